@@ -1,0 +1,90 @@
+"""The acquisition frame: one row per sample period, as a numpy structured dtype.
+
+Every frame carries a sequence number, a monotonic timestamp, corner forces, total force, COP, IMU
+readings, the raw ADC counts and status flags (DESIGN.md §3). Units are in the field names
+(DESIGN.md §4): forces in N, COP in cm in the plate frame, acceleration in m/s², angular rate in
+deg/s, time in ns. Values that could not be measured are NaN and flagged, never interpolated.
+
+``seq`` counts sample periods from the start of acquisition: a gap in ``seq`` is a lost frame, and
+the frame after the gap carries :attr:`FrameFlag.LOST_BEFORE`.
+"""
+
+from __future__ import annotations
+
+from enum import IntFlag
+
+import numpy as np
+
+FRAME_DTYPE = np.dtype(
+    [
+        ("seq", "<u8"),
+        ("t_ns", "<i8"),
+        ("fl_n", "<f8"),
+        ("fr_n", "<f8"),
+        ("bl_n", "<f8"),
+        ("br_n", "<f8"),
+        ("fz_n", "<f8"),
+        ("ap_cm", "<f8"),
+        ("ml_cm", "<f8"),
+        ("ax_m_s2", "<f8"),
+        ("ay_m_s2", "<f8"),
+        ("az_m_s2", "<f8"),
+        ("gx_deg_s", "<f8"),
+        ("gy_deg_s", "<f8"),
+        ("gz_deg_s", "<f8"),
+        ("fl_counts", "<i4"),
+        ("fr_counts", "<i4"),
+        ("bl_counts", "<i4"),
+        ("br_counts", "<i4"),
+        ("flags", "<u4"),
+    ]
+)
+"""Layout of one frame (136 bytes)."""
+
+CORNER_FORCE_FIELDS = ("fl_n", "fr_n", "bl_n", "br_n")
+CORNER_COUNT_FIELDS = ("fl_counts", "fr_counts", "bl_counts", "br_counts")
+IMU_FIELDS = ("ax_m_s2", "ay_m_s2", "az_m_s2", "gx_deg_s", "gy_deg_s", "gz_deg_s")
+
+
+class FrameFlag(IntFlag):
+    """Status bits of a frame (``flags`` field)."""
+
+    LOST_BEFORE = 1 << 0
+    """One or more frames were lost just before this one (``seq`` jumps)."""
+    LATE = 1 << 1
+    """Read later than the tolerance after its deadline."""
+    STALE_FL = 1 << 2
+    """No new conversion from that corner since the last frame; its last value is repeated."""
+    STALE_FR = 1 << 3
+    STALE_BL = 1 << 4
+    STALE_BR = 1 << 5
+    FAULT_FL = 1 << 6
+    """That corner's ADC did not answer or is down; its force is NaN."""
+    FAULT_FR = 1 << 7
+    FAULT_BL = 1 << 8
+    FAULT_BR = 1 << 9
+    SATURATED = 1 << 10
+    """A corner's ADC reading is at full scale: force unknown."""
+    IMU_STALE = 1 << 11
+    """No new IMU sample since the last frame."""
+    IMU_FAULT = 1 << 12
+    """The IMU did not answer or is down; IMU fields are NaN."""
+    LOW_LOAD = 1 << 13
+    """Total force below the COP gate: COP is NaN."""
+    UNCALIBRATED = 1 << 14
+    """Forces use the nominal load-cell data, not a measured calibration."""
+    INVALID = 1 << 15
+    """Frame unusable for COP analysis (a corner fault or saturation)."""
+
+
+STALE_CORNER_FLAGS = (FrameFlag.STALE_FL, FrameFlag.STALE_FR, FrameFlag.STALE_BL, FrameFlag.STALE_BR)
+FAULT_CORNER_FLAGS = (FrameFlag.FAULT_FL, FrameFlag.FAULT_FR, FrameFlag.FAULT_BL, FrameFlag.FAULT_BR)
+
+
+def empty_frames(n: int) -> np.ndarray:
+    """``n`` frames with every float field NaN, counts 0 and flags 0."""
+    frames = np.zeros(n, dtype=FRAME_DTYPE)
+    for name in FRAME_DTYPE.names:
+        if FRAME_DTYPE[name].kind == "f":
+            frames[name] = np.nan
+    return frames

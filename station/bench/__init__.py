@@ -1,0 +1,1 @@
+"""Benchmarks behind `balance-station bench`: they measure and print, never assert."""

@@ -1,0 +1,58 @@
+"""The ``balance-station`` command.
+
+Sub-commands live in :mod:`station.commands` (one module each, discovered here). Errors the user
+can act on are raised as :class:`UserError` and printed as one line, never as a traceback. Exit
+status: 0 success, 1 failure of the work itself, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from station import __version__
+
+
+class UserError(Exception):
+    """An error with a message for the user (what happened and what to do); exit status 1."""
+
+    exit_status = 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="balance-station",
+        description="Force-plate balance station: acquisition, analysis and clinic dashboard.",
+    )
+    parser.add_argument("--version", action="version", version=f"balance-station {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    import station.commands as commands_pkg
+
+    for info in sorted(pkgutil.iter_modules(commands_pkg.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"station.commands.{info.name}")
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        print(f"balance-station {args.command}: {exc}", file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        print(f"balance-station {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

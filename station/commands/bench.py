@@ -1,0 +1,36 @@
+"""``balance-station bench {analysis,acquisition}``: measured performance, printed as JSON.
+
+Benchmarks report numbers; they assert nothing (speed is measured, not assumed).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("bench", help="measure performance and print the numbers")
+    kinds = parser.add_subparsers(dest="bench_kind", metavar="KIND", required=True)
+
+    acq = kinds.add_parser("acquisition", help="acquisition on the simulated plate in real time")
+    acq.add_argument("--json", action="store_true", help="print one JSON object")
+    acq.add_argument("--rate", type=float, default=100.0, help="frame rate in Hz (default 100)")
+    acq.add_argument("--seconds", type=float, default=10.0, help="duration in s (default 10)")
+    acq.add_argument("--readers", type=int, default=1, help="processes reading the ring (default 1)")
+    acq.set_defaults(func=_run_acquisition)
+
+    ana = kinds.add_parser("analysis", help="sway-metric speed per trial and for a batch")
+    ana.add_argument("--json", action="store_true", help="print one JSON object")
+    ana.set_defaults(func=_run_analysis)
+
+
+def _run_acquisition(args: argparse.Namespace) -> int:
+    from station.bench.acquisition import run
+
+    return run(args)
+
+
+def _run_analysis(args: argparse.Namespace) -> int:
+    from station.bench.analysis import run
+
+    return run(args)

@@ -1,0 +1,103 @@
+"""The station's configuration as typed, frozen dataclasses.
+
+Every part of the station reads its settings from a :class:`StationConfig`; the defaults here are
+the development defaults (a laptop with simulated hardware). Loading and validating the TOML file
+(``/etc/balance-station/station.toml`` when installed) lives in :mod:`station.config_file`.
+Units are in the names (DESIGN.md §4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CORNERS = ("fl", "fr", "bl", "br")
+"""Corner order used everywhere: front-left, front-right, back-left, back-right."""
+
+
+@dataclass(frozen=True)
+class PlateConfig:
+    """Force plate geometry and front end.
+
+    ``width_cm``: distance between left and right load-cell centres; ``depth_cm``: between front
+    and back ones (DESIGN.md §4). Four NAU7802 ADCs (fixed address 0x2A) sit behind a TCA9548A
+    mux; ``mux_channels`` gives the mux channel of FL, FR, BL, BR.
+    """
+
+    width_cm: float = 40.0
+    depth_cm: float = 40.0
+    mux_address: int = 0x70
+    mux_channels: tuple[int, int, int, int] = (0, 1, 2, 3)
+    adc_rate_sps: int = 320
+    adc_gain: int = 128
+    # Nominal load cells, used until a calibration exists (e.g. 50 kg half-bridge pairs, 1.0 mV/V).
+    load_cell_capacity_kg: float = 50.0
+    load_cell_rated_output_mv_v: float = 1.0
+    # COP is undefined (NaN) below this total force; COP from a lightly loaded plate is unreliable.
+    cop_min_force_n: float = 200.0
+
+
+@dataclass(frozen=True)
+class ImuConfig:
+    """IMU worn at the lower back. ``model``: ``auto`` (detect by WHO_AM_I), ``lsm6dsox``,
+    ``mpu6050`` or ``none``; ``address`` ``None`` means probe the chip's usual addresses."""
+
+    model: str = "auto"
+    address: int | None = None
+    rate_hz: float = 104.0
+    accel_range_g: int = 4
+    gyro_range_dps: int = 500
+
+
+@dataclass(frozen=True)
+class AcquisitionConfig:
+    """The acquisition process: I2C bus number and clock, frame rate, shared-memory ring size."""
+
+    bus: int = 1
+    bus_clock_hz: int = 400_000
+    rate_hz: float = 100.0
+    ring_frames: int = 65_536
+
+
+@dataclass(frozen=True)
+class PanelConfig:
+    """Station panel on GPIO (BCM numbering): start button / foot switch, buzzer, status LED,
+    and the light gates of walk tests."""
+
+    button_pin: int = 17
+    buzzer_pin: int = 27
+    led_pin: int = 22
+    gate_start_pin: int = 5
+    gate_end_pin: int = 6
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """Web server bind address, TLS files and session policy."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    session_timeout_min: float = 15.0
+
+
+@dataclass(frozen=True)
+class BackupConfig:
+    """Online SQLite backups into the data directory."""
+
+    interval_h: float = 24.0
+    keep: int = 14
+
+
+@dataclass(frozen=True)
+class StationConfig:
+    """Everything the station needs to start."""
+
+    data_dir: Path = Path("./data")
+    plate: PlateConfig = field(default_factory=PlateConfig)
+    imu: ImuConfig = field(default_factory=ImuConfig)
+    acquisition: AcquisitionConfig = field(default_factory=AcquisitionConfig)
+    panel: PanelConfig = field(default_factory=PanelConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+    backup: BackupConfig = field(default_factory=BackupConfig)

@@ -1,0 +1,1 @@
+"""Clinical tests as data, the trial state machine and quality checks."""

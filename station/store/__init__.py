@@ -1,0 +1,1 @@
+"""Storage: SQLite schema and migrations, raw trial files, exports."""
