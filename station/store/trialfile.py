@@ -1,0 +1,591 @@
+"""Raw trial files: reading, validating and writing them (DESIGN.md §4, contract).
+
+Two formats are read, detected from the header line:
+
+``station-csv``
+    Our trial CSV: a header row, then one row per frame. Required columns ``time_s,ap_cm,ml_cm``;
+    when known ``fz_n,fl_n,fr_n,bl_n,br_n``; then any others (IMU ``ax_m_s2`` ... ``gz_deg_s``,
+    ``flags``). Metadata (rate, calibration, protocol, station version) lives in a JSON sidecar
+    with the same name and the suffix ``.json`` (``trial.csv`` -> ``trial.json``).
+``santos-duarte``
+    The text format of Santos & Duarte (2016), PeerJ 4:e2648: tab-separated, header
+    ``Time[s] Fx[N] Fy[N] Fz[N] Mx[Nm] My[Nm] Mz[Nm] COPx[cm] COPy[cm]``, 100 Hz. **COPx is
+    anterior-posterior and COPy medio-lateral**: COPx -> ``ap_cm``, COPy -> ``ml_cm``,
+    Fz -> ``fz_n``; the other columns go to ``extra`` as ``fx_n, fy_n, mx_nm, my_nm, mz_nm``.
+
+Everything a user can get wrong raises :class:`TrialFileError`, whose message is one line naming
+the file and the problem (empty file, header only, unrecognised or missing columns, text where a
+number belongs, NaN or infinite values, gaps or non-increasing timestamps, binary files, missing
+paths). Writing is atomic (temporary file + rename) for whole files, and durable in appends for
+recordings (:class:`TrialCsvWriter`: flush + fsync about once a second, so a crash loses at most
+about a second and leaves a readable partial trial, see ``read_trial(..., allow_truncated=True)``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from station.clock import Clock, MonotonicClock
+
+STATION_CSV = "station-csv"
+SANTOS_DUARTE = "santos-duarte"
+
+REQUIRED_COLUMNS = ("time_s", "ap_cm", "ml_cm")
+FORCE_COLUMNS = ("fz_n", "fl_n", "fr_n", "bl_n", "br_n")
+CORNER_COLUMNS = ("fl_n", "fr_n", "bl_n", "br_n")
+CANONICAL_ORDER = REQUIRED_COLUMNS + FORCE_COLUMNS
+"""Column order of a trial CSV: these first (those present), then any others as given."""
+
+SANTOS_DUARTE_COLUMNS = {
+    "Time[s]": "time_s",
+    "Fx[N]": "fx_n",
+    "Fy[N]": "fy_n",
+    "Fz[N]": "fz_n",
+    "Mx[Nm]": "mx_nm",
+    "My[Nm]": "my_nm",
+    "Mz[Nm]": "mz_nm",
+    "COPx[cm]": "ap_cm",
+    "COPy[cm]": "ml_cm",
+}
+SANTOS_DUARTE_RATE_HZ = 100.0
+
+GAP_FACTOR = 1.5
+"""A time step longer than this many sample periods is a gap (at least one lost frame)."""
+RATE_TOLERANCE = 0.10
+"""Largest relative disagreement allowed between the sidecar ``rate_hz`` and the time steps."""
+
+_BINARY_PROBE_BYTES = 8192
+
+
+class TrialFileError(ValueError):
+    """A trial file that cannot be read or written; ``str(e)`` is one line: ``<path>: <problem>``."""
+
+    def __init__(self, path: str | os.PathLike, problem: str):
+        self.path = str(path)
+        self.problem = " ".join(str(problem).split())  # always one line
+        super().__init__(f"{self.path}: {self.problem}")
+
+
+@dataclass
+class TrialData:
+    """One trial read from disk. Arrays are float64, one value per sample, units in the names."""
+
+    path: str
+    format: str  # STATION_CSV or SANTOS_DUARTE
+    time_s: np.ndarray
+    ap_cm: np.ndarray
+    ml_cm: np.ndarray
+    fz_n: np.ndarray | None
+    corners_n: dict[str, np.ndarray] | None  # keys "fl_n", "fr_n", "bl_n", "br_n"
+    extra: dict[str, np.ndarray] = field(default_factory=dict)  # other numeric columns
+    fs_hz: float = float("nan")  # sidecar ``rate_hz`` if present, else from the median time step
+    metadata: dict = field(default_factory=dict)  # sidecar JSON contents ({} if none)
+
+    @property
+    def samples(self) -> int:
+        return int(self.time_s.shape[0])
+
+    @property
+    def duration_s(self) -> float:
+        """N / fs, the duration the sway metrics use (DESIGN.md §5)."""
+        return self.samples / self.fs_hz
+
+
+def sidecar_path(path: str | os.PathLike) -> Path:
+    """The JSON sidecar of a trial file: same name, suffix ``.json``."""
+    return Path(path).with_suffix(".json")
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+
+
+def read_trial(
+    path: str | os.PathLike, *, allow_nan: bool = False, allow_truncated: bool = False
+) -> TrialData:
+    """Read and validate a trial file (our CSV or Santos & Duarte text), detected from its header.
+
+    Parameters
+    ----------
+    path : path-like
+        The trial file. Its JSON sidecar (``<name>.json``), when present, becomes ``metadata``.
+    allow_nan : bool
+        Accept NaN in the data columns other than ``time_s`` (e.g. COP of low-load frames, which
+        the acquisition marks NaN). Default False: NaN anywhere is an error. Infinite values are
+        always an error.
+    allow_truncated : bool
+        Drop an incomplete last line (no final newline and too few values), as left by a crash
+        while recording. Default False: such a line is an error.
+
+    Returns
+    -------
+    TrialData
+
+    Raises
+    ------
+    TrialFileError
+        With a one-line message naming the file and the problem.
+    """
+    path = Path(path)
+    text = _read_text(path)
+    lines = text.splitlines()
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        raise TrialFileError(path, "empty file (no header, no samples)")
+    header_line = lines[first]
+    fmt, names, delimiter = _parse_header(path, header_line)
+    data_lines = lines[first + 1 :]
+    while data_lines and not data_lines[-1].strip():
+        data_lines.pop()
+    if allow_truncated and data_lines and not text.endswith(("\n", "\r")):
+        data_lines.pop()  # complete lines always end with a newline: this one was cut short
+    if not data_lines:
+        raise TrialFileError(path, "header only, no samples")
+    table = _parse_numbers(path, data_lines, names, delimiter, first_line_no=first + 2)
+
+    columns = {name: np.ascontiguousarray(table[:, j]) for j, name in enumerate(names)}
+    _check_values(path, columns, allow_nan, first_line_no=first + 2)
+    metadata = _read_sidecar(path)
+    time_s = columns.pop("time_s")
+    fs_hz = _sample_rate(path, fmt, time_s, metadata, first_line_no=first + 2)
+    ap = columns.pop("ap_cm")
+    ml = columns.pop("ml_cm")
+    fz = columns.pop("fz_n", None)
+    corners = None
+    if all(c in columns for c in CORNER_COLUMNS):
+        corners = {c: columns.pop(c) for c in CORNER_COLUMNS}
+    return TrialData(
+        path=str(path),
+        format=fmt,
+        time_s=time_s,
+        ap_cm=ap,
+        ml_cm=ml,
+        fz_n=fz,
+        corners_n=corners,
+        extra=columns,
+        fs_hz=fs_hz,
+        metadata=metadata,
+    )
+
+
+def _read_text(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise TrialFileError(path, "no such file or directory") from None
+    except IsADirectoryError:
+        raise TrialFileError(path, "is a directory, not a trial file") from None
+    except PermissionError:
+        raise TrialFileError(path, "permission denied; check the file's permissions") from None
+    except OSError as exc:
+        raise TrialFileError(path, f"cannot read: {exc.strerror or exc}") from None
+    if b"\x00" in raw[:_BINARY_PROBE_BYTES]:
+        raise TrialFileError(path, "binary file, not a text trial file (expected a CSV or Santos & Duarte text)")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise TrialFileError(
+            path, f"not UTF-8 text (undecodable byte at offset {exc.start}); expected a CSV or Santos & Duarte text"
+        ) from None
+
+
+def _split(line: str, delimiter: str | None) -> list[str]:
+    return line.split(delimiter) if delimiter else line.split()
+
+
+def _parse_header(path: Path, header_line: str) -> tuple[str, list[str], str | None]:
+    tokens_ws = header_line.split()
+    if "Time[s]" in tokens_ws or any(t in tokens_ws for t in ("COPx[cm]", "COPy[cm]")):
+        return _santos_duarte_header(path, tokens_ws)
+    names = [n.strip() for n in header_line.split(",")]
+    if "time_s" not in names:
+        shown = header_line.strip()
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        raise TrialFileError(
+            path,
+            f"unrecognised header {shown!r}: expected a trial CSV with columns "
+            f"{','.join(REQUIRED_COLUMNS)} or a Santos & Duarte file (Time[s] ... COPx[cm] COPy[cm])",
+        )
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    if missing:
+        raise TrialFileError(
+            path, f"missing column(s) {', '.join(missing)}; a trial CSV needs {','.join(REQUIRED_COLUMNS)}"
+        )
+    if any(not n for n in names):
+        raise TrialFileError(path, f"empty column name in header (column {names.index('') + 1})")
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise TrialFileError(path, f"duplicate column(s) {', '.join(dupes)} in header")
+    return STATION_CSV, names, ","
+
+
+def _santos_duarte_header(path: Path, tokens: list[str]) -> tuple[str, list[str], str | None]:
+    unknown = [t for t in tokens if t not in SANTOS_DUARTE_COLUMNS]
+    if unknown:
+        raise TrialFileError(
+            path,
+            f"unknown column(s) {', '.join(unknown)} in a Santos & Duarte header; expected "
+            f"{' '.join(SANTOS_DUARTE_COLUMNS)}",
+        )
+    missing = [t for t in ("Time[s]", "COPx[cm]", "COPy[cm]") if t not in tokens]
+    if missing:
+        raise TrialFileError(path, f"missing column(s) {', '.join(missing)} in a Santos & Duarte header")
+    dupes = sorted({n for n in tokens if tokens.count(n) > 1})
+    if dupes:
+        raise TrialFileError(path, f"duplicate column(s) {', '.join(dupes)} in header")
+    return SANTOS_DUARTE, [SANTOS_DUARTE_COLUMNS[t] for t in tokens], None
+
+
+def _parse_numbers(
+    path: Path, data_lines: list[str], names: list[str], delimiter: str | None, first_line_no: int
+) -> np.ndarray:
+    """Fast path with numpy's C parser; on failure, find the first bad line for the message."""
+    try:
+        table = np.loadtxt(
+            io.StringIO("\n".join(data_lines)),
+            delimiter=delimiter,
+            comments=None,
+            dtype=np.float64,
+            ndmin=2,
+        )
+    except ValueError:
+        table = None
+    if table is not None and table.shape[1] == len(names) and table.shape[0] == len(data_lines):
+        return table
+    _diagnose(path, data_lines, names, delimiter, first_line_no)
+    raise TrialFileError(path, "cannot parse the numbers (unexpected layout)")  # pragma: no cover
+
+
+def _diagnose(path: Path, data_lines: list[str], names: list[str], delimiter: str | None, first_line_no: int) -> None:
+    for i, line in enumerate(data_lines):
+        line_no = first_line_no + i
+        if not line.strip():
+            raise TrialFileError(path, f"line {line_no}: blank line inside the data")
+        fields = _split(line, delimiter)
+        if len(fields) != len(names):
+            raise TrialFileError(
+                path, f"line {line_no}: {len(fields)} values, but the header has {len(names)} columns"
+            )
+        for name, value in zip(names, fields):
+            value = value.strip()
+            try:
+                float(value)
+            except ValueError:
+                shown = value if len(value) <= 20 else value[:17] + "..."
+                what = "empty value" if not value else f"{shown!r} is not a number"
+                raise TrialFileError(path, f"line {line_no}, column {name}: {what}") from None
+
+
+def _check_values(path: Path, columns: dict[str, np.ndarray], allow_nan: bool, first_line_no: int) -> None:
+    for name, values in columns.items():
+        bad = ~np.isfinite(values)
+        if allow_nan and name != "time_s":
+            bad &= ~np.isnan(values)
+        if bad.any():
+            i = int(np.argmax(bad))
+            kind = "NaN" if np.isnan(values[i]) else "infinite value"
+            hint = "" if allow_nan or name == "time_s" or kind != "NaN" else " (COP undefined: plate unloaded?)"
+            raise TrialFileError(path, f"line {first_line_no + i}, column {name}: {kind}{hint}")
+
+
+def _read_sidecar(path: Path) -> dict:
+    side = sidecar_path(path)
+    if side == path or not side.exists():
+        return {}
+    try:
+        metadata = json.loads(side.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TrialFileError(path, f"cannot read sidecar {side.name}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise TrialFileError(path, f"sidecar {side.name} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    if not isinstance(metadata, dict):
+        raise TrialFileError(path, f"sidecar {side.name} must hold a JSON object, not {type(metadata).__name__}")
+    return metadata
+
+
+def _sample_rate(path: Path, fmt: str, time_s: np.ndarray, metadata: dict, first_line_no: int) -> float:
+    n = time_s.shape[0]
+    rate_meta = metadata.get("rate_hz")
+    if rate_meta is not None:
+        if isinstance(rate_meta, bool) or not isinstance(rate_meta, (int, float)) or not (
+            math.isfinite(rate_meta) and rate_meta > 0
+        ):
+            raise TrialFileError(path, f"sidecar rate_hz {rate_meta!r} is not a positive number")
+        rate_meta = float(rate_meta)
+    if n < 2:
+        if rate_meta is None:
+            raise TrialFileError(path, "only one sample: need at least 2 to know the sample rate")
+        return rate_meta
+    steps = np.diff(time_s)
+    nonpos = steps <= 0
+    if nonpos.any():
+        i = int(np.argmax(nonpos))
+        raise TrialFileError(
+            path,
+            f"line {first_line_no + i + 1}: time_s not increasing ({time_s[i + 1]:.6g} s after {time_s[i]:.6g} s)",
+        )
+    median_step = float(np.median(steps))
+    if rate_meta is not None:
+        rate = rate_meta
+        if abs(median_step * rate - 1.0) > RATE_TOLERANCE:
+            raise TrialFileError(
+                path,
+                f"sidecar rate_hz {rate:g} disagrees with the time steps "
+                f"(median {median_step:.6g} s, i.e. {1.0 / median_step:.6g} Hz)",
+            )
+    elif fmt == SANTOS_DUARTE and abs(median_step * SANTOS_DUARTE_RATE_HZ - 1.0) <= 0.01:
+        rate = SANTOS_DUARTE_RATE_HZ  # the format's documented rate; times are rounded to 1 ms
+    else:
+        rate = float(f"{1.0 / median_step:.9g}")
+    gaps = steps > GAP_FACTOR / rate
+    if gaps.any():
+        i = int(np.argmax(gaps))
+        raise TrialFileError(
+            path,
+            f"line {first_line_no + i + 1}: gap in time_s ({steps[i]:.6g} s step, expected "
+            f"{1.0 / rate:.6g} s at {rate:g} Hz); lost frames?",
+        )
+    return rate
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+
+
+def ordered_columns(names: Sequence[str]) -> list[str]:
+    """Column order of DESIGN.md §4: ``time_s,ap_cm,ml_cm``, then forces, then the others as given."""
+    names = list(names)
+    head = [c for c in CANONICAL_ORDER if c in names]
+    return head + [c for c in names if c not in CANONICAL_ORDER]
+
+
+def _check_names(path: str | os.PathLike, names: Sequence[str]) -> None:
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    if missing:
+        raise TrialFileError(path, f"cannot write: missing column(s) {', '.join(missing)}")
+    for n in names:
+        if not n or any(ch in n for ch in ",\r\n\"") or n != n.strip():
+            raise TrialFileError(path, f"cannot write: invalid column name {n!r}")
+    if len(set(names)) != len(names):
+        raise TrialFileError(path, "cannot write: duplicate column names")
+
+
+def _as_columns(path, names: Sequence[str], columns: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+    extra = [k for k in columns if k not in names]
+    missing = [k for k in names if k not in columns]
+    if extra or missing:
+        parts = []
+        if missing:
+            parts.append(f"missing {', '.join(missing)}")
+        if extra:
+            parts.append(f"unexpected {', '.join(extra)}")
+        raise TrialFileError(path, f"cannot write: columns do not match the header ({'; '.join(parts)})")
+    arrays = [np.atleast_1d(np.asarray(columns[k])) for k in names]
+    lengths = {a.shape for a in arrays}
+    if len(lengths) != 1 or arrays[0].ndim != 1:
+        shapes = ", ".join(f"{k}{a.shape}" for k, a in zip(names, arrays))
+        raise TrialFileError(path, f"cannot write: columns must be 1-D and equally long ({shapes})")
+    return arrays
+
+
+def _format_rows(arrays: list[np.ndarray]) -> str:
+    """CSV text of the rows: integers as integers, floats with 10 significant digits."""
+    if arrays[0].shape[0] == 0:
+        return ""
+    cols = []
+    for a in arrays:
+        if a.dtype.kind in "iub":
+            cols.append(a.astype(np.int64).astype(str))
+        else:
+            cols.append(np.char.mod("%.10g", a.astype(np.float64)))
+    rows = cols[0]
+    for c in cols[1:]:
+        rows = np.char.add(np.char.add(rows, ","), c)
+    return "\n".join(rows.tolist()) + "\n"
+
+
+def _json_default(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def _metadata_text(path, metadata: Mapping) -> str:
+    try:
+        return json.dumps(dict(metadata), indent=2, sort_keys=True, allow_nan=False, default=_json_default) + "\n"
+    except (TypeError, ValueError) as exc:
+        raise TrialFileError(path, f"cannot write metadata: {exc}") from None
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _atomic_write(target: Path, text: str) -> None:
+    """Write ``text`` to ``target`` via a temporary file in the same directory, fsync, rename."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def write_trial_csv(path: str | os.PathLike, columns: Mapping[str, np.ndarray], metadata: Mapping) -> None:
+    """Write a whole trial CSV and its JSON sidecar atomically.
+
+    Parameters
+    ----------
+    path : path-like
+        The CSV to write (replaced if it exists); the sidecar is ``<name>.json``.
+    columns : mapping of str to 1-D array
+        Equally long columns; must include ``time_s, ap_cm, ml_cm`` (s, cm, cm). Written in the
+        order of DESIGN.md §4 (``time_s,ap_cm,ml_cm``, then ``fz_n,fl_n,fr_n,bl_n,br_n``, then the
+        others in the given order). Integer columns (e.g. ``flags``) are written as integers,
+        floats with 10 significant digits; NaN is written as ``nan``.
+    metadata : mapping
+        JSON-serialisable sidecar contents (``rate_hz``, calibration, protocol, station version).
+
+    Raises
+    ------
+    TrialFileError
+        Missing or mismatched columns, unserialisable metadata, or an OS error (one line).
+    """
+    path = Path(path)
+    names = ordered_columns(list(columns))
+    _check_names(path, names)
+    arrays = _as_columns(path, names, columns)
+    side_text = _metadata_text(path, metadata)
+    text = ",".join(names) + "\n" + _format_rows(arrays)
+    try:
+        _atomic_write(sidecar_path(path), side_text)
+        _atomic_write(path, text)
+    except OSError as exc:
+        raise TrialFileError(path, f"cannot write: {exc.strerror or exc}") from None
+    _fsync_dir(path.parent)
+
+
+class TrialCsvWriter:
+    """Streaming trial CSV writer for recordings: appends are durable about once a second.
+
+    The sidecar is written (atomically) when the writer opens, and again on :meth:`close` if new
+    metadata is given. Each :meth:`append` writes whole lines; the file is flushed and fsync'ed
+    when at least ``sync_interval_s`` has passed since the last sync (measured on ``clock``, real
+    monotonic time by default: durability is about wall time), and always on close. A crash thus
+    loses at most about ``sync_interval_s`` of samples; ``read_trial(path, allow_truncated=True)``
+    reads what was saved.
+
+    Parameters
+    ----------
+    path : path-like
+        The CSV to create; refused if it exists (a recording never overwrites one).
+    column_names : list of str
+        Must include ``time_s, ap_cm, ml_cm``; written in the order of DESIGN.md §4.
+    metadata : mapping
+        Sidecar contents.
+    clock : Clock, optional
+        Source of monotonic time for the sync interval (default :class:`MonotonicClock`).
+    sync_interval_s : float
+        Largest interval between fsyncs while appending, s (default 1.0).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        column_names: list[str],
+        metadata: Mapping,
+        *,
+        clock: Clock | None = None,
+        sync_interval_s: float = 1.0,
+    ):
+        self.path = Path(path)
+        self.column_names = ordered_columns(column_names)
+        _check_names(self.path, self.column_names)
+        self._clock = clock or MonotonicClock()
+        self._sync_interval_ns = int(sync_interval_s * 1e9)
+        self._closed = False
+        self.rows_written = 0
+        self.syncs = 0
+        side_text = _metadata_text(self.path, metadata)
+        try:
+            self._file = open(self.path, "x", encoding="utf-8", newline="")
+        except FileExistsError:
+            raise TrialFileError(self.path, "already exists; a recording never overwrites a trial file") from None
+        except OSError as exc:
+            raise TrialFileError(self.path, f"cannot create: {exc.strerror or exc}") from None
+        try:
+            _atomic_write(sidecar_path(self.path), side_text)
+            self._file.write(",".join(self.column_names) + "\n")
+            self._sync()
+            _fsync_dir(self.path.parent)
+        except OSError as exc:
+            self._file.close()
+            raise TrialFileError(self.path, f"cannot write: {exc.strerror or exc}") from None
+
+    def _sync(self) -> None:
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._last_sync_ns = self._clock.monotonic_ns()
+        self.syncs += 1
+
+    def append(self, columns: Mapping[str, np.ndarray]) -> None:
+        """Append rows: ``columns`` maps every column name to equally long 1-D arrays (or scalars)."""
+        if self._closed:
+            raise TrialFileError(self.path, "cannot append: writer is closed")
+        arrays = _as_columns(self.path, self.column_names, columns)
+        text = _format_rows(arrays)
+        try:
+            self._file.write(text)
+            if self._clock.monotonic_ns() - self._last_sync_ns >= self._sync_interval_ns:
+                self._sync()
+        except OSError as exc:
+            raise TrialFileError(self.path, f"cannot append: {exc.strerror or exc}") from None
+        self.rows_written += arrays[0].shape[0]
+
+    def close(self, metadata: Mapping | None = None) -> None:
+        """Flush, fsync and close; rewrite the sidecar atomically if ``metadata`` is given."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._sync()
+        finally:
+            self._file.close()
+        if metadata is not None:
+            _atomic_write(sidecar_path(self.path), _metadata_text(self.path, metadata))
+
+    def __enter__(self) -> "TrialCsvWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close()
