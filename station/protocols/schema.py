@@ -1,0 +1,578 @@
+"""Clinical protocols as data: the schema of a protocol file and its validation.
+
+A protocol is a TOML file (read with :mod:`tomllib`); the built-in ones ship as package data in
+``station/protocols/builtin/*.toml`` and a clinic can add its own (see
+:mod:`station.protocols.loader`). A file with a mistake is refused with a
+:class:`ProtocolError` that names the file, the field and what is allowed.
+
+File layout (every section is described in ``station/protocols/builtin/README.md``)::
+
+    [protocol]      name, title, summary, outcome, duration_s, instructions, trials and repeats
+    [stance]        default feet, arms, surface, eyes for every condition
+    [[conditions]]  id, label, and any stance field or duration_s that differs from the default
+    [analysis]      romberg = {eyes_open = ..., eyes_closed = ...}; asymmetry_flag_pct
+    [quality]       overrides of :class:`station.protocols.quality.QualitySettings`
+    [[references]]  id, citation, doi, url
+    [[cutoffs]]     metric, condition, below | above, meaning, reference
+    [[norms]]       metric, condition, statistic, population, trial_duration_s, reference, rows
+
+Units are in the field names (``duration_s``, ``asymmetry_flag_pct``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from station.protocols.quality import QUALITY_FIELDS, QualitySettings
+
+OUTCOMES = ("sway", "time_held", "weight_bearing")
+"""``sway``: COP sway metrics of a fixed-duration stance (losing balance makes the trial invalid).
+``time_held``: how long the patient holds the stance, up to ``duration_s`` (losing balance ends the
+hold, and its time is the result), plus COP metrics of the held part. ``weight_bearing``: quiet
+stance reporting the share of body weight on the left and right (and the sway metrics)."""
+FEET = ("apart", "together", "semi_tandem", "tandem", "single_left", "single_right")
+ARMS = ("at_sides", "crossed", "on_hips")
+SURFACES = ("firm", "foam")
+EYES = ("open", "closed")
+ORDERS = ("as_listed", "alternating")
+"""``as_listed``: all trials of the first condition, then the next. ``alternating``: one trial of
+each condition in turn (left, right, left, right ...)."""
+SCORES = ("best", "mean")
+"""How the held times of a condition's trials combine into its score."""
+REPEAT_WHEN = ("invalid", "not_completed")
+"""When a trial is offered again (up to ``max_attempts``): it was invalid; or (timed holds) the
+patient did not hold the full duration."""
+
+SWAY_METRICS = (
+    "ellipse_area_cm2", "ellipse_major_cm", "ellipse_minor_cm", "ellipse_angle_deg",
+    "path_length_cm", "path_length_ap_cm", "path_length_ml_cm",
+    "mean_velocity_cm_s", "mean_velocity_ap_cm_s", "mean_velocity_ml_cm_s",
+    "mean_distance_cm", "mean_distance_ap_cm", "mean_distance_ml_cm",
+    "rms_distance_cm", "rms_ap_cm", "rms_ml_cm", "max_distance_cm",
+    "range_ap_cm", "range_ml_cm", "range_cm",
+    "confidence_circle_area_cm2", "sway_area_per_s_cm2_s",
+    "mean_frequency_hz", "mean_frequency_ap_hz", "mean_frequency_ml_hz",
+    "mean_power_frequency_hz", "weight_left_pct", "weight_front_pct",
+)
+"""Sway metric keys of DESIGN.md §5 that cut-offs and norms may refer to."""
+PROTOCOL_METRICS = (
+    "time_held_s", "romberg_quotient_area", "romberg_quotient_velocity",
+    "weight_right_pct", "weight_asymmetry_pct",
+)
+"""Results the protocol engine itself computes (see :mod:`station.protocols.results`)."""
+METRICS = SWAY_METRICS + PROTOCOL_METRICS
+
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+_ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+class ProtocolError(ValueError):
+    """A protocol file with a mistake. ``str(e)`` is one line: ``<file>: <field>: <problem>``,
+    ending with what is allowed."""
+
+    def __init__(self, source: str, field_path: str | None, problem: str):
+        self.source = source
+        self.field = field_path
+        self.problem = " ".join(problem.split())
+        where = f"{source}: {field_path}: " if field_path else f"{source}: "
+        super().__init__(where + self.problem)
+
+
+@dataclass(frozen=True)
+class Stance:
+    """How the patient stands: ``feet`` (FEET), ``arms`` (ARMS), ``surface`` (SURFACES), ``eyes`` (EYES)."""
+
+    feet: str
+    arms: str
+    surface: str
+    eyes: str
+
+    def describe(self) -> str:
+        """The stance in plain words, e.g. 'feet together, arms crossed, on foam, eyes closed'."""
+        feet = {
+            "apart": "feet apart at hip width",
+            "together": "feet together",
+            "semi_tandem": "one foot half a foot ahead of the other (semi-tandem)",
+            "tandem": "one foot directly in front of the other, heel to toe (tandem)",
+            "single_left": "standing on the left leg",
+            "single_right": "standing on the right leg",
+        }[self.feet]
+        arms = {"at_sides": "arms at the sides", "crossed": "arms crossed over the chest", "on_hips": "hands on the hips"}[self.arms]
+        surface = {"firm": "on the plate", "foam": "on the foam pad"}[self.surface]
+        return f"{feet}, {arms}, {surface}, eyes {self.eyes}"
+
+    def to_dict(self) -> dict:
+        return {"feet": self.feet, "arms": self.arms, "surface": self.surface, "eyes": self.eyes}
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One test condition: an ``id`` (for programs), a ``label`` (for people), the stance, the
+    patient instructions for it and its duration in s."""
+
+    id: str
+    label: str
+    stance: Stance
+    instructions: str
+    duration_s: float
+
+    @property
+    def single_leg(self) -> bool:
+        return self.stance.feet in ("single_left", "single_right")
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "label": self.label, "stance": self.stance.to_dict(),
+                "stance_words": self.stance.describe(), "instructions": self.instructions,
+                "duration_s": self.duration_s}
+
+
+@dataclass(frozen=True)
+class Reference:
+    id: str
+    citation: str
+    doi: str | None = None
+    url: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "citation": self.citation, "doi": self.doi, "url": self.url}
+
+
+@dataclass(frozen=True)
+class Cutoff:
+    """A published threshold: the result ``metric`` (of ``condition``, or of every condition when
+    None) is flagged when it is ``below`` or ``above`` the value; ``meaning`` says what that means
+    in words; ``reference`` is the id of the source."""
+
+    metric: str
+    condition: str | None
+    below: float | None
+    above: float | None
+    meaning: str
+    reference: str
+
+    def to_dict(self) -> dict:
+        return {"metric": self.metric, "condition": self.condition, "below": self.below,
+                "above": self.above, "meaning": self.meaning, "reference": self.reference}
+
+
+@dataclass(frozen=True)
+class NormRow:
+    """Reference values of one age band (years, inclusive)."""
+
+    age_min_y: int
+    age_max_y: int
+    mean: float | None = None
+    sd: float | None = None
+    p05: float | None = None
+    p50: float | None = None
+    p95: float | None = None
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in ("age_min_y", "age_max_y", "mean", "sd", "p05", "p50", "p95")}
+
+
+@dataclass(frozen=True)
+class Norm:
+    """Published reference values of ``metric`` by age band, with how they were obtained
+    (``statistic``, ``population``, ``trial_duration_s`` of the source's trials) and the source."""
+
+    metric: str
+    condition: str | None
+    statistic: str
+    population: str
+    trial_duration_s: float | None
+    reference: str
+    rows: tuple[NormRow, ...]
+
+    def row_for_age(self, age_y: float) -> NormRow | None:
+        for row in self.rows:
+            if row.age_min_y <= math.floor(age_y) <= row.age_max_y:
+                return row
+        return None
+
+    def to_dict(self) -> dict:
+        return {"metric": self.metric, "condition": self.condition, "statistic": self.statistic,
+                "population": self.population, "trial_duration_s": self.trial_duration_s,
+                "reference": self.reference, "rows": [r.to_dict() for r in self.rows]}
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """A validated clinical protocol (see the module docstring for the file layout)."""
+
+    name: str
+    title: str
+    summary: str
+    version: int
+    outcome: str
+    duration_s: float
+    countdown_s: float
+    trials_per_condition: int
+    max_attempts: int
+    repeat_when: tuple[str, ...]
+    rest_s: float
+    order: str
+    score: str
+    instructions: str
+    operator_notes: str
+    conditions: tuple[Condition, ...]
+    romberg: tuple[str, str] | None
+    """(eyes-open condition id, eyes-closed condition id) for the Romberg quotients."""
+    asymmetry_flag_pct: float | None
+    quality: QualitySettings
+    references: tuple[Reference, ...]
+    cutoffs: tuple[Cutoff, ...]
+    norms: tuple[Norm, ...]
+    source: str = ""
+    """Where it was loaded from (a path, or ``builtin:<file>``)."""
+    notes: str = ""
+
+    def condition(self, condition_id: str) -> Condition:
+        for c in self.conditions:
+            if c.id == condition_id:
+                return c
+        raise KeyError(condition_id)
+
+    def reference(self, reference_id: str) -> Reference:
+        for r in self.references:
+            if r.id == reference_id:
+                return r
+        raise KeyError(reference_id)
+
+    def to_dict(self) -> dict:
+        """A JSON-serialisable description (for the dashboard and ``protocols show --json``)."""
+        return {
+            "name": self.name, "title": self.title, "summary": self.summary, "version": self.version,
+            "outcome": self.outcome, "duration_s": self.duration_s, "countdown_s": self.countdown_s,
+            "trials_per_condition": self.trials_per_condition, "max_attempts": self.max_attempts,
+            "repeat_when": list(self.repeat_when), "rest_s": self.rest_s, "order": self.order,
+            "score": self.score, "instructions": self.instructions, "operator_notes": self.operator_notes,
+            "notes": self.notes,
+            "conditions": [c.to_dict() for c in self.conditions],
+            "romberg": {"eyes_open": self.romberg[0], "eyes_closed": self.romberg[1]} if self.romberg else None,
+            "asymmetry_flag_pct": self.asymmetry_flag_pct,
+            "references": [r.to_dict() for r in self.references],
+            "cutoffs": [c.to_dict() for c in self.cutoffs],
+            "norms": [n.to_dict() for n in self.norms],
+            "source": self.source,
+        }
+
+
+# ------------------------------------------------------------------------------------------------
+# Validation
+
+
+def _allowed(values) -> str:
+    return ", ".join(repr(v) for v in values)
+
+
+def _clean_text(value: str) -> str:
+    """Whitespace of TOML text tidied: paragraphs (separated by blank lines) kept, each on one line."""
+    paragraphs = re.split(r"\n\s*\n", value.strip())
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs)
+
+
+class _Reader:
+    """Takes fields out of one TOML table, checking each; reports unknown keys."""
+
+    def __init__(self, source: str, prefix: str, table: Any):
+        self.source = source
+        self.prefix = prefix
+        if not isinstance(table, dict):
+            raise ProtocolError(source, prefix, f"must be a table, not {type(table).__name__}")
+        self.table = dict(table)
+        self.known: list[str] = []
+
+    def path(self, key: str) -> str:
+        return f"{self.prefix}.{key}" if self.prefix else key
+
+    def error(self, key: str, problem: str) -> ProtocolError:
+        return ProtocolError(self.source, self.path(key), problem)
+
+    def _get(self, key: str, required: bool, default):
+        self.known.append(key)
+        if key not in self.table:
+            if required:
+                raise self.error(key, "is missing; it is required")
+            return default, False
+        return self.table[key], True
+
+    def text(self, key: str, required: bool = True, default: str = "") -> str:
+        value, present = self._get(key, required, default)
+        if not present:
+            return value
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(key, f"must be non-empty text, not {value!r}")
+        return _clean_text(value)
+
+    def optional_text(self, key: str) -> str | None:
+        value, present = self._get(key, False, None)
+        if not present:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(key, f"must be non-empty text, not {value!r}")
+        return value.strip()
+
+    def choice(self, key: str, allowed, required: bool = True, default: str | None = None) -> str | None:
+        value, present = self._get(key, required, default)
+        if not present:
+            return value
+        if value not in allowed:
+            raise self.error(key, f"{value!r} is not allowed; allowed: {_allowed(allowed)}")
+        return value
+
+    def ident(self, key: str, pattern: re.Pattern = _ID_RE) -> str:
+        value, _ = self._get(key, True, None)
+        if not isinstance(value, str) or not pattern.match(value):
+            chars = "'_' or '-'" if pattern is _NAME_RE else "'_'"
+            raise self.error(
+                key,
+                f"{value!r} is not allowed; allowed: lower-case letters, digits and {chars}, "
+                "starting with a letter, at most 40 characters",
+            )
+        return value
+
+    def number(self, key: str, *, lo: float, hi: float, required: bool = True, default: float | None = None,
+               lo_open: bool = False) -> float | None:
+        value, present = self._get(key, required, default)
+        if not present:
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise self.error(key, f"must be a number, not {value!r}; allowed: {'more than' if lo_open else 'from'} {lo:g} to {hi:g}")
+        if value < lo or value > hi or (lo_open and value == lo):
+            raise self.error(key, f"{value!r} is out of range; allowed: {'more than' if lo_open else 'from'} {lo:g} to {hi:g}")
+        return float(value)
+
+    def integer(self, key: str, *, lo: int, hi: int, required: bool = True, default: int | None = None) -> int | None:
+        value, present = self._get(key, required, default)
+        if not present:
+            return value
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(key, f"must be a whole number, not {value!r}; allowed: {lo} to {hi}")
+        if not lo <= value <= hi:
+            raise self.error(key, f"{value!r} is out of range; allowed: {lo} to {hi}")
+        return value
+
+    def choices(self, key: str, allowed, default: tuple[str, ...]) -> tuple[str, ...]:
+        value, present = self._get(key, False, default)
+        if not present:
+            return value
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.error(key, f"must be a list of text, not {value!r}; allowed values: {_allowed(allowed)}")
+        for v in value:
+            if v not in allowed:
+                raise self.error(key, f"{v!r} is not allowed; allowed: {_allowed(allowed)}")
+        return tuple(dict.fromkeys(value))
+
+    def table_of(self, key: str) -> dict | None:
+        value, present = self._get(key, False, None)
+        if not present:
+            return None
+        if not isinstance(value, dict):
+            raise self.error(key, f"must be a table, not {type(value).__name__}")
+        return value
+
+    def array_of_tables(self, key: str, required: bool = False) -> list[dict]:
+        value, present = self._get(key, required, [])
+        if not present:
+            return value
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise self.error(key, f"must be an array of tables ([[{key}]]), not {type(value).__name__}")
+        return value
+
+    def finish(self) -> None:
+        unknown = [k for k in self.table if k not in self.known]
+        if unknown:
+            raise self.error(unknown[0], f"unknown field; allowed: {_allowed(self.known)}")
+
+
+def protocol_from_dict(data: dict, source: str) -> Protocol:
+    """Validate a parsed protocol file and build the :class:`Protocol`.
+
+    Raises
+    ------
+    ProtocolError
+        Naming ``source``, the field and what is allowed.
+    """
+    top = _Reader(source, "", data)
+    head_table = top.table_of("protocol")
+    if head_table is None:
+        raise ProtocolError(source, "protocol", "the [protocol] table is missing; it is required")
+    head = _Reader(source, "protocol", head_table)
+    name = head.ident("name", _NAME_RE)
+    title = head.text("title")
+    summary = head.text("summary")
+    version = head.integer("version", lo=1, hi=10_000, required=False, default=1)
+    outcome = head.choice("outcome", OUTCOMES)
+    duration_s = head.number("duration_s", lo=1.0, hi=600.0)
+    countdown_s = head.number("countdown_s", lo=0.0, hi=10.0, required=False, default=3.0)
+    trials = head.integer("trials_per_condition", lo=1, hi=10, required=False, default=1)
+    max_attempts = head.integer("max_attempts", lo=1, hi=10, required=False, default=3)
+    repeat_when = head.choices("repeat_when", REPEAT_WHEN, ("invalid",))
+    rest_s = head.number("rest_s", lo=0.0, hi=600.0, required=False, default=0.0)
+    order = head.choice("order", ORDERS, required=False, default="as_listed")
+    score = head.choice("score", SCORES, required=False, default="best")
+    instructions = head.text("instructions")
+    operator_notes = head.text("operator_notes", required=False, default="")
+    notes = head.text("notes", required=False, default="")
+    head.finish()
+    if "not_completed" in repeat_when and outcome != "time_held":
+        raise ProtocolError(source, "protocol.repeat_when",
+                            f"'not_completed' only applies to timed holds (outcome 'time_held'), not {outcome!r}; "
+                            "allowed here: 'invalid'")
+
+    defaults = _Reader(source, "stance", top.table_of("stance") or {})
+    default_stance = {
+        "feet": defaults.choice("feet", FEET, required=False),
+        "arms": defaults.choice("arms", ARMS, required=False),
+        "surface": defaults.choice("surface", SURFACES, required=False),
+        "eyes": defaults.choice("eyes", EYES, required=False),
+    }
+    defaults.finish()
+
+    conditions: list[Condition] = []
+    raw_conditions = top.array_of_tables("conditions", required=True)
+    if not raw_conditions:
+        raise ProtocolError(source, "conditions", "is empty; at least one [[conditions]] table is required")
+    for i, raw in enumerate(raw_conditions):
+        r = _Reader(source, f"conditions[{i}]", raw)
+        cid = r.ident("id")
+        if any(c.id == cid for c in conditions):
+            raise r.error("id", f"{cid!r} is used twice; condition ids must be unique")
+        label = r.text("label")
+        stance_values = {}
+        for key, allowed in (("feet", FEET), ("arms", ARMS), ("surface", SURFACES), ("eyes", EYES)):
+            value = r.choice(key, allowed, required=False) or default_stance[key]
+            if value is None:
+                raise r.error(key, f"is missing and [stance] gives no default; allowed: {_allowed(allowed)}")
+            stance_values[key] = value
+        extra = r.text("instructions", required=False, default="")
+        cond_duration = r.number("duration_s", lo=1.0, hi=600.0, required=False, default=duration_s)
+        r.finish()
+        conditions.append(Condition(cid, label, Stance(**stance_values), extra, cond_duration))
+    ids = [c.id for c in conditions]
+
+    single = [c.id for c in conditions if c.single_leg]
+    if single and outcome != "time_held":
+        raise ProtocolError(source, "protocol.outcome",
+                            f"{outcome!r} does not fit single-leg conditions ({', '.join(single)}); allowed with single-leg stance: 'time_held'")
+
+    romberg = None
+    asymmetry = None
+    analysis = top.table_of("analysis")
+    if analysis is not None:
+        a = _Reader(source, "analysis", analysis)
+        rb = a.table_of("romberg")
+        if rb is not None:
+            rr = _Reader(source, "analysis.romberg", rb)
+            eo = rr.choice("eyes_open", ids)
+            ec = rr.choice("eyes_closed", ids)
+            rr.finish()
+            if conditions[ids.index(eo)].stance.eyes != "open" or conditions[ids.index(ec)].stance.eyes != "closed":
+                raise rr.error("eyes_closed", f"the Romberg pair must be an eyes-open and an eyes-closed condition; "
+                               f"{eo!r} has eyes {conditions[ids.index(eo)].stance.eyes}, {ec!r} has eyes {conditions[ids.index(ec)].stance.eyes}")
+            romberg = (eo, ec)
+        asymmetry = a.number("asymmetry_flag_pct", lo=0.0, hi=100.0, required=False, lo_open=True)
+        a.finish()
+        if asymmetry is not None and outcome != "weight_bearing":
+            raise ProtocolError(source, "analysis.asymmetry_flag_pct",
+                                f"only applies to weight-bearing protocols (outcome 'weight_bearing'), not {outcome!r}")
+
+    quality = QualitySettings()
+    q_table = top.table_of("quality")
+    if q_table is not None:
+        overrides = {}
+        for key, value in q_table.items():
+            if key not in QUALITY_FIELDS:
+                raise ProtocolError(source, f"quality.{key}", f"unknown field; allowed: {_allowed(QUALITY_FIELDS)}")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise ProtocolError(source, f"quality.{key}", f"must be a number of at least 0, not {value!r}")
+            overrides[key] = float(value)
+        quality = quality.replace(overrides)
+        if not quality.off_plate_fraction < quality.unload_fraction < 1.0 < quality.overload_fraction:
+            raise ProtocolError(source, "quality",
+                                "the load fractions must satisfy off_plate_fraction < unload_fraction < 1 < overload_fraction; "
+                                f"got {quality.off_plate_fraction:g}, {quality.unload_fraction:g}, {quality.overload_fraction:g}")
+
+    references: list[Reference] = []
+    for i, raw in enumerate(top.array_of_tables("references")):
+        r = _Reader(source, f"references[{i}]", raw)
+        rid = r.ident("id")
+        if any(x.id == rid for x in references):
+            raise r.error("id", f"{rid!r} is used twice; reference ids must be unique")
+        references.append(Reference(rid, r.text("citation"), r.optional_text("doi"), r.optional_text("url")))
+        r.finish()
+    ref_ids = [r.id for r in references]
+
+    def check_ref(r: _Reader) -> str:
+        ref = r.text("reference")
+        if ref not in ref_ids:
+            raise r.error("reference", f"{ref!r} is not a reference of this file; allowed: "
+                          f"{_allowed(ref_ids) if ref_ids else 'add a [[references]] table first'}")
+        return ref
+
+    def check_metric(r: _Reader) -> str:
+        metric = r.choice("metric", METRICS)
+        if metric == "time_held_s" and outcome != "time_held":
+            raise r.error("metric", f"'time_held_s' only applies to timed holds; this protocol's outcome is {outcome!r}")
+        if metric.startswith("romberg_") and romberg is None:
+            raise r.error("metric", f"{metric!r} needs [analysis] romberg = {{eyes_open = ..., eyes_closed = ...}}")
+        return metric
+
+    cutoffs: list[Cutoff] = []
+    for i, raw in enumerate(top.array_of_tables("cutoffs")):
+        r = _Reader(source, f"cutoffs[{i}]", raw)
+        metric = check_metric(r)
+        condition = r.choice("condition", ids, required=False)
+        below = r.number("below", lo=-1e9, hi=1e9, required=False)
+        above = r.number("above", lo=-1e9, hi=1e9, required=False)
+        if (below is None) == (above is None):
+            raise r.error("below", "give exactly one of 'below' or 'above' (the result is flagged below or above it)")
+        meaning = r.text("meaning")
+        ref = check_ref(r)
+        r.finish()
+        cutoffs.append(Cutoff(metric, condition, below, above, meaning, ref))
+
+    norms: list[Norm] = []
+    for i, raw in enumerate(top.array_of_tables("norms")):
+        r = _Reader(source, f"norms[{i}]", raw)
+        metric = check_metric(r)
+        condition = r.choice("condition", ids, required=False)
+        statistic = r.text("statistic")
+        population = r.text("population")
+        trial_duration_s = r.number("trial_duration_s", lo=1.0, hi=3600.0, required=False)
+        ref = check_ref(r)
+        rows: list[NormRow] = []
+        raw_rows = r.array_of_tables("rows", required=True)
+        if not raw_rows:
+            raise r.error("rows", "is empty; give at least one age band")
+        for j, raw_row in enumerate(raw_rows):
+            rr = _Reader(source, f"norms[{i}].rows[{j}]", raw_row)
+            lo_y = rr.integer("age_min_y", lo=0, hi=130)
+            hi_y = rr.integer("age_max_y", lo=0, hi=130)
+            if hi_y < lo_y:
+                raise rr.error("age_max_y", f"{hi_y} is below age_min_y {lo_y}")
+            values = {k: rr.number(k, lo=-1e9, hi=1e9, required=False) for k in ("mean", "sd", "p05", "p50", "p95")}
+            rr.finish()
+            if all(v is None for v in values.values()):
+                raise rr.error("mean", "no reference value; give at least one of 'mean', 'sd', 'p05', 'p50', 'p95'")
+            for other in rows:
+                if lo_y <= other.age_max_y and other.age_min_y <= hi_y:
+                    raise rr.error("age_min_y", f"age band {lo_y}-{hi_y} overlaps {other.age_min_y}-{other.age_max_y}")
+            rows.append(NormRow(lo_y, hi_y, **values))
+        r.finish()
+        norms.append(Norm(metric, condition, statistic, population, trial_duration_s, ref, tuple(rows)))
+    top.finish()
+
+    return Protocol(
+        name=name, title=title, summary=summary, version=version, outcome=outcome,
+        duration_s=duration_s, countdown_s=countdown_s, trials_per_condition=trials,
+        max_attempts=max_attempts, repeat_when=repeat_when, rest_s=rest_s, order=order, score=score,
+        instructions=instructions, operator_notes=operator_notes, conditions=tuple(conditions),
+        romberg=romberg, asymmetry_flag_pct=asymmetry, quality=quality,
+        references=tuple(references), cutoffs=tuple(cutoffs), norms=tuple(norms), source=source,
+        notes=notes,
+    )
