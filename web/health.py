@@ -7,20 +7,9 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
+from station.acquire.source import down_health
+
 bp = Blueprint("health", __name__)
-
-
-def down_health(reason: str) -> dict:
-    """The health document when no acquisition process is reachable."""
-    return {
-        "state": "down",
-        "reason": reason,
-        "rate_hz": {"configured": None, "measured": None},
-        "frames": 0,
-        "frames_lost": 0,
-        "i2c_errors": 0,
-        "sensors": {},
-    }
 
 
 @bp.get("/healthz")

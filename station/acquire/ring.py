@@ -1,0 +1,265 @@
+"""A single-writer, many-reader ring of frames in shared memory (DESIGN.md §3).
+
+The acquisition process writes; the web server, recorders and health monitors read from other
+processes. Readers never block the writer: there is no lock. Each reader keeps its own cursor and
+learns how many frames it missed when it falls more than the ring's capacity behind.
+
+Layout of the shared block (little-endian)::
+
+    header   64 bytes   magic, version, capacity, frame size, write_count (u64, frames ever written)
+    stamps   capacity × u64   the write index stored in each slot, written after the frame
+    frames   capacity × FRAME_DTYPE
+    health   4096 bytes  seqlock counter (u64), length (u64), JSON document
+
+Ordering: the writer stores the frame, then its slot stamp, then ``write_count``. A reader copies
+the frames it has not seen, then checks each copied stamp against the index it expected and
+re-reads ``write_count``: slots that may have been overwritten during the copy are counted as
+missed, never returned as wrong data.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+from dataclasses import dataclass
+from multiprocessing import shared_memory
+
+import numpy as np
+
+from station.acquire.frame import FRAME_DTYPE
+
+_MAGIC = b"BALRING1"
+_HEADER_BYTES = 64
+_HEALTH_BYTES = 4096
+_HEALTH_HEADER_BYTES = 16
+
+
+class RingError(RuntimeError):
+    """The ring could not be created or attached (wrong name, foreign block, closed)."""
+
+
+@dataclass(frozen=True)
+class FrameBlock:
+    """Frames a reader got in one call, and how many it missed before them."""
+
+    frames: np.ndarray
+    missed: int
+
+
+def _layout(capacity: int) -> tuple[int, int, int, int]:
+    stamps_off = _HEADER_BYTES
+    frames_off = stamps_off + 8 * capacity
+    health_off = frames_off + FRAME_DTYPE.itemsize * capacity
+    total = health_off + _HEALTH_BYTES
+    return stamps_off, frames_off, health_off, total
+
+
+def _attach_untracked(name: str) -> shared_memory.SharedMemory:
+    """Attach to an existing block without letting this process's resource tracker unlink it at
+    exit (Python < 3.13 tracks attached blocks as if it owned them)."""
+    if sys.version_info >= (3, 13):
+        return shared_memory.SharedMemory(name=name, create=False, track=False)
+    shm = shared_memory.SharedMemory(name=name, create=False)
+    from multiprocessing import resource_tracker
+
+    try:
+        resource_tracker.unregister(shm._name, "shared_memory")  # noqa: SLF001 (documented workaround)
+    except Exception:  # pragma: no cover - tracker not running
+        pass
+    return shm
+
+
+class _RingView:
+    """Numpy views onto a shared block (common to writer and reader)."""
+
+    def __init__(self, shm: shared_memory.SharedMemory) -> None:
+        self._shm = shm
+        buf = shm.buf
+        if bytes(buf[:8]) != _MAGIC:
+            raise RingError(f"shared memory block {shm.name!r} is not a balance-station frame ring")
+        header = np.ndarray((7,), dtype="<u8", buffer=buf, offset=8)
+        self.capacity = int(header[1])
+        if int(header[2]) != FRAME_DTYPE.itemsize:
+            raise RingError(
+                f"ring {shm.name!r} holds frames of {int(header[2])} bytes, this software expects "
+                f"{FRAME_DTYPE.itemsize}: restart the station after an update"
+            )
+        stamps_off, frames_off, health_off, total = _layout(self.capacity)
+        if shm.size < total:
+            raise RingError(f"ring {shm.name!r} is truncated ({shm.size} < {total} bytes)")
+        self._header = header
+        self.stamps = np.ndarray((self.capacity,), dtype="<u8", buffer=buf, offset=stamps_off)
+        self.frames = np.ndarray((self.capacity,), dtype=FRAME_DTYPE, buffer=buf, offset=frames_off)
+        self._health_hdr = np.ndarray((2,), dtype="<u8", buffer=buf, offset=health_off)
+        self._health_body = np.ndarray(
+            (_HEALTH_BYTES - _HEALTH_HEADER_BYTES,),
+            dtype=np.uint8,
+            buffer=buf,
+            offset=health_off + _HEALTH_HEADER_BYTES,
+        )
+
+    @property
+    def name(self) -> str:
+        return self._shm.name
+
+    @property
+    def write_count(self) -> int:
+        """Frames written since the ring was created."""
+        return int(self._header[3])
+
+    def read_health(self) -> dict | None:
+        """The last health document the writer published, or None if none yet."""
+        for _ in range(100):
+            before = int(self._health_hdr[0])
+            if before == 0:
+                return None
+            if before % 2:
+                continue
+            length = int(self._health_hdr[1])
+            body = self._health_body[:length].tobytes()
+            if int(self._health_hdr[0]) == before:
+                return json.loads(body)
+        return None
+
+    def _release_views(self) -> None:
+        for attr in ("_header", "stamps", "frames", "_health_hdr", "_health_body"):
+            if hasattr(self, attr):
+                delattr(self, attr)
+
+
+class FrameRing(_RingView):
+    """The writer's side: creates the shared block and owns it (unlinks it on :meth:`close`).
+
+    Parameters
+    ----------
+    capacity : int
+        Frames kept; at 100 Hz the default 65 536 frames hold about 11 minutes.
+    name : str, optional
+        Name of the shared block; a random one by default. Readers attach by this name.
+    """
+
+    def __init__(self, capacity: int = 65_536, name: str | None = None) -> None:
+        if capacity < 2:
+            raise ValueError(f"ring capacity must be at least 2 frames, got {capacity}")
+        name = name or f"balance-ring-{secrets.token_hex(6)}"
+        total = _layout(capacity)[3]
+        shm = shared_memory.SharedMemory(name=name, create=True, size=total)
+        shm.buf[:_HEADER_BYTES] = bytes(_HEADER_BYTES)
+        shm.buf[:8] = _MAGIC
+        header = np.ndarray((7,), dtype="<u8", buffer=shm.buf, offset=8)
+        header[0] = 1  # layout version
+        header[1] = capacity
+        header[2] = FRAME_DTYPE.itemsize
+        header[3] = 0
+        super().__init__(shm)
+        self.stamps[:] = np.iinfo(np.uint64).max
+        self._count = 0
+        self._health_seq = 0
+
+    def write(self, frame: tuple) -> None:
+        """Append one frame given as a tuple in FRAME_DTYPE field order."""
+        index = self._count
+        slot = index % self.capacity
+        self.frames[slot] = frame
+        self.stamps[slot] = index
+        self._count = index + 1
+        self._header[3] = self._count
+
+    def write_many(self, frames: np.ndarray) -> None:
+        """Append an array of frames (FRAME_DTYPE)."""
+        for row in frames:
+            self.write(row.item())
+
+    def publish_health(self, doc: dict) -> None:
+        """Publish the health document (JSON, at most ~4 KB) for readers in other processes."""
+        body = json.dumps(doc, separators=(",", ":"), allow_nan=False).encode()
+        if len(body) > self._health_body.size:
+            raise ValueError(f"health document of {len(body)} bytes exceeds {self._health_body.size}")
+        self._health_seq += 1
+        self._health_hdr[0] = 2 * self._health_seq - 1  # odd: writing
+        self._health_body[: len(body)] = np.frombuffer(body, dtype=np.uint8)
+        self._health_hdr[1] = len(body)
+        self._health_hdr[0] = 2 * self._health_seq
+
+    def close(self) -> None:
+        """Detach and remove the shared block (readers still attached keep their mapping)."""
+        self._release_views()
+        self._shm.close()
+        try:
+            self._shm.unlink()
+        except FileNotFoundError:
+            pass
+
+
+class RingReader(_RingView):
+    """A reader in any process. Never blocks the writer; starts at the newest frame.
+
+    Parameters
+    ----------
+    name : str
+        Name of the writer's shared block.
+    from_start : bool
+        Start at the oldest frame still in the ring instead of the newest.
+    """
+
+    def __init__(self, name: str, from_start: bool = False) -> None:
+        try:
+            shm = _attach_untracked(name)
+        except FileNotFoundError:
+            raise RingError(
+                f"no acquisition ring named {name!r}: is the acquisition process running?"
+            ) from None
+        super().__init__(shm)
+        count = self.write_count
+        self.cursor = max(0, count - self.capacity) if from_start else count
+        self.missed_total = 0
+
+    def read(self, max_frames: int | None = None) -> FrameBlock:
+        """Frames written since the last call (oldest first), and how many were missed.
+
+        Frames are missed when the reader falls more than ``capacity`` frames behind, or when the
+        writer overwrote a slot while it was being copied.
+        """
+        count = self.write_count
+        start = self.cursor
+        missed = 0
+        if count - start > self.capacity:
+            missed = count - self.capacity - start
+            start = count - self.capacity
+        end = count if max_frames is None else min(count, start + max_frames)
+        n = end - start
+        if n <= 0:
+            if missed:
+                self.missed_total += missed
+                self.cursor = start
+            return FrameBlock(np.empty(0, dtype=FRAME_DTYPE), missed)
+        slots = np.arange(start, end) % self.capacity
+        frames = self.frames[slots]  # fancy indexing copies
+        stamps = self.stamps[slots]
+        after = self.write_count
+        expected = np.arange(start, end, dtype=np.uint64)
+        ok = stamps == expected
+        # Slots below `after - capacity` may have been overwritten while we copied.
+        ok &= expected >= np.uint64(max(0, after - self.capacity))
+        if not ok.all():
+            first_good = int(np.argmax(ok)) if ok.any() else n
+            # Only a prefix can be overwritten (the writer moves forward); keep the good tail.
+            missed += first_good
+            frames = frames[first_good:][ok[first_good:]]
+        self.cursor = end
+        self.missed_total += missed
+        return FrameBlock(frames, missed)
+
+    def latest(self, n: int) -> np.ndarray:
+        """The newest ``n`` frames (or fewer), without moving the cursor."""
+        count = self.write_count
+        n = min(n, count, self.capacity)
+        if n <= 0:
+            return np.empty(0, dtype=FRAME_DTYPE)
+        slots = np.arange(count - n, count) % self.capacity
+        return self.frames[slots]
+
+    def close(self) -> None:
+        self._release_views()
+        self._shm.close()

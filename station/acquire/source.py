@@ -1,0 +1,105 @@
+"""Where consumers get frames: the :class:`FrameSource` protocol and its ring implementation.
+
+The trial state machine, the recorder and the live view read frames through this one interface,
+whether the acquisition runs in another process (:class:`RingFrameSource`, real time) or in-process
+under a simulated clock (:class:`station.acquire.simulated.SimulatedStation`).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+from station.acquire.ring import FrameBlock, RingReader
+from station.clock import Clock, MonotonicClock
+
+
+class FrameSource(Protocol):
+    """A stream of frames (FRAME_DTYPE) with the station's health."""
+
+    clock: Clock
+    rate_hz: float
+
+    def read_frames(self, max_wait_s: float) -> FrameBlock:
+        """All frames since the last call (oldest first) and how many this reader missed;
+        waits up to ``max_wait_s`` for at least one."""
+        ...
+
+    def health(self) -> dict:
+        """The health document of ``GET /healthz``."""
+        ...
+
+
+HEALTH_STALE_S = 3.0
+"""A health document older than this means the acquisition process is not responding."""
+
+
+def down_health(reason: str) -> dict:
+    """The health document when no acquisition is reachable."""
+    return {
+        "state": "down",
+        "reason": reason,
+        "rate_hz": {"configured": None, "measured": None},
+        "frames": 0,
+        "frames_lost": 0,
+        "i2c_errors": 0,
+        "sensors": {},
+    }
+
+
+class RingFrameSource:
+    """Frames from the acquisition process's shared-memory ring (real time).
+
+    Parameters
+    ----------
+    ring_name : str
+        Name of the ring the acquisition process created.
+    rate_hz : float
+        Configured frame rate (used to size waits).
+    """
+
+    def __init__(self, ring_name: str, rate_hz: float, clock: Clock | None = None, from_start: bool = False) -> None:
+        self.ring_name = ring_name
+        self.rate_hz = rate_hz
+        self.clock = clock or MonotonicClock()
+        self._from_start = from_start
+        self._reader: RingReader | None = None
+
+    def _attach(self) -> RingReader:
+        if self._reader is None:
+            self._reader = RingReader(self.ring_name, from_start=self._from_start)
+        return self._reader
+
+    def read_frames(self, max_wait_s: float) -> FrameBlock:
+        reader = self._attach()
+        deadline = time.monotonic() + max(0.0, max_wait_s)
+        poll_s = min(0.5 / self.rate_hz, 0.01)
+        while True:
+            block = reader.read()
+            if len(block.frames) or block.missed or time.monotonic() >= deadline:
+                return block
+            time.sleep(poll_s)
+
+    def latest(self, n: int):
+        return self._attach().latest(n)
+
+    def health(self) -> dict:
+        try:
+            reader = self._attach()
+        except Exception as exc:  # RingError: the process is not (yet) running
+            return down_health(str(exc))
+        doc = reader.read_health()
+        if doc is None:
+            return down_health("acquisition starting: no health report yet")
+        age_s = (time.monotonic_ns() - int(doc.get("published_ns", 0))) / 1e9
+        if age_s > HEALTH_STALE_S:
+            stale = dict(doc)
+            stale["state"] = "down"
+            stale["reason"] = f"acquisition not responding (last report {age_s:.0f} s ago)"
+            return stale
+        return doc
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
