@@ -108,8 +108,9 @@ def nominal_calibration(plate: PlateConfig, zero_counts=(0.0, 0.0, 0.0, 0.0), so
     )
 
 
-def tare_counts(samples_counts, n_per_count, *, max_spread_n: float = 2.0) -> tuple[float, float, float, float]:
-    """Zero offsets from samples of the unloaded (or reference-loaded) plate.
+def steady_mean_counts(samples_counts, n_per_count, *, max_spread_n: float = 2.0, what: str = "tare") -> tuple[float, float, float, float]:
+    """Mean counts per corner of a load that must hold still (the empty plate for the tare, a
+    known mass for the gains).
 
     Parameters
     ----------
@@ -127,12 +128,12 @@ def tare_counts(samples_counts, n_per_count, *, max_spread_n: float = 2.0) -> tu
     """
     counts = np.asarray(samples_counts, dtype=float)
     if counts.ndim != 2 or counts.shape[1] != 4 or counts.shape[0] < 10:
-        raise CalibrationError("tare needs at least 10 readings of all four corners")
+        raise CalibrationError(f"{what} needs at least 10 readings of all four corners")
     for i, name in enumerate(CORNERS):
         column = counts[:, i]
         if np.isnan(column).any():
             raise CalibrationError(
-                f"corner {name.upper()} did not answer during the tare; check its cable and run `balance-station doctor`"
+                f"corner {name.upper()} did not answer during the {what}; check its cable and run `balance-station doctor`"
             )
         if (np.abs(column) >= ADC_FULL_SCALE_COUNTS).any():
             raise CalibrationError(

@@ -88,3 +88,28 @@ def empty_frames(n: int) -> np.ndarray:
         if FRAME_DTYPE[name].kind == "f":
             frames[name] = np.nan
     return frames
+
+
+TRIAL_CSV_FIELDS = ("ap_cm", "ml_cm", "fz_n", *CORNER_FORCE_FIELDS, *IMU_FIELDS, "flags")
+"""Frame fields written to a trial CSV after ``time_s`` (DESIGN.md §4 column order)."""
+
+
+def trial_columns(frames: np.ndarray, time_s: np.ndarray | None = None, include_imu: bool = True) -> dict[str, np.ndarray]:
+    """The columns of a trial CSV (DESIGN.md §4) from frames.
+
+    Parameters
+    ----------
+    frames : ndarray of FRAME_DTYPE
+    time_s : ndarray, optional
+        Time of each frame in s; by default seconds since the first frame's timestamp.
+    include_imu : bool
+        Also write the IMU columns (left out when the station has no IMU: they would be all NaN).
+    """
+    if time_s is None:
+        time_s = (frames["t_ns"] - (frames["t_ns"][0] if len(frames) else 0)) / 1e9
+    columns: dict[str, np.ndarray] = {"time_s": np.asarray(time_s, dtype=float)}
+    for name in TRIAL_CSV_FIELDS:
+        if name in IMU_FIELDS and not include_imu:
+            continue
+        columns[name] = frames[name]
+    return columns

@@ -1,0 +1,109 @@
+"""Opening the station's hardware: the real I2C bus on the Pi, or the simulated one.
+
+Either way the same drivers (:mod:`station.hw`) talk to the bus; only the bus object and what
+stands on the plate differ (DESIGN.md §2: no test switches in production code).
+"""
+
+from __future__ import annotations
+
+import errno
+from dataclasses import dataclass
+
+from station.clock import Clock
+from station.config import StationConfig
+from station.hw.errors import StationHardwareError
+from station.hw.i2c import RetryingBus
+from station.hw.imu import detect_imu
+from station.hw.plate import PlateFrontEnd
+
+
+class HardwareUnavailableError(StationHardwareError, RuntimeError):
+    """The station's hardware cannot be opened; the message says what to check."""
+
+
+@dataclass
+class StationHardware:
+    """The opened bus and drivers (plus the simulation behind them, when simulated)."""
+
+    clock: Clock
+    bus: RetryingBus
+    plate: PlateFrontEnd
+    imu: object | None
+    simulation: object | None = None
+    raw_bus: object | None = None
+
+    def bus_errors(self) -> int:
+        return self.bus.errors_total
+
+    def close(self) -> None:
+        close = getattr(self.raw_bus, "close", None)
+        if close is not None:
+            close()
+
+
+def open_drivers(raw_bus, clock: Clock, config: StationConfig, *, bus_name: str) -> tuple[RetryingBus, PlateFrontEnd, object | None]:
+    """Wrap ``raw_bus`` with retries, bring up the plate and (if configured) the IMU.
+
+    A missing IMU is not fatal when ``imu.model`` is ``auto``: the station works without one.
+    """
+    bus = RetryingBus(raw_bus, clock, bus_name=bus_name)
+    plate_cfg = config.plate
+    plate = PlateFrontEnd(
+        bus,
+        clock,
+        mux_address=plate_cfg.mux_address,
+        channels=plate_cfg.mux_channels,
+        rate_sps=plate_cfg.adc_rate_sps,
+        gain=plate_cfg.adc_gain,
+        bus_name=bus_name,
+    )
+    plate.begin()
+    imu = None
+    imu_cfg = config.imu
+    if imu_cfg.model != "none":
+        try:
+            imu = detect_imu(bus, clock, address=imu_cfg.address, model=imu_cfg.model)
+            imu.begin(imu_cfg.rate_hz, imu_cfg.accel_range_g, imu_cfg.gyro_range_dps)
+        except StationHardwareError:
+            if imu_cfg.model != "auto":
+                raise
+            imu = None
+    return bus, plate, imu
+
+
+def open_real_hardware(config: StationConfig, clock: Clock) -> StationHardware:
+    """Open ``/dev/i2c-N`` with smbus2 and bring the chips up."""
+    import smbus2
+
+    number = config.acquisition.bus
+    try:
+        raw = smbus2.SMBus(number)
+    except FileNotFoundError:
+        raise HardwareUnavailableError(
+            f"I2C bus {number} (/dev/i2c-{number}) does not exist: enable I2C "
+            "(sudo raspi-config → Interface Options → I2C, or the boot fragment in firmware/boot/), "
+            "or run with --simulate"
+        ) from None
+    except PermissionError:
+        raise HardwareUnavailableError(
+            f"no permission to open /dev/i2c-{number}: add this user to the i2c group "
+            "(sudo adduser $USER i2c, then log in again)"
+        ) from None
+    except OSError as exc:
+        raise HardwareUnavailableError(f"cannot open /dev/i2c-{number}: {errno.errorcode.get(exc.errno, exc)}") from None
+    try:
+        bus, plate, imu = open_drivers(raw, clock, config, bus_name=f"i2c-{number}")
+    except BaseException:
+        raw.close()
+        raise
+    return StationHardware(clock=clock, bus=bus, plate=plate, imu=imu, raw_bus=raw)
+
+
+def open_simulated_hardware(config: StationConfig, clock: Clock, load_source, *, seed: int = 0, imu_model: str = "lsm6dsox") -> StationHardware:
+    """Build the register-level simulation with ``load_source`` on the plate, then open it with
+    the same drivers as the real bus."""
+    from station.sim.hardware import build_simulated_hardware
+
+    sim = build_simulated_hardware(clock, load_source, config, seed=seed, imu_model=imu_model)
+    bus, plate, imu = open_drivers(sim.bus, clock, config, bus_name="sim-i2c")
+    return StationHardware(clock=clock, bus=bus, plate=plate, imu=imu, simulation=sim, raw_bus=sim.bus)

@@ -1,0 +1,108 @@
+"""``balance-station run``: the station daemon (acquisition process + web server)."""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import signal
+import sys
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("run", help="run the station: acquisition and the web dashboard")
+    parser.add_argument("--simulate", action="store_true", help="use the simulated plate and IMU with a virtual person")
+    parser.add_argument("--replay", metavar="FILE", help="simulated plate replaying a recorded trial (implies --simulate)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the simulation (default 0)")
+    parser.add_argument("--host", help="address to listen on (default from the configuration: 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to listen on (default from the configuration: 8000)")
+    parser.add_argument("--data-dir", type=Path, help="where the database and trials are kept")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from station.acquire.process import AcquisitionProcess, AcquisitionSpec, AcquisitionStartError
+    from station.acquire.source import RingFrameSource
+    from station.cli import UserError
+    from station.commands._common import load_config
+
+    config = load_config(args)
+    web = config.web
+    if args.host:
+        web = replace(web, host=args.host)
+    if args.port is not None:
+        if not 0 < args.port < 65536:
+            raise UserError(f"--port must be between 1 and 65535, got {args.port}")
+        web = replace(web, port=args.port)
+    config = replace(config, web=web)
+    data_dir = Path(config.data_dir)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create the data directory {data_dir}: {exc.strerror}") from None
+    simulate = bool(args.simulate or args.replay)
+    if args.replay and not Path(args.replay).is_file():
+        raise UserError(f"{args.replay}: no such file to replay")
+
+    spec = AcquisitionSpec(
+        config=config,
+        ring_name=f"balance-ring-{secrets.token_hex(6)}",
+        simulate=simulate,
+        replay=args.replay,
+        seed=args.seed,
+        data_dir=str(data_dir),
+    )
+    acquisition = AcquisitionProcess(spec)
+    print(f"balance-station: starting acquisition ({'simulated hardware' if simulate else 'I2C bus ' + str(config.acquisition.bus)})", file=sys.stderr)
+    try:
+        acquisition.start()
+    except AcquisitionStartError as exc:
+        raise UserError(f"the acquisition could not start: {exc}") from None
+
+    link = RingFrameSource(spec.ring_name, config.acquisition.rate_hz)
+    from waitress.server import create_server
+
+    from web import create_app
+
+    app = create_app({"DATA_DIR": str(data_dir), "STATION_LINK": link, "STATION_CONFIG": config})
+    server = create_server(app, host=config.web.host, port=config.web.port, threads=32, ident="balance-station")
+    stopping = threading.Event()
+
+    def _shutdown(signum=None, frame=None):
+        if not stopping.is_set():
+            stopping.set()
+            server.close()
+
+    signal.signal(signal.SIGTERM, _shutdown)
+    watchdog = _start_watchdog(link, acquisition, stopping)
+    print(f"balance-station: serving on http://{config.web.host}:{config.web.port}/", file=sys.stderr)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stopping.set()
+        if watchdog is not None:
+            watchdog.join(2)
+        link.close()
+        acquisition.stop()
+        print("balance-station: stopped", file=sys.stderr)
+    return 0
+
+
+def _start_watchdog(link, acquisition, stopping: threading.Event):
+    """Feed systemd's watchdog only while frames keep arriving (when run under systemd)."""
+    try:
+        from station.sdnotify import ServiceWatchdog
+    except ImportError:  # deployment support not installed in this tree
+        return None
+
+    def frames() -> int:
+        return int(link.health().get("frames", 0)) if acquisition.is_alive() else -1
+
+    watchdog = ServiceWatchdog(frames_counter=frames, health=link.health)
+    thread = threading.Thread(target=watchdog.run, args=(stopping,), name="systemd-watchdog", daemon=True)
+    thread.start()
+    return thread
