@@ -1,0 +1,161 @@
+"""``balance-station users {add,list,disable,enable,password}``: station accounts from the shell.
+
+Passwords are prompted twice when standard input is a terminal, else read as the first line of
+standard input (``printf '%s\\n' "$PW" | balance-station users add ana --role clinician``); they are
+never taken from the command line, where other users could see them. Changes are recorded in the
+audit log as ``cli:<your login name>``. This is also how to recover a lost administrator password
+(``users password NAME``), which is why it needs shell access to the station.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from pathlib import Path
+
+from station.cli import UserError
+from station.store.audit import Actor
+from station.store.db import StoreError, ValidationError
+from station.store.users import ROLES
+
+
+def add_data_dir_argument(parser: argparse.ArgumentParser) -> None:
+    """``--data-dir DIR``, as every command that touches stored data has it (and ``run``)."""
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        help="the station's data directory (default: from the configuration, ./data)",
+    )
+
+
+def data_dir_of(args: argparse.Namespace) -> Path:
+    """The data directory: ``--data-dir`` or the configuration's (ConfigError if it is bad)."""
+    from station.commands._common import load_config
+
+    return Path(load_config(args).data_dir)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("users", help="manage station accounts (administrators and clinicians)")
+    actions = parser.add_subparsers(dest="users_action", metavar="ACTION", required=True)
+
+    add = actions.add_parser("add", help="add an account (password prompted or read from standard input)")
+    add.add_argument("name", metavar="NAME")
+    add.add_argument("--role", choices=ROLES, required=True, help="admin: also manages users and settings")
+    add_data_dir_argument(add)
+    add.set_defaults(func=_add)
+
+    listing = actions.add_parser("list", help="list accounts")
+    add_data_dir_argument(listing)
+    listing.set_defaults(func=_list)
+
+    disable = actions.add_parser("disable", help="disable an account and end its sessions")
+    disable.add_argument("name", metavar="NAME")
+    add_data_dir_argument(disable)
+    disable.set_defaults(func=_disable)
+
+    enable = actions.add_parser("enable", help="enable a disabled account")
+    enable.add_argument("name", metavar="NAME")
+    add_data_dir_argument(enable)
+    enable.set_defaults(func=_enable)
+
+    password = actions.add_parser("password", help="set a new password for an account (ends its sessions)")
+    password.add_argument("name", metavar="NAME")
+    add_data_dir_argument(password)
+    password.set_defaults(func=_password)
+
+
+def _open(args: argparse.Namespace):
+    from station.store.store import Store
+
+    try:
+        return Store.open(data_dir_of(args))
+    except StoreError as exc:
+        raise UserError(str(exc)) from None
+
+
+def read_new_password(prompt_name: str) -> str:
+    """A new password: prompted twice on a terminal, else the first line of standard input."""
+    if sys.stdin is not None and sys.stdin.isatty():
+        first = getpass.getpass(f"New password for {prompt_name}: ")
+        second = getpass.getpass("Repeat it: ")
+        if first != second:
+            raise UserError("the two passwords differ; nothing was changed, try again")
+        return first
+    line = sys.stdin.readline() if sys.stdin is not None else ""
+    if not line:
+        raise UserError("no password on standard input; type it at a terminal or pipe it in as one line")
+    return line.rstrip("\r\n")
+
+
+def _fail(exc: StoreError) -> UserError:
+    if isinstance(exc, ValidationError):
+        return UserError("; ".join(f"{k} {v}" for k, v in exc.fields.items()))
+    return UserError(str(exc))
+
+
+def _add(args: argparse.Namespace) -> int:
+    from station.store.users import username_problem
+
+    problem = username_problem(args.name)
+    if problem:
+        raise UserError(f"user name {args.name!r} {problem}")
+    with _open(args) as store:
+        password = read_new_password(args.name)
+        try:
+            user = store.users.create(args.name, password, args.role, actor=Actor.command_line())
+        except StoreError as exc:
+            raise _fail(exc) from None
+    print(f"added {user['role']} {user['username']}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    with _open(args) as store:
+        users = store.users.list()
+    if not users:
+        print("no accounts yet: add an administrator with 'balance-station users add NAME --role admin'")
+        return 0
+    rows = [("NAME", "ROLE", "STATE", "LAST LOGIN")]
+    for u in users:
+        rows.append((u["username"], u["role"], "disabled" if u["disabled"] else "active", u["last_login_at"] or "never"))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r[:3], widths)) + "  " + r[3])
+    return 0
+
+
+def _set_disabled(args: argparse.Namespace, disabled: bool) -> int:
+    with _open(args) as store:
+        try:
+            user = store.users.get_by_name(args.name)
+            store.users.update(user["id"], disabled=disabled, actor=Actor.command_line())
+        except StoreError as exc:
+            raise _fail(exc) from None
+    print(f"{'disabled' if disabled else 'enabled'} {user['username']}")
+    return 0
+
+
+def _disable(args: argparse.Namespace) -> int:
+    return _set_disabled(args, True)
+
+
+def _enable(args: argparse.Namespace) -> int:
+    return _set_disabled(args, False)
+
+
+def _password(args: argparse.Namespace) -> int:
+    with _open(args) as store:
+        try:
+            user = store.users.get_by_name(args.name)
+        except StoreError as exc:
+            raise _fail(exc) from None
+        password = read_new_password(user["username"])
+        try:
+            store.users.update(user["id"], password=password, actor=Actor.command_line())
+        except StoreError as exc:
+            raise _fail(exc) from None
+    print(f"new password set for {user['username']}; their sessions were ended")
+    return 0

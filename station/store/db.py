@@ -1,0 +1,259 @@
+"""The station database: one SQLite file in WAL mode, one writer connection, pooled readers.
+
+Layout of the data directory::
+
+    <data_dir>/station.sqlite3   the database (:data:`DB_FILENAME`; backups copy this file)
+    <data_dir>/station.lock      held (flock) by the one process that records and serves
+    <data_dir>/secret_key        Flask SECRET_KEY, mode 0600 (:mod:`station.store.secret`)
+
+**One writer.** The web/service process owns the database: it serves the pages and runs the
+protocol engine that records trials (the acquisition process never touches SQLite; it only fills
+the shared-memory ring). Inside that process every write goes through one connection guarded by
+one re-entrant lock (:meth:`Database.write`): writers queue on the lock, in arrival order, and
+each holds it for one short transaction. Readers use their own connections (a small pool) and see
+the last committed snapshot without waiting, which is what WAL gives. The service process also
+holds an exclusive ``flock`` on ``station.lock`` (:func:`acquire_service_lock`), so a second
+service on the same data directory is refused instead of corrupting the "one writer" rule. The
+only other writers are the administrator's command-line tools (``users``, ``export``), whose rare,
+short transactions SQLite's own lock serialises (``busy_timeout``).
+
+**Durability.** ``journal_mode=WAL`` with ``synchronous=FULL`` on the writer: every commit fsyncs
+the WAL, so a committed transaction survives a power cut. With ``synchronous=NORMAL`` the WAL is
+only synced at checkpoints (by default every ~1000 pages, minutes of recording): the database would
+stay consistent, but a power cut could roll back everything committed since the last checkpoint,
+breaking the promise that a crash loses at most about a second of a trial. The cost of FULL is one
+fsync per commit; the trial recorder commits about twice a second and page actions a few times a
+minute, so it is negligible even on an SD card.
+
+**Erasure.** ``secure_delete=ON`` on the writer makes SQLite overwrite deleted content with zeros,
+so an erased patient's data does not linger in free pages; :meth:`Database.checkpoint_truncate`
+then moves the WAL into the main file and truncates it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import queue
+import sqlite3
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+DB_FILENAME = "station.sqlite3"
+"""Name of the database file inside the data directory (backups rely on it)."""
+LOCK_FILENAME = "station.lock"
+"""Name of the lock file the service process holds while it owns the database."""
+BUSY_TIMEOUT_MS = 5000
+"""How long a connection waits for another process's write lock before giving up, ms."""
+
+
+class StoreError(Exception):
+    """Base class of the store's errors; the message says what happened and what to do."""
+
+
+class NotFound(StoreError):
+    """The requested record does not exist (or was erased)."""
+
+
+class Conflict(StoreError):
+    """The request contradicts the stored state (duplicate identifier, last admin, ...)."""
+
+
+class ValidationError(StoreError):
+    """Input refused; ``fields`` maps each bad field to a one-line message."""
+
+    def __init__(self, fields: dict[str, str], message: str | None = None):
+        self.fields = dict(fields)
+        if message is None:
+            message = "; ".join(f"{k}: {v}" for k, v in self.fields.items()) or "invalid input"
+        super().__init__(message)
+
+
+class DataDirLocked(StoreError):
+    """Another process already owns the data directory as the station service."""
+
+
+def db_path(data_dir: str | os.PathLike) -> Path:
+    """Path of the database inside ``data_dir``."""
+    return Path(data_dir) / DB_FILENAME
+
+
+def _connect(path: Path, *, writer: bool) -> sqlite3.Connection:
+    conn = sqlite3.connect(
+        path,
+        timeout=BUSY_TIMEOUT_MS / 1000,
+        isolation_level=None,  # autocommit; transactions are explicit (BEGIN ...)
+        check_same_thread=False,  # used by one thread at a time, guarded by the pool or lock
+    )
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    if writer:
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            conn.close()
+            raise StoreError(
+                f"{path}: cannot switch the database to WAL mode (got {mode!r}); "
+                "put the data directory on a local file system"
+            )
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA secure_delete = ON")
+    else:
+        conn.execute("PRAGMA query_only = ON")
+    return conn
+
+
+class Database:
+    """The database file of one data directory: a writer connection and a pool of readers.
+
+    Parameters
+    ----------
+    path : path-like
+        The SQLite file (created if missing; its directory must exist).
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        try:
+            self._writer = _connect(self.path, writer=True)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"{self.path}: cannot open the database ({exc}); check the file and its permissions"
+            ) from None
+        self._write_lock = threading.RLock()
+        self._depth = 0
+        self._owner: int | None = None  # thread id inside a write block
+        self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        self._all_readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
+
+    # -- transactions ------------------------------------------------------------------------
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction on the one writer connection (``BEGIN IMMEDIATE``).
+
+        Commits when the block ends, rolls back if it raises. Re-entrant in the same thread: a
+        nested block becomes a savepoint of the outer transaction, so helpers that write can be
+        combined into one atomic operation.
+        """
+        with self._write_lock:
+            if self._closed:
+                raise StoreError("the database is closed")
+            conn = self._writer
+            depth = self._depth
+            if depth == 0:
+                conn.execute("BEGIN IMMEDIATE")
+                self._owner = threading.get_ident()
+            else:
+                conn.execute(f"SAVEPOINT sp{depth}")
+            self._depth = depth + 1
+            try:
+                yield conn
+            except BaseException:
+                self._depth = depth
+                if depth == 0:
+                    self._owner = None
+                    conn.execute("ROLLBACK")
+                else:
+                    conn.execute(f"ROLLBACK TO sp{depth}")
+                    conn.execute(f"RELEASE sp{depth}")
+                raise
+            self._depth = depth
+            if depth == 0:
+                self._owner = None
+                try:
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            else:
+                conn.execute(f"RELEASE sp{depth}")
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: a consistent snapshot of the last commit, never blocked by writers.
+
+        Inside a :meth:`write` block of the same thread, yields the writer connection instead, so
+        the block sees its own uncommitted changes.
+        """
+        if self._owner == threading.get_ident():
+            yield self._writer
+            return
+        conn = self._take_reader()
+        try:
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                conn.execute("COMMIT")
+        finally:
+            self._readers.put(conn)
+
+    def _take_reader(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StoreError("the database is closed")
+        try:
+            return self._readers.get_nowait()
+        except queue.Empty:
+            conn = _connect(self.path, writer=False)
+            with self._readers_lock:
+                self._all_readers.append(conn)
+            return conn
+
+    # -- maintenance -------------------------------------------------------------------------
+
+    def checkpoint_truncate(self) -> bool:
+        """Copy the WAL into the database file and truncate it; True if it completed.
+
+        It cannot complete while a reader holds an old snapshot; the WAL is then truncated at a
+        later checkpoint.
+        """
+        with self._write_lock:
+            busy, _log, _done = self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return busy == 0
+
+    def close(self) -> None:
+        """Close every connection. Further use raises :class:`StoreError`."""
+        with self._write_lock:
+            if self._closed:
+                return
+            self._closed = True
+            with self._readers_lock:
+                for conn in self._all_readers:
+                    conn.close()
+                self._all_readers.clear()
+            self._writer.close()
+
+
+def acquire_service_lock(data_dir: str | os.PathLike) -> int:
+    """Take the data directory's service lock; return its file descriptor (keep it open).
+
+    The lock is released when the descriptor is closed or the process dies (even by SIGKILL),
+    so a crashed service never blocks the next start.
+
+    Raises
+    ------
+    DataDirLocked
+        Another process holds it.
+    """
+    path = Path(data_dir) / LOCK_FILENAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        try:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+        finally:
+            os.close(fd)
+        raise DataDirLocked(
+            f"another station process (pid {holder}) is already running on {Path(data_dir)}; "
+            "stop it first, or use another --data-dir"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+    return fd

@@ -1,0 +1,223 @@
+"""Exports: a trial as CSV with its JSON sidecar (DESIGN.md §4), a patient's history as CSV.
+
+Every export is recorded in the audit log (``trial.export``, ``patient.export``).
+
+Trial CSV: columns ``time_s,ap_cm,ml_cm,fz_n,fl_n,fr_n,bl_n,br_n``, then the IMU columns, ``flags``
+and ``seq``, one row per stored frame; ``time_s`` is the frame's monotonic timestamp relative to the
+first frame, s. Values the station could not measure are ``nan`` (e.g. COP below the load gate);
+lost frames are absent (``seq`` jumps, the next frame is flagged ``LOST_BEFORE``). The sidecar
+holds ``rate_hz``, ``calibration``, ``protocol``, ``condition``, ``station_version``, the trial's
+status, validity and metrics, and the pseudonymous patient identifier. Files are written by
+:func:`station.store.trialfile.write_trial_csv` (atomic).
+
+History CSV: one row per trial of the patient, oldest first, with the session, the trial's status
+and validity, the metric profile, fs and version, then one column per metric (union over the
+trials, sorted; empty where a trial lacks one). Text cells that a spreadsheet would read as a
+formula (starting with ``= + - @``) are prefixed with ``'``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from station import __version__
+from station.acquire.frame import CORNER_FORCE_FIELDS, IMU_FIELDS
+from station.store.audit import Actor
+from station.store.store import Store
+from station.store.trialfile import write_trial_csv
+
+HISTORY_FIXED_COLUMNS = (
+    "identifier",
+    "session_id",
+    "session_started_at",
+    "session_label",
+    "trial_id",
+    "protocol",
+    "condition",
+    "started_at",
+    "status",
+    "valid",
+    "validity_reason",
+    "duration_s",
+    "frame_count",
+    "frames_lost",
+    "profile",
+    "fs_hz",
+    "samples",
+    "metrics_version",
+)
+
+
+def trial_columns(frames: np.ndarray) -> dict[str, np.ndarray]:
+    """The trial CSV's columns from stored frames (FRAME_DTYPE)."""
+    if len(frames):
+        time_s = (frames["t_ns"] - frames["t_ns"][0]).astype(np.float64) / 1e9
+    else:
+        time_s = np.empty(0)
+    columns = {"time_s": time_s, "ap_cm": frames["ap_cm"], "ml_cm": frames["ml_cm"], "fz_n": frames["fz_n"]}
+    for name in CORNER_FORCE_FIELDS + IMU_FIELDS + ("flags", "seq"):
+        columns[name] = frames[name]
+    return columns
+
+
+def trial_sidecar(store: Store, trial: dict) -> dict:
+    """The JSON sidecar of an exported trial (see the module docstring)."""
+    patient = store.patients.get(trial["patient_id"])
+    session = store.sessions.get(trial["session_id"])
+    return {
+        "rate_hz": trial["rate_hz"],
+        "protocol": trial["protocol"],
+        "condition": trial["condition"],
+        "calibration": trial["calibration"],
+        "station_version": trial["station_version"],
+        "exported_by_version": __version__,
+        "trial_id": trial["id"],
+        "patient_identifier": patient["identifier"],
+        "session_id": session["id"],
+        "session_label": session["label"],
+        "session_started_at": session["started_at"],
+        "started_at": trial["started_at"],
+        "ended_at": trial["ended_at"],
+        "status": trial["status"],
+        "status_reason": trial["status_reason"],
+        "frame_count": trial["frame_count"],
+        "frames_lost": trial["frames_lost"],
+        "valid": trial["valid"],
+        "validity_reason": trial["validity_reason"],
+        "metrics": trial["metrics"],
+    }
+
+
+def export_trial(store: Store, trial_id: int, out_dir: str | os.PathLike, *, actor: Actor) -> tuple[Path, Path]:
+    """Write ``trial-<id>.csv`` and ``trial-<id>.json`` into ``out_dir``; return both paths.
+
+    Raises NotFound for an unknown trial, TrialFileError if the files cannot be written.
+    """
+    trial = store.trials.get(trial_id)
+    frames = store.trials.frames(trial_id)
+    out_dir = Path(out_dir)
+    csv_path = out_dir / f"trial-{trial_id}.csv"
+    write_trial_csv(csv_path, trial_columns(frames), trial_sidecar(store, trial))
+    store.audit.record(
+        actor, "trial.export", patient_id=trial["patient_id"], object=f"trial:{trial_id}", detail={"format": "csv"}
+    )
+    return csv_path, csv_path.with_suffix(".json")
+
+
+def trial_export_files(store: Store, trial_id: int, *, actor: Actor) -> dict[str, bytes]:
+    """The exported files' contents, ``{"trial-<id>.csv": ..., "trial-<id>.json": ...}`` (for
+    downloads; written through a private temporary directory)."""
+    with tempfile.TemporaryDirectory(prefix="station-export-") as tmp:
+        csv_path, json_path = export_trial(store, trial_id, tmp, actor=actor)
+        return {csv_path.name: csv_path.read_bytes(), json_path.name: json_path.read_bytes()}
+
+
+def zip_files(files: dict[str, bytes]) -> bytes:
+    """A zip archive of ``{name: content}``."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (int,)):
+        return str(value)
+    text = str(value)
+    if text[:1] in ("=", "+", "-", "@"):
+        return "'" + text
+    return text
+
+
+def _history_text(store: Store, patient_id: int) -> tuple[str, int]:
+    patient = store.patients.get(patient_id)
+    rows = []
+    metric_names: set[str] = set()
+    with store.db.read() as conn:
+        for r in conn.execute(
+            "SELECT t.*, s.started_at AS session_started_at, s.label AS session_label FROM trials t"
+            " JOIN sessions s ON s.id = t.session_id WHERE s.patient_id = ? ORDER BY s.started_at, t.id",
+            (patient_id,),
+        ):
+            result = json.loads(r["metrics"]) if r["metrics"] else {}
+            values = result.get("metrics") or {}
+            metric_names.update(values)
+            rows.append(
+                {
+                    "identifier": patient["identifier"],
+                    "session_id": r["session_id"],
+                    "session_started_at": r["session_started_at"],
+                    "session_label": r["session_label"],
+                    "trial_id": r["id"],
+                    "protocol": r["protocol"],
+                    "condition": r["condition"],
+                    "started_at": r["started_at"],
+                    "status": r["status"],
+                    "valid": None if r["valid"] is None else bool(r["valid"]),
+                    "validity_reason": r["validity_reason"],
+                    "duration_s": r["frame_count"] / r["rate_hz"],
+                    "frame_count": r["frame_count"],
+                    "frames_lost": r["frames_lost"],
+                    "profile": result.get("profile"),
+                    "fs_hz": result.get("fs_hz"),
+                    "samples": result.get("samples"),
+                    "metrics_version": result.get("version"),
+                    **{f"metric:{k}": v for k, v in values.items()},
+                }
+            )
+    metric_columns = sorted(metric_names)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(list(HISTORY_FIXED_COLUMNS) + metric_columns)
+    for row in rows:
+        cells = [row.get(c) for c in HISTORY_FIXED_COLUMNS] + [row.get(f"metric:{m}") for m in metric_columns]
+        writer.writerow([_cell(v) for v in cells])
+    return out.getvalue(), len(rows)
+
+
+def _audit_history(store: Store, patient_id: int, trials: int, actor: Actor) -> None:
+    store.audit.record(
+        actor, "patient.export", patient_id=patient_id, object=f"patient:{patient_id}",
+        detail={"format": "history-csv", "trials": trials},
+    )
+
+
+def patient_history_csv(store: Store, patient_id: int, *, actor: Actor) -> str:
+    """The patient's history CSV (see the module docstring); audited as ``patient.export``."""
+    text, trials = _history_text(store, patient_id)
+    _audit_history(store, patient_id, trials, actor)
+    return text
+
+
+def export_patient_history(store: Store, patient_id: int, path: str | os.PathLike, *, actor: Actor) -> Path:
+    """Write the history CSV to ``path`` atomically (temporary file + rename); audited."""
+    text, trials = _history_text(store, patient_id)
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    _audit_history(store, patient_id, trials, actor)
+    return path

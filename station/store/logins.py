@@ -1,0 +1,117 @@
+"""Login sessions, kept on the server: logout and account changes take effect at once.
+
+The browser holds a random token (in Flask's signed session cookie); the database keeps only its
+SHA-256, the account, a CSRF token and the time of last activity. A session ends at logout, when
+the account is disabled or its password changes, or after ``timeout_s`` without activity
+(inactivity logout). To avoid a database write on every request, the last-activity time is
+refreshed only when it is older than :func:`touch_interval_s` (at most 30 s): a session may thus
+expire up to that much *earlier* than the timeout, never later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import sqlite3
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from station.store.db import Database
+
+
+def touch_interval_s(timeout_s: float) -> float:
+    """How stale the stored last-activity time may get before a request refreshes it, s."""
+    return min(30.0, timeout_s / 10.0)
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8")).digest()
+
+
+@dataclass(frozen=True)
+class LoginSession:
+    """A live login session and its account."""
+
+    user_id: int
+    username: str
+    role: str
+    csrf_token: str
+    created_s: float
+    last_seen_s: float
+
+
+class LoginSessions:
+    def __init__(self, db: Database, wall_clock: Callable[[], float] = time.time):
+        self._db = db
+        self._now = wall_clock
+
+    def create(self, user_id: int, address: str | None) -> tuple[str, str]:
+        """Open a session for an (already authenticated) account; return (token, csrf_token)."""
+        token = secrets.token_urlsafe(32)
+        csrf = secrets.token_urlsafe(32)
+        now = self._now()
+        with self._db.write() as conn:
+            conn.execute(
+                "INSERT INTO login_sessions (token_hash, user_id, csrf_token, created_s, last_seen_s, address)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (_digest(token), user_id, csrf, now, now, address),
+            )
+        return token, csrf
+
+    def resolve(self, token: str, timeout_s: float, *, touch: bool = True) -> LoginSession | None:
+        """The live session for ``token``, or None (unknown, expired, or account disabled).
+
+        An expired session is deleted. With ``touch`` (a user action, not a background poll), the
+        last-activity time is refreshed when it is older than :func:`touch_interval_s`.
+        """
+        now = self._now()
+        digest = _digest(token)
+        with self._db.read() as conn:
+            row = conn.execute(
+                "SELECT s.*, u.username, u.role, u.disabled_at FROM login_sessions s"
+                " JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
+                (digest,),
+            ).fetchone()
+        if row is None:
+            return None
+        if row["disabled_at"] is not None or now - row["last_seen_s"] > timeout_s:
+            with self._db.write() as conn:
+                conn.execute("DELETE FROM login_sessions WHERE token_hash = ?", (digest,))
+            return None
+        last_seen = row["last_seen_s"]
+        if touch and now - last_seen >= touch_interval_s(timeout_s):
+            with self._db.write() as conn:
+                conn.execute("UPDATE login_sessions SET last_seen_s = ? WHERE token_hash = ?", (now, digest))
+            last_seen = now
+        return _session(row, last_seen)
+
+    def end(self, token: str) -> None:
+        """Log out (nothing happens for an unknown token)."""
+        with self._db.write() as conn:
+            conn.execute("DELETE FROM login_sessions WHERE token_hash = ?", (_digest(token),))
+
+    def end_others(self, user_id: int, keep_token: str | None) -> None:
+        """End every session of an account except ``keep_token``'s."""
+        with self._db.write() as conn:
+            conn.execute(
+                "DELETE FROM login_sessions WHERE user_id = ? AND token_hash != ?",
+                (user_id, _digest(keep_token) if keep_token else b""),
+            )
+
+    def purge_expired(self, timeout_s: float) -> int:
+        """Delete sessions idle for longer than ``timeout_s``; return how many."""
+        with self._db.write() as conn:
+            cur = conn.execute("DELETE FROM login_sessions WHERE last_seen_s < ?", (self._now() - timeout_s,))
+        return cur.rowcount
+
+
+def _session(row: sqlite3.Row, last_seen_s: float) -> LoginSession:
+    return LoginSession(
+        user_id=row["user_id"],
+        username=row["username"],
+        role=row["role"],
+        csrf_token=row["csrf_token"],
+        created_s=row["created_s"],
+        last_seen_s=last_seen_s,
+    )

@@ -1,0 +1,213 @@
+"""Versioned schema migrations, tracked in SQLite's ``PRAGMA user_version``.
+
+Each migration is a list of SQL statements applied in one ``BEGIN IMMEDIATE`` transaction together
+with the new ``user_version``: a migration is applied completely or not at all, and two processes
+opening the database at the same time do not both apply it. Never edit a released migration; add
+a new one. A database written by a newer version (``user_version`` above the latest known) is
+refused rather than modified.
+
+Times are stored as ISO 8601 UTC text (``2025-01-31T09:15:02.123Z``, sortable as text), except in
+``login_sessions`` where they are Unix seconds (REAL), used in arithmetic.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from station.store.db import StoreError
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "users, login sessions, patients, sessions, trials with raw frame chunks, audit log, settings",
+        (
+            """
+            CREATE TABLE users (
+                id INTEGER PRIMARY KEY,
+                username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+                role TEXT NOT NULL CHECK (role IN ('admin', 'clinician')),
+                password_hash TEXT NOT NULL,
+                disabled_at TEXT,
+                created_at TEXT NOT NULL,
+                password_changed_at TEXT NOT NULL,
+                last_login_at TEXT
+            )
+            """,
+            """
+            CREATE TABLE login_sessions (
+                token_hash BLOB PRIMARY KEY,
+                user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                csrf_token TEXT NOT NULL,
+                created_s REAL NOT NULL,
+                last_seen_s REAL NOT NULL,
+                address TEXT
+            )
+            """,
+            "CREATE INDEX login_sessions_user ON login_sessions (user_id)",
+            """
+            CREATE TABLE patients (
+                id INTEGER PRIMARY KEY,
+                identifier TEXT NOT NULL UNIQUE COLLATE NOCASE,
+                birth_year INTEGER NOT NULL,
+                sex TEXT NOT NULL CHECK (sex IN ('F', 'M', 'X')),
+                height_cm REAL,
+                weight_kg REAL,
+                conditions TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(conditions)),
+                notes TEXT NOT NULL DEFAULT '',
+                archived_at TEXT,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX patients_archived ON patients (archived_at, identifier)",
+            """
+            CREATE TABLE sessions (
+                id INTEGER PRIMARY KEY,
+                patient_id INTEGER NOT NULL REFERENCES patients (id) ON DELETE CASCADE,
+                started_at TEXT NOT NULL,
+                label TEXT NOT NULL DEFAULT '',
+                notes TEXT NOT NULL DEFAULT '',
+                created_by TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX sessions_patient ON sessions (patient_id, started_at)",
+            """
+            CREATE TABLE trials (
+                id INTEGER PRIMARY KEY,
+                session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+                protocol TEXT NOT NULL,
+                condition TEXT NOT NULL,
+                status TEXT NOT NULL
+                    CHECK (status IN ('recording', 'complete', 'aborted', 'partial')),
+                status_reason TEXT,
+                started_at TEXT NOT NULL,
+                ended_at TEXT,
+                last_commit_at TEXT,
+                rate_hz REAL NOT NULL CHECK (rate_hz > 0),
+                calibration TEXT NOT NULL CHECK (json_valid(calibration)),
+                frame_dtype TEXT NOT NULL CHECK (json_valid(frame_dtype)),
+                frame_count INTEGER NOT NULL DEFAULT 0,
+                frames_lost INTEGER NOT NULL DEFAULT 0,
+                first_seq INTEGER,
+                last_seq INTEGER,
+                metrics TEXT CHECK (metrics IS NULL OR json_valid(metrics)),
+                valid INTEGER CHECK (valid IN (0, 1)),
+                validity_reason TEXT,
+                station_version TEXT NOT NULL,
+                recorded_by TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX trials_session ON trials (session_id, id)",
+            "CREATE INDEX trials_recording ON trials (status) WHERE status = 'recording'",
+            """
+            CREATE TABLE trial_chunks (
+                id INTEGER PRIMARY KEY,
+                trial_id INTEGER NOT NULL REFERENCES trials (id) ON DELETE CASCADE,
+                chunk_no INTEGER NOT NULL,
+                first_seq INTEGER NOT NULL,
+                n_frames INTEGER NOT NULL CHECK (n_frames > 0),
+                data BLOB NOT NULL,
+                UNIQUE (trial_id, chunk_no)
+            )
+            """,
+            # The audit log outlives what it refers to (no foreign keys: an erasure is audited
+            # after the patient is gone) and is append-only.
+            """
+            CREATE TABLE audit_log (
+                id INTEGER PRIMARY KEY,
+                at TEXT NOT NULL,
+                user_id INTEGER,
+                username TEXT NOT NULL,
+                address TEXT,
+                action TEXT NOT NULL,
+                patient_id INTEGER,
+                object TEXT,
+                detail TEXT CHECK (detail IS NULL OR json_valid(detail))
+            )
+            """,
+            "CREATE INDEX audit_patient ON audit_log (patient_id, id)",
+            "CREATE INDEX audit_user ON audit_log (username, id)",
+            "CREATE INDEX audit_action ON audit_log (action, id)",
+            """
+            CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END
+            """,
+            """
+            CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END
+            """,
+            """
+            CREATE TABLE settings (
+                key TEXT PRIMARY KEY,
+                value TEXT NOT NULL CHECK (json_valid(value)),
+                updated_at TEXT NOT NULL,
+                updated_by TEXT NOT NULL
+            )
+            """,
+        ),
+    ),
+)
+
+LATEST_VERSION = MIGRATIONS[-1].version
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection, migrations: tuple[Migration, ...] = MIGRATIONS) -> list[int]:
+    """Bring the database up to the latest schema; return the versions applied (maybe none).
+
+    ``conn`` must be in autocommit mode (``isolation_level=None``) and not inside a transaction.
+
+    Raises
+    ------
+    StoreError
+        The database is newer than this software, or a migration failed (nothing of it applied).
+    """
+    latest = migrations[-1].version
+    applied: list[int] = []
+    current = schema_version(conn)
+    if current > latest:
+        raise StoreError(
+            f"the database has schema version {current}, newer than this software knows "
+            f"({latest}); install the station version that wrote it or a newer one"
+        )
+    for migration in migrations:
+        if migration.version <= current:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = schema_version(conn)  # another process may have migrated meanwhile
+            if migration.version <= current:
+                conn.execute("COMMIT")
+                continue
+            if migration.version != current + 1:
+                raise StoreError(
+                    f"schema migration {migration.version} cannot follow version {current}"
+                )
+            for statement in migration.statements:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {int(migration.version)}")
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(
+                    f"schema migration {migration.version} ({migration.description}) failed: {exc}; "
+                    "the database was left at version "
+                    f"{current}"
+                ) from exc
+            raise
+        current = migration.version
+        applied.append(migration.version)
+    return applied

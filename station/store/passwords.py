@@ -1,0 +1,134 @@
+"""Password hashing with scrypt (``hashlib.scrypt``, standard library) and the password policy.
+
+Stored form: ``scrypt$<log2 N>$<r>$<p>$<salt b64>$<key b64>`` (unpadded URL-safe base64, 16-byte
+salt, 32-byte key). The cost parameters travel with each hash, so raising the default later does
+not break existing accounts; :func:`needs_rehash` tells the login code to upgrade a hash.
+
+Default cost N = 2^15, r = 8, p = 3: one of the OWASP Password Storage Cheat Sheet's equivalent
+scrypt settings (minimum N = 2^17, r = 8, p = 1, or the same work split as 2^16/8/2, 2^15/8/3, ...),
+chosen for its 32 MiB of memory per hash, which a Raspberry Pi can afford for a few logins at once.
+It costs about 0.2 s on a laptop core and under 1 s on a Raspberry Pi 4.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass
+
+MIN_PASSWORD_CHARS = 10
+MAX_PASSWORD_CHARS = 256
+_SALT_BYTES = 16
+_KEY_BYTES = 32
+
+
+@dataclass(frozen=True)
+class ScryptCost:
+    """scrypt cost: N = 2**log2_n (CPU/memory), r (block size), p (parallelism)."""
+
+    log2_n: int = 15
+    r: int = 8
+    p: int = 3
+
+    @property
+    def memory_bytes(self) -> int:
+        return 128 * self.r * (2**self.log2_n)
+
+    def work(self) -> int:
+        """Relative work (N·r·p), to compare two settings."""
+        return (2**self.log2_n) * self.r * self.p
+
+
+DEFAULT_COST = ScryptCost()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _derive(password: str, salt: bytes, cost: ScryptCost) -> bytes:
+    return hashlib.scrypt(
+        password.encode("utf-8"),
+        salt=salt,
+        n=2**cost.log2_n,
+        r=cost.r,
+        p=cost.p,
+        maxmem=cost.memory_bytes + 4 * 1024 * 1024,
+        dklen=_KEY_BYTES,
+    )
+
+
+def hash_password(password: str, cost: ScryptCost = DEFAULT_COST) -> str:
+    """A new salted scrypt hash of ``password`` in the stored form."""
+    salt = os.urandom(_SALT_BYTES)
+    key = _derive(password, salt, cost)
+    return f"scrypt${cost.log2_n}${cost.r}${cost.p}${_b64(salt)}${_b64(key)}"
+
+
+def _parse(stored: str) -> tuple[ScryptCost, bytes, bytes] | None:
+    parts = stored.split("$")
+    if len(parts) != 6 or parts[0] != "scrypt":
+        return None
+    try:
+        cost = ScryptCost(int(parts[1]), int(parts[2]), int(parts[3]))
+        salt, key = _unb64(parts[4]), _unb64(parts[5])
+    except ValueError:
+        return None
+    if not (1 <= cost.log2_n <= 22 and 1 <= cost.r <= 32 and 1 <= cost.p <= 16) or len(key) != _KEY_BYTES:
+        return None
+    return cost, salt, key
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """True if ``password`` matches the stored hash (constant-time comparison).
+
+    A malformed stored hash never matches.
+    """
+    parsed = _parse(stored)
+    if parsed is None:
+        return False
+    cost, salt, key = parsed
+    return hmac.compare_digest(_derive(password, salt, cost), key)
+
+
+def needs_rehash(stored: str, cost: ScryptCost = DEFAULT_COST) -> bool:
+    """True if the stored hash is malformed or cheaper than ``cost``."""
+    parsed = _parse(stored)
+    return parsed is None or parsed[0].work() < cost.work()
+
+
+_DUMMY_SALT = b"\x00" * _SALT_BYTES
+
+
+def burn_equivalent_time(password: str, cost: ScryptCost = DEFAULT_COST) -> None:
+    """Spend the time of one verification, for logins with an unknown user name.
+
+    Without it, "no such user" answers faster than "wrong password" and reveals which accounts
+    exist.
+    """
+    _derive(password, _DUMMY_SALT, cost)
+
+
+def password_problem(password: object, username: str | None = None) -> str | None:
+    """Why ``password`` is refused as a new password, or None if acceptable.
+
+    Policy (NIST SP 800-63B style): at least 10 and at most 256 characters, any characters, and not
+    the user name itself. No composition rules.
+    """
+    if not isinstance(password, str):
+        return "must be a string"
+    if len(password) < MIN_PASSWORD_CHARS:
+        return f"must be at least {MIN_PASSWORD_CHARS} characters long"
+    if len(password) > MAX_PASSWORD_CHARS:
+        return f"must be at most {MAX_PASSWORD_CHARS} characters long"
+    if not password.strip():
+        return "must not be only spaces"
+    if username and password.casefold() == username.casefold():
+        return "must not be the user name"
+    return None
