@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Force-plate balance station: acquisition, analysis and clinic dashboard.",
     )
     parser.add_argument("--version", action="version", version=f"balance-station {__version__}")
+    parser.add_argument("--config", metavar="FILE", default=None, help=CONFIG_HELP)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     import station.commands as commands_pkg
 
@@ -35,7 +36,26 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         module = importlib.import_module(f"station.commands.{info.name}")
         module.register(subparsers)
+    _accept_config_after_command(parser)
     return parser
+
+
+CONFIG_HELP = (
+    "configuration file (default: $BALANCE_STATION_CONFIG, else /etc/balance-station/station.toml "
+    "if it exists, else built-in defaults); accepted before or after the command"
+)
+
+
+def _accept_config_after_command(parser: argparse.ArgumentParser) -> None:
+    """Give every (sub-)command the global ``--config FILE`` too, so it may follow the command
+    name. ``SUPPRESS`` keeps a sub-command's absent option from overwriting a ``--config`` given
+    before the command."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                if "--config" not in sub._option_string_actions:
+                    sub.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help=CONFIG_HELP)
+                _accept_config_after_command(sub)
 
 
 def main(argv: list[str] | None = None) -> int:

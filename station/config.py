@@ -35,6 +35,8 @@ class PlateConfig:
     load_cell_rated_output_mv_v: float = 1.0
     # COP is undefined (NaN) below this total force; COP from a lightly loaded plate is unreliable.
     cop_min_force_n: float = 200.0
+    # Load-cell front end: "nau7802" = four NAU7802 ADCs behind the TCA9548A on the Pi's I2C bus.
+    front_end: str = "nau7802"
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,10 @@ class WebConfig:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     session_timeout_min: float = 15.0
+    # Ports of the TLS-terminating proxy in front of the web server (nginx, set up by
+    # systemd/install.sh): HTTPS for the tablet, and plain HTTP that only redirects to HTTPS.
+    https_port: int = 443
+    http_redirect_port: int = 80
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,76 @@
+"""``balance-station config {check,show,proxy}``: validate, display and use the configuration file.
+
+``check`` exits 0 when the file is valid and 1 with every error (key, value, what is allowed, file
+and line). ``show`` prints the values in effect as TOML (keys the file does not set are marked
+``# default``; secrets hidden). ``proxy`` prints the nginx site that serves the station over HTTPS
+(:mod:`station.tls_proxy`; used by ``systemd/install.sh``). Which file: ``--config FILE``, else
+``$BALANCE_STATION_CONFIG``, else ``/etc/balance-station/station.toml`` if present, else the
+built-in development defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from station.cli import UserError
+from station.config_file import effective_values, load_config, to_toml
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("config", help="check or show the configuration file")
+    actions = parser.add_subparsers(dest="config_action", metavar="ACTION", required=True)
+
+    check = actions.add_parser("check", help="validate the configuration; exit 1 listing every error")
+    check.set_defaults(func=_check)
+
+    show = actions.add_parser("show", help="print the values in effect (secrets hidden)")
+    show.add_argument("--json", action="store_true", help="print one JSON object instead of TOML")
+    show.set_defaults(func=_show)
+
+    proxy = actions.add_parser("proxy", help="print the nginx site that serves the station over HTTPS")
+    proxy.add_argument(
+        "--ca-cert", metavar="FILE", type=Path, default=None,
+        help="local CA certificate offered at http://<station>/ca.crt (default: ca.crt beside web.tls_cert)",
+    )
+    proxy.set_defaults(func=_proxy)
+
+
+
+def _config_arg(args: argparse.Namespace) -> str | None:
+    """The global ``--config FILE`` (station.cli accepts it before or after the command)."""
+    return getattr(args, "config", None)
+
+
+def _check(args: argparse.Namespace) -> int:
+    loaded = load_config(_config_arg(args))  # ConfigError (a UserError) lists every problem
+    if loaded.path is None:
+        print("no configuration file (none given, $BALANCE_STATION_CONFIG unset, "
+              "/etc/balance-station/station.toml absent): the built-in defaults are valid")
+    else:
+        print(f"{loaded.path}: valid ({len(loaded.keys_in_file)} settings, the rest default)")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    loaded = load_config(_config_arg(args))
+    values = effective_values(loaded.config)
+    if args.json:
+        doc = {"file": None if loaded.path is None else str(loaded.path), "config": values}
+        print(json.dumps(doc, indent=2))
+        return 0
+    source = "built-in defaults (no configuration file)" if loaded.path is None else str(loaded.path)
+    print(f"# Configuration in effect, from {source}")
+    print(to_toml(values, None if loaded.path is None else loaded.keys_in_file), end="")
+    return 0
+
+
+def _proxy(args: argparse.Namespace) -> int:
+    from station.tls_proxy import ProxyConfigError, render_nginx_site
+
+    loaded = load_config(_config_arg(args))
+    try:
+        print(render_nginx_site(loaded.config, args.ca_cert), end="")
+    except ProxyConfigError as exc:
+        raise UserError(str(exc)) from None
+    return 0
