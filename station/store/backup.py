@@ -1,0 +1,515 @@
+"""Online backups of the station database, retention, verification and restore.
+
+Layout inside the data directory::
+
+    <data_dir>/station.sqlite3                                   the database (DB_FILENAME)
+    <data_dir>/backups/station-YYYYmmdd-HHMMSS.sqlite3           backups (UTC time of the backup)
+    <data_dir>/backups/station-pre-restore-YYYYmmdd-HHMMSS.sqlite3
+                                                                 the database as it was before a
+                                                                 restore (never pruned)
+
+**Backup** (:func:`create_backup`) uses SQLite's online backup API (``sqlite3.Connection.backup``)
+from a read transaction on the live database: it copies one consistent snapshot while the service
+keeps writing (WAL readers never block the writer). The same read transaction first checks that no
+trial is ``recording`` (status of :mod:`station.store.trials`), so a backup never holds a half-
+recorded trial; if one is, the backup is refused (:class:`TrialRecording`) and the scheduled run
+tries again at its next hour. The copy is written to a hidden temporary file, switched to a single
+self-contained file (``journal_mode=DELETE``), checked (``PRAGMA quick_check``), fsync'ed and only
+then renamed into place: a crash never leaves a half backup with a backup's name.
+
+**Retention** (:func:`prune_backups`) keeps the newest ``keep`` files named like scheduled
+backups; files with other names (pre-restore copies, anything an administrator put there) are never
+deleted.
+
+**Restore** (:func:`restore_backup`) refuses a file that is not this station's database
+(:func:`inspect_database`: SQLite header, ``PRAGMA integrity_check``, ``PRAGMA foreign_key_check``,
+and the tables and columns that the migrations of its ``user_version`` create, compared with a
+reference schema built in memory from :mod:`station.store.migrations`), and a database newer than
+this software. It needs the station service stopped: it takes the data directory's service lock
+(:func:`station.store.db.acquire_service_lock`), keeps a pre-restore copy of the current database,
+then copies the backup into the database file with the backup API (atomic through SQLite's
+journal: a crash mid-restore leaves the old database).
+
+When run as root (an administrator's ``sudo balance-station backup``), new files and directories
+are given to the owner of the data directory, so the service (its own user) can still use them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+import sqlite3
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from station.store.db import (
+    DB_FILENAME,
+    LOCK_FILENAME,
+    DataDirLocked,
+    StoreError,
+    acquire_service_lock,
+)
+from station.store.migrations import LATEST_VERSION, MIGRATIONS, migrate
+
+BACKUP_DIRNAME = "backups"
+"""Sub-directory of the data directory that holds the backups."""
+BACKUP_PREFIX = "station-"
+BACKUP_SUFFIX = ".sqlite3"
+PRE_RESTORE_PREFIX = "station-pre-restore-"
+_STAMP_FORMAT = "%Y%m%d-%H%M%S"
+_BACKUP_RE = re.compile(r"^station-(\d{8}-\d{6})\.sqlite3$")
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+class BackupError(StoreError):
+    """A backup or restore could not be done; the message says why and what to do."""
+
+
+class TrialRecording(BackupError):
+    """A trial is being recorded: no backup now (the data would hold a half-recorded trial)."""
+
+
+class NotStationDatabase(BackupError):
+    """The file is not a database of this station (not SQLite, or another schema)."""
+
+
+class CorruptDatabase(BackupError):
+    """The file is an SQLite database that fails its integrity checks."""
+
+
+@dataclass(frozen=True)
+class BackupInfo:
+    """One backup file: its path, when it was made (UTC, from its name, Unix s) and its size."""
+
+    path: Path
+    created_s: float
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class DatabaseInfo:
+    """What :func:`inspect_database` found in a valid station database."""
+
+    path: Path
+    schema_version: int
+    tables: tuple[str, ...]
+    patients: int
+    trials: int
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    """Outcome of :func:`restore_backup`."""
+
+    restored: DatabaseInfo
+    pre_restore_copy: Path | None
+
+
+# -- names and listing ---------------------------------------------------------------------------
+
+
+def backups_dir(data_dir: str | os.PathLike) -> Path:
+    return Path(data_dir) / BACKUP_DIRNAME
+
+
+def backup_name(created_s: float, prefix: str = BACKUP_PREFIX) -> str:
+    """``station-YYYYmmdd-HHMMSS.sqlite3`` for the UTC time ``created_s`` (Unix s)."""
+    stamp = datetime.fromtimestamp(created_s, timezone.utc).strftime(_STAMP_FORMAT)
+    return f"{prefix}{stamp}{BACKUP_SUFFIX}"
+
+
+def list_backups(data_dir: str | os.PathLike) -> list[BackupInfo]:
+    """Scheduled-style backups in ``<data_dir>/backups``, oldest first (other files ignored)."""
+    folder = backups_dir(data_dir)
+    found = []
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return []
+    for entry in entries:
+        match = _BACKUP_RE.match(entry.name)
+        if not match or not entry.is_file(follow_symlinks=False):
+            continue
+        created = datetime.strptime(match.group(1), _STAMP_FORMAT).replace(tzinfo=timezone.utc)
+        found.append(BackupInfo(Path(entry.path), created.timestamp(), entry.stat().st_size))
+    found.sort(key=lambda b: b.created_s)
+    return found
+
+
+def backup_due(data_dir: str | os.PathLike, interval_h: float, now_s: float | None = None) -> bool:
+    """True when there is no backup yet or the newest is at least ``interval_h`` hours old.
+
+    Age comes from the file names (UTC), not from modification times, which copying changes.
+    A backup dated in the future (the clock was wrong when it was made) does not block new ones.
+    """
+    now_s = time.time() if now_s is None else now_s
+    backups = list_backups(data_dir)
+    if not backups:
+        return True
+    newest = backups[-1].created_s
+    age_s = now_s - newest
+    return age_s < 0 or age_s >= interval_h * 3600.0 - 60.0  # a minute of slack for timer jitter
+
+
+# -- ownership and durability helpers ------------------------------------------------------------
+
+
+def _give_to_owner_of(path: Path, reference: Path) -> None:
+    """As root, hand ``path`` to ``reference``'s owner (the service user); otherwise do nothing."""
+    if os.geteuid() != 0:
+        return
+    st = reference.stat()
+    os.chown(path, st.st_uid, st.st_gid, follow_symlinks=False)
+
+
+def _fsync_path(path: Path, directory: bool = False) -> None:
+    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _ensure_backups_dir(data_dir: Path) -> Path:
+    folder = backups_dir(data_dir)
+    if not folder.is_dir():
+        folder.mkdir(mode=0o700)  # patient data: owner only, like the data directory
+        _give_to_owner_of(folder, data_dir)
+    return folder
+
+
+def service_running(data_dir: str | os.PathLike) -> bool:
+    """True when a station service holds the data directory's lock (it is running)."""
+    path = Path(data_dir) / LOCK_FILENAME
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # also releases the shared lock if we got it
+    return False
+
+
+# -- backup --------------------------------------------------------------------------------------
+
+
+def _connect_source(db: Path) -> sqlite3.Connection:
+    if not db.is_file():
+        raise BackupError(f"{db}: no database here, nothing to back up; check data_dir in the configuration")
+    try:
+        conn = sqlite3.connect(db, timeout=5.0, isolation_level=None)
+        conn.execute("PRAGMA query_only = ON")
+    except sqlite3.Error as exc:
+        raise BackupError(f"{db}: cannot open the database ({exc}); check its permissions") from None
+    return conn
+
+
+def _copy_database(source: sqlite3.Connection, target_path: Path) -> None:
+    """Copy ``source``'s current snapshot into a new single-file database at ``target_path``
+    (created mode 0600: it holds patient data)."""
+    os.close(os.open(target_path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+    target = sqlite3.connect(target_path, isolation_level=None)
+    try:
+        source.backup(target)
+        target.execute("PRAGMA journal_mode = DELETE")
+        result = target.execute("PRAGMA quick_check").fetchone()[0]
+        if result != "ok":
+            raise CorruptDatabase(f"the copy failed its check ({result}); the database may be damaged")
+    finally:
+        target.close()
+
+
+def recording_trials(conn: sqlite3.Connection) -> list[tuple[int, str]]:
+    """(id, started_at) of the trials in state ``recording``."""
+    return [(int(r[0]), str(r[1])) for r in conn.execute("SELECT id, started_at FROM trials WHERE status = 'recording'")]
+
+
+def create_backup(
+    data_dir: str | os.PathLike,
+    now_s: float | None = None,
+    *,
+    prefix: str = BACKUP_PREFIX,
+    refuse_while_recording: bool = True,
+) -> BackupInfo:
+    """Back up ``<data_dir>/station.sqlite3`` into ``<data_dir>/backups/``.
+
+    Parameters
+    ----------
+    data_dir : path-like
+        The station's data directory.
+    now_s : float, optional
+        Wall-clock time (Unix s) that names the backup; default now.
+    prefix : str
+        File name prefix (:data:`PRE_RESTORE_PREFIX` for the copy kept by a restore).
+    refuse_while_recording : bool
+        Refuse while a trial is ``recording`` (default). Only a restore, which runs with the
+        service stopped, copies the database regardless.
+
+    Raises
+    ------
+    TrialRecording
+        A trial is being recorded (or was interrupted and the service has not run since).
+    BackupError
+        No database, no space, a backup of the same second exists, or another I/O problem.
+    """
+    data_dir = Path(data_dir)
+    now_s = time.time() if now_s is None else now_s
+    source = _connect_source(data_dir / DB_FILENAME)
+    folder = _ensure_backups_dir(data_dir)
+    name = backup_name(now_s, prefix)
+    final = folder / name
+    if final.exists():
+        raise BackupError(f"{final} already exists (a backup was made this second); try again in a second")
+    partial = folder / f".{name}.partial"
+    try:
+        source.execute("BEGIN")
+        try:
+            if refuse_while_recording:
+                recording = recording_trials(source)
+                if recording:
+                    raise TrialRecording(_recording_message(data_dir, recording))
+            with contextlib.suppress(FileNotFoundError):
+                partial.unlink()  # left by a crash during an earlier backup
+            _copy_database(source, partial)
+        finally:
+            source.execute("COMMIT")
+        _fsync_path(partial)
+        os.replace(partial, final)
+        _fsync_path(folder, directory=True)
+        _give_to_owner_of(final, data_dir)
+    except sqlite3.Error as exc:
+        raise BackupError(f"backup of {data_dir / DB_FILENAME} failed: {exc}; check free space and permissions") from None
+    except OSError as exc:
+        raise BackupError(f"backup into {folder} failed: {exc.strerror}; check free space and permissions") from None
+    finally:
+        source.close()
+        with contextlib.suppress(FileNotFoundError):
+            partial.unlink()
+    return BackupInfo(final, float(int(now_s)), final.stat().st_size)
+
+
+def _recording_message(data_dir: Path, recording: list[tuple[int, str]]) -> str:
+    ids = ", ".join(f"{tid} (started {started})" for tid, started in recording)
+    if service_running(data_dir):
+        return (
+            f"trial {ids} is recording; a backup is not taken while a trial records: "
+            "try again when it has finished (the scheduled backup retries every hour)"
+        )
+    return (
+        f"trial {ids} is marked as recording but no station service is running: it was "
+        "interrupted; start the service (it marks the trial partial), then back up again"
+    )
+
+
+def prune_backups(data_dir: str | os.PathLike, keep: int) -> list[Path]:
+    """Delete all but the newest ``keep`` scheduled-style backups; return what was deleted."""
+    if keep < 1:
+        raise ValueError(f"keep must be at least 1, got {keep}")
+    backups = list_backups(data_dir)
+    removed = []
+    for info in backups[: max(0, len(backups) - keep)]:
+        with contextlib.suppress(FileNotFoundError):
+            info.path.unlink()
+            removed.append(info.path)
+    return removed
+
+
+# -- verification --------------------------------------------------------------------------------
+
+
+def _schema_of(conn: sqlite3.Connection) -> dict[str, tuple[str, ...]]:
+    """Table name -> column names, for the user tables of ``conn``."""
+    tables = [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        )
+    ]
+    return {t: tuple(r[1] for r in conn.execute(f'PRAGMA table_info("{t}")')) for t in tables}
+
+
+def reference_schema(version: int) -> dict[str, tuple[str, ...]]:
+    """The tables and columns the migrations up to ``version`` create (built in memory)."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        migrate(conn, tuple(m for m in MIGRATIONS if m.version <= version))
+        return _schema_of(conn)
+    finally:
+        conn.close()
+
+
+def inspect_database(path: str | os.PathLike) -> DatabaseInfo:
+    """Check that ``path`` is an intact database of this station, without modifying it.
+
+    Raises
+    ------
+    NotStationDatabase
+        Not an SQLite file, or its tables and columns are not the station's schema at its
+        version, or the version is newer than this software knows.
+    CorruptDatabase
+        The integrity or foreign-key check fails.
+    BackupError
+        The file cannot be read.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            header = f.read(100)
+    except FileNotFoundError:
+        raise BackupError(f"{path}: no such file; give the path of a backup (see `balance-station backup --list`)") from None
+    except IsADirectoryError:
+        raise BackupError(f"{path}: is a directory; give the path of a backup file") from None
+    except OSError as exc:
+        raise BackupError(f"{path}: cannot read it ({exc.strerror})") from None
+    if not header.startswith(_SQLITE_MAGIC) or len(header) < 100:
+        raise NotStationDatabase(f"{path}: not an SQLite database, so not a station backup; nothing was changed")
+    try:
+        conn = sqlite3.connect(f"file:{_uri_path(path)}?mode=ro&immutable=1", uri=True, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise BackupError(f"{path}: cannot open it ({exc})") from None
+    try:
+        try:
+            integrity = [r[0] for r in conn.execute("PRAGMA integrity_check(5)")]
+        except sqlite3.DatabaseError as exc:
+            raise CorruptDatabase(f"{path}: damaged SQLite file ({exc}); choose another backup") from None
+        if integrity != ["ok"]:
+            raise CorruptDatabase(
+                f"{path}: fails SQLite's integrity check ({'; '.join(integrity)}); choose another backup"
+            )
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        schema = _schema_of(conn)
+        if version > LATEST_VERSION:
+            raise NotStationDatabase(
+                f"{path}: written by a newer station version (schema {version}, this software knows up "
+                f"to {LATEST_VERSION}); update the station first (re-run systemd/install.sh with a newer checkout)"
+            )
+        if version < 1 or schema != reference_schema(version):
+            expected = reference_schema(max(1, version))
+            missing = sorted(set(expected) - set(schema))
+            detail = f"missing tables: {', '.join(missing)}" if missing else f"schema version {version}, tables differ"
+            raise NotStationDatabase(
+                f"{path}: an SQLite database, but not a balance station database ({detail}); nothing was changed"
+            )
+        violations = conn.execute("PRAGMA foreign_key_check").fetchall()
+        if violations:
+            raise CorruptDatabase(
+                f"{path}: {len(violations)} rows refer to missing rows (first in table {violations[0][0]}); "
+                "choose another backup"
+            )
+        patients = int(conn.execute("SELECT count(*) FROM patients").fetchone()[0])
+        trials = int(conn.execute("SELECT count(*) FROM trials").fetchone()[0])
+    finally:
+        conn.close()
+    return DatabaseInfo(path, version, tuple(sorted(schema)), patients, trials)
+
+
+def _uri_path(path: Path) -> str:
+    from urllib.parse import quote
+
+    return quote(str(path.resolve()))
+
+
+# -- restore -------------------------------------------------------------------------------------
+
+
+def restore_backup(data_dir: str | os.PathLike, source: str | os.PathLike, now_s: float | None = None) -> RestoreResult:
+    """Replace ``<data_dir>/station.sqlite3`` by the backup ``source`` (the service must be stopped).
+
+    The backup is first copied to a private file and checked there (:func:`inspect_database`), so
+    a file that changes or disappears meanwhile cannot half-restore. The current database, if
+    any, is kept as ``backups/station-pre-restore-<UTC time>.sqlite3``.
+
+    Raises
+    ------
+    NotStationDatabase, CorruptDatabase
+        The file is refused; nothing was changed.
+    BackupError
+        The station service is running (stop it first), or an I/O problem.
+    """
+    data_dir = Path(data_dir)
+    source = Path(source)
+    if not data_dir.is_dir():
+        raise BackupError(f"{data_dir}: no such data directory; check data_dir in the configuration")
+    try:
+        lock_fd = acquire_service_lock(data_dir)
+    except DataDirLocked as exc:
+        raise BackupError(
+            f"the station service is running on {data_dir} ({exc}); stop it first "
+            "(sudo systemctl stop balance-station), restore, then start it again"
+        ) from None
+    db = data_dir / DB_FILENAME
+    staging = data_dir / f".restore-{os.getpid()}{BACKUP_SUFFIX}"
+    try:
+        _give_to_owner_of(data_dir / LOCK_FILENAME, data_dir)
+        _stage_copy(source, staging)
+        info = inspect_database(staging)
+        pre_restore = None
+        if db.exists():
+            pre_restore = create_backup(
+                data_dir, now_s, prefix=PRE_RESTORE_PREFIX, refuse_while_recording=False
+            ).path
+        created = not db.exists()
+        try:
+            src = sqlite3.connect(staging, isolation_level=None)
+            dst = sqlite3.connect(db, timeout=5.0, isolation_level=None)
+            try:
+                dst.execute("PRAGMA journal_mode = DELETE")  # the backup API cannot change a WAL file's page size
+                src.backup(dst)
+                dst.execute("PRAGMA journal_mode = WAL")
+                check = dst.execute("PRAGMA quick_check").fetchone()[0]
+            finally:
+                dst.close()
+                src.close()
+        except sqlite3.Error as exc:
+            raise BackupError(f"restore into {db} failed: {exc}; the previous database is unchanged") from None
+        if check != "ok":
+            raise CorruptDatabase(f"{db}: the restored database fails its check ({check}); restore {pre_restore} instead")
+        if created:
+            _give_to_owner_of(db, data_dir)
+        _fsync_path(data_dir, directory=True)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            staging.unlink()
+        os.close(lock_fd)
+    return RestoreResult(DatabaseInfo(db, info.schema_version, info.tables, info.patients, info.trials), pre_restore)
+
+
+def _stage_copy(source: Path, staging: Path) -> None:
+    """Copy the file ``source`` byte for byte to ``staging`` (mode 0600), then make the copy a
+    single file (``journal_mode=DELETE``) so it reads without a ``-wal`` beside it."""
+    try:
+        with open(source, "rb") as src, open(os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as dst:
+            while chunk := src.read(1 << 20):
+                dst.write(chunk)
+            dst.flush()
+            os.fsync(dst.fileno())
+    except FileNotFoundError:
+        raise BackupError(f"{source}: no such file; give the path of a backup (see `balance-station backup --list`)") from None
+    except IsADirectoryError:
+        raise BackupError(f"{source}: is a directory; give the path of a backup file") from None
+    except OSError as exc:
+        raise BackupError(f"{source}: cannot copy it ({exc.strerror}); check the path and free space") from None
+    if _is_wal_file(staging):
+        try:
+            conn = sqlite3.connect(staging, isolation_level=None)
+            try:
+                conn.execute("PRAGMA journal_mode = DELETE")
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError as exc:
+            raise CorruptDatabase(f"{source}: damaged SQLite file ({exc}); choose another backup") from None
+
+
+def _is_wal_file(path: Path) -> bool:
+    """True if the SQLite header says WAL mode (file format bytes 18 and 19 equal 2)."""
+    with open(path, "rb") as f:
+        header = f.read(20)
+    return header.startswith(_SQLITE_MAGIC) and header[18:20] == b"\x02\x02"

@@ -1,0 +1,315 @@
+"""Online backups (never while a trial records), retention, and restore that refuses bad files."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from station.acquire.frame import empty_frames
+from station.cli import main
+from station.store import backup as bk
+from station.store.audit import Actor
+from station.store.db import DB_FILENAME
+from station.store.migrations import LATEST_VERSION
+from station.store.store import Store
+
+T0 = 1_700_000_000.0  # 2023-11-14T22:13:20Z
+ADMIN = Actor(None, "test")
+
+
+def add_patient(store: Store, code: str) -> int:
+    return store.patients.create({"identifier": code, "birth_year": 1950, "sex": "F"}, actor=ADMIN)["id"]
+
+
+def start_recording(store: Store, patient_id: int):
+    session = store.sessions.create(patient_id, {}, actor=ADMIN)
+    writer = store.trials.start_trial(session["id"], "romberg", "eyes_open", {"method": "nominal"}, 100.0, actor=ADMIN)
+    frames = empty_frames(10)
+    frames["seq"] = np.arange(10)
+    writer.append(frames)
+    writer.flush()
+    return writer
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    d = tmp_path / "data"
+    with Store.open(d) as store:
+        add_patient(store, "P001")
+        add_patient(store, "P002")
+    return d
+
+
+def patient_codes(db: Path) -> list[str]:
+    conn = sqlite3.connect(db)
+    try:
+        return [r[0] for r in conn.execute("SELECT identifier FROM patients ORDER BY identifier")]
+    finally:
+        conn.close()
+
+
+# -- backup ---------------------------------------------------------------------------------------
+
+
+def test_backup_is_a_private_single_file_copy_named_by_utc_time(data_dir):
+    info = bk.create_backup(data_dir, now_s=T0)
+    assert info.path == data_dir / "backups" / "station-20231114-221320.sqlite3"
+    assert info.created_s == T0 and info.size_bytes == info.path.stat().st_size
+    assert stat.S_IMODE(info.path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(info.path.parent.stat().st_mode) == 0o700
+    assert not list(info.path.parent.glob(".*"))  # no temporary file left
+    with open(info.path, "rb") as f:
+        assert f.read(20)[18:20] == b"\x01\x01"  # rollback journal, not WAL: no -wal needed
+    assert patient_codes(info.path) == ["P001", "P002"]
+    checked = bk.inspect_database(info.path)
+    assert (checked.schema_version, checked.patients) == (LATEST_VERSION, 2)
+
+
+def test_backup_while_the_service_writes_copies_a_consistent_snapshot(data_dir):
+    with Store.open_service(data_dir) as store:  # holds the lock and a WAL with live changes
+        add_patient(store, "P003")
+        info = bk.create_backup(data_dir, now_s=T0)
+    assert patient_codes(info.path) == ["P001", "P002", "P003"]
+
+
+def test_no_backup_while_a_trial_records(data_dir):
+    with Store.open_service(data_dir) as store:
+        writer = start_recording(store, store.patients.get_by_identifier("P001")["id"])
+        with pytest.raises(bk.TrialRecording, match="is recording; a backup is not taken while a trial records"):
+            bk.create_backup(data_dir, now_s=T0)
+        assert bk.list_backups(data_dir) == []
+        writer.finish(None, valid=False, reason="test")
+        assert bk.create_backup(data_dir, now_s=T0).path.exists()
+
+
+def test_an_interrupted_recording_is_explained(data_dir):
+    store = Store.open(data_dir)
+    start_recording(store, store.patients.get_by_identifier("P001")["id"])
+    store.db.close()  # the process "died" with the trial recording; no service holds the lock
+    with pytest.raises(bk.TrialRecording, match="interrupted; start the service"):
+        bk.create_backup(data_dir, now_s=T0)
+
+
+def test_backup_errors(tmp_path, data_dir):
+    with pytest.raises(bk.BackupError, match="no database here"):
+        bk.create_backup(tmp_path / "empty", now_s=T0)
+    bk.create_backup(data_dir, now_s=T0)
+    with pytest.raises(bk.BackupError, match="already exists"):
+        bk.create_backup(data_dir, now_s=T0 + 0.5)
+
+
+def test_a_leftover_partial_file_from_a_crash_is_replaced(data_dir):
+    folder = data_dir / "backups"
+    folder.mkdir(mode=0o700)
+    (folder / ".station-20231114-221320.sqlite3.partial").write_bytes(b"half a backup")
+    info = bk.create_backup(data_dir, now_s=T0)
+    assert bk.inspect_database(info.path).patients == 2
+    assert sorted(p.name for p in folder.iterdir()) == ["station-20231114-221320.sqlite3"]
+
+
+def test_retention_keeps_the_newest_and_never_touches_other_files(data_dir):
+    for day in range(5):
+        bk.create_backup(data_dir, now_s=T0 + day * 86400)
+    folder = data_dir / "backups"
+    (folder / "station-pre-restore-20231101-000000.sqlite3").write_bytes(b"kept")
+    (folder / "notes.txt").write_text("mine")
+    removed = bk.prune_backups(data_dir, keep=2)
+    assert [p.name for p in removed] == [
+        "station-20231114-221320.sqlite3",
+        "station-20231115-221320.sqlite3",
+        "station-20231116-221320.sqlite3",
+    ]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "notes.txt",
+        "station-20231117-221320.sqlite3",
+        "station-20231118-221320.sqlite3",
+        "station-pre-restore-20231101-000000.sqlite3",
+    ]
+    with pytest.raises(ValueError):
+        bk.prune_backups(data_dir, keep=0)
+
+
+def test_backup_due_from_the_newest_name(data_dir):
+    assert bk.backup_due(data_dir, 24.0, now_s=T0)
+    bk.create_backup(data_dir, now_s=T0)
+    assert not bk.backup_due(data_dir, 24.0, now_s=T0 + 23 * 3600)
+    assert bk.backup_due(data_dir, 24.0, now_s=T0 + 24 * 3600)
+    assert bk.backup_due(data_dir, 24.0, now_s=T0 - 3600)  # newest is in the future: clock was wrong
+
+
+# -- restore --------------------------------------------------------------------------------------
+
+
+def test_restore_brings_back_the_backup_and_keeps_the_current_database(data_dir):
+    backup = bk.create_backup(data_dir, now_s=T0).path
+    with Store.open(data_dir) as store:
+        add_patient(store, "P003")
+    result = bk.restore_backup(data_dir, backup, now_s=T0 + 60)
+    assert patient_codes(data_dir / DB_FILENAME) == ["P001", "P002"]
+    assert result.pre_restore_copy == data_dir / "backups" / "station-pre-restore-20231114-221420.sqlite3"
+    assert patient_codes(result.pre_restore_copy) == ["P001", "P002", "P003"]
+    assert result.restored.patients == 2
+    with Store.open_service(data_dir) as store:  # the service opens it normally afterwards
+        assert store.patients.get_by_identifier("P002")["identifier"] == "P002"
+    # the pre-restore copy is not a scheduled backup: retention never deletes it
+    assert bk.prune_backups(data_dir, keep=1) == []
+    assert result.pre_restore_copy.exists()
+
+
+def test_restore_into_an_empty_data_directory(tmp_path, data_dir):
+    backup = bk.create_backup(data_dir, now_s=T0).path
+    fresh = tmp_path / "fresh"
+    fresh.mkdir(mode=0o700)
+    result = bk.restore_backup(fresh, backup)
+    assert result.pre_restore_copy is None
+    assert patient_codes(fresh / DB_FILENAME) == ["P001", "P002"]
+
+
+def test_restore_from_a_raw_copy_of_a_wal_database(tmp_path, data_dir):
+    raw = tmp_path / "copy.sqlite3"
+    raw.write_bytes((data_dir / DB_FILENAME).read_bytes())
+    bk.restore_backup(data_dir, raw)
+    assert patient_codes(data_dir / DB_FILENAME) == ["P001", "P002"]
+
+
+def assert_refused(data_dir: Path, source: Path, error: type, match: str) -> None:
+    before = (data_dir / DB_FILENAME).read_bytes()
+    with pytest.raises(error, match=match):
+        bk.restore_backup(data_dir, source)
+    assert (data_dir / DB_FILENAME).read_bytes() == before
+    assert not list(data_dir.glob(".restore-*"))
+    assert not (data_dir / "backups").exists() or not list((data_dir / "backups").glob("station-pre-restore-*"))
+
+
+def test_restore_refuses_a_file_that_is_not_sqlite(tmp_path, data_dir):
+    junk = tmp_path / "notes.sqlite3"
+    junk.write_text("patient list\n" * 20)
+    assert_refused(data_dir, junk, bk.NotStationDatabase, "not an SQLite database")
+
+
+def test_restore_refuses_a_foreign_sqlite_database(tmp_path, data_dir):
+    foreign = tmp_path / "other.sqlite3"
+    conn = sqlite3.connect(foreign)
+    conn.execute("CREATE TABLE patients (id INTEGER PRIMARY KEY, name TEXT)")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    assert_refused(data_dir, foreign, bk.NotStationDatabase, "not a balance station database")
+
+
+def test_restore_refuses_a_station_database_with_a_changed_schema(tmp_path, data_dir):
+    altered = bk.create_backup(data_dir, now_s=T0).path
+    conn = sqlite3.connect(altered)
+    conn.execute("ALTER TABLE patients ADD COLUMN full_name TEXT")
+    conn.commit()
+    conn.close()
+    assert_refused(data_dir, altered, bk.NotStationDatabase, "tables differ")
+
+
+def test_restore_refuses_a_newer_schema(tmp_path, data_dir):
+    newer = bk.create_backup(data_dir, now_s=T0).path
+    conn = sqlite3.connect(newer)
+    conn.execute(f"PRAGMA user_version = {LATEST_VERSION + 1}")
+    conn.commit()
+    conn.close()
+    assert_refused(data_dir, newer, bk.NotStationDatabase, "newer station version")
+
+
+def test_restore_refuses_a_corrupt_backup(tmp_path, data_dir):
+    good = bk.create_backup(data_dir, now_s=T0).path
+    data = bytearray(good.read_bytes())
+    page_size = int.from_bytes(data[16:18], "big")
+    for page in range(1, len(data) // page_size):  # scribble over every page but the header page
+        start = page * page_size
+        data[start : start + 64] = b"\xa5" * 64
+    corrupt = tmp_path / "corrupt.sqlite3"
+    corrupt.write_bytes(bytes(data))
+    assert_refused(data_dir, corrupt, bk.CorruptDatabase, "choose another backup")
+
+
+def test_restore_refuses_while_the_service_runs(data_dir):
+    backup = bk.create_backup(data_dir, now_s=T0).path
+    with Store.open_service(data_dir):
+        assert bk.service_running(data_dir)
+        assert_refused(data_dir, backup, bk.BackupError, "service is running.*systemctl stop")
+    assert not bk.service_running(data_dir)
+
+
+def test_restore_of_a_missing_file(tmp_path, data_dir):
+    assert_refused(data_dir, tmp_path / "absent.sqlite3", bk.BackupError, "no such file")
+
+
+# -- commands -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def config(tmp_path, data_dir):
+    path = tmp_path / "station.toml"
+    path.write_text(f'data_dir = "{data_dir}"\n[backup]\ninterval_h = 24\nkeep = 2\n')
+    return path
+
+
+def test_backup_command_writes_prunes_and_lists(config, data_dir, capsys):
+    bk.create_backup(data_dir, now_s=T0)
+    bk.create_backup(data_dir, now_s=T0 + 86400)
+    assert main(["--config", str(config), "backup"]) == 0
+    out = capsys.readouterr().out
+    assert "backup written:" in out
+    assert "deleted 1 old backup (backup.keep = 2): station-20231114-221320.sqlite3" in out
+    names = [b.path.name for b in bk.list_backups(data_dir)]
+    assert len(names) == 2 and names[0] == "station-20231115-221320.sqlite3"
+    assert main(["backup", "--list", "--config", str(config)]) == 0
+    assert capsys.readouterr().out.count("station-") == 2
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="handing files to the service user needs root")
+def test_as_root_new_files_belong_to_the_data_directory_owner(data_dir):
+    os.chown(data_dir, 4321, 4321)
+    os.chown(data_dir / DB_FILENAME, 4321, 4321)
+    info = bk.create_backup(data_dir, now_s=T0)
+    assert (info.path.stat().st_uid, info.path.parent.stat().st_uid) == (4321, 4321)
+    fresh = data_dir.parent / "fresh"
+    fresh.mkdir()
+    os.chown(fresh, 4321, 4321)
+    bk.restore_backup(fresh, info.path)
+    assert (fresh / DB_FILENAME).stat().st_uid == 4321
+    assert (fresh / "station.lock").stat().st_uid == 4321  # the service must still open its lock
+
+
+def test_backup_if_due_skips_when_recent_and_postpones_while_recording(config, data_dir, capsys):
+    assert main(["--config", str(config), "backup", "--if-due"]) == 0
+    assert "backup written" in capsys.readouterr().out
+    assert main(["--config", str(config), "backup", "--if-due"]) == 0
+    assert "no backup due" in capsys.readouterr().out
+    for info in bk.list_backups(data_dir):
+        info.path.unlink()
+    with Store.open_service(data_dir) as store:
+        start_recording(store, store.patients.get_by_identifier("P001")["id"])
+        assert main(["--config", str(config), "backup", "--if-due"]) == 0  # postponed, not a failure
+        assert "backup postponed" in capsys.readouterr().out
+        assert main(["--config", str(config), "backup"]) == 1  # asked for explicitly: refused
+        err = capsys.readouterr().err
+        assert "balance-station backup: trial" in err and "Traceback" not in err
+
+
+def test_restore_command(config, data_dir, tmp_path, capsys, monkeypatch):
+    backup = bk.create_backup(data_dir, now_s=T0).path
+    with Store.open(data_dir) as store:
+        add_patient(store, "P009")
+    junk = tmp_path / "junk.sqlite3"
+    junk.write_bytes(b"\0" * 4096)
+    assert main(["--config", str(config), "restore", str(junk), "--yes"]) == 1
+    assert "not an SQLite database" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", open(os.devnull))
+    assert main(["--config", str(config), "restore", str(backup)]) == 1
+    assert "add --yes" in capsys.readouterr().err
+    assert patient_codes(data_dir / DB_FILENAME) == ["P001", "P002", "P009"]
+    assert main(["--config", str(config), "restore", str(backup), "--yes"]) == 0
+    out = capsys.readouterr().out
+    assert f"schema {LATEST_VERSION}, 2 patients, 0 trials" in out and "station-pre-restore-" in out
+    assert patient_codes(data_dir / DB_FILENAME) == ["P001", "P002"]
