@@ -1,11 +1,29 @@
 """The station's web application (Flask app factory, blueprints per concern).
 
 ``web`` uses ``station``'s public API; nothing in ``station`` imports ``web`` (DESIGN.md §2).
+Security (login required by default, CSRF, headers): :mod:`web.security`. The JSON API is
+documented in ``docs/api.md``.
 """
 
 from __future__ import annotations
 
+import importlib
+import time
+
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from station.config import StationConfig
+from station.store.passwords import DEFAULT_COST
+from station.store.secret import load_or_create_secret_key
+from station.store.store import Store
+
+BLUEPRINT_MODULES = ("web.health", "web.auth", "web.api_patients", "web.api_trials", "web.api_admin")
+"""Modules whose ``bp`` is registered, in order."""
+
+LOGIN_WINDOW_S = 15 * 60
+LOGIN_FAILURES_PER_ACCOUNT = 5
+LOGIN_FAILURES_PER_ADDRESS = 20
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -14,16 +32,81 @@ def create_app(test_config: dict | None = None) -> Flask:
     Parameters
     ----------
     test_config : dict, optional
-        Settings that override the defaults (tests pass a temporary ``DATA_DIR`` here).
-        ``STATION_LINK`` is the connection to the acquisition process (see
-        :mod:`station.acquire.link`); without one, live pages report the acquisition as down.
+        Settings that override the defaults (tests pass a temporary ``DATA_DIR`` here). Keys:
+
+        ``DATA_DIR``
+            The data directory (database, secret key); default ``./data``.
+        ``STATION_LINK``
+            The connection to the acquisition process (see :mod:`station.acquire.link`); without
+            one, live pages report the acquisition as down. Passed through untouched.
+        ``STATION_CONFIG``
+            The :class:`~station.config.StationConfig` (session timeout default, TLS).
+        ``STORE``
+            An already opened :class:`~station.store.store.Store` to use (the service may share
+            its store with the protocol engine); by default the app opens ``DATA_DIR`` as the
+            service (lock, migrations, recovery of interrupted trials).
+        ``SECRET_KEY``
+            Default: generated once into ``<DATA_DIR>/secret_key`` (mode 0600).
+        ``WALL_CLOCK``
+            Time source in s (``time.time``), for login expiry and rate limits.
+        ``PASSWORD_COST``
+            scrypt cost of new password hashes (:class:`~station.store.passwords.ScryptCost`).
+        ``TRUSTED_PROXIES``
+            Reverse proxies in front (the TLS proxy): 1 when ``web.tls_cert`` is set, else 0.
+            Client addresses (rate limits, audit) then come from ``X-Forwarded-For``.
     """
+    from web.security import init_app as init_security
+    from web.throttle import LoginThrottle
+    from web.jsonio import install_error_handlers
+
     app = Flask(__name__, instance_relative_config=True)
-    app.config.from_mapping(DATA_DIR="./data", STATION_LINK=None)
+    app.config.from_mapping(
+        DATA_DIR="./data",
+        STATION_LINK=None,
+        STATION_CONFIG=None,
+        STORE=None,
+        SECRET_KEY=None,
+        WALL_CLOCK=time.time,
+        PASSWORD_COST=DEFAULT_COST,
+        TRUSTED_PROXIES=None,
+        MAX_CONTENT_LENGTH=64 * 1024,
+        SESSION_COOKIE_NAME="station_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=None,
+    )
     if test_config:
         app.config.from_mapping(test_config)
+    config = app.config["STATION_CONFIG"] or StationConfig()
+    app.config["STATION_CONFIG"] = config
+    tls = config.web.tls_cert is not None
+    if app.config["SESSION_COOKIE_SECURE"] is None:
+        app.config["SESSION_COOKIE_SECURE"] = tls
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies is None:
+        proxies = 1 if tls else 0
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
-    from web import health
+    store = app.config["STORE"]
+    if store is None:
+        store = Store.open_service(
+            app.config["DATA_DIR"],
+            config=config,
+            wall_clock=app.config["WALL_CLOCK"],
+            password_cost=app.config["PASSWORD_COST"],
+        )
+    app.extensions["station_store"] = store
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = load_or_create_secret_key(store.data_dir)
+    clock = app.config["WALL_CLOCK"]
+    app.extensions["station_login_throttles"] = (
+        LoginThrottle(LOGIN_FAILURES_PER_ACCOUNT, LOGIN_WINDOW_S, clock),
+        LoginThrottle(LOGIN_FAILURES_PER_ADDRESS, LOGIN_WINDOW_S, clock),
+    )
 
-    app.register_blueprint(health.bp)
+    init_security(app)
+    install_error_handlers(app)
+    for name in BLUEPRINT_MODULES:
+        app.register_blueprint(importlib.import_module(name).bp)
     return app

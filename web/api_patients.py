@@ -1,0 +1,105 @@
+"""JSON API for patients and their sessions (visits). Every access is audited by the store.
+
+``GET/POST /api/patients``, ``GET/PATCH/DELETE /api/patients/<id>``,
+``GET /api/patients/<id>/export.csv``, ``POST /api/patients/<id>/sessions``,
+``GET/PATCH /api/sessions/<id>``, ``GET /api/conditions``. See ``docs/api.md``.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, request, url_for
+
+from station.store.conditions import KNOWN_CONDITIONS
+from station.store.db import ValidationError
+from station.store.export import patient_history_csv
+from station.store.patients import MAX_PAGE
+from web.jsonio import json_body, query_int
+from web.security import actor, roles, store
+
+bp = Blueprint("api_patients", __name__, url_prefix="/api")
+
+
+@bp.get("/patients")
+def list_patients():
+    args = request.args
+    unknown = [k for k in args if k not in ("q", "condition", "archived", "sort", "limit", "offset")]
+    if unknown:
+        raise ValidationError({k[:40]: "unknown query parameter; allowed: q, condition, archived, sort, limit, offset" for k in unknown})
+    return store().patients.search(
+        q=args.get("q") or None,
+        condition=args.get("condition") or None,
+        archived=args.get("archived", "no"),
+        sort=args.get("sort", "identifier"),
+        limit=query_int("limit", 50, 1, MAX_PAGE),
+        offset=query_int("offset", 0, 0, 10**9),
+    )
+
+
+@bp.post("/patients")
+def create_patient():
+    patient = store().patients.create(json_body(), actor=actor())
+    response = current_app.json.response(patient)
+    response.status_code = 201
+    response.headers["Location"] = url_for("api_patients.get_patient", patient_id=patient["id"])
+    return response
+
+
+@bp.get("/patients/<int:patient_id>")
+def get_patient(patient_id: int):
+    return store().patients.view(patient_id, actor=actor())
+
+
+@bp.patch("/patients/<int:patient_id>")
+def update_patient(patient_id: int):
+    return store().patients.update(patient_id, json_body(), actor=actor())
+
+
+@bp.delete("/patients/<int:patient_id>")
+@roles("admin")
+def erase_patient(patient_id: int):
+    data = json_body()
+    unknown = [k for k in data if k != "confirm_identifier"]
+    if unknown or "confirm_identifier" not in data:
+        raise ValidationError(
+            {"confirm_identifier": "send {\"confirm_identifier\": \"<the patient's identifier>\"} to confirm the erasure"}
+        )
+    removed = store().patients.erase(patient_id, data["confirm_identifier"], actor=actor())
+    current_app.logger.info("patient #%d erased", patient_id)
+    return {"erased": True, "patient_id": patient_id, "removed": removed}
+
+
+@bp.get("/patients/<int:patient_id>/export.csv")
+def export_patient(patient_id: int):
+    text = patient_history_csv(store(), patient_id, actor=actor())
+    return Response(
+        text,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="patient-{patient_id}-history.csv"'},
+    )
+
+
+@bp.post("/patients/<int:patient_id>/sessions")
+def create_session(patient_id: int):
+    session = store().sessions.create(patient_id, json_body(), actor=actor())
+    response = current_app.json.response(session)
+    response.status_code = 201
+    response.headers["Location"] = url_for("api_patients.get_session", session_id=session["id"])
+    return response
+
+
+@bp.get("/sessions/<int:session_id>")
+def get_session(session_id: int):
+    return store().sessions.view(session_id, actor=actor())
+
+
+@bp.patch("/sessions/<int:session_id>")
+def update_session(session_id: int):
+    return store().sessions.update(session_id, json_body(), actor=actor())
+
+
+@bp.get("/conditions")
+def conditions():
+    return {
+        "conditions": [{"tag": tag, "label": label} for tag, label in KNOWN_CONDITIONS.items()],
+        "other": "other:<word> for anything else (lowercase letters, digits, _ or -, up to 40)",
+    }

@@ -1,0 +1,99 @@
+"""JSON API for trials: details with metrics, validity, frames for plotting, exports.
+
+``GET/PATCH /api/trials/<id>``, ``GET /api/trials/<id>/frames``,
+``GET /api/trials/<id>/export.csv|export.json|export.zip``. Recording itself is driven by the
+protocol engine through :meth:`station.store.trials.Trials.start_trial`. See ``docs/api.md``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from flask import Blueprint, Response, request
+
+from station.acquire.frame import FRAME_DTYPE
+from station.store.db import ValidationError
+from station.store.export import trial_export_files, zip_files
+from web.jsonio import json_body, query_int
+from web.security import actor, store
+
+bp = Blueprint("api_trials", __name__, url_prefix="/api")
+
+FRAME_FIELDS = ("time_s",) + tuple(n for n in FRAME_DTYPE.names if n != "t_ns")
+DEFAULT_FRAME_FIELDS = ("time_s", "ap_cm", "ml_cm", "fz_n")
+MAX_POINTS = 20_000
+
+
+@bp.get("/trials/<int:trial_id>")
+def get_trial(trial_id: int):
+    return store().trials.view(trial_id, actor=actor())
+
+
+@bp.patch("/trials/<int:trial_id>")
+def update_trial(trial_id: int):
+    data = json_body()
+    problems = {str(k)[:40]: "unknown field; allowed: valid, validity_reason" for k in data if k not in ("valid", "validity_reason")}
+    if "valid" not in data:
+        problems["valid"] = "is required (true or false)"
+    if problems:
+        raise ValidationError(problems)
+    reason = data.get("validity_reason")
+    try:
+        return store().trials.set_validity(trial_id, data["valid"], reason, actor=actor())
+    except ValidationError as exc:  # the store calls it "reason"
+        raise ValidationError({("validity_reason" if k == "reason" else k): v for k, v in exc.fields.items()}) from None
+
+
+def _column(values: np.ndarray) -> list:
+    if values.dtype.kind == "f":
+        return [None if not math.isfinite(v) else v for v in values.tolist()]
+    return values.tolist()
+
+
+@bp.get("/trials/<int:trial_id>/frames")
+def trial_frames(trial_id: int):
+    raw_fields = request.args.get("fields")
+    names = tuple(f.strip() for f in raw_fields.split(",")) if raw_fields else DEFAULT_FRAME_FIELDS
+    bad = [n for n in names if n not in FRAME_FIELDS]
+    if bad or not names:
+        raise ValidationError({"fields": f"unknown field(s) {', '.join(bad)[:200]}; allowed: {', '.join(FRAME_FIELDS)}"})
+    max_points = query_int("max_points", 3000, 10, MAX_POINTS)
+    trial = store().trials.get(trial_id)
+    frames = store().trials.frames(trial_id)
+    n = len(frames)
+    step = max(1, math.ceil(n / max_points))
+    picked = frames[::step]
+    out = {"trial_id": trial_id, "rate_hz": trial["rate_hz"], "frame_count": n, "step": step, "columns": {}}
+    for name in names:
+        if name == "time_s":
+            values = (picked["t_ns"] - frames["t_ns"][0]).astype(np.float64) / 1e9 if n else np.empty(0)
+        else:
+            values = picked[name]
+        out["columns"][name] = _column(values)
+    store().audit.record(actor(), "trial.frames", patient_id=trial["patient_id"], object=f"trial:{trial_id}")
+    return out
+
+
+def _download(content: bytes, mimetype: str, filename: str) -> Response:
+    return Response(content, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.get("/trials/<int:trial_id>/export.csv")
+def export_csv(trial_id: int):
+    files = trial_export_files(store(), trial_id, actor=actor())
+    name = f"trial-{trial_id}.csv"
+    return _download(files[name], "text/csv", name)
+
+
+@bp.get("/trials/<int:trial_id>/export.json")
+def export_json(trial_id: int):
+    files = trial_export_files(store(), trial_id, actor=actor())
+    name = f"trial-{trial_id}.json"
+    return _download(files[name], "application/json", name)
+
+
+@bp.get("/trials/<int:trial_id>/export.zip")
+def export_zip(trial_id: int):
+    files = trial_export_files(store(), trial_id, actor=actor())
+    return _download(zip_files(files), "application/zip", f"trial-{trial_id}.zip")

@@ -1,0 +1,300 @@
+"""Signing in and out, first-run setup and the user's own account: pages and JSON API.
+
+Pages (HTML forms with a CSRF field): ``/setup`` (first administrator; only while no account
+exists), ``/login``, ``POST /logout``, ``/account`` (who am I, change password).
+API: ``GET /api/session``, ``POST /api/login``, ``POST /api/logout``, ``POST /api/setup``,
+``POST /api/account/password``. See ``docs/api.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from flask import Blueprint, Response, current_app, g, redirect, render_template, request, session, url_for
+from werkzeug.exceptions import NotFound as RouteNotFound
+
+from station import __version__
+from station.store.audit import Actor
+from station.store.db import Conflict, NotFound, ValidationError
+from station.store.passwords import MAX_PASSWORD_CHARS
+from web.jsonio import json_body
+from web.security import (
+    actor,
+    anonymous_csrf_token,
+    api_error,
+    current_user,
+    public,
+    safe_next,
+    session_timeout_min,
+    store,
+)
+
+bp = Blueprint("auth", __name__)
+
+
+class LoginRefused(Exception):
+    def __init__(self, status: int, message: str, retry_after_s: int | None = None):
+        self.status = status
+        self.retry_after_s = retry_after_s
+        super().__init__(message)
+
+
+def _throttles():
+    return current_app.extensions["station_login_throttles"]
+
+
+def _sign_in(username: str, password: str) -> tuple[dict, str]:
+    """Check the credentials under the rate limits and open a login session.
+
+    Returns (user, csrf_token); raises LoginRefused (401 or 429).
+    """
+    accounts, addresses = _throttles()
+    account_key = username.casefold()
+    address_key = request.remote_addr or "unknown"
+    wait = max(accounts.retry_after_s(account_key), addresses.retry_after_s(address_key))
+    if wait:
+        raise LoginRefused(429, f"too many failed sign-in attempts; try again in {wait} s", wait)
+    user = store().users.authenticate(username, password)
+    if user is None:
+        accounts.failure(account_key)
+        addresses.failure(address_key)
+        try:
+            known = store().users.get_by_name(username)
+            who = Actor(known["id"], known["username"], request.remote_addr)
+        except NotFound:
+            who = Actor(None, "(unknown account)", request.remote_addr)
+        store().audit.record(who, "user.login_failed")
+        current_app.logger.info("failed sign-in from %s", address_key)
+        raise LoginRefused(401, "wrong user name or password, or the account is disabled")
+    accounts.success(account_key)
+    timeout_s = session_timeout_min() * 60.0
+    store().logins.purge_expired(timeout_s)
+    session.clear()  # a new session: no fixation
+    token, csrf = store().logins.create(user["id"], request.remote_addr)
+    session["sid"] = token
+    store().audit.record(Actor(user["id"], user["username"], request.remote_addr), "user.login")
+    current_app.logger.info("user %s signed in", user["username"])
+    return user, csrf
+
+
+def _public_user(user) -> dict:
+    if isinstance(user, dict):
+        return {"id": user["id"], "username": user["username"], "role": user["role"]}
+    return {"id": user.user_id, "username": user.username, "role": user.role}
+
+
+def _credentials(data: dict) -> tuple[str, str]:
+    problems = {}
+    for key, limit in (("username", 64), ("password", MAX_PASSWORD_CHARS)):
+        value = data.get(key)
+        if not isinstance(value, str) or not value:
+            problems[key] = "is required (a non-empty string)"
+        elif len(value) > limit:
+            problems[key] = f"must be at most {limit} characters"
+    unknown = [k for k in data if k not in ("username", "password")]
+    for key in unknown:
+        problems[str(key)[:40]] = "unknown field; allowed: username, password"
+    if problems:
+        raise ValidationError(problems)
+    return data["username"], data["password"]
+
+
+# -- API ---------------------------------------------------------------------------------------
+
+
+@bp.get("/api/session")
+@public
+def api_session():
+    user = current_user()
+    if user is None:
+        return {
+            "authenticated": False,
+            "expired": bool(g.get("station_session_expired", False)),
+            "setup_required": store().users.count() == 0,
+            "csrf_token": anonymous_csrf_token(),
+            "station_version": __version__,
+        }
+    timeout_min = session_timeout_min()
+    return {
+        "authenticated": True,
+        "user": _public_user(user),
+        "csrf_token": user.csrf_token,
+        "session_timeout_min": timeout_min,
+        "station_version": __version__,
+    }
+
+
+def _login_response(user: dict, csrf: str) -> dict:
+    return {
+        "authenticated": True,
+        "user": _public_user(user),
+        "csrf_token": csrf,
+        "session_timeout_min": session_timeout_min(),
+    }
+
+
+def _refusal(exc: LoginRefused) -> Response:
+    response = api_error(exc.status, str(exc), **({"retry_after_s": exc.retry_after_s} if exc.retry_after_s else {}))
+    if exc.retry_after_s:
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+    return response
+
+
+@bp.post("/api/login")
+@public
+def api_login():
+    username, password = _credentials(json_body())
+    try:
+        user, csrf = _sign_in(username, password)
+    except LoginRefused as exc:
+        return _refusal(exc)
+    return _login_response(user, csrf)
+
+
+@bp.post("/api/logout")
+def api_logout():
+    _sign_out()
+    return "", 204
+
+
+def _sign_out() -> None:
+    user = current_user()
+    token = session.get("sid")
+    if token:
+        store().logins.end(token)
+    if user is not None:
+        store().audit.record(actor(), "user.logout")
+    session.clear()
+
+
+@bp.post("/api/setup")
+@public
+def api_setup():
+    username, password = _credentials(json_body())
+    store().users.create_first_admin(username, password, actor=Actor(None, "setup", request.remote_addr))
+    try:
+        user, csrf = _sign_in(username, password)
+    except LoginRefused as exc:
+        return _refusal(exc)
+    return _login_response(user, csrf), 201
+
+
+@bp.post("/api/account/password")
+def api_change_password():
+    data = json_body()
+    unknown = [k for k in data if k not in ("current_password", "new_password")]
+    problems = {str(k)[:40]: "unknown field; allowed: current_password, new_password" for k in unknown}
+    for key in ("current_password", "new_password"):
+        if not isinstance(data.get(key), str):
+            problems[key] = "is required (a string)"
+    if problems:
+        raise ValidationError(problems)
+    return _change_password(data["current_password"], data["new_password"])
+
+
+def _change_password(current: str, new: str) -> dict:
+    user = current_user()
+    store().users.change_own_password(user.user_id, current, new, actor=actor())
+    # Every session of the account ended (a stolen one too); open a fresh one for this browser.
+    session.clear()
+    token, csrf = store().logins.create(user.user_id, request.remote_addr)
+    session["sid"] = token
+    g.station_user = replace(user, csrf_token=csrf)
+    return {"csrf_token": csrf}
+
+
+# -- pages -------------------------------------------------------------------------------------
+
+
+def _home() -> str:
+    """Where to go after signing in: the dashboard at ``/`` once it exists, else the account page."""
+    try:
+        current_app.url_map.bind("").match("/", method="GET")
+        return "/"
+    except RouteNotFound:
+        return url_for("auth.account_page")
+    except Exception:  # a redirect or method mismatch still means "/" exists
+        return "/"
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login_page():
+    if store().users.count() == 0:
+        return redirect(url_for("auth.setup_page"))
+    next_path = safe_next(request.values.get("next")) or _home()
+    if request.method == "GET":
+        if current_user() is not None:
+            return redirect(next_path)
+        message = "Your session ended after inactivity; please sign in again." if request.args.get("expired") else None
+        return render_template("login.html", next=next_path, message=message)
+    username = request.form.get("username", "")
+    password = request.form.get("password", "")
+    if not username or not password or len(username) > 64 or len(password) > MAX_PASSWORD_CHARS:
+        return render_template("login.html", next=next_path, error="Enter your user name and password."), 400
+    try:
+        _sign_in(username, password)
+    except LoginRefused as exc:
+        response = Response(render_template("login.html", next=next_path, error=str(exc).capitalize() + "."), exc.status)
+        if exc.retry_after_s:
+            response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
+    return redirect(next_path)
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+@public
+def setup_page():
+    if store().users.count() > 0:
+        if request.method == "GET":
+            return redirect(url_for("auth.login_page"))
+        return Response("The station is already set up; sign in instead.", 409, mimetype="text/plain")
+    if request.method == "GET":
+        return render_template("setup.html")
+    username = request.form.get("username", "")
+    password = request.form.get("password", "")
+    if password != request.form.get("password_repeat", ""):
+        return render_template("setup.html", username=username, error="The two passwords differ."), 422
+    try:
+        store().users.create_first_admin(username, password, actor=Actor(None, "setup", request.remote_addr))
+    except ValidationError as exc:
+        errors = "; ".join(f"{k.replace('_', ' ')} {v}" for k, v in exc.fields.items())
+        return render_template("setup.html", username=username, error=errors[:1].upper() + errors[1:] + "."), 422
+    except Conflict as exc:
+        return Response(str(exc), 409, mimetype="text/plain")
+    try:
+        _sign_in(username, password)
+    except LoginRefused:
+        return redirect(url_for("auth.login_page"))
+    return redirect(_home())
+
+
+@bp.post("/logout")
+def logout_page():
+    _sign_out()
+    return redirect(url_for("auth.login_page"))
+
+
+@bp.get("/account")
+def account_page():
+    return render_template("account.html", user=current_user(), timeout_min=session_timeout_min())
+
+
+@bp.post("/account/password")
+def account_password_page():
+    current = request.form.get("current_password", "")
+    new = request.form.get("new_password", "")
+    if new != request.form.get("new_password_repeat", ""):
+        return render_template(
+            "account.html", user=current_user(), timeout_min=session_timeout_min(), error="The two new passwords differ."
+        ), 422
+    try:
+        _change_password(current, new)
+    except ValidationError as exc:
+        errors = "; ".join(f"{k.replace('_', ' ')} {v}" for k, v in exc.fields.items())
+        return render_template(
+            "account.html", user=current_user(), timeout_min=session_timeout_min(), error=errors[:1].upper() + errors[1:] + "."
+        ), 422
+    return render_template(
+        "account.html", user=current_user(), timeout_min=session_timeout_min(), message="Your password was changed."
+    )

@@ -1,0 +1,211 @@
+"""Sign-in state, access control, CSRF protection and security headers for every request.
+
+**Login required by default.** Every endpoint needs a signed-in user unless its view is marked
+:func:`public` (sign-in and setup pages, ``/api/session``, ``/api/login``, ``/api/setup``) or it is
+``static`` or ``health.healthz``. Refusals: ``401`` JSON for ``/api/...``; for pages, a redirect to
+``/login?next=...`` (or ``/setup`` before the first account exists). :func:`roles` restricts a view
+to some roles (``403`` otherwise).
+
+**CSRF.** Every ``POST``/``PUT``/``PATCH``/``DELETE`` must carry the session's CSRF token, in the
+``X-CSRF-Token`` header (JSON) or the ``csrf_token`` form field (HTML forms); else ``403``. Signed
+in, the token is the login session's (returned by ``POST /api/login`` and ``GET /api/session``);
+before signing in, an anonymous token kept in the signed cookie (``GET /api/session``, or the form
+pages) protects login and setup themselves against login CSRF. Together with
+``SameSite=Strict``, ``HttpOnly`` session cookies.
+
+**Inactivity logout.** A login session ends after ``session_timeout_min`` (clinic setting; default
+from ``StationConfig.web``) without activity. Requests with the header ``X-Station-Background: 1``
+(polling by an open page) do not count as activity, so a tablet left on a live page still logs out.
+
+**Headers.** Content-Security-Policy (``default-src 'self'``, no inline script, no framing),
+``X-Content-Type-Options: nosniff``, ``X-Frame-Options: DENY``, ``Referrer-Policy: no-referrer``,
+``Cache-Control: no-store`` on everything but static files (patient data must not linger in a
+shared tablet's cache), and HSTS when the cookie is marked Secure (TLS).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Callable
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, current_app, g, jsonify, redirect, request, session, url_for
+
+from station.store.audit import Actor
+from station.store.logins import LoginSession
+from station.store.store import Store
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+ALWAYS_PUBLIC_ENDPOINTS = frozenset({"static", "health.healthz"})
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FORM_FIELD = "csrf_token"
+BACKGROUND_HEADER = "X-Station-Background"
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
+
+
+def public(view: Callable) -> Callable:
+    """Mark a view as reachable without signing in."""
+    view.station_public = True  # type: ignore[attr-defined]
+    return view
+
+
+def roles(*allowed: str) -> Callable[[Callable], Callable]:
+    """Restrict a view to signed-in users with one of ``allowed`` roles."""
+
+    def mark(view: Callable) -> Callable:
+        view.station_roles = frozenset(allowed)  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def store() -> Store:
+    """The data store of the running app."""
+    return current_app.extensions["station_store"]
+
+
+def current_user() -> LoginSession | None:
+    return g.get("station_user")
+
+
+def actor() -> Actor:
+    """The signed-in user as the audit log's actor (with the client's address)."""
+    user = current_user()
+    if user is None:
+        raise RuntimeError("actor() needs a signed-in user")
+    return Actor(user.user_id, user.username, request.remote_addr)
+
+
+def session_timeout_min() -> float:
+    return float(store().settings.get("session_timeout_min"))
+
+
+def anonymous_csrf_token() -> str:
+    """The pre-login CSRF token of this browser (created on first use, kept in the signed cookie)."""
+    token = session.get("anon_csrf")
+    if not token:
+        token = session["anon_csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def csrf_token() -> str:
+    """The CSRF token a page or client must send back with state-changing requests."""
+    user = current_user()
+    return user.csrf_token if user is not None else anonymous_csrf_token()
+
+
+def is_api_request() -> bool:
+    return request.path == "/api" or request.path.startswith("/api/")
+
+
+def api_error(status: int, message: str, **extra) -> Response:
+    """A JSON error response: ``{"error": message, ...extra}``."""
+    response = jsonify({"error": message, **extra})
+    response.status_code = status
+    return response
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path on this site (no scheme, no host), else None."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def _load_user() -> None:
+    g.station_user = None
+    g.station_session_expired = False
+    token = session.get("sid")
+    if not token:
+        return
+    background = request.headers.get(BACKGROUND_HEADER) == "1"
+    user = store().logins.resolve(token, session_timeout_min() * 60.0, touch=not background)
+    if user is None:
+        session.pop("sid", None)
+        g.station_session_expired = True
+        return
+    g.station_user = user
+
+
+def _unauthenticated() -> Response:
+    expired = g.get("station_session_expired", False)
+    if is_api_request():
+        message = (
+            "your session expired after inactivity; sign in again"
+            if expired
+            else "not signed in; sign in with POST /api/login"
+        )
+        return api_error(401, message, expired=expired)
+    if store().users.count() == 0:
+        return redirect(url_for("auth.setup_page"))
+    next_path = request.full_path if request.query_string else request.path
+    return redirect(url_for("auth.login_page", next=next_path, expired=1 if expired else None))
+
+
+def _provided_csrf() -> str | None:
+    header = request.headers.get(CSRF_HEADER)
+    if header:
+        return header
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return request.form.get(CSRF_FORM_FIELD)
+    return None
+
+
+def _check_request() -> Response | None:
+    _load_user()
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    if view is None:
+        return None  # no such route: let Flask answer 404/405
+    is_public = request.endpoint in ALWAYS_PUBLIC_ENDPOINTS or getattr(view, "station_public", False)
+    user = current_user()
+    if not is_public and user is None:
+        return _unauthenticated()
+    if request.method not in SAFE_METHODS:
+        expected = user.csrf_token if user is not None else session.get("anon_csrf")
+        provided = _provided_csrf()
+        if not provided:
+            return _csrf_refusal("missing CSRF token: send the csrf_token of GET /api/session in the X-CSRF-Token header")
+        if not expected or not hmac.compare_digest(provided.encode(), expected.encode()):
+            return _csrf_refusal("invalid CSRF token: fetch a fresh one from GET /api/session (or reload the page)")
+    allowed = getattr(view, "station_roles", None)
+    if allowed is not None and (user is None or user.role not in allowed):
+        if is_api_request():
+            return api_error(403, f"this needs the {' or '.join(sorted(allowed))} role")
+        return Response("Forbidden: this page needs the " + " or ".join(sorted(allowed)) + " role", 403)
+    return None
+
+
+def _csrf_refusal(message: str) -> Response:
+    if is_api_request():
+        return api_error(403, message)
+    return Response(f"Forbidden: {message}", 403, mimetype="text/plain")
+
+
+def _headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.endpoint != "static":
+        headers["Cache-Control"] = "no-store"
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Install the checks and headers on ``app``."""
+    app.before_request(_check_request)
+    app.after_request(_headers)
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.globals["current_user"] = current_user
+
