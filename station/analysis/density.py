@@ -1,0 +1,248 @@
+"""Sway density (Baratto et al. 2002; Jacono et al. 2004), DESIGN.md §5.
+
+**Sway-density curve (SDC).** For each sample i, the time the COP stays within a circle of radius
+``R`` (default 0.3 cm) centred on it: the number of consecutive samples after i that lie within
+``R`` of COP[i], divided by the sample rate (s). (Forward count, as in the reference code of
+Quijoux et al. 2021; a stay still running at the end of the recording is counted to the end.)
+
+**Peaks.** The SDC is split into excursions above its median; each complete excursion (one that
+starts and ends inside the recording) contributes one peak, its maximum. ``sway_density_mean_peak_s``
+is the mean SDC value at the peaks (s) and ``sway_density_mean_distance_cm`` the mean distance
+between the COP positions of consecutive peaks (cm). Fewer than one (or two) peaks: None.
+
+**Algorithm and cost.** Exact for the circle, without scanning every stay sample by sample:
+
+1. *Rounds of safe jumps*, vectorised over all samples still unresolved (M): (a) path-length
+   bound: if sample j is known to be inside, at distance d from COP[i], no sample can leave the
+   circle before the path travelled from j exceeds ``R - d``; the next candidate is found by binary
+   search in the cumulative path length (``searchsorted``, O(log N)); (b) every ``BOX_EVERY``
+   rounds, binary lifting over a sparse table of bounding boxes of blocks of 2^k samples (a block
+   whose box fits in the circle is skipped whole; O(log N) per sample); then the candidate is
+   tested exactly. Each round costs O(M log N); a stay without motion, or with only noise well
+   inside the circle, is crossed in one round.
+2. Rounds are capped at ``MAX_ROUNDS``. Samples still unresolved (a path that grazes the inside of
+   its circle for a long time, e.g. a circle of diameter just under ``R``) are finished by an exact
+   search for the first sample outside the regular ``POLYGON_SIDES``-gon inscribed in the circle:
+   each of its ``POLYGON_SIDES / 2`` slabs is a 1-D max/min condition, aggregated in a segment
+   tree over time, so a descent costs O(log N) block tests. Such samples get a stay that may be
+   shorter by the samples lying in the thin ring between polygon and circle (radius difference
+   ``1 - cos(pi / POLYGON_SIDES)`` = 0.5 % of ``R``).
+
+Total cost O(N log N) in the worst case (``MAX_ROUNDS`` rounds of O(N log N), plus a segment tree
+of O(N) size and O(log N) descents); no pairwise distances, no per-sample scan of a stay.
+
+References
+----------
+Baratto L, Morasso PG, Re C, Spada G (2002). A new look at posturographic analysis in the clinical
+context: sway-density versus other parameterization techniques. Motor Control 6(3):246-270.
+Jacono M, Casadio M, Morasso PG, Sanguineti V (2004). The sway-density curve and the annulus of
+sway: tools for the analysis of postural control. Gait Posture 19 (suppl.) / Motor Control 8.
+Quijoux F et al. (2021). A review of center of pressure (COP) variables to quantify standing
+balance in elderly people: algorithms and open-access code. Physiol Rep 9(22):e15067.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+DEFAULT_RADIUS_CM = 0.3
+MAX_ROUNDS = 48
+BOX_EVERY = 4
+MAX_BOX_LEVEL = 12
+POLYGON_SIDES = 32
+
+
+class _BoxTable:
+    """Bounding boxes of the blocks [j, j + 2^k) for k <= MAX_BOX_LEVEL (a sparse table, O(N) per
+    level). ``advance`` moves each query's first unverified sample past whole blocks whose box lies
+    inside the query's circle (binary lifting, one vectorised step per level). Boxes are a
+    conservative test: a box inside the circle proves every sample inside."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray):
+        self.x, self.y = x, y
+        n = x.shape[0]
+        levels = [(x, x, y, y)]
+        step = 1
+        while 2 * step <= n and len(levels) <= MAX_BOX_LEVEL:
+            a, b, c, d = levels[-1]
+            levels.append(
+                (
+                    np.maximum(a[:-step], a[step:]),
+                    np.minimum(b[:-step], b[step:]),
+                    np.maximum(c[:-step], c[step:]),
+                    np.minimum(d[:-step], d[step:]),
+                )
+            )
+            step *= 2
+        self.levels = levels
+
+    def advance(self, query: np.ndarray, pos: np.ndarray, r: float) -> np.ndarray:
+        qx, qy = self.x[query], self.y[query]
+        r2 = r * r
+        for k in range(len(self.levels) - 1, -1, -1):
+            x_hi, x_lo, y_hi, y_lo = self.levels[k]
+            size = x_hi.shape[0]
+            valid = pos < size
+            p = np.where(valid, pos, 0)
+            fx = np.maximum(x_hi[p] - qx, qx - x_lo[p])
+            fy = np.maximum(y_hi[p] - qy, qy - y_lo[p])
+            pos = pos + ((valid & (fx * fx + fy * fy <= r2)) << k)
+        return pos
+
+
+def stay_counts(ap_cm: np.ndarray, ml_cm: np.ndarray, radius_cm: float = DEFAULT_RADIUS_CM) -> np.ndarray:
+    """For each sample i, the number of consecutive samples after i within ``radius_cm`` of it.
+
+    Parameters
+    ----------
+    ap_cm, ml_cm : ndarray
+        COP coordinates, cm (any origin).
+    radius_cm : float
+        Radius of the circle, cm (> 0).
+
+    Returns
+    -------
+    ndarray of int64
+        ``count[i] = e(i) - i - 1`` where ``e(i)`` is the first index after i farther than
+        ``radius_cm`` from sample i (or N if none). See the module docstring for the algorithm.
+    """
+    x = np.ascontiguousarray(ap_cm, dtype=np.float64)
+    y = np.ascontiguousarray(ml_cm, dtype=np.float64)
+    n = x.shape[0]
+    r = float(radius_cm)
+    exit_index = np.full(n, n, dtype=np.int64)
+    if n < 2:
+        return exit_index - np.arange(n) - 1
+    cum = np.empty(n)
+    cum[0] = 0.0
+    np.cumsum(np.hypot(np.diff(x), np.diff(y)), out=cum[1:])
+    boxes = _BoxTable(x, y)
+    query = np.arange(n)
+    # everything within path length r of sample i is inside its circle
+    j = np.maximum(np.searchsorted(cum, cum + r, side="right"), query + 1)
+    for round_no in range(MAX_ROUNDS):
+        if round_no % BOX_EVERY == 0:
+            j = boxes.advance(query, j, r)
+        at_end = j >= n
+        jc = np.minimum(j, n - 1)
+        d = np.hypot(x[jc] - x[query], y[jc] - y[query])
+        resolved = at_end | (d > r)
+        exit_index[query[resolved]] = np.minimum(j[resolved], n)
+        keep = ~resolved
+        if not keep.any():
+            return exit_index - np.arange(n) - 1
+        query, j, d = query[keep], j[keep], d[keep]
+        j = np.maximum(np.searchsorted(cum, cum[j] + (r - d), side="right"), j + 1)
+    exit_index[query] = _polygon_exits(x, y, r, query, j)
+    return exit_index - np.arange(n) - 1
+
+
+def _polygon_exits(x: np.ndarray, y: np.ndarray, r: float, query: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """First index >= start outside the regular polygon inscribed in the circle of radius r around
+    each query sample (all samples before ``start`` are known to be inside). Exact segment-tree
+    descent: O(N) build, O(log N) vectorised steps."""
+    n = x.shape[0]
+    half = POLYGON_SIDES // 2
+    angles = np.pi * np.arange(half) / half
+    ux, uy = np.cos(angles), np.sin(angles)
+    apothem = r * math.cos(math.pi / POLYGON_SIDES)
+    proj = np.outer(ux, x) + np.outer(uy, y)  # (half, n)
+    # segment tree levels: level k holds max/min over aligned blocks [m 2^k, (m+1) 2^k)
+    maxima, minima, offsets = [proj], [proj], [0]
+    size = n
+    while size > 1:
+        hi, lo = maxima[-1], minima[-1]
+        if size % 2:
+            hi = np.concatenate((hi, hi[:, -1:]), axis=1)
+            lo = np.concatenate((lo, lo[:, -1:]), axis=1)
+        offsets.append(offsets[-1] + size)
+        maxima.append(np.maximum(hi[:, 0::2], hi[:, 1::2]))
+        minima.append(np.minimum(lo[:, 0::2], lo[:, 1::2]))
+        size = maxima[-1].shape[1]
+    top = len(maxima) - 1
+    tree_max = np.concatenate(maxima, axis=1)
+    tree_min = np.concatenate(minima, axis=1)
+    offsets = np.asarray(offsets)
+    centre = proj[:, query]  # (half, q)
+
+    def inside(level: np.ndarray, block: np.ndarray, which: np.ndarray) -> np.ndarray:
+        col = offsets[level] + block
+        c = centre[:, which]
+        return np.all((tree_max[:, col] - c <= apothem) & (c - tree_min[:, col] <= apothem), axis=0)
+
+    def lowest_level(pos: np.ndarray) -> np.ndarray:
+        low = pos & -pos
+        level = np.where(pos == 0, top, np.log2(np.maximum(low, 1)).astype(np.int64))
+        return np.minimum(level, top)
+
+    result = np.full(query.shape[0], n, dtype=np.int64)
+    active = np.arange(query.shape[0])
+    pos = start.astype(np.int64).copy()
+    level = lowest_level(pos)
+    descending = np.zeros(query.shape[0], dtype=bool)
+    # each sample climbs at most `top` levels and descends at most `top` levels: 2 top + 2 steps
+    for _ in range(2 * top + 4):
+        live = pos < n
+        result[active[~live]] = n
+        active, pos, level, descending = active[live], pos[live], level[live], descending[live]
+        if active.size == 0:
+            break
+        ok = inside(level, pos >> level, active)
+        left_child = ((pos >> level) & 1) == 0
+        found = ~ok & (level == 0)
+        result[active[found]] = pos[found]
+        climb = ok & ~(descending & left_child)  # passed a whole block: continue upward
+        go_down = ~ok & (level > 0)
+        pos = np.where(ok, pos + (1 << level), pos)
+        level = np.where(go_down, level - 1, np.where(climb, lowest_level(pos), level))
+        descending = np.where(climb, False, descending | go_down)
+        keep = ~found
+        active, pos, level, descending = active[keep], pos[keep], level[keep], descending[keep]
+    if active.size:  # cannot happen with an exact block test; kept as a guard against a silent error
+        raise RuntimeError("sway density: polygon descent did not converge")
+    return result
+
+
+def sway_density(ap_cm: np.ndarray, ml_cm: np.ndarray, fs_hz: float, radius_cm: float = DEFAULT_RADIUS_CM):
+    """Sway-density peaks (see the module docstring).
+
+    Parameters
+    ----------
+    ap_cm, ml_cm : ndarray
+        COP coordinates, cm, N samples at ``fs_hz``.
+    fs_hz : float
+        Sample rate, Hz.
+    radius_cm : float
+        Circle radius, cm (Jacono et al. 2004; default 0.3 cm).
+
+    Returns
+    -------
+    dict
+        ``sway_density_mean_peak_s`` (s) and ``sway_density_mean_distance_cm`` (cm); None when the
+        SDC has no complete excursion above its median (e.g. no sway) or only one peak.
+    """
+    counts = stay_counts(ap_cm, ml_cm, radius_cm)
+    n = counts.shape[0]
+    above = counts > np.median(counts)
+    edges = np.diff(above.astype(np.int8))
+    starts = np.flatnonzero(edges == 1) + 1
+    ends = np.flatnonzero(edges == -1) + 1  # exclusive
+    if starts.size and ends.size:
+        ends = ends[ends > starts[0]]
+        starts = starts[: ends.size]
+    if starts.size == 0:
+        return {"sway_density_mean_peak_s": None, "sway_density_mean_distance_cm": None}
+    # argmax within each excursion (first maximum): encode (count, -index) in one integer key
+    key = counts * (n + 1) + (n - np.arange(n))
+    best = np.maximum.reduceat(key, np.ravel(np.column_stack((starts, ends)))[:-1])[0::2]
+    peak_index = n - (best % (n + 1))
+    peak_index = np.where(best % (n + 1) == 0, n - (n + 1), peak_index)  # never: remainder >= 1
+    mean_peak = float(counts[peak_index].mean()) / fs_hz
+    mean_distance = None
+    if peak_index.size >= 2:
+        mean_distance = float(
+            np.hypot(np.diff(np.asarray(ap_cm)[peak_index]), np.diff(np.asarray(ml_cm)[peak_index])).mean()
+        )
+    return {"sway_density_mean_peak_s": mean_peak, "sway_density_mean_distance_cm": mean_distance}

@@ -1,0 +1,174 @@
+"""Stabilogram diffusion analysis (SDA) of Collins & De Luca (1993), DESIGN.md §5.
+
+The mean square displacement ``MSD(Δt) = <(x(t + Δt) - x(t))²>`` (average over all pairs of samples
+``Δt`` apart) is computed for every lag from one sample up to ``MAX_LAG_S`` = 10 s, for AP, ML and
+the planar displacement r (``MSD_r = MSD_AP + MSD_ML``). All lags at once in O(N log N): the sum of
+squared differences at lag m is ``Σ x[n+m]² + Σ x[n]² - 2 Σ x[n] x[n+m]``, the first two from
+cumulative sums and the autocorrelation from one real FFT (zero-padded to avoid wrap-around).
+
+**Critical point.** The MSD-versus-Δt curve (linear axes) is fitted by a *continuous* two-segment
+straight line (a hinge) by least squares; the hinge is chosen among all lags between
+``MIN_CRITICAL_S`` (0.1 s) and ``MAX_CRITICAL_S`` (5 s) with at least 3 lags on each side, the one
+with the smallest residual sum of squares. Each candidate's 3-parameter fit is solved in O(1) from
+prefix sums, so the search costs O(number of lags). The critical time ``sda_critical_time_*_s``
+is the hinge lag and the critical MSD ``sda_critical_msd_*_cm2`` the fitted MSD there (the two
+fitted lines intersect at the hinge, as Collins & De Luca defined the critical point).
+``sda_d_short_*`` and ``sda_d_long_*`` are half the slopes of the two lines (cm²/s; Collins &
+De Luca wrote ``<Δx²> = 2 D Δt`` for every component, including r). ``sda_h_short_*`` and
+``sda_h_long_*`` are half the least-squares slopes of log MSD versus log Δt over the lags up to and
+from the critical time (scaling exponents; 0.5 for Brownian motion, > 0.5 persistent,
+< 0.5 anti-persistent).
+
+Reference: Collins JJ, De Luca CJ (1993). Open-loop and closed-loop control of posture: a random-walk
+analysis of center-of-pressure trajectories. Exp Brain Res 95(2):308-318.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import fft
+
+MAX_LAG_S = 10.0
+"""Longest lag of the diffusion plot, s (Collins & De Luca 1993 used 10 s)."""
+MIN_CRITICAL_S = 0.1
+"""Shortest candidate critical time, s."""
+MAX_CRITICAL_S = 5.0
+"""Longest candidate critical time, s."""
+_MIN_SIDE = 3
+
+
+def mean_square_displacement(x: np.ndarray, max_lag: int) -> np.ndarray:
+    """MSD of each row of ``x`` at lags 1..max_lag samples (unit: input unit squared).
+
+    Parameters
+    ----------
+    x : ndarray, shape (k, N)
+        Signals (e.g. AP and ML in cm).
+    max_lag : int
+        Largest lag in samples, 1 <= max_lag < N.
+
+    Returns
+    -------
+    ndarray, shape (k, max_lag)
+        ``MSD[:, m-1] = mean((x[:, m:] - x[:, :-m])**2)``; tiny negative rounding residues are
+        clipped to 0.
+    """
+    x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+    n = x.shape[1]
+    size = fft.next_fast_len(2 * n, real=True)
+    spectrum = fft.rfft(x, n=size, axis=1)
+    acf = fft.irfft(spectrum * np.conj(spectrum), n=size, axis=1)[:, 1 : max_lag + 1]
+    sq = x * x
+    csum = np.concatenate((np.zeros((x.shape[0], 1)), np.cumsum(sq, axis=1)), axis=1)
+    total = csum[:, -1:]
+    lags = np.arange(1, max_lag + 1)
+    head = csum[:, n - lags]  # sum of x[n]^2 for n < N - m
+    tail = total - csum[:, lags]  # sum of x[n]^2 for n >= m
+    msd = (head + tail - 2.0 * acf) / (n - lags)
+    return np.maximum(msd, 0.0)
+
+
+def _hinge_fit(t: np.ndarray, y: np.ndarray, lo: int, hi: int):
+    """Best continuous two-segment fit with the knot at index b in [lo, hi]; returns b, a, s1, s2.
+
+    Model: y = a + s1 t for t <= t_b, y = a + s1 t_b + s2 (t - t_b) beyond. For each candidate b the
+    3x3 normal equations are built from prefix sums (O(1) each) and solved in one batched call.
+    """
+    c1 = np.cumsum(np.ones_like(t))
+    ct = np.cumsum(t)
+    ctt = np.cumsum(t * t)
+    cy = np.cumsum(y)
+    cty = np.cumsum(t * y)
+    b = np.arange(lo, hi + 1)
+    tb = t[b]
+    n_all, t_all, tt_all, y_all, ty_all = c1[-1], ct[-1], ctt[-1], cy[-1], cty[-1]
+    # left part: indices 0..b (t <= t_b); right part: b+1..end
+    nl, tl, ttl, yl, tyl = c1[b], ct[b], ctt[b], cy[b], cty[b]
+    nr, tr, ttr, yr, tyr = n_all - nl, t_all - tl, tt_all - ttl, y_all - yl, ty_all - tyl
+    # basis: [1, min(t, tb), max(t - tb, 0)]
+    g11 = np.full_like(tb, n_all)
+    g12 = tl + nr * tb
+    g13 = tr - nr * tb
+    g22 = ttl + nr * tb * tb
+    g23 = tb * (tr - nr * tb)
+    g33 = ttr - 2.0 * tb * tr + nr * tb * tb
+    r1 = np.full_like(tb, y_all)
+    r2 = tyl + tb * yr
+    r3 = tyr - tb * yr
+    gram = np.stack(
+        (np.stack((g11, g12, g13), -1), np.stack((g12, g22, g23), -1), np.stack((g13, g23, g33), -1)), -2
+    )
+    rhs = np.stack((r1, r2, r3), -1)
+    coef = np.linalg.solve(gram, rhs[..., None])[..., 0]
+    sse = float(y @ y) - np.einsum("ij,ij->i", coef, rhs)
+    best = int(np.argmin(sse))
+    a, s1, s2 = coef[best]
+    return int(b[best]), float(a), float(s1), float(s2)
+
+
+def _loglog_slope(t: np.ndarray, y: np.ndarray) -> float | None:
+    if t.shape[0] < 2 or np.any(y <= 0):
+        return None
+    lt = np.log(t)
+    ly = np.log(y)
+    lt_c = lt - lt.mean()
+    den = float(lt_c @ lt_c)
+    return float(lt_c @ (ly - ly.mean())) / den if den > 0 else None
+
+
+def diffusion_measures(ap_cm: np.ndarray, ml_cm: np.ndarray, fs_hz: float) -> dict[str, float | None]:
+    """Collins & De Luca (1993) SDA parameters for AP, ML and r (see the module docstring).
+
+    Parameters
+    ----------
+    ap_cm, ml_cm : ndarray
+        Mean-removed COP coordinates, cm, N samples at ``fs_hz``; N must exceed twice the longest
+        lag (the station requires 20 s recordings).
+    fs_hz : float
+        Sample rate, Hz.
+
+    Returns
+    -------
+    dict
+        ``sda_critical_time_{ap,ml,r}_s`` (s), ``sda_critical_msd_{...}_cm2`` (cm²),
+        ``sda_d_short_{...}_cm2_s``, ``sda_d_long_{...}_cm2_s`` (cm²/s), ``sda_h_short_{...}``,
+        ``sda_h_long_{...}`` (dimensionless). All None for a component without displacement.
+    """
+    n = ap_cm.shape[0]
+    max_lag = max(1, min(int(round(MAX_LAG_S * fs_hz)), n // 2))
+    msd = mean_square_displacement(np.vstack((ap_cm, ml_cm)), max_lag)
+    t = np.arange(1, max_lag + 1) / fs_hz
+    lo = max(_MIN_SIDE - 1, int(math.ceil(MIN_CRITICAL_S * fs_hz)) - 1)
+    hi = min(max_lag - 1 - _MIN_SIDE, int(math.floor(MAX_CRITICAL_S * fs_hz)) - 1)
+    out: dict[str, float | None] = {}
+    for name, curve in (("ap", msd[0]), ("ml", msd[1]), ("r", msd[0] + msd[1])):
+        keys = (
+            f"sda_critical_time_{name}_s",
+            f"sda_critical_msd_{name}_cm2",
+            f"sda_d_short_{name}_cm2_s",
+            f"sda_d_long_{name}_cm2_s",
+            f"sda_h_short_{name}",
+            f"sda_h_long_{name}",
+        )
+        if not np.any(curve > 0) or hi < lo:
+            out.update(dict.fromkeys(keys, None))
+            continue
+        b, a, s1, s2 = _hinge_fit(t, curve, lo, hi)
+        h_short = _loglog_slope(t[: b + 1], curve[: b + 1])
+        h_long = _loglog_slope(t[b:], curve[b:])
+        out.update(
+            zip(
+                keys,
+                (
+                    float(t[b]),
+                    a + s1 * float(t[b]),
+                    s1 / 2.0,
+                    s2 / 2.0,
+                    None if h_short is None else h_short / 2.0,
+                    None if h_long is None else h_long / 2.0,
+                ),
+            )
+        )
+    return out
