@@ -25,10 +25,10 @@ What counts as what:
     The centre of pressure moves more than ``step_cop_shift_cm`` within ``step_window_s`` while
     standing on both feet: a step (quiet-stance COP moves a few cm/s; a step moves it to the
     other foot within a fraction of a second).
-``touchdown`` (single-leg stance)
-    The centre of pressure comes back from the stance foot toward where it was on both feet by
-    more than ``touchdown_fraction`` of the lift-off shift, for ``sustain_s``: the other foot
-    touched down.
+``liftoff`` / ``touchdown`` (single-leg stance)
+    Lift-off: the centre of pressure moves toward the stance foot by ``liftoff_shift_cm``.
+    Touch-down: it comes back toward where it was on both feet by more than
+    ``touchdown_fraction`` of the farthest shift, for ``sustain_s``: the other foot landed.
 ``sensor_fault`` / ``saturated``
     Frames flagged FAULT_* / SATURATED / INVALID by the acquisition.
 ``lost_frames`` / ``gap``
@@ -77,8 +77,11 @@ class QualitySettings:
     liftoff_timeout_s: float = 5.0
     """Single-leg stance: the other foot must be lifted within this time of the start signal, s."""
     touchdown_fraction: float = 0.5
-    stance_reference_s: float = 0.5
-    """Single-leg stance: the stance-foot COP position is the median over this time after lift-off, s."""
+    """Single-leg stance: touch-down when the COP has come back this share of the way from the
+    stance foot toward where it was on both feet."""
+    touchdown_lookback_s: float = 1.0
+    smooth_s: float = 0.2
+    """Single-leg stance: the COP shift is smoothed over this time before judging it, s."""
     max_lost_fraction: float = 0.02
     """Largest share of frames that may be missing from a valid trial."""
     max_gap_s: float = 0.2
@@ -213,37 +216,61 @@ def stance_direction(feet: str) -> int:
     raise ValueError(f"not a single-leg stance: {feet!r}")
 
 
-def find_liftoff(frames: np.ndarray, baseline_ml_cm: float, direction: int, rate_hz: float,
-                 settings: QualitySettings) -> int | None:
-    """Index of the frame where the other foot left the plate in single-leg stance, or None.
+def stance_shift(frames: np.ndarray, baseline_ml_cm: float, direction: int, rate_hz: float,
+                 settings: QualitySettings) -> tuple[np.ndarray, np.ndarray]:
+    """How far the COP has moved toward the stance foot from its two-feet position, cm:
+    (raw, smoothed over ``smooth_s``). NaN COP counts as no shift."""
+    raw = np.nan_to_num(direction * (frames["ml_cm"] - baseline_ml_cm), nan=0.0)
+    k = max(1, int(round(settings.smooth_s * rate_hz)))
+    if k == 1 or len(raw) < k:
+        return raw, raw.copy()
+    kernel = np.ones(k) / k
+    smooth = np.convolve(raw, kernel, mode="full")[: len(raw)]
+    smooth[: k - 1] = np.cumsum(raw[: k - 1]) / np.arange(1, k)
+    return raw, smooth
 
-    Lift-off moves the COP under the stance foot: ML shifts by at least ``liftoff_shift_cm`` in
-    ``direction`` from ``baseline_ml_cm`` (the COP on both feet) and stays there ``sustain_s``.
-    """
-    if len(frames) == 0:
-        return None
-    shift = direction * (frames["ml_cm"] - baseline_ml_cm)
-    return _first_run(np.nan_to_num(shift, nan=0.0) >= settings.liftoff_shift_cm, _sustain_frames(rate_hz, settings))
+
+def find_liftoff(shift: np.ndarray, rate_hz: float, settings: QualitySettings) -> int | None:
+    """First frame where the (smoothed) COP shift toward the stance foot reaches
+    ``liftoff_shift_cm`` and stays there ``sustain_s``: the weight has gone onto one foot."""
+    return _first_run(shift >= settings.liftoff_shift_cm, _sustain_frames(rate_hz, settings))
 
 
-def find_touchdown(frames: np.ndarray, baseline_ml_cm: float, stance_ml_cm: float, rate_hz: float,
+def refine_liftoff(shift: np.ndarray, candidate: int, end: int, rate_hz: float) -> int:
+    """The lift-off instant: the first frame from ``candidate`` where the smoothed shift reaches
+    90 % of its largest value over the following second (or up to ``end``). The COP keeps moving
+    toward the stance foot while the weight transfers; the foot leaves the ground when the COP
+    arrives under the stance foot."""
+    stop = min(end, candidate + int(round(rate_hz)))
+    if stop <= candidate:
+        return candidate
+    target = 0.9 * float(np.max(shift[candidate:stop]))
+    return candidate + int(np.argmax(shift[candidate:stop] >= target))
+
+
+def find_touchdown(raw: np.ndarray, shift: np.ndarray, liftoff: int, rate_hz: float,
                    settings: QualitySettings) -> LoadEvent | None:
-    """The first touch-down of the lifted foot in single-leg stance, or None.
+    """The first touch-down of the lifted foot after ``liftoff``, or None.
 
-    The COP comes back from the stance-foot position ``stance_ml_cm`` toward the two-feet
-    position ``baseline_ml_cm`` by more than ``touchdown_fraction`` of the distance between them,
-    for ``sustain_s``: weight has gone onto the other foot.
+    The (smoothed) COP comes back from under the stance foot toward the other foot: below
+    ``1 − touchdown_fraction`` of the farthest shift reached so far, for ``sustain_s``. The
+    touch-down instant is where that return began: the farthest raw shift within
+    ``touchdown_lookback_s`` before it (a falling body first drives the COP outward, then the
+    landing foot pulls it in).
     """
-    if len(frames) == 0:
+    if liftoff >= len(shift):
         return None
-    span = stance_ml_cm - baseline_ml_cm
-    back = (stance_ml_cm - frames["ml_cm"]) * np.sign(span)
-    limit = settings.touchdown_fraction * abs(span)
+    after = shift[liftoff:]
+    reference = np.maximum.accumulate(after)
+    back = (reference >= settings.liftoff_shift_cm) & (after < (1.0 - settings.touchdown_fraction) * reference)
     n = _sustain_frames(rate_hz, settings)
-    start = _first_run(np.nan_to_num(back, nan=0.0) > limit, n)
+    start = _first_run(back, n)
     if start is None:
         return None
-    return LoadEvent("touchdown", start, start + n - 1, float(np.nanmax(back[start : start + n])))
+    cross = liftoff + start
+    lo = max(liftoff, cross - int(round(settings.touchdown_lookback_s * rate_hz)))
+    onset = lo + int(np.argmax(raw[lo : cross + 1]))
+    return LoadEvent("touchdown", onset, cross + n - 1, float(reference[start] - after[start]))
 
 
 def find_sensor_fault(frames: np.ndarray) -> tuple[int, str, str] | None:
@@ -288,9 +315,10 @@ def _fmt_s(t_s: float) -> str:
     return f"{t_s:.1f} s"
 
 
-def load_event_issue(event: LoadEvent, at_s: float, duration_s: float) -> QualityIssue:
-    """Clinician words for a load event at ``at_s`` s of a ``duration_s`` s trial."""
-    when = f"after {_fmt_s(at_s)} of {duration_s:g} s"
+def load_event_issue(event: LoadEvent, at_s: float, duration_s: float, elapsed_s: float | None = None) -> QualityIssue:
+    """Clinician words for a load event at ``at_s`` s (from the start signal) of a ``duration_s`` s
+    trial; ``elapsed_s``: the time to say instead (e.g. the time on one leg)."""
+    when = f"after {_fmt_s(at_s if elapsed_s is None else elapsed_s)} of {duration_s:g} s"
     pct = f"{event.value * 100:.0f} %"
     if event.code == "stepped_off":
         return QualityIssue("stepped_off", f"The patient stepped off the plate {when}.", at_s)

@@ -1,0 +1,221 @@
+"""Results of a protocol: per-condition scores, Romberg quotients, weight bearing, cut-offs, norms.
+
+:func:`trial_metrics` computes the sway metrics of one trial's analysed frames (through
+:func:`station.analysis.metrics.compute_metrics`, ``station`` processing profile, corner forces
+included so that ``weight_left_pct`` is reported). :func:`summarise` combines the trials of a
+protocol run into what the clinician reads:
+
+* per condition: the trials and attempts; for timed holds the held times, their score (``best``
+  or ``mean`` of the valid attempts, as the protocol says) and whether the full time was held; the
+  mean of each sway metric over the valid trials; for weight bearing the share of body weight on
+  each side and their difference;
+* the Romberg quotients (eyes closed / eyes open) of sway area and velocity;
+* each published cut-off, evaluated, with what it means and its source;
+* each published norm for the patient's age band, and where the patient's value falls, with the
+  caveats that matter (a different trial length, a ceiling this protocol cannot reach).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from station.protocols.schema import Norm, Protocol
+
+CORNER_FIELDS = ("fl_n", "fr_n", "bl_n", "br_n")
+
+
+def trial_metrics(frames: np.ndarray, rate_hz: float) -> dict:
+    """Sway metrics of ``frames`` (FRAME_DTYPE, finite COP) at ``rate_hz``: the
+    :func:`~station.analysis.metrics.compute_metrics` document (``station`` profile)."""
+    from station.analysis.metrics import compute_metrics
+
+    corners = np.column_stack([frames[c] for c in CORNER_FIELDS])
+    if not np.isfinite(corners).all():
+        corners = None
+    return compute_metrics(frames["ap_cm"], frames["ml_cm"], rate_hz, profile="station", corners_n=corners)
+
+
+def _metric(result, key: str) -> float | None:
+    if result.metrics is None:
+        return None
+    value = result.metrics.get("metrics", {}).get(key)
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def _mean(values: list[float]) -> float | None:
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else None
+
+
+def _condition_summary(protocol: Protocol, condition, results) -> dict:
+    mine = [r for r in results if r.plan.condition.id == condition.id]
+    valid = [r for r in mine if r.valid]
+    out: dict = {
+        "id": condition.id,
+        "label": condition.label,
+        "stance": condition.stance.describe(),
+        "attempts": len(mine),
+        "valid_trials": len(valid),
+        "invalid": [{"trial": r.plan.trial, "attempt": r.plan.attempt,
+                     "reasons": [i.message for i in r.issues]} for r in mine if not r.valid],
+        "values": {},
+    }
+    if protocol.outcome == "time_held":
+        times = [r.time_held_s for r in valid if r.time_held_s is not None]
+        score = None
+        if times:
+            score = max(times) if protocol.score == "best" else float(np.mean(times))
+        out["time_held_s"] = times
+        out["completed"] = any(r.completed for r in valid)
+        out["score"] = protocol.score
+        if score is not None:
+            out["values"]["time_held_s"] = round(score, 3)
+    keys: set[str] = set()
+    for r in valid:
+        if r.metrics is not None:
+            keys.update(k for k, v in r.metrics.get("metrics", {}).items() if isinstance(v, (int, float)))
+    for key in sorted(keys):
+        value = _mean([_metric(r, key) for r in valid])
+        if value is not None:
+            out["values"][key] = value
+    out["metrics_trials"] = sum(1 for r in valid if r.metrics is not None)
+    if protocol.outcome == "weight_bearing" and "weight_left_pct" in out["values"]:
+        left = out["values"]["weight_left_pct"]
+        right = 100.0 - left
+        out["values"]["weight_right_pct"] = right
+        out["values"]["weight_asymmetry_pct"] = abs(left - right)
+        out["weight_bearing"] = _weight_words(left, right, protocol.asymmetry_flag_pct)
+    return out
+
+
+def _weight_words(left: float, right: float, flag_pct: float | None) -> dict:
+    diff = abs(left - right)
+    more = "left" if left > right else "right"
+    words = f"{left:.1f} % of body weight on the left, {right:.1f} % on the right"
+    if diff >= 0.05:
+        words += f": {diff:.1f} percentage points more on the {more}"
+    flagged = None
+    if flag_pct is not None:
+        flagged = diff > flag_pct
+        words += f" ({'above' if flagged else 'within'} the clinic's {flag_pct:g}-point asymmetry limit)."
+    else:
+        words += " (no asymmetry limit is set; see the protocol notes)."
+    return {"left_pct": left, "right_pct": right, "asymmetry_pct": diff, "more_on": more,
+            "flag_pct": flag_pct, "flagged": flagged, "words": words}
+
+
+def _romberg(protocol: Protocol, conditions: dict) -> dict | None:
+    if protocol.romberg is None:
+        return None
+    from station.analysis.romberg import romberg_quotient
+
+    eo_id, ec_id = protocol.romberg
+    eo, ec = conditions[eo_id]["values"], conditions[ec_id]["values"]
+    out = {"eyes_open": eo_id, "eyes_closed": ec_id}
+    for name, key in (("romberg_quotient_area", "ellipse_area_cm2"), ("romberg_quotient_velocity", "mean_velocity_cm_s")):
+        if key in eo and key in ec:
+            q = romberg_quotient(ec[key], eo[key])
+            out[name] = None if q is None or not math.isfinite(q) else float(q)
+        else:
+            out[name] = None
+    if out["romberg_quotient_area"] is None and out["romberg_quotient_velocity"] is None:
+        out["note"] = "Needs a valid eyes-open and a valid eyes-closed trial with sway measures."
+    return out
+
+
+def _applies(condition_id: str | None, cid: str) -> bool:
+    return condition_id is None or condition_id == cid
+
+
+def _value(metric: str, cid: str, conditions: dict, romberg: dict | None) -> float | None:
+    if metric.startswith("romberg_"):
+        return None if romberg is None else romberg.get(metric)
+    return conditions[cid]["values"].get(metric)
+
+
+def _position(value: float, row) -> str:
+    if row.p05 is not None and value < row.p05:
+        return "below the 5th percentile"
+    if row.p95 is not None and value > row.p95:
+        return "above the 95th percentile"
+    if row.p05 is not None and row.p95 is not None:
+        return "between the 5th and 95th percentiles"
+    if row.mean is not None:
+        if row.sd:
+            z = (value - row.mean) / row.sd
+            return f"{abs(z):.1f} SD {'above' if z >= 0 else 'below'} the mean"
+        return "at the mean" if value == row.mean else ("above the mean" if value > row.mean else "below the mean")
+    return "compared with the median" if row.p50 is not None else "no comparable value"
+
+
+def _norm_entry(protocol: Protocol, norm: Norm, cid: str, conditions: dict, romberg, age_y: float | None) -> dict:
+    reference = protocol.reference(norm.reference)
+    entry = {"metric": norm.metric, "condition": cid, "statistic": norm.statistic, "population": norm.population,
+             "source": reference.citation, "doi": reference.doi}
+    value = _value(norm.metric, cid, conditions, romberg)
+    entry["value"] = value
+    if age_y is None:
+        entry["note"] = "Give the patient's age to compare with these reference values."
+        entry["rows"] = [r.to_dict() for r in norm.rows]
+        return entry
+    row = norm.row_for_age(age_y)
+    if row is None:
+        entry["note"] = f"No reference values for age {age_y:g}."
+        return entry
+    entry["row"] = row.to_dict()
+    notes = []
+    condition = protocol.condition(cid)
+    if norm.trial_duration_s is not None and abs(norm.trial_duration_s - condition.duration_s) > 1e-9:
+        notes.append(f"The reference trials lasted {norm.trial_duration_s:g} s, this one {condition.duration_s:g} s.")
+    if value is None:
+        notes.append("No valid value to compare.")
+    else:
+        ceiling = norm.metric == "time_held_s" and norm.trial_duration_s is not None \
+            and norm.trial_duration_s > condition.duration_s and value >= condition.duration_s - 1e-6
+        reference_value = row.mean if row.mean is not None else row.p50
+        if ceiling and reference_value is not None and reference_value > condition.duration_s:
+            entry["position"] = "not comparable"
+            notes.append(f"The patient held this protocol's full {condition.duration_s:g} s; the reference "
+                         f"value ({reference_value:g} s) lies beyond it, so the comparison cannot be made.")
+        else:
+            entry["position"] = _position(value, row)
+    entry["note"] = " ".join(notes)
+    return entry
+
+
+def summarise(protocol: Protocol, results: list, *, age_y: float | None = None) -> dict:
+    """The protocol's results (JSON-serialisable) from its finished trials (TrialResult list)."""
+    conditions = {c.id: _condition_summary(protocol, c, results) for c in protocol.conditions}
+    romberg = _romberg(protocol, conditions)
+    cutoffs = []
+    for cut in protocol.cutoffs:
+        reference = protocol.reference(cut.reference)
+        targets = [None] if cut.metric.startswith("romberg_") else [c.id for c in protocol.conditions if _applies(cut.condition, c.id)]
+        for cid in targets:
+            value = _value(cut.metric, cid, conditions, romberg)
+            flagged = None
+            if value is not None:
+                flagged = value < cut.below if cut.below is not None else value > cut.above
+            cutoffs.append({"metric": cut.metric, "condition": cid, "value": value,
+                            "below": cut.below, "above": cut.above, "flagged": flagged,
+                            "meaning": cut.meaning, "source": reference.citation, "doi": reference.doi})
+    norms = []
+    for norm in protocol.norms:
+        for c in protocol.conditions:
+            if _applies(norm.condition, c.id):
+                norms.append(_norm_entry(protocol, norm, c.id, conditions, romberg, age_y))
+    return {
+        "protocol": protocol.name,
+        "title": protocol.title,
+        "outcome": protocol.outcome,
+        "age_y": age_y,
+        "conditions": list(conditions.values()),
+        "romberg": romberg,
+        "cutoffs": cutoffs,
+        "norms": norms,
+        "references": [r.to_dict() for r in protocol.references],
+        "trial_count": len(results),
+        "valid_trial_count": sum(1 for r in results if r.valid),
+    }

@@ -1,0 +1,356 @@
+"""Running a whole protocol: the planned trials in order, repeats as the protocol's rules say.
+
+A :class:`ProtocolRunner` owns one loop that reads frames from a
+:class:`~station.acquire.source.FrameSource` and feeds the current
+:class:`~station.protocols.machine.TrialMachine`; everything else talks to it through thread-safe
+requests and follows it through its :class:`~station.protocols.events.EventBus`:
+
+* the dashboard (web process): :meth:`request_start`, :meth:`request_stop`,
+  :meth:`request_end_hold`, :meth:`request_repeat`, :meth:`request_skip`, and ``bus.since(seq)`` /
+  ``bus.wait(seq, timeout_s)`` to follow;
+* the station panel (:mod:`station.hw.panel`): :meth:`press` (the start button / foot switch)
+  and :meth:`add_tick` (it is driven by the loop's clock for its beeps and blinking);
+* the command line (``balance-station trial``): :meth:`run` with ``auto=True``, which confirms
+  each trial itself and rests ``rest_s`` between trials on the station clock.
+
+The loop is :meth:`step` (one read of the frame source); :meth:`run` repeats it until the protocol
+is finished. Under the simulated station, reading advances simulated time, so a whole protocol
+runs in seconds.
+
+Trial flow: as soon as a trial is due, its machine opens and shows its instructions (state
+``instructions``, event ``trial_ready``); *start* confirms, the machine waits for the patient,
+counts down, records and checks. After the trial:
+
+* an invalid trial is offered again (``repeat_when`` contains ``invalid``) while its attempts are
+  below ``max_attempts``; a timed hold not held for the full time likewise when ``repeat_when``
+  contains ``not_completed`` (mCTSIB: up to three attempts per condition);
+* a trial stopped before recording (operator stop, nobody on the plate) is simply due again;
+* otherwise the next planned trial is due, after ``rest_s`` (shown as a ``rest`` event; the
+  command line waits it out, a clinician may start earlier).
+
+Every recorded trial (valid or not) is handed to the :class:`TrialSink` while it records (frames
+appended as they come) and when it ends (its result), so nothing measured is lost.
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol as TypingProtocol
+
+import numpy as np
+
+from station.protocols.events import EventBus
+from station.protocols.machine import ACTIVE_STATES, TrialMachine, TrialPlan, TrialResult, TrialState
+from station.protocols.results import summarise, trial_metrics
+from station.protocols.schema import Condition, Protocol
+
+
+class TrialOutput(TypingProtocol):
+    """Where one trial's frames and result go (a file, the database)."""
+
+    def append(self, frames: np.ndarray) -> None: ...
+
+    def finish(self, result: TrialResult) -> dict:
+        """Store the result; returns where it went (JSON-serialisable, e.g. ``{"csv": path}``)."""
+        ...
+
+
+class TrialSink(TypingProtocol):
+    def start_trial(self, plan: TrialPlan, rate_hz: float, body_weight_n: float) -> TrialOutput: ...
+
+
+@dataclass(frozen=True)
+class PlannedTrial:
+    """A trial that is due: condition, trial number, attempt, and why it is a repeat (if it is)."""
+
+    condition: Condition
+    trial: int
+    attempt: int = 1
+    reason: str = ""
+
+    def to_dict(self) -> dict:
+        return {"condition": self.condition.id, "label": self.condition.label, "trial": self.trial,
+                "attempt": self.attempt, "repeat": self.attempt > 1 or bool(self.reason), "reason": self.reason}
+
+
+@dataclass
+class TrialRecord:
+    """A finished trial: its result and where it was stored."""
+
+    result: TrialResult
+    stored: dict
+
+
+def plan_trials(protocol: Protocol) -> list[PlannedTrial]:
+    """The protocol's trials in order (``as_listed`` or ``alternating``), before any repeat."""
+    if protocol.order == "alternating":
+        return [PlannedTrial(c, t) for t in range(1, protocol.trials_per_condition + 1) for c in protocol.conditions]
+    return [PlannedTrial(c, t) for c in protocol.conditions for t in range(1, protocol.trials_per_condition + 1)]
+
+
+class RunnerError(RuntimeError):
+    """The protocol cannot go on (the plate is down, nobody stood on it); the message says why."""
+
+
+class ProtocolRunner:
+    """Runs ``protocol`` on ``source``.
+
+    Parameters
+    ----------
+    protocol : Protocol
+    source : FrameSource
+        Frames and health; its ``clock`` times rests and stamps events.
+    bus : EventBus, optional
+        Where events go (a new one on the source's clock by default).
+    sink : TrialSink, optional
+        Stores each recorded trial (frames while recording, then the result).
+    body_weight_n : float, optional
+        The patient's body weight, N, if known; otherwise measured on the first trial and used
+        for the following ones.
+    patient_age_y : float, optional
+        For the norms in the summary.
+    analyse : callable
+        Sway metrics of a trial's analysed frames (:func:`station.protocols.results.trial_metrics`).
+    read_wait_s : float
+        Longest wait for frames in one :meth:`step`, s.
+    """
+
+    def __init__(self, protocol: Protocol, source, *, bus: EventBus | None = None, sink: TrialSink | None = None,
+                 body_weight_n: float | None = None, patient_age_y: float | None = None,
+                 analyse: Callable = trial_metrics, read_wait_s: float = 0.05) -> None:
+        self.protocol = protocol
+        self.source = source
+        self.clock = source.clock
+        self.bus = bus or EventBus(self.clock)
+        self.sink = sink
+        self.body_weight_n = body_weight_n
+        self.patient_age_y = patient_age_y
+        self._analyse = analyse
+        self.read_wait_s = read_wait_s
+        self.records: list[TrialRecord] = []
+        self.machine: TrialMachine | None = None
+        self.finished = False
+        self.stopped_reason = ""
+        self.summary: dict | None = None
+        self._due: list[PlannedTrial] = plan_trials(protocol)
+        self._commands: queue.SimpleQueue = queue.SimpleQueue()
+        self._output: TrialOutput | None = None
+        self._rest_until_ns = 0
+        self._ticks: list[Callable[[int], None]] = []
+        self._started = False
+        self._cannot_start = ""
+
+    # -- requests (any thread) -----------------------------------------------------------------
+    def request_start(self) -> None:
+        """Start the trial that is due (its instructions have been given)."""
+        self._commands.put("start")
+
+    def request_stop(self) -> None:
+        """Stop the running trial (invalid if it was recording; due again if not)."""
+        self._commands.put("stop")
+
+    def request_end_hold(self) -> None:
+        """Timed holds: the patient lost the test position (eyes opened, arms moved); end the hold now."""
+        self._commands.put("end_hold")
+
+    def request_repeat(self) -> None:
+        """Offer the last finished trial again (as a further attempt), before what is due."""
+        self._commands.put("repeat")
+
+    def request_skip(self) -> None:
+        """Drop the trial that is due (e.g. a repeat the clinician does not want)."""
+        self._commands.put("skip")
+
+    def press(self) -> None:
+        """The panel's button: start the trial that is due, or stop the one that is running."""
+        self._commands.put("press")
+
+    def add_tick(self, hook: Callable[[int], None]) -> None:
+        """Call ``hook(now_ns)`` on every loop step (the panel's beeps and blinking)."""
+        self._ticks.append(hook)
+
+    # -- state ---------------------------------------------------------------------------------
+    @property
+    def due(self) -> list[PlannedTrial]:
+        return list(self._due)
+
+    def status(self) -> dict:
+        """Where the protocol is (JSON-serialisable), for a client that (re)connects."""
+        m = self.machine
+        return {
+            "protocol": self.protocol.name,
+            "finished": self.finished,
+            "stopped_reason": self.stopped_reason,
+            "state": m.state.value if m and m.state else None,
+            "trial": m.plan.describe() if m else None,
+            "due": [p.to_dict() for p in self._due],
+            "done": [r.result.to_dict() for r in self.records],
+            "last_seq": self.bus.last_seq,
+        }
+
+    # -- the loop ------------------------------------------------------------------------------
+    def begin(self) -> None:
+        """Announce the protocol and open its first trial."""
+        if self._started:
+            return
+        self._started = True
+        self.bus.publish("protocol_started", protocol=self.protocol.name, title=self.protocol.title,
+                         trials=[p.to_dict() for p in self._due])
+        self._open_next()
+
+    def step(self, max_wait_s: float | None = None) -> None:
+        """One loop iteration: handle requests, read frames, advance the trial, tick the hooks."""
+        if not self._started:
+            self.begin()
+        self._handle_commands()
+        block = self.source.read_frames(self.read_wait_s if max_wait_s is None else max_wait_s)
+        now_ns = int(self.clock.monotonic_ns())
+        m = self.machine
+        if m is not None and m.state in ACTIVE_STATES:
+            m.feed(block.frames, block.missed, now_ns)
+            self._stream(m)
+            if m.finished:
+                self._trial_ended(m, now_ns)
+        for hook in self._ticks:
+            hook(now_ns)
+
+    def run(self, *, auto: bool = True, max_s: float | None = None) -> dict:
+        """Step until the protocol is finished; returns the summary.
+
+        ``auto``: confirm every trial as soon as it is due (after its rest) and stop the whole
+        run when a trial cannot start (nobody on the plate, plate down). ``max_s``: give up after
+        this much station-clock time (raises :class:`RunnerError`).
+        """
+        self.begin()
+        deadline = None if max_s is None else self.clock.monotonic_ns() + int(max_s * 1e9)
+        while not self.finished:
+            m = self.machine
+            if auto and m is not None and m.state == TrialState.INSTRUCTIONS and self.clock.monotonic_ns() >= self._rest_until_ns:
+                self.request_start()
+            self.step()
+            if deadline is not None and self.clock.monotonic_ns() > deadline:
+                raise RunnerError(f"the protocol did not finish within {max_s:g} s")
+            if auto and self._cannot_start:
+                # Unattended, nobody can fix what stopped the trial: end the run and say why.
+                self._finish(stopped=self._cannot_start)
+        return self.summary
+
+    # -- internals -----------------------------------------------------------------------------
+    def _handle_commands(self) -> None:
+        while True:
+            try:
+                command = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            self._command(command)
+
+    def _command(self, command: str) -> None:
+        m = self.machine
+        now_ns = int(self.clock.monotonic_ns())
+        state = m.state if m is not None else None
+        if command == "press":
+            command = "start" if state == TrialState.INSTRUCTIONS else "stop" if state in ACTIVE_STATES else "none"
+        if command == "start" and state == TrialState.INSTRUCTIONS:
+            health = self.source.health()
+            if health.get("state") == "down":
+                reason = health.get("reason") or "the acquisition is down"
+                self._cannot_start = f"The plate is not working ({reason}); the trial cannot start."
+                self.bus.publish("fault", message=self._cannot_start)
+                return
+            self._cannot_start = ""
+            m.confirm(now_ns)
+        elif command == "stop" and state in ACTIVE_STATES:
+            m.stop(now_ns)
+            self._stream(m)
+            self._trial_ended(m, now_ns)
+        elif command == "end_hold" and state == TrialState.RECORDING and self.protocol.outcome == "time_held":
+            m.end_hold(now_ns)
+            self._stream(m)
+            self._trial_ended(m, now_ns)
+        elif command == "repeat" and state in (TrialState.INSTRUCTIONS, None) and self.records:
+            last = self.records[-1].result.plan
+            self._due.insert(0, PlannedTrial(last.condition, last.trial, last.attempt + 1, "repeated at the clinician's request"))
+            self.finished = False
+            self._open_next()
+        elif command == "skip" and state == TrialState.INSTRUCTIONS and self._due:
+            self._due.pop(0)
+            self._open_next()
+
+    def _stream(self, m: TrialMachine) -> None:
+        if self.sink is None or m.state == TrialState.ABORTED:
+            return
+        if self._output is None and m.start_ns and len(m.recorded):
+            self._output = self.sink.start_trial(m.plan, self.source.rate_hz, m.body_weight_n)
+        if self._output is not None:
+            frames = m.drain()
+            if len(frames):
+                self._output.append(frames)
+
+    def _trial_ended(self, m: TrialMachine, now_ns: int) -> None:
+        if not m.finished:
+            return
+        if m.state == TrialState.ABORTED:
+            # Nothing was recorded: the same trial is due again.
+            self._cannot_start = m.abort_reason
+            self.machine = None
+            self._open_next(reason=m.abort_reason)
+            return
+        result = m.result
+        stored = self._output.finish(result) if self._output is not None else {}
+        self._output = None
+        self.records.append(TrialRecord(result, stored))
+        if self.body_weight_n is None and result.valid and np.isfinite(result.body_weight_n):
+            self.body_weight_n = float(result.body_weight_n)
+        self._due.pop(0)
+        repeat = self._repeat_for(result)
+        if repeat is not None:
+            self._due.insert(0, repeat)
+        self.machine = None
+        if not self._due:
+            self._finish()
+            return
+        rest_s = self.protocol.rest_s
+        self._rest_until_ns = now_ns + int(rest_s * 1e9)
+        if rest_s > 0:
+            self.bus.publish("rest", rest_s=rest_s, next=self._due[0].to_dict())
+        self._open_next()
+
+    def _repeat_for(self, result: TrialResult) -> PlannedTrial | None:
+        p = self.protocol
+        plan = result.plan
+        if plan.attempt >= p.max_attempts:
+            return None
+        if not result.valid and "invalid" in p.repeat_when:
+            reason = "previous attempt invalid: " + " ".join(i.message for i in result.issues)
+        elif result.valid and not result.completed and "not_completed" in p.repeat_when:
+            reason = f"previous attempt held {result.time_held_s or 0:.1f} s of {plan.duration_s:g} s"
+        else:
+            return None
+        return PlannedTrial(plan.condition, plan.trial, plan.attempt + 1, reason)
+
+    def _open_next(self, reason: str = "") -> None:
+        if not self._due:
+            self._finish()
+            return
+        nxt = self._due[0]
+        plan = TrialPlan(self.protocol, nxt.condition, nxt.trial, nxt.attempt)
+        self.machine = TrialMachine(plan, rate_hz=self.source.rate_hz, bus=self.bus, analyse=self._analyse,
+                                    body_weight_n=self.body_weight_n)
+        info = nxt.to_dict()
+        if reason:
+            info["reason"] = reason
+        self.bus.publish("trial_ready", protocol=self.protocol.name, **info)
+        self.machine.open(int(self.clock.monotonic_ns()))
+
+    def _finish(self, stopped: str = "") -> None:
+        if self.finished:
+            return
+        self.finished = True
+        self.stopped_reason = stopped
+        self.machine = None
+        self.summary = summarise(self.protocol, [r.result for r in self.records], age_y=self.patient_age_y)
+        self.summary["stopped_reason"] = stopped
+        self.summary["trials"] = [{**r.result.to_dict(), "stored": r.stored} for r in self.records]
+        self.bus.publish("protocol_finished", summary=self.summary)
