@@ -1,7 +1,7 @@
 """Stabilogram diffusion analysis (SDA) of Collins & De Luca (1993), DESIGN.md §5.
 
 The mean square displacement ``MSD(Δt) = <(x(t + Δt) - x(t))²>`` (average over all pairs of samples
-``Δt`` apart) is computed for every lag from one sample up to ``MAX_LAG_S`` = 10 s, for AP, ML and
+``Δt`` apart) is computed for every lag from one sample up to ``MAX_LAG_S`` = 10 s (half the recording if that is shorter than 20 s), for AP, ML and
 the planar displacement r (``MSD_r = MSD_AP + MSD_ML``). All lags at once in O(N log N): the sum of
 squared differences at lag m is ``Σ x[n+m]² + Σ x[n]² - 2 Σ x[n] x[n+m]``, the first two from
 cumulative sums and the autocorrelation from one real FFT (zero-padded to avoid wrap-around).
@@ -97,12 +97,18 @@ def _hinge_fit(t: np.ndarray, y: np.ndarray, lo: int, hi: int):
     r1 = np.full_like(tb, y_all)
     r2 = tyl + tb * yr
     r3 = tyr - tb * yr
-    gram = np.stack(
-        (np.stack((g11, g12, g13), -1), np.stack((g12, g22, g23), -1), np.stack((g13, g23, g33), -1)), -2
-    )
-    rhs = np.stack((r1, r2, r3), -1)
-    coef = np.linalg.solve(gram, rhs[..., None])[..., 0]
-    sse = float(y @ y) - np.einsum("ij,ij->i", coef, rhs)
+    # symmetric 3x3 solve by Cramer's rule, vectorised over the candidates
+    c11 = g22 * g33 - g23 * g23
+    c12 = g13 * g23 - g12 * g33
+    c13 = g12 * g23 - g13 * g22
+    det = g11 * c11 + g12 * c12 + g13 * c13
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = (r1 * c11 + r2 * c12 + r3 * c13) / det
+        s1 = (g11 * (r2 * g33 - g23 * r3) - r1 * (g12 * g33 - g23 * g13) + g13 * (g12 * r3 - r2 * g13)) / det
+        s2 = (g11 * (g22 * r3 - r2 * g23) - g12 * (g12 * r3 - r2 * g13) + r1 * (g12 * g23 - g22 * g13)) / det
+        sse = float(y @ y) - (a * r1 + s1 * r2 + s2 * r3)
+    sse = np.where(np.isfinite(sse), sse, np.inf)
+    coef = np.stack((a, s1, s2), -1)
     best = int(np.argmin(sse))
     a, s1, s2 = coef[best]
     return int(b[best]), float(a), float(s1), float(s2)
@@ -124,8 +130,8 @@ def diffusion_measures(ap_cm: np.ndarray, ml_cm: np.ndarray, fs_hz: float) -> di
     Parameters
     ----------
     ap_cm, ml_cm : ndarray
-        Mean-removed COP coordinates, cm, N samples at ``fs_hz``; N must exceed twice the longest
-        lag (the station requires 20 s recordings).
+        Mean-removed COP coordinates, cm, N samples at ``fs_hz``; lags go up to 10 s or N/2 samples,
+        whichever is shorter.
     fs_hz : float
         Sample rate, Hz.
 

@@ -16,10 +16,12 @@ Kirchner 2014), :mod:`.spectral` (Welch spectra, Santos & Duarte 2016, Prieto et
 :mod:`.diffusion` (Collins & De Luca 1993), :mod:`.density` (Jacono et al. 2004),
 :mod:`.weight_bearing`.
 
-Minimum input: ``MIN_DURATION_S`` = 20 s (the 20 s Welch segment of the Prieto spectral measures,
-and twice the 10 s longest lag of the diffusion plot), a sample rate above ``MIN_RATE_HZ`` = 10 Hz
-(the 5 Hz band edge must lie below Nyquist) and, for the ``station`` profile, above 20 Hz (the
-10 Hz cut-off must lie below Nyquist).
+Minimum input: ``MIN_DURATION_S`` = 10 s (the 0.15 Hz lower band edge of the Prieto spectral
+measures needs a frequency resolution of 0.1 Hz, and the diffusion plot needs lags well beyond the
+critical time), a sample rate above ``MIN_RATE_HZ`` = 10 Hz (the 5 Hz band edge must lie below
+Nyquist) and, for the ``station`` profile, above 20 Hz (the 10 Hz cut-off must lie below Nyquist).
+Recordings of 20 s or more use fixed settings (20 s Welch segments, lags up to 10 s); between 10
+and 20 s the Welch segment is the whole recording and the longest lag half of it.
 """
 
 from __future__ import annotations
@@ -30,9 +32,9 @@ from typing import Mapping
 import numpy as np
 
 from .density import DEFAULT_RADIUS_CM, sway_density
-from .diffusion import MAX_LAG_S, diffusion_measures
+from .diffusion import diffusion_measures
 from .filters import lowpass_butterworth
-from .spectral import PRIETO_SEGMENT_S, mean_power_frequency, prieto_spectral
+from .spectral import mean_power_frequency, prieto_spectral
 from .sway import fractal_dimension_ce, prediction_ellipse, time_domain
 from .weight_bearing import WEIGHT_KEYS, weight_bearing
 
@@ -43,12 +45,12 @@ PROFILES = ("raw", "station")
 STATION_CUTOFF_HZ = 10.0
 STATION_FILTER_ORDER = 4
 
-MIN_DURATION_S = max(PRIETO_SEGMENT_S, 2.0 * MAX_LAG_S)
-"""Shortest recording the metrics need, s (N / fs >= 20 s)."""
+MIN_DURATION_S = 10.0
+"""Shortest recording the metrics need, s (N / fs >= 10 s)."""
 MIN_RATE_HZ = 10.0
 """Sample rates must exceed this (Hz); the ``station`` profile needs more than 2 x 10 Hz."""
 MIN_SAMPLES = int(math.ceil(MIN_DURATION_S * MIN_RATE_HZ))
-"""Fewest samples any accepted recording can have (20 s at the lowest rate); the real minimum is
+"""Fewest samples any accepted recording can have (10 s at the lowest rate); the real minimum is
 ``min_samples(fs_hz)``."""
 
 _SIDES = ("ap", "ml", "r")
@@ -165,8 +167,9 @@ def compute_metrics(
         Sample rate, Hz.
     profile : {"station", "raw"}
         Processing profile (module docstring).
-    corners_n : mapping, optional
-        Corner forces in N (``fl_n, fr_n, bl_n, br_n``) for the weight-bearing metrics.
+    corners_n : mapping or array, optional
+        Corner forces in N for the weight-bearing metrics: a mapping with keys ``fl_n, fr_n, bl_n,
+        br_n``, or an array of shape (N, 4) with the columns in that order.
     version : str
         Software version recorded in the result.
     sway_density_radius_cm : float

@@ -13,6 +13,7 @@ CJ (1976) Romberg's sign expressed in a quotient. Agressologie 17:95-99; Prieto 
 
 from __future__ import annotations
 
+import math
 from typing import Any, Mapping
 
 ROMBERG_KEYS = ("romberg_quotient_area", "romberg_quotient_velocity")
@@ -23,28 +24,41 @@ def _metrics_of(result: Mapping[str, Any]) -> Mapping[str, Any]:
     return result["metrics"] if "metrics" in result else result
 
 
-def romberg_quotient(
-    eyes_closed_metrics: Mapping[str, Any], eyes_open_metrics: Mapping[str, Any]
-) -> dict[str, float | None]:
+def _quotient(closed, opened) -> float | None:
+    if closed is None or opened is None:
+        return None
+    closed, opened = float(closed), float(opened)
+    if not (math.isfinite(closed) and math.isfinite(opened)) or opened <= 0:
+        return None
+    return closed / opened
+
+
+def romberg_quotient(eyes_closed_metrics, eyes_open_metrics):
     """Romberg quotients (dimensionless) of ellipse area and mean velocity.
 
     Parameters
     ----------
-    eyes_closed_metrics, eyes_open_metrics : mapping
+    eyes_closed_metrics, eyes_open_metrics : mapping or float
         Results of ``compute_metrics`` (with ``metrics``, ``profile``, ``fs_hz``) or plain metric
-        dicts with ``ellipse_area_cm2`` (cm²) and ``mean_velocity_cm_s`` (cm/s).
+        dicts with ``ellipse_area_cm2`` (cm²) and ``mean_velocity_cm_s`` (cm/s). Two plain numbers
+        (the same metric, eyes closed and eyes open, e.g. means over several trials) give their
+        quotient as a number.
 
     Returns
     -------
-    dict
-        ``romberg_quotient_area``, ``romberg_quotient_velocity``; None where a value is missing or
-        the eyes-open value is not positive.
+    dict or float or None
+        For mappings: ``romberg_quotient_area``, ``romberg_quotient_velocity``. Each quotient is None
+        where a value is missing or not finite, or the eyes-open value is not positive.
 
     Raises
     ------
     ValueError
         If both are full results and their profiles or sample rates differ.
     """
+    if not isinstance(eyes_closed_metrics, Mapping) and not isinstance(eyes_open_metrics, Mapping):
+        return _quotient(eyes_closed_metrics, eyes_open_metrics)
+    if not (isinstance(eyes_closed_metrics, Mapping) and isinstance(eyes_open_metrics, Mapping)):
+        raise TypeError("romberg_quotient needs two metric mappings or two numbers")
     for field in ("profile", "fs_hz"):
         ec, eo = eyes_closed_metrics.get(field), eyes_open_metrics.get(field)
         if ec is not None and eo is not None and ec != eo:
@@ -53,8 +67,4 @@ def romberg_quotient(
                 "analyse both with the same profile and sample rate"
             )
     closed, opened = _metrics_of(eyes_closed_metrics), _metrics_of(eyes_open_metrics)
-    out: dict[str, float | None] = {}
-    for key, source in _SOURCES.items():
-        ec, eo = closed.get(source), opened.get(source)
-        out[key] = float(ec) / float(eo) if ec is not None and eo is not None and eo > 0 else None
-    return out
+    return {key: _quotient(closed.get(source), opened.get(source)) for key, source in _SOURCES.items()}

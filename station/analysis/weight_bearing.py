@@ -39,8 +39,9 @@ def weight_bearing(corners_n: Mapping[str, np.ndarray] | None) -> dict[str, floa
 
     Parameters
     ----------
-    corners_n : mapping or None
-        Corner forces in N, keys ``fl_n, fr_n, bl_n, br_n``, equally long arrays (or None).
+    corners_n : mapping, array or None
+        Corner forces in N: a mapping with keys ``fl_n, fr_n, bl_n, br_n`` (equally long arrays), or
+        an array of shape (N, 4) with the columns FL, FR, BL, BR; or None.
 
     Returns
     -------
@@ -55,10 +56,16 @@ def weight_bearing(corners_n: Mapping[str, np.ndarray] | None) -> dict[str, floa
     """
     if corners_n is None:
         return dict.fromkeys(WEIGHT_KEYS, None)
-    missing = [k for k in CORNER_KEYS if k not in corners_n]
-    if missing:
-        raise ValueError(f"corner forces missing: {', '.join(missing)}")
-    arrays = [np.asarray(corners_n[k], dtype=np.float64) for k in CORNER_KEYS]
+    if isinstance(corners_n, Mapping):
+        missing = [k for k in CORNER_KEYS if k not in corners_n]
+        if missing:
+            raise ValueError(f"corner forces missing: {', '.join(missing)}")
+        arrays = [np.asarray(corners_n[k], dtype=np.float64) for k in CORNER_KEYS]
+    else:
+        table = np.asarray(corners_n, dtype=np.float64)
+        if table.ndim != 2 or table.shape[1] != 4:
+            raise ValueError(f"corner forces must be a mapping or an (N, 4) array, got shape {table.shape}")
+        arrays = [table[:, i] for i in range(4)]
     if len({a.shape for a in arrays}) != 1 or arrays[0].ndim != 1 or arrays[0].size == 0:
         raise ValueError("corner forces must be non-empty 1-D arrays of equal length")
     if not all(np.isfinite(a).all() for a in arrays):
