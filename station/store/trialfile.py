@@ -177,6 +177,33 @@ def read_trial(
     )
 
 
+def looks_like_trial(path: str | os.PathLike) -> bool:
+    """Whether a file found in a directory should be treated as a trial file.
+
+    True when its first non-blank line is a trial header (our CSV with ``time_s``, or Santos &
+    Duarte with ``Time[s]``/``COPx[cm]``), and also when it is empty, binary or unreadable, so that
+    a broken trial is reported rather than skipped. False for other text files (notes, tables).
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(_BINARY_PROBE_BYTES)
+    except OSError:
+        return True
+    if not head.strip() or b"\x00" in head:
+        return True
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not just a multi-byte character cut by the probe
+            return True
+        text = head[: exc.start].decode("utf-8-sig")
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    tokens = first.split()
+    if "Time[s]" in tokens or "COPx[cm]" in tokens or "COPy[cm]" in tokens:
+        return True
+    return "time_s" in [n.strip() for n in first.split(",")]
+
+
 def _read_text(path: Path) -> str:
     try:
         raw = path.read_bytes()

@@ -1,0 +1,202 @@
+"""``balance-station analyze PATH... [--profile raw|station] [--format json|csv] [--out FILE]``.
+
+Sway metrics (DESIGN.md §5) of trial files: our trial CSV and the Santos & Duarte (2016) text
+format, detected from the header. A PATH may be a file or a directory (its trial files, not
+recursive). Every file is analysed even when others fail; each failure is one line on stderr and
+an ``{"file", "error"}`` entry (JSON) or a row with the ``error`` column filled (CSV).
+
+Exit status: 0 every file analysed, 1 some failed, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from station.cli import UserError
+
+TRIAL_SUFFIXES = (".csv", ".txt")
+RESULT_FIELDS = ("file", "fs_hz", "samples", "profile", "version", "error")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "analyze",
+        help="sway metrics of trial files (station CSV or Santos & Duarte text)",
+        description=(
+            "Compute the sway metrics of trial files and print them as JSON (a list, one object per "
+            "file) or CSV (one row per file). A PATH may be a directory: its .csv and .txt trial files "
+            "are analysed. Exit status 0 when every file was analysed, 1 when some failed."
+        ),
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="trial file or directory of trial files")
+    parser.add_argument(
+        "--profile",
+        choices=("raw", "station"),
+        help="processing: raw = mean removal only; station = 10 Hz zero-phase low-pass, then mean "
+        "removal (default: raw for Santos & Duarte files, station for station CSV)",
+    )
+    parser.add_argument("--format", choices=("json", "csv"), default="json", help="output format (default json)")
+    parser.add_argument("--out", metavar="FILE", help="write the output to FILE (atomically) instead of stdout")
+    parser.set_defaults(func=run)
+
+
+def _usage_error(message: str) -> UserError:
+    err = UserError(message)
+    err.exit_status = 2
+    return err
+
+
+def expand_paths(paths: list[str]) -> tuple[list[str], list[str]]:
+    """Files to analyse (in order, directories expanded and sorted) and notes about skipped files."""
+    from station.store.trialfile import looks_like_trial
+
+    files: list[str] = []
+    notes: list[str] = []
+    for given in paths:
+        path = Path(given)
+        if not path.is_dir():
+            files.append(given)  # missing or unreadable paths are reported by the reader
+            continue
+        found, skipped = [], []
+        for entry in sorted(path.iterdir()):
+            if entry.name.startswith(".") or not entry.is_file():
+                continue
+            if entry.suffix.lower() in TRIAL_SUFFIXES and looks_like_trial(entry):
+                found.append(str(entry))
+            elif entry.suffix.lower() != ".json":  # sidecars belong to their trials
+                skipped.append(entry.name)
+        if skipped:
+            shown = ", ".join(skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+            notes.append(f"{given}: skipped {len(skipped)} file(s) that are not trial files ({shown})")
+        if not found:
+            files.append(given)  # reported as an error: a directory without trial files
+        files.extend(found)
+    return files, notes
+
+
+def analyse_file(path: str, profile: str | None, version: str) -> dict:
+    """``{"file", "fs_hz", "samples", "profile", "version", "metrics"}`` or ``{"file", "error"}``."""
+    from station.analysis.metrics import SignalError, compute_metrics
+    from station.store.trialfile import SANTOS_DUARTE, TrialFileError, read_trial
+
+    if Path(path).is_dir():
+        return {"file": path, "error": "no trial files (.csv or .txt with a trial header) in this directory"}
+    try:
+        trial = read_trial(path)
+        chosen = profile or ("raw" if trial.format == SANTOS_DUARTE else "station")
+        result = compute_metrics(
+            trial.ap_cm, trial.ml_cm, trial.fs_hz, chosen, corners_n=trial.corners_n, version=version
+        )
+    except TrialFileError as exc:
+        return {"file": path, "error": exc.problem}
+    except SignalError as exc:
+        return {"file": path, "error": str(exc)}
+    except MemoryError:
+        return {"file": path, "error": "not enough memory to analyse this file"}
+    except Exception as exc:  # a bug must not stop the batch nor print a traceback
+        return {"file": path, "error": f"unexpected error ({type(exc).__name__}: {exc}); please report it"}
+    return {"file": path, **result}
+
+
+class _Progress:
+    """A one-line progress bar on stderr, only when stderr is a terminal and the batch is long."""
+
+    MIN_FILES = 10
+
+    def __init__(self, total: int, stream=None):
+        self.stream = stream or sys.stderr
+        self.total = total
+        self.enabled = total >= self.MIN_FILES and getattr(self.stream, "isatty", lambda: False)()
+
+    def update(self, done: int, name: str) -> None:
+        if not self.enabled:
+            return
+        width = 30
+        filled = int(width * done / self.total)
+        label = os.path.basename(name)[-30:]
+        self.stream.write(f"\ranalyze [{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} {label:<30}")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\r" + " " * 80 + "\r")
+            self.stream.flush()
+
+
+def format_json(results: list[dict]) -> str:
+    return json.dumps(results, indent=2, allow_nan=False) + "\n"
+
+
+def format_csv(results: list[dict]) -> str:
+    from station.analysis.metrics import METRIC_KEYS
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(RESULT_FIELDS + METRIC_KEYS)
+    for r in results:
+        metrics = r.get("metrics", {})
+        row = [r.get(field) for field in RESULT_FIELDS] + [metrics.get(k) for k in METRIC_KEYS]
+        writer.writerow(["" if v is None else (repr(v) if isinstance(v, float) else v) for v in row])
+    return buffer.getvalue()
+
+
+def _write_out(target: str, text: str) -> None:
+    path = Path(target)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def run(args: argparse.Namespace) -> int:
+    from station import __version__
+
+    if args.out is not None:
+        out_dir = Path(args.out).resolve().parent
+        if Path(args.out).is_dir():
+            raise _usage_error(f"--out {args.out}: is a directory; give a file name")
+        if not out_dir.is_dir():
+            raise _usage_error(f"--out {args.out}: directory {out_dir} does not exist; create it first")
+    files, notes = expand_paths(args.paths)
+    for note in notes:
+        print(f"balance-station analyze: {note}", file=sys.stderr)
+    progress = _Progress(len(files))
+    results = []
+    failed = 0
+    for done, path in enumerate(files, start=1):
+        progress.update(done - 1, path)
+        result = analyse_file(path, args.profile, __version__)
+        if "error" in result:
+            failed += 1
+            progress.close()
+            print(f"balance-station analyze: {path}: {result['error']}", file=sys.stderr)
+        results.append(result)
+    progress.update(len(files), "done")
+    progress.close()
+    text = format_csv(results) if args.format == "csv" else format_json(results)
+    if args.out is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        try:
+            _write_out(args.out, text)
+        except OSError as exc:
+            raise UserError(f"cannot write --out {args.out}: {exc.strerror or exc}") from None
+    if failed:
+        print(f"balance-station analyze: {failed} of {len(files)} file(s) failed", file=sys.stderr)
+        return 1
+    return 0
