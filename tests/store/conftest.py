@@ -1,0 +1,44 @@
+"""Fixtures for the clinic store tests: a store on a temporary data directory with a simulated
+monotonic clock and a settable wall clock, cheap password hashing."""
+
+from __future__ import annotations
+
+import pytest
+
+from station.sim.clock import SimulatedClock
+from station.store.audit import Actor
+from station.store.store import Store
+
+from clinic_data import CHEAP_COST, WallClock
+
+
+@pytest.fixture
+def wall() -> WallClock:
+    return WallClock()
+
+
+@pytest.fixture
+def mono() -> SimulatedClock:
+    return SimulatedClock()
+
+
+@pytest.fixture
+def store(tmp_path, wall, mono):
+    s = Store.open_service(tmp_path / "data", wall_clock=wall, clock=mono, password_cost=CHEAP_COST)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def clinician() -> Actor:
+    return Actor(2, "ana", "10.0.0.7")
+
+
+@pytest.fixture
+def patient(store, clinician) -> dict:
+    return store.patients.create({"identifier": "P-0001", "birth_year": 1948, "sex": "F"}, actor=clinician)
+
+
+@pytest.fixture
+def session(store, patient, clinician) -> dict:
+    return store.sessions.create(patient["id"], {"label": "baseline"}, actor=clinician)
