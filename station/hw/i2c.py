@@ -23,10 +23,13 @@ from dataclasses import dataclass
 
 from smbus2 import i2c_msg
 
-from station.hw.errors import BusError, errno_meaning, wiring_hint
+from station.hw.errors import BusError, RegisterVerifyError, errno_meaning, wiring_hint
 
 TRANSIENT_ERRNOS = frozenset({errno.EREMOTEIO, errno.EIO, errno.ETIMEDOUT, errno.ENXIO})
 """Errno values worth retrying: no ACK (121), I/O error (5), timeout (110), no device (6)."""
+
+VERIFY_REWRITES = 2
+"""How many times a configuration register is written again when it does not read back."""
 
 SMBUS_BLOCK_MAX = 32
 """smbus2 ``read_i2c_block_data``/``write_i2c_block_data`` stop at 32 bytes; longer transfers
@@ -262,3 +265,28 @@ def as_retrying_bus(bus, clock, *, bus_name: str = "i2c-1") -> RetryingBus:
     if isinstance(bus, RetryingBus):
         return bus
     return RetryingBus(bus, clock, bus_name=bus_name)
+
+
+def write_verified(bus: RetryingBus, address: int, register: int, value: int, *, name: str, where: str, mask: int = 0xFF) -> int:
+    """Write a configuration register and read it back; write it again (up to
+    :data:`VERIFY_REWRITES` times) while the bits in ``mask`` differ.
+
+    Returns the number of rewrites needed (0 normally). Corrupted transfers on a long cable show
+    up here instead of as a chip silently running with a wrong setting.
+
+    Raises
+    ------
+    RegisterVerifyError
+        Still different after the rewrites.
+    """
+    readback = None
+    for attempt in range(1 + VERIFY_REWRITES):
+        bus.write_byte_data(address, register, value)
+        readback = bus.read_byte_data(address, register)
+        if (readback ^ value) & mask == 0:
+            return attempt
+    raise RegisterVerifyError(
+        f"{where}: register {name} (0x{register:02x}) reads back 0x{readback:02x} after 0x{value:02x} was written "
+        f"{1 + VERIFY_REWRITES} times: corrupted transfers or a different chip; check the cable length, the "
+        "pull-up resistors and the connector"
+    )

@@ -27,11 +27,10 @@ from station.hw.errors import (
     ChipResetError,
     ChipTimeoutError,
     ConfigurationError,
-    RegisterVerifyError,
     WrongChipError,
     wiring_hint,
 )
-from station.hw.i2c import as_retrying_bus
+from station.hw.i2c import as_retrying_bus, write_verified
 
 NAU7802_ADDRESS = 0x2A
 
@@ -92,8 +91,6 @@ LDO_SETTLE_NS = 250_000_000
 measurement; their driver waits 250 ms)."""
 CALIBRATION_TIMEOUT_PERIODS = 60
 """Calibration timeout in conversion periods (a calibration takes about 27.5); at least 1 s."""
-VERIFY_REWRITES = 2
-"""How many times a configuration register is rewritten when it does not read back."""
 
 
 class NAU7802:
@@ -243,18 +240,8 @@ class NAU7802:
             clock.sleep_ns(PUR_POLL_NS)
 
     def _write_verified(self, register: int, value: int, mask: int, name: str) -> None:
-        bus, address = self.bus, self.address
-        for attempt in range(1 + VERIFY_REWRITES):
-            bus.write_byte_data(address, register, value)
-            readback = bus.read_byte_data(address, register)
-            if (readback ^ value) & mask == 0:
-                return
-            if attempt < VERIFY_REWRITES:
-                self.register_rewrites += 1
-        raise RegisterVerifyError(
-            f"{self.location}: register {name} (0x{register:02x}) reads back 0x{readback:02x} after 0x{value:02x} "
-            f"was written {1 + VERIFY_REWRITES} times: corrupted transfers or a different chip; check the cable "
-            "length, the pull-up resistors and the connector"
+        self.register_rewrites += write_verified(
+            self.bus, self.address, register, value, name=name, where=self.location, mask=mask
         )
 
     def start_calibration(self) -> None:

@@ -1,0 +1,103 @@
+"""Pieces shared by the IMU models: a sample timeline on the chip's own clock, and conversion of
+motion to quantised, noisy raw counts.
+
+Both IMU models sample at an output data rate derived from their internal oscillator, which runs
+a seeded fraction of a percent fast or slow, so an IMU drifts against the ADCs and the Pi, as a
+real one does. Samples are evaluated lazily, when a register access needs them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from station.sim.loads import STANDARD_GRAVITY_M_S2
+
+INT16_MIN = -32768
+INT16_MAX = 32767
+
+
+class SampleTimeline:
+    """Samples at ``first_ns + k * period_ns`` (float ns), k = 0, 1, ... while running.
+
+    ``noise_index(k)`` numbers samples across runs (it keeps growing when the timeline is
+    restarted), so noise streams are indexed consistently.
+    """
+
+    __slots__ = ("first_ns", "period_ns", "last_k", "base_index")
+
+    def __init__(self) -> None:
+        self.first_ns: float | None = None
+        self.period_ns = 1.0
+        self.last_k = -1
+        self.base_index = 0
+
+    @property
+    def running(self) -> bool:
+        return self.first_ns is not None
+
+    def start(self, now_ns: float, period_ns: float, latency_fraction: float) -> None:
+        """(Re)start: the first sample completes ``(1 + latency_fraction)`` periods after ``now_ns``."""
+        self.stop(now_ns)
+        self.period_ns = float(period_ns)
+        self.first_ns = float(now_ns) + (1.0 + latency_fraction) * self.period_ns
+        self.last_k = -1
+
+    def stop(self, now_ns: float) -> None:
+        if self.first_ns is not None and now_ns >= self.first_ns:
+            self.base_index += int((now_ns - self.first_ns) // self.period_ns) + 1
+        self.first_ns = None
+        self.last_k = -1
+
+    def pending(self, now_ns: float) -> tuple[int, int]:
+        """Indices ``(first_new, last_new)`` of samples completed since the last call (empty when
+        ``first_new > last_new``); marks them as seen."""
+        first = self.first_ns
+        if first is None or now_ns < first:
+            return 0, -1
+        k = int((now_ns - first) // self.period_ns)
+        if k <= self.last_k:
+            return 0, -1
+        start = self.last_k + 1
+        self.last_k = k
+        return start, k
+
+    def time_of(self, k: int) -> float:
+        return self.first_ns + k * self.period_ns
+
+    def noise_index(self, k: int) -> int:
+        return self.base_index + k
+
+
+def quantise(values, noise, noise_rms, lsb) -> np.ndarray:
+    """``round((values + noise * noise_rms) / lsb)`` clipped to int16, as int64 array."""
+    raw = np.rint((np.asarray(values, dtype=float) + np.asarray(noise) * noise_rms) / lsb)
+    return np.clip(raw, INT16_MIN, INT16_MAX).astype(np.int64)
+
+
+def motion_arrays(motion, times_ns) -> tuple[np.ndarray, np.ndarray]:
+    """Evaluate ``motion(t_ns)`` at each time: accelerations in g and angular rates in deg/s,
+    both ``(n, 3)`` arrays."""
+    n = len(times_ns)
+    acc = np.empty((n, 3))
+    gyro = np.empty((n, 3))
+    for i, t in enumerate(times_ns):
+        sample = motion(t)
+        acc[i] = sample.acc_m_s2
+        gyro[i] = sample.gyro_deg_s
+    acc /= STANDARD_GRAVITY_M_S2
+    return acc, gyro
+
+
+def rate_error_and_latency(params: np.random.Generator, rate_error: float | None) -> tuple[float, float]:
+    """A seeded oscillator error (magnitude 0.1–0.5 %, random sign) unless given, and a start
+    latency fraction in [0, 1)."""
+    if rate_error is None:
+        rate_error = float(params.uniform(0.001, 0.005)) * (1.0 if params.random() < 0.5 else -1.0)
+    return float(rate_error), float(params.random())
+
+
+def white_noise_rms(density_per_sqrt_hz: float, bandwidth_hz: float) -> float:
+    """RMS of white noise of spectral density ``density_per_sqrt_hz`` over ``bandwidth_hz``."""
+    return density_per_sqrt_hz * math.sqrt(bandwidth_hz)
