@@ -63,18 +63,13 @@ class _BoxTable:
     def __init__(self, x: np.ndarray, y: np.ndarray):
         self.x, self.y = x, y
         n = x.shape[0]
-        levels = [(x, x, y, y)]
+        # columns: max x, max y, max -x, max -y over each block (one maximum per level);
+        # rows are blocks, so gathering a block's box reads 32 contiguous bytes
+        levels = [np.column_stack((x, y, -x, -y))]
         step = 1
         while 2 * step <= n and len(levels) <= MAX_BOX_LEVEL:
-            a, b, c, d = levels[-1]
-            levels.append(
-                (
-                    np.maximum(a[:-step], a[step:]),
-                    np.minimum(b[:-step], b[step:]),
-                    np.maximum(c[:-step], c[step:]),
-                    np.minimum(d[:-step], d[step:]),
-                )
-            )
+            prev = levels[-1]
+            levels.append(np.maximum(prev[:-step], prev[step:]))
             step *= 2
         self.levels = levels
 
@@ -82,12 +77,12 @@ class _BoxTable:
         qx, qy = self.x[query], self.y[query]
         r2 = r * r
         for k in range(len(self.levels) - 1, -1, -1):
-            x_hi, x_lo, y_hi, y_lo = self.levels[k]
-            size = x_hi.shape[0]
+            table = self.levels[k]
+            size = table.shape[0]
             valid = pos < size
-            p = np.where(valid, pos, 0)
-            fx = np.maximum(x_hi[p] - qx, qx - x_lo[p])
-            fy = np.maximum(y_hi[p] - qy, qy - y_lo[p])
+            box = table.take(np.where(valid, pos, 0), axis=0)
+            fx = np.maximum(box[:, 0] - qx, box[:, 2] + qx)
+            fy = np.maximum(box[:, 1] - qy, box[:, 3] + qy)
             pos = pos + ((valid & (fx * fx + fy * fy <= r2)) << k)
         return pos
 
@@ -117,7 +112,8 @@ def stay_counts(ap_cm: np.ndarray, ml_cm: np.ndarray, radius_cm: float = DEFAULT
         return exit_index - np.arange(n) - 1
     cum = np.empty(n)
     cum[0] = 0.0
-    np.cumsum(np.hypot(np.diff(x), np.diff(y)), out=cum[1:])
+    dx, dy = np.diff(x), np.diff(y)
+    np.cumsum(np.sqrt(dx * dx + dy * dy), out=cum[1:])
     boxes = _BoxTable(x, y)
     query = np.arange(n)
     # everything within path length r of sample i is inside its circle
@@ -127,7 +123,8 @@ def stay_counts(ap_cm: np.ndarray, ml_cm: np.ndarray, radius_cm: float = DEFAULT
             j = boxes.advance(query, j, r)
         at_end = j >= n
         jc = np.minimum(j, n - 1)
-        d = np.hypot(x[jc] - x[query], y[jc] - y[query])
+        dx, dy = x[jc] - x[query], y[jc] - y[query]
+        d = np.sqrt(dx * dx + dy * dy)
         resolved = at_end | (d > r)
         exit_index[query[resolved]] = np.minimum(j[resolved], n)
         keep = ~resolved

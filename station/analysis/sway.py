@@ -170,10 +170,10 @@ def time_domain(ap_cm: np.ndarray, ml_cm: np.ndarray, fs_hz: float) -> dict[str,
     duration_s = n / fs_hz
     d_ap = np.diff(ap_cm)
     d_ml = np.diff(ml_cm)
-    path = float(np.hypot(d_ap, d_ml).sum())
+    path = float(np.sqrt(d_ap * d_ap + d_ml * d_ml).sum())
     path_ap = float(np.abs(d_ap).sum())
     path_ml = float(np.abs(d_ml).sum())
-    radial = np.hypot(ap_cm, ml_cm)
+    radial = np.sqrt(ap_cm * ap_cm + ml_cm * ml_cm)
     mdist = float(radial.mean())
     mdist_ap = float(np.abs(ap_cm).mean())
     mdist_ml = float(np.abs(ml_cm).mean())
