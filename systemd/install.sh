@@ -1,0 +1,408 @@
+#!/usr/bin/env bash
+# Install or update the balance station on a Raspberry Pi (Raspberry Pi OS / Debian 12 or later).
+#
+#   sudo systemd/install.sh                  install, or update from this checkout
+#   systemd/install.sh --root DIR --no-venv  write everything under DIR, start nothing (tests)
+#
+# Idempotent: a second run changes nothing. Updating is re-running it from a newer checkout; the
+# configuration (/etc/balance-station/station.toml) and the data (/var/lib/balance-station) are
+# kept. What it does, in order:
+#   1. Debian packages: python3-venv, python3-lgpio, nginx, openssl, i2c-tools   (not with --root)
+#   2. the system user balance-station, in groups i2c and gpio (systemd-sysusers)
+#   3. a virtual environment /opt/balance-station/venv with this checkout installed, and
+#      /usr/local/bin/balance-station                                            (not with --no-venv)
+#   4. the configuration /etc/balance-station/station.toml (kept if present; the new default goes
+#      beside it as station.toml.dist), checked before anything is restarted
+#   5. TLS: a local certificate authority (kept) and the station's certificate, signed by it
+#   6. nginx: HTTPS to the tablet, HTTP redirected to HTTPS, /ca.crt to download the CA
+#   7. I2C at 400 kHz: firmware/boot/balance-station.txt included from the Pi's config.txt,
+#      i2c-dev loaded at boot, udev rules for the i2c and gpio groups
+#   8. the units balance-station.service and balance-station-backup.timer, enabled and (re)started
+# and prints the address to open on the tablet.
+set -euo pipefail
+umask 022
+
+PROG=install.sh
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=""
+WITH_VENV=1
+WITH_APT=1
+HOST_NAME=""
+PYTHON=${PYTHON:-python3}
+
+usage() {
+    cat <<EOF
+usage: $PROG [--root DIR] [--no-venv] [--no-apt] [--hostname NAME] [--python PYTHON]
+
+  --root DIR       install under DIR instead of /, start nothing, install no Debian package
+  --no-venv        do not create or update the virtual environment (the checkout's own Python
+                   code is used to check the configuration)
+  --no-apt         do not install Debian packages
+  --hostname NAME  host name for the certificate and the printed address (default: this host's)
+  --python PYTHON  interpreter for the virtual environment (default: python3)
+EOF
+}
+
+die() { echo "$PROG: $*" >&2; exit 1; }
+say() { echo "$PROG: $*"; }
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --root) [ $# -ge 2 ] || die "--root needs a directory"; ROOT=$2; shift 2 ;;
+        --root=*) ROOT=${1#--root=}; shift ;;
+        --no-venv) WITH_VENV=0; shift ;;
+        --no-apt) WITH_APT=0; shift ;;
+        --hostname) [ $# -ge 2 ] || die "--hostname needs a name"; HOST_NAME=$2; shift 2 ;;
+        --hostname=*) HOST_NAME=${1#--hostname=}; shift ;;
+        --python) [ $# -ge 2 ] || die "--python needs an interpreter"; PYTHON=$2; shift 2 ;;
+        -h|--help) usage; exit 0 ;;
+        *) usage >&2; die "unknown option '$1'" ;;
+    esac
+done
+
+# -- where things go ----------------------------------------------------------------------------
+LIVE=1                                     # 1: the real system (start services); 0: --root
+if [ -n "$ROOT" ]; then
+    LIVE=0
+    WITH_APT=0
+    [ -d "$ROOT" ] || die "--root $ROOT: no such directory; create it first"
+    ROOT=$(cd "$ROOT" && pwd)
+    [ "$ROOT" != / ] || ROOT=""
+fi
+[ "$(id -u)" -eq 0 ] || die "run as root (sudo $0 $*): it creates a system user and writes to /etc and /opt"
+
+USER_NAME=balance-station
+OPT=/opt/balance-station
+VENV=$OPT/venv
+ETC=/etc/balance-station
+CONFIG=$ETC/station.toml
+TLS=$ETC/tls
+STATE=/var/lib/balance-station
+UNITS=(balance-station.service balance-station-backup.service balance-station-backup.timer)
+CHANGED=0                                  # anything written by this run
+REBOOT=0                                   # the boot configuration changed
+
+r() { printf '%s%s' "$ROOT" "$1"; }        # a target path under the root
+
+if [ -z "$HOST_NAME" ]; then
+    if [ -n "$ROOT" ]; then
+        HOST_NAME=$(cat "$(r /etc/hostname)" 2>/dev/null || true)
+    fi
+    [ -n "$HOST_NAME" ] || HOST_NAME=$(hostname)
+fi
+HOST_NAME=${HOST_NAME%%.*}
+[[ "$HOST_NAME" =~ ^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$ ]] \
+    || die "host name '$HOST_NAME' is not a valid DNS label; give one with --hostname"
+
+# -- helpers ------------------------------------------------------------------------------------
+
+# uid/gid of a user or group in the target's /etc/passwd or /etc/group (root is 0 everywhere).
+id_in() {
+    if [ "$2" = root ]; then echo 0; return; fi
+    awk -F: -v n="$2" '$1 == n { print $3; found = 1 } END { exit !found }' "$(r "/etc/$1")" 2>/dev/null
+}
+
+# install_file SRC DEST MODE OWNER GROUP: copy if the content differs; always fix mode and owner.
+install_file() {
+    local src=$1 dest=$2 mode=$3 owner=$4 group=$5 target
+    target=$(r "$dest")
+    mkdir -p "$(dirname "$target")"
+    if [ -L "$target" ] || ! cmp -s "$src" "$target"; then
+        rm -f "$target"
+        cp "$src" "$target"
+        say "wrote $dest"
+        CHANGED=1
+    fi
+    set_owner_mode "$dest" "$mode" "$owner" "$group"
+}
+
+# set_owner_mode DEST MODE OWNER GROUP (names resolved in the target system)
+set_owner_mode() {
+    local target uid gid
+    target=$(r "$1")
+    uid=$(id_in passwd "$3") || die "no user $3 in $(r /etc/passwd)"
+    gid=$(id_in group "$4") || die "no group $4 in $(r /etc/group)"
+    if [ "$(stat -c '%a %u %g' "$target")" != "$(printf '%o' "0$2") $uid $gid" ]; then
+        chown "$uid:$gid" "$target"
+        chmod "$2" "$target"
+        CHANGED=1
+    fi
+}
+
+# make_dir DIR MODE OWNER GROUP
+make_dir() {
+    local target
+    target=$(r "$1")
+    if [ ! -d "$target" ]; then
+        mkdir -p "$target"
+        say "created $1"
+        CHANGED=1
+    fi
+    set_owner_mode "$1" "$2" "$3" "$4"
+}
+
+# link TARGET LINKNAME: a symbolic link (target as seen on the installed system)
+link() {
+    local name
+    name=$(r "$2")
+    if [ "$(readlink "$name" 2>/dev/null)" != "$1" ]; then
+        mkdir -p "$(dirname "$name")"
+        rm -f "$name"
+        ln -s "$1" "$name"
+        say "linked $2 -> $1"
+        CHANGED=1
+    fi
+}
+
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+# The station's command: from the virtual environment, or from this checkout (--no-venv).
+station() {
+    if [ "$WITH_VENV" -eq 1 ]; then
+        "$(r "$VENV/bin/python")" -m station.cli "$@"
+    else
+        PYTHONPATH="$SRC${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m station.cli "$@"
+    fi
+}
+
+# -- 0. checks ----------------------------------------------------------------------------------
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
+    || die "$PYTHON is missing or older than 3.11; install Python 3.11 or later (Debian 12 has it)"
+[ -f "$SRC/pyproject.toml" ] && [ -d "$SRC/station" ] || die "$SRC is not a balance station checkout"
+if [ "$LIVE" -eq 1 ]; then
+    [ -d /run/systemd/system ] || die "systemd is not running here; use --root DIR to stage an installation"
+fi
+command -v systemd-sysusers >/dev/null || die "systemd-sysusers not found; install the systemd package"
+command -v openssl >/dev/null || die "openssl not found; install it: apt-get install openssl"
+
+# -- 1. Debian packages -------------------------------------------------------------------------
+if [ "$WITH_APT" -eq 1 ]; then
+    missing=()
+    for pkg in python3-venv python3-lgpio nginx openssl i2c-tools; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        say "installing Debian packages: ${missing[*]}"
+        apt-get update -q
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+        CHANGED=1
+    fi
+fi
+
+# -- 2. user ------------------------------------------------------------------------------------
+install_file "$SRC/systemd/balance-station.sysusers" /etc/sysusers.d/balance-station.conf 644 root root
+accounts() { cat "$(r /etc/passwd)" "$(r /etc/group)" 2>/dev/null | md5sum || true; }
+before=$(accounts)
+if [ -n "$ROOT" ]; then
+    systemd-sysusers --root="$ROOT" balance-station.conf
+else
+    systemd-sysusers balance-station.conf
+fi
+if [ "$before" != "$(accounts)" ]; then
+    say "created the system user $USER_NAME (groups i2c, gpio)"
+    CHANGED=1
+fi
+
+# -- 3. virtual environment ---------------------------------------------------------------------
+make_dir "$OPT" 755 root root
+if [ "$WITH_VENV" -eq 1 ]; then
+    if [ ! -x "$(r "$VENV/bin/python")" ]; then
+        say "creating the virtual environment $VENV"
+        # System site packages: python3-lgpio (GPIO for gpiozero) comes from Debian.
+        "$PYTHON" -m venv --system-site-packages "$(r "$VENV")"
+        CHANGED=1
+    fi
+    say "installing balance-station from $SRC into $VENV"
+    "$(r "$VENV/bin/python")" -m pip install --quiet --disable-pip-version-check "$SRC"
+    link "$VENV/bin/balance-station" /usr/local/bin/balance-station
+fi
+for doc in "$SRC/systemd/README.md:README.md" "$SRC/docs/wiring.md:wiring.md" "$SRC/docs/wiring.svg:wiring.svg"; do
+    if [ -f "${doc%%:*}" ]; then
+        install_file "${doc%%:*}" "$OPT/doc/${doc##*:}" 644 root root
+    fi
+done
+
+# -- 4. configuration ---------------------------------------------------------------------------
+make_dir "$ETC" 755 root root
+if [ ! -e "$(r "$CONFIG")" ]; then
+    install_file "$SRC/systemd/station.toml" "$CONFIG" 640 root "$USER_NAME"
+else
+    set_owner_mode "$CONFIG" 640 root "$USER_NAME"
+    if cmp -s "$SRC/systemd/station.toml" "$(r "$CONFIG")"; then
+        if [ -e "$(r "$CONFIG.dist")" ]; then rm -f "$(r "$CONFIG.dist")"; CHANGED=1; fi
+    else
+        # Kept as edited; the default of this version goes beside it, to compare.
+        install_file "$SRC/systemd/station.toml" "$CONFIG.dist" 644 root root
+    fi
+fi
+if ! station --config "$(r "$CONFIG")" config check >"$TMP/check" 2>&1; then
+    cat "$TMP/check" >&2
+    die "the configuration $CONFIG is not valid for this version; fix it (compare with $CONFIG.dist) and run $PROG again; the running station was not changed"
+fi
+station --config "$(r "$CONFIG")" config show --json >"$TMP/config.json"
+web_setting() { "$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["config"]["web"][sys.argv[2]])' "$TMP/config.json" "$1"; }
+HTTPS_PORT=$(web_setting https_port)
+TLS_CERT=$(web_setting tls_cert)
+TLS_KEY=$(web_setting tls_key)
+[ -n "$TLS_CERT" ] && [ -n "$TLS_KEY" ] \
+    || die "web.tls_cert and web.tls_key are empty in $CONFIG; the tablet reaches the station over HTTPS: set them (see $CONFIG.dist)"
+TLS_CERT=${TLS_CERT#"$ROOT"}               # a relative path was resolved under --root
+TLS_KEY=${TLS_KEY#"$ROOT"}
+
+# -- 5. TLS: a local CA (kept for good) and the station's certificate ----------------------------
+make_dir "$TLS" 755 root root
+CA_KEY=$TLS/ca.key
+CA_CERT=$TLS/ca.crt
+if [ ! -s "$(r "$CA_KEY")" ] || [ ! -s "$(r "$CA_CERT")" ]; then
+    say "creating the station's local certificate authority in $TLS"
+    # Name constraints: even if its key leaked, this CA could not vouch for any public site:
+    # only .local names, the host name and private IPv4 addresses.
+    cat >"$TMP/ca.cnf" <<EOF
+[req]
+distinguished_name = dn
+prompt = no
+x509_extensions = ca_ext
+[dn]
+CN = Balance station local CA ($HOST_NAME)
+O = Balance station
+[ca_ext]
+basicConstraints = critical, CA:TRUE, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+nameConstraints = critical, permitted;DNS:local, permitted;DNS:localhost, permitted;DNS:$HOST_NAME, permitted;IP:10.0.0.0/255.0.0.0, permitted;IP:172.16.0.0/255.240.0.0, permitted;IP:192.168.0.0/255.255.0.0, permitted;IP:169.254.0.0/255.255.0.0, permitted;IP:127.0.0.0/255.0.0.0
+EOF
+    (umask 077; openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$TMP/ca.key" 2>/dev/null)
+    openssl req -new -x509 -key "$TMP/ca.key" -days 3650 -sha256 -config "$TMP/ca.cnf" -out "$TMP/ca.crt"
+    install_file "$TMP/ca.key" "$CA_KEY" 600 root root
+    install_file "$TMP/ca.crt" "$CA_CERT" 644 root root
+fi
+
+# Names the certificate must hold: <host>.local, localhost, and (on the Pi) its IPv4 addresses.
+SANS="DNS:$HOST_NAME.local,DNS:localhost,IP:127.0.0.1"
+if [ "$LIVE" -eq 1 ]; then
+    for ip in $(hostname -I 2>/dev/null); do
+        case "$ip" in *.*) SANS="$SANS,IP:$ip" ;; esac
+    done
+fi
+cert_ok() {
+    local cert key
+    cert=$(r "$TLS_CERT"); key=$(r "$TLS_KEY")
+    [ -s "$cert" ] && [ -s "$key" ] || return 1
+    openssl x509 -in "$cert" -noout -checkend $((30 * 86400)) >/dev/null || return 1      # 30 days left
+    openssl verify -CAfile "$(r "$CA_CERT")" "$cert" >/dev/null 2>&1 || return 1          # our CA's
+    [ "$(openssl x509 -in "$cert" -noout -pubkey | openssl sha256)" = \
+      "$(openssl pkey -in "$key" -pubout | openssl sha256)" ] || return 1                   # its key
+    local have name
+    have=$(openssl x509 -in "$cert" -noout -ext subjectAltName 2>/dev/null | tail -n +2 \
+        | sed -e 's/IP Address:/IP:/g' -e 's/, */\n/g' -e 's/^ *//')
+    for name in ${SANS//,/ }; do
+        grep -qxF "$name" <<<"$have" || return 1                                            # every name
+    done
+}
+if ! cert_ok; then
+    say "issuing the station's certificate for ${SANS//,/, }"
+    cat >"$TMP/server.cnf" <<EOF
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = $HOST_NAME.local
+O = Balance station
+[server_ext]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = $SANS
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+EOF
+    (umask 077; openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$TMP/server.key" 2>/dev/null)
+    openssl req -new -key "$TMP/server.key" -config "$TMP/server.cnf" -out "$TMP/server.csr"
+    # 825 days: the longest validity iOS accepts for a TLS server certificate.
+    openssl x509 -req -in "$TMP/server.csr" -CA "$(r "$CA_CERT")" -CAkey "$(r "$CA_KEY")" \
+        -CAcreateserial -CAserial "$TMP/ca.srl" -days 825 -sha256 \
+        -extfile "$TMP/server.cnf" -extensions server_ext -out "$TMP/server.crt" 2>/dev/null
+    install_file "$TMP/server.key" "$TLS_KEY" 600 root root
+    install_file "$TMP/server.crt" "$TLS_CERT" 644 root root
+fi
+
+# -- 6. nginx: HTTPS in front of the station ----------------------------------------------------
+station --config "$(r "$CONFIG")" config proxy --ca-cert "$CA_CERT" >"$TMP/nginx-site"
+install_file "$TMP/nginx-site" /etc/nginx/sites-available/balance-station 644 root root
+link /etc/nginx/sites-available/balance-station /etc/nginx/sites-enabled/balance-station
+# Debian's example site also claims port 80 as the default server: the station replaces it.
+default_site=$(r /etc/nginx/sites-enabled/default)
+if [ -L "$default_site" ] && [ "$(basename "$(readlink "$default_site")")" = default ]; then
+    rm -f "$default_site"
+    say "disabled nginx's example site (sites-enabled/default)"
+    CHANGED=1
+fi
+
+# -- 7. I2C at 400 kHz, device permissions ------------------------------------------------------
+BOOT=""
+for candidate in /boot/firmware /boot; do
+    if [ -f "$(r "$candidate/config.txt")" ]; then BOOT=$candidate; break; fi
+done
+if [ -n "$BOOT" ]; then
+    install_file "$SRC/firmware/boot/balance-station.txt" "$BOOT/balance-station.txt" 644 root root
+    if ! grep -qxF "include balance-station.txt" "$(r "$BOOT/config.txt")"; then
+        # [all] first: an include after a [pi4] filter would apply to Pi 4 boards only.
+        printf '\n# >>> balance-station (systemd/install.sh)\n[all]\ninclude balance-station.txt\n# <<< balance-station\n' \
+            >>"$(r "$BOOT/config.txt")"
+        say "enabled I2C at 400 kHz in $BOOT/config.txt"
+        CHANGED=1
+        REBOOT=1
+    fi
+else
+    say "warning: no Raspberry Pi boot configuration ($(r /boot/firmware/config.txt)); enable I2C at 400 kHz by hand (docs/wiring.md)"
+fi
+install_file "$SRC/systemd/balance-station.modules" /etc/modules-load.d/balance-station.conf 644 root root
+install_file "$SRC/systemd/60-balance-station.rules" /etc/udev/rules.d/60-balance-station.rules 644 root root
+
+# -- 8. state directory and units ---------------------------------------------------------------
+mkdir -p "$(r /var/lib)"
+make_dir "$STATE" 700 "$USER_NAME" "$USER_NAME"
+for unit in "${UNITS[@]}"; do
+    install_file "$SRC/systemd/$unit" "/etc/systemd/system/$unit" 644 root root
+done
+if [ "$LIVE" -eq 1 ]; then
+    systemctl daemon-reload
+    udevadm control --reload-rules 2>/dev/null && udevadm trigger --subsystem-match=i2c-dev --subsystem-match=gpio 2>/dev/null || true
+    modprobe i2c-dev 2>/dev/null || true
+    systemctl enable --quiet balance-station.service balance-station-backup.timer nginx.service
+    nginx -t -q || die "nginx refuses its configuration (see above); the station was not restarted"
+    systemctl reload-or-restart nginx.service
+    systemctl restart balance-station.service
+    systemctl start balance-station-backup.timer
+else
+    before=$(find "$(r /etc/systemd/system)" -type l -printf '%p %l\n' | sort | md5sum)
+    systemctl --root="$ROOT" enable balance-station.service balance-station-backup.timer >"$TMP/enable" 2>&1 \
+        || { cat "$TMP/enable" >&2; die "systemctl --root=$ROOT enable failed"; }
+    [ "$before" = "$(find "$(r /etc/systemd/system)" -type l -printf '%p %l\n' | sort | md5sum)" ] \
+        || { say "enabled balance-station.service and balance-station-backup.timer"; CHANGED=1; }
+fi
+
+# -- done ---------------------------------------------------------------------------------------
+port_suffix=""
+[ "$HTTPS_PORT" = 443 ] || port_suffix=":$HTTPS_PORT"
+fingerprint=$(openssl x509 -in "$(r "$CA_CERT")" -noout -fingerprint -sha256 | cut -d= -f2)
+if [ "$CHANGED" -eq 0 ]; then
+    say "nothing to change: the installation is up to date"
+fi
+echo
+echo "Open on the tablet:  https://$HOST_NAME.local$port_suffix/"
+if [ "$LIVE" -eq 1 ]; then
+    for ip in $(hostname -I 2>/dev/null); do
+        case "$ip" in *.*) echo "                 or  https://$ip$port_suffix/" ;; esac
+    done
+fi
+echo "First, trust the station's certificate on the tablet: download http://$HOST_NAME.local/ca.crt"
+echo "and check its SHA-256 fingerprint: $fingerprint"
+echo "(step by step: $OPT/doc/README.md)"
+if [ "$REBOOT" -eq 1 ]; then
+    echo "Reboot once to switch I2C on at 400 kHz: sudo reboot"
+fi
+if [ "$LIVE" -eq 0 ]; then
+    echo "(staged under $ROOT: nothing was started)"
+fi
