@@ -37,11 +37,17 @@ class SampleTimeline:
     def running(self) -> bool:
         return self.first_ns is not None
 
-    def start(self, now_ns: float, period_ns: float, latency_fraction: float) -> None:
-        """(Re)start: the first sample completes ``(1 + latency_fraction)`` periods after ``now_ns``."""
+    def start(self, now_ns: float, period_ns: float, latency_fraction: float, grid_anchor_ns: float | None = None) -> None:
+        """(Re)start: the first sample completes ``(1 + latency_fraction)`` periods after
+        ``now_ns``; with ``grid_anchor_ns``, at the first point of the grid
+        ``grid_anchor_ns + j * period_ns`` at least one period after ``now_ns`` instead (sensors
+        sharing an oscillator and a rate then sample at the same instants)."""
         self.stop(now_ns)
-        self.period_ns = float(period_ns)
-        self.first_ns = float(now_ns) + (1.0 + latency_fraction) * self.period_ns
+        self.period_ns = period = float(period_ns)
+        if grid_anchor_ns is None:
+            self.first_ns = float(now_ns) + (1.0 + latency_fraction) * period
+        else:
+            self.first_ns = grid_anchor_ns + math.ceil((now_ns + period - grid_anchor_ns) / period) * period
         self.last_k = -1
 
     def stop(self, now_ns: float) -> None:

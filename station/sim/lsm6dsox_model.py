@@ -152,6 +152,8 @@ class LSM6DSOXModel(SimDevice):
             sensor.latest = (0, 0, 0)
             sensor.new = False
             sensor.odr_code = 0
+        # Both sensors tick on the chip's one oscillator: their samples share a time grid.
+        self._grid_anchor_ns = float(now_ns) + self.start_latency_fraction * 1e9 / 6664.0
         self._fifo: list[bytes] = []
         self._fifo_word_pos = 0
         self._ovr_latched = False
@@ -313,7 +315,7 @@ class LSM6DSOXModel(SimDevice):
         sensor.odr_code = code
         if code in ODR_HZ:
             period_ns = 1e9 / (ODR_HZ[code] * (1.0 + self.rate_error))
-            sensor.timeline.start(now_ns, period_ns, self.start_latency_fraction)
+            sensor.timeline.start(now_ns, period_ns, self.start_latency_fraction, self._grid_anchor_ns)
         else:
             sensor.timeline.stop(now_ns)
             sensor.new = False
