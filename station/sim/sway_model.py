@@ -1,0 +1,276 @@
+"""Quiet-stance sway of one axis: a delayed-feedback inverted pendulum driven by noise.
+
+The body is a single inverted pendulum pivoting at the ankles with its centre of mass (COM) at
+height ``h``. For small angles the COM's horizontal position ``x`` and the centre of pressure (COP)
+``p`` obey ``x'' = (g/h)·(x − p)``, i.e. ``p = x − (h/g)·x''`` exactly (Winter 1995, "Human balance
+and posture control during standing and walking", Gait & Posture 3:193). The nervous system sets
+the COP (through the ankle torque) from the COM state seen a delay earlier: a PD controller with
+delay and noise (Peterka 2002, J Neurophysiol 88:1097; Maurer & Peterka 2005, J Neurophysiol
+93:189), whose set point slowly wanders ("rambling", Zatsiorsky & Duarte 1999, Motor Control
+3:28; a slow set point driving a damped oscillator, Dijkstra 2000 and Kiemel et al. 2006,
+J Neurophysiol 95:1410). In COP units (cm)::
+
+    x'  = v
+    v'  = (g/h) · (x − p),          p = c3 + n                       (COP)
+    u   = Kp·(x − r) + Kd·v + r                                      (controller command)
+    c1' = (u − c1)/(τ/3),  c2' = (c1 − c2)/(τ/3),  c3' = (c2 − c3)/(τ/3)   (delay τ)
+    n'' = ωn²·(b·w1 − n) − 2ζωn·n'                                   (motor noise)
+    r'  = −r/τr + sqrt(2/τr)·σr·w2                                   (set-point drift)
+
+``Kp`` (dimensionless, = K_P/(m·g·h)) and ``Kd`` (s, = K_D/(m·g·h)) are the normalised ankle
+stiffness and damping of the controller; the delay is a chain of three first-order lags (a smooth
+approximation of a pure delay, exact in phase to within 0.05 rad below 1 Hz for τ = 0.15 s); ``n``
+is motor noise (white noise ``w1`` through a second-order low-pass with corner ``fn`` and damping
+``ζ``, scaled so that its stationary SD is ``motor_cm``); ``r`` is an Ornstein-Uhlenbeck set point
+with stationary SD ``drift_cm``.
+
+Voluntary movements (a weight shift, lifting a leg) are not inputs of this model: they are planned
+COM trajectories ``s(t)`` executed by feed-forward, ``COP_s = s − (h/g)·s''``, which the caller adds
+to the outputs. Because the model is linear, ``x + s`` and ``p + COP_s`` then still obey
+``p = x − (h/g)·x''`` exactly (the feedback acts on the deviation from the plan).
+
+The model is linear and time-invariant, so it is simulated exactly for piecewise-constant inputs
+(zero-order hold) on a fixed grid, vectorised: the discrete state matrix is diagonalised once and
+each of its eight modes is a first-order recursion run by :func:`scipy.signal.lfilter`. The state
+carries over between blocks, so a trajectory can be produced block by block, and a block is
+reproduced exactly from its start state and its noise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.linalg import expm, solve_continuous_lyapunov
+from scipy.signal import lfilter
+
+from station.sim.loads import STANDARD_GRAVITY_M_S2
+
+N_STATES = 8
+X, V, C1, C2, C3, N1, N2, R = range(N_STATES)
+N_NOISE = 2
+"""White-noise inputs per axis: motor noise, set-point drift."""
+
+OUTPUTS = ("com_cm", "com_vel_cm_s", "com_acc_cm_s2", "cop_cm")
+"""Rows of the output array of :meth:`SwayAxis.simulate`."""
+
+
+@dataclass(frozen=True)
+class Controller:
+    """Controller and noise-shaping constants shared by all conditions (one axis).
+
+    Attributes
+    ----------
+    kp : float
+        Proportional gain, COP per COM displacement (= K_P/(m·g·h)); > 1 for stability.
+    kd_s : float
+        Derivative gain, s (= K_D/(m·g·h)).
+    delay_s : float
+        Feedback delay, s.
+    motor_noise_corner_hz, motor_noise_damping : float
+        Corner frequency (Hz) and damping ratio of the second-order low-pass shaping the motor
+        noise; the COP spectrum falls as f⁻⁴ above the corner, as measured COP spectra do
+        between 1 and 5 Hz.
+    drift_time_constant_s : float
+        Correlation time of the set-point drift, s.
+    """
+
+    kp: float = 1.3
+    kd_s: float = 0.35
+    delay_s: float = 0.15
+    motor_noise_corner_hz: float = 1.0
+    motor_noise_damping: float = 0.7
+    drift_time_constant_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        for name in ("kd_s", "delay_s", "motor_noise_corner_hz", "motor_noise_damping", "drift_time_constant_s"):
+            value = getattr(self, name)
+            if not (np.isfinite(value) and value > 0):
+                raise ValueError(f"Controller.{name} must be a positive number, got {value!r}")
+        if not (np.isfinite(self.kp) and self.kp > 1.0):
+            raise ValueError(f"Controller.kp must be > 1 (the COP must overtake the COM), got {self.kp!r}")
+
+
+@dataclass(frozen=True)
+class NoiseLevels:
+    """Stationary SDs of the two noise processes of one axis, cm of COP."""
+
+    motor_cm: float
+    drift_cm: float
+
+    def __post_init__(self) -> None:
+        for name in ("motor_cm", "drift_cm"):
+            value = getattr(self, name)
+            if not (np.isfinite(value) and value >= 0):
+                raise ValueError(f"NoiseLevels.{name} must be a number >= 0, got {value!r}")
+
+    def scaled(self, factor: float) -> "NoiseLevels":
+        """Both levels times ``factor``."""
+        return NoiseLevels(self.motor_cm * factor, self.drift_cm * factor)
+
+
+class SwayAxis:
+    """The sway model of one axis, discretised on a grid of step ``dt_s``.
+
+    Parameters
+    ----------
+    com_height_m : float
+        Height of the COM above the ankle pivot, m.
+    controller : Controller
+        Controller and noise-shaping constants.
+    dt_s : float
+        Grid step, s (1 ms in :mod:`station.sim.person`). Must be small against the fastest
+        time constant of the model (τ/3 and 1/ωn): it is checked to be at most 1/10 of them.
+
+    Raises
+    ------
+    ValueError
+        A non-positive height or step, a step too coarse for the model, or a controller that
+        does not keep the pendulum upright (an unstable closed loop).
+    """
+
+    def __init__(self, com_height_m: float, controller: Controller = Controller(), dt_s: float = 1e-3):
+        if not (np.isfinite(com_height_m) and com_height_m > 0):
+            raise ValueError(f"com_height_m must be a positive number of metres, got {com_height_m!r}")
+        if not (np.isfinite(dt_s) and dt_s > 0):
+            raise ValueError(f"dt_s must be a positive number of seconds, got {dt_s!r}")
+        self.controller = controller
+        self.com_height_m = float(com_height_m)
+        self.dt_s = float(dt_s)
+        self.omega0_sq = STANDARD_GRAVITY_M_S2 / self.com_height_m
+        tc = controller.delay_s / 3.0
+        wn = 2.0 * np.pi * controller.motor_noise_corner_hz
+        fastest = min(tc, 1.0 / wn)
+        if dt_s > fastest / 10.0:
+            raise ValueError(
+                f"dt_s={dt_s:g} s is too coarse for this model: use at most {fastest / 10.0:.3g} s "
+                "(1/10 of its fastest time constant)"
+            )
+        kp, kd, zeta, tr = controller.kp, controller.kd_s, controller.motor_noise_damping, controller.drift_time_constant_s
+
+        a = np.zeros((N_STATES, N_STATES))
+        b = np.zeros((N_STATES, N_NOISE))  # inputs: w1, w2 (unit-intensity white noise)
+        a[X, V] = 1.0
+        a[V, X] = self.omega0_sq
+        a[V, C3] = -self.omega0_sq
+        a[V, N1] = -self.omega0_sq
+        a[C1, X] = kp / tc
+        a[C1, V] = kd / tc
+        a[C1, R] = (1.0 - kp) / tc
+        a[C1, C1] = -1.0 / tc
+        a[C2, C1] = 1.0 / tc
+        a[C2, C2] = -1.0 / tc
+        a[C3, C2] = 1.0 / tc
+        a[C3, C3] = -1.0 / tc
+        a[N1, N2] = 1.0
+        a[N2, N1] = -wn * wn
+        a[N2, N2] = -2.0 * zeta * wn
+        # Unit stationary SD for unit-intensity white noise: var(n) = b²·ωn/(4ζ) for this filter.
+        b[N2, 0] = wn * wn * np.sqrt(4.0 * zeta / wn)
+        a[R, R] = -1.0 / tr
+        b[R, 1] = np.sqrt(2.0 / tr)
+        eig = np.linalg.eigvals(a)
+        if np.max(eig.real) >= 0:
+            raise ValueError(
+                f"this controller (kp={kp}, kd_s={kd}, delay_s={controller.delay_s}) does not keep a "
+                f"{com_height_m:.2f} m pendulum upright (closed-loop eigenvalue {eig[np.argmax(eig.real)]:.3g}); "
+                "raise kd_s or shorten the delay"
+            )
+        self.a = a
+        self.b = b
+        # Output matrix: COM, COM velocity, COM acceleration, COP.
+        c = np.zeros((len(OUTPUTS), N_STATES))
+        c[0, X] = 1.0
+        c[1, V] = 1.0
+        c[2, X] = self.omega0_sq
+        c[2, C3] = -self.omega0_sq
+        c[2, N1] = -self.omega0_sq
+        c[3, C3] = 1.0
+        c[3, N1] = 1.0
+        self.c = c
+        # Exact zero-order-hold discretisation.
+        m = np.zeros((N_STATES + N_NOISE,) * 2)
+        m[:N_STATES, :N_STATES] = a
+        m[:N_STATES, N_STATES:] = b
+        em = expm(m * dt_s)
+        self.ad = em[:N_STATES, :N_STATES]
+        self.bd = em[:N_STATES, N_STATES:]
+        lam, vec = np.linalg.eig(self.ad)
+        self._lam = lam
+        self._vec = vec
+        self._vec_inv = np.linalg.inv(vec)
+        # Complex products are done as real ones (complex BLAS proved ~50x slower here): outputs
+        # = [Re(C·V), −Im(C·V)] · [Re(z); Im(z)].
+        cv = c @ vec
+        self._cv_ri = np.hstack([cv.real, -cv.imag])
+        self._vinv_bd_re = np.ascontiguousarray((self._vec_inv @ self.bd).real)
+        self._vinv_bd_im = np.ascontiguousarray((self._vec_inv @ self.bd).imag)
+
+    def stationary_covariance(self, noise: NoiseLevels) -> np.ndarray:
+        """Covariance of the state in steady sway (continuous Lyapunov equation), cm², cm²/s, …"""
+        q = np.diag([noise.motor_cm**2, noise.drift_cm**2])
+        return solve_continuous_lyapunov(self.a, -self.b @ q @ self.b.T)
+
+    def stationary_state(self, noise: NoiseLevels, rng: np.random.Generator) -> np.ndarray:
+        """A random state drawn from the steady-sway distribution.
+
+        Starting there (rather than at rest) means a trajectory sways normally from its first
+        second instead of building up over the drift's time constant.
+        """
+        cov = self.stationary_covariance(noise)
+        cov = 0.5 * (cov + cov.T)
+        w, u = np.linalg.eigh(cov)
+        root = u * np.sqrt(np.clip(w, 0.0, None))
+        return root @ rng.standard_normal(N_STATES)
+
+    def simulate(self, state: np.ndarray, noise: NoiseLevels, white: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Run the model over ``n`` grid steps.
+
+        Parameters
+        ----------
+        state : ndarray, shape (8,)
+            State at the first grid point.
+        noise : NoiseLevels
+            Noise SDs for this block.
+        white : ndarray, shape (2, n)
+            Independent standard normal numbers (motor noise, drift), one per grid step.
+
+        Returns
+        -------
+        outputs : ndarray, shape (4, n)
+            Rows :data:`OUTPUTS` (COM cm, COM velocity cm/s, COM acceleration cm/s², COP cm) at
+            the ``n`` grid points, the first one being ``state``'s.
+        end_state : ndarray, shape (8,)
+            State at the grid point after the last one.
+        """
+        white = np.asarray(white, dtype=float)
+        if white.ndim != 2 or white.shape[0] != N_NOISE:
+            raise ValueError(f"white must have shape (2, n), got {white.shape}")
+        n = white.shape[1]
+        if n == 0:
+            return np.zeros((len(OUTPUTS), 0)), np.array(state, dtype=float)
+        # Continuous unit-intensity white noise held over a step has variance 1/dt.
+        gain = 1.0 / np.sqrt(self.dt_s)
+        inputs = np.empty((N_NOISE, n))
+        inputs[0] = white[0] * (noise.motor_cm * gain)
+        inputs[1] = white[1] * (noise.drift_cm * gain)
+        modal_in = (self._vinv_bd_re @ inputs) + 1j * (self._vinv_bd_im @ inputs)
+        z0 = self._vec_inv @ np.asarray(state, dtype=float)
+        modes_ri = np.empty((2 * N_STATES, n))  # real parts, then imaginary parts
+        end_modes = np.empty(N_STATES, dtype=complex)
+        for i in range(N_STATES):
+            lam = self._lam[i]
+            # y[k] = lam*y[k-1] + in[k], y[-1] = z0: y[k] is the state at step k+1.
+            y, _ = lfilter([1.0], [1.0, -lam], modal_in[i], zi=[lam * z0[i]])
+            modes_ri[i, 0] = z0[i].real
+            modes_ri[N_STATES + i, 0] = z0[i].imag
+            modes_ri[i, 1:] = y[:-1].real
+            modes_ri[N_STATES + i, 1:] = y[:-1].imag
+            end_modes[i] = y[-1]
+        outputs = self._cv_ri @ modes_ri
+        end_state = np.real(self._vec @ end_modes)
+        return outputs, end_state
+
+    def outputs_of(self, state: np.ndarray) -> np.ndarray:
+        """The four outputs (:data:`OUTPUTS`) of one state."""
+        return self.c @ np.asarray(state, dtype=float)
