@@ -1,0 +1,83 @@
+"""Fixtures for the web tests: an app on a temporary data directory with a settable wall clock and
+cheap password hashing, accounts, signed-in API clients, stored records."""
+
+from __future__ import annotations
+
+import pytest
+
+from station.store.audit import Actor
+from web import create_app
+
+from web_support import ADMIN_PW, CAL, CLINICIAN_PW, ApiClient, clinic_data
+
+
+@pytest.fixture
+def wall():
+    return clinic_data.WallClock()
+
+
+@pytest.fixture
+def app(tmp_path, wall):
+    app = create_app(
+        {"DATA_DIR": str(tmp_path / "data"), "PASSWORD_COST": clinic_data.CHEAP_COST, "WALL_CLOCK": wall, "TESTING": True}
+    )
+    yield app
+    app.extensions["station_store"].close()
+
+
+@pytest.fixture
+def store(app):
+    return app.extensions["station_store"]
+
+
+@pytest.fixture
+def accounts(store):
+    """An administrator ``root`` and a clinician ``ana``."""
+    setup = Actor(None, "cli:test")
+    root = store.users.create_first_admin("root", ADMIN_PW, actor=setup)
+    ana = store.users.create("ana", CLINICIAN_PW, "clinician", actor=setup)
+    return {"root": root, "ana": ana}
+
+
+@pytest.fixture
+def anon(app):
+    return ApiClient(app.test_client())
+
+
+@pytest.fixture
+def clinician(app, accounts):
+    c = ApiClient(app.test_client())
+    assert c.login("ana", CLINICIAN_PW).status_code == 200
+    return c
+
+
+@pytest.fixture
+def admin(app, accounts):
+    c = ApiClient(app.test_client())
+    assert c.login("root", ADMIN_PW).status_code == 200
+    return c
+
+
+@pytest.fixture
+def records(store, accounts):
+    """A patient with a session and a complete trial, and a second patient: their ids."""
+    who = Actor(accounts["ana"]["id"], "ana")
+    patient = store.patients.create(
+        {"identifier": "PT-100", "birth_year": 1947, "sex": "F", "conditions": ["parkinsons"], "notes": "likes mornings"},
+        actor=who,
+    )
+    other = store.patients.create({"identifier": "PT-200", "birth_year": 1960, "sex": "M"}, actor=who)
+    session = store.sessions.create(patient["id"], {"label": "baseline"}, actor=who)
+    frames = clinic_data.make_frames(1000)
+    frames["ap_cm"][3] = float("nan")
+    trial = store.trials.import_trial(
+        session["id"], "romberg", "eyes_open", CAL, 100.0, frames, clinic_data.metrics_doc(), True, None, actor=who
+    )
+    return {
+        "patient": patient["id"],
+        "other": other["id"],
+        "session": session["id"],
+        "trial": trial,
+        "user": accounts["ana"]["id"],
+        "frames": frames,
+    }

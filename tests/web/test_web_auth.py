@@ -1,0 +1,300 @@
+"""Setup, sign-in and sign-out, rate limits, session cookies and expiry, security headers."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from web_support import ADMIN_PW, CLINICIAN_PW, ApiClient, fingerprint
+
+
+def form_csrf(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+# -- first-run setup -------------------------------------------------------------------------------
+
+
+def test_no_default_credentials_and_pages_lead_to_setup(app, store):
+    client = ApiClient(app.test_client())
+    for name, pw in (("admin", "admin"), ("admin", "password"), ("root", "root"), ("pi", "raspberry")):
+        assert client.login(name, pw).status_code == 401
+    assert store.users.count() == 0
+    assert client.get("/login").headers["Location"] == "/setup"
+    assert client.get("/account").headers["Location"] == "/setup"
+    session = client.get("/api/session").json
+    assert session["authenticated"] is False and session["setup_required"] is True
+
+
+def test_setup_page_creates_the_admin_and_signs_in(app, store):
+    client = app.test_client()
+    page = client.get("/setup")
+    assert page.status_code == 200 and b"There are no default credentials" in page.data
+    token = form_csrf(page.get_data(as_text=True))
+    bad = client.post("/setup", data={"csrf_token": token, "username": "boss", "password": "short", "password_repeat": "short"})
+    assert bad.status_code == 422 and b"at least 10 characters" in bad.data and store.users.count() == 0
+    differ = client.post("/setup", data={"csrf_token": token, "username": "boss", "password": "long enough 1", "password_repeat": "long enough 2"})
+    assert differ.status_code == 422 and store.users.count() == 0
+    ok = client.post("/setup", data={"csrf_token": token, "username": "boss", "password": "long enough 1", "password_repeat": "long enough 1"})
+    assert ok.status_code == 302 and ok.headers["Location"] == "/account"
+    assert store.users.list()[0]["role"] == "admin"
+    assert client.get("/account").status_code == 200
+    assert client.get("/setup").headers["Location"] == "/login"
+
+
+def test_setup_api(app, store):
+    client = ApiClient(app.test_client())
+    client.refresh_csrf()
+    r = client.post("/api/setup", {"username": "boss", "password": "short"})
+    assert r.status_code == 422 and "password" in r.json["fields"] and store.users.count() == 0
+    r = client.post("/api/setup", {"username": "boss", "password": "long enough 1"})
+    assert r.status_code == 201 and r.json["user"]["role"] == "admin"
+    client.csrf = r.json["csrf_token"]
+    assert client.get("/api/users").status_code == 200
+    assert store.audit.query(action="user.create")[0]["detail"] == {"first_run": True, "role": "admin"}
+
+
+# -- sign in / out -------------------------------------------------------------------------------
+
+
+def test_login_api_returns_csrf_and_session_cookie_flags(app, accounts):
+    client = ApiClient(app.test_client())
+    client.refresh_csrf()
+    anon_token = client.csrf
+    r = client.post("/api/login", {"username": "ana", "password": CLINICIAN_PW})
+    assert r.status_code == 200
+    assert r.json["user"] == {"id": accounts["ana"]["id"], "username": "ana", "role": "clinician"}
+    assert r.json["csrf_token"] and r.json["csrf_token"] != anon_token
+    assert r.json["session_timeout_min"] == 15.0
+    cookie = r.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    session = client.get("/api/session").json
+    assert session["authenticated"] is True and session["csrf_token"] == r.json["csrf_token"]
+
+
+def test_login_rotates_the_session(app, accounts):
+    """The cookie issued before login (anonymous) is not the one used after: no fixation."""
+    client = ApiClient(app.test_client())
+    client.refresh_csrf()
+    before = client.client.get_cookie("station_session").value
+    client.post("/api/login", {"username": "ana", "password": CLINICIAN_PW})
+    after = client.client.get_cookie("station_session").value
+    assert after != before
+    stale = app.test_client()
+    stale.set_cookie("station_session", before)
+    assert stale.get("/api/patients").status_code == 401
+
+
+@pytest.mark.parametrize(
+    "body, status",
+    [
+        ({"username": "ana", "password": "wrong password"}, 401),
+        ({"username": "nobody", "password": CLINICIAN_PW}, 401),
+        ({"username": "ana"}, 422),
+        ({"username": 5, "password": "x"}, 422),
+        ({"username": "ana", "password": "x" * 300}, 422),
+        ({"username": "ana", "password": CLINICIAN_PW, "remember": True}, 422),
+    ],
+)
+def test_login_refusals(app, accounts, store, body, status):
+    client = ApiClient(app.test_client())
+    client.refresh_csrf()
+    r = client.post("/api/login", body)
+    assert r.status_code == status and r.json["error"]
+    assert client.get("/api/patients").status_code == 401
+
+
+def test_disabled_account_cannot_sign_in_and_is_signed_out(app, store, accounts, clinician, admin):
+    r = admin.patch(f"/api/users/{accounts['ana']['id']}", {"disabled": True})
+    assert r.status_code == 200 and r.json["disabled"] is True
+    assert clinician.get("/api/patients").status_code == 401
+    again = ApiClient(app.test_client())
+    assert again.login("ana", CLINICIAN_PW).status_code == 401
+
+
+def test_logout_ends_the_server_session(app, clinician):
+    cookie = clinician.client.get_cookie("station_session").value
+    assert clinician.post("/api/logout").status_code == 204
+    assert clinician.get("/api/patients").status_code == 401
+    replay = app.test_client()
+    replay.set_cookie("station_session", cookie)  # a copied cookie is dead too
+    assert replay.get("/api/patients").status_code == 401
+
+
+def test_login_and_logout_pages(app, accounts):
+    client = app.test_client()
+    page = client.get("/login?next=/api/patients")
+    token = form_csrf(page.get_data(as_text=True))
+    wrong = client.post("/login", data={"csrf_token": token, "username": "ana", "password": "nope nope nope", "next": "/api/patients"})
+    assert wrong.status_code == 401 and b"Wrong user name or password" in wrong.data
+    ok = client.post("/login", data={"csrf_token": token, "username": "ana", "password": CLINICIAN_PW, "next": "/api/patients"})
+    assert ok.status_code == 302 and ok.headers["Location"] == "/api/patients"
+    account = client.get("/account").get_data(as_text=True)
+    assert "Signed in as <strong>ana</strong>" in account
+    out = client.post("/logout", data={"csrf_token": form_csrf(account)})
+    assert out.status_code == 302 and out.headers["Location"] == "/login"
+    assert client.get("/account").status_code == 302
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"])
+def test_login_never_redirects_off_site(app, accounts, target):
+    client = app.test_client()
+    token = form_csrf(client.get("/login").get_data(as_text=True))
+    r = client.post("/login", data={"csrf_token": token, "username": "ana", "password": CLINICIAN_PW, "next": target})
+    assert r.status_code == 302 and r.headers["Location"] == "/account"
+
+
+def test_page_redirect_keeps_the_requested_path(app, accounts):
+    r = app.test_client().get("/account?tab=password")
+    assert r.status_code == 302 and r.headers["Location"] == "/login?next=/account?tab%3Dpassword"
+
+
+# -- rate limits ---------------------------------------------------------------------------------
+
+
+def test_account_rate_limit_with_retry_after(app, accounts, store, wall):
+    client = ApiClient(app.test_client())
+    client.refresh_csrf()
+    for _ in range(5):
+        assert client.post("/api/login", {"username": "ana", "password": "wrong password"}).status_code == 401
+    r = client.post("/api/login", {"username": "ana", "password": CLINICIAN_PW})  # even the right one
+    assert r.status_code == 429
+    assert r.headers["Retry-After"] == "900" and r.json["retry_after_s"] == 900
+    wall.advance(600)
+    r = client.post("/api/login", {"username": "ana", "password": CLINICIAN_PW})
+    assert r.status_code == 429 and r.headers["Retry-After"] == "300"
+    other = ApiClient(app.test_client())  # another account from the same address still works
+    assert other.login("root", ADMIN_PW).status_code == 200
+    wall.advance(301)
+    assert client.post("/api/login", {"username": "ana", "password": CLINICIAN_PW}).status_code == 200
+    assert len(store.audit.query(action="user.login_failed")) == 5
+
+
+def test_address_rate_limit_across_accounts(app, accounts, wall):
+    def attempt(name, address="10.0.0.9", password="wrong password"):
+        client = ApiClient(app.test_client())
+        client.client.environ_base["REMOTE_ADDR"] = address
+        return client.login(name, password)
+
+    for i in range(20):
+        assert attempt(f"guess{i}").status_code == 401
+    r = attempt("ana", password=CLINICIAN_PW)
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) == 900
+    assert attempt("ana", address="10.0.0.10", password=CLINICIAN_PW).status_code == 200
+
+
+def test_login_page_is_rate_limited_too(app, accounts):
+    client = app.test_client()
+    token = form_csrf(client.get("/login").get_data(as_text=True))
+    for _ in range(5):
+        client.post("/login", data={"csrf_token": token, "username": "ana", "password": "wrong password"})
+    r = client.post("/login", data={"csrf_token": token, "username": "ana", "password": CLINICIAN_PW})
+    assert r.status_code == 429 and r.headers["Retry-After"] == "900" and b"Too many" in r.data
+
+
+# -- inactivity ----------------------------------------------------------------------------------
+
+
+def test_inactivity_logout_follows_the_clinic_setting(app, admin, clinician, wall):
+    assert admin.patch("/api/settings", {"session_timeout_min": 5}).status_code == 200
+    wall.advance(4 * 60)
+    assert clinician.get("/api/patients").status_code == 200  # activity resets the clock
+    wall.advance(4 * 60)
+    assert clinician.get("/api/patients").status_code == 200
+    wall.advance(5 * 60 + 1)
+    r = clinician.get("/api/patients")
+    assert r.status_code == 401 and r.json["expired"] is True
+    assert clinician.get("/api/session").json["authenticated"] is False
+
+
+def test_background_polling_does_not_keep_a_session_alive(app, clinician, wall):
+    for _ in range(8):
+        wall.advance(2 * 60)
+        r = clinician.get("/api/session", headers={"X-Station-Background": "1"})
+    assert r.json["authenticated"] is False
+
+
+# -- own password --------------------------------------------------------------------------------
+
+
+def test_change_own_password_api(app, clinician, store):
+    r = clinician.post("/api/account/password", {"current_password": "wrong one!!", "new_password": "n3w password!!"})
+    assert r.status_code == 422 and "current_password" in r.json["fields"]
+    r = clinician.post("/api/account/password", {"current_password": CLINICIAN_PW, "new_password": "short"})
+    assert r.status_code == 422 and "password" in r.json["fields"]
+    r = clinician.post("/api/account/password", {"current_password": CLINICIAN_PW, "new_password": "n3w password!!"})
+    assert r.status_code == 200
+    clinician.csrf = r.json["csrf_token"]
+    assert clinician.get("/api/patients").status_code == 200  # this browser stays signed in
+    assert ApiClient(app.test_client()).login("ana", CLINICIAN_PW).status_code == 401
+    assert ApiClient(app.test_client()).login("ana", "n3w password!!").status_code == 200
+
+
+def test_change_own_password_page(app, accounts):
+    client = ApiClient(app.test_client())
+    client.login("ana", CLINICIAN_PW)
+    token = form_csrf(client.get("/account").get_data(as_text=True))
+    differ = client.client.post("/account/password", data={"csrf_token": token, "current_password": CLINICIAN_PW, "new_password": "n3w password!!", "new_password_repeat": "other"})
+    assert differ.status_code == 422
+    ok = client.client.post("/account/password", data={"csrf_token": token, "current_password": CLINICIAN_PW, "new_password": "n3w password!!", "new_password_repeat": "n3w password!!"})
+    assert ok.status_code == 200 and b"Your password was changed" in ok.data
+    new_token = form_csrf(ok.get_data(as_text=True))
+    assert new_token != token
+    out = client.client.post("/logout", data={"csrf_token": new_token})
+    assert out.status_code == 302
+
+
+# -- headers -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/api/session", "/login", "/setup", "/healthz", "/api/patients", "/nope", "/static/station.css"])
+def test_security_headers_everywhere(app, accounts, path):
+    r = app.test_client().get(path)
+    csp = r.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert r.headers["X-Frame-Options"] == "DENY"
+    assert r.headers["Referrer-Policy"] == "no-referrer"
+    if path != "/static/station.css":
+        assert r.headers["Cache-Control"] == "no-store"
+
+
+def test_pages_load_no_external_resources(app, accounts, clinician):
+    for path in ("/login", "/setup", "/account"):
+        html = (clinician if path == "/account" else ApiClient(app.test_client())).get(path).get_data(as_text=True)
+        assert "http://" not in html and "https://" not in html and "<script" not in html
+
+
+def test_tls_config_marks_cookies_secure_and_sends_hsts(tmp_path):
+    from dataclasses import replace
+
+    from station.config import StationConfig
+    from web import create_app
+    from web_support import clinic_data
+
+    config = StationConfig()
+    config = replace(config, web=replace(config.web, tls_cert=tmp_path / "c.pem", tls_key=tmp_path / "k.pem"))
+    app = create_app({"DATA_DIR": str(tmp_path / "d"), "STATION_CONFIG": config, "PASSWORD_COST": clinic_data.CHEAP_COST})
+    try:
+        r = app.test_client().get("/api/session", headers={"X-Forwarded-For": "192.168.1.50"})
+        assert "Secure" in r.headers["Set-Cookie"]
+        assert r.headers["Strict-Transport-Security"].startswith("max-age=")
+        store = app.extensions["station_store"]
+        client = ApiClient(app.test_client())
+        client.client.environ_base["HTTP_X_FORWARDED_FOR"] = "192.168.1.50"
+        client.login("nobody", "whatever pw")
+        assert store.audit.query(action="user.login_failed")[0]["address"] == "192.168.1.50"
+    finally:
+        app.extensions["station_store"].close()
+
+
+def test_refused_login_stores_nothing_but_the_failure(app, accounts, store):
+    client = ApiClient(app.test_client())
+    client.refresh_csrf()
+    before = fingerprint(store)
+    client.post("/api/login", {"username": "ana", "password": "wrong password"})
+    after = fingerprint(store)
+    audit_before, audit_after = before[4], after[4]
+    assert before[:4] == after[:4] and before[5:] == after[5:]
+    assert [row[5] for row in audit_after[len(audit_before):]] == ["user.login_failed"]
