@@ -10,7 +10,7 @@ import pytest
 from station.analysis.metrics import compute_metrics
 from station.store.trialfile import read_trial
 
-BDS = Path("/work/shared/data/bds")
+BDS = Path(__file__).resolve().parents[3] / "shared" / "data" / "bds"  # DESIGN.md: ../shared/data/bds
 PUBLISHED = {
     row["Trial"]: row for row in csv.DictReader(open(BDS / "BDSinfoCOP-subset.tsv"), delimiter="\t")
 }

@@ -18,7 +18,7 @@ from station.store.trialfile import (
     write_trial_csv,
 )
 
-BDS = Path("/work/shared/data/bds")
+BDS = Path(__file__).resolve().parents[3] / "shared" / "data" / "bds"  # DESIGN.md: ../shared/data/bds
 
 
 def _columns(n=500, fs=100.0, seed=0):
