@@ -58,9 +58,10 @@ from station.protocols.quality import (
 )
 from station.protocols.schema import Condition, Protocol
 
-SETTLE_S = 0.3
+SETTLE_S = 0.6
 """After a step or a fall is confirmed, record this much longer before stopping, s (so that the
-stored trial shows what happened, and an unloading that turns into stepping off is named so)."""
+stored trial shows what happened, and a step or an unloading that turns into stepping off is
+named so)."""
 
 _FAULT_FLAGS = int(
     FrameFlag.FAULT_FL | FrameFlag.FAULT_FR | FrameFlag.FAULT_BL | FrameFlag.FAULT_BR
@@ -571,11 +572,12 @@ class TrialMachine:
         judged_end = self._n
         event = self._event
         if event is not None:
-            # Re-classify over everything recorded (an unloading may have become stepping off).
-            if self._event_kind == "load":
-                refined = find_load_event(rec[max(0, event.index - 1):], self.body_weight_n, self.rate_hz, s)
-                if refined is not None and refined.index <= 1:
-                    event = LoadEvent(refined.code, event.index, event.confirmed_index, refined.value)
+            # Re-classify with what was recorded after it: a step or an unloading that went on to
+            # leave the plate is "stepped off" (from the same onset).
+            if self._event_kind in ("load", "step"):
+                later = find_load_event(rec[event.index :], self.body_weight_n, self.rate_hz, s)
+                if later is not None and later.code == "stepped_off":
+                    event = LoadEvent("stepped_off", event.index, event.confirmed_index, later.value)
             judged_end = event.index
             at_s = (int(rec["t_ns"][min(event.index, self._n - 1)]) - self._t0_ns) / 1e9 if self._n else 0.0
             if self._event_kind == "operator_end":
@@ -645,7 +647,10 @@ class TrialMachine:
         elif not np.isfinite(segment["ap_cm"]).all() or not np.isfinite(segment["ml_cm"]).all():
             result.metrics_note = "Centre of pressure unknown on some frames: no sway measures."
         else:
-            result.metrics = self._analyse(segment, self.rate_hz)
+            try:
+                result.metrics = self._analyse(segment, self.rate_hz)
+            except ValueError as exc:  # SignalError: the analysis says what it needs
+                result.metrics_note = f"No sway measures: {exc}"
         return result
 
 

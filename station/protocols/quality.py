@@ -28,7 +28,8 @@ What counts as what:
 ``liftoff`` / ``touchdown`` (single-leg stance)
     Lift-off: the centre of pressure moves toward the stance foot by ``liftoff_shift_cm``.
     Touch-down: it comes back toward where it was on both feet by more than
-    ``touchdown_fraction`` of the farthest shift, for ``sustain_s``: the other foot landed.
+    ``touchdown_fraction`` of the way from the stance position, for ``sustain_s``: the other
+    foot landed.
 ``sensor_fault`` / ``saturated``
     Frames flagged FAULT_* / SATURATED / INVALID by the acquisition.
 ``lost_frames`` / ``gap``
@@ -76,10 +77,12 @@ class QualitySettings:
     """Single-leg stance: the COP must move this far toward the stance foot to count as lift-off, cm."""
     liftoff_timeout_s: float = 5.0
     """Single-leg stance: the other foot must be lifted within this time of the start signal, s."""
-    touchdown_fraction: float = 0.5
+    touchdown_fraction: float = 0.6
     """Single-leg stance: touch-down when the COP has come back this share of the way from the
     stance foot toward where it was on both feet."""
-    touchdown_lookback_s: float = 1.0
+    stance_reference_s: float = 1.0
+    """Single-leg stance: the stance-foot position is the median COP over this time after lift-off, s."""
+    touchdown_lookback_s: float = 1.5
     smooth_s: float = 0.2
     """Single-leg stance: the COP shift is smoothed over this time before judging it, s."""
     max_lost_fraction: float = 0.02
@@ -91,7 +94,9 @@ class QualitySettings:
     no_frames_timeout_s: float = 1.0
     """No frame at all for this long while recording: the plate stopped sending data, s."""
     min_metrics_s: float = 5.0
-    """Sway metrics need at least this much steady stance (timed holds that end early), s."""
+    """Timed holds that end early: sway measures need at least this much steady stance, s (the
+    full set needs ``station.analysis.metrics.MIN_DURATION_S``; shorter holds get the time-domain
+    measures and the ellipse only)."""
 
     def replace(self, overrides: dict) -> "QualitySettings":
         """A copy with some fields replaced (validated by the protocol loader)."""
@@ -252,16 +257,24 @@ def find_touchdown(raw: np.ndarray, shift: np.ndarray, liftoff: int, rate_hz: fl
                    settings: QualitySettings) -> LoadEvent | None:
     """The first touch-down of the lifted foot after ``liftoff``, or None.
 
-    The (smoothed) COP comes back from under the stance foot toward the other foot: below
-    ``1 − touchdown_fraction`` of the farthest shift reached so far, for ``sustain_s``. The
-    touch-down instant is where that return began: the farthest raw shift within
+    The stance position is the median (smoothed) shift over the first ``stance_reference_s``
+    after lift-off (at each moment, of what came before it: the reference never looks ahead).
+    Touch-down: the smoothed shift comes back below ``1 − touchdown_fraction`` of it for
+    ``sustain_s`` (weight has gone onto the other foot; sway on one foot stays under that foot).
+    The touch-down instant is where the return began: the farthest raw shift within
     ``touchdown_lookback_s`` before it (a falling body first drives the COP outward, then the
     landing foot pulls it in).
     """
     if liftoff >= len(shift):
         return None
     after = shift[liftoff:]
-    reference = np.maximum.accumulate(after)
+    ref_n = max(1, int(round(settings.stance_reference_s * rate_hz)))
+    head = min(len(after), ref_n)
+    reference = np.empty(len(after))
+    for i in range(head):
+        reference[i] = np.median(after[: i + 1])
+    if len(after) > head:
+        reference[head:] = np.median(after[:ref_n])
     back = (reference >= settings.liftoff_shift_cm) & (after < (1.0 - settings.touchdown_fraction) * reference)
     n = _sustain_frames(rate_hz, settings)
     start = _first_run(back, n)

@@ -27,14 +27,50 @@ CORNER_FIELDS = ("fl_n", "fr_n", "bl_n", "br_n")
 
 
 def trial_metrics(frames: np.ndarray, rate_hz: float) -> dict:
-    """Sway metrics of ``frames`` (FRAME_DTYPE, finite COP) at ``rate_hz``: the
-    :func:`~station.analysis.metrics.compute_metrics` document (``station`` profile)."""
-    from station.analysis.metrics import compute_metrics
+    """Sway metrics of ``frames`` (FRAME_DTYPE, finite COP) at ``rate_hz``, ``station`` profile.
 
-    corners = np.column_stack([frames[c] for c in CORNER_FIELDS])
-    if not np.isfinite(corners).all():
+    At least :data:`station.analysis.metrics.MIN_DURATION_S`: the full
+    :func:`~station.analysis.metrics.compute_metrics` document. Shorter (a timed hold that ended
+    early): the same document shape with the measures that do not need 20 s, computed by the
+    same building blocks after the same processing (first-sample subtraction, 10 Hz zero-phase
+    low-pass, mean removal), with ``"subset": "short"`` and a ``"note"``.
+
+    Raises
+    ------
+    station.analysis.metrics.SignalError
+        The frames cannot be analysed (too few, too low a rate, non-finite COP).
+    """
+    from station import __version__
+    from station.analysis import metrics as m
+    from station.analysis.filters import lowpass_butterworth
+    from station.analysis.sway import prediction_ellipse, time_domain
+    from station.analysis.weight_bearing import weight_bearing
+
+    corners = {c: np.asarray(frames[c], dtype=float) for c in CORNER_FIELDS}
+    if not all(np.isfinite(v).all() for v in corners.values()):
         corners = None
-    return compute_metrics(frames["ap_cm"], frames["ml_cm"], rate_hz, profile="station", corners_n=corners)
+    ap = np.asarray(frames["ap_cm"], dtype=float)
+    ml = np.asarray(frames["ml_cm"], dtype=float)
+    if len(frames) >= m.min_samples(rate_hz):
+        return m.compute_metrics(ap, ml, rate_hz, profile="station", corners_n=corners, version=__version__)
+    if not (np.isfinite(ap).all() and np.isfinite(ml).all()):
+        raise m.SignalError("COP contains NaN or infinite values")
+    if rate_hz <= 2 * m.STATION_CUTOFF_HZ:
+        raise m.SignalError(f"sample rate {rate_hz:g} Hz is too low for the station profile's 10 Hz low-pass")
+    cop = np.vstack((ap - ap[0], ml - ml[0]))
+    cop = lowpass_butterworth(cop, rate_hz, m.STATION_CUTOFF_HZ, m.STATION_FILTER_ORDER, axis=-1)
+    cop -= cop.mean(axis=1, keepdims=True)
+    values = {**time_domain(cop[0], cop[1], rate_hz), **prediction_ellipse(cop[0], cop[1]), **weight_bearing(corners)}
+    return {
+        "fs_hz": float(rate_hz),
+        "samples": int(len(frames)),
+        "profile": "station",
+        "version": __version__,
+        "subset": "short",
+        "note": (f"shorter than the {m.MIN_DURATION_S:g} s the full analysis needs: time-domain measures, the "
+                 "prediction ellipse and weight bearing only (no spectral, diffusion or sway-density measures)"),
+        "metrics": {k: (None if v is None or not math.isfinite(v) else float(v)) for k, v in values.items()},
+    }
 
 
 def _metric(result, key: str) -> float | None:
@@ -83,8 +119,7 @@ def _condition_summary(protocol: Protocol, condition, results) -> dict:
     out["metrics_trials"] = sum(1 for r in valid if r.metrics is not None)
     if protocol.outcome == "weight_bearing" and "weight_left_pct" in out["values"]:
         left = out["values"]["weight_left_pct"]
-        right = 100.0 - left
-        out["values"]["weight_right_pct"] = right
+        right = out["values"].get("weight_right_pct", 100.0 - left)
         out["values"]["weight_asymmetry_pct"] = abs(left - right)
         out["weight_bearing"] = _weight_words(left, right, protocol.asymmetry_flag_pct)
     return out
@@ -112,14 +147,8 @@ def _romberg(protocol: Protocol, conditions: dict) -> dict | None:
     from station.analysis.romberg import romberg_quotient
 
     eo_id, ec_id = protocol.romberg
-    eo, ec = conditions[eo_id]["values"], conditions[ec_id]["values"]
-    out = {"eyes_open": eo_id, "eyes_closed": ec_id}
-    for name, key in (("romberg_quotient_area", "ellipse_area_cm2"), ("romberg_quotient_velocity", "mean_velocity_cm_s")):
-        if key in eo and key in ec:
-            q = romberg_quotient(ec[key], eo[key])
-            out[name] = None if q is None or not math.isfinite(q) else float(q)
-        else:
-            out[name] = None
+    out = {"eyes_open": eo_id, "eyes_closed": ec_id,
+           **romberg_quotient(conditions[ec_id]["values"], conditions[eo_id]["values"])}
     if out["romberg_quotient_area"] is None and out["romberg_quotient_velocity"] is None:
         out["note"] = "Needs a valid eyes-open and a valid eyes-closed trial with sway measures."
     return out

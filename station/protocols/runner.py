@@ -58,7 +58,9 @@ class TrialOutput(TypingProtocol):
 
 
 class TrialSink(TypingProtocol):
-    def start_trial(self, plan: TrialPlan, rate_hz: float, body_weight_n: float) -> TrialOutput: ...
+    def start_trial(self, plan: TrialPlan, rate_hz: float, body_weight_n: float, t0_ns: int) -> TrialOutput:
+        """A trial starts recording; ``t0_ns`` is its start signal on the station clock."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -281,8 +283,8 @@ class ProtocolRunner:
     def _stream(self, m: TrialMachine) -> None:
         if self.sink is None or m.state == TrialState.ABORTED:
             return
-        if self._output is None and m.start_ns and len(m.recorded):
-            self._output = self.sink.start_trial(m.plan, self.source.rate_hz, m.body_weight_n)
+        if self._output is None and (len(m.recorded) or m.state == TrialState.DONE):
+            self._output = self.sink.start_trial(m.plan, self.source.rate_hz, m.body_weight_n, m.start_ns)
         if self._output is not None:
             frames = m.drain()
             if len(frames):
@@ -298,6 +300,7 @@ class ProtocolRunner:
             self._open_next(reason=m.abort_reason)
             return
         result = m.result
+        self._stream(m)  # a trial that recorded nothing (no data) is still stored, labelled
         stored = self._output.finish(result) if self._output is not None else {}
         self._output = None
         self.records.append(TrialRecord(result, stored))

@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from station.analysis.metrics import METRIC_KEYS
 from station.protocols.quality import QUALITY_FIELDS, QualitySettings
 
 OUTCOMES = ("sway", "time_held", "weight_bearing")
@@ -46,22 +47,10 @@ REPEAT_WHEN = ("invalid", "not_completed")
 """When a trial is offered again (up to ``max_attempts``): it was invalid; or (timed holds) the
 patient did not hold the full duration."""
 
-SWAY_METRICS = (
-    "ellipse_area_cm2", "ellipse_major_cm", "ellipse_minor_cm", "ellipse_angle_deg",
-    "path_length_cm", "path_length_ap_cm", "path_length_ml_cm",
-    "mean_velocity_cm_s", "mean_velocity_ap_cm_s", "mean_velocity_ml_cm_s",
-    "mean_distance_cm", "mean_distance_ap_cm", "mean_distance_ml_cm",
-    "rms_distance_cm", "rms_ap_cm", "rms_ml_cm", "max_distance_cm",
-    "range_ap_cm", "range_ml_cm", "range_cm",
-    "confidence_circle_area_cm2", "sway_area_per_s_cm2_s",
-    "mean_frequency_hz", "mean_frequency_ap_hz", "mean_frequency_ml_hz",
-    "mean_power_frequency_hz", "weight_left_pct", "weight_front_pct",
-)
-"""Sway metric keys of DESIGN.md §5 that cut-offs and norms may refer to."""
-PROTOCOL_METRICS = (
-    "time_held_s", "romberg_quotient_area", "romberg_quotient_velocity",
-    "weight_right_pct", "weight_asymmetry_pct",
-)
+SWAY_METRICS = METRIC_KEYS
+"""Sway metric keys of DESIGN.md §5 (as :func:`station.analysis.metrics.compute_metrics` names
+them) that cut-offs and norms may refer to."""
+PROTOCOL_METRICS = ("time_held_s", "romberg_quotient_area", "romberg_quotient_velocity", "weight_asymmetry_pct")
 """Results the protocol engine itself computes (see :mod:`station.protocols.results`)."""
 METRICS = SWAY_METRICS + PROTOCOL_METRICS
 

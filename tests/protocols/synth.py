@@ -96,3 +96,19 @@ def standing(weight_n: float = 700.0, on_at_s: float = 1.0, amp_cm: float = 0.3)
         return Load(weight_n, ap, ml)
 
     return script
+
+
+class PersonSource(ScriptedSource):
+    """Frames sampled straight from a load source (e.g. a VirtualPerson), without chip models:
+    the exact forces at each frame time."""
+
+    def __init__(self, load_source, rate_hz: float = 100.0):
+        self.load_source = load_source
+        super().__init__(self._script, rate_hz)
+
+    def _script(self, t_s: float) -> Load:
+        from station.analysis.cop import cop_from_corners
+
+        fl, fr, bl, br = (float(v) for v in self.load_source.corner_forces_n(t_s))
+        ap, ml, fz = cop_from_corners(fl, fr, bl, br, WIDTH_CM, DEPTH_CM)
+        return Load(fz, ap, ml)

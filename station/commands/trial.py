@@ -1,0 +1,248 @@
+"""``balance-station trial``: run a whole clinical protocol from the command line.
+
+With ``--simulate`` the protocol runs on the simulated station (register-level plate, real
+drivers, acquisition loop) under the simulated clock, with a virtual patient who follows the
+instructions (steps on, closes the eyes at the countdown, lifts a foot for single-leg stance);
+``--lapse`` makes the patient step off, stumble or put the foot down in a chosen trial. A whole
+protocol takes seconds and is identical for the same seed.
+
+Progress goes to the terminal (stderr); the results summary to stdout (``--json`` for JSON).
+``--out DIR`` stores every trial (valid or not) as a trial CSV + JSON sidecar and the summary as
+``results.json``; ``--patient ID`` stores the trials in the clinic database (``--data-dir``) in a
+new session of that patient.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("trial", help="run a whole protocol (on the simulated station with --simulate)")
+    parser.add_argument("--protocol", required=True, metavar="NAME", help="protocol name (see `protocols list`)")
+    parser.add_argument("--simulate", action="store_true", help="simulated station and virtual patient")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the simulation: plate and patient (default 0)")
+    parser.add_argument("--out", type=Path, metavar="DIR", help="store trial CSVs, sidecars and results.json here")
+    parser.add_argument("--patient", type=int, metavar="ID", help="store the trials in the database, new session of this patient")
+    parser.add_argument("--age", type=float, metavar="YEARS", help="patient's age: reference values for the age band")
+    parser.add_argument("--mass-kg", type=float, default=70.0, help="virtual patient's mass (default 70 kg)")
+    parser.add_argument("--height-cm", type=float, default=170.0, help="virtual patient's height (default 170 cm)")
+    parser.add_argument("--lapse", action="append", default=[], metavar="COND:ACTION:AFTER_S[:ATTEMPT[:TRIAL]]",
+                        help="virtual patient does ACTION (step_off, stumble, touch_down) AFTER_S into that trial; repeatable")
+    parser.add_argument("--protocols-dir", type=Path, metavar="DIR", help="the clinic's protocol files (default: <data-dir>/protocols)")
+    parser.add_argument("--data-dir", type=Path, help="the station's data directory")
+    parser.add_argument("--json", action="store_true", help="print the results summary as JSON")
+    parser.add_argument("--quiet", action="store_true", help="no progress on the terminal")
+    parser.set_defaults(func=run_trial)
+
+
+class Progress:
+    """Prints the runner's events as short lines (station-clock time first)."""
+
+    def __init__(self, stream=sys.stderr) -> None:
+        self.stream = stream
+        self.t0_ns: int | None = None
+
+    def __call__(self, event) -> None:
+        if self.t0_ns is None:
+            self.t0_ns = event.t_ns
+        d = event.data
+        tag = f"[{d['condition']} t{d['trial']} a{d['attempt']}]" if "condition" in d and "trial" in d else ""
+        line = None
+        if event.kind == "protocol_started":
+            line = f"{d['title']} ({d['protocol']}): {len(d['trials'])} planned trials"
+        elif event.kind == "trial_ready":
+            line = f"{tag} {d['label']}" + (f" - repeat: {d['reason']}" if d.get("reason") else "")
+        elif event.kind == "state" and d["state"] in ("waiting", "recording", "aborted"):
+            line = {"waiting": f"{tag} waiting for the patient to stand still",
+                    "recording": f"{tag} recording {d.get('duration_s', 0):g} s",
+                    "aborted": f"{tag} not started: {d.get('message', '')}"}[d["state"]]
+        elif event.kind == "state" and d["state"] == "countdown":
+            line = f"{tag} body weight {d['body_weight_n']:.0f} N; countdown"
+        elif event.kind == "liftoff":
+            line = f"{tag} foot lifted at {d['at_s']:.2f} s"
+        elif event.kind == "hold_ended":
+            line = f"{tag} balance lost at {d['at_s']:.2f} s"
+        elif event.kind == "trial_finished":
+            r = d["result"]
+            if not r["valid"]:
+                line = f"{tag} INVALID: " + " ".join(i["message"] for i in r["issues"])
+            elif r["time_held_s"] is not None:
+                line = f"{tag} held {r['time_held_s']:.2f} s of {r['duration_s']:g} s" + (
+                    "" if r["completed"] else f" ({r['hold_end']['message'] if r['hold_end'] else 'not completed'})")
+            else:
+                line = f"{tag} valid, {r['samples']} frames"
+        elif event.kind == "rest":
+            line = f"rest {d['rest_s']:g} s"
+        elif event.kind == "fault":
+            line = f"FAULT: {d['message']}"
+        elif event.kind == "protocol_finished":
+            line = "protocol finished" + (f" early: {d['summary']['stopped_reason']}" if d["summary"].get("stopped_reason") else "")
+        if line:
+            print(f"{(event.t_ns - self.t0_ns) / 1e9:8.2f} s  {line}", file=self.stream, flush=True)
+
+
+def format_summary(summary: dict) -> str:
+    """The results in words, for the terminal."""
+    out = [f"{summary['title']}: {summary['valid_trial_count']} valid of {summary['trial_count']} trials"]
+    for c in summary["conditions"]:
+        values = c["values"]
+        parts = []
+        if "time_held_s" in values:
+            parts.append(f"held {values['time_held_s']:.1f} s ({c['score']} of {c['time_held_s']})")
+        for key in ("mean_velocity_cm_s", "ellipse_area_cm2"):
+            if key in values:
+                parts.append(f"{key} {values[key]:.3g}")
+        if c.get("weight_bearing"):
+            parts.append(c["weight_bearing"]["words"])
+        if c["valid_trials"] == 0:
+            parts.append("no valid trial")
+        out.append(f"  {c['id']}: " + "; ".join(parts))
+    if summary.get("romberg"):
+        rb = summary["romberg"]
+        q = [f"{k.replace('romberg_quotient_', '')} {rb[k]:.2f}" for k in ("romberg_quotient_area", "romberg_quotient_velocity")
+             if rb.get(k) is not None]
+        out.append("  Romberg quotient (eyes closed / open): " + (", ".join(q) if q else rb.get("note", "n/a")))
+    for cut in summary["cutoffs"]:
+        if cut["flagged"]:
+            where = f"{cut['condition']}: " if cut["condition"] else ""
+            out.append(f"  FLAG {where}{cut['meaning']} ({cut['source']})")
+    for norm in summary["norms"]:
+        if norm.get("position"):
+            out.append(f"  {norm['condition']} {norm['metric']} {norm['value']:.3g}: {norm['position']} "
+                       f"of the reference ({norm['population'][:60]}...) {norm.get('note', '')}".rstrip())
+    if summary.get("stopped_reason"):
+        out.append(f"  stopped early: {summary['stopped_reason']}")
+    return "\n".join(out)
+
+
+def _write_json(path: Path, doc: dict) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(doc, f, indent=2)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def run_trial(args) -> int:
+    from station.cli import UserError
+    from station.commands._common import load_config
+    from station.commands.protocols import find
+    from station.protocols.runner import ProtocolRunner, RunnerError
+    from station.protocols.sinks import FileSink, StoreSink, TeeSink
+    from station.protocols.virtual_patient import VirtualPatient, parse_lapse
+
+    if not args.simulate:
+        raise UserError("running a protocol on the real plate is done from the dashboard (`balance-station run`), "
+                        "where the acquisition service owns the plate; add --simulate to run it on the simulated station")
+    protocol = find(args, args.protocol)
+    try:
+        lapses = [parse_lapse(text) for text in args.lapse]
+    except ValueError as exc:
+        raise UserError(f"--lapse {exc}") from None
+    ids = [c.id for c in protocol.conditions]
+    for lapse in lapses:
+        if lapse.condition not in ids:
+            raise UserError(f"--lapse: {protocol.name} has no condition {lapse.condition!r}; allowed: {', '.join(ids)}")
+    if args.age is not None and not 0 < args.age < 130:
+        raise UserError(f"--age must be between 0 and 130 years, got {args.age:g}")
+    if not 20 <= args.mass_kg <= 250:
+        raise UserError(f"--mass-kg must be between 20 and 250 kg, got {args.mass_kg:g}")
+    if args.out is not None:
+        if args.out.exists() and not args.out.is_dir():
+            raise UserError(f"--out {args.out} is a file; give a directory")
+        if not args.out.parent.exists():
+            raise UserError(f"--out: the folder {args.out.parent} does not exist")
+        if (args.out / "results.json").exists():
+            raise UserError(f"--out {args.out} already holds results.json; choose a new directory")
+        args.out.mkdir(exist_ok=True)
+    config = load_config(args)
+
+    station, person = _simulated_station(config, args)
+    sinks = []
+    metadata = {"source": {"kind": "simulated station with a virtual patient", "seed": args.seed,
+                           "mass_kg": args.mass_kg, "height_cm": args.height_cm},
+                "plate": {"width_cm": config.plate.width_cm, "depth_cm": config.plate.depth_cm},
+                "calibration": station.calibration.to_dict()}
+    if args.out is not None:
+        sinks.append(FileSink(args.out, metadata))
+    store = None
+    if args.patient is not None:
+        store, store_sink = _store_sink(config, args, protocol, station)
+        sinks.append(store_sink)
+    runner = ProtocolRunner(protocol, station, sink=TeeSink(*sinks) if sinks else None, patient_age_y=args.age)
+    patient = VirtualPatient(person, lapses, time_origin_ns=_time_origin_ns(station))
+    patient.attach(runner)
+    if not args.quiet:
+        runner.bus.subscribe(Progress())
+    planned_s = sum(c.duration_s + protocol.countdown_s + protocol.rest_s + 10.0 for c in protocol.conditions)
+    try:
+        summary = runner.run(auto=True, max_s=planned_s * protocol.trials_per_condition * protocol.max_attempts + 300.0)
+    except RunnerError as exc:
+        raise UserError(f"{exc}; the trials so far are stored") from None
+    finally:
+        if store is not None:
+            store.close()
+    summary["simulation"] = metadata["source"]
+    if args.out is not None:
+        try:
+            _write_json(args.out / "results.json", summary)
+        except OSError as exc:
+            raise UserError(f"cannot write {args.out / 'results.json'}: {exc.strerror or exc}") from None
+    if args.json:
+        json.dump(summary, sys.stdout, indent=2)
+        print()
+    else:
+        print(format_summary(summary))
+    return 1 if summary.get("stopped_reason") else 0
+
+
+def _simulated_station(config, args):
+    from station.acquire.local import SimulatedStation
+    from station.sim.person import VirtualPerson
+
+    age_group = "old" if args.age is not None and args.age >= 60 else "young"
+    try:
+        person = VirtualPerson(seed=args.seed, mass_kg=args.mass_kg, height_cm=args.height_cm, age_group=age_group,
+                               on_plate=False, plate=config.plate)
+    except ValueError as exc:
+        from station.cli import UserError
+
+        raise UserError(f"virtual patient: {exc}") from None
+    # Factory calibration of this simulated plate (same seed: the same load cells), as `record` does.
+    calibration = SimulatedStation(config, None, seed=args.seed, calibration="auto").calibration
+    station = SimulatedStation(config, person, seed=args.seed, calibration=calibration)
+    return station, person
+
+
+def _time_origin_ns(station) -> int:
+    """Station-clock time that the simulated plate's load source sees as t = 0."""
+    return int(station.simulation.plate.t0_ns)
+
+
+def _store_sink(config, args, protocol, station):
+    from station.cli import UserError
+    from station.protocols.sinks import StoreSink
+    from station.store.audit import Actor
+    from station.store.db import StoreError
+    from station.store.store import Store
+
+    try:
+        store = Store.open(config.data_dir)
+        actor = Actor.command_line()
+        session = store.sessions.create(args.patient, {"label": f"{protocol.title} (simulated, seed {args.seed})"}, actor=actor)
+    except StoreError as exc:
+        raise UserError(f"--patient {args.patient}: {exc}") from None
+    return store, StoreSink(store.trials, session["id"], station.calibration.to_dict(), actor)

@@ -1,0 +1,167 @@
+"""Where the protocol runner stores trials: trial files, the clinic database, or both.
+
+Each sink implements :class:`station.protocols.runner.TrialSink`: ``start_trial`` when a trial
+starts recording returns an output that takes the frames as they come (``append``, durable about
+once a second) and the result at the end (``finish``). Invalid trials are stored too, labelled
+with their reasons: nothing measured is thrown away.
+
+* :class:`FileSink`: one trial CSV (DESIGN.md §4, ``time_s`` from the start signal) and its JSON
+  sidecar per trial, written with :class:`station.store.trialfile.TrialCsvWriter`; the sidecar
+  gets the protocol, the condition, the calibration and, at the end, the trial's result.
+* :class:`StoreSink`: the clinic database (:class:`station.store.trials.Trials`), one trial row
+  per trial in a session. The result of the protocol (held time, what ended the hold, the quality
+  issues) goes with the metrics document under ``"trial"``.
+* :class:`TeeSink`: several sinks at once.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from station import __version__
+from station.acquire.frame import IMU_FIELDS, trial_columns
+
+
+def trial_outcome(result) -> dict:
+    """The protocol's view of a trial, for storage next to its metrics."""
+    d = result.to_dict()
+    return {k: d[k] for k in ("protocol", "condition", "label", "trial", "attempt", "valid", "end_reason", "completed",
+                              "duration_s", "time_held_s", "liftoff_s", "hold_end", "issues", "warnings",
+                              "body_weight_n", "analysis_start_s", "analysis_end_s", "metrics_note")}
+
+
+def _reason(result) -> str | None:
+    if result.valid:
+        return None
+    return " ".join(issue.message for issue in result.issues) or "invalid trial"
+
+
+class _FileOutput:
+    def __init__(self, sink: "FileSink", path: Path, metadata: dict, t0_ns: int):
+        self.sink = sink
+        self.path = path
+        self.metadata = metadata
+        self.t0_ns = t0_ns
+        self.writer = None
+
+    def append(self, frames: np.ndarray) -> None:
+        from station.store.trialfile import TrialCsvWriter
+
+        if self.writer is None:
+            include_imu = bool(np.isfinite(np.stack([frames[f] for f in IMU_FIELDS])).any())
+            names = list(trial_columns(frames[:1], include_imu=include_imu))
+            self.writer = TrialCsvWriter(self.path, names, self.metadata)
+            self._include_imu = include_imu
+        time_s = (frames["t_ns"].astype(np.int64) - self.t0_ns) / 1e9
+        self.writer.append(trial_columns(frames, time_s, include_imu=self._include_imu))
+
+    def finish(self, result) -> dict:
+        metadata = {**self.metadata, "samples": result.samples, "result": trial_outcome(result),
+                    "metrics": result.metrics}
+        if self.writer is None:  # nothing was recorded: an empty trial is still a trial
+            from station.store.trialfile import TrialCsvWriter
+
+            self.writer = TrialCsvWriter(self.path, ["time_s", "ap_cm", "ml_cm", "fz_n", "fl_n", "fr_n", "bl_n", "br_n", "flags"],
+                                         metadata)
+        self.writer.close(metadata)
+        return {"csv": str(self.path), "json": str(self.path.with_suffix(".json"))}
+
+
+class FileSink:
+    """Trial CSV + JSON sidecar per trial in ``directory`` (which must exist).
+
+    ``metadata``: extra sidecar contents for every trial (calibration, plate geometry, source).
+    """
+
+    def __init__(self, directory: str | Path, metadata: dict | None = None) -> None:
+        self.directory = Path(directory)
+        self.metadata = dict(metadata or {})
+        self.count = 0
+
+    def start_trial(self, plan, rate_hz: float, body_weight_n: float, t0_ns: int = 0) -> _FileOutput:
+        self.count += 1
+        name = f"{self.count:02d}-{plan.protocol.name}-{plan.condition.id}-t{plan.trial}-a{plan.attempt}.csv"
+        metadata = {
+            **self.metadata,
+            "rate_hz": rate_hz,
+            "station_version": __version__,
+            "protocol": {"name": plan.protocol.name, "title": plan.protocol.title, "version": plan.protocol.version,
+                         "source": plan.protocol.source},
+            "condition": plan.condition.to_dict(),
+            "trial": plan.trial,
+            "attempt": plan.attempt,
+            "body_weight_n": None if not math.isfinite(body_weight_n) else round(float(body_weight_n), 2),
+            "time_zero": "the start signal (long beep)",
+        }
+        return _FileOutput(self, self.directory / name, metadata, t0_ns)
+
+
+class _StoreOutput:
+    def __init__(self, writer, rate_hz: float):
+        self.writer = writer
+        self.rate_hz = rate_hz
+
+    def append(self, frames: np.ndarray) -> None:
+        self.writer.append(frames)
+
+    def finish(self, result) -> dict:
+        doc = dict(result.metrics) if result.metrics is not None else {
+            "fs_hz": float(self.rate_hz), "samples": int(result.samples), "profile": "station",
+            "version": __version__, "metrics": {}, "note": result.metrics_note or "no sway measures",
+        }
+        doc["trial"] = trial_outcome(result)
+        stored = self.writer.finish(doc, result.valid, _reason(result))
+        return {"trial_id": stored["id"] if isinstance(stored, dict) and "id" in stored else self.writer.trial_id}
+
+
+class StoreSink:
+    """Trials into the clinic database, in session ``session_id``.
+
+    Parameters
+    ----------
+    trials : station.store.trials.Trials
+    session_id : int
+    calibration : dict
+        The plate calibration in use (``PlateCalibration.to_dict()``).
+    actor : station.store.audit.Actor, optional
+        Who records (default: the station).
+    """
+
+    def __init__(self, trials, session_id: int, calibration: dict, actor=None) -> None:
+        self.trials = trials
+        self.session_id = session_id
+        self.calibration = calibration
+        self.actor = actor
+
+    def start_trial(self, plan, rate_hz: float, body_weight_n: float, t0_ns: int = 0) -> _StoreOutput:
+        writer = self.trials.start_trial(self.session_id, plan.protocol.name, plan.condition.id, self.calibration,
+                                         rate_hz, actor=self.actor)
+        return _StoreOutput(writer, rate_hz)
+
+
+class _TeeOutput:
+    def __init__(self, outputs):
+        self.outputs = outputs
+
+    def append(self, frames: np.ndarray) -> None:
+        for output in self.outputs:
+            output.append(frames)
+
+    def finish(self, result) -> dict:
+        stored: dict = {}
+        for output in self.outputs:
+            stored.update(output.finish(result))
+        return stored
+
+
+class TeeSink:
+    """Every trial to each of ``sinks``."""
+
+    def __init__(self, *sinks) -> None:
+        self.sinks = sinks
+
+    def start_trial(self, plan, rate_hz: float, body_weight_n: float, t0_ns: int = 0) -> _TeeOutput:
+        return _TeeOutput([s.start_trial(plan, rate_hz, body_weight_n, t0_ns) for s in self.sinks])

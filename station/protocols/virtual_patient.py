@@ -1,0 +1,197 @@
+"""A virtual patient who follows a protocol's instructions on the simulated station.
+
+It drives a :class:`station.sim.person.VirtualPerson` (the load source on the simulated plate)
+from the protocol runner's events, as a real patient follows the clinician and the beeps:
+
+* a trial is ready: step onto the plate if not on it; stand on the foam pad for foam conditions;
+* the countdown starts: close the eyes for an eyes-closed condition (open them otherwise);
+* recording starts: in single-leg stance, shift onto the named leg and lift the other foot;
+* the trial ends: lower the lifted foot (if still up), open the eyes; after stepping off, stay
+  off until the next trial is ready.
+
+*Lapses* make it do what a patient sometimes does, in chosen trials: step off the plate, stumble,
+or (single-leg stance) put the lifted foot down, ``after_s`` seconds into the recording (into
+the time on one leg for a touch-down). That is how the command line's ``--simulate`` runs and the
+end-to-end tests provoke balance losses and invalid trials.
+
+Person events must be scheduled in time order and in the simulation's future; actions are
+therefore queued and handed to the person on the runner's loop ticks, shortly before they are due.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ACTIONS = ("step_off", "stumble", "touch_down")
+COMMIT_AHEAD_S = 0.15
+"""Actions are handed to the person this long before they are due (the loop ticks every ~50 ms)."""
+MIN_STEP_S = 0.001
+
+
+@dataclass(frozen=True)
+class Lapse:
+    """In condition ``condition``'s attempt ``attempt`` (of trial ``trial``), do ``action``
+    ``after_s`` seconds into the recording (``touch_down``: into the time on one leg)."""
+
+    condition: str
+    action: str
+    after_s: float
+    attempt: int = 1
+    trial: int = 1
+
+    def __post_init__(self) -> None:
+        if self.action not in ACTIONS:
+            raise ValueError(f"unknown lapse action {self.action!r}; allowed: {', '.join(ACTIONS)}")
+        if not self.after_s >= 0:
+            raise ValueError(f"after_s must be >= 0 s, not {self.after_s!r}")
+
+
+def parse_lapse(text: str) -> Lapse:
+    """``CONDITION:ACTION:AFTER_S[:ATTEMPT[:TRIAL]]``, e.g. ``foam_ec:step_off:12``."""
+    parts = text.split(":")
+    if not 3 <= len(parts) <= 5:
+        raise ValueError(f"{text!r} is not CONDITION:ACTION:AFTER_S[:ATTEMPT[:TRIAL]] (e.g. foam_ec:step_off:12)")
+    try:
+        after_s = float(parts[2])
+        attempt = int(parts[3]) if len(parts) > 3 else 1
+        trial = int(parts[4]) if len(parts) > 4 else 1
+    except ValueError:
+        raise ValueError(f"{text!r}: AFTER_S must be a number of seconds, ATTEMPT and TRIAL whole numbers") from None
+    return Lapse(parts[0], parts[1], after_s, attempt, trial)
+
+
+class VirtualPatient:
+    """Follows a :class:`~station.protocols.runner.ProtocolRunner` with a virtual person.
+
+    Parameters
+    ----------
+    person : station.sim.person.VirtualPerson
+        On the simulated plate (as the station's load source), normally starting off the plate.
+    lapses : iterable of Lapse
+    time_origin_ns : int
+        Station-clock time that the person sees as ``t_s = 0`` (the simulated plate's origin).
+    reaction_s : float
+        How long the patient takes to react to an instruction or a beep, s.
+    on_plate : bool
+        Whether the person starts on the plate (``VirtualPerson(..., on_plate=...)``).
+    """
+
+    def __init__(self, person, lapses=(), *, time_origin_ns: int = 0, reaction_s: float = 0.4,
+                 on_plate: bool = False) -> None:
+        self.person = person
+        self.lapses = list(lapses)
+        self.time_origin_ns = int(time_origin_ns)
+        self.reaction_s = reaction_s
+        self._pending: list[tuple[float, str, dict]] = []
+        self._last_s = 0.0
+        self._on_plate = bool(on_plate)
+        self._single = False
+        self._vision = None
+        self._surface = None
+        self._trial: dict | None = None
+        self.done: list[tuple[float, str]] = []
+        """(person time s, action) of everything handed to the person."""
+
+    def attach(self, runner) -> None:
+        self._protocol = runner.protocol
+        runner.bus.subscribe(self.on_event)
+        runner.add_tick(self.tick)
+
+    def _t(self, t_ns: int) -> float:
+        return (t_ns - self.time_origin_ns) / 1e9
+
+    def _queue(self, due_s: float, action: str, **kwargs) -> None:
+        self._pending.append((due_s, action, kwargs))
+        self._pending.sort(key=lambda p: p[0])
+
+    def _cancel_trial_actions(self) -> None:
+        self._pending = [p for p in self._pending if not p[2].get("lapse")]
+
+    def on_event(self, event) -> None:
+        now_s = self._t(event.t_ns)
+        data = event.data
+        if event.kind == "trial_ready":
+            self._cancel_trial_actions()
+            condition = self._protocol.condition(data["condition"])
+            self._trial = {"condition": condition, "trial": data["trial"], "attempt": data["attempt"]}
+            if condition.stance.surface != self._surface:
+                self._queue(now_s + self.reaction_s, "set_condition", surface=condition.stance.surface)
+            if not self._on_plate:
+                self._queue(now_s + 2 * self.reaction_s, "step_on")
+        elif event.kind == "state" and self._trial is not None:
+            state = data["state"]
+            condition = self._trial["condition"]
+            if state == "countdown" and condition.stance.eyes != self._vision:
+                self._queue(now_s + self.reaction_s, "set_condition", vision=condition.stance.eyes)
+            elif state == "recording":
+                start_s = now_s
+                if condition.single_leg:
+                    side = "left" if condition.stance.feet == "single_left" else "right"
+                    self._queue(start_s + self.reaction_s, "single_leg", side=side)
+                for lapse in self.lapses:
+                    if (lapse.condition, lapse.attempt, lapse.trial) == (condition.id, self._trial["attempt"], self._trial["trial"]):
+                        due = start_s + lapse.after_s
+                        if lapse.action == "touch_down":
+                            due += self.reaction_s + 1.0  # the weight shift before the foot lifts
+                        self._queue(due, lapse.action, lapse=True)
+            elif state in ("done", "aborted"):
+                self._cancel_trial_actions()
+                if self._single:
+                    self._queue(now_s + self.reaction_s, "touch_down", fall_s=0.0)
+                if self._vision == "closed":
+                    self._queue(now_s + 2 * self.reaction_s, "set_condition", vision="open")
+
+    def tick(self, now_ns: int) -> None:
+        """Hand the person every queued action due within :data:`COMMIT_AHEAD_S`."""
+        now_s = self._t(now_ns)
+        while self._pending and self._pending[0][0] <= now_s + COMMIT_AHEAD_S:
+            due_s, action, kwargs = self._pending.pop(0)
+            at_s = max(due_s, now_s + MIN_STEP_S, self._last_s + MIN_STEP_S)
+            if self._apply(action, at_s, {k: v for k, v in kwargs.items() if k != "lapse"}):
+                self._last_s = at_s
+                self.done.append((at_s, action))
+
+    def _apply(self, action: str, at_s: float, kwargs: dict) -> bool:
+        p = self.person
+        if action == "step_on":
+            if self._on_plate:
+                return False
+            p.step_on(at_s)
+            self._on_plate = True
+            self._last_s = at_s + 0.5  # the person is busy stepping on
+            return True
+        if action == "step_off":
+            if not self._on_plate:
+                return False
+            if self._single:
+                p.touch_down(at_s, fall_s=0.0)
+                at_s += 0.5
+                self._single = False
+            p.step_off(at_s)
+            self._on_plate = False
+            self._last_s = at_s + 0.5
+            return True
+        if action == "set_condition":
+            p.set_condition(at_s, **kwargs)
+            self._vision = kwargs.get("vision", self._vision)
+            self._surface = kwargs.get("surface", self._surface)
+            return True
+        if action == "single_leg":
+            if not self._on_plate or self._single:
+                return False
+            p.single_leg(at_s, side=kwargs["side"])
+            self._single = True
+            self._last_s = at_s + 1.0
+            return True
+        if action == "touch_down":
+            if not self._single:
+                return False
+            p.touch_down(at_s, **kwargs)
+            self._single = False
+            return True
+        if action == "stumble":
+            if not self._on_plate:
+                return False
+            p.stumble(at_s)
+            return True
+        raise ValueError(f"unknown action {action!r}")
