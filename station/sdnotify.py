@@ -122,6 +122,9 @@ def watchdog_usec(env: Mapping[str, str] | None = None, pid: int | None = None) 
     return usec
 
 
+_watchdog_usec_from_environment = watchdog_usec  # the name is shadowed by a parameter below
+
+
 def _one_line(text: str, limit: int = 200) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -147,6 +150,9 @@ def status_text(health: Mapping[str, Any]) -> str:
     return _one_line(text)
 
 
+_FROM_ENVIRONMENT: Any = object()
+
+
 class ServiceWatchdog:
     """Signals readiness, feeds systemd's watchdog while frames arrive, and keeps STATUS current.
 
@@ -157,13 +163,17 @@ class ServiceWatchdog:
         frames delivered so far, and ``state``; ``reason`` and ``rate_hz.measured`` are shown in
         the status when present). E.g. ``RingFrameSource.health``. If it raises, the check counts
         as "no progress" and the error is shown in the status.
-    notifier : Notifier
-        Where notifications go (``Notifier.from_environment()`` in the service).
-    clock : Clock
-        Time base for the check schedule (injectable for tests).
-    watchdog_usec : int or None
-        The watchdog period in µs (``watchdog_usec()``); ``None`` when systemd set no watchdog:
-        then ``WATCHDOG=1`` is never sent.
+    frames_counter : callable, optional
+        Returns the frame counter, used instead of ``health()["frames"]`` (e.g. one that returns
+        -1 when the acquisition process has died). Zero or negative means "no frames".
+    notifier : Notifier, optional
+        Where notifications go; default ``Notifier.from_environment()`` (``$NOTIFY_SOCKET``;
+        sends nothing outside systemd).
+    clock : Clock, optional
+        Time base for the check schedule of :meth:`run` (real clock by default).
+    watchdog_usec : int or None, optional
+        The watchdog period in µs; default from ``$WATCHDOG_USEC``/``$WATCHDOG_PID``
+        (:func:`watchdog_usec`). ``None``: no watchdog, ``WATCHDOG=1`` is never sent.
     interval_s : float, optional
         Check period in s; default half the watchdog period, or :data:`DEFAULT_INTERVAL_S`.
     """
@@ -171,14 +181,19 @@ class ServiceWatchdog:
     def __init__(
         self,
         health: Callable[[], Mapping[str, Any]],
-        notifier: Notifier,
+        *,
+        frames_counter: Callable[[], int] | None = None,
+        notifier: Notifier | None = None,
         clock: Clock | None = None,
-        watchdog_usec: int | None = None,
+        watchdog_usec: int | None = _FROM_ENVIRONMENT,
         interval_s: float | None = None,
     ) -> None:
         self._health = health
-        self.notifier = notifier
+        self._frames_counter = frames_counter
+        self.notifier = Notifier.from_environment() if notifier is None else notifier
         self.clock = clock or MonotonicClock()
+        if watchdog_usec is _FROM_ENVIRONMENT:
+            watchdog_usec = _watchdog_usec_from_environment()
         self.watchdog_usec = watchdog_usec
         if interval_s is None:
             interval_s = watchdog_usec / 2e6 if watchdog_usec else DEFAULT_INTERVAL_S
@@ -193,20 +208,12 @@ class ServiceWatchdog:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    @classmethod
-    def from_environment(
-        cls, health: Callable[[], Mapping[str, Any]], clock: Clock | None = None
-    ) -> "ServiceWatchdog":
-        """The watchdog for a service started by systemd (``$NOTIFY_SOCKET``, ``$WATCHDOG_USEC``,
-        ``$WATCHDOG_PID``); outside systemd it sends nothing."""
-        return cls(health, Notifier.from_environment(), clock, watchdog_usec())
-
     def check(self) -> list[str]:
         """Look at the acquisition once and send what is due; returns the messages sent."""
         now_ns = self.clock.monotonic_ns()
         try:
             health = self._health()
-            frames = int(health.get("frames", 0))
+            frames = int(self._frames_counter() if self._frames_counter is not None else health.get("frames", 0))
         except Exception as exc:  # the health source is the thing being watched: report, don't die
             health, frames = None, None
             error = f"{type(exc).__name__}: {exc}"
@@ -245,9 +252,11 @@ class ServiceWatchdog:
             self.watchdog_sent += 1
         return fields
 
-    def run(self, should_stop: Callable[[], bool]) -> None:
-        """Check every :attr:`interval_s` until ``should_stop()`` is true, on an absolute schedule
-        (a slow check shortens the next wait instead of delaying every later one)."""
+    def run(self, stop: Callable[[], bool] | threading.Event) -> None:
+        """Check every :attr:`interval_s` until ``stop`` (a callable returning True, or a
+        :class:`threading.Event` that is set), on an absolute schedule of :attr:`clock` (a slow
+        check shortens the next wait instead of delaying every later one)."""
+        should_stop = stop.is_set if isinstance(stop, threading.Event) else stop
         period_ns = int(self.interval_s * 1e9)
         deadline_ns = self.clock.monotonic_ns()
         while not should_stop():

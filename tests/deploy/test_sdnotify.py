@@ -121,7 +121,7 @@ def test_ready_only_once_frames_arrive_and_watchdog_only_while_they_keep_coming(
     path, lis = listener
     acq = Acquisition()
     clock = SimulatedClock()
-    dog = ServiceWatchdog(acq.health, Notifier(os.fsencode(path)), clock, watchdog_usec=10_000_000)
+    dog = ServiceWatchdog(acq.health, notifier=Notifier(os.fsencode(path)), clock=clock, watchdog_usec=10_000_000)
     assert dog.interval_s == 5.0  # half the watchdog period
 
     dog.check()  # no frame yet: status only, no READY, no WATCHDOG
@@ -143,7 +143,7 @@ def test_a_hung_acquisition_stops_feeding_the_watchdog(listener):
     path, lis = listener
     acq = Acquisition()
     clock = SimulatedClock()
-    dog = ServiceWatchdog(acq.health, Notifier(os.fsencode(path)), clock, watchdog_usec=10_000_000)
+    dog = ServiceWatchdog(acq.health, notifier=Notifier(os.fsencode(path)), clock=clock, watchdog_usec=10_000_000)
     acq.deliver(100)
     dog.check()
     lis.pending()
@@ -163,7 +163,7 @@ def test_a_degraded_station_keeps_its_watchdog_fed_and_says_why(listener):
     path, lis = listener
     acq = Acquisition()
     clock = SimulatedClock()
-    dog = ServiceWatchdog(acq.health, Notifier(os.fsencode(path)), clock, watchdog_usec=10_000_000)
+    dog = ServiceWatchdog(acq.health, notifier=Notifier(os.fsencode(path)), clock=clock, watchdog_usec=10_000_000)
     acq.deliver(100)
     dog.check()
     lis.pending()
@@ -183,7 +183,7 @@ def test_all_corners_down_still_counts_as_alive_when_frames_flow(listener):
     # process is alive, a restart would not bring the plate back; it is reported, not restarted
     path, lis = listener
     acq = Acquisition()
-    dog = ServiceWatchdog(acq.health, Notifier(os.fsencode(path)), SimulatedClock(), watchdog_usec=2_000_000)
+    dog = ServiceWatchdog(acq.health, notifier=Notifier(os.fsencode(path)), clock=SimulatedClock(), watchdog_usec=2_000_000)
     acq.deliver(10, state="down", reason="no load cell answers; check the plate cable and the mux")
     assert "READY=1" in dog.check()
     acq.deliver(10, state="down", reason="no load cell answers; check the plate cable and the mux")
@@ -193,7 +193,7 @@ def test_all_corners_down_still_counts_as_alive_when_frames_flow(listener):
 def test_a_restarted_counter_counts_as_progress_and_errors_do_not(listener):
     path, lis = listener
     acq = Acquisition()
-    dog = ServiceWatchdog(acq.health, Notifier(os.fsencode(path)), SimulatedClock(), watchdog_usec=2_000_000)
+    dog = ServiceWatchdog(acq.health, notifier=Notifier(os.fsencode(path)), clock=SimulatedClock(), watchdog_usec=2_000_000)
     acq.deliver(1000)
     dog.check()
     acq.doc["frames"] = 20  # the acquisition process was restarted and counts anew
@@ -207,7 +207,7 @@ def test_a_restarted_counter_counts_as_progress_and_errors_do_not(listener):
 def test_no_watchdog_configured_means_no_watchdog_messages(listener):
     path, lis = listener
     acq = Acquisition()
-    dog = ServiceWatchdog(acq.health, Notifier(os.fsencode(path)), SimulatedClock(), watchdog_usec=None)
+    dog = ServiceWatchdog(acq.health, notifier=Notifier(os.fsencode(path)), clock=SimulatedClock(), watchdog_usec=None)
     assert dog.interval_s == DEFAULT_INTERVAL_S
     acq.deliver(5)
     assert "READY=1" in dog.check()
@@ -225,7 +225,7 @@ def test_run_keeps_an_absolute_schedule_under_a_simulated_clock(listener):
     path, lis = listener
     acq = Acquisition()
     clock = SimulatedClock()
-    dog = ServiceWatchdog(acq.health, Notifier(os.fsencode(path)), clock, watchdog_usec=4_000_000)
+    dog = ServiceWatchdog(acq.health, notifier=Notifier(os.fsencode(path)), clock=clock, watchdog_usec=4_000_000)
     checks = []
     real_check = dog.check
 
@@ -244,7 +244,7 @@ def test_thread_runs_and_stop_says_stopping(listener):
     path, lis = listener
     acq = Acquisition()
     acq.deliver(1)
-    dog = ServiceWatchdog(acq.health, Notifier(os.fsencode(path)), interval_s=0.01)
+    dog = ServiceWatchdog(acq.health, notifier=Notifier(os.fsencode(path)), watchdog_usec=None, interval_s=0.01)
     dog.start()
     assert "READY=1" in lis.receive()
     with pytest.raises(RuntimeError):
@@ -255,14 +255,54 @@ def test_thread_runs_and_stop_says_stopping(listener):
     assert not any(t.name == "systemd-watchdog" for t in threading.enumerate())
 
 
-def test_from_environment(listener, monkeypatch):
+def test_defaults_come_from_the_environment(listener, monkeypatch):
     path, lis = listener
     monkeypatch.setenv("NOTIFY_SOCKET", path)
     monkeypatch.setenv("WATCHDOG_USEC", "3000000")
     monkeypatch.setenv("WATCHDOG_PID", str(os.getpid()))
     acq = Acquisition()
-    dog = ServiceWatchdog.from_environment(acq.health, SimulatedClock())
+    dog = ServiceWatchdog(acq.health, clock=SimulatedClock())  # socket and period from the environment
     assert dog.watchdog_usec == 3_000_000 and dog.interval_s == 1.5
     acq.deliver(1)
     dog.check()
     assert "READY=1" in lis.receive()
+
+
+def test_outside_systemd_nothing_is_sent_and_nothing_fails(monkeypatch):
+    monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
+    monkeypatch.delenv("WATCHDOG_USEC", raising=False)
+    acq = Acquisition()
+    dog = ServiceWatchdog(acq.health, clock=SimulatedClock())
+    assert not dog.notifier.enabled and dog.watchdog_usec is None
+    acq.deliver(3)
+    dog.check()
+    assert dog.ready
+
+
+def test_frames_counter_and_event_as_used_by_the_run_command(listener):
+    """The run command passes a counter that says -1 once the acquisition process has died, and
+    a threading.Event to stop."""
+    path, lis = listener
+    acq = Acquisition()
+    alive = {"value": True}
+
+    def frames() -> int:
+        return int(acq.health()["frames"]) if alive["value"] else -1
+
+    clock = SimulatedClock()
+    dog = ServiceWatchdog(acq.health, frames_counter=frames, notifier=Notifier(os.fsencode(path)),
+                          clock=clock, watchdog_usec=2_000_000)
+    acq.deliver(50)
+    assert "READY=1" in dog.check()
+    acq.deliver(50)
+    assert "WATCHDOG=1" in dog.check()
+    alive["value"] = False
+    acq.deliver(50)  # a stale document may still grow; the dead process must not feed the watchdog
+    assert "WATCHDOG=1" not in dog.check()
+    assert "WATCHDOG=1" not in dog.check()
+
+    stop = threading.Event()
+    calls = []
+    dog.check = lambda: calls.append(1) or (stop.set() if len(calls) == 3 else None)
+    dog.run(stop)
+    assert len(calls) == 3

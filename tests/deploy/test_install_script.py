@@ -1,0 +1,326 @@
+"""systemd/install.sh --root DIR: what it writes, that a second run changes nothing, that an edited
+configuration survives, and systemd/uninstall.sh. Needs root (chown), systemd-sysusers, openssl."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from station.config_file import load_station_config
+from station.tls_proxy import render_nginx_site
+
+REPO = Path(__file__).resolve().parents[2]
+INSTALL = REPO / "systemd" / "install.sh"
+UNINSTALL = REPO / "systemd" / "uninstall.sh"
+
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0, reason="install.sh creates users and chowns files: run the tests as root"),
+    pytest.mark.skipif(shutil.which("systemd-sysusers") is None, reason="systemd-sysusers not installed (Debian package systemd)"),
+    pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed"),
+]
+
+PI_CONFIG_TXT = "# Raspberry Pi config\ndtparam=audio=on\n\n[pi4]\narm_boost=1\n"
+
+
+def fake_pi(root: Path) -> Path:
+    """A root file system as a fresh Raspberry Pi OS with nginx leaves it (the parts we touch)."""
+    (root / "boot" / "firmware").mkdir(parents=True)
+    (root / "boot" / "firmware" / "config.txt").write_text(PI_CONFIG_TXT)
+    sites = root / "etc" / "nginx"
+    (sites / "sites-available").mkdir(parents=True)
+    (sites / "sites-enabled").mkdir()
+    (sites / "sites-available" / "default").write_text("server { listen 80 default_server; }\n")
+    (sites / "sites-enabled" / "default").symlink_to("/etc/nginx/sites-available/default")
+    (root / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    (root / "etc" / "group").write_text("root:x:0:\ni2c:x:994:\n")  # Pi OS has i2c (and gpio) already
+    return root
+
+
+def run_install(root: Path, *extra: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        ["bash", str(INSTALL), "--root", str(root), "--hostname", "station", *extra],
+        capture_output=True, text=True, timeout=120,
+    )
+    if check:
+        assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def snapshot(root: Path) -> dict[str, tuple]:
+    """Every path under root: type, mode, owner, and content hash or link target."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = Path(dirpath) / name
+            st = path.lstat()
+            rel = str(path.relative_to(root))
+            if stat.S_ISLNK(st.st_mode):
+                out[rel] = ("link", os.readlink(path))
+            elif stat.S_ISDIR(st.st_mode):
+                out[rel] = ("dir", stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
+            else:
+                out[rel] = ("file", stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid,
+                            hashlib.sha256(path.read_bytes()).hexdigest())
+    return out
+
+
+def ids(root: Path, db: str, name: str) -> int:
+    for line in (root / "etc" / db).read_text().splitlines():
+        fields = line.split(":")
+        if fields[0] == name:
+            return int(fields[2])
+    raise AssertionError(f"{name} not in {db}")
+
+
+def mode_owner(path: Path) -> tuple[int, int, int]:
+    st = path.stat()
+    return stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """One staged installation (without a virtual environment), shared by the read-only tests."""
+    root = fake_pi(tmp_path_factory.mktemp("pi") / "root")
+    result = run_install(root, "--no-venv")
+    return root, result
+
+
+def test_creates_the_user_in_the_device_groups(installed):
+    root, _ = installed
+    passwd = (root / "etc" / "passwd").read_text()
+    assert "root:x:0:0:" in passwd  # untouched
+    line = next(l for l in passwd.splitlines() if l.startswith("balance-station:"))
+    assert line.split(":")[5] == "/var/lib/balance-station"
+    groups = {l.split(":")[0]: l.split(":") for l in (root / "etc" / "group").read_text().splitlines()}
+    assert groups["i2c"][2] == "994"  # the existing group is kept, the user added to it
+    assert "balance-station" in groups["i2c"][3].split(",")
+    assert "balance-station" in groups["gpio"][3].split(",")
+    uid = ids(root, "passwd", "balance-station")
+    assert 0 < uid < 1000  # a system user
+
+
+def test_writes_configuration_state_directory_and_units(installed):
+    root, _ = installed
+    gid = ids(root, "group", "balance-station")
+    uid = ids(root, "passwd", "balance-station")
+    config = root / "etc/balance-station/station.toml"
+    assert config.read_bytes() == (REPO / "systemd/station.toml").read_bytes()
+    assert mode_owner(config) == (0o640, 0, gid)
+    assert not (root / "etc/balance-station/station.toml.dist").exists()
+    assert mode_owner(root / "var/lib/balance-station") == (0o700, uid, gid)
+    for unit in ("balance-station.service", "balance-station-backup.service", "balance-station-backup.timer"):
+        path = root / "etc/systemd/system" / unit
+        assert path.read_bytes() == (REPO / "systemd" / unit).read_bytes()
+        assert mode_owner(path) == (0o644, 0, 0)
+    wants = root / "etc/systemd/system/multi-user.target.wants/balance-station.service"
+    assert os.readlink(wants) == "/etc/systemd/system/balance-station.service"
+    timer = root / "etc/systemd/system/timers.target.wants/balance-station-backup.timer"
+    assert os.readlink(timer) == "/etc/systemd/system/balance-station-backup.timer"
+    assert (root / "etc/sysusers.d/balance-station.conf").exists()
+    assert (root / "etc/modules-load.d/balance-station.conf").read_text().strip().endswith("i2c-dev")
+    assert (root / "etc/udev/rules.d/60-balance-station.rules").exists()
+    assert not (root / "opt/balance-station/venv").exists()  # --no-venv
+    assert (root / "opt/balance-station/doc/README.md").exists()
+
+
+def test_enables_i2c_at_400khz_for_every_pi_model(installed):
+    root, _ = installed
+    text = (root / "boot/firmware/config.txt").read_text()
+    assert text.startswith(PI_CONFIG_TXT)
+    added = text[len(PI_CONFIG_TXT):].splitlines()
+    # [all] before the include: after "[pi4]" it would otherwise apply to Pi 4 boards only
+    assert added[added.index("include balance-station.txt") - 1] == "[all]"
+    assert text.count("include balance-station.txt") == 1
+    fragment = (root / "boot/firmware/balance-station.txt").read_text()
+    assert "dtparam=i2c_arm=on" in fragment.splitlines()
+    assert "dtparam=i2c_arm_baudrate=400000" in fragment.splitlines()
+
+
+def openssl(*args: str) -> str:
+    return subprocess.run(["openssl", *args], capture_output=True, text=True, check=True).stdout
+
+
+def test_tls_a_local_ca_and_a_certificate_for_the_tablet(installed):
+    root, _ = installed
+    tls = root / "etc/balance-station/tls"
+    assert mode_owner(tls / "ca.key") == (0o600, 0, 0)
+    assert mode_owner(tls / "server.key") == (0o600, 0, 0)
+    assert mode_owner(tls / "ca.crt")[0] == 0o644  # nginx serves it at /ca.crt
+    assert "OK" in openssl("verify", "-CAfile", str(tls / "ca.crt"), str(tls / "server.crt"))
+    text = openssl("x509", "-in", str(tls / "server.crt"), "-noout", "-text")
+    assert "DNS:station.local" in text and "IP Address:127.0.0.1" in text
+    assert "TLS Web Server Authentication" in text
+    ca_text = openssl("x509", "-in", str(tls / "ca.crt"), "-noout", "-text")
+    assert "Name Constraints: critical" in ca_text and "DNS:local" in ca_text
+    # 825 days at most (iOS), so the tablet accepts it
+    days = int(subprocess.run(
+        ["bash", "-c", f"echo $(( ($(date -d \"$(openssl x509 -in {tls}/server.crt -noout -enddate | cut -d= -f2)\" +%s) - $(date +%s)) / 86400 ))"],
+        capture_output=True, text=True, check=True).stdout)
+    assert 820 <= days <= 825
+    # the key matches the certificate
+    assert openssl("x509", "-in", str(tls / "server.crt"), "-noout", "-pubkey") == openssl(
+        "pkey", "-in", str(tls / "server.key"), "-pubout")
+
+
+def test_nginx_site_is_rendered_from_the_installed_configuration(installed):
+    root, _ = installed
+    site = root / "etc/nginx/sites-available/balance-station"
+    config = load_station_config(root / "etc/balance-station/station.toml")
+    assert site.read_text() == render_nginx_site(config, Path("/etc/balance-station/tls/ca.crt"))
+    assert os.readlink(root / "etc/nginx/sites-enabled/balance-station") == "/etc/nginx/sites-available/balance-station"
+    assert not (root / "etc/nginx/sites-enabled/default").exists()  # the example site no longer claims port 80
+    assert (root / "etc/nginx/sites-available/default").exists()  # but is not deleted
+
+
+def test_prints_the_address_for_the_tablet(installed):
+    _, result = installed
+    assert "Open on the tablet:  https://station.local/" in result.stdout
+    assert "http://station.local/ca.crt" in result.stdout
+    assert "SHA-256 fingerprint" in result.stdout
+    assert "Reboot once" in result.stdout
+    assert "nothing was started" in result.stdout
+
+
+def test_second_run_changes_nothing_and_an_edited_configuration_survives(tmp_path):
+    root = fake_pi(tmp_path / "root")
+    run_install(root, "--no-venv")
+    db = root / "var/lib/balance-station/station.sqlite3"
+    db.write_bytes(b"patient data")
+    first = snapshot(root)
+    again = run_install(root, "--no-venv")
+    assert "nothing to change" in again.stdout
+    assert "Reboot once" not in again.stdout
+    assert snapshot(root) == first  # incl. data, CA and certificate: nothing rewritten
+    assert db.read_bytes() == b"patient data"
+
+    config = root / "etc/balance-station/station.toml"
+    edited = config.read_text().replace("width_cm = 40.0", "width_cm = 51.5")
+    config.write_text(edited)
+    os.chmod(config, 0o600)  # also a wrong mode: the installer restores 0640 root:balance-station
+    update = run_install(root, "--no-venv")
+    assert config.read_text() == edited
+    assert load_station_config(config).plate.width_cm == 51.5
+    assert mode_owner(config) == (0o640, 0, ids(root, "group", "balance-station"))
+    dist = root / "etc/balance-station/station.toml.dist"
+    assert dist.read_bytes() == (REPO / "systemd/station.toml").read_bytes()
+    assert "wrote /etc/balance-station/station.toml.dist" in update.stdout
+    after = snapshot(root)
+    changed = {k for k in set(first) | set(after) if first.get(k) != after.get(k)}
+    assert changed == {"etc/balance-station/station.toml", "etc/balance-station/station.toml.dist"}
+    assert run_install(root, "--no-venv").stdout.count("wrote") == 0
+
+
+def test_certificate_is_reissued_for_a_new_host_name_by_the_same_ca(tmp_path):
+    root = fake_pi(tmp_path / "root")
+    run_install(root, "--no-venv")
+    tls = root / "etc/balance-station/tls"
+    ca, server = (tls / "ca.crt").read_bytes(), (tls / "server.crt").read_bytes()
+    result = subprocess.run(["bash", str(INSTALL), "--root", str(root), "--hostname", "plate2", "--no-venv"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert (tls / "ca.crt").read_bytes() == ca
+    assert (tls / "server.crt").read_bytes() != server
+    assert "DNS:plate2.local" in openssl("x509", "-in", str(tls / "server.crt"), "-noout", "-ext", "subjectAltName")
+    assert "https://plate2.local/" in result.stdout
+
+
+def test_an_invalid_configuration_stops_the_update_with_the_key_and_line(tmp_path):
+    root = fake_pi(tmp_path / "root")
+    run_install(root, "--no-venv")
+    config = root / "etc/balance-station/station.toml"
+    config.write_text(config.read_text().replace("adc_gain = 128", "adc_gain = 100"))
+    unit = root / "etc/systemd/system/balance-station.service"
+    unit.write_text("# an older unit\n")
+    result = run_install(root, "--no-venv", check=False)
+    assert result.returncode == 1
+    line = next(n for n, l in enumerate(config.read_text().splitlines(), 1) if l.startswith("adc_gain"))
+    assert f"station.toml:{line}: plate.adc_gain = 100: allowed: one of 1, 2, 4, 8, 16, 32, 64, 128" in result.stderr
+    assert "the running station was not changed" in result.stderr
+    assert unit.read_text() == "# an older unit\n"  # units untouched
+
+
+def test_bad_usage(tmp_path):
+    result = subprocess.run(["bash", str(INSTALL), "--root", str(tmp_path / "absent")], capture_output=True, text=True)
+    assert result.returncode == 1 and "no such directory" in result.stderr
+    result = subprocess.run(["bash", str(INSTALL), "--frobnicate"], capture_output=True, text=True)
+    assert result.returncode == 1 and "unknown option '--frobnicate'" in result.stderr
+    result = subprocess.run(["bash", str(INSTALL), "--root", str(tmp_path), "--hostname", "bad_name!"],
+                            capture_output=True, text=True)
+    assert result.returncode == 1 and "not a valid DNS label" in result.stderr
+
+
+def test_without_a_pi_boot_partition_it_warns(tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    result = run_install(root, "--no-venv")
+    assert "warning: no Raspberry Pi boot configuration" in result.stdout
+    assert not (root / "boot").exists()
+
+
+def test_uninstall_keeps_data_and_configuration_then_purge_removes_them(tmp_path):
+    root = fake_pi(tmp_path / "root")
+    before = snapshot(root)
+    run_install(root, "--no-venv")
+    (root / "var/lib/balance-station/station.sqlite3").write_bytes(b"patient data")
+    result = subprocess.run(["bash", str(UNINSTALL), "--root", str(root)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert (root / "boot/firmware/config.txt").read_text() == PI_CONFIG_TXT
+    assert (root / "var/lib/balance-station/station.sqlite3").read_bytes() == b"patient data"
+    assert (root / "etc/balance-station/station.toml").exists()
+    assert (root / "etc/balance-station/tls/ca.key").exists()
+    for gone in ("etc/systemd/system/balance-station.service", "etc/systemd/system/multi-user.target.wants",
+                 "opt/balance-station", "etc/nginx/sites-enabled/balance-station", "boot/firmware/balance-station.txt"):
+        assert not (root / gone).exists(), gone
+    # reinstalling reuses what was kept
+    ca = (root / "etc/balance-station/tls/ca.crt").read_bytes()
+    run_install(root, "--no-venv")
+    assert (root / "etc/balance-station/tls/ca.crt").read_bytes() == ca
+
+    result = subprocess.run(["bash", str(UNINSTALL), "--root", str(root), "--purge"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert not (root / "var/lib/balance-station").exists()
+    assert not (root / "etc/balance-station").exists()
+    assert "balance-station:" not in (root / "etc/passwd").read_text()
+    after = snapshot(root)
+    # what remains beyond the fresh system: empty directories, the shadow files and the "-"
+    # copies userdel keeps, the groups the user was in, and the example nginx site left disabled
+    extra = {k for k in after if k not in before and after[k][0] != "dir"}
+    assert extra <= {"etc/gshadow", "etc/shadow", "etc/.pwd.lock", "etc/passwd-", "etc/group-",
+                     "etc/shadow-", "etc/gshadow-"}, extra
+    assert after["etc/nginx/sites-available/default"] == before["etc/nginx/sites-available/default"]
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed (Debian package systemd)")
+def test_full_install_with_virtual_environment_and_units_verified(tmp_path):
+    """The real thing: the checkout installed into DIR/opt/balance-station/venv, then the installed
+    units checked by systemd-analyze with their ExecStart pointing at that installation."""
+    root = fake_pi(tmp_path / "root")
+    run_install(root)
+    venv_cmd = root / "opt/balance-station/venv/bin/balance-station"
+    version = subprocess.run([str(venv_cmd), "--version"], capture_output=True, text=True, check=True).stdout
+    assert version.startswith("balance-station ")
+    assert os.readlink(root / "usr/local/bin/balance-station") == "/opt/balance-station/venv/bin/balance-station"
+    check = subprocess.run([str(venv_cmd), "--config", str(root / "etc/balance-station/station.toml"), "config", "check"],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+    first = snapshot(root)
+    run_install(root)  # an update from the same checkout: the venv is refreshed, nothing else moves
+    second = snapshot(root)
+    outside_venv = {k for k in set(first) | set(second)
+                    if not k.startswith("opt/balance-station/venv") and first.get(k) != second.get(k)}
+    assert outside_venv == set()
+
+    staged = tmp_path / "units"
+    staged.mkdir()
+    for unit in ("balance-station.service", "balance-station-backup.service", "balance-station-backup.timer"):
+        text = (root / "etc/systemd/system" / unit).read_text()
+        (staged / unit).write_text(text.replace("/opt/balance-station/", f"{root}/opt/balance-station/"))
+    for unit in ("balance-station.service", "balance-station-backup.service", "balance-station-backup.timer"):
+        result = subprocess.run(["systemd-analyze", "verify", str(staged / unit)], capture_output=True, text=True)
+        assert result.returncode == 0 and result.stderr.strip() == "", f"{unit}: {result.stderr}"
