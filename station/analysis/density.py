@@ -233,9 +233,9 @@ def sway_density(ap_cm: np.ndarray, ml_cm: np.ndarray, fs_hz: float, radius_cm: 
         return {"sway_density_mean_peak_s": None, "sway_density_mean_distance_cm": None}
     # argmax within each excursion (first maximum): encode (count, -index) in one integer key
     key = counts * (n + 1) + (n - np.arange(n))
-    best = np.maximum.reduceat(key, np.ravel(np.column_stack((starts, ends)))[:-1])[0::2]
+    # segments [s0, e0), [e0, s1), ..., [ek, end): the even ones are the excursions (ends < n)
+    best = np.maximum.reduceat(key, np.ravel(np.column_stack((starts, ends))))[0::2]
     peak_index = n - (best % (n + 1))
-    peak_index = np.where(best % (n + 1) == 0, n - (n + 1), peak_index)  # never: remainder >= 1
     mean_peak = float(counts[peak_index].mean()) / fs_hz
     mean_distance = None
     if peak_index.size >= 2:
