@@ -178,7 +178,7 @@ class PlateFrontEnd:
             self.mux.select(self.channels[i])
             self.adcs[i].configure(rate_sps=self.rate_sps, gain=self.gain, ldo_v=self.ldo_v)
         except StationHardwareError as exc:
-            self.corner_error[i] = str(exc)
+            self.corner_error[i] = self._reason(i, exc)
         else:
             self.corner_error[i] = None
 
@@ -192,7 +192,7 @@ class PlateFrontEnd:
                 self.adcs[i].start_calibration()
                 pending.append(i)
             except StationHardwareError as exc:
-                self.corner_error[i] = str(exc)
+                self.corner_error[i] = self._reason(i, exc)
         if not pending:
             return
         attempts = {i: 1 for i in pending}
@@ -221,7 +221,7 @@ class PlateFrontEnd:
                             "check the load cell wiring (an open or shorted bridge input) and the excitation"
                         )
                 except StationHardwareError as exc:
-                    self.corner_error[i] = str(exc)
+                    self.corner_error[i] = self._reason(i, exc)
                 pending.remove(i)
             if pending and clock.monotonic_ns() >= deadline:
                 for i in pending:
@@ -237,6 +237,12 @@ class PlateFrontEnd:
         self._last_value[i] = None
         self._repeats[i] = 0
         self._last_new_ns[i] = now_ns
+
+    def _reason(self, i: int, exc: Exception) -> str:
+        """One-line reason for corner ``i``; bus errors get the corner's place prefixed."""
+        if isinstance(exc, BusError):
+            return f"corner {CORNERS[i]} ({self.adcs[i].where}): {exc}"
+        return str(exc)
 
     def _mark_down(self, i: int, reason: str) -> None:
         self.corner_state[i] = DOWN
@@ -271,7 +277,7 @@ class PlateFrontEnd:
                 write_byte(mux_address, self._select[i])
                 value = self.adcs[i].read_if_ready()
             except (BusError, ChipResetError) as exc:
-                self._mark_down(i, str(exc))
+                self._mark_down(i, self._reason(i, exc))
                 fault_mask |= 1 << i
                 self.fault_counts[i] += 1
                 continue
@@ -342,7 +348,7 @@ class PlateFrontEnd:
                     self._clock.sleep_ns(self.ldo_settle_ns)
                 adc.calibrate()
             except StationHardwareError as exc:
-                self._mark_down(i, str(exc))
+                self._mark_down(i, self._reason(i, exc))
                 continue
             self._finish_recovery(i, name, recovered)
         return recovered

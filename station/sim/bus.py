@@ -56,18 +56,20 @@ class DeviceFaults:
 
     ``pending_errors``: queue of ``(errno, extra_ns)``, each failing one transaction addressed to
     the device; ``corrupt_reads``: queue of ``(byte_index, xor_mask)``, each corrupting one read
-    message; ``slow_ns``: extra time charged per transaction; ``present``: whether the device
+    message; ``errors_after`` / ``corrupt_after``: transactions / read messages to let through
+    before the pending ones apply; ``slow_ns``: extra time charged per transaction; ``present``: whether the device
     answers at all (``False`` after :meth:`SimulatedBus.vanish`).
     """
 
     pending_errors: deque = field(default_factory=deque)
+    errors_after: int = 0
     corrupt_reads: deque = field(default_factory=deque)
+    corrupt_after: int = 0
     slow_ns: int = 0
     present: bool = True
     errors_delivered: int = 0
     corruptions_delivered: int = 0
     transactions: int = 0
-    nacks_while_absent: int = 0
 
 
 class SimDevice:
@@ -279,35 +281,41 @@ class SimulatedBus:
         self.close()
 
     # ------------------------------------------------------------------ faults
-    def inject_errors(self, device: SimDevice, errno_code: int, count: int = 1, *, extra_ns: int = 0) -> None:
-        """Make the next ``count`` transactions that reach ``device`` fail with ``OSError(errno_code)``.
+    def inject_errors(self, device: SimDevice, errno_code: int, count: int = 1, *, extra_ns: int = 0, after: int = 0) -> None:
+        """Make the next ``count`` transactions that reach ``device`` fail with ``OSError(errno_code)``,
+        after letting ``after`` transactions through.
 
         ``extra_ns`` is charged on top of the transfer time of each failing transaction. A NACK
         (121) costs the address byte only; other errors cost the whole transaction.
         """
-        if count < 0:
-            raise ValueError(f"count must be >= 0, got {count}")
+        if count < 0 or after < 0:
+            raise ValueError(f"count and after must be >= 0, got {count} and {after}")
+        device.faults.errors_after = int(after)
         for _ in range(count):
             device.faults.pending_errors.append((int(errno_code), int(extra_ns)))
 
-    def inject_nack(self, device: SimDevice, count: int = 1) -> None:
+    def inject_nack(self, device: SimDevice, count: int = 1, *, after: int = 0) -> None:
         """Next ``count`` transactions to ``device``: no ACK (errno 121, ``EREMOTEIO``)."""
-        self.inject_errors(device, errno.EREMOTEIO, count)
+        self.inject_errors(device, errno.EREMOTEIO, count, after=after)
 
-    def inject_eio(self, device: SimDevice, count: int = 1) -> None:
+    def inject_eio(self, device: SimDevice, count: int = 1, *, after: int = 0) -> None:
         """Next ``count`` transactions to ``device``: I/O error (errno 5)."""
-        self.inject_errors(device, errno.EIO, count)
+        self.inject_errors(device, errno.EIO, count, after=after)
 
-    def inject_timeout(self, device: SimDevice, count: int = 1, *, timeout_ns: int = 25_000_000) -> None:
+    def inject_timeout(self, device: SimDevice, count: int = 1, *, timeout_ns: int = 25_000_000, after: int = 0) -> None:
         """Next ``count`` transactions to ``device``: timeout (errno 110), each charging
         ``timeout_ns`` extra (default 25 ms, the SMBus clock-low timeout)."""
-        self.inject_errors(device, errno.ETIMEDOUT, count, extra_ns=timeout_ns)
+        self.inject_errors(device, errno.ETIMEDOUT, count, extra_ns=timeout_ns, after=after)
 
-    def corrupt_reads(self, device: SimDevice, count: int = 1, *, byte_index: int = 0, xor_mask: int = 0xFF) -> None:
-        """Corrupt the next ``count`` read messages from ``device``: byte ``byte_index`` of each
-        (clamped to the message length) is XORed with ``xor_mask``."""
+    def corrupt_reads(self, device: SimDevice, count: int = 1, *, byte_index: int = 0, xor_mask: int = 0xFF, after: int = 0) -> None:
+        """Corrupt ``count`` read messages from ``device``, after letting ``after`` read messages
+        through: byte ``byte_index`` of each (clamped to the message length) is XORed with
+        ``xor_mask``."""
         if not 0 < xor_mask <= 0xFF:
             raise ValueError(f"xor_mask must be 1..255, got {xor_mask}")
+        if after < 0:
+            raise ValueError(f"after must be >= 0, got {after}")
+        device.faults.corrupt_after = int(after)
         for _ in range(count):
             device.faults.corrupt_reads.append((int(byte_index), int(xor_mask)))
 
@@ -330,6 +338,7 @@ class SimulatedBus:
         """Drop pending errors and corruptions of ``device`` and make it fast again."""
         device.faults.pending_errors.clear()
         device.faults.corrupt_reads.clear()
+        device.faults.errors_after = device.faults.corrupt_after = 0
         device.faults.slow_ns = 0
 
     # ------------------------------------------------------------------ tracing
@@ -374,6 +383,9 @@ class SimulatedBus:
             faults.transactions += 1
             extra_ns += faults.slow_ns
             if faults.pending_errors:
+                if faults.errors_after:
+                    faults.errors_after -= 1
+                    continue
                 code, error_extra_ns = faults.pending_errors.popleft()
                 faults.errors_delivered += 1
                 raise _FaultRaised(code, extra_ns + error_extra_ns)
@@ -420,6 +432,9 @@ class _FaultRaised(Exception):
 
 
 def _corrupt(data: bytes, device: SimDevice) -> bytes:
+    if device.faults.corrupt_after:
+        device.faults.corrupt_after -= 1
+        return data
     byte_index, xor_mask = device.faults.corrupt_reads.popleft()
     device.faults.corruptions_delivered += 1
     if not data:

@@ -35,7 +35,8 @@ Not modelled: channel 2 (``CHS`` only restarts the cycle), the temperature senso
 filter settling after a start, the external crystal (``OSCS``), ``DRDY`` pin.
 
 Faults (besides the bus-level ones of :class:`station.sim.bus.SimulatedBus`): :meth:`set_stuck`,
-:meth:`set_saturated`, :meth:`fail_calibrations`, :meth:`set_power_up_failure`, :meth:`clear_faults`.
+:meth:`set_saturated`, :meth:`fail_calibrations`, :meth:`set_calibration_hang`,
+:meth:`set_power_up_failure`, :meth:`clear_faults`.
 """
 
 from __future__ import annotations
@@ -146,6 +147,7 @@ class NAU7802Model(SimDevice):
         self._saturated = 0
         self._calibration_failures = 0
         self._power_up_fails = False
+        self._calibration_hangs = False
         # Counters for tests.
         self.conversions_evaluated = 0
         self.calibrations = 0
@@ -235,6 +237,10 @@ class NAU7802Model(SimDevice):
         """While ``failing``, ``PUR`` never sets and nothing converts (e.g. a shorted AVDD)."""
         self._power_up_fails = bool(failing)
 
+    def set_calibration_hang(self, hanging: bool = True) -> None:
+        """While ``hanging``, a calibration never finishes (``CALS`` stays 1)."""
+        self._calibration_hangs = bool(hanging)
+
     def fail_calibrations(self, count: int = 1) -> None:
         """The next ``count`` calibrations end with ``CAL_ERR`` = 1."""
         self._calibration_failures += int(count)
@@ -246,6 +252,7 @@ class NAU7802Model(SimDevice):
         self._saturated = 0
         self._calibration_failures = 0
         self._power_up_fails = False
+        self._calibration_hangs = False
 
     # ------------------------------------------------------------------ I2C
     def i2c_write(self, data: bytes, now_ns: int) -> None:
@@ -377,7 +384,7 @@ class NAU7802Model(SimDevice):
 
     def _advance(self, now_ns: int) -> None:
         self._now_ns = now_ns
-        if self._cal_end_ns is not None and now_ns >= self._cal_end_ns:
+        if self._cal_end_ns is not None and now_ns >= self._cal_end_ns and not self._calibration_hangs:
             self._finish_calibration(self._cal_end_ns)
         first = self._run_first_ns
         if first is None or now_ns < first:
