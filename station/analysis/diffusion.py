@@ -106,7 +106,7 @@ def _hinge_fit(t: np.ndarray, y: np.ndarray, lo: int, hi: int):
         a = (r1 * c11 + r2 * c12 + r3 * c13) / det
         s1 = (g11 * (r2 * g33 - g23 * r3) - r1 * (g12 * g33 - g23 * g13) + g13 * (g12 * r3 - r2 * g13)) / det
         s2 = (g11 * (g22 * r3 - r2 * g23) - g12 * (g12 * r3 - r2 * g13) + r1 * (g12 * g23 - g22 * g13)) / det
-        sse = float(y @ y) - (a * r1 + s1 * r2 + s2 * r3)
+        sse = float(np.einsum('i,i->', y, y)) - (a * r1 + s1 * r2 + s2 * r3)
     sse = np.where(np.isfinite(sse), sse, np.inf)
     coef = np.stack((a, s1, s2), -1)
     best = int(np.argmin(sse))
@@ -120,8 +120,8 @@ def _loglog_slope(t: np.ndarray, y: np.ndarray) -> float | None:
     lt = np.log(t)
     ly = np.log(y)
     lt_c = lt - lt.mean()
-    den = float(lt_c @ lt_c)
-    return float(lt_c @ (ly - ly.mean())) / den if den > 0 else None
+    den = float(np.einsum('i,i->', lt_c, lt_c))
+    return float(np.einsum('i,i->', lt_c, ly - ly.mean())) / den if den > 0 else None
 
 
 def diffusion_measures(ap_cm: np.ndarray, ml_cm: np.ndarray, fs_hz: float) -> dict[str, float | None]:

@@ -20,7 +20,9 @@ Minimum input: ``MIN_DURATION_S`` = 10 s (the 0.15 Hz lower band edge of the Pri
 measures needs a frequency resolution of 0.1 Hz, and the diffusion plot needs lags well beyond the
 critical time), a sample rate above ``MIN_RATE_HZ`` = 10 Hz (the 5 Hz band edge must lie below
 Nyquist) and, for the ``station`` profile, above 20 Hz (the 10 Hz cut-off must lie below Nyquist).
-Recordings of 20 s or more use fixed settings (20 s Welch segments, lags up to 10 s); between 10
+No step calls BLAS (vector products use ``np.einsum``): multi-threaded BLAS on a busy two-core
+machine turned a 30 000-sample dot product into milliseconds of spinning. Recordings of 20 s or
+more use fixed settings (20 s Welch segments, lags up to 10 s); between 10
 and 20 s the Welch segment is the whole recording and the longest lag half of it.
 """
 

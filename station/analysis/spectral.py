@@ -80,14 +80,14 @@ def welch_psd(x: np.ndarray, fs_hz: float, nperseg: int, noverlap: int, detrend:
     if detrend == "linear":
         t = np.arange(nperseg, dtype=np.float64)
         t -= t.mean()
-        slope = (segments @ t) / float(t @ t)
+        slope = np.einsum('...n,n->...', segments, t) / float(np.einsum('n,n->', t, t))
         segments = segments - slope[..., None] * t
     elif detrend != "constant":
         raise ValueError(f"detrend must be 'constant' or 'linear', got {detrend!r}")
     window = _hann(nperseg)
     spectra = fft.rfft(segments * window, axis=-1)
     power = spectra.real**2 + spectra.imag**2
-    power = power.mean(axis=1) / (fs_hz * float(window @ window))
+    power = power.mean(axis=1) / (fs_hz * float(np.einsum('n,n->', window, window)))
     if nperseg % 2:
         power[:, 1:] *= 2.0
     else:

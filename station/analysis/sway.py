@@ -55,9 +55,9 @@ def prediction_ellipse(ap_cm: np.ndarray, ml_cm: np.ndarray) -> dict[str, float 
         (-90, 90]; ``None`` when the ellipse is a circle or a point (no preferred direction).
     """
     n = ap_cm.shape[0]
-    s_aa = float(ap_cm @ ap_cm) / (n - 1)
-    s_mm = float(ml_cm @ ml_cm) / (n - 1)
-    s_am = float(ap_cm @ ml_cm) / (n - 1)
+    s_aa = float(np.einsum('i,i->', ap_cm, ap_cm)) / (n - 1)
+    s_mm = float(np.einsum('i,i->', ml_cm, ml_cm)) / (n - 1)
+    s_am = float(np.einsum('i,i->', ap_cm, ml_cm)) / (n - 1)
     c = float(special.fdtri(2, n - 2, ELLIPSE_PROBABILITY)) * 2.0 * (n - 1) * (n + 1) / (n * (n - 2))
     det = max(s_aa * s_mm - s_am * s_am, 0.0)
     area = math.pi * math.sqrt(det) * c
@@ -177,9 +177,11 @@ def time_domain(ap_cm: np.ndarray, ml_cm: np.ndarray, fs_hz: float) -> dict[str,
     mdist = float(radial.mean())
     mdist_ap = float(np.abs(ap_cm).mean())
     mdist_ml = float(np.abs(ml_cm).mean())
-    rdist2 = float(ap_cm @ ap_cm + ml_cm @ ml_cm) / n
-    rms_ap = math.sqrt(float(ap_cm @ ap_cm) / n)
-    rms_ml = math.sqrt(float(ml_cm @ ml_cm) / n)
+    ss_ap = float(np.einsum('i,i->', ap_cm, ap_cm))
+    ss_ml = float(np.einsum('i,i->', ml_cm, ml_cm))
+    rdist2 = (ss_ap + ss_ml) / n
+    rms_ap = math.sqrt(ss_ap / n)
+    rms_ml = math.sqrt(ss_ml / n)
     s_rd = math.sqrt(max(rdist2 - mdist * mdist, 0.0))
     cc_radius = mdist + Z_95_ONE_SIDED * s_rd
     sway_area = float(np.abs(ap_cm[1:] * ml_cm[:-1] - ap_cm[:-1] * ml_cm[1:]).sum()) / (2.0 * duration_s)
