@@ -1,6 +1,6 @@
 """Known calibration masses on the simulated plate, for the guided calibration (DESIGN.md §6).
 
-A :class:`CalibrationMasses` is a load source (:class:`station.sim.loads.LoadSource`): a schedule of
+A :class:`KnownMasses` is a load source (:class:`station.sim.loads.LoadSource`): a schedule of
 sets of masses, each mass at a known position, e.g. an empty plate for the tare, then 20 kg at the
 centre, then near each corner. A mass ``m`` at (AP, ML) loads the corners by the rigid-plate split
 of :func:`station.sim.loads.distribute_to_corners` with Fz = m·g (standard gravity, 9.80665 m/s²);
@@ -8,11 +8,11 @@ several masses add up. Putting a new set down is not instantaneous: the corner f
 the old set's to the new set's along a smooth ramp over ``settle_s`` (default 0.3 s), like hands
 setting a mass down; a calibration must wait for the load to be stable.
 
-Masses have no trunk: :meth:`CalibrationMasses.trunk` is a still, level sensor (0, 0, g) m/s².
+Masses have no trunk: :meth:`KnownMasses.trunk` is a still, level sensor (0, 0, g) m/s².
 
 Example::
 
-    masses, windows = CalibrationMasses.guided_sequence(20.0, plate=PlateConfig())
+    masses, windows = KnownMasses.guided_sequence(20.0, plate=PlateConfig())
     # windows: [("empty", 0.0, 5.0), ("centre", 5.0, 10.0), ("fl", 10.0, 15.0), ...]
 """
 
@@ -56,7 +56,7 @@ def corner_positions_cm(plate: PlateConfig, inset_cm: float = 5.0) -> dict[str, 
     return {"centre": (0.0, 0.0), "fl": (ap, -ml), "fr": (ap, ml), "bl": (-ap, -ml), "br": (-ap, ml)}
 
 
-class CalibrationMasses:
+class KnownMasses:
     """A schedule of known masses on the plate (see the module docstring).
 
     Parameters
@@ -146,13 +146,13 @@ class CalibrationMasses:
         dwell_s: float = 5.0,
         inset_cm: float = 5.0,
         settle_s: float = 0.3,
-    ) -> tuple["CalibrationMasses", list[tuple[str, float, float]]]:
+    ) -> tuple["KnownMasses", list[tuple[str, float, float]]]:
         """The guided calibration: empty for ``tare_s``, then ``mass_kg`` at the centre and near
         each corner (FL, FR, BL, BR) for ``dwell_s`` each, then empty again.
 
         Returns
         -------
-        masses : CalibrationMasses
+        masses : KnownMasses
         windows : list of (label, start_s, end_s)
             ``empty``, ``centre``, ``fl``, ``fr``, ``bl``, ``br``, ``empty``: when each state is
             scheduled (the first ``settle_s`` of each window is the ramp).

@@ -140,10 +140,9 @@ def _choice(name: str, value, allowed) -> str:
 
 
 def _time(name: str, value) -> float:
-    try:
-        t = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number of seconds, got {value!r}") from None
+    if isinstance(value, (str, bytes, bool)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be a number of seconds, got {value!r}")
+    t = float(value)
     if not math.isfinite(t) or t < 0:
         raise ValueError(f"{name} must be a finite time >= 0 s, got {value!r}")
     return t
@@ -356,6 +355,13 @@ class VirtualPerson:
         self._states: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._chunks: OrderedDict[int, _Chunk] = OrderedDict()
         self._cur: _Chunk | None = None
+
+    @classmethod
+    def standing_demo(cls, seed: int = 0, **kwargs) -> "VirtualPerson":
+        """A person standing quietly on the plate from t = 0, no events (the demo and ``record``'s
+        default); ``kwargs`` are passed to the constructor (``mass_kg``, ``age_group``, …)."""
+        kwargs.setdefault("on_plate", True)
+        return cls(seed, **kwargs)
 
     # ------------------------------------------------------------------------------------------
     # Scheduling
@@ -770,12 +776,13 @@ class VirtualPerson:
             raise ValueError("time_s must be a 1-D array of finite times >= 0 s")
         names = ("fz", "ap", "ml", "fl", "fr", "bl", "br", "com_ap", "com_ml", "ax", "ay", "az", "gx", "gy", "gz")
         out = {name: np.empty(t.shape) for name in names}
-        pos = t * GRID_RATE_HZ
-        k_all = (pos // CHUNK_SAMPLES).astype(np.int64)
+        # Same arithmetic as the scalar calls (_locate), so both give identical values.
+        k_all = (t // CHUNK_S).astype(np.int64)
+        k_all += (t - k_all * CHUNK_S) * GRID_RATE_HZ >= CHUNK_SAMPLES
         for k in np.unique(k_all):
             sel = k_all == k
             chunk = self._chunk(int(k))
-            p = pos[sel] - k * CHUNK_SAMPLES
+            p = np.maximum((t[sel] - k * CHUNK_S) * GRID_RATE_HZ, 0.0)
             i = np.minimum(p.astype(np.int64), CHUNK_SAMPLES - 1)
             f = p - i
             for name in names:

@@ -210,24 +210,27 @@ class ReplaySource:
         Raises
         ------
         station.store.trialfile.TrialFileError
-            The file cannot be read (message names the file and the problem).
-        ValueError
-            The file is readable but cannot be replayed on this plate (message says why).
+            (a :class:`ValueError`) The file cannot be read, or cannot be replayed on this plate;
+            the one-line message names the file and says why.
         """
-        from station.store.trialfile import read_trial
+        from station.store.trialfile import TrialFileError, read_trial
 
         trial = read_trial(path, allow_nan=True)
-        source = cls(
-            trial.time_s,
-            trial.ap_cm,
-            trial.ml_cm,
-            trial.fz_n,
-            trial.corners_n,
-            imu=trial.extra,
-            mass_kg=mass_kg,
-            plate=plate,
-            source=str(path),
-        )
+        try:
+            source = cls(
+                trial.time_s,
+                trial.ap_cm,
+                trial.ml_cm,
+                trial.fz_n,
+                trial.corners_n,
+                imu=trial.extra,
+                mass_kg=mass_kg,
+                plate=plate,
+                source="",
+            )
+        except ValueError as exc:
+            raise TrialFileError(path, f"cannot replay: {str(exc).removeprefix(': ')}") from None
+        source.source = str(path)
         source.format = trial.format
         source.fs_hz = trial.fs_hz
         return source
