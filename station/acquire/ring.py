@@ -20,8 +20,8 @@ missed, never returned as wrong data.
 from __future__ import annotations
 
 import json
+import os
 import secrets
-import sys
 from dataclasses import dataclass
 from multiprocessing import shared_memory
 
@@ -55,25 +55,37 @@ def _layout(capacity: int) -> tuple[int, int, int, int]:
     return stamps_off, frames_off, health_off, total
 
 
-def _attach_untracked(name: str) -> shared_memory.SharedMemory:
-    """Attach to an existing block without letting this process's resource tracker unlink it at
-    exit (Python < 3.13 tracks attached blocks as if it owned them)."""
-    if sys.version_info >= (3, 13):
-        return shared_memory.SharedMemory(name=name, create=False, track=False)
-    shm = shared_memory.SharedMemory(name=name, create=False)
-    from multiprocessing import resource_tracker
+class _AttachedBlock:
+    """A reader's mapping of an existing shared block, without Python's resource tracker.
 
-    try:
-        resource_tracker.unregister(shm._name, "shared_memory")  # noqa: SLF001 (documented workaround)
-    except Exception:  # pragma: no cover - tracker not running
-        pass
-    return shm
+    ``SharedMemory(create=False)`` registers the block with the resource tracker before Python
+    3.13, which then unlinks or warns about a block this process does not own (and, in spawned
+    children, removes the owner's registration). Readers map the block directly instead.
+    """
+
+    def __init__(self, name: str) -> None:
+        import mmap
+
+        import _posixshmem  # CPython's shm_open binding, the one SharedMemory uses
+
+        self.name = name
+        fd = _posixshmem.shm_open("/" + name, os.O_RDWR, mode=0o600)
+        try:
+            self.size = os.fstat(fd).st_size
+            self._mmap = mmap.mmap(fd, self.size)
+        finally:
+            os.close(fd)
+        self.buf = memoryview(self._mmap)
+
+    def close(self) -> None:
+        self.buf.release()
+        self._mmap.close()
 
 
 class _RingView:
     """Numpy views onto a shared block (common to writer and reader)."""
 
-    def __init__(self, shm: shared_memory.SharedMemory) -> None:
+    def __init__(self, shm) -> None:
         self._shm = shm
         buf = shm.buf
         if bytes(buf[:8]) != _MAGIC:
@@ -205,7 +217,7 @@ class RingReader(_RingView):
 
     def __init__(self, name: str, from_start: bool = False) -> None:
         try:
-            shm = _attach_untracked(name)
+            shm = _AttachedBlock(name)
         except FileNotFoundError:
             raise RingError(
                 f"no acquisition ring named {name!r}: is the acquisition process running?"
