@@ -25,8 +25,9 @@ chip models. Every injected fault is consumed by exactly one transaction and cou
 (:attr:`SimDevice.faults`), so tests can assert exact numbers.
 
 CPU accounting: :attr:`SimulatedBus.model_cpu_ns` accumulates the thread CPU time spent inside
-the bus and its device models (``time.thread_time_ns`` around each transaction, excluding the
-sleep that charges bus time). On the Pi that work is done by the kernel and the chips; the
+the bus and its device models (``time.thread_time_ns`` around each transaction, the call that
+charges bus time included, plus the cost of the timing calls themselves; time spent really
+sleeping is not CPU time). On the Pi that work is done by the kernel and the chips; the
 acquisition benchmark subtracts it.
 """
 
@@ -48,6 +49,21 @@ BITS_PER_BYTE_ON_WIRE = 9
 """8 data bits and the ACK/NACK bit."""
 
 _thread_time_ns = time.thread_time_ns
+
+
+def _timer_call_ns() -> int:
+    """CPU cost of one ``thread_time_ns`` call (median of a few hundred back-to-back calls).
+
+    Each transaction is timed by two such calls; about one call's cost falls outside the timed
+    window (the tail of the first, the head of the second) and is added to ``model_cpu_ns`` so
+    that the measurement's own cost is not billed to the driver."""
+    samples = []
+    for _ in range(301):
+        a = _thread_time_ns()
+        b = _thread_time_ns()
+        samples.append(b - a)
+    samples.sort()
+    return samples[len(samples) // 2]
 
 
 @dataclass
@@ -144,6 +160,7 @@ class SimulatedBus:
         self._mux_state = 0  # every mux's control register, packed: part of the route cache key
         self._all_devices: list[SimDevice] = []
         self.model_cpu_ns = 0
+        self._timer_ns = _timer_call_ns()
         self.transactions = 0
         self.bytes_on_wire = 0
         self.busy_ns = 0
@@ -413,8 +430,9 @@ class SimulatedBus:
         self.busy_ns += cost_ns
         if self.trace is not None:
             self.trace.append((now, address, op, written, read_length))
-        self.model_cpu_ns += _thread_time_ns() - t0
         self._clock.sleep_ns(cost_ns)
+        # After the sleep: charging time is simulation work too (a real sleep adds no CPU time).
+        self.model_cpu_ns += _thread_time_ns() - t0 + self._timer_ns
 
 
 class _FaultRaised(Exception):

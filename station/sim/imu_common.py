@@ -82,6 +82,16 @@ def quantise(values, noise, noise_rms, lsb) -> np.ndarray:
     return np.clip(raw, INT16_MIN, INT16_MAX).astype(np.int64)
 
 
+def quantise_one(values, noise, noise_rms: float, lsb: float, scale: float = 1.0) -> tuple[int, int, int]:
+    """One sample of :func:`quantise` in plain Python (cheaper than numpy for 3 values):
+    ``values`` are multiplied by ``scale`` first."""
+    out = []
+    for value, z in zip(values, noise):
+        raw = round((value * scale + float(z) * noise_rms) / lsb)
+        out.append(INT16_MAX if raw > INT16_MAX else INT16_MIN if raw < INT16_MIN else raw)
+    return out[0], out[1], out[2]
+
+
 def motion_arrays(motion, times_ns) -> tuple[np.ndarray, np.ndarray]:
     """Evaluate ``motion(t_ns)`` at each time: accelerations in g and angular rates in deg/s,
     both ``(n, 3)`` arrays."""

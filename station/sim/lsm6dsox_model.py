@@ -36,7 +36,15 @@ from __future__ import annotations
 import numpy as np
 
 from station.sim.bus import SimDevice
-from station.sim.imu_common import SampleTimeline, motion_arrays, quantise, rate_error_and_latency, white_noise_rms
+from station.sim.imu_common import (
+    SampleTimeline,
+    motion_arrays,
+    quantise,
+    quantise_one,
+    rate_error_and_latency,
+    white_noise_rms,
+)
+from station.sim.loads import STANDARD_GRAVITY_M_S2
 from station.sim.noise import WhiteNoise
 
 LSM6DSOX_ADDRESSES = (0x6A, 0x6B)
@@ -359,7 +367,7 @@ class LSM6DSOXModel(SimDevice):
                 ks = []
             ks_eval = ks if ks and ks[-1] == last else ks + [last]
             raws = self._evaluate(sensor, ks_eval)
-            sensor.latest = tuple(int(v) for v in raws[-1])
+            sensor.latest = raws[-1]
             timeline = sensor.timeline
             for k, raw in zip(ks, raws):
                 words.append((timeline.time_of(k), order, sensor, raw))
@@ -367,16 +375,26 @@ class LSM6DSOXModel(SimDevice):
             words.sort(key=lambda w: (w[0], w[1]))
             self._push_words(words)
 
-    def _evaluate(self, sensor: _Sensor, ks: list[int]) -> np.ndarray:
+    def _evaluate(self, sensor: _Sensor, ks: list[int]) -> list[tuple[int, int, int]]:
+        """Raw (x, y, z) counts of ``sensor`` for samples ``ks``."""
         timeline = sensor.timeline
+        is_accel = sensor is self._accel
+        if is_accel:
+            rms, lsb = self.accel_noise_rms_g(), self._accel_lsb_g()
+        else:
+            rms, lsb = self.gyro_noise_rms_dps(), self._gyro_lsb_dps()
+        if len(ks) == 1:  # the common case (output registers): plain Python
+            sample = self._motion(timeline.time_of(ks[0]))
+            noise = sensor.noise.at(timeline.noise_index(ks[0]))
+            if is_accel:
+                return [quantise_one(sample.acc_m_s2, noise, rms, lsb, 1.0 / STANDARD_GRAVITY_M_S2)]
+            return [quantise_one(sample.gyro_deg_s, noise, rms, lsb)]
         times = [timeline.time_of(k) for k in ks]
         acc_g, gyro_dps = motion_arrays(self._motion, times)
-        noise = np.stack([sensor.noise.at(timeline.noise_index(k)) for k in ks]) if len(ks) < 4 else sensor.noise.block(
-            timeline.noise_index(ks[0]), ks[-1] - ks[0] + 1
-        )[[k - ks[0] for k in ks]]
-        if sensor is self._accel:
-            return quantise(acc_g, noise, self.accel_noise_rms_g(), self._accel_lsb_g())
-        return quantise(gyro_dps, noise, self.gyro_noise_rms_dps(), self._gyro_lsb_dps())
+        first = timeline.noise_index(ks[0])
+        noise = sensor.noise.block(first, timeline.noise_index(ks[-1]) - first + 1)[[k - ks[0] for k in ks]]
+        raws = quantise(acc_g if is_accel else gyro_dps, noise, rms, lsb)
+        return [tuple(row) for row in raws.tolist()]
 
     def _push_words(self, words) -> None:
         mode = self._fifo_mode()
@@ -394,7 +412,7 @@ class LSM6DSOXModel(SimDevice):
                 self.fifo_overwritten_words += 1
                 self._ovr_latched = self._ovr_live = True
             slot = int(round((t - anchor) / fastest))
-            x, y, z = (int(v) & 0xFFFF for v in raw)
+            x, y, z = (v & 0xFFFF for v in raw)
             self._fifo.append(
                 bytes((_tag_byte(sensor.tag, slot), x & 0xFF, x >> 8, y & 0xFF, y >> 8, z & 0xFF, z >> 8))
             )

@@ -30,10 +30,20 @@ motion interrupts, self-test, cycle mode, external sync.
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 
 from station.sim.bus import SimDevice
-from station.sim.imu_common import SampleTimeline, motion_arrays, quantise, rate_error_and_latency, white_noise_rms
+from station.sim.imu_common import (
+    SampleTimeline,
+    motion_arrays,
+    quantise,
+    quantise_one,
+    rate_error_and_latency,
+    white_noise_rms,
+)
+from station.sim.loads import STANDARD_GRAVITY_M_S2
 from station.sim.noise import WhiteNoise
 
 MPU6050_ADDRESSES = (0x68, 0x69)
@@ -81,6 +91,7 @@ GYRO_BANDWIDTH_HZ = (256.0, 188.0, 98.0, 42.0, 20.0, 10.0, 5.0, 256.0)
 ACCEL_NOISE_G_PER_SQRT_HZ = 400e-6
 GYRO_NOISE_DPS_PER_SQRT_HZ = 0.005
 TEMP_RAW_25C = int(round((25.0 - 36.53) * 340.0))
+_SAMPLE = struct.Struct(">7h")
 
 
 class MPU6050Model(SimDevice):
@@ -270,19 +281,24 @@ class MPU6050Model(SimDevice):
                 self._fifo_append(self._fifo_record(sample))
 
     def _evaluate(self, ks: list[int]) -> list[bytes]:
+        """The 14 data-register bytes of samples ``ks``."""
         timeline = self._timeline
-        times = [timeline.time_of(k) for k in ks]
-        acc_g, gyro_dps = motion_arrays(self._motion, times)
-        noise = self._noise.block(timeline.noise_index(ks[0]), len(ks))
         accel_lsb = 1.0 / ACCEL_LSB_PER_G[(self._regs[ACCEL_CONFIG] >> 3) & 0x03]
         gyro_lsb = 1.0 / GYRO_LSB_PER_DPS[(self._regs[GYRO_CONFIG] >> 3) & 0x03]
-        acc_raw = quantise(acc_g, noise[:, :3], self.accel_noise_rms_g(), accel_lsb)
-        gyro_raw = quantise(gyro_dps, noise[:, 3:], self.gyro_noise_rms_dps(), gyro_lsb)
-        out = []
-        for a, g in zip(acc_raw.tolist(), gyro_raw.tolist()):
-            values = (a[0], a[1], a[2], TEMP_RAW_25C, g[0], g[1], g[2])
-            out.append(b"".join((v & 0xFFFF).to_bytes(2, "big") for v in values))
-        return out
+        accel_rms, gyro_rms = self.accel_noise_rms_g(), self.gyro_noise_rms_dps()
+        if len(ks) == 1:  # the common case (data registers): plain Python
+            sample = self._motion(timeline.time_of(ks[0]))
+            noise = self._noise.at(timeline.noise_index(ks[0]))
+            acc_rows = [quantise_one(sample.acc_m_s2, noise[:3], accel_rms, accel_lsb, 1.0 / STANDARD_GRAVITY_M_S2)]
+            gyro_rows = [quantise_one(sample.gyro_deg_s, noise[3:], gyro_rms, gyro_lsb)]
+        else:
+            acc_g, gyro_dps = motion_arrays(self._motion, [timeline.time_of(k) for k in ks])
+            noise = self._noise.block(timeline.noise_index(ks[0]), len(ks))
+            acc_rows = quantise(acc_g, noise[:, :3], accel_rms, accel_lsb).tolist()
+            gyro_rows = quantise(gyro_dps, noise[:, 3:], gyro_rms, gyro_lsb).tolist()
+        return [
+            _SAMPLE.pack(a[0], a[1], a[2], TEMP_RAW_25C, g[0], g[1], g[2]) for a, g in zip(acc_rows, gyro_rows)
+        ]
 
     def _fifo_bytes_per_sample(self) -> int:
         enabled = self._regs[FIFO_EN]

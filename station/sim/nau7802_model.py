@@ -157,6 +157,8 @@ class NAU7802Model(SimDevice):
         self._period_ns = 1.0
         self._last_k = -1
         self._now_ns = 0
+        self._constants_key = b""
+        self._constants_value = ()
         self._reset_state(0)
 
     # ------------------------------------------------------------------ state
@@ -400,19 +402,29 @@ class NAU7802Model(SimDevice):
             if not self._stuck_cr_never:
                 self._cr = True
 
+    def _constants(self) -> tuple:
+        """(AVDD V, counts per volt, noise V, OCAL1 code, GCAL1 factor), recomputed only when the
+        registers they come from (0x00..0x09) change."""
+        key = bytes(self._regs[:10])
+        if key != self._constants_key:
+            self._constants_key = key
+            avdd = self.avdd_v
+            self._constants_value = (
+                avdd,
+                self.gain * (1 << 24) / avdd,
+                self.noise_rms_v(),
+                self.offset_calibration_code,
+                self.gain_calibration,
+            )
+        return self._constants_value
+
     def _convert(self, t_ns: float, index: int) -> int:
         self.conversions_evaluated += 1
         if self._saturated:
             return _FULL_SCALE - 1 if self._saturated > 0 else -_FULL_SCALE
-        avdd = self.avdd_v
-        gain = self.gain
-        volts = self._input(t_ns, avdd) + self.offset_v + self.noise_rms_v() * self._noise.scalar(index)
-        raw = volts * gain * (1 << 24) / avdd
-        return self._output_code(raw)
-
-    def _output_code(self, raw: float) -> int:
-        calibrated = self.gain_calibration * (raw - self.offset_calibration_code)
-        code = int(round(calibrated))
+        avdd, per_volt, noise_v, ocal, gcal = self._constants()
+        volts = self._input(t_ns, avdd) + self.offset_v + noise_v * self._noise.scalar(index)
+        code = int(round(gcal * (volts * per_volt - ocal)))
         if code >= _FULL_SCALE:
             return _FULL_SCALE - 1
         if code < -_FULL_SCALE:
