@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from flask import Blueprint, Response, current_app, g, redirect, render_template, request, session, url_for
+from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.exceptions import NotFound as RouteNotFound
+from werkzeug.routing import RequestRedirect
 
 from station import __version__
 from station.store.audit import Actor
@@ -210,11 +212,11 @@ def _home() -> str:
     """Where to go after signing in: the dashboard at ``/`` once it exists, else the account page."""
     try:
         current_app.url_map.bind("").match("/", method="GET")
-        return "/"
     except RouteNotFound:
         return url_for("auth.account_page")
-    except Exception:  # a redirect or method mismatch still means "/" exists
-        return "/"
+    except (RequestRedirect, MethodNotAllowed):  # "/" exists all the same
+        pass
+    return "/"
 
 
 @bp.route("/login", methods=["GET", "POST"])

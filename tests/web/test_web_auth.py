@@ -298,3 +298,13 @@ def test_refused_login_stores_nothing_but_the_failure(app, accounts, store):
     audit_before, audit_after = before[4], after[4]
     assert before[:4] == after[:4] and before[5:] == after[5:]
     assert [row[5] for row in audit_after[len(audit_before):]] == ["user.login_failed"]
+
+
+def test_after_login_goes_to_the_dashboard_once_it_exists(app, accounts):
+    app.add_url_rule("/", "dashboard", lambda: "dashboard")  # what the dashboard blueprint will add
+    client = app.test_client()
+    token = form_csrf(client.get("/login").get_data(as_text=True))
+    r = client.post("/login", data={"csrf_token": token, "username": "ana", "password": CLINICIAN_PW})
+    assert r.status_code == 302 and r.headers["Location"] == "/"
+    assert client.get("/").data == b"dashboard"  # and it is behind the login like every page
+    assert app.test_client().get("/").status_code == 302

@@ -185,3 +185,73 @@ def test_setup_routes_succeed_only_before_the_first_account(app, store, route):
     before = fingerprint(store)
     assert _call(again, route, {}, csrf=True).status_code == 409
     assert fingerprint(store) == before
+
+
+# -- bodies: every JSON route against malformed, mistyped, out-of-range and oversized bodies ------
+
+JSON_ROUTES = [r for r in ROUTES if r[3] == JSON]
+# (route path, a body with a wrong type, a body with an out-of-range value)
+BAD_VALUES = {
+    ("POST", "/api/login"): ({"username": 1, "password": "x"}, {"username": "ana", "password": "p" * 300}),
+    ("POST", "/api/setup"): ({"username": "boss", "password": 1234567890}, {"username": "b" * 65, "password": "long enough 1"}),
+    ("POST", "/api/account/password"): ({"current_password": 1, "new_password": "n3w password!!"},
+                                        {"current_password": CLINICIAN_PW, "new_password": "short"}),
+    ("POST", "/api/patients"): ({"identifier": "N1", "birth_year": "1950", "sex": "F"},
+                                {"identifier": "N1", "birth_year": 1850, "sex": "F"}),
+    ("PATCH", "/api/patients/{patient}"): ({"height_cm": "tall"}, {"weight_kg": 1000}),
+    ("DELETE", "/api/patients/{other}"): ({"confirm_identifier": 200}, {"confirm_identifier": "PT-2000"}),
+    ("POST", "/api/patients/{patient}/sessions"): ({"label": 5}, {"label": "l" * 101}),
+    ("PATCH", "/api/sessions/{session}"): ({"notes": ["a"]}, {"notes": "n" * 2001}),
+    ("PATCH", "/api/trials/{trial}"): ({"valid": "no"}, {"valid": False, "validity_reason": "r" * 501}),
+    ("POST", "/api/users"): ({"username": "newbie", "password": "a long password", "role": 5},
+                             {"username": "newbie", "password": "a long password", "role": "owner"}),
+    ("PATCH", "/api/users/{user}"): ({"disabled": "yes"}, {"password": "short"}),
+    ("PATCH", "/api/settings"): ({"session_timeout_min": "5"}, {"session_timeout_min": 1000}),
+}
+RAW_BODIES = [
+    ("malformed", b'{"a": ', "application/json", 400),
+    ("not-an-object", b"[1, 2, 3]", "application/json", 400),
+    ("empty", b"", "application/json", 400),
+    ("nan", b'{"a": NaN}', "application/json", 400),
+    ("oversized", b'{"notes": "' + b"x" * (65 * 1024) + b'"}', "application/json", 413),
+    ("not-json", b"a=1", "application/x-www-form-urlencoded", 415),
+]
+
+
+def _client_for(app, route):
+    client = ApiClient(app.test_client())
+    if route[2] == PUBLIC:
+        client.refresh_csrf()
+    else:
+        client.login("root", ADMIN_PW)
+    return client
+
+
+def test_every_json_route_has_bad_values_listed():
+    assert {(m, p) for m, p, *_ in JSON_ROUTES} == set(BAD_VALUES)
+
+
+@pytest.mark.parametrize("route", JSON_ROUTES, ids=_id)
+@pytest.mark.parametrize("name, raw, content_type, status", RAW_BODIES, ids=[b[0] for b in RAW_BODIES])
+def test_bad_bodies_are_refused_with_a_message(app, store, records, route, name, raw, content_type, status):
+    client = _client_for(app, route)
+    before = fingerprint(store)
+    response = client.client.open(
+        _path(route, records), method=route[0], data=raw,
+        headers={"Content-Type": content_type, "X-CSRF-Token": client.csrf},
+    )
+    assert response.status_code == status
+    assert response.json["error"]
+    assert fingerprint(store) == before
+
+
+@pytest.mark.parametrize("route", JSON_ROUTES, ids=_id)
+@pytest.mark.parametrize("kind", [0, 1], ids=["wrong-type", "out-of-range"])
+def test_wrong_types_and_out_of_range_values_are_refused(app, store, records, route, kind):
+    client = _client_for(app, route)
+    body = BAD_VALUES[(route[0], route[1])][kind]
+    before = fingerprint(store)
+    response = client.send(route[0], _path(route, records), body)
+    assert response.status_code == 422, response.json
+    assert response.json["fields"] and response.json["error"].startswith("invalid input")
+    assert fingerprint(store) == before
