@@ -40,8 +40,15 @@ def _prepare_data_dir(data_dir: Path) -> Path:
     if not data_dir.is_dir():
         raise StoreError(f"{data_dir} is not a directory; give a directory with --data-dir")
     path = db_path(data_dir)
+    created = not path.exists()
     try:
         os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))  # patient data: owner only
+        if created and os.geteuid() == 0:
+            # An administrator's `sudo balance-station users add` on a fresh station: the file
+            # belongs to the data directory's owner (the service user), or the service could not
+            # open it. SQLite gives its -wal and -shm files the database file's owner.
+            owner = data_dir.stat()
+            os.chown(path, owner.st_uid, owner.st_gid)
     except OSError as exc:
         raise StoreError(f"cannot open {path}: {exc.strerror}; check its permissions") from None
     return path

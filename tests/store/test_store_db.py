@@ -10,6 +10,7 @@ import threading
 
 import pytest
 
+from station.store.audit import Actor
 from station.store.db import DB_FILENAME, Database, DataDirLocked, StoreError, acquire_service_lock
 from station.store.migrations import LATEST_VERSION, MIGRATIONS, Migration, migrate, schema_version
 from station.store.secret import SECRET_KEY_FILENAME, load_or_create_secret_key
@@ -181,3 +182,15 @@ def test_data_dir_that_is_a_file_is_refused(tmp_path):
     (tmp_path / "f").write_text("x")
     with pytest.raises(StoreError, match="data directory"):
         Store.open(tmp_path / "f")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to hand files to another user")
+def test_database_created_by_root_belongs_to_the_data_dir_owner(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    os.chown(data, 65534, 65534)  # the service user, say
+    with Store.open(data) as s:
+        s.settings.update({"clinic_name": "x"}, actor=Actor.system())
+        owners = {p.name: (p.stat().st_uid, p.stat().st_gid) for p in data.iterdir() if p.name.startswith(DB_FILENAME)}
+    assert owners[DB_FILENAME] == (65534, 65534)
+    assert all(owner == (65534, 65534) for owner in owners.values()), owners
