@@ -39,7 +39,16 @@ from station.hw.errors import (
     StationHardwareError,
 )
 from station.hw.i2c import as_retrying_bus
-from station.hw.nau7802 import FULL_SCALE_COUNTS, LDO_SETTLE_NS, MIN_COUNTS, NAU7802, NAU7802_ADDRESS
+from station.hw.nau7802 import (
+    FULL_SCALE_COUNTS,
+    GAIN_CODES,
+    LDO_CODES,
+    LDO_SETTLE_NS,
+    MIN_COUNTS,
+    NAU7802,
+    NAU7802_ADDRESS,
+    RATE_CODES,
+)
 from station.hw.tca9548a import TCA9548A
 
 OK = "ok"
@@ -111,6 +120,12 @@ class PlateFrontEnd:
     ) -> None:
         if len(channels) != 4 or len(set(channels)) != 4 or not all(0 <= c <= 7 for c in channels):
             raise ConfigurationError(f"the plate needs four different mux channels 0..7, got {channels!r}")
+        if rate_sps not in RATE_CODES:
+            raise ConfigurationError(f"NAU7802 rate {rate_sps!r} SPS is not available; choose 10, 20, 40, 80 or 320")
+        if gain not in GAIN_CODES:
+            raise ConfigurationError(f"NAU7802 gain {gain!r} is not available; choose 1, 2, 4, 8, 16, 32, 64 or 128")
+        if round(float(ldo_v), 1) not in LDO_CODES:
+            raise ConfigurationError(f"NAU7802 LDO voltage {ldo_v!r} V is not available; choose 2.4 to 4.5 V in 0.3 V steps")
         self.bus = as_retrying_bus(bus, clock, bus_name=bus_name)
         self._clock = clock
         self.bus_name = bus_name
@@ -134,7 +149,7 @@ class PlateFrontEnd:
         self._mux_address = mux_address
         self.corner_state = [DOWN] * 4
         self.corner_error: list[str | None] = ["not brought up yet"] * 4
-        period_ns = 1_000_000_000 // rate_sps if rate_sps else 0
+        period_ns = 1_000_000_000 // rate_sps
         self.stuck_timeout_ns = stuck_timeout_periods * period_ns
         self.stuck_repeats = int(stuck_repeats)
         self._last_value: list[int | None] = [None] * 4
