@@ -25,7 +25,9 @@ block the address rolls over from ``FIFO_DATA_OUT_Z_H`` (0x7E) back to ``FIFO_DA
   ``FIFO_FULL_IA``, ``FIFO_OVR_LATCHED`` (cleared by reading ``FIFO_STATUS2``).
 * Noise (high-performance mode, typical): accelerometer 70/75/80/110 µg/√Hz at ±2/4/8/16 g,
   gyroscope 3.8 mdps/√Hz, over the default bandwidth ODR/2 (the datasheet's RMS noise is stated
-  for BW = ODR/2). Samples are quantised and clipped to the full scale.
+  for BW = ODR/2; its noise density is independent of the ODR in high-performance mode). These
+  are the LSM6DSO-family figures as recalled: check them against DS12814 Table 2. Samples are
+  quantised and clipped to the full scale.
 
 The chip's clock runs a seeded 0.1–0.5 % fast or slow. Not modelled: temperature output (reads
 25 °C), timestamps, embedded functions, filters other than the default, low-power modes.

@@ -29,7 +29,11 @@ What the model does, as the chip does:
 * Noise: input-referred RMS noise ``sqrt(e_pga² + (e_mod / gain)²) × sqrt(rate / 10 SPS)`` with
   ``e_pga`` = 50 nV and ``e_mod`` = 390 nV at 10 SPS (see :data:`PGA_NOISE_10SPS_V`), white from
   conversion to conversion, pre-generated in seeded chunks indexed by conversion number (the same
-  seed and schedule give the same readings).
+  seed and schedule give the same readings). ``e_mod`` is the datasheet's "up to 23-bit ENOB";
+  ``e_pga`` is the typical figure recalled for gain 128 at 10 SPS — the datasheet's noise table
+  (§7.5.2) could not be consulted when this was written, so check both constants against it. At
+  gain 1, 40 SPS this gives about 4 counts RMS at 3.3 V, what users report for a clean supply;
+  at gain 128, 320 SPS, 3.0 V about 200 counts (0.05 N per corner with 1 mV/V, 50 kg cells).
 
 Not modelled: channel 2 (``CHS`` only restarts the cycle), the temperature sensor, OTP, digital
 filter settling after a start, the external crystal (``OSCS``), ``DRDY`` pin.

@@ -17,7 +17,6 @@ from station.hw.errors import (
     StationHardwareError,
     WrongChipError,
 )
-from station.hw.i2c import RetryingBus
 from station.hw.nau7802 import NAU7802
 from station.hw.tca9548a import TCA9548A
 from station.sim.bus import SimulatedBus
