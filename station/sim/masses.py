@@ -91,9 +91,9 @@ class KnownMasses:
             if not isinstance(p, Placement):
                 try:
                     mass, ap, ml = p
+                    p = Placement(float(mass), float(ap), float(ml))
                 except (TypeError, ValueError):
                     raise ValueError(f"a placement is (mass_kg, ap_cm, ml_cm) or a Placement, got {p!r}") from None
-                p = Placement(float(mass), float(ap), float(ml))
             if not (math.isfinite(p.mass_kg) and p.mass_kg > 0):
                 raise ValueError(f"mass_kg must be a positive number, got {p.mass_kg!r}")
             half_ap, half_ml = self.plate.depth_cm / 2.0, self.plate.width_cm / 2.0
