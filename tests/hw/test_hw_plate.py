@@ -296,3 +296,13 @@ def test_datasheet_noise_keeps_sway_metrics_within_the_accuracy_target(hw, clock
     # ... and the noise is really there: the raw (unfiltered) path is longer than the truth's.
     raw_path = np.sum(np.hypot(np.diff(ap), np.diff(ml)))
     assert raw_path > np.sum(np.hypot(np.diff(ap_true), np.diff(ml_true)))
+
+
+def test_bring_up_with_a_calibration_that_never_ends(hw, clock, config):
+    hw.adcs["br"].set_calibration_hang()
+    plate = make_plate(hw, clock, config)
+    plate.begin()
+    assert plate.corner_state == ["ok", "ok", "ok", "down"]
+    assert "CALS still set" in plate.corner_error[3]
+    hw.adcs["br"].clear_faults()
+    assert plate.try_recover() == ["br"]
