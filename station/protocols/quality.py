@@ -261,9 +261,12 @@ def find_touchdown(raw: np.ndarray, shift: np.ndarray, liftoff: int, rate_hz: fl
     after lift-off (at each moment, of what came before it: the reference never looks ahead).
     Touch-down: the smoothed shift comes back below ``1 − touchdown_fraction`` of it for
     ``sustain_s`` (weight has gone onto the other foot; sway on one foot stays under that foot).
-    The touch-down instant is where the return began: the farthest raw shift within
-    ``touchdown_lookback_s`` before it (a falling body first drives the COP outward, then the
-    landing foot pulls it in).
+    The touch-down instant is where the return began. Within ``touchdown_lookback_s`` before the
+    confirmed return, find the first frame where the raw COP was clearly off the stance foot
+    (shift below half the stance position), then the last frame before it where the COP was
+    still under the stance foot (at least 80 % of it). A falling body first drives the COP
+    outward, then the landing foot pulls it in: the instant found is that of the pull, even when
+    the body then sways back over the stance foot before settling on both feet.
     """
     if liftoff >= len(shift):
         return None
@@ -282,7 +285,12 @@ def find_touchdown(raw: np.ndarray, shift: np.ndarray, liftoff: int, rate_hz: fl
         return None
     cross = liftoff + start
     lo = max(liftoff, cross - int(round(settings.touchdown_lookback_s * rate_hz)))
-    onset = lo + int(np.argmax(raw[lo : cross + 1]))
+    seg = raw[lo : cross + 1]
+    ref_seg = reference[lo - liftoff : start + 1]
+    off = np.flatnonzero(seg < 0.5 * ref_seg)
+    first_off = int(off[0]) if off.size else len(seg) - 1
+    still_on = np.flatnonzero(seg[: first_off + 1] >= 0.8 * ref_seg[: first_off + 1])
+    onset = lo + (int(still_on[-1]) if still_on.size else first_off)
     return LoadEvent("touchdown", onset, cross + n - 1, float(reference[start] - after[start]))
 
 

@@ -112,3 +112,8 @@ class PersonSource(ScriptedSource):
         fl, fr, bl, br = (float(v) for v in self.load_source.corner_forces_n(t_s))
         ap, ml, fz = cop_from_corners(fl, fr, bl, br, WIDTH_CM, DEPTH_CM)
         return Load(fz, ap, ml)
+
+
+def fake_analyse(frames, rate_hz):
+    """Stands in for the sway analysis in tests of the trial logic: records what it was given."""
+    return {"fs_hz": rate_hz, "samples": len(frames), "first_t_ns": int(frames["t_ns"][0]), "metrics": {}}
