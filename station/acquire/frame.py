@@ -52,7 +52,7 @@ class FrameFlag(IntFlag):
     LOST_BEFORE = 1 << 0
     """One or more frames were lost just before this one (``seq`` jumps)."""
     LATE = 1 << 1
-    """Read later than the tolerance after its deadline."""
+    """Reading started more than a quarter period after its deadline, or ended after the next one."""
     STALE_FL = 1 << 2
     """No new conversion from that corner since the last frame; its last value is repeated."""
     STALE_FR = 1 << 3
@@ -74,7 +74,10 @@ class FrameFlag(IntFlag):
     UNCALIBRATED = 1 << 14
     """Forces use the nominal load-cell data, not a measured calibration."""
     INVALID = 1 << 15
-    """Frame unusable for COP analysis (a corner fault or saturation)."""
+    """Frame unusable for COP analysis (a corner fault, saturation or spike)."""
+    SPIKE = 1 << 16
+    """A corner's reading jumped by more than a body can load it between two frames (a corrupted
+    transfer, or a chip glitch); the value is kept as read."""
 
 
 STALE_CORNER_FLAGS = (FrameFlag.STALE_FL, FrameFlag.STALE_FR, FrameFlag.STALE_BL, FrameFlag.STALE_BR)

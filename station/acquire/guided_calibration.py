@@ -120,16 +120,17 @@ def run_guided_calibration(acquisition, masses_kg: list[float], operator: Calibr
 class SimulatedMassOperator:
     """Carries out calibration steps on the simulated plate by placing simulated masses."""
 
-    def __init__(self, simulation) -> None:
+    def __init__(self, simulation, plate) -> None:
         self.simulation = simulation
+        self.plate = plate
 
     def perform(self, step: CalibrationStep) -> None:
         from station.sim.masses import KnownMasses
 
         if step.mass_kg is None:
-            self.simulation.set_load_source(KnownMasses([]))
+            self.simulation.set_load_source(KnownMasses([], plate=self.plate))
         else:
-            self.simulation.set_load_source(KnownMasses([(step.mass_kg, step.ap_cm, step.ml_cm)]))
+            self.simulation.set_load_source(KnownMasses([(step.mass_kg, step.ap_cm, step.ml_cm)], plate=self.plate))
 
 
 DEFAULT_SIM_MASSES_KG = (10.0, 20.0)
@@ -140,7 +141,7 @@ def calibrate_simulated(station, restore_load_source=None) -> PlateCalibration:
     on the plate."""
     try:
         return run_guided_calibration(
-            station, list(DEFAULT_SIM_MASSES_KG), SimulatedMassOperator(station.simulation),
+            station, list(DEFAULT_SIM_MASSES_KG), SimulatedMassOperator(station.simulation, station.config.plate),
             source=f"simulated:seed={station.seed}",
         )
     finally:

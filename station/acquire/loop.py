@@ -24,10 +24,17 @@ from station.acquire.calibration import PlateCalibration
 from station.acquire.frame import FAULT_CORNER_FLAGS, STALE_CORNER_FLAGS, FrameFlag
 from station.analysis.cop import cop_from_corners
 from station.config import CORNERS, StationConfig
+from station.hw.errors import StationHardwareError
 
 _NAN = float("nan")
 _NAN6 = (_NAN, _NAN, _NAN, _NAN, _NAN, _NAN)
 _CORNER_FAULT_ANY = FrameFlag.FAULT_FL | FrameFlag.FAULT_FR | FrameFlag.FAULT_BL | FrameFlag.FAULT_BR
+
+SPIKE_LIMIT_N = 500.0
+"""A corner force changing by more than this between consecutive frames is implausible (a person
+stepping or even jumping on the plate changes a corner's load by far less in 10 ms at 100 Hz);
+such a frame is flagged SPIKE and INVALID. Corruption of the low bytes stays below it and below
+a newton; corruption of the high byte is caught."""
 
 HEALTH_INTERVAL_NS = 1_000_000_000
 """Health is recomputed and published once a second."""
@@ -41,6 +48,7 @@ class AcquisitionStats:
     frames_lost: int = 0
     frames_late: int = 0
     frames_invalid: int = 0
+    frames_spike: int = 0
     corner_stale: int = 0
     imu_stale: int = 0
     recoveries: int = 0
@@ -105,6 +113,7 @@ class AcquisitionLoop:
         self._last_counts = [0, 0, 0, 0]
         self._have_counts = [False, False, False, False]
         self._last_imu = _NAN6
+        self._last_forces = [_NAN, _NAN, _NAN, _NAN]
         self._seq = 0
         self._t0_ns: int | None = None
         self._health_due_ns = 0
@@ -121,6 +130,7 @@ class AcquisitionLoop:
         self._zero = tuple(float(z) for z in calibration.zero_counts)
         self._gain = tuple(float(g) for g in calibration.n_per_count)
         self._base_flags = 0 if calibration.is_measured else int(FrameFlag.UNCALIBRATED)
+        self._last_forces = [_NAN, _NAN, _NAN, _NAN]  # no spike check across a calibration change
 
     # -- running -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -158,14 +168,23 @@ class AcquisitionLoop:
 
         flags, counts = self._read_plate(flags, t_ns)
         flags, imu_values = self._read_imu(flags)
+        if not flags & FrameFlag.LATE and clock.monotonic_ns() > deadline + self.period_ns:
+            flags |= FrameFlag.LATE  # reading took longer than a period: the bus hung or is slow
+            self.stats.frames_late += 1
 
-        zero, gain = self._zero, self._gain
+        zero, gain, previous = self._zero, self._gain, self._last_forces
         forces = [_NAN, _NAN, _NAN, _NAN]
         for i in range(4):
             c = counts[i]
             if c is not None:
-                forces[i] = (c - zero[i]) * gain[i]
-        if flags & (_CORNER_FAULT_ANY | FrameFlag.SATURATED):
+                f = (c - zero[i]) * gain[i]
+                if abs(f - previous[i]) > SPIKE_LIMIT_N:
+                    flags |= FrameFlag.SPIKE
+                forces[i] = f
+        self._last_forces = forces
+        if flags & FrameFlag.SPIKE:
+            self.stats.frames_spike += 1
+        if flags & (_CORNER_FAULT_ANY | FrameFlag.SATURATED | FrameFlag.SPIKE):
             flags |= FrameFlag.INVALID
             self.stats.frames_invalid += 1
             fz = _NAN if flags & _CORNER_FAULT_ANY else forces[0] + forces[1] + forces[2] + forces[3]
@@ -218,7 +237,7 @@ class AcquisitionLoop:
         counts: list = [None, None, None, None]
         states = self.plate.corner_state
         for i in range(4):
-            if fault_mask >> i & 1 or states[i] == "down":
+            if fault_mask >> i & 1 or states[i] in ("down", "stuck"):
                 flags |= FAULT_CORNER_FLAGS[i]
                 self._have_counts[i] = False
                 continue
@@ -245,12 +264,10 @@ class AcquisitionLoop:
         try:
             if imu.data_ready():
                 self._last_imu = imu.read_sample()
-            elif self._last_imu[0] == self._last_imu[0]:
+            else:  # no new sample: repeat the last one (NaN before the first), flagged
                 flags |= FrameFlag.IMU_STALE
                 self.stats.imu_stale += 1
-            else:
-                flags |= FrameFlag.IMU_FAULT
-        except OSError:
+        except (OSError, StationHardwareError):
             self._last_imu = _NAN6
             flags |= FrameFlag.IMU_FAULT
             self._imu_ok = False
@@ -276,13 +293,14 @@ class AcquisitionLoop:
             self.stats.recoveries += len(recovered)
         imu = self.imu
         if imu is not None and not getattr(self, "_imu_ok", True):
+            imu_cfg = self.config.imu
             try:
-                imu.begin()
+                imu.begin(imu_cfg.rate_hz, imu_cfg.accel_range_g, imu_cfg.gyro_range_dps)
                 self._imu_ok = True
                 self._last_imu = _NAN6
                 self.stats.recoveries += 1
-            except OSError:
-                pass
+            except (OSError, StationHardwareError):
+                pass  # still gone: try again in a second
 
     def health(self) -> dict:
         """The health document of ``GET /healthz`` (JSON-serialisable, no patient data)."""
@@ -323,6 +341,7 @@ class AcquisitionLoop:
             "frames_lost": self.stats.frames_lost,
             "frames_late": self.stats.frames_late,
             "frames_invalid": self.stats.frames_invalid,
+            "frames_spike": self.stats.frames_spike,
             "corner_stale": self.stats.corner_stale,
             "imu_stale": self.stats.imu_stale,
             "recoveries": self.stats.recoveries,

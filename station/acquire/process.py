@@ -41,10 +41,10 @@ def _load_source(spec: AcquisitionSpec):
     if spec.replay:
         from station.sim.replay import ReplaySource
 
-        return ReplaySource.from_file(spec.replay)
+        return ReplaySource.from_file(spec.replay, plate=spec.config.plate)
     from station.sim.person import VirtualPerson
 
-    return VirtualPerson.standing_demo(seed=spec.seed, **spec.person)
+    return VirtualPerson.standing_demo(seed=spec.seed, plate=spec.config.plate, **spec.person)
 
 
 def _calibration(spec: AcquisitionSpec, hardware):

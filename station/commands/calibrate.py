@@ -63,7 +63,7 @@ def calibrate(args: argparse.Namespace) -> int:
         from station.acquire.local import SimulatedStation
 
         station = SimulatedStation(config, None, seed=args.seed, calibration="nominal")
-        operator = SimulatedMassOperator(station.simulation)
+        operator = SimulatedMassOperator(station.simulation, config.plate)
         source = f"simulated:seed={args.seed}"
     else:
         from station.acquire.hardware import open_real_hardware

@@ -99,14 +99,14 @@ def _simulated_station(args, config):
         from station.store.trialfile import TrialFileError
 
         try:
-            load = ReplaySource.from_file(args.replay)
+            load = ReplaySource.from_file(args.replay, plate=config.plate)
         except (OSError, TrialFileError) as exc:
             raise UserError(f"cannot replay {args.replay}: {exc}") from None
         source = {"kind": "replay", "file": str(args.replay), "seed": args.seed}
     else:
         from station.sim.person import VirtualPerson
 
-        load = VirtualPerson.standing_demo(seed=args.seed)
+        load = VirtualPerson.standing_demo(seed=args.seed, plate=config.plate)
         source = {"kind": "virtual person", "seed": args.seed}
     # Factory calibration of this simulated plate (same seed, so the same load cells).
     calibration = SimulatedStation(config, None, seed=args.seed, calibration="auto").calibration
