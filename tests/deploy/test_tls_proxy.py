@@ -13,13 +13,12 @@ import ssl
 import subprocess
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from station.config import StationConfig
-from station.tls_proxy import ProxyConfigError, render_nginx_site, upstream_address
+from station.tls_proxy import ProxyConfigError, render_nginx_site, upstream_address, waitress_proxy_options
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -75,19 +74,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class Echo(BaseHTTPRequestHandler):
-    """The station's web server stand-in: answers with the request line and headers it got."""
+def echo_app(environ, start_response):
+    """The station's web server stand-in: answers with what the WSGI app sees of the request."""
+    body = json.dumps({
+        "path": environ["PATH_INFO"] + ("?" + environ["QUERY_STRING"] if environ.get("QUERY_STRING") else ""),
+        "remote_addr": environ.get("REMOTE_ADDR"),
+        "scheme": environ["wsgi.url_scheme"],
+        "host": environ.get("HTTP_HOST"),
+        "forwarded_for": environ.get("HTTP_X_FORWARDED_FOR"),
+    }).encode()
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
 
-    def do_GET(self):
-        body = json.dumps({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
-    def log_message(self, *args):
-        pass
+def test_waitress_trusts_the_proxy_only_when_tls_is_configured():
+    assert waitress_proxy_options(StationConfig()) == {}
+    options = waitress_proxy_options(with_web(tls_cert=Path("/c"), tls_key=Path("/k")))
+    assert options["trusted_proxy"] == "127.0.0.1" and options["trusted_proxy_count"] == 1
 
 
 @pytest.fixture(scope="module")
@@ -101,11 +104,15 @@ def proxy(tmp_path_factory):
                    check=True, capture_output=True, timeout=120)
     tls = root / "etc/balance-station/tls"
 
-    upstream = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
-    threading.Thread(target=upstream.serve_forever, daemon=True).start()
     https_port, http_port = free_port(), free_port()
-    config = with_web(port=upstream.server_address[1], https_port=https_port, http_redirect_port=http_port,
+    config = with_web(port=free_port(), https_port=https_port, http_redirect_port=http_port,
                       tls_cert=tls / "server.crt", tls_key=tls / "server.key")
+    # the station's web server as the run command should start it: waitress with the proxy options
+    from waitress.server import create_server
+
+    upstream = create_server(echo_app, host="127.0.0.1", port=config.web.port, threads=2,
+                             **waitress_proxy_options(config))
+    threading.Thread(target=upstream.run, daemon=True).start()
     site = base / "site.conf"
     site.write_text(render_nginx_site(config, tls / "ca.crt"))
     prefix = base / "nginx"
@@ -144,22 +151,24 @@ http {{
     yield {"https": https_port, "http": http_port, "ca": tls / "ca.crt"}
     server.terminate()
     server.wait(10)
-    upstream.shutdown()
+    upstream.close()
 
 
 @needs_nginx
 def test_https_reaches_the_station_with_a_certificate_the_ca_vouches_for(proxy):
     context = ssl.create_default_context(cafile=str(proxy["ca"]))
-    conn = http.client.HTTPSConnection("localhost", proxy["https"], context=context, timeout=5)
-    conn.request("GET", "/patients?q=P0")
+    # the "tablet" connects from 127.0.0.2, so its address differs from the proxy's (127.0.0.1)
+    conn = http.client.HTTPSConnection("localhost", proxy["https"], context=context, timeout=5,
+                                       source_address=("127.0.0.2", 0))
+    conn.request("GET", "/patients?q=P0", headers={"X-Forwarded-For": "6.6.6.6"})  # a forged hop
     response = conn.getresponse()
     assert response.status == 200
     assert response.getheader("Strict-Transport-Security") == "max-age=31536000"
     seen = json.loads(response.read())
     assert seen["path"] == "/patients?q=P0"
-    assert seen["headers"]["x-forwarded-proto"] == "https"
-    assert seen["headers"]["host"] == f"localhost:{proxy['https']}"
-    assert seen["headers"]["x-forwarded-for"] == "127.0.0.1"
+    assert seen["scheme"] == "https"
+    assert seen["host"] == f"localhost:{proxy['https']}"
+    assert seen["remote_addr"] == "127.0.0.2"  # the client, not the proxy, and not the forged value
     conn.close()
 
 
