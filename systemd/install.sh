@@ -7,7 +7,7 @@
 # Idempotent: a second run changes nothing. Updating is re-running it from a newer checkout; the
 # configuration (/etc/balance-station/station.toml) and the data (/var/lib/balance-station) are
 # kept. What it does, in order:
-#   1. Debian packages: python3-venv, python3-lgpio, nginx, openssl, i2c-tools   (not with --root)
+#   1. Debian packages: python3-venv, nginx, openssl, i2c-tools, python3-lgpio    (not with --root)
 #   2. the system user balance-station, in groups i2c and gpio (systemd-sysusers)
 #   3. a virtual environment /opt/balance-station/venv with this checkout installed, and
 #      /usr/local/bin/balance-station                                            (not with --no-venv)
@@ -178,8 +178,12 @@ command -v openssl >/dev/null || die "openssl not found; install it: apt-get ins
 
 # -- 1. Debian packages -------------------------------------------------------------------------
 if [ "$WITH_APT" -eq 1 ]; then
+    wanted=(python3-venv nginx openssl i2c-tools)
+    # GPIO for gpiozero: packaged by Raspberry Pi OS (and Ubuntu), not by plain Debian; then the
+    # virtual environment gets lgpio from PyPI instead (step 3).
+    if apt-cache show python3-lgpio >/dev/null 2>&1; then wanted+=(python3-lgpio); fi
     missing=()
-    for pkg in python3-venv python3-lgpio nginx openssl i2c-tools; do
+    for pkg in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
     done
     if [ ${#missing[@]} -gt 0 ]; then
@@ -215,6 +219,11 @@ if [ "$WITH_VENV" -eq 1 ]; then
     fi
     say "installing balance-station from $SRC into $VENV"
     "$(r "$VENV/bin/python")" -m pip install --quiet --disable-pip-version-check "$SRC"
+    if [ "$LIVE" -eq 1 ] && ! "$(r "$VENV/bin/python")" -c "import lgpio" 2>/dev/null; then
+        say "python3-lgpio is not installed from the system; installing lgpio from PyPI for GPIO"
+        "$(r "$VENV/bin/python")" -m pip install --quiet --disable-pip-version-check lgpio \
+            || say "warning: lgpio could not be installed: the panel (button, buzzer, LED, gates) will not work; install python3-lgpio or liblgpio and run $PROG again"
+    fi
     link "$VENV/bin/balance-station" /usr/local/bin/balance-station
 fi
 for doc in "$SRC/systemd/README.md:README.md" "$SRC/docs/wiring.md:wiring.md" "$SRC/docs/wiring.svg:wiring.svg"; do
@@ -373,8 +382,12 @@ if [ "$LIVE" -eq 1 ]; then
     systemctl enable --quiet balance-station.service balance-station-backup.timer nginx.service
     nginx -t -q || die "nginx refuses its configuration (see above); the station was not restarted"
     systemctl reload-or-restart nginx.service
-    systemctl restart balance-station.service
     systemctl start balance-station-backup.timer
+    if [ "$REBOOT" -eq 1 ]; then
+        say "balance-station.service is enabled; it starts after the reboot (I2C is not on yet)"
+    else
+        systemctl restart balance-station.service
+    fi
 else
     before=$(find "$(r /etc/systemd/system)" -type l -printf '%p %l\n' | sort | md5sum)
     systemctl --root="$ROOT" enable balance-station.service balance-station-backup.timer >"$TMP/enable" 2>&1 \
