@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 class Progress:
     """Prints the runner's events as short lines (station-clock time first)."""
 
-    def __init__(self, stream=sys.stderr) -> None:
+    def __init__(self, stream=None) -> None:
         self.stream = stream
         self.t0_ns: int | None = None
 
@@ -84,7 +84,7 @@ class Progress:
         elif event.kind == "protocol_finished":
             line = "protocol finished" + (f" early: {d['summary']['stopped_reason']}" if d["summary"].get("stopped_reason") else "")
         if line:
-            print(f"{(event.t_ns - self.t0_ns) / 1e9:8.2f} s  {line}", file=self.stream, flush=True)
+            print(f"{(event.t_ns - self.t0_ns) / 1e9:8.2f} s  {line}", file=self.stream or sys.stderr, flush=True)
 
 
 def format_summary(summary: dict) -> str:
@@ -114,8 +114,10 @@ def format_summary(summary: dict) -> str:
             out.append(f"  FLAG {where}{cut['meaning']} ({cut['source']})")
     for norm in summary["norms"]:
         if norm.get("position"):
-            out.append(f"  {norm['condition']} {norm['metric']} {norm['value']:.3g}: {norm['position']} "
-                       f"of the reference ({norm['population'][:60]}...) {norm.get('note', '')}".rstrip())
+            row = norm["row"]
+            source = norm["source"].split(". ")[0]
+            out.append(f"  {norm['condition']} {norm['metric']} {norm['value']:.3g}: {norm['position']} of the "
+                       f"reference for ages {row['age_min_y']}-{row['age_max_y']} ({source}). {norm.get('note', '')}".rstrip())
     if summary.get("stopped_reason"):
         out.append(f"  stopped early: {summary['stopped_reason']}")
     return "\n".join(out)
@@ -241,8 +243,12 @@ def _store_sink(config, args, protocol, station):
 
     try:
         store = Store.open(config.data_dir)
+    except StoreError as exc:
+        raise UserError(f"--data-dir {config.data_dir}: {exc}") from None
+    try:
         actor = Actor.command_line()
         session = store.sessions.create(args.patient, {"label": f"{protocol.title} (simulated, seed {args.seed})"}, actor=actor)
     except StoreError as exc:
+        store.close()
         raise UserError(f"--patient {args.patient}: {exc}") from None
     return store, StoreSink(store.trials, session["id"], station.calibration.to_dict(), actor)

@@ -1,0 +1,122 @@
+"""``balance-station protocols ...`` and ``balance-station trial ...`` from the command line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from station.cli import main
+from station.store.trialfile import read_trial
+
+GOOD = """
+[protocol]
+name = "clinic-stance"
+title = "Clinic stance"
+summary = "Quiet stance the clinic's way."
+outcome = "sway"
+duration_s = 20
+instructions = "Stand still."
+[stance]
+feet = "apart"
+arms = "at_sides"
+surface = "firm"
+eyes = "open"
+[[conditions]]
+id = "eo"
+label = "Eyes open"
+"""
+
+
+def test_protocols_list_and_show(capsys, tmp_path):
+    assert main(["protocols", "list", "--protocols-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    for name in ("quiet-stance", "romberg", "mctsib", "single-leg", "tandem", "weight-bearing"):
+        assert name in out
+    assert main(["protocols", "show", "single-leg", "--protocols-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "Standing on the left leg" in out and "Springer BA" in out and "Vellas BJ" in out and "80-99 y: mean 9.4" in out
+    assert main(["protocols", "show", "mctsib", "--json", "--protocols-dir", str(tmp_path)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [c["id"] for c in doc["conditions"]] == ["firm_eo", "firm_ec", "foam_eo", "foam_ec"]
+
+
+def test_a_clinic_protocol_is_listed_and_checked(capsys, tmp_path):
+    (tmp_path / "clinic-stance.toml").write_text(GOOD)
+    assert main(["protocols", "list", "--protocols-dir", str(tmp_path), "--json"]) == 0
+    names = [p["name"] for p in json.loads(capsys.readouterr().out)]
+    assert "clinic-stance" in names
+    assert main(["protocols", "check", str(tmp_path / "clinic-stance.toml")]) == 0
+    assert "valid protocol 'clinic-stance'" in capsys.readouterr().out
+
+
+def test_a_protocol_file_with_a_mistake_is_reported_in_one_line(capsys, tmp_path):
+    bad = tmp_path / "clinic-stance.toml"
+    bad.write_text(GOOD.replace('eyes = "open"', 'eyes = "half"'))
+    assert main(["protocols", "check", str(bad)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and str(bad) in err and "stance.eyes" in err and "'open', 'closed'" in err
+    assert main(["protocols", "list", "--protocols-dir", str(tmp_path)]) == 1  # a broken clinic file is named
+    err = capsys.readouterr().err
+    assert str(bad) in err and "Traceback" not in err
+    assert main(["protocols", "show", "nope", "--protocols-dir", str(tmp_path / "none")]) == 1
+    assert "no protocol named 'nope'; known: mctsib" in capsys.readouterr().err
+
+
+def test_trial_needs_simulate_and_checks_its_options(capsys, tmp_path):
+    assert main(["trial", "--protocol", "quiet-stance"]) == 1
+    assert "--simulate" in capsys.readouterr().err
+    assert main(["trial", "--protocol", "mctsib", "--simulate", "--lapse", "foam:step_off:3"]) == 1
+    assert "has no condition 'foam'; allowed: firm_eo" in capsys.readouterr().err
+    assert main(["trial", "--protocol", "mctsib", "--simulate", "--lapse", "foam_ec:jump:3"]) == 1
+    assert "unknown lapse action 'jump'" in capsys.readouterr().err
+    (tmp_path / "results.json").write_text("{}")
+    assert main(["trial", "--protocol", "quiet-stance", "--simulate", "--out", str(tmp_path)]) == 1
+    assert "already holds results.json" in capsys.readouterr().err
+
+
+def test_trial_runs_a_protocol_and_stores_every_trial(capsys, tmp_path):
+    out_dir = tmp_path / "run"
+    code = main(["trial", "--protocol", "quiet-stance", "--simulate", "--seed", "2", "--out", str(out_dir),
+                 "--lapse", "eo:step_off:10", "--age", "66", "--json"])
+    assert code == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert "waiting for the patient to stand still" in captured.err and "INVALID: The patient stepped off" in captured.err
+    assert summary["trial_count"] == 2 and summary["valid_trial_count"] == 1
+    assert json.loads((out_dir / "results.json").read_text()) == summary
+    first, second = sorted(out_dir.glob("*.csv"))
+    invalid = read_trial(first, allow_nan=True)
+    assert invalid.metadata["result"]["valid"] is False
+    assert invalid.metadata["result"]["issues"][0]["code"] == "stepped_off"
+    valid = read_trial(second)
+    assert valid.samples == 3000 and valid.metadata["calibration"] and valid.metadata["source"]["seed"] == 2
+    assert summary["trials"][1]["stored"]["csv"] == str(second)
+
+
+def test_trial_into_the_clinic_database(capsys, tmp_path):
+    from station.store.audit import Actor
+    from station.store.store import Store
+
+    data = tmp_path / "data"
+    store = Store.open(data)
+    patient = store.patients.create({"identifier": "P-001", "birth_year": 1950, "sex": "F"}, actor=Actor.command_line())
+    store.close()
+    code = main(["trial", "--protocol", "tandem", "--simulate", "--seed", "3", "--data-dir", str(data),
+                 "--patient", str(patient["id"]), "--quiet"])
+    assert code == 0
+    assert "Tandem stance: 1 valid of 1 trials" in capsys.readouterr().out
+    store = Store.open(data)
+    try:
+        session = store.sessions.get(1)  # the run opened the database's first session
+        assert session["patient_id"] == patient["id"] and "Tandem stance" in session["label"]
+        trials = session["trials"]
+        assert len(trials) == 1
+        trial = store.trials.get(trials[0]["id"])
+        assert trial["protocol"] == "tandem" and trial["valid"] in (True, 1)
+        assert trial["metrics"]["trial"]["time_held_s"] == pytest.approx(30.0)
+        assert len(store.trials.frames(trial["id"])) == 3000
+    finally:
+        store.close()
+    assert main(["trial", "--protocol", "tandem", "--simulate", "--data-dir", str(data), "--patient", "999", "--quiet"]) == 1
+    assert "--patient 999" in capsys.readouterr().err
