@@ -313,15 +313,21 @@ def _diagnose(path: Path, data_lines: list[str], names: list[str], delimiter: st
                 raise TrialFileError(path, f"line {line_no}, column {name}: {what}") from None
 
 
+REQUIRED_COLUMNS_NO_NAN = ("time_s", "ap_cm", "ml_cm")
+"""Columns that must hold a number on every row. Other columns may hold NaN: it means "not
+measured" in that frame (an IMU without a sample yet, a corner that did not answer), and the frame's
+``flags`` say why."""
+
+
 def _check_values(path: Path, columns: dict[str, np.ndarray], allow_nan: bool, first_line_no: int) -> None:
     for name, values in columns.items():
         bad = ~np.isfinite(values)
-        if allow_nan and name != "time_s":
+        if name not in REQUIRED_COLUMNS_NO_NAN or (allow_nan and name != "time_s"):
             bad &= ~np.isnan(values)
         if bad.any():
             i = int(np.argmax(bad))
             kind = "NaN" if np.isnan(values[i]) else "infinite value"
-            hint = "" if allow_nan or name == "time_s" or kind != "NaN" else " (COP undefined: plate unloaded?)"
+            hint = " (COP undefined: plate unloaded?)" if kind == "NaN" and name in ("ap_cm", "ml_cm") else ""
             raise TrialFileError(path, f"line {first_line_no + i}, column {name}: {kind}{hint}")
 
 

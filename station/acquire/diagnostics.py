@@ -1,0 +1,187 @@
+"""``balance-station doctor``: measure what the hardware really does and say what to fix.
+
+Two phases on the same drivers as the acquisition:
+
+1. *Rates*: poll every chip's data-ready status faster than it converts and count new
+   conversions per chip against the clock, so a corner that runs at 10.8 instead of 80 SPS (as a
+   Klipper user found on an HX711 plate) or an IMU at the wrong rate shows at once.
+2. *Noise*: run the acquisition loop at the configured rate with the plate empty and still, and
+   report each corner's force noise (RMS about a linear trend, in N) and the COP-relevant totals.
+
+Nothing here changes the configuration or the calibration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from station.acquire.frame import CORNER_FORCE_FIELDS, FAULT_CORNER_FLAGS, FrameFlag
+from station.config import CORNERS
+
+RATE_TOLERANCE = 0.05
+"""A chip whose measured rate is more than 5 % off its configured rate is reported."""
+NOISE_LIMIT_N = 0.5
+"""Corner noise above this (N RMS, empty plate) hurts sway velocity; datasheet-level is ~0.05 N."""
+
+
+@dataclass
+class ChipRate:
+    name: str
+    configured_hz: float
+    measured_hz: float | None
+
+    @property
+    def ok(self) -> bool:
+        return self.measured_hz is not None and abs(self.measured_hz / self.configured_hz - 1) <= RATE_TOLERANCE
+
+
+@dataclass
+class DiagnosticReport:
+    rates: list[ChipRate]
+    noise_n: dict[str, float | None]
+    frame_rate_hz: float | None
+    configured_frame_rate_hz: float
+    frames_lost: int
+    frames_invalid: int
+    bus_errors: int
+    bus_failures: int
+    corner_states: dict[str, str]
+    corner_errors: dict[str, str | None]
+    imu: str | None
+    advice: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.advice
+
+    def to_dict(self) -> dict:
+        return {
+            "ok": self.ok,
+            "rates": [{"chip": r.name, "configured_hz": r.configured_hz, "measured_hz": r.measured_hz} for r in self.rates],
+            "noise_n_rms": self.noise_n,
+            "frame_rate_hz": {"configured": self.configured_frame_rate_hz, "measured": self.frame_rate_hz},
+            "frames_lost": self.frames_lost,
+            "frames_invalid": self.frames_invalid,
+            "bus_errors": self.bus_errors,
+            "bus_failures": self.bus_failures,
+            "corners": self.corner_states,
+            "imu": self.imu,
+            "advice": self.advice,
+        }
+
+
+def measure_rates(hardware, config, seconds: float) -> list[ChipRate]:
+    """Count new conversions per chip while polling at four times the fastest chip's rate."""
+    clock, plate, imu = hardware.clock, hardware.plate, hardware.imu
+    adc_hz = float(config.plate.adc_rate_sps)
+    imu_hz = float(config.imu.rate_hz) if imu is not None else 0.0
+    poll_ns = int(1e9 / (4 * max(adc_hz, imu_hz)))
+    start_new = list(plate.new_counts)
+    imu_samples = 0
+    t0 = clock.monotonic_ns()
+    end = t0 + int(seconds * 1e9)
+    deadline = t0
+    while True:
+        now = clock.monotonic_ns()
+        if now >= end:
+            break
+        plate.read_corners()
+        if imu is not None:
+            try:
+                if imu.data_ready():
+                    imu.read_sample()
+                    imu_samples += 1
+            except OSError:
+                pass
+        deadline += poll_ns
+        clock.sleep_until_ns(deadline)
+    elapsed_s = (clock.monotonic_ns() - t0) / 1e9
+    rates = []
+    for i, corner in enumerate(CORNERS):
+        n = plate.new_counts[i] - start_new[i]
+        rates.append(ChipRate(f"corner {corner.upper()} (NAU7802)", adc_hz, n / elapsed_s if n else None))
+    if imu is not None:
+        rates.append(ChipRate(f"IMU ({imu.name})", imu_hz, imu_samples / elapsed_s if imu_samples else None))
+    return rates
+
+
+def corner_noise_n(frames: np.ndarray) -> dict[str, float | None]:
+    """RMS deviation of each corner's force from its linear trend, N (None without data)."""
+    noise: dict[str, float | None] = {}
+    for corner, field_name, flag in zip(CORNERS, CORNER_FORCE_FIELDS, FAULT_CORNER_FLAGS):
+        good = (frames["flags"] & int(flag)) == 0
+        force = frames[field_name][good]
+        if len(force) < 10 or not np.isfinite(force).all():
+            noise[corner] = None
+            continue
+        t = np.arange(len(force), dtype=float)
+        trend = np.polyval(np.polyfit(t, force, 1), t)
+        noise[corner] = float(np.sqrt(np.mean((force - trend) ** 2)))
+    return noise
+
+
+def run_diagnostics(acquisition, seconds: float = 10.0) -> DiagnosticReport:
+    """Measure rates (first ~40 % of ``seconds``), then noise at the frame rate (the rest)."""
+    hardware, config = acquisition.hardware, acquisition.config
+    rates = measure_rates(hardware, config, seconds * 0.4)
+    acquisition.loop.start()  # re-align deadlines after the rate phase
+    frames = acquisition.run_seconds(seconds * 0.6)
+    noise = corner_noise_n(frames)
+    flags = frames["flags"]
+    span_s = (frames["t_ns"][-1] - frames["t_ns"][0]) / 1e9 if len(frames) > 1 else 0
+    frame_rate = (len(frames) - 1) / span_s if span_s > 0 else None
+    plate = hardware.plate
+    report = DiagnosticReport(
+        rates=rates,
+        noise_n=noise,
+        frame_rate_hz=frame_rate,
+        configured_frame_rate_hz=acquisition.rate_hz,
+        frames_lost=acquisition.loop.stats.frames_lost,
+        frames_invalid=int(np.count_nonzero(flags & int(FrameFlag.INVALID))),
+        bus_errors=hardware.bus.errors_total,
+        bus_failures=hardware.bus.failures_total,
+        corner_states=dict(zip(CORNERS, plate.corner_state)),
+        corner_errors=dict(zip(CORNERS, plate.corner_error)),
+        imu=None if hardware.imu is None else f"{hardware.imu.name} at 0x{hardware.imu.address:02X}",
+    )
+    report.advice = _advice(report, config, acquisition.calibration)
+    return report
+
+
+def _advice(report: DiagnosticReport, config, calibration) -> list[str]:
+    advice = []
+    for corner, state in report.corner_states.items():
+        if state != "ok":
+            why = report.corner_errors.get(corner) or state
+            channel = config.plate.mux_channels[CORNERS.index(corner)]
+            advice.append(f"corner {corner.upper()} is {state} ({why}): check its load cell and the NAU7802 board on mux channel {channel}")
+    for rate in report.rates:
+        if rate.measured_hz is None:
+            advice.append(f"{rate.name} delivered no data: check its wiring")
+        elif not rate.ok:
+            advice.append(
+                f"{rate.name} runs at {rate.measured_hz:.1f} Hz instead of {rate.configured_hz:g} Hz: "
+                "check the rate setting and the chip's clock (a wrong or missing crystal, a clone chip)"
+            )
+    for corner, noise in report.noise_n.items():
+        if noise is not None and noise > NOISE_LIMIT_N:
+            advice.append(
+                f"corner {corner.upper()} noise is {noise:.2f} N RMS (expected below {NOISE_LIMIT_N} N with an empty, still plate): "
+                "check the load-cell shielding and grounding, keep cables short and away from mains, and make sure nothing touches the plate"
+            )
+    if report.frame_rate_hz is not None and abs(report.frame_rate_hz / report.configured_frame_rate_hz - 1) > RATE_TOLERANCE:
+        advice.append(f"frames arrive at {report.frame_rate_hz:.1f} Hz instead of {report.configured_frame_rate_hz:g} Hz: the Pi is overloaded or the bus is slow")
+    if report.frames_lost:
+        advice.append(f"{report.frames_lost} frames were lost: check the CPU load and the I2C clock (400 kHz in firmware/boot)")
+    if report.bus_errors:
+        advice.append(
+            f"{report.bus_errors} I2C errors ({report.bus_failures} not recovered by retries): check the pull-up resistors, "
+            "cable length and connectors"
+        )
+    if report.imu is None and config.imu.model != "none":
+        advice.append("no IMU found: trunk sway and gait measures are unavailable; check its wiring or set imu.model = \"none\"")
+    if not calibration.is_measured:
+        advice.append("the plate is not calibrated: run `balance-station calibrate` with two known masses")
+    return advice
