@@ -150,3 +150,20 @@ class EventBus:
                     break
                 self._changed.wait(remaining)
             return self.since(seq)
+
+
+def log_event(event: Event, logger: logging.Logger = log) -> None:
+    """A listener that writes each event to the log on one line (for the service's journal);
+    bulky documents (results, summaries) are reduced to their headline."""
+    data = dict(event.data)
+    if "result" in data:
+        r = data.pop("result")
+        data["valid"] = r.get("valid")
+        data["time_held_s"] = r.get("time_held_s")
+        data["issues"] = [i.get("code") for i in r.get("issues", [])]
+    if "summary" in data:
+        data.pop("summary")
+    data.pop("instructions", None)
+    data.pop("trials", None)
+    logger.info("trial event %d %s %s", event.seq, event.kind,
+                " ".join(f"{k}={v}" for k, v in data.items()))

@@ -6,8 +6,8 @@ A :class:`ProtocolRunner` owns one loop that reads frames from a
 requests and follows it through its :class:`~station.protocols.events.EventBus`:
 
 * the dashboard (web process): :meth:`request_start`, :meth:`request_stop`,
-  :meth:`request_end_hold`, :meth:`request_repeat`, :meth:`request_skip`, and ``bus.since(seq)`` /
-  ``bus.wait(seq, timeout_s)`` to follow;
+  :meth:`request_end_hold`, :meth:`request_repeat`, :meth:`request_skip`, :meth:`request_cancel`,
+  :meth:`status` on (re)connecting, and ``bus.since(seq)`` / ``bus.wait(seq, timeout_s)`` to follow;
 * the station panel (:mod:`station.hw.panel`): :meth:`press` (the start button / foot switch)
   and :meth:`add_tick` (it is driven by the loop's clock for its beeps and blinking);
 * the command line (``balance-station trial``): :meth:`run` with ``auto=True``, which confirms
@@ -165,6 +165,10 @@ class ProtocolRunner:
         """Drop the trial that is due (e.g. a repeat the clinician does not want)."""
         self._commands.put("skip")
 
+    def request_cancel(self) -> None:
+        """End the whole protocol now (a recording trial is stopped, stored as invalid)."""
+        self._commands.put("cancel")
+
     def press(self) -> None:
         """The panel's button: start the trial that is due, or stop the one that is running."""
         self._commands.put("press")
@@ -222,8 +226,10 @@ class ProtocolRunner:
         """Step until the protocol is finished; returns the summary.
 
         ``auto``: confirm every trial as soon as it is due (after its rest) and stop the whole
-        run when a trial cannot start (nobody on the plate, plate down). ``max_s``: give up after
-        this much station-clock time (raises :class:`RunnerError`).
+        run when a trial cannot start (nobody on the plate, plate down); without it (the
+        dashboard's loop thread) trials start on :meth:`request_start` / :meth:`press` and the
+        run ends when the protocol is done or :meth:`request_cancel` is called. ``max_s``: give
+        up after this much station-clock time (raises :class:`RunnerError`).
         """
         self.begin()
         deadline = None if max_s is None else self.clock.monotonic_ns() + int(max_s * 1e9)
@@ -276,6 +282,13 @@ class ProtocolRunner:
             self._due.insert(0, PlannedTrial(last.condition, last.trial, last.attempt + 1, "repeated at the clinician's request"))
             self.finished = False
             self._open_next()
+        elif command == "cancel" and not self.finished:
+            if state in ACTIVE_STATES:
+                m.stop(now_ns)
+                self._stream(m)
+                if m.state == TrialState.DONE:
+                    self._trial_ended(m, now_ns, go_on=False)
+            self._finish(stopped="Cancelled by the clinician.")
         elif command == "skip" and state == TrialState.INSTRUCTIONS and self._due:
             self._due.pop(0)
             self._open_next()
@@ -290,7 +303,8 @@ class ProtocolRunner:
             if len(frames):
                 self._output.append(frames)
 
-    def _trial_ended(self, m: TrialMachine, now_ns: int) -> None:
+    def _trial_ended(self, m: TrialMachine, now_ns: int, go_on: bool = True) -> None:
+        """Store the finished trial; then (``go_on``) offer a repeat or open the next trial."""
         if not m.finished:
             return
         if m.state == TrialState.ABORTED:
@@ -307,6 +321,9 @@ class ProtocolRunner:
         if self.body_weight_n is None and result.valid and np.isfinite(result.body_weight_n):
             self.body_weight_n = float(result.body_weight_n)
         self._due.pop(0)
+        if not go_on:
+            self.machine = None
+            return
         repeat = self._repeat_for(result)
         if repeat is not None:
             self._due.insert(0, repeat)

@@ -60,3 +60,17 @@ def test_wait_returns_when_an_event_arrives_or_at_once_if_there_are_some():
     page = bus.wait(1, timeout_s=30)  # returns as soon as the event comes
     publisher.join()
     assert [e.data["state"] for e in page.events] == ["countdown"]
+
+
+def test_the_log_listener_writes_one_line_per_event(caplog):
+    import logging
+
+    from station.protocols.events import log_event
+
+    bus = EventBus(SimulatedClock())
+    bus.subscribe(log_event)
+    with caplog.at_level(logging.INFO, logger="station.protocols.events"):
+        bus.publish("trial_finished", condition="eo", result={"valid": False, "time_held_s": None,
+                                                              "issues": [{"code": "step", "message": "long words"}]})
+    (record,) = caplog.records
+    assert record.getMessage() == "trial event 1 trial_finished condition=eo valid=False time_held_s=None issues=['step']"

@@ -155,3 +155,19 @@ def test_every_trial_is_stored_as_csv_and_sidecar(tmp_path):
     assert valid.time_s[0] == pytest.approx(0.0) and valid.corners_n is not None
     assert np.allclose(valid.fz_n, 700.0)
     assert summary["trials"][1]["stored"]["csv"] == str(files[1])
+
+
+def test_cancel_ends_the_protocol_and_keeps_the_stopped_trial(tmp_path):
+    p = replace(builtin_protocols()["mctsib"], rest_s=0.0)
+    runner = ProtocolRunner(p, ScriptedSource(steady()), sink=FileSink(tmp_path), analyse=fake_analyse)
+    runner.begin()
+    runner.request_start()
+    while runner.machine.state.value != "recording":
+        runner.step()
+    for _ in range(20):
+        runner.step()
+    runner.request_cancel()
+    summary = runner.run(auto=False)  # returns at once: the protocol is over
+    assert runner.finished and summary["stopped_reason"] == "Cancelled by the clinician."
+    assert finished(runner) == [("firm_eo", 1, 1, False, False)]
+    assert len(list(tmp_path.glob("*.csv"))) == 1
