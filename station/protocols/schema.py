@@ -243,6 +243,7 @@ class Protocol:
             "conditions": [c.to_dict() for c in self.conditions],
             "romberg": {"eyes_open": self.romberg[0], "eyes_closed": self.romberg[1]} if self.romberg else None,
             "asymmetry_flag_pct": self.asymmetry_flag_pct,
+            "quality": {name: getattr(self.quality, name) for name in QUALITY_FIELDS},
             "references": [r.to_dict() for r in self.references],
             "cutoffs": [c.to_dict() for c in self.cutoffs],
             "norms": [n.to_dict() for n in self.norms],

@@ -89,6 +89,7 @@ class VirtualPatient:
         self._vision = None
         self._surface = None
         self._trial: dict | None = None
+        self._protocol = None
         self.done: list[tuple[float, str]] = []
         """(person time s, action) of everything handed to the person."""
 
