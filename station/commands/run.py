@@ -71,25 +71,31 @@ def run(args: argparse.Namespace) -> int:
     stopping = threading.Event()
 
     def _shutdown(signum=None, frame=None):
-        if not stopping.is_set():
-            stopping.set()
-            server.close()
+        # Raised in the main thread, out of the server's select(): closing the server from a
+        # signal handler while it selects would leave it polling closed sockets.
+        raise _Shutdown()
 
     signal.signal(signal.SIGTERM, _shutdown)
     watchdog = _start_watchdog(link, acquisition, stopping)
     print(f"balance-station: serving on http://{config.web.host}:{config.web.port}/", file=sys.stderr)
     try:
         server.run()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Shutdown):
         pass
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one clean shutdown, not two
         stopping.set()
+        server.close()
         if watchdog is not None:
             watchdog.join(2)
         link.close()
         acquisition.stop()
         print("balance-station: stopped", file=sys.stderr)
     return 0
+
+
+class _Shutdown(Exception):
+    """SIGTERM received: leave the server loop and stop cleanly."""
 
 
 def _start_watchdog(link, acquisition, stopping: threading.Event):

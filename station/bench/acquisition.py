@@ -1,0 +1,142 @@
+"""``balance-station bench acquisition``: the acquisition process on the simulated plate, in real
+time, with K other processes reading the ring (as live viewers and the recorder do).
+
+Prints one JSON object: ``rate_hz``, ``seconds``, ``frames``, ``frames_lost``, ``interval_p50_ms``,
+``interval_p99_ms``, ``interval_max_ms`` (between consecutive frame timestamps),
+``cpu_us_per_frame`` (CPU of the acquisition process's loop per frame, the simulated chips' own
+work excluded: on the Pi the kernel and the chips do that), ``rss_mb`` (peak resident memory of
+the acquisition process), ``readers`` and what the readers saw.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import secrets
+import sys
+import tempfile
+import time
+from dataclasses import replace
+
+import numpy as np
+
+
+def _reader(ring_name: str, stop, results, poll_s: float, attached) -> None:
+    from station.acquire.ring import RingReader
+
+    reader = RingReader(ring_name)
+    attached.release()
+    frames = 0
+    while not stop.is_set():
+        block = reader.read()
+        frames += len(block.frames)
+        time.sleep(poll_s)
+    block = reader.read()
+    results.put((frames + len(block.frames), reader.missed_total))
+    reader.close()
+
+
+def _next_health(reader, timeout_s: float = 5.0) -> dict:
+    """Wait for the next health report (published once a second) and return it."""
+    first = reader.read_health() or {}
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        doc = reader.read_health() or {}
+        if doc.get("published_ns") != first.get("published_ns"):
+            return doc
+        time.sleep(0.02)
+    return reader.read_health() or {}
+
+
+def run(args) -> int:
+    from station.acquire.calibration import save_calibration
+    from station.acquire.local import SimulatedStation
+    from station.acquire.process import AcquisitionProcess, AcquisitionSpec
+    from station.acquire.ring import RingReader
+    from station.cli import UserError
+    from station.config import StationConfig
+
+    if not (1 <= args.rate <= 1000):
+        raise UserError(f"--rate must be between 1 and 1000 Hz, got {args.rate:g}")
+    if not (1 <= args.seconds <= 3600):
+        raise UserError(f"--seconds must be between 1 and 3600, got {args.seconds:g}")
+    if not (0 <= args.readers <= 64):
+        raise UserError(f"--readers must be between 0 and 64, got {args.readers}")
+    base = StationConfig()
+    config = replace(base, acquisition=replace(base.acquisition, rate_hz=float(args.rate)))
+    data_dir = tempfile.mkdtemp(prefix="balance-bench-")
+    # Factory calibration first, so the acquisition process starts straight into the loop.
+    save_calibration(data_dir, SimulatedStation(config, None, seed=0, calibration="auto").calibration)
+    spec = AcquisitionSpec(config=config, ring_name=f"balance-bench-{secrets.token_hex(4)}", simulate=True, seed=0, data_dir=data_dir)
+    process = AcquisitionProcess(spec)
+    process.start()
+    ctx = mp.get_context("spawn")
+    stop = ctx.Event()
+    results = ctx.Queue()
+    attached = ctx.Semaphore(0)
+    readers = [
+        ctx.Process(target=_reader, args=(spec.ring_name, stop, results, 0.04, attached), daemon=True)
+        for _ in range(args.readers)
+    ]
+    for p in readers:
+        p.start()
+    for _ in readers:  # measure once every reader runs: starting 20 interpreters is not steady state
+        if not attached.acquire(timeout=120):
+            raise UserError("the ring readers did not start within 120 s")
+    main_reader = RingReader(spec.ring_name)
+    baseline = _next_health(main_reader)
+    main_reader.read()  # start the interval statistics here
+    stamps: list[np.ndarray] = []
+    seqs: list[np.ndarray] = []
+    missed = 0
+    try:
+        t_end = time.monotonic() + args.seconds
+        while time.monotonic() < t_end:
+            time.sleep(0.05)
+            block = main_reader.read()
+            missed += block.missed
+            stamps.append(block.frames["t_ns"].copy())
+            seqs.append(block.frames["seq"].copy())
+        health = _next_health(main_reader)
+        stop.set()
+        reader_results = [results.get(timeout=30) for _ in readers]
+    finally:
+        stop.set()
+        for p in readers:
+            p.join(10)
+        main_reader.close()
+        process.stop()
+    t_ns = np.concatenate(stamps) if stamps else np.empty(0, dtype=np.int64)
+    seq = np.concatenate(seqs) if seqs else np.empty(0, dtype=np.uint64)
+    intervals_ms = np.diff(t_ns) / 1e6
+    def delta(key: str) -> float:
+        return float(health.get(key, 0)) - float(baseline.get(key, 0))
+
+    frames = int(delta("frames"))
+    model_cpu_s = delta("sim_model_cpu_s")
+    loop_cpu_s = delta("loop_cpu_s") - model_cpu_s
+    doc = {
+        "rate_hz": float(args.rate),
+        "seconds": float(args.seconds),
+        "frames": frames,
+        "frames_lost": int(delta("frames_lost")),
+        "frames_late": int(delta("frames_late")),
+        "interval_p50_ms": round(float(np.percentile(intervals_ms, 50)), 4) if len(intervals_ms) else None,
+        "interval_p99_ms": round(float(np.percentile(intervals_ms, 99)), 4) if len(intervals_ms) else None,
+        "interval_max_ms": round(float(intervals_ms.max()), 4) if len(intervals_ms) else None,
+        "cpu_us_per_frame": round(loop_cpu_s / frames * 1e6, 2) if frames else None,
+        "sim_model_cpu_us_per_frame": round(model_cpu_s / frames * 1e6, 2) if frames else None,
+        "rss_mb": (health.get("process") or {}).get("rss_mb"),
+        "scheduling": health.get("scheduling"),
+        "readers": args.readers,
+        "reader_frames_min": min((r[0] for r in reader_results), default=None),
+        "reader_missed_total": sum(r[1] for r in reader_results) + missed,
+        "seq_gaps": int(np.count_nonzero(np.diff(seq.astype(np.int64)) != 1)) if len(seq) > 1 else 0,
+    }
+    if args.json:
+        print(json.dumps(doc))
+    else:
+        for key, value in doc.items():
+            print(f"{key:28} {value}")
+    sys.stdout.flush()
+    return 0

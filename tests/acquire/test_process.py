@@ -1,0 +1,97 @@
+"""The acquisition process in real time: ring, health, /healthz, start errors, a hung process."""
+
+import os
+import secrets
+import signal
+import time
+
+import numpy as np
+import pytest
+
+from station.acquire.process import AcquisitionProcess, AcquisitionSpec, AcquisitionStartError
+from station.acquire.source import RingFrameSource
+from station.config import StationConfig
+
+
+@pytest.fixture
+def running(tmp_path):
+    spec = AcquisitionSpec(StationConfig(), f"balance-test-{secrets.token_hex(4)}", simulate=True, seed=1, data_dir=str(tmp_path))
+    process = AcquisitionProcess(spec)
+    process.start()
+    source = RingFrameSource(spec.ring_name, 100.0)
+    yield process, source, spec
+    source.close()
+    process.stop()
+
+
+def test_frames_arrive_in_real_time_with_health(running):
+    process, source, spec = running
+    source.read_frames(0.5)
+    frames = []
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 1.5:
+        block = source.read_frames(0.1)
+        assert block.missed == 0
+        frames.append(block.frames)
+    frames = np.concatenate(frames)
+    assert 120 <= len(frames) <= 160
+    assert np.all(np.diff(frames["seq"].astype(np.int64)) == 1)
+    assert np.median(np.diff(frames["t_ns"])) == pytest.approx(10_000_000, abs=200_000)
+    assert np.nanmean(frames["fz_n"]) > 500  # the demo person stands on the plate
+    time.sleep(1.1)
+    health = source.health()
+    assert health["state"] == "ok" and health["frames"] > 100 and health["simulated"] is True
+    assert set(health["sensors"]) == {"fl", "fr", "bl", "br", "imu"}
+
+
+def test_healthz_serves_the_acquisitions_health(running, tmp_path):
+    from web import create_app
+
+    process, source, spec = running
+    time.sleep(1.2)
+    app = create_app({"DATA_DIR": str(tmp_path / "web"), "STATION_LINK": source, "TESTING": True})
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 200
+    doc = response.get_json()
+    assert doc["state"] == "ok" and doc["rate_hz"]["configured"] == 100.0
+    assert {"frames", "frames_lost", "i2c_errors", "sensors"} <= set(doc)
+
+
+def test_a_hung_acquisition_is_reported_down(running):
+    process, source, spec = running
+    time.sleep(1.2)
+    assert source.health()["state"] == "ok"
+    os.kill(process.pid, signal.SIGSTOP)  # hung: alive but producing nothing
+    try:
+        time.sleep(3.5)
+        health = source.health()
+        assert health["state"] == "down" and "not responding" in health["reason"]
+    finally:
+        os.kill(process.pid, signal.SIGCONT)
+
+
+def test_healthz_without_acquisition_is_503(tmp_path):
+    from web import create_app
+
+    app = create_app({"DATA_DIR": str(tmp_path), "TESTING": True})
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503 and response.get_json()["state"] == "down"
+
+
+def test_start_error_reaches_the_parent_as_one_message(tmp_path):
+    from dataclasses import replace
+
+    config = StationConfig()
+    config = replace(config, acquisition=replace(config.acquisition, bus=97))
+    spec = AcquisitionSpec(config, f"balance-test-{secrets.token_hex(4)}", simulate=False, data_dir=str(tmp_path))
+    with pytest.raises(AcquisitionStartError, match="I2C bus 97"):
+        AcquisitionProcess(spec).start()
+
+
+def test_stop_removes_the_ring(tmp_path):
+    spec = AcquisitionSpec(StationConfig(), f"balance-test-{secrets.token_hex(4)}", simulate=True, data_dir=str(tmp_path))
+    process = AcquisitionProcess(spec)
+    process.start()
+    assert os.path.exists(f"/dev/shm/{spec.ring_name}")
+    process.stop()
+    assert not os.path.exists(f"/dev/shm/{spec.ring_name}")
