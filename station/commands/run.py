@@ -67,7 +67,14 @@ def run(args: argparse.Namespace) -> int:
     from web import create_app
 
     app = create_app({"DATA_DIR": str(data_dir), "STATION_LINK": link, "STATION_CONFIG": config})
-    server = create_server(app, host=config.web.host, port=config.web.port, threads=32, ident="balance-station")
+    from station.tls_proxy import waitress_proxy_options
+
+    # Behind the HTTPS proxy, waitress takes the tablet's address from nginx's X-Forwarded-For
+    # (login rate limits and the audit log are per client).
+    server = create_server(
+        app, host=config.web.host, port=config.web.port, threads=32, ident="balance-station",
+        **waitress_proxy_options(config),
+    )
     stopping = threading.Event()
 
     def _shutdown(signum=None, frame=None):
@@ -99,16 +106,14 @@ class _Shutdown(Exception):
 
 
 def _start_watchdog(link, acquisition, stopping: threading.Event):
-    """Feed systemd's watchdog only while frames keep arriving (when run under systemd)."""
-    try:
-        from station.sdnotify import ServiceWatchdog
-    except ImportError:  # deployment support not installed in this tree
-        return None
+    """Tell systemd when frames flow (READY=1) and feed its watchdog only while they keep
+    arriving; without systemd ($NOTIFY_SOCKET unset) this only checks and sends nothing."""
+    from station.sdnotify import ServiceWatchdog
 
     def frames() -> int:
         return int(link.health().get("frames", 0)) if acquisition.is_alive() else -1
 
-    watchdog = ServiceWatchdog(frames_counter=frames, health=link.health)
+    watchdog = ServiceWatchdog(link.health, frames_counter=frames)
     thread = threading.Thread(target=watchdog.run, args=(stopping,), name="systemd-watchdog", daemon=True)
     thread.start()
     return thread
