@@ -79,8 +79,11 @@ def run(args: argparse.Namespace) -> int:
 
     def _shutdown(signum=None, frame=None):
         # Raised in the main thread, out of the server's select(): closing the server from a
-        # signal handler while it selects would leave it polling closed sockets.
-        raise _Shutdown()
+        # signal handler while it selects would leave it polling closed sockets. Only once: a
+        # second SIGTERM during the shutdown is ignored.
+        if not stopping.is_set():
+            stopping.set()
+            raise _Shutdown()
 
     signal.signal(signal.SIGTERM, _shutdown)
     watchdog = _start_watchdog(link, acquisition, stopping)
@@ -90,7 +93,6 @@ def run(args: argparse.Namespace) -> int:
     except (KeyboardInterrupt, _Shutdown):
         pass
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one clean shutdown, not two
         stopping.set()
         server.close()
         if watchdog is not None:
