@@ -11,10 +11,11 @@ Layout of the shared block (little-endian)::
     frames   capacity × FRAME_DTYPE
     health   4096 bytes  seqlock counter (u64), length (u64), JSON document
 
-Ordering: the writer stores the frame, then its slot stamp, then ``write_count``. A reader copies
-the frames it has not seen, then checks each copied stamp against the index it expected and
-re-reads ``write_count``: slots that may have been overwritten during the copy are counted as
-missed, never returned as wrong data.
+Ordering (a seqlock per slot): the writer invalidates the slot's stamp, stores the frame, stores
+the stamp (the frame's write index), then ``write_count``. A reader copies the frames it has not
+seen, then their stamps, then re-reads ``write_count``: a frame whose stamp is not the index it
+expected, or whose slot the writer may be overwriting, is counted as missed, never returned as
+wrong data.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ _MAGIC = b"BALRING1"
 _HEADER_BYTES = 64
 _HEALTH_BYTES = 4096
 _HEALTH_HEADER_BYTES = 16
+_NO_STAMP = np.iinfo(np.uint64).max
 
 
 class RingError(RuntimeError):
@@ -165,7 +167,7 @@ class FrameRing(_RingView):
         header[2] = FRAME_DTYPE.itemsize
         header[3] = 0
         super().__init__(shm)
-        self.stamps[:] = np.iinfo(np.uint64).max
+        self.stamps[:] = _NO_STAMP
         self._count = 0
         self._health_seq = 0
 
@@ -173,6 +175,7 @@ class FrameRing(_RingView):
         """Append one frame given as a tuple in FRAME_DTYPE field order."""
         index = self._count
         slot = index % self.capacity
+        self.stamps[slot] = _NO_STAMP  # a reader copying this slot now will see it changed
         self.frames[slot] = frame
         self.stamps[slot] = index
         self._count = index + 1
@@ -224,21 +227,23 @@ class RingReader(_RingView):
             ) from None
         super().__init__(shm)
         count = self.write_count
-        self.cursor = max(0, count - self.capacity) if from_start else count
+        self.cursor = max(0, count - self.capacity + 1) if from_start else count
         self.missed_total = 0
 
     def read(self, max_frames: int | None = None) -> FrameBlock:
         """Frames written since the last call (oldest first), and how many were missed.
 
-        Frames are missed when the reader falls more than ``capacity`` frames behind, or when the
-        writer overwrote a slot while it was being copied.
+        Frames are missed when the reader falls more than ``capacity - 1`` frames behind (the
+        oldest slot is the one the writer fills next), or when the writer overwrote a slot while
+        it was being copied.
         """
         count = self.write_count
         start = self.cursor
         missed = 0
-        if count - start > self.capacity:
-            missed = count - self.capacity - start
-            start = count - self.capacity
+        window = self.capacity - 1  # the oldest slot is the one the writer fills next
+        if count - start > window:
+            missed = count - window - start
+            start = count - window
         end = count if max_frames is None else min(count, start + max_frames)
         n = end - start
         if n <= 0:
@@ -252,13 +257,13 @@ class RingReader(_RingView):
         after = self.write_count
         expected = np.arange(start, end, dtype=np.uint64)
         ok = stamps == expected
-        # Slots below `after - capacity` may have been overwritten while we copied.
-        ok &= expected >= np.uint64(max(0, after - self.capacity))
+        if after >= self.capacity:
+            # The writer may be overwriting the slot of index `after - capacity` right now, and
+            # has overwritten every slot below it.
+            ok &= expected > np.uint64(after - self.capacity)
         if not ok.all():
-            first_good = int(np.argmax(ok)) if ok.any() else n
-            # Only a prefix can be overwritten (the writer moves forward); keep the good tail.
-            missed += first_good
-            frames = frames[first_good:][ok[first_good:]]
+            missed += int(np.count_nonzero(~ok))
+            frames = frames[ok]
         self.cursor = end
         self.missed_total += missed
         return FrameBlock(frames, missed)
@@ -266,7 +271,7 @@ class RingReader(_RingView):
     def latest(self, n: int) -> np.ndarray:
         """The newest ``n`` frames (or fewer), without moving the cursor."""
         count = self.write_count
-        n = min(n, count, self.capacity)
+        n = min(n, count, self.capacity - 1)
         if n <= 0:
             return np.empty(0, dtype=FRAME_DTYPE)
         slots = np.arange(count - n, count) % self.capacity
