@@ -31,18 +31,25 @@ to the outputs. Because the model is linear, ``x + s`` and ``p + COP_s`` then st
 
 The model is linear and time-invariant, so it is simulated exactly for piecewise-constant inputs
 (zero-order hold) on a fixed grid, vectorised: the discrete state matrix is diagonalised once and
-each of its eight modes is a first-order recursion run by :func:`scipy.signal.lfilter`. The state
+each of its eight modes is a first-order (complex) recursion, run by :func:`modal_scan`. The state
 carries over between blocks, so a trajectory can be produced block by block, and a block is
 reproduced exactly from its start state and its noise.
+
+numpy only: this module is imported by the acquisition process (through :mod:`station.sim.person`),
+whose memory budget scipy alone would exceed (importing ``scipy.linalg`` and ``scipy.signal`` costs
+about 75 MB of resident memory). The three pieces of numerical linear algebra it needs are here:
+:func:`expm` (Higham's scaling and squaring Padé approximant, as in ``scipy.linalg.expm``),
+:func:`solve_continuous_lyapunov` (the Kronecker/vec form, exact for the 8×8 state) and
+:func:`modal_scan` (the recursions ``lfilter`` used to run). The per-sample work uses
+elementwise numpy and ``einsum``, no BLAS: a multi-threaded BLAS spins on a busy 2-core machine.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import expm, solve_continuous_lyapunov
-from scipy.signal import lfilter
 
 from station.sim.loads import STANDARD_GRAVITY_M_S2
 
@@ -199,8 +206,8 @@ class SwayAxis:
         self._lam = lam
         self._vec = vec
         self._vec_inv = np.linalg.inv(vec)
-        # Complex products are done as real ones (complex BLAS proved ~50x slower here): outputs
-        # = [Re(C·V), −Im(C·V)] · [Re(z); Im(z)].
+        # Complex products are done as real ones (einsum, no BLAS): modal inputs = V⁻¹·Bd·w split
+        # into real and imaginary parts; outputs = Re(C·V·z) = [Re(C·V), −Im(C·V)]·[Re(z); Im(z)].
         cv = c @ vec
         self._cv_ri = np.hstack([cv.real, -cv.imag])
         self._vinv_bd_re = np.ascontiguousarray((self._vec_inv @ self.bd).real)
@@ -209,7 +216,14 @@ class SwayAxis:
     def stationary_covariance(self, noise: NoiseLevels) -> np.ndarray:
         """Covariance of the state in steady sway (continuous Lyapunov equation), cm², cm²/s, …"""
         q = np.diag([noise.motor_cm**2, noise.drift_cm**2])
-        return solve_continuous_lyapunov(self.a, -self.b @ q @ self.b.T)
+        cov = solve_continuous_lyapunov(self.a, -self.b @ q @ self.b.T)
+        # In steady sway E[s·s'] = ½·d/dt E[s²] = 0 for a state s whose derivative is another state
+        # (x' = v, n1' = n2): set exactly, not left as the ±1e-14 residue of the solve, whose sign
+        # would otherwise choose the signs of the eigenvectors in stationary_state (and so which
+        # start state a seed draws).
+        for i, j in ((X, V), (N1, N2)):
+            cov[i, j] = cov[j, i] = 0.0
+        return cov
 
     def stationary_state(self, noise: NoiseLevels, rng: np.random.Generator) -> np.ndarray:
         """A random state drawn from the steady-sway distribution.
@@ -254,23 +268,181 @@ class SwayAxis:
         inputs = np.empty((N_NOISE, n))
         inputs[0] = white[0] * (noise.motor_cm * gain)
         inputs[1] = white[1] * (noise.drift_cm * gain)
-        modal_in = (self._vinv_bd_re @ inputs) + 1j * (self._vinv_bd_im @ inputs)
+        modal_in = np.empty((N_STATES, n), dtype=complex)
+        modal_in.real = np.einsum("mi,in->mn", self._vinv_bd_re, inputs)
+        modal_in.imag = np.einsum("mi,in->mn", self._vinv_bd_im, inputs)
         z0 = self._vec_inv @ np.asarray(state, dtype=float)
+        # y[:, k] = lam·y[:, k−1] + in[:, k], y[:, −1] = z0: y[:, k] is the modal state at step k + 1.
+        y = modal_scan(self._lam, modal_in, z0)
         modes_ri = np.empty((2 * N_STATES, n))  # real parts, then imaginary parts
-        end_modes = np.empty(N_STATES, dtype=complex)
-        for i in range(N_STATES):
-            lam = self._lam[i]
-            # y[k] = lam*y[k-1] + in[k], y[-1] = z0: y[k] is the state at step k+1.
-            y, _ = lfilter([1.0], [1.0, -lam], modal_in[i], zi=[lam * z0[i]])
-            modes_ri[i, 0] = z0[i].real
-            modes_ri[N_STATES + i, 0] = z0[i].imag
-            modes_ri[i, 1:] = y[:-1].real
-            modes_ri[N_STATES + i, 1:] = y[:-1].imag
-            end_modes[i] = y[-1]
-        outputs = self._cv_ri @ modes_ri
-        end_state = np.real(self._vec @ end_modes)
+        modes_ri[:N_STATES, 0] = z0.real
+        modes_ri[N_STATES:, 0] = z0.imag
+        modes_ri[:N_STATES, 1:] = y[:, :-1].real
+        modes_ri[N_STATES:, 1:] = y[:, :-1].imag
+        outputs = np.einsum("om,mn->on", self._cv_ri, modes_ri)
+        end_state = np.real(self._vec @ y[:, -1])
         return outputs, end_state
 
     def outputs_of(self, state: np.ndarray) -> np.ndarray:
         """The four outputs (:data:`OUTPUTS`) of one state."""
         return self.c @ np.asarray(state, dtype=float)
+
+
+# ------------------------------------------------------------------------------------------------
+# Numerical linear algebra (numpy only; see the module docstring)
+
+# Higham (2005), "The scaling and squaring method for the matrix exponential revisited", SIAM J.
+# Matrix Anal. Appl. 26:1179, Table 2.3: largest 1-norm for which the [m/m] Padé approximant is
+# accurate to double precision, and the approximants' coefficients b_0..b_m.
+_PADE_THETA = ((3, 1.495585217958292e-2), (5, 2.539398330063230e-1), (7, 9.504178996162932e-1), (9, 2.097847961257068e0))
+_PADE_THETA_13 = 5.371920351148152e0
+_PADE_B = {
+    3: (120.0, 60.0, 12.0, 1.0),
+    5: (30240.0, 15120.0, 3360.0, 420.0, 30.0, 1.0),
+    7: (17297280.0, 8648640.0, 1995840.0, 277200.0, 25200.0, 1512.0, 56.0, 1.0),
+    9: (17643225600.0, 8821612800.0, 2075673600.0, 302702400.0, 30270240.0, 2162160.0, 110880.0, 3960.0, 90.0, 1.0),
+    13: (
+        64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0, 129060195264000.0,
+        10559470521600.0, 670442572800.0, 33522128640.0, 1323241920.0, 40840800.0, 960960.0, 16380.0, 182.0, 1.0,
+    ),
+}  # fmt: skip
+
+
+def expm(a: np.ndarray) -> np.ndarray:
+    """Matrix exponential of a real square matrix (scaling and squaring with a Padé approximant).
+
+    Higham (2005), Algorithm 2.3 (the method of ``scipy.linalg.expm`` before its 2009 refinements):
+    the smallest Padé degree m ∈ {3, 5, 7, 9} whose bound θ_m covers ‖A‖₁, else degree 13 on
+    A/2^s with ‖A/2^s‖₁ ≤ θ₁₃, squared s times. Relative accuracy near machine precision for the
+    well-conditioned, small matrices used here (the sway model's 10×10 augmented matrix times a
+    1 ms step has ‖·‖₁ ≈ 0.05, so one [5/5] approximant and no squaring).
+
+    Raises
+    ------
+    ValueError
+        ``a`` is not a finite square matrix.
+    """
+    a = np.asarray(a, dtype=float)
+    if a.ndim != 2 or a.shape[0] != a.shape[1]:
+        raise ValueError(f"expm needs a square matrix, got shape {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError("expm needs a finite matrix (it has NaN or infinite entries)")
+    n = a.shape[0]
+    if n == 0:
+        return np.zeros((0, 0))
+    ident = np.eye(n)
+    norm1 = float(np.max(np.sum(np.abs(a), axis=0)))
+    for m, theta in _PADE_THETA:
+        if norm1 <= theta:
+            b = _PADE_B[m]
+            a2 = a @ a
+            powers = [ident, a2]
+            for _ in range(2, (m + 1) // 2):
+                powers.append(powers[-1] @ a2)
+            u = a @ sum(b[2 * k + 1] * powers[k] for k in range(len(powers)))
+            v = sum(b[2 * k] * powers[k] for k in range(len(powers)))
+            return np.linalg.solve(v - u, v + u)
+    s = max(0, math.ceil(math.log2(norm1 / _PADE_THETA_13)))
+    a = a / 2.0**s
+    b = _PADE_B[13]
+    a2 = a @ a
+    a4 = a2 @ a2
+    a6 = a4 @ a2
+    u = a @ (a6 @ (b[13] * a6 + b[11] * a4 + b[9] * a2) + b[7] * a6 + b[5] * a4 + b[3] * a2 + b[1] * ident)
+    v = a6 @ (b[12] * a6 + b[10] * a4 + b[8] * a2) + b[6] * a6 + b[4] * a4 + b[2] * a2 + b[0] * ident
+    r = np.linalg.solve(v - u, v + u)
+    for _ in range(s):
+        r = r @ r
+    return r
+
+
+def solve_continuous_lyapunov(a: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """The X solving A·X + X·Aᵀ = Q (real A and Q), as ``scipy.linalg.solve_continuous_lyapunov``.
+
+    Solved in the Kronecker (vec) form (A ⊗ I + I ⊗ A)·vec(X) = vec(Q) (row-major vec), an
+    n²×n² linear system: exact up to rounding and cheap for the 8×8 sway state (64 unknowns),
+    not meant for large n. For a stable A (every eigenvalue with a negative real part) the
+    solution exists and is unique, and for Q = −B·W·Bᵀ it is the stationary covariance of
+    x' = A·x + B·w driven by white noise of intensity W.
+
+    Raises
+    ------
+    ValueError
+        Shapes that do not fit, or an A with two eigenvalues summing to zero (no unique solution).
+    """
+    a = np.asarray(a, dtype=float)
+    q = np.asarray(q, dtype=float)
+    if a.ndim != 2 or a.shape[0] != a.shape[1] or q.shape != a.shape:
+        raise ValueError(f"solve_continuous_lyapunov needs square A and Q of the same shape, got {a.shape} and {q.shape}")
+    n = a.shape[0]
+    ident = np.eye(n)
+    k = np.kron(a, ident) + np.kron(ident, a)
+    try:
+        x = np.linalg.solve(k, q.reshape(n * n))
+    except np.linalg.LinAlgError:
+        raise ValueError("the Lyapunov equation has no unique solution (two eigenvalues of A sum to zero)") from None
+    return x.reshape(n, n)
+
+
+SCAN_BLOCK = 64
+"""Samples per block of :func:`modal_scan` (log2 of it is the number of doubling steps)."""
+
+
+def modal_scan(lam: np.ndarray, u: np.ndarray, y_before: np.ndarray, block: int = SCAN_BLOCK) -> np.ndarray:
+    """Run m first-order recursions y[:, k] = lam·y[:, k−1] + u[:, k] at once, y[:, −1] = ``y_before``.
+
+    What ``scipy.signal.lfilter([1], [1, −lam], u, zi=[lam·y_before])`` computes per row, but
+    vectorised over the rows and the samples. The samples are cut into blocks of ``block``;
+    within every block at once a zero-start scan is done by recursive doubling (after step s,
+    each sample holds the sum of its last 2s inputs weighted by powers of lam: log2(block)
+    vectorised steps), then the values entering the blocks are found by the same recursion on
+    the block ends with factor lam^block (recursively), and added with the powers lam^1..lam^block.
+    Every factor is a power of lam, so for |lam| ≤ 1 (a stable mode) no intermediate grows and the
+    result equals the sequential recursion to rounding (relative differences of order 1e-14).
+
+    Parameters
+    ----------
+    lam : ndarray, shape (m,)
+        The factors (complex or real).
+    u : ndarray, shape (m, n)
+        The inputs.
+    y_before : ndarray, shape (m,)
+        The values before the first sample.
+    block : int
+        Block length (≥ 2).
+
+    Returns
+    -------
+    ndarray, shape (m, n), complex
+    """
+    lam = np.asarray(lam, dtype=complex)
+    u = np.asarray(u)
+    m, n = u.shape
+    if lam.shape != (m,) or np.shape(y_before) != (m,):
+        raise ValueError(f"modal_scan needs lam and y_before of shape ({m},), got {lam.shape} and {np.shape(y_before)}")
+    if block < 2:
+        raise ValueError(f"block must be at least 2, got {block}")
+    if n == 0:
+        return np.zeros((m, 0), dtype=complex)
+    size = min(block, n)
+    n_blocks = -(-n // size)
+    y = np.zeros((m, n_blocks * size), dtype=complex)
+    y[:, :n] = u
+    blocks = y.reshape(m, n_blocks, size)
+    powers = np.empty((m, size + 1), dtype=complex)  # lam**0 .. lam**size, by repeated products
+    powers[:, 0] = 1.0
+    powers[:, 1:] = lam[:, None]
+    np.cumprod(powers[:, 1:], axis=1, out=powers[:, 1:])
+    shifted = np.empty((m, n_blocks, size), dtype=complex)
+    step = 1
+    while step < size:
+        part = shifted[:, :, step:]
+        np.multiply(powers[:, step, None, None], blocks[:, :, :-step], out=part)
+        blocks[:, :, step:] += part
+        step *= 2
+    entering = np.empty((m, n_blocks), dtype=complex)
+    entering[:, 0] = y_before
+    if n_blocks > 1:
+        entering[:, 1:] = modal_scan(powers[:, size], blocks[:, :-1, -1], y_before, block)
+    blocks += powers[:, None, 1:] * entering[:, :, None]
+    return y[:, :n]
