@@ -15,8 +15,6 @@ Low-cost plates reach 0.5–2 mm COP error after calibration (Leach et al. 2014)
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from station.config import CORNERS, PlateConfig
+from station.store.atomic import atomic_write_text
 
 STANDARD_GRAVITY_M_S2 = 9.80665
 ADC_FULL_SCALE_COUNTS = (1 << 23) - 1
@@ -216,12 +215,7 @@ def save_calibration(data_dir: Path, calibration: PlateCalibration) -> Path:
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / CALIBRATION_FILENAME
     doc = calibration.to_dict()
-    fd, tmp = tempfile.mkstemp(dir=data_dir, prefix=".calibration-", suffix=".json")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(doc, fh, indent=2)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(doc, indent=2))
     with open(data_dir / "calibration-history.jsonl", "a") as fh:
         fh.write(json.dumps(doc) + "\n")
     return path

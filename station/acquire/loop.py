@@ -13,7 +13,6 @@ document says which, and the loop tries to re-initialise it once a second until 
 
 from __future__ import annotations
 
-import math
 import os
 import resource
 import time

@@ -16,10 +16,10 @@ import io
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from station.cli import UserError
+from station.store.atomic import atomic_write_text
 
 TRIAL_SUFFIXES = (".csv", ".txt")
 RESULT_FIELDS = ("file", "fs_hz", "samples", "profile", "version", "error")
@@ -148,18 +148,7 @@ def format_csv(results: list[dict]) -> str:
 
 
 def _write_out(target: str, text: str) -> None:
-    path = Path(target)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    atomic_write_text(target, text)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
+
+from station.store.atomic import atomic_write_text
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -124,18 +124,7 @@ def format_summary(summary: dict) -> str:
 
 
 def _write_json(path: Path, doc: dict) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(doc, f, indent=2)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_text(path, json.dumps(doc, indent=2) + "\n")
 
 
 def run_trial(args) -> int:
@@ -143,7 +132,7 @@ def run_trial(args) -> int:
     from station.commands._common import load_config
     from station.commands.protocols import find
     from station.protocols.runner import ProtocolRunner, RunnerError
-    from station.protocols.sinks import FileSink, StoreSink, TeeSink
+    from station.protocols.sinks import FileSink, TeeSink
     from station.protocols.virtual_patient import VirtualPatient, parse_lapse
 
     if not args.simulate:

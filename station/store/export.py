@@ -30,6 +30,7 @@ import numpy as np
 
 from station import __version__
 from station.acquire.frame import CORNER_FORCE_FIELDS, IMU_FIELDS
+from station.store.atomic import atomic_write_text
 from station.store.audit import Actor
 from station.store.store import Store
 from station.store.trialfile import write_trial_csv
@@ -207,17 +208,6 @@ def patient_history_csv(store: Store, patient_id: int, *, actor: Actor) -> str:
 def export_patient_history(store: Store, patient_id: int, path: str | os.PathLike, *, actor: Actor) -> Path:
     """Write the history CSV to ``path`` atomically (temporary file + rename); audited."""
     text, trials = _history_text(store, patient_id)
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    path = atomic_write_text(path, text)
     _audit_history(store, patient_id, trials, actor)
     return path

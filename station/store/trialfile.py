@@ -27,7 +27,6 @@ import io
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -35,6 +34,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from station.clock import Clock, MonotonicClock
+from station.store.atomic import atomic_write_text, fsync_dir
 
 STATION_CSV = "station-csv"
 SANTOS_DUARTE = "santos-duarte"
@@ -464,36 +464,6 @@ def _metadata_text(path, metadata: Mapping) -> str:
         raise TrialFileError(path, f"cannot write metadata: {exc}") from None
 
 
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _atomic_write(target: Path, text: str) -> None:
-    """Write ``text`` to ``target`` via a temporary file in the same directory, fsync, rename."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 def write_trial_csv(path: str | os.PathLike, columns: Mapping[str, np.ndarray], metadata: Mapping) -> None:
     """Write a whole trial CSV and its JSON sidecar atomically.
 
@@ -521,11 +491,11 @@ def write_trial_csv(path: str | os.PathLike, columns: Mapping[str, np.ndarray], 
     side_text = _metadata_text(path, metadata)
     text = ",".join(names) + "\n" + _format_rows(arrays)
     try:
-        _atomic_write(sidecar_path(path), side_text)
-        _atomic_write(path, text)
+        atomic_write_text(sidecar_path(path), side_text, sync_dir=False)
+        atomic_write_text(path, text, sync_dir=False)
     except OSError as exc:
         raise TrialFileError(path, f"cannot write: {exc.strerror or exc}") from None
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 class TrialCsvWriter:
@@ -577,10 +547,10 @@ class TrialCsvWriter:
         except OSError as exc:
             raise TrialFileError(self.path, f"cannot create: {exc.strerror or exc}") from None
         try:
-            _atomic_write(sidecar_path(self.path), side_text)
+            atomic_write_text(sidecar_path(self.path), side_text, sync_dir=False)
             self._file.write(",".join(self.column_names) + "\n")
             self._sync()
-            _fsync_dir(self.path.parent)
+            fsync_dir(self.path.parent)
         except OSError as exc:
             self._file.close()
             raise TrialFileError(self.path, f"cannot write: {exc.strerror or exc}") from None
@@ -615,7 +585,7 @@ class TrialCsvWriter:
         finally:
             self._file.close()
         if metadata is not None:
-            _atomic_write(sidecar_path(self.path), _metadata_text(self.path, metadata))
+            atomic_write_text(sidecar_path(self.path), _metadata_text(self.path, metadata))
 
     def __enter__(self) -> "TrialCsvWriter":
         return self

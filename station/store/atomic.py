@@ -1,0 +1,47 @@
+"""Writing a file so that a crash or power cut leaves either the old or the new content, never half.
+
+The text goes to a temporary file in the same directory, is flushed and fsync'd, and is renamed over
+the target (``os.replace`` is atomic on POSIX); the directory is fsync'd so the rename survives a
+power cut. Used for trial files, exports, results and the calibration.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def fsync_dir(directory: str | os.PathLike) -> None:
+    """Make a rename or new file in ``directory`` durable (best effort: some file systems refuse)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_text(target: str | os.PathLike, text: str, *, sync_dir: bool = True) -> Path:
+    """Replace ``target`` with ``text`` (UTF-8) atomically and durably; returns the path."""
+    target = Path(target)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    if sync_dir:
+        fsync_dir(target.parent)
+    return target
