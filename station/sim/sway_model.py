@@ -40,8 +40,9 @@ whose memory budget scipy alone would exceed (importing ``scipy.linalg`` and ``s
 about 75 MB of resident memory). The three pieces of numerical linear algebra it needs are here:
 :func:`expm` (Higham's scaling and squaring Padé approximant, as in ``scipy.linalg.expm``),
 :func:`solve_continuous_lyapunov` (the Kronecker/vec form, exact for the 8×8 state) and
-:func:`modal_scan` (the recursions ``lfilter`` used to run). The per-sample work uses
-elementwise numpy and ``einsum``, no BLAS: a multi-threaded BLAS spins on a busy 2-core machine.
+:func:`modal_scan` (the recursions ``lfilter`` used to run: scaled cumulative sums within
+blocks, the blocks joined by recursive doubling). The per-sample work uses elementwise numpy and
+``einsum``, no BLAS: a multi-threaded BLAS spins on a busy 2-core machine.
 """
 
 from __future__ import annotations
@@ -207,11 +208,13 @@ class SwayAxis:
         self._vec = vec
         self._vec_inv = np.linalg.inv(vec)
         # Complex products are done as real ones (einsum, no BLAS): modal inputs = V⁻¹·Bd·w split
-        # into real and imaginary parts; outputs = Re(C·V·z) = [Re(C·V), −Im(C·V)]·[Re(z); Im(z)].
+        # into real and imaginary parts; outputs = Re(C·V·z) = Re(C·V)·Re(z) − Im(C·V)·Im(z).
         cv = c @ vec
-        self._cv_ri = np.hstack([cv.real, -cv.imag])
+        self._cv_re = np.ascontiguousarray(cv.real)
+        self._cv_im = np.ascontiguousarray(cv.imag)
         self._vinv_bd_re = np.ascontiguousarray((self._vec_inv @ self.bd).real)
         self._vinv_bd_im = np.ascontiguousarray((self._vec_inv @ self.bd).imag)
+        self._scan_block = _scan_block(lam)
 
     def stationary_covariance(self, noise: NoiseLevels) -> np.ndarray:
         """Covariance of the state in steady sway (continuous Lyapunov equation), cm², cm²/s, …"""
@@ -268,19 +271,19 @@ class SwayAxis:
         inputs = np.empty((N_NOISE, n))
         inputs[0] = white[0] * (noise.motor_cm * gain)
         inputs[1] = white[1] * (noise.drift_cm * gain)
-        modal_in = np.empty((N_STATES, n), dtype=complex)
-        modal_in.real = np.einsum("mi,in->mn", self._vinv_bd_re, inputs)
-        modal_in.imag = np.einsum("mi,in->mn", self._vinv_bd_im, inputs)
         z0 = self._vec_inv @ np.asarray(state, dtype=float)
-        # y[:, k] = lam·y[:, k−1] + in[:, k], y[:, −1] = z0: y[:, k] is the modal state at step k + 1.
-        y = modal_scan(self._lam, modal_in, z0)
-        modes_ri = np.empty((2 * N_STATES, n))  # real parts, then imaginary parts
-        modes_ri[:N_STATES, 0] = z0.real
-        modes_ri[N_STATES:, 0] = z0.imag
-        modes_ri[:N_STATES, 1:] = y[:, :-1].real
-        modes_ri[N_STATES:, 1:] = y[:, :-1].imag
-        outputs = np.einsum("om,mn->on", self._cv_ri, modes_ri)
-        end_state = np.real(self._vec @ y[:, -1])
+        # One buffer, first the modal inputs V⁻¹·Bd·w, then in place the modal states after each
+        # step: y[:, k] = lam·y[:, k−1] + in[:, k], y[:, −1] = z0, so y[:, k] is the state at step
+        # k + 1 (see modal_scan on why in place).
+        y = np.zeros((N_STATES, _scan_length(n, self._scan_block)), dtype=complex)
+        np.einsum("mi,in->mn", self._vinv_bd_re, inputs, out=y.real[:, :n])
+        np.einsum("mi,in->mn", self._vinv_bd_im, inputs, out=y.imag[:, :n])
+        _scan_in_place(self._lam, y, z0, self._scan_block)
+        outputs = np.empty((len(OUTPUTS), n))
+        outputs[:, 0] = self._cv_re @ z0.real - self._cv_im @ z0.imag
+        np.einsum("om,mn->on", self._cv_re, y.real[:, : n - 1], out=outputs[:, 1:])
+        outputs[:, 1:] -= np.einsum("om,mn->on", self._cv_im, y.imag[:, : n - 1])
+        end_state = np.real(self._vec @ y[:, n - 1])
         return outputs, end_state
 
     def outputs_of(self, state: np.ndarray) -> np.ndarray:
@@ -384,65 +387,128 @@ def solve_continuous_lyapunov(a: np.ndarray, q: np.ndarray) -> np.ndarray:
     return x.reshape(n, n)
 
 
-SCAN_BLOCK = 64
-"""Samples per block of :func:`modal_scan` (log2 of it is the number of doubling steps)."""
+SCAN_BLOCK_MAX = 64
+"""Longest block of :func:`modal_scan`'s within-block pass, samples."""
+SCAN_GROWTH_MAX = 8.0
+"""Largest factor by which :func:`modal_scan`'s within-block pass may scale an input up (|lam|^−(B−1)
+for a block of B samples): it costs at most log2(8) = 3 bits of the 53."""
 
 
-def modal_scan(lam: np.ndarray, u: np.ndarray, y_before: np.ndarray, block: int = SCAN_BLOCK) -> np.ndarray:
+def modal_scan(lam: np.ndarray, u: np.ndarray, y_before: np.ndarray) -> np.ndarray:
     """Run m first-order recursions y[:, k] = lam·y[:, k−1] + u[:, k] at once, y[:, −1] = ``y_before``.
 
     What ``scipy.signal.lfilter([1], [1, −lam], u, zi=[lam·y_before])`` computes per row, but
-    vectorised over the rows and the samples. The samples are cut into blocks of ``block``;
-    within every block at once a zero-start scan is done by recursive doubling (after step s,
-    each sample holds the sum of its last 2s inputs weighted by powers of lam: log2(block)
-    vectorised steps), then the values entering the blocks are found by the same recursion on
-    the block ends with factor lam^block (recursively), and added with the powers lam^1..lam^block.
-    Every factor is a power of lam, so for |lam| ≤ 1 (a stable mode) no intermediate grows and the
-    result equals the sequential recursion to rounding (relative differences of order 1e-14).
+    vectorised over the rows and the samples, for stable factors (|lam| ≤ 1):
+
+    1. The samples are cut into blocks of B. A block's recursion from zero ends at
+       lam^(B−1)·Σ_l lam^−l·u[l]. B is the longest (≤ 64) for which the scaling |lam|^−(B−1)
+       stays within :data:`SCAN_GROWTH_MAX` for every row, so no intermediate grows by more than
+       that factor and the rounding error stays within a few units in the last place of the
+       inputs' size.
+    2. The values e entering the blocks follow the same recursion on those block ends, with
+       factor lam^B: that short recursion (n/B samples) is run by recursive doubling (after the
+       step of 2^k, each value holds its last 2^(k+1) inputs weighted by powers of lam, all ≤ 1).
+    3. Within every block at once, y[j] = lam^j·(lam·e + Σ_{l≤j} lam^−l·u[l]): one scaled
+       cumulative sum.
+
+    A row with |lam| < 1/8 allows no block (B would be 1): then the whole length is run by
+    recursive doubling (log2 n vectorised steps). Either way the result equals the sequential
+    recursion to rounding (relative differences of order 1e-14). The work is done in place in
+    one buffer: a full-size temporary (0.5 MB for the sway model's 4000-sample chunks) would be
+    mapped fresh by malloc on each call, and its page faults cost more than the arithmetic.
 
     Parameters
     ----------
     lam : ndarray, shape (m,)
-        The factors (complex or real).
+        The factors (complex or real), |lam| ≤ 1.
     u : ndarray, shape (m, n)
         The inputs.
     y_before : ndarray, shape (m,)
         The values before the first sample.
-    block : int
-        Block length (≥ 2).
 
     Returns
     -------
     ndarray, shape (m, n), complex
+
+    Raises
+    ------
+    ValueError
+        Shapes that do not fit, or an unstable factor (|lam| > 1).
     """
     lam = np.asarray(lam, dtype=complex)
     u = np.asarray(u)
+    if u.ndim != 2:
+        raise ValueError(f"modal_scan needs u of shape (m, n), got {u.shape}")
     m, n = u.shape
     if lam.shape != (m,) or np.shape(y_before) != (m,):
         raise ValueError(f"modal_scan needs lam and y_before of shape ({m},), got {lam.shape} and {np.shape(y_before)}")
-    if block < 2:
-        raise ValueError(f"block must be at least 2, got {block}")
+    radius = np.abs(lam)
+    if np.any(radius > 1.0):
+        raise ValueError(f"modal_scan needs |lam| <= 1 (stable recursions), got {radius.max():.6g}")
     if n == 0:
         return np.zeros((m, 0), dtype=complex)
-    size = min(block, n)
-    n_blocks = -(-n // size)
-    y = np.zeros((m, n_blocks * size), dtype=complex)
+    block = _scan_block(lam)
+    y = np.zeros((m, _scan_length(n, block)), dtype=complex)
     y[:, :n] = u
-    blocks = y.reshape(m, n_blocks, size)
-    powers = np.empty((m, size + 1), dtype=complex)  # lam**0 .. lam**size, by repeated products
+    _scan_in_place(lam, y, np.asarray(y_before, dtype=complex), block)
+    return y[:, :n]
+
+
+def _scan_block(lam: np.ndarray) -> int:
+    """Block length of :func:`modal_scan` for these factors: the longest (≤ :data:`SCAN_BLOCK_MAX`)
+    with |lam|^−(B−1) ≤ :data:`SCAN_GROWTH_MAX` for all of them; 1 when a factor is below 1/8."""
+    smallest = float(np.min(np.abs(lam)))
+    if smallest >= 1.0:
+        return SCAN_BLOCK_MAX
+    if smallest == 0.0:
+        return 1
+    return int(min(SCAN_BLOCK_MAX, 1 + math.log(SCAN_GROWTH_MAX) / -math.log(smallest)))
+
+
+def _scan_length(n: int, block: int) -> int:
+    """Samples :func:`_scan_in_place` needs for ``n`` inputs: whole blocks (zero inputs after)."""
+    return n if block < 2 else -(-n // block) * block
+
+
+def _scan_in_place(lam: np.ndarray, y: np.ndarray, y_before: np.ndarray, block: int) -> None:
+    """:func:`modal_scan` on ``y`` (complex, C-contiguous, (m, L) with L a multiple of ``block``),
+    the inputs replaced by the outputs."""
+    m, length = y.shape
+    if block < 2 or length < 2 * block:
+        _doubling_scan_in_place(lam, y, y_before)
+        return
+    n_blocks = length // block
+    blocks = y.reshape(m, n_blocks, block)  # a view: y is contiguous
+    powers = np.empty((m, block + 1), dtype=complex)  # lam**0 .. lam**block, by repeated products
     powers[:, 0] = 1.0
     powers[:, 1:] = lam[:, None]
     np.cumprod(powers[:, 1:], axis=1, out=powers[:, 1:])
-    shifted = np.empty((m, n_blocks, size), dtype=complex)
-    step = 1
-    while step < size:
-        part = shifted[:, :, step:]
-        np.multiply(powers[:, step, None, None], blocks[:, :, :-step], out=part)
-        blocks[:, :, step:] += part
-        step *= 2
+    blocks *= (1.0 / powers[:, :block])[:, None, :]  # u[l]·lam^−l
+    # Zero-start block ends lam^(B−1)·Σ_l lam^−l·u[l]; from them the values entering the blocks.
     entering = np.empty((m, n_blocks), dtype=complex)
     entering[:, 0] = y_before
-    if n_blocks > 1:
-        entering[:, 1:] = modal_scan(powers[:, size], blocks[:, :-1, -1], y_before, block)
-    blocks += powers[:, None, 1:] * entering[:, :, None]
-    return y[:, :n]
+    entering[:, 1:] = blocks[:, :-1, :].sum(axis=2) * powers[:, block - 1, None]
+    _doubling_scan_in_place(powers[:, block], entering[:, 1:], entering[:, 0])
+    # lam·(entering value) joins the first input, so one cumulative sum gives the whole block:
+    # y[j] = lam^j·(lam·e + Σ_{l≤j} lam^−l·u[l]) = lam^(j+1)·e + Σ_{l≤j} lam^(j−l)·u[l].
+    blocks[:, :, 0] += lam[:, None] * entering
+    np.cumsum(blocks, axis=2, out=blocks)
+    blocks *= powers[:, None, :block]
+
+
+def _doubling_scan_in_place(lam: np.ndarray, y: np.ndarray, y_before: np.ndarray) -> None:
+    """:func:`modal_scan` by recursive doubling over the whole length of ``y`` (Hillis & Steele
+    1986), in place: log2(n) vectorised steps, every factor a power of lam (stable for |lam| ≤ 1)."""
+    n = y.shape[1]
+    if n == 0:
+        return
+    y[:, 0] += lam * y_before
+    factor = lam.copy()
+    shifted = np.empty_like(y)
+    step = 1
+    while step < n:
+        part = shifted[:, step:]
+        np.multiply(factor[:, None], y[:, :-step], out=part)
+        y[:, step:] += part
+        factor = factor * factor
+        step *= 2

@@ -13,10 +13,12 @@ import pytest
 from station.sim.sway_model import (
     N1,
     N2,
+    SCAN_BLOCK_MAX,
     V,
     X,
     NoiseLevels,
     SwayAxis,
+    _scan_block,
     expm,
     modal_scan,
     solve_continuous_lyapunov,
@@ -84,6 +86,22 @@ def test_sway_discretisation_is_the_exact_zero_order_hold():
     np.testing.assert_allclose(axis.bd, bd, rtol=1e-8, atol=1e-15)
 
 
+@pytest.mark.parametrize("n", [1, 2, 64, 129])
+def test_short_simulations_follow_the_state_space_recursion(n):
+    axis = SwayAxis(0.935)
+    noise = NoiseLevels(0.2, 0.5)
+    rng = np.random.default_rng(n)
+    state = axis.stationary_state(noise, rng)
+    white = rng.standard_normal((2, n))
+    out, end = axis.simulate(state, noise, white)
+    s, direct = state.copy(), []
+    for k in range(n):
+        direct.append(axis.c @ s)
+        s = axis.ad @ s + axis.bd @ (white[:, k] * np.array([noise.motor_cm, noise.drift_cm]) / math.sqrt(axis.dt_s))
+    np.testing.assert_allclose(out, np.array(direct).T, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(end, s, rtol=0, atol=1e-10)
+
+
 # ----------------------------------------------------------------------------------------------
 # Lyapunov
 
@@ -146,31 +164,49 @@ def _loop_scan(lam, u, y_before):
     return y
 
 
+RADII = {
+    # The sway model's range: blocks of 64 samples.
+    "slow": [0.9999, 0.999, 0.99, 0.98, 0.975, 0.9995, 1.0, 0.97],
+    # A faster mode shortens the blocks (|lam|^−(B−1) ≤ 8: B = 20 here).
+    "fast": [0.9999, 0.9, 0.99, 0.95, 0.5 ** (1 / 8), 0.999, 1.0, 0.92],
+    # A mode without memory (or below 1/8) allows no blocks: recursive doubling throughout.
+    "memoryless": [0.0, 0.3, 0.97, 0.9999, 1.0, 0.99, 0.5, 0.999],
+}
+
+
 @pytest.mark.parametrize("n", [0, 1, 2, 3, 63, 64, 65, 128, 1000, 4097])
-@pytest.mark.parametrize("block", [2, 16, 64])
-def test_modal_scan_equals_the_sequential_recursion(n, block):
-    rng = np.random.default_rng(n * 7 + block)
-    radius = np.array([0.0, 0.3, 0.97, 0.9999, 1.0, 0.99, 0.5, 0.999])
+@pytest.mark.parametrize("radii", list(RADII))
+def test_modal_scan_equals_the_sequential_recursion(n, radii):
+    rng = np.random.default_rng(n)
+    radius = np.array(RADII[radii])
     lam = radius * np.exp(1j * rng.uniform(-0.5, 0.5, 8))
-    lam[0] = 0.0  # no memory at all
-    lam[4] = 1.0  # a pure accumulator (|lam| = 1 is still stable here)
+    lam[radius == 1.0] = 1.0  # a pure accumulator (|lam| = 1 is still stable here)
     u = rng.standard_normal((8, n)) + 1j * rng.standard_normal((8, n))
     y_before = rng.standard_normal(8) + 1j * rng.standard_normal(8)
     expected = _loop_scan(lam, u, y_before)
-    got = modal_scan(lam, u, y_before, block)
+    got = modal_scan(lam, u, y_before)
     assert got.shape == (8, n)
     scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12 * scale)
 
 
-def test_modal_scan_takes_real_input_and_rejects_bad_shapes():
+def test_modal_scan_blocks_follow_the_fastest_mode():
+    assert _scan_block(np.array(RADII["slow"])) == SCAN_BLOCK_MAX
+    assert _scan_block(np.array(RADII["fast"])) == 20
+    assert _scan_block(np.array(RADII["memoryless"])) == 1
+    assert _scan_block(SwayAxis(0.935)._lam) == SCAN_BLOCK_MAX
+
+
+def test_modal_scan_takes_real_input_and_rejects_bad_arguments():
     lam = np.array([0.5, 0.9])
     u = np.ones((2, 5))
     np.testing.assert_allclose(modal_scan(lam, u, np.zeros(2)), _loop_scan(lam, u, np.zeros(2)), atol=1e-15)
     with pytest.raises(ValueError, match="shape"):
         modal_scan(lam, np.ones((3, 5)), np.zeros(2))
-    with pytest.raises(ValueError, match="block"):
-        modal_scan(lam, u, np.zeros(2), block=1)
+    with pytest.raises(ValueError, match="shape"):
+        modal_scan(lam, np.ones(5), np.zeros(2))
+    with pytest.raises(ValueError, match="stable"):
+        modal_scan(np.array([0.5, 1.01]), u, np.zeros(2))
 
 
 # ----------------------------------------------------------------------------------------------
