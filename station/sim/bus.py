@@ -9,12 +9,23 @@ enabled at once) behave as on an open-drain bus: writes reach all of them and re
 bitwise AND of their answers.
 
 Time: every transaction costs 9 SCL clocks per byte on the wire, the address byte of each message
-and the register byte included (start/stop conditions are not charged), at ``bus_clock_hz``; the
-bus charges it by calling ``clock.sleep_ns`` once per transaction. With
-:class:`station.sim.clock.SimulatedClock` this advances simulated time; with
-:class:`station.clock.MonotonicClock` it really waits, so pacing is realistic both ways
+and the register byte included (start/stop conditions are not charged), at ``bus_clock_hz``
 (DESIGN.md §6: at 400 kHz one byte costs 22.5 µs). A transaction NACKed at its address costs the
-address byte only. Devices see a transaction at the time it starts.
+address byte only. The bus charges that time to the clock once per transaction, with
+``clock.charge_ns`` (:class:`station.clock.ChargeableClock`; a clock without it gets
+``clock.sleep_ns``), so pacing is realistic both ways:
+
+* :class:`station.sim.clock.SimulatedClock` advances by every transaction's time at once, exactly:
+  a device sees each transaction at the time it starts, to the nanosecond.
+* :class:`station.clock.MonotonicClock` really waits, but coalesced: it owes the charged time and
+  sleeps once the debt reaches its ``charge_slack_ns`` (300 µs), or when the caller next waits on
+  the clock (the acquisition loop's wait for its next deadline settles the rest of a frame's bus
+  time for free). A 100 Hz frame's ~14 transfers then cost about 4 ``time.sleep`` calls instead
+  of 14, each of which costs ~20 µs of CPU and wakes ~50–80 µs late. The slack: between waits, real
+  time (what the clock reports, and so what devices see as a transaction's time) may run behind
+  the sum of the charged transfer times by less than ``charge_slack_ns``: a device may see a
+  transaction up to that much earlier than back-to-back transfers would start it. Time still never
+  runs backwards for the models: they see the real monotonic clock.
 
 Faults (usable from tests, addressed per device object, so each of four NAU7802 sharing 0x2A
 behind the mux is reachable): :meth:`SimulatedBus.inject_errors` (and the NACK / EIO / timeout
@@ -26,8 +37,9 @@ chip models. Every injected fault is consumed by exactly one transaction and cou
 
 CPU accounting: :attr:`SimulatedBus.model_cpu_ns` accumulates the thread CPU time spent inside
 the bus and its device models (``time.thread_time_ns`` around each transaction, the call that
-charges bus time included, plus the cost of the timing calls themselves; time spent really
-sleeping is not CPU time). On the Pi that work is done by the kernel and the chips; the
+charges bus time included, with the occasional real sleep it makes, plus the cost of the timing
+calls themselves; time spent really sleeping is not CPU time, and what the caller's own next wait
+settles costs no extra CPU). On the Pi that work is done by the kernel and the chips; the
 acquisition benchmark subtracts it.
 """
 
@@ -121,8 +133,9 @@ class SimulatedBus:
 
     Parameters
     ----------
-    clock : station.clock.Clock
-        Charged with the transfer time of every transaction (``clock.sleep_ns``).
+    clock : station.clock.ChargeableClock or station.clock.Clock
+        Charged with the transfer time of every transaction (``clock.charge_ns``, or
+        ``clock.sleep_ns`` for a clock without it).
     bus_clock_hz : int
         SCL frequency, Hz (400 kHz fast mode by default).
     bus_name : str
@@ -151,6 +164,8 @@ class SimulatedBus:
         if bus_clock_hz <= 0:
             raise ValueError(f"bus_clock_hz must be positive, got {bus_clock_hz}")
         self._clock = clock
+        charge = getattr(clock, "charge_ns", None)
+        self._charge_clock = charge if charge is not None else clock.sleep_ns
         self.bus_clock_hz = int(bus_clock_hz)
         self.bus_name = bus_name
         self.single_read_last = single_read_last
@@ -430,8 +445,8 @@ class SimulatedBus:
         self.busy_ns += cost_ns
         if self.trace is not None:
             self.trace.append((now, address, op, written, read_length))
-        self._clock.sleep_ns(cost_ns)
-        # After the sleep: charging time is simulation work too (a real sleep adds no CPU time).
+        self._charge_clock(cost_ns)
+        # After the charge: charging time is simulation work too (a real sleep adds no CPU time).
         self.model_cpu_ns += _thread_time_ns() - t0 + self._timer_ns
 
 

@@ -1,5 +1,8 @@
 """A simulated clock: time advances only when something waits or charges time.
 
+It implements :class:`station.clock.ChargeableClock`: ``charge_ns`` advances time exactly by every
+charge (the simulated bus's transfers), so tests can assert exact nanoseconds.
+
 Under this clock the acquisition loop, the simulated bus (which charges transfer time) and the chip
 models (whose conversions appear on their own schedules) all see the same deterministic time.
 """
@@ -27,6 +30,11 @@ class SimulatedClock:
             self._now_ns = int(deadline_ns)
 
     def sleep_ns(self, duration_ns: int) -> None:
+        self.advance_ns(duration_ns)
+
+    def charge_ns(self, duration_ns: int) -> None:
+        """Busy time charged by a simulated device (the bus): time advances by exactly that much,
+        at once (nothing to coalesce: simulated waits cost nothing)."""
         self.advance_ns(duration_ns)
 
     def advance_ns(self, duration_ns: int) -> None:
