@@ -148,12 +148,12 @@ class FrameRing(_RingView):
     Parameters
     ----------
     capacity : int
-        Frames kept; at 100 Hz the default 65 536 frames hold about 11 minutes.
+        Frames kept (at least 2).
     name : str, optional
         Name of the shared block; a random one by default. Readers attach by this name.
     """
 
-    def __init__(self, capacity: int = 65_536, name: str | None = None) -> None:
+    def __init__(self, capacity: int = 16_384, name: str | None = None) -> None:
         if capacity < 2:
             raise ValueError(f"ring capacity must be at least 2 frames, got {capacity}")
         name = name or f"balance-ring-{secrets.token_hex(6)}"
