@@ -18,7 +18,10 @@ from station.store.passwords import DEFAULT_COST
 from station.store.secret import load_or_create_secret_key
 from station.store.store import Store
 
-BLUEPRINT_MODULES = ("web.health", "web.auth", "web.api_patients", "web.api_trials", "web.api_admin")
+BLUEPRINT_MODULES = (
+    "web.health", "web.auth", "web.api_patients", "web.api_trials", "web.api_admin",
+    "web.api_station", "web.api_results", "web.live", "web.pages",
+)
 """Modules whose ``bp`` is registered, in order."""
 
 LOGIN_WINDOW_S = 15 * 60
@@ -41,6 +44,10 @@ def create_app(test_config: dict | None = None) -> Flask:
             one, live pages report the acquisition as down. Passed through untouched.
         ``STATION_CONFIG``
             The :class:`~station.config.StationConfig` (session timeout default, TLS).
+        ``TRIAL_SERVICE``
+            The :class:`~station.protocols.service.TrialService` that runs protocols (the live
+            view and the station controls); without one, those pages say the station is not
+            running trials. Passed through untouched.
         ``STORE``
             An already opened :class:`~station.store.store.Store` to use (the service may share
             its store with the protocol engine); by default the app opens ``DATA_DIR`` as the
@@ -64,6 +71,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         DATA_DIR="./data",
         STATION_LINK=None,
         STATION_CONFIG=None,
+        TRIAL_SERVICE=None,
         STORE=None,
         SECRET_KEY=None,
         WALL_CLOCK=time.time,

@@ -53,6 +53,14 @@ def public(view: Callable) -> Callable:
     return view
 
 
+def background(view: Callable) -> Callable:
+    """Mark a view whose requests never count as user activity, like requests carrying
+    ``X-Station-Background: 1`` (for streams a browser opens without custom headers, such as
+    the live view's Server-Sent Events)."""
+    view.station_background = True  # type: ignore[attr-defined]
+    return view
+
+
 def roles(*allowed: str) -> Callable[[Callable], Callable]:
     """Restrict a view to signed-in users with one of ``allowed`` roles."""
 
@@ -119,13 +127,13 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def _load_user() -> None:
+def _load_user(view: Callable | None = None) -> None:
     g.station_user = None
     g.station_session_expired = False
     token = session.get("sid")
     if not token:
         return
-    background = request.headers.get(BACKGROUND_HEADER) == "1"
+    background = request.headers.get(BACKGROUND_HEADER) == "1" or getattr(view, "station_background", False)
     user = store().logins.resolve(token, session_timeout_min() * 60.0, touch=not background)
     if user is None:
         session.pop("sid", None)
@@ -159,8 +167,8 @@ def _provided_csrf() -> str | None:
 
 
 def _check_request() -> Response | None:
-    _load_user()
     view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    _load_user(view)
     if view is None:
         return None  # no such route: let Flask answer 404/405
     is_public = request.endpoint in ALWAYS_PUBLIC_ENDPOINTS or getattr(view, "station_public", False)

@@ -35,6 +35,19 @@ class AcquisitionSpec:
     seed: int = 0
     data_dir: str | None = None
     person: dict = field(default_factory=dict)
+    scenario: str | None = None
+    """Simulation only: who stands on the plate (a name of
+    :data:`station.protocols.scenarios.SCENARIOS`); None is a person standing quietly."""
+
+
+def _scenario(spec: AcquisitionSpec):
+    """The spec's scenario if it follows the dashboard's protocol (a virtual patient), else None."""
+    if not spec.simulate or spec.replay or spec.scenario is None:
+        return None
+    from station.protocols.scenarios import SCENARIOS
+
+    scenario = SCENARIOS[spec.scenario]
+    return scenario if scenario.follows else None
 
 
 def _load_source(spec: AcquisitionSpec):
@@ -44,6 +57,8 @@ def _load_source(spec: AcquisitionSpec):
         return ReplaySource.from_file(spec.replay, plate=spec.config.plate)
     from station.sim.person import VirtualPerson
 
+    if _scenario(spec) is not None:  # a virtual patient, who steps on when a trial is ready
+        return VirtualPerson(spec.seed, plate=spec.config.plate, **{**spec.person, "on_plate": False})
     return VirtualPerson.standing_demo(seed=spec.seed, plate=spec.config.plate, **spec.person)
 
 
@@ -82,8 +97,9 @@ REALTIME_PRIORITY = 20
 """SCHED_FIFO priority of the acquisition process (1–99; above normal tasks, below kernel IRQ threads at 50)."""
 
 
-def acquisition_main(spec: AcquisitionSpec, status_conn) -> None:
-    """Entry point of the acquisition process."""
+def acquisition_main(spec: AcquisitionSpec, status_conn, scenario_conn=None) -> None:
+    """Entry point of the acquisition process. ``scenario_conn``: where the daemon forwards the
+    protocol events a scenario's virtual patient follows (simulation only)."""
     scheduling = _prepare_process()
     from station.acquire.hardware import open_real_hardware, open_simulated_hardware
     from station.acquire.loop import AcquisitionLoop
@@ -108,20 +124,23 @@ def acquisition_main(spec: AcquisitionSpec, status_conn) -> None:
         calibration = _calibration(spec, hardware)
         ring = FrameRing(spec.config.acquisition.ring_frames, name=spec.ring_name)
         sim = hardware.simulation
+        sink = ring.write
+        if _scenario(spec) is not None and scenario_conn is not None:
+            sink = _scenario_sink(spec, hardware, ring, scenario_conn)
         loop = AcquisitionLoop(
             clock=clock,
             plate=hardware.plate,
             imu=hardware.imu,
             calibration=calibration,
             config=spec.config,
-            sink=ring.write,
+            sink=sink,
             bus_errors=hardware.bus_errors,
             on_health=ring.publish_health,
             extra_health=_extra_health(sim, scheduling),
         )
         loop.start()
         ring.publish_health(loop.health())
-        status_conn.send(("ready", None))
+        status_conn.send(("ready", calibration.to_dict()))
     except Exception as exc:  # reported to the parent as one line
         status_conn.send(("error", f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc)))
         if ring is not None:
@@ -136,6 +155,25 @@ def acquisition_main(spec: AcquisitionSpec, status_conn) -> None:
     finally:
         ring.close()
         hardware.close()
+
+
+def _scenario_sink(spec: AcquisitionSpec, hardware, ring, conn):
+    """The ring's writer, followed by the scenario's virtual patient (in the loop's thread, after
+    each frame: it reads the forwarded events and schedules the person's next actions)."""
+    from station.protocols.scenarios import ScenarioPatient
+
+    protocols_dir = os.path.join(spec.data_dir, "protocols") if spec.data_dir else None
+    sim = hardware.simulation
+    patient = ScenarioPatient(_scenario(spec), sim.load_source, time_origin_ns=sim.plate.t0_ns,
+                              protocols_dir=protocols_dir)
+    write = ring.write
+    poll = patient.poll
+
+    def sink(frame: tuple) -> None:
+        write(frame)
+        poll(conn, frame[1])
+
+    return sink
 
 
 def _extra_health(sim, scheduling: str):
@@ -170,6 +208,9 @@ class AcquisitionProcess:
         self.spec = spec
         self.start_timeout_s = start_timeout_s
         self._process = None
+        self.calibration: dict | None = None
+        """The plate calibration the process uses (``PlateCalibration.to_dict()``), once started."""
+        self._scenario_conn = None
 
     @property
     def pid(self) -> int | None:
@@ -178,9 +219,15 @@ class AcquisitionProcess:
     def start(self) -> None:
         ctx = mp.get_context("spawn")
         parent_conn, child_conn = ctx.Pipe(duplex=False)
-        self._process = ctx.Process(target=acquisition_main, args=(self.spec, child_conn), name="balance-acquisition", daemon=True)
+        args = (self.spec, child_conn)
+        if _scenario(self.spec) is not None:
+            scenario_recv, self._scenario_conn = ctx.Pipe(duplex=False)
+            args += (scenario_recv,)
+        self._process = ctx.Process(target=acquisition_main, args=args, name="balance-acquisition", daemon=True)
         self._process.start()
         child_conn.close()
+        if len(args) > 2:
+            args[2].close()
         if not parent_conn.poll(self.start_timeout_s):
             self.stop()
             raise AcquisitionStartError(f"the acquisition did not start within {self.start_timeout_s:.0f} s")
@@ -191,6 +238,24 @@ class AcquisitionProcess:
         if kind != "ready":
             self._process.join(5)
             raise AcquisitionStartError(message)
+        self.calibration = message
+
+    @property
+    def follows_protocols(self) -> bool:
+        """Whether a scenario's virtual patient in the process follows the protocol events
+        (:meth:`forward_event`)."""
+        return self._scenario_conn is not None
+
+    def forward_event(self, event) -> None:
+        """Pass a protocol event on to the scenario's virtual patient (an EventBus listener;
+        only the kinds the patient reacts to are sent). Does nothing without such a scenario."""
+        if self._scenario_conn is None:
+            return
+        from station.protocols.scenarios import scenario_message
+
+        message = scenario_message(event)
+        if message is not None:
+            self._scenario_conn.send(message)
 
     def is_alive(self) -> bool:
         return bool(self._process and self._process.is_alive())
@@ -206,6 +271,9 @@ class AcquisitionProcess:
                 os.kill(process.pid, signal.SIGKILL)
                 process.join(timeout_s)
         self._process = None
+        if self._scenario_conn is not None:
+            self._scenario_conn.close()
+            self._scenario_conn = None
         _unlink_ring(self.spec.ring_name)
 
 

@@ -19,6 +19,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--host", help="address to listen on (default from the configuration: 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on (default from the configuration: 8000)")
     parser.add_argument("--data-dir", type=Path, help="where the database and trials are kept")
+    from station.protocols.scenarios import SCENARIOS
+
+    parser.add_argument(
+        "--scenario", choices=sorted(SCENARIOS), metavar="NAME",
+        help="with --simulate, who stands on the simulated plate (demo and browser tests): "
+        + "; ".join(f"{s.name}: {s.description}" for s in SCENARIOS.values()) + " (default standing)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -45,6 +52,9 @@ def run(args: argparse.Namespace) -> int:
     simulate = bool(args.simulate or args.replay)
     if args.replay and not Path(args.replay).is_file():
         raise UserError(f"{args.replay}: no such file to replay")
+    if getattr(args, "scenario", None) and (not args.simulate or args.replay):
+        raise UserError("--scenario chooses who stands on the simulated plate: use it with --simulate (and without --replay)")
+    store = _open_store(data_dir, config)
 
     spec = AcquisitionSpec(
         config=config,
@@ -53,12 +63,14 @@ def run(args: argparse.Namespace) -> int:
         replay=args.replay,
         seed=args.seed,
         data_dir=str(data_dir),
+        scenario=getattr(args, "scenario", None),
     )
     acquisition = AcquisitionProcess(spec)
     print(f"balance-station: starting acquisition ({'simulated hardware' if simulate else 'I2C bus ' + str(config.acquisition.bus)})", file=sys.stderr)
     try:
         acquisition.start()
     except AcquisitionStartError as exc:
+        store.close()
         raise UserError(f"the acquisition could not start: {exc}") from None
 
     link = RingFrameSource(spec.ring_name, config.acquisition.rate_hz)
@@ -66,7 +78,9 @@ def run(args: argparse.Namespace) -> int:
 
     from web import create_app
 
-    app = create_app({"DATA_DIR": str(data_dir), "STATION_LINK": link, "STATION_CONFIG": config})
+    service = _start_trial_service(config, data_dir, link, store, acquisition)
+    app = create_app({"DATA_DIR": str(data_dir), "STATION_LINK": link, "STATION_CONFIG": config, "STORE": store,
+                      "TRIAL_SERVICE": service})
     from station.tls_proxy import waitress_proxy_options
 
     # Behind the HTTPS proxy, waitress takes the tablet's address from nginx's X-Forwarded-For
@@ -97,10 +111,42 @@ def run(args: argparse.Namespace) -> int:
         server.close()
         if watchdog is not None:
             watchdog.join(2)
+        service.shutdown()
         link.close()
         acquisition.stop()
+        store.close()
         print("balance-station: stopped", file=sys.stderr)
     return 0
+
+
+def _open_store(data_dir: Path, config):
+    """The clinic store, opened as the station service (DataDirLocked when another station uses
+    the data directory: one line for the user)."""
+    from station.cli import UserError
+    from station.store.db import StoreError
+    from station.store.store import Store
+
+    try:
+        return Store.open_service(data_dir, config=config)
+    except StoreError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _start_trial_service(config, data_dir: Path, link, store, acquisition):
+    """The trial service on its own ring reader, with the station panel when there is GPIO; a
+    scenario's virtual patient in the acquisition process follows its events."""
+    from station.acquire.source import RingFrameSource
+    from station.protocols.service import TrialService, open_panel
+
+    source = RingFrameSource(link.ring_name, link.rate_hz)
+    panel, reason = open_panel(config.panel, source.clock)
+    service = TrialService(source, store, calibration=acquisition.calibration or {}, protocols_dir=data_dir / "protocols",
+                           panel=panel, panel_reason=reason)
+    if acquisition.follows_protocols:
+        service.bus.subscribe(acquisition.forward_event)
+    service.start()
+    print(f"balance-station: trial service running ({'station panel on GPIO' if panel else reason})", file=sys.stderr)
+    return service
 
 
 class _Shutdown(Exception):

@@ -98,6 +98,11 @@ class VirtualPatient:
         runner.bus.subscribe(self.on_event)
         runner.add_tick(self.tick)
 
+    def use_protocol(self, protocol) -> None:
+        """Follow ``protocol``'s conditions, for a patient fed events from elsewhere (through
+        :meth:`on_event` and :meth:`tick`) rather than attached to a runner in this process."""
+        self._protocol = protocol
+
     def _t(self, t_ns: int) -> float:
         return (t_ns - self.time_origin_ns) / 1e9
 

@@ -1,0 +1,534 @@
+"""The trial service: runs the protocol chosen on the tablet against the acquisition's frames.
+
+It lives in the station daemon (the web server's process), never in the acquisition process: it
+reads frames from the shared-memory ring through a :class:`~station.acquire.source.FrameSource`
+(``RingFrameSource``), drives a :class:`~station.protocols.runner.ProtocolRunner` for the patient
+and protocol the clinician chose, stores every trial through the clinic store
+(:class:`~station.protocols.sinks.StoreSink`, one session per protocol run), and publishes
+everything on one :class:`~station.protocols.events.EventBus`.
+
+Threads
+-------
+One service thread (:meth:`TrialService.start`, named ``trial-service``) owns every change: it
+executes queued commands, steps the runner (which reads the frames, at most ``read_wait_s`` per
+step), and ticks the panel. Any other thread (web requests, gpiozero's button callback) calls the
+command methods (:meth:`open_run`, :meth:`start_trial`, :meth:`stop_trial`, :meth:`end_hold`,
+:meth:`repeat_trial`, :meth:`skip_trial`, :meth:`close_run`, :meth:`press`): each queues its
+command and waits for the service thread to carry it out (within one step, ~50 ms), then returns
+the new :meth:`status` or raises the store's error (:class:`~station.store.db.Conflict` when the
+command does not fit the trial's state, :class:`~station.store.db.NotFound`,
+:class:`~station.store.db.ValidationError`), which the web maps to 409/404/422. Tests may instead
+call :meth:`step` themselves with :meth:`submit` (no thread), e.g. on a simulated station.
+
+Events
+------
+The bus lives as long as the service, so sequence numbers keep growing across protocol runs; a
+client that resumes (SSE ``Last-Event-ID``) asks :meth:`EventBus.since` for what it missed, and
+:attr:`TrialService.epoch` (random per service start) tells it when the station restarted and its
+numbers mean nothing any more. Besides the runner's events (see :mod:`station.protocols.events`):
+
+``run_opened``   the run's status document (see :meth:`status`)
+``trial_stored`` trial_id, session_id, condition, trial, attempt, valid, completed
+``run_closed``   session_id, reason, summary (the protocol's results so far)
+``fault``        message (also when a run fails: the run is closed and its trial kept)
+
+The panel
+---------
+The station panel (:class:`station.hw.panel.StationPanel`) is attached to the service, which
+offers it what a runner offers (``bus``, ``add_tick``, ``press``): the button starts the trial that
+is due or stops the running one, whichever run is open. :func:`open_panel` builds it with
+gpiozero's own pin-factory detection; on a computer without GPIO there is no panel, and the
+status says why.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import queue
+import secrets
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+
+from station.protocols.events import EventBus
+from station.protocols.loader import builtin_protocols, load_protocols
+from station.protocols.machine import ACTIVE_STATES, TrialState
+from station.protocols.results import summarise
+from station.protocols.runner import ProtocolRunner
+from station.protocols.schema import Protocol, ProtocolError
+from station.protocols.sinks import StoreSink
+from station.store.audit import Actor
+from station.store.db import Conflict, StoreError, ValidationError
+
+log = logging.getLogger(__name__)
+
+COMMAND_TIMEOUT_S = 10.0
+"""How long a caller waits for the service thread to carry out a command, s."""
+
+FAILURE_PAUSE_S = 0.5
+"""Pause after an unexpected error in the service loop, s (so a persistent fault cannot spin)."""
+
+
+class ServiceUnavailable(RuntimeError):
+    """The service thread did not answer in time (stopped or stuck); the message says what to do."""
+
+
+def open_panel(config, clock, pin_factory=None):
+    """The station panel on GPIO, or None where there is none.
+
+    Uses gpiozero's default pin-factory detection (``pin_factory=None``): on a Raspberry Pi the
+    pins work; on a computer without GPIO gpiozero finds no pin factory and the station runs
+    without a panel. Returns ``(panel or None, reason)`` where ``reason`` says why there is none.
+    """
+    from gpiozero.exc import GPIOZeroError
+
+    from station.hw.panel import StationPanel
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # gpiozero warns about every pin factory it falls back from
+        try:
+            return StationPanel(config, clock=clock, pin_factory=pin_factory), ""
+        except (GPIOZeroError, OSError) as exc:
+            return None, f"no station panel: {exc}"
+
+
+def _trial_instructions(protocol: Protocol, condition) -> str:
+    words = protocol.instructions
+    if condition.instructions:
+        words = f"{words}\n\n{condition.instructions}"
+    return words
+
+
+class _TrackedStoreSink:
+    """A :class:`StoreSink` that remembers the trial being written, so that a run which fails
+    mid-trial can close that trial (aborted, frames kept) instead of leaving it recording."""
+
+    def __init__(self, sink: StoreSink) -> None:
+        self.sink = sink
+        self.open_output = None
+
+    def start_trial(self, plan, rate_hz: float, body_weight_n: float, t0_ns: int = 0):
+        self.open_output = output = _TrackedOutput(self, self.sink.start_trial(plan, rate_hz, body_weight_n, t0_ns))
+        return output
+
+    def abort_open(self, reason: str) -> None:
+        output, self.open_output = self.open_output, None
+        if output is None:
+            return
+        try:
+            output.output.writer.abort(reason)
+        except StoreError:
+            log.exception("could not close the interrupted trial; it will be recovered as partial")
+
+
+class _TrackedOutput:
+    def __init__(self, owner: _TrackedStoreSink, output) -> None:
+        self.owner = owner
+        self.output = output
+
+    def append(self, frames) -> None:
+        self.output.append(frames)
+
+    def finish(self, result) -> dict:
+        stored = self.output.finish(result)
+        self.owner.open_output = None
+        return stored
+
+
+@dataclasses.dataclass
+class _Run:
+    """One protocol run: a patient, a protocol (possibly some of its conditions), a session."""
+
+    runner: ProtocolRunner
+    sink: _TrackedStoreSink
+    patient_id: int
+    patient_identifier: str
+    session_id: int
+    protocol: Protocol
+    age_y: float | None
+    actor: Actor
+    stored: int = 0
+    closed: bool = False
+
+
+class TrialService:
+    """Runs protocols for the tablet and the panel (see the module docstring).
+
+    Parameters
+    ----------
+    source : FrameSource
+        The frames (``RingFrameSource`` in the daemon; a ``SimulatedStation`` in tests). Its
+        ``clock`` times the runner and stamps the events.
+    store : station.store.store.Store
+        The clinic store (sessions and trials are written here).
+    calibration : dict
+        The plate calibration the acquisition uses (``PlateCalibration.to_dict()``), stored with
+        every trial.
+    protocols_dir : path, optional
+        The clinic's own protocol files (besides the built-in ones).
+    panel : StationPanel, optional
+        Attached to the service (see :func:`open_panel`); ``panel_reason`` says why there is none.
+    read_wait_s : float
+        Longest wait for frames in one step, s.
+    wall_clock : callable
+        Unix time in s (the patient's age from the birth year).
+    """
+
+    def __init__(self, source, store, *, calibration: dict, protocols_dir=None, panel=None, panel_reason: str = "",
+                 read_wait_s: float = 0.05, wall_clock: Callable[[], float] = time.time) -> None:
+        self.source = source
+        self.store = store
+        self.clock = source.clock
+        self.calibration = dict(calibration)
+        self.protocols_dir = protocols_dir
+        self.read_wait_s = read_wait_s
+        self.wall_clock = wall_clock
+        self.bus = EventBus(self.clock)
+        self.epoch = secrets.token_hex(4)
+        self.panel = panel
+        self.panel_reason = "" if panel is not None else (panel_reason or "no station panel configured")
+        self._ticks: list[Callable[[int], None]] = []
+        self._commands: queue.SimpleQueue = queue.SimpleQueue()
+        self._run: _Run | None = None
+        self._status: dict = {}
+        self._status_seq = -1
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        if panel is not None:
+            panel.attach(self)
+        self._refresh_status(force=True)
+
+    # -- what the panel sees (the runner's interface) ------------------------------------------
+    def add_tick(self, hook: Callable[[int], None]) -> None:
+        """Call ``hook(now_ns)`` on every step of the service (the panel's beeps and LED)."""
+        self._ticks.append(hook)
+
+    def press(self) -> None:
+        """The panel's button: start the trial that is due, or stop the one that is running.
+        Called from gpiozero's thread; returns at once."""
+        self._commands.put((self._do_press, (), None))
+
+    # -- the thread ----------------------------------------------------------------------------
+    def start(self) -> None:
+        """Run the service thread (a daemon thread; :meth:`shutdown` ends it)."""
+        if self._thread is not None:
+            raise RuntimeError("the trial service is already running")
+        self._thread = threading.Thread(target=self._loop, name="trial-service", daemon=True)
+        self._thread.start()
+
+    def shutdown(self, timeout_s: float = 5.0) -> None:
+        """Stop the trial that is running (stored, marked stopped), close the run, end the thread."""
+        if self._thread is not None and self._thread.is_alive():
+            try:
+                self._call(self._do_close, ("the station was shut down",), timeout_s)
+            except (ServiceUnavailable, StoreError):
+                log.warning("the trial service did not close its run in time")
+            self._stopping.set()
+            self._thread.join(timeout_s)
+        elif self._run is not None:
+            self._do_close("the station was shut down")
+        if self.panel is not None:
+            self.panel.close()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.step()
+            except Exception:  # never let the service thread die: say so and go on
+                log.exception("trial service step failed")
+                self.bus.publish("fault", message="The trial service hit an internal error; see the station log.")
+                time.sleep(FAILURE_PAUSE_S)
+
+    def step(self) -> None:
+        """One iteration: carry out queued commands, step the run (or keep the reader current),
+        tick the panel."""
+        self._run_commands()
+        run = self._run
+        if run is not None and not run.runner.finished:
+            try:
+                run.runner.step()
+            except Exception as exc:
+                log.exception("protocol run failed")
+                self._fail_run(run, f"The test stopped because of an internal error ({type(exc).__name__}); "
+                                    "the trials so far are kept. See the station log.")
+            else:
+                self._announce_stored(run)
+        else:
+            try:
+                self.source.read_frames(self.read_wait_s)  # stay current; a run starts from now
+            except Exception as exc:
+                log.warning("no frames: %s", exc)
+                time.sleep(self.read_wait_s)
+        now_ns = int(self.clock.monotonic_ns())
+        for hook in self._ticks:
+            hook(now_ns)
+        self._refresh_status()
+
+    # -- commands (any thread) -----------------------------------------------------------------
+    def submit(self, fn_name: str, *args) -> Future:
+        """Queue a command by name (``open_run``, ``start_trial`` ...) without waiting; the
+        returned future holds its result once :meth:`step` has carried it out."""
+        future: Future = Future()
+        self._commands.put((getattr(self, "_do_" + fn_name), args, future))
+        return future
+
+    def _call(self, fn, args: tuple, timeout_s: float = COMMAND_TIMEOUT_S):
+        if not self.running:
+            raise ServiceUnavailable("the trial service is not running; restart the station (balance-station run)")
+        future: Future = Future()
+        self._commands.put((fn, args, future))
+        try:
+            return future.result(timeout_s)
+        except FutureTimeout:
+            raise ServiceUnavailable("the station did not answer in time; try again, and restart it if this persists") from None
+
+    def open_run(self, patient_id: int, protocol: str, conditions: list[str] | None, actor: Actor) -> dict:
+        """Open a protocol run for a patient: a new session, the first trial's instructions."""
+        return self._call(self._do_open_run, (patient_id, protocol, conditions, actor))
+
+    def start_trial(self) -> dict:
+        """The instructions were given: start the trial that is due (waiting, countdown, recording)."""
+        return self._call(self._do_start, ())
+
+    def stop_trial(self) -> dict:
+        """Stop the running trial (invalid if it was recording; due again if it was not)."""
+        return self._call(self._do_stop, ())
+
+    def end_hold(self) -> dict:
+        """Timed holds: the patient lost the test position; the hold ends now (valid)."""
+        return self._call(self._do_end_hold, ())
+
+    def repeat_trial(self) -> dict:
+        """Offer the last finished trial again, as a further attempt."""
+        return self._call(self._do_repeat, ())
+
+    def skip_trial(self) -> dict:
+        """Drop the trial that is due."""
+        return self._call(self._do_skip, ())
+
+    def close_run(self, reason: str = "ended by the clinician") -> dict:
+        """End the run (a running trial is stopped first); its trials stay stored."""
+        return self._call(self._do_close, (reason,))
+
+    def status(self) -> dict:
+        """Where the service is (JSON-serialisable; a snapshot, safe from any thread)::
+
+            {"epoch", "last_seq", "panel": {"present", "reason"}, "run": None or {
+                "patient_id", "patient_identifier", "session_id", "protocol", "title",
+                "outcome", "conditions", "started_by", "age_y", "finished", "state",
+                "trial" (current plan), "instructions", "operator_notes", "stance",
+                "duration_s", "countdown_s", "rest_s", "due", "done" (results),
+                "trial_ids", "summary"}}
+        """
+        return self._status
+
+    def protocols(self) -> tuple[dict[str, Protocol], str]:
+        """Every protocol this station offers (built-in and the clinic's), and a problem with the
+        clinic's files in words ('' when none; then only the built-in ones are offered)."""
+        try:
+            return load_protocols(self.protocols_dir), ""
+        except ProtocolError as exc:
+            return builtin_protocols(), str(exc)
+
+    # -- command bodies (service thread) -------------------------------------------------------
+    def _run_commands(self) -> None:
+        while True:
+            try:
+                fn, args, future = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            if future is not None and not future.set_running_or_notify_cancel():
+                continue
+            try:
+                result = fn(*args)
+            except Exception as exc:
+                if future is None:
+                    log.warning("panel command failed: %s", exc)
+                else:
+                    future.set_exception(exc)
+                continue
+            self._refresh_status(force=True)
+            if future is not None:
+                future.set_result(self._status if result is None else result)
+
+    def _state(self) -> TrialState | None:
+        run = self._run
+        if run is None or run.runner.machine is None:
+            return None
+        return run.runner.machine.state
+
+    def _require_run(self) -> _Run:
+        if self._run is None:
+            raise Conflict("no test is open; choose a patient and a protocol first")
+        return self._run
+
+    def _do_open_run(self, patient_id: int, protocol_name: str, conditions, actor: Actor) -> None:
+        run = self._run
+        if run is not None:
+            if not run.runner.finished:
+                raise Conflict(f"a test ({run.protocol.title}) is open for patient {run.patient_identifier}; "
+                               "end it before starting another")
+            self._do_close("finished")
+        protocol = self._select(protocol_name, conditions)
+        patient = self.store.patients.get(patient_id)  # NotFound -> 404
+        session = self.store.sessions.create(patient_id, {"label": protocol.title}, actor=actor)  # Conflict if archived
+        age_y = None
+        if patient.get("birth_year"):
+            age_y = float(time.gmtime(self.wall_clock()).tm_year - int(patient["birth_year"]))
+        sink = _TrackedStoreSink(StoreSink(self.store.trials, session["id"], self.calibration, actor))
+        runner = ProtocolRunner(protocol, self.source, bus=self.bus, sink=sink, patient_age_y=age_y,
+                                read_wait_s=self.read_wait_s)
+        self._run = _Run(runner, sink, patient_id, patient["identifier"], session["id"], protocol, age_y, actor)
+        runner.begin()
+        self._refresh_status(force=True)
+        self.bus.publish("run_opened", run=self._status["run"])
+
+    def _select(self, name: str, conditions) -> Protocol:
+        if not isinstance(name, str) or not name:
+            raise ValidationError({"protocol": "is required (a protocol name)"})
+        protocols, _problem = self.protocols()
+        if name not in protocols:
+            raise ValidationError({"protocol": f"no protocol {name[:60]!r}; allowed: {', '.join(sorted(protocols))}"})
+        protocol = protocols[name]
+        if conditions is None:
+            return protocol
+        ids = [c.id for c in protocol.conditions]
+        if not isinstance(conditions, list) or not conditions or not all(isinstance(c, str) for c in conditions):
+            raise ValidationError({"conditions": f"give a non-empty list of condition ids of {name}: {', '.join(ids)}"})
+        unknown = [c for c in conditions if c not in ids]
+        if unknown:
+            raise ValidationError({"conditions": f"{name} has no condition {unknown[0][:40]!r}; allowed: {', '.join(ids)}"})
+        chosen = tuple(c for c in protocol.conditions if c.id in conditions)  # protocol order
+        romberg = protocol.romberg
+        if romberg is not None and not all(cid in conditions for cid in romberg):
+            romberg = None  # the quotient needs both of its conditions
+        return dataclasses.replace(protocol, conditions=chosen, romberg=romberg)
+
+    def _do_start(self) -> None:
+        run = self._require_run()
+        if self._state() != TrialState.INSTRUCTIONS:
+            raise Conflict("no trial is waiting to start" + (" (the test is finished)" if run.runner.finished else ""))
+        run.runner.request_start()
+
+    def _do_stop(self) -> None:
+        run = self._require_run()
+        if self._state() not in ACTIVE_STATES:
+            raise Conflict("no trial is running")
+        run.runner.request_stop()
+
+    def _do_end_hold(self) -> None:
+        run = self._require_run()
+        if run.protocol.outcome != "time_held":
+            raise Conflict(f"{run.protocol.title} is not a timed hold; use stop to stop the trial")
+        if self._state() != TrialState.RECORDING:
+            raise Conflict("no hold is being timed")
+        run.runner.request_end_hold()
+
+    def _do_repeat(self) -> None:
+        run = self._require_run()
+        if not run.runner.records:
+            raise Conflict("no trial has finished yet; there is nothing to repeat")
+        if self._state() not in (TrialState.INSTRUCTIONS, None):
+            raise Conflict("a trial is running; stop it first")
+        run.runner.request_repeat()
+
+    def _do_skip(self) -> None:
+        run = self._require_run()
+        if self._state() != TrialState.INSTRUCTIONS:
+            raise Conflict("no trial is waiting to start")
+        run.runner.request_skip()
+
+    def _do_press(self) -> None:
+        run = self._run
+        if run is not None and not run.runner.finished:
+            run.runner.press()
+
+    def _do_close(self, reason: str) -> None:
+        run = self._run
+        if run is None:
+            return
+        runner = run.runner
+        if self._state() in ACTIVE_STATES:
+            runner.request_stop()
+            runner.step(0.0)  # carries out the stop: the trial is stored, invalid, with its frames
+            self._announce_stored(run)
+        self._close(run, reason)
+
+    def _close(self, run: _Run, reason: str) -> None:
+        run.closed = True
+        summary = run.runner.summary or summarise(run.protocol, [r.result for r in run.runner.records], age_y=run.age_y)
+        self._run = None
+        self._refresh_status(force=True)
+        self.bus.publish("run_closed", session_id=run.session_id, patient_id=run.patient_id, reason=reason,
+                         summary=summary)
+
+    def _fail_run(self, run: _Run, message: str) -> None:
+        run.sink.abort_open(message)
+        self.bus.publish("fault", message=message)
+        self._close(run, message)
+
+    def _announce_stored(self, run: _Run) -> None:
+        records = run.runner.records
+        while run.stored < len(records):
+            record = records[run.stored]
+            run.stored += 1
+            result = record.result
+            self.bus.publish("trial_stored", trial_id=record.stored.get("trial_id"), session_id=run.session_id,
+                             condition=result.plan.condition.id, label=result.plan.condition.label,
+                             trial=result.plan.trial, attempt=result.plan.attempt, valid=result.valid,
+                             completed=result.completed)
+
+    # -- status --------------------------------------------------------------------------------
+    def _refresh_status(self, force: bool = False) -> None:
+        seq = self.bus.last_seq
+        if not force and seq == self._status_seq:
+            return
+        self._status_seq = seq
+        self._status = {
+            "epoch": self.epoch,
+            "last_seq": seq,
+            "panel": {"present": self.panel is not None, "reason": self.panel_reason},
+            "run": self._run_status(),
+        }
+
+    def _run_status(self) -> dict | None:
+        run = self._run
+        if run is None:
+            return None
+        runner = run.runner
+        protocol = run.protocol
+        status = runner.status()
+        plan = runner.machine.plan if runner.machine is not None else None
+        condition = plan.condition if plan is not None else (runner.due[0].condition if runner.due else None)
+        return {
+            "patient_id": run.patient_id,
+            "patient_identifier": run.patient_identifier,
+            "session_id": run.session_id,
+            "protocol": protocol.name,
+            "title": protocol.title,
+            "outcome": protocol.outcome,
+            "conditions": [{"id": c.id, "label": c.label} for c in protocol.conditions],
+            "started_by": run.actor.username,
+            "age_y": run.age_y,
+            "finished": status["finished"],
+            "state": status["state"],
+            "trial": status["trial"],
+            "instructions": _trial_instructions(protocol, condition) if condition is not None else "",
+            "operator_notes": protocol.operator_notes,
+            "stance": condition.stance.describe() if condition is not None else "",
+            "duration_s": condition.duration_s if condition is not None else None,
+            "countdown_s": protocol.countdown_s,
+            "rest_s": protocol.rest_s,
+            "due": status["due"],
+            "done": status["done"],
+            "trial_ids": [r.stored.get("trial_id") for r in runner.records],
+            "summary": runner.summary,
+        }

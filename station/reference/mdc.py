@@ -1,0 +1,76 @@
+"""Published minimal detectable changes (MDC) of the measures the history page follows.
+
+An MDC (at 95 % confidence, also called smallest real difference) is the smallest change between
+two sessions that exceeds the measurement error: a smaller change may be noise. It depends on the
+measure, the population and the procedure, so each value here carries the population and the
+source it comes from, and the history page shows them together. Only published values are carried;
+a measure without one shows "no published MDC" rather than a guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MinimalDetectableChange:
+    """One published MDC: ``value`` in the unit of ``metric`` (a key of DESIGN.md §5 or
+    ``time_held_s``), for stances with the eyes ``eyes`` (None: any) in ``protocols`` (empty: any
+    quiet-stance protocol with that metric)."""
+
+    metric: str
+    value: float
+    population: str
+    citation: str
+    eyes: str | None = None
+    protocols: tuple[str, ...] = ()
+    doi: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"metric": self.metric, "value": self.value, "population": self.population,
+                "citation": self.citation, "doi": self.doi}
+
+
+GASQ_2014 = (
+    "Gasq D, et al. Between-day reliability of centre of "
+    "pressure measures for balance assessment in hemiplegic stroke patients. J Neuroeng Rehabil 2014;11:39."
+)
+GOLDBERG_2011 = (
+    "Goldberg A, et al. Minimum detectable change for single-leg-stance-time in older adults. "
+    "Gait Posture 2011;33(4):737-739."
+)
+
+PUBLISHED: tuple[MinimalDetectableChange, ...] = (
+    MinimalDetectableChange(
+        "mean_velocity_cm_s", 0.61,
+        "20 people with hemiplegia after stroke, quiet standing on a force platform, eyes open, sessions 7 days apart "
+        "(smallest real difference 6.1 mm/s)",
+        GASQ_2014, eyes="open", doi="10.1186/1743-0003-11-39"),
+    MinimalDetectableChange(
+        "mean_velocity_cm_s", 0.95,
+        "20 people with hemiplegia after stroke, quiet standing on a force platform, eyes closed, sessions 7 days apart "
+        "(smallest real difference 9.5 mm/s)",
+        GASQ_2014, eyes="closed", doi="10.1186/1743-0003-11-39"),
+    MinimalDetectableChange(
+        "time_held_s", 24.1,
+        "25 community-dwelling adults aged 60-89 y, single-leg stance time (SEM 8.7 s)",
+        GOLDBERG_2011, protocols=("single-leg",)),
+)
+
+
+def find_mdc(metric: str, *, protocol: str, eyes: str | None, feet: str) -> MinimalDetectableChange | None:
+    """The published MDC for ``metric`` measured in this protocol and stance, or None.
+
+    Sway measures' MDCs were measured on both feet: they are not given for single-leg stance.
+    """
+    for mdc in PUBLISHED:
+        if mdc.metric != metric:
+            continue
+        if mdc.protocols and protocol not in mdc.protocols:
+            continue
+        if not mdc.protocols and feet not in ("apart", "together"):
+            continue
+        if mdc.eyes is not None and eyes != mdc.eyes:
+            continue
+        return mdc
+    return None

@@ -1,0 +1,236 @@
+"""Browser end-to-end fixtures: the real station (``balance-station run --simulate``) in a
+subprocess, a TCP relay in front of it (so a test can drop the browser's connections like a bad
+Wi-Fi), and headless Chromium at tablet size driven by Selenium through Debian's chromedriver.
+
+Nothing is downloaded: Selenium is given ``/usr/bin/chromedriver`` and ``/usr/bin/chromium``
+(installed by ``tests/bootstrap.sh``), so selenium-manager never runs. The tests skip, saying
+why, only where Chromium cannot be installed (no root or no apt-get); where it can, a missing
+browser is an error that points at the bootstrap script. Screenshots and page sources of a
+failed test are kept in ``test-artifacts/`` (gitignored).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+CHROMIUM_FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+)
+TABLET = (1180, 820)
+
+
+def _browser_or_skip() -> None:
+    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
+    if missing:
+        installable = hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get")
+        message = f"{', '.join(missing)} not installed (Debian packages chromium and chromium-driver)"
+        if installable:
+            pytest.fail(message + ": run tests/bootstrap.sh, which installs them")
+        pytest.skip(message + ", and they cannot be installed here (needs root and apt-get)")
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        pytest.fail("selenium is not installed: pip install -e '.[test]'")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Relay:
+    """A TCP relay 127.0.0.1:<port> -> the station; :meth:`drop_all` cuts every connection
+    through it at once (the browser sees the network fail, as on a tablet losing Wi-Fi)."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self._lock = threading.Lock()
+        self._open: list[socket.socket] = []
+        self.drops = 0
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True, name="relay-accept").start()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._open += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def drop_all(self) -> int:
+        with self._lock:
+            sockets, self._open = self._open, []
+        for s in sockets:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+        self.drops += 1
+        return len(sockets) // 2
+
+    def close(self) -> None:
+        self._closed = True
+        self.listener.close()
+        self.drop_all()
+
+
+class Station:
+    """The station daemon under test (``balance-station run``) and how to reach it."""
+
+    def __init__(self, data_dir: Path, scenario: str) -> None:
+        self.port = _free_port()
+        self.data_dir = data_dir
+        self.log_path = data_dir.parent / "station.log"
+        self._log = open(self.log_path, "w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "station.cli", "run", "--simulate", "--scenario", scenario,
+             "--port", str(self.port), "--data-dir", str(data_dir)],
+            stdout=self._log, stderr=subprocess.STDOUT, cwd=REPO,
+        )
+        self.relay = Relay(self.port)
+        self.url = f"http://127.0.0.1:{self.relay.port}"
+
+    def health(self) -> dict | None:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+            conn.request("GET", "/healthz")
+            return json.loads(conn.getresponse().read())
+        except (OSError, ValueError):
+            return None
+
+    def wait_ready(self, timeout_s: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"the station exited with {self.process.returncode}:\n{self.log()}")
+            doc = self.health()
+            if doc and doc.get("state") in ("ok", "degraded") and doc.get("frames", 0) > 0:
+                return
+            time.sleep(0.3)
+        raise AssertionError(f"the station did not become ready within {timeout_s:g} s:\n{self.log()}")
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def stop(self) -> int | None:
+        self.relay.close()
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self._log.close()
+        return self.process.returncode
+
+
+@pytest.fixture
+def station(tmp_path):
+    """A fresh station (empty data directory) whose virtual patient steps off in the mCTSIB's
+    'firm surface, eyes closed' condition (scenario ``mctsib-step-off``)."""
+    _browser_or_skip()
+    st = Station(tmp_path / "data", "mctsib-step-off")
+    try:
+        st.wait_ready()
+        yield st
+    finally:
+        code = st.stop()
+        if code not in (0, None):
+            print(f"station exited with {code}; log:\n{st.log()}")
+
+
+@pytest.fixture
+def browsers(request, tmp_path):
+    """Make headless Chromium browsers at tablet size: ``browsers()`` -> (driver, downloads dir).
+    On failure each one's screenshot and page source go to test-artifacts/."""
+    _browser_or_skip()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    made = []
+
+    def make(name: str = "tablet"):
+        options = webdriver.ChromeOptions()
+        options.binary_location = str(CHROMIUM)
+        for flag in CHROMIUM_FLAGS:
+            options.add_argument(flag)
+        options.add_argument("--user-data-dir=" + tempfile.mkdtemp(prefix="chromium-", dir=tmp_path))
+        options.add_argument(f"--window-size={TABLET[0]},{TABLET[1]}")
+        downloads = tmp_path / f"downloads-{name}"
+        downloads.mkdir()
+        driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                               {"width": TABLET[0], "height": TABLET[1], "deviceScaleFactor": 1, "mobile": False})
+        driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+        driver.implicitly_wait(0)
+        made.append((name, driver))
+        return driver, downloads
+
+    yield make
+    failed = getattr(request.node, "report_call", None) is not None and request.node.report_call.failed
+    for name, driver in made:
+        if failed:
+            ARTIFACTS.mkdir(exist_ok=True)
+            stem = ARTIFACTS / f"{request.node.name}-{name}"
+            try:
+                driver.save_screenshot(str(stem) + ".png")
+                Path(str(stem) + ".html").write_text(driver.page_source)
+            except Exception as exc:  # the browser may be gone: say so, keep the rest
+                print(f"could not save the {name} screenshot: {exc}")
+        driver.quit()

@@ -1,0 +1,266 @@
+"""The dashboard end to end in headless Chromium at tablet size, against the real station
+(simulated hardware, acquisition process, trial service, waitress):
+
+first-run setup -> sign out -> sign in -> add a patient -> open the mCTSIB on the live view and
+run it; the virtual patient steps off in 'firm surface, eyes closed', the hold is flagged and
+the repeat is run; the network drops during a recording and the live view resumes without a
+reload and without losing the trial; results against norms -> one trial's plots, all measures
+and exports -> history -> history export -> erasing the patient. Meanwhile a second, idle tablet
+gets the inactivity notice and is signed out automatically.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from urllib.parse import urlsplit
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+ADMIN = ("admin", "station admin 2024")
+CLINICIAN = ("idle-clinician", "another long password")
+
+
+def wait(driver, what: str, predicate, timeout_s: float = 20.0, poll_s: float = 0.2, keep_alive=None):
+    """Wait until ``predicate(driver)`` is truthy; fail saying what was awaited."""
+    deadline = time.monotonic() + timeout_s
+    last_error = None
+    next_keep_alive = time.monotonic() + 15.0
+    while time.monotonic() < deadline:
+        try:
+            value = predicate(driver)
+            if value:
+                return value
+        except Exception as exc:  # the page is changing under us: try again
+            last_error = exc
+        if keep_alive is not None and time.monotonic() >= next_keep_alive:
+            keep_alive()
+            next_keep_alive = time.monotonic() + 15.0
+        time.sleep(poll_s)
+    raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}"
+                         + (f" (last error: {last_error})" if last_error else ""))
+
+
+def at(path: str):
+    """A predicate: the browser shows the page at ``path`` (ignoring the query)."""
+    return lambda d: urlsplit(d.current_url).path == path
+
+
+def by_id(driver, element_id: str):
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.ID, element_id)
+
+
+def css(driver, selector: str):
+    from selenium.webdriver.common.by import By
+
+    return driver.find_elements(By.CSS_SELECTOR, selector)
+
+
+def fill(driver, name: str, value: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    field = driver.find_element(By.NAME, name)
+    field.clear()
+    field.send_keys(value)
+
+
+def api(driver, method: str, path: str, body=None):
+    """A JSON API call from the page (with its session and CSRF token), as the page's own code does."""
+    return driver.execute_async_script(
+        """
+        const [method, path, body, done] = arguments;
+        fetch(path, {method, credentials: "same-origin", headers: {
+            "Content-Type": "application/json",
+            "X-CSRF-Token": document.querySelector('meta[name="csrf-token"]').content},
+          body: body === null ? undefined : JSON.stringify(body)})
+          .then(async (r) => done({status: r.status, body: await r.json().catch(() => null)}))
+          .catch((e) => done({status: 0, body: String(e)}));
+        """,
+        method, path, body,
+    )
+
+
+def downloaded(folder, name: str, timeout_s: float = 15.0) -> str:
+    path = folder / name
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if path.exists() and not (folder / (name + ".crdownload")).exists() and path.stat().st_size > 0:
+            return path.read_text()
+        time.sleep(0.2)
+    raise AssertionError(f"{name} was not downloaded into {folder} (found {sorted(p.name for p in folder.iterdir())})")
+
+
+def sign_in(driver, url: str, user: tuple[str, str]) -> None:
+    fill(driver, "username", user[0])
+    fill(driver, "password", user[1])
+    css(driver, "form.card button[type=submit]")[0].click()
+
+
+def test_a_clinic_session_from_setup_to_history(station, browsers):
+    tablet, downloads = browsers("tablet")
+    url = station.url
+    tablet.set_script_timeout(15)
+
+    # -- first-run setup, sign out, sign in ------------------------------------------------
+    tablet.get(url + "/")
+    wait(tablet, "the first-run setup page", at("/setup"))
+    fill(tablet, "username", ADMIN[0])
+    fill(tablet, "password", ADMIN[1])
+    fill(tablet, "password_repeat", ADMIN[1])
+    css(tablet, "form.card button[type=submit]")[0].click()
+    wait(tablet, "the patients page after setup", at("/patients"))
+    wait(tablet, "the station health chip", lambda d: by_id(d, "health-chip").get_attribute("data-state") == "ok")
+    css(tablet, "header form button[type=submit]")[0].click()  # Sign out
+    wait(tablet, "the sign-in page", at("/login"))
+    tablet.get(url + "/patients")
+    wait(tablet, "a redirect to sign in", at("/login"))
+    sign_in(tablet, url, ADMIN)
+    wait(tablet, "the patients page", at("/patients"))
+
+    # A second tablet, left idle, must be signed out after the (shortened) inactivity timeout.
+    assert api(tablet, "PATCH", "/api/settings", {"session_timeout_min": 1})["status"] == 200
+    assert api(tablet, "POST", "/api/users", {"username": CLINICIAN[0], "password": CLINICIAN[1],
+                                               "role": "clinician"})["status"] == 201
+    idle, _ = browsers("idle")
+    idle.get(url + "/login")
+    sign_in(idle, url, CLINICIAN)
+    wait(idle, "the idle tablet's patients page", at("/patients"))
+
+    def keep_alive():  # the clinician keeps using the tablet running the test
+        api(tablet, "GET", "/api/session")
+
+    # -- add a patient ---------------------------------------------------------------------
+    by_id(tablet, "add-patient").click()
+    wait(tablet, "the add-patient form", lambda d: by_id(d, "patient-dialog").is_displayed()
+         and css(d, '#patient-form input[name="conditions"]'))
+    fill(tablet, "identifier", "E2E-001")
+    fill(tablet, "birth_year", "1950")
+    from selenium.webdriver.support.ui import Select
+
+    Select(css(tablet, '#patient-form select[name="sex"]')[0]).select_by_value("F")
+    css(tablet, '#patient-form input[name="conditions"][value="fall_12m"]')[0].click()
+    by_id(tablet, "save-patient").click()
+    wait(tablet, "the new patient's page", lambda d: "/patients/" in d.current_url
+         and by_id(d, "patient-title").text == "E2E-001")
+    patient_url = tablet.current_url
+    assert "fall_12m" in by_id(tablet, "patient-summary").text
+
+    # The idle tablet warns before signing out (the timeout is 1 min, the warning comes 90 s before).
+    wait(idle, "the inactivity notice", lambda d: by_id(d, "session-notice").is_displayed()
+         and "signed out in" in by_id(d, "session-notice-text").text, timeout_s=30)
+
+    # -- the mCTSIB on the live view -------------------------------------------------------
+    by_id(tablet, "new-test").click()
+    wait(tablet, "the live view with the patient chosen", lambda d: "/live" in d.current_url
+         and by_id(d, "patient-select").get_attribute("value") and by_id(d, "protocol-select").get_attribute("value") == "mctsib")
+    wait(tablet, "the live stream", lambda d: by_id(d, "conn").text == "live")
+    wait(tablet, "the station's rate in the health strip", lambda d: by_id(d, "h-rate").text not in ("", "–"))
+    assert by_id(tablet, "h-lost").text.isdigit()
+    assert len(css(tablet, '#conditions input[name="condition"]:checked')) == 4
+    by_id(tablet, "open-run").click()
+    wait(tablet, "the first trial's instructions", lambda d: by_id(d, "trial-state").get_attribute("data-state") == "instructions")
+    assert "feet together" in by_id(tablet, "instructions").text
+    tablet.execute_script("window.__noReload = 'still the same page'")
+
+    def run_trial(label: str, *, drop_network: bool = False) -> str:
+        wait(tablet, f"{label}: the Start button", lambda d: by_id(d, "btn-start").is_enabled(), timeout_s=30, keep_alive=keep_alive)
+        by_id(tablet, "btn-start").click()
+        wait(tablet, f"{label}: recording", lambda d: by_id(d, "trial-state").get_attribute("data-state") == "recording",
+             timeout_s=30, keep_alive=keep_alive)
+        if drop_network:
+            wait(tablet, "a few seconds of recording", lambda d: "Recording 3 /" in by_id(d, "state-words").text, timeout_s=10)
+            assert station.relay.drop_all() >= 1
+            wait(tablet, "the live view to notice the drop", lambda d: by_id(d, "conn").text != "live", timeout_s=10)
+            wait(tablet, "the stream to resume", lambda d: by_id(d, "conn").text == "live", timeout_s=15)
+            assert tablet.execute_script("return window.__noReload") == "still the same page"
+            assert by_id(tablet, "trial-state").get_attribute("data-state") == "recording"
+            wait(tablet, "the progress to go on after the drop",
+                 lambda d: int(by_id(d, "state-words").text.split()[1]) >= 6, timeout_s=15)
+        wait(tablet, f"{label}: the end of the trial",
+             lambda d: by_id(d, "trial-state").get_attribute("data-state") in ("instructions", "done", "finished")
+             and by_id(d, "message").text, timeout_s=45, keep_alive=keep_alive)
+        return by_id(tablet, "message").text
+
+    assert run_trial("firm, eyes open") == "Trial complete."
+    stepped_off = run_trial("firm, eyes closed, attempt 1")
+    assert stepped_off.startswith("Held 3.") and "of 30 s" in stepped_off and "stepped off" in stepped_off, stepped_off
+    assert "Repeat offered: previous attempt held 3." in stepped_off, stepped_off
+    # The hold is flagged in the list and a repeat of the same condition is due.
+    wait(tablet, "the repeat to be offered", lambda d: "attempt 2" in by_id(d, "trial-label").text)
+    flagged = [li.text for li in css(tablet, "#trial-list li") if "held" in li.text]
+    assert flagged and "Firm surface, eyes closed" in flagged[0]
+    assert run_trial("firm, eyes closed, attempt 2 (network drop)", drop_network=True) == "Trial complete."
+    assert run_trial("foam, eyes open") == "Trial complete."
+    last = run_trial("foam, eyes closed")
+    assert last.startswith("Trial complete.") and "The test is finished" in last, last
+    wait(tablet, "the end of the test", lambda d: by_id(d, "results-link").is_displayed()
+         and "results" in by_id(d, "results-link").text)
+    assert tablet.execute_script("return window.__noReload") == "still the same page"
+
+    # -- results -----------------------------------------------------------------------------
+    by_id(tablet, "results-link").click()
+    wait(tablet, "the results", lambda d: len(css(d, ".condition")) == 4, timeout_s=20)
+    firm_ec = css(tablet, '.condition[data-condition="firm_ec"]')[0]
+    assert "flagged" in firm_ec.text
+    assert len(css(tablet, '.condition[data-condition="firm_ec"] li[data-trial-id]')) == 2
+    velocity = css(tablet, '.condition[data-condition="firm_eo"] tr[data-metric="mean_velocity_cm_s"]')[0].text
+    assert "percentile" in velocity and "old adults 60-86 y" in velocity and "Santos & Duarte 2016" in velocity
+    area = css(tablet, '.condition[data-condition="firm_eo"] tr[data-metric="ellipse_area_cm2"]')[0].text
+    assert "cm²" in area and "percentile" in area
+    held = css(tablet, '.condition[data-condition="firm_ec"] tr[data-metric="time_held_s"]')[0].text
+    assert "flagged: below 30" in held
+    assert "Santos DA, Duarte M" in by_id(tablet, "norms-cite").text
+    wait(tablet, "the traces with their ellipses", lambda d: len(css(d, "svg.statokinesigram ellipse.ellipse")) == 4)
+    firm_eo = css(tablet, '.condition[data-condition="firm_eo"]')[0]
+    assert "sda_critical_time_ap_s" not in firm_eo.text  # the full table only on demand
+    [b for b in css(tablet, '.condition[data-condition="firm_eo"] button') if b.text == "Show all measures"][0].click()
+    wait(tablet, "every measure of the condition", lambda d: "sda_critical_time_ap_s" in firm_eo.text)
+
+    # -- one trial: plots, all measures, exports --------------------------------------------
+    css(tablet, '.condition[data-condition="foam_ec"] li[data-trial-id] a')[0].click()
+    wait(tablet, "the trial page", lambda d: "/trials/" in d.current_url and css(d, "svg.statokinesigram ellipse.ellipse"))
+    trial_id = tablet.current_url.rsplit("/", 1)[1]
+    assert "Valid trial." in by_id(tablet, "validity").text
+    assert len(css(tablet, "svg.timeseries")) == 2
+    by_id(tablet, "toggle-all").click()
+    wait(tablet, "all measures", lambda d: by_id(d, "all-measures-table").is_displayed())
+    assert "mean_power_frequency_hz" in by_id(tablet, "all-measures-table").text
+    by_id(tablet, "export-csv").click()
+    rows = list(csv.reader(io.StringIO(downloaded(downloads, f"trial-{trial_id}.csv"))))
+    assert rows[0][:3] == ["time_s", "ap_cm", "ml_cm"] and len(rows) > 2900
+
+    # The trial cut short by stepping off is shown with what ended it.
+    tablet.back()
+    wait(tablet, "the results again", lambda d: len(css(d, ".condition")) == 4)
+    short = css(tablet, '.condition[data-condition="firm_ec"] li[data-trial-id]')[0]
+    assert "held 3." in short.text and "stepped off the plate" in short.text, short.text
+
+    # -- history and its export -------------------------------------------------------------
+    tablet.get(patient_url + "/history")
+    wait(tablet, "the history charts", lambda d: len(css(d, ".history-chart")) >= 8)
+    time_held = css(tablet, '.history-chart[data-condition="firm_ec"][data-metric="time_held_s"]')
+    assert time_held and css(tablet, ".history-chart svg circle.point")
+    by_id(tablet, "export-history").click()
+    history_rows = list(csv.DictReader(io.StringIO(downloaded(downloads, f"patient-{patient_url.rsplit('/', 1)[1]}-history.csv"))))
+    assert len(history_rows) == 5
+
+    # -- the idle tablet was signed out by itself, and says why ---------------------------------
+    wait(idle, "the automatic sign-out", lambda d: "/login" in d.current_url and "expired=1" in d.current_url, timeout_s=60)
+    assert "session ended after inactivity" in css(idle, "p.message")[0].text
+
+    # -- erase the patient (administrator, with confirmation) --------------------------------
+    tablet.get(patient_url)
+    wait(tablet, "the patient page", lambda d: by_id(d, "patient-title").text == "E2E-001")
+    by_id(tablet, "erase-patient").click()
+    fill(tablet, "confirm_identifier", "E2E-00")  # a typo: refused, nothing erased
+    by_id(tablet, "erase-confirm-button").click()
+    wait(tablet, "the refusal", lambda d: by_id(d, "erase-error").is_displayed())
+    fill(tablet, "confirm_identifier", "E2E-001")
+    by_id(tablet, "erase-confirm-button").click()
+    wait(tablet, "the patients list", at("/patients"))
+    wait(tablet, "an empty list", lambda d: by_id(d, "list-count").text.startswith("0 patients"))

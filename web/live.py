@@ -1,0 +1,258 @@
+"""``GET /api/live``: the live view's Server-Sent Events stream (frames, trial events, health).
+
+One stream per open live view, login required, never counted as user activity (the tablet left
+on the live page still signs out after the inactivity timeout). Each viewer reads the acquisition
+ring with its own :class:`~station.acquire.ring.RingReader`, so a slow viewer never slows the
+acquisition or another viewer: it learns how many frames it missed.
+
+Events (``event:`` name, ``data:`` one JSON object)::
+
+    frames   {"frames": [{"seq", "t_ns", "ap_cm", "ml_cm", "fz_n", "left_n", "right_n", "flags"}, ...],
+              "missed": n, "rate_hz": r, "sent_ns": t}
+             every frame since the previous frames event, 50 events a second while frames come
+             (the first one also holds the last BACKFILL_S seconds; clients drop frames whose
+             ``seq`` they already have). Units in the names; null where not measured.
+             ``sent_ns``: the server's monotonic clock when the event was written (``t_ns`` is
+             the acquisition's, on the same clock), for measuring the delay.
+    status   the trial service's status (:meth:`TrialService.status`, or ``{"available": false,
+             "reason"}``), with ``id: <epoch>-<seq>``: sent first, and again when the client
+             asked to resume from events the station no longer holds, or from another station run
+    trial    one trial event ``{"seq", "t_ns", "kind", "data"}`` (see
+             :mod:`station.protocols.events` and :mod:`station.protocols.service`), with
+             ``id: <epoch>-<seq>``
+    health   ``{"health": <GET /healthz document>, "viewers": n}`` once a second
+    session  ``{"expires_in_s": s}`` every few seconds: time left before the inactivity logout
+    logout   ``{"expired": true}``: the login session ended; the stream closes
+
+A dropped connection resumes without a reload: the browser's EventSource reconnects by itself
+(``retry: 1000`` ms) and sends ``Last-Event-ID``, and the stream replays the trial events after
+it, so the trial on screen is not lost. Each stream also ends after STREAM_MAX_S so that the
+browser reconnects (threads are recycled and the viewer limit stays honest).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+
+import numpy as np
+from flask import Blueprint, Response, current_app, request, session
+
+from station.acquire.ring import RingError, RingReader
+from web.api_station import NO_SERVICE
+from web.security import api_error, background, current_user, store
+
+bp = Blueprint("live", __name__)
+
+LIVE_INTERVAL_S = 0.02
+"""Time between frames events, s (50 events a second)."""
+HEALTH_INTERVAL_S = 1.0
+SESSION_CHECK_S = 5.0
+"""How often a stream checks that its login session is still alive, s."""
+STREAM_MAX_S = 300.0
+"""A stream ends after this long; the browser reconnects at once (``retry``), resuming."""
+BACKFILL_S = 10.0
+"""Seconds of frames sent at the start of each stream (the trace continues across a reconnect)."""
+RETRY_MS = 1000
+MAX_VIEWERS = 24
+"""Streams served at once (each holds one of the web server's 32 threads)."""
+
+
+def _dumps(doc) -> str:
+    return json.dumps(doc, separators=(",", ":"), allow_nan=False)
+
+
+def _column(values: np.ndarray, decimals: int) -> list:
+    return [v if math.isfinite(v) else None for v in np.round(values, decimals).tolist()]
+
+
+def frames_payload(frames: np.ndarray) -> list[dict]:
+    """The live view's fields of each frame (FRAME_DTYPE): COP, total force, the load on each
+    side (left = FL + BL, right = FR + BR, N) and the status flags."""
+    left = frames["fl_n"] + frames["bl_n"]
+    right = frames["fr_n"] + frames["br_n"]
+    columns = (
+        frames["seq"].tolist(), frames["t_ns"].tolist(), _column(frames["ap_cm"], 3), _column(frames["ml_cm"], 3),
+        _column(frames["fz_n"], 1), _column(left, 1), _column(right, 1), frames["flags"].tolist(),
+    )
+    return [{"seq": s, "t_ns": t, "ap_cm": ap, "ml_cm": ml, "fz_n": fz, "left_n": lf, "right_n": rt, "flags": fl}
+            for s, t, ap, ml, fz, lf, rt, fl in zip(*columns)]
+
+
+def _event(name: str, doc, event_id: str | None = None) -> str:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {name}\ndata: {_dumps(doc)}\n\n"
+
+
+class _Viewers:
+    """How many streams are open (bounded by MAX_VIEWERS)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def enter(self) -> bool:
+        with self._lock:
+            if self.count >= self.limit:
+                return False
+            self.count += 1
+            return True
+
+    def leave(self) -> None:
+        with self._lock:
+            self.count -= 1
+
+
+def _viewers() -> _Viewers:
+    return current_app.extensions.setdefault("station_live_viewers", _Viewers(MAX_VIEWERS))
+
+
+class _Stream:
+    """The response body: iterates the generator; :meth:`close` (called by the server when the
+    client goes or the stream ends) releases the viewer's place exactly once."""
+
+    def __init__(self, generator, viewers: _Viewers) -> None:
+        self._generator = generator
+        self._viewers = viewers
+        self._closed = False
+
+    def __iter__(self):
+        return self._generator
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._generator.close()
+        finally:
+            self._viewers.leave()
+
+
+def _parse_last_event_id(raw: str | None) -> tuple[str | None, int]:
+    if not raw:
+        return None, 0
+    epoch, _, seq = raw.rpartition("-")
+    try:
+        return (epoch or None), max(0, int(seq))
+    except ValueError:
+        return None, 0
+
+
+def _status_event(service) -> tuple[str, int]:
+    if service is None:
+        return _event("status", {"available": False, "reason": NO_SERVICE}), 0
+    status = service.status()
+    seq = int(status["last_seq"])
+    return _event("status", {"available": True, **status}, f"{service.epoch}-{seq}"), seq
+
+
+def _trial_events(service, after_seq: int) -> tuple[list[str], int, bool]:
+    """Trial events after ``after_seq``; (texts, last seq sent, history lost)."""
+    page = service.bus.since(after_seq)
+    texts = [_event("trial", e.to_dict(), f"{service.epoch}-{e.seq}") for e in page.events]
+    last = page.events[-1].seq if page.events else after_seq
+    return texts, last, page.missed > 0
+
+
+def _stream(app, *, token: str, resume: tuple[str | None, int]):
+    """The generator of one viewer's stream (runs in a server thread, outside the request)."""
+    link = app.config.get("STATION_LINK")
+    service = app.config.get("TRIAL_SERVICE")
+    station_store = app.extensions["station_store"]
+    viewers = app.extensions["station_live_viewers"]
+    wall_clock = app.config["WALL_CLOCK"]
+    reader = None
+    try:
+        yield f"retry: {RETRY_MS}\n\n"
+        epoch, seq = resume
+        if service is not None and epoch == service.epoch:
+            texts, seq, lost = _trial_events(service, seq)
+            if lost:
+                text, seq = _status_event(service)
+                texts = [text] + _trial_events(service, seq)[0]
+                seq = max(seq, service.bus.last_seq)
+        else:
+            text, seq = _status_event(service)
+            texts = [text]
+        for text in texts:
+            yield text
+        started = time.monotonic()
+        next_tick = started
+        next_health = started
+        next_session = started
+        attach_after = started
+        rate_hz = link.rate_hz if link is not None else None
+        while True:
+            now = time.monotonic()
+            if now - started > STREAM_MAX_S:
+                return
+            if now >= next_session:
+                next_session = now + SESSION_CHECK_S
+                timeout_s = float(station_store.settings.get("session_timeout_min")) * 60.0
+                user = station_store.logins.resolve(token, timeout_s, touch=False)
+                if user is None:
+                    yield _event("logout", {"expired": True})
+                    return
+                left_s = timeout_s - (wall_clock() - user.last_seen_s)
+                yield _event("session", {"expires_in_s": round(max(0.0, left_s), 1)})
+            if now >= next_health:
+                next_health = now + HEALTH_INTERVAL_S
+                health = link.health() if link is not None else {"state": "down", "reason": "no acquisition process is connected"}
+                yield _event("health", {"health": health, "viewers": viewers.count})
+            if reader is None and link is not None and now >= attach_after:
+                try:
+                    reader = RingReader(link.ring_name)
+                    reader.cursor = max(0, reader.write_count - min(reader.capacity, int(BACKFILL_S * link.rate_hz)))
+                except RingError:
+                    attach_after = now + 1.0
+            if reader is not None:
+                block = reader.read()
+                if len(block.frames) or block.missed:
+                    yield _event("frames", {"frames": frames_payload(block.frames), "missed": block.missed,
+                                            "rate_hz": rate_hz, "sent_ns": time.monotonic_ns()})
+            if service is not None:
+                texts, seq, lost = _trial_events(service, seq)
+                if lost:
+                    text, seq = _status_event(service)
+                    texts = [text]
+                for text in texts:
+                    yield text
+            next_tick += LIVE_INTERVAL_S
+            delay = next_tick - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            else:
+                next_tick = time.monotonic()  # fell behind: do not try to catch up in a burst
+    finally:
+        if reader is not None:
+            reader.close()
+
+
+@bp.get("/api/live")
+@background
+def live():
+    viewers = _viewers()
+    if not viewers.enter():
+        return api_error(503, f"too many live viewers (at most {viewers.limit}); close a live page elsewhere and retry")
+    # The browser sends Last-Event-ID when it reconnects by itself; a page that had to open a new
+    # stream passes the same in ``last_event_id``.
+    resume = _parse_last_event_id(request.headers.get("Last-Event-ID") or request.args.get("last_event_id"))
+    generator = _stream(current_app._get_current_object(), token=session.get("sid", ""), resume=resume)
+    response = Response(_Stream(generator, viewers), mimetype="text/event-stream")
+    response.headers["X-Accel-Buffering"] = "no"  # the HTTPS proxy must pass events on at once
+    return response
+
+
+@bp.get("/api/session/remaining")
+@background
+def session_remaining():
+    """Time left before the inactivity logout, s (does not count as activity)."""
+    user = current_user()
+    timeout_s = float(store().settings.get("session_timeout_min")) * 60.0
+    left_s = timeout_s - (current_app.config["WALL_CLOCK"]() - user.last_seen_s)
+    return {"expires_in_s": round(max(0.0, left_s), 1),
+            "session_timeout_min": timeout_s / 60.0}

@@ -1,0 +1,197 @@
+/* Shared by every signed-in page: the JSON API helper, small DOM helpers, the station health
+   chip in the header and the automatic-logout notice. No library; served from this station. */
+"use strict";
+
+const Station = (() => {
+  const csrfToken = () => document.querySelector('meta[name="csrf-token"]').content;
+
+  class ApiError extends Error {
+    constructor(status, message, fields) {
+      super(message);
+      this.status = status;
+      this.fields = fields || null;
+    }
+  }
+
+  function goToLogin(expired) {
+    const next = window.location.pathname + window.location.search;
+    window.location.assign("/login?next=" + encodeURIComponent(next) + (expired ? "&expired=1" : ""));
+  }
+
+  /* fetch JSON from the API. background: a poll that must not count as activity. */
+  async function api(method, path, body, options) {
+    const opts = options || {};
+    const headers = { Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (method !== "GET") headers["X-CSRF-Token"] = csrfToken();
+    if (opts.background) headers["X-Station-Background"] = "1";
+    let response;
+    try {
+      response = await fetch(path, {
+        method, headers, credentials: "same-origin",
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      throw new ApiError(0, "the station does not answer (network); check the tablet's Wi-Fi and try again");
+    }
+    let data = null;
+    if (response.status !== 204) {
+      data = await response.json().catch(() => null);
+    }
+    if (response.status === 401) {
+      goToLogin((data && data.expired) || (expiresAt !== null && performance.now() >= expiresAt));
+      throw new ApiError(401, (data && data.error) || "not signed in");
+    }
+    if (!response.ok) {
+      let message = (data && data.error) || response.statusText || "request failed";
+      if (data && data.fields) {
+        message = Object.entries(data.fields).map(([k, v]) => k.replace(/_/g, " ") + " " + v).join("; ");
+      }
+      throw new ApiError(response.status, message, data && data.fields);
+    }
+    return data;
+  }
+
+  /* el("div", {class: "x", onclick: fn}, "text", child, ...) */
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key.startsWith("on") && typeof value === "function") node.addEventListener(key.slice(2), value);
+      else if (key === "dataset") Object.assign(node.dataset, value);
+      else if (value === true) node.setAttribute(key, "");
+      else node.setAttribute(key, String(value));
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  function fmt(value, digits) {
+    if (value === null || value === undefined || Number.isNaN(value)) return "–";
+    const d = digits === undefined ? 2 : digits;
+    return Number(value).toFixed(d);
+  }
+
+  /* A number with a sensible number of significant digits for a table. */
+  function fmtSig(value) {
+    if (value === null || value === undefined || !Number.isFinite(value)) return "–";
+    const a = Math.abs(value);
+    if (a === 0) return "0";
+    if (a >= 100) return value.toFixed(1);
+    if (a >= 10) return value.toFixed(2);
+    if (a >= 1) return value.toFixed(3);
+    return value.toPrecision(3);
+  }
+
+  function when(iso) {
+    if (!iso) return "–";
+    const d = new Date(iso);
+    return d.toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" }) + " " +
+      d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+  }
+
+  function showError(box, err) {
+    if (!box) return;
+    if (!err) { box.hidden = true; box.textContent = ""; return; }
+    box.textContent = err.message || String(err);
+    box.hidden = false;
+  }
+
+  function ordinal(n) {
+    const r = Math.round(n);
+    const s = (r % 100 >= 11 && r % 100 <= 13) ? "th" : ({ 1: "st", 2: "nd", 3: "rd" }[r % 10] || "th");
+    return r + s;
+  }
+
+  /* -- health chip ------------------------------------------------------------------------ */
+  const chip = document.getElementById("health-chip");
+
+  function showHealth(doc) {
+    if (!chip || !doc) return;
+    chip.dataset.state = doc.state || "unknown";
+    const words = { ok: "Station OK", degraded: "Station degraded", down: "Station down" }[doc.state] || "Station ?";
+    chip.textContent = words;
+    chip.title = doc.reason || words;
+  }
+
+  async function pollHealth() {
+    try {
+      // Public, and asked without the session cookie: polling must neither keep the session
+      // alive nor use up the "your session expired" answer the next API call should get.
+      const response = await fetch("/healthz", { credentials: "omit", headers: { Accept: "application/json" } });
+      showHealth(await response.json());
+    } catch (err) {
+      showHealth({ state: "down", reason: "the station does not answer" });
+    }
+  }
+
+  /* -- automatic logout notice -------------------------------------------------------------- */
+  const notice = document.getElementById("session-notice");
+  const noticeText = document.getElementById("session-notice-text");
+  const WARN_S = 90;
+  let expiresAt = null; // ms, performance.now() clock
+  let sessionTimer = null;
+
+  function sessionLeft(seconds) {
+    expiresAt = performance.now() + seconds * 1000;
+    scheduleSessionCheck();
+  }
+
+  let lastAsked = 0;
+
+  function scheduleSessionCheck() {
+    if (sessionTimer) clearTimeout(sessionTimer);
+    const left = (expiresAt - performance.now()) / 1000;
+    renderNotice(left);
+    const wait = left > WARN_S + 30 ? (left - WARN_S - 30) * 1000 : 1000;
+    sessionTimer = setTimeout(tick, Math.max(500, wait));
+  }
+
+  async function tick() {
+    const now = performance.now();
+    const left = (expiresAt - now) / 1000;
+    if (left <= WARN_S + 30 && (now - lastAsked > 5000 || left <= 0)) {
+      lastAsked = now;
+      try { // activity elsewhere (another tab, this page's own requests) may have extended it
+        const doc = await api("GET", "/api/session/remaining", undefined, { background: true });
+        expiresAt = performance.now() + doc.expires_in_s * 1000;
+      } catch (err) {
+        if (err.status === 401) return; // api() is already on its way to the sign-in page
+        if (left <= 0) { goToLogin(true); return; }
+      }
+    }
+    scheduleSessionCheck();
+  }
+
+  function renderNotice(left) {
+    if (!notice) return;
+    if (left > WARN_S) { notice.hidden = true; return; }
+    notice.hidden = false;
+    noticeText.textContent = left > 0
+      ? "You will be signed out in " + Math.max(0, Math.round(left)) + " s because of inactivity."
+      : "Signing out because of inactivity…";
+  }
+
+  async function staySignedIn() {
+    try {
+      await api("GET", "/api/session"); // a user action: counts as activity
+      const doc = await api("GET", "/api/session/remaining", undefined, { background: true });
+      sessionLeft(doc.expires_in_s);
+    } catch (err) { /* 401 goes to the sign-in page */ }
+  }
+
+  function init() {
+    if (chip) { pollHealth(); setInterval(pollHealth, 5000); }
+    if (notice) {
+      document.getElementById("session-stay").addEventListener("click", staySignedIn);
+      api("GET", "/api/session/remaining", undefined, { background: true })
+        .then((doc) => sessionLeft(doc.expires_in_s)).catch(() => {});
+    }
+  }
+
+  init();
+  return { api, el, fmt, fmtSig, when, showError, ordinal, ApiError, showHealth, sessionLeft, goToLogin };
+})();

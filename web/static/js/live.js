@@ -1,0 +1,374 @@
+/* The live view and guided trial. Follows GET /api/live (Server-Sent Events: frames, trial
+   events, health), draws the centre of pressure once per animation frame, and sends the
+   clinician's commands (POST /api/station/...). A dropped connection resumes by itself: the
+   browser's EventSource reconnects with Last-Event-ID and the station replays the trial events
+   the page missed, so the trial on screen is kept. */
+"use strict";
+
+(() => {
+  const { api, el, fmt, showError } = Station;
+  const page = document.getElementById("live-page");
+  const $ = (id) => document.getElementById(id);
+  const TRACE_S = 10;
+  const G = 9.80665;
+
+  const state = {
+    protocols: [],
+    status: null, // the trial service's status (run, panel ...)
+    trialState: null,
+    countdown: null,
+    progress: null,
+    lastSeq: -1, // frames
+    lastEventId: "",
+    rate: 100,
+    frames: { ml: [], ap: [], fz: null, left: null, right: null },
+    dirty: true,
+    refreshing: null,
+  };
+
+  /* -- frames ----------------------------------------------------------------------------- */
+  function addFrames(doc) {
+    if (doc.rate_hz) state.rate = doc.rate_hz;
+    const keep = Math.round(TRACE_S * state.rate);
+    const f = state.frames;
+    for (const fr of doc.frames) {
+      if (fr.seq <= state.lastSeq) continue; // already shown (backfill after a reconnect)
+      if (state.lastSeq >= 0 && fr.seq > state.lastSeq + 1) { // a gap: do not draw across it
+        f.ml.push(null); f.ap.push(null);
+      }
+      state.lastSeq = fr.seq;
+      f.ml.push(fr.ml_cm); f.ap.push(fr.ap_cm);
+      f.fz = fr.fz_n; f.left = fr.left_n; f.right = fr.right_n;
+    }
+    if (f.ml.length > keep) { f.ml.splice(0, f.ml.length - keep); f.ap.splice(0, f.ap.length - keep); }
+    state.dirty = true;
+  }
+
+  const trace = new Charts.LiveTrace($("trace"));
+
+  function render() {
+    if (state.dirty) {
+      state.dirty = false;
+      trace.draw(state.frames.ml, state.frames.ap);
+      const f = state.frames;
+      const fz = f.fz;
+      $("force-n").textContent = fz === null || fz === undefined ? "–" : Math.round(fz);
+      $("force-kg").textContent = fz === null || fz === undefined ? "–" : fmt(fz / G, 1);
+      const total = (f.left || 0) + (f.right || 0);
+      if (f.left !== null && f.right !== null && total > 50) {
+        const l = 100 * f.left / total;
+        $("left-bar").style.height = l.toFixed(1) + "%";
+        $("right-bar").style.height = (100 - l).toFixed(1) + "%";
+        $("left-pct").textContent = "L " + fmt(l, 0) + " %";
+        $("right-pct").textContent = "R " + fmt(100 - l, 0) + " %";
+      } else {
+        $("left-bar").style.height = "0";
+        $("right-bar").style.height = "0";
+        $("left-pct").textContent = "L –";
+        $("right-pct").textContent = "R –";
+      }
+    }
+    requestAnimationFrame(render);
+  }
+
+  /* -- health ----------------------------------------------------------------------------- */
+  function showHealth(doc) {
+    const h = doc.health || {};
+    Station.showHealth(h);
+    $("h-state").textContent = h.state || "?";
+    $("h-state").className = h.state === "ok" ? "" : "bad";
+    const rate = h.rate_hz || {};
+    $("h-rate").textContent = rate.measured === null || rate.measured === undefined ? "–" : fmt(rate.measured, 1);
+    $("h-lost").textContent = h.frames_lost === undefined ? "–" : h.frames_lost;
+    $("h-lost").className = h.frames_lost ? "bad" : "";
+    const sensors = h.sensors || {};
+    const faults = Object.entries(sensors).filter(([, s]) => s.status !== "ok" && s.status !== "absent");
+    $("h-sensors").textContent = Object.keys(sensors).length === 0 ? "–"
+      : faults.length ? faults.map(([n, s]) => `${n.toUpperCase()} ${s.status}`).join(", ") : "all OK";
+    $("h-sensors").className = faults.length ? "bad" : "";
+    $("h-reason").textContent = h.reason || "";
+  }
+
+  function showPanel(panel) {
+    if (!panel) return;
+    $("h-panel").textContent = panel.present ? "connected" : "absent";
+    $("h-panel").title = panel.reason || "";
+    $("panel-hint").textContent = panel.present
+      ? "The station's button also starts the trial that is due, and stops a running one."
+      : "";
+  }
+
+  /* -- trial state and controls ----------------------------------------------------------- */
+  const STATE_WORDS = {
+    instructions: "Read the instructions, then start",
+    waiting: "Waiting for the patient to stand still",
+    countdown: "Get ready",
+    recording: "Recording",
+    checking: "Checking",
+    done: "Trial finished",
+    aborted: "Not started",
+  };
+
+  function run() { return state.status && state.status.run; }
+
+  function setTrialState(s) {
+    state.trialState = s;
+    const badge = $("trial-state");
+    badge.dataset.state = s || (run() && run().finished ? "finished" : "none");
+    badge.textContent = s || (run() ? (run().finished ? "finished" : "ready") : "no test");
+    $("state-words").textContent = s ? (STATE_WORDS[s] || s) : (run() && run().finished ? "Test finished" : "");
+    if (s !== "countdown") $("big-number").textContent = "";
+    if (s !== "recording") $("progress-bar").style.width = s === "done" ? "100%" : "0";
+    updateButtons();
+  }
+
+  function updateButtons() {
+    const r = run();
+    const s = state.trialState;
+    const active = s === "waiting" || s === "countdown" || s === "recording";
+    $("btn-start").disabled = !(r && s === "instructions");
+    $("btn-stop").disabled = !(r && active);
+    $("btn-skip").disabled = !(r && s === "instructions");
+    $("btn-repeat").disabled = !(r && (s === "instructions" || s === null) && r.done && r.done.length > 0);
+    const timed = r && r.outcome === "time_held";
+    $("btn-end-hold").hidden = !timed;
+    $("btn-end-hold").disabled = !(timed && s === "recording");
+    $("btn-close").disabled = !r;
+    $("open-run").disabled = !!r || !$("patient-select").value || !$("protocol-select").value;
+  }
+
+  const KIND_CLASS = { bad: "error-box", ok: "ok-box", warn: "warn-box" };
+
+  /* Show a message; ``append`` adds a line under the current one (e.g. the repeat offered after
+     a trial's result). */
+  function message(text, kind, append) {
+    const box = $("message");
+    if (!append || !box.textContent) {
+      box.textContent = text || "";
+    } else if (text) {
+      box.append(el("div", {}, text));
+    }
+    if (!append || !box.className.includes("-box")) box.className = "small " + (KIND_CLASS[kind] || "");
+  }
+
+  function renderRun() {
+    const r = run();
+    $("choose").hidden = !!r;
+    $("run").hidden = !r;
+    showPanel(state.status && state.status.panel);
+    if (!r) {
+      setTrialState(null);
+      $("trial-label").textContent = "";
+      $("results-link").hidden = true;
+      return;
+    }
+    $("run-title").textContent = r.title;
+    $("run-patient").textContent = `Patient ${r.patient_identifier}` + (r.age_y ? `, ${r.age_y} y` : "") +
+      ` · opened by ${r.started_by}`;
+    $("instructions").textContent = r.instructions || (r.finished ? "The test is finished." : "");
+    $("stance").textContent = r.stance ? `Stance: ${r.stance}` + (r.duration_s ? `; ${r.duration_s} s` : "") : "";
+    $("operator-notes").textContent = r.operator_notes || "";
+    const list = $("trial-list");
+    list.replaceChildren();
+    r.done.forEach((d, i) => {
+      const id = r.trial_ids[i];
+      const verdict = !d.valid ? el("span", { class: "tag invalid" }, "invalid")
+        : d.completed ? el("span", { class: "tag valid" }, "done")
+          : el("span", { class: "tag flag" }, d.time_held_s !== null ? `held ${fmt(d.time_held_s, 1)} s` : "not completed");
+      list.append(el("li", { dataset: { trialId: id || "" } },
+        el("span", {}, id ? el("a", { href: `/trials/${id}` }, `${d.label} (attempt ${d.attempt})`) : `${d.label} (attempt ${d.attempt})`),
+        verdict));
+    });
+    r.due.forEach((d, i) => {
+      list.append(el("li", { class: i === 0 && !r.finished ? "current" : "" },
+        el("span", {}, `${d.label}` + (d.attempt > 1 ? ` (attempt ${d.attempt})` : "")),
+        el("span", { class: "muted small" }, i === 0 ? (d.reason ? "repeat" : "next") : "")));
+    });
+    const t = r.trial;
+    $("trial-label").textContent = t ? `${t.label}, trial ${t.trial}, attempt ${t.attempt}` : "";
+    const results = $("results-link");
+    results.hidden = r.done.length === 0;
+    results.href = `/sessions/${r.session_id}`;
+    results.textContent = r.finished ? "See the results" : "Results so far";
+    setTrialState(r.state);
+  }
+
+  async function refreshStatus() {
+    if (state.refreshing) return state.refreshing;
+    state.refreshing = api("GET", "/api/station", undefined, { background: true })
+      .then((doc) => { applyStatus(doc.service); showHealth({ health: doc.health }); })
+      .catch((err) => showError($("page-error"), err))
+      .finally(() => { state.refreshing = null; });
+    return state.refreshing;
+  }
+
+  function applyStatus(doc) {
+    if (!doc) return;
+    if (doc.available === false) {
+      state.status = null;
+      showError($("page-error"), new Error(doc.reason));
+      renderRun();
+      return;
+    }
+    state.status = doc;
+    renderRun();
+  }
+
+  const REFRESH_KINDS = new Set(["run_opened", "trial_ready", "trial_stored", "protocol_finished", "run_closed", "rest"]);
+
+  function applyEvent(e) {
+    const d = e.data || {};
+    switch (e.kind) {
+      case "state":
+        if (run()) {
+          if (d.instructions) $("instructions").textContent = d.instructions;
+          if (d.state === "waiting" || d.state === "aborted") message(d.message || "", d.state === "aborted" ? "warn" : "");
+        }
+        setTrialState(d.state);
+        break;
+      case "countdown":
+        $("big-number").textContent = d.remaining_s;
+        break;
+      case "progress":
+        $("progress-bar").style.width = (100 * Math.min(1, d.elapsed_s / d.duration_s)).toFixed(1) + "%";
+        $("big-number").textContent = "";
+        $("state-words").textContent = `Recording ${d.elapsed_s} / ${d.duration_s} s`;
+        break;
+      case "liftoff":
+        message(`Foot lifted at ${fmt(d.at_s, 1)} s: timing the hold.`);
+        break;
+      case "hold_ended":
+        message(`Balance lost at ${fmt(d.at_s, 1)} s.`, "warn");
+        break;
+      case "trial_finished": {
+        const r = d.result;
+        if (!r.valid) message("Invalid trial: " + r.issues.map((i) => i.message).join(" "), "bad");
+        else if (r.time_held_s !== null && !r.completed) {
+          message(`Held ${fmt(r.time_held_s, 1)} s of ${r.duration_s} s. ` + (r.hold_end ? r.hold_end.message : ""), "warn");
+        } else message("Trial complete.", "ok");
+        break;
+      }
+      case "rest":
+        if (d.next && d.next.reason) message(`Repeat offered: ${d.next.reason}. Rest about ${d.rest_s} s, then start.`, "warn", true);
+        break;
+      case "fault":
+        message(d.message, "bad");
+        break;
+      case "protocol_finished":
+        message("The test is finished: see the results.", "ok", true);
+        break;
+      default:
+        break;
+    }
+    if (REFRESH_KINDS.has(e.kind)) refreshStatus();
+  }
+
+  /* -- the stream ------------------------------------------------------------------------- */
+  let source = null;
+  let retryTimer = null;
+
+  function setConn(s, words) {
+    $("conn").dataset.state = s;
+    $("conn").textContent = words;
+  }
+
+  function connect() {
+    if (retryTimer) { clearTimeout(retryTimer); retryTimer = null; }
+    const url = "/api/live" + (state.lastEventId ? "?last_event_id=" + encodeURIComponent(state.lastEventId) : "");
+    source = new EventSource(url);
+    source.onopen = () => setConn("open", "live");
+    source.addEventListener("frames", (ev) => addFrames(JSON.parse(ev.data)));
+    source.addEventListener("health", (ev) => showHealth(JSON.parse(ev.data)));
+    source.addEventListener("session", (ev) => Station.sessionLeft(JSON.parse(ev.data).expires_in_s));
+    source.addEventListener("status", (ev) => {
+      state.lastEventId = ev.lastEventId || state.lastEventId;
+      applyStatus(JSON.parse(ev.data));
+    });
+    source.addEventListener("trial", (ev) => {
+      state.lastEventId = ev.lastEventId || state.lastEventId;
+      applyEvent(JSON.parse(ev.data));
+    });
+    source.addEventListener("logout", () => { source.close(); Station.goToLogin(true); });
+    source.onerror = () => {
+      if (source.readyState === EventSource.CLOSED) {
+        // refused (signed out, too many viewers, server restarting): ask why, then retry
+        setConn("reconnecting", "reconnecting…");
+        api("GET", "/api/session/remaining", undefined, { background: true })
+          .then(() => { retryTimer = setTimeout(connect, 2000); })
+          .catch((err) => { if (err.status !== 401) retryTimer = setTimeout(connect, 3000); });
+      } else {
+        setConn("reconnecting", "reconnecting…"); // the browser retries by itself, resuming
+      }
+    };
+  }
+
+  /* -- choosing a test -------------------------------------------------------------------- */
+  function renderConditions() {
+    const p = state.protocols.find((x) => x.name === $("protocol-select").value);
+    const box = $("conditions");
+    box.replaceChildren();
+    $("protocol-summary").textContent = p ? p.summary : "";
+    if (!p) return;
+    for (const c of p.conditions) {
+      box.append(el("label", { class: "check" },
+        el("input", { type: "checkbox", name: "condition", value: c.id, checked: true }), c.label));
+    }
+  }
+
+  async function loadChoices() {
+    const wanted = page.dataset.patientId;
+    try {
+      const [protocols, patients] = await Promise.all([
+        api("GET", "/api/protocols"),
+        api("GET", "/api/patients?limit=500&sort=recent"),
+      ]);
+      state.protocols = protocols.protocols;
+      const select = $("protocol-select");
+      select.replaceChildren(...state.protocols.map((p) => el("option", { value: p.name }, p.title)));
+      if (state.protocols.some((p) => p.name === "mctsib")) select.value = "mctsib";
+      if (protocols.problem) showError($("page-error"), new Error("Clinic protocol files: " + protocols.problem));
+      const ps = $("patient-select");
+      for (const p of patients.patients) ps.append(el("option", { value: p.id }, p.identifier));
+      if (wanted && [...ps.options].some((o) => o.value === wanted)) ps.value = wanted;
+      renderConditions();
+      updateButtons();
+    } catch (err) {
+      showError($("page-error"), err);
+    }
+  }
+
+  async function command(path, body) {
+    showError($("page-error"), null);
+    try {
+      const doc = await api("POST", path, body === undefined ? {} : body);
+      applyStatus(doc);
+    } catch (err) {
+      showError($("page-error"), err);
+    }
+  }
+
+  $("protocol-select").addEventListener("change", () => { renderConditions(); updateButtons(); });
+  $("patient-select").addEventListener("change", updateButtons);
+  $("open-run").addEventListener("click", () => {
+    const conditions = [...document.querySelectorAll('#conditions input[name="condition"]:checked')].map((i) => i.value);
+    if (!conditions.length) { showError($("page-error"), new Error("Choose at least one condition.")); return; }
+    message("");
+    command("/api/station/run", { patient_id: Number($("patient-select").value), protocol: $("protocol-select").value, conditions });
+  });
+  $("btn-start").addEventListener("click", () => { message(""); command("/api/station/start"); });
+  $("btn-stop").addEventListener("click", () => command("/api/station/stop"));
+  $("btn-repeat").addEventListener("click", () => { message(""); command("/api/station/repeat"); });
+  $("btn-skip").addEventListener("click", () => command("/api/station/skip"));
+  $("btn-end-hold").addEventListener("click", () => command("/api/station/end-hold"));
+  $("btn-close").addEventListener("click", () => {
+    const r = run();
+    const active = ["waiting", "countdown", "recording"].includes(state.trialState);
+    if (active && !window.confirm("A trial is running. Stop it and end the test?")) return;
+    command("/api/station/close");
+    if (r && r.done.length) message("Test ended; its trials are stored.", "ok");
+  });
+
+  loadChoices();
+  connect();
+  requestAnimationFrame(render);
+})();

@@ -1,0 +1,110 @@
+/* One patient: details, edit, archive, erase (administrators, with confirmation), sessions. */
+"use strict";
+
+(() => {
+  const { api, el, fmt, when, showError } = Station;
+  const $ = (id) => document.getElementById(id);
+  const page = $("patient-page");
+  const id = Number(page.dataset.patientId);
+  let patient = null;
+
+  function trialRow(t) {
+    const verdict = t.status !== "complete" ? el("span", { class: "tag flag" }, t.status)
+      : t.valid ? el("span", { class: "tag valid" }, "valid")
+        : el("span", { class: "tag invalid", title: t.validity_reason || "" }, "invalid");
+    return el("tr", {},
+      el("td", {}, el("a", { href: `/trials/${t.id}` }, `#${t.id}`)),
+      el("td", {}, `${t.protocol} · ${t.condition}`),
+      el("td", {}, verdict, t.valid === false && t.validity_reason ? el("div", { class: "small muted" }, t.validity_reason) : null),
+      el("td", { class: "num" }, fmt(t.duration_s, 1)),
+      el("td", { class: "num" }, fmt(t.metrics.ellipse_area_cm2, 2)),
+      el("td", { class: "num" }, fmt(t.metrics.mean_velocity_cm_s, 2)));
+  }
+
+  function render() {
+    $("patient-title").textContent = patient.identifier;
+    $("archived-tag").hidden = !patient.archived;
+    const bits = [`born ${patient.birth_year}`, `sex ${patient.sex}`];
+    if (patient.height_cm) bits.push(`${patient.height_cm} cm`);
+    if (patient.weight_kg) bits.push(`${patient.weight_kg} kg`);
+    if (patient.conditions.length) bits.push(patient.conditions.join(", "));
+    $("patient-summary").textContent = bits.join(" · ") + (patient.notes ? ` — ${patient.notes}` : "");
+    $("archive-patient").textContent = patient.archived ? "Unarchive" : "Archive";
+    $("new-test").hidden = !!patient.archived;
+    const box = $("sessions");
+    if (!patient.sessions.length) {
+      box.replaceChildren(el("p", { class: "muted" }, "No sessions yet. Start with “New test”."));
+      return;
+    }
+    box.replaceChildren(...patient.sessions.map((s) => el("div", { class: "card", dataset: { sessionId: s.id } },
+      el("div", { class: "actions" },
+        el("h3", {}, `${when(s.started_at)} · ${s.label || "session"}`),
+        s.trials.length ? el("a", { class: "button secondary", href: `/sessions/${s.id}` }, "Results") : null),
+      s.trials.length ? el("table", { class: "list" },
+        el("thead", {}, el("tr", {}, el("th", {}, "Trial"), el("th", {}, "Test"), el("th", {}, "Validity"),
+          el("th", { class: "num" }, "s"), el("th", { class: "num" }, "Area cm²"), el("th", { class: "num" }, "Velocity cm/s"))),
+        el("tbody", {}, s.trials.map(trialRow))) : el("p", { class: "muted" }, "No trials."))));
+  }
+
+  async function load() {
+    try {
+      patient = await api("GET", `/api/patients/${id}`);
+      render();
+    } catch (err) {
+      showError($("page-error"), err);
+    }
+  }
+
+  const dialog = $("patient-dialog");
+  const form = $("patient-form");
+  $("edit-patient").addEventListener("click", async () => {
+    try { await PatientForm.loadConditions(form); } catch (err) { showError($("page-error"), err); return; }
+    PatientForm.fill(form, patient);
+    showError($("form-error"), null);
+    dialog.showModal();
+  });
+  $("cancel-patient").addEventListener("click", () => dialog.close());
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      await api("PATCH", `/api/patients/${id}`, PatientForm.read(form, false));
+      dialog.close();
+      await load();
+    } catch (err) {
+      showError($("form-error"), err);
+    }
+  });
+
+  $("archive-patient").addEventListener("click", async () => {
+    try {
+      await api("PATCH", `/api/patients/${id}`, { archived: !patient.archived });
+      await load();
+    } catch (err) {
+      showError($("page-error"), err);
+    }
+  });
+
+  const erase = $("erase-patient");
+  if (erase) {
+    const eraseDialog = $("erase-dialog");
+    erase.addEventListener("click", () => {
+      $("erase-identifier").textContent = patient.identifier;
+      $("erase-confirm").value = "";
+      showError($("erase-error"), null);
+      eraseDialog.showModal();
+    });
+    $("erase-cancel").addEventListener("click", () => eraseDialog.close());
+    $("erase-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      try {
+        await api("DELETE", `/api/patients/${id}`, { confirm_identifier: $("erase-confirm").value });
+        eraseDialog.close();
+        window.location.assign("/patients");
+      } catch (err) {
+        showError($("erase-error"), err);
+      }
+    });
+  }
+
+  load();
+})();

@@ -1,0 +1,103 @@
+/* Patients: list with search and the archive filter; add a patient. */
+"use strict";
+
+const PatientForm = (() => {
+  const { api, el } = Station;
+  let conditions = null;
+
+  async function loadConditions(form) {
+    if (!conditions) conditions = (await api("GET", "/api/conditions")).conditions;
+    const box = form.querySelector("[data-conditions]");
+    box.replaceChildren(...conditions.map((c) => el("label", { class: "check" },
+      el("input", { type: "checkbox", name: "conditions", value: c.tag }), c.label)));
+  }
+
+  function fill(form, patient) {
+    for (const name of ["identifier", "birth_year", "sex", "height_cm", "weight_kg", "notes"]) {
+      const v = patient ? patient[name] : "";
+      form.elements[name].value = v === null || v === undefined ? "" : v;
+    }
+    const tags = new Set((patient && patient.conditions) || []);
+    for (const box of form.querySelectorAll('input[name="conditions"]')) box.checked = tags.has(box.value);
+  }
+
+  function read(form, creating) {
+    const f = form.elements;
+    const number = (name) => (f[name].value === "" ? null : Number(f[name].value));
+    const doc = {
+      identifier: f.identifier.value.trim(),
+      birth_year: number("birth_year"),
+      sex: f.sex.value,
+      height_cm: number("height_cm"),
+      weight_kg: number("weight_kg"),
+      conditions: [...form.querySelectorAll('input[name="conditions"]:checked')].map((b) => b.value),
+      notes: f.notes.value,
+    };
+    if (creating) {
+      for (const k of ["height_cm", "weight_kg"]) if (doc[k] === null) delete doc[k];
+    }
+    return doc;
+  }
+
+  return { loadConditions, fill, read };
+})();
+
+if (document.getElementById("patients")) {
+  (() => {
+    const { api, el, when, showError } = Station;
+    const $ = (id) => document.getElementById(id);
+    const tbody = document.querySelector("#patients tbody");
+    let timer = null;
+
+    async function load() {
+      const params = new URLSearchParams({ archived: $("archived").value, sort: "identifier", limit: "200" });
+      const q = $("search").value.trim();
+      if (q) params.set("q", q);
+      try {
+        const doc = await api("GET", "/api/patients?" + params);
+        showError($("list-error"), null);
+        tbody.replaceChildren(...doc.patients.map((p) => {
+          const row = el("tr", { class: "clickable", tabindex: 0, dataset: { patientId: p.id } },
+            el("td", {}, el("a", { href: `/patients/${p.id}` }, p.identifier), p.archived ? el("span", { class: "tag flag" }, "archived") : null),
+            el("td", { class: "num" }, p.birth_year),
+            el("td", {}, p.sex),
+            el("td", { class: "hide-narrow" }, (p.conditions || []).map((c) => el("span", { class: "tag" }, c))),
+            el("td", { class: "num" }, p.session_count),
+            el("td", { class: "hide-narrow" }, when(p.last_session_at)));
+          row.addEventListener("click", (ev) => { if (ev.target.tagName !== "A") window.location.assign(`/patients/${p.id}`); });
+          row.addEventListener("keydown", (ev) => { if (ev.key === "Enter") window.location.assign(`/patients/${p.id}`); });
+          return row;
+        }));
+        $("list-count").textContent = `${doc.total} patient${doc.total === 1 ? "" : "s"}` +
+          (doc.total > doc.patients.length ? `, first ${doc.patients.length} shown: narrow the search` : "");
+      } catch (err) {
+        showError($("list-error"), err);
+      }
+    }
+
+    $("search").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(load, 250); });
+    $("archived").addEventListener("change", load);
+
+    const dialog = $("patient-dialog");
+    const form = $("patient-form");
+    $("add-patient").addEventListener("click", async () => {
+      try { await PatientForm.loadConditions(form); } catch (err) { showError($("list-error"), err); return; }
+      PatientForm.fill(form, null);
+      showError($("form-error"), null);
+      dialog.showModal();
+    });
+    $("cancel-patient").addEventListener("click", () => dialog.close());
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      try {
+        const patient = await api("POST", "/api/patients", PatientForm.read(form, true));
+        dialog.close();
+        window.location.assign(`/patients/${patient.id}`);
+      } catch (err) {
+        showError($("form-error"), err);
+      }
+    });
+
+    load();
+  })();
+}
