@@ -150,12 +150,22 @@ def _status_event(service) -> tuple[str, int]:
     return _event("status", {"available": True, **status}, f"{service.epoch}-{seq}"), seq
 
 
-def _trial_events(service, after_seq: int) -> tuple[list[str], int, bool]:
-    """Trial events after ``after_seq``; (texts, last seq sent, history lost)."""
+def _catch_up(service, after_seq: int) -> tuple[list[str], int]:
+    """The trial events after ``after_seq`` as texts, and the last sequence number sent.
+
+    When the bus no longer holds all of them, the service's status (a full snapshot) comes first,
+    followed by the events after the snapshot if the bus still holds those; otherwise the stream
+    goes on from the newest event (the snapshot is then the freshest state there is)."""
     page = service.bus.since(after_seq)
-    texts = [_event("trial", e.to_dict(), f"{service.epoch}-{e.seq}") for e in page.events]
-    last = page.events[-1].seq if page.events else after_seq
-    return texts, last, page.missed > 0
+    if not page.missed:
+        texts = [_event("trial", e.to_dict(), f"{service.epoch}-{e.seq}") for e in page.events]
+        return texts, (page.events[-1].seq if page.events else after_seq)
+    text, status_seq = _status_event(service)
+    rest = service.bus.since(status_seq)
+    if rest.missed:
+        return [text], page.last_seq
+    texts = [text] + [_event("trial", e.to_dict(), f"{service.epoch}-{e.seq}") for e in rest.events]
+    return texts, (rest.events[-1].seq if rest.events else status_seq)
 
 
 def _stream(app, *, token: str, resume: tuple[str | None, int]):
@@ -170,11 +180,7 @@ def _stream(app, *, token: str, resume: tuple[str | None, int]):
         yield f"retry: {RETRY_MS}\n\n"
         epoch, seq = resume
         if service is not None and epoch == service.epoch:
-            texts, seq, lost = _trial_events(service, seq)
-            if lost:
-                text, seq = _status_event(service)
-                texts = [text] + _trial_events(service, seq)[0]
-                seq = max(seq, service.bus.last_seq)
+            texts, seq = _catch_up(service, seq)
         else:
             text, seq = _status_event(service)
             texts = [text]
@@ -215,10 +221,7 @@ def _stream(app, *, token: str, resume: tuple[str | None, int]):
                     yield _event("frames", {"frames": frames_payload(block.frames), "missed": block.missed,
                                             "rate_hz": rate_hz, "sent_ns": time.monotonic_ns()})
             if service is not None:
-                texts, seq, lost = _trial_events(service, seq)
-                if lost:
-                    text, seq = _status_event(service)
-                    texts = [text]
+                texts, seq = _catch_up(service, seq)
                 for text in texts:
                     yield text
             next_tick += LIVE_INTERVAL_S

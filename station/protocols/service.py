@@ -224,13 +224,13 @@ class TrialService:
         """Stop the trial that is running (stored, marked stopped), close the run, end the thread."""
         if self._thread is not None and self._thread.is_alive():
             try:
-                self._call(self._do_close, ("the station was shut down",), timeout_s)
+                self._call(self._do_close_run, ("the station was shut down",), timeout_s)
             except (ServiceUnavailable, StoreError):
                 log.warning("the trial service did not close its run in time")
             self._stopping.set()
             self._thread.join(timeout_s)
         elif self._run is not None:
-            self._do_close("the station was shut down")
+            self._do_close_run("the station was shut down")
         if self.panel is not None:
             self.panel.close()
 
@@ -273,11 +273,11 @@ class TrialService:
         self._refresh_status()
 
     # -- commands (any thread) -----------------------------------------------------------------
-    def submit(self, fn_name: str, *args) -> Future:
-        """Queue a command by name (``open_run``, ``start_trial`` ...) without waiting; the
-        returned future holds its result once :meth:`step` has carried it out."""
+    def submit(self, command: str, *args) -> Future:
+        """Queue a command by the name of its method (``open_run``, ``start_trial`` ...) without
+        waiting; the returned future holds its result once :meth:`step` has carried it out."""
         future: Future = Future()
-        self._commands.put((getattr(self, "_do_" + fn_name), args, future))
+        self._commands.put((getattr(self, "_do_" + command), args, future))
         return future
 
     def _call(self, fn, args: tuple, timeout_s: float = COMMAND_TIMEOUT_S):
@@ -296,11 +296,11 @@ class TrialService:
 
     def start_trial(self) -> dict:
         """The instructions were given: start the trial that is due (waiting, countdown, recording)."""
-        return self._call(self._do_start, ())
+        return self._call(self._do_start_trial, ())
 
     def stop_trial(self) -> dict:
         """Stop the running trial (invalid if it was recording; due again if it was not)."""
-        return self._call(self._do_stop, ())
+        return self._call(self._do_stop_trial, ())
 
     def end_hold(self) -> dict:
         """Timed holds: the patient lost the test position; the hold ends now (valid)."""
@@ -308,15 +308,15 @@ class TrialService:
 
     def repeat_trial(self) -> dict:
         """Offer the last finished trial again, as a further attempt."""
-        return self._call(self._do_repeat, ())
+        return self._call(self._do_repeat_trial, ())
 
     def skip_trial(self) -> dict:
         """Drop the trial that is due."""
-        return self._call(self._do_skip, ())
+        return self._call(self._do_skip_trial, ())
 
     def close_run(self, reason: str = "ended by the clinician") -> dict:
         """End the run (a running trial is stopped first); its trials stay stored."""
-        return self._call(self._do_close, (reason,))
+        return self._call(self._do_close_run, (reason,))
 
     def status(self) -> dict:
         """Where the service is (JSON-serialisable; a snapshot, safe from any thread)::
@@ -376,7 +376,7 @@ class TrialService:
             if not run.runner.finished:
                 raise Conflict(f"a test ({run.protocol.title}) is open for patient {run.patient_identifier}; "
                                "end it before starting another")
-            self._do_close("finished")
+            self._do_close_run("finished")
         protocol = self._select(protocol_name, conditions)
         patient = self.store.patients.get(patient_id)  # NotFound -> 404
         session = self.store.sessions.create(patient_id, {"label": protocol.title}, actor=actor)  # Conflict if archived
@@ -412,13 +412,13 @@ class TrialService:
             romberg = None  # the quotient needs both of its conditions
         return dataclasses.replace(protocol, conditions=chosen, romberg=romberg)
 
-    def _do_start(self) -> None:
+    def _do_start_trial(self) -> None:
         run = self._require_run()
         if self._state() != TrialState.INSTRUCTIONS:
             raise Conflict("no trial is waiting to start" + (" (the test is finished)" if run.runner.finished else ""))
         run.runner.request_start()
 
-    def _do_stop(self) -> None:
+    def _do_stop_trial(self) -> None:
         run = self._require_run()
         if self._state() not in ACTIVE_STATES:
             raise Conflict("no trial is running")
@@ -432,7 +432,7 @@ class TrialService:
             raise Conflict("no hold is being timed")
         run.runner.request_end_hold()
 
-    def _do_repeat(self) -> None:
+    def _do_repeat_trial(self) -> None:
         run = self._require_run()
         if not run.runner.records:
             raise Conflict("no trial has finished yet; there is nothing to repeat")
@@ -440,7 +440,7 @@ class TrialService:
             raise Conflict("a trial is running; stop it first")
         run.runner.request_repeat()
 
-    def _do_skip(self) -> None:
+    def _do_skip_trial(self) -> None:
         run = self._require_run()
         if self._state() != TrialState.INSTRUCTIONS:
             raise Conflict("no trial is waiting to start")
@@ -451,7 +451,7 @@ class TrialService:
         if run is not None and not run.runner.finished:
             run.runner.press()
 
-    def _do_close(self, reason: str) -> None:
+    def _do_close_run(self, reason: str = "ended by the clinician") -> None:
         run = self._run
         if run is None:
             return

@@ -1,0 +1,280 @@
+"""``GET /api/live``: the Server-Sent Events stream of the live view, against a real shared-memory
+ring filled in real time and the trial service's event bus."""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from station.acquire.frame import FRAME_DTYPE
+from station.acquire.ring import FrameRing
+from station.acquire.source import RingFrameSource
+from station.protocols.service import TrialService
+from station.store.audit import Actor
+from web import create_app
+import web.live
+
+from dashboard_support import CHEAP, CLINICIAN_PW
+
+
+class WallClock:
+    def __init__(self) -> None:
+        self.t = time.time()
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class RingWriter(threading.Thread):
+    """Writes frames into a ring at 100 Hz, stamped with the monotonic clock (as the acquisition)."""
+
+    def __init__(self, ring: FrameRing) -> None:
+        super().__init__(daemon=True)
+        self.ring = ring
+        self.stop = threading.Event()
+        self.seq = 0
+
+    def frame(self) -> tuple:
+        f = np.zeros(1, dtype=FRAME_DTYPE)[0]
+        f["seq"] = self.seq
+        f["t_ns"] = time.monotonic_ns()
+        f["fl_n"], f["fr_n"], f["bl_n"], f["br_n"] = 170.0, 180.0, 160.0, 175.0
+        f["fz_n"] = 685.0
+        f["ap_cm"] = math.nan if self.seq % 50 == 7 else 0.01 * (self.seq % 10)
+        f["ml_cm"] = -0.5
+        f["flags"] = 8192 if self.seq % 50 == 7 else 0
+        return f.item()
+
+    def run(self) -> None:
+        next_t = time.monotonic()
+        while not self.stop.is_set():
+            self.ring.write(self.frame())
+            self.seq += 1
+            next_t += 0.01
+            time.sleep(max(0.0, next_t - time.monotonic()))
+
+
+@pytest.fixture
+def wall():
+    return WallClock()
+
+
+@pytest.fixture
+def store(tmp_path, wall):
+    from station.store.store import Store
+
+    s = Store.open_service(tmp_path / "data", password_cost=CHEAP, wall_clock=wall)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def live(tmp_path, store, wall):
+    ring = FrameRing(4096)
+    writer = RingWriter(ring)
+    writer.start()
+    link = RingFrameSource(ring.name, 100.0)
+    service = TrialService(RingFrameSource(ring.name, 100.0), store, calibration={})
+    app = create_app({"DATA_DIR": str(tmp_path / "data"), "STORE": store, "PASSWORD_COST": CHEAP, "WALL_CLOCK": wall,
+                      "STATION_LINK": link, "TRIAL_SERVICE": service, "TESTING": True})
+    store.users.create("ana", CLINICIAN_PW, "clinician", actor=Actor(None, "test"))
+    time.sleep(0.3)  # some frames for the backfill
+    yield app, service, writer, wall
+    writer.stop.set()
+    writer.join(2)
+    link.close()
+    service.source.close()
+    ring.close()
+
+
+def signed_in(app):
+    client = app.test_client()
+    token = client.get("/api/session").get_json()["csrf_token"]
+    r = client.post("/api/login", json={"username": "ana", "password": CLINICIAN_PW}, headers={"X-CSRF-Token": token})
+    assert r.status_code == 200
+    return client
+
+
+def parse(chunk: bytes) -> dict:
+    event = {}
+    for line in chunk.decode().splitlines():
+        if not line:
+            continue  # the blank line that ends an event
+        key, _, value = line.partition(": ")
+        event[key] = value
+    if "data" in event:
+        event["data"] = json.loads(event["data"])
+    return event
+
+
+class Stream:
+    def __init__(self, client, headers=None, query="") -> None:
+        self.response = client.get("/api/live" + query, headers=headers or {}, buffered=False)
+        self.chunks = iter(self.response.response)
+
+    def next(self) -> dict:
+        return parse(next(self.chunks))
+
+    def until(self, predicate, limit: int = 500) -> list[dict]:
+        seen = []
+        for _ in range(limit):
+            event = self.next()
+            seen.append(event)
+            if predicate(event):
+                return seen
+        raise AssertionError(f"not found in {limit} events: {[e.get('event') for e in seen][:40]}")
+
+    def close(self) -> None:
+        self.response.close()
+
+
+def test_the_live_stream_needs_a_login(live):
+    app, *_ = live
+    r = app.test_client().get("/api/live")
+    assert r.status_code == 401 and r.get_json()["error"].startswith("not signed in")
+
+
+def test_status_first_then_every_frame_once_with_health_and_the_session(live):
+    app, service, writer, _ = live
+    stream = Stream(signed_in(app))
+    try:
+        assert stream.next() == {"retry": "1000"}
+        status = stream.next()
+        assert status["event"] == "status" and status["id"] == f"{service.epoch}-{service.bus.last_seq}"
+        assert status["data"]["available"] and status["data"]["run"] is None
+        events = [stream.next() for _ in range(60)]
+    finally:
+        stream.close()
+    kinds = {e.get("event") for e in events}
+    assert {"frames", "health", "session"} <= kinds
+    health = next(e for e in events if e.get("event") == "health")["data"]
+    assert health["health"]["state"] == "down" and "no health report" in health["health"]["reason"]  # as /healthz says
+    assert health["viewers"] == 1
+    session = next(e for e in events if e.get("event") == "session")["data"]
+    assert 0 < session["expires_in_s"] <= 15 * 60
+    frames_events = [e["data"] for e in events if e.get("event") == "frames"]
+    first = frames_events[0]["frames"]
+    assert len(first) >= 20  # the backfill: frames written before the stream opened
+    seqs = [f["seq"] for doc in frames_events for f in doc["frames"]]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # every frame, once, in order
+    assert all(doc["missed"] == 0 and doc["rate_hz"] == 100.0 for doc in frames_events)
+    assert all(doc["sent_ns"] >= doc["frames"][-1]["t_ns"] for doc in frames_events if doc["frames"])
+    frame = frames_events[-1]["frames"][-1]
+    assert set(frame) == {"seq", "t_ns", "ap_cm", "ml_cm", "fz_n", "left_n", "right_n", "flags"}
+    assert frame["left_n"] == pytest.approx(330.0) and frame["right_n"] == pytest.approx(355.0)
+    unknown = [f for doc in frames_events for f in doc["frames"] if f["seq"] % 50 == 7]
+    assert unknown and all(f["ap_cm"] is None and f["flags"] == 8192 for f in unknown)
+    assert web.live.LIVE_INTERVAL_S <= 1 / 25  # at least 25 events a second
+
+
+def test_a_reconnecting_viewer_gets_the_trial_events_it_missed(live):
+    app, service, *_ = live
+    client = signed_in(app)
+    for i in range(5):
+        service.bus.publish("progress", elapsed_s=i + 1, duration_s=30)
+    epoch = service.epoch
+    stream = Stream(client, headers={"Last-Event-ID": f"{epoch}-2"})
+    try:
+        events = stream.until(lambda e: e.get("id") == f"{epoch}-5")
+    finally:
+        stream.close()
+    trial = [e for e in events if e.get("event") == "trial"]
+    assert [e["data"]["seq"] for e in trial] == [3, 4, 5] and trial[0]["data"]["kind"] == "progress"
+    assert not [e for e in events if e.get("event") == "status"]  # resumed, not restarted
+    # The page may also pass the id itself (a new EventSource cannot send the header).
+    stream = Stream(client, query=f"?last_event_id={epoch}-4")
+    try:
+        events = stream.until(lambda e: e.get("id") == f"{epoch}-5")
+    finally:
+        stream.close()
+    assert [e["data"]["seq"] for e in events if e.get("event") == "trial"] == [5]
+    # New events reach an open stream.
+    stream = Stream(client, headers={"Last-Event-ID": f"{epoch}-5"})
+    try:
+        stream.next()
+        service.bus.publish("countdown", remaining_s=3)
+        event = stream.until(lambda e: e.get("event") == "trial")[-1]
+    finally:
+        stream.close()
+    assert event["id"] == f"{epoch}-6" and event["data"]["kind"] == "countdown"
+
+
+def test_a_viewer_from_another_station_run_or_too_far_behind_gets_the_whole_status(live):
+    app, service, *_ = live
+    client = signed_in(app)
+    for i in range(2100):  # more than the bus keeps
+        service.bus.publish("progress", elapsed_s=i, duration_s=30)
+    service.step()  # the service's thread refreshes its status after each step
+    for last_id in ("0000-5", f"{service.epoch}-5"):
+        stream = Stream(client, headers={"Last-Event-ID": last_id})
+        try:
+            stream.next()
+            status = stream.next()
+            later = [stream.next() for _ in range(20)]
+        finally:
+            stream.close()
+        assert status["event"] == "status" and status["id"] == f"{service.epoch}-{service.bus.last_seq}"
+        assert not [e for e in later if e.get("event") in ("status", "trial")]  # once, then live
+    # A snapshot older than the bus's memory: the snapshot, then on from the newest event.
+    for i in range(2100):
+        service.bus.publish("progress", elapsed_s=i, duration_s=30)
+    stream = Stream(client, headers={"Last-Event-ID": f"{service.epoch}-5"})
+    try:
+        stream.next()
+        assert stream.next()["event"] == "status"
+        service.bus.publish("countdown", remaining_s=2)
+        event = stream.until(lambda e: e.get("event") in ("trial", "status"))[-1]
+    finally:
+        stream.close()
+    assert event["event"] == "trial" and event["data"]["kind"] == "countdown"
+
+
+def test_the_stream_says_logout_when_the_session_ends_and_never_keeps_it_alive(live, store, monkeypatch):
+    app, _service, _writer, wall = live
+    monkeypatch.setattr(web.live, "SESSION_CHECK_S", 0.02)
+    client = signed_in(app)
+    with store.db.read() as conn:
+        seen_before = conn.execute("SELECT last_seen_s FROM login_sessions").fetchone()[0]
+    wall.t += 60  # a minute later, only the live view is open
+    stream = Stream(client)
+    try:
+        stream.until(lambda e: e.get("event") == "session")
+        with store.db.read() as conn:
+            assert conn.execute("SELECT last_seen_s FROM login_sessions").fetchone()[0] == seen_before
+        wall.t += 15 * 60  # the inactivity timeout passes
+        events = stream.until(lambda e: e.get("event") == "logout")
+        assert events[-1]["data"] == {"expired": True}
+        with pytest.raises(StopIteration):
+            stream.next()  # and the stream ends
+    finally:
+        stream.close()
+
+
+def test_viewers_beyond_the_limit_are_refused_until_one_leaves(live, monkeypatch):
+    app, *_ = live
+    monkeypatch.setattr(web.live, "MAX_VIEWERS", 1)
+    client = signed_in(app)
+    first = Stream(client)
+    first.next()
+    second = client.get("/api/live")
+    assert second.status_code == 503 and "too many live viewers" in second.get_json()["error"]
+    first.close()
+    third = Stream(client)
+    try:
+        assert third.next() == {"retry": "1000"}
+    finally:
+        third.close()
+
+
+def test_the_remaining_session_time_does_not_count_as_activity(live, store):
+    app, _service, _writer, wall = live
+    client = signed_in(app)
+    wall.t += 100
+    doc = client.get("/api/session/remaining").get_json()
+    assert doc["expires_in_s"] == pytest.approx(15 * 60 - 100, abs=1) and doc["session_timeout_min"] == 15
+    assert client.get("/api/session/remaining").get_json()["expires_in_s"] == pytest.approx(15 * 60 - 100, abs=1)

@@ -1,0 +1,213 @@
+"""The trial service on the simulated station: protocol runs for a patient, commands and their
+refusals, storage, events, the panel's button, failures, and the service thread."""
+
+from __future__ import annotations
+
+import pytest
+from gpiozero.pins.mock import MockFactory
+
+from station.config import PanelConfig
+from station.protocols.service import ServiceUnavailable, open_panel
+from station.protocols.sinks import StoreSink
+from station.store.db import Conflict, NotFound, ValidationError
+
+from dashboard_support import ACTOR, SimulatedClinic
+
+
+def test_a_run_records_each_trial_in_a_new_session_and_announces_it(clinic, store, patient):
+    status = clinic.call("open_run", patient["id"], "romberg", None, ACTOR)
+    run = status["run"]
+    assert run["patient_identifier"] == "P-001" and run["protocol"] == "romberg" and run["state"] == "instructions"
+    assert run["age_y"] is not None and [d["condition"] for d in run["due"]] == ["eo", "ec"]
+    assert "feet together" in run["stance"] and run["instructions"].startswith("Stand")
+    session = store.sessions.get(run["session_id"])
+    assert session["patient_id"] == patient["id"] and session["label"].startswith("Romberg")
+    assert clinic.kinds()[:4] == ["protocol_started", "trial_ready", "state", "run_opened"]
+
+    first = clinic.run_trial()
+    trial = store.trials.get(first["trial_id"])
+    assert trial["status"] == "complete" and trial["valid"] and trial["condition"] == "eo"
+    assert trial["frame_count"] >= 2990 and trial["metrics"]["trial"]["completed"]
+    assert trial["calibration"]["n_per_count"] == list(clinic.station.calibration.n_per_count)
+    assert trial["recorded_by"] == "ana"
+    second = clinic.run_trial()
+    assert second["condition"] == "ec" and second["session_id"] == run["session_id"]
+    status = clinic.service.status()
+    assert status["run"]["finished"] and status["run"]["trial_ids"] == [first["trial_id"], second["trial_id"]]
+    summary = status["run"]["summary"]
+    assert summary["romberg"]["romberg_quotient_velocity"] > 0
+    # the event log tells a follower everything, in order, with growing sequence numbers
+    seqs = [e.seq for e in clinic.events]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    assert clinic.kinds().count("trial_finished") == 2 and "protocol_finished" in clinic.kinds()
+
+    closed = clinic.call("close_run")
+    assert closed["run"] is None and clinic.kinds()[-1] == "run_closed"
+    assert clinic.events[-1].data["session_id"] == run["session_id"]
+
+
+def test_commands_that_do_not_fit_the_state_are_refused(clinic, patient):
+    for command in ("start_trial", "stop_trial", "repeat_trial", "skip_trial", "end_hold"):
+        with pytest.raises(Conflict, match="no test is open"):
+            clinic.call(command)
+    clinic.call("open_run", patient["id"], "quiet-stance", None, ACTOR)
+    with pytest.raises(Conflict, match="no trial is running"):
+        clinic.call("stop_trial")
+    with pytest.raises(Conflict, match="not a timed hold"):
+        clinic.call("end_hold")
+    with pytest.raises(Conflict, match="nothing to repeat"):
+        clinic.call("repeat_trial")
+    with pytest.raises(Conflict, match="is open for patient P-001"):
+        clinic.call("open_run", patient["id"], "romberg", None, ACTOR)
+    clinic.call("start_trial")
+    with pytest.raises(Conflict, match="no trial is waiting to start"):
+        clinic.call("start_trial")
+
+
+def test_bad_choices_are_refused_and_store_nothing(clinic, store, patient):
+    with pytest.raises(ValidationError, match="no protocol 'nonsense'"):
+        clinic.call("open_run", patient["id"], "nonsense", None, ACTOR)
+    with pytest.raises(ValidationError, match="no condition 'xx'"):
+        clinic.call("open_run", patient["id"], "romberg", ["eo", "xx"], ACTOR)
+    with pytest.raises(ValidationError, match="non-empty list"):
+        clinic.call("open_run", patient["id"], "romberg", [], ACTOR)
+    with pytest.raises(NotFound):
+        clinic.call("open_run", 999, "romberg", None, ACTOR)
+    store.patients.update(patient["id"], {"archived": True}, actor=ACTOR)
+    with pytest.raises(Conflict, match="archived"):
+        clinic.call("open_run", patient["id"], "romberg", None, ACTOR)
+    assert store.patients.view(patient["id"], actor=ACTOR)["sessions"] == []
+    assert clinic.service.status()["run"] is None
+
+
+def test_chosen_conditions_only_and_no_romberg_quotient_without_both(clinic, patient):
+    run = clinic.call("open_run", patient["id"], "romberg", ["ec"], ACTOR)["run"]
+    assert [c["id"] for c in run["conditions"]] == ["ec"] and [d["condition"] for d in run["due"]] == ["ec"]
+    clinic.run_trial()
+    summary = clinic.service.status()["run"]["summary"]
+    assert summary["romberg"] is None and [c["id"] for c in summary["conditions"]] == ["ec"]
+
+
+def test_stepping_off_in_the_mctsib_is_flagged_and_a_repeat_is_run(store, patient):
+    clinic = SimulatedClinic(store, scenario="mctsib-step-off", seed=3)
+    clinic.call("open_run", patient["id"], "mctsib", ["firm_ec"], ACTOR)
+    first = clinic.run_trial()
+    assert first["valid"] and not first["completed"]
+    held = store.trials.get(first["trial_id"])["metrics"]["trial"]
+    assert held["hold_end"]["code"] == "stepped_off" and held["time_held_s"] == pytest.approx(3.0, abs=0.6)
+    due = clinic.service.status()["run"]["due"]
+    assert due[0]["attempt"] == 2 and "held" in due[0]["reason"]
+    second = clinic.run_trial()  # the patient steps back on for the repeat and holds
+    assert second["completed"] and second["attempt"] == 2
+
+
+def test_stopping_a_recording_keeps_it_as_invalid_and_ending_the_run_stops_the_trial(clinic, store, patient):
+    clinic.call("open_run", patient["id"], "quiet-stance", None, ACTOR)
+    clinic.step_until(lambda: clinic.state() == "instructions", "instructions")
+    clinic.call("start_trial")
+    clinic.step_until(lambda: clinic.state() == "recording", "recording")
+    for _ in range(40):
+        clinic.service.step()
+    clinic.call("stop_trial")
+    stored = [e for e in clinic.events if e.kind == "trial_stored"][-1].data
+    trial = store.trials.get(stored["trial_id"])
+    assert not trial["valid"] and "Stopped by the operator" in trial["validity_reason"] and trial["frame_count"] > 100
+    # the same trial is due again; start it and end the whole test while it records
+    clinic.step_until(lambda: clinic.state() == "instructions", "instructions again")
+    clinic.call("start_trial")
+    clinic.step_until(lambda: clinic.state() == "recording", "recording again")
+    clinic.call("close_run", "the patient felt unwell")
+    closed = clinic.events[-1]
+    assert closed.kind == "run_closed" and closed.data["reason"] == "the patient felt unwell"
+    trials = store.sessions.get(closed.data["session_id"])["trials"]
+    assert [t["status"] for t in trials] == ["complete", "complete"] and not any(t["valid"] for t in trials)
+
+
+def test_the_panel_button_starts_and_stops_the_trial(store, patient):
+    pins = MockFactory()
+    clinic = SimulatedClinic(store, panel_pins=pins)
+    service, panel = clinic.service, clinic.panel
+    button = pins.pin(PanelConfig().button_pin)
+
+    def press():
+        for _ in range(10):  # the panel ignores presses closer than its debounce time
+            service.step()
+        button.drive_low()
+        button.drive_high()
+
+    press()  # no test open: nothing happens
+    service.step()
+    assert service.status()["run"] is None
+    clinic.call("open_run", patient["id"], "quiet-stance", None, ACTOR)
+    clinic.step_until(lambda: clinic.state() == "instructions", "instructions")
+    press()
+    clinic.step_until(lambda: clinic.state() in ("waiting", "countdown", "recording"), "the button's start")
+    assert service.status()["panel"] == {"present": True, "reason": ""}
+    clinic.step_until(lambda: clinic.state() == "recording", "recording")
+    press()  # pressed while recording: stop
+    clinic.step_until(lambda: "trial_stored" in clinic.kinds(), "the stopped trial")
+    assert not [e for e in clinic.events if e.kind == "trial_stored"][-1].data["valid"]
+    assert len(panel.presses) == 3  # the press without a test was heard too, and did nothing
+    assert any(device == "buzzer" for _, device, _ in panel.log)  # it beeped with the trial
+    service.shutdown()
+
+
+def test_without_gpio_there_is_no_panel_and_the_status_says_why():
+    from station.clock import MonotonicClock
+
+    panel, reason = open_panel(PanelConfig(), MonotonicClock())
+    if panel is not None:  # on a Raspberry Pi the default pin factory works
+        panel.close()
+        pytest.skip("this computer has GPIO")
+    assert "no station panel" in reason
+
+
+def test_a_failing_store_closes_the_run_and_keeps_the_partial_trial(clinic, store, patient, monkeypatch):
+    clinic.call("open_run", patient["id"], "quiet-stance", None, ACTOR)
+    clinic.step_until(lambda: clinic.state() == "instructions", "instructions")
+    original = StoreSink.start_trial
+    writers = []
+
+    def failing_start(self, *args, **kwargs):
+        output = original(self, *args, **kwargs)
+        writers.append(output.writer)
+        appended = {"n": 0}
+        real_append = output.append
+
+        def append(frames):
+            appended["n"] += 1
+            if appended["n"] > 5:
+                raise OSError(28, "No space left on device")
+            real_append(frames)
+
+        output.append = append
+        return output
+
+    monkeypatch.setattr(StoreSink, "start_trial", failing_start)
+    clinic.call("start_trial")
+    clinic.step_until(lambda: "run_closed" in clinic.kinds(), "the run to close after the failure")
+    fault = [e for e in clinic.events if e.kind == "fault"][-1]
+    assert "internal error (OSError)" in fault.data["message"]
+    trial = store.trials.get(writers[0].trial_id)
+    assert trial["status"] == "aborted" and trial["frame_count"] > 0
+    assert clinic.service.status()["run"] is None
+    clinic.call("open_run", patient["id"], "quiet-stance", None, ACTOR)  # the station goes on
+
+
+def test_the_service_thread_carries_out_commands_and_shuts_down(store, patient):
+    clinic = SimulatedClinic(store)
+    service = clinic.service
+    with pytest.raises(ServiceUnavailable, match="not running"):
+        service.open_run(patient["id"], "quiet-stance", None, ACTOR)
+    service.start()
+    try:
+        status = service.open_run(patient["id"], "quiet-stance", None, ACTOR)
+        assert status["run"]["protocol"] == "quiet-stance"
+        with pytest.raises(Conflict):
+            service.open_run(patient["id"], "quiet-stance", None, ACTOR)
+        with pytest.raises(RuntimeError, match="already running"):
+            service.start()
+    finally:
+        service.shutdown()
+    assert not service.running and clinic.kinds()[-1] == "run_closed"
+    assert clinic.events[-1].data["reason"] == "the station was shut down"
