@@ -439,6 +439,8 @@ class TrialService:
         if self._state() not in (TrialState.INSTRUCTIONS, None):
             raise Conflict("a trial is running; stop it first")
         run.runner.request_repeat()
+        if run.runner.finished:  # a finished run is not stepped any more: carry it out now
+            run.runner.step(0.0)
 
     def _do_skip_trial(self) -> None:
         run = self._require_run()

@@ -86,6 +86,12 @@ def test_chosen_conditions_only_and_no_romberg_quotient_without_both(clinic, pat
     clinic.run_trial()
     summary = clinic.service.status()["run"]["summary"]
     assert summary["romberg"] is None and [c["id"] for c in summary["conditions"]] == ["ec"]
+    # the finished test can still repeat its last trial
+    status = clinic.call("repeat_trial")
+    assert not status["run"]["finished"] and status["run"]["state"] == "instructions"
+    assert status["run"]["due"][0]["attempt"] == 2 and "request" in status["run"]["due"][0]["reason"]
+    repeated = clinic.run_trial()
+    assert repeated["attempt"] == 2 and clinic.service.status()["run"]["finished"]
 
 
 def test_stepping_off_in_the_mctsib_is_flagged_and_a_repeat_is_run(store, patient):

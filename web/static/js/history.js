@@ -8,15 +8,18 @@
   const patientId = Number($("history-page").dataset.patientId);
 
   function changeText(s) {
-    if (s.points.length < 2) return el("p", { class: "muted small" }, "One session so far: a change shows from the second.");
+    const mdcLine = s.mdc
+      ? el("p", { class: "muted" }, `Minimal detectable change ${fmtSig(s.mdc.value)} ${s.unit}: ${s.mdc.population}. ${s.mdc.citation}`)
+      : el("p", { class: "muted" }, "No published minimal detectable change for this measure here.");
+    if (s.points.length < 2) {
+      return el("div", { class: "small" }, el("p", {}, "One session so far: a change shows from the second."), mdcLine);
+    }
     const sign = s.change > 0 ? "+" : "";
     const words = `Change since the first session: ${sign}${fmtSig(s.change)} ${s.unit}.`;
-    if (!s.mdc) return el("p", { class: "small" }, words, el("span", { class: "muted" }, " No published minimal detectable change for this measure here."));
-    const verdict = s.exceeds_mdc
+    const verdict = !s.mdc ? null : s.exceeds_mdc
       ? el("span", { class: "tag flag" }, "beyond the MDC")
       : el("span", { class: "tag" }, "within the MDC (may be noise)");
-    return el("div", { class: "small" }, el("p", {}, words, " ", verdict),
-      el("p", { class: "muted" }, `MDC ${fmtSig(s.mdc.value)} ${s.unit}: ${s.mdc.population}. ${s.mdc.citation}`));
+    return el("div", { class: "small" }, el("p", {}, words, " ", verdict), mdcLine);
   }
 
   function chartCard(s) {

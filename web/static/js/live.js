@@ -223,6 +223,12 @@
         if (run()) {
           if (d.instructions) $("instructions").textContent = d.instructions;
           if (d.state === "waiting" || d.state === "aborted") message(d.message || "", d.state === "aborted" ? "warn" : "");
+          if (d.state === "recording") {
+            message("");
+            // the trace shows the recording itself, not the stepping on before it
+            state.frames.ml = [];
+            state.frames.ap = [];
+          }
         }
         setTrialState(d.state);
         break;
