@@ -13,7 +13,6 @@ from station.protocols.service import TrialService
 from station.sim.person import VirtualPerson
 from station.store.audit import Actor
 from station.store.passwords import ScryptCost
-from station.store.store import Store
 
 CHEAP = ScryptCost(log2_n=4, r=8, p=1)
 ADMIN_PW = "admin password 123"

@@ -12,6 +12,7 @@ failed test are kept in ``test-artifacts/`` (gitignored).
 from __future__ import annotations
 
 import http.client
+import importlib.util
 import json
 import os
 import shutil
@@ -45,9 +46,7 @@ def _browser_or_skip() -> None:
         if installable:
             pytest.fail(message + ": run tests/bootstrap.sh, which installs them")
         pytest.skip(message + ", and they cannot be installed here (needs root and apt-get)")
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("selenium") is None:
         pytest.fail("selenium is not installed: pip install -e '.[test]'")
 
 
