@@ -71,6 +71,21 @@ def open_drivers(raw_bus, clock: Clock, config: StationConfig, *, bus_name: str)
     return bus, plate, imu
 
 
+def lock_bus(raw_bus, device: str) -> None:
+    """Take an exclusive advisory lock on the bus's device file, so that one process owns the bus
+    (DESIGN.md §3): a second station, or ``calibrate``/``doctor``/``record`` while the service runs,
+    is refused instead of interleaving transactions with it. Released when the bus is closed."""
+    import fcntl
+
+    try:
+        fcntl.flock(raw_bus.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise HardwareUnavailableError(
+            f"{device} is in use by another process (the station service?): stop it first "
+            "(sudo systemctl stop balance-station), then try again"
+        ) from None
+
+
 def open_real_hardware(config: StationConfig, clock: Clock) -> StationHardware:
     """Open ``/dev/i2c-N`` with smbus2 and bring the chips up."""
     import smbus2
@@ -92,6 +107,7 @@ def open_real_hardware(config: StationConfig, clock: Clock) -> StationHardware:
     except OSError as exc:
         raise HardwareUnavailableError(f"cannot open /dev/i2c-{number}: {errno.errorcode.get(exc.errno, exc)}") from None
     try:
+        lock_bus(raw, f"/dev/i2c-{number}")
         bus, plate, imu = open_drivers(raw, clock, config, bus_name=f"i2c-{number}")
     except BaseException:
         raw.close()
