@@ -93,7 +93,7 @@ def open_panel(config, clock, pin_factory=None):
         try:
             return StationPanel(config, clock=clock, pin_factory=pin_factory), ""
         except (GPIOZeroError, OSError) as exc:
-            return None, f"no station panel: {exc}"
+            return None, f"no station panel (no usable GPIO on this computer; gpiozero says: {exc})"
 
 
 def _trial_instructions(protocol: Protocol, condition) -> str:
