@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from station import __version__
-from station.acquire.frame import CORNER_FORCE_FIELDS, IMU_FIELDS
+from station.acquire.frame import trial_columns
 from station.store.atomic import atomic_write_text
 from station.store.audit import Actor
 from station.store.store import Store
@@ -57,15 +57,11 @@ HISTORY_FIXED_COLUMNS = (
 )
 
 
-def trial_columns(frames: np.ndarray) -> dict[str, np.ndarray]:
-    """The trial CSV's columns from stored frames (FRAME_DTYPE)."""
-    if len(frames):
-        time_s = (frames["t_ns"] - frames["t_ns"][0]).astype(np.float64) / 1e9
-    else:
-        time_s = np.empty(0)
-    columns = {"time_s": time_s, "ap_cm": frames["ap_cm"], "ml_cm": frames["ml_cm"], "fz_n": frames["fz_n"]}
-    for name in CORNER_FORCE_FIELDS + IMU_FIELDS + ("flags", "seq"):
-        columns[name] = frames[name]
+def export_columns(frames: np.ndarray) -> dict[str, np.ndarray]:
+    """The exported trial CSV's columns: the trial CSV of DESIGN.md §4 (``time_s`` from the first
+    frame) plus ``seq``, so that lost frames show as gaps."""
+    columns = trial_columns(frames)
+    columns["seq"] = frames["seq"]
     return columns
 
 
@@ -106,7 +102,7 @@ def export_trial(store: Store, trial_id: int, out_dir: str | os.PathLike, *, act
     frames = store.trials.frames(trial_id)
     out_dir = Path(out_dir)
     csv_path = out_dir / f"trial-{trial_id}.csv"
-    write_trial_csv(csv_path, trial_columns(frames), trial_sidecar(store, trial))
+    write_trial_csv(csv_path, export_columns(frames), trial_sidecar(store, trial))
     store.audit.record(
         actor, "trial.export", patient_id=trial["patient_id"], object=f"trial:{trial_id}", detail={"format": "csv"}
     )
