@@ -112,6 +112,7 @@ class AcquisitionLoop:
         self._last_counts = [0, 0, 0, 0]
         self._have_counts = [False, False, False, False]
         self._last_imu = _NAN6
+        self._imu_ok = True
         self._last_forces = [_NAN, _NAN, _NAN, _NAN]
         self._seq = 0
         self._t0_ns: int | None = None
@@ -291,7 +292,7 @@ class AcquisitionLoop:
             recovered = self.plate.try_recover()
             self.stats.recoveries += len(recovered)
         imu = self.imu
-        if imu is not None and not getattr(self, "_imu_ok", True):
+        if imu is not None and not self._imu_ok:
             imu_cfg = self.config.imu
             try:
                 imu.begin(imu_cfg.rate_hz, imu_cfg.accel_range_g, imu_cfg.gyro_range_dps)
@@ -315,7 +316,7 @@ class AcquisitionLoop:
         else:
             sensors["imu"] = {
                 "kind": f"IMU ({self.imu.name})",
-                "status": "ok" if getattr(self, "_imu_ok", True) else "down",
+                "status": "ok" if self._imu_ok else "down",
                 "address": f"0x{self.imu.address:02X}",
             }
         bad = [name for name, s in sensors.items() if s["status"] not in ("ok", "absent")]
@@ -354,7 +355,7 @@ class AcquisitionLoop:
             "process": {
                 "pid": os.getpid(),
                 "cpu_s": round(usage.ru_utime + usage.ru_stime, 4),
-                "rss_mb": round(usage.ru_maxrss / 1024.0, 2),
+                "rss_mb": round(usage.ru_maxrss / 1024.0, 2),  # peak resident set size
             },
             "published_ns": self.clock.monotonic_ns(),
         }
