@@ -14,11 +14,12 @@ this station's database, and keeps the current database as a pre-restore copy. S
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 import sys
 import time
 
 from station.cli import UserError
-from station.config_file import load_station_config
+from station.commands._common import load_config
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,11 +30,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="only if the newest backup is older than backup.interval_h; postpone while a trial records",
     )
     mode.add_argument("--list", action="store_true", help="list the backups and exit")
+    backup.add_argument("--data-dir", type=Path, help="the station's data directory (default from the configuration)")
     backup.set_defaults(func=_backup)
 
     restore = subparsers.add_parser("restore", help="replace the database by a backup (service stopped)")
     restore.add_argument("file", metavar="FILE", help="a backup made by `balance-station backup`")
     restore.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    restore.add_argument("--data-dir", type=Path, help="the station's data directory (default from the configuration)")
     restore.set_defaults(func=_restore)
 
 
@@ -44,7 +47,7 @@ def _size(n_bytes: int) -> str:
 def _backup(args: argparse.Namespace) -> int:
     from station.store import backup as store_backup
 
-    config = load_station_config(getattr(args, "config", None))
+    config = load_config(args)
     data_dir = config.data_dir
     if args.list:
         backups = store_backup.list_backups(data_dir)
@@ -81,7 +84,7 @@ def _backup(args: argparse.Namespace) -> int:
 def _restore(args: argparse.Namespace) -> int:
     from station.store import backup as store_backup
 
-    config = load_station_config(getattr(args, "config", None))
+    config = load_config(args)
     data_dir = config.data_dir
     try:
         info = store_backup.inspect_database(args.file)

@@ -313,3 +313,18 @@ def test_restore_command(config, data_dir, tmp_path, capsys, monkeypatch):
     out = capsys.readouterr().out
     assert f"schema {LATEST_VERSION}, 2 patients, 0 trials" in out and "station-pre-restore-" in out
     assert patient_codes(data_dir / DB_FILENAME) == ["P001", "P002"]
+
+
+def test_backup_and_restore_accept_data_dir_after_their_name(tmp_path, capsys):
+    """Every command that touches stored data takes --data-dir after its name (issue 4)."""
+    from station.cli import main
+    from station.store.store import Store
+
+    data = tmp_path / "data"
+    Store.open(data).close()
+    assert main(["backup", "--data-dir", str(data)]) == 0
+    backups = sorted((data / "backups").glob("station-*.sqlite3"))
+    assert len(backups) == 1
+    assert main(["backup", "--list", "--data-dir", str(data)]) == 0
+    assert backups[0].name in capsys.readouterr().out
+    assert main(["restore", str(tmp_path / "missing.sqlite3"), "--yes", "--data-dir", str(data)]) == 1
