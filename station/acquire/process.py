@@ -14,6 +14,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -57,9 +58,11 @@ def _load_source(spec: AcquisitionSpec):
         return ReplaySource.from_file(spec.replay, plate=spec.config.plate)
     from station.sim.person import VirtualPerson
 
+    # In real time the person generates its trajectory ahead on its own thread (prefetch), so that
+    # a frame is never delayed by the simulation's own work.
     if _scenario(spec) is not None:  # a virtual patient, who steps on when a trial is ready
-        return VirtualPerson(spec.seed, plate=spec.config.plate, **{**spec.person, "on_plate": False})
-    return VirtualPerson.standing_demo(seed=spec.seed, plate=spec.config.plate, **spec.person)
+        return VirtualPerson(spec.seed, plate=spec.config.plate, prefetch=True, **{**spec.person, "on_plate": False})
+    return VirtualPerson.standing_demo(seed=spec.seed, plate=spec.config.plate, prefetch=True, **spec.person)
 
 
 def _calibration(spec: AcquisitionSpec, hardware):
@@ -86,12 +89,18 @@ def _prepare_process() -> str:
     CAP_SYS_NICE, as the systemd unit grants). Returns the scheduling policy in effect."""
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")
+    # A helper thread (the simulated person's prefetch) must hand the GIL back to the loop within
+    # half a millisecond of a deadline, not the default 5 ms.
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     try:
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(REALTIME_PRIORITY))
         return "fifo"
     except (AttributeError, PermissionError, OSError):
         return "normal"
 
+
+GIL_SWITCH_INTERVAL_S = 0.0005
+"""How long another thread of this process may hold the GIL while the loop waits for it, s."""
 
 REALTIME_PRIORITY = 20
 """SCHED_FIFO priority of the acquisition process (1–99; above normal tasks, below kernel IRQ threads at 50)."""

@@ -68,7 +68,9 @@ feet) raises :class:`ValueError` saying why.
 from __future__ import annotations
 
 import bisect
+import functools
 import math
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -264,6 +266,48 @@ class _Chunk:
             setattr(self, name, arrays[name].tolist())
 
 
+def _locked(method):
+    """Run a scheduling method under the person's lock (the prefetch thread reads the schedule)."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+class _ChunkPrefetcher:
+    """Generates the person's next chunk on a background thread while the current one is used.
+
+    A chunk takes ~2 ms to generate; on the acquisition loop's thread that would delay a frame
+    (at 320 Hz the period is 3.1 ms, of which ~1.4 ms is bus time). Generated on this thread,
+    mostly while the loop sleeps until its next deadline, it is ready before it is needed. The
+    chunk's content does not depend on which thread made it (same seed, same schedule, same
+    samples): the person's lock orders generation and scheduling.
+    """
+
+    def __init__(self, person: "VirtualPerson") -> None:
+        self._person = person
+        self._wanted: int | None = None
+        self._wake = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="virtual-person-prefetch", daemon=True)
+        self._thread.start()
+
+    def request(self, k: int) -> None:
+        with self._wake:
+            self._wanted = k
+            self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while self._wanted is None:
+                    self._wake.wait()
+                k, self._wanted = self._wanted, None
+            self._person._chunk(k)
+
+
 class VirtualPerson:
     """A seeded virtual person: quiet-stance sway plus scripted events (see the module docstring).
 
@@ -289,6 +333,10 @@ class VirtualPerson:
         Geometry (``width_cm``, ``depth_cm``) for the corner split.
     controller : Controller
         Sway-model constants (the defaults are those the noise levels were fitted with).
+    prefetch : bool
+        Generate the next trajectory chunk on a background thread (for real-time use, where the
+        ~2 ms a chunk takes would otherwise delay an acquisition frame). The samples are the same
+        either way.
     """
 
     def __init__(
@@ -306,6 +354,7 @@ class VirtualPerson:
         feet_apart_cm: float = 20.0,
         plate: PlateConfig = PlateConfig(),
         controller: Controller = Controller(),
+        prefetch: bool = False,
     ):
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
@@ -356,6 +405,8 @@ class VirtualPerson:
         self._states: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._chunks: OrderedDict[int, _Chunk] = OrderedDict()
         self._cur: _Chunk | None = None
+        self._lock = threading.RLock()
+        self._prefetcher = _ChunkPrefetcher(self) if prefetch else None
 
     @classmethod
     def standing_demo(cls, seed: int = 0, **kwargs) -> "VirtualPerson":
@@ -422,6 +473,7 @@ class VirtualPerson:
     def _foot_ml(self, foot: str) -> float:
         return -self.feet_apart_cm / 2.0 if foot == "left" else self.feet_apart_cm / 2.0
 
+    @_locked
     def step_on(self, at_s: float, first_foot: str = "left", duration_s: float = 0.5) -> None:
         """Step onto the plate: the first foot lands at ``at_s`` and takes the whole load over the
         first 60 % of ``duration_s`` (Fz ramps 0 → m·g, COP under that foot), then the second foot
@@ -435,6 +487,7 @@ class VirtualPerson:
         self._plate_busy_until_s = t + d
         self._commit(t, f"step on ({foot} foot first, {d:g} s)")
 
+    @_locked
     def step_off(self, at_s: float, first_foot: str = "left", duration_s: float = 0.5) -> None:
         """Step off: from ``at_s`` the COP moves under the foot that leaves last (40 % of
         ``duration_s``), then Fz ramps to 0 as that foot leaves too."""
@@ -447,6 +500,7 @@ class VirtualPerson:
         self._plate_busy_until_s = t + d
         self._commit(t, f"step off ({foot} foot first, {d:g} s)")
 
+    @_locked
     def set_condition(self, at_s: float, vision: str | None = None, surface: str | None = None) -> None:
         """Change vision and/or surface from ``at_s`` (the sway's statistics change; its state,
         and so the trajectory, stays continuous)."""
@@ -461,6 +515,7 @@ class VirtualPerson:
         self._change_regime(t, **changes)
         self._commit(t, f"condition: eyes {self._vision}, {self._surface} surface")
 
+    @_locked
     def shift_weight(self, at_s: float, left_pct: float, duration_s: float = 1.5) -> None:
         """Move the mean COP so that ``left_pct`` % of the load is on the left load cells
         (DESIGN.md §5 ``weight_left_pct`` of a still person), over ``duration_s``."""
@@ -472,6 +527,7 @@ class VirtualPerson:
         self._double_ml_cm = target
         self._commit(t, f"shift weight to {float(left_pct):g} % left over {d:g} s")
 
+    @_locked
     def single_leg(self, at_s: float, side: str, duration_s: float = 1.0) -> None:
         """Stand on one leg: from ``at_s`` the COM moves over the ``side`` foot (the leg that
         stays down) in ``duration_s``; then the other foot lifts and the sway grows
@@ -486,6 +542,7 @@ class VirtualPerson:
         self._change_regime(t + d, stance="single")
         self._commit(t, f"single-leg stance on the {side} leg (foot lifts at {t + d:g} s)")
 
+    @_locked
     def touch_down(self, at_s: float, fall_s: float = 0.4, recentre_s: float = 1.5) -> None:
         """The lifted foot lands at ``at_s`` (loss of balance ends a single-leg stance).
 
@@ -521,6 +578,7 @@ class VirtualPerson:
         self._change_regime(t, stance="double")
         self._commit(t, f"touch-down of the {'right' if previous == 'left' else 'left'} foot", t - fall)
 
+    @_locked
     def stumble(self, at_s: float, direction: str = "forward", speed_cm_s: float = 10.0) -> None:
         """A sudden push at ``at_s``: the COM gets ``speed_cm_s`` of velocity in ``direction``
         (forward, backward, left, right), which the balance control then recovers (a large COP
@@ -609,6 +667,10 @@ class VirtualPerson:
         return self._states[k]
 
     def _chunk(self, k: int) -> _Chunk:
+        with self._lock:
+            return self._chunk_locked(k)
+
+    def _chunk_locked(self, k: int) -> _Chunk:
         chunk = self._chunks.get(k)
         if chunk is not None:
             self._chunks.move_to_end(k)
@@ -729,6 +791,8 @@ class VirtualPerson:
             pos = max(0.0, (t_s - k * CHUNK_S) * GRID_RATE_HZ)
         c = self._chunk(k)
         self._cur = c
+        if self._prefetcher is not None:
+            self._prefetcher.request(k + 1)
         i = int(pos)
         return c, i, pos - i
 
