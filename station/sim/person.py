@@ -86,7 +86,8 @@ GRID_RATE_HZ = 1000
 CHUNK_SAMPLES = 4000
 """Grid points per generated chunk (4 s)."""
 CHUNK_S = CHUNK_SAMPLES / GRID_RATE_HZ
-CACHED_CHUNKS = 4
+CACHED_CHUNKS = 3
+"""Chunks kept: the previous (calls may reach back a little), the current and the prefetched next."""
 
 COM_HEIGHT_FRACTION = 0.55
 """COM height / body height (Winter, Biomechanics and Motor Control of Human Movement: ~0.55)."""
