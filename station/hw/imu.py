@@ -39,6 +39,55 @@ class FifoRead(NamedTuple):
     overflowed: bool
 
 
+class ImuChip:
+    """What the IMU drivers share: where the chip is, and the WHO_AM_I check.
+
+    Subclasses set ``name``, ``WHO_AM_I`` (the register), ``WHO_AM_I_VALUE`` and ``LOOKALIKES``
+    (WHO_AM_I values of related chips that are not supported), and ``bus``, ``address``,
+    ``bus_name`` in their constructor.
+    """
+
+    name: str
+    WHO_AM_I: int
+    WHO_AM_I_VALUE: int
+    LOOKALIKES: dict[int, str] = {}
+
+    @property
+    def location(self) -> str:
+        return f"{self.bus_name} 0x{self.address:02x}"
+
+    def probe(self) -> int:
+        """Check ``WHO_AM_I``; returns it.
+
+        Raises
+        ------
+        ChipNotFoundError
+            Nothing answers at the address.
+        WrongChipError
+            Another chip answers (named when it is a known look-alike).
+        """
+        value = self.bus.probe_byte_data(self.address, self.WHO_AM_I)
+        if value is None:
+            raise ChipNotFoundError(
+                f"{self.location}: no {self.name} answers (no ACK); {wiring_hint(self.bus_name)}",
+                bus_name=self.bus_name,
+                address=self.address,
+                chip=self.name,
+            )
+        if value != self.WHO_AM_I_VALUE:
+            lookalike = self.LOOKALIKES.get(value)
+            seen = f" (looks like an {lookalike}, not supported)" if lookalike else ""
+            raise WrongChipError(
+                f"{self.location}: WHO_AM_I (0x{self.WHO_AM_I:02X}) reads 0x{value:02x}{seen}, an {self.name} reads "
+                f"0x{self.WHO_AM_I_VALUE:02x}: another chip answers at this address; {wiring_hint(self.bus_name)}",
+                bus_name=self.bus_name,
+                address=self.address,
+                chip=self.name,
+                read_value=value,
+            )
+        return value
+
+
 class Imu(Protocol):
     """What the acquisition uses of an IMU driver.
 

@@ -17,9 +17,9 @@ import struct
 
 import numpy as np
 
-from station.hw.errors import ChipNotFoundError, ChipTimeoutError, ConfigurationError, WrongChipError, wiring_hint
+from station.hw.errors import ChipTimeoutError, ConfigurationError
 from station.hw.i2c import as_retrying_bus, write_verified
-from station.hw.imu import STANDARD_GRAVITY_M_S2, FifoRead
+from station.hw.imu import STANDARD_GRAVITY_M_S2, FifoRead, ImuChip
 
 FIFO_CTRL3 = 0x09
 FIFO_CTRL4 = 0x0A
@@ -58,7 +58,7 @@ RESET_POLL_NS = 50_000
 _SAMPLE = struct.Struct("<6h")
 
 
-class LSM6DSOX:
+class LSM6DSOX(ImuChip):
     """One LSM6DSOX (see :class:`station.hw.imu.Imu`).
 
     Attributes
@@ -93,36 +93,6 @@ class LSM6DSOX:
         self._accel_scale = 0.0
         self._gyro_scale = 0.0
         self._carry = b""
-
-    @property
-    def location(self) -> str:
-        return f"{self.bus_name} 0x{self.address:02x}"
-
-    def probe(self) -> int:
-        """Check ``WHO_AM_I``; returns it.
-
-        Raises
-        ------
-        ChipNotFoundError, WrongChipError
-        """
-        value = self.bus.probe_byte_data(self.address, WHO_AM_I)
-        if value is None:
-            raise ChipNotFoundError(
-                f"{self.location}: no LSM6DSOX answers (no ACK); {wiring_hint(self.bus_name)}",
-                bus_name=self.bus_name,
-                address=self.address,
-                chip=self.name,
-            )
-        if value != self.WHO_AM_I_VALUE:
-            raise WrongChipError(
-                f"{self.location}: WHO_AM_I (0x0F) reads 0x{value:02x}, an LSM6DSOX reads 0x6C: another chip "
-                f"answers at this address; {wiring_hint(self.bus_name)}",
-                bus_name=self.bus_name,
-                address=self.address,
-                chip=self.name,
-                read_value=value,
-            )
-        return value
 
     def begin(self, rate_hz: float = 104.0, accel_range_g: int = 4, gyro_range_dps: int = 500, *, fifo: bool = False) -> None:
         """Reset and configure (see the module docstring).

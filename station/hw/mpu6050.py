@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from station.hw.errors import ChipNotFoundError, ChipTimeoutError, ConfigurationError, WrongChipError, wiring_hint
+from station.hw.errors import ChipTimeoutError, ConfigurationError
 from station.hw.i2c import as_retrying_bus, write_verified
-from station.hw.imu import STANDARD_GRAVITY_M_S2, FifoRead
+from station.hw.imu import STANDARD_GRAVITY_M_S2, FifoRead, ImuChip
 
 SMPLRT_DIV = 0x19
 CONFIG = 0x1A
@@ -62,7 +62,7 @@ RESET_WAIT_NS = 100_000_000
 RESET_TIMEOUT_NS = 200_000_000
 
 
-class MPU6050:
+class MPU6050(ImuChip):
     """One MPU-6050 (see :class:`station.hw.imu.Imu`).
 
     Attributes
@@ -96,38 +96,6 @@ class MPU6050:
         self._accel_scale = 0.0
         self._gyro_scale = 0.0
         self._status = 0  # INT_STATUS bits read but not consumed yet
-
-    @property
-    def location(self) -> str:
-        return f"{self.bus_name} 0x{self.address:02x}"
-
-    def probe(self) -> int:
-        """Check ``WHO_AM_I``; returns it.
-
-        Raises
-        ------
-        ChipNotFoundError, WrongChipError
-        """
-        value = self.bus.probe_byte_data(self.address, WHO_AM_I)
-        if value is None:
-            raise ChipNotFoundError(
-                f"{self.location}: no MPU-6050 answers (no ACK); {wiring_hint(self.bus_name)}",
-                bus_name=self.bus_name,
-                address=self.address,
-                chip=self.name,
-            )
-        if value != self.WHO_AM_I_VALUE:
-            lookalike = self.LOOKALIKES.get(value)
-            seen = f" (looks like an {lookalike}, not supported)" if lookalike else ""
-            raise WrongChipError(
-                f"{self.location}: WHO_AM_I (0x75) reads 0x{value:02x}{seen}, an MPU-6050 reads 0x68; "
-                f"{wiring_hint(self.bus_name)}",
-                bus_name=self.bus_name,
-                address=self.address,
-                chip=self.name,
-                read_value=value,
-            )
-        return value
 
     def begin(self, rate_hz: float = 100.0, accel_range_g: int = 4, gyro_range_dps: int = 500, *, fifo: bool = False) -> None:
         """Reset and configure (see the module docstring). The rate is 1000 / (1 + divider) Hz
