@@ -299,3 +299,38 @@ def _unlink_ring(name: str) -> None:
         shm.unlink()
     except FileNotFoundError:
         pass
+
+
+RING_PREFIX = "balance-ring-"
+SHM_DIR = "/dev/shm"
+
+
+def ring_name_for(pid: int) -> str:
+    """A new ring name that records the station process owning it (for :func:`remove_stale_rings`)."""
+    import secrets
+
+    return f"{RING_PREFIX}{pid}-{secrets.token_hex(4)}"
+
+
+def remove_stale_rings(shm_dir: str = SHM_DIR) -> list[str]:
+    """Remove rings left behind by station processes that no longer exist (a station killed with
+    SIGKILL, or a power cut on a system whose /dev/shm survives). Returns the names removed."""
+    try:
+        names = os.listdir(shm_dir)
+    except OSError:  # no /dev/shm (not Linux): nothing to clean
+        return []
+    removed = []
+    for name in names:
+        if not name.startswith(RING_PREFIX):
+            continue
+        owner = name[len(RING_PREFIX):].split("-", 1)[0]
+        if not owner.isdigit():
+            continue
+        try:
+            os.kill(int(owner), 0)
+        except ProcessLookupError:
+            _unlink_ring(name)
+            removed.append(name)
+        except PermissionError:  # alive, another user's
+            pass
+    return removed

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import secrets
+import os
 import signal
 import sys
 import threading
@@ -30,7 +30,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from station.acquire.process import AcquisitionProcess, AcquisitionSpec, AcquisitionStartError
+    from station.acquire.process import (
+        AcquisitionProcess,
+        AcquisitionSpec,
+        AcquisitionStartError,
+        remove_stale_rings,
+        ring_name_for,
+    )
     from station.acquire.source import RingFrameSource
     from station.cli import UserError
     from station.commands._common import load_config
@@ -56,9 +62,11 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--scenario chooses who stands on the simulated plate: use it with --simulate (and without --replay)")
     store = _open_store(data_dir, config)
 
+    for name in remove_stale_rings():
+        print(f"balance-station: removed the shared memory {name} left by a station that was killed", file=sys.stderr)
     spec = AcquisitionSpec(
         config=config,
-        ring_name=f"balance-ring-{secrets.token_hex(6)}",
+        ring_name=ring_name_for(os.getpid()),
         simulate=simulate,
         replay=args.replay,
         seed=args.seed,

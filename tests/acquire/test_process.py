@@ -95,3 +95,24 @@ def test_stop_removes_the_ring(tmp_path):
     assert os.path.exists(f"/dev/shm/{spec.ring_name}")
     process.stop()
     assert not os.path.exists(f"/dev/shm/{spec.ring_name}")
+
+
+def test_rings_of_dead_stations_are_removed_and_live_ones_kept():
+    import subprocess
+    import sys
+
+    from station.acquire.process import remove_stale_rings, ring_name_for
+    from station.acquire.ring import FrameRing
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(dead.stdout)
+    stale = FrameRing(4, name=ring_name_for(dead_pid))
+    live = FrameRing(4, name=ring_name_for(os.getpid()))
+    try:
+        removed = remove_stale_rings()
+        assert stale.name in removed and live.name not in removed
+        assert not os.path.exists(f"/dev/shm/{stale.name}")
+        assert os.path.exists(f"/dev/shm/{live.name}")
+    finally:
+        live.close()
+        stale.close()
