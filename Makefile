@@ -1,9 +1,11 @@
-# Two entry points: `make run` (station on simulated hardware, http://127.0.0.1:8000)
+# Two entry points: `make run` (station on simulated hardware, http://127.0.0.1:8000; another port:
+# `make run PORT=8001`)
 # and `make test` (the whole suite). Both bootstrap a virtual environment in .venv.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+PORT   ?= 8000
 
 .PHONY: run test bench clean
 
@@ -14,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/balance-station run --simulate --port 8000 --data-dir ./data
+	$(BIN)/balance-station run --simulate --port $(PORT) --data-dir ./data
 
 test: $(STAMP)
 	bash tests/bootstrap.sh

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
 import sys
 import threading
 from dataclasses import replace
 from pathlib import Path
+
+
+DEFAULT_SCENARIO = "patient"
+"""Who stands on the simulated plate when ``--simulate`` names no ``--scenario``: the virtual
+patient who follows every protocol run on the dashboard (steps on, closes the eyes, stands on the
+foam, lifts a foot), so that the demo shows real tests."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--scenario", choices=sorted(SCENARIOS), metavar="NAME",
         help="with --simulate, who stands on the simulated plate (demo and browser tests): "
-        + "; ".join(f"{s.name}: {s.description}" for s in SCENARIOS.values()) + " (default standing)",
+        + "; ".join(f"{s.name}: {s.description}" for s in SCENARIOS.values()) + f" (default {DEFAULT_SCENARIO})",
     )
     parser.set_defaults(func=run)
 
@@ -60,7 +67,13 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"{args.replay}: no such file to replay")
     if getattr(args, "scenario", None) and (not args.simulate or args.replay):
         raise UserError("--scenario chooses who stands on the simulated plate: use it with --simulate (and without --replay)")
-    store = _open_store(data_dir, config)
+    scenario = getattr(args, "scenario", None) or (DEFAULT_SCENARIO if args.simulate and not args.replay else None)
+    listener = _bind(config.web.host, config.web.port)
+    try:
+        store = _open_store(data_dir, config)
+    except BaseException:
+        listener.close()
+        raise
 
     for name in remove_stale_rings():
         print(f"balance-station: removed the shared memory {name} left by a station that was killed", file=sys.stderr)
@@ -71,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         replay=args.replay,
         seed=args.seed,
         data_dir=str(data_dir),
-        scenario=getattr(args, "scenario", None),
+        scenario=scenario,
     )
     acquisition = AcquisitionProcess(spec)
     print(f"balance-station: starting acquisition ({'simulated hardware' if simulate else 'I2C bus ' + str(config.acquisition.bus)})", file=sys.stderr)
@@ -79,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
         acquisition.start()
     except AcquisitionStartError as exc:
         store.close()
+        listener.close()
         raise UserError(f"the acquisition could not start: {exc}") from None
 
     link = RingFrameSource(spec.ring_name, config.acquisition.rate_hz)
@@ -94,8 +108,7 @@ def run(args: argparse.Namespace) -> int:
     # Behind the HTTPS proxy, waitress takes the tablet's address from nginx's X-Forwarded-For
     # (login rate limits and the audit log are per client).
     server = create_server(
-        app, host=config.web.host, port=config.web.port, threads=32, ident="balance-station",
-        **waitress_proxy_options(config),
+        app, threads=32, ident="balance-station", sockets=[listener], **waitress_proxy_options(config),
     )
     stopping = threading.Event()
 
@@ -127,6 +140,35 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bind(host: str, port: int):
+    """The web server's listening socket, bound before anything else starts, so that a port in
+    use is one line for the user (and no acquisition is started for nothing)."""
+    import socket
+
+    from station.cli import UserError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise UserError(f"cannot listen on {host}: {exc.strerror}; give another --host") from None
+    family, kind, proto, _name, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(1024)
+    except OSError as exc:
+        sock.close()
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+            what = "is already in use (another station or program listens there)" if exc.errno == errno.EADDRINUSE \
+                else "needs more rights than this user has"
+            raise UserError(f"port {port} on {host} {what}; choose another with --port "
+                            f"(make run PORT=8001) or stop the other program") from None
+        raise UserError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.setblocking(False)
+    return sock
+
+
 def _open_store(data_dir: Path, config):
     """The clinic store, opened as the station service (DataDirLocked when another station uses
     the data directory: one line for the user)."""
@@ -153,7 +195,8 @@ def _start_trial_service(config, data_dir: Path, link, store, acquisition):
     if acquisition.follows_protocols:
         service.bus.subscribe(acquisition.forward_event)
     service.start()
-    print(f"balance-station: trial service running ({'station panel on GPIO' if panel else reason})", file=sys.stderr)
+    where = "station panel on GPIO" if panel else "no station panel on this computer: start and stop trials on the dashboard"
+    print(f"balance-station: trial service running ({where})", file=sys.stderr)
     return service
 
 
