@@ -64,15 +64,24 @@ class AcquisitionConfig:
 
 
 @dataclass(frozen=True)
+class GateConfig:
+    """One light gate of the walkway: the BCM GPIO of its receiver's output (low while the beam
+    is broken) and its position along the walkway, m from the start line."""
+
+    pin: int
+    position_m: float
+
+
+@dataclass(frozen=True)
 class PanelConfig:
     """Station panel on GPIO (BCM numbering): start button / foot switch, buzzer, status LED,
-    and the light gates of walk tests."""
+    and the light gates of walk tests (any number, each with its pin and position; a walk
+    protocol uses the gates at the positions it needs)."""
 
     button_pin: int = 17
     buzzer_pin: int = 27
     led_pin: int = 22
-    gate_start_pin: int = 5
-    gate_end_pin: int = 6
+    gates: tuple[GateConfig, ...] = (GateConfig(pin=5, position_m=0.0), GateConfig(pin=6, position_m=3.0))
 
 
 @dataclass(frozen=True)

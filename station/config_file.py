@@ -34,6 +34,7 @@ from station.cli import UserError
 from station.config import (
     AcquisitionConfig,
     BackupConfig,
+    GateConfig,
     ImuConfig,
     PanelConfig,
     PlateConfig,
@@ -214,6 +215,36 @@ def _gpio_pin(raw: Any) -> int:
     return raw
 
 
+MAX_GATES = 16
+
+
+def _gates(raw: Any) -> tuple[GateConfig, ...]:
+    """``[[panel.gates]]`` tables, each ``pin`` (BCM GPIO) and ``position_m`` (along the walkway)."""
+    allowed = ("an array of tables [[panel.gates]], each with pin = <BCM GPIO> and position_m = <metres from the "
+               f"start line, 0-100>, at most {MAX_GATES} gates, no two at the same position or on the same pin; [] for none")
+    if not isinstance(raw, list) or len(raw) > MAX_GATES:
+        raise _Invalid(allowed)
+    gates = []
+    for i, table in enumerate(raw):
+        if not isinstance(table, dict) or set(table) != {"pin", "position_m"}:
+            raise _Invalid(f"gate {i + 1}: " + allowed)
+        try:
+            pin = _gpio_pin(table["pin"])
+        except _Invalid as exc:
+            raise _Invalid(f"gate {i + 1}: pin: {exc}") from None
+        position = table["position_m"]
+        if isinstance(position, bool) or not isinstance(position, (int, float)) or not 0.0 <= position <= 100.0:
+            raise _Invalid(f"gate {i + 1}: position_m: a number of metres from 0 to 100")
+        gates.append(GateConfig(pin=pin, position_m=float(position)))
+    if len({g.pin for g in gates}) != len(gates) or len({g.position_m for g in gates}) != len(gates):
+        raise _Invalid(allowed)
+    return tuple(sorted(gates, key=lambda g: g.position_m))
+
+
+def _dump_gates(gates: tuple[GateConfig, ...]) -> list[dict]:
+    return [{"pin": g.pin, "position_m": g.position_m} for g in gates]
+
+
 _RESERVED_PINS = {
     0: "the HAT EEPROM's I2C data (ID_SD)",
     1: "the HAT EEPROM's I2C clock (ID_SC)",
@@ -313,8 +344,7 @@ _SCHEMA: dict[str, tuple[type, dict[str, _Key]]] = {
             "button_pin": _Key(_gpio_pin),
             "buzzer_pin": _Key(_gpio_pin),
             "led_pin": _Key(_gpio_pin),
-            "gate_start_pin": _Key(_gpio_pin),
-            "gate_end_pin": _Key(_gpio_pin),
+            "gates": _Key(_gates, dump=_dump_gates),
         },
     ),
     "web": (
@@ -691,15 +721,19 @@ def _cross_checks(config: StationConfig, keys_in_file: set[str]) -> list[tuple[_
             )
         )
     pins: dict[int, str] = {}
-    for name in file_last("panel", [f.name for f in dataclasses.fields(panel)]):
-        pin = getattr(panel, name)
+    panel_pins = [(name, getattr(panel, name)) for name in ("button_pin", "buzzer_pin", "led_pin")]
+    panel_pins += [(f"gates[{i}].pin", gate.pin) for i, gate in enumerate(panel.gates)]
+    for name in file_last("panel", [name for name, _ in panel_pins]):
+        pin = dict(panel_pins)[name]
         if pin in pins:
+            key = "gates" if name.startswith("gates[") else name
+            other = "gates" if pins[pin].startswith("gates[") else pins[pin]
             out.append(
                 (
-                    ("panel", name),
+                    ("panel", key),
                     pin,
                     f"allowed: a GPIO not used by another panel device (panel.{pins[pin]} uses GPIO {pin})",
-                    ("panel", pins[pin]),
+                    ("panel", other),
                 )
             )
         else:

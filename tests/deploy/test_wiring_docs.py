@@ -27,13 +27,19 @@ def test_the_svg_is_what_the_drawing_script_makes(tmp_path):
 def test_panel_pins_in_the_guide_and_diagram_are_the_defaults():
     panel = PanelConfig()
     installed = load_station_config(DOCS.parent / "systemd" / "station.toml").panel
-    for name in ("button_pin", "buzzer_pin", "led_pin", "gate_start_pin", "gate_end_pin"):
+    for name in ("button_pin", "buzzer_pin", "led_pin"):
         pin = getattr(panel, name)
         assert getattr(installed, name) == pin
         rows = [row for row in GUIDE.splitlines() if f"`panel.{name} = " in row]
         assert len(rows) == 1, name
         assert f"`panel.{name} = {pin}`" in rows[0] and f"| GPIO{pin} |" in rows[0]
         assert re.search(rf"GPIO{pin}\b", SVG), f"GPIO{pin} missing from the diagram"
+    assert installed.gates == panel.gates
+    for i, gate in enumerate(panel.gates):
+        rows = [row for row in GUIDE.splitlines() if f"`panel.gates[{i}] = " in row]
+        assert len(rows) == 1, i
+        assert f"{{pin = {gate.pin}, position_m = {gate.position_m!r}}}" in rows[0] and f"| GPIO{gate.pin} |" in rows[0]
+        assert re.search(rf"GPIO{gate.pin}\b", SVG), f"GPIO{gate.pin} missing from the diagram"
 
 
 def test_addresses_and_channels_in_the_guide_are_the_defaults():

@@ -1,0 +1,299 @@
+"""Light gates of the walkway on GPIO (gpiozero): edge times from the pin driver, one crossing per pass.
+
+Each gate is an infrared break-beam pair across the walkway; its receiver's output is low while
+the beam is broken (open collector, internal pull-up). The configuration gives each gate a BCM
+GPIO and a position along the walkway in metres (:class:`station.config.GateConfig`, DESIGN.md §8).
+
+Timing
+------
+An edge is timed by the **pin driver's own timestamp**, the ``ticks`` gpiozero passes to a pin's
+``when_changed`` callback: on a Raspberry Pi the lgpio pin factory reports the kernel's GPIO line
+event timestamp (ns resolution, taken in the interrupt), so the time does not depend on when
+Python got round to running the callback (that can be tens of ms later on a busy Pi). Ticks are
+the factory's own time base; :class:`GateArray` maps them onto the station clock from a pair
+(``factory.ticks()``, ``clock.monotonic_ns()``) read together when the gates are armed (on the Pi
+both are CLOCK_MONOTONIC). An edge whose mapped time is later than the moment its callback ran, or
+more than :data:`MAX_CALLBACK_DELAY_S` before it, cannot be a driver timestamp on that base (a
+pin factory with another time base): it is then timed by the callback's arrival instead and
+marked ``timing = "callback"``, and a walk result says so.
+
+Counting
+--------
+Arms and legs break a beam several times while a person passes. After :meth:`GateArray.arm`,
+the **first break** of each gate is its crossing time; the pass lasts until the beam has stayed
+clear for ``holdoff_s``, and every break within it belongs to the same crossing (counted in
+``breaks``). A break after that is a new pass (``passes``), which a walk test does not time.
+
+Threads: gpiozero calls the callbacks from its own thread; they only append to a locked list.
+Whoever runs the trial calls :meth:`GateArray.poll` from its loop.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from station.clock import Clock
+from station.config import GateConfig
+
+MAX_CALLBACK_DELAY_S = 1.0
+"""A driver timestamp more than this before its callback ran is not believed, s."""
+CALLBACK_EARLY_TOLERANCE_S = 0.001
+"""A mapped driver timestamp may lie this far after its callback (mapping rounding), s."""
+DEFAULT_HOLDOFF_S = 1.0
+"""A pass of a gate ends when its beam has stayed clear this long, s."""
+POSITION_TOLERANCE_M = 0.005
+"""Two positions closer than this are the same gate position, m."""
+
+
+@dataclass(frozen=True)
+class GateEdge:
+    """One change of a beam: ``gate`` (index in position order), its ``position_m``, the time
+    ``t_ns`` on the station clock, ``broken`` (True when the beam was interrupted), and
+    ``timing`` (``"driver"``: the pin driver's timestamp; ``"callback"``: when the callback ran)."""
+
+    gate: int
+    position_m: float
+    t_ns: int
+    broken: bool
+    timing: str = "driver"
+
+
+@dataclass
+class GateCrossing:
+    """The first pass of a gate after arming: ``t_ns`` of its first break, the number of
+    ``breaks`` within the pass, ``clear_ns`` when the beam last cleared (None while broken),
+    and ``passes`` (1, or more when the gate was passed again later)."""
+
+    gate: int
+    position_m: float
+    t_ns: int
+    timing: str
+    breaks: int = 1
+    clear_ns: int | None = None
+    passes: int = 1
+
+    def to_dict(self, t0_ns: int = 0) -> dict:
+        return {"gate": self.gate, "position_m": self.position_m, "at_s": round((self.t_ns - t0_ns) / 1e9, 6),
+                "breaks": self.breaks, "passes": self.passes, "timing": self.timing}
+
+
+class GateError(ValueError):
+    """A walk needs gates the configuration does not have; the message says which."""
+
+
+class LightGate:
+    """One gate: its pin (input, pull-up, both edges) with the driver's timestamps passed on.
+
+    Parameters
+    ----------
+    config : GateConfig
+    index : int
+        The gate's index in position order.
+    factory : gpiozero pin factory
+    on_edge : callable
+        ``on_edge(gate, ticks, broken, arrival_ns)`` from gpiozero's thread.
+    clock : Clock
+        Stamps the callback's arrival (to check the driver's timestamps).
+    """
+
+    def __init__(self, config: GateConfig, index: int, *, factory, on_edge, clock: Clock) -> None:
+        self.config = config
+        self.index = index
+        self.factory = factory
+        self._on_edge = on_edge
+        self._clock = clock
+        factory.reserve_pins(self, config.pin)
+        try:
+            self.pin = factory.pin(config.pin)
+            self.pin.function = "input"
+            self.pin.pull = "up"
+            self.pin.edges = "both"
+            self.pin.when_changed = self._changed
+        except BaseException:
+            factory.release_pins(self, config.pin)
+            raise
+
+    @property
+    def position_m(self) -> float:
+        return self.config.position_m
+
+    @property
+    def broken(self) -> bool:
+        """Whether the beam is interrupted now (the receiver's output is low)."""
+        return not bool(self.pin.state)
+
+    def _changed(self, ticks, state) -> None:
+        self._on_edge(self, ticks, not bool(state), int(self._clock.monotonic_ns()))
+
+    def close(self) -> None:
+        try:
+            self.pin.when_changed = None
+            self.pin.close()
+        finally:
+            self.factory.release_pins(self, self.config.pin)
+
+
+class GateArray:
+    """All the walkway's gates, armed for a walk, with crossings counted once per pass.
+
+    Parameters
+    ----------
+    gates : sequence of GateConfig
+        From ``config.panel.gates`` (any number, including none).
+    clock : Clock
+        The station clock (the one the trial and its events run on).
+    pin_factory : gpiozero pin factory, optional
+        ``MockFactory`` (or the simulation's clocked factory) in tests; None uses gpiozero's
+        default (lgpio on a Raspberry Pi).
+    holdoff_s : float
+        A pass ends when the beam has stayed clear this long, s.
+    """
+
+    def __init__(self, gates: Sequence[GateConfig], *, clock: Clock, pin_factory=None,
+                 holdoff_s: float = DEFAULT_HOLDOFF_S) -> None:
+        if not holdoff_s > 0:
+            raise ValueError(f"holdoff_s must be positive, not {holdoff_s!r}")
+        if pin_factory is None:
+            from gpiozero import Device
+
+            Device.ensure_pin_factory()
+            pin_factory = Device.pin_factory
+        self.factory = pin_factory
+        self.clock = clock
+        self.holdoff_ns = int(round(holdoff_s * 1e9))
+        self._lock = threading.Lock()
+        self._raw: list[tuple[LightGate, object, bool, int]] = []
+        self.gates: list[LightGate] = []
+        try:
+            for i, config in enumerate(sorted(gates, key=lambda g: g.position_m)):
+                self.gates.append(LightGate(config, i, factory=pin_factory, on_edge=self._edge, clock=clock))
+        except BaseException:
+            self.close()
+            raise
+        self.edges: list[GateEdge] = []
+        """Every edge seen (station clock), in the order they were polled."""
+        self.armed_ns: int | None = None
+        self.crossings: dict[int, GateCrossing] = {}
+        """First pass of each gate since :meth:`arm`, by gate index."""
+        self.breaks_while_armed: list[GateEdge] = []
+        """Breaks of any gate since arming (a walk's check of a beam broken before the go)."""
+        self._sync()
+
+    # -- set-up ----------------------------------------------------------------------------------
+    @property
+    def positions_m(self) -> list[float]:
+        return [g.position_m for g in self.gates]
+
+    def index_at(self, position_m: float) -> int | None:
+        """The index of the gate at ``position_m`` (within :data:`POSITION_TOLERANCE_M`), or None."""
+        for gate in self.gates:
+            if abs(gate.position_m - position_m) <= POSITION_TOLERANCE_M:
+                return gate.index
+        return None
+
+    def require(self, positions_m: Sequence[float]) -> list[int]:
+        """The indices of the gates at ``positions_m``.
+
+        Raises
+        ------
+        GateError
+            Naming the positions with no gate and the configured ones.
+        """
+        missing = [p for p in positions_m if self.index_at(p) is None]
+        if missing:
+            have = ", ".join(f"{p:g} m (GPIO {g.config.pin})" for p, g in zip(self.positions_m, self.gates)) or "none"
+            need = ", ".join(f"{p:g} m" for p in missing)
+            raise GateError(f"this walk test needs a light gate at {need} along the walkway; configured gates: {have}. "
+                            "Place the gates and set [[panel.gates]] in the configuration (balance-station config check)")
+        return [self.index_at(p) for p in positions_m]
+
+    def _sync(self) -> None:
+        """Read the factory's ticks and the station clock together (the mapping of driver times)."""
+        before = int(self.clock.monotonic_ns())
+        ticks = self.factory.ticks()
+        after = int(self.clock.monotonic_ns())
+        self._ref_ticks = ticks
+        self._ref_ns = (before + after) // 2
+
+    def _to_ns(self, ticks) -> int:
+        return self._ref_ns + int(round(self.factory.ticks_diff(ticks, self._ref_ticks) * 1e9))
+
+    def arm(self, now_ns: int | None = None) -> None:
+        """Forget crossings: from now on (``now_ns``, station clock) the first break of each gate
+        is its crossing. Edges still waiting to be polled that happened before are kept as edges
+        but not counted."""
+        self.poll()
+        self._sync()
+        self.armed_ns = int(self.clock.monotonic_ns() if now_ns is None else now_ns)
+        self.crossings = {}
+        self.breaks_while_armed = []
+
+    def disarm(self) -> None:
+        self.armed_ns = None
+
+    # -- edges -----------------------------------------------------------------------------------
+    def _edge(self, gate: LightGate, ticks, broken: bool, arrival_ns: int) -> None:
+        with self._lock:
+            self._raw.append((gate, ticks, broken, arrival_ns))
+
+    def poll(self) -> list[GateEdge]:
+        """Edges that arrived since the last poll (time order), with crossings updated."""
+        with self._lock:
+            raw, self._raw = self._raw, []
+        out = []
+        for gate, ticks, broken, arrival_ns in raw:
+            t_ns = self._to_ns(ticks)
+            timing = "driver"
+            if t_ns > arrival_ns + CALLBACK_EARLY_TOLERANCE_S * 1e9 or t_ns < arrival_ns - MAX_CALLBACK_DELAY_S * 1e9:
+                t_ns, timing = arrival_ns, "callback"
+            out.append(GateEdge(gate.index, gate.position_m, t_ns, broken, timing))
+        out.sort(key=lambda e: e.t_ns)
+        for edge in out:
+            self._count(edge)
+        self.edges.extend(out)
+        return out
+
+    def _count(self, edge: GateEdge) -> None:
+        if self.armed_ns is None or edge.t_ns < self.armed_ns:
+            return
+        if edge.broken:
+            self.breaks_while_armed.append(edge)
+        crossing = self.crossings.get(edge.gate)
+        if crossing is None:
+            if edge.broken:
+                self.crossings[edge.gate] = GateCrossing(edge.gate, edge.position_m, edge.t_ns, edge.timing)
+            return
+        if edge.broken:
+            if crossing.clear_ns is not None and edge.t_ns - crossing.clear_ns >= self.holdoff_ns:
+                crossing.passes += 1  # the first pass had ended: someone passed again
+            elif crossing.passes == 1:
+                crossing.breaks += 1
+            crossing.clear_ns = None
+        else:
+            crossing.clear_ns = edge.t_ns
+
+    def pass_over(self, gate: int, now_ns: int) -> bool:
+        """Whether the first pass of ``gate`` has ended by ``now_ns`` (beam clear for the hold-off)."""
+        crossing = self.crossings.get(gate)
+        return crossing is not None and crossing.clear_ns is not None and now_ns - crossing.clear_ns >= self.holdoff_ns
+
+    def state(self, t0_ns: int | None = None) -> list[dict]:
+        """Each gate for the dashboard: position, pin, broken now, crossed (s after ``t0_ns``)."""
+        out = []
+        for gate in self.gates:
+            crossing = self.crossings.get(gate.index)
+            out.append({
+                "gate": gate.index, "position_m": gate.position_m, "pin": gate.config.pin,
+                "broken": gate.broken, "armed": self.armed_ns is not None,
+                "crossed_at_s": None if crossing is None or t0_ns is None else round((crossing.t_ns - t0_ns) / 1e9, 6),
+            })
+        return out
+
+    def close(self) -> None:
+        """Release the pins."""
+        for gate in self.gates:
+            gate.close()
+        self.gates = []
+
