@@ -1,0 +1,608 @@
+"""Gait from a lower-back IMU: initial contacts, walking bouts and the gait keys of DESIGN.md §8.
+
+Input is the body-frame acceleration of :func:`station.analysis.imu_frame.align_to_body`
+(columns v up, ap toward the toes, ml toward the right; m/s², gravity included). Only the
+vertical acceleration is used for events, so the same code serves forward and backward walking
+(an antero-posterior method flips sign when the person walks backward).
+
+Method
+------
+1. **Initial contacts** (McCamley et al. 2012, as modified by Paraschiv-Ionescu et al. 2020): the
+   vertical acceleration is band-passed to the gait band :data:`BAND_HZ` (0.15-3.14 Hz, the band of
+   Paraschiv-Ionescu's pre-filter: it keeps the step fundamental, 0.7-2.5 Hz, and drops the heel
+   impact's harmonics and the slow drift). Integrating and differentiating with a Gaussian wavelet,
+   as McCamley does, is a smoothing of the acceleration itself; the band-pass does that job. The
+   band-passed signal has one positive lobe per step: the trunk is pushed up while the leading leg
+   takes the weight, just after the foot lands. The initial contact is the maximum of each positive
+   lobe.
+2. **Walking, not fidgeting**: a lobe counts as a step only when its peak reaches
+   :data:`MIN_STEP_PEAK_M_S2` and it lies at least :data:`MIN_STEP_S` after the previous step
+   (cadence below 240 steps/min); steps closer than :data:`MAX_STEP_S` belong to the same bout,
+   and a bout needs :data:`MIN_BOUT_STEPS` steps (two strides, the Mobilise-D consensus
+   definition of a walking bout, Kluge et al. 2021).
+3. **Temporal keys** from the initial contacts of each bout: step times are the intervals between
+   consecutive contacts, stride times between every other contact; cadence is 60 / mean step
+   time; variability is the coefficient of variation (SD / mean, %).
+4. **Regularity and symmetry** (Moe-Nilssen & Helbostad 2004): the unbiased autocorrelation of the
+   vertical acceleration of each bout (mean removed), normalised by the zero-lag value; its peak
+   near one step lag is ``step_regularity``, near two step lags ``stride_regularity``;
+   ``step_symmetry`` is their ratio (Tura et al. 2010: 1 means both steps alike). Bouts are
+   averaged weighted by their length.
+5. **Step length and speed** (Zijlstra & Hof 2003): the vertical displacement of the trunk is the
+   doubly integrated vertical acceleration, each integral high-passed at 0.1 Hz (4th-order
+   zero-phase Butterworth, as Zijlstra & Hof) to remove drift; with h its range during a step and
+   l the sensor height, the inverted pendulum gives step length ``2·sqrt(2·l·h − h²)``. The model
+   underestimates real step length (the trunk is not a point on a stiff leg; the double support
+   phase adds length); Zijlstra & Hof applied a mean correction factor of 1.25 to the pendulum
+   estimate, which we use: :data:`PENDULUM_CORRECTION`. Walking speed is the summed step length over
+   the summed step time.
+
+Undefined values (no walking, too few steps, no sensor height) are ``None``, never NaN.
+
+References
+----------
+McCamley J, Donati M, Grimpampi E, Mazzà C (2012) An enhanced estimate of initial contact and
+final contact instants of time using lower trunk inertial sensor data. Gait Posture 36:316-318.
+Paraschiv-Ionescu A, Soltani A, Aminian K (2020) Real-world speed estimation using single trunk
+IMU: methodological challenges for impaired gait patterns. Proc IEEE EMBC 2020:4596-4599.
+Zijlstra W, Hof AL (2003) Assessment of spatio-temporal gait parameters from trunk accelerations
+during human walking. Gait Posture 18(2):1-10.
+Moe-Nilssen R, Helbostad JL (2004) Estimation of gait cycle characteristics by trunk
+accelerometry. J Biomech 37:121-126.
+Tura A, Raggi M, Rocchi L, Cutti AG, Chiari L (2010) Gait symmetry and regularity in transfemoral
+amputees assessed by trunk accelerations. J Neuroeng Rehabil 7:4.
+Kluge F, Del Din S, Cereatti A, et al. (2021) Consensus based framework for digital mobility
+monitoring. PLoS One 16:e0256541.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import signal
+
+BAND_HZ = (0.15, 3.14)
+"""Gait band of the vertical acceleration used for initial contacts, Hz (Paraschiv-Ionescu 2020)."""
+FILTER_ORDER = 4
+MIN_STEP_PEAK_M_S2 = 0.4
+"""Smallest peak of the band-passed vertical acceleration that counts as a step, m/s². Quiet
+standing and sitting stay below 0.1 m/s² in this band; even slow pathological walking
+(0.3 m/s) lifts and drops the trunk by about a centimetre per step, i.e. peaks of 0.5 m/s² and
+more at one step per second."""
+MIN_STEP_S = 0.25
+"""Shortest step, s (cadence 240 steps/min, beyond the fastest walking)."""
+MAX_STEP_S = 2.0
+"""Longest interval between two initial contacts inside one bout, s (cadence 30 steps/min, below
+the slowest walking of people who walk unaided); a longer gap ends the bout."""
+MIN_BOUT_STEPS = 4
+"""Fewest initial contacts of a walking bout: two strides (Kluge et al. 2021)."""
+PAUSE_MIN_S = 3.0
+"""A gap without steps of at least this length is a pause (the Mobilise-D break of a walking bout)."""
+PENDULUM_CORRECTION = 1.25
+"""Correction factor on the inverted-pendulum step length (Zijlstra & Hof 2003)."""
+DRIFT_CUTOFF_HZ = 0.1
+"""High-pass cut-off after each integration of the vertical acceleration, Hz (Zijlstra & Hof 2003)."""
+MIN_RATE_HZ = 20.0
+"""Lowest sample rate accepted, Hz (the gait band must lie well below Nyquist)."""
+MIN_DURATION_S = 2.0
+"""Shortest recording accepted, s."""
+SENSOR_HEIGHT_RANGE_M = (0.3, 1.5)
+"""Plausible heights of a lower-back sensor above the ground, m."""
+
+GAIT_KEYS: tuple[str, ...] = (
+    "steps",
+    "duration_s",
+    "cadence_steps_min",
+    "step_time_s",
+    "step_time_cv_pct",
+    "stride_time_cv_pct",
+    "step_regularity",
+    "stride_regularity",
+    "step_symmetry",
+    "step_length_m",
+    "walking_speed_m_s",
+    "initial_contacts_s",
+)
+"""Every gait key of DESIGN.md §8, in output order."""
+
+MINUTE_KEYS: tuple[str, ...] = (
+    "minute",
+    "start_s",
+    "end_s",
+    "walking_s",
+    "steps",
+    "cadence_steps_min",
+    "step_time_s",
+    "step_time_cv_pct",
+    "stride_time_cv_pct",
+    "step_length_m",
+    "walking_speed_m_s",
+    "pauses",
+    "pause_s",
+)
+"""Keys of each row of :func:`gait_by_minute`."""
+
+
+# ----------------------------------------------------------------------------------------------
+# validation
+
+
+def _check_rate(fs_hz) -> float:
+    if isinstance(fs_hz, bool) or not isinstance(fs_hz, (int, float, np.integer, np.floating)):
+        raise ValueError(f"sample rate must be a number of Hz, got {fs_hz!r}")
+    fs = float(fs_hz)
+    if not (math.isfinite(fs) and fs > 0):
+        raise ValueError(f"sample rate must be a positive number of Hz, got {fs_hz!r}")
+    if fs < MIN_RATE_HZ:
+        raise ValueError(f"sample rate {fs:g} Hz is too low for gait analysis; need at least {MIN_RATE_HZ:g} Hz")
+    return fs
+
+
+def _check_vertical(acc_v_m_s2, fs: float) -> np.ndarray:
+    acc = np.asarray(acc_v_m_s2, dtype=np.float64)
+    if acc.ndim != 1:
+        raise ValueError(f"vertical acceleration must be 1-D (one value per sample, m/s²), got shape {acc.shape}")
+    if not np.isfinite(acc).all():
+        raise ValueError("vertical acceleration contains NaN or infinite values; give only measured samples")
+    need = int(math.ceil(MIN_DURATION_S * fs))
+    if acc.shape[0] < need:
+        raise ValueError(
+            f"recording too short for gait analysis: {acc.shape[0]} samples ({acc.shape[0] / fs:.2f} s at "
+            f"{fs:g} Hz); need at least {MIN_DURATION_S:g} s"
+        )
+    return acc
+
+
+def _check_body(acc_body_m_s2, fs: float) -> np.ndarray:
+    acc = np.asarray(acc_body_m_s2, dtype=np.float64)
+    if acc.ndim != 2 or acc.shape[1] != 3:
+        raise ValueError(
+            f"acc_body_m_s2 must have shape (N, 3), columns v, ap, ml in m/s² (see align_to_body), got {acc.shape}"
+        )
+    _check_vertical(acc[:, 0], fs)
+    if not np.isfinite(acc).all():
+        raise ValueError("acc_body_m_s2 contains NaN or infinite values; give only measured samples")
+    return acc
+
+
+def _check_height(sensor_height_m) -> float | None:
+    if sensor_height_m is None:
+        return None
+    if isinstance(sensor_height_m, bool) or not isinstance(sensor_height_m, (int, float, np.integer, np.floating)):
+        raise ValueError(f"sensor_height_m must be a number of metres, got {sensor_height_m!r}")
+    h = float(sensor_height_m)
+    lo, hi = SENSOR_HEIGHT_RANGE_M
+    if not (math.isfinite(h) and lo <= h <= hi):
+        raise ValueError(
+            f"sensor_height_m {sensor_height_m!r} is not a plausible height of a lower-back sensor "
+            f"({lo:g} to {hi:g} m above the ground)"
+        )
+    return h
+
+
+# ----------------------------------------------------------------------------------------------
+# events
+
+
+def _band(acc_v: np.ndarray, fs: float) -> np.ndarray:
+    sos = signal.butter(FILTER_ORDER, BAND_HZ, btype="bandpass", fs=fs, output="sos")
+    x = acc_v - acc_v.mean()
+    return signal.sosfiltfilt(sos, x)
+
+
+def _lobe_peaks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index and height of the maximum of every positive lobe of ``x``."""
+    positive = x > 0
+    edges = np.flatnonzero(np.diff(positive.astype(np.int8))) + 1
+    bounds = np.concatenate(([0], edges, [x.shape[0]]))
+    starts, ends = bounds[:-1], bounds[1:]
+    keep = positive[starts]
+    starts, ends = starts[keep], ends[keep]
+    if starts.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    idx = np.array([s + int(np.argmax(x[s:e])) for s, e in zip(starts, ends)], dtype=np.int64)
+    return idx, x[idx]
+
+
+def _steps_and_bouts(acc_v: np.ndarray, fs: float) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Initial-contact sample indices and the bouts (arrays of positions into them)."""
+    x = _band(acc_v, fs)
+    idx, height = _lobe_peaks(x)
+    strong = height >= MIN_STEP_PEAK_M_S2
+    idx, height = idx[strong], height[strong]
+    # Two lobes closer than the shortest step: one step split by a ripple; keep the taller.
+    kept: list[int] = []
+    for i in range(idx.size):
+        if kept and (idx[i] - idx[kept[-1]]) < MIN_STEP_S * fs:
+            if height[i] > height[kept[-1]]:
+                kept[-1] = i
+            continue
+        kept.append(i)
+    idx = idx[kept]
+    bouts: list[np.ndarray] = []
+    if idx.size:
+        breaks = np.flatnonzero(np.diff(idx) > MAX_STEP_S * fs) + 1
+        for run in np.split(np.arange(idx.size), breaks):
+            if run.size >= MIN_BOUT_STEPS:
+                bouts.append(run)
+    ics = np.concatenate([idx[b] for b in bouts]) if bouts else np.zeros(0, dtype=np.int64)
+    renumbered, start = [], 0
+    for b in bouts:
+        renumbered.append(np.arange(start, start + b.size))
+        start += b.size
+    return ics, renumbered
+
+
+def detect_initial_contacts(acc_v_m_s2, fs_hz: float) -> np.ndarray:
+    """Initial contacts (heel strikes) of walking, from the vertical acceleration of the lower back.
+
+    Direction-independent: forward, backward and treadmill walking give the same events.
+
+    Parameters
+    ----------
+    acc_v_m_s2 : array_like, shape (N,)
+        Vertical acceleration of the lower back, m/s² (gravity included or not: the band-pass
+        removes it), e.g. ``align_to_body(...)[0][:, 0]``.
+    fs_hz : float
+        Sample rate, Hz (at least :data:`MIN_RATE_HZ`).
+
+    Returns
+    -------
+    ndarray of float
+        Times of the initial contacts, s from the first sample, increasing; only those inside
+        walking bouts (at least :data:`MIN_BOUT_STEPS` steps, gaps under :data:`MAX_STEP_S`).
+
+    Raises
+    ------
+    ValueError
+        Bad rate, not 1-D, non-finite values, or shorter than :data:`MIN_DURATION_S`.
+
+    References
+    ----------
+    McCamley et al. (2012) Gait Posture 36:316-318; Paraschiv-Ionescu et al. (2020) IEEE EMBC
+    4596-4599. See the module notes for the method.
+
+    Examples
+    --------
+    Ten seconds of walking at 100 steps/min (a step every 0.6 s), standing still before and after:
+
+    >>> fs = 100.0
+    >>> t = np.arange(0, 14, 1 / fs)
+    >>> walking = (t >= 2) & (t < 12)
+    >>> acc_v = 9.81 + np.where(walking, 2.0 * np.cos(2 * np.pi * (t - 2) / 0.6), 0.0)
+    >>> ics = detect_initial_contacts(acc_v, fs)
+    >>> round(float(np.median(np.diff(ics))), 2)
+    0.6
+    >>> bool(ics[0] >= 1.9 and ics[-1] <= 12.1)
+    True
+    """
+    fs = _check_rate(fs_hz)
+    acc = _check_vertical(acc_v_m_s2, fs)
+    ics, _ = _steps_and_bouts(acc, fs)
+    return ics / fs
+
+
+def walking_bouts(acc_body_m_s2, fs_hz: float) -> list[tuple[float, float]]:
+    """Walking bouts: from the first to the last initial contact of each, s.
+
+    Parameters
+    ----------
+    acc_body_m_s2 : array_like, shape (N, 3)
+        Body-frame acceleration (v, ap, ml), m/s² (:func:`station.analysis.imu_frame.align_to_body`).
+    fs_hz : float
+        Sample rate, Hz.
+
+    Returns
+    -------
+    list of (float, float)
+        ``(start_s, end_s)`` of each bout, s from the first sample, in time order.
+
+    Raises
+    ------
+    ValueError
+        Bad shape, rate or values (see :func:`detect_initial_contacts`).
+
+    Examples
+    --------
+    Two walks of 8 s at a step every 0.55 s, separated by 6 s of standing:
+
+    >>> fs = 100.0
+    >>> t = np.arange(0, 26, 1 / fs)
+    >>> walking = ((t >= 2) & (t < 10)) | ((t >= 16) & (t < 24))
+    >>> acc = np.zeros((t.size, 3))
+    >>> acc[:, 0] = 9.81 + np.where(walking, 2.0 * np.cos(2 * np.pi * t / 0.55), 0.0)
+    >>> [(round(a), round(b)) for a, b in walking_bouts(acc, fs)]
+    [(2, 10), (16, 24)]
+    """
+    fs = _check_rate(fs_hz)
+    acc = _check_body(acc_body_m_s2, fs)
+    ics, bouts = _steps_and_bouts(acc[:, 0], fs)
+    return [(float(ics[b[0]] / fs), float(ics[b[-1]] / fs)) for b in bouts]
+
+
+# ----------------------------------------------------------------------------------------------
+# measures
+
+
+def _cv_pct(values: np.ndarray) -> float | None:
+    if values.size < 2:
+        return None
+    mean = float(values.mean())
+    if mean <= 0:
+        return None
+    return float(100.0 * values.std(ddof=1) / mean)
+
+
+def _unbiased_autocorrelation(x: np.ndarray, max_lag: int) -> np.ndarray:
+    """Moe-Nilssen & Helbostad (2004): Ad(m) = [Σ x_i x_(i+m) / (N − m)] / [Σ x_i² / N]."""
+    n = x.shape[0]
+    nfft = 1 << int(math.ceil(math.log2(2 * n)))
+    spec = np.fft.rfft(x, nfft)
+    acf = np.fft.irfft(spec * np.conj(spec), nfft)[: max_lag + 1]
+    zero = acf[0] / n
+    if zero <= 0:
+        return np.full(max_lag + 1, np.nan)
+    lags = np.arange(max_lag + 1)
+    return (acf / (n - lags)) / zero
+
+
+def _regularity(acc_v: np.ndarray, start: int, stop: int, step_samples: float) -> tuple[float, float] | None:
+    """(step, stride) regularity of one bout, or None when the bout is too short."""
+    x = acc_v[start:stop]
+    x = x - x.mean()
+    stride = int(round(2 * step_samples))
+    if x.shape[0] < 2 * stride or stride < 4:
+        return None
+    ad = _unbiased_autocorrelation(x, int(round(2.4 * step_samples)))
+    if not np.isfinite(ad).all():
+        return None
+    lo1, hi1 = int(round(0.6 * step_samples)), int(round(1.4 * step_samples))
+    lo2, hi2 = int(round(1.6 * step_samples)), int(round(2.4 * step_samples))
+    return float(ad[lo1 : hi1 + 1].max()), float(ad[lo2 : hi2 + 1].max())
+
+
+def _vertical_displacement(acc_v: np.ndarray, fs: float) -> np.ndarray:
+    """Vertical trunk displacement, m: double integral with a 0.1 Hz high-pass after each step."""
+    sos = signal.butter(4, DRIFT_CUTOFF_HZ, btype="highpass", fs=fs, output="sos")
+    a = signal.sosfiltfilt(sos, acc_v - acc_v.mean())
+    v = signal.sosfiltfilt(sos, np.cumsum(a) / fs)
+    return signal.sosfiltfilt(sos, np.cumsum(v) / fs)
+
+
+@dataclass
+class _Walk:
+    """Everything the public functions report, computed once."""
+
+    fs: float
+    ics: np.ndarray  # sample indices of initial contacts in bouts
+    bouts: list[np.ndarray]  # positions into ics
+    step_length_m: np.ndarray | None  # one per step interval (aligned with _intervals), or None
+
+    def intervals(self) -> list[tuple[int, int]]:
+        """Pairs (i, i + 1) of positions into ``ics`` that are steps of one bout."""
+        return [(int(i), int(i) + 1) for b in self.bouts for i in b[:-1]]
+
+
+def _analyse(acc_body: np.ndarray, fs: float, height: float | None) -> _Walk:
+    acc_v = acc_body[:, 0]
+    ics, bouts = _steps_and_bouts(acc_v, fs)
+    walk = _Walk(fs=fs, ics=ics, bouts=bouts, step_length_m=None)
+    if height is not None and bouts:
+        z = _vertical_displacement(acc_v, fs)
+        lengths = []
+        for i, j in walk.intervals():
+            seg = z[ics[i] : ics[j] + 1]
+            h = float(seg.max() - seg.min())
+            h = min(h, height)  # 2lh − h² peaks at h = l; anything beyond is not a pendulum
+            lengths.append(PENDULUM_CORRECTION * 2.0 * math.sqrt(max(0.0, 2.0 * height * h - h * h)))
+        walk.step_length_m = np.asarray(lengths)
+    return walk
+
+
+def _temporal(walk: _Walk, pairs: list[tuple[int, int]], ic_positions: list[int]) -> dict:
+    fs = walk.fs
+    ics = walk.ics
+    step_times = np.array([(ics[j] - ics[i]) / fs for i, j in pairs])
+    pair_set = {i for i, _ in pairs}
+    stride_times = np.array([(ics[i + 2] - ics[i]) / fs for i in pair_set if (i + 1) in pair_set])
+    out: dict = {
+        "steps": int(len(ic_positions)),
+        "duration_s": float(step_times.sum()) if step_times.size else 0.0,
+        "cadence_steps_min": None,
+        "step_time_s": None,
+        "step_time_cv_pct": _cv_pct(step_times),
+        "stride_time_cv_pct": _cv_pct(stride_times),
+    }
+    if step_times.size:
+        out["step_time_s"] = float(step_times.mean())
+        out["cadence_steps_min"] = float(60.0 / step_times.mean())
+    return out
+
+
+def _spatial(walk: _Walk, pairs: list[tuple[int, int]]) -> dict:
+    if walk.step_length_m is None or not pairs:
+        return {"step_length_m": None, "walking_speed_m_s": None}
+    index = {pair: k for k, pair in enumerate(walk.intervals())}
+    lengths = np.array([walk.step_length_m[index[p]] for p in pairs])
+    times = np.array([(walk.ics[j] - walk.ics[i]) / walk.fs for i, j in pairs])
+    return {"step_length_m": float(lengths.mean()), "walking_speed_m_s": float(lengths.sum() / times.sum())}
+
+
+def gait_metrics(acc_body_m_s2, fs_hz: float, *, sensor_height_m: float | None = None) -> dict:
+    """Every gait key of DESIGN.md §8 for a recording of walking (one or more bouts).
+
+    Parameters
+    ----------
+    acc_body_m_s2 : array_like, shape (N, 3)
+        Body-frame acceleration (v up, ap toward the toes, ml toward the right), m/s², gravity
+        included, from :func:`station.analysis.imu_frame.align_to_body`. Standing before and after
+        the walk is allowed: only walking bouts are measured.
+    fs_hz : float
+        Sample rate, Hz (at least :data:`MIN_RATE_HZ`).
+    sensor_height_m : float, optional
+        Height of the sensor above the ground when standing, m (the pendulum length of Zijlstra &
+        Hof 2003). Without it ``step_length_m`` and ``walking_speed_m_s`` are ``None``.
+
+    Returns
+    -------
+    dict
+        Keys :data:`GAIT_KEYS`:
+
+        ``steps`` (int)
+            initial contacts inside walking bouts;
+        ``duration_s``
+            time walking, s: first to last initial contact of each bout, summed;
+        ``cadence_steps_min``
+            60 / mean step time, steps/min;
+        ``step_time_s``
+            mean interval between consecutive initial contacts, s;
+        ``step_time_cv_pct``, ``stride_time_cv_pct``
+            coefficient of variation (SD with N − 1 over mean) of step and stride times, %;
+        ``step_regularity``, ``stride_regularity``
+            unbiased autocorrelation of the vertical acceleration at one and two step lags
+            (Moe-Nilssen & Helbostad 2004), dimensionless, 1 = perfectly regular;
+        ``step_symmetry``
+            ``step_regularity / stride_regularity`` (Tura et al. 2010), 1 = symmetric;
+        ``step_length_m``, ``walking_speed_m_s``
+            inverted pendulum (Zijlstra & Hof 2003) with their correction factor 1.25, m and m/s;
+        ``initial_contacts_s``
+            list of the initial contacts, s from the first sample.
+
+        Values that cannot be computed (no walking, too few steps, no sensor height) are
+        ``None``; ``steps`` is then 0 and ``duration_s`` 0.0.
+
+    Raises
+    ------
+    ValueError
+        Bad shape, sample rate, non-finite values, too short a recording, or an implausible
+        ``sensor_height_m``.
+
+    References
+    ----------
+    See the module documentation (McCamley 2012, Paraschiv-Ionescu 2020, Moe-Nilssen &
+    Helbostad 2004, Tura 2010, Zijlstra & Hof 2003).
+
+    Examples
+    --------
+    Twelve seconds of even walking, a step every 0.5 s (120 steps/min):
+
+    >>> fs = 100.0
+    >>> t = np.arange(0, 12, 1 / fs)
+    >>> acc = np.zeros((t.size, 3))
+    >>> acc[:, 0] = 9.81 + 2.0 * np.cos(2 * np.pi * t / 0.5)
+    >>> m = gait_metrics(acc, fs, sensor_height_m=0.95)
+    >>> round(m["cadence_steps_min"]), m["step_time_cv_pct"] < 1.0
+    (120, True)
+    >>> round(m["step_regularity"], 2), round(m["step_symmetry"], 2)
+    (1.0, 1.0)
+    >>> m["step_length_m"] > 0 and m["walking_speed_m_s"] > 0
+    True
+    """
+    fs = _check_rate(fs_hz)
+    acc = _check_body(acc_body_m_s2, fs)
+    height = _check_height(sensor_height_m)
+    walk = _analyse(acc, fs, height)
+    pairs = walk.intervals()
+    out = _temporal(walk, pairs, list(range(walk.ics.size)))
+    reg = []
+    for b in walk.bouts:
+        start, stop = int(walk.ics[b[0]]), int(walk.ics[b[-1]])
+        step_samples = (stop - start) / (b.size - 1)
+        r = _regularity(acc[:, 0], start, stop, step_samples)
+        if r is not None:
+            reg.append((stop - start, r))
+    step_reg = stride_reg = symmetry = None
+    if reg:
+        weights = np.array([w for w, _ in reg], dtype=float)
+        step_reg = float(np.average([r[0] for _, r in reg], weights=weights))
+        stride_reg = float(np.average([r[1] for _, r in reg], weights=weights))
+        symmetry = step_reg / stride_reg if stride_reg > 0 else None
+    out.update(step_regularity=step_reg, stride_regularity=stride_reg, step_symmetry=symmetry)
+    out.update(_spatial(walk, pairs))
+    out["initial_contacts_s"] = [float(i / fs) for i in walk.ics]
+    return {k: out[k] for k in GAIT_KEYS}
+
+
+def gait_by_minute(
+    acc_body_m_s2, fs_hz: float, *, sensor_height_m: float | None = None, minute_s: float = 60.0
+) -> list[dict]:
+    """Gait minute by minute for a treadmill or long walking session.
+
+    Parameters
+    ----------
+    acc_body_m_s2 : array_like, shape (N, 3)
+        Body-frame acceleration (v, ap, ml), m/s², from
+        :func:`station.analysis.imu_frame.align_to_body`.
+    fs_hz : float
+        Sample rate, Hz.
+    sensor_height_m : float, optional
+        Sensor height above the ground, m; gives step length and speed per minute.
+    minute_s : float
+        Length of a row, s (default 60; the last row may be shorter).
+
+    Returns
+    -------
+    list of dict
+        One row per minute, keys :data:`MINUTE_KEYS`: ``minute`` (1, 2, ...), ``start_s``,
+        ``end_s``, ``walking_s`` (time inside walking bouts, s), ``steps`` (initial contacts in
+        the minute), ``cadence_steps_min``, ``step_time_s``, ``step_time_cv_pct``,
+        ``stride_time_cv_pct`` (steps and strides that end in the minute), ``step_length_m`` and
+        ``walking_speed_m_s`` (``None`` without a sensor height), ``pauses`` (gaps without steps of
+        at least :data:`PAUSE_MIN_S` that begin in the minute, including the time before the first
+        and after the last step) and ``pause_s`` (the part of the minute spent in pauses).
+
+    Raises
+    ------
+    ValueError
+        As :func:`gait_metrics`, or ``minute_s`` not positive.
+
+    Examples
+    --------
+    Two and a half minutes on a treadmill at 110 steps/min, with a 20 s stop from 70 s to 90 s:
+
+    >>> fs = 100.0
+    >>> t = np.arange(0, 150, 1 / fs)
+    >>> walking = (t < 70) | (t >= 90)
+    >>> acc = np.zeros((t.size, 3))
+    >>> acc[:, 0] = 9.81 + np.where(walking, 2.0 * np.cos(2 * np.pi * t * 110 / 60), 0.0)
+    >>> rows = gait_by_minute(acc, fs)
+    >>> [(r["minute"], round(r["walking_s"], -1), r["pauses"]) for r in rows]
+    [(1, 60.0, 0), (2, 40.0, 1), (3, 30.0, 0)]
+    >>> round(rows[0]["cadence_steps_min"])
+    110
+    """
+    fs = _check_rate(fs_hz)
+    acc = _check_body(acc_body_m_s2, fs)
+    height = _check_height(sensor_height_m)
+    if isinstance(minute_s, bool) or not (isinstance(minute_s, (int, float)) and math.isfinite(minute_s) and minute_s > 0):
+        raise ValueError(f"minute_s must be a positive number of seconds, got {minute_s!r}")
+    walk = _analyse(acc, fs, height)
+    total_s = acc.shape[0] / fs
+    ic_s = walk.ics / fs
+    bout_spans = [(ic_s[b[0]], ic_s[b[-1]]) for b in walk.bouts]
+    gaps = []
+    edge = 0.0
+    for a, b in bout_spans:
+        gaps.append((edge, a))
+        edge = b
+    gaps.append((edge, total_s))
+    pauses = [(a, b) for a, b in gaps if b - a >= PAUSE_MIN_S]
+    pairs_all = walk.intervals()
+    rows = []
+    n_rows = int(math.ceil(total_s / minute_s - 1e-9))
+    for k in range(n_rows):
+        lo, hi = k * minute_s, min((k + 1) * minute_s, total_s)
+        pairs = [(i, j) for i, j in pairs_all if lo <= ic_s[j] < hi]
+        positions = [p for p in range(ic_s.size) if lo <= ic_s[p] < hi]
+        row = {"minute": k + 1, "start_s": float(lo), "end_s": float(hi)}
+        row["walking_s"] = float(sum(max(0.0, min(b, hi) - max(a, lo)) for a, b in bout_spans))
+        temporal = _temporal(walk, pairs, positions)
+        row.update({key: temporal[key] for key in ("steps", "cadence_steps_min", "step_time_s",
+                                                   "step_time_cv_pct", "stride_time_cv_pct")})
+        row.update(_spatial(walk, pairs))
+        row["pauses"] = sum(1 for a, _b in pauses if lo <= a < hi)
+        row["pause_s"] = float(sum(max(0.0, min(b, hi) - max(a, lo)) for a, b in pauses))
+        rows.append({key: row[key] for key in MINUTE_KEYS})
+    return rows

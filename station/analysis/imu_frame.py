@@ -1,0 +1,278 @@
+"""Lower-back IMU: from the sensor's axes to the body frame (DESIGN.md §8, contract).
+
+Body frame after alignment: ``v`` up, ``ap`` toward the toes, ``ml`` toward the person's right;
+acceleration in m/s² including gravity, angular rate in deg/s (about each body axis, right-hand
+rule).
+
+How the frame is found:
+
+* **Vertical from gravity.** The direction of gravity in the sensor's axes is the acceleration
+  low-passed far below the gait frequencies (zero-phase 2nd-order Butterworth at
+  :data:`GRAVITY_CUTOFF_HZ` = 0.1 Hz; a stride lasts 0.8 to 2.5 s, so its 0.4 to 1.2 Hz sway is not
+  mistaken for a tilt). ``v`` follows it sample by sample, so a sensor tilted on the belt (up to
+  45°, :data:`MAX_TILT_DEG`) or a trunk that leans while sitting down still gives the true
+  vertical. Moe-Nilssen (1998) used the same principle (the static component of trunk
+  acceleration gives the tilt) to correct trunk accelerometry for tilt.
+* **Toes from the mounting.** Gravity cannot tell forward from backward nor left from right; the
+  configured mounting (which sensor axis points toward the toes when worn) gives it. ``ap`` is that
+  axis with its vertical part removed (so a tilted sensor still gives a horizontal ``ap``), and
+  ``ml = ap × v`` points to the person's right.
+* Walking direction (forward or backward) is the protocol's business, never guessed here.
+
+References
+----------
+Moe-Nilssen R (1998) A new method for evaluating motor control in gait under real-life
+environmental conditions. Part 1: the instrument. Clin Biomech 13:320-327.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import signal
+
+AXES = ("+x", "-x", "+y", "-y", "+z", "-z")
+"""Allowed mounting axes: a sign and one of the sensor's axes."""
+GRAVITY_CUTOFF_HZ = 0.1
+"""Low-pass cut-off that separates gravity from movement, Hz."""
+MAX_TILT_DEG = 45.0
+"""A configured up axis may lean this far from gravity and the frame is still trusted, degrees."""
+MISMOUNT_TILT_DEG = 60.0
+"""Beyond this angle between the configured up axis and gravity, the mounting is reported wrong."""
+GRAVITY_M_S2 = 9.80665
+GRAVITY_TOLERANCE = 0.25
+"""The mean acceleration must lie within ±25 % of g to be gravity (a belt-worn sensor barely
+accelerates on average); outside, the unit (g instead of m/s²) or the sensor is wrong."""
+
+
+def axis_vector(axis: str) -> np.ndarray:
+    """Unit vector of a mounting axis such as ``"+x"`` or ``"-z"`` in the sensor's coordinates.
+
+    Parameters
+    ----------
+    axis : str
+        One of :data:`AXES` (case-insensitive; a missing sign means ``+``).
+
+    Returns
+    -------
+    ndarray, shape (3,)
+
+    Raises
+    ------
+    ValueError
+        If ``axis`` is not a signed sensor axis.
+
+    Examples
+    --------
+    >>> axis_vector("-z")
+    array([ 0.,  0., -1.])
+    """
+    if not isinstance(axis, str):
+        raise ValueError(f"mounting axis must be a string such as '+x' or '-z', got {axis!r}")
+    text = axis.strip().lower()
+    if text in ("x", "y", "z"):
+        text = "+" + text
+    if text not in AXES:
+        raise ValueError(f"mounting axis {axis!r} is not one of {', '.join(AXES)}")
+    vec = np.zeros(3)
+    vec["xyz".index(text[1])] = 1.0 if text[0] == "+" else -1.0
+    return vec
+
+
+def _mounting(up_axis: str, toes_axis: str) -> tuple[np.ndarray, np.ndarray]:
+    up = axis_vector(up_axis)
+    toes = axis_vector(toes_axis)
+    if abs(float(up @ toes)) > 0.5:
+        raise ValueError(
+            f"mounting up axis {up_axis!r} and toes axis {toes_axis!r} must be two different sensor axes"
+        )
+    return up, toes
+
+
+def _as_samples(name: str, values, unit: str) -> np.ndarray:
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim != 2 or arr.shape[1] != 3:
+        raise ValueError(f"{name} must have shape (N, 3) (one row per sample, {unit}), got {arr.shape}")
+    if arr.shape[0] < 2:
+        raise ValueError(f"{name} needs at least 2 samples, got {arr.shape[0]}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or infinite values; give only measured samples")
+    return arr
+
+
+def gravity_direction(acc_m_s2, fs_hz: float | None = None) -> np.ndarray:
+    """Direction of gravity (up) in the sensor's axes, per sample.
+
+    Parameters
+    ----------
+    acc_m_s2 : array_like, shape (N, 3)
+        Acceleration including gravity, m/s², sensor axes.
+    fs_hz : float, optional
+        Sample rate, Hz. Given, the direction follows slow changes of posture (low-pass at
+        :data:`GRAVITY_CUTOFF_HZ`); omitted, or for recordings shorter than 20 s, one direction
+        (the mean acceleration) serves the whole recording.
+
+    Returns
+    -------
+    ndarray, shape (N, 3)
+        Unit vectors pointing up (a resting accelerometer reads +g upward).
+
+    Raises
+    ------
+    ValueError
+        Bad shape, non-finite values, or no gravity at all (mean acceleration near zero).
+
+    Examples
+    --------
+    >>> acc = np.tile([0.0, 0.0, 9.81], (200, 1))
+    >>> gravity_direction(acc, 100.0)[0]
+    array([0., 0., 1.])
+    """
+    acc = _as_samples("acc_m_s2", acc_m_s2, "m/s²")
+    n = acc.shape[0]
+    if fs_hz is not None and not (math.isfinite(fs_hz) and fs_hz > 0):
+        raise ValueError(f"sample rate must be a positive number of Hz, got {fs_hz!r}")
+    if fs_hz is None or n < 20.0 * fs_hz or fs_hz <= 4 * GRAVITY_CUTOFF_HZ:
+        g = np.broadcast_to(acc.mean(axis=0), acc.shape).copy()
+    else:
+        sos = signal.butter(2, GRAVITY_CUTOFF_HZ, btype="lowpass", fs=fs_hz, output="sos")
+        g = signal.sosfiltfilt(sos, acc, axis=0)
+    norm = np.sqrt(np.einsum("ij,ij->i", g, g))
+    if not (norm > 0.1 * GRAVITY_M_S2).all():
+        raise ValueError(
+            "no gravity in the acceleration (mean magnitude below 1 m/s²): is the sensor in free fall, "
+            "or the acceleration not in m/s²?"
+        )
+    return g / norm[:, None]
+
+
+def check_mounting(acc_m_s2, *, up_axis: str = "+x", toes_axis: str = "+z") -> str | None:
+    """Whether the configured mounting agrees with gravity; the reason when it does not.
+
+    Parameters
+    ----------
+    acc_m_s2 : array_like, shape (N, 3)
+        Acceleration including gravity, m/s², sensor axes, while the person stands or walks
+        (a second or more is enough).
+    up_axis, toes_axis : str
+        Configured mounting: the sensor axes (``"+x"``, ``"-z"``, ...) that point up and toward
+        the toes when the sensor is worn.
+
+    Returns
+    -------
+    str or None
+        ``None`` when the mounting agrees with gravity (the configured up axis within
+        :data:`MISMOUNT_TILT_DEG` of the measured vertical, the mean acceleration within ±25 % of
+        g); otherwise one line saying what disagrees and what to check.
+
+    Raises
+    ------
+    ValueError
+        If the axes are not valid signed sensor axes, are the same axis, or the samples are not
+        an (N, 3) array of finite values.
+
+    Examples
+    --------
+    >>> still = np.tile([9.81, 0.0, 0.0], (100, 1))
+    >>> check_mounting(still, up_axis="+x", toes_axis="+z") is None
+    True
+    >>> print(check_mounting(still, up_axis="-x", toes_axis="+z"))
+    configured up axis -x points 180° from gravity's vertical (+x is nearest to up): the sensor is worn upside down or mounting_up is wrong
+    """
+    up, _toes = _mounting(up_axis, toes_axis)
+    acc = _as_samples("acc_m_s2", acc_m_s2, "m/s²")
+    mean = acc.mean(axis=0)
+    magnitude = float(np.linalg.norm(mean))
+    if abs(magnitude - GRAVITY_M_S2) > GRAVITY_TOLERANCE * GRAVITY_M_S2:
+        hint = " (acceleration in g instead of m/s²?)" if 0.5 < magnitude < 1.5 else ""
+        return (
+            f"mean acceleration is {magnitude:.2f} m/s², not gravity's {GRAVITY_M_S2:.2f}{hint}: check the IMU's "
+            "scale and that it is worn, not moving freely"
+        )
+    vertical = mean / magnitude
+    angle = math.degrees(math.acos(max(-1.0, min(1.0, float(up @ vertical)))))
+    if angle <= MISMOUNT_TILT_DEG:
+        return None
+    k = int(np.argmax(np.abs(vertical)))
+    nearest = ("+" if vertical[k] > 0 else "-") + "xyz"[k]
+    what = "the sensor is worn upside down or mounting_up is wrong" if angle > 135 else (
+        "the sensor is turned on the belt or mounting_up is wrong")
+    return (
+        f"configured up axis {up_axis.strip().lower()} points {angle:.0f}° from gravity's vertical "
+        f"({nearest} is nearest to up): {what}"
+    )
+
+
+def align_to_body(
+    acc_m_s2, gyro_deg_s, *, up_axis: str = "+x", toes_axis: str = "+z", fs_hz: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rotate lower-back IMU samples from the sensor's axes to the body frame (v, ap, ml).
+
+    Parameters
+    ----------
+    acc_m_s2 : array_like, shape (N, 3)
+        Acceleration including gravity, m/s², sensor axes (x, y, z).
+    gyro_deg_s : array_like, shape (N, 3) or None
+        Angular rate, deg/s, sensor axes; ``None`` when the sensor has no gyroscope.
+    up_axis, toes_axis : str
+        Configured mounting: the sensor axes that point up and toward the toes when worn
+        (default ``"+x"`` up, ``"+z"`` toward the toes, the lower-back sensor of the gait data
+        set). ``up_axis`` only checks plausibility in :func:`check_mounting`; the vertical
+        itself always comes from gravity.
+    fs_hz : float, optional
+        Sample rate, Hz: lets the vertical follow slow changes of posture in recordings of 20 s
+        or more (see :func:`gravity_direction`). Without it one vertical (the mean) is used.
+
+    Returns
+    -------
+    acc_body : ndarray, shape (N, 3)
+        Columns ``v`` (up), ``ap`` (toward the toes), ``ml`` (toward the right), m/s², including
+        gravity (so ``acc_body[:, 0]`` is about +9.81 at rest).
+    gyro_body : ndarray, shape (N, 3) or None
+        Angular rate about the same axes, deg/s (``None`` if ``gyro_deg_s`` is ``None``).
+
+    Raises
+    ------
+    ValueError
+        Invalid or identical mounting axes, arrays of the wrong shape or with non-finite values,
+        no gravity, or a toes axis that is vertical (the sensor is mounted so that the configured
+        toes axis points up or down: see :func:`check_mounting`).
+
+    Notes
+    -----
+    ``v`` is the unit vector of gravity; ``ap`` is the configured toes axis minus its projection
+    on ``v``, normalised; ``ml = ap × v``. Each sample is projected on that sample's (v, ap, ml).
+
+    Examples
+    --------
+    A sensor worn with +x up and +z toward the toes, tilted 30° forward:
+
+    >>> tilt = np.radians(30.0)
+    >>> up = np.array([np.cos(tilt), 0.0, -np.sin(tilt)])   # gravity's up, in sensor axes
+    >>> acc = np.tile(9.81 * up, (100, 1))
+    >>> acc_body, _ = align_to_body(acc, None, up_axis="+x", toes_axis="+z")
+    >>> np.round(acc_body[0], 6) + 0.0
+    array([9.81, 0.  , 0.  ])
+    """
+    _up, toes = _mounting(up_axis, toes_axis)
+    acc = _as_samples("acc_m_s2", acc_m_s2, "m/s²")
+    gyro = None
+    if gyro_deg_s is not None:
+        gyro = _as_samples("gyro_deg_s", gyro_deg_s, "deg/s")
+        if gyro.shape != acc.shape:
+            raise ValueError(f"gyro_deg_s has shape {gyro.shape}, acc_m_s2 {acc.shape}: one row per sample for both")
+    v = gravity_direction(acc, fs_hz)
+    ap = toes[None, :] - (v @ toes)[:, None] * v
+    ap_norm = np.sqrt(np.einsum("ij,ij->i", ap, ap))
+    if not (ap_norm > math.sin(math.radians(90.0 - MISMOUNT_TILT_DEG))).all():
+        raise ValueError(
+            f"configured toes axis {toes_axis!r} points nearly vertically: the mounting disagrees with gravity "
+            "(check mounting_toes and mounting_up)"
+        )
+    ap /= ap_norm[:, None]
+    ml = np.cross(ap, v)
+    basis = np.stack((v, ap, ml), axis=1)  # (N, 3 body axes, 3 sensor axes)
+    acc_body = np.einsum("nbs,ns->nb", basis, acc)
+    gyro_body = None if gyro is None else np.einsum("nbs,ns->nb", basis, gyro)
+    return acc_body, gyro_body
