@@ -45,7 +45,7 @@ README_SHOTS = ("results-tablet", "live-recording-tablet", "history-phone")
 def make_clinic(data_dir: Path) -> dict:
     """Patients and two visits of ``P-001`` (mCTSIB + single-leg each), a month apart."""
     from station.acquire.local import SimulatedStation
-    from station.protocols.scenarios import SCENARIOS, ScenarioPatient, scenario_message
+    from station.sim.scenarios import SCENARIOS, ScenarioPatient, scenario_message
     from station.protocols.service import TrialService
     from station.sim.person import VirtualPerson
     from station.store.audit import Actor

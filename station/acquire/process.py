@@ -38,14 +38,14 @@ class AcquisitionSpec:
     person: dict = field(default_factory=dict)
     scenario: str | None = None
     """Simulation only: who stands on the plate (a name of
-    :data:`station.protocols.scenarios.SCENARIOS`); None is a person standing quietly."""
+    :data:`station.sim.scenarios.SCENARIOS`); None is a person standing quietly."""
 
 
 def _scenario(spec: AcquisitionSpec):
     """The spec's scenario if it follows the dashboard's protocol (a virtual patient), else None."""
     if not spec.simulate or spec.replay or spec.scenario is None:
         return None
-    from station.protocols.scenarios import SCENARIOS
+    from station.sim.scenarios import SCENARIOS
 
     scenario = SCENARIOS[spec.scenario]
     return scenario if scenario.follows else None
@@ -169,7 +169,7 @@ def acquisition_main(spec: AcquisitionSpec, status_conn, scenario_conn=None) -> 
 def _scenario_sink(spec: AcquisitionSpec, hardware, ring, conn):
     """The ring's writer, followed by the scenario's virtual patient (in the loop's thread, after
     each frame: it reads the forwarded events and schedules the person's next actions)."""
-    from station.protocols.scenarios import ScenarioPatient
+    from station.sim.scenarios import ScenarioPatient
 
     protocols_dir = os.path.join(spec.data_dir, "protocols") if spec.data_dir else None
     sim = hardware.simulation
@@ -260,7 +260,7 @@ class AcquisitionProcess:
         only the kinds the patient reacts to are sent). Does nothing without such a scenario."""
         if self._scenario_conn is None:
             return
-        from station.protocols.scenarios import scenario_message
+        from station.sim.scenarios import scenario_message
 
         message = scenario_message(event)
         if message is not None:

@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--host", help="address to listen on (default from the configuration: 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on (default from the configuration: 8000)")
     parser.add_argument("--data-dir", type=Path, help="where the database and trials are kept")
-    from station.protocols.scenarios import SCENARIOS
+    from station.sim.scenarios import SCENARIOS
 
     parser.add_argument(
         "--scenario", choices=sorted(SCENARIOS), metavar="NAME",

@@ -133,7 +133,7 @@ def run_trial(args) -> int:
     from station.commands.protocols import find
     from station.protocols.runner import ProtocolRunner, RunnerError
     from station.protocols.sinks import FileSink, TeeSink
-    from station.protocols.virtual_patient import VirtualPatient, parse_lapse
+    from station.sim.virtual_patient import VirtualPatient, parse_lapse
 
     if not args.simulate:
         raise UserError("running a protocol on the real plate is done from the dashboard (`balance-station run`), "

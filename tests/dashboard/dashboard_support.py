@@ -8,7 +8,7 @@ from functools import lru_cache
 from station.acquire.local import SimulatedStation
 from station.config import PanelConfig
 from station.hw.panel import StationPanel
-from station.protocols.scenarios import SCENARIOS, ScenarioPatient, scenario_message
+from station.sim.scenarios import SCENARIOS, ScenarioPatient, scenario_message
 from station.protocols.service import TrialService
 from station.sim.person import VirtualPerson
 from station.store.audit import Actor

@@ -14,7 +14,7 @@ from station.acquire.process import AcquisitionProcess, AcquisitionSpec
 from station.acquire.ring import RingReader
 from station.config import StationConfig
 from station.protocols.events import Event
-from station.protocols.scenarios import SCENARIOS, ScenarioPatient, scenario_message
+from station.sim.scenarios import SCENARIOS, ScenarioPatient, scenario_message
 from station.sim.person import VirtualPerson
 
 

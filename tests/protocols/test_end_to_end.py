@@ -14,7 +14,7 @@ from station.acquire.local import SimulatedStation
 from station.config import PlateConfig, StationConfig
 from station.protocols.loader import builtin_protocols, load_protocol_file
 from station.protocols.runner import ProtocolRunner
-from station.protocols.virtual_patient import Lapse, VirtualPatient
+from station.sim.virtual_patient import Lapse, VirtualPatient
 from station.sim.person import VirtualPerson
 
 

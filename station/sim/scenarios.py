@@ -3,7 +3,7 @@
 The daemon's simulated acquisition process makes its frames from a virtual person
 (:class:`station.sim.person.VirtualPerson`). Without a scenario (``standing``) that person stands
 quietly on the plate from the start, which is enough to look at the live view. The other scenarios
-are a *virtual patient* (:class:`station.protocols.virtual_patient.VirtualPatient`) who follows
+are a *virtual patient* (:class:`station.sim.virtual_patient.VirtualPatient`) who follows
 the protocol the clinician runs on the dashboard, as a real patient follows the clinician and the
 beeps: steps on when a trial is ready, closes the eyes for eyes-closed conditions, lifts a foot for
 single-leg stance, and (per scenario) does something a patient sometimes does.
@@ -26,7 +26,7 @@ import logging
 from dataclasses import dataclass
 
 from station.protocols.events import Event
-from station.protocols.virtual_patient import Lapse, VirtualPatient
+from station.sim.virtual_patient import Lapse, VirtualPatient
 
 log = logging.getLogger(__name__)
 
