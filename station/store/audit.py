@@ -14,7 +14,8 @@ Actions
 ``session.view``, ``session.update``, ``trial.record``, ``trial.finish``, ``trial.abort``,
 ``trial.recover``, ``trial.view``, ``trial.frames``, ``trial.update``, ``trial.export``,
 ``user.login``, ``user.login_failed``, ``user.logout``, ``user.create``, ``user.update``,
-``user.password``, ``settings.update``.
+``user.password``, ``settings.update``, ``programme.assign``, ``programme.view``,
+``programme.update``, ``programme.dose``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ ACTIONS = frozenset(
     """patient.create patient.view patient.update patient.archive patient.unarchive patient.export
     patient.erase session.create session.view session.update trial.record trial.finish
     trial.abort trial.recover trial.view trial.frames trial.update trial.export user.login
-    user.login_failed user.logout user.create user.update user.password settings.update""".split()
+    user.login_failed user.logout user.create user.update user.password settings.update
+    programme.assign programme.view programme.update programme.dose""".split()
 )
 
 

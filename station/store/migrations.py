@@ -155,6 +155,85 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        2,
+        "training programmes: assignments, planned sessions with their doses, assessment visits, pauses",
+        (
+            """
+            CREATE TABLE programme_assignments (
+                id INTEGER PRIMARY KEY,
+                patient_id INTEGER NOT NULL REFERENCES patients (id) ON DELETE CASCADE,
+                template_name TEXT NOT NULL,
+                template TEXT NOT NULL CHECK (json_valid(template)),
+                start_date TEXT NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('active', 'paused', 'ended')),
+                paused_from TEXT,
+                ended_on TEXT,
+                end_reason TEXT,
+                created_at TEXT NOT NULL,
+                created_by TEXT NOT NULL,
+                updated_at TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX programme_assignments_patient ON programme_assignments (patient_id, id)",
+            """
+            CREATE TABLE programme_sessions (
+                id INTEGER PRIMARY KEY,
+                assignment_id INTEGER NOT NULL REFERENCES programme_assignments (id) ON DELETE CASCADE,
+                number INTEGER NOT NULL CHECK (number > 0),
+                week INTEGER NOT NULL CHECK (week > 0),
+                planned_date TEXT NOT NULL,
+                prescribed_date TEXT NOT NULL,
+                minutes_planned REAL NOT NULL CHECK (minutes_planned > 0),
+                status TEXT NOT NULL CHECK (status IN ('planned', 'done', 'missed', 'cancelled')),
+                missed_reason TEXT,
+                dose_source TEXT CHECK (dose_source IS NULL OR dose_source IN ('measured', 'manual')),
+                dose TEXT CHECK (dose IS NULL OR json_valid(dose)),
+                trial_id INTEGER REFERENCES trials (id) ON DELETE SET NULL,
+                recorded_at TEXT,
+                recorded_by TEXT,
+                UNIQUE (assignment_id, number)
+            )
+            """,
+            """
+            CREATE TABLE programme_visits (
+                id INTEGER PRIMARY KEY,
+                assignment_id INTEGER NOT NULL REFERENCES programme_assignments (id) ON DELETE CASCADE,
+                assessment_id TEXT NOT NULL,
+                label TEXT NOT NULL,
+                week INTEGER NOT NULL CHECK (week >= 0),
+                planned_date TEXT NOT NULL,
+                prescribed_date TEXT NOT NULL,
+                protocols TEXT NOT NULL CHECK (json_valid(protocols)),
+                status TEXT NOT NULL CHECK (status IN ('planned', 'done', 'missed', 'cancelled')),
+                missed_reason TEXT,
+                UNIQUE (assignment_id, assessment_id)
+            )
+            """,
+            """
+            CREATE TABLE programme_visit_sessions (
+                visit_id INTEGER NOT NULL REFERENCES programme_visits (id) ON DELETE CASCADE,
+                protocol TEXT NOT NULL,
+                session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+                linked_at TEXT NOT NULL,
+                linked_by TEXT NOT NULL,
+                PRIMARY KEY (visit_id, protocol, session_id)
+            )
+            """,
+            "CREATE INDEX programme_visit_sessions_session ON programme_visit_sessions (session_id)",
+            """
+            CREATE TABLE programme_pauses (
+                id INTEGER PRIMARY KEY,
+                assignment_id INTEGER NOT NULL REFERENCES programme_assignments (id) ON DELETE CASCADE,
+                paused_from TEXT NOT NULL,
+                resumed_on TEXT,
+                reason TEXT NOT NULL,
+                paused_by TEXT NOT NULL,
+                resumed_by TEXT
+            )
+            """,
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

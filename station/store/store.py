@@ -25,6 +25,7 @@ from station.store.logins import LoginSessions
 from station.store.migrations import migrate
 from station.store.passwords import DEFAULT_COST, ScryptCost
 from station.store.patients import Patients
+from station.store.programmes import Programmes
 from station.store.sessions import Sessions
 from station.store.settings import Settings
 from station.store.trials import DEFAULT_COMMIT_INTERVAL_S, Trials
@@ -58,7 +59,7 @@ class Store:
     """Everything stored in one data directory.
 
     Attributes: ``users``, ``logins`` (login sessions), ``patients``, ``sessions`` (visits),
-    ``trials``, ``settings``, ``audit``, ``db``.
+    ``trials``, ``programmes`` (training programmes), ``settings``, ``audit``, ``db``.
 
     Parameters
     ----------
@@ -102,6 +103,7 @@ class Store:
         self.logins = LoginSessions(self.db, wall_clock)
         self.patients = Patients(self.db, self.audit, wall_clock)
         self.sessions = Sessions(self.db, self.audit, wall_clock)
+        self.programmes = Programmes(self.db, self.audit, wall_clock)
         self.trials = Trials(
             self.db, self.audit, wall_clock=wall_clock, clock=clock, commit_interval_s=commit_interval_s
         )

@@ -1,0 +1,90 @@
+"""Change of each outcome from baseline to every later assessment, against the published MDC.
+
+A difference (later − baseline, in the outcome's unit) is called a **real** change only when its
+size exceeds the minimal detectable change (MDC95) published for the measure *in a comparable
+population* (:mod:`station.reference.mdc`, cited with its population); its direction is a benefit
+when it goes the way the programme's outcome says is better (``lower`` sway, ``higher`` time
+held). Where no MDC is published for the measure in the programme's population, the verdict says
+so, rather than borrowing one from another population or inventing one (DESIGN.md §9).
+
+>>> mdc = {"value": 0.61}
+>>> verdict(-0.9, "lower", mdc)
+'real improvement'
+>>> verdict(-0.3, "lower", mdc)
+'within measurement error'
+>>> verdict(2.0, "higher", None)
+'no MDC published'
+"""
+
+from __future__ import annotations
+
+from station.protocols.schema import Protocol
+from station.reference import mdc as mdc_table
+
+MDC_POPULATIONS = {mdc_table.GASQ_2014: "stroke", mdc_table.GOLDBERG_2011: "older_adults"}
+"""Which programme population each published MDC's sample belongs to (by its citation)."""
+
+_UNITS = (("_cm2_s", "cm²/s"), ("_cm2", "cm²"), ("_cm_s", "cm/s"), ("_m_s", "m/s"), ("_cm", "cm"),
+          ("_pct", "%"), ("_hz", "Hz"), ("_s", "s"), ("_m", "m"))
+
+
+def unit_of(metric: str) -> str:
+    """The unit a metric key names (``mean_velocity_cm_s`` → ``cm/s``); '' when it has none.
+
+    >>> unit_of("ellipse_area_cm2"), unit_of("time_held_s"), unit_of("step_regularity")
+    ('cm²', 's', '')
+    """
+    for suffix, unit in _UNITS:
+        if metric.endswith(suffix):
+            return unit
+    return ""
+
+
+def comparable_mdc(metric: str, protocol: Protocol | None, condition_id: str, population: str) -> tuple[dict | None, str]:
+    """The published MDC of ``metric`` measured as ``protocol``'s condition does, in a population
+    comparable to the programme's; ``(mdc dict or None, note)`` where the note says why none."""
+    if protocol is None:
+        return None, "no MDC published (the protocol is not known to this station)"
+    try:
+        condition = protocol.condition(condition_id)
+    except KeyError:
+        return None, "no MDC published (the condition is not in the protocol)"
+    found = mdc_table.find_mdc(metric, protocol=protocol.name, eyes=condition.stance.eyes, feet=condition.stance.feet)
+    if found is None:
+        return None, "no MDC published for this measure in this stance"
+    if MDC_POPULATIONS.get(found.citation) != population:
+        return None, (f"no MDC published for this population (the one published is for {found.population}, "
+                      "not comparable)")
+    return found.to_dict(), ""
+
+
+def verdict(difference: float, better: str, mdc: dict | None) -> str:
+    """``real improvement``, ``real worsening``, ``within measurement error``, ``no change`` or
+    ``no MDC published``."""
+    if mdc is None:
+        return "no MDC published"
+    if abs(difference) <= float(mdc["value"]):
+        return "within measurement error"
+    improved = difference < 0 if better == "lower" else difference > 0
+    return "real improvement" if improved else "real worsening"
+
+
+def outcome_change(points: list[dict], better: str, mdc: dict | None) -> list[dict]:
+    """Changes from the first point (the baseline) to each later one.
+
+    ``points`` are ``{"assessment_id", "label", "week", "value"}`` in visit order, ``value``
+    None where not measured. Each change: ``to``, ``label``, ``week``, ``difference``,
+    ``towards_benefit`` (True, False, or None for no change), ``verdict``.
+    """
+    if not points or points[0]["value"] is None:
+        return []
+    base = float(points[0]["value"])
+    out = []
+    for p in points[1:]:
+        if p["value"] is None:
+            continue
+        diff = float(p["value"]) - base
+        toward = None if diff == 0 else ((diff < 0) if better == "lower" else (diff > 0))
+        out.append({"to": p["assessment_id"], "label": p["label"], "week": p["week"], "difference": diff,
+                    "towards_benefit": toward, "verdict": verdict(diff, better, mdc)})
+    return out
