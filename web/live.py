@@ -7,7 +7,7 @@ acquisition or another viewer: it learns how many frames it missed.
 
 Events (``event:`` name, ``data:`` one JSON object)::
 
-    frames   {"frames": [{"seq", "t_ns", "ap_cm", "ml_cm", "fz_n", "left_n", "right_n", "flags"}, ...],
+    frames   {"frames": [{"seq", "t_ns", "ap_cm", "ml_cm", "fz_n", "left_n", "right_n", "acc_m_s2", "flags"}, ...],
               "missed": n, "rate_hz": r, "sent_ns": t}
              every frame since the previous frames event, 50 events a second while frames come
              (the first one also holds the last BACKFILL_S seconds; clients drop frames whose
@@ -21,6 +21,8 @@ Events (``event:`` name, ``data:`` one JSON object)::
              :mod:`station.protocols.events` and :mod:`station.protocols.service`), with
              ``id: <epoch>-<seq>``
     health   ``{"health": <GET /healthz document>, "viewers": n}`` once a second
+    gait     ``{"contacts_t_ns", "steps", "cadence_steps_min", "window_s"}`` once a second while the
+             IMU gives data: the steps of the last seconds (:mod:`web.live_gait`)
     session  ``{"expires_in_s": s}`` every few seconds: time left before the inactivity logout
     logout   ``{"expired": true}``: the login session ended; the stream closes
 
@@ -42,6 +44,8 @@ from flask import Blueprint, Response, current_app, request, session
 
 from station.acquire.ring import RingError, RingReader
 from web.api_station import NO_SERVICE
+from web.live_gait import INTERVAL_S as GAIT_INTERVAL_S
+from web.live_gait import LiveGait
 from web.security import api_error, background, current_user, store
 
 bp = Blueprint("live", __name__)
@@ -70,15 +74,19 @@ def _column(values: np.ndarray, decimals: int) -> list:
 
 def frames_payload(frames: np.ndarray) -> list[dict]:
     """The live view's fields of each frame (FRAME_DTYPE): COP, total force, the load on each
-    side (left = FL + BL, right = FR + BR, N) and the status flags."""
+    side (left = FL + BL, right = FR + BR, N), the magnitude of the IMU's acceleration
+    (``acc_m_s2``, m/s² including gravity: the walk panel's trace, whatever way the sensor is
+    worn) and the status flags."""
     left = frames["fl_n"] + frames["bl_n"]
     right = frames["fr_n"] + frames["br_n"]
+    acc = np.sqrt(frames["ax_m_s2"] ** 2 + frames["ay_m_s2"] ** 2 + frames["az_m_s2"] ** 2)
     columns = (
         frames["seq"].tolist(), frames["t_ns"].tolist(), _column(frames["ap_cm"], 3), _column(frames["ml_cm"], 3),
-        _column(frames["fz_n"], 1), _column(left, 1), _column(right, 1), frames["flags"].tolist(),
+        _column(frames["fz_n"], 1), _column(left, 1), _column(right, 1), _column(acc, 2), frames["flags"].tolist(),
     )
-    return [{"seq": s, "t_ns": t, "ap_cm": ap, "ml_cm": ml, "fz_n": fz, "left_n": lf, "right_n": rt, "flags": fl}
-            for s, t, ap, ml, fz, lf, rt, fl in zip(*columns)]
+    return [{"seq": s, "t_ns": t, "ap_cm": ap, "ml_cm": ml, "fz_n": fz, "left_n": lf, "right_n": rt, "acc_m_s2": a,
+             "flags": fl}
+            for s, t, ap, ml, fz, lf, rt, a, fl in zip(*columns)]
 
 
 def _event(name: str, doc, event_id: str | None = None) -> str:
@@ -192,6 +200,8 @@ def _stream(app, *, token: str, resume: tuple[str | None, int]):
         next_session = started
         attach_after = started
         rate_hz = link.rate_hz if link is not None else None
+        gait = LiveGait(rate_hz) if rate_hz else None
+        next_gait = started + GAIT_INTERVAL_S
         while True:
             now = time.monotonic()
             if now - started > STREAM_MAX_S:
@@ -220,6 +230,12 @@ def _stream(app, *, token: str, resume: tuple[str | None, int]):
                 if len(block.frames) or block.missed:
                     yield _event("frames", {"frames": frames_payload(block.frames), "missed": block.missed,
                                             "rate_hz": rate_hz, "sent_ns": time.monotonic_ns()})
+                    gait.feed(block.frames)
+                if now >= next_gait:
+                    next_gait = now + GAIT_INTERVAL_S
+                    doc = gait.event()
+                    if doc is not None:
+                        yield _event("gait", doc)
             if service is not None:
                 texts, seq = _catch_up(service, seq)
                 for text in texts:

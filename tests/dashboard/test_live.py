@@ -165,7 +165,7 @@ def test_status_first_then_every_frame_once_with_health_and_the_session(live):
     assert all(doc["missed"] == 0 and doc["rate_hz"] == 100.0 for doc in frames_events)
     assert all(doc["sent_ns"] >= doc["frames"][-1]["t_ns"] for doc in frames_events if doc["frames"])
     frame = frames_events[-1]["frames"][-1]
-    assert set(frame) == {"seq", "t_ns", "ap_cm", "ml_cm", "fz_n", "left_n", "right_n", "flags"}
+    assert set(frame) == {"seq", "t_ns", "ap_cm", "ml_cm", "fz_n", "left_n", "right_n", "acc_m_s2", "flags"}
     assert frame["left_n"] == pytest.approx(330.0) and frame["right_n"] == pytest.approx(355.0)
     unknown = [f for doc in frames_events for f in doc["frames"] if f["seq"] % 50 == 7]
     assert unknown and all(f["ap_cm"] is None and f["flags"] == 8192 for f in unknown)

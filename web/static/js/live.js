@@ -196,7 +196,7 @@
   async function refreshStatus() {
     if (state.refreshing) return state.refreshing;
     state.refreshing = api("GET", "/api/station", undefined, { background: true })
-      .then((doc) => { applyStatus(doc.service); showHealth({ health: doc.health }); })
+      .then((doc) => { applyStatus(doc.service); share("status", doc.service); showHealth({ health: doc.health }); })
       .catch((err) => showError($("page-error"), err))
       .finally(() => { state.refreshing = null; });
     return state.refreshing;
@@ -271,6 +271,12 @@
 
   /* -- the stream ------------------------------------------------------------------------- */
   let source = null;
+
+  /* Other scripts of the page (the walk panel, walk.js) follow the same stream: each event is
+     passed on as a DOM event "live:<name>" on the page element. */
+  function share(name, detail) {
+    page.dispatchEvent(new CustomEvent("live:" + name, { detail }));
+  }
   let retryTimer = null;
 
   function setConn(s, words) {
@@ -283,16 +289,21 @@
     const url = "/api/live" + (state.lastEventId ? "?last_event_id=" + encodeURIComponent(state.lastEventId) : "");
     source = new EventSource(url);
     source.onopen = () => setConn("open", "live");
-    source.addEventListener("frames", (ev) => addFrames(JSON.parse(ev.data)));
+    source.addEventListener("frames", (ev) => { const doc = JSON.parse(ev.data); addFrames(doc); share("frames", doc); });
+    source.addEventListener("gait", (ev) => share("gait", JSON.parse(ev.data)));
     source.addEventListener("health", (ev) => showHealth(JSON.parse(ev.data)));
     source.addEventListener("session", (ev) => Station.sessionLeft(JSON.parse(ev.data).expires_in_s));
     source.addEventListener("status", (ev) => {
       state.lastEventId = ev.lastEventId || state.lastEventId;
-      applyStatus(JSON.parse(ev.data));
+      const doc = JSON.parse(ev.data);
+      applyStatus(doc);
+      share("status", doc);
     });
     source.addEventListener("trial", (ev) => {
       state.lastEventId = ev.lastEventId || state.lastEventId;
-      applyEvent(JSON.parse(ev.data));
+      const doc = JSON.parse(ev.data);
+      applyEvent(doc);
+      share("trial", doc);
     });
     source.addEventListener("logout", () => { source.close(); Station.goToLogin(true); });
     source.onerror = () => {
@@ -348,6 +359,7 @@
     try {
       const doc = await api("POST", path, body === undefined ? {} : body);
       applyStatus(doc);
+      share("status", doc);
     } catch (err) {
       showError($("page-error"), err);
     }
