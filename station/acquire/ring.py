@@ -7,15 +7,20 @@ learns how many frames it missed when it falls more than the ring's capacity beh
 Layout of the shared block (little-endian)::
 
     header   64 bytes   magic, version, capacity, frame size, write_count (u64, frames ever written)
-    stamps   capacity × u64   the write index stored in each slot, written after the frame
+    checks   capacity × u32   per slot: CRC-32 of the frame's bytes seeded with its write index
     frames   capacity × FRAME_DTYPE
-    health   4096 bytes  seqlock counter (u64), length (u64), JSON document
+    health   4096 bytes  counter (u64), length (u64), CRC-32 (u64), JSON document
 
-Ordering (a seqlock per slot): the writer invalidates the slot's stamp, stores the frame, stores
-the stamp (the frame's write index), then ``write_count``. A reader copies the frames it has not
-seen, then their stamps, then re-reads ``write_count``: a frame whose stamp is not the index it
-expected, or whose slot the writer may be overwriting, is counted as missed, never returned as
-wrong data.
+Torn frames are detected whatever the memory order. Python gives no memory barriers, and ARM
+(the Pi) may make the writer's stores visible to another core in any order, so a reader cannot
+rely on "the frame was stored before its stamp". Instead every slot carries a check: the CRC-32
+of the frame's 136 bytes, seeded with the frame's write index. A reader copies the frames it has
+not seen and their checks, and keeps a frame only when the check matches the bytes it copied and
+the index it expected; a frame being overwritten, half-visible, or left from an earlier lap fails
+(a false match has a probability of 2^-32), is counted as missed and is never returned as wrong
+data. :meth:`RingReader.latest` checks the same way. ``write_count`` is read until two reads
+agree (a 64-bit store may be two stores on a 32-bit Pi OS). The health block carries a CRC of its
+JSON body for the same reason.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import zlib
 from dataclasses import dataclass
 from multiprocessing import shared_memory
 
@@ -33,8 +39,14 @@ from station.acquire.frame import FRAME_DTYPE
 _MAGIC = b"BALRING1"
 _HEADER_BYTES = 64
 _HEALTH_BYTES = 4096
-_HEALTH_HEADER_BYTES = 16
-_NO_STAMP = np.iinfo(np.uint64).max
+_HEALTH_HEADER_BYTES = 24
+_LAYOUT_VERSION = 2
+_FRAME_BYTES = FRAME_DTYPE.itemsize
+
+
+def frame_check(frame_bytes, index: int) -> int:
+    """The check of one slot: CRC-32 of the frame's bytes, seeded with its write index."""
+    return zlib.crc32(frame_bytes, index & 0xFFFFFFFF)
 
 
 class RingError(RuntimeError):
@@ -50,11 +62,11 @@ class FrameBlock:
 
 
 def _layout(capacity: int) -> tuple[int, int, int, int]:
-    stamps_off = _HEADER_BYTES
-    frames_off = stamps_off + 8 * capacity
+    checks_off = _HEADER_BYTES
+    frames_off = checks_off + 8 * ((4 * capacity + 7) // 8)
     health_off = frames_off + FRAME_DTYPE.itemsize * capacity
     total = health_off + _HEALTH_BYTES
-    return stamps_off, frames_off, health_off, total
+    return checks_off, frames_off, health_off, total
 
 
 class _AttachedBlock:
@@ -94,18 +106,19 @@ class _RingView:
             raise RingError(f"shared memory block {shm.name!r} is not a balance-station frame ring")
         header = np.ndarray((7,), dtype="<u8", buffer=buf, offset=8)
         self.capacity = int(header[1])
-        if int(header[2]) != FRAME_DTYPE.itemsize:
+        if int(header[0]) != _LAYOUT_VERSION or int(header[2]) != FRAME_DTYPE.itemsize:
             raise RingError(
                 f"ring {shm.name!r} holds frames of {int(header[2])} bytes, this software expects "
                 f"{FRAME_DTYPE.itemsize}: restart the station after an update"
             )
-        stamps_off, frames_off, health_off, total = _layout(self.capacity)
+        checks_off, frames_off, health_off, total = _layout(self.capacity)
         if shm.size < total:
             raise RingError(f"ring {shm.name!r} is truncated ({shm.size} < {total} bytes)")
         self._header = header
-        self.stamps = np.ndarray((self.capacity,), dtype="<u8", buffer=buf, offset=stamps_off)
+        self.checks = np.ndarray((self.capacity,), dtype="<u4", buffer=buf, offset=checks_off)
         self.frames = np.ndarray((self.capacity,), dtype=FRAME_DTYPE, buffer=buf, offset=frames_off)
-        self._health_hdr = np.ndarray((2,), dtype="<u8", buffer=buf, offset=health_off)
+        self._frame_bytes = buf[frames_off : frames_off + FRAME_DTYPE.itemsize * self.capacity]
+        self._health_hdr = np.ndarray((3,), dtype="<u8", buffer=buf, offset=health_off)
         self._health_body = np.ndarray(
             (_HEALTH_BYTES - _HEALTH_HEADER_BYTES,),
             dtype=np.uint8,
@@ -119,8 +132,24 @@ class _RingView:
 
     @property
     def write_count(self) -> int:
-        """Frames written since the ring was created."""
-        return int(self._header[3])
+        """Frames written since the ring was created (read until two reads agree)."""
+        header = self._header
+        count = int(header[3])
+        while True:
+            again = int(header[3])
+            if again == count:
+                return count
+            count = again
+
+    def _checked(self, frames: np.ndarray, checks: np.ndarray, first_index: int) -> np.ndarray:
+        """Mask of the copied ``frames`` whose bytes match their copied check and index."""
+        raw = frames.tobytes()
+        size = _FRAME_BYTES
+        ok = np.empty(len(frames), dtype=bool)
+        crc = zlib.crc32
+        for i in range(len(frames)):
+            ok[i] = crc(raw[i * size : (i + 1) * size], (first_index + i) & 0xFFFFFFFF) == checks[i]
+        return ok
 
     def read_health(self) -> dict | None:
         """The last health document the writer published, or None if none yet."""
@@ -131,13 +160,19 @@ class _RingView:
             if before % 2:
                 continue
             length = int(self._health_hdr[1])
+            check = int(self._health_hdr[2])
+            if length > self._health_body.size:
+                continue
             body = self._health_body[:length].tobytes()
-            if int(self._health_hdr[0]) == before:
-                return json.loads(body)
+            if int(self._health_hdr[0]) == before and zlib.crc32(body) == check:
+                try:
+                    return json.loads(body)
+                except ValueError:
+                    continue
         return None
 
     def _release_views(self) -> None:
-        for attr in ("_header", "stamps", "frames", "_health_hdr", "_health_body"):
+        for attr in ("_header", "checks", "frames", "_frame_bytes", "_health_hdr", "_health_body"):
             if hasattr(self, attr):
                 delattr(self, attr)
 
@@ -162,12 +197,12 @@ class FrameRing(_RingView):
         shm.buf[:_HEADER_BYTES] = bytes(_HEADER_BYTES)
         shm.buf[:8] = _MAGIC
         header = np.ndarray((7,), dtype="<u8", buffer=shm.buf, offset=8)
-        header[0] = 1  # layout version
+        header[0] = _LAYOUT_VERSION
         header[1] = capacity
         header[2] = FRAME_DTYPE.itemsize
         header[3] = 0
         super().__init__(shm)
-        self.stamps[:] = _NO_STAMP
+        self.checks[:] = 0
         self._count = 0
         self._health_seq = 0
 
@@ -175,16 +210,11 @@ class FrameRing(_RingView):
         """Append one frame given as a tuple in FRAME_DTYPE field order."""
         index = self._count
         slot = index % self.capacity
-        self.stamps[slot] = _NO_STAMP  # a reader copying this slot now will see it changed
         self.frames[slot] = frame
-        self.stamps[slot] = index
+        offset = slot * _FRAME_BYTES
+        self.checks[slot] = zlib.crc32(self._frame_bytes[offset : offset + _FRAME_BYTES], index & 0xFFFFFFFF)
         self._count = index + 1
         self._header[3] = self._count
-
-    def write_many(self, frames: np.ndarray) -> None:
-        """Append an array of frames (FRAME_DTYPE)."""
-        for row in frames:
-            self.write(row.item())
 
     def publish_health(self, doc: dict) -> None:
         """Publish the health document (JSON, at most ~4 KB) for readers in other processes."""
@@ -195,6 +225,7 @@ class FrameRing(_RingView):
         self._health_hdr[0] = 2 * self._health_seq - 1  # odd: writing
         self._health_body[: len(body)] = np.frombuffer(body, dtype=np.uint8)
         self._health_hdr[1] = len(body)
+        self._health_hdr[2] = zlib.crc32(body)
         self._health_hdr[0] = 2 * self._health_seq
 
     def close(self) -> None:
@@ -253,14 +284,8 @@ class RingReader(_RingView):
             return FrameBlock(np.empty(0, dtype=FRAME_DTYPE), missed)
         slots = np.arange(start, end) % self.capacity
         frames = self.frames[slots]  # fancy indexing copies
-        stamps = self.stamps[slots]
-        after = self.write_count
-        expected = np.arange(start, end, dtype=np.uint64)
-        ok = stamps == expected
-        if after >= self.capacity:
-            # The writer may be overwriting the slot of index `after - capacity` right now, and
-            # has overwritten every slot below it.
-            ok &= expected > np.uint64(after - self.capacity)
+        checks = self.checks[slots]
+        ok = self._checked(frames, checks, start)
         if not ok.all():
             missed += int(np.count_nonzero(~ok))
             frames = frames[ok]
@@ -269,13 +294,15 @@ class RingReader(_RingView):
         return FrameBlock(frames, missed)
 
     def latest(self, n: int) -> np.ndarray:
-        """The newest ``n`` frames (or fewer), without moving the cursor."""
+        """The newest ``n`` frames (or fewer) that pass their check, without moving the cursor."""
         count = self.write_count
         n = min(n, count, self.capacity - 1)
         if n <= 0:
             return np.empty(0, dtype=FRAME_DTYPE)
         slots = np.arange(count - n, count) % self.capacity
-        return self.frames[slots]
+        frames = self.frames[slots]
+        ok = self._checked(frames, self.checks[slots], count - n)
+        return frames if ok.all() else frames[ok]
 
     def close(self) -> None:
         self._release_views()

@@ -136,3 +136,49 @@ def test_frames_copied_are_independent_of_the_ring(ring):
     for i in range(2, 40):
         ring.write(_frame(i))
     assert block.frames["seq"][0] == 1 and np.isclose(block.frames["ap_cm"][0], 0.01)
+
+
+def _tear(ring, index: int, field: str, value) -> None:
+    """What a reader on another core may see on ARM: part of a slot's new stores visible, part
+    not (here one field keeps a value the writer did not write with this check)."""
+    ring.frames[index % ring.capacity][field] = value
+
+
+@pytest.mark.parametrize("field,value", [("ap_cm", 99.0), ("seq", 12345), ("flags", 7)])
+def test_a_torn_frame_is_counted_missed_never_returned(ring, field, value):
+    reader = RingReader(ring.name)
+    for i in range(6):
+        ring.write(_frame(i))
+    _tear(ring, 3, field, value)
+    block = reader.read()
+    assert list(block.frames["seq"]) == [0, 1, 2, 4, 5]
+    assert block.missed == 1 and reader.missed_total == 1
+
+
+def test_latest_checks_its_frames_too(ring):
+    reader = RingReader(ring.name)
+    for i in range(10):
+        ring.write(_frame(i))
+    _tear(ring, 8, "ml_cm", 1.5)
+    assert list(reader.latest(3)["seq"]) == [7, 9]
+
+
+def test_a_frame_left_from_an_earlier_lap_fails_its_check(ring):
+    reader = RingReader(ring.name)
+    for i in range(ring.capacity + 3):
+        ring.write(_frame(i))
+    # The check of a slot is seeded with the write index: the copy of frame 1 (index 1) in the
+    # slot of index 1 + capacity does not pass as that frame.
+    ring.frames[1] = _frame(1)  # the slot's check is still that of index 1 + capacity
+    block = reader.read()
+    assert 1 + ring.capacity not in set(block.frames["seq"].tolist())
+    assert block.missed == 4 + 1  # 4 overwritten before the read (19 written, 15 readable), 1 stale
+
+
+def test_a_torn_health_document_is_not_returned(ring):
+    reader = RingReader(ring.name)
+    ring.publish_health({"state": "ok", "frames": 3})
+    ring._health_body[2] ^= 0x01  # a byte of the body not yet visible to this reader
+    assert reader.read_health() is None
+    ring.publish_health({"state": "ok", "frames": 4})
+    assert reader.read_health() == {"state": "ok", "frames": 4}
