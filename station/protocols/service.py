@@ -68,6 +68,9 @@ log = logging.getLogger(__name__)
 
 COMMAND_TIMEOUT_S = 10.0
 """How long a caller waits for the service thread to carry out a command, s."""
+COMMAND_FINISH_S = 30.0
+"""After the timeout, how long a caller still waits for a command the service thread had already
+started (its outcome is the answer), s."""
 
 FAILURE_PAUSE_S = 0.5
 """Pause after an unexpected error in the service loop, s (so a persistent fault cannot spin)."""
@@ -288,7 +291,20 @@ class TrialService:
         try:
             return future.result(timeout_s)
         except FutureTimeout:
-            raise ServiceUnavailable("the station did not answer in time; try again, and restart it if this persists") from None
+            # The caller is told the command failed, so it must never run later: withdraw it.
+            # If the service thread has already started it, its outcome is what counts: wait
+            # for it a little longer rather than report a failure that did not happen.
+            if future.cancel():
+                raise ServiceUnavailable(
+                    "the station did not answer in time and the command was not carried out; try again, "
+                    "and restart the station if this persists"
+                ) from None
+        try:
+            return future.result(COMMAND_FINISH_S)
+        except FutureTimeout:
+            raise ServiceUnavailable(
+                "the station is still carrying out the command; check the trial's state before trying again"
+            ) from None
 
     def open_run(self, patient_id: int, protocol: str, conditions: list[str] | None, actor: Actor) -> dict:
         """Open a protocol run for a patient: a new session, the first trial's instructions."""
