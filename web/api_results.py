@@ -2,16 +2,22 @@
 
 ``GET /api/sessions/<id>/results`` (audited as a view of the session) and
 ``GET /api/patients/<id>/history`` (audited as a view of the patient); built by
-:mod:`station.protocols.report`. See ``docs/api.md``.
+:mod:`station.protocols.report`. ``GET /api/trials/<id>/steps``: a walk trial's vertical
+acceleration with its steps (:mod:`web.walk_trace`; audited as ``trial.frames``). See ``docs/api.md``.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+import math
+
+from flask import Blueprint, current_app, request
 
 from station.protocols.report import patient_history, session_results
+from station.store.db import ValidationError
 from web.api_station import station_protocols
+from web.jsonio import query_int
 from web.security import actor, store
+from web.walk_trace import steps_trace
 
 bp = Blueprint("api_results", __name__, url_prefix="/api")
 
@@ -19,7 +25,9 @@ bp = Blueprint("api_results", __name__, url_prefix="/api")
 @bp.get("/sessions/<int:session_id>/results")
 def results(session_id: int):
     protocols, problem = station_protocols()
-    doc = session_results(store(), session_id, protocols, actor=actor(), wall_clock=current_app.config["WALL_CLOCK"])
+    visit = request.args.get("visit", "no") in ("1", "yes", "true")
+    doc = session_results(store(), session_id, protocols, actor=actor(), wall_clock=current_app.config["WALL_CLOCK"],
+                          visit=visit)
     doc["protocols_problem"] = problem
     return doc
 
@@ -27,4 +35,36 @@ def results(session_id: int):
 @bp.get("/patients/<int:patient_id>/history")
 def history(patient_id: int):
     protocols, _problem = station_protocols()
-    return patient_history(store(), patient_id, protocols, actor=actor())
+    return patient_history(store(), patient_id, protocols, actor=actor(), wall_clock=current_app.config["WALL_CLOCK"])
+
+
+@bp.get("/measures")
+def measure_catalogue():
+    """Label, unit, group, meaning and reference of every sway measure (for the measures tables)."""
+    return {"groups": list(measures.GROUPS), "measures": {k: measures.describe(k) for k in measures.known_keys()}}
+
+
+def _query_seconds(name: str) -> float | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise ValidationError({name: "must be a number of seconds from the start of the trial (0 or more)"})
+    return value
+
+
+@bp.get("/trials/<int:trial_id>/steps")
+def trial_steps(trial_id: int):
+    """A walk trial's vertical acceleration in ``[from_s, to_s]`` with its steps (initial contacts)."""
+    from_s, to_s = _query_seconds("from_s"), _query_seconds("to_s")
+    if from_s is not None and to_s is not None and to_s <= from_s:
+        raise ValidationError({"to_s": "must be after from_s"})
+    max_points = query_int("max_points", 4000, 10, 20_000)
+    trial = store().trials.get(trial_id)
+    doc = steps_trace(trial, store().trials.frames(trial_id), from_s=from_s, to_s=to_s, max_points=max_points)
+    store().audit.record(actor(), "trial.frames", patient_id=trial["patient_id"], object=f"trial:{trial_id}")
+    return doc
