@@ -3,8 +3,11 @@
 ``/`` (to the patients), ``/patients`` (list, search, add), ``/patients/<id>`` (edit, archive,
 erase, sessions, exports), ``/patients/<id>/history`` (key measures over sessions),
 ``/live`` (live view and guided trial; ``?patient=<id>`` preselects a patient),
-``/sessions/<id>`` (results of a session against norms), ``/trials/<id>`` (one trial: plots,
-measures, exports). Sign-in, setup and the account page are :mod:`web.auth`'s.
+``/sessions/<id>`` (results of the visit the session belongs to, against norms), ``/trials/<id>``
+(one trial: plots, measures, validity, exports), ``/admin/users``, ``/admin/settings`` and
+``/admin/audit`` (administrators). Unknown addresses and refused methods get a page in the
+station's style (the API keeps its JSON errors). Sign-in, setup and the account page are
+:mod:`web.auth`'s.
 
 Every page works offline: scripts and styles come from ``web/static`` (no inline code: the
 Content-Security-Policy forbids it); the page's own parameters travel in ``data-`` attributes.
@@ -15,9 +18,22 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from station.store.db import NotFound
-from web.security import current_user, store
+from web.security import api_error, current_user, is_api_request, roles, store
 
 bp = Blueprint("pages", __name__)
+
+
+@bp.app_context_processor
+def _clinic_name():
+    """``clinic_name()`` for the header (the administrators' setting; '' when unset)."""
+
+    def clinic_name() -> str:
+        try:
+            return store().settings.get("clinic_name") or ""
+        except Exception:  # the header must render even when the store cannot answer
+            return ""
+
+    return {"clinic_name": clinic_name}
 
 
 def _plate() -> dict:
@@ -80,3 +96,38 @@ def trial_page(trial_id: int):
     if not _exists(store().trials.get, trial_id):
         return _page("dashboard/missing.html", what=f"trial #{trial_id}"), 404
     return _page("dashboard/trial.html", page="patients", trial_id=trial_id)
+
+
+@bp.get("/admin/users")
+@roles("admin")
+def admin_users_page():
+    return _page("dashboard/admin_users.html", page="admin")
+
+
+@bp.get("/admin/settings")
+@roles("admin")
+def admin_settings_page():
+    return _page("dashboard/admin_settings.html", page="admin")
+
+
+@bp.get("/admin/audit")
+@roles("admin")
+def admin_audit_page():
+    return _page("dashboard/admin_audit.html", page="admin")
+
+
+ERROR_WORDS = {
+    404: ("Page not found", "There is no page at this address. It may have been mistyped, or the record erased."),
+    405: ("Not possible here", "This address does not accept that kind of request. Go back and use the page's buttons."),
+}
+
+
+@bp.app_errorhandler(404)
+@bp.app_errorhandler(405)
+def error_page(exc):
+    """Unknown addresses (404) and refused methods (405): the API's JSON error, else a page."""
+    code = getattr(exc, "code", None) or 500
+    if is_api_request():
+        return api_error(code, getattr(exc, "description", None) or str(exc))
+    title, words = ERROR_WORDS.get(code, ("Something went wrong", "The station could not show this page."))
+    return _page("error.html", title=title, words=words, code=code), code

@@ -67,6 +67,10 @@ def stored_result(protocol: Protocol, trial: dict) -> TrialResult | None:
         return None
     issues = [_issue(i) for i in outcome.get("issues") or []]
     valid = bool(trial.get("valid"))
+    unable = not valid and unable_trial(trial)
+    if unable:  # inability is a result: 0 s, kept in the score and the history
+        valid, issues = True, []
+        outcome = {**outcome, "time_held_s": 0.0, "completed": False}
     if not valid and not issues:
         issues = [QualityIssue("clinician", trial.get("validity_reason") or "judged invalid", None)]
     if valid and not outcome.get("valid", True):
@@ -93,6 +97,23 @@ def stored_result(protocol: Protocol, trial: dict) -> TrialResult | None:
     return result
 
 
+UNABLE_CODES = ("no_liftoff",)
+"""Quality issues that mean the patient could not take the test position (single-leg stance: the
+foot never left the plate). Such a trial is a result, not a failed recording: 0 s, "unable"."""
+
+
+def unable_trial(trial: dict) -> bool:
+    """True for a stored trial the engine judged invalid only because the patient could not take
+    the position (:data:`UNABLE_CODES`), unless a clinician has since judged it otherwise."""
+    outcome = (trial.get("metrics") or {}).get("trial") or {}
+    codes = [str(i.get("code", "")) for i in outcome.get("issues") or [] if isinstance(i, dict)]
+    if trial.get("valid") or not codes or not all(c in UNABLE_CODES for c in codes):
+        return False
+    reasons = [str(i.get("message", "")) for i in outcome.get("issues") or []]
+    return (trial.get("validity_reason") or "") in ("", " ".join(reasons), "; ".join(reasons)) or \
+        any(r and r in (trial.get("validity_reason") or "") for r in reasons)
+
+
 def _trial_line(trial: dict, result: TrialResult | None) -> dict:
     """A stored trial as the results page lists it."""
     outcome = (trial.get("metrics") or {}).get("trial") or {}
@@ -111,7 +132,10 @@ def _trial_line(trial: dict, result: TrialResult | None) -> dict:
         "frames_lost": trial["frames_lost"],
         "duration_s": trial["duration_s"],
         "analysed": result is not None,
+        "unable": unable_trial(trial),
     }
+    if line["unable"]:
+        line["time_held_s"] = 0.0
     if trial["status"] != "complete":
         line["note"] = {"partial": "interrupted (crash or power cut); frames kept, not analysed",
                         "aborted": "stopped on purpose; not analysed",
@@ -143,8 +167,10 @@ def key_measures(protocol: Protocol, condition_summary: dict, summary: dict, age
                              feet=stance.feet, duration_s=condition.duration_s)
         if norm is not None:
             entry["references"].append({"kind": "norm", **norm})
+        if norm is not None:
+            entry["references"][-1].update(norm_reading(key, norm, stance.feet))
         for cut in _cutoffs_for(summary, key, condition.id):
-            entry["references"].append({"kind": "cutoff", **cut})
+            entry["references"].append({"kind": "cutoff", **cut, **cutoff_reading(cut, unit)})
         if norm is None:  # the protocol's own published norms (e.g. single-leg times by age)
             for pnorm in _protocol_norms_for(summary, key, condition.id):
                 entry["references"].append({"kind": "protocol_norm", **pnorm})
@@ -155,6 +181,59 @@ def key_measures(protocol: Protocol, condition_summary: dict, summary: dict, age
         if key == "path_length_cm" and not entry["references"]:
             entry["note"] = "No published reference: path length is the mean velocity times the trial's length."
         out.append(entry)
+    return out
+
+
+LOWER_IS_LESS_SWAY = ("ellipse_area_cm2", "mean_velocity_cm_s", "path_length_cm", "rms_distance_cm")
+"""Measures where a lower value means less sway (steadier)."""
+
+
+def cutoff_reading(cut: dict, unit: str) -> dict:
+    """What a published cut-off says of the patient's value, in plain words.
+
+    ``verdict``: ``met`` (the criterion is met: not below / not above the limit), ``below`` or
+    ``above`` (the limit is crossed; ``words`` then says what that implies, from the source), or
+    None when there is no value."""
+    value = cut.get("value")
+    if value is None or cut.get("flagged") is None:
+        return {"verdict": None, "words": "No value to compare with the criterion."}
+    if cut.get("below") is not None:
+        limit, side = f"{cut['below']:g} {unit}".strip(), "below"
+    else:
+        limit, side = f"{cut['above']:g} {unit}".strip(), "above"
+    if not cut["flagged"]:
+        reached = "at or above" if side == "below" else "at or below"
+        return {"verdict": "met", "words": f"Met the criterion: {reached} {limit}."}
+    return {"verdict": side, "words": f"{side.capitalize()} {limit}: {cut.get('meaning', '')}".strip()}
+
+
+def norm_reading(metric: str, norm: dict, feet: str) -> dict:
+    """How to read a percentile: which way is better, whether it lies outside the 5th-95th
+    percentiles of the reference group, and whether the reference fits this test at all."""
+    better = "lower" if metric in LOWER_IS_LESS_SWAY else None
+    out = {"better": better,
+           "direction": "lower = less sway (steadier)" if better == "lower" else "neither higher nor lower is better",
+           "flag": None, "fits": True, "misfit": ""}
+    pct = norm.get("percentile")
+    if norm.get("comparable") and pct is not None:
+        value, p05, p95 = norm["value"], norm["p05"], norm["p95"]
+        if value > p95:
+            out["flag"] = "above_p95"
+            out["flag_words"] = ("More sway than 95 % of the reference group" if better == "lower"
+                                 else "Above the 95th percentile of the reference group")
+        elif value < p05:
+            out["flag"] = "below_p05"
+            out["flag_words"] = ("Less sway than 95 % of the reference group" if better == "lower"
+                                 else "Below the 5th percentile of the reference group")
+    misfit = []
+    if feet == "together":
+        misfit.append("feet together here, comfortable stance in the reference")
+    note = norm.get("note") or ""
+    if "reference trials lasted" in note:
+        misfit.append(note.split("The reference trials lasted ", 1)[1].split(".")[0].replace(", this one", " there, here"))
+    if misfit:
+        out["fits"] = False
+        out["misfit"] = "Rough guide only: " + "; ".join(misfit) + "."
     return out
 
 
@@ -176,6 +255,7 @@ def _protocol_results(protocol: Protocol, trials: list[dict], age_y: float | Non
                            "trials": [line for line in lines if line["condition"] == c["id"]]})
     romberg = summary["romberg"]
     return {
+        "sensory": sensory_summary(protocol, conditions),
         "protocol": protocol.name,
         "title": protocol.title,
         "outcome": protocol.outcome,
@@ -189,13 +269,84 @@ def _protocol_results(protocol: Protocol, trials: list[dict], age_y: float | Non
     }
 
 
-def session_results(store, session_id: int, protocols: dict[str, Protocol], *, actor, wall_clock=time.time) -> dict:
+SENSORY_RATIOS = (
+    ("firm_ec", "Firm, eyes closed / firm, eyes open",
+     "vision taken away: the feet and the inner ear remain (the Romberg quotient of the mCTSIB)"),
+    ("foam_eo", "Foam, eyes open / firm, eyes open",
+     "the feet's sense made unreliable by the foam: vision and the inner ear remain"),
+    ("foam_ec", "Foam, eyes closed / firm, eyes open",
+     "only the inner ear remains reliable (vestibular)"),
+)
+"""The mCTSIB's sway-velocity ratios against firm surface, eyes open: (condition, label, meaning)."""
+
+
+def sensory_summary(protocol: Protocol, conditions: list[dict]) -> dict | None:
+    """The mCTSIB's composite and sensory ratios, or None for other protocols.
+
+    ``composite_s``: the sum of the conditions' scores (mean time held), out of ``max_s`` (4 × 30 s),
+    as reported for the mCTSIB (Shirley Ryan AbilityLab); conditions not run count as missing and
+    the composite is then not given. Ratios: mean sway velocity of a condition over that of firm
+    surface, eyes open (how much more the patient sways when a sense is taken away); above 1 is
+    more sway. No published cut-off is carried for these ratios."""
+    wanted = [c.id for c in protocol.conditions]
+    if protocol.outcome != "time_held" or not {"firm_eo", "firm_ec", "foam_eo", "foam_ec"} <= set(wanted):
+        return None
+    by_id = {c["id"]: c for c in conditions}
+    scores = [by_id.get(cid, {}).get("values", {}).get("time_held_s") for cid in ("firm_eo", "firm_ec", "foam_eo", "foam_ec")]
+    max_s = 4 * protocol.duration_s
+    out = {"composite_s": None, "max_s": max_s, "ratios": [],
+           "note": "Ratios of mean sway velocity; above 1 means more sway than on a firm surface with the eyes open. "
+                   "No published cut-off is carried for them."}
+    if all(v is not None for v in scores):
+        out["composite_s"] = round(sum(scores), 2)
+        out["composite_pct"] = round(100.0 * sum(scores) / max_s, 1)
+    base = by_id.get("firm_eo", {}).get("values", {}).get("mean_velocity_cm_s")
+    for cid, label, meaning in SENSORY_RATIOS:
+        value = by_id.get(cid, {}).get("values", {}).get("mean_velocity_cm_s")
+        ratio = value / base if value is not None and base else None
+        out["ratios"].append({"condition": cid, "label": label, "meaning": meaning,
+                              "ratio": None if ratio is None else round(ratio, 3)})
+    return out
+
+
+VISIT_GAP_S = 3 * 3600
+"""Sessions of one patient that follow each other within this time are one visit (each protocol
+run opens its own session; the results page shows the whole visit)."""
+
+
+def visit_session_ids(store, session_id: int, *, actor) -> list[int]:
+    """The ids of the sessions of the visit ``session_id`` belongs to, oldest first: that
+    session and the patient's sessions chained to it by gaps under :data:`VISIT_GAP_S` (the
+    patient's view is audited for ``actor``)."""
+    from station.store.timefmt import parse_utc_iso
+
+    session = store.sessions.get(session_id)
+    patient = store.patients.view(session["patient_id"], actor=actor)
+    ordered = sorted((s for s in patient["sessions"] if s["trials"] or s["id"] == session_id),
+                     key=lambda s: (s["started_at"], s["id"]))
+    times = [parse_utc_iso(s["started_at"]) for s in ordered]
+    index = next(i for i, s in enumerate(ordered) if s["id"] == session_id)
+    lo = hi = index
+    while lo > 0 and times[lo] - times[lo - 1] < VISIT_GAP_S:
+        lo -= 1
+    while hi + 1 < len(ordered) and times[hi + 1] - times[hi] < VISIT_GAP_S:
+        hi += 1
+    return [s["id"] for s in ordered[lo:hi + 1]]
+
+
+def session_results(store, session_id: int, protocols: dict[str, Protocol], *, actor, wall_clock=time.time,
+                    visit: bool = False) -> dict:
     """The results document of a session (see the module docstring); the session's view is
-    audited for ``actor``."""
+    audited for ``actor``. ``visit``: the whole visit the session belongs to (every protocol run
+    that day, :func:`visit_session_ids`), listed under ``"sessions"``."""
     session = store.sessions.view(session_id, actor=actor)
     patient = store.patients.get(session["patient_id"])
     age_y = age_in_year(patient.get("birth_year"), wall_clock)
-    trials = [store.trials.get(t["id"]) for t in session["trials"]]
+    visit_sessions = [session]
+    if visit:
+        visit_sessions = [session if sid == session_id else store.sessions.view(sid, actor=actor)
+                          for sid in visit_session_ids(store, session_id, actor=actor)]
+    trials = [store.trials.get(t["id"]) for s in visit_sessions for t in s["trials"]]
     by_protocol: dict[str, list[dict]] = {}
     for trial in trials:
         by_protocol.setdefault(trial["protocol"], []).append(trial)
@@ -209,8 +360,10 @@ def session_results(store, session_id: int, protocols: dict[str, Protocol], *, a
         sections.append(_protocol_results(protocol, group, age_y))
     return {
         "session": {k: session[k] for k in ("id", "patient_id", "started_at", "label", "notes")},
+        "sessions": [{k: s[k] for k in ("id", "started_at", "label", "notes")} | {"trial_count": len(s["trials"])}
+                     for s in visit_sessions],
         "patient": {"id": patient["id"], "identifier": patient["identifier"], "birth_year": patient["birth_year"],
-                    "sex": patient["sex"], "age_y": age_y},
+                    "sex": patient["sex"], "age_y": age_y, "conditions": patient.get("conditions") or []},
         "protocols": sections,
         "unknown_protocol_trials": unknown,
         "norms_source": norms.CITATION,
@@ -227,21 +380,25 @@ def _finite(value) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, actor) -> dict:
+def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, actor, wall_clock=time.time) -> dict:
     """The key measures of a patient over sessions (see the module docstring); the patient's
     view is audited for ``actor``."""
     patient = store.patients.view(patient_id, actor=actor)
+    age_y = age_in_year(patient.get("birth_year"), wall_clock)
     sessions = sorted((s for s in patient["sessions"] if s["trials"]), key=lambda s: (s["started_at"], s["id"]))
     series: dict[tuple[str, str, str], dict] = {}
     for session in sessions:
         per_key: dict[tuple[str, str, str], list[tuple[float, int]]] = {}
         for line in session["trials"]:
-            if line["status"] != "complete" or not line["valid"]:
+            if line["status"] != "complete":
                 continue
             trial = store.trials.get(line["id"])
+            unable = not line["valid"] and unable_trial(trial)
+            if not line["valid"] and not unable:
+                continue
             doc = trial.get("metrics") or {}
-            values = dict(doc.get("metrics") or {})
-            held = (doc.get("trial") or {}).get("time_held_s")
+            values = {} if unable else dict(doc.get("metrics") or {})
+            held = 0.0 if unable else (doc.get("trial") or {}).get("time_held_s")
             if held is not None:
                 values["time_held_s"] = held
             for metric in HISTORY_MEASURES:
@@ -250,7 +407,8 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
                     per_key.setdefault((trial["protocol"], trial["condition"], metric), []).append((value, trial["id"]))
         for key, found in per_key.items():
             if key not in series:
-                series[key] = _new_series(protocols.get(key[0]), key[0], key[1], key[2])
+                series[key] = _new_series(protocols.get(key[0]), key[0], key[1], key[2],
+                                          patient.get("conditions") or [], age_y)
             series[key]["points"].append({
                 "session_id": session["id"],
                 "started_at": session["started_at"],
@@ -272,7 +430,20 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
     }
 
 
-def _new_series(protocol: Protocol | None, protocol_name: str, condition_id: str, metric: str) -> dict:
+def is_key_series(protocol: Protocol | None, metric: str) -> bool:
+    """The few measures the history page leads with, per test: the time held for timed holds, the
+    weight split for weight bearing, the sway velocity and the ellipse area for the others (the
+    rest are shown on demand)."""
+    outcome = protocol.outcome if protocol is not None else ""
+    if outcome == "time_held":
+        return metric == "time_held_s"
+    if outcome == "weight_bearing":
+        return metric == "weight_left_pct"
+    return metric in ("mean_velocity_cm_s", "ellipse_area_cm2")
+
+
+def _new_series(protocol: Protocol | None, protocol_name: str, condition_id: str, metric: str,
+                patient_conditions=(), age_y: float | None = None) -> dict:
     label, unit = {k: (lab, u) for k, lab, u in KEY_MEASURES}[metric]
     condition = None
     order = 0
@@ -282,10 +453,17 @@ def _new_series(protocol: Protocol | None, protocol_name: str, condition_id: str
             condition = protocol.condition(condition_id)
             order = ids.index(condition_id)
     mdc = None
+    mdc_note = ""
     if condition is not None:
-        found = mdc_table.find_mdc(metric, protocol=protocol.name, eyes=condition.stance.eyes, feet=condition.stance.feet)
-        mdc = found.to_dict() if found is not None else None
+        found = mdc_table.find_mdc(metric, protocol=protocol.name, eyes=condition.stance.eyes, feet=condition.stance.feet,
+                                   surface=condition.stance.surface)
+        if found is not None:
+            mdc_note = mdc_table.fits_patient(found, patient_conditions, age_y)
+            mdc = None if mdc_note else found.to_dict()
     return {
+        "key": is_key_series(protocol, metric),
+        "mdc_note": mdc_note,
+        "floor": 0.0 if metric != "weight_left_pct" else None,
         "protocol": protocol_name,
         "protocol_title": protocol.title if protocol is not None else protocol_name,
         "condition": condition_id,

@@ -25,6 +25,15 @@ class MinimalDetectableChange:
     eyes: str | None = None
     protocols: tuple[str, ...] = ()
     doi: str | None = None
+    surface: str | None = None
+    """``firm`` or ``foam``: the surface it was measured on (None: any)."""
+    condition_tag: str | None = None
+    """The patients it was measured in, as a patient condition tag family (``stroke`` matches
+    ``stroke:left``); None: not a clinical group."""
+    min_age_y: float | None = None
+    """The youngest age it was measured at, years."""
+    group: str = ""
+    """The population in a few words (``people after stroke``)."""
 
     def to_dict(self) -> dict:
         return {"metric": self.metric, "value": self.value, "population": self.population,
@@ -45,23 +54,28 @@ PUBLISHED: tuple[MinimalDetectableChange, ...] = (
         "mean_velocity_cm_s", 0.61,
         "20 people with hemiplegia after stroke, quiet standing on a force platform, eyes open, sessions 7 days apart "
         "(smallest real difference 6.1 mm/s)",
-        GASQ_2014, eyes="open", doi="10.1186/1743-0003-11-39"),
+        GASQ_2014, eyes="open", doi="10.1186/1743-0003-11-39", surface="firm", condition_tag="stroke",
+        group="people after stroke, firm surface"),
     MinimalDetectableChange(
         "mean_velocity_cm_s", 0.95,
         "20 people with hemiplegia after stroke, quiet standing on a force platform, eyes closed, sessions 7 days apart "
         "(smallest real difference 9.5 mm/s)",
-        GASQ_2014, eyes="closed", doi="10.1186/1743-0003-11-39"),
+        GASQ_2014, eyes="closed", doi="10.1186/1743-0003-11-39", surface="firm", condition_tag="stroke",
+        group="people after stroke, firm surface"),
     MinimalDetectableChange(
         "time_held_s", 24.1,
         "25 community-dwelling adults aged 60-89 y, single-leg stance time (SEM 8.7 s)",
-        GOLDBERG_2011, protocols=("single-leg",)),
+        GOLDBERG_2011, protocols=("single-leg",), min_age_y=60, group="adults aged 60 y and over"),
 )
 
 
-def find_mdc(metric: str, *, protocol: str, eyes: str | None, feet: str) -> MinimalDetectableChange | None:
+def find_mdc(metric: str, *, protocol: str, eyes: str | None, feet: str,
+             surface: str | None = None) -> MinimalDetectableChange | None:
     """The published MDC for ``metric`` measured in this protocol and stance, or None.
 
-    Sway measures' MDCs were measured on both feet: they are not given for single-leg stance.
+    Sway measures' MDCs were measured on both feet: they are not given for single-leg stance;
+    one measured on a firm surface is not given for foam. Whether it fits the *patient* is
+    :func:`fits_patient`'s question.
     """
     for mdc in PUBLISHED:
         if mdc.metric != metric:
@@ -72,5 +86,20 @@ def find_mdc(metric: str, *, protocol: str, eyes: str | None, feet: str) -> Mini
             continue
         if mdc.eyes is not None and eyes != mdc.eyes:
             continue
+        if mdc.surface is not None and surface is not None and surface != mdc.surface:
+            continue
         return mdc
     return None
+
+
+def fits_patient(mdc: MinimalDetectableChange, conditions: list[str] | tuple[str, ...],
+                 age_y: float | None) -> str:
+    """'' when ``mdc`` was measured in people like this patient, else why not (words).
+
+    ``conditions``: the patient's condition tags (``stroke:left``); ``age_y``: age in years.
+    """
+    if mdc.condition_tag is not None and not any(c.split(":")[0] == mdc.condition_tag for c in conditions):
+        return f"The published minimal detectable change ({mdc.value:g}) was measured in {mdc.group}; it is not shown for this patient."
+    if mdc.min_age_y is not None and (age_y is None or age_y < mdc.min_age_y):
+        return f"The published minimal detectable change ({mdc.value:g}) was measured in {mdc.group}; it is not shown for this patient."
+    return ""

@@ -161,7 +161,13 @@ def test_history_follows_each_measure_over_sessions_with_the_mdc(two_sessions):
     series = {(s["condition"], s["metric"]): s for s in doc["series"]}
     velocity = series[("eo", "mean_velocity_cm_s")]
     assert [p["session_id"] for p in velocity["points"]] == [r["session_id"] for r in runs]
-    assert velocity["mdc"]["value"] == 0.61 and "Gasq" in velocity["mdc"]["citation"]
+    # The published MDC was measured after stroke: not shown for a patient without one, and said why.
+    assert velocity["mdc"] is None and "after stroke" in velocity["mdc_note"] and velocity["exceeds_mdc"] is None
+    assert velocity["key"] and not series[("eo", "path_length_cm")]["key"]
+    assert api.patch("/api/patients/1", {"conditions": ["stroke:left"]}).status_code == 200
+    series = {(s["condition"], s["metric"]): s for s in api.get("/api/patients/1/history").get_json()["series"]}
+    velocity = series[("eo", "mean_velocity_cm_s")]
+    assert velocity["mdc"]["value"] == 0.61 and "Gasq" in velocity["mdc"]["citation"] and not velocity["mdc_note"]
     assert velocity["change"] == pytest.approx(velocity["points"][1]["value"] - velocity["points"][0]["value"])
     assert velocity["exceeds_mdc"] == (abs(velocity["change"]) > 0.61)
     assert series[("ec", "mean_velocity_cm_s")]["mdc"]["value"] == 0.95

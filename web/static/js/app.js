@@ -45,8 +45,9 @@ const Station = (() => {
     if (!response.ok) {
       let message = (data && data.error) || response.statusText || "request failed";
       if (data && data.fields) {
-        message = Object.entries(data.fields).map(([k, v]) => k.replace(/_/g, " ") + " " + v).join("; ");
+        message = Object.entries(data.fields).map(([k, v]) => capitalise(k.replace(/_/g, " ") + " " + v)).join(" ");
       }
+      message = capitalise(message);
       throw new ApiError(response.status, message, data && data.fields);
     }
     return data;
@@ -72,7 +73,8 @@ const Station = (() => {
   function fmt(value, digits) {
     if (value === null || value === undefined || Number.isNaN(value)) return "–";
     const d = digits === undefined ? 2 : digits;
-    return Number(value).toFixed(d);
+    const text = Number(value).toFixed(d);
+    return /^-0(\.0*)?$/.test(text) ? text.slice(1) : text; // never "-0.0"
   }
 
   /* A number with a sensible number of significant digits for a table. */
@@ -91,6 +93,42 @@ const Station = (() => {
     const d = new Date(iso);
     return d.toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" }) + " " +
       d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+  }
+
+  function capitalise(text) {
+    const t = String(text || "").trim();
+    if (!t) return t;
+    const first = t.charAt(0).toUpperCase() + t.slice(1);
+    return /[.!?…]$/.test(first) ? first : first + ".";
+  }
+
+  /* A refused form: each field's problem next to that field (capitalised), the first one
+     focused and scrolled into view; what is not about a field goes into ``box``. */
+  function showFieldErrors(form, err, box) {
+    for (const old of form.querySelectorAll(".field-error")) { old.hidden = true; old.textContent = ""; }
+    for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+    if (!err) { showError(box, null); return; }
+    const rest = [];
+    let first = null;
+    for (const [name, problem] of Object.entries(err.fields || {})) {
+      const input = form.elements[name];
+      let slot = form.querySelector(`.field-error[data-for="${CSS.escape(name)}"]`);
+      if (input && !slot) {
+        slot = el("span", { class: "field-error", dataset: { for: name } });
+        (input.closest("label") || input.parentNode).append(slot);
+      }
+      if (!slot) { rest.push(capitalise(name.replace(/_/g, " ") + " " + problem)); continue; }
+      slot.textContent = capitalise(problem);
+      slot.hidden = false;
+      if (input && input.setAttribute) input.setAttribute("aria-invalid", "true");
+      if (!first) first = input || slot;
+    }
+    if (!err.fields) rest.push(err.message);
+    showError(box, rest.length ? new Error(rest.join(" ")) : null);
+    if (first) {
+      if (first.focus) first.focus();
+      if (first.scrollIntoView) first.scrollIntoView({ block: "center" });
+    }
   }
 
   function showError(box, err) {
@@ -193,5 +231,5 @@ const Station = (() => {
   }
 
   init();
-  return { api, el, fmt, fmtSig, when, showError, ordinal, ApiError, showHealth, sessionLeft, goToLogin };
+  return { api, el, fmt, fmtSig, when, showError, showFieldErrors, capitalise, ordinal, ApiError, showHealth, sessionLeft, goToLogin };
 })();

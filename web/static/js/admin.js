@@ -1,0 +1,188 @@
+/* Administrators' pages: users (add, change role, disable/enable, reset a password), the clinic's
+   settings (name, inactivity timeout) and the audit log, through the existing JSON API
+   (/api/users, /api/settings, /api/audit). */
+"use strict";
+
+(() => {
+  const { api, el, when, showError, showFieldErrors } = Station;
+  const $ = (id) => document.getElementById(id);
+
+  function say(text) {
+    const box = $("page-message");
+    if (!box) return;
+    box.textContent = text;
+    box.hidden = !text;
+  }
+
+  function closeButtons(dialog) {
+    for (const b of dialog.querySelectorAll("[data-close]")) b.addEventListener("click", () => dialog.close());
+  }
+
+  /* -- users ------------------------------------------------------------------------------- */
+  if ($("admin-users-page")) {
+    const ROLE = { admin: "Administrator", clinician: "Clinician" };
+    let resetting = null;
+
+    async function change(user, body, done) {
+      showError($("page-error"), null);
+      try {
+        await api("PATCH", `/api/users/${user.id}`, body);
+        say(done);
+        await load();
+      } catch (err) {
+        showError($("page-error"), err);
+      }
+    }
+
+    function row(user) {
+      const role = el("select", { "aria-label": `Role of ${user.username}` },
+        Object.entries(ROLE).map(([v, label]) => el("option", { value: v, selected: v === user.role }, label)));
+      role.addEventListener("change", () => change(user, { role: role.value }, `${user.username} is now ${ROLE[role.value].toLowerCase()}.`));
+      const toggle = el("button", { type: "button", class: user.disabled ? "secondary" : "danger" }, user.disabled ? "Enable" : "Disable");
+      toggle.addEventListener("click", () => {
+        if (!user.disabled && !window.confirm(`Disable ${user.username}? They can no longer sign in.`)) return;
+        change(user, { disabled: !user.disabled }, `${user.username} is ${user.disabled ? "enabled" : "disabled"}.`);
+      });
+      const reset = el("button", { type: "button", class: "secondary" }, "New password…");
+      reset.addEventListener("click", () => {
+        resetting = user;
+        $("reset-name").textContent = user.username;
+        $("reset-form").reset();
+        showFieldErrors($("reset-form"), null, $("reset-error"));
+        $("reset-dialog").showModal();
+      });
+      return el("tr", { dataset: { userId: user.id } },
+        el("td", {}, el("strong", {}, user.username)),
+        el("td", {}, role),
+        el("td", { class: "hide-narrow" }, user.last_login_at ? when(user.last_login_at) : "never"),
+        el("td", {}, el("span", { class: "tag " + (user.disabled ? "invalid" : "valid") }, user.disabled ? "disabled" : "active")),
+        el("td", {}, el("div", { class: "actions tight" }, toggle, reset)));
+    }
+
+    async function load() {
+      try {
+        const doc = await api("GET", "/api/users");
+        document.querySelector("#users tbody").replaceChildren(...doc.users.map(row));
+      } catch (err) {
+        showError($("page-error"), err);
+      }
+    }
+
+    const dialog = $("user-dialog");
+    closeButtons(dialog);
+    closeButtons($("reset-dialog"));
+    $("add-user").addEventListener("click", () => {
+      $("user-form").reset();
+      showFieldErrors($("user-form"), null, $("user-error"));
+      dialog.showModal();
+    });
+    $("user-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const f = ev.target.elements;
+      try {
+        const user = await api("POST", "/api/users", { username: f.username.value.trim(), role: f.role.value, password: f.password.value });
+        dialog.close();
+        say(`${user.username} can now sign in as ${ROLE[user.role].toLowerCase()}.`);
+        await load();
+      } catch (err) {
+        showFieldErrors(ev.target, err, $("user-error"));
+      }
+    });
+    $("reset-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      try {
+        await api("PATCH", `/api/users/${resetting.id}`, { password: ev.target.elements.password.value });
+        $("reset-dialog").close();
+        say(`${resetting.username} has a new password.`);
+      } catch (err) {
+        showFieldErrors(ev.target, err, $("reset-error"));
+      }
+    });
+    load();
+  }
+
+  /* -- settings ---------------------------------------------------------------------------- */
+  if ($("admin-settings-page")) {
+    const form = $("settings-form");
+
+    async function load() {
+      try {
+        const s = (await api("GET", "/api/settings")).settings;
+        form.elements.clinic_name.value = s.clinic_name.value || "";
+        form.elements.session_timeout_min.value = s.session_timeout_min.value;
+        $("settings-defaults").textContent = `Defaults: no clinic name; sign out after ${s.session_timeout_min.default} min.`;
+      } catch (err) {
+        showError($("page-error"), err);
+      }
+    }
+
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      say("");
+      const minutes = form.elements.session_timeout_min.value;
+      try {
+        await api("PATCH", "/api/settings", {
+          clinic_name: form.elements.clinic_name.value.trim(),
+          session_timeout_min: minutes === "" ? null : Number(minutes),
+        });
+        showFieldErrors(form, null, $("page-error"));
+        say("Saved. The new timeout applies from each user's next request.");
+        await load();
+      } catch (err) {
+        showFieldErrors(form, err, $("page-error"));
+      }
+    });
+    load();
+  }
+
+  /* -- audit log --------------------------------------------------------------------------- */
+  if ($("admin-audit-page")) {
+    const WORDS = {
+      "patient.create": "added a patient", "patient.view": "looked at a patient", "patient.update": "changed a patient",
+      "patient.archive": "archived a patient", "patient.unarchive": "unarchived a patient", "patient.export": "exported a patient's history",
+      "patient.erase": "erased a patient", "session.create": "opened a session", "session.view": "looked at a session's results",
+      "session.update": "changed a session", "trial.record": "recorded a trial", "trial.finish": "finished a trial",
+      "trial.abort": "stopped a trial", "trial.recover": "recovered an interrupted trial", "trial.view": "looked at a trial",
+      "trial.frames": "looked at a trial's plots", "trial.update": "judged a trial's validity", "trial.export": "exported a trial",
+      "user.login": "signed in", "user.login_failed": "failed to sign in", "user.logout": "signed out",
+      "user.create": "added a user", "user.update": "changed a user", "user.password": "changed a password",
+      "settings.update": "changed the settings",
+    };
+    let before = null;
+
+    function details(entry) {
+      const d = entry.detail;
+      if (!d || typeof d !== "object") return "";
+      return Object.entries(d).map(([k, v]) => `${k.replace(/_/g, " ")}: ${Array.isArray(v) ? v.join(", ").replace(/_/g, " ") : v}`).join(" · ");
+    }
+
+    async function load(more) {
+      const f = $("audit-filter").elements;
+      const params = new URLSearchParams({ limit: "100" });
+      if (f.username.value.trim()) params.set("username", f.username.value.trim());
+      if (f.patient_id.value) params.set("patient_id", f.patient_id.value);
+      if (f.action.value) params.set("action", f.action.value);
+      if (more && before) params.set("before_id", before);
+      try {
+        const doc = await api("GET", "/api/audit?" + params);
+        showError($("page-error"), null);
+        const rows = doc.entries.map((e) => el("tr", {},
+          el("td", {}, when(e.at)), el("td", {}, e.username, e.address ? el("div", { class: "muted small" }, e.address) : null),
+          el("td", {}, WORDS[e.action] || e.action.replace(/[._]/g, " ")),
+          el("td", { class: "hide-narrow" }, e.patient_id ? el("a", { href: `/patients/${e.patient_id}` }, `#${e.patient_id}`) : "–"),
+          el("td", { class: "hide-narrow small muted" }, details(e))));
+        const body = document.querySelector("#audit tbody");
+        if (more) body.append(...rows); else body.replaceChildren(...rows);
+        if (!rows.length && !more) body.append(el("tr", {}, el("td", { colspan: 5, class: "muted" }, "Nothing recorded with these filters.")));
+        before = doc.next_before_id;
+        $("audit-more").hidden = doc.entries.length < 100;
+      } catch (err) {
+        showError($("page-error"), err);
+      }
+    }
+
+    $("audit-filter").addEventListener("submit", (ev) => { ev.preventDefault(); before = null; load(false); });
+    $("audit-more").addEventListener("click", () => load(true));
+    load(false);
+  }
+})();
