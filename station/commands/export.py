@@ -3,7 +3,8 @@
 ``export trial ID`` writes ``trial-<ID>.csv`` (DESIGN.md §4) and its sidecar ``trial-<ID>.json``
 into ``--out`` (default: the current directory); ``export patient IDENTIFIER`` writes the
 patient's history CSV (one row per trial with its metrics) to ``--out`` (default
-``<IDENTIFIER>-history.csv``). Existing files are kept unless ``--force``. Each export is
+``<IDENTIFIER>-history.csv``) and, when the patient has training programmes,
+``<IDENTIFIER>-programmes.json`` beside it. Existing files are kept unless ``--force``. Each export is
 recorded in the audit log as ``cli:<your login name>``.
 """
 
@@ -81,6 +82,15 @@ def _patient(args: argparse.Namespace) -> int:
         try:
             patient = store.patients.get_by_identifier(args.identifier)
             export_patient_history(store, patient["id"], path, actor=Actor.command_line())
+            if store.programmes.list_for_patient(patient["id"]):
+                from station.store.atomic import atomic_write_text
+                from station.store.export import patient_programmes_json
+
+                programmes_path = path.with_name(f"{args.identifier}-programmes.json")
+                if programmes_path.exists() and not args.force:
+                    raise UserError(f"{programmes_path} already exists; use --force to replace it")
+                atomic_write_text(programmes_path, patient_programmes_json(store, patient["id"], actor=Actor.command_line()))
+                print(f"wrote {programmes_path}")
         except StoreError as exc:
             raise UserError(str(exc)) from None
         except OSError as exc:

@@ -10,6 +10,9 @@ holds ``rate_hz``, ``calibration``, ``protocol``, ``condition``, ``station_versi
 status, validity and metrics, and the pseudonymous patient identifier. Files are written by
 :func:`station.store.trialfile.write_trial_csv` (atomic).
 
+Programmes JSON (:func:`patient_programmes_json`): the patient's training programmes with their
+sessions, doses, visits and pauses.
+
 History CSV: one row per trial of the patient, oldest first, with the session, the trial's status
 and validity, the metric profile, fs and version, then one column per metric (union over the
 trials, sorted; empty where a trial lacks one). Text cells that a spreadsheet would read as a
@@ -207,3 +210,18 @@ def export_patient_history(store: Store, patient_id: int, path: str | os.PathLik
     path = atomic_write_text(path, text)
     _audit_history(store, patient_id, trials, actor)
     return path
+
+
+def patient_programmes_json(store: Store, patient_id: int, *, actor: Actor) -> str:
+    """The patient's training programmes as JSON: every assignment (oldest first) with its
+    template as assigned, sessions with their doses, assessment visits with the station sessions
+    that ran them, and pauses; audited as ``patient.export``."""
+    patient = store.patients.get(patient_id)
+    programmes = store.programmes.for_patient_export(patient_id)
+    text = json.dumps({"patient_identifier": patient["identifier"], "exported_by_version": __version__,
+                       "programmes": programmes}, indent=2, sort_keys=True)
+    store.audit.record(
+        actor, "patient.export", patient_id=patient_id, object=f"patient:{patient_id}",
+        detail={"format": "programmes-json", "programmes": len(programmes)},
+    )
+    return text + "\n"

@@ -1,0 +1,28 @@
+"""The programme page: one patient's training programme (calendar, dose, adherence, outcomes).
+
+``/assignments/<id>``; the patient page shows the programme at a glance and offers to start one
+(``web/static/js/programme_glance.js``). Like every page, an HTML shell whose script loads the data
+through the JSON API (:mod:`web.api_programmes`).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+from station.store.db import NotFound
+from web.security import current_user, store
+
+bp = Blueprint("programme_pages", __name__)
+
+
+@bp.get("/assignments/<int:assignment_id>")
+def programme_page(assignment_id: int):
+    user = current_user()
+    is_admin = user is not None and user.role == "admin"
+    try:
+        patient_id = store().programmes.get(assignment_id)["patient_id"]
+    except NotFound:
+        return render_template("dashboard/missing.html", what=f"programme #{assignment_id}", is_admin=is_admin,
+                               page="patients"), 404
+    return render_template("dashboard/programme.html", assignment_id=assignment_id, patient_id=patient_id,
+                           is_admin=is_admin, page="patients")

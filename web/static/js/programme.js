@@ -1,0 +1,313 @@
+/* The programme page: where the patient is, adherence, the calendar of sessions and visits (dose,
+   move, missed; running a visit's tests in order), dose per session, outcomes with MDC bands. */
+"use strict";
+
+(() => {
+  const { api, el, fmtSig, showError } = Station;
+  const $ = (id) => document.getElementById(id);
+  const page = $("programme-page");
+  const assignmentId = Number(page.dataset.assignmentId);
+  const patientId = Number(page.dataset.patientId);
+  let doc = null;
+  let selected = null; // {kind: "session"|"visit", id}
+
+  const pct = (x) => (x === null || x === undefined ? "–" : `${Math.round(100 * x)} %`);
+  const day = (iso) => new Date(iso + "T12:00:00Z").toLocaleDateString(undefined, { weekday: "short", month: "short", day: "numeric" });
+
+  function bar(done, missed, planned, text) {
+    const share = (n) => `${planned ? (100 * n / planned).toFixed(1) : 0}%`;
+    const doneBar = el("div", { class: "done" });
+    const missedBar = el("div", { class: "missed" });
+    doneBar.style.width = share(done); // CSSOM, allowed by the Content-Security-Policy (style attributes are not)
+    missedBar.style.width = share(missed);
+    missedBar.style.left = share(done);
+    return el("div", { class: "adherence-bar", role: "img", "aria-label": text }, doneBar, missedBar, el("span", {}, text));
+  }
+
+  function renderHead() {
+    const t = doc.template.programme;
+    $("programme-title").textContent = `${t.title} · ${doc.patient.identifier}`;
+    $("back-link").textContent = `← ${doc.patient.identifier}`;
+    $("programme-status").textContent = doc.status === "paused" ? `paused since ${doc.paused_from}` : doc.status;
+    $("programme-summary").textContent = t.summary;
+    const pos = doc.position;
+    let words;
+    if (doc.status === "ended") words = `Ended on ${doc.ended_on}: ${doc.end_reason}`;
+    else if (pos.week === 0) words = `Starts on ${day(doc.start_date)}`;
+    else words = `Week ${pos.week} of ${pos.weeks}`;
+    if (pos.next_session && doc.status !== "ended") words += ` · next session ${day(pos.next_session.planned_date)}`;
+    if (pos.next_visit && doc.status !== "ended") words += ` · next assessment ${pos.next_visit.label}, ${day(pos.next_visit.planned_date)}`;
+    if (pos.overdue_sessions) words += ` · ${pos.overdue_sessions} past session(s) without a dose`;
+    $("programme-position").textContent = words;
+  }
+
+  function renderAdherence() {
+    const a = doc.adherence;
+    const o = a.overall;
+    const rows = a.weeks.map((w) => el("tr", {},
+      el("td", {}, `Week ${w.week}`),
+      el("td", { class: "num" }, `${w.sessions_done} / ${w.sessions_planned}`),
+      el("td", { class: "num" }, w.sessions_missed),
+      el("td", { class: "num" }, `${fmtSig(w.minutes_done)} / ${fmtSig(w.minutes_planned)}`),
+      el("td", { class: "num" }, pct(w.minutes_done_of_planned))));
+    const missed = a.missed.length
+      ? el("ul", { id: "missed-list" }, a.missed.map((m) => el("li", {}, `Session ${m.number} (week ${m.week}, ${day(m.planned_date)}): ${m.reason}`)))
+      : el("p", { class: "muted" }, "No session missed.");
+    $("adherence").replaceChildren(
+      bar(o.sessions_done, o.sessions_missed, o.sessions_planned,
+        `${o.sessions_done} of ${o.sessions_planned} sessions done (${pct(o.sessions_done_of_planned)}); ${o.sessions_done} of ${o.sessions_due} due so far`),
+      el("p", { id: "adherence-minutes" }, `Minutes: ${fmtSig(o.minutes_done)} of ${fmtSig(o.minutes_planned)} planned (${pct(o.minutes_done_of_planned)}), `
+        + `${pct(o.minutes_done_of_due)} of those due so far.` + (o.sessions_cancelled ? ` ${o.sessions_cancelled} session(s) cancelled when the programme ended.` : "")),
+      el("table", { class: "list", id: "adherence-weeks" },
+        el("thead", {}, el("tr", {}, el("th", {}, "Week"), el("th", { class: "num" }, "Sessions done"), el("th", { class: "num" }, "Missed"),
+          el("th", { class: "num" }, "Minutes done / planned"), el("th", { class: "num" }, "Minutes %"))),
+        el("tbody", {}, rows)),
+      el("h3", {}, "Missed sessions"), missed);
+  }
+
+  function renderCalendar() {
+    const byWeek = new Map();
+    const add = (week, node) => { if (!byWeek.has(week)) byWeek.set(week, []); byWeek.get(week).push(node); };
+    for (const v of doc.visits) {
+      // The visit after week k opens week k+1's row (week 0: the baseline, before week 1).
+      add(v.week === 0 ? 0 : v.week + 0.5, el("button", {
+        type: "button", class: "cal-item visit" + (v.planned_date === doc.today ? " today" : ""),
+        dataset: { status: v.status, visitId: v.id }, onclick: () => select("visit", v.id),
+      }, el("strong", {}, v.label), `${day(v.planned_date)} · ${v.status}`));
+    }
+    for (const s of doc.sessions) {
+      const d = s.minutes !== null && s.minutes !== undefined ? ` · ${fmtSig(s.minutes)} min` : "";
+      add(s.week, el("button", {
+        type: "button", class: "cal-item session" + (s.planned_date === doc.today ? " today" : ""),
+        dataset: { status: s.status, sessionId: s.id, number: s.number }, onclick: () => select("session", s.id),
+      }, el("strong", {}, `Session ${s.number}`), `${day(s.planned_date)} · ${s.status}${d}`));
+    }
+    const keys = [...byWeek.keys()].sort((a, b) => a - b);
+    $("calendar").replaceChildren(el("div", { class: "calendar" }, keys.map((k) => [
+      el("div", { class: "week-label" }, k === 0 ? "Baseline" : Number.isInteger(k) ? `Week ${k}` : `After week ${k - 0.5}`),
+      el("div", { class: "week-items" }, byWeek.get(k)),
+    ])));
+  }
+
+  function field(label, attrs) {
+    return el("label", {}, label, el("input", attrs));
+  }
+
+  async function act(method, path, body, box) {
+    try {
+      await api(method, path, body);
+      await load();
+    } catch (err) {
+      showError(box, err);
+    }
+  }
+
+  function sessionPanel(s) {
+    const box = el("div", { class: "error-box", hidden: true, id: "panel-error" });
+    const current = doc.status !== "ended";
+    const parts = [el("h3", {}, `Session ${s.number} · week ${s.week} · ${day(s.planned_date)} · ${s.status}`)];
+    if (s.status === "done") {
+      parts.push(el("p", { id: "dose-recorded" }, `Dose (${s.source === "measured" ? `measured, trial #${s.trial_id}` : "entered by hand"}): `
+        + [s.minutes !== null ? `${fmtSig(s.minutes)} min` : null, s.steps !== null && s.steps !== undefined ? `${s.steps} steps` : null,
+          s.cadence_steps_min ? `${fmtSig(s.cadence_steps_min)} steps/min` : null, s.speed_m_s ? `${fmtSig(s.speed_m_s)} m/s` : null,
+          s.belt_speed_m_s ? `belt ${fmtSig(s.belt_speed_m_s)} m/s` : null, s.rpe ? `RPE ${s.rpe}` : null].filter(Boolean).join(", ")
+        + ` — ${s.recorded_by}, ${new Date(s.recorded_at).toLocaleString()}`));
+      if (s.notes) parts.push(el("p", { class: "muted" }, s.notes));
+    }
+    if (s.status === "missed") parts.push(el("p", {}, `Missed: ${doc.sessions.find((x) => x.id === s.id).missed_reason || ""}`));
+    if (s.status !== "cancelled") {
+      const form = el("form", { class: "grid-form", id: "dose-form" },
+        field("Minutes", { type: "number", name: "minutes", min: 0, max: 240, step: "any", required: true, value: s.minutes ?? s.minutes_planned }),
+        field("Belt speed (m/s)", { type: "number", name: "belt_speed_m_s", min: 0, max: 3, step: "0.01" }),
+        field("Perceived exertion (Borg 6–20)", { type: "number", name: "rpe", min: 6, max: 20, step: 1 }),
+        field("Notes", { name: "notes", maxlength: 1000 }));
+      const trialForm = el("form", { class: "grid-form", id: "trial-form" },
+        field("Walking trial # (measured by the station)", { type: "number", name: "trial_id", min: 1, step: 1 }));
+      parts.push(el("h3", {}, "Dose entered by hand"), form, el("div", { class: "actions" },
+        el("button", { type: "button", class: "go", id: "save-dose", onclick: () => {
+          const f = new FormData(form);
+          const body = { minutes: Number(f.get("minutes")) };
+          if (f.get("belt_speed_m_s")) body.belt_speed_m_s = Number(f.get("belt_speed_m_s"));
+          if (f.get("rpe")) body.rpe = Number(f.get("rpe"));
+          if (f.get("notes")) body.notes = String(f.get("notes"));
+          act("POST", `/api/programme-sessions/${s.id}/dose`, body, box);
+        } }, "Save dose")));
+      parts.push(el("h3", {}, "Dose measured by the station"), trialForm, el("div", { class: "actions" },
+        el("button", { type: "button", class: "secondary", id: "link-trial", onclick: () => {
+          const n = Number(new FormData(trialForm).get("trial_id"));
+          act("POST", `/api/programme-sessions/${s.id}/dose`, { trial_id: n }, box);
+        } }, "Take the dose from this trial")));
+    }
+    if (s.status === "planned" && current) {
+      const move = el("input", { type: "date", id: "move-date", value: s.planned_date });
+      const reason = el("input", { id: "missed-reason", maxlength: 200, placeholder: "why" });
+      parts.push(el("div", { class: "actions" }, el("label", {}, "Move to ", move),
+        el("button", { type: "button", class: "secondary", id: "move-session", onclick: () =>
+          act("PATCH", `/api/programme-sessions/${s.id}`, { planned_date: move.value }, box) }, "Move")),
+      el("div", { class: "actions" }, el("label", {}, "Missed because ", reason),
+        el("button", { type: "button", class: "danger", id: "miss-session", onclick: () =>
+          act("POST", `/api/programme-sessions/${s.id}/missed`, { reason: reason.value }, box) }, "Mark missed")));
+    }
+    parts.push(box);
+    return parts;
+  }
+
+  function visitPanel(v) {
+    const box = el("div", { class: "error-box", hidden: true, id: "panel-error" });
+    const current = doc.status !== "ended";
+    const parts = [el("h3", {}, `${v.label} · ${day(v.planned_date)} · ${v.status}`),
+      el("p", {}, "Tests, in order: ", v.protocols.map((p) => {
+        const run = v.runs.filter((r) => r.protocol === p).pop();
+        return el("span", { class: "tag" + (run ? " valid" : "") }, run ? el("a", { href: `/sessions/${run.session_id}` }, p) : p);
+      }))];
+    if (current && v.status !== "missed" && v.status !== "cancelled") {
+      const next = v.next_protocol;
+      parts.push(el("div", { class: "actions" },
+        el("button", { type: "button", class: "go big", id: "run-visit", disabled: !next, onclick: async () => {
+          try {
+            await api("POST", `/api/programme-visits/${v.id}/run`, {});
+            window.location.assign(`/live?patient=${patientId}`);
+          } catch (err) { showError(box, err); }
+        } }, next ? `Run the next test: ${next}` : "Every test has run")));
+    }
+    if (v.status === "planned" && current) {
+      const move = el("input", { type: "date", id: "move-visit-date", value: v.planned_date });
+      const reason = el("input", { id: "visit-missed-reason", maxlength: 200, placeholder: "why" });
+      parts.push(el("div", { class: "actions" }, el("label", {}, "Move to ", move),
+        el("button", { type: "button", class: "secondary", id: "move-visit", onclick: () =>
+          act("PATCH", `/api/programme-visits/${v.id}`, { planned_date: move.value }, box) }, "Move")),
+      el("div", { class: "actions" }, el("label", {}, "Missed because ", reason),
+        el("button", { type: "button", class: "danger", id: "miss-visit", onclick: () =>
+          act("POST", `/api/programme-visits/${v.id}/missed`, { reason: reason.value }, box) }, "Mark missed")));
+    }
+    parts.push(box);
+    return parts;
+  }
+
+  function select(kind, id) {
+    selected = { kind, id };
+    renderPanel();
+  }
+
+  function renderPanel() {
+    const panel = $("item-panel");
+    if (!selected) { panel.hidden = true; return; }
+    const item = selected.kind === "session" ? doc.sessions.find((s) => s.id === selected.id) : doc.visits.find((v) => v.id === selected.id);
+    if (!item) { panel.hidden = true; return; }
+    panel.replaceChildren(...(selected.kind === "session" ? sessionPanel(item) : visitPanel(item)));
+    panel.dataset.kind = selected.kind;
+    panel.hidden = false;
+  }
+
+  function doseChart() {
+    const W = 560, H = 200, padL = 40, padB = 28, padT = 12;
+    const S = "http://www.w3.org/2000/svg"; // an XML namespace name, not a download
+    const svg = (tag, attrs, text) => {
+      const n = document.createElementNS(S, tag);
+      for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, String(v));
+      if (text !== undefined) n.textContent = text;
+      return n;
+    };
+    const sessions = doc.sessions;
+    const top = Math.max(1, ...sessions.map((s) => Math.max(s.minutes_planned, s.minutes || 0))) * 1.1;
+    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart dose", role: "img", "aria-label": "minutes per session against the plan" });
+    const bw = (W - padL - 8) / Math.max(1, sessions.length);
+    const Y = (v) => H - padB - v / top * (H - padT - padB);
+    for (const g of [0, top / 2, top / 1.1]) {
+      root.append(svg("line", { x1: padL, x2: W - 8, y1: Y(g), y2: Y(g), stroke: "#e1e6eb" }));
+      root.append(svg("text", { x: padL - 4, y: Y(g) + 4, "text-anchor": "end" }, Math.round(g)));
+    }
+    sessions.forEach((s, i) => {
+      const x = padL + i * bw;
+      root.append(svg("rect", { x: x + bw * 0.15, width: bw * 0.7, y: Y(s.minutes_planned), height: H - padB - Y(s.minutes_planned),
+        fill: "none", stroke: "#9aa5b1", "stroke-dasharray": "3 2" }));
+      if (s.minutes !== null && s.minutes !== undefined) {
+        const r = svg("rect", { x: x + bw * 0.15, width: bw * 0.7, y: Y(s.minutes), height: H - padB - Y(s.minutes),
+          fill: s.source === "measured" ? "#1f4e79" : "#5b8fc7", class: "dose-bar" });
+        r.append(svg("title", {}, `Session ${s.number}: ${fmtSig(s.minutes)} of ${fmtSig(s.minutes_planned)} min (${s.source})`));
+        root.append(r);
+      } else if (s.status === "missed") {
+        root.append(svg("text", { x: x + bw / 2, y: H - padB - 4, "text-anchor": "middle", fill: "#a32020" }, "×"));
+      }
+      root.append(svg("text", { x: x + bw / 2, y: H - 10, "text-anchor": "middle" }, s.number));
+    });
+    root.append(svg("text", { x: 4, y: 10 }, "min"));
+    $("dose-chart").replaceChildren(root, el("p", { class: "muted small" },
+      "Bars: minutes done (dark: measured by the station, light: entered by hand); dashed: minutes planned; ×: missed."));
+  }
+
+  function outcomeCard(o) {
+    const measured = o.points.filter((p) => p.value !== null);
+    const chart = measured.length
+      ? Charts.history(measured.map((p) => ({ date: new Date(p.date + "T12:00:00Z"), value: p.value, label: p.label,
+        text: `${fmtSig(p.value)} ${o.unit}` })), { mdc: o.mdc ? o.mdc.value : null, unit: o.unit, label: o.label })
+      : el("p", { class: "muted" }, "Not measured yet.");
+    const better = o.better === "lower" ? "lower is better" : "higher is better";
+    const changes = o.changes.length
+      ? el("ul", {}, o.changes.map((c) => el("li", { dataset: { verdict: c.verdict } },
+        `${c.label}: ${c.difference > 0 ? "+" : ""}${fmtSig(c.difference)} ${o.unit} from baseline `,
+        el("span", { class: "tag verdict-" + c.verdict.replace(/ /g, "-") }, c.verdict))))
+      : el("p", { class: "muted" }, "A change shows once the baseline and a later visit are measured.");
+    const source = o.mdc
+      ? el("p", { class: "muted small mdc-source" }, `MDC ${fmtSig(o.mdc.value)} ${o.unit}: ${o.mdc.population}. ${o.mdc.citation}`)
+      : el("p", { class: "muted small mdc-source" }, `No MDC published: ${o.mdc_note}. Changes are shown, none is called real.`);
+    return el("div", { class: "card outcome", dataset: { key: o.key } },
+      el("h3", {}, o.label), el("p", { class: "muted small" }, `${o.protocol} · ${o.condition} · ${better}`),
+      chart, changes, source);
+  }
+
+  function renderOutcomes() {
+    $("outcomes").replaceChildren(...doc.outcome_groups.map((g) => el("section", { class: "outcome-group" },
+      el("h3", {}, g.group), el("div", { class: "outcome-grid" }, g.outcomes.map(outcomeCard)))));
+  }
+
+  function renderTemplate() {
+    const t = doc.template;
+    const s = t.schedule;
+    const steps = (s.progression || []).map((p) => el("li", {}, `From week ${p.from_week}: ` + [
+      p.belt_speed_m_s ? `belt ${p.belt_speed_m_s} m/s` : null, p.incline_pct !== undefined && p.incline_pct !== null ? `incline ${p.incline_pct} %` : null,
+      p.minutes_per_session ? `${p.minutes_per_session} min` : null, p.note || null].filter(Boolean).join("; ")));
+    $("template").replaceChildren(
+      el("p", {}, `${s.sessions_per_week} sessions a week for ${s.weeks} weeks, ${s.minutes_per_session} minutes each.`),
+      steps.length ? el("ul", {}, steps) : "",
+      t.programme.notes ? el("p", { class: "muted" }, t.programme.notes) : "",
+      el("ul", { id: "references" }, (t.references || []).map((r) => el("li", {}, r.citation,
+        r.doi ? [" ", el("a", { href: `https://doi.org/${r.doi}`, rel: "noreferrer" }, `doi:${r.doi}`)] : ""))));
+  }
+
+  function manage(action) {
+    const body = {};
+    const date = $("manage-date").value;
+    const reason = $("manage-reason").value;
+    if (action === "resume") { if (date) body.on_date = date; }
+    else { body.reason = reason; if (date) body[action === "pause" ? "from_date" : "on_date"] = date; }
+    if (action === "end" && !window.confirm("End the programme early? Its remaining sessions and visits are cancelled.")) return;
+    act("POST", `/api/assignments/${assignmentId}/${action}`, body, $("manage-error"));
+  }
+
+  async function load() {
+    try {
+      doc = await api("GET", `/api/assignments/${assignmentId}`);
+      showError($("page-error"), null);
+      renderHead();
+      renderAdherence();
+      renderCalendar();
+      renderPanel();
+      doseChart();
+      renderOutcomes();
+      renderTemplate();
+      const ended = doc.status === "ended";
+      $("pause-button").disabled = ended || doc.status === "paused";
+      $("resume-button").disabled = doc.status !== "paused";
+      $("end-button").disabled = ended;
+      page.dataset.loaded = "yes";
+    } catch (err) {
+      showError($("page-error"), err);
+    }
+  }
+
+  $("pause-button").addEventListener("click", () => manage("pause"));
+  $("resume-button").addEventListener("click", () => manage("resume"));
+  $("end-button").addEventListener("click", () => manage("end"));
+  load();
+})();

@@ -1,0 +1,76 @@
+/* The patient page's programme card: the current programme at a glance (week k of n, next
+   session, adherence bar, outcomes so far), or a form to start one. */
+"use strict";
+
+(() => {
+  const { api, el, fmtSig, showError } = Station;
+  const card = document.getElementById("programme-glance");
+  if (!card) return;
+  const patientId = Number(card.dataset.patientId);
+  const day = (iso) => new Date(iso + "T12:00:00Z").toLocaleDateString(undefined, { weekday: "short", month: "short", day: "numeric" });
+
+  function adherenceBar(a) {
+    const share = (n) => `${a.sessions_planned ? (100 * n / a.sessions_planned).toFixed(1) : 0}%`;
+    const done = el("div", { class: "done" });
+    const missed = el("div", { class: "missed" });
+    done.style.width = share(a.sessions_done);
+    missed.style.width = share(a.sessions_missed);
+    missed.style.left = share(a.sessions_done);
+    const text = `${a.sessions_done} of ${a.sessions_planned} sessions done, ${a.sessions_missed} missed`;
+    return el("div", { class: "adherence-bar", role: "img", "aria-label": text }, done, missed, el("span", {}, text));
+  }
+
+  function glance(p) {
+    const pos = p.position;
+    let where = p.status === "ended" ? "Ended" : pos.week === 0 ? `Starts ${day(p.start_date)}` : `Week ${pos.week} of ${pos.weeks}`;
+    if (p.status === "paused") where += " (paused)";
+    const next = pos.next_session && p.status !== "ended" ? `Next session: ${day(pos.next_session.planned_date)}` : "No session planned";
+    const outcomes = p.outcomes.map((o) => {
+      const values = o.values.map((v) => (v === null ? "–" : fmtSig(v))).join(" → ");
+      const verdict = o.last_change ? el("span", { class: "tag verdict-" + o.last_change.verdict.replace(/ /g, "-") }, o.last_change.verdict) : "";
+      return el("li", {}, `${o.label}: ${values} ${o.unit} `, verdict);
+    });
+    return [
+      el("h3", {}, el("a", { href: `/assignments/${p.id}`, id: "programme-link" }, p.title)),
+      el("p", { class: "position", id: "glance-position" }, `${where} · ${next}`),
+      adherenceBar(p.adherence),
+      el("ul", { class: "outcomes" }, outcomes),
+    ];
+  }
+
+  async function startForm(box) {
+    const list = await api("GET", "/api/programmes");
+    const select = el("select", { id: "programme-template", name: "template" },
+      list.programmes.map((t) => el("option", { value: t.name }, t.title)));
+    const start = el("input", { type: "date", id: "programme-start", name: "start_date", required: true,
+      value: new Date().toISOString().slice(0, 10) });
+    const error = el("div", { class: "error-box", hidden: true });
+    return [
+      el("p", { class: "muted" }, "No training programme is running."),
+      el("div", { class: "actions" }, el("label", {}, "Programme ", select), el("label", {}, "Start ", start),
+        el("button", { type: "button", class: "go", id: "start-programme", onclick: async () => {
+          try {
+            const doc = await api("POST", `/api/patients/${patientId}/programmes`, { template: select.value, start_date: start.value });
+            window.location.assign(`/assignments/${doc.id}`);
+          } catch (err) { showError(error, err); }
+        } }, "Start programme")),
+      list.problem ? el("p", { class: "warn-box" }, list.problem) : "",
+      error,
+    ];
+  }
+
+  async function load() {
+    const box = document.getElementById("programme-glance-body");
+    try {
+      const doc = await api("GET", `/api/patients/${patientId}/programme`);
+      const parts = [];
+      if (doc.programme) parts.push(...glance(doc.programme));
+      if (!doc.programme || doc.programme.status === "ended") parts.push(...(await startForm(box)));
+      box.replaceChildren(...parts);
+    } catch (err) {
+      showError(document.getElementById("programme-glance-error"), err);
+    }
+  }
+
+  load();
+})();
