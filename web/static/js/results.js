@@ -119,7 +119,8 @@
         el("div", { class: "plots" }, figure,
           el("table", { class: "list measures" }, el("tbody", {}, measureRows(condition)))),
         el("div", { class: "actions" }, toggle), all));
-      tracePlot(condition, figure);
+      if (WalkResults.isWalkCondition(condition)) WalkResults.conditionFigure(condition, figure, box.lastElementChild);
+      else tracePlot(condition, figure);
     }
     return box;
   }

@@ -56,6 +56,10 @@
         el("tbody", {}, keys.map((k) => el("tr", {}, el("td", {}, k), el("td", { class: "num" }, fmtSig(m[k])))))),
       el("p", { class: "muted small" }, `Processing profile ${doc.profile || "–"}, ${doc.fs_hz || "–"} Hz, ${doc.samples || "–"} samples, analysis ${doc.version || "–"}.`));
 
+      if (WalkResults.isWalkTrial(doc)) { // a walk: its measures and steps, no centre of pressure
+        WalkResults.trialPage(trialId, doc, $("plots"), $("measures"));
+        return;
+      }
       const frames = await api("GET", `/api/trials/${trialId}/frames?fields=time_s,ap_cm,ml_cm,fz_n&max_points=3000`);
       const c = frames.columns;
       const start = outcome.analysis_start_s ?? 0, end = outcome.analysis_end_s ?? Infinity;

@@ -80,7 +80,7 @@ const WalkCharts = (() => {
     }
     root.prepend(grid);
     root.append(svg("text", { x: 4, y: 14 }, o.yLabel || "m/s²"));
-    root.append(svg("text", { x: W - padR, y: H - 10, "text-anchor": "end" }, "s"));
+    root.append(svg("text", { x: W - padR, y: 14, "text-anchor": "end" }, "time, s"));
     let d = "", pen = false;
     for (let i = 0; i < t.length; i++) {
       if (acc[i] === null || t[i] < from || t[i] > to) { pen = false; continue; }
@@ -101,8 +101,8 @@ const WalkCharts = (() => {
       marks.append(dot);
     }
     root.append(marks);
-    root.append(svg("text", { x: padL + 40, y: 14, fill: BLUE }, o.traceLabel || "acceleration"));
-    root.append(svg("text", { x: padL + 180, y: 14, fill: RED }, `● steps (${shown})`));
+    root.append(svg("text", { x: padL + 40, y: 14, class: "legend-trace" }, o.traceLabel || "acceleration"));
+    root.append(svg("text", { x: padL + 200, y: 14, class: "legend-steps" }, `● steps (${shown})`));
     return root;
   }
 
