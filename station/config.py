@@ -42,13 +42,17 @@ class PlateConfig:
 @dataclass(frozen=True)
 class ImuConfig:
     """IMU worn at the lower back. ``model``: ``auto`` (detect by WHO_AM_I), ``lsm6dsox``,
-    ``mpu6050`` or ``none``; ``address`` ``None`` means probe the chip's usual addresses."""
+    ``mpu6050`` or ``none``; ``address`` ``None`` means probe the chip's usual addresses.
+    ``mounting_up`` / ``mounting_toes``: the sensor axes (``"+x"``, ``"-z"``, ...) that point up and
+    toward the toes when the sensor is worn (DESIGN.md §8); checked against gravity at every trial."""
 
     model: str = "auto"
     address: int | None = None
     rate_hz: float = 104.0
     accel_range_g: int = 4
     gyro_range_dps: int = 500
+    mounting_up: str = "+x"
+    mounting_toes: str = "+z"
 
 
 @dataclass(frozen=True)

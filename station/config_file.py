@@ -183,6 +183,7 @@ def _address(lo: int, hi: int) -> Callable[[Any], int]:
     return parse
 
 
+_MOUNTING_AXES = ("+x", "-x", "+y", "-y", "+z", "-z")
 _IMU_ADDRESSES = {"lsm6dsox": (0x6A, 0x6B), "mpu6050": (0x68, 0x69)}
 
 
@@ -327,6 +328,8 @@ _SCHEMA: dict[str, tuple[type, dict[str, _Key]]] = {
             "rate_hz": _Key(_float_range(1.0, 1000.0, "Hz")),
             "accel_range_g": _Key(_int_choice((2, 4, 8, 16), "g")),
             "gyro_range_dps": _Key(_int_choice((125, 250, 500, 1000, 2000), "deg/s")),
+            "mounting_up": _Key(_str_choice(_MOUNTING_AXES)),
+            "mounting_toes": _Key(_str_choice(_MOUNTING_AXES)),
         },
     ),
     "acquisition": (
@@ -710,6 +713,17 @@ def _cross_checks(config: StationConfig, keys_in_file: set[str]) -> list[tuple[_
         addresses = ", ".join(f"0x{a:02X}" for a in _IMU_ADDRESSES[imu.model])
         out.append(
             (("imu", "address"), imu.address, f'allowed for imu.model = "{imu.model}": {addresses} or "auto"', ("imu", "model"))
+        )
+    if imu.mounting_up[1] == imu.mounting_toes[1]:
+        first, second = file_last("imu", ["mounting_up", "mounting_toes"])
+        out.append(
+            (
+                ("imu", second),
+                getattr(imu, second),
+                f"allowed: a sensor axis other than imu.{first}'s ({getattr(imu, first)}): up and toes are "
+                "perpendicular",
+                ("imu", first),
+            )
         )
     if imu.model == "mpu6050" and imu.gyro_range_dps == 125:
         out.append(

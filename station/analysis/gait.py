@@ -71,6 +71,12 @@ MIN_STEP_PEAK_M_S2 = 0.4
 standing and sitting stay below 0.1 m/s² in this band; even slow pathological walking
 (0.3 m/s) lifts and drops the trunk by about a centimetre per step, i.e. peaks of 0.5 m/s² and
 more at one step per second."""
+IMPACT_CUTOFF_HZ = 20.0
+"""Low-pass cut-off for the impact of the foot on the trunk acceleration, Hz (the 20 Hz Zijlstra &
+Hof 2003 applied to trunk accelerations; capped at 0.4 × the sample rate)."""
+RISE_MAX_S = 0.6
+"""Longest rise of the vertical acceleration from its trough to the step's peak, s (half of a
+1.2 s step, the step time at 50 steps/min)."""
 MIN_STEP_S = 0.25
 """Shortest step, s (cadence 240 steps/min, beyond the fastest walking)."""
 MAX_STEP_S = 2.0
@@ -80,10 +86,20 @@ MIN_BOUT_STEPS = 4
 """Fewest initial contacts of a walking bout: two strides (Kluge et al. 2021)."""
 PAUSE_MIN_S = 3.0
 """A gap without steps of at least this length is a pause (the Mobilise-D break of a walking bout)."""
-PENDULUM_CORRECTION = 1.25
-"""Correction factor on the inverted-pendulum step length (Zijlstra & Hof 2003)."""
+STEP_TIME_RANGE = (0.6, 1.6)
+"""A step time counts for cadence, variability, length and speed when it lies within this range
+of its bout's median step time; outside, the interval holds a missed contact (about 2×) or a
+split one (about 0.5×). Even markedly asymmetric gait (hemiparesis) keeps consecutive step times
+within about ±40 % of their median."""
+PENDULUM_CORRECTION = 4.587 / 4
+"""Correction factor on the inverted-pendulum step length: 1.147, Mobilise-D's factor for the
+Zijlstra & Hof model with the Soltani et al. (2021) processing (mobgap ``SlZijlstra``, trained on
+the MS Project cohort). Zijlstra & Hof (2003) used 1.25 with their own processing (double
+integration high-passed at 0.1 Hz); the factor belongs to the processing, not to the person."""
 DRIFT_CUTOFF_HZ = 0.1
-"""High-pass cut-off after each integration of the vertical acceleration, Hz (Zijlstra & Hof 2003)."""
+"""High-pass cut-off of the vertical acceleration before integration, Hz."""
+VELOCITY_CUTOFF_HZ = 1.0
+"""High-pass cut-off of the vertical velocity before the second integration, Hz (Soltani 2021)."""
 MIN_RATE_HZ = 20.0
 """Lowest sample rate accepted, Hz (the gait band must lie well below Nyquist)."""
 MIN_DURATION_S = 2.0
@@ -206,6 +222,25 @@ def _lobe_peaks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return idx, x[idx]
 
 
+def _refine(acc_v: np.ndarray, band: np.ndarray, peaks: np.ndarray, fs: float) -> np.ndarray:
+    """Move each step's peak back to the foot's impact: the steepest rise of the vertical
+    acceleration (low-passed at :data:`IMPACT_CUTOFF_HZ`) between the trough before the peak
+    and the peak."""
+    if peaks.size == 0:
+        return peaks
+    cutoff = min(IMPACT_CUTOFF_HZ, 0.4 * fs)
+    sos = signal.butter(FILTER_ORDER, cutoff, btype="lowpass", fs=fs, output="sos")
+    jerk = np.gradient(signal.sosfiltfilt(sos, acc_v - acc_v.mean()))
+    out = np.empty_like(peaks)
+    previous = -1
+    for k, c in enumerate(peaks):
+        lo = max(int(c - RISE_MAX_S * fs), previous + 1, 0)
+        trough = lo + int(np.argmin(band[lo : c + 1]))
+        out[k] = trough + int(np.argmax(jerk[trough : c + 1]))
+        previous = int(c)
+    return out
+
+
 def _steps_and_bouts(acc_v: np.ndarray, fs: float) -> tuple[np.ndarray, list[np.ndarray]]:
     """Initial-contact sample indices and the bouts (arrays of positions into them)."""
     x = _band(acc_v, fs)
@@ -228,6 +263,7 @@ def _steps_and_bouts(acc_v: np.ndarray, fs: float) -> tuple[np.ndarray, list[np.
             if run.size >= MIN_BOUT_STEPS:
                 bouts.append(run)
     ics = np.concatenate([idx[b] for b in bouts]) if bouts else np.zeros(0, dtype=np.int64)
+    ics = _refine(acc_v, x, ics, fs)
     renumbered, start = [], 0
     for b in bouts:
         renumbered.append(np.arange(start, start + b.size))
@@ -364,11 +400,14 @@ def _regularity(acc_v: np.ndarray, start: int, stop: int, step_samples: float) -
 
 
 def _vertical_displacement(acc_v: np.ndarray, fs: float) -> np.ndarray:
-    """Vertical trunk displacement, m: double integral with a 0.1 Hz high-pass after each step."""
-    sos = signal.butter(4, DRIFT_CUTOFF_HZ, btype="highpass", fs=fs, output="sos")
-    a = signal.sosfiltfilt(sos, acc_v - acc_v.mean())
-    v = signal.sosfiltfilt(sos, np.cumsum(a) / fs)
-    return signal.sosfiltfilt(sos, np.cumsum(v) / fs)
+    """Vertical trunk displacement, m (Soltani et al. 2021 processing of Zijlstra & Hof's model):
+    acceleration high-passed at :data:`DRIFT_CUTOFF_HZ`, integrated, the velocity high-passed at
+    :data:`VELOCITY_CUTOFF_HZ`, integrated again."""
+    sos_a = signal.butter(4, DRIFT_CUTOFF_HZ, btype="highpass", fs=fs, output="sos")
+    sos_v = signal.butter(4, VELOCITY_CUTOFF_HZ, btype="highpass", fs=fs, output="sos")
+    a = signal.sosfiltfilt(sos_a, acc_v - acc_v.mean())
+    v = signal.sosfiltfilt(sos_v, np.cumsum(a) / fs)
+    return np.cumsum(v) / fs
 
 
 @dataclass
@@ -378,38 +417,47 @@ class _Walk:
     fs: float
     ics: np.ndarray  # sample indices of initial contacts in bouts
     bouts: list[np.ndarray]  # positions into ics
-    step_length_m: np.ndarray | None  # one per step interval (aligned with _intervals), or None
+    steps: list[tuple[int, int]]  # valid steps: (i, i + 1) positions into ics, same bout
+    step_length_m: dict[tuple[int, int], float] | None  # per valid step, or None without height
 
-    def intervals(self) -> list[tuple[int, int]]:
-        """Pairs (i, i + 1) of positions into ``ics`` that are steps of one bout."""
-        return [(int(i), int(i) + 1) for b in self.bouts for i in b[:-1]]
+
+def _valid_steps(ics: np.ndarray, bouts: list[np.ndarray]) -> list[tuple[int, int]]:
+    """Intervals between consecutive contacts of a bout that are single steps: within
+    :data:`STEP_TIME_RANGE` of the bout's median step time (others are a missed or split step)."""
+    lo, hi = STEP_TIME_RANGE
+    steps = []
+    for b in bouts:
+        times = np.diff(ics[b])
+        median = float(np.median(times))
+        for k, i in enumerate(b[:-1]):
+            if lo * median <= times[k] <= hi * median:
+                steps.append((int(i), int(i) + 1))
+    return steps
 
 
 def _analyse(acc_body: np.ndarray, fs: float, height: float | None) -> _Walk:
     acc_v = acc_body[:, 0]
     ics, bouts = _steps_and_bouts(acc_v, fs)
-    walk = _Walk(fs=fs, ics=ics, bouts=bouts, step_length_m=None)
-    if height is not None and bouts:
+    walk = _Walk(fs=fs, ics=ics, bouts=bouts, steps=_valid_steps(ics, bouts), step_length_m=None)
+    if height is not None and walk.steps:
         z = _vertical_displacement(acc_v, fs)
-        lengths = []
-        for i, j in walk.intervals():
+        lengths = {}
+        for i, j in walk.steps:
             seg = z[ics[i] : ics[j] + 1]
-            h = float(seg.max() - seg.min())
-            h = min(h, height)  # 2lh − h² peaks at h = l; anything beyond is not a pendulum
-            lengths.append(PENDULUM_CORRECTION * 2.0 * math.sqrt(max(0.0, 2.0 * height * h - h * h)))
-        walk.step_length_m = np.asarray(lengths)
+            h = min(float(seg.max() - seg.min()), height)  # 2lh − h² is largest at h = l
+            lengths[(i, j)] = PENDULUM_CORRECTION * 2.0 * math.sqrt(max(0.0, 2.0 * height * h - h * h))
+        walk.step_length_m = lengths
     return walk
 
 
-def _temporal(walk: _Walk, pairs: list[tuple[int, int]], ic_positions: list[int]) -> dict:
+def _temporal(walk: _Walk, steps: list[tuple[int, int]], n_contacts: int) -> dict:
     fs = walk.fs
     ics = walk.ics
-    step_times = np.array([(ics[j] - ics[i]) / fs for i, j in pairs])
-    pair_set = {i for i, _ in pairs}
-    stride_times = np.array([(ics[i + 2] - ics[i]) / fs for i in pair_set if (i + 1) in pair_set])
+    step_times = np.array([(ics[j] - ics[i]) / fs for i, j in steps])
+    starts = {i for i, _ in steps}
+    stride_times = np.array([(ics[i + 2] - ics[i]) / fs for i in sorted(starts) if (i + 1) in starts])
     out: dict = {
-        "steps": int(len(ic_positions)),
-        "duration_s": float(step_times.sum()) if step_times.size else 0.0,
+        "steps": int(n_contacts),
         "cadence_steps_min": None,
         "step_time_s": None,
         "step_time_cv_pct": _cv_pct(step_times),
@@ -421,12 +469,11 @@ def _temporal(walk: _Walk, pairs: list[tuple[int, int]], ic_positions: list[int]
     return out
 
 
-def _spatial(walk: _Walk, pairs: list[tuple[int, int]]) -> dict:
-    if walk.step_length_m is None or not pairs:
+def _spatial(walk: _Walk, steps: list[tuple[int, int]]) -> dict:
+    if walk.step_length_m is None or not steps:
         return {"step_length_m": None, "walking_speed_m_s": None}
-    index = {pair: k for k, pair in enumerate(walk.intervals())}
-    lengths = np.array([walk.step_length_m[index[p]] for p in pairs])
-    times = np.array([(walk.ics[j] - walk.ics[i]) / walk.fs for i, j in pairs])
+    lengths = np.array([walk.step_length_m[s] for s in steps])
+    times = np.array([(walk.ics[j] - walk.ics[i]) / walk.fs for i, j in steps])
     return {"step_length_m": float(lengths.mean()), "walking_speed_m_s": float(lengths.sum() / times.sum())}
 
 
@@ -504,8 +551,8 @@ def gait_metrics(acc_body_m_s2, fs_hz: float, *, sensor_height_m: float | None =
     acc = _check_body(acc_body_m_s2, fs)
     height = _check_height(sensor_height_m)
     walk = _analyse(acc, fs, height)
-    pairs = walk.intervals()
-    out = _temporal(walk, pairs, list(range(walk.ics.size)))
+    out = _temporal(walk, walk.steps, walk.ics.size)
+    out["duration_s"] = float(sum((walk.ics[b[-1]] - walk.ics[b[0]]) / fs for b in walk.bouts))
     reg = []
     for b in walk.bouts:
         start, stop = int(walk.ics[b[0]]), int(walk.ics[b[-1]])
@@ -520,7 +567,7 @@ def gait_metrics(acc_body_m_s2, fs_hz: float, *, sensor_height_m: float | None =
         stride_reg = float(np.average([r[1] for _, r in reg], weights=weights))
         symmetry = step_reg / stride_reg if stride_reg > 0 else None
     out.update(step_regularity=step_reg, stride_regularity=stride_reg, step_symmetry=symmetry)
-    out.update(_spatial(walk, pairs))
+    out.update(_spatial(walk, walk.steps))
     out["initial_contacts_s"] = [float(i / fs) for i in walk.ics]
     return {k: out[k] for k in GAIT_KEYS}
 
@@ -589,19 +636,18 @@ def gait_by_minute(
         edge = b
     gaps.append((edge, total_s))
     pauses = [(a, b) for a, b in gaps if b - a >= PAUSE_MIN_S]
-    pairs_all = walk.intervals()
     rows = []
     n_rows = int(math.ceil(total_s / minute_s - 1e-9))
     for k in range(n_rows):
         lo, hi = k * minute_s, min((k + 1) * minute_s, total_s)
-        pairs = [(i, j) for i, j in pairs_all if lo <= ic_s[j] < hi]
-        positions = [p for p in range(ic_s.size) if lo <= ic_s[p] < hi]
+        steps = [(i, j) for i, j in walk.steps if lo <= ic_s[j] < hi]
+        contacts = int(np.count_nonzero((ic_s >= lo) & (ic_s < hi)))
         row = {"minute": k + 1, "start_s": float(lo), "end_s": float(hi)}
         row["walking_s"] = float(sum(max(0.0, min(b, hi) - max(a, lo)) for a, b in bout_spans))
-        temporal = _temporal(walk, pairs, positions)
+        temporal = _temporal(walk, steps, contacts)
         row.update({key: temporal[key] for key in ("steps", "cadence_steps_min", "step_time_s",
                                                    "step_time_cv_pct", "stride_time_cv_pct")})
-        row.update(_spatial(walk, pairs))
+        row.update(_spatial(walk, steps))
         row["pauses"] = sum(1 for a, _b in pauses if lo <= a < hi)
         row["pause_s"] = float(sum(max(0.0, min(b, hi) - max(a, lo)) for a, b in pauses))
         rows.append({key: row[key] for key in MINUTE_KEYS})

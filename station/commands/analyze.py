@@ -110,8 +110,9 @@ class _Progress:
 
     MIN_FILES = 10
 
-    def __init__(self, total: int, stream=None):
+    def __init__(self, total: int, stream=None, label: str = "analyze"):
         self.stream = stream or sys.stderr
+        self.label = label
         self.total = total
         self.enabled = total >= self.MIN_FILES and getattr(self.stream, "isatty", lambda: False)()
 
@@ -121,7 +122,7 @@ class _Progress:
         width = 30
         filled = int(width * done / self.total)
         label = os.path.basename(name)[-30:]
-        self.stream.write(f"\ranalyze [{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} {label:<30}")
+        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} {label:<30}")
         self.stream.flush()
 
     def close(self) -> None:

@@ -1,0 +1,181 @@
+"""``balance-station gait PATH... [--format json|csv] [--out FILE] [--sensor-height-m H]``.
+
+Gait from lower-back IMU recordings (DESIGN.md §8): IMU CSVs (``time_s`` and the six IMU columns)
+and station trial CSVs with IMU columns. A PATH may be a file or a directory (its CSV files, not
+recursive). Every file is analysed even when others fail; each failure is one line on stderr and
+an ``{"file", "error"}`` entry (JSON) or a row with the ``error`` column filled (CSV).
+
+The sensor's mounting (which of its axes points up and which toward the toes) comes from
+``--mounting-up/--mounting-toes``, else the recording's sidecar, else ``[imu] mounting_up`` /
+``mounting_toes`` of the configuration; it is checked against gravity before any analysis. The
+sensor height likewise comes from ``--sensor-height-m``, else the sidecar's ``sensor_height_m``;
+without one, step length and walking speed are null.
+
+Exit status: 0 every file analysed, 1 some failed, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import sys
+from pathlib import Path
+
+from station.commands.analyze import _Progress, _usage_error, _write_out, expand_paths, format_json
+
+RESULT_FIELDS = ("file", "fs_hz", "samples", "version", "error")
+AXES = ("+x", "-x", "+y", "-y", "+z", "-z")
+
+
+class _GaitProgress(_Progress):
+    MIN_FILES = 2  # gait files are long recordings: show progress from the second file on
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "gait",
+        help="gait from lower-back IMU recordings (steps, cadence, variability, regularity, speed)",
+        description=(
+            "Detect the initial contacts of walking in lower-back IMU recordings and compute the gait "
+            "measures (DESIGN.md §8). Prints JSON (a list, one object per file) or CSV (one row per "
+            "file). A PATH may be a directory: its CSV recordings are analysed. Exit status 0 when every "
+            "file was analysed, 1 when some failed."
+        ),
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="IMU recording or station trial CSV, or a directory")
+    parser.add_argument("--format", choices=("json", "csv"), default="json", help="output format (default json)")
+    parser.add_argument("--out", metavar="FILE", help="write the output to FILE (atomically) instead of stdout")
+    parser.add_argument(
+        "--sensor-height-m",
+        type=float,
+        metavar="H",
+        help="height of the sensor above the ground, m, for step length and speed (default: the sidecar's "
+        "sensor_height_m)",
+    )
+    parser.add_argument("--mounting-up", choices=AXES, help="sensor axis pointing up when worn (default: sidecar, "
+                        "then [imu] mounting_up)")
+    parser.add_argument("--mounting-toes", choices=AXES, help="sensor axis pointing toward the toes when worn "
+                        "(default: sidecar, then [imu] mounting_toes)")
+    parser.set_defaults(func=run)
+
+
+def _configured_mounting(args) -> tuple[str, str]:
+    from station.commands._common import load_config
+
+    imu = load_config(args).imu
+    return imu.mounting_up, imu.mounting_toes
+
+
+def analyse_file(path: str, *, sensor_height_m: float | None, mounting: tuple[str | None, str | None],
+                 default_mounting: tuple[str, str], version: str) -> dict:
+    """``{"file", "fs_hz", "samples", "version", "initial_contacts_s", "metrics"}`` or ``{"file", "error"}``."""
+    from station.analysis.gait import gait_metrics
+    from station.analysis.imu_frame import align_to_body, check_mounting
+    from station.store.imu_recording import read_imu_recording
+    from station.store.trialfile import TrialFileError
+
+    if Path(path).is_dir():
+        return {"file": path, "error": "no IMU recordings (.csv with a time_s header) in this directory"}
+    try:
+        rec = read_imu_recording(path)
+        side_up, side_toes = rec.mounting()
+        up = mounting[0] or side_up or default_mounting[0]
+        toes = mounting[1] or side_toes or default_mounting[1]
+        reason = check_mounting(rec.acc_m_s2, up_axis=up, toes_axis=toes)
+        if reason is not None:
+            return {"file": path, "error": f"IMU mounting: {reason}"}
+        height = sensor_height_m if sensor_height_m is not None else rec.sensor_height_m
+        acc_body, _gyro = align_to_body(rec.acc_m_s2, rec.gyro_deg_s, up_axis=up, toes_axis=toes, fs_hz=rec.fs_hz)
+        metrics = gait_metrics(acc_body, rec.fs_hz, sensor_height_m=height)
+    except TrialFileError as exc:
+        return {"file": path, "error": exc.problem}
+    except ValueError as exc:
+        return {"file": path, "error": " ".join(str(exc).split())}
+    except MemoryError:
+        return {"file": path, "error": "not enough memory to analyse this file"}
+    except Exception as exc:  # a bug must not stop the batch nor print a traceback
+        return {"file": path, "error": f"unexpected error ({type(exc).__name__}: {exc}); please report it"}
+    t0 = float(rec.time_s[0])
+    contacts = [round(t0 + t, 6) for t in metrics.pop("initial_contacts_s")]
+    return {
+        "file": path,
+        "fs_hz": rec.fs_hz,
+        "samples": rec.samples,
+        "version": version,
+        "initial_contacts_s": contacts,
+        "metrics": metrics,
+    }
+
+
+def format_csv(results: list[dict]) -> str:
+    from station.analysis.gait import GAIT_KEYS
+
+    keys = [k for k in GAIT_KEYS if k != "initial_contacts_s"]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(RESULT_FIELDS + tuple(keys) + ("initial_contacts_s",))
+    for r in results:
+        metrics = r.get("metrics", {})
+        row = [r.get(field) for field in RESULT_FIELDS] + [metrics.get(k) for k in keys]
+        row = ["" if v is None else (repr(v) if isinstance(v, float) else v) for v in row]
+        row.append(" ".join(repr(t) for t in r.get("initial_contacts_s", [])))
+        writer.writerow(row)
+    return buffer.getvalue()
+
+
+def run(args: argparse.Namespace) -> int:
+    from station import __version__
+    from station.cli import UserError
+
+    if args.out is not None:
+        out_dir = Path(args.out).resolve().parent
+        if Path(args.out).is_dir():
+            raise _usage_error(f"--out {args.out}: is a directory; give a file name")
+        if not out_dir.is_dir():
+            raise _usage_error(f"--out {args.out}: directory {out_dir} does not exist; create it first")
+    if args.sensor_height_m is not None and not (0.3 <= args.sensor_height_m <= 1.5):
+        raise _usage_error(
+            f"--sensor-height-m {args.sensor_height_m:g}: not a plausible height of a lower-back sensor "
+            "(0.3 to 1.5 m above the ground)"
+        )
+    if args.mounting_up and args.mounting_toes and args.mounting_up[1] == args.mounting_toes[1]:
+        raise _usage_error(
+            f"--mounting-up {args.mounting_up} and --mounting-toes {args.mounting_toes} must be different sensor axes"
+        )
+    default_mounting = _configured_mounting(args)
+    files, notes = expand_paths(args.paths)
+    for note in notes:
+        print(f"balance-station gait: {note}", file=sys.stderr)
+    progress = _GaitProgress(len(files), label="gait")
+    results = []
+    failed = 0
+    for done, path in enumerate(files, start=1):
+        progress.update(done - 1, path)
+        result = analyse_file(
+            path,
+            sensor_height_m=args.sensor_height_m,
+            mounting=(args.mounting_up, args.mounting_toes),
+            default_mounting=default_mounting,
+            version=__version__,
+        )
+        if "error" in result:
+            failed += 1
+            progress.close()
+            print(f"balance-station gait: {path}: {result['error']}", file=sys.stderr)
+        results.append(result)
+    progress.update(len(files), "done")
+    progress.close()
+    text = format_csv(results) if args.format == "csv" else format_json(results)
+    if args.out is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        try:
+            _write_out(args.out, text)
+        except OSError as exc:
+            raise UserError(f"cannot write --out {args.out}: {exc.strerror or exc}") from None
+    if failed:
+        print(f"balance-station gait: {failed} of {len(files)} file(s) failed", file=sys.stderr)
+        return 1
+    return 0
