@@ -71,6 +71,28 @@ class ValidationError(StoreError):
         super().__init__(message)
 
 
+class DiskFull(StoreError):
+    """A write failed because the disk is full; nothing of it was stored."""
+
+
+DISK_FULL_MESSAGE = (
+    "the station's disk is full, so this was not stored (and a view that cannot be written to the "
+    "audit log is not shown); free space on the station: delete old exports, move backups elsewhere"
+)
+SQLITE_FULL = 13
+"""SQLite's primary result code for "database or disk is full"."""
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True if ``exc`` is SQLite (or the OS) reporting a full disk."""
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code is not None and code & 0xFF == SQLITE_FULL:
+            return True
+        return "database or disk is full" in str(exc)
+    return isinstance(exc, OSError) and exc.errno == 28  # ENOSPC
+
+
 class DataDirLocked(StoreError):
     """Another process already owns the data directory as the station service."""
 
@@ -118,9 +140,16 @@ class Database:
         self.path = Path(path)
         try:
             self._writer = _connect(self.path, writer=True)
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.OperationalError as exc:
+            if is_disk_full(exc):
+                raise DiskFull(f"cannot open {self.path}: {DISK_FULL_MESSAGE}") from None
             raise StoreError(
                 f"{self.path}: cannot open the database ({exc}); check the file and its permissions"
+            ) from None
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"the database {self.path} is damaged ({exc}); restore a backup with `balance-station restore "
+                "FILE` (service stopped; `balance-station backup --list` lists them)"
             ) from None
         self._write_lock = threading.RLock()
         self._depth = 0
@@ -129,6 +158,17 @@ class Database:
         self._all_readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._closed = False
+        self.on_disk_full: list = []
+        """Callables run (no arguments) when a write fails for lack of space, before DiskFull is
+        raised (the store releases its space reserve there)."""
+
+    def _disk_full(self, exc: BaseException) -> DiskFull:
+        for hook in self.on_disk_full:
+            try:
+                hook()
+            except Exception:  # a hook must not hide the disk-full error
+                pass
+        return DiskFull(DISK_FULL_MESSAGE)
 
     # -- transactions ------------------------------------------------------------------------
 
@@ -146,30 +186,40 @@ class Database:
             conn = self._writer
             depth = self._depth
             if depth == 0:
-                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                except sqlite3.Error as exc:
+                    if is_disk_full(exc):
+                        raise self._disk_full(exc) from None
+                    raise
                 self._owner = threading.get_ident()
             else:
                 conn.execute(f"SAVEPOINT sp{depth}")
             self._depth = depth + 1
             try:
                 yield conn
-            except BaseException:
+            except BaseException as exc:
                 self._depth = depth
                 if depth == 0:
                     self._owner = None
-                    conn.execute("ROLLBACK")
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
                 else:
                     conn.execute(f"ROLLBACK TO sp{depth}")
                     conn.execute(f"RELEASE sp{depth}")
+                if depth == 0 and is_disk_full(exc):
+                    raise self._disk_full(exc) from None
                 raise
             self._depth = depth
             if depth == 0:
                 self._owner = None
                 try:
                     conn.execute("COMMIT")
-                except BaseException:
+                except BaseException as exc:
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
+                    if is_disk_full(exc):
+                        raise self._disk_full(exc) from None
                     raise
             else:
                 conn.execute(f"RELEASE sp{depth}")
@@ -207,6 +257,15 @@ class Database:
 
     # -- maintenance -------------------------------------------------------------------------
 
+    def quick_check(self) -> list[str]:
+        """SQLite's ``PRAGMA quick_check``: ``[]`` if the file is intact, else its problems."""
+        with self._write_lock:
+            try:
+                rows = [r[0] for r in self._writer.execute("PRAGMA quick_check(5)")]
+            except sqlite3.DatabaseError as exc:
+                return [str(exc)]
+        return [] if rows == ["ok"] else rows
+
     def checkpoint_truncate(self) -> bool:
         """Copy the WAL into the database file and truncate it; True if it completed.
 
@@ -242,7 +301,11 @@ def acquire_service_lock(data_dir: str | os.PathLike) -> int:
         Another process holds it.
     """
     path = Path(data_dir) / LOCK_FILENAME
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        what = "is a symbolic link; remove it" if exc.errno == 40 else f"cannot be opened ({exc.strerror})"
+        raise StoreError(f"{path} {what}, then try again") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -254,6 +317,9 @@ def acquire_service_lock(data_dir: str | os.PathLike) -> int:
             f"another station process (pid {holder}) is already running on {Path(data_dir)}; "
             "stop it first, or use another --data-dir"
         ) from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+    except OSError:  # the pid is for the message of a second start only; a full disk must not stop us here
+        pass
     return fd

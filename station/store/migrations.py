@@ -23,6 +23,11 @@ class Migration:
     version: int
     description: str
     statements: tuple[str, ...]
+    rebuilds_tables: bool = False
+    """The migration drops and re-creates tables that others refer to: it runs with foreign keys
+    off (so that dropping a table does not cascade), and is refused unless ``PRAGMA
+    foreign_key_check`` finds every reference intact before it commits (SQLite's documented way
+    to change a table's definition)."""
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -236,6 +241,43 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
 )
 
+
+def _rebuild_with_autoincrement(table: str, audit_object: str, audit_column: str | None = None) -> tuple[str, ...]:
+    """Statements that re-create ``table`` (as created by migration 1) with ``AUTOINCREMENT`` ids,
+    keeping its rows and indexes, and start its id sequence above every id the table or the audit
+    log has ever used (so an id erased before this migration is not handed out again either)."""
+    create = next(st for st in MIGRATIONS[0].statements if st.strip().startswith(f"CREATE TABLE {table} ("))
+    indexes = [st for st in MIGRATIONS[0].statements if st.strip().startswith("CREATE INDEX") and f" ON {table} (" in st]
+    new = f"{table}_rebuilt"
+    create = create.replace(f"CREATE TABLE {table} (", f"CREATE TABLE {new} (", 1)
+    create = create.replace("id INTEGER PRIMARY KEY,", "id INTEGER PRIMARY KEY AUTOINCREMENT,", 1)
+    used = [f"(SELECT max(id) FROM {table})",
+            f"(SELECT max(CAST(substr(object, {len(audit_object) + 2}) AS INTEGER)) FROM audit_log"
+            f" WHERE object LIKE '{audit_object}:%')"]
+    if audit_column:
+        used.append(f"(SELECT max({audit_column}) FROM audit_log)")
+    return (
+        create,
+        f"INSERT INTO {new} SELECT * FROM {table}",
+        f"DROP TABLE {table}",
+        f"ALTER TABLE {new} RENAME TO {table}",
+        *indexes,
+        f"DELETE FROM sqlite_sequence WHERE name = '{table}'",
+        f"INSERT INTO sqlite_sequence (name, seq) VALUES ('{table}', max(0, {', '.join(f'coalesce({u}, 0)' for u in used)}))",
+    )
+
+
+MIGRATIONS = MIGRATIONS + (
+    Migration(
+        3,
+        "ids of patients, sessions and trials are never reused (AUTOINCREMENT), even after an erasure",
+        _rebuild_with_autoincrement("patients", "patient", "patient_id")
+        + _rebuild_with_autoincrement("sessions", "session")
+        + _rebuild_with_autoincrement("trials", "trial"),
+        rebuilds_tables=True,
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 
@@ -264,6 +306,9 @@ def migrate(conn: sqlite3.Connection, migrations: tuple[Migration, ...] = MIGRAT
     for migration in migrations:
         if migration.version <= current:
             continue
+        foreign_keys = int(conn.execute("PRAGMA foreign_keys").fetchone()[0])
+        if migration.rebuilds_tables:
+            conn.execute("PRAGMA foreign_keys = OFF")  # no effect inside a transaction: before BEGIN
         conn.execute("BEGIN IMMEDIATE")
         try:
             current = schema_version(conn)  # another process may have migrated meanwhile
@@ -276,10 +321,18 @@ def migrate(conn: sqlite3.Connection, migrations: tuple[Migration, ...] = MIGRAT
                 )
             for statement in migration.statements:
                 conn.execute(statement)
+            if migration.rebuilds_tables:
+                broken = conn.execute("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise StoreError(
+                        f"schema migration {migration.version} would leave {len(broken)} broken references "
+                        f"(first in table {broken[0][0]}); nothing was changed"
+                    )
             conn.execute(f"PRAGMA user_version = {int(migration.version)}")
             conn.execute("COMMIT")
         except BaseException as exc:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             if isinstance(exc, sqlite3.Error):
                 raise StoreError(
                     f"schema migration {migration.version} ({migration.description}) failed: {exc}; "
@@ -287,6 +340,9 @@ def migrate(conn: sqlite3.Connection, migrations: tuple[Migration, ...] = MIGRAT
                     f"{current}"
                 ) from exc
             raise
+        finally:
+            if migration.rebuilds_tables:
+                conn.execute(f"PRAGMA foreign_keys = {foreign_keys}")
         current = migration.version
         applied.append(migration.version)
     return applied

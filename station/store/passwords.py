@@ -8,6 +8,12 @@ Default cost N = 2^15, r = 8, p = 3: one of the OWASP Password Storage Cheat She
 scrypt settings (minimum N = 2^17, r = 8, p = 1, or the same work split as 2^16/8/2, 2^15/8/3, ...),
 chosen for its 32 MiB of memory per hash, which a Raspberry Pi can afford for a few logins at once.
 It costs about 0.2 s on a laptop core and under 1 s on a Raspberry Pi 4.
+
+**At most :data:`HASHING_SLOTS` hashes at once** in a process (:data:`GATE`): every hash and
+verification waits for a slot, at most :data:`HASHING_WAIT_S`, and otherwise raises
+:class:`PasswordHashingBusy` (the web answers 503 with ``Retry-After``). A flood of sign-in or setup
+requests therefore costs at most 2 × 32 MiB and two cores' worth of time, never the station's memory
+(issue 14, finding 1: 73 concurrent setup requests used to take 1.16 GB).
 """
 
 from __future__ import annotations
@@ -16,7 +22,10 @@ import base64
 import hashlib
 import hmac
 import os
+import threading
 from dataclasses import dataclass
+
+from station.store.weak_passwords import weakness
 
 MIN_PASSWORD_CHARS = 10
 MAX_PASSWORD_CHARS = 256
@@ -52,7 +61,47 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+HASHING_SLOTS = 2
+"""Password hashes computed at once in one process (the Pi has 4 cores; the acquisition needs one)."""
+HASHING_WAIT_S = 5.0
+"""How long a request waits for a hashing slot before it is refused as busy, s."""
+
+
+class PasswordHashingBusy(Exception):
+    """Every hashing slot stayed busy for the whole wait: try again in a few seconds."""
+
+    retry_after_s = 5
+
+
+class HashingGate:
+    """A bounded number of password hashes at once (a semaphore with a bounded wait)."""
+
+    def __init__(self, slots: int = HASHING_SLOTS, wait_s: float = HASHING_WAIT_S):
+        self.slots = slots
+        self.wait_s = wait_s
+        self._semaphore = threading.BoundedSemaphore(slots)
+
+    def __enter__(self) -> "HashingGate":
+        if not self._semaphore.acquire(timeout=self.wait_s):
+            raise PasswordHashingBusy(
+                "the station is busy checking other passwords; try again in a few seconds"
+            )
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._semaphore.release()
+
+
+GATE = HashingGate()
+"""The process's hashing gate (every scrypt call of this module passes it)."""
+
+
 def _derive(password: str, salt: bytes, cost: ScryptCost) -> bytes:
+    with GATE:
+        return _scrypt(password, salt, cost)
+
+
+def _scrypt(password: str, salt: bytes, cost: ScryptCost) -> bytes:
     return hashlib.scrypt(
         password.encode("utf-8"),
         salt=salt,
@@ -118,8 +167,9 @@ def burn_equivalent_time(password: str, cost: ScryptCost = DEFAULT_COST) -> None
 def password_problem(password: object, username: str | None = None) -> str | None:
     """Why ``password`` is refused as a new password, or None if acceptable.
 
-    Policy (NIST SP 800-63B style): at least 10 and at most 256 characters, any characters, and not
-    the user name itself. No composition rules.
+    Policy (NIST SP 800-63B style): at least 10 and at most 256 characters, any characters, not
+    the user name itself, and not easy to guess (a common password, a repetition, a keyboard or
+    alphabet run: :func:`station.store.weak_passwords.weakness`). No composition rules.
     """
     if not isinstance(password, str):
         return "must be a string"
@@ -131,4 +181,6 @@ def password_problem(password: object, username: str | None = None) -> str | Non
         return "must not be only spaces"
     if username and password.casefold() == username.casefold():
         return "must not be the user name"
-    return None
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in password):
+        return "must be valid Unicode text (it holds a lone surrogate)"
+    return weakness(password, username)

@@ -20,11 +20,15 @@ from typing import Callable
 from station.clock import Clock
 from station.config import StationConfig
 from station.store.audit import Actor, AuditLog
-from station.store.db import Database, StoreError, acquire_service_lock, db_path
+from station.store.backup import list_backups
+from station.store.datadir import check_data_dir, open_in_data_dir
+from station.store.db import Database, StoreError, acquire_service_lock, db_path, is_disk_full
 from station.store.logins import LoginSessions
 from station.store.migrations import migrate
 from station.store.passwords import DEFAULT_COST, ScryptCost
 from station.store.patients import Patients
+from station.store.secret import SECRET_KEY_FILENAME
+from station.store.space import WHAT_TO_DO, SpaceMonitor, check_room_to_start
 from station.store.programmes import Programmes
 from station.store.sessions import Sessions
 from station.store.settings import Settings
@@ -33,26 +37,68 @@ from station.store.users import Users
 
 
 def _prepare_data_dir(data_dir: Path) -> Path:
-    """Create the data directory (mode 0700) and the database file (mode 0600) if missing."""
+    """Create the data directory (mode 0700) and the database file (mode 0600) if missing.
+
+    Refuses (StoreError, one line with what to do) a data directory holding links or other users'
+    files (:func:`~station.store.datadir.check_data_dir`), and a missing or empty database in a
+    directory that was in use (:func:`_check_not_lost`).
+    """
     try:
         data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(f"cannot create the data directory {data_dir}: {exc.strerror}") from None
     if not data_dir.is_dir():
         raise StoreError(f"{data_dir} is not a directory; give a directory with --data-dir")
+    check_data_dir(data_dir)
     path = db_path(data_dir)
-    created = not path.exists()
+    _check_not_lost(data_dir, path)
     try:
-        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))  # patient data: owner only
-        if created and os.geteuid() == 0:
-            # An administrator's `sudo balance-station users add` on a fresh station: the file
-            # belongs to the data directory's owner (the service user), or the service could not
-            # open it. SQLite gives its -wal and -shm files the database file's owner.
-            owner = data_dir.stat()
-            os.chown(path, owner.st_uid, owner.st_gid)
+        # patient data: owner only; never through a link; as root, given to the directory's owner
+        # (the service user), or the service could not open it. SQLite gives its -wal and -shm
+        # files the database file's owner.
+        os.close(open_in_data_dir(data_dir, path.name, os.O_RDWR | os.O_CREAT, 0o600))
     except OSError as exc:
-        raise StoreError(f"cannot open {path}: {exc.strerror}; check its permissions") from None
+        raise StoreError(f"cannot open {path}: {exc.strerror}; check its permissions and free space") from None
     return path
+
+
+def _check_not_lost(data_dir: Path, path: Path) -> None:
+    """StoreError if the database is missing or empty although the directory was in use (it has
+    backups, or the secret key written after the database's first opening): opening it would
+    start an empty station whose first-run setup is open to whoever comes first."""
+    try:
+        size = os.lstat(path).st_size
+    except FileNotFoundError:
+        size = None
+    if size:
+        return
+    backups = list_backups(data_dir)
+    used = backups or (data_dir / SECRET_KEY_FILENAME).exists()
+    if not used:
+        return
+    state = "missing" if size is None else "empty"
+    if backups:
+        todo = (f"restore the newest backup with `balance-station restore {backups[-1].path}` "
+                "(service stopped)")
+    else:
+        todo = "restore a backup with `balance-station restore FILE` (service stopped)"
+    raise StoreError(
+        f"the database {path} is {state}, but this data directory was in use; {todo}; to start an empty "
+        f"station instead, move {data_dir} away first"
+    )
+
+
+def check_integrity(db: Database, data_dir: Path) -> None:
+    """StoreError (what and what to do) if SQLite's quick check finds the database damaged."""
+    problems = db.quick_check()
+    if not problems:
+        return
+    backups = list_backups(data_dir)
+    todo = (f"restore the newest backup with `balance-station restore {backups[-1].path}`" if backups
+            else "restore a backup with `balance-station restore FILE`")
+    raise StoreError(
+        f"the database {db.path} is damaged ({'; '.join(problems)[:200]}); {todo} with the service stopped"
+    )
 
 
 class Store:
@@ -75,6 +121,10 @@ class Store:
         scrypt cost for new password hashes.
     commit_interval_s : float
         Largest interval between durable commits of a recording trial, s.
+    space_reserve_bytes : int, optional
+        Size of the space reserve released when the disk fills (:mod:`station.store.space`).
+    check_database : bool
+        Run SQLite's quick check before using the database (the service does, at start).
     """
 
     def __init__(
@@ -86,6 +136,8 @@ class Store:
         clock: Clock | None = None,
         password_cost: ScryptCost = DEFAULT_COST,
         commit_interval_s: float = DEFAULT_COMMIT_INTERVAL_S,
+        space_reserve_bytes: int | None = None,
+        check_database: bool = False,
         _lock_fd: int | None = None,
     ):
         self.data_dir = Path(data_dir)
@@ -93,10 +145,16 @@ class Store:
         config = config or StationConfig()
         path = _prepare_data_dir(self.data_dir)
         self.db = Database(path)
+        self.space = SpaceMonitor(self.data_dir, **({} if space_reserve_bytes is None else {"reserve_bytes": space_reserve_bytes}))
+        self.db.on_disk_full.append(self.space.disk_full)
         try:
+            if check_database:
+                check_integrity(self.db, self.data_dir)
             migrate(self.db._writer)
-        except BaseException:
+        except BaseException as exc:
             self.db.close()
+            if is_disk_full(exc):
+                raise StoreError(f"the disk holding {self.data_dir} is full; {WHAT_TO_DO}") from None
             raise
         self.audit = AuditLog(self.db, wall_clock)
         self.users = Users(self.db, self.audit, wall_clock, password_cost)
@@ -121,17 +179,24 @@ class Store:
 
     @classmethod
     def open_service(cls, data_dir: str | os.PathLike, **kwargs) -> "Store":
-        """Open as the station service: take the lock (DataDirLocked if another service runs),
-        migrate, and recover interrupted trials."""
+        """Open as the station service: refuse a (nearly) full disk, take the lock
+        (DataDirLocked if another service runs), check the database's integrity, migrate, recover
+        interrupted trials, and keep the space reserve (:mod:`station.store.space`)."""
         data_dir = Path(data_dir)
         _prepare_data_dir(data_dir)
+        check_room_to_start(data_dir)
         fd = acquire_service_lock(data_dir)
         try:
-            store = cls(data_dir, _lock_fd=fd, **kwargs)
+            store = cls(data_dir, _lock_fd=fd, check_database=True, **kwargs)
         except BaseException:
             os.close(fd)
             raise
-        store.recover_partial_trials()
+        try:
+            store.recover_partial_trials()
+        except StoreError:
+            store.close()
+            raise
+        store.space.ensure_reserve()
         return store
 
     @property

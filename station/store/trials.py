@@ -38,6 +38,7 @@ import json
 import sqlite3
 import threading
 import time
+from contextlib import contextmanager
 from typing import Callable
 
 import numpy as np
@@ -47,7 +48,7 @@ from station.acquire.frame import FRAME_DTYPE
 from station.clock import Clock, MonotonicClock
 from station.store import fields
 from station.store.audit import Actor, AuditLog
-from station.store.db import Conflict, Database, NotFound, StoreError, ValidationError
+from station.store.db import Conflict, Database, DiskFull, NotFound, StoreError, ValidationError
 from station.store.timefmt import utc_iso
 
 STATUSES = ("recording", "complete", "aborted", "partial")
@@ -527,12 +528,51 @@ class TrialWriter:
         self._last_commit_ns = self._trials._clock.monotonic_ns()
 
     def flush(self) -> None:
-        """Commit the buffered frames now (one transaction, fsync'ed)."""
+        """Commit the buffered frames now (one transaction, fsync'ed).
+
+        On a full disk the trial ends at once as ``partial`` with the frames committed so far
+        (:meth:`_end_on_full_disk`) and DiskFull says so.
+        """
         if self._done:
             raise StoreError(f"trial #{self.trial_id} is already finished")
-        with self._db.write() as conn:
-            n = self._store_buffer(conn)
+        try:
+            with self._db.write() as conn:
+                n = self._store_buffer(conn)
+        except DiskFull:
+            raise self._end_on_full_disk() from None
         self._committed(n)
+
+    def _end_on_full_disk(self) -> DiskFull:
+        """Mark the trial ``partial`` with what was committed (the buffered frames are lost:
+        there is no room for them) and return the error to raise. If even that cannot be
+        written, the trial stays ``recording`` and the next start recovers it as partial."""
+        self._close()
+        kept_s = self.frames_committed / self._rate_hz()
+        reason = f"disk full: recording stopped; {self.frames_committed} frames ({kept_s:.1f} s) kept"
+        try:
+            with self._db.write() as conn:
+                conn.execute(
+                    "UPDATE trials SET status = 'partial', status_reason = ?, ended_at = ?, valid = 0,"
+                    " validity_reason = ? WHERE id = ? AND status = 'recording'",
+                    (reason, utc_iso(self._trials._now()), "partial recording: " + reason, self.trial_id),
+                )
+                self._trials._audit.record(
+                    self._actor, "trial.recover", patient_id=self._patient_id, object=f"trial:{self.trial_id}",
+                    detail={"frames_kept": self.frames_committed, "cause": "disk full"},
+                )
+            ended = f"trial #{self.trial_id} ended as partial with the {kept_s:.1f} s recorded"
+        except StoreError:
+            ended = (f"trial #{self.trial_id} could not be closed; it keeps the {kept_s:.1f} s recorded and "
+                     "is marked partial at the next start")
+        return DiskFull(
+            f"the station's disk is full: {ended}; free space on the station (delete old exports, move "
+            "backups elsewhere), then record again"
+        )
+
+    def _rate_hz(self) -> float:
+        with self._db.read() as conn:
+            row = conn.execute("SELECT rate_hz FROM trials WHERE id = ?", (self.trial_id,)).fetchone()
+        return float(row["rate_hz"]) if row else 100.0
 
     def finish(self, metrics: dict | None, valid: bool, reason: str | None = None) -> dict:
         """Store the last frames, the metrics and the validity; the trial becomes ``complete``.
@@ -544,7 +584,7 @@ class TrialWriter:
         if self._done:
             raise StoreError(f"trial #{self.trial_id} is already finished")
         metrics_doc, valid, reason = _check_result(metrics, valid, reason)
-        with self._db.write() as conn:
+        with self._full_disk_ends_partial(), self._db.write() as conn:
             n = self._store_buffer(conn)
             conn.execute(
                 "UPDATE trials SET status = 'complete', ended_at = ?, metrics = ?, valid = ?, validity_reason = ?"
@@ -568,7 +608,7 @@ class TrialWriter:
             reason = fields.text(reason, max_chars=MAX_REASON_CHARS, required=True)
         except ValueError as exc:
             raise ValidationError({"reason": str(exc)}) from None
-        with self._db.write() as conn:
+        with self._full_disk_ends_partial(), self._db.write() as conn:
             n = self._store_buffer(conn)
             conn.execute(
                 "UPDATE trials SET status = 'aborted', status_reason = ?, ended_at = ?, valid = 0,"
@@ -582,6 +622,13 @@ class TrialWriter:
         self._committed(n)
         self._close()
         return self._trials.get(self.trial_id)
+
+    @contextmanager
+    def _full_disk_ends_partial(self):
+        try:
+            yield
+        except DiskFull:
+            raise self._end_on_full_disk() from None
 
     def _close(self) -> None:
         self._done = True

@@ -28,6 +28,7 @@ from station.store.passwords import (
 from station.store.timefmt import utc_iso
 
 ROLES = ("admin", "clinician")
+_ALREADY_SET_UP = "the station is already set up; sign in, or ask an administrator for an account"
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
 
@@ -126,12 +127,18 @@ class Users:
         return self.get(user_id)
 
     def create_first_admin(self, username: str, password: str, *, actor: Actor) -> dict:
-        """The first-run administrator; Conflict if any account exists already."""
+        """The first-run administrator; Conflict if any account exists already.
+
+        The cheap checks (an account exists, the name and password are refused) come before the
+        expensive hash, so that a flood of setup requests on a set-up station costs nothing.
+        """
+        if self.count():
+            raise Conflict(_ALREADY_SET_UP)
         self._check_new(username, password, "admin")
         hashed = hash_password(password, self._cost)
         with self._db.write() as conn:
             if conn.execute("SELECT count(*) FROM users").fetchone()[0]:
-                raise Conflict("the station is already set up; sign in, or ask an administrator for an account")
+                raise Conflict(_ALREADY_SET_UP)
             user_id = self._insert(conn, username, hashed, "admin")
             self._audit.record(
                 actor, "user.create", object=f"user:{user_id}", detail={"role": "admin", "first_run": True}

@@ -1,0 +1,112 @@
+"""Opening files of the data directory safely, and checking that it holds what it should.
+
+The data directory belongs to the service user, who may have been compromised; the command-line
+tools are often run as root (``sudo balance-station users add ...``). A symbolic link planted there
+(``station.sqlite3 -> /etc/shadow``) must not make root create, open or chown the target (issue 14,
+finding 10). So:
+
+- :func:`open_in_data_dir` opens a name relative to the directory with ``O_NOFOLLOW`` (a link is
+  refused, never followed), checks that it is a regular file owned by the directory's owner, and,
+  as root, gives a file it created to that owner with ``fchown`` on the open descriptor (not by
+  path, which could be swapped meanwhile);
+- :func:`check_data_dir` refuses a directory in which any entry is a symbolic link, a device, a
+  socket or a FIFO, or belongs to another user than the directory (before SQLite opens anything
+  there: SQLite itself follows links).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from station.store.db import StoreError
+
+
+class UnsafeDataDir(StoreError):
+    """The data directory holds something the station did not put there; the message names it."""
+
+
+def _owner(data_dir: Path) -> os.stat_result:
+    try:
+        return os.stat(data_dir)
+    except OSError as exc:
+        raise StoreError(f"cannot read the data directory {data_dir}: {exc.strerror}") from None
+
+
+def check_data_dir(data_dir: str | os.PathLike) -> None:
+    """UnsafeDataDir if an entry of ``data_dir`` (or of its ``backups`` folder) is a symbolic link,
+    not a regular file or directory, or owned by another user than the directory."""
+    data_dir = Path(data_dir)
+    owner = _owner(data_dir)
+    folders = [data_dir]
+    backups = data_dir / "backups"
+    for folder in folders:
+        try:
+            entries = list(os.scandir(folder))
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise StoreError(f"cannot list {folder}: {exc.strerror}") from None
+        for entry in entries:
+            path = Path(entry.path)
+            info = entry.stat(follow_symlinks=False)
+            if stat.S_ISLNK(info.st_mode):
+                raise UnsafeDataDir(
+                    f"{path} is a symbolic link; the data directory must hold only the station's own files: "
+                    "remove the link (and find out who made it), then try again"
+                )
+            if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
+                raise UnsafeDataDir(f"{path} is not a regular file or directory; remove it, then try again")
+            if info.st_uid != owner.st_uid:
+                raise UnsafeDataDir(
+                    f"{path} belongs to uid {info.st_uid}, not to the data directory's owner (uid {owner.st_uid}); "
+                    f"give it back with chown {owner.st_uid}:{owner.st_gid}, or remove it, then try again"
+                )
+            if path == backups and stat.S_ISDIR(info.st_mode):
+                folders.append(backups)
+
+
+def open_in_data_dir(data_dir: str | os.PathLike, name: str, flags: int, mode: int = 0o600) -> int:
+    """Open ``data_dir/name`` without following a link; return the descriptor (close it).
+
+    A file this call creates belongs to the directory's owner (``fchown`` as root). Raises
+    UnsafeDataDir for a link, something else than a regular file, or a file owned by someone else;
+    OSError for the other failures (no space, permissions).
+    """
+    data_dir = Path(data_dir)
+    if "/" in name or name in (".", ".."):
+        raise ValueError(f"{name!r} is not a plain file name")
+    owner = _owner(data_dir)
+    dir_fd = os.open(data_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        existed = True
+        try:
+            os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            existed = False
+        try:
+            fd = os.open(name, flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=dir_fd)
+        except OSError as exc:
+            if exc.errno == 40:  # ELOOP: a symbolic link
+                raise UnsafeDataDir(
+                    f"{data_dir / name} is a symbolic link; remove it (and find out who made it), then try again"
+                ) from None
+            raise
+    finally:
+        os.close(dir_fd)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise UnsafeDataDir(f"{data_dir / name} is not a regular file; remove it, then try again")
+        if not existed and os.geteuid() == 0 and info.st_uid != owner.st_uid:
+            os.fchown(fd, owner.st_uid, owner.st_gid)
+        elif info.st_uid != owner.st_uid:
+            raise UnsafeDataDir(
+                f"{data_dir / name} belongs to uid {info.st_uid}, not to the data directory's owner "
+                f"(uid {owner.st_uid}); give it back with chown, or remove it, then try again"
+            )
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd

@@ -1,0 +1,177 @@
+"""Free space of the data directory: warning before it runs out, a reserve for when it does.
+
+A full disk must not leave a trial ``recording`` for good, nor a station that cannot even record
+who read what (issue 14, finding 2). So:
+
+- **Warning first.** :meth:`SpaceMonitor.status` reports ``ok``, ``low`` (less than
+  :data:`LOW_SPACE_BYTES` free: health turns ``degraded`` and says what to do, while there is still
+  room for weeks of trials) or ``full`` (a write failed for lack of space, or less than the reserve
+  is left).
+- **A reserve.** While the station runs it keeps :data:`RESERVE_FILENAME`, a file of
+  :data:`RESERVE_BYTES` in the data directory. When SQLite reports the disk full, the reserve is
+  deleted (:meth:`SpaceMonitor.disk_full`), which gives back enough room to end the interrupted
+  trial as ``partial`` with the frames already committed, and to keep writing the audit entries of
+  sign-ins and reads for a long time (an entry is a few hundred bytes; the WAL reuses its pages
+  after each checkpoint). Reads of patient data stay audited: a read whose audit entry cannot be
+  written is refused rather than served unrecorded (see :mod:`station.store.audit`).
+- **Refusing to start** on a disk with less than :data:`START_MIN_BYTES` free, in one line
+  (:func:`check_room_to_start`): a station that starts only to fail its first recording helps no
+  one.
+
+The reserve comes back by itself once there is room again (:meth:`SpaceMonitor.status` re-creates
+it when twice its size is free).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+from station.store.db import StoreError
+
+RESERVE_FILENAME = "space-reserve"
+RESERVE_BYTES = 8 * 1024 * 1024
+"""Size of the reserve file, bytes (about 2 minutes of recording, or tens of thousands of audit entries)."""
+LOW_SPACE_BYTES = 256 * 1024 * 1024
+"""Below this much free space the station warns (health ``degraded``), bytes."""
+START_MIN_BYTES = 2 * 1024 * 1024
+"""Below this much free space (besides the reserve) the station refuses to start, bytes."""
+STATUS_CACHE_S = 2.0
+WHAT_TO_DO = (
+    "free space on the station: delete old exports, move backups elsewhere "
+    "(balance-station backup --list), then start again if it stopped"
+)
+
+
+def free_bytes(path: str | os.PathLike) -> int:
+    """Bytes available to this user on the file system holding ``path``."""
+    st = os.statvfs(path)
+    return st.f_bavail * st.f_frsize
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1048576:.1f} MB"
+
+
+def check_room_to_start(data_dir: str | os.PathLike, minimum_bytes: int = START_MIN_BYTES) -> None:
+    """StoreError (one line: what and what to do) if the data directory's disk is (nearly) full."""
+    free = free_bytes(data_dir)
+    reserve = Path(data_dir) / RESERVE_FILENAME
+    try:
+        free += os.lstat(reserve).st_size  # the reserve is ours to use
+    except FileNotFoundError:
+        pass
+    if free < minimum_bytes:
+        raise StoreError(
+            f"the disk holding {data_dir} is full ({_mb(free)} free, the station needs at least "
+            f"{_mb(minimum_bytes)}); {WHAT_TO_DO}"
+        )
+
+
+class SpaceMonitor:
+    """Free space of one data directory and its reserve file.
+
+    Parameters
+    ----------
+    data_dir : path-like
+    reserve_bytes : int
+        Size of the reserve file (0: keep none).
+    low_bytes : int
+        Free space below which :meth:`status` says ``low``.
+    clock : callable
+        Monotonic time in s, for caching the status.
+    """
+
+    def __init__(
+        self,
+        data_dir: str | os.PathLike,
+        *,
+        reserve_bytes: int = RESERVE_BYTES,
+        low_bytes: int = LOW_SPACE_BYTES,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.data_dir = Path(data_dir)
+        self.reserve_path = self.data_dir / RESERVE_FILENAME
+        self.reserve_bytes = reserve_bytes
+        self.low_bytes = low_bytes
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._full_since: float | None = None
+        self.full_events = 0
+        self._cached: tuple[float, dict] | None = None
+
+    def ensure_reserve(self) -> bool:
+        """Create the reserve file if it is missing and there is room; True if it exists."""
+        if self.reserve_bytes <= 0:
+            return False
+        from station.store.datadir import open_in_data_dir
+
+        try:
+            fd = open_in_data_dir(self.data_dir, RESERVE_FILENAME, os.O_WRONLY | os.O_CREAT)
+        except (OSError, StoreError):
+            return False
+        try:
+            if os.fstat(fd).st_size >= self.reserve_bytes:
+                return True
+            os.posix_fallocate(fd, 0, self.reserve_bytes)
+            os.fsync(fd)
+            return True
+        except OSError:
+            os.ftruncate(fd, 0)
+            return False
+        finally:
+            os.close(fd)
+
+    def release_reserve(self) -> int:
+        """Delete the reserve file; return the bytes it held (0 if there was none)."""
+        try:
+            size = os.lstat(self.reserve_path).st_size
+            os.unlink(self.reserve_path)
+        except FileNotFoundError:
+            return 0
+        return size
+
+    def disk_full(self) -> None:
+        """A write failed for lack of space: remember it and give the reserve back to SQLite."""
+        with self._lock:
+            self.full_events += 1
+            if self._full_since is None:
+                self._full_since = time.time()
+            self._cached = None
+        self.release_reserve()
+
+    def status(self, fresh: bool = False) -> dict:
+        """``{"state": "ok"|"low"|"full", "free_bytes", "message"}`` (cached a few seconds unless
+        ``fresh``)."""
+        now = self._clock()
+        with self._lock:
+            if not fresh and self._cached is not None and now - self._cached[0] < STATUS_CACHE_S:
+                return self._cached[1]
+        try:
+            free = free_bytes(self.data_dir)
+        except OSError as exc:
+            return {"state": "full", "free_bytes": None, "message": f"cannot check the free space: {exc.strerror}"}
+        reserve_present = self.reserve_path.exists()
+        with self._lock:
+            if self._full_since is not None and free >= max(2 * self.reserve_bytes, START_MIN_BYTES):
+                self._full_since = None  # room again (somebody freed space): the reserve comes back
+            full = self._full_since is not None or (free < self.reserve_bytes // 2 and not reserve_present)
+        if full:
+            state = "full"
+            message = f"disk full ({_mb(free)} free): trials cannot be recorded; {WHAT_TO_DO}"
+        elif free < self.low_bytes:
+            state = "low"
+            message = (f"disk space low ({_mb(free)} free, warning below {_mb(self.low_bytes)}): "
+                       "delete old exports or move backups off the station soon")
+        else:
+            state = "ok"
+            message = ""
+        if state != "full" and not reserve_present:
+            self.ensure_reserve()
+        doc = {"state": state, "free_bytes": free, "message": message}
+        with self._lock:
+            self._cached = (now, doc)
+        return doc
