@@ -153,18 +153,37 @@ class RetryingBus:
             return self._retry(exc, msgs[0].addr if msgs else -1, "i2c_rdwr", self.raw.i2c_rdwr, *msgs)
 
     # ------------------------------------------------------------------ helpers for drivers
-    def read_block(self, address: int, register: int, length: int) -> bytes:
+    def read_block(self, address: int, register: int, length: int, *, retry: bool = True) -> bytes:
         """Read ``length`` bytes from ``register`` in ONE transaction, any length.
 
         Up to 32 bytes use ``read_i2c_block_data``; longer reads use a combined transfer of a
         register-pointer write followed by a single read, which is what a Pi 0–4 controller
         supports (one read, last in the transfer; DESIGN.md §6).
+
+        ``retry=False`` makes one attempt only: for reads that remove what they read from the
+        chip (a FIFO), where a failed transfer may already have taken data out, so that a retry
+        would return later data as if it were the missing one. The error is counted and raised
+        as :class:`BusError`; the caller accounts for the lost data.
         """
+        if not retry:
+            try:
+                return self._read_block_once(address, register, length)
+            except OSError as exc:
+                self._count_error(address, exc)
+                raise self._give_up(exc, address, "read_block (FIFO, not retried)", 1) from exc
         if length <= SMBUS_BLOCK_MAX:
             return bytes(self.read_i2c_block_data(address, register, length))
         write = i2c_msg.write(address, [register])
         read = i2c_msg.read(address, length)
         self.i2c_rdwr(write, read)
+        return bytes(read)
+
+    def _read_block_once(self, address: int, register: int, length: int) -> bytes:
+        if length <= SMBUS_BLOCK_MAX:
+            return bytes(self.raw.read_i2c_block_data(address, register, length))
+        write = i2c_msg.write(address, [register])
+        read = i2c_msg.read(address, length)
+        self.raw.i2c_rdwr(write, read)
         return bytes(read)
 
     def probe_byte_data(self, address: int, register: int) -> int | None:

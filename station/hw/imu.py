@@ -33,10 +33,16 @@ class FifoRead(NamedTuple):
         ``(n, 6)`` float array, oldest first: ax, ay, az in m/s², gx, gy, gz in deg/s.
     overflowed : bool
         The FIFO overflowed since the previous read: samples before these were lost.
+    read_failed : bool
+        The data transfer failed (see below).
     """
 
     samples: np.ndarray
     overflowed: bool
+    read_failed: bool = False
+    """The FIFO data transfer failed: what it held is lost (it was not retried: the chip may
+    already have given the data out) and the FIFO was emptied to start again aligned;
+    ``overflowed`` is then also true."""
 
 
 class ImuChip:
@@ -111,6 +117,10 @@ class Imu(Protocol):
     def begin(self, rate_hz: float, accel_range_g: int, gyro_range_dps: int, *, fifo: bool = False) -> None:
         """Reset and configure: the rate is rounded to one the chip has (the nearest at or above
         for the LSM6DSOX, the nearest divider for the MPU-6050); ranges must be ones it has."""
+        ...
+
+    def begin_steps(self, rate_hz: float, accel_range_g: int, gyro_range_dps: int, *, fifo: bool = False):
+        """:meth:`begin` as steps (:mod:`station.hw.steps`), for recovery without blocking."""
         ...
 
     def data_ready(self) -> bool:

@@ -17,9 +17,10 @@ import struct
 
 import numpy as np
 
-from station.hw.errors import ChipTimeoutError, ConfigurationError
+from station.hw.errors import BusError, ChipTimeoutError, ConfigurationError
 from station.hw.i2c import as_retrying_bus, write_verified
 from station.hw.imu import STANDARD_GRAVITY_M_S2, FifoRead, ImuChip
+from station.hw.steps import Steps, run_steps
 
 FIFO_CTRL3 = 0x09
 FIFO_CTRL4 = 0x0A
@@ -65,6 +66,8 @@ class LSM6DSOX(ImuChip):
     ----------
     fifo_overflow_count : int
         FIFO reads that found an overflow.
+    fifo_failed_reads : int
+        FIFO data transfers that failed (not retried; their samples are lost).
     fifo_dropped_words : int
         FIFO words that could not be paired (unknown tag, or a lone accelerometer or gyroscope
         word after an overflow).
@@ -88,6 +91,7 @@ class LSM6DSOX(ImuChip):
         self.gyro_range_dps = 0
         self.fifo_enabled = False
         self.fifo_overflow_count = 0
+        self.fifo_failed_reads = 0
         self.fifo_dropped_words = 0
         self.register_rewrites = 0
         self._accel_scale = 0.0
@@ -95,13 +99,19 @@ class LSM6DSOX(ImuChip):
         self._carry = b""
 
     def begin(self, rate_hz: float = 104.0, accel_range_g: int = 4, gyro_range_dps: int = 500, *, fifo: bool = False) -> None:
-        """Reset and configure (see the module docstring).
+        """Reset and configure (see the module docstring), waiting for the reset.
 
         Raises
         ------
         ConfigurationError, ChipNotFoundError, WrongChipError, ChipTimeoutError,
         RegisterVerifyError, BusError
         """
+        run_steps(self.begin_steps(rate_hz, accel_range_g, gyro_range_dps, fifo=fifo), self._clock)
+
+    def begin_steps(self, rate_hz: float = 104.0, accel_range_g: int = 4, gyro_range_dps: int = 500, *,
+                    fifo: bool = False) -> Steps:
+        """:meth:`begin` in steps of at most two register writes (:mod:`station.hw.steps`), for
+        bringing the IMU back without holding up the acquisition."""
         odr_hz = next((hz for hz in ODR_CODES if hz >= rate_hz), None)
         if odr_hz is None or rate_hz <= 0:
             raise ConfigurationError(f"LSM6DSOX rate {rate_hz!r} Hz is not available; choose up to 6664 Hz")
@@ -111,25 +121,30 @@ class LSM6DSOX(ImuChip):
             raise ConfigurationError(
                 f"LSM6DSOX gyroscope range ±{gyro_range_dps} deg/s is not available; choose 125, 250, 500, 1000 or 2000"
             )
+        clock = self._clock
         self.probe()
         bus, address = self.bus, self.address
         bus.write_byte_data(address, CTRL3_C, CTRL3_C_SW_RESET)
-        deadline = self._clock.monotonic_ns() + RESET_TIMEOUT_NS
-        while bus.read_byte_data(address, CTRL3_C) & CTRL3_C_SW_RESET:
-            if self._clock.monotonic_ns() >= deadline:
+        deadline = clock.monotonic_ns() + RESET_TIMEOUT_NS
+        while True:
+            yield clock.monotonic_ns() + RESET_POLL_NS
+            if not bus.read_byte_data(address, CTRL3_C) & CTRL3_C_SW_RESET:
+                break
+            if clock.monotonic_ns() >= deadline:
                 raise ChipTimeoutError(
                     f"{self.location}: the LSM6DSOX software reset did not complete in {RESET_TIMEOUT_NS / 1e6:g} ms; "
                     "check its supply"
                 )
-            self._clock.sleep_ns(RESET_POLL_NS)
         self._write(CTRL3_C, CTRL3_C_BDU | CTRL3_C_IF_INC, "CTRL3_C")
         self._write(CTRL9_XL, bus.read_byte_data(address, CTRL9_XL) | CTRL9_XL_I3C_DISABLE, "CTRL9_XL")
+        yield clock.monotonic_ns()
         odr = ODR_CODES[odr_hz]
         fs_xl, accel_lsb_g = ACCEL_FS[accel_range_g]
         fs_g, gyro_lsb_dps = GYRO_FS[gyro_range_dps]
         self._write(CTRL1_XL, (odr << 4) | (fs_xl << 2), "CTRL1_XL")
         ctrl2 = (odr << 4) | (0x02 if fs_g is None else fs_g << 2)
         self._write(CTRL2_G, ctrl2, "CTRL2_G")
+        yield clock.monotonic_ns()
         if fifo:
             self._write(FIFO_CTRL3, (odr << 4) | odr, "FIFO_CTRL3")
             self._write(FIFO_CTRL4, FIFO_MODE_CONTINUOUS, "FIFO_CTRL4")
@@ -159,7 +174,14 @@ class LSM6DSOX(ImuChip):
 
     def read_fifo(self) -> FifoRead:
         """Drain the FIFO: ``FIFO_STATUS1/2`` then all words in one burst (``i2c_rdwr`` beyond 32
-        bytes); accelerometer and gyroscope words are paired by ``TAG_CNT``."""
+        bytes); accelerometer and gyroscope words are paired by ``TAG_CNT``.
+
+        The data burst is never retried: reading ``FIFO_DATA_OUT`` removes the words from the
+        chip, so after a failed transfer some may be gone, and a retry would hand out later words
+        as if they were the missing ones. Instead the FIFO is emptied (bypass, then continuous
+        again), the read is counted in :attr:`fifo_failed_reads` and reported as lost
+        (``read_failed`` and ``overflowed``).
+        """
         if not self.fifo_enabled:
             raise ConfigurationError(f"{self.location}: the LSM6DSOX FIFO is off; call begin(..., fifo=True)")
         status1, status2 = self.bus.read_i2c_block_data(self.address, FIFO_STATUS1, 2)
@@ -168,7 +190,16 @@ class LSM6DSOX(ImuChip):
         if overflowed:
             self.fifo_overflow_count += 1
             self._carry = b""
-        data = self.bus.read_block(self.address, FIFO_DATA_OUT_TAG, 7 * level) if level else b""
+        if not level:
+            return FifoRead(np.empty((0, 6)), overflowed)
+        try:
+            data = self.bus.read_block(self.address, FIFO_DATA_OUT_TAG, 7 * level, retry=False)
+        except BusError:
+            self.fifo_failed_reads += 1
+            self._carry = b""
+            self.bus.write_byte_data(self.address, FIFO_CTRL4, FIFO_MODE_BYPASS)
+            self.bus.write_byte_data(self.address, FIFO_CTRL4, FIFO_MODE_CONTINUOUS)
+            return FifoRead(np.empty((0, 6)), True, True)
         return FifoRead(self._parse(self._carry + data), overflowed)
 
     def _parse(self, data: bytes) -> np.ndarray:

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from station.hw.errors import ChipTimeoutError, ConfigurationError
+from station.hw.errors import BusError, ChipTimeoutError, ConfigurationError
 from station.hw.i2c import as_retrying_bus, write_verified
 from station.hw.imu import STANDARD_GRAVITY_M_S2, FifoRead, ImuChip
+from station.hw.steps import Steps, run_steps
 
 SMPLRT_DIV = 0x19
 CONFIG = 0x1A
@@ -91,6 +92,7 @@ class MPU6050(ImuChip):
         self.gyro_range_dps = 0
         self.fifo_enabled = False
         self.fifo_overflow_count = 0
+        self.fifo_failed_reads = 0
         self.fifo_discarded_bytes = 0
         self.register_rewrites = 0
         self._accel_scale = 0.0
@@ -98,14 +100,20 @@ class MPU6050(ImuChip):
         self._status = 0  # INT_STATUS bits read but not consumed yet
 
     def begin(self, rate_hz: float = 100.0, accel_range_g: int = 4, gyro_range_dps: int = 500, *, fifo: bool = False) -> None:
-        """Reset and configure (see the module docstring). The rate is 1000 / (1 + divider) Hz
-        with the divider nearest to the one asked for (4 Hz .. 1 kHz).
+        """Reset and configure (see the module docstring), waiting for the reset. The rate is
+        1000 / (1 + divider) Hz with the divider nearest to the one asked for (4 Hz .. 1 kHz).
 
         Raises
         ------
         ConfigurationError, ChipNotFoundError, WrongChipError, ChipTimeoutError,
         RegisterVerifyError, BusError
         """
+        run_steps(self.begin_steps(rate_hz, accel_range_g, gyro_range_dps, fifo=fifo), self._clock)
+
+    def begin_steps(self, rate_hz: float = 100.0, accel_range_g: int = 4, gyro_range_dps: int = 500, *,
+                    fifo: bool = False) -> Steps:
+        """:meth:`begin` in steps of at most two register writes (:mod:`station.hw.steps`); the
+        100 ms after the reset is waited across steps, not slept."""
         if not 1000.0 / 256 <= rate_hz <= 1000.0:
             raise ConfigurationError(f"MPU-6050 rate {rate_hz!r} Hz is not available; choose 4 to 1000 Hz")
         if accel_range_g not in ACCEL_FS:
@@ -117,23 +125,26 @@ class MPU6050(ImuChip):
         self.probe()
         bus, address, clock = self.bus, self.address, self._clock
         bus.write_byte_data(address, PWR_MGMT_1, PWR_DEVICE_RESET)
-        clock.sleep_ns(RESET_WAIT_NS)
+        yield clock.monotonic_ns() + RESET_WAIT_NS
         deadline = clock.monotonic_ns() + RESET_TIMEOUT_NS
         while bus.read_byte_data(address, PWR_MGMT_1) & PWR_DEVICE_RESET:
             if clock.monotonic_ns() >= deadline:
                 raise ChipTimeoutError(f"{self.location}: the MPU-6050 reset did not complete; check its supply")
-            clock.sleep_ns(1_000_000)
+            yield clock.monotonic_ns() + 1_000_000
         self._write(PWR_MGMT_1, PWR_CLKSEL_PLL_XGYRO, "PWR_MGMT_1")
         divider = min(255, max(0, int(round(1000.0 / rate_hz)) - 1))
         actual_hz = 1000.0 / (1 + divider)
         dlpf = next((cfg for cfg, bw in DLPF_ACCEL_BANDWIDTH_HZ.items() if bw <= actual_hz / 2), 6)
         self._write(CONFIG, dlpf, "CONFIG")
+        yield clock.monotonic_ns()
         self._write(SMPLRT_DIV, divider, "SMPLRT_DIV")
         afs, accel_lsb_per_g = ACCEL_FS[accel_range_g]
         fs, gyro_lsb_per_dps = GYRO_FS[gyro_range_dps]
         self._write(GYRO_CONFIG, fs << 3, "GYRO_CONFIG")
+        yield clock.monotonic_ns()
         self._write(ACCEL_CONFIG, afs << 3, "ACCEL_CONFIG")
         self._write(INT_ENABLE, INT_DATA_RDY | INT_FIFO_OFLOW, "INT_ENABLE")
+        yield clock.monotonic_ns()
         if fifo:
             bus.write_byte_data(address, USER_CTRL, USER_CTRL_FIFO_RESET)
             self._write(FIFO_EN, FIFO_EN_ACCEL_GYRO, "FIFO_EN")
@@ -184,15 +195,24 @@ class MPU6050(ImuChip):
         count = (high << 8) | low
         if overflowed:
             self.fifo_overflow_count += 1
-            misaligned = count % FIFO_SAMPLE_BYTES
-            if misaligned:
-                bus.read_block(address, FIFO_R_W, misaligned)
-                self.fifo_discarded_bytes += misaligned
-                count -= misaligned
         n = count // FIFO_SAMPLE_BYTES
-        if n == 0:
+        misaligned = count % FIFO_SAMPLE_BYTES if overflowed else 0
+        if n == 0 and not misaligned:
             return FifoRead(np.empty((0, 6)), overflowed)
-        data = bus.read_block(address, FIFO_R_W, n * FIFO_SAMPLE_BYTES)
+        try:
+            if misaligned:
+                bus.read_block(address, FIFO_R_W, misaligned, retry=False)
+                self.fifo_discarded_bytes += misaligned
+                n = (count - misaligned) // FIFO_SAMPLE_BYTES
+                if n == 0:
+                    return FifoRead(np.empty((0, 6)), overflowed)
+            data = bus.read_block(address, FIFO_R_W, n * FIFO_SAMPLE_BYTES, retry=False)
+        except BusError:
+            # Never retried: the FIFO may already have given some bytes out, and its alignment on a
+            # sample is lost. Empty it and start again aligned; the samples are reported lost.
+            self.fifo_failed_reads += 1
+            bus.write_byte_data(address, USER_CTRL, USER_CTRL_FIFO_EN | USER_CTRL_FIFO_RESET)
+            return FifoRead(np.empty((0, 6)), True, True)
         raw = np.frombuffer(data, dtype=">i2").reshape(n, 6).astype(float)
         raw[:, :3] *= self._accel_scale
         raw[:, 3:] *= self._gyro_scale

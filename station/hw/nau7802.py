@@ -198,14 +198,32 @@ class NAU7802:
         ConfigurationError, ChipNotFoundError, WrongChipError, ChipTimeoutError,
         RegisterVerifyError, BusError
         """
-        rate_code = _lookup(RATE_CODES, rate_sps, "conversion rate", "SPS")
-        gain_code = _lookup(GAIN_CODES, gain, "gain", "")
-        ldo_code = _lookup(LDO_CODES, round(float(ldo_v), 1), "LDO voltage", "V")
+        _lookup(RATE_CODES, rate_sps, "conversion rate", "SPS")
+        _lookup(GAIN_CODES, gain, "gain", "")
+        _lookup(LDO_CODES, round(float(ldo_v), 1), "LDO voltage", "V")
+        self.reset_and_power_up()
+        self._wait_power_up_ready(pur_timeout_ns)
+        self.write_configuration(rate_sps=rate_sps, gain=gain, ldo_v=ldo_v)
+
+    def reset_and_power_up(self) -> None:
+        """First step of :meth:`configure`: check the chip, reset its registers (``RR``) and power
+        it up (``PUD``, ``PUA``); ``PUR`` follows about 200 µs later (:meth:`power_up_ready`)."""
         self.probe()
         bus, address = self.bus, self.address
         bus.write_byte_data(address, PU_CTRL, PU_CTRL_RR)
         bus.write_byte_data(address, PU_CTRL, PU_CTRL_PUD | PU_CTRL_PUA)
-        self._wait_power_up_ready(pur_timeout_ns)
+
+    def power_up_ready(self) -> bool:
+        """``PUR``: the chip finished powering up after :meth:`reset_and_power_up`."""
+        return bool(self.bus.read_byte_data(self.address, PU_CTRL) & PU_CTRL_PUR)
+
+    def write_configuration(self, *, rate_sps: int = 80, gain: int = 128, ldo_v: float = 3.0) -> None:
+        """Last step of :meth:`configure` (after ``PUR``): LDO, gain, rate, chopper, PGA capacitor,
+        start conversions; every register read back. About 14 transactions."""
+        rate_code = _lookup(RATE_CODES, rate_sps, "conversion rate", "SPS")
+        gain_code = _lookup(GAIN_CODES, gain, "gain", "")
+        ldo_code = _lookup(LDO_CODES, round(float(ldo_v), 1), "LDO voltage", "V")
+        bus, address = self.bus, self.address
         ctrl1 = (ldo_code << 3) | gain_code
         self._write_verified(CTRL1, ctrl1, 0xFF, "CTRL1")
         self._write_verified(PU_CTRL, PU_CTRL_PUD | PU_CTRL_PUA | PU_CTRL_AVDDS, PU_CTRL_WRITABLE, "PU_CTRL")
@@ -232,12 +250,17 @@ class NAU7802:
             if status & PU_CTRL_PUR:
                 return
             if clock.monotonic_ns() >= deadline:
-                raise ChipTimeoutError(
-                    f"{self.location}: the NAU7802 did not report power-up ready (PUR) within "
-                    f"{timeout_ns / 1e6:g} ms of PUD and PUA being set (PU_CTRL = 0x{status:02x}); check its "
-                    "supply (DVDD 2.7–5.5 V) and decoupling capacitors"
-                )
+                raise self.power_up_timeout(timeout_ns, status)
             clock.sleep_ns(PUR_POLL_NS)
+
+    def power_up_timeout(self, timeout_ns: int, status: int | None = None) -> ChipTimeoutError:
+        """The error of a chip that never reported ``PUR``."""
+        seen = "" if status is None else f" (PU_CTRL = 0x{status:02x})"
+        return ChipTimeoutError(
+            f"{self.location}: the NAU7802 did not report power-up ready (PUR) within "
+            f"{timeout_ns / 1e6:g} ms of PUD and PUA being set{seen}; check its "
+            "supply (DVDD 2.7–5.5 V) and decoupling capacitors"
+        )
 
     def _write_verified(self, register: int, value: int, mask: int, name: str) -> None:
         self.register_rewrites += write_verified(

@@ -33,7 +33,9 @@ from __future__ import annotations
 from station.config import CORNERS
 from station.hw.errors import (
     BusError,
+    CalibrationError,
     ChipResetError,
+    ChipTimeoutError,
     ConfigurationError,
     PlateUnavailableError,
     StationHardwareError,
@@ -47,9 +49,14 @@ from station.hw.nau7802 import (
     MIN_COUNTS,
     NAU7802,
     NAU7802_ADDRESS,
+    PUR_POLL_NS,
+    PUR_TIMEOUT_NS,
     RATE_CODES,
 )
 from station.hw.tca9548a import TCA9548A
+
+RECOVERY_RETRY_NS = 1_000_000_000
+"""A corner whose recovery failed is tried again this long after, ns."""
 
 OK = "ok"
 DOWN = "down"
@@ -159,6 +166,12 @@ class PlateFrontEnd:
         self.stale_counts = [0] * 4
         self.fault_counts = [0] * 4
         self.recoveries = [0] * 4
+        self.read_ns = [0] * 4
+        self.prev_read_ns = [0] * 4
+        self.recovery_retry_ns = RECOVERY_RETRY_NS
+        self._recovering: list = [None] * 4  # per corner: the recovery's step generator
+        self._resume_ns = [0] * 4  # per corner: when its recovery's next step may run
+        self._retry_ns = [0] * 4  # per corner: when a new recovery may start
 
     # ------------------------------------------------------------------ bring-up
     def begin(self) -> None:
@@ -264,8 +277,12 @@ class PlateFrontEnd:
         self.corner_error[i] = reason
 
     # ------------------------------------------------------------------ reading
-    def read_corners(self) -> tuple[list[int | None], int]:
-        """Poll the four corners once.
+    def read_corners(self, mask: int = 0b1111) -> tuple[list[int | None], int]:
+        """Poll the corners in ``mask`` (bit i: corner i; all four by default) once.
+
+        The time right after each polled corner's status read is kept in :attr:`read_ns` (a new
+        conversion happened between the previous value of ``read_ns[i]`` and this one): the
+        acquisition times each chip's conversions from these (:mod:`station.acquire.chipclock`).
 
         Returns
         -------
@@ -282,8 +299,12 @@ class PlateFrontEnd:
         write_byte = self.bus.write_byte
         mux_address = self._mux_address
         state = self.corner_state
-        now = self._clock.monotonic_ns()
+        monotonic_ns = self._clock.monotonic_ns
+        read_ns = self.read_ns
+        self.prev_read_ns = list(read_ns)
         for i in range(4):
+            if not mask >> i & 1:
+                continue
             if state[i] == DOWN:
                 fault_mask |= 1 << i
                 self.fault_counts[i] += 1
@@ -296,6 +317,7 @@ class PlateFrontEnd:
                 fault_mask |= 1 << i
                 self.fault_counts[i] += 1
                 continue
+            now = read_ns[i] = monotonic_ns()
             if value is None:
                 self.stale_counts[i] += 1
                 if now - self._last_new_ns[i] > self.stuck_timeout_ns:
@@ -334,38 +356,122 @@ class PlateFrontEnd:
         return values, fault_mask
 
     # ------------------------------------------------------------------ recovery
-    def try_recover(self) -> list[str]:
-        """Try to bring back corners that are down or stuck.
+    def recovery_step(self, now_ns: int) -> list[str]:
+        """Advance the recovery of every corner that is down or stuck by one short step.
 
-        A corner whose chip still holds this driver's configuration (a transient fault) is put
-        back at once; one found in its power-on state (it lost power) is configured and
-        calibrated again, which takes the LDO settling time plus a calibration. Corners that
-        still fail stay as they are, with the new reason in :attr:`corner_error`.
+        Recovery is a sequence of steps (:meth:`_recovery_steps`), each a few I2C transactions
+        (at most about 1 ms of bus time: the register writes are split in two), with the waits
+        between them (power-up, LDO settling, the internal calibration) spent across later calls
+        instead of sleeping. The acquisition calls this once per frame, so the other corners and
+        the IMU keep being read on time while one corner comes back. A recovery that fails marks
+        the corner down with the reason and starts again :attr:`recovery_retry_ns` later.
+
+        Returns
+        -------
+        list of str
+            Names of the corners that came back in this call.
+        """
+        recovered = []
+        for i in range(4):
+            steps = self._recovering[i]
+            if steps is None:
+                if self.corner_state[i] not in (DOWN, STUCK) or now_ns < self._retry_ns[i]:
+                    continue
+                steps = self._recovering[i] = self._recovery_steps(i)
+                self._resume_ns[i] = now_ns
+            if now_ns < self._resume_ns[i]:
+                continue
+            try:
+                self._resume_ns[i] = next(steps)
+            except StopIteration:
+                self._recovering[i] = None
+                self._finish_recovery(i, CORNERS[i], recovered)
+            except StationHardwareError as exc:
+                self._recovering[i] = None
+                self._mark_down(i, self._reason(i, exc))
+                self._retry_ns[i] = now_ns + self.recovery_retry_ns
+        return recovered
+
+    def recovering(self, i: int) -> bool:
+        """Whether corner ``i`` is in the middle of a recovery."""
+        return self._recovering[i] is not None
+
+    def _recovery_steps(self, i: int):
+        """The steps of corner ``i``'s recovery; each ``yield`` gives the earliest time of the next.
+
+        A chip that still holds this driver's configuration (a transient fault) is back at once;
+        one found in its power-on state (it lost power) is reset, powered up, configured, left
+        for the LDO to settle and calibrated again, as :meth:`begin` does.
+        """
+        clock, adc, select = self._clock, self.adcs[i], self.mux.select
+        channel = self.channels[i]
+        select(channel)
+        adc.probe()
+        if self.corner_state[i] == DOWN and adc.is_configured():
+            return
+        yield clock.monotonic_ns()
+        select(channel)
+        adc.reset_and_power_up()
+        pur_deadline = clock.monotonic_ns() + PUR_TIMEOUT_NS
+        while True:
+            yield clock.monotonic_ns() + PUR_POLL_NS
+            select(channel)
+            if adc.power_up_ready():
+                break
+            if clock.monotonic_ns() >= pur_deadline:
+                raise adc.power_up_timeout(PUR_TIMEOUT_NS)
+        yield clock.monotonic_ns()
+        select(channel)
+        adc.write_configuration(rate_sps=self.rate_sps, gain=self.gain, ldo_v=self.ldo_v)
+        yield clock.monotonic_ns() + self.ldo_settle_ns
+        for attempt in (1, 2):
+            select(channel)
+            adc.start_calibration()
+            deadline = clock.monotonic_ns() + adc.calibration_timeout_ns()
+            poll_ns = max(adc.conversion_period_ns // 2, 500_000)
+            while True:
+                yield clock.monotonic_ns() + poll_ns
+                select(channel)
+                state = adc.calibration_state()
+                if state != "busy":
+                    break
+                if clock.monotonic_ns() >= deadline:
+                    raise ChipTimeoutError(
+                        f"{adc.location}: the NAU7802 internal calibration did not finish within "
+                        f"{adc.calibration_timeout_ns() / 1e6:g} ms (CALS still set); check the chip's supply"
+                    )
+            if state == "done":
+                return
+            if attempt == 1:
+                adc.calibration_retries += 1
+        raise CalibrationError(
+            f"{adc.location}: the NAU7802 internal offset calibration failed (CAL_ERR = 1) twice; "
+            "check the load cell wiring (an open or shorted bridge input) and the excitation voltage"
+        )
+
+    def try_recover(self) -> list[str]:
+        """Bring back the corners that are down or stuck now, waiting as long as that takes
+        (the same steps as :meth:`recovery_step`, for bring-up and tests; the acquisition uses
+        :meth:`recovery_step` so that it never blocks).
 
         Returns
         -------
         list of str
             Names of the corners recovered (``"fl"``...).
         """
-        recovered = []
-        for i, name in enumerate(CORNERS):
-            if self.corner_state[i] not in (DOWN, STUCK):
-                continue
-            adc = self.adcs[i]
-            try:
-                self.mux.select(self.channels[i])
-                adc.probe()
-                if self.corner_state[i] == DOWN and adc.is_configured():
-                    self._finish_recovery(i, name, recovered)
-                    continue
-                adc.configure(rate_sps=self.rate_sps, gain=self.gain, ldo_v=self.ldo_v)
-                if self.ldo_settle_ns > 0:
-                    self._clock.sleep_ns(self.ldo_settle_ns)
-                adc.calibrate()
-            except StationHardwareError as exc:
-                self._mark_down(i, self._reason(i, exc))
-                continue
-            self._finish_recovery(i, name, recovered)
+        clock = self._clock
+        saved_retry = self._retry_ns
+        self._retry_ns = [0] * 4
+        recovered: list[str] = []
+        try:
+            recovered += self.recovery_step(clock.monotonic_ns())
+            while any(steps is not None for steps in self._recovering):
+                wake = min(self._resume_ns[i] for i in range(4) if self._recovering[i] is not None)
+                clock.sleep_until_ns(wake)
+                self._retry_ns = [1 << 62] * 4  # no new attempt within this call
+                recovered += self.recovery_step(clock.monotonic_ns())
+        finally:
+            self._retry_ns = saved_retry
         return recovered
 
     def _finish_recovery(self, i: int, name: str, recovered: list[str]) -> None:
