@@ -1,0 +1,150 @@
+"""What the programme pages show, built from the store: plan, adherence, dose and change.
+
+:func:`programme_document`: one assigned programme in full — its template (as assigned), the
+calendar of sessions and visits, where the patient is (week k of n, the next session and visit),
+adherence (:mod:`.adherence`), dose per session, and each outcome over the assessment visits with
+its change from baseline against the published MDC (:mod:`.change`), grouped as the programme
+names them. :func:`programme_glance`: the short version for the patient page.
+
+An outcome's value at a visit is the protocol's own summary (:func:`station.protocols.results.summarise`,
+e.g. the mean of the valid trials' sway velocity, or the best time held) of the latest station
+session that ran that protocol for the visit, recomputed from the stored trials so a clinician's
+later judgement of a trial counts.
+"""
+
+from __future__ import annotations
+
+from station.programmes.adherence import adherence
+from station.programmes.change import comparable_mdc, outcome_change, unit_of
+from station.protocols.report import stored_result
+from station.protocols.results import summarise
+from station.protocols.schema import Protocol
+
+
+def _visit_value(store, visit: dict, outcome: dict, protocols: dict[str, Protocol]) -> tuple[float | None, int | None]:
+    protocol = protocols.get(outcome["protocol"])
+    runs = [r for r in visit["runs"] if r["protocol"] == outcome["protocol"]]
+    if protocol is None or not runs:
+        return None, None
+    session_id = runs[-1]["session_id"]
+    session = store.sessions.get(session_id)
+    results = []
+    for line in session["trials"]:
+        result = stored_result(protocol, store.trials.get(line["id"]))
+        if result is not None:
+            results.append(result)
+    summary = summarise(protocol, results)
+    for c in summary["conditions"]:
+        if c["id"] == outcome["condition"]:
+            value = c["values"].get(outcome["metric"])
+            return (None if value is None else float(value)), session_id
+    return None, session_id
+
+
+def _outcomes(store, doc: dict, protocols: dict[str, Protocol]) -> list[dict]:
+    template = doc["template"]
+    population = template["programme"]["population"]
+    visits = [v for v in doc["visits"]]
+    groups: dict[str, list[dict]] = {}
+    for outcome in template["outcomes"]:
+        points = []
+        for visit in visits:
+            value, session_id = _visit_value(store, visit, outcome, protocols)
+            points.append({"visit_id": visit["id"], "assessment_id": visit["assessment_id"], "label": visit["label"],
+                           "week": visit["week"], "date": visit["planned_date"], "status": visit["status"],
+                           "session_id": session_id, "value": value})
+        mdc, note = comparable_mdc(outcome["metric"], protocols.get(outcome["protocol"]), outcome["condition"], population)
+        entry = {**outcome, "key": f"{outcome['protocol']}/{outcome['condition']}/{outcome['metric']}",
+                 "unit": unit_of(outcome["metric"]), "mdc": mdc, "mdc_note": note,
+                 "points": points, "changes": outcome_change(points, outcome["better"], mdc)}
+        groups.setdefault(outcome["group"], []).append(entry)
+    return [{"group": name, "outcomes": items} for name, items in groups.items()]
+
+
+def _position(doc: dict, today: str) -> dict:
+    weeks = doc["template"]["schedule"]["weeks"]
+    planned = sorted((s for s in doc["sessions"] if s["status"] == "planned"), key=lambda s: (s["planned_date"], s["number"]))
+    upcoming = [s for s in planned if s["planned_date"] >= today]
+    overdue = [s for s in planned if s["planned_date"] < today]
+    visits = sorted((v for v in doc["visits"] if v["status"] == "planned"), key=lambda v: (v["planned_date"], v["week"]))
+    if doc["status"] == "ended":
+        week = max((s["week"] for s in doc["sessions"] if s["status"] in ("done", "missed")), default=0)
+    elif today < doc["start_date"]:
+        week = 0
+    elif planned:
+        week = planned[0]["week"]
+    else:
+        week = weeks
+    return {
+        "week": week, "weeks": weeks,
+        "next_session": upcoming[0] if upcoming else None,
+        "overdue_sessions": len(overdue),
+        "next_visit": visits[0] if visits else None,
+        "finished": doc["status"] == "ended" or (not planned and not visits),
+    }
+
+
+def _doses(doc: dict) -> list[dict]:
+    out = []
+    for s in doc["sessions"]:
+        dose = s["dose"] or {}
+        out.append({"id": s["id"], "number": s["number"], "week": s["week"], "planned_date": s["planned_date"],
+                    "status": s["status"], "minutes_planned": s["minutes_planned"], "source": s["dose_source"],
+                    "trial_id": s["trial_id"], "recorded_by": s["recorded_by"], "recorded_at": s["recorded_at"],
+                    **{k: dose.get(k) for k in ("minutes", "steps", "cadence_steps_min", "speed_m_s",
+                                                "belt_speed_m_s", "rpe", "notes")}})
+    return out
+
+
+def _visits(doc: dict) -> list[dict]:
+    out = []
+    for v in doc["visits"]:
+        ran = {r["protocol"] for r in v["runs"]}
+        out.append({**v, "next_protocol": next((p for p in v["protocols"] if p not in ran), None)})
+    return out
+
+
+def programme_document(store, assignment_id: int, protocols: dict[str, Protocol], *, actor) -> dict:
+    """The programme page's document (see the module docstring); audited as a view."""
+    doc = store.programmes.view(assignment_id, actor=actor)
+    today = store.programmes.today()
+    patient = store.patients.get(doc["patient_id"])
+    return {
+        "id": doc["id"], "status": doc["status"], "start_date": doc["start_date"], "today": today,
+        "paused_from": doc["paused_from"], "ended_on": doc["ended_on"], "end_reason": doc["end_reason"],
+        "created_at": doc["created_at"], "created_by": doc["created_by"],
+        "patient": {"id": patient["id"], "identifier": patient["identifier"]},
+        "template": doc["template"],
+        "position": _position(doc, today),
+        "sessions": _doses(doc),
+        "visits": _visits(doc),
+        "pauses": doc["pauses"],
+        "adherence": adherence(doc["sessions"], today),
+        "outcome_groups": _outcomes(store, doc, protocols),
+    }
+
+
+def programme_glance(store, patient_id: int, protocols: dict[str, Protocol], *, actor) -> dict:
+    """The patient's current programme (or the last one) in short, for the patient page:
+    ``{"programme": None}`` when the patient never had one."""
+    listed = store.programmes.list_for_patient(patient_id)
+    if not listed:
+        return {"programme": None, "count": 0}
+    current = next((a for a in listed if a["status"] in ("active", "paused")), listed[0])
+    full = programme_document(store, current["id"], protocols, actor=actor)
+    overall = full["adherence"]["overall"]
+    outcomes = [{"label": o["label"], "unit": o["unit"], "better": o["better"],
+                 "values": [p["value"] for p in o["points"]],
+                 "last_change": o["changes"][-1] if o["changes"] else None}
+                for g in full["outcome_groups"] for o in g["outcomes"]]
+    return {
+        "count": len(listed),
+        "programme": {
+            "id": full["id"], "title": full["template"]["programme"]["title"], "status": full["status"],
+            "start_date": full["start_date"], "position": full["position"],
+            "adherence": {k: overall[k] for k in ("sessions_done", "sessions_planned", "sessions_due", "sessions_missed",
+                                                  "minutes_done", "minutes_planned", "sessions_done_of_planned",
+                                                  "sessions_done_of_due")},
+            "outcomes": outcomes,
+        },
+    }
