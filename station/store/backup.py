@@ -23,9 +23,10 @@ deleted.
 
 **Restore** (:func:`restore_backup`) refuses a file that is not this station's database
 (:func:`inspect_database`: SQLite header, ``PRAGMA integrity_check``, ``PRAGMA foreign_key_check``,
-and the tables and columns that the migrations of its ``user_version`` create, compared with a
-reference schema built in memory from :mod:`station.store.migrations`), and a database newer than
-this software. It needs the station service stopped: it takes the data directory's service lock
+and the whole schema — tables, columns, indexes, triggers and views, with their SQL — compared with
+the one the migrations of its ``user_version`` create in memory from :mod:`station.store.migrations`,
+so a backup with an audit trigger dropped or a trigger added is refused), and a database newer
+than this software. It needs the station service stopped: it takes the data directory's service lock
 (:func:`station.store.db.acquire_service_lock`), keeps a pre-restore copy of the current database,
 then copies the backup into the database file with the backup API (atomic through SQLite's
 journal: a crash mid-restore leaves the old database).
@@ -38,6 +39,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
 import re
 import sqlite3
@@ -338,12 +340,45 @@ def _schema_of(conn: sqlite3.Connection) -> dict[str, tuple[str, ...]]:
 
 def reference_schema(version: int) -> dict[str, tuple[str, ...]]:
     """The tables and columns the migrations up to ``version`` create (built in memory)."""
+    return _reference(version)[0]
+
+
+def _full_schema_of(conn: sqlite3.Connection) -> dict[tuple[str, str], str]:
+    """(type, name) -> SQL (whitespace collapsed) of every table, index, trigger and view of
+    ``conn``, SQLite's own internal objects excepted (their definitions follow from the rest)."""
+    objects = {}
+    for kind, name, table, sql in conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master"):
+        if name.startswith("sqlite_"):
+            continue
+        objects[(kind, name)] = f"{table}: " + " ".join((sql or "").split())
+    return objects
+
+
+@functools.lru_cache(maxsize=8)
+def _reference(version: int) -> tuple[dict[str, tuple[str, ...]], dict[tuple[str, str], str]]:
     conn = sqlite3.connect(":memory:", isolation_level=None)
     try:
         migrate(conn, tuple(m for m in MIGRATIONS if m.version <= version))
-        return _schema_of(conn)
+        return _schema_of(conn), _full_schema_of(conn)
     finally:
         conn.close()
+
+
+def schema_differences(conn: sqlite3.Connection, version: int) -> list[str]:
+    """How the tables, columns, indexes, triggers and views of ``conn`` differ from what this
+    release's migrations create at ``version`` (``[]`` when identical). Extra or missing
+    triggers matter as much as tables: a trigger can keep erased data or promote a user."""
+    expected = _reference(version)[1]
+    found = _full_schema_of(conn)
+    problems = []
+    for kind, name in sorted(set(found) - set(expected)):
+        problems.append(f"unexpected {kind} {name}")
+    for kind, name in sorted(set(expected) - set(found)):
+        problems.append(f"missing {kind} {name}")
+    for key in sorted(set(found) & set(expected)):
+        if found[key] != expected[key]:
+            problems.append(f"{key[0]} {key[1]} is defined differently")
+    return problems
 
 
 def inspect_database(path: str | os.PathLike) -> DatabaseInfo:
@@ -397,6 +432,13 @@ def inspect_database(path: str | os.PathLike) -> DatabaseInfo:
             detail = f"missing tables: {', '.join(missing)}" if missing else f"schema version {version}, tables differ"
             raise NotStationDatabase(
                 f"{path}: an SQLite database, but not a balance station database ({detail}); nothing was changed"
+            )
+        differences = schema_differences(conn, version)
+        if differences:
+            shown = "; ".join(differences[:4]) + (f"; and {len(differences) - 4} more" if len(differences) > 4 else "")
+            raise NotStationDatabase(
+                f"{path}: its schema is not the one this station creates ({shown}): it may have been tampered "
+                "with; nothing was changed, choose another backup"
             )
         violations = conn.execute("PRAGMA foreign_key_check").fetchall()
         if violations:

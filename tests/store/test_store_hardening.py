@@ -227,3 +227,36 @@ def test_start_on_a_full_disk_refuses_in_one_line(tiny_disk):
         Store.open_service(data, password_cost=CHEAP_COST)
     message = str(info.value)
     assert "\n" not in message and "full" in message and "free space" in message
+
+
+# -- finding 4: restore compares the whole schema ------------------------------------------------
+
+TAMPERING = {
+    "audit trigger dropped": "DROP TRIGGER audit_log_no_delete",
+    "trigger keeping erased data": "CREATE TABLE kept (data TEXT); CREATE TRIGGER keep BEFORE DELETE ON patients "
+                                   "BEGIN INSERT INTO kept VALUES (old.notes); END",
+    "trigger promoting a user": "CREATE TRIGGER promote AFTER UPDATE OF last_login_at ON users "
+                                "BEGIN UPDATE users SET role = 'admin' WHERE id = new.id; END",
+    "extra view": "CREATE VIEW everything AS SELECT * FROM patients",
+    "index dropped": "DROP INDEX audit_patient",
+}
+
+
+@pytest.mark.parametrize("how", sorted(TAMPERING))
+def test_restore_refuses_a_backup_with_a_tampered_schema(tmp_path, how):
+    from station.store.backup import NotStationDatabase, restore_backup
+
+    data = tmp_path / "data"
+    with Store.open_service(data, password_cost=CHEAP_COST) as store:
+        _patient(store, "P-1")
+    backup = create_backup(data).path
+    tampered = tmp_path / "tampered.sqlite3"
+    tampered.write_bytes(backup.read_bytes())
+    conn = sqlite3.connect(tampered, isolation_level=None)
+    conn.executescript(TAMPERING[how])
+    conn.close()
+    before = (data / DB_FILENAME).read_bytes()
+    with pytest.raises(NotStationDatabase, match="schema is not the one|not a balance station database"):
+        restore_backup(data, tampered)
+    assert (data / DB_FILENAME).read_bytes() == before  # nothing changed
+    assert restore_backup(data, backup).restored.patients == 1  # the untouched backup restores
