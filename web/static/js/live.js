@@ -370,8 +370,11 @@
   $("open-run").addEventListener("click", () => {
     const conditions = [...document.querySelectorAll('#conditions input[name="condition"]:checked')].map((i) => i.value);
     if (!conditions.length) { showError($("page-error"), new Error("Choose at least one condition.")); return; }
+    const walk = window.WalkPanel ? WalkPanel.runSettings() : { walk: null }; // walk.js: belt speed, minutes ...
+    if (walk.error) { showError($("page-error"), new Error(walk.error)); return; }
     message("");
-    command("/api/station/run", { patient_id: Number($("patient-select").value), protocol: $("protocol-select").value, conditions });
+    command("/api/station/run", { patient_id: Number($("patient-select").value), protocol: $("protocol-select").value, conditions,
+      ...(walk.walk ? { walk: walk.walk } : {}) });
   });
   $("btn-start").addEventListener("click", () => { message(""); command("/api/station/start"); });
   $("btn-stop").addEventListener("click", () => command("/api/station/stop"));

@@ -16,6 +16,8 @@
     run: null,
     walk: null, // the run's walk description (gates, walkway, timing), null for stance tests
     gates: [], // [{index, label, position_m, role, state, at_s}]
+    crossed: {}, // position_m -> s after the go
+    goNs: null, // the go beep, station clock
     timer: { state: "idle", startNs: null, finalS: null },
     serverNs: null, // the station's clock at the last frames event ...
     serverAt: 0, // ... and when it arrived here (performance.now(), ms)
@@ -26,71 +28,98 @@
   };
   const strip = new WalkCharts.LiveStrip($("walk-acc"), STRIP_S);
 
-  /* -- is the open run a walk? -------------------------------------------------------------- */
+  /* -- is the open run a walk? (docs/api.md: outcome "walk", run.walk, run.gates) -------------- */
   function walkOf(run) {
-    if (!run) return null;
-    if (run.walk) return run.walk;
-    return null;
+    if (!run || run.outcome !== "walk" || !run.walk) return null;
+    return run.walk;
   }
 
+  function treadmill() { return !!(w.walk && w.walk.setting === "treadmill"); }
+
+  /* The gate the timer starts at (null: the go beep) and the one it stops at, m. */
+  function timedFrom() { return w.walk && w.walk.start === "flying" ? w.walk.timed_from_m : null; }
+  function timedTo() { return w.walk ? w.walk.timed_to_m : null; }
+
   function setMode(run) {
-    w.run = run;
     const walk = walkOf(run);
-    const changed = (walk === null) !== (w.walk === null) || (walk && w.walk && walk.protocol !== w.walk.protocol);
+    const wasWalk = !!w.walk;
+    const changed = !!walk !== wasWalk || (walk && w.run && run.session_id !== w.run.session_id);
+    w.run = run;
     w.walk = walk;
     page.dataset.mode = walk ? "walk" : "stance";
     $("walk-card").hidden = !walk;
     if (!walk) return;
-    if (changed) resetGates();
-    $("walk-cadence-box").hidden = walk.kind !== "treadmill";
-    $("walkway-box").hidden = walk.kind === "treadmill";
-    $("gate-list").hidden = walk.kind === "treadmill";
-    if (walk.kind === "treadmill") {
-      $("walk-timer-label").textContent = "Walking time";
-      $("walk-planned").textContent = walk.planned_min ? ` of ${walk.planned_min} planned` : "";
+    if (changed) resetTrial();
+    const tm = treadmill();
+    $("walk-cadence-box").hidden = !tm;
+    $("walkway-box").hidden = tm;
+    $("gate-list").hidden = tm;
+    const settings = run.walk_settings || {};
+    if (tm) {
+      $("walk-timer-label").textContent = "Time on the treadmill";
+      $("walk-planned").textContent = settings.planned_min ? ` of ${settings.planned_min} planned` : "";
     } else {
-      $("walk-timer-label").textContent = walk.timing_words || "Time";
+      $("walk-timer-label").textContent = walk.start === "flying"
+        ? `Time from ${walk.timed_from_m} m to ${walk.timed_to_m} m` : `Time from the go beep to ${walk.timed_to_m} m`;
     }
-    if (run.state === "instructions" || run.state === null) {
-      if (w.timer.state !== "stopped") setTimer("idle");
-    }
-    updateGates(walk.gates || []);
+    if (run.gates) updateGates(run.gates);
+    else if (!tm) showNoGates();
+    if (!run.state) $("walk-phase").textContent = run.finished ? "Test finished" : "";
     w.dirty = true;
   }
 
   /* -- gates --------------------------------------------------------------------------------- */
-  function resetGates() {
-    w.gates = [];
+  function resetTrial() {
+    w.crossed = {};
+    w.goNs = null;
     setTimer("idle");
     $("walk-result").hidden = true;
     $("walk-result").replaceChildren();
+    showCadence({ cadence_steps_min: null, steps: null, walking_min: null });
   }
 
-  const GATE_WORDS = { idle: "not armed", armed: "armed", blocked: "beam broken", crossed: "crossed" };
+  function gateRole(position_m) {
+    const near = (a, b) => a !== null && a !== undefined && Math.abs(a - b) < 0.01;
+    if (near(timedFrom(), position_m)) return "timer starts";
+    if (near(timedTo(), position_m)) return "timer stops";
+    return "";
+  }
+
+  function gateState(g) {
+    if (g.crossed_at_s !== null && g.crossed_at_s !== undefined) return "crossed";
+    if (g.broken) return "blocked";
+    return g.armed ? "armed" : "idle";
+  }
 
   function gateWords(g) {
-    if (g.state === "crossed" && g.at_s !== null && g.at_s !== undefined) return `crossed at ${fmt(g.at_s, 2)} s`;
-    return GATE_WORDS[g.state] || g.state;
+    if (g.state === "crossed") return `crossed at ${fmt(g.at_s, 2)} s`;
+    return { idle: "not armed", armed: "armed, beam clear", blocked: "beam broken" }[g.state] || g.state;
   }
 
-  /* gates: the service's view [{index, position_m, role, armed, blocked, crossed_at_s}] */
+  /* gates: the service's view [{gate, position_m, pin, broken, armed, crossed_at_s}] */
   function updateGates(gates) {
-    w.gates = gates.map((g, i) => {
-      const state = g.crossed_at_s !== null && g.crossed_at_s !== undefined ? "crossed"
-        : g.blocked ? "blocked" : g.armed ? "armed" : "idle";
-      return { index: g.index ?? i, label: `${fmt(g.position_m, 1)} m`, position_m: g.position_m, role: g.role || "",
-        state, at_s: g.crossed_at_s ?? null };
+    w.gates = gates.map((g) => {
+      const state = gateState(g);
+      return { index: g.gate, position_m: g.position_m, pin: g.pin, role: gateRole(g.position_m), state,
+        at_s: g.crossed_at_s ?? null, label: `${fmt(g.position_m, 1)} m` };
     });
     renderGates();
   }
 
+  function showNoGates() {
+    w.gates = [];
+    $("walkway-box").replaceChildren(el("p", { class: "warn-box" },
+      "This station has no light gates: the walk cannot be timed. Place the gates and set [[panel.gates]] in the configuration."));
+    $("gate-list").replaceChildren();
+  }
+
   function renderGates() {
-    const walk = w.walk;
-    if (!walk || walk.kind === "treadmill") return;
+    if (!w.walk || treadmill()) return;
     const gates = w.gates.map((g) => ({ ...g, words: gateWords(g), id: g.index }));
-    $("walkway-box").replaceChildren(WalkCharts.walkway(gates, walk.walkway_m, { backward: walk.direction === "backward" }));
+    $("walkway-box").replaceChildren(WalkCharts.walkway(gates, w.walk.walkway_m, { backward: w.walk.direction === "backward" }));
     $("gate-list").replaceChildren(...w.gates.map((g) => el("li", { dataset: { gate: g.index, state: g.state } },
-      el("strong", {}, g.label), g.role ? el("span", { class: "muted" }, g.role) : null, el("span", { class: "gate-state" }, gateWords(g)))));
+      el("strong", {}, g.label), g.role ? el("span", { class: "muted" }, g.role) : null,
+      el("span", { class: "gate-state" }, gateWords(g)))));
   }
 
   /* -- timer --------------------------------------------------------------------------------- */
@@ -102,15 +131,22 @@
   function setTimer(state, startNs, finalS) {
     w.timer = { state, startNs: startNs ?? null, finalS: finalS ?? null };
     $("walk-card").dataset.timer = state;
-    if (state === "idle") $("walk-timer").textContent = "0.00";
-    if (state === "stopped" && finalS !== null && finalS !== undefined) $("walk-timer").textContent = fmt(finalS, 2);
+    if (state === "idle") $("walk-timer").textContent = treadmill() ? "0:00" : "0.00";
+    if (state === "stopped" && finalS !== null && finalS !== undefined) $("walk-timer").textContent = timeText(finalS);
+  }
+
+  function timeText(s) {
+    if (!treadmill()) return fmt(s, 2);
+    const whole = Math.max(0, Math.floor(s));
+    return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}`;
   }
 
   function tickTimer() {
     if (w.timer.state !== "running") return;
     const now = serverNowNs();
     if (now === null || w.timer.startNs === null) return;
-    $("walk-timer").textContent = fmt(Math.max(0, (now - w.timer.startNs) / 1e9), w.walk && w.walk.kind === "treadmill" ? 0 : 1);
+    const s = Math.max(0, (now - w.timer.startNs) / 1e9);
+    $("walk-timer").textContent = treadmill() ? timeText(s) : fmt(s, 1);
   }
 
   /* -- the stream ---------------------------------------------------------------------------- */
@@ -136,13 +172,14 @@
     w.dirty = true;
   }
 
+  /* The stream's own steps of the last seconds (web/live_gait.py): marks on the strip. */
   function onGait(doc) {
     if (!w.walk) return;
     for (const ns of doc.contacts_t_ns || []) {
       const s = ns / 1e9;
-      if (!w.contacts.length || s > w.contacts[w.contacts.length - 1] + 1e-3) w.contacts.push(s);
+      if (!w.contacts.length || s > w.contacts[w.contacts.length - 1] + 0.05) w.contacts.push(s);
+      else if (Math.abs(s - w.contacts[w.contacts.length - 1]) <= 0.05) w.contacts[w.contacts.length - 1] = s;
     }
-    if (w.walk.kind === "treadmill") showCadence(doc);
     w.dirty = true;
   }
 
@@ -154,7 +191,7 @@
 
   const PHASE_WORDS = {
     instructions: "Read the instructions, then start",
-    waiting: "Waiting: the person takes the start position",
+    waiting: "Waiting for the beams to clear and the IMU",
     countdown: "Get ready",
     recording: "Walking",
     checking: "Checking",
@@ -168,27 +205,39 @@
     switch (e.kind) {
       case "state":
         $("walk-phase").textContent = PHASE_WORDS[d.state] || d.state;
-        if (d.state === "waiting" || d.state === "instructions") {
-          if (d.state === "waiting") { $("walk-result").hidden = true; setTimer("idle"); }
+        if (d.state === "waiting") resetTrial();
+        if (d.state === "recording") { // the go beep
+          w.goNs = e.t_ns;
+          if (timedFrom() === null) setTimer("running", e.t_ns);
+          else $("walk-phase").textContent = `Walking: the timer starts at the gate at ${timedFrom()} m`;
         }
-        if (d.state === "recording" && w.walk.timer_from === "go") setTimer("running", e.t_ns);
-        if (d.state === "recording" && w.walk.kind === "treadmill") setTimer("running", e.t_ns);
-        if (d.state === "aborted" || d.state === "checking") {
-          if (w.timer.state === "running") setTimer("stopped", null, null);
-        }
+        if ((d.state === "aborted" || d.state === "checking") && w.timer.state === "running") setTimer("stopped");
         break;
       case "gates":
         updateGates(d.gates || []);
         break;
-      case "gate": {
-        const g = w.gates.find((x) => x.index === d.index);
+      case "gate_crossed": {
+        const g = w.gates.find((x) => x.index === d.gate);
         if (g) { g.state = "crossed"; g.at_s = d.at_s; renderGates(); }
-        if (d.role === "start" || d.timer === "started") setTimer("running", e.t_ns - Math.round(((d.delay_s) || 0) * 1e9));
-        if (d.role === "stop" || d.timer === "stopped") setTimer("stopped", null, d.walk_time_s ?? null);
+        w.crossed[d.position_m] = d.at_s;
+        const near = (a, b) => a !== null && Math.abs(a - b) < 0.01;
+        if (near(timedFrom(), d.position_m) && w.goNs !== null) {
+          setTimer("running", w.goNs + Math.round(d.at_s * 1e9));
+          $("walk-phase").textContent = "Timing";
+        }
+        if (near(timedTo(), d.position_m)) {
+          const from = timedFrom() === null ? 0 : w.crossed[timedFrom()];
+          setTimer("stopped", null, from === undefined ? null : d.at_s - from);
+          $("walk-phase").textContent = `Gate at ${d.position_m} m passed`;
+        }
         break;
       }
-      case "progress":
-        if (w.walk.kind === "treadmill") showCadence(d);
+      case "false_start":
+        $("walk-phase").textContent = d.message || "False start: a beam was broken before the go";
+        setTimer("idle");
+        break;
+      case "cadence":
+        showCadence({ cadence_steps_min: d.cadence_steps_min, steps: d.steps });
         break;
       case "trial_finished":
         showResult(d.result || {});
@@ -212,20 +261,25 @@
   ];
 
   function resultValues(r) {
+    const walk = r.walk || {};
     const m = (r.metrics && r.metrics.metrics) || {};
-    return { ...m, ...(r.walk || {}), ...(r.gait || {}) };
+    return { ...m, walk_time_s: walk.walk_time_s, walk_speed_m_s: walk.walk_speed_m_s, walk_distance_m: walk.walk_distance_m,
+      walking_min: walk.walking_min ?? m.walking_min };
   }
 
   function showResult(r) {
     const values = resultValues(r);
+    const walk = r.walk || {};
     const box = $("walk-result");
     const rows = RESULT_ROWS.filter(([k]) => values[k] !== undefined && values[k] !== null)
       .map(([k, label, unit, digits]) => el("tr", { dataset: { metric: k } }, el("th", {}, label),
-        el("td", { class: "value num" }, `${fmt(values[k], digits)}${unit ? " " + unit : ""}`)));
+        el("td", { class: "value num" }, `${digits === 0 ? values[k] : fmt(values[k], digits)}${unit ? " " + unit : ""}`)));
     if (values.walk_time_s !== undefined && values.walk_time_s !== null) setTimer("stopped", null, values.walk_time_s);
     else if (w.timer.state === "running") setTimer("stopped");
+    if (treadmill()) showCadence({ cadence_steps_min: values.cadence_steps_min ?? null, steps: values.steps ?? null, walking_min: values.walking_min ?? null });
     box.replaceChildren(
       r.valid === false ? el("p", { class: "error-box" }, "Invalid trial: " + (r.issues || []).map((i) => i.message).join(" ")) : null,
+      walk.imu ? el("p", { class: "warn-box small" }, `No gait measures: ${walk.imu}`) : null,
       rows.length ? el("table", { class: "list measures", id: "walk-result-table" }, el("tbody", {}, rows)) : null,
       rows.length ? el("p", { class: "muted small" }, "Against norms and the minimal detectable change: see the results.") : null);
     box.hidden = !box.children.length;
@@ -243,6 +297,58 @@
     }
     requestAnimationFrame(render);
   }
+
+  /* -- the walk's settings when opening a test (docs/api.md: POST /api/station/run, walk) ------ */
+  let protocols = [];
+
+  function chosenWalk() {
+    const p = protocols.find((x) => x.name === $("protocol-select").value);
+    return p && p.outcome === "walk" && p.walk ? p.walk : null;
+  }
+
+  function renderSettings() {
+    const walk = chosenWalk();
+    $("walk-settings").hidden = !walk;
+    if (!walk) return;
+    const tm = walk.setting === "treadmill";
+    $("walk-treadmill").hidden = !tm;
+    $("walk-settings-summary").textContent = tm
+      ? `Walking ${walk.direction} on the treadmill: enter the belt speed and the planned minutes.`
+      : `Walking ${walk.direction}; gates at ${walk.gates_m.map((m) => m + " m").join(" and ")} along the ${walk.walkway_m} m walkway.`;
+  }
+
+  function numberField(id, label, lo, hi) {
+    const raw = $(id).value.trim();
+    if (raw === "") return { value: null };
+    const v = Number(raw);
+    if (!Number.isFinite(v) || v < lo || v > hi) return { error: `${label}: a number from ${lo} to ${hi}` };
+    return { value: v };
+  }
+
+  /* The ``walk`` settings of POST /api/station/run for the chosen protocol: {walk} (null for a
+     stance test) or {error} in words, shown beside the form. */
+  function runSettings() {
+    const walk = chosenWalk();
+    if (!walk) return { walk: null };
+    const out = {};
+    const height = numberField("walk-sensor-height", "Sensor height (m)", 0.3, 1.5);
+    if (height.error) return { error: height.error };
+    if (height.value !== null) out.sensor_height_m = height.value;
+    if (walk.setting === "treadmill") {
+      const kmh = numberField("walk-belt-speed", "Belt speed (km/h)", 0.1, 10);
+      const minutes = numberField("walk-planned-min", "Planned minutes", 1, 120);
+      if (kmh.error || minutes.error) return { error: kmh.error || minutes.error };
+      if (kmh.value === null || minutes.value === null) return { error: "Enter the treadmill's belt speed and the planned minutes." };
+      out.belt_speed_m_s = Math.round(kmh.value / 3.6 * 1000) / 1000;
+      out.planned_min = minutes.value;
+    }
+    return { walk: out };
+  }
+
+  window.WalkPanel = { runSettings };
+
+  Station.api("GET", "/api/protocols").then((doc) => { protocols = doc.protocols || []; renderSettings(); }).catch(() => {});
+  $("protocol-select").addEventListener("change", renderSettings);
 
   page.addEventListener("live:status", (ev) => {
     const doc = ev.detail;
