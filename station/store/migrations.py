@@ -162,11 +162,12 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         2,
-        "training programmes: assignments, planned sessions with their doses, assessment visits, pauses",
+        "training programmes: assignments, planned sessions with their doses, assessment visits, pauses"
+        " (ids never reused: AUTOINCREMENT)",
         (
             """
             CREATE TABLE programme_assignments (
-                id INTEGER PRIMARY KEY,
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
                 patient_id INTEGER NOT NULL REFERENCES patients (id) ON DELETE CASCADE,
                 template_name TEXT NOT NULL,
                 template TEXT NOT NULL CHECK (json_valid(template)),
@@ -183,7 +184,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX programme_assignments_patient ON programme_assignments (patient_id, id)",
             """
             CREATE TABLE programme_sessions (
-                id INTEGER PRIMARY KEY,
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
                 assignment_id INTEGER NOT NULL REFERENCES programme_assignments (id) ON DELETE CASCADE,
                 number INTEGER NOT NULL CHECK (number > 0),
                 week INTEGER NOT NULL CHECK (week > 0),
@@ -202,7 +203,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
             """
             CREATE TABLE programme_visits (
-                id INTEGER PRIMARY KEY,
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
                 assignment_id INTEGER NOT NULL REFERENCES programme_assignments (id) ON DELETE CASCADE,
                 assessment_id TEXT NOT NULL,
                 label TEXT NOT NULL,
@@ -228,7 +229,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX programme_visit_sessions_session ON programme_visit_sessions (session_id)",
             """
             CREATE TABLE programme_pauses (
-                id INTEGER PRIMARY KEY,
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
                 assignment_id INTEGER NOT NULL REFERENCES programme_assignments (id) ON DELETE CASCADE,
                 paused_from TEXT NOT NULL,
                 resumed_on TEXT,
