@@ -24,7 +24,7 @@ from station.reference import mdc as mdc_table
 MDC_POPULATIONS = {mdc_table.GASQ_2014: "stroke", mdc_table.GOLDBERG_2011: "older_adults"}
 """Which programme population each published MDC's sample belongs to (by its citation)."""
 
-_UNITS = (("_cm2_s", "cm²/s"), ("_cm2", "cm²"), ("_cm_s", "cm/s"), ("_m_s", "m/s"), ("_cm", "cm"),
+_UNITS = (("_steps_min", "steps/min"), ("_min", "min"), ("_cm2_s", "cm²/s"), ("_cm2", "cm²"), ("_cm_s", "cm/s"), ("_m_s", "m/s"), ("_cm", "cm"),
           ("_pct", "%"), ("_hz", "Hz"), ("_s", "s"), ("_m", "m"))
 
 

@@ -6,8 +6,11 @@ Dose fields (units in the names): ``minutes`` (time training), ``steps``, ``cade
 
 **Measured** (:func:`dose_from_trial`): from a stored trial of a walking protocol whose result
 carries gait measures (DESIGN.md §8 keys: ``duration_s``, ``steps``, ``cadence_steps_min``,
-``walking_speed_m_s``; a treadmill session may also give ``minutes_walking`` and
-``belt_speed_m_s``). Only a finished trial (status ``complete``) counts.
+``walking_speed_m_s``). The treadmill backward-walking session protocol (``backward-treadmill``)
+gives ``walking_min``, the minutes actually walked (pauses left out): that is the dose's minutes
+when present, else the bout's ``duration_s``; its speed is ``walk_speed_m_s`` (the belt speed the
+clinician entered) and ``belt_speed_m_s`` when the result carries it. Only a finished trial
+(status ``complete``) counts.
 
 >>> trial = {"id": 7, "status": "complete", "protocol": "treadmill-backward",
 ...          "metrics": {"metrics": {"duration_s": 1710.0, "steps": 2394, "cadence_steps_min": 84.0,
@@ -44,7 +47,7 @@ def dose_from_trial(trial: dict) -> dict:
     doc = trial.get("metrics") or {}
     values = dict(doc.get("metrics") or {})
     values.update({k: v for k, v in (doc.get("gait") or {}).items() if k not in values})
-    minutes = _finite(values.get("minutes_walking"))
+    minutes = _finite(values.get("walking_min"))
     if minutes is None and _finite(values.get("duration_s")) is not None:
         minutes = _finite(values.get("duration_s")) / 60.0
     steps = _finite(values.get("steps"))
@@ -52,9 +55,10 @@ def dose_from_trial(trial: dict) -> dict:
         raise NoDoseInTrial(f"trial #{trial.get('id')} ({trial.get('protocol')}) has no walking measures "
                             "(time walking and steps); link a walking session's trial or enter the dose by hand")
     dose = {"minutes": round(minutes, 3), "steps": int(round(steps))}
-    for key, source in (("cadence_steps_min", "cadence_steps_min"), ("speed_m_s", "walking_speed_m_s"),
-                        ("belt_speed_m_s", "belt_speed_m_s")):
-        value = _finite(values.get(source))
+    for key, sources in (("cadence_steps_min", ("cadence_steps_min",)),
+                         ("speed_m_s", ("walk_speed_m_s", "walking_speed_m_s")),
+                         ("belt_speed_m_s", ("belt_speed_m_s",))):
+        value = next((v for v in (_finite(values.get(k)) for k in sources) if v is not None), None)
         if value is not None:
             dose[key] = value
     return dose

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from station.protocols.schema import METRICS, Protocol
+from station.protocols.schema import METRICS, PROTOCOL_METRICS, SWAY_METRICS, Protocol
 from station.tomlschema import NAME_RE, SchemaError, Table, allowed_list
 
 ACTIVITIES = {
@@ -313,13 +313,14 @@ def programme_from_dict(data: dict, source: str, protocols: dict[str, Protocol])
 
 
 def _metrics_of(protocol: Protocol) -> tuple[str, ...]:
-    """Measures a protocol's results carry: sway metrics, and what its outcome adds."""
+    """Measures a protocol's results carry: sway metrics for stance tests (and what their outcome
+    adds), walk measures for walk tests."""
+    walk = tuple(m for m in METRICS if m not in SWAY_METRICS and m not in PROTOCOL_METRICS)
+    if protocol.outcome == "walk":
+        return walk
     extra = {"time_held": ("time_held_s",), "weight_bearing": ("weight_left_pct", "weight_right_pct",
                                                                 "weight_asymmetry_pct")}.get(protocol.outcome, ())
-    base = tuple(m for m in METRICS if m not in ("time_held_s", "weight_asymmetry_pct")
-                 and not m.startswith("romberg_"))
-    out = base + tuple(m for m in extra if m not in base)
-    return out
+    return tuple(SWAY_METRICS) + tuple(m for m in extra if m not in SWAY_METRICS)
 
 
 __all__ = ["ACTIVITIES", "POPULATIONS", "BETTER", "ProgrammeError", "ProgrammeTemplate", "Schedule",
