@@ -37,7 +37,21 @@ KEY_MEASURES: tuple[tuple[str, str, str], ...] = (
 )
 """(metric key, label, unit) of the measures shown first, per condition."""
 
-HISTORY_MEASURES = ("ellipse_area_cm2", "mean_velocity_cm_s", "path_length_cm", "time_held_s", "weight_left_pct")
+WALK_KEY_MEASURES: tuple[tuple[str, str, str], ...] = (
+    ("walk_time_s", "Time", "s"),
+    ("walk_speed_m_s", "Speed", "m/s"),
+    ("walking_min", "Minutes walking", "min"),
+    ("steps", "Steps", ""),
+    ("cadence_steps_min", "Cadence", "steps/min"),
+    ("step_time_cv_pct", "Step-time variability (CV)", "%"),
+    ("stride_time_cv_pct", "Stride-time variability (CV)", "%"),
+    ("step_symmetry", "Step symmetry (1: both steps alike)", ""),
+)
+"""The same for walk tests (``outcome = "walk"``): the gates' time and speed, the gait of
+DESIGN.md §8; a key a test does not measure (time on the treadmill, minutes overground) is left out."""
+
+HISTORY_MEASURES = ("ellipse_area_cm2", "mean_velocity_cm_s", "path_length_cm", "time_held_s", "weight_left_pct",
+                    "walk_time_s", "walk_speed_m_s", "walking_min", "cadence_steps_min", "step_time_cv_pct")
 """Measures the history page follows over sessions."""
 
 
@@ -157,7 +171,10 @@ def key_measures(protocol: Protocol, condition_summary: dict, summary: dict, age
     stance = condition.stance
     values = condition_summary["values"]
     out = []
-    for key, label, unit in KEY_MEASURES:
+    walk = protocol.outcome == "walk"
+    for key, label, unit in (WALK_KEY_MEASURES if walk else KEY_MEASURES):
+        if walk and key not in values:
+            continue
         if key == "time_held_s" and protocol.outcome != "time_held":
             continue
         if key == "weight_left_pct" and key not in values:
@@ -444,7 +461,7 @@ def is_key_series(protocol: Protocol | None, metric: str) -> bool:
 
 def _new_series(protocol: Protocol | None, protocol_name: str, condition_id: str, metric: str,
                 patient_conditions=(), age_y: float | None = None) -> dict:
-    label, unit = {k: (lab, u) for k, lab, u in KEY_MEASURES}[metric]
+    label, unit = {k: (lab, u) for k, lab, u in KEY_MEASURES + WALK_KEY_MEASURES}[metric]
     condition = None
     order = 0
     if protocol is not None:

@@ -1,0 +1,65 @@
+"""Walk tests on the results and history pages: the measures read first for a walk (time, speed,
+cadence, variability, symmetry) with the protocol's published cut-offs, and walking in the
+history's series."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from station.protocols.loader import builtin_protocols
+from station.protocols.report import KEY_MEASURES, key_measures, patient_history
+
+from dashboard_support import ACTOR
+
+WALK_VALUES = {"walk_time_s": 8.2, "walk_speed_m_s": 0.73, "cadence_steps_min": 96.0, "step_time_cv_pct": 4.1,
+               "stride_time_cv_pct": 2.9, "step_symmetry": 0.91, "steps": 13}
+
+
+def walk_protocol():
+    """A stance protocol made a walk test, with a published cut-off on the speed."""
+    base = builtin_protocols()["quiet-stance"]
+    return dataclasses.replace(base, outcome="walk")
+
+
+def cutoff(condition_id: str, value: float) -> dict:
+    return {"metric": "walk_speed_m_s", "condition": condition_id, "below": 0.8, "above": None, "value": value,
+            "flagged": value < 0.8, "meaning": "limited community walking", "source": "Perry et al. 1995"}
+
+
+def test_a_walk_reads_its_time_speed_and_gait_first_with_its_cut_off():
+    protocol = walk_protocol()
+    cid = protocol.conditions[0].id
+    summary = {"cutoffs": [cutoff(cid, 0.73)], "norms": []}
+    measures = key_measures(protocol, {"id": cid, "values": dict(WALK_VALUES)}, summary, age_y=70.0)
+    keys = [m["metric"] for m in measures]
+    assert keys == ["walk_time_s", "walk_speed_m_s", "steps", "cadence_steps_min", "step_time_cv_pct",
+                    "stride_time_cv_pct", "step_symmetry"]  # walking_min: not measured overground, left out
+    assert not set(keys) & {k for k, _, _ in KEY_MEASURES}  # no sway measure for a walk
+    speed = measures[keys.index("walk_speed_m_s")]
+    assert speed["value"] == 0.73 and speed["unit"] == "m/s"
+    assert [r["kind"] for r in speed["references"]] == ["cutoff"] and speed["references"][0]["flagged"] is True
+
+
+def test_stance_tests_keep_their_sway_measures():
+    protocol = builtin_protocols()["quiet-stance"]
+    cid = protocol.conditions[0].id
+    values = {"ellipse_area_cm2": 2.0, "mean_velocity_cm_s": 1.1, "path_length_cm": 33.0, **WALK_VALUES}
+    keys = [m["metric"] for m in key_measures(protocol, {"id": cid, "values": values}, {"cutoffs": [], "norms": []}, None)]
+    assert keys[:3] == ["ellipse_area_cm2", "mean_velocity_cm_s", "path_length_cm"]
+    assert "walk_speed_m_s" not in keys
+
+
+def test_the_history_follows_walking_speed_cadence_and_variability(store, patient):
+    for speed in (0.62, 0.81):
+        session = store.sessions.create(patient["id"], {"label": "walk"}, actor=ACTOR)
+        writer = store.trials.start_trial(session["id"], "ten-metre-walk", "comfortable", {"method": "nominal"}, 100.0, actor=ACTOR)
+        doc = {"fs_hz": 100.0, "samples": 0, "profile": "station", "version": "test",
+               "metrics": {**WALK_VALUES, "walk_speed_m_s": speed}}
+        writer.finish(doc, valid=True)
+    doc = patient_history(store, patient["id"], {}, actor=ACTOR)
+    series = {s["metric"]: s for s in doc["series"] if s["protocol"] == "ten-metre-walk"}
+    assert {"walk_time_s", "walk_speed_m_s", "cadence_steps_min", "step_time_cv_pct"} <= set(series)
+    speed = series["walk_speed_m_s"]
+    assert [p["value"] for p in speed["points"]] == [0.62, 0.81]
+    assert speed["label"] == "Speed" and speed["unit"] == "m/s"
+    assert abs(speed["change"] - 0.19) < 1e-9
