@@ -1,0 +1,170 @@
+"""A session's dose (measured from a simulated treadmill session, or entered by hand, with who
+and when), the adherence figures, and each outcome's change against the published MDC."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from station.analysis.gait import gait_metrics
+from station.analysis.imu_frame import align_to_body
+from station.programmes.adherence import adherence
+from station.programmes.change import comparable_mdc, outcome_change, unit_of
+from station.programmes.report import programme_document
+from station.sim.walker import VirtualWalker
+from station.store.db import Conflict, ValidationError
+
+from programme_support import ACTOR, CAL, frames, store_assessment
+
+
+@pytest.fixture
+def pilot(store, patient, builtins):
+    return store.programmes.assign(patient["id"], builtins["backward-walking-stroke"], "2026-01-05", actor=ACTOR)
+
+
+def simulated_treadmill_trial(store, patient_id: int, minutes: float = 2.0):
+    """A backward treadmill session walked by the virtual walker (simulated lower-back IMU), its
+    gait measured by the station's analysis and stored as a trial like the session protocol's."""
+    walker = VirtualWalker(seed=5)
+    plan = walker.walk(2.0, direction="backward", setting="treadmill", duration_s=minutes * 60, belt_speed_m_s=0.4)
+    t = np.arange(0.0, plan.end_s + 3.0, 0.01)
+    acc, gyro = walker.sample(t)
+    acc_body, _ = align_to_body(acc, gyro, up_axis="+z", toes_axis="+x", fs_hz=100.0)
+    gait = gait_metrics(acc_body, 100.0, sensor_height_m=walker.sensor_height_m)
+    session = store.sessions.create(patient_id, {"label": "treadmill"}, actor=ACTOR)
+    doc = {"fs_hz": 100.0, "samples": int(t.size), "profile": "gait", "version": "test", "metrics": {**gait, "belt_speed_m_s": 0.4}}
+    trial_id = store.trials.import_trial(session["id"], "backward-treadmill", "session", CAL, 100.0, frames(), doc,
+                                         True, None, actor=ACTOR)
+    return store.trials.get(trial_id), plan
+
+
+def test_dose_measured_in_a_simulated_treadmill_session(store, patient, pilot):
+    trial, plan = simulated_treadmill_trial(store, patient["id"])
+    session = pilot["sessions"][0]
+    done = store.programmes.measure_dose(session["id"], trial, actor=ACTOR, extra={"rpe": 13})
+    assert done["status"] == "done" and done["dose_source"] == "measured" and done["trial_id"] == trial["id"]
+    dose = done["dose"]
+    assert dose["minutes"] == pytest.approx(plan.walking_s() / 60.0, rel=0.02)
+    assert abs(dose["steps"] - len(plan.initial_contacts_s)) <= 3
+    assert dose["cadence_steps_min"] == pytest.approx(trial["metrics"]["metrics"]["cadence_steps_min"])
+    assert dose["belt_speed_m_s"] == 0.4 and dose["rpe"] == 13
+    assert (done["recorded_by"], done["recorded_at"]) == ("ana", "2026-01-05T00:00:00.000Z")
+    entry = store.audit.query(action="programme.dose")[0]
+    assert entry["detail"] == {"session": session["id"], "source": "measured", "trial": trial["id"], "replaced": False}
+
+
+def test_a_trial_without_walking_or_of_another_patient_gives_no_dose(store, patient, pilot):
+    sway_session = store_assessment(store, patient["id"], "quiet-stance", {"eo": {"velocity": 1.0}})
+    sway_trial = store.trials.get(store.sessions.get(sway_session)["trials"][0]["id"])
+    with pytest.raises(ValidationError) as refused:
+        store.programmes.measure_dose(pilot["sessions"][0]["id"], sway_trial, actor=ACTOR)
+    assert "no walking measures" in refused.value.fields["trial_id"]
+    other = store.patients.create({"identifier": "P-300", "birth_year": 1950, "sex": "F"}, actor=ACTOR)
+    trial, _ = simulated_treadmill_trial(store, other["id"], minutes=1.0)
+    with pytest.raises(ValidationError, match="another patient"):
+        store.programmes.measure_dose(pilot["sessions"][0]["id"], trial, actor=ACTOR)
+    assert store.programmes.session(pilot["sessions"][0]["id"])["status"] == "planned"
+
+
+def test_dose_entered_by_hand_is_checked(store, pilot):
+    sid = pilot["sessions"][0]["id"]
+    done = store.programmes.enter_dose(sid, {"minutes": 27.5, "belt_speed_m_s": 0.35, "rpe": 12, "notes": "rails"},
+                                       actor=ACTOR)
+    assert done["dose"] == {"minutes": 27.5, "belt_speed_m_s": 0.35, "rpe": 12, "notes": "rails"}
+    assert done["dose_source"] == "manual" and done["recorded_by"] == "ana"
+    for bad, field in (({}, "minutes"), ({"minutes": -1}, "minutes"), ({"minutes": 30, "rpe": 21}, "rpe"),
+                       ({"minutes": 30, "rpe": 5}, "rpe"), ({"minutes": 30, "belt_speed_m_s": 9}, "belt_speed_m_s"),
+                       ({"minutes": True}, "minutes"), ({"minutes": 30, "notes": "x" * 1001}, "notes"),
+                       ({"minutes": 30, "heart_rate": 90}, "heart_rate")):
+        with pytest.raises(ValidationError) as refused:
+            store.programmes.enter_dose(sid, bad, actor=ACTOR)
+        assert field in refused.value.fields
+    assert store.programmes.session(sid)["dose"]["minutes"] == 27.5
+
+
+def test_adherence_per_week_and_overall_with_the_missed_sessions(store, pilot, wall):
+    s = pilot["sessions"]
+    for session, minutes in zip(s[:3], (30, 30, 24)):
+        store.programmes.enter_dose(session["id"], {"minutes": minutes}, actor=ACTOR)
+    for session in s[3:6]:  # the whole of week 2 missed
+        store.programmes.miss_session(session["id"], {"reason": "flu"}, actor=ACTOR)
+    store.programmes.enter_dose(s[6]["id"], {"minutes": 40}, actor=ACTOR)
+    wall.to_day("2026-01-22")  # Thursday of week 3: sessions 7 (Mon) and 8 (Wed) are due
+    doc = store.programmes.get(pilot["id"])
+    a = adherence(doc["sessions"], store.programmes.today())
+    o = a["overall"]
+    assert (o["sessions_planned"], o["sessions_due"], o["sessions_done"], o["sessions_missed"]) == (12, 8, 4, 3)
+    assert o["sessions_done_of_planned"] == pytest.approx(4 / 12) and o["sessions_done_of_due"] == pytest.approx(4 / 8)
+    assert (o["minutes_planned"], o["minutes_due"], o["minutes_done"]) == (360.0, 240.0, 124.0)
+    assert o["minutes_done_of_planned"] == pytest.approx(124 / 360)
+    weeks = {w["week"]: w for w in a["weeks"]}
+    assert (weeks[1]["sessions_done"], weeks[1]["minutes_done"], weeks[1]["minutes_done_of_planned"]) == (3, 84.0, 84 / 90)
+    assert (weeks[2]["sessions_done"], weeks[2]["sessions_missed"], weeks[2]["minutes_done"]) == (0, 3, 0.0)
+    assert (weeks[3]["sessions_due"], weeks[3]["sessions_done"]) == (2, 1)
+    assert weeks[4]["sessions_due"] == 0 and weeks[4]["sessions_done_of_due"] is None
+    assert [(m["number"], m["week"], m["reason"]) for m in a["missed"]] == [(4, 2, "flu"), (5, 2, "flu"), (6, 2, "flu")]
+
+
+def test_ending_early_counts_cancelled_sessions_as_prescribed_but_never_due(store, pilot, wall):
+    store.programmes.enter_dose(pilot["sessions"][0]["id"], {"minutes": 30}, actor=ACTOR)
+    wall.to_day("2026-01-10")
+    store.programmes.end(pilot["id"], {"reason": "hospital"}, actor=ACTOR)
+    wall.to_day("2026-03-01")
+    o = adherence(store.programmes.get(pilot["id"])["sessions"], store.programmes.today())["overall"]
+    assert (o["sessions_planned"], o["sessions_cancelled"], o["sessions_due"], o["sessions_done"]) == (12, 11, 1, 1)
+
+
+def test_units_and_the_mdc_of_a_comparable_population(protocols):
+    assert unit_of("mean_velocity_cm_s") == "cm/s" and unit_of("weight_asymmetry_pct") == "%"
+    assert unit_of("cadence_steps_min") == "steps/min" and unit_of("walking_min") == "min"
+    mdc, note = comparable_mdc("mean_velocity_cm_s", protocols["quiet-stance"], "eo", "stroke")
+    assert mdc["value"] == 0.61 and "hemiplegia" in mdc["population"] and "Gasq" in mdc["citation"] and note == ""
+    mdc, _ = comparable_mdc("mean_velocity_cm_s", protocols["romberg"], "ec", "stroke")
+    assert mdc["value"] == 0.95
+    # the same measure in older adults: the stroke sample is not comparable
+    mdc, note = comparable_mdc("mean_velocity_cm_s", protocols["quiet-stance"], "eo", "older_adults")
+    assert mdc is None and "no MDC published for this population" in note and "hemiplegia" in note
+    mdc, _ = comparable_mdc("time_held_s", protocols["single-leg"], "left", "older_adults")
+    assert mdc["value"] == 24.1
+    mdc, note = comparable_mdc("time_held_s", protocols["mctsib"], "foam_ec", "older_adults")
+    assert mdc is None and note == "no MDC published for this measure in this stance"
+    mdc, note = comparable_mdc("weight_asymmetry_pct", protocols["weight-bearing"], "eo", "stroke")
+    assert mdc is None and note.startswith("no MDC published")
+
+
+def test_change_is_called_real_only_beyond_the_mdc_and_in_its_direction():
+    points = [{"assessment_id": a, "label": a, "week": w, "value": v}
+              for a, w, v in (("baseline", 0, 2.0), ("mid", 2, 1.6), ("end", 4, 1.2))]
+    mdc = {"value": 0.61}
+    assert [(c["to"], round(c["difference"], 6), c["towards_benefit"], c["verdict"]) for c in outcome_change(points, "lower", mdc)] == [
+        ("mid", -0.4, True, "within measurement error"), ("end", -0.8, True, "real improvement")]
+    assert outcome_change(points, "higher", mdc)[1]["verdict"] == "real worsening"
+    assert [c["verdict"] for c in outcome_change(points, "lower", None)] == ["no MDC published"] * 2
+    points[1]["value"] = None
+    assert [c["to"] for c in outcome_change(points, "lower", mdc)] == ["end"]
+    points[0]["value"] = None
+    assert outcome_change(points, "lower", mdc) == []
+
+
+def test_the_programme_document_groups_outcomes_and_cites_the_mdc(store, patient, pilot, protocols):
+    visits = {v["assessment_id"]: v for v in pilot["visits"]}
+    for name, velocity in (("baseline", 2.0), ("end", 1.1)):
+        sid = store_assessment(store, patient["id"], "quiet-stance", {"eo": {"velocity": velocity}})
+        store.programmes.link_visit_session(visits[name]["id"], "quiet-stance", sid, actor=ACTOR)
+    doc = programme_document(store, pilot["id"], protocols, actor=ACTOR)
+    assert [g["group"] for g in doc["outcome_groups"]] == ["Standing balance", "Weight bearing"]
+    velocity = doc["outcome_groups"][0]["outcomes"][0]
+    assert velocity["metric"] == "mean_velocity_cm_s" and velocity["unit"] == "cm/s"
+    assert [p["value"] for p in velocity["points"]] == [2.0, None, 1.1]
+    assert velocity["mdc"]["value"] == 0.61 and "Gasq" in velocity["mdc"]["citation"]
+    (change,) = velocity["changes"]
+    assert change["to"] == "end" and change["difference"] == pytest.approx(-0.9) and change["verdict"] == "real improvement"
+    asymmetry = doc["outcome_groups"][1]["outcomes"][0]
+    assert asymmetry["mdc"] is None and asymmetry["mdc_note"].startswith("no MDC published") and asymmetry["changes"] == []
+    assert doc["visits"][0]["next_protocol"] == "romberg"
+    assert store.audit.query(action="programme.view")[0]["object"] == f"programme:{pilot['id']}"
+    with pytest.raises(ValidationError, match="not one of this visit's protocols"):
+        store.programmes.link_visit_session(visits["mid"]["id"], "mctsib", sid, actor=ACTOR)
+    store.programmes.miss_visit(visits["mid"]["id"], {"reason": "snow"}, actor=ACTOR)
+    with pytest.raises(Conflict, match="missed"):
+        store.programmes.link_visit_session(visits["mid"]["id"], "quiet-stance", sid, actor=ACTOR)
