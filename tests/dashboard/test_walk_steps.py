@@ -63,7 +63,7 @@ def stored_walk(store, patient, frames, doc) -> dict:
 def test_a_walk_trial_shows_its_vertical_acceleration_with_its_steps(app, store, patient):
     frames = walking_frames(12.0)
     contacts = [round(1.0 + k * STEP_S, 3) for k in range(19)]
-    trial = stored_walk(store, patient, frames, metrics_doc(gait={"initial_contacts_s": contacts}))
+    trial = stored_walk(store, patient, frames, metrics_doc(kind="walk", initial_contacts_s=contacts))
     client = signed_in(app)
     doc = client.get(f"/api/trials/{trial['id']}/steps").get_json()
     assert doc["rate_hz"] == RATE_HZ and doc["duration_s"] == pytest.approx(12.0)

@@ -24,20 +24,17 @@ const WalkResults = (() => {
     ["duration_s", "Time walking", "s", 1],
   ];
 
+  /* A walk trial's metrics document (docs/api.md): {kind: "walk", metrics: {...}, initial_contacts_s, by_minute}. */
   function values(doc) {
-    const d = doc || {};
-    return { ...(d.metrics || {}), ...(d.gait || {}), ...(d.walk || {}) };
+    return (doc && doc.metrics) || {};
   }
 
   function minutesOf(doc) {
-    const d = doc || {};
-    return d.minutes || (d.gait && d.gait.minutes) || (d.walk && d.walk.minutes) || null;
+    return (doc && doc.by_minute) || null;
   }
 
   function isWalkTrial(doc) {
-    const v = values(doc);
-    return v.walk_time_s !== undefined || v.initial_contacts_s !== undefined || v.cadence_steps_min !== undefined
-      || minutesOf(doc) !== null;
+    return !!doc && doc.kind === "walk";
   }
 
   function measuresTable(v, id) {
