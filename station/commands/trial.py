@@ -7,8 +7,14 @@ instructions (steps on, closes the eyes at the countdown, lifts a foot for singl
 protocol takes seconds and is identical for the same seed.
 
 Progress goes to the terminal (stderr); the results summary to stdout (``--json`` for JSON).
-``--out DIR`` stores every trial (valid or not) as a trial CSV + JSON sidecar and the summary as
-``results.json``; ``--patient ID`` stores the trials in the clinic database (``--data-dir``) in a
+Walk tests run the same way: the virtual patient walks (``--gait``: a pattern of
+:data:`station.sim.walker.PATTERNS`) past simulated light gates placed where the protocol needs
+them, with the lower-back IMU on the simulated bus; ``--belt-speed-m-s`` and ``--planned-min`` are
+what a clinician enters for a treadmill session.
+
+``--out DIR`` stores every trial (valid or not) as a trial CSV + JSON sidecar (walk tests: its
+``result.walk`` and ``metrics.metrics`` hold ``walk_time_s``, ``walk_speed_m_s`` and the gait keys)
+and the summary as ``results.json``; ``--patient ID`` stores the trials in the clinic database (``--data-dir``) in a
 new session of that patient.
 """
 
@@ -33,7 +39,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--mass-kg", type=float, default=70.0, help="virtual patient's mass (default 70 kg)")
     parser.add_argument("--height-cm", type=float, default=170.0, help="virtual patient's height (default 170 cm)")
     parser.add_argument("--lapse", action="append", default=[], metavar="COND:ACTION:AFTER_S[:ATTEMPT[:TRIAL]]",
-                        help="virtual patient does ACTION (step_off, stumble, touch_down) AFTER_S into that trial; repeatable")
+                        help="virtual patient does ACTION (step_off, stumble, touch_down; walks: stumble, pause, "
+                             "stop_walking, false_start) AFTER_S into that trial; repeatable")
+    parser.add_argument("--gait", default="healthy", metavar="PATTERN",
+                        help="walk tests: the virtual patient's gait (healthy, older, hemiparetic, ...; default healthy)")
+    parser.add_argument("--belt-speed-m-s", type=float, metavar="M_S", help="treadmill sessions: the belt speed")
+    parser.add_argument("--planned-min", type=float, metavar="MIN", help="treadmill sessions: the planned minutes")
+    parser.add_argument("--sensor-height-m", type=float, metavar="M",
+                        help="walk tests: the IMU's height above the floor (default: the virtual patient's)")
     parser.add_argument("--protocols-dir", type=Path, metavar="DIR", help="the clinic's protocol files (default: <data-dir>/protocols)")
     parser.add_argument("--data-dir", type=Path, help="the station's data directory")
     parser.add_argument("--json", action="store_true", help="print the results summary as JSON")
@@ -58,12 +71,13 @@ class Progress:
             line = f"{d['title']} ({d['protocol']}): {len(d['trials'])} planned trials"
         elif event.kind == "trial_ready":
             line = f"{tag} {d['label']}" + (f" - repeat: {d['reason']}" if d.get("reason") else "")
-        elif event.kind == "state" and d["state"] in ("waiting", "recording", "aborted"):
-            line = {"waiting": f"{tag} waiting for the patient to stand still",
+        elif event.kind == "state" and d["state"] in ("waiting", "recording", "aborted") and (
+                d["state"] != "waiting" or d.get("message")):
+            line = {"waiting": f"{tag} {d.get('message') or 'waiting for the patient to stand still'}",
                     "recording": f"{tag} recording {d.get('duration_s', 0):g} s",
                     "aborted": f"{tag} not started: {d.get('message', '')}"}[d["state"]]
         elif event.kind == "state" and d["state"] == "countdown":
-            line = f"{tag} body weight {d['body_weight_n']:.0f} N; countdown"
+            line = f"{tag} body weight {d['body_weight_n']:.0f} N; countdown" if d.get("body_weight_n") else f"{tag} countdown"
         elif event.kind == "liftoff":
             line = f"{tag} foot lifted at {d['at_s']:.2f} s"
         elif event.kind == "hold_ended":
@@ -72,11 +86,21 @@ class Progress:
             r = d["result"]
             if not r["valid"]:
                 line = f"{tag} INVALID: " + " ".join(i["message"] for i in r["issues"])
+            elif r.get("walk") is not None:
+                w = r["walk"]
+                if w["setting"] == "treadmill":
+                    line = f"{tag} {w['walking_min']} min walking, {w['pauses']} pause(s)"
+                else:
+                    line = f"{tag} {w['walk_time_s']:.3f} s over {w['walk_distance_m']:g} m: {w['walk_speed_m_s']:.3f} m/s"
             elif r["time_held_s"] is not None:
                 line = f"{tag} held {r['time_held_s']:.2f} s of {r['duration_s']:g} s" + (
                     "" if r["completed"] else f" ({r['hold_end']['message'] if r['hold_end'] else 'not completed'})")
             else:
                 line = f"{tag} valid, {r['samples']} frames"
+        elif event.kind == "gate_crossed":
+            line = f"{tag} gate at {d['position_m']:g} m at {d['at_s']:.3f} s ({d['breaks']} beam break(s))"
+        elif event.kind == "false_start":
+            line = f"{tag} false start: {d['message']}"
         elif event.kind == "rest":
             line = f"rest {d['rest_s']:g} s"
         elif event.kind == "fault":
@@ -95,7 +119,8 @@ def format_summary(summary: dict) -> str:
         parts = []
         if "time_held_s" in values:
             parts.append(f"held {values['time_held_s']:.1f} s ({c['score']} of {c['time_held_s']})")
-        for key in ("mean_velocity_cm_s", "ellipse_area_cm2"):
+        for key in ("walk_time_s", "walk_speed_m_s", "cadence_steps_min", "step_time_cv_pct", "walking_min", "pauses",
+                    "mean_velocity_cm_s", "ellipse_area_cm2"):
             if key in values:
                 parts.append(f"{key} {values[key]:.3g}")
         if c.get("weight_bearing"):
@@ -151,6 +176,21 @@ def run_trial(args) -> int:
         raise UserError(f"--age must be between 0 and 130 years, got {args.age:g}")
     if not 20 <= args.mass_kg <= 250:
         raise UserError(f"--mass-kg must be between 20 and 250 kg, got {args.mass_kg:g}")
+    from station.sim.walker import PATTERNS
+
+    if args.gait not in PATTERNS:
+        raise UserError(f"--gait {args.gait!r} is not a gait pattern; allowed: {', '.join(PATTERNS)}")
+    walk_settings = None
+    if protocol.walk is not None:
+        from station.protocols.walk import WalkSettings
+
+        try:
+            walk_settings = WalkSettings.from_dict({"belt_speed_m_s": args.belt_speed_m_s, "planned_min": args.planned_min,
+                                                    "sensor_height_m": args.sensor_height_m})
+        except ValueError as exc:
+            raise UserError(f"--{str(exc).split(':')[0].split('.')[-1].replace('_', '-')}: {str(exc).split(': ', 1)[1]}") from None
+    elif args.belt_speed_m_s is not None or args.planned_min is not None:
+        raise UserError(f"--belt-speed-m-s and --planned-min apply to walk tests; {protocol.name} is a stance test")
     if args.out is not None:
         if args.out.exists() and not args.out.is_dir():
             raise UserError(f"--out {args.out} is a file; give a directory")
@@ -161,7 +201,15 @@ def run_trial(args) -> int:
         args.out.mkdir(exist_ok=True)
     config = load_config(args)
 
-    station, person = _simulated_station(config, args)
+    station, person, walker = _simulated_station(config, args)
+    gates = driver = None
+    gate_pins: dict = {}
+    if protocol.walk is not None:
+        gates, driver, gate_pins = _simulated_gates(config, protocol, station)
+        if walk_settings.sensor_height_m is None:
+            from dataclasses import replace
+
+            walk_settings = replace(walk_settings, sensor_height_m=round(walker.sensor_height_m, 3))
     sinks = []
     metadata = {"source": {"kind": "simulated station with a virtual patient", "seed": args.seed,
                            "mass_kg": args.mass_kg, "height_cm": args.height_cm},
@@ -173,12 +221,19 @@ def run_trial(args) -> int:
     if args.patient is not None:
         store, store_sink = _store_sink(config, args, protocol, station)
         sinks.append(store_sink)
-    runner = ProtocolRunner(protocol, station, sink=TeeSink(*sinks) if sinks else None, patient_age_y=args.age)
-    patient = VirtualPatient(person, lapses, time_origin_ns=_time_origin_ns(station))
+    runner = ProtocolRunner(protocol, station, sink=TeeSink(*sinks) if sinks else None, patient_age_y=args.age,
+                            gates=gates, walk_settings=walk_settings)
+    patient = VirtualPatient(person, lapses, time_origin_ns=_time_origin_ns(station), walker=walker,
+                             gate_driver=driver, gate_pins=gate_pins, gait=args.gait)
     patient.attach(runner)
+    if driver is not None:
+        runner.add_tick(driver.tick)
     if not args.quiet:
         runner.bus.subscribe(Progress())
-    planned_s = sum(c.duration_s + protocol.countdown_s + protocol.rest_s + 10.0 for c in protocol.conditions)
+    per_trial_s = [c.duration_s for c in protocol.conditions]
+    if walk_settings is not None and walk_settings.planned_min is not None:
+        per_trial_s = [walk_settings.planned_min * 60.0 for _ in protocol.conditions]
+    planned_s = sum(d + protocol.countdown_s + protocol.rest_s + 10.0 for d in per_trial_s)
     try:
         summary = runner.run(auto=True, max_s=planned_s * protocol.trials_per_condition * protocol.max_attempts + 300.0)
     except RunnerError as exc:
@@ -186,6 +241,8 @@ def run_trial(args) -> int:
     finally:
         if store is not None:
             store.close()
+        if gates is not None:
+            gates.close()
     summary["simulation"] = metadata["source"]
     if args.out is not None:
         try:
@@ -212,10 +269,32 @@ def _simulated_station(config, args):
         from station.cli import UserError
 
         raise UserError(f"virtual patient: {exc}") from None
+    from station.sim.walker import VirtualWalker
+
+    walker = VirtualWalker(seed=args.seed, height_cm=args.height_cm, base=person)
     # Factory calibration of this simulated plate (same seed: the same load cells), as `record` does.
     calibration = SimulatedStation(config, None, seed=args.seed, calibration="auto").calibration
-    station = SimulatedStation(config, person, seed=args.seed, calibration=calibration)
-    return station, person
+    station = SimulatedStation(config, walker, seed=args.seed, calibration=calibration)
+    return station, person, walker
+
+
+def _simulated_gates(config, protocol, station):
+    """The simulated walkway's light gates: the configured ones, plus one at each position the
+    protocol times with that the configuration lacks (the simulated clinic puts them there);
+    gpiozero mock pins on the station clock, driven by the virtual walker."""
+    from station.config import GateConfig
+    from station.hw.gates import POSITION_TOLERANCE_M, GateArray
+    from station.sim.gpio import ClockedMockFactory, GateDriver
+
+    gates = list(config.panel.gates)
+    used = {config.panel.button_pin, config.panel.buzzer_pin, config.panel.led_pin} | {g.pin for g in gates}
+    free = (p for p in range(4, 28) if p not in used)
+    for position in protocol.walk.gates_m:
+        if not any(abs(g.position_m - position) <= POSITION_TOLERANCE_M for g in gates):
+            gates.append(GateConfig(pin=next(free), position_m=position))
+    factory = ClockedMockFactory(station.clock)
+    array = GateArray(gates, clock=station.clock, pin_factory=factory)
+    return array, GateDriver(factory), {g.position_m: g.pin for g in gates}
 
 
 def _time_origin_ns(station) -> int:

@@ -129,6 +129,8 @@ class TrialResult:
     """Sway metrics of the analysed part (``compute_metrics`` document), or None."""
     metrics_note: str = ""
     """Why there are no metrics, when there are none."""
+    walk: dict | None = None
+    """Walk tests: timing by the gates and the gait (see :mod:`station.protocols.walk`)."""
 
     def to_dict(self) -> dict:
         return {
@@ -150,6 +152,7 @@ class TrialResult:
             "analysis_end_s": self.analysis_end_s,
             "metrics": self.metrics,
             "metrics_note": self.metrics_note,
+            "walk": self.walk,
         }
 
 

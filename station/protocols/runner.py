@@ -117,11 +117,18 @@ class ProtocolRunner:
         Sway metrics of a trial's analysed frames (:func:`station.protocols.results.trial_metrics`).
     read_wait_s : float
         Longest wait for frames in one :meth:`step`, s.
+    gates : station.hw.gates.GateArray, optional
+        The walkway's light gates (walk tests overground).
+    walk_settings : station.protocols.walk.WalkSettings, optional
+        What the clinician entered for a walk (belt speed, planned minutes, sensor height).
+    mounting : (str, str), optional
+        The IMU's up and toes axes as worn (default :data:`station.protocols.walk.DEFAULT_MOUNTING`).
     """
 
     def __init__(self, protocol: Protocol, source, *, bus: EventBus | None = None, sink: TrialSink | None = None,
                  body_weight_n: float | None = None, patient_age_y: float | None = None,
-                 analyse: Callable = trial_metrics, read_wait_s: float = 0.05) -> None:
+                 analyse: Callable = trial_metrics, read_wait_s: float = 0.05, gates=None, walk_settings=None,
+                 mounting: tuple[str, str] | None = None) -> None:
         self.protocol = protocol
         self.source = source
         self.clock = source.clock
@@ -131,6 +138,9 @@ class ProtocolRunner:
         self.patient_age_y = patient_age_y
         self._analyse = analyse
         self.read_wait_s = read_wait_s
+        self.gates = gates
+        self.walk_settings = walk_settings
+        self.mounting = mounting
         self.records: list[TrialRecord] = []
         self.machine: TrialMachine | None = None
         self.finished = False
@@ -356,8 +366,14 @@ class ProtocolRunner:
             return
         nxt = self._due[0]
         plan = TrialPlan(self.protocol, nxt.condition, nxt.trial, nxt.attempt)
-        self.machine = TrialMachine(plan, rate_hz=self.source.rate_hz, bus=self.bus, analyse=self._analyse,
-                                    body_weight_n=self.body_weight_n)
+        if self.protocol.outcome == "walk":
+            from station.protocols.walk import DEFAULT_MOUNTING, WalkMachine
+
+            self.machine = WalkMachine(plan, rate_hz=self.source.rate_hz, bus=self.bus, gates=self.gates,
+                                       settings=self.walk_settings, mounting=self.mounting or DEFAULT_MOUNTING)
+        else:
+            self.machine = TrialMachine(plan, rate_hz=self.source.rate_hz, bus=self.bus, analyse=self._analyse,
+                                        body_weight_n=self.body_weight_n)
         info = nxt.to_dict()
         if reason:
             info["reason"] = reason

@@ -9,7 +9,8 @@ File layout (every section is described in ``station/protocols/builtin/README.md
 
     [protocol]      name, title, summary, outcome, duration_s, instructions, trials and repeats
     [stance]        default feet, arms, surface, eyes for every condition
-    [[conditions]]  id, label, and any stance field or duration_s that differs from the default
+    [walk]          walk tests: direction, setting, start, timed_from_m, timed_to_m, walkway_m
+    [[conditions]]  id, label, and any stance field, pace or duration_s that differs from the default
     [analysis]      romberg = {eyes_open = ..., eyes_closed = ...}; asymmetry_flag_pct
     [quality]       overrides of :class:`station.protocols.quality.QualitySettings`
     [[references]]  id, citation, doi, url
@@ -26,14 +27,23 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from station.analysis.gait import GAIT_KEYS
 from station.analysis.metrics import METRIC_KEYS
 from station.protocols.quality import QUALITY_FIELDS, QualitySettings
 
-OUTCOMES = ("sway", "time_held", "weight_bearing")
+OUTCOMES = ("sway", "time_held", "weight_bearing", "walk")
 """``sway``: COP sway metrics of a fixed-duration stance (losing balance makes the trial invalid).
 ``time_held``: how long the patient holds the stance, up to ``duration_s`` (losing balance ends the
 hold, and its time is the result), plus COP metrics of the held part. ``weight_bearing``: quiet
-stance reporting the share of body weight on the left and right (and the sway metrics)."""
+stance reporting the share of body weight on the left and right (and the sway metrics). ``walk``:
+a walk test timed by the light gates (overground) or measured by the lower-back IMU (treadmill),
+with the gait measures of DESIGN.md §8 (see the ``[walk]`` table)."""
+DIRECTIONS = ("forward", "backward")
+WALK_SETTINGS = ("overground", "treadmill")
+STARTS = ("static", "flying")
+"""``static``: timed from the go beep, the patient standing at the start line; ``flying``: timed
+between two gates, the patient already walking (acceleration and deceleration outside them)."""
+PACES = ("comfortable", "fast")
 FEET = ("apart", "together", "semi_tandem", "tandem", "single_left", "single_right")
 ARMS = ("at_sides", "crossed", "on_hips")
 SURFACES = ("firm", "foam")
@@ -52,7 +62,10 @@ SWAY_METRICS = METRIC_KEYS
 them) that cut-offs and norms may refer to."""
 PROTOCOL_METRICS = ("time_held_s", "romberg_quotient_area", "romberg_quotient_velocity", "weight_asymmetry_pct")
 """Results the protocol engine itself computes (see :mod:`station.protocols.results`)."""
-METRICS = SWAY_METRICS + PROTOCOL_METRICS
+WALK_METRICS = ("walk_time_s", "walk_distance_m", "walk_speed_m_s") + tuple(
+    k for k in GAIT_KEYS if k != "initial_contacts_s") + ("walking_min", "pauses", "pause_s")
+"""Results of walk tests (:mod:`station.protocols.walk`): gate timing and the gait keys."""
+METRICS = SWAY_METRICS + PROTOCOL_METRICS + WALK_METRICS
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -107,15 +120,66 @@ class Condition:
     stance: Stance
     instructions: str
     duration_s: float
+    pace: str | None = None
+    """Walk tests: ``comfortable`` or ``fast`` (None for stance tests)."""
 
     @property
     def single_leg(self) -> bool:
         return self.stance.feet in ("single_left", "single_right")
 
+    def describe(self, walk: "WalkSpec | None" = None) -> str:
+        """What the patient does, in plain words (the stance, or the walk)."""
+        if walk is not None:
+            return walk.describe(self.pace)
+        return self.stance.describe()
+
     def to_dict(self) -> dict:
         return {"id": self.id, "label": self.label, "stance": self.stance.to_dict(),
                 "stance_words": self.stance.describe(), "instructions": self.instructions,
-                "duration_s": self.duration_s}
+                "duration_s": self.duration_s, "pace": self.pace}
+
+
+@dataclass(frozen=True)
+class WalkSpec:
+    """A walk test's set-up: ``direction``, ``setting`` (overground or treadmill), ``start``
+    (static or flying), the timed stretch ``timed_from_m``..``timed_to_m`` (positions along the
+    walkway, m from the start line; a static start is timed from the go beep, at 0 m) and the
+    whole ``walkway_m``. Overground tests need a light gate at each timed position."""
+
+    direction: str
+    setting: str
+    start: str | None = None
+    timed_from_m: float | None = None
+    timed_to_m: float | None = None
+    walkway_m: float | None = None
+
+    @property
+    def gates_m(self) -> tuple[float, ...]:
+        """Positions of the gates this test times with, m."""
+        if self.setting != "overground":
+            return ()
+        if self.start == "flying":
+            return (self.timed_from_m, self.timed_to_m)
+        return (self.timed_to_m,)
+
+    @property
+    def timed_distance_m(self) -> float | None:
+        if self.setting != "overground":
+            return None
+        return self.timed_to_m - (self.timed_from_m if self.start == "flying" else 0.0)
+
+    def describe(self, pace: str | None = None) -> str:
+        pace_words = f" at a {pace} pace" if pace else ""
+        if self.setting == "treadmill":
+            return f"walking {self.direction} on the treadmill{pace_words}"
+        timed = (f"timed from the go beep to the gate at {self.timed_to_m:g} m" if self.start == "static" else
+                 f"timed between the gates at {self.timed_from_m:g} m and {self.timed_to_m:g} m")
+        return f"walking {self.direction}{pace_words} along a {self.walkway_m:g} m walkway, {timed}"
+
+    def to_dict(self) -> dict:
+        return {"direction": self.direction, "setting": self.setting, "start": self.start,
+                "timed_from_m": self.timed_from_m, "timed_to_m": self.timed_to_m, "walkway_m": self.walkway_m,
+                "gates_m": list(self.gates_m)}
 
 
 @dataclass(frozen=True)
@@ -218,6 +282,8 @@ class Protocol:
     source: str = ""
     """Where it was loaded from (a path, or ``builtin:<file>``)."""
     notes: str = ""
+    walk: WalkSpec | None = None
+    """Walk tests (``outcome = "walk"``): the walk's set-up."""
 
     def condition(self, condition_id: str) -> Condition:
         for c in self.conditions:
@@ -248,6 +314,7 @@ class Protocol:
             "cutoffs": [c.to_dict() for c in self.cutoffs],
             "norms": [n.to_dict() for n in self.norms],
             "source": self.source,
+            "walk": self.walk.to_dict() if self.walk else None,
         }
 
 
@@ -397,7 +464,8 @@ def protocol_from_dict(data: dict, source: str) -> Protocol:
     summary = head.text("summary")
     version = head.integer("version", lo=1, hi=10_000, required=False, default=1)
     outcome = head.choice("outcome", OUTCOMES)
-    duration_s = head.number("duration_s", lo=1.0, hi=600.0)
+    is_walk = head.table.get("outcome") == "walk"
+    duration_s = head.number("duration_s", lo=1.0, hi=7200.0 if is_walk else 600.0)
     countdown_s = head.number("countdown_s", lo=0.0, hi=10.0, required=False, default=3.0)
     trials = head.integer("trials_per_condition", lo=1, hi=10, required=False, default=1)
     max_attempts = head.integer("max_attempts", lo=1, hi=10, required=False, default=3)
@@ -414,7 +482,19 @@ def protocol_from_dict(data: dict, source: str) -> Protocol:
                             f"'not_completed' only applies to timed holds (outcome 'time_held'), not {outcome!r}; "
                             "allowed here: 'invalid'")
 
-    defaults = _Reader(source, "stance", top.table_of("stance") or {})
+    walk = None
+    walk_table = top.table_of("walk")
+    if outcome == "walk":
+        if walk_table is None:
+            raise ProtocolError(source, "walk", "the [walk] table is missing; a walk test needs it "
+                                "(direction, setting, start, timed_from_m, timed_to_m, walkway_m)")
+        walk = _walk_spec(source, walk_table, duration_s)
+    elif walk_table is not None:
+        raise ProtocolError(source, "walk", f"only applies to walk tests (outcome 'walk'), not {outcome!r}")
+
+    defaults = _Reader(source, "stance", top.table_of("stance") or ({} if walk is None else
+                                                                    {"feet": "apart", "arms": "at_sides",
+                                                                     "surface": "firm", "eyes": "open"}))
     default_stance = {
         "feet": defaults.choice("feet", FEET, required=False),
         "arms": defaults.choice("arms", ARMS, required=False),
@@ -440,9 +520,12 @@ def protocol_from_dict(data: dict, source: str) -> Protocol:
                 raise r.error(key, f"is missing and [stance] gives no default; allowed: {_allowed(allowed)}")
             stance_values[key] = value
         extra = r.text("instructions", required=False, default="")
-        cond_duration = r.number("duration_s", lo=1.0, hi=600.0, required=False, default=duration_s)
+        cond_duration = r.number("duration_s", lo=1.0, hi=7200.0 if walk else 600.0, required=False, default=duration_s)
+        pace = r.choice("pace", PACES, required=False)
         r.finish()
-        conditions.append(Condition(cid, label, Stance(**stance_values), extra, cond_duration))
+        if pace is not None and walk is None:
+            raise r.error("pace", f"only applies to walk tests (outcome 'walk'), not {outcome!r}")
+        conditions.append(Condition(cid, label, Stance(**stance_values), extra, cond_duration, pace))
     ids = [c.id for c in conditions]
 
     single = [c.id for c in conditions if c.single_leg]
@@ -508,6 +591,8 @@ def protocol_from_dict(data: dict, source: str) -> Protocol:
         metric = r.choice("metric", METRICS)
         if metric == "time_held_s" and outcome != "time_held":
             raise r.error("metric", f"'time_held_s' only applies to timed holds; this protocol's outcome is {outcome!r}")
+        if (metric in WALK_METRICS) != (outcome == "walk"):
+            raise r.error("metric", f"{metric!r} does not apply to this protocol's outcome {outcome!r}")
         if metric.startswith("romberg_") and romberg is None:
             raise r.error("metric", f"{metric!r} needs [analysis] romberg = {{eyes_open = ..., eyes_closed = ...}}")
         return metric
@@ -564,5 +649,27 @@ def protocol_from_dict(data: dict, source: str) -> Protocol:
         instructions=instructions, operator_notes=operator_notes, conditions=tuple(conditions),
         romberg=romberg, asymmetry_flag_pct=asymmetry, quality=quality,
         references=tuple(references), cutoffs=tuple(cutoffs), norms=tuple(norms), source=source,
-        notes=notes,
+        notes=notes, walk=walk,
     )
+
+
+def _walk_spec(source: str, table: dict, duration_s: float) -> WalkSpec:
+    r = _Reader(source, "walk", table)
+    direction = r.choice("direction", DIRECTIONS)
+    setting = r.choice("setting", WALK_SETTINGS)
+    if setting == "treadmill":
+        r.finish()
+        return WalkSpec(direction, setting)
+    start = r.choice("start", STARTS)
+    walkway_m = r.number("walkway_m", lo=1.0, hi=100.0)
+    timed_to_m = r.number("timed_to_m", lo=0.5, hi=100.0)
+    timed_from_m = r.number("timed_from_m", lo=0.0, hi=100.0, required=start == "flying")
+    r.finish()
+    if start == "static" and timed_from_m not in (None, 0.0):
+        raise r.error("timed_from_m", "a static start is timed from the go beep at the start line (0 m); "
+                      "leave timed_from_m out, or use start = 'flying'")
+    if start == "flying" and not timed_from_m < timed_to_m:
+        raise r.error("timed_to_m", f"{timed_to_m:g} m must lie beyond timed_from_m ({timed_from_m:g} m)")
+    if timed_to_m > walkway_m:
+        raise r.error("timed_to_m", f"{timed_to_m:g} m lies beyond the end of the walkway ({walkway_m:g} m)")
+    return WalkSpec(direction, setting, start, timed_from_m if start == "flying" else None, timed_to_m, walkway_m)

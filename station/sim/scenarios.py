@@ -61,7 +61,7 @@ SCENARIOS: dict[str, Scenario] = {
 
 FORWARDED_KINDS = ("protocol_started", "trial_ready", "state")
 """Event kinds the virtual patient reacts to."""
-_FORWARDED_KEYS = ("protocol", "condition", "trial", "attempt", "state")
+_FORWARDED_KEYS = ("protocol", "condition", "trial", "attempt", "state", "duration_s", "settings")
 
 
 def scenario_message(event) -> dict | None:

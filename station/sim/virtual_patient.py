@@ -11,7 +11,15 @@ from the protocol runner's events, as a real patient follows the clinician and t
 
 *Lapses* make it do what a patient sometimes does, in chosen trials: step off the plate, stumble,
 or (single-leg stance) put the lifted foot down, ``after_s`` seconds into the recording (into
-the time on one leg for a touch-down). That is how the command line's ``--simulate`` runs and the
+the time on one leg for a touch-down).
+
+Walk tests (with a :class:`~station.sim.walker.VirtualWalker` and simulated gates): when a walk
+trial is ready the patient steps off the plate (if on it) and goes to the start; at the go beep
+they walk (after ``reaction_s``) the protocol's walkway in its direction, or on the treadmill for
+the planned time, and their trunk breaks the gates' beams (:class:`~station.sim.gpio.GateDriver`).
+Walk lapses: ``stumble`` and ``pause`` (15 s standing) ``after_s`` into the walk, ``stop_walking``
+(stops for good: the last gate is never reached), ``false_start`` (a beam broken ``after_s`` into
+the countdown). :attr:`VirtualPatient.walks` keeps each walk's truth. That is how the command line's ``--simulate`` runs and the
 end-to-end tests provoke balance losses and invalid trials.
 
 Person events must be scheduled in time order and in the simulation's future; actions are
@@ -22,7 +30,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ACTIONS = ("step_off", "stumble", "touch_down")
+ACTIONS = ("step_off", "stumble", "touch_down", "pause", "stop_walking", "false_start")
+WALK_ACTIONS = ("stumble", "pause", "stop_walking", "false_start")
+PAUSE_S = 15.0
+"""How long a ``pause`` lapse stands still, s."""
 COMMIT_AHEAD_S = 0.15
 """Actions are handed to the person this long before they are due (the loop ticks every ~50 ms)."""
 MIN_STEP_S = 0.001
@@ -77,8 +88,16 @@ class VirtualPatient:
     """
 
     def __init__(self, person, lapses=(), *, time_origin_ns: int = 0, reaction_s: float = 0.4,
-                 on_plate: bool = False) -> None:
+                 on_plate: bool = False, walker=None, gate_driver=None, gate_pins: dict | None = None,
+                 gait: str = "healthy") -> None:
         self.person = person
+        self.walker = walker
+        self.gate_driver = gate_driver
+        self.gate_pins = dict(gate_pins or {})
+        """Position along the walkway (m) -> GPIO of each simulated gate."""
+        self.gait = gait
+        self.walks: list = []
+        """(trial description, WalkPlan) of every walk, the truth for tests."""
         self.lapses = list(lapses)
         self.time_origin_ns = int(time_origin_ns)
         self.reaction_s = reaction_s
@@ -116,6 +135,16 @@ class VirtualPatient:
     def on_event(self, event) -> None:
         now_s = self._t(event.t_ns)
         data = event.data
+        if event.kind == "trial_ready" and self._protocol is not None and self._protocol.walk is not None:
+            self._cancel_trial_actions()
+            condition = self._protocol.condition(data["condition"])
+            self._trial = {"condition": condition, "trial": data["trial"], "attempt": data["attempt"]}
+            if self._on_plate:
+                self._queue(now_s + self.reaction_s, "step_off")
+            return
+        if event.kind == "state" and self._trial is not None and self._protocol is not None and self._protocol.walk is not None:
+            self._on_walk_state(now_s, data)
+            return
         if event.kind == "trial_ready":
             self._cancel_trial_actions()
             condition = self._protocol.condition(data["condition"])
@@ -147,6 +176,63 @@ class VirtualPatient:
                 if self._vision == "closed":
                     self._queue(now_s + 2 * self.reaction_s, "set_condition", vision="open")
 
+    def _lapses_now(self) -> list:
+        condition = self._trial["condition"]
+        return [lapse for lapse in self.lapses
+                if (lapse.condition, lapse.attempt, lapse.trial) == (condition.id, self._trial["attempt"], self._trial["trial"])]
+
+    def _on_walk_state(self, now_s: float, data: dict) -> None:
+        state = data["state"]
+        if state == "countdown":
+            for lapse in self._lapses_now():
+                if lapse.action == "false_start" and self.gate_driver is not None and self.gate_pins:
+                    pin = self.gate_pins[min(self.gate_pins)]
+                    at_ns = self.time_origin_ns + int((now_s + lapse.after_s) * 1e9)
+                    self.gate_driver.schedule([(at_ns, pin, True), (at_ns + 150_000_000, pin, False)])
+        elif state == "recording" and self.walker is not None:
+            self._queue(now_s + self.reaction_s, "walk", duration_s=float(data.get("duration_s") or 60.0),
+                        trial=dict(data), lapse=True)
+        elif state in ("done", "aborted"):
+            self._cancel_trial_actions()
+
+    def _walk(self, at_s: float, duration_s: float, trial: dict) -> None:
+        from station.sim.walker import PATTERNS, Pause
+
+        spec = self._protocol.walk
+        condition = self._trial["condition"]
+        gait = self.gait
+        if spec.direction == "backward" and f"{gait}-backward" in PATTERNS:
+            gait = f"{gait}-backward"
+        elif spec.direction == "backward" and gait == "healthy":
+            gait = "backward"
+        elif condition.pace == "fast" and gait == "healthy":
+            gait = "fast"
+        stumble = stop = None
+        pauses = []
+        for lapse in self._lapses_now():
+            if lapse.action == "stumble":
+                stumble = lapse.after_s
+            elif lapse.action == "stop_walking":
+                stop = lapse.after_s
+            elif lapse.action == "pause":
+                pauses.append(Pause(lapse.after_s, PAUSE_S))
+        if spec.setting == "treadmill":
+            belt = (trial.get("settings") or {}).get("belt_speed_m_s")
+            plan = self.walker.walk(at_s, direction=spec.direction, setting="treadmill", pattern=gait,
+                                    duration_s=duration_s + 5.0, belt_speed_m_s=belt, pauses=tuple(pauses),
+                                    stumble_after_s=stumble)
+        else:
+            plan = self.walker.walk(at_s, direction=spec.direction, setting="overground", pattern=gait,
+                                    walkway_m=spec.walkway_m, pauses=tuple(pauses), stumble_after_s=stumble,
+                                    stop_after_s=stop)
+            if self.gate_driver is not None:
+                changes = []
+                for position_m, pin in self.gate_pins.items():
+                    for t_s, broken in plan.gate_changes(position_m):
+                        changes.append((self.time_origin_ns + int(round(t_s * 1e9)), pin, broken))
+                self.gate_driver.schedule(changes)
+        self.walks.append(({k: self._trial[k] for k in ("trial", "attempt")} | {"condition": condition.id}, plan))
+
     def tick(self, now_ns: int) -> None:
         """Hand the person every queued action due within :data:`COMMIT_AHEAD_S`."""
         now_s = self._t(now_ns)
@@ -159,6 +245,9 @@ class VirtualPatient:
 
     def _apply(self, action: str, at_s: float, kwargs: dict) -> bool:
         p = self.person
+        if action == "walk":
+            self._walk(at_s, kwargs["duration_s"], kwargs["trial"])
+            return True
         if action == "step_on":
             if self._on_plate:
                 return False

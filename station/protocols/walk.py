@@ -1,0 +1,607 @@
+"""Walk tests: one trial timed by the light gates (overground) or measured by the lower-back IMU
+(treadmill), with the gait of DESIGN.md §8.
+
+::
+
+    instructions --confirm--> waiting --beams clear 1 s (and IMU data)--> countdown --go beep--> recording
+         |                       ^                                  |                         |
+         +------stop-------------+------- beam broken (false start) +     last timing gate passed + 2 s,
+         v                                                                 time limit, planned minutes,
+      aborted <------------------------------ stop ---------------------  stop, no data
+                                                                                              v
+                                                                          checking --> done (result)
+
+:class:`WalkMachine` has the interface of :class:`station.protocols.machine.TrialMachine` (the
+protocol runner drives either) and the same states, so followers need nothing new but the walk
+events (``gates``, ``gate_crossed``, ``false_start``, ``cadence``; see docs/api.md).
+
+Timing (overground): a static start is timed from the go beep (the end of the countdown, on the
+station clock) to the first beam break at ``timed_to_m``; a flying start between the first beam
+breaks at ``timed_from_m`` and ``timed_to_m``. Beam breaks come from
+:class:`station.hw.gates.GateArray`: the pin driver's timestamps, one crossing per pass.
+
+Gait: the recording's IMU samples are rotated to the body frame
+(:func:`station.analysis.imu_frame.align_to_body`, mounting from the configuration) and analysed
+with :func:`station.analysis.gait.gait_metrics` (and :func:`~station.analysis.gait.gait_by_minute`
+on the treadmill); initial contacts are reported in s after the go.
+
+Quality: ``false_start`` (a beam broken during the countdown: the station waits again), and for a
+recorded trial ``gate_not_reached``, ``person_stopped`` (no step for :data:`STOPPED_S` before the
+last timing gate), ``gate_missed`` (a later gate saw the patient, an earlier one did not),
+``gate_order`` (the gates were passed in the wrong order), ``operator_stop``, ``no_data``; the IMU
+``imu_missing`` / ``imu_misaligned`` make a treadmill session invalid and leave an overground test
+valid (timed by the gates) without gait measures, with a warning.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from station.acquire.frame import FRAME_DTYPE, IMU_FIELDS
+from station.protocols.events import EventBus
+from station.protocols.machine import TrialPlan, TrialResult, TrialState
+from station.protocols.quality import QualityIssue
+
+SETTLE_S = 2.0
+"""Recording goes on this long after the last timing gate (the last steps for the gait), s."""
+CLEAR_S = 1.0
+"""The beams must stay clear this long before the countdown, s."""
+STOPPED_S = 3.0
+"""No step for this long before the last timing gate: the patient stopped, s."""
+CADENCE_EVERY_S = 5.0
+"""Live cadence event interval while recording, s."""
+CADENCE_WINDOW_S = 10.0
+"""Seconds of IMU data behind each live cadence, s."""
+MAX_IMU_MISSING_FRACTION = 0.01
+"""More frames than this without IMU data: no gait measures."""
+DEFAULT_MOUNTING = ("+z", "+x")
+"""(up axis, toes axis) of the station's IMU as worn: its +z up and +x toward the toes (the frame
+of the simulated IMU, station.sim.loads)."""
+
+
+@dataclass(frozen=True)
+class WalkSettings:
+    """What the clinician enters for a walk: the treadmill's ``belt_speed_m_s`` and the
+    ``planned_min`` of a session, and the sensor's height above the floor ``sensor_height_m``
+    (step length and speed from the IMU). All optional."""
+
+    belt_speed_m_s: float | None = None
+    planned_min: float | None = None
+    sensor_height_m: float | None = None
+
+    @classmethod
+    def from_dict(cls, doc: dict | None) -> "WalkSettings":
+        """Validated settings from a request body; ``ValueError`` names the field and the range."""
+        doc = doc or {}
+        if not isinstance(doc, dict):
+            raise ValueError("walk: give an object {belt_speed_m_s, planned_min, sensor_height_m}")
+        unknown = set(doc) - {"belt_speed_m_s", "planned_min", "sensor_height_m"}
+        if unknown:
+            raise ValueError(f"walk.{sorted(unknown)[0]}: unknown; allowed: belt_speed_m_s, planned_min, sensor_height_m")
+        ranges = {"belt_speed_m_s": (0.05, 3.0, "m/s"), "planned_min": (0.5, 120.0, "min"), "sensor_height_m": (0.3, 1.5, "m")}
+        values = {}
+        for key, (lo, hi, unit) in ranges.items():
+            value = doc.get(key)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not lo <= value <= hi:
+                raise ValueError(f"walk.{key}: {value!r} is out of range; allowed: {lo:g} to {hi:g} {unit}")
+            values[key] = float(value)
+        return cls(**values)
+
+    def to_dict(self) -> dict:
+        return {"belt_speed_m_s": self.belt_speed_m_s, "planned_min": self.planned_min,
+                "sensor_height_m": self.sensor_height_m}
+
+
+def _imu(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    acc = np.column_stack([frames[f] for f in IMU_FIELDS[:3]]).astype(float)
+    gyro = np.column_stack([frames[f] for f in IMU_FIELDS[3:]]).astype(float)
+    return acc, gyro
+
+
+class WalkMachine:
+    """Runs one walk trial (interface of :class:`~station.protocols.machine.TrialMachine`).
+
+    Parameters
+    ----------
+    plan : TrialPlan
+        Of a protocol with ``outcome = "walk"``.
+    rate_hz : float
+    bus : EventBus
+    gates : station.hw.gates.GateArray, optional
+        Needed for overground tests (their timing gates must be configured).
+    settings : WalkSettings, optional
+    mounting : (str, str)
+        The IMU's up and toes axes as worn.
+    """
+
+    def __init__(self, plan: TrialPlan, *, rate_hz: float, bus: EventBus, gates=None,
+                 settings: WalkSettings | None = None, mounting: tuple[str, str] = DEFAULT_MOUNTING,
+                 body_weight_n: float | None = None, **_ignored) -> None:
+        if plan.protocol.walk is None:
+            raise ValueError(f"{plan.protocol.name} is not a walk test")
+        if not rate_hz > 0:
+            raise ValueError(f"rate_hz must be positive, not {rate_hz!r}")
+        self.plan = plan
+        self.spec = plan.protocol.walk
+        self.rate_hz = float(rate_hz)
+        self.bus = bus
+        self.gates = gates
+        self.settings = settings or WalkSettings()
+        self.mounting = mounting
+        self.quality = plan.protocol.quality
+        self.body_weight_n = float("nan")
+        self.state: TrialState | None = None
+        self.result: TrialResult | None = None
+        self.abort_reason = ""
+        self._now_ns = 0
+        self._state_since_ns = 0
+        self._used: list[int] = []
+        self._clear_since_ns: int | None = None
+        self._imu_seen = False
+        self._countdown_end_ns = 0
+        self._countdown_announced = 0
+        self._rec = np.empty(1024, dtype=FRAME_DTYPE)
+        self._n = 0
+        self._drained = 0
+        self._missed = 0
+        self._t0_ns = 0
+        self._end_ns = 0
+        self._pending_end_ns: int | None = None
+        self._last_frame_ns: int | None = None
+        self._progress_s = 0
+        self._next_cadence_ns = 0
+        self._announced: set[int] = set()
+        self._stopped_by_operator = False
+        self._fault: QualityIssue | None = None
+
+    # -- planned numbers -------------------------------------------------------------------------
+    @property
+    def treadmill(self) -> bool:
+        return self.spec.setting == "treadmill"
+
+    @property
+    def duration_s(self) -> float:
+        """Overground: the time limit; treadmill: the planned minutes (entered, or the protocol's)."""
+        if self.treadmill and self.settings.planned_min is not None:
+            return self.settings.planned_min * 60.0
+        return self.plan.duration_s
+
+    def _describe(self) -> dict:
+        return self.plan.describe()
+
+    # -- commands --------------------------------------------------------------------------------
+    def open(self, now_ns: int) -> None:
+        if self.state is not None:
+            raise RuntimeError("the trial is already open")
+        self._now_ns = now_ns
+        c = self.plan.condition
+        words = self.plan.protocol.instructions + (f"\n\n{c.instructions}" if c.instructions else "")
+        self._set_state(TrialState.INSTRUCTIONS, instructions=words, stance=c.describe(self.spec),
+                        duration_s=self.duration_s, walk=self.spec.to_dict())
+
+    def confirm(self, now_ns: int) -> None:
+        if self.state != TrialState.INSTRUCTIONS:
+            raise RuntimeError(f"confirm() needs state 'instructions', not {self.state and self.state.value!r}")
+        self._now_ns = max(self._now_ns, now_ns)
+        if self.spec.gates_m:
+            if self.gates is None:
+                self._abort("This walk test is timed by light gates and the station has none configured "
+                            "([[panel.gates]] in the configuration).")
+                return
+            from station.hw.gates import GateError
+
+            try:
+                self._used = self.gates.require(self.spec.gates_m)
+            except GateError as exc:
+                self._abort(str(exc))
+                return
+        self._enter_waiting()
+
+    def stop(self, now_ns: int) -> None:
+        """Before recording: aborted. Recording overground: invalid (stopped). On the treadmill:
+        the session ends now and keeps what was walked."""
+        self._now_ns = max(self._now_ns, now_ns)
+        if self.state in (TrialState.INSTRUCTIONS, TrialState.WAITING, TrialState.COUNTDOWN):
+            self._abort("Stopped by the operator before the go.")
+        elif self.state == TrialState.RECORDING:
+            self._stopped_by_operator = True
+            self._finish()
+
+    def end_hold(self, now_ns: int, reason: str = "") -> None:
+        raise RuntimeError("end_hold() applies to timed holds only; use stop() to stop a walk")
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (TrialState.DONE, TrialState.ABORTED)
+
+    def drain(self) -> np.ndarray:
+        out = self._rec[self._drained : self._n].copy()
+        self._drained = self._n
+        return out
+
+    @property
+    def recorded(self) -> np.ndarray:
+        return self._rec[: self._n]
+
+    @property
+    def start_ns(self) -> int:
+        return self._t0_ns
+
+    # -- states ----------------------------------------------------------------------------------
+    def _set_state(self, state: TrialState, **data) -> None:
+        previous = self.state.value if self.state else None
+        self.state = state
+        self._state_since_ns = self._now_ns
+        self.bus.publish("state", state=state.value, previous=previous, **self._describe(), **data)
+
+    def _abort(self, reason: str) -> None:
+        self.abort_reason = reason
+        if self.gates is not None:
+            self.gates.disarm()
+        self._set_state(TrialState.ABORTED, message=reason)
+
+    def _enter_waiting(self, message: str | None = None) -> None:
+        self._clear_since_ns = None
+        if message is None:
+            message = ("Waiting for the light gates' beams to be clear." if self._used else
+                       "Waiting for data from the lower-back sensor." if self.treadmill else "Ready.")
+        self._set_state(TrialState.WAITING, message=message)
+
+    def _publish_gates(self) -> None:
+        if self.gates is not None:
+            self.bus.publish("gates", gates=self.gates.state(self._t0_ns if self._t0_ns else None),
+                             used_m=list(self.spec.gates_m), **self._describe())
+
+    def _used_broken(self) -> int | None:
+        for i in self._used:
+            if self.gates.gates[i].broken:
+                return i
+        return None
+
+    def feed(self, frames: np.ndarray, missed: int = 0, now_ns: int | None = None) -> None:
+        if now_ns is not None:
+            self._now_ns = max(self._now_ns, int(now_ns))
+        if len(frames):
+            self._now_ns = max(self._now_ns, int(frames["t_ns"][-1]))
+            if np.isfinite(frames["az_m_s2"]).any():
+                self._imu_seen = True
+        edges = self.gates.poll() if self.gates is not None else []
+        if edges and self.state in (TrialState.WAITING, TrialState.COUNTDOWN, TrialState.RECORDING):
+            self._publish_gates()
+        state = self.state
+        if state == TrialState.WAITING:
+            self._feed_waiting()
+        elif state == TrialState.COUNTDOWN:
+            self._feed_countdown(frames)
+        elif state == TrialState.RECORDING:
+            self._missed += int(missed)
+            self._feed_recording_frames(frames[frames["t_ns"] >= self._t0_ns] if len(frames) else frames)
+
+    def _feed_waiting(self) -> None:
+        now = self._now_ns
+        ready = True
+        if self._used and self._used_broken() is not None:
+            ready = False
+        if self.treadmill and not self._imu_seen:
+            ready = False
+        if ready:
+            if self._clear_since_ns is None:
+                self._clear_since_ns = now
+            if now - self._clear_since_ns >= CLEAR_S * 1e9:
+                self._start_countdown(now)
+                return
+        else:
+            self._clear_since_ns = None
+        timeout_s = self.quality.waiting_timeout_s
+        if timeout_s > 0 and now - self._state_since_ns > timeout_s * 1e9:
+            if self._used and self._used_broken() is not None:
+                g = self.gates.gates[self._used_broken()]
+                self._abort(f"The light gate at {g.position_m:g} m stayed broken for {timeout_s:g} s: something is in "
+                            "its beam, or the beam is misaligned; the trial was not started.")
+            else:
+                self._abort(f"No data from the lower-back sensor within {timeout_s:g} s: check that the IMU is "
+                            "connected and worn; the trial was not started.")
+
+    def _start_countdown(self, now: int) -> None:
+        if self.gates is not None:
+            self.gates.arm(now)
+            self._publish_gates()
+        self._countdown_end_ns = now + int(round(self.plan.protocol.countdown_s * 1e9))
+        self._countdown_announced = 0
+        self._set_state(TrialState.COUNTDOWN, countdown_s=self.plan.protocol.countdown_s, body_weight_n=0.0)
+        self._announce_countdown(now)
+
+    def _announce_countdown(self, now: int) -> None:
+        remaining = math.ceil((self._countdown_end_ns - now) / 1e9 - 1e-9)
+        if remaining >= 1 and remaining != self._countdown_announced:
+            self._countdown_announced = remaining
+            self.bus.publish("countdown", remaining_s=remaining, **self._describe())
+
+    def _feed_countdown(self, frames: np.ndarray) -> None:
+        if self.gates is not None and self._used:
+            broken = [e for e in self.gates.breaks_while_armed if e.gate in self._used]
+            if broken:
+                message = (f"The beam at {broken[0].position_m:g} m was broken before the go (false start); "
+                           "waiting for the patient to stand at the start line again.")
+                self.bus.publish("false_start", message=message, position_m=broken[0].position_m, **self._describe())
+                self.gates.disarm()
+                self._enter_waiting(message)
+                return
+        for t in frames["t_ns"] if len(frames) else []:
+            t = int(t)
+            if t >= self._countdown_end_ns:
+                self._start_recording()
+                rest = frames[frames["t_ns"] >= self._countdown_end_ns]
+                self._feed_recording_frames(rest)
+                return
+            self._announce_countdown(t)
+        if self._now_ns >= self._countdown_end_ns and self.state == TrialState.COUNTDOWN:
+            self._start_recording()
+
+    def _start_recording(self) -> None:
+        self._t0_ns = self._countdown_end_ns
+        if self.gates is not None:
+            self.gates.arm(self._t0_ns)
+        self._end_ns = self._t0_ns + int(round(self.duration_s * 1e9))
+        self._next_cadence_ns = self._t0_ns + int(CADENCE_EVERY_S * 1e9)
+        self._set_state(TrialState.RECORDING, duration_s=self.duration_s, walk=self.spec.to_dict(),
+                        settings=self.settings.to_dict())
+        self._publish_gates()
+
+    def _append(self, frames: np.ndarray) -> None:
+        need = self._n + len(frames)
+        if need > len(self._rec):
+            grown = np.empty(max(need, 2 * len(self._rec)), dtype=FRAME_DTYPE)
+            grown[: self._n] = self._rec[: self._n]
+            self._rec = grown
+        self._rec[self._n : need] = frames
+        self._n = need
+        self._last_frame_ns = int(frames["t_ns"][-1])
+
+    def _feed_recording_frames(self, frames: np.ndarray) -> None:
+        if self.state != TrialState.RECORDING:
+            return
+        self._announce_crossings()
+        end = self._pending_end_ns if self._pending_end_ns is not None else self._end_ns
+        if len(frames):
+            take = frames[frames["t_ns"] < end]
+            if len(take):
+                self._append(take)
+                self._publish_progress()
+                self._publish_cadence()
+            if len(take) < len(frames):
+                self._finish()
+                return
+        if self._last_frame_ns is not None and self._last_frame_ns >= end - int(1e9 / self.rate_hz):
+            self._finish()
+            return
+        last = self._last_frame_ns if self._last_frame_ns is not None else self._t0_ns
+        silent_s = (self._now_ns - last) / 1e9
+        if silent_s > self.quality.no_frames_timeout_s and self._now_ns > self._t0_ns:
+            at_s = max(0.0, (last - self._t0_ns) / 1e9)
+            self._fault = QualityIssue("no_data", f"The station stopped receiving data {at_s:.1f} s after the go (nothing "
+                                       f"for {silent_s:.1f} s). Check the station's health page.", round(at_s, 3))
+            self._finish()
+
+    def _announce_crossings(self) -> None:
+        if self.gates is None:
+            return
+        for i in self._used:
+            crossing = self.gates.crossings.get(i)
+            if crossing is None or i in self._announced:
+                continue
+            self._announced.add(i)
+            self.bus.publish("gate_crossed", **crossing.to_dict(self._t0_ns), **self._describe())
+            if self.spec.setting == "overground" and abs(crossing.position_m - self.spec.timed_to_m) < 1e-6:
+                self._pending_end_ns = crossing.t_ns + int(SETTLE_S * 1e9)
+
+    def _publish_progress(self) -> None:
+        elapsed = int((self._last_frame_ns - self._t0_ns) / 1e9)
+        while self._progress_s < elapsed:
+            self._progress_s += 1
+            self.bus.publish("progress", elapsed_s=self._progress_s, duration_s=self.duration_s, **self._describe())
+
+    def _publish_cadence(self) -> None:
+        if self._last_frame_ns is None or self._last_frame_ns < self._next_cadence_ns:
+            return
+        self._next_cadence_ns += int(CADENCE_EVERY_S * 1e9)
+        from station.analysis.gait import detect_initial_contacts
+        from station.analysis.imu_frame import gravity_direction
+
+        n = min(self._n, int(CADENCE_WINDOW_S * self.rate_hz))
+        acc, _ = _imu(self._rec[self._n - n : self._n])
+        if n < 2 * self.rate_hz or not np.isfinite(acc).all():
+            return
+        try:
+            vertical = np.einsum("ij,ij->i", acc, gravity_direction(acc))
+            ics = detect_initial_contacts(vertical, self.rate_hz)
+        except ValueError:
+            return
+        cadence = 60.0 / float(np.mean(np.diff(ics))) if ics.size >= 4 else None
+        self.bus.publish("cadence", cadence_steps_min=None if cadence is None else round(cadence, 1),
+                         steps=int(ics.size), window_s=round(n / self.rate_hz, 2),
+                         at_s=round((self._last_frame_ns - self._t0_ns) / 1e9, 2), **self._describe())
+
+    # -- the end ---------------------------------------------------------------------------------
+    def _finish(self) -> None:
+        self._announce_crossings()
+        self._set_state(TrialState.CHECKING)
+        self.result = self._judge()
+        if self.gates is not None:
+            self.gates.disarm()
+        self.bus.publish("trial_finished", result=self.result.to_dict(), **self._describe())
+        self._set_state(TrialState.DONE, valid=self.result.valid, message=_summary_words(self.result))
+
+    def _judge(self) -> TrialResult:
+        from station import __version__
+
+        plan, spec, fs = self.plan, self.spec, self.rate_hz
+        rec = self._rec[: self._n]
+        result = TrialResult(plan=plan, valid=True, end_reason="duration", start_ns=self._t0_ns, samples=self._n)
+        if self._n:
+            result.recorded_s = round((int(rec["t_ns"][-1]) - self._t0_ns) / 1e9 + 1.0 / fs, 6)
+        issues: list[QualityIssue] = []
+        warnings: list[str] = []
+        lost = int(np.clip(np.diff(rec["seq"].astype(np.int64)) - 1, 0, None).sum()) if self._n > 1 else 0
+        result.lost_frames = lost + self._missed
+
+        walk: dict = {"direction": spec.direction, "setting": spec.setting, "timed_from_m": spec.timed_from_m,
+                      "timed_to_m": spec.timed_to_m, "walk_time_s": None, "walk_distance_m": None,
+                      "walk_speed_m_s": None, "crossings": [], "belt_speed_m_s": self.settings.belt_speed_m_s,
+                      "planned_min": round(self.duration_s / 60.0, 3) if self.treadmill else None,
+                      "walking_min": None, "pauses": None, "pause_s": None, "by_minute": None,
+                      "initial_contacts_s": [], "imu": None}
+
+        # Gait from the IMU.
+        gait, by_minute, imu_note = self._gait(rec)
+        walk["imu"] = imu_note
+        ics = np.array(gait["initial_contacts_s"]) if gait else np.array([])
+        walk["initial_contacts_s"] = [round(float(t), 4) for t in ics]
+
+        # Timing.
+        if spec.setting == "overground":
+            crossings = {i: self.gates.crossings.get(i) for i in self._used} if self.gates is not None else {}
+            walk["crossings"] = [c.to_dict(self._t0_ns) for c in crossings.values() if c is not None]
+            if any(c is not None and c.timing != "driver" for c in crossings.values()):
+                warnings.append("A gate was timed by when the station saw it, not by the GPIO driver's timestamp "
+                                "(a pin factory on another time base): the walk time may be off by a few milliseconds.")
+            to_i = self._used[-1] if self._used else None
+            from_i = self._used[0] if spec.start == "flying" and self._used else None
+            cross_to = crossings.get(to_i)
+            cross_from = crossings.get(from_i) if from_i is not None else None
+            start_ns = self._t0_ns if spec.start == "static" else (cross_from.t_ns if cross_from else None)
+            if cross_to is not None and spec.start == "flying" and cross_from is None:
+                issues.append(QualityIssue("gate_missed", f"The gate at {spec.timed_from_m:g} m did not see the patient, "
+                                           f"although the gate at {spec.timed_to_m:g} m did: check that beam's alignment.",
+                                           None))
+            elif cross_to is not None and start_ns is not None and cross_to.t_ns <= start_ns:
+                issues.append(QualityIssue("gate_order", f"The gate at {spec.timed_to_m:g} m was passed before the gate at "
+                                           f"{spec.timed_from_m:g} m: check the gates' positions in the configuration.",
+                                           None))
+            elif cross_to is not None and start_ns is not None:
+                time_s = (cross_to.t_ns - start_ns) / 1e9
+                walk["walk_time_s"] = round(time_s, 4)
+                walk["walk_distance_m"] = spec.timed_distance_m
+                walk["walk_speed_m_s"] = round(spec.timed_distance_m / time_s, 4)
+            if cross_to is None and not self._stopped_by_operator and self._fault is None:
+                stopped = self._stopped_at(ics, result.recorded_s)
+                if stopped is not None:
+                    issues.append(QualityIssue("person_stopped", f"The patient stopped walking {stopped:.1f} s after the go "
+                                               f"and did not reach the gate at {spec.timed_to_m:g} m.", round(stopped, 3)))
+                else:
+                    issues.append(QualityIssue("gate_not_reached", f"The gate at {spec.timed_to_m:g} m did not see the "
+                                               f"patient within {self.duration_s:g} s: check its beam, or let the patient "
+                                               "walk the whole way.", None))
+            elif cross_to is not None and ics.size >= 2:
+                end_s = (cross_to.t_ns - self._t0_ns) / 1e9
+                inside = ics[ics <= end_s]
+                gaps = np.diff(np.concatenate([inside, [end_s]])) if inside.size else np.array([])
+                if gaps.size and gaps.max() >= STOPPED_S:
+                    at = float(inside[int(np.argmax(gaps))])
+                    issues.append(QualityIssue("person_stopped", f"The patient stopped for {gaps.max():.1f} s on the way "
+                                               f"({at:.1f} s after the go): the walk time includes the stop.", round(at, 3)))
+            if imu_note:
+                warnings.append(f"No gait measures: {imu_note}")
+        else:
+            if imu_note:
+                code = "imu_missing" if imu_note.startswith("no IMU data") else "imu_misaligned"
+                issues.append(QualityIssue(code, f"The session's walking could not be measured: {imu_note}.", None))
+            if by_minute is not None:
+                walking_s = sum(r["walking_s"] for r in by_minute)
+                walk["walking_min"] = round(walking_s / 60.0, 3)
+                walk["pauses"] = int(sum(r["pauses"] for r in by_minute))
+                walk["pause_s"] = round(float(sum(r["pause_s"] for r in by_minute)), 2)
+                walk["by_minute"] = by_minute
+                walk["walk_time_s"] = round(walking_s, 3)
+                if self.settings.belt_speed_m_s is not None:
+                    walk["walk_speed_m_s"] = self.settings.belt_speed_m_s
+                    walk["walk_distance_m"] = round(self.settings.belt_speed_m_s * walking_s, 2)
+            if self._stopped_by_operator:
+                result.end_reason = "operator_ended"
+        if self._stopped_by_operator and spec.setting == "overground":
+            at_s = result.recorded_s
+            issues.append(QualityIssue("operator_stop", f"Stopped by the operator after {at_s:.1f} s.", at_s))
+        if self._fault is not None:
+            issues.append(self._fault)
+        if self._n == 0 and self._fault is None and not self._stopped_by_operator:
+            issues.append(QualityIssue("no_data", "No data was recorded after the go: check the station's health page.", 0.0))
+        if result.lost_frames and self._n:
+            fraction = result.lost_frames / (self._n + result.lost_frames)
+            if fraction > self.quality.max_lost_fraction:
+                warnings.append(f"{result.lost_frames} frames were lost ({100 * fraction:.1f} %): gait measures may be missing.")
+
+        result.issues = issues
+        result.warnings = warnings
+        result.valid = not issues
+        if not result.valid:
+            result.end_reason = "invalid"
+        result.completed = result.valid and (walk["walk_time_s"] is not None)
+        result.walk = walk
+        values = {k: walk[k] for k in ("walk_time_s", "walk_distance_m", "walk_speed_m_s")}
+        if gait:
+            values.update({k: v for k, v in gait.items() if k != "initial_contacts_s"})
+        if self.treadmill:
+            values.update({k: walk[k] for k in ("walking_min", "pauses", "pause_s", "belt_speed_m_s", "planned_min")})
+        result.analysis_start_s = 0.0 if self._n else None
+        result.analysis_end_s = result.recorded_s if self._n else None
+        if result.valid:
+            result.metrics = {"kind": "walk", "fs_hz": fs, "samples": int(self._n), "profile": "walk", "version": __version__,
+                              "metrics": {k: (None if v is None or (isinstance(v, float) and not math.isfinite(v)) else v)
+                                          for k, v in values.items()},
+                              "initial_contacts_s": walk["initial_contacts_s"], "by_minute": by_minute}
+        else:
+            result.metrics_note = "Invalid trial: no walk measures."
+        return result
+
+    def _gait(self, rec: np.ndarray) -> tuple[dict | None, list | None, str | None]:
+        """(gait keys, minute rows or None, why there is no gait or None)."""
+        from station.analysis.gait import gait_by_minute, gait_metrics
+        from station.analysis.imu_frame import align_to_body, check_mounting
+
+        if len(rec) < 2 * self.rate_hz:
+            return None, None, "no IMU data long enough to analyse" if not self._imu_seen else "the recording is too short for gait measures"
+        acc, gyro = _imu(rec)
+        finite = np.isfinite(acc).all(axis=1) & np.isfinite(gyro).all(axis=1)
+        if not finite.any():
+            return None, None, "no IMU data (the lower-back sensor sent nothing: is it connected and worn?)"
+        if (~finite).mean() > MAX_IMU_MISSING_FRACTION:
+            return None, None, f"no IMU data on {int((~finite).sum())} of {len(rec)} frames (the sensor dropped out)"
+        if not finite.all():
+            acc, gyro = acc[finite], gyro[finite]
+        up, toes = self.mounting
+        problem = check_mounting(acc, up_axis=up, toes_axis=toes)
+        if problem:
+            return None, None, f"IMU misaligned: {problem}"
+        try:
+            acc_body, _ = align_to_body(acc, gyro, up_axis=up, toes_axis=toes, fs_hz=self.rate_hz)
+            gait = gait_metrics(acc_body, self.rate_hz, sensor_height_m=self.settings.sensor_height_m)
+            rows = gait_by_minute(acc_body, self.rate_hz, sensor_height_m=self.settings.sensor_height_m) \
+                if self.treadmill else None
+        except ValueError as exc:
+            return None, None, f"IMU misaligned or unusable: {exc}"
+        return gait, rows, None
+
+    def _stopped_at(self, ics: np.ndarray, recorded_s: float) -> float | None:
+        """When the patient stopped walking for good (s after the go), if the IMU says so."""
+        if ics.size < 2:
+            return None
+        if recorded_s - float(ics[-1]) >= STOPPED_S:
+            return float(ics[-1])
+        return None
+
+
+def _summary_words(result: TrialResult) -> str:
+    if not result.valid:
+        return "Invalid trial: " + " ".join(i.message for i in result.issues)
+    w = result.walk or {}
+    if w.get("setting") == "treadmill":
+        walking = w.get("walking_min")
+        return f"Session ended: {walking:.1f} min walking." if walking is not None else "Session ended."
+    if w.get("walk_time_s") is not None:
+        return f"{w['walk_time_s']:.2f} s, {w['walk_speed_m_s']:.2f} m/s."
+    return "Trial complete."
