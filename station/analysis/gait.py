@@ -506,7 +506,9 @@ def _spatial(walk: _Walk, steps: list[tuple[int, int]]) -> dict:
     return {"step_length_m": float(lengths.mean()), "walking_speed_m_s": speed}
 
 
-def gait_metrics(acc_body_m_s2, fs_hz: float, *, sensor_height_m: float | None = None) -> dict:
+def gait_metrics(
+    acc_body_m_s2, fs_hz: float, *, sensor_height_m: float | None = None, window_s: tuple[float, float] | None = None
+) -> dict:
     """Every gait key of DESIGN.md §8 for a recording of walking (one or more bouts).
 
     Parameters
@@ -520,6 +522,10 @@ def gait_metrics(acc_body_m_s2, fs_hz: float, *, sensor_height_m: float | None =
     sensor_height_m : float, optional
         Height of the sensor above the ground when standing, m (the pendulum length of Zijlstra &
         Hof 2003). Without it ``step_length_m`` and ``walking_speed_m_s`` are ``None``.
+    window_s : (float, float), optional
+        Measure only the contacts and steps within ``start_s <= t <= end_s`` (s from the first
+        sample), e.g. the middle 6 m of a 10-metre walk between two gate times. Detection still
+        runs on the whole recording, so the window's edges do not cut the filters.
 
     Returns
     -------
@@ -552,8 +558,8 @@ def gait_metrics(acc_body_m_s2, fs_hz: float, *, sensor_height_m: float | None =
     Raises
     ------
     ValueError
-        Bad shape, sample rate, non-finite values, too short a recording, or an implausible
-        ``sensor_height_m``.
+        Bad shape, sample rate, non-finite values, too short a recording, an implausible
+        ``sensor_height_m`` or a ``window_s`` that is not a time span inside the recording.
 
     References
     ----------
@@ -579,16 +585,27 @@ def gait_metrics(acc_body_m_s2, fs_hz: float, *, sensor_height_m: float | None =
     fs = _check_rate(fs_hz)
     acc = _check_body(acc_body_m_s2, fs)
     height = _check_height(sensor_height_m)
+    lo, hi = _check_window(window_s, acc.shape[0] / fs)
     walk = _analyse(acc, fs, height)
-    out = _temporal(walk, walk.steps, walk.ics.size)
-    out["duration_s"] = float(sum((walk.ics[b[-1]] - walk.ics[b[0]]) / fs for b in walk.bouts))
-    reg = []
+    t = walk.ics / fs
+    inside = (t >= lo) & (t <= hi)
+    steps = [(i, j) for i, j in walk.steps if inside[i] and inside[j]]
+    out = _temporal(walk, steps, int(np.count_nonzero(inside)))
+    spans = []  # (first, last) contact positions of each bout, clipped to the window
     for b in walk.bouts:
-        start, stop = int(walk.ics[b[0]]), int(walk.ics[b[-1]])
-        step_samples = (stop - start) / (b.size - 1)
-        r = _regularity(acc[:, 0], start, stop, step_samples)
+        members = b[inside[b]]
+        if members.size >= 2:
+            spans.append((int(members[0]), int(members[-1])))
+    out["duration_s"] = float(sum((walk.ics[j] - walk.ics[i]) / fs for i, j in spans))
+    reg = []
+    for i, j in spans:
+        mine = [(a, b) for a, b in steps if i <= a and b <= j]
+        if not mine:
+            continue
+        step_samples = float(np.median([walk.ics[b] - walk.ics[a] for a, b in mine]))
+        r = _regularity(acc[:, 0], int(walk.ics[i]), int(walk.ics[j]), step_samples)
         if r is not None:
-            reg.append((stop - start, r))
+            reg.append((walk.ics[j] - walk.ics[i], r))
     step_reg = stride_reg = symmetry = None
     if reg:
         weights = np.array([w for w, _ in reg], dtype=float)
@@ -596,9 +613,23 @@ def gait_metrics(acc_body_m_s2, fs_hz: float, *, sensor_height_m: float | None =
         stride_reg = float(np.average([r[1] for _, r in reg], weights=weights))
         symmetry = step_reg / stride_reg if stride_reg > 0 else None
     out.update(step_regularity=step_reg, stride_regularity=stride_reg, step_symmetry=symmetry)
-    out.update(_spatial(walk, walk.steps))
-    out["initial_contacts_s"] = [float(i / fs) for i in walk.ics]
+    out.update(_spatial(walk, steps))
+    out["initial_contacts_s"] = [float(i / fs) for i in walk.ics[inside]]
     return {k: out[k] for k in GAIT_KEYS}
+
+
+def _check_window(window_s, total_s: float) -> tuple[float, float]:
+    if window_s is None:
+        return -math.inf, math.inf
+    try:
+        lo, hi = (float(v) for v in window_s)
+    except (TypeError, ValueError):
+        raise ValueError(f"window_s must be a pair (start_s, end_s) of seconds, got {window_s!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise ValueError(f"window_s {window_s!r} must be two finite times with start_s < end_s")
+    if hi < 0 or lo > total_s:
+        raise ValueError(f"window_s {window_s!r} lies outside the recording (0 to {total_s:.2f} s)")
+    return lo, hi
 
 
 def gait_by_minute(

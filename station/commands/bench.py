@@ -1,4 +1,4 @@
-"""``balance-station bench {analysis,acquisition}``: measured performance, printed as JSON.
+"""``balance-station bench {analysis,acquisition,gait}``: measured performance, printed as JSON.
 
 Benchmarks report numbers; they assert nothing (speed is measured, not assumed).
 """
@@ -23,6 +23,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ana.add_argument("--json", action="store_true", help="print one JSON object")
     ana.set_defaults(func=_run_analysis)
 
+    gait = kinds.add_parser("gait", help="gait analysis speed per minute of recording, and accuracy on the shared data")
+    gait.add_argument("--json", action="store_true", help="print one JSON object")
+    gait.add_argument("--data", metavar="DIR", help="directory of IMU recordings with reference sidecars "
+                      "(default: ../shared/data/gait beside the repository)")
+    gait.set_defaults(func=_run_gait)
+
 
 def _run_acquisition(args: argparse.Namespace) -> int:
     from station.bench.acquisition import run
@@ -32,5 +38,11 @@ def _run_acquisition(args: argparse.Namespace) -> int:
 
 def _run_analysis(args: argparse.Namespace) -> int:
     from station.bench.analysis import run
+
+    return run(args)
+
+
+def _run_gait(args: argparse.Namespace) -> int:
+    from station.bench.gait import run
 
     return run(args)

@@ -1,0 +1,225 @@
+"""``balance-station bench gait``: gait analysis speed per minute of recording, and its accuracy on
+the shared lower-back IMU recordings with reference events (``../shared/data/gait``).
+
+Speed (reported, not asserted): for every recording of the data directory, the time to read it,
+align it to the body frame and compute every gait key (median of repeated runs, one process), in
+ms per minute of recording; and a 30-minute treadmill-like session (the recordings' walking
+repeated) through :func:`station.analysis.gait.gait_by_minute`.
+
+Accuracy (:func:`score_recordings`, also used by the tests): each recording is analysed whole, as
+the station would (its own walking bouts, no reference information); then, per reference walking
+period, the detected initial contacts inside the period (±0.2 s) are matched one-to-one to the
+reference contacts within 0.2 s, nearest first. Pooled over periods: precision, recall, F1, mean
+absolute timing error of the matched contacts; per period, the absolute error of cadence (mean of
+per-stride cadence), walking speed and stride length (twice the mean step length) from
+:func:`station.analysis.gait.gait_metrics` restricted to the period (``window_s``), against the
+reference's values; mean absolute errors over periods. Periods where nothing was detected count as
+misses in F1 and are listed (``periods_without_steps``); they have no cadence or speed error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+TOLERANCE_S = 0.2
+DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "gait"
+DEFAULT_MOUNTING = ("+x", "+z")  # the data set's sensor: x up, z toward the toes
+
+
+def _body(rec):
+    from station.analysis.imu_frame import align_to_body
+
+    up, toes = rec.mounting()
+    acc, _gyro = align_to_body(
+        rec.acc_m_s2, rec.gyro_deg_s, up_axis=up or DEFAULT_MOUNTING[0], toes_axis=toes or DEFAULT_MOUNTING[1],
+        fs_hz=rec.fs_hz,
+    )
+    return acc
+
+
+def match_contacts(detected, reference, tolerance_s: float = TOLERANCE_S) -> tuple[list[float], int, int]:
+    """One-to-one matching, nearest pairs first: (errors detected − reference of the matches in s,
+    false positives, false negatives)."""
+    detected = np.asarray(detected, dtype=float)
+    reference = np.asarray(reference, dtype=float)
+    pairs = sorted(
+        (abs(d - r), i, j) for i, d in enumerate(detected) for j, r in enumerate(reference) if abs(d - r) <= tolerance_s
+    )
+    used_d, used_r, errors = set(), set(), []
+    for _dist, i, j in pairs:
+        if i in used_d or j in used_r:
+            continue
+        used_d.add(i)
+        used_r.add(j)
+        errors.append(float(detected[i] - reference[j]))
+    return errors, len(detected) - len(used_d), len(reference) - len(used_r)
+
+
+def score_recordings(paths: list[Path]) -> dict:
+    """Accuracy of the station's gait analysis against the reference walking periods of ``paths``
+    (IMU CSVs with the data set's JSON sidecars). See the module documentation for the method."""
+    from station.analysis.gait import gait_metrics
+    from station.store.imu_recording import read_imu_recording
+
+    tp = fp = fn = 0
+    timing: list[float] = []
+    cadence, speed, stride = [], [], []
+    periods = 0
+    empty = []
+    per_file = []
+    for path in paths:
+        rec = read_imu_recording(path)
+        acc = _body(rec)
+        height = rec.sensor_height_m
+        t0 = float(rec.time_s[0])
+        f_tp = f_fp = f_fn = 0
+        for wp in rec.metadata.get("walking_periods", []):
+            periods += 1
+            window = (wp["start_s"] - t0 - TOLERANCE_S, wp["end_s"] - t0 + TOLERANCE_S)
+            m = gait_metrics(acc, rec.fs_hz, sensor_height_m=height, window_s=window)
+            detected = [t + t0 for t in m["initial_contacts_s"]]
+            reference = sorted(set(wp["initial_contacts_s"]))
+            errors, n_fp, n_fn = match_contacts(detected, reference)
+            f_tp += len(errors)
+            f_fp += n_fp
+            f_fn += n_fn
+            timing.extend(errors)
+            if m["cadence_steps_min"] is None:
+                empty.append(f"{Path(path).name} {wp['start_s']:.2f}-{wp['end_s']:.2f} s")
+                continue
+            cadence.append(abs(m["cadence_steps_min"] - wp["cadence_steps_min"]))
+            if m["walking_speed_m_s"] is not None:
+                speed.append(abs(m["walking_speed_m_s"] - wp["walking_speed_m_s"]))
+                stride.append(abs(2.0 * m["step_length_m"] - wp["stride_length_m"]))
+        tp, fp, fn = tp + f_tp, fp + f_fp, fn + f_fn
+        per_file.append({"file": Path(path).name, "tp": f_tp, "fp": f_fp, "fn": f_fn})
+
+    def mean(values):
+        return round(float(np.mean(values)), 4) if values else None
+
+    return {
+        "recordings": len(paths),
+        "walking_periods": periods,
+        "reference_contacts": tp + fn,
+        "detected_in_periods": tp + fp,
+        "precision": round(tp / (tp + fp), 4) if tp + fp else None,
+        "recall": round(tp / (tp + fn), 4) if tp + fn else None,
+        "f1": round(2 * tp / (2 * tp + fp + fn), 4) if tp + fp + fn else None,
+        "timing_mae_s": mean([abs(e) for e in timing]),
+        "timing_bias_s": mean(timing),
+        "cadence_mae_steps_min": mean(cadence),
+        "walking_speed_mae_m_s": mean(speed),
+        "stride_length_mae_m": mean(stride),
+        "periods_without_steps": empty,
+        "per_file": per_file,
+    }
+
+
+def _time_files(paths: list[Path]) -> list[dict]:
+    from station.analysis.gait import gait_metrics
+    from station.store.imu_recording import read_imu_recording
+
+    out = []
+    for path in paths:
+        def once():
+            rec = read_imu_recording(path)
+            gait_metrics(_body(rec), rec.fs_hz, sensor_height_m=rec.sensor_height_m)
+            return rec
+
+        rec = once()  # warm-up
+        times = []
+        start = time.perf_counter()
+        while len(times) < 3 or (time.perf_counter() - start < 1.0 and len(times) < 50):
+            t0 = time.perf_counter()
+            once()
+            times.append((time.perf_counter() - t0) * 1e3)
+        minutes = rec.samples / rec.fs_hz / 60.0
+        out.append({
+            "file": Path(path).name,
+            "minutes": round(minutes, 3),
+            "median_ms": round(statistics.median(times), 2),
+            "ms_per_minute": round(statistics.median(times) / minutes, 2),
+            "repeats": len(times),
+        })
+    return out
+
+
+def _time_session(paths: list[Path], minutes: float = 30.0) -> dict:
+    from station.analysis.gait import gait_by_minute
+    from station.store.imu_recording import read_imu_recording
+
+    pieces = [_body(read_imu_recording(p)) for p in paths]
+    fs = read_imu_recording(paths[0]).fs_hz
+    need = int(minutes * 60 * fs)
+    tiled = np.concatenate(pieces * (need // sum(len(p) for p in pieces) + 1))[:need]
+    gait_by_minute(tiled[: int(120 * fs)], fs, sensor_height_m=0.95)  # warm-up
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        rows = gait_by_minute(tiled, fs, sensor_height_m=0.95)
+        times.append(time.perf_counter() - t0)
+    median = statistics.median(times)
+    return {
+        "minutes": minutes,
+        "rate_hz": fs,
+        "rows": len(rows),
+        "median_s": round(median, 3),
+        "ms_per_minute": round(median * 1e3 / minutes, 2),
+        "content": "the data set's recordings repeated end to end (walking, turns, standing, sitting)",
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    from station import __version__
+    from station.bench.analysis import _cpu_model
+    from station.cli import UserError
+
+    data = Path(args.data) if args.data else DEFAULT_DATA
+    paths = sorted(p for p in data.glob("*.csv")) if data.is_dir() else []
+    if not paths:
+        raise UserError(f"no IMU recordings (*.csv) in {data}; give --data DIR (the shared gait data set)")
+    files = _time_files(paths)
+    session = _time_session(paths)
+    report = {
+        "benchmark": "gait",
+        "version": __version__,
+        "cpu": _cpu_model(),
+        "python": platform.python_version(),
+        "per_file": files,
+        "ms_per_minute_median": round(statistics.median(f["ms_per_minute"] for f in files), 2),
+        "session_30_min": session,
+        "accuracy": {
+            group: score_recordings([p for p in paths if group in p.name])
+            for group in ("Test5", "Test11")
+            if any(group in p.name for p in paths)
+        },
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(f"gait benchmark, balance-station {__version__} on {report['cpu']}")
+        for f in files:
+            print(f"  {f['file']:<24} {f['minutes']:6.2f} min: {f['median_ms']:8.2f} ms = {f['ms_per_minute']:7.2f} ms per minute")
+        print(f"  median {report['ms_per_minute_median']} ms per minute of recording (read, align, all gait keys)")
+        print(f"  30-min session by minute: {session['median_s']} s = {session['ms_per_minute']} ms per minute")
+        for group, acc in report["accuracy"].items():
+            def show(v, scale=1.0, digits=3):
+                return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v * scale:.{digits}f}"
+            print(
+                f"  {group}: {acc['walking_periods']} periods, {acc['reference_contacts']} reference contacts: "
+                f"F1 {show(acc['f1'])} (P {show(acc['precision'])}, R {show(acc['recall'])}), timing "
+                f"{show(acc['timing_mae_s'], 1000, 0)} ms, cadence {show(acc['cadence_mae_steps_min'], 1, 2)} "
+                f"steps/min, speed {show(acc['walking_speed_mae_m_s'])} m/s, stride length "
+                f"{show(acc['stride_length_mae_m'])} m (mean absolute errors)"
+            )
+        sys.stdout.flush()
+    return 0
