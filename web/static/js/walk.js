@@ -51,13 +51,14 @@
     if (!walk) return;
     if (changed) resetTrial();
     const tm = treadmill();
+    $("walk-timer-unit").textContent = tm ? " min:s" : " s";
     $("walk-cadence-box").hidden = !tm;
     $("walkway-box").hidden = tm;
     $("gate-list").hidden = tm;
     const settings = run.walk_settings || {};
     if (tm) {
       $("walk-timer-label").textContent = "Time on the treadmill";
-      $("walk-planned").textContent = settings.planned_min ? ` of ${settings.planned_min} planned` : "";
+      $("walk-planned").textContent = settings.planned_min ? ` · ${settings.planned_min} min planned` : "";
     } else {
       $("walk-timer-label").textContent = walk.start === "flying"
         ? `Time from ${walk.timed_from_m} m to ${walk.timed_to_m} m` : `Time from the go beep to ${walk.timed_to_m} m`;
@@ -186,7 +187,10 @@
   function showCadence(d) {
     if (d.cadence_steps_min !== undefined) $("walk-cadence").textContent = d.cadence_steps_min === null ? "–" : fmt(d.cadence_steps_min, 0);
     if (d.steps !== undefined) $("walk-steps").textContent = d.steps === null ? "–" : d.steps;
-    if (d.walking_min !== undefined) $("walk-minutes").textContent = d.walking_min === null ? "–" : fmt(d.walking_min, 1);
+    if (d.walking_min !== undefined) {
+      $("walk-minutes").textContent = d.walking_min === null ? "–" : fmt(d.walking_min, 1);
+      $("walk-walked").hidden = d.walking_min === null;
+    }
   }
 
   const PHASE_WORDS = {
@@ -277,11 +281,12 @@
     if (values.walk_time_s !== undefined && values.walk_time_s !== null) setTimer("stopped", null, values.walk_time_s);
     else if (w.timer.state === "running") setTimer("stopped");
     if (treadmill()) showCadence({ cadence_steps_min: values.cadence_steps_min ?? null, steps: values.steps ?? null, walking_min: values.walking_min ?? null });
-    box.replaceChildren(
+    box.replaceChildren(...[
       r.valid === false ? el("p", { class: "error-box" }, "Invalid trial: " + (r.issues || []).map((i) => i.message).join(" ")) : null,
       walk.imu ? el("p", { class: "warn-box small" }, `No gait measures: ${walk.imu}`) : null,
       rows.length ? el("table", { class: "list measures", id: "walk-result-table" }, el("tbody", {}, rows)) : null,
-      rows.length ? el("p", { class: "muted small" }, "Against norms and the minimal detectable change: see the results.") : null);
+      rows.length ? el("p", { class: "muted small" }, "Against norms and the minimal detectable change: see the results.") : null,
+    ].filter((x) => x !== null));
     box.hidden = !box.children.length;
   }
 
