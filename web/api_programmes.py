@@ -20,11 +20,18 @@ from station.programmes.loader import load_programmes
 from station.programmes.report import programme_document, programme_glance
 from station.programmes.template import ProgrammeError
 from station.store.db import NotFound, ValidationError
-from web.api_station import station_protocols, trial_service
+from station.protocols.service import ServiceUnavailable
+from web.api_station import NoTrialService, station_protocols, trial_service
 from web.jsonio import json_body
-from web.security import actor, store
+from web.security import actor, api_error, store
 
 bp = Blueprint("api_programmes", __name__, url_prefix="/api")
+
+
+@bp.errorhandler(NoTrialService)
+@bp.errorhandler(ServiceUnavailable)
+def _unavailable(exc):
+    return api_error(503, str(exc))
 
 
 def _protocols_dir() -> Path:

@@ -1,0 +1,260 @@
+"""The programmes API: sign-in, CSRF, input limits and refusals; and a whole four-week programme
+driven through the API on the simulated station (trial service thread, simulated clock), from
+assignment to the last assessment, with doses, a missed week, a move and a pause."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from station.store.audit import Actor
+from station.store.store import Store
+from web import create_app
+
+from programme_support import CHEAP, START_S, WallClock, load_test_module
+
+dashboard_support = load_test_module("dashboard_support", "dashboard/dashboard_support.py")
+CLINICIAN_PW = "clinician password 1"
+
+
+class Api:
+    def __init__(self, app) -> None:
+        self.client = app.test_client()
+        self.csrf = self.client.get("/api/session").get_json()["csrf_token"]
+
+    def login(self, username: str, password: str) -> None:
+        self.csrf = self.client.get("/api/session").get_json()["csrf_token"]
+        r = self.post("/api/login", {"username": username, "password": password})
+        assert r.status_code == 200, r.get_json()
+        self.csrf = r.get_json()["csrf_token"]
+
+    def get(self, path: str):
+        return self.client.get(path)
+
+    def post(self, path: str, body=None):
+        return self.client.post(path, json={} if body is None else body, headers={"X-CSRF-Token": self.csrf})
+
+    def patch(self, path: str, body):
+        return self.client.patch(path, json=body, headers={"X-CSRF-Token": self.csrf})
+
+    def ok(self, response, status: int = 200) -> dict:
+        assert response.status_code == status, response.get_json()
+        return response.get_json()
+
+
+@pytest.fixture
+def wall():
+    return WallClock(START_S)
+
+
+@pytest.fixture
+def store(tmp_path, wall):
+    s = Store.open_service(tmp_path / "data", password_cost=CHEAP, wall_clock=wall)
+    yield s
+    s.close()
+
+
+def make_app(tmp_path, store, wall, service=None):
+    app = create_app({"DATA_DIR": str(tmp_path / "data"), "STORE": store, "PASSWORD_COST": CHEAP,
+                      "TRIAL_SERVICE": service, "TESTING": True, "WALL_CLOCK": wall})
+    store.users.create("ana", CLINICIAN_PW, "clinician", actor=Actor(None, "test"))
+    api = Api(app)
+    api.login("ana", CLINICIAN_PW)
+    return app, api
+
+
+@pytest.fixture
+def patient(store):
+    return store.patients.create({"identifier": "P-001", "birth_year": 1950, "sex": "F"}, actor=Actor(None, "test"))
+
+
+def test_sign_in_csrf_and_input_limits_hold_and_refusals_store_nothing(tmp_path, store, wall, patient):
+    app, api = make_app(tmp_path, store, wall)
+    anon = app.test_client()
+    for path in ("/api/programmes", f"/api/patients/{patient['id']}/programme", "/api/assignments/1"):
+        assert anon.get(path).status_code == 401
+    assert anon.get("/assignments/1").status_code == 302  # the page sends to the sign-in
+    path = f"/api/patients/{patient['id']}/programmes"
+    assert api.client.post(path, json={"template": "balance-training", "start_date": "2026-01-05"}).status_code == 403
+    assert api.client.post(path, data="x", headers={"X-CSRF-Token": api.csrf}).status_code == 415
+    big = {"template": "balance-training", "start_date": "2026-01-05", "x": "a" * 70_000}
+    assert api.post(path, big).status_code == 413
+    r = api.post(path, {"template": "yoga", "start_date": "2026-13-40", "colour": 1})
+    assert r.status_code == 422 and set(r.get_json()["fields"]) == {"colour"}
+    r = api.post(path, {"template": "yoga", "start_date": "2026-01-05"})
+    assert r.status_code == 422 and "balance-training" in r.get_json()["fields"]["template"]
+    r = api.post(path, {"template": "balance-training", "start_date": "5 Jan"})
+    assert r.status_code == 422 and "YYYY-MM-DD" in r.get_json()["fields"]["start_date"]
+    assert store.programmes.list_for_patient(patient["id"]) == []
+    assert api.post("/api/patients/999/programmes", {"template": "balance-training", "start_date": "2026-01-05"}).status_code == 404
+    assert api.get("/api/assignments/77").status_code == 404
+    assert api.get("/api/programmes/nope").status_code == 404
+    doc = api.ok(api.post(path, {"template": "balance-training", "start_date": "2026-01-05"}), 201)
+    assert api.post(path, {"template": "balance-training", "start_date": "2026-01-05"}).status_code == 409
+    sid = doc["sessions"][0]["id"]
+    r = api.post(f"/api/programme-sessions/{sid}/dose", {"trial_id": 5, "minutes": 3})
+    assert r.status_code == 422 and "minutes" in r.get_json()["fields"]
+    assert api.post(f"/api/programme-sessions/{sid}/dose", {"trial_id": "5"}).status_code == 422
+    assert api.post(f"/api/programme-sessions/{sid}/dose", {"trial_id": 5}).status_code == 404
+    r = api.post(f"/api/programme-visits/{doc['visits'][0]['id']}/run", {})
+    assert r.status_code == 503 and "not running trials" in r.get_json()["error"]
+    templates = api.ok(api.get("/api/programmes"))
+    assert {t["name"] for t in templates["programmes"]} >= {"backward-walking-stroke", "balance-training"}
+    assert api.ok(api.get("/api/programmes/backward-walking-stroke"))["schedule"]["weeks"] == 4
+    assert api.get(f"/assignments/{doc['id']}").status_code == 200 and api.get("/assignments/999").status_code == 404
+    export = api.get(f"/api/patients/{patient['id']}/programmes/export.json")
+    assert export.status_code == 200 and export.get_json()["programmes"][0]["template_name"] == "balance-training"
+    assert store.audit.query(action="patient.export")[0]["detail"] == {"format": "programmes-json", "programmes": 1}
+
+
+def wait_for(api, predicate, what: str, timeout_s: float = 60.0):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        doc = api.get("/api/station").get_json()["service"]
+        if predicate(doc):
+            return doc
+        time.sleep(0.02)
+    raise AssertionError(f"{what}: not within {timeout_s:g} s")
+
+
+def run_visit(api, visit_id: int, protocols: list[str]) -> None:
+    """Start the visit from the programme and run its protocols in order, each to the end."""
+    for expected in protocols:
+        started = api.ok(api.post(f"/api/programme-visits/{visit_id}/run"), 201)
+        assert started["protocol"] == expected  # the template's order
+        while True:
+            status = wait_for(api, lambda s: s["run"]["finished"] or s["run"]["state"] == "instructions", "a trial due")
+            if status["run"]["finished"]:
+                break
+            count = len(status["run"]["trial_ids"])
+            api.ok(api.post("/api/station/start"))
+            wait_for(api, lambda s: len(s["run"]["trial_ids"]) > count, "the trial stored")
+        assert api.ok(api.post("/api/station/close"))["run"] is None
+    r = api.post(f"/api/programme-visits/{visit_id}/run")
+    assert r.status_code == 422 and "every protocol of this visit has run" in r.get_json()["fields"]["protocol"]
+
+
+CLINIC_PILOT = """
+[programme]
+name = "clinic-pilot"
+title = "Backward treadmill walking, quiet-stance follow-up"
+summary = "The pilot's dose (30 min, 3 times a week, 4 weeks) with a short assessment."
+activity = "backward_treadmill_walking"
+population = "stroke"
+
+[schedule]
+weeks = 4
+sessions_per_week = 3
+minutes_per_session = 30
+
+[[assessments]]
+id = "baseline"
+label = "Baseline"
+week = 0
+protocols = ["quiet-stance"]
+
+[[assessments]]
+id = "mid"
+label = "Mid-point"
+week = 2
+protocols = ["quiet-stance"]
+
+[[assessments]]
+id = "end"
+label = "End"
+week = 4
+protocols = ["quiet-stance"]
+
+[[outcomes]]
+protocol = "quiet-stance"
+condition = "eo"
+metric = "mean_velocity_cm_s"
+label = "Sway velocity"
+group = "Standing balance"
+better = "lower"
+
+[[outcomes]]
+protocol = "quiet-stance"
+condition = "eo"
+metric = "ellipse_area_cm2"
+label = "Sway area"
+group = "Standing balance"
+better = "lower"
+"""
+
+
+def test_a_whole_four_week_programme_through_the_api_on_the_simulated_station(tmp_path, store, wall, patient):
+    """The clinic's own template (its programmes folder), so that each visit is one short test:
+    the four weeks are the point here, the assessment's length is the dashboard tests' concern."""
+    folder = tmp_path / "data" / "protocols" / "programmes"
+    folder.mkdir(parents=True)
+    (folder / "clinic-pilot.toml").write_text(CLINIC_PILOT)
+    clinic = dashboard_support.SimulatedClinic(store, seed=4)
+    _app, api = make_app(tmp_path, store, wall, clinic.service)
+
+    def on(day: str) -> None:
+        """The clinician comes in on ``day`` and signs in (the last day's sign-in has expired)."""
+        wall.to_day(day)
+        api.login("ana", CLINICIAN_PW)
+    pid = patient["id"]
+    doc = api.ok(api.post(f"/api/patients/{pid}/programmes",
+                          {"template": "clinic-pilot", "start_date": "2026-01-05"}), 201)
+    aid = doc["id"]
+    sessions = {s["number"]: s for s in doc["sessions"]}
+    visits = {v["assessment_id"]: v for v in doc["visits"]}
+    glance = api.ok(api.get(f"/api/patients/{pid}/programme"))["programme"]
+    assert glance["position"]["week"] == 1 and glance["position"]["next_visit"]["assessment_id"] == "baseline"
+
+    clinic.service.start()
+    try:
+        on("2026-01-05")
+        run_visit(api, visits["baseline"]["id"], ["quiet-stance"])
+        for number in range(1, 13):
+            s = sessions[number]
+            if s["week"] == 2:  # a missed week
+                api.ok(api.post(f"/api/programme-sessions/{s['id']}/missed", {"reason": "flu"}))
+                continue
+            if number == 8:  # moved a day later
+                api.ok(api.patch(f"/api/programme-sessions/{s['id']}", {"planned_date": "2026-01-22"}))
+            if number == 9:  # a pause of a week from the Friday of week 3
+                on("2026-01-23")
+                api.ok(api.post(f"/api/assignments/{aid}/pause", {"reason": "holiday"}))
+                on("2026-01-30")
+                api.ok(api.post(f"/api/assignments/{aid}/resume", {}))
+            current = api.ok(api.get(f"/api/assignments/{aid}"))
+            planned = next(x for x in current["sessions"] if x["number"] == number)["planned_date"]
+            on(planned)
+            api.ok(api.post(f"/api/programme-sessions/{s['id']}/dose", {"minutes": 30 - number % 3, "rpe": 13}))
+            if number == 6 + 1:  # after the missed week: the mid-point visit, moved to that day
+                mid = api.ok(api.get(f"/api/assignments/{aid}"))["visits"][1]
+                assert mid["assessment_id"] == "mid"
+                run_visit(api, mid["id"], ["quiet-stance"])
+        end = api.ok(api.get(f"/api/assignments/{aid}"))["visits"][2]
+        on(end["planned_date"])
+        run_visit(api, end["id"], ["quiet-stance"])
+    finally:
+        clinic.service.shutdown()
+
+    doc = api.ok(api.get(f"/api/assignments/{aid}"))
+    assert [v["status"] for v in doc["visits"]] == ["done", "done", "done"]
+    assert doc["visits"][2]["planned_date"] == "2026-02-09"  # the end visit moved by the week's pause
+    assert doc["position"]["finished"] and doc["position"]["next_session"] is None
+    o = doc["adherence"]["overall"]
+    assert (o["sessions_planned"], o["sessions_done"], o["sessions_missed"]) == (12, 9, 3)
+    minutes = [30 - n % 3 for n in range(1, 13) if n not in (4, 5, 6)]
+    assert o["minutes_done"] == sum(minutes) and o["minutes_planned"] == 360.0
+    assert [w["sessions_done"] for w in doc["adherence"]["weeks"]] == [3, 0, 3, 3]
+    assert [m["reason"] for m in doc["adherence"]["missed"]] == ["flu"] * 3
+    outcomes = {o["key"]: o for g in doc["outcome_groups"] for o in g["outcomes"]}
+    velocity = outcomes["quiet-stance/eo/mean_velocity_cm_s"]
+    assert all(p["value"] is not None and p["value"] > 0 for p in velocity["points"])
+    assert velocity["mdc"]["value"] == 0.61 and len(velocity["changes"]) == 2
+    assert all(c["verdict"] in ("real improvement", "real worsening", "within measurement error") for c in velocity["changes"])
+    area = outcomes["quiet-stance/eo/ellipse_area_cm2"]
+    assert all(p["value"] is not None for p in area["points"]) and area["mdc"] is None
+    assert {c["verdict"] for c in area["changes"]} == {"no MDC published"}
+    glance = api.ok(api.get(f"/api/patients/{pid}/programme"))["programme"]
+    assert glance["position"]["week"] == 4 and glance["adherence"]["sessions_done"] == 9
+    actions = {e["action"] for e in store.audit.query(patient_id=pid, limit=1000)}
+    assert {"programme.assign", "programme.view", "programme.update", "programme.dose", "trial.record"} <= actions
