@@ -48,21 +48,17 @@ def upstream_address(host: str, port: int) -> str:
 def waitress_proxy_options(config: StationConfig) -> dict:
     """Keyword arguments for ``waitress.create_server``/``serve`` behind the HTTPS proxy.
 
-    With TLS configured (``web.tls_cert`` set: nginx is in front), waitress trusts the
-    ``X-Forwarded-For``/``-Proto``/``-Host`` headers from nginx on ``127.0.0.1`` only: the app then
-    sees the tablet's address as ``REMOTE_ADDR`` (login rate limits and the audit log are per
-    client, not all "127.0.0.1") and ``https`` as ``wsgi.url_scheme``. Headers a client forges are
-    not believed: nginx appends the real peer, and only that last hop is taken
-    (``trusted_proxy_count=1``). Without TLS (development), nothing is trusted: ``{}``.
+    With TLS configured (``web.tls_cert`` set: nginx is in front), waitress passes the
+    ``X-Forwarded-For``/``-Proto``/``-Host`` headers on untouched, and the app decides whether to
+    believe them (:class:`web.proxy.TrustedProxyFix`): only on a connection that belongs to nginx's
+    own user, never merely because it comes from 127.0.0.1, where any local process could forge
+    them (issue 14, finding 16). Headers a client forges through nginx are not believed either:
+    nginx appends the real peer, and only that last hop is taken. Without TLS (development),
+    waitress removes them: ``{}``.
     """
     if config.web.tls_cert is None:
         return {}
-    return {
-        "trusted_proxy": "127.0.0.1",
-        "trusted_proxy_count": 1,
-        "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"},
-        "clear_untrusted_proxy_headers": True,
-    }
+    return {"clear_untrusted_proxy_headers": False}
 
 
 def _quote(path: Path) -> str:

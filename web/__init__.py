@@ -11,7 +11,6 @@ import importlib
 import time
 
 from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from station.config import StationConfig
 from station.store.passwords import DEFAULT_COST
@@ -28,6 +27,7 @@ BLUEPRINT_MODULES = (
 LOGIN_WINDOW_S = 15 * 60
 LOGIN_FAILURES_PER_ACCOUNT = 5
 LOGIN_FAILURES_PER_ADDRESS = 20
+SETUP_ATTEMPTS_PER_ADDRESS = 10
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -61,11 +61,18 @@ def create_app(test_config: dict | None = None) -> Flask:
             scrypt cost of new password hashes (:class:`~station.store.passwords.ScryptCost`).
         ``TRUSTED_PROXIES``
             Reverse proxies in front (the TLS proxy): 1 when ``web.tls_cert`` is set, else 0.
-            Client addresses (rate limits, audit) then come from ``X-Forwarded-For``.
+            Client addresses (rate limits, audit) then come from ``X-Forwarded-For``, believed
+            only on connections that ``PROXY_PEER_CHECK`` accepts.
+        ``PROXY_PEER_CHECK``
+            ``check(environ) -> bool``: is this connection the proxy's own? Default: a loopback
+            connection owned by nginx's user (:func:`web.proxy.default_check`).
     """
     from web.security import init_app as init_security
-    from web.throttle import LoginThrottle
-    from web.jsonio import install_error_handlers
+    from web.throttle import LoginThrottle, SignInGuard
+    from web.jsonio import install_converters, install_error_handlers
+    from web.exposure import ExposureAudit
+    from web.proxy import TrustedProxyFix
+    from web.proxy import default_check as default_proxy_check
 
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(
@@ -78,6 +85,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         WALL_CLOCK=time.time,
         PASSWORD_COST=DEFAULT_COST,
         TRUSTED_PROXIES=None,
+        PROXY_PEER_CHECK=None,
         MAX_CONTENT_LENGTH=64 * 1024,
         SESSION_COOKIE_NAME="station_session",
         SESSION_COOKIE_HTTPONLY=True,
@@ -95,7 +103,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     if proxies is None:
         proxies = 1 if tls else 0
     if proxies:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+        check = app.config["PROXY_PEER_CHECK"] or default_proxy_check()
+        app.wsgi_app = TrustedProxyFix(app.wsgi_app, check, hops=proxies)
 
     store = app.config["STORE"]
     if store is None:
@@ -109,13 +118,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = load_or_create_secret_key(store.data_dir)
     clock = app.config["WALL_CLOCK"]
-    app.extensions["station_login_throttles"] = (
-        LoginThrottle(LOGIN_FAILURES_PER_ACCOUNT, LOGIN_WINDOW_S, clock),
-        LoginThrottle(LOGIN_FAILURES_PER_ADDRESS, LOGIN_WINDOW_S, clock),
+    app.extensions["station_sign_in_guard"] = SignInGuard(
+        clock, window_s=LOGIN_WINDOW_S, per_pair=LOGIN_FAILURES_PER_ACCOUNT, per_address=LOGIN_FAILURES_PER_ADDRESS
     )
+    app.extensions["station_exposure_audit"] = ExposureAudit(store.audit)
+    app.extensions["station_setup_throttle"] = LoginThrottle(SETUP_ATTEMPTS_PER_ADDRESS, LOGIN_WINDOW_S, clock)
+    app.extensions["station_password_change_throttle"] = LoginThrottle(LOGIN_FAILURES_PER_ACCOUNT, LOGIN_WINDOW_S, clock)
 
     init_security(app)
     install_error_handlers(app)
+    install_converters(app)
     for name in BLUEPRINT_MODULES:
         app.register_blueprint(importlib.import_module(name).bp)
     return app

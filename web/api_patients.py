@@ -32,6 +32,7 @@ def list_patients():
         sort=args.get("sort", "identifier"),
         limit=query_int("limit", 50, 1, MAX_PAGE),
         offset=query_int("offset", 0, 0, 10**9),
+        actor=actor(),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, current_app
+from flask import Blueprint, current_app, session
 
 from station.acquire.source import down_health
 from station.protocols.loader import builtin_protocols, load_protocols
@@ -70,7 +70,9 @@ def _service_status() -> dict:
 
 @bp.get("/station")
 def station():
-    return {"health": station_health(), "service": _service_status()}
+    status = _service_status()
+    current_app.extensions["station_exposure_audit"].shown(session.get("sid", ""), "station.view", status, actor())
+    return {"health": station_health(), "service": status}
 
 
 def _protocol_doc(protocol) -> dict:

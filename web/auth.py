@@ -41,8 +41,12 @@ class LoginRefused(Exception):
         super().__init__(message)
 
 
-def _throttles():
-    return current_app.extensions["station_login_throttles"]
+def _guard():
+    return current_app.extensions["station_sign_in_guard"]
+
+
+def _address() -> str:
+    return request.remote_addr or "unknown"
 
 
 def _sign_in(username: str, password: str) -> tuple[dict, str]:
@@ -50,16 +54,15 @@ def _sign_in(username: str, password: str) -> tuple[dict, str]:
 
     Returns (user, csrf_token); raises LoginRefused (401 or 429).
     """
-    accounts, addresses = _throttles()
+    guard = _guard()
     account_key = username.casefold()
-    address_key = request.remote_addr or "unknown"
-    wait = max(accounts.retry_after_s(account_key), addresses.retry_after_s(address_key))
+    address_key = _address()
+    wait = guard.retry_after_s(account_key, address_key)
     if wait:
         raise LoginRefused(429, f"too many failed sign-in attempts; try again in {wait} s", wait)
     user = store().users.authenticate(username, password)
     if user is None:
-        accounts.failure(account_key)
-        addresses.failure(address_key)
+        guard.failure(account_key, address_key)
         try:
             known = store().users.get_by_name(username)
             who = Actor(known["id"], known["username"], request.remote_addr)
@@ -68,7 +71,7 @@ def _sign_in(username: str, password: str) -> tuple[dict, str]:
         store().audit.record(who, "user.login_failed")
         current_app.logger.info("failed sign-in from %s", address_key)
         raise LoginRefused(401, "wrong user name or password, or the account is disabled")
-    accounts.success(account_key)
+    guard.success(account_key, address_key)
     timeout_s = session_timeout_min() * 60.0
     store().logins.purge_expired(timeout_s)
     session.clear()  # a new session: no fixation
@@ -77,6 +80,18 @@ def _sign_in(username: str, password: str) -> tuple[dict, str]:
     store().audit.record(Actor(user["id"], user["username"], request.remote_addr), "user.login")
     current_app.logger.info("user %s signed in", user["username"])
     return user, csrf
+
+
+def _setup_attempt() -> None:
+    """Count a first-run setup attempt of this address; LoginRefused (429) past the limit.
+
+    Setup is open to anyone until the first account exists, and each attempt hashes a password:
+    a few attempts per address are plenty for a person."""
+    throttle = current_app.extensions["station_setup_throttle"]
+    wait = throttle.retry_after_s(_address())
+    if wait:
+        raise LoginRefused(429, f"too many setup attempts from this address; try again in {wait} s", wait)
+    throttle.failure(_address())
 
 
 def _public_user(user) -> dict:
@@ -173,6 +188,12 @@ def _sign_out() -> None:
 @public
 def api_setup():
     username, password = _credentials(json_body())
+    if store().users.count() > 0:  # cheap checks first: no hashing, no counting on a set-up station
+        raise Conflict("the station is already set up; sign in, or ask an administrator for an account")
+    try:
+        _setup_attempt()
+    except LoginRefused as exc:
+        return _refusal(exc)
     store().users.create_first_admin(username, password, actor=Actor(None, "setup", request.remote_addr))
     try:
         user, csrf = _sign_in(username, password)
@@ -191,12 +212,28 @@ def api_change_password():
             problems[key] = "is required (a string)"
     if problems:
         raise ValidationError(problems)
-    return _change_password(data["current_password"], data["new_password"])
+    try:
+        return _change_password(data["current_password"], data["new_password"])
+    except LoginRefused as exc:
+        return _refusal(exc)
 
 
 def _change_password(current: str, new: str) -> dict:
+    """Change the signed-in user's password. Wrong current passwords are limited per account
+    (5 in 15 min, then LoginRefused 429): a stolen session must not become a password oracle."""
     user = current_user()
-    store().users.change_own_password(user.user_id, current, new, actor=actor())
+    throttle = current_app.extensions["station_password_change_throttle"]
+    key = str(user.user_id)
+    wait = throttle.retry_after_s(key)
+    if wait:
+        raise LoginRefused(429, f"too many wrong current passwords; try again in {wait} s", wait)
+    try:
+        store().users.change_own_password(user.user_id, current, new, actor=actor())
+    except ValidationError as exc:
+        if "current_password" in exc.fields:
+            throttle.failure(key)
+        raise
+    throttle.success(key)
     # Every session of the account ended (a stolen one too); open a fresh one for this browser.
     session.clear()
     token, csrf = store().logins.create(user.user_id, request.remote_addr)
@@ -253,6 +290,12 @@ def setup_page():
         return Response("The station is already set up; sign in instead.", 409, mimetype="text/plain")
     if request.method == "GET":
         return render_template("setup.html")
+    try:
+        _setup_attempt()
+    except LoginRefused as exc:
+        response = Response(str(exc).capitalize() + ".", exc.status, mimetype="text/plain")
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
     username = request.form.get("username", "")
     password = request.form.get("password", "")
     if password != request.form.get("password_repeat", ""):
@@ -292,6 +335,12 @@ def account_password_page():
         ), 422
     try:
         _change_password(current, new)
+    except LoginRefused as exc:
+        response = Response(render_template(
+            "account.html", user=current_user(), timeout_min=session_timeout_min(), error=str(exc).capitalize() + "."
+        ), exc.status)
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
     except ValidationError as exc:
         errors = "; ".join(f"{k.replace('_', ' ')} {v}" for k, v in exc.fields.items())
         return render_template(

@@ -3,7 +3,10 @@
 Errors are ``{"error": "<what happened; what to do>"}``, with ``"fields": {name: problem}`` for
 validation errors. Status codes: ``400`` malformed body, ``401`` not signed in, ``403`` CSRF or
 role, ``404`` unknown record, ``409`` conflict with the stored state, ``413`` body too large,
-``415`` not JSON, ``422`` well-formed but invalid values, ``429`` too many sign-in attempts.
+``415`` not JSON, ``422`` well-formed but invalid values, ``429`` too many sign-in attempts,
+``503`` busy hashing other passwords (``Retry-After``), ``507`` the station's disk is full.
+Text with lone UTF-16 surrogates, integers beyond 64 bits and non-finite numbers are refused
+(``400``) before anything looks at them; a route id beyond 64 bits is no route (``404``).
 Nothing is stored when a request is refused.
 """
 
@@ -14,8 +17,10 @@ import traceback
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.routing import IntegerConverter
 
-from station.store.db import Conflict, NotFound, StoreError, ValidationError
+from station.store.db import Conflict, DiskFull, NotFound, StoreError, ValidationError
+from station.store.passwords import PasswordHashingBusy
 from web.security import api_error, is_api_request
 
 
@@ -52,7 +57,59 @@ def json_body() -> dict:
         raise BadRequestBody(400, "malformed JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise BadRequestBody(400, f"the body must be a JSON object, not {type(data).__name__}")
+    problem = _unstorable(data)
+    if problem:
+        raise BadRequestBody(400, problem)
     return data
+
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+"""Integers the database stores (SQLite INTEGER is 64-bit signed)."""
+
+
+def has_surrogate(text: str) -> bool:
+    """True if ``text`` holds a lone UTF-16 surrogate (JSON allows ``"\\ud800"``; it is not text
+    and cannot be stored or encoded as UTF-8)."""
+    return any("\ud800" <= c <= "\udfff" for c in text)
+
+
+def _unstorable(value, depth: int = 0) -> str | None:
+    """Why a parsed JSON value cannot be stored as it is (lone surrogates, integers beyond 64
+    bits, numbers too large for a float), or None."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if has_surrogate(item):
+                return "the body holds text with a lone UTF-16 surrogate (e.g. \\ud800); send valid Unicode text"
+        elif isinstance(item, bool):
+            continue
+        elif isinstance(item, int):
+            if not INT64_MIN <= item <= INT64_MAX:
+                return "the body holds an integer out of range; integers must be between -2^63 and 2^63-1"
+        elif isinstance(item, float):
+            if item != item or item in (float("inf"), float("-inf")):
+                return "the body holds a number too large to represent; send a finite number"
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:...>`` in routes, limited to the 64-bit ids the database stores: a larger number is
+    no route (404) instead of an overflow inside the database driver."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", INT64_MAX)
+        super().__init__(map, *args, **kwargs)
+
+
+def install_converters(app: Flask) -> None:
+    """Route converters that refuse what the store cannot hold (call before registering routes)."""
+    app.url_map.converters["int"] = BoundedIntConverter
 
 
 def query_int(name: str, default: int, low: int, high: int) -> int:
@@ -79,6 +136,12 @@ def _log_without_data(app: Flask, exc: BaseException) -> None:
     )
 
 
+def _plain_or_api(status: int, message: str) -> Response:
+    if is_api_request():
+        return api_error(status, message)
+    return Response(message, status, mimetype="text/plain")
+
+
 def install_error_handlers(app: Flask) -> None:
     """Map store errors and HTTP errors to JSON for the API (HTML pages keep Flask's pages)."""
 
@@ -97,6 +160,17 @@ def install_error_handlers(app: Flask) -> None:
     @app.errorhandler(Conflict)
     def _conflict(exc: Conflict):
         return api_error(409, str(exc))
+
+    @app.errorhandler(PasswordHashingBusy)
+    def _busy(exc: PasswordHashingBusy):
+        response = _plain_or_api(503, str(exc))
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
+
+    @app.errorhandler(DiskFull)
+    def _disk_full(exc: DiskFull):
+        app.logger.error("disk full in %s %s", request.method, request.endpoint)
+        return _plain_or_api(507, str(exc))
 
     @app.errorhandler(StoreError)
     def _store_error(exc: StoreError):

@@ -46,7 +46,7 @@ from station.acquire.ring import RingError, RingReader
 from web.api_station import NO_SERVICE
 from web.live_gait import INTERVAL_S as GAIT_INTERVAL_S
 from web.live_gait import LiveGait
-from web.security import api_error, background, current_user, store
+from web.security import actor, api_error, background, current_user, store
 
 bp = Blueprint("live", __name__)
 
@@ -62,6 +62,10 @@ BACKFILL_S = 10.0
 RETRY_MS = 1000
 MAX_VIEWERS = 24
 """Streams served at once (each holds one of the web server's 32 threads)."""
+MAX_VIEWERS_PER_USER = 4
+"""Streams one account may hold at once (a tablet and a few reconnecting tabs)."""
+RESERVED_FOR_OTHERS = 4
+"""Places kept for users who have no stream open yet."""
 
 
 def _dumps(doc) -> str:
@@ -95,23 +99,42 @@ def _event(name: str, doc, event_id: str | None = None) -> str:
 
 
 class _Viewers:
-    """How many streams are open (bounded by MAX_VIEWERS)."""
+    """Open streams, bounded in all (``limit``) and per user (``per_user``); the last
+    ``reserved`` places go only to users who have no stream yet, so that one account (a tablet
+    gone wild, or an attacker with a password) cannot take every place (issue 14, finding 11)."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, per_user: int = MAX_VIEWERS_PER_USER, reserved: int = RESERVED_FOR_OTHERS) -> None:
         self.limit = limit
+        self.per_user = per_user
+        self.reserved = reserved
         self.count = 0
+        self._by_user: dict[object, int] = {}
         self._lock = threading.Lock()
 
-    def enter(self) -> bool:
+    def enter(self, user: object = None) -> str | None:
+        """Take a place for ``user``; None if taken, else why not (one line)."""
         with self._lock:
+            mine = self._by_user.get(user, 0)
             if self.count >= self.limit:
-                return False
+                return f"too many live viewers (at most {self.limit}); close a live page elsewhere and retry"
+            if mine >= self.per_user:
+                return (f"you already have {mine} live views open (at most {self.per_user} per user); "
+                        "close one and retry")
+            if mine and self.limit - self.count <= self.reserved:
+                return ("the last live-view places are kept for other users; close one of your live views "
+                        "and retry")
             self.count += 1
-            return True
+            self._by_user[user] = mine + 1
+            return None
 
-    def leave(self) -> None:
+    def leave(self, user: object = None) -> None:
         with self._lock:
             self.count -= 1
+            left = self._by_user.get(user, 0) - 1
+            if left > 0:
+                self._by_user[user] = left
+            else:
+                self._by_user.pop(user, None)
 
 
 def _viewers() -> _Viewers:
@@ -122,9 +145,10 @@ class _Stream:
     """The response body: iterates the generator; :meth:`close` (called by the server when the
     client goes or the stream ends) releases the viewer's place exactly once."""
 
-    def __init__(self, generator, viewers: _Viewers) -> None:
+    def __init__(self, generator, viewers: _Viewers, user: object = None) -> None:
         self._generator = generator
         self._viewers = viewers
+        self._user = user
         self._closed = False
 
     def __iter__(self):
@@ -137,7 +161,7 @@ class _Stream:
         try:
             self._generator.close()
         finally:
-            self._viewers.leave()
+            self._viewers.leave(self._user)
 
 
 def _parse_last_event_id(raw: str | None) -> tuple[str | None, int]:
@@ -176,7 +200,7 @@ def _catch_up(service, after_seq: int) -> tuple[list[str], int]:
     return texts, (rest.events[-1].seq if rest.events else status_seq)
 
 
-def _stream(app, *, token: str, resume: tuple[str | None, int]):
+def _stream(app, *, token: str, resume: tuple[str | None, int], shown=lambda status: None):
     """The generator of one viewer's stream (runs in a server thread, outside the request)."""
     link = app.config.get("STATION_LINK")
     service = app.config.get("TRIAL_SERVICE")
@@ -213,6 +237,8 @@ def _stream(app, *, token: str, resume: tuple[str | None, int]):
                 if user is None:
                     yield _event("logout", {"expired": True})
                     return
+                if service is not None:
+                    shown(service.status())  # a run opened since: its patient is on this screen now
                 left_s = timeout_s - (wall_clock() - user.last_seen_s)
                 yield _event("session", {"expires_in_s": round(max(0.0, left_s), 1)})
             if now >= next_health:
@@ -255,13 +281,25 @@ def _stream(app, *, token: str, resume: tuple[str | None, int]):
 @background
 def live():
     viewers = _viewers()
-    if not viewers.enter():
-        return api_error(503, f"too many live viewers (at most {viewers.limit}); close a live page elsewhere and retry")
+    user = current_user().user_id
+    refusal = viewers.enter(user)
+    if refusal:
+        return api_error(503, refusal)
+    token = session.get("sid", "")
+    who = actor()
+    exposure = current_app.extensions["station_exposure_audit"]
+    service = current_app.config.get("TRIAL_SERVICE")
+    try:
+        exposure.shown(token, "live.view", service.status() if service is not None else None, who)
+    except Exception:
+        viewers.leave(user)
+        raise
     # The browser sends Last-Event-ID when it reconnects by itself; a page that had to open a new
     # stream passes the same in ``last_event_id``.
     resume = _parse_last_event_id(request.headers.get("Last-Event-ID") or request.args.get("last_event_id"))
-    generator = _stream(current_app._get_current_object(), token=session.get("sid", ""), resume=resume)
-    response = Response(_Stream(generator, viewers), mimetype="text/event-stream")
+    generator = _stream(current_app._get_current_object(), token=token, resume=resume,
+                        shown=lambda status: exposure.shown(token, "live.view", status, who))
+    response = Response(_Stream(generator, viewers, user), mimetype="text/event-stream")
     response.headers["X-Accel-Buffering"] = "no"  # the HTTPS proxy must pass events on at once
     return response
 

@@ -118,8 +118,11 @@ def api_error(status: int, message: str, **extra) -> Response:
 
 
 def safe_next(target: str | None) -> str | None:
-    """``target`` if it is a path on this site (no scheme, no host), else None."""
+    """``target`` if it is a path on this site (no scheme, no host, no control characters such as
+    CR/LF, which would split the ``Location`` header), else None."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if any(ord(c) < 32 or ord(c) == 127 or 0xD800 <= ord(c) <= 0xDFFF for c in target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:

@@ -1,12 +1,24 @@
-"""Rate limiting of failed sign-ins, per account and per client address (sliding window).
+"""Rate limiting of password guessing (sliding windows), without letting a stranger lock anyone out.
 
-After ``max_failures`` failed attempts within ``window_s`` for the same key, further attempts are
-refused (``429`` with ``Retry-After``) until the oldest failure leaves the window; a correct
-password does not get through meanwhile (otherwise guessing would simply continue). A successful
-sign-in clears the account's failures but not the address's, so one valid account cannot be used to
-reset the limit of an address that guesses others. Counts are kept in memory by the one web
-process; a restart clears them. Memory is bounded (``max_keys``): the keys whose failures are
-oldest are forgotten first.
+:class:`LoginThrottle` counts failures per key: after ``max_failures`` failed attempts within
+``window_s`` for the same key, further attempts are refused (``429`` with ``Retry-After``) until the
+oldest failure leaves the window; a correct password does not get through meanwhile (otherwise
+guessing would simply continue).
+
+:class:`SignInGuard` is what sign-in uses (finding 7 of issue 14: five wrong passwords from
+anywhere used to lock any account for 15 minutes):
+
+- **account + address pair**: 5 failures in 15 min lock that account *from that address* only;
+- **address**: 20 failures in 15 min lock the address, whatever accounts it tries;
+- **account, from everywhere**: never locked; after 10 failures in 15 min its attempts are
+  *paced* to one every 2 s (:class:`Pacer`), so guessing from many addresses is slowed to a
+  crawl while the clinician, from the tablet, at worst waits 2 s.
+
+A successful sign-in clears the pair's failures but not the address's, so one valid account cannot
+be used to reset the limit of an address that guesses others. The same :class:`LoginThrottle`
+limits guessing the current password when changing it (per account) and first-run setup (per
+address). Counts are kept in memory by the one web process; a restart clears them. Memory is
+bounded (``max_keys``): the keys whose failures are oldest are forgotten first.
 """
 
 from __future__ import annotations
@@ -82,3 +94,83 @@ class LoginThrottle:
         """Forget ``key``'s failures."""
         with self._lock:
             self._failures.pop(key, None)
+
+
+class Pacer:
+    """After ``slow_after`` failures of a key within ``window_s``, at most one attempt of that key
+    every ``interval_s`` (slowing down instead of locking).
+
+    Parameters
+    ----------
+    slow_after : int
+        Failures in the window before pacing starts.
+    window_s : float
+        Length of the window, s.
+    interval_s : float
+        Smallest time between two attempts of a paced key, s.
+    clock : callable
+        Time in s (``time.time``).
+    """
+
+    def __init__(self, slow_after: int, window_s: float, interval_s: float, clock: Callable[[], float] = time.time):
+        self._failures = LoginThrottle(slow_after, window_s, clock)
+        self.interval_s = interval_s
+        self._clock = clock
+        self._last_attempt: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def admit(self, key: str) -> int:
+        """0 if ``key`` may try now (and count this attempt), else whole seconds to wait."""
+        if not self._failures.retry_after_s(key):
+            return 0
+        with self._lock:
+            now = self._clock()
+            last = self._last_attempt.get(key)
+            if last is not None and now - last < self.interval_s:
+                return max(1, math.ceil(last + self.interval_s - now))
+            self._last_attempt[key] = now
+            self._last_attempt.move_to_end(key)
+            while len(self._last_attempt) > 10_000:
+                self._last_attempt.popitem(last=False)
+            return 0
+
+    def failure(self, key: str) -> None:
+        self._failures.failure(key)
+
+
+class SignInGuard:
+    """The sign-in limits (see the module's docstring): pair, address, and account pacing."""
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.time,
+        *,
+        window_s: float = 15 * 60,
+        per_pair: int = 5,
+        per_address: int = 20,
+        account_slow_after: int = 10,
+        account_interval_s: float = 2.0,
+    ):
+        self.pairs = LoginThrottle(per_pair, window_s, clock)
+        self.addresses = LoginThrottle(per_address, window_s, clock)
+        self.accounts = Pacer(account_slow_after, window_s, account_interval_s, clock)
+
+    @staticmethod
+    def _pair(account: str, address: str) -> str:
+        return f"{account}\x00{address}"
+
+    def retry_after_s(self, account: str, address: str) -> int:
+        """0 if this attempt may go ahead (it is then counted by the account's pacer), else the
+        whole seconds to wait."""
+        wait = max(self.pairs.retry_after_s(self._pair(account, address)), self.addresses.retry_after_s(address))
+        if wait:
+            return wait
+        return self.accounts.admit(account)
+
+    def failure(self, account: str, address: str) -> None:
+        self.pairs.failure(self._pair(account, address))
+        self.addresses.failure(address)
+        self.accounts.failure(account)
+
+    def success(self, account: str, address: str) -> None:
+        self.pairs.success(self._pair(account, address))

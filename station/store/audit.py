@@ -16,6 +16,10 @@ Actions
 ``user.login``, ``user.login_failed``, ``user.logout``, ``user.create``, ``user.update``,
 ``user.password``, ``settings.update``, ``programme.assign``, ``programme.view``,
 ``programme.update``, ``programme.dose``.
+
+Listing and showing (issue 14): ``patient.list`` (a page of the patient list: the ids shown, in
+``detail``), ``station.view`` and ``live.view`` (the open run's patient shown by the station's
+status or live stream, once per login session: :mod:`web.exposure`).
 """
 
 from __future__ import annotations
@@ -35,7 +39,8 @@ ACTIONS = frozenset(
     patient.erase session.create session.view session.update trial.record trial.finish
     trial.abort trial.recover trial.view trial.frames trial.update trial.export user.login
     user.login_failed user.logout user.create user.update user.password settings.update
-    programme.assign programme.view programme.update programme.dose""".split()
+    programme.assign programme.view programme.update programme.dose
+    patient.list station.view live.view""".split()
 )
 
 

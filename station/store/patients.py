@@ -27,6 +27,10 @@ from station.store.db import Conflict, Database, NotFound, ValidationError
 from station.store.timefmt import utc_iso
 from station.store.trials import SUMMARY_SQL, summary
 
+LIST_FIELDS = frozenset(
+    {"id", "identifier", "birth_year", "sex", "conditions", "archived", "archived_at", "created_at", "updated_at"}
+)
+"""What a patient list shows of each patient (no notes, height or weight)."""
 PATIENT_FIELDS = ("identifier", "birth_year", "sex", "height_cm", "weight_kg", "conditions", "notes")
 REQUIRED_FIELDS = ("identifier", "birth_year", "sex")
 SEXES = ("F", "M", "X")
@@ -187,13 +191,17 @@ class Patients:
         sort: str = "identifier",
         limit: int = 50,
         offset: int = 0,
+        actor: Actor | None = None,
     ) -> dict:
         """A page of patients with a summary of their activity.
 
         ``q`` matches anywhere in the identifier (case-insensitive); ``condition`` is one tag;
         ``archived`` is ``no`` (default), ``yes`` or ``all``; ``sort`` is ``identifier``, ``recent``
         (latest session first) or ``created``. Returns ``{"patients", "total", "limit", "offset"}``.
-        Listing shows identifiers only, and is not audited per patient.
+        A listed patient has only what the list shows (:data:`LIST_FIELDS`: identifier, birth
+        year, sex, conditions, archived state, activity), never notes, height or weight; a page
+        listed for a person (``actor``) is audited as one ``patient.list`` entry naming the ids
+        shown (a page that cannot be audited is not returned).
         """
         problems = {}
         if archived not in ("no", "yes", "all"):
@@ -235,13 +243,15 @@ class Patients:
             ).fetchall()
         patients = [
             {
-                **_patient(r),
+                **{k: v for k, v in _patient(r).items() if k in LIST_FIELDS},
                 "session_count": r["session_count"],
                 "trial_count": r["trial_count"],
                 "last_session_at": r["last_session_at"],
             }
             for r in rows
         ]
+        if actor is not None:
+            self._audit.record(actor, "patient.list", detail={"ids": [p["id"] for p in patients], "total": total})
         return {"patients": patients, "total": total, "limit": limit, "offset": offset}
 
     # -- changing ---------------------------------------------------------------------------

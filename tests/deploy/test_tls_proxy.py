@@ -87,10 +87,11 @@ def echo_app(environ, start_response):
     return [body]
 
 
-def test_waitress_trusts_the_proxy_only_when_tls_is_configured():
+def test_waitress_passes_forwarding_headers_on_only_when_tls_is_configured():
+    # the app believes them only from the proxy's own connections (web.proxy; tests/web/test_web_hardening.py)
     assert waitress_proxy_options(StationConfig()) == {}
     options = waitress_proxy_options(with_web(tls_cert=Path("/c"), tls_key=Path("/k")))
-    assert options["trusted_proxy"] == "127.0.0.1" and options["trusted_proxy_count"] == 1
+    assert options == {"clear_untrusted_proxy_headers": False}
 
 
 @pytest.fixture(scope="module")
@@ -110,8 +111,11 @@ def proxy(tmp_path_factory):
     # the station's web server as the run command should start it: waitress with the proxy options
     from waitress.server import create_server
 
-    upstream = create_server(echo_app, host="127.0.0.1", port=config.web.port, threads=2,
-                             **waitress_proxy_options(config))
+    # and the app's check that the connection is the proxy's own (nginx's workers run as root here)
+    from web.proxy import TrustedProxyFix, peer_is_proxy
+
+    upstream = create_server(TrustedProxyFix(echo_app, peer_is_proxy(frozenset({0}))), host="127.0.0.1",
+                             port=config.web.port, threads=2, **waitress_proxy_options(config))
     threading.Thread(target=upstream.run, daemon=True).start()
     site = base / "site.conf"
     site.write_text(render_nginx_site(config, tls / "ca.crt"))

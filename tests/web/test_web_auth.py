@@ -278,7 +278,10 @@ def test_tls_config_marks_cookies_secure_and_sends_hsts(tmp_path):
 
     config = StationConfig()
     config = replace(config, web=replace(config.web, tls_cert=tmp_path / "c.pem", tls_key=tmp_path / "k.pem"))
-    app = create_app({"DATA_DIR": str(tmp_path / "d"), "STATION_CONFIG": config, "PASSWORD_COST": clinic_data.CHEAP_COST})
+    # the test client's requests stand for the proxy's own connections (tested for real in
+    # tests/web/test_web_hardening.py)
+    app = create_app({"DATA_DIR": str(tmp_path / "d"), "STATION_CONFIG": config, "PASSWORD_COST": clinic_data.CHEAP_COST,
+                      "PROXY_PEER_CHECK": lambda environ: True})
     try:
         r = app.test_client().get("/api/session", headers={"X-Forwarded-For": "192.168.1.50"})
         assert "Secure" in r.headers["Set-Cookie"]

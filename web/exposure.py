@@ -1,0 +1,50 @@
+"""Auditing the patient shown by the station's status and live stream (issue 14, finding 5).
+
+``GET /api/station`` and the live stream (``GET /api/live``) carry the open protocol run's patient
+(identifier, age, results as they come). They are polled or streamed many times a minute, so an
+entry per request would drown the audit log; instead the first time each login session is shown a
+given patient through a given channel, one entry is written (``station.view`` or ``live.view``,
+with the patient's number and the session). Later polls by the same login session of the same
+patient add nothing. The memory of what was recorded is bounded (the oldest are forgotten first,
+which at worst writes an entry again).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+
+from station.store.audit import Actor
+
+MAX_REMEMBERED = 4096
+
+
+class ExposureAudit:
+    """Writes one audit entry per (login session, channel, patient)."""
+
+    def __init__(self, audit, max_remembered: int = MAX_REMEMBERED):
+        self._audit = audit
+        self._seen: OrderedDict[tuple[str, str, int], None] = OrderedDict()
+        self._lock = threading.Lock()
+        self._max = max_remembered
+
+    def shown(self, login_token: str, action: str, status: dict | None, who: Actor) -> None:
+        """Record that ``who`` (signed in with ``login_token``) was shown the run in the trial
+        service's ``status`` (nothing if no run is open)."""
+        run = (status or {}).get("run") if isinstance(status, dict) else None
+        if not run or run.get("patient_id") is None:
+            return
+        patient_id = int(run["patient_id"])
+        key = (hashlib.sha256(login_token.encode()).hexdigest()[:32], action, patient_id)
+        with self._lock:
+            if key in self._seen:
+                self._seen.move_to_end(key)
+                return
+        # written before remembering: if the audit cannot be written (a full disk), the caller
+        # fails and the patient is not shown
+        self._audit.record(who, action, patient_id=patient_id, object=f"session:{run.get('session_id')}")
+        with self._lock:
+            self._seen[key] = None
+            while len(self._seen) > self._max:
+                self._seen.popitem(last=False)
