@@ -4,7 +4,10 @@ The ISway measures of Mancini et al. (2012), from the horizontal acceleration of
 the antero-posterior and medio-lateral columns of the body frame
 (:func:`station.analysis.imu_frame.align_to_body`: they are horizontal, so gravity is already
 removed, which is the tilt correction Mancini et al. take from Moe-Nilssen 1998). As in ISway,
-both are low-passed at 3.5 Hz (4th-order zero-phase Butterworth) and their mean removed.
+both are low-passed at 3.5 Hz (4th-order zero-phase Butterworth) and their mean removed. Align a
+stance trial with one vertical (``align_to_body`` without ``fs_hz``: the mean of the trial), as
+ISway does: the slow tilt of the swaying trunk then stays in the horizontal acceleration instead
+of being followed by a moving vertical.
 
 =============================  ===============================================================
 key                            definition

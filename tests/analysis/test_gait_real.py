@@ -1,0 +1,121 @@
+"""The shared lower-back recordings with reference events (../shared/data/gait): accuracy of the
+station's gait analysis, each recording analysed whole (its own walking bouts, no reference
+information), scored per reference walking period (contacts matched within 0.2 s).
+
+Targets of issue 10 / DESIGN.md §8. Where the analysis falls short of a target, the test says so
+with a strict expected failure (it turns red the day the target is met, so the marker must go) and a
+second test holds the level reached, so that a change cannot make it worse unnoticed. The figures
+are in README.md ("Gait analysis"), printed by ``balance-station bench gait``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from station.bench.gait import match_contacts, score_recordings
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "gait"
+pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"shared gait data not found at {DATA}")
+
+
+@pytest.fixture(scope="module")
+def straight():
+    return score_recordings(sorted(DATA.glob("*Test5*.csv")))
+
+
+@pytest.fixture(scope="module")
+def daily():
+    return score_recordings(sorted(DATA.glob("*Test11*.csv")))
+
+
+def test_matching_is_one_to_one_and_nearest_first():
+    errors, fp, fn = match_contacts([1.0, 1.05, 2.5], [1.04, 2.0])
+    assert errors == [pytest.approx(0.01)] and fp == 2 and fn == 1
+    errors, fp, fn = match_contacts([], [1.0])
+    assert errors == [] and fp == 0 and fn == 1
+
+
+# -- straight walks (Test5): every target met except the timing, see below -------------------------
+
+
+def test_straight_walks_all_reference_periods_scored(straight):
+    assert straight["walking_periods"] == 4  # HA002's two trials carry no reference period
+    assert straight["reference_contacts"] == 36
+    assert straight["periods_without_steps"] == []
+
+
+def test_straight_walks_contact_f1(straight):
+    assert straight["f1"] >= 0.97
+
+
+def test_straight_walks_cadence_error(straight):
+    assert straight["cadence_mae_steps_min"] <= 1.5
+
+
+def test_straight_walks_speed_and_stride_length(straight):
+    # no target in the issue for straight walks; Mobilise-D's lab figures as the bar
+    assert straight["walking_speed_mae_m_s"] <= 0.084
+    assert straight["stride_length_mae_m"] <= 0.10
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "41 ms: the healthy person's contacts are within 7-11 ms, but MS001's reference contacts "
+    "alternate ±0.1 s around evenly spaced trunk impacts (an asymmetry the trunk does not show)"))
+def test_straight_walks_timing_error_target(straight):
+    assert straight["timing_mae_s"] <= 0.040
+
+
+def test_straight_walks_timing_error_level_reached(straight):
+    assert straight["timing_mae_s"] <= 0.045
+    assert abs(straight["timing_bias_s"]) <= 0.025
+
+
+# -- daily activities with turns (Test11): short of Mobilise-D's lab figures -----------------------
+
+
+@pytest.mark.xfail(strict=True, reason="F1 0.84 (P 0.87, R 0.82) against Mobilise-D's 0.89: turns and "
+                   "shuffling steps give extra or missing trunk impacts; see README")
+def test_daily_activities_contact_f1_target(daily):
+    assert daily["f1"] >= 0.89
+
+
+@pytest.mark.xfail(strict=True, reason="cadence MAE 9.3 steps/min against 3.3: extra contacts in turns "
+                   "shorten strides in 3 of 15 periods")
+def test_daily_activities_cadence_target(daily):
+    assert daily["cadence_mae_steps_min"] <= 3.3
+
+
+@pytest.mark.xfail(strict=True, reason="the inverted pendulum overestimates the short, slow steps of "
+                   "these periods (speed MAE 0.25 m/s, stride length 0.29 m)")
+def test_daily_activities_speed_and_stride_length_targets(daily):
+    assert daily["walking_speed_mae_m_s"] <= 0.084
+    assert daily["stride_length_mae_m"] <= 0.10
+
+
+def test_daily_activities_level_reached(daily):
+    assert daily["walking_periods"] == 15
+    assert daily["f1"] >= 0.83
+    assert daily["precision"] >= 0.85
+    assert daily["timing_mae_s"] <= 0.050
+    assert daily["cadence_mae_steps_min"] <= 10.0
+    assert daily["walking_speed_mae_m_s"] <= 0.27
+    assert daily["stride_length_mae_m"] <= 0.30
+
+
+def test_every_recording_reads_and_gives_finite_gait():
+    from station.analysis.gait import GAIT_KEYS, gait_metrics
+    from station.analysis.imu_frame import align_to_body, check_mounting
+    from station.store.imu_recording import read_imu_recording
+
+    for path in sorted(DATA.glob("*.csv")):
+        rec = read_imu_recording(path)
+        assert check_mounting(rec.acc_m_s2, up_axis="+x", toes_axis="+z") is None
+        acc, _ = align_to_body(rec.acc_m_s2, rec.gyro_deg_s, fs_hz=rec.fs_hz)
+        m = gait_metrics(acc, rec.fs_hz, sensor_height_m=rec.sensor_height_m)
+        assert list(m) == list(GAIT_KEYS)
+        assert m["steps"] >= 6, path.name  # every recording holds a walk, HA002's Test5 included
+        assert 70 <= m["cadence_steps_min"] <= 130, path.name
+        assert all(np.isfinite(v) for k, v in m.items() if isinstance(v, float))

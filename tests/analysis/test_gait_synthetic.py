@@ -1,0 +1,226 @@
+"""Every gait key on synthetic walking with known answers, and the failure paths."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from station.analysis.gait import (
+    GAIT_KEYS,
+    MINUTE_KEYS,
+    PENDULUM_CORRECTION,
+    detect_initial_contacts,
+    gait_by_minute,
+    gait_metrics,
+    walking_bouts,
+)
+
+from _gait_signals import G, body, contacts_from_steps, vertical
+
+FS = 100.0
+
+
+def cv_pct(x):
+    x = np.asarray(x)
+    return 100.0 * x.std(ddof=1) / x.mean()
+
+
+def assert_no_nan(result: dict):
+    for key, value in result.items():
+        if isinstance(value, float):
+            assert math.isfinite(value), f"{key} is {value}"
+
+
+def test_regular_walk_every_temporal_key_known():
+    contacts = contacts_from_steps(np.full(30, 0.6))  # 100 steps/min, 31 contacts from 2 s to 20 s
+    m = gait_metrics(body(contacts, FS, 24.0), FS)
+    assert list(m) == list(GAIT_KEYS)
+    np.testing.assert_allclose(m["initial_contacts_s"], contacts, atol=0.02)
+    assert m["steps"] == 31
+    assert m["duration_s"] == pytest.approx(18.0, abs=0.02)
+    assert m["cadence_steps_min"] == pytest.approx(100.0, abs=0.2)
+    assert m["step_time_s"] == pytest.approx(0.6, abs=0.002)
+    assert m["step_time_cv_pct"] < 0.5 and m["stride_time_cv_pct"] < 0.5
+    assert m["step_regularity"] == pytest.approx(1.0, abs=0.01)
+    assert m["stride_regularity"] == pytest.approx(1.0, abs=0.01)
+    assert m["step_symmetry"] == pytest.approx(1.0, abs=0.01)
+    assert m["step_length_m"] is None and m["walking_speed_m_s"] is None  # no sensor height given
+
+
+def test_variable_step_times_give_their_coefficient_of_variation():
+    rng = np.random.default_rng(7)
+    steps = rng.normal(0.55, 0.03, 60)
+    contacts = contacts_from_steps(steps)
+    m = gait_metrics(body(contacts, FS, contacts[-1] + 3.0), FS)
+    assert m["steps"] == contacts.size
+    np.testing.assert_allclose(m["initial_contacts_s"], contacts, atol=0.02)
+    assert m["step_time_cv_pct"] == pytest.approx(cv_pct(steps), abs=0.4)
+    assert m["stride_time_cv_pct"] == pytest.approx(cv_pct(contacts[2:] - contacts[:-2]), abs=0.4)
+    assert m["cadence_steps_min"] == pytest.approx(np.mean(120.0 / (contacts[2:] - contacts[:-2])), abs=0.5)
+
+
+def test_asymmetric_step_times_lower_step_regularity_not_stride_regularity():
+    contacts = contacts_from_steps(np.tile([0.5, 0.7], 20))  # a limp: short, long, short, long
+    m = gait_metrics(body(contacts, FS, contacts[-1] + 3.0), FS)
+    np.testing.assert_allclose(m["initial_contacts_s"], contacts, atol=0.02)
+    assert m["cadence_steps_min"] == pytest.approx(100.0, abs=0.3)  # 2 steps per 1.2 s stride
+    assert m["step_time_cv_pct"] == pytest.approx(cv_pct(np.tile([0.5, 0.7], 20)), abs=0.5)
+    assert m["stride_time_cv_pct"] < 0.5
+    assert m["stride_regularity"] > 0.95
+    assert m["step_regularity"] < 0.6
+    assert m["step_symmetry"] == pytest.approx(m["step_regularity"] / m["stride_regularity"])
+
+
+def test_asymmetric_step_amplitude_is_seen_in_symmetry():
+    contacts = contacts_from_steps(np.full(30, 0.6))
+    amplitude = np.tile([3.0, 2.25], 16)[: contacts.size]  # one leg loads the trunk 25 % less
+    m = gait_metrics(body(contacts, FS, 24.0, amplitude=amplitude), FS)
+    assert m["steps"] == contacts.size
+    assert m["stride_regularity"] > 0.95
+    assert 0.6 < m["step_symmetry"] < 0.97
+
+
+def test_noise_and_standing_before_and_after_do_not_add_steps():
+    contacts = contacts_from_steps(np.full(20, 0.55), start_s=5.0)
+    acc = body(contacts, FS, contacts[-1] + 6.0, noise_m_s2=0.05, seed=3)
+    m = gait_metrics(acc, FS)
+    assert m["steps"] == contacts.size
+    np.testing.assert_allclose(m["initial_contacts_s"], contacts, atol=0.03)
+
+
+def test_backward_walk_gives_identical_metrics():
+    contacts = contacts_from_steps(np.full(24, 0.65))
+    fwd = gait_metrics(body(contacts, FS, 22.0), FS, sensor_height_m=0.9)
+    bwd = gait_metrics(body(contacts, FS, 22.0, backward=True), FS, sensor_height_m=0.9)
+    assert fwd == bwd
+
+
+def test_step_length_and_speed_from_a_pendulum_of_known_height_change():
+    # trunk rises and falls by h = 2 cm every step (0.55 s); pendulum length 0.95 m
+    h, l, step = 0.02, 0.95, 0.55
+    t = np.arange(int(30 * FS)) / FS
+    walking = (t >= 3) & (t < 27)
+    z = np.where(walking, -(h / 2) * np.cos(2 * np.pi * (t - 3) / step), -(h / 2))
+    acc_v = G + np.gradient(np.gradient(z, 1 / FS), 1 / FS)
+    acc = np.column_stack((acc_v, np.zeros_like(t), np.zeros_like(t)))
+    m = gait_metrics(acc, FS, sensor_height_m=l)
+    expected_step = PENDULUM_CORRECTION * 2 * math.sqrt(2 * l * h - h * h)
+    # the 1 Hz velocity high-pass of the processing passes 1.8 Hz steps at 99 % (zero-phase, 4th order)
+    assert m["step_length_m"] == pytest.approx(expected_step, rel=0.03)
+    assert m["walking_speed_m_s"] == pytest.approx(expected_step / step, rel=0.03)
+    taller = gait_metrics(acc, FS, sensor_height_m=1.1)
+    assert taller["step_length_m"] > m["step_length_m"]
+
+
+def test_no_walking_gives_zero_steps_and_nulls_never_nan():
+    still = np.column_stack((np.full(1000, G), np.zeros(1000), np.zeros(1000)))
+    m = gait_metrics(still, FS, sensor_height_m=0.95)
+    assert m["steps"] == 0 and m["duration_s"] == 0.0 and m["initial_contacts_s"] == []
+    assert all(m[k] is None for k in GAIT_KEYS if k not in ("steps", "duration_s", "initial_contacts_s"))
+    assert walking_bouts(still, FS) == []
+    assert detect_initial_contacts(still[:, 0], FS).size == 0
+
+
+def test_three_steps_are_not_a_walking_bout():
+    contacts = contacts_from_steps(np.full(2, 0.6), start_s=3.0)  # 3 contacts: one stride
+    acc = body(contacts, FS, 8.0)
+    assert detect_initial_contacts(acc[:, 0], FS).size == 0
+
+
+def test_walking_bouts_and_a_window():
+    first = contacts_from_steps(np.full(14, 0.55), start_s=2.0)
+    second = contacts_from_steps(np.full(14, 0.6), start_s=20.0)
+    acc_v = vertical(np.concatenate((first, second)), FS, 32.0)
+    acc = np.column_stack((acc_v, np.zeros_like(acc_v), np.zeros_like(acc_v)))
+    bouts = walking_bouts(acc, FS)
+    assert len(bouts) == 2
+    np.testing.assert_allclose(bouts[0], (first[0], first[-1]), atol=0.02)
+    np.testing.assert_allclose(bouts[1], (second[0], second[-1]), atol=0.02)
+    whole = gait_metrics(acc, FS)
+    assert whole["steps"] == 30
+    assert whole["duration_s"] == pytest.approx(14 * 0.55 + 14 * 0.6, abs=0.05)
+    only_second = gait_metrics(acc, FS, window_s=(19.9, 30.0))
+    assert only_second["steps"] == 15
+    assert only_second["cadence_steps_min"] == pytest.approx(100.0, abs=0.3)
+
+
+def test_a_stop_longer_than_the_break_splits_bouts_but_a_hesitation_does_not():
+    before = contacts_from_steps(np.full(10, 0.6), start_s=2.0)
+    hesitation = contacts_from_steps(np.full(10, 0.6), start_s=before[-1] + 2.5)
+    acc_v = vertical(np.concatenate((before, hesitation)), FS, hesitation[-1] + 3.0)
+    acc = np.column_stack((acc_v, np.zeros_like(acc_v), np.zeros_like(acc_v)))
+    assert len(walking_bouts(acc, FS)) == 1
+    m = gait_metrics(acc, FS)
+    assert m["cadence_steps_min"] == pytest.approx(100.0, abs=0.3)  # the 2.5 s gap is not a step
+    assert m["step_time_cv_pct"] < 0.5
+    stop = contacts_from_steps(np.full(10, 0.6), start_s=before[-1] + 4.0)
+    acc_v = vertical(np.concatenate((before, stop)), FS, stop[-1] + 3.0)
+    acc = np.column_stack((acc_v, np.zeros_like(acc_v), np.zeros_like(acc_v)))
+    assert len(walking_bouts(acc, FS)) == 2
+
+
+def test_gait_by_minute_on_a_treadmill_session_with_a_stop():
+    # 3 minutes at 110 steps/min, stopped from 70 s to 95 s
+    step = 60.0 / 110.0
+    contacts = np.concatenate((np.arange(1.0, 70.0, step), np.arange(95.0, 179.0, step)))
+    acc = body(contacts, FS, 180.0)
+    rows = gait_by_minute(acc, FS, sensor_height_m=0.95)
+    assert [r["minute"] for r in rows] == [1, 2, 3]
+    assert all(list(r) == list(MINUTE_KEYS) for r in rows)
+    assert rows[0]["walking_s"] == pytest.approx(59.0, abs=0.6)
+    assert rows[1]["walking_s"] == pytest.approx(35.0, abs=1.2)
+    assert [r["pauses"] for r in rows] == [0, 1, 0]
+    assert rows[1]["pause_s"] == pytest.approx(25.0, abs=1.2)
+    for r, lo, hi in zip(rows, (0, 60, 120), (60, 120, 180)):
+        assert r["steps"] == int(np.count_nonzero((contacts >= lo - 0.02) & (contacts < hi - 0.02)))
+        assert r["cadence_steps_min"] == pytest.approx(110.0, abs=0.5)
+        assert r["step_length_m"] > 0 and r["walking_speed_m_s"] > 0
+        assert_no_nan(r)
+    assert sum(r["steps"] for r in rows) == contacts.size
+
+
+def test_a_minute_without_walking_has_nulls():
+    acc = body(contacts_from_steps(np.full(40, 0.6), start_s=1.0), FS, 150.0)  # walks the first 25 s
+    rows = gait_by_minute(acc, FS)
+    assert rows[1]["steps"] == 0 and rows[1]["walking_s"] == 0.0
+    assert rows[1]["cadence_steps_min"] is None and rows[1]["step_time_cv_pct"] is None
+    assert rows[1]["pause_s"] == pytest.approx(60.0)
+    assert rows[2]["end_s"] == pytest.approx(150.0)
+
+
+@pytest.mark.parametrize(
+    "call,message",
+    [
+        (lambda a: gait_metrics(a, 0.0), "positive number of Hz"),
+        (lambda a: gait_metrics(a, float("nan")), "positive number of Hz"),
+        (lambda a: gait_metrics(a, True), "number of Hz"),
+        (lambda a: gait_metrics(a, 10.0), "too low for gait analysis"),
+        (lambda a: gait_metrics(a[:, :2], FS), r"shape \(N, 3\)"),
+        (lambda a: gait_metrics(a[:150], FS), "too short for gait analysis"),
+        (lambda a: gait_metrics(np.where(np.arange(a.shape[0])[:, None] == 500, np.nan, a), FS), "NaN or infinite"),
+        (lambda a: gait_metrics(a, FS, sensor_height_m=0.1), "not a plausible height"),
+        (lambda a: gait_metrics(a, FS, sensor_height_m=float("inf")), "not a plausible height"),
+        (lambda a: gait_metrics(a, FS, sensor_height_m="1"), "number of metres"),
+        (lambda a: gait_metrics(a, FS, window_s=(5.0, 2.0)), "start_s < end_s"),
+        (lambda a: gait_metrics(a, FS, window_s=(100.0, 200.0)), "outside the recording"),
+        (lambda a: gait_metrics(a, FS, window_s=3.0), "pair"),
+        (lambda a: gait_by_minute(a, FS, minute_s=0), "positive number of seconds"),
+        (lambda a: detect_initial_contacts(a, FS), "must be 1-D"),
+        (lambda a: walking_bouts(a[:, 0], FS), r"shape \(N, 3\)"),
+    ],
+)
+def test_bad_input_is_refused_with_a_specific_message(call, message):
+    acc = body(contacts_from_steps(np.full(10, 0.6)), FS, 10.0)
+    with pytest.raises(ValueError, match=message):
+        call(acc)
+
+
+def test_slow_sample_rates_and_other_rates_give_the_same_contacts():
+    contacts = contacts_from_steps(np.full(20, 0.6))
+    ref = detect_initial_contacts(vertical(contacts, 100.0, 16.0), 100.0)
+    for fs in (52.0, 104.0, 200.0):
+        got = detect_initial_contacts(vertical(contacts, fs, 16.0), fs)
+        np.testing.assert_allclose(got, ref, atol=2.5 / fs + 0.01)
+
