@@ -78,6 +78,9 @@ class FrameFlag(IntFlag):
     SPIKE = 1 << 16
     """A corner's reading jumped by more than a body can load it between two frames (a corrupted
     transfer, or a chip glitch); the value is kept as read."""
+    IMU_LOST = 1 << 17
+    """IMU samples were lost just before this frame (the IMU's FIFO overflowed, or a FIFO read
+    failed and was not retried)."""
 
 
 STALE_CORNER_FLAGS = (FrameFlag.STALE_FL, FrameFlag.STALE_FR, FrameFlag.STALE_BL, FrameFlag.STALE_BR)

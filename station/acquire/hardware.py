@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from station.clock import Clock
 from station.config import StationConfig
-from station.hw.errors import StationHardwareError
+from station.hw.errors import ChipNotFoundError, StationHardwareError, WrongChipError
 from station.hw.i2c import RetryingBus
 from station.hw.imu import detect_imu
 from station.hw.plate import PlateFrontEnd
@@ -31,6 +31,10 @@ class StationHardware:
     imu: object | None
     simulation: object | None = None
     raw_bus: object | None = None
+    imu_error: str | None = None
+    """Why the IMU that answers could not be brought up (a fault the acquisition retries)."""
+    imu_absent_reason: str | None = None
+    """Why there is no IMU (``imu`` is None): nothing answers at its addresses, or none configured."""
 
     def bus_errors(self) -> int:
         return self.bus.errors_total
@@ -41,10 +45,16 @@ class StationHardware:
             close()
 
 
-def open_drivers(raw_bus, clock: Clock, config: StationConfig, *, bus_name: str) -> tuple[RetryingBus, PlateFrontEnd, object | None]:
+def open_drivers(raw_bus, clock: Clock, config: StationConfig, *, bus_name: str) -> tuple[RetryingBus, PlateFrontEnd, object | None, str | None, str | None]:
     """Wrap ``raw_bus`` with retries, bring up the plate and (if configured) the IMU.
 
-    A missing IMU is not fatal when ``imu.model`` is ``auto``: the station works without one.
+    Returns ``(bus, plate, imu, imu_error, imu_absent_reason)``. Only a missing chip is absent:
+    with ``imu.model = "auto"`` nothing answering at the IMU addresses (or only chips that are not
+    a supported IMU) means the station has no IMU (``imu`` None, the reason in
+    ``imu_absent_reason``). An IMU that answers but cannot be brought up (a range it does not
+    support, a reset that does not finish, registers that do not read back) is returned with
+    the reason in ``imu_error``: a fault, shown in health and retried by the acquisition. With a
+    model named in the configuration, not finding it is an error.
     """
     bus = RetryingBus(raw_bus, clock, bus_name=bus_name)
     plate_cfg = config.plate
@@ -59,16 +69,24 @@ def open_drivers(raw_bus, clock: Clock, config: StationConfig, *, bus_name: str)
     )
     plate.begin()
     imu = None
+    imu_error = None
+    absent = None
     imu_cfg = config.imu
-    if imu_cfg.model != "none":
+    if imu_cfg.model == "none":
+        absent = "no IMU configured (imu model = \"none\")"
+    else:
         try:
             imu = detect_imu(bus, clock, address=imu_cfg.address, model=imu_cfg.model)
-            imu.begin(imu_cfg.rate_hz, imu_cfg.accel_range_g, imu_cfg.gyro_range_dps)
-        except StationHardwareError:
+        except (ChipNotFoundError, WrongChipError) as exc:
             if imu_cfg.model != "auto":
                 raise
-            imu = None
-    return bus, plate, imu
+            absent = str(exc)
+        if imu is not None:
+            try:
+                imu.begin(imu_cfg.rate_hz, imu_cfg.accel_range_g, imu_cfg.gyro_range_dps, fifo=True)
+            except StationHardwareError as exc:
+                imu_error = str(exc)
+    return bus, plate, imu, imu_error, absent
 
 
 def lock_bus(raw_bus, device: str) -> None:
@@ -108,11 +126,12 @@ def open_real_hardware(config: StationConfig, clock: Clock) -> StationHardware:
         raise HardwareUnavailableError(f"cannot open /dev/i2c-{number}: {errno.errorcode.get(exc.errno, exc)}") from None
     try:
         lock_bus(raw, f"/dev/i2c-{number}")
-        bus, plate, imu = open_drivers(raw, clock, config, bus_name=f"i2c-{number}")
+        bus, plate, imu, imu_error, absent = open_drivers(raw, clock, config, bus_name=f"i2c-{number}")
     except BaseException:
         raw.close()
         raise
-    return StationHardware(clock=clock, bus=bus, plate=plate, imu=imu, raw_bus=raw)
+    return StationHardware(clock=clock, bus=bus, plate=plate, imu=imu, raw_bus=raw, imu_error=imu_error,
+                           imu_absent_reason=absent)
 
 
 def open_simulated_hardware(config: StationConfig, clock: Clock, load_source, *, seed: int = 0, imu_model: str = "lsm6dsox") -> StationHardware:
@@ -121,5 +140,6 @@ def open_simulated_hardware(config: StationConfig, clock: Clock, load_source, *,
     from station.sim.hardware import build_simulated_hardware
 
     sim = build_simulated_hardware(clock, load_source, config, seed=seed, imu_model=imu_model)
-    bus, plate, imu = open_drivers(sim.bus, clock, config, bus_name="sim-i2c")
-    return StationHardware(clock=clock, bus=bus, plate=plate, imu=imu, simulation=sim, raw_bus=sim.bus)
+    bus, plate, imu, imu_error, absent = open_drivers(sim.bus, clock, config, bus_name="sim-i2c")
+    return StationHardware(clock=clock, bus=bus, plate=plate, imu=imu, simulation=sim, raw_bus=sim.bus,
+                           imu_error=imu_error, imu_absent_reason=absent)

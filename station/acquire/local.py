@@ -46,6 +46,8 @@ class LocalAcquisition:
             config=config,
             sink=self._pending.append,
             bus_errors=hardware.bus_errors,
+            imu_error=hardware.imu_error,
+            imu_absent_reason=hardware.imu_absent_reason,
             extra_health=(lambda: {"simulated": True, "sim_model_cpu_s": sim.bus.model_cpu_ns / 1e9}) if sim else None,
         )
         self.loop.start()

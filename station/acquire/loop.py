@@ -1,18 +1,42 @@
 """The acquisition loop: paced reading of the plate and IMU into frames (DESIGN.md §3).
 
-Pacing: frame ``n`` is due at the absolute deadline ``t0 + n·period`` on the injected clock (never
-``sleep(period)``, so there is no drift). At each deadline the loop polls the chips' data-ready
-status and reads each corner's newest conversion; a corner without a new conversion gets a short,
-bounded wait when its ADC is not much faster than the frame rate, and is otherwise repeated and
-flagged STALE. A deadline missed by a whole period is a lost frame: ``seq`` skips it and the next
-frame carries LOST_BEFORE. Nothing is interpolated.
+Pacing. Frame ``n`` is due at the absolute deadline ``t0 + n·T`` on the injected clock (never
+``sleep(T)``, so there is no drift). A frame that the loop reaches a whole period late or more
+is lost: ``seq`` skips it and the next frame carries LOST_BEFORE; one reached more than ``T/4``
+late is kept and flagged LATE.
 
-Faults never stop the loop: a corner that stops answering is flagged FAULT (force NaN), the health
-document says which, and the loop tries to re-initialise it once a second until it answers again.
+Every sample kept. The NAU7802 has no FIFO: its result register holds one conversion until the
+next replaces it (every 3.1 ms at 320 SPS). So between frame deadlines the loop also wakes at
+``polls_per_frame`` sub-deadlines ``t0 + m·T/polls_per_frame``, closer together than the fastest
+chip converts (at most 0.8 of a conversion period: 2.5 ms at 320 SPS), and reads every corner
+whose next conversion is due. Each chip's conversions are numbered and timed by regression against
+its own count (:class:`~station.acquire.chipclock.ChipClock`, as Klipper times its bulk sensors);
+a conversion the chip overwrote before it was read (after a stall) shows as a jump in that count
+and is counted in ``conversions_missed``, never hidden. The IMU runs with its FIFO, read once per
+frame, every sample numbered and timed the same way; an overflow or a failed FIFO read is counted
+and flags the frame IMU_LOST.
+
+Filtering into the frame. A frame's corner counts and IMU values are the mean of every sample
+whose estimated time falls in the frame's period ``(t_n − T, t_n]``: a boxcar (moving average)
+over one frame period, then taking one value per period. Its frequency response is
+``|H(f)| = |sinc(f·T)|`` (``sin(πfT)/(πfT)``; for the ADC, with ``M`` ≈ 3.2 conversions per frame at
+320 SPS and 100 Hz, the discrete version ``|sin(πfMτ)/(M sin(πfτ))|``, τ the conversion period):
+gain 1 at 0 Hz, −0.14 dB at 10 Hz (the station profile's cut-off), −0.6 dB at 20 Hz, zero at
+100 Hz and its multiples, so what would alias onto 0 Hz (mains hum at 50 Hz is attenuated by
+−3.9 dB, its alias at 0 Hz is nulled by the zero at 100 Hz) is rejected; the ADC noise of the
+averaged conversions drops by √M. A corner with no conversion in a frame's period (a stall) repeats
+its last value, flagged STALE; nothing is interpolated.
+
+Faults never stop the loop. A corner that stops answering is flagged FAULT (force NaN) and is
+brought back step by step (:meth:`station.hw.plate.PlateFrontEnd.recovery_step`), one short step
+per frame, so the other corners and the IMU lose nothing meanwhile. An IMU that is missing is
+``absent``; one that answers but fails (at start-up or later) is a ``fault``: shown in health, its
+fields NaN and flagged IMU_FAULT, and retried the same step-by-step way.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import resource
 import time
@@ -20,6 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from station.acquire.calibration import PlateCalibration
+from station.acquire.chipclock import ChipClock
 from station.acquire.frame import FAULT_CORNER_FLAGS, STALE_CORNER_FLAGS, FrameFlag
 from station.analysis.cop import cop_from_corners
 from station.config import CORNERS, StationConfig
@@ -38,6 +63,17 @@ a newton; corruption of the high byte is caught."""
 HEALTH_INTERVAL_NS = 1_000_000_000
 """Health is recomputed and published once a second."""
 
+MAX_POLL_FRACTION = 0.8
+"""Sub-polls are at most this fraction of the ADC's conversion period apart, so that every
+conversion is read before the next replaces it even when a wake-up is a little late."""
+
+DUE_GUARD = 0.1
+"""A corner is polled when its next conversion is due within this fraction of a conversion
+period (the regression's estimate), or overdue."""
+
+IMU_RETRY_NS = 1_000_000_000
+"""A failed IMU is brought up again this long after it failed, ns."""
+
 
 @dataclass
 class AcquisitionStats:
@@ -51,6 +87,12 @@ class AcquisitionStats:
     corner_stale: int = 0
     imu_stale: int = 0
     recoveries: int = 0
+    conversions: int = 0
+    conversions_missed: int = 0
+    conversions_in_lost_frames: int = 0
+    imu_samples: int = 0
+    imu_samples_lost_events: int = 0
+    imu_samples_in_lost_frames: int = 0
 
 
 class AcquisitionLoop:
@@ -63,7 +105,8 @@ class AcquisitionLoop:
     plate : station.hw.plate.PlateFrontEnd
         The four corner ADCs (already brought up with :meth:`begin`).
     imu : station.hw.imu.Imu or None
-        The IMU (already brought up), or None when the station has none.
+        The IMU driver, or None when the station has none. Brought up with its FIFO on, unless
+        ``imu_error`` says its bring-up failed (then the loop keeps trying).
     calibration : PlateCalibration
         Counts-to-newton conversion.
     config : StationConfig
@@ -75,6 +118,10 @@ class AcquisitionLoop:
         Returns the bus's transient + persistent error count (for health).
     on_health : callable, optional
         Called with the health document once a second.
+    imu_error : str, optional
+        Why the IMU's bring-up failed (it is a fault, retried), None when it came up.
+    imu_absent_reason : str, optional
+        Why there is no IMU (shown in health when ``imu`` is None).
     """
 
     def __init__(
@@ -89,6 +136,8 @@ class AcquisitionLoop:
         bus_errors: Callable[[], int] | None = None,
         on_health: Callable[[dict], None] | None = None,
         extra_health: Callable[[], dict] | None = None,
+        imu_error: str | None = None,
+        imu_absent_reason: str | None = None,
     ) -> None:
         self.clock = clock
         self.plate = plate
@@ -103,18 +152,41 @@ class AcquisitionLoop:
             raise ValueError(f"acquisition rate must be in (0, 1000] Hz, got {self.rate_hz}")
         self.period_ns = round(1e9 / self.rate_hz)
         self.late_tolerance_ns = self.period_ns // 4
-        adc_period_ns = 1e9 / config.plate.adc_rate_sps
-        # Wait for a fresh conversion only when the ADC is not at least twice as fast as the frames.
-        self._stale_wait_ns = int(min(adc_period_ns * 1.1, self.period_ns * 0.5)) if adc_period_ns * 2 > self.period_ns else 0
-        self._stale_poll_ns = max(int(adc_period_ns / 8), 50_000)
+        self.adc_period_ns = 1e9 / config.plate.adc_rate_sps
+        self.polls_per_frame = max(1, math.ceil(self.period_ns / (MAX_POLL_FRACTION * self.adc_period_ns)))
+        self.poll_ns = self.period_ns // self.polls_per_frame
+        self._due_guard_ns = DUE_GUARD * self.adc_period_ns
         self.set_calibration(calibration)
         self.stats = AcquisitionStats()
-        self._last_counts = [0, 0, 0, 0]
+        # A corner is read soon after its conversion is due, so the window in which a conversion
+        # happened (since the previous read) is about one period: fitted up to 1.5 periods.
+        self.chip_clocks = [ChipClock(self.adc_period_ns, max_window=1.5) for _ in range(4)]
+        self._k: list[int | None] = [None, None, None, None]
+        self._sum = [0, 0, 0, 0]
+        self._n = [0, 0, 0, 0]
+        self._carry: list[list] = [[], [], [], []]
+        self._corner_conversions = [0, 0, 0, 0]
+        self._next_due_ns = [0, 0, 0, 0]  # per corner: when its next conversion is due (0: poll now)
+        self._last_conversion: list[int | None] = [None, None, None, None]
+        self._spike = False
+        self._corner_missed = [0, 0, 0, 0]
+        self._last_counts = [0.0, 0.0, 0.0, 0.0]
         self._have_counts = [False, False, False, False]
+        self._was_recovering = [False, False, False, False]
+        # IMU.
+        self._imu_state = "absent" if imu is None else ("fault" if imu_error else "ok")
+        self._imu_error = imu_error if imu is not None else None
+        self._imu_absent_reason = imu_absent_reason
+        self._imu_steps = None
+        self._imu_resume_ns = 0
+        self._imu_retry_ns = 0
+        self._imu_clock: ChipClock | None = None
+        self._imu_k = 0
+        self._imu_carry: list = []
         self._last_imu = _NAN6
-        self._imu_ok = True
         self._last_forces = [_NAN, _NAN, _NAN, _NAN]
         self._seq = 0
+        self._poll = 0
         self._t0_ns: int | None = None
         self._health_due_ns = 0
         self._health_frames = 0
@@ -122,6 +194,7 @@ class AcquisitionLoop:
         self.measured_rate_hz: float | None = None
         self.health_doc: dict = {}
         self._started_wall = time.time()
+        self._cpu_thread_start = time.thread_time()
 
     # -- configuration -------------------------------------------------------------------------
     def set_calibration(self, calibration: PlateCalibration) -> None:
@@ -134,12 +207,19 @@ class AcquisitionLoop:
 
     # -- running -------------------------------------------------------------------------------
     def start(self) -> None:
-        """Fix the first deadline at the next whole multiple of the period on the clock."""
+        """Fix the first deadline at the next whole multiple of the period on the clock, and start
+        every chip's count afresh (the IMU's FIFO is emptied: what it held predates the frames)."""
         now = self.clock.monotonic_ns()
         self._t0_ns = -(-now // self.period_ns) * self.period_ns
         self._seq = 0
+        self._poll = 0
         self._health_t_ns = self._t0_ns
         self._health_due_ns = self._t0_ns + HEALTH_INTERVAL_NS
+        for i in range(4):
+            self._restart_corner(i)
+        if self.imu is not None and self._imu_state == "ok":
+            self._start_imu_stream()
+        self._cpu_thread_start = time.thread_time()
 
     @property
     def next_deadline_ns(self) -> int:
@@ -148,9 +228,21 @@ class AcquisitionLoop:
         return self._t0_ns + self._seq * self.period_ns
 
     def step(self) -> tuple:
-        """Wait for the next deadline, read one frame, hand it to the sink and return it."""
+        """Wait for the next deadline (reading the plate at the sub-deadlines before it), read one
+        frame, hand it to the sink and return it."""
         clock = self.clock
         deadline = self.next_deadline_ns
+        t0, poll_ns = self._t0_ns, self.poll_ns
+        while True:
+            poll_at = t0 + self._poll * poll_ns
+            if poll_at >= deadline:
+                break
+            clock.sleep_until_ns(poll_at)
+            now = clock.monotonic_ns()
+            if now >= deadline:
+                break
+            self._poll_plate(now, deadline, False)
+            self._poll = max(self._poll + 1, (now - t0) // poll_ns + 1)
         clock.sleep_until_ns(deadline)
         t_ns = clock.monotonic_ns()
         flags = self._base_flags
@@ -162,12 +254,15 @@ class AcquisitionLoop:
             deadline += skipped * self.period_ns
             flags |= FrameFlag.LOST_BEFORE
             behind = t_ns - deadline
+            self._drop_lost_samples()
         if behind > self.late_tolerance_ns:
             flags |= FrameFlag.LATE
             self.stats.frames_late += 1
+        self._poll = max((deadline - t0) // poll_ns + 1, (t_ns - t0) // poll_ns + 1)
 
-        flags, counts = self._read_plate(flags, t_ns)
-        flags, imu_values = self._read_imu(flags)
+        self._poll_plate(t_ns, deadline, True)
+        flags, counts = self._frame_counts(flags, deadline)
+        flags, imu_values = self._read_imu(flags, deadline)
         if not flags & FrameFlag.LATE and clock.monotonic_ns() > deadline + self.period_ns:
             flags |= FrameFlag.LATE  # reading took longer than a period: the bus hung or is slow
             self.stats.frames_late += 1
@@ -196,7 +291,7 @@ class AcquisitionLoop:
             )
             if ap != ap:  # NaN: below the COP force gate
                 flags |= FrameFlag.LOW_LOAD
-        raw = [c if c is not None else 0 for c in counts]
+        raw = [round(c) if c is not None else 0 for c in counts]
         frame = (
             self._seq, t_ns, forces[0], forces[1], forces[2], forces[3], fz, ap, ml,
             *imu_values, raw[0], raw[1], raw[2], raw[3], int(flags),
@@ -204,6 +299,7 @@ class AcquisitionLoop:
         self.sink(frame)
         self._seq += 1
         self.stats.frames += 1
+        self._recovery_step(clock.monotonic_ns())
         if t_ns >= self._health_due_ns:
             self._update_health(t_ns)
         return frame
@@ -219,59 +315,236 @@ class AcquisitionLoop:
             if max_frames is not None and n >= max_frames:
                 break
 
-    # -- reading -------------------------------------------------------------------------------
-    def _read_plate(self, flags: int, t_ns: int) -> tuple[int, list]:
-        new_counts, fault_mask = self.plate.read_corners()
-        if self._stale_wait_ns and fault_mask != 0b1111:
-            give_up_ns = t_ns + self._stale_wait_ns
-            while any(new_counts[i] is None and not fault_mask >> i & 1 for i in range(4)):
-                now = self.clock.monotonic_ns()
-                if now >= give_up_ns:
-                    break
-                self.clock.sleep_until_ns(min(now + self._stale_poll_ns, give_up_ns))
-                again, again_faults = self.plate.read_corners()
-                for i in range(4):
-                    if new_counts[i] is None and again[i] is not None:
-                        new_counts[i] = again[i]
-                fault_mask |= again_faults
+    # -- the plate -----------------------------------------------------------------------------
+    def _restart_corner(self, i: int) -> None:
+        self.chip_clocks[i].reset()
+        self._k[i] = None
+        self._carry[i] = []
+        self._last_conversion[i] = None
+        self._next_due_ns[i] = 0
+
+    def _poll_plate(self, now: int, deadline: int, frame_poll: bool) -> None:
+        """Read every corner whose next conversion is due (all of them at a frame's own poll,
+        where down corners are reported too) and file each new conversion into its frame."""
+        plate = self.plate
+        states = plate.corner_state
+        due = self._next_due_ns
+        due_by = now + self._due_guard_ns
+        mask = 0
+        for i in range(4):
+            if states[i] == "down":
+                if frame_poll:
+                    mask |= 1 << i
+            elif due[i] <= due_by:
+                mask |= 1 << i
+        if not mask:
+            return
+        values, _ = plate.read_corners(mask)
+        for i in range(4):
+            value = values[i]
+            if value is not None:
+                self._file_conversion(i, value, deadline)
+
+    def _file_conversion(self, i: int, value: int, deadline: int) -> None:
+        """Number and time one new conversion of corner ``i`` and put it in its frame."""
+        chip = self.chip_clocks[i]
+        plate = self.plate
+        hi, lo = plate.read_ns[i], plate.prev_read_ns[i]
+        k = self._k[i]
+        if k is None:
+            k = 0
+        elif hi - lo < chip.period_ns or chip.fitted < chip.min_fit:
+            k += 1  # at most one conversion fits in a window shorter than a period
+        else:  # a long wait since the last read: the chip may have overwritten conversions
+            newest = chip.index_at(hi)
+            if newest > k + 1:
+                self._corner_missed[i] += newest - k - 1
+                self.stats.conversions_missed += newest - k - 1
+            k = max(k + 1, newest)
+        chip.observe(k, lo, hi)
+        self._k[i] = k
+        self._corner_conversions[i] += 1
+        self.stats.conversions += 1
+        t = chip.time_of(k)
+        self._next_due_ns[i] = t + chip.period_ns if chip.fitted >= chip.min_fit else 0
+        # A conversion that jumps by more than a body can load a corner in one conversion period
+        # (a corrupted transfer) is flagged, whatever it is averaged with.
+        last = self._last_conversion[i]
+        spike = last is not None and abs(value - last) * self._gain[i] > SPIKE_LIMIT_N
+        self._last_conversion[i] = value
+        if t <= deadline:
+            self._sum[i] += value
+            self._n[i] += 1
+            if spike:
+                self._spike = True
+        else:
+            self._carry[i].append((t, value, spike))
+
+    def _drop_lost_samples(self) -> None:
+        """The frames these samples belonged to were lost: count them, do not move them into a
+        later frame."""
+        dropped = sum(self._n)
+        self.stats.conversions_in_lost_frames += dropped
+        self._sum = [0, 0, 0, 0]
+        self._n = [0, 0, 0, 0]
+
+    def _frame_counts(self, flags: int, deadline: int) -> tuple[int, list]:
+        """Each corner's mean count over the frame's period (None for a faulted corner)."""
         counts: list = [None, None, None, None]
         states = self.plate.corner_state
+        window_start = deadline - self.period_ns
         for i in range(4):
-            if fault_mask >> i & 1 or states[i] in ("down", "stuck"):
+            carry = self._carry[i]
+            if carry:
+                keep = []
+                for t, v, spike in carry:
+                    if t > deadline:
+                        keep.append((t, v, spike))
+                    elif t > window_start:
+                        self._sum[i] += v
+                        self._n[i] += 1
+                        self._spike |= spike
+                    else:
+                        self.stats.conversions_in_lost_frames += 1
+                self._carry[i] = keep
+            n = self._n[i]
+            state = states[i]
+            if state in ("down", "stuck"):
                 flags |= FAULT_CORNER_FLAGS[i]
                 self._have_counts[i] = False
-                continue
-            c = new_counts[i]
-            if c is None:
-                if not self._have_counts[i]:
-                    flags |= FAULT_CORNER_FLAGS[i]
-                    continue
-                c = self._last_counts[i]
-                flags |= STALE_CORNER_FLAGS[i]
-                self.stats.corner_stale += 1
-            else:
+                if state == "down" and self._k[i] is not None:
+                    self._restart_corner(i)  # its count starts again when it is back
+            elif n:
+                c = self._sum[i] / n
                 self._last_counts[i] = c
                 self._have_counts[i] = True
-            if states[i] == "saturated":
-                flags |= FrameFlag.SATURATED
-            counts[i] = c
+                counts[i] = c
+                if state == "saturated":
+                    flags |= FrameFlag.SATURATED
+            elif self._have_counts[i]:
+                counts[i] = self._last_counts[i]
+                flags |= STALE_CORNER_FLAGS[i]
+                self.stats.corner_stale += 1
+                if state == "saturated":
+                    flags |= FrameFlag.SATURATED
+            else:
+                flags |= FAULT_CORNER_FLAGS[i]
+            self._sum[i] = 0
+            self._n[i] = 0
+        if self._spike:
+            flags |= FrameFlag.SPIKE
+            self._spike = False
         return flags, counts
 
-    def _read_imu(self, flags: int) -> tuple[int, tuple]:
+    # -- the IMU -------------------------------------------------------------------------------
+    def _start_imu_stream(self) -> None:
+        """Empty the FIFO and start numbering its samples afresh."""
         imu = self.imu
-        if imu is None:
-            return flags, _NAN6
+        self._imu_clock = ChipClock(1e9 / imu.rate_hz, max_window=1.1)
+        self._imu_k = 0
+        self._imu_carry = []
         try:
-            if imu.data_ready():
-                self._last_imu = imu.read_sample()
-            else:  # no new sample: repeat the last one (NaN before the first), flagged
-                flags |= FrameFlag.IMU_STALE
-                self.stats.imu_stale += 1
-        except (OSError, StationHardwareError):
-            self._last_imu = _NAN6
-            flags |= FrameFlag.IMU_FAULT
-            self._imu_ok = False
+            imu.read_fifo()
+        except (OSError, StationHardwareError) as exc:
+            self._imu_failed(exc)
+
+    def _imu_failed(self, exc: Exception) -> None:
+        self._imu_state = "fault"
+        self._imu_error = str(exc) or type(exc).__name__
+        self._imu_steps = None
+        self._imu_retry_ns = self.clock.monotonic_ns() + IMU_RETRY_NS
+        self._last_imu = _NAN6
+
+    def _read_imu(self, flags: int, deadline: int) -> tuple[int, tuple]:
+        if self.imu is None:
+            return flags, _NAN6
+        if self._imu_state != "ok":
+            return flags | FrameFlag.IMU_FAULT, _NAN6
+        try:
+            fifo = self.imu.read_fifo()
+        except (OSError, StationHardwareError) as exc:
+            self._imu_failed(exc)
+            return flags | FrameFlag.IMU_FAULT, _NAN6
+        hi = self.clock.monotonic_ns()
+        chip = self._imu_clock
+        if fifo.overflowed:
+            flags |= FrameFlag.IMU_LOST
+            self.stats.imu_samples_lost_events += 1
+            chip.reset()
+            self._imu_carry = []
+        samples = fifo.samples
+        m = len(samples)
+        if m:
+            if chip.last_k is None:
+                first = 0
+            else:
+                first = self._imu_k
+            newest = first + m - 1
+            chip.observe(newest, hi - chip.period_ns, hi)
+            self._imu_k = newest + 1
+            self.stats.imu_samples += m
+            time_of = chip.time_of
+            carry = self._imu_carry
+            for j, row in enumerate(samples.tolist()):
+                carry.append((time_of(first + j), row))
+        window_start = deadline - self.period_ns
+        total = None
+        n = 0
+        keep = []
+        for t, row in self._imu_carry:
+            if t > deadline:
+                keep.append((t, row))
+            elif t > window_start:
+                if total is None:
+                    total = list(row)
+                else:
+                    for a in range(6):
+                        total[a] += row[a]
+                n += 1
+            else:
+                self.stats.imu_samples_in_lost_frames += 1
+        self._imu_carry = keep
+        if n:
+            self._last_imu = tuple(v / n for v in total)
+        else:  # no sample in this frame's period: repeat the last one (NaN before the first), flagged
+            flags |= FrameFlag.IMU_STALE
+            self.stats.imu_stale += 1
         return flags, self._last_imu
+
+    # -- recovery ------------------------------------------------------------------------------
+    def _recovery_step(self, now_ns: int) -> None:
+        """One short step of every recovery in progress (corners, IMU); never blocks."""
+        plate = self.plate
+        if any(state == "down" for state in plate.corner_state) or any(self._was_recovering):
+            recovered = plate.recovery_step(now_ns)
+            for name in recovered:
+                i = CORNERS.index(name)
+                self._restart_corner(i)
+                self.stats.recoveries += 1
+            self._was_recovering = [plate.recovering(i) for i in range(4)]
+        if self._imu_state == "fault" and self.imu is not None:
+            self._imu_recovery_step(now_ns)
+
+    def _imu_recovery_step(self, now_ns: int) -> None:
+        if self._imu_steps is None:
+            if now_ns < self._imu_retry_ns:
+                return
+            cfg = self.config.imu
+            self._imu_steps = self.imu.begin_steps(cfg.rate_hz, cfg.accel_range_g, cfg.gyro_range_dps, fifo=True)
+            self._imu_resume_ns = now_ns
+        if now_ns < self._imu_resume_ns:
+            return
+        try:
+            self._imu_resume_ns = next(self._imu_steps)
+        except StopIteration:
+            self._imu_steps = None
+            self._imu_state = "ok"
+            self._imu_error = None
+            self._last_imu = _NAN6
+            self.stats.recoveries += 1
+            self._start_imu_stream()
+        except (OSError, StationHardwareError) as exc:
+            self._imu_failed(exc)
 
     # -- health --------------------------------------------------------------------------------
     def _update_health(self, t_ns: int) -> None:
@@ -281,44 +554,51 @@ class AcquisitionLoop:
         self._health_frames = self.stats.frames
         self._health_t_ns = t_ns
         self._health_due_ns = t_ns + HEALTH_INTERVAL_NS
-        self._recover()
         self.health_doc = self.health()
         if self._on_health is not None:
             self._on_health(self.health_doc)
 
-    def _recover(self) -> None:
-        """Re-initialise sensors that went down and answer again (once a second)."""
-        if any(state == "down" for state in self.plate.corner_state):
-            recovered = self.plate.try_recover()
-            self.stats.recoveries += len(recovered)
-        imu = self.imu
-        if imu is not None and not self._imu_ok:
-            imu_cfg = self.config.imu
-            try:
-                imu.begin(imu_cfg.rate_hz, imu_cfg.accel_range_g, imu_cfg.gyro_range_dps)
-                self._imu_ok = True
-                self._last_imu = _NAN6
-                self.stats.recoveries += 1
-            except (OSError, StationHardwareError):
-                pass  # still gone: try again in a second
+    def chip_rates_hz(self) -> dict[str, float | None]:
+        """Each chip's sample rate as measured by its regression, Hz (None until known)."""
+        rates = {corner: self.chip_clocks[i].rate_hz for i, corner in enumerate(CORNERS)}
+        if self.imu is not None:
+            rates["imu"] = self._imu_clock.rate_hz if self._imu_clock is not None else None
+        return rates
 
     def health(self) -> dict:
         """The health document of ``GET /healthz`` (JSON-serialisable, no patient data)."""
         sensors: dict[str, dict] = {}
+        rates = self.chip_rates_hz()
         for i, corner in enumerate(CORNERS):
+            rate = rates[corner]
             sensors[corner] = {
                 "kind": "load cell ADC (NAU7802)",
                 "status": self.plate.corner_state[i],
                 "mux_channel": self.config.plate.mux_channels[i],
+                "conversions": self._corner_conversions[i],
+                "conversions_missed": self._corner_missed[i],
+                "measured_sps": None if rate is None else round(rate, 3),
             }
+            error = self.plate.corner_error[i]
+            if error and self.plate.corner_state[i] != "ok":
+                sensors[corner]["error"] = error
         if self.imu is None:
             sensors["imu"] = {"kind": "IMU", "status": "absent"}
+            if self._imu_absent_reason:
+                sensors["imu"]["reason"] = self._imu_absent_reason
         else:
+            rate = rates.get("imu")
             sensors["imu"] = {
                 "kind": f"IMU ({self.imu.name})",
-                "status": "ok" if self._imu_ok else "down",
+                "status": self._imu_state,
                 "address": f"0x{self.imu.address:02X}",
+                "samples": self.stats.imu_samples,
+                "fifo_overflows": int(getattr(self.imu, "fifo_overflow_count", 0)),
+                "fifo_failed_reads": int(getattr(self.imu, "fifo_failed_reads", 0)),
+                "measured_hz": None if rate is None else round(rate, 3),
             }
+            if self._imu_error:
+                sensors["imu"]["error"] = self._imu_error
         bad = [name for name, s in sensors.items() if s["status"] not in ("ok", "absent")]
         corners_down = [c for c in CORNERS if sensors[c]["status"] == "down"]
         if len(corners_down) == 4:
@@ -345,6 +625,11 @@ class AcquisitionLoop:
             "corner_stale": self.stats.corner_stale,
             "imu_stale": self.stats.imu_stale,
             "recoveries": self.stats.recoveries,
+            "conversions": self.stats.conversions,
+            "conversions_missed": self.stats.conversions_missed,
+            "conversions_in_lost_frames": self.stats.conversions_in_lost_frames,
+            "imu_samples": self.stats.imu_samples,
+            "imu_samples_lost_events": self.stats.imu_samples_lost_events,
             "i2c_errors": int(self._bus_errors()),
             "sensors": sensors,
             "calibration": {
@@ -355,6 +640,7 @@ class AcquisitionLoop:
             "process": {
                 "pid": os.getpid(),
                 "cpu_s": round(usage.ru_utime + usage.ru_stime, 4),
+                "loop_thread_cpu_s": round(time.thread_time() - self._cpu_thread_start, 6),
                 "rss_mb": round(usage.ru_maxrss / 1024.0, 2),  # peak resident set size
             },
             "published_ns": self.clock.monotonic_ns(),

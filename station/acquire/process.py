@@ -109,6 +109,10 @@ REALTIME_PRIORITY = 20
 def acquisition_main(spec: AcquisitionSpec, status_conn, scenario_conn=None) -> None:
     """Entry point of the acquisition process. ``scenario_conn``: where the daemon forwards the
     protocol events a scenario's virtual patient follows (simulation only)."""
+    from station.acquire.supervisor import die_with_parent, parent_watch
+
+    die_with_parent()  # never outlive the station (even one killed with SIGKILL)
+    parent_gone = parent_watch()
     scheduling = _prepare_process()
     from station.acquire.hardware import open_real_hardware, open_simulated_hardware
     from station.acquire.loop import AcquisitionLoop
@@ -144,6 +148,8 @@ def acquisition_main(spec: AcquisitionSpec, status_conn, scenario_conn=None) -> 
             config=spec.config,
             sink=sink,
             bus_errors=hardware.bus_errors,
+            imu_error=hardware.imu_error,
+            imu_absent_reason=hardware.imu_absent_reason,
             on_health=ring.publish_health,
             extra_health=_extra_health(sim, scheduling),
         )
@@ -160,7 +166,7 @@ def acquisition_main(spec: AcquisitionSpec, status_conn, scenario_conn=None) -> 
     finally:
         status_conn.close()
     try:
-        loop.run(lambda: stop["requested"])
+        loop.run(lambda: stop["requested"] or parent_gone())
     finally:
         ring.close()
         hardware.close()

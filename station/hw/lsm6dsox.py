@@ -57,6 +57,7 @@ RESET_TIMEOUT_NS = 10_000_000
 RESET_POLL_NS = 50_000
 
 _SAMPLE = struct.Struct("<6h")
+_XYZ = struct.Struct("<3h")
 
 
 class LSM6DSOX(ImuChip):
@@ -206,6 +207,12 @@ class LSM6DSOX(ImuChip):
         self._carry = b""
         if not data:
             return np.empty((0, 6))
+        if len(data) == 14 and data[0] >> 3 == TAG_GYRO and data[7] >> 3 == TAG_ACCEL and (data[0] ^ data[7]) & 0x06 == 0:
+            # The usual read at the frame rate: one gyroscope + accelerometer pair (no numpy).
+            gx, gy, gz = _XYZ.unpack_from(data, 1)
+            ax, ay, az = _XYZ.unpack_from(data, 8)
+            a, g = self._accel_scale, self._gyro_scale
+            return np.array(((ax * a, ay * a, az * a, gx * g, gy * g, gz * g),))
         words = np.frombuffer(data, dtype=np.uint8).reshape(-1, 7)
         sensor = words[:, 0] >> 3
         slot = (words[:, 0] >> 1) & 0x03

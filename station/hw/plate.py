@@ -57,6 +57,8 @@ from station.hw.tca9548a import TCA9548A
 
 RECOVERY_RETRY_NS = 1_000_000_000
 """A corner whose recovery failed is tried again this long after, ns."""
+RECOVERY_FIRST_NS = 100_000_000
+"""A corner that went down is first tried again this long after, ns."""
 
 OK = "ok"
 DOWN = "down"
@@ -273,6 +275,10 @@ class PlateFrontEnd:
         return str(exc)
 
     def _mark_down(self, i: int, reason: str) -> None:
+        if self.corner_state[i] != DOWN:
+            # The first attempt to bring it back waits a little: a glitch passes, and a chip
+            # that lost power is usually back within this time.
+            self._retry_ns[i] = self._clock.monotonic_ns() + RECOVERY_FIRST_NS
         self.corner_state[i] = DOWN
         self.corner_error[i] = reason
 
@@ -356,8 +362,9 @@ class PlateFrontEnd:
         return values, fault_mask
 
     # ------------------------------------------------------------------ recovery
-    def recovery_step(self, now_ns: int) -> list[str]:
-        """Advance the recovery of every corner that is down or stuck by one short step.
+    def recovery_step(self, now_ns: int, *, include_stuck: bool = False) -> list[str]:
+        """Advance the recovery of every corner that is down (and stuck, with ``include_stuck``;
+        a stuck corner otherwise returns to ``"ok"`` by itself) by one short step.
 
         Recovery is a sequence of steps (:meth:`_recovery_steps`), each a few I2C transactions
         (at most about 1 ms of bus time: the register writes are split in two), with the waits
@@ -375,7 +382,8 @@ class PlateFrontEnd:
         for i in range(4):
             steps = self._recovering[i]
             if steps is None:
-                if self.corner_state[i] not in (DOWN, STUCK) or now_ns < self._retry_ns[i]:
+                state = self.corner_state[i]
+                if not (state == DOWN or (include_stuck and state == STUCK)) or now_ns < self._retry_ns[i]:
                     continue
                 steps = self._recovering[i] = self._recovery_steps(i)
                 self._resume_ns[i] = now_ns
@@ -464,12 +472,12 @@ class PlateFrontEnd:
         self._retry_ns = [0] * 4
         recovered: list[str] = []
         try:
-            recovered += self.recovery_step(clock.monotonic_ns())
+            recovered += self.recovery_step(clock.monotonic_ns(), include_stuck=True)
             while any(steps is not None for steps in self._recovering):
                 wake = min(self._resume_ns[i] for i in range(4) if self._recovering[i] is not None)
                 clock.sleep_until_ns(wake)
                 self._retry_ns = [1 << 62] * 4  # no new attempt within this call
-                recovered += self.recovery_step(clock.monotonic_ns())
+                recovered += self.recovery_step(clock.monotonic_ns(), include_stuck=True)
         finally:
             self._retry_ns = saved_retry
         return recovered
