@@ -53,8 +53,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="height of the sensor above the ground, m, for step length and speed (default: the sidecar's "
         "sensor_height_m)",
     )
-    parser.add_argument("--mounting-up", choices=AXES, help="sensor axis pointing up when worn (default: sidecar, "
-                        "then [imu] mounting_up)")
+    parser.add_argument("--mounting-up", choices=AXES, help="sensor axis pointing up when worn, e.g. "
+                        "--mounting-up=-x (default: sidecar, then [imu] mounting_up)")
     parser.add_argument("--mounting-toes", choices=AXES, help="sensor axis pointing toward the toes when worn "
                         "(default: sidecar, then [imu] mounting_toes)")
     parser.set_defaults(func=run)
