@@ -91,7 +91,7 @@ def _condition_summary(protocol: Protocol, condition, results) -> dict:
     out: dict = {
         "id": condition.id,
         "label": condition.label,
-        "stance": condition.stance.describe(),
+        "stance": condition.describe(protocol.walk),  # a walk test: the walk, in words
         "attempts": len(mine),
         "valid_trials": len(valid),
         "invalid": [{"trial": r.plan.trial, "attempt": r.plan.attempt,

@@ -8,6 +8,7 @@ import dataclasses
 
 from station.protocols.loader import builtin_protocols
 from station.protocols.report import KEY_MEASURES, key_measures, patient_history
+from station.protocols.results import summarise
 
 from dashboard_support import ACTOR
 
@@ -63,3 +64,9 @@ def test_the_history_follows_walking_speed_cadence_and_variability(store, patien
     assert [p["value"] for p in speed["points"]] == [0.62, 0.81]
     assert speed["label"] == "Speed" and speed["unit"] == "m/s"
     assert abs(speed["change"] - 0.19) < 1e-9
+
+
+def test_a_walk_condition_is_described_as_the_walk_not_as_a_stance():
+    protocol = builtin_protocols()["backward-walk-3m-5m"]
+    described = summarise(protocol, [])["conditions"][0]["stance"]
+    assert described.startswith("walking backward") and "between the gates at 1 m and 4 m" in described
