@@ -76,7 +76,7 @@
     setTimer("idle");
     $("walk-result").hidden = true;
     $("walk-result").replaceChildren();
-    showCadence({ cadence_steps_min: null, steps: null, walking_min: null });
+    showCadence({ cadence_steps_min: null, steps: null, window_s: null, walking_min: null });
   }
 
   function gateRole(position_m) {
@@ -187,6 +187,7 @@
   function showCadence(d) {
     if (d.cadence_steps_min !== undefined) $("walk-cadence").textContent = d.cadence_steps_min === null ? "–" : fmt(d.cadence_steps_min, 0);
     if (d.steps !== undefined) $("walk-steps").textContent = d.steps === null ? "–" : d.steps;
+    if (d.window_s !== undefined) $("walk-window").textContent = d.window_s === null ? "" : ` in the last ${fmt(d.window_s, 0)} s`;
     if (d.walking_min !== undefined) {
       $("walk-minutes").textContent = d.walking_min === null ? "–" : fmt(d.walking_min, 1);
       $("walk-walked").hidden = d.walking_min === null;
@@ -241,7 +242,7 @@
         setTimer("idle");
         break;
       case "cadence":
-        showCadence({ cadence_steps_min: d.cadence_steps_min, steps: d.steps });
+        showCadence({ cadence_steps_min: d.cadence_steps_min, steps: d.steps, window_s: d.window_s });
         break;
       case "trial_finished":
         showResult(d.result || {});
@@ -280,7 +281,10 @@
         el("td", { class: "value num" }, `${digits === 0 ? values[k] : fmt(values[k], digits)}${unit ? " " + unit : ""}`)));
     if (values.walk_time_s !== undefined && values.walk_time_s !== null) setTimer("stopped", null, values.walk_time_s);
     else if (w.timer.state === "running") setTimer("stopped");
-    if (treadmill()) showCadence({ cadence_steps_min: values.cadence_steps_min ?? null, steps: values.steps ?? null, walking_min: values.walking_min ?? null });
+    if (treadmill()) {
+      showCadence({ cadence_steps_min: values.cadence_steps_min ?? null, steps: values.steps ?? null, window_s: null,
+        walking_min: values.walking_min ?? null });
+    }
     box.replaceChildren(...[
       r.valid === false ? el("p", { class: "error-box" }, "Invalid trial: " + (r.issues || []).map((i) => i.message).join(" ")) : null,
       walk.imu ? el("p", { class: "warn-box small" }, `No gait measures: ${walk.imu}`) : null,
