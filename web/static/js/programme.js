@@ -83,7 +83,7 @@
       }, el("strong", {}, `Session ${s.number}`), `${day(s.planned_date)} · ${s.status}${d}`));
     }
     const keys = [...byWeek.keys()].sort((a, b) => a - b);
-    $("calendar").replaceChildren(el("div", { class: "calendar" }, keys.map((k) => [
+    $("calendar").replaceChildren(el("div", { class: "calendar" }, keys.flatMap((k) => [
       el("div", { class: "week-label" }, k === 0 ? "Baseline" : Number.isInteger(k) ? `Week ${k}` : `After week ${k - 0.5}`),
       el("div", { class: "week-items" }, byWeek.get(k)),
     ])));

@@ -1,0 +1,99 @@
+"""The programme pages end to end in headless Chromium at tablet size, against the real station
+(simulated hardware, acquisition process, trial service, waitress):
+
+a patient's page offers a programme -> start the backward-walking pilot -> the programme page
+(week 1 of 4, calendar of 12 sessions and 3 visits) -> a dose entered by hand and a session
+marked missed (adherence, dose chart) -> the baseline visit runs its first test from the
+programme on the live view -> back on the programme page the outcome has its baseline value and
+its published MDC -> the patient page shows the programme at a glance. Bounded: every wait has a
+limit, and the one recorded trial lasts 30 s.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from test_dashboard import ADMIN, api, at, by_id, css, fill, wait
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_programme_from_the_patient_page_to_its_first_assessment(station, browsers):
+    started = time.monotonic()
+    tablet, _downloads = browsers("tablet")
+    tablet.get(station.url + "/")
+    wait(tablet, "the first-run setup page", at("/setup"))
+    fill(tablet, "username", ADMIN[0])
+    fill(tablet, "password", ADMIN[1])
+    fill(tablet, "password_repeat", ADMIN[1])
+    css(tablet, "form.card button[type=submit]")[0].click()
+    wait(tablet, "the patients page after setup", at("/patients"))
+    made = api(tablet, "POST", "/api/patients", {"identifier": "PRG-001", "birth_year": 1958, "sex": "M"})
+    assert made["status"] == 201, made
+    pid = made["body"]["id"]
+
+    # -- the patient page offers a programme ------------------------------------------------
+    tablet.get(f"{station.url}/patients/{pid}")
+    wait(tablet, "the programme form", lambda d: by_id(d, "start-programme").is_displayed())
+    from selenium.webdriver.support.ui import Select
+
+    Select(by_id(tablet, "programme-template")).select_by_value("backward-walking-stroke")
+    today = tablet.execute_script("return new Date().toISOString().slice(0, 10)")
+    by_id(tablet, "start-programme").click()
+    wait(tablet, "the programme page", lambda d: d.current_url.split("/")[-2] == "assignments")
+    wait(tablet, "the programme loaded", lambda d: by_id(d, "programme-page").get_attribute("data-loaded") == "yes")
+    assert "Backward treadmill walking after stroke" in by_id(tablet, "programme-title").text
+    assert by_id(tablet, "programme-position").text.startswith("Week 1 of 4")
+    assert len(css(tablet, ".cal-item.session")) == 12 and len(css(tablet, ".cal-item.visit")) == 3
+    assert "Chang KW" in by_id(tablet, "references").text
+
+    # -- a dose by hand, a missed session ---------------------------------------------------
+    css(tablet, '.cal-item.session[data-number="1"]')[0].click()
+    wait(tablet, "the session panel", lambda d: by_id(d, "dose-form").is_displayed())
+    fill(tablet, "minutes", "28")
+    fill(tablet, "rpe", "13")
+    by_id(tablet, "save-dose").click()
+    wait(tablet, "session 1 done", lambda d: css(d, '.cal-item.session[data-number="1"]')[0].get_attribute("data-status") == "done")
+    assert "28.00 min" in by_id(tablet, "dose-recorded").text and "RPE 13" in by_id(tablet, "dose-recorded").text
+    assert len(css(tablet, "#dose-chart rect.dose-bar")) == 1
+    css(tablet, '.cal-item.session[data-number="2"]')[0].click()
+    wait(tablet, "the missed field", lambda d: by_id(d, "missed-reason").is_displayed())
+    by_id(tablet, "missed-reason").send_keys("no transport")
+    by_id(tablet, "miss-session").click()
+    wait(tablet, "the missed list", lambda d: "no transport" in by_id(d, "missed-list").text)
+    assert "1 of 12 sessions done" in by_id(tablet, "adherence").text
+
+    # -- the baseline visit runs its first test from the programme ---------------------------
+    css(tablet, '.cal-item.visit')[0].click()
+    wait(tablet, "the visit's run button", lambda d: "quiet-stance" in by_id(d, "run-visit").text)
+    by_id(tablet, "run-visit").click()
+    wait(tablet, "the live view", lambda d: "/live" in d.current_url, timeout_s=15)
+    wait(tablet, "the quiet-stance instructions", lambda d: by_id(d, "trial-state").get_attribute("data-state") == "instructions",
+         timeout_s=30)
+    wait(tablet, "the Start button", lambda d: by_id(d, "btn-start").is_enabled(), timeout_s=30)
+    by_id(tablet, "btn-start").click()
+    wait(tablet, "the test to finish", lambda d: "finished" in by_id(d, "message").text, timeout_s=75)
+    if by_id(tablet, "btn-close").is_enabled():
+        by_id(tablet, "btn-close").click()
+
+    # -- back on the programme page: the baseline value and its MDC ---------------------------
+    assignment = api(tablet, "GET", f"/api/patients/{pid}/programmes")["body"]["programmes"][0]["id"]
+    tablet.get(f"{station.url}/assignments/{assignment}")
+    wait(tablet, "the programme loaded", lambda d: by_id(d, "programme-page").get_attribute("data-loaded") == "yes")
+    card = css(tablet, '.outcome[data-key="quiet-stance/eo/mean_velocity_cm_s"]')[0]
+    assert len(card.find_elements("css selector", "circle.point")) == 1
+    assert "Gasq" in card.find_element("css selector", ".mdc-source").text
+    asymmetry = css(tablet, '.outcome[data-key="weight-bearing/eo/weight_asymmetry_pct"]')[0]
+    assert "No MDC published" in asymmetry.find_element("css selector", ".mdc-source").text
+    css(tablet, '.cal-item.visit')[0].click()
+    wait(tablet, "the next test of the visit", lambda d: "romberg" in by_id(d, "run-visit").text)
+
+    # -- the patient page at a glance ---------------------------------------------------------
+    tablet.get(f"{station.url}/patients/{pid}")
+    wait(tablet, "the programme at a glance", lambda d: by_id(d, "glance-position").text.startswith("Week 1 of 4"))
+    assert "1 of 12 sessions done, 1 missed" in css(tablet, "#programme-glance .adherence-bar")[0].get_attribute("aria-label")
+    assert "Sway velocity, feet apart, eyes open" in by_id(tablet, "programme-glance").text
+    assert today  # the form offered today's date; the programme started on it
+    assert time.monotonic() - started < 240
