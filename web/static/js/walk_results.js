@@ -97,7 +97,8 @@ const WalkResults = (() => {
         tr.addEventListener("keydown", (ev) => { if (ev.key === "Enter") show(); });
       }
     }
-    return el("div", { class: "walk-minutes-block" }, el("h3", {}, "Minute by minute"), figure, table);
+    return el("div", { class: "walk-minutes-block" }, el("h3", {}, "Minute by minute"), figure,
+      el("div", { class: "table-scroll" }, table));
   }
 
   /* The window of the steps figure: the timed walk, or the first minute with walking. */
