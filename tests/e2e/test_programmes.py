@@ -56,7 +56,7 @@ def test_a_programme_from_the_patient_page_to_its_first_assessment(station, brow
     fill(tablet, "rpe", "13")
     by_id(tablet, "save-dose").click()
     wait(tablet, "session 1 done", lambda d: css(d, '.cal-item.session[data-number="1"]')[0].get_attribute("data-status") == "done")
-    assert "28.00 min" in by_id(tablet, "dose-recorded").text and "RPE 13" in by_id(tablet, "dose-recorded").text
+    assert "28 min" in by_id(tablet, "dose-recorded").text and "RPE 13" in by_id(tablet, "dose-recorded").text
     assert len(css(tablet, "#dose-chart rect.dose-bar")) == 1
     css(tablet, '.cal-item.session[data-number="2"]')[0].click()
     wait(tablet, "the missed field", lambda d: by_id(d, "missed-reason").is_displayed())

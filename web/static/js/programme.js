@@ -11,6 +11,7 @@
   let doc = null;
   let selected = null; // {kind: "session"|"visit", id}
 
+  const mins = (x) => (x === null || x === undefined ? "–" : Number.isInteger(x) ? String(x) : x.toFixed(1));
   const pct = (x) => (x === null || x === undefined ? "–" : `${Math.round(100 * x)} %`);
   const day = (iso) => new Date(iso + "T12:00:00Z").toLocaleDateString(undefined, { weekday: "short", month: "short", day: "numeric" });
 
@@ -48,7 +49,7 @@
       el("td", {}, `Week ${w.week}`),
       el("td", { class: "num" }, `${w.sessions_done} / ${w.sessions_planned}`),
       el("td", { class: "num" }, w.sessions_missed),
-      el("td", { class: "num" }, `${fmtSig(w.minutes_done)} / ${fmtSig(w.minutes_planned)}`),
+      el("td", { class: "num" }, `${mins(w.minutes_done)} / ${mins(w.minutes_planned)}`),
       el("td", { class: "num" }, pct(w.minutes_done_of_planned))));
     const missed = a.missed.length
       ? el("ul", { id: "missed-list" }, a.missed.map((m) => el("li", {}, `Session ${m.number} (week ${m.week}, ${day(m.planned_date)}): ${m.reason}`)))
@@ -56,7 +57,7 @@
     $("adherence").replaceChildren(
       bar(o.sessions_done, o.sessions_missed, o.sessions_planned,
         `${o.sessions_done} of ${o.sessions_planned} sessions done (${pct(o.sessions_done_of_planned)}); ${o.sessions_done} of ${o.sessions_due} due so far`),
-      el("p", { id: "adherence-minutes" }, `Minutes: ${fmtSig(o.minutes_done)} of ${fmtSig(o.minutes_planned)} planned (${pct(o.minutes_done_of_planned)}), `
+      el("p", { id: "adherence-minutes" }, `Minutes: ${mins(o.minutes_done)} of ${mins(o.minutes_planned)} planned (${pct(o.minutes_done_of_planned)}), `
         + `${pct(o.minutes_done_of_due)} of those due so far.` + (o.sessions_cancelled ? ` ${o.sessions_cancelled} session(s) cancelled when the programme ended.` : "")),
       el("table", { class: "list", id: "adherence-weeks" },
         el("thead", {}, el("tr", {}, el("th", {}, "Week"), el("th", { class: "num" }, "Sessions done"), el("th", { class: "num" }, "Missed"),
@@ -76,7 +77,7 @@
       }, el("strong", {}, v.label), `${day(v.planned_date)} · ${v.status}`));
     }
     for (const s of doc.sessions) {
-      const d = s.minutes !== null && s.minutes !== undefined ? ` · ${fmtSig(s.minutes)} min` : "";
+      const d = s.minutes !== null && s.minutes !== undefined ? ` · ${mins(s.minutes)} min` : "";
       add(s.week, el("button", {
         type: "button", class: "cal-item session" + (s.planned_date === doc.today ? " today" : ""),
         dataset: { status: s.status, sessionId: s.id, number: s.number }, onclick: () => select("session", s.id),
@@ -108,7 +109,7 @@
     const parts = [el("h3", {}, `Session ${s.number} · week ${s.week} · ${day(s.planned_date)} · ${s.status}`)];
     if (s.status === "done") {
       parts.push(el("p", { id: "dose-recorded" }, `Dose (${s.source === "measured" ? `measured, trial #${s.trial_id}` : "entered by hand"}): `
-        + [s.minutes !== null ? `${fmtSig(s.minutes)} min` : null, s.steps !== null && s.steps !== undefined ? `${s.steps} steps` : null,
+        + [s.minutes !== null ? `${mins(s.minutes)} min` : null, s.steps !== null && s.steps !== undefined ? `${s.steps} steps` : null,
           s.cadence_steps_min ? `${fmtSig(s.cadence_steps_min)} steps/min` : null, s.speed_m_s ? `${fmtSig(s.speed_m_s)} m/s` : null,
           s.belt_speed_m_s ? `belt ${fmtSig(s.belt_speed_m_s)} m/s` : null, s.rpe ? `RPE ${s.rpe}` : null].filter(Boolean).join(", ")
         + ` — ${s.recorded_by}, ${new Date(s.recorded_at).toLocaleString()}`));
@@ -213,7 +214,8 @@
     const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart dose", role: "img", "aria-label": "minutes per session against the plan" });
     const bw = (W - padL - 8) / Math.max(1, sessions.length);
     const Y = (v) => H - padB - v / top * (H - padT - padB);
-    for (const g of [0, top / 2, top / 1.1]) {
+    const step = Charts.niceStep(top, 4);
+    for (let g = 0; g <= top; g += step) {
       root.append(svg("line", { x1: padL, x2: W - 8, y1: Y(g), y2: Y(g), stroke: "#e1e6eb" }));
       root.append(svg("text", { x: padL - 4, y: Y(g) + 4, "text-anchor": "end" }, Math.round(g)));
     }
@@ -224,7 +226,7 @@
       if (s.minutes !== null && s.minutes !== undefined) {
         const r = svg("rect", { x: x + bw * 0.15, width: bw * 0.7, y: Y(s.minutes), height: H - padB - Y(s.minutes),
           fill: s.source === "measured" ? "#1f4e79" : "#5b8fc7", class: "dose-bar" });
-        r.append(svg("title", {}, `Session ${s.number}: ${fmtSig(s.minutes)} of ${fmtSig(s.minutes_planned)} min (${s.source})`));
+        r.append(svg("title", {}, `Session ${s.number}: ${mins(s.minutes)} of ${mins(s.minutes_planned)} min (${s.source})`));
         root.append(r);
       } else if (s.status === "missed") {
         root.append(svg("text", { x: x + bw / 2, y: H - padB - 4, "text-anchor": "middle", fill: "#a32020" }, "×"));
