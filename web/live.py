@@ -21,8 +21,9 @@ Events (``event:`` name, ``data:`` one JSON object)::
              :mod:`station.protocols.events` and :mod:`station.protocols.service`), with
              ``id: <epoch>-<seq>``
     health   ``{"health": <GET /healthz document>, "viewers": n}`` once a second
-    gait     ``{"contacts_t_ns", "steps", "cadence_steps_min", "window_s"}`` once a second while the
-             IMU gives data: the steps of the last seconds (:mod:`web.live_gait`)
+    gait     ``{"contacts_t_ns", "steps", "cadence_steps_min", "window_s"}`` once a second while a
+             walk test is open and the IMU gives data: the steps of the last seconds
+             (:mod:`web.live_gait`; no cost to a stream while stance tests run)
     session  ``{"expires_in_s": s}`` every few seconds: time left before the inactivity logout
     logout   ``{"expired": true}``: the login session ended; the stream closes
 
@@ -200,6 +201,12 @@ def _catch_up(service, after_seq: int) -> tuple[list[str], int]:
     return texts, (rest.events[-1].seq if rest.events else status_seq)
 
 
+def _walk_open(service) -> bool:
+    """A walk test is open (the walk panel shows the stream's steps and cadence)."""
+    run = service.status().get("run") if service is not None else None
+    return bool(run) and run.get("outcome") == "walk"
+
+
 def _stream(app, *, token: str, resume: tuple[str | None, int], shown=lambda status: None):
     """The generator of one viewer's stream (runs in a server thread, outside the request)."""
     link = app.config.get("STATION_LINK")
@@ -253,11 +260,13 @@ def _stream(app, *, token: str, resume: tuple[str | None, int], shown=lambda sta
                     attach_after = now + 1.0
             if reader is not None:
                 block = reader.read()
+                walking = _walk_open(service)
                 if len(block.frames) or block.missed:
                     yield _event("frames", {"frames": frames_payload(block.frames), "missed": block.missed,
                                             "rate_hz": rate_hz, "sent_ns": time.monotonic_ns()})
-                    gait.feed(block.frames)
-                if now >= next_gait:
+                    if walking:
+                        gait.feed(block.frames)
+                if walking and now >= next_gait:
                     next_gait = now + GAIT_INTERVAL_S
                     doc = gait.event()
                     if doc is not None:
