@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from station.programmes.adherence import adherence
 from station.programmes.change import comparable_mdc, outcome_change, unit_of
+from station.programmes.dose import NoDoseInTrial, dose_from_trial
 from station.protocols.report import stored_result
 from station.protocols.results import summarise
 from station.protocols.schema import Protocol
@@ -104,6 +105,18 @@ def _visits(doc: dict) -> list[dict]:
     return out
 
 
+def _walking_trials(store, patient_id: int) -> list[dict]:
+    """The patient's recent walking trials not yet taken as a session's dose, with their dose."""
+    out = []
+    for trial in store.programmes.unlinked_trials(patient_id):
+        try:
+            dose = dose_from_trial(trial)
+        except NoDoseInTrial:
+            continue
+        out.append({"id": trial["id"], "protocol": trial["protocol"], "started_at": trial["started_at"], "dose": dose})
+    return out
+
+
 def programme_document(store, assignment_id: int, protocols: dict[str, Protocol], *, actor) -> dict:
     """The programme page's document (see the module docstring); audited as a view."""
     doc = store.programmes.view(assignment_id, actor=actor)
@@ -121,6 +134,7 @@ def programme_document(store, assignment_id: int, protocols: dict[str, Protocol]
         "pauses": doc["pauses"],
         "adherence": adherence(doc["sessions"], today),
         "outcome_groups": _outcomes(store, doc, protocols),
+        "walking_trials": _walking_trials(store, doc["patient_id"]),
     }
 
 

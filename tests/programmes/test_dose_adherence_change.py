@@ -38,8 +38,11 @@ def simulated_treadmill_trial(store, patient_id: int, minutes: float = 2.0):
     return store.trials.get(trial_id), plan
 
 
-def test_dose_measured_in_a_simulated_treadmill_session(store, patient, pilot):
+def test_dose_measured_in_a_simulated_treadmill_session(store, patient, pilot, protocols):
     trial, plan = simulated_treadmill_trial(store, patient["id"])
+    store_assessment(store, patient["id"], "quiet-stance", {"eo": {"velocity": 1.0}})  # not a walk: not offered
+    offered = programme_document(store, pilot["id"], protocols, actor=ACTOR)["walking_trials"]
+    assert [t["id"] for t in offered] == [trial["id"]] and offered[0]["dose"]["steps"] > 100
     session = pilot["sessions"][0]
     done = store.programmes.measure_dose(session["id"], trial, actor=ACTOR, extra={"rpe": 13})
     assert done["status"] == "done" and done["dose_source"] == "measured" and done["trial_id"] == trial["id"]
@@ -51,6 +54,7 @@ def test_dose_measured_in_a_simulated_treadmill_session(store, patient, pilot):
     assert (done["recorded_by"], done["recorded_at"]) == ("ana", "2026-01-05T00:00:00.000Z")
     entry = store.audit.query(action="programme.dose")[0]
     assert entry["detail"] == {"session": session["id"], "source": "measured", "trial": trial["id"], "replaced": False}
+    assert programme_document(store, pilot["id"], protocols, actor=ACTOR)["walking_trials"] == []  # taken
 
 
 def test_a_trial_without_walking_or_of_another_patient_gives_no_dose(store, patient, pilot):

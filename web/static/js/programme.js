@@ -133,7 +133,14 @@
           if (f.get("notes")) body.notes = String(f.get("notes"));
           act("POST", `/api/programme-sessions/${s.id}/dose`, body, box);
         } }, "Save dose")));
-      parts.push(el("h3", {}, "Dose measured by the station"), trialForm, el("div", { class: "actions" },
+      const offered = (doc.walking_trials || []).map((t) => el("button", {
+        type: "button", class: "secondary walking-trial", dataset: { trialId: t.id }, onclick: () =>
+          act("POST", `/api/programme-sessions/${s.id}/dose`, { trial_id: t.id }, box),
+      }, `Trial #${t.id} (${t.protocol}, ${new Date(t.started_at).toLocaleDateString()}): ${mins(t.dose.minutes)} min, ${t.dose.steps} steps`));
+      parts.push(el("h3", {}, "Dose measured by the station"),
+        offered.length ? el("div", { class: "actions" }, offered)
+          : el("p", { class: "muted small" }, "No walking trial of this patient waits for a session; record one on the live view (e.g. the backward treadmill session), or give a trial number."),
+        trialForm, el("div", { class: "actions" },
         el("button", { type: "button", class: "secondary", id: "link-trial", onclick: () => {
           const n = Number(new FormData(trialForm).get("trial_id"));
           act("POST", `/api/programme-sessions/${s.id}/dose`, { trial_id: n }, box);
