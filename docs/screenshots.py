@@ -44,8 +44,9 @@ README_SHOTS = ("results-tablet", "live-recording-tablet", "history-phone")
 # -- 1. a small clinic, made by the station's own trial service -------------------------------
 def make_clinic(data_dir: Path) -> dict:
     """Patients and two visits of ``P-001`` (mCTSIB + single-leg each), a month apart."""
-    from station.acquire.local import SimulatedStation
-    from station.sim.scenarios import SCENARIOS, ScenarioPatient, scenario_message
+    from station.sim.station import SimulatedStation
+    from station.sim.scenarios import SCENARIOS, Scenario, ScenarioPatient, scenario_message
+    from station.sim.virtual_patient import Lapse
     from station.protocols.service import TrialService
     from station.sim.person import VirtualPerson
     from station.store.audit import Actor
@@ -70,7 +71,10 @@ def make_clinic(data_dir: Path) -> dict:
         station = SimulatedStation(None, person, seed=seed, calibration="auto")
         service = TrialService(station, store, calibration=station.calibration.to_dict(),
                                wall_clock=lambda: clock["t"])
-        follower = ScenarioPatient(SCENARIOS["patient"], person, time_origin_ns=station.simulation.plate.t0_ns)
+        # the first visit: the patient steps off on foam with the eyes closed and puts the foot down early on the right leg
+        lapses = (Lapse("foam_ec", "step_off", 11.0), Lapse("right", "touch_down", 4.0)) if visit == 0 else ()
+        scenario = Scenario("screenshots", "demo clinic", True, lapses) if lapses else SCENARIOS["patient"]
+        follower = ScenarioPatient(scenario, person, time_origin_ns=station.simulation.plate.t0_ns)
         events = []
         service.bus.subscribe(events.append)
         service.bus.subscribe(lambda e: (m := scenario_message(e)) is not None and follower.handle(m))

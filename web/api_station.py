@@ -16,7 +16,7 @@ from station.acquire.source import down_health
 from station.protocols.loader import builtin_protocols, load_protocols
 from station.protocols.schema import ProtocolError
 from station.protocols.service import ServiceUnavailable
-from station.store.db import ValidationError
+from station.store.db import NotFound, ValidationError
 from web.jsonio import json_body
 from web.security import actor, api_error
 
@@ -68,11 +68,29 @@ def _service_status() -> dict:
     return {"available": True, **service.status()}
 
 
+def _interrupted() -> list[dict]:
+    """Trials found interrupted (crash, power cut) when this station started, kept as partial."""
+    from web.security import store
+
+    out = []
+    for trial_id in getattr(store(), "recovered_trial_ids", ()):
+        try:
+            trial = store().trials.get(trial_id)
+        except NotFound:
+            continue  # erased since
+        patient = store().patients.get(trial["patient_id"])
+        out.append({"trial_id": trial_id, "session_id": trial["session_id"], "patient_id": patient["id"],
+                    "patient_identifier": patient["identifier"], "protocol": trial["protocol"],
+                    "condition": trial["condition"], "started_at": trial["started_at"],
+                    "frame_count": trial["frame_count"]})
+    return out
+
+
 @bp.get("/station")
 def station():
     status = _service_status()
     current_app.extensions["station_exposure_audit"].shown(session.get("sid", ""), "station.view", status, actor())
-    return {"health": station_health(), "service": status}
+    return {"health": station_health(), "service": status, "interrupted": _interrupted()}
 
 
 def _protocol_doc(protocol) -> dict:

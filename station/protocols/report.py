@@ -19,6 +19,7 @@ their status.
 from __future__ import annotations
 
 import math
+import re
 import time
 
 from station.protocols.machine import TrialPlan, TrialResult
@@ -177,8 +178,8 @@ def key_measures(protocol: Protocol, condition_summary: dict, summary: dict, age
             continue
         if key == "time_held_s" and protocol.outcome != "time_held":
             continue
-        if key == "weight_left_pct" and key not in values:
-            continue
+        if key == "weight_left_pct" and (key not in values or stance.feet.startswith("single")):
+            continue  # on one leg the left/right split says only which leg was standing
         entry = {"metric": key, "label": label, "unit": unit, "value": values.get(key), "references": []}
         norm = norms.compare(key, values.get(key), age_y=age_y, eyes=stance.eyes, surface=stance.surface,
                              feet=stance.feet, duration_s=condition.duration_s)
@@ -219,8 +220,8 @@ def cutoff_reading(cut: dict, unit: str) -> dict:
     else:
         limit, side = f"{cut['above']:g} {unit}".strip(), "above"
     if not cut["flagged"]:
-        reached = "at or above" if side == "below" else "at or below"
-        return {"verdict": "met", "words": f"Met the criterion: {reached} {limit}."}
+        reached = "At or above" if side == "below" else "At or below"
+        return {"verdict": "met", "words": f"{reached} {limit}: the criterion is met."}
     return {"verdict": side, "words": f"{side.capitalize()} {limit}: {cut.get('meaning', '')}".strip()}
 
 
@@ -246,8 +247,9 @@ def norm_reading(metric: str, norm: dict, feet: str) -> dict:
     if feet == "together":
         misfit.append("feet together here, comfortable stance in the reference")
     note = norm.get("note") or ""
-    if "reference trials lasted" in note:
-        misfit.append(note.split("The reference trials lasted ", 1)[1].split(".")[0].replace(", this one", " there, here"))
+    lasted = re.search(r"The reference trials lasted ([\d.]+ s), this one ([\d.]+ s)", note)
+    if lasted:
+        misfit.append(f"reference trials of {lasted.group(1)}, this one {lasted.group(2)}")
     if misfit:
         out["fits"] = False
         out["misfit"] = "Rough guide only: " + "; ".join(misfit) + "."
@@ -456,6 +458,8 @@ def is_key_series(protocol: Protocol | None, metric: str) -> bool:
         return metric == "time_held_s"
     if outcome == "weight_bearing":
         return metric == "weight_left_pct"
+    if outcome == "walk":  # the gates' speed overground; time walking and cadence on the treadmill
+        return metric in ("walk_speed_m_s", "walking_min", "cadence_steps_min")
     return metric in ("mean_velocity_cm_s", "ellipse_area_cm2")
 
 

@@ -203,9 +203,15 @@ class Store:
     def is_service(self) -> bool:
         return self._lock_fd is not None
 
+    recovered_trial_ids: tuple[int, ...] = ()
+    """Trials this service found interrupted when it started (marked ``partial``): the live page
+    says so."""
+
     def recover_partial_trials(self) -> list[int]:
         """Mark trials interrupted by a crash as ``partial`` (frames kept); return their ids."""
-        return self.trials.recover_partial_trials(actor=Actor.system())
+        ids = self.trials.recover_partial_trials(actor=Actor.system())
+        self.recovered_trial_ids = tuple(self.recovered_trial_ids) + tuple(ids)
+        return ids
 
     def close(self) -> None:
         """Close the database and release the service lock."""

@@ -26,12 +26,33 @@ const Charts = (() => {
     return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * p;
   }
 
-  /* -- live statokinesigram (canvas) -------------------------------------------------------- */
+  /* -- live statokinesigram (canvas), in the plate frame ---------------------------------------
+     Fixed scale, never re-centred: the plate's outline (corner load cells), the feet for the
+     stance of the trial (outline of each foot on the plate) and their base of support (shaded),
+     the centre of pressure where it really is on the plate. A 10 cm bar gives the scale. */
+  const FOOT_L = 25, FOOT_W = 9.5; // cm, an adult foot on the plate's marks
+  const ZOOM_HALF_CM = 5; // the zoomed inset shows ±5 cm of the plate frame
+
+  /* Foot outlines (plate frame, cm; +ML right, +AP toes) for a stance's ``feet``. */
+  function feetFor(feet) {
+    const foot = (ml, ap) => ({ ml, ap, w: FOOT_W, l: FOOT_L });
+    switch (feet) {
+      case "together": return [foot(-FOOT_W / 2 - 0.3, 0), foot(FOOT_W / 2 + 0.3, 0)];
+      case "single_left": return [foot(-FOOT_W / 2 - 0.3, 0)];
+      case "single_right": return [foot(FOOT_W / 2 + 0.3, 0)];
+      case "tandem": return [foot(0, FOOT_L / 2), foot(0, -FOOT_L / 2)];
+      case "semi_tandem": return [foot(-FOOT_W / 2 - 0.3, FOOT_L / 4), foot(FOOT_W / 2 + 0.3, -FOOT_L / 4)];
+      case "apart": return [foot(-8.5, 0), foot(8.5, 0)];
+      default: return [];
+    }
+  }
+
   class LiveTrace {
-    constructor(canvas) {
+    constructor(canvas, plate) {
       this.canvas = canvas;
       this.ctx = canvas.getContext("2d");
-      this.halfSpan = 3; // cm, smoothed
+      this.plate = plate || { width_cm: 40, depth_cm: 40 };
+      this.feet = null; // stance feet of the trial on screen (null: not known)
     }
 
     resize() {
@@ -46,54 +67,117 @@ const Charts = (() => {
       return dpr;
     }
 
-    /* ml, ap: arrays (cm, null where unknown), newest last. */
-    draw(ml, ap) {
+    /* ml, ap: arrays (cm, null where unknown), newest last; stale: the data stopped (grey). */
+    draw(ml, ap, stale) {
       const dpr = this.resize();
       const ctx = this.ctx;
       const W = this.canvas.width, H = this.canvas.height;
       ctx.clearRect(0, 0, W, H);
-      let n = 0, sx = 0, sy = 0;
-      for (let i = 0; i < ml.length; i++) {
-        if (ml[i] !== null && ap[i] !== null) { sx += ml[i]; sy += ap[i]; n++; }
-      }
-      const cx = n ? sx / n : 0, cy = n ? sy / n : 0;
-      let reach = 0;
-      for (let i = 0; i < ml.length; i++) {
-        if (ml[i] !== null && ap[i] !== null) reach = Math.max(reach, Math.abs(ml[i] - cx), Math.abs(ap[i] - cy));
-      }
-      const target = Math.max(1.5, reach * 1.25);
-      this.halfSpan += (target - this.halfSpan) * (target > this.halfSpan ? 0.5 : 0.05);
-      const scale = Math.min(W, H) / (2 * this.halfSpan); // px per cm
-      const X = (v) => W / 2 + (v - cx) * scale;
-      const Y = (v) => H / 2 - (v - cy) * scale;
-      // grid every 1 cm (every 2 or 5 when zoomed out)
-      const step = this.halfSpan > 12 ? 5 : this.halfSpan > 6 ? 2 : 1;
+      // a fixed view: the plate with a margin
+      // a wide canvas: the plate on the left, the zoom beside it; a square one: the zoom in a corner
+      const wide = W > H * 1.25;
+      const PW = wide ? Math.min(H, W * 0.62) : W; // the plate view's width (px)
+      const halfW = this.plate.width_cm / 2 + 4, halfD = this.plate.depth_cm / 2 + 4;
+      const scale = Math.min(PW / (2 * halfW), H / (2 * halfD)); // px per cm
+      const X = (v) => PW / 2 + v * scale;
+      const Y = (v) => H / 2 - v * scale;
+      // the plate
+      ctx.lineWidth = 2 * dpr;
+      ctx.strokeStyle = "#8a95a1";
+      ctx.fillStyle = "#f1f4f7";
+      const pw = this.plate.width_cm * scale, pd = this.plate.depth_cm * scale;
+      ctx.fillRect(X(-this.plate.width_cm / 2), Y(this.plate.depth_cm / 2), pw, pd);
+      ctx.strokeRect(X(-this.plate.width_cm / 2), Y(this.plate.depth_cm / 2), pw, pd);
+      // grid every 5 cm
       ctx.lineWidth = 1 * dpr;
       ctx.strokeStyle = "#e1e6eb";
       ctx.beginPath();
-      for (let g = Math.ceil((cx - this.halfSpan * W / Math.min(W, H)) / step) * step; X(g) <= W; g += step) {
-        ctx.moveTo(Math.round(X(g)) + 0.5, 0); ctx.lineTo(Math.round(X(g)) + 0.5, H);
+      for (let g = -Math.floor(this.plate.width_cm / 10) * 5; g <= this.plate.width_cm / 2; g += 5) {
+        ctx.moveTo(Math.round(X(g)) + 0.5, Y(this.plate.depth_cm / 2)); ctx.lineTo(Math.round(X(g)) + 0.5, Y(-this.plate.depth_cm / 2));
       }
-      for (let g = Math.ceil((cy - this.halfSpan * H / Math.min(W, H)) / step) * step; Y(g) >= 0; g += step) {
-        ctx.moveTo(0, Math.round(Y(g)) + 0.5); ctx.lineTo(W, Math.round(Y(g)) + 0.5);
+      for (let g = -Math.floor(this.plate.depth_cm / 10) * 5; g <= this.plate.depth_cm / 2; g += 5) {
+        ctx.moveTo(X(-this.plate.width_cm / 2), Math.round(Y(g)) + 0.5); ctx.lineTo(X(this.plate.width_cm / 2), Math.round(Y(g)) + 0.5);
       }
       ctx.stroke();
-      // axis labels
-      ctx.fillStyle = "#6b7682";
+      // feet and their base of support
+      const feet = feetFor(this.feet);
+      if (feet.length) {
+        const l = Math.min(...feet.map((f) => f.ml - f.w / 2)), r = Math.max(...feet.map((f) => f.ml + f.w / 2));
+        const b = Math.min(...feet.map((f) => f.ap - f.l / 2)), t = Math.max(...feet.map((f) => f.ap + f.l / 2));
+        ctx.fillStyle = "rgba(30, 122, 60, 0.10)";
+        ctx.fillRect(X(l), Y(t), (r - l) * scale, (t - b) * scale);
+        ctx.strokeStyle = "#7a8693";
+        ctx.lineWidth = 1.5 * dpr;
+        for (const f of feet) {
+          ctx.beginPath();
+          ctx.ellipse(X(f.ml), Y(f.ap), (f.w / 2) * scale, (f.l / 2) * scale, 0, 0, 2 * Math.PI);
+          ctx.stroke();
+        }
+      }
+      // labels and the scale bar
+      ctx.fillStyle = "#4d5864";
       ctx.font = `${12 * dpr}px system-ui, sans-serif`;
       ctx.fillText("toes ↑", 6 * dpr, 16 * dpr);
-      ctx.fillText("right →", W - 52 * dpr, H - 8 * dpr);
-      ctx.fillText(`grid ${step} cm`, 6 * dpr, H - 8 * dpr);
-      if (!n) {
-        ctx.fillStyle = "#8a95a1";
+      ctx.textAlign = "end";
+      ctx.fillText("patient's right →", PW - 6 * dpr, wide ? H - 6 * dpr : 16 * dpr);
+      ctx.textAlign = "start";
+      ctx.strokeStyle = "#4d5864";
+      ctx.lineWidth = 2 * dpr;
+      ctx.beginPath();
+      ctx.moveTo(8 * dpr, H - 10 * dpr); ctx.lineTo(8 * dpr + 10 * scale, H - 10 * dpr);
+      ctx.stroke();
+      ctx.fillText("10 cm", 12 * dpr + 10 * scale, H - 6 * dpr);
+      let n = 0;
+      for (let i = 0; i < ml.length; i++) if (ml[i] !== null && ap[i] !== null) n++;
+      if (!n || stale) {
+        ctx.fillStyle = "#5b6673";
         ctx.font = `${18 * dpr}px system-ui, sans-serif`;
         ctx.textAlign = "center";
-        ctx.fillText("No one on the plate", W / 2, H / 2);
+        ctx.fillText(stale ? "No data from the plate" : "No one on the plate", PW / 2, H / 2);
         ctx.textAlign = "start";
-        return;
+        if (stale) return;
+        if (!n) return;
       }
-      // the trace, older parts lighter
-      ctx.lineWidth = 2 * dpr;
+      this.path(ml, ap, X, Y, 2 * dpr, 6 * dpr);
+      // the zoom: the same plate frame around the feet's centre, fixed (never re-centred)
+      const pad = 8 * dpr;
+      const box = wide ? Math.round(Math.min(W - PW - 2 * pad, H - 40 * dpr)) : Math.round(Math.min(W, H) * 0.3);
+      const bx = W - box - pad, by = wide ? Math.round((H - box) / 2) : H - box - pad;
+      const zoom = box / (2 * ZOOM_HALF_CM);
+      const ZX = (v) => bx + box / 2 + v * zoom, ZY = (v) => by + box / 2 - v * zoom;
+      ctx.save();
+      ctx.fillStyle = "rgba(255, 255, 255, 0.94)";
+      ctx.strokeStyle = "#4d5864";
+      ctx.lineWidth = 1.5 * dpr;
+      ctx.fillRect(bx, by, box, box);
+      ctx.strokeRect(bx, by, box, box);
+      ctx.beginPath();
+      ctx.rect(bx, by, box, box);
+      ctx.clip();
+      ctx.strokeStyle = "#e1e6eb";
+      ctx.lineWidth = 1 * dpr;
+      ctx.beginPath();
+      for (let g = -ZOOM_HALF_CM; g <= ZOOM_HALF_CM; g += 1) {
+        ctx.moveTo(Math.round(ZX(g)) + 0.5, by); ctx.lineTo(Math.round(ZX(g)) + 0.5, by + box);
+        ctx.moveTo(bx, Math.round(ZY(g)) + 0.5); ctx.lineTo(bx + box, Math.round(ZY(g)) + 0.5);
+      }
+      ctx.stroke();
+      ctx.strokeStyle = "#9aa5b1";
+      ctx.beginPath();
+      ctx.moveTo(ZX(0), by); ctx.lineTo(ZX(0), by + box); ctx.moveTo(bx, ZY(0)); ctx.lineTo(bx + box, ZY(0));
+      ctx.stroke();
+      this.path(ml, ap, ZX, ZY, 1.5 * dpr, 4 * dpr);
+      ctx.restore();
+      ctx.fillStyle = "#4d5864";
+      ctx.font = `${11 * dpr}px system-ui, sans-serif`;
+      ctx.fillText(wide ? `Zoom ±${ZOOM_HALF_CM} cm, 1 cm grid` : `zoom ±${ZOOM_HALF_CM} cm`, bx, by - 6 * dpr);
+      if (wide) ctx.fillText("fixed on the plate's centre", bx, by + box + 16 * dpr);
+    }
+
+    /* The trace (older parts lighter) and the latest point, through the X/Y mapping given. */
+    path(ml, ap, X, Y, width, dot) {
+      const ctx = this.ctx;
+      ctx.lineWidth = width;
       ctx.lineJoin = "round";
       const segments = 5;
       const per = Math.ceil(ml.length / segments);
@@ -111,12 +195,26 @@ const Charts = (() => {
         if (ml[i] !== null && ap[i] !== null) {
           ctx.fillStyle = "#d33";
           ctx.beginPath();
-          ctx.arc(X(ml[i]), Y(ap[i]), 6 * dpr, 0, 2 * Math.PI);
+          ctx.arc(X(ml[i]), Y(ap[i]), dot, 0, 2 * Math.PI);
           ctx.fill();
           break;
         }
       }
     }
+  }
+
+  /* Half-span (cm) that shows a trace and its ellipse around their mean, with a margin. */
+  function reach(ml, ap, ellipse) {
+    let n = 0, sx = 0, sy = 0;
+    for (let i = 0; i < ml.length; i++) if (ml[i] !== null && ap[i] !== null) { sx += ml[i]; sy += ap[i]; n++; }
+    if (!n) return 0.5;
+    const cx = sx / n, cy = sy / n;
+    let r = 0.5;
+    for (let i = 0; i < ml.length; i++) {
+      if (ml[i] !== null && ap[i] !== null) r = Math.max(r, Math.abs(ml[i] - cx), Math.abs(ap[i] - cy));
+    }
+    if (ellipse && ellipse.major_cm) r = Math.max(r, ellipse.major_cm);
+    return r * 1.15;
   }
 
   /* -- static statokinesigram with the 95 % prediction ellipse (SVG) ------------------------ */
@@ -132,10 +230,8 @@ const Charts = (() => {
     }
     const cx = pts.reduce((a, p) => a + p[0], 0) / pts.length;
     const cy = pts.reduce((a, p) => a + p[1], 0) / pts.length;
-    let reach = 0.5;
-    for (const p of pts) reach = Math.max(reach, Math.abs(p[0] - cx), Math.abs(p[1] - cy));
-    if (ellipse && ellipse.major_cm) reach = Math.max(reach, ellipse.major_cm);
-    const half = reach * 1.15;
+    // one scale for several plots (the conditions of a test) when the caller gives it
+    const half = (opts && opts.half) || reach(ml, ap, ellipse);
     const pad = 24;
     const scale = (size - 2 * pad) / (2 * half);
     const X = (v) => pad + (v - cx + half) * scale;
@@ -176,6 +272,8 @@ const Charts = (() => {
       }
     }
     if (!Number.isFinite(t0)) { root.append(svg("text", { x: W / 2, y: H / 2, "text-anchor": "middle" }, "no data")); return root; }
+    if (opts && opts.minSpan && y1 - y0 < opts.minSpan) { const m = (y0 + y1) / 2; y0 = m - opts.minSpan / 2; y1 = m + opts.minSpan / 2; }
+    if (opts && opts.floor !== undefined && opts.floor !== null) y0 = Math.min(y0, opts.floor);
     if (y1 - y0 < 1e-9) { y0 -= 1; y1 += 1; }
     const ypad = (y1 - y0) * 0.08; y0 -= ypad; y1 += ypad;
     if (t1 - t0 < 1e-9) t1 = t0 + 1;
@@ -203,7 +301,11 @@ const Charts = (() => {
         pen = true;
       }
       root.append(svg("path", { d, fill: "none", stroke: s.color, "stroke-width": 1.3 }));
-      if (s.label) { root.append(svg("text", { x: lx, y: 14, fill: s.color }, s.label)); lx += 90; }
+      if (s.label) {
+        root.append(svg("line", { x1: lx, x2: lx + 18, y1: 10, y2: 10, stroke: s.color, "stroke-width": 3, class: "swatch" }));
+        root.append(svg("text", { x: lx + 22, y: 14, fill: s.color, class: "legend" }, s.label));
+        lx += 110;
+      }
     }
     return root;
   }
@@ -217,8 +319,19 @@ const Charts = (() => {
     const values = points.map((p) => p.value);
     let y0 = Math.min(...values), y1 = Math.max(...values);
     if (mdc) { y0 = Math.min(y0, values[0] - mdc); y1 = Math.max(y1, values[0] + mdc); }
-    if (y1 - y0 < 1e-9) { y0 -= Math.abs(y0) * 0.1 + 1e-3; y1 += Math.abs(y1) * 0.1 + 1e-3; }
-    const pad = (y1 - y0) * 0.1; y0 -= pad; y1 += pad;
+    const floor = opts && opts.floor;
+    if (floor !== undefined && floor !== null) {
+      // amounts (areas, velocities, times) from zero: a small change must look small
+      y0 = floor;
+      y1 = Math.max(y1 * 1.15, (opts && opts.ceiling) || 0, floor + 1e-3);
+    } else if (opts && opts.around !== undefined) {
+      // a split (weight on the left, %): centred on the even value, at least ±10 points
+      const span = Math.max(10, Math.abs(y0 - opts.around), Math.abs(y1 - opts.around)) * 1.1;
+      y0 = opts.around - span; y1 = opts.around + span;
+    } else {
+      if (y1 - y0 < 1e-9) { y0 -= Math.abs(y0) * 0.1 + 1e-3; y1 += Math.abs(y1) * 0.1 + 1e-3; }
+      const pad = (y1 - y0) * 0.1; y0 -= pad; y1 += pad;
+    }
     const times = points.map((p) => p.date.getTime());
     let t0 = Math.min(...times), t1 = Math.max(...times);
     if (t1 - t0 < 1) { t0 -= 86400000; t1 += 86400000; }
@@ -237,8 +350,12 @@ const Charts = (() => {
     }
     const d = points.map((p, i) => (i ? "L" : "M") + X(times[i]).toFixed(1) + " " + Y(p.value).toFixed(1)).join("");
     root.append(svg("path", { d, fill: "none", stroke: "#1f4e79", "stroke-width": 2 }));
+    if (opts && opts.ceiling) {
+      root.append(svg("line", { x1: padL, x2: W - padR, y1: Y(opts.ceiling), y2: Y(opts.ceiling), stroke: "#1e7a3c",
+        "stroke-dasharray": "4 4", class: "ceiling" }));
+    }
     points.forEach((p, i) => {
-      const dot = svg("circle", { cx: X(times[i]), cy: Y(p.value), r: 6, fill: "#1f4e79", class: "point" });
+      const dot = svg("circle", { cx: X(times[i]), cy: Y(p.value), r: 6, fill: p.value === 0 && opts && opts.zeroIsUnable ? "#a32020" : "#1f4e79", class: "point" });
       dot.append(svg("title", {}, `${p.label}: ${p.text}`));
       root.append(dot);
     });
@@ -249,5 +366,5 @@ const Charts = (() => {
     return root;
   }
 
-  return { LiveTrace, statokinesigram, timeSeries, history, niceStep };
+  return { LiveTrace, statokinesigram, timeSeries, history, niceStep, reach, feetFor };
 })();

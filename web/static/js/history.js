@@ -1,5 +1,9 @@
-/* A patient's history: per protocol and condition, the key measures over sessions, with the
-   published minimal detectable change where one exists. */
+/* A patient's history: per test, the few key measures over sessions first (time held for timed
+   holds, the weight split for weight bearing, sway velocity and ellipse area otherwise), the
+   other measures on demand. Axes of amounts start at zero, a split is centred on 50 %, so a
+   small change looks small. A session where the patient could not take the position counts as
+   0 s ("unable"). The minimal detectable change is shown only for the population and test it
+   was published for. */
 "use strict";
 
 (() => {
@@ -9,33 +13,48 @@
 
   function changeText(s) {
     const mdcLine = s.mdc
-      ? el("p", { class: "muted" }, `Minimal detectable change ${fmtSig(s.mdc.value)} ${s.unit}: ${s.mdc.population}. ${s.mdc.citation}`)
-      : el("p", { class: "muted" }, "No published minimal detectable change for this measure here.");
+      ? el("p", { class: "muted" }, `Minimal detectable change ${fmtSig(s.mdc.value)} ${s.unit} (shaded around the first session): ${s.mdc.population}. ${s.mdc.citation}`)
+      : el("p", { class: "muted" }, s.mdc_note || "No published minimal detectable change for this measure in this test.");
     if (s.points.length < 2) {
       return el("div", { class: "small" }, el("p", {}, "One session so far: a change shows from the second."), mdcLine);
     }
     const sign = s.change > 0 ? "+" : "";
     const words = `Change since the first session: ${sign}${fmtSig(s.change)} ${s.unit}.`;
     const verdict = !s.mdc ? null : s.exceeds_mdc
-      ? el("span", { class: "tag flag" }, "beyond the MDC")
-      : el("span", { class: "tag" }, "within the MDC (may be noise)");
+      ? el("span", { class: "tag flag-strong" }, "beyond the MDC: a real change")
+      : el("span", { class: "tag neutral" }, "within the MDC (may be noise)");
     return el("div", { class: "small" }, el("p", {}, words, " ", verdict), mdcLine);
   }
 
-  function chartCard(s) {
+  function pointText(s, p) {
+    if (s.metric === "time_held_s" && p.value === 0) return "0 s (unable)";
+    return `${fmtSig(p.value)} ${s.unit}`;
+  }
+
+  function chartCard(s, durations) {
     const points = s.points.map((p) => ({
       date: new Date(p.started_at), value: p.value,
-      label: when(p.started_at), text: `${fmtSig(p.value)} ${s.unit} (${p.trials.length} trial${p.trials.length === 1 ? "" : "s"})`,
+      label: when(p.started_at), text: `${pointText(s, p)} (${p.trials.length} trial${p.trials.length === 1 ? "" : "s"})`,
     }));
+    const opts = { mdc: s.mdc ? s.mdc.value : null, unit: s.unit, label: `${s.label}, ${s.condition_label}`, zeroIsUnable: s.metric === "time_held_s" };
+    if (s.metric === "weight_left_pct") opts.around = 50;
+    else opts.floor = 0;
+    if (s.metric === "time_held_s" && durations[s.protocol]) opts.ceiling = durations[s.protocol];
+    const last = s.points[s.points.length - 1];
     return el("div", { class: "card history-chart", dataset: { protocol: s.protocol, condition: s.condition, metric: s.metric } },
       el("h3", {}, `${s.label} · ${s.condition_label}`),
-      Charts.history(points, { mdc: s.mdc ? s.mdc.value : null, unit: s.unit, label: `${s.label}, ${s.condition_label}` }),
+      el("p", { class: "latest" }, "Latest: ", el("strong", {}, pointText(s, last)), ` (${when(last.started_at)})`),
+      Charts.history(points, opts),
       changeText(s));
   }
 
   async function load() {
     try {
-      const doc = await api("GET", `/api/patients/${patientId}/history`);
+      const [doc, protocols] = await Promise.all([
+        api("GET", `/api/patients/${patientId}/history`),
+        api("GET", "/api/protocols").catch(() => ({ protocols: [] })),
+      ]);
+      const durations = Object.fromEntries(protocols.protocols.filter((p) => p.outcome === "time_held").map((p) => [p.name, p.duration_s]));
       $("history-title").textContent = `History · ${doc.patient.identifier}`;
       $("back-link").textContent = `← ${doc.patient.identifier}`;
       const box = $("history");
@@ -48,9 +67,24 @@
         if (!groups.has(s.protocol)) groups.set(s.protocol, []);
         groups.get(s.protocol).push(s);
       }
-      box.replaceChildren(...[...groups.values()].map((list) => el("section", { dataset: { protocol: list[0].protocol } },
-        el("h2", {}, list[0].protocol_title),
-        el("div", { class: "history-grid" }, list.map(chartCard)))));
+      box.replaceChildren(...[...groups.values()].map((list) => {
+        const key = list.filter((s) => s.key);
+        const rest = list.filter((s) => !s.key);
+        const more = el("div", { class: "history-grid", hidden: true });
+        const section = el("section", { dataset: { protocol: list[0].protocol } },
+          el("h2", {}, list[0].protocol_title),
+          el("div", { class: "history-grid" }, key.map((s) => chartCard(s, durations))));
+        if (rest.length) {
+          const toggle = el("button", { type: "button", class: "secondary more-measures" }, `More measures (${rest.length})`);
+          toggle.addEventListener("click", () => {
+            if (!more.childElementCount) more.append(...rest.map((s) => chartCard(s, durations)));
+            more.hidden = !more.hidden;
+            toggle.textContent = more.hidden ? `More measures (${rest.length})` : "Fewer measures";
+          });
+          section.append(el("div", { class: "actions" }, toggle), more);
+        }
+        return section;
+      }));
     } catch (err) {
       showError($("page-error"), err);
     }

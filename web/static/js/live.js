@@ -24,7 +24,13 @@
     frames: { ml: [], ap: [], fz: null, left: null, right: null },
     dirty: true,
     refreshing: null,
+    lastFrameAt: 0, // performance.now() of the last frame received (ms)
+    stale: true, // no frame for STALE_MS, or the stream is down: values greyed and blanked
+    busy: false, // a command is on its way: its button stays disabled until the answer
+    restUntil: 0, // performance.now() when the suggested rest ends (ms)
+    lines: [], // the message box's lines (never the same line twice)
   };
+  const STALE_MS = 1000;
 
   /* -- frames ----------------------------------------------------------------------------- */
   function addFrames(doc) {
@@ -40,22 +46,57 @@
       f.ml.push(fr.ml_cm); f.ap.push(fr.ap_cm);
       f.fz = fr.fz_n; f.left = fr.left_n; f.right = fr.right_n;
     }
+    if (doc.frames.length) state.lastFrameAt = performance.now();
     if (f.ml.length > keep) { f.ml.splice(0, f.ml.length - keep); f.ap.splice(0, f.ap.length - keep); }
     state.dirty = true;
   }
 
-  const trace = new Charts.LiveTrace($("trace"));
+  const trace = new Charts.LiveTrace($("trace"), {
+    width_cm: Number(page.dataset.plateWidthCm) || 40, depth_cm: Number(page.dataset.plateDepthCm) || 40 });
+
+  /* The stance feet of the trial on screen (from the protocol's condition), for the trace. */
+  function stanceFeet() {
+    const r = run();
+    const t = r && (r.trial || (r.due && r.due[0]));
+    if (!r || !t) return null;
+    const p = state.protocols.find((x) => x.name === r.protocol);
+    const c = p && p.conditions.find((x) => x.id === t.condition);
+    return c && c.stance ? c.stance.feet : null;
+  }
+
+  /* The data stopped (no frame for STALE_MS, or the stream is down): grey and blank at once. */
+  function checkStale() {
+    const stale = $("conn").dataset.state !== "open" || performance.now() - state.lastFrameAt > STALE_MS;
+    if (stale !== state.stale) {
+      state.stale = stale;
+      page.classList.toggle("stale", stale);
+      state.dirty = true;
+      if (stale) {
+        $("h-rate").textContent = "–";
+        $("h-state").textContent = $("conn").dataset.state === "open" ? "no data" : "not connected";
+        $("h-state").className = "bad";
+        $("h-sensors").textContent = "–";
+        $("h-sensors").className = "";
+        $("h-lost").textContent = "–";
+      }
+    }
+  }
 
   function render() {
+    checkStale();
     if (state.dirty) {
       state.dirty = false;
-      trace.draw(state.frames.ml, state.frames.ap);
+      trace.feet = stanceFeet();
+      trace.draw(state.frames.ml, state.frames.ap, state.stale);
       const f = state.frames;
-      const fz = f.fz;
+      const fz = state.stale ? null : f.fz;
+      const onPlate = fz !== null && fz !== undefined && fz > 50;
       $("force-n").textContent = fz === null || fz === undefined ? "–" : Math.round(fz);
-      $("force-kg").textContent = fz === null || fz === undefined ? "–" : fmt(fz / G, 1);
+      $("force-kg").textContent = !onPlate ? "–" : fmt(fz / G, 1);
       const total = (f.left || 0) + (f.right || 0);
-      if (f.left !== null && f.right !== null && total > 50) {
+      const feet = trace.feet || "";
+      $("weight-split").hidden = feet.startsWith("single");
+      if (!state.stale && f.left !== null && f.right !== null && total > 50) {
         const l = 100 * f.left / total;
         $("left-bar").style.height = l.toFixed(1) + "%";
         $("right-bar").style.height = (100 - l).toFixed(1) + "%";
@@ -75,23 +116,27 @@
   function showHealth(doc) {
     const h = doc.health || {};
     Station.showHealth(h);
-    $("h-state").textContent = h.state || "?";
+    $("h-reason").textContent = h.reason || "";
+    if (state.stale && h.state !== "down") return; // no frames: the values would be old
+    $("h-state").textContent = { ok: "OK", degraded: "degraded", down: "down" }[h.state] || "?";
     $("h-state").className = h.state === "ok" ? "" : "bad";
     const rate = h.rate_hz || {};
     $("h-rate").textContent = rate.measured === null || rate.measured === undefined ? "–" : fmt(rate.measured, 1);
-    $("h-lost").textContent = h.frames_lost === undefined ? "–" : h.frames_lost;
-    $("h-lost").className = h.frames_lost ? "bad" : "";
+    // frames the acquisition could not read in time: a few are harmless (left out of the analysis)
+    const lost = h.frames_lost, total = (h.frames || 0) + (h.frames_lost || 0);
+    const share = lost && total ? 100 * lost / total : 0;
+    $("h-lost").textContent = lost === undefined ? "–" : lost + (lost && total ? ` (${share < 0.01 ? "<0.01" : fmt(share, 2)} %)` : "");
+    $("h-lost").className = share > 1 ? "bad" : "";
     const sensors = h.sensors || {};
     const faults = Object.entries(sensors).filter(([, s]) => s.status !== "ok" && s.status !== "absent");
     $("h-sensors").textContent = Object.keys(sensors).length === 0 ? "–"
       : faults.length ? faults.map(([n, s]) => `${n.toUpperCase()} ${s.status}`).join(", ") : "all OK";
     $("h-sensors").className = faults.length ? "bad" : "";
-    $("h-reason").textContent = h.reason || "";
   }
 
   function showPanel(panel) {
     if (!panel) return;
-    $("h-panel").textContent = panel.present ? "connected" : "absent";
+    $("h-panel").textContent = panel.present ? "connected" : "none (use this screen)";
     $("h-panel").title = panel.reason || "";
     $("panel-hint").textContent = panel.present
       ? "The station's button also starts the trial that is due, and stops a running one."
@@ -109,13 +154,16 @@
     aborted: "Not started",
   };
 
+  const BADGE_WORDS = { instructions: "ready to start", waiting: "waiting", countdown: "get ready", recording: "recording",
+    checking: "checking", done: "trial done", aborted: "not started" };
+
   function run() { return state.status && state.status.run; }
 
   function setTrialState(s) {
     state.trialState = s;
     const badge = $("trial-state");
     badge.dataset.state = s || (run() && run().finished ? "finished" : "none");
-    badge.textContent = s || (run() ? (run().finished ? "finished" : "ready") : "no test");
+    badge.textContent = s ? (BADGE_WORDS[s] || s) : (run() ? (run().finished ? "finished" : "ready") : "no test open");
     $("state-words").textContent = s ? (STATE_WORDS[s] || s) : (run() && run().finished ? "Test finished" : "");
     if (s !== "countdown") $("big-number").textContent = "";
     if (s !== "recording") $("progress-bar").style.width = s === "done" ? "100%" : "0";
@@ -126,15 +174,19 @@
     const r = run();
     const s = state.trialState;
     const active = s === "waiting" || s === "countdown" || s === "recording";
-    $("btn-start").disabled = !(r && s === "instructions");
-    $("btn-stop").disabled = !(r && active);
-    $("btn-skip").disabled = !(r && s === "instructions");
-    $("btn-repeat").disabled = !(r && (s === "instructions" || s === null) && r.done && r.done.length > 0);
+    const busy = state.busy; // a command is on its way: nothing can be tapped twice
+    // after a start the station may still say "instructions" for a moment: keep Start disabled
+    const starting = state.startedAt && performance.now() - state.startedAt < 5000 && s === "instructions";
+    if (s !== "instructions") state.startedAt = 0;
+    $("btn-start").disabled = busy || starting || !(r && s === "instructions");
+    $("btn-stop").disabled = busy || !(r && active);
+    $("btn-skip").disabled = busy || !(r && s === "instructions");
+    $("btn-repeat").disabled = busy || !(r && (s === "instructions" || s === null) && r.done && r.done.length > 0);
     const timed = r && r.outcome === "time_held";
     $("btn-end-hold").hidden = !timed;
-    $("btn-end-hold").disabled = !(timed && s === "recording");
-    $("btn-close").disabled = !r;
-    $("open-run").disabled = !!r || !$("patient-select").value || !$("protocol-select").value;
+    $("btn-end-hold").disabled = busy || !(timed && s === "recording");
+    $("btn-close").disabled = busy || !r;
+    $("open-run").disabled = busy || !!r || !$("patient-select").value || !$("protocol-select").value;
   }
 
   const KIND_CLASS = { bad: "error-box", ok: "ok-box", warn: "warn-box" };
@@ -143,12 +195,29 @@
      a trial's result). */
   function message(text, kind, append) {
     const box = $("message");
-    if (!append || !box.textContent) {
-      box.textContent = text || "";
-    } else if (text) {
-      box.append(el("div", {}, text));
+    const line = tidy(text);
+    if (!append) state.lines = line ? [line] : [];
+    else if (line && !state.lines.includes(line)) state.lines.push(line); // never the same line twice
+    box.replaceChildren(...state.lines.map((l) => el("div", {}, l)));
+    if (!append || !box.className.includes("-box")) box.className = "small " + (state.lines.length ? (KIND_CLASS[kind] || "") : "");
+  }
+
+  /* One sentence: trimmed, no doubled full stops ("held 3.1 s.." from joined sentences). */
+  function tidy(text) {
+    return String(text || "").trim().replace(/\.{2,}$/, ".").replace(/\.\s*\./g, ".");
+  }
+
+  /* The suggested rest between trials, counted down under the message (ms clock). */
+  function showRest() {
+    const left = Math.ceil((state.restUntil - performance.now()) / 1000);
+    const box = $("rest-timer");
+    if (left > 0 && state.trialState === "instructions") {
+      box.hidden = false;
+      box.textContent = `Rest: ${left} s`;
+    } else if (!box.hidden) {
+      box.hidden = state.restUntil === 0 || left <= -5 || state.trialState !== "instructions";
+      box.textContent = "Rest over: start when the patient is ready";
     }
-    if (!append || !box.className.includes("-box")) box.className = "small " + (KIND_CLASS[kind] || "");
   }
 
   function renderRun() {
@@ -159,8 +228,19 @@
     if (!r) {
       setTrialState(null);
       $("trial-label").textContent = "";
-      $("results-link").hidden = true;
+      $("results-link").hidden = !state.lastRun;
+      if (state.lastRun) { // after "End test": its results stay one tap away, its patient chosen
+        $("results-link").href = `/sessions/${state.lastRun.session_id}`;
+        $("results-link").textContent = `Results of ${state.lastRun.patient_identifier}'s visit`;
+      }
       return;
+    }
+    state.lastRun = { session_id: r.session_id, patient_identifier: r.patient_identifier, patient_id: r.patient_id };
+    const ps = $("patient-select");
+    if ([...ps.options].some((o) => o.value === String(r.patient_id))) ps.value = String(r.patient_id);
+    if (state.protocols.some((p) => p.name === r.protocol) && $("protocol-select").value !== r.protocol) {
+      $("protocol-select").value = r.protocol;
+      renderConditions();
     }
     $("run-title").textContent = r.title;
     $("run-patient").textContent = `Patient ${r.patient_identifier}` + (r.age_y ? `, ${r.age_y} y` : "") +
@@ -172,7 +252,9 @@
     list.replaceChildren();
     r.done.forEach((d, i) => {
       const id = r.trial_ids[i];
-      const verdict = !d.valid ? el("span", { class: "tag invalid" }, "invalid")
+      const unable = !d.valid && (d.issues || []).length && d.issues.every((i) => i.code === "no_liftoff");
+      const verdict = unable ? el("span", { class: "tag flag-strong" }, "unable (0 s)")
+        : !d.valid ? el("span", { class: "tag invalid" }, "invalid")
         : d.completed ? el("span", { class: "tag valid" }, "done")
           : el("span", { class: "tag flag" }, d.time_held_s !== null ? `held ${fmt(d.time_held_s, 1)} s` : "not completed");
       list.append(el("li", { dataset: { trialId: id || "" } },
@@ -225,6 +307,7 @@
           if (d.state === "waiting" || d.state === "aborted") message(d.message || "", d.state === "aborted" ? "warn" : "");
           if (d.state === "recording") {
             message("");
+            state.restUntil = 0;
             // the trace shows the recording itself, not the stepping on before it
             state.frames.ml = [];
             state.frames.ap = [];
@@ -248,14 +331,17 @@
         break;
       case "trial_finished": {
         const r = d.result;
-        if (!r.valid) message("Invalid trial: " + r.issues.map((i) => i.message).join(" "), "bad");
+        const unable = !r.valid && r.issues.length && r.issues.every((i) => i.code === "no_liftoff");
+        if (unable) message("Did not lift a foot: counted as unable to stand on one leg (0 s).", "warn");
+        else if (!r.valid) message("Invalid trial: " + r.issues.map((i) => i.message).join(" "), "bad");
         else if (r.time_held_s !== null && !r.completed) {
           message(`Held ${fmt(r.time_held_s, 1)} s of ${r.duration_s} s. ` + (r.hold_end ? r.hold_end.message : ""), "warn");
         } else message("Trial complete.", "ok");
         break;
       }
       case "rest":
-        if (d.next && d.next.reason) message(`Repeat offered: ${d.next.reason}. Rest about ${d.rest_s} s, then start.`, "warn", true);
+        if (d.rest_s) state.restUntil = performance.now() + d.rest_s * 1000;
+        if (d.next && d.next.reason) message(`Repeat offered: ${tidy(d.next.reason).replace(/\.$/, "")}.`, "warn", true);
         break;
       case "fault":
         message(d.message, "bad");
@@ -354,15 +440,35 @@
     }
   }
 
+  /* Send a command; every control stays disabled from the tap until the station answers, so a
+     double tap sends it once. */
   async function command(path, body) {
     showError($("page-error"), null);
+    state.busy = true;
+    updateButtons();
     try {
       const doc = await api("POST", path, body === undefined ? {} : body);
+      state.busy = false;
       applyStatus(doc);
       share("status", doc);
     } catch (err) {
       showError($("page-error"), err);
+      state.startedAt = 0;
+    } finally {
+      state.busy = false;
+      updateButtons();
     }
+  }
+
+  /* Trials the station found interrupted when it started (a crash or a power cut). */
+  function showInterrupted(list) {
+    const box = $("interrupted");
+    if (!list || !list.length) { box.hidden = true; return; }
+    box.replaceChildren(el("strong", {}, "The station restarted during a trial. "),
+      ...list.map((t) => el("div", {}, `${t.patient_identifier}: ${t.protocol}, ${t.condition.replace(/_/g, " ")} was interrupted; `,
+        `its ${t.frame_count} frames are kept as a partial trial (not analysed). `,
+        el("a", { href: `/sessions/${t.session_id}` }, "See the visit"), ". Repeat the condition if needed.")));
+    box.hidden = false;
   }
 
   $("protocol-select").addEventListener("change", () => { renderConditions(); updateButtons(); });
@@ -376,7 +482,11 @@
     command("/api/station/run", { patient_id: Number($("patient-select").value), protocol: $("protocol-select").value, conditions,
       ...(walk.walk ? { walk: walk.walk } : {}) });
   });
-  $("btn-start").addEventListener("click", () => { message(""); command("/api/station/start"); });
+  $("btn-start").addEventListener("click", () => {
+    message("");
+    state.startedAt = performance.now();
+    command("/api/station/start").then(() => setTimeout(updateButtons, 5100));
+  });
   $("btn-stop").addEventListener("click", () => command("/api/station/stop"));
   $("btn-repeat").addEventListener("click", () => { message(""); command("/api/station/repeat"); });
   $("btn-skip").addEventListener("click", () => command("/api/station/skip"));
@@ -391,5 +501,7 @@
 
   loadChoices();
   connect();
+  api("GET", "/api/station", undefined, { background: true }).then((doc) => showInterrupted(doc.interrupted)).catch(() => {});
+  setInterval(showRest, 500);
   requestAnimationFrame(render);
 })();

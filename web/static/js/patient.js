@@ -2,11 +2,20 @@
 "use strict";
 
 (() => {
-  const { api, el, fmt, when, showError } = Station;
+  const { api, el, fmt, when, showError, showFieldErrors } = Station;
   const $ = (id) => document.getElementById(id);
   const page = $("patient-page");
   const id = Number(page.dataset.patientId);
   let patient = null;
+  let protocols = {}; // name -> {title, conditions: {id: label}}
+  let labels = null; // condition tag -> words
+  const SEX = { F: "female", M: "male", X: "sex not stated" };
+
+  function testName(t) {
+    const p = protocols[t.protocol];
+    if (!p) return `${t.protocol} · ${t.condition.replace(/_/g, " ")}`;
+    return `${p.title.replace(/ \(.*\)$/, "")} · ${p.conditions[t.condition] || t.condition.replace(/_/g, " ")}`;
+  }
 
   function trialRow(t) {
     const verdict = t.status !== "complete" ? el("span", { class: "tag flag" }, t.status)
@@ -14,20 +23,20 @@
         : el("span", { class: "tag invalid", title: t.validity_reason || "" }, "invalid");
     return el("tr", {},
       el("td", {}, el("a", { href: `/trials/${t.id}` }, `#${t.id}`)),
-      el("td", {}, `${t.protocol} · ${t.condition}`),
+      el("td", {}, testName(t)),
       el("td", {}, verdict, t.valid === false && t.validity_reason ? el("div", { class: "small muted" }, t.validity_reason) : null),
       el("td", { class: "num" }, fmt(t.duration_s, 1)),
-      el("td", { class: "num" }, fmt(t.metrics.ellipse_area_cm2, 2)),
+      el("td", { class: "num hide-narrow" }, fmt(t.metrics.ellipse_area_cm2, 2)),
       el("td", { class: "num" }, fmt(t.metrics.mean_velocity_cm_s, 2)));
   }
 
   function render() {
     $("patient-title").textContent = patient.identifier;
     $("archived-tag").hidden = !patient.archived;
-    const bits = [`born ${patient.birth_year}`, `sex ${patient.sex}`];
+    const bits = [`born ${patient.birth_year}`, SEX[patient.sex] || patient.sex];
     if (patient.height_cm) bits.push(`${patient.height_cm} cm`);
     if (patient.weight_kg) bits.push(`${patient.weight_kg} kg`);
-    if (patient.conditions.length) bits.push(patient.conditions.join(", "));
+    if (patient.conditions.length) bits.push(patient.conditions.map((c) => PatientForm.conditionText(c, labels)).join(", "));
     $("patient-summary").textContent = bits.join(" · ") + (patient.notes ? ` — ${patient.notes}` : "");
     $("archive-patient").textContent = patient.archived ? "Unarchive" : "Archive";
     $("new-test").hidden = !!patient.archived;
@@ -42,13 +51,21 @@
         s.trials.length ? el("a", { class: "button secondary", href: `/sessions/${s.id}` }, "Results") : null),
       s.trials.length ? el("table", { class: "list" },
         el("thead", {}, el("tr", {}, el("th", {}, "Trial"), el("th", {}, "Test"), el("th", {}, "Validity"),
-          el("th", { class: "num" }, "s"), el("th", { class: "num" }, "Area cm²"), el("th", { class: "num" }, "Velocity cm/s"))),
+          el("th", { class: "num" }, "Length (s)"), el("th", { class: "num hide-narrow" }, "Ellipse area (cm²)"), el("th", { class: "num" }, "Sway velocity (cm/s)"))),
         el("tbody", {}, s.trials.map(trialRow))) : el("p", { class: "muted" }, "No trials."))));
   }
 
   async function load() {
     try {
-      patient = await api("GET", `/api/patients/${id}`);
+      const [p, list, conditionLabels] = await Promise.all([
+        api("GET", `/api/patients/${id}`),
+        api("GET", "/api/protocols").catch(() => ({ protocols: [] })),
+        PatientForm.conditionLabels().catch(() => null),
+      ]);
+      patient = p;
+      labels = conditionLabels;
+      protocols = Object.fromEntries(list.protocols.map((x) => [x.name, { title: x.title,
+        conditions: Object.fromEntries(x.conditions.map((c) => [c.id, c.label])) }]));
       render();
     } catch (err) {
       showError($("page-error"), err);
@@ -71,7 +88,7 @@
       dialog.close();
       await load();
     } catch (err) {
-      showError($("form-error"), err);
+      showFieldErrors(form, err, $("form-error"));
     }
   });
 

@@ -4,12 +4,46 @@
 const PatientForm = (() => {
   const { api, el } = Station;
   let conditions = null;
+  const NORM_AGES = [18, 86]; // the sway norms' age range (Santos & Duarte 2016)
+
+  async function conditionLabels() {
+    if (!conditions) conditions = (await api("GET", "/api/conditions")).conditions;
+    return Object.fromEntries(conditions.map((c) => [c.tag, c.label]));
+  }
+
+  /* A condition tag in words ("stroke:left" -> "Stroke, left side"; "other:x" -> "x"). */
+  function conditionText(tag, labels) {
+    if (labels && labels[tag]) return labels[tag];
+    if (tag.startsWith("other:")) return tag.slice(6).replace(/_/g, " ");
+    return tag.replace(/[:_]/g, " ");
+  }
+
+  /* Warn (never forbid) when the birth year puts the patient outside the norms' ages. */
+  function birthYearWarning(form) {
+    const input = form.elements.birth_year;
+    const box = form.querySelector("#birth-year-warning");
+    if (!box) return;
+    const year = Number(input.value);
+    const age = new Date().getFullYear() - year;
+    let words = "";
+    if (input.value && year >= 1900 && age < NORM_AGES[0]) {
+      words = `Age about ${age}: the reference values cover adults of ${NORM_AGES[0]}–${NORM_AGES[1]} y, so this patient's results will not be compared with them.`;
+    } else if (input.value && year >= 1900 && age > NORM_AGES[1]) {
+      words = `Age about ${age}: the reference values stop at ${NORM_AGES[1]} y, so this patient's results will not be compared with them.`;
+    }
+    box.textContent = words;
+    box.hidden = !words;
+  }
 
   async function loadConditions(form) {
-    if (!conditions) conditions = (await api("GET", "/api/conditions")).conditions;
+    await conditionLabels();
     const box = form.querySelector("[data-conditions]");
     box.replaceChildren(...conditions.map((c) => el("label", { class: "check" },
       el("input", { type: "checkbox", name: "conditions", value: c.tag }), c.label)));
+    if (!form.dataset.watching) {
+      form.dataset.watching = "yes";
+      form.elements.birth_year.addEventListener("input", () => birthYearWarning(form));
+    }
   }
 
   function fill(form, patient) {
@@ -19,6 +53,8 @@ const PatientForm = (() => {
     }
     const tags = new Set((patient && patient.conditions) || []);
     for (const box of form.querySelectorAll('input[name="conditions"]')) box.checked = tags.has(box.value);
+    Station.showFieldErrors(form, null, form.querySelector(".error-box"));
+    birthYearWarning(form);
   }
 
   function read(form, creating) {
@@ -39,12 +75,12 @@ const PatientForm = (() => {
     return doc;
   }
 
-  return { loadConditions, fill, read };
+  return { loadConditions, fill, read, conditionLabels, conditionText };
 })();
 
 if (document.getElementById("patients")) {
   (() => {
-    const { api, el, when, showError } = Station;
+    const { api, el, when, showError, showFieldErrors } = Station;
     const $ = (id) => document.getElementById(id);
     const tbody = document.querySelector("#patients tbody");
     let timer = null;
@@ -55,13 +91,14 @@ if (document.getElementById("patients")) {
       if (q) params.set("q", q);
       try {
         const doc = await api("GET", "/api/patients?" + params);
+        const labels = await PatientForm.conditionLabels().catch(() => null);
         showError($("list-error"), null);
         tbody.replaceChildren(...doc.patients.map((p) => {
           const row = el("tr", { class: "clickable", tabindex: 0, dataset: { patientId: p.id } },
             el("td", {}, el("a", { href: `/patients/${p.id}` }, p.identifier), p.archived ? el("span", { class: "tag flag" }, "archived") : null),
             el("td", { class: "num" }, p.birth_year),
             el("td", {}, p.sex),
-            el("td", { class: "hide-narrow" }, (p.conditions || []).map((c) => el("span", { class: "tag" }, c))),
+            el("td", { class: "hide-narrow" }, (p.conditions || []).map((c) => el("span", { class: "tag" }, PatientForm.conditionText(c, labels)))),
             el("td", { class: "num" }, p.session_count),
             el("td", { class: "hide-narrow" }, when(p.last_session_at)));
           row.addEventListener("click", (ev) => { if (ev.target.tagName !== "A") window.location.assign(`/patients/${p.id}`); });
@@ -94,7 +131,7 @@ if (document.getElementById("patients")) {
         dialog.close();
         window.location.assign(`/patients/${patient.id}`);
       } catch (err) {
-        showError($("form-error"), err);
+        showFieldErrors(form, err, $("form-error"));
       }
     });
 

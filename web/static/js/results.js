@@ -1,149 +1,296 @@
-/* Results of a session: per condition the measures clinicians read first, each beside the
-   patient's age-group percentile (Santos & Duarte 2016, cited) or the protocol's cut-off; the
-   trace and ellipse of the condition's last valid trial; all measures on demand; invalid trials
-   with their reasons; exports. */
+/* Results of a visit (every protocol run that day, GET /api/sessions/<id>/results?visit=1):
+   first what each test showed, in words a clinician reads in seconds (criterion met or not,
+   percentiles with the better direction and a flag outside the 5th-95th, the mCTSIB composite
+   and sensory ratios), then per condition the trace (one scale for all the conditions of a test),
+   the key measures with their references, the trials (with the clinician's validity judgement),
+   all measures on demand; the visit's notes. */
 "use strict";
 
 (() => {
   const { api, el, fmt, fmtSig, when, showError, ordinal } = Station;
   const $ = (id) => document.getElementById(id);
   const sessionId = Number($("results-page").dataset.sessionId);
+  let catalogue = null; // /api/measures
 
-  function referenceText(ref) {
-    if (ref.kind === "norm") {
-      if (!ref.comparable) return el("span", { class: "muted" }, ref.note);
-      const pct = ref.percentile === null ? "no value" : `≈ ${ordinal(ref.percentile)} percentile`;
-      return el("span", {},
-        el("strong", {}, pct), ` of ${ref.group} (n = ${ref.n_subjects}; 5th–95th: ${ref.p05}–${ref.p95}, median ${ref.p50}). `,
-        el("span", { class: "muted small" }, `${ref.short_source}. ${ref.note}`));
+  /* -- reading a reference ------------------------------------------------------------------ */
+  /* "Vellas BJ, Wayne SJ, ... 1997;45(6)..." -> "Vellas et al. 1997". */
+  function shortCite(source) {
+    const text = String(source || "");
+    const first = text.split(/[ ,.]/)[0];
+    const year = (text.match(/\b(19|20)\d\d\b/) || [""])[0];
+    if (!first) return "";
+    return /,/.test(text.split(".")[0]) ? `${first} et al. ${year}`.trim() : text.split(". ")[0];
+  }
+
+  function percentileWords(ref) {
+    const p = ref.percentile;
+    if (p === null || p === undefined) return "no value";
+    if (ref.flag === "above_p95") return "above the 95th percentile";
+    if (ref.flag === "below_p05") return "below the 5th percentile";
+    return `${ordinal(p)} percentile`;
+  }
+
+  function normReference(ref) {
+    if (!ref.comparable) return el("div", { class: "ref" }, el("span", { class: "tag" }, "no norm"), " ", ref.note);
+    const flagged = !!ref.flag;
+    const pill = flagged
+      ? el("span", { class: "tag flag-strong" }, ref.flag_words || "outside the 5th–95th percentiles")
+      : el("span", { class: "tag neutral" }, "within the 5th–95th percentiles");
+    return el("div", { class: "ref" },
+      el("div", {}, el("strong", { class: "pct" }, percentileWords(ref)), " ", pill),
+      el("div", { class: "small" }, `${ref.direction}. Reference: ${ref.group}, n = ${ref.n_subjects}; 5th–95th ${ref.p05}–${ref.p95}, median ${ref.p50}. `,
+        el("span", { class: "muted" }, ref.short_source + ".")),
+      ref.fits === false ? el("div", { class: "misfit small" }, ref.misfit) : null);
+  }
+
+  function cutoffReference(ref) {
+    const kind = ref.verdict === "met" ? "valid" : ref.verdict ? "flag-strong" : "neutral";
+    const pill = ref.verdict === "met" ? "met" : ref.verdict ? "not met" : "no value";
+    return el("div", { class: "ref" }, el("span", { class: "tag " + kind }, pill), " ", ref.words, " ",
+      el("span", { class: "muted small" }, `(${shortCite(ref.source)})`));
+  }
+
+  function protocolNormReference(ref) {
+    const row = ref.row;
+    return el("div", { class: "ref" }, ref.position ? el("strong", {}, ref.position) : "",
+      row ? ` (ages ${row.age_min_y}–${row.age_max_y}: mean ${row.mean ?? "–"} s)` : "", " ",
+      el("span", { class: "muted small" }, `${shortCite(ref.source)}. ${ref.note || ""}`));
+  }
+
+  function reference(ref) {
+    if (ref.kind === "norm") return normReference(ref);
+    if (ref.kind === "cutoff") return cutoffReference(ref);
+    if (ref.kind === "protocol_norm") return protocolNormReference(ref);
+    return null;
+  }
+
+  function valueText(m, condition) {
+    if (m.metric === "time_held_s" && m.value === 0) return "0 s (unable)";
+    if (m.value === null || m.value === undefined) return "–";
+    if (m.metric === "weight_left_pct") return `${fmt(m.value, 1)} % left / ${fmt(m.right_pct, 1)} % right`;
+    if (m.metric === "time_held_s") {
+      const times = condition.time_held_s || [];
+      return `${fmt(m.value, 1)} s` + (times.length > 1 ? ` (${condition.score} of ${times.map((t) => fmt(t, 1)).join(", ")})` : "");
     }
-    if (ref.kind === "cutoff") {
-      const limit = ref.below !== null ? `below ${ref.below}` : `above ${ref.above}`;
-      const flag = ref.flagged === null ? el("span", { class: "tag" }, "no value")
-        : ref.flagged ? el("span", { class: "tag flag" }, `flagged: ${limit}`) : el("span", { class: "tag valid" }, `not ${limit}`);
-      return el("span", {}, flag, " ", ref.meaning, " ", el("span", { class: "muted small" }, `(${ref.source.split(". ")[0]})`));
-    }
-    if (ref.kind === "protocol_norm") {
-      const row = ref.row;
-      return el("span", {}, ref.position ? el("strong", {}, ref.position) : "",
-        row ? ` (ages ${row.age_min_y}-${row.age_max_y}: mean ${row.mean ?? "–"})` : "", " ",
-        el("span", { class: "muted small" }, `${ref.source.split(". ")[0]}. ${ref.note || ""}`));
-    }
-    return "";
+    return `${fmtSig(m.value)} ${m.unit}`;
   }
 
   function measureRows(condition) {
     return condition.key_measures.map((m) => {
-      let value = m.value === null || m.value === undefined ? "–" : `${fmtSig(m.value)} ${m.unit}`;
-      if (m.metric === "weight_left_pct" && m.value !== null) value = `${fmt(m.value, 1)} % left / ${fmt(m.right_pct, 1)} % right`;
-      const refs = m.references.length ? m.references.map((r) => el("div", {}, referenceText(r)))
-        : [el("span", { class: "muted small" }, m.note || m.words || "No published reference for this measure.")];
-      if (m.words && m.references.length) refs.push(el("div", { class: "small" }, m.words));
-      return el("tr", { dataset: { metric: m.metric } },
-        el("th", {}, m.label), el("td", { class: "value num" }, value), el("td", {}, refs));
-    });
+        const refs = m.references.map(reference).filter(Boolean);
+        if (!refs.length) refs.push(el("span", { class: "muted small" }, m.note || m.words || "No published reference for this measure."));
+        else if (m.words) refs.push(el("div", { class: "small" }, m.words));
+        return el("tr", { dataset: { metric: m.metric } },
+          el("th", {}, m.label), el("td", { class: "value num" }, valueText(m, condition)), el("td", {}, refs));
+      });
+  }
+
+  /* -- trials, with the clinician's judgement ----------------------------------------------- */
+  function verdictTag(t) {
+    if (t.status !== "complete") return el("span", { class: "tag flag" }, t.note || t.status);
+    if (t.unable) return el("span", { class: "tag flag-strong" }, "unable (0 s)");
+    if (!t.valid) return el("span", { class: "tag invalid" }, "invalid");
+    if (t.completed === false && t.time_held_s !== null) return el("span", { class: "tag flag" }, `held ${fmt(t.time_held_s, 1)} s`);
+    return el("span", { class: "tag valid" }, "valid");
   }
 
   function trialLines(condition) {
     return el("ul", { class: "trial-list" }, condition.trials.map((t) => {
-      let verdict;
-      if (t.status !== "complete") verdict = el("span", { class: "tag flag" }, t.note || t.status);
-      else if (!t.valid) verdict = el("span", { class: "tag invalid" }, "invalid");
-      else if (t.completed === false && t.time_held_s !== null) verdict = el("span", { class: "tag flag" }, `held ${fmt(t.time_held_s, 1)} s`);
-      else verdict = el("span", { class: "tag valid" }, "valid");
-      const reason = !t.valid && t.validity_reason ? el("div", { class: "small error-box" }, t.validity_reason)
-        : t.hold_end ? el("div", { class: "small muted" }, t.hold_end) : null;
+      const reason = t.unable ? el("div", { class: "small muted" }, "Could not take the position: counted as 0 s.")
+        : !t.valid && t.validity_reason ? el("div", { class: "small error-text" }, t.validity_reason)
+          : t.hold_end ? el("div", { class: "small muted" }, t.hold_end) : null;
       return el("li", { dataset: { trialId: t.id, valid: String(t.valid) } },
-        el("div", {}, el("a", { href: `/trials/${t.id}` }, `Attempt ${t.attempt ?? "?"} (trial #${t.id})`), reason),
-        verdict);
+        el("div", {}, el("a", { href: `/trials/${t.id}` }, (condition.trials.some((x) => x.trial > 1) ? `Trial ${t.trial}` + (t.attempt > 1 ? `, attempt ${t.attempt}` : "")
+          : `Attempt ${t.attempt ?? "?"}`)),
+          el("span", { class: "muted small" }, ` · #${t.id}`), reason),
+        verdictTag(t));
     }));
   }
 
-  function allMeasuresTable(values) {
-    const keys = Object.keys(values).sort();
-    return el("table", { class: "list small" },
-      el("thead", {}, el("tr", {}, el("th", {}, "Measure"), el("th", { class: "num" }, "Value"))),
-      el("tbody", {}, keys.map((k) => el("tr", {}, el("td", {}, k), el("td", { class: "num" }, fmtSig(values[k]))))));
+  /* -- all measures, grouped, with words ------------------------------------------------------ */
+  function allMeasures(values) {
+    const keys = Object.keys(values);
+    if (!keys.length) return null;
+    const groups = new Map();
+    for (const k of keys) {
+      const d = (catalogue && catalogue.measures[k]) || { key: k, label: k, unit: "", group: "Other", meaning: "", reference: "" };
+      if (!groups.has(d.group)) groups.set(d.group, []);
+      groups.get(d.group).push(d);
+    }
+    const order = (catalogue && catalogue.groups) || [];
+    const sorted = [...groups.entries()].sort((a, b) => (order.indexOf(a[0]) + 99) % 99 - (order.indexOf(b[0]) + 99) % 99);
+    return el("table", { class: "list small all-measures" },
+      el("thead", {}, el("tr", {}, el("th", {}, "Measure"), el("th", { class: "num" }, "Value"), el("th", { class: "hide-narrow" }, "What it means"))),
+      sorted.map(([group, list]) => el("tbody", {},
+        el("tr", { class: "group" }, el("th", { colspan: 3 }, group)),
+        list.map((d) => el("tr", { dataset: { key: d.key } },
+          el("td", {}, d.label),
+          el("td", { class: "num" }, `${fmtSig(values[d.key])}${d.unit ? " " + d.unit : ""}`),
+          el("td", { class: "hide-narrow muted" }, d.meaning, d.reference ? el("span", { class: "cite-inline" }, ` ${d.reference}.`) : ""))))));
   }
 
-  async function tracePlot(condition, figure) {
+  /* -- traces on one scale -------------------------------------------------------------------- */
+  async function loadTrace(condition) {
     const valid = condition.trials.filter((t) => t.valid && t.analysed);
-    if (!valid.length) { figure.append(el("figcaption", {}, "No valid trial to plot.")); return; }
+    if (!valid.length) return null;
     const t = valid[valid.length - 1];
-    try {
-      const [frames, trial] = await Promise.all([
-        api("GET", `/api/trials/${t.id}/frames?fields=time_s,ap_cm,ml_cm&max_points=2000`),
-        api("GET", `/api/trials/${t.id}`),
-      ]);
-      const m = (trial.metrics && trial.metrics.metrics) || {};
-      const outcome = (trial.metrics && trial.metrics.trial) || {};
-      const c = frames.columns;
-      const start = outcome.analysis_start_s ?? 0, end = outcome.analysis_end_s ?? Infinity;
-      const ml = [], ap = [];
-      for (let i = 0; i < c.time_s.length; i++) {
-        if (c.time_s[i] >= start && c.time_s[i] <= end) { ml.push(c.ml_cm[i]); ap.push(c.ap_cm[i]); }
-      }
-      figure.prepend(Charts.statokinesigram(ml, ap, { major_cm: m.ellipse_major_cm, minor_cm: m.ellipse_minor_cm, angle_deg: m.ellipse_angle_deg }));
-      figure.append(el("figcaption", {}, `Trace of trial #${t.id} with its 95 % prediction ellipse (${fmtSig(m.ellipse_area_cm2)} cm²).`));
-    } catch (err) {
-      figure.append(el("figcaption", {}, `Could not load the trace: ${err.message}`));
+    const [frames, trial] = await Promise.all([
+      api("GET", `/api/trials/${t.id}/frames?fields=time_s,ap_cm,ml_cm&max_points=2000`),
+      api("GET", `/api/trials/${t.id}`),
+    ]);
+    const m = (trial.metrics && trial.metrics.metrics) || {};
+    const outcome = (trial.metrics && trial.metrics.trial) || {};
+    const c = frames.columns;
+    const start = outcome.analysis_start_s ?? 0, end = outcome.analysis_end_s ?? Infinity;
+    const ml = [], ap = [];
+    for (let i = 0; i < c.time_s.length; i++) {
+      if (c.time_s[i] >= start && c.time_s[i] <= end) { ml.push(c.ml_cm[i]); ap.push(c.ap_cm[i]); }
     }
+    return { id: t.id, ml, ap, ellipse: { major_cm: m.ellipse_major_cm, minor_cm: m.ellipse_minor_cm, angle_deg: m.ellipse_angle_deg },
+      area: m.ellipse_area_cm2 };
   }
 
-  function renderProtocol(section, age) {
-    const box = el("section", { class: "protocol-results", dataset: { protocol: section.protocol } },
-      el("h2", {}, section.title),
-      el("p", { class: "muted" }, `${section.valid_trial_count} valid of ${section.trial_count} analysed trials.`));
-    if (section.romberg) {
-      const r = section.romberg;
-      box.append(el("div", { class: "card", id: "romberg" },
-        el("h3", {}, "Romberg quotient (eyes closed / eyes open)"),
-        el("p", {}, `Area ${fmtSig(r.romberg_quotient_area)} · velocity ${fmtSig(r.romberg_quotient_velocity)}`,
-          r.note ? el("span", { class: "muted" }, ` — ${r.note}`) : ""),
-        el("p", { class: "muted small" }, "No published cut-off is carried for the quotient; above 1 means more sway without vision.")));
+  async function drawTraces(items) {
+    const traces = await Promise.all(items.map(({ condition }) => loadTrace(condition).catch((err) => ({ error: err }))));
+    const half = Math.max(0.5, ...traces.filter((t) => t && !t.error).map((t) => Charts.reach(t.ml, t.ap, t.ellipse)));
+    traces.forEach((t, i) => {
+      const figure = items[i].figure;
+      if (!t) { figure.append(el("p", { class: "muted small" }, "No valid trial to plot.")); return; }
+      if (t.error) { figure.append(el("figcaption", {}, `Could not load the trace: ${t.error.message}`)); return; }
+      figure.append(Charts.statokinesigram(t.ml, t.ap, t.ellipse, { half, size: 300 }),
+        el("figcaption", {}, `Trial #${t.id}: trace and 95 % ellipse (${fmtSig(t.area)} cm²). Same scale for every condition of this test.`));
+    });
+  }
+
+  /* -- summaries ------------------------------------------------------------------------------ */
+  function keyVerdict(condition) {
+    const bits = [];
+    for (const m of condition.key_measures) {
+      for (const r of m.references) {
+        if (r.kind === "cutoff" && r.verdict) {
+          bits.push(el("span", { class: "tag " + (r.verdict === "met" ? "valid" : "flag-strong") },
+            r.verdict === "met" ? `${m.label.toLowerCase()} ${valueText(m, condition)}: criterion met`
+              : `${m.label.toLowerCase()} ${valueText(m, condition)}: ${r.verdict} ${r.below ?? r.above} ${m.unit}`));
+        }
+        if (r.kind === "norm" && r.comparable && r.percentile !== null && m.metric === "mean_velocity_cm_s") {
+          bits.push(el("span", { class: "tag " + (r.flag ? "flag-strong" : "neutral") },
+            `sway velocity ${percentileWords(r)} (lower = steadier)` + (r.fits === false ? ", rough guide" : "")));
+        }
+      }
     }
-    for (const condition of section.conditions) {
-      const figure = el("figure", {});
-      const all = el("div", { hidden: true }, allMeasuresTable(condition.values));
-      const toggle = el("button", { type: "button", class: "secondary" }, "Show all measures");
-      toggle.addEventListener("click", () => {
-        all.hidden = !all.hidden;
-        toggle.textContent = all.hidden ? "Show all measures" : "Hide all measures";
-      });
-      const flagged = section.cutoffs.some((c) => c.condition === condition.id && c.flagged);
-      box.append(el("div", { class: "card condition", dataset: { condition: condition.id } },
-        el("div", { class: "actions" }, el("h3", {}, condition.label), flagged ? el("span", { class: "tag flag" }, "flagged") : null,
-          condition.valid_trials === 0 ? el("span", { class: "tag invalid" }, "no valid trial") : null),
-        el("p", { class: "muted small" }, condition.stance),
-        trialLines(condition),
-        el("div", { class: "plots" }, figure,
-          el("table", { class: "list measures" }, el("tbody", {}, measureRows(condition)))),
-        el("div", { class: "actions" }, toggle), all));
-      if (WalkResults.isWalkCondition(condition)) WalkResults.conditionFigure(condition, figure, box.lastElementChild);
-      else tracePlot(condition, figure);
+    if (condition.valid_trials === 0 && !bits.length) bits.push(el("span", { class: "tag invalid" }, "no valid trial"));
+    return bits;
+  }
+
+  function glance(section) {
+    const rows = section.conditions.map((c) => el("tr", { dataset: { condition: c.id } },
+      el("th", {}, el("a", { href: `#c-${section.protocol}-${c.id}` }, c.label)), el("td", {}, keyVerdict(c))));
+    const box = el("div", { class: "card glance" }, el("h3", {}, "At a glance"),
+      el("table", { class: "list" }, el("tbody", {}, rows)));
+    const s = section.sensory;
+    if (s) {
+      box.append(el("div", { class: "sensory", id: "sensory" },
+        el("h3", {}, "mCTSIB composite and sensory ratios"),
+        el("p", {}, el("strong", {}, s.composite_s === null ? "Composite: needs all four conditions"
+          : `Composite ${fmt(s.composite_s, 1)} of ${s.max_s} s (${fmt(s.composite_pct, 0)} %)`),
+        el("span", { class: "muted small" }, " — the sum of the four conditions' times; higher is better.")),
+        el("table", { class: "list small" }, el("tbody", {}, s.ratios.map((r) => el("tr", {},
+          el("th", {}, r.label), el("td", { class: "num value" }, r.ratio === null ? "–" : `× ${fmt(r.ratio, 2)}`),
+          el("td", { class: "muted" }, r.meaning))))),
+        el("p", { class: "muted small" }, s.note)));
+    }
+    if (section.romberg && !s) {
+      const r = section.romberg;
+      box.append(el("div", { id: "romberg" },
+        el("h3", {}, "Romberg quotient (eyes closed / eyes open)"),
+        el("p", {}, `Area × ${fmtSig(r.romberg_quotient_area)} · velocity × ${fmtSig(r.romberg_quotient_velocity)}`,
+          r.note ? el("span", { class: "muted" }, ` — ${r.note}`) : ""),
+        el("p", { class: "muted small" }, "Above 1: more sway without vision. No published cut-off is carried for the quotient.")));
     }
     return box;
   }
 
+  function renderProtocol(section) {
+    const box = el("section", { class: "protocol-results", dataset: { protocol: section.protocol } },
+      el("h2", {}, section.title),
+      el("p", { class: "muted" }, `${section.valid_trial_count} valid of ${section.trial_count} analysed trials.`),
+      glance(section));
+    const figures = [];
+    for (const condition of section.conditions) {
+      const figure = el("figure", { class: "trace-figure" });
+      const table = allMeasures(condition.values);
+      const parts = [
+        el("div", { class: "actions" }, el("h3", {}, condition.label), ...keyVerdict(condition)),
+        el("p", { class: "muted small" }, condition.stance),
+        el("div", { class: "plots" }, figure,
+          el("div", { class: "measures-col" }, el("table", { class: "list measures" }, el("tbody", {}, measureRows(condition))),
+            trialLines(condition))),
+      ];
+      if (table) {
+        const all = el("div", { hidden: true }, table);
+        const toggle = el("button", { type: "button", class: "secondary" }, "Show all measures");
+        toggle.addEventListener("click", () => {
+          all.hidden = !all.hidden;
+          toggle.textContent = all.hidden ? "Show all measures" : "Hide all measures";
+        });
+        parts.push(el("div", { class: "actions" }, toggle), all);
+      }
+      box.append(el("div", { class: "card condition", id: `c-${section.protocol}-${condition.id}`, dataset: { condition: condition.id } }, parts));
+      if (section.outcome === "walk") WalkResults.conditionFigure(condition, figure, box.lastElementChild); // walk_results.js
+      else figures.push({ condition, figure });
+    }
+    drawTraces(figures);
+    return box;
+  }
+
+  /* -- the visit's notes ---------------------------------------------------------------------- */
+  function notesEditor(session) {
+    const area = el("textarea", { maxlength: 2000, rows: 2, "aria-label": `Notes of ${session.label}`, placeholder: "Notes for this test (how the patient felt, footwear, aids…)" });
+    area.value = session.notes || "";
+    const status = el("span", { class: "muted small", role: "status" });
+    const save = el("button", { type: "button", class: "secondary" }, "Save notes");
+    save.addEventListener("click", async () => {
+      save.disabled = true;
+      try {
+        await api("PATCH", `/api/sessions/${session.id}`, { notes: area.value });
+        status.textContent = "Saved.";
+      } catch (err) {
+        status.textContent = err.message;
+      } finally {
+        save.disabled = false;
+      }
+    });
+    return el("div", { class: "session-notes", dataset: { sessionId: session.id } },
+      el("label", {}, `${session.label || "Session"} · ${when(session.started_at)}`, area),
+      el("div", { class: "actions tight" }, save, status));
+  }
+
   async function load() {
     try {
-      const doc = await api("GET", `/api/sessions/${sessionId}/results`);
+      const [doc, measures] = await Promise.all([
+        api("GET", `/api/sessions/${sessionId}/results?visit=1`),
+        api("GET", "/api/measures").catch(() => null),
+      ]);
+      catalogue = measures;
       const p = doc.patient;
-      $("results-title").textContent = `Results · ${p.identifier}`;
-      $("results-summary").textContent = `${when(doc.session.started_at)} · ${doc.session.label || "session"}` +
-        (p.age_y ? ` · age ${p.age_y} (from the birth year)` : "");
+      $("results-title").textContent = `Visit results · ${p.identifier}`;
+      $("results-summary").textContent = `${when(doc.sessions[0].started_at)}` +
+        (p.age_y ? ` · age ${p.age_y} (from the birth year)` : "") +
+        ` · ${doc.protocols.map((s) => s.title.replace(/ \(.*\)$/, "")).join(", ") || "no analysed test"}`;
       $("back-link").href = `/patients/${p.id}`;
       $("back-link").textContent = `← ${p.identifier}`;
       $("results-actions").replaceChildren(
         el("a", { class: "button secondary", href: `/patients/${p.id}/history` }, "History"),
+        el("a", { class: "button secondary", href: `/live?patient=${p.id}` }, "Another test"),
         el("a", { class: "button secondary", href: `/api/patients/${p.id}/export.csv`, download: true, id: "export-history" }, "Export history (CSV)"));
       const box = $("results");
-      box.replaceChildren(...doc.protocols.map((s) => renderProtocol(s, p.age_y)));
-      if (!doc.protocols.length) box.append(el("p", { class: "muted" }, "No analysed trials in this session."));
+      box.replaceChildren(...doc.protocols.map(renderProtocol));
+      if (!doc.protocols.length) box.append(el("p", { class: "muted" }, "No analysed trials in this visit."));
       if (doc.unknown_protocol_trials.length) {
         box.append(el("p", { class: "warn-box" }, `${doc.unknown_protocol_trials.length} trial(s) of a protocol this station no longer has are not summarised.`));
       }
-      $("norms-cite").textContent = `Age-group percentiles: ${doc.norms_source}. Percentiles are estimated from the published 5th, 50th and 95th percentiles (log-normal interpolation). Cut-offs: the sources named beside them.`;
+      $("visit-notes").replaceChildren(el("h2", {}, "Notes"), ...doc.sessions.map(notesEditor));
+      $("norms-cite").textContent = `Age-group percentiles: ${doc.norms_source}. Percentiles are estimated from the published 5th, 50th and 95th percentiles (log-normal interpolation); outside the 5th–95th only the side is given. Cut-offs: the sources named beside them.`;
     } catch (err) {
       showError($("page-error"), err);
     }

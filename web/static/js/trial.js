@@ -1,62 +1,128 @@
-/* One trial: validity (and why it is invalid), plots of the trace with its ellipse and of the
-   stabilogram, the key measures, all measures on demand, exports. */
+/* One trial: what it showed (valid, held, unable, invalid and why), its plots (the trace with
+   its 95 % ellipse only when the trial has sway measures; the stabilogram with a colour legend;
+   the total force), the key measures, every measure on demand grouped with its label, unit,
+   meaning and reference, the clinician's judgement and note (PATCH /api/trials/<id>), exports. */
 "use strict";
 
 (() => {
-  const { api, el, fmt, fmtSig, when, showError } = Station;
+  const { api, el, fmt, fmtSig, when, showError, showFieldErrors } = Station;
   const $ = (id) => document.getElementById(id);
   const trialId = Number($("trial-page").dataset.trialId);
 
-  const KEY = [
-    ["ellipse_area_cm2", "95 % ellipse area", "cm²"],
-    ["mean_velocity_cm_s", "Mean sway velocity", "cm/s"],
-    ["path_length_cm", "Path length", "cm"],
-    ["rms_distance_cm", "RMS distance", "cm"],
-    ["weight_left_pct", "Weight on the left", "%"],
-  ];
+  const KEY = ["ellipse_area_cm2", "mean_velocity_cm_s", "path_length_cm", "rms_distance_cm", "weight_left_pct"];
+  const UNABLE = ["no_liftoff"];
+
+  function describe(catalogue, key) {
+    return (catalogue && catalogue.measures[key]) || { key, label: key, unit: "", group: "Other", meaning: "", reference: "" };
+  }
+
+  function allMeasures(catalogue, m) {
+    const groups = new Map();
+    for (const key of Object.keys(m)) {
+      const d = describe(catalogue, key);
+      if (!groups.has(d.group)) groups.set(d.group, []);
+      groups.get(d.group).push(d);
+    }
+    const order = (catalogue && catalogue.groups) || [];
+    const rank = (g) => (order.includes(g) ? order.indexOf(g) : order.length);
+    return el("table", { class: "list small all-measures", id: "all-measures-table" },
+      el("thead", {}, el("tr", {}, el("th", {}, "Measure"), el("th", { class: "num" }, "Value"), el("th", { class: "hide-narrow" }, "What it means"))),
+      [...groups.entries()].sort((a, b) => rank(a[0]) - rank(b[0])).map(([group, list]) => el("tbody", {},
+        el("tr", { class: "group" }, el("th", { colspan: 3 }, group)),
+        list.map((d) => el("tr", { dataset: { key: d.key } },
+          el("td", {}, d.label),
+          el("td", { class: "num" }, `${fmtSig(m[d.key])}${d.unit ? " " + d.unit : ""}`),
+          el("td", { class: "hide-narrow muted" }, d.meaning, d.reference ? el("span", { class: "cite-inline" }, ` ${d.reference}.`) : ""))))));
+  }
+
+  function validityBox(trial, outcome) {
+    const issues = outcome.issues || [];
+    const unable = trial.valid === false && issues.length && issues.every((i) => UNABLE.includes(i.code));
+    if (trial.status !== "complete") {
+      const words = { partial: "interrupted (the station stopped during the recording); its frames are kept, it is not analysed",
+        aborted: "stopped before it finished; not analysed", recording: "still recording" }[trial.status] || trial.status;
+      return el("p", { class: "warn-box", id: "trial-status" }, `This trial was ${words}.` + (trial.status_reason ? ` ${trial.status_reason}` : ""));
+    }
+    if (unable) return el("p", { class: "warn-box", id: "unable" }, "Unable: the patient did not lift a foot. Counted as 0 s in the results and the history.");
+    if (trial.valid === false) return el("p", { class: "error-box", id: "invalid-reason" }, `Invalid trial: ${trial.validity_reason}`);
+    if (outcome.time_held_s !== null && outcome.time_held_s !== undefined && !outcome.completed) {
+      return el("p", { class: "warn-box" }, `Held ${fmt(outcome.time_held_s, 1)} s of ${outcome.duration_s} s. ` +
+        ((outcome.hold_end && outcome.hold_end.message) || ""));
+    }
+    return el("p", { class: "ok-box" }, "Valid trial." + (trial.validity_reason ? ` Note: ${trial.validity_reason}` : ""));
+  }
+
+  function judgement(trial) {
+    const form = el("form", { id: "judgement", class: "card form-card", novalidate: true },
+      el("h2", {}, "Clinician's judgement"),
+      el("p", { class: "muted small" }, "Overrides the station's check. An invalid trial leaves the results; a note is kept with the trial."),
+      el("div", { class: "actions" },
+        el("label", { class: "check" }, el("input", { type: "radio", name: "valid", value: "yes", checked: trial.valid !== false }), "Valid"),
+        el("label", { class: "check" }, el("input", { type: "radio", name: "valid", value: "no", checked: trial.valid === false }), "Invalid")),
+      el("label", {}, "Note or reason (needed when invalid)",
+        el("textarea", { name: "validity_reason", maxlength: 500, rows: 2 })),
+      el("div", { class: "actions" }, el("button", { type: "submit", class: "go" }, "Save the judgement"),
+        el("span", { class: "muted small", role: "status", id: "judgement-status" })),
+      el("div", { class: "error-box", id: "judgement-error", hidden: true }));
+    form.elements.validity_reason.value = trial.validity_reason || "";
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const valid = form.elements.valid.value === "yes";
+      const reason = form.elements.validity_reason.value.trim();
+      try {
+        await api("PATCH", `/api/trials/${trial.id}`, { valid, validity_reason: reason || null });
+        showFieldErrors(form, null, $("judgement-error"));
+        $("judgement-status").textContent = "Saved.";
+        load();
+      } catch (err) {
+        showFieldErrors(form, err, $("judgement-error"));
+      }
+    });
+    return form;
+  }
 
   async function load() {
     try {
-      const trial = await api("GET", `/api/trials/${trialId}`);
+      const [trial, catalogue, protocols] = await Promise.all([
+        api("GET", `/api/trials/${trialId}`),
+        api("GET", "/api/measures").catch(() => null),
+        api("GET", "/api/protocols").catch(() => ({ protocols: [] })),
+      ]);
       const doc = trial.metrics || {};
       const m = doc.metrics || {};
+      const hasMeasures = Object.keys(m).length > 0;
       const outcome = doc.trial || {};
-      $("trial-title").textContent = `Trial #${trial.id} · ${outcome.label || trial.condition}`;
+      const protocol = protocols.protocols.find((p) => p.name === trial.protocol);
+      const condition = protocol && protocol.conditions.find((c) => c.id === trial.condition);
+      const label = outcome.label || (condition && condition.label) || trial.condition.replace(/_/g, " ");
+      $("trial-title").textContent = `Trial #${trial.id} · ${label}`;
       $("back-link").href = `/sessions/${trial.session_id}`;
-      $("back-link").textContent = "← Session results";
-      const v = $("validity");
-      if (trial.status !== "complete") {
-        v.replaceChildren(el("p", { class: "warn-box", id: "trial-status" }, `This trial is ${trial.status}: ${trial.status_reason || ""}`));
-      } else if (trial.valid === false) {
-        v.replaceChildren(el("p", { class: "error-box", id: "invalid-reason" }, `Invalid trial: ${trial.validity_reason}`));
-      } else if (outcome.time_held_s !== null && outcome.time_held_s !== undefined && !outcome.completed) {
-        v.replaceChildren(el("p", { class: "warn-box" }, `Held ${fmt(outcome.time_held_s, 1)} s of ${outcome.duration_s} s. ` +
-          ((outcome.hold_end && outcome.hold_end.message) || "")));
-      } else {
-        v.replaceChildren(el("p", { class: "ok-box" }, "Valid trial."));
-      }
-      const bits = [`${trial.protocol} · ${trial.condition}`, when(trial.started_at), `${fmt(trial.duration_s, 1)} s`,
-        `${trial.frame_count} frames at ${trial.rate_hz} Hz`, `${trial.frames_lost} lost`, `recorded by ${trial.recorded_by}`];
+      $("back-link").textContent = "← Visit results";
+      $("validity").replaceChildren(validityBox(trial, outcome));
+      const bits = [protocol ? protocol.title : trial.protocol, when(trial.started_at), `${fmt(trial.duration_s, 1)} s recorded`,
+        `recorded by ${trial.recorded_by}`];
       if (outcome.attempt) bits.push(`attempt ${outcome.attempt}`);
       $("trial-summary").textContent = bits.join(" · ");
-      if (doc.note) $("trial-summary").append(el("div", {}, doc.note));
-      if (outcome.metrics_note) $("trial-summary").append(el("div", {}, outcome.metrics_note));
+      $("trial-summary").append(el("div", { class: "small" }, `${trial.frame_count} frames at ${trial.rate_hz} Hz` +
+        (trial.frames_lost ? `; ${trial.frames_lost} lost (the acquisition could not read them in time; left out of the analysis)` : "; none lost")));
+      if (hasMeasures && (doc.note || outcome.metrics_note)) $("trial-summary").append(el("div", {}, doc.note || outcome.metrics_note));
       (outcome.warnings || []).forEach((w) => $("trial-summary").append(el("div", { class: "warn-box small" }, w)));
 
-      const rows = KEY.filter(([k]) => k in m).map(([k, label, unit]) => el("tr", {},
-        el("th", {}, label), el("td", { class: "value num" }, `${fmtSig(m[k])} ${unit}`)));
+      const rows = KEY.filter((k) => k in m && !(k === "weight_left_pct" && condition && condition.stance.feet.startsWith("single")))
+        .map((k) => { const d = describe(catalogue, k); return el("tr", { dataset: { metric: k } }, el("th", {}, d.label), el("td", { class: "value num" }, `${fmtSig(m[k])} ${d.unit}`)); });
       if (outcome.time_held_s !== null && outcome.time_held_s !== undefined) {
         rows.unshift(el("tr", {}, el("th", {}, "Time held"), el("td", { class: "value num" }, `${fmt(outcome.time_held_s, 2)} s`)));
       }
+      const why = trial.status !== "complete" ? "it was not analysed (see above)"
+        : (outcome.metrics_note || doc.note || (trial.valid === false ? "the trial is invalid" : "none were computed"));
       $("measures").replaceChildren(rows.length ? el("table", { class: "list measures" }, el("tbody", {}, rows))
-        : el("p", { class: "muted" }, "No measures for this trial."));
-      const keys = Object.keys(m).sort();
-      $("all-measures").replaceChildren(el("table", { class: "list small", id: "all-measures-table" },
-        el("thead", {}, el("tr", {}, el("th", {}, "Measure"), el("th", { class: "num" }, "Value"))),
-        el("tbody", {}, keys.map((k) => el("tr", {}, el("td", {}, k), el("td", { class: "num" }, fmtSig(m[k])))))),
-      el("p", { class: "muted small" }, `Processing profile ${doc.profile || "–"}, ${doc.fs_hz || "–"} Hz, ${doc.samples || "–"} samples, analysis ${doc.version || "–"}.`));
+        : el("p", { class: "muted", id: "no-measures" }, `No sway measures: ${why.replace(/\.$/, "")}.`));
+      $("toggle-all").hidden = !hasMeasures;
+      $("all-measures").replaceChildren(...(hasMeasures ? [allMeasures(catalogue, m),
+        el("p", { class: "muted small" }, `Processing profile ${doc.profile || "–"}, ${doc.fs_hz || "–"} Hz, ${doc.samples || "–"} samples, analysis ${doc.version || "–"}.`)] : []));
+      $("judgement-box").replaceChildren(trial.status === "complete" ? judgement(trial) : "");
 
-      if (WalkResults.isWalkTrial(doc)) { // a walk: its measures and steps, no centre of pressure
+      if (WalkResults.isWalkTrial(doc)) { // a walk: its measures and steps (walk_results.js), no centre of pressure
         WalkResults.trialPage(trialId, doc, $("plots"), $("measures"));
         return;
       }
@@ -67,17 +133,19 @@
       for (let i = 0; i < c.time_s.length; i++) {
         if (c.time_s[i] >= start && c.time_s[i] <= end) { ml.push(c.ml_cm[i]); ap.push(c.ap_cm[i]); }
       }
-      const plots = $("plots");
-      plots.replaceChildren(
-        el("figure", {}, Charts.statokinesigram(ml, ap, { major_cm: m.ellipse_major_cm, minor_cm: m.ellipse_minor_cm, angle_deg: m.ellipse_angle_deg }),
-          el("figcaption", {}, "Statokinesigram of the analysed part, with the 95 % prediction ellipse.")),
-        el("figure", {}, Charts.timeSeries([
-          { t: c.time_s, y: c.ap_cm, color: "#1f4e79", label: "AP (cm)" },
-          { t: c.time_s, y: c.ml_cm, color: "#c0392b", label: "ML (cm)" }], { yLabel: "cm", xLabel: "s", label: "Stabilogram" }),
-        el("figcaption", {}, "Stabilogram: COP against time (whole recording).")),
-        el("figure", {}, Charts.timeSeries([{ t: c.time_s, y: c.fz_n, color: "#1e7a3c", label: "Fz (N)" }],
-          { yLabel: "N", xLabel: "s", label: "Total force" }),
-        el("figcaption", {}, "Total vertical force.")));
+      const figures = [];
+      if (hasMeasures && m.ellipse_major_cm) {
+        figures.push(el("figure", {}, Charts.statokinesigram(ml, ap, { major_cm: m.ellipse_major_cm, minor_cm: m.ellipse_minor_cm, angle_deg: m.ellipse_angle_deg }),
+          el("figcaption", {}, "The analysed part seen from above, with its 95 % prediction ellipse.")));
+      }
+      figures.push(el("figure", {}, Charts.timeSeries([
+        { t: c.time_s, y: c.ap_cm, color: "#1f4e79", label: "AP, front-back (cm)" },
+        { t: c.time_s, y: c.ml_cm, color: "#c0392b", label: "ML, side to side (cm)" }], { yLabel: "cm", xLabel: "s", label: "Stabilogram", minSpan: 2 }),
+      el("figcaption", {}, "Stabilogram: the centre of pressure against time (whole recording).")));
+      figures.push(el("figure", {}, Charts.timeSeries([{ t: c.time_s, y: c.fz_n, color: "#1e7a3c", label: "Total force (N)" }],
+        { yLabel: "N", xLabel: "s", label: "Total force", floor: 0 }),
+      el("figcaption", {}, "Total vertical force (body weight on the plate).")));
+      $("plots").replaceChildren(...figures);
     } catch (err) {
       showError($("page-error"), err);
     }
