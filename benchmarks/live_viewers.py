@@ -2,6 +2,7 @@
 
     python3 benchmarks/live_viewers.py                 # 20 viewers, 30 s, a trial recording
     python3 benchmarks/live_viewers.py --viewers 24 --seconds 60
+    python3 benchmarks/live_viewers.py --protocol ten-metre-walk   # a walk: every stream's gait event
 
 Starts the real station (``balance-station run --simulate --scenario patient``: acquisition
 process, trial service, waitress with its 32 threads) on a free port with a fresh data directory,
@@ -21,6 +22,8 @@ Prints one JSON object:
   benchmark's own client threads competing for the same two cores: an upper bound).
 * ``events_per_s``: frames events per second per viewer (min, median); ``frames_missed``: frames a
   viewer did not get (sequence gaps, or ``missed`` reported by the server).
+* ``gait_events``: ``gait`` events (each stream's steps of the last 10 s, once a second) per viewer
+  during the measurement (min, median): every viewer's stream runs the gait analysis.
 
 The first frames event of each stream (the 10 s backfill) is left out of the delays.
 """
@@ -99,6 +102,7 @@ class Viewer(threading.Thread):
         self.write_delays_ns: list[int] = []
         self.receive_delays_ns: list[int] = []
         self.frames_events = 0
+        self.gait_events = 0
         self.frames = 0
         self.missed = 0
         self.error = ""
@@ -127,6 +131,8 @@ class Viewer(threading.Thread):
             line = line.decode().rstrip("\n")
             if line.startswith("event:"):
                 event = line[6:].strip()
+            elif line.startswith("data:") and event == "gait" and not first:
+                self.gait_events += 1
             elif line.startswith("data:") and event == "frames":
                 now_ns = time.monotonic_ns()
                 doc = json.loads(line[5:])
@@ -167,6 +173,8 @@ def main() -> int:
     parser.add_argument("--viewers", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--no-trial", action="store_true", help="no trial recording during the measurement")
+    parser.add_argument("--protocol", default="quiet-stance",
+                        help="the test opened (default quiet-stance; a walk test adds each stream's gait event)")
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="live-bench-"))
@@ -201,12 +209,12 @@ def main() -> int:
         trial = None
         if not args.no_trial:
             _, patient = admin.request("POST", "/api/patients", {"identifier": "BENCH-1", "birth_year": 1960, "sex": "F"})
-            status, run = admin.request("POST", "/api/station/run", {"patient_id": patient["id"], "protocol": "quiet-stance"})
+            status, run = admin.request("POST", "/api/station/run", {"patient_id": patient["id"], "protocol": args.protocol})
             if status != 201:
                 raise SystemExit(f"could not open the test: {status} {run}")
             time.sleep(1.5)  # the virtual patient steps on
             status, doc = admin.request("POST", "/api/station/start", {})
-            trial = "quiet-stance trial started" if status == 200 else f"start refused: {status} {doc}"
+            trial = f"{args.protocol} trial started" if status == 200 else f"start refused: {status} {doc}"
 
         stop = threading.Event()
         viewers = [Viewer(c, stop) for c in clients]
@@ -243,6 +251,8 @@ def main() -> int:
             "delay_to_receive_ms": _stats_ms([d for v in viewers for d in v.receive_delays_ns]),
             "events_per_s": {"min": round(rates[0], 1), "median": round(statistics.median(rates), 1)} if rates else None,
             "frames_missed": sum(v.missed for v in viewers),
+            "gait_events": {"min": min(v.gait_events for v in viewers),
+                            "median": statistics.median(v.gait_events for v in viewers)} if viewers else None,
             "viewer_errors": [v.error for v in viewers if v.error],
         }
         print(json.dumps(result, indent=2))
