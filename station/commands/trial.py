@@ -33,6 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--protocol", required=True, metavar="NAME", help="protocol name (see `protocols list`)")
     parser.add_argument("--simulate", action="store_true", help="simulated station and virtual patient")
     parser.add_argument("--seed", type=int, default=0, help="seed of the simulation: plate and patient (default 0)")
+    parser.add_argument("--timing", choices=("ideal", "pi-under-load"), default="ideal",
+                        help="wake-ups of the simulated station exactly on time, or late like a Pi 4 under load")
     parser.add_argument("--out", type=Path, metavar="DIR", help="store trial CSVs, sidecars and results.json here")
     parser.add_argument("--patient", type=int, metavar="ID", help="store the trials in the database, new session of this patient")
     parser.add_argument("--age", type=float, metavar="YEARS", help="patient's age: reference values for the age band")
@@ -71,9 +73,8 @@ class Progress:
             line = f"{d['title']} ({d['protocol']}): {len(d['trials'])} planned trials"
         elif event.kind == "trial_ready":
             line = f"{tag} {d['label']}" + (f" - repeat: {d['reason']}" if d.get("reason") else "")
-        elif event.kind == "state" and d["state"] in ("waiting", "recording", "aborted") and (
-                d["state"] != "waiting" or d.get("message")):
-            line = {"waiting": f"{tag} {d.get('message') or 'waiting for the patient to stand still'}",
+        elif event.kind == "state" and d["state"] in ("waiting", "recording", "aborted"):
+            line = {"waiting": f"{tag} {d['message']}" if d.get("walk") else f"{tag} waiting for the patient to stand still",
                     "recording": f"{tag} recording {d.get('duration_s', 0):g} s",
                     "aborted": f"{tag} not started: {d.get('message', '')}"}[d["state"]]
         elif event.kind == "state" and d["state"] == "countdown":
@@ -111,32 +112,73 @@ class Progress:
             print(f"{(event.t_ns - self.t0_ns) / 1e9:8.2f} s  {line}", file=self.stream or sys.stderr, flush=True)
 
 
-def format_summary(summary: dict) -> str:
-    """The results in words, for the terminal."""
+def _norm_words(protocol, condition_id: str, key: str, value: float, age_y) -> str:
+    """' (62nd percentile of old adults 60-86 y, ...; lower = less sway; rough guide: ...)' or ''."""
+    from station.protocols.report import norm_reading
+    from station.reference import norms
+
+    if protocol is None or value is None:
+        return ""
+    try:
+        condition = protocol.condition(condition_id)
+    except (KeyError, ValueError):
+        return ""
+    stance = condition.stance
+    norm = norms.compare(key, value, age_y=age_y, eyes=stance.eyes, surface=stance.surface, feet=stance.feet,
+                         duration_s=condition.duration_s)
+    if norm is None or not norm["comparable"] or norm["percentile"] is None:
+        return ""
+    reading = norm_reading(key, norm, stance.feet)
+    pct = round(norm["percentile"])
+    where = ("above the 95th percentile" if reading["flag"] == "above_p95" else
+             "below the 5th percentile" if reading["flag"] == "below_p05" else f"percentile {pct}")
+    words = f" ({where} of {norm['group']}; {reading['direction']}"
+    if not reading["fits"]:
+        words += "; " + reading["misfit"].rstrip(".").lower()
+    return words + f"; {norm['short_source']})"
+
+
+def format_summary(summary: dict, protocol=None) -> str:
+    """The results in words, for the terminal: each condition's score with what it means (the
+    criterion met or not), sway measures with their unit and, given the ``protocol``, the
+    patient's age-group percentile (``summary["age_y"]``)."""
+    from station.protocols.report import cutoff_reading
+    from station.reference.measures import describe
+
     out = [f"{summary['title']}: {summary['valid_trial_count']} valid of {summary['trial_count']} trials"]
     for c in summary["conditions"]:
         values = c["values"]
         parts = []
         if "time_held_s" in values:
-            parts.append(f"held {values['time_held_s']:.1f} s ({c['score']} of {c['time_held_s']})")
-        for key in ("walk_time_s", "walk_speed_m_s", "cadence_steps_min", "step_time_cv_pct", "walking_min", "pauses",
-                    "mean_velocity_cm_s", "ellipse_area_cm2"):
+            times = ", ".join(f"{t:.1f}" for t in c["time_held_s"])
+            attempts = f"{c['score']} of {times} s" if len(c["time_held_s"]) > 1 else f"one attempt"
+            held = f"held {values['time_held_s']:.1f} s ({attempts})"
+            for cut in summary["cutoffs"]:
+                if cut["metric"] == "time_held_s" and cut["condition"] in (c["id"], None):
+                    held += ": " + cutoff_reading(cut, "s")["words"]
+            parts.append(held)
+        for key in ("walk_time_s", "walk_speed_m_s", "cadence_steps_min", "step_time_cv_pct", "walking_min", "pauses"):
             if key in values:
                 parts.append(f"{key} {values[key]:.3g}")
+        for key in ("mean_velocity_cm_s", "ellipse_area_cm2"):
+            if key in values:
+                d = describe(key)
+                parts.append(f"{d['label'].lower()} {values[key]:.3g} {d['unit']}"
+                             + _norm_words(protocol, c["id"], key, values[key], summary.get("age_y")))
         if c.get("weight_bearing"):
             parts.append(c["weight_bearing"]["words"])
         if c["valid_trials"] == 0:
             parts.append("no valid trial")
-        out.append(f"  {c['id']}: " + "; ".join(parts))
+        out.append(f"  {c.get('label') or c['id']}: " + "; ".join(parts))
     if summary.get("romberg"):
         rb = summary["romberg"]
         q = [f"{k.replace('romberg_quotient_', '')} {rb[k]:.2f}" for k in ("romberg_quotient_area", "romberg_quotient_velocity")
              if rb.get(k) is not None]
         out.append("  Romberg quotient (eyes closed / open): " + (", ".join(q) if q else rb.get("note", "n/a")))
     for cut in summary["cutoffs"]:
-        if cut["flagged"]:
+        if cut["flagged"] and cut["metric"] != "time_held_s":
             where = f"{cut['condition']}: " if cut["condition"] else ""
-            out.append(f"  FLAG {where}{cut['meaning']} ({cut['source']})")
+            out.append(f"  FLAG {where}{cut['meaning']} ({cut['source'].split('. ')[0]})")
     for norm in summary["norms"]:
         if norm.get("position"):
             row = norm["row"]
@@ -253,12 +295,12 @@ def run_trial(args) -> int:
         json.dump(summary, sys.stdout, indent=2)
         print()
     else:
-        print(format_summary(summary))
+        print(format_summary(summary, protocol))
     return 1 if summary.get("stopped_reason") else 0
 
 
 def _simulated_station(config, args):
-    from station.acquire.local import SimulatedStation
+    from station.sim.station import SimulatedStation
     from station.sim.person import VirtualPerson
 
     age_group = "old" if args.age is not None and args.age >= 60 else "young"
@@ -274,7 +316,8 @@ def _simulated_station(config, args):
     walker = VirtualWalker(seed=args.seed, height_cm=args.height_cm, base=person)
     # Factory calibration of this simulated plate (same seed: the same load cells), as `record` does.
     calibration = SimulatedStation(config, None, seed=args.seed, calibration="auto").calibration
-    station = SimulatedStation(config, walker, seed=args.seed, calibration=calibration)
+    station = SimulatedStation(config, walker, seed=args.seed, calibration=calibration,
+                               timing=getattr(args, "timing", "ideal"))
     return station, person, walker
 
 

@@ -250,7 +250,7 @@ class WalkMachine:
         if message is None:
             message = ("Waiting for the light gates' beams to be clear." if self._used else
                        "Waiting for data from the lower-back sensor." if self.treadmill else "Ready.")
-        self._set_state(TrialState.WAITING, message=message)
+        self._set_state(TrialState.WAITING, message=message, walk=self.spec.to_dict())
 
     def _publish_gates(self) -> None:
         if self.gates is not None:

@@ -60,7 +60,8 @@ def test_a_protocol_file_with_a_mistake_is_reported_in_one_line(capsys, tmp_path
     err = capsys.readouterr().err
     assert str(bad) in err and "Traceback" not in err
     assert main(["protocols", "show", "nope", "--protocols-dir", str(tmp_path / "none")]) == 1
-    assert "no protocol named 'nope'; known: mctsib" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no protocol named 'nope'; known: " in err and "mctsib" in err
 
 
 def test_trial_needs_simulate_and_checks_its_options(capsys, tmp_path):

@@ -1,0 +1,145 @@
+"""Each built-in walk test end to end on the simulated station (simulated clock): the virtual walker
+crosses simulated light gates and drives the simulated IMU; the station's gate timing and gait
+analysis recover the walker's truth; quality checks catch what goes wrong."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from station.cli import main
+from station.config import GateConfig
+from station.protocols.walk import WalkSettings
+from station.sim.virtual_patient import Lapse
+from tests.protocols.walk_support import go_s, match, run_walk, truth_cadence
+
+GAIT_KEYS = ("steps", "cadence_steps_min", "step_time_s", "step_time_cv_pct", "stride_time_cv_pct",
+             "step_regularity", "stride_regularity", "step_symmetry", "step_length_m", "walking_speed_m_s")
+
+
+def check_truth(run, index, walk_plan, timed_from_m, timed_to_m):
+    """The trial's gate times and gait against the walker's truth."""
+    result = run.runner.records[index].result
+    go = go_s(run, index)
+    start = go if timed_from_m is None else walk_plan.gate_time_s(timed_from_m)
+    truth_time = walk_plan.gate_time_s(timed_to_m) - start
+    walk = result.walk
+    assert walk["walk_time_s"] == pytest.approx(truth_time, abs=1e-3)  # gate timing within 1 ms
+    distance = timed_to_m - (timed_from_m or 0.0)
+    assert walk["walk_distance_m"] == distance
+    assert walk["walk_speed_m_s"] == pytest.approx(distance / walk["walk_time_s"], rel=1e-3)
+    found = np.array(walk["initial_contacts_s"]) + go
+    truth = walk_plan.initial_contacts_s
+    truth = truth[truth < go + result.recorded_s - 0.3]  # the steps the recording holds
+    f1, error_s = match(truth, found)
+    assert f1 >= 0.97 and error_s <= 0.1
+    metrics = result.metrics["metrics"]
+    assert metrics["cadence_steps_min"] == pytest.approx(truth_cadence(walk_plan), abs=1.5)
+    for key in GAIT_KEYS + ("walk_time_s", "walk_speed_m_s", "walk_distance_m"):
+        assert key in metrics and metrics[key] is not None, key
+    return result
+
+
+def test_backward_walk_from_standing_is_timed_from_the_go_to_the_3_m_gate():
+    run = run_walk("backward-walk-3m", seed=3)
+    assert run.summary["valid_trial_count"] == 2 and not run.summary["stopped_reason"]
+    for i, (trial, plan) in enumerate(run.patient.walks):
+        assert plan.direction == "backward"
+        check_truth(run, i, plan, None, 3.0)
+    crossed = [e for e in run.events if e.kind == "gate_crossed"]
+    assert [e.data["position_m"] for e in crossed] == [3.0, 3.0] and all(e.data["timing"] == "driver" for e in crossed)
+    condition = run.summary["conditions"][0]
+    times = [r.result.walk["walk_time_s"] for r in run.runner.records]
+    assert condition["values"]["walk_time_s"] == pytest.approx(np.mean(times))
+    flags = [c for c in run.summary["cutoffs"] if c["metric"] == "walk_time_s"]
+    assert {c["above"] for c in flags} == {4.5, 5.5} and all(c["flagged"] == (c["value"] > c["above"]) for c in flags)
+
+
+def test_backward_walk_on_5_m_is_timed_between_the_gates_at_1_and_4_m():
+    run = run_walk("backward-walk-3m-5m", seed=4, gait="hemiparetic", trials=1)
+    trial, plan = run.patient.walks[0]
+    result = check_truth(run, 0, plan, 1.0, 4.0)
+    assert result.walk["walk_speed_m_s"] < 0.5  # a slow, hemiparetic backward walker
+    assert len(result.walk["crossings"]) == 2
+
+
+def test_ten_metre_walk_comfortable_and_fast_over_the_middle_6_m(tmp_path):
+    from station.protocols.sinks import FileSink
+
+    run = run_walk("ten-metre-walk", seed=5, trials=1, sink=FileSink(tmp_path))
+    assert [r.result.plan.condition.id for r in run.runner.records] == ["comfortable", "fast"]
+    speeds = []
+    for i, (trial, plan) in enumerate(run.patient.walks):
+        speeds.append(check_truth(run, i, plan, 2.0, 8.0).walk["walk_speed_m_s"])
+    assert speeds[1] > speeds[0] * 1.2
+    sidecars = sorted(tmp_path.glob("*.json"))
+    assert len(sidecars) == 2
+    doc = json.loads(sidecars[0].read_text())
+    assert doc["result"]["walk"]["walk_time_s"] > 0 and doc["metrics"]["metrics"]["cadence_steps_min"] > 0
+
+
+def test_a_backward_treadmill_session_measures_minutes_walking_steps_and_pauses():
+    settings = WalkSettings(belt_speed_m_s=0.4, planned_min=2.0, sensor_height_m=0.98)
+    run = run_walk("backward-treadmill", seed=6, settings=settings,
+                   lapses=[Lapse("session", "pause", 50.0)])
+    result = run.runner.records[0].result
+    assert result.valid, result.issues
+    walk = result.walk
+    trial, plan = run.patient.walks[0]
+    assert walk["planned_min"] == 2.0 and walk["belt_speed_m_s"] == 0.4
+    assert walk["pauses"] >= 1 and walk["pause_s"] >= 12.0
+    assert walk["walking_min"] == pytest.approx(2.0 - 15.0 / 60.0, abs=0.1)
+    assert walk["walk_distance_m"] == pytest.approx(0.4 * walk["walking_min"] * 60.0, rel=1e-3)
+    assert [r["minute"] for r in walk["by_minute"]] == [1, 2]
+    go = go_s(run, 0)
+    found = np.array(walk["initial_contacts_s"]) + go
+    recorded = plan.initial_contacts_s[plan.initial_contacts_s < go + walk["planned_min"] * 60.0]
+    assert match(recorded, found)[0] >= 0.97
+    assert any(e.kind == "cadence" and e.data["cadence_steps_min"] for e in run.events)
+
+
+def test_a_patient_who_stops_on_the_way_never_reaches_the_gate():
+    run = run_walk("backward-walk-3m", seed=7, trials=1, lapses=[Lapse("fast", "stop_walking", 1.5)])
+    first = run.runner.records[0].result
+    assert not first.valid and [i.code for i in first.issues] == ["person_stopped"]
+    assert run.runner.records[1].result.plan.attempt == 2 and run.runner.records[1].result.valid  # offered again
+
+
+def test_a_beam_broken_before_the_go_is_a_false_start_and_the_station_waits_again():
+    run = run_walk("backward-walk-3m", seed=8, trials=1, lapses=[Lapse("fast", "false_start", 1.0)])
+    assert any(e.kind == "false_start" and e.data["position_m"] == 3.0 for e in run.events)
+    assert run.runner.records[0].result.valid
+
+
+def test_a_walk_test_without_its_gates_does_not_start_and_says_which_are_missing():
+    run = run_walk("backward-walk-3m-5m", seed=9, gates=(GateConfig(5, 0.0), GateConfig(6, 3.0)))
+    assert run.runner.records == []
+    assert "needs a light gate at 1 m, 4 m" in run.summary["stopped_reason"]
+
+
+def test_without_an_imu_an_overground_walk_is_timed_and_a_treadmill_session_is_invalid():
+    run = run_walk("backward-walk-3m", seed=10, trials=1, imu_model="none")
+    result = run.runner.records[0].result
+    assert result.valid and result.walk["walk_time_s"] is not None
+    assert result.walk["imu"] and any("No gait measures" in w for w in result.warnings)
+    assert result.metrics["metrics"]["cadence_steps_min"] is None
+    run = run_walk("backward-treadmill", seed=10, imu_model="none", settings=WalkSettings(planned_min=0.5))
+    assert run.runner.records == [] and "lower-back sensor" in run.summary["stopped_reason"]
+
+
+def test_trial_command_runs_a_walk_protocol_and_writes_the_walk_results(tmp_path, capsys):
+    out = tmp_path / "walk"
+    assert main(["trial", "--protocol", "backward-walk-3m", "--simulate", "--seed", "2", "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "walk_time_s" in printed and "walk_speed_m_s" in printed
+    docs = [json.loads(p.read_text()) for p in sorted(out.glob("0*.json"))]
+    assert len(docs) == 2
+    for doc in docs:
+        assert doc["result"]["walk"]["walk_time_s"] > 0
+        assert set(GAIT_KEYS) <= set(doc["metrics"]["metrics"])
+    results = json.loads((out / "results.json").read_text())
+    assert results["outcome"] == "walk" and results["conditions"][0]["values"]["walk_speed_m_s"] > 0
+    assert main(["trial", "--protocol", "backward-walk-3m", "--simulate", "--belt-speed-m-s", "9"]) == 1
+    assert "belt-speed-m-s" in capsys.readouterr().err

@@ -1,0 +1,103 @@
+"""Running a walk protocol on the simulated station (as ``balance-station trial --simulate`` does):
+a virtual patient with a virtual walker, simulated light gates on gpiozero mock pins driven on the
+station clock, the lower-back IMU on the simulated bus; and matching found initial contacts to
+the walker's truth."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from station.sim.station import SimulatedStation
+from station.config import GateConfig, PanelConfig, StationConfig
+from station.hw.gates import GateArray
+from station.protocols.loader import builtin_protocols
+from station.protocols.runner import ProtocolRunner
+from station.protocols.walk import WalkSettings
+from station.sim.gpio import ClockedMockFactory, GateDriver
+from station.sim.person import VirtualPerson
+from station.sim.virtual_patient import VirtualPatient
+from station.sim.walker import VirtualWalker
+
+GATES = (GateConfig(5, 1.0), GateConfig(6, 2.0), GateConfig(12, 3.0), GateConfig(13, 4.0), GateConfig(16, 8.0))
+"""Gates at every position a built-in walk test times with."""
+
+
+@dataclass
+class WalkRun:
+    runner: ProtocolRunner
+    patient: VirtualPatient
+    summary: dict
+    events: list
+    station: SimulatedStation
+    gates: GateArray | None
+
+    def results(self) -> list[dict]:
+        return [r.result.to_dict() for r in self.runner.records]
+
+
+def run_walk(name: str, *, seed: int = 1, gait: str = "healthy", lapses=(), settings: WalkSettings | None = None,
+             gates=GATES, imu_model: str = "lsm6dsox", rest_s: float = 0.0, trials: int | None = None,
+             sink=None) -> WalkRun:
+    protocol = builtin_protocols()[name]
+    protocol = replace(protocol, rest_s=rest_s, **({"trials_per_condition": trials} if trials else {}))
+    config = StationConfig(panel=PanelConfig(gates=tuple(gates or ())))
+    person = VirtualPerson(seed, on_plate=False, plate=config.plate)
+    walker = VirtualWalker(seed=seed, base=person)
+    station = SimulatedStation(config, walker, seed=seed, calibration="nominal", imu_model=imu_model)
+    factory = ClockedMockFactory(station.clock)
+    array = GateArray(config.panel.gates, clock=station.clock, pin_factory=factory) if gates else None
+    driver = GateDriver(factory)
+    settings = settings or WalkSettings(sensor_height_m=walker.sensor_height_m)
+    runner = ProtocolRunner(protocol, station, gates=array, walk_settings=settings, sink=sink)
+    patient = VirtualPatient(person, lapses, time_origin_ns=int(station.simulation.plate.t0_ns), walker=walker,
+                             gate_driver=driver, gate_pins={g.position_m: g.pin for g in config.panel.gates}, gait=gait)
+    patient.attach(runner)
+    runner.add_tick(driver.tick)
+    events = []
+    runner.bus.subscribe(events.append)
+    try:
+        summary = runner.run(auto=True, max_s=3600.0)
+    finally:
+        if array is not None:
+            array.close()
+        factory.reset()
+    return WalkRun(runner, patient, summary, events, station, array)
+
+
+def go_s(run: WalkRun, index: int) -> float:
+    """Person time of the go beep of the ``index``-th recorded trial."""
+    record = run.runner.records[index]
+    return (record.result.start_ns - run.patient.time_origin_ns) / 1e9
+
+
+def match(truth_s, found_s, tolerance_s: float = 0.2) -> tuple[float, float]:
+    """(F1, mean absolute timing error s) of found initial contacts against the truth, each truth
+    matched to the nearest unused found contact within ``tolerance_s``."""
+    truth = np.asarray(truth_s, dtype=float)
+    found = np.asarray(found_s, dtype=float)
+    used: set[int] = set()
+    errors = []
+    for t in truth:
+        if not found.size:
+            break
+        order = np.argsort(np.abs(found - t))
+        for j in order:
+            if abs(found[j] - t) > tolerance_s:
+                break
+            if j not in used:
+                used.add(int(j))
+                errors.append(abs(found[j] - t))
+                break
+    tp = len(errors)
+    precision = tp / found.size if found.size else 0.0
+    recall = tp / truth.size if truth.size else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return f1, float(np.mean(errors)) if errors else float("inf")
+
+
+def truth_cadence(plan) -> float:
+    ics = plan.initial_contacts_s
+    steps = np.concatenate([np.diff(ics[a : b + 1]) for a, b in plan.segments])
+    return 60.0 / float(np.mean(steps))
