@@ -281,7 +281,7 @@
       steps.length ? el("ul", {}, steps) : "",
       t.programme.notes ? el("p", { class: "muted" }, t.programme.notes) : "",
       el("ul", { id: "references" }, (t.references || []).map((r) => el("li", {}, r.citation,
-        r.doi ? [" ", el("a", { href: `https://doi.org/${r.doi}`, rel: "noreferrer" }, `doi:${r.doi}`)] : ""))));
+        r.doi ? ` doi:${r.doi}` : ""))));
   }
 
   function manage(action) {
