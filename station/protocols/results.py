@@ -2,7 +2,8 @@
 
 :func:`trial_metrics` computes the sway metrics of one trial's analysed frames (through
 :func:`station.analysis.metrics.compute_metrics`, ``station`` processing profile, corner forces
-included so that ``weight_left_pct`` is reported). :func:`summarise` combines the trials of a
+included so that ``weight_left_pct`` is reported), and the trunk sway of the lower-back IMU when
+one was worn (``trunk_*`` keys, Mancini et al. 2012). :func:`summarise` combines the trials of a
 protocol run into what the clinician reads:
 
 * per condition: the trials and attempts; for timed holds the held times, their score (``best``
@@ -26,7 +27,59 @@ from station.protocols.schema import Norm, Protocol
 CORNER_FIELDS = ("fl_n", "fr_n", "bl_n", "br_n")
 
 
-def trial_metrics(frames: np.ndarray, rate_hz: float) -> dict:
+IMU_ACC_FIELDS = ("ax_m_s2", "ay_m_s2", "az_m_s2")
+
+
+def trial_metrics(frames: np.ndarray, rate_hz: float, mounting: tuple[str, str] | None = None) -> dict:
+    """Sway metrics of ``frames`` (FRAME_DTYPE, finite COP) at ``rate_hz``, ``station`` profile,
+    and, when an IMU was worn, the trunk sway (``trunk_*`` keys, :func:`trunk_sway_metrics`).
+
+    ``mounting`` is the IMU's (up, toes) axes as worn (default: the station's,
+    :data:`station.protocols.walk.DEFAULT_MOUNTING`).
+    """
+    result = _cop_metrics(frames, rate_hz)
+    trunk, note = trunk_sway_metrics(frames, rate_hz, mounting)
+    if trunk:
+        result["metrics"].update(trunk)
+    if note:
+        result["trunk_sway_note"] = note
+    return result
+
+
+def trunk_sway_metrics(frames: np.ndarray, rate_hz: float, mounting: tuple[str, str] | None = None
+                       ) -> tuple[dict, str | None]:
+    """Trunk sway of a stance trial from the lower-back IMU (Mancini et al. 2012;
+    :func:`station.analysis.trunk_sway.trunk_sway`): ``(keys, None)`` when an IMU was worn,
+    ``({}, None)`` when the frames hold no IMU data at all, ``({}, reason)`` when the IMU data
+    cannot be used (missing in some frames, mounting that disagrees with gravity, too short).
+    The body frame uses one vertical for the trial (the mean of gravity), as ISway does."""
+    from station.analysis.imu_frame import align_to_body, check_mounting
+    from station.analysis.trunk_sway import trunk_sway
+
+    if frames.dtype.names is None or not all(f in frames.dtype.names for f in IMU_ACC_FIELDS):
+        return {}, None
+    acc = np.column_stack([np.asarray(frames[f], dtype=float) for f in IMU_ACC_FIELDS])
+    finite = np.isfinite(acc).all(axis=1)
+    if not finite.any():
+        return {}, None
+    if not finite.all():
+        return {}, f"no trunk sway: the IMU gave no sample in {int(np.count_nonzero(~finite))} of {len(acc)} frames"
+    if mounting is None:
+        from station.protocols.walk import DEFAULT_MOUNTING
+
+        mounting = DEFAULT_MOUNTING
+    up, toes = mounting
+    try:
+        problem = check_mounting(acc, up_axis=up, toes_axis=toes)
+        if problem is not None:
+            return {}, f"no trunk sway: IMU mounting: {problem}"
+        body, _gyro = align_to_body(acc, None, up_axis=up, toes_axis=toes)
+        return trunk_sway(body, rate_hz), None
+    except ValueError as exc:
+        return {}, f"no trunk sway: {' '.join(str(exc).split())}"
+
+
+def _cop_metrics(frames: np.ndarray, rate_hz: float) -> dict:
     """Sway metrics of ``frames`` (FRAME_DTYPE, finite COP) at ``rate_hz``, ``station`` profile.
 
     At least :data:`station.analysis.metrics.MIN_DURATION_S`: the full

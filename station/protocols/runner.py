@@ -34,6 +34,7 @@ appended as they come) and when it ends (its result), so nothing measured is los
 
 from __future__ import annotations
 
+import functools
 import queue
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -372,7 +373,10 @@ class ProtocolRunner:
             self.machine = WalkMachine(plan, rate_hz=self.source.rate_hz, bus=self.bus, gates=self.gates,
                                        settings=self.walk_settings, mounting=self.mounting or DEFAULT_MOUNTING)
         else:
-            self.machine = TrialMachine(plan, rate_hz=self.source.rate_hz, bus=self.bus, analyse=self._analyse,
+            analyse = self._analyse
+            if analyse is trial_metrics and self.mounting is not None:  # trunk sway with the IMU as worn
+                analyse = functools.partial(trial_metrics, mounting=self.mounting)
+            self.machine = TrialMachine(plan, rate_hz=self.source.rate_hz, bus=self.bus, analyse=analyse,
                                         body_weight_n=self.body_weight_n)
         info = nxt.to_dict()
         if reason:
