@@ -45,6 +45,9 @@ def create_app(test_config: dict | None = None) -> Flask:
             one, live pages report the acquisition as down. Passed through untouched.
         ``STATION_CONFIG``
             The :class:`~station.config.StationConfig` (session timeout default, TLS).
+        ``ACQUISITION_SUPERVISOR``
+            The :class:`~station.acquire.supervisor.AcquisitionSupervisor` whose restart counts
+            ``/healthz`` shows; passed through untouched.
         ``TRIAL_SERVICE``
             The :class:`~station.protocols.service.TrialService` that runs protocols (the live
             view and the station controls); without one, those pages say the station is not
@@ -78,6 +81,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(
         DATA_DIR="./data",
         STATION_LINK=None,
+        ACQUISITION_SUPERVISOR=None,
         STATION_CONFIG=None,
         TRIAL_SERVICE=None,
         STORE=None,

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, session
 
-from station.acquire.source import down_health
 from station.protocols.loader import builtin_protocols, load_protocols
 from station.protocols.schema import ProtocolError
 from station.protocols.service import ServiceUnavailable
@@ -38,10 +37,9 @@ def trial_service():
 
 
 def station_health() -> dict:
-    link = current_app.config.get("STATION_LINK")
-    if link is None:
-        return down_health("no acquisition process is connected to this web server")
-    return link.health()
+    from web.health import station_health_document
+
+    return station_health_document(current_app)
 
 
 def station_protocols() -> tuple[dict, str]:

@@ -1,23 +1,52 @@
-"""``GET /healthz``: the acquisition's health as JSON, without login (for monitors and systemd).
+"""``GET /healthz``: the station's health as JSON, without login (for monitors and systemd).
 
-It reveals no patient data: only the state of the hardware and the acquisition counters.
+The acquisition's document (hardware state and counters) with the data directory's free space
+added as ``storage`` (:mod:`station.store.space`): ``{"state": "ok"|"low"|"full", "free_bytes",
+"message"}``. A low or full disk makes the whole document ``degraded`` (the station still measures
+and shows, but says what to do), with the message first in ``reason`` (what the tablet's health
+chip shows). With the station daemon, ``acquisition_restarts`` counts the
+acquisition process's restarts (:mod:`station.acquire.supervisor`). It reveals no patient data.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, Flask, current_app, jsonify
 
 from station.acquire.source import down_health
 
 bp = Blueprint("health", __name__)
 
 
-@bp.get("/healthz")
-def healthz():
-    link = current_app.config.get("STATION_LINK")
+def station_health_document(app: Flask) -> dict:
+    """The acquisition's health with the storage state merged in (for /healthz, the station's
+    status and the live stream's health events)."""
+    link = app.config.get("STATION_LINK")
     if link is None:
         doc = down_health("no acquisition process is connected to this web server")
     else:
-        doc = link.health()
+        doc = dict(link.health())
+    supervisor = app.config.get("ACQUISITION_SUPERVISOR")
+    if supervisor is not None:
+        restarts = supervisor.status()
+        doc["acquisition_restarts"] = restarts
+        if restarts["gave_up"]:
+            doc["state"] = "down"
+            doc["reason"] = (f"the acquisition process keeps dying ({restarts['last_exit']}); it was restarted "
+                             f"{restarts['restarts']} times and is not restarted again: see the station log")
+    store = app.extensions.get("station_store")
+    space = getattr(store, "space", None)
+    if space is not None:
+        storage = space.status()
+        doc["storage"] = storage
+        if storage["state"] != "ok":
+            doc["reason"] = "; ".join(r for r in (storage["message"], doc.get("reason")) if r)
+            if doc.get("state") == "ok":
+                doc["state"] = "degraded"
+    return doc
+
+
+@bp.get("/healthz")
+def healthz():
+    doc = station_health_document(current_app)
     status = 200 if doc["state"] in ("ok", "degraded") else 503
     return jsonify(doc), status

@@ -112,6 +112,17 @@ def install_converters(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedIntConverter
 
 
+SERVER_LIMITS = {
+    "max_request_body_size": 128 * 1024,
+    "max_request_header_size": 64 * 1024,
+    "connection_limit": 100,
+}
+"""Limits for the web server (waitress), applied before a request reaches the app: a body over
+128 KiB is refused while it arrives, never buffered (waitress's default would buffer 1 GiB to
+disk first; the app itself accepts at most 64 KiB, ``MAX_CONTENT_LENGTH``), headers over 64 KiB
+likewise, and at most 100 connections are open at once (issue 14, finding 3)."""
+
+
 def query_int(name: str, default: int, low: int, high: int) -> int:
     """An integer query parameter in [low, high]; ValidationError otherwise."""
     raw = request.args.get(name)

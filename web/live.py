@@ -45,6 +45,7 @@ from flask import Blueprint, Response, current_app, request, session
 
 from station.acquire.ring import RingError, RingReader
 from web.api_station import NO_SERVICE
+from web.health import station_health_document
 from web.live_gait import INTERVAL_S as GAIT_INTERVAL_S
 from web.live_gait import LiveGait
 from web.security import actor, api_error, background, current_user, store
@@ -250,7 +251,7 @@ def _stream(app, *, token: str, resume: tuple[str | None, int], shown=lambda sta
                 yield _event("session", {"expires_in_s": round(max(0.0, left_s), 1)})
             if now >= next_health:
                 next_health = now + HEALTH_INTERVAL_S
-                health = link.health() if link is not None else {"state": "down", "reason": "no acquisition process is connected"}
+                health = station_health_document(app)
                 yield _event("health", {"health": health, "viewers": viewers.count})
             if reader is None and link is not None and now >= attach_after:
                 try:

@@ -101,14 +101,21 @@ def run(args: argparse.Namespace) -> int:
     from web import create_app
 
     service = _start_trial_service(config, data_dir, link, store, acquisition)
+    from station.acquire.supervisor import AcquisitionSupervisor
+
+    # restarts the acquisition process if it dies (bounded; counted in /healthz)
+    supervisor = AcquisitionSupervisor(acquisition, readers=(link, service.source))
     app = create_app({"DATA_DIR": str(data_dir), "STATION_LINK": link, "STATION_CONFIG": config, "STORE": store,
-                      "TRIAL_SERVICE": service})
+                      "TRIAL_SERVICE": service, "ACQUISITION_SUPERVISOR": supervisor})
     from station.tls_proxy import waitress_proxy_options
 
     # Behind the HTTPS proxy, waitress takes the tablet's address from nginx's X-Forwarded-For
     # (login rate limits and the audit log are per client).
+    from web.jsonio import SERVER_LIMITS
+
     server = create_server(
         app, threads=32, ident="balance-station", sockets=[listener], **waitress_proxy_options(config),
+        **SERVER_LIMITS,
     )
     stopping = threading.Event()
 
@@ -122,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _shutdown)
     watchdog = _start_watchdog(link, acquisition, stopping)
+    threading.Thread(target=supervisor.run, args=(stopping,), name="acquisition-supervisor", daemon=True).start()
     print(f"balance-station: serving on http://{config.web.host}:{config.web.port}/", file=sys.stderr)
     try:
         server.run()

@@ -62,7 +62,7 @@ from station.protocols.runner import ProtocolRunner
 from station.protocols.schema import Protocol, ProtocolError
 from station.protocols.sinks import StoreSink
 from station.store.audit import Actor
-from station.store.db import Conflict, StoreError, ValidationError
+from station.store.db import Conflict, DiskFull, StoreError, ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -260,8 +260,11 @@ class TrialService:
                 run.runner.step()
             except Exception as exc:
                 log.exception("protocol run failed")
-                self._fail_run(run, f"The test stopped because of an internal error ({type(exc).__name__}); "
-                                    "the trials so far are kept. See the station log.")
+                if isinstance(exc, DiskFull):  # says what happened to the trial and what to do
+                    self._fail_run(run, str(exc)[:1].upper() + str(exc)[1:] + ".")
+                else:
+                    self._fail_run(run, f"The test stopped because of an internal error ({type(exc).__name__}); "
+                                        "the trials so far are kept. See the station log.")
             else:
                 self._announce_stored(run)
         else:
