@@ -21,8 +21,20 @@ from __future__ import annotations
 from station.protocols.schema import Protocol
 from station.reference import mdc as mdc_table
 
-MDC_POPULATIONS = {mdc_table.GASQ_2014: "stroke", mdc_table.GOLDBERG_2011: "older_adults"}
-"""Which programme population each published MDC's sample belongs to (by its citation)."""
+OLDER_ADULTS_MIN_AGE_Y = 60.0
+"""An MDC measured in adults of at least this age (and no clinical group) is comparable for a
+programme for older adults."""
+
+
+def population_of(mdc: mdc_table.MinimalDetectableChange) -> str | None:
+    """The programme population (:data:`station.programmes.template.POPULATIONS`) a published
+    MDC's sample belongs to, from its condition tag and ages; None when it matches none."""
+    if mdc.condition_tag == "stroke":
+        return "stroke"
+    if mdc.condition_tag is None and mdc.min_age_y is not None and mdc.min_age_y >= OLDER_ADULTS_MIN_AGE_Y:
+        return "older_adults"
+    return None
+
 
 _UNITS = (("_steps_min", "steps/min"), ("_min", "min"), ("_cm2_s", "cm²/s"), ("_cm2", "cm²"), ("_cm_s", "cm/s"), ("_m_s", "m/s"), ("_cm", "cm"),
           ("_pct", "%"), ("_hz", "Hz"), ("_s", "s"), ("_m", "m"))
@@ -49,13 +61,13 @@ def comparable_mdc(metric: str, protocol: Protocol | None, condition_id: str, po
         condition = protocol.condition(condition_id)
     except KeyError:
         return None, "no MDC published (the condition is not in the protocol)"
-    found = mdc_table.find_mdc(metric, protocol=protocol.name, eyes=condition.stance.eyes, feet=condition.stance.feet)
+    stance = condition.stance
+    found = mdc_table.find_mdc(metric, protocol=protocol.name, eyes=stance.eyes, feet=stance.feet, surface=stance.surface)
     if found is None:
         return None, "no MDC published for this measure in this stance"
-    if MDC_POPULATIONS.get(found.citation) != population:
-        return None, (f"no MDC published for this population (the one published is for {found.population}, "
-                      "not comparable)")
-    return found.to_dict(), ""
+    if population_of(found) != population:
+        return None, f"no MDC published for this population (the one published is for {found.group}, not comparable)"
+    return {**found.to_dict(), "group": found.group}, ""
 
 
 def verdict(difference: float, better: str, mdc: dict | None) -> str:

@@ -127,11 +127,18 @@ def test_units_and_the_mdc_of_a_comparable_population(protocols):
     assert mdc["value"] == 0.95
     # the same measure in older adults: the stroke sample is not comparable
     mdc, note = comparable_mdc("mean_velocity_cm_s", protocols["quiet-stance"], "eo", "older_adults")
-    assert mdc is None and "no MDC published for this population" in note and "hemiplegia" in note
+    assert mdc is None and "no MDC published for this population" in note and "people after stroke" in note
     mdc, _ = comparable_mdc("time_held_s", protocols["single-leg"], "left", "older_adults")
     assert mdc["value"] == 24.1
     mdc, note = comparable_mdc("time_held_s", protocols["mctsib"], "foam_ec", "older_adults")
     assert mdc is None and note == "no MDC published for this measure in this stance"
+    # measured on a firm surface: not given for foam
+    mdc, note = comparable_mdc("mean_velocity_cm_s", protocols["mctsib"], "foam_eo", "stroke")
+    assert mdc is None and note == "no MDC published for this measure in this stance"
+    mdc, _ = comparable_mdc("mean_velocity_cm_s", protocols["mctsib"], "firm_eo", "stroke")
+    assert mdc["value"] == 0.61 and mdc["group"] == "people after stroke, firm surface"
+    mdc, note = comparable_mdc("time_held_s", protocols["single-leg"], "left", "stroke")
+    assert mdc is None and "adults aged 60 y and over" in note
     mdc, note = comparable_mdc("weight_asymmetry_pct", protocols["weight-bearing"], "eo", "stroke")
     assert mdc is None and note.startswith("no MDC published")
 
