@@ -75,4 +75,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # ``python -m station.cli``: run the imported module's main, so that the commands' UserError
+    # (station.cli.UserError) is the class main catches, not a copy in __main__.
+    from station.cli import main as _main
+
+    sys.exit(_main())
