@@ -7,7 +7,7 @@
    and positions, and the RMS residual in N is reported (:func:`station.acquire.calibration.fit_gains`).
 
 The steps talk to an *operator* that carries them out: a person at the terminal, or the simulation
-placing simulated masses (:func:`calibrate_simulated`).
+placing simulated masses (:func:`station.sim.station.calibrate_simulated`).
 """
 
 from __future__ import annotations
@@ -117,32 +117,5 @@ def run_guided_calibration(acquisition, masses_kg: list[float], operator: Calibr
     )
 
 
-class SimulatedMassOperator:
-    """Carries out calibration steps on the simulated plate by placing simulated masses."""
-
-    def __init__(self, simulation, plate) -> None:
-        self.simulation = simulation
-        self.plate = plate
-
-    def perform(self, step: CalibrationStep) -> None:
-        from station.sim.masses import KnownMasses
-
-        if step.mass_kg is None:
-            self.simulation.set_load_source(KnownMasses([], plate=self.plate))
-        else:
-            self.simulation.set_load_source(KnownMasses([(step.mass_kg, step.ap_cm, step.ml_cm)], plate=self.plate))
-
-
-DEFAULT_SIM_MASSES_KG = (10.0, 20.0)
-
-
-def calibrate_simulated(station, restore_load_source=None) -> PlateCalibration:
-    """Calibrate a simulated station as a technician would, then put ``restore_load_source`` back
-    on the plate."""
-    try:
-        return run_guided_calibration(
-            station, list(DEFAULT_SIM_MASSES_KG), SimulatedMassOperator(station.simulation, station.config.plate),
-            source=f"simulated:seed={station.seed}",
-        )
-    finally:
-        station.simulation.set_load_source(restore_load_source)
+DEFAULT_MASSES_KG = (10.0, 20.0)
+"""Known masses used when none are given, kg (also those the simulation places)."""

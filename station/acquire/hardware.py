@@ -1,4 +1,5 @@
-"""Opening the station's hardware: the real I2C bus on the Pi, or the simulated one.
+"""Opening the station's hardware: the real I2C bus on the Pi (the simulated one is opened by the
+composition roots through :mod:`station.sim.station`, with :func:`open_drivers` as here).
 
 Either way the same drivers (:mod:`station.hw`) talk to the bus; only the bus object and what
 stands on the plate differ (DESIGN.md §2: no test switches in production code).
@@ -132,14 +133,3 @@ def open_real_hardware(config: StationConfig, clock: Clock) -> StationHardware:
         raise
     return StationHardware(clock=clock, bus=bus, plate=plate, imu=imu, raw_bus=raw, imu_error=imu_error,
                            imu_absent_reason=absent)
-
-
-def open_simulated_hardware(config: StationConfig, clock: Clock, load_source, *, seed: int = 0, imu_model: str = "lsm6dsox") -> StationHardware:
-    """Build the register-level simulation with ``load_source`` on the plate, then open it with
-    the same drivers as the real bus."""
-    from station.sim.hardware import build_simulated_hardware
-
-    sim = build_simulated_hardware(clock, load_source, config, seed=seed, imu_model=imu_model)
-    bus, plate, imu, imu_error, absent = open_drivers(sim.bus, clock, config, bus_name="sim-i2c")
-    return StationHardware(clock=clock, bus=bus, plate=plate, imu=imu, simulation=sim, raw_bus=sim.bus,
-                           imu_error=imu_error, imu_absent_reason=absent)

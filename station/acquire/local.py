@@ -1,9 +1,10 @@
 """Acquisition inside the calling process: for recording, calibration, diagnostics and tests.
 
 :class:`LocalAcquisition` runs the same :class:`~station.acquire.loop.AcquisitionLoop` as the
-acquisition process, but hands frames to the caller instead of a shared-memory ring. With a
-:class:`~station.sim.clock.SimulatedClock` (see :class:`SimulatedStation`) a 60 s trial runs in a
-fraction of a second and is identical for the same seed.
+acquisition process, but hands frames to the caller instead of a shared-memory ring. The caller
+hands it the hardware (real, or simulated by a composition root: see
+:class:`station.sim.station.SimulatedStation`, where under a simulated clock a 60 s trial runs in
+a fraction of a second and is identical for the same seed).
 """
 
 from __future__ import annotations
@@ -12,11 +13,10 @@ import numpy as np
 
 from station.acquire.calibration import PlateCalibration, load_calibration, nominal_calibration
 from station.acquire.frame import FRAME_DTYPE
-from station.acquire.hardware import StationHardware, open_simulated_hardware
+from station.acquire.hardware import StationHardware
 from station.acquire.loop import AcquisitionLoop
 from station.acquire.ring import FrameBlock
 from station.config import StationConfig
-from station.sim.clock import SimulatedClock
 
 
 class LocalAcquisition:
@@ -88,43 +88,6 @@ class LocalAcquisition:
 
     def close(self) -> None:
         self.hardware.close()
-
-
-class SimulatedStation(LocalAcquisition):
-    """The whole station on simulated hardware under a simulated clock.
-
-    Parameters
-    ----------
-    config : StationConfig
-    load_source : station.sim.loads.LoadSource, optional
-        What stands on the plate (a virtual person, a replay); empty plate if None. It can be
-        swapped later through ``station.hardware.simulation``.
-    seed : int
-        Seeds the chips' noise, clock errors and load-cell spread.
-    calibration : "auto", "nominal", or PlateCalibration
-        ``"auto"`` runs the guided calibration with simulated masses first (as a technician
-        would), ``"nominal"`` uses the data-sheet values.
-    """
-
-    def __init__(self, config: StationConfig | None = None, load_source=None, *, seed: int = 0, imu_model: str = "lsm6dsox",
-                 calibration="auto", clock=None) -> None:
-        config = config or StationConfig()
-        clock = clock or SimulatedClock()
-        hardware = open_simulated_hardware(config, clock, load_source, seed=seed, imu_model=imu_model)
-        self.seed = seed
-        super().__init__(hardware, config, None)
-        if isinstance(calibration, PlateCalibration):
-            self.set_calibration(calibration)
-        elif calibration == "auto":
-            from station.acquire.guided_calibration import calibrate_simulated
-
-            self.set_calibration(calibrate_simulated(self, load_source))
-        elif calibration != "nominal":
-            raise ValueError(f"calibration must be 'auto', 'nominal' or a PlateCalibration, got {calibration!r}")
-
-    @property
-    def simulation(self):
-        return self.hardware.simulation
 
 
 def calibration_for(data_dir, config: StationConfig, *, simulated_seed: int | None = None) -> PlateCalibration | None:

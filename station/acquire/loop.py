@@ -209,6 +209,8 @@ class AcquisitionLoop:
     def start(self) -> None:
         """Fix the first deadline at the next whole multiple of the period on the clock, and start
         every chip's count afresh (the IMU's FIFO is emptied: what it held predates the frames)."""
+        if self.imu is not None and self._imu_state == "ok":
+            self._start_imu_stream()  # first: draining a full FIFO takes bus time
         now = self.clock.monotonic_ns()
         self._t0_ns = -(-now // self.period_ns) * self.period_ns
         self._seq = 0
@@ -217,8 +219,6 @@ class AcquisitionLoop:
         self._health_due_ns = self._t0_ns + HEALTH_INTERVAL_NS
         for i in range(4):
             self._restart_corner(i)
-        if self.imu is not None and self._imu_state == "ok":
-            self._start_imu_stream()
         self._cpu_thread_start = time.thread_time()
 
     @property

@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from station.config import StationConfig
 
@@ -27,56 +27,42 @@ class AcquisitionStartError(RuntimeError):
 
 @dataclass(frozen=True)
 class AcquisitionSpec:
-    """Everything the acquisition process needs (picklable)."""
+    """Everything the acquisition process needs (picklable).
+
+    ``hardware`` is what the composition root hands the process to run on: None for the real
+    I2C bus, or a recipe with ``open(config, clock) -> StationHardware``, ``clock(real_clock)``,
+    ``calibration_source``, ``factory_calibration(config)``, ``follows_protocols``,
+    ``wrap_sink(hardware, sink, conn, data_dir)`` and ``scenario_message(event)`` (the simulated
+    station's is :class:`station.sim.station.SimulatedHardwareRecipe`). The acquisition never
+    imports the simulation itself (DESIGN.md §2).
+    """
 
     config: StationConfig
     ring_name: str
-    simulate: bool = False
-    replay: str | None = None
-    seed: int = 0
+    hardware: object | None = None
     data_dir: str | None = None
-    person: dict = field(default_factory=dict)
-    scenario: str | None = None
-    """Simulation only: who stands on the plate (a name of
-    :data:`station.sim.scenarios.SCENARIOS`); None is a person standing quietly."""
+
+    @property
+    def simulate(self) -> bool:
+        return self.hardware is not None
 
 
-def _scenario(spec: AcquisitionSpec):
-    """The spec's scenario if it follows the dashboard's protocol (a virtual patient), else None."""
-    if not spec.simulate or spec.replay or spec.scenario is None:
-        return None
-    from station.sim.scenarios import SCENARIOS
-
-    scenario = SCENARIOS[spec.scenario]
-    return scenario if scenario.follows else None
-
-
-def _load_source(spec: AcquisitionSpec):
-    if spec.replay:
-        from station.sim.replay import ReplaySource
-
-        return ReplaySource.from_file(spec.replay, plate=spec.config.plate)
-    from station.sim.person import VirtualPerson
-
-    # In real time the person generates its trajectory ahead on its own thread (prefetch), so that
-    # a frame is never delayed by the simulation's own work.
-    if _scenario(spec) is not None:  # a virtual patient, who steps on when a trial is ready
-        return VirtualPerson(spec.seed, plate=spec.config.plate, prefetch=True, **{**spec.person, "on_plate": False})
-    return VirtualPerson.standing_demo(seed=spec.seed, plate=spec.config.plate, prefetch=True, **spec.person)
+def _follows_protocols(spec: AcquisitionSpec) -> bool:
+    """Whether the hardware has someone on the plate who follows the protocol events."""
+    return bool(spec.hardware is not None and spec.hardware.follows_protocols)
 
 
 def _calibration(spec: AcquisitionSpec, hardware):
     """Stored calibration for this plate; a simulated plate without one is calibrated under
     simulated time first (its 'factory calibration'); real hardware falls back to nominal."""
-    from station.acquire.calibration import nominal_calibration, save_calibration
-    from station.acquire.local import SimulatedStation, calibration_for
+    from station.acquire.calibration import load_calibration, nominal_calibration, save_calibration
 
-    seed = spec.seed if spec.simulate else None
-    stored = calibration_for(spec.data_dir, spec.config, simulated_seed=seed) if spec.data_dir else None
-    if stored is not None:
+    wanted = "hardware" if spec.hardware is None else spec.hardware.calibration_source
+    stored = load_calibration(spec.data_dir) if spec.data_dir else None
+    if stored is not None and stored.source == wanted:
         return stored
-    if spec.simulate:
-        calibration = SimulatedStation(spec.config, None, seed=spec.seed, calibration="auto").calibration
+    if spec.hardware is not None:
+        calibration = spec.hardware.factory_calibration(spec.config)
         if spec.data_dir:
             save_calibration(spec.data_dir, calibration)
         return calibration
@@ -114,7 +100,7 @@ def acquisition_main(spec: AcquisitionSpec, status_conn, scenario_conn=None) -> 
     die_with_parent()  # never outlive the station (even one killed with SIGKILL)
     parent_gone = parent_watch()
     scheduling = _prepare_process()
-    from station.acquire.hardware import open_real_hardware, open_simulated_hardware
+    from station.acquire.hardware import open_real_hardware
     from station.acquire.loop import AcquisitionLoop
     from station.acquire.ring import FrameRing
     from station.clock import MonotonicClock
@@ -130,16 +116,17 @@ def acquisition_main(spec: AcquisitionSpec, status_conn, scenario_conn=None) -> 
     hardware = None
     try:
         clock = MonotonicClock()
-        if spec.simulate:
-            hardware = open_simulated_hardware(spec.config, clock, _load_source(spec), seed=spec.seed)
+        if spec.hardware is not None:
+            clock = spec.hardware.clock(clock)
+            hardware = spec.hardware.open(spec.config, clock)
         else:
             hardware = open_real_hardware(spec.config, clock)
         calibration = _calibration(spec, hardware)
         ring = FrameRing(spec.config.acquisition.ring_frames, name=spec.ring_name)
         sim = hardware.simulation
         sink = ring.write
-        if _scenario(spec) is not None and scenario_conn is not None:
-            sink = _scenario_sink(spec, hardware, ring, scenario_conn)
+        if _follows_protocols(spec) and scenario_conn is not None:
+            sink = spec.hardware.wrap_sink(hardware, sink, scenario_conn, spec.data_dir)
         loop = AcquisitionLoop(
             clock=clock,
             plate=hardware.plate,
@@ -170,25 +157,6 @@ def acquisition_main(spec: AcquisitionSpec, status_conn, scenario_conn=None) -> 
     finally:
         ring.close()
         hardware.close()
-
-
-def _scenario_sink(spec: AcquisitionSpec, hardware, ring, conn):
-    """The ring's writer, followed by the scenario's virtual patient (in the loop's thread, after
-    each frame: it reads the forwarded events and schedules the person's next actions)."""
-    from station.sim.scenarios import ScenarioPatient
-
-    protocols_dir = os.path.join(spec.data_dir, "protocols") if spec.data_dir else None
-    sim = hardware.simulation
-    patient = ScenarioPatient(_scenario(spec), sim.load_source, time_origin_ns=sim.plate.t0_ns,
-                              protocols_dir=protocols_dir)
-    write = ring.write
-    poll = patient.poll
-
-    def sink(frame: tuple) -> None:
-        write(frame)
-        poll(conn, frame[1])
-
-    return sink
 
 
 def _extra_health(sim, scheduling: str):
@@ -235,7 +203,7 @@ class AcquisitionProcess:
         ctx = mp.get_context("spawn")
         parent_conn, child_conn = ctx.Pipe(duplex=False)
         args = (self.spec, child_conn)
-        if _scenario(self.spec) is not None:
+        if _follows_protocols(self.spec):
             scenario_recv, self._scenario_conn = ctx.Pipe(duplex=False)
             args += (scenario_recv,)
         self._process = ctx.Process(target=acquisition_main, args=args, name="balance-acquisition", daemon=True)
@@ -266,9 +234,7 @@ class AcquisitionProcess:
         only the kinds the patient reacts to are sent). Does nothing without such a scenario."""
         if self._scenario_conn is None:
             return
-        from station.sim.scenarios import scenario_message
-
-        message = scenario_message(event)
+        message = self.spec.hardware.scenario_message(event)
         if message is not None:
             self._scenario_conn.send(message)
 

@@ -2,7 +2,7 @@
 
 The trial state machine, the recorder and the live view read frames through this one interface,
 whether the acquisition runs in another process (:class:`RingFrameSource`, real time) or in-process
-under a simulated clock (:class:`station.acquire.simulated.SimulatedStation`).
+under a simulated clock (:class:`station.sim.station.SimulatedStation`, built by a composition root).
 """
 
 from __future__ import annotations

@@ -50,11 +50,11 @@ def _next_health(reader, timeout_s: float = 5.0) -> dict:
 
 def run(args) -> int:
     from station.acquire.calibration import save_calibration
-    from station.acquire.local import SimulatedStation
     from station.acquire.process import AcquisitionProcess, AcquisitionSpec
     from station.acquire.ring import RingReader
     from station.cli import UserError
     from station.config import StationConfig
+    from station.sim.station import SimulatedHardwareRecipe
 
     if not (1 <= args.rate <= 1000):
         raise UserError(f"--rate must be between 1 and 1000 Hz, got {args.rate:g}")
@@ -66,8 +66,9 @@ def run(args) -> int:
     config = replace(base, acquisition=replace(base.acquisition, rate_hz=float(args.rate)))
     data_dir = tempfile.mkdtemp(prefix="balance-bench-")
     # Factory calibration first, so the acquisition process starts straight into the loop.
-    save_calibration(data_dir, SimulatedStation(config, None, seed=0, calibration="auto").calibration)
-    spec = AcquisitionSpec(config=config, ring_name=f"balance-bench-{secrets.token_hex(4)}", simulate=True, seed=0, data_dir=data_dir)
+    recipe = SimulatedHardwareRecipe(seed=0)
+    save_calibration(data_dir, recipe.factory_calibration(config))
+    spec = AcquisitionSpec(config=config, ring_name=f"balance-bench-{secrets.token_hex(4)}", hardware=recipe, data_dir=data_dir)
     process = AcquisitionProcess(spec)
     process.start()
     ctx = mp.get_context("spawn")

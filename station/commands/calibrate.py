@@ -46,9 +46,10 @@ def calibrate(args: argparse.Namespace) -> int:
         save_calibration,
     )
     from station.acquire.guided_calibration import (
-        DEFAULT_SIM_MASSES_KG,
+        DEFAULT_MASSES_KG,
+        SAMPLE_S,
+        SETTLE_S,
         CalibrationStep,
-        SimulatedMassOperator,
         measure_steady_counts,
         run_guided_calibration,
     )
@@ -56,11 +57,11 @@ def calibrate(args: argparse.Namespace) -> int:
     from station.commands._common import load_config
 
     config = load_config(args)
-    masses = args.mass or list(DEFAULT_SIM_MASSES_KG)
+    masses = args.mass or list(DEFAULT_MASSES_KG)
     print(f"Plate geometry from the configuration: width {config.plate.width_cm:g} cm (left–right load cells), "
           f"depth {config.plate.depth_cm:g} cm (front–back). If these are wrong, fix the configuration first.")
     if args.simulate:
-        from station.acquire.local import SimulatedStation
+        from station.sim.station import SimulatedMassOperator, SimulatedStation
 
         station = SimulatedStation(config, None, seed=args.seed, calibration="nominal")
         operator = SimulatedMassOperator(station.simulation, config.plate)
@@ -96,7 +97,10 @@ def calibrate(args: argparse.Namespace) -> int:
                                           source=source, details={"tare_only": True})
         else:
             def progress(number, total, step):
-                print(f"  step {number}/{total}: measuring…", flush=True)
+                if args.simulate:  # nobody confirms: say what the simulation put where
+                    print(f"  step {number}/{total} (simulated): {step.instruction} Measuring…", flush=True)
+                else:
+                    print(f"  step {number}/{total}: measuring for {SETTLE_S + SAMPLE_S:g} s, keep the plate still…", flush=True)
 
             result = run_guided_calibration(station, masses, operator, source=source, progress=progress)
     except CalibrationError as exc:

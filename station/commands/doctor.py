@@ -20,7 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def doctor(args: argparse.Namespace) -> int:
     from station.acquire.calibration import CalibrationError, nominal_calibration
     from station.acquire.diagnostics import run_diagnostics
-    from station.acquire.local import LocalAcquisition, SimulatedStation, calibration_for
+    from station.acquire.local import LocalAcquisition, calibration_for
+    from station.sim.station import SimulatedStation
     from station.cli import UserError
     from station.commands._common import load_config
     from station.hw.errors import StationHardwareError

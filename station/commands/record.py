@@ -23,7 +23,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--simulate", action="store_true", help="simulated plate with a virtual person")
     parser.add_argument("--replay", metavar="FILE", help="simulated plate replaying a recorded trial")
     parser.add_argument("--seed", type=int, default=0, help="seed of the simulation (default 0)")
+    parser.add_argument("--timing", choices=("ideal", "pi-under-load"), default="ideal",
+                        help="with --simulate/--replay: wake-ups exactly on time, or late like a Pi 4 under load")
     parser.add_argument("--data-dir", type=Path, help="where the calibration is kept")
+    parser.add_argument("--force", action="store_true", help="replace FILE.csv (and FILE.json) if they exist")
     parser.set_defaults(func=record)
 
 
@@ -40,6 +43,9 @@ def record(args: argparse.Namespace) -> int:
         raise UserError(f"--out must name a .csv file, got {args.out}")
     if not args.out.parent.exists():
         raise UserError(f"the folder {args.out.parent} does not exist")
+    existing = [p for p in (args.out, args.out.with_suffix(".json")) if p.exists()]
+    if existing and not getattr(args, "force", False):
+        raise UserError(f"{existing[0]} already exists; give --force to replace it, or another --out")
     config = load_config(args)
     rate_hz = config.acquisition.rate_hz
     source_doc: dict
@@ -91,7 +97,7 @@ def record(args: argparse.Namespace) -> int:
 
 
 def _simulated_station(args, config):
-    from station.acquire.local import SimulatedStation
+    from station.sim.station import SimulatedStation
     from station.cli import UserError
 
     if args.replay:
@@ -110,7 +116,7 @@ def _simulated_station(args, config):
         source = {"kind": "virtual person", "seed": args.seed}
     # Factory calibration of this simulated plate (same seed, so the same load cells).
     calibration = SimulatedStation(config, None, seed=args.seed, calibration="auto").calibration
-    station = SimulatedStation(config, load, seed=args.seed, calibration=calibration)
+    station = SimulatedStation(config, load, seed=args.seed, calibration=calibration, timing=args.timing)
     return station, (load if args.replay else None), source
 
 

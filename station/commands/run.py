@@ -23,6 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--simulate", action="store_true", help="use the simulated plate and IMU with a virtual person")
     parser.add_argument("--replay", metavar="FILE", help="simulated plate replaying a recorded trial (implies --simulate)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the simulation (default 0)")
+    parser.add_argument("--timing", choices=("ideal", "pi-under-load"), default="ideal",
+                        help="with --simulate: wake-ups as this machine gives them, or made late like a Pi 4 under load")
     parser.add_argument("--host", help="address to listen on (default from the configuration: 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on (default from the configuration: 8000)")
     parser.add_argument("--data-dir", type=Path, help="where the database and trials are kept")
@@ -67,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"{args.replay}: no such file to replay")
     if getattr(args, "scenario", None) and (not args.simulate or args.replay):
         raise UserError("--scenario chooses who stands on the simulated plate: use it with --simulate (and without --replay)")
+    if getattr(args, "timing", "ideal") != "ideal" and not simulate:
+        raise UserError("--timing makes the simulated station's wake-ups late like a Pi's: use it with --simulate")
     scenario = getattr(args, "scenario", None) or (DEFAULT_SCENARIO if args.simulate and not args.replay else None)
     listener = _bind(config.web.host, config.web.port)
     try:
@@ -77,14 +81,17 @@ def run(args: argparse.Namespace) -> int:
 
     for name in remove_stale_rings():
         print(f"balance-station: removed the shared memory {name} left by a station that was killed", file=sys.stderr)
+    hardware = None
+    if simulate:
+        from station.sim.station import SimulatedHardwareRecipe
+
+        hardware = SimulatedHardwareRecipe(seed=args.seed, replay=args.replay, scenario=scenario,
+                                           timing=getattr(args, "timing", "ideal"))
     spec = AcquisitionSpec(
         config=config,
         ring_name=ring_name_for(os.getpid()),
-        simulate=simulate,
-        replay=args.replay,
-        seed=args.seed,
+        hardware=hardware,
         data_dir=str(data_dir),
-        scenario=scenario,
     )
     acquisition = AcquisitionProcess(spec)
     print(f"balance-station: starting acquisition ({'simulated hardware' if simulate else 'I2C bus ' + str(config.acquisition.bus)})", file=sys.stderr)

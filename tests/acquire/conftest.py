@@ -2,7 +2,7 @@ import functools
 
 import pytest
 
-from station.acquire.local import SimulatedStation
+from station.sim.station import SimulatedStation
 from station.config import StationConfig
 
 

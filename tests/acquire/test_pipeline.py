@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from station.acquire.frame import FrameFlag
-from station.acquire.local import SimulatedStation
+from station.sim.station import SimulatedStation
 from station.analysis.filters import lowpass_butterworth
 from station.analysis.metrics import compute_metrics
 from station.config import AcquisitionConfig, PlateConfig, StationConfig

@@ -11,11 +11,12 @@ import pytest
 from station.acquire.process import AcquisitionProcess, AcquisitionSpec, AcquisitionStartError
 from station.acquire.source import RingFrameSource
 from station.config import StationConfig
+from station.sim.station import SimulatedHardwareRecipe
 
 
 @pytest.fixture
 def running(tmp_path):
-    spec = AcquisitionSpec(StationConfig(), f"balance-test-{secrets.token_hex(4)}", simulate=True, seed=1, data_dir=str(tmp_path))
+    spec = AcquisitionSpec(StationConfig(), f"balance-test-{secrets.token_hex(4)}", hardware=SimulatedHardwareRecipe(seed=1), data_dir=str(tmp_path))
     process = AcquisitionProcess(spec)
     process.start()
     source = RingFrameSource(spec.ring_name, 100.0)
@@ -83,13 +84,13 @@ def test_start_error_reaches_the_parent_as_one_message(tmp_path):
 
     config = StationConfig()
     config = replace(config, acquisition=replace(config.acquisition, bus=97))
-    spec = AcquisitionSpec(config, f"balance-test-{secrets.token_hex(4)}", simulate=False, data_dir=str(tmp_path))
+    spec = AcquisitionSpec(config, f"balance-test-{secrets.token_hex(4)}", data_dir=str(tmp_path))
     with pytest.raises(AcquisitionStartError, match="I2C bus 97"):
         AcquisitionProcess(spec).start()
 
 
 def test_stop_removes_the_ring(tmp_path):
-    spec = AcquisitionSpec(StationConfig(), f"balance-test-{secrets.token_hex(4)}", simulate=True, data_dir=str(tmp_path))
+    spec = AcquisitionSpec(StationConfig(), f"balance-test-{secrets.token_hex(4)}", hardware=SimulatedHardwareRecipe(), data_dir=str(tmp_path))
     process = AcquisitionProcess(spec)
     process.start()
     assert os.path.exists(f"/dev/shm/{spec.ring_name}")

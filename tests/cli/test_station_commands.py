@@ -96,7 +96,7 @@ def test_doctor_reports_what_to_fix_without_calibration(tmp_path, capsys):
 
 def test_doctor_flags_a_noisy_corner():
     from station.acquire.diagnostics import run_diagnostics
-    from station.acquire.local import SimulatedStation
+    from station.sim.station import SimulatedStation
 
     station = SimulatedStation(seed=0, calibration="nominal")
     station.simulation.bus.vanish(station.simulation.adc("br"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from station.acquire.local import SimulatedStation
+from station.sim.station import SimulatedStation
 from station.config import PanelConfig
 from station.hw.panel import StationPanel
 from station.sim.scenarios import SCENARIOS, ScenarioPatient, scenario_message

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from station.acquire.process import AcquisitionProcess, AcquisitionSpec
+from station.sim.station import SimulatedHardwareRecipe
 from station.acquire.ring import RingReader
 from station.config import StationConfig
 from station.protocols.events import Event
@@ -74,8 +75,8 @@ def test_the_acquisition_process_runs_the_scenario_patient():
     """The real acquisition process (spawned, real clock): a forwarded 'trial ready' makes the
     virtual patient step onto the simulated plate within a couple of seconds."""
     config = StationConfig()
-    spec = AcquisitionSpec(config=config, ring_name=f"balance-test-{secrets.token_hex(4)}", simulate=True, seed=0,
-                           scenario="patient")
+    spec = AcquisitionSpec(config=config, ring_name=f"balance-test-{secrets.token_hex(4)}",
+                           hardware=SimulatedHardwareRecipe(seed=0, scenario="patient"))
     process = AcquisitionProcess(spec)
     process.start()
     try:
@@ -103,7 +104,7 @@ def test_the_acquisition_process_runs_the_scenario_patient():
 
 
 def test_without_a_following_scenario_events_go_nowhere():
-    spec = AcquisitionSpec(config=StationConfig(), ring_name="unused", simulate=True, scenario="standing")
+    spec = AcquisitionSpec(config=StationConfig(), ring_name="unused", hardware=SimulatedHardwareRecipe(scenario="standing"))
     process = AcquisitionProcess(spec)
     assert not process.follows_protocols
     process.forward_event(Event(1, 0, "trial_ready", {"protocol": "mctsib"}))  # nothing to send it to

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from station.acquire.local import SimulatedStation
+from station.sim.station import SimulatedStation
 from station.config import PanelConfig
 from station.hw.panel import LED_BLINK_S, StationPanel
 from station.protocols.loader import builtin_protocols

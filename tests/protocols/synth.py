@@ -4,7 +4,7 @@
 on a :class:`~station.sim.clock.SimulatedClock`: each read advances simulated time by the wait and
 returns the frames whose deadlines passed, made from a ``script(t_s) -> Load`` function of time.
 Faults (lost frames, corner faults, silence) are scripted too. It is deliberately simpler than
-``station.acquire.simulated.SimulatedStation``: it exercises the state machine's decisions with
+``station.sim.station.SimulatedStation``: it exercises the state machine's decisions with
 exactly known inputs.
 """
 

@@ -10,7 +10,7 @@ from functools import lru_cache
 
 import pytest
 
-from station.acquire.local import SimulatedStation
+from station.sim.station import SimulatedStation
 from station.config import PlateConfig, StationConfig
 from station.protocols.loader import builtin_protocols, load_protocol_file
 from station.protocols.runner import ProtocolRunner

@@ -1,0 +1,216 @@
+"""The whole station on simulated hardware: what the composition roots hand the acquisition.
+
+The acquisition (:mod:`station.acquire`) never imports the simulation (DESIGN.md §2). The roots
+(``station.commands``, ``station.bench``) build what it runs on here and pass it in:
+
+* :func:`open_simulated_hardware`: the register-level chips on a simulated bus, opened with the
+  same drivers as the real bus (a :class:`station.acquire.hardware.StationHardware`);
+* :class:`SimulatedStation`: a :class:`station.acquire.local.LocalAcquisition` on that hardware
+  under a simulated clock, ``timing="ideal"`` (wake-ups on time) or ``"pi-under-load"``
+  (:class:`station.sim.clock.LateWakeClock`); a 60 s trial runs in about a second;
+* :class:`SimulatedHardwareRecipe`: a picklable description the acquisition *process* turns into
+  its hardware (who stands on the plate, the seed, the timing, a scenario's virtual patient);
+* :func:`calibrate_simulated`: the guided calibration with simulated masses, as a technician would.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from station.acquire.calibration import PlateCalibration
+from station.acquire.guided_calibration import DEFAULT_MASSES_KG, CalibrationStep, run_guided_calibration
+from station.acquire.hardware import StationHardware, open_drivers
+from station.acquire.local import LocalAcquisition
+from station.config import StationConfig
+from station.sim.clock import TIMINGS, make_clock
+from station.sim.hardware import build_simulated_hardware
+
+DEFAULT_SIM_MASSES_KG = DEFAULT_MASSES_KG
+"""The known masses of the simulated guided calibration, kg."""
+
+
+def open_simulated_hardware(config: StationConfig, clock, load_source, *, seed: int = 0,
+                            imu_model: str = "lsm6dsox") -> StationHardware:
+    """Build the register-level simulation with ``load_source`` on the plate, then open it with
+    the same drivers as the real bus."""
+    sim = build_simulated_hardware(clock, load_source, config, seed=seed, imu_model=imu_model)
+    bus, plate, imu, imu_error, absent = open_drivers(sim.bus, clock, config, bus_name="sim-i2c")
+    return StationHardware(clock=clock, bus=bus, plate=plate, imu=imu, simulation=sim, raw_bus=sim.bus,
+                           imu_error=imu_error, imu_absent_reason=absent)
+
+
+class SimulatedMassOperator:
+    """Carries out calibration steps on the simulated plate by placing simulated masses."""
+
+    def __init__(self, simulation, plate) -> None:
+        self.simulation = simulation
+        self.plate = plate
+
+    def perform(self, step: CalibrationStep) -> None:
+        from station.sim.masses import KnownMasses
+
+        if step.mass_kg is None:
+            self.simulation.set_load_source(KnownMasses([], plate=self.plate))
+        else:
+            self.simulation.set_load_source(KnownMasses([(step.mass_kg, step.ap_cm, step.ml_cm)], plate=self.plate))
+
+
+def calibrate_simulated(station, restore_load_source=None) -> PlateCalibration:
+    """Calibrate a simulated station as a technician would, then put ``restore_load_source`` back
+    on the plate."""
+    try:
+        return run_guided_calibration(
+            station, list(DEFAULT_SIM_MASSES_KG), SimulatedMassOperator(station.simulation, station.config.plate),
+            source=f"simulated:seed={station.seed}",
+        )
+    finally:
+        station.simulation.set_load_source(restore_load_source)
+
+
+class SimulatedStation(LocalAcquisition):
+    """The whole station on simulated hardware under a simulated clock.
+
+    Parameters
+    ----------
+    config : StationConfig
+    load_source : station.sim.loads.LoadSource, optional
+        What stands on the plate (a virtual person, a replay); empty plate if None. It can be
+        swapped later through ``station.hardware.simulation``.
+    seed : int
+        Seeds the chips' noise, clock errors and load-cell spread (and the late wake-ups).
+    calibration : "auto", "nominal", or PlateCalibration
+        ``"auto"`` runs the guided calibration with simulated masses first (as a technician
+        would), ``"nominal"`` uses the data-sheet values.
+    timing : {"ideal", "pi-under-load"}
+        Wake-ups exactly on time, or late like a Pi 4 under load
+        (:class:`station.sim.clock.LateWakeClock`).
+    clock : optional
+        The clock to use instead of a new one (``timing`` is then ignored).
+    """
+
+    def __init__(self, config: StationConfig | None = None, load_source=None, *, seed: int = 0, imu_model: str = "lsm6dsox",
+                 calibration="auto", clock=None, timing: str = "ideal") -> None:
+        config = config or StationConfig()
+        clock = clock or make_clock(timing, seed=seed)
+        hardware = open_simulated_hardware(config, clock, load_source, seed=seed, imu_model=imu_model)
+        self.seed = seed
+        self.timing = timing
+        super().__init__(hardware, config, None)
+        if isinstance(calibration, PlateCalibration):
+            self.set_calibration(calibration)
+        elif calibration == "auto":
+            self.set_calibration(calibrate_simulated(self, load_source))
+        elif calibration != "nominal":
+            raise ValueError(f"calibration must be 'auto', 'nominal' or a PlateCalibration, got {calibration!r}")
+
+    @property
+    def simulation(self):
+        return self.hardware.simulation
+
+
+def factory_calibration(config: StationConfig, seed: int) -> PlateCalibration:
+    """The guided calibration of the simulated plate of ``seed`` (its "factory calibration")."""
+    return SimulatedStation(config, None, seed=seed, calibration="auto").calibration
+
+
+@dataclass(frozen=True)
+class SimulatedHardwareRecipe:
+    """What the acquisition process needs to build the simulated station (picklable).
+
+    Attributes
+    ----------
+    seed : int
+    replay : str or None
+        A recording replayed onto the plate (our CSV or Santos & Duarte text).
+    person : dict
+        Keyword arguments of the virtual person.
+    scenario : str or None
+        A name of :data:`station.sim.scenarios.SCENARIOS` (who stands on the plate, e.g. a
+        virtual patient following the protocol); None is a person standing quietly.
+    timing : {"ideal", "pi-under-load"}
+        Wake-ups as the machine gives them, or made late like a Pi under load.
+    """
+
+    seed: int = 0
+    replay: str | None = None
+    person: dict = field(default_factory=dict)
+    scenario: str | None = None
+    timing: str = "ideal"
+
+    def __post_init__(self) -> None:
+        if self.timing not in TIMINGS:
+            raise ValueError(f"unknown timing {self.timing!r}; choose {' or '.join(TIMINGS)}")
+
+    @property
+    def calibration_source(self) -> str:
+        """The ``source`` of a calibration that fits this simulated plate."""
+        return f"simulated:seed={self.seed}"
+
+    @property
+    def simulated_seed(self) -> int:
+        return self.seed
+
+    def _scenario(self):
+        if self.replay or self.scenario is None:
+            return None
+        from station.sim.scenarios import SCENARIOS
+
+        scenario = SCENARIOS[self.scenario]
+        return scenario if scenario.follows else None
+
+    @property
+    def follows_protocols(self) -> bool:
+        """Whether a virtual patient on the plate follows the protocol events."""
+        return self._scenario() is not None
+
+    def clock(self, real_clock):
+        """The acquisition's clock: the real one, made late like a Pi under load if asked."""
+        return make_clock(self.timing, seed=self.seed, inner=real_clock)
+
+    def load_source(self, config: StationConfig):
+        if self.replay:
+            from station.sim.replay import ReplaySource
+
+            return ReplaySource.from_file(self.replay, plate=config.plate)
+        from station.sim.person import VirtualPerson
+
+        # In real time the person generates its trajectory ahead on its own thread (prefetch), so
+        # that a frame is never delayed by the simulation's own work.
+        if self._scenario() is not None:  # a virtual patient, who steps on when a trial is ready
+            return VirtualPerson(self.seed, plate=config.plate, prefetch=True, **{**self.person, "on_plate": False})
+        return VirtualPerson.standing_demo(seed=self.seed, plate=config.plate, prefetch=True, **self.person)
+
+    def open(self, config: StationConfig, clock) -> StationHardware:
+        """The simulated hardware with who stands on it, opened with the real drivers."""
+        return open_simulated_hardware(config, clock, self.load_source(config), seed=self.seed)
+
+    def factory_calibration(self, config: StationConfig) -> PlateCalibration:
+        """This plate calibrated under simulated time, as a technician would."""
+        return factory_calibration(config, self.seed)
+
+    def wrap_sink(self, hardware: StationHardware, sink, conn, data_dir: str | None):
+        """``sink`` followed by the scenario's virtual patient (in the loop's thread, after each
+        frame: it reads the forwarded protocol events and schedules the person's next actions)."""
+        from station.sim.scenarios import ScenarioPatient
+
+        protocols_dir = os.path.join(data_dir, "protocols") if data_dir else None
+        sim = hardware.simulation
+        patient = ScenarioPatient(self._scenario(), sim.load_source, time_origin_ns=sim.plate.t0_ns,
+                                  protocols_dir=protocols_dir)
+        poll = patient.poll
+
+        def followed(frame: tuple) -> None:
+            sink(frame)
+            poll(conn, frame[1])
+
+        return followed
+
+    def scenario_message(self, event):
+        """What of a protocol event the virtual patient needs (None: nothing)."""
+        from station.sim.scenarios import scenario_message
+
+        return scenario_message(event)
+
+    def describe(self) -> str:
+        return "simulated hardware" + (f", timing {self.timing}" if self.timing != "ideal" else "")
