@@ -4,7 +4,7 @@
 ``GET/POST /api/patients/<id>/programmes``, ``GET /api/patients/<id>/programme`` (at a glance),
 ``GET /api/patients/<id>/programmes/export.json``;
 ``GET /api/assignments/<id>``, ``POST /api/assignments/<id>/pause|resume|end``;
-``PATCH /api/programme-sessions/<id>``, ``POST /api/programme-sessions/<id>/missed|dose``;
+``PATCH /api/programme-sessions/<id>``, ``POST /api/programme-sessions/<id>/missed|dose|run``;
 ``PATCH /api/programme-visits/<id>``, ``POST /api/programme-visits/<id>/missed|run|sessions``.
 Same sign-in, roles, CSRF and body limits as the rest of the API (:mod:`web.security`); every read
 and change of a patient's programme is audited by the store. See ``docs/api.md``.
@@ -153,6 +153,35 @@ def dose(session_id: int):
         raise ValidationError({"minutes": "comes from the trial when trial_id is given; leave it out"})
     trial = store().trials.get(trial_id)
     return programmes.measure_dose(session_id, trial, actor=actor(), extra=data or None)
+
+
+@bp.post("/programme-sessions/<int:session_id>/run")
+def run_session(session_id: int):
+    """Open the trial service's run of the programme's session protocol (e.g. the backward
+    treadmill session) for this session, its planned minutes and ``belt_speed_m_s`` as entered;
+    the walking trial it records is then offered as the session's measured dose."""
+    data = json_body() if request.content_length else {}
+    unknown = [k for k in data if k != "belt_speed_m_s"]
+    if unknown:
+        raise ValidationError({str(k)[:40]: "unknown field; allowed: belt_speed_m_s" for k in unknown})
+    programmes = store().programmes
+    session = programmes.session(session_id)
+    assignment = programmes.get(session["assignment_id"])
+    protocol = assignment["template"]["schedule"].get("session_protocol")
+    if not protocol:
+        raise ValidationError({"session": "this programme names no session protocol; enter the dose by hand"})
+    if assignment["status"] not in ("active", "paused") or session["status"] == "cancelled":
+        raise ValidationError({"session": "the programme has ended"})
+    walk = {"planned_min": float(session["minutes_planned"])}
+    if "belt_speed_m_s" in data:
+        speed = data["belt_speed_m_s"]
+        if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not 0.05 <= speed <= 3.0:
+            raise ValidationError({"belt_speed_m_s": "must be a number from 0.05 to 3 m/s"})
+        walk["belt_speed_m_s"] = float(speed)
+    status = trial_service().open_run(assignment["patient_id"], protocol, None, actor(), walk)
+    response = current_app.json.response({"protocol": protocol, "status": status})
+    response.status_code = 201
+    return response
 
 
 @bp.patch("/programme-visits/<int:visit_id>")

@@ -233,7 +233,11 @@ def programme_from_dict(data: dict, source: str, protocols: dict[str, Protocol])
     minutes = s.number("minutes_per_session", lo=1.0, hi=240.0, unit="min")
     session_protocol = None
     if s.has("session_protocol"):
+        walks = [n for n in known if protocols[n].outcome == "walk"]
         session_protocol = s.choice("session_protocol", known)
+        if session_protocol not in walks:
+            raise s.error("session_protocol", f"{session_protocol!r} does not measure walking; allowed: a walk "
+                          f"protocol that measures a session's dose: {allowed_list(walks) or 'none known'}")
     else:
         s.known.append("session_protocol")
     steps: list[Progression] = []

@@ -99,6 +99,8 @@ def test_sign_in_csrf_and_input_limits_hold_and_refusals_store_nothing(tmp_path,
     assert api.post(f"/api/programme-sessions/{sid}/dose", {"trial_id": 5}).status_code == 404
     r = api.post(f"/api/programme-visits/{doc['visits'][0]['id']}/run", {})
     assert r.status_code == 503 and "not running trials" in r.get_json()["error"]
+    r = api.post(f"/api/programme-sessions/{sid}/run", {})
+    assert r.status_code == 422 and "names no session protocol" in r.get_json()["fields"]["session"]
     templates = api.ok(api.get("/api/programmes"))
     assert {t["name"] for t in templates["programmes"]} >= {"backward-walking-stroke", "balance-training"}
     assert api.ok(api.get("/api/programmes/backward-walking-stroke"))["schedule"]["weeks"] == 4

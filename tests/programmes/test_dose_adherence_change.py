@@ -14,7 +14,7 @@ from station.programmes.report import programme_document
 from station.sim.walker import VirtualWalker
 from station.store.db import Conflict, ValidationError
 
-from programme_support import ACTOR, CAL, frames, store_assessment
+from programme_support import ACTOR, CAL, frames, load_test_module, store_assessment
 
 
 @pytest.fixture
@@ -36,6 +36,27 @@ def simulated_treadmill_trial(store, patient_id: int, minutes: float = 2.0):
     trial_id = store.trials.import_trial(session["id"], "backward-treadmill", "session", CAL, 100.0, frames(), doc,
                                          True, None, actor=ACTOR)
     return store.trials.get(trial_id), plan
+
+
+def test_dose_from_the_backward_treadmill_session_protocol_on_the_simulated_station(store, patient, pilot):
+    """The session protocol (``backward-treadmill``) run on the simulated station by the virtual
+    walker, stored like the trial service stores it; its minutes walked become the dose."""
+    from station.protocols.sinks import StoreSink
+    from station.protocols.walk import WalkSettings
+
+    walk_support = load_test_module("walk_support", "protocols/walk_support.py")
+    visit = store.sessions.create(patient["id"], {"label": "treadmill"}, actor=ACTOR)
+    settings = WalkSettings(belt_speed_m_s=0.4, planned_min=1.0, sensor_height_m=0.98)
+    run = walk_support.run_walk("backward-treadmill", seed=6, settings=settings,
+                                sink=StoreSink(store.trials, visit["id"], CAL, ACTOR))
+    walked = run.runner.records[0].result.walk
+    trial = store.trials.get(store.sessions.get(visit["id"])["trials"][0]["id"])
+    done = store.programmes.measure_dose(pilot["sessions"][0]["id"], trial, actor=ACTOR)
+    dose = done["dose"]
+    assert done["dose_source"] == "measured" and dose["minutes"] == pytest.approx(walked["walking_min"])
+    assert 0.9 < dose["minutes"] <= 1.0 and dose["steps"] == trial["metrics"]["metrics"]["steps"] > 50
+    assert dose["belt_speed_m_s"] == 0.4 and dose["speed_m_s"] == 0.4
+    assert dose["cadence_steps_min"] == pytest.approx(trial["metrics"]["metrics"]["cadence_steps_min"])
 
 
 def test_dose_measured_in_a_simulated_treadmill_session(store, patient, pilot, protocols):

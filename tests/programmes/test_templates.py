@@ -14,6 +14,7 @@ from station.protocols.loader import load_protocols
 def test_the_backward_walking_pilot_is_built_in_as_published(builtins):
     t = builtins["backward-walking-stroke"]
     assert (t.schedule.weeks, t.schedule.sessions_per_week, t.schedule.minutes_per_session) == (4, 3, 30.0)
+    assert t.schedule.session_protocol == "backward-treadmill"
     assert t.activity == "backward_treadmill_walking" and t.population == "stroke"
     assert [a.week for a in t.assessments] == [0, 2, 4]
     chang = t.references[0]
@@ -69,6 +70,8 @@ MISTAKES = [
     (_set(["schedule", "minutes_per_session"], "30"), "schedule.minutes_per_session", "must be a number"),
     (_set(["schedule", "minutes_per_session"], 0.5), "schedule.minutes_per_session", "allowed: from 1 to 240 min"),
     (_set(["schedule", "session_protocol"], "treadmill"), "schedule.session_protocol", "'treadmill' is not allowed; allowed: "),
+    (_set(["schedule", "session_protocol"], "romberg"), "schedule.session_protocol",
+     "'romberg' does not measure walking; allowed: a walk protocol that measures a session's dose: "),
     (_set(["schedule", "sessions"], 3), "schedule.sessions", "did you mean 'sessions_per_week'?"),
     (_set(["schedule", "progression"], {"from_week": 1}), "schedule.progression", "must be an array of tables"),
     (_set(["schedule", "progression", 0, "from_week"], 5), "schedule.progression[0].from_week",

@@ -137,6 +137,18 @@
         type: "button", class: "secondary walking-trial", dataset: { trialId: t.id }, onclick: () =>
           act("POST", `/api/programme-sessions/${s.id}/dose`, { trial_id: t.id }, box),
       }, `Trial #${t.id} (${t.protocol}, ${new Date(t.started_at).toLocaleDateString()}): ${mins(t.dose.minutes)} min, ${t.dose.steps} steps`));
+      const sessionProtocol = doc.template.schedule.session_protocol;
+      if (sessionProtocol && current && s.status !== "done") {
+        const belt = el("input", { type: "number", id: "run-belt-speed", min: 0.05, max: 3, step: "0.05", placeholder: "m/s" });
+        parts.push(el("h3", {}, "Record this session on the station"), el("div", { class: "actions" },
+          el("label", {}, "Belt speed (m/s) ", belt),
+          el("button", { type: "button", class: "go", id: "run-session", onclick: async () => {
+            try {
+              await api("POST", `/api/programme-sessions/${s.id}/run`, belt.value ? { belt_speed_m_s: Number(belt.value) } : {});
+              window.location.assign(`/live?patient=${patientId}`);
+            } catch (err) { showError(box, err); }
+          } }, `Start ${sessionProtocol} (${mins(s.minutes_planned)} min)`)));
+      }
       parts.push(el("h3", {}, "Dose measured by the station"),
         offered.length ? el("div", { class: "actions" }, offered)
           : el("p", { class: "muted small" }, "No walking trial of this patient waits for a session; record one on the live view (e.g. the backward treadmill session), or give a trial number."),
