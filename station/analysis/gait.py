@@ -1,9 +1,10 @@
 """Gait from a lower-back IMU: initial contacts, walking bouts and the gait keys of DESIGN.md §8.
 
 Input is the body-frame acceleration of :func:`station.analysis.imu_frame.align_to_body`
-(columns v up, ap toward the toes, ml toward the right; m/s², gravity included). Only the
-vertical acceleration is used for events, so the same code serves forward and backward walking
-(an antero-posterior method flips sign when the person walks backward).
+(columns v up, ap toward the toes, ml toward the right; m/s², gravity included). The
+vertical acceleration gives the events (the medio-lateral one only tells steps from strides, by
+its periodicity, whatever its sign), so the same code serves forward and backward walking (an
+antero-posterior method flips sign when the person walks backward).
 
 Method
 ------
@@ -20,23 +21,28 @@ Method
    (cadence below 240 steps/min); steps closer than :data:`MAX_STEP_S` belong to the same bout,
    and a bout needs :data:`MIN_BOUT_STEPS` steps (two strides; both as the Mobilise-D consensus
    definition of a walking bout, Kluge et al. 2021).
-3. **Impact**: each step's contact is then moved back from the lobe's peak to the foot's impact,
+3. **Strides are not steps**: in a strongly asymmetric gait (a hemiparetic leg that loads the
+   trunk half as much) the weaker leg's steps may leave no lobe of their own, so one lobe per
+   stride is found. The medio-lateral acceleration swings once per stride: consecutive steps
+   anti-correlate it, events of one leg correlate it. When the detected events of a bout correlate
+   it, every prominent peak of the band (prominence :data:`MIN_STEP_PEAK_M_S2`) is taken instead.
+4. **Impact**: each step's contact is then moved back from the lobe's peak to the foot's impact,
    the steepest rise of the vertical acceleration (low-passed at :data:`IMPACT_CUTOFF_HZ`) between
    the trough before the peak and the peak. This is the derivative step of Paraschiv-Ionescu's
    variant (a Gaussian-derivative wavelet) taken at a band wide enough not to smear the impact.
-4. **Temporal keys** from the initial contacts of each bout: step times are the intervals between
+5. **Temporal keys** from the initial contacts of each bout: step times are the intervals between
    consecutive contacts that lie within :data:`STEP_TIME_RANGE` of the bout's median (others hold
    a missed or split contact, or a hesitation); stride times span two such steps. Cadence is the
    mean over strides of 120 / stride time, the stride-by-stride definition of the Mobilise-D
    reference system (INDIP, Salis et al. 2023: on the shared data set the mean of 120 / stride
    time over the reference strides reproduces the reference cadence exactly); variability is the
    coefficient of variation (SD / mean, %).
-5. **Regularity and symmetry** (Moe-Nilssen & Helbostad 2004): the unbiased autocorrelation of the
+6. **Regularity and symmetry** (Moe-Nilssen & Helbostad 2004): the unbiased autocorrelation of the
    vertical acceleration of each bout (mean removed), normalised by the zero-lag value; its peak
    near one step lag is ``step_regularity``, near two step lags ``stride_regularity``;
    ``step_symmetry`` is their ratio (Tura et al. 2010: 1 means both steps alike). Bouts are
    averaged weighted by their length.
-6. **Step length and speed** (Zijlstra & Hof 2003): the vertical displacement of the trunk is the
+7. **Step length and speed** (Zijlstra & Hof 2003): the vertical displacement of the trunk is the
    doubly integrated vertical acceleration (Soltani et al. 2021 processing: acceleration
    high-passed at 0.1 Hz, velocity at 1 Hz, 4th-order zero-phase Butterworth, to remove drift);
    with h its range during a step and l the sensor height, the inverted pendulum gives step length
@@ -99,6 +105,9 @@ MAX_STEP_S = 3.0
 """Longest interval between two initial contacts inside one bout, s: a longer break ends the
 walking bout (the Mobilise-D consensus, Kluge et al. 2021). Shorter hesitations stay inside the
 bout but their intervals are not steps (:data:`STEP_TIME_RANGE`)."""
+SAME_SIDE_CORRELATION = 0.2
+"""Medio-lateral autocorrelation at the detected step interval above which the detected events
+are strides of one leg, not alternating steps (real steps give about −0.1 to −0.8)."""
 MIN_BOUT_STEPS = 4
 """Fewest initial contacts of a walking bout: two strides (Kluge et al. 2021)."""
 PAUSE_MIN_S = 3.0
@@ -258,13 +267,8 @@ def _refine(acc_v: np.ndarray, band: np.ndarray, peaks: np.ndarray, fs: float) -
     return out
 
 
-def _steps_and_bouts(acc_v: np.ndarray, fs: float) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Initial-contact sample indices and the bouts (arrays of positions into them)."""
-    x = _band(acc_v, fs)
-    idx, height = _lobe_peaks(x)
-    strong = height >= MIN_STEP_PEAK_M_S2
-    idx, height = idx[strong], height[strong]
-    # Two lobes closer than the shortest step: one step split by a ripple; keep the taller.
+def _merge_close(idx: np.ndarray, height: np.ndarray, fs: float) -> np.ndarray:
+    """Two peaks closer than the shortest step are one step split by a ripple: keep the taller."""
     kept: list[int] = []
     for i in range(idx.size):
         if kept and (idx[i] - idx[kept[-1]]) < MIN_STEP_S * fs:
@@ -272,23 +276,56 @@ def _steps_and_bouts(acc_v: np.ndarray, fs: float) -> tuple[np.ndarray, list[np.
                 kept[-1] = i
             continue
         kept.append(i)
-    idx = idx[kept]
-    bouts: list[np.ndarray] = []
+    return idx[kept]
+
+
+def _same_side(ml_band: np.ndarray, events: np.ndarray) -> bool:
+    """Whether consecutive events repeat on the same side: the medio-lateral acceleration, which
+    swings once per stride, is positively correlated at the events' interval (consecutive steps
+    alternate sides and anti-correlate it)."""
+    lag = int(np.median(np.diff(events)))
+    x = ml_band[int(events[0]) : int(events[-1])]
+    if lag < 2 or x.shape[0] < 3 * lag:
+        return False
+    x = x - x.mean()
+    ad = _unbiased_autocorrelation(x, lag)
+    return bool(np.isfinite(ad[lag]) and ad[lag] > SAME_SIDE_CORRELATION)
+
+
+def _steps_and_bouts(acc_v: np.ndarray, fs: float, acc_ml: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Initial-contact sample indices and the bouts (arrays of positions into them)."""
+    x = _band(acc_v, fs)
+    idx, height = _lobe_peaks(x)
+    strong = height >= MIN_STEP_PEAK_M_S2
+    idx = _merge_close(idx[strong], height[strong], fs)
+    runs: list[np.ndarray] = []
     if idx.size:
         breaks = np.flatnonzero(np.diff(idx) > MAX_STEP_S * fs) + 1
-        for run in np.split(np.arange(idx.size), breaks):
-            if run.size >= MIN_BOUT_STEPS:
-                bouts.append(run)
-    ics = np.concatenate([idx[b] for b in bouts]) if bouts else np.zeros(0, dtype=np.int64)
+        runs = [idx[run] for run in np.split(np.arange(idx.size), breaks) if run.size >= MIN_BOUT_STEPS]
+    if acc_ml is not None and runs:
+        ml = _band(acc_ml, fs)
+        peaks, props = signal.find_peaks(x, prominence=MIN_STEP_PEAK_M_S2)
+        for k, run in enumerate(runs):
+            if not _same_side(ml, run):
+                continue
+            # The weaker leg's steps left no lobe of their own (a strongly asymmetric gait): take
+            # every prominent peak of the band instead, within half a stride of the bout.
+            half = int(np.median(np.diff(run)) // 2)
+            inside = (peaks >= run[0] - half) & (peaks <= run[-1] + half)
+            found = _merge_close(peaks[inside], props["prominences"][inside], fs)
+            if found.size > run.size and not _same_side(ml, found):
+                runs[k] = found
+    ics = np.concatenate(runs) if runs else np.zeros(0, dtype=np.int64)
     ics = _refine(acc_v, x, ics, fs)
     renumbered, start = [], 0
-    for b in bouts:
-        renumbered.append(np.arange(start, start + b.size))
-        start += b.size
+    for run in runs:
+        renumbered.append(np.arange(start, start + run.size))
+        start += run.size
     return ics, renumbered
 
 
-def detect_initial_contacts(acc_v_m_s2, fs_hz: float) -> np.ndarray:
+def detect_initial_contacts(acc_v_m_s2, fs_hz: float, *, acc_ml_m_s2=None) -> np.ndarray:
     """Initial contacts (heel strikes) of walking, from the vertical acceleration of the lower back.
 
     Direction-independent: forward, backward and treadmill walking give the same events.
@@ -300,6 +337,12 @@ def detect_initial_contacts(acc_v_m_s2, fs_hz: float) -> np.ndarray:
         removes it), e.g. ``align_to_body(...)[0][:, 0]``.
     fs_hz : float
         Sample rate, Hz (at least :data:`MIN_RATE_HZ`).
+    acc_ml_m_s2 : array_like, shape (N,), optional
+        Medio-lateral acceleration, m/s² (either sign convention: only its periodicity is used).
+        Given, it tells steps from strides in a strongly asymmetric gait, where the weaker leg's
+        steps leave no lobe of their own: the medio-lateral sway swings once per stride, so
+        events that repeat on one side are strides, and the band's prominent peaks are taken
+        instead (see :data:`SAME_SIDE_CORRELATION`). :func:`gait_metrics` always uses it.
 
     Returns
     -------
@@ -333,7 +376,12 @@ def detect_initial_contacts(acc_v_m_s2, fs_hz: float) -> np.ndarray:
     """
     fs = _check_rate(fs_hz)
     acc = _check_vertical(acc_v_m_s2, fs)
-    ics, _ = _steps_and_bouts(acc, fs)
+    ml = None
+    if acc_ml_m_s2 is not None:
+        ml = _check_vertical(acc_ml_m_s2, fs)
+        if ml.shape != acc.shape:
+            raise ValueError(f"acc_ml_m_s2 has {ml.shape[0]} samples, acc_v_m_s2 {acc.shape[0]}: one per sample for both")
+    ics, _ = _steps_and_bouts(acc, fs, ml)
     return ics / fs
 
 
@@ -371,7 +419,7 @@ def walking_bouts(acc_body_m_s2, fs_hz: float) -> list[tuple[float, float]]:
     """
     fs = _check_rate(fs_hz)
     acc = _check_body(acc_body_m_s2, fs)
-    ics, bouts = _steps_and_bouts(acc[:, 0], fs)
+    ics, bouts = _steps_and_bouts(acc[:, 0], fs, acc[:, 2])
     return [(float(ics[b[0]] / fs), float(ics[b[-1]] / fs)) for b in bouts]
 
 
@@ -454,7 +502,7 @@ def _valid_steps(ics: np.ndarray, bouts: list[np.ndarray]) -> list[tuple[int, in
 
 def _analyse(acc_body: np.ndarray, fs: float, height: float | None) -> _Walk:
     acc_v = acc_body[:, 0]
-    ics, bouts = _steps_and_bouts(acc_v, fs)
+    ics, bouts = _steps_and_bouts(acc_v, fs, acc_body[:, 2])
     walk = _Walk(fs=fs, ics=ics, bouts=bouts, steps=_valid_steps(ics, bouts), step_length_m=None)
     if height is not None and walk.steps:
         z = _vertical_displacement(acc_v, fs)

@@ -82,6 +82,27 @@ def test_asymmetric_step_amplitude_is_seen_in_symmetry():
     assert 0.6 < m["step_symmetry"] < 0.97
 
 
+@pytest.mark.parametrize("step_s", [0.45, 0.6, 0.8])
+@pytest.mark.parametrize("weak", [0.5, 0.33])
+@pytest.mark.parametrize("backward", [False, True])
+def test_strongly_asymmetric_gait_counts_the_weak_legs_steps(step_s, weak, backward):
+    # a hemiparetic pattern: one leg loads the trunk half (or a third) as much as the other
+    contacts = contacts_from_steps(np.full(30, step_s))
+    amplitude = np.tile([3.0, 3.0 * weak], 16)[: contacts.size]
+    acc = body(contacts, FS, contacts[-1] + 3.0, amplitude=amplitude, backward=backward)
+    m = gait_metrics(acc, FS)
+    assert m["steps"] == contacts.size
+    np.testing.assert_allclose(m["initial_contacts_s"], contacts, atol=0.02)
+    assert m["cadence_steps_min"] == pytest.approx(60.0 / step_s, rel=0.005)
+    assert m["step_symmetry"] < 0.8
+    # from the vertical alone the weak steps may vanish (one lobe per stride); the medio-lateral
+    # sway tells steps from strides
+    if step_s <= 0.6:
+        assert detect_initial_contacts(acc[:, 0], FS).size < contacts.size
+    with_ml = detect_initial_contacts(acc[:, 0], FS, acc_ml_m_s2=-acc[:, 2])  # either ML sign
+    np.testing.assert_allclose(with_ml, contacts, atol=0.02)
+
+
 def test_noise_and_standing_before_and_after_do_not_add_steps():
     contacts = contacts_from_steps(np.full(20, 0.55), start_s=5.0)
     acc = body(contacts, FS, contacts[-1] + 6.0, noise_m_s2=0.05, seed=3)
@@ -208,6 +229,7 @@ def test_a_minute_without_walking_has_nulls():
         (lambda a: gait_metrics(a, FS, window_s=3.0), "pair"),
         (lambda a: gait_by_minute(a, FS, minute_s=0), "positive number of seconds"),
         (lambda a: detect_initial_contacts(a, FS), "must be 1-D"),
+        (lambda a: detect_initial_contacts(a[:, 0], FS, acc_ml_m_s2=a[:-5, 2]), "one per sample for both"),
         (lambda a: walking_bouts(a[:, 0], FS), r"shape \(N, 3\)"),
     ],
 )
