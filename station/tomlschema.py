@@ -126,24 +126,24 @@ class Table:
             return default, False
         return self.table[key], True
 
-    def text(self, key: str, required: bool = True, default: str = "", max_chars: int = 4000) -> str:
-        """Non-empty text, whitespace tidied (:func:`clean_text`)."""
+    def text(self, key: str, required: bool = True, default: str = "", max_chars: int | None = None) -> str:
+        """Non-empty text, whitespace tidied (:func:`clean_text`); at most ``max_chars`` if given."""
         value, present = self._get(key, required, default)
         if not present:
             return value
         if not isinstance(value, str) or not value.strip():
             raise self.error(key, f"must be non-empty text, not {value!r}")
-        if len(value) > max_chars:
+        if max_chars is not None and len(value) > max_chars:
             raise self.error(key, f"is {len(value)} characters long; allowed: at most {max_chars}")
         return clean_text(value)
 
-    def optional_text(self, key: str, max_chars: int = 1000) -> str | None:
+    def optional_text(self, key: str, max_chars: int | None = None) -> str | None:
         value, present = self._get(key, False, None)
         if not present:
             return None
         if not isinstance(value, str) or not value.strip():
             raise self.error(key, f"must be non-empty text, not {value!r}")
-        if len(value) > max_chars:
+        if max_chars is not None and len(value) > max_chars:
             raise self.error(key, f"is {len(value)} characters long; allowed: at most {max_chars}")
         return value.strip()
 

@@ -212,7 +212,7 @@ def programme_from_dict(data: dict, source: str, protocols: dict[str, Protocol])
     head = top.sub("programme", required=True)
     name = head.ident("name", NAME_RE)
     title = head.text("title", max_chars=200)
-    summary = head.text("summary")
+    summary = head.text("summary", max_chars=4000)
     activity = head.choice("activity", tuple(ACTIVITIES))
     if activity == "other":
         activity_label = head.text("activity_label", max_chars=200)
@@ -223,7 +223,7 @@ def programme_from_dict(data: dict, source: str, protocols: dict[str, Protocol])
                              "allowed here: leave it out (the activity's own name is used)")
     population = head.choice("population", tuple(POPULATIONS))
     version = head.integer("version", lo=1, hi=10_000, required=False, default=1)
-    notes = head.text("notes", required=False, default="")
+    notes = head.text("notes", required=False, default="", max_chars=4000)
     head.finish()
 
     known = sorted(protocols)
@@ -308,8 +308,8 @@ def programme_from_dict(data: dict, source: str, protocols: dict[str, Protocol])
         rid = r.ident("id")
         if any(x.id == rid for x in references):
             raise r.error("id", f"{rid!r} is used twice; reference ids must be unique")
-        references.append(Reference(rid, r.text("citation", max_chars=1000), r.optional_text("doi"),
-                                    r.optional_text("url")))
+        references.append(Reference(rid, r.text("citation", max_chars=1000), r.optional_text("doi", max_chars=200),
+                                    r.optional_text("url", max_chars=500)))
         r.finish()
     top.finish()
     return ProgrammeTemplate(name, title, summary, activity, activity_label, population, version, schedule,
