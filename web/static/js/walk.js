@@ -53,6 +53,7 @@
     const tm = treadmill();
     $("walk-timer-unit").textContent = tm ? " min:s" : " s";
     $("walk-cadence-box").hidden = !tm;
+    $("walk-progress-box").hidden = !tm;
     $("walkway-box").hidden = tm;
     $("gate-list").hidden = tm;
     const settings = run.walk_settings || {};
@@ -74,6 +75,7 @@
     w.crossed = {};
     w.goNs = null;
     setTimer("idle");
+    $("walk-progress").style.width = "0";
     $("walk-result").hidden = true;
     $("walk-result").replaceChildren();
     showCadence({ cadence_steps_min: null, steps: null, window_s: null, walking_min: null });
@@ -240,6 +242,9 @@
       case "false_start":
         $("walk-phase").textContent = d.message || "False start: a beam was broken before the go";
         setTimer("idle");
+        break;
+      case "progress": // the treadmill session's planned time
+        if (treadmill() && d.duration_s) $("walk-progress").style.width = (100 * Math.min(1, d.elapsed_s / d.duration_s)).toFixed(1) + "%";
         break;
       case "cadence":
         showCadence({ cadence_steps_min: d.cadence_steps_min, steps: d.steps, window_s: d.window_s });
