@@ -72,10 +72,12 @@ def erase_patient(patient_id: int):
 @bp.get("/patients/<int:patient_id>/export.csv")
 def export_patient(patient_id: int):
     text = patient_history_csv(store(), patient_id, actor=actor())
+    # the same name as `balance-station export patient IDENTIFIER` writes (identifiers are [A-Za-z0-9._-])
+    identifier = store().patients.get(patient_id)["identifier"]
     return Response(
         text,
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="patient-{patient_id}-history.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{identifier}-history.csv"'},
     )
 
 

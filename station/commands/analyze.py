@@ -1,8 +1,10 @@
-"""``balance-station analyze PATH... [--profile raw|station] [--format json|csv] [--out FILE]``.
+"""``balance-station analyze PATH... [--profile raw|station] [--format table|json|csv] [--out FILE]``.
 
 Sway metrics (DESIGN.md §5) of trial files: our trial CSV and the Santos & Duarte (2016) text
 format, detected from the header. A PATH may be a file or a directory (its trial files, not
-recursive). Every file is analysed even when others fail; each failure is one line on stderr and
+recursive). On a terminal the measures are a readable table (label, value, unit, grouped; see
+:mod:`station.reference.measures`); piped, redirected or with ``--out`` they are JSON, unless
+``--format`` says otherwise. Every file is analysed even when others fail; each failure is one line on stderr and
 an ``{"file", "error"}`` entry (JSON) or a row with the ``error`` column filled (CSV).
 
 Exit status: 0 every file analysed, 1 some failed, 2 usage error.
@@ -30,9 +32,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "analyze",
         help="sway metrics of trial files (station CSV or Santos & Duarte text)",
         description=(
-            "Compute the sway metrics of trial files and print them as JSON (a list, one object per "
-            "file) or CSV (one row per file). A PATH may be a directory: its .csv and .txt trial files "
-            "are analysed. Exit status 0 when every file was analysed, 1 when some failed."
+            "Compute the sway metrics of trial files and print them as a readable table (on a terminal), "
+            "JSON (a list, one object per file; the default when piped or with --out) or CSV (one row per "
+            "file). A PATH may be a directory: its .csv and .txt trial files are analysed. Exit status 0 "
+            "when every file was analysed, 1 when some failed."
         ),
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="trial file or directory of trial files")
@@ -42,7 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="processing: raw = mean removal only; station = 10 Hz zero-phase low-pass, then mean "
         "removal (default: raw for Santos & Duarte files, station for station CSV)",
     )
-    parser.add_argument("--format", choices=("json", "csv"), default="json", help="output format (default json)")
+    parser.add_argument("--format", choices=("table", "json", "csv"),
+                        help="output format (default: table on a terminal, json when piped or with --out)")
     parser.add_argument("--out", metavar="FILE", help="write the output to FILE (atomically) instead of stdout")
     parser.set_defaults(func=run)
 
@@ -148,6 +152,61 @@ def format_csv(results: list[dict]) -> str:
     return buffer.getvalue()
 
 
+TABLE_KEY_MEASURES = ("ellipse_area_cm2", "mean_velocity_cm_s", "rms_distance_cm", "mean_power_frequency_hz")
+"""The columns of the table when there are too many files for one column each."""
+TABLE_MAX_COLUMNS = 4
+
+
+def _number(value) -> str:
+    """A value with 4 significant digits (no 16-digit floats), '–' when undefined."""
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        text = f"{value:.4g}"
+        return "0" if text in ("-0", "0") else text
+    return str(value)
+
+
+def format_table(results: list[dict]) -> str:
+    """The measures for people: grouped, labelled, with units; one column per file (up to
+    :data:`TABLE_MAX_COLUMNS` files), else one row per file with the key measures."""
+    from station.reference.measures import GROUPS, describe, known_keys
+
+    lines: list[str] = []
+    good = [r for r in results if "error" not in r]
+    for r in results:
+        if "error" in r:
+            lines.append(f"{r['file']}: not analysed: {r['error']}")
+    if not good:
+        return "\n".join(lines) + "\n"
+    if len(good) > TABLE_MAX_COLUMNS:
+        heads = ["file"] + [f"{describe(k)['label']} ({describe(k)['unit']})" for k in TABLE_KEY_MEASURES]
+        rows = [[os.path.basename(r["file"])] + [_number(r["metrics"].get(k)) for k in TABLE_KEY_MEASURES] for r in good]
+        widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(heads)]
+        lines.append("  ".join(h.ljust(w) for h, w in zip(heads, widths)))
+        lines.extend("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))) for row in rows)
+        lines.append("(every measure: --format csv or --format json)")
+        return "\n".join(lines) + "\n"
+    names = [os.path.basename(r["file"]) for r in good]
+    keys = [k for k in known_keys() if any(k in r["metrics"] for r in good)]
+    keys += sorted({k for r in good for k in r["metrics"]} - set(keys))
+    label_w = max(len(describe(k)["label"]) for k in keys)
+    col_w = max(10, *(len(n) for n in names))
+    lines.append(" " * (label_w + 2) + "  ".join(n.rjust(col_w) for n in names))
+    for field, title in (("profile", "Processing profile"), ("fs_hz", "Sample rate (Hz)"), ("samples", "Samples")):
+        lines.append(title.ljust(label_w + 2) + "  ".join(_number(r.get(field)).rjust(col_w) for r in good))
+    group = None
+    for key in keys:
+        d = describe(key)
+        if d["group"] != group:
+            group = d["group"]
+            lines.append("")
+            lines.append(group if group in GROUPS else "Other")
+        values = "  ".join(_number(r["metrics"].get(key)).rjust(col_w) for r in good)
+        lines.append(f"  {d['label'].ljust(label_w)}{values}  {d['unit']}".rstrip())
+    return "\n".join(lines) + "\n"
+
+
 def _write_out(target: str, text: str) -> None:
     atomic_write_text(target, text)
 
@@ -177,7 +236,8 @@ def run(args: argparse.Namespace) -> int:
         results.append(result)
     progress.update(len(files), "done")
     progress.close()
-    text = format_csv(results) if args.format == "csv" else format_json(results)
+    chosen = args.format or ("table" if args.out is None and sys.stdout.isatty() else "json")
+    text = {"csv": format_csv, "table": format_table}.get(chosen, format_json)(results)
     if args.out is None:
         sys.stdout.write(text)
         sys.stdout.flush()

@@ -22,21 +22,28 @@ from station.store.trialfile import TrialFileError
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("export", help="export a trial (CSV + JSON sidecar) or a patient's history (CSV)")
+    add_data_dir_argument(parser)  # accepted before WHAT too: export --data-dir DIR patient ID
     kinds = parser.add_subparsers(dest="export_kind", metavar="WHAT", required=True)
 
     trial = kinds.add_parser("trial", help="a trial's frames as CSV with its JSON sidecar")
     trial.add_argument("trial_id", type=int, metavar="TRIAL_ID")
     trial.add_argument("--out", default=".", metavar="DIR", help="directory to write into (default: here)")
     trial.add_argument("--force", action="store_true", help="replace existing files")
-    add_data_dir_argument(trial)
+    _data_dir_after(trial)
     trial.set_defaults(func=_trial)
 
     patient = kinds.add_parser("patient", help="a patient's history (one row per trial) as CSV")
     patient.add_argument("identifier", metavar="IDENTIFIER")
     patient.add_argument("--out", metavar="FILE", help="file to write (default: IDENTIFIER-history.csv)")
     patient.add_argument("--force", action="store_true", help="replace an existing file")
-    add_data_dir_argument(patient)
+    _data_dir_after(patient)
     patient.set_defaults(func=_patient)
+
+
+def _data_dir_after(parser: argparse.ArgumentParser) -> None:
+    """``--data-dir`` after WHAT as well; absent there, it keeps the one given before WHAT."""
+    parser.add_argument("--data-dir", type=Path, metavar="DIR", default=argparse.SUPPRESS,
+                        help="the station's data directory (default: from the configuration, ./data)")
 
 
 def _open(args: argparse.Namespace):

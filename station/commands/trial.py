@@ -113,7 +113,7 @@ class Progress:
 
 
 def _norm_words(protocol, condition_id: str, key: str, value: float, age_y) -> str:
-    """' (62nd percentile of old adults 60-86 y, ...; lower = less sway; rough guide: ...)' or ''."""
+    """': 62nd percentile of old adults 60-86 y, ... (lower = less sway (steadier); rough guide)' or ''."""
     from station.protocols.report import norm_reading
     from station.reference import norms
 
@@ -130,29 +130,31 @@ def _norm_words(protocol, condition_id: str, key: str, value: float, age_y) -> s
         return ""
     reading = norm_reading(key, norm, stance.feet)
     pct = round(norm["percentile"])
-    where = ("above the 95th percentile" if reading["flag"] == "above_p95" else
-             "below the 5th percentile" if reading["flag"] == "below_p05" else f"percentile {pct}")
-    words = f" ({where} of {norm['group']}; {reading['direction']}"
-    if not reading["fits"]:
-        words += "; " + reading["misfit"].rstrip(".").lower()
-    return words + f"; {norm['short_source']})"
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(pct % 10 if pct % 100 not in (11, 12, 13) else 0, "th")
+    where = ("ABOVE the 95th percentile" if reading["flag"] == "above_p95" else
+             "BELOW the 5th percentile" if reading["flag"] == "below_p05" else f"{pct}{suffix} percentile")
+    fit = "; rough guide: other stance or trial length" if not reading["fits"] else ""
+    return f": {where} of {norm['group']} ({reading['direction']}{fit}; {norm['short_source']})"
 
 
 def format_summary(summary: dict, protocol=None) -> str:
-    """The results in words, for the terminal: each condition's score with what it means (the
-    criterion met or not), sway measures with their unit and, given the ``protocol``, the
+    """The results in words, for the terminal: per condition its score with what it means (the
+    criterion met or not) and its sway measures with their unit and, given the ``protocol``, the
     patient's age-group percentile (``summary["age_y"]``)."""
     from station.protocols.report import cutoff_reading
+    from station.reference import norms
     from station.reference.measures import describe
 
     out = [f"{summary['title']}: {summary['valid_trial_count']} valid of {summary['trial_count']} trials"]
+    labels = {c["id"]: c.get("label") or c["id"] for c in summary["conditions"]}
     for c in summary["conditions"]:
         values = c["values"]
+        out.append(f"  {labels[c['id']]}")
         parts = []
         if "time_held_s" in values:
             times = ", ".join(f"{t:.1f}" for t in c["time_held_s"])
-            attempts = f"{c['score']} of {times} s" if len(c["time_held_s"]) > 1 else f"one attempt"
-            held = f"held {values['time_held_s']:.1f} s ({attempts})"
+            attempts = f"{c['score']} of {times} s" if len(c["time_held_s"]) > 1 else "one attempt"
+            held = f"time held {values['time_held_s']:.1f} s ({attempts})"
             for cut in summary["cutoffs"]:
                 if cut["metric"] == "time_held_s" and cut["condition"] in (c["id"], None):
                     held += ": " + cutoff_reading(cut, "s")["words"]
@@ -169,7 +171,7 @@ def format_summary(summary: dict, protocol=None) -> str:
             parts.append(c["weight_bearing"]["words"])
         if c["valid_trials"] == 0:
             parts.append("no valid trial")
-        out.append(f"  {c.get('label') or c['id']}: " + "; ".join(parts))
+        out.extend(f"    {p}" for p in parts)
     if summary.get("romberg"):
         rb = summary["romberg"]
         q = [f"{k.replace('romberg_quotient_', '')} {rb[k]:.2f}" for k in ("romberg_quotient_area", "romberg_quotient_velocity")
@@ -177,14 +179,15 @@ def format_summary(summary: dict, protocol=None) -> str:
         out.append("  Romberg quotient (eyes closed / open): " + (", ".join(q) if q else rb.get("note", "n/a")))
     for cut in summary["cutoffs"]:
         if cut["flagged"] and cut["metric"] != "time_held_s":
-            where = f"{cut['condition']}: " if cut["condition"] else ""
+            where = f"{labels.get(cut['condition'], cut['condition'])}: " if cut["condition"] else ""
             out.append(f"  FLAG {where}{cut['meaning']} ({cut['source'].split('. ')[0]})")
     for norm in summary["norms"]:
-        if norm.get("position"):
+        if norm.get("position") and norm["metric"] not in norms.COLUMNS:  # the age-group percentiles are above
             row = norm["row"]
-            source = norm["source"].split(". ")[0]
-            out.append(f"  {norm['condition']} {norm['metric']} {norm['value']:.3g}: {norm['position']} of the "
-                       f"reference for ages {row['age_min_y']}-{row['age_max_y']} ({source}). {norm.get('note', '')}".rstrip())
+            source = norm["source"].split(",")[0] + " et al."
+            label = describe(norm["metric"])["label"].lower()
+            out.append(f"  {labels.get(norm['condition'], norm['condition'])}, {label} {norm['value']:.3g}: {norm['position']} "
+                       f"of ages {row['age_min_y']}-{row['age_max_y']} ({source}). {norm.get('note', '')}".rstrip())
     if summary.get("stopped_reason"):
         out.append(f"  stopped early: {summary['stopped_reason']}")
     return "\n".join(out)
