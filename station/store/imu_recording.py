@@ -14,7 +14,7 @@ Gyroscope columns are optional (an accelerometer alone is enough for gait). The 
 ``mounting_up`` / ``mounting_toes`` (``"+x"``, ``"-z"``, ...), at its top level or inside an
 ``"imu"`` object. Every problem raises :class:`station.store.trialfile.TrialFileError`, one line
 naming the file. Parsing, value checks, sidecar and sample-rate checks are those of
-:mod:`station.store.trialfile` (gaps in ``time_s`` are refused there).
+:mod:`station.store.trialfile`; a gap in ``time_s`` (lost frames) refuses the recording.
 """
 
 from __future__ import annotations
@@ -108,6 +108,8 @@ def read_imu_recording(path: str | os.PathLike) -> ImuRecording:
     table = tf._parse_numbers(path, data_lines, names, ",", first_line_no=first_line_no)
     time_s = np.ascontiguousarray(table[:, names.index("time_s")])
     has_gyro = all(c in names for c in GYRO_COLUMNS)
+    if has_gyro and np.isnan(np.column_stack([table[:, names.index(c)] for c in GYRO_COLUMNS])).all():
+        has_gyro = False  # an accelerometer without a gyroscope: the columns are there, never filled
     used = ACC_COLUMNS + (GYRO_COLUMNS if has_gyro else ())
     imu = np.column_stack([table[:, names.index(c)] for c in used])
     _check_finite(path, "time_s", time_s[:, None], first_line_no, ("time_s",))
@@ -127,6 +129,7 @@ def read_imu_recording(path: str | os.PathLike) -> ImuRecording:
         )
     metadata = tf._read_sidecar(path)
     fs_hz = tf._sample_rate(path, tf.STATION_CSV, time_s, metadata, first_line_no=first_line_no)
+    _check_no_gap(path, time_s, fs_hz, first_line_no)
     _check_metadata(path, metadata)
     return ImuRecording(
         path=str(path),
@@ -137,6 +140,23 @@ def read_imu_recording(path: str | os.PathLike) -> ImuRecording:
         metadata=metadata,
         dropped_leading=lead,
     )
+
+
+GAP_PERIODS = 1.5
+"""A time step longer than this many sample periods is a gap (lost frames)."""
+
+
+def _check_no_gap(path: Path, time_s: np.ndarray, fs_hz: float, first_line_no: int) -> None:
+    """Gait analysis never bridges lost frames (DESIGN.md §3): a gap refuses the recording."""
+    steps = np.diff(time_s)
+    gaps = steps > GAP_PERIODS / fs_hz
+    if gaps.any():
+        i = int(np.argmax(gaps))
+        raise tf.TrialFileError(
+            path,
+            f"line {first_line_no + i + 1}: gap in time_s ({steps[i]:.6g} s step, expected {1.0 / fs_hz:.6g} s at "
+            f"{fs_hz:g} Hz); lost frames? gait analysis does not bridge gaps: record again or cut the file",
+        )
 
 
 def _check_finite(path: Path, what: str, values: np.ndarray, first_line_no: int, names) -> None:

@@ -120,6 +120,18 @@ def test_station_trial_csv_with_leading_frames_before_the_imu(tmp_path, capsys):
     assert r["metrics"]["walking_speed_m_s"] is not None
 
 
+def test_accelerometer_only_recordings_are_read(tmp_path, capsys):
+    t, acc, _gyro, contacts = walking_imu()
+    lines = ["time_s,ax_m_s2,ay_m_s2,az_m_s2"] + [",".join(f"{v:.6g}" for v in row) for row in zip(t, *acc.T)]
+    (tmp_path / "acc_only.csv").write_text("\n".join(lines) + "\n")
+    lines = ["time_s," + ",".join(IMU)] + [",".join(f"{v:.6g}" for v in row) + ",nan,nan,nan" for row in zip(t, *acc.T)]
+    (tmp_path / "nan_gyro.csv").write_text("\n".join(lines) + "\n")
+    status, out, err = run(capsys, tmp_path)
+    assert status == 0, err
+    for r in json.loads(out):
+        np.testing.assert_allclose(r["initial_contacts_s"], contacts, atol=0.02)
+
+
 def test_mounting_that_disagrees_with_gravity_is_an_error_for_that_file(tmp_path, capsys):
     write_imu_csv(tmp_path / "upside.csv", sidecar={"rate_hz": 100.0}, flip_up=True)
     status, out, err = run(capsys, tmp_path / "upside.csv")
