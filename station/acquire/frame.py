@@ -97,25 +97,58 @@ def empty_frames(n: int) -> np.ndarray:
 
 
 TRIAL_CSV_FIELDS = ("ap_cm", "ml_cm", "fz_n", *CORNER_FORCE_FIELDS, *IMU_FIELDS, "flags")
-"""Frame fields written to a trial CSV after ``time_s`` (DESIGN.md §4 column order)."""
+"""Frame fields written to a trial CSV after ``time_s`` (DESIGN.md §4 column order); ``t_ns`` follows."""
 
 
-def trial_columns(frames: np.ndarray, time_s: np.ndarray | None = None, include_imu: bool = True) -> dict[str, np.ndarray]:
-    """The columns of a trial CSV (DESIGN.md §4) from frames.
+def grid_time_s(frames: np.ndarray, rate_hz: float, *, seq0: int | None = None, time_zero_s: float = 0.0) -> np.ndarray:
+    """Each frame's place on the sample grid, s: ``time_zero_s + (seq − seq0) / rate_hz``
+    (DESIGN.md §3, contract).
+
+    A frame's time is where it belongs on the grid, never the moment the loop happened to wake
+    (that is ``t_ns``); a lost frame is a missing ``seq``, so a gap in ``time_s`` of whole periods.
 
     Parameters
     ----------
     frames : ndarray of FRAME_DTYPE
-    time_s : ndarray, optional
-        Time of each frame in s; by default seconds since the first frame's timestamp.
+    rate_hz : float
+        The acquisition's frame rate, Hz.
+    seq0 : int, optional
+        The ``seq`` at ``time_zero_s`` (default: the first frame's).
+    time_zero_s : float
+        Time of ``seq0``, s.
+
+    Examples
+    --------
+    >>> f = empty_frames(3); f["seq"] = [7, 8, 10]
+    >>> grid_time_s(f, 100.0).tolist()
+    [0.0, 0.01, 0.03]
+    """
+    if not rate_hz > 0:
+        raise ValueError(f"rate_hz must be > 0, got {rate_hz!r}")
+    seq = frames["seq"].astype(np.int64)
+    if seq0 is None:
+        seq0 = int(seq[0]) if len(seq) else 0
+    return time_zero_s + (seq - int(seq0)) / float(rate_hz)
+
+
+def trial_columns(frames: np.ndarray, rate_hz: float, *, seq0: int | None = None, time_zero_s: float = 0.0,
+                  include_imu: bool = True) -> dict[str, np.ndarray]:
+    """The columns of a trial CSV (DESIGN.md §4) from frames: ``time_s`` on the sample grid
+    (:func:`grid_time_s`), the frame fields, and ``t_ns``, the loop's wake-up time (integer ns on
+    the station's monotonic clock).
+
+    Parameters
+    ----------
+    frames : ndarray of FRAME_DTYPE
+    rate_hz, seq0, time_zero_s
+        See :func:`grid_time_s`.
     include_imu : bool
         Also write the IMU columns (left out when the station has no IMU: they would be all NaN).
     """
-    if time_s is None:
-        time_s = (frames["t_ns"] - (frames["t_ns"][0] if len(frames) else 0)) / 1e9
-    columns: dict[str, np.ndarray] = {"time_s": np.asarray(time_s, dtype=float)}
+    columns: dict[str, np.ndarray] = {"time_s": grid_time_s(frames, rate_hz, seq0=seq0, time_zero_s=time_zero_s)}
     for name in TRIAL_CSV_FIELDS:
         if name in IMU_FIELDS and not include_imu:
             continue
         columns[name] = frames[name]
+    columns["t_ns"] = frames["t_ns"].astype(np.int64)
     return columns

@@ -221,6 +221,12 @@ class AcquisitionLoop:
             self._restart_corner(i)
         self._cpu_thread_start = time.thread_time()
 
+    def deadline_of(self, seq: int) -> int:
+        """The deadline of frame ``seq`` on the clock, ns (its place on the sample grid)."""
+        if self._t0_ns is None:
+            raise RuntimeError("call start() first")
+        return self._t0_ns + seq * self.period_ns
+
     @property
     def next_deadline_ns(self) -> int:
         if self._t0_ns is None:

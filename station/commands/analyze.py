@@ -87,16 +87,20 @@ def expand_paths(paths: list[str]) -> tuple[list[str], list[str]]:
 
 def analyse_file(path: str, profile: str | None, version: str) -> dict:
     """``{"file", "fs_hz", "samples", "profile", "version", "metrics"}`` or ``{"file", "error"}``."""
-    from station.analysis.metrics import SignalError, compute_metrics
+    from station.analysis.gaps import compute_metrics_with_gaps
+    from station.analysis.metrics import SignalError
     from station.store.trialfile import SANTOS_DUARTE, TrialFileError, read_trial
 
     if Path(path).is_dir():
         return {"file": path, "error": "no trial files (.csv or .txt with a trial header) in this directory"}
     try:
-        trial = read_trial(path)
+        trial = read_trial(path, allow_gaps=True)
         chosen = profile or ("raw" if trial.format == SANTOS_DUARTE else "station")
-        result = compute_metrics(
-            trial.ap_cm, trial.ml_cm, trial.fs_hz, chosen, corners_n=trial.corners_n, version=version
+        # Lost frames (gaps of whole periods in time_s) are bridged explicitly and reported, or the
+        # file is refused with the reason (station.analysis.gaps); never closed silently.
+        result = compute_metrics_with_gaps(
+            trial.ap_cm, trial.ml_cm, trial.fs_hz, chosen, corners_n=trial.corners_n, version=version,
+            grid_index=trial.grid_index,
         )
     except TrialFileError as exc:
         return {"file": path, "error": exc.problem}

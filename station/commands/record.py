@@ -43,13 +43,15 @@ def record(args: argparse.Namespace) -> int:
         raise UserError(f"--out must name a .csv file, got {args.out}")
     if not args.out.parent.exists():
         raise UserError(f"the folder {args.out.parent} does not exist")
+    if args.timing != "ideal" and not (args.simulate or args.replay):
+        raise UserError("--timing makes the simulated station's wake-ups late like a Pi's: use it with --simulate or --replay")
     existing = [p for p in (args.out, args.out.with_suffix(".json")) if p.exists()]
     if existing and not getattr(args, "force", False):
         raise UserError(f"{existing[0]} already exists; give --force to replace it, or another --out")
     config = load_config(args)
     rate_hz = config.acquisition.rate_hz
     source_doc: dict
-    time_s = None
+    time_zero_s = 0.0
     if args.replay or args.simulate:
         station, replay, source_doc = _simulated_station(args, config)
         n = round(args.seconds * rate_hz)
@@ -64,8 +66,10 @@ def record(args: argparse.Namespace) -> int:
                 )
                 n = max(available, 1)
         frames = station.run_frames(n)
-        if replay is not None:
-            time_s = np.array([replay.file_time_s(t) for t in frames["t_ns"] / 1e9])
+        if replay is not None and len(frames):
+            # On the replayed file's time base: the first frame's deadline, mapped to file time.
+            first_deadline_ns = station.loop.deadline_of(int(frames["seq"][0]))
+            time_zero_s = replay.file_time_s(first_deadline_ns / 1e9)
     else:
         station, source_doc = _real_station(config)
         try:
@@ -89,7 +93,7 @@ def record(args: argparse.Namespace) -> int:
         "imu": station.hardware.imu.name if has_imu else None,
     }
     try:
-        write_trial_csv(args.out, trial_columns(frames, time_s, include_imu=has_imu), metadata)
+        write_trial_csv(args.out, trial_columns(frames, rate_hz, time_zero_s=time_zero_s, include_imu=has_imu), metadata)
     except (OSError, TrialFileError) as exc:
         raise UserError(f"cannot write {args.out}: {exc}") from None
     print(f"balance-station record: wrote {len(frames)} frames to {args.out}", file=sys.stderr)

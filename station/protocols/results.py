@@ -95,6 +95,7 @@ def _cop_metrics(frames: np.ndarray, rate_hz: float) -> dict:
     """
     from station import __version__
     from station.analysis import metrics as m
+    from station.analysis.gaps import bridge_gaps, compute_metrics_with_gaps
     from station.analysis.filters import lowpass_butterworth
     from station.analysis.sway import prediction_ellipse, time_domain
     from station.analysis.weight_bearing import weight_bearing
@@ -104,8 +105,19 @@ def _cop_metrics(frames: np.ndarray, rate_hz: float) -> dict:
         corners = None
     ap = np.asarray(frames["ap_cm"], dtype=float)
     ml = np.asarray(frames["ml_cm"], dtype=float)
-    if len(frames) >= m.min_samples(rate_hz):
-        return m.compute_metrics(ap, ml, rate_hz, profile="station", corners_n=corners, version=__version__)
+    # Lost frames are missing seq numbers: bridged explicitly (and reported) or refused, never
+    # closed silently (station.analysis.gaps, DESIGN.md §3).
+    grid_index = frames["seq"].astype(np.int64) - (int(frames["seq"][0]) if len(frames) else 0)
+    if len(frames) and int(grid_index[-1]) + 1 >= m.min_samples(rate_hz):
+        return compute_metrics_with_gaps(ap, ml, rate_hz, "station", corners, grid_index=grid_index,
+                                         version=__version__)
+    gaps_report = None
+    if len(frames) and int(grid_index[-1]) + 1 != len(frames):
+        bridged, gaps_report = bridge_gaps(grid_index, rate_hz, ap, ml,
+                                           *([] if corners is None else [corners[c] for c in CORNER_FIELDS]))
+        ap, ml = bridged[0], bridged[1]
+        if corners is not None:
+            corners = dict(zip(CORNER_FIELDS, bridged[2:]))
     if not (np.isfinite(ap).all() and np.isfinite(ml).all()):
         raise m.SignalError("COP contains NaN or infinite values")
     if rate_hz <= 2 * m.STATION_CUTOFF_HZ:
@@ -114,9 +126,9 @@ def _cop_metrics(frames: np.ndarray, rate_hz: float) -> dict:
     cop = lowpass_butterworth(cop, rate_hz, m.STATION_CUTOFF_HZ, m.STATION_FILTER_ORDER, axis=-1)
     cop -= cop.mean(axis=1, keepdims=True)
     values = {**time_domain(cop[0], cop[1], rate_hz), **prediction_ellipse(cop[0], cop[1]), **weight_bearing(corners)}
-    return {
+    doc = {
         "fs_hz": float(rate_hz),
-        "samples": int(len(frames)),
+        "samples": int(len(ap)),
         "profile": "station",
         "version": __version__,
         "subset": "short",
@@ -124,6 +136,9 @@ def _cop_metrics(frames: np.ndarray, rate_hz: float) -> dict:
                  "prediction ellipse and weight bearing only (no spectral, diffusion or sway-density measures)"),
         "metrics": {k: (None if v is None or not math.isfinite(v) else float(v)) for k, v in values.items()},
     }
+    if gaps_report is not None:
+        doc["gaps"] = gaps_report
+    return doc
 
 
 def _metric(result, key: str) -> float | None:

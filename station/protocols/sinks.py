@@ -40,7 +40,10 @@ def _reason(result) -> str | None:
 
 
 class _FileOutput:
-    def __init__(self, sink: "FileSink", path: Path, metadata: dict, t0_ns: int):
+    def __init__(self, sink: "FileSink", path: Path, metadata: dict, t0_ns: int, rate_hz: float = 100.0):
+        self.rate_hz = float(rate_hz)
+        self._seq0: int | None = None
+        self._time_zero_s = 0.0
         self.sink = sink
         self.path = path
         self.metadata = metadata
@@ -52,11 +55,17 @@ class _FileOutput:
 
         if self.writer is None:
             include_imu = bool(np.isfinite(np.stack([frames[f] for f in IMU_FIELDS])).any())
-            names = list(trial_columns(frames[:1], include_imu=include_imu))
+            names = list(trial_columns(frames[:1], self.rate_hz, include_imu=include_imu))
             self.writer = TrialCsvWriter(self.path, names, self.metadata)
             self._include_imu = include_imu
-        time_s = (frames["t_ns"].astype(np.int64) - self.t0_ns) / 1e9
-        self.writer.append(trial_columns(frames, time_s, include_imu=self._include_imu))
+        if self._seq0 is None and len(frames):
+            # time_s on the sample grid (DESIGN.md §3), zero at the start signal: the first frame
+            # sits a whole number of periods after it.
+            self._seq0 = int(frames["seq"][0])
+            periods = round((int(frames["t_ns"][0]) - self.t0_ns) * self.rate_hz / 1e9)
+            self._time_zero_s = periods / self.rate_hz
+        self.writer.append(trial_columns(frames, self.rate_hz, seq0=self._seq0, time_zero_s=self._time_zero_s,
+                                         include_imu=self._include_imu))
 
     def finish(self, result) -> dict:
         metadata = {**self.metadata, "samples": result.samples, "result": trial_outcome(result),
@@ -96,7 +105,7 @@ class FileSink:
             "body_weight_n": None if not math.isfinite(body_weight_n) else round(float(body_weight_n), 2),
             "time_zero": "the start signal (long beep)",
         }
-        return _FileOutput(self, self.directory / name, metadata, t0_ns)
+        return _FileOutput(self, self.directory / name, metadata, t0_ns, rate_hz)
 
 
 class _StoreOutput:

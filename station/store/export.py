@@ -2,10 +2,12 @@
 
 Every export is recorded in the audit log (``trial.export``, ``patient.export``).
 
-Trial CSV: columns ``time_s,ap_cm,ml_cm,fz_n,fl_n,fr_n,bl_n,br_n``, then the IMU columns, ``flags``
-and ``seq``, one row per stored frame; ``time_s`` is the frame's monotonic timestamp relative to the
-first frame, s. Values the station could not measure are ``nan`` (e.g. COP below the load gate);
-lost frames are absent (``seq`` jumps, the next frame is flagged ``LOST_BEFORE``). The sidecar
+Trial CSV: columns ``time_s,ap_cm,ml_cm,fz_n,fl_n,fr_n,bl_n,br_n``, then the IMU columns, ``flags``,
+``t_ns`` and ``seq``, one row per stored frame; ``time_s`` is the frame's place on the sample grid,
+``(seq − seq₀)/rate_hz`` (DESIGN.md §3), ``t_ns`` the loop's wake-up time (integer ns, monotonic).
+Values the station could not measure are ``nan`` (e.g. COP below the load gate); lost frames are
+absent (``seq`` jumps, ``time_s`` has a gap of whole periods, the next frame is flagged
+``LOST_BEFORE``). The sidecar
 holds ``rate_hz``, ``calibration``, ``protocol``, ``condition``, ``station_version``, the trial's
 status, validity and metrics, and the pseudonymous patient identifier. Files are written by
 :func:`station.store.trialfile.write_trial_csv` (atomic).
@@ -60,10 +62,11 @@ HISTORY_FIXED_COLUMNS = (
 )
 
 
-def export_columns(frames: np.ndarray) -> dict[str, np.ndarray]:
-    """The exported trial CSV's columns: the trial CSV of DESIGN.md §4 (``time_s`` from the first
-    frame) plus ``seq``, so that lost frames show as gaps."""
-    columns = trial_columns(frames)
+def export_columns(frames: np.ndarray, rate_hz: float) -> dict[str, np.ndarray]:
+    """The exported trial CSV's columns: the trial CSV of DESIGN.md §4 (``time_s`` on the sample
+    grid from the first frame, ``t_ns`` the wake-up time) plus ``seq``, so that lost frames show as
+    gaps of whole periods."""
+    columns = trial_columns(frames, rate_hz)
     columns["seq"] = frames["seq"]
     return columns
 
@@ -105,7 +108,7 @@ def export_trial(store: Store, trial_id: int, out_dir: str | os.PathLike, *, act
     frames = store.trials.frames(trial_id)
     out_dir = Path(out_dir)
     csv_path = out_dir / f"trial-{trial_id}.csv"
-    write_trial_csv(csv_path, export_columns(frames), trial_sidecar(store, trial))
+    write_trial_csv(csv_path, export_columns(frames, float(trial["rate_hz"])), trial_sidecar(store, trial))
     store.audit.record(
         actor, "trial.export", patient_id=trial["patient_id"], object=f"trial:{trial_id}", detail={"format": "csv"}
     )

@@ -15,8 +15,9 @@ Two formats are read, detected from the header line:
 
 Everything a user can get wrong raises :class:`TrialFileError`, whose message is one line naming
 the file and the problem (empty file, header only, unrecognised or missing columns, text where a
-number belongs, NaN or infinite values, gaps or non-increasing timestamps, binary files, missing
-paths). Writing is atomic (temporary file + rename) for whole files, and durable in appends for
+number belongs, NaN or infinite values, non-increasing timestamps, binary files, missing
+paths; ``time_s`` off the sample grid). Gaps of whole sample periods (lost frames) are read and
+reported in :attr:`TrialData.grid_index`. Writing is atomic (temporary file + rename) for whole files, and durable in appends for
 recordings (:class:`TrialCsvWriter`: flush + fsync about once a second, so a crash loses at most
 about a second and leaves a readable partial trial, see ``read_trial(..., allow_truncated=True)``).
 """
@@ -58,8 +59,10 @@ SANTOS_DUARTE_COLUMNS = {
 }
 SANTOS_DUARTE_RATE_HZ = 100.0
 
-GAP_FACTOR = 1.5
-"""A time step longer than this many sample periods is a gap (at least one lost frame)."""
+GRID_TOLERANCE = 0.25
+"""``time_s`` is on the sample grid (DESIGN.md §3): every time step must be within this many
+sample periods of a whole number of them. A step of several whole periods is a gap (lost frames),
+read and reported (:attr:`TrialData.grid_index`), never closed here."""
 RATE_TOLERANCE = 0.10
 """Largest relative disagreement allowed between the sidecar ``rate_hz`` and the time steps."""
 
@@ -89,6 +92,17 @@ class TrialData:
     extra: dict[str, np.ndarray] = field(default_factory=dict)  # other numeric columns
     fs_hz: float = float("nan")  # sidecar ``rate_hz`` if present, else from the median time step
     metadata: dict = field(default_factory=dict)  # sidecar JSON contents ({} if none)
+    grid_index: np.ndarray | None = None
+    """Each sample's place on the sample grid, 0 for the first (int64): consecutive unless frames
+    were lost, then it skips them (``time_s`` has a gap of whole periods). Analysis either handles
+    such gaps explicitly or refuses the recording (DESIGN.md §3)."""
+
+    @property
+    def samples_lost(self) -> int:
+        """Samples missing from the grid between the first and the last (lost frames)."""
+        if self.grid_index is None or len(self.grid_index) == 0:
+            return 0
+        return int(self.grid_index[-1] + 1 - len(self.grid_index))
 
     @property
     def samples(self) -> int:
@@ -110,7 +124,7 @@ def sidecar_path(path: str | os.PathLike) -> Path:
 
 
 def read_trial(
-    path: str | os.PathLike, *, allow_nan: bool = False, allow_truncated: bool = False
+    path: str | os.PathLike, *, allow_nan: bool = False, allow_truncated: bool = False, allow_gaps: bool = False
 ) -> TrialData:
     """Read and validate a trial file (our CSV or Santos & Duarte text), detected from its header.
 
@@ -125,6 +139,10 @@ def read_trial(
     allow_truncated : bool
         Drop an incomplete last line (no final newline and too few values), as left by a crash
         while recording. Default False: such a line is an error.
+    allow_gaps : bool
+        Accept gaps of whole sample periods in ``time_s`` (lost frames), reported in
+        ``grid_index``, for a caller that handles them explicitly (``analyze``). Default False:
+        a gap is an error, so that no reader closes one without knowing.
 
     Returns
     -------
@@ -157,6 +175,7 @@ def read_trial(
     metadata = _read_sidecar(path)
     time_s = columns.pop("time_s")
     fs_hz = _sample_rate(path, fmt, time_s, metadata, first_line_no=first + 2)
+    grid_index = _grid_index(path, time_s, fs_hz, first_line_no=first + 2, allow_gaps=allow_gaps)
     ap = columns.pop("ap_cm")
     ml = columns.pop("ml_cm")
     fz = columns.pop("fz_n", None)
@@ -174,6 +193,7 @@ def read_trial(
         extra=columns,
         fs_hz=fs_hz,
         metadata=metadata,
+        grid_index=grid_index,
     )
 
 
@@ -380,15 +400,36 @@ def _sample_rate(path: Path, fmt: str, time_s: np.ndarray, metadata: dict, first
         rate = SANTOS_DUARTE_RATE_HZ  # the format's documented rate; times are rounded to 1 ms
     else:
         rate = float(f"{1.0 / median_step:.9g}")
-    gaps = steps > GAP_FACTOR / rate
-    if gaps.any():
+    return rate
+
+
+def _grid_index(path: Path, time_s: np.ndarray, rate: float, first_line_no: int, allow_gaps: bool) -> np.ndarray:
+    """Each sample's index on the sample grid; a step off the grid (or a gap, unless allowed) is
+    an error (one line)."""
+    if time_s.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    periods = np.diff(time_s) * rate
+    whole = np.rint(periods)
+    off = np.abs(periods - whole) > GRID_TOLERANCE
+    if off.any():
+        i = int(np.argmax(off))
+        raise TrialFileError(
+            path,
+            f"line {first_line_no + i + 1}: time_s is not on the sample grid ({periods[i]:.3g} sample periods "
+            f"after the previous row at {rate:g} Hz); time_s must be (seq - seq0)/rate_hz, whole periods apart "
+            "(a file written with wake-up times? record or export it again)",
+        )
+    gaps = whole > 1
+    if gaps.any() and not allow_gaps:
         i = int(np.argmax(gaps))
         raise TrialFileError(
             path,
-            f"line {first_line_no + i + 1}: gap in time_s ({steps[i]:.6g} s step, expected "
+            f"line {first_line_no + i + 1}: gap in time_s ({periods[i] / rate:.6g} s step, expected "
             f"{1.0 / rate:.6g} s at {rate:g} Hz); lost frames?",
         )
-    return rate
+    index = np.zeros(time_s.shape[0], dtype=np.int64)
+    np.cumsum(whole.astype(np.int64), out=index[1:])
+    return index
 
 
 # --------------------------------------------------------------------------------------------

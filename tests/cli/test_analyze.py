@@ -99,7 +99,7 @@ BAD = {
     "text.csv": ("time_s,ap_cm,ml_cm\n" + _rows(3) + "0.03,left,0.2\n", "line 5, column ap_cm: 'left' is not a number"),
     "nan.csv": ("time_s,ap_cm,ml_cm\n" + _rows(3) + "0.03,nan,0.2\n", "line 5, column ap_cm: NaN"),
     "inf.csv": ("time_s,ap_cm,ml_cm\n" + _rows(3) + "0.03,0.1,-inf\n", "line 5, column ml_cm: infinite value"),
-    "gap.csv": ("time_s,ap_cm,ml_cm\n" + _rows(3) + "0.30,0.1,0.2\n", "line 5: gap in time_s"),
+    "gap.csv": ("time_s,ap_cm,ml_cm\n" + _rows(3) + "0.30,0.1,0.2\n", "gap in time_s after 0.02 s: 27 samples lost"),
     "backwards.csv": ("time_s,ap_cm,ml_cm\n" + _rows(3) + "0.01,0.1,0.2\n", "line 5: time_s not increasing"),
     "short.csv": ("time_s,ap_cm,ml_cm\n" + _rows(500), "recording too short: 500 samples = 5.00 s at 100 Hz; "
                   "the metrics need at least 10 s (1000 samples)"),
