@@ -14,7 +14,7 @@ who read what (issue 14, finding 2). So:
   sign-ins and reads for a long time (an entry is a few hundred bytes; the WAL reuses its pages
   after each checkpoint). Reads of patient data stay audited: a read whose audit entry cannot be
   written is refused rather than served unrecorded (see :mod:`station.store.audit`).
-- **Refusing to start** on a disk with less than :data:`START_MIN_BYTES` free, in one line
+- **Refusing to start** on a disk with less than the reserve and :data:`START_MIN_BYTES` free, in one line
   (:func:`check_room_to_start`): a station that starts only to fail its first recording helps no
   one.
 
@@ -56,8 +56,10 @@ def _mb(n: int) -> str:
     return f"{n / 1048576:.1f} MB"
 
 
-def check_room_to_start(data_dir: str | os.PathLike, minimum_bytes: int = START_MIN_BYTES) -> None:
-    """StoreError (one line: what and what to do) if the data directory's disk is (nearly) full."""
+def check_room_to_start(data_dir: str | os.PathLike, minimum_bytes: int = START_MIN_BYTES + RESERVE_BYTES) -> None:
+    """StoreError (one line: what and what to do) if the data directory's disk is (nearly) full:
+    less than room for the reserve and :data:`START_MIN_BYTES` besides (after a disk-full, the
+    freed reserve alone is not room to start again)."""
     free = free_bytes(data_dir)
     reserve = Path(data_dir) / RESERVE_FILENAME
     try:

@@ -28,7 +28,7 @@ from station.store.migrations import migrate
 from station.store.passwords import DEFAULT_COST, ScryptCost
 from station.store.patients import Patients
 from station.store.secret import SECRET_KEY_FILENAME
-from station.store.space import WHAT_TO_DO, SpaceMonitor, check_room_to_start
+from station.store.space import RESERVE_BYTES, START_MIN_BYTES, WHAT_TO_DO, SpaceMonitor, check_room_to_start
 from station.store.programmes import Programmes
 from station.store.sessions import Sessions
 from station.store.settings import Settings
@@ -184,7 +184,8 @@ class Store:
         interrupted trials, and keep the space reserve (:mod:`station.store.space`)."""
         data_dir = Path(data_dir)
         _prepare_data_dir(data_dir)
-        check_room_to_start(data_dir)
+        reserve = kwargs.get("space_reserve_bytes")
+        check_room_to_start(data_dir, START_MIN_BYTES + (RESERVE_BYTES if reserve is None else reserve))
         fd = acquire_service_lock(data_dir)
         try:
             store = cls(data_dir, _lock_fd=fd, check_database=True, **kwargs)

@@ -155,10 +155,10 @@ def acquisition_pid(station_pid: int) -> int | None:
 class Station:
     """``balance-station run --simulate`` on a data directory, on a free port of 127.0.0.1."""
 
-    def __init__(self, data_dir: Path, *extra: str):
+    def __init__(self, data_dir: Path, *extra: str, log_dir: Path | None = None):
         self.data_dir = Path(data_dir)
         self.port = free_port()
-        self.log_path = self.data_dir.parent / f"station-{self.port}.log"
+        self.log_path = Path(log_dir or self.data_dir.parent) / f"station-{self.port}.log"
         self.extra = extra
         self.process: subprocess.Popen | None = None
 
