@@ -12,6 +12,8 @@ and change of a patient's programme is audited by the store. See ``docs/api.md``
 
 from __future__ import annotations
 
+import logging
+import threading
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, request
@@ -26,6 +28,74 @@ from web.jsonio import json_body
 from web.security import actor, api_error, store
 
 bp = Blueprint("api_programmes", __name__, url_prefix="/api")
+log = logging.getLogger(__name__)
+
+
+class VisitSequence:
+    """Runs an assessment visit's protocols in order: when the run of one of them finishes (every
+    trial done) and the clinician closes it, the next protocol's run opens by itself, for the same
+    patient and clinician, and is linked to the visit. A run closed before it finished ends the
+    sequence (the programme page offers the next protocol again).
+
+    One per app, following the trial service's events (:meth:`EventBus.subscribe`, called in the
+    service thread; the next run is opened from a thread of its own, since ``open_run`` waits for
+    the service thread).
+    """
+
+    def __init__(self, store, service) -> None:
+        self.store = store
+        self.service = service
+        self.lock = threading.Lock()
+        self.current: dict | None = None  # {session_id, visit_id, actor, finished}
+        service.bus.subscribe(self.on_event)
+
+    def started(self, session_id: int, visit_id: int, who) -> None:
+        with self.lock:
+            self.current = {"session_id": session_id, "visit_id": visit_id, "actor": who, "finished": False}
+
+    def on_event(self, event) -> None:
+        with self.lock:
+            current = self.current
+            if current is None:
+                return
+            if event.kind == "protocol_finished":
+                current["finished"] = True
+                return
+            if event.kind != "run_closed" or event.data.get("session_id") != current["session_id"]:
+                return
+            self.current = None
+        if current["finished"]:
+            threading.Thread(target=self.open_next, args=(current,), name="visit-sequence", daemon=True).start()
+
+    def open_next(self, previous: dict) -> None:
+        try:
+            visit = self.store.programmes.visit(previous["visit_id"])
+            ran = {r["protocol"] for r in visit["runs"]}
+            protocol = next((p for p in visit["protocols"] if p not in ran), None)
+            if protocol is None or visit["status"] in ("missed", "cancelled"):
+                return
+            assignment = self.store.programmes.get(visit["assignment_id"])
+            if assignment["status"] not in ("active", "paused"):
+                return
+            status = self.service.open_run(assignment["patient_id"], protocol, None, previous["actor"])
+            session_id = (status.get("run") or {}).get("session_id")
+            if session_id is not None:
+                self.started(session_id, visit["id"], previous["actor"])
+                self.store.programmes.link_visit_session(visit["id"], protocol, session_id, actor=previous["actor"])
+        except Exception as exc:  # the clinician can still start it from the programme page
+            log.warning("the next test of a programme visit did not open (%s)", type(exc).__name__)
+
+
+def _sequence(service) -> VisitSequence:
+    app = current_app._get_current_object()
+    with _SEQUENCE_LOCK:
+        sequence = app.extensions.get("programme_visit_sequence")
+        if sequence is None or sequence.service is not service:
+            sequence = app.extensions["programme_visit_sequence"] = VisitSequence(store(), service)
+    return sequence
+
+
+_SEQUENCE_LOCK = threading.Lock()
 
 
 @bp.errorhandler(NoTrialService)
@@ -211,7 +281,8 @@ def link_session(visit_id: int):
 @bp.post("/programme-visits/<int:visit_id>/run")
 def run_visit(visit_id: int):
     """Open the trial service's run of the visit's next protocol (or ``{"protocol": ...}`` to run
-    one again) and link its session to the visit; the protocols run in the template's order."""
+    one again) and link its session to the visit; the protocols run in the template's order, each
+    opening when the previous one has finished and been closed (:class:`VisitSequence`)."""
     data = json_body() if request.content_length else {}
     unknown = [k for k in data if k != "protocol"]
     if unknown:
@@ -231,10 +302,13 @@ def run_visit(visit_id: int):
             raise ValidationError({"protocol": "every protocol of this visit has run; name one to run it again"})
     elif protocol not in visit["protocols"]:
         raise ValidationError({"protocol": f"must be one of this visit's protocols: {', '.join(visit['protocols'])}"})
-    status = trial_service().open_run(assignment["patient_id"], protocol, None, actor())
+    service = trial_service()
+    sequence = _sequence(service)
+    status = service.open_run(assignment["patient_id"], protocol, None, actor())
     session_id = (status.get("run") or {}).get("session_id")
     if session_id is None:
         raise ValidationError({"protocol": "the station opened no run; see the live page"})
+    sequence.started(session_id, visit_id, actor())
     visit = programmes.link_visit_session(visit_id, protocol, session_id, actor=actor())
     response = current_app.json.response({"visit": visit, "protocol": protocol, "session_id": session_id,
                                           "remaining": [p for p in visit["protocols"]

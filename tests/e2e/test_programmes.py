@@ -4,7 +4,8 @@
 a patient's page offers a programme -> start the backward-walking pilot -> the programme page
 (week 1 of 4, calendar of 12 sessions and 3 visits) -> a dose entered by hand and a session
 marked missed (adherence, dose chart) -> the baseline visit runs its first test from the
-programme on the live view -> back on the programme page the outcome has its baseline value and
+programme on the live view, and its second opens by itself once the first is closed -> back on
+the programme page the outcome has its baseline value and
 its published MDC -> the patient page shows the programme at a glance. Bounded: every wait has a
 limit, and the one recorded trial lasts 30 s.
 """
@@ -75,8 +76,14 @@ def test_a_programme_from_the_patient_page_to_its_first_assessment(station, brow
     wait(tablet, "the Start button", lambda d: by_id(d, "btn-start").is_enabled(), timeout_s=30)
     by_id(tablet, "btn-start").click()
     wait(tablet, "the test to finish", lambda d: "finished" in by_id(d, "message").text, timeout_s=75)
-    if by_id(tablet, "btn-close").is_enabled():
-        by_id(tablet, "btn-close").click()
+    by_id(tablet, "btn-close").click()
+    # the visit's next test opens by itself; ended here before it runs, the visit waits for it
+    wait(tablet, "the Romberg test opening by itself",
+         lambda d: (api(d, "GET", "/api/station")["body"]["service"]["run"] or {}).get("protocol") == "romberg",
+         timeout_s=20)
+    wait(tablet, "the live view showing it", lambda d: by_id(d, "btn-close").is_enabled(), timeout_s=20)
+    by_id(tablet, "btn-close").click()
+    wait(tablet, "the run closed", lambda d: api(d, "GET", "/api/station")["body"]["service"]["run"] is None)
 
     # -- back on the programme page: the baseline value and its MDC ---------------------------
     assignment = api(tablet, "GET", f"/api/patients/{pid}/programmes")["body"]["programmes"][0]["id"]
@@ -88,7 +95,7 @@ def test_a_programme_from_the_patient_page_to_its_first_assessment(station, brow
     asymmetry = css(tablet, '.outcome[data-key="weight-bearing/eo/weight_asymmetry_pct"]')[0]
     assert "No MDC published" in asymmetry.find_element("css selector", ".mdc-source").text
     css(tablet, '.cal-item.visit')[0].click()
-    wait(tablet, "the next test of the visit", lambda d: "romberg" in by_id(d, "run-visit").text)
+    wait(tablet, "the next test of the visit", lambda d: "weight-bearing" in by_id(d, "run-visit").text)
 
     # -- the patient page at a glance ---------------------------------------------------------
     tablet.get(f"{station.url}/patients/{pid}")

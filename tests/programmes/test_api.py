@@ -260,3 +260,44 @@ def test_a_whole_four_week_programme_through_the_api_on_the_simulated_station(tm
     assert glance["position"]["week"] == 4 and glance["adherence"]["sessions_done"] == 9
     actions = {e["action"] for e in store.audit.query(patient_id=pid, limit=1000)}
     assert {"programme.assign", "programme.view", "programme.update", "programme.dose", "trial.record"} <= actions
+
+
+TWO_TESTS = CLINIC_PILOT.replace('name = "clinic-pilot"', 'name = "two-tests"').replace(
+    'protocols = ["quiet-stance"]', 'protocols = ["quiet-stance", "tandem"]', 1)
+
+
+def test_a_visit_runs_its_protocols_in_order_the_next_opening_when_one_is_finished_and_closed(
+        tmp_path, store, wall, patient):
+    folder = tmp_path / "data" / "protocols" / "programmes"
+    folder.mkdir(parents=True)
+    (folder / "two-tests.toml").write_text(TWO_TESTS)
+    clinic = dashboard_support.SimulatedClinic(store, seed=5)
+    _app, api = make_app(tmp_path, store, wall, clinic.service)
+    doc = api.ok(api.post(f"/api/patients/{patient['id']}/programmes",
+                          {"template": "two-tests", "start_date": "2026-01-05"}), 201)
+    baseline = doc["visits"][0]
+    assert baseline["protocols"] == ["quiet-stance", "tandem"]
+    clinic.service.start()
+    try:
+        started = api.ok(api.post(f"/api/programme-visits/{baseline['id']}/run"), 201)
+        assert started["protocol"] == "quiet-stance" and started["remaining"] == ["tandem"]
+        wait_for(api, lambda s: s["run"]["state"] == "instructions", "the instructions")
+        api.ok(api.post("/api/station/start"))
+        wait_for(api, lambda s: s["run"]["finished"], "quiet stance finished")
+        api.ok(api.post("/api/station/close"))
+        following = wait_for(api, lambda s: s["run"] is not None and s["run"]["protocol"] == "tandem",
+                             "the tandem stance opening by itself")["run"]
+        deadline = time.monotonic() + 10.0
+        while True:  # linked to the visit right after the run opened
+            visit = api.ok(api.get(f"/api/assignments/{doc['id']}"))["visits"][0]
+            if len(visit["runs"]) == 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert [r["protocol"] for r in visit["runs"]] == ["quiet-stance", "tandem"]
+        assert visit["runs"][1]["session_id"] == following["session_id"] and visit["status"] == "done"
+        assert following["started_by"] == "ana"
+        api.ok(api.post("/api/station/close"))  # closed before it finished: the sequence ends here
+        time.sleep(0.3)
+        assert api.get("/api/station").get_json()["service"]["run"] is None
+    finally:
+        clinic.service.shutdown()
