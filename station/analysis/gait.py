@@ -20,7 +20,8 @@ Method
    :data:`MIN_STEP_PEAK_M_S2` and it lies at least :data:`MIN_STEP_S` after the previous step
    (cadence below 240 steps/min); steps closer than :data:`MAX_STEP_S` belong to the same bout,
    and a bout needs :data:`MIN_BOUT_STEPS` steps (two strides; both as the Mobilise-D consensus
-   definition of a walking bout, Kluge et al. 2021).
+   definition of a walking bout, Kluge et al. 2021). An interval of about two steps whose middle
+   holds a prominent peak of the band (a step too weak for a lobe of its own) gets that step back.
 3. **Strides are not steps**: in a strongly asymmetric gait (a hemiparetic leg that loads the
    trunk half as much) the weaker leg's steps may leave no lobe of their own, so one lobe per
    stride is found. The medio-lateral acceleration swings once per stride: consecutive steps
@@ -89,10 +90,12 @@ BAND_HZ = (0.15, 3.14)
 """Gait band of the vertical acceleration used for initial contacts, Hz (Paraschiv-Ionescu 2020)."""
 FILTER_ORDER = 4
 MIN_STEP_PEAK_M_S2 = 0.4
-"""Smallest peak of the band-passed vertical acceleration that counts as a step, m/s². Quiet
-standing and sitting stay below 0.1 m/s² in this band; even slow pathological walking
-(0.3 m/s) lifts and drops the trunk by about a centimetre per step, i.e. peaks of 0.5 m/s² and
-more at one step per second."""
+"""Smallest peak (and, for the peaks of :func:`_recover_missed`, prominence) of the band-passed
+vertical acceleration that counts as a step, m/s²: four times what quiet standing and sitting leave
+in this band (sensor noise and postural sway stay below 0.1 m/s²). The bare pendulum of a slow
+0.25 m step at one step per second moves the trunk's acceleration by only ±0.2 m/s², but the
+weight acceptance after the foot lands adds a peak of its own (1-3 m/s² at comfortable speed), so
+the soft steps of slow walkers still reach it."""
 IMPACT_CUTOFF_HZ = 20.0
 """Low-pass cut-off for the impact of the foot on the trunk acceleration, Hz (the 20 Hz Zijlstra &
 Hof 2003 applied to trunk accelerations; capped at 0.4 × the sample rate)."""
@@ -279,6 +282,22 @@ def _merge_close(idx: np.ndarray, height: np.ndarray, fs: float) -> np.ndarray:
     return idx[kept]
 
 
+def _recover_missed(run: np.ndarray, peaks: np.ndarray, prominence: np.ndarray) -> np.ndarray:
+    """Put back a step whose lobe was missing: an interval of about two steps (beyond
+    :data:`STEP_TIME_RANGE` of the bout's median, up to 2.4 medians) with a prominent peak in its
+    middle third holds a weaker step; that peak is taken."""
+    median = float(np.median(np.diff(run)))
+    out = [int(run[0])]
+    for a, b in zip(run[:-1], run[1:]):
+        gap = b - a
+        if STEP_TIME_RANGE[1] * median < gap <= 2.4 * median:
+            mid = (peaks > a + gap / 3) & (peaks < b - gap / 3)
+            if mid.any():
+                out.append(int(peaks[mid][np.argmax(prominence[mid])]))
+        out.append(int(b))
+    return np.asarray(out, dtype=np.int64)
+
+
 def _same_side(ml_band: np.ndarray, events: np.ndarray) -> bool:
     """Whether consecutive events repeat on the same side: the medio-lateral acceleration, which
     swings once per stride, is positively correlated at the events' interval (consecutive steps
@@ -316,6 +335,9 @@ def _steps_and_bouts(acc_v: np.ndarray, fs: float, acc_ml: np.ndarray | None = N
             found = _merge_close(peaks[inside], props["prominences"][inside], fs)
             if found.size > run.size and not _same_side(ml, found):
                 runs[k] = found
+    if runs:
+        peaks, props = signal.find_peaks(x, prominence=MIN_STEP_PEAK_M_S2)
+        runs = [_recover_missed(run, peaks, props["prominences"]) for run in runs]
     ics = np.concatenate(runs) if runs else np.zeros(0, dtype=np.int64)
     ics = _refine(acc_v, x, ics, fs)
     renumbered, start = [], 0

@@ -76,20 +76,20 @@ def test_straight_walks_timing_error_level_reached(straight):
 # -- daily activities with turns (Test11): short of Mobilise-D's lab figures -----------------------
 
 
-@pytest.mark.xfail(strict=True, reason="F1 0.84 (P 0.87, R 0.82) against Mobilise-D's 0.89: turns and "
+@pytest.mark.xfail(strict=True, reason="F1 0.85 (P 0.85, R 0.85) against Mobilise-D's 0.89: turns and "
                    "shuffling steps give extra or missing trunk impacts; see README")
 def test_daily_activities_contact_f1_target(daily):
     assert daily["f1"] >= 0.89
 
 
-@pytest.mark.xfail(strict=True, reason="cadence MAE 9.3 steps/min against 3.3: extra contacts in turns "
-                   "shorten strides in 3 of 15 periods")
+@pytest.mark.xfail(strict=True, reason="cadence MAE 9.4 steps/min against 3.3: extra contacts in turns "
+                   "shorten strides in 4 of 15 periods")
 def test_daily_activities_cadence_target(daily):
     assert daily["cadence_mae_steps_min"] <= 3.3
 
 
 @pytest.mark.xfail(strict=True, reason="the inverted pendulum overestimates the short, slow steps of "
-                   "these periods (speed MAE 0.25 m/s, stride length 0.29 m)")
+                   "these periods (speed MAE 0.25 m/s, stride length 0.27 m)")
 def test_daily_activities_speed_and_stride_length_targets(daily):
     assert daily["walking_speed_mae_m_s"] <= 0.084
     assert daily["stride_length_mae_m"] <= 0.10
@@ -97,12 +97,13 @@ def test_daily_activities_speed_and_stride_length_targets(daily):
 
 def test_daily_activities_level_reached(daily):
     assert daily["walking_periods"] == 15
-    assert daily["f1"] >= 0.83
-    assert daily["precision"] >= 0.85
+    assert daily["f1"] >= 0.84
+    assert daily["precision"] >= 0.84 and daily["recall"] >= 0.83
     assert daily["timing_mae_s"] <= 0.050
     assert daily["cadence_mae_steps_min"] <= 10.0
-    assert daily["walking_speed_mae_m_s"] <= 0.27
-    assert daily["stride_length_mae_m"] <= 0.30
+    assert daily["walking_speed_mae_m_s"] <= 0.26
+    assert daily["stride_length_mae_m"] <= 0.28
+    assert daily["periods_without_steps"] == []
 
 
 def test_every_recording_reads_and_gives_finite_gait():

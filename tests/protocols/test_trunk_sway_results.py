@@ -18,6 +18,8 @@ def frames(seconds=30.0, imu=True, up="z", seed=0):
     t = np.arange(n) / FS
     rng = np.random.default_rng(seed)
     f = np.zeros(n, dtype=FRAME_DTYPE)
+    f["seq"] = np.arange(n)
+    f["t_ns"] = (np.arange(n) * 1e9 / FS).astype(np.int64)
     f["ap_cm"] = np.cumsum(rng.normal(0, 0.01, n))
     f["ml_cm"] = np.cumsum(rng.normal(0, 0.01, n))
     for corner in ("fl_n", "fr_n", "bl_n", "br_n"):
