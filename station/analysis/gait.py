@@ -97,8 +97,8 @@ in this band (sensor noise and postural sway stay below 0.1 m/s²). The bare pen
 weight acceptance after the foot lands adds a peak of its own (1-3 m/s² at comfortable speed), so
 the soft steps of slow walkers still reach it."""
 IMPACT_CUTOFF_HZ = 20.0
-"""Low-pass cut-off for the impact of the foot on the trunk acceleration, Hz (the 20 Hz Zijlstra &
-Hof 2003 applied to trunk accelerations; capped at 0.4 × the sample rate)."""
+"""Low-pass cut-off for the impact of the foot on the trunk acceleration, Hz (the usual bandwidth
+kept for trunk accelerations in gait; capped at 0.4 × the sample rate)."""
 RISE_MAX_S = 0.6
 """Longest rise of the vertical acceleration from its trough to the step's peak, s (half of a
 1.2 s step, the step time at 50 steps/min)."""
@@ -123,8 +123,9 @@ within about ±40 % of their median."""
 PENDULUM_CORRECTION = 4.587 / 4
 """Correction factor on the inverted-pendulum step length: 1.147, Mobilise-D's factor for the
 Zijlstra & Hof model with the Soltani et al. (2021) processing (mobgap ``SlZijlstra``, trained on
-the MS Project cohort). Zijlstra & Hof (2003) used 1.25 with their own processing (double
-integration high-passed at 0.1 Hz); the factor belongs to the processing, not to the person."""
+the MS Project cohort). Zijlstra & Hof (2003) reported a mean factor of about 1.25 for their own
+processing (drift removed at 0.1 Hz only, which leaves a larger excursion); the factor belongs to
+the processing, not to the person."""
 DRIFT_CUTOFF_HZ = 0.1
 """High-pass cut-off of the vertical acceleration before integration, Hz."""
 VELOCITY_CUTOFF_HZ = 1.0
@@ -185,12 +186,12 @@ def _check_rate(fs_hz) -> float:
     return fs
 
 
-def _check_vertical(acc_v_m_s2, fs: float) -> np.ndarray:
+def _check_vertical(acc_v_m_s2, fs: float, what: str = "vertical acceleration") -> np.ndarray:
     acc = np.asarray(acc_v_m_s2, dtype=np.float64)
     if acc.ndim != 1:
-        raise ValueError(f"vertical acceleration must be 1-D (one value per sample, m/s²), got shape {acc.shape}")
+        raise ValueError(f"{what} must be 1-D (one value per sample, m/s²), got shape {acc.shape}")
     if not np.isfinite(acc).all():
-        raise ValueError("vertical acceleration contains NaN or infinite values; give only measured samples")
+        raise ValueError(f"{what} contains NaN or infinite values; give only measured samples")
     need = int(math.ceil(MIN_DURATION_S * fs))
     if acc.shape[0] < need:
         raise ValueError(
@@ -400,7 +401,7 @@ def detect_initial_contacts(acc_v_m_s2, fs_hz: float, *, acc_ml_m_s2=None) -> np
     acc = _check_vertical(acc_v_m_s2, fs)
     ml = None
     if acc_ml_m_s2 is not None:
-        ml = _check_vertical(acc_ml_m_s2, fs)
+        ml = _check_vertical(acc_ml_m_s2, fs, "medio-lateral acceleration")
         if ml.shape != acc.shape:
             raise ValueError(f"acc_ml_m_s2 has {ml.shape[0]} samples, acc_v_m_s2 {acc.shape[0]}: one per sample for both")
     ics, _ = _steps_and_bouts(acc, fs, ml)
