@@ -70,8 +70,7 @@ class VisitSequence:
     def open_next(self, previous: dict) -> None:
         try:
             visit = self.store.programmes.visit(previous["visit_id"])
-            ran = {r["protocol"] for r in visit["runs"]}
-            protocol = next((p for p in visit["protocols"] if p not in ran), None)
+            protocol = visit["next_protocol"]
             if protocol is None or visit["status"] in ("missed", "cancelled"):
                 return
             assignment = self.store.programmes.get(visit["assignment_id"])
@@ -294,10 +293,9 @@ def run_visit(visit_id: int):
         raise ValidationError({"visit": "the programme has ended; run protocols from the live page instead"})
     if visit["status"] in ("missed", "cancelled"):
         raise ValidationError({"visit": f"this visit is {visit['status']}"})
-    ran = {r["protocol"] for r in visit["runs"]}
     protocol = data.get("protocol")
     if protocol is None:
-        protocol = next((p for p in visit["protocols"] if p not in ran), None)
+        protocol = visit["next_protocol"]
         if protocol is None:
             raise ValidationError({"protocol": "every protocol of this visit has run; name one to run it again"})
     elif protocol not in visit["protocols"]:
@@ -312,7 +310,7 @@ def run_visit(visit_id: int):
     visit = programmes.link_visit_session(visit_id, protocol, session_id, actor=actor())
     response = current_app.json.response({"visit": visit, "protocol": protocol, "session_id": session_id,
                                           "remaining": [p for p in visit["protocols"]
-                                                        if p not in {r["protocol"] for r in visit["runs"]}],
+                                                        if p not in visit["done_protocols"] and p != protocol],
                                           "status": status})
     response.status_code = 201
     return response

@@ -24,7 +24,7 @@ from station.protocols.schema import Protocol
 
 def _visit_value(store, visit: dict, outcome: dict, protocols: dict[str, Protocol]) -> tuple[float | None, int | None]:
     protocol = protocols.get(outcome["protocol"])
-    runs = [r for r in visit["runs"] if r["protocol"] == outcome["protocol"]]
+    runs = [r for r in visit["runs"] if r["protocol"] == outcome["protocol"] and r["complete_trials"] > 0]
     if protocol is None or not runs:
         return None, None
     session_id = runs[-1]["session_id"]
@@ -97,12 +97,6 @@ def _doses(doc: dict) -> list[dict]:
     return out
 
 
-def _visits(doc: dict) -> list[dict]:
-    out = []
-    for v in doc["visits"]:
-        ran = {r["protocol"] for r in v["runs"]}
-        out.append({**v, "next_protocol": next((p for p in v["protocols"] if p not in ran), None)})
-    return out
 
 
 def _walking_trials(store, patient_id: int) -> list[dict]:
@@ -130,7 +124,7 @@ def programme_document(store, assignment_id: int, protocols: dict[str, Protocol]
         "template": doc["template"],
         "position": _position(doc, today),
         "sessions": _doses(doc),
-        "visits": _visits(doc),
+        "visits": doc["visits"],
         "pauses": doc["pauses"],
         "adherence": adherence(doc["sessions"], today),
         "outcome_groups": _outcomes(store, doc, protocols),

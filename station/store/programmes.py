@@ -110,12 +110,28 @@ def _session(row: sqlite3.Row) -> dict:
     }
 
 
+_RUNS_SQL = (
+    "SELECT v.protocol, v.session_id, v.linked_at, v.linked_by,"
+    " (SELECT count(*) FROM trials t WHERE t.session_id = v.session_id AND t.status = 'complete') AS complete_trials"
+    " FROM programme_visit_sessions v WHERE v.visit_id = ? ORDER BY v.linked_at, v.session_id"
+)
+
+
 def _visit(row: sqlite3.Row, runs: list[dict]) -> dict:
+    """A visit as stored; ``done_protocols``: those with a linked session holding a complete
+    trial, in the visit's order; the status of a planned visit is ``done`` once they all are."""
+    protocols = json.loads(row["protocols"])
+    measured = {r["protocol"] for r in runs if r["complete_trials"] > 0}
+    done = [p for p in protocols if p in measured]
+    status = row["status"]
+    if status == "planned" and len(done) == len(protocols):
+        status = "done"
     return {
         "id": row["id"], "assignment_id": row["assignment_id"], "assessment_id": row["assessment_id"],
         "label": row["label"], "week": row["week"], "planned_date": row["planned_date"],
-        "prescribed_date": row["prescribed_date"], "protocols": json.loads(row["protocols"]),
-        "status": row["status"], "missed_reason": row["missed_reason"], "runs": runs,
+        "prescribed_date": row["prescribed_date"], "protocols": protocols,
+        "status": status, "missed_reason": row["missed_reason"], "runs": runs, "done_protocols": done,
+        "next_protocol": next((p for p in protocols if p not in measured), None),
     }
 
 
@@ -152,9 +168,7 @@ class Programmes:
             visits = []
             for v in conn.execute("SELECT * FROM programme_visits WHERE assignment_id = ? ORDER BY week",
                                   (assignment_id,)).fetchall():
-                runs = [dict(r) for r in conn.execute(
-                    "SELECT protocol, session_id, linked_at, linked_by FROM programme_visit_sessions"
-                    " WHERE visit_id = ? ORDER BY linked_at, session_id", (v["id"],))]
+                runs = [dict(r) for r in conn.execute(_RUNS_SQL, (v["id"],))]
                 visits.append(_visit(v, runs))
             pauses = [dict(r) for r in conn.execute(
                 "SELECT paused_from, resumed_on, reason, paused_by, resumed_by FROM programme_pauses"
@@ -203,9 +217,7 @@ class Programmes:
             row = conn.execute("SELECT * FROM programme_visits WHERE id = ?", (visit_id,)).fetchone()
             if row is None:
                 raise NotFound(f"no programme visit #{visit_id}")
-            runs = [dict(r) for r in conn.execute(
-                "SELECT protocol, session_id, linked_at, linked_by FROM programme_visit_sessions"
-                " WHERE visit_id = ? ORDER BY linked_at, session_id", (visit_id,))]
+            runs = [dict(r) for r in conn.execute(_RUNS_SQL, (visit_id,))]
         return _visit(row, runs)
 
     # -- assigning ---------------------------------------------------------------------------
@@ -369,7 +381,7 @@ class Programmes:
 
     def link_visit_session(self, visit_id: int, protocol: str, session_id: int, *, actor: Actor) -> dict:
         """Record that station session ``session_id`` ran ``protocol`` for this visit; the visit
-        is done once each of its protocols has a session."""
+        is done once each of its protocols has a linked session with a complete trial."""
         with self._db.write() as conn:
             row, assignment = self._item(conn, "programme_visits", visit_id, "visit")
             protocols = json.loads(row["protocols"])
@@ -385,10 +397,6 @@ class Programmes:
             conn.execute(
                 "INSERT OR IGNORE INTO programme_visit_sessions (visit_id, protocol, session_id, linked_at, linked_by)"
                 " VALUES (?, ?, ?, ?, ?)", (visit_id, protocol, session_id, utc_iso(self._now()), actor.username))
-            ran = {r["protocol"] for r in conn.execute(
-                "SELECT protocol FROM programme_visit_sessions WHERE visit_id = ?", (visit_id,))}
-            if ran >= set(protocols):
-                conn.execute("UPDATE programme_visits SET status = 'done' WHERE id = ?", (visit_id,))
             self._touch(conn, assignment["id"])
             self._audit.record(actor, "programme.update", patient_id=assignment["patient_id"],
                                object=f"programme:{assignment['id']}",

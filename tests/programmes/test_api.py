@@ -294,10 +294,13 @@ def test_a_visit_runs_its_protocols_in_order_the_next_opening_when_one_is_finish
                 break
             time.sleep(0.05)
         assert [r["protocol"] for r in visit["runs"]] == ["quiet-stance", "tandem"]
-        assert visit["runs"][1]["session_id"] == following["session_id"] and visit["status"] == "done"
+        assert visit["runs"][1]["session_id"] == following["session_id"]
+        assert visit["done_protocols"] == ["quiet-stance"] and visit["status"] == "planned"
         assert following["started_by"] == "ana"
         api.ok(api.post("/api/station/close"))  # closed before it finished: the sequence ends here
         time.sleep(0.3)
         assert api.get("/api/station").get_json()["service"]["run"] is None
+        visit = api.ok(api.get(f"/api/assignments/{doc['id']}"))["visits"][0]
+        assert visit["next_protocol"] == "tandem" and visit["status"] == "planned"  # no trial of it yet
     finally:
         clinic.service.shutdown()

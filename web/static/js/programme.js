@@ -177,7 +177,7 @@
     const current = doc.status !== "ended";
     const parts = [el("h3", {}, `${v.label} · ${day(v.planned_date)} · ${v.status}`),
       el("p", {}, "Tests, in order: ", v.protocols.map((p) => {
-        const run = v.runs.filter((r) => r.protocol === p).pop();
+        const run = v.runs.filter((r) => r.protocol === p && r.complete_trials > 0).pop();
         return el("span", { class: "tag" + (run ? " valid" : "") }, run ? el("a", { href: `/sessions/${run.session_id}` }, p) : p);
       }))];
     if (current && v.status !== "missed" && v.status !== "cancelled") {
