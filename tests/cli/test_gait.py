@@ -252,3 +252,10 @@ def test_progress_bar_on_a_terminal_only():
     quiet = _GaitProgress(3, stream=pipe, label="gait")
     quiet.update(1, "walk.csv")
     assert pipe.getvalue() == ""
+
+
+def test_bench_gait_without_recordings_says_where_it_looked(tmp_path, capsys):
+    status = main(["bench", "gait", "--data", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.strip() == f"balance-station bench: no IMU recordings (*.csv) in {tmp_path}; give --data DIR (the shared gait data set)"
