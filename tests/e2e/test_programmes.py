@@ -95,7 +95,7 @@ def test_a_programme_from_the_patient_page_to_its_first_assessment(station, brow
     asymmetry = css(tablet, '.outcome[data-key="weight-bearing/eo/weight_asymmetry_pct"]')[0]
     assert "No MDC published" in asymmetry.find_element("css selector", ".mdc-source").text
     css(tablet, '.cal-item.visit')[0].click()
-    wait(tablet, "the next test of the visit", lambda d: "weight-bearing" in by_id(d, "run-visit").text)
+    wait(tablet, "the next test of the visit (Romberg: ended before any trial)", lambda d: "romberg" in by_id(d, "run-visit").text)
 
     # -- the patient page at a glance ---------------------------------------------------------
     tablet.get(f"{station.url}/patients/{pid}")
