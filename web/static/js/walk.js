@@ -100,11 +100,20 @@
   }
 
   /* gates: the service's view [{gate, position_m, pin, broken, armed, crossed_at_s}] */
+  function isUsed(position_m) {
+    return (w.walk && w.walk.gates_m || []).some((m) => Math.abs(m - position_m) < 0.01);
+  }
+
   function updateGates(gates) {
     w.gates = gates.map((g) => {
-      const state = gateState(g);
+      let state = gateState(g);
+      let at = g.crossed_at_s ?? null;
+      if (state === "idle" && w.crossed[g.position_m] !== undefined) { // disarmed after the trial: keep its time
+        state = "crossed";
+        at = w.crossed[g.position_m];
+      }
       return { index: g.gate, position_m: g.position_m, pin: g.pin, role: gateRole(g.position_m), state,
-        at_s: g.crossed_at_s ?? null, label: `${fmt(g.position_m, 1)} m` };
+        at_s: at, label: `${fmt(g.position_m, 1)} m`, used: isUsed(g.position_m) };
     });
     renderGates();
   }
@@ -120,9 +129,13 @@
     if (!w.walk || treadmill()) return;
     const gates = w.gates.map((g) => ({ ...g, words: gateWords(g), id: g.index }));
     $("walkway-box").replaceChildren(WalkCharts.walkway(gates, w.walk.walkway_m, { backward: w.walk.direction === "backward" }));
-    $("gate-list").replaceChildren(...w.gates.map((g) => el("li", { dataset: { gate: g.index, state: g.state } },
+    const used = w.gates.filter((g) => g.used);
+    const others = w.gates.filter((g) => !g.used);
+    $("gate-list").replaceChildren(...used.map((g) => el("li", { dataset: { gate: g.index, state: g.state } },
       el("strong", {}, g.label), g.role ? el("span", { class: "muted" }, g.role) : null,
-      el("span", { class: "gate-state" }, gateWords(g)))));
+      el("span", { class: "gate-state" }, gateWords(g)))),
+    others.length ? el("li", { class: "other-gates muted" },
+      `Not used by this test: ${others.map((g) => g.label).join(", ")}`) : null);
   }
 
   /* -- timer --------------------------------------------------------------------------------- */

@@ -114,7 +114,9 @@ const WalkCharts = (() => {
     const W = 640, H = 120, pad = 30;
     const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart walkway", role: "img",
       "aria-label": "The walkway and its light gates" });
-    const L = Math.max(length_m || 0, ...gates.map((g) => g.position_m || 0), 1);
+    // the walkway as long as the test's (gates beyond it are not the test's: not drawn)
+    const L = length_m || Math.max(1, ...gates.map((g) => g.position_m || 0));
+    gates = gates.filter((g) => (g.position_m || 0) <= L + 1e-6);
     const X = (m) => pad + (m / L) * (W - 2 * pad);
     root.append(svg("rect", { x: X(0), y: 52, width: X(L) - X(0), height: 22, rx: 4, fill: "#eef2f6", stroke: "#c9d2dc" }));
     for (let m = 0; m <= L + 1e-9; m += niceStep(L, 10)) {
@@ -127,11 +129,14 @@ const WalkCharts = (() => {
     root.append(svg("text", { x: X(0), y: 44, class: "tick" }, o.backward ? "start (walking backward →)" : "start (walking →)"));
     for (const g of gates) {
       const x = X(g.position_m || 0);
-      const gate = svg("g", { class: `gate gate-${g.state || "idle"}`, "data-gate": g.id ?? g.label });
-      gate.append(svg("line", { x1: x, x2: x, y1: 30, y2: 96, "stroke-width": 5, class: "beam" }));
-      gate.append(svg("circle", { cx: x, cy: 26, r: 7, class: "lamp" }));
-      gate.append(svg("text", { x, y: 114, "text-anchor": "middle", class: "gate-label" },
-        (g.role ? g.role + " · " : "") + (g.label || "")));
+      const used = g.used !== false;
+      const gate = svg("g", { class: `gate gate-${g.state || "idle"}${used ? "" : " gate-unused"}`, "data-gate": g.id ?? g.label });
+      gate.append(svg("line", { x1: x, x2: x, y1: used ? 30 : 44, y2: used ? 96 : 82, "stroke-width": used ? 5 : 2, class: "beam" }));
+      if (used) {
+        gate.append(svg("circle", { cx: x, cy: 26, r: 7, class: "lamp" }));
+        gate.append(svg("text", { x, y: 114, "text-anchor": "middle", class: "gate-label" },
+          (g.role ? g.role + " · " : "") + (g.label || "")));
+      }
       gate.append(svg("title", {}, `${g.label}: ${g.words || g.state}`));
       root.append(gate);
     }
