@@ -95,14 +95,21 @@ def describe(p) -> str:
     trials = f"{p.trials_per_condition} trial{'s' if p.trials_per_condition != 1 else ''} per condition"
     repeats = " or ".join({"invalid": "an invalid trial", "not_completed": "a stance not held for the full time"}[w]
                           for w in p.repeat_when)
-    out.append(f"Outcome: {p.outcome}; {p.duration_s:g} s per trial after a {p.countdown_s:g} s countdown; {trials}"
+    per_trial = f"{p.duration_s:g} s per trial"
+    if p.walk is not None:
+        per_trial = (f"{p.duration_s / 60:g} min planned (the clinician may enter another)" if p.walk.setting == "treadmill"
+                     else f"at most {p.duration_s:g} s per trial")
+    out.append(f"Outcome: {p.outcome}; {per_trial} after a {p.countdown_s:g} s countdown; {trials}"
                f" ({p.order.replace('_', ' ')}); rest {p.rest_s:g} s between trials.")
+    if p.walk is not None:
+        gates = f"; light gates at {', '.join(f'{g:g} m' for g in p.walk.gates_m)}" if p.walk.gates_m else ""
+        out.append(f"Walk: {p.walk.describe()}{gates}.")
     out.append(f"Repeats: {repeats} is offered again, up to {p.max_attempts} attempts in all"
                + (f"; the score is the {p.score} of the valid attempts." if p.outcome == "time_held" else "."))
     out += ["", "Conditions:"]
     for c in p.conditions:
         duration = "" if c.duration_s == p.duration_s else f", {c.duration_s:g} s"
-        out.append(f"  {c.id}: {c.label} ({c.stance.describe()}{duration})")
+        out.append(f"  {c.id}: {c.label} ({c.describe(p.walk)}{duration})")
         if c.instructions:
             out.append(_wrap(c.instructions, "      "))
     out += ["", "Instructions to the patient:", _wrap(p.instructions)]

@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
 
     from web import create_app
 
-    service = _start_trial_service(config, data_dir, link, store, acquisition)
+    service = _start_trial_service(config, data_dir, link, store, acquisition, hardware)
     from station.acquire.supervisor import AcquisitionSupervisor
 
     # restarts the acquisition process if it dies (bounded; counted in /healthz)
@@ -197,22 +197,66 @@ def _open_store(data_dir: Path, config):
         raise UserError(str(exc)) from None
 
 
-def _start_trial_service(config, data_dir: Path, link, store, acquisition):
-    """The trial service on its own ring reader, with the station panel when there is GPIO; a
-    scenario's virtual patient in the acquisition process follows its events."""
+def _start_trial_service(config, data_dir: Path, link, store, acquisition, recipe):
+    """The trial service on its own ring reader, with the station panel and the walkway's light
+    gates when there is GPIO; a scenario's virtual patient in the acquisition process follows its
+    events, and (simulated) its walks break simulated gates here."""
     from station.acquire.source import RingFrameSource
     from station.protocols.service import TrialService, open_panel
 
     source = RingFrameSource(link.ring_name, link.rate_hz)
+    simulated_gates = _simulated_gates(config, data_dir, source, recipe) if acquisition.follows_protocols else None
+    if simulated_gates is not None:
+        gates = simulated_gates.gates
+    elif recipe is not None:
+        gates = None  # a simulated station without a walker (no scenario that follows the tests)
+    else:
+        gates = _open_gates(config, source.clock)
     panel, reason = open_panel(config.panel, source.clock)
     service = TrialService(source, store, calibration=acquisition.calibration or {}, protocols_dir=data_dir / "protocols",
-                           panel=panel, panel_reason=reason)
+                           panel=panel, panel_reason=reason, gates=gates)
     if acquisition.follows_protocols:
         service.bus.subscribe(acquisition.forward_event)
+    if simulated_gates is not None:
+        service.bus.subscribe(simulated_gates.on_event)
+        service.add_tick(simulated_gates.tick)
     service.start()
     where = "station panel on GPIO" if panel else "no station panel on this computer: start and stop trials on the dashboard"
     print(f"balance-station: trial service running ({where})", file=sys.stderr)
     return service
+
+
+def _open_gates(config, clock):
+    """The walkway's light gates on GPIO (gpiozero's default pin factory), or None where there is
+    no GPIO or none is configured (walk tests then say so when started)."""
+    import warnings
+
+    from gpiozero.exc import GPIOZeroError
+
+    from station.hw.gates import GateArray
+
+    if not config.panel.gates:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return GateArray(config.panel.gates, clock=clock)
+        except (GPIOZeroError, OSError) as exc:
+            print(f"balance-station: no light gates (no usable GPIO: {exc})", file=sys.stderr)
+            return None
+
+
+def _simulated_gates(config, data_dir: Path, source, recipe):
+    """The simulated walkway: gates at every position the walk tests time with (the configured
+    ones plus the missing ones), broken by the scenario's virtual walks."""
+    from station.protocols.loader import builtin_protocols
+    from station.sim.scenarios import SCENARIOS, ScenarioGates, simulated_gate_configs
+
+    positions = [p for protocol in builtin_protocols().values() if protocol.walk for p in protocol.walk.gates_m]
+    panel = config.panel
+    gate_configs = simulated_gate_configs(panel.gates, positions, (panel.button_pin, panel.buzzer_pin, panel.led_pin))
+    return ScenarioGates(SCENARIOS[recipe.scenario], gate_configs, source.clock, seed=recipe.seed,
+                         protocols_dir=data_dir / "protocols")
 
 
 class _Shutdown(Exception):

@@ -328,16 +328,12 @@ def _simulated_gates(config, protocol, station):
     """The simulated walkway's light gates: the configured ones, plus one at each position the
     protocol times with that the configuration lacks (the simulated clinic puts them there);
     gpiozero mock pins on the station clock, driven by the virtual walker."""
-    from station.config import GateConfig
-    from station.hw.gates import POSITION_TOLERANCE_M, GateArray
+    from station.hw.gates import GateArray
     from station.sim.gpio import ClockedMockFactory, GateDriver
+    from station.sim.scenarios import simulated_gate_configs
 
-    gates = list(config.panel.gates)
-    used = {config.panel.button_pin, config.panel.buzzer_pin, config.panel.led_pin} | {g.pin for g in gates}
-    free = (p for p in range(4, 28) if p not in used)
-    for position in protocol.walk.gates_m:
-        if not any(abs(g.position_m - position) <= POSITION_TOLERANCE_M for g in gates):
-            gates.append(GateConfig(pin=next(free), position_m=position))
+    panel = config.panel
+    gates = simulated_gate_configs(panel.gates, protocol.walk.gates_m, (panel.button_pin, panel.buzzer_pin, panel.led_pin))
     factory = ClockedMockFactory(station.clock)
     array = GateArray(gates, clock=station.clock, pin_factory=factory)
     return array, GateDriver(factory), {g.position_m: g.pin for g in gates}

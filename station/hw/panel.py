@@ -10,8 +10,9 @@ What it does:
   waiting, counting down or recording, it stops it. Presses within ``debounce_s`` of the last
   accepted one are ignored (foot switches chatter).
 * **Buzzer** (beeps follow the trial's events): one short beep per countdown second, one long
-  beep when recording starts, two short beeps when a trial ends well, three quick beeps for an
-  invalid or stopped trial or a fault.
+  beep when recording starts (the go of a walk test), two short beeps when a trial ends well,
+  three quick beeps for an invalid or stopped trial, a walk's false start (a light-gate beam
+  broken before the go) or a fault.
 * **LED**: steady = ready; slow blink = counting down or recording; fast blink = fault (the plate
   stopped answering, data lost), until the next trial starts.
 
@@ -49,7 +50,8 @@ BEEPS: dict[str, tuple[float, ...]] = {
 LED_BLINK_S = {"recording": 0.5, "fault": 0.1}
 """Half-period of the LED's blinking in each blinking mode, s."""
 
-HARDWARE_FAULT_CODES = {"sensor_fault", "saturated", "invalid", "no_data", "lost_frames", "gap"}
+HARDWARE_FAULT_CODES = {"sensor_fault", "saturated", "invalid", "no_data", "lost_frames", "gap",
+                        "gate_missed", "gate_order", "imu_missing", "imu_misaligned"}
 """Invalid-trial reasons that are the station's fault (LED shows fault), not the patient's."""
 
 
@@ -188,6 +190,9 @@ class StationPanel:
             else:
                 self.set_mode("fault" if codes & HARDWARE_FAULT_CODES else "ready", t)
                 self.beep("fault", t)
+        elif kind == "false_start":  # walk tests: a beam broken before the go; the countdown starts again
+            self.set_mode("ready", t)
+            self.beep("fault", t)
         elif kind == "fault":
             self.set_mode("fault", t)
             self.beep("fault", t)

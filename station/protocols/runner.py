@@ -280,6 +280,8 @@ class ProtocolRunner:
                 return
             self._cannot_start = ""
             m.confirm(now_ns)
+            if m.finished:  # could not start at all (a walk test without its gates)
+                self._trial_ended(m, now_ns)
         elif command == "stop" and state in ACTIVE_STATES:
             m.stop(now_ns)
             self._stream(m)

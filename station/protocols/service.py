@@ -156,6 +156,7 @@ class _Run:
     actor: Actor
     stored: int = 0
     closed: bool = False
+    walk_settings: object = None
 
 
 class TrialService:
@@ -179,10 +180,15 @@ class TrialService:
         Longest wait for frames in one step, s.
     wall_clock : callable
         Unix time in s (the patient's age from the birth year).
+    gates : station.hw.gates.GateArray, optional
+        The walkway's light gates (walk tests); closed with the service.
+    mounting : (str, str), optional
+        The IMU's up and toes axes as worn (walk tests).
     """
 
     def __init__(self, source, store, *, calibration: dict, protocols_dir=None, panel=None, panel_reason: str = "",
-                 read_wait_s: float = 0.05, wall_clock: Callable[[], float] = time.time) -> None:
+                 read_wait_s: float = 0.05, wall_clock: Callable[[], float] = time.time, gates=None,
+                 mounting: tuple[str, str] | None = None) -> None:
         self.source = source
         self.store = store
         self.clock = source.clock
@@ -193,6 +199,8 @@ class TrialService:
         self.bus = EventBus(self.clock)
         self.epoch = secrets.token_hex(4)
         self.panel = panel
+        self.gates = gates
+        self.mounting = mounting
         self.panel_reason = "" if panel is not None else (panel_reason or "no station panel configured")
         self._ticks: list[Callable[[int], None]] = []
         self._commands: queue.SimpleQueue = queue.SimpleQueue()
@@ -236,6 +244,8 @@ class TrialService:
             self._do_close_run("the station was shut down")
         if self.panel is not None:
             self.panel.close()
+        if self.gates is not None:
+            self.gates.close()
 
     @property
     def running(self) -> bool:
@@ -309,9 +319,12 @@ class TrialService:
                 "the station is still carrying out the command; check the trial's state before trying again"
             ) from None
 
-    def open_run(self, patient_id: int, protocol: str, conditions: list[str] | None, actor: Actor) -> dict:
-        """Open a protocol run for a patient: a new session, the first trial's instructions."""
-        return self._call(self._do_open_run, (patient_id, protocol, conditions, actor))
+    def open_run(self, patient_id: int, protocol: str, conditions: list[str] | None, actor: Actor,
+                 walk: dict | None = None) -> dict:
+        """Open a protocol run for a patient: a new session, the first trial's instructions.
+        ``walk``: walk tests' settings entered by the clinician (``belt_speed_m_s``, ``planned_min``,
+        ``sensor_height_m``; see :class:`station.protocols.walk.WalkSettings`)."""
+        return self._call(self._do_open_run, (patient_id, protocol, conditions, actor, walk))
 
     def start_trial(self) -> dict:
         """The instructions were given: start the trial that is due (waiting, countdown, recording)."""
@@ -345,7 +358,7 @@ class TrialService:
                 "outcome", "conditions", "started_by", "age_y", "finished", "state",
                 "trial" (current plan), "instructions", "operator_notes", "stance",
                 "duration_s", "countdown_s", "rest_s", "due", "done" (results),
-                "trial_ids", "summary"}}
+                "trial_ids", "summary", "walk", "walk_settings", "gates"}}
         """
         return self._status
 
@@ -389,7 +402,13 @@ class TrialService:
             raise Conflict("no test is open; choose a patient and a protocol first")
         return self._run
 
-    def _do_open_run(self, patient_id: int, protocol_name: str, conditions, actor: Actor) -> None:
+    def _do_open_run(self, patient_id: int, protocol_name: str, conditions, actor: Actor, walk: dict | None = None) -> None:
+        from station.protocols.walk import WalkSettings
+
+        try:
+            walk_settings = WalkSettings.from_dict(walk)
+        except ValueError as exc:
+            raise ValidationError({"walk": str(exc)}) from None
         run = self._run
         if run is not None:
             if not run.runner.finished:
@@ -404,8 +423,10 @@ class TrialService:
             age_y = float(time.gmtime(self.wall_clock()).tm_year - int(patient["birth_year"]))
         sink = _TrackedStoreSink(StoreSink(self.store.trials, session["id"], self.calibration, actor))
         runner = ProtocolRunner(protocol, self.source, bus=self.bus, sink=sink, patient_age_y=age_y,
-                                read_wait_s=self.read_wait_s)
-        self._run = _Run(runner, sink, patient_id, patient["identifier"], session["id"], protocol, age_y, actor)
+                                read_wait_s=self.read_wait_s, gates=self.gates, walk_settings=walk_settings,
+                                mounting=self.mounting)
+        self._run = _Run(runner, sink, patient_id, patient["identifier"], session["id"], protocol, age_y, actor,
+                         walk_settings=walk_settings)
         runner.begin()
         self._refresh_status(force=True)
         self.bus.publish("run_opened", run=self._status["run"])
@@ -544,7 +565,7 @@ class TrialService:
             "trial": status["trial"],
             "instructions": _trial_instructions(protocol, condition) if condition is not None else "",
             "operator_notes": protocol.operator_notes,
-            "stance": condition.stance.describe() if condition is not None else "",
+            "stance": condition.describe(protocol.walk) if condition is not None else "",
             "duration_s": condition.duration_s if condition is not None else None,
             "countdown_s": protocol.countdown_s,
             "rest_s": protocol.rest_s,
@@ -552,4 +573,8 @@ class TrialService:
             "done": status["done"],
             "trial_ids": [r.stored.get("trial_id") for r in runner.records],
             "summary": runner.summary,
+            "walk": protocol.walk.to_dict() if protocol.walk is not None else None,
+            "walk_settings": run.walk_settings.to_dict() if run.walk_settings is not None else None,
+            "gates": self.gates.state(runner.machine.start_ns or None) if self.gates is not None and runner.machine
+            is not None else (self.gates.state() if self.gates is not None else None),
         }

@@ -542,7 +542,10 @@ class WalkMachine:
             result.end_reason = "invalid"
         result.completed = result.valid and (walk["walk_time_s"] is not None)
         result.walk = walk
+        from station.analysis.gait import GAIT_KEYS
+
         values = {k: walk[k] for k in ("walk_time_s", "walk_distance_m", "walk_speed_m_s")}
+        values.update({k: None for k in GAIT_KEYS if k != "initial_contacts_s"})
         if gait:
             values.update({k: v for k, v in gait.items() if k != "initial_contacts_s"})
         if self.treadmill:

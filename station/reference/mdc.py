@@ -49,6 +49,11 @@ GOLDBERG_2011 = (
     "Gait Posture 2011;33(4):737-739."
 )
 
+DEMARK_2022 = (
+    "DeMark LA, Fox EJ, Manes MR, Conroy C, Rose DK. The 3-Meter Backward Walk Test (3MBWT): reliability and "
+    "validity in individuals with subacute and chronic stroke. Physiother Theory Pract 2023;39(12):2698-2705."
+)
+
 PUBLISHED: tuple[MinimalDetectableChange, ...] = (
     MinimalDetectableChange(
         "mean_velocity_cm_s", 0.61,
@@ -66,6 +71,11 @@ PUBLISHED: tuple[MinimalDetectableChange, ...] = (
         "time_held_s", 24.1,
         "25 community-dwelling adults aged 60-89 y, single-leg stance time (SEM 8.7 s)",
         GOLDBERG_2011, protocols=("single-leg",), min_age_y=60, group="adults aged 60 y and over"),
+    MinimalDetectableChange(
+        "walk_speed_m_s", 0.11,
+        "29 people with chronic stroke, comfortable backward walking speed over the middle 3 m of a 5 m walkway "
+        "(in 34 people with subacute stroke the MDC was 0.07 m/s; the larger, chronic value is shown)",
+        DEMARK_2022, protocols=("backward-walk-3m-5m",), condition_tag="stroke", group="people after stroke"),
 )
 
 

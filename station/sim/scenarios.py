@@ -40,6 +40,8 @@ class Scenario:
     description: str
     follows: bool
     lapses: tuple[Lapse, ...] = ()
+    gait: str = "healthy"
+    """How the patient walks in walk tests (a pattern of :data:`station.sim.walker.PATTERNS`)."""
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -54,6 +56,18 @@ SCENARIOS: dict[str, Scenario] = {
             "and step back on for the repeat",
             True,
             (Lapse("firm_ec", "step_off", 3.0),),
+        ),
+        Scenario(
+            "hemiparetic-walker",
+            "a virtual patient with a hemiparetic gait (slow, asymmetric, variable steps) follows every protocol; "
+            "walk tests are timed by simulated light gates and measured by the simulated lower-back IMU",
+            True, gait="hemiparetic",
+        ),
+        Scenario(
+            "walk-stop",
+            "a virtual patient follows every protocol; in the standing-start 3-metre backward walk they stop "
+            "for good 3 s into the first attempt (the 3 m gate is never reached, a repeat is offered) and walk the repeat",
+            True, (Lapse("fast", "stop_walking", 3.0),),
         ),
     )
 }
@@ -87,12 +101,17 @@ class ScenarioPatient:
         The clinic's protocol files, to find a clinic protocol by name.
     """
 
-    def __init__(self, scenario: Scenario, person, *, time_origin_ns: int, protocols_dir=None) -> None:
+    def __init__(self, scenario: Scenario, person, *, time_origin_ns: int, protocols_dir=None, gate_driver=None,
+                 gate_pins: dict | None = None) -> None:
         if not scenario.follows:
             raise ValueError(f"scenario {scenario.name!r} does not follow a protocol")
         self.scenario = scenario
         self.protocols_dir = protocols_dir
-        self.patient = VirtualPatient(person, scenario.lapses, time_origin_ns=time_origin_ns, on_plate=False)
+        # A virtual walker carries the person who stands on the plate as its base.
+        walker = person if hasattr(person, "walk") and hasattr(person, "base") else None
+        base = walker.base if walker is not None else person
+        self.patient = VirtualPatient(base, scenario.lapses, time_origin_ns=time_origin_ns, on_plate=False,
+                                      walker=walker, gate_driver=gate_driver, gate_pins=gate_pins, gait=scenario.gait)
         self._protocol_name: str | None = None
         self._hung_up = False
         # Loaded now, before the acquisition loop starts: parsing the protocol files inside the
@@ -136,3 +155,64 @@ class ScenarioPatient:
                 break
             self.handle(message)
         self.patient.tick(now_ns)
+
+
+class ScenarioGates:
+    """The simulated walkway's light gates in the station process, broken by the scenario's walks.
+
+    The virtual patient walks in the acquisition process (the IMU is there); the gates belong to
+    the station process (the trial service reads them, as it would read GPIO on the Pi). Both
+    follow the same protocol events, and a walker of the same seed plans the same walks, so this
+    copy of the patient (who only walks) schedules each walk's beam changes on gpiozero mock pins
+    of the station clock (:class:`station.sim.gpio.ClockedMockFactory`).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        One that ``follows``.
+    gate_configs : sequence of GateConfig
+        The simulated gates (see :func:`simulated_gate_configs`).
+    clock : Clock
+        The station process's clock (the trial service's).
+    seed : int
+        The simulation's seed (the acquisition's walker uses the same).
+    protocols_dir : path, optional
+    """
+
+    def __init__(self, scenario: Scenario, gate_configs, clock, *, seed: int, protocols_dir=None) -> None:
+        from station.hw.gates import GateArray
+        from station.sim.gpio import ClockedMockFactory, GateDriver
+        from station.sim.walker import VirtualWalker
+
+        self.factory = ClockedMockFactory(clock)
+        self.gates = GateArray(gate_configs, clock=clock, pin_factory=self.factory)
+        self.driver = GateDriver(self.factory)
+        self._follower = ScenarioPatient(scenario, VirtualWalker(seed=seed), time_origin_ns=0,
+                                         protocols_dir=protocols_dir, gate_driver=self.driver,
+                                         gate_pins={g.position_m: g.pin for g in gate_configs})
+
+    def on_event(self, event) -> None:
+        """An EventBus listener: follow the protocol's events as the patient does."""
+        message = scenario_message(event)
+        if message is not None:
+            self._follower.handle(message)
+
+    def tick(self, now_ns: int) -> None:
+        """Plan what is due, then drive the beam changes that are due (the service's tick)."""
+        self._follower.patient.tick(now_ns)
+        self.driver.tick(now_ns)
+
+
+def simulated_gate_configs(configured, needed_positions_m, reserved_pins) -> tuple:
+    """The simulated clinic's gates: the configured ones, plus one at each needed position they
+    lack (on free GPIOs)."""
+    from station.config import GateConfig
+    from station.hw.gates import POSITION_TOLERANCE_M
+
+    gates = list(configured)
+    used = set(reserved_pins) | {g.pin for g in gates}
+    free = (p for p in range(4, 28) if p not in used)
+    for position in sorted(set(needed_positions_m)):
+        if not any(abs(g.position_m - position) <= POSITION_TOLERANCE_M for g in gates):
+            gates.append(GateConfig(pin=next(free), position_m=float(position)))
+    return tuple(sorted(gates, key=lambda g: g.position_m))

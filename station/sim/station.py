@@ -177,8 +177,11 @@ class SimulatedHardwareRecipe:
 
         # In real time the person generates its trajectory ahead on its own thread (prefetch), so
         # that a frame is never delayed by the simulation's own work.
-        if self._scenario() is not None:  # a virtual patient, who steps on when a trial is ready
-            return VirtualPerson(self.seed, plate=config.plate, prefetch=True, **{**self.person, "on_plate": False})
+        if self._scenario() is not None:  # a virtual patient, who steps on when a trial is ready, and walks
+            from station.sim.walker import VirtualWalker
+
+            person = VirtualPerson(self.seed, plate=config.plate, prefetch=True, **{**self.person, "on_plate": False})
+            return VirtualWalker(seed=self.seed, height_cm=person.height_cm, base=person)
         return VirtualPerson.standing_demo(seed=self.seed, plate=config.plate, prefetch=True, **self.person)
 
     def open(self, config: StationConfig, clock) -> StationHardware:

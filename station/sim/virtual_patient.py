@@ -76,8 +76,9 @@ class VirtualPatient:
 
     Parameters
     ----------
-    person : station.sim.person.VirtualPerson
-        On the simulated plate (as the station's load source), normally starting off the plate.
+    person : station.sim.person.VirtualPerson or None
+        On the simulated plate (as the station's load source), normally starting off the plate;
+        None for a patient who only walks (:class:`station.sim.scenarios.ScenarioGates`).
     lapses : iterable of Lapse
     time_origin_ns : int
         Station-clock time that the person sees as ``t_s = 0`` (the simulated plate's origin).
@@ -96,6 +97,7 @@ class VirtualPatient:
         self.gate_pins = dict(gate_pins or {})
         """Position along the walkway (m) -> GPIO of each simulated gate."""
         self.gait = gait
+        self._false_started: set = set()
         self.walks: list = []
         """(trial description, WalkPlan) of every walk, the truth for tests."""
         self.lapses = list(lapses)
@@ -185,8 +187,11 @@ class VirtualPatient:
         state = data["state"]
         if state == "countdown":
             for lapse in self._lapses_now():
-                if lapse.action == "false_start" and self.gate_driver is not None and self.gate_pins:
-                    pin = self.gate_pins[min(self.gate_pins)]
+                used = [p for p in self._protocol.walk.gates_m if p in self.gate_pins]
+                if lapse.action == "false_start" and self.gate_driver is not None and used \
+                        and lapse not in self._false_started:
+                    self._false_started.add(lapse)  # once: the patient starts properly next time
+                    pin = self.gate_pins[used[0]]
                     at_ns = self.time_origin_ns + int((now_s + lapse.after_s) * 1e9)
                     self.gate_driver.schedule([(at_ns, pin, True), (at_ns + 150_000_000, pin, False)])
         elif state == "recording" and self.walker is not None:
@@ -248,6 +253,8 @@ class VirtualPatient:
         if action == "walk":
             self._walk(at_s, kwargs["duration_s"], kwargs["trial"])
             return True
+        if p is None:  # a patient that only walks (the station process's copy driving the gates)
+            return False
         if action == "step_on":
             if self._on_plate:
                 return False

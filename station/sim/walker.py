@@ -18,7 +18,7 @@ The ICs are the truth a gait analysis must find.
 *Trunk.* Between two ICs (a step of duration T, phase φ = 0..1) the vertical acceleration is
 ``A·cos(2π(φ − φ₀))`` with φ₀ = :data:`PEAK_PHASE` (the centre of mass is lowest, and pushed up
 hardest, just after the foot lands), plus the heel-strike impact (a 20 ms Gaussian pulse 30 ms
-after the IC, its step mean removed). ``A`` makes the trunk's vertical excursion the one an
+after the IC, its step mean removed) and a second harmonic (:data:`SECOND_HARMONIC`). ``A`` makes the trunk's vertical excursion the one an
 inverted pendulum of the sensor's height needs for the step length (Zijlstra & Hof 2003:
 ``h = l − sqrt(l² − (L/2)²)``, peak-to-peak ``2A/ω²``), with L the step length divided by their
 mean correction factor 1.25 (:data:`PENDULUM_CORRECTION`: a real trunk moves less than a point on
@@ -58,6 +58,9 @@ GRID_RATE_HZ = 1000
 CHUNK_S = 4.0
 PEAK_PHASE = 0.05
 """Phase of the step (0 = initial contact) where the trunk's vertical acceleration peaks."""
+SECOND_HARMONIC = 0.35
+"""Relative amplitude of the step's second harmonic: a sharper push just after the contact and a
+flatter trough in mid-stance, as trunk accelerations show (a pure sine would be too smooth)."""
 IMPACT_DELAY_S = 0.03
 IMPACT_WIDTH_S = 0.02
 PENDULUM_CORRECTION = 1.25
@@ -95,9 +98,9 @@ PATTERNS: dict[str, GaitPattern] = {
     "older": GaitPattern(cadence_steps_min=100.0, step_length_m=0.56, step_time_cv_pct=3.0),
     "backward": GaitPattern(cadence_steps_min=96.0, step_length_m=0.40, step_time_cv_pct=4.0),
     "hemiparetic": GaitPattern(cadence_steps_min=84.0, step_length_m=0.38, step_time_cv_pct=5.0, asymmetry=0.25,
-                               paretic_weakness=0.3, ml_acc_m_s2=1.6),
+                               paretic_weakness=0.2, ml_acc_m_s2=1.6),
     "hemiparetic-backward": GaitPattern(cadence_steps_min=72.0, step_length_m=0.25, step_time_cv_pct=6.0,
-                                        asymmetry=0.25, paretic_weakness=0.3, ml_acc_m_s2=1.6),
+                                        asymmetry=0.25, paretic_weakness=0.2, ml_acc_m_s2=1.6),
     "fast": GaitPattern(cadence_steps_min=126.0, step_length_m=0.78, step_time_cv_pct=2.0),
 }
 """Named patterns (the command line's ``--gait``)."""
@@ -256,7 +259,9 @@ class VirtualWalker:
                 if not 0.05 <= belt_speed_m_s <= 3.0:
                     raise ValueError(f"belt_speed_m_s must be 0.05-3 m/s, got {belt_speed_m_s!r}")
                 pattern = replace(pattern, step_length_m=belt_speed_m_s * 60.0 / pattern.cadence_steps_min)
-        rng = np.random.default_rng([self.seed, len(self.walks), int(round(at_s * 1000))])
+        # Seeded by the walk's number, not its time: a second walker with the same seed (the
+        # station process's copy that drives the gates, run --simulate) plans the same walks.
+        rng = np.random.default_rng([self.seed, len(self.walks)])
         plan = self._plan(rng, at_s, direction, setting, pattern, walkway_m, start_m, duration_s, pauses,
                           stumble_after_s, stop_after_s, belt_speed_m_s, seed=int(rng.integers(2**31)))
         with self._lock:
@@ -366,7 +371,8 @@ class VirtualWalker:
             env = _smoothstep((tt - (lo - 0.3)) / 0.35) * (1.0 - _smoothstep((tt - hi) / 0.35))
             inside = (tt >= lo) & (tt <= hi)
             env = np.where(inside, 1.0, env * 0.6)
-            base = np.cos(2.0 * np.pi * (phase - PEAK_PHASE))
+            theta = 2.0 * np.pi * (phase - PEAK_PHASE)
+            base = np.cos(theta) + SECOND_HARMONIC * np.cos(2.0 * theta)
             imp_t = tt - t0 - IMPACT_DELAY_S
             impact = 0.5 * amp * (np.exp(-0.5 * (imp_t / IMPACT_WIDTH_S) ** 2)
                                   - IMPACT_WIDTH_S * math.sqrt(2.0 * math.pi) / period)

@@ -151,3 +151,34 @@ def test_gates_in_the_configuration_file(tmp_path):
     with pytest.raises(ConfigError, match=r"panel.led_pin = 22: allowed: a GPIO not used by another panel device \(panel.gates\[0\].pin"):
         parse_config_text("[panel]\nled_pin = 22\n[[panel.gates]]\npin = 22\nposition_m = 1\n", Path(tmp_path / "station.toml"))
     assert parse_config_text("[panel]\ngates = []\n", Path(tmp_path / "station.toml")).config.panel.gates == ()
+
+
+def test_the_panel_follows_a_walk_test_go_beep_and_false_start():
+    from station.config import PanelConfig
+    from station.hw.panel import LONG_S, StationPanel
+    from station.sim.virtual_patient import Lapse
+    from tests.protocols.walk_support import run_walk
+
+    panels = []
+
+    def attach(runner):
+        factory = MockFactory()
+        panel = StationPanel(PanelConfig(button_pin=23, buzzer_pin=24, led_pin=25), clock=runner.clock, pin_factory=factory)
+        panel.attach(runner)
+        panels.append((panel, factory))
+
+    run = run_walk("backward-walk-3m", seed=8, trials=1, lapses=[Lapse("fast", "false_start", 1.0)], on_runner=attach)
+    panel, factory = panels[0]
+    try:
+        beeps = [(t1 - t0) / 1e9 for (t0, _, a), (t1, _, b) in zip(
+            [e for e in panel.log if e[1] == "buzzer"], [e for e in panel.log if e[1] == "buzzer"][1:]) if a and not b]
+        assert beeps.count(LONG_S) == 1  # one go: the false start restarted the countdown before any go
+        assert sum(1 for b in beeps if b == 0.08) >= 3  # the false start's quick beeps
+        go = [e for e in run.events if e.kind == "state" and e.data["state"] == "recording"][0].t_ns
+        long_beep = [t0 for (t0, _, a), (t1, _, b) in zip(
+            [e for e in panel.log if e[1] == "buzzer"], [e for e in panel.log if e[1] == "buzzer"][1:])
+            if a and not b and (t1 - t0) / 1e9 == LONG_S][0]
+        assert long_beep == go
+    finally:
+        panel.close()
+        factory.reset()

@@ -32,8 +32,8 @@ def check_truth(run, index, walk_plan, timed_from_m, timed_to_m):
     assert walk["walk_speed_m_s"] == pytest.approx(distance / walk["walk_time_s"], rel=1e-3)
     found = np.array(walk["initial_contacts_s"]) + go
     truth = walk_plan.initial_contacts_s
-    truth = truth[truth < go + result.recorded_s - 0.3]  # the steps the recording holds
-    f1, error_s = match(truth, found)
+    end = go + result.recorded_s - 0.5  # the steps the recording holds (not those at its very edge)
+    f1, error_s = match(truth[truth < end], found[found < end])
     assert f1 >= 0.97 and error_s <= 0.1
     metrics = result.metrics["metrics"]
     assert metrics["cadence_steps_min"] == pytest.approx(truth_cadence(walk_plan), abs=1.5)
@@ -101,7 +101,7 @@ def test_a_backward_treadmill_session_measures_minutes_walking_steps_and_pauses(
 
 
 def test_a_patient_who_stops_on_the_way_never_reaches_the_gate():
-    run = run_walk("backward-walk-3m", seed=7, trials=1, lapses=[Lapse("fast", "stop_walking", 1.5)])
+    run = run_walk("backward-walk-3m", seed=7, trials=1, lapses=[Lapse("fast", "stop_walking", 3.0)])
     first = run.runner.records[0].result
     assert not first.valid and [i.code for i in first.issues] == ["person_stopped"]
     assert run.runner.records[1].result.plan.attempt == 2 and run.runner.records[1].result.valid  # offered again

@@ -39,7 +39,7 @@ class WalkRun:
 
 def run_walk(name: str, *, seed: int = 1, gait: str = "healthy", lapses=(), settings: WalkSettings | None = None,
              gates=GATES, imu_model: str = "lsm6dsox", rest_s: float = 0.0, trials: int | None = None,
-             sink=None) -> WalkRun:
+             sink=None, on_runner=None) -> WalkRun:
     protocol = builtin_protocols()[name]
     protocol = replace(protocol, rest_s=rest_s, **({"trials_per_condition": trials} if trials else {}))
     config = StationConfig(panel=PanelConfig(gates=tuple(gates or ())))
@@ -57,6 +57,8 @@ def run_walk(name: str, *, seed: int = 1, gait: str = "healthy", lapses=(), sett
     runner.add_tick(driver.tick)
     events = []
     runner.bus.subscribe(events.append)
+    if on_runner is not None:
+        on_runner(runner)
     try:
         summary = runner.run(auto=True, max_s=3600.0)
     finally:

@@ -1,0 +1,95 @@
+"""Walk tests through the trial service, as ``balance-station run --simulate --scenario ...`` wires
+them: the scenario's patient walks with the IMU's walker (the acquisition side) while a second
+copy of the patient, with a walker of the same seed, breaks the simulated gates that the service
+reads (the station side); the stored trial holds the walk results the history reads."""
+
+from __future__ import annotations
+
+import pytest
+
+from station.config import GateConfig, PanelConfig, StationConfig
+from station.protocols.service import TrialService
+from station.sim.person import VirtualPerson
+from station.sim.scenarios import SCENARIOS, ScenarioGates, ScenarioPatient, scenario_message, simulated_gate_configs
+from station.sim.station import SimulatedStation
+from station.sim.walker import VirtualWalker
+from station.store.audit import Actor
+from station.store.db import ValidationError
+from station.store.passwords import ScryptCost
+from station.store.store import Store
+
+ACTOR = Actor(1, "ana", "127.0.0.1")
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store.open_service(tmp_path / "data", password_cost=ScryptCost(log2_n=4, r=8, p=1))
+    yield s
+    s.close()
+
+
+class WalkClinic:
+    def __init__(self, store, scenario="hemiparetic-walker", seed=3):
+        config = StationConfig(panel=PanelConfig(gates=(GateConfig(5, 0.0), GateConfig(6, 3.0))))
+        person = VirtualPerson(seed=seed, on_plate=False)
+        self.walker = VirtualWalker(seed=seed, height_cm=person.height_cm, base=person)
+        self.station = SimulatedStation(config, self.walker, seed=seed, calibration="nominal")
+        gate_configs = simulated_gate_configs(config.panel.gates, [1.0, 2.0, 3.0, 4.0, 8.0], (17, 22, 27))
+        self.gates = ScenarioGates(SCENARIOS[scenario], gate_configs, self.station.clock, seed=seed)
+        self.service = TrialService(self.station, store, calibration=self.station.calibration.to_dict(),
+                                    gates=self.gates.gates)
+        self.events = []
+        self.service.bus.subscribe(self.events.append)
+        # The acquisition side: the patient whose walker drives the IMU (forwarded messages).
+        self.patient = ScenarioPatient(SCENARIOS[scenario], self.walker, time_origin_ns=self.station.simulation.plate.t0_ns)
+        self.service.bus.subscribe(lambda e: (m := scenario_message(e)) and self.patient.handle(m))
+        self.service.add_tick(self.patient.patient.tick)
+        # The station side: the gates' copy of the patient.
+        self.service.bus.subscribe(self.gates.on_event)
+        self.service.add_tick(self.gates.tick)
+
+    def call(self, name, *args):
+        future = self.service.submit(name, *args)
+        for _ in range(50):
+            self.service.step()
+            if future.done():
+                return future.result()
+        raise AssertionError(name)
+
+    def step_until(self, predicate, max_s=300.0):
+        end = self.station.clock.monotonic_ns() + int(max_s * 1e9)
+        while self.station.clock.monotonic_ns() < end:
+            self.service.step()
+            if predicate():
+                return
+        raise AssertionError("timed out")
+
+
+def test_a_walk_test_runs_through_the_service_with_scenario_gates_and_is_stored(store):
+    patient = store.patients.create({"identifier": "W-1", "birth_year": 1955, "sex": "M"}, actor=ACTOR)
+    clinic = WalkClinic(store)
+    with pytest.raises(ValidationError, match="walk.belt_speed_m_s"):
+        clinic.call("open_run", patient["id"], "backward-walk-3m-5m", None, ACTOR, {"belt_speed_m_s": 9})
+    status = clinic.call("open_run", patient["id"], "backward-walk-3m-5m", None, ACTOR, {"sensor_height_m": 0.98})
+    run = status["run"]
+    assert run["walk"]["gates_m"] == [1.0, 4.0] and run["walk_settings"]["sensor_height_m"] == 0.98
+    assert [g["position_m"] for g in run["gates"]] == [0.0, 1.0, 2.0, 3.0, 4.0, 8.0]
+    assert "walking backward" in run["stance"]
+    clinic.step_until(lambda: clinic.service.status()["run"]["state"] == "instructions")
+    clinic.call("start_trial")
+    clinic.step_until(lambda: any(e.kind == "trial_stored" for e in clinic.events))
+    stored = [e for e in clinic.events if e.kind == "trial_stored"][0].data
+    assert stored["valid"]
+    trial = store.trials.get(stored["trial_id"])
+    walk = trial["metrics"]["trial"]["walk"]
+    # The gates the station read were broken by the station side's copy of the walk: the same
+    # walk as the IMU's walker planned (same seed), so the timing is the IMU walker's truth.
+    (_, imu_plan), (_, gate_plan) = clinic.patient.patient.walks[0], clinic.gates._follower.patient.walks[0]
+    assert list(imu_plan.initial_contacts_s - imu_plan.start_s) == pytest.approx(
+        list(gate_plan.initial_contacts_s - gate_plan.start_s), abs=1e-9)
+    truth_s = imu_plan.gate_time_s(4.0) - imu_plan.gate_time_s(1.0)
+    assert walk["walk_time_s"] == pytest.approx(truth_s, abs=1e-3)
+    assert trial["metrics"]["metrics"]["walk_speed_m_s"] == pytest.approx(3.0 / walk["walk_time_s"], rel=1e-3)
+    assert trial["metrics"]["metrics"]["cadence_steps_min"] > 0
+    kinds = [e.kind for e in clinic.events]
+    assert "gates" in kinds and kinds.count("gate_crossed") == 2
