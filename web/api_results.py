@@ -3,7 +3,9 @@
 ``GET /api/sessions/<id>/results`` (audited as a view of the session) and
 ``GET /api/patients/<id>/history`` (audited as a view of the patient); built by
 :mod:`station.protocols.report`. ``GET /api/trials/<id>/steps``: a walk trial's vertical
-acceleration with its steps (:mod:`web.walk_trace`; audited as ``trial.frames``). See ``docs/api.md``.
+acceleration with its steps (:mod:`web.walk_trace`; audited as ``trial.frames``). ``?visit=1`` on the
+results gives the whole visit the session belongs to. ``GET /api/measures``: what each measure key
+means (:mod:`station.reference.measures`). See ``docs/api.md``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import math
 from flask import Blueprint, current_app, request
 
 from station.protocols.report import patient_history, session_results
+from station.reference import measures
 from station.store.db import ValidationError
 from web.api_station import station_protocols
 from web.jsonio import query_int

@@ -212,6 +212,14 @@ def test_admin_pages_for_administrators_only_with_their_scripts(app):
     assert 'href="/admin/users"' not in clinician.get("/patients").get_data(as_text=True)
 
 
+def test_the_measure_catalogue_is_served(app):
+    doc = signed_in(app, "ana", CLINICIAN_PW).get("/api/measures").get_json()
+    assert doc["groups"][0] == "Test result"
+    velocity = doc["measures"]["mean_velocity_cm_s"]
+    assert velocity["label"] == "Mean sway velocity" and velocity["unit"] == "cm/s" and velocity["reference"]
+    assert set(METRIC_KEYS) <= set(doc["measures"])
+
+
 def test_the_clinic_name_appears_in_the_header(app):
     admin = signed_in(app, "root", ADMIN_PW)
     assert admin.patch("/api/settings", json={"clinic_name": "Physio North"}, headers={"X-CSRF-Token": admin.csrf}).status_code == 200
