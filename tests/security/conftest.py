@@ -231,10 +231,25 @@ def run_cli(*args: str, stdin: str = "", timeout: float = 60) -> subprocess.Comp
 
 
 @pytest.fixture(scope="session")
-def station(tmp_path_factory):
-    """One running station with accounts, shared by the attack suite."""
-    data = tmp_path_factory.mktemp("attack") / "data"
+def template_data(tmp_path_factory) -> Path:
+    """A data directory with the two accounts (hashed once per run; copied by each test)."""
+    data = tmp_path_factory.mktemp("template") / "data"
     create_accounts(data)
+    return data
+
+
+def copy_data(template: Path, target: Path) -> Path:
+    """A copy of ``template`` at ``target`` (a fresh station's data directory with the accounts)."""
+    import shutil
+
+    shutil.copytree(template, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def station(tmp_path_factory, template_data):
+    """One running station with accounts, shared by the attack suite."""
+    data = copy_data(template_data, tmp_path_factory.mktemp("attack") / "data")
     st = Station(data).start()
     try:
         st.wait_ready()

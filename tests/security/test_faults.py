@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ADMIN_PW, Station, acquisition_pid, alive, create_accounts, run_cli, tally
+from conftest import ADMIN_PW, Station, acquisition_pid, alive, copy_data, run_cli, tally
 
 DB = "station.sqlite3"
 
@@ -73,10 +73,8 @@ def _assert_nothing_committed_lost(data: Path, trial_id: int, committed: int) ->
 
 
 @pytest.fixture
-def data_dir(tmp_path):
-    data = tmp_path / "data"
-    create_accounts(data)
-    return data
+def data_dir(tmp_path, template_data):
+    return copy_data(template_data, tmp_path / "data")
 
 
 def test_sigkill_of_the_station_mid_trial(data_dir):
@@ -218,9 +216,8 @@ def _fill(directory: Path) -> Path:
     return filler
 
 
-def test_full_disk_during_a_recording(tiny_disk, tmp_path):
-    data = tiny_disk / "data"
-    create_accounts(data)
+def test_full_disk_during_a_recording(tiny_disk, tmp_path, template_data):
+    data = copy_data(template_data, tiny_disk / "data")
     station = Station(data, log_dir=tmp_path).start().wait_ready()
     try:
         admin, trial_id, committed = _start_recording(station)
