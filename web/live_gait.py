@@ -7,7 +7,8 @@ every :data:`INTERVAL_S`, finds the initial contacts in them with the station's 
 the direction of gravity over the window (:func:`station.analysis.imu_frame.gravity_direction`),
 so the live view needs no mounting configuration and works forward, backward and on a treadmill.
 What it shows is for watching the person walk (the SSE event ``gait``); the trial's own results
-come from the whole recording.
+come from the whole recording. Every stream reads the same ring, so one analysis a second serves
+them all (:class:`SharedGaitEvent`): twenty tablets cost what one does.
 
 Event ``gait``::
 
@@ -19,6 +20,8 @@ Event ``gait``::
 
 from __future__ import annotations
 
+import math
+import threading
 from collections import deque
 
 import numpy as np
@@ -91,3 +94,25 @@ class LiveGait:
             cadence = round(60.0 / float(np.mean(np.diff(contacts_s))), 1)
         return {"contacts_t_ns": contacts_t_ns, "steps": len(contacts_t_ns), "cadence_steps_min": cadence,
                 "window_s": round(n / self.rate_hz, 2)}
+
+
+class SharedGaitEvent:
+    """The gait event of the current interval, computed once for every stream.
+
+    The first stream to ask in an interval computes it from its own window (the streams read the
+    same ring, so their windows differ by a few frames at most); the others get the same document
+    until :data:`INTERVAL_S` has passed.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._at = -math.inf
+        self._doc: dict | None = None
+
+    def get(self, now_s: float, gait: LiveGait) -> dict | None:
+        """The event for a stream at ``now_s`` (monotonic s), computing it from ``gait`` when due."""
+        with self._lock:
+            if now_s - self._at >= INTERVAL_S or now_s < self._at:
+                self._doc = gait.event()
+                self._at = now_s
+            return self._doc

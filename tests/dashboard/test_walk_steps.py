@@ -11,7 +11,7 @@ from station.acquire.frame import FRAME_DTYPE
 from station.store.audit import Actor
 from web import create_app
 from web.live import frames_payload
-from web.live_gait import LiveGait
+from web.live_gait import INTERVAL_S, LiveGait, SharedGaitEvent
 
 from dashboard_support import ACTOR, CHEAP, CLINICIAN_PW
 
@@ -143,3 +143,25 @@ def test_live_gait_starts_afresh_after_lost_frames_and_stays_quiet_without_walki
         unplugged[f] = 0.0  # an unplugged sensor reads zeros: no gravity, no steps, no error
     gait.feed(unplugged)
     assert gait.event() is None
+
+
+class CountingGait(LiveGait):
+    def __init__(self) -> None:
+        super().__init__(RATE_HZ)
+        self.computed = 0
+
+    def event(self):
+        self.computed += 1
+        return super().event()
+
+
+def test_one_gait_analysis_a_second_serves_every_stream():
+    shared = SharedGaitEvent()
+    streams = [CountingGait() for _ in range(5)]
+    frames = walking_frames(12.0, walk_from_s=1.0)
+    for g in streams:
+        g.feed(frames)
+    docs = [shared.get(100.0 + 0.01 * i, g) for i, g in enumerate(streams)]
+    assert sum(g.computed for g in streams) == 1 and all(d == docs[0] for d in docs) and docs[0]["steps"] > 10
+    later = shared.get(100.0 + INTERVAL_S, streams[3])  # the next interval: computed again, by whoever asks
+    assert streams[3].computed == 1 and sum(g.computed for g in streams) == 2 and later["steps"] == docs[0]["steps"]
