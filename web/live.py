@@ -23,7 +23,8 @@ Events (``event:`` name, ``data:`` one JSON object)::
     health   ``{"health": <GET /healthz document>, "viewers": n}`` once a second
     gait     ``{"contacts_t_ns", "steps", "cadence_steps_min", "window_s"}`` once a second while a
              walk test is open and the IMU gives data: the steps of the last seconds
-             (:mod:`web.live_gait`; no cost to a stream while stance tests run)
+             (:mod:`web.live_gait`: one analysis a second for all streams; none while stance
+             tests run)
     session  ``{"expires_in_s": s}`` every few seconds: time left before the inactivity logout
     logout   ``{"expired": true}``: the login session ended; the stream closes
 
@@ -47,7 +48,7 @@ from station.acquire.ring import RingError, RingReader
 from web.api_station import NO_SERVICE
 from web.health import station_health_document
 from web.live_gait import INTERVAL_S as GAIT_INTERVAL_S
-from web.live_gait import LiveGait
+from web.live_gait import LiveGait, SharedGaitEvent
 from web.security import actor, api_error, background, current_user, store
 
 bp = Blueprint("live", __name__)
@@ -233,6 +234,7 @@ def _stream(app, *, token: str, resume: tuple[str | None, int], shown=lambda sta
         attach_after = started
         rate_hz = link.rate_hz if link is not None else None
         gait = LiveGait(rate_hz) if rate_hz else None
+        shared_gait = app.extensions.setdefault("station_live_gait", SharedGaitEvent())
         next_gait = started + GAIT_INTERVAL_S
         while True:
             now = time.monotonic()
@@ -269,7 +271,7 @@ def _stream(app, *, token: str, resume: tuple[str | None, int], shown=lambda sta
                         gait.feed(block.frames)
                 if walking and now >= next_gait:
                     next_gait = now + GAIT_INTERVAL_S
-                    doc = gait.event()
+                    doc = shared_gait.get(now, gait)
                     if doc is not None:
                         yield _event("gait", doc)
             if service is not None:
