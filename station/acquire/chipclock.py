@@ -40,6 +40,9 @@ class ChipClock:
         fitted (they still count samples).
     min_fit : int
         Observations needed before the fitted period replaces the nominal one.
+    tolerance : float
+        Largest relative error of the chip's clock (2 %: a NAU7802's is within 0.5 %); a fitted
+        period further from nominal is not used.
 
     Examples
     --------
@@ -54,13 +57,14 @@ class ChipClock:
     """
 
     def __init__(self, nominal_period_ns: float, *, decay: float = 1.0 / 32, max_window: float = 0.9,
-                 min_fit: int = 16) -> None:
+                 min_fit: int = 16, tolerance: float = 0.02) -> None:
         if not nominal_period_ns > 0:
             raise ValueError(f"nominal_period_ns must be > 0, got {nominal_period_ns!r}")
         self.nominal_period_ns = float(nominal_period_ns)
         self.decay = float(decay)
         self.max_window_ns = float(max_window) * self.nominal_period_ns
         self.min_fit = int(min_fit)
+        self.tolerance = float(tolerance)
         self.reset()
 
     def reset(self) -> None:
@@ -75,13 +79,15 @@ class ChipClock:
         self._kt_cov = 0.0
         self.period_ns = self.nominal_period_ns
         self.last_k: int | None = None
+        self._last_hi = 0
 
     def observe(self, k: int, lo_ns: int, hi_ns: int) -> None:
         """Sample ``k`` happened in ``(lo_ns, hi_ns]``."""
         self.observations += 1
         self.last_k = k
-        if hi_ns - lo_ns > self.max_window_ns and self.fitted:
-            return
+        self._last_hi = hi_ns
+        if hi_ns - lo_ns > self.max_window_ns:
+            return  # poorly timed: counted, not fitted
         mid = 0.5 * (lo_ns + hi_ns)
         if self.fitted == 0:
             self._k0, self._t0 = k, int(mid)
@@ -102,17 +108,29 @@ class ChipClock:
         self.fitted += 1
         if self.fitted >= self.min_fit and self._k_var > 0:
             period = self._kt_cov / self._k_var
-            # A fit far from the nominal period means bad observations, not a chip that fast.
-            if 0.8 * self.nominal_period_ns < period < 1.25 * self.nominal_period_ns:
+            # A chip's clock is within a few per mille of nominal: a fit beyond the tolerance
+            # means bad observations, not a chip that fast; keep the nominal period then.
+            nominal = self.nominal_period_ns
+            if abs(period / nominal - 1.0) <= self.tolerance:
                 self.period_ns = period
 
     def time_of(self, k: int) -> float:
-        """Estimated time of sample ``k``, ns (on the host's monotonic clock)."""
+        """Estimated time of sample ``k``, ns (on the host's monotonic clock). Before any
+        well-timed observation: half a nominal period before the last one was seen."""
+        if not self.fitted:
+            return self._last_hi - 0.5 * self.period_ns + (k - (self.last_k or 0)) * self.period_ns
         return self._t0 + self._t_avg + (k - self._k0 - self._k_avg) * self.period_ns
 
     def index_at(self, t_ns: int) -> int:
         """Index of the newest sample taken at or before ``t_ns`` (by the fit)."""
+        if not self.fitted:
+            return (self.last_k or 0) + math.floor((t_ns - self._last_hi) / self.period_ns)
         return self._k0 + math.floor(self._k_avg + (t_ns - self._t0 - self._t_avg) / self.period_ns)
+
+    def at_most_one_between(self, lo_ns: int, hi_ns: int) -> bool:
+        """Whether at most one sample can fall in ``(lo_ns, hi_ns]`` whatever the chip's clock
+        error (within :attr:`tolerance`): then a new sample there is the next one."""
+        return hi_ns - lo_ns < self.nominal_period_ns * (1.0 - self.tolerance)
 
     @property
     def rate_hz(self) -> float | None:

@@ -8,8 +8,7 @@ late is kept and flagged LATE.
 Every sample kept. The NAU7802 has no FIFO: its result register holds one conversion until the
 next replaces it (every 3.1 ms at 320 SPS). So between frame deadlines the loop also wakes at
 ``polls_per_frame`` sub-deadlines ``t0 + m·T/polls_per_frame``, closer together than the fastest
-chip converts (at most 0.8 of a conversion period: 2.5 ms at 320 SPS), and reads every corner
-whose next conversion is due. Each chip's conversions are numbered and timed by regression against
+chip converts (at most 0.8 of a conversion period: 2.5 ms at 320 SPS), and reads every corner. Each chip's conversions are numbered and timed by regression against
 its own count (:class:`~station.acquire.chipclock.ChipClock`, as Klipper times its bulk sensors);
 a conversion the chip overwrote before it was read (after a stall) shows as a jump in that count
 and is counted in ``conversions_missed``, never hidden. The IMU runs with its FIFO, read once per
@@ -66,10 +65,6 @@ HEALTH_INTERVAL_NS = 1_000_000_000
 MAX_POLL_FRACTION = 0.8
 """Sub-polls are at most this fraction of the ADC's conversion period apart, so that every
 conversion is read before the next replaces it even when a wake-up is a little late."""
-
-DUE_GUARD = 0.1
-"""A corner is polled when its next conversion is due within this fraction of a conversion
-period (the regression's estimate), or overdue."""
 
 IMU_RETRY_NS = 1_000_000_000
 """A failed IMU is brought up again this long after it failed, ns."""
@@ -155,18 +150,18 @@ class AcquisitionLoop:
         self.adc_period_ns = 1e9 / config.plate.adc_rate_sps
         self.polls_per_frame = max(1, math.ceil(self.period_ns / (MAX_POLL_FRACTION * self.adc_period_ns)))
         self.poll_ns = self.period_ns // self.polls_per_frame
-        self._due_guard_ns = DUE_GUARD * self.adc_period_ns
         self.set_calibration(calibration)
         self.stats = AcquisitionStats()
-        # A corner is read soon after its conversion is due, so the window in which a conversion
-        # happened (since the previous read) is about one period: fitted up to 1.5 periods.
-        self.chip_clocks = [ChipClock(self.adc_period_ns, max_window=1.5) for _ in range(4)]
+        # Every corner is read at every poll, so a conversion is known to have happened within one
+        # poll interval (under 0.8 of its period): windows up to 0.9 period are fitted.
+        # The windows are coarse (a poll interval), so the fit spans about 2 s of conversions (a
+        # chip clock drifts with temperature over minutes).
+        self.chip_clocks = [ChipClock(self.adc_period_ns, max_window=0.9, decay=1.0 / 256) for _ in range(4)]
         self._k: list[int | None] = [None, None, None, None]
         self._sum = [0, 0, 0, 0]
         self._n = [0, 0, 0, 0]
         self._carry: list[list] = [[], [], [], []]
         self._corner_conversions = [0, 0, 0, 0]
-        self._next_due_ns = [0, 0, 0, 0]  # per corner: when its next conversion is due (0: poll now)
         self._last_conversion: list[int | None] = [None, None, None, None]
         self._spike = False
         self._corner_missed = [0, 0, 0, 0]
@@ -207,14 +202,16 @@ class AcquisitionLoop:
 
     # -- running -------------------------------------------------------------------------------
     def start(self) -> None:
-        """Fix the first deadline at the next whole multiple of the period on the clock, and start
+        """Fix the first deadline one period after the next whole multiple of the period on the
+        clock (its period is polled like every other), and start
         every chip's count afresh (the IMU's FIFO is emptied: what it held predates the frames)."""
         if self.imu is not None and self._imu_state == "ok":
             self._start_imu_stream()  # first: draining a full FIFO takes bus time
         now = self.clock.monotonic_ns()
-        self._t0_ns = -(-now // self.period_ns) * self.period_ns
+        # The first frame is a whole period away, so that its period is polled like every other.
+        self._t0_ns = -(-now // self.period_ns) * self.period_ns + self.period_ns
         self._seq = 0
-        self._poll = 0
+        self._poll = 1 - self.polls_per_frame
         self._health_t_ns = self._t0_ns
         self._health_due_ns = self._t0_ns + HEALTH_INTERVAL_NS
         for i in range(4):
@@ -327,24 +324,27 @@ class AcquisitionLoop:
         self._k[i] = None
         self._carry[i] = []
         self._last_conversion[i] = None
-        self._next_due_ns[i] = 0
 
     def _poll_plate(self, now: int, deadline: int, frame_poll: bool) -> None:
-        """Read every corner whose next conversion is due (all of them at a frame's own poll,
-        where down corners are reported too) and file each new conversion into its frame."""
+        """Read every corner that is up (and report the down ones at a frame's own poll) and file
+        each new conversion into its frame.
+
+        Every corner is read at every poll, not only when the regression says its next
+        conversion is due: polls closer together than a conversion period make each new
+        conversion exactly the next one (counting needs no estimate, so a poor estimate can never
+        feed itself), and a late poll is the only place where the regression decides how many
+        conversions the chip overwrote."""
         plate = self.plate
-        states = plate.corner_state
-        due = self._next_due_ns
-        due_by = now + self._due_guard_ns
-        mask = 0
-        for i in range(4):
-            if states[i] == "down":
-                if frame_poll:
+        if frame_poll:
+            mask = 0b1111
+        else:
+            states = plate.corner_state
+            mask = 0
+            for i in range(4):
+                if states[i] != "down":
                     mask |= 1 << i
-            elif due[i] <= due_by:
-                mask |= 1 << i
-        if not mask:
-            return
+            if not mask:
+                return
         values, _ = plate.read_corners(mask)
         for i in range(4):
             value = values[i]
@@ -359,7 +359,7 @@ class AcquisitionLoop:
         k = self._k[i]
         if k is None:
             k = 0
-        elif hi - lo < chip.period_ns or chip.fitted < chip.min_fit:
+        elif chip.at_most_one_between(lo, hi):
             k += 1  # at most one conversion fits in a window shorter than a period
         else:  # a long wait since the last read: the chip may have overwritten conversions
             newest = chip.index_at(hi)
@@ -372,7 +372,6 @@ class AcquisitionLoop:
         self._corner_conversions[i] += 1
         self.stats.conversions += 1
         t = chip.time_of(k)
-        self._next_due_ns[i] = t + chip.period_ns if chip.fitted >= chip.min_fit else 0
         # A conversion that jumps by more than a body can load a corner in one conversion period
         # (a corrupted transfer) is flagged, whatever it is averaged with.
         last = self._last_conversion[i]

@@ -4,9 +4,10 @@ A station recording's ``time_s`` is on the sample grid (DESIGN.md §3): a lost f
 grid point, a gap of whole sample periods. The sway metrics of DESIGN.md §5 are defined on N
 samples uniformly at fs, so a gap is never closed silently. The rule (:func:`bridge_gaps`):
 
-* a recording that lost more than :data:`MAX_LOST_FRACTION` (2 %, the trial quality check's
-  limit) of its samples, or has a single gap longer than :data:`MAX_GAP_S` (50 ms), is refused
-  with the reason: the sway in a longer gap is unknown;
+* a recording that lost more than :data:`MAX_LOST_FRACTION` (2 %) of its samples, or has a single
+  gap longer than :data:`MAX_GAP_S` (0.2 s), is refused with the reason: the sway in a longer gap
+  is unknown (both are the limits of a valid trial in the protocols' quality checks, so a valid
+  trial is always analysed);
 * otherwise each gap is bridged by a straight line between the measured samples on either side,
   and the result says so (``gaps``: how many samples, how many gaps, the longest, and this
   handling). Per metric, what a bridged gap does:
@@ -16,10 +17,11 @@ samples uniformly at fs, so a gap is never closed silently. The rule (:func:`bri
     add no excursion; at most 2 % of the samples are such points;
   - path, velocities, sway area per second, mean frequencies, fractal dimensions: a gap
     contributes the straight step between its neighbours, a lower bound of the path travelled in
-    at most 50 ms;
+    it (at most 2 % of the trial's duration);
   - spectral measures, mean power frequency, stabilogram diffusion and sway density: they need
-    uniform samples, which the bridge gives; a 50 ms straight line removes only content above
-    about 10 Hz within the gap, the station profile's own cut-off.
+    uniform samples, which the bridge gives; a straight line of length L removes the content
+    above about 1/(2L) Hz within the gap only (10 Hz, the station profile's cut-off, for a
+    single lost frame at 100 Hz; 2.5 Hz for the longest gap allowed).
 
 References: DESIGN.md §3 (time base), §5 (metrics).
 """
@@ -32,12 +34,12 @@ from .metrics import SignalError, compute_metrics
 
 MAX_LOST_FRACTION = 0.02
 """Largest share of lost samples that is bridged (the trial quality check's limit)."""
-MAX_GAP_S = 0.05
-"""Longest single gap that is bridged, s."""
+MAX_GAP_S = 0.2
+"""Longest single gap that is bridged, s (the quality check's ``max_gap_s``)."""
 
 HANDLING = (
     "each gap bridged by a straight line between the measured samples on either side, for every "
-    "metric (at most 2 % of the samples and 50 ms per gap; longer or more is refused)"
+    "metric (at most 2 % of the samples and 0.2 s per gap; longer or more is refused)"
 )
 
 

@@ -1,0 +1,216 @@
+"""The pipeline on a clock that wakes late like a Pi under load, and the time base of DESIGN §3:
+time_s on the sample grid, wake time as t_ns, gaps by seq; record → analyze and every quality
+check on both the ideal and the Pi-like clock."""
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from station.acquire.frame import FrameFlag, empty_frames, trial_columns
+from station.analysis.gaps import bridge_gaps, compute_metrics_with_gaps
+from station.analysis.metrics import SignalError, compute_metrics
+from station.cli import main
+from station.config import PlateConfig, StationConfig
+from station.protocols.loader import builtin_protocols
+from station.protocols.results import trial_metrics
+from station.protocols.runner import ProtocolRunner
+from station.sim.clock import SimulatedClock
+from station.sim.person import VirtualPerson
+from station.sim.station import SimulatedStation
+from station.sim.virtual_patient import Lapse, VirtualPatient
+from station.store.trialfile import TrialFileError, read_trial, write_trial_csv
+
+TIMINGS = ["ideal", "pi-under-load"]
+
+
+class OneLateWake(SimulatedClock):
+    """Wakes exactly on time, except once: 6 ms late at the first wait at or after ``at_ns``."""
+
+    def __init__(self, at_ns: int, late_ns: int = 6_000_000) -> None:
+        super().__init__()
+        self.at_ns, self.late_ns, self.done = at_ns, late_ns, False
+
+    def sleep_until_ns(self, deadline_ns: int) -> None:
+        if not self.done and deadline_ns >= self.at_ns and deadline_ns > self.monotonic_ns():
+            self.done = True
+            deadline_ns += self.late_ns
+        super().sleep_until_ns(deadline_ns)
+
+
+# ---------------------------------------------------------------- finding 1: time base
+
+
+def test_a_frame_woken_late_keeps_its_place_on_the_grid_and_the_recording_is_analysed(calibrated_station, tmp_path):
+    station = calibrated_station(VirtualPerson.standing_demo(seed=2), seed=0, clock=OneLateWake(8_000_000_000))
+    frames = station.run_seconds(15)
+    late = frames["flags"] & int(FrameFlag.LATE) != 0
+    assert late.sum() == 1 and station.loop.stats.frames_lost == 0  # late, not lost
+    path = tmp_path / "late.csv"
+    write_trial_csv(path, trial_columns(frames, 100.0), {"rate_hz": 100.0})
+    trial = read_trial(path)  # the old wake-up time_s: "gap in time_s"
+    assert np.allclose(np.diff(trial.time_s), 0.01)
+    t_ns = trial.extra["t_ns"]
+    i = int(np.flatnonzero(late)[0])
+    assert t_ns[i] - t_ns[i - 1] >= 15_000_000  # the wake time travels as its own column
+    assert compute_metrics(trial.ap_cm, trial.ml_cm, trial.fs_hz, "station")["samples"] == 1500
+
+
+def test_grid_time_is_seq_based_and_lost_frames_are_whole_period_gaps(tmp_path):
+    frames = empty_frames(5)
+    frames["seq"] = [10, 11, 12, 15, 16]
+    frames["t_ns"] = [0, 10_300_000, 20_100_000, 50_900_000, 60_000_000]
+    frames["ap_cm"] = frames["ml_cm"] = 0.0
+    columns = trial_columns(frames, 100.0)
+    assert columns["time_s"].tolist() == pytest.approx([0.0, 0.01, 0.02, 0.05, 0.06])
+    assert columns["t_ns"].dtype.kind == "i" and columns["t_ns"][3] == 50_900_000
+    path = tmp_path / "gap.csv"
+    write_trial_csv(path, columns, {"rate_hz": 100.0})
+    with pytest.raises(TrialFileError, match="gap in time_s"):
+        read_trial(path)  # a reader that does not handle gaps is told
+    trial = read_trial(path, allow_gaps=True)
+    assert trial.grid_index.tolist() == [0, 1, 2, 5, 6] and trial.samples_lost == 2
+
+
+def test_time_off_the_grid_is_refused_with_the_reason(tmp_path):
+    path = tmp_path / "wake-times.csv"
+    path.write_text("time_s,ap_cm,ml_cm\n" + "".join(f"{t:.4f},0,0\n" for t in (0, 0.01, 0.0262, 0.03, 0.04)))
+    with pytest.raises(TrialFileError, match="not on the sample grid"):
+        read_trial(path, allow_gaps=True)
+
+
+@pytest.mark.parametrize("timing", TIMINGS)
+def test_record_then_analyze(tmp_path, capsys, timing):
+    out = tmp_path / "trial.csv"
+    assert main(["record", "--simulate", "--timing", timing, "--seconds", "20", "--seed", "3", "--out", str(out)]) == 0
+    side = json.loads(out.with_suffix(".json").read_text())
+    trial = read_trial(out, allow_nan=True, allow_gaps=True)
+    assert trial.samples_lost == side["frames_lost"]
+    assert "t_ns" in trial.extra
+    capsys.readouterr()
+    assert main(["analyze", "--format", "json", str(out)]) == 0
+    (result,) = json.loads(capsys.readouterr().out)
+    assert result["metrics"]["ellipse_area_cm2"] > 0
+    if timing == "ideal":
+        assert side["frames_lost"] == 0 and "gaps" not in result
+    elif side["frames_lost"]:
+        assert result["gaps"]["samples_lost"] == side["frames_lost"]
+
+
+# ---------------------------------------------------------------- finding 2: metrics across gaps
+
+
+def _lost(frames, seqs):
+    keep = ~np.isin(frames["seq"], seqs)
+    return frames[keep]
+
+
+def test_metrics_never_close_a_gap_silently(calibrated_station):
+    frames = calibrated_station(VirtualPerson.standing_demo(seed=2), seed=0).run_seconds(25)
+    gapped = _lost(frames, [1000, 1001, 1802])  # 3 lost frames: a valid trial (< 2 %)
+    result = trial_metrics(gapped, 100.0)
+    assert result["gaps"]["samples_lost"] == 3 and result["gaps"]["gaps"] == 2
+    assert "straight line" in result["gaps"]["handling"]
+    assert result["samples"] == len(frames)
+    # The bridged series, not the frames glued together: T and N count the lost slots.
+    index = gapped["seq"].astype(np.int64) - int(gapped["seq"][0])
+    (ap, ml), _ = bridge_gaps(index, 100.0, gapped["ap_cm"], gapped["ml_cm"])
+    direct = compute_metrics(ap, ml, 100.0, "station")["metrics"]
+    assert result["metrics"]["mean_velocity_cm_s"] == pytest.approx(direct["mean_velocity_cm_s"])
+    glued = compute_metrics(gapped["ap_cm"], gapped["ml_cm"], 100.0, "station")["metrics"]
+    assert result["metrics"]["mean_velocity_cm_s"] != pytest.approx(glued["mean_velocity_cm_s"], rel=1e-6)
+
+
+def test_a_gap_too_long_or_too_many_lost_is_refused_with_the_reason():
+    t = np.arange(3000) / 100.0
+    ap, ml = np.sin(t), np.cos(t)
+    long_gap = np.r_[0:1000, 1030:3000]
+    with pytest.raises(SignalError, match=r"gap in time_s after 9.99 s: 30 samples lost"):
+        compute_metrics_with_gaps(ap[long_gap], ml[long_gap], 100.0, "raw", grid_index=long_gap)
+    many = np.setdiff1d(np.arange(3000), np.arange(5, 3000, 40))  # 75 single losses: 2.5 %
+    with pytest.raises(SignalError, match="more than 2 %"):
+        compute_metrics_with_gaps(ap[many], ml[many], 100.0, "raw", grid_index=many)
+
+
+# ---------------------------------------------------------------- quality checks on both clocks
+
+
+def _quiet(**changes):
+    """Quiet stance, 20 s (the checks below happen within it), no rest between trials."""
+    return replace(builtin_protocols()["quiet-stance"], **{"rest_s": 0.0, "duration_s": 20.0, **changes})
+
+
+def _run(protocol, timing, *, seed=1, lapses=(), person=None, during=None, config=None, calibration=None):
+    person = person or VirtualPerson(seed=seed, on_plate=False)
+    station = SimulatedStation(config, person, seed=seed, calibration=calibration or _calibration(seed), timing=timing)
+    runner = ProtocolRunner(protocol, station)
+    VirtualPatient(person, lapses, time_origin_ns=station.simulation.plate.t0_ns).attach(runner)
+    if during is not None:
+        runner.bus.subscribe(lambda event: during(station, runner, event))
+    runner.run(max_s=600)
+    return [r.result for r in runner.records]
+
+
+_CALIBRATIONS = {}
+
+
+def _calibration(seed, config=None):
+    key = (seed, config)
+    if key not in _CALIBRATIONS:
+        _CALIBRATIONS[key] = SimulatedStation(config, None, seed=seed, calibration="auto").calibration
+    return _CALIBRATIONS[key]
+
+
+@pytest.mark.parametrize("timing", TIMINGS)
+def test_quality_a_quiet_stance_is_valid_with_metrics(timing):
+    (r,) = _run(_quiet(), timing)
+    assert r.valid and r.completed and r.metrics["metrics"]["mean_velocity_cm_s"] > 0
+    if r.lost_frames:
+        assert r.metrics["gaps"]["samples_lost"] == r.lost_frames
+
+
+@pytest.mark.parametrize("timing", TIMINGS)
+def test_quality_stepping_off(timing):
+    first, second = _run(_quiet(), timing, lapses=[Lapse("eo", "step_off", 10.0)])
+    assert not first.valid and first.issues[0].code == "stepped_off" and second.valid
+
+
+@pytest.mark.parametrize("timing", TIMINGS)
+def test_quality_a_stumble(timing):
+    first = _run(_quiet(), timing, seed=2, lapses=[Lapse("eo", "stumble", 15.0)])[0]
+    assert not first.valid and first.issues[0].code in ("step", "unloaded", "overloaded")
+
+
+@pytest.mark.parametrize("timing", TIMINGS)
+def test_quality_a_sensor_fault(timing):
+    def during(station, runner, event):
+        if event.kind == "progress" and event.data["elapsed_s"] == 8 and event.data["attempt"] == 1:
+            station.simulation.bus.vanish(station.simulation.adcs["br"])
+        if event.kind == "trial_finished":
+            station.simulation.bus.reappear(station.simulation.adcs["br"])
+
+    first, second = _run(_quiet(), timing, during=during)
+    assert first.issues[0].code == "sensor_fault" and second.valid
+
+
+@pytest.mark.parametrize("timing", TIMINGS)
+def test_quality_lost_frames(timing):
+    def during(station, runner, event):
+        if event.kind == "progress" and event.data["elapsed_s"] == 5 and event.data["attempt"] == 1:
+            station.simulation.bus.set_slow(station.simulation.adcs["fl"], 15_000_000)
+        if event.kind == "progress" and event.data["elapsed_s"] == 7 and event.data["attempt"] == 1:
+            station.simulation.bus.clear_faults(station.simulation.adcs["fl"])
+
+    first = _run(_quiet(), timing, during=during)[0]
+    assert {"lost_frames", "gap"} & {i.code for i in first.issues}
+
+
+@pytest.mark.parametrize("timing", TIMINGS)
+def test_quality_too_little_load(timing):
+    config = StationConfig(plate=PlateConfig(cop_min_force_n=250.0))
+    child = VirtualPerson(seed=8, mass_kg=20.0, height_cm=115.0, on_plate=False)
+    protocol = _quiet(duration_s=20.0, max_attempts=1)
+    protocol = replace(protocol, quality=replace(protocol.quality, min_body_weight_n=100.0))
+    (r,) = _run(protocol, timing, seed=8, person=child, config=config, calibration=_calibration(8, config))
+    assert [i.code for i in r.issues] == ["low_load"]
