@@ -220,7 +220,7 @@ def capture(url: str, out: Path, clinic: dict, profile_root: Path, only: tuple[s
 
     made = []
     pid = clinic["patient_id"]
-    first_session = clinic["sessions"][-2]
+    first_session = clinic["sessions"][0]  # the first visit: a condition not held, a foot put down early
     for size, (width, height) in SIZES.items():
         driver = browser(width, height, profile_root / size)
         try:
@@ -231,7 +231,7 @@ def capture(url: str, out: Path, clinic: dict, profile_root: Path, only: tuple[s
                 settle(driver)
                 if before:
                     before()
-                made.append(shot(driver, out, name, size, full))
+                made.append(shot(driver, out, name, size, full and not only))  # README's: the screen as seen
 
             page("sign-in", "/login")
             sign_in(driver, url, ADMIN)

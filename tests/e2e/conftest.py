@@ -36,6 +36,7 @@ CHROMIUM_FLAGS = (
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 )
 TABLET = (1180, 820)
+PHONE = (390, 844)
 
 
 def _browser_or_skip() -> None:
@@ -196,7 +197,8 @@ def station(tmp_path):
 
 @pytest.fixture
 def browsers(request, tmp_path):
-    """Make headless Chromium browsers at tablet size: ``browsers()`` -> (driver, downloads dir).
+    """Make headless Chromium browsers, at tablet size unless given another (``PHONE``):
+    ``browsers(name, size)`` -> (driver, downloads dir).
     On failure each one's screenshot and page source go to test-artifacts/."""
     _browser_or_skip()
     from selenium import webdriver
@@ -204,18 +206,18 @@ def browsers(request, tmp_path):
 
     made = []
 
-    def make(name: str = "tablet"):
+    def make(name: str = "tablet", size: tuple[int, int] = TABLET):
         options = webdriver.ChromeOptions()
         options.binary_location = str(CHROMIUM)
         for flag in CHROMIUM_FLAGS:
             options.add_argument(flag)
         options.add_argument("--user-data-dir=" + tempfile.mkdtemp(prefix="chromium-", dir=tmp_path))
-        options.add_argument(f"--window-size={TABLET[0]},{TABLET[1]}")
+        options.add_argument(f"--window-size={size[0]},{size[1]}")
         downloads = tmp_path / f"downloads-{name}"
         downloads.mkdir()
         driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
         driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                               {"width": TABLET[0], "height": TABLET[1], "deviceScaleFactor": 1, "mobile": False})
+                               {"width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": size[0] < 600})
         driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
         driver.implicitly_wait(0)
         made.append((name, driver))

@@ -110,7 +110,12 @@ const Station = (() => {
     if (!err) { showError(box, null); return; }
     const rest = [];
     let first = null;
-    for (const [name, problem] of Object.entries(err.fields || {})) {
+    let fields = err.fields;
+    if (!fields && err.message) { // "Identifier 'x' is already used…": a refusal about one field
+      const name = err.message.split(/\s/)[0].toLowerCase().replace(/[^a-z_]/g, "");
+      if (name && form.elements[name]) fields = { [name]: err.message };
+    }
+    for (const [name, problem] of Object.entries(fields || {})) {
       const input = form.elements[name];
       let slot = form.querySelector(`.field-error[data-for="${CSS.escape(name)}"]`);
       if (input && !slot) {
@@ -123,7 +128,7 @@ const Station = (() => {
       if (input && input.setAttribute) input.setAttribute("aria-invalid", "true");
       if (!first) first = input || slot;
     }
-    if (!err.fields) rest.push(err.message);
+    if (!fields) rest.push(err.message);
     showError(box, rest.length ? new Error(rest.join(" ")) : null);
     if (first) {
       if (first.focus) first.focus();

@@ -292,7 +292,7 @@ const Charts = (() => {
     root.prepend(axes);
     if (opts && opts.yLabel) root.append(svg("text", { x: 4, y: 14 }, opts.yLabel));
     if (opts && opts.xLabel) root.append(svg("text", { x: W - padR, y: H - 10, "text-anchor": "end" }, opts.xLabel));
-    let lx = padL + 120;
+    let lx = padL + 30;
     for (const s of series) {
       let d = "", pen = false;
       for (let i = 0; i < s.t.length; i++) {
@@ -304,21 +304,29 @@ const Charts = (() => {
       if (s.label) {
         root.append(svg("line", { x1: lx, x2: lx + 18, y1: 10, y2: 10, stroke: s.color, "stroke-width": 3, class: "swatch" }));
         root.append(svg("text", { x: lx + 22, y: 14, fill: s.color, class: "legend" }, s.label));
-        lx += 110;
+        lx += 40 + s.label.length * 7; // the next label after this one's text
       }
     }
     return root;
   }
 
   /* -- history chart (SVG): points [{date: Date, value, label}], optional MDC band ----------- */
+  /* ``points`` of one line, or ``opts.lines`` = [{points, color, label}] for several (the
+     conditions of a test on one chart, one scale); the MDC band only for a single line. */
   function history(points, opts) {
-    const W = 520, H = 240, padL = 52, padR = 16, padT = 16, padB = 42;
+    const W = 520, padL = 52, padR = 16, padT = 16;
+    const lines = (opts && opts.lines) || [{ points, color: "#1f4e79", label: null }];
+    const legendRows = lines.length > 1 ? Math.ceil(lines.length / 2) : 0;
+    const padB = 42 + legendRows * 18;
+    const H = 240 + legendRows * 18;
     const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart history", role: "img",
       "aria-label": (opts && opts.label) || "history" });
-    const mdc = opts && opts.mdc;
-    const values = points.map((p) => p.value);
+    const mdc = lines.length === 1 ? opts && opts.mdc : null;
+    const all = lines.flatMap((l) => l.points);
+    const values = all.map((p) => p.value);
+    const first = lines[0].points[0].value;
     let y0 = Math.min(...values), y1 = Math.max(...values);
-    if (mdc) { y0 = Math.min(y0, values[0] - mdc); y1 = Math.max(y1, values[0] + mdc); }
+    if (mdc) { y0 = Math.min(y0, first - mdc); y1 = Math.max(y1, first + mdc); }
     const floor = opts && opts.floor;
     if (floor !== undefined && floor !== null) {
       // amounts (areas, velocities, times) from zero: a small change must look small
@@ -332,7 +340,7 @@ const Charts = (() => {
       if (y1 - y0 < 1e-9) { y0 -= Math.abs(y0) * 0.1 + 1e-3; y1 += Math.abs(y1) * 0.1 + 1e-3; }
       const pad = (y1 - y0) * 0.1; y0 -= pad; y1 += pad;
     }
-    const times = points.map((p) => p.date.getTime());
+    const times = all.map((p) => p.date.getTime());
     let t0 = Math.min(...times), t1 = Math.max(...times);
     if (t1 - t0 < 1) { t0 -= 86400000; t1 += 86400000; }
     const X = (t) => padL + (t - t0) / (t1 - t0) * (W - padL - padR);
@@ -345,26 +353,36 @@ const Charts = (() => {
     }
     root.prepend(grid);
     if (mdc) {
-      root.append(svg("rect", { x: padL, width: W - padL - padR, y: Y(values[0] + mdc), height: Y(values[0] - mdc) - Y(values[0] + mdc),
+      root.append(svg("rect", { x: padL, width: W - padL - padR, y: Y(first + mdc), height: Y(first - mdc) - Y(first + mdc),
         fill: "rgba(224, 161, 0, 0.15)", class: "mdc-band" }));
     }
-    const d = points.map((p, i) => (i ? "L" : "M") + X(times[i]).toFixed(1) + " " + Y(p.value).toFixed(1)).join("");
-    root.append(svg("path", { d, fill: "none", stroke: "#1f4e79", "stroke-width": 2 }));
     if (opts && opts.ceiling) {
       root.append(svg("line", { x1: padL, x2: W - padR, y1: Y(opts.ceiling), y2: Y(opts.ceiling), stroke: "#1e7a3c",
         "stroke-dasharray": "4 4", class: "ceiling" }));
     }
-    points.forEach((p, i) => {
-      const dot = svg("circle", { cx: X(times[i]), cy: Y(p.value), r: 6, fill: p.value === 0 && opts && opts.zeroIsUnable ? "#a32020" : "#1f4e79", class: "point" });
-      dot.append(svg("title", {}, `${p.label}: ${p.text}`));
-      root.append(dot);
+    lines.forEach((line, k) => {
+      const ts = line.points.map((p) => p.date.getTime());
+      const d = line.points.map((p, i) => (i ? "L" : "M") + X(ts[i]).toFixed(1) + " " + Y(p.value).toFixed(1)).join("");
+      root.append(svg("path", { d, fill: "none", stroke: line.color, "stroke-width": 2 }));
+      line.points.forEach((p, i) => {
+        const unable = p.value === 0 && opts && opts.zeroIsUnable;
+        const dot = svg("circle", { cx: X(ts[i]), cy: Y(p.value), r: unable ? 7 : 5, fill: unable ? "#a32020" : line.color, class: "point" });
+        dot.append(svg("title", {}, `${line.label ? line.label + ", " : ""}${p.label}: ${p.text}`));
+        root.append(dot);
+      });
+      if (line.label && lines.length > 1) {
+        const lx = padL + (k % 2) * 230, ly = H - padB + 40 + Math.floor(k / 2) * 18;
+        root.append(svg("line", { x1: lx, x2: lx + 18, y1: ly - 4, y2: ly - 4, stroke: line.color, "stroke-width": 3, class: "swatch" }));
+        root.append(svg("text", { x: lx + 22, y: ly, fill: line.color, class: "legend" }, line.label));
+      }
     });
     const fmtDate = (t) => new Date(t).toLocaleDateString(undefined, { month: "short", day: "numeric" });
-    root.append(svg("text", { x: padL, y: H - 14 }, fmtDate(t0)));
-    root.append(svg("text", { x: W - padR, y: H - 14, "text-anchor": "end" }, fmtDate(t1)));
+    root.append(svg("text", { x: padL, y: H - padB + 22 }, fmtDate(t0)));
+    root.append(svg("text", { x: W - padR, y: H - padB + 22, "text-anchor": "end" }, fmtDate(t1)));
     if (opts && opts.unit) root.append(svg("text", { x: 4, y: 12 }, opts.unit));
     return root;
   }
+
 
   return { LiveTrace, statokinesigram, timeSeries, history, niceStep, reach, feetFor };
 })();

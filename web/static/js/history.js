@@ -48,6 +48,49 @@
       changeText(s));
   }
 
+  const COLOURS = ["#1f4e79", "#c0392b", "#1e7a3c", "#8e44ad", "#b9770e", "#2c3e50"];
+
+  /* One chart for a measure across the conditions of a test: one line per condition, one scale. */
+  function combinedCard(list, durations) {
+    const s0 = list[0];
+    const toPoints = (s) => s.points.map((p) => ({
+      date: new Date(p.started_at), value: p.value, label: when(p.started_at),
+      text: `${pointText(s, p)} (${p.trials.length} trial${p.trials.length === 1 ? "" : "s"})` }));
+    const opts = { unit: s0.unit, label: `${s0.label}, every condition`, zeroIsUnable: s0.metric === "time_held_s",
+      lines: list.map((s, i) => ({ points: toPoints(s), color: COLOURS[i % COLOURS.length], label: s.condition_label })) };
+    if (s0.metric === "weight_left_pct") opts.around = 50;
+    else opts.floor = 0;
+    if (s0.metric === "time_held_s" && durations[s0.protocol]) opts.ceiling = durations[s0.protocol];
+    const rows = list.map((s, i) => {
+      const last = s.points[s.points.length - 1];
+      let change = "";
+      if (s.points.length >= 2) {
+        change = `${s.change > 0 ? "+" : ""}${fmtSig(s.change)} ${s.unit} since the first`;
+        if (s.mdc) change += s.exceeds_mdc ? " (beyond the MDC: a real change)" : " (within the MDC: may be noise)";
+      }
+      return el("tr", { dataset: { condition: s.condition } },
+        el("th", {}, el("span", { class: "swatch-dot", dataset: { colour: String(i % COLOURS.length) } }), s.condition_label),
+        el("td", { class: "num value" }, pointText(s, last)), el("td", { class: "muted" }, change));
+    });
+    const notes = [...new Set(list.map((s) => (s.mdc ? `Minimal detectable change ${fmtSig(s.mdc.value)} ${s.unit}: ${s.mdc.population}. ${s.mdc.citation}`
+      : s.mdc_note || "")).filter(Boolean))];
+    return el("div", { class: "card history-chart wide-chart", dataset: { protocol: s0.protocol, metric: s0.metric, conditions: list.map((s) => s.condition).join(" ") } },
+      el("h3", {}, `${s0.label} · every condition`),
+      Charts.history(null, opts),
+      el("table", { class: "list small" }, el("tbody", {}, rows)),
+      el("p", { class: "muted small" }, notes.length ? notes.join(" ") : "No published minimal detectable change for this measure in this test."));
+  }
+
+  /* The key measures of a test: one chart per measure across its conditions. */
+  function keyCards(key, durations) {
+    const byMetric = new Map();
+    for (const s of key) {
+      if (!byMetric.has(s.metric)) byMetric.set(s.metric, []);
+      byMetric.get(s.metric).push(s);
+    }
+    return [...byMetric.values()].map((list) => (list.length > 1 ? combinedCard(list, durations) : chartCard(list[0], durations)));
+  }
+
   async function load() {
     try {
       const [doc, protocols] = await Promise.all([
@@ -73,7 +116,7 @@
         const more = el("div", { class: "history-grid", hidden: true });
         const section = el("section", { dataset: { protocol: list[0].protocol } },
           el("h2", {}, list[0].protocol_title),
-          el("div", { class: "history-grid" }, key.map((s) => chartCard(s, durations))));
+          el("div", { class: "history-grid" }, keyCards(key, durations)));
         if (rest.length) {
           const toggle = el("button", { type: "button", class: "secondary more-measures" }, `More measures (${rest.length})`);
           toggle.addEventListener("click", () => {

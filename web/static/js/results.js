@@ -168,7 +168,7 @@
     for (const m of condition.key_measures) {
       for (const r of m.references) {
         if (r.kind === "cutoff" && r.verdict) {
-          bits.push(el("span", { class: "tag " + (r.verdict === "met" ? "valid" : "flag-strong") },
+          bits.push(el("span", { class: "tag " + (r.verdict === "met" ? "valid" : "flag-strong"), dataset: { kind: "cutoff" } },
             r.verdict === "met" ? `${m.label.toLowerCase()} ${valueText(m, condition)}: criterion met`
               : `${m.label.toLowerCase()} ${valueText(m, condition)}: ${r.verdict} ${r.below ?? r.above} ${m.unit}`));
         }
@@ -179,7 +179,8 @@
       }
     }
     if (condition.valid_trials === 0 && !bits.length) bits.push(el("span", { class: "tag invalid" }, "no valid trial"));
-    return bits;
+    // the test's own criterion first, then the percentiles
+    return [...bits.filter((b) => b.dataset.kind === "cutoff"), ...bits.filter((b) => b.dataset.kind !== "cutoff")];
   }
 
   function glance(section) {
