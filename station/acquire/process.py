@@ -32,7 +32,8 @@ class AcquisitionSpec:
     ``hardware`` is what the composition root hands the process to run on: None for the real
     I2C bus, or a recipe with ``open(config, clock) -> StationHardware``, ``clock(real_clock)``,
     ``calibration_source``, ``factory_calibration(config)``, ``follows_protocols``,
-    ``wrap_sink(hardware, sink, conn, data_dir)`` and ``scenario_message(event)`` (the simulated
+    ``wrap_sink(hardware, sink, conn, data_dir)`` (what runs after each frame; ``conn`` carries the
+    forwarded protocol events, or None) and ``scenario_message(event)`` (the simulated
     station's is :class:`station.sim.station.SimulatedHardwareRecipe`). The acquisition never
     imports the simulation itself (DESIGN.md §2).
     """
@@ -125,7 +126,7 @@ def acquisition_main(spec: AcquisitionSpec, status_conn, scenario_conn=None) -> 
         ring = FrameRing(spec.config.acquisition.ring_frames, name=spec.ring_name)
         sim = hardware.simulation
         sink = ring.write
-        if _follows_protocols(spec) and scenario_conn is not None:
+        if spec.hardware is not None:  # whatever the hardware adds after each frame (a virtual patient, faults)
             sink = spec.hardware.wrap_sink(hardware, sink, scenario_conn, spec.data_dir)
         loop = AcquisitionLoop(
             clock=clock,
@@ -160,7 +161,8 @@ def acquisition_main(spec: AcquisitionSpec, status_conn, scenario_conn=None) -> 
 
 
 def _extra_health(sim, scheduling: str):
-    """Process CPU time spent in the loop (excluding the simulated chips' own work when simulated)."""
+    """CPU time of this process (all its threads) and of the loop's own thread, and the CPU the
+    simulated chips took in that thread (on the Pi that work is the kernel's and the chips')."""
     cpu_start = time.process_time()
     model_start = sim.bus.model_cpu_ns if sim else 0
 

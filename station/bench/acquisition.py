@@ -2,10 +2,27 @@
 time, with K other processes reading the ring (as live viewers and the recorder do).
 
 Prints one JSON object: ``rate_hz``, ``seconds``, ``frames``, ``frames_lost``, ``interval_p50_ms``,
-``interval_p99_ms``, ``interval_max_ms`` (between consecutive frame timestamps),
-``cpu_us_per_frame`` (CPU of the acquisition process's loop per frame, the simulated chips' own
-work excluded: on the Pi the kernel and the chips do that), ``rss_mb`` (peak resident memory of
-the acquisition process), ``readers`` and what the readers saw.
+``interval_p99_ms``, ``interval_max_ms`` (between consecutive frame timestamps), ``rss_mb`` (peak
+resident memory of the acquisition process), ``readers`` and what the readers saw, and CPU:
+
+``cpu_us_per_frame``
+    CPU time of the acquisition loop's own thread per frame (``CLOCK_THREAD_CPUTIME_ID``), minus
+    the CPU the simulated chips and bus took inside that thread (measured the same way around
+    each simulated transaction). This is the acquisition's own work: on the Pi the chips'
+    work is done by the chips and the kernel. Other threads of the process are not in it: the
+    virtual person generates its trajectory on a thread of its own (simulation, not
+    acquisition).
+``process_cpu_us_per_frame``
+    All threads of the acquisition process per frame, simulation included (what ``top`` shows).
+``sim_model_cpu_us_per_frame``
+    The simulated chips' and bus's share of the loop thread.
+
+CPU time is not a machine-independent quantity: on a shared, loaded machine every wake-up
+starts with cold caches and the same code takes several times longer (see the README).
+
+``--power-cycle S``: one corner (FR) loses power every S seconds for half a second and comes
+back in its power-on state; the document then also reports what the other channels lost
+(``other_corner_stale``, ``other_corners_conversions_missed``, ``imu_lost``) and the cycles.
 """
 
 from __future__ import annotations
@@ -66,7 +83,10 @@ def run(args) -> int:
     config = replace(base, acquisition=replace(base.acquisition, rate_hz=float(args.rate)))
     data_dir = tempfile.mkdtemp(prefix="balance-bench-")
     # Factory calibration first, so the acquisition process starts straight into the loop.
-    recipe = SimulatedHardwareRecipe(seed=0)
+    power_cycle_s = getattr(args, "power_cycle", None)
+    if power_cycle_s is not None and not (1 <= power_cycle_s <= 3600):
+        raise UserError(f"--power-cycle must be between 1 and 3600 s, got {power_cycle_s:g}")
+    recipe = SimulatedHardwareRecipe(seed=0, power_cycle_s=power_cycle_s)
     save_calibration(data_dir, recipe.factory_calibration(config))
     spec = AcquisitionSpec(config=config, ring_name=f"balance-bench-{secrets.token_hex(4)}", hardware=recipe, data_dir=data_dir)
     process = AcquisitionProcess(spec)
@@ -89,6 +109,7 @@ def run(args) -> int:
     main_reader.read()  # start the interval statistics here
     stamps: list[np.ndarray] = []
     seqs: list[np.ndarray] = []
+    flags: list[np.ndarray] = []
     missed = 0
     try:
         t_end = time.monotonic() + args.seconds
@@ -98,6 +119,7 @@ def run(args) -> int:
             missed += block.missed
             stamps.append(block.frames["t_ns"].copy())
             seqs.append(block.frames["seq"].copy())
+            flags.append(block.frames["flags"].copy())
         health = _next_health(main_reader)
         stop.set()
         reader_results = [results.get(timeout=30) for _ in readers]
@@ -115,7 +137,19 @@ def run(args) -> int:
 
     frames = int(delta("frames"))
     model_cpu_s = delta("sim_model_cpu_s")
-    loop_cpu_s = delta("loop_cpu_s") - model_cpu_s
+    thread_cpu_s = float((health.get("process") or {}).get("loop_thread_cpu_s", 0)) - float(
+        (baseline.get("process") or {}).get("loop_thread_cpu_s", 0))
+    loop_cpu_s = thread_cpu_s - model_cpu_s
+    process_cpu_s = delta("loop_cpu_s")
+    flag_bits = np.concatenate(flags) if flags else np.empty(0, dtype=np.uint32)
+
+    def per_frame_us(seconds: float):
+        return round(seconds / frames * 1e6, 2) if frames else None
+
+    def sensor_delta(name: str, key: str) -> int:
+        return int((health.get("sensors") or {}).get(name, {}).get(key, 0)) - int(
+            (baseline.get("sensors") or {}).get(name, {}).get(key, 0))
+
     doc = {
         "rate_hz": float(args.rate),
         "seconds": float(args.seconds),
@@ -125,8 +159,11 @@ def run(args) -> int:
         "interval_p50_ms": round(float(np.percentile(intervals_ms, 50)), 4) if len(intervals_ms) else None,
         "interval_p99_ms": round(float(np.percentile(intervals_ms, 99)), 4) if len(intervals_ms) else None,
         "interval_max_ms": round(float(intervals_ms.max()), 4) if len(intervals_ms) else None,
-        "cpu_us_per_frame": round(loop_cpu_s / frames * 1e6, 2) if frames else None,
-        "sim_model_cpu_us_per_frame": round(model_cpu_s / frames * 1e6, 2) if frames else None,
+        "cpu_us_per_frame": per_frame_us(loop_cpu_s),
+        "process_cpu_us_per_frame": per_frame_us(process_cpu_s),
+        "sim_model_cpu_us_per_frame": per_frame_us(model_cpu_s),
+        "conversions_missed": int(delta("conversions_missed")),
+        "imu_samples_lost_events": int(delta("imu_samples_lost_events")),
         "rss_mb": (health.get("process") or {}).get("rss_mb"),
         "scheduling": health.get("scheduling"),
         "readers": args.readers,
@@ -134,6 +171,20 @@ def run(args) -> int:
         "reader_missed_total": sum(r[1] for r in reader_results) + missed,
         "seq_gaps": int(np.count_nonzero(np.diff(seq.astype(np.int64)) != 1)) if len(seq) > 1 else 0,
     }
+    if power_cycle_s is not None:
+        from station.acquire.frame import FrameFlag
+
+        others = FrameFlag.STALE_FL | FrameFlag.STALE_BL | FrameFlag.STALE_BR
+        doc.update({
+            "power_cycle_s": power_cycle_s,
+            "power_cycled_corner": "fr",
+            "fr_fault_frames": int(np.count_nonzero(flag_bits & int(FrameFlag.FAULT_FR))),
+            "recoveries": int(delta("recoveries")),
+            "other_corner_stale_frames": int(np.count_nonzero(flag_bits & int(others))),
+            "other_corners_conversions_missed": sum(sensor_delta(c, "conversions_missed") for c in ("fl", "bl", "br")),
+            "imu_lost_or_stale_frames": int(np.count_nonzero(flag_bits & int(FrameFlag.IMU_LOST | FrameFlag.IMU_STALE
+                                                                               | FrameFlag.IMU_FAULT))),
+        })
     if args.json:
         print(json.dumps(doc))
     else:

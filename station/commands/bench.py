@@ -17,6 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     acq.add_argument("--rate", type=float, default=100.0, help="frame rate in Hz (default 100)")
     acq.add_argument("--seconds", type=float, default=10.0, help="duration in s (default 10)")
     acq.add_argument("--readers", type=int, default=1, help="processes reading the ring (default 1)")
+    acq.add_argument("--power-cycle", type=float, metavar="S",
+                     help="one corner loses power every S seconds (for 0.5 s) during the run")
     acq.set_defaults(func=_run_acquisition)
 
     ana = kinds.add_parser("analysis", help="sway-metric speed per trial and for a batch")

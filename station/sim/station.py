@@ -137,6 +137,12 @@ class SimulatedHardwareRecipe:
     person: dict = field(default_factory=dict)
     scenario: str | None = None
     timing: str = "ideal"
+    power_cycle_s: float | None = None
+    """Every this many seconds one corner (``power_cycle_corner``) loses power for
+    ``power_off_s`` and comes back in its power-on state (a loose connector; the bench's
+    ``--power-cycle``)."""
+    power_cycle_corner: str = "fr"
+    power_off_s: float = 0.5
 
     def __post_init__(self) -> None:
         if self.timing not in TIMINGS:
@@ -193,8 +199,13 @@ class SimulatedHardwareRecipe:
         return factory_calibration(config, self.seed)
 
     def wrap_sink(self, hardware: StationHardware, sink, conn, data_dir: str | None):
-        """``sink`` followed by the scenario's virtual patient (in the loop's thread, after each
-        frame: it reads the forwarded protocol events and schedules the person's next actions)."""
+        """``sink`` followed (in the loop's thread, after each frame) by the scenario's virtual
+        patient, which reads the forwarded protocol events and schedules the person's next
+        actions, and by the power cycles of a corner, when asked for."""
+        if self.power_cycle_s:
+            sink = _power_cycling(hardware.simulation, sink, self.power_cycle_corner, self.power_cycle_s, self.power_off_s)
+        if conn is None or not self.follows_protocols:
+            return sink
         from station.sim.scenarios import ScenarioPatient
 
         protocols_dir = os.path.join(data_dir, "protocols") if data_dir else None
@@ -217,3 +228,25 @@ class SimulatedHardwareRecipe:
 
     def describe(self) -> str:
         return "simulated hardware" + (f", timing {self.timing}" if self.timing != "ideal" else "")
+
+
+def _power_cycling(sim, sink, corner: str, every_s: float, off_s: float):
+    """``sink``, then: corner ``corner``'s chip loses power ``every_s`` seconds for ``off_s``."""
+    adc = sim.adc(corner)
+    every_ns, off_ns = int(every_s * 1e9), int(off_s * 1e9)
+    state = {"next_off": sim.plate.t0_ns + every_ns, "back_at": None, "cycles": 0}
+
+    def cycling(frame: tuple) -> None:
+        sink(frame)
+        t_ns = frame[1]
+        if state["back_at"] is None and t_ns >= state["next_off"]:
+            sim.bus.vanish(adc)
+            state["back_at"] = t_ns + off_ns
+        elif state["back_at"] is not None and t_ns >= state["back_at"]:
+            sim.bus.reappear(adc)  # back in its power-on reset state
+            state["back_at"] = None
+            state["next_off"] += every_ns
+            state["cycles"] += 1
+
+    cycling.state = state
+    return cycling
