@@ -213,8 +213,13 @@ def _start_trial_service(config, data_dir: Path, link, store, acquisition, recip
     else:
         gates = _open_gates(config, source.clock)
     panel, reason = open_panel(config.panel, source.clock)
+    mounting = (config.imu.mounting_up, config.imu.mounting_toes)
+    if recipe is not None:
+        from station.sim.walker import SENSOR_MOUNTING
+
+        mounting = SENSOR_MOUNTING  # the simulated sensor is worn as the simulation wears it
     service = TrialService(source, store, calibration=acquisition.calibration or {}, protocols_dir=data_dir / "protocols",
-                           panel=panel, panel_reason=reason, gates=gates)
+                           panel=panel, panel_reason=reason, gates=gates, mounting=mounting)
     if acquisition.follows_protocols:
         service.bus.subscribe(acquisition.forward_event)
     if simulated_gates is not None:

@@ -245,6 +245,12 @@ def run_trial(args) -> int:
             raise UserError(f"--out {args.out} already holds results.json; choose a new directory")
         args.out.mkdir(exist_ok=True)
     config = load_config(args)
+    from dataclasses import replace as _replace
+
+    from station.sim.walker import SENSOR_MOUNTING
+
+    # The simulated sensor is worn as the simulation wears it (the station reads the configuration).
+    config = _replace(config, imu=_replace(config.imu, mounting_up=SENSOR_MOUNTING[0], mounting_toes=SENSOR_MOUNTING[1]))
 
     station, person, walker = _simulated_station(config, args)
     gates = driver = None
@@ -267,7 +273,8 @@ def run_trial(args) -> int:
         store, store_sink = _store_sink(config, args, protocol, station)
         sinks.append(store_sink)
     runner = ProtocolRunner(protocol, station, sink=TeeSink(*sinks) if sinks else None, patient_age_y=args.age,
-                            gates=gates, walk_settings=walk_settings)
+                            gates=gates, walk_settings=walk_settings,
+                            mounting=(config.imu.mounting_up, config.imu.mounting_toes))
     patient = VirtualPatient(person, lapses, time_origin_ns=_time_origin_ns(station), walker=walker,
                              gate_driver=driver, gate_pins=gate_pins, gait=args.gait)
     patient.attach(runner)

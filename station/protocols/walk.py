@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from station.acquire.frame import FRAME_DTYPE, IMU_FIELDS
+from station.config import ImuConfig
 from station.protocols.events import EventBus
 from station.protocols.machine import TrialPlan, TrialResult, TrialState
 from station.protocols.quality import QualityIssue
@@ -51,15 +52,17 @@ CLEAR_S = 1.0
 """The beams must stay clear this long before the countdown, s."""
 STOPPED_S = 3.0
 """No step for this long before the last timing gate: the patient stopped, s."""
+IMU_WAIT_S = 10.0
+"""A treadmill session waits this long for IMU data before it says the sensor is missing, s."""
 CADENCE_EVERY_S = 5.0
 """Live cadence event interval while recording, s."""
 CADENCE_WINDOW_S = 10.0
 """Seconds of IMU data behind each live cadence, s."""
 MAX_IMU_MISSING_FRACTION = 0.01
 """More frames than this without IMU data: no gait measures."""
-DEFAULT_MOUNTING = ("+z", "+x")
-"""(up axis, toes axis) of the station's IMU as worn: its +z up and +x toward the toes (the frame
-of the simulated IMU, station.sim.loads)."""
+DEFAULT_MOUNTING = (ImuConfig.mounting_up, ImuConfig.mounting_toes)
+"""(up axis, toes axis) of the IMU as worn when nothing else is said: the configuration's default
+(``imu.mounting_up`` / ``imu.mounting_toes``); the composition roots pass the configured one."""
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,8 @@ class WalkMachine:
         self._used: list[int] = []
         self._clear_since_ns: int | None = None
         self._imu_seen = False
+        self._waiting_acc = np.empty((0, 3))
+        self._mounting_checked = False
         self._countdown_end_ns = 0
         self._countdown_announced = 0
         self._rec = np.empty(1024, dtype=FRAME_DTYPE)
@@ -270,6 +275,8 @@ class WalkMachine:
             self._now_ns = max(self._now_ns, int(frames["t_ns"][-1]))
             if np.isfinite(frames["az_m_s2"]).any():
                 self._imu_seen = True
+            if self.state == TrialState.WAITING:
+                self._keep_for_mounting(frames)
         edges = self.gates.poll() if self.gates is not None else []
         if edges and self.state in (TrialState.WAITING, TrialState.COUNTDOWN, TrialState.RECORDING):
             self._publish_gates()
@@ -282,7 +289,36 @@ class WalkMachine:
             self._missed += int(missed)
             self._feed_recording_frames(frames[frames["t_ns"] >= self._t0_ns] if len(frames) else frames)
 
+    def _keep_for_mounting(self, frames: np.ndarray) -> None:
+        acc, _ = _imu(frames)
+        acc = acc[np.isfinite(acc).all(axis=1)]
+        if len(acc):
+            self._waiting_acc = np.vstack([self._waiting_acc, acc])[-int(self.rate_hz):]
+
+    def _check_mounting(self) -> bool:
+        """The configured mounting against gravity, once a second of IMU data has come in while
+        waiting (DESIGN.md §8: at the start of every trial). A treadmill session cannot go on
+        with a misaligned sensor; an overground test goes on (timed by the gates) and says so."""
+        if self._mounting_checked or len(self._waiting_acc) < int(self.rate_hz):
+            return True
+        from station.analysis.imu_frame import check_mounting
+
+        self._mounting_checked = True
+        problem = check_mounting(self._waiting_acc, up_axis=self.mounting[0], toes_axis=self.mounting[1])
+        if problem is None:
+            return True
+        if self.treadmill:
+            self._abort(f"The lower-back sensor is misaligned ({problem}); the treadmill session is measured by it. "
+                        "Check how it sits on the belt and imu.mounting_up / imu.mounting_toes in the configuration.")
+            return False
+        self._set_state(TrialState.WAITING, walk=self.spec.to_dict(),
+                        message=f"The lower-back sensor seems misaligned ({problem}): the walk will be timed by the "
+                                "gates without gait measures. Check the belt, or go on.")
+        return True
+
     def _feed_waiting(self) -> None:
+        if not self._check_mounting():
+            return
         now = self._now_ns
         ready = True
         if self._used and self._used_broken() is not None:
@@ -297,6 +333,10 @@ class WalkMachine:
                 return
         else:
             self._clear_since_ns = None
+        if self.treadmill and not self._imu_seen and now - self._state_since_ns > IMU_WAIT_S * 1e9:
+            self._abort(f"No data from the lower-back sensor within {IMU_WAIT_S:g} s: the treadmill session is "
+                        "measured by it; check that the IMU is connected and worn. The session was not started.")
+            return
         timeout_s = self.quality.waiting_timeout_s
         if timeout_s > 0 and now - self._state_since_ns > timeout_s * 1e9:
             if self._used and self._used_broken() is not None:

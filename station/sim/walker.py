@@ -74,6 +74,10 @@ modelling choice, not a fitted value. Step length from a pendulum estimate is th
 for very slow walkers, as it is on real recordings."""
 IMU_HEIGHT_FRACTION = 0.58
 """Height of a sensor worn at the lower back / body height (as :mod:`station.sim.person`)."""
+SENSOR_MOUNTING = ("+z", "+x")
+"""How the simulated lower-back sensor is worn: its +z up and +x toward the toes (the IMU frame of
+:mod:`station.sim.loads`). The simulated station's configuration says so (``imu.mounting_up`` /
+``imu.mounting_toes``), as a clinic's does for its real sensor."""
 DIRECTIONS = ("forward", "backward")
 SETTINGS = ("overground", "treadmill")
 

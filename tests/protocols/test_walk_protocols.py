@@ -143,3 +143,13 @@ def test_trial_command_runs_a_walk_protocol_and_writes_the_walk_results(tmp_path
     assert results["outcome"] == "walk" and results["conditions"][0]["values"]["walk_speed_m_s"] > 0
     assert main(["trial", "--protocol", "backward-walk-3m", "--simulate", "--belt-speed-m-s", "9"]) == 1
     assert "belt-speed-m-s" in capsys.readouterr().err
+
+
+def test_a_sensor_worn_otherwise_than_configured_is_caught_at_the_start():
+    upside_down = ("-z", "+x")
+    run = run_walk("backward-walk-3m", seed=11, trials=1, mounting=upside_down)
+    result = run.runner.records[0].result
+    assert any(e.kind == "state" and "seems misaligned" in e.data.get("message", "") for e in run.events)
+    assert result.valid and result.walk["walk_time_s"] is not None and "misaligned" in result.walk["imu"]
+    run = run_walk("backward-treadmill", seed=11, mounting=upside_down, settings=WalkSettings(planned_min=0.5))
+    assert run.runner.records == [] and "misaligned" in run.summary["stopped_reason"]

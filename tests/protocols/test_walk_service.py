@@ -12,7 +12,7 @@ from station.protocols.service import TrialService
 from station.sim.person import VirtualPerson
 from station.sim.scenarios import SCENARIOS, ScenarioGates, ScenarioPatient, scenario_message, simulated_gate_configs
 from station.sim.station import SimulatedStation
-from station.sim.walker import VirtualWalker
+from station.sim.walker import SENSOR_MOUNTING, VirtualWalker
 from station.store.audit import Actor
 from station.store.db import ValidationError
 from station.store.passwords import ScryptCost
@@ -37,7 +37,7 @@ class WalkClinic:
         gate_configs = simulated_gate_configs(config.panel.gates, [1.0, 2.0, 3.0, 4.0, 8.0], (17, 22, 27))
         self.gates = ScenarioGates(SCENARIOS[scenario], gate_configs, self.station.clock, seed=seed)
         self.service = TrialService(self.station, store, calibration=self.station.calibration.to_dict(),
-                                    gates=self.gates.gates)
+                                    gates=self.gates.gates, mounting=SENSOR_MOUNTING)
         self.events = []
         self.service.bus.subscribe(self.events.append)
         # The acquisition side: the patient whose walker drives the IMU (forwarded messages).

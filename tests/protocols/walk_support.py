@@ -18,7 +18,7 @@ from station.protocols.walk import WalkSettings
 from station.sim.gpio import ClockedMockFactory, GateDriver
 from station.sim.person import VirtualPerson
 from station.sim.virtual_patient import VirtualPatient
-from station.sim.walker import VirtualWalker
+from station.sim.walker import SENSOR_MOUNTING, VirtualWalker
 
 GATES = (GateConfig(5, 1.0), GateConfig(6, 2.0), GateConfig(12, 3.0), GateConfig(13, 4.0), GateConfig(16, 8.0))
 """Gates at every position a built-in walk test times with."""
@@ -39,7 +39,7 @@ class WalkRun:
 
 def run_walk(name: str, *, seed: int = 1, gait: str = "healthy", lapses=(), settings: WalkSettings | None = None,
              gates=GATES, imu_model: str = "lsm6dsox", rest_s: float = 0.0, trials: int | None = None,
-             sink=None, on_runner=None) -> WalkRun:
+             sink=None, on_runner=None, mounting=SENSOR_MOUNTING) -> WalkRun:
     protocol = builtin_protocols()[name]
     protocol = replace(protocol, rest_s=rest_s, **({"trials_per_condition": trials} if trials else {}))
     config = StationConfig(panel=PanelConfig(gates=tuple(gates or ())))
@@ -50,7 +50,7 @@ def run_walk(name: str, *, seed: int = 1, gait: str = "healthy", lapses=(), sett
     array = GateArray(config.panel.gates, clock=station.clock, pin_factory=factory) if gates else None
     driver = GateDriver(factory)
     settings = settings or WalkSettings(sensor_height_m=walker.sensor_height_m)
-    runner = ProtocolRunner(protocol, station, gates=array, walk_settings=settings, sink=sink)
+    runner = ProtocolRunner(protocol, station, gates=array, walk_settings=settings, sink=sink, mounting=mounting)
     patient = VirtualPatient(person, lapses, time_origin_ns=int(station.simulation.plate.t0_ns), walker=walker,
                              gate_driver=driver, gate_pins={g.position_m: g.pin for g in config.panel.gates}, gait=gait)
     patient.attach(runner)

@@ -9,8 +9,7 @@ import pytest
 
 from station.analysis.gait import gait_by_minute, gait_metrics
 from station.analysis.imu_frame import align_to_body
-from station.protocols.walk import DEFAULT_MOUNTING
-from station.sim.walker import Pause, VirtualWalker
+from station.sim.walker import SENSOR_MOUNTING, Pause, VirtualWalker
 from tests.protocols.walk_support import match, truth_cadence
 
 FS = 100.0
@@ -19,7 +18,7 @@ FS = 100.0
 def analyse(walker, plan, fs=FS):
     t = np.arange(0.0, plan.end_s + 2.0, 1.0 / fs)
     acc, gyro = walker.sample(t)
-    up, toes = DEFAULT_MOUNTING
+    up, toes = SENSOR_MOUNTING
     acc_body, _ = align_to_body(acc, gyro, up_axis=up, toes_axis=toes, fs_hz=fs)
     return acc_body, gait_metrics(acc_body, fs, sensor_height_m=walker.sensor_height_m)
 
