@@ -105,6 +105,7 @@ def _protocol_doc(protocol) -> dict:
         "instructions": protocol.instructions,
         "operator_notes": protocol.operator_notes,
         "conditions": [c.to_dict() for c in protocol.conditions],
+        "walk": protocol.walk.to_dict() if getattr(protocol, "walk", None) else None,
         "source": protocol.source,
     }
 
@@ -119,7 +120,7 @@ def protocols():
 @bp.post("/station/run")
 def open_run():
     data = json_body()
-    allowed = ("patient_id", "protocol", "conditions")
+    allowed = ("patient_id", "protocol", "conditions", "walk")
     problems = {str(k)[:40]: f"unknown field; allowed: {', '.join(allowed)}" for k in data if k not in allowed}
     patient_id = data.get("patient_id")
     if isinstance(patient_id, bool) or not isinstance(patient_id, int) or patient_id < 1:
@@ -128,7 +129,9 @@ def open_run():
         problems["protocol"] = "is required (a protocol name from GET /api/protocols)"
     if problems:
         raise ValidationError(problems)
-    status = trial_service().open_run(patient_id, data["protocol"], data.get("conditions"), actor())
+    if "walk" in data and not isinstance(data["walk"], dict):
+        raise ValidationError({"walk": "an object: belt_speed_m_s, planned_min (treadmill), sensor_height_m"})
+    status = trial_service().open_run(patient_id, data["protocol"], data.get("conditions"), actor(), walk=data.get("walk"))
     response = current_app.json.response(status)
     response.status_code = 201
     return response
