@@ -39,7 +39,7 @@ def test_trial_csv_reads_back_with_the_trial_reader(store, recorded, tmp_path, c
     assert (csv_path.name, json_path.name) == (f"trial-{trial_id}.csv", f"trial-{trial_id}.json")
     header = csv_path.read_text().splitlines()[0].split(",")
     assert header[:8] == ["time_s", "ap_cm", "ml_cm", "fz_n", "fl_n", "fr_n", "bl_n", "br_n"]
-    assert header[-2:] == ["flags", "seq"]
+    assert header[-1] == "seq" and {"flags", "t_ns"} <= set(header)  # wake time as its own column (DESIGN §3)
     data = read_trial(csv_path, allow_nan=True)
     assert data.samples == 300 and data.fs_hz == 100.0
     np.testing.assert_allclose(data.time_s, np.arange(300) / 100.0)
