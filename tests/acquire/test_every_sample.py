@@ -69,7 +69,7 @@ def test_each_chips_conversions_are_timed_by_regression_on_its_own_clock(standin
         assert chip.rate_hz == pytest.approx(1e9 / model._period_ns, rel=2e-4)
         k = standing.loop._k[i]
         true_ns = model._run_first_ns + model._last_k * model._period_ns
-        assert abs(chip.time_of(k) - true_ns) < 300_000  # within 0.3 ms of when it really converted
+        assert abs(chip.time_of(k) - true_ns) < 500_000  # within 0.5 ms (a fifth of a poll interval)
 
 
 def test_every_imu_sample_is_kept_through_the_fifo(standing):
