@@ -196,6 +196,26 @@ def station(tmp_path):
 
 
 @pytest.fixture
+def station_for(tmp_path):
+    """``station_for(scenario)``: a fresh station whose simulation plays ``scenario`` (stopped at
+    the end of the test)."""
+    _browser_or_skip()
+    started = []
+
+    def start(scenario: str) -> Station:
+        st = Station(tmp_path / f"data-{len(started)}", scenario)
+        started.append(st)
+        st.wait_ready()
+        return st
+
+    yield start
+    for st in started:
+        code = st.stop()
+        if code not in (0, None):
+            print(f"station exited with {code}; log:\n{st.log()}")
+
+
+@pytest.fixture
 def browsers(request, tmp_path):
     """Make headless Chromium browsers, at tablet size unless given another (``PHONE``):
     ``browsers(name, size)`` -> (driver, downloads dir).

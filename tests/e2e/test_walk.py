@@ -1,0 +1,111 @@
+"""A walk test end to end in headless Chromium at tablet size, against the real station (simulated
+hardware: the virtual walker drives the simulated IMU and breaks the simulated light gates):
+
+first-run setup -> a patient -> the 10-metre walk test on the live view: the gates armed and
+their state, the timer running from the start gate and stopping at the stop gate with the
+result's time, the steps live on the acceleration trace -> the results: time, speed, cadence,
+variability and symmetry, the steps drawn on the acceleration trace -> the history includes the
+walk.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from test_dashboard import ADMIN, api, at, by_id, css, fill, wait
+
+pytestmark = pytest.mark.e2e
+
+SCENARIO = "patient"
+"""The virtual patient follows every protocol run on the dashboard, walk tests included."""
+PROTOCOL = "ten-metre-walk"
+
+
+def test_a_ten_metre_walk_from_the_gates_to_the_history(station_for, browsers):
+    started = time.monotonic()
+    station = station_for(SCENARIO)
+    tablet, _downloads = browsers("tablet")
+    tablet.set_script_timeout(15)
+    url = station.url
+
+    # -- set up, and a patient ---------------------------------------------------------------
+    tablet.get(url + "/")
+    wait(tablet, "the first-run setup page", at("/setup"))
+    fill(tablet, "username", ADMIN[0])
+    fill(tablet, "password", ADMIN[1])
+    fill(tablet, "password_repeat", ADMIN[1])
+    css(tablet, "form.card button[type=submit]")[0].click()
+    wait(tablet, "the patients page after setup", at("/patients"))
+    created = api(tablet, "POST", "/api/patients", {"identifier": "WALK-001", "birth_year": 1948, "sex": "M"})
+    assert created["status"] == 201, created
+    patient_id = created["body"]["id"]
+
+    # -- the walk test on the live view ---------------------------------------------------------
+    tablet.get(f"{url}/live?patient={patient_id}")
+    wait(tablet, "the live stream", lambda d: by_id(d, "conn").text == "live")
+    from selenium.webdriver.support.ui import Select
+
+    Select(by_id(tablet, "protocol-select")).select_by_value(PROTOCOL)
+    wait(tablet, "the walk settings", lambda d: by_id(d, "walk-settings").is_displayed())
+    assert by_id(tablet, "walk-treadmill").is_displayed() is False  # overground: no belt speed asked
+    boxes = css(tablet, '#conditions input[name="condition"]')
+    for box in boxes[1:]:  # one condition is enough here
+        if box.is_selected():
+            box.click()
+    fill_height = by_id(tablet, "walk-sensor-height")
+    fill_height.send_keys("1.02")
+    by_id(tablet, "open-run").click()
+    wait(tablet, "the walk panel in place of the plate's trace",
+         lambda d: by_id(d, "walk-card").is_displayed() and not css(d, ".trace-card")[0].is_displayed())
+    gates = wait(tablet, "the test's two gates (2 m and 8 m)", lambda d: css(d, "#gate-list li[data-gate]")
+                 if len(css(d, "#gate-list li[data-gate]")) == 2 else None)
+    roles = " ".join(" ".join(g.text.split()) for g in gates)
+    assert "2.0 m timer starts" in roles and "8.0 m timer stops" in roles, roles
+    assert len(css(tablet, "svg.walkway g.gate:not(.gate-unused)")) == 2
+
+    wait(tablet, "the Start button", lambda d: by_id(d, "btn-start").is_enabled(), timeout_s=30)
+    by_id(tablet, "btn-start").click()
+    wait(tablet, "the gates armed", lambda d: all(li.get_attribute("data-state") == "armed" for li in css(d, "#gate-list li[data-gate]")),
+         timeout_s=30)
+    wait(tablet, "the timer running (the start gate passed)", lambda d: by_id(d, "walk-card").get_attribute("data-timer") == "running",
+         timeout_s=60)
+    first = float(by_id(tablet, "walk-timer").text)
+    wait(tablet, "the timer to count", lambda d: float(by_id(d, "walk-timer").text) > first, timeout_s=10)
+    wait(tablet, "the result", lambda d: by_id(d, "walk-result").is_displayed()
+         and css(d, '#walk-result-table tr[data-metric="walk_time_s"]'), timeout_s=60)
+    time_row = css(tablet, '#walk-result-table tr[data-metric="walk_time_s"]')[0].text
+    walk_time = float(re.search(r"([\d.]+) s", time_row).group(1))
+    assert 1.0 < walk_time < 20.0, time_row
+    assert by_id(tablet, "walk-card").get_attribute("data-timer") == "stopped"
+    assert float(by_id(tablet, "walk-timer").text) == pytest.approx(walk_time, abs=0.006)  # the timer shows the result
+    states = [li.get_attribute("data-state") for li in css(tablet, "#gate-list li[data-gate]")]
+    assert states == ["crossed", "crossed"], states
+    crossed = [float(re.search(r"crossed at ([\d.]+) s", li.text).group(1)) for li in css(tablet, "#gate-list li[data-gate]")]
+    assert crossed[1] - crossed[0] == pytest.approx(walk_time, abs=0.011)  # the time between the gates
+    assert css(tablet, '#walk-result-table tr[data-metric="walk_speed_m_s"]')
+    assert css(tablet, '#walk-result-table tr[data-metric="cadence_steps_min"]')
+    assert tablet.execute_script("return document.getElementById('walk-acc').width") > 0  # the live trace is drawn
+
+    # -- the results: the walk's measures, its steps on the acceleration ---------------------------
+    wait(tablet, "the results link", lambda d: by_id(d, "results-link").is_displayed(), timeout_s=30)
+    results_url = by_id(tablet, "results-link").get_attribute("href")
+    by_id(tablet, "btn-close").click()  # the walk's other trials are not needed here
+    wait(tablet, "the test closed", lambda d: by_id(d, "choose").is_displayed())
+    assert not by_id(tablet, "walk-card").is_displayed()  # back to the plate's view
+    tablet.get(results_url)
+    wait(tablet, "the walk's condition", lambda d: css(d, ".condition"), timeout_s=20)
+    condition = css(tablet, ".condition")[0]
+    for metric in ("walk_time_s", "walk_speed_m_s", "cadence_steps_min", "step_time_cv_pct", "step_symmetry"):
+        assert css(tablet, f'.condition tr[data-metric="{metric}"]'), f"{metric} missing from the results: {condition.text}"
+    dots = wait(tablet, "the steps on the acceleration trace", lambda d: css(d, "svg.steps-trace circle.ic"), timeout_s=20)
+    assert len(dots) >= 4
+    assert "steps (initial contacts)" in condition.text
+
+    # -- the history includes the walk ------------------------------------------------------------
+    tablet.get(f"{url}/patients/{patient_id}/history")
+    wait(tablet, "the walk in the history", lambda d: css(d, '.history-chart[data-metric="walk_speed_m_s"]'), timeout_s=20)
+    assert css(tablet, ".history-chart svg circle.point")
+    assert time.monotonic() - started < 240, "the walk test must stay bounded in time"
