@@ -27,6 +27,14 @@ Event kinds (``data`` keys):
 ``rest``               rest_s, next (the next planned trial)
 ``protocol_finished``  summary (see :mod:`station.protocols.results`)
 ``fault``              message (the station cannot run a trial: plate down, no data)
+
+Walk tests (:mod:`station.protocols.walk`) add:
+
+``gates``              gates [{gate, position_m, pin, broken, armed, crossed_at_s}], used_m: when armed
+                       and on every beam change
+``gate_crossed``       gate, position_m, at_s (after the go), breaks, passes, timing
+``false_start``        message, position_m (a beam broken before the go; the station waits again)
+``cadence``            cadence_steps_min, steps, window_s, at_s: every 5 s while recording
 """
 
 from __future__ import annotations
