@@ -186,13 +186,39 @@ better = "lower"
 """
 
 
+SHORT_STANCE = """
+[protocol]
+name = "short-stance"
+title = "Short quiet stance"
+summary = "Quiet stance, feet apart, eyes open, 12 s."
+outcome = "sway"
+duration_s = 12
+countdown_s = 1
+instructions = "Stand still."
+
+[stance]
+feet = "apart"
+arms = "at_sides"
+surface = "firm"
+eyes = "open"
+
+[[conditions]]
+id = "eo"
+label = "Eyes open"
+"""
+
+
 def test_a_whole_four_week_programme_through_the_api_on_the_simulated_station(tmp_path, store, wall, patient):
-    """The clinic's own template (its programmes folder), so that each visit is one short test:
-    the four weeks are the point here, the assessment's length is the dashboard tests' concern."""
+    """The clinic's own template and protocol (its protocols folder), so that each visit is one
+    short test: the four weeks are the point here, the assessment's length is the dashboard
+    tests' concern."""
     folder = tmp_path / "data" / "protocols" / "programmes"
     folder.mkdir(parents=True)
-    (folder / "clinic-pilot.toml").write_text(CLINIC_PILOT)
+    (folder.parent / "short-stance.toml").write_text(SHORT_STANCE)
+    (folder / "clinic-pilot.toml").write_text(CLINIC_PILOT.replace('"quiet-stance"', '"short-stance"'))
     clinic = dashboard_support.SimulatedClinic(store, seed=4)
+    clinic.service.protocols_dir = folder.parent  # as `balance-station run` gives it <data_dir>/protocols
+    clinic.patient.protocols_dir = folder.parent  # the virtual patient knows the clinic's protocols too
     _app, api = make_app(tmp_path, store, wall, clinic.service)
 
     def on(day: str) -> None:
@@ -211,7 +237,7 @@ def test_a_whole_four_week_programme_through_the_api_on_the_simulated_station(tm
     clinic.service.start()
     try:
         on("2026-01-05")
-        run_visit(api, visits["baseline"]["id"], ["quiet-stance"])
+        run_visit(api, visits["baseline"]["id"], ["short-stance"])
         for number in range(1, 13):
             s = sessions[number]
             if s["week"] == 2:  # a missed week
@@ -231,10 +257,10 @@ def test_a_whole_four_week_programme_through_the_api_on_the_simulated_station(tm
             if number == 6 + 1:  # after the missed week: the mid-point visit, moved to that day
                 mid = api.ok(api.get(f"/api/assignments/{aid}"))["visits"][1]
                 assert mid["assessment_id"] == "mid"
-                run_visit(api, mid["id"], ["quiet-stance"])
+                run_visit(api, mid["id"], ["short-stance"])
         end = api.ok(api.get(f"/api/assignments/{aid}"))["visits"][2]
         on(end["planned_date"])
-        run_visit(api, end["id"], ["quiet-stance"])
+        run_visit(api, end["id"], ["short-stance"])
     finally:
         clinic.service.shutdown()
 
@@ -249,11 +275,11 @@ def test_a_whole_four_week_programme_through_the_api_on_the_simulated_station(tm
     assert [w["sessions_done"] for w in doc["adherence"]["weeks"]] == [3, 0, 3, 3]
     assert [m["reason"] for m in doc["adherence"]["missed"]] == ["flu"] * 3
     outcomes = {o["key"]: o for g in doc["outcome_groups"] for o in g["outcomes"]}
-    velocity = outcomes["quiet-stance/eo/mean_velocity_cm_s"]
+    velocity = outcomes["short-stance/eo/mean_velocity_cm_s"]
     assert all(p["value"] is not None and p["value"] > 0 for p in velocity["points"])
     assert velocity["mdc"]["value"] == 0.61 and len(velocity["changes"]) == 2
     assert all(c["verdict"] in ("real improvement", "real worsening", "within measurement error") for c in velocity["changes"])
-    area = outcomes["quiet-stance/eo/ellipse_area_cm2"]
+    area = outcomes["short-stance/eo/ellipse_area_cm2"]
     assert all(p["value"] is not None for p in area["points"]) and area["mdc"] is None
     assert {c["verdict"] for c in area["changes"]} == {"no MDC published"}
     glance = api.ok(api.get(f"/api/patients/{pid}/programme"))["programme"]
