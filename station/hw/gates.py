@@ -10,12 +10,15 @@ An edge is timed by the **pin driver's own timestamp**, the ``ticks`` gpiozero p
 ``when_changed`` callback: on a Raspberry Pi the lgpio pin factory reports the kernel's GPIO line
 event timestamp (ns resolution, taken in the interrupt), so the time does not depend on when
 Python got round to running the callback (that can be tens of ms later on a busy Pi). Ticks are
-the factory's own time base; :class:`GateArray` maps them onto the station clock from a pair
-(``factory.ticks()``, ``clock.monotonic_ns()``) read together when the gates are armed (on the Pi
-both are CLOCK_MONOTONIC). An edge whose mapped time is later than the moment its callback ran, or
-more than :data:`MAX_CALLBACK_DELAY_S` before it, cannot be a driver timestamp on that base (a
-pin factory with another time base): it is then timed by the callback's arrival instead and
-marked ``timing = "callback"``, and a walk result says so.
+the factory's own time base; :class:`GateArray` maps them onto the station clock from pairs read
+together when the gates are armed: (``factory.ticks()``, ``clock.monotonic_ns()``) and (the wall
+clock, ``clock.monotonic_ns()``). The kernel's GPIO line events are stamped with CLOCK_MONOTONIC by
+default (the v2 character-device interface) but with CLOCK_REALTIME by the older interface, and
+drivers pass either on, so an edge is mapped on the factory's base and, if that is implausible, on
+the wall clock's. A mapped time is plausible when it lies before the moment the callback ran
+(within :data:`CALLBACK_EARLY_TOLERANCE_S`) and at most :data:`MAX_CALLBACK_DELAY_S` before it. An
+edge plausible on neither base is timed by the callback's arrival instead and marked
+``timing = "callback"``, and a walk result says so.
 
 Counting
 --------
@@ -31,7 +34,8 @@ Whoever runs the trial calls :meth:`GateArray.poll` from its loop.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from station.clock import Clock
@@ -149,10 +153,12 @@ class GateArray:
         default (lgpio on a Raspberry Pi).
     holdoff_s : float
         A pass ends when the beam has stayed clear this long, s.
+    wall_clock : callable
+        The wall clock, s since the epoch (for drivers that stamp edges with CLOCK_REALTIME).
     """
 
     def __init__(self, gates: Sequence[GateConfig], *, clock: Clock, pin_factory=None,
-                 holdoff_s: float = DEFAULT_HOLDOFF_S) -> None:
+                 holdoff_s: float = DEFAULT_HOLDOFF_S, wall_clock: Callable[[], float] = time.time) -> None:
         if not holdoff_s > 0:
             raise ValueError(f"holdoff_s must be positive, not {holdoff_s!r}")
         if pin_factory is None:
@@ -162,6 +168,7 @@ class GateArray:
             pin_factory = Device.pin_factory
         self.factory = pin_factory
         self.clock = clock
+        self.wall_clock = wall_clock
         self.holdoff_ns = int(round(holdoff_s * 1e9))
         self._lock = threading.Lock()
         self._raw: list[tuple[LightGate, object, bool, int]] = []
@@ -213,12 +220,20 @@ class GateArray:
         """Read the factory's ticks and the station clock together (the mapping of driver times)."""
         before = int(self.clock.monotonic_ns())
         ticks = self.factory.ticks()
+        wall = self.wall_clock()
         after = int(self.clock.monotonic_ns())
         self._ref_ticks = ticks
+        self._ref_wall_s = wall
         self._ref_ns = (before + after) // 2
 
     def _to_ns(self, ticks) -> int:
         return self._ref_ns + int(round(self.factory.ticks_diff(ticks, self._ref_ticks) * 1e9))
+
+    def _wall_to_ns(self, ticks) -> int | None:
+        try:
+            return self._ref_ns + int(round((float(ticks) - self._ref_wall_s) * 1e9))
+        except (TypeError, ValueError, OverflowError):
+            return None
 
     def arm(self, now_ns: int | None = None) -> None:
         """Forget crossings: from now on (``now_ns``, station clock) the first break of each gate
@@ -243,11 +258,16 @@ class GateArray:
         with self._lock:
             raw, self._raw = self._raw, []
         out = []
+        def plausible(t_ns, arrival_ns) -> bool:
+            return t_ns is not None and arrival_ns - MAX_CALLBACK_DELAY_S * 1e9 <= t_ns <= \
+                arrival_ns + CALLBACK_EARLY_TOLERANCE_S * 1e9
+
         for gate, ticks, broken, arrival_ns in raw:
-            t_ns = self._to_ns(ticks)
-            timing = "driver"
-            if t_ns > arrival_ns + CALLBACK_EARLY_TOLERANCE_S * 1e9 or t_ns < arrival_ns - MAX_CALLBACK_DELAY_S * 1e9:
-                t_ns, timing = arrival_ns, "callback"
+            t_ns, timing = self._to_ns(ticks), "driver"
+            if not plausible(t_ns, arrival_ns):
+                t_ns = self._wall_to_ns(ticks)
+                if not plausible(t_ns, arrival_ns):
+                    t_ns, timing = arrival_ns, "callback"
             out.append(GateEdge(gate.index, gate.position_m, t_ns, broken, timing))
         out.sort(key=lambda e: e.t_ns)
         for edge in out:

@@ -133,6 +133,30 @@ def test_a_factory_on_another_time_base_falls_back_to_callback_times():
         factory.reset()
 
 
+def test_a_driver_that_stamps_edges_with_the_wall_clock_is_still_timed_by_its_stamps():
+    epoch_s = 1_700_000_000.0  # CLOCK_REALTIME stamps (the older GPIO interface), ticks() monotonic
+
+    class RealtimeStamps(ClockedMockFactory):
+        def stamp_s(self):
+            return super().stamp_s() + epoch_s
+
+    clock = SimulatedClock(start_ns=7_000_000_000)
+    factory = RealtimeStamps(clock)
+    gates = GateArray(GATES, clock=clock, pin_factory=factory, wall_clock=lambda: clock.monotonic_ns() / 1e9 + epoch_s)
+    driver = GateDriver(factory)
+    try:
+        gates.arm()
+        t_break = clock.monotonic_ns() + 2_500 * MS + 123_456
+        driver.schedule([(t_break, 6, True)])
+        clock.advance_ns(2_600 * MS)
+        driver.tick(clock.monotonic_ns())
+        edge = gates.poll()[0]
+        assert edge.timing == "driver" and abs(edge.t_ns - t_break) <= 1_000
+    finally:
+        gates.close()
+        factory.reset()
+
+
 def test_closing_releases_the_pins(rig):
     clock, factory, gates, _ = rig
     gates.close()
