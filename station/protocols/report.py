@@ -377,6 +377,9 @@ def session_results(store, session_id: int, protocols: dict[str, Protocol], *, a
             unknown.extend(_trial_line(t, None) for t in group)
             continue
         sections.append(_protocol_results(protocol, group, age_y))
+    if any(section["outcome"] == "walk" for section in sections):
+        history = patient_history(store, patient["id"], protocols, actor=actor, wall_clock=wall_clock)
+        add_walk_changes(sections, history, {s["id"] for s in visit_sessions})
     return {
         "session": {k: session[k] for k in ("id", "patient_id", "started_at", "label", "notes")},
         "sessions": [{k: s[k] for k in ("id", "started_at", "label", "notes")} | {"trial_count": len(s["trials"])}
@@ -387,6 +390,39 @@ def session_results(store, session_id: int, protocols: dict[str, Protocol], *, a
         "unknown_protocol_trials": unknown,
         "norms_source": norms.CITATION,
     }
+
+
+def add_walk_changes(sections: list[dict], history: dict, session_ids: set[int]) -> None:
+    """Walk tests are followed over weeks (a training programme's before and after): beside each
+    key measure of a walk, a ``change`` reference with the patient's previous session of the same
+    test and condition, the change since, and the published minimal detectable change when one
+    fits the patient (:func:`patient_history`'s series), saying whether the change exceeds it."""
+    series = {(s["protocol"], s["condition"], s["metric"]): s for s in history["series"]}
+    for section in sections:
+        if section["outcome"] != "walk":
+            continue
+        for condition in section["conditions"]:
+            for measure in condition["key_measures"]:
+                found = series.get((section["protocol"], condition["id"], measure["metric"]))
+                if found is None:
+                    continue
+                points = found["points"]
+                here = [i for i, p in enumerate(points) if p["session_id"] in session_ids]
+                if not here:
+                    continue
+                i = here[-1]
+                previous = points[i - 1] if i > 0 else None
+                change = None if previous is None else points[i]["value"] - previous["value"]
+                mdc = found["mdc"]
+                measure["references"].append({
+                    "kind": "change",
+                    "unit": measure["unit"],
+                    "previous": None if previous is None else {k: previous[k] for k in ("session_id", "started_at", "value")},
+                    "change": change,
+                    "mdc": mdc,
+                    "mdc_note": found.get("mdc_note", ""),
+                    "beyond_mdc": None if change is None or mdc is None else abs(change) > mdc["value"],
+                })
 
 
 def _finite(value) -> float | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 from station.protocols.loader import builtin_protocols
-from station.protocols.report import KEY_MEASURES, key_measures, patient_history
+from station.protocols.report import KEY_MEASURES, key_measures, patient_history, session_results
 from station.protocols.results import summarise
 
 from dashboard_support import ACTOR
@@ -70,3 +70,43 @@ def test_a_walk_condition_is_described_as_the_walk_not_as_a_stance():
     protocol = builtin_protocols()["backward-walk-3m-5m"]
     described = summarise(protocol, [])["conditions"][0]["stance"]
     assert described.startswith("walking backward") and "between the gates at 1 m and 4 m" in described
+
+
+def stored_walk_session(store, patient_id: int, protocol: str, condition: str, speed: float) -> dict:
+    """A session with one valid walk trial as the protocol engine stores it."""
+    session = store.sessions.create(patient_id, {"label": protocol}, actor=ACTOR)
+    writer = store.trials.start_trial(session["id"], protocol, condition, {"method": "nominal"}, 100.0, actor=ACTOR)
+    outcome = {"protocol": protocol, "condition": condition, "label": condition, "trial": 1, "attempt": 1, "valid": True,
+               "end_reason": "duration", "issues": [], "hold_end": None, "warnings": [], "completed": True,
+               "duration_s": 120.0, "time_held_s": None}
+    doc = {"kind": "walk", "fs_hz": 100.0, "samples": 0, "profile": "station", "version": "test",
+           "metrics": {**WALK_VALUES, "walk_speed_m_s": speed}, "trial": outcome}
+    writer.finish(doc, valid=True)
+    return session
+
+
+def speed_change(store, session_id: int) -> dict:
+    doc = session_results(store, session_id, builtin_protocols(), actor=ACTOR)
+    speed = next(m for m in doc["protocols"][0]["conditions"][0]["key_measures"] if m["metric"] == "walk_speed_m_s")
+    return next(r for r in speed["references"] if r["kind"] == "change")
+
+
+def test_a_walk_result_says_its_change_since_the_last_session_against_the_mdc(store):
+    after_stroke = store.patients.create({"identifier": "S-1", "birth_year": 1956, "sex": "M", "conditions": ["stroke:left"]},
+                                         actor=ACTOR)
+    first = stored_walk_session(store, after_stroke["id"], "backward-walk-3m-5m", "comfortable", 0.42)
+    assert speed_change(store, first["id"])["previous"] is None  # the first session: nothing to compare
+    second = stored_walk_session(store, after_stroke["id"], "backward-walk-3m-5m", "comfortable", 0.61)
+    change = speed_change(store, second["id"])
+    assert change["previous"]["value"] == 0.42 and abs(change["change"] - 0.19) < 1e-9 and change["unit"] == "m/s"
+    assert change["mdc"]["value"] == 0.11 and change["beyond_mdc"] is True  # DeMark et al.: beyond measurement error
+    third = stored_walk_session(store, after_stroke["id"], "backward-walk-3m-5m", "comfortable", 0.66)
+    assert speed_change(store, third["id"])["beyond_mdc"] is False  # +0.05 m/s may be noise
+
+
+def test_the_mdc_is_not_shown_for_a_patient_unlike_those_it_was_measured_in(store, patient):
+    stored_walk_session(store, patient["id"], "backward-walk-3m-5m", "comfortable", 0.42)
+    later = stored_walk_session(store, patient["id"], "backward-walk-3m-5m", "comfortable", 0.61)
+    change = speed_change(store, later["id"])  # the patient has no stroke: DeMark's MDC does not apply
+    assert change["mdc"] is None and change["beyond_mdc"] is None and "stroke" in change["mdc_note"]
+    assert abs(change["change"] - 0.19) < 1e-9

@@ -61,6 +61,7 @@
     if (ref.kind === "norm") return normReference(ref);
     if (ref.kind === "cutoff") return cutoffReference(ref);
     if (ref.kind === "protocol_norm") return protocolNormReference(ref);
+    if (ref.kind === "change") return WalkResults.changeReference(ref); // walk tests, walk_results.js
     return null;
   }
 

@@ -122,6 +122,22 @@ const WalkResults = (() => {
     if (minutes && minutes.length) plots.append(minutesBlock(minutes, trialId, figure));
   }
 
+  /* A walk measure's change since the patient's previous session of the same test, against the
+     published minimal detectable change when one fits the patient (report.add_walk_changes). */
+  function changeReference(ref) {
+    const unit = ref.unit ? " " + ref.unit : "";
+    const mdcWords = ref.mdc
+      ? el("span", { class: "muted small" }, ` Minimal detectable change ${fmtSig(ref.mdc.value)}${unit}: ${ref.mdc.population}. ${ref.mdc.citation.split(". ")[0]}.`)
+      : el("span", { class: "muted small" }, ref.mdc_note ? ` ${ref.mdc_note}` : " No published minimal detectable change for this measure here.");
+    if (!ref.previous) return el("div", { class: "ref change-ref" }, el("span", { class: "tag" }, "first session"), mdcWords);
+    const sign = ref.change > 0 ? "+" : "";
+    const tag = ref.beyond_mdc === null ? null : ref.beyond_mdc
+      ? el("span", { class: "tag flag" }, "beyond the MDC") : el("span", { class: "tag neutral" }, "within the MDC (may be noise)");
+    return el("div", { class: "ref change-ref" },
+      el("strong", {}, `${sign}${fmtSig(ref.change)}${unit}`), ` since ${Station.when(ref.previous.started_at)} (${fmtSig(ref.previous.value)}${unit}) `,
+      tag, mdcWords);
+  }
+
   const WALK_KEYS = ["walk_time_s", "walk_speed_m_s", "cadence_steps_min", "steps"];
 
   /* A condition of the results page measured walking (its values hold walk measures). */
@@ -147,5 +163,5 @@ const WalkResults = (() => {
     }
   }
 
-  return { values, isWalkTrial, isWalkCondition, conditionFigure, measuresTable, stepsFigure, minutesBlock, minutesOf, defaultWindow, trialPage, MEASURES, fmtSig };
+  return { values, isWalkTrial, isWalkCondition, conditionFigure, changeReference, measuresTable, stepsFigure, minutesBlock, minutesOf, defaultWindow, trialPage, MEASURES, fmtSig };
 })();
