@@ -17,8 +17,13 @@ resident memory of the acquisition process), ``readers`` and what the readers sa
 ``sim_model_cpu_us_per_frame``
     The simulated chips' and bus's share of the loop thread.
 
+``warm_cpu_us_per_frame``
+    The same loop, drivers and simulated chips run back to back under the simulated clock in the
+    bench's own thread (no sleeps between frames, so the caches stay warm): the code's own cost.
+
 CPU time is not a machine-independent quantity: on a shared, loaded machine every wake-up
-starts with cold caches and the same code takes several times longer (see the README).
+starts with cold caches and the same code takes several times longer; ``load_average_1min``
+says how busy the machine was (see the README).
 
 ``--power-cycle S``: one corner (FR) loses power every S seconds for half a second and comes
 back in its power-on state; the document then also reports what the other channels lost
@@ -29,6 +34,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
+import os
 import secrets
 import sys
 import tempfile
@@ -63,6 +69,22 @@ def _next_health(reader, timeout_s: float = 5.0) -> dict:
             return doc
         time.sleep(0.02)
     return reader.read_health() or {}
+
+
+def warm_cpu_us_per_frame(config, frames: int = 2000) -> tuple[float, float]:
+    """The loop's CPU per frame with warm caches: the same loop, drivers and simulated chips run
+    back to back under the simulated clock in this thread (no sleeps, so nothing evicts the
+    caches between frames). Returns (loop, simulated chips) in µs per frame."""
+    from station.sim.static_load import ConstantLoad
+    from station.sim.station import SimulatedStation
+
+    station = SimulatedStation(config, ConstantLoad(fz_n=700.0), seed=0, calibration="nominal")
+    station.run_frames(200)
+    bus = station.simulation.bus
+    cpu0, model0 = time.thread_time_ns(), bus.model_cpu_ns
+    station.run_frames(frames)
+    cpu, model = time.thread_time_ns() - cpu0, bus.model_cpu_ns - model0
+    return round((cpu - model) / frames / 1e3, 2), round(model / frames / 1e3, 2)
 
 
 def run(args) -> int:
@@ -171,6 +193,8 @@ def run(args) -> int:
         "reader_missed_total": sum(r[1] for r in reader_results) + missed,
         "seq_gaps": int(np.count_nonzero(np.diff(seq.astype(np.int64)) != 1)) if len(seq) > 1 else 0,
     }
+    doc["warm_cpu_us_per_frame"], doc["warm_sim_model_cpu_us_per_frame"] = warm_cpu_us_per_frame(config)
+    doc["load_average_1min"] = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
     if power_cycle_s is not None:
         from station.acquire.frame import FrameFlag
 
