@@ -217,6 +217,8 @@ def _stream(app, *, token: str, resume: tuple[str | None, int], shown=lambda sta
     viewers = app.extensions["station_live_viewers"]
     wall_clock = app.config["WALL_CLOCK"]
     reader = None
+    supervisor = app.config.get("ACQUISITION_SUPERVISOR")
+    restarts_seen = 0
     try:
         yield f"retry: {RETRY_MS}\n\n"
         epoch, seq = resume
@@ -255,7 +257,11 @@ def _stream(app, *, token: str, resume: tuple[str | None, int], shown=lambda sta
                 next_health = now + HEALTH_INTERVAL_S
                 health = station_health_document(app)
                 yield _event("health", {"health": health, "viewers": viewers.count})
+            if reader is not None and supervisor is not None and supervisor.restarts != restarts_seen:
+                reader.close()  # the acquisition was restarted: its ring is a new one
+                reader = None
             if reader is None and link is not None and now >= attach_after:
+                restarts_seen = supervisor.restarts if supervisor is not None else 0
                 try:
                     reader = RingReader(link.ring_name)
                     reader.cursor = max(0, reader.write_count - min(reader.capacity, int(BACKFILL_S * link.rate_hz)))

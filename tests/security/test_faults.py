@@ -8,6 +8,8 @@ one line that says what to do.
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import shutil
 import signal
@@ -65,6 +67,21 @@ def _start_recording(station: Station, min_frames: int = 150) -> tuple[object, i
         time.sleep(0.1)
 
 
+def _frames_after_restart(stream, frames_before: int, timeout_s: float = 20.0) -> bool:
+    """True once the live stream sends frames of the restarted process (its health counts
+    restarts, and frames events carry frames again)."""
+    deadline = time.monotonic() + timeout_s
+    restarted = False
+    while time.monotonic() < deadline:
+        line = stream.fp.readline()
+        if line.startswith(b"data: ") and b'"acquisition_restarts"' in line:
+            doc = json.loads(line[6:])
+            restarted = doc["health"]["acquisition_restarts"]["restarts"] >= 1
+        elif restarted and line.startswith(b"data: {\"frames\":[{"):
+            return True
+    return False
+
+
 def _assert_nothing_committed_lost(data: Path, trial_id: int, committed: int) -> dict:
     trial = _db_trial(data, trial_id)
     assert trial["frame_count"] >= committed, f"data lost beyond the last commit: {trial} < {committed}"
@@ -103,6 +120,11 @@ def test_sigkill_of_the_acquisition_mid_trial(data_dir):
     station = Station(data_dir).start().wait_ready()
     try:
         admin, trial_id, committed = _start_recording(station)
+        viewer = station.client().sign_in("ana", "clinician pass phrase 7")
+        conn = http.client.HTTPConnection("127.0.0.1", station.port, timeout=10, source_address=(viewer.address, 0))
+        conn.request("GET", "/api/live", headers={"Cookie": viewer.cookie})
+        stream = conn.getresponse()
+        assert stream.status == 200
         child = acquisition_pid(station.pid)
         os.kill(child, signal.SIGKILL)
         deadline = time.monotonic() + 60
@@ -117,6 +139,9 @@ def test_sigkill_of_the_acquisition_mid_trial(data_dir):
         frames = health["frames"]
         time.sleep(1.0)
         assert station.health()["frames"] > frames  # frames flow again
+        assert _frames_after_restart(stream, frames_before=frames), "the open live view got no frames again"
+        stream.close()
+        conn.close()
         assert station.process.poll() is None  # the station never went down
         deadline = time.monotonic() + 30
         while _db_trial(data_dir, trial_id)["status"] == "recording":  # the run ends the trial
