@@ -17,6 +17,10 @@ The loop is :meth:`step` (one read of the frame source); :meth:`run` repeats it 
 is finished. Under the simulated station, reading advances simulated time, so a whole protocol
 runs in seconds.
 
+Walk tests (``outcome = "walk"``) get a :class:`~station.protocols.walk.WalkMachine` instead of a
+:class:`~station.protocols.machine.TrialMachine` (same interface and states), with the walkway's
+light gates, the clinician's walk settings and the IMU's mounting given to the runner.
+
 Trial flow: as soon as a trial is due, its machine opens and shows its instructions (state
 ``instructions``, event ``trial_ready``); *start* confirms, the machine waits for the patient,
 counts down, records and checks. After the trial:
