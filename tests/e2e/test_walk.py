@@ -74,6 +74,8 @@ def test_a_ten_metre_walk_from_the_gates_to_the_history(station_for, browsers):
          timeout_s=60)
     first = float(by_id(tablet, "walk-timer").text)
     wait(tablet, "the timer to count", lambda d: float(by_id(d, "walk-timer").text) > first, timeout_s=10)
+    wait(tablet, "the steps marked live on the acceleration", lambda d: int(by_id(d, "walk-acc").get_attribute("data-steps") or 0) >= 2,
+         timeout_s=15)
     wait(tablet, "the result", lambda d: by_id(d, "walk-result").is_displayed()
          and css(d, '#walk-result-table tr[data-metric="walk_time_s"]'), timeout_s=60)
     time_row = css(tablet, '#walk-result-table tr[data-metric="walk_time_s"]')[0].text

@@ -320,6 +320,7 @@
         w.dirty = false;
         const now = w.acc.t.length ? w.acc.t[w.acc.t.length - 1] : 0;
         strip.draw(w.acc.t, w.acc.a, w.contacts, now);
+        $("walk-acc").dataset.steps = w.contacts.length; // steps marked on the trace now
       }
     }
     requestAnimationFrame(render);
