@@ -87,7 +87,6 @@ class AcquisitionStats:
     corner_stale: int = 0
     imu_stale: int = 0
     recoveries: int = 0
-    conversions: int = 0
     conversions_missed: int = 0
     conversions_in_lost_frames: int = 0
     imu_samples: int = 0

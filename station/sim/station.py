@@ -153,10 +153,6 @@ class SimulatedHardwareRecipe:
         """The ``source`` of a calibration that fits this simulated plate."""
         return f"simulated:seed={self.seed}"
 
-    @property
-    def simulated_seed(self) -> int:
-        return self.seed
-
     def _scenario(self):
         if self.replay or self.scenario is None:
             return None
@@ -225,9 +221,6 @@ class SimulatedHardwareRecipe:
         from station.sim.scenarios import scenario_message
 
         return scenario_message(event)
-
-    def describe(self) -> str:
-        return "simulated hardware" + (f", timing {self.timing}" if self.timing != "ideal" else "")
 
 
 def _power_cycling(sim, sink, corner: str, every_s: float, off_s: float):

@@ -117,3 +117,34 @@ def test_rings_of_dead_stations_are_removed_and_live_ones_kept():
     finally:
         live.close()
         stale.close()
+
+
+def test_the_process_runs_on_the_pi_like_clock_when_the_root_asks(tmp_path):
+    """--timing pi-under-load for `run`: the recipe makes the real clock's wake-ups late; frames
+    still flow, each on its place on the grid (seq), and health says how many were lost."""
+    recipe = SimulatedHardwareRecipe(seed=1, timing="pi-under-load")
+    spec = AcquisitionSpec(StationConfig(), f"balance-test-{secrets.token_hex(4)}", hardware=recipe, data_dir=str(tmp_path))
+    process = AcquisitionProcess(spec)
+    process.start()
+    source = RingFrameSource(spec.ring_name, 100.0)
+    try:
+        source.read_frames(0.5)
+        frames = []
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 1.0:
+            frames.append(source.read_frames(0.1).frames)
+        frames = np.concatenate(frames)
+        assert len(frames) >= 60
+        gaps = np.diff(frames["seq"].astype(np.int64)) - 1
+        assert (gaps >= 0).all()
+        assert source.health()["sensors"]["fl"]["status"] == "ok"
+    finally:
+        source.close()
+        process.stop()
+
+
+def test_run_refuses_pi_like_timing_on_real_hardware(tmp_path, capsys):
+    from station.cli import main
+
+    assert main(["run", "--timing", "pi-under-load", "--data-dir", str(tmp_path), "--port", "1"]) == 1
+    assert "use it with --simulate" in capsys.readouterr().err

@@ -214,3 +214,17 @@ def test_quality_too_little_load(timing):
     protocol = replace(protocol, quality=replace(protocol.quality, min_body_weight_n=100.0))
     (r,) = _run(protocol, timing, seed=8, person=child, config=config, calibration=_calibration(8, config))
     assert [i.code for i in r.issues] == ["low_load"]
+
+
+def test_trial_command_on_the_pi_like_clock(tmp_path, capsys):
+    out_dir = tmp_path / "run"
+    code = main(["trial", "--protocol", "quiet-stance", "--simulate", "--timing", "pi-under-load", "--seed", "2",
+                 "--out", str(out_dir), "--json"])
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["valid_trial_count"] == 1
+    (csv_path,) = sorted(out_dir.glob("*.csv"))
+    trial = read_trial(csv_path, allow_gaps=True)
+    assert trial.grid_index[-1] + 1 == trial.samples + trial.samples_lost
+    assert main(["record", "--timing", "pi-under-load", "--seconds", "1", "--out", str(tmp_path / "x.csv")]) == 1
+    assert "use it with --simulate" in capsys.readouterr().err
