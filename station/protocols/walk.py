@@ -41,7 +41,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from station.acquire.frame import FRAME_DTYPE, IMU_FIELDS
-from station.config import ImuConfig
 from station.protocols.events import EventBus
 from station.protocols.machine import TrialPlan, TrialResult, TrialState
 from station.protocols.quality import QualityIssue
@@ -60,9 +59,11 @@ CADENCE_WINDOW_S = 10.0
 """Seconds of IMU data behind each live cadence, s."""
 MAX_IMU_MISSING_FRACTION = 0.01
 """More frames than this without IMU data: no gait measures."""
-DEFAULT_MOUNTING = (ImuConfig.mounting_up, ImuConfig.mounting_toes)
-"""(up axis, toes axis) of the IMU as worn when nothing else is said: the configuration's default
-(``imu.mounting_up`` / ``imu.mounting_toes``); the composition roots pass the configured one."""
+DEFAULT_MOUNTING = ("+z", "+x")
+"""(up axis, toes axis) of the IMU when a caller gives none: +z up, +x toward the toes (the IMU frame
+of station.sim.loads). The composition roots always pass one: the configured
+``imu.mounting_up`` / ``imu.mounting_toes`` (default ``+x`` / ``+z``) on the station, the
+simulated sensor's (station.sim.walker.SENSOR_MOUNTING) in simulation."""
 
 
 @dataclass(frozen=True)
