@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import ADMIN_PW, CLINICIAN_PW, Client, tally
+from security_support import ADMIN_PW, CLINICIAN_PW, tally
 
 STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
 XSS = '<script>alert("x")</script>"\'><img src=x onerror=alert(1)>'

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ADMIN_PW, Station, acquisition_pid, alive, copy_data, run_cli, tally
+from security_support import ADMIN_PW, Station, acquisition_pid, alive, copy_data, run_cli, tally
 
 DB = "station.sqlite3"
 

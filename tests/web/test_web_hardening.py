@@ -13,7 +13,6 @@ import threading
 import pytest
 
 from station.store import passwords
-from station.store.audit import Actor
 from web import create_app
 
 from web_support import ADMIN_PW, CLINICIAN_PW, ApiClient, clinic_data
