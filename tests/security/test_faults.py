@@ -165,6 +165,7 @@ def test_corrupt_database_is_refused_in_one_line(data_dir):
     (data_dir / DB).write_bytes(bytes(raw))
     station = Station(data_dir).start()
     code = station.wait_exit(60)
+    assert (data_dir / DB).read_bytes() == bytes(raw)  # left as it was, for the administrator to rescue
     log = station.log().strip().splitlines()
     assert code == 1 and "Traceback" not in station.log()
     assert "damaged" in log[-1] and "balance-station restore" in log[-1]
@@ -180,6 +181,8 @@ def test_emptied_database_with_backups_is_refused(data_dir):
     station = Station(data_dir).start()
     assert station.wait_exit(60) == 1
     line = station.log().strip().splitlines()[-1]
+    assert (data_dir / DB).read_bytes() == b""  # not turned into a new, empty station
+    assert list((data_dir / "backups").glob("station-*.sqlite3"))  # the backup is untouched
     assert "is empty" in line and "balance-station restore" in line and "Traceback" not in station.log()
     tally("faults injected")
 
