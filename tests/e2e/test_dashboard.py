@@ -188,6 +188,8 @@ def test_a_clinic_session_from_setup_to_history(station, browsers):
         return by_id(tablet, "message").text
 
     assert run_trial("firm, eyes open") == "Trial complete."
+    # the suggested rest is counted down before the next trial
+    wait(tablet, "the rest timer", lambda d: by_id(d, "rest-timer").is_displayed() and by_id(d, "rest-timer").text.startswith("Rest"))
     stepped_off = run_trial("firm, eyes closed, attempt 1")
     assert stepped_off.startswith("Held 3.") and "of 30 s" in stepped_off and "stepped off" in stepped_off, stepped_off
     assert "Repeat offered: previous attempt held 3." in stepped_off, stepped_off
