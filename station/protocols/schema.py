@@ -3,7 +3,8 @@
 A protocol is a TOML file (read with :mod:`tomllib`); the built-in ones ship as package data in
 ``station/protocols/builtin/*.toml`` and a clinic can add its own (see
 :mod:`station.protocols.loader`). A file with a mistake is refused with a
-:class:`ProtocolError` that names the file, the field and what is allowed.
+:class:`ProtocolError` that names the file, the field and what is allowed (fields are taken
+apart with :mod:`station.tomlschema`, the mechanism shared by every hand-written TOML file).
 
 File layout (every section is described in ``station/protocols/builtin/README.md``)::
 
@@ -23,13 +24,16 @@ Units are in the field names (``duration_s``, ``asymmetry_flag_pct``).
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from station.analysis.gait import GAIT_KEYS
 from station.analysis.metrics import METRIC_KEYS
 from station.protocols.quality import QUALITY_FIELDS, QualitySettings
+from station.tomlschema import ID_RE as _ID_RE
+from station.tomlschema import NAME_RE as _NAME_RE
+from station.tomlschema import SchemaError, Table
+from station.tomlschema import allowed_list as _allowed
 
 OUTCOMES = ("sway", "time_held", "weight_bearing", "walk")
 """``sway``: COP sway metrics of a fixed-duration stance (losing balance makes the trial invalid).
@@ -67,20 +71,12 @@ WALK_METRICS = ("walk_time_s", "walk_distance_m", "walk_speed_m_s") + tuple(
 """Results of walk tests (:mod:`station.protocols.walk`): gate timing and the gait keys."""
 METRICS = SWAY_METRICS + PROTOCOL_METRICS + WALK_METRICS
 
-_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
-_ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
-class ProtocolError(ValueError):
+class ProtocolError(SchemaError):
     """A protocol file with a mistake. ``str(e)`` is one line: ``<file>: <field>: <problem>``,
-    ending with what is allowed."""
-
-    def __init__(self, source: str, field_path: str | None, problem: str):
-        self.source = source
-        self.field = field_path
-        self.problem = " ".join(problem.split())
-        where = f"{source}: {field_path}: " if field_path else f"{source}: "
-        super().__init__(where + self.problem)
+    ending with what is allowed (the station's one mechanism for hand-written TOML,
+    :mod:`station.tomlschema`)."""
 
 
 @dataclass(frozen=True)
@@ -322,128 +318,15 @@ class Protocol:
 # Validation
 
 
-def _allowed(values) -> str:
-    return ", ".join(repr(v) for v in values)
-
-
-def _clean_text(value: str) -> str:
-    """Whitespace of TOML text tidied: paragraphs (separated by blank lines) kept, each on one line."""
-    paragraphs = re.split(r"\n\s*\n", value.strip())
-    return "\n\n".join(" ".join(p.split()) for p in paragraphs)
-
-
-class _Reader:
-    """Takes fields out of one TOML table, checking each; reports unknown keys."""
+class _Reader(Table):
+    """A :class:`station.tomlschema.Table` whose mistakes are :class:`ProtocolError`; it hands out
+    arrays of tables as plain dicts (the code below wraps each in a reader of its own)."""
 
     def __init__(self, source: str, prefix: str, table: Any):
-        self.source = source
-        self.prefix = prefix
-        if not isinstance(table, dict):
-            raise ProtocolError(source, prefix, f"must be a table, not {type(table).__name__}")
-        self.table = dict(table)
-        self.known: list[str] = []
-
-    def path(self, key: str) -> str:
-        return f"{self.prefix}.{key}" if self.prefix else key
-
-    def error(self, key: str, problem: str) -> ProtocolError:
-        return ProtocolError(self.source, self.path(key), problem)
-
-    def _get(self, key: str, required: bool, default):
-        self.known.append(key)
-        if key not in self.table:
-            if required:
-                raise self.error(key, "is missing; it is required")
-            return default, False
-        return self.table[key], True
-
-    def text(self, key: str, required: bool = True, default: str = "") -> str:
-        value, present = self._get(key, required, default)
-        if not present:
-            return value
-        if not isinstance(value, str) or not value.strip():
-            raise self.error(key, f"must be non-empty text, not {value!r}")
-        return _clean_text(value)
-
-    def optional_text(self, key: str) -> str | None:
-        value, present = self._get(key, False, None)
-        if not present:
-            return None
-        if not isinstance(value, str) or not value.strip():
-            raise self.error(key, f"must be non-empty text, not {value!r}")
-        return value.strip()
-
-    def choice(self, key: str, allowed, required: bool = True, default: str | None = None) -> str | None:
-        value, present = self._get(key, required, default)
-        if not present:
-            return value
-        if value not in allowed:
-            raise self.error(key, f"{value!r} is not allowed; allowed: {_allowed(allowed)}")
-        return value
-
-    def ident(self, key: str, pattern: re.Pattern = _ID_RE) -> str:
-        value, _ = self._get(key, True, None)
-        if not isinstance(value, str) or not pattern.match(value):
-            chars = "'_' or '-'" if pattern is _NAME_RE else "'_'"
-            raise self.error(
-                key,
-                f"{value!r} is not allowed; allowed: lower-case letters, digits and {chars}, "
-                "starting with a letter, at most 40 characters",
-            )
-        return value
-
-    def number(self, key: str, *, lo: float, hi: float, required: bool = True, default: float | None = None,
-               lo_open: bool = False) -> float | None:
-        value, present = self._get(key, required, default)
-        if not present:
-            return value
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise self.error(key, f"must be a number, not {value!r}; allowed: {'more than' if lo_open else 'from'} {lo:g} to {hi:g}")
-        if value < lo or value > hi or (lo_open and value == lo):
-            raise self.error(key, f"{value!r} is out of range; allowed: {'more than' if lo_open else 'from'} {lo:g} to {hi:g}")
-        return float(value)
-
-    def integer(self, key: str, *, lo: int, hi: int, required: bool = True, default: int | None = None) -> int | None:
-        value, present = self._get(key, required, default)
-        if not present:
-            return value
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.error(key, f"must be a whole number, not {value!r}; allowed: {lo} to {hi}")
-        if not lo <= value <= hi:
-            raise self.error(key, f"{value!r} is out of range; allowed: {lo} to {hi}")
-        return value
-
-    def choices(self, key: str, allowed, default: tuple[str, ...]) -> tuple[str, ...]:
-        value, present = self._get(key, False, default)
-        if not present:
-            return value
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.error(key, f"must be a list of text, not {value!r}; allowed values: {_allowed(allowed)}")
-        for v in value:
-            if v not in allowed:
-                raise self.error(key, f"{v!r} is not allowed; allowed: {_allowed(allowed)}")
-        return tuple(dict.fromkeys(value))
-
-    def table_of(self, key: str) -> dict | None:
-        value, present = self._get(key, False, None)
-        if not present:
-            return None
-        if not isinstance(value, dict):
-            raise self.error(key, f"must be a table, not {type(value).__name__}")
-        return value
+        super().__init__(source, prefix, table, ProtocolError)
 
     def array_of_tables(self, key: str, required: bool = False) -> list[dict]:
-        value, present = self._get(key, required, [])
-        if not present:
-            return value
-        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            raise self.error(key, f"must be an array of tables ([[{key}]]), not {type(value).__name__}")
-        return value
-
-    def finish(self) -> None:
-        unknown = [k for k in self.table if k not in self.known]
-        if unknown:
-            raise self.error(unknown[0], f"unknown field; allowed: {_allowed(self.known)}")
+        return [t.table for t in super().array_of_tables(key, required)]
 
 
 def protocol_from_dict(data: dict, source: str) -> Protocol:
