@@ -17,6 +17,12 @@ one the station knows). A library would add a compiled dependency to the Pi imag
 generic messages would have to be rewritten field by field anyway. One small module, whose
 messages have the shape the protocol files already use, serves all three files.
 
+Protocols (:mod:`station.protocols.schema`) and programme templates
+(:mod:`station.programmes.template`) are read with :class:`Table` and stop at the first mistake.
+The station configuration (:mod:`station.config_file`) reports every mistake at once, each with
+its line: it uses this module's :func:`key_lines` / :func:`line_of` (tomllib keeps no positions)
+and :func:`format_value`, with per-key checks of its own (:mod:`station.config_keys`).
+
 >>> t = Table("clinic.toml", "schedule", {"weeks": 4, "sessions_per_week": 3})
 >>> t.integer("weeks", lo=1, hi=52)
 4
@@ -32,9 +38,11 @@ station.tomlschema.SchemaError: clinic.toml: schedule.weeks: 0 is out of range; 
 from __future__ import annotations
 
 import difflib
+import json
 import math
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -241,3 +249,135 @@ class Table:
 def _kind(value: Any) -> str:
     return {dict: "a table", list: "a list", str: "text", bool: "true/false", int: "a number",
             float: "a number"}.get(type(value), type(value).__name__)
+
+
+# -- positions and values of a TOML text (tomllib keeps no positions) ------------------------
+
+
+_BARE = r"[A-Za-z0-9_-]+"
+_QUOTED = r'"(?:[^"\\]|\\.)*"|\'[^\']*\''
+_PART = rf"(?:{_BARE}|{_QUOTED})"
+_DOTTED = rf"{_PART}(?:\s*\.\s*{_PART})*"
+_TABLE_RE = re.compile(rf"^\s*(\[\[?)\s*({_DOTTED})\s*\]\]?")
+_KEYVAL_RE = re.compile(rf"^\s*({_DOTTED})\s*=")
+_PART_RE = re.compile(_PART)
+
+
+def _split_key(dotted: str) -> tuple[str, ...]:
+    parts = []
+    for part in _PART_RE.findall(dotted):
+        if part.startswith('"'):
+            part = json.loads(part)
+        elif part.startswith("'"):
+            part = part[1:-1]
+        parts.append(part)
+    return tuple(parts)
+
+
+class _ValueScanner:
+    """Tracks whether a value continues on the next line (open array, inline table or
+    multi-line string), so keys are only looked for where a key can start."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.in_string: str | None = None  # '"""' or "'''" while inside a multi-line string
+
+    @property
+    def continuing(self) -> bool:
+        return self.depth > 0 or self.in_string is not None
+
+    def feed(self, text: str) -> None:
+        i, n = 0, len(text)
+        while i < n:
+            if self.in_string is not None:
+                end = text.find(self.in_string, i)
+                if self.in_string == '"""':
+                    while end > 0 and _escaped(text, end):
+                        end = text.find('"""', end + 1)
+                if end < 0:
+                    return
+                i = end + 3
+                self.in_string = None
+                continue
+            ch = text[i]
+            if ch == "#":
+                return
+            if text.startswith('"""', i) or text.startswith("'''", i):
+                self.in_string = text[i : i + 3]
+                i += 3
+                continue
+            if ch == '"':
+                i += 1
+                while i < n and text[i] != '"':
+                    i += 2 if text[i] == "\\" else 1
+                i += 1
+                continue
+            if ch == "'":
+                close = text.find("'", i + 1)
+                i = n if close < 0 else close + 1
+                continue
+            if ch in "[{":
+                self.depth += 1
+            elif ch in "]}":
+                self.depth = max(0, self.depth - 1)
+            i += 1
+
+
+def _escaped(text: str, pos: int) -> bool:
+    backslashes = 0
+    while pos - 1 - backslashes >= 0 and text[pos - 1 - backslashes] == "\\":
+        backslashes += 1
+    return backslashes % 2 == 1
+
+
+def key_lines(text: str) -> dict[tuple[str, ...], int]:
+    """Map each table header and key of a (valid) TOML text to its 1-based line number.
+
+    Keys are full paths: ``("plate", "width_cm")`` for ``width_cm`` under ``[plate]``. Keys inside
+    inline tables are not listed; :func:`line_of` falls back to the enclosing key's line.
+    """
+    lines: dict[tuple[str, ...], int] = {}
+    table: tuple[str, ...] = ()
+    scanner = _ValueScanner()
+    for number, line in enumerate(text.splitlines(), start=1):
+        if scanner.continuing:
+            scanner.feed(line)
+            continue
+        match = _TABLE_RE.match(line)
+        if match:
+            table = _split_key(match.group(2))
+            lines.setdefault(table, number)
+            continue
+        match = _KEYVAL_RE.match(line)
+        if match:
+            path = table + _split_key(match.group(1))
+            for depth in range(len(table) + 1, len(path) + 1):
+                lines.setdefault(path[:depth], number)
+            scanner.feed(line[match.end() :])
+    return lines
+
+
+def line_of(lines: Mapping[tuple[str, ...], int], path: tuple[str, ...]) -> int | None:
+    """The line of ``path``, or of its nearest enclosing key or table that :func:`key_lines` found."""
+    while path:
+        if path in lines:
+            return lines[path]
+        path = path[:-1]
+    return None
+
+
+def format_value(value: Any) -> str:
+    """A value as it would be written in TOML (``None`` shown as ``(none)``)."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (str, Path)):
+        return json.dumps(str(value))
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k} = {format_value(v)}" for k, v in value.items()) + "}"
+    return repr(value)

@@ -1,0 +1,410 @@
+"""Every key of the station's configuration file: how each value is checked and shown, and the
+checks that involve more than one key (used by :mod:`station.config_file` and
+:mod:`station.config_show`).
+
+A key's parser returns the parsed value or raises :class:`Invalid` whose message says what is
+allowed. A section's keys must match its dataclass's fields exactly (checked at import), so a field
+added to :mod:`station.config` cannot be forgotten here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from station.config import (
+    AcquisitionConfig,
+    BackupConfig,
+    GateConfig,
+    ImuConfig,
+    PanelConfig,
+    PlateConfig,
+    StationConfig,
+    WebConfig,
+)
+
+class _Invalid(Exception):
+    """Raised by a key's parser; the message says what is allowed."""
+
+
+def _is_int(raw: Any) -> bool:
+    return isinstance(raw, int) and not isinstance(raw, bool)
+
+
+def _int_range(lo: int, hi: int, unit: str = "") -> Callable[[Any], int]:
+    suffix = f" {unit}" if unit else ""
+
+    def parse(raw: Any) -> int:
+        if not _is_int(raw) or not lo <= raw <= hi:
+            raise _Invalid(f"an integer from {lo} to {hi}{suffix}")
+        return raw
+
+    return parse
+
+
+def _int_choice(choices: tuple[int, ...], unit: str = "") -> Callable[[Any], int]:
+    suffix = f" {unit}" if unit else ""
+
+    def parse(raw: Any) -> int:
+        if not _is_int(raw) or raw not in choices:
+            raise _Invalid("one of " + ", ".join(str(c) for c in choices) + suffix)
+        return raw
+
+    return parse
+
+
+def _float_range(lo: float, hi: float, unit: str, *, lo_open: bool = False) -> Callable[[Any], float]:
+    def parse(raw: Any) -> float:
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+            raise _Invalid(f"a number {'above' if lo_open else 'from'} {lo:g} {'and up ' if lo_open else ''}to {hi:g} {unit}")
+        value = float(raw)
+        if value != value or (value <= lo if lo_open else value < lo) or value > hi:
+            raise _Invalid(f"a number {'above' if lo_open else 'from'} {lo:g} {'and up ' if lo_open else ''}to {hi:g} {unit}")
+        return value
+
+    return parse
+
+
+def _str_choice(choices: tuple[str, ...]) -> Callable[[Any], str]:
+    def parse(raw: Any) -> str:
+        if not isinstance(raw, str) or raw not in choices:
+            raise _Invalid("one of " + ", ".join(json.dumps(c) for c in choices))
+        return raw
+
+    return parse
+
+
+def _address(lo: int, hi: int) -> Callable[[Any], int]:
+    def parse(raw: Any) -> int:
+        if not _is_int(raw) or not lo <= raw <= hi:
+            raise _Invalid(f"an I2C address from 0x{lo:02X} to 0x{hi:02X} (write it as hex, e.g. 0x{lo:02X})")
+        return raw
+
+    return parse
+
+
+_MOUNTING_AXES = ("+x", "-x", "+y", "-y", "+z", "-z")
+_IMU_ADDRESSES = {"lsm6dsox": (0x6A, 0x6B), "mpu6050": (0x68, 0x69)}
+
+
+def _imu_address(raw: Any) -> int | None:
+    allowed = sorted(a for pair in _IMU_ADDRESSES.values() for a in pair)
+    if raw == "auto":
+        return None
+    if not _is_int(raw) or raw not in allowed:
+        raise _Invalid(
+            '"auto" (probe the chip\'s usual addresses) or one of '
+            + ", ".join(f"0x{a:02X}" for a in allowed)
+        )
+    return raw
+
+
+def _mux_channels(raw: Any) -> tuple[int, int, int, int]:
+    allowed = "four different mux channels 0-7, for the corners FL, FR, BL, BR in that order"
+    if not isinstance(raw, list) or len(raw) != 4:
+        raise _Invalid(allowed)
+    if not all(_is_int(c) and 0 <= c <= 7 for c in raw) or len(set(raw)) != 4:
+        raise _Invalid(allowed)
+    return (raw[0], raw[1], raw[2], raw[3])
+
+
+def _gpio_pin(raw: Any) -> int:
+    if not _is_int(raw) or not 0 <= raw <= 27:
+        raise _Invalid("a BCM GPIO number from 0 to 27 (not a header pin number)")
+    if raw in _RESERVED_PINS:
+        raise _Invalid(f"a free BCM GPIO: GPIO {raw} is {_RESERVED_PINS[raw]}")
+    return raw
+
+
+MAX_GATES = 16
+
+
+def _gates(raw: Any) -> tuple[GateConfig, ...]:
+    """``[[panel.gates]]`` tables, each ``pin`` (BCM GPIO) and ``position_m`` (along the walkway)."""
+    allowed = ("an array of tables [[panel.gates]], each with pin = <BCM GPIO> and position_m = <metres from the "
+               f"start line, 0-100>, at most {MAX_GATES} gates, no two at the same position or on the same pin; [] for none")
+    if not isinstance(raw, list) or len(raw) > MAX_GATES:
+        raise _Invalid(allowed)
+    gates = []
+    for i, table in enumerate(raw):
+        if not isinstance(table, dict) or set(table) != {"pin", "position_m"}:
+            raise _Invalid(f"gate {i + 1}: " + allowed)
+        try:
+            pin = _gpio_pin(table["pin"])
+        except _Invalid as exc:
+            raise _Invalid(f"gate {i + 1}: pin: {exc}") from None
+        position = table["position_m"]
+        if isinstance(position, bool) or not isinstance(position, (int, float)) or not 0.0 <= position <= 100.0:
+            raise _Invalid(f"gate {i + 1}: position_m: a number of metres from 0 to 100")
+        gates.append(GateConfig(pin=pin, position_m=float(position)))
+    if len({g.pin for g in gates}) != len(gates) or len({g.position_m for g in gates}) != len(gates):
+        raise _Invalid(allowed)
+    return tuple(sorted(gates, key=lambda g: g.position_m))
+
+
+def _dump_gates(gates: tuple[GateConfig, ...]) -> list[dict]:
+    return [{"pin": g.pin, "position_m": g.position_m} for g in gates]
+
+
+_RESERVED_PINS = {
+    0: "the HAT EEPROM's I2C data (ID_SD)",
+    1: "the HAT EEPROM's I2C clock (ID_SC)",
+    2: "I2C1 SDA, used by the plate",
+    3: "I2C1 SCL, used by the plate",
+}
+
+
+def _host(raw: Any) -> str:
+    allowed = 'an IP address to listen on ("127.0.0.1" behind the HTTPS proxy, "0.0.0.0" for all)'
+    if not isinstance(raw, str):
+        raise _Invalid(allowed)
+    try:
+        ipaddress.ip_address(raw)
+    except ValueError:
+        if raw != "localhost":
+            raise _Invalid(allowed) from None
+    return raw
+
+
+def _port(raw: Any) -> int:
+    if not _is_int(raw) or not 1 <= raw <= 65535:
+        raise _Invalid("a TCP port from 1 to 65535")
+    return raw
+
+
+def _path(raw: Any) -> str:
+    if not isinstance(raw, str) or not raw.strip() or "\0" in raw:
+        raise _Invalid("a non-empty path (relative paths are relative to this file's directory)")
+    return raw
+
+
+def _optional_path(raw: Any) -> str | None:
+    if raw == "":
+        return None
+    if not isinstance(raw, str) or "\0" in raw:
+        raise _Invalid('a path, or "" for none (relative paths are relative to this file\'s directory)')
+    return raw
+
+
+@dataclass(frozen=True)
+class _Key:
+    parse: Callable[[Any], Any]
+    dump: Callable[[Any], Any] = lambda value: value
+    path: bool = False
+    secret: bool = False
+
+
+def _dump_optional_path(value: Path | None) -> str:
+    return "" if value is None else str(value)
+
+
+def _dump_imu_address(value: int | None) -> Any:
+    return "auto" if value is None else value
+
+
+# Every key of the file. A section's keys must match its dataclass's fields exactly (checked at
+# import below), so a field added to station.config cannot be forgotten here.
+_SCHEMA: dict[str, tuple[type, dict[str, _Key]]] = {
+    "plate": (
+        PlateConfig,
+        {
+            "front_end": _Key(_str_choice(("nau7802",))),
+            "width_cm": _Key(_float_range(5.0, 200.0, "cm")),
+            "depth_cm": _Key(_float_range(5.0, 200.0, "cm")),
+            "mux_address": _Key(_address(0x70, 0x77)),
+            "mux_channels": _Key(_mux_channels, dump=list),
+            "adc_rate_sps": _Key(_int_choice((10, 20, 40, 80, 320), "samples/s (NAU7802 rates)")),
+            "adc_gain": _Key(_int_choice((1, 2, 4, 8, 16, 32, 64, 128), "(NAU7802 PGA gains)")),
+            "load_cell_capacity_kg": _Key(_float_range(0.0, 2000.0, "kg", lo_open=True)),
+            "load_cell_rated_output_mv_v": _Key(_float_range(0.0, 10.0, "mV/V", lo_open=True)),
+            "cop_min_force_n": _Key(_float_range(0.0, 5000.0, "N")),
+        },
+    ),
+    "imu": (
+        ImuConfig,
+        {
+            "model": _Key(_str_choice(("auto", "lsm6dsox", "mpu6050", "none"))),
+            "address": _Key(_imu_address, dump=_dump_imu_address),
+            "rate_hz": _Key(_float_range(1.0, 1000.0, "Hz")),
+            "accel_range_g": _Key(_int_choice((2, 4, 8, 16), "g")),
+            "gyro_range_dps": _Key(_int_choice((125, 250, 500, 1000, 2000), "deg/s")),
+            "mounting_up": _Key(_str_choice(_MOUNTING_AXES)),
+            "mounting_toes": _Key(_str_choice(_MOUNTING_AXES)),
+        },
+    ),
+    "acquisition": (
+        AcquisitionConfig,
+        {
+            "bus": _Key(_int_range(0, 255, "(the N of /dev/i2c-N; 1 on a Raspberry Pi)")),
+            "bus_clock_hz": _Key(_int_range(10_000, 400_000, "Hz (400000 is the chips' fast mode)")),
+            "rate_hz": _Key(_float_range(1.0, 1000.0, "Hz")),
+            "ring_frames": _Key(_int_range(2, 1_048_576, "frames")),
+        },
+    ),
+    "panel": (
+        PanelConfig,
+        {
+            "button_pin": _Key(_gpio_pin),
+            "buzzer_pin": _Key(_gpio_pin),
+            "led_pin": _Key(_gpio_pin),
+            "gates": _Key(_gates, dump=_dump_gates),
+        },
+    ),
+    "web": (
+        WebConfig,
+        {
+            "host": _Key(_host),
+            "port": _Key(_port),
+            "tls_cert": _Key(_optional_path, dump=_dump_optional_path, path=True),
+            "tls_key": _Key(_optional_path, dump=_dump_optional_path, path=True),
+            "https_port": _Key(_port),
+            "http_redirect_port": _Key(_port),
+            "session_timeout_min": _Key(_float_range(1.0, 24 * 60.0, "min")),
+        },
+    ),
+    "backup": (
+        BackupConfig,
+        {
+            "interval_h": _Key(_float_range(0.25, 24 * 31.0, "h")),
+            "keep": _Key(_int_range(1, 10_000, "backups")),
+        },
+    ),
+}
+_TOP_LEVEL: dict[str, _Key] = {"data_dir": _Key(_path, path=True)}
+
+
+def _check_schema_covers_dataclasses() -> None:
+    for section, (cls, keys) in _SCHEMA.items():
+        fields = {f.name for f in dataclasses.fields(cls)}
+        if fields != set(keys):
+            raise RuntimeError(
+                f"station.config_file: [{section}] keys {sorted(keys)} do not match "
+                f"{cls.__name__} fields {sorted(fields)}"
+            )
+    top = {f.name for f in dataclasses.fields(StationConfig)} - set(_SCHEMA)
+    if top != set(_TOP_LEVEL):
+        raise RuntimeError(f"station.config_file: top-level keys {sorted(_TOP_LEVEL)} != {sorted(top)}")
+
+
+_check_schema_covers_dataclasses()
+
+
+def secret_keys() -> frozenset[str]:
+    """Dotted names of the keys whose values ``config show`` hides."""
+    names = {k for k, spec in _TOP_LEVEL.items() if spec.secret}
+    for section, (_cls, keys) in _SCHEMA.items():
+        names.update(f"{section}.{k}" for k, spec in keys.items() if spec.secret)
+    return frozenset(names)
+
+
+_HEX_KEYS = {"plate.mux_address", "imu.address"}
+
+
+_Key2 = tuple[str, ...]
+
+
+def _cross_checks(config: StationConfig, keys_in_file: set[str]) -> list[tuple[_Key2, Any, str, _Key2 | None]]:
+    """Checks that involve more than one key: (key, value, what is allowed, the related key)."""
+    out: list[tuple[_Key2, Any, str, _Key2 | None]] = []
+
+    def file_last(section: str, names: list[str]) -> list[str]:
+        # Among keys that collide, blame the one the file sets: defaults claim values first.
+        return sorted(names, key=lambda n: f"{section}.{n}" in keys_in_file)
+    plate, imu, acq, panel, web = config.plate, config.imu, config.acquisition, config.panel, config.web
+
+    if acq.rate_hz > plate.adc_rate_sps:
+        out.append(
+            (
+                ("acquisition", "rate_hz"),
+                acq.rate_hz,
+                f"allowed: at most plate.adc_rate_sps = {plate.adc_rate_sps} (a faster frame rate "
+                "only repeats stale corner values); raise the ADC rate or lower the frame rate",
+                ("plate", "adc_rate_sps"),
+            )
+        )
+    min_ring = int(10 * acq.rate_hz)
+    if acq.ring_frames < min_ring:
+        out.append(
+            (
+                ("acquisition", "ring_frames"),
+                acq.ring_frames,
+                f"allowed: at least {min_ring} frames (10 s at acquisition.rate_hz = {acq.rate_hz:g}), "
+                "so a reader that pauses does not lose frames",
+                ("acquisition", "rate_hz"),
+            )
+        )
+    if imu.model in _IMU_ADDRESSES and imu.address is not None and imu.address not in _IMU_ADDRESSES[imu.model]:
+        addresses = ", ".join(f"0x{a:02X}" for a in _IMU_ADDRESSES[imu.model])
+        out.append(
+            (("imu", "address"), imu.address, f'allowed for imu.model = "{imu.model}": {addresses} or "auto"', ("imu", "model"))
+        )
+    if imu.mounting_up[1] == imu.mounting_toes[1]:
+        first, second = file_last("imu", ["mounting_up", "mounting_toes"])
+        out.append(
+            (
+                ("imu", second),
+                getattr(imu, second),
+                f"allowed: a sensor axis other than imu.{first}'s ({getattr(imu, first)}): up and toes are "
+                "perpendicular",
+                ("imu", first),
+            )
+        )
+    if imu.model == "mpu6050" and imu.gyro_range_dps == 125:
+        out.append(
+            (
+                ("imu", "gyro_range_dps"),
+                imu.gyro_range_dps,
+                'allowed for imu.model = "mpu6050": 250, 500, 1000, 2000 deg/s',
+                ("imu", "model"),
+            )
+        )
+    pins: dict[int, str] = {}
+    panel_pins = [(name, getattr(panel, name)) for name in ("button_pin", "buzzer_pin", "led_pin")]
+    panel_pins += [(f"gates[{i}].pin", gate.pin) for i, gate in enumerate(panel.gates)]
+    for name in file_last("panel", [name for name, _ in panel_pins]):
+        pin = dict(panel_pins)[name]
+        if pin in pins:
+            key = "gates" if name.startswith("gates[") else name
+            other = "gates" if pins[pin].startswith("gates[") else pins[pin]
+            out.append(
+                (
+                    ("panel", key),
+                    pin,
+                    f"allowed: a GPIO not used by another panel device (panel.{pins[pin]} uses GPIO {pin})",
+                    ("panel", other),
+                )
+            )
+        else:
+            pins[pin] = name
+    ports: dict[int, str] = {}
+    for name in file_last("web", ["port", "https_port", "http_redirect_port"]):
+        port = getattr(web, name)
+        if port in ports:
+            out.append(
+                (
+                    ("web", name),
+                    port,
+                    f"allowed: a port not used by web.{ports[port]} (both would listen on {port})",
+                    ("web", ports[port]),
+                )
+            )
+        else:
+            ports[port] = name
+    if (web.tls_cert is None) != (web.tls_key is None):
+        missing = "tls_key" if web.tls_key is None else "tls_cert"
+        present = "tls_cert" if missing == "tls_key" else "tls_key"
+        out.append(
+            (
+                ("web", missing),
+                None,
+                f"allowed: a path whenever web.{present} is set (a certificate needs its key and the "
+                "key its certificate); set both or neither",
+                ("web", present),
+            )
+        )
+    return out
