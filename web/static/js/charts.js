@@ -75,12 +75,14 @@ const Charts = (() => {
       ctx.clearRect(0, 0, W, H);
       // a fixed view: the plate with a margin
       // a wide canvas: the plate on the left, the zoom beside it; a square one: the zoom in a corner
-      const wide = W > H * 1.25;
+      // a tall one (a phone): the plate on top, the zoom under it
+      const wide = W > H * 1.25, tall = H > W * 1.2;
       const PW = wide ? Math.min(H, W * 0.62) : W; // the plate view's width (px)
+      const PH = tall ? W : H; // the plate view's height (px)
       const halfW = this.plate.width_cm / 2 + 4, halfD = this.plate.depth_cm / 2 + 4;
-      const scale = Math.min(PW / (2 * halfW), H / (2 * halfD)); // px per cm
+      const scale = Math.min(PW / (2 * halfW), PH / (2 * halfD)); // px per cm
       const X = (v) => PW / 2 + v * scale;
-      const Y = (v) => H / 2 - v * scale;
+      const Y = (v) => PH / 2 - v * scale;
       // the plate
       ctx.lineWidth = 2 * dpr;
       ctx.strokeStyle = "#8a95a1";
@@ -124,16 +126,16 @@ const Charts = (() => {
       ctx.strokeStyle = "#4d5864";
       ctx.lineWidth = 2 * dpr;
       ctx.beginPath();
-      ctx.moveTo(8 * dpr, H - 10 * dpr); ctx.lineTo(8 * dpr + 10 * scale, H - 10 * dpr);
+      ctx.moveTo(8 * dpr, PH - 10 * dpr); ctx.lineTo(8 * dpr + 10 * scale, PH - 10 * dpr);
       ctx.stroke();
-      ctx.fillText("10 cm", 12 * dpr + 10 * scale, H - 6 * dpr);
+      ctx.fillText("10 cm", 12 * dpr + 10 * scale, PH - 6 * dpr);
       let n = 0;
       for (let i = 0; i < ml.length; i++) if (ml[i] !== null && ap[i] !== null) n++;
       if (!n || stale) {
         ctx.fillStyle = "#5b6673";
         ctx.font = `${18 * dpr}px system-ui, sans-serif`;
         ctx.textAlign = "center";
-        ctx.fillText(stale ? "No data from the plate" : "No one on the plate", PW / 2, H / 2);
+        ctx.fillText(stale ? "No data from the plate" : "No one on the plate", PW / 2, PH / 2);
         ctx.textAlign = "start";
         if (stale) return;
         if (!n) return;
@@ -141,8 +143,10 @@ const Charts = (() => {
       this.path(ml, ap, X, Y, 2 * dpr, 6 * dpr);
       // the zoom: the same plate frame around the feet's centre, fixed (never re-centred)
       const pad = 8 * dpr;
-      const box = wide ? Math.round(Math.min(W - PW - 2 * pad, H - 40 * dpr)) : Math.round(Math.min(W, H) * 0.3);
-      const bx = W - box - pad, by = wide ? Math.round((H - box) / 2) : H - box - pad;
+      const box = wide ? Math.round(Math.min(W - PW - 2 * pad, H - 40 * dpr))
+        : tall ? Math.round(Math.min(H - PH - 28 * dpr, W * 0.6)) : Math.round(Math.min(W, H) * 0.3);
+      const bx = tall ? Math.round((W - box) / 2) : W - box - pad;
+      const by = wide ? Math.round((H - box) / 2) : H - box - pad;
       const zoom = box / (2 * ZOOM_HALF_CM);
       const ZX = (v) => bx + box / 2 + v * zoom, ZY = (v) => by + box / 2 - v * zoom;
       ctx.save();
@@ -170,7 +174,7 @@ const Charts = (() => {
       ctx.restore();
       ctx.fillStyle = "#4d5864";
       ctx.font = `${11 * dpr}px system-ui, sans-serif`;
-      ctx.fillText(wide ? `Zoom ±${ZOOM_HALF_CM} cm, 1 cm grid` : `zoom ±${ZOOM_HALF_CM} cm`, bx, by - 6 * dpr);
+      ctx.fillText(wide || tall ? `Zoom ±${ZOOM_HALF_CM} cm, 1 cm grid` : `zoom ±${ZOOM_HALF_CM} cm`, bx, by - 6 * dpr);
       if (wide) ctx.fillText("fixed on the plate's centre", bx, by + box + 16 * dpr);
     }
 
