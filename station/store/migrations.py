@@ -279,6 +279,21 @@ MIGRATIONS = MIGRATIONS + (
     ),
 )
 
+MIGRATIONS = MIGRATIONS + (
+    Migration(
+        4,
+        "trials: the clinician's note, and who overrode the station's validity check and when"
+        " (the station's own verdict kept beside it)",
+        (
+            "ALTER TABLE trials ADD COLUMN notes TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE trials ADD COLUMN judged_by TEXT",
+            "ALTER TABLE trials ADD COLUMN judged_at TEXT",
+            "ALTER TABLE trials ADD COLUMN station_valid INTEGER CHECK (station_valid IN (0, 1))",
+            "ALTER TABLE trials ADD COLUMN station_validity_reason TEXT",
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 
