@@ -112,6 +112,16 @@ class BackupConfig:
 
 
 @dataclass(frozen=True)
+class ClinicConfig:
+    """The clinic, as its reports show it: ``name`` (the dashboard's clinic-name setting, when an
+    administrator saves one, takes precedence) and ``logo``, a PNG or JPEG file printed in the
+    header of PDF reports (``None``: no logo)."""
+
+    name: str = ""
+    logo: Path | None = None
+
+
+@dataclass(frozen=True)
 class StationConfig:
     """Everything the station needs to start."""
 
@@ -122,3 +132,4 @@ class StationConfig:
     panel: PanelConfig = field(default_factory=PanelConfig)
     web: WebConfig = field(default_factory=WebConfig)
     backup: BackupConfig = field(default_factory=BackupConfig)
+    clinic: ClinicConfig = field(default_factory=ClinicConfig)

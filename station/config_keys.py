@@ -20,6 +20,7 @@ from typing import Any
 from station.config import (
     AcquisitionConfig,
     BackupConfig,
+    ClinicConfig,
     GateConfig,
     ImuConfig,
     PanelConfig,
@@ -191,6 +192,38 @@ def _optional_path(raw: Any) -> str | None:
     return raw
 
 
+CLINIC_NAME_MAX_CHARS = 100
+LOGO_MAX_BYTES = 2 * 1024 * 1024
+"""Largest clinic logo accepted (a report embeds it in every PDF)."""
+
+
+def _clinic_name(raw: Any) -> str:
+    allowed = f'the clinic\'s name as reports print it: text of at most {CLINIC_NAME_MAX_CHARS} characters, one line ("" for none)'
+    if not isinstance(raw, str) or len(raw) > CLINIC_NAME_MAX_CHARS or any(ord(c) < 32 or ord(c) == 127 for c in raw):
+        raise _Invalid(allowed)
+    return raw.strip()
+
+
+def logo_problem(path: Path) -> str | None:
+    """Why the file at ``path`` cannot be the clinic's logo (None when it can): it must be a
+    readable PNG or JPEG of at most :data:`LOGO_MAX_BYTES`."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+    except FileNotFoundError:
+        return "no such file; give the path of a PNG or JPEG image"
+    except IsADirectoryError:
+        return "this is a directory; give the path of a PNG or JPEG image"
+    except OSError as exc:
+        return f"cannot read it ({exc.strerror}); check the path and its permissions"
+    if not (head.startswith(b"\x89PNG\r\n\x1a\n") or head.startswith(b"\xff\xd8\xff")):
+        return "not a PNG or JPEG image; save the logo as PNG or JPEG"
+    if size > LOGO_MAX_BYTES:
+        return f"{size} bytes is too large for a logo (at most {LOGO_MAX_BYTES // (1024 * 1024)} MB); make it smaller"
+    return None
+
+
 @dataclass(frozen=True)
 class _Key:
     parse: Callable[[Any], Any]
@@ -272,6 +305,13 @@ _SCHEMA: dict[str, tuple[type, dict[str, _Key]]] = {
         {
             "interval_h": _Key(_float_range(0.25, 24 * 31.0, "h")),
             "keep": _Key(_int_range(1, 10_000, "backups")),
+        },
+    ),
+    "clinic": (
+        ClinicConfig,
+        {
+            "name": _Key(_clinic_name),
+            "logo": _Key(_optional_path, dump=_dump_optional_path, path=True),
         },
     ),
 }
@@ -395,6 +435,10 @@ def _cross_checks(config: StationConfig, keys_in_file: set[str]) -> list[tuple[_
             )
         else:
             ports[port] = name
+    if config.clinic.logo is not None:
+        problem = logo_problem(Path(config.clinic.logo))
+        if problem is not None:
+            out.append((("clinic", "logo"), str(config.clinic.logo), f"allowed: a PNG or JPEG file: {problem}", None))
     if (web.tls_cert is None) != (web.tls_key is None):
         missing = "tls_key" if web.tls_key is None else "tls_cert"
         present = "tls_cert" if missing == "tls_key" else "tls_key"

@@ -168,7 +168,7 @@ class Store:
         self.settings = Settings(
             self.db,
             self.audit,
-            {"session_timeout_min": config.web.session_timeout_min, "clinic_name": ""},
+            {"session_timeout_min": config.web.session_timeout_min, "clinic_name": config.clinic.name},
             wall_clock,
         )
 
