@@ -32,17 +32,8 @@ def get_trial(trial_id: int):
 
 @bp.patch("/trials/<int:trial_id>")
 def update_trial(trial_id: int):
-    data = json_body()
-    problems = {str(k)[:40]: "unknown field; allowed: valid, validity_reason" for k in data if k not in ("valid", "validity_reason")}
-    if "valid" not in data:
-        problems["valid"] = "is required (true or false)"
-    if problems:
-        raise ValidationError(problems)
-    reason = data.get("validity_reason")
-    try:
-        return store().trials.set_validity(trial_id, data["valid"], reason, actor=actor())
-    except ValidationError as exc:  # the store calls it "reason"
-        raise ValidationError({("validity_reason" if k == "reason" else k): v for k, v in exc.fields.items()}) from None
+    """The clinician's judgement (``valid`` + ``validity_reason``) and note (``notes``)."""
+    return store().trials.judge(trial_id, json_body(), actor=actor())
 
 
 def _column(values: np.ndarray) -> list:

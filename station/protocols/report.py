@@ -124,6 +124,8 @@ def unable_trial(trial: dict) -> bool:
     codes = [str(i.get("code", "")) for i in outcome.get("issues") or [] if isinstance(i, dict)]
     if trial.get("valid") or not codes or not all(c in UNABLE_CODES for c in codes):
         return False
+    if trial.get("judged_by"):  # a clinician judged it invalid for a reason of their own
+        return False
     reasons = [str(i.get("message", "")) for i in outcome.get("issues") or []]
     return (trial.get("validity_reason") or "") in ("", " ".join(reasons), "; ".join(reasons)) or \
         any(r and r in (trial.get("validity_reason") or "") for r in reasons)
@@ -139,6 +141,8 @@ def _trial_line(trial: dict, result: TrialResult | None) -> dict:
         "started_at": trial["started_at"],
         "valid": trial["valid"],
         "validity_reason": trial["validity_reason"],
+        "notes": trial.get("notes") or "",
+        "judged_by": trial.get("judged_by"),
         "trial": outcome.get("trial"),
         "attempt": outcome.get("attempt"),
         "completed": outcome.get("completed"),

@@ -9,14 +9,17 @@ Values the station could not measure are ``nan`` (e.g. COP below the load gate);
 absent (``seq`` jumps, ``time_s`` has a gap of whole periods, the next frame is flagged
 ``LOST_BEFORE``). The sidecar
 holds ``rate_hz``, ``calibration``, ``protocol``, ``condition``, ``station_version``, the trial's
-status, validity and metrics, and the pseudonymous patient identifier. Files are written by
+status, validity (with who overrode the station's check, and the station's own verdict) and
+metrics, the clinician's notes on the trial and on its session, and the pseudonymous patient
+identifier. Files are written by
 :func:`station.store.trialfile.write_trial_csv` (atomic).
 
 Programmes JSON (:func:`patient_programmes_json`): the patient's training programmes with their
 sessions, doses, visits and pauses.
 
-History CSV: one row per trial of the patient, oldest first, with the session, the trial's status
-and validity, the metric profile, fs and version, then one column per metric (union over the
+History CSV: one row per trial of the patient, oldest first, with the session (and its notes), the
+trial's status and validity (``judged_by``: the clinician who overrode the station's check), its
+notes, the metric profile, fs and version, then one column per metric (union over the
 trials, sorted; empty where a trial lacks one). Text cells that a spreadsheet would read as a
 formula (starting with ``= + - @``) are prefixed with ``'``.
 """
@@ -45,6 +48,7 @@ HISTORY_FIXED_COLUMNS = (
     "session_id",
     "session_started_at",
     "session_label",
+    "session_notes",
     "trial_id",
     "protocol",
     "condition",
@@ -52,6 +56,8 @@ HISTORY_FIXED_COLUMNS = (
     "status",
     "valid",
     "validity_reason",
+    "judged_by",
+    "trial_notes",
     "duration_s",
     "frame_count",
     "frames_lost",
@@ -87,6 +93,7 @@ def trial_sidecar(store: Store, trial: dict) -> dict:
         "session_id": session["id"],
         "session_label": session["label"],
         "session_started_at": session["started_at"],
+        "session_notes": session["notes"],
         "started_at": trial["started_at"],
         "ended_at": trial["ended_at"],
         "status": trial["status"],
@@ -95,6 +102,10 @@ def trial_sidecar(store: Store, trial: dict) -> dict:
         "frames_lost": trial["frames_lost"],
         "valid": trial["valid"],
         "validity_reason": trial["validity_reason"],
+        "judged_by": trial["judged_by"],
+        "judged_at": trial["judged_at"],
+        "station_check": trial["station_check"],
+        "notes": trial["notes"],
         "metrics": trial["metrics"],
     }
 
@@ -153,7 +164,8 @@ def _history_text(store: Store, patient_id: int) -> tuple[str, int]:
     metric_names: set[str] = set()
     with store.db.read() as conn:
         for r in conn.execute(
-            "SELECT t.*, s.started_at AS session_started_at, s.label AS session_label FROM trials t"
+            "SELECT t.*, s.started_at AS session_started_at, s.label AS session_label, s.notes AS session_notes"
+            " FROM trials t"
             " JOIN sessions s ON s.id = t.session_id WHERE s.patient_id = ? ORDER BY s.started_at, t.id",
             (patient_id,),
         ):
@@ -166,6 +178,7 @@ def _history_text(store: Store, patient_id: int) -> tuple[str, int]:
                     "session_id": r["session_id"],
                     "session_started_at": r["session_started_at"],
                     "session_label": r["session_label"],
+                    "session_notes": r["session_notes"],
                     "trial_id": r["id"],
                     "protocol": r["protocol"],
                     "condition": r["condition"],
@@ -173,6 +186,8 @@ def _history_text(store: Store, patient_id: int) -> tuple[str, int]:
                     "status": r["status"],
                     "valid": None if r["valid"] is None else bool(r["valid"]),
                     "validity_reason": r["validity_reason"],
+                    "judged_by": r["judged_by"],
+                    "trial_notes": r["notes"],
                     "duration_s": r["frame_count"] / r["rate_hz"],
                     "frame_count": r["frame_count"],
                     "frames_lost": r["frames_lost"],

@@ -65,6 +65,8 @@ MAX_RATE_HZ = 10_000.0
 MAX_CALIBRATION_BYTES = 64 * 1024
 MAX_METRICS_BYTES = 256 * 1024
 MAX_REASON_CHARS = 500
+MAX_NOTES_CHARS = 2000
+JUDGEMENT_FIELDS = ("valid", "validity_reason", "notes")
 IMPORT_CHUNK_FRAMES = 6000
 _METRICS_KEYS = ("fs_hz", "samples", "profile", "version", "metrics")
 
@@ -170,17 +172,29 @@ def summary(row: sqlite3.Row) -> dict:
         "frames_lost": row["frames_lost"],
         "valid": None if row["valid"] is None else bool(row["valid"]),
         "validity_reason": row["validity_reason"],
+        "notes": row["notes"],
+        "judged_by": row["judged_by"],
         "metrics": {name: row[f"m_{name}"] for name in SUMMARY_METRICS},
     }
 
 
 SUMMARY_SQL = (
     "SELECT t.id, t.session_id, t.protocol, t.condition, t.status, t.started_at, t.rate_hz, t.frame_count,"
-    " t.frames_lost, t.valid, t.validity_reason, "
+    " t.frames_lost, t.valid, t.validity_reason, t.notes, t.judged_by, "
     + ", ".join(f"json_extract(t.metrics, '$.metrics.{name}') AS m_{name}" for name in SUMMARY_METRICS)
     + " FROM trials t"
 )
 """Selects what :func:`summary` needs (metrics picked inside SQLite, not shipped whole)."""
+
+
+def _station_check(row: sqlite3.Row) -> dict:
+    """The station's own verdict: the stored one until a clinician overrides it, then the one
+    kept aside at the first override."""
+    if row["judged_by"] is None:
+        valid = row["valid"]
+        return {"valid": None if valid is None else bool(valid), "reason": row["validity_reason"]}
+    valid = row["station_valid"]
+    return {"valid": None if valid is None else bool(valid), "reason": row["station_validity_reason"]}
 
 
 def _detail(row: sqlite3.Row) -> dict:
@@ -202,6 +216,10 @@ def _detail(row: sqlite3.Row) -> dict:
         "metrics": None if row["metrics"] is None else json.loads(row["metrics"]),
         "valid": None if row["valid"] is None else bool(row["valid"]),
         "validity_reason": row["validity_reason"],
+        "notes": row["notes"],
+        "judged_by": row["judged_by"],
+        "judged_at": row["judged_at"],
+        "station_check": _station_check(row),
         "station_version": row["station_version"],
         "recorded_by": row["recorded_by"],
     }
@@ -434,17 +452,64 @@ class Trials:
         return np.frombuffer(data, dtype=dtype).copy()
 
     def set_validity(self, trial_id: int, valid: bool, reason: str | None, *, actor: Actor) -> dict:
-        """A clinician's judgement of a finished trial (e.g. "patient talked"); audited."""
-        _metrics, valid, reason = _check_result(None, valid, reason)
+        """A clinician's judgement of a finished trial (e.g. "patient talked"); audited.
+        Same as :meth:`judge` with ``valid`` and ``validity_reason``."""
+        return self.judge(trial_id, {"valid": valid, "validity_reason": reason}, actor=actor)
+
+    def judge(self, trial_id: int, data: dict, *, actor: Actor) -> dict:
+        """The clinician's judgement and note of a finished trial, in one audited change.
+
+        ``data``: ``valid`` (bool) with ``validity_reason`` (required when invalid, up to
+        500 characters) overrides the station's check: who and when are stored, and the
+        station's own verdict is kept aside the first time (``station_check`` of the trial);
+        ``notes`` (up to 2000 characters, several lines; '' clears) is the clinician's note on
+        the trial. The audit entry names the fields changed, never their text.
+
+        Raises
+        ------
+        ValidationError
+            Unknown fields, nothing to change, a wrong type, an invalid trial without a reason.
+        Conflict
+            The trial is still recording.
+        """
+        if not isinstance(data, dict):
+            raise ValidationError({"body": "must be a JSON object"})
+        problems = {str(k)[:40]: f"unknown field; allowed: {', '.join(JUDGEMENT_FIELDS)}"
+                    for k in data if k not in JUDGEMENT_FIELDS}
+        if not any(k in data for k in JUDGEMENT_FIELDS):
+            problems["valid"] = "nothing to change: give valid (true or false, with validity_reason when false) or notes"
+        if "validity_reason" in data and "valid" not in data:
+            problems["valid"] = "is required with validity_reason (true or false)"
+        changes: dict = {}
+        if "valid" in data:
+            try:
+                _metrics, valid, reason = _check_result(None, data["valid"], data.get("validity_reason"))
+                changes.update(valid=int(valid), validity_reason=reason)
+            except ValidationError as exc:
+                problems.update({("validity_reason" if k == "reason" else k): v for k, v in exc.fields.items()})
+        if "notes" in data:
+            try:
+                changes["notes"] = fields.text(data["notes"], max_chars=MAX_NOTES_CHARS, multiline=True)
+            except ValueError as exc:
+                problems["notes"] = str(exc)
+        if problems:
+            raise ValidationError(problems)
         with self._db.write() as conn:
             row = self._row(conn, trial_id)
             if row["status"] == "recording":
                 raise Conflict("the trial is still recording; judge it once it has finished")
-            conn.execute("UPDATE trials SET valid = ?, validity_reason = ? WHERE id = ?", (int(valid), reason, trial_id))
-            self._audit.record(
-                actor, "trial.update", patient_id=row["patient_id"], object=f"trial:{trial_id}",
-                detail={"changed": ["valid", "validity_reason"], "valid": valid},
-            )
+            if "valid" in changes:
+                if row["judged_by"] is None:  # keep the station's own verdict the first time
+                    conn.execute("UPDATE trials SET station_valid = valid, station_validity_reason = validity_reason"
+                                 " WHERE id = ?", (trial_id,))
+                changes.update(judged_by=actor.username, judged_at=utc_iso(self._now()))
+            for key, value in changes.items():
+                conn.execute(f"UPDATE trials SET {key} = ? WHERE id = ?", (value, trial_id))
+            detail: dict = {"changed": sorted(k for k in ("valid", "validity_reason", "notes") if k in changes)}
+            if "valid" in changes:
+                detail["valid"] = bool(changes["valid"])
+            self._audit.record(actor, "trial.update", patient_id=row["patient_id"], object=f"trial:{trial_id}",
+                               detail=detail)
         return self.get(trial_id)
 
 
@@ -476,6 +541,11 @@ class TrialWriter:
     @property
     def frames_appended(self) -> int:
         return self.frames_committed + self._buffered
+
+    @property
+    def finished(self) -> bool:
+        """True once the trial is closed (finished, aborted, or ended as partial by a full disk)."""
+        return self._done
 
     def append(self, frames: np.ndarray) -> None:
         """Add frames (FRAME_DTYPE, ``seq`` increasing); commit if the interval has passed.

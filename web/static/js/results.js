@@ -100,10 +100,12 @@
       const reason = t.unable ? el("div", { class: "small muted" }, "Could not take the position: counted as 0 s.")
         : !t.valid && t.validity_reason ? el("div", { class: "small error-text" }, t.validity_reason)
           : t.hold_end ? el("div", { class: "small muted" }, t.hold_end) : null;
+      const judged = t.judged_by ? el("div", { class: "small muted judged" }, `Judged ${t.valid ? "valid" : "invalid"} by ${t.judged_by} (overrides the station's check).`) : null;
+      const note = t.notes ? el("div", { class: "small trial-note" }, el("strong", {}, "Note: "), t.notes) : null;
       return el("li", { dataset: { trialId: t.id, valid: String(t.valid) } },
         el("div", {}, el("a", { href: `/trials/${t.id}` }, (condition.trials.some((x) => x.trial > 1) ? `Trial ${t.trial}` + (t.attempt > 1 ? `, attempt ${t.attempt}` : "")
           : `Attempt ${t.attempt ?? "?"}`)),
-          el("span", { class: "muted small" }, ` · #${t.id}`), reason),
+          el("span", { class: "muted small" }, ` · #${t.id}`), reason, judged, note),
         verdictTag(t));
     }));
   }
@@ -263,7 +265,7 @@
       }
     });
     return el("div", { class: "session-notes", dataset: { sessionId: session.id } },
-      el("label", {}, `${session.label || "Session"} · ${when(session.started_at)}`, area),
+      el("label", {}, `Notes on ${session.label || "this test"} · ${when(session.started_at)}`, area),
       el("div", { class: "actions tight" }, save, status));
   }
 

@@ -44,22 +44,32 @@
       return el("p", { class: "warn-box", id: "trial-status" }, `This trial was ${words}.` + (trial.status_reason ? ` ${trial.status_reason}` : ""));
     }
     if (unable) return el("p", { class: "warn-box", id: "unable" }, "Unable: the patient did not lift a foot. Counted as 0 s in the results and the history.");
-    if (trial.valid === false) return el("p", { class: "error-box", id: "invalid-reason" }, `Invalid trial: ${trial.validity_reason}`);
+    if (trial.valid === false) return el("p", { class: "error-box", id: "invalid-reason" }, `Invalid trial${trial.judged_by ? ` (judged by ${trial.judged_by})` : ""}: ${trial.validity_reason}`);
     if (outcome.time_held_s !== null && outcome.time_held_s !== undefined && !outcome.completed) {
       return el("p", { class: "warn-box" }, `Held ${fmt(outcome.time_held_s, 1)} s of ${outcome.duration_s} s. ` +
         ((outcome.hold_end && outcome.hold_end.message) || ""));
     }
-    return el("p", { class: "ok-box" }, "Valid trial." + (trial.validity_reason ? ` Note: ${trial.validity_reason}` : ""));
+    return el("p", { class: "ok-box" }, "Valid trial." + (trial.validity_reason ? ` ${trial.judged_by ? "Judged valid" : "Note"}: ${trial.validity_reason}` : ""));
+  }
+
+  function stationCheck(trial) {
+    const check = trial.station_check || {};
+    const verdict = check.valid === false ? `invalid${check.reason ? ` (${check.reason})` : ""}`
+      : check.valid === true ? "valid" : "not judged";
+    if (!trial.judged_by) return el("p", { class: "muted small", id: "station-check" }, `The station's check: ${verdict}. Your judgement overrides it.`);
+    return el("p", { class: "small", id: "station-check" },
+      el("strong", {}, `Overridden by ${trial.judged_by} ${when(trial.judged_at)}: ${trial.valid ? "valid" : "invalid"}.`),
+      ` The station's own check said ${verdict}.`);
   }
 
   function judgement(trial) {
     const form = el("form", { id: "judgement", class: "card form-card", novalidate: true },
       el("h2", {}, "Clinician's judgement"),
-      el("p", { class: "muted small" }, "Overrides the station's check. An invalid trial leaves the results; a note is kept with the trial."),
+      stationCheck(trial),
       el("div", { class: "actions" },
         el("label", { class: "check" }, el("input", { type: "radio", name: "valid", value: "yes", checked: trial.valid !== false }), "Valid"),
         el("label", { class: "check" }, el("input", { type: "radio", name: "valid", value: "no", checked: trial.valid === false }), "Invalid")),
-      el("label", {}, "Note or reason (needed when invalid)",
+      el("label", {}, "Reason (needed when invalid; an invalid trial leaves the results)",
         el("textarea", { name: "validity_reason", maxlength: 500, rows: 2 })),
       el("div", { class: "actions" }, el("button", { type: "submit", class: "go" }, "Save the judgement"),
         el("span", { class: "muted small", role: "status", id: "judgement-status" })),
@@ -69,6 +79,8 @@
       ev.preventDefault();
       const valid = form.elements.valid.value === "yes";
       const reason = form.elements.validity_reason.value.trim();
+      const button = form.querySelector("button[type=submit]");
+      button.disabled = true;
       try {
         await api("PATCH", `/api/trials/${trial.id}`, { valid, validity_reason: reason || null });
         showFieldErrors(form, null, $("judgement-error"));
@@ -76,6 +88,36 @@
         load();
       } catch (err) {
         showFieldErrors(form, err, $("judgement-error"));
+      } finally {
+        button.disabled = false;
+      }
+    });
+    return form;
+  }
+
+  /* The clinician's note on this trial (how it went, what the patient said); kept apart from the
+     judgement, shown on the visit results and exported. */
+  function notesForm(trial) {
+    const form = el("form", { id: "trial-notes", class: "card form-card", novalidate: true },
+      el("h2", {}, "Note on this trial"),
+      el("label", {}, "Note (shown with the trial on the visit results, and exported)",
+        el("textarea", { name: "notes", maxlength: 2000, rows: 2, placeholder: "e.g. held the rail for a moment, said she felt dizzy" })),
+      el("div", { class: "actions" }, el("button", { type: "submit", class: "secondary" }, "Save the note"),
+        el("span", { class: "muted small", role: "status", id: "notes-status" })),
+      el("div", { class: "error-box", id: "notes-error", hidden: true }));
+    form.elements.notes.value = trial.notes || "";
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const button = form.querySelector("button[type=submit]");
+      button.disabled = true;
+      try {
+        await api("PATCH", `/api/trials/${trial.id}`, { notes: form.elements.notes.value });
+        showFieldErrors(form, null, $("notes-error"));
+        $("notes-status").textContent = "Saved.";
+      } catch (err) {
+        showFieldErrors(form, err, $("notes-error"));
+      } finally {
+        button.disabled = false;
       }
     });
     return form;
@@ -120,7 +162,8 @@
       $("toggle-all").hidden = !hasMeasures;
       $("all-measures").replaceChildren(...(hasMeasures ? [allMeasures(catalogue, m),
         el("p", { class: "muted small" }, `Processing profile ${doc.profile || "–"}, ${doc.fs_hz || "–"} Hz, ${doc.samples || "–"} samples, analysis ${doc.version || "–"}.`)] : []));
-      $("judgement-box").replaceChildren(trial.status === "complete" ? judgement(trial) : "");
+      $("judgement-box").replaceChildren(...(trial.status === "complete" ? [judgement(trial)] : []),
+        ...(trial.status !== "recording" ? [notesForm(trial)] : []));
 
       if (WalkResults.isWalkTrial(doc)) { // a walk: its measures and steps (walk_results.js), no centre of pressure
         WalkResults.trialPage(trialId, doc, $("plots"), $("measures"));
