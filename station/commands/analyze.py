@@ -1,4 +1,4 @@
-"""``balance-station analyze PATH... [--profile raw|station] [--format table|json|csv] [--out FILE]``.
+"""``balance-station analyze PATH... [--profile raw|station] [--format table|json|csv] [--out FILE] [--jobs N | --dask ADDRESS]``.
 
 Sway metrics (DESIGN.md §5) of trial files: our trial CSV and the Santos & Duarte (2016) text
 format, detected from the header. A PATH may be a file or a directory (its trial files, not
@@ -7,6 +7,10 @@ recursive). On a terminal the measures are a readable table (label, value, unit,
 ``--format`` says otherwise. Every file is analysed even when others fail; each failure is one line on stderr and
 an ``{"file", "error"}`` entry (JSON) or a row with the ``error`` column filled (CSV).
 
+A batch runs on every core (``--jobs``, default all) or on a Dask cluster (``--dask``); results
+keep the order of the files and are written as they come (JSON and CSV), so memory stays bounded
+whatever the number of files (:mod:`station.commands._batch`, :mod:`station.batch`).
+
 Exit status: 0 every file analysed, 1 some failed, 2 usage error.
 """
 
@@ -14,14 +18,22 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import io
 import json
 import os
 import sys
 from pathlib import Path
 
-from station.cli import UserError
-from station.store.atomic import atomic_write_text
+from station.commands._batch import (
+    CsvWriter,
+    JsonListWriter,
+    add_batch_options,
+    check_batch_options,
+    output,
+    run_files,
+    usage_error,
+)
 
 TRIAL_SUFFIXES = (".csv", ".txt")
 RESULT_FIELDS = ("file", "fs_hz", "samples", "profile", "version", "error")
@@ -48,13 +60,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--format", choices=("table", "json", "csv"),
                         help="output format (default: table on a terminal, json when piped or with --out)")
     parser.add_argument("--out", metavar="FILE", help="write the output to FILE (atomically) instead of stdout")
+    add_batch_options(parser)
     parser.set_defaults(func=run)
 
 
-def _usage_error(message: str) -> UserError:
-    err = UserError(message)
-    err.exit_status = 2
-    return err
+_usage_error = usage_error
 
 
 def expand_paths(paths: list[str]) -> tuple[list[str], list[str]]:
@@ -113,46 +123,30 @@ def analyse_file(path: str, profile: str | None, version: str) -> dict:
     return {"file": path, **result}
 
 
-class _Progress:
-    """A one-line progress bar on stderr, only when stderr is a terminal and the batch is long."""
-
-    MIN_FILES = 10
-
-    def __init__(self, total: int, stream=None, label: str = "analyze"):
-        self.stream = stream or sys.stderr
-        self.label = label
-        self.total = total
-        self.enabled = total >= self.MIN_FILES and getattr(self.stream, "isatty", lambda: False)()
-
-    def update(self, done: int, name: str) -> None:
-        if not self.enabled:
-            return
-        width = 30
-        filled = int(width * done / self.total)
-        label = os.path.basename(name)[-30:]
-        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} {label:<30}")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            self.stream.write("\r" + " " * 80 + "\r")
-            self.stream.flush()
-
-
 def format_json(results: list[dict]) -> str:
     return json.dumps(results, indent=2, allow_nan=False) + "\n"
 
 
-def format_csv(results: list[dict]) -> str:
+def csv_header() -> list[str]:
     from station.analysis.metrics import METRIC_KEYS
 
+    return list(RESULT_FIELDS + METRIC_KEYS)
+
+
+def csv_row(r: dict) -> list:
+    """One result as CSV cells: floats as ``repr`` (every digit), empty for none."""
+    from station.analysis.metrics import METRIC_KEYS
+
+    metrics = r.get("metrics", {})
+    row = [r.get(field) for field in RESULT_FIELDS] + [metrics.get(k) for k in METRIC_KEYS]
+    return ["" if v is None else (repr(v) if isinstance(v, float) else v) for v in row]
+
+
+def format_csv(results: list[dict]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(RESULT_FIELDS + METRIC_KEYS)
-    for r in results:
-        metrics = r.get("metrics", {})
-        row = [r.get(field) for field in RESULT_FIELDS] + [metrics.get(k) for k in METRIC_KEYS]
-        writer.writerow(["" if v is None else (repr(v) if isinstance(v, float) else v) for v in row])
+    writer.writerow(csv_header())
+    writer.writerows(csv_row(r) for r in results)
     return buffer.getvalue()
 
 
@@ -211,46 +205,70 @@ def format_table(results: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_out(target: str, text: str) -> None:
-    atomic_write_text(target, text)
+class _TableRows:
+    """Results kept for the table, which needs them all for its column widths: whole results up to
+    :data:`TABLE_MAX_COLUMNS` analysed files, then only each file's row of key measures (a few
+    short strings), so that a terminal table of many files stays small in memory."""
+
+    def __init__(self):
+        self.results: list[dict] = []
+        self.analysed = 0
+
+    def write(self, result: dict) -> None:
+        if "error" not in result:
+            self.analysed += 1
+            if self.analysed == TABLE_MAX_COLUMNS + 1:  # from now on one row per file: compact the others
+                for r in self.results:
+                    if "metrics" in r:
+                        r["metrics"] = _key_measures(r["metrics"])
+            if self.analysed > TABLE_MAX_COLUMNS:
+                result = {"file": result["file"], "metrics": _key_measures(result["metrics"])}
+        self.results.append(result)
+
+    def close(self) -> None:
+        pass
+
+
+def _key_measures(metrics: dict) -> dict:
+    return {k: metrics.get(k) for k in TABLE_KEY_MEASURES}
+
+
+def analyse_task(profile: str | None, version: str, path: str) -> dict:
+    """:func:`analyse_file` with the batch's settings first (for :func:`functools.partial`)."""
+    return analyse_file(path, profile, version)
+
+
+def _import_analysis() -> None:
+    """Import the analysis before the workers start: forked workers inherit it instead of each
+    importing it again."""
+    import station.analysis.gaps  # noqa: F401
+    import station.store.trialfile  # noqa: F401
 
 
 def run(args: argparse.Namespace) -> int:
     from station import __version__
 
-    if args.out is not None:
-        out_dir = Path(args.out).resolve().parent
-        if Path(args.out).is_dir():
-            raise _usage_error(f"--out {args.out}: is a directory; give a file name")
-        if not out_dir.is_dir():
-            raise _usage_error(f"--out {args.out}: directory {out_dir} does not exist; create it first")
+    check_batch_options(args)
     files, notes = expand_paths(args.paths)
     for note in notes:
         print(f"balance-station analyze: {note}", file=sys.stderr)
-    progress = _Progress(len(files))
-    results = []
-    failed = 0
-    for done, path in enumerate(files, start=1):
-        progress.update(done - 1, path)
-        result = analyse_file(path, args.profile, __version__)
-        if "error" in result:
-            failed += 1
-            progress.close()
-            print(f"balance-station analyze: {path}: {result['error']}", file=sys.stderr)
-        results.append(result)
-    progress.update(len(files), "done")
-    progress.close()
     chosen = args.format or ("table" if args.out is None and sys.stdout.isatty() else "json")
-    text = {"csv": format_csv, "table": format_table}.get(chosen, format_json)(results)
-    if args.out is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    else:
-        try:
-            _write_out(args.out, text)
-        except OSError as exc:
-            raise UserError(f"cannot write --out {args.out}: {exc.strerror or exc}") from None
-    if failed:
-        print(f"balance-station analyze: {failed} of {len(files)} file(s) failed", file=sys.stderr)
+    if not args.dask:
+        _import_analysis()
+    task = functools.partial(analyse_task, args.profile, __version__)
+    with output(args.out) as stream:
+        if chosen == "table":
+            writer = _TableRows()
+        elif chosen == "csv":
+            writer = CsvWriter(stream, csv_header(), csv_row)
+        else:
+            writer = JsonListWriter(stream)
+        outcome = run_files(args, command="analyze", files=files, task=task, write=writer.write,
+                            progress_min_files=10, version=__version__)
+        writer.close()
+        if chosen == "table":
+            stream.write(format_table(writer.results))
+    if outcome.failed:
+        print(f"balance-station analyze: {outcome.failed} of {outcome.files} file(s) failed", file=sys.stderr)
         return 1
     return 0

@@ -1,4 +1,4 @@
-"""``balance-station gait PATH... [--format json|csv] [--out FILE] [--sensor-height-m H]``.
+"""``balance-station gait PATH... [--format json|csv] [--out FILE] [--sensor-height-m H] [--jobs N | --dask ADDRESS]``.
 
 Gait from lower-back IMU recordings (DESIGN.md §8): IMU CSVs (``time_s`` and the six IMU columns)
 and station trial CSVs with IMU columns. A PATH may be a file or a directory (its CSV files, not
@@ -11,6 +11,9 @@ The sensor's mounting (which of its axes points up and which toward the toes) co
 sensor height likewise comes from ``--sensor-height-m``, else the sidecar's ``sensor_height_m``;
 without one, step length and walking speed are null.
 
+A batch runs on every core (``--jobs``, default all) or on a Dask cluster (``--dask``), results in
+file order, written as they come (:mod:`station.commands._batch`).
+
 Exit status: 0 every file analysed, 1 some failed, 2 usage error.
 """
 
@@ -18,18 +21,26 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import io
 import sys
 from pathlib import Path
 
-from station.commands.analyze import _Progress, _usage_error, _write_out, expand_paths, format_json
+from station.commands._batch import (
+    CsvWriter,
+    JsonListWriter,
+    add_batch_options,
+    check_batch_options,
+    output,
+    run_files,
+    usage_error,
+)
+from station.commands.analyze import expand_paths
 
 RESULT_FIELDS = ("file", "fs_hz", "samples", "version", "error")
 AXES = ("+x", "-x", "+y", "-y", "+z", "-z")
-
-
-class _GaitProgress(_Progress):
-    MIN_FILES = 2  # gait files are long recordings: show progress from the second file on
+PROGRESS_MIN_FILES = 2
+"""Gait files are long recordings: the progress bar shows from the second file on."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -57,6 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "--mounting-up=-x (default: sidecar, then [imu] mounting_up)")
     parser.add_argument("--mounting-toes", choices=AXES, help="sensor axis pointing toward the toes when worn "
                         "(default: sidecar, then [imu] mounting_toes)")
+    add_batch_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -108,73 +120,73 @@ def analyse_file(path: str, *, sensor_height_m: float | None, mounting: tuple[st
     }
 
 
-def format_csv(results: list[dict]) -> str:
+def _csv_keys() -> list[str]:
     from station.analysis.gait import GAIT_KEYS
 
-    keys = [k for k in GAIT_KEYS if k != "initial_contacts_s"]
+    return [k for k in GAIT_KEYS if k != "initial_contacts_s"]
+
+
+def csv_header() -> list[str]:
+    return list(RESULT_FIELDS) + _csv_keys() + ["initial_contacts_s"]
+
+
+def csv_row(r: dict) -> list:
+    """One result as CSV cells: floats as ``repr``, empty for none, the contacts space-separated."""
+    metrics = r.get("metrics", {})
+    row = [r.get(field) for field in RESULT_FIELDS] + [metrics.get(k) for k in _csv_keys()]
+    row = ["" if v is None else (repr(v) if isinstance(v, float) else v) for v in row]
+    row.append(" ".join(repr(t) for t in r.get("initial_contacts_s", [])))
+    return row
+
+
+def format_csv(results: list[dict]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(RESULT_FIELDS + tuple(keys) + ("initial_contacts_s",))
-    for r in results:
-        metrics = r.get("metrics", {})
-        row = [r.get(field) for field in RESULT_FIELDS] + [metrics.get(k) for k in keys]
-        row = ["" if v is None else (repr(v) if isinstance(v, float) else v) for v in row]
-        row.append(" ".join(repr(t) for t in r.get("initial_contacts_s", [])))
-        writer.writerow(row)
+    writer.writerow(csv_header())
+    writer.writerows(csv_row(r) for r in results)
     return buffer.getvalue()
+
+
+def gait_task(sensor_height_m, mounting, default_mounting, version, path: str) -> dict:
+    """:func:`analyse_file` with the batch's settings first (for :func:`functools.partial`)."""
+    return analyse_file(path, sensor_height_m=sensor_height_m, mounting=mounting,
+                        default_mounting=default_mounting, version=version)
+
+
+def _import_analysis() -> None:
+    """Import the analysis before the workers start: forked workers inherit it."""
+    import station.analysis.gait  # noqa: F401
+    import station.analysis.imu_frame  # noqa: F401
+    import station.store.imu_recording  # noqa: F401
 
 
 def run(args: argparse.Namespace) -> int:
     from station import __version__
-    from station.cli import UserError
 
-    if args.out is not None:
-        out_dir = Path(args.out).resolve().parent
-        if Path(args.out).is_dir():
-            raise _usage_error(f"--out {args.out}: is a directory; give a file name")
-        if not out_dir.is_dir():
-            raise _usage_error(f"--out {args.out}: directory {out_dir} does not exist; create it first")
+    check_batch_options(args)
     if args.sensor_height_m is not None and not (0.3 <= args.sensor_height_m <= 1.5):
-        raise _usage_error(
+        raise usage_error(
             f"--sensor-height-m {args.sensor_height_m:g}: not a plausible height of a lower-back sensor "
             "(0.3 to 1.5 m above the ground)"
         )
     if args.mounting_up and args.mounting_toes and args.mounting_up[1] == args.mounting_toes[1]:
-        raise _usage_error(
+        raise usage_error(
             f"--mounting-up {args.mounting_up} and --mounting-toes {args.mounting_toes} must be different sensor axes"
         )
     default_mounting = _configured_mounting(args)
     files, notes = expand_paths(args.paths)
     for note in notes:
         print(f"balance-station gait: {note}", file=sys.stderr)
-    progress = _GaitProgress(len(files), label="gait")
-    results = []
-    failed = 0
-    for done, path in enumerate(files, start=1):
-        progress.update(done - 1, path)
-        result = analyse_file(
-            path,
-            sensor_height_m=args.sensor_height_m,
-            mounting=(args.mounting_up, args.mounting_toes),
-            default_mounting=default_mounting,
-            version=__version__,
-        )
-        if "error" in result:
-            failed += 1
-            progress.close()
-            print(f"balance-station gait: {path}: {result['error']}", file=sys.stderr)
-        results.append(result)
-    progress.update(len(files), "done")
-    progress.close()
-    text = format_csv(results) if args.format == "csv" else format_json(results)
-    if args.out is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    else:
-        try:
-            _write_out(args.out, text)
-        except OSError as exc:
-            raise UserError(f"cannot write --out {args.out}: {exc.strerror or exc}") from None
+    if not args.dask:
+        _import_analysis()
+    task = functools.partial(gait_task, args.sensor_height_m, (args.mounting_up, args.mounting_toes),
+                             default_mounting, __version__)
+    with output(args.out) as stream:
+        writer = CsvWriter(stream, csv_header(), csv_row) if args.format == "csv" else JsonListWriter(stream)
+        outcome = run_files(args, command="gait", files=files, task=task, write=writer.write,
+                            progress_min_files=PROGRESS_MIN_FILES, version=__version__)
+        writer.close()
+    failed = outcome.failed
     if failed:
         print(f"balance-station gait: {failed} of {len(files)} file(s) failed", file=sys.stderr)
         return 1

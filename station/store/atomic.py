@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, Iterator
 
 
 def fsync_dir(directory: str | os.PathLike) -> None:
@@ -45,3 +47,26 @@ def atomic_write_text(target: str | os.PathLike, text: str, *, sync_dir: bool = 
     if sync_dir:
         fsync_dir(target.parent)
     return target
+
+
+@contextmanager
+def atomic_text_writer(target: str | os.PathLike, *, sync_dir: bool = True) -> Iterator[IO[str]]:
+    """A text file (UTF-8) to write ``target`` piece by piece, e.g. results streamed as they come:
+    ``target`` is replaced atomically and durably when the ``with`` block ends normally; if it
+    raises (or is interrupted), the temporary file is removed and ``target`` is left as it was."""
+    target = Path(target)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    if sync_dir:
+        fsync_dir(target.parent)

@@ -14,7 +14,7 @@ import pytest
 
 from station.analysis.metrics import METRIC_KEYS
 from station.cli import main
-from station.commands.analyze import _Progress
+from station.batch import ProgressBar
 from station.store.trialfile import write_trial_csv
 
 BDS = Path(__file__).resolve().parents[3] / "shared" / "data" / "bds"  # DESIGN.md: ../shared/data/bds
@@ -169,21 +169,30 @@ def test_out_in_missing_directory_is_a_usage_error(tmp_path, capsys):
     assert "does not exist" in err and len(err.strip().splitlines()) == 1
 
 
-def test_progress_bar_only_on_a_terminal_for_long_batches():
+def test_progress_bar_only_on_a_terminal_for_long_batches_with_rate_and_time_left():
     class Tty(io.StringIO):
         def isatty(self):
             return True
 
+    now = [100.0]
     quiet = io.StringIO()
-    bar = _Progress(50, quiet)
-    bar.update(3, "a.csv")
+    bar = ProgressBar(50, quiet, clock=lambda: now[0])
+    bar.update(3)
     assert quiet.getvalue() == ""
     tty = Tty()
-    bar = _Progress(50, tty)
-    bar.update(25, "trial.csv")
-    assert "25/50" in tty.getvalue() and tty.getvalue().startswith("\r")
+    bar = ProgressBar(50, tty, clock=lambda: now[0])
+    now[0] += 5.0  # 25 files in 5 s: 5 files/s, 25 left = 5 s
+    bar.update(25)
+    line = tty.getvalue()
+    assert line.startswith("\r") and "25/50" in line
+    assert "5.0 files/s" in line and "0:05 left" in line
+    now[0] += 0.01
+    bar.update(26)  # redrawn at most 10 times a second
+    assert tty.getvalue() == line
+    bar.clear()
+    assert tty.getvalue().endswith("\r")
     short = Tty()
-    _Progress(3, short).update(1, "a.csv")
+    ProgressBar(3, short).update(1)
     assert short.getvalue() == ""
 
 

@@ -14,7 +14,8 @@ import pytest
 
 from station.analysis.gait import GAIT_KEYS
 from station.cli import main
-from station.commands.gait import _GaitProgress
+from station.batch import ProgressBar
+from station.commands.gait import PROGRESS_MIN_FILES
 from station.store.trialfile import write_trial_csv
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "gait"
@@ -244,13 +245,13 @@ class _Tty(io.StringIO):
 
 def test_progress_bar_on_a_terminal_only():
     tty = _Tty()
-    bar = _GaitProgress(3, stream=tty, label="gait")
-    bar.update(1, "/x/walk.csv")
-    bar.close()
-    assert "gait [" in tty.getvalue() and "1/3 walk.csv" in tty.getvalue()
+    bar = ProgressBar(3, stream=tty, label="gait", min_files=PROGRESS_MIN_FILES)
+    bar.update(1)
+    bar.clear()
+    assert "gait [" in tty.getvalue() and "1/3" in tty.getvalue()
     pipe = io.StringIO()
-    quiet = _GaitProgress(3, stream=pipe, label="gait")
-    quiet.update(1, "walk.csv")
+    quiet = ProgressBar(3, stream=pipe, label="gait", min_files=PROGRESS_MIN_FILES)
+    quiet.update(1)
     assert pipe.getvalue() == ""
 
 

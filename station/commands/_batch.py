@@ -1,0 +1,174 @@
+"""The batch side of ``analyze`` and ``gait``: their shared options (``--jobs``, ``--dask``), running
+the files (:mod:`station.batch`) and streaming each result to the output as it comes, in order.
+
+Every file gives one result: ``{"file", ...}`` or ``{"file", "error"}``. Errors are also one line
+each on stderr (``balance-station CMD: FILE: problem``), in file order, and a summary line ends a
+batch with failures. JSON and CSV are written result by result (a JSON list byte for byte as
+``json.dumps(results, indent=2)`` would write it), so no number of files is held in memory;
+``--out`` is replaced atomically when the batch ends, never left half written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+from station.cli import UserError
+
+
+def add_batch_options(parser: argparse.ArgumentParser) -> None:
+    """``--jobs N`` and ``--dask ADDRESS``."""
+    parser.add_argument(
+        "--jobs", "-j", type=int, metavar="N",
+        help="worker processes on this machine (default: every core this process may use; 1 = no extra processes)",
+    )
+    parser.add_argument(
+        "--dask", metavar="ADDRESS",
+        help="run the files on an existing Dask cluster (scheduler address, e.g. tcp://host:8786); its workers need "
+        "balance-station installed and the files at the same paths (pip install 'balance-station[dask]')",
+    )
+
+
+def usage_error(message: str) -> UserError:
+    err = UserError(message)
+    err.exit_status = 2
+    return err
+
+
+def check_batch_options(args: argparse.Namespace) -> None:
+    """Usage errors of ``--jobs``/``--dask`` and ``--out`` (exit status 2), before any work."""
+    jobs = getattr(args, "jobs", None)
+    if jobs is not None and jobs < 1:
+        raise usage_error(f"--jobs {jobs}: give at least 1 worker process")
+    if jobs is not None and getattr(args, "dask", None):
+        raise usage_error("--jobs and --dask: choose one (the cluster's workers decide the parallelism)")
+    if args.out is not None:
+        out_dir = Path(args.out).resolve().parent
+        if Path(args.out).is_dir():
+            raise usage_error(f"--out {args.out}: is a directory; give a file name")
+        if not out_dir.is_dir():
+            raise usage_error(f"--out {args.out}: directory {out_dir} does not exist; create it first")
+
+
+class JsonListWriter:
+    """A JSON list written item by item: the same text as ``json.dumps(items, indent=2) + "\\n"``."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.count = 0
+
+    def write(self, item: dict) -> None:
+        text = json.dumps(item, indent=2, allow_nan=False).replace("\n", "\n  ")  # strings escape \n
+        self.stream.write(("[\n  " if self.count == 0 else ",\n  ") + text)
+        self.count += 1
+
+    def close(self) -> None:
+        self.stream.write("[]\n" if self.count == 0 else "\n]\n")
+
+
+class CsvWriter:
+    """One header, then one row per result (``row(result)`` gives the cells)."""
+
+    def __init__(self, stream, header: list[str], row: Callable[[dict], list]):
+        import csv
+
+        self.writer = csv.writer(stream, lineterminator="\n")
+        self.writer.writerow(header)
+        self.row = row
+
+    def write(self, item: dict) -> None:
+        self.writer.writerow(self.row(item))
+
+    def close(self) -> None:
+        pass
+
+
+@contextmanager
+def output(out: str | None) -> Iterator:
+    """The stream results go to: stdout, or ``--out FILE`` replaced atomically at the end."""
+    if out is None:
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    from station.store.atomic import atomic_text_writer
+
+    try:
+        with atomic_text_writer(out) as stream:
+            yield stream
+    except OSError as exc:
+        raise UserError(f"cannot write --out {out}: {exc.strerror or exc}") from None
+
+
+@dataclass
+class BatchOutcome:
+    files: int
+    failed: int
+
+
+def lost_row(item: str, reason: str) -> dict:
+    """The error row of a file whose worker failed (not the file's own error)."""
+    return {"file": item, "error": reason}
+
+
+def run_files(
+    args: argparse.Namespace,
+    *,
+    command: str,
+    files: list[str],
+    task: Callable[[str], dict],
+    write: Callable[[dict], None],
+    progress_min_files: int,
+    version: str,
+) -> BatchOutcome:
+    """Run ``task`` on every file (here, on ``--jobs`` processes or on the ``--dask`` cluster), hand each
+    result to ``write`` in file order, report errors on stderr and show the progress bar."""
+    from station.batch import DaskUnavailable, ProgressBar, connect_dask, default_jobs, run_dask, run_local, worker_versions
+
+    progress = ProgressBar(len(files), label=command, min_files=progress_min_files)
+    client = None
+    if getattr(args, "dask", None):
+        try:
+            client = connect_dask(args.dask)
+        except DaskUnavailable as exc:
+            raise UserError(str(exc)) from None
+        try:
+            versions = worker_versions(client)
+        except Exception as exc:
+            client.close()
+            raise UserError(f"--dask {args.dask}: cannot ask the workers their station version ({type(exc).__name__}: "
+                            f"{exc}); is balance-station installed on every worker?") from None
+        other = sorted({v for v in versions.values() if v != version})
+        if not versions or other:
+            client.close()
+            found = ", ".join(other) if other else "no workers"
+            raise UserError(f"--dask {args.dask}: the workers run balance-station {found}, this command {version}; "
+                            "install the same version everywhere (results must say which version made them)")
+        # Workers may run elsewhere, in another directory: they get absolute paths, the output keeps
+        # the names as given.
+        resolved = (str(Path(f).absolute()) for f in files)
+        results = run_dask(task, resolved, client=client, total=len(files), lost=lost_row)
+    else:
+        jobs = args.jobs or default_jobs()
+        results = run_local(task, files, jobs=min(jobs, max(1, len(files))), total=len(files), lost=lost_row)
+    failed = 0
+    try:
+        progress.update(0, force=True)
+        for done, (given, result) in enumerate(zip(files, results), start=1):
+            result["file"] = given
+            if "error" in result:
+                failed += 1
+                progress.clear()
+                print(f"balance-station {command}: {result['file']}: {result['error']}", file=sys.stderr)
+            write(result)
+            progress.update(done, force=done == len(files))
+    finally:
+        results.close()
+        progress.clear()
+        if client is not None:
+            client.close()
+    return BatchOutcome(files=len(files), failed=failed)
