@@ -87,8 +87,11 @@ def _interrupted() -> list[dict]:
 @bp.get("/station")
 def station():
     status = _service_status()
-    current_app.extensions["station_exposure_audit"].shown(session.get("sid", ""), "station.view", status, actor())
-    return {"health": station_health(), "service": status, "interrupted": _interrupted()}
+    interrupted = _interrupted()
+    exposure = current_app.extensions["station_exposure_audit"]
+    exposure.shown(session.get("sid", ""), "station.view", status, actor())
+    exposure.shown_trials(session.get("sid", ""), "station.view", interrupted, actor())
+    return {"health": station_health(), "service": status, "interrupted": interrupted}
 
 
 def _protocol_doc(protocol) -> dict:

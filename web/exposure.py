@@ -1,7 +1,8 @@
 """Auditing the patient shown by the station's status and live stream (issue 14, finding 5).
 
 ``GET /api/station`` and the live stream (``GET /api/live``) carry the open protocol run's patient
-(identifier, age, results as they come). They are polled or streamed many times a minute, so an
+(identifier, age, results as they come); ``GET /api/station`` also lists the trials a crash
+interrupted, with their patients' identifiers. They are polled or streamed many times a minute, so an
 entry per request would drown the audit log; instead the first time each login session is shown a
 given patient through a given channel, one entry is written (``station.view`` or ``live.view``,
 with the patient's number and the session). Later polls by the same login session of the same
@@ -35,7 +36,15 @@ class ExposureAudit:
         run = (status or {}).get("run") if isinstance(status, dict) else None
         if not run or run.get("patient_id") is None:
             return
-        patient_id = int(run["patient_id"])
+        self._once(login_token, action, int(run["patient_id"]), f"session:{run.get('session_id')}", who)
+
+    def shown_trials(self, login_token: str, action: str, trials: list[dict], who: Actor) -> None:
+        """Record that ``who`` was shown these trials' patients (``patient_id``, ``trial_id``), such as
+        the trials a crash interrupted that ``/api/station`` lists: one entry per patient."""
+        for trial in trials:
+            self._once(login_token, action, int(trial["patient_id"]), f"trial:{trial['trial_id']}", who)
+
+    def _once(self, login_token: str, action: str, patient_id: int, audit_object: str, who: Actor) -> None:
         key = (hashlib.sha256(login_token.encode()).hexdigest()[:32], action, patient_id)
         with self._lock:
             if key in self._seen:
@@ -43,7 +52,7 @@ class ExposureAudit:
                 return
         # written before remembering: if the audit cannot be written (a full disk), the caller
         # fails and the patient is not shown
-        self._audit.record(who, action, patient_id=patient_id, object=f"session:{run.get('session_id')}")
+        self._audit.record(who, action, patient_id=patient_id, object=audit_object)
         with self._lock:
             self._seen[key] = None
             while len(self._seen) > self._max:

@@ -7,6 +7,7 @@ under a simulated clock (:class:`station.sim.station.SimulatedStation`, built by
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Protocol
 
@@ -64,11 +65,23 @@ class RingFrameSource:
         self.clock = clock or MonotonicClock()
         self._from_start = from_start
         self._reader: RingReader | None = None
+        self._attach_lock = threading.Lock()
 
     def _attach(self) -> RingReader:
-        if self._reader is None:
-            self._reader = RingReader(self.ring_name, from_start=self._from_start)
-        return self._reader
+        reader = self._reader
+        if reader is None:
+            with self._attach_lock:
+                if self._reader is None:
+                    self._reader = RingReader(self.ring_name, from_start=self._from_start)
+                reader = self._reader
+        return reader
+
+    def reattach(self) -> None:
+        """Attach to the ring afresh on next use (the acquisition process was restarted and made a
+        new ring). Safe from any thread while others read: the old mapping is not closed under a
+        reader that may be copying from it; it is unmapped when its last user lets go of it."""
+        with self._attach_lock:
+            self._reader = None
 
     def read_frames(self, max_wait_s: float) -> FrameBlock:
         reader = self._attach()

@@ -65,8 +65,9 @@ class AcquisitionSupervisor:
         The :class:`~station.acquire.process.AcquisitionProcess` (``is_alive``, ``start``, ``stop``,
         ``pid``).
     readers : iterable
-        Frame sources to re-attach after a restart (anything with ``close()``, such as
-        :class:`~station.acquire.source.RingFrameSource`: it attaches again on next use).
+        Frame sources to re-attach after a restart (anything with ``reattach()``, such as
+        :class:`~station.acquire.source.RingFrameSource`: it attaches again on next use, in the
+        thread that reads it).
     max_restarts, window_s : int, float
         At most this many restarts within this many seconds.
     clock : callable
@@ -123,7 +124,10 @@ class AcquisitionSupervisor:
             log.error("restarting the acquisition failed: %s", exc)
             return False
         for reader in self.readers:
-            reader.close()
+            # Only mark them: the readers belong to other threads (the trial service, the web
+            # server) that may be copying frames right now; closing a mapping under them would
+            # fail their read. Each attaches to the new ring on its next read.
+            reader.reattach()
         with self._lock:
             self.restarts += 1
             self.last_error = None

@@ -122,10 +122,16 @@ class _TrackedStoreSink:
         output, self.open_output = self.open_output, None
         if output is None:
             return
+        writer = output.output.writer
+        if writer.finished:
+            return  # already closed: a full disk ends the trial as partial with what was committed
         try:
-            output.output.writer.abort(reason)
-        except StoreError:
-            log.exception("could not close the interrupted trial; it will be recovered as partial")
+            writer.abort(reason)
+        except StoreError as exc:
+            # One line, no traceback: the message names the trial by number and the cause (e.g. a
+            # full disk), never patient data; the next start recovers the trial as partial.
+            log.warning("could not close trial #%d as aborted (%s); it will be recovered as partial",
+                        writer.trial_id, exc)
 
 
 class _TrackedOutput:

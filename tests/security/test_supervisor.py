@@ -30,10 +30,10 @@ class FakeProcess:
 
 class FakeReader:
     def __init__(self):
-        self.closed = 0
+        self.reattached = 0
 
-    def close(self):
-        self.closed += 1
+    def reattach(self):
+        self.reattached += 1
 
 
 def test_restarts_a_dead_process_and_reattaches_readers_then_gives_up():
@@ -45,7 +45,7 @@ def test_restarts_a_dead_process_and_reattaches_readers_then_gives_up():
         process.alive = False
         now[0] += 1.0
         assert sup.check()
-        assert process.starts == i + 1 and reader.closed == i + 1
+        assert process.starts == i + 1 and reader.reattached == i + 1
     process.alive = False
     assert not sup.check()  # a fourth death within the window: not restarted
     assert sup.status() == {"restarts": 3, "deaths": 4, "last_exit": "exit status unknown", "gave_up": True,

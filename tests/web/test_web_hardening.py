@@ -13,6 +13,7 @@ import threading
 import pytest
 
 from station.store import passwords
+from station.store.audit import Actor
 from web import create_app
 
 from web_support import ADMIN_PW, CLINICIAN_PW, ApiClient, clinic_data
@@ -179,6 +180,26 @@ def test_the_station_status_showing_a_patient_is_audited_once_per_login(tmp_path
     assert other.login("root", ADMIN_PW).status_code == 200
     other.get("/api/station")
     assert len(store.audit.query(action="station.view")) == 2
+
+
+def test_the_trials_a_crash_interrupted_are_audited_once_per_login(records, store, app, accounts):
+    from web_support import CAL
+
+    who = Actor(accounts["ana"]["id"], "ana")
+    session = store.sessions.create(records["other"], {}, actor=who)
+    writer = store.trials.start_trial(session["id"], "romberg", "eyes_open", CAL, 100.0, actor=who)
+    writer.append(clinic_data.make_frames(200))
+    writer.flush()
+    store.trials._release(writer.trial_id)  # the station died here
+    assert store.recover_partial_trials() == [writer.trial_id]
+    c = ApiClient(app.test_client())
+    assert c.login("ana", CLINICIAN_PW).status_code == 200
+    for _ in range(3):
+        doc = c.get("/api/station", headers={"X-Station-Background": "1"}).json
+        assert [t["patient_identifier"] for t in doc["interrupted"]] == ["PT-200"]
+    (entry,) = store.audit.query(action="station.view")
+    assert (entry["patient_id"], entry["object"], entry["username"]) == (records["other"], f"trial:{writer.trial_id}", "ana")
+    assert "PT-200" not in str(entry)
 
 
 # -- finding 11: live places per user ---------------------------------------------------------------
