@@ -23,7 +23,10 @@ breaks at ``timed_from_m`` and ``timed_to_m``. Beam breaks come from
 Gait: the recording's IMU samples are rotated to the body frame
 (:func:`station.analysis.imu_frame.align_to_body`, mounting from the configuration) and analysed
 with :func:`station.analysis.gait.gait_metrics` (and :func:`~station.analysis.gait.gait_by_minute`
-on the treadmill); initial contacts are reported in s after the go.
+on the treadmill); initial contacts are reported in s after the go. Lost IMU frames are never
+closed up: the samples go back on the frame grid (:func:`station.analysis.imu_gaps.bridge_gaps`),
+gaps up to 0.1 s are interpolated and counted (``imu_bridged_frames``, a warning), a longer gap
+leaves no gait measures and says where (:data:`MAX_IMU_MISSING_FRACTION`).
 
 Quality: ``false_start`` (a beam broken during the countdown: the station waits again), and for a
 recorded trial ``gate_not_reached``, ``person_stopped`` (no step for :data:`STOPPED_S` before the
@@ -58,6 +61,11 @@ CADENCE_EVERY_S = 5.0
 CADENCE_WINDOW_S = 10.0
 """Seconds of IMU data behind each live cadence, s."""
 MAX_IMU_MISSING_FRACTION = 0.01
+"""More missing IMU samples than this fraction of the recording's frames: no gait measures. Fewer
+are put back on the frame grid (:func:`station.analysis.imu_gaps.bridge_gaps`): gaps up to
+:data:`station.analysis.imu_gaps.MAX_BRIDGE_S` are interpolated and counted
+(``walk.imu_bridged_frames``, and a warning), a longer one refuses the gait with its time and
+length (``imu_missing`` on the treadmill; an overground test stays timed by its gates)."""
 """More frames than this without IMU data: no gait measures."""
 DEFAULT_MOUNTING = ("+z", "+x")
 """(up axis, toes axis) of the IMU when a caller gives none: +z up, +x toward the toes (the IMU frame
@@ -155,6 +163,7 @@ class WalkMachine:
         self._n = 0
         self._drained = 0
         self._missed = 0
+        self._imu_gaps = None  # the IMU gap report of the last analysis (station.analysis.imu_gaps)
         self._t0_ns = 0
         self._end_ns = 0
         self._pending_end_ns: int | None = None
@@ -499,8 +508,14 @@ class WalkMachine:
                       "initial_contacts_s": [], "imu": None}
 
         # Gait from the IMU.
+        self._imu_gaps = None
         gait, by_minute, imu_note = self._gait(rec)
         walk["imu"] = imu_note
+        gaps = self._imu_gaps
+        walk["imu_bridged_frames"] = gaps.bridged_frames if gaps is not None else 0
+        if gaps is not None and gaps.bridged_frames:
+            warnings.append(f"{gaps.bridged_frames} IMU samples were missing in {gaps.bridged_gaps} short gaps "
+                            f"(the longest {1000 * gaps.longest_bridged_s:.0f} ms) and were bridged by interpolation.")
         ics = np.array(gait["initial_contacts_s"]) if gait else np.array([])
         walk["initial_contacts_s"] = [round(float(t), 4) for t in ics]
 
@@ -550,7 +565,7 @@ class WalkMachine:
                 warnings.append(f"No gait measures: {imu_note}")
         else:
             if imu_note:
-                code = "imu_missing" if imu_note.startswith("no IMU data") else "imu_misaligned"
+                code = "imu_missing" if imu_note.startswith(("no IMU data", "IMU data missing")) else "imu_misaligned"
                 issues.append(QualityIssue(code, f"The session's walking could not be measured: {imu_note}.", None))
             if by_minute is not None:
                 walking_s = sum(r["walking_s"] for r in by_minute)
@@ -606,6 +621,7 @@ class WalkMachine:
         """(gait keys, minute rows or None, why there is no gait or None)."""
         from station.analysis.gait import gait_by_minute, gait_metrics
         from station.analysis.imu_frame import align_to_body, check_mounting
+        from station.analysis.imu_gaps import MAX_BRIDGE_S, bridge_gaps
 
         if len(rec) < 2 * self.rate_hz:
             return None, None, "no IMU data long enough to analyse" if not self._imu_seen else "the recording is too short for gait measures"
@@ -613,10 +629,21 @@ class WalkMachine:
         finite = np.isfinite(acc).all(axis=1) & np.isfinite(gyro).all(axis=1)
         if not finite.any():
             return None, None, "no IMU data (the lower-back sensor sent nothing: is it connected and worn?)"
-        if (~finite).mean() > MAX_IMU_MISSING_FRACTION:
-            return None, None, f"no IMU data on {int((~finite).sum())} of {len(rec)} frames (the sensor dropped out)"
-        if not finite.all():
-            acc, gyro = acc[finite], gyro[finite]
+        # Lost frames (missing seq) and failed IMU readings (NaN) are put back on the frame grid: short
+        # gaps bridged and counted, longer ones refuse the gait (DESIGN §3: never closed silently).
+        seq = rec["seq"].astype(np.int64)
+        expected = int(seq[-1] - seq[0] + 1)
+        missing = expected - int(finite.sum())
+        grid, gaps = bridge_gaps(np.column_stack([acc, gyro]), seq, self.rate_hz)
+        if gaps.long_gaps_s:
+            at_s, length_s = max(gaps.long_gaps_s, key=lambda g: g[1])
+            offset_s = (gaps.first_frame - int(seq[0])) / self.rate_hz
+            return None, None, (f"IMU data missing for {length_s:.2f} s at {at_s + offset_s:.1f} s after the go "
+                                f"(gaps up to {MAX_BRIDGE_S:g} s are bridged; a longer one can hide steps)")
+        if missing > MAX_IMU_MISSING_FRACTION * expected:
+            return None, None, f"no IMU data on {missing} of {expected} frames (the sensor dropped out)"
+        self._imu_gaps = gaps
+        acc, gyro = grid[:, :3], grid[:, 3:]
         up, toes = self.mounting
         problem = check_mounting(acc, up_axis=up, toes_axis=toes)
         if problem:
@@ -628,6 +655,12 @@ class WalkMachine:
                 if self.treadmill else None
         except ValueError as exc:
             return None, None, f"IMU misaligned or unusable: {exc}"
+        offset_s = (gaps.first_frame - int(seq[0])) / self.rate_hz  # readings missing right after the go
+        if offset_s:
+            gait["initial_contacts_s"] = [t + offset_s for t in gait["initial_contacts_s"]]
+            for row in rows or []:
+                row["start_s"] += offset_s
+                row["end_s"] += offset_s
         return gait, rows, None
 
     def _stopped_at(self, ics: np.ndarray, recorded_s: float) -> float | None:

@@ -1,0 +1,83 @@
+"""Lost IMU frames in a walk trial are bridged with a count or refuse the gait with the reason,
+never closed up silently (DESIGN.md §3), on the simulated station."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from station.acquire.frame import IMU_FIELDS
+from station.acquire.ring import FrameBlock
+from station.protocols.machine import TrialState
+from station.protocols.walk import WalkSettings
+
+from tests.protocols.walk_support import go_s, match, run_walk
+
+
+def _lose_imu(runner, *, drop, nan):
+    """Wrap the runner's frame source: frames whose ``seq`` satisfies ``drop`` never arrive, those
+    that satisfy ``nan`` arrive without an IMU reading."""
+    read = runner.source.read_frames
+
+    def read_frames(wait_s):
+        block = read(wait_s)
+        frames = block.frames
+        if len(frames):
+            seq = frames["seq"].astype(np.int64)
+            frames = frames[~drop(seq)].copy()
+            broken = nan(frames["seq"].astype(np.int64))
+            for f in IMU_FIELDS:
+                frames[f][broken] = np.nan
+        return FrameBlock(frames, block.missed)
+
+    runner.source.read_frames = read_frames
+
+
+def _gap_after_the_go(runner, after_frames: int, frames: int):
+    """Lose ``frames`` consecutive frames ``after_frames`` frames into the recording."""
+    holder = {}
+
+    def drop(seq):
+        machine = getattr(runner, "machine", None)
+        if "at" not in holder and machine is not None and machine.state == TrialState.RECORDING and seq.size:
+            holder["at"] = int(seq[0]) + after_frames
+        at = holder.get("at")
+        return np.zeros(seq.shape, dtype=bool) if at is None else (seq >= at) & (seq < at + frames)
+
+    _lose_imu(runner, drop=drop, nan=lambda s: np.zeros(s.shape, dtype=bool))
+
+
+def test_short_imu_gaps_are_bridged_counted_and_keep_the_steps_in_time():
+    settings = WalkSettings(belt_speed_m_s=0.5, planned_min=0.5, sensor_height_m=0.98)
+    run = run_walk("backward-treadmill", seed=12, settings=settings, on_runner=lambda r: _lose_imu(
+        r, drop=lambda s: (s % 500) < 3, nan=lambda s: (s % 700) < 2))
+    result = run.runner.records[0].result
+    assert result.valid, result.issues
+    walk = result.walk
+    assert walk["imu"] is None and walk["imu_bridged_frames"] > 0
+    assert any("bridged by interpolation" in w for w in result.warnings)
+    trial, plan = run.patient.walks[0]
+    go = go_s(run, 0)
+    found = np.array(walk["initial_contacts_s"]) + go
+    recorded = plan.initial_contacts_s[plan.initial_contacts_s < go + 30.0]
+    f1, timing_s = match(recorded, found)
+    # had the frames been dropped, every contact after the first gap would come early by the lost time
+    assert f1 >= 0.97 and timing_s < 0.05
+
+
+def test_a_long_imu_gap_refuses_the_gait_and_says_where():
+    settings = WalkSettings(belt_speed_m_s=0.5, planned_min=0.5, sensor_height_m=0.98)
+    run = run_walk("backward-treadmill", seed=12, settings=settings,
+                   on_runner=lambda r: _gap_after_the_go(r, after_frames=1000, frames=25))
+    assert run.runner.records == [] or not run.runner.records[0].result.valid
+    reason = run.summary.get("stopped_reason") or " ".join(i.message for i in run.runner.records[0].result.issues)
+    assert "IMU data missing for 0.25 s at 1" in reason and "bridged" in reason  # 10 s after the go, roughly
+
+
+@pytest.mark.parametrize("protocol", ["backward-walk-3m"])
+def test_an_overground_walk_with_a_long_imu_gap_stays_timed_without_gait(protocol):
+    run = run_walk(protocol, seed=13, trials=1, on_runner=lambda r: _gap_after_the_go(r, after_frames=200, frames=30))
+    result = run.runner.records[0].result
+    assert result.valid and result.walk["walk_time_s"] is not None
+    assert "IMU data missing for" in result.walk["imu"]
+    assert result.metrics["metrics"]["cadence_steps_min"] is None
