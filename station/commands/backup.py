@@ -91,7 +91,7 @@ def _restore(args: argparse.Namespace) -> int:
     except store_backup.BackupError as exc:
         raise UserError(str(exc)) from None
     print(f"{info.path}: station database, schema {info.schema_version}, "
-          f"{info.patients} patients, {info.trials} trials")
+          f"{info.patients} patients, {info.trials} trials, {info.programmes} training programmes")
     if not args.yes:
         if not sys.stdin.isatty():
             raise UserError("restore replaces the station's database; add --yes to confirm without a terminal")

@@ -38,6 +38,7 @@ are given to the owner of the data directory, so the service (its own user) can 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import functools
 import os
@@ -101,6 +102,8 @@ class DatabaseInfo:
     tables: tuple[str, ...]
     patients: int
     trials: int
+    programmes: int = 0
+    """Training programmes given to patients (0 in a backup older than programmes)."""
 
 
 @dataclass(frozen=True)
@@ -448,9 +451,12 @@ def inspect_database(path: str | os.PathLike) -> DatabaseInfo:
             )
         patients = int(conn.execute("SELECT count(*) FROM patients").fetchone()[0])
         trials = int(conn.execute("SELECT count(*) FROM trials").fetchone()[0])
+        programmes = 0
+        if "programme_assignments" in schema:
+            programmes = int(conn.execute("SELECT count(*) FROM programme_assignments").fetchone()[0])
     finally:
         conn.close()
-    return DatabaseInfo(path, version, tuple(sorted(schema)), patients, trials)
+    return DatabaseInfo(path, version, tuple(sorted(schema)), patients, trials, programmes)
 
 
 def _uri_path(path: Path) -> str:
@@ -521,7 +527,7 @@ def restore_backup(data_dir: str | os.PathLike, source: str | os.PathLike, now_s
         with contextlib.suppress(FileNotFoundError):
             staging.unlink()
         os.close(lock_fd)
-    return RestoreResult(DatabaseInfo(db, info.schema_version, info.tables, info.patients, info.trials), pre_restore)
+    return RestoreResult(dataclasses.replace(info, path=db), pre_restore)
 
 
 def _stage_copy(source: Path, staging: Path) -> None:

@@ -6,7 +6,8 @@ Fields (also the JSON API's): ``identifier`` (pseudonymous code, unique, never a
 ``archived_at``, ``created_at``, ``updated_at``. Every access by a person goes through a method that
 takes an :class:`~station.store.audit.Actor` and writes the audit entry.
 
-Erasure (:meth:`Patients.erase`) removes the patient, their sessions, trials and raw frames in one
+Erasure (:meth:`Patients.erase`) removes the patient, their sessions, trials and raw frames, and
+their training programmes (planned sessions, doses, visits, pauses: ``ON DELETE CASCADE``) in one
 transaction, with ``secure_delete`` overwriting the freed pages, then checkpoints and truncates the
 WAL. The audit entries stay (they name the patient by number only) and the erasure is audited.
 Copies made before the erasure (exports, backups) are outside the database's reach.
@@ -332,8 +333,10 @@ class Patients:
         """Erase a patient and all their data on request.
 
         ``confirm_identifier`` must repeat the patient's identifier (case-insensitive): the
-        confirmation. Returns counts of what was removed. Refused (Conflict) while one of the
-        patient's trials is recording.
+        confirmation. Returns counts of what was removed: ``sessions``, ``trials``, ``frames``,
+        ``programmes``, ``training_sessions`` (the programmes' planned sessions) and ``doses``
+        (the doses recorded for them). Refused (Conflict) while one of the patient's trials is
+        recording.
         """
         with self._db.write() as conn:
             row = conn.execute("SELECT identifier FROM patients WHERE id = ?", (patient_id,)).fetchone()
@@ -354,7 +357,16 @@ class Patients:
             ).fetchone()
             if counts["recording"]:
                 raise Conflict("a trial of this patient is being recorded; erase after it ends")
-            removed = {"sessions": counts["sessions"], "trials": counts["trials"], "frames": counts["frames"]}
+            programmes = conn.execute(
+                "SELECT count(DISTINCT a.id) AS programmes, count(ps.id) AS training_sessions,"
+                " count(ps.dose) AS doses"
+                " FROM programme_assignments a LEFT JOIN programme_sessions ps ON ps.assignment_id = a.id"
+                " WHERE a.patient_id = ?",
+                (patient_id,),
+            ).fetchone()
+            removed = {"sessions": counts["sessions"], "trials": counts["trials"], "frames": counts["frames"],
+                       "programmes": programmes["programmes"], "training_sessions": programmes["training_sessions"],
+                       "doses": programmes["doses"]}
             conn.execute("DELETE FROM patients WHERE id = ?", (patient_id,))
             self._audit.record(
                 actor, "patient.erase", patient_id=patient_id, object=f"patient:{patient_id}", detail=removed

@@ -176,7 +176,7 @@ def test_erasure_needs_confirmation_and_removes_everything(store, clinician, pat
     assert store.trials.get(trial_id)["frame_count"] == 500
 
     removed = store.patients.erase(patient["id"], "p-0001", actor=clinician)
-    assert removed == {"sessions": 1, "trials": 1, "frames": 500}
+    assert removed == {"sessions": 1, "trials": 1, "frames": 500, "programmes": 0, "training_sessions": 0, "doses": 0}
     with pytest.raises(NotFound):
         store.patients.get(patient["id"])
     with pytest.raises(NotFound):

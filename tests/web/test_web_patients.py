@@ -160,7 +160,8 @@ def test_erasure_by_admin_with_confirmation(admin, clinician, store, records, ca
     with caplog.at_level(logging.DEBUG):
         r = admin.delete(f"/api/patients/{pid}", {"confirm_identifier": "PT-100"})
     assert r.status_code == 200
-    assert r.json == {"erased": True, "patient_id": pid, "removed": {"sessions": 1, "trials": 1, "frames": 1000}}
+    assert r.json == {"erased": True, "patient_id": pid, "removed": {"sessions": 1, "trials": 1, "frames": 1000,
+                                                                "programmes": 0, "training_sessions": 0, "doses": 0}}
     assert clinician.get(f"/api/patients/{pid}").status_code == 404
     assert clinician.get(f"/api/trials/{records['trial']}").status_code == 404
     entries = admin.get(f"/api/audit?patient_id={pid}").json["entries"]
