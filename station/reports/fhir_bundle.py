@@ -1,0 +1,335 @@
+"""FHIR R4B ``Bundle`` of ``Observation`` resources for a trial, a session (its visit) or a
+patient's history, built and validated with ``fhir.resources`` (``fhir.resources.R4B``).
+
+Contents (codes in ``docs/fhir.md``, :mod:`.fhir_codes`):
+
+* one ``Observation`` per valid trial and measure family (:func:`.fhir_codes.family`):
+  ``valueQuantity`` in UCUM units with the station's float to full precision (a JSON number with
+  17 significant digits where needed, so it parses back to the same float); per-axis variants as
+  ``component``\\ s; an undefined measure (``null`` in the station) as ``dataAbsentReason``
+  ``not-a-number``; ``effectiveDateTime`` the trial's start; ``method`` the test
+  (``<protocol>/<condition>`` with the trial and attempt); ``subject`` the patient **by
+  identifier only** (the clinic's pseudonymous identifier, no resource, no other personal data);
+* ``interpretation`` and ``referenceRange`` where a norm or cut-off applies to that trial's value:
+  the Santos & Duarte (2016) age-group 5th–95th percentiles (``H`` above, ``L`` below, ``N``
+  between) and the protocol's published cut-offs (``L``/``H`` when crossed, ``N`` when met),
+  each with its source in the range's text;
+* a ``Device`` for the station (name, software version) and a ``DeviceMetric`` per plate
+  calibration in force (``calibration.time``, ``type`` gain or unspecified, ``state``), which
+  the Observations name as their ``device``.
+
+Only valid, complete trials are exported (and a timed hold the patient could not take counts as
+0 s, as on the results page); trials judged invalid stay on the station.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import uuid
+from decimal import Decimal
+
+from station import __version__
+from station.protocols.report import age_in_year, unable_trial, visit_session_ids
+from station.reference import norms
+from station.reports import fhir_codes as codes
+from station.reports.text import ordinal
+from station.store.timefmt import utc_iso
+
+FHIR_VERSION = "4.3.0"
+"""FHIR R4B, as ``fhir.resources.R4B`` implements it."""
+
+
+class NothingToExport(ValueError):
+    """The trial or session has no valid, complete trial with measures."""
+
+
+def _quantity(key: str, value: float) -> dict:
+    return {"value": Decimal(repr(float(value))), "unit": codes.unit_words(key) or "1", "system": codes.UCUM,
+            "code": codes.ucum(key)}
+
+
+def _concept(key: str) -> dict:
+    return {"coding": [{"system": codes.MEASURE_SYSTEM, "code": key, "display": codes.display(key)}],
+            "text": codes.display(key)}
+
+
+def _absent() -> dict:
+    return {"coding": [{"system": codes.DATA_ABSENT_SYSTEM, "code": "not-a-number",
+                        "display": "Not a Number (NaN)"}],
+            "text": "undefined for this recording (e.g. a signal without sway)"}
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(float(value))
+
+
+def _interpretation(code: str, text: str) -> dict:
+    words = {"H": "High", "L": "Low", "N": "Normal", "A": "Abnormal"}[code]
+    return {"coding": [{"system": codes.INTERPRETATION_SYSTEM, "code": code, "display": words}], "text": text}
+
+
+def _readings(key: str, value: float, protocol, condition_id: str, age_y: float | None) -> tuple[list, list]:
+    """(interpretations, reference ranges) of one trial's value against the norms and cut-offs."""
+    interpretations, ranges = [], []
+    if protocol is None:
+        return interpretations, ranges
+    try:
+        condition = protocol.condition(condition_id)
+    except (KeyError, ValueError):
+        return interpretations, ranges
+    stance = condition.stance
+    norm = norms.compare(key, value, age_y=age_y, eyes=stance.eyes, surface=stance.surface, feet=stance.feet,
+                         duration_s=condition.duration_s)
+    if norm is not None and norm.get("comparable") and norm.get("percentile") is not None:
+        flag = "H" if value > norm["p95"] else ("L" if value < norm["p05"] else "N")
+        caveat = f" {norm['note']}" if norm.get("note") else ""
+        interpretations.append(_interpretation(
+            flag, f"About the {ordinal(norm['percentile'])} percentile of {norm['group']} ({norm['short_source']}).{caveat}"))
+        ranges.append({"low": _quantity(key, norm["p05"]), "high": _quantity(key, norm["p95"]),
+                       "text": f"5th-95th percentile, {norm['group']}: {norm['source']}"})
+    for cut in protocol.cutoffs:
+        if cut.metric != key or (cut.condition is not None and cut.condition != condition_id):
+            continue
+        reference = protocol.reference(cut.reference)
+        source = reference.citation + (f" doi:{reference.doi}" if reference.doi else "")
+        if cut.below is not None:
+            crossed = value < cut.below
+            interpretations.append(_interpretation(
+                "L" if crossed else "N",
+                (f"Below {cut.below:g}: {cut.meaning}" if crossed else f"At or above {cut.below:g}: criterion met")
+                + f" ({reference.citation})"))
+            ranges.append({"low": _quantity(key, cut.below), "text": f"cut-off: {cut.meaning} {source}"})
+        else:
+            crossed = value > cut.above
+            interpretations.append(_interpretation(
+                "H" if crossed else "N",
+                (f"Above {cut.above:g}: {cut.meaning}" if crossed else f"At or below {cut.above:g}: criterion met")
+                + f" ({reference.citation})"))
+            ranges.append({"high": _quantity(key, cut.above), "text": f"cut-off: {cut.meaning} {source}"})
+    return interpretations, ranges
+
+
+def trial_values(trial: dict) -> dict[str, float | None] | None:
+    """The measures of a stored trial that a bundle carries (metric keys; ``time_held_s`` of a
+    timed hold), or None for a trial that is not exported (not complete, or judged invalid)."""
+    if trial.get("status") != "complete":
+        return None
+    unable = not trial.get("valid") and unable_trial(trial)
+    if not trial.get("valid") and not unable:
+        return None
+    doc = trial.get("metrics") or {}
+    if unable:
+        return {"time_held_s": 0.0}
+    values = {k: (float(v) if _finite(v) else None) for k, v in (doc.get("metrics") or {}).items()
+              if v is None or _finite(v)}
+    held = (doc.get("trial") or {}).get("time_held_s")
+    if _finite(held):
+        values["time_held_s"] = float(held)
+    return values or None
+
+
+class BundleBuilder:
+    """Collects the Observations of trials, with their Device and DeviceMetrics."""
+
+    def __init__(self, identifier: str, protocols: dict, age_y: float | None, wall_clock=time.time) -> None:
+        self.identifier = identifier
+        self.protocols = protocols
+        self.age_y = age_y
+        self.wall_clock = wall_clock
+        self.entries: list[dict] = []
+        self._devices: dict[str, str] = {}
+        self._metrics: dict[tuple, str] = {}
+        self.observations = 0
+
+    def _add(self, resource: dict) -> str:
+        full_url = f"urn:uuid:{uuid.uuid4()}"
+        self.entries.append({"fullUrl": full_url, "resource": resource})
+        return full_url
+
+    def _device(self, version: str) -> str:
+        if version not in self._devices:
+            self._devices[version] = self._add({
+                "resourceType": "Device",
+                "identifier": [{"system": codes.DEVICE_IDENTIFIER_SYSTEM, "value": f"balance-station/{version}"}],
+                "status": "active",
+                "deviceName": [{"name": "Balance station (force plate and lower-back IMU)", "type": "user-friendly-name"}],
+                "type": {"text": "Force-plate balance station (four load cells, NAU7802 ADCs)"},
+                "version": [{"type": {"text": "software"}, "value": version}],
+            })
+        return self._devices[version]
+
+    def _device_metric(self, version: str, calibration: dict) -> str:
+        created = str(calibration.get("created_utc") or "")
+        method = str(calibration.get("method") or "")
+        key = (version, created, method)
+        if key not in self._metrics:
+            device = self._device(version)
+            metric = {
+                "resourceType": "DeviceMetric",
+                "type": {"text": "Centre of pressure and forces from the plate's four load cells"},
+                "source": {"reference": device},
+                "operationalStatus": "on",
+                "category": "measurement",
+                "calibration": [{"type": "gain" if method == "measured" else "unspecified",
+                                 "state": "calibrated" if method == "measured" else "not-calibrated"}],
+            }
+            if created:
+                metric["calibration"][0]["time"] = _instant(created)
+            self._metrics[key] = self._add(metric)
+        return self._metrics[key]
+
+    def add_trial(self, trial: dict) -> int:
+        """The Observations of one stored trial (``Trials.get``); returns how many were added."""
+        values = trial_values(trial)
+        if not values:
+            return 0
+        protocol = self.protocols.get(trial["protocol"])
+        doc = trial.get("metrics") or {}
+        outcome = doc.get("trial") or {}
+        version = str(trial.get("station_version") or doc.get("version") or __version__)
+        device = self._device_metric(version, trial.get("calibration") or {})
+        label = trial["protocol"]
+        condition_label = trial["condition"]
+        if protocol is not None:
+            label = protocol.title
+            try:
+                condition_label = protocol.condition(trial["condition"]).label
+            except (KeyError, ValueError):
+                pass
+        method_text = f"{label}: {condition_label}"
+        if outcome.get("trial"):
+            method_text += f", trial {outcome.get('trial')}, attempt {outcome.get('attempt') or 1}"
+        if doc.get("profile"):
+            method_text += f"; {doc['profile']} processing at {doc.get('fs_hz')} Hz, {doc.get('samples')} samples"
+        method = {"coding": [{"system": codes.TEST_SYSTEM, "code": f"{trial['protocol']}/{trial['condition']}",
+                              "display": f"{label}: {condition_label}"}], "text": method_text}
+        families: dict[str, list[str]] = {}
+        for key in values:
+            families.setdefault(codes.family(key), []).append(key)
+        added = 0
+        for fam, keys in families.items():
+            observation = {
+                "resourceType": "Observation",
+                "identifier": [{"system": codes.OBSERVATION_IDENTIFIER_SYSTEM, "value": f"trial-{trial['id']}/{fam}"}],
+                "status": "final",
+                "category": [{"coding": [{"system": codes.CATEGORY_SYSTEM, "code": "exam", "display": "Exam"}]}],
+                "code": _concept(fam),
+                "subject": {"type": "Patient",
+                            "identifier": {"system": codes.PATIENT_IDENTIFIER_SYSTEM, "value": self.identifier}},
+                "effectiveDateTime": _instant(trial["started_at"]),
+                "method": method,
+                "device": {"reference": device},
+            }
+            if fam in values:
+                value = values[fam]
+                if value is None:
+                    observation["dataAbsentReason"] = _absent()
+                else:
+                    observation["valueQuantity"] = _quantity(fam, value)
+                    interpretations, ranges = _readings(fam, value, protocol, trial["condition"], self.age_y)
+                    if interpretations:
+                        observation["interpretation"] = interpretations
+                    if ranges:
+                        observation["referenceRange"] = ranges
+            members = [k for k in keys if k != fam]
+            if members:
+                observation["component"] = [
+                    {"code": _concept(k), **({"valueQuantity": _quantity(k, values[k])} if values[k] is not None
+                                             else {"dataAbsentReason": _absent()})}
+                    for k in sorted(members)]
+            elif fam not in values:
+                continue
+            self._add(observation)
+            added += 1
+        self.observations += added
+        return added
+
+    def bundle_json(self) -> str:
+        """The Bundle (type ``collection``), validated by ``fhir.resources``, as JSON text."""
+        from fhir.resources.R4B.bundle import Bundle
+
+        bundle = Bundle.model_validate({
+            "resourceType": "Bundle",
+            "identifier": {"system": f"{codes.BASE_URL}/NamingSystem/bundle", "value": str(uuid.uuid4())},
+            "type": "collection",
+            "timestamp": _instant(utc_iso(self.wall_clock())),
+            "entry": self.entries,
+        })
+        return bundle.model_dump_json(indent=1, exclude_none=True) + "\n"
+
+
+def _instant(iso: str) -> str:
+    """A station time (``2026-01-31T09:15:02.123Z``) as a FHIR dateTime (offset ``+00:00``)."""
+    text = str(iso)
+    if len(text) == 10:
+        return text
+    return text[:-1] + "+00:00" if text.endswith("Z") else text
+
+
+def _builder(store, patient_id: int, protocols: dict, wall_clock) -> BundleBuilder:
+    patient = store.patients.get(patient_id)
+    return BundleBuilder(patient["identifier"], protocols, age_in_year(patient.get("birth_year"), wall_clock), wall_clock)
+
+
+def trial_bundle(store, trial_id: int, protocols: dict, *, actor, wall_clock=time.time) -> str:
+    """The Bundle of one trial; audited as ``trial.export`` (format ``fhir``)."""
+    trial = store.trials.get(trial_id)
+    builder = _builder(store, trial["patient_id"], protocols, wall_clock)
+    if not builder.add_trial(trial):
+        raise NothingToExport(f"trial {trial_id} is {'not complete' if trial['status'] != 'complete' else 'judged invalid'}"
+                              "; only valid, complete trials are exported as FHIR Observations")
+    text = builder.bundle_json()
+    store.audit.record(actor, "trial.export", patient_id=trial["patient_id"], object=f"trial:{trial_id}",
+                       detail={"format": "fhir", "observations": builder.observations})
+    return text
+
+
+def session_bundle(store, session_id: int, protocols: dict, *, actor, wall_clock=time.time) -> str:
+    """The Bundle of a session's visit (every session of that patient chained by gaps under 3 h,
+    as the results page shows it); audited as ``patient.export`` (format ``fhir``)."""
+    session = store.sessions.get(session_id)
+    builder = _builder(store, session["patient_id"], protocols, wall_clock)
+    for sid in visit_session_ids(store, session_id, actor=actor):
+        for line in store.sessions.get(sid)["trials"]:
+            builder.add_trial(store.trials.get(line["id"]))
+    if not builder.observations:
+        raise NothingToExport(f"session {session_id}'s visit has no valid, complete trial to export")
+    text = builder.bundle_json()
+    store.audit.record(actor, "patient.export", patient_id=session["patient_id"], object=f"session:{session_id}",
+                       detail={"format": "fhir", "observations": builder.observations})
+    return text
+
+
+def patient_bundle(store, patient_id: int, protocols: dict, *, actor, wall_clock=time.time) -> str:
+    """The Bundle of a patient's whole history (every valid trial, oldest first); audited as
+    ``patient.export`` (format ``fhir``). A patient without trials gives an empty collection."""
+    builder = _builder(store, patient_id, protocols, wall_clock)
+    with store.db.read() as conn:
+        ids = [r["id"] for r in conn.execute(
+            "SELECT t.id FROM trials t JOIN sessions s ON s.id = t.session_id WHERE s.patient_id = ?"
+            " ORDER BY s.started_at, t.id", (patient_id,))]
+    for trial_id in ids:
+        builder.add_trial(store.trials.get(trial_id))
+    text = builder.bundle_json()
+    store.audit.record(actor, "patient.export", patient_id=patient_id, object=f"patient:{patient_id}",
+                       detail={"format": "fhir", "observations": builder.observations})
+    return text
+
+
+def observations_of(bundle_text: str) -> list:
+    """The Observations of a bundle's JSON, parsed back with ``fhir.resources`` (R4B)."""
+    from fhir.resources.R4B.bundle import Bundle
+
+    bundle = Bundle.model_validate_json(bundle_text)
+    return [e.resource for e in bundle.entry or [] if e.resource.get_resource_type() == "Observation"]
+
+
+def bundle_summary(bundle_text: str) -> dict:
+    """``{resourceType: count}`` of a bundle's JSON (for messages)."""
+    counts: dict[str, int] = {}
+    for entry in json.loads(bundle_text).get("entry") or []:
+        kind = entry["resource"]["resourceType"]
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts

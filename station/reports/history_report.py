@@ -1,0 +1,111 @@
+"""The patient history report: the key measures over the patient's sessions and programme adherence.
+
+Per test and condition, the measure the history page leads with (sway velocity and ellipse area,
+time held, weight split, walking speed...; :func:`station.protocols.report.is_key_series`) as a
+chart over the session dates, with a band of ± the published minimal detectable change around the
+first value where one was published for a population like the patient (cited; otherwise the
+report says why none is shown), the first and last value and the change between them. Then each
+training programme with its adherence. Built from :func:`station.protocols.report.patient_history`
+and :func:`station.programmes.report.programme_document`.
+"""
+
+from __future__ import annotations
+
+from reportlab.lib.units import mm
+from reportlab.platypus import KeepTogether, Spacer
+
+from station.programmes.report import programme_document
+from station.protocols.report import patient_history
+from station.reports.charts import mdc_caption, series_chart
+from station.reports.layout import content_width, p, table
+from station.reports.references import Citations
+from station.reports.text import day, number, with_unit
+
+
+def series_block(series: dict, citations: Citations, width: float) -> KeepTogether:
+    """A key measure's heading, chart and reading (kept on one page)."""
+    unit = series.get("unit") or ""
+    points = [(pt["started_at"], pt["value"]) for pt in series["points"]]
+    mdc = series.get("mdc")
+    chart = series_chart(points, width=width, height=46 * mm, unit=unit,
+                         mdc=None if mdc is None else float(mdc["value"]), floor=series.get("floor"))
+    title = f"{series.get('protocol_title')}: {series.get('condition_label')}: {series.get('label')}"
+    if unit:
+        title += f" ({unit})"
+    first, last = series["points"][0], series["points"][-1]
+    words = f"{len(points)} session(s); first {with_unit(first['value'], unit)} ({day(first['started_at'])})"
+    if len(points) > 1:
+        words += (f", last {with_unit(last['value'], unit)} ({day(last['started_at'])}), "
+                  f"change {with_unit(series.get('change'), unit)}")
+    if mdc is not None:
+        cite = citations.cite(mdc.get("citation"), mdc.get("doi"))
+        words += f". MDC {with_unit(mdc['value'], unit)} {cite} ({mdc.get('population')})"
+        if series.get("exceeds_mdc") is not None:
+            words += ": the change is " + ("beyond the MDC (a real change)" if series["exceeds_mdc"]
+                                          else "within the measurement error")
+        words += ". " + mdc_caption(float(mdc["value"]), unit) + "."
+    elif series.get("mdc_note"):
+        words += f". {series['mdc_note']}"
+    else:
+        words += ". No minimal detectable change is published for this measure in this test."
+    return KeepTogether([p(title, "h3"), chart, p(words, "small"), Spacer(1, 2 * mm)])
+
+
+def adherence_rows(doc: dict) -> list[list]:
+    overall = doc["adherence"]["overall"]
+    missed = doc["adherence"].get("missed") or []
+
+    def ratio(value):
+        return "–" if value is None else f"{100 * value:.0f} %"
+
+    return [
+        ["", "Sessions", "Minutes"],
+        ["Planned", str(overall["sessions_planned"]), number(overall.get("minutes_planned"), 4)],
+        ["Due so far", str(overall["sessions_due"]), number(overall.get("minutes_due"), 4)],
+        ["Done", f"{overall['sessions_done']} ({ratio(overall.get('sessions_done_of_due'))} of due, "
+                 f"{ratio(overall.get('sessions_done_of_planned'))} of planned)",
+         f"{number(overall.get('minutes_done'), 4)} ({ratio(overall.get('minutes_done_of_due'))} of due)"],
+        ["Missed", f"{overall['sessions_missed']}" + (f": {', '.join('#' + str(m['number']) for m in missed[:12])}"
+                                                      if missed else ""), ""],
+    ]
+
+
+def history_story(store, patient_id: int, protocols: dict, *, actor, wall_clock, paper: str) -> tuple[list, dict, list]:
+    """The flowables of the history report, the history document and the stored trials shown."""
+    history = patient_history(store, patient_id, protocols, actor=actor, wall_clock=wall_clock)
+    width = content_width(paper)
+    citations = Citations()
+    sessions = history["sessions"]
+    span = f"{day(sessions[0]['started_at'])} to {day(sessions[-1]['started_at'])}" if sessions else "no sessions"
+    story = [p("Patient history report", "h1"), p(f"{len(sessions)} session(s) with trials, {span}.")]
+    key = [s for s in history["series"] if s.get("key")]
+    if key:
+        story.append(p("Key measures over time", "h2"))
+        story.append(p("Each value is the mean of the session's valid trials. A change is called real only beyond the "
+                       "published minimal detectable change (MDC) for a comparable population.", "small"))
+        for series in key:
+            story.append(series_block(series, citations, width))
+    else:
+        story.append(p("No key measures yet: no valid trials of a known test."))
+    programmes = store.programmes.list_for_patient(patient_id)
+    story.append(p("Training programmes", "h2"))
+    if not programmes:
+        story.append(p("None."))
+    for item in programmes:
+        doc = programme_document(store, item["id"], protocols, actor=actor)
+        title = doc["template"]["programme"]["title"]
+        story.append(p(f"{title}: from {doc['start_date']}, {doc['status']}"
+                       + (f" (ended {doc['ended_on']})" if doc.get("ended_on") else ""), "h3"))
+        story.append(table(adherence_rows(doc), [0.2 * width, 0.45 * width, 0.35 * width]))
+    trials = []
+    seen: set[int] = set()
+    for series in history["series"]:
+        for pt in series["points"]:
+            for tid in pt["trials"]:
+                if tid not in seen:
+                    seen.add(tid)
+                    trials.append(store.trials.get(tid))
+    if citations.entries():
+        story.append(p("References", "h2"))
+        story += [p(entry, "cite") for entry in citations.entries()]
+    return story, history, trials

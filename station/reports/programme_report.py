@@ -1,0 +1,112 @@
+"""The programme report: a training programme from baseline to end.
+
+The plan (activity, weeks, sessions a week, minutes), where the patient is, adherence overall and
+per week with the missed sessions and their reasons left out (reasons may hold personal details:
+they stay on the station), the dose of each session (measured or entered), and each outcome at
+every assessment visit: its value, the change from baseline and whether it exceeds the minimal
+detectable change published for a comparable population (cited), drawn as a chart with the MDC
+band around the baseline value. Built from :func:`station.programmes.report.programme_document`.
+"""
+
+from __future__ import annotations
+
+from reportlab.lib.units import mm
+from reportlab.platypus import KeepTogether, Spacer
+
+from station.programmes.report import programme_document
+from station.reports.charts import mdc_caption, series_chart
+from station.reports.history_report import adherence_rows
+from station.reports.layout import content_width, p, table
+from station.reports.references import Citations
+from station.reports.text import number, with_unit
+
+
+def _outcome_block(outcome: dict, citations: Citations, width: float) -> KeepTogether:
+    unit = outcome.get("unit") or ""
+    points = outcome["points"]
+    mdc = outcome.get("mdc")
+    chart = series_chart([(pt["date"], pt["value"]) for pt in points], width=width * 0.55, height=40 * mm, unit=unit,
+                         mdc=None if mdc is None else float(mdc["value"]),
+                         floor=0.0 if unit not in ("%", "") else None,
+                         x_labels=[pt["label"] for pt in points], by_time=False)
+    rows: list[list] = [["Visit", "Value", "Change from baseline", "Verdict"]]
+    changes = {c["to"]: c for c in outcome.get("changes") or []}
+    for pt in points:
+        change = changes.get(pt["visit_id"]) or changes.get(pt["assessment_id"]) or {}
+        rows.append([f"{pt['label']} (week {pt['week']}, {pt['date']}, {pt['status']})", with_unit(pt["value"], unit),
+                     with_unit(change.get("difference"), unit) if change else "",
+                     change.get("verdict", "") if change else ""])
+    if mdc is not None:
+        cite = citations.cite(mdc.get("citation"), mdc.get("doi"))
+        reading = (f"MDC {with_unit(mdc['value'], unit)} {cite} ({mdc.get('population')}). "
+                   + mdc_caption(float(mdc["value"]), unit) + ".")
+    else:
+        reading = outcome.get("mdc_note") or "No MDC published for this measure."
+    better = {"lower": "lower is better", "higher": "higher is better"}.get(outcome.get("better"), "")
+    title = f"{outcome['label']}" + (f" ({unit})" if unit else "") + (f", {better}" if better else "")
+    return KeepTogether([p(title, "h3"), table(rows, [0.36 * width, 0.18 * width, 0.2 * width, 0.26 * width]),
+                         Spacer(1, 1 * mm), chart, p(reading, "small"), Spacer(1, 2 * mm)])
+
+
+def _dose_rows(doc: dict) -> list[list]:
+    rows = [["#", "Week", "Date", "Status", "Minutes (planned)", "Steps", "Cadence", "Speed", "Belt", "RPE", "Source"]]
+    for s in doc["sessions"]:
+        rows.append([str(s["number"]), str(s["week"]), s["planned_date"], s["status"],
+                     f"{number(s.get('minutes'), 3)} ({number(s.get('minutes_planned'), 3)})",
+                     number(s.get("steps"), 5), with_unit(s.get("cadence_steps_min"), "/min", 3),
+                     with_unit(s.get("speed_m_s"), "m/s", 3), with_unit(s.get("belt_speed_m_s"), "m/s", 3),
+                     number(s.get("rpe"), 2), s.get("source") or ""])
+    return rows
+
+
+def programme_story(store, assignment_id: int, protocols: dict, *, actor, wall_clock=None,
+                    paper: str) -> tuple[list, dict, list]:
+    """The flowables of the programme report, the programme document and the stored trials shown."""
+    doc = programme_document(store, assignment_id, protocols, actor=actor)
+    width = content_width(paper)
+    citations = Citations()
+    template = doc["template"]
+    programme = template["programme"]
+    schedule = template["schedule"]
+    position = doc["position"]
+    story = [p("Programme report", "h1"), p(programme["title"], "h2"),
+             p(f"{programme.get('summary', '')}", "small"),
+             p(f"{schedule['weeks']} weeks, {schedule['sessions_per_week']} sessions a week of "
+               f"{number(schedule['minutes_per_session'], 3)} min; started {doc['start_date']}; status {doc['status']}"
+               + (f", ended {doc['ended_on']}" if doc.get("ended_on") else "")
+               + f"; week {position['week']} of {position['weeks']}.")]
+    story.append(p("Outcomes: baseline to end", "h2"))
+    story.append(p("A change is real only beyond the minimal detectable change (MDC) published for a comparable "
+                   "population; where none is published the verdict says so.", "small"))
+    groups = doc.get("outcome_groups") or []
+    for group in groups:
+        story.append(p(group["group"], "h3"))
+        for outcome in group["outcomes"]:
+            story.append(_outcome_block(outcome, citations, width))
+    if not groups:
+        story.append(p("The programme names no outcomes."))
+    story.append(p("Adherence", "h2"))
+    story.append(table(adherence_rows(doc), [0.2 * width, 0.45 * width, 0.35 * width]))
+    weeks = doc["adherence"].get("weeks") or []
+    if weeks:
+        rows = [["Week", "Planned", "Due", "Done", "Missed", "Minutes done (planned)"]]
+        for w in weeks:
+            rows.append([str(w["week"]), str(w["sessions_planned"]), str(w["sessions_due"]), str(w["sessions_done"]),
+                         str(w["sessions_missed"]),
+                         f"{number(w.get('minutes_done'), 4)} ({number(w.get('minutes_planned'), 4)})"])
+        story.append(Spacer(1, 2 * mm))
+        story.append(table(rows, [0.12 * width, 0.14 * width, 0.14 * width, 0.14 * width, 0.14 * width, 0.32 * width]))
+    story.append(p("Dose per session", "h2"))
+    fractions = (0.05, 0.06, 0.12, 0.1, 0.13, 0.08, 0.1, 0.1, 0.1, 0.06, 0.1)
+    story.append(table(_dose_rows(doc), [f * width for f in fractions]))
+    for ref in template.get("references") or []:
+        citations.cite(ref.get("citation"), ref.get("doi"))
+    story.append(p("References", "h2"))
+    story += [p(entry, "cite") for entry in citations.entries()]
+    trials = []
+    for visit in doc["visits"]:
+        for run in visit.get("runs") or []:
+            session = store.sessions.get(run["session_id"])
+            trials += [store.trials.get(t["id"]) for t in session["trials"]]
+    trials += [store.trials.get(s["trial_id"]) for s in doc["sessions"] if s.get("trial_id")]
+    return story, doc, trials

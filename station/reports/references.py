@@ -1,0 +1,81 @@
+"""Words for the references a measure is read against (norms, cut-offs, published norms of a
+protocol, change against the MDC), as the PDF reports print them, and the list of citations."""
+
+from __future__ import annotations
+
+from station.reports.text import number, ordinal, with_unit
+
+
+class Citations:
+    """The sources a report cites, numbered in the order they first appear."""
+
+    def __init__(self) -> None:
+        self._order: list[str] = []
+
+    def cite(self, citation: str | None, doi: str | None = None) -> str:
+        """``[n]`` for ``citation`` (added if new); '' for none."""
+        if not citation:
+            return ""
+        text = citation if not doi or doi in citation else f"{citation} doi:{doi}"
+        if text not in self._order:
+            self._order.append(text)
+        return f"[{self._order.index(text) + 1}]"
+
+    def entries(self) -> list[str]:
+        return [f"[{i + 1}] {c}" for i, c in enumerate(self._order)]
+
+
+def reference_words(ref: dict, unit: str, citations: Citations) -> str:
+    """One reference of a key measure (``session_results``' ``references`` entry) in words."""
+    kind = ref.get("kind")
+    if kind == "norm":
+        cite = citations.cite(ref.get("source"))
+        if not ref.get("comparable"):
+            return f"Age-group norm {cite}: {ref.get('note') or 'not comparable'}".strip()
+        words = (f"Norm {cite}, {ref.get('group')}: 5th-95th percentile {number(ref.get('p05'))}-"
+                 f"{number(ref.get('p95'))} {unit}, median {number(ref.get('p50'))}")
+        if ref.get("percentile") is not None:
+            words += f"; about the {ordinal(ref['percentile'])} percentile"
+        if ref.get("flag_words"):
+            words += f". {ref['flag_words']}"
+        if ref.get("direction"):
+            words += f" ({ref['direction']})"
+        if ref.get("misfit"):
+            words += f". {ref['misfit']}"
+        elif ref.get("note"):
+            words += f". {ref['note']}"
+        return words
+    if kind == "cutoff":
+        cite = citations.cite(ref.get("source"), ref.get("doi"))
+        return f"Cut-off {cite}: {ref.get('words') or ''}".strip()
+    if kind == "protocol_norm":
+        cite = citations.cite(ref.get("source"), ref.get("doi"))
+        row = ref.get("row") or {}
+        centre = row.get("mean") if row.get("mean") is not None else row.get("p50")
+        words = f"Published values {cite} ({ref.get('population')}"
+        if row:
+            words += f", {row.get('age_min_y')}-{row.get('age_max_y')} y: {ref.get('statistic')} {number(centre)} {unit}"
+        words += ")"
+        if ref.get("position"):
+            words += f": {ref['position']}"
+        if ref.get("note"):
+            words += f". {ref['note']}"
+        return words
+    if kind == "change":
+        previous = ref.get("previous")
+        if previous is None:
+            return "First session of this test: no earlier value to compare."
+        words = (f"Since {str(previous.get('started_at'))[:10]} ({with_unit(previous.get('value'), unit)}): "
+                 f"change {with_unit(ref.get('change'), unit)}")
+        mdc = ref.get("mdc")
+        if mdc:
+            cite = citations.cite(mdc.get("citation"), mdc.get("doi"))
+            beyond = ref.get("beyond_mdc")
+            words += (f"; MDC {with_unit(mdc.get('value'), unit)} {cite}: "
+                      f"{'beyond the MDC (a real change)' if beyond else 'within the measurement error'}")
+        elif ref.get("mdc_note"):
+            words += f"; {ref['mdc_note']}"
+        else:
+            words += "; no published MDC for this test"
+        return words
+    return ""

@@ -1,0 +1,209 @@
+"""The session report: one visit (every protocol run that day, as the results page shows it).
+
+Per test and condition: the stance, the trials and their validity (with the reasons of invalid
+ones), the key measures with units against the age-group norms, the protocol's published cut-offs
+and norms (cited) and, for walk tests, the change since the previous session against the MDC;
+Romberg quotients and the mCTSIB's composite; the centre-of-pressure trace with its 95 %
+prediction ellipse of each valid stance trial (all traces of a test at one scale). Built from
+:func:`station.protocols.report.session_results`, the document the results page reads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from reportlab.lib.units import mm
+from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
+
+from station.protocols.report import session_results
+from station.reports.charts import statokinesigram
+from station.reports.layout import content_width, p, table
+from station.reports.references import Citations, reference_words
+from station.reports.text import day, number, with_unit
+
+TRACES_PER_CONDITION = 3
+"""Valid trials drawn per condition (the others are counted under the plots)."""
+
+
+def _trace(store, trial_id: int) -> tuple[np.ndarray, np.ndarray, dict | None] | None:
+    """A stance trial's COP in its analysed window, mean removed (cm), and its ellipse."""
+    trial = store.trials.get(trial_id)
+    doc = trial.get("metrics") or {}
+    values = doc.get("metrics") or {}
+    if doc.get("kind") == "walk" or "ellipse_area_cm2" not in values:
+        return None
+    frames = store.trials.frames(trial_id)
+    if not len(frames):
+        return None
+    rate = float(trial["rate_hz"])
+    t_s = (frames["seq"].astype(np.int64) - int(frames["seq"][0])) / rate
+    outcome = doc.get("trial") or {}
+    start, end = outcome.get("analysis_start_s"), outcome.get("analysis_end_s")
+    keep = np.isfinite(frames["ap_cm"]) & np.isfinite(frames["ml_cm"])
+    if start is not None:
+        keep &= t_s >= float(start) - 1e-9
+    if end is not None:
+        keep &= t_s <= float(end) + 1e-9
+    ap = np.asarray(frames["ap_cm"][keep], dtype=float)
+    ml = np.asarray(frames["ml_cm"][keep], dtype=float)
+    if len(ap) < 2:
+        return None
+    ellipse = None
+    if values.get("ellipse_major_cm") is not None and values.get("ellipse_minor_cm") is not None:
+        ellipse = {"major_cm": values["ellipse_major_cm"], "minor_cm": values["ellipse_minor_cm"],
+                   "angle_deg": values.get("ellipse_angle_deg") or 0.0}
+    return ml - ml.mean(), ap - ap.mean(), ellipse
+
+
+def _trial_lines(condition: dict) -> list:
+    out = []
+    attempts, valid = condition.get("attempts", 0), condition.get("valid_trials", 0)
+    words = f"{attempts} trial(s), {valid} valid"
+    if condition.get("time_held_s"):
+        held = ", ".join(f"{number(t, 3)} s" for t in condition["time_held_s"])
+        words += f"; time held {held}"
+        if condition.get("score"):
+            words += f" (score: {condition['score']} of the valid attempts)"
+    out.append(p(words, "small"))
+    for trial in condition.get("trials") or []:
+        if trial.get("unable"):
+            out.append(p(f"Trial {trial.get('trial') or ''} attempt {trial.get('attempt') or ''}: unable to take "
+                         "the position (0 s, kept in the score)", "small"))
+        elif trial.get("valid") is False or trial.get("status") != "complete":
+            reason = trial.get("validity_reason") or trial.get("note") or trial.get("status")
+            out.append(p(f"Trial #{trial['id']} ({trial.get('status')}): not valid: {reason}", "small"))
+    return out
+
+
+def _measures_table(condition: dict, citations: Citations, width: float):
+    rows: list[list] = [["Measure", "Value", "Compared with"]]
+    for km in condition.get("key_measures") or []:
+        unit = km.get("unit") or ""
+        refs = [reference_words(r, unit, citations) for r in km.get("references") or []]
+        if km.get("words"):
+            refs.insert(0, km["words"])
+        if km.get("note"):
+            refs.append(km["note"])
+        refs = [r for r in refs if r] or ["No published reference for this measure in this test."]
+        rows.append([km.get("label") or km.get("metric"), with_unit(km.get("value"), unit), [p(r, "cell") for r in refs]])
+    if len(rows) == 1:
+        return p("No measures: no valid trial.", "small")
+    return table(rows, [0.24 * width, 0.16 * width, 0.60 * width])
+
+
+def _plots(store, conditions: list[dict], width: float) -> list:
+    traces: list[tuple[str, tuple]] = []
+    skipped = 0
+    for condition in conditions:
+        drawn = 0
+        for trial in condition.get("trials") or []:
+            if not trial.get("valid") or trial.get("status") != "complete" or not trial.get("analysed"):
+                continue
+            if drawn >= TRACES_PER_CONDITION:
+                skipped += 1
+                continue
+            found = _trace(store, trial["id"])
+            if found is None:
+                continue
+            drawn += 1
+            label = f"{condition['label']}, trial {trial.get('trial') or ''}".strip(", ")
+            traces.append((label, found))
+    if not traces:
+        return []
+    reach = 0.5
+    for _label, (ml, ap, ellipse) in traces:
+        reach = max(reach, float(np.max(np.abs(ml))), float(np.max(np.abs(ap))),
+                    float(ellipse["major_cm"]) if ellipse else 0.0)
+    half = reach * 1.08
+    per_row = 3
+    size = (width - 4 * mm) / per_row
+    cells = [statokinesigram(ml, ap, ellipse, size=size, half_cm=half, title=label)
+             for label, (ml, ap, ellipse) in traces]
+    rows = [cells[i:i + per_row] for i in range(0, len(cells), per_row)]
+    rows[-1] += [""] * (per_row - len(rows[-1]))
+    grid = Table(rows, colWidths=[size + 4 * mm / per_row] * per_row, hAlign="LEFT")
+    grid.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                              ("TOPPADDING", (0, 0), (-1, -1), 1), ("BOTTOMPADDING", (0, 0), (-1, -1), 1)]))
+    out = [p("Centre-of-pressure traces (grey) with the 95 % prediction ellipse (dashed), mean removed, all at "
+             "one scale; seen from above, toes up.", "small"), grid]
+    if skipped:
+        out.append(p(f"{skipped} further valid trial(s) not drawn.", "small"))
+    return out
+
+
+def _romberg(section: dict) -> list:
+    romberg = section.get("romberg")
+    if not romberg:
+        return []
+    words = (f"Romberg quotient (eyes closed / eyes open): sway area {number(romberg.get('romberg_quotient_area'), 3)}, "
+             f"sway velocity {number(romberg.get('romberg_quotient_velocity'), 3)}")
+    if romberg.get("note"):
+        words += f". {romberg['note']}"
+    return [p(words)]
+
+
+def _sensory(section: dict) -> list:
+    sensory = section.get("sensory")
+    if not sensory:
+        return []
+    out = []
+    if sensory.get("composite_s") is not None:
+        out.append(p(f"mCTSIB composite: {number(sensory['composite_s'], 4)} s of {number(sensory['max_s'], 3)} s "
+                     f"({number(sensory.get('composite_pct'), 3)} %)"))
+    else:
+        out.append(p("mCTSIB composite: not given (not every condition has a score)."))
+    ratios = "; ".join(f"{r['label']}: {number(r['ratio'], 3)}" for r in sensory.get("ratios") or [])
+    if ratios:
+        out.append(p(f"Sway-velocity ratios: {ratios}. {sensory.get('note', '')}", "small"))
+    return out
+
+
+def _romberg_cutoffs(section: dict, citations: Citations) -> list:
+    out = []
+    for cut in section.get("cutoffs") or []:
+        if not str(cut.get("metric", "")).startswith("romberg_"):
+            continue
+        limit = cut.get("below") if cut.get("below") is not None else cut.get("above")
+        side = "below" if cut.get("below") is not None else "above"
+        verdict = "no value" if cut.get("flagged") is None else ("flagged" if cut["flagged"] else "not flagged")
+        out.append(p(f"{cut['metric']}: {number(cut.get('value'), 3)} ({verdict}; {side} {number(limit, 3)}: "
+                     f"{cut.get('meaning', '')}) {citations.cite(cut.get('source'), cut.get('doi'))}", "small"))
+    return out
+
+
+def session_story(store, session_id: int, protocols: dict, *, actor, wall_clock, paper: str) -> tuple[list, dict, list]:
+    """The flowables of the session report, the results document and the stored trials shown."""
+    doc = session_results(store, session_id, protocols, actor=actor, wall_clock=wall_clock, visit=True)
+    width = content_width(paper)
+    citations = Citations()
+    sessions = doc["sessions"]
+    story = [p("Session report", "h1"),
+             p(f"Visit of {day(sessions[0]['started_at'])}: {len(sessions)} session(s), "
+               f"{sum(s['trial_count'] for s in sessions)} trial(s). Tests: "
+               f"{', '.join(s['title'] for s in doc['protocols']) or 'none analysed'}.")]
+    trials: list[dict] = []
+    for section in doc["protocols"]:
+        story.append(p(section["title"], "h2"))
+        story.append(p(f"{section['valid_trial_count']} valid of {section['trial_count']} analysed trial(s).", "small"))
+        for condition in section["conditions"]:
+            head = [p(condition["label"], "h3"), p(condition.get("stance") or "", "small")]
+            story.append(KeepTogether(head + _trial_lines(condition)))
+            story.append(_measures_table(condition, citations, width))
+            story.append(Spacer(1, 2 * mm))
+            for t in condition.get("trials") or []:
+                trials.append(store.trials.get(t["id"]))
+        story += _romberg(section) + _romberg_cutoffs(section, citations) + _sensory(section)
+        if section["outcome"] != "walk":
+            story += _plots(store, section["conditions"], width)
+        for ref in section.get("references") or []:
+            citations.cite(ref.get("citation"), ref.get("doi"))
+    if doc.get("unknown_protocol_trials"):
+        story.append(p(f"{len(doc['unknown_protocol_trials'])} trial(s) of a protocol this station no longer has are "
+                       "not summarised.", "small"))
+    if not doc["protocols"]:
+        story.append(p("No analysed trials in this visit."))
+    story.append(p("References", "h2"))
+    story.append(p("Percentiles are estimated from the published 5th, 50th and 95th percentiles of the age group "
+                   "(log-normal interpolation). Values are means over the valid trials of a condition.", "small"))
+    citations.cite(doc.get("norms_source"))
+    story += [p(entry, "cite") for entry in citations.entries()]
+    return story, doc, trials
