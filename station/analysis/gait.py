@@ -523,9 +523,32 @@ def _valid_steps(ics: np.ndarray, bouts: list[np.ndarray]) -> list[tuple[int, in
     return steps
 
 
-def _analyse(acc_body: np.ndarray, fs: float, height: float | None) -> _Walk:
+def _given_contacts(contacts_s, n: int, fs: float) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Initial contacts given by the caller (s from the first sample) as sample indices, grouped
+    into bouts as detected ones are (breaks longer than :data:`MAX_STEP_S`, at least
+    :data:`MIN_BOUT_STEPS` contacts)."""
+    t = np.asarray(contacts_s, dtype=np.float64)
+    if t.ndim != 1 or not np.isfinite(t).all():
+        raise ValueError("initial_contacts_s must be a 1-D list of finite times in s from the first sample")
+    idx = np.unique(np.round(t * fs).astype(np.int64))
+    if idx.size and (idx[0] < 0 or idx[-1] >= n):
+        raise ValueError(f"initial_contacts_s must lie inside the recording (0 to {n / fs:.2f} s)")
+    runs = np.split(idx, np.flatnonzero(np.diff(idx) > MAX_STEP_S * fs) + 1) if idx.size else []
+    runs = [r for r in runs if r.size >= MIN_BOUT_STEPS]
+    ics = np.concatenate(runs) if runs else np.zeros(0, dtype=np.int64)
+    bouts, start = [], 0
+    for r in runs:
+        bouts.append(np.arange(start, start + r.size))
+        start += r.size
+    return ics, bouts
+
+
+def _analyse(acc_body: np.ndarray, fs: float, height: float | None, contacts_s=None) -> _Walk:
     acc_v = acc_body[:, 0]
-    ics, bouts = _steps_and_bouts(acc_v, fs, acc_body[:, 2])
+    if contacts_s is None:
+        ics, bouts = _steps_and_bouts(acc_v, fs, acc_body[:, 2])
+    else:
+        ics, bouts = _given_contacts(contacts_s, acc_v.shape[0], fs)
     walk = _Walk(fs=fs, ics=ics, bouts=bouts, steps=_valid_steps(ics, bouts), step_length_m=None)
     if height is not None and walk.steps:
         z = _vertical_displacement(acc_v, fs)
@@ -578,7 +601,8 @@ def _spatial(walk: _Walk, steps: list[tuple[int, int]]) -> dict:
 
 
 def gait_metrics(
-    acc_body_m_s2, fs_hz: float, *, sensor_height_m: float | None = None, window_s: tuple[float, float] | None = None
+    acc_body_m_s2, fs_hz: float, *, sensor_height_m: float | None = None, window_s: tuple[float, float] | None = None,
+    initial_contacts_s=None,
 ) -> dict:
     """Every gait key of DESIGN.md §8 for a recording of walking (one or more bouts).
 
@@ -597,6 +621,11 @@ def gait_metrics(
         Measure only the contacts and steps within ``start_s <= t <= end_s`` (s from the first
         sample), e.g. the middle 6 m of a 10-metre walk between two gate times. Detection still
         runs on the whole recording, so the window's edges do not cut the filters.
+    initial_contacts_s : array_like, optional
+        Initial contacts from elsewhere (s from the first sample, e.g. a reference system's):
+        used instead of detecting them, grouped into bouts the same way. Every key is then
+        computed from them exactly as from detected ones, which tells the error of the
+        detection apart from the error of the measures themselves.
 
     Returns
     -------
@@ -619,7 +648,8 @@ def gait_metrics(
         ``step_symmetry``
             ``step_regularity / stride_regularity`` (Tura et al. 2010), 1 = symmetric;
         ``step_length_m``, ``walking_speed_m_s``
-            inverted pendulum (Zijlstra & Hof 2003) with their correction factor 1.25, m and m/s;
+            inverted pendulum (Zijlstra & Hof 2003) with Mobilise-D's correction factor
+            :data:`PENDULUM_CORRECTION` (1.147) for the Soltani et al. (2021) processing, m and m/s;
         ``initial_contacts_s``
             list of the initial contacts, s from the first sample.
 
@@ -630,7 +660,8 @@ def gait_metrics(
     ------
     ValueError
         Bad shape, sample rate, non-finite values, too short a recording, an implausible
-        ``sensor_height_m`` or a ``window_s`` that is not a time span inside the recording.
+        ``sensor_height_m``, a ``window_s`` that is not a time span inside the recording, or
+        ``initial_contacts_s`` that are not finite times inside it.
 
     References
     ----------
@@ -657,7 +688,7 @@ def gait_metrics(
     acc = _check_body(acc_body_m_s2, fs)
     height = _check_height(sensor_height_m)
     lo, hi = _check_window(window_s, acc.shape[0] / fs)
-    walk = _analyse(acc, fs, height)
+    walk = _analyse(acc, fs, height, initial_contacts_s)
     t = walk.ics / fs
     inside = (t >= lo) & (t <= hi)
     steps = [(i, j) for i, j in walk.steps if inside[i] and inside[j]]

@@ -66,7 +66,22 @@ IMPACT_WIDTH_S = 0.02
 PENDULUM_CORRECTION = 1.25
 """Real step length / the inverted pendulum's (Zijlstra & Hof 2003's mean correction factor): the
 walker's trunk rises and falls as much as a pendulum needs for ``step length / 1.25``, as a real
-trunk does."""
+trunk does.
+
+Why not the analysis' 1.147 (:data:`station.analysis.gait.PENDULUM_CORRECTION`): the two factors
+describe two different things. This one is the physical relation Zijlstra & Hof measured between
+the trunk's true vertical excursion and the step length; the analysis' factor is Mobilise-D's
+calibration of its *estimate* of that excursion (double integration with drift filters) on real
+trunk signals, which carry the heel impact and harmonics on top of the pendulum's swing. The
+walker's signal carries them too (:data:`SECOND_HARMONIC`, the impact pulse). The pairing is
+measured, not assumed: for walkers above :data:`MIN_AMPLITUDE_M_S2` the analysis recovers steady
+steps 5-6 % short (1.147 / 1.25 = 0.92, the impact and harmonic give back about 3 %; healthy 0.612
+against 0.648 m, fast 0.735 against 0.777 m, older 0.528 against 0.557 m, speed 3-4 % short;
+``tests/sim/test_walker.py``), within Mobilise-D's published stride-length error. Slower steps sit
+on the amplitude floor and are overestimated (backward 0.51 against 0.40 m, hemiparetic 0.53
+against 0.38 m), as the pendulum overestimates the short slow steps of real recordings (the shared
+data's daily-activity periods). Using 1.147 here would model a trunk that moves less than Zijlstra
+& Hof measured."""
 MIN_AMPLITUDE_M_S2 = 1.2
 """Smallest vertical acceleration amplitude of a step, m/s²: short, slow steps still shake the
 lower back (heel strike, trunk rotation) more than the pendulum's small excursion alone would; a

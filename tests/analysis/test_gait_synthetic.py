@@ -61,6 +61,21 @@ def test_variable_step_times_give_their_coefficient_of_variation():
     assert m["cadence_steps_min"] == pytest.approx(np.mean(120.0 / (contacts[2:] - contacts[:-2])), abs=0.5)
 
 
+def test_given_contacts_are_measured_exactly_as_detected_ones():
+    """With initial contacts from elsewhere (a reference system), every key comes from them: the
+    error of a measure is then told apart from the error of the detection."""
+    contacts = contacts_from_steps(np.full(30, 0.6))
+    acc = body(contacts, FS, 24.0)
+    detected = gait_metrics(acc, FS, sensor_height_m=0.95)
+    given = gait_metrics(acc, FS, sensor_height_m=0.95, initial_contacts_s=detected["initial_contacts_s"])
+    assert given == detected
+    # every other contact: the same walk measured at half the cadence, because the contacts say so
+    half = gait_metrics(acc, FS, initial_contacts_s=contacts[::2])
+    assert half["steps"] == 16 and half["cadence_steps_min"] == pytest.approx(50.0, abs=0.2)
+    # contacts grouped into bouts as detected ones are: fewer than four make none
+    assert gait_metrics(acc, FS, initial_contacts_s=contacts[:3])["steps"] == 0
+
+
 def test_asymmetric_step_times_lower_step_regularity_not_stride_regularity():
     contacts = contacts_from_steps(np.tile([0.5, 0.7], 20))  # a limp: short, long, short, long
     m = gait_metrics(body(contacts, FS, contacts[-1] + 3.0), FS)
@@ -228,6 +243,8 @@ def test_a_minute_without_walking_has_nulls():
         (lambda a: gait_metrics(a, FS, window_s=(100.0, 200.0)), "outside the recording"),
         (lambda a: gait_metrics(a, FS, window_s=3.0), "pair"),
         (lambda a: gait_by_minute(a, FS, minute_s=0), "positive number of seconds"),
+        (lambda a: gait_metrics(a, FS, initial_contacts_s=[1.0, float("nan")]), "finite times"),
+        (lambda a: gait_metrics(a, FS, initial_contacts_s=[1.0, 2.0, 3.0, 40.0]), "inside the recording"),
         (lambda a: detect_initial_contacts(a, FS), "must be 1-D"),
         (lambda a: detect_initial_contacts(a[:, 0], FS, acc_ml_m_s2=a[:-5, 2]), "one per sample for both"),
         (lambda a: walking_bouts(a[:, 0], FS), r"shape \(N, 3\)"),
