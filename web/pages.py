@@ -2,7 +2,8 @@
 
 ``/`` (to the patients), ``/patients`` (list, search, add), ``/patients/<id>`` (edit, archive,
 erase, sessions, exports), ``/patients/<id>/history`` (key measures over sessions),
-``/live`` (live view and guided trial; ``?patient=<id>`` preselects a patient),
+``/live`` (live view and guided trial; ``?patient=<id>`` preselects a patient, ``&programme=<id>``
+links back to the programme the test was started from),
 ``/sessions/<id>`` (results of the visit the session belongs to, against norms), ``/trials/<id>``
 (one trial: plots, measures, validity, exports), ``/admin/users``, ``/admin/settings`` and
 ``/admin/audit`` (administrators). Unknown addresses and refused methods get a page in the
@@ -81,7 +82,9 @@ def history_page(patient_id: int):
 @bp.get("/live")
 def live_page():
     patient = request.args.get("patient", "")
-    return _page("dashboard/live.html", page="live", patient_id=patient if patient.isdigit() else "", plate=_plate())
+    programme = request.args.get("programme", "")  # started from a programme's visit or session: the way back
+    return _page("dashboard/live.html", page="live", patient_id=patient if patient.isdigit() else "", plate=_plate(),
+                 programme_id=programme if programme.isdigit() and len(programme) < 19 else "")
 
 
 @bp.get("/sessions/<int:session_id>")

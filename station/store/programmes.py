@@ -10,7 +10,7 @@ recorded it and when), ``programme_visits`` (assessment visits and the protocols
 ``programme_pauses``. Every row belongs to a patient through its assignment and goes with the
 patient on erasure (``ON DELETE CASCADE``); backups copy the whole database.
 
-Dates are calendar days ``YYYY-MM-DD`` (UTC day of the station's wall clock for "today").
+Dates are calendar days ``YYYY-MM-DD`` ("today" is the day in the station's local time zone).
 Every change and every view by a person is audited (``programme.assign``, ``programme.view``,
 ``programme.update``, ``programme.dose``); audit details name what changed, never notes or
 reasons (they may hold patient data).
@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Callable
 
 from station.programmes.dose import DOSE_FIELDS, RPE_RANGE, NoDoseInTrial, dose_from_trial
@@ -46,8 +46,10 @@ CURRENT = ("active", "paused")
 
 
 def today_of(wall_clock: Callable[[], float]) -> str:
-    """Today's date (UTC) as ``YYYY-MM-DD``."""
-    return datetime.fromtimestamp(wall_clock(), timezone.utc).date().isoformat()
+    """Today's date where the station is (its local time zone: ``TZ``, else the system's) as
+    ``YYYY-MM-DD``: a clinic's "today", "next session" and "week k of n" change at its own
+    midnight, not at UTC's."""
+    return datetime.fromtimestamp(wall_clock()).date().isoformat()
 
 
 def _day(value: object, name: str) -> date:

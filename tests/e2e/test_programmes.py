@@ -68,9 +68,12 @@ def test_a_programme_from_the_patient_page_to_its_first_assessment(station, brow
 
     # -- the baseline visit runs its first test from the programme ---------------------------
     css(tablet, '.cal-item.visit')[0].click()
-    wait(tablet, "the visit's run button", lambda d: "quiet-stance" in by_id(d, "run-visit").text)
+    wait(tablet, "the visit's run button", lambda d: "Quiet stance, eyes open" in by_id(d, "run-visit").text)
     by_id(tablet, "run-visit").click()
     wait(tablet, "the live view", lambda d: "/live" in d.current_url, timeout_s=15)
+    # the way back to the programme the visit was started from
+    wait(tablet, "the link back to the programme", lambda d: by_id(d, "programme-link").is_displayed())
+    assert "/assignments/" in by_id(tablet, "programme-link").get_attribute("href")
     wait(tablet, "the quiet-stance instructions", lambda d: by_id(d, "trial-state").get_attribute("data-state") == "instructions",
          timeout_s=30)
     wait(tablet, "the Start button", lambda d: by_id(d, "btn-start").is_enabled(), timeout_s=30)
@@ -95,7 +98,7 @@ def test_a_programme_from_the_patient_page_to_its_first_assessment(station, brow
     asymmetry = css(tablet, '.outcome[data-key="weight-bearing/eo/weight_asymmetry_pct"]')[0]
     assert "No MDC published" in asymmetry.find_element("css selector", ".mdc-source").text
     css(tablet, '.cal-item.visit')[0].click()
-    wait(tablet, "the next test of the visit (Romberg: ended before any trial)", lambda d: "romberg" in by_id(d, "run-visit").text)
+    wait(tablet, "the next test of the visit (Romberg: ended before any trial)", lambda d: "Romberg test" in by_id(d, "run-visit").text)
 
     # -- the patient page at a glance ---------------------------------------------------------
     tablet.get(f"{station.url}/patients/{pid}")

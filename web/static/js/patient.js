@@ -9,21 +9,29 @@
   let patient = null;
   let protocols = {}; // name -> {title, conditions: {id: label}}
   let labels = null; // condition tag -> words
-  const SEX = { F: "female", M: "male", X: "sex not stated" };
 
-  function testName(t) {
+  /* The condition in words; the test's name too when the session mixes tests. */
+  function testName(t, mixed) {
     const p = protocols[t.protocol];
-    if (!p) return `${t.protocol} · ${t.condition.replace(/_/g, " ")}`;
-    return `${p.title.replace(/ \(.*\)$/, "")} · ${p.conditions[t.condition] || t.condition.replace(/_/g, " ")}`;
+    const condition = (p && p.conditions[t.condition]) || t.condition.replace(/_/g, " ");
+    if (!mixed) return condition;
+    return `${p ? p.title.replace(/ \(.*\)$/, "") : t.protocol} · ${condition}`;
   }
 
-  function trialRow(t) {
+  /* A session's heading: when, and the test (its label, else the protocol's title). */
+  function sessionTitle(s) {
+    const names = [...new Set(s.trials.map((t) => t.protocol))];
+    const title = s.label || (names.length === 1 && protocols[names[0]] ? protocols[names[0]].title : "session");
+    return `${when(s.started_at)} · ${title}`;
+  }
+
+  function trialRow(t, mixed) {
     const verdict = t.status !== "complete" ? el("span", { class: "tag flag" }, t.status)
       : t.valid ? el("span", { class: "tag valid" }, "valid")
         : el("span", { class: "tag invalid", title: t.validity_reason || "" }, "invalid");
     return el("tr", {},
       el("td", {}, el("a", { href: `/trials/${t.id}` }, `#${t.id}`)),
-      el("td", {}, testName(t)),
+      el("td", {}, testName(t, mixed)),
       el("td", {}, verdict, t.valid === false && t.validity_reason ? el("div", { class: "small muted" }, t.validity_reason) : null),
       el("td", { class: "num" }, fmt(t.duration_s, 1)),
       el("td", { class: "num hide-narrow" }, fmt(t.metrics.ellipse_area_cm2, 2)),
@@ -33,7 +41,7 @@
   function render() {
     $("patient-title").textContent = patient.identifier;
     $("archived-tag").hidden = !patient.archived;
-    const bits = [`born ${patient.birth_year}`, SEX[patient.sex] || patient.sex];
+    const bits = [`born ${patient.birth_year}`, patient.sex === "X" ? "sex not stated" : PatientForm.sexText(patient.sex)];
     if (patient.height_cm) bits.push(`${patient.height_cm} cm`);
     if (patient.weight_kg) bits.push(`${patient.weight_kg} kg`);
     if (patient.conditions.length) bits.push(patient.conditions.map((c) => PatientForm.conditionText(c, labels)).join(", "));
@@ -45,14 +53,24 @@
       box.replaceChildren(el("p", { class: "muted" }, "No sessions yet. Start with “New test”."));
       return;
     }
-    box.replaceChildren(...patient.sessions.map((s) => el("div", { class: "card", dataset: { sessionId: s.id } },
-      el("div", { class: "actions" },
-        el("h3", {}, `${when(s.started_at)} · ${s.label || "session"}`),
-        s.trials.length ? el("a", { class: "button secondary", href: `/sessions/${s.id}` }, "Results") : null),
-      s.trials.length ? el("table", { class: "list" },
-        el("thead", {}, el("tr", {}, el("th", {}, "Trial"), el("th", {}, "Test"), el("th", {}, "Validity"),
-          el("th", { class: "num" }, "Length (s)"), el("th", { class: "num hide-narrow" }, "Ellipse area (cm²)"), el("th", { class: "num" }, "Sway velocity (cm/s)"))),
-        el("tbody", {}, s.trials.map(trialRow))) : el("p", { class: "muted" }, "No trials."))));
+    // On a phone each session's trials are one tap away; on a tablet the newest sessions show theirs.
+    const narrow = window.matchMedia("(max-width: 600px)").matches;
+    box.replaceChildren(...patient.sessions.map((s, i) => {
+      const mixed = new Set(s.trials.map((t) => t.protocol)).size > 1;
+      const valid = s.trials.filter((t) => t.status === "complete" && t.valid).length;
+      const trials = s.trials.length ? el("details", { class: "session-trials", open: !narrow && i < 2 ? true : null },
+        el("summary", {}, `${s.trials.length} trial${s.trials.length === 1 ? "" : "s"}, ${valid} valid`),
+        el("table", { class: "list" },
+          el("thead", {}, el("tr", {}, el("th", {}, "Trial"), el("th", {}, mixed ? "Test" : "Condition"), el("th", {}, "Validity"),
+            el("th", { class: "num" }, "Length (s)"), el("th", { class: "num hide-narrow" }, "Ellipse area (cm²)"), el("th", { class: "num" }, "Sway velocity (cm/s)"))),
+          el("tbody", {}, s.trials.map((t) => trialRow(t, mixed))))) : el("p", { class: "muted" }, "No trials.");
+      return el("div", { class: "card session-card", dataset: { sessionId: s.id } },
+        el("div", { class: "actions" },
+          el("h3", {}, sessionTitle(s)),
+          s.trials.length ? el("a", { class: "button secondary", href: `/sessions/${s.id}` }, "Results") : null),
+        s.notes ? el("p", { class: "small trial-note" }, el("strong", {}, "Notes: "), s.notes) : null,
+        trials);
+    }));
   }
 
   async function load() {

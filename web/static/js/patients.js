@@ -18,6 +18,12 @@ const PatientForm = (() => {
     return tag.replace(/[:_]/g, " ");
   }
 
+  /* The recorded sex in words (the record keeps F, M or X). */
+  const SEX_WORDS = { F: "female", M: "male", X: "not stated" };
+  function sexText(code) {
+    return SEX_WORDS[code] || String(code || "–");
+  }
+
   /* Warn (never forbid) when the birth year puts the patient outside the norms' ages. */
   function birthYearWarning(form) {
     const input = form.elements.birth_year;
@@ -75,7 +81,7 @@ const PatientForm = (() => {
     return doc;
   }
 
-  return { loadConditions, fill, read, conditionLabels, conditionText };
+  return { loadConditions, fill, read, conditionLabels, conditionText, sexText };
 })();
 
 if (document.getElementById("patients")) {
@@ -97,7 +103,7 @@ if (document.getElementById("patients")) {
           const row = el("tr", { class: "clickable", tabindex: 0, dataset: { patientId: p.id } },
             el("td", {}, el("a", { href: `/patients/${p.id}` }, p.identifier), p.archived ? el("span", { class: "tag flag" }, "archived") : null),
             el("td", { class: "num" }, p.birth_year),
-            el("td", {}, p.sex),
+            el("td", {}, PatientForm.sexText(p.sex)),
             el("td", { class: "hide-narrow" }, (p.conditions || []).map((c) => el("span", { class: "tag" }, PatientForm.conditionText(c, labels)))),
             el("td", { class: "num" }, p.session_count),
             el("td", { class: "hide-narrow" }, when(p.last_session_at)));

@@ -10,6 +10,11 @@
   const patientId = Number(page.dataset.patientId);
   let doc = null;
   let selected = null; // {kind: "session"|"visit", id}
+  let tests = {}; // protocol name -> {title, conditions: {id: label}} (GET /api/protocols)
+
+  /* A protocol and a condition in words (the codes only when the station no longer has the protocol). */
+  const testTitle = (name) => (tests[name] ? tests[name].title.replace(/ \(.*\)$/, "") : name);
+  const conditionLabel = (name, id) => (tests[name] && tests[name].conditions[id]) || String(id || "").replace(/_/g, " ");
 
   const mins = (x) => (x === null || x === undefined ? "–" : Number.isInteger(x) ? String(x) : x.toFixed(1));
   const pct = (x) => (x === null || x === undefined ? "–" : `${Math.round(100 * x)} %`);
@@ -136,7 +141,7 @@
       const offered = (doc.walking_trials || []).map((t) => el("button", {
         type: "button", class: "secondary walking-trial", dataset: { trialId: t.id }, onclick: () =>
           act("POST", `/api/programme-sessions/${s.id}/dose`, { trial_id: t.id }, box),
-      }, `Trial #${t.id} (${t.protocol}, ${new Date(t.started_at).toLocaleDateString()}): ${mins(t.dose.minutes)} min, ${t.dose.steps} steps`));
+      }, `Trial #${t.id} (${testTitle(t.protocol)}, ${new Date(t.started_at).toLocaleDateString()}): ${mins(t.dose.minutes)} min, ${t.dose.steps} steps`));
       const sessionProtocol = doc.template.schedule.session_protocol;
       if (sessionProtocol && current && s.status !== "done") {
         const belt = el("input", { type: "number", id: "run-belt-speed", min: 0.05, max: 3, step: "0.05", placeholder: "m/s" });
@@ -145,7 +150,7 @@
           el("button", { type: "button", class: "go", id: "run-session", onclick: async () => {
             try {
               await api("POST", `/api/programme-sessions/${s.id}/run`, belt.value ? { belt_speed_m_s: Number(belt.value) } : {});
-              window.location.assign(`/live?patient=${patientId}`);
+              window.location.assign(`/live?patient=${patientId}&programme=${assignmentId}`);
             } catch (err) { showError(box, err); }
           } }, `Start ${sessionProtocol} (${mins(s.minutes_planned)} min)`)));
       }
@@ -178,7 +183,7 @@
     const parts = [el("h3", {}, `${v.label} · ${day(v.planned_date)} · ${v.status}`),
       el("p", {}, "Tests, in order: ", v.protocols.map((p) => {
         const run = v.runs.filter((r) => r.protocol === p && r.complete_trials > 0).pop();
-        return el("span", { class: "tag" + (run ? " valid" : "") }, run ? el("a", { href: `/sessions/${run.session_id}` }, p) : p);
+        return el("span", { class: "tag" + (run ? " valid" : "") }, run ? el("a", { href: `/sessions/${run.session_id}` }, testTitle(p)) : testTitle(p));
       }))];
     if (current && v.status !== "missed" && v.status !== "cancelled") {
       const next = v.next_protocol;
@@ -186,9 +191,9 @@
         el("button", { type: "button", class: "go big", id: "run-visit", disabled: !next, onclick: async () => {
           try {
             await api("POST", `/api/programme-visits/${v.id}/run`, {});
-            window.location.assign(`/live?patient=${patientId}`);
+            window.location.assign(`/live?patient=${patientId}&programme=${assignmentId}`);
           } catch (err) { showError(box, err); }
-        } }, next ? `Run the next test: ${next}` : "Every test has run")));
+        } }, next ? `Run the next test: ${testTitle(next)}` : "Every test has run")));
     }
     if (v.status === "planned" && current) {
       const move = el("input", { type: "date", id: "move-visit-date", value: v.planned_date });
@@ -273,7 +278,7 @@
       ? el("p", { class: "muted small mdc-source" }, `MDC ${fmtSig(o.mdc.value)} ${o.unit}: ${o.mdc.population}. ${o.mdc.citation}`)
       : el("p", { class: "muted small mdc-source" }, `No MDC published: ${o.mdc_note}. Changes are shown, none is called real.`);
     return el("div", { class: "card outcome", dataset: { key: o.key } },
-      el("h3", {}, o.label), el("p", { class: "muted small" }, `${o.protocol} · ${o.condition} · ${better}`),
+      el("h3", {}, o.label), el("p", { class: "muted small" }, `${testTitle(o.protocol)} · ${conditionLabel(o.protocol, o.condition)} · ${better}`),
       chart, changes, source);
   }
 
@@ -308,7 +313,11 @@
 
   async function load() {
     try {
-      doc = await api("GET", `/api/assignments/${assignmentId}`);
+      const [assignment, list] = await Promise.all([api("GET", `/api/assignments/${assignmentId}`),
+        api("GET", "/api/protocols").catch(() => ({ protocols: [] }))]);
+      doc = assignment;
+      tests = Object.fromEntries(list.protocols.map((x) => [x.name, { title: x.title,
+        conditions: Object.fromEntries(x.conditions.map((c) => [c.id, c.label])) }]));
       showError($("page-error"), null);
       renderHead();
       renderAdherence();

@@ -7,6 +7,12 @@
   const card = document.getElementById("programme-glance");
   if (!card) return;
   const patientId = Number(card.dataset.patientId);
+  /* Today on this device's calendar as YYYY-MM-DD (toISOString would give the UTC day, which is
+     yesterday or tomorrow around midnight). */
+  function localDay() {
+    const d = new Date();
+    return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+  }
   const day = (iso) => new Date(iso + "T12:00:00Z").toLocaleDateString(undefined, { weekday: "short", month: "short", day: "numeric" });
 
   function adherenceBar(a) {
@@ -43,7 +49,7 @@
     const select = el("select", { id: "programme-template", name: "template" },
       list.programmes.map((t) => el("option", { value: t.name }, t.title)));
     const start = el("input", { type: "date", id: "programme-start", name: "start_date", required: true,
-      value: new Date().toISOString().slice(0, 10) });
+      value: localDay() });
     const error = el("div", { class: "error-box", hidden: true });
     return [
       el("p", { class: "muted" }, "No training programme is running."),
