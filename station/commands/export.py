@@ -6,6 +6,11 @@ patient's history CSV (one row per trial with its metrics) to ``--out`` (default
 ``<IDENTIFIER>-history.csv``) and, when the patient has training programmes,
 ``<IDENTIFIER>-programmes.json`` beside it. Existing files are kept unless ``--force``. Each export is
 recorded in the audit log as ``cli:<your login name>``.
+
+``--fhir`` (``trial``, ``session``, ``patient``): a FHIR R4B ``Bundle`` of ``Observation`` resources
+(:mod:`station.reports.fhir_bundle`, codes in ``docs/fhir.md``) written to ``--out FILE.json``
+(default ``trial-<ID>.fhir.json``, ``<IDENTIFIER>-session-<ID>.fhir.json``,
+``<IDENTIFIER>-history.fhir.json``); ``export session ID`` exists only as FHIR (the session's visit).
 """
 
 from __future__ import annotations
@@ -27,17 +32,79 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     trial = kinds.add_parser("trial", help="a trial's frames as CSV with its JSON sidecar")
     trial.add_argument("trial_id", type=int, metavar="TRIAL_ID")
-    trial.add_argument("--out", default=".", metavar="DIR", help="directory to write into (default: here)")
+    trial.add_argument("--out", default=None, metavar="DIR",
+                       help="directory to write into (default: here); with --fhir, the file FILE.json")
     trial.add_argument("--force", action="store_true", help="replace existing files")
+    _fhir_flag(trial)
     _data_dir_after(trial)
     trial.set_defaults(func=_trial)
+
+    session = kinds.add_parser("session", help="a session's visit as FHIR Observations (needs --fhir)")
+    session.add_argument("session_id", type=int, metavar="SESSION_ID")
+    session.add_argument("--out", metavar="FILE.json", help="file to write (default: IDENTIFIER-session-ID.fhir.json)")
+    session.add_argument("--force", action="store_true", help="replace an existing file")
+    _fhir_flag(session)
+    _data_dir_after(session)
+    session.set_defaults(func=_session)
 
     patient = kinds.add_parser("patient", help="a patient's history (one row per trial) as CSV")
     patient.add_argument("identifier", metavar="IDENTIFIER")
     patient.add_argument("--out", metavar="FILE", help="file to write (default: IDENTIFIER-history.csv)")
     patient.add_argument("--force", action="store_true", help="replace an existing file")
+    _fhir_flag(patient)
     _data_dir_after(patient)
     patient.set_defaults(func=_patient)
+
+
+def _fhir_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--fhir", action="store_true",
+                        help="a FHIR R4B Bundle of Observations (JSON) instead of CSV (see docs/fhir.md)")
+    parser.add_argument("--protocols-dir", type=Path, metavar="DIR", default=None,
+                        help="the clinic's protocol files, for norms and cut-offs (default: <data-dir>/protocols)")
+
+
+def _write_fhir(args: argparse.Namespace, kind: str, default_name) -> int:
+    """Build the FHIR bundle of ``kind`` and write it to ``--out`` (or the default name)."""
+    from station.commands.protocols import load_all
+    from station.reports.fhir_bundle import NothingToExport, bundle_summary, patient_bundle, session_bundle, trial_bundle
+    from station.store.atomic import atomic_write_text
+
+    protocols = load_all(args)
+    with _open(args) as store:
+        try:
+            if kind == "trial":
+                object_id = args.trial_id
+                patient_id = store.trials.get(object_id)["patient_id"]
+            elif kind == "session":
+                object_id = args.session_id
+                patient_id = store.sessions.get(object_id)["patient_id"]
+            else:
+                patient_id = object_id = store.patients.get_by_identifier(args.identifier)["id"]
+            path = Path(args.out) if args.out else Path(default_name(store.patients.get(patient_id)["identifier"], object_id))
+            if path.is_dir():
+                raise UserError(f"{path} is a directory; with --fhir, --out names the JSON file to write")
+            if path.exists() and not args.force:
+                raise UserError(f"{path} already exists; use --force to replace it")
+            if not path.parent.is_dir():
+                raise UserError(f"{path.parent} is not a directory; create it or give another --out")
+            build = {"trial": trial_bundle, "session": session_bundle, "patient": patient_bundle}[kind]
+            text = build(store, object_id, protocols, actor=Actor.command_line())
+            atomic_write_text(path, text)
+        except NothingToExport as exc:
+            raise UserError(str(exc)) from None
+        except StoreError as exc:
+            raise UserError(str(exc)) from None
+        except OSError as exc:
+            raise UserError(f"cannot write {args.out or 'the bundle'}: {exc.strerror or exc}") from None
+    counts = ", ".join(f"{n} {k}" for k, n in bundle_summary(text).items()) or "no resources"
+    print(f"wrote {path} (FHIR R4B Bundle: {counts})")
+    return 0
+
+
+def _session(args: argparse.Namespace) -> int:
+    if not args.fhir:
+        raise UserError("a session is exported only as FHIR: add --fhir (trials export as CSV: export trial ID)")
+    return _write_fhir(args, "session", lambda identifier, sid: f"{identifier}-session-{sid}.fhir.json")
 
 
 def _data_dir_after(parser: argparse.ArgumentParser) -> None:
@@ -61,7 +128,9 @@ def _open(args: argparse.Namespace):
 def _trial(args: argparse.Namespace) -> int:
     from station.store.export import export_trial
 
-    out = Path(args.out)
+    if args.fhir:
+        return _write_fhir(args, "trial", lambda _identifier, tid: f"trial-{tid}.fhir.json")
+    out = Path(args.out or ".")
     if not out.is_dir():
         raise UserError(f"{out} is not a directory; create it or give another --out")
     targets = [out / f"trial-{args.trial_id}.csv", out / f"trial-{args.trial_id}.json"]
@@ -80,6 +149,8 @@ def _trial(args: argparse.Namespace) -> int:
 def _patient(args: argparse.Namespace) -> int:
     from station.store.export import export_patient_history
 
+    if args.fhir:
+        return _write_fhir(args, "patient", lambda identifier, _pid: f"{identifier}-history.fhir.json")
     path = Path(args.out) if args.out else Path(f"{args.identifier}-history.csv")
     if path.exists() and not args.force:
         raise UserError(f"{path} already exists; use --force to replace it")

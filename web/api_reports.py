@@ -1,0 +1,89 @@
+"""Downloads of PDF reports and FHIR bundles (DESIGN.md §10; built by :mod:`station.reports`).
+
+``GET /api/sessions/<id>/report.pdf`` (the session's visit), ``GET /api/patients/<id>/report.pdf``
+(history), ``GET /api/assignments/<id>/report.pdf`` (a training programme), each with
+``?paper=a4|letter``; ``GET /api/trials/<id>/fhir.json``, ``GET /api/sessions/<id>/fhir.json`` (the
+visit) and ``GET /api/patients/<id>/fhir.json`` (the whole history). Any signed-in user (patient
+data: login required like every page); GET downloads need no CSRF token. Each is audited as an
+export (``patient.export``, a trial's bundle as ``trial.export``). See ``docs/api.md``.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, request
+
+from station.reports.build import make_report, report_filename, report_patient_id
+from station.reports.context import clinic_of
+from station.reports.fhir_bundle import NothingToExport, patient_bundle, session_bundle, trial_bundle
+from station.store.db import ValidationError
+from web.api_station import station_protocols
+from web.security import actor, api_error, store
+
+bp = Blueprint("api_reports", __name__, url_prefix="/api")
+
+FHIR_MIMETYPE = "application/fhir+json"
+
+
+@bp.errorhandler(NothingToExport)
+def _nothing(exc: NothingToExport):
+    return api_error(409, str(exc))
+
+
+def _paper() -> str:
+    paper = request.args.get("paper", "a4")
+    if paper not in ("a4", "letter"):
+        raise ValidationError({"paper": "must be a4 or letter"})
+    return paper
+
+
+def _download(content, mimetype: str, filename: str) -> Response:
+    return Response(content, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _pdf(kind: str, object_id: int) -> Response:
+    paper = _paper()
+    patient = store().patients.get(report_patient_id(store(), kind, object_id))
+    protocols, _problem = station_protocols()
+    pdf = make_report(kind, store(), object_id, protocols=protocols,
+                      clinic=clinic_of(store(), current_app.config["STATION_CONFIG"]), actor=actor(), paper=paper,
+                      wall_clock=current_app.config["WALL_CLOCK"])
+    return _download(pdf, "application/pdf", report_filename(kind, patient["identifier"], object_id))
+
+
+@bp.get("/sessions/<int:session_id>/report.pdf")
+def session_report(session_id: int):
+    return _pdf("session", session_id)
+
+
+@bp.get("/patients/<int:patient_id>/report.pdf")
+def patient_report(patient_id: int):
+    return _pdf("patient", patient_id)
+
+
+@bp.get("/assignments/<int:assignment_id>/report.pdf")
+def programme_report(assignment_id: int):
+    return _pdf("programme", assignment_id)
+
+
+def _fhir(build, object_id: int, filename: str) -> Response:
+    protocols, _problem = station_protocols()
+    text = build(store(), object_id, protocols, actor=actor(), wall_clock=current_app.config["WALL_CLOCK"])
+    return _download(text, FHIR_MIMETYPE, filename)
+
+
+@bp.get("/trials/<int:trial_id>/fhir.json")
+def trial_fhir(trial_id: int):
+    store().trials.get(trial_id)
+    return _fhir(trial_bundle, trial_id, f"trial-{trial_id}.fhir.json")
+
+
+@bp.get("/sessions/<int:session_id>/fhir.json")
+def session_fhir(session_id: int):
+    identifier = store().patients.get(store().sessions.get(session_id)["patient_id"])["identifier"]
+    return _fhir(session_bundle, session_id, f"{identifier}-session-{session_id}.fhir.json")
+
+
+@bp.get("/patients/<int:patient_id>/fhir.json")
+def patient_fhir(patient_id: int):
+    identifier = store().patients.get(patient_id)["identifier"]
+    return _fhir(patient_bundle, patient_id, f"{identifier}-history.fhir.json")
