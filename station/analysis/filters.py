@@ -12,11 +12,15 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy import signal
+
+# scipy.signal is imported where it is used: its import alone takes longer than the analysis of a
+# trial, and the ``raw`` profile never filters.
 
 
 @lru_cache(maxsize=32)
 def _butter_sos(order: int, cutoff_hz: float, fs_hz: float) -> np.ndarray:
+    from scipy import signal
+
     return signal.butter(order, cutoff_hz, btype="lowpass", fs=fs_hz, output="sos")
 
 
@@ -59,5 +63,7 @@ def lowpass_butterworth(x, fs_hz: float, cutoff_hz: float = 10.0, order: int = 4
     if order < 1:
         raise ValueError(f"filter order must be at least 1, got {order}")
     x = np.asarray(x, dtype=np.float64)
+    from scipy import signal
+
     sos = _butter_sos(int(order), float(cutoff_hz), float(fs_hz))
     return signal.sosfiltfilt(sos, x, axis=axis)

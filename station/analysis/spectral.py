@@ -34,7 +34,7 @@ from functools import lru_cache
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy import fft, signal
+from scipy import fft
 
 BAND_HZ = (0.15, 5.0)
 """Band of the Prieto spectral measures, Hz."""
@@ -44,7 +44,18 @@ PRIETO_SEGMENT_S = 20.0
 
 @lru_cache(maxsize=16)
 def _hann(nperseg: int) -> np.ndarray:
-    window = signal.get_window("hann", nperseg)  # periodic Hann, as scipy.signal.welch uses
+    """The periodic Hann window of ``scipy.signal.get_window("hann", nperseg)`` (what
+    ``scipy.signal.welch`` uses), computed the same way, bit for bit: a symmetric window of
+    ``nperseg + 1`` points summed as ``0.5 * cos(0 * x) + 0.5 * cos(x)`` over ``x`` from -pi to pi,
+    its last point dropped. (Not imported from scipy.signal, whose import alone costs more than
+    analysing a trial.)"""
+    if nperseg <= 1:
+        return np.ones(nperseg)
+    fac = np.linspace(-np.pi, np.pi, nperseg + 1)
+    window = np.zeros(nperseg + 1)
+    for k, a in enumerate((0.5, 0.5)):
+        window += np.float64(a) * np.cos(k * fac)
+    window = window[:-1]
     window.setflags(write=False)
     return window
 

@@ -95,8 +95,9 @@ def expand_paths(paths: list[str]) -> tuple[list[str], list[str]]:
     return files, notes
 
 
-def analyse_file(path: str, profile: str | None, version: str) -> dict:
-    """``{"file", "fs_hz", "samples", "profile", "version", "metrics"}`` or ``{"file", "error"}``."""
+def analyse_file(path: str, profile: str | None, version: str, fast: bool = False) -> dict:
+    """``{"file", "fs_hz", "samples", "profile", "version", "metrics"}`` or ``{"file", "error"}``;
+    ``fast``: parse with the fast reader when installed (see :func:`station.store.trialfile.read_trial`)."""
     from station.analysis.gaps import compute_metrics_with_gaps
     from station.analysis.metrics import SignalError
     from station.store.trialfile import SANTOS_DUARTE, TrialFileError, read_trial
@@ -104,7 +105,7 @@ def analyse_file(path: str, profile: str | None, version: str) -> dict:
     if Path(path).is_dir():
         return {"file": path, "error": "no trial files (.csv or .txt with a trial header) in this directory"}
     try:
-        trial = read_trial(path, allow_gaps=True)
+        trial = read_trial(path, allow_gaps=True, fast=fast)
         chosen = profile or ("raw" if trial.format == SANTOS_DUARTE else "station")
         # Lost frames (gaps of whole periods in time_s) are bridged explicitly and reported, or the
         # file is refused with the reason (station.analysis.gaps); never closed silently.
@@ -233,16 +234,27 @@ def _key_measures(metrics: dict) -> dict:
     return {k: metrics.get(k) for k in TABLE_KEY_MEASURES}
 
 
-def analyse_task(profile: str | None, version: str, path: str) -> dict:
+FAST_PARSER_FROM_FILES = 10
+"""Batches of this many files or more parse with the fast reader (when installed): its import
+(about 0.1 s) costs more than it saves on a few files."""
+
+
+def analyse_task(profile: str | None, version: str, fast: bool, path: str) -> dict:
     """:func:`analyse_file` with the batch's settings first (for :func:`functools.partial`)."""
-    return analyse_file(path, profile, version)
+    return analyse_file(path, profile, version, fast)
 
 
-def _import_analysis() -> None:
-    """Import the analysis before the workers start: forked workers inherit it instead of each
-    importing it again."""
+def _import_analysis(fast: bool) -> None:
+    """Import the analysis (and the fast reader) before the workers start: forked workers inherit
+    them instead of each importing them again."""
     import station.analysis.gaps  # noqa: F401
     import station.store.trialfile  # noqa: F401
+
+    if fast:
+        try:
+            import pyarrow.csv  # noqa: F401
+        except ImportError:
+            pass
 
 
 def run(args: argparse.Namespace) -> int:
@@ -253,9 +265,10 @@ def run(args: argparse.Namespace) -> int:
     for note in notes:
         print(f"balance-station analyze: {note}", file=sys.stderr)
     chosen = args.format or ("table" if args.out is None and sys.stdout.isatty() else "json")
+    fast = len(files) >= FAST_PARSER_FROM_FILES
     if not args.dask:
-        _import_analysis()
-    task = functools.partial(analyse_task, args.profile, __version__)
+        _import_analysis(fast)
+    task = functools.partial(analyse_task, args.profile, __version__, fast)
     with output(args.out) as stream:
         if chosen == "table":
             writer = _TableRows()

@@ -124,7 +124,12 @@ def sidecar_path(path: str | os.PathLike) -> Path:
 
 
 def read_trial(
-    path: str | os.PathLike, *, allow_nan: bool = False, allow_truncated: bool = False, allow_gaps: bool = False
+    path: str | os.PathLike,
+    *,
+    allow_nan: bool = False,
+    allow_truncated: bool = False,
+    allow_gaps: bool = False,
+    fast: bool = False,
 ) -> TrialData:
     """Read and validate a trial file (our CSV or Santos & Duarte text), detected from its header.
 
@@ -143,6 +148,12 @@ def read_trial(
         Accept gaps of whole sample periods in ``time_s`` (lost frames), reported in
         ``grid_index``, for a caller that handles them explicitly (``analyze``). Default False:
         a gap is an error, so that no reader closes one without knowing.
+    fast : bool
+        Parse the numbers with pyarrow's CSV reader when pyarrow is installed (the ``fastcsv``
+        extra): about 6 times faster than numpy's on a 60 s Santos & Duarte file, worth its
+        import (about 0.1 s) in a batch of files. Same values bit for bit (both round each number
+        correctly) and same errors: a file the fast reader refuses, or with any value that is not
+        finite, is parsed again the usual way, which names the problem. Default False.
 
     Returns
     -------
@@ -168,7 +179,9 @@ def read_trial(
         data_lines.pop()  # complete lines always end with a newline: this one was cut short
     if not data_lines:
         raise TrialFileError(path, "header only, no samples")
-    table = _parse_numbers(path, data_lines, names, delimiter, first_line_no=first + 2)
+    table = _parse_fast(data_lines, names, delimiter) if fast else None
+    if table is None:
+        table = _parse_numbers(path, data_lines, names, delimiter, first_line_no=first + 2)
 
     columns = {name: np.ascontiguousarray(table[:, j]) for j, name in enumerate(names)}
     _check_values(path, columns, allow_nan, first_line_no=first + 2)
@@ -311,6 +324,46 @@ def _parse_numbers(
         return table
     _diagnose(path, data_lines, names, delimiter, first_line_no)
     raise TrialFileError(path, "cannot parse the numbers (unexpected layout)")  # pragma: no cover
+
+
+def _parse_fast(data_lines: list[str], names: list[str], delimiter: str | None) -> np.ndarray | None:
+    """The numbers by pyarrow's CSV reader, or None when it is not installed, refuses the text,
+    or finds a value that is not finite (then the usual parser runs and names any problem).
+
+    Strict where the usual parser is strict: no quoting, no empty values as nulls ("NA", "" are
+    errors), no blank lines skipped, one row per line; whitespace-separated files are read as
+    tab-separated (Santos & Duarte's layout), any other spacing falls back."""
+    try:
+        import pyarrow
+        from pyarrow import csv as arrow_csv
+    except ImportError:
+        return None
+    body = "\n".join(data_lines).encode("utf-8")
+    columns = [f"c{j}" for j in range(len(names))]
+    try:
+        table = arrow_csv.read_csv(
+            pyarrow.py_buffer(body),
+            read_options=arrow_csv.ReadOptions(use_threads=False, column_names=columns),
+            parse_options=arrow_csv.ParseOptions(
+                delimiter=delimiter or "\t", quote_char=False, escape_char=False, ignore_empty_lines=False
+            ),
+            convert_options=arrow_csv.ConvertOptions(
+                column_types={c: pyarrow.float64() for c in columns},
+                null_values=[],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pyarrow.ArrowException, ValueError):
+        return None
+    if table.num_rows != len(data_lines) or table.num_columns != len(names):
+        return None
+    numbers = np.empty((len(data_lines), len(names)), dtype=np.float64)
+    for j in range(len(names)):
+        numbers[:, j] = table.column(j).to_numpy()
+    if not np.isfinite(numbers).all():
+        return None
+    return numbers
 
 
 def _diagnose(path: Path, data_lines: list[str], names: list[str], delimiter: str | None, first_line_no: int) -> None:
