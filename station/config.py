@@ -35,8 +35,11 @@ class PlateConfig:
     load_cell_rated_output_mv_v: float = 1.0
     # COP is undefined (NaN) below this total force; COP from a lightly loaded plate is unreliable.
     cop_min_force_n: float = 200.0
-    # Load-cell front end: "nau7802" = four NAU7802 ADCs behind the TCA9548A on the Pi's I2C bus.
+    # Load-cell front end: "nau7802" = four NAU7802 ADCs behind the TCA9548A on the Pi's I2C bus;
+    # "rp2040" = four HX711/HX717 boards read at once by an RP2040 (firmware/rp2040), an I2C
+    # target at rp2040_address (then adc_rate_sps is the boards' RATE pin setting, adc_gain 128 or 64).
     front_end: str = "nau7802"
+    rp2040_address: int = 0x42
 
 
 @dataclass(frozen=True)

@@ -246,7 +246,8 @@ _SCHEMA: dict[str, tuple[type, dict[str, _Key]]] = {
     "plate": (
         PlateConfig,
         {
-            "front_end": _Key(_str_choice(("nau7802",))),
+            "front_end": _Key(_str_choice(("nau7802", "rp2040"))),
+            "rp2040_address": _Key(_address(0x08, 0x77)),
             "width_cm": _Key(_float_range(5.0, 200.0, "cm")),
             "depth_cm": _Key(_float_range(5.0, 200.0, "cm")),
             "mux_address": _Key(_address(0x70, 0x77)),
@@ -342,7 +343,7 @@ def secret_keys() -> frozenset[str]:
     return frozenset(names)
 
 
-_HEX_KEYS = {"plate.mux_address", "imu.address"}
+_HEX_KEYS = {"plate.mux_address", "plate.rp2040_address", "imu.address"}
 
 
 _Key2 = tuple[str, ...]
@@ -367,6 +368,13 @@ def _cross_checks(config: StationConfig, keys_in_file: set[str]) -> list[tuple[_
                 ("plate", "adc_rate_sps"),
             )
         )
+    if plate.front_end == "rp2040" and plate.adc_rate_sps not in (10, 20, 80, 320):
+        out.append((("plate", "adc_rate_sps"), plate.adc_rate_sps,
+                    'allowed with plate.front_end = "rp2040": 10 or 80 (HX711), 10, 20, 80 or 320 (HX717)',
+                    ("plate", "front_end")))
+    if plate.front_end == "rp2040" and plate.adc_gain not in (64, 128):
+        out.append((("plate", "adc_gain"), plate.adc_gain,
+                    'allowed with plate.front_end = "rp2040": 128 or 64 (HX711 channel A)', ("plate", "front_end")))
     min_ring = int(10 * acq.rate_hz)
     if acq.ring_frames < min_ring:
         out.append(

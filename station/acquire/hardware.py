@@ -11,11 +11,12 @@ import errno
 from dataclasses import dataclass
 
 from station.clock import Clock
-from station.config import StationConfig
+from station.config import PlateConfig, StationConfig
 from station.hw.errors import ChipNotFoundError, StationHardwareError, WrongChipError
 from station.hw.i2c import RetryingBus
 from station.hw.imu import detect_imu
 from station.hw.plate import PlateFrontEnd
+from station.hw.rp2040 import RP2040FrontEnd
 
 
 class HardwareUnavailableError(StationHardwareError, RuntimeError):
@@ -28,7 +29,7 @@ class StationHardware:
 
     clock: Clock
     bus: RetryingBus
-    plate: PlateFrontEnd
+    plate: PlateFrontEnd | RP2040FrontEnd
     imu: object | None
     simulation: object | None = None
     raw_bus: object | None = None
@@ -46,7 +47,24 @@ class StationHardware:
             close()
 
 
-def open_drivers(raw_bus, clock: Clock, config: StationConfig, *, bus_name: str) -> tuple[RetryingBus, PlateFrontEnd, object | None, str | None, str | None]:
+def open_plate(bus: RetryingBus, clock: Clock, plate_cfg: PlateConfig, *, bus_name: str):
+    """The plate's front end chosen by ``plate.front_end`` (not yet brought up): four NAU7802
+    behind the TCA9548A, or the RP2040 reading four HX711/HX717 (``firmware/rp2040``)."""
+    if plate_cfg.front_end == "rp2040":
+        return RP2040FrontEnd(bus, clock, address=plate_cfg.rp2040_address, rate_sps=plate_cfg.adc_rate_sps,
+                              gain=plate_cfg.adc_gain, bus_name=bus_name)
+    return PlateFrontEnd(
+        bus,
+        clock,
+        mux_address=plate_cfg.mux_address,
+        channels=plate_cfg.mux_channels,
+        rate_sps=plate_cfg.adc_rate_sps,
+        gain=plate_cfg.adc_gain,
+        bus_name=bus_name,
+    )
+
+
+def open_drivers(raw_bus, clock: Clock, config: StationConfig, *, bus_name: str) -> tuple[RetryingBus, PlateFrontEnd | RP2040FrontEnd, object | None, str | None, str | None]:
     """Wrap ``raw_bus`` with retries, bring up the plate and (if configured) the IMU.
 
     Returns ``(bus, plate, imu, imu_error, imu_absent_reason)``. Only a missing chip is absent:
@@ -58,16 +76,7 @@ def open_drivers(raw_bus, clock: Clock, config: StationConfig, *, bus_name: str)
     model named in the configuration, not finding it is an error.
     """
     bus = RetryingBus(raw_bus, clock, bus_name=bus_name)
-    plate_cfg = config.plate
-    plate = PlateFrontEnd(
-        bus,
-        clock,
-        mux_address=plate_cfg.mux_address,
-        channels=plate_cfg.mux_channels,
-        rate_sps=plate_cfg.adc_rate_sps,
-        gain=plate_cfg.adc_gain,
-        bus_name=bus_name,
-    )
+    plate = open_plate(bus, clock, config.plate, bus_name=bus_name)
     plate.begin()
     imu = None
     imu_error = None

@@ -153,6 +153,11 @@ class AcquisitionLoop:
         self.late_tolerance_ns = self.period_ns // 4
         self.adc_period_ns = 1e9 / config.plate.adc_rate_sps
         self.polls_per_frame = max(1, math.ceil(self.period_ns / (MAX_POLL_FRACTION * self.adc_period_ns)))
+        # A front end that numbers and times its samples itself (the RP2040) keeps them for the
+        # Pi: it is read once per frame, at the frame's deadline (no sub-polls).
+        self._timed_plate = bool(getattr(plate, "timestamps_samples", False))
+        if self._timed_plate:
+            self.polls_per_frame = 1
         self.poll_ns = self.period_ns // self.polls_per_frame
         self.set_calibration(calibration)
         self.stats = AcquisitionStats()
@@ -173,6 +178,7 @@ class AcquisitionLoop:
         self._last_counts = [0.0, 0.0, 0.0, 0.0]
         self._have_counts = [False, False, False, False]
         self._was_recovering = [False, False, False, False]
+        self._timed_lost = 0
         # IMU.
         self._imu_state = "absent" if imu is None else ("fault" if imu_error else "ok")
         self._imu_error = imu_error if imu is not None else None
@@ -340,6 +346,9 @@ class AcquisitionLoop:
         feed itself), and a late poll is the only place where the regression decides how many
         conversions the chip overwrote."""
         plate = self.plate
+        if self._timed_plate:
+            self._file_timed_sets(deadline)
+            return
         if frame_poll:
             mask = 0b1111
         else:
@@ -391,6 +400,33 @@ class AcquisitionLoop:
                 self._spike = True
         else:
             self._carry[i].append((t, value, spike))
+
+    def _file_timed_sets(self, deadline: int) -> None:
+        """File every set the front end made since the last frame: each was timed by the front
+        end's own regression (sequence against its clock, its clock against ours); sets it lost
+        are counted by it and added to ``conversions_missed`` here."""
+        plate = self.plate
+        gain = self._gain
+        for t, values in plate.read_sets():
+            for i in range(4):
+                value = values[i]
+                if value is None:
+                    continue
+                self._corner_conversions[i] += 1
+                last = self._last_conversion[i]
+                spike = last is not None and abs(value - last) * gain[i] > SPIKE_LIMIT_N
+                self._last_conversion[i] = value
+                if t <= deadline:
+                    self._sum[i] += value
+                    self._n[i] += 1
+                    if spike:
+                        self._spike = True
+                else:
+                    self._carry[i].append((t, value, spike))
+        lost = plate.sets_lost
+        if lost > self._timed_lost:
+            self.stats.conversions_missed += lost - self._timed_lost
+            self._timed_lost = lost
 
     def _drop_lost_samples(self) -> None:
         """The frames these samples belonged to were lost: count them, do not move them into a
@@ -572,7 +608,10 @@ class AcquisitionLoop:
 
     def chip_rates_hz(self) -> dict[str, float | None]:
         """Each chip's sample rate as measured by its regression, Hz (None until known)."""
-        rates = {corner: self.chip_clocks[i].rate_hz for i, corner in enumerate(CORNERS)}
+        if self._timed_plate:
+            rates = self.plate.chip_rates_hz()
+        else:
+            rates = {corner: self.chip_clocks[i].rate_hz for i, corner in enumerate(CORNERS)}
         if self.imu is not None:
             rates["imu"] = self._imu_clock.rate_hz if self._imu_clock is not None else None
         return rates
@@ -584,9 +623,9 @@ class AcquisitionLoop:
         for i, corner in enumerate(CORNERS):
             rate = rates[corner]
             sensors[corner] = {
-                "kind": "load cell ADC (NAU7802)",
+                "kind": getattr(self.plate, "kind", "load cell ADC (NAU7802)"),
                 "status": self.plate.corner_state[i],
-                "mux_channel": self.config.plate.mux_channels[i],
+                "mux_channel": None if self._timed_plate else self.config.plate.mux_channels[i],
                 "conversions": self._corner_conversions[i],
                 "conversions_missed": self._corner_missed[i],
                 "measured_sps": None if rate is None else round(rate, 3),

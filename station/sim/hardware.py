@@ -24,6 +24,7 @@ from station.sim.loadcell import LoadCell, LoadedPlate, make_load_cells
 from station.sim.lsm6dsox_model import LSM6DSOXModel
 from station.sim.mpu6050_model import MPU6050Model
 from station.sim.nau7802_model import NAU7802_ADDRESS, NAU7802Model
+from station.sim.rp2040_model import RP2040FrontEndModel
 from station.sim.static_load import ConstantLoad
 from station.sim.tca9548a_model import TCA9548AModel
 
@@ -40,9 +41,9 @@ class SimulatedHardware:
         The I2C bus to hand to the drivers (fault knobs, ``model_cpu_ns``, ``busy_ns``).
     clock
         The clock the bus charges.
-    adcs : dict[str, NAU7802Model]
+    adcs : dict[str, NAU7802Model or HX711Model]
         Corner ADC models, keys ``"fl"``, ``"fr"``, ``"bl"``, ``"br"``.
-    mux : TCA9548AModel
+    mux : TCA9548AModel or None
     imu : LSM6DSOXModel or MPU6050Model or None
     plate : LoadedPlate
         The load cells under the current load source.
@@ -60,6 +61,9 @@ class SimulatedHardware:
     plate: LoadedPlate
     cells: tuple[LoadCell, ...]
     imu_address: int | None = None
+    front_end: object = None
+    """The RP2040 front end's model (``plate.front_end = "rp2040"``; then ``adcs`` are its
+    HX711 models and ``mux`` is None), else None."""
 
     @property
     def load_source(self):
@@ -118,10 +122,21 @@ def build_simulated_hardware(
     bus = SimulatedBus(clock, bus_clock_hz=config.acquisition.bus_clock_hz, bus_name=f"i2c-{config.acquisition.bus}")
     cells = make_load_cells(config.plate, np.random.default_rng(cells_seed), plate_mass_kg=plate_mass_kg)
     plate = LoadedPlate(cells, load_source if load_source is not None else ConstantLoad(), clock.monotonic_ns())
-    mux = bus.attach(TCA9548AModel(), config.plate.mux_address)
-    adcs = {}
-    for i, (corner, channel) in enumerate(zip(CORNERS, config.plate.mux_channels)):
-        adcs[corner] = mux.attach(channel, NAU7802Model(corner, plate.bridge(i), seed=adc_seeds[i]), NAU7802_ADDRESS)
+    front_end = None
+    if config.plate.front_end == "rp2040":
+        # Four HX711 (HX717 for 20 and 320 SPS) boards read by the RP2040 front end at its address.
+        chip = "hx717" if config.plate.adc_rate_sps in (20, 320) else "hx711"
+        front_end = bus.attach(
+            RP2040FrontEndModel([plate.bridge(i) for i in range(4)], chip=chip, rate_sps=config.plate.adc_rate_sps,
+                                gain=config.plate.adc_gain, seed=adc_seeds[0], now_ns=clock.monotonic_ns()),
+            config.plate.rp2040_address)
+        mux = None
+        adcs = {corner: front_end.chip(corner) for corner in CORNERS}
+    else:
+        mux = bus.attach(TCA9548AModel(), config.plate.mux_address)
+        adcs = {}
+        for i, (corner, channel) in enumerate(zip(CORNERS, config.plate.mux_channels)):
+            adcs[corner] = mux.attach(channel, NAU7802Model(corner, plate.bridge(i), seed=adc_seeds[i]), NAU7802_ADDRESS)
     imu = None
     imu_address = None
     if model_name != "none":
@@ -129,5 +144,6 @@ def build_simulated_hardware(
         imu_address = config.imu.address if config.imu.address is not None else default_address
         imu = bus.attach(cls(plate.trunk, seed=imu_seed), imu_address)
     return SimulatedHardware(
-        bus=bus, clock=clock, adcs=adcs, mux=mux, imu=imu, plate=plate, cells=cells, imu_address=imu_address
+        bus=bus, clock=clock, adcs=adcs, mux=mux, imu=imu, plate=plate, cells=cells, imu_address=imu_address,
+        front_end=front_end,
     )
