@@ -12,7 +12,7 @@ import math
 import numpy as np
 from flask import Blueprint, Response, request
 
-from station.acquire.frame import FRAME_DTYPE
+from station.acquire.frame import FRAME_DTYPE, grid_time_s
 from station.store.db import ValidationError
 from station.store.export import trial_export_files, zip_files
 from web.jsonio import json_body, query_int
@@ -57,8 +57,8 @@ def trial_frames(trial_id: int):
     picked = frames[::step]
     out = {"trial_id": trial_id, "rate_hz": trial["rate_hz"], "frame_count": n, "step": step, "columns": {}}
     for name in names:
-        if name == "time_s":
-            values = (picked["t_ns"] - frames["t_ns"][0]).astype(np.float64) / 1e9 if n else np.empty(0)
+        if name == "time_s":  # the frame's place on the sample grid (DESIGN.md §3), never its wake-up time
+            values = grid_time_s(picked, float(trial["rate_hz"]), seq0=int(frames["seq"][0])) if n else np.empty(0)
         else:
             values = picked[name]
         out["columns"][name] = _column(values)

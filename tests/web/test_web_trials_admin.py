@@ -76,6 +76,29 @@ def test_frames_for_plotting(clinician, records):
         assert r.status_code == 422 and field in r.json["fields"]
 
 
+def test_frames_time_is_the_sample_grid_not_the_wake_time(clinician, store, records):
+    """DESIGN.md §3: ``time_s`` is ``(seq − seq₀)/rate_hz``. Wake-ups 6 ms late (as on a loaded
+    Pi) and a lost frame (seq 5 missing) must show as the grid and a gap of whole periods, not
+    as the moments the loop woke; the trial's ``t_ns`` are far beyond float precision."""
+    who = Actor(records["user"], "ana")
+    frames = clinic_data.make_frames(12, start_seq=40)
+    frames = frames[np.arange(12) != 5]  # frame seq 45 lost
+    frames["t_ns"] = 2**62 + (frames["seq"] - 40) * 10_000_000
+    frames["t_ns"][2] += 6_000_000  # woke 6 ms late: kept (LATE), still on the grid
+    tid = store.trials.import_trial(records["session"], "romberg", "eyes_open", CAL, 100.0, frames,
+                                    clinic_data.metrics_doc(), True, None, actor=who)
+    doc = clinician.get(f"/api/trials/{tid}/frames?fields=time_s,seq").json
+    expected = ((frames["seq"] - 40) / 100.0).tolist()
+    assert doc["columns"]["time_s"] == expected
+    assert doc["columns"]["time_s"][5] - doc["columns"]["time_s"][4] == pytest.approx(0.02)  # the gap
+    doc = clinician.get(f"/api/trials/{tid}/frames?fields=time_s&max_points=10").json
+    assert doc["step"] == 2 and doc["columns"]["time_s"] == expected[::2]
+    lines = clinician.get(f"/api/trials/{tid}/export.csv").get_data(as_text=True).splitlines()
+    header = lines[0].split(",")
+    t_ns = [int(line.split(",")[header.index("t_ns")]) for line in lines[1:]]
+    assert t_ns == frames["t_ns"].tolist()  # integers, to the nanosecond
+
+
 def test_trial_exports(clinician, store, records):
     tid = records["trial"]
     r = clinician.get(f"/api/trials/{tid}/export.csv")
