@@ -76,20 +76,23 @@ def test_straight_walks_timing_error_level_reached(straight):
 # -- daily activities with turns (Test11): short of Mobilise-D's lab figures -----------------------
 
 
-@pytest.mark.xfail(strict=True, reason="F1 0.85 (P 0.85, R 0.85) against Mobilise-D's 0.89: turns and "
-                   "shuffling steps give extra or missing trunk impacts; see README")
+@pytest.mark.xfail(strict=True, reason="F1 0.85 (P 0.85, R 0.85) against Mobilise-D's pooled 0.89 (668 lab bouts): "
+                   "turns and shuffling steps give extra or missing trunk impacts. Mobilise-D's own detectors, given "
+                   "the reference bouts, reach 0.65-0.75 on these three recordings; see README")
 def test_daily_activities_contact_f1_target(daily):
     assert daily["f1"] >= 0.89
 
 
-@pytest.mark.xfail(strict=True, reason="cadence MAE 9.4 steps/min against 3.3: extra contacts in turns "
-                   "shorten strides in 4 of 15 periods")
+@pytest.mark.xfail(strict=True, reason="cadence MAE 9.4 steps/min against 3.3; 9.0 from the reference's own "
+                   "contacts: the reference averages every stride of a bout, pauses and turns included, the station's "
+                   "cadence leaves out intervals that are not single steps (see test_daily_activities_from_reference_contacts)")
 def test_daily_activities_cadence_target(daily):
     assert daily["cadence_mae_steps_min"] <= 3.3
 
 
-@pytest.mark.xfail(strict=True, reason="the inverted pendulum overestimates the short, slow steps of "
-                   "these periods (speed MAE 0.25 m/s, stride length 0.27 m)")
+@pytest.mark.xfail(strict=True, reason="the inverted pendulum (Mobilise-D's factor) overestimates the short, slow "
+                   "steps of these periods: speed MAE 0.25 m/s, stride length 0.27 m; from the reference's own contacts "
+                   "still 0.22 m/s and 0.25 m, so the model, not the detection, sets this level")
 def test_daily_activities_speed_and_stride_length_targets(daily):
     assert daily["walking_speed_mae_m_s"] <= 0.084
     assert daily["stride_length_mae_m"] <= 0.10
@@ -104,6 +107,19 @@ def test_daily_activities_level_reached(daily):
     assert daily["walking_speed_mae_m_s"] <= 0.26
     assert daily["stride_length_mae_m"] <= 0.28
     assert daily["periods_without_steps"] == []
+
+
+def test_daily_activities_from_reference_contacts(daily, straight):
+    """The measures computed from the reference's own contacts: the part of the error no detection
+    can remove. Detection adds little to it (cadence 9.4 vs 9.0, speed 0.25 vs 0.22 m/s); the
+    straight walks stay accurate either way."""
+    ref = daily["from_reference_contacts"]
+    assert ref["cadence_mae_steps_min"] <= 9.5
+    assert ref["walking_speed_mae_m_s"] <= 0.23 and ref["stride_length_mae_m"] <= 0.26
+    assert daily["cadence_mae_steps_min"] - ref["cadence_mae_steps_min"] <= 1.0
+    assert daily["walking_speed_mae_m_s"] - ref["walking_speed_mae_m_s"] <= 0.03
+    ref = straight["from_reference_contacts"]
+    assert ref["cadence_mae_steps_min"] <= 1.0 and ref["walking_speed_mae_m_s"] <= 0.05
 
 
 def test_every_recording_reads_and_gives_finite_gait():
