@@ -8,13 +8,16 @@ What it does:
 1. Fills a fresh data directory with a small clinic made the way the station makes it: an
    administrator and a clinician, patients, and two visits a month apart of one patient (the
    mCTSIB and single-leg stance, run by the real trial service on the simulated station with the
-   virtual patient following the beeps; simulated time, so this takes seconds).
+   virtual patient following the beeps, on simulated time: about a minute of CPU), and a balance
+   training programme with those visits as its baseline and mid-point assessments. ``--data-dir
+   DIR --reuse`` photographs a clinic made before again.
 2. Starts the real station on it (``balance-station run --simulate``, the demo's virtual patient)
    on a free port.
 3. Signs in with headless Chromium (Debian's ``/usr/bin/chromium`` and ``/usr/bin/chromedriver``,
    as tests/e2e) and saves a full-page PNG of every page at both sizes: sign-in, patients (and the
    add-patient dialog), patient, visit results, trial, history, live view (idle and during a
-   recording), the administrators' pages, and the not-found page.
+   recording), the training programme, the administrators' pages, and the not-found page.
+   Each page's height is printed.
 
 Nothing is downloaded. The data directory is temporary unless ``--data-dir`` is given.
 """
@@ -108,9 +111,44 @@ def make_clinic(data_dir: Path) -> dict:
                 clock["t"] += 60
             sessions.append(service.status()["run"]["session_id"])
             call("close_run")
+    add_programme(store, patient["id"], sessions, ana, first_day_s=now - 35 * 86400, now_s=now)
     store.close()
     trial = None
     return {"patient_id": patient["id"], "sessions": sessions, "trial": trial}
+
+
+def add_programme(store, patient_id: int, sessions: list[int], actor, *, first_day_s: float, now_s: float) -> None:
+    """Balance training from the first visit's day: the two visits linked as its baseline and
+    mid-point assessments, the training sessions done so far with their dose (one missed)."""
+    from station.programmes.loader import builtin_programmes
+    from station.protocols.loader import builtin_protocols
+
+    template = builtin_programmes(builtin_protocols())["balance-training"]
+    programme = store.programmes.assign(patient_id, template, time.strftime("%Y-%m-%d", time.localtime(first_day_s)),
+                                        actor=actor)
+    visits = {v["assessment_id"]: v for v in programme["visits"]}
+    for assessment, pair in (("baseline", sessions[:2]), ("mid", sessions[2:4])):
+        for protocol, session_id in zip(("mctsib", "single-leg"), pair):
+            store.programmes.link_visit_session(visits[assessment]["id"], protocol, session_id, actor=actor)
+    today = time.strftime("%Y-%m-%d", time.localtime(now_s))
+    for n, planned in enumerate(s for s in programme["sessions"] if s["planned_date"] < today):
+        if n == 3:
+            store.programmes.miss_session(planned["id"], {"reason": "unwell (a cold)"}, actor=actor)
+        else:
+            store.programmes.enter_dose(planned["id"], {"minutes": 40 + n % 3 * 5, "rpe": 11 + n % 4}, actor=actor)
+
+
+def clinic_in(data_dir: Path) -> dict:
+    """The clinic :func:`make_clinic` left in ``data_dir`` (P-001 and its sessions, oldest first)."""
+    from station.store.store import Store
+
+    with Store.open(data_dir) as store, store.db.read() as conn:
+        row = conn.execute("SELECT id FROM patients WHERE identifier = 'P-001'").fetchone()
+        if row is None:
+            raise SystemExit(f"{data_dir} holds no clinic made by this script (no patient P-001)")
+        sessions = [r[0] for r in conn.execute(
+            "SELECT id FROM sessions WHERE patient_id = ? ORDER BY started_at, id", (row[0],))]
+    return {"patient_id": row[0], "sessions": sessions, "trial": None}
 
 
 # -- 2. the station -----------------------------------------------------------------------------
@@ -184,8 +222,9 @@ def settle(driver, seconds: float = 1.5) -> None:
 def shot(driver, out: Path, name: str, size: str, full_page: bool = True) -> Path:
     """A PNG of the whole page (its full height, as a clinician scrolls it)."""
     width, height = SIZES[size]
+    total = driver.execute_script("return Math.max(document.documentElement.scrollHeight, document.body.scrollHeight)")
+    print(f"{name}-{size}: page {int(total)} px tall", file=sys.stderr)
     if full_page:
-        total = driver.execute_script("return Math.max(document.documentElement.scrollHeight, document.body.scrollHeight)")
         driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
             "width": width, "height": max(height, min(int(total), 6000)), "deviceScaleFactor": 1, "mobile": width < 600})
         time.sleep(0.4)
@@ -249,12 +288,20 @@ def capture(url: str, out: Path, clinic: dict, profile_root: Path, only: tuple[s
             page("patient", f"/patients/{pid}")
             page("results", f"/sessions/{first_session}")
             page("trial", f"/trials/{trial}")
+            results = api(driver, "GET", f"/api/sessions/{first_session}/results")["body"]
+            short = [t["id"] for p in results.get("protocols", []) for c in p["conditions"] for t in c["trials"]
+                     if t.get("completed") is False]
+            if short:  # a hold that ended early: no sway measures, said once
+                page("trial-short", f"/trials/{short[0]}")
             page("history", f"/patients/{pid}/history")
+            programmes = api(driver, "GET", f"/api/patients/{pid}/programmes")["body"]["programmes"]
+            if programmes:
+                page("programme", f"/assignments/{programmes[0]['id']}")
             page("admin-users", "/admin/users")
             page("admin-settings", "/admin/settings")
             page("admin-audit", "/admin/audit")
             page("not-found", "/no/such/page")
-            page("live", f"/live?patient={pid}", full=False)
+            page("live", f"/live?patient={pid}")
             if not only or f"live-recording-{size}" in only:
                 driver.get(url + f"/live?patient={pid}")
                 settle(driver)
@@ -264,7 +311,8 @@ def capture(url: str, out: Path, clinic: dict, profile_root: Path, only: tuple[s
                 driver.find_element(By.ID, "btn-start").click()
                 wait_for(driver, "return document.getElementById('trial-state').dataset.state === 'recording'")
                 time.sleep(6)
-                made.append(shot(driver, out, "live-recording", size, full_page=False))
+                driver.execute_script("window.scrollTo(0, 0)")
+                made.append(shot(driver, out, "live-recording", size, full_page=not only))
                 api(driver, "POST", "/api/station/close")
         finally:
             driver.quit()
@@ -277,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, help="keep the clinic's data here (default: a temporary folder)")
     parser.add_argument("--readme", action="store_true",
                         help=f"only the screenshots README.md shows ({', '.join(README_SHOTS)})")
+    parser.add_argument("--reuse", action="store_true",
+                        help="--data-dir holds a clinic this script made before: photograph it again (no new visits)")
     args = parser.parse_args(argv)
     for tool in ("/usr/bin/chromium", "/usr/bin/chromedriver"):
         if not Path(tool).exists():
@@ -285,9 +335,12 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="screenshots-"))
     data_dir = args.data_dir or work / "data"
     if data_dir.exists() and any(data_dir.iterdir()):
-        raise SystemExit(f"{data_dir} is not empty: give a new folder")
-    print(f"making the clinic in {data_dir} …", file=sys.stderr)
-    clinic = make_clinic(data_dir)
+        if not args.reuse:
+            raise SystemExit(f"{data_dir} is not empty: give a new folder, or --reuse to photograph the clinic in it")
+        clinic = clinic_in(data_dir)
+    else:
+        print(f"making the clinic in {data_dir} …", file=sys.stderr)
+        clinic = make_clinic(data_dir)
     port = free_port()
     process = start_station(data_dir, port, work / "station.log")
     try:

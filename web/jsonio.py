@@ -21,6 +21,7 @@ from werkzeug.routing import IntegerConverter
 
 from station.store.db import Conflict, DiskFull, NotFound, StoreError, ValidationError
 from station.store.passwords import PasswordHashingBusy
+from web.error_pages import WORDS, error_page
 from web.security import api_error, is_api_request
 
 
@@ -148,13 +149,15 @@ def _log_without_data(app: Flask, exc: BaseException) -> None:
 
 
 def _plain_or_api(status: int, message: str) -> Response:
+    """The API's JSON error, else the station's error page with the message."""
     if is_api_request():
         return api_error(status, message)
-    return Response(message, status, mimetype="text/plain")
+    return error_page(status, message[:1].upper() + message[1:])
 
 
 def install_error_handlers(app: Flask) -> None:
-    """Map store errors and HTTP errors to JSON for the API (HTML pages keep Flask's pages)."""
+    """Map store errors and HTTP errors to JSON for the API, and to the station's error pages
+    (:mod:`web.error_pages`) for the HTML pages."""
 
     @app.errorhandler(BadRequestBody)
     def _bad_body(exc: BadRequestBody):
@@ -186,24 +189,22 @@ def install_error_handlers(app: Flask) -> None:
     @app.errorhandler(StoreError)
     def _store_error(exc: StoreError):
         _log_without_data(app, exc)
-        return api_error(500, "the station could not complete this; try again, and tell the administrator if it persists")
+        return _plain_or_api(500, "the station could not complete this; try again, and tell the administrator if it persists")
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
         if isinstance(exc, RequestEntityTooLarge):
             limit = app.config.get("MAX_CONTENT_LENGTH")
             message = f"request body too large (limit {limit // 1024} KiB); nothing was stored"
-            if is_api_request():
-                return api_error(413, message)
-            return Response(message, 413, mimetype="text/plain")
+            return _plain_or_api(413, message)
         if is_api_request():
             return api_error(exc.code or 500, exc.description or exc.name)
-        return exc
+        code = exc.code or 500
+        return error_page(code, None if code in WORDS else exc.description)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         _log_without_data(app, exc)
-        message = "internal error; the station log has details"
         if is_api_request():
-            return api_error(500, message)
-        return Response(message, 500, mimetype="text/plain")
+            return api_error(500, "internal error; the station log has details")
+        return error_page(500)

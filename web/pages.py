@@ -19,6 +19,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from station.store.db import NotFound
+from web.error_pages import error_page
 from web.security import api_error, current_user, is_api_request, roles, store
 
 bp = Blueprint("pages", __name__)
@@ -119,18 +120,11 @@ def admin_audit_page():
     return _page("dashboard/admin_audit.html", page="admin")
 
 
-ERROR_WORDS = {
-    404: ("Page not found", "There is no page at this address. It may have been mistyped, or the record erased."),
-    405: ("Not possible here", "This address does not accept that kind of request. Go back and use the page's buttons."),
-}
-
-
 @bp.app_errorhandler(404)
 @bp.app_errorhandler(405)
-def error_page(exc):
+def not_found_page(exc):
     """Unknown addresses (404) and refused methods (405): the API's JSON error, else a page."""
     code = getattr(exc, "code", None) or 500
     if is_api_request():
         return api_error(code, getattr(exc, "description", None) or str(exc))
-    title, words = ERROR_WORDS.get(code, ("Something went wrong", "The station could not show this page."))
-    return _page("error.html", title=title, words=words, code=code), code
+    return error_page(code)

@@ -35,12 +35,14 @@ from flask import Flask, Response, current_app, g, jsonify, redirect, request, s
 from station.store.audit import Actor
 from station.store.logins import LoginSession
 from station.store.store import Store
+from web.error_pages import error_page
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ALWAYS_PUBLIC_ENDPOINTS = frozenset({"static", "health.healthz"})
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FORM_FIELD = "csrf_token"
 BACKGROUND_HEADER = "X-Station-Background"
+ROLE_WORDS = {"admin": "administrators", "clinician": "clinicians"}
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self'"
@@ -189,14 +191,16 @@ def _check_request() -> Response | None:
     if allowed is not None and (user is None or user.role not in allowed):
         if is_api_request():
             return api_error(403, f"this needs the {' or '.join(sorted(allowed))} role")
-        return Response("Forbidden: this page needs the " + " or ".join(sorted(allowed)) + " role", 403)
+        return error_page(403, f"This page is for {' or '.join(ROLE_WORDS.get(r, r) for r in sorted(allowed))}. "
+                               "Ask an administrator if you need it.")
     return None
 
 
 def _csrf_refusal(message: str) -> Response:
     if is_api_request():
         return api_error(403, message)
-    return Response(f"Forbidden: {message}", 403, mimetype="text/plain")
+    return error_page(403, "The form had expired (the page was open a long time, or the station restarted). "
+                           "Go back, reload the page and try again.", detail=message.split(":")[0])
 
 
 def _headers(response: Response) -> Response:

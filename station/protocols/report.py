@@ -226,7 +226,11 @@ def cutoff_reading(cut: dict, unit: str) -> dict:
     if not cut["flagged"]:
         reached = "At or above" if side == "below" else "At or below"
         return {"verdict": "met", "words": f"{reached} {limit}: the criterion is met."}
-    return {"verdict": side, "words": f"{side.capitalize()} {limit}: {cut.get('meaning', '')}".strip()}
+    meaning = str(cut.get("meaning") or "").strip()
+    number = f"{cut[side]:g}"
+    if re.search(rf"(?<![\d.]){re.escape(number)}\s*{re.escape(unit)}", meaning):
+        return {"verdict": side, "words": meaning}  # the source's words already name the limit
+    return {"verdict": side, "words": f"{side.capitalize()} {limit}: {meaning}".strip()}
 
 
 def norm_reading(metric: str, norm: dict, feet: str) -> dict:

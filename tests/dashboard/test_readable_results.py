@@ -54,6 +54,9 @@ def test_a_met_criterion_reads_as_met_and_a_missed_one_says_what_it_implies():
     below = cutoff_reading(cut(12.0, True), "s")
     assert below["verdict"] == "below" and below["words"].startswith("Below 30 s") and "problem" in below["words"]
     assert cutoff_reading(cut(None, None), "s")["verdict"] is None
+    # the source's words naming the limit are not preceded by the limit again
+    named = cutoff_reading({**cut(20.6, True), "meaning": "Condition score below 30 s (the mean of its attempts): a problem."}, "s")
+    assert named["words"] == "Condition score below 30 s (the mean of its attempts): a problem."
 
 
 def test_percentiles_say_which_way_is_better_flag_the_tails_and_when_the_norm_does_not_fit():
@@ -198,6 +201,28 @@ def test_unknown_addresses_get_a_styled_page_and_the_api_keeps_json(app):
     assert api.status_code == 404 and api.is_json and api.get_json()["error"]
     refused = admin.post("/patients", headers={"X-CSRF-Token": admin.csrf})
     assert refused.status_code == 405 and "Not possible here" in refused.get_data(as_text=True)
+
+
+def test_refusals_and_failures_get_the_stations_page_too(app, monkeypatch):
+    clinician = signed_in(app, "ana", CLINICIAN_PW)
+    refused = clinician.get("/admin/users")
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 403 and refused.mimetype == "text/html" and "station.css" in text
+    assert "Not allowed" in text and "for administrators" in text and "Back to the patients" in text
+    expired = clinician.post("/logout", data={"csrf_token": "stale"})
+    assert expired.status_code == 403 and "The form had expired" in expired.get_data(as_text=True)
+    assert clinician.get("/api/users").is_json  # the API keeps its JSON
+
+    import web.pages
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(web.pages, "_plate", broken)  # the live page's view fails
+    failed = clinician.get("/live")
+    text = failed.get_data(as_text=True)
+    assert failed.status_code == 500 and failed.mimetype == "text/html"
+    assert "Something went wrong" in text and "Traceback" not in text and "a bug" not in text
 
 
 def test_admin_pages_for_administrators_only_with_their_scripts(app):

@@ -11,6 +11,7 @@
   const $ = (id) => document.getElementById(id);
   const sessionId = Number($("results-page").dataset.sessionId);
   let catalogue = null; // /api/measures
+  const narrow = window.matchMedia("(max-width: 600px)").matches; // a phone: details on demand
 
   /* -- reading a reference ------------------------------------------------------------------ */
   /* "Vellas BJ, Wayne SJ, ... 1997;45(6)..." -> "Vellas et al. 1997". */
@@ -166,6 +167,11 @@
   }
 
   /* -- summaries ------------------------------------------------------------------------------ */
+  function openCondition(id) {
+    const details = document.querySelector(`#${CSS.escape(id)} details.condition-details`);
+    if (details) details.open = true;
+  }
+
   function keyVerdict(condition) {
     const bits = [];
     for (const m of condition.key_measures) {
@@ -188,7 +194,8 @@
 
   function glance(section) {
     const rows = section.conditions.map((c) => el("tr", { dataset: { condition: c.id } },
-      el("th", {}, el("a", { href: `#c-${section.protocol}-${c.id}` }, c.label)), el("td", {}, keyVerdict(c))));
+      el("th", {}, el("a", { href: `#c-${section.protocol}-${c.id}`, onclick: () => openCondition(`c-${section.protocol}-${c.id}`) }, c.label)),
+      el("td", {}, keyVerdict(c))));
     const box = el("div", { class: "card glance" }, el("h3", {}, "At a glance"),
       el("table", { class: "list" }, el("tbody", {}, rows)));
     const s = section.sensory;
@@ -223,13 +230,14 @@
     for (const condition of section.conditions) {
       const figure = el("figure", { class: "trace-figure" });
       const table = allMeasures(condition.values);
-      const parts = [
-        el("div", { class: "actions" }, el("h3", {}, condition.label), ...keyVerdict(condition)),
+      // the trace, measures and trials: open on a tablet; on a phone one tap away (the glance above says it all)
+      const details = el("details", { class: "condition-details", open: narrow ? null : true },
+        el("summary", {}, `Trace, measures and ${condition.trials.length} trial${condition.trials.length === 1 ? "" : "s"}`),
         el("p", { class: "muted small" }, condition.stance),
         el("div", { class: "plots" }, figure,
           el("div", { class: "measures-col" }, el("table", { class: "list measures" }, el("tbody", {}, measureRows(condition))),
-            trialLines(condition))),
-      ];
+            trialLines(condition))));
+      const parts = [el("div", { class: "actions" }, el("h3", {}, condition.label), ...keyVerdict(condition)), details];
       if (table) {
         const all = el("div", { hidden: true }, table);
         const toggle = el("button", { type: "button", class: "secondary" }, "Show all measures");
@@ -237,7 +245,7 @@
           all.hidden = !all.hidden;
           toggle.textContent = all.hidden ? "Show all measures" : "Hide all measures";
         });
-        parts.push(el("div", { class: "actions" }, toggle), all);
+        details.append(el("div", { class: "actions" }, toggle), all);
       }
       box.append(el("div", { class: "card condition", id: `c-${section.protocol}-${condition.id}`, dataset: { condition: condition.id } }, parts));
       if (section.outcome === "walk") WalkResults.conditionFigure(condition, figure, box.lastElementChild); // walk_results.js
