@@ -462,12 +462,17 @@ class WalkMachine:
         self._next_cadence_ns += int(CADENCE_EVERY_S * 1e9)
         from station.analysis.gait import detect_initial_contacts
         from station.analysis.imu_frame import gravity_direction
+        from station.analysis.imu_gaps import bridge_gaps
 
         n = min(self._n, int(CADENCE_WINDOW_S * self.rate_hz))
-        acc, _ = _imu(self._rec[self._n - n : self._n])
-        if n < 2 * self.rate_hz or not np.isfinite(acc).all():
+        window = self._rec[self._n - n : self._n]
+        acc, _ = _imu(window)
+        if n < 2 * self.rate_hz or not np.isfinite(acc).any():
             return
         try:
+            acc, gaps = bridge_gaps(acc, window["seq"].astype(np.int64), self.rate_hz)  # lost frames: not closed up
+            if gaps.long_gaps_s or acc.shape[0] < 2 * self.rate_hz:
+                return  # no live cadence over a dropout
             vertical = np.einsum("ij,ij->i", acc, gravity_direction(acc))
             ics = detect_initial_contacts(vertical, self.rate_hz)
         except ValueError:

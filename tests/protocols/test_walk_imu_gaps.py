@@ -11,7 +11,7 @@ from station.acquire.ring import FrameBlock
 from station.protocols.machine import TrialState
 from station.protocols.walk import WalkSettings
 
-from tests.protocols.walk_support import go_s, match, run_walk
+from tests.protocols.walk_support import go_s, match, run_walk, truth_cadence
 
 
 def _lose_imu(runner, *, drop, nan):
@@ -63,6 +63,9 @@ def test_short_imu_gaps_are_bridged_counted_and_keep_the_steps_in_time():
     f1, timing_s = match(recorded, found)
     # had the frames been dropped, every contact after the first gap would come early by the lost time
     assert f1 >= 0.97 and timing_s < 0.05
+    # the live cadence goes on over bridged gaps (every 10-s window here holds one)
+    live = [e.data["cadence_steps_min"] for e in run.events if e.kind == "cadence" and e.data["cadence_steps_min"]]
+    assert live and all(abs(c - truth_cadence(plan)) < 5.0 for c in live[1:])
 
 
 def test_a_long_imu_gap_refuses_the_gait_and_says_where():
