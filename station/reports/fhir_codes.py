@@ -22,6 +22,7 @@ components of ``weight_left_pct``.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from station.reference import measures
 
@@ -112,6 +113,7 @@ def unit_words(key: str) -> str:
     return ""
 
 
+@lru_cache(maxsize=None)
 def display(key: str) -> str:
     """The code's display: the measure's label (a family without a value of its own says so)."""
     if key in GAIT_LABELS:
@@ -130,8 +132,12 @@ def display(key: str) -> str:
 
 def catalogue_keys() -> list[str]:
     """Every measure key the station stores (sway, time held, weight, walk, gait, trunk sway)."""
-    keys = list(measures.known_keys()) + list(GAIT_LABELS)
-    return list(dict.fromkeys(keys))
+    return list(_catalogue_keys())
+
+
+@lru_cache(maxsize=1)
+def _catalogue_keys() -> tuple[str, ...]:
+    return tuple(dict.fromkeys(list(measures.known_keys()) + list(GAIT_LABELS)))
 
 
 def catalogue() -> list[dict]:

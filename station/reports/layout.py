@@ -39,9 +39,9 @@ STYLES = {
     "cellbold": ParagraphStyle("cellbold", parent=BASE, fontName="Helvetica-Bold", fontSize=8, leading=9.8),
     "h1": ParagraphStyle("h1", parent=BASE, fontName="Helvetica-Bold", fontSize=15, leading=18, spaceAfter=4),
     "h2": ParagraphStyle("h2", parent=BASE, fontName="Helvetica-Bold", fontSize=12, leading=15, spaceBefore=8,
-                         spaceAfter=3),
+                         spaceAfter=3, keepWithNext=1),
     "h3": ParagraphStyle("h3", parent=BASE, fontName="Helvetica-Bold", fontSize=10, leading=12.5, spaceBefore=6,
-                         spaceAfter=2),
+                         spaceAfter=2, keepWithNext=1),
     "cite": ParagraphStyle("cite", parent=BASE, fontSize=7.5, leading=9.5, textColor=colors.HexColor("#333333")),
 }
 

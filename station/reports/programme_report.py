@@ -27,8 +27,8 @@ def _outcome_block(outcome: dict, citations: Citations, width: float) -> KeepTog
     mdc = outcome.get("mdc")
     chart = series_chart([(pt["date"], pt["value"]) for pt in points], width=width * 0.55, height=40 * mm, unit=unit,
                          mdc=None if mdc is None else float(mdc["value"]),
-                         floor=0.0 if unit not in ("%", "") else None,
-                         x_labels=[pt["label"] for pt in points], by_time=False)
+                         floor=None if outcome.get("metric") == "weight_left_pct" else 0.0,
+                         x_labels=[f"week {pt['week']}" for pt in points], by_time=False)
     rows: list[list] = [["Visit", "Value", "Change from baseline", "Verdict"]]
     changes = {c["to"]: c for c in outcome.get("changes") or []}
     for pt in points:
