@@ -8,7 +8,7 @@ return picklable results.
 
 Bounded memory: the items are cut into chunks and at most ``window`` chunks are in flight (sent
 to a worker, or done but not yet consumed); the next chunk is sent only when the oldest one has
-been handed to the caller. So at most ``window * chunk`` results exist at any time, and a caller
+been handed to the caller. So at most ``(window + 1) * chunk`` results exist at any time, and a caller
 that writes each result as it comes holds none of the others, for 10 files or 100,000.
 
 Local processes (:func:`run_local`) are started with ``fork`` where the platform has it, so each
@@ -150,7 +150,11 @@ class DaskUnavailable(Exception):
     ``str(e)`` is one line saying what to do."""
 
 
-def connect_dask(address: str, timeout_s: float = 10.0):
+CONNECT_TIMEOUT_S = 10.0
+"""How long ``--dask`` waits for the scheduler to answer, s."""
+
+
+def connect_dask(address: str, timeout_s: float | None = None):
     """A :class:`distributed.Client` connected to the scheduler at ``address`` (``tcp://host:8786``).
 
     Raises
@@ -165,7 +169,7 @@ def connect_dask(address: str, timeout_s: float = 10.0):
             "--dask needs dask.distributed; install it with: pip install 'balance-station[dask]'"
         ) from None
     try:
-        return Client(address, timeout=timeout_s, set_as_default=False)
+        return Client(address, timeout=CONNECT_TIMEOUT_S if timeout_s is None else timeout_s, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise DaskUnavailable(
