@@ -1,0 +1,13 @@
+"""The firmware's modules (firmware/rp2040) are MicroPython files, not a package: put their
+directory on the path so the host tests import them as the board does (``import hxproto``)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+FIRMWARE = Path(__file__).resolve().parents[2] / "firmware" / "rp2040"
+HERE = Path(__file__).resolve().parent
+for path in (FIRMWARE, HERE):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
