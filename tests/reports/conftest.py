@@ -1,0 +1,52 @@
+"""Fixtures of the report tests: one clinic for the whole module (the benchmark's patient with 50
+sessions over a year and a finished backward-walking programme, plus a patient with the longest
+identifier), the built-in protocols, and poppler-utils."""
+
+from __future__ import annotations
+
+import pytest
+
+from station.protocols.loader import builtin_protocols
+from station.reports.context import Clinic
+from station.store.audit import Actor
+from station.store.store import Store
+
+from reports_support import LONG_IDENTIFIER, poppler_or_skip, report_timing
+
+ACTOR = Actor(3, "ana", "127.0.0.1")
+
+
+@pytest.fixture(scope="session")
+def protocols():
+    return builtin_protocols()
+
+
+@pytest.fixture(scope="session")
+def clinic_dir(tmp_path_factory):
+    """A data directory with the two patients (built once; tests that change it copy it)."""
+    data_dir = tmp_path_factory.mktemp("reports") / "data"
+    store = Store.open(data_dir)
+    try:
+        fifty = report_timing().build_patient(store, sessions=50, identifier="R-0050")
+        long = report_timing().build_patient(store, sessions=9, identifier=LONG_IDENTIFIER, seed=2)
+        store.patients.update(fifty["patient_id"], {"notes": "Lives with her daughter Maria Dupont"}, actor=ACTOR)
+    finally:
+        store.close()
+    return {"data_dir": data_dir, "fifty": fifty, "long": long}
+
+
+@pytest.fixture
+def store(clinic_dir):
+    s = Store.open(clinic_dir["data_dir"])
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def clinic():
+    return Clinic("Clinique du Lac, service de rééducation", None)
+
+
+@pytest.fixture
+def poppler():
+    poppler_or_skip()
