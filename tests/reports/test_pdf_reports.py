@@ -162,6 +162,6 @@ def test_the_layout_check_finds_cut_and_overprinted_words():
     c.drawString(100, 200, "alone")
     c.save()
     problems = layout_problems(buffer.getvalue())
-    assert any("cut-off-at-the-edge" in p and "outside" in p for p in problems)
+    assert any("cut-off-" in p and "outside" in p for p in problems)  # pdftotext keeps what is on the page
     assert any("'first' overlaps 'second'" in p for p in problems)
     assert not any("alone" in p for p in problems)
