@@ -20,6 +20,7 @@ and the bus-level ones of :class:`station.sim.bus.SimulatedBus` (corrupted bytes
 from __future__ import annotations
 
 import struct
+from collections import deque
 
 import numpy as np
 
@@ -95,6 +96,8 @@ class RP2040FrontEndModel(SimDevice):
         self.seq = 0
         self.acked = 0
         self.overflows = 0
+        self.truth = deque(maxlen=100_000)
+        """``(seq, t_ns)`` of this boot's sets: when the PIO found them ready, on the bus clock."""
         self.desyncs = 0
         self.not_ready_events = 0
         self.last_error = 0
@@ -225,6 +228,7 @@ class RP2040FrontEndModel(SimDevice):
             self.acked = seq - RING_SLOTS + 1
         offset = rmap.REG_RING + (seq % RING_SLOTS) * rmap.RECORD_SIZE
         self.mem[offset:offset + rmap.RECORD_SIZE] = rmap.pack_record(seq, stamp_us, values)
+        self.truth.append((seq, t))
         self.seq = seq + 1
         self.sets_made += 1
 
