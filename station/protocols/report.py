@@ -476,7 +476,7 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
                 "session_id": session["id"],
                 "started_at": session["started_at"],
                 "label": session["label"],
-                "value": sum(v for v, _ in found) / len(found),
+                "value": _session_value(protocols.get(key[0]), key[2], [v for v, _ in found]),
                 "trials": [t for _, t in found],
             })
     out = list(series.values())
@@ -491,6 +491,15 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
         "sessions": [{"id": s["id"], "started_at": s["started_at"], "label": s["label"]} for s in sessions],
         "series": out,
     }
+
+
+def _session_value(protocol: Protocol | None, metric: str, values: list[float]) -> float:
+    """A session's point: the mean of its valid trials, except the time held, which is the
+    protocol's own score of the condition (the best attempt, e.g. single-leg stance, or the mean,
+    e.g. the mCTSIB), as its results page gives it."""
+    if metric == "time_held_s" and protocol is not None and protocol.score == "best":
+        return max(values)
+    return sum(values) / len(values)
 
 
 def is_key_series(protocol: Protocol | None, metric: str) -> bool:

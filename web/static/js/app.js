@@ -77,14 +77,13 @@ const Station = (() => {
     return /^-0(\.0*)?$/.test(text) ? text.slice(1) : text; // never "-0.0"
   }
 
-  /* A number with a sensible number of significant digits for a table. */
+  /* A number with a sensible number of significant digits for a table (three, or one decimal). */
   function fmtSig(value) {
     if (value === null || value === undefined || !Number.isFinite(value)) return "–";
     const a = Math.abs(value);
     if (a === 0) return "0";
-    if (a >= 100) return value.toFixed(1);
-    if (a >= 10) return value.toFixed(2);
-    if (a >= 1) return value.toFixed(3);
+    if (a >= 10) return value.toFixed(1); // 30.0 s, 37.7 cm, 110.6 s: what a clinician reads
+    if (a >= 1) return value.toFixed(2);
     return value.toPrecision(3);
   }
 

@@ -103,6 +103,10 @@ const Charts = (() => {
       ctx.stroke();
       // feet and their base of support
       const feet = feetFor(this.feet);
+      // what was drawn where (canvas px), for anyone checking the picture (the browser tests)
+      this.canvas.dataset.plate = [X(-this.plate.width_cm / 2), Y(this.plate.depth_cm / 2), pw, pd].map(Math.round).join(",");
+      this.canvas.dataset.feet = String(feet.length);
+      this.canvas.dataset.cop = "";
       if (feet.length) {
         const l = Math.min(...feet.map((f) => f.ml - f.w / 2)), r = Math.max(...feet.map((f) => f.ml + f.w / 2));
         const b = Math.min(...feet.map((f) => f.ap - f.l / 2)), t = Math.max(...feet.map((f) => f.ap + f.l / 2));
@@ -141,6 +145,9 @@ const Charts = (() => {
         if (!n) return;
       }
       this.path(ml, ap, X, Y, 2 * dpr, 6 * dpr);
+      for (let i = ml.length - 1; i >= 0; i--) {
+        if (ml[i] !== null && ap[i] !== null) { this.canvas.dataset.cop = [X(ml[i]), Y(ap[i])].map(Math.round).join(","); break; }
+      }
       // the zoom: the same plate frame around the feet's centre, fixed (never re-centred)
       const pad = 8 * dpr;
       const box = wide ? Math.round(Math.min(W - PW - 2 * pad, H - 40 * dpr))

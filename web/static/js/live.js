@@ -161,6 +161,7 @@
 
   function setTrialState(s) {
     state.trialState = s;
+    page.dataset.trialState = s || "none"; // a phone hides the words read aloud once the trial runs
     const badge = $("trial-state");
     badge.dataset.state = s || (run() && run().finished ? "finished" : "none");
     badge.textContent = s ? (BADGE_WORDS[s] || s) : (run() ? (run().finished ? "finished" : "ready") : "no test open");

@@ -266,17 +266,19 @@
     const measured = o.points.filter((p) => p.value !== null);
     const chart = measured.length
       ? Charts.history(measured.map((p) => ({ date: new Date(p.date + "T12:00:00Z"), value: p.value, label: p.label,
-        text: `${fmtSig(p.value)} ${o.unit}` })), { mdc: o.mdc ? o.mdc.value : null, unit: o.unit, label: o.label })
+        text: `${fmtSig(p.value)} ${o.unit}` })), { mdc: o.mdc ? o.mdc.value : null, unit: o.unit, label: o.label,
+        // amounts from zero (a flat 30 s is not a zoomed line); a left/right split around 50 %
+        ...(o.metric === "weight_left_pct" ? { around: 50 } : { floor: 0 }) })
       : el("p", { class: "muted" }, "Not measured yet.");
     const better = o.better === "lower" ? "lower is better" : "higher is better";
     const changes = o.changes.length
       ? el("ul", {}, o.changes.map((c) => el("li", { dataset: { verdict: c.verdict } },
-        `${c.label}: ${c.difference > 0 ? "+" : ""}${fmtSig(c.difference)} ${o.unit} from baseline `,
+        `${c.label}: ${c.difference > 0 ? "+" : ""}${Math.abs(c.difference) >= 1 ? c.difference.toFixed(1) : fmtSig(c.difference)} ${o.unit} from baseline `,
         el("span", { class: "tag verdict-" + c.verdict.replace(/ /g, "-") }, c.verdict))))
       : el("p", { class: "muted" }, "A change shows once the baseline and a later visit are measured.");
     const source = o.mdc
       ? el("p", { class: "muted small mdc-source" }, `MDC ${fmtSig(o.mdc.value)} ${o.unit}: ${o.mdc.population}. ${o.mdc.citation}`)
-      : el("p", { class: "muted small mdc-source" }, `No MDC published: ${o.mdc_note}. Changes are shown, none is called real.`);
+      : el("p", { class: "muted small mdc-source" }, `${/^no mdc published/i.test(o.mdc_note || "") ? Station.capitalise(o.mdc_note) : `No MDC published: ${o.mdc_note}`}. Changes are shown, none is called real.`);
     return el("div", { class: "card outcome", dataset: { key: o.key } },
       el("h3", {}, o.label), el("p", { class: "muted small" }, `${testTitle(o.protocol)} · ${conditionLabel(o.protocol, o.condition)} · ${better}`),
       chart, changes, source);

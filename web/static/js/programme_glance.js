@@ -32,9 +32,12 @@
     if (p.status === "paused") where += " (paused)";
     const next = pos.next_session && p.status !== "ended" ? `Next session: ${day(pos.next_session.planned_date)}` : "No session planned";
     const outcomes = p.outcomes.map((o) => {
-      const values = o.values.map((v) => (v === null ? "–" : fmtSig(v))).join(" → ");
+      // the visits measured so far (not the ones still to come), at a sensible precision
+      const measured = o.values.slice(0, o.values.map((v) => v !== null).lastIndexOf(true) + 1);
+      const values = measured.length ? measured.map((v) => (v === null ? "not measured" : Math.abs(v) >= 10 ? v.toFixed(1) : fmtSig(v))).join(" → ")
+        : "not measured yet";
       const verdict = o.last_change ? el("span", { class: "tag verdict-" + o.last_change.verdict.replace(/ /g, "-") }, o.last_change.verdict) : "";
-      return el("li", {}, `${o.label}: ${values} ${o.unit} `, verdict);
+      return el("li", {}, `${o.label}: ${values}${measured.length && o.unit ? " " + o.unit : ""} `, verdict);
     });
     return [
       el("h3", {}, el("a", { href: `/assignments/${p.id}`, id: "programme-link" }, p.title)),

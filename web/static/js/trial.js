@@ -46,8 +46,10 @@
     if (unable) return el("p", { class: "warn-box", id: "unable" }, "Unable: the patient did not lift a foot. Counted as 0 s in the results and the history.");
     if (trial.valid === false) return el("p", { class: "error-box", id: "invalid-reason" }, `Invalid trial${trial.judged_by ? ` (judged by ${trial.judged_by})` : ""}: ${trial.validity_reason}`);
     if (outcome.time_held_s !== null && outcome.time_held_s !== undefined && !outcome.completed) {
-      return el("p", { class: "warn-box" }, `Held ${fmt(outcome.time_held_s, 1)} s of ${outcome.duration_s} s. ` +
-        ((outcome.hold_end && outcome.hold_end.message) || ""));
+      const held = `${fmt(outcome.time_held_s, 1)} s`;
+      const why = (outcome.hold_end && outcome.hold_end.message) || "";
+      // the engine's words usually say it already ("stepped off the plate after 11.1 s of 30 s")
+      return el("p", { class: "warn-box" }, why.includes(held) ? why : `Held ${held} of ${outcome.duration_s} s. ${why}`.trim());
     }
     return el("p", { class: "ok-box" }, "Valid trial." + (trial.validity_reason ? ` ${trial.judged_by ? "Judged valid" : "Note"}: ${trial.validity_reason}` : ""));
   }
