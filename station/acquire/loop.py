@@ -158,6 +158,9 @@ class AcquisitionLoop:
         self._timed_plate = bool(getattr(plate, "timestamps_samples", False))
         if self._timed_plate:
             self.polls_per_frame = 1
+        # Such a front end also keeps its sets through a late wake-up (its ring holds 128: 0.4 s
+        # at 320 SPS): frames up to this far behind are still made, late, from their periods' sets.
+        self._catch_up_ns = 250_000_000 if self._timed_plate else 0
         self.poll_ns = self.period_ns // self.polls_per_frame
         self.set_calibration(calibration)
         self.stats = AcquisitionStats()
@@ -261,7 +264,7 @@ class AcquisitionLoop:
         t_ns = clock.monotonic_ns()
         flags = self._base_flags
         behind = t_ns - deadline
-        if behind >= self.period_ns:
+        if behind >= self.period_ns and behind >= self._catch_up_ns:
             skipped = behind // self.period_ns
             self._seq += skipped
             self.stats.frames_lost += skipped
