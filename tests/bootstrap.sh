@@ -5,6 +5,8 @@
 #                 policy-rc.d keeps the package's own nginx from starting);
 #   tests/e2e:    chromium and chromium-driver (Selenium drives Debian's headless Chromium through
 #                 /usr/bin/chromedriver; nothing downloads a browser).
+#   tests/reports: poppler-utils (pdftotext, pdftoppm, pdfinfo, pdfimages read back the PDF reports:
+#                 their text, word boxes and pages as images).
 # When they cannot be installed, the tests that need them skip and say why.
 set -euo pipefail
 
@@ -14,6 +16,7 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+command -v pdftoppm >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
