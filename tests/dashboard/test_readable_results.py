@@ -170,6 +170,11 @@ def test_a_visit_is_one_results_page_with_the_mctsib_composite_ratios_and_histor
     velocity = [s for s in history["series"] if s["metric"] == "mean_velocity_cm_s"]
     assert velocity and all(s["mdc"] is None for s in velocity)  # P-001 has no stroke; foam never had one
     assert all(s["floor"] == 0.0 for s in history["series"] if s["metric"] != "weight_left_pct")
+    # the time held in the history is the test's own score, as on the results page (best of single-leg's trials)
+    scores = {(p["protocol"], c["id"]): c["values"]["time_held_s"] for p in doc["protocols"] for c in p["conditions"]}
+    for s in history["series"]:
+        if s["metric"] == "time_held_s":
+            assert s["points"][0]["value"] == pytest.approx(scores[(s["protocol"], s["condition"])], abs=1e-3), s["condition"]
 
 
 # -- pages ------------------------------------------------------------------------------------

@@ -4,9 +4,12 @@
 first-run setup -> sign out -> sign in -> add a patient -> open the mCTSIB on the live view and
 run it; the virtual patient steps off in 'firm surface, eyes closed', the hold is flagged and
 the repeat is run; the network drops during a recording and the live view resumes without a
-reload and without losing the trial; results against norms -> one trial's plots, all measures
-and exports -> history -> history export -> erasing the patient. Meanwhile a second, idle tablet
-gets the inactivity notice and is signed out automatically.
+reload and without losing the trial; the rest between trials counted down; results against
+norms -> one trial's plots, all measures and exports -> the short hold's page (no measures, said
+once) and a note on it, shown on the results -> history -> history export -> the results, the
+patient and the history on a phone (no sideways scrolling, a few screens tall) -> erasing the
+patient. Meanwhile a second, idle tablet gets the inactivity notice and is signed out
+automatically.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 ADMIN = ("admin", "station admin 2024")
+PHONE = (390, 844)
 CLINICIAN = ("idle-clinician", "another long password")
 
 
@@ -189,7 +193,10 @@ def test_a_clinic_session_from_setup_to_history(station, browsers):
 
     assert run_trial("firm, eyes open") == "Trial complete."
     # the suggested rest is counted down before the next trial
-    wait(tablet, "the rest timer", lambda d: by_id(d, "rest-timer").is_displayed() and by_id(d, "rest-timer").text.startswith("Rest"))
+    wait(tablet, "the rest timer", lambda d: by_id(d, "rest-timer").is_displayed() and by_id(d, "rest-timer").text.startswith("Rest: "))
+    first = int(by_id(tablet, "rest-timer").text.split()[1])
+    wait(tablet, "the rest counting down", lambda d: not d.find_element("id", "rest-timer").text.startswith("Rest: ")
+         or int(d.find_element("id", "rest-timer").text.split()[1]) < first, timeout_s=5)
     stepped_off = run_trial("firm, eyes closed, attempt 1")
     assert stepped_off.startswith("Held 3.") and "of 30 s" in stepped_off and "stepped off" in stepped_off, stepped_off
     assert "Repeat offered: previous attempt held 3." in stepped_off, stepped_off
@@ -255,6 +262,24 @@ def test_a_clinic_session_from_setup_to_history(station, browsers):
     short = css(tablet, '.condition[data-condition="firm_ec"] li[data-trial-id]')[0]
     assert "held 3." in short.text and "stepped off the plate" in short.text, short.text
 
+    # its page: no sway measures (too short), said once, no ellipse promised, nothing "all" to show
+    short.find_element("css selector", "a").click()
+    wait(tablet, "the short trial's page", lambda d: by_id(d, "no-measures").is_displayed())
+    wait(tablet, "its plots", lambda d: css(d, "#plots svg.timeseries"))
+    page_text = by_id(tablet, "trial-page").text
+    assert page_text.lower().count("no sway measures") == 1, page_text
+    assert not css(tablet, "svg.statokinesigram ellipse.ellipse") and "ellipse" not in by_id(tablet, "plots").text
+    assert not by_id(tablet, "toggle-all").is_displayed()
+    assert "stepped off the plate" in by_id(tablet, "validity").text
+    # the clinician's note on the trial, apart from the judgement (which shows the station's own check)
+    assert "The station's check: valid" in by_id(tablet, "station-check").text
+    css(tablet, '#trial-notes textarea[name="notes"]')[0].send_keys("Reached for the rail.")
+    css(tablet, "#trial-notes button[type=submit]")[0].click()
+    wait(tablet, "the note saved", lambda d: by_id(d, "notes-status").text == "Saved.")
+    tablet.back()
+    wait(tablet, "the results with the note", lambda d: len(css(d, ".condition")) == 4
+         and "Note: Reached for the rail." in css(d, '.condition[data-condition="firm_ec"] li[data-trial-id]')[0].text)
+
     # -- history and its export -------------------------------------------------------------
     tablet.get(patient_url + "/history")
     wait(tablet, "the history's key chart", lambda d: len(css(d, ".history-chart")) >= 1)
@@ -269,6 +294,22 @@ def test_a_clinic_session_from_setup_to_history(station, browsers):
     by_id(tablet, "export-history").click()
     history_rows = list(csv.DictReader(io.StringIO(downloaded(downloads, "E2E-001-history.csv"))))
     assert len(history_rows) == 5
+
+    # -- the same pages on a phone: no sideways scrolling, details on demand ---------------------
+    phone, _ = browsers("phone", PHONE)
+    phone.get(url + "/login")
+    sign_in(phone, url, ADMIN)
+    wait(phone, "the phone's patients page", at("/patients"))
+    session_id = api(phone, "GET", patient_url.replace(url, "/api"))["body"]["sessions"][0]["id"]
+    for path, what, ready, screens in (
+            (f"/sessions/{session_id}", "the visit results", lambda d: len(css(d, ".condition")) == 4, 4),
+            (urlsplit(patient_url).path, "the patient", lambda d: css(d, ".session-card"), 2),
+            (urlsplit(patient_url).path + "/history", "the history", lambda d: css(d, ".history-chart"), 3)):
+        phone.get(url + path)
+        wait(phone, what, ready)
+        time.sleep(0.5)  # charts drawn
+        width, height = phone.execute_script("return [document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
+        assert width <= PHONE[0] and height <= screens * PHONE[1], (path, width, height)
 
     # -- the idle tablet was signed out by itself, and says why ---------------------------------
     wait(idle, "the automatic sign-out", lambda d: "/login" in d.current_url and "expired=1" in d.current_url, timeout_s=60)

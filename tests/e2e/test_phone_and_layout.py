@@ -5,8 +5,10 @@ no page scrolls sideways on a phone; the identifier field's pattern works in Chr
 compiled with the ``v`` flag) and the server's refusal shows next to the field; a birth year
 outside the norms' ages is a warning, not a refusal; unknown addresses get the station's page;
 the administrators' pages; on the live view Start is disabled from the tap, the values go grey
-and blank the moment the data stops, the weight split is hidden on one leg, and at tablet size
-the words to read aloud and the results button fit on the screen.
+and blank the moment the data stops, the weight split is hidden on one leg, on a phone Stop is on
+the first screen while recording; at tablet size the words to read aloud and the results button
+fit on the screen, and the live view draws the plate, the feet and the centre of pressure on it,
+never re-centred.
 """
 
 from __future__ import annotations
@@ -104,11 +106,20 @@ def test_phone_pages_forms_and_live_view(station, browsers):
     assert api(phone, "POST", "/api/station/run", {"patient_id": int(pid), "protocol": "single-leg"})["status"] == 201
     wait(phone, "the Start button", lambda d: by_id(d, "btn-start").is_enabled(), timeout_s=30)
     assert not by_id(phone, "weight-split").is_displayed()  # on one leg the split says only which leg stands
+    # the words to read come first, the controls right under them
+    phone.execute_script("window.scrollTo(0, 0)")
+    assert by_id(phone, "instructions").is_displayed()
     phone.execute_script("arguments[0].scrollIntoView({block: 'center'})", by_id(phone, "btn-start"))
     by_id(phone, "btn-start").click()
     assert phone.execute_script("return document.getElementById('btn-start').disabled")  # at once, no double tap
     wait(phone, "the recording", lambda d: by_id(d, "trial-state").get_attribute("data-state") == "recording", timeout_s=40)
     assert page_width(phone) <= PHONE[0]
+    # while it records, the words give way: Stop is on the first screen, and the plate follows
+    phone.execute_script("window.scrollTo(0, 0)")
+    assert not by_id(phone, "instructions").is_displayed()
+    stop_bottom = phone.execute_script("return document.getElementById('btn-stop').getBoundingClientRect().bottom")
+    assert stop_bottom <= PHONE[1], stop_bottom
+    assert phone.execute_script("return document.documentElement.scrollHeight") <= 3 * PHONE[1]
     station.relay.drop_all()
     wait(phone, "the values to go stale", lambda d: "stale" in by_id(d, "live-page").get_attribute("class"), timeout_s=5)
     assert by_id(phone, "force-n").text == "–"
@@ -126,6 +137,7 @@ def test_tablet_live_view_fits_the_screen(station, browsers):
     pid = created["body"]["id"]
     tablet.get(url + f"/live?patient={pid}")
     wait(tablet, "the live stream", lambda d: by_id(d, "conn").text == "live")
+    assert by_id(tablet, "protocol-select").get_attribute("value") == "mctsib"
     by_id(tablet, "open-run").click()
     wait(tablet, "the first trial's instructions", lambda d: by_id(d, "trial-state").get_attribute("data-state") == "instructions")
     assert page_width(tablet) <= TABLET[0]
@@ -137,8 +149,25 @@ def test_tablet_live_view_fits_the_screen(station, browsers):
                                     "const c = document.getElementById('trace').getBoundingClientRect();"
                                     "return [r.height, c.height]")
     assert overlay[0] < overlay[1] * 0.35, overlay
-    # after a trial, the results are one tap away without scrolling
+    # the live view in the plate frame: the plate's outline, the stance's two feet, the centre of
+    # pressure drawn where it is on the plate, and a view that never re-centres
     by_id(tablet, "btn-start").click()
+    wait(tablet, "the recording", lambda d: by_id(d, "trial-state").get_attribute("data-state") == "recording", timeout_s=40)
+    drawn = """const c = document.getElementById('trace'); const [x, y, w, h] = c.dataset.plate.split(',').map(Number);
+      const px = (a, b) => Array.from(c.getContext('2d').getImageData(a, b, 1, 1).data);
+      return {plate: [x, y, w, h], feet: c.dataset.feet, cop: c.dataset.cop,
+              outside: px(x - 6, Math.round(y + h / 2)), inside: px(x + 4, y + 4)};"""
+    first = tablet.execute_script(drawn)
+    x, y, w, h = first["plate"]
+    assert w > 100 and h > 100 and first["feet"] == "2", first  # mCTSIB: feet together
+    assert first["outside"][3] == 0 and first["inside"][3] == 255, first  # the plate is drawn where it says
+    wait(tablet, "the centre of pressure drawn", lambda d: d.execute_script(drawn)["cop"])
+    cop = [int(v) for v in tablet.execute_script(drawn)["cop"].split(",")]
+    assert x < cop[0] < x + w and y < cop[1] < y + h, (cop, first)  # on the plate, where the person stands
+    time.sleep(1.0)
+    later = tablet.execute_script(drawn)
+    assert later["plate"] == first["plate"]  # the plate stays put while the person sways
+    # after a trial, the results are one tap away without scrolling
     wait(tablet, "the first trial to end", lambda d: by_id(d, "results-link").is_displayed(), timeout_s=90)
     link_bottom = tablet.execute_script("return document.getElementById('results-link').getBoundingClientRect().bottom")
     assert link_bottom <= TABLET[1], link_bottom

@@ -143,7 +143,10 @@
       "patient.erase": "erased a patient", "session.create": "opened a session", "session.view": "looked at a session's results",
       "session.update": "changed a session", "trial.record": "recorded a trial", "trial.finish": "finished a trial",
       "trial.abort": "stopped a trial", "trial.recover": "recovered an interrupted trial", "trial.view": "looked at a trial",
-      "trial.frames": "looked at a trial's plots", "trial.update": "judged a trial's validity", "trial.export": "exported a trial",
+      "trial.frames": "looked at a trial's plots", "trial.update": "judged a trial or noted on it", "trial.export": "exported a trial",
+      "patient.list": "listed patients", "station.view": "saw a test on the station", "live.view": "watched the live view",
+      "programme.assign": "gave a training programme", "programme.view": "looked at a training programme",
+      "programme.update": "changed a training programme", "programme.dose": "recorded a training dose",
       "user.login": "signed in", "user.login_failed": "failed to sign in", "user.logout": "signed out",
       "user.create": "added a user", "user.update": "changed a user", "user.password": "changed a password",
       "settings.update": "changed the settings",
@@ -158,7 +161,8 @@
 
     async function load(more) {
       const f = $("audit-filter").elements;
-      const params = new URLSearchParams({ limit: "100" });
+      // a phone shows a screenful at a time (the button below loads older entries)
+      const params = new URLSearchParams({ limit: window.matchMedia("(max-width: 600px)").matches ? "30" : "100" });
       if (f.username.value.trim()) params.set("username", f.username.value.trim());
       if (f.patient_id.value) params.set("patient_id", f.patient_id.value);
       if (f.action.value) params.set("action", f.action.value);
@@ -175,7 +179,7 @@
         if (more) body.append(...rows); else body.replaceChildren(...rows);
         if (!rows.length && !more) body.append(el("tr", {}, el("td", { colspan: 5, class: "muted" }, "Nothing recorded with these filters.")));
         before = doc.next_before_id;
-        $("audit-more").hidden = doc.entries.length < 100;
+        $("audit-more").hidden = doc.entries.length < Number(params.get("limit"));
       } catch (err) {
         showError($("page-error"), err);
       }
