@@ -236,13 +236,18 @@ def align_to_body(
     ------
     ValueError
         Invalid or identical mounting axes, arrays of the wrong shape or with non-finite values,
-        no gravity, or a toes axis that is vertical (the sensor is mounted so that the configured
-        toes axis points up or down: see :func:`check_mounting`).
+        no gravity, or a toes axis that is vertical on average over the recording (the sensor is
+        mounted so that the configured toes axis points up or down: see :func:`check_mounting`).
 
     Notes
     -----
     ``v`` is the unit vector of gravity; ``ap`` is the configured toes axis minus its projection
     on ``v``, normalised; ``ml = ap × v``. Each sample is projected on that sample's (v, ap, ml).
+    Where the trunk pitches so far that the toes axis comes within 30° of the vertical (bending to
+    the floor, reclining in a chair, with the sensor's own tilt on top), ``ap`` comes from the
+    sensor's medio-lateral axis instead (``ap = v × ml``, ``ml`` made horizontal), which a pitch
+    leaves horizontal; only a toes axis near the vertical for the recording's mean gravity (a
+    mounting that disagrees with gravity) is refused.
 
     Examples
     --------
@@ -263,14 +268,26 @@ def align_to_body(
         if gyro.shape != acc.shape:
             raise ValueError(f"gyro_deg_s has shape {gyro.shape}, acc_m_s2 {acc.shape}: one row per sample for both")
     v = gravity_direction(acc, fs_hz)
-    ap = toes[None, :] - (v @ toes)[:, None] * v
-    ap_norm = np.sqrt(np.einsum("ij,ij->i", ap, ap))
-    if not (ap_norm > math.sin(math.radians(90.0 - MISMOUNT_TILT_DEG))).all():
+    mean_up = acc.mean(axis=0)
+    mean_norm = float(np.linalg.norm(mean_up))
+    if mean_norm > 0 and abs(float(mean_up @ toes)) / mean_norm > math.cos(math.radians(90.0 - MISMOUNT_TILT_DEG)):
         raise ValueError(
             f"configured toes axis {toes_axis!r} points nearly vertically: the mounting disagrees with gravity "
             "(check mounting_toes and mounting_up)"
         )
-    ap /= ap_norm[:, None]
+    # Heading from the toes axis made horizontal; where the trunk pitches so far that the toes axis
+    # nears the vertical (bending to the floor, reclining, with the sensor's own tilt on top), from the
+    # medio-lateral axis instead, which a pitch leaves horizontal (ap = v × ml). The two agree for an
+    # upright trunk; one of the two orthogonal axes is always at least 45° from the vertical.
+    ap = toes[None, :] - (v @ toes)[:, None] * v
+    ap_norm = np.sqrt(np.einsum("ij,ij->i", ap, ap))
+    side = np.cross(toes, _up)  # the sensor axis toward the right when worn (ml = ap × v)
+    ml_h = side[None, :] - (v @ side)[:, None] * v
+    ml_norm = np.sqrt(np.einsum("ij,ij->i", ml_h, ml_h))
+    pitched = ap_norm < math.sin(math.radians(90.0 - MISMOUNT_TILT_DEG))  # toes axis > 60° from horizontal
+    ap /= ap_norm[:, None].clip(min=1e-12)
+    if pitched.any():
+        ap[pitched] = np.cross(v[pitched], ml_h[pitched] / ml_norm[pitched, None])
     ml = np.cross(ap, v)
     basis = np.stack((v, ap, ml), axis=1)  # (N, 3 body axes, 3 sensor axes)
     acc_body = np.einsum("nbs,ns->nb", basis, acc)

@@ -128,3 +128,27 @@ def test_alignment_refuses_bad_input_with_specific_messages():
         align_to_body(np.zeros((200, 3)), None)
     with pytest.raises(ValueError, match="positive number of Hz"):
         gravity_direction(still, fs_hz=-1.0)
+
+
+def test_bending_or_reclining_beyond_the_toes_axis_limit_keeps_the_frame():
+    """A trunk that pitches so far that the toes axis nears the vertical (bending to the floor,
+    reclining, a sensor tilted on the belt on top) is not a wrong mounting: the heading then comes
+    from the medio-lateral axis, and the recording is analysed."""
+    n = int(60 * FS)
+    t = np.arange(n) / FS
+    pitch = np.radians(np.interp(t, [0, 20, 25, 35, 40, 60], [0, 0, 75, 75, 0, 0]))  # 75° forward, 10 s
+    up = np.column_stack((np.cos(pitch), np.zeros(n), -np.sin(pitch)))  # gravity's up in sensor axes
+    sensor = 9.81 * up
+    push = (t >= 30.0) & (t < 30.1)
+    sensor[push, 1] += 0.5  # a brief push toward the right (sensor +y) while bent
+    got, _ = align_to_body(sensor, None, up_axis="+x", toes_axis="+z", fs_hz=FS)
+    bent = (t > 29) & (t < 31)
+    steady = bent | (t < 15) | (t > 50)
+    np.testing.assert_allclose(got[steady, 0], 9.81, atol=0.05)  # vertical while still, bent or upright
+    before = (t >= 29.8) & (t < 29.9)
+    change = got[push].mean(axis=0) - got[before].mean(axis=0)
+    assert change[2] == pytest.approx(0.5, abs=0.03)  # the push is still to the right
+    assert change[1] == pytest.approx(0.0, abs=0.03) and change[0] == pytest.approx(0.0, abs=0.03)
+    # a sensor whose configured toes axis is vertical for the whole recording is still refused
+    with pytest.raises(ValueError, match="points nearly vertically"):
+        align_to_body(np.tile([0.0, 0.0, 9.81], (200, 1)), None, up_axis="+x", toes_axis="+z")
