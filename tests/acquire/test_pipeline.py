@@ -33,6 +33,11 @@ def test_guided_calibration_recovers_the_simulated_cells():
 
 
 TIMINGS = ["ideal", "pi-under-load"]
+FRONT_ENDS = {
+    "nau7802": StationConfig(),
+    # Four HX717 boards at 320 SPS read at once by the RP2040 front end (firmware/rp2040).
+    "rp2040": StationConfig(plate=PlateConfig(front_end="rp2040", adc_rate_sps=320)),
+}
 
 
 def _grid_s(station, frames):
@@ -40,10 +45,11 @@ def _grid_s(station, frames):
     return np.array([station.loop.deadline_of(int(s)) for s in frames["seq"]]) / 1e9
 
 
+@pytest.mark.parametrize("front_end", FRONT_ENDS)
 @pytest.mark.parametrize("timing", TIMINGS)
-def test_virtual_person_cop_within_noise_budget(calibrated_station, timing):
+def test_virtual_person_cop_within_noise_budget(calibrated_station, timing, front_end):
     person = VirtualPerson.standing_demo(seed=5)
-    station = calibrated_station(person, seed=0, timing=timing)
+    station = calibrated_station(person, seed=0, timing=timing, config=FRONT_ENDS[front_end])
     frames = station.run_seconds(20)
     lost = station.loop.stats.frames_lost
     assert len(frames) == 2000
@@ -56,7 +62,7 @@ def test_virtual_person_cop_within_noise_budget(calibrated_station, timing):
     assert err_mm < 0.5, err_mm
     assert np.allclose(frames["fz_n"], fz, rtol=0.01)
     assert not np.any(frames["flags"] & int(FrameFlag.INVALID | FrameFlag.UNCALIBRATED))
-    if timing == "ideal":
+    if timing == "ideal" or front_end == "rp2040":  # the RP2040 keeps the sets through a late wake-up
         assert lost == 0 and not np.any(frames["flags"] & int(FrameFlag.LOST_BEFORE))
     else:
         assert lost <= 0.02 * 2000
@@ -64,37 +70,43 @@ def test_virtual_person_cop_within_noise_budget(calibrated_station, timing):
     assert np.nanmean(frames["az_m_s2"]) == pytest.approx(9.81, abs=0.2)
 
 
-def test_nominal_calibration_is_flagged_and_reported(calibrated_station):
-    station = SimulatedStation(seed=0, calibration="nominal")
+@pytest.mark.parametrize("front_end", FRONT_ENDS)
+def test_nominal_calibration_is_flagged_and_reported(calibrated_station, front_end):
+    station = SimulatedStation(FRONT_ENDS[front_end], seed=0, calibration="nominal")
     frames = station.run_seconds(1.5)
     assert np.all(frames["flags"] & int(FrameFlag.UNCALIBRATED))
     health = station.health()
     assert health["state"] == "degraded" and "calibrate" in health["reason"]
 
 
-def test_empty_plate_gives_low_load_frames_without_cop(calibrated_station):
-    frames = calibrated_station(None).run_seconds(1)
+@pytest.mark.parametrize("front_end", FRONT_ENDS)
+def test_empty_plate_gives_low_load_frames_without_cop(calibrated_station, front_end):
+    frames = calibrated_station(None, config=FRONT_ENDS[front_end]).run_seconds(1)
     assert np.all(frames["flags"] & int(FrameFlag.LOW_LOAD))
     assert np.all(np.isnan(frames["ap_cm"])) and np.all(np.abs(frames["fz_n"]) < 5)
 
 
-def test_same_seed_same_frames_and_other_seed_differs(calibrated_station):
-    a = calibrated_station(VirtualPerson.standing_demo(seed=1), seed=0).run_seconds(5)
-    b = calibrated_station(VirtualPerson.standing_demo(seed=1), seed=0).run_seconds(5)
-    c = calibrated_station(VirtualPerson.standing_demo(seed=1), seed=1).run_seconds(5)
+@pytest.mark.parametrize("front_end", FRONT_ENDS)
+def test_same_seed_same_frames_and_other_seed_differs(calibrated_station, front_end):
+    config = FRONT_ENDS[front_end]
+    a = calibrated_station(VirtualPerson.standing_demo(seed=1), seed=0, config=config).run_seconds(5)
+    b = calibrated_station(VirtualPerson.standing_demo(seed=1), seed=0, config=config).run_seconds(5)
+    c = calibrated_station(VirtualPerson.standing_demo(seed=1), seed=1, config=config).run_seconds(5)
     assert a.tobytes() == b.tobytes()
     assert not np.array_equal(a["fl_counts"], c["fl_counts"])
 
 
-REPLAYS = [(path, "ideal") for path in BDS_FILES] + [(path, "pi-under-load") for path in BDS_FILES[::4]]
-"""Every recording on the ideal clock, every fourth also on the Pi-like one (the suite's time)."""
+REPLAYS = ([(path, "ideal", "nau7802") for path in BDS_FILES] + [(path, "pi-under-load", "nau7802") for path in BDS_FILES[::4]]
+           + [(path, "ideal", "rp2040") for path in BDS_FILES[1::2]] + [(path, "pi-under-load", "rp2040") for path in BDS_FILES[2::4]])
+"""Every recording on the ideal clock, every fourth also on the Pi-like one; on the RP2040 front
+end every second and every fourth (the suite's time)."""
 
 
-@pytest.mark.parametrize(("path", "timing"), REPLAYS, ids=lambda v: getattr(v, "stem", v))
-def test_replayed_recording_comes_back_within_budget(path, calibrated_station, timing):
+@pytest.mark.parametrize(("path", "timing", "front_end"), REPLAYS, ids=lambda v: getattr(v, "stem", v))
+def test_replayed_recording_comes_back_within_budget(path, calibrated_station, timing, front_end):
     assert BDS_FILES, f"no Santos & Duarte files in {BDS}"
     replay = ReplaySource.from_file(path)
-    station = calibrated_station(replay, seed=0, timing=timing)
+    station = calibrated_station(replay, seed=0, timing=timing, config=FRONT_ENDS[front_end])
     end_ns = (replay.duration_s - 0.01) * 1e9
     blocks = []
     while station.loop.next_deadline_ns < end_ns:  # every slot of the recording, lost ones included
@@ -115,8 +127,9 @@ def test_replayed_recording_comes_back_within_budget(path, calibrated_station, t
     assert rec["mean_velocity_cm_s"] == pytest.approx(ref["mean_velocity_cm_s"], rel=0.02)
 
 
-def test_320_hz_frames_are_chip_paced_without_loss(calibrated_station):
-    config = StationConfig(acquisition=AcquisitionConfig(rate_hz=320.0))
+@pytest.mark.parametrize("front_end", FRONT_ENDS)
+def test_320_hz_frames_are_chip_paced_without_loss(calibrated_station, front_end):
+    config = StationConfig(plate=FRONT_ENDS[front_end].plate, acquisition=AcquisitionConfig(rate_hz=320.0))
     station = SimulatedStation(config, VirtualPerson.standing_demo(seed=2), seed=0, calibration="nominal")
     frames = station.run_seconds(5)
     assert len(frames) == 1600
