@@ -286,8 +286,8 @@ class PlateFrontEnd:
     def read_corners(self, mask: int = 0b1111) -> tuple[list[int | None], int]:
         """Poll the corners in ``mask`` (bit i: corner i; all four by default) once.
 
-        The time right after each polled corner's status read is kept in :attr:`read_ns` (a new
-        conversion happened between the previous value of ``read_ns[i]`` and this one): the
+        The time right after each polled corner's status read is kept in :attr:`read_ns`, the
+        one before it in :attr:`prev_read_ns` (a new conversion happened between the two): the
         acquisition times each chip's conversions from these (:mod:`station.acquire.chipclock`).
 
         Returns
@@ -302,60 +302,70 @@ class PlateFrontEnd:
         """
         values: list[int | None] = [None, None, None, None]
         fault_mask = 0
+        # Hot path (the acquisition calls this ~400 times a second): everything used per corner
+        # is a local name.
         write_byte = self.bus.write_byte
         mux_address = self._mux_address
+        select = self._select
+        adcs = self.adcs
         state = self.corner_state
         monotonic_ns = self._clock.monotonic_ns
         read_ns = self.read_ns
-        self.prev_read_ns = list(read_ns)
+        prev_read_ns = self.prev_read_ns
+        last_value = self._last_value
+        repeats = self._repeats
+        last_new_ns = self._last_new_ns
         for i in range(4):
             if not mask >> i & 1:
                 continue
-            if state[i] == DOWN:
+            corner_state = state[i]
+            if corner_state == DOWN:
                 fault_mask |= 1 << i
                 self.fault_counts[i] += 1
                 continue
             try:
-                write_byte(mux_address, self._select[i])
-                value = self.adcs[i].read_if_ready()
+                write_byte(mux_address, select[i])
+                value = adcs[i].read_if_ready()
             except (BusError, ChipResetError) as exc:
                 self._mark_down(i, self._reason(i, exc))
                 fault_mask |= 1 << i
                 self.fault_counts[i] += 1
                 continue
-            now = read_ns[i] = monotonic_ns()
+            now = monotonic_ns()
+            prev_read_ns[i] = read_ns[i]
+            read_ns[i] = now
             if value is None:
                 self.stale_counts[i] += 1
-                if now - self._last_new_ns[i] > self.stuck_timeout_ns:
-                    if state[i] != STUCK:
-                        state[i] = STUCK
+                if now - last_new_ns[i] > self.stuck_timeout_ns:
+                    if corner_state != STUCK:
+                        corner_state = state[i] = STUCK
                         self.corner_error[i] = (
-                            f"{self.adcs[i].location}: no new conversion for "
-                            f"{(now - self._last_new_ns[i]) / 1e6:.0f} ms (CR never set)"
+                            f"{adcs[i].location}: no new conversion for "
+                            f"{(now - last_new_ns[i]) / 1e6:.0f} ms (CR never set)"
                         )
-                if state[i] == STUCK:
+                if corner_state == STUCK:
                     fault_mask |= 1 << i
                     self.fault_counts[i] += 1
                 continue
             self.new_counts[i] += 1
-            self._last_new_ns[i] = now
-            if value == self._last_value[i]:
-                self._repeats[i] += 1
+            last_new_ns[i] = now
+            if value == last_value[i]:
+                repeats[i] += 1
             else:
-                self._repeats[i] = 1
-                self._last_value[i] = value
+                repeats[i] = 1
+                last_value[i] = value
             if value >= FULL_SCALE_COUNTS or value <= MIN_COUNTS:
                 state[i] = SATURATED
                 self.corner_error[i] = None
                 values[i] = value
-            elif self._repeats[i] >= self.stuck_repeats:
-                if state[i] != STUCK:
+            elif repeats[i] >= self.stuck_repeats:
+                if corner_state != STUCK:
                     state[i] = STUCK
-                    self.corner_error[i] = f"{self.adcs[i].location}: the same value {value} {self._repeats[i]} times in a row"
+                    self.corner_error[i] = f"{adcs[i].location}: the same value {value} {repeats[i]} times in a row"
                 fault_mask |= 1 << i
                 self.fault_counts[i] += 1
             else:
-                if state[i] != OK:
+                if corner_state != OK:
                     state[i] = OK
                     self.corner_error[i] = None
                 values[i] = value
