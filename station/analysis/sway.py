@@ -21,7 +21,6 @@ import math
 
 import numpy as np
 from scipy import special
-from scipy.spatial import ConvexHull, QhullError
 
 ELLIPSE_PROBABILITY = 0.95
 """Coverage of the prediction ellipse."""
@@ -82,8 +81,10 @@ def _convex_hull_vertices(points: np.ndarray) -> np.ndarray | None:
     """Vertices of the convex hull in counter-clockwise order, or None if the points are collinear.
 
     Points strictly inside the octagon of the extreme points in 8 directions cannot be hull
-    vertices and are discarded first (Akl & Toussaint 1978), which leaves Qhull a few hundred
-    points of a sway trajectory instead of thousands. O(N) filter + O(M log M) hull.
+    vertices and are discarded first (Akl & Toussaint 1978), which leaves a few hundred points of
+    a sway trajectory instead of thousands; their hull is Andrew's monotone chain (Andrew 1979),
+    exact orientation tests, collinear points left out. O(N) filter + O(M log M) hull. (Qhull,
+    used before, gave the same diameters; importing scipy.spatial cost more than a trial's analysis.)
     """
     x, y = points[:, 0], points[:, 1]
     projections = (x, x + y, y, y - x, -x, -x - y, -y, x - y)  # directions 0, 45, ... 315 degrees
@@ -99,11 +100,25 @@ def _convex_hull_vertices(points: np.ndarray) -> np.ndarray | None:
     else:
         keep[:] = True
     candidates = points[keep]
-    try:
-        hull = ConvexHull(candidates)
-    except (QhullError, ValueError):
+    order = np.lexsort((candidates[:, 1], candidates[:, 0]))  # by x, then y
+    ordered = candidates[order].tolist()
+
+    def chain(sequence: list) -> list:
+        out: list = []
+        for p in sequence:
+            while len(out) >= 2:
+                (ox, oy), (ax, ay) = out[-2], out[-1]
+                if (ax - ox) * (p[1] - oy) - (ay - oy) * (p[0] - ox) > 0:  # a left turn: keep
+                    break
+                out.pop()
+            out.append(p)
+        return out
+
+    lower, upper = chain(ordered), chain(ordered[::-1])
+    hull = lower[:-1] + upper[:-1]
+    if len(hull) < 3:
         return None
-    return candidates[hull.vertices]  # 2-D hulls: counter-clockwise
+    return np.array(hull)
 
 
 def max_pairwise_distance(ap_cm: np.ndarray, ml_cm: np.ndarray) -> float:
