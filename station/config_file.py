@@ -7,10 +7,12 @@ file at all in development (the dataclass defaults of :mod:`station.config`). Th
 ``[panel]``, ``[web]``, ``[backup]``, and the top-level ``data_dir``); a key left out keeps its
 default. The commented default file is ``systemd/station.toml``.
 
-Every key is validated when the file is loaded, and every problem is reported, not only the first:
-each :class:`ConfigProblem` names the key, the value found, what is allowed, and the file and line.
-:mod:`tomllib` keeps no positions, so lines are found by a small scanner of the file's table
-headers and ``key =`` lines (:func:`station.tomlschema.key_lines`).
+Every key is validated when the file is loaded, with the mechanism every hand-written file of the
+station uses (:class:`station.tomlschema.Table`, here collecting its mistakes), and every problem
+is reported, not only the first: each :class:`ConfigProblem` names the key, the value found, what
+is allowed, and the file and line. :mod:`tomllib` keeps no positions, so lines are found by a
+small scanner of the file's table headers and ``key =`` lines (:func:`station.tomlschema.key_lines`).
+Checks that involve more than one key follow once every key has its value.
 
 The file's keys and their checks are :mod:`station.config_keys`; showing the effective
 configuration is :mod:`station.config_show`.
@@ -21,7 +23,6 @@ directory of the file, not to the current directory, so a service and a shell ag
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import tomllib
@@ -44,7 +45,7 @@ from station.config_keys import (  # noqa: F401  (re-exported: the file's keys a
     secret_keys,
 )
 from station.config_show import HIDDEN, effective_values, to_toml  # noqa: F401  (re-exported)
-from station.tomlschema import format_value, key_lines  # noqa: F401  (re-exported)
+from station.tomlschema import INVALID, NO_VALUE, SchemaError, Table, format_value, key_lines  # noqa: F401
 from station.tomlschema import line_of as _line_of
 
 INSTALLED_PATH = Path("/etc/balance-station/station.toml")
@@ -70,6 +71,12 @@ class ConfigProblem:
     allowed: str
     file: Path | None
     line: int | None
+
+    @property
+    def setting(self) -> str:
+        """The setting the problem is about: ``section.key`` (or a top-level key), without list
+        indices or the fields of a gate."""
+        return ".".join(self.key.split("[")[0].split(".")[:2])
 
     def __str__(self) -> str:
         where = str(self.file) if self.file is not None else "(defaults)"
@@ -201,54 +208,41 @@ def parse_config_text(text: str, path: Path) -> LoadedConfig:
         raise ConfigError([problem], path) from None
     lines = key_lines(text)
     base_dir = path.parent
-    problems: list[ConfigProblem] = []
+    found: list[SchemaError] = []  # every mistake, collected by the tables below
     keys_in_file: set[str] = set()
-    invalid_keys: set[str] = set()
 
-    def problem(key: tuple[str, ...], value: Any, allowed: str) -> None:
-        invalid_keys.add(".".join(key))
-        problems.append(ConfigProblem(".".join(key), value, allowed, path, _line_of(lines, key)))
-
-    def convert(spec: _Key, key: tuple[str, ...], value: Any) -> tuple[bool, Any]:
-        try:
-            parsed = spec.parse(value)
-        except _Invalid as exc:
-            problem(key, value, f"allowed: {exc}")
-            return False, None
-        keys_in_file.add(".".join(key))
-        if spec.path and parsed is not None:
-            parsed = Path(parsed)
-            if not parsed.is_absolute():
-                parsed = base_dir / parsed
-        return True, parsed
-
-    top_values: dict[str, Any] = {}
-    section_values: dict[str, dict[str, Any]] = {name: {} for name in _SCHEMA}
-    for name, value in raw.items():
-        if name in _TOP_LEVEL:
-            ok, parsed = convert(_TOP_LEVEL[name], (name,), value)
-            if ok:
-                top_values[name] = parsed
-        elif name in _SCHEMA:
-            if not isinstance(value, dict):
-                problem((name,), value, f"allowed: a table [{name}] of settings")
-                continue
-            _cls, keys = _SCHEMA[name]
-            for key, item in value.items():
-                if key not in keys:
-                    problem((name, key), item, _unknown(key, keys, f"[{name}]"))
-                    continue
-                ok, parsed = convert(keys[key], (name, key), item)
-                if ok:
-                    section_values[name][key] = parsed
+    def take(table: Table, name: str, spec: _Key, dotted: str, into: dict[str, Any]) -> None:
+        if spec.read is not None:
+            value = spec.read(table, name, _ABSENT)
         else:
-            problem((name,), value, _unknown(name, [*_TOP_LEVEL, *_SCHEMA], "the file's top level"))
+            value = table.value(name, spec.parse, required=False, default=_ABSENT)
+        if value is _ABSENT or value is INVALID:
+            return  # not in the file, or wrong (recorded): the default stands
+        keys_in_file.add(dotted)
+        if spec.path and value is not None:
+            value = Path(value)
+            if not value.is_absolute():
+                value = base_dir / value
+        into[name] = value
 
+    top = Table(str(path), "", raw, collect=found, lines=lines)
+    top_values: dict[str, Any] = {}
+    for name, spec in _TOP_LEVEL.items():
+        take(top, name, spec, name, top_values)
     sections = {}
-    for name, (cls, _keys) in _SCHEMA.items():
-        sections[name] = cls(**section_values[name])
+    for section, (cls, keys) in _SCHEMA.items():
+        values: dict[str, Any] = {}
+        table = top.sub(section)
+        if table is not None:
+            for name, spec in keys.items():
+                take(table, name, spec, f"{section}.{name}", values)
+            table.finish()
+        sections[section] = cls(**values)
+    top.finish()
     config = StationConfig(**top_values, **sections)
 
+    problems = [_problem_of(error, path) for error in found]
+    invalid_keys = {problem.setting for problem in problems}
     for key, value, allowed, related in _cross_checks(config, keys_in_file):
         if ".".join(key) in invalid_keys or (related is not None and ".".join(related) in invalid_keys):
             continue  # already reported; its default stands in and would only confuse
@@ -266,7 +260,18 @@ def parse_config_text(text: str, path: Path) -> LoadedConfig:
     return LoadedConfig(config, path, frozenset(keys_in_file))
 
 
-def _unknown(key: str, known, where: str) -> str:
-    close = difflib.get_close_matches(key, list(known), n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return f"unknown key in {where}{hint} (known: {', '.join(sorted(known))})"
+_ABSENT = object()
+
+
+def _problem_of(error: SchemaError, path: Path) -> ConfigProblem:
+    """A mistake :class:`~station.tomlschema.Table` found, as the configuration reports it: the
+    value, then what is allowed (the problem itself when it is not about the value: an unknown
+    key)."""
+    if error.about_value and error.allowed is not None:
+        allowed = f"allowed: {error.allowed}"
+    elif error.allowed is not None:
+        allowed = f"{error.problem}; allowed: {error.allowed}"
+    else:
+        allowed = error.problem
+    value = None if error.value is NO_VALUE else error.value
+    return ConfigProblem(error.field or "", value, allowed, path, error.line)

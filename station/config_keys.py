@@ -2,16 +2,16 @@
 checks that involve more than one key (used by :mod:`station.config_file` and
 :mod:`station.config_show`).
 
-A key's parser returns the parsed value or raises :class:`Invalid` whose message says what is
-allowed. A section's keys must match its dataclass's fields exactly (checked at import), so a field
-added to :mod:`station.config` cannot be forgotten here.
+A key's check returns the value to keep or raises :class:`station.tomlschema.Invalid` saying what is
+allowed (the mechanism every hand-written TOML file of the station is validated with). A
+section's keys must match its dataclass's fields exactly (checked at import), so a field added to
+:mod:`station.config` cannot be forgotten here.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +28,12 @@ from station.config import (
     StationConfig,
     WebConfig,
 )
+from station.tomlschema import INVALID, Invalid, Table, choice_check, integer_check, integer_choice_check, number_check
 
-class _Invalid(Exception):
-    """Raised by a key's parser; the message says what is allowed."""
+# Every check takes the value found and returns what to keep, or raises Invalid saying what is
+# allowed: the checks of station.tomlschema (shared with protocols and programme templates) and
+# the station's own below. station.config_file applies them with a collecting tomlschema.Table.
+_Invalid = Invalid
 
 
 def _is_int(raw: Any) -> bool:
@@ -38,46 +41,19 @@ def _is_int(raw: Any) -> bool:
 
 
 def _int_range(lo: int, hi: int, unit: str = "") -> Callable[[Any], int]:
-    suffix = f" {unit}" if unit else ""
-
-    def parse(raw: Any) -> int:
-        if not _is_int(raw) or not lo <= raw <= hi:
-            raise _Invalid(f"an integer from {lo} to {hi}{suffix}")
-        return raw
-
-    return parse
+    return integer_check(lo, hi, unit=unit)
 
 
 def _int_choice(choices: tuple[int, ...], unit: str = "") -> Callable[[Any], int]:
-    suffix = f" {unit}" if unit else ""
-
-    def parse(raw: Any) -> int:
-        if not _is_int(raw) or raw not in choices:
-            raise _Invalid("one of " + ", ".join(str(c) for c in choices) + suffix)
-        return raw
-
-    return parse
+    return integer_choice_check(choices, unit=unit)
 
 
 def _float_range(lo: float, hi: float, unit: str, *, lo_open: bool = False) -> Callable[[Any], float]:
-    def parse(raw: Any) -> float:
-        if isinstance(raw, bool) or not isinstance(raw, (int, float)):
-            raise _Invalid(f"a number {'above' if lo_open else 'from'} {lo:g} {'and up ' if lo_open else ''}to {hi:g} {unit}")
-        value = float(raw)
-        if value != value or (value <= lo if lo_open else value < lo) or value > hi:
-            raise _Invalid(f"a number {'above' if lo_open else 'from'} {lo:g} {'and up ' if lo_open else ''}to {hi:g} {unit}")
-        return value
-
-    return parse
+    return number_check(lo, hi, unit=unit, lo_open=lo_open)
 
 
 def _str_choice(choices: tuple[str, ...]) -> Callable[[Any], str]:
-    def parse(raw: Any) -> str:
-        if not isinstance(raw, str) or raw not in choices:
-            raise _Invalid("one of " + ", ".join(json.dumps(c) for c in choices))
-        return raw
-
-    return parse
+    return choice_check(choices)
 
 
 def _address(lo: int, hi: int) -> Callable[[Any], int]:
@@ -125,26 +101,33 @@ def _gpio_pin(raw: Any) -> int:
 MAX_GATES = 16
 
 
-def _gates(raw: Any) -> tuple[GateConfig, ...]:
-    """``[[panel.gates]]`` tables, each ``pin`` (BCM GPIO) and ``position_m`` (along the walkway)."""
+def _read_gates(table: Table, name: str, absent: Any) -> Any:
+    """``[[panel.gates]]`` tables, each ``pin`` (BCM GPIO) and ``position_m`` (along the walkway),
+    read with the table's accessors so each mistake names the gate's field and line
+    (``panel.gates[1].pin``); ``absent`` when the file has none, INVALID when one is wrong."""
     allowed = ("an array of tables [[panel.gates]], each with pin = <BCM GPIO> and position_m = <metres from the "
                f"start line, 0-100>, at most {MAX_GATES} gates, no two at the same position or on the same pin; [] for none")
-    if not isinstance(raw, list) or len(raw) > MAX_GATES:
-        raise _Invalid(allowed)
+
+    def shape(raw: Any) -> list:
+        if not isinstance(raw, list) or not all(isinstance(g, dict) for g in raw) or len(raw) > MAX_GATES:
+            raise Invalid(allowed)
+        return raw
+
+    raw = table.value(name, shape, required=False, default=absent)
+    if raw is absent or raw is INVALID:
+        return raw
+    mistakes = len(table.collect) if table.collect is not None else 0
     gates = []
-    for i, table in enumerate(raw):
-        if not isinstance(table, dict) or set(table) != {"pin", "position_m"}:
-            raise _Invalid(f"gate {i + 1}: " + allowed)
-        try:
-            pin = _gpio_pin(table["pin"])
-        except _Invalid as exc:
-            raise _Invalid(f"gate {i + 1}: pin: {exc}") from None
-        position = table["position_m"]
-        if isinstance(position, bool) or not isinstance(position, (int, float)) or not 0.0 <= position <= 100.0:
-            raise _Invalid(f"gate {i + 1}: position_m: a number of metres from 0 to 100")
-        gates.append(GateConfig(pin=pin, position_m=float(position)))
+    for gate in table.array_of_tables(name):
+        pin = gate.value("pin", _gpio_pin)
+        position_m = gate.number("position_m", lo=0.0, hi=100.0, unit="m from the start line")
+        gate.finish()
+        if pin is not INVALID and position_m is not INVALID:
+            gates.append(GateConfig(pin=pin, position_m=position_m))
+    if table.collect is not None and len(table.collect) > mistakes:
+        return INVALID
     if len({g.pin for g in gates}) != len(gates) or len({g.position_m for g in gates}) != len(gates):
-        raise _Invalid(allowed)
+        return table.record(table.error(name, "two gates share a pin or a position", allowed=allowed, value=raw))
     return tuple(sorted(gates, key=lambda g: g.position_m))
 
 
@@ -226,10 +209,15 @@ def logo_problem(path: Path) -> str | None:
 
 @dataclass(frozen=True)
 class _Key:
-    parse: Callable[[Any], Any]
+    """One key: its check (a :class:`~station.tomlschema.Table` applies it), or ``read`` taking the
+    key out of its section's table itself (``read(table, name, absent)``: a key made of tables);
+    how ``config show`` writes it; whether it is a path (relative to the file) or a secret."""
+
+    parse: Callable[[Any], Any] | None
     dump: Callable[[Any], Any] = lambda value: value
     path: bool = False
     secret: bool = False
+    read: Callable[[Table, str, Any], Any] | None = None
 
 
 def _dump_optional_path(value: Path | None) -> str:
@@ -286,7 +274,7 @@ _SCHEMA: dict[str, tuple[type, dict[str, _Key]]] = {
             "button_pin": _Key(_gpio_pin),
             "buzzer_pin": _Key(_gpio_pin),
             "led_pin": _Key(_gpio_pin),
-            "gates": _Key(_gates, dump=_dump_gates),
+            "gates": _Key(None, dump=_dump_gates, read=_read_gates),
         },
     ),
     "web": (

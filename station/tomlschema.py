@@ -17,11 +17,16 @@ one the station knows). A library would add a compiled dependency to the Pi imag
 generic messages would have to be rewritten field by field anyway. One small module, whose
 messages have the shape the protocol files already use, serves all three files.
 
-Protocols (:mod:`station.protocols.schema`) and programme templates
-(:mod:`station.programmes.template`) are read with :class:`Table` and stop at the first mistake.
-The station configuration (:mod:`station.config_file`) reports every mistake at once, each with
-its line: it uses this module's :func:`key_lines` / :func:`line_of` (tomllib keeps no positions)
-and :func:`format_value`, with per-key checks of its own (:mod:`station.config_keys`).
+All three are read with :class:`Table`. Each field's check is a function that returns the value
+to keep or raises :class:`Invalid` saying what is allowed: the ones here (:func:`number_check`,
+:func:`integer_check`, :func:`integer_choice_check`, :func:`choice_check`, behind the accessors)
+and a file's own (a GPIO pin that is not the I2C bus's, an I2C address), applied with
+:meth:`Table.value`. Protocols (:mod:`station.protocols.schema`) and programme templates
+(:mod:`station.programmes.template`) stop at the first mistake. The station configuration
+(:mod:`station.config_file`, keys in :mod:`station.config_keys`) reports every mistake at once:
+its tables *collect* them (``collect=[]``), and with the positions :func:`key_lines` finds
+(tomllib keeps none) each mistake carries its line (``station.toml:12: plate.adc_gain = 3:
+allowed: one of 1, 2, 4, ...``).
 
 >>> t = Table("clinic.toml", "schedule", {"weeks": 4, "sessions_per_week": 3})
 >>> t.integer("weeks", lo=1, hi=52)
@@ -32,7 +37,7 @@ and :func:`format_value`, with per-key checks of its own (:mod:`station.config_k
 >>> Table("clinic.toml", "schedule", {"weeks": 0}).integer("weeks", lo=1, hi=52)
 Traceback (most recent call last):
 ...
-station.tomlschema.SchemaError: clinic.toml: schedule.weeks: 0 is out of range; allowed: 1 to 52
+station.tomlschema.SchemaError: clinic.toml: schedule.weeks: 0 is out of range; allowed: a whole number from 1 to 52
 """
 
 from __future__ import annotations
@@ -52,16 +57,61 @@ NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 """Names of files' subjects (protocol and programme names): lower-case, digits, ``_``, ``-``."""
 
 
+NO_VALUE = object()
+"""What :attr:`SchemaError.value` holds when the mistake is not about a value (a missing field)."""
+INVALID = object()
+"""What an accessor of a collecting :class:`Table` returns for a field it recorded a mistake for."""
+
+
 class SchemaError(ValueError):
     """A hand-written file with a mistake. ``str(e)`` is one line:
-    ``<file>: <field>: <problem>``, the problem ending with what is allowed."""
+    ``<file>[:<line>]: <field>: <problem>``, the problem ending with what is allowed.
 
-    def __init__(self, source: str, field_path: str | None, problem: str):
+    Attributes: ``source``, ``field`` (dotted path with list indices, or None for the file as a
+    whole), ``keys`` (the same path as a tuple: names and list indices), ``problem``, ``allowed``
+    (what is allowed, or None where the problem says it all), ``value`` (the value found, or
+    :data:`NO_VALUE`), ``line`` (1-based, when known) and ``about_value`` (True when the value is
+    the wrong type, out of range or not among the allowed ones: ``allowed`` then says it all).
+    """
+
+    def __init__(self, source: str, field_path: str | None, problem: str, *, allowed: str | None = None,
+                 value: Any = NO_VALUE, keys: tuple = (), line: int | None = None, about_value: bool = False):
         self.source = source
         self.field = field_path
+        self.keys = tuple(keys) if keys else _keys_of(field_path or "")
         self.problem = " ".join(problem.split())
-        where = f"{source}: {field_path}: " if field_path else f"{source}: "
-        super().__init__(where + self.problem)
+        self.allowed = " ".join(allowed.split()) if allowed is not None else None
+        self.value = value
+        self.line = line
+        self.about_value = about_value
+        text = f"{self.problem}; allowed: {self.allowed}" if self.allowed is not None else self.problem
+        place = f"{source}:{line}" if line is not None else source
+        where = f"{place}: {field_path}: " if field_path else f"{place}: "
+        super().__init__(where + text)
+
+
+class Invalid(ValueError):
+    """Raised by a field's check (:meth:`Table.value`): ``allowed`` says what is allowed; ``problem``
+    what is wrong (by default "<value> is not allowed")."""
+
+    def __init__(self, allowed: str, problem: str | None = None):
+        super().__init__(allowed)
+        self.allowed = allowed
+        self.problem = problem
+
+
+_INDEX_RE = re.compile(r"\[(\d+)\]")
+
+
+def _keys_of(dotted: str) -> tuple:
+    """``"assessments[1].protocols"`` -> ``("assessments", 1, "protocols")``."""
+    keys: list = []
+    for part in dotted.split(".") if dotted else ():
+        name = _INDEX_RE.split(part)
+        if name[0]:
+            keys.append(name[0])
+        keys.extend(int(i) for i in name[1::2])
+    return tuple(keys)
 
 
 def allowed_list(values) -> str:
@@ -106,22 +156,50 @@ class Table:
 
     Every accessor records the key as known; :meth:`finish` then refuses any other key. Errors are
     ``error`` (a :class:`SchemaError` subclass, so each file kind can keep its own exception type).
+
+    By default the first mistake is raised. Given a list as ``collect``, mistakes are appended to it
+    instead (every mistake of a file at once, as the station configuration reports them): an
+    accessor then returns :data:`INVALID` for a field it found wrong, :meth:`sub` returns None for a
+    sub-table that is not a table, and :meth:`finish` records every unknown key. ``lines`` (from
+    :func:`key_lines`) gives each mistake its line.
     """
 
-    def __init__(self, source: str, prefix: str, table: Any, error: type[SchemaError] = SchemaError):
+    def __init__(self, source: str, prefix: str, table: Any, error: type[SchemaError] = SchemaError, *,
+                 collect: list[SchemaError] | None = None, lines: Mapping[tuple, int] | None = None,
+                 keys: tuple | None = None):
         self.source = source
         self.prefix = prefix
         self.error_type = error
+        self.collect = collect
+        self.lines = lines
+        self.keys = _keys_of(prefix) if keys is None else tuple(keys)
         if not isinstance(table, dict):
-            raise error(source, prefix or None, f"must be a table, not {_kind(table)}")
+            raise self._make(None, f"must be a table, not {_kind(table)}", value=table)
         self.table = dict(table)
         self.known: list[str] = []
 
     def path(self, key: str) -> str:
         return f"{self.prefix}.{key}" if self.prefix else key
 
-    def error(self, key: str | None, problem: str) -> SchemaError:
-        return self.error_type(self.source, self.path(key) if key else (self.prefix or None), problem)
+    def _make(self, key: str | None, problem: str, *, allowed: str | None = None, value: Any = NO_VALUE,
+              about_value: bool = False) -> SchemaError:
+        keys = self.keys + ((key,) if key else ())
+        line = line_of(self.lines, keys) if self.lines is not None else None
+        return self.error_type(self.source, self.path(key) if key else (self.prefix or None), problem,
+                               allowed=allowed, value=value, keys=keys, line=line, about_value=about_value)
+
+    def error(self, key: str | None, problem: str, *, allowed: str | None = None, value: Any = NO_VALUE,
+              about_value: bool = False) -> SchemaError:
+        """A mistake in field ``key`` (of this table when None), to raise or :meth:`record` (the
+        checks of a file kind that involve more than one field)."""
+        return self._make(key, problem, allowed=allowed, value=value, about_value=about_value)
+
+    def record(self, error: SchemaError) -> Any:
+        """Raise ``error``, or, when collecting, keep it and return :data:`INVALID`."""
+        if self.collect is None:
+            raise error
+        self.collect.append(error)
+        return INVALID
 
     def has(self, key: str) -> bool:
         return key in self.table
@@ -130,120 +208,190 @@ class Table:
         self.known.append(key)
         if key not in self.table:
             if required:
-                raise self.error(key, "is missing; it is required")
+                return self.record(self._make(key, "is missing; it is required")), False
             return default, False
         return self.table[key], True
 
+    def value(self, key: str, check, *, required: bool = True, default: Any = None) -> Any:
+        """The field ``key`` as ``check(value)`` returns it; ``check`` raises :class:`Invalid`
+        saying what is allowed. The one way every accessor below checks a value."""
+        value, present = self._get(key, required, default)
+        if not present:
+            return value
+        try:
+            return check(value)
+        except Invalid as exc:
+            problem = exc.problem or f"{value!r} is not allowed"
+            return self.record(self._make(key, problem, allowed=exc.allowed, value=value, about_value=True))
+
     def text(self, key: str, required: bool = True, default: str = "", max_chars: int | None = None) -> str:
         """Non-empty text, whitespace tidied (:func:`clean_text`); at most ``max_chars`` if given."""
-        value, present = self._get(key, required, default)
-        if not present:
-            return value
-        if not isinstance(value, str) or not value.strip():
-            raise self.error(key, f"must be non-empty text, not {value!r}")
-        if max_chars is not None and len(value) > max_chars:
-            raise self.error(key, f"is {len(value)} characters long; allowed: at most {max_chars}")
-        return clean_text(value)
+        def check(value):
+            return clean_text(_nonempty_text(value, max_chars))
+
+        return self.value(key, check, required=required, default=default)
 
     def optional_text(self, key: str, max_chars: int | None = None) -> str | None:
-        value, present = self._get(key, False, None)
-        if not present:
-            return None
-        if not isinstance(value, str) or not value.strip():
-            raise self.error(key, f"must be non-empty text, not {value!r}")
-        if max_chars is not None and len(value) > max_chars:
-            raise self.error(key, f"is {len(value)} characters long; allowed: at most {max_chars}")
-        return value.strip()
+        return self.value(key, lambda v: _nonempty_text(v, max_chars).strip(), required=False, default=None)
 
     def choice(self, key: str, allowed, required: bool = True, default: str | None = None) -> str | None:
-        value, present = self._get(key, required, default)
-        if not present:
-            return value
-        if value not in allowed:
-            raise self.error(key, f"{value!r} is not allowed; allowed: {allowed_list(allowed)}")
-        return value
+        return self.value(key, choice_check(allowed), required=required, default=default)
 
     def ident(self, key: str, pattern: re.Pattern = ID_RE) -> str:
-        value, _ = self._get(key, True, None)
-        if not isinstance(value, str) or not pattern.match(value):
-            chars = "'_' or '-'" if pattern is NAME_RE else "'_'"
-            raise self.error(
-                key,
-                f"{value!r} is not allowed; allowed: lower-case letters, digits and {chars}, "
-                "starting with a letter, at most 40 characters",
-            )
-        return value
+        chars = "'_' or '-'" if pattern is NAME_RE else "'_'"
+
+        def check(value):
+            if not isinstance(value, str) or not pattern.match(value):
+                raise Invalid(f"lower-case letters, digits and {chars}, starting with a letter, at most 40 characters")
+            return value
+
+        return self.value(key, check)
 
     def number(self, key: str, *, lo: float, hi: float, required: bool = True, default: float | None = None,
                lo_open: bool = False, unit: str = "") -> float | None:
-        value, present = self._get(key, required, default)
-        if not present:
-            return value
-        span = f"{'more than' if lo_open else 'from'} {lo:g} to {hi:g}{' ' + unit if unit else ''}"
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise self.error(key, f"must be a number, not {value!r}; allowed: {span}")
-        if value < lo or value > hi or (lo_open and value == lo):
-            raise self.error(key, f"{value!r} is out of range; allowed: {span}")
-        return float(value)
+        """A number (an integer is taken as a float): :func:`number_check`."""
+        return self.value(key, number_check(lo, hi, unit=unit, lo_open=lo_open), required=required, default=default)
 
     def integer(self, key: str, *, lo: int, hi: int, required: bool = True, default: int | None = None,
                 unit: str = "") -> int | None:
-        value, present = self._get(key, required, default)
-        if not present:
-            return value
-        span = f"{lo} to {hi}{' ' + unit if unit else ''}"
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.error(key, f"must be a whole number, not {value!r}; allowed: {span}")
-        if not lo <= value <= hi:
-            raise self.error(key, f"{value!r} is out of range; allowed: {span}")
-        return value
+        """A whole number: :func:`integer_check`."""
+        return self.value(key, integer_check(lo, hi, unit=unit), required=required, default=default)
+
+    def integer_choice(self, key: str, allowed: tuple[int, ...], *, unit: str = "", required: bool = True,
+                       default: int | None = None) -> int | None:
+        """One of the whole numbers ``allowed``: :func:`integer_choice_check`."""
+        return self.value(key, integer_choice_check(allowed, unit=unit), required=required, default=default)
 
     def choices(self, key: str, allowed, default: tuple[str, ...] = (), required: bool = False,
                 min_items: int = 0) -> tuple[str, ...]:
         """A list of allowed text values (duplicates removed, order kept)."""
-        value, present = self._get(key, required, default)
-        if not present:
-            return value
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.error(key, f"must be a list of text, not {value!r}; allowed values: {allowed_list(allowed)}")
-        for v in value:
-            if v not in allowed:
-                raise self.error(key, f"{v!r} is not allowed; allowed: {allowed_list(allowed)}")
-        if len(value) < min_items:
-            raise self.error(key, f"is empty; give at least {min_items} of {allowed_list(allowed)}")
-        return tuple(dict.fromkeys(value))
+        def check(value):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise Invalid(f"a list of {allowed_list(allowed)}", f"must be a list of text, not {value!r}")
+            for v in value:
+                if v not in allowed:
+                    raise Invalid(allowed_list(allowed), f"{v!r} is not allowed")
+            if len(value) < min_items:
+                raise Invalid(f"at least {min_items} of {allowed_list(allowed)}", "is empty")
+            return tuple(dict.fromkeys(value))
+
+        return self.value(key, check, required=required, default=default)
 
     def table_of(self, key: str, required: bool = False) -> dict | None:
-        value, present = self._get(key, required, None)
-        if not present:
-            return None
-        if not isinstance(value, dict):
-            raise self.error(key, f"must be a table ([{self.path(key)}]), not {_kind(value)}")
-        return value
+        """The sub-table ``key`` as a dict (None when absent and not required, or found wrong while
+        collecting)."""
+        def check(value):
+            if not isinstance(value, dict):
+                raise Invalid(f"a table [{self.path(key)}]", f"must be a table, not {_kind(value)}")
+            return value
+
+        value = self.value(key, check, required=required, default=None)
+        return None if value is INVALID else value
 
     def sub(self, key: str, required: bool = False) -> "Table | None":
         """The sub-table ``key`` as a :class:`Table` (None when absent and not required)."""
         value = self.table_of(key, required=required)
         if value is None:
             return None
-        return Table(self.source, self.path(key), value, self.error_type)
+        return self._child(self.path(key), self.keys + (key,), value)
 
     def array_of_tables(self, key: str, required: bool = False) -> list["Table"]:
         """``[[key]]`` tables, each as a :class:`Table` at ``key[i]``."""
-        value, present = self._get(key, required, [])
-        if not present:
+        def check(value):
+            if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+                raise Invalid(f"an array of tables [[{self.path(key)}]]", f"must be an array of tables, not {_kind(value)}")
+            return value
+
+        value = self.value(key, check, required=required, default=[])
+        if value is INVALID:
             return []
-        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            raise self.error(key, f"must be an array of tables ([[{self.path(key)}]]), not {_kind(value)}")
-        return [Table(self.source, f"{self.path(key)}[{i}]", v, self.error_type) for i, v in enumerate(value)]
+        return [self._child(f"{self.path(key)}[{i}]", self.keys + (key, i), v) for i, v in enumerate(value)]
+
+    def _child(self, prefix: str, keys: tuple, table: dict) -> "Table":
+        return Table(self.source, prefix, table, self.error_type, collect=self.collect, lines=self.lines, keys=keys)
 
     def finish(self) -> None:
-        """Refuse keys no accessor asked for, suggesting the closest known one."""
-        unknown = [k for k in self.table if k not in self.known]
-        if unknown:
-            close = difflib.get_close_matches(str(unknown[0]), self.known, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            raise self.error(str(unknown[0]), f"unknown field; {hint}allowed: {allowed_list(self.known)}")
+        """Refuse keys no accessor asked for, suggesting the closest known one (every such key when
+        collecting, else the first)."""
+        for key in [k for k in self.table if k not in self.known]:
+            close = difflib.get_close_matches(str(key), self.known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            self.record(self._make(str(key), f"unknown field{hint}", allowed=allowed_list(self.known),
+                                   value=self.table[key]))
+
+
+# -- checks: each takes a value and returns what to keep, or raises Invalid saying what is allowed --
+
+
+def number_check(lo: float, hi: float, *, unit: str = "", lo_open: bool = False):
+    """A finite number from ``lo`` (above it if ``lo_open``) to ``hi``, returned as a float.
+
+    >>> number_check(0, 3, unit="m/s", lo_open=True)(0)
+    Traceback (most recent call last):
+    ...
+    station.tomlschema.Invalid: a number above 0 and up to 3 m/s
+    """
+    span = (f"a number {'above' if lo_open else 'from'} {lo:g} {'and up ' if lo_open else ''}to {hi:g}"
+            f"{' ' + unit if unit else ''}")
+
+    def check(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise Invalid(span, f"must be a number, not {value!r}")
+        if value < lo or value > hi or (lo_open and value == lo):
+            raise Invalid(span, f"{value!r} is out of range")
+        return float(value)
+
+    return check
+
+
+def integer_check(lo: int, hi: int, *, unit: str = ""):
+    """A whole number from ``lo`` to ``hi`` (true/false and 1.0 are refused)."""
+    span = f"a whole number from {lo} to {hi}{' ' + unit if unit else ''}"
+
+    def check(value: Any) -> int:
+        if not _is_whole(value):
+            raise Invalid(span, f"must be a whole number, not {value!r}")
+        if not lo <= value <= hi:
+            raise Invalid(span, f"{value!r} is out of range")
+        return value
+
+    return check
+
+
+def integer_choice_check(allowed: tuple[int, ...], *, unit: str = ""):
+    """One of the whole numbers ``allowed`` (a chip's rates or gains)."""
+    span = "one of " + ", ".join(str(a) for a in allowed) + (f" {unit}" if unit else "")
+
+    def check(value: Any) -> int:
+        if not _is_whole(value):
+            raise Invalid(span, f"must be a whole number, not {value!r}")
+        if value not in allowed:
+            raise Invalid(span)
+        return value
+
+    return check
+
+
+def choice_check(allowed):
+    """One of the values ``allowed`` (text, as a rule)."""
+    def check(value: Any):
+        if isinstance(value, bool) or value not in allowed:
+            raise Invalid(allowed_list(allowed))
+        return value
+
+    return check
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _nonempty_text(value: Any, max_chars: int | None) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise Invalid("non-empty text", f"must be non-empty text, not {value!r}")
+    if max_chars is not None and len(value) > max_chars:
+        raise Invalid(f"at most {max_chars}", f"is {len(value)} characters long")
+    return value
 
 
 def _kind(value: Any) -> str:
@@ -333,11 +481,14 @@ def _escaped(text: str, pos: int) -> bool:
 def key_lines(text: str) -> dict[tuple[str, ...], int]:
     """Map each table header and key of a (valid) TOML text to its 1-based line number.
 
-    Keys are full paths: ``("plate", "width_cm")`` for ``width_cm`` under ``[plate]``. Keys inside
-    inline tables are not listed; :func:`line_of` falls back to the enclosing key's line.
+    Keys are full paths: ``("plate", "width_cm")`` for ``width_cm`` under ``[plate]``; in arrays of
+    tables with the table's index: ``("panel", "gates", 1, "pin")`` under the second
+    ``[[panel.gates]]`` (the array itself, ``("panel", "gates")``, is at its first header). Keys
+    inside inline tables are not listed; :func:`line_of` falls back to the enclosing key's line.
     """
-    lines: dict[tuple[str, ...], int] = {}
-    table: tuple[str, ...] = ()
+    lines: dict[tuple, int] = {}
+    table: tuple = ()
+    arrays: dict[tuple, int] = {}  # each array of tables (its path, with indices) -> tables so far
     scanner = _ValueScanner()
     for number, line in enumerate(text.splitlines(), start=1):
         if scanner.continuing:
@@ -345,7 +496,7 @@ def key_lines(text: str) -> dict[tuple[str, ...], int]:
             continue
         match = _TABLE_RE.match(line)
         if match:
-            table = _split_key(match.group(2))
+            table = _table_path(_split_key(match.group(2)), match.group(1) == "[[", arrays, lines, number)
             lines.setdefault(table, number)
             continue
         match = _KEYVAL_RE.match(line)
@@ -357,7 +508,24 @@ def key_lines(text: str) -> dict[tuple[str, ...], int]:
     return lines
 
 
-def line_of(lines: Mapping[tuple[str, ...], int], path: tuple[str, ...]) -> int | None:
+def _table_path(parts: tuple[str, ...], new_array: bool, arrays: dict[tuple, int], lines: dict[tuple, int],
+                number: int) -> tuple:
+    """The path of a table header: an array of tables on the way contributes its current index
+    (``[[panel.gates]]`` the second time is ``("panel", "gates", 1)``)."""
+    path: tuple = ()
+    for n, part in enumerate(parts):
+        path += (part,)
+        if new_array and n == len(parts) - 1:
+            index = arrays.get(path, 0)
+            arrays[path] = index + 1
+            lines.setdefault(path, number)
+            path += (index,)
+        elif path in arrays:
+            path += (arrays[path] - 1,)
+    return path
+
+
+def line_of(lines: Mapping[tuple, int], path: tuple) -> int | None:
     """The line of ``path``, or of its nearest enclosing key or table that :func:`key_lines` found."""
     while path:
         if path in lines:

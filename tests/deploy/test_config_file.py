@@ -135,7 +135,7 @@ def test_values_are_converted_to_the_dataclass_types(tmp_path):
         ("mux_address = 0x2A", "plate.mux_address", "0x70 to 0x77"),
         ("mux_channels = [0, 1, 1, 3]", "plate.mux_channels", "four different"),
         ("mux_channels = [0, 1, 2]", "plate.mux_channels", "four different"),
-        ('front_end = "hx711"', "plate.front_end", '"nau7802"'),
+        ('front_end = "hx711"', "plate.front_end", "'nau7802'"),
         ("load_cell_capacity_kg = 0", "plate.load_cell_capacity_kg", "above 0"),
         ("width_cm = true", "plate.width_cm", "a number"),
     ],
@@ -154,7 +154,7 @@ def test_each_plate_error_names_key_value_allowed_file_and_line(tmp_path, line_t
 @pytest.mark.parametrize(
     ("section", "line_text", "key", "fragment"),
     [
-        ("imu", 'model = "bmi160"', "imu.model", '"lsm6dsox"'),
+        ("imu", 'model = "bmi160"', "imu.model", "'lsm6dsox'"),
         ("imu", "address = 0x50", "imu.address", "0x6A"),
         ("imu", "accel_range_g = 3", "imu.accel_range_g", "16"),
         ("acquisition", "bus = -1", "acquisition.bus", "0 to 255"),
@@ -202,6 +202,36 @@ def test_unknown_keys_and_sections_suggest_the_right_name(tmp_path):
     assert "did you mean 'width_cm'" in first.allowed
     assert (second.key, second.line) == ("pannel", 3)
     assert "did you mean 'panel'" in second.allowed
+
+
+def test_every_unknown_key_of_a_section_is_reported(tmp_path):
+    problems = problems_of(write(tmp_path, "[backup]\nkeeep = 3\nevery_h = 2\ncolour = 1\n"))
+    assert [(p.key, p.line) for p in problems] == [("backup.keeep", 2), ("backup.every_h", 3), ("backup.colour", 4)]
+    assert "did you mean 'keep'" in problems[0].allowed and "allowed: 'interval_h', 'keep'" in problems[2].allowed
+
+
+def test_a_gate_mistake_names_the_gate_field_and_its_line(tmp_path):
+    text = ("[panel]\n[[panel.gates]]\npin = 5\nposition_m = 0\n[[panel.gates]]\npin = 99\nposition_m = 3\n"
+            "[[panel.gates]]\npin = 6\nposition_m = 101\nwidth_cm = 2\n")
+    problems = problems_of(write(tmp_path, text))
+    assert [(p.key, p.line) for p in problems] == [
+        ("panel.gates[1].pin", 6), ("panel.gates[2].position_m", 10), ("panel.gates[2].width_cm", 11)]
+    assert str(problems[0]).endswith("panel.gates[1].pin = 99: allowed: a BCM GPIO number from 0 to 27 (not a header pin number)")
+    assert "a number from 0 to 100 m from the start line" in problems[1].allowed
+    assert problems[2].allowed == "unknown field; allowed: 'pin', 'position_m'"
+
+
+def test_the_configuration_uses_the_checks_protocols_and_programmes_use(tmp_path):
+    """One mechanism: the same range check words a programme's and the configuration's mistake."""
+    from station.tomlschema import Table, number_check
+
+    (problem,) = problems_of(write(tmp_path, "[plate]\nwidth_cm = 300\n"))
+    with pytest.raises(Exception) as info:
+        Table("p.toml", "schedule", {"width_cm": 300}).number("width_cm", lo=5.0, hi=200.0, unit="cm")
+    assert problem.allowed == "allowed: a number from 5 to 200 cm"
+    assert str(info.value).endswith("300 is out of range; " + problem.allowed)
+    with pytest.raises(Exception, match="a number from 5 to 200 cm"):
+        number_check(5.0, 200.0, unit="cm")(300)
 
 
 def test_a_section_that_is_not_a_table(tmp_path):
