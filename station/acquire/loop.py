@@ -713,6 +713,8 @@ class AcquisitionLoop:
             },
             "published_ns": self.clock.monotonic_ns(),
         }
+        if self._timed_plate:  # sets delivered and lost, CRC failures, restarts, the firmware's counters
+            doc["front_end"] = self.plate.health()["front_end"]
         if self._extra_health is not None:
             doc.update(self._extra_health())
         return doc
