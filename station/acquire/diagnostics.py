@@ -78,6 +78,11 @@ def measure_rates(hardware, config, seconds: float) -> list[ChipRate]:
     adc_hz = float(config.plate.adc_rate_sps)
     imu_hz = float(config.imu.rate_hz) if imu is not None else 0.0
     poll_ns = int(1e9 / (4 * max(adc_hz, imu_hz)))
+    # A front end that numbers and times its sets (the RP2040) is read every 10 ms; its chips'
+    # rates come from its regression of set number against its own clock.
+    timed = bool(getattr(plate, "timestamps_samples", False))
+    sets_every = max(1, int(10_000_000 // poll_ns)) if timed else 1
+    polls = 0
     start_new = list(plate.new_counts)
     imu_samples = 0
     t0 = clock.monotonic_ns()
@@ -87,7 +92,11 @@ def measure_rates(hardware, config, seconds: float) -> list[ChipRate]:
         now = clock.monotonic_ns()
         if now >= end:
             break
-        plate.read_corners()
+        if not timed:
+            plate.read_corners()
+        elif polls % sets_every == 0:
+            plate.read_sets()
+        polls += 1
         if imu is not None:
             try:
                 if imu.data_ready():
@@ -99,7 +108,12 @@ def measure_rates(hardware, config, seconds: float) -> list[ChipRate]:
         clock.sleep_until_ns(deadline)
     elapsed_s = (clock.monotonic_ns() - t0) / 1e9
     rates = []
+    chip_rates = plate.chip_rates_hz() if timed else {}
     for i, corner in enumerate(CORNERS):
+        if timed:
+            chip = plate.identity.chip if plate.identity is not None else "HX711"
+            rates.append(ChipRate(f"corner {corner.upper()} ({chip})", adc_hz, chip_rates[corner]))
+            continue
         n = plate.new_counts[i] - start_new[i]
         rates.append(ChipRate(f"corner {corner.upper()} (NAU7802)", adc_hz, n / elapsed_s if n else None))
     if imu is not None:
@@ -152,14 +166,24 @@ def run_diagnostics(acquisition, seconds: float = 10.0) -> DiagnosticReport:
 
 def _advice(report: DiagnosticReport, config, calibration) -> list[str]:
     advice = []
+    rp2040 = config.plate.front_end == "rp2040"
     for corner, state in report.corner_states.items():
         if state != "ok":
             why = report.corner_errors.get(corner) or state
-            channel = config.plate.mux_channels[CORNERS.index(corner)]
-            advice.append(f"corner {corner.upper()} is {state} ({why}): check its load cell and the NAU7802 board on mux channel {channel}")
+            if rp2040:
+                where = f"its HX711 board (DOUT on GP{2 + CORNERS.index(corner)}, docs/wiring.md)"
+            else:
+                where = f"the NAU7802 board on mux channel {config.plate.mux_channels[CORNERS.index(corner)]}"
+            advice.append(f"corner {corner.upper()} is {state} ({why}): check its load cell and {where}")
     for rate in report.rates:
         if rate.measured_hz is None:
             advice.append(f"{rate.name} delivered no data: check its wiring")
+        elif not rate.ok and rp2040 and rate.name.startswith("corner"):
+            advice.append(
+                f"{rate.name} delivers {rate.measured_hz:.1f} values/s instead of {rate.configured_hz:g}: check the RATE "
+                "pin of every board (the four are read together, so the slowest sets the pace) and the firmware's "
+                "RATE_SPS; a rate low on one corner only means that chip loses step (desync) or drops out"
+            )
         elif not rate.ok:
             advice.append(
                 f"{rate.name} runs at {rate.measured_hz:.1f} Hz instead of {rate.configured_hz:g} Hz: "

@@ -92,6 +92,7 @@ def run(args) -> int:
     from station.acquire.process import AcquisitionProcess, AcquisitionSpec
     from station.acquire.ring import RingReader
     from station.cli import UserError
+    from station.commands._common import load_config
     from station.config import StationConfig
     from station.sim.station import SimulatedHardwareRecipe
 
@@ -101,7 +102,12 @@ def run(args) -> int:
         raise UserError(f"--seconds must be between 1 and 3600, got {args.seconds:g}")
     if not (0 <= args.readers <= 64):
         raise UserError(f"--readers must be between 0 and 64, got {args.readers}")
-    base = StationConfig()
+    # The plate and IMU as configured (``--config``: e.g. ``[plate] front_end = "rp2040"``), on the
+    # simulated hardware; the frame rate from --rate.
+    base = load_config(args) if getattr(args, "config", None) else StationConfig()
+    if args.rate > base.plate.adc_rate_sps:
+        raise UserError(f"--rate {args.rate:g} Hz is faster than the plate's ADCs (plate.adc_rate_sps = "
+                        f"{base.plate.adc_rate_sps}): lower --rate or raise adc_rate_sps in the configuration")
     config = replace(base, acquisition=replace(base.acquisition, rate_hz=float(args.rate)))
     data_dir = tempfile.mkdtemp(prefix="balance-bench-")
     # Factory calibration first, so the acquisition process starts straight into the loop.
@@ -193,6 +199,13 @@ def run(args) -> int:
         "reader_missed_total": sum(r[1] for r in reader_results) + missed,
         "seq_gaps": int(np.count_nonzero(np.diff(seq.astype(np.int64)) != 1)) if len(seq) > 1 else 0,
     }
+    doc["front_end"] = config.plate.front_end
+    doc["adc_rate_sps"] = config.plate.adc_rate_sps
+    if "front_end" in health:  # the RP2040: every set delivered once or counted lost
+        fe, fe0 = health["front_end"], baseline.get("front_end") or {}
+        for key in ("sets", "sets_lost_overflow", "sets_lost_reset", "crc_errors", "resets"):
+            doc[f"front_end_{key}"] = int(fe.get(key) or 0) - int(fe0.get(key) or 0)
+        doc["front_end_firmware_overflows"] = fe.get("firmware_overflows")
     doc["warm_cpu_us_per_frame"], doc["warm_sim_model_cpu_us_per_frame"] = warm_cpu_us_per_frame(config)
     doc["load_average_1min"] = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
     if power_cycle_s is not None:

@@ -227,16 +227,29 @@ def _power_cycling(sim, sink, corner: str, every_s: float, off_s: float):
     """``sink``, then: corner ``corner``'s chip loses power ``every_s`` seconds for ``off_s``."""
     adc = sim.adc(corner)
     every_ns, off_ns = int(every_s * 1e9), int(off_s * 1e9)
+    if sim.front_end is not None:  # an HX711 board behind the RP2040: it stops converting, then restarts
+        def power_off() -> None:
+            adc.set_not_ready(True)
+
+        def power_on(now_ns: int) -> None:
+            adc.set_not_ready(False)
+            adc.power_up(now_ns)
+    else:
+        def power_off() -> None:
+            sim.bus.vanish(adc)
+
+        def power_on(now_ns: int) -> None:
+            sim.bus.reappear(adc)  # back in its power-on reset state
     state = {"next_off": sim.plate.t0_ns + every_ns, "back_at": None, "cycles": 0}
 
     def cycling(frame: tuple) -> None:
         sink(frame)
         t_ns = frame[1]
         if state["back_at"] is None and t_ns >= state["next_off"]:
-            sim.bus.vanish(adc)
+            power_off()
             state["back_at"] = t_ns + off_ns
         elif state["back_at"] is not None and t_ns >= state["back_at"]:
-            sim.bus.reappear(adc)  # back in its power-on reset state
+            power_on(t_ns)
             state["back_at"] = None
             state["next_off"] += every_ns
             state["cycles"] += 1
