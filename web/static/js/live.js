@@ -159,6 +159,11 @@
 
   function run() { return state.status && state.status.run; }
 
+  /* The first trial due is "now" while it runs, else "next" (or "repeat"). */
+  function dueWord(word) {
+    return ["waiting", "countdown", "recording", "checking"].includes(state.trialState) ? "now" : word;
+  }
+
   function setTrialState(s) {
     state.trialState = s;
     page.dataset.trialState = s || "none"; // a phone hides the words read aloud once the trial runs
@@ -166,6 +171,8 @@
     badge.dataset.state = s || (run() && run().finished ? "finished" : "none");
     badge.textContent = s ? (BADGE_WORDS[s] || s) : (run() ? (run().finished ? "finished" : "ready") : "no test open");
     $("state-words").textContent = s ? (STATE_WORDS[s] || s) : (run() && run().finished ? "Test finished" : "");
+    const due = document.querySelector("#trial-list li.current .due-tag");
+    if (due) due.textContent = dueWord(due.dataset.word);
     if (s !== "countdown") $("big-number").textContent = "";
     if (s !== "recording") $("progress-bar").style.width = s === "done" ? "100%" : "0";
     updateButtons();
@@ -265,7 +272,7 @@
     r.due.forEach((d, i) => {
       list.append(el("li", { class: i === 0 && !r.finished ? "current" : "" },
         el("span", {}, `${d.label}` + (d.attempt > 1 ? ` (attempt ${d.attempt})` : "")),
-        el("span", { class: "muted small" }, i === 0 ? (d.reason ? "repeat" : "next") : "")));
+        el("span", { class: "muted small due-tag", dataset: { word: d.reason ? "repeat" : "next" } }, i === 0 ? dueWord(d.reason ? "repeat" : "next") : "")));
     });
     const t = r.trial;
     $("trial-label").textContent = t ? `${t.label}, trial ${t.trial}, attempt ${t.attempt}` : "";
@@ -461,12 +468,20 @@
     }
   }
 
+  /* A protocol and condition in words ("mCTSIB, Firm surface, eyes open"), codes only for a
+     protocol this station no longer has. */
+  function testWords(name, condition) {
+    const p = state.protocols.find((x) => x.name === name);
+    const c = p && p.conditions.find((x) => x.id === condition);
+    return `${p ? p.title.replace(/ \(.*\)$/, "") : name}, ${c ? c.label : String(condition).replace(/_/g, " ")}`;
+  }
+
   /* Trials the station found interrupted when it started (a crash or a power cut). */
   function showInterrupted(list) {
     const box = $("interrupted");
     if (!list || !list.length) { box.hidden = true; return; }
     box.replaceChildren(el("strong", {}, "The station restarted during a trial. "),
-      ...list.map((t) => el("div", {}, `${t.patient_identifier}: ${t.protocol}, ${t.condition.replace(/_/g, " ")} was interrupted; `,
+      ...list.map((t) => el("div", {}, `${t.patient_identifier}: ${testWords(t.protocol, t.condition)} was interrupted; `,
         `its ${t.frame_count} frames are kept as a partial trial (not analysed). `,
         el("a", { href: `/sessions/${t.session_id}` }, "See the visit"), ". Repeat the condition if needed.")));
     box.hidden = false;
@@ -500,9 +515,10 @@
     if (r && r.done.length) message("Test ended; its trials are stored.", "ok");
   });
 
-  loadChoices();
+  const choices = loadChoices(); // the protocols' names, also for the interrupted trials below
   connect();
-  api("GET", "/api/station", undefined, { background: true }).then((doc) => showInterrupted(doc.interrupted)).catch(() => {});
+  Promise.all([api("GET", "/api/station", undefined, { background: true }), choices.catch(() => null)])
+    .then(([doc]) => showInterrupted(doc.interrupted)).catch(() => {});
   setInterval(showRest, 500);
   requestAnimationFrame(render);
 })();
