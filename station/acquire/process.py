@@ -11,6 +11,7 @@ come back as one message and are raised in the parent as :class:`AcquisitionStar
 
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 import os
 import signal
@@ -70,10 +71,12 @@ def _calibration(spec: AcquisitionSpec, hardware):
     return nominal_calibration(spec.config.plate)
 
 
-def _prepare_process() -> str:
+def prepare_process() -> str:
     """Settings of this process before numpy loads: one BLAS thread (a spinning BLAS pool would
     steal the cores the deadlines need), and real-time scheduling when permitted (root or
-    CAP_SYS_NICE, as the systemd unit grants). Returns the scheduling policy in effect."""
+    CAP_SYS_NICE, as the systemd unit grants). Returns the scheduling policy in effect.
+
+    Also used by ``bench acquisition``'s wake-up probe, which must be scheduled like this process."""
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")
     # A helper thread (the simulated person's prefetch) must hand the GIL back to the loop within
@@ -100,7 +103,7 @@ def acquisition_main(spec: AcquisitionSpec, status_conn, scenario_conn=None) -> 
 
     die_with_parent()  # never outlive the station (even one killed with SIGKILL)
     parent_gone = parent_watch()
-    scheduling = _prepare_process()
+    scheduling = prepare_process()
     from station.acquire.hardware import open_real_hardware
     from station.acquire.loop import AcquisitionLoop
     from station.acquire.ring import FrameRing
@@ -142,6 +145,7 @@ def acquisition_main(spec: AcquisitionSpec, status_conn, scenario_conn=None) -> 
             extra_health=_extra_health(sim, scheduling),
         )
         loop.start()
+        freeze_startup_objects()
         ring.publish_health(loop.health())
         status_conn.send(("ready", calibration.to_dict()))
     except Exception as exc:  # reported to the parent as one line
@@ -160,6 +164,17 @@ def acquisition_main(spec: AcquisitionSpec, status_conn, scenario_conn=None) -> 
         hardware.close()
 
 
+def freeze_startup_objects() -> None:
+    """Move every object that exists after start-up (modules, drivers, numpy, the simulation) out
+    of the garbage collector's reach (``gc.freeze``), so that a full collection only walks what the
+    loop allocated since. Measured on the development machine: a full collection of the ~25 000
+    start-up objects took 27–42 ms (3–4 frame periods at 100 Hz, 9–13 at 320 Hz, all lost);
+    after the freeze, under 0.1 ms. The loop's own garbage (tuples and lists per frame) is still
+    collected as usual."""
+    gc.collect()
+    gc.freeze()
+
+
 def _extra_health(sim, scheduling: str):
     """CPU time of this process (all its threads) and of the loop's own thread, and the CPU the
     simulated chips took in that thread (on the Pi that work is the kernel's and the chips')."""
@@ -171,6 +186,7 @@ def _extra_health(sim, scheduling: str):
             "loop_cpu_s": round(time.process_time() - cpu_start, 6),
             "simulated": sim is not None,
             "scheduling": scheduling,
+            "gc": {"frozen_objects": gc.get_freeze_count(), "full_collections": gc.get_stats()[2]["collections"]},
         }
         if sim is not None:
             doc["sim_model_cpu_s"] = round((sim.bus.model_cpu_ns - model_start) / 1e9, 6)
