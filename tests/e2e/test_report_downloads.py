@@ -1,0 +1,92 @@
+"""The report and FHIR buttons end to end in headless Chromium at tablet size, against the real
+station: a patient with nine sessions and a finished programme (stored through the store's API
+beside the running station, as the benchmark builds it) -> the visit results page's "Visit report
+(PDF)" and "Visit for the hospital record (FHIR)" -> the patient page's "History report (PDF)" ->
+the programme page's "Programme report (PDF)": each downloads a real file (a PDF of several
+pages, a FHIR Bundle of Observations), and each download is in the audit log as an export."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from test_dashboard import ADMIN, api, at, by_id, css, fill, wait
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _build_patient(data_dir: Path) -> dict:
+    spec = importlib.util.spec_from_file_location("report_timing", REPO / "benchmarks" / "report_timing.py")
+    module = sys.modules.get("report_timing")
+    if module is None:
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["report_timing"] = module
+        spec.loader.exec_module(module)
+    from station.store.store import Store
+
+    store = Store.open(data_dir)
+    try:
+        return module.build_patient(store, sessions=9, identifier="E2E-REPORTS")
+    finally:
+        store.close()
+
+
+def _download(folder: Path, name: str, timeout_s: float = 30.0) -> bytes:
+    path = folder / name
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if path.exists() and not (folder / (name + ".crdownload")).exists() and path.stat().st_size > 0:
+            return path.read_bytes()
+        time.sleep(0.2)
+    raise AssertionError(f"{name} was not downloaded into {folder} (found {sorted(p.name for p in folder.iterdir())})")
+
+
+def _click(driver, element_id: str, what: str) -> None:
+    wait(driver, what, lambda d: by_id(d, element_id).is_displayed())
+    by_id(driver, element_id).click()
+
+
+def test_report_and_fhir_buttons_download_audited_files(station, browsers):
+    tablet, downloads = browsers("tablet")
+    tablet.get(station.url + "/")
+    wait(tablet, "the first-run setup page", at("/setup"))
+    fill(tablet, "username", ADMIN[0])
+    fill(tablet, "password", ADMIN[1])
+    fill(tablet, "password_repeat", ADMIN[1])
+    css(tablet, "form.card button[type=submit]")[0].click()
+    wait(tablet, "the patients page after setup", at("/patients"))
+    made = _build_patient(station.data_dir)
+    sid, pid, aid = made["last_visit_session_id"], made["patient_id"], made["assignment_id"]
+
+    tablet.get(f"{station.url}/sessions/{sid}")
+    wait(tablet, "the visit's results", lambda d: "E2E-REPORTS" in by_id(d, "results-title").text)
+    _click(tablet, "session-report", "the visit report button")
+    pdf = _download(downloads, f"E2E-REPORTS-session-{sid}.pdf")
+    assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") >= 2
+    _click(tablet, "session-fhir", "the visit FHIR button")
+    bundle = json.loads(_download(downloads, f"E2E-REPORTS-session-{sid}.fhir.json"))
+    assert bundle["resourceType"] == "Bundle"
+    observations = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"]
+    assert observations and {o["subject"]["identifier"]["value"] for o in observations} == {"E2E-REPORTS"}
+
+    tablet.get(f"{station.url}/patients/{pid}")
+    _click(tablet, "patient-report", "the history report button")
+    assert _download(downloads, "E2E-REPORTS-history.pdf").startswith(b"%PDF")
+    assert by_id(tablet, "patient-fhir").is_displayed()
+
+    tablet.get(f"{station.url}/assignments/{aid}")
+    _click(tablet, "programme-report", "the programme report button")
+    assert _download(downloads, f"E2E-REPORTS-programme-{aid}.pdf").startswith(b"%PDF")
+
+    audit = api(tablet, "GET", "/api/audit?action=patient.export&limit=20")
+    assert audit["status"] == 200, audit
+    exports = [(e["object"], e["detail"]["format"]) for e in audit["body"]["entries"] if e["username"] == ADMIN[0]]
+    assert exports[:4] == [(f"assignment:{aid}", "pdf"), (f"patient:{pid}", "pdf"), (f"session:{sid}", "fhir"),
+                           (f"session:{sid}", "pdf")]
