@@ -10,6 +10,8 @@ Measures (and only reports; nothing is asserted):
 * trials per second through ``balance-station analyze`` (reading station CSV files, computing,
   writing JSON), run in-process on a directory of 60 s / 100 Hz trial files.
 
+``--batch DIR`` times the whole command instead, cold start included (:mod:`station.bench.analysis_batch`).
+
 The synthetic sway is deterministic: per axis the sum of two Ornstein-Uhlenbeck processes (time
 constants 0.3 s and 5 s, ~0.5 cm RMS in all) plus 0.005 cm white measurement noise.
 """
@@ -116,6 +118,10 @@ def _cpu_model() -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "batch", None):
+        from station.bench.analysis_batch import run as run_batch
+
+        return run_batch(args)
     import scipy
 
     from station import __version__

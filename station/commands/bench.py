@@ -23,6 +23,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     ana = kinds.add_parser("analysis", help="sway-metric speed per trial and for a batch")
     ana.add_argument("--json", action="store_true", help="print one JSON object")
+    ana.add_argument("--batch", nargs="+", metavar="DIR",
+                     help="instead: time the whole `analyze DIR` command per trial (a fresh process, cold start "
+                     "included), its peak memory, and the growth from the first DIR to the last")
+    ana.add_argument("--jobs", type=int, metavar="N", help="--batch: analyze --jobs N (default: every core)")
+    ana.add_argument("--reference", metavar="CHECKOUT",
+                     help="--batch: also time the Quijoux et al. (2021) reference code on the first trial, side by "
+                     "side (a clone named code_descriptors_postural_control) and report the ratio")
+    ana.add_argument("--reference-python", metavar="PYTHON",
+                     help="the Python with the reference's dependencies (numpy, scipy, scikit-learn, statsmodels, "
+                     "pandas; default: this one)")
+    ana.add_argument("--reference-repeats", type=int, default=3, metavar="N", help="reference runs (default 3)")
     ana.set_defaults(func=_run_analysis)
 
     gait = kinds.add_parser("gait", help="gait analysis speed per minute of recording, and accuracy on the shared data")

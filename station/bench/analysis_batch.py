@@ -1,0 +1,232 @@
+"""``balance-station bench analysis --batch DIR [DIR ...] [--jobs N] [--reference CHECKOUT]``.
+
+The whole ``balance-station analyze DIR --out FILE`` command, as a researcher runs it: a fresh
+Python process (cold start: interpreter, imports, worker processes), listing the directory,
+reading and checking every trial, all the metrics, writing the JSON. Reported per directory (and
+only reported; nothing is asserted):
+
+* wall time of the command and per trial (``ms_per_trial`` = seconds / trials);
+* memory: the peak resident set of the command's own process (``VmHWM``, which must stay flat
+  however many files: results are streamed), the largest peak of a worker process, and the
+  largest sum over the process tree seen by sampling every 0.1 s;
+* the load average before and after (other work on the machine slows every number down);
+* from the first directory to the last: the growth of the time against the growth of the number
+  of files (linear: equal ratios), and of the memory.
+
+With ``--reference CHECKOUT`` the Quijoux et al. (2021) reference code (a clone of
+``Jythen/code_descriptors_postural_control``, with its dependencies importable by
+``--reference-python``) is timed side by side on the first trial of the first directory
+(:mod:`station.bench.quijoux_driver`, median of ``--reference-repeats`` runs, its import not
+counted), and the ratio of its time per trial to the command's is reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from station.cli import UserError
+
+TARGET_RATIO = 500.0
+SAMPLE_INTERVAL_S = 0.1
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                found.extend(int(c) for c in f.read().split())
+    except OSError:
+        pass
+    return found
+
+
+def _memory_kb(pid: int) -> tuple[int, int]:
+    """(VmRSS, VmHWM) of a process in kB, (0, 0) once it is gone."""
+    rss = hwm = 0
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    rss = int(line.split()[1])
+                elif line.startswith("VmHWM:"):
+                    hwm = int(line.split()[1])
+    except OSError:
+        pass
+    return rss, hwm
+
+
+class _TreeMemory(threading.Thread):
+    """Samples the memory of a process and its descendants until it ends."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.parent_hwm_kb = 0
+        self.worker_hwm_kb = 0
+        self.tree_peak_kb = 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            tree, stack = [], [self.pid]
+            while stack:
+                pid = stack.pop()
+                tree.append(pid)
+                stack.extend(_children(pid))
+            total = 0
+            for pid in tree:
+                rss, hwm = _memory_kb(pid)
+                total += rss
+                if pid == self.pid:
+                    self.parent_hwm_kb = max(self.parent_hwm_kb, hwm)
+                else:
+                    self.worker_hwm_kb = max(self.worker_hwm_kb, hwm)
+            self.tree_peak_kb = max(self.tree_peak_kb, total)
+            self.done.wait(SAMPLE_INTERVAL_S)
+
+
+def _trial_count(directory: Path) -> int:
+    from station.commands.analyze import expand_paths
+
+    files, _notes = expand_paths([str(directory)])
+    return sum(1 for f in files if Path(f).is_file())
+
+
+def time_command(directory: Path, jobs: int | None) -> dict:
+    trials = _trial_count(directory)
+    if trials == 0:
+        raise UserError(f"--batch {directory}: no trial files (.csv or .txt with a trial header) there")
+    with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
+        out = Path(tmp) / "results.json"
+        command = [sys.executable, "-m", "station.cli", "analyze", str(directory), "--out", str(out)]
+        if jobs is not None:
+            command += ["--jobs", str(jobs)]
+        load_before = os.getloadavg()
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        memory = _TreeMemory(proc.pid)
+        memory.start()
+        _, err = proc.communicate()
+        seconds = time.perf_counter() - t0
+        memory.done.set()
+        memory.join()
+        load_after = os.getloadavg()
+        if not out.exists():
+            raise UserError(f"analyze {directory} wrote no results (exit {proc.returncode}): "
+                            f"{err.strip().splitlines()[-1] if err.strip() else 'no message'}")
+        results = json.loads(out.read_text())
+    analysed = sum(1 for r in results if "metrics" in r)
+    return {
+        "directory": str(directory),
+        "trials": trials,
+        "analysed": analysed,
+        "exit_status": proc.returncode,
+        "jobs": jobs or "all cores",
+        "seconds": round(seconds, 3),
+        "ms_per_trial": round(seconds / trials * 1e3, 3),
+        "trials_per_s": round(trials / seconds, 1),
+        "parent_peak_rss_mb": round(memory.parent_hwm_kb / 1024, 1),
+        "worker_peak_rss_mb": round(memory.worker_hwm_kb / 1024, 1),
+        "tree_peak_rss_mb": round(memory.tree_peak_kb / 1024, 1),
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in load_after],
+    }
+
+
+def time_reference(checkout: Path, python: str, trial: Path, repeats: int) -> dict:
+    driver = Path(__file__).with_name("quijoux_driver.py")
+    proc = subprocess.run([python, str(driver), str(checkout), str(trial), "--repeats", str(repeats)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        last = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit status {proc.returncode}"
+        raise UserError(f"--reference {checkout}: the reference code did not run ({last}); give a clone named "
+                        "code_descriptors_postural_control and a --reference-python with its dependencies")
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {
+        "code": "Quijoux et al. (2021), github.com/Jythen/code_descriptors_postural_control",
+        "trial": str(trial),
+        "features": report["features"],
+        "import_s": round(report["import_s"], 3),
+        "runs_s": [round(t, 3) for t in report["runs_s"]],
+        "median_s_per_trial": round(statistics.median(report["runs_s"]), 3),
+    }
+
+
+def _first_trial(directory: Path) -> Path:
+    from station.commands.analyze import expand_paths
+
+    files, _ = expand_paths([str(directory)])
+    return Path(next(f for f in files if Path(f).is_file()))
+
+
+def run(args: argparse.Namespace) -> int:
+    from station import __version__
+    from station.batch import default_jobs
+
+    directories = [Path(d) for d in args.batch]
+    for d in directories:
+        if not d.is_dir():
+            raise UserError(f"--batch {d}: not a directory of trial files")
+    if args.jobs is not None and args.jobs < 1:
+        raise UserError("--jobs: give at least 1")
+    try:
+        import pyarrow
+
+        parser = f"pyarrow {pyarrow.__version__} (fast reader)"
+    except ImportError:
+        parser = "numpy loadtxt (pip install 'balance-station[fastcsv]' for the fast reader)"
+    batches = [time_command(d, args.jobs) for d in directories]
+    report: dict = {
+        "benchmark": "analysis --batch",
+        "version": __version__,
+        "cpu_count": os.cpu_count(),
+        "cores_used": args.jobs or default_jobs(),
+        "python": platform.python_version(),
+        "parser": parser,
+        "batches": batches,
+    }
+    if len(batches) > 1:
+        first, last = batches[0], batches[-1]
+        report["growth"] = {
+            "files_ratio": round(last["trials"] / first["trials"], 2),
+            "time_ratio": round(last["seconds"] / first["seconds"], 2),
+            "ms_per_trial_ratio": round(last["ms_per_trial"] / first["ms_per_trial"], 2),
+            "parent_peak_rss_ratio": round(last["parent_peak_rss_mb"] / first["parent_peak_rss_mb"], 2),
+            "tree_peak_rss_ratio": round(last["tree_peak_rss_mb"] / first["tree_peak_rss_mb"], 2),
+        }
+    if args.reference:
+        reference = time_reference(Path(args.reference), args.reference_python or sys.executable,
+                                   _first_trial(directories[0]), args.reference_repeats)
+        ratio = reference["median_s_per_trial"] * 1e3 / batches[0]["ms_per_trial"]
+        reference["ratio_to_first_batch"] = round(ratio, 1)
+        reference["target_ratio"] = TARGET_RATIO
+        reference["met"] = ratio >= TARGET_RATIO
+        report["reference"] = reference
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"analysis batch benchmark, balance-station {__version__}, {report['cores_used']} core(s), {parser}")
+    for b in batches:
+        print(f"  {b['directory']}: {b['trials']} trials in {b['seconds']} s = {b['ms_per_trial']} ms/trial "
+              f"({b['analysed']} analysed); peak RSS {b['parent_peak_rss_mb']} MB command, "
+              f"{b['worker_peak_rss_mb']} MB worker, {b['tree_peak_rss_mb']} MB all; load {b['load_average_before'][0]}")
+    if "growth" in report:
+        g = report["growth"]
+        print(f"  growth: files x{g['files_ratio']}, time x{g['time_ratio']}, per trial x{g['ms_per_trial_ratio']}, "
+              f"command memory x{g['parent_peak_rss_ratio']}")
+    if "reference" in report:
+        r = report["reference"]
+        print(f"  reference (Quijoux et al. 2021): {r['median_s_per_trial']} s per trial; ratio "
+              f"{r['ratio_to_first_batch']}x (target {TARGET_RATIO:g}x)")
+    return 0
