@@ -372,12 +372,15 @@ const Charts = (() => {
         "stroke-dasharray": "4 4", class: "ceiling" }));
     }
     lines.forEach((line, k) => {
+      // earlier lines wider: lines with the same values (e.g. every condition held 30 s) show as a
+      // band of their colours instead of hiding under the last one drawn
+      const extra = (lines.length - 1 - k) * 2;
       const ts = line.points.map((p) => p.date.getTime());
       const d = line.points.map((p, i) => (i ? "L" : "M") + X(ts[i]).toFixed(1) + " " + Y(p.value).toFixed(1)).join("");
-      root.append(svg("path", { d, fill: "none", stroke: line.color, "stroke-width": 2 }));
+      root.append(svg("path", { d, fill: "none", stroke: line.color, "stroke-width": 2 + extra }));
       line.points.forEach((p, i) => {
         const unable = p.value === 0 && opts && opts.zeroIsUnable;
-        const dot = svg("circle", { cx: X(ts[i]), cy: Y(p.value), r: unable ? 7 : 5, fill: unable ? "#a32020" : line.color, class: "point" });
+        const dot = svg("circle", { cx: X(ts[i]), cy: Y(p.value), r: (unable ? 7 : 5) + extra, fill: unable ? "#a32020" : line.color, class: "point" });
         dot.append(svg("title", {}, `${line.label ? line.label + ", " : ""}${p.label}: ${p.text}`));
         root.append(dot);
       });
