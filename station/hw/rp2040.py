@@ -138,8 +138,8 @@ class RP2040FrontEnd:
         self._recovery = None
         self._resume_ns = 0
         self._retry_ns = 0
-        self._valid_since_begin = [0] * 4
-        self._sets_since_begin = 0
+        self._valid_share = [1.0, 1.0, 1.0, 1.0]  # per corner, over about the last 2 s of sets
+        self._share_decay = 1.0 / (2 * rate_sps)
         self._came_back: list[str] = []
 
     # ------------------------------------------------------------------ bus
@@ -375,9 +375,10 @@ class RP2040FrontEnd:
                 state[i] = OK
             self.corner_error[i] = None
             self.new_counts[i] += 1
-            self._valid_since_begin[i] += 1
             values[i] = v
-        self._sets_since_begin += 1
+        decay, share = self._share_decay, self._valid_share
+        for i in range(4):
+            share[i] += decay * ((values[i] is not None) - share[i])
         self.sets += 1
         self._expected = seq + 1
         return t_ns, values
@@ -455,15 +456,14 @@ class RP2040FrontEnd:
         return 1e9 / (self.set_fit.slope * self.sync.fit.slope)
 
     def chip_rates_hz(self) -> dict[str, float | None]:
-        """Per corner: the values it delivered per second (the set rate times its share of valid
-        values; a chip dragging the set rate down shows in all four, a failing one in its own)."""
+        """Per corner: the values it delivered per second over about the last two seconds (the
+        set rate times its share of valid values: a board dragging the set rate down shows in all
+        four, a failing one in its own; None when it delivers next to nothing)."""
         rate = self.set_rate_hz()
         out: dict[str, float | None] = {}
         for i, corner in enumerate(CORNERS):
-            if rate is None or not self._sets_since_begin or not self._valid_since_begin[i]:
-                out[corner] = None
-            else:
-                out[corner] = rate * self._valid_since_begin[i] / self._sets_since_begin
+            share = self._valid_share[i]
+            out[corner] = None if rate is None or share < 0.01 else rate * share
         return out
 
     def health(self) -> dict:

@@ -1,0 +1,76 @@
+"""The RP2040 front end chosen in the configuration file, through the station's commands on the
+simulated hardware (calibrate, doctor, record), and the checks of its settings."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from station.acquire.diagnostics import run_diagnostics
+from station.cli import main
+from station.config import PlateConfig, StationConfig
+from station.hw.rp2040 import RP2040FrontEnd
+from station.sim.station import SimulatedStation
+from station.store.trialfile import read_trial
+
+RP2040_80 = '[plate]\nfront_end = "rp2040"\nadc_rate_sps = 80\n\n[acquisition]\nrate_hz = 80.0\n'
+RP2040_320 = '[plate]\nfront_end = "rp2040"\nadc_rate_sps = 320\n'
+
+
+def _config_file(tmp_path, text):
+    path = tmp_path / "station.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_calibrate_then_doctor_on_the_rp2040_plate(tmp_path, capsys):
+    config = _config_file(tmp_path, RP2040_80)
+    assert main(["calibrate", "--simulate", "--config", config, "--data-dir", str(tmp_path)]) == 0
+    assert "residual of the fit" in capsys.readouterr().out
+    assert main(["doctor", "--simulate", "--seconds", "4", "--json", "--config", config, "--data-dir", str(tmp_path)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] and report["frames_lost"] == 0 and report["advice"] == []
+    corners = [r for r in report["rates"] if r["chip"].startswith("corner")]
+    assert [r["chip"] for r in corners] == [f"corner {c} (HX711)" for c in ("FL", "FR", "BL", "BR")]
+    assert all(abs(r["measured_hz"] / 80 - 1) < 0.03 for r in corners)  # the slowest board's oscillator
+    # HX711 at gain 128, 80 SPS: 90 nV RMS on 8.8 µV/N (4.3 V excitation, 1 mV/V, 50 kg cells) ≈ 0.01 N.
+    assert all(0.005 < n < 0.02 for n in report["noise_n_rms"].values())
+
+
+def test_doctor_names_the_board_of_a_chip_that_is_not_ready():
+    station = SimulatedStation(StationConfig(plate=PlateConfig(front_end="rp2040", adc_rate_sps=80)), seed=0,
+                               calibration="nominal")
+    assert isinstance(station.hardware.plate, RP2040FrontEnd)
+    station.simulation.adc("br").set_not_ready()
+    report = run_diagnostics(station, 4.0)
+    assert report.corner_states["br"] == "down" and report.corner_states["fl"] == "ok"
+    assert any("corner BR is down" in a and "DOUT on GP5" in a for a in report.advice)
+    # Its rate (over the last ~2 s, part of it before the fault) is far below the others'.
+    rates = {r.name: r.measured_hz for r in report.rates}
+    assert rates["corner BR (HX711)"] is None or rates["corner BR (HX711)"] < 0.6 * rates["corner FL (HX711)"]
+    assert any(a.startswith("corner BR (HX711) del") for a in report.advice)
+    health = station.health()
+    assert health["sensors"]["br"]["status"] == "down" and health["front_end"]["last_error"] == "a chip not ready"
+
+
+def test_record_on_hx717_boards_at_320_sps(tmp_path, capsys):
+    config = _config_file(tmp_path, RP2040_320)
+    out = tmp_path / "t.csv"
+    assert main(["record", "--seconds", "11", "--out", str(out), "--simulate", "--seed", "2", "--config", config,
+                 "--timing", "pi-under-load", "--data-dir", str(tmp_path)]) == 0
+    trial = read_trial(out)
+    assert len(trial.time_s) == 1100 and np.all(np.diff(trial.time_s) > 0)
+    assert np.isfinite(trial.ap_cm).all()
+    sidecar = json.loads(out.with_suffix(".json").read_text())
+    assert sidecar["rate_hz"] == 100.0
+
+
+def test_a_configuration_the_boards_cannot_do_is_refused_with_what_is_allowed(tmp_path, capsys):
+    config = _config_file(tmp_path, '[plate]\nfront_end = "rp2040"\nadc_rate_sps = 40\nrp2040_address = 0x2A\n')
+    assert main(["config", "check", "--config", config]) == 1
+    err = capsys.readouterr().err
+    assert 'plate.adc_rate_sps = 40: allowed with plate.front_end = "rp2040": 10 or 80 (HX711)' in err
+    config = _config_file(tmp_path, '[plate]\nfront_end = "rp2040"\nrp2040_address = 0x90\n')
+    assert main(["config", "check", "--config", config]) == 1
+    assert "plate.rp2040_address" in capsys.readouterr().err
