@@ -684,6 +684,7 @@ class AcquisitionLoop:
             "rate_hz": {
                 "configured": self.rate_hz,
                 "measured": None if self.measured_rate_hz is None else round(self.measured_rate_hz, 3),
+                "polls_per_frame": self.polls_per_frame,
             },
             "frames": self.stats.frames,
             "frames_lost": self.stats.frames_lost,

@@ -25,6 +25,15 @@ CPU time is not a machine-independent quantity: on a shared, loaded machine ever
 starts with cold caches and the same code takes several times longer; ``load_average_1min``
 says how busy the machine was (see the README).
 
+``machine_wake_probe``
+    What this machine gives a thread that only sleeps: after the measurement, while the readers
+    and the acquisition still run, a bare sleeper scheduled like the acquisition process
+    (``SCHED_FIFO`` when permitted) wakes at the loop's poll interval for up to 20 s. It reports
+    its CPU per wake-up (the kernel's cost of one sleep and wake-up, which the loop pays
+    ``polls_per_frame`` times per frame; in ``cpu_us_per_frame``) and how late it woke
+    (``late_over_frame_period``: wake-ups a whole frame period or more late, which would lose
+    frames in the loop too). It tells the machine's share from the code's.
+
 ``--power-cycle S``: one corner (FR) loses power every S seconds for half a second and comes
 back in its power-on state; the document then also reports what the other channels lost
 (``other_corner_stale``, ``other_corners_conversions_missed``, ``imu_lost``) and the cycles.
@@ -57,6 +66,53 @@ def _reader(ring_name: str, stop, results, poll_s: float, attached) -> None:
     block = reader.read()
     results.put((frames + len(block.frames), reader.missed_total))
     reader.close()
+
+
+def _wake_probe(period_ns: int, seconds: float, frame_period_ns: int, results) -> None:
+    """A thread that does nothing but sleep until absolute deadlines ``period_ns`` apart, scheduled
+    like the acquisition process; puts its CPU per wake-up and its lateness into ``results``."""
+    from station.acquire.process import prepare_process
+
+    scheduling = prepare_process()
+    n = max(1, int(seconds * 1e9) // period_ns)
+    late_ns = [0] * n
+    monotonic_ns, sleep = time.monotonic_ns, time.sleep
+    deadline = monotonic_ns() + period_ns
+    cpu0 = time.thread_time_ns()
+    for i in range(n):
+        remaining = deadline - monotonic_ns()
+        if remaining > 0:
+            sleep(remaining / 1e9)
+        late_ns[i] = monotonic_ns() - deadline
+        deadline += period_ns
+    cpu_ns = time.thread_time_ns() - cpu0
+    late = np.array(late_ns, dtype=np.int64)
+    results.put({
+        "scheduling": scheduling,
+        "period_ms": round(period_ns / 1e6, 4),
+        "wakes": n,
+        "cpu_us_per_wake": round(cpu_ns / n / 1e3, 2),
+        "late_p50_ms": round(float(np.percentile(late, 50)) / 1e6, 4),
+        "late_p99_ms": round(float(np.percentile(late, 99)) / 1e6, 4),
+        "late_max_ms": round(float(late.max()) / 1e6, 4),
+        "late_over_frame_period": int(np.count_nonzero(late >= frame_period_ns)),
+    })
+
+
+def _run_wake_probe(ctx, health: dict, config, seconds: float) -> dict | None:
+    """Run :func:`_wake_probe` in its own process at the loop's poll interval."""
+    rate = config.acquisition.rate_hz
+    frame_period_ns = round(1e9 / rate)
+    polls = int((health.get("rate_hz") or {}).get("polls_per_frame") or 1)
+    results = ctx.Queue()
+    probe = ctx.Process(target=_wake_probe, args=(frame_period_ns // polls, seconds, frame_period_ns, results), daemon=True)
+    probe.start()
+    try:
+        return results.get(timeout=seconds + 60)
+    except Exception:  # the probe is a diagnosis; the benchmark's numbers stand without it
+        return None
+    finally:
+        probe.join(5)
 
 
 def _next_health(reader, timeout_s: float = 5.0) -> dict:
@@ -149,6 +205,7 @@ def run(args) -> int:
             seqs.append(block.frames["seq"].copy())
             flags.append(block.frames["flags"].copy())
         health = _next_health(main_reader)
+        wake_probe = _run_wake_probe(ctx, health, config, min(20.0, float(args.seconds)))
         stop.set()
         reader_results = [results.get(timeout=30) for _ in readers]
     finally:
@@ -208,6 +265,8 @@ def run(args) -> int:
         doc["front_end_firmware_overflows"] = fe.get("firmware_overflows")
     doc["warm_cpu_us_per_frame"], doc["warm_sim_model_cpu_us_per_frame"] = warm_cpu_us_per_frame(config)
     doc["load_average_1min"] = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
+    doc["polls_per_frame"] = (health.get("rate_hz") or {}).get("polls_per_frame")
+    doc["machine_wake_probe"] = wake_probe
     if power_cycle_s is not None:
         from station.acquire.frame import FrameFlag
 
