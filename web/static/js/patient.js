@@ -18,11 +18,28 @@
     return `${p ? p.title.replace(/ \(.*\)$/, "") : t.protocol} · ${condition}`;
   }
 
-  /* A session's heading: when, and the test (its label, else the protocol's title). */
-  function sessionTitle(s) {
+  /* A session's test: its label, else the protocol's title (short). */
+  function testOf(s) {
     const names = [...new Set(s.trials.map((t) => t.protocol))];
     const title = s.label || (names.length === 1 && protocols[names[0]] ? protocols[names[0]].title : "session");
-    return `${when(s.started_at)} · ${title}`;
+    const short = title.match(/\(([^ )]+)\)$/); // "… (mCTSIB)" -> "mCTSIB"
+    return short ? short[1] : title.replace(/ \(.*\)$/, "");
+  }
+
+  /* Sessions grouped into visits, newest first: sessions with trials chained by gaps under 3 h,
+     as the results page's visit (station.protocols.report.VISIT_GAP_S); one card and one Results
+     button per visit. */
+  const VISIT_GAP_MS = 3 * 3600 * 1000;
+  function visits(sessions) {
+    const start = (s) => Date.parse(s.started_at);
+    const tested = sessions.filter((s) => s.trials.length).sort((a, b) => start(a) - start(b) || a.id - b.id);
+    const groups = [];
+    for (const s of tested) {
+      const last = groups[groups.length - 1];
+      if (last && start(s) - start(last[last.length - 1]) < VISIT_GAP_MS) last.push(s); else groups.push([s]);
+    }
+    for (const s of sessions) if (!s.trials.length) groups.push([s]);
+    return groups.sort((a, b) => start(b[0]) - start(a[0]));
   }
 
   function trialRow(t, mixed) {
@@ -55,21 +72,27 @@
     }
     // On a phone each session's trials are one tap away; on a tablet the newest sessions show theirs.
     const narrow = window.matchMedia("(max-width: 600px)").matches;
-    box.replaceChildren(...patient.sessions.map((s, i) => {
-      const mixed = new Set(s.trials.map((t) => t.protocol)).size > 1;
-      const valid = s.trials.filter((t) => t.status === "complete" && t.valid).length;
-      const trials = s.trials.length ? el("details", { class: "session-trials", open: !narrow && i < 2 ? true : null },
-        el("summary", {}, `${s.trials.length} trial${s.trials.length === 1 ? "" : "s"}, ${valid} valid`),
-        el("table", { class: "list" },
-          el("thead", {}, el("tr", {}, el("th", {}, "Trial"), el("th", {}, mixed ? "Test" : "Condition"), el("th", {}, "Validity"),
-            el("th", { class: "num" }, "Length (s)"), el("th", { class: "num hide-narrow" }, "Ellipse area (cm²)"), el("th", { class: "num" }, "Sway velocity (cm/s)"))),
-          el("tbody", {}, s.trials.map((t) => trialRow(t, mixed))))) : el("p", { class: "muted" }, "No trials.");
-      return el("div", { class: "card session-card", dataset: { sessionId: s.id } },
+    box.replaceChildren(...visits(patient.sessions).map((group, i) => {
+      const tested = group.filter((s) => s.trials.length);
+      const parts = group.map((s) => {
+        const mixed = new Set(s.trials.map((t) => t.protocol)).size > 1;
+        const valid = s.trials.filter((t) => t.status === "complete" && t.valid).length;
+        const count = `${s.trials.length} trial${s.trials.length === 1 ? "" : "s"}, ${valid} valid`;
+        const trials = s.trials.length ? el("details", { class: "session-trials", open: !narrow && i < 1 ? true : null },
+          el("summary", {}, group.length > 1 ? `${testOf(s)}: ${count}` : count),
+          el("table", { class: "list" },
+            el("thead", {}, el("tr", {}, el("th", {}, "Trial"), el("th", {}, mixed ? "Test" : "Condition"), el("th", {}, "Validity"),
+              el("th", { class: "num" }, "Length (s)"), el("th", { class: "num hide-narrow" }, "Ellipse area (cm²)"), el("th", { class: "num" }, "Sway velocity (cm/s)"))),
+            el("tbody", {}, s.trials.map((t) => trialRow(t, mixed))))) : el("p", { class: "muted" }, `${testOf(s)}: no trials.`);
+        return el("div", { class: "visit-session", dataset: { sessionId: s.id } },
+          s.notes ? el("p", { class: "small trial-note" }, el("strong", {}, group.length > 1 ? `Notes on ${testOf(s)}: ` : "Notes: "), s.notes) : null,
+          trials);
+      });
+      return el("div", { class: "card session-card", dataset: { sessionId: group[0].id } },
         el("div", { class: "actions" },
-          el("h3", {}, sessionTitle(s)),
-          s.trials.length ? el("a", { class: "button secondary", href: `/sessions/${s.id}` }, "Results") : null),
-        s.notes ? el("p", { class: "small trial-note" }, el("strong", {}, "Notes: "), s.notes) : null,
-        trials);
+          el("h3", {}, `${when(group[0].started_at)} · ${group.map(testOf).join(", ")}`),
+          tested.length ? el("a", { class: "button secondary", href: `/sessions/${tested[0].id}` }, "Results") : null),
+        parts);
     }));
   }
 
