@@ -51,16 +51,22 @@
         showFieldErrors($("reset-form"), null, $("reset-error"));
         $("reset-dialog").showModal();
       });
+      const self = me && me.id === user.id; // one's own account: not disabled or demoted from here
+      if (self) role.disabled = true;
       return el("tr", { dataset: { userId: user.id } },
-        el("td", {}, el("strong", {}, user.username)),
+        el("td", {}, el("strong", {}, user.username), self ? el("span", { class: "muted small" }, " (you)") : null),
         el("td", {}, role),
         el("td", { class: "hide-narrow" }, user.last_login_at ? when(user.last_login_at) : "never"),
         el("td", {}, el("span", { class: "tag " + (user.disabled ? "invalid" : "valid") }, user.disabled ? "disabled" : "active")),
-        el("td", {}, el("div", { class: "actions tight" }, toggle, reset)));
+        el("td", {}, el("div", { class: "actions tight" }, self
+          ? el("a", { class: "button secondary", href: "/account" }, "Change your password")
+          : [toggle, reset])));
     }
 
+    let me = null; // the signed-in administrator
     async function load() {
       try {
+        if (!me) me = (await api("GET", "/api/session")).user || null;
         const doc = await api("GET", "/api/users");
         document.querySelector("#users tbody").replaceChildren(...doc.users.map(row));
       } catch (err) {
