@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -58,6 +59,32 @@ def _accept_config_after_command(parser: argparse.ArgumentParser) -> None:
                 _accept_config_after_command(sub)
 
 
+DATA_DIR_FREE = frozenset({"analyze", "bench", "config", "gait"})
+"""Commands that never open the data directory (every other one may)."""
+
+
+def _act_as_data_dir_owner(args: argparse.Namespace) -> None:
+    """Run as root, become the data directory's owner before the command touches it, so that a
+    link or file planted there by that user can never make root open, create or chown anything
+    (:func:`station.store.datadir.act_as_owner`). Says so in one line on standard error."""
+    if os.geteuid() != 0 or args.command in DATA_DIR_FREE:
+        return
+    from station.commands._common import load_config
+    from station.store.datadir import act_as_owner
+
+    data_dir = load_config(args).data_dir
+    try:
+        user = act_as_owner(data_dir)
+    except OSError as exc:
+        raise UserError(
+            f"running as root, could not become the owner of {data_dir} ({exc.strerror or exc}); run the command as "
+            "that user instead (sudo -u <owner> balance-station ...)"
+        ) from None
+    if user is not None:
+        print(f"balance-station {args.command}: running as {user}, the owner of {data_dir}, not as root",
+              file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -65,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
+        _act_as_data_dir_owner(args)
         return int(args.func(args) or 0)
     except UserError as exc:
         print(f"balance-station {args.command}: {exc}", file=sys.stderr)

@@ -10,13 +10,19 @@ finding 10). So:
   as root, gives a file it created to that owner with ``fchown`` on the open descriptor (not by
   path, which could be swapped meanwhile);
 - :func:`check_data_dir` refuses a directory in which any entry is a symbolic link, a device, a
-  socket or a FIFO, or belongs to another user than the directory (before SQLite opens anything
-  there: SQLite itself follows links).
+  socket or a FIFO, or belongs to another user than the directory, and a directory others may
+  write to (before SQLite opens anything there: SQLite itself follows links);
+- :func:`act_as_owner`, called by the command line before a command touches the data directory,
+  makes a process running as root *become* the directory's owner (its uid, gid and groups, for
+  good). Whatever it then opens, SQLite's ``-wal`` and ``-shm`` files included (SQLite opens them
+  itself, by path, after :func:`check_data_dir` looked: a link planted in between would be
+  followed), it opens with no more rights than the owner, who could reach those files anyway.
 """
 
 from __future__ import annotations
 
 import os
+import pwd
 import stat
 from pathlib import Path
 
@@ -34,14 +40,53 @@ def _owner(data_dir: Path) -> os.stat_result:
         raise StoreError(f"cannot read the data directory {data_dir}: {exc.strerror}") from None
 
 
+def act_as_owner(data_dir: str | os.PathLike) -> str | None:
+    """As root, become the owner of ``data_dir`` when it belongs to another user; return that user's
+    name (None when nothing changed: not root, no such directory yet, or root's own directory).
+
+    The change is for good (real, effective and saved ids, and the groups of the owner's account),
+    so nothing later in the process can act as root in the directory. OSError if the kernel
+    refuses (e.g. no CAP_SETUID in a container).
+    """
+    if os.geteuid() != 0:
+        return None
+    try:
+        info = os.stat(data_dir)
+    except FileNotFoundError:
+        return None
+    if info.st_uid == 0:
+        return None
+    uid, gid = info.st_uid, info.st_gid
+    try:
+        account = pwd.getpwuid(uid)
+    except KeyError:
+        name, groups = f"uid {uid}", [gid]
+    else:
+        name, gid = account.pw_name, account.pw_gid
+        groups = os.getgrouplist(account.pw_name, gid)
+    os.setgroups(groups)
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+    if os.getresuid() != (uid, uid, uid) or os.getresgid() != (gid, gid, gid):
+        raise OSError(f"could not become {name}")
+    return name
+
+
 def check_data_dir(data_dir: str | os.PathLike) -> None:
     """UnsafeDataDir if an entry of ``data_dir`` (or of its ``backups`` folder) is a symbolic link,
-    not a regular file or directory, or owned by another user than the directory."""
+    not a regular file or directory, or owned by another user than the directory, or if either
+    folder may be written by its group or others."""
     data_dir = Path(data_dir)
     owner = _owner(data_dir)
     folders = [data_dir]
     backups = data_dir / "backups"
     for folder in folders:
+        mode = os.lstat(folder).st_mode
+        if mode & (stat.S_IWGRP | stat.S_IWOTH):
+            raise UnsafeDataDir(
+                f"{folder} may be written by other users (mode {stat.S_IMODE(mode):04o}); the data directory "
+                f"holds patient data: make it the owner's alone with chmod 700 {folder}, then try again"
+            )
         try:
             entries = list(os.scandir(folder))
         except FileNotFoundError:
