@@ -11,6 +11,7 @@ recognised and never taken for data.
 
 from __future__ import annotations
 
+import binascii
 import struct
 from dataclasses import dataclass
 
@@ -55,32 +56,17 @@ FULL_SCALE_COUNTS = (1 << 23) - 1
 MIN_COUNTS = -(1 << 23)
 
 
-def _table() -> list[int]:
-    out = []
-    for byte in range(256):
-        crc = byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else (crc << 1)
-        out.append(crc & 0xFFFF)
-    return out
-
-
-_TABLE = _table()
-
-
 def crc16(data: bytes | bytearray | memoryview) -> int:
-    """CRC-16/CCITT-FALSE of ``data`` (check value of ``b"123456789"``: 0x29B1).
+    """CRC-16/CCITT-FALSE of ``data`` (check value of ``b"123456789"``: 0x29B1): the CCITT
+    polynomial 0x1021, not reflected, from 0xFFFF, which is :func:`binascii.crc_hqx` started at
+    0xFFFF (in C; the firmware has no ``crc_hqx`` and uses a table).
 
     Examples
     --------
     >>> hex(crc16(b"123456789"))
     '0x29b1'
     """
-    crc = 0xFFFF
-    table = _TABLE
-    for b in data:
-        crc = ((crc << 8) & 0xFFFF) ^ table[(crc >> 8) ^ b]
-    return crc
+    return binascii.crc_hqx(data, 0xFFFF)
 
 
 def crc_ok(block: bytes) -> bool:

