@@ -96,15 +96,16 @@ class _TreeMemory(threading.Thread):
             self.done.wait(SAMPLE_INTERVAL_S)
 
 
-def _trial_count(directory: Path) -> int:
-    from station.commands.analyze import expand_paths
+def _trials(directory: Path) -> list[Path]:
+    """The files ``analyze DIR`` analyses: visible .csv and .txt files with a trial header, sorted."""
+    from station.store.trialfile import looks_like_trial
 
-    files, _notes = expand_paths([str(directory)])
-    return sum(1 for f in files if Path(f).is_file())
+    return [p for p in sorted(directory.iterdir())
+            if not p.name.startswith(".") and p.is_file() and p.suffix.lower() in (".csv", ".txt") and looks_like_trial(p)]
 
 
 def time_command(directory: Path, jobs: int | None) -> dict:
-    trials = _trial_count(directory)
+    trials = len(_trials(directory))
     if trials == 0:
         raise UserError(f"--batch {directory}: no trial files (.csv or .txt with a trial header) there")
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
@@ -163,13 +164,6 @@ def time_reference(checkout: Path, python: str, trial: Path, repeats: int) -> di
     }
 
 
-def _first_trial(directory: Path) -> Path:
-    from station.commands.analyze import expand_paths
-
-    files, _ = expand_paths([str(directory)])
-    return Path(next(f for f in files if Path(f).is_file()))
-
-
 def run(args: argparse.Namespace) -> int:
     from station import __version__
     from station.batch import default_jobs
@@ -207,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
         }
     if args.reference:
         reference = time_reference(Path(args.reference), args.reference_python or sys.executable,
-                                   _first_trial(directories[0]), args.reference_repeats)
+                                   _trials(directories[0])[0], args.reference_repeats)
         ratio = reference["median_s_per_trial"] * 1e3 / batches[0]["ms_per_trial"]
         reference["ratio_to_first_batch"] = round(ratio, 1)
         reference["target_ratio"] = TARGET_RATIO

@@ -92,8 +92,15 @@ class CsvWriter:
 def output(out: str | None) -> Iterator:
     """The stream results go to: stdout, or ``--out FILE`` replaced atomically at the end."""
     if out is None:
-        yield sys.stdout
-        sys.stdout.flush()
+        try:
+            yield sys.stdout
+            sys.stdout.flush()
+        except BrokenPipeError:  # e.g. `analyze DIR | head`: the reader left; say so in one line
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
+            raise UserError("the output was closed before the end (the reading program stopped); "
+                            "use --out FILE to keep every result") from None
         return
     from station.store.atomic import atomic_text_writer
 
