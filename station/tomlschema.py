@@ -127,6 +127,18 @@ def clean_text(value: str) -> str:
 
 def read_toml_file(path: str | Path, error: type[SchemaError] = SchemaError) -> dict:
     """Read and parse a TOML file; every failure is an ``error`` naming the file and what to do."""
+    return parse_toml_text(read_toml_text(path, error), str(path), error)
+
+
+def read_toml_document(path: str | Path, error: type[SchemaError] = SchemaError) -> tuple[dict, dict[tuple, int]]:
+    """Like :func:`read_toml_file`, also giving the line of each key (:func:`key_lines`), for a
+    :class:`Table` whose mistakes should name their line."""
+    text = read_toml_text(path, error)
+    return parse_toml_text(text, str(path), error), key_lines(text)
+
+
+def read_toml_text(path: str | Path, error: type[SchemaError] = SchemaError) -> str:
+    """The text of a TOML file (UTF-8); every failure is an ``error`` naming the file and what to do."""
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -140,7 +152,7 @@ def read_toml_file(path: str | Path, error: type[SchemaError] = SchemaError) -> 
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise error(str(path), None, f"not UTF-8 text (undecodable byte at offset {exc.start}); save it as UTF-8") from None
-    return parse_toml_text(text, str(path), error)
+    return text
 
 
 def parse_toml_text(text: str, source: str, error: type[SchemaError] = SchemaError) -> dict:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from station.programmes.template import ProgrammeError, ProgrammeTemplate, programme_from_dict
 from station.protocols.schema import Protocol
-from station.tomlschema import parse_toml_text, read_toml_file
+from station.tomlschema import key_lines, parse_toml_text, read_toml_document
 
 BUILTIN_PACKAGE = "station.programmes"
 BUILTIN_DIR = "builtin"
@@ -41,15 +41,16 @@ def _checked_name(template: ProgrammeTemplate, source: str, expected: str) -> Pr
 def load_programme_text(text: str, source: str, protocols: dict[str, Protocol],
                         expected_name: str | None = None) -> ProgrammeTemplate:
     """Parse and validate template TOML ``text`` (``source`` names it in messages)."""
-    template = programme_from_dict(parse_toml_text(text, source, ProgrammeError), source, protocols)
+    template = programme_from_dict(parse_toml_text(text, source, ProgrammeError), source, protocols,
+                                   lines=key_lines(text))
     return template if expected_name is None else _checked_name(template, source, expected_name)
 
 
 def load_programme_file(path: str | Path, protocols: dict[str, Protocol]) -> ProgrammeTemplate:
     """Load and validate one template file (``<name>.toml``)."""
     path = Path(path)
-    data = read_toml_file(path, ProgrammeError)
-    return _checked_name(programme_from_dict(data, str(path), protocols), str(path), path.stem)
+    data, lines = read_toml_document(path, ProgrammeError)
+    return _checked_name(programme_from_dict(data, str(path), protocols, lines=lines), str(path), path.stem)
 
 
 def builtin_programmes(protocols: dict[str, Protocol]) -> dict[str, ProgrammeTemplate]:

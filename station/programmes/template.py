@@ -22,6 +22,7 @@ Units are in the names (``minutes_per_session``, ``belt_speed_m_s``, ``incline_p
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from station.protocols.schema import METRICS, PROTOCOL_METRICS, SWAY_METRICS, Protocol
@@ -200,15 +201,18 @@ class ProgrammeTemplate:
         }
 
 
-def programme_from_dict(data: dict, source: str, protocols: dict[str, Protocol]) -> ProgrammeTemplate:
+def programme_from_dict(data: dict, source: str, protocols: dict[str, Protocol],
+                        lines: Mapping[tuple, int] | None = None) -> ProgrammeTemplate:
     """Validate a parsed programme file against the station's ``protocols`` and build the template.
+
+    ``lines`` (:func:`station.tomlschema.key_lines` of the file's text) puts the line in messages.
 
     Raises
     ------
     ProgrammeError
-        Naming ``source``, the field and what is allowed.
+        Naming ``source``, the line when known, the field and what is allowed.
     """
-    top = Table(source, "", data, ProgrammeError)
+    top = Table(source, "", data, ProgrammeError, lines=lines)
     head = top.sub("programme", required=True)
     name = head.ident("name", NAME_RE)
     title = head.text("title", max_chars=200)

@@ -39,7 +39,9 @@ def test_check_names_file_field_and_what_is_allowed(tmp_path, capsys):
     bad.write_text(_toml().replace('"clinic-walk"', '"bad"').replace('better = "lower"', 'better = "less"'))
     code, out, err = run(capsys, "programmes", "check", str(bad), "--data-dir", str(tmp_path))
     assert code == 1 and out == ""
-    assert err.strip() == f"balance-station programmes: {bad}: outcomes[0].better: 'less' is not allowed; allowed: 'lower', 'higher'"
+    line = bad.read_text().splitlines().index('better = "less"') + 1  # the mistake's own line
+    assert err.strip() == (f"balance-station programmes: {bad}:{line}: outcomes[0].better: 'less' is not allowed; "
+                           "allowed: 'lower', 'higher'")
     shadow = tmp_path / "balance-training.toml"
     shadow.write_text(_toml().replace('"clinic-walk"', '"balance-training"'))
     code, _, err = run(capsys, "programmes", "check", str(shadow), "--data-dir", str(tmp_path))
