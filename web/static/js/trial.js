@@ -159,8 +159,9 @@
       }
       const why = trial.status !== "complete" ? "it was not analysed (see above)"
         : (outcome.metrics_note || doc.note || (trial.valid === false ? "the trial is invalid" : "none were computed"));
-      $("measures").replaceChildren(rows.length ? el("table", { class: "list measures" }, el("tbody", {}, rows))
-        : el("p", { class: "muted", id: "no-measures" }, `No sway measures: ${why.replace(/\.$/, "")}.`));
+      // the time held alone (a hold too short to analyse) still says why there is no sway measure
+      $("measures").replaceChildren(...(rows.length ? [el("table", { class: "list measures" }, el("tbody", {}, rows))] : []),
+        ...(hasMeasures ? [] : [el("p", { class: "muted", id: "no-measures" }, `No sway measures: ${why.replace(/\.$/, "")}.`)]));
       $("toggle-all").hidden = !hasMeasures;
       $("all-measures").replaceChildren(...(hasMeasures ? [allMeasures(catalogue, m),
         el("p", { class: "muted small" }, `Processing profile ${doc.profile || "–"}, ${doc.fs_hz || "–"} Hz, ${doc.samples || "–"} samples, analysis ${doc.version || "–"}.`)] : []));
