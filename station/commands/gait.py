@@ -11,6 +11,11 @@ The sensor's mounting (which of its axes points up and which toward the toes) co
 sensor height likewise comes from ``--sensor-height-m``, else the sidecar's ``sensor_height_m``;
 without one, step length and walking speed are null.
 
+Missing IMU samples (lost frames, NaN readings) are bridged up to 0.1 s and counted, never closed
+up (:mod:`station.store.imu_recording`): such a file's result carries ``gaps`` beside its metrics
+(``samples_lost``, ``gaps``, ``longest_gap_s``, ``samples_dropped_at_end``, ``handling``; the CSV's
+``samples_lost`` column); a longer gap is the file's error, saying where.
+
 A batch runs on every core (``--jobs``, default all) or on a Dask cluster (``--dask``), results in
 file order, written as they come (:mod:`station.commands._batch`).
 
@@ -110,7 +115,7 @@ def analyse_file(path: str, *, sensor_height_m: float | None, mounting: tuple[st
         return {"file": path, "error": f"unexpected error ({type(exc).__name__}: {exc}); please report it"}
     t0 = float(rec.time_s[0])
     contacts = [round(t0 + t, 6) for t in metrics.pop("initial_contacts_s")]
-    return {
+    result = {
         "file": path,
         "fs_hz": rec.fs_hz,
         "samples": rec.samples,
@@ -118,6 +123,10 @@ def analyse_file(path: str, *, sensor_height_m: float | None, mounting: tuple[st
         "initial_contacts_s": contacts,
         "metrics": metrics,
     }
+    gaps = rec.gap_summary()  # missing IMU samples bridged (never closed up), counted beside the metrics
+    if gaps is not None:
+        result["gaps"] = gaps
+    return result
 
 
 def _csv_keys() -> list[str]:
@@ -127,13 +136,15 @@ def _csv_keys() -> list[str]:
 
 
 def csv_header() -> list[str]:
-    return list(RESULT_FIELDS) + _csv_keys() + ["initial_contacts_s"]
+    return list(RESULT_FIELDS) + ["samples_lost"] + _csv_keys() + ["initial_contacts_s"]
 
 
 def csv_row(r: dict) -> list:
-    """One result as CSV cells: floats as ``repr``, empty for none, the contacts space-separated."""
+    """One result as CSV cells: floats as ``repr``, empty for none, the contacts space-separated;
+    ``samples_lost`` counts the IMU samples bridged (0 when none, empty for a file in error)."""
     metrics = r.get("metrics", {})
-    row = [r.get(field) for field in RESULT_FIELDS] + [metrics.get(k) for k in _csv_keys()]
+    lost = None if "error" in r else r.get("gaps", {}).get("samples_lost", 0)
+    row = [r.get(field) for field in RESULT_FIELDS] + [lost] + [metrics.get(k) for k in _csv_keys()]
     row = ["" if v is None else (repr(v) if isinstance(v, float) else v) for v in row]
     row.append(" ".join(repr(t) for t in r.get("initial_contacts_s", [])))
     return row

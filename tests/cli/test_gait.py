@@ -96,8 +96,10 @@ def test_csv_format_has_one_row_per_file_and_the_error_column(tmp_path, capsys):
     status, out, err = run(capsys, tmp_path, "--format", "csv")
     assert status == 1
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert list(rows[0]) == ["file", "fs_hz", "samples", "version", "error", *METRIC_KEYS, "initial_contacts_s"]
-    assert rows[0]["error"] == "" and int(rows[0]["steps"]) > 10
+    assert list(rows[0]) == ["file", "fs_hz", "samples", "version", "error", "samples_lost", *METRIC_KEYS,
+                             "initial_contacts_s"]
+    assert rows[0]["error"] == "" and int(rows[0]["steps"]) > 10 and rows[0]["samples_lost"] == "0"
+    assert rows[1]["samples_lost"] == ""
     assert len(rows[0]["initial_contacts_s"].split()) == int(rows[0]["steps"])
     assert rows[1]["error"] and rows[1]["cadence_steps_min"] == ""
 
@@ -119,6 +121,38 @@ def test_station_trial_csv_with_leading_frames_before_the_imu(tmp_path, capsys):
     assert r["samples"] == n - 3
     np.testing.assert_allclose(r["initial_contacts_s"], contacts + 5.0, atol=0.02)
     assert r["metrics"]["walking_speed_m_s"] is not None
+
+
+def test_station_trial_with_lost_frames_is_bridged_counted_and_keeps_the_steps_in_time(tmp_path, capsys):
+    t, acc, gyro, contacts = walking_imu()
+    n = t.size
+    seq = 7000 + np.arange(n)
+    keep = np.ones(n, bool)
+    keep[812:818] = False  # six frames lost (0.06 s) between two steps
+    imu = np.column_stack((acc, gyro))
+    cols = {"time_s": (seq - seq[0]) / 100.0, "ap_cm": np.zeros(n), "ml_cm": np.zeros(n), "fz_n": np.full(n, 700.0)}
+    cols.update({name: imu[:, k].copy() for k, name in enumerate(IMU)})
+    cols["seq"] = seq
+    side = {"rate_hz": 100.0, "imu": {"mounting_up": "+x", "mounting_toes": "+z"}}
+    write_trial_csv(tmp_path / "whole.csv", cols, side)
+    for name in IMU:
+        cols[name][1404:1408] = np.nan  # four frames without an IMU reading
+    write_trial_csv(tmp_path / "lost.csv", {k: v[keep] for k, v in cols.items()}, side)
+    status, out, err = run(capsys, tmp_path / "whole.csv", tmp_path / "lost.csv")
+    assert status == 0, err
+    whole, lost = json.loads(out)
+    assert "gaps" not in whole
+    assert list(lost) == ["file", "fs_hz", "samples", "version", "initial_contacts_s", "metrics", "gaps"]
+    assert list(lost["metrics"]) == METRIC_KEYS  # the count sits beside the metrics, not among them
+    assert lost["samples"] == n  # nothing closed up: every step keeps its time
+    assert {k: lost["gaps"][k] for k in ("samples_lost", "gaps", "longest_gap_s", "samples_dropped_at_end")} == \
+        {"samples_lost": 10, "gaps": 2, "longest_gap_s": 0.06, "samples_dropped_at_end": 0}
+    np.testing.assert_allclose(lost["initial_contacts_s"], contacts, atol=0.02)
+    assert lost["metrics"]["steps"] == whole["metrics"]["steps"]
+    assert lost["metrics"]["cadence_steps_min"] == pytest.approx(whole["metrics"]["cadence_steps_min"], abs=0.2)
+    status, out, _err = run(capsys, tmp_path / "lost.csv", "--format", "csv")
+    (row,) = csv.DictReader(io.StringIO(out))
+    assert row["samples_lost"] == "10"
 
 
 def test_accelerometer_only_recordings_are_read(tmp_path, capsys):
@@ -163,10 +197,14 @@ BAD_FILES = {
     "short.csv": ("time_s," + ",".join(IMU) + "\n" + "".join(f"{i/100},9.8,0,0,0,0,0\n" for i in range(50)),
                   "recording too short for gait analysis"),
     "gap.csv": ("time_s," + ",".join(IMU) + "\n" + "".join(f"{i/100 + (1 if i > 300 else 0)},9.8,0,0,0,0,0\n" for i in range(600)),
-                "gap in time_s"),
+                "IMU data missing for 1 s after time_s 3 s (line 302): 100 lost frame(s), a gap in time_s"),
     "stopped.csv": ("time_s," + ",".join(IMU) + "\n" + "".join(
-        f"{i/100},{'nan' if 250 < i < 260 else 9.8},0,0,0,0,0\n" for i in range(600)),
-        "IMU sample missing (NaN) after it had started"),
+        f"{i/100},{'nan' if 250 < i < 280 else 9.8},0,0,0,0,0\n" for i in range(600)),
+        "IMU data missing for 0.29 s after time_s 2.5 s (line 252): 29 frame(s) without an IMU reading (NaN)"),
+    "dropouts.csv": ("time_s," + ",".join(IMU) + "\n" + "".join(
+        f"{i/100},{'nan' if i >= 100 and i % 100 < 3 else 9.8},0,0,0,0,0\n" for i in range(600)),
+        "15 of 600 IMU samples missing (2.5 %, in 5 short gap(s), the first after time_s 0.99 s (line 101)); "
+        "more than 1 % cannot be bridged"),
     "inf.csv": ("time_s," + ",".join(IMU) + "\n0,9.8,inf,0,0,0,0\n0.01,9.8,0,0,0,0,0\n", "column ay_m_s2: infinite value"),
     "gravity_in_g.csv": ("time_s," + ",".join(IMU) + "\n" + "".join(f"{i/100},1.0,0,0,0,0,0\n" for i in range(600)),
                          "acceleration in g instead of m/s²"),
