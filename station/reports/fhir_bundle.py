@@ -84,8 +84,9 @@ def _readings(key: str, value: float, protocol, condition_id: str, age_y: float 
     if norm is not None and norm.get("comparable") and norm.get("percentile") is not None:
         flag = "H" if value > norm["p95"] else ("L" if value < norm["p05"] else "N")
         caveat = f" {norm['note']}" if norm.get("note") else ""
-        interpretations.append(_interpretation(
-            flag, f"About the {ordinal(norm['percentile'])} percentile of {norm['group']} ({norm['short_source']}).{caveat}"))
+        where = {"H": "Above the 95th percentile", "L": "Below the 5th percentile",
+                 "N": f"About the {ordinal(norm['percentile'])} percentile"}[flag]
+        interpretations.append(_interpretation(flag, f"{where} of {norm['group']} ({norm['short_source']}).{caveat}"))
         ranges.append({"low": _quantity(key, norm["p05"]), "high": _quantity(key, norm["p95"]),
                        "text": f"5th-95th percentile, {norm['group']}: {norm['source']}"})
     for cut in protocol.cutoffs:

@@ -3,22 +3,35 @@ protocol, change against the MDC), as the PDF reports print them, and the list o
 
 from __future__ import annotations
 
+import re
+
 from station.reports.text import number, ordinal, with_unit
 
 
+_DOI = re.compile(r"10\.\d{4,9}/[^\s;,)]+")
+
+
 class Citations:
-    """The sources a report cites, numbered in the order they first appear."""
+    """The sources a report cites, numbered in the order they first appear; two citations of one
+    DOI are one source (the first wording is kept)."""
 
     def __init__(self) -> None:
         self._order: list[str] = []
+        self._by_doi: dict[str, int] = {}
 
     def cite(self, citation: str | None, doi: str | None = None) -> str:
         """``[n]`` for ``citation`` (added if new); '' for none."""
         if not citation:
             return ""
         text = citation if not doi or doi in citation else f"{citation} doi:{doi}"
+        found = _DOI.search(text)
+        key = found.group(0).rstrip(".").lower() if found else None
+        if key is not None and key in self._by_doi:
+            return f"[{self._by_doi[key] + 1}]"
         if text not in self._order:
             self._order.append(text)
+            if key is not None:
+                self._by_doi[key] = len(self._order) - 1
         return f"[{self._order.index(text) + 1}]"
 
     def entries(self) -> list[str]:
@@ -34,12 +47,12 @@ def reference_words(ref: dict, unit: str, citations: Citations) -> str:
             return f"Age-group norm {cite}: {ref.get('note') or 'not comparable'}".strip()
         words = (f"Norm {cite}, {ref.get('group')}: 5th-95th percentile {number(ref.get('p05'))}-"
                  f"{number(ref.get('p95'))} {unit}, median {number(ref.get('p50'))}")
-        if ref.get("percentile") is not None:
+        if ref.get("percentile") is not None and not ref.get("flag"):
             words += f"; about the {ordinal(ref['percentile'])} percentile"
         if ref.get("flag_words"):
             words += f". {ref['flag_words']}"
         if ref.get("direction"):
-            words += f" ({ref['direction']})"
+            words += f"; {ref['direction']}"
         if ref.get("misfit"):
             words += f". {ref['misfit']}"
         elif ref.get("note"):

@@ -123,8 +123,8 @@ def _plots(store, conditions: list[dict], width: float) -> list:
     grid = Table(rows, colWidths=[size + 4 * mm / per_row] * per_row, hAlign="LEFT")
     grid.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0),
                               ("TOPPADDING", (0, 0), (-1, -1), 1), ("BOTTOMPADDING", (0, 0), (-1, -1), 1)]))
-    out = [p("Centre-of-pressure traces (grey) with the 95 % prediction ellipse (dashed), mean removed, all at "
-             "one scale; seen from above, toes up.", "small"), grid]
+    out = [KeepTogether([p("Centre-of-pressure traces (grey) with the 95 % prediction ellipse (dashed), mean removed, "
+                           "all at one scale; seen from above, toes up.", "small"), grid])]
     if skipped:
         out.append(p(f"{skipped} further valid trial(s) not drawn.", "small"))
     return out

@@ -59,7 +59,11 @@ def test_a_patient_history_round_trips_every_value_to_full_precision(store, prot
     doc = json.loads(text)
     kinds = [e["resource"]["resourceType"] for e in doc["entry"]]
     assert "Patient" not in kinds and kinds.count("Device") == 1 and kinds.count("DeviceMetric") == 2
-    assert "1950" not in text and "Maria" not in text and "stroke:left" not in text
+    assert "Maria" not in text and "stroke:left" not in text  # notes and conditions stay on the station
+    for personal in ('"birthDate"', '"gender"', '"address"', '"telecom"'):
+        assert personal not in text
+    assert {tuple(sorted(e["resource"]["subject"])) for e in doc["entry"] if "subject" in e["resource"]} == {
+        ("identifier", "type")}
 
 
 def test_sub_measures_are_components_with_ucum_units(store, protocols, clinic_dir):
