@@ -54,7 +54,7 @@
       el("td", {}, `Week ${w.week}`),
       el("td", { class: "num" }, `${w.sessions_done} / ${w.sessions_planned}`),
       el("td", { class: "num" }, w.sessions_missed),
-      el("td", { class: "num" }, `${mins(w.minutes_done)} / ${mins(w.minutes_planned)}`),
+      el("td", { class: "num hide-narrow" }, `${mins(w.minutes_done)} / ${mins(w.minutes_planned)}`),
       el("td", { class: "num" }, pct(w.minutes_done_of_planned))));
     const missed = a.missed.length
       ? el("ul", { id: "missed-list" }, a.missed.map((m) => el("li", {}, `Session ${m.number} (week ${m.week}, ${day(m.planned_date)}): ${m.reason}`)))
@@ -66,7 +66,7 @@
         + `${pct(o.minutes_done_of_due)} of those due so far.` + (o.sessions_cancelled ? ` ${o.sessions_cancelled} session(s) cancelled when the programme ended.` : "")),
       el("table", { class: "list", id: "adherence-weeks" },
         el("thead", {}, el("tr", {}, el("th", {}, "Week"), el("th", { class: "num" }, "Sessions done"), el("th", { class: "num" }, "Missed"),
-          el("th", { class: "num" }, "Minutes done / planned"), el("th", { class: "num" }, "Minutes %"))),
+          el("th", { class: "num hide-narrow" }, "Minutes done / planned"), el("th", { class: "num" }, "Minutes %"))),
         el("tbody", {}, rows)),
       el("h3", {}, "Missed sessions"), missed);
   }
