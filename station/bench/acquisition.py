@@ -34,6 +34,10 @@ says how busy the machine was (see the README).
     (``late_over_frame_period``: wake-ups a whole frame period or more late, which would lose
     frames in the loop too). It tells the machine's share from the code's.
 
+``gc_full_collections``
+    Full garbage collections in the acquisition process during the run (its start-up objects are
+    frozen, so each is short; a lost frame that coincides with none was not the collector's).
+
 ``--power-cycle S``: one corner (FR) loses power every S seconds for half a second and comes
 back in its power-on state; the document then also reports what the other channels lost
 (``other_corner_stale``, ``other_corners_conversions_missed``, ``imu_lost``) and the cycles.
@@ -266,6 +270,8 @@ def run(args) -> int:
     doc["warm_cpu_us_per_frame"], doc["warm_sim_model_cpu_us_per_frame"] = warm_cpu_us_per_frame(config)
     doc["load_average_1min"] = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
     doc["polls_per_frame"] = (health.get("rate_hz") or {}).get("polls_per_frame")
+    doc["gc_full_collections"] = int(((health.get("gc") or {}).get("full_collections") or 0)
+                                     - ((baseline.get("gc") or {}).get("full_collections") or 0))
     doc["machine_wake_probe"] = wake_probe
     if power_cycle_s is not None:
         from station.acquire.frame import FrameFlag
