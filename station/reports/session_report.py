@@ -202,8 +202,11 @@ def session_story(store, session_id: int, protocols: dict, *, actor, wall_clock,
     if not doc["protocols"]:
         story.append(p("No analysed trials in this visit."))
     story.append(p("References", "h2"))
-    story.append(p("Percentiles are estimated from the published 5th, 50th and 95th percentiles of the age group "
-                   "(log-normal interpolation). Values are means over the valid trials of a condition.", "small"))
-    citations.cite(doc.get("norms_source"))
+    notes = "Values are means over the valid trials of a condition."
+    if any(r.get("kind") == "norm" and r.get("comparable") for section in doc["protocols"]
+           for c in section["conditions"] for km in c.get("key_measures") or [] for r in km.get("references") or []):
+        notes = ("Percentiles are estimated from the published 5th, 50th and 95th percentiles of the age group "
+                 "(log-normal interpolation). " + notes)
+    story.append(p(notes, "small"))
     story += [p(entry, "cite") for entry in citations.entries()]
     return story, doc, trials

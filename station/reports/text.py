@@ -6,8 +6,8 @@ Windows-1252 characters, so a few others that the station's words use are spelle
 
 >>> pdf_text("a → b ≤ 2 cm²")
 'a -> b <= 2 cm²'
->>> number(0.123456), number(1234.5), number(None), number(12.0)
-('0.1235', '1234', '–', '12.00')
+>>> number(0.123456), number(1234.5), number(None), number(12.0), number(12.5)
+('0.1235', '1234', '–', '12', '12.50')
 """
 
 from __future__ import annotations
@@ -49,6 +49,8 @@ def number(value: object, digits: int = 4) -> str:
         return "–"
     if value == 0:
         return "0"
+    if value.is_integer() and abs(value) < 1e9:
+        return f"{int(value)}"  # counts, whole seconds held
     magnitude = int(math.floor(math.log10(abs(value))))
     decimals = max(0, digits - 1 - magnitude)
     return f"{value:.{decimals}f}"

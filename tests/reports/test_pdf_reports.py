@@ -165,3 +165,16 @@ def test_the_layout_check_finds_cut_and_overprinted_words():
     assert any("cut-off-" in p and "outside" in p for p in problems)  # pdftotext keeps what is on the page
     assert any("'first' overlaps 'second'" in p for p in problems)
     assert not any("alone" in p for p in problems)
+
+
+def test_a_walk_test_in_the_session_report_has_time_speed_cadence_and_their_change(store, protocols, clinic, tmp_path,
+                                                                                     clinic_dir):
+    walks = [sid for sid in clinic_dir["fifty"]["session_ids"] if store.sessions.get(sid)["label"] == "walk"]
+    pdf = _report(store, protocols, clinic, "session", walks[1])
+    text = _check_pages(pdf, "a4", tmp_path, "walk")
+    assert "10-metre walk test" in text and "Comfortable pace" in text
+    for words in ("Time", " s ", "Speed", "m/s", "Cadence", "steps/min", "Steps 16 "):
+        assert words in text, words
+    assert re.search(r"Since \d{4}-\d\d-\d\d \(\d\.\d+ m/s\): change ", text)  # against the previous walk
+    assert "Cut-off [1]" in text and "Perry J" in text
+    assert "Santos DA" not in text  # no norm was used: not cited
