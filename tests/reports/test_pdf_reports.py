@@ -120,11 +120,13 @@ def test_the_clinic_logo_from_the_configuration_is_printed(store, protocols, cli
     import subprocess
 
     Image.new("RGB", (240, 80), (20, 60, 120)).save(tmp_path / "logo.png")
-    (tmp_path / "station.toml").write_text('[clinic]\nname = "Clinique du Lac"\nlogo = "logo.png"\n')
+    name = "Clinique du Lac " + "et centre de rééducation fonctionnelle " * 2  # long, under 100 characters
+    (tmp_path / "station.toml").write_text(f'[clinic]\nname = "{name.strip()}"\nlogo = "logo.png"\n')
     config = load_station_config(tmp_path / "station.toml")
     assert config.clinic.logo == tmp_path / "logo.png"
     pdf = make_report("patient", store, clinic_dir["long"]["patient_id"], protocols=protocols,
                       clinic=clinic_of(store, config), actor=ACTOR)
+    assert layout_problems(pdf) == []  # logo, a long name and the longest identifier side by side
     (tmp_path / "with-logo.pdf").write_bytes(pdf)
     images = subprocess.run(["pdfimages", "-list", str(tmp_path / "with-logo.pdf")], capture_output=True, text=True,
                             check=True).stdout.splitlines()[2:]
