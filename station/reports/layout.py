@@ -124,6 +124,23 @@ def _fit_one_line(c, text: str, font: str, size: float, max_w: float) -> tuple[s
     return text, size
 
 
+def _wrap_two_lines(c, text: str, font: str, max_w: float) -> tuple[list[str], float]:
+    """``text`` on one line at 11 pt, else on at most two lines at 10 to 8 pt; what still does not
+    fit ends with "..."."""
+    from reportlab.lib.utils import simpleSplit
+
+    text = pdf_text(text)
+    if c.stringWidth(text, font, 11) <= max_w:
+        return [text], 11.0
+    for size in (10.0, 9.0, 8.0):
+        lines = simpleSplit(text, font, size, max_w)
+        if len(lines) <= 2:
+            return lines, size
+    lines = simpleSplit(text, font, 8.0, max_w)
+    second, _ = _fit_one_line(c, " ".join(lines[1:]), font, 8.0, max_w)
+    return [lines[0], second], 8.0
+
+
 def _draw_frame(c, doc, info: PageInfo) -> None:
     width, height = doc.pagesize
     top = height - MARGIN + 4 * mm
@@ -140,12 +157,13 @@ def _draw_frame(c, doc, info: PageInfo) -> None:
         except (OSError, ValueError):
             pass  # the configuration check refuses unreadable logos; one removed since is left out
     right_w = 0.45 * (width - 2 * MARGIN)
-    name, size = _fit_one_line(c, info.clinic_name or "Balance station", "Helvetica-Bold", 11,
-                               width - MARGIN - x - right_w - 4 * mm)
+    lines, size = _wrap_two_lines(c, info.clinic_name or "Balance station", "Helvetica-Bold",
+                                  width - MARGIN - x - right_w - 4 * mm)
     c.setFont("Helvetica-Bold", size)
-    c.drawString(x, top - 5 * mm, name)
+    for i, line in enumerate(lines):
+        c.drawString(x, top - 5 * mm - i * (size + 1.5), line)
     c.setFont("Helvetica", 8)
-    c.drawString(x, top - 9.5 * mm, pdf_text("Balance station report"))
+    c.drawString(x, top - 5 * mm - len(lines) * (size + 1.5) - 1.5 * mm, pdf_text("Balance station report"))
     title, size = _fit_one_line(c, info.title, "Helvetica-Bold", 10, right_w)
     c.setFont("Helvetica-Bold", size)
     c.drawRightString(width - MARGIN, top - 5 * mm, title)
