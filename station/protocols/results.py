@@ -35,35 +35,74 @@ def trial_metrics(frames: np.ndarray, rate_hz: float, mounting: tuple[str, str] 
     and, when an IMU was worn, the trunk sway (``trunk_*`` keys, :func:`trunk_sway_metrics`).
 
     ``mounting`` is the IMU's (up, toes) axes as worn (default: the station's,
-    :data:`station.protocols.walk.DEFAULT_MOUNTING`).
+    :data:`station.protocols.walk.DEFAULT_MOUNTING`). Missing IMU samples bridged for the trunk
+    sway are counted in ``trunk_sway_gaps`` beside the metrics; trunk sway that cannot be given
+    says why in ``trunk_sway_note``.
     """
     result = _cop_metrics(frames, rate_hz)
-    trunk, note = trunk_sway_metrics(frames, rate_hz, mounting)
+    trunk, note, gaps = trunk_sway_metrics(frames, rate_hz, mounting)
     if trunk:
         result["metrics"].update(trunk)
     if note:
         result["trunk_sway_note"] = note
+    if gaps:
+        result["trunk_sway_gaps"] = gaps
     return result
 
 
 def trunk_sway_metrics(frames: np.ndarray, rate_hz: float, mounting: tuple[str, str] | None = None
-                       ) -> tuple[dict, str | None]:
+                       ) -> tuple[dict, str | None, dict | None]:
     """Trunk sway of a stance trial from the lower-back IMU (Mancini et al. 2012;
-    :func:`station.analysis.trunk_sway.trunk_sway`): ``(keys, None)`` when an IMU was worn,
-    ``({}, None)`` when the frames hold no IMU data at all, ``({}, reason)`` when the IMU data
-    cannot be used (missing in some frames, mounting that disagrees with gravity, too short).
-    The body frame uses one vertical for the trial (the mean of gravity), as ISway does."""
+    :func:`station.analysis.trunk_sway.trunk_sway`) as ``(keys, note, gaps)``.
+
+    ``(keys, None, gaps)`` when an IMU was worn; ``({}, None, None)`` when the frames hold no IMU
+    data at all; ``({}, reason, None)`` when the IMU data cannot be used (a gap too long, too many
+    samples missing, a mounting that disagrees with gravity, too short). The body frame uses one
+    vertical for the trial (the mean of gravity), as ISway does.
+
+    Missing IMU samples are never closed up (DESIGN.md §3): lost frames (a jump in ``seq``) and
+    frames without an IMU reading (NaN) are put back on the frame grid by
+    :func:`station.analysis.imu_gaps.bridge_gaps`, with the limits of the trial's COP
+    (:data:`station.analysis.gaps.MAX_GAP_S` per gap, :data:`station.analysis.gaps.MAX_LOST_FRACTION`
+    of the frames, the stance quality check's defaults): trunk sway, low-passed at 3.5 Hz, has no
+    heel impact to hide in a gap, so the COP's rule holds for it and a valid trial gets both or
+    neither. ``gaps`` is then ``{"samples_lost", "gaps", "longest_gap_s", "samples_trimmed",
+    "handling"}`` (``samples_trimmed``: frames before the IMU's first reading or after its last),
+    or None when nothing was missing.
+    """
+    from station.analysis.gaps import MAX_GAP_S, MAX_LOST_FRACTION
     from station.analysis.imu_frame import align_to_body, check_mounting
+    from station.analysis.imu_gaps import bridge_gaps
     from station.analysis.trunk_sway import trunk_sway
 
     if frames.dtype.names is None or not all(f in frames.dtype.names for f in IMU_ACC_FIELDS):
-        return {}, None
+        return {}, None, None
     acc = np.column_stack([np.asarray(frames[f], dtype=float) for f in IMU_ACC_FIELDS])
     finite = np.isfinite(acc).all(axis=1)
     if not finite.any():
-        return {}, None
-    if not finite.all():
-        return {}, f"no trunk sway: the IMU gave no sample in {int(np.count_nonzero(~finite))} of {len(acc)} frames"
+        return {}, None, None
+    seq = frames["seq"].astype(np.int64)
+    try:
+        acc, report = bridge_gaps(acc, seq, rate_hz, max_gap_s=MAX_GAP_S)
+    except ValueError as exc:  # frames out of order: not a recording to measure
+        return {}, f"no trunk sway: {' '.join(str(exc).split())}", None
+    expected = int(seq[-1] - seq[0] + 1)
+    missing = expected - int(np.count_nonzero(finite))
+    if report.long_gaps_s:
+        start_s, length_s = report.long_gaps_s[0]
+        at_s = start_s + (report.first_frame - int(seq[0])) / rate_hz
+        return {}, (f"no trunk sway: IMU data missing for {length_s:.2f} s at {at_s:.1f} s (gaps up to "
+                    f"{MAX_GAP_S:g} s are bridged)"), None
+    if missing > MAX_LOST_FRACTION * expected:
+        return {}, (f"no trunk sway: the IMU gave no sample in {missing} of {expected} frames "
+                    f"({100 * missing / expected:.1f} %; up to {100 * MAX_LOST_FRACTION:g} % are bridged)"), None
+    gaps = None
+    if report.bridged_frames or report.trimmed_frames:
+        gaps = {"samples_lost": report.bridged_frames, "gaps": report.bridged_gaps,
+                "longest_gap_s": round(report.longest_bridged_s, 6), "samples_trimmed": report.trimmed_frames,
+                "handling": (f"IMU samples put back on the frame grid (seq); each gap filled by a straight line "
+                             f"between the readings on either side (at most {100 * MAX_LOST_FRACTION:g} % of the "
+                             f"frames and {MAX_GAP_S:g} s per gap, as the COP's; longer or more: no trunk sway)")}
     if mounting is None:
         from station.protocols.walk import DEFAULT_MOUNTING
 
@@ -72,11 +111,11 @@ def trunk_sway_metrics(frames: np.ndarray, rate_hz: float, mounting: tuple[str, 
     try:
         problem = check_mounting(acc, up_axis=up, toes_axis=toes)
         if problem is not None:
-            return {}, f"no trunk sway: IMU mounting: {problem}"
+            return {}, f"no trunk sway: IMU mounting: {problem}", None
         body, _gyro = align_to_body(acc, None, up_axis=up, toes_axis=toes)
-        return trunk_sway(body, rate_hz), None
+        return trunk_sway(body, rate_hz), None, gaps
     except ValueError as exc:
-        return {}, f"no trunk sway: {' '.join(str(exc).split())}"
+        return {}, f"no trunk sway: {' '.join(str(exc).split())}", None
 
 
 def _cop_metrics(frames: np.ndarray, rate_hz: float) -> dict:
