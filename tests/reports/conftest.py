@@ -8,12 +8,9 @@ import pytest
 
 from station.protocols.loader import builtin_protocols
 from station.reports.context import Clinic
-from station.store.audit import Actor
 from station.store.store import Store
 
-from reports_support import LONG_IDENTIFIER, poppler_or_skip, report_timing
-
-ACTOR = Actor(3, "ana", "127.0.0.1")
+from reports_support import ACTOR, LONG_IDENTIFIER, poppler_or_skip, report_timing
 
 
 @pytest.fixture(scope="session")

@@ -16,23 +16,32 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from station.store.audit import Actor
+
 REPO = Path(__file__).resolve().parents[2]
+ACTOR = Actor(3, "ana", "127.0.0.1")
+"""The clinician who makes the reports in these tests."""
 LONG_IDENTIFIER = "LONG-IDENTIFIER-0123456789-ABCDE"
 """The longest identifier a patient may have (32 characters)."""
 assert len(LONG_IDENTIFIER) == 32
 POPPLER = ("pdftotext", "pdftoppm", "pdfinfo", "pdfimages")
 
 
-def report_timing():
-    """benchmarks/report_timing.py (its :func:`build_patient` is the tests' clinic)."""
-    if "report_timing" in sys.modules:
-        return sys.modules["report_timing"]
-    path = REPO / "benchmarks" / "report_timing.py"
-    spec = importlib.util.spec_from_file_location("report_timing", path)
+def load_test_module(name: str, relative: str):
+    """A module of the repository by its path (``relative`` to tests/, or ``../benchmarks/...``),
+    loaded once under ``name`` (those folders are not packages)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, (REPO / "tests" / relative).resolve())
     module = importlib.util.module_from_spec(spec)
-    sys.modules["report_timing"] = module
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def report_timing():
+    """benchmarks/report_timing.py (its :func:`build_patient` is the tests' clinic)."""
+    return load_test_module("report_timing", "../benchmarks/report_timing.py")
 
 
 def poppler_or_skip() -> None:

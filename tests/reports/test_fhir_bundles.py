@@ -15,7 +15,7 @@ from station.reports import fhir_codes as codes
 from station.reports.fhir_bundle import (NothingToExport, observations_of, patient_bundle, session_bundle,
                                          trial_bundle, trial_values)
 
-from conftest import ACTOR
+from reports_support import ACTOR
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "fhir.md"
 

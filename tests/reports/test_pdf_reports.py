@@ -10,8 +10,7 @@ import pytest
 from station import __version__
 from station.reports.build import make_report
 
-from conftest import ACTOR
-from reports_support import LONG_IDENTIFIER, ink_fraction, layout_problems, page_count, pdf_info, pdf_text, render_pages
+from reports_support import ACTOR, LONG_IDENTIFIER, ink_fraction, layout_problems, page_count, pdf_info, pdf_text, render_pages
 
 pytestmark = pytest.mark.usefixtures("poppler")
 

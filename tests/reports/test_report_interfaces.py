@@ -11,7 +11,7 @@ import pytest
 from station.cli import main
 from station.reports.fhir_bundle import observations_of
 
-from reports_support import LONG_IDENTIFIER, page_count, pdf_info, pdf_text
+from reports_support import LONG_IDENTIFIER, load_test_module, page_count, pdf_info, pdf_text
 
 
 @pytest.fixture
@@ -93,11 +93,8 @@ def test_export_fhir_for_a_trial_a_session_and_a_patient(data_dir, clinic_dir, t
 
 @pytest.fixture
 def web(data_dir):
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
-    from web_support import ADMIN_PW, ApiClient, clinic_data  # noqa: E402
+    web_support = load_test_module("web_support", "web/web_support.py")
+    ADMIN_PW, ApiClient, clinic_data = web_support.ADMIN_PW, web_support.ApiClient, web_support.clinic_data
 
     from station.store.audit import Actor
     from web import create_app
