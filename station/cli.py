@@ -22,7 +22,9 @@ class UserError(Exception):
     exit_status = 1
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with ``only``, just the command module of that name (a faster start:
+    the other commands' imports are not paid; see :func:`main`)."""
     parser = argparse.ArgumentParser(
         prog="balance-station",
         description="Force-plate balance station: acquisition, analysis and clinic dashboard.",
@@ -33,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     import station.commands as commands_pkg
 
     for info in sorted(pkgutil.iter_modules(commands_pkg.__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
+        if info.name.startswith("_") or (only is not None and info.name != only):
             continue
         module = importlib.import_module(f"station.commands.{info.name}")
         module.register(subparsers)
@@ -85,8 +87,36 @@ def _act_as_data_dir_owner(args: argparse.Namespace) -> None:
               file=sys.stderr)
 
 
+def _named_command(argv: list[str]) -> str | None:
+    """The command of ``argv`` when nothing but ``--config FILE`` comes before it, else None."""
+    tokens = iter(argv)
+    for token in tokens:
+        if token == "--config":
+            next(tokens, None)
+        elif token.startswith("--config="):
+            continue
+        elif token.startswith("-"):
+            return None  # --help, --version, ...: the whole command line
+        else:
+            return token
+    return None
+
+
+def _parser_for(argv: list[str]) -> argparse.ArgumentParser:
+    """Only the named command's module when it registers that command (``analyze`` starts without
+    importing the web server's, the simulation's or the accounts' modules); else every command."""
+    command = _named_command(argv)
+    if command and command.isidentifier():
+        parser = build_parser(only=command)
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+                return parser
+    return build_parser()
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = _parser_for(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
