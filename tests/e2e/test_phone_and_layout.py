@@ -38,7 +38,18 @@ def setup_admin(driver, url: str) -> None:
 
 
 def page_width(driver) -> int:
-    return driver.execute_script("return document.documentElement.scrollWidth")
+    """How wide the page is: the viewport's width unless something sticks out to the right of it
+    (and is not inside a box that scrolls or clips by design, e.g. the steps trace)."""
+    return driver.execute_script("""
+      const W = window.innerWidth; let widest = document.documentElement.scrollWidth;
+      for (const e of document.querySelectorAll('body *')) {
+        const r = e.getBoundingClientRect();
+        if (r.width === 0 || r.right <= W + 1) continue;
+        let a = e.parentElement, clipped = false;
+        while (a && a !== document.body) { if (getComputedStyle(a).overflowX !== 'visible') { clipped = true; break; } a = a.parentElement; }
+        if (!clipped) widest = Math.max(widest, Math.ceil(r.right));
+      }
+      return widest;""")
 
 
 def test_phone_pages_forms_and_live_view(station, browsers):

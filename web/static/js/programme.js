@@ -278,7 +278,7 @@
       : el("p", { class: "muted" }, "A change shows once the baseline and a later visit are measured.");
     const source = o.mdc
       ? el("p", { class: "muted small mdc-source" }, `MDC ${fmtSig(o.mdc.value)} ${o.unit}: ${o.mdc.population}. ${o.mdc.citation}`)
-      : el("p", { class: "muted small mdc-source" }, `${/^no mdc published/i.test(o.mdc_note || "") ? Station.capitalise(o.mdc_note) : `No MDC published: ${o.mdc_note}`}. Changes are shown, none is called real.`);
+      : el("p", { class: "muted small mdc-source" }, `${/^no mdc published/i.test(o.mdc_note || "") ? Station.capitalise(o.mdc_note) : `No MDC published: ${o.mdc_note}`}`.replace(/\.$/, "") + ". Changes are shown, none is called real.");
     return el("div", { class: "card outcome", dataset: { key: o.key } },
       el("h3", {}, o.label), el("p", { class: "muted small" }, `${testTitle(o.protocol)} · ${conditionLabel(o.protocol, o.condition)} · ${better}`),
       chart, changes, source);
