@@ -152,7 +152,7 @@ def run(args) -> int:
     from station.acquire.process import AcquisitionProcess, AcquisitionSpec
     from station.acquire.ring import RingReader
     from station.cli import UserError
-    from station.commands._common import load_config
+    from station.config_file import load_station_config
     from station.config import StationConfig
     from station.sim.station import SimulatedHardwareRecipe
 
@@ -164,7 +164,7 @@ def run(args) -> int:
         raise UserError(f"--readers must be between 0 and 64, got {args.readers}")
     # The plate and IMU as configured (``--config``: e.g. ``[plate] front_end = "rp2040"``), on the
     # simulated hardware; the frame rate from --rate.
-    base = load_config(args) if getattr(args, "config", None) else StationConfig()
+    base = load_station_config(args.config) if getattr(args, "config", None) else StationConfig()
     if args.rate > base.plate.adc_rate_sps:
         raise UserError(f"--rate {args.rate:g} Hz is faster than the plate's ADCs (plate.adc_rate_sps = "
                         f"{base.plate.adc_rate_sps}): lower --rate or raise adc_rate_sps in the configuration")
