@@ -26,6 +26,13 @@
     return short ? short[1] : title.replace(/ \(.*\)$/, "");
   }
 
+  /* The tests of a visit, each once ("mCTSIB (run 3 times), Single-leg stance…"). */
+  function testsOf(group) {
+    const counts = new Map();
+    for (const s of group) counts.set(testOf(s), (counts.get(testOf(s)) || 0) + 1);
+    return [...counts].map(([name, n]) => (n > 1 ? `${name} (run ${n} times)` : name)).join(", ");
+  }
+
   /* Sessions grouped into visits, newest first: sessions with trials chained by gaps under 3 h,
      as the results page's visit (station.protocols.report.VISIT_GAP_S); one card and one Results
      button per visit. */
@@ -90,7 +97,7 @@
       });
       return el("div", { class: "card session-card", dataset: { sessionId: group[0].id } },
         el("div", { class: "actions" },
-          el("h3", {}, `${when(group[0].started_at)} · ${group.map(testOf).join(", ")}`),
+          el("h3", {}, `${when(group[0].started_at)} · ${testsOf(group)}`),
           tested.length ? el("a", { class: "button secondary", href: `/sessions/${tested[0].id}` }, "Results") : null),
         parts);
     }));
