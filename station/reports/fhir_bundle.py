@@ -259,8 +259,9 @@ class BundleBuilder:
             "identifier": {"system": f"{codes.BASE_URL}/NamingSystem/bundle", "value": str(uuid.uuid4())},
             "type": "collection",
             "timestamp": _instant(utc_iso(self.wall_clock())),
-            "entry": self.entries,
         }
+        if self.entries:  # FHIR JSON has no empty arrays: a patient without valid trials has no entry
+            doc["entry"] = self.entries
         Bundle.model_validate(doc)
         return json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
 

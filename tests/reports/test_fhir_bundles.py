@@ -189,3 +189,20 @@ def test_numbers_that_need_17_digits_survive():
         for c in obs.component or []:
             back[c.code.coding[0].code] = float(c.valueQuantity.value)
     assert back == values
+
+
+def test_a_patient_without_trials_gets_an_empty_collection_and_a_session_without_is_refused(tmp_path):
+    from station.protocols.loader import builtin_protocols
+    from station.store.store import Store
+
+    store = Store.open(tmp_path / "data")
+    try:
+        patient = store.patients.create({"identifier": "E-1", "birth_year": 1990, "sex": "M"}, actor=ACTOR)
+        text = patient_bundle(store, patient["id"], builtin_protocols(), actor=ACTOR)
+        doc = json.loads(text)
+        assert doc["resourceType"] == "Bundle" and doc["type"] == "collection" and "entry" not in doc
+        session = store.sessions.create(patient["id"], {"label": "nothing yet"}, actor=ACTOR)
+        with pytest.raises(NothingToExport, match="no valid, complete trial"):
+            session_bundle(store, session["id"], builtin_protocols(), actor=ACTOR)
+    finally:
+        store.close()
