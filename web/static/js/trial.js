@@ -155,7 +155,7 @@
       const rows = KEY.filter((k) => k in m && !(k === "weight_left_pct" && condition && condition.stance.feet.startsWith("single")))
         .map((k) => { const d = describe(catalogue, k); return el("tr", { dataset: { metric: k } }, el("th", {}, d.label), el("td", { class: "value num" }, `${fmtSig(m[k])} ${d.unit}`)); });
       if (outcome.time_held_s !== null && outcome.time_held_s !== undefined) {
-        rows.unshift(el("tr", {}, el("th", {}, "Time held"), el("td", { class: "value num" }, `${fmt(outcome.time_held_s, 2)} s`)));
+        rows.unshift(el("tr", {}, el("th", {}, "Time held"), el("td", { class: "value num" }, `${fmt(outcome.time_held_s, 1)} s`)));
       }
       const why = trial.status !== "complete" ? "it was not analysed (see above)"
         : (outcome.metrics_note || doc.note || (trial.valid === false ? "the trial is invalid" : "none were computed"));
