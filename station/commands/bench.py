@@ -34,6 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="the Python with the reference's dependencies (numpy, scipy, scikit-learn, statsmodels, "
                      "pandas; default: this one)")
     ana.add_argument("--reference-repeats", type=int, default=3, metavar="N", help="reference runs (default 3)")
+    ana.add_argument("--rounds", type=int, default=1, metavar="N",
+                     help="--reference: alternate the first batch and the reference N times (default 1)")
     ana.set_defaults(func=_run_analysis)
 
     gait = kinds.add_parser("gait", help="gait analysis speed per minute of recording, and accuracy on the shared data")
