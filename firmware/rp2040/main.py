@@ -45,6 +45,9 @@ class FrontEnd:
             raise ValueError("config.py: rate or gain not available for this chip")
         self.period_us = 1_000_000 // config.RATE_SPS
         self.extra = hp.GAIN_PULSES[config.GAIN]
+        # Built once: rp2 loads a program into the PIO's 32-instruction memory once per list
+        # object (it remembers the offset in it), so every restart must reuse this one.
+        self.program = hx_pio.rp2_program(self.extra, rp2.PIO.JOIN_RX, rp2.PIO.OUT_LOW)
         self.mem = bytearray(hp.MEM_SIZE)
         hp.pack_identity(self.mem, self.kind, config.RATE_SPS, config.GAIN)
         self.ring = hp.Ring(self.mem)
@@ -82,8 +85,7 @@ class FrontEnd:
 
     def _start_sm(self):
         self._stop_sm()
-        program = hx_pio.rp2_program(self.extra, rp2.PIO.JOIN_RX, rp2.PIO.OUT_LOW)
-        sm = rp2.StateMachine(0, program, freq=hx_pio.SM_FREQ_HZ, in_base=machine.Pin(config.DOUT_BASE_PIN),
+        sm = rp2.StateMachine(0, self.program, freq=hx_pio.SM_FREQ_HZ, in_base=machine.Pin(config.DOUT_BASE_PIN),
                               sideset_base=machine.Pin(config.SCK_PIN))
         self._stamps_used = _stamp_count[0]
         sm.irq(_on_ready, hard=True)
