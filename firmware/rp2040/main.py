@@ -35,7 +35,7 @@ def _on_ready(sm):
     # Hard IRQ: the PIO found every chip of the set ready. No allocation here.
     n = _stamp_count[0]
     _stamps[n & 7] = time.ticks_us()
-    _stamp_count[0] = n + 1
+    _stamp_count[0] = (n + 1) & 0x3FFFFFFF  # stays a small int: a big one would allocate
 
 
 class FrontEnd:
@@ -134,7 +134,7 @@ class FrontEnd:
         while sm.rx_fifo() >= hx_pio.WORDS_PER_SET:
             words = (sm.get(), sm.get(), sm.get(), sm.get())
             stamp = _stamps[self._stamps_used & 7]
-            self._stamps_used += 1
+            self._stamps_used = (self._stamps_used + 1) & 0x3FFFFFFF
             t_us = self.ticks.extend(stamp)
             self._last_set_us = stamp
             if self.status.state == hp.STATE_STARTING:
