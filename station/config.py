@@ -117,11 +117,13 @@ class BackupConfig:
 @dataclass(frozen=True)
 class ClinicConfig:
     """The clinic, as its reports show it: ``name`` (the dashboard's clinic-name setting, when an
-    administrator saves one, takes precedence) and ``logo``, a PNG or JPEG file printed in the
-    header of PDF reports (``None``: no logo)."""
+    administrator saves one, takes precedence), ``logo``, a PNG or JPEG file printed in the
+    header of PDF reports (``None``: no logo), and ``paper``, the reports' paper size unless one
+    is asked for (``a4`` or ``letter``)."""
 
     name: str = ""
     logo: Path | None = None
+    paper: str = "a4"
 
 
 @dataclass(frozen=True)

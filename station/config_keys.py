@@ -301,6 +301,7 @@ _SCHEMA: dict[str, tuple[type, dict[str, _Key]]] = {
         {
             "name": _Key(_clinic_name),
             "logo": _Key(_optional_path, dump=_dump_optional_path, path=True),
+            "paper": _Key(_str_choice(("a4", "letter"))),
         },
     ),
 }

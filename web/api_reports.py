@@ -2,10 +2,11 @@
 
 ``GET /api/sessions/<id>/report.pdf`` (the session's visit), ``GET /api/patients/<id>/report.pdf``
 (history), ``GET /api/assignments/<id>/report.pdf`` (a training programme), each with
-``?paper=a4|letter``; ``GET /api/trials/<id>/fhir.json``, ``GET /api/sessions/<id>/fhir.json`` (the
-visit) and ``GET /api/patients/<id>/fhir.json`` (the whole history). Any signed-in user (patient
-data: login required like every page); GET downloads need no CSRF token. Each is audited as an
-export (``patient.export``, a trial's bundle as ``trial.export``). See ``docs/api.md``.
+``?paper=a4|letter`` (default ``[clinic] paper`` of the configuration);
+``GET /api/trials/<id>/fhir.json``, ``GET /api/sessions/<id>/fhir.json`` (the visit) and
+``GET /api/patients/<id>/fhir.json`` (the whole history). Any signed-in user (patient data: login
+required like every page); GET downloads need no CSRF token. Each is audited as an export
+(``patient.export``, a trial's bundle as ``trial.export``). See ``docs/api.md``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def _nothing(exc: NothingToExport):
 
 
 def _paper() -> str:
-    paper = request.args.get("paper", "a4")
+    paper = request.args.get("paper") or current_app.config["STATION_CONFIG"].clinic.paper
     if paper not in ("a4", "letter"):
         raise ValidationError({"paper": "must be a4 or letter"})
     return paper

@@ -5,9 +5,10 @@ history or a training programme (DESIGN.md §10; :mod:`station.reports`).
 ``report patient IDENTIFIER`` (key measures over time with their MDC, programme adherence),
 ``report programme ID`` (an assigned programme: baseline to end per outcome, adherence, dose).
 ``--out FILE.pdf`` (default ``<IDENTIFIER>-session-<ID>.pdf``, ``<IDENTIFIER>-history.pdf``,
-``<IDENTIFIER>-programme-<ID>.pdf``), ``--paper a4|letter``. The clinic's name and logo come from
-the configuration (``[clinic]``) and the clinic-name setting. Existing files are kept unless
-``--force``. Each report is recorded in the audit log as ``cli:<your login name>``.
+``<IDENTIFIER>-programme-<ID>.pdf``), ``--paper a4|letter`` (default ``[clinic] paper``). The
+clinic's name and logo come from the configuration (``[clinic]``) and the clinic-name setting.
+Existing files are kept unless ``--force``. Each report is recorded in the audit log as
+``cli:<your login name>``.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         sub = kinds.add_parser(kind, help=what)
         sub.add_argument("target", metavar=arg)
         sub.add_argument("--out", metavar="FILE.pdf", help="file to write (default: named after the patient)")
-        sub.add_argument("--paper", choices=("a4", "letter"), default="a4", help="paper size (default a4)")
+        sub.add_argument("--paper", choices=("a4", "letter"), default=None,
+                         help="paper size (default: [clinic] paper of the configuration, a4)")
         sub.add_argument("--force", action="store_true", help="replace an existing file")
         sub.add_argument("--protocols-dir", type=Path, metavar="DIR", default=None,
                          help="the clinic's protocol files (default: <data-dir>/protocols)")
@@ -87,7 +89,7 @@ def _report(args: argparse.Namespace) -> int:
             if not path.parent.is_dir():
                 raise UserError(f"{path.parent} is not a directory; create it or give another --out")
             pdf = make_report(kind, store, object_id, protocols=protocols, clinic=clinic_of(store, config),
-                              actor=Actor.command_line(), paper=args.paper)
+                              actor=Actor.command_line(), paper=args.paper or config.clinic.paper)
             write_bytes_atomically(path, pdf)
         except StoreError as exc:
             raise UserError(str(exc)) from None

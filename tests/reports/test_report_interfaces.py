@@ -141,3 +141,29 @@ def test_a_trial_judged_invalid_is_not_sent_as_fhir(web, clinic_dir):
     assert client.patch(f"/api/trials/{tid}", {"valid": False, "validity_reason": "stepped off"}).status_code == 200
     response = client.get(f"/api/trials/{tid}/fhir.json")
     assert response.status_code == 409 and "judged invalid" in response.json["error"]
+
+
+def test_the_configured_paper_is_the_default_of_the_downloads(data_dir, clinic_dir, poppler):
+    from dataclasses import replace
+
+    from station.config import ClinicConfig, StationConfig
+    from web import create_app
+
+    web_support = load_test_module("web_support", "web/web_support.py")
+    config = replace(StationConfig(), clinic=ClinicConfig(name="Letter clinic", paper="letter"))
+    app = create_app({"DATA_DIR": str(data_dir), "PASSWORD_COST": web_support.clinic_data.CHEAP_COST,
+                      "TESTING": True, "STATION_CONFIG": config})
+    store = app.extensions["station_store"]
+    try:
+        from station.store.audit import Actor
+
+        store.users.create_first_admin("root", web_support.ADMIN_PW, actor=Actor(None, "cli:test"))
+        client = web_support.ApiClient(app.test_client())
+        assert client.login("root", web_support.ADMIN_PW).status_code == 200
+        pid = clinic_dir["long"]["patient_id"]
+        letter = client.get(f"/api/patients/{pid}/report.pdf").data
+        assert "612 x 792" in pdf_info(letter)["Page size"] and "Letter clinic" in pdf_text(letter)
+        a4 = client.get(f"/api/patients/{pid}/report.pdf?paper=a4").data
+        assert "(A4)" in pdf_info(a4)["Page size"]
+    finally:
+        store.close()
