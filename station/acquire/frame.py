@@ -39,7 +39,7 @@ FRAME_DTYPE = np.dtype(
         ("flags", "<u4"),
     ]
 )
-"""Layout of one frame (136 bytes)."""
+"""Layout of one frame (140 bytes: ``FRAME_DTYPE.itemsize``)."""
 
 CORNER_FORCE_FIELDS = ("fl_n", "fr_n", "bl_n", "br_n")
 CORNER_COUNT_FIELDS = ("fl_counts", "fr_counts", "bl_counts", "br_counts")

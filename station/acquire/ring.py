@@ -14,7 +14,7 @@ Layout of the shared block (little-endian)::
 Torn frames are detected whatever the memory order. Python gives no memory barriers, and ARM
 (the Pi) may make the writer's stores visible to another core in any order, so a reader cannot
 rely on "the frame was stored before its stamp". Instead every slot carries a check: the CRC-32
-of the frame's 136 bytes, seeded with the frame's write index. A reader copies the frames it has
+of the frame's 140 bytes, seeded with the frame's write index. A reader copies the frames it has
 not seen and their checks, and keeps a frame only when the check matches the bytes it copied and
 the index it expected; a frame being overwritten, half-visible, or left from an earlier lap fails
 (a false match has a probability of 2^-32), is counted as missed and is never returned as wrong
