@@ -435,7 +435,10 @@ class RP2040FrontEnd:
         return came_back
 
     def recovering(self, i: int) -> bool:
-        return self._recovery is not None
+        """Whether corner ``i`` is on its way back: the front end is being brought up again, or
+        the chip is not ready (the firmware takes it back by itself once it converts again; the
+        acquisition then learns from :meth:`recovery_step` that it came back)."""
+        return self._recovery is not None or self.corner_state[i] == DOWN
 
     def try_recover(self) -> list[str]:
         """Bring the front end back now, waiting as long as that takes."""

@@ -76,12 +76,15 @@ class HX711Model:
         self._noise_base = 0
         self._first_ns = 0.0
         self.ready = True
+        self.runs = 0
+        """Power-ups so far: conversion numbers start again from 0 at each."""
         self.conversions_evaluated = 0
 
     def power_up(self, now_ns: float) -> None:
         """Power returns (SCK low after a power-down): conversions restart from here."""
         self._noise_base += 1 << 20  # fresh noise for the new run (indices never go back)
         self._first_ns = float(now_ns) + (1.0 + self.latency_fraction) * self.period_ns
+        self.runs += 1
 
     def set_not_ready(self, not_ready: bool = True) -> None:
         """While set, the chip never has data (DOUT stays high)."""

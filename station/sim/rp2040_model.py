@@ -116,6 +116,7 @@ class RP2040FrontEndModel(SimDevice):
         self.state = rmap.STATE_STARTING
         self._settle_ns = now_ns + 100_000 + SETTLE_MS[self.rate_sps] * 1e6
         self._last_k = [-1, -1, -1, -1]
+        self._runs = [chip.runs for chip in self.chips]
         self._last_end_ns = float(now_ns) + 100_000
         self._rejoin_ns = None
         self._restart_ns = None
@@ -134,7 +135,11 @@ class RP2040FrontEndModel(SimDevice):
     # ------------------------------------------------------------------ making sets
     def _next_set_ns(self) -> float | None:
         t = self._last_end_ns
+        runs = self._runs
         for i, chip in enumerate(self.chips):
+            if chip.runs != runs[i]:  # the board lost power and started again: its count restarts
+                runs[i] = chip.runs
+                self._last_k[i] = -1
             if self.left_out >> i & 1:
                 continue
             if not chip.ready:
@@ -184,6 +189,9 @@ class RP2040FrontEndModel(SimDevice):
     def _resume(self, t_ns: float) -> None:
         """The PIO starts again at ``t_ns``: each chip's newest conversion is read first."""
         for i, chip in enumerate(self.chips):
+            if chip.runs != self._runs[i]:
+                self._runs[i] = chip.runs
+                self._last_k[i] = -1
             self._last_k[i] = max(self._last_k[i], chip.index_at(t_ns) - 1)
         self._last_end_ns = t_ns
 

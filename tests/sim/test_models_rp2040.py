@@ -115,3 +115,19 @@ def test_the_front_end_clock_wraps_at_32_bits():
 def test_a_rate_the_chip_does_not_have_is_refused():
     with pytest.raises(ValueError, match="HX711 has no 320 SPS"):
         RP2040FrontEndModel([_volts(0)] * 4, chip="hx711", rate_sps=320)
+
+
+def test_a_board_that_loses_power_and_comes_back_is_read_again():
+    model = _model(80)
+    model._advance(1_000_000_000)
+    br = model.chip("br")
+    br.set_not_ready()
+    model._advance(1_500_000_000)
+    assert model.left_out == 0b1000
+    br.set_not_ready(False)
+    br.power_up(1_500_000_000)  # its conversions start again from 0
+    before = model.seq
+    model._advance(4_000_000_000)
+    assert model.left_out == 0
+    slowest = min(1e9 / chip.period_ns for chip in model.chips)
+    assert model.seq - before > 0.8 * 2.5 * slowest  # back at the full rate within the rejoin check
