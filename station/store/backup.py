@@ -405,6 +405,11 @@ def inspect_database(path: str | os.PathLike) -> DatabaseInfo:
         raise BackupError(f"{path}: no such file; give the path of a backup (see `balance-station backup --list`)") from None
     except IsADirectoryError:
         raise BackupError(f"{path}: is a directory; give the path of a backup file") from None
+    except PermissionError:
+        raise BackupError(
+            f"{path}: permission denied; the command runs as the data directory's owner (also when started as "
+            "root), so put the backup where that user may read it, e.g. in the data directory's backups folder"
+        ) from None
     except OSError as exc:
         raise BackupError(f"{path}: cannot read it ({exc.strerror})") from None
     if not header.startswith(_SQLITE_MAGIC) or len(header) < 100:
@@ -543,6 +548,11 @@ def _stage_copy(source: Path, staging: Path) -> None:
         raise BackupError(f"{source}: no such file; give the path of a backup (see `balance-station backup --list`)") from None
     except IsADirectoryError:
         raise BackupError(f"{source}: is a directory; give the path of a backup file") from None
+    except PermissionError:
+        raise BackupError(
+            f"{source}: permission denied; the command runs as the data directory's owner (also when started as "
+            "root), so put the backup where that user may read it, e.g. in the data directory's backups folder"
+        ) from None
     except OSError as exc:
         raise BackupError(f"{source}: cannot copy it ({exc.strerror}); check the path and free space") from None
     if _is_wal_file(staging):

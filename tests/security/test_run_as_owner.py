@@ -29,8 +29,8 @@ needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="dropping root to anot
 # The child imports what the command will need before it gives up root: on this machine Python's
 # own library lives under /root (mode 0700), out of the service user's reach. On a station the
 # venv is in /opt and readable by it.
-PRELOAD = ("import json, sqlite3, hashlib, secrets, getpass, ctypes, station.store.store, "
-           "station.commands.users, station.commands.backup")
+PRELOAD = ("import json, sqlite3, hashlib, secrets, getpass, ctypes, shutil, urllib.parse, station.store.store, "
+           "station.store.backup, station.store.migrations, station.commands.users, station.commands.backup")
 
 
 def _child(code: str) -> subprocess.CompletedProcess:
@@ -128,6 +128,32 @@ def test_a_link_planted_for_root_is_refused_in_one_line_and_followed_nowhere(use
     last = result.stderr.strip().splitlines()[-1]
     assert "symbolic link" in last and "Traceback" not in result.stderr
     assert not target.exists()
+
+
+@needs_root
+def test_a_restore_run_as_root_reads_only_what_the_owner_may_and_leaves_the_owners_files(users_dir):
+    data, victim = users_dir
+    from station.store.backup import create_backup
+
+    backup = create_backup(data)
+    hidden = victim.parent / "root-only-backup.sqlite3"
+    shutil.copy(backup.path, hidden)
+    hidden.chmod(0o600)
+    for path in data.rglob("*"):
+        os.chown(path, NOBODY, NOBODY, follow_symlinks=False)
+
+    def restore(path):
+        return _child(f"from station.cli import main; import sys\n"
+                      f"sys.exit(main(['restore', {str(path)!r}, '--yes', '--data-dir', {str(data)!r}]))")
+
+    refused = restore(hidden)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert "permission denied" in refused.stderr and "backups folder" in refused.stderr
+    restored = restore(backup.path)
+    assert restored.returncode == 0, restored.stderr
+    assert "running as nobody" in restored.stderr and "station-pre-restore-" in restored.stdout
+    owners = {p.relative_to(data).as_posix(): p.lstat().st_uid for p in data.rglob("*")}
+    assert set(owners.values()) == {NOBODY}, owners
 
 
 @needs_root
