@@ -387,7 +387,11 @@ def integer_choice_check(allowed: tuple[int, ...], *, unit: str = ""):
 def choice_check(allowed):
     """One of the values ``allowed`` (text, as a rule)."""
     def check(value: Any):
-        if isinstance(value, bool) or value not in allowed:
+        try:
+            known = not isinstance(value, bool) and value in allowed
+        except TypeError:  # a list or table where a set or dict of allowed values is asked
+            known = False
+        if not known:
             raise Invalid(allowed_list(allowed))
         return value
 

@@ -106,3 +106,10 @@ def test_lines_of_arrays_of_tables_carry_the_index():
     assert lines[("norms",)] == 1 and lines[("norms", 1, "name")] == 6
     assert lines[("norms", 1, "rows", 0, "mean")] == 8
     assert tomlschema.line_of(lines, ("norms", 0, "rows", 0, "sd")) == 3  # falls back to the table's header
+
+
+def test_a_list_where_one_of_a_set_is_asked_is_a_mistake_not_a_crash():
+    with pytest.raises(SchemaError, match=r"f.toml: eyes: \[1\] is not allowed; allowed: "):
+        Table("f.toml", "", {"eyes": [1]}).choice("eyes", {"open", "closed"})
+    with pytest.raises(SchemaError, match=r"f.toml: protocol: \{'a': 1\} is not allowed"):
+        Table("f.toml", "", {"protocol": {"a": 1}}).choice("protocol", {"romberg": 1})
