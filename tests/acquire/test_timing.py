@@ -143,7 +143,7 @@ def _quiet(**changes):
 
 def _run(protocol, timing, *, seed=1, lapses=(), person=None, during=None, config=None, calibration=None):
     person = person or VirtualPerson(seed=seed, on_plate=False)
-    station = SimulatedStation(config, person, seed=seed, calibration=calibration or _calibration(seed), timing=timing)
+    station = SimulatedStation(config, person, seed=seed, calibration=calibration or _calibration(seed, config), timing=timing)
     runner = ProtocolRunner(protocol, station)
     VirtualPatient(person, lapses, time_origin_ns=station.simulation.plate.t0_ns).attach(runner)
     if during is not None:
@@ -162,17 +162,26 @@ def _calibration(seed, config=None):
     return _CALIBRATIONS[key]
 
 
+RP2040 = StationConfig(plate=PlateConfig(front_end="rp2040", adc_rate_sps=320))
+"""The RP2040 front end with four HX717 boards at 320 SPS."""
+
+
+@pytest.mark.parametrize("front_end", ["nau7802", "rp2040"])
 @pytest.mark.parametrize("timing", TIMINGS)
-def test_quality_a_quiet_stance_is_valid_with_metrics(timing):
-    (r,) = _run(_quiet(), timing)
+def test_quality_a_quiet_stance_is_valid_with_metrics(timing, front_end):
+    (r,) = _run(_quiet(), timing, config=RP2040 if front_end == "rp2040" else None)
     assert r.valid and r.completed and r.metrics["metrics"]["mean_velocity_cm_s"] > 0
     if r.lost_frames:
         assert r.metrics["gaps"]["samples_lost"] == r.lost_frames
+    if front_end == "rp2040":
+        assert r.lost_frames == 0  # the front end keeps the sets through late wake-ups
 
 
+@pytest.mark.parametrize("front_end", ["nau7802", "rp2040"])
 @pytest.mark.parametrize("timing", TIMINGS)
-def test_quality_stepping_off(timing):
-    first, second = _run(_quiet(), timing, lapses=[Lapse("eo", "step_off", 10.0)])
+def test_quality_stepping_off(timing, front_end):
+    first, second = _run(_quiet(), timing, lapses=[Lapse("eo", "step_off", 10.0)],
+                         config=RP2040 if front_end == "rp2040" else None)
     assert not first.valid and first.issues[0].code == "stepped_off" and second.valid
 
 
@@ -191,6 +200,18 @@ def test_quality_a_sensor_fault(timing):
             station.simulation.bus.reappear(station.simulation.adcs["br"])
 
     first, second = _run(_quiet(), timing, during=during)
+    assert first.issues[0].code == "sensor_fault" and second.valid
+
+
+def test_quality_a_sensor_fault_on_the_rp2040_plate():
+    def during(station, runner, event):  # an HX717 board loses power in the first attempt
+        if event.kind == "progress" and event.data["elapsed_s"] == 8 and event.data["attempt"] == 1:
+            station.simulation.adcs["br"].set_not_ready()
+        if event.kind == "trial_finished":
+            station.simulation.adcs["br"].set_not_ready(False)
+            station.simulation.adcs["br"].power_up(station.clock.monotonic_ns())
+
+    first, second = _run(_quiet(), "ideal", during=during, config=RP2040)
     assert first.issues[0].code == "sensor_fault" and second.valid
 
 
