@@ -265,13 +265,15 @@ class Status:
         if last_error != LAST_ERROR_NONE:
             self.last_error = last_error
 
-    def pack(self, buf, clock_us, ring):
-        struct.pack_into(STATUS_FMT, buf, REG_STATUS, clock_us & 0xFFFFFFFF, ring.next_seq & 0xFFFFFFFF,
+    def pack(self, buf, clock_us, ring, offset=REG_STATUS):
+        """Write the status block (32 bytes) at ``offset`` of ``buf`` (``main.py`` packs it
+        into a buffer of its own and copies it into the target memory in one go)."""
+        struct.pack_into(STATUS_FMT, buf, offset, clock_us & 0xFFFFFFFF, ring.next_seq & 0xFFFFFFFF,
                          ring.acked & 0xFFFFFFFF, ring.overflows & 0xFFFFFFFF, self.desyncs & 0xFFFF,
                          self.not_ready_events & 0xFFFF, self.boot_id, self.state, self.not_ready_mask,
                          self.last_error, 0, min(ring.buffered, 0xFFFF), ring.slots)
-        end = REG_STATUS + STATUS_SIZE - 2
-        struct.pack_into("<H", buf, end, crc16(buf, REG_STATUS, end))
+        end = offset + STATUS_SIZE - 2
+        struct.pack_into("<H", buf, end, crc16(buf, offset, end))
 
 
 def take_command(mem):

@@ -29,6 +29,11 @@ REJOIN_CHECK_MS = 1000
 
 _stamps = array("I", [0] * 8)
 _stamp_count = array("I", [0])
+_reading = array("B", [0])
+"""1 while the Pi reads the target's memory: the status block is not replaced meanwhile (a
+block changed in the middle of a read would fail its CRC)."""
+_MATCH_READ = getattr(machine.I2CTarget, "IRQ_ADDR_MATCH_READ", 0)
+_END_READ = getattr(machine.I2CTarget, "IRQ_END_READ", 0)
 
 
 def _on_ready(sm):
@@ -36,6 +41,15 @@ def _on_ready(sm):
     n = _stamp_count[0]
     _stamps[n & 7] = time.ticks_us()
     _stamp_count[0] = (n + 1) & 0x3FFFFFFF  # stays a small int: a big one would allocate
+
+
+def _on_target(target):
+    # Hard IRQ of the I2C target: a read starts or ends.
+    flags = target.irq().flags()
+    if flags & _MATCH_READ:
+        _reading[0] = 1
+    if flags & _END_READ:
+        _reading[0] = 0
 
 
 class FrontEnd:
@@ -59,6 +73,9 @@ class FrontEnd:
         self._power_down()
         self.target = machine.I2CTarget(config.I2C_ID, config.I2C_ADDRESS, mem=self.mem, mem_addrsize=16,
                                         scl=machine.Pin(config.I2C_SCL_PIN), sda=machine.Pin(config.I2C_SDA_PIN))
+        if _MATCH_READ and _END_READ:
+            self.target.irq(_on_target, trigger=_MATCH_READ | _END_READ, hard=True)
+        self._status_buf = bytearray(hp.STATUS_SIZE)
         self._stamps_used = 0
         self._last_set_us = time.ticks_us()
         self._settled_at = 0
@@ -170,7 +187,9 @@ class FrontEnd:
                     self._start_sm()
         elif state == hp.STATE_NO_CHIP and time.ticks_diff(time.ticks_ms(), self.start_after_ms) >= 0:
             self.start()
-        self.status.pack(self.mem, self.ticks.extend(time.ticks_us()), self.ring)
+        self.status.pack(self._status_buf, self.ticks.extend(time.ticks_us()), self.ring, 0)
+        if not _reading[0]:  # one copy, never in the middle of the Pi's read
+            self.mem[hp.REG_STATUS:hp.REG_STATUS + hp.STATUS_SIZE] = self._status_buf
 
 
 def main():

@@ -153,13 +153,18 @@ class RP2040FrontEnd:
         self.bus.i2c_rdwr(i2c_msg.write(self.address, rmap.address_bytes(register) + list(data)))
 
     def _read_status(self) -> tuple[rmap.Status | None, int, int]:
-        lo = self._clock.monotonic_ns()
-        block = self._read(rmap.REG_STATUS, rmap.STATUS_SIZE)
-        hi = self._clock.monotonic_ns()
-        status = rmap.parse_status(block)
-        if status is None:
+        """The status block and the window of the read that brought it; a block that fails its
+        CRC (corrupted on the wire, or replaced by the firmware in the middle of the read) is
+        read once more at once."""
+        for _attempt in range(2):
+            lo = self._clock.monotonic_ns()
+            block = self._read(rmap.REG_STATUS, rmap.STATUS_SIZE)
+            hi = self._clock.monotonic_ns()
+            status = rmap.parse_status(block)
+            if status is not None:
+                return status, lo, hi
             self.crc_errors += 1
-        return status, lo, hi
+        return None, lo, hi
 
     # ------------------------------------------------------------------ bring-up
     def read_identity(self) -> rmap.Identity:
