@@ -244,11 +244,15 @@ def analyse_task(profile: str | None, version: str, fast: bool, path: str) -> di
     return analyse_file(path, profile, version, fast)
 
 
-def _import_analysis(fast: bool) -> None:
-    """Import the analysis (and the fast reader) before the workers start: forked workers inherit
-    them instead of each importing them again."""
+def _import_analysis(fast: bool, filters: bool) -> None:
+    """Import the analysis (the fast reader, the filter's scipy.signal when station files will be
+    filtered) before the workers start: forked workers inherit them instead of each importing them
+    again."""
     import station.analysis.gaps  # noqa: F401
     import station.store.trialfile  # noqa: F401
+
+    if filters:
+        import scipy.signal  # noqa: F401
 
     if fast:
         try:
@@ -267,7 +271,9 @@ def run(args: argparse.Namespace) -> int:
     chosen = args.format or ("table" if args.out is None and sys.stdout.isatty() else "json")
     fast = len(files) >= FAST_PARSER_FROM_FILES
     if not args.dask:
-        _import_analysis(fast)
+        # station CSVs default to the station profile, which filters (Santos & Duarte text: raw)
+        filters = args.profile == "station" or (args.profile is None and any(f.lower().endswith(".csv") for f in files))
+        _import_analysis(fast, filters and len(files) > 1)
     task = functools.partial(analyse_task, args.profile, __version__, fast)
     with output(args.out) as stream:
         if chosen == "table":
