@@ -1,5 +1,6 @@
 """The firmware's modules (firmware/rp2040) are MicroPython files, not a package: put their
-directory on the path so the host tests import them as the board does (``import hxproto``)."""
+directory on the path so the host tests import them as the board does (``import hxproto``;
+the tests import only hxproto and hx_pio, never config or main)."""
 
 from __future__ import annotations
 
@@ -10,4 +11,6 @@ FIRMWARE = Path(__file__).resolve().parents[2] / "firmware" / "rp2040"
 HERE = Path(__file__).resolve().parent
 for path in (FIRMWARE, HERE):
     if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+        # Appended, not prepended: the firmware's config.py and main.py must never shadow a
+        # module of the same name that anything else in the session imports.
+        sys.path.append(str(path))
