@@ -111,6 +111,10 @@ def output(out: str | None) -> Iterator:
         raise UserError(f"cannot write --out {out}: {exc.strerror or exc}") from None
 
 
+FILES_PER_WORKER_AT_LEAST = 2
+"""Fewer files than this per worker process: fewer workers (1 or 3 files: analysed here)."""
+
+
 @dataclass
 class BatchOutcome:
     files: int
@@ -160,8 +164,9 @@ def run_files(
         resolved = (str(Path(f).absolute()) for f in files)
         results = run_dask(task, resolved, client=client, total=len(files), lost=lost_row)
     else:
-        jobs = args.jobs or default_jobs()
-        results = run_local(task, files, jobs=min(jobs, max(1, len(files))), total=len(files), lost=lost_row)
+        # a worker process is worth its start for two files or more (a file or two: this process)
+        jobs = min(args.jobs or default_jobs(), max(1, len(files) // FILES_PER_WORKER_AT_LEAST))
+        results = run_local(task, files, jobs=jobs, total=len(files), lost=lost_row)
     failed = 0
     try:
         progress.update(0, force=True)
