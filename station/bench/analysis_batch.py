@@ -5,7 +5,9 @@ Python process (cold start: interpreter, imports, worker processes), listing the
 reading and checking every trial, all the metrics, writing the JSON. Reported per directory (and
 only reported; nothing is asserted):
 
-* wall time of the command and per trial (``ms_per_trial`` = seconds / trials);
+* wall time of the command and per trial (``ms_per_trial`` = seconds / trials), and its CPU time
+  (user + system, the command and its workers) per trial, which depends less on what else the
+  machine is doing;
 * memory: the peak resident set of the command's own process (``VmHWM``, which must stay flat
   however many files: results are streamed), the largest peak of a worker process, and the
   largest sum over the process tree seen by sampling every 0.1 s;
@@ -28,6 +30,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -116,12 +119,15 @@ def time_command(directory: Path, jobs: int | None) -> dict:
         if jobs is not None:
             command += ["--jobs", str(jobs)]
         load_before = os.getloadavg()
+        usage_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         memory = _TreeMemory(proc.pid)
         memory.start()
         _, err = proc.communicate()
         seconds = time.perf_counter() - t0
+        usage_after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the command and its workers, waited for
+        cpu_s = (usage_after.ru_utime + usage_after.ru_stime) - (usage_before.ru_utime + usage_before.ru_stime)
         memory.done.set()
         memory.join()
         load_after = os.getloadavg()
@@ -139,6 +145,8 @@ def time_command(directory: Path, jobs: int | None) -> dict:
         "seconds": round(seconds, 3),
         "ms_per_trial": round(seconds / trials * 1e3, 3),
         "trials_per_s": round(trials / seconds, 1),
+        "cpu_s": round(cpu_s, 3),
+        "cpu_ms_per_trial": round(cpu_s / trials * 1e3, 3),
         "parent_peak_rss_mb": round(memory.parent_hwm_kb / 1024, 1),
         "worker_peak_rss_mb": round(memory.worker_hwm_kb / 1024, 1),
         "tree_peak_rss_mb": round(memory.tree_peak_kb / 1024, 1),
@@ -163,6 +171,7 @@ def time_reference(checkout: Path, python: str, trial: Path, repeats: int) -> di
         "import_s": round(report["import_s"], 3),
         "runs_s": [round(t, 3) for t in report["runs_s"]],
         "median_s_per_trial": round(statistics.median(report["runs_s"]), 3),
+        "median_cpu_s_per_trial": round(statistics.median(report["cpu_s"]), 3),
     }
 
 
@@ -211,12 +220,16 @@ def run(args: argparse.Namespace) -> int:
                 "ms_per_trial": batch["ms_per_trial"],
                 "reference_s_per_trial": reference["median_s_per_trial"],
                 "ratio": round(reference["median_s_per_trial"] * 1e3 / batch["ms_per_trial"], 1),
+                "cpu_ms_per_trial": batch["cpu_ms_per_trial"],
+                "reference_cpu_s_per_trial": reference["median_cpu_s_per_trial"],
+                "cpu_ratio": round(reference["median_cpu_s_per_trial"] * 1e3 / batch["cpu_ms_per_trial"], 1),
                 "load_average_before": batch["load_average_before"][0],
                 "load_average_after": round(os.getloadavg()[0], 2),
             })
         ratio = statistics.median(r["ratio"] for r in rounds)
         reference["rounds"] = rounds
         reference["ratio_median"] = round(ratio, 1)
+        reference["cpu_ratio_median"] = round(statistics.median(r["cpu_ratio"] for r in rounds), 1)
         reference["target_ratio"] = TARGET_RATIO
         reference["met"] = ratio >= TARGET_RATIO
         report["reference"] = reference
@@ -226,7 +239,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"analysis batch benchmark, balance-station {__version__}, {report['cores_used']} core(s), {parser}")
     for b in batches:
         print(f"  {b['directory']}: {b['trials']} trials in {b['seconds']} s = {b['ms_per_trial']} ms/trial "
-              f"({b['analysed']} analysed); peak RSS {b['parent_peak_rss_mb']} MB command, "
+              f"({b['analysed']} analysed), CPU {b['cpu_ms_per_trial']} ms/trial; peak RSS {b['parent_peak_rss_mb']} MB command, "
               f"{b['worker_peak_rss_mb']} MB worker, {b['tree_peak_rss_mb']} MB all; load {b['load_average_before'][0]}")
     if "growth" in report:
         g = report["growth"]
@@ -236,7 +249,8 @@ def run(args: argparse.Namespace) -> int:
         r = report["reference"]
         for i, round_ in enumerate(r["rounds"], start=1):
             print(f"  round {i}: analyze {round_['ms_per_trial']} ms/trial, reference (Quijoux et al. 2021) "
-                  f"{round_['reference_s_per_trial']} s/trial: x{round_['ratio']} (load {round_['load_average_before']})")
-        print(f"  ratio (median of rounds) x{r['ratio_median']}, target x{TARGET_RATIO:g}: "
+                  f"{round_['reference_s_per_trial']} s/trial: x{round_['ratio']}; CPU {round_['cpu_ms_per_trial']} ms "
+                  f"against {round_['reference_cpu_s_per_trial']} s: x{round_['cpu_ratio']} (load {round_['load_average_before']})")
+        print(f"  ratio (median of rounds) x{r['ratio_median']} (CPU x{r['cpu_ratio_median']}), target x{TARGET_RATIO:g}: "
               f"{'met' if r['met'] else 'NOT met'}")
     return 0
