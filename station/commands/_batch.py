@@ -154,11 +154,13 @@ def run_files(
             raise UserError(f"--dask {args.dask}: cannot ask the workers their station version ({type(exc).__name__}: "
                             f"{exc}); is balance-station installed on every worker?") from None
         other = sorted({v for v in versions.values() if v != version})
-        if not versions or other:
+        if not versions:
             client.close()
-            found = ", ".join(other) if other else "no workers"
-            raise UserError(f"--dask {args.dask}: the workers run balance-station {found}, this command {version}; "
-                            "install the same version everywhere (results must say which version made them)")
+            raise UserError(f"--dask {args.dask}: the cluster has no workers; start some with `dask worker {args.dask}`")
+        if other:
+            client.close()
+            raise UserError(f"--dask {args.dask}: the workers run balance-station {', '.join(other)}, this command "
+                            f"{version}; install the same version everywhere (results must say which version made them)")
         # Workers may run elsewhere, in another directory: they get absolute paths, the output keeps
         # the names as given.
         resolved = (str(Path(f).absolute()) for f in files)

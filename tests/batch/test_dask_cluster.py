@@ -131,3 +131,30 @@ def test_unreachable_scheduler_is_one_line():
     assert proc.returncode == 1 and proc.stdout == ""
     assert proc.stderr.startswith(f"balance-station analyze: cannot reach the Dask scheduler at tcp://127.0.0.1:{port}")
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+SCHEDULER_ONLY = textwrap.dedent("""
+    import asyncio, sys
+    from distributed import Scheduler
+
+    async def main():
+        async with Scheduler(port=0, dashboard_address=None) as scheduler:
+            print(scheduler.address, flush=True)
+            await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+
+    asyncio.run(main())
+""")
+
+
+def test_a_cluster_without_workers_is_one_line():
+    proc = subprocess.Popen([sys.executable, "-c", SCHEDULER_ONLY], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    try:
+        address = proc.stdout.readline().strip()
+        status, out, err = _run("analyze", BDS / "BDS00001.txt", "--dask", address)
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=60)
+    assert status == 1 and out == ""
+    assert err == f"balance-station analyze: --dask {address}: the cluster has no workers; start some with " \
+                  f"`dask worker {address}`\n"
