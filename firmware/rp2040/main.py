@@ -199,4 +199,5 @@ def main():
         front_end.poll()
 
 
-main()
+if __name__ == "__main__":  # MicroPython runs main.py at boot as __main__; the host tests import it
+    main()

@@ -8,6 +8,7 @@ import struct
 
 import hxproto as hp
 import pytest
+from pio_words import encode as _encode
 
 from station.hw import rp2040_map as rmap
 
@@ -87,24 +88,6 @@ def test_pio_words_decode_to_four_signed_counts():
         assert hp.decode_words(words, extra) == (values, 0)
     words = _encode([5, 6, 7, 8], 1, extras_low=0b0100)
     assert hp.decode_words(words, 1)[1] == 0b0100
-
-
-def _encode(values, extra, extras_low=0):
-    """What the PIO pushes for these values (MSB-first nibbles, autopush every 32 bits)."""
-    nibbles = []
-    for bit in range(23, -1, -1):
-        nibbles.append(sum(((v >> bit) & 1) << c for c, v in enumerate(values)))
-    words = []
-    for w in range(3):
-        word = 0
-        for n in nibbles[8 * w:8 * w + 8]:
-            word = (word << 4) | n
-        words.append(word)
-    last = 0
-    for _ in range(extra):
-        last = (last << 4) | (0xF & ~extras_low)
-    words.append(last)
-    return words
 
 
 def test_in_band_errors_replace_the_counts():
