@@ -51,6 +51,8 @@ class DiagnosticReport:
     corner_errors: dict[str, str | None]
     imu: str | None
     advice: list[str] = field(default_factory=list)
+    front_end: dict | None = None
+    """The RP2040 front end's counters over the test (sets, lost, CRC errors, desyncs), else None."""
 
     @property
     def ok(self) -> bool:
@@ -68,6 +70,7 @@ class DiagnosticReport:
             "bus_failures": self.bus_failures,
             "corners": self.corner_states,
             "imu": self.imu,
+            "front_end": self.front_end,
             "advice": self.advice,
         }
 
@@ -139,6 +142,8 @@ def corner_noise_n(frames: np.ndarray) -> dict[str, float | None]:
 def run_diagnostics(acquisition, seconds: float = 10.0) -> DiagnosticReport:
     """Measure rates (first ~40 % of ``seconds``), then noise at the frame rate (the rest)."""
     hardware, config = acquisition.hardware, acquisition.config
+    timed = bool(getattr(hardware.plate, "timestamps_samples", False))
+    before = _front_end_counts(hardware.plate) if timed else None
     rates = measure_rates(hardware, config, seconds * 0.4)
     acquisition.loop.start()  # re-align deadlines after the rate phase
     frames = acquisition.run_seconds(seconds * 0.6)
@@ -160,8 +165,23 @@ def run_diagnostics(acquisition, seconds: float = 10.0) -> DiagnosticReport:
         corner_errors=dict(zip(CORNERS, plate.corner_error)),
         imu=None if hardware.imu is None else f"{hardware.imu.name} at 0x{hardware.imu.address:02X}",
     )
+    if timed:
+        after = _front_end_counts(hardware.plate)
+        report.front_end = {key: after[key] - before[key] for key in after}
     report.advice = _advice(report, config, acquisition.calibration)
     return report
+
+
+def _front_end_counts(plate) -> dict[str, int]:
+    """The RP2040 front end's counters now (differences over the test go in the report)."""
+    return {
+        "sets": plate.sets,
+        "sets_lost": plate.sets_lost,
+        "crc_errors": plate.crc_errors,
+        "desync_values": sum(plate.desync_values),
+        "not_ready_values": sum(plate.not_ready_values),
+        "resets": plate.front_end_resets,
+    }
 
 
 def _advice(report: DiagnosticReport, config, calibration) -> list[str]:
@@ -199,6 +219,22 @@ def _advice(report: DiagnosticReport, config, calibration) -> list[str]:
         advice.append(f"frames arrive at {report.frame_rate_hz:.1f} Hz instead of {report.configured_frame_rate_hz:g} Hz: the Pi is overloaded or the bus is slow")
     if report.frames_lost:
         advice.append(f"{report.frames_lost} frames were lost: check the CPU load and the I2C clock (400 kHz in firmware/boot)")
+    fe = report.front_end or {}
+    if fe.get("sets_lost") or fe.get("resets"):
+        advice.append(
+            f"the RP2040 front end lost {fe['sets_lost']} sample sets ({fe['resets']} restarts): check its 5 V supply "
+            "and the I2C cable to the Pi, and that nothing else holds the bus"
+        )
+    if fe.get("crc_errors"):
+        advice.append(
+            f"{fe['crc_errors']} blocks from the RP2040 front end failed their CRC (read again, nothing lost): "
+            "check the I2C cable's length, its pull-ups and its connectors"
+        )
+    if fe.get("desync_values"):
+        advice.append(
+            f"{fe['desync_values']} values lost step with their HX711 (desync): check the SCK and DOUT wires "
+            "(length, a loose contact, interference from mains cables)"
+        )
     if report.bus_errors:
         advice.append(
             f"{report.bus_errors} I2C errors ({report.bus_failures} not recovered by retries): check the pull-up resistors, "

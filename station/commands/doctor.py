@@ -64,6 +64,10 @@ def doctor(args: argparse.Namespace) -> int:
         print(f"  {corner.upper():4} {'no data' if noise is None else f'{noise:.3f}'}")
     print(f"\nI2C errors: {report.bus_errors} ({report.bus_failures} not recovered); frames lost: {report.frames_lost}; "
           f"invalid frames: {report.frames_invalid}; IMU: {report.imu or 'none'}")
+    if report.front_end is not None:
+        fe = report.front_end
+        print(f"RP2040 front end: {fe['sets']} sets, {fe['sets_lost']} lost, {fe['crc_errors']} CRC errors (read again), "
+              f"{fe['desync_values']} desyncs, {fe['not_ready_values']} values of chips not ready, {fe['resets']} restarts")
     if report.ok:
         print("\nAll good: the station is ready.")
         return 0

@@ -99,3 +99,17 @@ def test_a_board_losing_power_mid_run_costs_its_corner_only_and_comes_back():
     # The other corners miss only the sets of the watch itself (no set while the PIO waits for BR).
     assert np.count_nonzero(frames["flags"] & others) <= 12
     assert station.health()["sensors"]["br"]["status"] == "ok"
+
+
+def test_doctor_counts_the_front_ends_errors_and_says_what_to_check():
+    station = SimulatedStation(StationConfig(plate=PlateConfig(front_end="rp2040", adc_rate_sps=80),
+                                             acquisition=AcquisitionConfig(rate_hz=80.0)), seed=0, calibration="nominal")
+    sim = station.simulation
+    sim.front_end.inject_desync("fl", sets=3)
+    sim.bus.corrupt_reads(sim.front_end, count=1, byte_index=12, xor_mask=0x40, after=3)
+    report = run_diagnostics(station, 3.0)
+    fe = report.front_end
+    assert fe["desync_values"] == 3 and fe["crc_errors"] == 1 and fe["sets_lost"] == 0 and fe["sets"] > 200
+    assert any("3 values lost step" in a and "SCK and DOUT" in a for a in report.advice)
+    assert any("failed their CRC (read again, nothing lost)" in a for a in report.advice)
+    assert report.to_dict()["front_end"] == fe
