@@ -235,6 +235,9 @@ class AcquisitionLoop:
         every chip's count afresh (the IMU's FIFO is emptied: what it held predates the frames)."""
         if self.imu is not None and self._imu_state == "ok":
             self._start_imu_stream()  # first: draining a full FIFO takes bus time
+        if self._timed_plate:  # the sets the front end kept so far predate the frames, too
+            self.plate.skip_backlog()
+            self._timed_lost = self.plate.sets_lost
         now = self.clock.monotonic_ns()
         # The first frame is a whole period away, so that its period is polled like every other.
         self._t0_ns = -(-now // self.period_ns) * self.period_ns + self.period_ns
