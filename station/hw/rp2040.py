@@ -313,6 +313,25 @@ class RP2040FrontEnd:
         self._apply_not_ready_mask(status)
         return out
 
+    def skip_backlog(self) -> int:
+        """Acknowledge every set made so far without delivering it (the acquisition starts: they
+        belong to no frame; not counted as lost). Returns how many were skipped."""
+        if self._front_end_down:
+            return 0
+        try:
+            status, lo, hi = self._read_status()
+            if status is None or status.boot_id != self._boot_id:
+                return 0
+            self.sync.observe(self._fe_unwrap(status.clock_us), lo, hi)
+            self._last_read_ns = hi
+            skipped = max(0, self._full_seq(status.next_seq) - self._expected)
+            self._expected += skipped
+            self._write(rmap.REG_ACK, (self._expected & 0xFFFFFFFF).to_bytes(4, "little"))
+        except (BusError, OSError) as exc:
+            self._front_end_failed(exc)
+            return 0
+        return skipped
+
     def _full_seq(self, seq32: int) -> int:
         """A 32-bit sequence number as the nearest full one to the next expected."""
         delta = (seq32 - self._expected) & 0xFFFFFFFF
