@@ -338,6 +338,8 @@
     }
   }
 
+  // a phone: the prescription and its sources on demand (the calendar and outcomes come first)
+  if (window.matchMedia("(max-width: 600px)").matches) $("template-card").open = false;
   $("pause-button").addEventListener("click", () => manage("pause"));
   $("resume-button").addEventListener("click", () => manage("resume"));
   $("end-button").addEventListener("click", () => manage("end"));
