@@ -327,6 +327,9 @@ class RP2040FrontEnd:
             skipped = max(0, self._full_seq(status.next_seq) - self._expected)
             self._expected += skipped
             self._write(rmap.REG_ACK, (self._expected & 0xFFFFFFFF).to_bytes(4, "little"))
+            # The firmware counted overwriting those unread sets as overflows: start its counts
+            # afresh with the acquisition.
+            self._write(rmap.REG_COMMAND, bytes((rmap.CMD_CLEAR_COUNTERS,)))
         except (BusError, OSError) as exc:
             self._front_end_failed(exc)
             return 0
