@@ -220,6 +220,17 @@ class RP2040FrontEnd:
         """Bring-up as steps (see :mod:`station.hw.steps`): identity, START, wait until running."""
         clock = self._clock
         self.read_identity()
+        if self._boot_id is not None:
+            status, lo, hi = self._read_status()
+            if status is not None and status.boot_id == self._boot_id and status.state == rmap.STATE_RUNNING:
+                # It kept running (the bus failed, not the front end): carry on from the next set
+                # wanted, which it still holds unless its ring went round meanwhile (then counted).
+                self._front_end_down = False
+                self.sync.observe(self._fe_unwrap(status.clock_us), lo, hi)
+                for i in range(4):
+                    self.corner_state[i], self.corner_error[i] = OK, None
+                self._apply_not_ready_mask(status)
+                return
         self._write(rmap.REG_COMMAND, bytes((rmap.CMD_START,)))
         deadline = clock.monotonic_ns() + START_TIMEOUT_NS
         while True:

@@ -249,3 +249,19 @@ def test_sets_made_before_the_acquisition_starts_are_skipped_not_lost():
     assert skipped > 250 and front_end.sets_lost == 0 and sim.front_end.overflows == 0  # counts start afresh
     sets = _read_for(clock, front_end, 0.5)
     assert sets and front_end.sets_lost == 0 and sim.front_end.acked >= sim.front_end.seq - 2
+
+
+def test_a_bus_that_fails_for_a_while_loses_nothing_the_front_end_still_holds():
+    clock, sim, front_end = _rig(80)
+    _read_for(clock, front_end, 0.5)
+    sim.bus.inject_errors(sim.front_end, errno.EIO, count=3)  # outlasts the retries: a BusError
+    clock.advance_ns(10_000_000)
+    assert front_end.read_sets() == [] and front_end.corner_state == ["down"] * 4
+    back = []
+    for _ in range(30):
+        clock.advance_ns(10_000_000)
+        back += front_end.recovery_step(clock.monotonic_ns())
+    assert sorted(back) == ["bl", "br", "fl", "fr"] and sim.front_end.boots == 1  # not restarted
+    _read_for(clock, front_end, 0.5)
+    truth = [seq for seq, _ in sim.front_end.truth]
+    assert front_end.sets_lost == 0 and truth[-1] + 1 - front_end.sets in (0, 1)
