@@ -77,6 +77,17 @@ visual reaction allows), :func:`check_no_movement` (``"no_movement"``), :func:`c
 (``"load_off_plate"``). A trial with ``moved_before_go`` loses its reaction time only; any other
 code makes all its measures undefined (``None``, never NaN, as :func:`.metrics.compute_metrics`).
 
+What was verified
+-----------------
+Read in stored public pages: the 8°/4.5°/8° limits and targets from the COG height (PhysioSensing
+2024); the 12.5° x 16° cone (Wikipedia, "Limits of stability"); the five NeuroCom variables and
+their names (Lininger et al. 2018); Teasdale et al. 1993 as a reference for onset detection (cited
+so in Oostwoud Wijdenes et al. 2014, doi:10.3758/s13428-013-0349-7). Not found, so taken as stated
+in the task or chosen here and marked so: the 0.5527 COG-height factor, the 5-95 % window of the
+movement velocity, NeuroCom's onset and endpoint thresholds and its composite weighting, the
+diagonal limits, and the page-level content of Nashner 1997, Clark & Rose 2001 and Pickerill &
+Harter 2011 (cited for the test and its variables as commonly used, not read here).
+
 References
 ----------
 Nashner LM (1997). Computerized dynamic posturography. In: Jacobson GP, Newman CW, Kartush JM (eds)
@@ -583,6 +594,8 @@ def limits_of_stability(
     t, ap, ml, fs = _check_trace(time_s, ap_cm, ml_cm)
     h = cog_height_cm(height_cm)
     limits = _limits(limits_deg)
+    if isinstance(directions, str):
+        raise LimitsOfStabilityError(f"directions must be a list with one direction per go, got the string {directions!r}")
     gos = [float(g) for g in go_times_s]
     dirs = list(directions)
     if len(gos) != len(dirs):

@@ -103,6 +103,25 @@ def test_sway_angle_is_atan_of_displacement_over_cog_height():
     assert a[:, 0].tolist() == [0.0, 0.0]
 
 
+def test_directions_follow_the_plate_frame_of_design_4():
+    # written out by hand, not from the module's table: +AP toward the toes, +ML toward the right
+    hand = {"f": (1, 0), "fr": (1, 1), "r": (0, 1), "br": (-1, 1), "b": (-1, 0), "bl": (-1, -1),
+            "l": (0, -1), "fl": (1, -1)}
+    t = np.arange(0, 10, 1 / FS)
+    push = np.clip((t - 2.4) * 3.0, 0, 6.0)  # cm
+    for d, (s_ap, s_ml) in hand.items():
+        norm = math.hypot(s_ap, s_ml)
+        ap, ml = push * s_ap / norm, push * s_ml / norm
+        m = limits_of_stability(t, ap, ml, [2.0], [d], HEIGHT_CM, lowpass_hz=None)["metrics"]
+        expected = 100 * math.degrees(math.atan(6.0 / H)) / direction_limits_deg()[d]
+        assert m[f"los_max_excursion_pct_{d}"] == pytest.approx(expected, rel=1e-12), d
+        assert m[f"los_directional_control_pct_{d}"] == pytest.approx(100.0, abs=1e-9), d
+        # the opposite label sees the lean as going away from its target
+        opposite = DIRECTIONS[(DIRECTIONS.index(d) + 4) % 8]
+        away = limits_of_stability(t, ap, ml, [2.0], [opposite], HEIGHT_CM, lowpass_hz=None)
+        assert away["quality"] == {opposite: ["no_movement"]}
+
+
 @pytest.mark.parametrize("direction", DIRECTIONS)
 @pytest.mark.parametrize("delay, speed, amplitude", [(0.35, 4.0, 6.0), (0.8, 2.5, 3.0), (0.55, 6.0, 4.0)])
 def test_straight_lean_gives_exact_answers(direction, delay, speed, amplitude):
@@ -340,6 +359,7 @@ def test_several_codes_at_once():
 @pytest.mark.parametrize("change, message", [
     (lambda a: {**a, "ap_cm": a["ap_cm"][:-1]}, "equal length"),
     (lambda a: {**a, "directions": ["x"]}, "unknown direction"),
+    (lambda a: {**a, "directions": "f"}, "one direction per go"),
     (lambda a: {**a, "directions": ["f", "f"], "go_times_s": [2.0, 5.0]}, "more than once"),
     (lambda a: {**a, "go_times_s": [2.0, 4.0]}, "one direction per go"),
     (lambda a: {**a, "go_times_s": [99.0]}, "outside the recording"),
