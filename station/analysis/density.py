@@ -60,35 +60,27 @@ class _BoxTable:
     inside the query's circle (binary lifting, one vectorised step per level). Boxes are a
     conservative test: a box inside the circle proves every sample inside.
 
-    Levels on which no block can fit in a circle of radius r (a block's box fits only if its
-    half-width and half-height satisfy ``wx² + wy² <= r²``) are not built: the test would fail for
-    every query, and a block of the next level contains one of this level, so none of the higher
-    levels could fit either. Each level's table has N + 1 rows, the blocks that would run past the
-    end padded with boxes that never fit (+inf), so a query at any position 0..N reads a row."""
+    A level is built only if one of its blocks is at most ``2 r`` wide and ``2 r`` high (with a
+    rounding margin): a box that fits in a circle of radius r is no wider, so on a level without
+    such a block the test fails for every query, and as a block of the next level contains one of
+    this level, no higher level can have one either. Short stays thus cost few levels (the tables
+    are memory-bound: each level is 32 bytes per sample)."""
 
     def __init__(self, x: np.ndarray, y: np.ndarray, r: float):
         self.x, self.y = x, y
         n = x.shape[0]
         # columns: max x, max y, max -x, max -y over each block (one maximum per level);
         # rows are blocks, so gathering a block's box reads 32 contiguous bytes
-        base = np.empty((n + 1, 4))
-        base[:n, 0], base[:n, 1], base[:n, 2], base[:n, 3] = x, y, -x, -y
-        base[n] = np.inf
-        levels = [base]
-        # a rounding margin far above the error of max(box - q, box + q) for any coordinates here
-        scale = float(np.max(np.abs(base[:n]))) if n else 0.0
-        tol = 64.0 * np.finfo(np.float64).eps * (scale + r)
+        levels = [np.column_stack((x, y, -x, -y))]
+        # widest block that can fit, with a margin far above the rounding of max(box - q, box + q)
+        scale = max(float(np.max(np.abs(levels[0]))), r) if n else r
+        limit = 2.0 * r + 64.0 * np.finfo(np.float64).eps * scale
         step = 1
         while 2 * step <= n and len(levels) <= MAX_BOX_LEVEL:
             prev = levels[-1]
-            table = np.empty_like(prev)
-            np.maximum(prev[:-step], prev[step:], out=table[:-step])
-            table[-step:] = np.inf
-            half_w = 0.5 * (table[: n + 1 - 2 * step, 0] + table[: n + 1 - 2 * step, 2]) - tol
-            half_h = 0.5 * (table[: n + 1 - 2 * step, 1] + table[: n + 1 - 2 * step, 3]) - tol
-            np.maximum(half_w, 0.0, out=half_w)
-            np.maximum(half_h, 0.0, out=half_h)
-            if not np.any(half_w * half_w + half_h * half_h <= r * r):
+            table = np.maximum(prev[:-step], prev[step:])
+            # (levels 1-2, blocks of 2 and 4 samples, nearly always fit: not worth the test)
+            if step >= 4 and not np.any(np.maximum(table[:, 0] + table[:, 2], table[:, 1] + table[:, 3]) <= limit):
                 break  # no block of this level (nor of any higher one) fits in a circle of radius r
             levels.append(table)
             step *= 2
@@ -98,10 +90,13 @@ class _BoxTable:
         qx, qy = self.x[query], self.y[query]
         r2 = r * r
         for k in range(len(self.levels) - 1, -1, -1):
-            box = self.levels[k].take(pos, axis=0)
+            table = self.levels[k]
+            size = table.shape[0]
+            valid = pos < size
+            box = table.take(np.where(valid, pos, 0), axis=0)
             fx = np.maximum(box[:, 0] - qx, box[:, 2] + qx)
             fy = np.maximum(box[:, 1] - qy, box[:, 3] + qy)
-            pos = pos + ((fx * fx + fy * fy <= r2) << k)
+            pos = pos + ((valid & (fx * fx + fy * fy <= r2)) << k)
         return pos
 
 
