@@ -160,6 +160,15 @@ def test_path_off_the_target_axis_has_known_directional_control(tilt_deg):
     assert m["los_movement_velocity_deg_s_fr"] == pytest.approx(4.0 * math.cos(a), rel=1e-9)
 
 
+def test_a_twitch_shorter_than_the_sustain_time_is_not_the_onset():
+    t = np.arange(0, 10, 1 / FS)
+    twitch = _ramp(t, 2.15, 2.0, 0.1)  # 0.05 s at 2 deg/s, above 10 % of the lean's 4 deg/s
+    p = twitch + _ramp(t, 2.5, 4.0, 6.0)
+    out = los.lean_measures(t, np.vstack((p, np.zeros_like(p))), 2.0, "f", 8.0, FS)
+    assert out["reaction_time_s"] == pytest.approx(0.5)
+    assert out["endpoint_excursion_pct"] == pytest.approx(100 * 6.1 / 8.0)
+
+
 def test_a_reversal_ends_the_primary_movement():
     # forward 4 deg, back 1 deg, forward 3 deg: the endpoint is the first stop, the maximum 6 deg
     t = np.arange(0, 10, 1 / FS)
@@ -271,6 +280,18 @@ def test_the_same_angle_backward_is_a_larger_share_of_the_smaller_backward_limit
     b = limits_of_stability(t, -ap, ml, [2.0], ["b"], HEIGHT_CM, lowpass_hz=None)["metrics"]
     assert b["los_max_excursion_pct_b"] == pytest.approx(f["los_max_excursion_pct_f"] * 8.0 / 4.5, rel=1e-12)
     assert b["los_reaction_time_s_b"] == pytest.approx(f["los_reaction_time_s_f"], abs=1e-12)
+
+
+def test_the_start_position_is_the_mean_over_half_a_second_before_the_go():
+    t = np.arange(0, 10, 1 / FS)
+    # 0.3 cm further forward during the half second before the go (and 0.1 cm back the half before)
+    shift = np.where((t >= 1.5 - 1e-9) & (t < 2.0 - 1e-9), 0.3, np.where(t >= 1.0 - 1e-9, -0.1, 0.0))
+    shift[t >= 2.0 - 1e-9] = 0.0
+    lean_deg = _ramp(t, 2.4, 3.0, 5.0)
+    ap = 2.0 + shift + H * np.tan(np.radians(lean_deg))
+    m = limits_of_stability(t, ap, np.zeros_like(t), [2.0], ["f"], HEIGHT_CM, lowpass_hz=None)["metrics"]
+    expected_deg = math.degrees(math.atan((H * math.tan(math.radians(5.0)) - 0.3) / H))
+    assert m["los_max_excursion_pct_f"] == pytest.approx(100 * expected_deg / 8.0, rel=1e-9)
 
 
 def test_the_start_position_on_the_plate_does_not_matter():
