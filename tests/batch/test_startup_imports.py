@@ -33,7 +33,7 @@ def test_analyze_of_a_published_trial_imports_no_filter_no_web_no_simulation(tmp
     heavy = {"scipy.signal", "scipy.fft", "scipy.spatial", "scipy.stats", "pyarrow", "distributed", "flask",
              "station.sim", "station.commands.run", "station.commands.users", "web"}
     assert heavy.isdisjoint(modules), sorted(heavy & modules)
-    assert "scipy.special" in modules  # the ellipse's F quantile: the only scipy the raw profile needs
+    assert not any(m == "scipy" or m.startswith("scipy.") for m in modules)  # F quantile in closed form
 
 
 def test_station_profile_imports_the_filter_when_it_filters(tmp_path):
