@@ -552,7 +552,8 @@ def limits_of_stability(
     limits_deg : mapping, optional
         Limits per direction in degrees replacing the theoretical ones (e.g. from a previous test).
     fz_n : array_like, optional
-        Total vertical force, N, for the load-off-the-plate check.
+        Total vertical force, N, for the load-off-the-plate check (the sum of the corner forces
+        when only those are given).
     corners_n : mapping or (N, 4) array, optional
         Corner forces FL, FR, BL, BR, N, for the one-side-unloaded part of the stepping check.
     trial_duration_s : float
@@ -615,6 +616,8 @@ def limits_of_stability(
     if fz is not None and (fz.shape != t.shape or not np.isfinite(fz).all()):
         raise LimitsOfStabilityError(f"total force must be {t.size} finite values, got shape {fz.shape}")
     corners = _corners(corners_n, t.size)
+    if fz is None and corners is not None:
+        fz = corners.sum(axis=1)
 
     smooth_ap, smooth_ml = ap, ml
     if lowpass_hz is not None:

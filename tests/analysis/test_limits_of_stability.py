@@ -320,7 +320,8 @@ def test_stepping_by_one_side_unloaded():
     t, ap, ml, _ = _one("l", 0.4, 3.0, 5.0)
     corners = np.full((t.size, 4), 175.0)
     lifted = (t >= 4.0) & (t < 4.5)
-    corners[lifted, 1] = corners[lifted, 3] = 2.0  # the right foot off: FR and BR carry almost nothing
+    corners[lifted, 1] = corners[lifted, 3] = 2.0  # the right foot off: FR and BR carry almost nothing,
+    corners[lifted, 0] = corners[lifted, 2] = 348.0  # the left foot all the weight
     out = limits_of_stability(t, ap, ml, [2.0], ["l"], HEIGHT_CM, corners_n=corners)
     assert out["quality"] == {"l": ["stepping"]}
     fine = limits_of_stability(t, ap, ml, [2.0], ["l"], HEIGHT_CM, corners_n=np.full((t.size, 4), 175.0))
@@ -364,6 +365,9 @@ def test_load_off_the_plate():
     assert out["metrics"]["los_max_excursion_pct_br"] is None
     assert limits_of_stability(t, ap, ml, [2.0], ["br"], HEIGHT_CM, fz_n=np.full(t.size, 720.0))["quality"] == {"br": []}
     assert los.check_load_off_plate(np.zeros(100)) == "load_off_plate"  # nobody on the plate
+    corners = np.repeat(fz[:, None] / 4, 4, axis=1)  # the corner forces alone tell it too
+    assert limits_of_stability(t, ap, ml, [2.0], ["br"], HEIGHT_CM, corners_n=corners)["quality"] == {
+        "br": ["load_off_plate"]}
 
 
 def test_several_codes_at_once():
