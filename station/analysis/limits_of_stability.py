@@ -39,8 +39,8 @@ Measures (per direction)
   defines the reaction time only as "time between the signal to move and the patient's first
   movement" and does not publish its threshold).
 * ``los_movement_velocity_deg_s``: average on-axis velocity between 5 % and 95 % of the distance
-  to the endpoint, deg/s: ``0.9 x endpoint / (t95 - t5)``, crossing times linearly interpolated
-  between samples (the NeuroCom definition as described in the task; the corpus searched held no
+  from the onset position to the endpoint, deg/s: ``0.9 x distance / (t95 - t5)``, crossing times
+  linearly interpolated between samples (the NeuroCom definition as described in the task; the corpus searched held no
   primary source for the 5-95 % window, see below).
 * ``los_endpoint_excursion_pct``: on-axis angle at the end of the primary movement, % of the
   direction's limit. The primary movement ends at the first sample after the onset where the
@@ -450,13 +450,14 @@ def lean_measures(
     result["reaction_time_s"] = float(t[n0] - go_s)
     endpoint = float(on[n1])
     result["endpoint_excursion_pct"] = 100.0 * endpoint / limit_deg
-    if endpoint > 0:
+    start = float(on[n0])
+    distance = endpoint - start
+    if distance > 0:
         seg_t, seg_p = t[n0:n1 + 1], on[n0:n1 + 1]
-        if seg_p[0] < 0.05 * endpoint:
-            t5 = _crossing_time(seg_t, seg_p, 0.05 * endpoint)
-            t95 = _crossing_time(seg_t, seg_p, 0.95 * endpoint)
-            if t95 > t5:
-                result["movement_velocity_deg_s"] = 0.9 * endpoint / (t95 - t5)
+        t5 = _crossing_time(seg_t, seg_p, start + 0.05 * distance)
+        t95 = _crossing_time(seg_t, seg_p, start + 0.95 * distance)
+        if t95 > t5:
+            result["movement_velocity_deg_s"] = 0.9 * distance / (t95 - t5)
     d_on = np.diff(on[n0:n1 + 1])
     d_off = np.diff(off[n0:n1 + 1])
     toward = float(d_on.sum())

@@ -169,6 +169,15 @@ def test_a_twitch_shorter_than_the_sustain_time_is_not_the_onset():
     assert out["endpoint_excursion_pct"] == pytest.approx(100 * 6.1 / 8.0)
 
 
+def test_movement_velocity_is_measured_from_where_the_movement_starts():
+    # already 1 deg toward the target at the go (drifted there slowly), then a 4 deg/s lean to 6 deg
+    t = np.arange(0, 10, 1 / FS)
+    p = 1.0 + _ramp(t, 2.4, 4.0, 5.0)
+    out = los.lean_measures(t, np.vstack((p, np.zeros_like(p))), 2.0, "f", 8.0, FS)
+    assert out["movement_velocity_deg_s"] == pytest.approx(4.0, rel=1e-9)
+    assert out["endpoint_excursion_pct"] == pytest.approx(75.0)
+
+
 def test_a_reversal_ends_the_primary_movement():
     # forward 4 deg, back 1 deg, forward 3 deg: the endpoint is the first stop, the maximum 6 deg
     t = np.arange(0, 10, 1 / FS)
