@@ -87,8 +87,20 @@ class _BoxTable:
         self.levels = levels
 
     def advance(self, query: np.ndarray, pos: np.ndarray, r: float) -> np.ndarray:
-        qx, qy = self.x[query], self.y[query]
+        x, y, n = self.x, self.y, self.x.shape[0]
         r2 = r * r
+        # Every block that starts at pos contains sample pos, and its box test rounds no lower than
+        # that sample's own (level-0) test: where the sample at pos is outside, no block can be
+        # skipped, so only the queries whose sample at pos passes are lifted (same result).
+        at = np.minimum(pos, n - 1)
+        qx, qy = x[query], y[query]
+        fx = np.maximum(x[at] - qx, qx - x[at])
+        fy = np.maximum(y[at] - qy, qy - y[at])
+        lift = np.flatnonzero((pos < n) & (fx * fx + fy * fy <= r2))
+        if lift.size == 0:
+            return pos
+        out = pos.copy()
+        pos, qx, qy = pos[lift], qx[lift], qy[lift]
         for k in range(len(self.levels) - 1, -1, -1):
             table = self.levels[k]
             size = table.shape[0]
@@ -97,7 +109,8 @@ class _BoxTable:
             fx = np.maximum(box[:, 0] - qx, box[:, 2] + qx)
             fy = np.maximum(box[:, 1] - qy, box[:, 3] + qy)
             pos = pos + ((valid & (fx * fx + fy * fy <= r2)) << k)
-        return pos
+        out[lift] = pos
+        return out
 
 
 def stay_counts(ap_cm: np.ndarray, ml_cm: np.ndarray, radius_cm: float = DEFAULT_RADIUS_CM) -> np.ndarray:
