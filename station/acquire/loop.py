@@ -196,6 +196,7 @@ class AcquisitionLoop:
         self._have_counts = [False, False, False, False]
         self._was_recovering = [False, False, False, False]
         self._timed_lost = 0
+        self._timed_floor_ns = -math.inf  # sets up to this time belong to lost frames
         # IMU.
         self._imu_state = "absent" if imu is None else ("fault" if imu_error else "ok")
         self._imu_error = imu_error if imu is not None else None
@@ -286,6 +287,9 @@ class AcquisitionLoop:
             self._seq += skipped
             self.stats.frames_lost += skipped
             deadline += skipped * self.period_ns
+            if self._timed_plate:  # the lost frames' sets, still in the front end's ring
+                self._timed_floor_ns = deadline - self.period_ns
+                self.stats.conversions_in_lost_frames += 4 * self.plate.skip_sets_until(self._timed_floor_ns)
             flags |= _LOST_BEFORE
             behind = t_ns - deadline
             self._drop_lost_samples()
@@ -427,7 +431,11 @@ class AcquisitionLoop:
         are counted by it and added to ``conversions_missed`` here."""
         plate = self.plate
         gain = self._gain
-        for t, values in plate.read_sets():
+        floor = self._timed_floor_ns
+        for t, values in plate.read_sets(deadline):
+            if t <= floor:  # a set of a lost frame's period, still in the front end's ring: counted, not moved
+                self.stats.conversions_in_lost_frames += sum(v is not None for v in values)
+                continue
             for i in range(4):
                 value = values[i]
                 if value is None:
