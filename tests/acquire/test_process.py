@@ -10,13 +10,22 @@ import pytest
 
 from station.acquire.process import AcquisitionProcess, AcquisitionSpec, AcquisitionStartError
 from station.acquire.source import RingFrameSource
-from station.config import StationConfig
+from station.config import PlateConfig, StationConfig
 from station.sim.station import SimulatedHardwareRecipe
+
+FRONT_ENDS = {
+    "nau7802": StationConfig(),
+    # Four HX717 boards at 320 SPS read at once by the RP2040 front end (firmware/rp2040).
+    "rp2040": StationConfig(plate=PlateConfig(front_end="rp2040", adc_rate_sps=320)),
+}
 
 
 @pytest.fixture
-def running(tmp_path):
-    spec = AcquisitionSpec(StationConfig(), f"balance-test-{secrets.token_hex(4)}", hardware=SimulatedHardwareRecipe(seed=1), data_dir=str(tmp_path))
+def running(request, tmp_path):
+    """The acquisition process on the simulated plate; the NAU7802 one unless a test asks for
+    another front end (``parametrize("running", [...], indirect=True)``)."""
+    config = FRONT_ENDS[getattr(request, "param", "nau7802")]
+    spec = AcquisitionSpec(config, f"balance-test-{secrets.token_hex(4)}", hardware=SimulatedHardwareRecipe(seed=1), data_dir=str(tmp_path))
     process = AcquisitionProcess(spec)
     process.start()
     source = RingFrameSource(spec.ring_name, 100.0)
@@ -25,6 +34,7 @@ def running(tmp_path):
     process.stop()
 
 
+@pytest.mark.parametrize("running", FRONT_ENDS, indirect=True)
 def test_frames_arrive_in_real_time_with_health(running):
     process, source, spec = running
     source.read_frames(0.5)
@@ -43,6 +53,11 @@ def test_frames_arrive_in_real_time_with_health(running):
     health = source.health()
     assert health["state"] == "ok" and health["frames"] > 100 and health["simulated"] is True
     assert set(health["sensors"]) == {"fl", "fr", "bl", "br", "imu"}
+    assert all(health["sensors"][corner]["status"] == "ok" for corner in ("fl", "fr", "bl", "br"))
+    if spec.config.plate.front_end == "rp2040":  # its sets are delivered, none lost, none failing CRC
+        front_end = health["front_end"]
+        assert front_end["sets"] > 300 and front_end["sets_lost_overflow"] == front_end["sets_lost_reset"] == 0
+        assert front_end["crc_errors"] == 0 and front_end["state"] == "running"
     # The start-up objects are out of the collector's reach: a full collection of them took
     # 27-42 ms (frames lost); what the loop allocates is still collected.
     assert health["gc"]["frozen_objects"] > 10_000
