@@ -89,8 +89,10 @@ class CsvWriter:
 
 
 @contextmanager
-def output(out: str | None) -> Iterator:
-    """The stream results go to: stdout, or ``--out FILE`` replaced atomically at the end."""
+def output(out: str | None, *, keep_hint: str = "use --out FILE to keep every result") -> Iterator:
+    """The stream results go to: stdout, or ``--out FILE`` replaced atomically at the end. A reader
+    that leaves early (``| head``) ends the command with one line, ``keep_hint`` saying how to
+    keep the whole output."""
     if out is None:
         try:
             yield sys.stdout
@@ -99,8 +101,7 @@ def output(out: str | None) -> Iterator:
             import os
 
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
-            raise UserError("the output was closed before the end (the reading program stopped); "
-                            "use --out FILE to keep every result") from None
+            raise UserError(f"the output was closed before the end (the reading program stopped); {keep_hint}") from None
         return
     from station.store.atomic import atomic_text_writer
 

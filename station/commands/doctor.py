@@ -23,6 +23,7 @@ def doctor(args: argparse.Namespace) -> int:
     from station.acquire.local import LocalAcquisition, calibration_for
     from station.sim.station import SimulatedStation
     from station.cli import UserError
+    from station.commands._batch import output
     from station.commands._common import load_config
     from station.hw.errors import StationHardwareError
 
@@ -44,13 +45,20 @@ def doctor(args: argparse.Namespace) -> int:
         except StationHardwareError as exc:
             raise UserError(str(exc)) from None
         acquisition = LocalAcquisition(hardware, config, stored or nominal_calibration(config.plate))
-    if not args.json:
-        print(f"Keep the plate empty and still for {args.seconds:g} s…", flush=True)
-    try:
-        report = run_diagnostics(acquisition, args.seconds)
-    finally:
-        acquisition.close()
-    if args.json:
+    # A reader that leaves early (`doctor --json | head -1`) ends it with one line, as analyze.
+    with output(None, keep_hint="redirect it to a file (> FILE) to keep the whole report"):
+        if not args.json:
+            print(f"Keep the plate empty and still for {args.seconds:g} s…", flush=True)
+        try:
+            report = run_diagnostics(acquisition, args.seconds)
+        finally:
+            acquisition.close()
+        return _print_report(report, args.json)
+
+
+def _print_report(report, as_json: bool) -> int:
+    """The report on stdout, as text or JSON; the exit status (1 if anything needs fixing)."""
+    if as_json:
         print(json.dumps(report.to_dict(), indent=2))
         return 0 if report.ok else 1
     print("\nSample rates (measured vs configured)")
