@@ -67,8 +67,8 @@ def prediction_ellipse(ap_cm: np.ndarray, ml_cm: np.ndarray) -> dict[str, float 
 
     Definition: with S the 2x2 covariance of (AP, ML) (normalised by N-1) and
     ``c = F_0.95(2, N-2) * 2 (N-1)(N+1) / (N (N-2))`` (``F`` the quantile of Fisher's F
-    distribution, :func:`f_quantile_2`), the ellipse ``{x : x^T S^-1 x <= c}`` is expected to contain 95 % of future
-    samples. Its area is ``pi * sqrt(det S) * c``; the semi-axes are ``sqrt(c * lambda)`` for the
+    distribution, :func:`f_quantile_2`), the ellipse ``{x : x^T S^-1 x <= c}`` is expected to
+    contain 95 % of future samples. Its area is ``pi * sqrt(det S) * c``; the semi-axes are ``sqrt(c * lambda)`` for the
     eigenvalues ``lambda`` of S.
 
     Parameters
@@ -113,8 +113,8 @@ def _convex_hull_vertices(points: np.ndarray) -> np.ndarray | None:
     Points strictly inside the octagon of the extreme points in 8 directions cannot be hull
     vertices and are discarded first (Akl & Toussaint 1978), which leaves a few hundred points of
     a sway trajectory instead of thousands, and of these the ones strictly inside the 32-gon of
-    extreme points (:func:`_drop_inside_polygon`), which leaves tens; their hull is Andrew's monotone chain (Andrew 1979),
-    exact orientation tests, collinear points left out. O(N) filter + O(M log M) hull. (Qhull,
+    extreme points (:func:`_drop_inside_polygon`), which leaves tens; their hull is Andrew's
+    monotone chain (Andrew 1979), exact orientation tests, collinear points left out. O(N) filter + O(M log M) hull. (Qhull,
     used before, gave the same diameters; importing scipy.spatial cost more than a trial's analysis.)
     """
     x, y = points[:, 0], points[:, 1]
