@@ -86,14 +86,14 @@ class _BoxTable:
             step *= 2
         self.levels = levels
 
-    def advance(self, query: np.ndarray, pos: np.ndarray, r: float) -> np.ndarray:
+    def advance(self, qx: np.ndarray, qy: np.ndarray, pos: np.ndarray, r: float) -> np.ndarray:
+        """``pos`` moved past the blocks that fit in the circles of radius r around (qx, qy)."""
         x, y, n = self.x, self.y, self.x.shape[0]
         r2 = r * r
         # Every block that starts at pos contains sample pos, and its box test rounds no lower than
         # that sample's own (level-0) test: where the sample at pos is outside, no block can be
         # skipped, so only the queries whose sample at pos passes are lifted (same result).
         at = np.minimum(pos, n - 1)
-        qx, qy = x[query], y[query]
         fx = np.maximum(x[at] - qx, qx - x[at])
         fy = np.maximum(y[at] - qy, qy - y[at])
         lift = np.flatnonzero((pos < n) & (fx * fx + fy * fy <= r2))
@@ -142,21 +142,22 @@ def stay_counts(ap_cm: np.ndarray, ml_cm: np.ndarray, radius_cm: float = DEFAULT
     np.cumsum(np.sqrt(dx * dx + dy * dy), out=cum[1:])
     boxes = _BoxTable(x, y, r)
     query = np.arange(n)
+    qx, qy = x, y  # the coordinates of the unresolved samples, kept alongside ``query``
     # everything within path length r of sample i is inside its circle
     j = np.maximum(np.searchsorted(cum, cum + r, side="right"), query + 1)
     for round_no in range(MAX_ROUNDS):
         if round_no % BOX_EVERY == 0:
-            j = boxes.advance(query, j, r)
+            j = boxes.advance(qx, qy, j, r)
         at_end = j >= n
         jc = np.minimum(j, n - 1)
-        dx, dy = x[jc] - x[query], y[jc] - y[query]
+        dx, dy = x[jc] - qx, y[jc] - qy
         d = np.sqrt(dx * dx + dy * dy)
         resolved = at_end | (d > r)
         exit_index[query[resolved]] = np.minimum(j[resolved], n)
         keep = ~resolved
         if not keep.any():
             return exit_index - np.arange(n) - 1
-        query, j, d = query[keep], j[keep], d[keep]
+        query, j, d, qx, qy = query[keep], j[keep], d[keep], qx[keep], qy[keep]
         j = np.maximum(np.searchsorted(cum, cum[j] + (r - d), side="right"), j + 1)
     exit_index[query] = _polygon_exits(x, y, r, query, j)
     return exit_index - np.arange(n) - 1
