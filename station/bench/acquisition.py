@@ -94,8 +94,6 @@ def _wake_probe(period_ns: int, seconds: float, frame_period_ns: int, results) -
         deadline += period_ns
     cpu_ns = time.thread_time_ns() - cpu0
     late = np.array(late_ns, dtype=np.int64)
-    over = late >= frame_period_ns
-    first = over & ~np.concatenate(([False], over[:-1]))  # a stall's first wake-up is its latest
     results.put({
         "scheduling": scheduling,
         "period_ms": round(period_ns / 1e6, 4),
@@ -104,9 +102,26 @@ def _wake_probe(period_ns: int, seconds: float, frame_period_ns: int, results) -
         "late_p50_ms": round(float(np.percentile(late, 50)) / 1e6, 4),
         "late_p99_ms": round(float(np.percentile(late, 99)) / 1e6, 4),
         "late_max_ms": round(float(late.max()) / 1e6, 4),
-        "stalls_over_frame_period": int(np.count_nonzero(first)),
-        "stalled_frame_periods": int((late[first] // frame_period_ns).sum()),
+        **stall_summary(late, frame_period_ns),
     })
+
+
+def stall_summary(late_ns: np.ndarray, frame_period_ns: int) -> dict:
+    """Stalls in a sleeper's wake-up lateness (ns, one per wake-up, in order): how many times it
+    woke a whole frame period or more late, and the whole frame periods those stalls covered.
+
+    After a stall the sleeper's next deadlines are already past, so it wakes at once, each time a
+    poll interval less late: those catch-up wake-ups belong to the same stall, whose first
+    wake-up is its latest.
+
+    >>> stall_summary(np.array([0, 25, 22, 19, 16, 13, 10, 7, 0, 12]) * 1_000_000, 10_000_000)
+    {'stalls_over_frame_period': 2, 'stalled_frame_periods': 3}
+    """
+    late = np.asarray(late_ns, dtype=np.int64)
+    over = late >= frame_period_ns
+    first = over & ~np.concatenate(([False], over[:-1]))
+    return {"stalls_over_frame_period": int(np.count_nonzero(first)),
+            "stalled_frame_periods": int((late[first] // frame_period_ns).sum())}
 
 
 def _start_wake_probe(ctx, health: dict, config, seconds: float):
