@@ -52,6 +52,7 @@ import json
 import multiprocessing as mp
 import os
 import secrets
+import shutil
 import sys
 import tempfile
 import time
@@ -245,6 +246,7 @@ def run(args) -> int:
             p.join(10)
         main_reader.close()
         process.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)  # the bench's calibration file
     t_ns = np.concatenate(stamps) if stamps else np.empty(0, dtype=np.int64)
     seq = np.concatenate(seqs) if seqs else np.empty(0, dtype=np.uint64)
     intervals_ms = np.diff(t_ns) / 1e6
