@@ -30,23 +30,9 @@ def fsync_dir(directory: str | os.PathLike) -> None:
 
 def atomic_write_text(target: str | os.PathLike, text: str, *, sync_dir: bool = True) -> Path:
     """Replace ``target`` with ``text`` (UTF-8) atomically and durably; returns the path."""
-    target = Path(target)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    if sync_dir:
-        fsync_dir(target.parent)
-    return target
+    with atomic_text_writer(target, sync_dir=sync_dir) as f:
+        f.write(text)
+    return Path(target)
 
 
 @contextmanager
