@@ -63,6 +63,7 @@ def test_frames_arrive_in_real_time_with_health(running):
     assert health["gc"]["frozen_objects"] > 10_000
 
 
+@pytest.mark.parametrize("running", FRONT_ENDS, indirect=True)
 def test_healthz_serves_the_acquisitions_health(running, tmp_path):
     from web import create_app
 
@@ -76,6 +77,7 @@ def test_healthz_serves_the_acquisitions_health(running, tmp_path):
     assert {"frames", "frames_lost", "i2c_errors", "sensors"} <= set(doc)
 
 
+@pytest.mark.parametrize("running", FRONT_ENDS, indirect=True)
 def test_a_hung_acquisition_is_reported_down(running):
     process, source, spec = running
     time.sleep(1.2)
