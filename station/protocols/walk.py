@@ -66,7 +66,7 @@ are put back on the frame grid (:func:`station.analysis.imu_gaps.bridge_gaps`): 
 :data:`station.analysis.imu_gaps.MAX_BRIDGE_S` are interpolated and counted
 (``walk.imu_bridged_frames``, and a warning), a longer one refuses the gait with its time and
 length (``imu_missing`` on the treadmill; an overground test stays timed by its gates)."""
-"""More frames than this without IMU data: no gait measures."""
+
 DEFAULT_MOUNTING = ("+z", "+x")
 """(up axis, toes axis) of the IMU when a caller gives none: +z up, +x toward the toes (the IMU frame
 of station.sim.loads). The composition roots always pass one: the configured
