@@ -66,7 +66,7 @@ class AcquisitionConfig:
     bus_clock_hz: int = 400_000
     rate_hz: float = 100.0
     ring_frames: int = 16_384
-    """Frames kept in the shared-memory ring (136 B each): 164 s at 100 Hz, 51 s at 320 Hz. Readers
+    """Frames kept in the shared-memory ring (140 B each): 164 s at 100 Hz, 51 s at 320 Hz. Readers
     poll every few tens of ms; a larger ring only costs the acquisition process memory."""
 
 

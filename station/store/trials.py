@@ -11,7 +11,7 @@ lost power while recording; set by :meth:`Trials.recover_partial_trials` at the 
 kept, never shown as complete).
 
 **Where the raw frames live: BLOB chunks in SQLite**, one row per group commit holding the frames'
-bytes in ``FRAME_DTYPE`` layout (136 bytes per frame, 13.6 kB/s at 100 Hz). Chosen over
+bytes in ``FRAME_DTYPE`` layout (140 bytes per frame, 14.0 kB/s at 100 Hz). Chosen over
 append-only files beside the database because
 
 * each group commit is one transaction that stores the chunk *and* the trial's frame count
