@@ -89,14 +89,26 @@ def api(driver, method: str, path: str, body=None):
     )
 
 
-def downloaded(folder, name: str, timeout_s: float = 15.0) -> str:
+def downloaded(folder, name: str, timeout_s: float = 15.0, *, binary: bool = False) -> str | bytes:
+    """The file the browser downloaded into ``folder`` once complete (text, or bytes with ``binary``)."""
     path = folder / name
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if path.exists() and not (folder / (name + ".crdownload")).exists() and path.stat().st_size > 0:
-            return path.read_text()
+            return path.read_bytes() if binary else path.read_text()
         time.sleep(0.2)
     raise AssertionError(f"{name} was not downloaded into {folder} (found {sorted(p.name for p in folder.iterdir())})")
+
+
+def setup_admin(driver, url: str) -> None:
+    """First-run setup of the administrator ADMIN, ending on the patients page."""
+    driver.get(url + "/")
+    wait(driver, "the first-run setup page", at("/setup"))
+    fill(driver, "username", ADMIN[0])
+    fill(driver, "password", ADMIN[1])
+    fill(driver, "password_repeat", ADMIN[1])
+    css(driver, "form.card button[type=submit]")[0].click()
+    wait(driver, "the patients page after setup", at("/patients"))
 
 
 def sign_in(driver, url: str, user: tuple[str, str]) -> None:
@@ -111,13 +123,7 @@ def test_a_clinic_session_from_setup_to_history(station, browsers):
     tablet.set_script_timeout(15)
 
     # -- first-run setup, sign out, sign in ------------------------------------------------
-    tablet.get(url + "/")
-    wait(tablet, "the first-run setup page", at("/setup"))
-    fill(tablet, "username", ADMIN[0])
-    fill(tablet, "password", ADMIN[1])
-    fill(tablet, "password_repeat", ADMIN[1])
-    css(tablet, "form.card button[type=submit]")[0].click()
-    wait(tablet, "the patients page after setup", at("/patients"))
+    setup_admin(tablet, url)
     wait(tablet, "the station health chip", lambda d: by_id(d, "health-chip").get_attribute("data-state") == "ok")
     css(tablet, "header form button[type=submit]")[0].click()  # Sign out
     wait(tablet, "the sign-in page", at("/login"))

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from test_dashboard import ADMIN, api, at, by_id, css, fill, wait
+from test_dashboard import api, by_id, css, fill, setup_admin, wait
 
 pytestmark = pytest.mark.e2e
 
@@ -25,16 +25,6 @@ TABLET = (1180, 820)
 PHONE = (390, 844)
 PAGES = ("/patients", "/patients/{pid}", "/patients/{pid}/history", "/live", "/admin/users", "/admin/settings",
          "/admin/audit", "/no/such/page")
-
-
-def setup_admin(driver, url: str) -> None:
-    driver.get(url + "/")
-    wait(driver, "the first-run setup page", at("/setup"))
-    fill(driver, "username", ADMIN[0])
-    fill(driver, "password", ADMIN[1])
-    fill(driver, "password_repeat", ADMIN[1])
-    css(driver, "form.card button[type=submit]")[0].click()
-    wait(driver, "the patients page", at("/patients"))
 
 
 def page_width(driver) -> int:

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from test_dashboard import ADMIN, api, at, by_id, css, fill, wait
+from test_dashboard import api, by_id, css, fill, setup_admin, wait
 
 pytestmark = pytest.mark.e2e
 
@@ -24,13 +24,7 @@ pytestmark = pytest.mark.e2e
 def test_a_programme_from_the_patient_page_to_its_first_assessment(station, browsers):
     started = time.monotonic()
     tablet, _downloads = browsers("tablet")
-    tablet.get(station.url + "/")
-    wait(tablet, "the first-run setup page", at("/setup"))
-    fill(tablet, "username", ADMIN[0])
-    fill(tablet, "password", ADMIN[1])
-    fill(tablet, "password_repeat", ADMIN[1])
-    css(tablet, "form.card button[type=submit]")[0].click()
-    wait(tablet, "the patients page after setup", at("/patients"))
+    setup_admin(tablet, station.url)
     made = api(tablet, "POST", "/api/patients", {"identifier": "PRG-001", "birth_year": 1958, "sex": "M"})
     assert made["status"] == 201, made
     pid = made["body"]["id"]

@@ -10,12 +10,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from test_dashboard import ADMIN, api, at, by_id, css, fill, wait
+from test_dashboard import ADMIN, api, by_id, downloaded, setup_admin, wait
 
 pytestmark = pytest.mark.e2e
 
@@ -38,16 +37,6 @@ def _build_patient(data_dir: Path) -> dict:
         store.close()
 
 
-def _download(folder: Path, name: str, timeout_s: float = 30.0) -> bytes:
-    path = folder / name
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if path.exists() and not (folder / (name + ".crdownload")).exists() and path.stat().st_size > 0:
-            return path.read_bytes()
-        time.sleep(0.2)
-    raise AssertionError(f"{name} was not downloaded into {folder} (found {sorted(p.name for p in folder.iterdir())})")
-
-
 def _click(driver, element_id: str, what: str) -> None:
     wait(driver, what, lambda d: by_id(d, element_id).is_displayed())
     by_id(driver, element_id).click()
@@ -55,35 +44,29 @@ def _click(driver, element_id: str, what: str) -> None:
 
 def test_report_and_fhir_buttons_download_audited_files(station, browsers):
     tablet, downloads = browsers("tablet")
-    tablet.get(station.url + "/")
-    wait(tablet, "the first-run setup page", at("/setup"))
-    fill(tablet, "username", ADMIN[0])
-    fill(tablet, "password", ADMIN[1])
-    fill(tablet, "password_repeat", ADMIN[1])
-    css(tablet, "form.card button[type=submit]")[0].click()
-    wait(tablet, "the patients page after setup", at("/patients"))
+    setup_admin(tablet, station.url)
     made = _build_patient(station.data_dir)
     sid, pid, aid = made["last_visit_session_id"], made["patient_id"], made["assignment_id"]
 
     tablet.get(f"{station.url}/sessions/{sid}")
     wait(tablet, "the visit's results", lambda d: "E2E-REPORTS" in by_id(d, "results-title").text)
     _click(tablet, "session-report", "the visit report button")
-    pdf = _download(downloads, f"E2E-REPORTS-session-{sid}.pdf")
+    pdf = downloaded(downloads, f"E2E-REPORTS-session-{sid}.pdf", 30.0, binary=True)
     assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") >= 2
     _click(tablet, "session-fhir", "the visit FHIR button")
-    bundle = json.loads(_download(downloads, f"E2E-REPORTS-session-{sid}.fhir.json"))
+    bundle = json.loads(downloaded(downloads, f"E2E-REPORTS-session-{sid}.fhir.json", 30.0, binary=True))
     assert bundle["resourceType"] == "Bundle"
     observations = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"]
     assert observations and {o["subject"]["identifier"]["value"] for o in observations} == {"E2E-REPORTS"}
 
     tablet.get(f"{station.url}/patients/{pid}")
     _click(tablet, "patient-report", "the history report button")
-    assert _download(downloads, "E2E-REPORTS-history.pdf").startswith(b"%PDF")
+    assert downloaded(downloads, "E2E-REPORTS-history.pdf", 30.0, binary=True).startswith(b"%PDF")
     assert by_id(tablet, "patient-fhir").is_displayed()
 
     tablet.get(f"{station.url}/assignments/{aid}")
     _click(tablet, "programme-report", "the programme report button")
-    assert _download(downloads, f"E2E-REPORTS-programme-{aid}.pdf").startswith(b"%PDF")
+    assert downloaded(downloads, f"E2E-REPORTS-programme-{aid}.pdf", 30.0, binary=True).startswith(b"%PDF")
 
     audit = api(tablet, "GET", "/api/audit?action=patient.export&limit=20")
     assert audit["status"] == 200, audit

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from test_dashboard import ADMIN, api, at, by_id, css, fill, wait
+from test_dashboard import api, by_id, css, setup_admin, wait
 
 pytestmark = pytest.mark.e2e
 
@@ -32,13 +32,7 @@ def test_a_ten_metre_walk_from_the_gates_to_the_history(station_for, browsers):
     url = station.url
 
     # -- set up, and a patient ---------------------------------------------------------------
-    tablet.get(url + "/")
-    wait(tablet, "the first-run setup page", at("/setup"))
-    fill(tablet, "username", ADMIN[0])
-    fill(tablet, "password", ADMIN[1])
-    fill(tablet, "password_repeat", ADMIN[1])
-    css(tablet, "form.card button[type=submit]")[0].click()
-    wait(tablet, "the patients page after setup", at("/patients"))
+    setup_admin(tablet, url)
     created = api(tablet, "POST", "/api/patients", {"identifier": "WALK-001", "birth_year": 1948, "sex": "M"})
     assert created["status"] == 201, created
     patient_id = created["body"]["id"]
