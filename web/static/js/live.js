@@ -183,9 +183,10 @@
     const s = state.trialState;
     const active = s === "waiting" || s === "countdown" || s === "recording";
     const busy = state.busy; // a command is on its way: nothing can be tapped twice
-    // after a start the station may still say "instructions" for a moment: keep Start disabled
+    // after a start the station may still say "instructions" for a moment, and a status sent before
+    // the start may arrive after the start's reply: keep Start disabled for 5 s (Stop, Skip, Repeat
+    // and an error end this at once)
     const starting = state.startedAt && performance.now() - state.startedAt < 5000 && s === "instructions";
-    if (s !== "instructions") state.startedAt = 0;
     $("btn-start").disabled = busy || starting || !(r && s === "instructions");
     $("btn-stop").disabled = busy || !(r && active);
     $("btn-skip").disabled = busy || !(r && s === "instructions");
@@ -503,9 +504,9 @@
     state.startedAt = performance.now();
     command("/api/station/start").then(() => setTimeout(updateButtons, 5100));
   });
-  $("btn-stop").addEventListener("click", () => command("/api/station/stop"));
-  $("btn-repeat").addEventListener("click", () => { message(""); command("/api/station/repeat"); });
-  $("btn-skip").addEventListener("click", () => command("/api/station/skip"));
+  $("btn-stop").addEventListener("click", () => { state.startedAt = 0; command("/api/station/stop"); });
+  $("btn-repeat").addEventListener("click", () => { state.startedAt = 0; message(""); command("/api/station/repeat"); });
+  $("btn-skip").addEventListener("click", () => { state.startedAt = 0; command("/api/station/skip"); });
   $("btn-end-hold").addEventListener("click", () => command("/api/station/end-hold"));
   $("btn-close").addEventListener("click", () => {
     const r = run();
