@@ -294,6 +294,133 @@ MIGRATIONS = MIGRATIONS + (
     ),
 )
 
+MIGRATIONS = MIGRATIONS + (
+    Migration(
+        5,
+        "sync between stations and the hub: the station's identity, the outbox of changes (queued in the"
+        " change's own transaction), which station, plate and calibration recorded each trial; on the hub:"
+        " station tokens, id maps, resumable frame uploads, erasure tombstones, per-field edit times and"
+        " the versions a last-writer-wins merge replaced",
+        (
+            """
+            CREATE TABLE sync_identity (
+                singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                station_id TEXT NOT NULL,
+                role TEXT NOT NULL DEFAULT 'station' CHECK (role IN ('station', 'hub')),
+                created_at TEXT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE sync_outbox (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                entity TEXT NOT NULL CHECK (entity IN ('patient', 'session', 'trial', 'programme')),
+                local_id INTEGER NOT NULL,
+                patient_id INTEGER,
+                op TEXT NOT NULL CHECK (op IN ('create', 'update', 'upsert', 'erase', 'link')),
+                at TEXT NOT NULL,
+                payload TEXT NOT NULL DEFAULT '{}'
+            )
+            """,
+            "CREATE INDEX sync_outbox_patient ON sync_outbox (patient_id)",
+            """
+            CREATE TABLE sync_state (
+                singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                last_attempt_at TEXT,
+                last_sync_at TEXT,
+                last_error TEXT,
+                tombstone_cursor INTEGER NOT NULL DEFAULT 0,
+                pushed_total INTEGER NOT NULL DEFAULT 0
+            )
+            """,
+            # identifier -> keyed hash, kept beside each patient so that an erasure (audited after
+            # the row is gone) can still say which patient to erase elsewhere, without the identifier
+            """
+            CREATE TABLE sync_patient_keys (
+                patient_id INTEGER PRIMARY KEY,
+                identifier_hash TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX sync_patient_keys_hash ON sync_patient_keys (identifier_hash)",
+            "ALTER TABLE trials ADD COLUMN station_id TEXT",
+            "ALTER TABLE trials ADD COLUMN calibration_id TEXT",
+            """
+            CREATE TABLE hub_stations (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                name TEXT NOT NULL UNIQUE,
+                token_hash TEXT NOT NULL UNIQUE,
+                station_id TEXT,
+                created_at TEXT NOT NULL,
+                revoked_at TEXT,
+                last_seq INTEGER NOT NULL DEFAULT 0,
+                last_sync_at TEXT,
+                queue_length INTEGER,
+                last_error TEXT,
+                changes_applied INTEGER NOT NULL DEFAULT 0
+            )
+            """,
+            """
+            CREATE TABLE hub_id_map (
+                station INTEGER NOT NULL REFERENCES hub_stations (id),
+                entity TEXT NOT NULL,
+                local_id INTEGER NOT NULL,
+                hub_id INTEGER NOT NULL,
+                patient_id INTEGER NOT NULL,
+                PRIMARY KEY (station, entity, local_id)
+            )
+            """,
+            "CREATE INDEX hub_id_map_patient ON hub_id_map (patient_id)",
+            """
+            CREATE TABLE hub_uploads (
+                station INTEGER NOT NULL REFERENCES hub_stations (id),
+                trial_local_id INTEGER NOT NULL,
+                part_no INTEGER NOT NULL CHECK (part_no >= 0),
+                first_seq INTEGER NOT NULL,
+                n_frames INTEGER NOT NULL CHECK (n_frames > 0),
+                data BLOB NOT NULL,
+                PRIMARY KEY (station, trial_local_id, part_no)
+            )
+            """,
+            """
+            CREATE TABLE hub_tombstones (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                identifier_hash TEXT NOT NULL,
+                erased_at TEXT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE hub_patient_field_times (
+                patient_id INTEGER NOT NULL REFERENCES patients (id) ON DELETE CASCADE,
+                field TEXT NOT NULL,
+                changed_at TEXT NOT NULL,
+                PRIMARY KEY (patient_id, field)
+            )
+            """,
+            """
+            CREATE TABLE hub_patient_versions (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                patient_id INTEGER NOT NULL REFERENCES patients (id) ON DELETE CASCADE,
+                at TEXT NOT NULL,
+                station TEXT NOT NULL,
+                change_at TEXT NOT NULL,
+                applied TEXT NOT NULL,
+                kept TEXT NOT NULL,
+                replaced TEXT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE hub_programmes (
+                station INTEGER NOT NULL REFERENCES hub_stations (id),
+                local_id INTEGER NOT NULL,
+                patient_id INTEGER NOT NULL REFERENCES patients (id) ON DELETE CASCADE,
+                doc TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                PRIMARY KEY (station, local_id)
+            )
+            """,
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 
