@@ -44,6 +44,10 @@ REQUIRED_COLUMNS = ("time_s", "ap_cm", "ml_cm")
 FORCE_COLUMNS = ("fz_n", "fl_n", "fr_n", "bl_n", "br_n")
 CORNER_COLUMNS = ("fl_n", "fr_n", "bl_n", "br_n")
 CANONICAL_ORDER = REQUIRED_COLUMNS + FORCE_COLUMNS
+INTEGER_COLUMNS = ("t_ns", "seq")
+"""Columns read as exact 64-bit integers (DESIGN.md §3: the wake time ``t_ns`` is an integer in ns,
+about 2^62 after months of uptime, which float64 would round to 1 µs or worse; ``seq`` counts
+frames). They go to ``extra`` as int64."""
 """Column order of a trial CSV: these first (those present), then any others as given."""
 
 SANTOS_DUARTE_COLUMNS = {
@@ -80,7 +84,8 @@ class TrialFileError(ValueError):
 
 @dataclass
 class TrialData:
-    """One trial read from disk. Arrays are float64, one value per sample, units in the names."""
+    """One trial read from disk. Arrays are float64 (``t_ns`` and ``seq`` in ``extra``: int64), one value
+    per sample, units in the names."""
 
     path: str
     format: str  # STATION_CSV or SANTOS_DUARTE
@@ -185,6 +190,9 @@ def read_trial(
 
     columns = {name: np.ascontiguousarray(table[:, j]) for j, name in enumerate(names)}
     _check_values(path, columns, allow_nan, first_line_no=first + 2)
+    for j, name in enumerate(names):
+        if name in INTEGER_COLUMNS:
+            columns[name] = _parse_integers(path, data_lines, j, name, delimiter, first_line_no=first + 2)
     metadata = _read_sidecar(path)
     time_s = columns.pop("time_s")
     fs_hz = _sample_rate(path, fmt, time_s, metadata, first_line_no=first + 2)
@@ -324,6 +332,28 @@ def _parse_numbers(
         return table
     _diagnose(path, data_lines, names, delimiter, first_line_no)
     raise TrialFileError(path, "cannot parse the numbers (unexpected layout)")  # pragma: no cover
+
+
+def _parse_integers(
+    path: Path, data_lines: list[str], j: int, name: str, delimiter: str | None, first_line_no: int
+) -> np.ndarray:
+    """Column ``j`` parsed again as exact int64 (see :data:`INTEGER_COLUMNS`); a value that is not a
+    whole number is the file's error, naming the line."""
+    try:
+        return np.loadtxt(
+            io.StringIO("\n".join(data_lines)), delimiter=delimiter, comments=None, dtype=np.int64, usecols=(j,), ndmin=1
+        )
+    except ValueError:
+        pass
+    for i, line in enumerate(data_lines):
+        value = line.split(delimiter)[j].strip()
+        try:
+            int(value)
+        except ValueError:
+            raise TrialFileError(
+                path, f"line {first_line_no + i}: {name} must be a whole number, not {value!r}"
+            ) from None
+    raise TrialFileError(path, f"cannot parse {name} as whole numbers")  # pragma: no cover
 
 
 def _parse_fast(data_lines: list[str], names: list[str], delimiter: str | None) -> np.ndarray | None:

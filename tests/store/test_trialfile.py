@@ -194,3 +194,29 @@ def test_partial_last_line_after_crash_is_recoverable(tmp_path):
     with pytest.raises(TrialFileError, match="line 22: 2 values"):
         read_trial(path)
     assert read_trial(path, allow_truncated=True).samples == 20
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_wake_time_and_seq_read_as_exact_integers_after_months_of_uptime(tmp_path, fast):
+    """t_ns near 2**62 (≈ 146 years of ns; months of uptime are already past float64's 2**53) must
+    come back exactly: float64 would round these to multiples of 1024 ns."""
+    cols = _columns(n=300)
+    seq = np.arange(300, dtype=np.int64) + 7
+    t_ns = np.int64(2**62) + seq * 10_000_000 + np.arange(300, dtype=np.int64) % 997  # odd ns: not representable
+    cols["t_ns"], cols["seq"] = t_ns, seq
+    path = tmp_path / "trial.csv"
+    write_trial_csv(path, cols, {"rate_hz": 100.0})
+    trial = read_trial(path, fast=fast)
+    assert trial.extra["t_ns"].dtype == np.int64 and trial.extra["seq"].dtype == np.int64
+    np.testing.assert_array_equal(trial.extra["t_ns"], t_ns)
+    np.testing.assert_array_equal(trial.extra["seq"], seq)
+
+
+def test_wake_time_that_is_not_a_whole_number_is_a_one_line_error(tmp_path):
+    path = tmp_path / "trial.csv"
+    lines = ["time_s,ap_cm,ml_cm,t_ns"] + [f"{i / 100:.2f},0.1,0.2,{1000 + i}" for i in range(50)]
+    lines[11] = "0.10,0.1,0.2,1010.5"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(TrialFileError, match=r"line 12: t_ns must be a whole number, not '1010.5'") as err:
+        read_trial(path)
+    assert "\n" not in str(err.value)
