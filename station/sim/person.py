@@ -25,6 +25,13 @@ conditions compare paired.
 smooth COM trajectories ``s(t)`` executed by feed-forward, adding ``s − (h/g)·s''`` to the COP:
 moving the COM sideways first moves the COP the other way (the anticipatory postural adjustment).
 
+*Leaning* (the limits-of-stability test, biofeedback games): :meth:`VirtualPerson.lean_toward`
+moves the COM in both axes to a point (plate frame) after a reaction time along a minimum-jerk
+path and holds it while the sway goes on around it; the person has their own limits of stability
+(70–90 % of the theoretical ones, seeded, within the base of support) and falls short of a point
+beyond them; :meth:`VirtualPerson.return_to_centre` brings them back upright
+(:mod:`station.sim.leaning` has the model and its constants).
+
 *Stepping on/off* is not a balance movement: the plate's Fz ramps while the COP sits under the
 first foot, then the COP moves to the stance (``step_on``); the reverse for ``step_off``.
 
@@ -55,6 +62,10 @@ API
     p.single_leg(50.0, side="left")                 # stand on the left leg (right foot lifts)
     p.touch_down(58.0)                              # loses balance: right foot lands at 58 s
     p.stumble(62.0, direction="forward")            # a sudden push: COM velocity kick + dip
+    p.lean_toward(64.0, ap_cm=6.0, ml_cm=3.0)       # go at 64 s: lean (after a reaction) so the COP goes there
+    p.return_to_centre(70.0)                        # told at 70 s: back upright
+    p.lean_in_direction(72.0, "fr", fraction=1.0)   # toward forward-right, as far as own limits allow
+    p.own_limits, p.reaction_s, p.leans             # the person's limits (cm), typical reaction (s), plans
     p.step_off(70.0)
     p.corner_forces_n(t_s); p.plate_load(t_s); p.trunk(t_s)   # the LoadSource protocol
     p.com_cm(t_s); p.sample(time_s_array)                      # the truth, for tests
@@ -78,6 +89,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from station.config import PlateConfig
+from station.sim import leaning
 from station.sim.loads import STANDARD_GRAVITY_M_S2, PlateLoad, TrunkSample, distribute_to_corners
 from station.sim.sway_model import V as STATE_V
 from station.sim.sway_model import Controller, NoiseLevels, SwayAxis
@@ -407,6 +419,22 @@ class VirtualPerson:
         self._kicks: list[tuple[int, int, float]] = []  # (grid index, axis 0=AP 1=ML, Δv cm/s)
         self._drops: list[tuple[float, float]] = []  # (start s, depth cm)
         self._path = _PlannedPath(initial_ml)
+        self._path_ap = _PlannedPath(0.0)  # leans: AP COM displacement from the stance, cm
+        self._lean_cm = (0.0, 0.0)  # where the person is leaning to (AP, ML from the neutral position)
+        self._leans = 0
+        self.leans: list[leaning.LeanPlan] = []
+        """Every lean and return planned (the truth, for tests)."""
+        lean_rng = self._rng(3)
+        self.own_limits = leaning.own_limits(
+            lean_rng, self.height_cm, feet_apart_cm=self.feet_apart_cm, stance_ap_cm=self.stance_ap_cm,
+            plate_width_cm=plate.width_cm, plate_depth_cm=plate.depth_cm)
+        """This person's limits of stability (:class:`station.sim.leaning.OwnLimits`, cm of COP)."""
+        z_reaction, z_speed = lean_rng.standard_normal(2)
+        self.reaction_s = float(leaning.REACTION_S[self.age_group] * np.exp(leaning.REACTION_PERSON_LN_SD * z_reaction))
+        """Typical reaction time to a go signal, s."""
+        self.lean_speed_deg_s = float(leaning.LEAN_SPEED_DEG_S[self.age_group]
+                                      * np.exp(leaning.LEAN_SPEED_PERSON_LN_SD * z_speed))
+        """Typical average angular speed of a lean, deg/s."""
         self._levels_cache: dict[tuple[str, str, str], tuple[NoiseLevels, NoiseLevels]] = {}
 
         self._states: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -597,6 +625,71 @@ class VirtualPerson:
         self._drops.append((t, STUMBLE_DROP_CM))
         self._commit(t, f"stumble {direction} at {speed:g} cm/s")
 
+    @property
+    def neutral_cm(self) -> tuple[float, float]:
+        """The person's neutral (upright, not leaning) mean COP in the plate frame (AP, ML), cm."""
+        return (self.stance_ap_cm, self._double_ml_cm)
+
+    def _lean_reaction(self, reaction_s) -> float:
+        if reaction_s is not None:
+            return _positive("reaction_s", reaction_s, allow_zero=True)
+        z = float(self._rng(4, self._leans).standard_normal())
+        return max(leaning.MIN_REACTION_S, self.reaction_s * math.exp(leaning.REACTION_LEAN_LN_SD * z))
+
+    def _move(self, go_s: float, to_cm: tuple[float, float], reaction_s, what: str) -> leaning.LeanPlan:
+        t = self._begin(go_s, what)
+        self._require(t, what, on_plate=True, double=True)
+        for name, value in zip(("ap_cm", "ml_cm"), to_cm):
+            if not math.isfinite(value):
+                raise ValueError(f"{what}: {name} must be a finite number of cm, got {value!r}")
+        plan = leaning.plan_lean(t, self._lean_reaction(reaction_s), self._lean_cm, to_cm, self.own_limits,
+                                 self.lean_speed_deg_s, COM_HEIGHT_FRACTION * self.height_cm, self._h_over_g_s2)
+        duration = plan.move_end_s - plan.move_start_s
+        self._path_ap.move_to(plan.move_start_s, plan.held_ap_cm, duration)
+        self._path.move_to(plan.move_start_s, self._double_ml_cm + plan.held_ml_cm, duration)
+        self._lean_cm = (plan.held_ap_cm, plan.held_ml_cm)
+        self._leans += 1
+        self.leans.append(plan)
+        return plan
+
+    @_locked
+    def lean_toward(self, at_s: float, ap_cm: float, ml_cm: float, *, reaction_s: float | None = None) -> leaning.LeanPlan:
+        """Lean so that the COP goes to (``ap_cm``, ``ml_cm``) in the plate frame, on a go signal at ``at_s``.
+
+        After a reaction time (this person's typical :attr:`reaction_s`, varying from lean to
+        lean, or ``reaction_s``), the COM moves there along a minimum-jerk path and is held while
+        the person keeps swaying around it. A point beyond the person's own limits
+        (:attr:`own_limits`) is approached along the same direction as far as those limits allow:
+        the person falls short of it, holding far enough inside them that only the sway around
+        the held point (rarely more than half a cm) can carry the COP past them. Returns the
+        :class:`station.sim.leaning.LeanPlan` (when the movement starts and ends, the held point).
+        """
+        plan = self._move(at_s, (float(ap_cm) - self.stance_ap_cm, float(ml_cm) - self._double_ml_cm),
+                          reaction_s, "lean_toward")
+        self._commit(plan.go_s, f"lean toward AP {float(ap_cm):+.1f} cm, ML {float(ml_cm):+.1f} cm"
+                     f" (held at {plan.held_ap_cm:+.1f}, {plan.held_ml_cm:+.1f} cm from neutral)")
+        return plan
+
+    @_locked
+    def lean_in_direction(self, at_s: float, direction: str, fraction: float = 1.0, *,
+                          reaction_s: float | None = None) -> leaning.LeanPlan:
+        """Lean toward an LOS direction (``f``, ``fr``, ``r``, … ``fl``) to ``fraction`` of this
+        person's own limit there (1.0: as far as they can), on a go signal at ``at_s``."""
+        fraction = _positive("fraction", fraction, allow_zero=True)
+        if direction not in leaning.DIRECTION_VECTORS:
+            raise ValueError(f"unknown direction {direction!r}; use one of {', '.join(leaning.DIRECTION_VECTORS)}")
+        u_ap, u_ml = leaning.DIRECTION_VECTORS[direction]
+        reach = fraction * self.own_limits.in_direction(direction)
+        return self.lean_toward(at_s, self.stance_ap_cm + reach * u_ap, self._double_ml_cm + reach * u_ml,
+                                reaction_s=reaction_s)
+
+    @_locked
+    def return_to_centre(self, at_s: float, *, reaction_s: float | None = None) -> leaning.LeanPlan:
+        """Come back upright to the neutral position, told at ``at_s`` (after a reaction time)."""
+        plan = self._move(at_s, (0.0, 0.0), reaction_s, "return_to_centre")
+        self._commit(plan.go_s, "return to centre")
+        return plan
+
     def _change_regime(self, t_s: float, **changes: str) -> None:
         """Record a change of vision/surface/stance from ``t_s`` and rebuild the regime list
         (changes may be recorded out of time order, e.g. a condition change during the weight
@@ -712,7 +805,10 @@ class VirtualPerson:
         """Plate forces, COP and IMU from the sway outputs and the deterministic parts."""
         g = STANDARD_GRAVITY_M_S2
         s, s1, s2 = self._path.evaluate(t)
+        a0, a1, a2 = self._path_ap.evaluate(t)
         com_ap, vel_ap, acc_ap, cop_ap = out_ap
+        com_ap, vel_ap, acc_ap = com_ap + a0, vel_ap + a1, acc_ap + a2
+        cop_ap = cop_ap + a0 - self._h_over_g_s2 * a2
         com_ml = out_ml[0] + s
         vel_ml = out_ml[1] + s1
         acc_ml = out_ml[2] + s2
