@@ -77,6 +77,10 @@ class AuditLog:
     def __init__(self, db: Database, wall_clock: Callable[[], float] = time.time):
         self._db = db
         self._now = wall_clock
+        self.hooks: list[Callable[..., None]] = []
+        """Called inside the entry's transaction, after it is written, as ``hook(conn, actor,
+        action, patient_id=..., object=..., detail=...)``: the sync outbox
+        (:mod:`station.store.outbox`) queues each change this way, in the same transaction."""
 
     def record(
         self,
@@ -109,6 +113,8 @@ class AuditLog:
                     None if detail is None else json.dumps(detail, sort_keys=True),
                 ),
             )
+            for hook in self.hooks:
+                hook(conn, actor, action, patient_id=patient_id, object=object, detail=detail)
 
     def query(
         self,

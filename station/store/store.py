@@ -25,6 +25,7 @@ from station.store.datadir import check_data_dir, open_in_data_dir
 from station.store.db import Database, StoreError, acquire_service_lock, db_path, is_disk_full
 from station.store.logins import LoginSessions
 from station.store.migrations import migrate
+from station.store.outbox import Outbox
 from station.store.passwords import DEFAULT_COST, ScryptCost
 from station.store.patients import Patients
 from station.store.secret import SECRET_KEY_FILENAME
@@ -105,7 +106,8 @@ class Store:
     """Everything stored in one data directory.
 
     Attributes: ``users``, ``logins`` (login sessions), ``patients``, ``sessions`` (visits),
-    ``trials``, ``programmes`` (training programmes), ``settings``, ``audit``, ``db``.
+    ``trials``, ``programmes`` (training programmes), ``settings``, ``audit``, ``db``, ``outbox``
+    (the station's identity and its queue of changes for the hub, :mod:`station.store.outbox`).
 
     Parameters
     ----------
@@ -157,6 +159,8 @@ class Store:
                 raise StoreError(f"the disk holding {self.data_dir} is full; {WHAT_TO_DO}") from None
             raise
         self.audit = AuditLog(self.db, wall_clock)
+        self.outbox = Outbox(self.db, wall_clock)
+        self.audit.hooks.append(self.outbox.capture)
         self.users = Users(self.db, self.audit, wall_clock, password_cost)
         self.logins = LoginSessions(self.db, wall_clock)
         self.patients = Patients(self.db, self.audit, wall_clock)

@@ -222,6 +222,8 @@ def _detail(row: sqlite3.Row) -> dict:
         "station_check": _station_check(row),
         "station_version": row["station_version"],
         "recorded_by": row["recorded_by"],
+        "station_id": row["station_id"],
+        "calibration_id": row["calibration_id"],
     }
 
 

@@ -1,0 +1,293 @@
+"""The sync outbox: every change to clinic records, queued in the transaction that makes it.
+
+A station pushes its changes to the hub store-and-forward (:mod:`station.sync`). So that no change
+is ever made without being queued, nor queued without being made, the queue is filled from the
+audit log's hook (:attr:`station.store.audit.AuditLog.hooks`): every change of a patient,
+session, trial or training programme writes its audit entry inside its own write transaction, and
+:meth:`Outbox.capture` adds the outbox row in that same transaction.
+
+Rows (``sync_outbox``), in order of ``seq`` (the station's own sequence; with the station's id it
+makes the change id ``<station_id>:<seq>``, unique across the clinic network):
+
+========== ================= ==================================================================
+entity     op                payload
+========== ================= ==================================================================
+patient    create, update    the fields changed, with their values *at the time of the change*
+                             (the hub merges them last-writer-wins per field by ``at``)
+patient    erase             ``identifier_hash`` (:func:`identifier_hash`), nothing else
+patient    link              ``identifier``: a patient pulled from the hub (no fields: the hub
+                             has them)
+session    upsert            none: the session is read when pushed (whole-record upsert)
+trial      upsert            none: the trial's record and its raw frames are read when pushed
+                             (only trials that ended: complete, aborted or partial)
+programme  upsert            none: the programme document is read when pushed
+========== ================= ==================================================================
+
+Erasing a patient deletes their queued rows (which may hold their fields) in the erasure's
+transaction and queues one ``erase``. A change made by the sync itself (a hub erasure applied at
+the station) is made inside :meth:`Outbox.muted` and is not queued back.
+
+Station identity: ``sync_identity`` holds a UUID created once, when the database first gets this
+table; the same row says whether the database is a station's or the hub's (``role``). Every trial
+records the station that recorded it (``trials.station_id``) and which calibration it used
+(``trials.calibration_id``, :func:`calibration_id`). A station has one plate, so the station id
+names the plate, and the calibration id the plate's calibration at the time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+from station.store.db import Database
+from station.store.timefmt import utc_iso
+
+PATIENT_SYNC_FIELDS = ("identifier", "birth_year", "sex", "height_cm", "weight_kg", "conditions", "notes")
+"""The patient fields that sync (plus ``archived``)."""
+TRIAL_END_ACTIONS = frozenset({"trial.finish", "trial.abort", "trial.recover", "trial.update"})
+PROGRAMME_ACTIONS = frozenset({"programme.assign", "programme.update", "programme.dose"})
+_HASH_DOMAIN = b"balance-station patient identifier v1\x00"
+
+
+def identifier_hash(identifier: str) -> str:
+    """The hash that names a patient in erasure tombstones (hex SHA-256 of the case-folded
+    identifier, domain-separated): identifiers are compared case-insensitively everywhere.
+
+    >>> identifier_hash("P-001") == identifier_hash("p-001")
+    True
+    """
+    return hashlib.sha256(_HASH_DOMAIN + identifier.strip().casefold().encode("utf-8")).hexdigest()
+
+
+def calibration_id(calibration_json: str) -> str:
+    """A short, stable id of a calibration document (16 hex digits of the SHA-256 of its
+    canonical JSON): two trials with the same id used the same calibration."""
+    doc = json.loads(calibration_json)
+    canonical = json.dumps(doc, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def patient_snapshot(row, fields: tuple[str, ...] | list[str]) -> dict:
+    """The values of ``fields`` (and ``archived``) of a ``patients`` row, as the API shows them."""
+    out = {}
+    for key in fields:
+        if key == "archived":
+            out["archived"] = row["archived_at"] is not None
+        elif key == "conditions":
+            out["conditions"] = json.loads(row["conditions"])
+        else:
+            out[key] = row[key]
+    return out
+
+
+class Outbox:
+    """The queue of changes of one database and its station identity.
+
+    Parameters
+    ----------
+    db : Database
+    wall_clock : callable
+        Unix time in s: each change's ``at``.
+    """
+
+    def __init__(self, db: Database, wall_clock: Callable[[], float] = time.time):
+        self._db = db
+        self._now = wall_clock
+        self._local = threading.local()
+        self.station_id, self.role = self._ensure_identity()
+        self._backfill_keys()
+
+    # -- identity ---------------------------------------------------------------------------
+
+    def _ensure_identity(self) -> tuple[str, str]:
+        with self._db.read() as conn:
+            row = conn.execute("SELECT station_id, role FROM sync_identity").fetchone()
+        if row is not None:
+            return row["station_id"], row["role"]
+        with self._db.write() as conn:
+            row = conn.execute("SELECT station_id, role FROM sync_identity").fetchone()
+            if row is not None:
+                return row["station_id"], row["role"]
+            station_id = str(uuid.uuid4())
+            now = utc_iso(self._now())
+            conn.execute("INSERT INTO sync_identity (singleton, station_id, role, created_at) VALUES (1, ?, 'station', ?)",
+                         (station_id, now))
+            conn.execute("INSERT INTO sync_state (singleton) VALUES (1)")
+            self._enqueue_existing(conn, now)
+        return station_id, "station"
+
+    def set_role(self, role: str) -> None:
+        """Make this database a ``hub`` (changes are no longer queued: the hub is where they go)
+        or a ``station``."""
+        if role not in ("station", "hub"):
+            raise ValueError("role must be 'station' or 'hub'")
+        with self._db.write() as conn:
+            conn.execute("UPDATE sync_identity SET role = ?", (role,))
+            if role == "hub":
+                conn.execute("DELETE FROM sync_outbox")
+        self.role = role
+
+    def _enqueue_existing(self, conn: sqlite3.Connection, now: str) -> None:
+        """Queue what the database held before it had an outbox (its first sync sends it all)."""
+        for row in conn.execute("SELECT * FROM patients ORDER BY id").fetchall():
+            self._add(conn, "patient", row["id"], row["id"], "create",
+                      patient_snapshot(row, PATIENT_SYNC_FIELDS + ("archived",)), at=row["updated_at"])
+        for row in conn.execute("SELECT id, patient_id FROM sessions ORDER BY id").fetchall():
+            self._add(conn, "session", row["id"], row["patient_id"], "upsert", at=now)
+        for row in conn.execute(
+            "SELECT t.id, s.patient_id FROM trials t JOIN sessions s ON s.id = t.session_id"
+            " WHERE t.status != 'recording' ORDER BY t.id"
+        ).fetchall():
+            self._add(conn, "trial", row["id"], row["patient_id"], "upsert", at=now)
+        for row in conn.execute("SELECT id, patient_id FROM programme_assignments ORDER BY id").fetchall():
+            self._add(conn, "programme", row["id"], row["patient_id"], "upsert", at=now)
+
+    def _backfill_keys(self) -> None:
+        with self._db.read() as conn:
+            missing = conn.execute(
+                "SELECT p.id, p.identifier FROM patients p LEFT JOIN sync_patient_keys k ON k.patient_id = p.id"
+                " WHERE k.patient_id IS NULL"
+            ).fetchall()
+        if missing:
+            with self._db.write() as conn:
+                for row in missing:
+                    self._set_key(conn, row["id"], row["identifier"])
+
+    # -- capture ----------------------------------------------------------------------------
+
+    @contextmanager
+    def muted(self) -> Iterator[None]:
+        """Changes made by this thread inside the block are not queued (the sync applying what
+        came from the hub must not send it back)."""
+        previous = getattr(self._local, "muted", False)
+        self._local.muted = True
+        try:
+            yield
+        finally:
+            self._local.muted = previous
+
+    @property
+    def _queueing(self) -> bool:
+        return self.role == "station" and not getattr(self._local, "muted", False)
+
+    def capture(self, conn: sqlite3.Connection, actor, action: str, *, patient_id=None, object=None,
+                detail=None) -> None:
+        """The audit log's hook: queue the change ``action`` made to ``object`` (in its transaction)."""
+        kind, _, number = (object or "").partition(":")
+        if not number.isdigit():
+            return
+        local_id = int(number)
+        if action == "patient.erase":
+            self._erased(conn, local_id)
+        elif action == "patient.create":
+            row = conn.execute("SELECT * FROM patients WHERE id = ?", (local_id,)).fetchone()
+            self._set_key(conn, local_id, row["identifier"])
+            if self._queueing:
+                self._add(conn, "patient", local_id, local_id, "create",
+                          patient_snapshot(row, PATIENT_SYNC_FIELDS + ("archived",)))
+        elif action in ("patient.update", "patient.archive", "patient.unarchive"):
+            row = conn.execute("SELECT * FROM patients WHERE id = ?", (local_id,)).fetchone()
+            changed = ["archived"] if action != "patient.update" else list((detail or {}).get("changed", ()))
+            if "identifier" in changed:
+                self._set_key(conn, local_id, row["identifier"])
+            if self._queueing and changed:
+                self._add(conn, "patient", local_id, local_id, "update", patient_snapshot(row, changed))
+        elif kind == "session" and action in ("session.create", "session.update"):
+            if self._queueing:
+                self._add(conn, "session", local_id, patient_id, "upsert")
+        elif kind == "trial" and (action == "trial.record" or action in TRIAL_END_ACTIONS):
+            row = conn.execute("SELECT status, calibration, station_id FROM trials WHERE id = ?", (local_id,)).fetchone()
+            if row is None:
+                return
+            if row["station_id"] is None:  # recorded here (a trial synced to the hub keeps its station's)
+                conn.execute("UPDATE trials SET station_id = ?, calibration_id = ? WHERE id = ?",
+                             (self.station_id, calibration_id(row["calibration"]), local_id))
+            if self._queueing and row["status"] != "recording":
+                self._add(conn, "trial", local_id, patient_id, "upsert")
+        elif kind == "programme" and action in PROGRAMME_ACTIONS:
+            if self._queueing:
+                self._add(conn, "programme", local_id, patient_id, "upsert")
+
+    def _erased(self, conn: sqlite3.Connection, patient_id: int) -> None:
+        key = conn.execute("SELECT identifier_hash FROM sync_patient_keys WHERE patient_id = ?",
+                           (patient_id,)).fetchone()
+        conn.execute("DELETE FROM sync_patient_keys WHERE patient_id = ?", (patient_id,))
+        conn.execute("DELETE FROM sync_outbox WHERE patient_id = ?", (patient_id,))
+        if key is None:
+            return
+        if self.role == "hub":
+            conn.execute("DELETE FROM hub_id_map WHERE patient_id = ?", (patient_id,))
+            conn.execute("INSERT INTO hub_tombstones (identifier_hash, erased_at) VALUES (?, ?)",
+                         (key["identifier_hash"], utc_iso(self._now())))
+        elif self._queueing:
+            self._add(conn, "patient", patient_id, None, "erase", {"identifier_hash": key["identifier_hash"]})
+
+    def _set_key(self, conn: sqlite3.Connection, patient_id: int, identifier: str) -> None:
+        conn.execute("DELETE FROM sync_patient_keys WHERE patient_id = ?", (patient_id,))
+        conn.execute("INSERT INTO sync_patient_keys (patient_id, identifier_hash) VALUES (?, ?)",
+                     (patient_id, identifier_hash(identifier)))
+
+    def _add(self, conn, entity: str, local_id: int, patient_id: int | None, op: str, payload: dict | None = None,
+             *, at: str | None = None) -> None:
+        conn.execute(
+            "INSERT INTO sync_outbox (entity, local_id, patient_id, op, at, payload) VALUES (?, ?, ?, ?, ?, ?)",
+            (entity, local_id, patient_id, op, at or utc_iso(self._now()), json.dumps(payload or {})),
+        )
+
+    def link(self, patient_id: int, identifier: str) -> None:
+        """Queue the news that local patient ``patient_id`` is the hub's ``identifier`` (pulled)."""
+        with self._db.write() as conn:
+            self._add(conn, "patient", patient_id, patient_id, "link", {"identifier": identifier})
+
+    # -- the queue --------------------------------------------------------------------------
+
+    def pending(self, limit: int = 100, after_seq: int = 0) -> list[dict]:
+        """The oldest queued changes (``seq``, ``entity``, ``local_id``, ``patient_id``, ``op``,
+        ``at``, ``payload``), in order."""
+        with self._db.read() as conn:
+            rows = conn.execute("SELECT * FROM sync_outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+                                (after_seq, limit)).fetchall()
+        return [{"seq": r["seq"], "entity": r["entity"], "local_id": r["local_id"], "patient_id": r["patient_id"],
+                 "op": r["op"], "at": r["at"], "payload": json.loads(r["payload"])} for r in rows]
+
+    def acknowledge(self, through_seq: int, *, pushed: int = 0) -> None:
+        """Drop the changes up to ``through_seq`` (the hub has them); count ``pushed``."""
+        with self._db.write() as conn:
+            conn.execute("DELETE FROM sync_outbox WHERE seq <= ?", (through_seq,))
+            conn.execute("UPDATE sync_state SET pushed_total = pushed_total + ?", (pushed,))
+
+    def length(self) -> int:
+        """How many changes wait to be pushed."""
+        with self._db.read() as conn:
+            return int(conn.execute("SELECT count(*) FROM sync_outbox").fetchone()[0])
+
+    # -- sync state -------------------------------------------------------------------------
+
+    def state(self) -> dict:
+        """``queue_length``, ``last_attempt_at``, ``last_sync_at``, ``last_error``,
+        ``pushed_total``, ``tombstone_cursor``, ``station_id``."""
+        with self._db.read() as conn:
+            row = conn.execute("SELECT * FROM sync_state").fetchone()
+            queued = int(conn.execute("SELECT count(*) FROM sync_outbox").fetchone()[0])
+        return {"station_id": self.station_id, "queue_length": queued, "last_attempt_at": row["last_attempt_at"],
+                "last_sync_at": row["last_sync_at"], "last_error": row["last_error"],
+                "pushed_total": row["pushed_total"], "tombstone_cursor": row["tombstone_cursor"]}
+
+    def record_attempt(self, error: str | None) -> None:
+        """Note a sync attempt: successful (``error`` None) or failed with the one-line reason."""
+        now = utc_iso(self._now())
+        with self._db.write() as conn:
+            if error is None:
+                conn.execute("UPDATE sync_state SET last_attempt_at = ?, last_sync_at = ?, last_error = NULL", (now, now))
+            else:
+                conn.execute("UPDATE sync_state SET last_attempt_at = ?, last_error = ?", (now, error[:500]))
+
+    def set_tombstone_cursor(self, cursor: int) -> None:
+        with self._db.write() as conn:
+            conn.execute("UPDATE sync_state SET tombstone_cursor = ?", (cursor,))
