@@ -93,6 +93,15 @@ def is_disk_full(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno == 28  # ENOSPC
 
 
+def unique_violation(exc: BaseException) -> Conflict | None:
+    """The store's :class:`Conflict` for SQLite's unique-constraint failure (else None): a
+    unique violation is a Conflict on both backends (:mod:`station.store.pg`)."""
+    if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE constraint failed" in str(exc):
+        return Conflict(f"that record already exists ({str(exc).split(':', 1)[-1].strip()}); "
+                        "reload the page and try again")
+    return None
+
+
 class DataDirLocked(StoreError):
     """Another process already owns the data directory as the station service."""
 
@@ -135,6 +144,9 @@ class Database:
     path : path-like
         The SQLite file (created if missing; its directory must exist).
     """
+
+    dialect = "sqlite"
+    """Which SQL server this is (:class:`station.store.pg.PgDatabase` says ``"postgresql"``)."""
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
@@ -209,6 +221,9 @@ class Database:
                     conn.execute(f"RELEASE sp{depth}")
                 if depth == 0 and is_disk_full(exc):
                     raise self._disk_full(exc) from None
+                conflict = unique_violation(exc)
+                if conflict is not None:
+                    raise conflict from exc
                 raise
             self._depth = depth
             if depth == 0:
@@ -256,6 +271,13 @@ class Database:
             return conn
 
     # -- maintenance -------------------------------------------------------------------------
+
+    def migrate(self) -> list[int]:
+        """Bring the database to the latest schema (:func:`station.store.migrations.migrate`)."""
+        from station.store.migrations import migrate
+
+        with self._write_lock:
+            return migrate(self._writer)
 
     def quick_check(self) -> list[str]:
         """SQLite's ``PRAGMA quick_check``: ``[]`` if the file is intact, else its problems."""

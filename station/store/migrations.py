@@ -28,6 +28,9 @@ class Migration:
     off (so that dropping a table does not cascade), and is refused unless ``PRAGMA
     foreign_key_check`` finds every reference intact before it commits (SQLite's documented way
     to change a table's definition)."""
+    postgres: tuple[str, ...] | None = None
+    """The PostgreSQL variant of ``statements`` where the dialects truly differ; ``None``: the
+    statements translated by :func:`station.store.dialect.ddl_to_postgres` (:mod:`.pg_schema`)."""
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -276,6 +279,7 @@ MIGRATIONS = MIGRATIONS + (
         + _rebuild_with_autoincrement("sessions", "session")
         + _rebuild_with_autoincrement("trials", "trial"),
         rebuilds_tables=True,
+        postgres=(),  # identity columns (migration 1 on PostgreSQL) never reuse ids: nothing to rebuild
     ),
 )
 

@@ -24,7 +24,6 @@ from station.store.backup import list_backups
 from station.store.datadir import check_data_dir, open_in_data_dir
 from station.store.db import Database, StoreError, acquire_service_lock, db_path, is_disk_full
 from station.store.logins import LoginSessions
-from station.store.migrations import migrate
 from station.store.outbox import Outbox
 from station.store.passwords import DEFAULT_COST, ScryptCost
 from station.store.patients import Patients
@@ -37,8 +36,9 @@ from station.store.trials import DEFAULT_COMMIT_INTERVAL_S, Trials
 from station.store.users import Users
 
 
-def _prepare_data_dir(data_dir: Path) -> Path:
-    """Create the data directory (mode 0700) and the database file (mode 0600) if missing.
+def _prepare_data_dir(data_dir: Path, *, database_file: bool = True) -> Path:
+    """Create the data directory (mode 0700) and the database file (mode 0600) if missing
+    (not with ``database_file=False``: the hub's database is on PostgreSQL).
 
     Refuses (StoreError, one line with what to do) a data directory holding links or other users'
     files (:func:`~station.store.datadir.check_data_dir`), and a missing or empty database in a
@@ -52,6 +52,8 @@ def _prepare_data_dir(data_dir: Path) -> Path:
         raise StoreError(f"{data_dir} is not a directory; give a directory with --data-dir")
     check_data_dir(data_dir)
     path = db_path(data_dir)
+    if not database_file:
+        return path
     _check_not_lost(data_dir, path)
     try:
         # patient data: owner only; never through a link; as root, given to the directory's owner
@@ -94,6 +96,11 @@ def check_integrity(db: Database, data_dir: Path) -> None:
     problems = db.quick_check()
     if not problems:
         return
+    if db.dialect == "postgresql":
+        raise StoreError(
+            f"the database {db.path} reports damage ({'; '.join(problems)[:200]}); restore it from the "
+            "PostgreSQL server's backups (pg_dump, pg_basebackup) before starting the hub"
+        )
     backups = list_backups(data_dir)
     todo = (f"restore the newest backup with `balance-station restore {backups[-1].path}`" if backups
             else "restore a backup with `balance-station restore FILE`")
@@ -127,6 +134,10 @@ class Store:
         Size of the space reserve released when the disk fills (:mod:`station.store.space`).
     check_database : bool
         Run SQLite's quick check before using the database (the service does, at start).
+    database : str, optional
+        A ``postgresql://`` URL: the store lives in that PostgreSQL database (the hub,
+        :mod:`station.store.pg`) instead of ``<data_dir>/station.sqlite3``; the data directory
+        keeps the secret key.
     """
 
     def __init__(
@@ -140,19 +151,25 @@ class Store:
         commit_interval_s: float = DEFAULT_COMMIT_INTERVAL_S,
         space_reserve_bytes: int | None = None,
         check_database: bool = False,
+        database: str | None = None,
         _lock_fd: int | None = None,
     ):
         self.data_dir = Path(data_dir)
         self._lock_fd = _lock_fd
         config = config or StationConfig()
-        path = _prepare_data_dir(self.data_dir)
-        self.db = Database(path)
+        path = _prepare_data_dir(self.data_dir, database_file=database is None)
+        if database is None:
+            self.db = Database(path)
+        else:
+            from station.store.pg import PgDatabase
+
+            self.db = PgDatabase(database)
         self.space = SpaceMonitor(self.data_dir, **({} if space_reserve_bytes is None else {"reserve_bytes": space_reserve_bytes}))
         self.db.on_disk_full.append(self.space.disk_full)
         try:
             if check_database:
                 check_integrity(self.db, self.data_dir)
-            migrate(self.db._writer)
+            self.db.migrate()
         except BaseException as exc:
             self.db.close()
             if is_disk_full(exc):
@@ -187,7 +204,7 @@ class Store:
         (DataDirLocked if another service runs), check the database's integrity, migrate, recover
         interrupted trials, and keep the space reserve (:mod:`station.store.space`)."""
         data_dir = Path(data_dir)
-        _prepare_data_dir(data_dir)
+        _prepare_data_dir(data_dir, database_file=kwargs.get("database") is None)
         reserve = kwargs.get("space_reserve_bytes")
         check_room_to_start(data_dir, START_MIN_BYTES + (RESERVE_BYTES if reserve is None else reserve))
         fd = acquire_service_lock(data_dir)
@@ -197,7 +214,8 @@ class Store:
             os.close(fd)
             raise
         try:
-            store.recover_partial_trials()
+            if not store.is_hub:  # the hub records no trial: one "recording" there is a station's upload
+                store.recover_partial_trials()
         except StoreError:
             store.close()
             raise
@@ -207,6 +225,11 @@ class Store:
     @property
     def is_service(self) -> bool:
         return self._lock_fd is not None
+
+    @property
+    def is_hub(self) -> bool:
+        """True if the store is on PostgreSQL (the hub), False on the station's SQLite file."""
+        return self.db.dialect == "postgresql"
 
     recovered_trial_ids: tuple[int, ...] = ()
     """Trials this service found interrupted when it started (marked ``partial``): the live page
