@@ -40,6 +40,7 @@ ACTIONS = frozenset(
     trial.abort trial.recover trial.view trial.frames trial.update trial.export user.login
     user.login_failed user.logout user.create user.update user.password settings.update
     programme.assign programme.view programme.update programme.dose
+    training.record training.view
     patient.list station.view live.view""".split()
 )
 

@@ -425,6 +425,36 @@ MIGRATIONS = MIGRATIONS + (
     ),
 )
 
+MIGRATIONS = MIGRATIONS + (
+    Migration(
+        6,
+        "biofeedback training sessions: game, level, settings (the stored schedule), per-target results,"
+        " score, minutes, and the programme session they counted for",
+        (
+            """
+            CREATE TABLE training_sessions (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                patient_id INTEGER NOT NULL REFERENCES patients (id) ON DELETE CASCADE,
+                session_id INTEGER REFERENCES sessions (id) ON DELETE SET NULL,
+                trial_id INTEGER REFERENCES trials (id) ON DELETE SET NULL,
+                game TEXT NOT NULL CHECK (game IN ('reach', 'track', 'shift', 'steady')),
+                level INTEGER NOT NULL CHECK (level BETWEEN 1 AND 5),
+                settings TEXT NOT NULL CHECK (json_valid(settings)),
+                result TEXT NOT NULL CHECK (json_valid(result)),
+                score REAL CHECK (score IS NULL OR (score >= 0 AND score <= 100)),
+                minutes REAL NOT NULL CHECK (minutes >= 0),
+                completed INTEGER NOT NULL CHECK (completed IN (0, 1)),
+                day TEXT NOT NULL,
+                programme_session_id INTEGER REFERENCES programme_sessions (id) ON DELETE SET NULL,
+                created_at TEXT NOT NULL,
+                created_by TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX training_sessions_patient ON training_sessions (patient_id, id)",
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 

@@ -32,6 +32,7 @@ from station.store.space import RESERVE_BYTES, START_MIN_BYTES, WHAT_TO_DO, Spac
 from station.store.programmes import Programmes
 from station.store.sessions import Sessions
 from station.store.settings import Settings
+from station.store.training import TrainingSessions
 from station.store.trials import DEFAULT_COMMIT_INTERVAL_S, Trials
 from station.store.users import Users
 
@@ -183,6 +184,7 @@ class Store:
         self.patients = Patients(self.db, self.audit, wall_clock)
         self.sessions = Sessions(self.db, self.audit, wall_clock)
         self.programmes = Programmes(self.db, self.audit, wall_clock)
+        self.training = TrainingSessions(self.db, self.audit, self.programmes, wall_clock)
         self.trials = Trials(
             self.db, self.audit, wall_clock=wall_clock, clock=clock, commit_interval_s=commit_interval_s
         )
