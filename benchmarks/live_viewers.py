@@ -1,8 +1,10 @@
-"""Many tablets on the live view at once: frames lost in acquisition, and the live stream's delay.
+"""Many tablets on the live view at once: frames lost in acquisition, the live stream's delay, and
+the screen updates of the cursor on a tablet (issue 16, "Live feel").
 
-    python3 benchmarks/live_viewers.py                 # 20 viewers, 30 s, a trial recording
+    python3 benchmarks/live_viewers.py                 # 20 viewers and a Chromium tablet, 30 s, a trial recording
     python3 benchmarks/live_viewers.py --viewers 24 --seconds 60
     python3 benchmarks/live_viewers.py --protocol ten-metre-walk   # a walk: every stream's gait event
+    python3 benchmarks/live_viewers.py --no-browser    # the stream's figures only (no Chromium needed)
 
 Starts the real station (``balance-station run --simulate --scenario patient``: acquisition
 process, trial service, waitress with its 32 threads) on a free port with a fresh data directory,
@@ -24,6 +26,21 @@ Prints one JSON object:
   viewer did not get (sequence gaps, or ``missed`` reported by the server).
 * ``gait_events``: ``gait`` events (each stream's steps of the last 10 s, once a second) per viewer
   during the measurement (min, median): every viewer's stream runs the gait analysis.
+
+* ``tablet``: headless Chromium (Debian's ``chromium`` and ``chromedriver``, as the browser tests)
+  at tablet size, 1180×820, signed in as one more clinician and on the live view (``/live``) during
+  the same measurement, its stream being the 21st. :file:`cursor_probe.js`, installed before the
+  page's scripts, counts the page's real screen updates: animation frames in which a canvas was
+  drawn and its cursor moved (redraws of the same picture and bare rAF ticks are not updates).
+  ``updates_per_s``: mean, p5, min, max of the per-second counts over the window. Target: mean and
+  p5 >= 30. Beside it: ``animation_frames_per_s`` (rAF ticks), ``frames_events_per_s`` received,
+  ``events_not_drawn`` (a frames event with a new frame not drawn by the next animation frame:
+  should be 0), ``event_to_update_ms`` (event received -> the drawing that showed it starts) and
+  ``render_callback_ms`` (the page's requestAnimationFrame callbacks, its render path).
+* ``web_process_cpu_percent``: CPU of the station's web process (web server, streams, trial
+  service) during the window, % of one core; ``load_average_1_5_15_min`` before and after (the
+  machine is shared: the figures depend on it). The browser runs on the same two cores as the
+  station here; on a clinic it is the tablet's.
 
 The first frames event of each stream (the 10 s backfill) is left out of the delays.
 """
@@ -164,6 +181,139 @@ def _stats_ms(samples_ns: list[int]) -> dict:
     return {"n": len(ordered), "median": pick(0.5), "p95": pick(0.95), "p99": pick(0.99), "max": round(ordered[-1] / 1e6, 2)}
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+CHROMIUM_FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+)
+TABLET = (1180, 820)
+PROBE = Path(__file__).resolve().with_name("cursor_probe.js")
+
+
+class Tablet:
+    """Headless Chromium at tablet size on the live view, with :file:`cursor_probe.js` counting
+    its screen updates (Debian's chromium and chromedriver, as the browser tests)."""
+
+    def __init__(self, port: int, username: str) -> None:
+        missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
+        if missing:
+            raise SystemExit(f"{', '.join(missing)} not installed (run tests/bootstrap.sh), "
+                             "or measure without the browser: --no-browser")
+        try:
+            from selenium import webdriver
+            from selenium.webdriver.chrome.service import Service
+        except ImportError:
+            raise SystemExit("selenium is not installed: pip install -e '.[test]' (or --no-browser)") from None
+        options = webdriver.ChromeOptions()
+        options.binary_location = str(CHROMIUM)
+        for flag in CHROMIUM_FLAGS:
+            options.add_argument(flag)
+        self.profile = tempfile.mkdtemp(prefix="live-bench-chromium-")
+        options.add_argument("--user-data-dir=" + self.profile)
+        options.add_argument(f"--window-size={TABLET[0]},{TABLET[1]}")
+        self.driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+        self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                    {"width": TABLET[0], "height": TABLET[1], "deviceScaleFactor": 1, "mobile": False})
+        self.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": PROBE.read_text()})
+        from selenium.webdriver.common.by import By
+
+        self.driver.get(f"http://127.0.0.1:{port}/login?next=%2Flive")  # signed in as a clinician would
+        self.driver.find_element(By.NAME, "username").send_keys(username)
+        self.driver.find_element(By.NAME, "password").send_keys(PASSWORD)
+        self.driver.find_element(By.CSS_SELECTOR, "form.card button[type=submit]").click()
+
+    def wait_live(self, timeout_s: float = 30.0) -> None:
+        """Until the page's stream is open and its cursor has moved."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.driver.execute_script(
+                    "const conn = document.getElementById('conn');"
+                    "return !!conn && conn.dataset.state === 'open' && window.__cursorProbe.updates.length > 5"):
+                return
+            time.sleep(0.3)
+        raise SystemExit(f"the tablet's live view ({self.driver.current_url}) did not show a moving cursor within "
+                         f"{timeout_s:g} s (is someone on the simulated plate?)")
+
+    def reset(self) -> None:
+        self.driver.execute_script("window.__cursorProbe.reset()")
+
+    def record(self) -> dict:
+        return self.driver.execute_script(
+            "const p = window.__cursorProbe; return {since: p.since, until: performance.now(), ticks: p.ticks,"
+            " updates: p.updates, events: p.events, draws: p.draws, late: p.late,"
+            " event_to_update_ms: p.eventToUpdateMs, callback_ms: p.callbackMs}")
+
+    def close(self) -> None:
+        try:
+            self.driver.quit()
+        finally:
+            shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def _per_second(times_ms: list[float], since_ms: float, until_ms: float) -> list[int]:
+    """How many of ``times_ms`` fall in each whole second from ``since_ms`` to ``until_ms``."""
+    seconds = int((until_ms - since_ms) // 1000)
+    counts = [0] * seconds
+    for t in times_ms:
+        i = int((t - since_ms) // 1000)
+        if 0 <= i < seconds:
+            counts[i] += 1
+    return counts
+
+
+def _pick(ordered: list, q: float):
+    return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1)))]
+
+
+def screen_updates(record: dict) -> dict:
+    """The tablet's figures from the probe's record: screen updates of the cursor per second
+    (mean, p5 and min of the per-second counts; target mean and p5 >= 30), animation frames,
+    frames events and drawings per second, frames events never drawn (``late``), the delay from
+    a frames event to the drawing that showed it, and the page's render callbacks (ms)."""
+    since, until = record["since"], record["until"]
+    per_s = sorted(_per_second(record["updates"], since, until))
+    seconds = len(per_s)
+    if not seconds:
+        return {"seconds": 0}
+
+    def rate(times: list) -> float:
+        return round(sum(_per_second(times, since, until)) / seconds, 1)
+
+    def ms(samples: list) -> dict:
+        ordered = sorted(samples)
+        return {"n": len(ordered), "median": round(_pick(ordered, 0.5), 2), "p95": round(_pick(ordered, 0.95), 2),
+                "max": round(ordered[-1], 2)} if ordered else {}
+
+    return {
+        "seconds": seconds,
+        "updates_per_s": {"mean": round(statistics.fmean(per_s), 1), "p5": _pick(per_s, 0.05), "min": per_s[0],
+                          "max": per_s[-1]},
+        "animation_frames_per_s": rate(record["ticks"]),
+        "frames_events_per_s": rate(record["events"]),
+        "drawings": record["draws"],
+        "events_not_drawn": record["late"],
+        "event_to_update_ms": ms(record["event_to_update_ms"]),
+        "render_callback_ms": ms(record["callback_ms"]),
+    }
+
+
+def _cpu_s(pid: int) -> float | None:
+    """CPU time (user + system, s) of process ``pid`` so far (Linux /proc), None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _load_average() -> list[float] | None:
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        return None
+
+
 def _health(client: Client) -> dict:
     return client.request("GET", "/healthz")[1]
 
@@ -173,6 +323,8 @@ def main() -> int:
     parser.add_argument("--viewers", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--no-trial", action="store_true", help="no trial recording during the measurement")
+    parser.add_argument("--no-browser", action="store_true",
+                        help="no headless Chromium tablet on the live view (the stream's delays only)")
     parser.add_argument("--protocol", default="quiet-stance",
                         help="the test opened (default quiet-stance; a walk test adds each stream's gait event)")
     args = parser.parse_args()
@@ -180,6 +332,7 @@ def main() -> int:
     data_dir = Path(tempfile.mkdtemp(prefix="live-bench-"))
     port = _free_port()
     log = open(data_dir / "station.log", "w")
+    tablet = None
     station = subprocess.Popen(
         [sys.executable, "-m", "station.cli", "run", "--simulate", "--scenario", "patient", "--port", str(port),
          "--data-dir", str(data_dir / "data")],
@@ -201,6 +354,8 @@ def main() -> int:
         admin.sign_in("bench-admin", first=True)
         for i in range(args.viewers):
             admin.request("POST", "/api/users", {"username": f"viewer{i}", "password": PASSWORD, "role": "clinician"})
+        if not args.no_browser:
+            admin.request("POST", "/api/users", {"username": "tablet", "password": PASSWORD, "role": "clinician"})
         clients = []
         for i in range(args.viewers):
             c = Client(port)
@@ -216,16 +371,27 @@ def main() -> int:
             status, doc = admin.request("POST", "/api/station/start", {})
             trial = f"{args.protocol} trial started" if status == 200 else f"start refused: {status} {doc}"
 
+        if not args.no_browser:
+            tablet = Tablet(port, "tablet")
+            tablet.wait_live()
+
         stop = threading.Event()
         viewers = [Viewer(c, stop) for c in clients]
         for v in viewers:
             v.start()
         time.sleep(2.0)  # every stream open and past its backfill
+        load_before = _load_average()
         before = _health(admin)
+        cpu_before = _cpu_s(station.pid)
+        if tablet is not None:
+            tablet.reset()
         t0 = time.monotonic()
         time.sleep(args.seconds)
         after = _health(admin)
+        cpu_after = _cpu_s(station.pid)
+        record = tablet.record() if tablet is not None else None
         elapsed = time.monotonic() - t0
+        load_after = _load_average()
         stop.set()
         for v in viewers:
             v.join(5)
@@ -237,6 +403,7 @@ def main() -> int:
             "viewers": args.viewers,
             "seconds": round(elapsed, 1),
             "cpu_count": os.cpu_count(),
+            "load_average_1_5_15_min": {"before": load_before, "after": load_after},
             "trial": trial,
             "trial_state_at_end": run_doc.get("state"),
             "acquisition": {
@@ -247,6 +414,8 @@ def main() -> int:
                 "measured_rate_hz": after["rate_hz"]["measured"],
                 "scheduling": after.get("scheduling"),
             },
+            "web_process_cpu_percent": (round(100 * (cpu_after - cpu_before) / elapsed, 1)
+                                        if cpu_before is not None and cpu_after is not None else None),
             "delay_to_write_ms": _stats_ms([d for v in viewers for d in v.write_delays_ns]),
             "delay_to_receive_ms": _stats_ms([d for v in viewers for d in v.receive_delays_ns]),
             "events_per_s": {"min": round(rates[0], 1), "median": round(statistics.median(rates), 1)} if rates else None,
@@ -254,10 +423,13 @@ def main() -> int:
             "gait_events": {"min": min(v.gait_events for v in viewers),
                             "median": statistics.median(v.gait_events for v in viewers)} if viewers else None,
             "viewer_errors": [v.error for v in viewers if v.error],
+            "tablet": screen_updates(record) if record is not None else None,
         }
         print(json.dumps(result, indent=2))
         return 0
     finally:
+        if tablet is not None:
+            tablet.close()
         if station.poll() is None:
             station.send_signal(signal.SIGTERM)
             try:

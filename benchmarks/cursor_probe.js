@@ -1,0 +1,115 @@
+/* Screen updates of the live page's cursor, counted in the browser (issue 16, "Live feel").
+
+   Installed before the page's own scripts (CDP Page.addScriptToEvaluateOnNewDocument) by
+   benchmarks/live_viewers.py and tests/e2e/test_live_feel.py; it changes nothing the page does.
+
+   - It records what every 2D canvas draws of its cursor and markers: the arguments of arc() and
+     ellipse() (canvas px, to 0.01 px), from the last clear of the whole canvas, or else from the
+     previous animation frame, onwards.
+   - Once per animation frame (its own requestAnimationFrame loop) it compares each canvas drawn
+     since the previous frame with that canvas's previous drawing. An UPDATE is an animation frame
+     in which some canvas was drawn and what it drew changed (the cursor moved): a redraw of the
+     same picture, or a frame with no drawing, is not one. rAF ticks alone are counted apart.
+   - It follows the page's frames events (the live view passes each one on as the DOM event
+     "live:frames"); a frames event with a new frame (a seq not seen before) is OWED an update.
+     The first changed drawing that started after the event pays it (event -> update, ms: the
+     wait for the next animation frame, when the page draws). The page draws in the
+     animation frame after the event; the probe's own callback may run before the page's in that
+     frame, so an event still unpaid two probe ticks after it arrived is counted LATE: the page
+     did not draw a new frame it had been given (a broken render loop, not a slow machine).
+   - The duration of each of the page's requestAnimationFrame callbacks (its render path, ms).
+
+   window.__cursorProbe holds the record (times are performance.now(), ms); reset() starts a new
+   measurement window. */
+"use strict";
+
+(() => {
+  const now = () => performance.now();
+  const P = {
+    ticks: [], // every animation frame
+    updates: [], // the frames in which a drawn cursor changed
+    draws: 0, // canvas drawings seen at the ticks (changed or not)
+    events: [], // frames events with a new frame
+    eventToUpdateMs: [], // from a frames event to the start of the drawing that showed it
+    late: 0, // events not drawn within two ticks of their arrival
+    callbackMs: [], // durations of the page's own requestAnimationFrame callbacks
+    reset() {
+      for (const k of ["ticks", "updates", "events", "eventToUpdateMs", "callbackMs"]) this[k] = [];
+      this.draws = 0;
+      this.late = 0;
+      this.since = now();
+    },
+    since: now(),
+  };
+  window.__cursorProbe = P;
+
+  const shapes = new Map(); // canvas -> {at: ms of its first drawing call this frame, parts: []}
+  const last = new WeakMap(); // canvas -> what it drew last time (string)
+  const proto = CanvasRenderingContext2D.prototype;
+
+  function note(ctx, part) {
+    const canvas = ctx.canvas;
+    let s = shapes.get(canvas);
+    if (!s) { s = { at: now(), parts: [] }; shapes.set(canvas, s); }
+    if (part !== null) s.parts.push(part);
+  }
+
+  const clearRect = proto.clearRect;
+  proto.clearRect = function (x, y, w, h) {
+    if (x <= 0 && y <= 0 && x + w >= this.canvas.width && y + h >= this.canvas.height) {
+      shapes.set(this.canvas, { at: now(), parts: [] }); // a new picture starts
+    }
+    return clearRect.call(this, x, y, w, h);
+  };
+  for (const name of ["arc", "ellipse"]) {
+    const original = proto[name];
+    proto[name] = function (...args) {
+      note(this, name + args.slice(0, name === "arc" ? 3 : 5).map((v) => v.toFixed(2)).join(","));
+      return original.apply(this, args);
+    };
+  }
+
+  // the page's animation-frame callbacks, timed (the probe's own loop uses the original)
+  const raf = window.requestAnimationFrame.bind(window);
+  window.requestAnimationFrame = (callback) => raf((t) => {
+    const start = now();
+    try { callback(t); } finally { P.callbackMs.push(now() - start); }
+  });
+
+  let maxSeq = -Infinity;
+  let owed = []; // the frames events not yet drawn: {at: arrival (ms), ticks: probe ticks since}
+  window.addEventListener("live:frames", (ev) => {
+    const frames = (ev.detail && ev.detail.frames) || [];
+    let fresh = false;
+    for (const f of frames) if (f.seq > maxSeq) { maxSeq = f.seq; fresh = true; }
+    if (!fresh) return;
+    const t = now();
+    P.events.push(t);
+    owed.push({ at: t, ticks: 0 });
+  }, true); // capture: the live view's events do not bubble
+
+  function tick() {
+    const t = now();
+    P.ticks.push(t);
+    let changedAt = null;
+    for (const [canvas, s] of shapes) {
+      P.draws += 1;
+      const picture = s.parts.join(";");
+      if (picture !== last.get(canvas)) {
+        last.set(canvas, picture);
+        changedAt = changedAt === null ? s.at : Math.max(changedAt, s.at);
+      }
+    }
+    shapes.clear();
+    if (changedAt !== null) P.updates.push(t);
+    const unpaid = [];
+    for (const e of owed) {
+      if (changedAt !== null && changedAt >= e.at) P.eventToUpdateMs.push(changedAt - e.at);
+      else if (++e.ticks >= 2) P.late += 1;
+      else unpaid.push(e);
+    }
+    owed = unpaid;
+    raf(tick);
+  }
+  raf(tick);
+})();
