@@ -66,6 +66,12 @@ def create_app(test_config: dict | None = None) -> Flask:
             Reverse proxies in front (the TLS proxy): 1 when ``web.tls_cert`` is set, else 0.
             Client addresses (rate limits, audit) then come from ``X-Forwarded-For``, believed
             only on connections that ``PROXY_PEER_CHECK`` accepts.
+        ``HUB``
+            True when the app serves as the clinic network's hub: its store becomes the hub's
+            and the stations' sync API and health page are mounted (:mod:`web.hub_api`).
+        ``SYNC``
+            At a station that syncs, its :class:`~station.sync.syncer.StationSync` (patients
+            pulled from the hub by identifier); ``/healthz`` shows the queue either way.
         ``PROXY_PEER_CHECK``
             ``check(environ) -> bool``: is this connection the proxy's own? Default: a loopback
             connection owned by nginx's user (:func:`web.proxy.default_check`).
@@ -90,6 +96,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         PASSWORD_COST=DEFAULT_COST,
         TRUSTED_PROXIES=None,
         PROXY_PEER_CHECK=None,
+        HUB=False,
+        SYNC=None,
         MAX_CONTENT_LENGTH=64 * 1024,
         SESSION_COOKIE_NAME="station_session",
         SESSION_COOKIE_HTTPONLY=True,
@@ -134,4 +142,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     install_converters(app)
     for name in BLUEPRINT_MODULES:
         app.register_blueprint(importlib.import_module(name).bp)
+    if app.config["HUB"]:
+        from web.hub_api import init_hub
+
+        init_hub(app)
     return app

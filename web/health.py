@@ -5,7 +5,9 @@ added as ``storage`` (:mod:`station.store.space`): ``{"state": "ok"|"low"|"full"
 "message"}``. A low or full disk makes the whole document ``degraded`` (the station still measures
 and shows, but says what to do), with the message first in ``reason`` (what the tablet's health
 chip shows). With the station daemon, ``acquisition_restarts`` counts the
-acquisition process's restarts (:mod:`station.acquire.supervisor`). It reveals no patient data.
+acquisition process's restarts (:mod:`station.acquire.supervisor`). At a station, ``sync`` has the
+number of changes waiting for the hub (``queue_length``), ``last_sync_at``, ``last_error`` and
+whether a hub is configured (``hub``). It reveals no patient data.
 """
 
 from __future__ import annotations
@@ -42,6 +44,11 @@ def station_health_document(app: Flask) -> dict:
             doc["reason"] = "; ".join(r for r in (storage["message"], doc.get("reason")) if r)
             if doc.get("state") == "ok":
                 doc["state"] = "degraded"
+    outbox = getattr(store, "outbox", None)
+    if outbox is not None and outbox.role == "station":
+        state = outbox.state()
+        doc["sync"] = {"hub": app.config.get("SYNC") is not None, "queue_length": state["queue_length"],
+                       "last_sync_at": state["last_sync_at"], "last_error": state["last_error"]}
     return doc
 
 

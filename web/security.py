@@ -55,6 +55,14 @@ def public(view: Callable) -> Callable:
     return view
 
 
+def token_auth(view: Callable) -> Callable:
+    """Mark a view that authenticates its caller itself by a bearer token in a header (the hub's
+    station endpoints, :mod:`web.hub_api`): no login session, hence no CSRF token (a browser
+    never adds that header by itself, so a forged cross-site request carries no credential)."""
+    view.station_token_auth = True  # type: ignore[attr-defined]
+    return view
+
+
 def background(view: Callable) -> Callable:
     """Mark a view whose requests never count as user activity, like requests carrying
     ``X-Station-Background: 1`` (for streams a browser opens without custom headers, such as
@@ -176,6 +184,8 @@ def _check_request() -> Response | None:
     _load_user(view)
     if view is None:
         return None  # no such route: let Flask answer 404/405
+    if getattr(view, "station_token_auth", False):
+        return None  # the view checks its bearer token (and throttles bad ones) itself
     is_public = request.endpoint in ALWAYS_PUBLIC_ENDPOINTS or getattr(view, "station_public", False)
     user = current_user()
     if not is_public and user is None:

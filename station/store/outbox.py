@@ -188,6 +188,7 @@ class Outbox:
         elif action == "patient.create":
             row = conn.execute("SELECT * FROM patients WHERE id = ?", (local_id,)).fetchone()
             self._set_key(conn, local_id, row["identifier"])
+            self._stamp_on_hub(conn, local_id, PATIENT_SYNC_FIELDS + ("archived",))
             if self._queueing:
                 self._add(conn, "patient", local_id, local_id, "create",
                           patient_snapshot(row, PATIENT_SYNC_FIELDS + ("archived",)))
@@ -196,6 +197,7 @@ class Outbox:
             changed = ["archived"] if action != "patient.update" else list((detail or {}).get("changed", ()))
             if "identifier" in changed:
                 self._set_key(conn, local_id, row["identifier"])
+            self._stamp_on_hub(conn, local_id, changed)
             if self._queueing and changed:
                 self._add(conn, "patient", local_id, local_id, "update", patient_snapshot(row, changed))
         elif kind == "session" and action in ("session.create", "session.update"):
@@ -227,6 +229,17 @@ class Outbox:
                          (key["identifier_hash"], utc_iso(self._now())))
         elif self._queueing:
             self._add(conn, "patient", patient_id, None, "erase", {"identifier_hash": key["identifier_hash"]})
+
+    def _stamp_on_hub(self, conn: sqlite3.Connection, patient_id: int, changed) -> None:
+        """On the hub, a patient edited there (not by the sync, which stamps the change's own
+        time) gets each changed field's time, for the last-writer-wins merge of :mod:`station.sync.hub`."""
+        if self.role != "hub" or getattr(self._local, "muted", False):
+            return
+        now = utc_iso(self._now())
+        for key in changed:
+            conn.execute("DELETE FROM hub_patient_field_times WHERE patient_id = ? AND field = ?", (patient_id, key))
+            conn.execute("INSERT INTO hub_patient_field_times (patient_id, field, changed_at) VALUES (?, ?, ?)",
+                         (patient_id, key, now))
 
     def _set_key(self, conn: sqlite3.Connection, patient_id: int, identifier: str) -> None:
         conn.execute("DELETE FROM sync_patient_keys WHERE patient_id = ?", (patient_id,))

@@ -1,0 +1,139 @@
+"""The station's HTTP client of the hub: HTTPS with certificate checks, a bearer station token.
+
+Plain HTTP is accepted only to a loopback address (a hub on the same machine, or a tunnel); any
+other ``http://`` URL is refused before anything is sent, so the token and patient data never
+cross a network in clear. Certificates are verified against the system's CAs, or against
+``ca_file`` (a clinic's own CA).
+
+Errors: :class:`HubUnreachable` (no connection, timeout, TLS failure, the hub answering 5xx: try
+again later) and :class:`HubRefused` (the hub answered 4xx: a revoked token, a refused change;
+retrying the same will not help until someone acts), both with a one-line message.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import ssl
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Callable
+
+DEFAULT_TIMEOUT_S = 30.0
+Transport = Callable[[str, str, dict, bytes | None], tuple[int, bytes]]
+"""``transport(method, url, headers, body) -> (status, body)``; raises OSError when the hub
+cannot be reached."""
+
+
+class SyncError(Exception):
+    """A sync step failed; the message says what and what to do."""
+
+
+class HubUnreachable(SyncError):
+    """The hub could not be reached (or failed on its side): the station retries later."""
+
+
+class HubRefused(SyncError):
+    """The hub refused the request (4xx): ``status`` and the hub's message."""
+
+    def __init__(self, status: int, message: str):
+        self.status = status
+        super().__init__(message)
+
+
+def check_hub_url(url: str) -> str:
+    """``url`` without a trailing slash; ValueError (one line) unless it is https, or http to a
+    loopback address."""
+    parts = urllib.parse.urlsplit(url.strip()) if isinstance(url, str) else None
+    if parts is None or parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError(f"hub url {url!r} is not an http(s) URL; give e.g. https://hub.clinic.example")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ValueError(f"hub url {url!r} uses plain HTTP to another machine; use https:// (plain HTTP is only "
+                         "allowed to localhost)")
+    if parts.query or parts.fragment:
+        raise ValueError(f"hub url {url!r} must not have a query or fragment")
+    return url.strip().rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def urllib_transport(ca_file: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> Transport:
+    """The real transport (urllib), verifying certificates (against ``ca_file`` if given)."""
+    try:
+        context = ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(f"cannot read the hub CA file {ca_file}: {exc}; check [hub] ca_file") from None
+
+    def send(method: str, url: str, headers: dict, body: bytes | None) -> tuple[int, bytes]:
+        request = urllib.request.Request(url, data=body, headers=headers, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=timeout_s, context=context) as response:
+                return response.status, response.read(4 * 1024 * 1024)
+        except urllib.error.HTTPError as exc:
+            with exc:
+                return exc.code, exc.read(64 * 1024)
+
+    return send
+
+
+class HubClient:
+    """Requests to one hub with one station token.
+
+    Parameters
+    ----------
+    url : str
+        The hub's base URL (https, or http to loopback only).
+    token : str
+        The station token printed by ``balance-station hub stations add``.
+    ca_file : str, optional
+        CA certificate(s) to verify the hub against instead of the system's.
+    transport : callable, optional
+        Replaces the network (tests); see :data:`Transport`.
+    """
+
+    def __init__(self, url: str, token: str, *, ca_file: str | None = None, transport: Transport | None = None,
+                 timeout_s: float = DEFAULT_TIMEOUT_S):
+        self.url = check_hub_url(url)
+        if not isinstance(token, str) or not token.strip():
+            raise ValueError("no hub token; give [hub] token (from `balance-station hub stations add NAME`)")
+        self._token = token.strip()
+        self._send = transport or urllib_transport(ca_file, timeout_s)
+
+    def request(self, method: str, path: str, *, body: dict | None = None, data: bytes | None = None,
+                headers: dict | None = None, query: dict | None = None) -> dict:
+        """Send one request; the hub's JSON answer, or HubUnreachable / HubRefused."""
+        url = self.url + path + (("?" + urllib.parse.urlencode(query)) if query else "")
+        head = {"Authorization": f"Bearer {self._token}", "Accept": "application/json", **(headers or {})}
+        payload = data
+        if body is not None:
+            payload = json.dumps(body, separators=(",", ":")).encode("utf-8")
+            head["Content-Type"] = "application/json"
+        elif data is not None:
+            head["Content-Type"] = "application/octet-stream"
+        try:
+            status, raw = self._send(method, url, head, payload)
+        except ssl.SSLError as exc:
+            raise HubUnreachable(f"the hub's certificate was not accepted ({exc.reason or exc}); check [hub] url and "
+                                 "ca_file") from None
+        except (OSError, urllib.error.URLError) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            raise HubUnreachable(f"cannot reach the hub at {self.url} ({reason}); will retry") from None
+        try:
+            doc = json.loads(raw.decode("utf-8")) if raw else {}
+        except (UnicodeDecodeError, ValueError):
+            doc = {}
+        if not isinstance(doc, dict):
+            doc = {}
+        if status >= 500 or status == 429:
+            raise HubUnreachable(f"the hub is busy or failing (HTTP {status}: {doc.get('error', 'no detail')}); will retry")
+        if status >= 400:
+            raise HubRefused(status, f"the hub refused {method} {path} (HTTP {status}): {doc.get('error', 'no detail')}")
+        return doc

@@ -1,0 +1,563 @@
+"""The hub's side of the sync: station tokens, applying pushed changes, frame uploads, tombstones.
+
+The hub is a :class:`~station.store.store.Store` like a station's (same schema, same pages), whose
+``sync_identity.role`` is ``hub``. Stations push their outbox (:mod:`station.store.outbox`) here:
+
+* **Tokens.** :meth:`Hub.add_station` issues a random token once (only its SHA-256 is stored: a
+  token is 256 random bits, so a fast hash is enough, and checking it costs no scrypt);
+  :meth:`Hub.revoke_station` ends it. The first push binds the token to the pushing station's id,
+  so a copied token is refused from another data directory.
+* **Idempotent, in order.** Each station's changes carry its sequence; the hub applies a change
+  only if its ``seq`` is above the last one applied for that station (each change and the new
+  last ``seq`` in one transaction): a repeated push (after a crash or a lost answer) changes
+  nothing. ``seq`` may skip numbers (a station drops queued changes of a patient it erased).
+* **Identity across stations.** A station's records are mapped to the hub's own ids
+  (``hub_id_map``); a patient is recognised by identifier (case-insensitive), so the same patient
+  measured at two stations is one hub patient.
+* **Last writer wins per field.** Each patient field keeps the time of the change that set it
+  (``hub_patient_field_times``); an incoming field is applied only if its change is at least as
+  new. Whenever values differ, both versions (what came and what the hub had) are kept in
+  ``hub_patient_versions`` and the audit entry (``patient.update`` by ``station:NAME``) names the
+  fields applied and kept, and that version's id: the audit log itself never holds patient data.
+* **Frames** arrive in parts before their trial (:meth:`Hub.store_part`, :meth:`Hub.parts`); the
+  trial is created with all its frames in one transaction, or refused until all parts are there.
+* **Erasure.** A patient erased on the hub (or pushed as erased by a station) leaves a tombstone:
+  the hash of their identifier (:func:`station.store.outbox.identifier_hash`) and when. Stations
+  fetch tombstones on every sync and erase their copies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from station.acquire.frame import FRAME_DTYPE
+from station.store import fields
+from station.store.audit import Actor
+from station.store.db import Conflict, NotFound, ValidationError
+from station.store.outbox import identifier_hash, patient_snapshot
+from station.store.timefmt import parse_utc_iso, utc_iso
+from station.sync.records import PART_FRAMES, SESSION_COLUMNS, TRIAL_COLUMNS
+
+ENTITY_OPS = {
+    "patient": ("create", "update", "erase", "link"),
+    "session": ("upsert",),
+    "trial": ("upsert",),
+    "programme": ("upsert",),
+}
+MAX_CHANGES_PER_PUSH = 500
+MAX_PART_BYTES = PART_FRAMES * FRAME_DTYPE.itemsize
+TRIAL_UPDATABLE = ("status", "status_reason", "ended_at", "metrics", "valid", "validity_reason", "notes",
+                   "judged_by", "judged_at", "station_valid", "station_validity_reason")
+STATION_NAME_CHARS = 64
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class StationRef:
+    """An authenticated station: its row id on the hub, name, and bound station id (or None)."""
+
+    id: int
+    name: str
+    station_id: str | None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(None, f"station:{self.name}")
+
+
+class Hub:
+    """The hub's sync service over its store (makes the store a hub: nothing is queued there)."""
+
+    def __init__(self, store, wall_clock: Callable[[], float] = time.time):
+        self.store = store
+        self._db = store.db
+        self._now = wall_clock
+        if store.outbox.role != "hub":
+            store.outbox.set_role("hub")
+
+    # -- stations ---------------------------------------------------------------------------
+
+    def add_station(self, name: str) -> str:
+        """Register a station; return its token (shown once; only its hash is kept)."""
+        try:
+            name = fields.text(name, max_chars=STATION_NAME_CHARS, required=True)
+        except ValueError as exc:
+            raise ValidationError({"name": str(exc)}) from None
+        token = secrets.token_urlsafe(32)
+        with self._db.write() as conn:
+            if conn.execute("SELECT 1 FROM hub_stations WHERE name = ?", (name,)).fetchone():
+                raise Conflict(f"a station named {name!r} exists; revoke it or choose another name")
+            conn.execute("INSERT INTO hub_stations (name, token_hash, created_at) VALUES (?, ?, ?)",
+                         (name, token_hash(token), utc_iso(self._now())))
+        return token
+
+    def revoke_station(self, name: str) -> None:
+        """End a station's token (its pushes are refused from now on; what it sent stays)."""
+        with self._db.write() as conn:
+            row = conn.execute("SELECT revoked_at FROM hub_stations WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                raise NotFound(f"no station named {name!r}; `hub stations list` lists them")
+            if row["revoked_at"] is None:
+                conn.execute("UPDATE hub_stations SET revoked_at = ? WHERE name = ?", (utc_iso(self._now()), name))
+
+    def stations(self) -> list[dict]:
+        """Every station: ``name``, ``station_id``, ``created_at``, ``revoked_at``, ``last_sync_at``,
+        ``queue_length`` (as the station last reported it), ``last_seq``, ``changes_applied``,
+        ``last_error``."""
+        with self._db.read() as conn:
+            rows = conn.execute("SELECT * FROM hub_stations ORDER BY name").fetchall()
+        keys = ("name", "station_id", "created_at", "revoked_at", "last_sync_at", "queue_length", "last_seq",
+                "changes_applied", "last_error")
+        return [{k: r[k] for k in keys} for r in rows]
+
+    def authenticate(self, token: str | None) -> StationRef | None:
+        """The station holding ``token``, or None (unknown or revoked)."""
+        if not token or len(token) > 200:
+            return None
+        with self._db.read() as conn:
+            row = conn.execute("SELECT id, name, station_id FROM hub_stations WHERE token_hash = ? AND revoked_at IS NULL",
+                               (token_hash(token),)).fetchone()
+        return None if row is None else StationRef(row["id"], row["name"], row["station_id"])
+
+    def _bind(self, station: StationRef, station_id: object) -> None:
+        if not isinstance(station_id, str) or not 8 <= len(station_id) <= 64:
+            raise ValidationError({"station_id": "must be the station's id (a UUID)"})
+        if station.station_id is None:
+            with self._db.write() as conn:
+                conn.execute("UPDATE hub_stations SET station_id = ? WHERE id = ? AND station_id IS NULL",
+                             (station_id, station.id))
+                bound = conn.execute("SELECT station_id FROM hub_stations WHERE id = ?", (station.id,)).fetchone()[0]
+        else:
+            bound = station.station_id
+        if bound != station_id:
+            raise Conflict(f"this token belongs to station {station.name!r} with another data directory; "
+                           "issue this station its own token with `balance-station hub stations add`")
+
+    # -- push -------------------------------------------------------------------------------
+
+    def push(self, station: StationRef, body: object) -> dict:
+        """Apply a push ``{"station_id", "queue_length", "last_error", "changes": [...]}`` in order.
+
+        Returns ``{"applied_through", "applied", "duplicates"}``. A change that cannot be applied
+        stops the push there (those before it stay applied) with its error, which the hub's health
+        page shows for the station.
+        """
+        if not isinstance(body, dict):
+            raise ValidationError({"body": "must be a JSON object"})
+        self._bind(station, body.get("station_id"))
+        changes = body.get("changes")
+        if not isinstance(changes, list) or len(changes) > MAX_CHANGES_PER_PUSH:
+            raise ValidationError({"changes": f"must be a list of at most {MAX_CHANGES_PER_PUSH} changes"})
+        queue_length = body.get("queue_length")
+        queue_length = queue_length if isinstance(queue_length, int) and queue_length >= 0 else None
+        reported = body.get("last_error")
+        reported = reported[:300] if isinstance(reported, str) else None
+        applied = duplicates = 0
+        try:
+            for change in changes:
+                if self._apply(station, change):
+                    applied += 1
+                else:
+                    duplicates += 1
+        except (ValidationError, Conflict, NotFound) as exc:
+            self._note(station, queue_length, f"change refused: {exc}")
+            raise
+        self._note(station, queue_length, reported)
+        return {"applied_through": self._last_seq(station), "applied": applied, "duplicates": duplicates}
+
+    def _note(self, station: StationRef, queue_length: int | None, error: str | None) -> None:
+        with self._db.write() as conn:
+            conn.execute("UPDATE hub_stations SET last_sync_at = ?, queue_length = coalesce(?, queue_length),"
+                         " last_error = ? WHERE id = ?", (utc_iso(self._now()), queue_length, error, station.id))
+
+    def _last_seq(self, station: StationRef) -> int:
+        with self._db.read() as conn:
+            return int(conn.execute("SELECT last_seq FROM hub_stations WHERE id = ?", (station.id,)).fetchone()[0])
+
+    def _apply(self, station: StationRef, change: object) -> bool:
+        seq, entity, op, local_id, at, payload = _check_change(change)
+        if op == "erase":
+            if seq <= self._last_seq(station):
+                return False
+            self._erase(station, payload, at)  # its own transactions (erasure checkpoints the WAL)
+            with self._db.write() as conn:
+                self._advance(conn, station, seq)
+            return True
+        with self._db.write() as conn:
+            last = conn.execute("SELECT last_seq FROM hub_stations WHERE id = ?", (station.id,)).fetchone()[0]
+            if seq <= last:
+                return False
+            with self.store.outbox.muted():
+                if entity == "patient":
+                    self._patient(conn, station, op, local_id, at, payload)
+                elif entity == "session":
+                    self._session(conn, station, local_id, payload)
+                elif entity == "trial":
+                    self._trial(conn, station, local_id, payload)
+                else:
+                    self._programme(conn, station, local_id, at, payload)
+            self._advance(conn, station, seq)
+        return True
+
+    @staticmethod
+    def _advance(conn, station: StationRef, seq: int) -> None:
+        conn.execute("UPDATE hub_stations SET last_seq = ?, changes_applied = changes_applied + 1 WHERE id = ?",
+                     (seq, station.id))
+
+    # -- id map -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _mapped(conn, station: StationRef, entity: str, local_id: int) -> tuple[int, int] | None:
+        row = conn.execute("SELECT hub_id, patient_id FROM hub_id_map WHERE station = ? AND entity = ? AND local_id = ?",
+                           (station.id, entity, local_id)).fetchone()
+        return None if row is None else (row["hub_id"], row["patient_id"])
+
+    @staticmethod
+    def _map(conn, station: StationRef, entity: str, local_id: int, hub_id: int, patient_id: int) -> None:
+        conn.execute("DELETE FROM hub_id_map WHERE station = ? AND entity = ? AND local_id = ?",
+                     (station.id, entity, local_id))
+        conn.execute("INSERT INTO hub_id_map (station, entity, local_id, hub_id, patient_id) VALUES (?, ?, ?, ?, ?)",
+                     (station.id, entity, local_id, hub_id, patient_id))
+
+    def _patient_of(self, conn, station: StationRef, local_id: int, what: str) -> int:
+        found = self._mapped(conn, station, "patient", local_id)
+        if found is None:
+            raise Conflict(f"{what} names the station's patient #{local_id}, which the hub does not know "
+                           "(erased on the hub, or its create was never pushed)")
+        return found[0]
+
+    # -- patients ---------------------------------------------------------------------------
+
+    def _patient(self, conn, station: StationRef, op: str, local_id: int, at: str, payload: dict) -> None:
+        found = self._mapped(conn, station, "patient", local_id)
+        hub_id = None if found is None else found[0]
+        if hub_id is None:
+            identifier = payload.get("identifier")
+            if not isinstance(identifier, str):
+                raise Conflict(f"a change of the station's patient #{local_id}, which the hub does not know "
+                               "(erased on the hub, or its create was never pushed)")
+            row = conn.execute("SELECT id FROM patients WHERE lower(identifier) = lower(?)", (identifier.strip(),)).fetchone()
+            if row is not None:
+                hub_id = row["id"]
+            elif op == "link":
+                raise NotFound(f"the hub has no patient {identifier!r} to link (erased on the hub?)")
+            else:
+                erased = conn.execute("SELECT max(erased_at) FROM hub_tombstones WHERE identifier_hash = ?",
+                                      (identifier_hash(identifier),)).fetchone()[0]
+                if erased is not None and erased >= at:
+                    return  # erased on the hub after this change was made: it stays erased
+                hub_id = self._create_patient(conn, station, at, payload)
+                self._map(conn, station, "patient", local_id, hub_id, hub_id)
+                return
+            self._map(conn, station, "patient", local_id, hub_id, hub_id)
+        if op == "link":
+            return
+        self._merge_patient(conn, station, hub_id, at, payload)
+
+    def _create_patient(self, conn, station: StationRef, at: str, payload: dict) -> int:
+        data = {k: v for k, v in payload.items() if k != "archived"}
+        created = self.store.patients.create(data, actor=station.actor)
+        hub_id = created["id"]
+        if payload.get("archived") is True:
+            self.store.patients.update(hub_id, {"archived": True}, actor=station.actor)
+        for key in payload:
+            conn.execute("INSERT INTO hub_patient_field_times (patient_id, field, changed_at) VALUES (?, ?, ?)",
+                         (hub_id, key, at))
+        return hub_id
+
+    def _merge_patient(self, conn, station: StationRef, hub_id: int, at: str, payload: dict) -> None:
+        row = conn.execute("SELECT * FROM patients WHERE id = ?", (hub_id,)).fetchone()
+        allowed = [k for k in payload if k in ("identifier", "birth_year", "sex", "height_cm", "weight_kg",
+                                                 "conditions", "notes", "archived")]
+        unknown = sorted(set(payload) - set(allowed))
+        if unknown:
+            raise ValidationError({unknown[0]: "unknown patient field"})
+        current = patient_snapshot(row, allowed)
+        incoming = self.store.patients.clean(payload, creating=False) if payload else {}
+        times = {r["field"]: r["changed_at"] for r in conn.execute(
+            "SELECT field, changed_at FROM hub_patient_field_times WHERE patient_id = ?", (hub_id,))}
+        apply, kept = {}, []
+        for key, value in incoming.items():
+            if value == current[key]:
+                continue
+            if times.get(key, row["created_at"]) <= at:
+                apply[key] = value
+            else:
+                kept.append(key)
+        if not apply and not kept:
+            return
+        if apply:
+            self.store.patients.update(hub_id, apply, actor=station.actor)
+            for key in apply:
+                conn.execute("DELETE FROM hub_patient_field_times WHERE patient_id = ? AND field = ?", (hub_id, key))
+                conn.execute("INSERT INTO hub_patient_field_times (patient_id, field, changed_at) VALUES (?, ?, ?)",
+                             (hub_id, key, at))
+        differing = sorted(apply) + sorted(kept)
+        cur = conn.execute(
+            "INSERT INTO hub_patient_versions (patient_id, at, station, change_at, applied, kept, replaced)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (hub_id, utc_iso(self._now()), station.name, at,
+             json.dumps({k: incoming[k] for k in differing}),  # the station's version
+             json.dumps(sorted(kept)),
+             json.dumps({k: current[k] for k in differing})),  # the hub's version before
+        )
+        self.store.audit.record(station.actor, "patient.update", patient_id=hub_id, object=f"patient:{hub_id}",
+                                detail={"changed": sorted(apply), "kept_newer": sorted(kept),
+                                        "version": int(cur.lastrowid), "change_at": at})
+
+    def patient_versions(self, patient_id: int) -> list[dict]:
+        """The versions kept by last-writer-wins merges of a patient, oldest first: ``station``,
+        ``change_at``, ``incoming`` (the station's values), ``before`` (the hub's values then),
+        ``kept`` (the fields where the hub's newer value stayed)."""
+        with self._db.read() as conn:
+            rows = conn.execute("SELECT * FROM hub_patient_versions WHERE patient_id = ? ORDER BY id",
+                                (patient_id,)).fetchall()
+        return [{"id": r["id"], "at": r["at"], "station": r["station"], "change_at": r["change_at"],
+                 "incoming": json.loads(r["applied"]), "kept": json.loads(r["kept"]),
+                 "before": json.loads(r["replaced"])} for r in rows]
+
+    def _erase(self, station: StationRef, payload: dict, at: str) -> None:
+        key = payload.get("identifier_hash")
+        if not isinstance(key, str) or len(key) != 64:
+            raise ValidationError({"identifier_hash": "must be the 64 hex digits of the identifier's hash"})
+        with self._db.read() as conn:
+            row = conn.execute("SELECT k.patient_id, p.identifier FROM sync_patient_keys k"
+                               " JOIN patients p ON p.id = k.patient_id WHERE k.identifier_hash = ?", (key,)).fetchone()
+            seen = conn.execute("SELECT 1 FROM hub_tombstones WHERE identifier_hash = ? AND erased_at >= ?",
+                                (key, at)).fetchone()
+        if row is not None:
+            self.store.patients.erase(row["patient_id"], row["identifier"], actor=station.actor)  # leaves the tombstone
+        elif seen is None:
+            with self._db.write() as conn:
+                conn.execute("INSERT INTO hub_tombstones (identifier_hash, erased_at) VALUES (?, ?)",
+                             (key, utc_iso(self._now())))
+
+    # -- sessions, trials, programmes -------------------------------------------------------
+
+    def _session(self, conn, station: StationRef, local_id: int, payload: dict) -> None:
+        patient_id = self._patient_of(conn, station, _int(payload, "patient_local_id"), "a session")
+        values = _session_values(payload)
+        found = self._mapped(conn, station, "session", local_id)
+        if found is not None:
+            conn.execute("UPDATE sessions SET started_at = ?, label = ?, notes = ? WHERE id = ?",
+                         (values["started_at"], values["label"], values["notes"], found[0]))
+            self.store.audit.record(station.actor, "session.update", patient_id=patient_id,
+                                    object=f"session:{found[0]}", detail={"changed": ["label", "notes", "started_at"]})
+            return
+        cur = conn.execute("INSERT INTO sessions (patient_id, started_at, label, notes, created_by) VALUES (?, ?, ?, ?, ?)",
+                           (patient_id, values["started_at"], values["label"], values["notes"], values["created_by"]))
+        session_id = int(cur.lastrowid)
+        self._map(conn, station, "session", local_id, session_id, patient_id)
+        self.store.audit.record(station.actor, "session.create", patient_id=patient_id, object=f"session:{session_id}")
+
+    def _trial(self, conn, station: StationRef, local_id: int, payload: dict) -> None:
+        values = _trial_values(payload)
+        found = self._mapped(conn, station, "trial", local_id)
+        if found is not None:
+            trial_id, patient_id = found
+            for key in TRIAL_UPDATABLE:
+                conn.execute(f"UPDATE trials SET {key} = ? WHERE id = ?", (values[key], trial_id))
+            self.store.audit.record(station.actor, "trial.update", patient_id=patient_id, object=f"trial:{trial_id}",
+                                    detail={"changed": list(TRIAL_UPDATABLE)})
+            return
+        session = self._mapped(conn, station, "session", _int(payload, "session_local_id"))
+        if session is None:
+            raise Conflict(f"trial #{local_id} names a session the hub does not know; push the session first")
+        session_id, patient_id = session
+        parts = conn.execute("SELECT part_no, n_frames FROM hub_uploads WHERE station = ? AND trial_local_id = ?"
+                             " ORDER BY part_no", (station.id, local_id)).fetchall()
+        expected = _int(payload, "parts")
+        have = [r["part_no"] for r in parts]
+        if have != list(range(expected)) or sum(r["n_frames"] for r in parts) != values["frame_count"]:
+            raise Conflict(f"trial #{local_id}: its frames are not all uploaded ({len(have)} of {expected} parts); "
+                           "upload the missing parts, then push again")
+        columns = ("session_id",) + TRIAL_COLUMNS
+        cur = conn.execute(f"INSERT INTO trials ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                           (session_id, *(values[c] for c in TRIAL_COLUMNS)))
+        trial_id = int(cur.lastrowid)
+        conn.execute("INSERT INTO trial_chunks (trial_id, chunk_no, first_seq, n_frames, data)"
+                     " SELECT ?, part_no, first_seq, n_frames, data FROM hub_uploads"
+                     " WHERE station = ? AND trial_local_id = ?", (trial_id, station.id, local_id))
+        conn.execute("DELETE FROM hub_uploads WHERE station = ? AND trial_local_id = ?", (station.id, local_id))
+        self._map(conn, station, "trial", local_id, trial_id, patient_id)
+        self.store.audit.record(station.actor, "trial.record", patient_id=patient_id, object=f"trial:{trial_id}",
+                                detail={"protocol": values["protocol"], "condition": values["condition"],
+                                        "synced_from": station.name})
+
+    def _programme(self, conn, station: StationRef, local_id: int, at: str, payload: dict) -> None:
+        doc = payload.get("doc")
+        if not isinstance(doc, dict):
+            raise ValidationError({"doc": "must be the programme document"})
+        patient_id = self._patient_of(conn, station, _int(doc, "patient_id"), "a programme")
+        text = json.dumps(doc)
+        if len(text) > 1_000_000:
+            raise ValidationError({"doc": "is larger than 1 MB"})
+        conn.execute("DELETE FROM hub_programmes WHERE station = ? AND local_id = ?", (station.id, local_id))
+        conn.execute("INSERT INTO hub_programmes (station, local_id, patient_id, doc, updated_at) VALUES (?, ?, ?, ?, ?)",
+                     (station.id, local_id, patient_id, text, at))
+        self.store.audit.record(station.actor, "programme.update", patient_id=patient_id,
+                                object=f"programme:{local_id}", detail={"synced_from": station.name})
+
+    def programmes_of(self, patient_id: int) -> list[dict]:
+        """Programme documents pushed by stations for a hub patient: ``station``, ``doc``."""
+        with self._db.read() as conn:
+            rows = conn.execute("SELECT s.name, h.doc, h.updated_at FROM hub_programmes h"
+                                " JOIN hub_stations s ON s.id = h.station WHERE h.patient_id = ? ORDER BY h.updated_at",
+                                (patient_id,)).fetchall()
+        return [{"station": r["name"], "updated_at": r["updated_at"], "doc": json.loads(r["doc"])} for r in rows]
+
+    # -- frame uploads ----------------------------------------------------------------------
+
+    def parts(self, station: StationRef, trial_local_id: int) -> dict:
+        """``{"on_hub": bool, "parts": [part numbers held]}`` of a station's trial."""
+        with self._db.read() as conn:
+            if self._mapped(conn, station, "trial", trial_local_id) is not None:
+                return {"on_hub": True, "parts": []}
+            rows = conn.execute("SELECT part_no FROM hub_uploads WHERE station = ? AND trial_local_id = ? ORDER BY part_no",
+                                (station.id, trial_local_id)).fetchall()
+        return {"on_hub": False, "parts": [r["part_no"] for r in rows]}
+
+    def store_part(self, station: StationRef, trial_local_id: int, part_no: int, first_seq: int, n_frames: int,
+                   data: bytes) -> None:
+        """Keep one part of a trial's frames until its trial arrives (a part sent again replaces it)."""
+        if not 0 <= part_no < 1_000_000 or not 0 < n_frames <= PART_FRAMES:
+            raise ValidationError({"part": f"part number must be >= 0 and frames 1..{PART_FRAMES}"})
+        if len(data) != n_frames * FRAME_DTYPE.itemsize:
+            raise ValidationError({"data": f"{len(data)} bytes is not {n_frames} frames of {FRAME_DTYPE.itemsize} bytes"})
+        with self._db.write() as conn:
+            conn.execute("DELETE FROM hub_uploads WHERE station = ? AND trial_local_id = ? AND part_no = ?",
+                         (station.id, trial_local_id, part_no))
+            conn.execute("INSERT INTO hub_uploads (station, trial_local_id, part_no, first_seq, n_frames, data)"
+                         " VALUES (?, ?, ?, ?, ?, ?)", (station.id, trial_local_id, part_no, first_seq, n_frames, data))
+
+    # -- pulls ------------------------------------------------------------------------------
+
+    def tombstones(self, after: int, limit: int = 500) -> dict:
+        """``{"tombstones": [{"id", "identifier_hash"}], "last": id}``: erasures after ``after``."""
+        with self._db.read() as conn:
+            rows = conn.execute("SELECT id, identifier_hash FROM hub_tombstones WHERE id > ? ORDER BY id LIMIT ?",
+                                (after, limit)).fetchall()
+        items = [{"id": r["id"], "identifier_hash": r["identifier_hash"]} for r in rows]
+        return {"tombstones": items, "last": items[-1]["id"] if items else after}
+
+    def patient_for_station(self, station: StationRef, identifier: str) -> dict:
+        """A hub patient's fields for a station to measure them (pulled on demand); audited as
+        ``patient.view`` by the station."""
+        with self._db.read() as conn:
+            row = conn.execute("SELECT * FROM patients WHERE lower(identifier) = lower(?)", (identifier.strip(),)).fetchone()
+        if row is None:
+            raise NotFound(f"the hub has no patient {identifier!r}")
+        self.store.audit.record(station.actor, "patient.view", patient_id=row["id"], object=f"patient:{row['id']}",
+                                detail={"pulled_by": station.name})
+        return patient_snapshot(row, ("identifier", "birth_year", "sex", "height_cm", "weight_kg", "conditions",
+                                      "notes", "archived"))
+
+
+def _int(doc: dict, key: str) -> int:
+    value = doc.get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**62:
+        raise ValidationError({key: "must be a non-negative integer"})
+    return value
+
+
+def _check_change(change: object) -> tuple[int, str, str, int, str, dict]:
+    if not isinstance(change, dict):
+        raise ValidationError({"change": "must be a JSON object"})
+    seq = _int(change, "seq")
+    entity, op = change.get("entity"), change.get("op")
+    if entity not in ENTITY_OPS or op not in ENTITY_OPS[entity]:
+        raise ValidationError({"op": f"unknown change {entity!r}/{op!r}"})
+    local_id = _int(change, "local_id")
+    at = change.get("at")
+    try:
+        at = utc_iso(parse_utc_iso(at))
+    except (TypeError, ValueError, OverflowError, OSError, AttributeError):
+        raise ValidationError({"at": "must be an ISO 8601 UTC time"}) from None
+    payload = change.get("payload")
+    if not isinstance(payload, dict):
+        raise ValidationError({"payload": "must be a JSON object"})
+    return seq, entity, op, local_id, at, payload
+
+
+def _text(payload: dict, key: str, max_chars: int, *, required: bool = False, multiline: bool = False):
+    value = payload.get(key)
+    if value is None and not required:
+        return None
+    try:
+        return fields.text(value, max_chars=max_chars, required=required, multiline=multiline)
+    except ValueError as exc:
+        raise ValidationError({key: str(exc)}) from None
+
+
+def _session_values(payload: dict) -> dict:
+    missing = [c for c in SESSION_COLUMNS if c not in payload]
+    if missing:
+        raise ValidationError({missing[0]: "is required"})
+    started = payload["started_at"]
+    try:
+        started = utc_iso(parse_utc_iso(started))
+    except (TypeError, ValueError, OverflowError, OSError, AttributeError):
+        raise ValidationError({"started_at": "must be an ISO 8601 UTC time"}) from None
+    return {"started_at": started, "label": _text(payload, "label", 100) or "",
+            "notes": _text(payload, "notes", 2000, multiline=True) or "",
+            "created_by": _text(payload, "created_by", 200, required=True)}
+
+
+def _json_text(payload: dict, key: str, max_bytes: int, *, required: bool) -> str | None:
+    value = payload.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or len(value) > max_bytes:
+        raise ValidationError({key: f"must be JSON text of at most {max_bytes} bytes"})
+    try:
+        json.loads(value)
+    except ValueError:
+        raise ValidationError({key: "is not valid JSON"}) from None
+    return value
+
+
+def _trial_values(payload: dict) -> dict:
+    missing = [c for c in TRIAL_COLUMNS if c not in payload]
+    if missing:
+        raise ValidationError({missing[0]: "is required"})
+    if payload["status"] not in ("complete", "aborted", "partial"):
+        raise ValidationError({"status": "must be complete, aborted or partial (a trial that has ended)"})
+    if payload["frame_dtype"] != json.dumps(FRAME_DTYPE.descr):
+        raise ValidationError({"frame_dtype": "is not this version's frame layout; update the hub or the station"})
+    out = dict(payload)
+    for key in ("frame_count", "frames_lost"):
+        out[key] = _int(payload, key)
+    for key in ("first_seq", "last_seq"):
+        if payload[key] is not None:
+            out[key] = _int(payload, key)
+    rate = payload["rate_hz"]
+    if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 < rate <= 10_000:
+        raise ValidationError({"rate_hz": "must be a rate in Hz"})
+    for key in ("valid", "station_valid"):
+        if payload[key] not in (None, 0, 1):
+            raise ValidationError({key: "must be 0, 1 or null"})
+    out["calibration"] = _json_text(payload, "calibration", 64 * 1024, required=True)
+    out["metrics"] = _json_text(payload, "metrics", 256 * 1024, required=False)
+    for key, limit in (("protocol", 64), ("condition", 64), ("station_version", 64), ("recorded_by", 200),
+                       ("station_id", 64), ("calibration_id", 64), ("judged_by", 200)):
+        out[key] = _text(payload, key, limit, required=key in ("protocol", "condition"))
+    for key in ("status_reason", "validity_reason", "station_validity_reason"):
+        out[key] = _text(payload, key, 1000, multiline=True)
+    out["notes"] = _text(payload, "notes", 2000, multiline=True) or ""
+    for key in ("started_at", "ended_at", "last_commit_at", "judged_at"):
+        value = payload[key]
+        if value is None and key != "started_at":
+            continue
+        try:
+            out[key] = utc_iso(parse_utc_iso(value))
+        except (TypeError, ValueError, OverflowError, OSError, AttributeError):
+            raise ValidationError({key: "must be an ISO 8601 UTC time"}) from None
+    return out

@@ -1,0 +1,65 @@
+"""What travels from a station to the hub: the records behind outbox rows, and frame parts.
+
+Sessions, trials and programmes are sent whole, as they are when pushed (the outbox row only
+says which); patients carry the fields of the change itself (:mod:`station.store.outbox`). A
+trial's raw frames travel separately, in parts of at most :data:`PART_FRAMES` frames (the hub
+says which parts it already has, so an upload cut by the network resumes where it stopped).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from station.store.db import NotFound
+
+PART_FRAMES = 400
+"""Frames per uploaded part (400 x 140 B = 56 kB: under the hub's 64 kB request bound)."""
+SESSION_COLUMNS = ("started_at", "label", "notes", "created_by")
+TRIAL_COLUMNS = (
+    "protocol", "condition", "status", "status_reason", "started_at", "ended_at", "last_commit_at", "rate_hz",
+    "calibration", "frame_dtype", "frame_count", "frames_lost", "first_seq", "last_seq", "metrics", "valid",
+    "validity_reason", "station_version", "recorded_by", "notes", "judged_by", "judged_at", "station_valid",
+    "station_validity_reason", "station_id", "calibration_id",
+)
+"""The ``trials`` columns a trial travels with (JSON documents as their stored text)."""
+
+
+def record_of(store, change: dict) -> dict | None:
+    """The payload to push for outbox row ``change``; None if its record is gone (nothing to send).
+
+    Sessions: ``patient_local_id`` and :data:`SESSION_COLUMNS`. Trials: ``session_local_id``,
+    :data:`TRIAL_COLUMNS` and ``parts`` (how many frame parts). Programmes: ``doc`` (the
+    programme document of :meth:`station.store.programmes.Programmes.get`).
+    """
+    entity = change["entity"]
+    if entity == "patient":
+        return change["payload"]
+    with store.db.read() as conn:
+        if entity == "session":
+            row = conn.execute("SELECT * FROM sessions WHERE id = ?", (change["local_id"],)).fetchone()
+            if row is None:
+                return None
+            return {"patient_local_id": row["patient_id"], **{c: row[c] for c in SESSION_COLUMNS}}
+        if entity == "trial":
+            row = conn.execute("SELECT * FROM trials WHERE id = ?", (change["local_id"],)).fetchone()
+            if row is None or row["status"] == "recording":
+                return None
+            parts = -(-row["frame_count"] // PART_FRAMES)
+            return {"session_local_id": row["session_id"], **{c: row[c] for c in TRIAL_COLUMNS}, "parts": parts}
+    if entity == "programme":
+        try:
+            return {"doc": json.loads(json.dumps(store.programmes.get(change["local_id"])))}
+        except NotFound:
+            return None
+    raise ValueError(f"unknown outbox entity {entity!r}")
+
+
+def frame_parts(frames: np.ndarray) -> list[tuple[int, int, bytes]]:
+    """``(first_seq, n_frames, bytes)`` of each upload part of a trial's frames, in order."""
+    out = []
+    for start in range(0, len(frames), PART_FRAMES):
+        part = frames[start:start + PART_FRAMES]
+        out.append((int(part["seq"][0]), len(part), part.tobytes()))
+    return out

@@ -1,0 +1,249 @@
+"""The station's sync: push the outbox to the hub, apply the hub's erasures, pull patients.
+
+One :meth:`StationSync.sync_once` does, in this order:
+
+1. fetch the hub's erasure tombstones after the last one seen, and erase each patient held here
+   (the station's own erasure path; not queued back to the hub); a patient whose trial is being
+   recorded is erased at a later sync;
+2. push the outbox oldest first, in batches: before a trial, its raw frames in parts (asking the
+   hub which parts it has, so a cut upload resumes); after each batch the hub answers the last
+   change it holds, and only those are dropped from the outbox. A station killed at any point
+   pushes again what was not acknowledged; the hub ignores what it already applied.
+
+:class:`SyncWorker` runs it in the background of ``balance-station run``: every ``interval_s``
+while the hub answers, backing off (doubling up to ``max_backoff_s``) while it does not. Network
+waits hold no database lock, and each database step is one short transaction, so recording is
+never blocked by the sync.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+
+from station.store.audit import Actor
+from station.store.db import Conflict, NotFound
+from station.sync.client import HubClient, HubRefused, SyncError
+from station.sync.records import frame_parts, record_of
+
+HUB_ACTOR = Actor(None, "hub")
+BATCH_CHANGES = 100
+BATCH_BYTES = 256 * 1024
+
+
+@dataclass
+class SyncReport:
+    """What one sync did: ``sent`` (changes by entity), ``duplicates`` (the hub had them),
+    ``frame_parts`` uploaded, ``erased`` (patients erased here on the hub's request),
+    ``deferred_erasures``, ``queue_length`` left."""
+
+    sent: Counter = field(default_factory=Counter)
+    duplicates: int = 0
+    frame_parts: int = 0
+    erased: int = 0
+    deferred_erasures: int = 0
+    queue_length: int = 0
+
+    def lines(self) -> list[str]:
+        sent = ", ".join(f"{n} {entity}{'s' if n != 1 else ''}" for entity, n in sorted(self.sent.items())) or "nothing"
+        out = [f"sent {sent} ({self.frame_parts} frame parts uploaded, {self.duplicates} already on the hub)",
+               f"{self.erased} patients erased here (erased on the hub)"]
+        if self.deferred_erasures:
+            out.append(f"{self.deferred_erasures} erasures wait for a recording to end")
+        out.append(f"{self.queue_length} changes left in the queue")
+        return out
+
+
+class StationSync:
+    """Sync of one station's store with the hub.
+
+    Parameters
+    ----------
+    store : Store
+        The station's store (its ``outbox`` is pushed).
+    client : HubClient
+    """
+
+    def __init__(self, store, client: HubClient, *, batch_changes: int = BATCH_CHANGES, batch_bytes: int = BATCH_BYTES):
+        self.store = store
+        self.client = client
+        self.batch_changes = batch_changes
+        self.batch_bytes = batch_bytes
+        self._lock = threading.Lock()  # one sync at a time (worker and a page's pull may meet)
+
+    def sync_once(self) -> SyncReport:
+        """Erase what the hub erased, then push everything queued; SyncError (one line) if the hub
+        cannot be reached or refuses (what was acknowledged before stays acknowledged)."""
+        report = SyncReport()
+        with self._lock:
+            try:
+                self._apply_tombstones(report)
+                self._push(report)
+            except SyncError as exc:
+                self.store.outbox.record_attempt(str(exc))
+                raise
+            self.store.outbox.record_attempt(None)
+        report.queue_length = self.store.outbox.length()
+        return report
+
+    # -- erasures from the hub --------------------------------------------------------------
+
+    def _apply_tombstones(self, report: SyncReport) -> None:
+        outbox = self.store.outbox
+        cursor = outbox.state()["tombstone_cursor"]
+        while True:
+            answer = self.client.request("GET", "/api/hub/tombstones", query={"after": cursor})
+            items = answer.get("tombstones") or []
+            for item in items:
+                outcome = self._erase_here(item.get("identifier_hash"))
+                if outcome == "deferred":
+                    report.deferred_erasures += 1
+                    return  # retried from this tombstone at the next sync
+                report.erased += outcome == "erased"
+                cursor = int(item["id"])
+                outbox.set_tombstone_cursor(cursor)
+            if len(items) < 500:
+                return
+
+    def _erase_here(self, key: object) -> str:
+        """``erased``, ``absent`` (no such patient here) or ``deferred`` (recording)."""
+        with self.store.db.read() as conn:
+            row = conn.execute("SELECT p.id, p.identifier FROM sync_patient_keys k JOIN patients p ON p.id = k.patient_id"
+                               " WHERE k.identifier_hash = ?", (key,)).fetchone()
+        if row is None:
+            return "absent"
+        try:
+            with self.store.outbox.muted():
+                self.store.patients.erase(row["id"], row["identifier"], actor=HUB_ACTOR)
+        except Conflict:  # a trial of theirs is being recorded
+            return "deferred"
+        except NotFound:
+            return "absent"
+        return "erased"
+
+    # -- pushing ----------------------------------------------------------------------------
+
+    def _push(self, report: SyncReport) -> None:
+        outbox = self.store.outbox
+        while True:
+            rows = outbox.pending(self.batch_changes)
+            if not rows:
+                return
+            batch, size, through = [], 0, 0
+            for row in rows:
+                payload = record_of(self.store, row)
+                if payload is not None:
+                    item = {"seq": row["seq"], "entity": row["entity"], "op": row["op"], "local_id": row["local_id"],
+                            "at": row["at"], "payload": payload}
+                    item_size = len(json.dumps(item, separators=(",", ":")))
+                    if batch and size + item_size > self.batch_bytes:
+                        break
+                    if row["entity"] == "trial":
+                        report.frame_parts += self._upload_frames(row["local_id"], payload["parts"])
+                    batch.append(item)
+                    size += item_size
+                through = row["seq"]
+            if batch:
+                state = outbox.state()
+                answer = self.client.request("POST", "/api/hub/push", body={
+                    "station_id": outbox.station_id, "queue_length": state["queue_length"],
+                    "last_error": state["last_error"], "changes": batch})
+                applied_through = answer.get("applied_through")
+                if not isinstance(applied_through, int) or applied_through < batch[-1]["seq"]:
+                    raise SyncError(f"the hub acknowledged changes only up to {applied_through}, not "
+                                    f"{batch[-1]['seq']}; will retry")
+                report.duplicates += int(answer.get("duplicates", 0))
+                for item in batch:
+                    report.sent[item["entity"]] += 1
+            outbox.acknowledge(through, pushed=len(batch))
+
+    def _upload_frames(self, trial_id: int, n_parts: int) -> int:
+        status = self.client.request("GET", f"/api/hub/trials/{trial_id}/parts")
+        if status.get("on_hub"):
+            return 0
+        have = set(status.get("parts") or [])
+        missing = [p for p in range(n_parts) if p not in have]
+        if not missing:
+            return 0
+        parts = frame_parts(self.store.trials.frames(trial_id))
+        for part_no in missing:
+            first_seq, n_frames, data = parts[part_no]
+            self.client.request("PUT", f"/api/hub/trials/{trial_id}/parts/{part_no}", data=data,
+                                headers={"X-First-Seq": str(first_seq), "X-Frames": str(n_frames)})
+        return len(missing)
+
+    # -- patients from the hub --------------------------------------------------------------
+
+    def pull_patient(self, identifier: str, *, actor: Actor) -> dict:
+        """The patient ``identifier`` held here, else fetched from the hub and stored here (so
+        they can be measured); NotFound if the hub does not know them either."""
+        try:
+            return self.store.patients.get_by_identifier(identifier)
+        except NotFound:
+            pass
+        try:
+            answer = self.client.request("GET", "/api/hub/patients", query={"identifier": identifier})
+        except HubRefused as exc:
+            if exc.status == 404:
+                raise NotFound(f"no patient {identifier!r} here or on the hub") from None
+            raise
+        fields = {k: v for k, v in (answer.get("patient") or {}).items() if k != "archived"}
+        with self.store.outbox.muted():
+            patient = self.store.patients.create(fields, actor=actor)
+            if (answer.get("patient") or {}).get("archived"):
+                patient = self.store.patients.update(patient["id"], {"archived": True}, actor=actor)
+        self.store.outbox.link(patient["id"], patient["identifier"])
+        return patient
+
+
+class SyncWorker:
+    """Runs :meth:`StationSync.sync_once` in a daemon thread: every ``interval_s`` while the hub
+    answers, then backing off (doubling from ``interval_s`` up to ``max_backoff_s``) while it
+    does not. :meth:`stop` ends it."""
+
+    def __init__(self, sync: StationSync, *, interval_s: float = 30.0, max_backoff_s: float = 600.0):
+        self.sync = sync
+        self.interval_s = interval_s
+        self.max_backoff_s = max_backoff_s
+        self.next_wait_s = interval_s
+        self.last_error: str | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="hub-sync", daemon=True)
+
+    def start(self) -> "SyncWorker":
+        self._thread.start()
+        return self
+
+    def step(self) -> float:
+        """One sync; returns how long to wait before the next (the backoff after a failure)."""
+        try:
+            self.sync.sync_once()
+        except SyncError as exc:
+            self.last_error = str(exc)
+            self.next_wait_s = (min(self.max_backoff_s, self.next_wait_s * 2) if self.last_error_streak
+                                else self.interval_s)
+            self.last_error_streak += 1
+            return self.next_wait_s
+        except Exception as exc:  # a bug or a store error must not kill the station's sync for good
+            self.last_error = f"sync failed: {type(exc).__name__}: {exc}"[:300]
+            self.last_error_streak += 1
+            self.next_wait_s = self.max_backoff_s
+            return self.next_wait_s
+        self.last_error = None
+        self.last_error_streak = 0
+        self.next_wait_s = self.interval_s
+        return self.next_wait_s
+
+    last_error_streak = 0
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            wait = self.step()
+            self._stop.wait(wait)
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)

@@ -1,0 +1,135 @@
+"""The hub's sync API (for stations, with a station token) and its stations' health (for admins).
+
+Mounted when the app runs as the hub (``create_app({"HUB": True, ...})``; ``balance-station hub``).
+
+Station endpoints take ``Authorization: Bearer <station token>`` (from ``balance-station hub
+stations add NAME``), never a login session, so they need no CSRF token (a header the browser never
+sends by itself); unknown and revoked tokens get ``401``, and an address that keeps presenting
+bad tokens is refused with ``429`` for a while (like sign-in). Bodies are bounded (push 128 kB,
+frame part 56 kB) before they are read.
+
+``POST /api/hub/push``
+    ``{"station_id", "queue_length", "last_error", "changes": [...]}`` → ``{"applied_through",
+    "applied", "duplicates"}`` (:meth:`station.sync.hub.Hub.push`).
+``GET /api/hub/trials/<local_id>/parts``
+    ``{"on_hub", "parts"}``: which frame parts of a station's trial the hub holds.
+``PUT /api/hub/trials/<local_id>/parts/<part_no>``
+    one part, ``application/octet-stream``, headers ``X-First-Seq`` and ``X-Frames``.
+``GET /api/hub/tombstones?after=N``
+    erasures after tombstone ``N``.
+``GET /api/hub/patients?identifier=X``
+    ``{"patient": {...}}``: a patient to measure at the station (pulled on demand); audited.
+
+Administrators: ``GET /api/hub/stations`` (JSON) and the page ``/hub/stations``: every station with
+its last sync, queue length and last error.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from flask import Blueprint, current_app, g, render_template, request
+
+from station.sync.hub import MAX_PART_BYTES, Hub
+from web.jsonio import json_body, query_int
+from web.security import api_error, roles, token_auth
+
+bp = Blueprint("hub_api", __name__)
+
+PUSH_MAX_BYTES = 128 * 1024
+BAD_TOKENS_PER_ADDRESS = 20
+BAD_TOKEN_WINDOW_S = 15 * 60
+
+
+def hub() -> Hub:
+    return current_app.extensions["station_hub"]
+
+
+def station_only(view):
+    """The view needs a valid station token; ``g.station`` is the station."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        throttle = current_app.extensions["station_hub_token_throttle"]
+        address = request.remote_addr or "unknown"
+        wait = throttle.retry_after_s(address)
+        if wait:
+            response = api_error(429, f"too many requests with bad station tokens; try again in {wait} s")
+            response.headers["Retry-After"] = str(wait)
+            return response
+        header = request.headers.get("Authorization", "")
+        token = header[7:].strip() if header[:7].lower() == "bearer " else None
+        station = hub().authenticate(token)
+        if station is None:
+            throttle.failure(address)
+            return api_error(401, "unknown or revoked station token; ask the hub's administrator for a token "
+                                  "(`balance-station hub stations add NAME`)")
+        g.station = station
+        return view(*args, **kwargs)
+
+    return token_auth(wrapper)
+
+
+@bp.post("/api/hub/push")
+@station_only
+def push():
+    request.max_content_length = PUSH_MAX_BYTES
+    return hub().push(g.station, json_body())
+
+
+@bp.get("/api/hub/trials/<int:local_id>/parts")
+@station_only
+def parts(local_id: int):
+    return hub().parts(g.station, local_id)
+
+
+@bp.put("/api/hub/trials/<int:local_id>/parts/<int:part_no>")
+@station_only
+def put_part(local_id: int, part_no: int):
+    request.max_content_length = MAX_PART_BYTES
+    if request.mimetype != "application/octet-stream":
+        return api_error(415, "send the frames as application/octet-stream")
+    try:
+        first_seq = int(request.headers.get("X-First-Seq", ""))
+        n_frames = int(request.headers.get("X-Frames", ""))
+    except ValueError:
+        return api_error(400, "X-First-Seq and X-Frames headers (integers) are required")
+    hub().store_part(g.station, local_id, part_no, first_seq, n_frames, request.get_data(cache=False))
+    return {"stored": part_no}
+
+
+@bp.get("/api/hub/tombstones")
+@station_only
+def tombstones():
+    return hub().tombstones(query_int("after", 0, low=0, high=2**62))
+
+
+@bp.get("/api/hub/patients")
+@station_only
+def pull_patient():
+    identifier = request.args.get("identifier", "")
+    if not identifier.strip() or len(identifier) > 64:
+        return api_error(400, "give ?identifier= (the patient's pseudonymous code)")
+    return {"patient": hub().patient_for_station(g.station, identifier)}
+
+
+@bp.get("/api/hub/stations")
+@roles("admin")
+def list_stations():
+    return {"stations": hub().stations()}
+
+
+@bp.get("/hub/stations")
+@roles("admin")
+def stations_page():
+    return render_template("dashboard/hub_stations.html", stations=hub().stations(), is_admin=True, page="admin")
+
+
+def init_hub(app) -> None:
+    """Make the app's store a hub and mount these endpoints."""
+    from web.throttle import LoginThrottle
+
+    app.extensions["station_hub"] = Hub(app.extensions["station_store"], app.config["WALL_CLOCK"])
+    app.extensions["station_hub_token_throttle"] = LoginThrottle(
+        BAD_TOKENS_PER_ADDRESS, BAD_TOKEN_WINDOW_S, app.config["WALL_CLOCK"])
+    app.register_blueprint(bp)
