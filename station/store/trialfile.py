@@ -28,6 +28,7 @@ import io
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -170,28 +171,35 @@ def read_trial(
         With a one-line message naming the file and the problem.
     """
     path = Path(path)
-    text = _read_text(path)
-    lines = text.splitlines()
-    first = next((i for i, line in enumerate(lines) if line.strip()), None)
-    if first is None:
-        raise TrialFileError(path, "empty file (no header, no samples)")
-    header_line = lines[first]
-    fmt, names, delimiter = _parse_header(path, header_line)
-    data_lines = lines[first + 1 :]
-    while data_lines and not data_lines[-1].strip():
-        data_lines.pop()
-    if allow_truncated and data_lines and not text.endswith(("\n", "\r")):
-        data_lines.pop()  # complete lines always end with a newline: this one was cut short
-    if not data_lines:
-        raise TrialFileError(path, "header only, no samples")
-    table = _parse_fast(data_lines, names, delimiter) if fast else None
-    if table is None:
+    raw = _read_bytes(path)
+    # the fast reader takes the bytes as they are (no decoding, splitting and joining of lines) when
+    # they are plain ASCII text; anything else, or anything it refuses, is read the usual way
+    fast_read = _read_fast(path, raw) if fast and not allow_truncated else None
+    if fast_read is not None:
+        fmt, names, delimiter, first, body, columns = fast_read
+        data_lines = None  # split only if an integer column must be parsed again
+    else:
+        text = _decode(path, raw)
+        lines = text.splitlines()
+        first = next((i for i, line in enumerate(lines) if line.strip()), None)
+        if first is None:
+            raise TrialFileError(path, "empty file (no header, no samples)")
+        header_line = lines[first]
+        fmt, names, delimiter = _parse_header(path, header_line)
+        data_lines = lines[first + 1 :]
+        while data_lines and not data_lines[-1].strip():
+            data_lines.pop()
+        if allow_truncated and data_lines and not text.endswith(("\n", "\r")):
+            data_lines.pop()  # complete lines always end with a newline: this one was cut short
+        if not data_lines:
+            raise TrialFileError(path, "header only, no samples")
         table = _parse_numbers(path, data_lines, names, delimiter, first_line_no=first + 2)
-
-    columns = {name: np.ascontiguousarray(table[:, j]) for j, name in enumerate(names)}
-    _check_values(path, columns, allow_nan, first_line_no=first + 2)
+        columns = {name: np.ascontiguousarray(table[:, j]) for j, name in enumerate(names)}
+        _check_values(path, columns, allow_nan, first_line_no=first + 2)  # the fast reader took finite values only
     for j, name in enumerate(names):
         if name in INTEGER_COLUMNS:
+            if data_lines is None:
+                data_lines = body.decode("ascii").splitlines()  # the same lines (see _split_plain_text)
             columns[name] = _parse_integers(path, data_lines, j, name, delimiter, first_line_no=first + 2)
     metadata = _read_sidecar(path)
     time_s = columns.pop("time_s")
@@ -246,6 +254,10 @@ def looks_like_trial(path: str | os.PathLike) -> bool:
 
 
 def _read_text(path: Path) -> str:
+    return _decode(path, _read_bytes(path))
+
+
+def _read_bytes(path: Path) -> bytes:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -258,6 +270,10 @@ def _read_text(path: Path) -> str:
         raise TrialFileError(path, f"cannot read: {exc.strerror or exc}") from None
     if b"\x00" in raw[:_BINARY_PROBE_BYTES]:
         raise TrialFileError(path, "binary file, not a text trial file (expected a CSV or Santos & Duarte text)")
+    return raw
+
+
+def _decode(path: Path, raw: bytes) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -356,20 +372,73 @@ def _parse_integers(
     raise TrialFileError(path, f"cannot parse {name} as whole numbers")  # pragma: no cover
 
 
-def _parse_fast(data_lines: list[str], names: list[str], delimiter: str | None) -> np.ndarray | None:
-    """The numbers by pyarrow's CSV reader, or None when it is not installed, refuses the text,
-    or finds a value that is not finite (then the usual parser runs and names any problem).
+_NOT_PLAIN = (b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e", b"\x1f")
+"""ASCII characters that ``str.splitlines`` or ``str.strip`` treat as line breaks or blanks besides
+\\r, \\n, space and tab: a file with any of them is read the usual way. (Looked for one by one:
+``bytes.__contains__`` of one byte is a memchr, some 60 times faster than a regular expression.)"""
+_NOT_BLANK = re.compile(rb"[^ \t\r\n]")
+_LINE_BREAK = re.compile(rb"[\r\n]")
+
+
+def _split_plain_text(raw: bytes) -> tuple[int, str, bytes] | None:
+    """``(first, header_line, body)`` of a plain ASCII text, or None for any other text.
+
+    The same split as the usual reader's (``raw.decode().splitlines()``, the first non-blank line
+    the header, its index ``first``, trailing blank lines dropped), without decoding or splitting:
+    ``body`` is the bytes of the data lines, line breaks (\\n, \\r\\n or \\r) as in the file, so
+    ``body.decode().splitlines()`` are the usual reader's data lines. None when the text is not
+    ASCII or holds a character that splits or blanks lines otherwise (:data:`_NOT_PLAIN`), has no
+    header, or has no data line (the usual reader then says what is wrong)."""
+    if not raw.isascii() or any(c in raw for c in _NOT_PLAIN):
+        return None
+    found = _NOT_BLANK.search(raw)
+    if found is None:
+        return None
+    line_start = max(raw.rfind(b"\n", 0, found.start()), raw.rfind(b"\r", 0, found.start())) + 1
+    blank = raw[:line_start]  # blank lines before the header: \r\n counts once
+    first = blank.count(b"\n") + blank.count(b"\r") - blank.count(b"\r\n")
+    header_end = _LINE_BREAK.search(raw, found.start())
+    if header_end is None:
+        return None
+    data_start = header_end.start() + (2 if raw.startswith(b"\r\n", header_end.start()) else 1)
+    last = len(raw.rstrip(b" \t\r\n"))  # just after the last character of the last non-blank line
+    if last <= data_start:
+        return None
+    data_end = _LINE_BREAK.search(raw, last)
+    body = raw[data_start : data_end.start() if data_end is not None else len(raw)]
+    return first, raw[line_start : header_end.start()].decode("ascii"), body
+
+
+def _read_fast(path: Path, raw: bytes):
+    """``(format, names, delimiter, first, body, columns)`` of a file the fast reader takes, else None
+    (see :func:`_split_plain_text` and :func:`_parse_fast`); a bad header raises as usual."""
+    split = _split_plain_text(raw)
+    if split is None:
+        return None
+    first, header_line, body = split
+    fmt, names, delimiter = _parse_header(path, header_line)
+    numbers = _parse_fast(body, len(names), delimiter)
+    if numbers is None:
+        return None
+    return fmt, names, delimiter, first, body, dict(zip(names, numbers))
+
+
+def _parse_fast(body: bytes, n_columns: int, delimiter: str | None) -> np.ndarray | None:
+    """The numbers of the data lines ``body`` (bytes) by pyarrow's CSV reader, one row per column
+    (shape ``(n_columns, lines)``), or None when pyarrow is not installed, refuses the text, or finds
+    a value that is not finite (then the usual parser runs and names any problem).
 
     Strict where the usual parser is strict: no quoting, no empty values as nulls ("NA", "" are
-    errors), no blank lines skipped, one row per line; whitespace-separated files are read as
-    tab-separated (Santos & Duarte's layout), any other spacing falls back."""
+    errors), no blank lines skipped (an empty line is a row of too few values, refused), one row
+    per line (\\n, \\r\\n and \\r end a line, as for ``str.splitlines`` on the plain text
+    :func:`_split_plain_text` lets through); whitespace-separated files are read as tab-separated
+    (Santos & Duarte's layout), any other spacing falls back."""
     try:
         import pyarrow
         from pyarrow import csv as arrow_csv
     except ImportError:
         return None
-    body = "\n".join(data_lines).encode("utf-8")
-    columns = [f"c{j}" for j in range(len(names))]
+    columns = [f"c{j}" for j in range(n_columns)]
     try:
         table = arrow_csv.read_csv(
             pyarrow.py_buffer(body),
@@ -389,11 +458,11 @@ def _parse_fast(data_lines: list[str], names: list[str], delimiter: str | None) 
         )
     except (pyarrow.ArrowException, ValueError):
         return None
-    if table.num_rows != len(data_lines) or table.num_columns != len(names):
+    if table.num_rows == 0 or table.num_columns != n_columns:
         return None
-    numbers = np.empty((len(data_lines), len(names)), dtype=np.float64)
-    for j in range(len(names)):
-        numbers[:, j] = table.column(j).to_numpy()
+    numbers = np.empty((n_columns, table.num_rows), dtype=np.float64)
+    for j in range(n_columns):
+        numbers[j] = table.column(j).to_numpy()
     if not np.isfinite(numbers).all():
         return None
     return numbers
@@ -473,7 +542,7 @@ def _sample_rate(path: Path, fmt: str, time_s: np.ndarray, metadata: dict, first
             path,
             f"line {first_line_no + i + 1}: time_s not increasing ({time_s[i + 1]:.6g} s after {time_s[i]:.6g} s)",
         )
-    median_step = float(np.median(steps))
+    median_step = _median(steps)
     if rate_meta is not None:
         rate = rate_meta
         if abs(median_step * rate - 1.0) > RATE_TOLERANCE:
@@ -487,6 +556,18 @@ def _sample_rate(path: Path, fmt: str, time_s: np.ndarray, metadata: dict, first
     else:
         rate = float(f"{1.0 / median_step:.9g}")
     return rate
+
+
+def _median(values: np.ndarray) -> float:
+    """``float(np.median(values))`` of finite values, bit for bit (the middle value, or the mean of
+    the two middle values), without ``np.median``'s NaN check, whose first call imports numpy.ma
+    (about 20 ms in each worker process of a batch)."""
+    n = values.shape[0]
+    k = n // 2
+    if n % 2:
+        return float(np.partition(values, k)[k])
+    middle = np.partition(values, (k - 1, k))
+    return float((middle[k - 1] + middle[k]) / 2.0)
 
 
 def _grid_index(path: Path, time_s: np.ndarray, rate: float, first_line_no: int, allow_gaps: bool) -> np.ndarray:

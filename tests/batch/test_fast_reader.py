@@ -44,6 +44,26 @@ CASES = {
     "backwards.csv": HEAD + _rows(5) + "0.01,0.1,0.2,700\n",
     "tab_santos.txt": "Time[s]\tFz[N]\tCOPx[cm]\tCOPy[cm]\n" + _rows(30, "{t:.3f}\t700.5\t-0.1\t0.2\n"),
     "spaced_santos.txt": "Time[s]  Fz[N] COPx[cm]  COPy[cm]\n" + _rows(30, "  {t:.3f}  700.5 -0.1   0.2\n"),
+    # line breaks and blank lines: the fast reader takes the bytes as they are (no splitlines)
+    "leading_blank_lines.csv": "\n \r\n\t\n" + HEAD + _rows(),
+    "trailing_blank_lines.txt": "Time[s]\tFz[N]\tCOPx[cm]\tCOPy[cm]\r\n"
+    + _rows(30, "{t:.3f}\t700.5\t-0.1\t0.2\r\n") + "\r\n  \n\t\r\n",
+    "cr_only.csv": (HEAD + _rows()).replace("\n", "\r"),
+    "mixed_breaks.csv": HEAD + _rows(5) + _rows(5).replace("0.0", "0.1").replace("\n", "\r\n") + "0.20,0.1,0.2,700\r",
+    "lf_cr.csv": HEAD + _rows(5) + "\n\r" + _rows(3).replace("0.0", "0.1"),
+    "cr_cr_lf.csv": HEAD + _rows(5) + "\r\r\n" + _rows(3).replace("0.0", "0.1"),
+    "no_final_newline.csv": HEAD + _rows(5) + "0.05,0.1,0.2,700",
+    "trailing_spaces_last_line.csv": HEAD + _rows(5) + "0.05,0.1,0.2,700  \n\n",
+    "form_feed.csv": HEAD + _rows(5) + "\x0c" + _rows(3).replace("0.0", "0.1"),
+    "vertical_tab_blank.csv": HEAD + _rows(5) + "\x0b\n",
+    "unit_separator_blank.csv": HEAD + _rows(5) + "\x1f\n",
+    "file_separator.csv": HEAD + _rows(5) + "0.05,0.1,0.2,700\x1c",
+    "non_ascii_space.csv": HEAD + _rows(5) + "0.05,0.1,0.2,700\u2028",
+    "header_only.csv": HEAD + "\r\n \n",
+    "header_without_break.csv": HEAD.strip(),
+    "blank.csv": " \r\n\t\n",
+    "integers.csv": "time_s,ap_cm,ml_cm,seq,t_ns\r\n" + "".join(f"{i / 100:.2f},0.1,0.2,{i},{2**62 + i}\r\n" for i in range(30)),
+    "integer_not_whole.csv": "time_s,ap_cm,ml_cm,seq\n" + "".join(f"{i / 100:.2f},0.1,0.2,{i}.5\n" for i in range(30)),
 }
 
 
@@ -65,17 +85,41 @@ def test_fast_reader_agrees_with_numpy_reader(tmp_path, name, options):
 
 
 def test_fast_reader_really_parses_the_common_files(tmp_path):
-    """Not a silent fallback: Santos & Duarte text and station CSV go through pyarrow."""
-    text = (BDS / "BDS00001.txt").read_text().splitlines()
-    names = list(trialfile.SANTOS_DUARTE_COLUMNS.values())
-    assert trialfile._parse_fast(text[1:], names, None) is not None
+    """Not a silent fallback: Santos & Duarte text (CRLF) and station CSV go through pyarrow, from
+    the file's bytes as they are."""
+    assert trialfile._read_fast(BDS / "BDS00001.txt", (BDS / "BDS00001.txt").read_bytes()) is not None
     n = 1000
     write_trial_csv(tmp_path / "t.csv", {"time_s": np.arange(n) / 100, "ap_cm": np.sin(np.arange(n)),
                                          "ml_cm": np.cos(np.arange(n)), "flags": np.zeros(n, dtype=int)}, {})
-    lines = (tmp_path / "t.csv").read_text().splitlines()
-    assert trialfile._parse_fast(lines[1:], lines[0].split(","), ",") is not None
+    assert trialfile._read_fast(tmp_path / "t.csv", (tmp_path / "t.csv").read_bytes()) is not None
+    for name in ("crlf.csv", "leading_blank_lines.csv", "trailing_blank_lines.txt", "cr_only.csv"):
+        assert trialfile._read_fast(Path(name), CASES[name].encode()) is not None, name
+
+
+def test_plain_text_split_is_the_usual_readers(tmp_path):
+    """The bytes the fast reader hands to pyarrow are the usual reader's header and data lines."""
+    for name, text in CASES.items():
+        split = trialfile._split_plain_text(text.encode("utf-8"))
+        if split is None:
+            continue
+        first, header, body = split
+        lines = text.splitlines()
+        expected_first = next(i for i, line in enumerate(lines) if line.strip())
+        data = lines[expected_first + 1:]
+        while data and not data[-1].strip():
+            data.pop()
+        assert (first, header, body.decode().splitlines()) == (expected_first, lines[expected_first], data), name
 
 
 @pytest.mark.parametrize("trial", sorted(p.name for p in BDS.glob("BDS*.txt")))
 def test_fast_reader_same_numbers_on_the_published_trials(trial):
     assert _outcome(BDS / trial, fast=True) == _outcome(BDS / trial)
+
+
+def test_median_of_the_time_steps_is_numpys_bit_for_bit():
+    rng = np.random.default_rng(3)
+    for n in [1, 2, 3, 4, 5, 6000, 6001]:
+        for scale in (1e-3, 0.01, 1.0, 1e6):
+            steps = rng.normal(size=n) * scale
+            assert trialfile._median(steps) == float(np.median(steps))
+            assert trialfile._median(np.round(steps, 2)) == float(np.median(np.round(steps, 2)))
