@@ -279,6 +279,11 @@ class Database:
         with self._write_lock:
             return migrate(self._writer)
 
+    def schema_version(self) -> int:
+        """The schema version of the database (``PRAGMA user_version``)."""
+        with self._write_lock:
+            return int(self._writer.execute("PRAGMA user_version").fetchone()[0])
+
     def quick_check(self) -> list[str]:
         """SQLite's ``PRAGMA quick_check``: ``[]`` if the file is intact, else its problems."""
         with self._write_lock:

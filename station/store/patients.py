@@ -43,7 +43,7 @@ MAX_NOTES_CHARS = 2000
 MAX_PAGE = 500
 SORTS = {
     "identifier": "p.identifier COLLATE NOCASE ASC, p.id ASC",
-    "recent": "last_session_at IS NULL, last_session_at DESC, p.id DESC",
+    "recent": "last_session_at DESC NULLS LAST, p.id DESC",
     "created": "p.id DESC",
 }
 
@@ -351,7 +351,7 @@ class Patients:
             counts = conn.execute(
                 "SELECT count(DISTINCT s.id) AS sessions, count(t.id) AS trials,"
                 " coalesce(sum(t.frame_count), 0) AS frames,"
-                " sum(t.status = 'recording') AS recording"
+                " sum(CASE WHEN t.status = 'recording' THEN 1 ELSE 0 END) AS recording"
                 " FROM sessions s LEFT JOIN trials t ON t.session_id = s.id WHERE s.patient_id = ?",
                 (patient_id,),
             ).fetchone()

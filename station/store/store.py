@@ -156,6 +156,8 @@ class Store:
         _lock_fd: int | None = None,
     ):
         self.data_dir = Path(data_dir)
+        self.database_url = database
+        """The PostgreSQL URL given (with its password: never print it), None on SQLite."""
         self._lock_fd = _lock_fd
         config = config or StationConfig()
         path = _prepare_data_dir(self.data_dir, database_file=database is None)

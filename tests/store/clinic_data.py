@@ -4,9 +4,14 @@ result shaped like compute_metrics's, and a cheap scrypt cost."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from station.acquire.frame import empty_frames
 from station.store.passwords import ScryptCost
+
+sqlite_only = pytest.mark.parametrize("backend", ["sqlite"])
+"""A store test about SQLite itself (its file, PRAGMAs): run on that backend only (the ``store``
+fixture of tests/store runs every other test on SQLite and PostgreSQL)."""
 
 CHEAP_COST = ScryptCost(log2_n=4, r=8, p=1)  # the real cost is tested in test_passwords.py
 START_S = 1_767_225_600.0  # 2026-01-01T00:00:00Z

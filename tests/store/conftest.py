@@ -1,5 +1,6 @@
 """Fixtures for the clinic store tests: a store on a temporary data directory with a simulated
-monotonic clock and a settable wall clock, cheap password hashing."""
+monotonic clock and a settable wall clock, cheap password hashing; every test using ``store``
+runs on both backends (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -22,9 +23,17 @@ def mono() -> SimulatedClock:
     return SimulatedClock()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request) -> str:
+    """The store's backend: SQLite (a station) or PostgreSQL (the hub; a fresh database of the
+    throwaway cluster, tests/conftest.py)."""
+    return request.param
+
+
 @pytest.fixture
-def store(tmp_path, wall, mono):
-    s = Store.open_service(tmp_path / "data", wall_clock=wall, clock=mono, password_cost=CHEAP_COST)
+def store(request, backend, tmp_path, wall, mono):
+    database = request.getfixturevalue("pg_url") if backend == "postgresql" else None
+    s = Store.open_service(tmp_path / "data", wall_clock=wall, clock=mono, password_cost=CHEAP_COST, database=database)
     yield s
     s.close()
 

@@ -16,7 +16,10 @@ from station.store.migrations import LATEST_VERSION, MIGRATIONS, Migration, migr
 from station.store.secret import SECRET_KEY_FILENAME, load_or_create_secret_key
 from station.store.store import Store
 
+from clinic_data import sqlite_only
 
+
+@sqlite_only
 def test_database_file_is_named_for_backups_and_private(store):
     path = store.data_dir / DB_FILENAME
     assert DB_FILENAME == "station.sqlite3"
@@ -25,6 +28,7 @@ def test_database_file_is_named_for_backups_and_private(store):
     assert stat.S_IMODE(store.data_dir.stat().st_mode) == 0o700
 
 
+@sqlite_only
 def test_writer_uses_wal_and_full_sync(store):
     conn = store.db._writer
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -34,9 +38,13 @@ def test_writer_uses_wal_and_full_sync(store):
 
 
 def test_fresh_database_is_at_latest_schema(store):
+    assert store.db.schema_version() == LATEST_VERSION
+    catalog = ("SELECT tablename FROM pg_tables WHERE schemaname = 'public'" if store.is_hub
+               else "SELECT name FROM sqlite_master WHERE type = 'table'")
     with store.db.read() as conn:
-        assert schema_version(conn) == LATEST_VERSION
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not store.is_hub:
+            assert schema_version(conn) == LATEST_VERSION
+        tables = {r[0] for r in conn.execute(catalog)}
     assert {"users", "login_sessions", "patients", "sessions", "trials", "trial_chunks", "audit_log", "settings"} <= tables
 
 

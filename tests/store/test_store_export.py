@@ -60,7 +60,7 @@ def test_partial_trial_export_says_so(store, session, tmp_path):
     writer = store.trials.start_trial(session["id"], "romberg", "eo", CAL, 100.0)
     writer.append(make_frames(50))
     writer.flush()
-    with Store.open(store.data_dir) as other:
+    with Store.open(store.data_dir, database=store.database_url) as other:
         other.recover_partial_trials()
     files = trial_export_files(store, writer.trial_id, actor=Actor.system())
     side = json.loads(files[f"trial-{writer.trial_id}.json"])
