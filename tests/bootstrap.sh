@@ -7,6 +7,9 @@
 #                 /usr/bin/chromedriver; nothing downloads a browser).
 #   tests/reports: poppler-utils (pdftotext, pdftoppm, pdfinfo, pdfimages read back the PDF reports:
 #                 their text, word boxes and pages as images).
+#   tests/store (and the hub's tests): postgresql (initdb, pg_ctl: tests/conftest.py starts a
+#                 throwaway cluster in a temporary directory on the loopback; the package's own
+#                 cluster is not used).
 # When they cannot be installed, the tests that need them skip and say why.
 set -euo pipefail
 
@@ -17,6 +20,7 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v pdftoppm >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing+=(postgresql)
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
