@@ -127,6 +127,14 @@ class Hub:
                                (token_hash(token),)).fetchone()
         return None if row is None else StationRef(row["id"], row["name"], row["station_id"])
 
+    def station_named(self, name: str) -> StationRef:
+        """The station registered as ``name`` (revoked or not); NotFound otherwise."""
+        with self._db.read() as conn:
+            row = conn.execute("SELECT id, name, station_id FROM hub_stations WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise NotFound(f"no station named {name!r}; `hub stations list` lists them")
+        return StationRef(row["id"], row["name"], row["station_id"])
+
     def _bind(self, station: StationRef, station_id: object) -> None:
         if not isinstance(station_id, str) or not 8 <= len(station_id) <= 64:
             raise ValidationError({"station_id": "must be the station's id (a UUID)"})
