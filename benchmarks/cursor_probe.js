@@ -11,9 +11,10 @@
      in which some canvas was drawn and what it drew changed (the cursor moved): a redraw of the
      same picture, or a frame with no drawing, is not one. rAF ticks alone are counted apart.
    - It follows the page's frames events (the live view passes each one on as the DOM event
-     "live:frames"); a frames event with a new frame (a seq not seen before) is OWED an update.
-     The first changed drawing that started after the event pays it (event -> update, ms: the
-     wait for the next animation frame, when the page draws). The page draws in the
+     "live:frames"); a frames event with a new frame (a seq not seen before) is OWED a drawing.
+     The first drawing that started after the event pays it (event -> drawing, ms: the wait for
+     the next animation frame, when the page draws; the cursor may not have moved by a hundredth
+     of a pixel, so this is not always an update). The page draws in the
      animation frame after the event; the probe's own callback may run before the page's in that
      frame, so an event still unpaid two probe ticks after it arrived is counted LATE: the page
      did not draw a new frame it had been given (a broken render loop, not a slow machine).
@@ -30,16 +31,17 @@
     updates: [], // the frames in which a drawn cursor changed
     draws: 0, // canvas drawings seen at the ticks (changed or not)
     events: [], // frames events with a new frame
-    eventToUpdateMs: [], // from a frames event to the start of the drawing that showed it
+    eventToDrawingMs: [], // from a frames event to the start of the drawing that showed it
     late: 0, // events not drawn within two ticks of their arrival
     callbackMs: [], // durations of the page's own requestAnimationFrame callbacks
     reset() {
-      for (const k of ["ticks", "updates", "events", "eventToUpdateMs", "callbackMs"]) this[k] = [];
+      for (const k of ["ticks", "updates", "events", "eventToDrawingMs", "callbackMs"]) this[k] = [];
       this.draws = 0;
       this.late = 0;
       this.since = now();
     },
     since: now(),
+    pending: () => owed.length, // frames events still waiting for their animation frame
   };
   window.__cursorProbe = P;
 
@@ -91,20 +93,22 @@
   function tick() {
     const t = now();
     P.ticks.push(t);
-    let changedAt = null;
+    let changed = false;
+    let drawnAt = null; // the start of the latest drawing seen at this tick
     for (const [canvas, s] of shapes) {
       P.draws += 1;
+      drawnAt = drawnAt === null ? s.at : Math.max(drawnAt, s.at);
       const picture = s.parts.join(";");
       if (picture !== last.get(canvas)) {
         last.set(canvas, picture);
-        changedAt = changedAt === null ? s.at : Math.max(changedAt, s.at);
+        changed = true;
       }
     }
     shapes.clear();
-    if (changedAt !== null) P.updates.push(t);
+    if (changed) P.updates.push(t);
     const unpaid = [];
     for (const e of owed) {
-      if (changedAt !== null && changedAt >= e.at) P.eventToUpdateMs.push(changedAt - e.at);
+      if (drawnAt !== null && drawnAt >= e.at) P.eventToDrawingMs.push(drawnAt - e.at);
       else if (++e.ticks >= 2) P.late += 1;
       else unpaid.push(e);
     }

@@ -35,7 +35,7 @@ Prints one JSON object:
   ``updates_per_s``: mean, p5, min, max of the per-second counts over the window. Target: mean and
   p5 >= 30. Beside it: ``animation_frames_per_s`` (rAF ticks), ``frames_events_per_s`` received,
   ``events_not_drawn`` (a frames event with a new frame not drawn by the next animation frame:
-  should be 0), ``event_to_update_ms`` (event received -> the drawing that showed it starts) and
+  should be 0), ``event_to_drawing_ms`` (event received -> the drawing that showed it starts) and
   ``render_callback_ms`` (the page's requestAnimationFrame callbacks, its render path).
 * ``web_process_cpu_percent``: CPU of the station's web process (web server, streams, trial
   service) during the window, % of one core; ``load_average_1_5_15_min`` before and after (the
@@ -242,7 +242,7 @@ class Tablet:
         return self.driver.execute_script(
             "const p = window.__cursorProbe; return {since: p.since, until: performance.now(), ticks: p.ticks,"
             " updates: p.updates, events: p.events, draws: p.draws, late: p.late,"
-            " event_to_update_ms: p.eventToUpdateMs, callback_ms: p.callbackMs}")
+            " event_to_drawing_ms: p.eventToDrawingMs, callback_ms: p.callbackMs}")
 
     def close(self) -> None:
         try:
@@ -293,7 +293,7 @@ def screen_updates(record: dict) -> dict:
         "frames_events_per_s": rate(record["events"]),
         "drawings": record["draws"],
         "events_not_drawn": record["late"],
-        "event_to_update_ms": ms(record["event_to_update_ms"]),
+        "event_to_drawing_ms": ms(record["event_to_drawing_ms"]),
         "render_callback_ms": ms(record["callback_ms"]),
     }
 
