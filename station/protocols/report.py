@@ -27,6 +27,7 @@ from station.protocols.quality import QualityIssue
 from station.protocols.results import summarise
 from station.protocols.schema import Protocol
 from station.reference import mdc as mdc_table
+from station.protocols.walk_words import WALK_KEY_MEASURES, imu_gaps_summary, key_measures_for, measure_words
 from station.reference import norms
 
 KEY_MEASURES: tuple[tuple[str, str, str], ...] = (
@@ -37,19 +38,6 @@ KEY_MEASURES: tuple[tuple[str, str, str], ...] = (
     ("weight_left_pct", "Weight on the left", "%"),
 )
 """(metric key, label, unit) of the measures shown first, per condition."""
-
-WALK_KEY_MEASURES: tuple[tuple[str, str, str], ...] = (
-    ("walk_time_s", "Time", "s"),
-    ("walk_speed_m_s", "Speed", "m/s"),
-    ("walking_min", "Minutes walking", "min"),
-    ("steps", "Steps", ""),
-    ("cadence_steps_min", "Cadence", "steps/min"),
-    ("step_time_cv_pct", "Step-time variability (CV)", "%"),
-    ("stride_time_cv_pct", "Stride-time variability (CV)", "%"),
-    ("step_symmetry", "Step symmetry (1: both steps alike)", ""),
-)
-"""The same for walk tests (``outcome = "walk"``): the gates' time and speed, the gait of
-DESIGN.md §8; a key a test does not measure (time on the treadmill, minutes overground) is left out."""
 
 HISTORY_MEASURES = ("ellipse_area_cm2", "mean_velocity_cm_s", "path_length_cm", "time_held_s", "weight_left_pct",
                     "walk_time_s", "walk_speed_m_s", "walking_min", "cadence_steps_min", "step_time_cv_pct")
@@ -155,6 +143,10 @@ def _trial_line(trial: dict, result: TrialResult | None) -> dict:
     }
     if line["unable"]:
         line["time_held_s"] = 0.0
+    if outcome.get("walk"):  # lost IMU samples of a walk, in words (stored with the trial, or from its counts)
+        walk = outcome["walk"]
+        line["imu_gaps"] = walk["imu_gaps"] if "imu_gaps" in walk else \
+            imu_gaps_summary(walk, trial.get("frame_count"), (trial.get("metrics") or {}).get("fs_hz"))
     if trial["status"] != "complete":
         line["note"] = {"partial": "interrupted (crash or power cut); frames kept, not analysed",
                         "aborted": "stopped on purpose; not analysed",
@@ -177,7 +169,8 @@ def key_measures(protocol: Protocol, condition_summary: dict, summary: dict, age
     values = condition_summary["values"]
     out = []
     walk = protocol.outcome == "walk"
-    for key, label, unit in (WALK_KEY_MEASURES if walk else KEY_MEASURES):
+    setting = protocol.walk.setting if walk and getattr(protocol, "walk", None) is not None else None
+    for key, label, unit in (key_measures_for(setting) if walk else KEY_MEASURES):
         if walk and key not in values:
             continue
         if key == "time_held_s" and protocol.outcome != "time_held":
@@ -200,6 +193,8 @@ def key_measures(protocol: Protocol, condition_summary: dict, summary: dict, age
             entry["right_pct"] = values.get("weight_right_pct", 100.0 - values[key])
             if condition_summary.get("weight_bearing"):
                 entry["words"] = condition_summary["weight_bearing"]["words"]
+        if walk:  # what it means and which way is better (station.protocols.walk_words)
+            entry["words"] = measure_words(key, values, setting)
         if key == "path_length_cm" and not entry["references"]:
             entry["note"] = "No published reference: path length is the mean velocity times the trial's length."
         out.append(entry)

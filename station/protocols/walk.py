@@ -47,6 +47,7 @@ from station.acquire.frame import FRAME_DTYPE, IMU_FIELDS
 from station.protocols.events import EventBus
 from station.protocols.machine import TrialPlan, TrialResult, TrialState
 from station.protocols.quality import QualityIssue
+from station.protocols.walk_words import imu_gaps_summary
 
 SETTLE_S = 2.0
 """Recording goes on this long after the last timing gate (the last steps for the gait), s."""
@@ -518,9 +519,10 @@ class WalkMachine:
         walk["imu"] = imu_note
         gaps = self._imu_gaps
         walk["imu_bridged_frames"] = gaps.bridged_frames if gaps is not None else 0
+        walk["imu_bridged_gaps"] = gaps.bridged_gaps if gaps is not None else 0
+        walk["imu_longest_gap_s"] = round(gaps.longest_bridged_s, 3) if gaps is not None else 0.0
         if gaps is not None and gaps.bridged_frames:
-            warnings.append(f"{gaps.bridged_frames} IMU samples were missing in {gaps.bridged_gaps} short gaps "
-                            f"(the longest {1000 * gaps.longest_bridged_s:.0f} ms) and were bridged by interpolation.")
+            warnings.append(imu_gaps_summary(walk, samples=self._n, fs_hz=fs)["words"])
         ics = np.array(gait["initial_contacts_s"]) if gait else np.array([])
         walk["initial_contacts_s"] = [round(float(t), 4) for t in ics]
 
@@ -602,6 +604,7 @@ class WalkMachine:
         if not result.valid:
             result.end_reason = "invalid"
         result.completed = result.valid and (walk["walk_time_s"] is not None)
+        walk["imu_gaps"] = imu_gaps_summary(walk, samples=self._n, fs_hz=fs)  # lost IMU samples, in words
         result.walk = walk
         from station.analysis.gait import GAIT_KEYS
 

@@ -110,3 +110,57 @@ def test_the_mdc_is_not_shown_for_a_patient_unlike_those_it_was_measured_in(stor
     change = speed_change(store, later["id"])  # the patient has no stroke: DeMark's MDC does not apply
     assert change["mdc"] is None and change["beyond_mdc"] is None and "stroke" in change["mdc_note"]
     assert abs(change["change"] - 0.19) < 1e-9
+
+
+TREADMILL_VALUES = {**WALK_VALUES, "walk_time_s": 558.0, "walk_speed_m_s": 0.4, "walking_min": 9.3, "planned_min": 10.0,
+                    "pauses": 2, "pause_s": 14.2, "belt_speed_m_s": 0.4, "steps": 890}
+
+
+def test_a_treadmill_session_reads_as_time_walked_against_the_plan_pauses_and_the_belt_speed_entered():
+    protocol = builtin_protocols()["backward-treadmill"]
+    cid = protocol.conditions[0].id
+    measures = {m["metric"]: m for m in key_measures(protocol, {"id": cid, "values": dict(TREADMILL_VALUES)},
+                                                       {"cutoffs": [], "norms": []}, None)}
+    assert list(measures)[:2] == ["walking_min", "pauses"]  # what the session was for comes first
+    assert "walk_time_s" not in measures  # the same time in seconds, not said twice
+    assert measures["walking_min"]["label"] == "Time walking"
+    assert measures["walking_min"]["words"].startswith("Walked 9.3 of the 10 min planned (93 %)")
+    assert "Stood still 2 times, 14 s in all; fewer is better" in measures["pauses"]["words"]
+    speed = measures["walk_speed_m_s"]
+    assert speed["label"] == "Belt speed (entered)" and "not measured" in speed["words"]
+    assert "lower = steadier" in measures["step_time_cv_pct"]["words"]
+    assert "1 = left and right steps alike" in measures["step_symmetry"]["words"]
+    # overground, the gates' speed is measured and higher is better
+    ten = builtin_protocols()["ten-metre-walk"]
+    overground = {m["metric"]: m for m in key_measures(ten, {"id": ten.conditions[0].id, "values": dict(WALK_VALUES)},
+                                                         {"cutoffs": [], "norms": []}, None)}
+    assert overground["walk_speed_m_s"]["label"] == "Speed" and "higher is better" in overground["walk_speed_m_s"]["words"]
+    assert "pauses" not in overground
+
+
+def stored_treadmill_trial(store, patient_id: int, walk: dict) -> dict:
+    session = store.sessions.create(patient_id, {"label": "treadmill"}, actor=ACTOR)
+    writer = store.trials.start_trial(session["id"], "backward-treadmill", "session", {"method": "nominal"}, 100.0, actor=ACTOR)
+    outcome = {"protocol": "backward-treadmill", "condition": "session", "label": "session", "trial": 1, "attempt": 1,
+               "valid": True, "end_reason": "duration", "issues": [], "hold_end": None, "warnings": [], "completed": True,
+               "duration_s": 600.0, "time_held_s": None, "walk": {"setting": "treadmill", "imu": None, **walk}}
+    doc = {"kind": "walk", "fs_hz": 100.0, "samples": 60000, "profile": "walk", "version": "test",
+           "metrics": dict(TREADMILL_VALUES), "trial": outcome}
+    writer.finish(doc, valid=True)
+    return session
+
+
+def trial_line(store, session_id: int) -> dict:
+    doc = session_results(store, session_id, builtin_protocols(), actor=ACTOR)
+    return doc["protocols"][0]["conditions"][0]["trials"][0]
+
+
+def test_the_results_say_when_imu_samples_were_bridged_and_that_the_gait_measures_stand(store, patient):
+    bridged = stored_treadmill_trial(store, patient["id"], {"imu_bridged_frames": 12, "imu_bridged_gaps": 3,
+                                                             "imu_longest_gap_s": 0.05})
+    gaps = trial_line(store, bridged["id"])["imu_gaps"]
+    assert gaps["bridged_samples"] == 12 and gaps["gaps"] == 3 and gaps["longest_gap_s"] == 0.05
+    assert gaps["missing_s"] == 0.12 and gaps["gait_valid"] is True
+    assert "dropped out 3 times, for at most 50 ms" in gaps["words"] and "the gait measures are valid" in gaps["words"]
+    clean = stored_treadmill_trial(store, patient["id"], {"imu_bridged_frames": 0})
+    assert trial_line(store, clean["id"])["imu_gaps"] is None  # nothing missing: nothing said

@@ -55,7 +55,10 @@ def test_short_imu_gaps_are_bridged_counted_and_keep_the_steps_in_time():
     assert result.valid, result.issues
     walk = result.walk
     assert walk["imu"] is None and walk["imu_bridged_frames"] > 0
-    assert any("bridged by interpolation" in w for w in result.warnings)
+    assert any("gait measures are valid" in w for w in result.warnings)
+    gaps = walk["imu_gaps"]
+    assert gaps["gait_valid"] is True and gaps["bridged_samples"] == walk["imu_bridged_frames"]
+    assert gaps["gaps"] == walk["imu_bridged_gaps"] >= 2 and 0 < gaps["longest_gap_s"] <= 0.1
     trial, plan = run.patient.walks[0]
     go = go_s(run, 0)
     found = np.array(walk["initial_contacts_s"]) + go
@@ -84,3 +87,6 @@ def test_an_overground_walk_with_a_long_imu_gap_stays_timed_without_gait(protoco
     assert result.valid and result.walk["walk_time_s"] is not None
     assert "IMU data missing for" in result.walk["imu"]
     assert result.metrics["metrics"]["cadence_steps_min"] is None
+    said = result.walk["imu_gaps"]  # the results page says it in words: no gait, the gates' time stands
+    assert said["gait_valid"] is False and said["words"].startswith("No gait measures from the lower-back sensor: IMU data missing")
+    assert "time and speed come from the light gates" in said["words"]

@@ -69,6 +69,7 @@
   function valueText(m, condition) {
     if (m.metric === "time_held_s" && m.value === 0) return "0 s (unable)";
     if (m.value === null || m.value === undefined) return "–";
+    if (m.metric === "steps" || m.metric === "pauses") return fmt(m.value, 0); // counts (walk tests)
     if (m.metric === "weight_left_pct") return `${fmt(m.value, 1)} % left / ${fmt(m.right_pct, 1)} % right`;
     if (m.metric === "time_held_s") {
       const times = condition.time_held_s || [];
@@ -103,10 +104,11 @@
           : t.hold_end ? el("div", { class: "small muted" }, t.hold_end) : null;
       const judged = t.judged_by ? el("div", { class: "small muted judged" }, `Judged ${t.valid ? "valid" : "invalid"} by ${t.judged_by} (overrides the station's check).`) : null;
       const note = t.notes ? el("div", { class: "small trial-note" }, el("strong", {}, "Note: "), t.notes) : null;
+      const imu = t.imu_gaps ? WalkResults.imuGapsNote(t.imu_gaps) : null; // walk trials: lost IMU samples, walk_results.js
       return el("li", { dataset: { trialId: t.id, valid: String(t.valid) } },
         el("div", {}, el("a", { href: `/trials/${t.id}` }, (condition.trials.some((x) => x.trial > 1) ? `Trial ${t.trial}` + (t.attempt > 1 ? `, attempt ${t.attempt}` : "")
           : `Attempt ${t.attempt ?? "?"}`)),
-          el("span", { class: "muted small" }, ` · #${t.id}`), reason, judged, note),
+          el("span", { class: "muted small" }, ` · #${t.id}`), reason, judged, note, imu),
         verdictTag(t));
     }));
   }
@@ -178,7 +180,8 @@
       for (const r of m.references) {
         if (r.kind === "cutoff" && r.verdict) {
           bits.push(el("span", { class: "tag " + (r.verdict === "met" ? "valid" : "flag-strong"), dataset: { kind: "cutoff" } },
-            r.verdict === "met" ? `${m.label.toLowerCase()} ${valueText(m, condition)}: criterion met`
+            r.verdict === "met" ? `${m.label.toLowerCase()} ${valueText(m, condition)}: criterion met` +
+              (m.references.filter((x) => x.kind === "cutoff").length > 1 ? ` (${r.below !== null && r.below !== undefined ? "≥" : "≤"} ${r.below ?? r.above} ${m.unit})` : "")
               : `${m.label.toLowerCase()} ${valueText(m, condition)}: ${r.verdict} ${r.below ?? r.above} ${m.unit}`));
         }
         if (r.kind === "norm" && r.comparable && r.percentile !== null && m.metric === "mean_velocity_cm_s") {
@@ -187,6 +190,7 @@
         }
       }
     }
+    if (typeof WalkResults !== "undefined") bits.push(...WalkResults.glance(condition)); // a treadmill session, walk_results.js
     if (condition.valid_trials === 0 && !bits.length) bits.push(el("span", { class: "tag invalid" }, "no valid trial"));
     // the test's own criterion first, then the percentiles
     return [...bits.filter((b) => b.dataset.kind === "cutoff"), ...bits.filter((b) => b.dataset.kind !== "cutoff")];

@@ -282,21 +282,35 @@
     ["step_symmetry", "Step symmetry", "", 2],
     ["walking_min", "Minutes walking", "min", 1],
   ];
+  /* A treadmill session: time walked against the plan and pauses; the belt speed is the clinician's entry. */
+  const TREADMILL_ROWS = [
+    ["walking_min", "Time walking", "min", 1],
+    ["pauses", "Pauses (no step for 3 s or more)", "", 0],
+    ["steps", "Steps", "", 0],
+    ["cadence_steps_min", "Cadence", "steps/min", 0],
+    ["step_time_cv_pct", "Step-time variability (CV, lower = steadier)", "%", 1],
+    ["stride_time_cv_pct", "Stride-time variability (CV, lower = steadier)", "%", 1],
+    ["step_symmetry", "Step symmetry (1 = both legs alike)", "", 2],
+    ["walk_speed_m_s", "Belt speed (entered)", "m/s", 2],
+  ];
 
   function resultValues(r) {
     const walk = r.walk || {};
     const m = (r.metrics && r.metrics.metrics) || {};
     return { ...m, walk_time_s: walk.walk_time_s, walk_speed_m_s: walk.walk_speed_m_s, walk_distance_m: walk.walk_distance_m,
-      walking_min: walk.walking_min ?? m.walking_min };
+      walking_min: walk.walking_min ?? m.walking_min, pauses: walk.pauses ?? m.pauses };
   }
 
   function showResult(r) {
     const values = resultValues(r);
     const walk = r.walk || {};
     const box = $("walk-result");
-    const rows = RESULT_ROWS.filter(([k]) => values[k] !== undefined && values[k] !== null)
+    const planned = walk.planned_min;
+    const rows = (walk.setting === "treadmill" ? TREADMILL_ROWS : RESULT_ROWS).filter(([k]) => values[k] !== undefined && values[k] !== null)
       .map(([k, label, unit, digits]) => el("tr", { dataset: { metric: k } }, el("th", {}, label),
-        el("td", { class: "value num" }, `${digits === 0 ? values[k] : fmt(values[k], digits)}${unit ? " " + unit : ""}`)));
+        el("td", { class: "value num" }, k === "walking_min" && planned
+          ? `${fmt(values[k], 1)} of ${fmt(planned, planned % 1 ? 1 : 0)} min planned`
+          : `${digits === 0 ? values[k] : fmt(values[k], digits)}${unit ? " " + unit : ""}`)));
     if (values.walk_time_s !== undefined && values.walk_time_s !== null) setTimer("stopped", null, values.walk_time_s);
     else if (w.timer.state === "running") setTimer("stopped");
     if (treadmill()) {
@@ -305,7 +319,8 @@
     }
     box.replaceChildren(...[
       r.valid === false ? el("p", { class: "error-box" }, "Invalid trial: " + (r.issues || []).map((i) => i.message).join(" ")) : null,
-      walk.imu ? el("p", { class: "warn-box small" }, `No gait measures: ${walk.imu}`) : null,
+      walk.imu_gaps ? el("p", { class: (walk.imu_gaps.gait_valid ? "muted" : "warn-box") + " small", id: "walk-imu-gaps" }, walk.imu_gaps.words)
+        : walk.imu ? el("p", { class: "warn-box small" }, `No gait measures: ${walk.imu}`) : null,
       rows.length ? el("table", { class: "list measures", id: "walk-result-table" }, el("tbody", {}, rows)) : null,
       rows.length ? el("p", { class: "muted small" }, "Against norms and the minimal detectable change: see the results.") : null,
     ].filter((x) => x !== null));

@@ -6,22 +6,42 @@
 const WalkResults = (() => {
   const { api, el, fmt, fmtSig } = Station;
 
-  /* The walk measures of a stored trial's metrics document, wherever the result keeps them. */
+  /* The walk measures of a stored trial's metrics document, wherever the result keeps them:
+     [key, label, unit, digits, how to read it (which way is better)]. */
   const MEASURES = [
-    ["walk_time_s", "Time", "s", 2],
-    ["walk_speed_m_s", "Speed over the timed distance", "m/s", 2],
-    ["walk_distance_m", "Timed distance", "m", 2],
-    ["cadence_steps_min", "Cadence", "steps/min", 1],
-    ["steps", "Steps", "", 0],
-    ["step_time_s", "Step time", "s", 3],
-    ["step_time_cv_pct", "Step-time variability (CV)", "%", 1],
-    ["stride_time_cv_pct", "Stride-time variability (CV)", "%", 1],
-    ["step_regularity", "Step regularity", "", 2],
-    ["stride_regularity", "Stride regularity", "", 2],
-    ["step_symmetry", "Step symmetry (1 = both steps alike)", "", 2],
-    ["step_length_m", "Step length (IMU)", "m", 2],
-    ["walking_speed_m_s", "Walking speed (IMU)", "m/s", 2],
-    ["duration_s", "Time walking", "s", 1],
+    ["walk_time_s", "Time", "s", 2, "shorter = faster"],
+    ["walk_speed_m_s", "Speed over the timed distance", "m/s", 2, "higher = faster"],
+    ["walk_distance_m", "Timed distance", "m", 2, ""],
+    ["cadence_steps_min", "Cadence", "steps/min", 1, "steps per minute while walking"],
+    ["steps", "Steps", "", 0, ""],
+    ["step_time_s", "Step time", "s", 3, ""],
+    ["step_time_cv_pct", "Step-time variability (CV)", "%", 1, "lower = steadier, more even steps"],
+    ["stride_time_cv_pct", "Stride-time variability (CV)", "%", 1, "lower = steadier"],
+    ["step_regularity", "Step regularity", "", 2, "1 = every step alike; higher = more regular"],
+    ["stride_regularity", "Stride regularity", "", 2, "1 = every stride alike; higher = more regular"],
+    ["step_symmetry", "Step symmetry", "", 2, "1 = left and right steps alike"],
+    ["step_length_m", "Step length (IMU)", "m", 2, "estimated from the trunk's movement"],
+    ["walking_speed_m_s", "Walking speed (IMU)", "m/s", 2, "estimated from the trunk's movement"],
+    ["duration_s", "Time walking", "s", 1, ""],
+  ];
+
+  /* A treadmill session reads otherwise: the time walked against the plan and the pauses first;
+     the belt speed is the clinician's entry (not measured) and the distance follows from it. */
+  const TREADMILL = [
+    ["walking_min", "Time walking", "min", 1, "more is better"],
+    ["pauses", "Pauses (no step for 3 s or more)", "", 0, "fewer is better"],
+    ["steps", "Steps", "", 0, ""],
+    ["cadence_steps_min", "Cadence", "steps/min", 1, "steps per minute while walking"],
+    ["step_time_s", "Step time", "s", 3, ""],
+    ["step_time_cv_pct", "Step-time variability (CV)", "%", 1, "lower = steadier, more even steps"],
+    ["stride_time_cv_pct", "Stride-time variability (CV)", "%", 1, "lower = steadier"],
+    ["step_regularity", "Step regularity", "", 2, "1 = every step alike; higher = more regular"],
+    ["stride_regularity", "Stride regularity", "", 2, "1 = every stride alike; higher = more regular"],
+    ["step_symmetry", "Step symmetry", "", 2, "1 = left and right steps alike"],
+    ["step_length_m", "Step length (IMU)", "m", 2, "estimated from the trunk's movement"],
+    ["walking_speed_m_s", "Walking speed (IMU)", "m/s", 2, "estimated from the trunk's movement; the belt sets the real speed"],
+    ["walk_speed_m_s", "Belt speed (entered)", "m/s", 2, "set on the treadmill, not measured"],
+    ["walk_distance_m", "Distance on the belt", "m", 0, "belt speed × time walking"],
   ];
 
   /* A walk trial's metrics document (docs/api.md): {kind: "walk", metrics: {...}, initial_contacts_s, by_minute}. */
@@ -37,12 +57,40 @@ const WalkResults = (() => {
     return !!doc && doc.kind === "walk";
   }
 
-  function measuresTable(v, id) {
-    const rows = MEASURES.filter(([k]) => v[k] !== undefined && v[k] !== null).map(([k, label, unit, digits]) =>
-      el("tr", { dataset: { metric: k } }, el("th", {}, label),
-        el("td", { class: "value num" }, `${digits === 0 ? v[k] : fmt(v[k], digits)}${unit ? " " + unit : ""}`)));
+  /* Minutes as a clinician writes them: 0.987, 9.3, 10 (three significant digits, no trailing zeros). */
+  const minText = (x) => String(Number(Number(x).toPrecision(3)));
+
+  /* How a value reads: the treadmill's time walking against the planned minutes, pauses with their time. */
+  function valueWords(k, v, unit, digits) {
+    if (k === "walking_min" && v.planned_min) {
+      return `${minText(v[k])} of ${minText(v.planned_min)} min planned (${fmt(100 * v[k] / v.planned_min, 0)} %)`;
+    }
+    if (k === "pauses" && v[k] > 0 && v.pause_s !== undefined && v.pause_s !== null) {
+      return `${v[k]} (${fmt(v.pause_s, 0)} s in all)`;
+    }
+    return `${digits === 0 ? fmt(v[k], 0) : fmt(v[k], digits)}${unit ? " " + unit : ""}`;
+  }
+
+  /* The measures table of a walk (``setting``: "treadmill" reads as a session, otherwise a timed walk). */
+  function measuresTable(v, id, setting) {
+    const list = setting === "treadmill" ? TREADMILL : MEASURES;
+    const rows = list.filter(([k]) => v[k] !== undefined && v[k] !== null).map(([k, label, unit, digits, hint]) =>
+      el("tr", { dataset: { metric: k } }, el("th", {}, label, hint ? el("span", { class: "hint" }, hint) : null),
+        el("td", { class: "value num" }, valueWords(k, v, unit, digits))));
     return rows.length ? el("table", { class: "list measures", id }, el("tbody", {}, rows))
-      : el("p", { class: "muted" }, "No walk measures for this trial.");
+      : el("p", { class: "muted small" }, "No walk measures for this trial.");
+  }
+
+  /* Lost lower-back IMU samples of a walk trial in words (walk.imu_gaps, station/protocols/walk_words.py):
+     how many, how long, and whether the gait measures stand. */
+  function imuGapsNote(gaps, id, said) {
+    if (!gaps) return null;
+    const tag = gaps.gait_valid
+      ? el("span", { class: "tag valid" }, "gait measures valid")
+      : el("span", { class: "tag flag" }, "no gait measures");
+    const words = said ? (gaps.gait_valid ? `${gaps.bridged_samples} lower-back sensor readings filled in (see above).` : "See above.")
+      : gaps.words; // ``said``: the page already shows the words (the trial's warnings)
+    return el("p", { class: "imu-gaps small", id, dataset: { gaitValid: String(!!gaps.gait_valid) } }, tag, " ", words);
   }
 
   /* The steps figure of trial ``trialId`` into ``figure`` (window [from_s, to_s], optional). */
@@ -76,14 +124,15 @@ const WalkResults = (() => {
       text: `${fmt(m.cadence_steps_min, 0)} steps/min, ${m.steps} steps, walking ${fmt(m.walking_s, 0)} s` }));
     const figure = el("figure", { class: "walk-figure" });
     const table = el("table", { class: "list small walk-minutes", id: `minutes-${trialId}` },
-      el("thead", {}, el("tr", {}, ...["Minute", "Walking (s)", "Steps", "Cadence (steps/min)", "Step-time CV (%)", "Stride-time CV (%)", "Pauses"]
+      el("thead", {}, el("tr", {}, ...["Minute", "Walking (s of the minute)", "Steps", "Cadence (steps/min)", "Step-time CV (%)", "Stride-time CV (%)", "Pauses"]
         .map((h, i) => el("th", { class: i ? "num" : "" }, h)))),
       el("tbody", {}, minutes.map((m) => el("tr", { dataset: { minute: m.minute } },
         el("td", {}, m.minute), el("td", { class: "num" }, fmt(m.walking_s, 0)), el("td", { class: "num" }, m.steps),
         el("td", { class: "num" }, fmt(m.cadence_steps_min, 1)), el("td", { class: "num" }, fmt(m.step_time_cv_pct, 1)),
         el("td", { class: "num" }, fmt(m.stride_time_cv_pct, 1)), el("td", { class: "num" }, m.pauses ?? "–")))));
     figure.append(WalkCharts.minuteBars(rows, { unit: "steps/min", label: "Cadence per minute" }),
-      el("figcaption", {}, "Cadence minute by minute (light bars: less than half the minute walking)." +
+      el("figcaption", {}, "Cadence minute by minute (light bars: less than half the minute walking). In the table, " +
+        "variability (CV) is how much step and stride times differ within the minute: lower = steadier; a pause is no step for 3 s or more." +
         (stepsBox ? " Choose a minute in the table to see its steps above." : "")));
     if (stepsBox) {
       for (const tr of table.tBodies[0].rows) {
@@ -114,7 +163,10 @@ const WalkResults = (() => {
   /* The trial page of a walk trial: measures, steps on the acceleration, minutes. */
   function trialPage(trialId, doc, plots, measures) {
     const v = values(doc);
-    measures.replaceChildren(measuresTable(v, "walk-measures"));
+    const walk = (doc.trial && doc.trial.walk) || {};
+    const said = !!walk.imu_gaps && ((doc.trial && doc.trial.warnings) || []).some((w) => w === walk.imu_gaps.words || w.endsWith(walk.imu || "\u0000"));
+    measures.replaceChildren(...[imuGapsNote(walk.imu_gaps, "walk-imu-gaps", said), measuresTable(v, "walk-measures", walk.setting)]
+      .filter(Boolean));
     const figure = el("figure", {});
     plots.replaceChildren(figure);
     stepsFigure(trialId, figure, defaultWindow(doc));
@@ -136,6 +188,19 @@ const WalkResults = (() => {
     return el("div", { class: "ref change-ref" },
       el("strong", {}, `${sign}${fmtSig(ref.change)}${unit}`), ` since ${Station.when(ref.previous.started_at)} (${fmtSig(ref.previous.value)}${unit}) `,
       tag, mdcWords);
+  }
+
+  /* At a glance, a treadmill session: the time walked against the plan, the pauses, the cadence
+     (a timed walk's glance is its speed against the published cut-offs). */
+  function glance(condition) {
+    const v = condition.values || {};
+    if (v.walking_min === undefined || v.walking_min === null) return [];
+    const bits = [v.planned_min
+      ? `walked ${minText(v.walking_min)} of ${minText(v.planned_min)} min (${fmt(100 * v.walking_min / v.planned_min, 0)} %)`
+      : `walked ${minText(v.walking_min)} min`];
+    if (v.pauses !== undefined && v.pauses !== null) bits.push(v.pauses ? `${fmt(v.pauses, 0)} pause${v.pauses === 1 ? "" : "s"}` : "no pause");
+    if (v.cadence_steps_min !== undefined && v.cadence_steps_min !== null) bits.push(`${fmt(v.cadence_steps_min, 0)} steps/min`);
+    return bits.map((b) => el("span", { class: "tag neutral", dataset: { kind: "walk" } }, b));
   }
 
   const WALK_KEYS = ["walk_time_s", "walk_speed_m_s", "cadence_steps_min", "steps"];
@@ -163,5 +228,5 @@ const WalkResults = (() => {
     }
   }
 
-  return { values, isWalkTrial, isWalkCondition, conditionFigure, changeReference, measuresTable, stepsFigure, minutesBlock, minutesOf, defaultWindow, trialPage, MEASURES, fmtSig };
+  return { values, isWalkTrial, isWalkCondition, conditionFigure, changeReference, measuresTable, imuGapsNote, glance, stepsFigure, minutesBlock, minutesOf, defaultWindow, trialPage, MEASURES, fmtSig };
 })();

@@ -1,0 +1,144 @@
+"""Walk results in a clinician's words: which measures a walk test shows first (the treadmill's
+differ from the gates'), what each one means and which way is better, and whether lost IMU
+samples touched the gait measures.
+
+Used by :mod:`station.protocols.walk` (the trial's warning and ``walk.imu_gaps``) and
+:mod:`station.protocols.report` (the visit results' key measures and trial lines). Nothing here
+measures: the numbers come from the trial's stored result.
+"""
+
+from __future__ import annotations
+
+import math
+
+from station.analysis.gait import MIN_STEP_S, PAUSE_MIN_S
+
+WALK_KEY_MEASURES: tuple[tuple[str, str, str], ...] = (
+    ("walk_time_s", "Time", "s"),
+    ("walk_speed_m_s", "Speed", "m/s"),
+    ("walking_min", "Minutes walking", "min"),
+    ("steps", "Steps", ""),
+    ("cadence_steps_min", "Cadence", "steps/min"),
+    ("step_time_cv_pct", "Step-time variability (CV)", "%"),
+    ("stride_time_cv_pct", "Stride-time variability (CV)", "%"),
+    ("step_symmetry", "Step symmetry (1: both steps alike)", ""),
+)
+"""(metric key, label, unit) a walk test shows first: the gates' time and speed, the gait of
+DESIGN.md §8; a key a test does not measure is left out."""
+
+TREADMILL_KEY_MEASURES: tuple[tuple[str, str, str], ...] = (
+    ("walking_min", "Time walking", "min"),
+    ("pauses", f"Pauses (no step for {PAUSE_MIN_S:g} s or more)", ""),
+    ("steps", "Steps", ""),
+    ("cadence_steps_min", "Cadence", "steps/min"),
+    ("step_time_cv_pct", "Step-time variability (CV)", "%"),
+    ("stride_time_cv_pct", "Stride-time variability (CV)", "%"),
+    ("step_symmetry", "Step symmetry (1: both steps alike)", ""),
+    ("walk_speed_m_s", "Belt speed (entered)", "m/s"),
+)
+"""The same for a treadmill session: the time walked against the planned minutes and the pauses
+come first; the belt speed is the clinician's entry, said so; ``walk_time_s`` (the same time in
+seconds) is left out."""
+
+
+def key_measures_for(setting: str | None) -> tuple[tuple[str, str, str], ...]:
+    """The key measures of a walk test done ``overground`` or on the ``treadmill`` (None: either)."""
+    return TREADMILL_KEY_MEASURES if setting == "treadmill" else WALK_KEY_MEASURES
+
+
+def _number(value) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def measure_words(metric: str, values: dict, setting: str | None) -> str:
+    """What a walk measure means and which way is better, in plain words (one or two sentences).
+
+    ``values`` are the condition's (or trial's) measures: the treadmill's time walking is said
+    against ``planned_min``, the pauses with ``pause_s``.
+
+    >>> measure_words("walking_min", {"walking_min": 9.3, "planned_min": 10}, "treadmill")
+    'Walked 9.3 of the 10 min planned (93 %); more is better.'
+    >>> measure_words("pauses", {"pauses": 2, "pause_s": 14.2}, "treadmill")
+    'Stood still 2 times, 14 s in all; fewer is better.'
+    """
+    v = _number(values.get(metric))
+    if metric == "walking_min":
+        planned = _number(values.get("planned_min"))
+        if v is None:
+            return "No walking was measured."
+        if planned:
+            return f"Walked {v:.3g} of the {planned:g} min planned ({100 * v / planned:.0f} %); more is better."
+        return "Minutes actually walking (pauses left out); more is better."
+    if metric == "pauses":
+        if v is None:
+            return "Not measured."
+        if v == 0:
+            return f"Walked without stopping (no stop of {PAUSE_MIN_S:g} s or more)."
+        total = _number(values.get("pause_s"))
+        times = "once" if v == 1 else f"{v:.0f} times"
+        return f"Stood still {times}" + (f", {total:.0f} s in all" if total is not None else "") + "; fewer is better."
+    if metric == "walk_time_s":
+        return "Time between the gates (or from the go to the gate); shorter is faster."
+    if metric == "walk_speed_m_s":
+        if setting == "treadmill":
+            return "Set on the treadmill by the clinician, not measured."
+        return "Timed distance / time, from the light gates; higher is better."
+    if metric == "steps":
+        return "Counted by the lower-back sensor" + (" while walking." if setting == "treadmill" else " over the whole trial.")
+    if metric == "cadence_steps_min":
+        tail = " at the same belt speed" if setting == "treadmill" else ""
+        return f"Steps per minute while walking (stops left out); no better direction by itself: compare with earlier sessions{tail}."
+    if metric == "step_time_cv_pct":
+        return "How much the time of one step differs from the next; lower = steadier, more even steps."
+    if metric == "stride_time_cv_pct":
+        return "The same over strides (two steps, one of each leg); lower = steadier."
+    if metric == "step_symmetry":
+        return "1 = left and right steps alike; the further from 1, the more one leg's steps differ from the other's."
+    return ""
+
+
+def imu_gaps_summary(walk: dict | None, samples: int | None = None, fs_hz: float | None = None) -> dict | None:
+    """Whether lost lower-back IMU samples touched a walk trial's gait measures, in plain words.
+
+    ``walk`` is a walk trial's result (``TrialResult.walk``): ``imu_bridged_frames``,
+    ``imu_bridged_gaps``, ``imu_longest_gap_s`` (gaps up to
+    :data:`station.analysis.imu_gaps.MAX_BRIDGE_S`, 0.1 s, filled by interpolation: shorter than any
+    step, so the gait measures stay valid; a longer gap leaves none) and ``imu`` (why there are no gait measures, or None). ``samples``: frames
+    recorded, for the share. Returns None when nothing was missing, else ``{bridged_samples,
+    gaps, longest_gap_s, missing_s, gait_valid, words}``.
+
+    >>> s = imu_gaps_summary({"imu_bridged_frames": 12, "imu_bridged_gaps": 3, "imu_longest_gap_s": 0.05,
+    ...                       "imu": None, "setting": "treadmill"}, samples=6000, fs_hz=100.0)
+    >>> s["gait_valid"], s["missing_s"]
+    (True, 0.12)
+    >>> print(s["words"])
+    The lower-back sensor's signal dropped out 3 times, for at most 50 ms (12 of 6000 readings, 0.2 %). Each gap was filled in from the readings either side; it is far shorter than a step (0.25 s at the quickest), so no step was missed: the gait measures are valid.
+    """
+    if not walk:
+        return None
+    note = walk.get("imu")
+    if note:
+        timed = walk.get("setting") == "overground" and walk.get("walk_time_s") is not None
+        return {"bridged_samples": 0, "gaps": 0, "longest_gap_s": None, "missing_s": None, "gait_valid": False,
+                "words": f"No gait measures from the lower-back sensor: {note}."
+                         + (" The time and speed come from the light gates and are valid." if timed else "")}
+    frames = int(walk.get("imu_bridged_frames") or 0)
+    if frames <= 0:
+        return None
+    gaps = walk.get("imu_bridged_gaps")
+    longest = _number(walk.get("imu_longest_gap_s"))
+    missing_s = round(frames / fs_hz, 3) if fs_hz else None
+    times = "" if gaps is None else (" once" if gaps == 1 else f" {int(gaps)} times")
+    how_long = f", for at most {1000 * longest:.0f} ms" if longest is not None else ""
+    share = f" of {samples} readings, {100 * frames / samples:.1f} %" if samples else " readings"
+    words = (f"The lower-back sensor's signal dropped out{times}{how_long} ({frames}{share}). "
+             f"Each gap was filled in from the readings either side; it is far shorter than a step "
+             f"({MIN_STEP_S:g} s at the quickest), so no step was missed: the gait measures are valid.")
+    return {"bridged_samples": frames, "gaps": None if gaps is None else int(gaps), "longest_gap_s": longest,
+            "missing_s": missing_s, "gait_valid": True, "words": words}
