@@ -93,6 +93,11 @@ def _password_of(url: str) -> str | None:
         return None
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0].strip() if text else type(exc).__name__
+
+
 def _import_psycopg():
     try:
         import psycopg
@@ -283,15 +288,16 @@ class PgDatabase:
                 self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S, application_name="balance-station"
             )
         except psycopg.OperationalError as exc:
-            reason = self._scrub(str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__)
+            reason = self._scrub(_first_line(exc).removeprefix("connection failed: "))
             raise StoreError(
                 f"cannot connect to the database {self.path} ({reason}); check that PostgreSQL runs there and "
                 "that the URL's user, password, host, port and database name are right"
             ) from None
-        except (psycopg.ProgrammingError, ValueError) as exc:
+        except (psycopg.ProgrammingError, ValueError):
+            # libpq's message quotes the whole URL, password included: not shown
             raise StoreError(
-                f"the database URL {self.path} is not valid ({self._scrub(str(exc).splitlines()[0])}); "
-                "write it as postgresql://USER@HOST:PORT/DATABASE"
+                f"the database URL {self.path} is not valid; write it as postgresql://USER@HOST:PORT/DATABASE "
+                "(percent-encode special characters of the user and password)"
             ) from None
         _configure_adapters(raw.adapters, psycopg)
         return PgConnection(raw, self)
@@ -307,7 +313,7 @@ class PgDatabase:
         if isinstance(exc, errors.RestrictViolation):
             return StoreError(exc.diag.message_primary or str(exc))
         if isinstance(exc, self._psycopg.OperationalError) and not isinstance(exc, errors.QueryCanceled):
-            first = self._scrub(str(exc).strip().splitlines()[0]) if str(exc).strip() else type(exc).__name__
+            first = self._scrub(_first_line(exc))
             return StoreError(
                 f"the database {self.path} failed ({first}); check that PostgreSQL runs, then try again"
             )
