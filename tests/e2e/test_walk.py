@@ -5,7 +5,9 @@ first-run setup -> a patient -> the 10-metre walk test on the live view: the gat
 their state, the timer running from the start gate and stopping at the stop gate with the
 result's time, the steps live on the acceleration trace -> the results: time, speed, cadence,
 variability and symmetry, the steps drawn on the acceleration trace -> the history includes the
-walk.
+walk -> a backward treadmill session (belt speed and planned minutes entered, the live cadence,
+ended early with Stop): its result and the visit results read as time walked against the plan,
+pauses, steps, cadence and variability, the belt speed as entered, with the minutes' table.
 """
 
 from __future__ import annotations
@@ -104,4 +106,34 @@ def test_a_ten_metre_walk_from_the_gates_to_the_history(station_for, browsers):
     tablet.get(f"{url}/patients/{patient_id}/history")
     wait(tablet, "the walk in the history", lambda d: css(d, '.history-chart[data-metric="walk_speed_m_s"]'), timeout_s=20)
     assert css(tablet, ".history-chart svg circle.point")
-    assert time.monotonic() - started < 240, "the walk test must stay bounded in time"
+
+    # -- a backward treadmill session, ended early with Stop (16 s more on this machine) ------------
+    tablet.get(f"{url}/live?patient={patient_id}")
+    wait(tablet, "the live stream", lambda d: by_id(d, "conn").text == "live")
+    Select(by_id(tablet, "protocol-select")).select_by_value("backward-treadmill")
+    wait(tablet, "the belt speed and planned minutes asked", lambda d: by_id(d, "walk-treadmill").is_displayed())
+    by_id(tablet, "walk-belt-speed").send_keys("1.8")  # km/h: 0.5 m/s
+    by_id(tablet, "walk-planned-min").send_keys("1")
+    by_id(tablet, "open-run").click()
+    wait(tablet, "the walk panel with the live cadence", lambda d: by_id(d, "walk-cadence-box").is_displayed())
+    wait(tablet, "the Start button", lambda d: by_id(d, "btn-start").is_enabled(), timeout_s=30)
+    by_id(tablet, "btn-start").click()
+    wait(tablet, "the live cadence", lambda d: by_id(d, "walk-cadence").text.strip().isdigit(), timeout_s=30)
+    by_id(tablet, "btn-stop").click()  # the clinician ends the session early: it stays valid
+    wait(tablet, "the session's result", lambda d: css(d, '#walk-result-table tr[data-metric="walking_min"]'), timeout_s=30)
+    walked = css(tablet, '#walk-result-table tr[data-metric="walking_min"]')[0].text
+    assert "of 1 min planned" in walked, walked
+    assert "Belt speed (entered)" in css(tablet, '#walk-result-table tr[data-metric="walk_speed_m_s"]')[0].text
+    assert not css(tablet, '#walk-result-table tr[data-metric="walk_time_s"]')  # the time walking is said once
+    wait(tablet, "the results link", lambda d: by_id(d, "results-link").is_displayed(), timeout_s=30)
+    tablet.get(by_id(tablet, "results-link").get_attribute("href"))
+    session = wait(tablet, "the treadmill session's results",
+                   lambda d: css(d, '.protocol-results[data-protocol="backward-treadmill"]'), timeout_s=20)[0]
+    glance = session.find_element("css selector", ".glance").text
+    assert re.search(r"walked [\d.]+ of 1 min \(\d+ %\)", glance) and "steps/min" in glance, glance
+    for metric, words in (("walking_min", "of the 1 min planned"), ("pauses", ""), ("walk_speed_m_s", "not measured"),
+                          ("step_time_cv_pct", "lower = steadier")):
+        row = session.find_elements("css selector", f'tr[data-metric="{metric}"]')
+        assert row and words in row[0].text, f"{metric}: {row[0].text if row else session.text}"
+    wait(tablet, "the minute-by-minute table", lambda d: css(d, ".walk-minutes tbody tr[data-minute]"), timeout_s=20)
+    assert time.monotonic() - started < 300, "the walk test must stay bounded in time"
