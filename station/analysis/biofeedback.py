@@ -7,8 +7,9 @@ toward the toes, +ML toward the person's right) and the game's :class:`Schedule`
 
 ``reach``
     Reach-and-hold targets in all eight directions (``f, fr, r, br, b, bl, l, fl``), in a seeded
-    random order. Each target appears after ``rest_s`` at the centre; it is *reached* when the
-    COP first comes within the target's radius and *held* when it stays inside for ``hold_s``
+    random order (each direction twice). Each target appears after ``rest_s`` at the centre; it is
+    *reached* when the COP first comes within the target's radius (the level's, at most half the
+    target's distance from the centre, so that no target covers the centre) and *held* when it stays inside for ``hold_s``
     without a break (leaving restarts the hold). A target not held within ``target_timeout_s`` of
     its appearance is a miss.
 ``track``
@@ -45,6 +46,9 @@ Per-target measures (``reach`` and ``shift``)
 at most ``hold_s``), ``path_efficiency`` (straight distance between the COP at the target's
 appearance and at its first entry, divided by the COP's path length in between; 1 = a straight
 line; ``None`` when not reached or when the COP did not move), ``hit`` (held for ``hold_s``).
+The path length is that of the COP's means over consecutive :data:`PATH_BLOCK_S` (0.1 s) blocks
+from the appearance, closed by the entry point: raw 100 Hz samples would add the sensor noise and
+the sway's jitter to the path (a straight lean of 2.4 cm then scores about 0.3 instead of near 1).
 
 Scores (0-100)
 --------------
@@ -103,6 +107,9 @@ BASELINE_S = 1.0
 """Quiet standing at the start of every game; the mean COP over it is the patient's centre, s."""
 SHIFT_REACH_S = 5.0
 """Weight shift: time allowed to reach the band, on top of ``hold_s``, s."""
+PATH_BLOCK_S = 0.1
+"""Path efficiency: the COP path toward a target is measured over its means in consecutive blocks
+of this length, s (so that sensor noise and the sway's jitter at 100 Hz do not count as path)."""
 REACH_TIMEOUT_EXTRA_S = 6.0
 """Reach: a target is a miss when not held within ``hold_s`` + this long of its appearance, s."""
 SESSION_RANGE_S = (30.0, 1800.0)
@@ -220,6 +227,8 @@ class Target:
     direction: str
     ap_cm: float
     ml_cm: float
+    radius_cm: float = 0.0
+    """``reach``: this target's radius, cm (the level's, at most half the target's distance)."""
 
 
 @dataclass(frozen=True)
@@ -345,7 +354,8 @@ def make_schedule(game: str, level: int, reach_cm: Mapping[str, float], *, seed:
     if game == "reach":
         order = [d for _ in range(2) for d in rng.permutation(DIRECTIONS).tolist()]
         targets = tuple(Target(d, DIRECTION_VECTORS[d][0] * reach[d] * row["distance_pct"] / 100.0,
-                               DIRECTION_VECTORS[d][1] * reach[d] * row["distance_pct"] / 100.0) for d in order)
+                               DIRECTION_VECTORS[d][1] * reach[d] * row["distance_pct"] / 100.0,
+                               min(row["radius_cm"], 0.5 * reach[d] * row["distance_pct"] / 100.0)) for d in order)
         return Schedule(**common, radius_cm=row["radius_cm"], hold_s=row["hold_s"],
                         distance_pct=row["distance_pct"], targets=targets)
     if game == "track":
@@ -521,12 +531,14 @@ class Game:
                      "shown_s": round(t, 3), "time_to_reach_s": None, "time_held_s": 0.0,
                      "path_efficiency": None, "hit": False, "_start": pos, "_in_since": None}
         self._path = 0.0
+        self._point = pos
+        self._block = [0.0, 0.0, 0, t]  # sums of x and y, samples, start time of the block
 
     def _inside_target(self, x: float, y: float, share: float | None) -> bool:
         if self.s.game == "shift":
             return share is not None and abs(share - self.s.band_pct) <= self.s.band_half_width_pct
         tg = self.s.targets[self._k]
-        return math.hypot(x - tg.ap_cm, y - tg.ml_cm) <= self.s.radius_cm
+        return math.hypot(x - tg.ap_cm, y - tg.ml_cm) <= (tg.radius_cm or self.s.radius_cm)
 
     def _timeout_s(self) -> float:
         return self.s.hold_s + (REACH_TIMEOUT_EXTRA_S if self.s.game == "reach" else SHIFT_REACH_S)
@@ -538,10 +550,11 @@ class Game:
             return
         cur = self._cur
         if cur["_start"] is None:
-            cur["_start"] = (x, y)
-        elif self._last is not None and cur["time_to_reach_s"] is None:
-            self._path += math.hypot(x - self._last[1], y - self._last[2])
+            cur["_start"] = self._point = (x, y)
+            self._block = [0.0, 0.0, 0, t]
         inside = self._inside_target(x, y, share)
+        if cur["time_to_reach_s"] is None:
+            self._track_path(t, x, y, entering=inside)
         dt = self._dt or 0.0
         if self.s.game == "shift":
             self._window_s += dt
@@ -551,6 +564,7 @@ class Game:
             if cur["time_to_reach_s"] is None:
                 cur["time_to_reach_s"] = round(t - self._phase_start, 3)
                 straight = math.hypot(x - cur["_start"][0], y - cur["_start"][1])
+                # (self._path was closed at this entry point by _track_path)
                 cur["path_efficiency"] = round(min(1.0, straight / self._path), 4) if self._path > 1e-9 else None
             if cur["_in_since"] is None:
                 cur["_in_since"] = t
@@ -564,6 +578,27 @@ class Game:
             cur["_in_since"] = None
         if t - self._phase_start >= self._timeout_s():
             self._close_target(t)
+
+    def _track_path(self, t: float, x: float, y: float, entering: bool) -> None:
+        """Path length toward the target over block means of :data:`PATH_BLOCK_S`, closed at the
+        entry point (module docstring)."""
+        b = self._block
+        if t - b[3] >= PATH_BLOCK_S - 1e-9:
+            if b[2]:
+                mean = (b[0] / b[2], b[1] / b[2])
+                self._path += math.hypot(mean[0] - self._point[0], mean[1] - self._point[1])
+                self._point = mean
+            self._block = b = [0.0, 0.0, 0, t]
+        if entering:
+            if b[2]:
+                mean = (b[0] / b[2], b[1] / b[2])
+                self._path += math.hypot(mean[0] - self._point[0], mean[1] - self._point[1])
+                self._point = mean
+            self._path += math.hypot(x - self._point[0], y - self._point[1])
+            return
+        b[0] += x
+        b[1] += y
+        b[2] += 1
 
     def _close_target(self, t: float) -> None:
         cur = self._cur
@@ -627,10 +662,12 @@ class Game:
             doc["hits"] = sum(1 for r in self._records if r["hit"])
             if self._cur is not None:
                 tg = s.targets[self._cur["index"]]
+                # weight shift: the band's middle as the COP's ML on the plate (the share is absolute)
+                ml_cm = tg.ml_cm if s.game == "shift" else c[1] + tg.ml_cm
                 doc["target"] = {"index": self._cur["index"], "direction": tg.direction,
                                  "shown_s": self._cur["shown_s"],
-                                 "ap_cm": round(c[0] + tg.ap_cm, 3), "ml_cm": round(c[1] + tg.ml_cm, 3),
-                                 "radius_cm": s.radius_cm,
+                                 "ap_cm": round(c[0] + tg.ap_cm, 3), "ml_cm": round(ml_cm, 3),
+                                 "radius_cm": tg.radius_cm or s.radius_cm,
                                  "reached": self._cur["time_to_reach_s"] is not None,
                                  "held_s": self._cur["time_held_s"], "hold_s": s.hold_s}
                 if s.game == "shift":

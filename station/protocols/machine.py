@@ -131,6 +131,8 @@ class TrialResult:
     """Why there are no metrics, when there are none."""
     walk: dict | None = None
     """Walk tests: timing by the gates and the gait (see :mod:`station.protocols.walk`)."""
+    training: dict | None = None
+    """Training games: schedule, result (score, per target), minutes (see :mod:`station.protocols.training`)."""
 
     def to_dict(self) -> dict:
         return {
@@ -153,6 +155,7 @@ class TrialResult:
             "metrics": self.metrics,
             "metrics_note": self.metrics_note,
             "walk": self.walk,
+            "training": self.training,
         }
 
 

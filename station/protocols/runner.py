@@ -128,13 +128,17 @@ class ProtocolRunner:
         What the clinician entered for a walk (belt speed, planned minutes, sensor height).
     mounting : (str, str), optional
         The IMU's up and toes axes as worn (default :data:`station.protocols.walk.DEFAULT_MOUNTING`).
+    training_schedule : station.analysis.biofeedback.Schedule, optional
+        Training games (``outcome = "training"``): the game to play
+        (:class:`station.protocols.training.GameMachine`).
     """
 
     def __init__(self, protocol: Protocol, source, *, bus: EventBus | None = None, sink: TrialSink | None = None,
                  body_weight_n: float | None = None, patient_age_y: float | None = None,
                  analyse: Callable = trial_metrics, read_wait_s: float = 0.05, gates=None, walk_settings=None,
-                 mounting: tuple[str, str] | None = None) -> None:
+                 mounting: tuple[str, str] | None = None, training_schedule=None) -> None:
         self.protocol = protocol
+        self.training_schedule = training_schedule
         self.source = source
         self.clock = source.clock
         self.bus = bus or EventBus(self.clock)
@@ -378,6 +382,13 @@ class ProtocolRunner:
 
             self.machine = WalkMachine(plan, rate_hz=self.source.rate_hz, bus=self.bus, gates=self.gates,
                                        settings=self.walk_settings, mounting=self.mounting or DEFAULT_MOUNTING)
+        elif self.protocol.outcome == "training":
+            from station.protocols.training import GameMachine
+
+            if self.training_schedule is None:
+                raise RunnerError("a training game needs its schedule (the game and level chosen for the patient)")
+            self.machine = GameMachine(plan, rate_hz=self.source.rate_hz, bus=self.bus, schedule=self.training_schedule,
+                                       body_weight_n=self.body_weight_n)
         else:
             analyse = self._analyse
             if analyse is trial_metrics and self.mounting is not None:  # trunk sway with the IMU as worn

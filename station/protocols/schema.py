@@ -60,6 +60,10 @@ SCORES = ("best", "mean")
 REPEAT_WHEN = ("invalid", "not_completed")
 """When a trial is offered again (up to ``max_attempts``): it was invalid; or (timed holds) the
 patient did not hold the full duration."""
+OUTCOMES = OUTCOMES + ("training",)
+"""``training``: a biofeedback training game (one condition: the stance the patient plays in); the
+game, level and session length are chosen when the run opens, and the game replaces the
+condition's duration (:mod:`station.protocols.training`)."""
 
 SWAY_METRICS = METRIC_KEYS
 """Sway metric keys of DESIGN.md §5 (as :func:`station.analysis.metrics.compute_metrics` names

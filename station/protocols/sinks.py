@@ -30,7 +30,7 @@ def trial_outcome(result) -> dict:
     d = result.to_dict()
     return {k: d[k] for k in ("protocol", "condition", "label", "trial", "attempt", "valid", "end_reason", "completed",
                               "duration_s", "time_held_s", "liftoff_s", "hold_end", "issues", "warnings",
-                              "body_weight_n", "analysis_start_s", "analysis_end_s", "metrics_note", "walk")}
+                              "body_weight_n", "analysis_start_s", "analysis_end_s", "metrics_note", "walk", "training")}
 
 
 def _reason(result) -> str | None:

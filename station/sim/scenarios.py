@@ -73,9 +73,10 @@ SCENARIOS: dict[str, Scenario] = {
 }
 """The scenarios by name (``--scenario`` of ``balance-station run``)."""
 
-FORWARDED_KINDS = ("protocol_started", "trial_ready", "state")
-"""Event kinds the virtual patient reacts to."""
-_FORWARDED_KEYS = ("protocol", "condition", "trial", "attempt", "state", "duration_s", "settings")
+FORWARDED_KINDS = ("protocol_started", "trial_ready", "state", "game")
+"""Event kinds the virtual patient reacts to (``game``: a training game's live state, which it plays)."""
+_FORWARDED_KEYS = ("protocol", "condition", "trial", "attempt", "state", "duration_s", "settings",
+                   "game", "phase", "target")
 
 
 def scenario_message(event) -> dict | None:

@@ -113,6 +113,10 @@ class VirtualPatient:
         self._protocol = None
         self.done: list[tuple[float, str]] = []
         """(person time s, action) of everything handed to the person."""
+        from station.sim.game_player import GamePlayer
+
+        self._player = GamePlayer(reaction_s)
+        """Plays training games from their live state (``game`` events)."""
 
     def attach(self, runner) -> None:
         self._protocol = runner.protocol
@@ -137,6 +141,13 @@ class VirtualPatient:
     def on_event(self, event) -> None:
         now_s = self._t(event.t_ns)
         data = event.data
+        if event.kind == "game":
+            if self._on_plate and not self._single:
+                for due_s, action, kwargs in self._player.on_state(now_s, data):
+                    self._queue(due_s, action, lapse=True, **kwargs)
+            return
+        if event.kind == "trial_ready":
+            self._player.reset()
         if event.kind == "trial_ready" and self._protocol is not None and self._protocol.walk is not None:
             self._cancel_trial_actions()
             condition = self._protocol.condition(data["condition"])
@@ -295,5 +306,15 @@ class VirtualPatient:
             if not self._on_plate:
                 return False
             p.stumble(at_s)
+            return True
+        if action == "return_to_centre":  # after a game's lean
+            if not self._on_plate or self._single:
+                return False
+            p.return_to_centre(at_s)
+            return True
+        if action == "lean_toward":
+            if not self._on_plate or self._single:
+                return False
+            p.lean_toward(at_s, kwargs["ap_cm"], kwargs["ml_cm"], reaction_s=kwargs.get("reaction_s"))
             return True
         raise ValueError(f"unknown action {action!r}")
