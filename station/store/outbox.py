@@ -224,7 +224,9 @@ class Outbox:
         if key is None:
             return
         if self.role == "hub":
-            conn.execute("DELETE FROM hub_id_map WHERE patient_id = ?", (patient_id,))
+            # the stations' ids of the patient and their records stay mapped to 0, "erased": what a
+            # station still sends about them is dropped, not refused (:mod:`station.sync.hub`)
+            conn.execute("UPDATE hub_id_map SET hub_id = 0 WHERE patient_id = ?", (patient_id,))
             conn.execute("INSERT INTO hub_tombstones (identifier_hash, erased_at) VALUES (?, ?)",
                          (key["identifier_hash"], utc_iso(self._now())))
         elif self._queueing:

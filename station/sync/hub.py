@@ -23,7 +23,9 @@ The hub is a :class:`~station.store.store.Store` like a station's (same schema, 
   trial is created with all its frames in one transaction, or refused until all parts are there.
 * **Erasure.** A patient erased on the hub (or pushed as erased by a station) leaves a tombstone:
   the hash of their identifier (:func:`station.store.outbox.identifier_hash`) and when. Stations
-  fetch tombstones on every sync and erase their copies.
+  fetch tombstones on every sync and erase their copies. The stations' ids of an erased patient
+  and of their records stay mapped to :data:`ERASED`: whatever a station still sends about them
+  (made before it learnt of the erasure) is dropped, with any frame parts uploaded for it.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ MAX_PART_BYTES = PART_FRAMES * FRAME_DTYPE.itemsize
 TRIAL_UPDATABLE = ("status", "status_reason", "ended_at", "metrics", "valid", "validity_reason", "notes",
                    "judged_by", "judged_at", "station_valid", "station_validity_reason")
 STATION_NAME_CHARS = 64
+ERASED = 0
+"""The hub id a station's record maps to once its patient was erased on the hub."""
 
 
 def token_hash(token: str) -> str:
@@ -236,6 +240,7 @@ class Hub:
                      (station.id, entity, local_id, hub_id, patient_id))
 
     def _patient_of(self, conn, station: StationRef, local_id: int, what: str) -> int:
+        """The hub id of a station's patient (:data:`ERASED` if erased on the hub); Conflict if unknown."""
         found = self._mapped(conn, station, "patient", local_id)
         if found is None:
             raise Conflict(f"{what} names the station's patient #{local_id}, which the hub does not know "
@@ -247,6 +252,8 @@ class Hub:
     def _patient(self, conn, station: StationRef, op: str, local_id: int, at: str, payload: dict) -> None:
         found = self._mapped(conn, station, "patient", local_id)
         hub_id = None if found is None else found[0]
+        if hub_id == ERASED:
+            return
         if hub_id is None:
             identifier = payload.get("identifier")
             if not isinstance(identifier, str):
@@ -260,8 +267,9 @@ class Hub:
             else:
                 erased = conn.execute("SELECT max(erased_at) FROM hub_tombstones WHERE identifier_hash = ?",
                                       (identifier_hash(identifier),)).fetchone()[0]
-                if erased is not None and erased >= at:
-                    return  # erased on the hub after this change was made: it stays erased
+                if erased is not None and erased >= at:  # erased on the hub after this change: it stays erased
+                    self._map(conn, station, "patient", local_id, ERASED, ERASED)
+                    return
                 hub_id = self._create_patient(conn, station, at, payload)
                 self._map(conn, station, "patient", local_id, hub_id, hub_id)
                 return
@@ -353,6 +361,9 @@ class Hub:
     def _session(self, conn, station: StationRef, local_id: int, payload: dict) -> None:
         patient_id = self._patient_of(conn, station, _int(payload, "patient_local_id"), "a session")
         values = _session_values(payload)
+        if patient_id == ERASED:
+            self._map(conn, station, "session", local_id, ERASED, ERASED)
+            return
         found = self._mapped(conn, station, "session", local_id)
         if found is not None:
             conn.execute("UPDATE sessions SET started_at = ?, label = ?, notes = ? WHERE id = ?",
@@ -369,6 +380,11 @@ class Hub:
     def _trial(self, conn, station: StationRef, local_id: int, payload: dict) -> None:
         values = _trial_values(payload)
         found = self._mapped(conn, station, "trial", local_id)
+        session = self._mapped(conn, station, "session", _int(payload, "session_local_id"))
+        if (found is not None and found[0] == ERASED) or (session is not None and session[0] == ERASED):
+            conn.execute("DELETE FROM hub_uploads WHERE station = ? AND trial_local_id = ?", (station.id, local_id))
+            self._map(conn, station, "trial", local_id, ERASED, ERASED)
+            return
         if found is not None:
             trial_id, patient_id = found
             for key in TRIAL_UPDATABLE:
@@ -376,7 +392,6 @@ class Hub:
             self.store.audit.record(station.actor, "trial.update", patient_id=patient_id, object=f"trial:{trial_id}",
                                     detail={"changed": list(TRIAL_UPDATABLE)})
             return
-        session = self._mapped(conn, station, "session", _int(payload, "session_local_id"))
         if session is None:
             raise Conflict(f"trial #{local_id} names a session the hub does not know; push the session first")
         session_id, patient_id = session
@@ -405,6 +420,8 @@ class Hub:
         if not isinstance(doc, dict):
             raise ValidationError({"doc": "must be the programme document"})
         patient_id = self._patient_of(conn, station, _int(doc, "patient_id"), "a programme")
+        if patient_id == ERASED:
+            return
         text = json.dumps(doc)
         if len(text) > 1_000_000:
             raise ValidationError({"doc": "is larger than 1 MB"})

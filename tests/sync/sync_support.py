@@ -21,6 +21,19 @@ HUB_URL = "http://127.0.0.1:8000"
 CALIBRATION = {"zero_counts": [0, 0, 0, 0], "n_per_count": [1e-3] * 4, "method": "test", "created_utc": "2026-01-01"}
 
 
+class WallClock:
+    """A wall clock the test moves by hand (Unix s), from 2026-01-01."""
+
+    def __init__(self, t_s: float = 1_767_225_600.0):
+        self.t_s = t_s
+
+    def __call__(self) -> float:
+        return self.t_s
+
+    def advance(self, dt_s: float) -> None:
+        self.t_s += dt_s
+
+
 class NetworkCut(OSError):
     pass
 

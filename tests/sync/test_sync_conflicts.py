@@ -1,0 +1,77 @@
+"""One patient on two stations: pulled on demand by identifier, edited on both, merged on the hub
+last-writer-wins per field, both versions kept."""
+
+from __future__ import annotations
+
+import pytest
+
+from station.store.db import NotFound
+from station.sync.hub import Hub
+
+from sync_support import CLINICIAN, WallClock, add_trial, hub_patient, hub_trials
+
+
+def test_a_patient_created_at_one_station_is_pulled_and_measured_at_another(hub_store, station_factory):
+    gym, ward = station_factory("gym"), station_factory("ward")
+    gym.store.patients.create({"identifier": "P-7", "birth_year": 1941, "sex": "M", "weight_kg": 80.0}, actor=CLINICIAN)
+    gym.sync_once()
+    pulled = ward.pull_patient("p-7", actor=CLINICIAN)  # identifiers match whatever the case
+    assert (pulled["identifier"], pulled["birth_year"], pulled["weight_kg"]) == ("P-7", 1941, 80.0)
+    session = ward.store.sessions.create(pulled["id"], {"label": "ward"}, actor=CLINICIAN)
+    add_trial(ward.store, session["id"], 500)
+    report = ward.sync_once()
+    assert report.sent["patient"] == 1  # the link only: no second patient on the hub
+    assert hub_store.patients.search()["total"] == 1
+    assert [t["frame_count"] for t in hub_trials(hub_store, "P-7")] == [500]
+    with pytest.raises(NotFound, match="here or on the hub"):
+        ward.pull_patient("P-404", actor=CLINICIAN)
+
+
+def test_a_patient_created_on_the_hub_can_be_measured_at_a_station(hub_store, station_factory):
+    gym = station_factory("gym")
+    hub_store.patients.create({"identifier": "H-1", "birth_year": 1960, "sex": "F"}, actor=CLINICIAN)
+    patient = gym.pull_patient("H-1", actor=CLINICIAN)
+    session = gym.store.sessions.create(patient["id"], {}, actor=CLINICIAN)
+    add_trial(gym.store, session["id"], 300)
+    gym.sync_once()
+    assert [t["frame_count"] for t in hub_trials(hub_store, "H-1")] == [300]
+
+
+def test_concurrent_edits_last_writer_wins_per_field_and_both_versions_are_kept(hub_store, station_factory):
+    gym_clock, ward_clock = WallClock(), WallClock()
+    gym, ward = station_factory("gym", wall=gym_clock), station_factory("ward", wall=ward_clock)
+    patient = gym.store.patients.create({"identifier": "P-8", "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
+    gym.sync_once()
+    ward_copy = ward.pull_patient("P-8", actor=CLINICIAN)
+    ward.sync_once()
+    # offline from each other: the gym edits notes and height at t+50 s, the ward notes at t+100 s
+    gym_clock.advance(50)
+    gym.store.patients.update(patient["id"], {"notes": "gym note", "height_cm": 170.0}, actor=CLINICIAN)
+    ward_clock.advance(100)
+    ward.store.patients.update(ward_copy["id"], {"notes": "ward note"}, actor=CLINICIAN)
+    ward.sync_once()   # the newer edit arrives first...
+    gym.sync_once()    # ...the older one after it
+    merged = hub_patient(hub_store, "P-8")
+    assert merged["notes"] == "ward note"   # the later writer of notes wins
+    assert merged["height_cm"] == 170.0     # the gym's height: nobody changed it later
+    [version] = [v for v in Hub(hub_store).patient_versions(merged["id"]) if v["station"] == "gym"]
+    assert version["incoming"] == {"notes": "gym note", "height_cm": 170.0}  # the losing version is kept
+    assert version["before"] == {"notes": "ward note", "height_cm": None}
+    assert version["kept"] == ["notes"]
+    entry = next(e for e in hub_store.audit.query(patient_id=merged["id"], action="patient.update")
+                 if e["username"] == "station:gym" and "kept_newer" in (e["detail"] or {}))
+    assert entry["detail"]["kept_newer"] == ["notes"] and entry["detail"]["changed"] == ["height_cm"]
+    assert entry["detail"]["version"] == version["id"]
+    assert "gym note" not in str(hub_store.audit.query(limit=1000))  # the audit log names fields, never values
+
+
+def test_an_edit_on_the_hub_is_a_writer_too(hub_store, station_factory):
+    clock = WallClock()
+    gym = station_factory("gym", wall=clock)
+    patient = gym.store.patients.create({"identifier": "P-9", "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
+    gym.sync_once()
+    gym.store.patients.update(patient["id"], {"notes": "old station edit"}, actor=CLINICIAN)  # made in 2026-01
+    on_hub = hub_patient(hub_store, "P-9")
+    hub_store.patients.update(on_hub["id"], {"notes": "hub edit"}, actor=CLINICIAN)  # now: later
+    gym.sync_once()
+    assert hub_patient(hub_store, "P-9")["notes"] == "hub edit"

@@ -1,0 +1,86 @@
+"""Erasure on the hub reaches every station: online at its next sync, offline when it comes back,
+and a station recording the patient erases once the recording has ended."""
+
+from __future__ import annotations
+
+import pytest
+
+from station.store.db import NotFound
+from station.sync.client import HubUnreachable
+from station.sync.hub import Hub
+
+from sync_support import CALIBRATION, CLINICIAN, add_trial, frames, hub_patient
+
+
+def _shared_patient(hub_store, gym, ward, identifier="P-E"):
+    patient = gym.store.patients.create({"identifier": identifier, "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
+    session = gym.store.sessions.create(patient["id"], {}, actor=CLINICIAN)
+    add_trial(gym.store, session["id"], 400)
+    gym.sync_once()
+    ward.pull_patient(identifier, actor=CLINICIAN)
+    ward.sync_once()
+    return hub_patient(hub_store, identifier)
+
+
+def test_an_erasure_on_the_hub_reaches_online_and_offline_stations(hub_store, station_factory):
+    gym, ward = station_factory("gym"), station_factory("ward")
+    on_hub = _shared_patient(hub_store, gym, ward)
+    ward.client._send.cut_after(0)  # the ward is offline
+    hub_store.patients.erase(on_hub["id"], "P-E", actor=CLINICIAN)
+
+    report = gym.sync_once()
+    assert report.erased == 1
+    with pytest.raises(NotFound):
+        gym.store.patients.get_by_identifier("P-E")
+    assert gym.store.outbox.length() == 0  # the hub's erasure is not sent back
+    assert gym.store.audit.query(action="patient.erase")[0]["username"] == "hub"
+
+    # meanwhile the offline ward measures the patient again
+    local = ward.store.patients.get_by_identifier("P-E")
+    session = ward.store.sessions.create(local["id"], {}, actor=CLINICIAN)
+    add_trial(ward.store, session["id"], 200)
+    with pytest.raises(HubUnreachable):
+        ward.sync_once()
+    assert ward.store.patients.get_by_identifier("P-E")["id"] == local["id"]
+    ward.client._send.restore()
+    report = ward.sync_once()  # back online: erased, and what it recorded of them never leaves
+    assert report.erased == 1 and report.sent == {}
+    with pytest.raises(NotFound):
+        ward.store.patients.get_by_identifier("P-E")
+    assert hub_store.patients.search(archived="all")["total"] == 0
+    assert ward.store.outbox.length() == 0
+
+
+def test_a_station_recording_the_patient_erases_after_the_recording(hub_store, station_factory):
+    gym, ward = station_factory("gym"), station_factory("ward")
+    on_hub = _shared_patient(hub_store, gym, ward, "P-R")
+    local = ward.store.patients.get_by_identifier("P-R")
+    session = ward.store.sessions.create(local["id"], {}, actor=CLINICIAN)
+    writer = ward.store.trials.start_trial(session["id"], "romberg", "eyes_open", CALIBRATION, 100.0, actor=CLINICIAN)
+    writer.append(frames(100))
+    hub_store.patients.erase(on_hub["id"], "P-R", actor=CLINICIAN)
+    report = ward.sync_once()  # the recording goes on: never blocked, never cut by the sync
+    assert report.deferred_erasures == 1 and report.erased == 0
+    writer.append(frames(200)[100:])
+    writer.finish(None, valid=True)
+    assert writer.frames_committed == 200
+    report = ward.sync_once()
+    assert report.erased == 1
+    with pytest.raises(NotFound):
+        ward.store.patients.get_by_identifier("P-R")
+    assert hub_store.patients.search(archived="all")["total"] == 0
+    with hub_store.db.read() as conn:  # what the ward sent of them meanwhile was dropped, frames too
+        assert conn.execute("SELECT count(*) FROM hub_uploads").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM trials").fetchone()[0] == 0
+
+
+def test_an_erasure_at_a_station_erases_on_the_hub_and_at_the_others(hub_store, station_factory):
+    gym, ward = station_factory("gym"), station_factory("ward")
+    _shared_patient(hub_store, gym, ward, "P-S")
+    local = ward.store.patients.get_by_identifier("P-S")
+    ward.store.patients.erase(local["id"], "P-S", actor=CLINICIAN)
+    ward.sync_once()
+    assert hub_store.patients.search(archived="all")["total"] == 0
+    assert len(Hub(hub_store).tombstones(0)["tombstones"]) == 1
+    assert gym.sync_once().erased == 1
+    assert ward.sync_once().erased == 0  # its own erasure comes back as a tombstone: nothing left to erase

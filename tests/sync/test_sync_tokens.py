@@ -1,0 +1,109 @@
+"""Station tokens: issued once (kept hashed), revocable, bound to one station; the sync API needs a
+token and no CSRF token; bad tokens are throttled; bodies are bounded; plain HTTP only to loopback;
+the hub's stations page is for administrators."""
+
+from __future__ import annotations
+
+import pytest
+
+from station.store.audit import Actor
+from station.sync.client import HubClient, HubRefused, HubUnreachable, check_hub_url
+from station.sync.hub import Hub, token_hash
+
+from sync_support import CHEAP, CLINICIAN, HUB_URL, AppTransport
+
+
+def test_a_revoked_token_is_refused(hub_store, station_factory):
+    gym = station_factory("gym")
+    gym.store.patients.create({"identifier": "P-1", "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
+    Hub(hub_store).revoke_station("gym")
+    with pytest.raises(HubRefused, match="HTTP 401.*unknown or revoked station token"):
+        gym.sync_once()
+    assert gym.store.outbox.length() == 1  # kept for when a new token is configured
+    assert hub_store.patients.search()["total"] == 0
+    [row] = Hub(hub_store).stations()
+    assert row["revoked_at"] is not None
+
+
+def test_tokens_are_stored_hashed_and_bound_to_one_station(hub_store, hub_app, station_factory, tmp_path):
+    hub = Hub(hub_store)
+    token = hub.add_station("clinic")
+    with hub_store.db.read() as conn:
+        stored = conn.execute("SELECT token_hash FROM hub_stations WHERE name = 'clinic'").fetchone()[0]
+    assert stored == token_hash(token) and token not in stored
+    with pytest.raises(Exception, match="exists"):
+        hub.add_station("clinic")
+    gym = station_factory("gym")
+    gym.store.patients.create({"identifier": "P-1", "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
+    gym.sync_once()  # its first push binds the token to the gym's station id
+    # the gym's token copied into another station's data directory
+    other = station_factory("other")
+    thief = HubClient(HUB_URL, _token_of(gym), transport=AppTransport(hub_app))
+    with pytest.raises(HubRefused, match="HTTP 409.*another data directory"):
+        thief.request("POST", "/api/hub/push", body={"station_id": other.store.outbox.station_id, "changes": []})
+
+
+def _token_of(sync) -> str:
+    return sync.client._token
+
+
+def test_the_sync_api_needs_a_token_not_a_session_and_bad_tokens_are_throttled(hub_app):
+    client = hub_app.test_client()
+    answer = client.post("/api/hub/push", json={"changes": []})
+    assert answer.status_code == 401 and "station token" in answer.get_json()["error"]
+    for _ in range(19):
+        client.get("/api/hub/tombstones", headers={"Authorization": "Bearer wrong"})
+    answer = client.get("/api/hub/tombstones", headers={"Authorization": "Bearer wrong"})
+    assert answer.status_code == 429 and int(answer.headers["Retry-After"]) > 0
+
+
+def test_bodies_are_bounded(hub_store, hub_app):
+    token = Hub(hub_store).add_station("gym")
+    client = hub_app.test_client()
+    auth = {"Authorization": f"Bearer {token}"}
+    too_big = client.put("/api/hub/trials/1/parts/0", data=b"\0" * (401 * 140), headers={
+        **auth, "Content-Type": "application/octet-stream", "X-First-Seq": "0", "X-Frames": "401"})
+    assert too_big.status_code == 413
+    wrong = client.put("/api/hub/trials/1/parts/0", data=b"\0" * 141, headers={
+        **auth, "Content-Type": "application/octet-stream", "X-First-Seq": "0", "X-Frames": "1"})
+    assert wrong.status_code == 422 and "141 bytes" in wrong.get_json()["error"]
+    push = client.post("/api/hub/push", data=b'{"changes": [' + b'0,' * 70_000 + b'0]}',
+                       headers={**auth, "Content-Type": "application/json"})
+    assert push.status_code == 413
+
+
+def test_plain_http_only_to_loopback_and_certificates_are_checked(tmp_path):
+    assert check_hub_url("https://hub.clinic.example/") == "https://hub.clinic.example"
+    assert check_hub_url("http://127.0.0.1:8001") == "http://127.0.0.1:8001"
+    assert check_hub_url("http://localhost:8001") == "http://localhost:8001"
+    with pytest.raises(ValueError, match="plain HTTP to another machine"):
+        check_hub_url("http://10.0.0.5:8000")
+    with pytest.raises(ValueError, match="not an http"):
+        check_hub_url("ftp://hub")
+    with pytest.raises(ValueError, match="cannot read the hub CA file"):
+        HubClient("https://hub.example", "t", ca_file=str(tmp_path / "missing.pem"))
+    # nothing listens on this port: one line, no traceback, retried later
+    client = HubClient("http://127.0.0.1:9", "token", timeout_s=2)
+    with pytest.raises(HubUnreachable, match="cannot reach the hub at http://127.0.0.1:9"):
+        client.request("GET", "/api/hub/tombstones")
+
+
+def test_the_stations_page_shows_every_station_to_administrators_only(hub_store, hub_app, station_factory):
+    gym = station_factory("gym")
+    gym.store.patients.create({"identifier": "ZQX.PATIENT.CODE", "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
+    gym.sync_once()
+    station_factory("ward")
+    Hub(hub_store).revoke_station("ward")
+    hub_store.users.create("boss", "a long admin password 1", "admin", actor=Actor.system())
+    client = hub_app.test_client()
+    assert client.get("/hub/stations").status_code == 302
+    assert client.get("/api/hub/stations").status_code == 401
+    csrf = client.get("/api/session").get_json()["csrf_token"]
+    login = client.post("/api/login", json={"username": "boss", "password": "a long admin password 1"},
+                        headers={"X-CSRF-Token": csrf})
+    assert login.status_code == 200
+    [gym_row, ward_row] = client.get("/api/hub/stations").get_json()["stations"]
+    assert gym_row["name"] == "gym" and gym_row["last_sync_at"] and gym_row["queue_length"] == 1
+    assert gym_row["last_error"] is None and ward_row["revoked_at"] is not None
+    page = client.get("/hub/stations").get_data(as_text=True)
+    assert "gym" in page and "ward" in page and "revoked" in page and "ZQX.PATIENT.CODE" not in page
