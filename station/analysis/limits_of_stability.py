@@ -665,22 +665,48 @@ def limits_of_stability(
         quality[d] = codes
         trials[d] = {"go_s": go, "onset_s": m["onset_s"], "endpoint_s": m["endpoint_s"]}
 
-    metrics: dict[str, float | None] = {}
-    for measure in MEASURES:
-        field = measure[len("los_"):]
-        values = []
-        for d in DIRECTIONS:
-            value = per_direction.get(d, {}).get(field)
-            value = float(value) if value is not None and math.isfinite(value) else None
-            metrics[f"{measure}_{d}"] = value
-            if value is not None:
-                values.append(value)
-        metrics[measure] = float(np.mean(values)) if values else None
+    metrics = combine_directions({d: {f"los_{field}": value for field, value in m.items()}
+                                  for d, m in per_direction.items()})
     return {
         "fs_hz": fs,
         "cog_height_cm": h,
         "limits_deg": limits,
         "trials": {d: trials[d] for d in dirs},
         "quality": {d: quality[d] for d in dirs},
-        "metrics": {key: metrics[key] for key in LOS_KEYS},
+        "metrics": metrics,
     }
+
+
+def combine_directions(per_direction: Mapping[str, Mapping[str, float | None]]) -> dict[str, float | None]:
+    """Every key of :data:`LOS_KEYS` from the measures of each direction (leans measured apart,
+    e.g. one trial per target): per direction as given, composite the plain mean over the
+    directions where the measure is defined (module docstring); missing or non-finite: None.
+
+    Parameters
+    ----------
+    per_direction : mapping
+        Direction (:data:`DIRECTIONS`) -> measure name (:data:`MEASURES`, e.g.
+        ``los_max_excursion_pct``) -> value or None.
+
+    Examples
+    --------
+    >>> m = combine_directions({"f": {"los_max_excursion_pct": 80.0}, "b": {"los_max_excursion_pct": 60.0}})
+    >>> m["los_max_excursion_pct"], m["los_max_excursion_pct_f"], m["los_max_excursion_pct_r"]
+    (70.0, 80.0, None)
+    >>> m["los_reaction_time_s"] is None
+    True
+    """
+    for d in per_direction:
+        if d not in DIRECTION_VECTORS:
+            raise LimitsOfStabilityError(f"unknown direction {d!r}; use one of {', '.join(DIRECTIONS)}")
+    metrics: dict[str, float | None] = {}
+    for measure in MEASURES:
+        values = []
+        for d in DIRECTIONS:
+            value = per_direction.get(d, {}).get(measure)
+            value = float(value) if value is not None and math.isfinite(value) else None
+            metrics[f"{measure}_{d}"] = value
+            if value is not None:
+                values.append(value)
+        metrics[measure] = float(np.mean(values)) if values else None
+    return {key: metrics[key] for key in LOS_KEYS}

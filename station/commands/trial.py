@@ -12,6 +12,11 @@ Walk tests run the same way: the virtual patient walks (``--gait``: a pattern of
 them, with the lower-back IMU on the simulated bus; ``--belt-speed-m-s`` and ``--planned-min`` are
 what a clinician enters for a treadmill session.
 
+The limits-of-stability test runs the same way: the virtual patient leans toward each target on
+the go beep, as far as their own limits allow, and comes back; ``--height-cm`` is the patient's
+height for the targets (and the virtual patient's), the targets' random order is drawn from
+``--seed``; ``results.json`` holds the 45 ``los_*`` keys under ``limits_of_stability.metrics``.
+
 ``--out DIR`` stores every trial (valid or not) as a trial CSV + JSON sidecar (walk tests: its
 ``result.walk`` and ``metrics.metrics`` hold ``walk_time_s``, ``walk_speed_m_s`` and the gait keys)
 and the summary as ``results.json``; ``--patient ID`` stores the trials in the clinic database (``--data-dir``) in a
@@ -79,6 +84,8 @@ class Progress:
                     "aborted": f"{tag} not started: {d.get('message', '')}"}[d["state"]]
         elif event.kind == "state" and d["state"] == "countdown":
             line = f"{tag} body weight {d['body_weight_n']:.0f} N; countdown" if d.get("body_weight_n") else f"{tag} countdown"
+        elif event.kind == "go":
+            line = f"{tag} GO: lean {d['direction_words']} (target {d['distance_cm']:.1f} cm away)"
         elif event.kind == "liftoff":
             line = f"{tag} foot lifted at {d['at_s']:.2f} s"
         elif event.kind == "hold_ended":
@@ -93,6 +100,12 @@ class Progress:
                     line = f"{tag} {w['walking_min']} min walking, {w['pauses']} pause(s)"
                 else:
                     line = f"{tag} {w['walk_time_s']:.3f} s over {w['walk_distance_m']:g} m: {w['walk_speed_m_s']:.3f} m/s"
+            elif (r.get("metrics") or {}).get("los"):
+                m, los = r["metrics"]["metrics"], r["metrics"]["los"]
+                d = los["direction"]
+                line = (f"{tag} lean {d}: reaction {_num(m.get(f'los_reaction_time_s_{d}'), 's')}, "
+                        f"max excursion {_num(m.get(f'los_max_excursion_pct_{d}'), '%', 0)}, "
+                        f"directional control {_num(m.get(f'los_directional_control_pct_{d}'), '%', 0)}")
             elif r["time_held_s"] is not None:
                 line = f"{tag} held {r['time_held_s']:.2f} s of {r['duration_s']:g} s" + (
                     "" if r["completed"] else f" ({r['hold_end']['message'] if r['hold_end'] else 'not completed'})")
@@ -110,6 +123,27 @@ class Progress:
             line = "protocol finished" + (f" early: {d['summary']['stopped_reason']}" if d["summary"].get("stopped_reason") else "")
         if line:
             print(f"{(event.t_ns - self.t0_ns) / 1e9:8.2f} s  {line}", file=self.stream or sys.stderr, flush=True)
+
+
+def _num(value, unit: str, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f} {unit}"
+
+
+def _los_lines(los: dict) -> list[str]:
+    """The limits-of-stability result for the terminal: composite and per direction."""
+    m = los["metrics"]
+    out = [f"  Limits of stability (height {los.get('height_cm') or '?'} cm, {los['limits_source']} limits); "
+           "composite = mean of the valid directions"]
+    for measure in los["measures"]:
+        key = measure["key"]
+        out.append(f"    {measure['label']:<20} {_num(m[key], measure['unit'], 2):>14}  ({measure['better']} is better)")
+    for d, info in los["directions"].items():
+        v = info["values"]
+        out.append(f"    {info['label']:<15} RT {_num(v['los_reaction_time_s'], 's')}, MVL "
+                   f"{_num(v['los_movement_velocity_deg_s'], 'deg/s', 1)}, EPE {_num(v['los_endpoint_excursion_pct'], '%', 0)}, "
+                   f"MXE {_num(v['los_max_excursion_pct'], '%', 0)}, DCL {_num(v['los_directional_control_pct'], '%', 0)}"
+                   f" - {info['quality_words']}")
+    return out
 
 
 def _norm_words(protocol, condition_id: str, key: str, value: float, age_y) -> str:
@@ -148,6 +182,8 @@ def format_summary(summary: dict, protocol=None) -> str:
     out = [f"{summary['title']}: {summary['valid_trial_count']} valid of {summary['trial_count']} trials"]
     labels = {c["id"]: c.get("label") or c["id"] for c in summary["conditions"]}
     for c in summary["conditions"]:
+        if summary.get("limits_of_stability"):
+            break  # one lean per direction: the test's table below says it all
         values = c["values"]
         out.append(f"  {labels[c['id']]}")
         parts = []
@@ -172,6 +208,8 @@ def format_summary(summary: dict, protocol=None) -> str:
         if c["valid_trials"] == 0:
             parts.append("no valid trial")
         out.extend(f"    {p}" for p in parts)
+    if summary.get("limits_of_stability"):
+        out.extend(_los_lines(summary["limits_of_stability"]))
     if summary.get("romberg"):
         rb = summary["romberg"]
         q = [f"{k.replace('romberg_quotient_', '')} {rb[k]:.2f}" for k in ("romberg_quotient_area", "romberg_quotient_velocity")
@@ -272,9 +310,14 @@ def run_trial(args) -> int:
     if args.patient is not None:
         store, store_sink = _store_sink(config, args, protocol, station)
         sinks.append(store_sink)
+    los = None
+    if protocol.outcome == "limits_of_stability":
+        from station.protocols.lean import LosSettings
+
+        los = LosSettings(height_cm=args.height_cm)
     runner = ProtocolRunner(protocol, station, sink=TeeSink(*sinks) if sinks else None, patient_age_y=args.age,
                             gates=gates, walk_settings=walk_settings,
-                            mounting=(config.imu.mounting_up, config.imu.mounting_toes))
+                            mounting=(config.imu.mounting_up, config.imu.mounting_toes), los=los, order_seed=args.seed)
     patient = VirtualPatient(person, lapses, time_origin_ns=_time_origin_ns(station), walker=walker,
                              gate_driver=driver, gate_pins=gate_pins, gait=args.gait)
     patient.attach(runner)

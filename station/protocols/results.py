@@ -342,7 +342,7 @@ def summarise(protocol: Protocol, results: list, *, age_y: float | None = None) 
         for c in protocol.conditions:
             if _applies(norm.condition, c.id):
                 norms.append(_norm_entry(protocol, norm, c.id, conditions, romberg, age_y))
-    return {
+    out = {
         "protocol": protocol.name,
         "title": protocol.title,
         "outcome": protocol.outcome,
@@ -355,3 +355,8 @@ def summarise(protocol: Protocol, results: list, *, age_y: float | None = None) 
         "trial_count": len(results),
         "valid_trial_count": sum(1 for r in results if r.valid),
     }
+    if protocol.outcome == "limits_of_stability":
+        from station.protocols.lean import los_summary
+
+        out["limits_of_stability"] = los_summary(protocol, results, conditions)
+    return out

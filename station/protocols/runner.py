@@ -21,6 +21,10 @@ Walk tests (``outcome = "walk"``) get a :class:`~station.protocols.walk.WalkMach
 :class:`~station.protocols.machine.TrialMachine` (same interface and states), with the walkway's
 light gates, the clinician's walk settings and the IMU's mounting given to the runner.
 
+Limits-of-stability tests (``outcome = "limits_of_stability"``) get a
+:class:`~station.protocols.lean.LeanMachine` per target, with the patient's height and limits
+(:class:`~station.protocols.lean.LosSettings`) given to the runner.
+
 Trial flow: as soon as a trial is due, its machine opens and shows its instructions (state
 ``instructions``, event ``trial_ready``); *start* confirms, the machine waits for the patient,
 counts down, records and checks. After the trial:
@@ -40,6 +44,7 @@ from __future__ import annotations
 
 import functools
 import queue
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol as TypingProtocol
@@ -90,8 +95,13 @@ class TrialRecord:
     stored: dict
 
 
-def plan_trials(protocol: Protocol) -> list[PlannedTrial]:
-    """The protocol's trials in order (``as_listed`` or ``alternating``), before any repeat."""
+def plan_trials(protocol: Protocol, seed: int | None = None) -> list[PlannedTrial]:
+    """The protocol's trials in order (``as_listed``, ``alternating``, or ``random``: shuffled
+    with ``seed``, or unpredictably without one), before any repeat."""
+    if protocol.order == "random":
+        planned = [PlannedTrial(c, t) for c in protocol.conditions for t in range(1, protocol.trials_per_condition + 1)]
+        random.Random(seed).shuffle(planned)
+        return planned
     if protocol.order == "alternating":
         return [PlannedTrial(c, t) for t in range(1, protocol.trials_per_condition + 1) for c in protocol.conditions]
     return [PlannedTrial(c, t) for c in protocol.conditions for t in range(1, protocol.trials_per_condition + 1)]
@@ -128,6 +138,10 @@ class ProtocolRunner:
         What the clinician entered for a walk (belt speed, planned minutes, sensor height).
     mounting : (str, str), optional
         The IMU's up and toes axes as worn (default :data:`station.protocols.walk.DEFAULT_MOUNTING`).
+    los : station.protocols.lean.LosSettings, optional
+        Limits-of-stability tests: the patient's height and the limits (required for them).
+    order_seed : int, optional
+        Seed of a random trial order (``order = "random"``); None: unpredictable.
     training_schedule : station.analysis.biofeedback.Schedule, optional
         Training games (``outcome = "training"``): the game to play
         (:class:`station.protocols.training.GameMachine`).
@@ -136,7 +150,11 @@ class ProtocolRunner:
     def __init__(self, protocol: Protocol, source, *, bus: EventBus | None = None, sink: TrialSink | None = None,
                  body_weight_n: float | None = None, patient_age_y: float | None = None,
                  analyse: Callable = trial_metrics, read_wait_s: float = 0.05, gates=None, walk_settings=None,
-                 mounting: tuple[str, str] | None = None, training_schedule=None) -> None:
+                 mounting: tuple[str, str] | None = None, training_schedule=None, los=None,
+                 order_seed: int | None = None) -> None:
+        if protocol.outcome == "limits_of_stability" and los is None:
+            raise ValueError("a limits-of-stability test needs the patient's height (los=LosSettings(...))")
+        self.los = los
         self.protocol = protocol
         self.training_schedule = training_schedule
         self.source = source
@@ -155,7 +173,7 @@ class ProtocolRunner:
         self.finished = False
         self.stopped_reason = ""
         self.summary: dict | None = None
-        self._due: list[PlannedTrial] = plan_trials(protocol)
+        self._due: list[PlannedTrial] = plan_trials(protocol, order_seed)
         self._commands: queue.SimpleQueue = queue.SimpleQueue()
         self._output: TrialOutput | None = None
         self._rest_until_ns = 0
@@ -382,6 +400,11 @@ class ProtocolRunner:
 
             self.machine = WalkMachine(plan, rate_hz=self.source.rate_hz, bus=self.bus, gates=self.gates,
                                        settings=self.walk_settings, mounting=self.mounting or DEFAULT_MOUNTING)
+        elif self.protocol.outcome == "limits_of_stability":
+            from station.protocols.lean import LeanMachine
+
+            self.machine = LeanMachine(plan, rate_hz=self.source.rate_hz, bus=self.bus, los=self.los,
+                                       body_weight_n=self.body_weight_n)
         elif self.protocol.outcome == "training":
             from station.protocols.training import GameMachine
 

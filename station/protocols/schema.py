@@ -11,6 +11,7 @@ File layout (every section is described in ``station/protocols/builtin/README.md
     [protocol]      name, title, summary, outcome, duration_s, instructions, trials and repeats
     [stance]        default feet, arms, surface, eyes for every condition
     [walk]          walk tests: direction, setting, start, timed_from_m, timed_to_m, walkway_m
+    [los]           limits of stability: targets (theoretical or previous), ready_s
     [[conditions]]  id, label, and any stance field, pace or duration_s that differs from the default
     [analysis]      romberg = {eyes_open = ..., eyes_closed = ...}; asymmetry_flag_pct
     [quality]       overrides of :class:`station.protocols.quality.QualitySettings`
@@ -28,6 +29,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from station.analysis.gait import GAIT_KEYS
+from station.analysis.limits_of_stability import DIRECTIONS as LOS_DIRECTIONS
+from station.analysis.limits_of_stability import LOS_KEYS
 from station.analysis.metrics import METRIC_KEYS
 from station.protocols.quality import QUALITY_FIELDS, QualitySettings
 from station.tomlschema import ID_RE as _ID_RE
@@ -35,13 +38,16 @@ from station.tomlschema import NAME_RE as _NAME_RE
 from station.tomlschema import SchemaError, Table
 from station.tomlschema import allowed_list as _allowed
 
-OUTCOMES = ("sway", "time_held", "weight_bearing", "walk")
+OUTCOMES = ("sway", "time_held", "weight_bearing", "walk", "limits_of_stability")
 """``sway``: COP sway metrics of a fixed-duration stance (losing balance makes the trial invalid).
 ``time_held``: how long the patient holds the stance, up to ``duration_s`` (losing balance ends the
 hold, and its time is the result), plus COP metrics of the held part. ``weight_bearing``: quiet
 stance reporting the share of body weight on the left and right (and the sway metrics). ``walk``:
 a walk test timed by the light gates (overground) or measured by the lower-back IMU (treadmill),
-with the gait measures of DESIGN.md §8 (see the ``[walk]`` table)."""
+with the gait measures of DESIGN.md §8 (see the ``[walk]`` table). ``limits_of_stability``: the
+NeuroCom-style leaning test, one condition per target direction (its id is the direction: ``f``,
+``fr``, ``r``, ``br``, ``b``, ``bl``, ``l``, ``fl``), each trial a lean toward that target on the
+go signal (see the ``[los]`` table and :mod:`station.protocols.lean`)."""
 DIRECTIONS = ("forward", "backward")
 WALK_SETTINGS = ("overground", "treadmill")
 STARTS = ("static", "flying")
@@ -52,9 +58,14 @@ FEET = ("apart", "together", "semi_tandem", "tandem", "single_left", "single_rig
 ARMS = ("at_sides", "crossed", "on_hips")
 SURFACES = ("firm", "foam")
 EYES = ("open", "closed")
-ORDERS = ("as_listed", "alternating")
+ORDERS = ("as_listed", "alternating", "random")
 """``as_listed``: all trials of the first condition, then the next. ``alternating``: one trial of
-each condition in turn (left, right, left, right ...)."""
+each condition in turn (left, right, left, right ...). ``random``: the trials in an order drawn
+at random when the run opens (e.g. the targets of a limits-of-stability test)."""
+LOS_TARGETS = ("theoretical", "previous")
+"""Where a limits-of-stability test's targets lie: at the theoretical limits from the patient's
+height (:data:`station.analysis.limits_of_stability.THEORETICAL_LIMITS_DEG`), or at the maximum
+excursions of the patient's previous test (the theoretical ones when there is none)."""
 SCORES = ("best", "mean")
 """How the held times of a condition's trials combine into its score."""
 REPEAT_WHEN = ("invalid", "not_completed")
@@ -73,7 +84,9 @@ PROTOCOL_METRICS = ("time_held_s", "romberg_quotient_area", "romberg_quotient_ve
 WALK_METRICS = ("walk_time_s", "walk_distance_m", "walk_speed_m_s") + tuple(
     k for k in GAIT_KEYS if k != "initial_contacts_s") + ("walking_min", "pauses", "pause_s")
 """Results of walk tests (:mod:`station.protocols.walk`): gate timing and the gait keys."""
-METRICS = SWAY_METRICS + PROTOCOL_METRICS + WALK_METRICS
+LOS_METRICS = LOS_KEYS
+"""Results of limits-of-stability tests (:mod:`station.analysis.limits_of_stability`)."""
+METRICS = SWAY_METRICS + PROTOCOL_METRICS + WALK_METRICS + LOS_METRICS
 
 
 
@@ -137,6 +150,19 @@ class Condition:
         return {"id": self.id, "label": self.label, "stance": self.stance.to_dict(),
                 "stance_words": self.stance.describe(), "instructions": self.instructions,
                 "duration_s": self.duration_s, "pace": self.pace}
+
+
+@dataclass(frozen=True)
+class LosSpec:
+    """A limits-of-stability test's set-up: where the targets lie (``targets``, :data:`LOS_TARGETS`)
+    and how long the patient stands still at the centre before each go signal (``ready_s``, s;
+    recorded with the lean, for its start position and the moved-before-go check)."""
+
+    targets: str = "theoretical"
+    ready_s: float = 1.5
+
+    def to_dict(self) -> dict:
+        return {"targets": self.targets, "ready_s": self.ready_s}
 
 
 @dataclass(frozen=True)
@@ -284,6 +310,8 @@ class Protocol:
     notes: str = ""
     walk: WalkSpec | None = None
     """Walk tests (``outcome = "walk"``): the walk's set-up."""
+    los: LosSpec | None = None
+    """Limits-of-stability tests (``outcome = "limits_of_stability"``): targets and ready time."""
 
     def condition(self, condition_id: str) -> Condition:
         for c in self.conditions:
@@ -315,6 +343,7 @@ class Protocol:
             "norms": [n.to_dict() for n in self.norms],
             "source": self.source,
             "walk": self.walk.to_dict() if self.walk else None,
+            "los": self.los.to_dict() if self.los else None,
         }
 
 
@@ -415,6 +444,8 @@ def protocol_from_dict(data: dict, source: str) -> Protocol:
         conditions.append(Condition(cid, label, Stance(**stance_values), extra, cond_duration, pace))
     ids = [c.id for c in conditions]
 
+    los = _los_spec(source, top.table_of("los"), outcome, conditions, trials)
+
     single = [c.id for c in conditions if c.single_leg]
     if single and outcome != "time_held":
         raise ProtocolError(source, "protocol.outcome",
@@ -478,7 +509,7 @@ def protocol_from_dict(data: dict, source: str) -> Protocol:
         metric = r.choice("metric", METRICS)
         if metric == "time_held_s" and outcome != "time_held":
             raise r.error("metric", f"'time_held_s' only applies to timed holds; this protocol's outcome is {outcome!r}")
-        if (metric in WALK_METRICS) != (outcome == "walk"):
+        if (metric in WALK_METRICS) != (outcome == "walk") or (metric in LOS_METRICS) != (outcome == "limits_of_stability"):
             raise r.error("metric", f"{metric!r} does not apply to this protocol's outcome {outcome!r}")
         if metric.startswith("romberg_") and romberg is None:
             raise r.error("metric", f"{metric!r} needs [analysis] romberg = {{eyes_open = ..., eyes_closed = ...}}")
@@ -536,8 +567,31 @@ def protocol_from_dict(data: dict, source: str) -> Protocol:
         instructions=instructions, operator_notes=operator_notes, conditions=tuple(conditions),
         romberg=romberg, asymmetry_flag_pct=asymmetry, quality=quality,
         references=tuple(references), cutoffs=tuple(cutoffs), norms=tuple(norms), source=source,
-        notes=notes, walk=walk,
+        notes=notes, walk=walk, los=los,
     )
+
+
+def _los_spec(source: str, table: dict | None, outcome: str, conditions: list, trials: int) -> LosSpec | None:
+    if outcome != "limits_of_stability":
+        if table is not None:
+            raise ProtocolError(source, "los", f"only applies to limits-of-stability tests (outcome 'limits_of_stability'), "
+                                f"not {outcome!r}")
+        return None
+    for i, c in enumerate(conditions):
+        if c.id not in LOS_DIRECTIONS:
+            raise ProtocolError(source, f"conditions[{i}].id", f"{c.id!r} is not a target direction; a limits-of-stability "
+                                f"condition is named by its direction: {_allowed(LOS_DIRECTIONS)}")
+        if c.stance.feet.startswith("single"):
+            raise ProtocolError(source, f"conditions[{i}].feet", "a limits-of-stability lean is done on both feet; "
+                                f"allowed: {_allowed(tuple(f for f in FEET if not f.startswith('single')))}")
+    if trials != 1:
+        raise ProtocolError(source, "protocol.trials_per_condition",
+                            f"a limits-of-stability test leans once toward each target (repeats are attempts); allowed: 1, not {trials}")
+    r = _Reader(source, "los", table or {})
+    spec = LosSpec(targets=r.choice("targets", LOS_TARGETS, required=False, default="theoretical"),
+                   ready_s=r.number("ready_s", lo=1.0, hi=10.0, required=False, default=1.5))
+    r.finish()
+    return spec
 
 
 def _walk_spec(source: str, table: dict, duration_s: float) -> WalkSpec:

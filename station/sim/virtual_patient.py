@@ -9,6 +9,11 @@ from the protocol runner's events, as a real patient follows the clinician and t
 * the trial ends: lower the lifted foot (if still up), open the eyes; after stepping off, stay
   off until the next trial is ready.
 
+Limits-of-stability tests: at the go signal (recording starts) the patient leans toward the
+trial's target as far as they can (:meth:`~station.sim.person.VirtualPerson.lean_in_direction`
+beyond their own limits, so they stop at those), after their own reaction time, and holds; when
+the trial ends they come back to the centre (:meth:`~station.sim.person.VirtualPerson.return_to_centre`).
+
 *Lapses* make it do what a patient sometimes does, in chosen trials: step off the plate, stumble,
 or (single-leg stance) put the lifted foot down, ``after_s`` seconds into the recording (into
 the time on one leg for a touch-down).
@@ -32,6 +37,8 @@ from dataclasses import dataclass
 
 ACTIONS = ("step_off", "stumble", "touch_down", "pause", "stop_walking", "false_start")
 WALK_ACTIONS = ("stumble", "pause", "stop_walking", "false_start")
+LEAN_EFFORT = 1.5
+"""Limits-of-stability leans aim this far beyond the patient's own limit (as far as they can)."""
 PAUSE_S = 15.0
 """How long a ``pause`` lapse stands still, s."""
 COMMIT_AHEAD_S = 0.15
@@ -107,6 +114,7 @@ class VirtualPatient:
         self._last_s = 0.0
         self._on_plate = bool(on_plate)
         self._single = False
+        self._leaning = False
         self._vision = None
         self._surface = None
         self._trial: dict | None = None
@@ -173,6 +181,8 @@ class VirtualPatient:
                 self._queue(now_s + self.reaction_s, "set_condition", vision=condition.stance.eyes)
             elif state == "recording":
                 start_s = now_s
+                if self._protocol.outcome == "limits_of_stability":
+                    self._queue(start_s, "lean", direction=condition.id)
                 if condition.single_leg:
                     side = "left" if condition.stance.feet == "single_left" else "right"
                     self._queue(start_s + self.reaction_s, "single_leg", side=side)
@@ -184,6 +194,8 @@ class VirtualPatient:
                         self._queue(due, lapse.action, lapse=True)
             elif state in ("done", "aborted"):
                 self._cancel_trial_actions()
+                if self._leaning:
+                    self._queue(now_s, "return_to_centre")
                 if self._single:
                     self._queue(now_s + self.reaction_s, "touch_down", fall_s=0.0)
                 if self._vision == "closed":
@@ -307,10 +319,17 @@ class VirtualPatient:
                 return False
             p.stumble(at_s)
             return True
-        if action == "return_to_centre":  # after a game's lean
+        if action == "lean":  # the person's own reaction time follows the go
+            if not self._on_plate or self._single:
+                return False
+            p.lean_in_direction(at_s, kwargs["direction"], LEAN_EFFORT)
+            self._leaning = True
+            return True
+        if action == "return_to_centre":  # after an LOS lean, or a game's lean
             if not self._on_plate or self._single:
                 return False
             p.return_to_centre(at_s)
+            self._leaning = False
             return True
         if action == "lean_toward":
             if not self._on_plate or self._single:
