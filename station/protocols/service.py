@@ -190,12 +190,15 @@ class TrialService:
         The walkway's light gates (walk tests); closed with the service.
     mounting : (str, str), optional
         The IMU's up and toes axes as worn (walk tests).
+    plate_width_cm : float
+        Distance between the left and right load cells, cm (the weight-shift game's band on screen).
     """
 
     def __init__(self, source, store, *, calibration: dict, protocols_dir=None, panel=None, panel_reason: str = "",
                  read_wait_s: float = 0.05, wall_clock: Callable[[], float] = time.time, gates=None,
-                 mounting: tuple[str, str] | None = None) -> None:
+                 mounting: tuple[str, str] | None = None, plate_width_cm: float = 40.0) -> None:
         self.source = source
+        self.plate_width_cm = float(plate_width_cm)
         self.store = store
         self.clock = source.clock
         self.calibration = dict(calibration)
@@ -326,11 +329,18 @@ class TrialService:
             ) from None
 
     def open_run(self, patient_id: int, protocol: str, conditions: list[str] | None, actor: Actor,
-                 walk: dict | None = None) -> dict:
+                 walk: dict | None = None, training: dict | None = None, los: dict | None = None) -> dict:
         """Open a protocol run for a patient: a new session, the first trial's instructions.
         ``walk``: walk tests' settings entered by the clinician (``belt_speed_m_s``, ``planned_min``,
-        ``sensor_height_m``; see :class:`station.protocols.walk.WalkSettings`)."""
-        return self._call(self._do_open_run, (patient_id, protocol, conditions, actor, walk))
+        ``sensor_height_m``; see :class:`station.protocols.walk.WalkSettings`). ``training``: a
+        training game's choice (``game``, ``level``, ...; see
+        :class:`station.protocols.training.TrainingSettings`), required for ``outcome = "training"``.
+        ``los``: a limits-of-stability test's ``height_cm`` when the patient's record has none."""
+        if los is not None:
+            return self._call(self._do_open_run, (patient_id, protocol, conditions, actor, walk, training, los))
+        if training is None:
+            return self._call(self._do_open_run, (patient_id, protocol, conditions, actor, walk))
+        return self._call(self._do_open_run, (patient_id, protocol, conditions, actor, walk, training))
 
     def start_trial(self) -> dict:
         """The instructions were given: start the trial that is due (waiting, countdown, recording)."""
@@ -408,7 +418,49 @@ class TrialService:
             raise Conflict("no test is open; choose a patient and a protocol first")
         return self._run
 
-    def _do_open_run(self, patient_id: int, protocol_name: str, conditions, actor: Actor, walk: dict | None = None) -> None:
+    def _training_schedule(self, protocol: Protocol, patient: dict, training: dict | None):
+        """The game to play (its schedule, seeded and stored with the trial), or None for other protocols."""
+        from station.analysis.biofeedback import GameError
+        from station.protocols.training import TrainingSettings, build_schedule
+
+        if protocol.outcome != "training":
+            if training is not None:
+                raise ValidationError({"training": f"only applies to training games, not to {protocol.name}"})
+            return None
+        if training is None:
+            raise ValidationError({"training": "choose the game and its level: {game, level, ...}"})
+        try:
+            settings = TrainingSettings.from_dict(training)
+            return build_schedule(settings, height_cm=patient.get("height_cm"),
+                                  los_excursion_pct=self.store.training.latest_los(patient["id"]),
+                                  plate_width_cm=self.plate_width_cm, seed=secrets.randbelow(2**31))
+        except (ValueError, GameError) as exc:
+            raise ValidationError({"training": str(exc)}) from None
+
+    def _los_settings(self, protocol: Protocol, patient: dict, los: dict | None, actor: Actor):
+        """A limits-of-stability test's height and limits (None for other protocols)."""
+        from station.protocols.lean import los_settings_for, previous_limits_deg
+
+        if protocol.outcome != "limits_of_stability":
+            if los is not None:
+                raise ValidationError({"los": f"only applies to the limits-of-stability test, not to {protocol.name}"})
+            return None
+        los = los or {}
+        unknown = [k for k in los if k != "height_cm"]
+        if unknown:
+            raise ValidationError({"los": f"unknown field {str(unknown[0])[:40]!r}; allowed: height_cm"})
+        previous = None
+        if protocol.los is not None and protocol.los.targets == "previous":
+            previous = previous_limits_deg(self.store, patient["id"], protocol.name, actor=actor)
+        try:
+            return los_settings_for(protocol, record_height_cm=patient.get("height_cm"),
+                                    entered_height_cm=los.get("height_cm"), previous=previous)
+        except ValueError as exc:
+            field, _, message = str(exc).partition(": ")
+            raise ValidationError({field: message}) from None
+
+    def _do_open_run(self, patient_id: int, protocol_name: str, conditions, actor: Actor, walk: dict | None = None,
+                     training: dict | None = None, los: dict | None = None) -> None:
         from station.protocols.walk import WalkSettings
 
         try:
@@ -423,14 +475,17 @@ class TrialService:
             self._do_close_run("finished")
         protocol = self._select(protocol_name, conditions)
         patient = self.store.patients.get(patient_id)  # NotFound -> 404
+        schedule = self._training_schedule(protocol, patient, training)
+        los_settings = self._los_settings(protocol, patient, los, actor)
         session = self.store.sessions.create(patient_id, {"label": protocol.title}, actor=actor)  # Conflict if archived
         age_y = None
         if patient.get("birth_year"):
             age_y = float(time.gmtime(self.wall_clock()).tm_year - int(patient["birth_year"]))
-        sink = _TrackedStoreSink(StoreSink(self.store.trials, session["id"], self.calibration, actor))
+        sink = _TrackedStoreSink(StoreSink(self.store.trials, session["id"], self.calibration, actor,
+                                           training=self.store.training, patient_id=patient_id))
         runner = ProtocolRunner(protocol, self.source, bus=self.bus, sink=sink, patient_age_y=age_y,
                                 read_wait_s=self.read_wait_s, gates=self.gates, walk_settings=walk_settings,
-                                mounting=self.mounting)
+                                mounting=self.mounting, training_schedule=schedule, los=los_settings)
         self._run = _Run(runner, sink, patient_id, patient["identifier"], session["id"], protocol, age_y, actor,
                          walk_settings=walk_settings)
         runner.begin()
@@ -581,6 +636,24 @@ class TrialService:
             "summary": runner.summary,
             "walk": protocol.walk.to_dict() if protocol.walk is not None else None,
             "walk_settings": run.walk_settings.to_dict() if run.walk_settings is not None else None,
+            "training": _training_status(runner),
+            "los": runner.los.to_dict() if runner.los is not None else None,
             "gates": self.gates.state(runner.machine.start_ns or None) if self.gates is not None and runner.machine
             is not None else (self.gates.state() if self.gates is not None else None),
         }
+
+
+def _training_status(runner) -> dict | None:
+    """A training game's schedule and, once played, its result (for a tablet that (re)connects)."""
+    from station.analysis.biofeedback import SCORE_DEFINITIONS
+
+    schedule = getattr(runner, "training_schedule", None)
+    if schedule is None:
+        return None
+    machine = runner.machine
+    played = next((r.result.training for r in reversed(runner.records) if r.result.training), None)
+    return {"schedule": schedule.to_dict(), "title": schedule.title,
+            "score_definition": SCORE_DEFINITIONS[schedule.game],
+            "state": machine.game.state() if machine is not None and hasattr(machine, "game") else None,
+            "result": played["result"] if played else None,
+            "stored": next((r.stored.get("training") for r in reversed(runner.records) if r.stored.get("training")), None)}

@@ -109,9 +109,10 @@ class FileSink:
 
 
 class _StoreOutput:
-    def __init__(self, writer, rate_hz: float):
+    def __init__(self, writer, rate_hz: float, sink: "StoreSink | None" = None):
         self.writer = writer
         self.rate_hz = rate_hz
+        self.sink = sink
 
     def append(self, frames: np.ndarray) -> None:
         self.writer.append(frames)
@@ -123,7 +124,11 @@ class _StoreOutput:
         }
         doc["trial"] = trial_outcome(result)
         stored = self.writer.finish(doc, result.valid, _reason(result))
-        return {"trial_id": stored["id"] if isinstance(stored, dict) and "id" in stored else self.writer.trial_id}
+        trial_id = stored["id"] if isinstance(stored, dict) and "id" in stored else self.writer.trial_id
+        out = {"trial_id": trial_id}
+        if result.training is not None and self.sink is not None and self.sink.training is not None:
+            out["training"] = self.sink.record_training(result, trial_id)
+        return out
 
 
 class StoreSink:
@@ -137,18 +142,41 @@ class StoreSink:
         The plate calibration in use (``PlateCalibration.to_dict()``).
     actor : station.store.audit.Actor, optional
         Who records (default: the station).
+    training : station.store.training.TrainingSessions, optional
+        Where a training game's session goes (with ``patient_id``): game, level, schedule,
+        per-target results, score, minutes; it counts toward the patient's programme.
     """
 
-    def __init__(self, trials, session_id: int, calibration: dict, actor=None) -> None:
+    def __init__(self, trials, session_id: int, calibration: dict, actor=None, *, training=None,
+                 patient_id: int | None = None) -> None:
         self.trials = trials
         self.session_id = session_id
         self.calibration = calibration
         self.actor = actor
+        self.training = training
+        self.patient_id = patient_id
+
+    def record_training(self, result, trial_id: int) -> dict:
+        """Store the game of ``result`` as a training session; returns ``{"id", "dose"}`` or
+        ``{"error"}`` (the trial is stored either way: nothing measured is lost)."""
+        from station.store.audit import Actor
+        from station.store.db import StoreError
+
+        game = result.training
+        schedule = game["schedule"]
+        try:
+            row = self.training.record(
+                self.patient_id, game=schedule["game"], level=schedule["level"], settings=schedule,
+                result=game["result"], minutes=game["minutes"], completed=result.completed,
+                session_id=self.session_id, trial_id=trial_id, actor=self.actor or Actor.system())
+        except StoreError as exc:
+            return {"error": f"the game's training session was not stored: {exc}"}
+        return {"id": row["id"], "dose": row["dose"], "score": row["score"]}
 
     def start_trial(self, plan, rate_hz: float, body_weight_n: float, t0_ns: int = 0) -> _StoreOutput:
         writer = self.trials.start_trial(self.session_id, plan.protocol.name, plan.condition.id, self.calibration,
                                          rate_hz, actor=self.actor)
-        return _StoreOutput(writer, rate_hz)
+        return _StoreOutput(writer, rate_hz, self)
 
 
 class _TeeOutput:
