@@ -127,6 +127,19 @@ class ClinicConfig:
 
 
 @dataclass(frozen=True)
+class HubConfig:
+    """The clinic network's hub this station syncs to (:mod:`station.sync`): ``url`` ("" for none:
+    the station works alone), ``token`` (from ``balance-station hub stations add NAME`` on the hub),
+    ``ca_file`` (the CA that signed the hub's certificate, when not a public one), ``interval_s``
+    between syncs while the hub answers."""
+
+    url: str = ""
+    token: str = ""
+    ca_file: Path | None = None
+    interval_s: float = 30.0
+
+
+@dataclass(frozen=True)
 class StationConfig:
     """Everything the station needs to start."""
 
@@ -138,3 +151,4 @@ class StationConfig:
     web: WebConfig = field(default_factory=WebConfig)
     backup: BackupConfig = field(default_factory=BackupConfig)
     clinic: ClinicConfig = field(default_factory=ClinicConfig)
+    hub: HubConfig = field(default_factory=HubConfig)

@@ -22,6 +22,7 @@ from station.config import (
     BackupConfig,
     ClinicConfig,
     GateConfig,
+    HubConfig,
     ImuConfig,
     PanelConfig,
     PlateConfig,
@@ -175,6 +176,26 @@ def _optional_path(raw: Any) -> str | None:
     return raw
 
 
+def _hub_url(raw: Any) -> str:
+    from station.sync.client import check_hub_url
+
+    allowed = 'the hub\'s https:// URL (http:// only to localhost), or "" for none'
+    if raw == "":
+        return ""
+    if not isinstance(raw, str):
+        raise _Invalid(allowed)
+    try:
+        return check_hub_url(raw)
+    except ValueError:
+        raise _Invalid(allowed) from None
+
+
+def _hub_token(raw: Any) -> str:
+    if not isinstance(raw, str) or len(raw) > 200 or any(ord(c) <= 32 or ord(c) == 127 for c in raw):
+        raise _Invalid('the station token printed by `balance-station hub stations add NAME` ("" for none)')
+    return raw
+
+
 CLINIC_NAME_MAX_CHARS = 100
 LOGO_MAX_BYTES = 2 * 1024 * 1024
 """Largest clinic logo accepted (a report embeds it in every PDF)."""
@@ -302,6 +323,15 @@ _SCHEMA: dict[str, tuple[type, dict[str, _Key]]] = {
             "name": _Key(_clinic_name),
             "logo": _Key(_optional_path, dump=_dump_optional_path, path=True),
             "paper": _Key(_str_choice(("a4", "letter"))),
+        },
+    ),
+    "hub": (
+        HubConfig,
+        {
+            "url": _Key(_hub_url),
+            "token": _Key(_hub_token, secret=True),
+            "ca_file": _Key(_optional_path, dump=_dump_optional_path, path=True),
+            "interval_s": _Key(_float_range(1.0, 24 * 3600.0, "s")),
         },
     ),
 }

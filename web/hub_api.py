@@ -15,8 +15,9 @@ frame part 56 kB) before they are read.
     ``{"on_hub", "parts"}``: which frame parts of a station's trial the hub holds.
 ``PUT /api/hub/trials/<local_id>/parts/<part_no>``
     one part, ``application/octet-stream``, headers ``X-First-Seq`` and ``X-Frames``.
-``GET /api/hub/tombstones?after=N``
-    erasures after tombstone ``N``.
+``GET /api/hub/tombstones?after=N[&queue_length=Q]``
+    erasures after tombstone ``N``; ``queue_length`` checks the station in (its last sync and
+    queue on the stations page, also when it has nothing to push).
 ``GET /api/hub/patients?identifier=X``
     ``{"patient": {...}}``: a patient to measure at the station (pulled on demand); audited.
 
@@ -101,7 +102,11 @@ def put_part(local_id: int, part_no: int):
 @bp.get("/api/hub/tombstones")
 @station_only
 def tombstones():
-    return hub().tombstones(query_int("after", 0, low=0, high=2**62))
+    after = query_int("after", 0, low=0, high=2**62)
+    queue_length = query_int("queue_length", -1, low=0, high=2**62)
+    if queue_length >= 0:
+        hub().check_in(g.station, queue_length)
+    return hub().tombstones(after)
 
 
 @bp.get("/api/hub/patients")

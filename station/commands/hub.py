@@ -34,7 +34,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--port", type=int, help="port to listen on (default from the configuration: 8000)")
     parser.add_argument("--data-dir", type=Path, help="where the hub keeps its web secret key")
     parser.set_defaults(func=serve)
-    parser.add_subparsers(dest="hub_command", metavar="SUBCOMMAND")
+    actions = parser.add_subparsers(dest="hub_command", metavar="SUBCOMMAND")
+    from station.commands._hub_stations import register_stations
+
+    register_stations(actions, add_database_argument)
 
 
 def add_database_argument(parser: argparse.ArgumentParser) -> None:

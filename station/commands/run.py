@@ -35,6 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="with --simulate, who stands on the simulated plate (demo and browser tests): "
         + "; ".join(f"{s.name}: {s.description}" for s in SCENARIOS.values()) + f" (default {DEFAULT_SCENARIO})",
     )
+    from station.commands.sync import add_hub_arguments
+
+    add_hub_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -78,6 +81,12 @@ def run(args: argparse.Namespace) -> int:
     except BaseException:
         listener.close()
         raise
+    try:
+        sync_worker = _start_sync(args, config, store)
+    except BaseException:
+        store.close()
+        listener.close()
+        raise
 
     for name in remove_stale_rings():
         print(f"balance-station: removed the shared memory {name} left by a station that was killed", file=sys.stderr)
@@ -113,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
     # restarts the acquisition process if it dies (bounded; counted in /healthz)
     supervisor = AcquisitionSupervisor(acquisition, readers=(link, service.source))
     app = create_app({"DATA_DIR": str(data_dir), "STATION_LINK": link, "STATION_CONFIG": config, "STORE": store,
-                      "TRIAL_SERVICE": service, "ACQUISITION_SUPERVISOR": supervisor})
+                      "TRIAL_SERVICE": service, "ACQUISITION_SUPERVISOR": supervisor,
+                      "SYNC": None if sync_worker is None else sync_worker.sync})
     from station.tls_proxy import waitress_proxy_options
 
     # Behind the HTTPS proxy, waitress takes the tablet's address from nginx's X-Forwarded-For
@@ -148,6 +158,8 @@ def run(args: argparse.Namespace) -> int:
         if watchdog is not None:
             watchdog.join(2)
         service.shutdown()
+        if sync_worker is not None:
+            sync_worker.stop()
         link.close()
         acquisition.stop()
         store.close()
@@ -182,6 +194,20 @@ def _bind(host: str, port: int):
         raise UserError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     sock.setblocking(False)
     return sock
+
+
+def _start_sync(args, config, store):
+    """The background sync to the hub (:class:`station.sync.syncer.SyncWorker`), started; None
+    when no hub is configured ([hub] url and token, or --hub and --hub-token)."""
+    from station.commands.sync import hub_settings, station_sync
+    from station.sync.syncer import SyncWorker
+
+    hub = hub_settings(args, config)
+    sync = station_sync(store, hub)
+    if sync is None:
+        return None
+    print(f"balance-station: syncing with the hub at {sync.client.url} every {hub.interval_s:g} s", file=sys.stderr)
+    return SyncWorker(sync, interval_s=hub.interval_s).start()
 
 
 def _open_store(data_dir: Path, config):

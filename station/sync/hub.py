@@ -185,6 +185,12 @@ class Hub:
         self._note(station, queue_length, reported)
         return {"applied_through": self._last_seq(station), "applied": applied, "duplicates": duplicates}
 
+    def check_in(self, station: StationRef, queue_length: int) -> None:
+        """A station's visit without changes to push: its last sync and queue length."""
+        with self._db.write() as conn:
+            conn.execute("UPDATE hub_stations SET last_sync_at = ?, queue_length = ? WHERE id = ?",
+                         (utc_iso(self._now()), queue_length, station.id))
+
     def _note(self, station: StationRef, queue_length: int | None, error: str | None) -> None:
         with self._db.write() as conn:
             conn.execute("UPDATE hub_stations SET last_sync_at = ?, queue_length = coalesce(?, queue_length),"

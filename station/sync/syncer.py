@@ -94,7 +94,8 @@ class StationSync:
         outbox = self.store.outbox
         cursor = outbox.state()["tombstone_cursor"]
         while True:
-            answer = self.client.request("GET", "/api/hub/tombstones", query={"after": cursor})
+            answer = self.client.request("GET", "/api/hub/tombstones",
+                                         query={"after": cursor, "queue_length": outbox.length()})
             items = answer.get("tombstones") or []
             for item in items:
                 outcome = self._erase_here(item.get("identifier_hash"))
@@ -131,7 +132,7 @@ class StationSync:
             rows = outbox.pending(self.batch_changes)
             if not rows:
                 return
-            batch, size, through = [], 0, 0
+            batch, size, through, processed = [], 0, 0, 0
             for row in rows:
                 payload = record_of(self.store, row)
                 if payload is not None:
@@ -145,10 +146,11 @@ class StationSync:
                     batch.append(item)
                     size += item_size
                 through = row["seq"]
+                processed += 1
             if batch:
                 state = outbox.state()
                 answer = self.client.request("POST", "/api/hub/push", body={
-                    "station_id": outbox.station_id, "queue_length": state["queue_length"],
+                    "station_id": outbox.station_id, "queue_length": state["queue_length"] - processed,
                     "last_error": state["last_error"], "changes": batch})
                 applied_through = answer.get("applied_through")
                 if not isinstance(applied_through, int) or applied_through < batch[-1]["seq"]:

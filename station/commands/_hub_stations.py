@@ -1,0 +1,94 @@
+"""``balance-station hub stations {add,list,revoke}``: the stations allowed to sync to the hub.
+
+    balance-station hub stations add NAME --database postgresql://...   # prints the token ONCE
+    balance-station hub stations list --database ...
+    balance-station hub stations revoke NAME --database ...
+
+The token is printed once and only its hash is kept (:mod:`station.sync.hub`): put it in the
+station's configuration (``[hub] token``, a file of mode 0600). A lost token cannot be shown again:
+revoke the station and add it under a new name. Revoking refuses the station's next push; what it
+sent stays on the hub.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register_stations(hub_actions: argparse._SubParsersAction, add_database_argument) -> None:
+    """Add ``stations`` to the ``hub`` command's sub-commands (:mod:`station.commands.hub`)."""
+    parser = hub_actions.add_parser("stations", help="stations allowed to sync to this hub: add (token), list, revoke")
+    actions = parser.add_subparsers(dest="stations_action", metavar="ACTION", required=True)
+    add = actions.add_parser("add", help="register a station and print its token (once)")
+    add.add_argument("name", metavar="NAME", help="the station's name, e.g. gym, ward-2")
+    listing = actions.add_parser("list", help="every station: last sync, queue length, last error, token state")
+    revoke = actions.add_parser("revoke", help="end a station's token")
+    revoke.add_argument("name", metavar="NAME")
+    for sub, func in ((add, _add), (listing, _list), (revoke, _revoke)):
+        add_database_argument(sub)
+        sub.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS,
+                         help="the hub's data directory (default: from the configuration)")
+        sub.set_defaults(func=func)
+
+
+def _hub(args):
+    from station.cli import UserError
+    from station.commands._common import load_config
+    from station.commands.hub import open_hub_store
+    from station.store.db import StoreError
+    from station.sync.hub import Hub
+
+    store = open_hub_store(args, load_config(args), service=False)
+    try:
+        return Hub(store)
+    except StoreError as exc:
+        store.close()
+        raise UserError(str(exc)) from None
+
+
+def _add(args) -> int:
+    from station.cli import UserError
+    from station.store.db import StoreError
+
+    hub = _hub(args)
+    try:
+        token = hub.add_station(args.name)
+    except StoreError as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        hub.store.close()
+    print(f"station {args.name!r} added; its token (shown only now; put it in the station's [hub] token):")
+    print(token)
+    return 0
+
+
+def _list(args) -> int:
+    hub = _hub(args)
+    try:
+        stations = hub.stations()
+    finally:
+        hub.store.close()
+    if not stations:
+        print("no stations; add one with `balance-station hub stations add NAME`")
+    for s in stations:
+        state = f"revoked {s['revoked_at']}" if s["revoked_at"] else "active"
+        queue = "?" if s["queue_length"] is None else s["queue_length"]
+        print(f"{s['name']}\t{state}\tlast sync {s['last_sync_at'] or 'never'}\tqueue {queue}\t"
+              f"changes {s['changes_applied']}\tlast error {s['last_error'] or 'none'}")
+    return 0
+
+
+def _revoke(args) -> int:
+    from station.cli import UserError
+    from station.store.db import StoreError
+
+    hub = _hub(args)
+    try:
+        hub.revoke_station(args.name)
+    except StoreError as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        hub.store.close()
+    print(f"station {args.name!r} revoked: its token is refused from now on")
+    return 0

@@ -1,0 +1,98 @@
+"""``balance-station sync --once``: push this station's queued changes to the hub now, and print them.
+
+    balance-station sync --once [--hub URL --hub-token TOKEN] [--ca-file FILE] [--data-dir DIR]
+
+The hub comes from the configuration's ``[hub]`` section (``url``, ``token``, ``ca_file``) unless
+given here. One sync applies the hub's erasures here, then pushes everything queued (patients,
+sessions, trials with their raw frames, programmes, erasures), oldest first, and prints what it
+sent; ``balance-station run`` does the same in the background (:mod:`station.sync.syncer`). A token
+on the command line is visible to other users of this machine (``ps``): prefer the configuration
+file (mode 0600).
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("sync", help="push the changes queued for the clinic's hub now")
+    parser.add_argument("--once", action="store_true", required=True,
+                        help="sync once and exit (the running station syncs in the background by itself)")
+    add_hub_arguments(parser)
+    parser.add_argument("--ca-file", type=Path, metavar="FILE",
+                        help="CA certificate that signed the hub's certificate (default: [hub] ca_file, else the "
+                             "system's CAs)")
+    parser.add_argument("--data-dir", type=Path, metavar="DIR",
+                        help="the station's data directory (default: from the configuration, ./data)")
+    parser.set_defaults(func=sync_once)
+
+
+def add_hub_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--hub URL`` and ``--hub-token TOKEN`` (``sync`` and ``run``)."""
+    parser.add_argument("--hub", metavar="URL", help="the hub's https:// URL (default: [hub] url of the configuration)")
+    parser.add_argument("--hub-token", metavar="TOKEN",
+                        help="this station's token from `balance-station hub stations add NAME` (default: [hub] "
+                             "token; the configuration file is safer: a command line is visible to others)")
+
+
+def hub_settings(args: argparse.Namespace, config):
+    """The configuration's ``[hub]`` with ``--hub``, ``--hub-token`` and ``--ca-file`` applied."""
+    hub = config.hub
+    if getattr(args, "hub", None):
+        hub = replace(hub, url=args.hub)
+    if getattr(args, "hub_token", None):
+        hub = replace(hub, token=args.hub_token)
+    if getattr(args, "ca_file", None):
+        hub = replace(hub, ca_file=args.ca_file)
+    return hub
+
+
+def station_sync(store, hub):
+    """The :class:`~station.sync.syncer.StationSync` of ``store`` with the hub settings ``hub``;
+    None when no hub is configured; UserError (one line) when the settings are wrong."""
+    from station.cli import UserError
+    from station.sync.client import HubClient
+    from station.sync.syncer import StationSync
+
+    if not hub.url and not hub.token:
+        return None
+    if not hub.url or not hub.token:
+        raise UserError("a hub needs both its url and this station's token: set [hub] url and token "
+                        "(or --hub and --hub-token)")
+    try:
+        client = HubClient(hub.url, hub.token, ca_file=None if hub.ca_file is None else str(hub.ca_file))
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    return StationSync(store, client)
+
+
+def sync_once(args: argparse.Namespace) -> int:
+    from station.cli import UserError
+    from station.commands._common import load_config
+    from station.store.db import StoreError
+    from station.store.store import Store
+    from station.sync.client import SyncError
+
+    config = load_config(args)
+    hub = hub_settings(args, config)
+    if not hub.url:
+        raise UserError("no hub configured: set [hub] url and token in the configuration, or give --hub and --hub-token")
+    try:
+        store = Store.open(Path(config.data_dir), config=config)
+    except StoreError as exc:
+        raise UserError(str(exc)) from None
+    try:
+        sync = station_sync(store, hub)
+        try:
+            report = sync.sync_once()
+        except (SyncError, StoreError) as exc:
+            raise UserError(f"sync failed: {exc}") from None
+        print(f"station {store.outbox.station_id} -> {sync.client.url}")
+        for line in report.lines():
+            print(line)
+    finally:
+        store.close()
+    return 0
