@@ -31,7 +31,7 @@ def test_the_gait_analysis_recovers_the_walkers_initial_contacts_and_cadence(dir
     _, gait = analyse(walker, plan)
     f1, error_s = match(plan.initial_contacts_s, gait["initial_contacts_s"])
     assert f1 >= 0.97
-    assert error_s <= (0.04 if pattern in ("healthy", "backward", "older") else 0.1)
+    assert error_s <= 0.02  # 6-7 ms over 20 seeds (benchmarks/walker_truth.py), the weaker paretic steps too
     assert gait["cadence_steps_min"] == pytest.approx(truth_cadence(plan), abs=1.5)
 
 
@@ -63,6 +63,28 @@ def test_a_hemiparetic_pattern_is_asymmetric_and_more_variable():
     odd, even = steps[0::2].mean(), steps[1::2].mean()
     assert max(odd, even) / min(odd, even) > 1.15
     assert np.std(np.diff(healthy.initial_contacts_s[2:-2])) < np.std(steps)
+
+
+@pytest.mark.parametrize("direction, pattern", [("forward", "hemiparetic"), ("backward", "hemiparetic-backward")])
+def test_a_hemiparetic_walkers_variability_is_recovered_with_its_weaker_steps_in_time(direction, pattern):
+    """The paretic foot's weaker heel impact is found at the contact, not on the trunk's smooth rise
+    before it: no per-side bias, so the step-time variability of a 2-min session is the walker's own
+    (before the walker's amplitude stopped jumping at each contact: 22-24 % against 14 %)."""
+    walker = VirtualWalker(seed=7)
+    plan = walker.walk(1.0, direction=direction, setting="treadmill", pattern=pattern, duration_s=120.0,
+                       belt_speed_m_s=0.4)
+    _, gait = analyse(walker, plan)
+    found = np.asarray(gait["initial_contacts_s"])
+    errors = {1: [], -1: []}
+    for t, side in zip(plan.initial_contacts_s, plan.side):
+        nearest = found[np.argmin(np.abs(found - t))]
+        errors[int(side)].append(nearest - t)
+    paretic, other = np.mean(errors[1]), np.mean(errors[-1])
+    assert abs(paretic) < 0.015 and abs(other) < 0.015 and abs(paretic - other) < 0.015
+    steps = np.diff(plan.initial_contacts_s)
+    truth_cv = 100 * steps.std(ddof=1) / steps.mean()
+    assert truth_cv > 10  # asymmetric: one leg's steps longer
+    assert gait["step_time_cv_pct"] == pytest.approx(truth_cv, abs=1.5)
 
 
 def test_a_treadmill_session_with_a_pause_is_measured_minute_by_minute():
