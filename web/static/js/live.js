@@ -495,9 +495,11 @@
     if (!conditions.length) { showError($("page-error"), new Error("Choose at least one condition.")); return; }
     const walk = window.WalkPanel ? WalkPanel.runSettings() : { walk: null }; // walk.js: belt speed, minutes ...
     if (walk.error) { showError($("page-error"), new Error(walk.error)); return; }
+    const game = window.GamePanel ? GamePanel.runSettings() : { training: null }; // game.js: game, level ...
+    if (game.error) { showError($("page-error"), new Error(game.error)); return; }
     message("");
     command("/api/station/run", { patient_id: Number($("patient-select").value), protocol: $("protocol-select").value, conditions,
-      ...(walk.walk ? { walk: walk.walk } : {}) });
+      ...(walk.walk ? { walk: walk.walk } : {}), ...(game.training ? { training: game.training } : {}) });
   });
   $("btn-start").addEventListener("click", () => {
     message("");
