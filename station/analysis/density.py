@@ -19,17 +19,24 @@ between the COP positions of consecutive peaks (cm). Fewer than one (or two) pea
    rounds, binary lifting over a sparse table of bounding boxes of blocks of 2^k samples (a block
    whose box fits in the circle is skipped whole; O(log N) per sample); then the candidate is
    tested exactly. Each round costs O(M log N); a stay without motion, or with only noise well
-   inside the circle, is crossed in one round.
-2. Rounds are capped at ``MAX_ROUNDS``. Samples still unresolved (a path that grazes the inside of
-   its circle for a long time, e.g. a circle of diameter just under ``R``) are finished by an exact
+   inside the circle, is crossed in one round. (c) Once at most ``SCAN_QUERIES`` samples are
+   unresolved, a round tests each one's next samples one by one with the same exact test, in a
+   window of ``SCAN_WINDOW`` samples that doubles every round up to ``MAX_SCAN_WINDOW``: the last
+   few stays would otherwise cost a round's fixed numpy overhead for a few samples each.
+2. Rounds are capped at ``MAX_ROUNDS``. Samples still unresolved (more than ``SCAN_QUERIES`` paths
+   that graze the inside of their circle for a long time, e.g. a circle of diameter just under
+   ``R``) are finished by an exact
    search for the first sample outside the regular ``POLYGON_SIDES``-gon inscribed in the circle:
    each of its ``POLYGON_SIDES / 2`` slabs is a 1-D max/min condition, aggregated in a segment
-   tree over time, so a descent costs O(log N) block tests. Such samples get a stay that may be
-   shorter by the samples lying in the thin ring between polygon and circle (radius difference
-   ``1 - cos(pi / POLYGON_SIDES)`` = 0.5 % of ``R``).
+   tree over time, so a descent costs O(log N) block tests. Such a stay ends at its first sample
+   in the thin ring between polygon and circle (radius difference ``1 - cos(pi / POLYGON_SIDES)``
+   = 0.5 % of ``R``), so it may be counted shorter than it is. (Finishing the last few stays by the
+   scan of step 1c made one synthetic signal exact that this fallback had cut short: filtered
+   noise at 200 Hz with stays of thousands of samples; the published trials never reach it.)
 
 Total cost O(N log N) in the worst case (``MAX_ROUNDS`` rounds of O(N log N), plus a segment tree
-of O(N) size and O(log N) descents); no pairwise distances, no per-sample scan of a stay.
+of O(N) size and O(log N) descents, plus at most ``SCAN_QUERIES`` windows of at most
+``MAX_SCAN_WINDOW`` samples a round); no pairwise distances.
 
 References
 ----------
@@ -52,6 +59,10 @@ MAX_ROUNDS = 48
 BOX_EVERY = 4
 MAX_BOX_LEVEL = 12
 POLYGON_SIDES = 32
+SCAN_QUERIES = 128
+"""At most this many unresolved samples: scanned sample by sample (algorithm step 1c)."""
+SCAN_WINDOW = 16
+MAX_SCAN_WINDOW = 1024
 
 
 class _BoxTable:
@@ -70,7 +81,10 @@ class _BoxTable:
         self.x, self.y = x, y
         n = x.shape[0]
         # columns: max x, max y, max -x, max -y over each block (one maximum per level);
-        # rows are blocks, so gathering a block's box reads 32 contiguous bytes
+        # rows are blocks, so gathering a block's box reads 32 contiguous bytes. Every level has a
+        # row for every start j: the blocks that would run past the end are cut there (the box of
+        # [j, n)), so a query never needs a bounds test, and skipping such a block says that every
+        # sample to the end of the recording is inside.
         levels = [np.column_stack((x, y, -x, -y))]
         # widest block that can fit, with a margin far above the rounding of max(box - q, box + q)
         scale = max(float(np.max(np.abs(levels[0]))), r) if n else r
@@ -78,16 +92,19 @@ class _BoxTable:
         step = 1
         while 2 * step <= n and len(levels) <= MAX_BOX_LEVEL:
             prev = levels[-1]
-            table = np.maximum(prev[:-step], prev[step:])
+            table = prev.copy()
+            np.maximum(prev[:-step], prev[step:], out=table[:-step])
             # (levels 1-2, blocks of 2 and 4 samples, nearly always fit: not worth the test)
-            if step >= 4 and not np.any(np.maximum(table[:, 0] + table[:, 2], table[:, 1] + table[:, 3]) <= limit):
+            whole = table[: n - 2 * step + 1]  # the blocks of 2 * step samples (not those cut at the end)
+            if step >= 4 and not np.any(np.maximum(whole[:, 0] + whole[:, 2], whole[:, 1] + whole[:, 3]) <= limit):
                 break  # no block of this level (nor of any higher one) fits in a circle of radius r
             levels.append(table)
             step *= 2
         self.levels = levels
 
     def advance(self, qx: np.ndarray, qy: np.ndarray, pos: np.ndarray, r: float) -> np.ndarray:
-        """``pos`` moved past the blocks that fit in the circles of radius r around (qx, qy)."""
+        """``pos`` moved past the blocks that fit in the circles of radius r around (qx, qy); a
+        ``pos`` at or past the end (``n``) means every sample from the old ``pos`` on is inside."""
         x, y, n = self.x, self.y, self.x.shape[0]
         r2 = r * r
         # Every block that starts at pos contains sample pos, and its box test rounds no lower than
@@ -102,13 +119,11 @@ class _BoxTable:
         out = pos.copy()
         pos, qx, qy = pos[lift], qx[lift], qy[lift]
         for k in range(len(self.levels) - 1, -1, -1):
-            table = self.levels[k]
-            size = table.shape[0]
-            valid = pos < size
-            box = table.take(np.where(valid, pos, 0), axis=0)
+            # past the end, the clipped index reads the last block: whatever it says, pos stays >= n
+            box = self.levels[k].take(pos, axis=0, mode="clip")
             fx = np.maximum(box[:, 0] - qx, box[:, 2] + qx)
             fy = np.maximum(box[:, 1] - qy, box[:, 3] + qy)
-            pos = pos + ((valid & (fx * fx + fy * fy <= r2)) << k)
+            pos = pos + ((fx * fx + fy * fy <= r2) << k)
         out[lift] = pos
         return out
 
@@ -145,7 +160,23 @@ def stay_counts(ap_cm: np.ndarray, ml_cm: np.ndarray, radius_cm: float = DEFAULT
     qx, qy = x, y  # the coordinates of the unresolved samples, kept alongside ``query``
     # everything within path length r of sample i is inside its circle
     j = np.maximum(np.searchsorted(cum, cum + r, side="right"), query + 1)
+    window = SCAN_WINDOW
     for round_no in range(MAX_ROUNDS):
+        if query.shape[0] <= SCAN_QUERIES:
+            # few left: each one's next `window` samples tested one by one (the same exact test)
+            ahead = j[:, None] + np.arange(window)
+            at = np.minimum(ahead, n - 1)
+            dx, dy = x.take(at) - qx[:, None], y.take(at) - qy[:, None]
+            outside = (np.sqrt(dx * dx + dy * dy) > r) | (ahead >= n)
+            first = outside.argmax(axis=1)
+            hit = outside[np.arange(first.shape[0]), first]
+            exit_index[query[hit]] = np.minimum(j[hit] + first[hit], n)
+            keep = ~hit
+            if not keep.any():
+                return exit_index - np.arange(n) - 1
+            query, qx, qy, j = query[keep], qx[keep], qy[keep], j[keep] + window
+            window = min(2 * window, MAX_SCAN_WINDOW)
+            continue
         if round_no % BOX_EVERY == 0:
             j = boxes.advance(qx, qy, j, r)
         at_end = j >= n
@@ -249,7 +280,14 @@ def sway_density(ap_cm: np.ndarray, ml_cm: np.ndarray, fs_hz: float, radius_cm: 
     """
     counts = stay_counts(ap_cm, ml_cm, radius_cm)
     n = counts.shape[0]
-    above = counts > np.median(counts)
+    if n == 0:
+        return {"sway_density_mean_peak_s": None, "sway_density_mean_distance_cm": None}
+    # above the median: the middle count, or the mean of the two middle ones, as np.median gives
+    # (computed here because np.median's NaN check imports numpy.ma, ~20 ms in each worker of a batch)
+    half = n // 2
+    middle = np.partition(counts, (half - 1, half) if n % 2 == 0 else half)
+    median = float(middle[half]) if n % 2 else (middle[half - 1] + middle[half]) / 2.0
+    above = counts > median
     edges = np.diff(above.astype(np.int8))
     starts = np.flatnonzero(edges == 1) + 1
     ends = np.flatnonzero(edges == -1) + 1  # exclusive

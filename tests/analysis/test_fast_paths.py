@@ -101,3 +101,19 @@ def test_published_trials_ellipse_as_with_scipys_quantile(profile, monkeypatch):
             with_scipy = compute_metrics(data[:, 7], data[:, 8], 100.0, profile)["metrics"]
         for key in keys:
             assert fast[key] == pytest.approx(with_scipy[key], rel=1e-12, abs=0.0), (path.name, key)
+
+
+def test_the_last_long_stays_are_exact_not_cut_by_the_polygon_fallback():
+    """Filtered noise at 200 Hz (stays of thousands of samples, 7032 samples): a few stays stay
+    unresolved for many rounds. They are finished by the exact scan; the polygon fallback, which
+    ends a stay at its first sample in the ring between polygon and circle, had cut two of them
+    short by about 1,000 samples."""
+    from scipy import signal
+
+    rng = np.random.default_rng(31)
+    n = int(rng.integers(1000, 12000))
+    fs = float(rng.choice([50.0, 100.0, 120.0, 200.0]))
+    xy = rng.normal(0.0, 0.3, (2, n))
+    assert (n, fs) == (7032, 200.0)
+    xy = signal.sosfiltfilt(signal.butter(4, 10.0, fs=fs, output="sos"), xy - xy[:, :1], axis=1)
+    np.testing.assert_array_equal(stay_counts(xy[0], xy[1], 0.3), _stays_by_scan(xy[0], xy[1], 0.3))
