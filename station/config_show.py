@@ -16,7 +16,7 @@ HIDDEN = "<hidden>"
 
 def effective_values(config: StationConfig, *, hide_secrets: bool = True) -> dict[str, Any]:
     """The configuration as the nested dict of TOML values the file would hold (secrets replaced
-    by :data:`HIDDEN`)."""
+    by :data:`HIDDEN`; an empty one, which reveals nothing, shown as it is)."""
     out: dict[str, Any] = {}
     for name, spec in _TOP_LEVEL.items():
         value = spec.dump(getattr(config, name))
@@ -26,7 +26,7 @@ def effective_values(config: StationConfig, *, hide_secrets: bool = True) -> dic
         table = {}
         for key, spec in keys.items():
             value = spec.dump(getattr(obj, key))
-            table[key] = HIDDEN if spec.secret and hide_secrets else _plain(value)
+            table[key] = HIDDEN if spec.secret and hide_secrets and value not in ("", None) else _plain(value)
         out[section] = table
     return out
 
