@@ -20,7 +20,7 @@ from station.store.store import Store
 BLUEPRINT_MODULES = (
     "web.health", "web.auth", "web.api_patients", "web.api_trials", "web.api_admin",
     "web.api_station", "web.api_results", "web.live", "web.pages",
-    "web.api_programmes", "web.programme_pages", "web.api_reports", "web.api_training",
+    "web.api_programmes", "web.programme_pages", "web.api_reports", "web.api_sync", "web.api_training",
 )
 """Modules whose ``bp`` is registered, in order."""
 

@@ -63,7 +63,7 @@ def home():
 
 @bp.get("/patients")
 def patients_page():
-    return _page("dashboard/patients.html", page="patients")
+    return _page("dashboard/patients.html", page="patients", hub=current_app.config.get("SYNC") is not None)
 
 
 @bp.get("/patients/<int:patient_id>")

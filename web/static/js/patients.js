@@ -113,12 +113,29 @@ if (document.getElementById("patients")) {
         }));
         $("list-count").textContent = `${doc.total} patient${doc.total === 1 ? "" : "s"}` +
           (doc.total > doc.patients.length ? `, first ${doc.patients.length} shown: narrow the search` : "");
+        const pull = $("hub-pull");
+        if (pull) {  // a station syncing with a hub: offer the hub's patient of that identifier
+          pull.hidden = !(q && doc.total === 0);
+          $("hub-pull-button").textContent = `Bring ${q} from the clinic's hub`;
+          $("hub-pull-button").dataset.identifier = q;
+        }
       } catch (err) {
         showError($("list-error"), err);
       }
     }
 
     $("search").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(load, 250); });
+    const pullButton = $("hub-pull-button");
+    if (pullButton) {
+      pullButton.addEventListener("click", async () => {
+        try {
+          const patient = await api("POST", "/api/patients/pull", { identifier: pullButton.dataset.identifier });
+          window.location.assign(`/patients/${patient.id}`);
+        } catch (err) {
+          showError($("list-error"), err);
+        }
+      });
+    }
     $("archived").addEventListener("change", load);
 
     const dialog = $("patient-dialog");

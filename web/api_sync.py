@@ -1,0 +1,40 @@
+"""The station's side of the hub, for its users: bring a patient from the hub by identifier.
+
+``POST /api/patients/pull`` ``{"identifier": "P-123"}``: the patient held here, or fetched from
+the clinic's hub (created on the hub or at another station) and stored here so that they can be
+measured at this station (``201``); ``404`` if the hub does not know them either, ``409`` when
+this station syncs with no hub, ``503`` when the hub cannot be reached now. The patients page
+offers it when a search finds nobody here.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app
+
+from station.store.db import ValidationError
+from station.sync.client import HubRefused, HubUnreachable
+from web.jsonio import json_body
+from web.security import actor, api_error
+
+bp = Blueprint("api_sync", __name__, url_prefix="/api")
+
+
+@bp.post("/patients/pull")
+def pull_patient():
+    sync = current_app.config.get("SYNC")
+    if sync is None:
+        return api_error(409, "this station syncs with no hub; an administrator sets [hub] url and token in its "
+                              "configuration")
+    data = json_body()
+    identifier = data.get("identifier")
+    if set(data) != {"identifier"} or not isinstance(identifier, str) or not 0 < len(identifier.strip()) <= 64:
+        raise ValidationError({"identifier": "give the patient's identifier (1 to 64 characters), and nothing else"})
+    try:
+        patient = sync.pull_patient(identifier.strip(), actor=actor())
+    except HubUnreachable as exc:
+        return api_error(503, f"{exc}; try again when the station is online")
+    except HubRefused as exc:
+        return api_error(502, str(exc))
+    response = current_app.json.response(patient)
+    response.status_code = 201
+    return response
