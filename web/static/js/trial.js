@@ -149,6 +149,10 @@
       $("trial-summary").textContent = bits.join(" · ");
       $("trial-summary").append(el("div", { class: "small" }, `${trial.frame_count} frames at ${trial.rate_hz} Hz` +
         (trial.frames_lost ? `; ${trial.frames_lost} lost (the acquisition could not read them in time; left out of the analysis)` : "; none lost")));
+      if (trial.station_id) {  // which plate (one per station) and which calibration: results stay traceable across stations
+        $("trial-summary").append(el("div", { class: "small muted", id: "trial-plate" },
+          `plate of station ${trial.station_id.slice(0, 8)}, calibration ${trial.calibration_id}`));
+      }
       if (hasMeasures && (doc.note || outcome.metrics_note)) $("trial-summary").append(el("div", {}, doc.note || outcome.metrics_note));
       (outcome.warnings || []).forEach((w) => $("trial-summary").append(el("div", { class: "warn-box small" }, w)));
 
