@@ -22,7 +22,8 @@ is stored as a training session (:mod:`station.store.training`), which counts to
 patient's balance-training programme.
 
 A lean is not a step: the online COP-step check of stance tests is left out (sensor faults and
-stepping off the plate still end the game, as they end any trial).
+stepping off the plate still end the game, as they end any trial). Stopping a game under way ends
+it and scores what was played (valid, not completed; ``end_reason`` ``operator_ended``).
 """
 
 from __future__ import annotations
@@ -149,6 +150,17 @@ class GameMachine(TrialMachine):
         self._next_event_s = 0.0
         self._signature = None
         self._over_published = False
+        self._ended_by_clinician = False
+
+    def stop(self, now_ns: int) -> None:
+        """Before the game: aborted, as any trial. During the game: it ends now and is scored on
+        what was played (a game stopped early is not an invalid recording)."""
+        if self.state == TrialState.RECORDING:
+            self._now_ns = max(self._now_ns, now_ns)
+            self._ended_by_clinician = True
+            self._finish()
+            return
+        super().stop(now_ns)
 
     def open(self, now_ns: int) -> None:
         super().open(now_ns)
@@ -228,7 +240,11 @@ class GameMachine(TrialMachine):
         result.metrics = None
         result.metrics_note = "A training game: its score and per-target measures (no sway measures)."
         if result.valid:
-            result.completed = True  # played to its end (time up or every target done), not stopped
+            # played to its end (time up or every target done), or stopped early by the clinician
+            result.completed = not self._ended_by_clinician
+        if self._ended_by_clinician:
+            result.end_reason = "operator_ended" if result.valid else result.end_reason
+            result.warnings.append(f"Ended by the clinician after {played_s:.0f} s: scored on what was played.")
         result.training = {"schedule": self.schedule.to_dict(), "result": outcome,
                            "minutes": round(played_s / 60.0, 3), "title": self.schedule.title}
         if not self._over_published:

@@ -79,6 +79,28 @@ def test_weight_shift_game_on_the_simulated_plate():
     assert game["targets_shown"] >= 3 and game["hits"] >= game["targets_shown"] - 1 and game["score"] >= 60.0
 
 
+def test_a_game_stopped_early_is_scored_on_what_was_played():
+    reach, source = patient_limits_cm(height_cm=175.0)
+    schedule = make_schedule("reach", 1, reach, seed=9, session_s=120.0, reach_source=source)
+    person = VirtualPerson(seed=3, on_plate=False)
+    station = SimulatedStation(None, person, seed=3, calibration=factory_calibration(3))
+    runner = ProtocolRunner(builtin_protocols()["biofeedback-training"], station, training_schedule=schedule)
+    VirtualPatient(person, time_origin_ns=station.simulation.plate.t0_ns).attach(runner)
+
+    def stop_after_two(event):
+        if event.kind == "game" and event.data.get("hits") == 2:
+            runner.request_stop()
+
+    runner.bus.subscribe(stop_after_two)
+    runner.run(max_s=300)
+    (record,) = runner.records
+    result = record.result
+    assert result.valid and not result.completed and result.end_reason == "operator_ended"
+    assert "Ended by the clinician" in result.warnings[0]
+    game = result.training["result"]
+    assert game["hits"] == 2 and game["targets_shown"] in (2, 3) and result.training["minutes"] < 1.0
+
+
 def test_a_training_run_without_its_game_says_so():
     person = VirtualPerson(seed=1, on_plate=False)
     station = SimulatedStation(None, person, seed=1, calibration=factory_calibration(1))
