@@ -123,7 +123,7 @@ def protocols():
 @bp.post("/station/run")
 def open_run():
     data = json_body()
-    allowed = ("patient_id", "protocol", "conditions", "walk", "training")
+    allowed = ("patient_id", "protocol", "conditions", "walk", "los", "training")
     problems = {str(k)[:40]: f"unknown field; allowed: {', '.join(allowed)}" for k in data if k not in allowed}
     patient_id = data.get("patient_id")
     if isinstance(patient_id, bool) or not isinstance(patient_id, int) or patient_id < 1:
@@ -134,10 +134,12 @@ def open_run():
         raise ValidationError(problems)
     if "walk" in data and not isinstance(data["walk"], dict):
         raise ValidationError({"walk": "an object: belt_speed_m_s, planned_min (treadmill), sensor_height_m"})
+    if "los" in data and not isinstance(data["los"], dict):
+        raise ValidationError({"los": "an object: height_cm (the limits-of-stability test, when the patient's record has no height)"})
     if "training" in data and not isinstance(data["training"], dict):
         raise ValidationError({"training": "an object: game, level, session_s, rest_s, paretic_side, range_cm"})
     status = trial_service().open_run(patient_id, data["protocol"], data.get("conditions"), actor(), walk=data.get("walk"),
-                                      training=data.get("training"))
+                                      los=data.get("los"), training=data.get("training"))
     response = current_app.json.response(status)
     response.status_code = 201
     return response

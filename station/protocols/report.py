@@ -288,6 +288,7 @@ def _protocol_results(protocol: Protocol, trials: list[dict], age_y: float | Non
         "trial_count": summary["trial_count"],
         "valid_trial_count": summary["valid_trial_count"],
         "other_trials": [line for line in lines if line["condition"] not in {c["id"] for c in conditions}],
+        "limits_of_stability": summary.get("limits_of_stability"),
     }
 
 
