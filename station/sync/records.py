@@ -14,8 +14,9 @@ import numpy as np
 
 from station.store.db import NotFound
 
-PART_FRAMES = 400
-"""Frames per uploaded part (400 x 140 B = 56 kB: under the hub's 64 kB request bound)."""
+PART_FRAMES = 900
+"""Frames per uploaded part (900 x 140 B = 126 kB: under the 128 kB body bound of the web server,
+:data:`web.jsonio.SERVER_LIMITS`; 9 s at 100 Hz)."""
 SESSION_COLUMNS = ("started_at", "label", "notes", "created_by")
 TRIAL_COLUMNS = (
     "protocol", "condition", "status", "status_reason", "started_at", "ended_at", "last_commit_at", "rate_hz",

@@ -48,7 +48,8 @@ class SyncReport:
 
     def lines(self) -> list[str]:
         sent = ", ".join(f"{n} {entity}{'s' if n != 1 else ''}" for entity, n in sorted(self.sent.items())) or "nothing"
-        out = [f"sent {sent} ({self.frame_parts} frame parts uploaded, {self.duplicates} already on the hub)",
+        parts = f"{self.frame_parts} frame part{'s' if self.frame_parts != 1 else ''}"
+        out = [f"sent {sent} ({parts} uploaded, {self.duplicates} already on the hub)",
                f"{self.erased} patients erased here (erased on the hub)"]
         if self.deferred_erasures:
             out.append(f"{self.deferred_erasures} erasures wait for a recording to end")

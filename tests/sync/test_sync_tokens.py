@@ -61,8 +61,8 @@ def test_bodies_are_bounded(hub_store, hub_app):
     token = Hub(hub_store).add_station("gym")
     client = hub_app.test_client()
     auth = {"Authorization": f"Bearer {token}"}
-    too_big = client.put("/api/hub/trials/1/parts/0", data=b"\0" * (401 * 140), headers={
-        **auth, "Content-Type": "application/octet-stream", "X-First-Seq": "0", "X-Frames": "401"})
+    too_big = client.put("/api/hub/trials/1/parts/0", data=b"\0" * (901 * 140), headers={
+        **auth, "Content-Type": "application/octet-stream", "X-First-Seq": "0", "X-Frames": "901"})
     assert too_big.status_code == 413
     wrong = client.put("/api/hub/trials/1/parts/0", data=b"\0" * 141, headers={
         **auth, "Content-Type": "application/octet-stream", "X-First-Seq": "0", "X-Frames": "1"})
