@@ -669,6 +669,7 @@ class Game:
                                  "ap_cm": round(c[0] + tg.ap_cm, 3), "ml_cm": round(ml_cm, 3),
                                  "radius_cm": tg.radius_cm or s.radius_cm,
                                  "reached": self._cur["time_to_reach_s"] is not None,
+                                 "inside": self._cur["_in_since"] is not None,
                                  "held_s": self._cur["time_held_s"], "hold_s": s.hold_s}
                 if s.game == "shift":
                     lo = s.band_pct - s.band_half_width_pct

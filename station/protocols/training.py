@@ -194,7 +194,8 @@ class GameMachine(TrialMachine):
     def _publish_game(self, now_s: float) -> None:
         state = self.game.state()
         target = state.get("target") or {}
-        signature = (state["phase"], target.get("index"), target.get("reached"), state.get("targets_done"))
+        signature = (state["phase"], target.get("index"), target.get("reached"), target.get("inside"),
+                     state.get("targets_done"))
         every = TRACK_EVENT_S if self.schedule.game == "track" else GAME_EVENT_S
         if signature != self._signature or now_s >= self._next_event_s:
             self._signature = signature

@@ -83,6 +83,7 @@
     card.dataset.phase = g.result ? "over" : st ? st.phase : "";
     const t = st && st.target;
     card.dataset.reached = t && t.reached ? "yes" : "no";
+    card.dataset.inside = t && t.inside ? "yes" : "no";
     let progress = "";
     if (st && (st.game === "reach" || st.game === "shift")) progress = `${st.targets_done} of ${st.targets_total} done · ${st.hits} held`;
     else if (st) progress = `${fmt(st.time_s, 0)} of ${fmt(st.session_s, 0)} s`;
@@ -99,10 +100,11 @@
     if (st.phase === "over") return "Game over.";
     if (st.game === "reach") {
       const where = t ? DIRECTIONS[t.direction] || t.direction : "";
-      return t && t.reached ? `Hold! ${fmt(t.held_s, 1)} of ${fmt(t.hold_s, 1)} s` : `Lean ${where} to the target`;
+      if (t && t.reached && t.inside) return `Hold! ${fmt(t.held_s, 1)} of ${fmt(t.hold_s, 1)} s`;
+      return t && t.reached ? `Back into the target ${where}` : `Lean ${where} to the target`;
     }
     if (st.game === "shift") {
-      return t && t.reached ? `Hold the weight there: ${fmt(t.held_s, 1)} of ${fmt(t.hold_s, 0)} s`
+      return t && t.reached && t.inside ? `Hold the weight there: ${fmt(t.held_s, 1)} of ${fmt(t.hold_s, 0)} s`
         : `Shift the weight to the ${t ? t.paretic_side : ""} side`;
     }
     if (st.game === "track") return "Follow the moving target";
@@ -163,7 +165,7 @@
     const targets = [];
     let outline = null;
     let view = 16;
-    const t = st && st.target;
+    const t = st && !g.result ? st.target : null; // the game over: no target left to reach
     if (s.game === "reach") {
       const far = Math.max(...s.targets.map((x) => Math.hypot(x.ap_cm, x.ml_cm) + (x.radius_cm || s.radius_cm)));
       view = far + 3;
@@ -183,10 +185,11 @@
       if (t) targets.push({ id: "track", ap_cm: t.ap_cm, ml_cm: t.ml_cm, radius_cm: t.radius_cm, state: "current" });
     } else if (s.game === "shift") {
       view = s.plate_width_cm / 2 + 2;
-      if (t && t.band_ml_cm) {
-        const [lo, hi] = t.band_ml_cm, d = (Number(page.dataset.plateDepthCm) || 40) / 2;
+      const band = st && st.target && st.target.band_ml_cm; // the band stays drawn after the game
+      if (band) {
+        const [lo, hi] = band, d = (Number(page.dataset.plateDepthCm) || 40) / 2;
         outline = [{ ap_cm: -d, ml_cm: lo }, { ap_cm: d, ml_cm: lo }, { ap_cm: d, ml_cm: hi }, { ap_cm: -d, ml_cm: hi }];
-        if (st.phase === "target") {
+        if (t && st.phase === "target") {
           targets.push({ id: t.index, ap_cm: centre.ap_cm, ml_cm: (lo + hi) / 2, radius_cm: Math.max(0.5, (hi - lo) / 2),
             state: t.reached ? "reached" : "current" });
         }

@@ -51,7 +51,7 @@
     const svg = chart(sessions);
     if (svg) body.append(svg);
     const legend = [...new Set(sessions.map((s) => s.game))].map((g) =>
-      el("span", { class: "training-key", style: `--key: ${COLOURS[g] || "#555"}` }, sessions.find((s) => s.game === g).title));
+      el("span", { class: `training-key game-${g}` }, sessions.find((s) => s.game === g).title)); // colours in game.css (no inline styles: CSP)
     body.append(el("p", { class: "small" }, ...legend));
     const rows = sessions.slice(0, 30).map((s) => el("tr", {},
       el("td", {}, s.day),
@@ -61,7 +61,7 @@
       el("td", { class: "num" }, fmt(s.minutes, 1)),
       el("td", { class: "num" }, s.targets_shown ? `${s.hits} of ${s.targets_shown}` : "–"),
       el("td", {}, s.session_id ? el("a", { href: `/sessions/${s.session_id}` }, "session") : "")));
-    body.append(el("div", { class: "table-scroll" }, el("table", { class: "training-table" },
+    body.append(el("div", { class: "table-scroll" }, el("table", { class: "list training-table" },
       el("thead", {}, el("tr", {}, el("th", {}, "Day"), el("th", {}, "Game"), el("th", {}, "Level"), el("th", {}, "Score"),
         el("th", {}, "Minutes"), el("th", {}, "Targets held"), el("th", {}, ""))),
       el("tbody", {}, ...rows))));
