@@ -119,7 +119,7 @@ class Outbox:
             conn.execute("INSERT INTO sync_identity (singleton, station_id, role, created_at) VALUES (1, ?, 'station', ?)",
                          (station_id, now))
             conn.execute("INSERT INTO sync_state (singleton) VALUES (1)")
-            self._enqueue_existing(conn, now)
+            self._enqueue_existing(conn, now, station_id)
         return station_id, "station"
 
     def set_role(self, role: str) -> None:
@@ -133,7 +133,7 @@ class Outbox:
                 conn.execute("DELETE FROM sync_outbox")
         self.role = role
 
-    def _enqueue_existing(self, conn: sqlite3.Connection, now: str) -> None:
+    def _enqueue_existing(self, conn: sqlite3.Connection, now: str, station_id: str) -> None:
         """Queue what the database held before it had an outbox (its first sync sends it all)."""
         for row in conn.execute("SELECT * FROM patients ORDER BY id").fetchall():
             self._add(conn, "patient", row["id"], row["id"], "create",
@@ -141,10 +141,14 @@ class Outbox:
         for row in conn.execute("SELECT id, patient_id FROM sessions ORDER BY id").fetchall():
             self._add(conn, "session", row["id"], row["patient_id"], "upsert", at=now)
         for row in conn.execute(
-            "SELECT t.id, s.patient_id FROM trials t JOIN sessions s ON s.id = t.session_id"
-            " WHERE t.status != 'recording' ORDER BY t.id"
+            "SELECT t.id, t.status, t.calibration, s.patient_id FROM trials t JOIN sessions s ON s.id = t.session_id"
+            " ORDER BY t.id"
         ).fetchall():
-            self._add(conn, "trial", row["id"], row["patient_id"], "upsert", at=now)
+            # recorded on this database's plate before trials named their station and calibration
+            conn.execute("UPDATE trials SET station_id = ?, calibration_id = ? WHERE id = ? AND station_id IS NULL",
+                         (station_id, calibration_id(row["calibration"]), row["id"]))
+            if row["status"] != "recording":
+                self._add(conn, "trial", row["id"], row["patient_id"], "upsert", at=now)
         for row in conn.execute("SELECT id, patient_id FROM programme_assignments ORDER BY id").fetchall():
             self._add(conn, "programme", row["id"], row["patient_id"], "upsert", at=now)
 
@@ -207,7 +211,7 @@ class Outbox:
             row = conn.execute("SELECT status, calibration, station_id FROM trials WHERE id = ?", (local_id,)).fetchone()
             if row is None:
                 return
-            if row["station_id"] is None:  # recorded here (a trial synced to the hub keeps its station's)
+            if row["station_id"] is None and self.role == "station":  # recorded here (the hub keeps the station's)
                 conn.execute("UPDATE trials SET station_id = ?, calibration_id = ? WHERE id = ?",
                              (self.station_id, calibration_id(row["calibration"]), local_id))
             if self._queueing and row["status"] != "recording":

@@ -146,3 +146,25 @@ def test_an_erased_patients_queued_changes_never_leave_the_station(hub_store, st
     gym.sync_once()
     assert hub_store.patients.search()["total"] == 0
     assert Hub(hub_store).tombstones(0)["tombstones"][0]["identifier_hash"] == identifier_hash("p-gone")
+
+
+def test_a_station_upgraded_with_records_sends_them_all_at_its_first_sync(hub_store, station_factory, tmp_path):
+    from station.store.store import Store
+    from station.sync.syncer import StationSync
+
+    gym = station_factory("gym")
+    _patient_with_trial(gym.store, identifier="OLD-1", n_frames=700)
+    # as the database was before it had an outbox: no identity, no queue, trials not naming their station
+    with gym.store.db.write() as conn:
+        for table in ("sync_outbox", "sync_identity", "sync_state"):
+            conn.execute(f"DELETE FROM {table}")
+        conn.execute("UPDATE trials SET station_id = NULL, calibration_id = NULL")
+    gym.store.close()
+    gym.store = Store.open(tmp_path / "gym")
+    assert [(c["entity"], c["op"]) for c in gym.store.outbox.pending()] == [
+        ("patient", "create"), ("session", "upsert"), ("trial", "upsert")]
+    local = gym.store.trials.get(1)
+    assert local["station_id"] == gym.store.outbox.station_id and local["calibration_id"]
+    StationSync(gym.store, gym.client).sync_once()
+    [trial] = hub_trials(hub_store, "OLD-1")
+    assert hub_store.trials.get(trial["id"])["station_id"] == gym.store.outbox.station_id
