@@ -245,7 +245,8 @@ def _start_trial_service(config, data_dir: Path, link, store, acquisition, recip
 
         mounting = SENSOR_MOUNTING  # the simulated sensor is worn as the simulation wears it
     service = TrialService(source, store, calibration=acquisition.calibration or {}, protocols_dir=data_dir / "protocols",
-                           panel=panel, panel_reason=reason, gates=gates, mounting=mounting)
+                           panel=panel, panel_reason=reason, gates=gates, mounting=mounting,
+                           plate_width_cm=config.plate.width_cm)
     if acquisition.follows_protocols:
         service.bus.subscribe(acquisition.forward_event)
     if simulated_gates is not None:

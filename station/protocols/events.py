@@ -35,6 +35,13 @@ Walk tests (:mod:`station.protocols.walk`) add:
 ``gate_crossed``       gate, position_m, at_s (after the go), breaks, passes, timing
 ``false_start``        message, position_m (a beam broken before the go; the station waits again)
 ``cadence``            cadence_steps_min, steps, window_s, at_s: every 5 s while recording
+
+Training games (:mod:`station.protocols.training`) add:
+
+``game_ready``         schedule, title, score_definition (when the game's trial opens)
+``game``               the live game state: game, phase, time_s, session_s, centre, score, target
+                       (position in the plate frame, cm; radius; reached, inside, held_s ...)
+``game_over``          result (score 0-100, per-target measures), minutes
 """
 
 from __future__ import annotations

@@ -48,7 +48,8 @@ SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
         Scenario("standing", "a person stands quietly on the plate all the time (no protocol is followed)", False),
-        Scenario("patient", "a virtual patient follows every protocol run on the dashboard, without lapses", True),
+        Scenario("patient", "a virtual patient follows every protocol run on the dashboard, without lapses, and plays "
+                 "the training games (leans toward each target the station shows, within its own limits)", True),
         Scenario(
             "mctsib-step-off",
             "a virtual patient follows every protocol; in the mCTSIB's 'firm surface, eyes closed' condition "
