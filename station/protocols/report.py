@@ -514,7 +514,9 @@ def is_key_series(protocol: Protocol | None, metric: str) -> bool:
 
 def _new_series(protocol: Protocol | None, protocol_name: str, condition_id: str, metric: str,
                 patient_conditions=(), age_y: float | None = None) -> dict:
-    label, unit = {k: (lab, u) for k, lab, u in KEY_MEASURES + WALK_KEY_MEASURES}[metric]
+    walk = getattr(protocol, "walk", None) if protocol is not None else None
+    own = key_measures_for(walk.setting) if walk is not None else ()  # a treadmill's speed is the belt's, entered
+    label, unit = {k: (lab, u) for k, lab, u in KEY_MEASURES + WALK_KEY_MEASURES + own}[metric]
     condition = None
     order = 0
     if protocol is not None:

@@ -164,3 +164,12 @@ def test_the_results_say_when_imu_samples_were_bridged_and_that_the_gait_measure
     assert "dropped out 3 times, for at most 50 ms" in gaps["words"] and "the gait measures are valid" in gaps["words"]
     clean = stored_treadmill_trial(store, patient["id"], {"imu_bridged_frames": 0})
     assert trial_line(store, clean["id"])["imu_gaps"] is None  # nothing missing: nothing said
+
+
+def test_the_history_of_treadmill_sessions_names_the_belt_speed_as_entered(store, patient):
+    for _ in range(2):
+        stored_treadmill_trial(store, patient["id"], {"imu_bridged_frames": 0})
+    doc = patient_history(store, patient["id"], builtin_protocols(), actor=ACTOR)
+    series = {s["metric"]: s for s in doc["series"] if s["protocol"] == "backward-treadmill"}
+    assert series["walk_speed_m_s"]["label"] == "Belt speed (entered)"
+    assert series["walking_min"]["label"] == "Time walking" and series["walking_min"]["unit"] == "min"

@@ -122,7 +122,7 @@ const WalkResults = (() => {
     const rows = minutes.map((m) => ({ minute: m.minute, value: m.cadence_steps_min,
       paused: (m.walking_s || 0) < 0.5 * ((m.end_s - m.start_s) || 60),
       text: `${fmt(m.cadence_steps_min, 0)} steps/min, ${m.steps} steps, walking ${fmt(m.walking_s, 0)} s` }));
-    const figure = el("figure", { class: "walk-figure" });
+    const figure = el("figure", { class: "minute-figure" }); // scales with the page (the steps' trace scrolls instead)
     const table = el("table", { class: "list small walk-minutes", id: `minutes-${trialId}` },
       el("thead", {}, el("tr", {}, ...["Minute", "Walking (s of the minute)", "Steps", "Cadence (steps/min)", "Step-time CV (%)", "Stride-time CV (%)", "Pauses"]
         .map((h, i) => el("th", { class: i ? "num" : "" }, h)))),
