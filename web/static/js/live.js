@@ -497,9 +497,12 @@
     if (walk.error) { showError($("page-error"), new Error(walk.error)); return; }
     const game = window.GamePanel ? GamePanel.runSettings() : { training: null }; // game.js: game, level ...
     if (game.error) { showError($("page-error"), new Error(game.error)); return; }
+    const los = window.LosPanel ? LosPanel.runSettings() : { los: null }; // los.js: the height, when entered
+    if (los.error) { showError($("page-error"), new Error(los.error)); return; }
     message("");
     command("/api/station/run", { patient_id: Number($("patient-select").value), protocol: $("protocol-select").value, conditions,
-      ...(walk.walk ? { walk: walk.walk } : {}), ...(game.training ? { training: game.training } : {}) });
+      ...(walk.walk ? { walk: walk.walk } : {}), ...(game.training ? { training: game.training } : {}),
+      ...(los.los ? { los: los.los } : {}) });
   });
   $("btn-start").addEventListener("click", () => {
     message("");
