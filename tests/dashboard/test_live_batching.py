@@ -136,3 +136,29 @@ def test_after_a_stall_one_event_catches_up_and_the_pace_resumes_without_a_burst
     assert after and min(after) >= web.live.LIVE_INTERVAL_S * 1e9 - 1_000 and max(after) <= MAX_EVENT_INTERVAL_NS
     seqs = [f["seq"] for e in events for f in e["frames"]]
     assert seqs == list(range(len(seqs)))
+
+
+def frames(first_seq: int, n: int, t0_ns: int, ap_cm: float) -> np.ndarray:
+    block = np.zeros(n, dtype=FRAME_DTYPE)
+    block["seq"] = np.arange(first_seq, first_seq + n)
+    block["t_ns"] = t0_ns + FRAME_PERIOD_NS * np.arange(n)
+    block["fz_n"], block["ap_cm"], block["ml_cm"] = 700.0, ap_cm, np.nan
+    return block
+
+
+def test_every_stream_shares_each_frames_text_made_once_and_a_restarted_acquisition_is_encoded_anew():
+    texts = web.live.FrameTexts(capacity=50)
+    first = frames(0, 30, 10**12, 1.25)
+    made = texts.texts(first)
+    assert [json.loads(t) for t in made] == web.live.frames_payload(first)  # the frames' fields, null where NaN
+    again = texts.texts(first[10:20])
+    assert all(a is b for a, b in zip(again, made[10:20]))  # the same texts, not made again
+    restarted = frames(0, 30, 2 * 10**12, -3.5)  # the same seq after a restart, other frames
+    assert [json.loads(t)["ap_cm"] for t in texts.texts(restarted)] == [-3.5] * 30
+    assert len(texts._texts) == 50  # the newest kept
+    event = web.live._frames_event(made[:2], 3, 100.0)
+    head, _, data = event.partition("data: ")
+    assert head == "event: frames\n" and event.endswith("\n\n")
+    doc = json.loads(data)
+    assert doc["frames"] == web.live.frames_payload(first[:2]) and doc["missed"] == 3 and doc["rate_hz"] == 100.0
+    assert list(doc) == ["frames", "missed", "rate_hz", "sent_ns"] and isinstance(doc["sent_ns"], int)
