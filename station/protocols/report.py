@@ -22,6 +22,7 @@ import math
 import re
 import time
 
+from station.analysis.limits_of_stability import DIRECTIONS as LOS_DIRECTIONS
 from station.protocols.machine import TrialPlan, TrialResult
 from station.protocols.quality import QualityIssue
 from station.protocols.results import summarise
@@ -40,8 +41,19 @@ KEY_MEASURES: tuple[tuple[str, str, str], ...] = (
 """(metric key, label, unit) of the measures shown first, per condition."""
 
 HISTORY_MEASURES = ("ellipse_area_cm2", "mean_velocity_cm_s", "path_length_cm", "time_held_s", "weight_left_pct",
-                    "walk_time_s", "walk_speed_m_s", "walking_min", "cadence_steps_min", "step_time_cv_pct")
-"""Measures the history page follows over sessions."""
+                    "walk_time_s", "walk_speed_m_s", "walking_min", "cadence_steps_min", "step_time_cv_pct",
+                    "los_max_excursion_pct", "los_endpoint_excursion_pct", "los_reaction_time_s",
+                    "los_movement_velocity_deg_s", "los_directional_control_pct")
+"""Measures the history page follows over sessions (limits of stability: each session's composite)."""
+LOS_HISTORY_MEASURES: tuple[tuple[str, str, str], ...] = (
+    ("los_max_excursion_pct", "Maximum excursion (composite)", "% of limit"),
+    ("los_endpoint_excursion_pct", "Endpoint excursion (composite)", "% of limit"),
+    ("los_reaction_time_s", "Reaction time (composite)", "s"),
+    ("los_movement_velocity_deg_s", "Movement velocity (composite)", "deg/s"),
+    ("los_directional_control_pct", "Directional control (composite)", "%"),
+)
+"""Limits-of-stability measures followed over sessions: a session's composite is the mean over the
+directions of each direction's valid leans (as its results page gives it); no MDC is carried."""
 
 
 def age_in_year(birth_year: int | None, wall_clock=time.time) -> float | None:
@@ -448,6 +460,7 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
     series: dict[tuple[str, str, str], dict] = {}
     for session in sessions:
         per_key: dict[tuple[str, str, str], list[tuple[float, int]]] = {}
+        los_values: dict[tuple[str, str], dict[str, list[tuple[float, int]]]] = {}  # (protocol, measure) -> direction -> values
         for line in session["trials"]:
             if line["status"] != "complete":
                 continue
@@ -460,6 +473,12 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
             held = 0.0 if unable else (doc.get("trial") or {}).get("time_held_s")
             if held is not None:
                 values["time_held_s"] = held
+            if trial["condition"] in LOS_DIRECTIONS:  # a lean: its direction's measures, for the composite
+                for metric, _, _ in LOS_HISTORY_MEASURES:
+                    value = _finite(values.get(f"{metric}_{trial['condition']}"))
+                    if value is not None:
+                        los_values.setdefault((trial["protocol"], metric), {}).setdefault(trial["condition"], []).append(
+                            (value, trial["id"]))
             for metric in HISTORY_MEASURES:
                 value = _finite(values.get(metric))
                 if value is not None:
@@ -475,6 +494,7 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
                 "value": _session_value(protocols.get(key[0]), key[2], [v for v, _ in found]),
                 "trials": [t for _, t in found],
             })
+        _add_los_points(series, session, los_values, protocols)
     out = list(series.values())
     for s in out:
         points = s["points"]
@@ -498,6 +518,26 @@ def _session_value(protocol: Protocol | None, metric: str, values: list[float]) 
     return sum(values) / len(values)
 
 
+def _add_los_points(series: dict, session: dict, los_values: dict, protocols: dict) -> None:
+    """A session's limits-of-stability composites as points of the series ``(protocol, "composite", metric)``."""
+    for (name, metric), by_direction in los_values.items():
+        protocol = protocols.get(name)
+        if protocol is None or protocol.outcome != "limits_of_stability":
+            continue
+        means = [sum(v for v, _ in found) / len(found) for found in by_direction.values()]
+        key = (name, "composite", metric)
+        if key not in series:
+            label, unit = {k: (lab, u) for k, lab, u in LOS_HISTORY_MEASURES}[metric]
+            series[key] = {"key": is_key_series(protocol, metric), "mdc_note": "No published minimal detectable change is carried for this measure.",
+                           "floor": 0.0, "protocol": name, "protocol_title": protocol.title, "condition": "composite",
+                           "condition_label": "All directions (composite)", "condition_order": 0, "metric": metric,
+                           "label": label, "unit": unit, "mdc": None, "points": [], "change": None, "exceeds_mdc": None}
+        series[key]["points"].append({
+            "session_id": session["id"], "started_at": session["started_at"], "label": session["label"],
+            "value": sum(means) / len(means), "trials": [t for found in by_direction.values() for _, t in found],
+        })
+
+
 def is_key_series(protocol: Protocol | None, metric: str) -> bool:
     """The few measures the history page leads with, per test: the time held for timed holds, the
     weight split for weight bearing, the sway velocity and the ellipse area for the others (the
@@ -507,6 +547,8 @@ def is_key_series(protocol: Protocol | None, metric: str) -> bool:
         return metric == "time_held_s"
     if outcome == "weight_bearing":
         return metric == "weight_left_pct"
+    if outcome == "limits_of_stability":
+        return metric == "los_max_excursion_pct"
     if outcome == "walk":  # the gates' speed overground; time walking and cadence on the treadmill
         return metric in ("walk_speed_m_s", "walking_min", "cadence_steps_min")
     return metric in ("mean_velocity_cm_s", "ellipse_area_cm2")

@@ -184,6 +184,14 @@ def session_story(store, session_id: int, protocols: dict, *, actor, wall_clock,
     for section in doc["protocols"]:
         story.append(p(section["title"], "h2"))
         story.append(p(f"{section['valid_trial_count']} valid of {section['trial_count']} analysed trial(s).", "small"))
+        if section.get("limits_of_stability"):  # one lean per direction: the test's own tables and octagon
+            from station.reports.los_report import los_flowables
+
+            story += los_flowables(section, width)
+            trials += [store.trials.get(t["id"]) for c in section["conditions"] for t in c.get("trials") or []]
+            for ref in section.get("references") or []:
+                citations.cite(ref.get("citation"), ref.get("doi"))
+            continue
         for condition in section["conditions"]:
             head = [p(condition["label"], "h3"), p(condition.get("stance") or "", "small")]
             story.append(KeepTogether(head + _trial_lines(condition)))

@@ -57,3 +57,9 @@ def test_a_run_on_the_tablet_stores_the_leans_and_the_api_returns_the_keys(tmp_p
     assert los["metrics"]["los_max_excursion_pct_f"] is not None and los["metrics"]["los_max_excursion_pct_b"] is None
     assert los["directions"]["r"]["quality_words"] == "valid" and los["directions"]["b"]["quality_words"] == "not tested"
     assert {m["key"]: m["better"] for m in los["measures"]}["los_reaction_time_s"] == "lower"
+    history = client.get(f"/api/patients/{patient['id']}/history").get_json()
+    (composite,) = [s for s in history["series"] if s["metric"] == "los_max_excursion_pct"]
+    assert composite["condition"] == "composite" and composite["key"] and composite["unit"] == "% of limit"
+    assert composite["points"][0]["value"] == pytest.approx(los["metrics"]["los_max_excursion_pct"])
+    report = client.get(f"/api/sessions/{session_id}/report.pdf")
+    assert report.status_code == 200 and report.data.startswith(b"%PDF")

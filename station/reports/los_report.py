@@ -1,0 +1,81 @@
+"""The limits-of-stability test in the session report: the composite of each measure with its unit
+and which way is better, per direction the five measures and the lean's quality in words, and an
+octagon of the maximum excursion (% of the limit) seen from above (vector, black and white).
+Built from the ``limits_of_stability`` part of a results section
+(:func:`station.protocols.lean.los_summary`)."""
+
+from __future__ import annotations
+
+import math
+
+from reportlab.graphics.shapes import Circle, Drawing, Line, Polygon, String
+from reportlab.lib import colors
+from reportlab.lib.units import mm
+
+from station.reports.layout import p, table
+from station.reports.text import number
+
+ORDER = ("f", "fr", "r", "br", "b", "bl", "l", "fl")
+SHORT = {"f": "F", "fr": "FR", "r": "R", "br": "BR", "b": "B", "bl": "BL", "l": "L", "fl": "FL"}
+ANGLE_DEG = {d: 90.0 - 45.0 * i for i, d in enumerate(ORDER)}
+"""On the page: forward up, the patient's right to the right (seen from above)."""
+EDGE_PCT = 125.0
+
+
+def octagon(los: dict, size: float) -> Drawing:
+    """Maximum excursion per direction (% of the limit): rings at 25 % steps, the limit bold."""
+    d = Drawing(size, size)
+    c, radius = size / 2, size / 2 - 9 * mm
+
+    def point(direction: str, pct: float) -> tuple[float, float]:
+        r = radius * max(0.0, min(pct, EDGE_PCT)) / EDGE_PCT
+        a = math.radians(ANGLE_DEG[direction])
+        return c + r * math.cos(a), c + r * math.sin(a)
+
+    for pct in (25, 50, 75, 100):
+        pts = [v for direction in ORDER for v in point(direction, pct)]
+        d.add(Polygon(pts, fillColor=None, strokeColor=colors.black if pct == 100 else colors.HexColor("#999999"),
+                      strokeWidth=1.2 if pct == 100 else 0.4, strokeDashArray=None if pct == 100 else [2, 2]))
+    values = {k: (los["directions"].get(k) or {}).get("values", {}).get("los_max_excursion_pct") for k in ORDER}
+    pts = [v for k in ORDER for v in point(k, values[k] or 0.0)]
+    d.add(Polygon(pts, fillColor=colors.HexColor("#dddddd"), strokeColor=colors.black, strokeWidth=1.6))
+    for k in ORDER:
+        x, y = point(k, values[k] or 0.0)
+        d.add(Circle(x, y, 1.6, fillColor=colors.white if values[k] is None else colors.black, strokeColor=colors.black))
+        ex, ey = point(k, EDGE_PCT)
+        d.add(Line(c, c, ex, ey, strokeColor=colors.HexColor("#bbbbbb"), strokeWidth=0.3))
+        a = math.radians(ANGLE_DEG[k])
+        lx, ly = c + (radius + 5 * mm) * math.cos(a), c + (radius + 5 * mm) * math.sin(a) - 2.5
+        label = f"{SHORT[k]} {'–' if values[k] is None else number(values[k], 2) + ' %'}"
+        d.add(String(lx, ly, label, fontName="Helvetica", fontSize=7, textAnchor="middle"))
+    return d
+
+
+def los_flowables(section: dict, width: float) -> list:
+    """The test's part of the report (composite, directions, octagon)."""
+    los = section["limits_of_stability"]
+    source = "the limits reached in the previous test" if los.get("limits_source") == "previous" else "the theoretical limits"
+    height = f"height {number(los.get('height_cm'), 3)} cm; " if los.get("height_cm") else ""
+    out = [p(f"{height}targets at {source}. Composite: the mean of the directions with a valid lean. "
+             "Measured on the centre of pressure.", "small")]
+    rows: list[list] = [["Measure", "Composite", "Better"]]
+    for m in los["measures"]:
+        value = los["metrics"].get(m["key"])
+        rows.append([m["label"], "–" if value is None else f"{number(value, 3)} {m['unit']}", m["better"]])
+    size = min(62 * mm, 0.4 * width)
+    composite = table(rows, [0.22 * width, 0.2 * width, 0.12 * width])
+    side = table([[octagon(los, size), composite]], [size + 4 * mm, width - size - 4 * mm], header=False, zebra=False)
+    out.append(side)
+    out.append(p("Octagon: maximum excursion per direction in % of the limit, seen from above (forward up, the "
+                 "patient's right to the right); the bold octagon is the limit; farther is better.", "small"))
+    head = ["Direction"] + [f"{m['label']} ({m['unit']})" for m in los["measures"]] + ["Quality"]
+    rows = [head]
+    for k in ORDER:
+        info = los["directions"].get(k)
+        if info is None:
+            continue
+        rows.append([info["label"]] + [number(info["values"].get(m["key"]), 3) for m in los["measures"]]
+                    + [info["quality_words"]])
+    w = width / 8
+    out.append(table(rows, [1.1 * w] + [0.95 * w] * 5 + [2.15 * w]))
+    return out
