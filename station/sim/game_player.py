@@ -8,7 +8,8 @@ plate frame, ``return_to_centre``), as a patient who watches the screen would:
 * ``reach``: lean toward each target as it appears (the person's own limits of stability may keep
   it short of a far target: a miss), back to the centre in the rests;
 * ``shift``: lean sideways to the middle of the weight band when a cycle starts, back in the rests;
-* ``track``: re-aim at the moving target every :data:`TRACK_REAIM_S` (it lags behind, as people do);
+* ``track``: re-aim every :data:`TRACK_REAIM_S` where the moving target will be
+  :data:`TRACK_LEAD_S` later (it still lags at speed, as people do);
 * ``steady``: stand still.
 
 The person's reaction time and lean dynamics are :class:`station.sim.person.VirtualPerson`'s
@@ -21,6 +22,9 @@ TRACK_REAIM_S = 0.5
 """The tracking player aims at the moving target's latest position this often, s."""
 TRACK_REACTION_S = 0.15
 """Reaction time of a re-aim while tracking (the target is already being followed), s."""
+TRACK_LEAD_S = 0.8
+"""The tracking player aims where the target will be this much later (its velocity from the last
+two states), as people anticipate a smooth movement, s."""
 
 
 class GamePlayer:
@@ -35,6 +39,7 @@ class GamePlayer:
         self._index = None
         self._phase = None
         self._next_aim_s = 0.0
+        self._seen = None  # (now_s, ap_cm, ml_cm) of the moving target's last state
 
     def on_state(self, now_s: float, state: dict) -> list[tuple[float, str, dict]]:
         game = state.get("game")
@@ -47,10 +52,14 @@ class GamePlayer:
                 moves.append((now_s, "lean_toward", {"ap_cm": float(target["ap_cm"]), "ml_cm": float(target["ml_cm"])}))
             elif phase in ("rest", "over") and self._phase == "target":
                 moves.append((now_s, "return_to_centre", {}))
-        elif game == "track" and phase == "playing" and "ap_cm" in target and now_s >= self._next_aim_s:
-            self._next_aim_s = now_s + TRACK_REAIM_S
-            moves.append((now_s, "lean_toward", {"ap_cm": float(target["ap_cm"]), "ml_cm": float(target["ml_cm"]),
-                                                 "reaction_s": TRACK_REACTION_S}))
+        elif game == "track" and phase == "playing" and "ap_cm" in target:
+            ap, ml = float(target["ap_cm"]), float(target["ml_cm"])
+            seen, self._seen = self._seen, (now_s, ap, ml)
+            if now_s >= self._next_aim_s and seen is not None and now_s - seen[0] > 1e-3:
+                self._next_aim_s = now_s + TRACK_REAIM_S
+                lead = TRACK_LEAD_S / (now_s - seen[0])
+                moves.append((now_s, "lean_toward", {"ap_cm": ap + (ap - seen[1]) * lead, "ml_cm": ml + (ml - seen[2]) * lead,
+                                                     "reaction_s": TRACK_REACTION_S}))
         elif game == "track" and phase == "over" and self._phase == "playing":
             moves.append((now_s, "return_to_centre", {}))
         self._phase = phase
