@@ -106,7 +106,7 @@ def tombstones():
     queue_length = query_int("queue_length", -1, low=0, high=2**62)
     if queue_length >= 0:
         hub().check_in(g.station, queue_length)
-    return hub().tombstones(after)
+    return hub().tombstones(after, station=g.station)
 
 
 @bp.get("/api/hub/patients")

@@ -455,6 +455,25 @@ MIGRATIONS = MIGRATIONS + (
     ),
 )
 
+MIGRATIONS = MIGRATIONS + (
+    Migration(
+        7,
+        "the hub remembers the time of each station change it applied, so that a change sent again is"
+        " recognised as a repeat only if it is the same change (a station restored from an older backup"
+        " reuses numbers for new changes)",
+        (
+            """
+            CREATE TABLE hub_applied (
+                station INTEGER NOT NULL REFERENCES hub_stations (id),
+                seq INTEGER NOT NULL,
+                at TEXT NOT NULL,
+                PRIMARY KEY (station, seq)
+            )
+            """,
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 

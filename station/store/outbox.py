@@ -281,6 +281,17 @@ class Outbox:
             conn.execute("DELETE FROM sync_outbox WHERE seq <= ?", (through_seq,))
             conn.execute("UPDATE sync_state SET pushed_total = pushed_total + ?", (pushed,))
 
+    def highest_seq(self) -> int:
+        """The highest sequence number this station ever gave a change (SQLite's AUTOINCREMENT
+        counter of the outbox; stations keep their store in SQLite)."""
+        with self._db.read() as conn:
+            try:
+                row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'sync_outbox'").fetchone()
+            except Exception:  # not SQLite: the rows still queued are what is known
+                row = None
+            pending = conn.execute("SELECT coalesce(max(seq), 0) FROM sync_outbox").fetchone()[0]
+        return max(int(pending), int(row[0]) if row is not None else 0)
+
     def length(self) -> int:
         """How many changes wait to be pushed."""
         with self._db.read() as conn:

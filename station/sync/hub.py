@@ -8,9 +8,11 @@ The hub is a :class:`~station.store.store.Store` like a station's (same schema, 
   :meth:`Hub.revoke_station` ends it. The first push binds the token to the pushing station's id,
   so a copied token is refused from another data directory.
 * **Idempotent, in order.** Each station's changes carry its sequence; the hub applies a change
-  only if its ``seq`` is above the last one applied for that station (each change and the new
-  last ``seq`` in one transaction): a repeated push (after a crash or a lost answer) changes
-  nothing. ``seq`` may skip numbers (a station drops queued changes of a patient it erased).
+  only if its ``seq`` is above the last one applied for that station (each change, the new last
+  ``seq`` and the change's time in one transaction): a repeated push (after a crash or a lost
+  answer) changes nothing. ``seq`` may skip numbers (a station drops queued changes of a patient it
+  erased). A "repeat" whose time differs from the change applied under its number is refused: the
+  station's database went back in time (restored from a backup) and reuses numbers and ids.
 * **Identity across stations.** A station's records are mapped to the hub's own ids
   (``hub_id_map``); a patient is recognised by identifier (case-insensitive), so the same patient
   measured at two stations is one hub patient.
@@ -56,6 +58,8 @@ MAX_PART_BYTES = PART_FRAMES * FRAME_DTYPE.itemsize
 TRIAL_UPDATABLE = ("status", "status_reason", "ended_at", "metrics", "valid", "validity_reason", "notes",
                    "judged_by", "judged_at", "station_valid", "station_validity_reason")
 STATION_NAME_CHARS = 64
+TOKEN_PREFIX = "bst_"
+"""Station tokens start with this (recognisable in a file or a leak; never taken for an option)."""
 ERASED = 0
 """The hub id a station's record maps to once its patient was erased on the hub."""
 
@@ -95,7 +99,7 @@ class Hub:
             name = fields.text(name, max_chars=STATION_NAME_CHARS, required=True)
         except ValueError as exc:
             raise ValidationError({"name": str(exc)}) from None
-        token = secrets.token_urlsafe(32)
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)  # never starts with "-" (an option to a command line)
         with self._db.write() as conn:
             if conn.execute("SELECT 1 FROM hub_stations WHERE name = ?", (name,)).fetchone():
                 raise Conflict(f"a station named {name!r} exists; revoke it or choose another name")
@@ -203,15 +207,15 @@ class Hub:
     def _apply(self, station: StationRef, change: object) -> bool:
         seq, entity, op, local_id, at, payload = _check_change(change)
         if op == "erase":
-            if seq <= self._last_seq(station):
-                return False
+            with self._db.read() as conn:
+                if self._repeat(conn, station, seq, at):
+                    return False
             self._erase(station, payload, at)  # its own transactions (erasure checkpoints the WAL)
             with self._db.write() as conn:
-                self._advance(conn, station, seq)
+                self._advance(conn, station, seq, at)
             return True
         with self._db.write() as conn:
-            last = conn.execute("SELECT last_seq FROM hub_stations WHERE id = ?", (station.id,)).fetchone()[0]
-            if seq <= last:
+            if self._repeat(conn, station, seq, at):
                 return False
             with self.store.outbox.muted():
                 if entity == "patient":
@@ -222,13 +226,29 @@ class Hub:
                     self._trial(conn, station, local_id, payload)
                 else:
                     self._programme(conn, station, local_id, at, payload)
-            self._advance(conn, station, seq)
+            self._advance(conn, station, seq, at)
         return True
 
     @staticmethod
-    def _advance(conn, station: StationRef, seq: int) -> None:
+    def _repeat(conn, station: StationRef, seq: int, at: str) -> bool:
+        """True if change ``seq`` was applied already; Conflict if the hub applied another change
+        under that number (the station's database went back in time: restored from a backup)."""
+        last = conn.execute("SELECT last_seq FROM hub_stations WHERE id = ?", (station.id,)).fetchone()[0]
+        if seq > last:
+            return False
+        row = conn.execute("SELECT at FROM hub_applied WHERE station = ? AND seq = ?", (station.id, seq)).fetchone()
+        if row is not None and row["at"] != at:
+            raise Conflict(f"change #{seq} of station {station.name!r} is not the one the hub applied under that "
+                           "number: the station's database was restored from an older backup. Nothing more is "
+                           "taken from it: register it again (`balance-station hub stations add NEW-NAME`) with a "
+                           "fresh data directory and pull its patients from the hub")
+        return True
+
+    @staticmethod
+    def _advance(conn, station: StationRef, seq: int, at: str) -> None:
         conn.execute("UPDATE hub_stations SET last_seq = ?, changes_applied = changes_applied + 1 WHERE id = ?",
                      (seq, station.id))
+        conn.execute("INSERT INTO hub_applied (station, seq, at) VALUES (?, ?, ?)", (station.id, seq, at))
 
     # -- id map -----------------------------------------------------------------------------
 
@@ -471,13 +491,17 @@ class Hub:
 
     # -- pulls ------------------------------------------------------------------------------
 
-    def tombstones(self, after: int, limit: int = 500) -> dict:
-        """``{"tombstones": [{"id", "identifier_hash"}], "last": id}``: erasures after ``after``."""
+    def tombstones(self, after: int, limit: int = 500, station: StationRef | None = None) -> dict:
+        """``{"tombstones": [{"id", "identifier_hash"}], "last": id}``: erasures after ``after``;
+        for a station, also ``last_seq``, the last of its changes the hub applied."""
         with self._db.read() as conn:
             rows = conn.execute("SELECT id, identifier_hash FROM hub_tombstones WHERE id > ? ORDER BY id LIMIT ?",
                                 (after, limit)).fetchall()
         items = [{"id": r["id"], "identifier_hash": r["identifier_hash"]} for r in rows]
-        return {"tombstones": items, "last": items[-1]["id"] if items else after}
+        out = {"tombstones": items, "last": items[-1]["id"] if items else after}
+        if station is not None:
+            out["last_seq"] = self._last_seq(station)
+        return out
 
     def patient_for_station(self, station: StationRef, identifier: str) -> dict:
         """A hub patient's fields for a station to measure them (pulled on demand); audited as

@@ -4,7 +4,9 @@ One :meth:`StationSync.sync_once` does, in this order:
 
 1. fetch the hub's erasure tombstones after the last one seen, and erase each patient held here
    (the station's own erasure path; not queued back to the hub); a patient whose trial is being
-   recorded is erased at a later sync;
+   recorded is erased at a later sync. A station whose database went back in time (restored
+   from a backup older than what it already pushed) is stopped here with the reason: its next
+   changes would reuse sequence numbers and ids the hub already holds;
 2. push the outbox oldest first, in batches: before a trial, its raw frames in parts (asking the
    hub which parts it has, so a cut upload resumes); after each batch the hub answers the last
    change it holds, and only those are dropped from the outbox. A station killed at any point
@@ -97,6 +99,7 @@ class StationSync:
         while True:
             answer = self.client.request("GET", "/api/hub/tombstones",
                                          query={"after": cursor, "queue_length": outbox.length()})
+            self._check_not_behind(answer.get("last_seq"))
             items = answer.get("tombstones") or []
             for item in items:
                 outcome = self._erase_here(item.get("identifier_hash"))
@@ -108,6 +111,17 @@ class StationSync:
                 outbox.set_tombstone_cursor(cursor)
             if len(items) < 500:
                 return
+
+    def _check_not_behind(self, hub_last_seq: object) -> None:
+        """SyncError if the hub already holds changes of this station beyond any it ever made: its
+        database went back in time (restored from a backup), and its next changes would reuse
+        numbers (and ids) the hub already has, so they would be taken for repeats and dropped."""
+        if isinstance(hub_last_seq, int) and hub_last_seq > self.store.outbox.highest_seq():
+            raise SyncError(
+                f"the hub already has this station's changes up to #{hub_last_seq}, more than this database ever "
+                "made: it was restored from an older backup; nothing was pushed. Register it again on the hub "
+                "(`balance-station hub stations add NEW-NAME`) and start it with a fresh data directory, "
+                "pulling its patients from the hub")
 
     def _erase_here(self, key: object) -> str:
         """``erased``, ``absent`` (no such patient here) or ``deferred`` (recording)."""

@@ -43,7 +43,7 @@ def test_hub_stations_and_sync_once_against_a_running_hub(pg_url, tmp_path, caps
     assert main(["hub", "stations", "add", "gym", "--database", pg_url, "--data-dir", str(tmp_path / "hub")]) == 0
     out = capsys.readouterr().out
     token = out.strip().splitlines()[-1]
-    assert "shown only now" in out and len(token) >= 40
+    assert "shown only now" in out and len(token) >= 40 and token.startswith("bst_")
     assert main(["hub", "stations", "add", "gym", "--database", pg_url]) == 1
     assert "exists" in capsys.readouterr().err
 

@@ -168,3 +168,39 @@ def test_a_station_upgraded_with_records_sends_them_all_at_its_first_sync(hub_st
     StationSync(gym.store, gym.client).sync_once()
     [trial] = hub_trials(hub_store, "OLD-1")
     assert hub_store.trials.get(trial["id"])["station_id"] == gym.store.outbox.station_id
+
+
+def test_a_station_restored_from_an_older_backup_stops_instead_of_overwriting(hub_store, station_factory, tmp_path):
+    import shutil
+
+    from station.store.store import Store
+    from station.sync.client import SyncError
+    from station.sync.syncer import StationSync
+
+    gym = station_factory("gym")
+    _patient_with_trial(gym.store, identifier="B-1", n_frames=100)
+    gym.sync_once()
+    gym.store.close()
+    shutil.copytree(tmp_path / "gym", tmp_path / "backup")  # the backup, taken now
+    gym.store = Store.open(tmp_path / "gym")
+    gym.store.patients.create({"identifier": "B-2", "birth_year": 1950, "sex": "M"}, actor=CLINICIAN)
+    StationSync(gym.store, gym.client).sync_once()
+    gym.store.close()
+    shutil.rmtree(tmp_path / "gym")  # the card dies; the backup is restored
+    shutil.copytree(tmp_path / "backup", tmp_path / "gym")
+    gym.store = Store.open(tmp_path / "gym")
+    with pytest.raises(SyncError, match="more than this database ever made: it was restored from an older backup"):
+        StationSync(gym.store, gym.client).sync_once()
+    gym.store.patients.create({"identifier": "B-3", "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
+    with pytest.raises(SyncError, match="HTTP 409.*restored from an older backup"):
+        StationSync(gym.store, gym.client).sync_once()
+    assert gym.store.outbox.length() == 1
+    assert "restored from an older backup" in Hub(hub_store).stations()[0]["last_error"]
+    gym.store.patients.create({"identifier": "B-4", "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
+    gym.store.patients.create({"identifier": "B-5", "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
+    with pytest.raises(SyncError, match="HTTP 409.*restored from an older backup"):
+        StationSync(gym.store, gym.client).sync_once()  # numbers beyond the hub's: still the first one refused
+    assert hub_patient(hub_store, "B-2")["sex"] == "M"  # the hub's patient #2 of this station is untouched
+    for identifier in ("B-3", "B-4", "B-5"):
+        with pytest.raises(Exception):
+            hub_patient(hub_store, identifier)
