@@ -117,7 +117,7 @@ def _convex_hull_vertices(points: np.ndarray) -> np.ndarray | None:
     monotone chain (Andrew 1979), exact orientation tests, collinear points left out. O(N) filter + O(M log M) hull. (Qhull,
     used before, gave the same diameters; importing scipy.spatial cost more than a trial's analysis.)
     """
-    x, y = points[:, 0], points[:, 1]
+    x, y = np.ascontiguousarray(points[:, 0]), np.ascontiguousarray(points[:, 1])  # (columns: strided)
     projections = (x, x + y, y, y - x, -x, -x - y, -y, x - y)  # directions 0, 45, ... 315 degrees
     octagon = points[[int(np.argmax(p)) for p in projections]]
     keep = np.zeros(points.shape[0], dtype=bool)
@@ -125,7 +125,8 @@ def _convex_hull_vertices(points: np.ndarray) -> np.ndarray | None:
     distinct = np.any(octagon != nxt, axis=1)
     if distinct.sum() >= 3:
         inside = np.ones(points.shape[0], dtype=bool)
-        for a, b in zip(octagon[distinct], nxt[distinct]):
+        # (vertices as Python floats: the same double arithmetic without numpy scalars' overhead)
+        for a, b in zip(octagon[distinct].tolist(), nxt[distinct].tolist()):
             inside &= (b[0] - a[0]) * (y - a[1]) - (b[1] - a[1]) * (x - a[0]) > 0
         keep = ~inside
     else:
@@ -173,13 +174,20 @@ def _drop_inside_polygon(points: np.ndarray, directions: int) -> np.ndarray:
     return points[~np.all(cross > 0, axis=0)]
 
 
+ALL_PAIRS_UP_TO = 96
+"""Hulls of at most this many vertices: the diameter from every pair of vertices (a few thousand
+distances), larger ones by rotating calipers."""
+
+
 def max_pairwise_distance(ap_cm: np.ndarray, ml_cm: np.ndarray) -> float:
     """Largest distance between any two samples (the trajectory's diameter), cm.
 
-    Method: convex hull (Qhull after an Akl-Toussaint filter), then all antipodal vertex pairs by
-    rotating calipers, vectorised: for each hull edge the vertex farthest from it is found by a
-    binary search on the monotone edge directions. O(N log N) time, O(N) memory; no pairwise
-    distance matrix. Collinear or identical points are handled exactly in O(N).
+    Method: convex hull (monotone chain after Akl-Toussaint filters), then the largest distance
+    between two of its vertices: every pair for a hull of at most ``ALL_PAIRS_UP_TO`` vertices
+    (the usual few tens), else all antipodal vertex pairs by rotating calipers, vectorised: for
+    each hull edge the vertex farthest from it is found by a binary search on the monotone edge
+    directions. O(N log N) time, O(N) memory; no pairwise distance matrix of the samples.
+    Collinear or identical points are handled exactly in O(N).
     """
     points = np.column_stack((ap_cm, ml_cm))
     hull = _convex_hull_vertices(points)
@@ -191,6 +199,10 @@ def max_pairwise_distance(ap_cm: np.ndarray, ml_cm: np.ndarray) -> float:
     if h <= 8:
         diff = hull[:, None, :] - hull[None, :, :]
         return float(np.sqrt((diff**2).sum(axis=-1)).max())
+    if h <= ALL_PAIRS_UP_TO:
+        # every pair of vertices (the antipodal ones among them): one array operation instead of
+        # the calipers' two dozen on a hull of a few tens of vertices
+        return float(np.hypot(hull[:, None, 0] - hull[None, :, 0], hull[:, None, 1] - hull[None, :, 1]).max())
     edges = np.roll(hull, -1, axis=0) - hull
     theta = np.arctan2(edges[:, 1], edges[:, 0])
     theta = theta[0] + np.concatenate(([0.0], np.cumsum(np.mod(np.diff(theta), 2 * np.pi))))
