@@ -86,8 +86,36 @@ GAIT_LABELS = {
 """Labels of the walk, gait (DESIGN.md §8) and trunk-sway keys, which measures.py does not describe."""
 
 
+def _los_labels() -> dict[str, str]:
+    from station.analysis.limits_of_stability import DIRECTIONS, MEASURES
+
+    words = {"los_reaction_time_s": "reaction time", "los_movement_velocity_deg_s": "movement velocity",
+             "los_endpoint_excursion_pct": "endpoint excursion (% of the limit)",
+             "los_max_excursion_pct": "maximum excursion (% of the limit)",
+             "los_directional_control_pct": "directional control"}
+    sides = {"f": "forward", "fr": "forward-right", "r": "right", "br": "backward-right", "b": "backward",
+             "bl": "backward-left", "l": "left", "fl": "forward-left"}
+    out = {}
+    for m in MEASURES:
+        out[m] = f"Limits of stability: {words[m]}, composite"
+        out.update({f"{m}_{d}": f"Limits of stability: {words[m]}, {sides[d]}" for d in DIRECTIONS})
+    return out
+
+
+LOS_LABELS = _los_labels()
+"""Labels of the limits-of-stability keys: each direction's measure and the composite, each its own
+Observation (a direction is not an axis: ``los_max_excursion_pct_r`` is the lean to the right)."""
+
+
+def _unit_key(key: str) -> str:
+    """The part of a key that ends with its unit (a limits-of-stability key ends with a direction)."""
+    return key.rsplit("_", 1)[0] if key in LOS_LABELS and key.rsplit("_", 1)[0] in LOS_LABELS else key
+
+
 def family(key: str) -> str:
     """The code of the Observation that carries ``key`` (itself when it is not a component)."""
+    if key in LOS_LABELS:
+        return key
     if key in PARENTS:
         return PARENTS[key]
     return _AXIS.sub("", key, count=1)
@@ -97,6 +125,7 @@ def ucum(key: str) -> str:
     """The UCUM code of a measure key's unit (``1`` for a dimensionless one, ``{steps}`` for a count of steps)."""
     if key == "steps":
         return "{steps}"
+    key = _unit_key(key)
     for suffix, code, _human in _UNITS:
         if key.endswith(suffix):
             return code
@@ -107,6 +136,7 @@ def unit_words(key: str) -> str:
     """The unit as people write it (``cm²``), '' for a dimensionless one."""
     if key == "steps":
         return "steps"
+    key = _unit_key(key)
     for suffix, _code, human in _UNITS:
         if key.endswith(suffix):
             return human
@@ -118,6 +148,8 @@ def display(key: str) -> str:
     """The code's display: the measure's label (a family without a value of its own says so)."""
     if key in GAIT_LABELS:
         return GAIT_LABELS[key]
+    if key in LOS_LABELS:
+        return LOS_LABELS[key]
     described = measures.describe(key)
     if described["label"] != key:
         return described["label"]
@@ -137,7 +169,7 @@ def catalogue_keys() -> list[str]:
 
 @lru_cache(maxsize=1)
 def _catalogue_keys() -> tuple[str, ...]:
-    return tuple(dict.fromkeys(list(measures.known_keys()) + list(GAIT_LABELS)))
+    return tuple(dict.fromkeys(list(measures.known_keys()) + list(GAIT_LABELS) + list(LOS_LABELS)))
 
 
 def catalogue() -> list[dict]:

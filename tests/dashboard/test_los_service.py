@@ -63,3 +63,7 @@ def test_a_run_on_the_tablet_stores_the_leans_and_the_api_returns_the_keys(tmp_p
     assert composite["points"][0]["value"] == pytest.approx(los["metrics"]["los_max_excursion_pct"])
     report = client.get(f"/api/sessions/{session_id}/report.pdf")
     assert report.status_code == 200 and report.data.startswith(b"%PDF")
+    bundle = client.get(f"/api/sessions/{session_id}/fhir.json").get_json()
+    values = {e["resource"]["code"]["coding"][0]["code"]: e["resource"].get("valueQuantity")
+              for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"}
+    assert values["los_max_excursion_pct_r"]["code"] == "%" and values["los_reaction_time_s_f"]["unit"] == "s"
