@@ -3,8 +3,9 @@ for the store's second backend (the hub). Started on first use, once per run; st
 at the end.
 
 * ``pg_cluster``: the running cluster (``url(name)``, ``create_database``, ``admin``);
-* ``pg_url``: the URL of a fresh database of its own, already at the latest schema (a copy of a
-  template migrated once), dropped after the test;
+* ``pg_url``: the URL of a database at the latest schema, empty: one database migrated once per
+  run, emptied before each test (its other connections ended, every row deleted and every id
+  sequence restarted, the schema version restored), which costs far less than a new database;
 * ``pg_empty_url``: the URL of a fresh empty database (migration tests).
 
 Where PostgreSQL is missing, the tests that need it skip only if it cannot be installed here (no
@@ -21,7 +22,7 @@ import pytest
 
 from postgres_cluster import Cluster, find_bindir
 
-_TEMPLATE = "balance_template"
+_SHARED = "balance_tests"
 _names = itertools.count(1)
 
 
@@ -40,24 +41,40 @@ def pg_cluster():
 
 
 @pytest.fixture(scope="session")
-def _pg_template(pg_cluster) -> str:
+def _pg_shared(pg_cluster):
+    """The migrated database: (url, the SQL that empties it, version)."""
+    import psycopg
+
     from station.store.pg import PgDatabase
 
-    url = pg_cluster.create_database(_TEMPLATE)
+    url = pg_cluster.create_database(_SHARED)
     db = PgDatabase(url)
     try:
         db.migrate()
+        version = db.schema_version()
     finally:
         db.close()
-    return _TEMPLATE
+    with psycopg.connect(url, autocommit=True) as conn:
+        tables = [r[0] for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'station_schema_version'")]
+        sequences = [r[0] for r in conn.execute("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")]
+    # replica role: no triggers (the audit log's append-only guard) nor foreign key checks while emptying
+    empty = ("SET session_replication_role = replica; " + "".join(f"DELETE FROM {t}; " for t in tables)
+             + "".join(f"ALTER SEQUENCE {s} RESTART; " for s in sequences) + "RESET session_replication_role")
+    return url, empty, version
 
 
 @pytest.fixture
-def pg_url(pg_cluster, _pg_template):
-    name = f"t{os.getpid()}_{next(_names)}"
-    url = pg_cluster.create_database(name, template=_pg_template)
-    yield url
-    pg_cluster.drop_database(name)
+def pg_url(_pg_shared):
+    import psycopg
+
+    url, empty, version = _pg_shared
+    with psycopg.connect(url, autocommit=True) as conn:  # a test may have ended every other connection
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                     " WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        conn.execute(empty)
+        conn.execute("UPDATE station_schema_version SET version = %s", (version,))
+    return url
 
 
 @pytest.fixture

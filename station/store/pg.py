@@ -54,6 +54,8 @@ CONNECT_TIMEOUT_S = 5
 """How long a connection attempt waits for the server, s."""
 MAX_READERS = 16
 """Default bound of pooled reader connections of one process."""
+_BEGIN_WRITE = f"BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({WRITER_LOCK_KEY})"
+"""One round trip (no parameters: the simple query protocol runs both statements)."""
 ERASURE_TABLES = ("patients", "sessions", "trials", "trial_chunks", "programme_assignments", "programme_sessions",
                   "programme_visits", "programme_visit_sessions", "programme_pauses")
 """Tables vacuumed after an erasure."""
@@ -355,8 +357,7 @@ class PgDatabase:
             depth = self._depth
             if depth == 0:
                 try:
-                    self._writer = self._begin(self._writer, "BEGIN ISOLATION LEVEL READ COMMITTED")
-                    self._writer.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK_KEY,))
+                    self._writer = self._begin(self._writer, _BEGIN_WRITE)
                 except Exception as exc:
                     self._rollback_quietly(self._writer)
                     raise self._store_error(exc) from None

@@ -70,6 +70,8 @@ def migrate_postgres(conn, migrations: tuple[Migration, ...] = MIGRATIONS) -> li
     translated = {m.version: postgres_statements(m) for m in migrations}  # untranslatable: fail before any change
     latest = migrations[-1].version
     applied: list[int] = []
+    if schema_version(conn) == latest:  # the usual start: one look, no lock
+        return applied
     for migration in (None,) + tuple(migrations):
         conn.raw.execute("BEGIN")
         try:

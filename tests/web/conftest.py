@@ -1,5 +1,9 @@
 """Fixtures for the web tests: an app on a temporary data directory with a settable wall clock and
-cheap password hashing, accounts, signed-in API clients, stored records."""
+cheap password hashing, accounts, signed-in API clients, stored records.
+
+The app's store is SQLite (a station); a test module that sets ``BACKENDS = ("sqlite",
+"postgresql")`` runs each of its tests on the hub too: the app with ``HUB`` on a fresh PostgreSQL
+database (tests/conftest.py), as ``balance-station hub`` composes it."""
 
 from __future__ import annotations
 
@@ -16,11 +20,28 @@ def wall():
     return clinic_data.WallClock()
 
 
+def pytest_generate_tests(metafunc):
+    backends = getattr(metafunc.module, "BACKENDS", None)
+    if backends and "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", backends)
+
+
 @pytest.fixture
-def app(tmp_path, wall):
-    app = create_app(
-        {"DATA_DIR": str(tmp_path / "data"), "PASSWORD_COST": clinic_data.CHEAP_COST, "WALL_CLOCK": wall, "TESTING": True}
-    )
+def backend() -> str:
+    return "sqlite"
+
+
+@pytest.fixture
+def app(request, backend, tmp_path, wall):
+    config = {"DATA_DIR": str(tmp_path / "data"), "PASSWORD_COST": clinic_data.CHEAP_COST, "WALL_CLOCK": wall,
+              "TESTING": True}
+    if backend == "postgresql":
+        from station.store.store import Store
+
+        config["STORE"] = Store.open_service(tmp_path / "data", wall_clock=wall, password_cost=clinic_data.CHEAP_COST,
+                                             database=request.getfixturevalue("pg_url"))
+        config["HUB"] = True
+    app = create_app(config)
     yield app
     app.extensions["station_store"].close()
 

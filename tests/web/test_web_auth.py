@@ -8,6 +8,8 @@ import pytest
 
 from web_support import ADMIN_PW, CLINICIAN_PW, ApiClient, fingerprint
 
+BACKENDS = ("sqlite", "postgresql")  # the hub serves the same API on PostgreSQL (conftest)
+
 
 def form_csrf(html: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)

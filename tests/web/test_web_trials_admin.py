@@ -14,6 +14,8 @@ import pytest
 from station.store.audit import Actor
 from web_support import CAL, CLINICIAN_PW, ApiClient, clinic_data, fingerprint
 
+BACKENDS = ("sqlite", "postgresql")  # the hub serves the same API on PostgreSQL (conftest)
+
 # -- trials --------------------------------------------------------------------------------------
 
 
@@ -34,7 +36,7 @@ def test_partial_trial_is_shown_as_partial(clinician, store, records):
     writer.flush()
     from station.store.store import Store
 
-    with Store.open(store.data_dir) as other:  # what the next service start does
+    with Store.open(store.data_dir, database=store.database_url) as other:  # what the next service start does
         other.recover_partial_trials()
     trial = clinician.get(f"/api/trials/{writer.trial_id}").json
     assert trial["status"] == "partial" and trial["valid"] is False and trial["frame_count"] == 40
