@@ -108,6 +108,7 @@ def stored_result(protocol: Protocol, trial: dict) -> TrialResult | None:
         analysis_end_s=outcome.get("analysis_end_s"),
         metrics=doc if doc.get("metrics") else None,
         metrics_note=str(outcome.get("metrics_note") or doc.get("note") or ""),
+        training=outcome.get("training") if isinstance(outcome.get("training"), dict) else None,
     )
     return result
 

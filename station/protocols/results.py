@@ -359,4 +359,7 @@ def summarise(protocol: Protocol, results: list, *, age_y: float | None = None) 
         from station.protocols.lean import los_summary
 
         out["limits_of_stability"] = los_summary(protocol, results, conditions)
+    if protocol.outcome == "training":  # each game played: its schedule, result and minutes
+        out["training"] = [{**r.training, "trial": r.plan.trial, "valid": r.valid, "completed": r.completed}
+                           for r in results if r.training]
     return out

@@ -88,3 +88,11 @@ def test_a_game_is_played_stored_and_counted_in_the_programme(store):
     session = store.programmes.get(programme["id"])["sessions"][0]
     assert stored["dose"]["programme_session_id"] == session["id"]
     assert session["status"] == "done" and session["dose"] == {"minutes": row["minutes"]}
+    # The session's results (as the results page reads them back from the store) carry the game.
+    from station.protocols.report import stored_result
+    from station.protocols.results import summarise
+
+    protocol = builtin_protocols()["biofeedback-training"]
+    summary = summarise(protocol, [stored_result(protocol, store.trials.get(row["trial_id"]))])
+    (game,) = summary["training"]
+    assert game["result"]["score"] == row["score"] and game["schedule"]["seed"] == 12 and game["valid"]

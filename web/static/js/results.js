@@ -227,6 +227,7 @@
 
   function renderProtocol(section) {
     if (section.limits_of_stability) return LosResults.render(section); // one lean per direction: los_results.js
+    if (section.training) return GameResults.render(section); // training games: game_results.js
     const box = el("section", { class: "protocol-results", dataset: { protocol: section.protocol } },
       el("h2", {}, section.title),
       el("p", { class: "muted" }, `${section.valid_trial_count} valid of ${section.trial_count} analysed trials.`),
