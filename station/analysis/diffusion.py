@@ -26,6 +26,7 @@ analysis of center-of-pressure trajectories. Exp Brain Res 95(2):308-318.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 
@@ -38,6 +39,7 @@ MAX_CRITICAL_S = 5.0
 _MIN_SIDE = 3
 
 
+@lru_cache(maxsize=64)
 def next_fast_len_real(target: int) -> int:
     """The smallest length >= ``target`` whose only prime factors are 2, 3 and 5 (fast for a real
     FFT); the same as ``scipy.fft.next_fast_len(target, real=True)``, without importing scipy.fft
@@ -96,22 +98,25 @@ def mean_square_displacement(x: np.ndarray, max_lag: int) -> np.ndarray:
     return np.maximum(msd, 0.0)
 
 
-def _hinge_fit(t: np.ndarray, y: np.ndarray, lo: int, hi: int):
-    """Best continuous two-segment fit with the knot at index b in [lo, hi]; returns b, a, s1, s2.
+def _hinge_fit(t: np.ndarray, curves: np.ndarray, lo: int, hi: int) -> list[tuple[int, float, float, float]]:
+    """Best continuous two-segment fit of each row of ``curves`` with the knot at index b in
+    [lo, hi]; returns (b, a, s1, s2) per row.
 
     Model: y = a + s1 t for t <= t_b, y = a + s1 t_b + s2 (t - t_b) beyond. For each candidate b the
-    3x3 normal equations are built from prefix sums (O(1) each) and solved in one batched call.
+    3x3 normal equations are built from prefix sums (O(1) each) and solved by Cramer's rule,
+    vectorised over the candidates and the rows (each row's numbers are those of fitting it alone:
+    element-wise operations and running sums along the row).
     """
     c1 = np.cumsum(np.ones_like(t))
     ct = np.cumsum(t)
     ctt = np.cumsum(t * t)
-    cy = np.cumsum(y)
-    cty = np.cumsum(t * y)
+    cy = np.cumsum(curves, axis=1)
+    cty = np.cumsum(t * curves, axis=1)
     b = np.arange(lo, hi + 1)
     tb = t[b]
-    n_all, t_all, tt_all, y_all, ty_all = c1[-1], ct[-1], ctt[-1], cy[-1], cty[-1]
+    n_all, t_all, tt_all, y_all, ty_all = c1[-1], ct[-1], ctt[-1], cy[:, -1:], cty[:, -1:]
     # left part: indices 0..b (t <= t_b); right part: b+1..end
-    nl, tl, ttl, yl, tyl = c1[b], ct[b], ctt[b], cy[b], cty[b]
+    nl, tl, ttl, yl, tyl = c1[b], ct[b], ctt[b], cy[:, b], cty[:, b]
     nr, tr, ttr, yr, tyr = n_all - nl, t_all - tl, tt_all - ttl, y_all - yl, ty_all - tyl
     # basis: [1, min(t, tb), max(t - tb, 0)]
     g11 = np.full_like(tb, n_all)
@@ -120,7 +125,7 @@ def _hinge_fit(t: np.ndarray, y: np.ndarray, lo: int, hi: int):
     g22 = ttl + nr * tb * tb
     g23 = tb * (tr - nr * tb)
     g33 = ttr - 2.0 * tb * tr + nr * tb * tb
-    r1 = np.full_like(tb, y_all)
+    r1 = np.broadcast_to(y_all, yl.shape)
     r2 = tyl + tb * yr
     r3 = tyr - tb * yr
     # symmetric 3x3 solve by Cramer's rule, vectorised over the candidates
@@ -128,16 +133,15 @@ def _hinge_fit(t: np.ndarray, y: np.ndarray, lo: int, hi: int):
     c12 = g13 * g23 - g12 * g33
     c13 = g12 * g23 - g13 * g22
     det = g11 * c11 + g12 * c12 + g13 * c13
+    squares = np.array([[float(np.einsum('i,i->', y, y))] for y in curves])  # one sum per row, as alone
     with np.errstate(divide="ignore", invalid="ignore"):
         a = (r1 * c11 + r2 * c12 + r3 * c13) / det
         s1 = (g11 * (r2 * g33 - g23 * r3) - r1 * (g12 * g33 - g23 * g13) + g13 * (g12 * r3 - r2 * g13)) / det
         s2 = (g11 * (g22 * r3 - r2 * g23) - g12 * (g12 * r3 - r2 * g13) + r1 * (g12 * g23 - g22 * g13)) / det
-        sse = float(np.einsum('i,i->', y, y)) - (a * r1 + s1 * r2 + s2 * r3)
+        sse = squares - (a * r1 + s1 * r2 + s2 * r3)
     sse = np.where(np.isfinite(sse), sse, np.inf)
-    coef = np.stack((a, s1, s2), -1)
-    best = int(np.argmin(sse))
-    a, s1, s2 = coef[best]
-    return int(b[best]), float(a), float(s1), float(s2)
+    best = np.argmin(sse, axis=1)
+    return [(int(b[k]), float(a[row, k]), float(s1[row, k]), float(s2[row, k])) for row, k in enumerate(best)]
 
 
 def _loglog_slope(t: np.ndarray, y: np.ndarray) -> float | None:
@@ -175,7 +179,10 @@ def diffusion_measures(ap_cm: np.ndarray, ml_cm: np.ndarray, fs_hz: float) -> di
     lo = max(_MIN_SIDE - 1, int(math.ceil(MIN_CRITICAL_S * fs_hz)) - 1)
     hi = min(max_lag - 1 - _MIN_SIDE, int(math.floor(MAX_CRITICAL_S * fs_hz)) - 1)
     out: dict[str, float | None] = {}
-    for name, curve in (("ap", msd[0]), ("ml", msd[1]), ("r", msd[0] + msd[1])):
+    curves = np.vstack((msd, msd[0] + msd[1]))  # ap, ml, r
+    fitted = curves.any(axis=1) if hi >= lo else np.zeros(3, dtype=bool)  # MSD >= 0: any > 0 is any != 0
+    fits = iter(_hinge_fit(t, curves[fitted], lo, hi) if fitted.any() else [])
+    for name, curve, fit in zip(("ap", "ml", "r"), curves, fitted):
         keys = (
             f"sda_critical_time_{name}_s",
             f"sda_critical_msd_{name}_cm2",
@@ -184,10 +191,10 @@ def diffusion_measures(ap_cm: np.ndarray, ml_cm: np.ndarray, fs_hz: float) -> di
             f"sda_h_short_{name}",
             f"sda_h_long_{name}",
         )
-        if not np.any(curve > 0) or hi < lo:
+        if not fit:
             out.update(dict.fromkeys(keys, None))
             continue
-        b, a, s1, s2 = _hinge_fit(t, curve, lo, hi)
+        b, a, s1, s2 = next(fits)
         h_short = _loglog_slope(t[: b + 1], curve[: b + 1])
         h_long = _loglog_slope(t[b:], curve[b:])
         out.update(
