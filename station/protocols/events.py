@@ -28,6 +28,11 @@ Event kinds (``data`` keys):
 ``protocol_finished``  summary (see :mod:`station.protocols.results`)
 ``fault``              message (the station cannot run a trial: plate down, no data)
 
+Limits-of-stability tests (:mod:`station.protocols.lean`) add:
+
+``go``                 direction, direction_words, target_cm {ap_cm, ml_cm}, distance_cm, limit_deg,
+                       centre_cm (the start position): the go signal of a lean (recording starts)
+
 Walk tests (:mod:`station.protocols.walk`) add:
 
 ``gates``              gates [{gate, position_m, pin, broken, armed, crossed_at_s}], used_m: when armed
