@@ -31,8 +31,14 @@ from station.sync.client import HubClient, HubRefused, SyncError
 from station.sync.records import frame_parts, record_of
 
 HUB_ACTOR = Actor(None, "hub")
+MAX_PUSH_BYTES = 128 * 1024
+"""The hub's bound of a push body (:data:`web.hub_api.PUSH_MAX_BYTES`)."""
 BATCH_CHANGES = 100
-BATCH_BYTES = 256 * 1024
+BATCH_BYTES = 96 * 1024
+"""Largest push body (the hub takes up to 128 kB: room for one large change past the mark)."""
+BATCH_TRIALS = 10
+"""Trials per push: each moves its frames into place on the hub, so a push stays short even when
+ten stations wait for the hub's one writer."""
 
 
 @dataclass
@@ -147,15 +153,21 @@ class StationSync:
             rows = outbox.pending(self.batch_changes)
             if not rows:
                 return
-            batch, size, through, processed = [], 0, 0, 0
+            batch, size, through, processed, trials = [], 0, 0, 0, 0
             for row in rows:
                 payload = record_of(self.store, row)
                 if payload is not None:
                     item = {"seq": row["seq"], "entity": row["entity"], "op": row["op"], "local_id": row["local_id"],
                             "at": row["at"], "payload": payload}
                     item_size = len(json.dumps(item, separators=(",", ":")))
-                    if batch and size + item_size > self.batch_bytes:
+                    if batch and (size + item_size > self.batch_bytes or (row["entity"] == "trial" and
+                                                                         trials >= BATCH_TRIALS)):
                         break
+                    if item_size > MAX_PUSH_BYTES - 1024:
+                        raise SyncError(f"the station's {row['entity']} #{row['local_id']} is too large to push "
+                                        f"({item_size // 1024} kB, the hub takes {MAX_PUSH_BYTES // 1024} kB); "
+                                        "report this to the station's maintainers")
+                    trials += row["entity"] == "trial"
                     if row["entity"] == "trial":
                         report.frame_parts += self._upload_frames(row["local_id"], payload["parts"])
                     batch.append(item)
