@@ -302,6 +302,7 @@ def _protocol_results(protocol: Protocol, trials: list[dict], age_y: float | Non
         "valid_trial_count": summary["valid_trial_count"],
         "other_trials": [line for line in lines if line["condition"] not in {c["id"] for c in conditions}],
         "limits_of_stability": summary.get("limits_of_stability"),
+        "training": summary.get("training"),
     }
 
 

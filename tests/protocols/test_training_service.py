@@ -88,11 +88,10 @@ def test_a_game_is_played_stored_and_counted_in_the_programme(store):
     session = store.programmes.get(programme["id"])["sessions"][0]
     assert stored["dose"]["programme_session_id"] == session["id"]
     assert session["status"] == "done" and session["dose"] == {"minutes": row["minutes"]}
-    # The session's results (as the results page reads them back from the store) carry the game.
-    from station.protocols.report import stored_result
-    from station.protocols.results import summarise
+    # The session's results (GET /api/sessions/<id>/results, read back from the store) carry the game.
+    from station.protocols.report import session_results
 
-    protocol = builtin_protocols()["biofeedback-training"]
-    summary = summarise(protocol, [stored_result(protocol, store.trials.get(row["trial_id"]))])
-    (game,) = summary["training"]
+    doc = session_results(store, row["session_id"], builtin_protocols(), actor=ACTOR)
+    (section,) = doc["protocols"]
+    (game,) = section["training"]
     assert game["result"]["score"] == row["score"] and game["schedule"]["seed"] == 12 and game["valid"]
