@@ -15,6 +15,8 @@ frame part 56 kB) before they are read.
     ``{"on_hub", "parts"}``: which frame parts of a station's trial the hub holds.
 ``PUT /api/hub/trials/<local_id>/parts/<part_no>``
     one part, ``application/octet-stream``, headers ``X-First-Seq`` and ``X-Frames``.
+``DELETE /api/hub/trials/<local_id>/parts``
+    drop the parts of a trial that will never come (its patient was erased at the station).
 ``GET /api/hub/tombstones?after=N[&queue_length=Q]``
     erasures after tombstone ``N``; ``queue_length`` checks the station in (its last sync and
     queue on the stations page, also when it has nothing to push).
@@ -97,6 +99,13 @@ def put_part(local_id: int, part_no: int):
         return api_error(400, "X-First-Seq and X-Frames headers (integers) are required")
     hub().store_part(g.station, local_id, part_no, first_seq, n_frames, request.get_data(cache=False))
     return {"stored": part_no}
+
+
+@bp.delete("/api/hub/trials/<int:local_id>/parts")
+@station_only
+def drop_parts(local_id: int):
+    hub().drop_parts(g.station, local_id)
+    return {"dropped": local_id}
 
 
 @bp.get("/api/hub/tombstones")

@@ -14,7 +14,8 @@ entity     op                payload
 ========== ================= ==================================================================
 patient    create, update    the fields changed, with their values *at the time of the change*
                              (the hub merges them last-writer-wins per field by ``at``)
-patient    erase             ``identifier_hash`` (:func:`identifier_hash`), nothing else
+patient    erase             ``identifier_hash`` (:func:`identifier_hash`) and ``unsent_trials``
+                             (queued trials whose frame parts the hub may hold: dropped there)
 patient    link              ``identifier``: a patient pulled from the hub (no fields: the hub
                              has them)
 session    upsert            none: the session is read when pushed (whole-record upsert)
@@ -224,6 +225,10 @@ class Outbox:
         key = conn.execute("SELECT identifier_hash FROM sync_patient_keys WHERE patient_id = ?",
                            (patient_id,)).fetchone()
         conn.execute("DELETE FROM sync_patient_keys WHERE patient_id = ?", (patient_id,))
+        # trials queued but not yet on the hub may have frame parts there already: say which
+        unsent = sorted({r[0] for r in conn.execute(
+            "SELECT local_id FROM sync_outbox WHERE patient_id = ? AND entity = 'trial'", (patient_id,))})
+        self._local.unsent_trials = unsent
         conn.execute("DELETE FROM sync_outbox WHERE patient_id = ?", (patient_id,))
         if key is None:
             return
@@ -234,7 +239,13 @@ class Outbox:
             conn.execute("INSERT INTO hub_tombstones (identifier_hash, erased_at) VALUES (?, ?)",
                          (key["identifier_hash"], utc_iso(self._now())))
         elif self._queueing:
-            self._add(conn, "patient", patient_id, None, "erase", {"identifier_hash": key["identifier_hash"]})
+            self._add(conn, "patient", patient_id, None, "erase",
+                      {"identifier_hash": key["identifier_hash"], "unsent_trials": unsent})
+
+    def unsent_trials_of_last_erasure(self) -> list[int]:
+        """The trials of the patient this thread erased last that were still queued (their frame
+        parts may wait on the hub: the sync has them dropped)."""
+        return list(getattr(self._local, "unsent_trials", []))
 
     def _stamp_on_hub(self, conn: sqlite3.Connection, patient_id: int, changed) -> None:
         """On the hub, a patient edited there (not by the sync, which stamps the change's own

@@ -370,6 +370,11 @@ class Hub:
         key = payload.get("identifier_hash")
         if not isinstance(key, str) or len(key) != 64:
             raise ValidationError({"identifier_hash": "must be the 64 hex digits of the identifier's hash"})
+        unsent = payload.get("unsent_trials", [])
+        if not isinstance(unsent, list) or len(unsent) > 100_000:
+            raise ValidationError({"unsent_trials": "must be a list of trial ids"})
+        for trial_local_id in unsent:
+            self.drop_parts(station, _int({"trial": trial_local_id}, "trial"))
         with self._db.read() as conn:
             row = conn.execute("SELECT k.patient_id, p.identifier FROM sync_patient_keys k"
                                " JOIN patients p ON p.id = k.patient_id WHERE k.identifier_hash = ?", (key,)).fetchone()
@@ -488,6 +493,11 @@ class Hub:
                          (station.id, trial_local_id, part_no))
             conn.execute("INSERT INTO hub_uploads (station, trial_local_id, part_no, first_seq, n_frames, data)"
                          " VALUES (?, ?, ?, ?, ?, ?)", (station.id, trial_local_id, part_no, first_seq, n_frames, data))
+
+    def drop_parts(self, station: StationRef, trial_local_id: int) -> None:
+        """Forget the frame parts of a station's trial that will never come (its patient was erased)."""
+        with self._db.write() as conn:
+            conn.execute("DELETE FROM hub_uploads WHERE station = ? AND trial_local_id = ?", (station.id, trial_local_id))
 
     # -- pulls ------------------------------------------------------------------------------
 

@@ -143,6 +143,8 @@ class StationSync:
             return "deferred"
         except NotFound:
             return "absent"
+        for trial_id in self.store.outbox.unsent_trials_of_last_erasure():  # parts of theirs the hub may hold
+            self.client.request("DELETE", f"/api/hub/trials/{trial_id}/parts")
         return "erased"
 
     # -- pushing ----------------------------------------------------------------------------

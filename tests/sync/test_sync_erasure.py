@@ -84,3 +84,27 @@ def test_an_erasure_at_a_station_erases_on_the_hub_and_at_the_others(hub_store, 
     assert len(Hub(hub_store).tombstones(0)["tombstones"]) == 1
     assert gym.sync_once().erased == 1
     assert ward.sync_once().erased == 0  # its own erasure comes back as a tombstone: nothing left to erase
+
+
+@pytest.mark.parametrize("erased_on", ["station", "hub"])
+def test_frame_parts_of_an_erased_patient_do_not_stay_on_the_hub(hub_store, station_factory, erased_on):
+    gym = station_factory("gym")
+    patient = gym.store.patients.create({"identifier": "P-U", "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
+    gym.sync_once()
+    session = gym.store.sessions.create(patient["id"], {}, actor=CLINICIAN)
+    add_trial(gym.store, session["id"], 5000)  # 6 parts
+    gym.client._send.cut_after(5)  # tombstones, parts status, 3 parts: then cut
+    with pytest.raises(HubUnreachable):
+        gym.sync_once()
+    with hub_store.db.read() as conn:
+        assert conn.execute("SELECT count(*) FROM hub_uploads").fetchone()[0] == 3
+    gym.client._send.restore()
+    if erased_on == "station":
+        gym.store.patients.erase(patient["id"], "P-U", actor=CLINICIAN)
+    else:
+        hub_store.patients.erase(hub_patient(hub_store, "P-U")["id"], "P-U", actor=CLINICIAN)
+    gym.sync_once()
+    with hub_store.db.read() as conn:
+        assert conn.execute("SELECT count(*) FROM hub_uploads").fetchone()[0] == 0
+    assert hub_store.patients.search(archived="all")["total"] == 0
+    assert gym.store.outbox.length() == 0
