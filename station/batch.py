@@ -76,6 +76,36 @@ def _ignore_interrupt() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+KEEP_FREED_BYTES = 64 << 20
+"""Freed memory the C library's allocator keeps for reuse instead of returning it to the system
+(:func:`keep_freed_memory`), bytes."""
+
+
+def keep_freed_memory() -> bool:
+    """Ask glibc's allocator to keep freed memory for the next file instead of returning it to the
+    system after each one: blocks up to ``KEEP_FREED_BYTES / 2`` come from the heap, not from a
+    fresh mapping each time (``M_MMAP_THRESHOLD``), and up to ``KEEP_FREED_BYTES`` of free heap is
+    kept (``M_TRIM_THRESHOLD``). A 60 s trial allocates a few arrays of 50-500 kB per metric; each
+    fresh mapping costs page faults (about 250 a file, 0.5-1 ms of system time), and the batch's
+    CPU per trial dropped by about 9 % (``bench analysis --batch``, alternating runs). Memory stays
+    bounded: the kept blocks are reused by the next file. Called before the workers are forked
+    (they inherit it); False where there is no glibc ``mallopt`` (nothing changes)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # <malloc.h>
+    return bool(mallopt(m_mmap_threshold, KEEP_FREED_BYTES // 2)) and bool(mallopt(m_trim_threshold, KEEP_FREED_BYTES))
+
+
+KEEP_FREED_FROM_FILES = 50
+"""Batches of this many files or more keep freed memory (:func:`keep_freed_memory`)."""
+
+
 def _mp_context():
     import multiprocessing
 
@@ -94,6 +124,8 @@ def run_local(
     """``func(item)`` for every item, in order, on ``jobs`` processes (``jobs == 1``: here, in
     this process). ``total`` is the number of items (for the chunk size); ``lost(item, reason)``
     is the result of an item whose worker died while running it alone."""
+    if total >= KEEP_FREED_FROM_FILES:
+        keep_freed_memory()
     if jobs <= 1:
         for item in items:
             yield func(item)

@@ -165,3 +165,16 @@ def test_batch_usage_errors_exit_2_in_one_line(tmp_path, capsys, command, argv, 
     err = capsys.readouterr().err
     assert status == 2
     assert err.startswith(f"balance-station {command}: {needle}") and len(err.strip().splitlines()) == 1
+
+
+def test_freed_memory_kept_for_the_next_file_where_glibc_allows_it():
+    """Set in a fresh process (it changes the allocator of the process that calls it): True with
+    glibc, False elsewhere; a batch's results are the same either way (the other tests)."""
+    import platform
+    import subprocess
+    import sys
+
+    code = "from station.batch import keep_freed_memory; print(keep_freed_memory())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    expected = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+    assert out == str(expected)
