@@ -29,6 +29,7 @@ import math
 from functools import lru_cache
 
 import numpy as np
+from numpy.fft import irfft, rfft  # at import (numpy loads it on first use): forked batch workers inherit it
 
 MAX_LAG_S = 10.0
 """Longest lag of the diffusion plot, s (Collins & De Luca 1993 used 10 s)."""
@@ -86,8 +87,8 @@ def mean_square_displacement(x: np.ndarray, max_lag: int) -> np.ndarray:
     x = np.atleast_2d(np.asarray(x, dtype=np.float64))
     n = x.shape[1]
     size = next_fast_len_real(2 * n)
-    spectrum = np.fft.rfft(x, n=size, axis=1)
-    acf = np.fft.irfft(spectrum * np.conj(spectrum), n=size, axis=1)[:, 1 : max_lag + 1]
+    spectrum = rfft(x, n=size, axis=1)
+    acf = irfft(spectrum * np.conj(spectrum), n=size, axis=1)[:, 1 : max_lag + 1]
     sq = x * x
     csum = np.concatenate((np.zeros((x.shape[0], 1)), np.cumsum(sq, axis=1)), axis=1)
     total = csum[:, -1:]

@@ -33,6 +33,7 @@ import math
 from functools import lru_cache
 
 import numpy as np
+from numpy.fft import rfft  # at import (numpy loads it on first use): forked batch workers inherit it
 from numpy.lib.stride_tricks import sliding_window_view
 
 BAND_HZ = (0.15, 5.0)
@@ -95,7 +96,7 @@ def welch_psd(x: np.ndarray, fs_hz: float, nperseg: int, noverlap: int, detrend:
     elif detrend != "constant":
         raise ValueError(f"detrend must be 'constant' or 'linear', got {detrend!r}")
     window = _hann(nperseg)
-    spectra = np.fft.rfft(segments * window, axis=-1)  # the same pocketfft as scipy.fft, bit for bit
+    spectra = rfft(segments * window, axis=-1)  # the same pocketfft as scipy.fft, bit for bit
     power = spectra.real**2 + spectra.imag**2
     power = power.mean(axis=1) / (fs_hz * float(np.einsum('n,n->', window, window)))
     if nperseg % 2:
