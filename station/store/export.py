@@ -15,7 +15,8 @@ identifier. Files are written by
 :func:`station.store.trialfile.write_trial_csv` (atomic).
 
 Programmes JSON (:func:`patient_programmes_json`): the patient's training programmes with their
-sessions, doses, visits and pauses.
+sessions, doses, visits and pauses, and the biofeedback training sessions (games) with their
+settings, per-target results, scores and minutes.
 
 History CSV: one row per trial of the patient, oldest first, with the session (and its notes), the
 trial's status and validity (``judged_by``: the clinician who overrode the station's check), its
@@ -236,10 +237,11 @@ def patient_programmes_json(store: Store, patient_id: int, *, actor: Actor) -> s
     that ran them, and pauses; audited as ``patient.export``."""
     patient = store.patients.get(patient_id)
     programmes = store.programmes.for_patient_export(patient_id)
+    training = list(reversed(store.training.list_for_patient(patient_id, limit=100_000)))  # oldest first
     text = json.dumps({"patient_identifier": patient["identifier"], "exported_by_version": __version__,
-                       "programmes": programmes}, indent=2, sort_keys=True)
+                       "programmes": programmes, "training_sessions": training}, indent=2, sort_keys=True)
     store.audit.record(
         actor, "patient.export", patient_id=patient_id, object=f"patient:{patient_id}",
-        detail={"format": "programmes-json", "programmes": len(programmes)},
+        detail={"format": "programmes-json", "programmes": len(programmes), "training_sessions": len(training)},
     )
     return text + "\n"

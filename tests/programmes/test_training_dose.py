@@ -59,6 +59,14 @@ def test_counts_as_a_balance_programme_session_and_adds_same_day_games(store, pa
     assert third["dose"]["programme_session_id"] == sessions[1]["id"] and sessions[1]["dose"] == {"minutes": 1.0}
     actions = [e["action"] for e in store.audit.query(patient_id=patient["id"])]
     assert actions.count("programme.dose") == 3
+    # The patient's programmes export carries the games too (oldest first).
+    import json
+
+    from station.store.export import patient_programmes_json
+
+    doc = json.loads(patient_programmes_json(store, patient["id"], actor=ACTOR))
+    assert [t["id"] for t in doc["training_sessions"]] == [first["id"], second["id"], third["id"]]
+    assert doc["training_sessions"][0]["programme_session_id"] == sessions[0]["id"]
 
 
 def test_a_walking_programme_takes_no_game_dose(store, patient, builtins):
