@@ -17,6 +17,11 @@ the go beep, as far as their own limits allow, and comes back; ``--height-cm`` i
 height for the targets (and the virtual patient's), the targets' random order is drawn from
 ``--seed``; ``results.json`` holds the 45 ``los_*`` keys under ``limits_of_stability.metrics``.
 
+Training games (``--protocol biofeedback-training``) run the same way: ``--game`` (``reach``,
+``track``, ``shift``, ``steady``), ``--level``, ``--session-s``, ``--paretic-side`` (weight shift),
+``--range-cm`` (else the targets come from ``--height-cm``); the virtual patient plays (leans
+toward each target within its own limits) and ``results.json`` holds the game under ``training``.
+
 ``--out DIR`` stores every trial (valid or not) as a trial CSV + JSON sidecar (walk tests: its
 ``result.walk`` and ``metrics.metrics`` hold ``walk_time_s``, ``walk_speed_m_s`` and the gait keys)
 and the summary as ``results.json``; ``--patient ID`` stores the trials in the clinic database (``--data-dir``) in a
@@ -54,6 +59,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--planned-min", type=float, metavar="MIN", help="treadmill sessions: the planned minutes")
     parser.add_argument("--sensor-height-m", type=float, metavar="M",
                         help="walk tests: the IMU's height above the floor (default: the virtual patient's)")
+    parser.add_argument("--game", choices=("reach", "track", "shift", "steady"),
+                        help="training games (biofeedback-training): the game to play")
+    parser.add_argument("--level", type=int, default=1, help="training games: difficulty 1-5 (default 1)")
+    parser.add_argument("--session-s", type=float, metavar="S", help="training games: the session's length, s")
+    parser.add_argument("--paretic-side", choices=("left", "right"), help="weight-shift game: the side the weight goes to")
+    parser.add_argument("--range-cm", type=float, metavar="CM", help="training games: a clinician's range for the targets, cm")
     parser.add_argument("--protocols-dir", type=Path, metavar="DIR", help="the clinic's protocol files (default: <data-dir>/protocols)")
     parser.add_argument("--data-dir", type=Path, help="the station's data directory")
     parser.add_argument("--json", action="store_true", help="print the results summary as JSON")
@@ -182,8 +193,8 @@ def format_summary(summary: dict, protocol=None) -> str:
     out = [f"{summary['title']}: {summary['valid_trial_count']} valid of {summary['trial_count']} trials"]
     labels = {c["id"]: c.get("label") or c["id"] for c in summary["conditions"]}
     for c in summary["conditions"]:
-        if summary.get("limits_of_stability"):
-            break  # one lean per direction: the test's table below says it all
+        if summary.get("limits_of_stability") or summary.get("training"):
+            break  # one lean per direction / a game: their own lines below say it all
         values = c["values"]
         out.append(f"  {labels[c['id']]}")
         parts = []
@@ -210,6 +221,8 @@ def format_summary(summary: dict, protocol=None) -> str:
         out.extend(f"    {p}" for p in parts)
     if summary.get("limits_of_stability"):
         out.extend(_los_lines(summary["limits_of_stability"]))
+    if summary.get("training"):
+        out.extend(_game_lines(summary["training"]))
     if summary.get("romberg"):
         rb = summary["romberg"]
         q = [f"{k.replace('romberg_quotient_', '')} {rb[k]:.2f}" for k in ("romberg_quotient_area", "romberg_quotient_velocity")
@@ -290,6 +303,7 @@ def run_trial(args) -> int:
     # The simulated sensor is worn as the simulation wears it (the station reads the configuration).
     config = _replace(config, imu=_replace(config.imu, mounting_up=SENSOR_MOUNTING[0], mounting_toes=SENSOR_MOUNTING[1]))
 
+    schedule = _training_schedule(args, protocol, config)  # checked before the simulation is built
     station, person, walker = _simulated_station(config, args)
     gates = driver = None
     gate_pins: dict = {}
@@ -317,7 +331,8 @@ def run_trial(args) -> int:
         los = LosSettings(height_cm=args.height_cm)
     runner = ProtocolRunner(protocol, station, sink=TeeSink(*sinks) if sinks else None, patient_age_y=args.age,
                             gates=gates, walk_settings=walk_settings,
-                            mounting=(config.imu.mounting_up, config.imu.mounting_toes), los=los, order_seed=args.seed)
+                            mounting=(config.imu.mounting_up, config.imu.mounting_toes), los=los, order_seed=args.seed,
+                            training_schedule=schedule)
     patient = VirtualPatient(person, lapses, time_origin_ns=_time_origin_ns(station), walker=walker,
                              gate_driver=driver, gate_pins=gate_pins, gait=args.gait)
     patient.attach(runner)
@@ -328,6 +343,8 @@ def run_trial(args) -> int:
     per_trial_s = [c.duration_s for c in protocol.conditions]
     if walk_settings is not None and walk_settings.planned_min is not None:
         per_trial_s = [walk_settings.planned_min * 60.0 for _ in protocol.conditions]
+    if schedule is not None:
+        per_trial_s = [schedule.session_s]
     planned_s = sum(d + protocol.countdown_s + protocol.rest_s + 10.0 for d in per_trial_s)
     try:
         summary = runner.run(auto=True, max_s=planned_s * protocol.trials_per_condition * protocol.max_attempts + 300.0)
@@ -350,6 +367,44 @@ def run_trial(args) -> int:
     else:
         print(format_summary(summary, protocol))
     return 1 if summary.get("stopped_reason") else 0
+
+
+def _training_schedule(args, protocol, config):
+    """The game of a training protocol from the options (None for other protocols); UserError in one line."""
+    from station.cli import UserError
+
+    if protocol.outcome != "training":
+        if args.game is not None:
+            raise UserError(f"--game applies to training games (biofeedback-training), not to {protocol.name}")
+        return None
+    if args.game is None:
+        raise UserError("--game is required for a training game: reach, track, shift or steady")
+    from station.analysis.biofeedback import GameError
+    from station.protocols.training import TrainingSettings, build_schedule
+
+    doc = {"game": args.game, "level": args.level, "session_s": args.session_s, "paretic_side": args.paretic_side,
+           "range_cm": args.range_cm, "seed": args.seed}
+    try:
+        settings = TrainingSettings.from_dict({k: v for k, v in doc.items() if v is not None})
+        return build_schedule(settings, height_cm=args.height_cm, los_excursion_pct=None,
+                              plate_width_cm=config.plate.width_cm, seed=args.seed)
+    except (ValueError, GameError) as exc:
+        option = str(exc).split(":")[0].replace("training.", "--").replace("_", "-")
+        raise UserError(f"{option}: {str(exc).split(': ', 1)[-1]}") from None
+
+
+def _game_lines(games: list) -> list[str]:
+    out = []
+    for g in games:
+        s, r = g["schedule"], g["result"]
+        line = f"  {g.get('title', s['game'])}, level {s['level']}: score {r['score'] if r['score'] is not None else '-'} of 100"
+        if r.get("targets") is not None:
+            line += f"; {r['hits']} of {r['targets_shown']} held"
+        if r.get("inside_pct") is not None:
+            line += f"; inside {r['inside_pct']:.0f} % of the time"
+        out.append(line + f"; {g['minutes']:.1f} min")
+        out.append(f"    score: {r['score_definition']}")
+    return out
 
 
 def _simulated_station(config, args):
