@@ -69,7 +69,7 @@
     if (!g.run) return;
     const d = e.data || {};
     if (e.kind === "game_ready") { g.schedule = d.schedule; g.state = null; g.result = null; g.stored = null; }
-    else if (e.kind === "game") { g.state = d; showScore(); }
+    else if (e.kind === "game") { g.state = d; g.stateAt = performance.now(); showScore(); }
     else if (e.kind === "game_over") { g.result = d.result; showScore(); showResult(); }
     else if (e.kind === "state" && d.state === "recording") { g.result = null; g.trail = []; showResult(); }
     g.dirty = true;
@@ -182,7 +182,13 @@
       }
     } else if (s.game === "track") {
       view = Math.max(s.reach_cm.f, s.reach_cm.l, s.reach_cm.r) * s.distance_pct / 100 + s.radius_cm + 3;
-      if (t) targets.push({ id: "track", ap_cm: t.ap_cm, ml_cm: t.ml_cm, radius_cm: t.radius_cm, state: "current" });
+      if (t) {
+        // between the station's states (10 a second) the target moves on its known path, so it glides
+        const p = trackPosition(s, st.time_s + Math.min(0.5, (performance.now() - (g.stateAt || 0)) / 1000));
+        targets.push({ id: "track", ap_cm: centre.ap_cm + p.ap_cm, ml_cm: centre.ml_cm + p.ml_cm, radius_cm: t.radius_cm,
+          state: "current" });
+        g.dirty = true;
+      }
     } else if (s.game === "shift") {
       view = s.plate_width_cm / 2 + 2;
       const band = st && st.target && st.target.band_ml_cm; // the band stays drawn after the game
@@ -200,6 +206,17 @@
       if (t) targets.push({ id: "circle", ap_cm: t.ap_cm, ml_cm: t.ml_cm, radius_cm: t.radius_cm, state: "current" });
     }
     return { centre, targets, outline, view_cm: view };
+  }
+
+  /* The moving target's centre at t_s s into the game, cm from the centre: the figure of eight of
+     station/analysis/biofeedback.py (Schedule.track_position). */
+  function trackPosition(s, t_s) {
+    const tau = Math.max(0, t_s - s.baseline_s);
+    const a = (2 * Math.PI / s.period_s) * tau + s.phase_rad;
+    const sMl = Math.sin(a), sAp = Math.sin(2 * a);
+    const ml = s.reach_cm[sMl >= 0 ? "r" : "l"] * s.distance_pct / 100;
+    const ap = s.reach_cm[sAp >= 0 ? "f" : "b"] * s.distance_pct / 100;
+    return { ap_cm: ap * sAp, ml_cm: ml * sMl };
   }
 
   function render() {
