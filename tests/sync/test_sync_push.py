@@ -138,11 +138,11 @@ def test_changes_are_applied_in_order_and_a_refused_change_stops_the_push(hub_st
 
 def test_an_erased_patients_queued_changes_never_leave_the_station(hub_store, station_factory):
     gym = station_factory("gym")
-    patient, _, _ = _patient_with_trial(gym.store, identifier="P-GONE")
+    patient, _, trial_id = _patient_with_trial(gym.store, identifier="P-GONE")
     gym.store.patients.erase(patient["id"], "P-GONE", actor=CLINICIAN)
     pending = gym.store.outbox.pending()
     assert [(c["entity"], c["op"]) for c in pending] == [("patient", "erase")]
-    assert pending[0]["payload"] == {"identifier_hash": identifier_hash("P-GONE")}
+    assert pending[0]["payload"] == {"identifier_hash": identifier_hash("P-GONE"), "unsent_trials": [trial_id]}
     gym.sync_once()
     assert hub_store.patients.search()["total"] == 0
     assert Hub(hub_store).tombstones(0)["tombstones"][0]["identifier_hash"] == identifier_hash("p-gone")
