@@ -116,3 +116,31 @@ def test_the_worker_backs_off_while_the_hub_is_unreachable_and_healthz_shows_the
         assert "P-Q" not in str(doc)
     finally:
         store.close()
+
+
+def test_run_starts_the_background_sync_from_its_options_or_the_configuration(tmp_path, capsys):
+    import argparse
+    from dataclasses import replace
+
+    from station.cli import UserError
+    from station.commands.run import _start_sync
+    from station.config import HubConfig, StationConfig
+
+    store = Store.open(tmp_path / "s", password_cost=CHEAP)
+    try:
+        none = argparse.Namespace(hub=None, hub_token=None)
+        assert _start_sync(none, StationConfig(), store) is None  # no hub: the station works alone
+        with pytest.raises(UserError, match="needs both its url and this station's token"):
+            _start_sync(argparse.Namespace(hub="https://hub.example", hub_token=None), StationConfig(), store)
+        config = replace(StationConfig(), hub=HubConfig(url="https://hub.example", token="bst_x", interval_s=3600))
+        worker = _start_sync(none, config, store)
+        try:
+            assert worker.sync.client.url == "https://hub.example" and worker.interval_s == 3600
+            assert "syncing with the hub at https://hub.example every 3600 s" in capsys.readouterr().err
+        finally:
+            worker.stop()
+        worker = _start_sync(argparse.Namespace(hub="http://127.0.0.1:9", hub_token="bst_y"), config, store)
+        worker.stop()
+        assert worker.sync.client.url == "http://127.0.0.1:9"  # the options win over the file
+    finally:
+        store.close()
