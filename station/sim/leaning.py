@@ -31,7 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from station.analysis.limits_of_stability import COG_HEIGHT_FRACTION, DIRECTION_VECTORS, direction_limits_deg
+# station.analysis.limits_of_stability is imported where it is used: the acquisition process, which
+# creates the person, loads no analysis module (tests/sim/test_sway_numerics.py); it is numpy-only.
 
 OWN_LIMIT_FRACTION = (0.70, 0.90)
 """Range of a person's own limits as a fraction of the theoretical ones (uniform, seeded, per axis)."""
@@ -111,18 +112,28 @@ class OwnLimits:
 
     def in_direction(self, direction: str) -> float:
         """Limit (cm) toward one of the eight LOS directions (``f``, ``fr``, … ``fl``)."""
-        if direction not in DIRECTION_VECTORS:
-            raise ValueError(f"unknown direction {direction!r}; use one of {', '.join(DIRECTION_VECTORS)}")
-        return self.toward(*DIRECTION_VECTORS[direction])
+        return self.toward(*direction_vector(direction))
 
 
-def own_limits(rng: np.random.Generator, height_cm: float, *, feet_apart_cm: float, stance_ap_cm: float,
+def direction_vector(direction: str) -> tuple[float, float]:
+    """Unit vector (ap, ml) of an LOS direction (``f``, ``fr``, … ``fl``), plate frame."""
+    from station.analysis.limits_of_stability import DIRECTION_VECTORS
+
+    if direction not in DIRECTION_VECTORS:
+        raise ValueError(f"unknown direction {direction!r}; use one of {', '.join(DIRECTION_VECTORS)}")
+    return DIRECTION_VECTORS[direction]
+
+
+def own_limits(fractions, height_cm: float, *, feet_apart_cm: float, stance_ap_cm: float,
                plate_width_cm: float, plate_depth_cm: float) -> OwnLimits:
-    """Draw a person's own limits (module docstring), COP displacement in cm from the neutral position."""
+    """A person's own limits (module docstring), COP displacement in cm from the neutral position,
+    from their fractions (forward, backward, lateral) of the theoretical limits, drawn from
+    :data:`OWN_LIMIT_FRACTION`."""
+    from station.analysis.limits_of_stability import COG_HEIGHT_FRACTION, direction_limits_deg
+
     theory = direction_limits_deg()
     h = COG_HEIGHT_FRACTION * height_cm
-    lo, hi = OWN_LIMIT_FRACTION
-    f_fwd, f_back, f_lat = rng.uniform(lo, hi, 3)
+    f_fwd, f_back, f_lat = (float(f) for f in fractions)
     forward = min(h * math.tan(math.radians(theory["f"])) * f_fwd, plate_depth_cm / 2 - stance_ap_cm - EDGE_MARGIN_CM)
     backward = min(h * math.tan(math.radians(theory["b"])) * f_back, plate_depth_cm / 2 + stance_ap_cm - EDGE_MARGIN_CM)
     lateral = min(h * math.tan(math.radians(theory["r"])) * f_lat, feet_apart_cm / 2 + FOOT_HALF_WIDTH_CM,

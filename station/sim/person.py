@@ -425,10 +425,8 @@ class VirtualPerson:
         self.leans: list[leaning.LeanPlan] = []
         """Every lean and return planned (the truth, for tests)."""
         lean_rng = self._rng(3)
-        self.own_limits = leaning.own_limits(
-            lean_rng, self.height_cm, feet_apart_cm=self.feet_apart_cm, stance_ap_cm=self.stance_ap_cm,
-            plate_width_cm=plate.width_cm, plate_depth_cm=plate.depth_cm)
-        """This person's limits of stability (:class:`station.sim.leaning.OwnLimits`, cm of COP)."""
+        self._limit_fractions = lean_rng.uniform(*leaning.OWN_LIMIT_FRACTION, 3)  # forward, backward, lateral
+        self._own_limits: leaning.OwnLimits | None = None
         z_reaction, z_speed = lean_rng.standard_normal(2)
         self.reaction_s = float(leaning.REACTION_S[self.age_group] * np.exp(leaning.REACTION_PERSON_LN_SD * z_reaction))
         """Typical reaction time to a go signal, s."""
@@ -626,6 +624,16 @@ class VirtualPerson:
         self._commit(t, f"stumble {direction} at {speed:g} cm/s")
 
     @property
+    def own_limits(self) -> leaning.OwnLimits:
+        """This person's limits of stability (:class:`station.sim.leaning.OwnLimits`, cm of COP from
+        the neutral position): seeded fractions of the theoretical limits, within the base of support."""
+        if self._own_limits is None:
+            self._own_limits = leaning.own_limits(
+                self._limit_fractions, self.height_cm, feet_apart_cm=self.feet_apart_cm,
+                stance_ap_cm=self.stance_ap_cm, plate_width_cm=self.plate.width_cm, plate_depth_cm=self.plate.depth_cm)
+        return self._own_limits
+
+    @property
     def neutral_cm(self) -> tuple[float, float]:
         """The person's neutral (upright, not leaning) mean COP in the plate frame (AP, ML), cm."""
         return (self.stance_ap_cm, self._double_ml_cm)
@@ -676,9 +684,7 @@ class VirtualPerson:
         """Lean toward an LOS direction (``f``, ``fr``, ``r``, … ``fl``) to ``fraction`` of this
         person's own limit there (1.0: as far as they can), on a go signal at ``at_s``."""
         fraction = _positive("fraction", fraction, allow_zero=True)
-        if direction not in leaning.DIRECTION_VECTORS:
-            raise ValueError(f"unknown direction {direction!r}; use one of {', '.join(leaning.DIRECTION_VECTORS)}")
-        u_ap, u_ml = leaning.DIRECTION_VECTORS[direction]
+        u_ap, u_ml = leaning.direction_vector(direction)
         reach = fraction * self.own_limits.in_direction(direction)
         return self.lean_toward(at_s, self.stance_ap_cm + reach * u_ap, self._double_ml_cm + reach * u_ml,
                                 reaction_s=reaction_s)
