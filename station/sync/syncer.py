@@ -21,6 +21,7 @@ never blocked by the sync.
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -248,24 +249,36 @@ class SyncWorker:
         return self
 
     def step(self) -> float:
-        """One sync; returns how long to wait before the next (the backoff after a failure)."""
+        """One sync; returns how long to wait before the next (the backoff after a failure). The
+        first failure after a success, and the recovery, are said on standard error (the journal)."""
         try:
             self.sync.sync_once()
         except SyncError as exc:
-            self.last_error = str(exc)
+            self._failed(str(exc))
             self.next_wait_s = (min(self.max_backoff_s, self.next_wait_s * 2) if self.last_error_streak
                                 else self.interval_s)
             self.last_error_streak += 1
             return self.next_wait_s
-        except Exception as exc:  # a bug or a store error must not kill the station's sync for good
-            self.last_error = f"sync failed: {type(exc).__name__}: {exc}"[:300]
+        except Exception as exc:  # a bug or a store error must not stop the station's sync for good
+            self._failed(f"sync failed ({type(exc).__name__}); retrying in {self.max_backoff_s:g} s")
+            try:
+                self.sync.store.outbox.record_attempt(self.last_error)
+            except Exception:
+                pass
             self.last_error_streak += 1
             self.next_wait_s = self.max_backoff_s
             return self.next_wait_s
+        if self.last_error_streak:
+            print("balance-station: sync with the hub works again", file=sys.stderr)
         self.last_error = None
         self.last_error_streak = 0
         self.next_wait_s = self.interval_s
         return self.next_wait_s
+
+    def _failed(self, message: str) -> None:
+        if not self.last_error_streak:
+            print(f"balance-station: sync with the hub failed: {message}", file=sys.stderr)
+        self.last_error = message
 
     last_error_streak = 0
 

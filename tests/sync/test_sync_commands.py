@@ -101,7 +101,12 @@ class _Down:
         raise OSError("network is unreachable")
 
 
-def test_the_worker_backs_off_while_the_hub_is_unreachable_and_healthz_shows_the_queue(tmp_path):
+class _Broken:
+    def __call__(self, method, url, headers, body):
+        raise RuntimeError("a bug")
+
+
+def test_the_worker_backs_off_while_the_hub_is_unreachable_and_healthz_shows_the_queue(tmp_path, capsys):
     store = Store.open(tmp_path / "s", password_cost=CHEAP)
     try:
         store.patients.create({"identifier": "P-Q", "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
@@ -109,6 +114,11 @@ def test_the_worker_backs_off_while_the_hub_is_unreachable_and_healthz_shows_the
         worker = SyncWorker(sync, interval_s=10, max_backoff_s=60)
         assert [worker.step() for _ in range(5)] == [10, 20, 40, 60, 60]
         assert "cannot reach the hub" in worker.last_error
+        assert capsys.readouterr().err.count("sync with the hub failed") == 1  # said once, not every retry
+        broken = SyncWorker(StationSync(store, HubClient("https://hub.example", "t", transport=_Broken())),
+                            interval_s=10, max_backoff_s=60)
+        assert broken.step() == 60 and store.outbox.state()["last_error"] == "sync failed (RuntimeError); retrying in 60 s"
+        worker.step()  # the hub still unreachable: its error is the last again
         app = create_app({"STORE": store, "SYNC": sync, "SECRET_KEY": "t", "PASSWORD_COST": CHEAP})
         doc = app.test_client().get("/healthz").get_json()
         assert doc["sync"]["hub"] is True and doc["sync"]["queue_length"] == 1
