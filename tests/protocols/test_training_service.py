@@ -95,3 +95,10 @@ def test_a_game_is_played_stored_and_counted_in_the_programme(store):
     (section,) = doc["protocols"]
     (game,) = section["training"]
     assert game["result"]["score"] == row["score"] and game["schedule"]["seed"] == 12 and game["valid"]
+    # The session's and the patient's PDF reports are drawn with a game among the results.
+    from station.reports.build import make_report
+    from station.reports.context import Clinic
+
+    for kind, object_id in (("session", row["session_id"]), ("patient", patient["id"])):
+        pdf = make_report(kind, store, object_id, protocols=builtin_protocols(), clinic=Clinic("Test clinic"), actor=ACTOR)
+        assert pdf.startswith(b"%PDF")
