@@ -123,3 +123,17 @@ def test_median_of_the_time_steps_is_numpys_bit_for_bit():
             steps = rng.normal(size=n) * scale
             assert trialfile._median(steps) == float(np.median(steps))
             assert trialfile._median(np.round(steps, 2)) == float(np.median(np.round(steps, 2)))
+
+
+def test_fast_reader_on_a_file_of_several_blocks(tmp_path):
+    """A file larger than pyarrow's 1 MB block (read in pieces, then joined): the same numbers."""
+    n = 40000
+    rng = np.random.default_rng(5)
+    columns = {"time_s": np.arange(n) / 100, "ap_cm": rng.normal(size=n), "ml_cm": rng.normal(size=n),
+               "fz_n": rng.normal(700, 5, n), "fl_n": rng.normal(175, 5, n), "fr_n": rng.normal(175, 5, n),
+               "bl_n": rng.normal(175, 5, n), "br_n": rng.normal(175, 5, n)}
+    write_trial_csv(tmp_path / "long.csv", columns, {"rate_hz": 100.0})
+    assert (tmp_path / "long.csv").stat().st_size > 2 << 20
+    raw = (tmp_path / "long.csv").read_bytes()
+    assert trialfile._read_fast(tmp_path / "long.csv", raw) is not None
+    assert _outcome(tmp_path / "long.csv", fast=True) == _outcome(tmp_path / "long.csv")
