@@ -20,6 +20,9 @@
      did not draw a new frame it had been given (a broken render loop, not a slow machine).
    - The duration of each of the page's requestAnimationFrame callbacks (its render path, ms).
 
+   Updates are also kept per canvas, and visible() names the canvases on screen: a page may draw a
+   hidden canvas too (the live view's trace while the limits-of-stability panel shows).
+
    window.__cursorProbe holds the record (times are performance.now(), ms); reset() starts a new
    measurement window. */
 "use strict";
@@ -28,7 +31,8 @@
   const now = () => performance.now();
   const P = {
     ticks: [], // every animation frame
-    updates: [], // the frames in which a drawn cursor changed
+    updates: [], // the frames in which a drawn cursor changed (on any canvas)
+    updatesBy: {}, // the same per canvas (by its id, or "canvas-<n>" in the page's order)
     draws: 0, // canvas drawings seen at the ticks (changed or not)
     events: [], // frames events with a new frame
     eventToDrawingMs: [], // from a frames event to the start of the drawing that showed it
@@ -36,18 +40,22 @@
     callbackMs: [], // durations of the page's own requestAnimationFrame callbacks
     reset() {
       for (const k of ["ticks", "updates", "events", "eventToDrawingMs", "callbackMs"]) this[k] = [];
+      this.updatesBy = {};
       this.draws = 0;
       this.late = 0;
       this.since = now();
     },
     since: now(),
     pending: () => owed.length, // frames events still waiting for their animation frame
+    visible: () => [...document.querySelectorAll("canvas")] // the canvases on screen now, by name
+      .filter((c) => c.getClientRects().length && c.getBoundingClientRect().width > 0).map(name),
   };
   window.__cursorProbe = P;
 
   const shapes = new Map(); // canvas -> {at: ms of its first drawing call this frame, parts: []}
   const last = new WeakMap(); // canvas -> what it drew last time (string)
   const proto = CanvasRenderingContext2D.prototype;
+  const name = (canvas) => canvas.id || `canvas-${[...document.querySelectorAll("canvas")].indexOf(canvas)}`;
 
   function note(ctx, part) {
     const canvas = ctx.canvas;
@@ -102,6 +110,7 @@
       if (picture !== last.get(canvas)) {
         last.set(canvas, picture);
         changed = true;
+        (P.updatesBy[name(canvas)] ||= []).push(t);
       }
     }
     shapes.clear();

@@ -5,6 +5,8 @@ the screen updates of the cursor on a tablet (issue 16, "Live feel").
     python3 benchmarks/live_viewers.py --viewers 24 --seconds 60
     python3 benchmarks/live_viewers.py --protocol ten-metre-walk   # a walk: every stream's gait event
     python3 benchmarks/live_viewers.py --no-browser    # the stream's figures only (no Chromium needed)
+    python3 benchmarks/live_viewers.py --protocol limits-of-stability    # the LOS panel's cursor
+    python3 benchmarks/live_viewers.py --protocol biofeedback-training   # a game's cursor (reach, level 2, 8 cm)
 
 Starts the real station (``balance-station run --simulate --scenario patient``: acquisition
 process, trial service, waitress with its 32 threads) on a free port with a fresh data directory,
@@ -32,13 +34,16 @@ Prints one JSON object:
   the same measurement, its stream being the 21st. :file:`cursor_probe.js`, installed before the
   page's scripts, counts the page's real screen updates: animation frames in which a canvas was
   drawn and its cursor moved (redraws of the same picture and bare rAF ticks are not updates).
-  ``updates_per_s``: mean, p5, min, max of the per-second counts over the window. Target: mean and
-  p5 >= 30. Beside it: ``animation_frames_per_s`` (rAF ticks), ``frames_events_per_s`` received,
+  ``updates_per_s``: mean, p5, min, max of the per-second counts over the window, of the canvas
+  on screen that moved least (``canvas``: ``trace`` on the live view, ``los-canvas`` in a
+  limits-of-stability test, the game's in a training game; all in ``by_canvas``). Target: mean
+  and p5 >= 30. Beside it: ``animation_frames_per_s`` (rAF ticks), ``frames_events_per_s`` received,
   ``events_not_drawn`` (a frames event with a new frame not drawn by the next animation frame:
   should be 0), ``event_to_drawing_ms`` (event received -> the drawing that showed it starts) and
   ``render_callback_ms`` (the page's requestAnimationFrame callbacks, its render path).
 * ``web_process_cpu_percent``: CPU of the station's web process (web server, streams, trial
-  service) during the window, % of one core; ``load_average_1_5_15_min`` before and after (the
+  service) during the window, % of one core, and ``browser_cpu_percent`` the same of the
+  tablet's Chromium (all its processes); ``load_average_1_5_15_min`` before and after (the
   machine is shared: the figures depend on it). The browser runs on the same two cores as the
   station here; on a clinic it is the tablet's.
 
@@ -64,6 +69,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PASSWORD = "benchmark password 1"
+RUN_SETTINGS = {
+    "limits-of-stability": {"los": {"height_cm": 170}},
+    "biofeedback-training": {"training": {"game": "reach", "level": 2, "session_s": 120, "range_cm": 8}},
+}
+"""The settings a test needs to open, by protocol (``--settings`` gives others)."""
 
 
 def _free_port() -> int:
@@ -238,10 +248,14 @@ class Tablet:
     def reset(self) -> None:
         self.driver.execute_script("window.__cursorProbe.reset()")
 
+    def cpu_s(self) -> float | None:
+        """CPU time of chromedriver and the browser's processes so far, s."""
+        return _tree_cpu_s(self.driver.service.process.pid)
+
     def record(self) -> dict:
         return self.driver.execute_script(
             "const p = window.__cursorProbe; return {since: p.since, until: performance.now(), ticks: p.ticks,"
-            " updates: p.updates, events: p.events, draws: p.draws, late: p.late,"
+            " updates: p.updates, updates_by: p.updatesBy, visible: p.visible(), events: p.events, draws: p.draws, late: p.late,"
             " event_to_drawing_ms: p.eventToDrawingMs, callback_ms: p.callbackMs}")
 
     def close(self) -> None:
@@ -268,14 +282,24 @@ def _pick(ordered: list, q: float):
 
 def screen_updates(record: dict) -> dict:
     """The tablet's figures from the probe's record: screen updates of the cursor per second
-    (mean, p5 and min of the per-second counts; target mean and p5 >= 30), animation frames,
-    frames events and drawings per second, frames events never drawn (``late``), the delay from
-    a frames event to the drawing that showed it, and the page's render callbacks (ms)."""
+    (mean, p5, min, max of the per-second counts; target mean and p5 >= 30) on the canvas on
+    screen that moved least (``canvas``; every canvas that moved in ``by_canvas``, with whether
+    it is on screen), animation frames, frames events and drawings per second, frames events not
+    drawn by the next animation frame, the delay from a frames event to the drawing that showed
+    it, and the page's requestAnimationFrame callbacks (ms)."""
     since, until = record["since"], record["until"]
-    per_s = sorted(_per_second(record["updates"], since, until))
-    seconds = len(per_s)
+    seconds = int((until - since) // 1000)
     if not seconds:
         return {"seconds": 0}
+
+    def counts(times: list) -> dict:
+        per_s = sorted(_per_second(times, since, until))
+        return {"mean": round(statistics.fmean(per_s), 1), "p5": _pick(per_s, 0.05), "min": per_s[0], "max": per_s[-1]}
+
+    by_canvas = {name: {"on_screen": name in record["visible"], "updates_per_s": counts(times)}
+                 for name, times in sorted(record["updates_by"].items())}
+    shown = [name for name in by_canvas if by_canvas[name]["on_screen"]]
+    worst = min(shown, key=lambda name: by_canvas[name]["updates_per_s"]["mean"], default=None)
 
     def rate(times: list) -> float:
         return round(sum(_per_second(times, since, until)) / seconds, 1)
@@ -287,8 +311,9 @@ def screen_updates(record: dict) -> dict:
 
     return {
         "seconds": seconds,
-        "updates_per_s": {"mean": round(statistics.fmean(per_s), 1), "p5": _pick(per_s, 0.05), "min": per_s[0],
-                          "max": per_s[-1]},
+        "canvas": worst,
+        "updates_per_s": by_canvas[worst]["updates_per_s"] if worst else counts([]),
+        "by_canvas": by_canvas,
         "animation_frames_per_s": rate(record["ticks"]),
         "frames_events_per_s": rate(record["events"]),
         "drawings": record["draws"],
@@ -307,6 +332,27 @@ def _cpu_s(pid: int) -> float | None:
         return None
 
 
+def _tree_cpu_s(pid: int) -> float | None:
+    """CPU time (s) of process ``pid`` and all its descendants so far (Linux /proc), None elsewhere."""
+    try:
+        children: dict[int, list[int]] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                except (OSError, ValueError, IndexError):
+                    continue
+                children.setdefault(ppid, []).append(int(entry.name))
+    except OSError:
+        return None
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        total += _cpu_s(p) or 0.0
+        todo += children.get(p, [])
+    return total
+
+
 def _load_average() -> list[float] | None:
     try:
         return [round(v, 2) for v in os.getloadavg()]
@@ -323,6 +369,10 @@ def main() -> int:
     parser.add_argument("--viewers", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--no-trial", action="store_true", help="no trial recording during the measurement")
+    parser.add_argument("--settings", type=json.loads, default=None,
+                        help="the run's settings as JSON (POST /api/station/run), e.g. "
+                             "'{\"training\": {\"game\": \"track\", \"level\": 3}}'; "
+                             "default for limits-of-stability and biofeedback-training: see RUN_SETTINGS")
     parser.add_argument("--no-browser", action="store_true",
                         help="no headless Chromium tablet on the live view (the stream's delays only)")
     parser.add_argument("--protocol", default="quiet-stance",
@@ -364,7 +414,9 @@ def main() -> int:
         trial = None
         if not args.no_trial:
             _, patient = admin.request("POST", "/api/patients", {"identifier": "BENCH-1", "birth_year": 1960, "sex": "F"})
-            status, run = admin.request("POST", "/api/station/run", {"patient_id": patient["id"], "protocol": args.protocol})
+            settings = RUN_SETTINGS.get(args.protocol, {}) if args.settings is None else args.settings
+            status, run = admin.request("POST", "/api/station/run",
+                                        {"patient_id": patient["id"], "protocol": args.protocol, **settings})
             if status != 201:
                 raise SystemExit(f"could not open the test: {status} {run}")
             time.sleep(1.5)  # the virtual patient steps on
@@ -383,14 +435,17 @@ def main() -> int:
         load_before = _load_average()
         before = _health(admin)
         cpu_before = _cpu_s(station.pid)
+        browser_cpu_before = None
         if tablet is not None:
             tablet.reset()
+            browser_cpu_before = tablet.cpu_s()
         t0 = time.monotonic()
         time.sleep(args.seconds)
         after = _health(admin)
         cpu_after = _cpu_s(station.pid)
         record = tablet.record() if tablet is not None else None
         elapsed = time.monotonic() - t0
+        browser_cpu_after = tablet.cpu_s() if tablet is not None else None
         load_after = _load_average()
         stop.set()
         for v in viewers:
@@ -424,6 +479,8 @@ def main() -> int:
                             "median": statistics.median(v.gait_events for v in viewers)} if viewers else None,
             "viewer_errors": [v.error for v in viewers if v.error],
             "tablet": screen_updates(record) if record is not None else None,
+            "browser_cpu_percent": (round(100 * (browser_cpu_after - browser_cpu_before) / elapsed, 1)
+                                    if browser_cpu_after is not None and browser_cpu_before is not None else None),
         }
         print(json.dumps(result, indent=2))
         return 0
