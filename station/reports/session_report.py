@@ -184,6 +184,11 @@ def session_story(store, session_id: int, protocols: dict, *, actor, wall_clock,
     for section in doc["protocols"]:
         story.append(p(section["title"], "h2"))
         story.append(p(f"{section['valid_trial_count']} valid of {section['trial_count']} analysed trial(s).", "small"))
+        if section.get("training") is not None:  # training games: score, measures, per-target table
+            from station.reports.game_report import game_flowables
+
+            story += game_flowables(section, width)
+            continue
         if section.get("limits_of_stability"):  # one lean per direction: the test's own tables and octagon
             from station.reports.los_report import los_flowables
 

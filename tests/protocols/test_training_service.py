@@ -99,6 +99,12 @@ def test_a_game_is_played_stored_and_counted_in_the_programme(store):
     from station.reports.build import make_report
     from station.reports.context import Clinic
 
+    import subprocess
+
     for kind, object_id in (("session", row["session_id"]), ("patient", patient["id"])):
         pdf = make_report(kind, store, object_id, protocols=builtin_protocols(), clinic=Clinic("Test clinic"), actor=ACTOR)
         assert pdf.startswith(b"%PDF")
+        if kind == "session":  # poppler-utils (tests/bootstrap.sh) reads it back
+            text = " ".join(subprocess.run(["pdftotext", "-enc", "UTF-8", "-", "-"], input=pdf, capture_output=True,
+                                           check=True).stdout.decode().split())
+            assert f"Reach and hold, level 2: score {row['score']:.0f} of 100" in text and "Path efficiency" in text
