@@ -22,6 +22,15 @@ from web.security import actor, api_error
 bp = Blueprint("api_station", __name__, url_prefix="/api")
 
 NO_SERVICE = "this station is not running trials (it was started without its trial service); restart it with `balance-station run`"
+HUB_NO_PLATE = ("this is the clinic's hub: it has no plate; record trials at a station (they reach the hub when the "
+                "station syncs)")
+
+
+def no_service_reason(app=None) -> str:
+    """Why no trials run here: the hub (``HUB``) has no plate; a station was started without its
+    trial service."""
+    app = current_app if app is None else app
+    return HUB_NO_PLATE if app.config.get("HUB") else NO_SERVICE
 
 
 class NoTrialService(Exception):
@@ -32,7 +41,7 @@ def trial_service():
     """The app's :class:`~station.protocols.service.TrialService`; NoTrialService (503) if none."""
     service = current_app.config.get("TRIAL_SERVICE")
     if service is None:
-        raise NoTrialService(NO_SERVICE)
+        raise NoTrialService(no_service_reason())
     return service
 
 
@@ -62,7 +71,7 @@ def _unavailable(exc):
 def _service_status() -> dict:
     service = current_app.config.get("TRIAL_SERVICE")
     if service is None:
-        return {"available": False, "reason": NO_SERVICE}
+        return {"available": False, "reason": no_service_reason()}
     return {"available": True, **service.status()}
 
 

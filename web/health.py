@@ -7,7 +7,9 @@ and shows, but says what to do), with the message first in ``reason`` (what the 
 chip shows). With the station daemon, ``acquisition_restarts`` counts the
 acquisition process's restarts (:mod:`station.acquire.supervisor`). At a station, ``sync`` has the
 number of changes waiting for the hub (``queue_length``), ``last_sync_at``, ``last_error`` and
-whether a hub is configured (``hub``). It reveals no patient data.
+whether a hub is configured (``hub``). On the hub (``HUB``: no plate, no acquisition) the state is
+that of its PostgreSQL database (``role: "hub"``; ``down`` with the reason when the database does
+not answer). It reveals no patient data.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ def station_health_document(app: Flask) -> dict:
     """The acquisition's health with the storage state merged in (for /healthz, the station's
     status and the live stream's health events)."""
     link = app.config.get("STATION_LINK")
-    if link is None:
+    if link is None and app.config.get("HUB"):
+        doc = _hub_health(app)
+    elif link is None:
         doc = down_health("no acquisition process is connected to this web server")
     else:
         doc = dict(link.health())
@@ -49,6 +53,18 @@ def station_health_document(app: Flask) -> dict:
         state = outbox.state()
         doc["sync"] = {"hub": app.config.get("SYNC") is not None, "queue_length": state["queue_length"],
                        "last_sync_at": state["last_sync_at"], "last_error": state["last_error"]}
+    return doc
+
+
+def _hub_health(app: Flask) -> dict:
+    """The hub's own state: no plate (not a fault there); down if its database does not answer."""
+    from web.api_station import HUB_NO_PLATE
+
+    doc = down_health(HUB_NO_PLATE)
+    doc["role"] = "hub"
+    store = app.extensions.get("station_store")
+    problems = store.db.quick_check() if store is not None else ["no store"]
+    doc["state"], doc["reason"] = ("down", "; ".join(problems)) if problems else ("ok", "")
     return doc
 
 

@@ -45,7 +45,7 @@ import numpy as np
 from flask import Blueprint, Response, current_app, request, session
 
 from station.acquire.ring import RingError, RingReader
-from web.api_station import NO_SERVICE
+from web.api_station import NO_SERVICE, no_service_reason
 from web.health import station_health_document
 from web.live_gait import INTERVAL_S as GAIT_INTERVAL_S
 from web.live_gait import LiveGait, SharedGaitEvent
@@ -212,9 +212,9 @@ def _parse_last_event_id(raw: str | None) -> tuple[str | None, int]:
         return None, 0
 
 
-def _status_event(service) -> tuple[str, int]:
+def _status_event(service, reason: str = NO_SERVICE) -> tuple[str, int]:
     if service is None:
-        return _event("status", {"available": False, "reason": NO_SERVICE}), 0
+        return _event("status", {"available": False, "reason": reason}), 0
     status = service.status()
     seq = int(status["last_seq"])
     return _event("status", {"available": True, **status}, f"{service.epoch}-{seq}"), seq
@@ -260,7 +260,7 @@ def _stream(app, *, token: str, resume: tuple[str | None, int], shown=lambda sta
         if service is not None and epoch == service.epoch:
             texts, seq = _catch_up(service, seq)
         else:
-            text, seq = _status_event(service)
+            text, seq = _status_event(service, no_service_reason(app))
             texts = [text]
         for text in texts:
             yield text
