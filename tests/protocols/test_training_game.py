@@ -38,7 +38,7 @@ def play(schedule, seed=3):
 
 def test_the_virtual_patient_plays_reach_and_hold():
     reach, source = patient_limits_cm(height_cm=175.0)
-    schedule = make_schedule("reach", 1, reach, seed=9, session_s=90.0, reach_source=source)  # 40 % of the reach
+    schedule = make_schedule("reach", 1, reach, seed=9, session_s=60.0, reach_source=source)  # 40 % of the reach
     result, events, person, patient = play(schedule)
     assert result.valid and result.completed
     game = result.training["result"]
@@ -65,7 +65,7 @@ def test_the_virtual_patient_plays_reach_and_hold():
 
 def test_far_targets_beyond_the_persons_limits_are_missed():
     reach, source = patient_limits_cm(clinician_range_cm=30.0)  # far beyond anyone's reach
-    schedule = make_schedule("reach", 5, reach, seed=2, session_s=45.0, reach_source=source)
+    schedule = make_schedule("reach", 5, reach, seed=2, session_s=30.0, reach_source=source)
     result, *_ = play(schedule)
     game = result.training["result"]
     assert game["targets_shown"] >= 2 and game["hits"] == 0 and game["score"] == 0.0
