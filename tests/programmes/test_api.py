@@ -107,7 +107,8 @@ def test_sign_in_csrf_and_input_limits_hold_and_refusals_store_nothing(tmp_path,
     assert api.get(f"/assignments/{doc['id']}").status_code == 200 and api.get("/assignments/999").status_code == 404
     export = api.get(f"/api/patients/{patient['id']}/programmes/export.json")
     assert export.status_code == 200 and export.get_json()["programmes"][0]["template_name"] == "balance-training"
-    assert store.audit.query(action="patient.export")[0]["detail"] == {"format": "programmes-json", "programmes": 1}
+    assert store.audit.query(action="patient.export")[0]["detail"] == {"format": "programmes-json", "programmes": 1,
+                                                                        "training_sessions": 0}
 
 
 def wait_for(api, predicate, what: str, timeout_s: float = 60.0):
