@@ -19,7 +19,7 @@ import pytest
 from station.cli import build_parser
 
 SYSTEMD = Path(__file__).resolve().parents[2] / "systemd"
-SERVICES = ("balance-station.service", "balance-station-backup.service")
+SERVICES = ("balance-station.service", "balance-station-backup.service", "balance-station-hub.service")
 
 
 def unit_settings(name: str) -> dict[str, list[str]]:
@@ -79,6 +79,17 @@ def test_exec_start_is_a_valid_command_line(unit, command):
     args = build_parser().parse_args(argv[1:])
     assert args.command == command
     assert args.config == "/etc/balance-station/station.toml"
+
+
+def test_hub_service_serves_the_hub_on_a_local_database_as_its_own_user():
+    s = unit_settings("balance-station-hub.service")
+    args = build_parser().parse_args(shlex.split(s["ExecStart"][0])[1:])
+    assert args.command == "hub" and str(args.data_dir) == "/var/lib/balance-hub"
+    assert s["Type"] == ["notify"] and s["DynamicUser"] == ["yes"] and s["StateDirectory"] == ["balance-hub"]
+    (database,) = [e.split("=", 1)[1] for e in s["Environment"] if e.startswith("BALANCE_STATION_DATABASE=")]
+    from station.store.pg import is_postgres_url
+
+    assert is_postgres_url(database) and "@" not in database  # peer authentication: no password in the unit
 
 
 def test_backup_timer_runs_the_backup_service_hourly():
