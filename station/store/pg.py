@@ -43,7 +43,7 @@ import threading
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Iterator
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit
 
 from station.store.db import Conflict, DiskFull, DISK_FULL_MESSAGE, StoreError
 from station.store.dialect import statement_for_many, statement_returns_id, statement_to_postgres
@@ -75,6 +75,8 @@ def redact_url(url: str) -> str:
 
     >>> redact_url("postgresql://hub:s3cret@db.clinic:5432/balance?sslmode=require")
     'postgresql://hub:***@db.clinic:5432/balance'
+    >>> redact_url("postgresql:///balance?host=/var/run/postgresql&password=x")
+    'postgresql:///balance'
     """
     try:
         parts = urlsplit(url)
@@ -83,16 +85,19 @@ def redact_url(url: str) -> str:
             userinfo, host = netloc.rsplit("@", 1)
             user = userinfo.split(":", 1)[0]
             netloc = f"{user}:***@{host}" if ":" in userinfo else f"{user}@{host}"
-        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+        return f"{parts.scheme}://{netloc}{parts.path}"  # the query (which may hold a password) left out
     except ValueError:
         return "postgresql://(unreadable URL)"
 
 
-def _password_of(url: str) -> str | None:
+def _passwords_of(url: str) -> list[str]:
+    """The password of ``url``'s user part and of a ``password=`` parameter, if any."""
     try:
-        return urlsplit(url).password
+        parts = urlsplit(url)
+        found = [parts.password] + parse_qs(parts.query).get("password", [])
     except ValueError:
-        return None
+        return []
+    return [p for p in found if p]
 
 
 def _first_line(exc: BaseException) -> str:
@@ -278,8 +283,7 @@ class PgDatabase:
     # -- connections -------------------------------------------------------------------------
 
     def _scrub(self, text: str) -> str:
-        password = _password_of(self._url)
-        if password:
+        for password in _passwords_of(self._url):
             text = text.replace(password, "***")
         return text
 

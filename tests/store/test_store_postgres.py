@@ -55,6 +55,7 @@ def test_every_migration_has_a_postgres_form():
 def test_password_never_in_the_printed_url():
     assert redact_url("postgresql://hub:pa%40ss@db:5433/balance?sslmode=require") == "postgresql://hub:***@db:5433/balance"
     assert redact_url("postgresql://hub@db/balance") == "postgresql://hub@db/balance"
+    assert redact_url("postgresql:///balance?host=/var/run/postgresql&password=pw") == "postgresql:///balance"
 
 
 # -- migrations ---------------------------------------------------------------------------------
