@@ -4,7 +4,8 @@ Passwords are prompted twice when standard input is a terminal, else read as the
 standard input (``printf '%s\\n' "$PW" | balance-station users add ana --role clinician``); they are
 never taken from the command line, where other users could see them. Changes are recorded in the
 audit log as ``cli:<your login name>``. This is also how to recover a lost administrator password
-(``users password NAME``), which is why it needs shell access to the station.
+(``users password NAME``), which is why it needs shell access to the station. With ``--database
+postgresql://...`` they manage the hub's accounts (``balance-station hub``) instead.
 """
 
 from __future__ import annotations
@@ -45,31 +46,46 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("name", metavar="NAME")
     add.add_argument("--role", choices=ROLES, required=True, help="admin: also manages users and settings")
     add_data_dir_argument(add)
+    _add_hub_database_argument(add)
     add.set_defaults(func=_add)
 
     listing = actions.add_parser("list", help="list accounts")
     add_data_dir_argument(listing)
+    _add_hub_database_argument(listing)
     listing.set_defaults(func=_list)
 
     disable = actions.add_parser("disable", help="disable an account and end its sessions")
     disable.add_argument("name", metavar="NAME")
     add_data_dir_argument(disable)
+    _add_hub_database_argument(disable)
     disable.set_defaults(func=_disable)
 
     enable = actions.add_parser("enable", help="enable a disabled account")
     enable.add_argument("name", metavar="NAME")
     add_data_dir_argument(enable)
+    _add_hub_database_argument(enable)
     enable.set_defaults(func=_enable)
 
     password = actions.add_parser("password", help="set a new password for an account (ends its sessions)")
     password.add_argument("name", metavar="NAME")
     add_data_dir_argument(password)
+    _add_hub_database_argument(password)
     password.set_defaults(func=_password)
+
+
+def _add_hub_database_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--database", metavar="URL", default=None,
+                        help="the hub's PostgreSQL database (postgresql://USER@HOST/DATABASE): the hub's accounts")
 
 
 def _open(args: argparse.Namespace):
     from station.store.store import Store
 
+    if args.database:
+        from station.commands._common import load_config
+        from station.commands.hub import open_hub_store
+
+        return open_hub_store(args, load_config(args), service=False)
     try:
         return Store.open(data_dir_of(args))
     except StoreError as exc:

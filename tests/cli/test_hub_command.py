@@ -80,3 +80,19 @@ def test_hub_serves_the_app_on_postgres_and_stops_on_sigterm(tmp_path, pg_cluste
         assert conn.execute("SELECT version FROM station_schema_version").fetchone()[0] == LATEST_VERSION
         assert conn.execute("SELECT role FROM sync_identity").fetchone()[0] == "hub"
     assert not (tmp_path / "hub" / "station.sqlite3").exists()
+
+
+def test_users_manage_the_hubs_accounts_with_database(tmp_path, capsys, monkeypatch, pg_url):
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("correct horse battery staple\n"))
+    status, err = _run(["users", "add", "hubadmin", "--role", "admin", "--database", pg_url,
+                        "--data-dir", str(tmp_path / "hub")], capsys, monkeypatch)
+    assert status == 0, err
+    status, err = _run(["users", "list", "--database", pg_url, "--data-dir", str(tmp_path / "hub")], capsys, monkeypatch)
+    assert status == 0
+    from station.store.store import Store
+
+    with Store.open(tmp_path / "hub", database=pg_url) as store:  # on the hub's database, not a SQLite file
+        assert [u["username"] for u in store.users.list()] == ["hubadmin"]
+    assert not (tmp_path / "hub" / "station.sqlite3").exists()
