@@ -373,6 +373,8 @@ def main() -> int:
                         help="the run's settings as JSON (POST /api/station/run), e.g. "
                              "'{\"training\": {\"game\": \"track\", \"level\": 3}}'; "
                              "default for limits-of-stability and biofeedback-training: see RUN_SETTINGS")
+    parser.add_argument("--record", type=Path, default=None,
+                        help="also write the tablet's raw record (cursor_probe.js: times in ms) to this JSON file")
     parser.add_argument("--no-browser", action="store_true",
                         help="no headless Chromium tablet on the live view (the stream's delays only)")
     parser.add_argument("--protocol", default="quiet-stance",
@@ -444,6 +446,8 @@ def main() -> int:
         after = _health(admin)
         cpu_after = _cpu_s(station.pid)
         record = tablet.record() if tablet is not None else None
+        if record is not None and args.record is not None:
+            args.record.write_text(json.dumps(record))
         elapsed = time.monotonic() - t0
         browser_cpu_after = tablet.cpu_s() if tablet is not None else None
         load_after = _load_average()
