@@ -93,13 +93,19 @@ def is_disk_full(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno == 28  # ENOSPC
 
 
-def unique_violation(exc: BaseException) -> Conflict | None:
-    """The store's :class:`Conflict` for SQLite's unique-constraint failure (else None): a
-    unique violation is a Conflict on both backends (:mod:`station.store.pg`)."""
+def unique_violation(exc: BaseException) -> StoreError | None:
+    """The store's error for SQLite's unique or foreign-key constraint failure (else None): a
+    unique violation is a :class:`Conflict`, a reference to a missing record :class:`NotFound`,
+    on both backends (:mod:`station.store.pg`)."""
     if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE constraint failed" in str(exc):
         return Conflict(f"that record already exists ({str(exc).split(':', 1)[-1].strip()}); "
                         "reload the page and try again")
+    if isinstance(exc, sqlite3.IntegrityError) and "FOREIGN KEY constraint failed" in str(exc):
+        return NotFound(MISSING_REFERENCE)
     return None
+
+
+MISSING_REFERENCE = "it refers to a record that no longer exists (erased meanwhile?); reload the page"
 
 
 class DataDirLocked(StoreError):

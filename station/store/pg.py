@@ -45,7 +45,7 @@ from functools import lru_cache
 from typing import Iterator
 from urllib.parse import parse_qs, urlsplit
 
-from station.store.db import Conflict, DiskFull, DISK_FULL_MESSAGE, StoreError
+from station.store.db import DISK_FULL_MESSAGE, MISSING_REFERENCE, Conflict, DiskFull, NotFound, StoreError
 from station.store.dialect import statement_for_many, statement_returns_id, statement_to_postgres
 
 WRITER_LOCK_KEY = 0x62616C616E6365  # "balance" in ASCII: the advisory lock of the one writer
@@ -314,6 +314,8 @@ class PgDatabase:
         if isinstance(exc, errors.UniqueViolation):
             constraint = getattr(exc.diag, "constraint_name", None) or "a unique key"
             return Conflict(f"that record already exists ({constraint}); reload the page and try again")
+        if isinstance(exc, errors.ForeignKeyViolation):
+            return NotFound(MISSING_REFERENCE)
         if isinstance(exc, errors.DiskFull):
             return DiskFull(DISK_FULL_MESSAGE)
         if isinstance(exc, errors.RestrictViolation):

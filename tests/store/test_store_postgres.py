@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from station.store.db import Conflict, StoreError
+from station.store.db import Conflict, NotFound, StoreError
 from station.store.dialect import UntranslatableSQL, ddl_to_postgres, statement_for_many, statement_to_postgres
 from station.store.migrations import LATEST_VERSION, MIGRATIONS, Migration
 from station.store.pg import WRITER_LOCK_KEY, PgDatabase, redact_url
@@ -150,6 +150,12 @@ def test_unique_violation_is_a_conflict_on_both_backends(store):
             conn.execute("INSERT INTO settings (key, value, updated_at, updated_by) VALUES ('u', '2', 't', 'a')")
     with store.db.read() as conn:
         assert conn.execute("SELECT value FROM settings WHERE key = 'u'").fetchone()[0] == "1"
+
+
+def test_reference_to_a_missing_record_is_not_found_on_both_backends(store):
+    with pytest.raises(NotFound, match="no longer exists"):
+        with store.db.write() as conn:
+            conn.execute("INSERT INTO sessions (patient_id, started_at, created_by) VALUES (12345, 't', 'ana')")
 
 
 def test_rows_behave_alike_on_both_backends(store):
