@@ -5,8 +5,8 @@ validation errors. Status codes: ``400`` malformed body, ``401`` not signed in, 
 role, ``404`` unknown record, ``409`` conflict with the stored state, ``413`` body too large,
 ``415`` not JSON, ``422`` well-formed but invalid values, ``429`` too many sign-in attempts,
 ``503`` busy hashing other passwords (``Retry-After``), ``507`` the station's disk is full.
-Text with lone UTF-16 surrogates, integers beyond 64 bits and non-finite numbers are refused
-(``400``) before anything looks at them; a route id beyond 64 bits is no route (``404``).
+Text with lone UTF-16 surrogates or NUL characters, integers beyond 64 bits and non-finite numbers
+are refused (``400``) before anything looks at them; a route id beyond 64 bits is no route (``404``).
 Nothing is stored when a request is refused.
 """
 
@@ -83,6 +83,8 @@ def _unstorable(value, depth: int = 0) -> str | None:
         if isinstance(item, str):
             if has_surrogate(item):
                 return "the body holds text with a lone UTF-16 surrogate (e.g. \\ud800); send valid Unicode text"
+            if "\x00" in item:  # PostgreSQL text cannot hold it (the hub's driver fails)
+                return "the body holds a NUL character (\\u0000) in its text; remove it"
         elif isinstance(item, bool):
             continue
         elif isinstance(item, int):

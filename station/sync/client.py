@@ -65,17 +65,27 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is the hub's answer, never followed: urllib would resend the station token (and
+    the request) to wherever the hub points, even over plain HTTP to another machine."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # urllib then raises HTTPError with the 3xx status
+
+
 def urllib_transport(ca_file: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> Transport:
-    """The real transport (urllib), verifying certificates (against ``ca_file`` if given)."""
+    """The real transport (urllib), verifying certificates (against ``ca_file`` if given) and
+    following no redirect (a 3xx comes back as the status)."""
     try:
         context = ssl.create_default_context(cafile=ca_file)
     except (OSError, ssl.SSLError) as exc:
         raise ValueError(f"cannot read the hub CA file {ca_file}: {exc}; check [hub] ca_file") from None
+    opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context), _NoRedirects)
 
     def send(method: str, url: str, headers: dict, body: bytes | None) -> tuple[int, bytes]:
         request = urllib.request.Request(url, data=body, headers=headers, method=method)
         try:
-            with urllib.request.urlopen(request, timeout=timeout_s, context=context) as response:
+            with opener.open(request, timeout=timeout_s) as response:
                 return response.status, response.read(4 * 1024 * 1024)
         except urllib.error.HTTPError as exc:
             with exc:
@@ -132,8 +142,19 @@ class HubClient:
             doc = {}
         if not isinstance(doc, dict):
             doc = {}
+        words = _one_line(doc.get("error", "no detail"))
         if status >= 500 or status == 429:
-            raise HubUnreachable(f"the hub is busy or failing (HTTP {status}: {doc.get('error', 'no detail')}); will retry")
+            raise HubUnreachable(f"the hub is busy or failing (HTTP {status}: {words}); will retry")
         if status >= 400:
-            raise HubRefused(status, f"the hub refused {method} {path} (HTTP {status}): {doc.get('error', 'no detail')}")
+            raise HubRefused(status, f"the hub refused {method} {path} (HTTP {status}): {words}")
+        if status >= 300:
+            raise HubRefused(status, f"the hub at {self.url} answered {method} {path} with a redirect (HTTP {status}), "
+                                     "which the station does not follow (its token would go along); set [hub] url "
+                                     "to the hub's own address")
         return doc
+
+
+def _one_line(words: object, max_chars: int = 200) -> str:
+    """The hub's message as one bounded line (a failing hub or a proxy may answer anything)."""
+    text = " ".join(str(words).split())
+    return text if len(text) <= max_chars else text[:max_chars - 3] + "..."

@@ -486,6 +486,8 @@ class Hub:
         """Keep one part of a trial's frames until its trial arrives (a part sent again replaces it)."""
         if not 0 <= part_no < 1_000_000 or not 0 < n_frames <= PART_FRAMES:
             raise ValidationError({"part": f"part number must be >= 0 and frames 1..{PART_FRAMES}"})
+        if not 0 <= first_seq < 2**62:  # a frame's seq; beyond 64 bits the database fails
+            raise ValidationError({"first_seq": "X-First-Seq must be the part's first frame number (0 to 2^62)"})
         if len(data) != n_frames * FRAME_DTYPE.itemsize:
             raise ValidationError({"data": f"{len(data)} bytes is not {n_frames} frames of {FRAME_DTYPE.itemsize} bytes"})
         with self._db.write() as conn:

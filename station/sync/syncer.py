@@ -107,7 +107,12 @@ class StationSync:
             answer = self.client.request("GET", "/api/hub/tombstones",
                                          query={"after": cursor, "queue_length": outbox.length()})
             self._check_not_behind(answer.get("last_seq"))
-            items = answer.get("tombstones") or []
+            items = answer.get("tombstones")
+            if not isinstance(items, list) or not all(
+                    isinstance(i, dict) and type(i.get("id")) is int and isinstance(i.get("identifier_hash"), str)
+                    for i in items):
+                raise SyncError("the hub's answer to GET /api/hub/tombstones is not a list of erasures (is [hub] url "
+                                "the hub's own address?); nothing was erased or pushed; will retry")
             for item in items:
                 outcome = self._erase_here(item.get("identifier_hash"))
                 if outcome == "deferred":
@@ -221,10 +226,14 @@ class StationSync:
             if exc.status == 404:
                 raise NotFound(f"no patient {identifier!r} here or on the hub") from None
             raise
-        fields = {k: v for k, v in (answer.get("patient") or {}).items() if k != "archived"}
+        pulled = answer.get("patient")
+        if not isinstance(pulled, dict):
+            raise HubRefused(502, "the hub's answer holds no patient record (is [hub] url the hub's own address?); "
+                                  "nothing was stored")
+        fields = {k: v for k, v in pulled.items() if k != "archived"}
         with self.store.outbox.muted():
             patient = self.store.patients.create(fields, actor=actor)
-            if (answer.get("patient") or {}).get("archived"):
+            if pulled.get("archived"):
                 patient = self.store.patients.update(patient["id"], {"archived": True}, actor=actor)
         self.store.outbox.link(patient["id"], patient["identifier"])
         return patient

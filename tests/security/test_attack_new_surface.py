@@ -1,0 +1,463 @@
+"""Attacks on this session's new surface (DESIGN.md §11): the hub's station API (bearer tokens, no
+CSRF), frame-part uploads, the stations page, a station's sync against a hub that misbehaves, and
+the limits-of-stability and training settings of a run.
+
+The hub runs in this process on PostgreSQL (the throwaway cluster of tests/conftest.py), through
+Flask's test client, each caller from its own address; the station-side settings are tried on the
+suite's running station. Every request is bounded and their number fixed; what was tried is counted
+in the suite's "security suite tried" summary.
+"""
+
+from __future__ import annotations
+
+import http.server
+import itertools
+import json
+import logging
+import threading
+
+import pytest
+
+from security_support import ADMIN_PW, CLINICIAN_PW, tally
+
+from station.acquire.frame import FRAME_DTYPE
+from station.store.audit import Actor
+from station.store.passwords import ScryptCost
+from station.store.store import Store
+from station.sync.client import HubClient, SyncError
+from station.sync.hub import Hub, MAX_PART_BYTES
+from station.sync.syncer import StationSync
+
+CHEAP = ScryptCost(log2_n=4, r=8, p=1)
+XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+SQLI = ["' OR '1'='1", "x'); DELETE FROM patients; --", "%' UNION SELECT token_hash FROM hub_stations --"]
+_addresses = itertools.count(1)
+
+
+def _address() -> str:
+    n = next(_addresses)
+    return f"10.9.{n // 250}.{n % 250 + 1}"
+
+
+class HubCaller:
+    """One caller of the hub app: its own address, a station token or a signed-in session."""
+
+    def __init__(self, app, token: str | None = None):
+        self.http = app.test_client()
+        self.address = _address()
+        self.token = token
+        self.csrf = ""
+
+    def call(self, method: str, path: str, *, body=None, data: bytes | None = None, headers: dict | None = None):
+        hdrs = dict(headers or {})
+        if self.token is not None:
+            hdrs["Authorization"] = f"Bearer {self.token}"
+        if self.csrf and method not in ("GET", "HEAD"):
+            hdrs.setdefault("X-CSRF-Token", self.csrf)
+        kwargs = {"headers": hdrs, "environ_base": {"REMOTE_ADDR": self.address}}
+        if body is not None:
+            kwargs["data"] = body if isinstance(body, (bytes, str)) else json.dumps(body)
+            kwargs["content_type"] = "application/json"
+        elif data is not None:
+            kwargs["data"] = data
+            kwargs["content_type"] = hdrs.pop("Content-Type", "application/octet-stream")
+        response = self.http.open(path, method=method, **kwargs)
+        return response.status_code, response.get_json(silent=True), response.get_data(as_text=True)
+
+    def sign_in(self, username: str, password: str) -> "HubCaller":
+        _, doc, _ = self.call("GET", "/api/session")
+        self.csrf = doc["csrf_token"]
+        status, doc, _ = self.call("POST", "/api/login", body={"username": username, "password": password})
+        assert status == 200, doc
+        self.csrf = doc["csrf_token"]
+        return self
+
+
+@pytest.fixture
+def hub(tmp_path, pg_url):
+    """The hub app on PostgreSQL with an administrator, a clinician and two stations."""
+    from web import create_app
+
+    store = Store.open(tmp_path / "hub", database=pg_url, password_cost=CHEAP)
+    store.users.create_first_admin("root", ADMIN_PW, actor=Actor.command_line())
+    store.users.create("ana", CLINICIAN_PW, "clinician", actor=Actor.command_line())
+    app = create_app({"STORE": store, "HUB": True, "SECRET_KEY": "attack", "PASSWORD_COST": CHEAP})
+    service = app.extensions["station_hub"]
+    app.tokens = {"ward": service.add_station("ward"), "gym": service.add_station("gym")}
+    try:
+        yield app
+    finally:
+        store.close()
+
+
+def _push(caller: HubCaller, station_id: str, *changes) -> tuple[int, dict | None]:
+    status, doc, _ = caller.call("POST", "/api/hub/push", body={"station_id": station_id, "changes": list(changes)})
+    return status, doc
+
+
+def _patient_change(seq: int, local_id: int, identifier: str, op: str = "create", at: str = "2026-12-03T10:00:00Z",
+                    **fields) -> dict:
+    payload = {"identifier": identifier, "birth_year": 1950, "sex": "F", **fields} if op == "create" else fields
+    return {"seq": seq, "entity": "patient", "op": op, "local_id": local_id, "at": at, "payload": payload}
+
+
+WARD_ID = "11111111-2222-3333-4444-555555555555"
+GYM_ID = "66666666-7777-8888-9999-000000000000"
+
+
+# -- who may call the hub's new routes -----------------------------------------------------------
+
+
+def test_hub_routes_take_only_a_valid_station_token_or_an_admin(hub):
+    station_routes = [("POST", "/api/hub/push"), ("GET", "/api/hub/trials/1/parts"),
+                      ("PUT", "/api/hub/trials/1/parts/0"), ("DELETE", "/api/hub/trials/1/parts"),
+                      ("GET", "/api/hub/tombstones"), ("GET", "/api/hub/patients?identifier=P-1")]
+    service = hub.extensions["station_hub"]
+    revoked = service.add_station("old-plate")
+    service.revoke_station("old-plate")
+    admin = HubCaller(hub).sign_in("root", ADMIN_PW)
+    clinician = HubCaller(hub).sign_in("ana", CLINICIAN_PW)
+    tried = 0
+    credentials = [None, "", "bst_" + "A" * 43, revoked, hub.tokens["ward"] + "x", hub.tokens["ward"][:-1],
+                   "Basic " + hub.tokens["ward"]]
+    for method, path in station_routes:
+        for token in credentials:  # each from its own address: the bad-token throttle is not what answers
+            status, doc, text = HubCaller(hub, token).call(method, path, body={} if method == "POST" else None)
+            tried += 1
+            assert status == 401 and "station token" in doc["error"], (method, path, token, status)
+            assert hub.tokens["ward"] not in text and (not token or token not in text)
+        for user in (admin, clinician):  # a signed-in session (with its CSRF token) is not a station
+            status, _, _ = user.call(method, path, body={} if method == "POST" else None)
+            tried += 1
+            assert status == 401, (method, path, status)
+    for path in ("/api/hub/stations", "/hub/stations"):
+        assert HubCaller(hub).call("GET", path)[0] in (401, 302)
+        assert clinician.call("GET", path)[0] == 403
+        assert HubCaller(hub, hub.tokens["ward"]).call("GET", path)[0] in (401, 302)  # a token is not a login
+        assert admin.call("GET", path)[0] == 200
+        tried += 4
+    tally("hub routes tried without a valid credential", tried)
+
+
+def test_a_token_cannot_push_as_another_station(hub):
+    ward = HubCaller(hub, hub.tokens["ward"])
+    gym = HubCaller(hub, hub.tokens["gym"])
+    assert _push(ward, WARD_ID, _patient_change(1, 1, "P-WARD"))[0] == 200  # binds ward's token to WARD_ID
+    status, doc = _push(gym, WARD_ID)  # gym claims ward's id: gym's token binds to it? then ward's changes...
+    assert status == 200  # gym's token was unbound: the id it first shows is its own from now on
+    status, doc = _push(gym, GYM_ID, _patient_change(2, 1, "P-GYM"))
+    assert status == 409 and "another data directory" in doc["error"]
+    status, doc = _push(ward, GYM_ID, _patient_change(2, 2, "P-X"))  # the copied token of ward elsewhere
+    assert status == 409 and "another data directory" in doc["error"]
+    assert hub.extensions["station_store"].patients.search(q="P-X", archived="all")["total"] == 0
+    tally("pushes claiming another station's identity", 3)
+
+
+def test_guessing_station_tokens_is_throttled_and_never_logged(hub, caplog):
+    guesser = HubCaller(hub, "bst_wrong")
+    caplog.set_level(logging.DEBUG)
+    codes = [guesser.call("GET", "/api/hub/tombstones")[0] for _ in range(22)]
+    assert codes[:20] == [401] * 20 and codes[20:] == [429, 429]
+    guesser.token = hub.tokens["ward"]  # the right token from the guessing address waits too
+    status, doc, _ = guesser.call("GET", "/api/hub/tombstones")
+    assert status == 429 and "try again" in doc["error"]
+    assert HubCaller(hub, hub.tokens["ward"]).call("GET", "/api/hub/tombstones")[0] == 200  # elsewhere: fine
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "bst_" not in logged
+    tally("station token guesses", 23)
+
+
+# -- bodies ---------------------------------------------------------------------------------------
+
+
+def _bad_pushes() -> list:
+    good = _patient_change(1, 1, "P-OK")
+    bad_changes = [
+        {**good, "seq": -1}, {**good, "seq": True}, {**good, "seq": 1.5}, {**good, "seq": "1"}, {**good, "seq": 2**62},
+        {**good, "entity": "user"}, {**good, "op": "drop"}, {**good, "entity": None},
+        {**good, "local_id": -3}, {**good, "local_id": [1]},
+        {**good, "at": "yesterday"}, {**good, "at": 1e300}, {**good, "at": None}, {**good, "at": "99999-01-01T00:00:00Z"},
+        {**good, "payload": [1, 2]}, {**good, "payload": "x"},
+        _patient_change(1, 1, "P-OK", birth_year=10**9), _patient_change(1, 1, "P-OK", birth_year=-5),
+        _patient_change(1, 1, "P-OK", height_cm=0), _patient_change(1, 1, "P-OK", height_cm=1e9),
+        _patient_change(1, 1, "P-OK", sex=["F"]), _patient_change(1, 1, "P-OK", notes="n" * 100_000),
+        _patient_change(1, 1, "x" * 65), _patient_change(1, 1, "P\u0000NUL"), _patient_change(1, 1, "P-OK", role="admin"),
+        {"seq": 1, "entity": "session", "op": "upsert", "local_id": 1, "at": "2026-12-03T10:00:00Z",
+         "payload": {"patient_local_id": 99, "started_at": "x", "label": "", "notes": "", "created_by": "a"}},
+        {"seq": 1, "entity": "programme", "op": "upsert", "local_id": 1, "at": "2026-12-03T10:00:00Z",
+         "payload": {"doc": [1]}},
+        {"seq": 1, "entity": "patient", "op": "erase", "local_id": 1, "at": "2026-12-03T10:00:00Z",
+         "payload": {"identifier_hash": "' OR 1=1 --"}},
+        {"seq": 1, "entity": "patient", "op": "erase", "local_id": 1, "at": "2026-12-03T10:00:00Z",
+         "payload": {"identifier_hash": "0" * 64, "unsent_trials": ["../../x"]}},
+    ]
+    bodies = [[], "changes", {"station_id": WARD_ID, "changes": "all"}, {"station_id": 7, "changes": []},
+              {"station_id": WARD_ID, "changes": [good] * 501}, {"station_id": WARD_ID * 3, "changes": []}]
+    return [{"station_id": WARD_ID, "changes": [c]} for c in bad_changes] + bodies
+
+
+def test_malformed_pushes_are_4xx_and_change_nothing(hub):
+    ward = HubCaller(hub, hub.tokens["ward"])
+    assert _push(ward, WARD_ID)[0] == 200
+    store = hub.extensions["station_store"]
+    tried = 0
+    for body in _bad_pushes():
+        status, doc, _ = ward.call("POST", "/api/hub/push", body=body)
+        tried += 1
+        assert 400 <= status < 500 and doc["error"], (json.dumps(body)[:300], status, doc)
+    for raw in (b"{", b"\xff\xfe", b'{"station_id": "' + WARD_ID.encode() + b'", "changes": [' + b"[" * 5000 + b"]" * 5000
+                + b"]}", b'{"changes": [{"seq": 1e999}]}', b'{"changes": NaN}', b" " * (130 * 1024)):
+        status, doc, _ = ward.call("POST", "/api/hub/push", body=raw)
+        tried += 1
+        assert status in (400, 413, 422) and doc["error"], (raw[:40], status)
+    assert store.patients.search(archived="all")["total"] == 0
+    assert Hub(store).stations()[-1]["last_seq"] == 0
+    tally("malformed pushes", tried)
+
+
+def test_sql_through_the_new_queries_is_taken_literally(hub):
+    ward = HubCaller(hub, hub.tokens["ward"])
+    store = hub.extensions["station_store"]
+    changes = [_patient_change(i + 1, i + 1, payload) for i, payload in enumerate(SQLI)]
+    status, doc = _push(ward, WARD_ID, *changes)
+    assert status == 422  # an identifier is letters, digits and - _ . only: refused, not run
+    for payload in SQLI:
+        status, doc, _ = ward.call("GET", "/api/hub/patients?identifier=" + payload.replace("%", "%25").replace("'", "%27")
+                                   .replace(" ", "%20").replace(";", "%3B"))
+        assert status in (400, 404), (payload, status)
+        status, doc, _ = ward.call("GET", f"/api/hub/tombstones?after={payload.replace(' ', '%20')}")
+        assert status in (400, 422) or (status == 200 and doc["tombstones"] == []), (payload, status)
+    assert store.patients.search(archived="all")["total"] == 0 and len(Hub(store).stations()) == 2
+    tally("SQL injection attempts on the hub", len(SQLI) * 2 + 1)
+
+
+# -- frame parts ----------------------------------------------------------------------------------
+
+
+def _part(caller, local_id, part_no, first_seq="0", n_frames="1", data=None, content_type="application/octet-stream"):
+    data = bytes(FRAME_DTYPE.itemsize * max(0, int(n_frames))) if data is None else data
+    return caller.call("PUT", f"/api/hub/trials/{local_id}/parts/{part_no}", data=data,
+                       headers={"X-First-Seq": first_seq, "X-Frames": n_frames, "Content-Type": content_type})
+
+
+def test_frame_parts_that_do_not_fit_are_refused(hub):
+    ward = HubCaller(hub, hub.tokens["ward"])
+    cases = [
+        ({"first_seq": str(10**30)}, 422), ({"first_seq": "-1"}, 422), ({"first_seq": str(2**63)}, 422),
+        ({"first_seq": "abc"}, 400), ({"first_seq": ""}, 400), ({"first_seq": "9" * 5000}, 400),
+        ({"n_frames": "0"}, 422), ({"n_frames": "-1"}, 422), ({"n_frames": "901", "data": bytes(FRAME_DTYPE.itemsize)}, 422),
+        ({"n_frames": "2", "data": bytes(FRAME_DTYPE.itemsize)}, 422),  # fewer bytes than declared
+        ({"n_frames": "1", "data": bytes(FRAME_DTYPE.itemsize + 1)}, 422),  # more bytes than declared
+        ({"data": bytes(MAX_PART_BYTES + 1)}, 413), ({"content_type": "application/json"}, 415),
+    ]
+    for kwargs, expected in cases:
+        status, doc, _ = _part(ward, 5, 0, **kwargs)
+        assert status == expected and doc["error"], (kwargs.get("first_seq", kwargs.get("n_frames")), status, doc)
+    for part_no in ("1000000", "99999999999999999999999", "-1"):
+        status, _, _ = _part(ward, 5, part_no)
+        assert status in (404, 422), (part_no, status)
+    assert ward.call("GET", "/api/hub/trials/5/parts")[1] == {"on_hub": False, "parts": []}
+    tally("frame parts that do not fit", len(cases) + 3)
+
+
+def test_parts_beyond_the_declared_trial_never_make_a_trial(hub):
+    ward = HubCaller(hub, hub.tokens["ward"])
+    assert _push(ward, WARD_ID, _patient_change(1, 1, "P-PARTS"),
+                 {"seq": 2, "entity": "session", "op": "upsert", "local_id": 1, "at": "2026-12-03T10:00:00Z",
+                  "payload": {"patient_local_id": 1, "started_at": "2026-12-03T10:00:00Z", "label": "", "notes": "",
+                              "created_by": "ana"}})[0] == 200
+    for part_no in (0, 1, 7):  # the trial declares 2 parts of 1 frame; a third arrives beyond them
+        assert _part(ward, 9, part_no, first_seq=str(part_no))[0] == 200
+    trial = {"protocol": "romberg", "condition": "eyes_open", "status": "complete", "status_reason": None,
+             "started_at": "2026-12-03T10:00:00Z", "ended_at": "2026-12-03T10:00:30Z", "last_commit_at": None,
+             "rate_hz": 100.0, "calibration": "{}", "frame_dtype": json.dumps(FRAME_DTYPE.descr), "frame_count": 2,
+             "frames_lost": 0, "first_seq": 0, "last_seq": 1, "metrics": None, "valid": None, "validity_reason": None,
+             "station_version": "t", "recorded_by": "ana", "notes": "", "judged_by": None, "judged_at": None,
+             "station_valid": None, "station_validity_reason": None, "station_id": WARD_ID, "calibration_id": None,
+             "session_local_id": 1, "parts": 2}
+    change = {"seq": 3, "entity": "trial", "op": "upsert", "local_id": 9, "at": "2026-12-03T10:01:00Z", "payload": trial}
+    status, doc = _push(ward, WARD_ID, change)
+    assert status == 409 and "not all uploaded" in doc["error"]
+    store = hub.extensions["station_store"]
+    patient = store.patients.get_by_identifier("P-PARTS")
+    assert [t for s in store.patients.view(patient["id"], actor=Actor.system())["sessions"] for t in s["trials"]] == []
+    assert ward.call("DELETE", "/api/hub/trials/9/parts")[0] == 200  # the station may start over
+    assert ward.call("GET", "/api/hub/trials/9/parts")[1]["parts"] == []
+    tally("frame parts beyond the declared trial", 3)
+
+
+# -- the stations page ----------------------------------------------------------------------------
+
+
+def test_station_names_and_their_errors_are_never_markup(hub):
+    service = hub.extensions["station_hub"]
+    token = service.add_station(XSS[:60])
+    evil = HubCaller(hub, token)
+    status, _ = _push(evil, GYM_ID)
+    assert status == 200
+    evil.call("POST", "/api/hub/push", body={"station_id": GYM_ID, "last_error": XSS, "changes": []})
+    _push(evil, GYM_ID, _patient_change(1, 1, "P-1", op="link"))  # refused: its message lands on the page
+    admin = HubCaller(hub).sign_in("root", ADMIN_PW)
+    status, _, page = admin.call("GET", "/hub/stations")
+    assert status == 200 and "&lt;script&gt;" in page
+    assert "<script>alert" not in page and "<img src=x" not in page
+    tally("hub page fields checked for injected script", 3)
+
+
+# -- a station's sync against a hub that misbehaves -----------------------------------------------
+
+
+class FakeHub:
+    """A hub on the loopback that answers every request with ``answer(handler)`` and records the
+    requests (method, path, Authorization header) it got."""
+
+    def __init__(self, host: str = "127.0.0.1"):
+        self.requests: list[tuple[str, str, str | None]] = []
+        self.answer = lambda h: (200, b"{}", {})
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _any(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                outer.requests.append((self.command, self.path, self.headers.get("Authorization")))
+                status, body, headers = outer.answer(self)
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _any
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer((host, 0), Handler)
+        self.url = f"http://{host}:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def station_store(tmp_path):
+    store = Store.open(tmp_path / "station", password_cost=CHEAP)
+    yield store
+    store.close()
+
+
+TOKEN = "bst_" + "s" * 43
+
+
+@pytest.mark.parametrize("code", [301, 302, 303, 307, 308])
+def test_a_redirecting_hub_never_gets_the_token_sent_elsewhere(station_store, code):
+    with FakeHub("127.0.0.2") as elsewhere, FakeHub() as hub_server:
+        hub_server.answer = lambda h: (code, b"", {"Location": elsewhere.url + h.path})
+        sync = StationSync(station_store, HubClient(hub_server.url, TOKEN, timeout_s=5))
+        with pytest.raises(SyncError) as caught:
+            sync.sync_once()
+    assert not [r for r in elsewhere.requests if r[2]], "the station token went to another server"
+    message = str(caught.value)
+    assert "redirect" in message and TOKEN not in message and "\n" not in message
+    tally("redirecting hubs", 1)
+
+
+@pytest.mark.parametrize("answer", [
+    (200, b"<html>proxy login</html>", {"Content-Type": "text/html"}),
+    (200, b'{"tombstones": "all", "last_seq": "x"}', {"Content-Type": "application/json"}),
+    (200, b'{"tombstones": [{"id": "x", "identifier_hash": 5}]}', {"Content-Type": "application/json"}),
+    (200, b"[1, 2, 3]", {"Content-Type": "application/json"}),
+    (200, b'{"tombstones": [], "last_seq": 99999999999999999999}', {"Content-Type": "application/json"}),
+    (502, b"bad gateway", {}),
+    (500, b'{"error": "' + b"x" * 5000 + b'"}', {"Content-Type": "application/json"}),
+])
+def test_a_hub_answering_garbage_is_one_clear_error_and_loses_nothing(station_store, answer):
+    patient = station_store.patients.create({"identifier": "P-KEEP", "birth_year": 1950, "sex": "F"},
+                                            actor=Actor.system())
+    with FakeHub() as hub_server:
+        hub_server.answer = lambda h: answer
+        sync = StationSync(station_store, HubClient(hub_server.url, TOKEN, timeout_s=5))
+        with pytest.raises(SyncError) as caught:
+            sync.sync_once()
+    message = str(caught.value)
+    assert "\n" not in message and len(message) < 400 and TOKEN not in message
+    assert station_store.outbox.length() >= 1  # the patient's change is still queued
+    assert station_store.patients.get(patient["id"])["identifier"] == "P-KEEP"
+    tally("hubs answering garbage", 1)
+
+
+@pytest.mark.parametrize("body, expected", [
+    (b'{"patient": "P-1"}', 502), (b'{"patient": [1]}', 502), (b"\x00\x01", 502), (b"{}", 502),
+    (b'{"patient": {"identifier": 5}}', 422), (b'{"patient": {"identifier": "P-1", "role": "admin"}}', 422),
+])
+def test_pulling_a_patient_from_a_garbage_hub_is_a_clear_error(station_store, body, expected):
+    from web import create_app
+
+    station_store.users.create_first_admin("root", ADMIN_PW, actor=Actor.command_line())
+    with FakeHub() as hub_server:
+        hub_server.answer = lambda h: (200, body, {"Content-Type": "application/json"})
+        sync = StationSync(station_store, HubClient(hub_server.url, TOKEN, timeout_s=5))
+        app = create_app({"STORE": station_store, "SYNC": sync, "SECRET_KEY": "s", "PASSWORD_COST": CHEAP})
+        user = HubCaller(app).sign_in("root", ADMIN_PW)
+        status, doc, _ = user.call("POST", "/api/patients/pull", body={"identifier": "P-1"})
+    assert status == expected and doc["error"], (status, doc)
+    if status == 502:
+        assert "the hub's answer holds no patient record" in doc["error"]
+    assert station_store.patients.search(archived="all")["total"] == 0
+    tally("garbage patients from a hub", 1)
+
+
+# -- the run's new settings (the suite's running station) ----------------------------------------
+
+
+LOS_HEIGHTS = [0, -170, 1e9, 10**18, "abc", "nan", "inf", "1e308", [], {}, True, None, "<script>", 49.9]
+TRAINING = [
+    {"game": "pong", "level": 1}, {"game": XSS, "level": 1}, {"game": ["reach"], "level": 1}, {"game": {}, "level": 1},
+    {"game": None, "level": 1}, {"game": "reach", "level": 0}, {"game": "reach", "level": 6},
+    {"game": "reach", "level": "1"}, {"game": "reach", "level": 1.5}, {"game": "reach", "level": True},
+    {"game": "reach", "level": 1, "session_s": 10**9}, {"game": "reach", "level": 1, "session_s": -1},
+    {"game": "reach", "level": 1, "session_s": 0}, {"game": "reach", "level": 1, "session_s": "600"},
+    {"game": "reach", "level": 1, "rest_s": 10**6}, {"game": "reach", "level": 1, "range_cm": 0},
+    {"game": "reach", "level": 1, "range_cm": 1e9}, {"game": "shift", "level": 1, "paretic_side": "up"},
+    {"game": "shift", "level": 1, "paretic_side": ["left"]}, {"game": "reach", "level": 1, "paretic_side": "left"},
+    {"game": "reach", "level": 1, "seed": -1}, {"game": "reach", "level": 1, "seed": 2**63},
+    {"game": "reach", "level": 1, "../../etc/passwd": 1}, {"game": "reach", "level": 1, "speed": 1},
+]
+
+
+def test_absurd_heights_and_game_settings_are_refused_in_one_line(station, clinician):
+    status, patient, _ = clinician.post("/api/patients", {"identifier": "ATTACK-RUN", "birth_year": 1950, "sex": "F"})
+    assert status == 201
+    tried = 0
+    for height in LOS_HEIGHTS:
+        status, doc, _ = clinician.post("/api/station/run", {"patient_id": patient["id"], "protocol": "limits-of-stability",
+                                                             "los": {"height_cm": height}})
+        tried += 1
+        assert status == 422 and "height_cm" in json.dumps(doc), (height, status, doc)
+    for body in ({"height_cm": 170, "extra": 1}, {"height_cm": 170, "target": "../x"}, [170], "170"):
+        status, doc, _ = clinician.post("/api/station/run", {"patient_id": patient["id"],
+                                                             "protocol": "limits-of-stability", "los": body})
+        tried += 1
+        assert status == 422, (body, status, doc)
+    for training in TRAINING:
+        status, doc, _ = clinician.post("/api/station/run", {"patient_id": patient["id"],
+                                                             "protocol": "biofeedback-training", "training": training})
+        tried += 1
+        assert status == 422 and "training" in json.dumps(doc), (training, status, doc)
+    status, doc, _ = clinician.get("/api/station")
+    assert doc["service"]["run"] is None  # nothing was opened
+    for path in (f"/api/patients/{patient['id']}/training", "/api/patients/99999999/training",
+                 "/api/patients/9223372036854775808/training"):
+        status, doc, _ = clinician.get(path)
+        tried += 1
+        assert (status, doc["sessions"] if status == 200 else None) in ((200, []), (404, None)), (path, status)
+    tally("absurd run settings", tried)
