@@ -24,7 +24,8 @@ frame part 56 kB) before they are read.
     ``{"patient": {...}}``: a patient to measure at the station (pulled on demand); audited.
 
 Administrators: ``GET /api/hub/stations`` (JSON) and the page ``/hub/stations``: every station with
-its last sync, queue length and last error.
+its last sync, queue length and last error; ``GET /api/hub/patients/<id>/versions``: the versions
+of a patient's fields that last-writer-wins merges kept (the station's and the hub's), audited.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from flask import Blueprint, current_app, g, render_template, request
 
 from station.sync.hub import MAX_PART_BYTES, Hub
 from web.jsonio import json_body, query_int
-from web.security import api_error, roles, token_auth
+from web.security import actor, api_error, roles, token_auth
 
 bp = Blueprint("hub_api", __name__)
 
@@ -131,6 +132,16 @@ def pull_patient():
 @roles("admin")
 def list_stations():
     return {"stations": hub().stations()}
+
+
+@bp.get("/api/hub/patients/<int:patient_id>/versions")
+@roles("admin")
+def patient_versions(patient_id: int):
+    hub().store.patients.get(patient_id)  # 404 for an unknown patient
+    versions = hub().patient_versions(patient_id)
+    hub().store.audit.record(actor(), "patient.view", patient_id=patient_id, object=f"patient:{patient_id}",
+                             detail={"versions": len(versions)})
+    return {"patient_id": patient_id, "versions": versions}
 
 
 @bp.get("/hub/stations")

@@ -75,3 +75,28 @@ def test_an_edit_on_the_hub_is_a_writer_too(hub_store, station_factory):
     hub_store.patients.update(on_hub["id"], {"notes": "hub edit"}, actor=CLINICIAN)  # now: later
     gym.sync_once()
     assert hub_patient(hub_store, "P-9")["notes"] == "hub edit"
+
+
+def test_administrators_read_both_versions_on_the_hub(hub_store, hub_app, station_factory):
+    from station.store.audit import Actor
+
+    clock = WallClock()
+    gym = station_factory("gym", wall=clock)
+    patient = gym.store.patients.create({"identifier": "P-V", "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
+    gym.sync_once()
+    gym.store.patients.update(patient["id"], {"notes": "station"}, actor=CLINICIAN)
+    on_hub = hub_patient(hub_store, "P-V")
+    hub_store.patients.update(on_hub["id"], {"notes": "hub"}, actor=CLINICIAN)
+    gym.sync_once()
+    hub_store.users.create("boss", "a long admin password 1", "admin", actor=Actor.system())
+    client = hub_app.test_client()
+    assert client.get(f"/api/hub/patients/{on_hub['id']}/versions").status_code == 401
+    csrf = client.get("/api/session").get_json()["csrf_token"]
+    client.post("/api/login", json={"username": "boss", "password": "a long admin password 1"},
+                headers={"X-CSRF-Token": csrf})
+    doc = client.get(f"/api/hub/patients/{on_hub['id']}/versions").get_json()
+    [version] = doc["versions"]
+    assert version["incoming"] == {"notes": "station"} and version["before"] == {"notes": "hub"}
+    assert version["kept"] == ["notes"] and version["station"] == "gym"
+    assert hub_store.audit.query(action="patient.view", username="boss")[0]["detail"] == {"versions": 1}
+    assert client.get("/api/hub/patients/999/versions").status_code == 404
