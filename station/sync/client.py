@@ -130,11 +130,12 @@ class HubClient:
             head["Content-Type"] = "application/octet-stream"
         try:
             status, raw = self._send(method, url, head, payload)
-        except ssl.SSLError as exc:
-            raise HubUnreachable(f"the hub's certificate was not accepted ({exc.reason or exc}); check [hub] url and "
-                                 "ca_file") from None
         except (OSError, urllib.error.URLError) as exc:
             reason = getattr(exc, "reason", None) or exc
+            if isinstance(reason, ssl.SSLError) or isinstance(exc, ssl.SSLError):
+                detail = getattr(reason, "verify_message", None) or getattr(reason, "reason", None) or reason
+                raise HubUnreachable(f"the hub at {self.url} was refused: its certificate is not trusted ({detail}); "
+                                     "give the CA that signed it as [hub] ca_file (or --ca-file)") from None
             raise HubUnreachable(f"cannot reach the hub at {self.url} ({reason}); will retry") from None
         try:
             doc = json.loads(raw.decode("utf-8")) if raw else {}
