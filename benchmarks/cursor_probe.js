@@ -33,6 +33,7 @@
     ticks: [], // every animation frame
     updates: [], // the frames in which a drawn cursor changed (on any canvas)
     updatesBy: {}, // the same per canvas (by its id, or "canvas-<n>" in the page's order)
+    drawnBy: {}, // the frames in which each canvas was drawn at all (changed or not)
     draws: 0, // canvas drawings seen at the ticks (changed or not)
     events: [], // frames events with a new frame
     eventToDrawingMs: [], // from a frames event to the start of the drawing that showed it
@@ -41,6 +42,7 @@
     reset() {
       for (const k of ["ticks", "updates", "events", "eventToDrawingMs", "callbackMs"]) this[k] = [];
       this.updatesBy = {};
+      this.drawnBy = {};
       this.draws = 0;
       this.late = 0;
       this.since = now();
@@ -105,6 +107,7 @@
     let drawnAt = null; // the start of the latest drawing seen at this tick
     for (const [canvas, s] of shapes) {
       P.draws += 1;
+      (P.drawnBy[name(canvas)] ||= []).push(t);
       drawnAt = drawnAt === null ? s.at : Math.max(drawnAt, s.at);
       const picture = s.parts.join(";");
       if (picture !== last.get(canvas)) {

@@ -10,9 +10,9 @@ the screen updates of the cursor on a tablet (issue 16, "Live feel").
 
 Starts the real station (``balance-station run --simulate --scenario patient``: acquisition
 process, trial service, waitress with its 32 threads) on a free port with a fresh data directory,
-signs in ``--viewers`` separate sessions, opens a quiet-stance test and starts its trial (so trial
-events, the recorder's database writes and the virtual patient are all at work), and keeps every
-viewer on ``GET /api/live`` for ``--seconds``. Each viewer is a thread reading its own HTTP
+signs in ``--viewers`` separate sessions, opens a test (``--protocol``, quiet stance unless told)
+and starts its first trial (so trial events, the recorder's database writes and the virtual
+patient are all at work), and keeps every viewer on ``GET /api/live`` for ``--seconds``. Each viewer is a thread reading its own HTTP
 connection and parsing every event.
 
 Prints one JSON object:
@@ -28,7 +28,6 @@ Prints one JSON object:
   viewer did not get (sequence gaps, or ``missed`` reported by the server).
 * ``gait_events``: ``gait`` events (each stream's steps of the last 10 s, once a second) per viewer
   during the measurement (min, median): every viewer's stream runs the gait analysis.
-
 * ``tablet``: headless Chromium (Debian's ``chromium`` and ``chromedriver``, as the browser tests)
   at tablet size, 1180×820, signed in as one more clinician and on the live view (``/live``) during
   the same measurement, its stream being the 21st. :file:`cursor_probe.js`, installed before the
@@ -45,7 +44,8 @@ Prints one JSON object:
   service) during the window, % of one core, and ``browser_cpu_percent`` the same of the
   tablet's Chromium (all its processes); ``load_average_1_5_15_min`` before and after (the
   machine is shared: the figures depend on it). The browser runs on the same two cores as the
-  station here; on a clinic it is the tablet's.
+  station here; on a clinic it is the tablet's. ``--record FILE`` keeps the probe's raw times
+  (per canvas: drawn and changed; animation frames; frames events) for a closer look.
 
 The first frames event of each stream (the 10 s backfill) is left out of the delays.
 """
@@ -255,7 +255,7 @@ class Tablet:
     def record(self) -> dict:
         return self.driver.execute_script(
             "const p = window.__cursorProbe; return {since: p.since, until: performance.now(), ticks: p.ticks,"
-            " updates: p.updates, updates_by: p.updatesBy, visible: p.visible(), events: p.events, draws: p.draws, late: p.late,"
+            " updates: p.updates, updates_by: p.updatesBy, drawn_by: p.drawnBy, visible: p.visible(), events: p.events, draws: p.draws, late: p.late,"
             " event_to_drawing_ms: p.eventToDrawingMs, callback_ms: p.callbackMs}")
 
     def close(self) -> None:
