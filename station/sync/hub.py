@@ -55,6 +55,11 @@ ENTITY_OPS = {
 }
 MAX_CHANGES_PER_PUSH = 500
 MAX_PART_BYTES = PART_FRAMES * FRAME_DTYPE.itemsize
+MAX_PENDING_PARTS = 10_000
+"""Frame parts one station may keep on the hub for trials not pushed yet (1.26 GB): a station
+uploads the parts of at most ``BATCH_TRIALS`` (10) trials before pushing them, 800 parts for the
+longest (a 120-min treadmill walk at 100 Hz); beyond that the parts are refused (``409``) so that
+one station (or its stolen token) cannot fill the hub's disk with trials that never come."""
 TRIAL_UPDATABLE = ("status", "status_reason", "ended_at", "metrics", "valid", "validity_reason", "notes",
                    "judged_by", "judged_at", "station_valid", "station_validity_reason")
 STATION_NAME_CHARS = 64
@@ -491,8 +496,12 @@ class Hub:
         if len(data) != n_frames * FRAME_DTYPE.itemsize:
             raise ValidationError({"data": f"{len(data)} bytes is not {n_frames} frames of {FRAME_DTYPE.itemsize} bytes"})
         with self._db.write() as conn:
-            conn.execute("DELETE FROM hub_uploads WHERE station = ? AND trial_local_id = ? AND part_no = ?",
-                         (station.id, trial_local_id, part_no))
+            replaced = conn.execute("DELETE FROM hub_uploads WHERE station = ? AND trial_local_id = ? AND part_no = ?",
+                                    (station.id, trial_local_id, part_no)).rowcount
+            pending = conn.execute("SELECT count(*) FROM hub_uploads WHERE station = ?", (station.id,)).fetchone()[0]
+            if not replaced and pending >= MAX_PENDING_PARTS:
+                raise Conflict(f"{pending} frame parts wait on the hub for trials this station has not pushed; push "
+                               "those trials (or drop their parts) before uploading more")
             conn.execute("INSERT INTO hub_uploads (station, trial_local_id, part_no, first_seq, n_frames, data)"
                          " VALUES (?, ?, ?, ?, ?, ?)", (station.id, trial_local_id, part_no, first_seq, n_frames, data))
 

@@ -286,6 +286,23 @@ def test_parts_beyond_the_declared_trial_never_make_a_trial(hub):
     tally("frame parts beyond the declared trial", 3)
 
 
+def test_one_station_cannot_fill_the_hub_with_parts_of_trials_that_never_come(hub, monkeypatch):
+    import station.sync.hub as hub_module
+
+    monkeypatch.setattr(hub_module, "MAX_PENDING_PARTS", 6)  # the bound, small enough to reach here
+    ward = HubCaller(hub, hub.tokens["ward"])
+    codes = [_part(ward, 1000 + n, n % 2)[0] for n in range(8)]  # parts of trials never declared
+    assert codes == [200] * 6 + [409] * 2
+    status, doc, _ = _part(ward, 1000, 0)  # a part sent again replaces itself: still taken
+    assert status == 200
+    status, doc, _ = _part(ward, 2000, 0)
+    assert "frame parts wait" in doc["error"] and "push" in doc["error"]
+    assert _part(HubCaller(hub, hub.tokens["gym"]), 1, 0)[0] == 200  # other stations are not held up
+    assert ward.call("DELETE", "/api/hub/trials/1000/parts")[0] == 200
+    assert _part(ward, 2000, 0)[0] == 200  # room again once they go
+    tally("frame parts of trials that never come", 12)
+
+
 # -- the stations page ----------------------------------------------------------------------------
 
 
