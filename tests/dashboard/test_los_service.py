@@ -67,3 +67,11 @@ def test_a_run_on_the_tablet_stores_the_leans_and_the_api_returns_the_keys(tmp_p
     values = {e["resource"]["code"]["coding"][0]["code"]: e["resource"].get("valueQuantity")
               for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"}
     assert values["los_max_excursion_pct_r"]["code"] == "%" and values["los_reaction_time_s_f"]["unit"] == "s"
+    # a later test with targets from this one: its maximum excursions (f and r), the theoretical limits elsewhere
+    from station.protocols.lean import previous_limits_deg
+
+    limits, previous_session = previous_limits_deg(store, patient["id"], "limits-of-stability", actor=ACTOR)
+    assert previous_session == session_id
+    assert limits["f"] == pytest.approx(8.0 * los["metrics"]["los_max_excursion_pct_f"] / 100)
+    assert limits["r"] == pytest.approx(8.0 * los["metrics"]["los_max_excursion_pct_r"] / 100) and limits["b"] == 4.5
+    assert previous_limits_deg(store, patient["id"], "quiet-stance", actor=ACTOR) is None
