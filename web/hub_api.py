@@ -20,6 +20,9 @@ frame part 56 kB) before they are read.
 ``GET /api/hub/tombstones?after=N[&queue_length=Q]``
     erasures after tombstone ``N``; ``queue_length`` checks the station in (its last sync and
     queue on the stations page, also when it has nothing to push).
+``GET /api/hub/patient-updates?since=T``
+    the hub's current fields of this station's patients changed on the hub after ``T`` (merged
+    from other stations, or edited on the hub), so that every station converges on the hub's record.
 ``GET /api/hub/patients?identifier=X``
     ``{"patient": {...}}``: a patient to measure at the station (pulled on demand); audited.
 
@@ -117,6 +120,15 @@ def tombstones():
     if queue_length >= 0:
         hub().check_in(g.station, queue_length)
     return hub().tombstones(after, station=g.station)
+
+
+@bp.get("/api/hub/patient-updates")
+@station_only
+def patient_updates():
+    since = request.args.get("since", "")
+    if len(since) > 40:
+        return api_error(400, "since must be an ISO time as the hub returned it")
+    return hub().patient_updates(g.station, since)
 
 
 @bp.get("/api/hub/patients")

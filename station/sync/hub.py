@@ -524,6 +524,20 @@ class Hub:
             out["last_seq"] = self._last_seq(station)
         return out
 
+    def patient_updates(self, station: StationRef, since: str, limit: int = 500) -> dict:
+        """The hub's current fields of the station's patients changed on the hub after ``since``
+        (ISO time; "" for all), oldest change first: ``{"patients": [{"local_id", "updated_at",
+        "fields"}], "until"}`` (pass ``until`` as the next ``since``)."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT p.*, m.local_id FROM hub_id_map m JOIN patients p ON p.id = m.hub_id"
+                " WHERE m.station = ? AND m.entity = 'patient' AND m.hub_id != 0 AND p.updated_at > ?"
+                " ORDER BY p.updated_at, p.id LIMIT ?", (station.id, since, limit)).fetchall()
+        fields = ("identifier", "birth_year", "sex", "height_cm", "weight_kg", "conditions", "notes", "archived")
+        items = [{"local_id": r["local_id"], "updated_at": r["updated_at"], "fields": patient_snapshot(r, fields)}
+                 for r in rows]
+        return {"patients": items, "until": items[-1]["updated_at"] if items else since}
+
     def patient_for_station(self, station: StationRef, identifier: str) -> dict:
         """A hub patient's fields for a station to measure them (pulled on demand); audited as
         ``patient.view`` by the station."""

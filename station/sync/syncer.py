@@ -10,7 +10,10 @@ One :meth:`StationSync.sync_once` does, in this order:
 2. push the outbox oldest first, in batches: before a trial, its raw frames in parts (asking the
    hub which parts it has, so a cut upload resumes); after each batch the hub answers the last
    change it holds, and only those are dropped from the outbox. A station killed at any point
-   pushes again what was not acknowledged; the hub ignores what it already applied.
+   pushes again what was not acknowledged; the hub ignores what it already applied;
+3. take the hub's record of the patients held here that changed on the hub (merged from another
+   station's edits, or edited on the hub), so that every station converges on the hub's record;
+   a patient with changes still queued here is left until they are pushed.
 
 :class:`SyncWorker` runs it in the background of ``balance-station run``: every ``interval_s``
 while the hub answers, backing off (doubling up to ``max_backoff_s``) while it does not. Network
@@ -27,7 +30,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from station.store.audit import Actor
-from station.store.db import Conflict, NotFound
+from station.store.db import Conflict, NotFound, ValidationError
 from station.sync.client import HubClient, HubRefused, SyncError
 from station.sync.records import frame_parts, record_of
 
@@ -46,13 +49,15 @@ ten stations wait for the hub's one writer."""
 class SyncReport:
     """What one sync did: ``sent`` (changes by entity), ``duplicates`` (the hub had them),
     ``frame_parts`` uploaded, ``erased`` (patients erased here on the hub's request),
-    ``deferred_erasures``, ``queue_length`` left."""
+    ``deferred_erasures``, ``refreshed`` (patients whose fields the hub's record changed here),
+    ``queue_length`` left."""
 
     sent: Counter = field(default_factory=Counter)
     duplicates: int = 0
     frame_parts: int = 0
     erased: int = 0
     deferred_erasures: int = 0
+    refreshed: int = 0
     queue_length: int = 0
 
     def lines(self) -> list[str]:
@@ -60,6 +65,8 @@ class SyncReport:
         parts = f"{self.frame_parts} frame part{'s' if self.frame_parts != 1 else ''}"
         out = [f"sent {sent} ({parts} uploaded, {self.duplicates} already on the hub)",
                f"{self.erased} patients erased here (erased on the hub)"]
+        if self.refreshed:
+            out.append(f"{self.refreshed} patients updated from the hub")
         if self.deferred_erasures:
             out.append(f"{self.deferred_erasures} erasures wait for a recording to end")
         out.append(f"{self.queue_length} changes left in the queue")
@@ -82,6 +89,7 @@ class StationSync:
         self.batch_changes = batch_changes
         self.batch_bytes = batch_bytes
         self._lock = threading.Lock()  # one sync at a time (worker and a page's pull may meet)
+        self._updates_since = ""  # this process fetches every held patient's record once, then changes
 
     def sync_once(self) -> SyncReport:
         """Erase what the hub erased, then push everything queued; SyncError (one line) if the hub
@@ -91,6 +99,7 @@ class StationSync:
             try:
                 self._apply_tombstones(report)
                 self._push(report)
+                self._refresh_patients(report)
             except SyncError as exc:
                 self.store.outbox.record_attempt(str(exc))
                 raise
@@ -152,6 +161,48 @@ class StationSync:
         for trial_id in self.store.outbox.unsent_trials_of_last_erasure():  # parts of theirs the hub may hold
             self.client.request("DELETE", f"/api/hub/trials/{trial_id}/parts")
         return "erased"
+
+    # -- the hub's record of the patients held here ------------------------------------------
+
+    def _refresh_patients(self, report: "SyncReport") -> None:
+        """Take the hub's fields of patients held here that changed on the hub (another station's
+        edit won, or an edit on the hub), except fields of patients with changes still queued here
+        (the hub decides those when they arrive; the next sync brings its verdict)."""
+        while True:
+            answer = self.client.request("GET", "/api/hub/patient-updates", query={"since": self._updates_since})
+            items = answer.get("patients") or []
+            cursor, held_back = self._updates_since, False
+            for item in items:
+                outcome = self._refresh_one(item)
+                report.refreshed += outcome == "updated"
+                held_back = held_back or outcome == "queued"
+                if not held_back:  # a patient left for later is asked for again from there
+                    cursor = item.get("updated_at") or cursor
+            self._updates_since = cursor
+            if len(items) < 500 or held_back:
+                return
+
+    def _refresh_one(self, item: dict) -> str:
+        """``updated``, ``same`` or ``queued`` (changes of theirs still wait here)."""
+        local_id, fields = item.get("local_id"), item.get("fields") or {}
+        with self.store.db.read() as conn:
+            queued = conn.execute("SELECT 1 FROM sync_outbox WHERE patient_id = ? AND entity = 'patient'",
+                                  (local_id,)).fetchone()
+        if queued:
+            return "queued"
+        try:
+            local = self.store.patients.get(local_id)
+        except NotFound:
+            return "same"
+        changes = {k: v for k, v in fields.items() if k in local and local[k] != v}
+        if not changes:
+            return "same"
+        try:
+            with self.store.outbox.muted():
+                self.store.patients.update(local_id, changes, actor=HUB_ACTOR)
+        except (Conflict, ValidationError):  # e.g. an identifier another patient has here: left as it is
+            return "same"
+        return "updated"
 
     # -- pushing ----------------------------------------------------------------------------
 

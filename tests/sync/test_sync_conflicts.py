@@ -63,6 +63,14 @@ def test_concurrent_edits_last_writer_wins_per_field_and_both_versions_are_kept(
     assert entry["detail"]["kept_newer"] == ["notes"] and entry["detail"]["changed"] == ["height_cm"]
     assert entry["detail"]["version"] == version["id"]
     assert "gym note" not in str(hub_store.audit.query(limit=1000))  # the audit log names fields, never values
+    # at their next syncs both stations take the hub's merged record
+    assert gym.store.patients.get(patient["id"])["notes"] == "ward note"  # refreshed right after its push
+    ward.sync_once()
+    for station, local_id in ((gym, patient["id"]), (ward, ward_copy["id"])):
+        local = station.store.patients.get(local_id)
+        assert (local["notes"], local["height_cm"]) == ("ward note", 170.0)
+        assert station.store.outbox.length() == 0  # taken from the hub, not sent back
+    assert ward.store.audit.query(action="patient.update")[0]["username"] == "hub"
 
 
 def test_an_edit_on_the_hub_is_a_writer_too(hub_store, station_factory):
@@ -75,6 +83,7 @@ def test_an_edit_on_the_hub_is_a_writer_too(hub_store, station_factory):
     hub_store.patients.update(on_hub["id"], {"notes": "hub edit"}, actor=CLINICIAN)  # now: later
     gym.sync_once()
     assert hub_patient(hub_store, "P-9")["notes"] == "hub edit"
+    assert gym.store.patients.get(patient["id"])["notes"] == "hub edit"  # and the station follows the hub
 
 
 def test_administrators_read_both_versions_on_the_hub(hub_store, hub_app, station_factory):
@@ -100,3 +109,19 @@ def test_administrators_read_both_versions_on_the_hub(hub_store, hub_app, statio
     assert version["kept"] == ["notes"] and version["station"] == "gym"
     assert hub_store.audit.query(action="patient.view", username="boss")[0]["detail"] == {"versions": 1}
     assert client.get("/api/hub/patients/999/versions").status_code == 404
+
+
+def test_a_patient_with_changes_still_queued_is_refreshed_only_after_they_are_pushed(hub_store, station_factory):
+    from station.sync.syncer import SyncReport
+
+    gym = station_factory("gym")
+    patient = gym.store.patients.create({"identifier": "P-W", "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
+    gym.sync_once()
+    hub_store.patients.update(hub_patient(hub_store, "P-W")["id"], {"weight_kg": 61.0}, actor=CLINICIAN)
+    gym.store.patients.update(patient["id"], {"notes": "queued here"}, actor=CLINICIAN)
+    report = SyncReport()
+    gym._refresh_patients(report)  # as if a refresh came before the push
+    assert report.refreshed == 0 and gym.store.patients.get(patient["id"])["weight_kg"] is None
+    gym.sync_once()  # pushes the note, then takes the hub's record
+    local, merged = gym.store.patients.get(patient["id"]), hub_patient(hub_store, "P-W")
+    assert (local["notes"], local["weight_kg"]) == (merged["notes"], merged["weight_kg"]) == ("queued here", 61.0)
