@@ -12,8 +12,8 @@ Starts the real station (``balance-station run --simulate --scenario patient``: 
 process, trial service, waitress with its 32 threads) on a free port with a fresh data directory,
 signs in ``--viewers`` separate sessions, opens a test (``--protocol``, quiet stance unless told)
 and starts its first trial (so trial events, the recorder's database writes and the virtual
-patient are all at work), and keeps every viewer on ``GET /api/live`` for ``--seconds``. Each viewer is a thread reading its own HTTP
-connection and parsing every event.
+patient are all at work), and keeps every viewer on ``GET /api/live`` for ``--seconds``. Each
+viewer is a thread reading its own HTTP connection and parsing every event.
 
 Prints one JSON object:
 
@@ -255,7 +255,8 @@ class Tablet:
     def record(self) -> dict:
         return self.driver.execute_script(
             "const p = window.__cursorProbe; return {since: p.since, until: performance.now(), ticks: p.ticks,"
-            " updates: p.updates, updates_by: p.updatesBy, drawn_by: p.drawnBy, visible: p.visible(), events: p.events, draws: p.draws, late: p.late,"
+            " updates: p.updates, updates_by: p.updatesBy, drawn_by: p.drawnBy, visible: p.visible(),"
+            " events: p.events, draws: p.draws, late: p.late,"
             " event_to_drawing_ms: p.eventToDrawingMs, callback_ms: p.callbackMs}")
 
     def close(self) -> None:

@@ -109,7 +109,7 @@ def test_a_frames_event_at_most_every_33_ms_with_every_frame_acquired_since_the_
     clock = VirtualAcquisition(ring)
     events = frames_events(app, clock, monkeypatch, 120)
     backfill, steady = events[0], events[1:]
-    assert len(backfill["frames"]) == 201  # the two seconds written before the stream opened, and the frame at its start
+    assert len(backfill["frames"]) == 201  # the two seconds before the stream opened, and the frame at its start
     intervals = [b["at_ns"] - a["at_ns"] for a, b in zip(events, events[1:])]
     assert max(intervals) <= MAX_EVENT_INTERVAL_NS
     assert web.live.LIVE_INTERVAL_S <= MAX_EVENT_INTERVAL_NS / 1e9
