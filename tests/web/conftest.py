@@ -1,9 +1,9 @@
 """Fixtures for the web tests: an app on a temporary data directory with a settable wall clock and
 cheap password hashing, accounts, signed-in API clients, stored records.
 
-The app's store is SQLite (a station); a test module that sets ``BACKENDS = ("sqlite",
-"postgresql")`` runs each of its tests on the hub too: the app with ``HUB`` on a fresh PostgreSQL
-database (tests/conftest.py), as ``balance-station hub`` composes it."""
+The app's store is SQLite (a station); a test marked ``@on_hub_too`` (web_support), or every test
+of a module that sets ``BACKENDS``, runs on the hub too: the app with ``HUB`` on an empty
+PostgreSQL database (tests/conftest.py), as ``balance-station hub`` composes it."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def wall():
 
 
 def pytest_generate_tests(metafunc):
-    backends = getattr(metafunc.module, "BACKENDS", None)
+    backends = getattr(metafunc.function, "backends", None) or getattr(metafunc.module, "BACKENDS", None)
     if backends and "backend" in metafunc.fixturenames:
         metafunc.parametrize("backend", backends)
 

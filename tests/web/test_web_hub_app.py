@@ -22,3 +22,12 @@ def test_healthz_is_the_databases_state(anon, store):
     store.db.close()  # as if the database stopped answering
     r = anon.get("/healthz")
     assert r.status_code == 503 and r.json["state"] == "down" and "database" in r.json["reason"]
+
+
+def test_csrf_and_roles_hold_on_the_hub(clinician, store, records):
+    before = store.patients.search()["total"]
+    r = clinician.post("/api/patients", {"identifier": "HUB-1", "birth_year": 1950, "sex": "F"}, csrf=False)
+    assert r.status_code == 403 and store.patients.search()["total"] == before
+    assert clinician.get("/api/users").status_code == 403  # administrators only
+    r = clinician.post("/api/patients", {"identifier": "HUB-1", "birth_year": 1950, "sex": "F"})
+    assert r.status_code == 201 and store.patients.search()["total"] == before + 1

@@ -77,3 +77,10 @@ def fingerprint(store) -> tuple:
             tuple(tuple(row) for row in conn.execute(f"SELECT * FROM {table} ORDER BY 1"))
             for table in ("users", "patients", "sessions", "trials", "audit_log", "settings")
         ) + (conn.execute("SELECT count(*), coalesce(sum(n_frames), 0) FROM trial_chunks").fetchone()[:],)
+
+
+def on_hub_too(test):
+    """Run ``test`` on the station's SQLite and on the hub's PostgreSQL (conftest's ``backend``):
+    for the tests whose storage differs between them (sign-in, sessions, accounts, trials)."""
+    test.backends = ("sqlite", "postgresql")
+    return test
