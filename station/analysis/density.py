@@ -145,6 +145,11 @@ def stay_counts(ap_cm: np.ndarray, ml_cm: np.ndarray, radius_cm: float = DEFAULT
     ndarray of int64
         ``count[i] = e(i) - i - 1`` where ``e(i)`` is the first index after i farther than
         ``radius_cm`` from sample i (or N if none). See the module docstring for the algorithm.
+
+    Examples
+    --------
+    >>> stay_counts(np.array([0.0, 0.1, 0.2, 1.0, 1.1]), np.zeros(5), 0.3).tolist()
+    [2, 1, 0, 1, 0]
     """
     x = np.ascontiguousarray(ap_cm, dtype=np.float64)
     y = np.ascontiguousarray(ml_cm, dtype=np.float64)
@@ -279,6 +284,15 @@ def sway_density(ap_cm: np.ndarray, ml_cm: np.ndarray, fs_hz: float, radius_cm: 
     dict
         ``sway_density_mean_peak_s`` (s) and ``sway_density_mean_distance_cm`` (cm); None when the
         SDC has no complete excursion above its median (e.g. no sway) or only one peak.
+
+    Examples
+    --------
+    Two seconds at each of six spots 1 cm apart (100 Hz), moving between them at once:
+
+    >>> spots = np.array([(0, 0), (1, 0), (1, 1), (0, 1), (0, 0), (1, 0)], dtype=float)
+    >>> out = sway_density(np.repeat(spots[:, 0], 200), np.repeat(spots[:, 1], 200), 100.0)
+    >>> round(out["sway_density_mean_peak_s"], 2), round(out["sway_density_mean_distance_cm"], 2)
+    (1.99, 1.0)
     """
     counts = stay_counts(ap_cm, ml_cm, radius_cm)
     n = counts.shape[0]

@@ -188,6 +188,12 @@ def max_pairwise_distance(ap_cm: np.ndarray, ml_cm: np.ndarray) -> float:
     each hull edge the vertex farthest from it is found by a binary search on the monotone edge
     directions. O(N log N) time, O(N) memory; no pairwise distance matrix of the samples.
     Collinear or identical points are handled exactly in O(N).
+
+    Examples
+    --------
+    >>> t = np.linspace(0.0, 2.0 * np.pi, 1000)
+    >>> round(max_pairwise_distance(2.0 * np.cos(t), np.sin(t)), 4)  # an ellipse of semi-axes 2 and 1
+    4.0
     """
     points = np.column_stack((ap_cm, ml_cm))
     hull = _convex_hull_vertices(points)
