@@ -159,7 +159,19 @@ def _plain_or_api(status: int, message: str) -> Response:
 
 def install_error_handlers(app: Flask) -> None:
     """Map store errors and HTTP errors to JSON for the API, and to the station's error pages
-    (:mod:`web.error_pages`) for the HTML pages."""
+    (:mod:`web.error_pages`) for the HTML pages. A NUL character in a query or form parameter
+    is refused (``400``) before any view runs: PostgreSQL text cannot hold one (the hub's driver
+    failed with a 500). ``next`` is exempt: it never reaches the database, and sign-in drops an
+    unsafe one (:mod:`web.auth`)."""
+
+    @app.before_request
+    def _refuse_nul():
+        params = list(request.args.items(multi=True))
+        if request.mimetype == "application/x-www-form-urlencoded":
+            params += request.form.items(multi=True)
+        if any("\x00" in k or ("\x00" in v and k != "next") for k, v in params):
+            return _plain_or_api(400, "the request holds a NUL character (%00); remove it")
+        return None
 
     @app.errorhandler(BadRequestBody)
     def _bad_body(exc: BadRequestBody):
