@@ -458,6 +458,39 @@ def test_pulling_a_patient_from_a_garbage_hub_is_a_clear_error(station_store, bo
     tally("garbage patients from a hub", 1)
 
 
+def test_a_hub_that_never_answers_blocks_neither_recording_nor_shutdown(template_data, tmp_path):
+    import time
+
+    from security_support import Station, copy_data
+
+    release = threading.Event()
+    with FakeHub() as hung:
+        hung.answer = lambda h: (release.wait(60), (200, b"{}", {}))[1]  # holds every request
+        station = Station(copy_data(template_data, tmp_path / "data"), "--hub", hung.url, "--hub-token", TOKEN)
+        station.start()
+        try:
+            station.wait_ready()
+            deadline = time.monotonic() + 20
+            while not hung.requests and time.monotonic() < deadline:  # the sync is stuck in its first request
+                time.sleep(0.1)
+            assert hung.requests, "the station never called the hub"
+            first = station.health()["frames"]
+            time.sleep(1.0)
+            health = station.health()
+            assert health["state"] in ("ok", "degraded") and health["frames"] > first  # still acquiring
+            user = station.client().sign_in("ana", CLINICIAN_PW)
+            status, doc, _ = user.post("/api/patients", {"identifier": "HUNG-1", "birth_year": 1950, "sex": "F"})
+            assert status == 201  # the store is not held by the stuck sync
+            started = time.monotonic()
+            assert station.stop() == 0 and time.monotonic() - started < 25  # SIGTERM ends it meanwhile
+            assert "Traceback" not in station.log_path.read_text()
+            assert TOKEN not in station.log_path.read_text()
+        finally:
+            release.set()
+            station.stop()
+    tally("hubs that never answer", 1)
+
+
 # -- the run's new settings (the suite's running station) ----------------------------------------
 
 
