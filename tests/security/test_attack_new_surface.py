@@ -139,6 +139,36 @@ def test_hub_routes_take_only_a_valid_station_token_or_an_admin(hub):
     tally("hub routes tried without a valid credential", tried)
 
 
+def test_every_hub_route_needs_a_login_or_token_and_every_session_change_its_csrf_token(hub):
+    import re
+
+    admin = HubCaller(hub).sign_in("root", ADMIN_PW)
+    tried = 0
+    for rule in hub.url_map.iter_rules():
+        view = hub.view_functions[rule.endpoint]
+        if rule.endpoint in ("static", "health.healthz") or getattr(view, "station_public", False):
+            continue
+        path = re.sub(r"<int:[^>]+>", "1", rule.rule)
+        path = re.sub(r"<any\(([^,)]+)[^>]*>", lambda m: m.group(1).strip(" '"), path)
+        path = re.sub(r"<(?:path:|string:)?[^>]+>", "x", path)
+        token_view = getattr(view, "station_token_auth", False)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            body = None if method == "GET" else {}
+            status, _, _ = HubCaller(hub).call(method, path, body=body)
+            tried += 1
+            if path.startswith("/api/"):
+                assert status == 401, (method, path, status)
+            else:
+                assert status in (302, 403), (method, path, status)
+            if method in ("POST", "PUT", "PATCH", "DELETE"):
+                for forged in ("", "forged-token"):
+                    status, _, _ = admin.call(method, path, body=body, headers={"X-CSRF-Token": forged})
+                    tried += 1
+                    assert status == (401 if token_view else 403), (method, path, forged, status)
+    assert admin.call("GET", "/api/session")[0] == 200
+    tally("hub routes tried without login or CSRF token", tried)
+
+
 def test_a_token_cannot_push_as_another_station(hub):
     ward = HubCaller(hub, hub.tokens["ward"])
     gym = HubCaller(hub, hub.tokens["gym"])
@@ -254,6 +284,28 @@ def test_the_hub_pages_and_api_take_sql_and_nul_literally_on_postgresql(hub):
         assert status in (200, 302, 400, 403, 429), (payload, status)
     assert admin.call("GET", "/api/patients?archived=all")[1]["total"] == 1
     tally("SQL injection and NUL attempts on the hub", tried)
+
+
+def test_numbers_a_station_reports_are_bounded_before_the_database(hub):
+    ward = HubCaller(hub, hub.tokens["ward"])
+    tried = 0
+    for queue_length in (2**31, 2**40, 2**62, -1, 1.5, "9"):
+        status, doc, _ = ward.call("POST", "/api/hub/push", body={"station_id": WARD_ID, "queue_length": queue_length,
+                                                                 "changes": []})
+        tried += 1
+        assert status in (200, 422), (queue_length, status, doc)
+    for query in ("queue_length=2147483648", f"queue_length={2**62}", f"after={2**62}", "after=-1", "queue_length=1e3"):
+        status, doc, _ = ward.call("GET", f"/api/hub/tombstones?{query}")
+        tried += 1
+        assert status in (200, 422), (query, status, doc)
+    for local_id in (2**31, 2**62, 2**63 - 1):
+        status, doc, _ = ward.call("GET", f"/api/hub/trials/{local_id}/parts")
+        tried += 1
+        assert status in (200, 404), (local_id, status)
+        status, doc, _ = _part(ward, local_id, 0)
+        tried += 1
+        assert status in (200, 404, 422), (local_id, status, doc)
+    tally("out-of-range numbers from a station", tried)
 
 
 # -- frame parts ----------------------------------------------------------------------------------
