@@ -272,6 +272,7 @@ class PgDatabase:
         self._owner: int | None = None
         self._readers: queue.SimpleQueue[PgConnection] = queue.SimpleQueue()
         self._reader_slots = threading.BoundedSemaphore(max_readers)
+        self._reading = threading.local()  # .conn: this thread's open read block's connection
         self._all_readers: list[PgConnection] = []
         self._readers_lock = threading.Lock()
         self._closed = False
@@ -411,9 +412,15 @@ class PgDatabase:
     @contextmanager
     def read(self) -> Iterator[PgConnection]:
         """A read-only snapshot (``REPEATABLE READ``); inside a write block of the same thread,
-        the writer connection (the block sees its own changes)."""
+        the writer connection (the block sees its own changes); inside a read block of the same
+        thread, that block's snapshot (a nested read never waits for a second pooled connection,
+        so threads that nest reads cannot starve each other of the ``max_readers`` slots)."""
         if self._owner == threading.get_ident():
             yield self._writer
+            return
+        outer = getattr(self._reading, "conn", None)
+        if outer is not None:
+            yield outer
             return
         if self._closed:
             raise StoreError("the database is closed")
@@ -425,9 +432,11 @@ class PgDatabase:
                 conn = self._begin(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             except Exception as exc:
                 raise self._store_error(exc) from None
+            self._reading.conn = conn
             try:
                 yield conn
             finally:
+                self._reading.conn = None
                 self._rollback_quietly(conn)
         finally:
             if conn is not None:

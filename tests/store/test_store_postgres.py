@@ -210,3 +210,26 @@ def test_sqlite_unique_violation_keeps_the_driver_error_as_cause(tmp_path):
         assert isinstance(err.value.__cause__, sqlite3.IntegrityError)
     finally:
         db.close()
+
+
+def test_nested_reads_share_the_outer_snapshot_and_a_slot(pg_url):
+    """With one reader slot, a read inside a read (same thread) does not wait for a second one."""
+    db = PgDatabase(pg_url, max_readers=1)
+    try:
+        with db.read() as outer:
+            with db.read() as inner:
+                assert inner is outer
+                assert inner.execute("SELECT 1").fetchone()[0] == 1
+            assert outer.execute("SELECT 2").fetchone()[0] == 2
+        done = []
+        thread = threading.Thread(target=lambda: done.append(_read_one(db)))
+        thread.start()
+        thread.join(30)
+        assert done == [1]  # the slot was given back
+    finally:
+        db.close()
+
+
+def _read_one(db) -> int:
+    with db.read() as conn:
+        return conn.execute("SELECT 1").fetchone()[0]
