@@ -52,6 +52,10 @@ WRITER_LOCK_KEY = 0x62616C616E6365  # "balance" in ASCII: the advisory lock of t
 """Key of ``pg_advisory_xact_lock`` that every write transaction takes (see the module doc)."""
 CONNECT_TIMEOUT_S = 5
 """How long a connection attempt waits for the server, s."""
+IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000
+"""The server ends a session of ours left idle inside a transaction this long, ms: a process
+stopped (SIGSTOP, a debugger, a hung thread) in the middle of a write cannot keep the writers'
+lock, and every other writer waiting, for ever. The store's transactions last milliseconds."""
 MAX_READERS = 16
 """Default bound of pooled reader connections of one process."""
 _BEGIN_WRITE = f"BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({WRITER_LOCK_KEY})"
@@ -292,7 +296,8 @@ class PgDatabase:
         psycopg = self._psycopg
         try:
             raw = psycopg.connect(
-                self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S, application_name="balance-station"
+                self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S, application_name="balance-station",
+                options=f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_TIMEOUT_MS}",
             )
         except psycopg.OperationalError as exc:
             reason = self._scrub(_first_line(exc).removeprefix("connection failed: "))

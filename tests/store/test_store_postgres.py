@@ -233,3 +233,16 @@ def test_nested_reads_share_the_outer_snapshot_and_a_slot(pg_url):
 def _read_one(db) -> int:
     with db.read() as conn:
         return conn.execute("SELECT 1").fetchone()[0]
+
+
+def test_connections_ask_the_server_to_end_a_session_stuck_in_a_transaction(pg_url):
+    from station.store.pg import IDLE_IN_TRANSACTION_TIMEOUT_MS
+
+    db = PgDatabase(pg_url)
+    try:
+        with db.read() as conn:
+            setting = conn.execute(
+                "SELECT setting FROM pg_settings WHERE name = 'idle_in_transaction_session_timeout'").fetchone()[0]
+        assert int(setting) == IDLE_IN_TRANSACTION_TIMEOUT_MS
+    finally:
+        db.close()
