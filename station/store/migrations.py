@@ -474,6 +474,40 @@ MIGRATIONS = MIGRATIONS + (
     ),
 )
 
+MIGRATIONS = MIGRATIONS + (
+    Migration(
+        8,
+        "the sync outbox queues training games (entity 'training') too; on SQLite the outbox is rebuilt"
+        " with its AUTOINCREMENT counter carried over, so that no change number is ever given twice",
+        (
+            """
+            CREATE TABLE sync_outbox_v8 (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                entity TEXT NOT NULL CHECK (entity IN ('patient', 'session', 'trial', 'programme', 'training')),
+                local_id INTEGER NOT NULL,
+                patient_id INTEGER,
+                op TEXT NOT NULL CHECK (op IN ('create', 'update', 'upsert', 'erase', 'link')),
+                at TEXT NOT NULL,
+                payload TEXT NOT NULL DEFAULT '{}'
+            )
+            """,
+            "INSERT INTO sync_outbox_v8 (seq, entity, local_id, patient_id, op, at, payload)"
+            " SELECT seq, entity, local_id, patient_id, op, at, payload FROM sync_outbox ORDER BY seq",
+            "DELETE FROM sqlite_sequence WHERE name = 'sync_outbox_v8'",
+            "INSERT INTO sqlite_sequence (name, seq) SELECT 'sync_outbox_v8', seq FROM sqlite_sequence"
+            " WHERE name = 'sync_outbox'",
+            "DROP TABLE sync_outbox",
+            "ALTER TABLE sync_outbox_v8 RENAME TO sync_outbox",
+            "CREATE INDEX sync_outbox_patient ON sync_outbox (patient_id)",
+        ),
+        postgres=(  # a constraint changes in place (identity columns keep their counter)
+            "ALTER TABLE sync_outbox DROP CONSTRAINT sync_outbox_entity_check",
+            "ALTER TABLE sync_outbox ADD CONSTRAINT sync_outbox_entity_check"
+            " CHECK (entity IN ('patient', 'session', 'trial', 'programme', 'training'))",
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 

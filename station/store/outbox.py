@@ -3,8 +3,8 @@
 A station pushes its changes to the hub store-and-forward (:mod:`station.sync`). So that no change
 is ever made without being queued, nor queued without being made, the queue is filled from the
 audit log's hook (:attr:`station.store.audit.AuditLog.hooks`): every change of a patient,
-session, trial or training programme writes its audit entry inside its own write transaction, and
-:meth:`Outbox.capture` adds the outbox row in that same transaction.
+session, trial, training programme or training game writes its audit entry inside its own write
+transaction, and :meth:`Outbox.capture` adds the outbox row in that same transaction.
 
 Rows (``sync_outbox``), in order of ``seq`` (the station's own sequence; with the station's id it
 makes the change id ``<station_id>:<seq>``, unique across the clinic network):
@@ -22,6 +22,7 @@ session    upsert            none: the session is read when pushed (whole-record
 trial      upsert            none: the trial's record and its raw frames are read when pushed
                              (only trials that ended: complete, aborted or partial)
 programme  upsert            none: the programme document is read when pushed
+training   upsert            none: the game played (``training_sessions``) is read when pushed
 ========== ================= ==================================================================
 
 Erasing a patient deletes their queued rows (which may hold their fields) in the erasure's
@@ -152,6 +153,8 @@ class Outbox:
                 self._add(conn, "trial", row["id"], row["patient_id"], "upsert", at=now)
         for row in conn.execute("SELECT id, patient_id FROM programme_assignments ORDER BY id").fetchall():
             self._add(conn, "programme", row["id"], row["patient_id"], "upsert", at=now)
+        for row in conn.execute("SELECT id, patient_id FROM training_sessions ORDER BY id").fetchall():
+            self._add(conn, "training", row["id"], row["patient_id"], "upsert", at=now)
 
     def _backfill_keys(self) -> None:
         with self._db.read() as conn:
@@ -220,6 +223,9 @@ class Outbox:
         elif kind == "programme" and action in PROGRAMME_ACTIONS:
             if self._queueing:
                 self._add(conn, "programme", local_id, patient_id, "upsert")
+        elif kind == "training" and action == "training.record":
+            if self._queueing:
+                self._add(conn, "training", local_id, patient_id, "upsert")
 
     def _erased(self, conn: sqlite3.Connection, patient_id: int) -> None:
         key = conn.execute("SELECT identifier_hash FROM sync_patient_keys WHERE patient_id = ?",

@@ -37,6 +37,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import date
 from typing import Callable
 
 from station.acquire.frame import FRAME_DTYPE
@@ -45,13 +46,15 @@ from station.store.audit import Actor
 from station.store.db import Conflict, NotFound, ValidationError
 from station.store.outbox import identifier_hash, patient_snapshot
 from station.store.timefmt import parse_utc_iso, utc_iso
-from station.sync.records import PART_FRAMES, SESSION_COLUMNS, TRIAL_COLUMNS
+from station.store.training import GAMES, MAX_DOCUMENT_BYTES as TRAINING_DOCUMENT_BYTES
+from station.sync.records import PART_FRAMES, SESSION_COLUMNS, TRAINING_COLUMNS, TRIAL_COLUMNS
 
 ENTITY_OPS = {
     "patient": ("create", "update", "erase", "link"),
     "session": ("upsert",),
     "trial": ("upsert",),
     "programme": ("upsert",),
+    "training": ("upsert",),
 }
 MAX_CHANGES_PER_PUSH = 500
 MAX_PART_BYTES = PART_FRAMES * FRAME_DTYPE.itemsize
@@ -229,6 +232,8 @@ class Hub:
                     self._session(conn, station, local_id, payload)
                 elif entity == "trial":
                     self._trial(conn, station, local_id, payload)
+                elif entity == "training":
+                    self._training(conn, station, local_id, payload)
                 else:
                     self._programme(conn, station, local_id, at, payload)
             self._advance(conn, station, seq, at)
@@ -467,6 +472,46 @@ class Hub:
         self.store.audit.record(station.actor, "programme.update", patient_id=patient_id,
                                 object=f"programme:{local_id}", detail={"synced_from": station.name})
 
+    def _training(self, conn, station: StationRef, local_id: int, payload: dict) -> None:
+        """A game played at the station (``training_sessions``), its visit and trial mapped to the
+        hub's; a game sent again replaces its row. The programme session it counted for stays
+        unlinked on the hub (``programme_session_id`` NULL): the hub keeps station programmes as
+        documents, whose sessions carry the dose (:meth:`programmes_of`)."""
+        values = _training_values(payload)
+        patient_id = self._patient_of(conn, station, _int(payload, "patient_local_id"), "a training game")
+        links = {}
+        for entity in ("session", "trial"):
+            link = payload.get(f"{entity}_local_id")
+            if link is None:
+                links[entity] = None
+                continue
+            found = self._mapped(conn, station, entity, _int(payload, f"{entity}_local_id"))
+            if found is None and patient_id != ERASED:
+                raise Conflict(f"training game #{local_id} names a {entity} the hub does not know; push the "
+                               f"{entity} first")
+            if found is not None and found[0] != ERASED and found[1] != patient_id:
+                raise ValidationError({f"{entity}_local_id": "is another patient's"})
+            links[entity] = None if found is None else found[0]
+        known = self._mapped(conn, station, "training", local_id)
+        if patient_id == ERASED or ERASED in links.values() or (known is not None and known[0] == ERASED):
+            self._map(conn, station, "training", local_id, ERASED, ERASED)
+            return
+        row = (patient_id, links["session"], links["trial"], *(values[c] for c in TRAINING_COLUMNS))
+        if known is not None:
+            training_id = known[0]
+            conn.execute("UPDATE training_sessions SET patient_id = ?, session_id = ?, trial_id = ?, "
+                         + ", ".join(f"{c} = ?" for c in TRAINING_COLUMNS) + " WHERE id = ?", (*row, training_id))
+        else:
+            columns = ("patient_id", "session_id", "trial_id") + TRAINING_COLUMNS
+            cur = conn.execute(f"INSERT INTO training_sessions ({', '.join(columns)})"
+                               f" VALUES ({', '.join('?' * len(columns))})", row)
+            training_id = int(cur.lastrowid)
+            self._map(conn, station, "training", local_id, training_id, patient_id)
+        self.store.audit.record(station.actor, "training.record", patient_id=patient_id,
+                                object=f"training:{training_id}",
+                                detail={"game": values["game"], "level": values["level"], "session": links["session"],
+                                        "trial": links["trial"], "synced_from": station.name})
+
     def programmes_of(self, patient_id: int) -> list[dict]:
         """Programme documents pushed by stations for a hub patient: ``station``, ``doc``."""
         with self._db.read() as conn:
@@ -650,4 +695,45 @@ def _trial_values(payload: dict) -> dict:
             out[key] = utc_iso(parse_utc_iso(value))
         except (TypeError, ValueError, OverflowError, OSError, AttributeError):
             raise ValidationError({key: "must be an ISO 8601 UTC time"}) from None
+    return out
+
+
+def _training_values(payload: dict) -> dict:
+    """The :data:`~station.sync.records.TRAINING_COLUMNS` of a pushed game, checked as
+    :meth:`station.store.training.TrainingSessions.record` checks a game played."""
+    missing = [c for c in TRAINING_COLUMNS if c not in payload]
+    if missing:
+        raise ValidationError({missing[0]: "is required"})
+    out = {}
+    if payload["game"] not in GAMES:
+        raise ValidationError({"game": f"must be one of {', '.join(GAMES)}"})
+    out["game"] = payload["game"]
+    level = payload["level"]
+    if not isinstance(level, int) or isinstance(level, bool) or not 1 <= level <= 5:
+        raise ValidationError({"level": "must be 1 to 5"})
+    out["level"] = level
+    for key in ("settings", "result"):
+        out[key] = _json_text(payload, key, TRAINING_DOCUMENT_BYTES, required=True)
+        if not isinstance(json.loads(out[key]), dict):
+            raise ValidationError({key: "must be a JSON object"})
+    for key, high in (("score", 100), ("minutes", 240)):
+        value = payload[key]
+        if value is None and key == "score":
+            out[key] = None
+            continue
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= high:
+            raise ValidationError({key: f"must be a number from 0 to {high}"})
+        out[key] = float(value)
+    if payload["completed"] not in (0, 1):  # True and False too
+        raise ValidationError({"completed": "must be 0 or 1"})
+    out["completed"] = int(payload["completed"])
+    try:
+        out["day"] = date.fromisoformat(payload["day"]).isoformat()
+    except (TypeError, ValueError):
+        raise ValidationError({"day": "must be a date (YYYY-MM-DD)"}) from None
+    try:
+        out["created_at"] = utc_iso(parse_utc_iso(payload["created_at"]))
+    except (TypeError, ValueError, OverflowError, OSError, AttributeError):
+        raise ValidationError({"created_at": "must be an ISO 8601 UTC time"}) from None
+    out["created_by"] = _text(payload, "created_by", 200, required=True)
     return out

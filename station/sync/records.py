@@ -1,9 +1,10 @@
 """What travels from a station to the hub: the records behind outbox rows, and frame parts.
 
-Sessions, trials and programmes are sent whole, as they are when pushed (the outbox row only
-says which); patients carry the fields of the change itself (:mod:`station.store.outbox`). A
-trial's raw frames travel separately, in parts of at most :data:`PART_FRAMES` frames (the hub
-says which parts it already has, so an upload cut by the network resumes where it stopped).
+Sessions, trials, programmes and training games are sent whole, as they are when pushed (the
+outbox row only says which); patients carry the fields of the change itself
+(:mod:`station.store.outbox`). A trial's raw frames travel separately, in parts of at most
+:data:`PART_FRAMES` frames (the hub says which parts it already has, so an upload cut by the
+network resumes where it stopped).
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ TRIAL_COLUMNS = (
     "station_validity_reason", "station_id", "calibration_id",
 )
 """The ``trials`` columns a trial travels with (JSON documents as their stored text)."""
+TRAINING_COLUMNS = ("game", "level", "settings", "result", "score", "minutes", "completed", "day", "created_at",
+                    "created_by")
+"""The ``training_sessions`` columns a game travels with (``settings``, the schedule, and
+``result``, the per-target results, as their stored JSON text)."""
 
 
 def record_of(store, change: dict) -> dict | None:
@@ -32,7 +37,11 @@ def record_of(store, change: dict) -> dict | None:
 
     Sessions: ``patient_local_id`` and :data:`SESSION_COLUMNS`. Trials: ``session_local_id``,
     :data:`TRIAL_COLUMNS` and ``parts`` (how many frame parts). Programmes: ``doc`` (the
-    programme document of :meth:`station.store.programmes.Programmes.get`).
+    programme document of :meth:`station.store.programmes.Programmes.get`). Training games:
+    ``patient_local_id``, ``session_local_id``, ``trial_local_id`` (the visit and the trial that
+    hold its raw frames, or None) and :data:`TRAINING_COLUMNS`. The programme session it counted
+    for does not travel: its dose does, in the programme document (the hub keeps programmes as
+    the stations' documents, :meth:`station.sync.hub.Hub.programmes_of`).
     """
     entity = change["entity"]
     if entity == "patient":
@@ -49,6 +58,12 @@ def record_of(store, change: dict) -> dict | None:
                 return None
             parts = -(-row["frame_count"] // PART_FRAMES)
             return {"session_local_id": row["session_id"], **{c: row[c] for c in TRIAL_COLUMNS}, "parts": parts}
+        if entity == "training":
+            row = conn.execute("SELECT * FROM training_sessions WHERE id = ?", (change["local_id"],)).fetchone()
+            if row is None:
+                return None
+            return {"patient_local_id": row["patient_id"], "session_local_id": row["session_id"],
+                    "trial_local_id": row["trial_id"], **{c: row[c] for c in TRAINING_COLUMNS}}
     if entity == "programme":
         try:
             return {"doc": json.loads(json.dumps(store.programmes.get(change["local_id"])))}
