@@ -183,3 +183,50 @@ def test_erasure_on_the_hub_takes_the_games_everywhere_and_late_ones_are_dropped
         assert conn.execute("SELECT count(*) FROM training_sessions").fetchone()[0] == 0
     with ward.store.db.read() as conn:
         assert conn.execute("SELECT count(*) FROM training_sessions").fetchone()[0] == 0
+
+
+def test_a_station_upgraded_with_games_sends_them_at_its_first_sync(hub_store, station_factory, tmp_path):
+    from station.store.store import Store
+    from station.sync.syncer import StationSync
+
+    gym = station_factory("gym")
+    patient = gym.store.patients.create({"identifier": "OLD-T", "birth_year": 1940, "sex": "M"}, actor=CLINICIAN)
+    session = gym.store.sessions.create(patient["id"], {}, actor=CLINICIAN)
+    _play(gym.store, patient["id"], session["id"], 2.5, "reach", 1)
+    with gym.store.db.write() as conn:  # as the database was before it had an outbox
+        for table in ("sync_outbox", "sync_identity", "sync_state"):
+            conn.execute(f"DELETE FROM {table}")
+    gym.store.close()
+    gym.store = Store.open(tmp_path / "gym")
+    assert [c["entity"] for c in gym.store.outbox.pending()] == ["patient", "session", "trial", "training"]
+    StationSync(gym.store, gym.client).sync_once()
+    [game] = hub_store.training.list_for_patient(hub_patient(hub_store, "OLD-T")["id"])
+    assert (game["game"], game["minutes"], game["trial_id"]) == ("reach", 2.5, hub_trials(hub_store, "OLD-T")[0]["id"])
+
+
+def test_the_outbox_upgrade_never_gives_a_change_number_twice(tmp_path):
+    """Migration 8 rebuilds the outbox on SQLite: the numbers already given (pushed and dropped
+    from the queue) stay given, and what was queued stays queued."""
+    import sqlite3
+
+    from station.store.migrations import MIGRATIONS, migrate
+
+    conn = sqlite3.connect(tmp_path / "station.db", isolation_level=None)
+    migrate(conn, MIGRATIONS[:7])
+    for local_id in range(1, 6):
+        conn.execute("INSERT INTO sync_outbox (entity, local_id, patient_id, op, at) VALUES ('patient', ?, ?, 'create',"
+                     " '2026-01-01T00:00:00.000Z')", (local_id, local_id))
+    conn.execute("DELETE FROM sync_outbox WHERE seq <> 3")  # 1, 2, 4 and 5 pushed and acknowledged
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute("INSERT INTO sync_outbox (entity, local_id, op, at) VALUES ('training', 1, 'upsert', 'x')")
+
+    assert 8 in migrate(conn)
+
+    assert conn.execute("SELECT seq, entity, local_id FROM sync_outbox").fetchall() == [(3, "patient", 3)]
+    conn.execute("INSERT INTO sync_outbox (entity, local_id, op, at) VALUES ('training', 1, 'upsert', 'x')")
+    assert conn.execute("SELECT max(seq) FROM sync_outbox").fetchone()[0] == 6
+    conn.execute("DELETE FROM sync_outbox")
+    conn.execute("INSERT INTO sync_outbox (entity, local_id, op, at) VALUES ('training', 2, 'upsert', 'x')")
+    assert conn.execute("SELECT seq FROM sync_outbox").fetchone()[0] == 7
+    assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'sync_outbox_patient'").fetchone()[0] == 1
+    conn.close()
