@@ -9,7 +9,8 @@ acquisition process's restarts (:mod:`station.acquire.supervisor`). At a station
 number of changes waiting for the hub (``queue_length``), ``last_sync_at``, ``last_error`` and
 whether a hub is configured (``hub``). On the hub (``HUB``: no plate, no acquisition) the state is
 that of its PostgreSQL database (``role: "hub"``; ``down`` with the reason when the database does
-not answer). It reveals no patient data.
+not answer). It reveals no patient data: a sync error other than an unreachable hub is shown
+as only that the sync failed (the hub's words may name a patient; signed-in pages show them).
 """
 
 from __future__ import annotations
@@ -68,8 +69,22 @@ def _hub_health(app: Flask) -> dict:
     return doc
 
 
+PUBLIC_SYNC_ERROR = "the last sync with the hub failed; the station's status (GET /api/station, signed in) says why"
+
+
+def public_sync_error(error: str | None) -> str | None:
+    """The sync's last error as ``/healthz`` (no login) shows it: "cannot reach the hub" (the
+    station's own words: the hub's address and the network's reason) as it is; anything else
+    holds the hub's answer, which may name a patient, so only that the sync failed."""
+    if not error or error.startswith("cannot reach the hub at "):
+        return error
+    return PUBLIC_SYNC_ERROR
+
+
 @bp.get("/healthz")
 def healthz():
     doc = station_health_document(current_app)
+    if doc.get("sync"):
+        doc["sync"] = {**doc["sync"], "last_error": public_sync_error(doc["sync"]["last_error"])}
     status = 200 if doc["state"] in ("ok", "degraded") else 503
     return jsonify(doc), status

@@ -511,6 +511,7 @@ def test_pulling_a_patient_from_a_garbage_hub_is_a_clear_error(station_store, bo
 
 
 def test_a_hub_that_never_answers_blocks_neither_recording_nor_shutdown(template_data, tmp_path):
+    import signal
     import time
 
     from security_support import Station, copy_data
@@ -527,20 +528,63 @@ def test_a_hub_that_never_answers_blocks_neither_recording_nor_shutdown(template
                 time.sleep(0.1)
             assert hung.requests, "the station never called the hub"
             first = station.health()["frames"]
-            time.sleep(1.0)
+            deadline = time.monotonic() + 30
+            while station.health()["frames"] <= first and time.monotonic() < deadline:
+                time.sleep(0.2)
             health = station.health()
             assert health["state"] in ("ok", "degraded") and health["frames"] > first  # still acquiring
             user = station.client().sign_in("ana", CLINICIAN_PW)
             status, doc, _ = user.post("/api/patients", {"identifier": "HUNG-1", "birth_year": 1950, "sex": "F"})
             assert status == 201  # the store is not held by the stuck sync
-            started = time.monotonic()
-            assert station.stop() == 0 and time.monotonic() - started < 25  # SIGTERM ends it meanwhile
+            station.process.send_signal(signal.SIGTERM)  # stops cleanly by itself (not killed) meanwhile
+            code = station.process.wait(120)
+            assert code == 0 and "stopped" in station.log_path.read_text(), station.log_path.read_text()[-3000:]
             assert "Traceback" not in station.log_path.read_text()
             assert TOKEN not in station.log_path.read_text()
         finally:
             release.set()
             station.stop()
     tally("hubs that never answer", 1)
+
+
+class _ToHub:
+    """A station's transport to the in-process hub app."""
+
+    def __init__(self, app):
+        self.http = app.test_client()
+
+    def __call__(self, method, url, headers, body):
+        import urllib.parse
+
+        parts = urllib.parse.urlsplit(url)
+        response = self.http.open(parts.path + (f"?{parts.query}" if parts.query else ""), method=method,
+                                  headers=headers, data=body)
+        return response.status_code, response.get_data()
+
+
+def test_a_refused_push_never_puts_a_patient_on_the_public_health_page(hub, station_store):
+    """The hub's refusal names the identifier (the clinician who signs in may read it); /healthz
+    answers anyone on the network and says only that the sync failed."""
+    from web import create_app
+
+    service = hub.extensions["station_hub"]
+    service.store.patients.create({"identifier": "P-SECRET-7", "birth_year": 1950, "sex": "F"}, actor=Actor.system())
+    sync = StationSync(station_store, HubClient("http://127.0.0.1:9", service.add_station("ward-2"),
+                                                transport=_ToHub(hub)))
+    patient = station_store.patients.create({"identifier": "P-B", "birth_year": 1950, "sex": "F"}, actor=Actor.system())
+    sync.sync_once()
+    station_store.patients.update(patient["id"], {"identifier": "P-SECRET-7"}, actor=Actor.system())
+    with pytest.raises(SyncError):
+        sync.sync_once()  # the hub has another patient with that identifier
+    app = create_app({"STORE": station_store, "SYNC": sync, "SECRET_KEY": "s", "PASSWORD_COST": CHEAP})
+    doc = app.test_client().get("/healthz").get_json()
+    assert doc["sync"]["last_error"] and "P-SECRET-7" not in json.dumps(doc)
+    assert "signed in" in doc["sync"]["last_error"]
+    user = HubCaller(app)
+    station_store.users.create_first_admin("root", ADMIN_PW, actor=Actor.command_line())
+    status, doc, _ = user.sign_in("root", ADMIN_PW).call("GET", "/api/station")
+    assert status == 200 and "P-SECRET-7" in doc["health"]["sync"]["last_error"]  # the clinician sees why
+    tally("patient data looked for on the public health page", 1)
 
 
 # -- the run's new settings (the suite's running station) ----------------------------------------
