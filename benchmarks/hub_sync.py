@@ -14,7 +14,8 @@ Then one more station pushes one patient with ``--patient-trials`` trials, and t
 timed for that patient as a signed-in administrator (Flask's test client: the handler and the
 database, no network): the patient page's document (``GET /api/patients/<id>``, every visit and
 trial summary), their history, a search, one trial's detail and its frames. Median and max of
-``--repeat`` requests each.
+``--repeat`` requests each. ``--api-only`` skips the many stations' push and times only that
+patient (the API part, in a minute or two).
 """
 
 from __future__ import annotations
@@ -102,6 +103,48 @@ def _timed(client, path: str, repeat: int) -> tuple[float, float]:
     return statistics.median(times) * 1e3, max(times) * 1e3
 
 
+def _push_stations(args, hub, hub_store, url: str, work: Path) -> list:
+    """Fill ``--stations`` stations and have them push to the hub at once; print the throughput.
+    Returns their syncs (closed by the caller)."""
+    from station.sync.client import urllib_transport
+
+    t0 = time.perf_counter()
+    syncs, transports = [], []
+    for i in range(args.stations):
+        store = Store.open(work / f"station{i}", password_cost=CHEAP)
+        _fill(store, f"S{i}", 10, args.trials, args.frames)
+        transport = _CountingTransport(urllib_transport())
+        transports.append(transport)
+        syncs.append(StationSync(store, HubClient(url, hub.add_station(f"station{i}"), transport=transport)))
+    print(f"stations filled in {time.perf_counter() - t0:.1f} s")
+
+    errors: list = []
+
+    def push(sync):
+        try:
+            sync.sync_once()
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=push, args=(s,)) for s in syncs]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    if errors:
+        raise SystemExit(f"sync failed: {errors[0]}")
+    trials = args.stations * args.trials
+    with hub_store.db.read() as conn:
+        on_hub = conn.execute("SELECT count(*) FROM trials").fetchone()[0]
+    mb = trials * args.frames * 140 / 1e6
+    print(f"sync: {trials} trials ({mb:.0f} MB of frames) from {args.stations} stations at once in {wall:.1f} s: "
+          f"{trials / wall:.0f} trials/s, {mb / wall:.1f} MB/s, {sum(t.count for t in transports)} requests; "
+          f"{on_hub} trials on the hub, queues left {sum(s.store.outbox.length() for s in syncs)}")
+    return syncs
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--stations", type=int, default=10)
@@ -112,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", help="PostgreSQL URL of an empty database for the hub (default: SQLite)")
     parser.add_argument("--throwaway-postgres", action="store_true",
                         help="start a throwaway PostgreSQL cluster (tests/postgres_cluster.py) for the hub")
+    parser.add_argument("--api-only", action="store_true",
+                        help="skip the stations' push: only the one patient's push and the hub's API times")
     args = parser.parse_args(argv)
 
     from station.sync.client import urllib_transport
@@ -132,43 +177,10 @@ def main(argv: list[str] | None = None) -> int:
         app = create_app({"STORE": hub_store, "HUB": True, "SECRET_KEY": "bench", "PASSWORD_COST": CHEAP})
         server, url = _serve(app)
         backend = "PostgreSQL" if database else "SQLite"
-        print(f"hub: {backend}, waitress on {url}; {args.stations} stations x {args.trials} trials x "
-              f"{args.frames} frames")
+        pushing = "no stations (--api-only)" if args.api_only else f"{args.stations} stations x {args.trials} trials"
+        print(f"hub: {backend}, waitress on {url}; {pushing} x {args.frames} frames")
 
-        t0 = time.perf_counter()
-        syncs, transports = [], []
-        for i in range(args.stations):
-            store = Store.open(work / f"station{i}", password_cost=CHEAP)
-            _fill(store, f"S{i}", 10, args.trials, args.frames)
-            transport = _CountingTransport(urllib_transport())
-            transports.append(transport)
-            syncs.append(StationSync(store, HubClient(url, hub.add_station(f"station{i}"), transport=transport)))
-        print(f"stations filled in {time.perf_counter() - t0:.1f} s")
-
-        errors: list = []
-
-        def push(sync):
-            try:
-                sync.sync_once()
-            except Exception as exc:  # reported below
-                errors.append(exc)
-
-        threads = [threading.Thread(target=push, args=(s,)) for s in syncs]
-        t0 = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        wall = time.perf_counter() - t0
-        if errors:
-            raise SystemExit(f"sync failed: {errors[0]}")
-        trials = args.stations * args.trials
-        with hub_store.db.read() as conn:
-            on_hub = conn.execute("SELECT count(*) FROM trials").fetchone()[0]
-        mb = trials * args.frames * 140 / 1e6
-        print(f"sync: {trials} trials ({mb:.0f} MB of frames) from {args.stations} stations at once in {wall:.1f} s: "
-              f"{trials / wall:.0f} trials/s, {mb / wall:.1f} MB/s, {sum(t.count for t in transports)} requests; "
-              f"{on_hub} trials on the hub, queues left {sum(s.store.outbox.length() for s in syncs)}")
+        syncs = [] if args.api_only else _push_stations(args, hub, hub_store, url, work)
 
         big = Store.open(work / "big", password_cost=CHEAP)
         _fill(big, "BIG", 1, args.patient_trials, args.frames)

@@ -383,7 +383,8 @@ def session_results(store, session_id: int, protocols: dict[str, Protocol], *, a
     if visit:
         visit_sessions = [session if sid == session_id else store.sessions.view(sid, actor=actor)
                           for sid in visit_session_ids(store, session_id, actor=actor)]
-    trials = [store.trials.get(t["id"]) for s in visit_sessions for t in s["trials"]]
+    stored = store.trials.get_many(t["id"] for s in visit_sessions for t in s["trials"])  # one read, not one per trial
+    trials = [stored[t["id"]] for s in visit_sessions for t in s["trials"]]
     by_protocol: dict[str, list[dict]] = {}
     for trial in trials:
         by_protocol.setdefault(trial["protocol"], []).append(trial)
@@ -460,13 +461,15 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
     age_y = age_in_year(patient.get("birth_year"), wall_clock)
     sessions = sorted((s for s in patient["sessions"] if s["trials"]), key=lambda s: (s["started_at"], s["id"]))
     series: dict[tuple[str, str, str], dict] = {}
+    stored = store.trials.get_many(line["id"] for session in sessions for line in session["trials"]
+                                   if line["status"] == "complete")  # one read, not one per trial
     for session in sessions:
         per_key: dict[tuple[str, str, str], list[tuple[float, int]]] = {}
         los_values: dict[tuple[str, str], dict[str, list[tuple[float, int]]]] = {}  # (protocol, measure) -> direction -> values
         for line in session["trials"]:
             if line["status"] != "complete":
                 continue
-            trial = store.trials.get(line["id"])
+            trial = stored[line["id"]]
             unable = not line["valid"] and unable_trial(trial)
             if not line["valid"] and not unable:
                 continue
