@@ -3,8 +3,8 @@ what SERIALIZABLE (the alternative to the advisory lock) would cost in failed wr
 
     python3 benchmarks/store_writers.py --database postgresql://USER@HOST/DB [--seconds 5]
 
-The database must be empty or a store's (it is migrated, then patients ``BENCH-*`` are added and
-left). Workloads, each run for ``--seconds`` by every writer at once, through the store's public
+The database must be empty or a store's (it is migrated, then patients ``B<run number>...`` are
+added and left). Workloads, each run for ``--seconds`` by every writer at once, through the store's public
 API:
 
 * ``create``: each write creates a patient (identifier check, insert, audit entry, outbox);
@@ -43,7 +43,7 @@ def _writer(store: Store, workload: str, target_id: int, tag: str, stop_at: floa
         t0 = time.perf_counter()
         try:
             if workload == "create":
-                store.patients.create({"identifier": f"BENCH-{tag}-{n}", "birth_year": 1950, "sex": "F"}, actor=ACTOR)
+                store.patients.create({"identifier": f"B{tag}{n}", "birth_year": 1950, "sex": "F"}, actor=ACTOR)
             else:
                 store.patients.update(target_id, {"notes": f"{tag} {n}"}, actor=ACTOR)
         except Exception:  # noqa: BLE001 - counted: a failed write is what the user would see
@@ -101,23 +101,24 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tmp)
         sqlite_dir = tmp / "sqlite"
         pg_dir = tmp / "pg"
+        run = f"{time.time_ns() % 10**8:08d}"  # identifiers unique across runs on one database
         targets = {}
         for name, kwargs in (("sqlite", {}), ("pg", {"database": args.database})):
             with Store.open(tmp / name, password_cost=CHEAP, **kwargs) as store:
                 targets[name] = store.patients.create(
-                    {"identifier": f"BENCH-T-{time.time_ns()}", "birth_year": 1950, "sex": "F"}, actor=ACTOR)["id"]
+                    {"identifier": f"BT{run}", "birth_year": 1950, "sex": "F"}, actor=ACTOR)["id"]
         print(f"{args.seconds:g} s per line; {multiprocessing.cpu_count()} CPUs", flush=True)
         for workload in ("create", "update-one"):
             for threads in args.threads:
                 results = _run_threads(lambda: Store.open(sqlite_dir, password_cost=CHEAP), workload, threads,
-                                       args.seconds, targets["sqlite"], f"s{workload[0]}{threads}-")
+                                       args.seconds, targets["sqlite"], f"{run}s{workload[0]}{threads}-")
                 _report(f"{workload}: SQLite, {threads} thread(s)", results, args.seconds)
                 results = _run_threads(lambda: Store.open(pg_dir, database=args.database, password_cost=CHEAP),
-                                       workload, threads, args.seconds, targets["pg"], f"p{workload[0]}{threads}-")
+                                       workload, threads, args.seconds, targets["pg"], f"{run}p{workload[0]}{threads}-")
                 _report(f"{workload}: PostgreSQL advisory lock, {threads} thread(s)", results, args.seconds)
             for isolation in ("advisory", "serializable"):
                 jobs = [(args.database, isolation, str(pg_dir), workload, max(args.threads), args.seconds,
-                         targets["pg"], f"{isolation[0]}{workload[0]}{i}-") for i in range(args.processes)]
+                         targets["pg"], f"{run}{isolation[0]}{workload[0]}{i}-") for i in range(args.processes)]
                 with multiprocessing.get_context("spawn").Pool(args.processes) as pool:
                     results = [r for part in pool.map(_process_main, jobs) for r in part]
                 label = "advisory lock" if isolation == "advisory" else "SERIALIZABLE, no lock"
