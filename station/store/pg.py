@@ -60,6 +60,9 @@ MAX_READERS = 16
 """Default bound of pooled reader connections of one process."""
 _BEGIN_WRITE = f"BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({WRITER_LOCK_KEY})"
 """One round trip (no parameters: the simple query protocol runs both statements)."""
+_BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+"""A reader's BEGIN, sent in one pipeline with the read block's first statement
+(:meth:`PgConnection.defer_begin`): a read of one statement costs two round trips, not three."""
 ERASURE_TABLES = ("patients", "sessions", "trials", "trial_chunks", "programme_assignments", "programme_sessions",
                   "programme_visits", "programme_visit_sessions", "programme_pauses")
 """Tables vacuumed after an erasure."""
@@ -183,12 +186,47 @@ class PgConnection:
     def __init__(self, raw, database: "PgDatabase"):
         self.raw = raw
         self._database = database
+        self._deferred_begin: str | None = None
+
+    def defer_begin(self, statement: str) -> None:
+        """Send ``statement`` (a BEGIN) with this connection's next statement, in one round trip
+        (psycopg's pipeline mode), instead of on its own; a read block that runs no statement
+        sends nothing. A connection the server dropped meanwhile is replaced then, once."""
+        self._deferred_begin = statement
+
+    def end_deferred(self) -> bool:
+        """Forget a BEGIN not sent yet; True if a transaction is open (it then needs its end)."""
+        self._deferred_begin = None
+        return self.in_transaction
+
+    def _run(self, cursor, run):
+        """``run(cursor)``, after the deferred BEGIN if there is one (both in one pipeline)."""
+        begin, self._deferred_begin = self._deferred_begin, None
+        if begin is None:
+            run(cursor)
+            return cursor
+        try:
+            with self.raw.pipeline():
+                self.raw.execute(begin)
+                run(cursor)
+            return cursor
+        except self._database._psycopg.OperationalError:
+            if not self.broken:
+                raise
+        self.raw.close()  # dropped by the server while it waited in the pool: a new connection, once
+        self.raw = self._database._connect().raw
+        cursor = self.raw.cursor(row_factory=_row_factory)
+        with self.raw.pipeline():
+            self.raw.execute(begin)
+            run(cursor)
+        return cursor
 
     def execute(self, sql: str, params=()) -> PgCursor:
         text = statement_to_postgres(sql)
+        params = tuple(params)
         cursor = self.raw.cursor(row_factory=_row_factory)
         try:
-            cursor.execute(text, tuple(params))
+            cursor = self._run(cursor, lambda c: c.execute(text, params))
         except Exception as exc:
             raise self._database.translate_error(exc) from exc
         lastrowid = None
@@ -198,9 +236,11 @@ class PgConnection:
         return PgCursor(cursor, lastrowid)
 
     def executemany(self, sql: str, seq_of_params) -> PgCursor:
+        text = statement_for_many(sql)
+        rows = [tuple(p) for p in seq_of_params]
         cursor = self.raw.cursor(row_factory=_row_factory)
         try:
-            cursor.executemany(statement_for_many(sql), [tuple(p) for p in seq_of_params])
+            cursor = self._run(cursor, lambda c: c.executemany(text, rows))
         except Exception as exc:
             raise self._database.translate_error(exc) from exc
         return PgCursor(cursor)
@@ -433,16 +473,14 @@ class PgDatabase:
         conn = None
         try:
             conn = self._take_reader()
-            try:
-                conn = self._begin(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            except Exception as exc:
-                raise self._store_error(exc) from None
+            conn.defer_begin(_BEGIN_READ)  # sent with the block's first statement: one round trip less
             self._reading.conn = conn
             try:
                 yield conn
             finally:
                 self._reading.conn = None
-                self._rollback_quietly(conn)
+                if conn.end_deferred():
+                    self._rollback_quietly(conn)
         finally:
             if conn is not None:
                 if conn.broken or self._closed:

@@ -120,3 +120,33 @@ def test_get_many_is_get_for_each_id_and_says_which_one_is_missing(store, monkey
     assert store.trials.get_many([]) == {}
     with pytest.raises(NotFound, match=r"no trial #987654"):
         store.trials.get_many(ids[:1] + [987654])
+
+
+def test_a_postgres_read_opens_its_snapshot_with_its_first_statement(pg_url):
+    """The reader's BEGIN travels with the block's first statement (one round trip less): the
+    block still reads one REPEATABLE READ, read-only snapshot, a block without statements opens
+    no transaction, and a failed statement leaves a usable connection behind."""
+    from station.store.pg import PgDatabase
+
+    db, other = PgDatabase(pg_url, max_readers=1), PgDatabase(pg_url)
+    try:
+        with db.read() as conn:
+            assert not conn.in_transaction
+        with db.read() as conn:
+            before = conn.execute("SELECT count(*) FROM settings").fetchone()[0]
+            assert conn.in_transaction
+            with other.write() as w:
+                w.execute("INSERT INTO settings (key, value, updated_at, updated_by) VALUES ('snap', '1', 't', 'a')")
+            assert conn.execute("SELECT count(*) FROM settings").fetchone()[0] == before  # the same snapshot
+            mode = conn.execute("SELECT current_setting('transaction_isolation'),"
+                                " current_setting('transaction_read_only')").fetchone()
+            assert tuple(mode) == ("repeatable read", "on")
+        assert not conn.in_transaction
+        with pytest.raises(Exception, match="no_such_column"):
+            with db.read() as conn:
+                conn.execute("SELECT no_such_column FROM settings")
+        with db.read() as conn:
+            assert conn.execute("SELECT count(*) FROM settings").fetchone()[0] == before + 1
+    finally:
+        db.close()
+        other.close()
