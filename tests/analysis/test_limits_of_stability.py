@@ -169,6 +169,57 @@ def test_a_twitch_shorter_than_the_sustain_time_is_not_the_onset():
     assert out["endpoint_excursion_pct"] == pytest.approx(100 * 6.1 / 8.0)
 
 
+def test_a_bump_and_a_counter_movement_after_the_go_are_not_the_onset():
+    # as the virtual person leans backward: a 0.15 deg bump toward the target (1.5 deg/s for 0.1 s,
+    # above 10 % of the lean's peak), 0.5 deg away from it (the COP's counter-movement), then the lean
+    t = np.arange(0, 10, 1 / FS)
+    p = _ramp(t, 2.25, 1.5, 0.15) - _ramp(t, 2.4, 2.5, 0.5) + _ramp(t, 2.7, 6.0, 4.0)
+    out = los.lean_measures(t, np.vstack((-p, np.zeros_like(p))), 2.0, "b", 4.5, FS)  # backward: -AP
+    assert out["reaction_time_s"] == pytest.approx(0.7) and out["onset_s"] == pytest.approx(2.7)
+    assert out["movement_velocity_deg_s"] == pytest.approx(6.0, rel=1e-9)
+    assert out["endpoint_excursion_pct"] == pytest.approx(100 * (0.15 - 0.5 + 4.0) / 4.5)
+    assert out["directional_control_pct"] == pytest.approx(100.0)
+
+
+def _quiet_sway_deg(t, shift_s):
+    """Quiet-stance sway, degrees (on-axis, off-axis): slow components of 0.15 deg and less, whose
+    velocity reaches about 0.8 deg/s (mean absolute ~0.35 deg/s, as the virtual person's)."""
+    s = t + shift_s
+    on = (0.15 * np.sin(2 * np.pi * 0.31 * s + 0.4) + 0.06 * np.sin(2 * np.pi * 0.8 * s + 1.3)
+          + 0.02 * np.sin(2 * np.pi * 1.6 * s + 2.1))
+    off = 0.10 * np.sin(2 * np.pi * 0.23 * s + 2.0) + 0.06 * np.sin(2 * np.pi * 0.71 * s + 0.2)
+    return on, off
+
+
+@pytest.mark.parametrize("shift_s", [0.0, 0.7, 1.9, 3.3])
+@pytest.mark.parametrize("start_s, duration_s, amplitude_deg", [(2.5, 2.0, 3.0), (2.6, 4.0, 4.0)])
+def test_slow_lean_with_quiet_sway_before_and_after_the_go(shift_s, start_s, duration_s, amplitude_deg):
+    # a slow minimum-jerk lean to the right (mean 1.6-2.6 deg/s) on top of quiet-stance sway: the sway
+    # crosses 10 % of the lean's peak velocity right after the go (the old rule read an onset there:
+    # "moved before the go", 0.6 deg/s, 1 % endpoint); the lean's answers hold within the sway's reach
+    t = np.arange(0, 12, 1 / FS)
+    tau = np.clip((t - start_s) / duration_s, 0, 1)
+    lean = amplitude_deg * (10 * tau**3 - 15 * tau**4 + 6 * tau**5)
+    sway_on, sway_off = _quiet_sway_deg(t, shift_s)
+    ap, ml = _to_cm(-sway_off, lean + sway_on)
+    tau_on = (1 - math.sqrt(1 - 4 * math.sqrt(0.1 / 16))) / 2  # 10 % of the peak velocity, sway aside
+    for lowpass in (None, los.DEFAULT_LOWPASS_HZ):
+        out = limits_of_stability(t, ap, ml, [2.0], ["r"], HEIGHT_CM, lowpass_hz=lowpass)
+        m = out["metrics"]
+        assert out["quality"] == {"r": []}
+        assert m["los_reaction_time_s_r"] == pytest.approx(start_s - 2.0 + tau_on * duration_s, abs=0.5)
+        assert m["los_movement_velocity_deg_s_r"] == pytest.approx(0.9 * amplitude_deg / (0.576 * duration_s), rel=0.35)
+        sway_span_pct = 100 * 2 * 0.23 / 8.0  # the sway at the end minus at the start, at most, % of the limit
+        assert m["los_endpoint_excursion_pct_r"] == pytest.approx(100 * amplitude_deg / 8.0, abs=sway_span_pct)
+
+
+def test_the_quiet_stance_floor_is_mean_plus_three_sd_of_the_speed():
+    speed = np.array([0.2, 0.4, 0.2, 0.4, 0.2, 0.4])  # deg/s, alternately
+    p = np.concatenate(([0.0], np.cumsum(speed * np.array([1, -1, 1, -1, 1, -1])) / FS))
+    assert los.quiet_velocity_floor_deg_s(p, FS) == pytest.approx(0.3 + 3 * 0.1)
+    assert los.quiet_velocity_floor_deg_s([0.0, 1.0], FS) == 0.0
+
+
 def test_movement_velocity_is_measured_from_where_the_movement_starts():
     # already 1 deg toward the target at the go (drifted there slowly), then a 4 deg/s lean to 6 deg
     t = np.arange(0, 10, 1 / FS)
