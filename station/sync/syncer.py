@@ -61,7 +61,8 @@ class SyncReport:
     queue_length: int = 0
 
     def lines(self) -> list[str]:
-        sent = ", ".join(f"{n} {entity}{'s' if n != 1 else ''}" for entity, n in sorted(self.sent.items())) or "nothing"
+        sent = ", ".join(f"{n} {_RECORD_WORDS.get(entity, (entity, entity + 's'))[n != 1]}"
+                         for entity, n in sorted(self.sent.items())) or "nothing"
         parts = f"{self.frame_parts} frame part{'s' if self.frame_parts != 1 else ''}"
         out = [f"sent {sent} ({parts} uploaded, {self.duplicates} already on the hub)",
                f"{self.erased} patients erased here (erased on the hub)"]
@@ -71,6 +72,10 @@ class SyncReport:
             out.append(f"{self.deferred_erasures} erasures wait for a recording to end")
         out.append(f"{self.queue_length} changes left in the queue")
         return out
+
+
+_RECORD_WORDS = {"training": ("training game", "training games")}
+"""How a kind of record reads in ``sync --once``'s lines, (one, many), where adding an s is wrong."""
 
 
 class StationSync:

@@ -230,3 +230,13 @@ def test_the_outbox_upgrade_never_gives_a_change_number_twice(tmp_path):
     assert conn.execute("SELECT seq FROM sync_outbox").fetchone()[0] == 7
     assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'sync_outbox_patient'").fetchone()[0] == 1
     conn.close()
+
+
+def test_sync_once_names_training_games_in_words():
+    from station.sync.syncer import SyncReport
+
+    report = SyncReport()
+    report.sent = {"training": 2, "trial": 1}
+    assert report.lines()[0].startswith("sent 2 training games, 1 trial ")
+    report.sent = {"training": 1}
+    assert report.lines()[0].startswith("sent 1 training game ")
