@@ -22,7 +22,9 @@ database layer; every failure would reach the user. Inside one process a re-entr
 the threads on one writer connection (a nested block is a savepoint), exactly as on SQLite.
 Readers take ``REPEATABLE READ READ ONLY`` transactions on pooled connections (at most
 ``max_readers``; a thread waits for a free one): a consistent snapshot, never blocked by the
-writer. Measured in README.md ("The hub on PostgreSQL").
+writer; the BEGIN goes with the block's first statement in one pipeline (a round trip is costly
+on a loaded server: a patient's history read trial by trial took seconds). Measured in
+README.md ("The hub on PostgreSQL").
 
 **Errors.** A unique violation is :class:`~station.store.db.Conflict`, a full disk
 :class:`~station.store.db.DiskFull`, an unreachable or lost server a
