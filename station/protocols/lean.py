@@ -167,26 +167,17 @@ def limits_from_excursions(max_excursion_pct: dict) -> dict[str, float] | None:
 
 def previous_limits_deg(store, patient_id: int, protocol_name: str, *, actor) -> tuple[dict, int] | None:
     """The limits reached in the patient's last session of ``protocol_name`` with a valid lean:
-    ``(limits_deg, session_id)`` from its maximum excursions (:func:`limits_from_excursions`),
-    or None when there is none."""
-    patient = store.patients.view(patient_id, actor=actor)
-    sessions = sorted((s for s in patient["sessions"] if s["trials"]), key=lambda s: (s["started_at"], s["id"]),
-                      reverse=True)
-    for session in sessions:
-        found: dict[str, list[float]] = {}
-        for line in session["trials"]:
-            if line["status"] != "complete" or not line["valid"]:
-                continue
-            trial = store.trials.get(line["id"])
-            if trial["protocol"] != protocol_name or trial["condition"] not in DIRECTION_VECTORS:
-                continue
-            value = ((trial.get("metrics") or {}).get("metrics") or {}).get(f"los_max_excursion_pct_{trial['condition']}")
-            if value is not None:
-                found.setdefault(trial["condition"], []).append(float(value))
-        limits = limits_from_excursions({d: float(np.mean(v)) for d, v in found.items()})
-        if limits is not None:
-            return limits, session["id"]
-    return None
+    ``(limits_deg, session_id)`` from its maximum excursions (each direction the mean of its valid
+    leans there, :meth:`~station.store.training.TrainingSessions.latest_los_session`;
+    :func:`limits_from_excursions`), or None when there is none. ``actor`` opens the patient's
+    record (audited, as any look at it)."""
+    store.patients.view(patient_id, actor=actor)
+    latest = store.training.latest_los_session(patient_id, protocol_name)
+    if latest is None:
+        return None
+    session_id, excursions = latest
+    limits = limits_from_excursions(excursions)
+    return None if limits is None else (limits, session_id)
 
 
 class LeanMachine(TrialMachine):

@@ -22,6 +22,7 @@ Audited: ``training.record`` (game and level, never the score or the patient's d
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import time
 from datetime import date, timedelta
@@ -155,18 +156,32 @@ class TrainingSessions:
         self._audit.record(actor, "training.view", patient_id=patient_id, object=f"patient:{patient_id}")
         return rows
 
-    def latest_los(self, patient_id: int) -> dict | None:
-        """The ``los_max_excursion_pct_<dir>`` values of the patient's latest complete
-        limits-of-stability trial with any (for scaling the targets), or None."""
+    def latest_los_session(self, patient_id: int, protocol: str = "limits-of-stability") -> tuple[int, dict] | None:
+        """The patient's latest session (by start, then id) holding a valid, complete lean of
+        ``protocol`` with a maximum excursion: ``(session_id, {direction: los_max_excursion_pct})``,
+        each direction the mean of its valid leans there (invalid or incomplete leans, and those of
+        other protocols, are left out); None when there is none. Not audited."""
         with self._db.read() as conn:
             rows = conn.execute(
-                "SELECT t.metrics FROM trials t JOIN sessions s ON s.id = t.session_id WHERE s.patient_id = ?"
-                " AND t.protocol = 'limits-of-stability' AND t.status = 'complete' AND t.metrics IS NOT NULL"
-                " ORDER BY t.id DESC LIMIT 5", (patient_id,)).fetchall()
+                "SELECT t.session_id, t.condition, t.metrics FROM trials t JOIN sessions s ON s.id = t.session_id"
+                " WHERE s.patient_id = ? AND t.protocol = ? AND t.status = 'complete' AND t.valid = 1"
+                " AND t.metrics IS NOT NULL ORDER BY s.started_at DESC, s.id DESC, t.id", (patient_id, protocol)).fetchall()
+        found: dict[int, dict[str, list[float]]] = {}
         for row in rows:
-            values = (json.loads(row["metrics"]) or {}).get("metrics") or {}
-            found = {k: v for k, v in values.items()
-                     if k.startswith("los_max_excursion_pct_") and isinstance(v, (int, float)) and not isinstance(v, bool)}
-            if found:
-                return found
+            value = ((json.loads(row["metrics"]) or {}).get("metrics") or {}).get(f"los_max_excursion_pct_{row['condition']}")
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+                found.setdefault(int(row["session_id"]), {}).setdefault(row["condition"], []).append(float(value))
+        for row in rows:  # newest session first
+            leans = found.get(int(row["session_id"]))
+            if leans:
+                return int(row["session_id"]), {d: sum(v) / len(v) for d, v in leans.items()}
         return None
+
+    def latest_los(self, patient_id: int) -> dict | None:
+        """The ``los_max_excursion_pct_<dir>`` values of the patient's last limits-of-stability test
+        (every direction with a valid lean in its latest session, :meth:`latest_los_session`), for
+        scaling the games' targets; None when there is none."""
+        latest = self.latest_los_session(patient_id)
+        if latest is None:
+            return None
+        return {f"los_max_excursion_pct_{d}": pct for d, pct in latest[1].items()}
