@@ -208,7 +208,7 @@ def install_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
         if isinstance(exc, RequestEntityTooLarge):
-            limit = app.config.get("MAX_CONTENT_LENGTH")
+            limit = request.max_content_length or app.config.get("MAX_CONTENT_LENGTH")  # a route's own bound
             message = f"request body too large (limit {limit // 1024} KiB); nothing was stored"
             return _plain_or_api(413, message)
         if is_api_request():

@@ -330,6 +330,8 @@ def test_frame_parts_that_do_not_fit_are_refused(hub):
     for kwargs, expected in cases:
         status, doc, _ = _part(ward, 5, 0, **kwargs)
         assert status == expected and doc["error"], (kwargs.get("first_seq", kwargs.get("n_frames")), status, doc)
+    status, doc, _ = _part(ward, 5, 0, data=bytes(MAX_PART_BYTES + 1))
+    assert status == 413 and f"limit {MAX_PART_BYTES // 1024} KiB" in doc["error"]  # the route's bound, not 64 KiB
     for part_no in ("1000000", "99999999999999999999999", "-1"):
         status, _, _ = _part(ward, 5, part_no)
         assert status in (404, 422), (part_no, status)
