@@ -336,7 +336,7 @@ def test_frame_parts_that_do_not_fit_are_refused(hub):
         status, _, _ = _part(ward, 5, part_no)
         assert status in (404, 422), (part_no, status)
     assert ward.call("GET", "/api/hub/trials/5/parts")[1] == {"on_hub": False, "parts": []}
-    tally("frame parts that do not fit", len(cases) + 3)
+    tally("frame parts that do not fit", len(cases) + 4)
 
 
 def test_parts_beyond_the_declared_trial_never_make_a_trial(hub):
