@@ -165,19 +165,33 @@ def limits_from_excursions(max_excursion_pct: dict) -> dict[str, float] | None:
     return {d: min(44.0, theory[d] * measured[d] / 100.0) if d in measured else theory[d] for d in DIRECTIONS}
 
 
+def _pct_of_theoretical(reached_deg: dict) -> dict[str, float]:
+    theory = direction_limits_deg()
+    return {d: 100.0 * deg / theory[d] for d, deg in reached_deg.items() if d in theory}
+
+
 def previous_limits_deg(store, patient_id: int, protocol_name: str, *, actor) -> tuple[dict, int] | None:
     """The limits reached in the patient's last session of ``protocol_name`` with a valid lean:
-    ``(limits_deg, session_id)`` from its maximum excursions (each direction the mean of its valid
-    leans there, :meth:`~station.store.training.TrainingSessions.latest_los_session`;
-    :func:`limits_from_excursions`), or None when there is none. ``actor`` opens the patient's
-    record (audited, as any look at it)."""
+    ``(limits_deg, session_id)``, each direction the mean of its valid leans' maximum excursions
+    there, in degrees (:meth:`~station.store.training.TrainingSessions.latest_los_session`), the
+    theoretical limit elsewhere (:func:`limits_from_excursions`); None when there is none.
+    ``actor`` opens the patient's record (audited, as any look at it)."""
     store.patients.view(patient_id, actor=actor)
     latest = store.training.latest_los_session(patient_id, protocol_name)
     if latest is None:
         return None
-    session_id, excursions = latest
-    limits = limits_from_excursions(excursions)
+    session_id, reached_deg = latest
+    limits = limits_from_excursions(_pct_of_theoretical(reached_deg))
     return None if limits is None else (limits, session_id)
+
+
+def last_los_excursion_pct(store, patient_id: int, protocol_name: str = "limits-of-stability") -> dict | None:
+    """The games' scaling (:func:`station.analysis.biofeedback.patient_limits_cm`): the maximum
+    excursions of the patient's last limits-of-stability test as % of the theoretical limits,
+    ``{direction: pct}`` over every direction with a valid lean in its latest session (the leans
+    :func:`previous_limits_deg` reads), or None."""
+    latest = store.training.latest_los_session(patient_id, protocol_name)
+    return None if latest is None else _pct_of_theoretical(latest[1]) or None
 
 
 class LeanMachine(TrialMachine):

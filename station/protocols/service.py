@@ -421,6 +421,7 @@ class TrialService:
     def _training_schedule(self, protocol: Protocol, patient: dict, training: dict | None):
         """The game to play (its schedule, seeded and stored with the trial), or None for other protocols."""
         from station.analysis.biofeedback import GameError
+        from station.protocols.lean import last_los_excursion_pct
         from station.protocols.training import TrainingSettings, build_schedule
 
         if protocol.outcome != "training":
@@ -432,7 +433,7 @@ class TrialService:
         try:
             settings = TrainingSettings.from_dict(training)
             return build_schedule(settings, height_cm=patient.get("height_cm"),
-                                  los_excursion_pct=self.store.training.latest_los(patient["id"]),
+                                  los_excursion_pct=last_los_excursion_pct(self.store, patient["id"]),
                                   plate_width_cm=self.plate_width_cm, seed=secrets.randbelow(2**31))
         except (ValueError, GameError) as exc:
             raise ValidationError({"training": str(exc)}) from None

@@ -158,9 +158,11 @@ class TrainingSessions:
 
     def latest_los_session(self, patient_id: int, protocol: str = "limits-of-stability") -> tuple[int, dict] | None:
         """The patient's latest session (by start, then id) holding a valid, complete lean of
-        ``protocol`` with a maximum excursion: ``(session_id, {direction: los_max_excursion_pct})``,
-        each direction the mean of its valid leans there (invalid or incomplete leans, and those of
-        other protocols, are left out); None when there is none. Not audited."""
+        ``protocol`` with a maximum excursion: ``(session_id, {direction: degrees reached})``, each
+        direction the mean over its valid leans there of the maximum excursion in degrees
+        (``los_max_excursion_pct_<dir>`` x the lean's own ``los.limit_deg`` / 100: a test whose
+        targets came from a previous one has limits of its own). Invalid or incomplete leans, and
+        those of other protocols, are left out; None when there is none. Not audited."""
         with self._db.read() as conn:
             rows = conn.execute(
                 "SELECT t.session_id, t.condition, t.metrics FROM trials t JOIN sessions s ON s.id = t.session_id"
@@ -168,20 +170,17 @@ class TrainingSessions:
                 " AND t.metrics IS NOT NULL ORDER BY s.started_at DESC, s.id DESC, t.id", (patient_id, protocol)).fetchall()
         found: dict[int, dict[str, list[float]]] = {}
         for row in rows:
-            value = ((json.loads(row["metrics"]) or {}).get("metrics") or {}).get(f"los_max_excursion_pct_{row['condition']}")
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-                found.setdefault(int(row["session_id"]), {}).setdefault(row["condition"], []).append(float(value))
+            doc = json.loads(row["metrics"]) or {}
+            pct = (doc.get("metrics") or {}).get(f"los_max_excursion_pct_{row['condition']}")
+            limit = (doc.get("los") or {}).get("limit_deg")
+            if _number(pct) and _number(limit):
+                found.setdefault(int(row["session_id"]), {}).setdefault(row["condition"], []).append(pct * limit / 100.0)
         for row in rows:  # newest session first
             leans = found.get(int(row["session_id"]))
             if leans:
                 return int(row["session_id"]), {d: sum(v) / len(v) for d, v in leans.items()}
         return None
 
-    def latest_los(self, patient_id: int) -> dict | None:
-        """The ``los_max_excursion_pct_<dir>`` values of the patient's last limits-of-stability test
-        (every direction with a valid lean in its latest session, :meth:`latest_los_session`), for
-        scaling the games' targets; None when there is none."""
-        latest = self.latest_los_session(patient_id)
-        if latest is None:
-            return None
-        return {f"los_max_excursion_pct_{d}": pct for d, pct in latest[1].items()}
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
