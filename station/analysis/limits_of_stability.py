@@ -460,7 +460,9 @@ def lean_measures(
     Parameters
     ----------
     time_s : array_like, shape (N,)
-        Sample times, s, uniform at ``fs_hz``, from the go (or before) to the end of the trial.
+        Sample times, s, uniform at ``fs_hz``, from the go (or before) to the end of the trial;
+        the samples before the go (quiet stance, :data:`PRE_GO_S` in :func:`limits_of_stability`)
+        set the onset threshold's quiet floor (:func:`quiet_velocity_floor_deg_s`).
     angle_deg : array_like, shape (2, N)
         Sway angle (ap, ml), degrees, relative to the start position (:func:`sway_angle_deg`),
         filtered as wanted.
