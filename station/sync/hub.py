@@ -218,7 +218,7 @@ class Hub:
             with self._db.read() as conn:
                 if self._repeat(conn, station, seq, at):
                     return False
-            self._erase(station, payload, at)  # its own transactions (erasure checkpoints the WAL)
+            self._erase(station, local_id, payload, at)  # its own transactions (erasure checkpoints the WAL)
             with self._db.write() as conn:
                 self._advance(conn, station, seq, at)
             return True
@@ -376,7 +376,12 @@ class Hub:
                  "incoming": json.loads(r["applied"]), "kept": json.loads(r["kept"]),
                  "before": json.loads(r["replaced"])} for r in rows]
 
-    def _erase(self, station: StationRef, payload: dict, at: str) -> None:
+    def _erase(self, station: StationRef, local_id: int, payload: dict, at: str) -> None:
+        """A station's erasure of its patient ``local_id``. It reaches the hub's record only when this
+        station sent or linked that patient (its id map says so) and the identifier's hash matches:
+        a station cannot erase, nor tombstone for every station, a patient it never held (anyone
+        can compute the hash of a guessable identifier). Otherwise the erasure stays at the station
+        and the hub keeps its record (a hub administrator erases it there)."""
         key = payload.get("identifier_hash")
         if not isinstance(key, str) or len(key) != 64:
             raise ValidationError({"identifier_hash": "must be the 64 hex digits of the identifier's hash"})
@@ -386,16 +391,14 @@ class Hub:
         for trial_local_id in unsent:
             self.drop_parts(station, _int({"trial": trial_local_id}, "trial"))
         with self._db.read() as conn:
+            found = self._mapped(conn, station, "patient", local_id)
+            if found is None or found[0] == ERASED:
+                return  # never sent here by this station, or already erased: nothing of the hub's to erase
             row = conn.execute("SELECT k.patient_id, p.identifier FROM sync_patient_keys k"
                                " JOIN patients p ON p.id = k.patient_id WHERE k.identifier_hash = ?", (key,)).fetchone()
-            seen = conn.execute("SELECT 1 FROM hub_tombstones WHERE identifier_hash = ? AND erased_at >= ?",
-                                (key, at)).fetchone()
-        if row is not None:
-            self.store.patients.erase(row["patient_id"], row["identifier"], actor=station.actor)  # leaves the tombstone
-        elif seen is None:
-            with self._db.write() as conn:
-                conn.execute("INSERT INTO hub_tombstones (identifier_hash, erased_at) VALUES (?, ?)",
-                             (key, utc_iso(self._now())))
+        if row is None or row["patient_id"] != found[0]:
+            raise ValidationError({"identifier_hash": "does not match the patient this station sent under that id"})
+        self.store.patients.erase(row["patient_id"], row["identifier"], actor=station.actor)  # leaves the tombstone
 
     # -- sessions, trials, programmes -------------------------------------------------------
 

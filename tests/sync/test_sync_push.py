@@ -145,7 +145,32 @@ def test_an_erased_patients_queued_changes_never_leave_the_station(hub_store, st
     assert pending[0]["payload"] == {"identifier_hash": identifier_hash("P-GONE"), "unsent_trials": [trial_id]}
     gym.sync_once()
     assert hub_store.patients.search()["total"] == 0
-    assert Hub(hub_store).tombstones(0)["tombstones"][0]["identifier_hash"] == identifier_hash("p-gone")
+    # the hub never held this station's patient: nothing to erase there, and no tombstone that would
+    # make every station erase whoever has that identifier
+    assert Hub(hub_store).tombstones(0)["tombstones"] == []
+    assert gym.store.outbox.pending() == []
+
+
+def test_a_station_cannot_erase_a_patient_it_never_sent(hub_store, station_factory):
+    """Anyone can compute the hash of a guessable identifier: an erasure pushed by a station for a
+    patient another station sent changes nothing on the hub, and one naming another patient's hash
+    under the station's own patient is refused."""
+    gym, ward = station_factory("gym"), station_factory("ward")
+    _patient_with_trial(gym.store, identifier="P-001")
+    gym.sync_once()
+    mine, _, _ = _patient_with_trial(ward.store, identifier="W-007")
+    ward.sync_once()
+    erase = {"seq": 10_000, "entity": "patient", "op": "erase", "local_id": 999, "at": "2026-12-01T10:00:00Z",
+             "payload": {"identifier_hash": identifier_hash("P-001"), "unsent_trials": []}}
+    body = {"station_id": ward.store.outbox.station_id, "changes": [erase]}
+    ward.client.request("POST", "/api/hub/push", body=body)
+    assert hub_patient(hub_store, "P-001") is not None
+    assert Hub(hub_store).tombstones(0)["tombstones"] == []
+    erase.update(seq=10_001, local_id=mine["id"])
+    with pytest.raises(SyncError, match="HTTP 422.*does not match"):
+        ward.client.request("POST", "/api/hub/push", body=body)
+    assert hub_patient(hub_store, "P-001") is not None and hub_patient(hub_store, "W-007") is not None
+    assert Hub(hub_store).tombstones(0)["tombstones"] == []
 
 
 def test_a_station_upgraded_with_records_sends_them_all_at_its_first_sync(hub_store, station_factory, tmp_path):
