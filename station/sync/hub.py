@@ -213,17 +213,21 @@ class Hub:
             return int(conn.execute("SELECT last_seq FROM hub_stations WHERE id = ?", (station.id,)).fetchone()[0])
 
     def _apply(self, station: StationRef, change: object) -> bool:
-        seq, entity, op, local_id, at, payload = _check_change(change)
+        seq, entity, op, local_id, sent_at, payload = _check_change(change)
+        # last writer wins by the change's time, but a station's clock (a Pi has no real-time clock)
+        # may run ahead: a time after the hub's own counts as the hub's now, so it cannot win for ever.
+        # The time as sent stays the change's identity (a repeat is the same number and time).
+        at = min(sent_at, utc_iso(self._now()))
         if op == "erase":
             with self._db.read() as conn:
-                if self._repeat(conn, station, seq, at):
+                if self._repeat(conn, station, seq, sent_at):
                     return False
             self._erase(station, local_id, payload, at)  # its own transactions (erasure checkpoints the WAL)
             with self._db.write() as conn:
-                self._advance(conn, station, seq, at)
+                self._advance(conn, station, seq, sent_at)
             return True
         with self._db.write() as conn:
-            if self._repeat(conn, station, seq, at):
+            if self._repeat(conn, station, seq, sent_at):
                 return False
             with self.store.outbox.muted():
                 if entity == "patient":
@@ -236,7 +240,7 @@ class Hub:
                     self._training(conn, station, local_id, payload)
                 else:
                     self._programme(conn, station, local_id, at, payload)
-            self._advance(conn, station, seq, at)
+            self._advance(conn, station, seq, sent_at)
         return True
 
     @staticmethod
@@ -247,7 +251,10 @@ class Hub:
         if seq > last:
             return False
         row = conn.execute("SELECT at FROM hub_applied WHERE station = ? AND seq = ?", (station.id, seq)).fetchone()
-        if row is not None and row["at"] != at:
+        if row is None:
+            raise Conflict(f"change #{seq} of station {station.name!r} arrives after #{last}: the hub takes changes "
+                           "in order only and never had this one. Report this to the station's maintainers")
+        if row["at"] != at:
             raise Conflict(f"change #{seq} of station {station.name!r} is not the one the hub applied under that "
                            "number: the station's database was restored from an older backup. Nothing more is "
                            "taken from it: register it again (`balance-station hub stations add NEW-NAME`) with a "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from station.store.db import NotFound
+from station.sync.client import SyncError
 from station.sync.hub import Hub
 
 from sync_support import CLINICIAN, WallClock, add_trial, hub_patient, hub_trials
@@ -125,3 +126,37 @@ def test_a_patient_with_changes_still_queued_is_refreshed_only_after_they_are_pu
     gym.sync_once()  # pushes the note, then takes the hub's record
     local, merged = gym.store.patients.get(patient["id"]), hub_patient(hub_store, "P-W")
     assert (local["notes"], local["weight_kg"]) == (merged["notes"], merged["weight_kg"]) == ("queued here", 61.0)
+
+
+def test_a_station_clock_running_ahead_cannot_win_for_ever(hub_store, station_factory):
+    """A Pi has no real-time clock: a change stamped after the hub's now counts as the hub's now, so
+    a later edit from a station whose clock is right still wins (the hub's app runs on real time)."""
+    import time
+
+    ahead, right = WallClock(time.time() + 10 * 365 * 86_400), WallClock(time.time() - 60)
+    gym, ward = station_factory("gym", wall=ahead), station_factory("ward", wall=right)
+    patient = gym.store.patients.create({"identifier": "P-9", "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
+    gym.sync_once()
+    ward_copy = ward.pull_patient("P-9", actor=CLINICIAN)
+    ward.sync_once()
+    gym.store.patients.update(patient["id"], {"notes": "from the future"}, actor=CLINICIAN)
+    gym.sync_once()
+    assert hub_patient(hub_store, "P-9")["notes"] == "from the future"
+    time.sleep(1.1)  # the hub's times are whole seconds
+    right.t_s = time.time()
+    ward.store.patients.update(ward_copy["id"], {"notes": "a moment later"}, actor=CLINICIAN)
+    ward.sync_once()
+    assert hub_patient(hub_store, "P-9")["notes"] == "a moment later"
+
+
+def test_a_change_out_of_order_is_refused_not_dropped_as_a_repeat(hub_store, station_factory):
+    gym = station_factory("gym")
+    gym.store.patients.create({"identifier": "P-10", "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
+    gym.sync_once()
+    change = {"seq": 5, "entity": "patient", "op": "update", "local_id": 1, "at": "2026-12-01T10:00:00Z",
+              "payload": {"notes": "late"}}
+    body = {"station_id": gym.store.outbox.station_id, "changes": [dict(change, seq=10)]}
+    gym.client.request("POST", "/api/hub/push", body=body)
+    body["changes"] = [change]  # number 5 after 10, never seen by the hub
+    with pytest.raises(SyncError, match="HTTP 409.*arrives after #10"):
+        gym.client.request("POST", "/api/hub/push", body=body)
