@@ -12,15 +12,22 @@ retrying the same will not help until someone acts), both with a one-line messag
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import json
+import socket
 import ssl
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 from typing import Callable
 
 DEFAULT_TIMEOUT_S = 30.0
+DEADLINE_FACTOR = 3.0
+"""A whole request (connect, headers, body) ends after ``DEADLINE_FACTOR × timeout_s``: the socket
+timeout bounds each read only, and a hub (or a box in between) sending a byte every few seconds
+would otherwise hold the request, and a web thread asking for a patient, for ever."""
 Transport = Callable[[str, str, dict, bytes | None], tuple[int, bytes]]
 """``transport(method, url, headers, body) -> (status, body)``; raises OSError when the hub
 cannot be reached."""
@@ -73,23 +80,74 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None  # urllib then raises HTTPError with the 3xx status
 
 
+class _TrackedConnections:
+    """urllib handlers that remember the connections they open, so that a watchdog can cut them."""
+
+    def __init__(self, context: ssl.SSLContext):
+        self.connections: list[http.client.HTTPConnection] = []
+        tracked = self
+
+        class _Https(urllib.request.HTTPSHandler):
+            def https_open(self, req):
+                return self.do_open(tracked._factory(http.client.HTTPSConnection), req, context=context)
+
+        class _Http(urllib.request.HTTPHandler):
+            def http_open(self, req):
+                return self.do_open(tracked._factory(http.client.HTTPConnection), req)
+
+        self.handlers = (_Https(context=context), _Http())
+
+    def _factory(self, cls):
+        def make(host, **kwargs):
+            connection = cls(host, **kwargs)
+            self.connections.append(connection)
+            return connection
+        return make
+
+    def cut(self) -> None:
+        for connection in self.connections:
+            sock = connection.sock
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)  # the blocked read returns at once with an error
+                except OSError:
+                    pass
+
+
 def urllib_transport(ca_file: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> Transport:
-    """The real transport (urllib), verifying certificates (against ``ca_file`` if given) and
-    following no redirect (a 3xx comes back as the status)."""
+    """The real transport (urllib), verifying certificates (against ``ca_file`` if given),
+    following no redirect (a 3xx comes back as the status), each read bounded by ``timeout_s`` and
+    the whole request by :data:`DEADLINE_FACTOR` × ``timeout_s`` (then OSError, as when the hub is
+    unreachable)."""
     try:
         context = ssl.create_default_context(cafile=ca_file)
     except (OSError, ssl.SSLError) as exc:
         raise ValueError(f"cannot read the hub CA file {ca_file}: {exc}; check [hub] ca_file") from None
-    opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context), _NoRedirects)
 
     def send(method: str, url: str, headers: dict, body: bytes | None) -> tuple[int, bytes]:
+        tracked = _TrackedConnections(context)
+        opener = urllib.request.build_opener(*tracked.handlers, _NoRedirects)
         request = urllib.request.Request(url, data=body, headers=headers, method=method)
+        watchdog = threading.Timer(DEADLINE_FACTOR * timeout_s, tracked.cut)
+        watchdog.daemon = True
+        watchdog.start()
         try:
             with opener.open(request, timeout=timeout_s) as response:
-                return response.status, response.read(4 * 1024 * 1024)
+                status, data = response.status, response.read(4 * 1024 * 1024)
+            if not watchdog.is_alive():
+                raise TimeoutError(f"the hub did not answer in {DEADLINE_FACTOR * timeout_s:g} s")
+            return status, data
         except urllib.error.HTTPError as exc:
             with exc:
                 return exc.code, exc.read(64 * 1024)
+        except (OSError, http.client.HTTPException) as exc:
+            if not watchdog.is_alive():
+                raise TimeoutError(f"the hub did not answer in {DEADLINE_FACTOR * timeout_s:g} s") from None
+            if isinstance(exc, http.client.HTTPException):  # not HTTP at all: as unreachable as a hub can be
+                raise ConnectionError(f"the hub's answer is not HTTP ({type(exc).__name__})") from None
+            raise
+        finally:
+            watchdog.cancel()
 
     return send
 
