@@ -49,9 +49,9 @@ MIN_REACTION_S = 0.25
 LEAN_SPEED_DEG_S = {"young": 4.5, "old": 4.0}
 """Median average angular speed of the COM during a lean (5–95 % of its distance), deg/s, per age
 group (the COP, which leads the COM, comes out about 1.4 times faster: medians ~6 deg/s young,
-~5 deg/s old over 12 seeds). Slower leans make the analysis' onset threshold (10 % of the peak
-velocity) low enough for the sway before the lean to cross it (an early onset, read as moving
-before the go): at these speeds about 4 % of leans, at 3-4 deg/s about 8 %."""
+~5 deg/s old over 12 seeds). Plausible, not fitted to data. The analysis' onset rule (10 % of the
+peak velocity and above the quiet-stance floor before the go) reads none of these leans as moving
+before the go (``benchmarks/los_person_sweep.py``: 0 of 192; the earlier 10 %-only rule: 11)."""
 LEAN_SPEED_PERSON_LN_SD = 0.2
 MIN_MOVE_S = 0.6
 """Shortest lean or return movement, s."""
