@@ -53,7 +53,7 @@ from station.analysis.limits_of_stability import (
     target_distance_cm,
 )
 from station.protocols.machine import TrialMachine, TrialResult, TrialState
-from station.protocols.quality import QualityIssue, find_load_event, find_sensor_fault
+from station.protocols.quality import QualityIssue
 
 HEIGHT_RANGE_CM = (50.0, 250.0)
 """Body heights the test accepts, cm."""
@@ -246,26 +246,7 @@ class LeanMachine(TrialMachine):
 
     # -- recording: faults and stepping off, not the sway tests' COP step -------------------------
     def _check_online(self, start: int) -> None:
-        s = self.settings
-        rec = self._rec[: self._n]
-        fault = find_sensor_fault(rec[start:])
-        if fault is not None:
-            i, code, words = fault
-            at_s = (int(rec["t_ns"][start + i]) - self._t0_ns) / 1e9
-            self._fault_issue = QualityIssue(code, f"Sensor fault after {at_s:.1f} s: {words}. "
-                                             "Check the plate and its cable, then repeat the trial.", at_s)
-            self._finish()
-            return
-        lookback = int(math.ceil((s.step_window_s + 2 * s.sustain_s) * self.rate_hz)) + 2
-        lo = max(0, start - lookback)
-        load = find_load_event(rec[lo:], self.body_weight_n, self.rate_hz, s)
-        if load is not None:
-            from station.protocols.machine import SETTLE_S, _shift
-
-            self._event = _shift(load, lo)
-            self._event_kind = "load"
-            confirm_ns = int(rec["t_ns"][min(self._event.confirmed_index, self._n - 1)])
-            self._pending_end_ns = confirm_ns + int(SETTLE_S * 1e9)
+        self._check_fault_and_load_only(start, "trial")
 
     # -- the end: the lean's measures and quality -------------------------------------------------
     def _judge(self) -> TrialResult:

@@ -474,6 +474,29 @@ class TrialMachine:
             self._progress_s += 1
             self.bus.publish("progress", elapsed_s=self._progress_s, duration_s=self.plan.duration_s, **self.plan.describe())
 
+    def _check_fault_and_load_only(self, start: int, what: str) -> None:
+        """The online checks of a trial in which the COP moves on purpose (a lean, a game): a sensor
+        fault ends it ("repeat the <what>"), and so does stepping off or a load event, but a COP
+        movement is not a step."""
+        s = self.settings
+        rec = self._rec[: self._n]
+        fault = find_sensor_fault(rec[start:])
+        if fault is not None:
+            index, code, words = start + fault[0], fault[1], fault[2]
+            at_s = (int(rec["t_ns"][index]) - self._t0_ns) / 1e9
+            self._fault_issue = QualityIssue(code, f"Sensor fault after {at_s:.1f} s: {words}. "
+                                             f"Check the plate and its cable, then repeat the {what}.", at_s)
+            self._finish()
+            return
+        lookback = int(math.ceil((s.step_window_s + 2 * s.sustain_s) * self.rate_hz)) + 2
+        lo = max(0, start - lookback)
+        load = find_load_event(rec[lo:], self.body_weight_n, self.rate_hz, s)
+        if load is not None:
+            self._event = _shift(load, lo)
+            self._event_kind = "load"
+            confirm_ns = int(rec["t_ns"][min(self._event.confirmed_index, self._n - 1)])
+            self._pending_end_ns = confirm_ns + int(SETTLE_S * 1e9)
+
     def _check_online(self, start: int) -> None:
         """Look for a fault, a fall, a step, lift-off and touch-down in the newly recorded frames
         (with enough look-back to see events that began just before them)."""

@@ -44,7 +44,6 @@ from station.analysis.biofeedback import (
 )
 from station.protocols.events import EventBus
 from station.protocols.machine import TrialMachine, TrialPlan, TrialResult, TrialState
-from station.protocols.quality import LoadEvent, QualityIssue, find_load_event, find_sensor_fault
 
 GAME_EVENT_S = 0.25
 """Live game state at least this often while recording, s."""
@@ -211,26 +210,7 @@ class GameMachine(TrialMachine):
 
     def _check_online(self, start: int) -> None:
         """Sensor faults and stepping off end the game; a lean toward a target is not a step."""
-        s = self.settings
-        rec = self._rec[: self._n]
-        fault = find_sensor_fault(rec[start:])
-        if fault is not None:
-            index, code, words = fault[0] + start, fault[1], fault[2]
-            at_s = (int(rec["t_ns"][index]) - self._t0_ns) / 1e9
-            self._fault_issue = QualityIssue(code, f"Sensor fault after {at_s:.1f} s: {words}. "
-                                             "Check the plate and its cable, then repeat the game.", at_s)
-            self._finish()
-            return
-        lookback = int(math.ceil((s.step_window_s + 2 * s.sustain_s) * self.rate_hz)) + 2
-        lo = max(0, start - lookback)
-        load = find_load_event(rec[lo:], self.body_weight_n, self.rate_hz, s)
-        if load is not None:
-            from station.protocols.machine import SETTLE_S
-
-            self._event = LoadEvent(load.code, load.index + lo, load.confirmed_index + lo, load.value)
-            self._event_kind = "load"
-            confirm_ns = int(rec["t_ns"][min(self._event.confirmed_index, self._n - 1)])
-            self._pending_end_ns = confirm_ns + int(SETTLE_S * 1e9)
+        self._check_fault_and_load_only(start, "game")
 
     # -- the end -------------------------------------------------------------------------------
     def _judge(self) -> TrialResult:
