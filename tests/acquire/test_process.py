@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from station.acquire.process import AcquisitionProcess, AcquisitionSpec, AcquisitionStartError
+from station.acquire.frame import FrameFlag
 from station.acquire.source import RingFrameSource
 from station.config import PlateConfig, StationConfig
 from station.sim.station import SimulatedHardwareRecipe
@@ -46,11 +47,18 @@ def test_frames_arrive_in_real_time_with_health(running):
         frames.append(block.frames)
     frames = np.concatenate(frames)
     assert 120 <= len(frames) <= 160
-    assert np.all(np.diff(frames["seq"].astype(np.int64)) == 1)
+    # In real time on a shared machine a stall of the whole machine can cost a few frames (CI lost
+    # 3 once): none may be lost silently. Every gap in seq is counted in health and flagged on the
+    # frame after it; a healthy loop loses at most a few.
+    gaps = np.diff(frames["seq"].astype(np.int64)) - 1
+    assert np.all(gaps >= 0) and gaps.sum() <= 8
+    flagged = frames["flags"][1:][gaps > 0] & int(FrameFlag.LOST_BEFORE)
+    assert np.all(flagged != 0)
     assert np.median(np.diff(frames["t_ns"])) == pytest.approx(10_000_000, abs=200_000)
     assert np.nanmean(frames["fz_n"]) > 500  # the demo person stands on the plate
     time.sleep(1.1)
     health = source.health()
+    assert health["frames_lost"] >= gaps.sum()
     assert health["state"] == "ok" and health["frames"] > 100 and health["simulated"] is True
     assert set(health["sensors"]) == {"fl", "fr", "bl", "br", "imu"}
     assert all(health["sensors"][corner]["status"] == "ok" for corner in ("fl", "fr", "bl", "br"))
