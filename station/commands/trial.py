@@ -25,7 +25,7 @@ toward each target within its own limits) and ``results.json`` holds the game un
 ``--out DIR`` stores every trial (valid or not) as a trial CSV + JSON sidecar (walk tests: its
 ``result.walk`` and ``metrics.metrics`` hold ``walk_time_s``, ``walk_speed_m_s`` and the gait keys)
 and the summary as ``results.json``; ``--patient ID`` stores the trials in the clinic database (``--data-dir``) in a
-new session of that patient.
+new session of that patient (a game also as a training session, counted in the patient's programme).
 """
 
 from __future__ import annotations
@@ -466,4 +466,5 @@ def _store_sink(config, args, protocol, station):
     except StoreError as exc:
         store.close()
         raise UserError(f"--patient {args.patient}: {exc}") from None
-    return store, StoreSink(store.trials, session["id"], station.calibration.to_dict(), actor)
+    return store, StoreSink(store.trials, session["id"], station.calibration.to_dict(), actor,
+                            training=store.training, patient_id=args.patient)

@@ -18,8 +18,14 @@ Contents (codes in ``docs/fhir.md``, :mod:`.fhir_codes`):
   calibration in force (``calibration.time``, ``type`` gain or unspecified, ``state``), which
   the Observations name as their ``device``.
 
+* one ``Observation`` per biofeedback training game played (``training_score``: the score as
+  its value, the level, minutes played and the game's measures as components; ``method`` the
+  game and level, whether it was played to its end, and the score's definition); identifier
+  ``training-<id>/training_score``.
+
 Only valid, complete trials are exported (and a timed hold the patient could not take counts as
-0 s, as on the results page); trials judged invalid stay on the station.
+0 s, as on the results page); trials judged invalid stay on the station, and so do the games
+played in them.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import time
 import uuid
 
 from station import __version__
+from station.analysis.biofeedback import GAME_TITLES
 from station.protocols.report import age_in_year, unable_trial, visit_session_ids
 from station.reference import norms
 from station.reports import fhir_codes as codes
@@ -130,6 +137,30 @@ def trial_values(trial: dict) -> dict[str, float | None] | None:
     return values or None
 
 
+_GAME_MEASURES = {"level": "training_level", "targets_shown": "training_targets_shown",
+                  "hits": "training_targets_held", "mean_time_to_reach_s": "training_mean_time_to_reach_s",
+                  "mean_path_efficiency": "training_mean_path_efficiency", "inside_pct": "training_inside_pct",
+                  "mean_distance_cm": "training_mean_distance_cm", "rms_distance_cm": "training_rms_distance_cm",
+                  "smallest_radius_held_cm": "training_smallest_radius_held_cm", "in_band_pct": "training_in_band_pct"}
+"""A game result's key (:meth:`station.analysis.biofeedback.Game.result`) -> its code; the game
+carries only the measures its kind has (``track`` has no targets, ``reach`` no distance)."""
+
+
+def training_values(game: dict) -> dict[str, float | None]:
+    """The measures of a stored training game (``TrainingSessions.get``) that a bundle carries:
+    ``training_score`` (None when nothing was scored), ``training_min`` and the game's measures."""
+    result = game.get("result") or {}
+    values: dict[str, float | None] = {
+        "training_score": float(game["score"]) if _finite(game.get("score")) else None,
+        "training_min": float(game["minutes"]),
+        "training_level": float(game["level"]),
+    }
+    for name, key in _GAME_MEASURES.items():
+        if name in result and name != "level":
+            values[key] = float(result[name]) if _finite(result[name]) else None
+    return values
+
+
 class BundleBuilder:
     """Collects the Observations of trials, with their Device and DeviceMetrics."""
 
@@ -190,14 +221,7 @@ class BundleBuilder:
         outcome = doc.get("trial") or {}
         version = str(trial.get("station_version") or doc.get("version") or __version__)
         device = self._device_metric(version, trial.get("calibration") or {})
-        label = trial["protocol"]
-        condition_label = trial["condition"]
-        if protocol is not None:
-            label = protocol.title
-            try:
-                condition_label = protocol.condition(trial["condition"]).label
-            except (KeyError, ValueError):
-                pass
+        label, condition_label = self._test_labels(trial)
         method_text = f"{label}: {condition_label}"
         if outcome.get("trial"):
             method_text += f", trial {outcome.get('trial')}, attempt {outcome.get('attempt') or 1}"
@@ -205,6 +229,49 @@ class BundleBuilder:
             method_text += f"; {doc['profile']} processing at {doc.get('fs_hz')} Hz, {doc.get('samples')} samples"
         method = {"coding": [{"system": codes.TEST_SYSTEM, "code": f"{trial['protocol']}/{trial['condition']}",
                               "display": f"{label}: {condition_label}"}], "text": method_text}
+        added = self._add_observations(f"trial-{trial['id']}", values, trial["started_at"], method, device,
+                                       protocol, trial["condition"])
+        self.observations += added
+        return added
+
+    def _test_labels(self, trial: dict) -> tuple[str, str]:
+        """(the test's title, the condition's label) of a trial, its codes when the protocol is unknown."""
+        protocol = self.protocols.get(trial["protocol"])
+        if protocol is None:
+            return trial["protocol"], trial["condition"]
+        try:
+            return protocol.title, protocol.condition(trial["condition"]).label
+        except (KeyError, ValueError):
+            return protocol.title, trial["condition"]
+
+    def add_training(self, game: dict, trial: dict | None) -> int:
+        """The Observation of one training game (``TrainingSessions.get``) played in ``trial``
+        (``Trials.get``, or None when the game names none); returns how many were added (0 for a
+        game whose trial is not complete or was judged invalid)."""
+        if trial is not None and (trial.get("status") != "complete" or not trial.get("valid")):
+            return 0
+        result = game.get("result") or {}
+        title = GAME_TITLES.get(game["game"], game["game"])
+        ended = "played to its end" if game.get("completed") else "ended early"
+        text = f"Biofeedback training game {title}, level {game['level']}, {ended}"
+        if trial is not None:
+            text += f"; stance: {self._test_labels(trial)[1]}"
+        if result.get("score_definition"):
+            text += f"; score: {result['score_definition']}"
+        version = str((trial or {}).get("station_version") or __version__)
+        device = self._device_metric(version, (trial or {}).get("calibration") or {})
+        code = f"{(trial or {}).get('protocol') or 'biofeedback-training'}/{game['game']}"
+        method = {"coding": [{"system": codes.TEST_SYSTEM, "code": code,
+                              "display": f"Biofeedback training: {title}"}], "text": text}
+        effective = (trial or {}).get("started_at") or game["created_at"]
+        added = self._add_observations(f"training-{game['id']}", training_values(game), effective, method, device,
+                                       None, None)
+        self.observations += added
+        return added
+
+    def _add_observations(self, prefix: str, values: dict, effective: str, method: dict, device: str,
+                          protocol, condition: str | None) -> int:
+        """One Observation per measure family of ``values`` (identifier ``<prefix>/<family>``)."""
         families: dict[str, list[str]] = {}
         for key in values:
             families.setdefault(codes.family(key), []).append(key)
@@ -212,13 +279,13 @@ class BundleBuilder:
         for fam, keys in families.items():
             observation = {
                 "resourceType": "Observation",
-                "identifier": [{"system": codes.OBSERVATION_IDENTIFIER_SYSTEM, "value": f"trial-{trial['id']}/{fam}"}],
+                "identifier": [{"system": codes.OBSERVATION_IDENTIFIER_SYSTEM, "value": f"{prefix}/{fam}"}],
                 "status": "final",
                 "category": [{"coding": [{"system": codes.CATEGORY_SYSTEM, "code": "exam", "display": "Exam"}]}],
                 "code": _concept(fam),
                 "subject": {"type": "Patient",
                             "identifier": {"system": codes.PATIENT_IDENTIFIER_SYSTEM, "value": self.identifier}},
-                "effectiveDateTime": _instant(trial["started_at"]),
+                "effectiveDateTime": _instant(effective),
                 "method": method,
                 "device": {"reference": device},
             }
@@ -228,7 +295,7 @@ class BundleBuilder:
                     observation["dataAbsentReason"] = _absent()
                 else:
                     observation["valueQuantity"] = _quantity(fam, value)
-                    interpretations, ranges = _readings(fam, value, protocol, trial["condition"], self.age_y)
+                    interpretations, ranges = _readings(fam, value, protocol, condition, self.age_y)
                     if interpretations:
                         observation["interpretation"] = interpretations
                     if ranges:
@@ -243,7 +310,6 @@ class BundleBuilder:
                 continue
             self._add(observation)
             added += 1
-        self.observations += added
         return added
 
     def bundle_json(self) -> str:
@@ -279,13 +345,31 @@ def _builder(store, patient_id: int, protocols: dict, wall_clock) -> BundleBuild
     return BundleBuilder(patient["identifier"], protocols, age_in_year(patient.get("birth_year"), wall_clock), wall_clock)
 
 
+def _games_by_trial(store, patient_id: int) -> dict[int | None, list[dict]]:
+    """The patient's training games (oldest first), by the trial they were played in."""
+    games: dict[int | None, list[dict]] = {}
+    for game in reversed(store.training.list_for_patient(patient_id, limit=1_000_000)):
+        games.setdefault(game["trial_id"], []).append(game)
+    return games
+
+
+def _add_trial_and_games(builder: BundleBuilder, trial: dict, games: dict) -> int:
+    added = builder.add_trial(trial)
+    for game in games.get(trial["id"], ()):
+        added += builder.add_training(game, trial)
+    return added
+
+
 def trial_bundle(store, trial_id: int, protocols: dict, *, actor, wall_clock=time.time) -> str:
-    """The Bundle of one trial; audited as ``trial.export`` (format ``fhir``)."""
+    """The Bundle of one trial (with the training game played in it); audited as ``trial.export``
+    (format ``fhir``)."""
     trial = store.trials.get(trial_id)
     builder = _builder(store, trial["patient_id"], protocols, wall_clock)
-    if not builder.add_trial(trial):
-        raise NothingToExport(f"trial {trial_id} is {'not complete' if trial['status'] != 'complete' else 'judged invalid'}"
-                              "; only valid, complete trials are exported as FHIR Observations")
+    if not _add_trial_and_games(builder, trial, _games_by_trial(store, trial["patient_id"])):
+        why = ("not complete" if trial["status"] != "complete" else "judged invalid" if not trial.get("valid")
+               else "without measures")
+        raise NothingToExport(f"trial {trial_id} is {why}; only valid, complete trials with measures are exported"
+                              " as FHIR Observations")
     text = builder.bundle_json()
     store.audit.record(actor, "trial.export", patient_id=trial["patient_id"], object=f"trial:{trial_id}",
                        detail={"format": "fhir", "observations": builder.observations})
@@ -297,9 +381,10 @@ def session_bundle(store, session_id: int, protocols: dict, *, actor, wall_clock
     as the results page shows it); audited as ``patient.export`` (format ``fhir``)."""
     session = store.sessions.get(session_id)
     builder = _builder(store, session["patient_id"], protocols, wall_clock)
+    games = _games_by_trial(store, session["patient_id"])
     for sid in visit_session_ids(store, session_id, actor=actor):
         for line in store.sessions.get(sid)["trials"]:
-            builder.add_trial(store.trials.get(line["id"]))
+            _add_trial_and_games(builder, store.trials.get(line["id"]), games)
     if not builder.observations:
         raise NothingToExport(f"session {session_id}'s visit has no valid, complete trial to export")
     text = builder.bundle_json()
@@ -309,15 +394,18 @@ def session_bundle(store, session_id: int, protocols: dict, *, actor, wall_clock
 
 
 def patient_bundle(store, patient_id: int, protocols: dict, *, actor, wall_clock=time.time) -> str:
-    """The Bundle of a patient's whole history (every valid trial, oldest first); audited as
+    """The Bundle of a patient's whole history (every valid trial and training game, oldest first); audited as
     ``patient.export`` (format ``fhir``). A patient without trials gives an empty collection."""
     builder = _builder(store, patient_id, protocols, wall_clock)
     with store.db.read() as conn:
         ids = [r["id"] for r in conn.execute(
             "SELECT t.id FROM trials t JOIN sessions s ON s.id = t.session_id WHERE s.patient_id = ?"
             " ORDER BY s.started_at, t.id", (patient_id,))]
+    games = _games_by_trial(store, patient_id)
     for trial_id in ids:
-        builder.add_trial(store.trials.get(trial_id))
+        _add_trial_and_games(builder, store.trials.get(trial_id), games)
+    for game in games.get(None, ()):  # a game stored without its trial
+        builder.add_training(game, None)
     text = builder.bundle_json()
     store.audit.record(actor, "patient.export", patient_id=patient_id, object=f"patient:{patient_id}",
                        detail={"format": "fhir", "observations": builder.observations})

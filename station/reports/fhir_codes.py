@@ -102,6 +102,27 @@ def _los_labels() -> dict[str, str]:
     return out
 
 
+TRAINING_LABELS = {
+    "training_score": "Biofeedback training game score (0-100, by the game's own definition)",
+    "training_level": "Game level (1-5)",
+    "training_min": "Minutes played",
+    "training_targets_shown": "Targets shown",
+    "training_targets_held": "Targets held",
+    "training_mean_time_to_reach_s": "Mean time to reach a target",
+    "training_mean_path_efficiency": "Mean path efficiency (straight line over path travelled)",
+    "training_inside_pct": "Time inside the target (% of the time scored)",
+    "training_mean_distance_cm": "Mean distance to the moving target",
+    "training_rms_distance_cm": "RMS distance to the moving target",
+    "training_smallest_radius_held_cm": "Smallest target circle held",
+    "training_in_band_pct": "Weight on the paretic side within the band (% of the shift time)",
+}
+"""Labels of a biofeedback training game's measures (:meth:`station.analysis.biofeedback.Game.result`):
+one Observation per game played, its score the value and the rest components of ``training_score``."""
+
+COUNT_UNITS = {"steps": "{steps}", "training_score": "{score}", "training_level": "{level}",
+               "training_targets_shown": "{targets}", "training_targets_held": "{targets}"}
+"""UCUM annotations of the counts and scores (a unit of 1 with its meaning in braces)."""
+
 LOS_LABELS = _los_labels()
 """Labels of the limits-of-stability keys: each direction's measure and the composite, each its own
 Observation (a direction is not an axis: ``los_max_excursion_pct_r`` is the lean to the right)."""
@@ -116,6 +137,8 @@ def family(key: str) -> str:
     """The code of the Observation that carries ``key`` (itself when it is not a component)."""
     if key in LOS_LABELS:
         return key
+    if key in TRAINING_LABELS:
+        return "training_score"
     if key in PARENTS:
         return PARENTS[key]
     return _AXIS.sub("", key, count=1)
@@ -123,8 +146,8 @@ def family(key: str) -> str:
 
 def ucum(key: str) -> str:
     """The UCUM code of a measure key's unit (``1`` for a dimensionless one, ``{steps}`` for a count of steps)."""
-    if key == "steps":
-        return "{steps}"
+    if key in COUNT_UNITS:
+        return COUNT_UNITS[key]
     key = _unit_key(key)
     for suffix, code, _human in _UNITS:
         if key.endswith(suffix):
@@ -134,8 +157,8 @@ def ucum(key: str) -> str:
 
 def unit_words(key: str) -> str:
     """The unit as people write it (``cm²``), '' for a dimensionless one."""
-    if key == "steps":
-        return "steps"
+    if key in COUNT_UNITS:
+        return COUNT_UNITS[key].strip("{}")
     key = _unit_key(key)
     for suffix, _code, human in _UNITS:
         if key.endswith(suffix):
@@ -150,6 +173,8 @@ def display(key: str) -> str:
         return GAIT_LABELS[key]
     if key in LOS_LABELS:
         return LOS_LABELS[key]
+    if key in TRAINING_LABELS:
+        return TRAINING_LABELS[key]
     described = measures.describe(key)
     if described["label"] != key:
         return described["label"]
@@ -163,13 +188,15 @@ def display(key: str) -> str:
 
 
 def catalogue_keys() -> list[str]:
-    """Every measure key the station stores (sway, time held, weight, walk, gait, trunk sway)."""
+    """Every measure key the station stores (sway, time held, weight, walk, gait, trunk sway,
+    limits of stability, training games)."""
     return list(_catalogue_keys())
 
 
 @lru_cache(maxsize=1)
 def _catalogue_keys() -> tuple[str, ...]:
-    return tuple(dict.fromkeys(list(measures.known_keys()) + list(GAIT_LABELS) + list(LOS_LABELS)))
+    return tuple(dict.fromkeys(list(measures.known_keys()) + list(GAIT_LABELS) + list(LOS_LABELS)
+                                + list(TRAINING_LABELS)))
 
 
 def catalogue() -> list[dict]:

@@ -206,3 +206,61 @@ def test_a_patient_without_trials_gets_an_empty_collection_and_a_session_without
             session_bundle(store, session["id"], builtin_protocols(), actor=ACTOR)
     finally:
         store.close()
+
+
+def test_a_training_game_is_one_observation_with_its_score_and_measures(tmp_path, capsys):
+    """A game played at the station (the virtual patient, stored) reaches the hospital record: its
+    trial has no sway measures, so the game's score, level, minutes and per-game measures are the
+    Observation; the trial's own export no longer says "judged invalid" for a valid game. (The
+    game is stored as a training session from the command line too: it was not.)"""
+    from station.cli import main
+    from station.store.audit import Actor
+    from station.store.store import Store
+
+    data = tmp_path / "data"
+    store = Store.open(data)
+    patient = store.patients.create({"identifier": "G-1", "birth_year": 1950, "sex": "F"}, actor=Actor.command_line())
+    store.close()
+    assert main(["trial", "--protocol", "biofeedback-training", "--simulate", "--game", "reach", "--level", "1",
+                 "--session-s", "30", "--seed", "2", "--quiet", "--data-dir", str(data),
+                 "--patient", str(patient["id"])]) == 0
+    capsys.readouterr()
+    store = Store.open(data)
+    try:
+        (game,) = store.training.list_for_patient(patient["id"])
+        trial = store.trials.get(game["trial_id"])
+        assert trial["metrics"] is None or not (trial["metrics"].get("metrics") or {})  # no sway measures
+        for text in (trial_bundle(store, trial["id"], {}, actor=ACTOR),
+                     patient_bundle(store, patient["id"], {}, actor=ACTOR),
+                     session_bundle(store, game["session_id"], {}, actor=ACTOR)):
+            (obs,) = observations_of(text)
+            assert obs.identifier[0].value == f"training-{game['id']}/training_score"
+            assert obs.code.coding[0].code == "training_score"
+            assert float(obs.valueQuantity.value) == game["score"] and obs.valueQuantity.code == "{score}"
+            parts = {c.code.coding[0].code: (float(c.valueQuantity.value), c.valueQuantity.code)
+                     for c in obs.component}
+            assert parts["training_level"] == (1.0, "{level}") and parts["training_min"] == (game["minutes"], "min")
+            assert parts["training_targets_shown"][0] == game["result"]["targets_shown"]
+            assert parts["training_targets_held"][0] == game["result"]["hits"]
+            assert "training_inside_pct" not in parts  # a reach game has targets, not a time inside
+            assert "Reach and hold, level 1" in obs.method.text and "path efficiency" in obs.method.text
+            assert obs.subject.identifier.value == "G-1"
+        # A game played in a trial the clinician judged invalid stays on the station, as the trial does.
+        store.trials.set_validity(trial["id"], False, "patient held the bar", actor=ACTOR)
+        with pytest.raises(NothingToExport, match="judged invalid"):
+            trial_bundle(store, trial["id"], {}, actor=ACTOR)
+        assert observations_of(patient_bundle(store, patient["id"], {}, actor=ACTOR)) == []
+    finally:
+        store.close()
+
+
+def test_game_measures_are_documented_components_of_the_score():
+    from station.reports.fhir_bundle import training_values
+
+    game = {"score": None, "minutes": 1.5, "level": 3,
+            "result": {"inside_pct": 41.5, "mean_distance_cm": 2.25, "rms_distance_cm": float("nan")}}
+    values = training_values(game)
+    assert values == {"training_score": None, "training_min": 1.5, "training_level": 3.0,
+                      "training_inside_pct": 41.5, "training_mean_distance_cm": 2.25, "training_rms_distance_cm": None}
+    assert {codes.family(k) for k in values} == {"training_score"}
+    assert codes.unit_words("training_mean_distance_cm") == "cm" and codes.ucum("training_min") == "min"
