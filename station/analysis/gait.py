@@ -552,13 +552,74 @@ def _analyse(acc_body: np.ndarray, fs: float, height: float | None, contacts_s=N
     walk = _Walk(fs=fs, ics=ics, bouts=bouts, steps=_valid_steps(ics, bouts), step_length_m=None)
     if height is not None and walk.steps:
         z = _vertical_displacement(acc_v, fs)
-        lengths = {}
-        for i, j in walk.steps:
-            seg = z[ics[i] : ics[j] + 1]
-            h = min(float(seg.max() - seg.min()), height)  # 2lh − h² is largest at h = l
-            lengths[(i, j)] = PENDULUM_CORRECTION * 2.0 * math.sqrt(max(0.0, 2.0 * height * h - h * h))
-        walk.step_length_m = lengths
+        walk.step_length_m = {(i, j): _pendulum_length(z, int(ics[i]), int(ics[j]), height) for i, j in walk.steps}
     return walk
+
+
+def _pendulum_length(z: np.ndarray, start: int, stop: int, height: float) -> float:
+    """Step length from the trunk's vertical excursion between two contacts (samples, inclusive)."""
+    seg = z[start : stop + 1]
+    h = min(float(seg.max() - seg.min()), height)  # 2lh − h² is largest at h = l
+    return PENDULUM_CORRECTION * 2.0 * math.sqrt(max(0.0, 2.0 * height * h - h * h))
+
+
+def pendulum_step_lengths(acc_v_m_s2, fs_hz: float, initial_contacts_s, sensor_height_m: float) -> np.ndarray:
+    """Length of each step between consecutive initial contacts: the inverted pendulum of Zijlstra
+    & Hof (2003) with the Soltani et al. (2021) processing and :data:`PENDULUM_CORRECTION`, exactly
+    as :func:`gait_metrics` computes ``step_length_m`` (module notes, item 7).
+
+    Parameters
+    ----------
+    acc_v_m_s2 : array_like, shape (N,)
+        Vertical acceleration of the lower back, m/s² (gravity included or not), e.g.
+        ``align_to_body(...)[0][:, 0]``.
+    fs_hz : float
+        Sample rate, Hz.
+    initial_contacts_s : array_like, shape (M,)
+        Initial contacts, s from the first sample, increasing, inside the recording.
+    sensor_height_m : float
+        Height of the sensor above the ground when standing, m.
+
+    Returns
+    -------
+    ndarray, shape (M - 1,)
+        Step lengths, m (empty for fewer than two contacts).
+
+    Raises
+    ------
+    ValueError
+        Bad rate, signal, height, or contacts that are not increasing times inside the recording.
+
+    References
+    ----------
+    Zijlstra & Hof (2003) Gait Posture 18(2):1-10; Soltani et al. (2021) IEEE TNSRE 29:1955-1964.
+
+    Examples
+    --------
+    A trunk rising and falling 4 cm peak to peak twice a second (steps of 0.5 s), sensor at 0.95 m:
+
+    >>> fs = 100.0
+    >>> t = np.arange(0, 10, 1 / fs)
+    >>> acc_v = 9.81 + 0.02 * (2 * np.pi * 2) ** 2 * np.cos(2 * np.pi * 2 * t)
+    >>> lengths = pendulum_step_lengths(acc_v, fs, np.arange(2, 8.01, 0.5), 0.95)
+    >>> lengths.shape, bool(np.all((lengths > 0.6) & (lengths < 0.7)))
+    ((12,), True)
+    """
+    fs = _check_rate(fs_hz)
+    acc = _check_vertical(acc_v_m_s2, fs)
+    height = _check_height(sensor_height_m)
+    if height is None:
+        raise ValueError("sensor_height_m is needed for step lengths (the pendulum length, m)")
+    t = np.asarray(initial_contacts_s, dtype=np.float64)
+    if t.ndim != 1 or not np.isfinite(t).all():
+        raise ValueError("initial_contacts_s must be a 1-D list of finite times in s from the first sample")
+    idx = np.round(t * fs).astype(np.int64)
+    if idx.size and (idx[0] < 0 or idx[-1] >= acc.shape[0] or np.any(np.diff(idx) <= 0)):
+        raise ValueError(f"initial_contacts_s must be increasing times inside the recording (0 to {acc.shape[0] / fs:.2f} s)")
+    if idx.size < 2:
+        return np.zeros(0)
+    z = _vertical_displacement(acc, fs)
+    return np.array([_pendulum_length(z, int(a), int(b), height) for a, b in zip(idx[:-1], idx[1:])])
 
 
 def _temporal(walk: _Walk, steps: list[tuple[int, int]], n_contacts: int) -> dict:

@@ -10,12 +10,14 @@ import sys
 import pytest
 
 import station.analysis.gait
+import station.analysis.gait_per_second
 import station.analysis.imu_frame
 import station.analysis.imu_gaps
 import station.analysis.trunk_sway
 
 
-@pytest.mark.parametrize("module", [station.analysis.gait, station.analysis.imu_frame, station.analysis.imu_gaps,
+@pytest.mark.parametrize("module", [station.analysis.gait, station.analysis.gait_per_second, station.analysis.imu_frame,
+                                    station.analysis.imu_gaps,
                                     station.analysis.trunk_sway])
 def test_docstring_examples(module):
     import numpy as np
@@ -26,7 +28,8 @@ def test_docstring_examples(module):
 
 
 def test_every_public_function_shows_an_example():
-    for module in (station.analysis.gait, station.analysis.imu_frame, station.analysis.imu_gaps, station.analysis.trunk_sway):
+    for module in (station.analysis.gait, station.analysis.gait_per_second, station.analysis.imu_frame,
+                   station.analysis.imu_gaps, station.analysis.trunk_sway):
         for name in dir(module):
             obj = getattr(module, name)
             if callable(obj) and not name.startswith("_") and getattr(obj, "__module__", None) == module.__name__:
@@ -37,7 +40,8 @@ def test_every_public_function_shows_an_example():
 
 def test_gait_modules_import_no_other_station_module():
     code = (
-        "import sys, station.analysis.gait, station.analysis.imu_frame, station.analysis.imu_gaps, station.analysis.trunk_sway;"
+        "import sys, station.analysis.gait, station.analysis.gait_per_second, station.analysis.imu_frame,"
+        " station.analysis.imu_gaps, station.analysis.trunk_sway;"
         "print(sorted(m for m in sys.modules if m.startswith('station')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
