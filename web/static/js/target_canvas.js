@@ -19,7 +19,9 @@
    Target states: "idle" (grey ring), "current" (filled, highlighted: lean there now), "reached"
    (green), "done" (faint), "missed" (dashed). After each draw the canvas carries what was drawn
    (for tests and the live-feel probe): data-cop ("x,y" px or ""), data-targets (count),
-   data-current (id of the current target or ""), data-frames (draws so far). */
+   data-current (id of the current target or ""), data-message (the message's centre and size
+   "x,y,size" px, or ""), data-message-clear ("yes" when it covers no target), data-frames (draws so
+   far). */
 "use strict";
 
 (() => {
@@ -48,6 +50,36 @@
         this.canvas.height = h;
       }
       return dpr;
+    }
+
+    /* Where the big message goes and how big: of a few places (top, bottom, the four quadrants,
+       the centre), the one whose text box keeps farthest from every target circle (px), at the
+       largest size (from ``size`` px down to 14) that clears them all; so a target or its label is
+       never covered (at phone size the top centre is the forward target). Returns
+       {x, y, size, gap} (gap < 0: nothing cleared every target; the best place at 14 px). */
+    messagePlace(circles, W, H, text, size, dpr) {
+      const ctx = this.ctx;
+      const places = [[W / 2, H * 0.12 + 20 * dpr], [W / 2, H * 0.88 - 10 * dpr], [W * 0.25, H * 0.3],
+        [W * 0.75, H * 0.3], [W * 0.25, H * 0.7], [W * 0.75, H * 0.7], [W / 2, H / 2]];
+      let best = null;
+      for (const px of [size, size * 0.75, size * 0.6, 14].map((v) => Math.max(14, v) * dpr)) {
+        ctx.font = `bold ${px}px system-ui, sans-serif`;
+        const tw = ctx.measureText(text).width, th = px;
+        best = null; // the best place at this size
+        for (const [x0, y0] of places) {
+          const x = Math.min(Math.max(x0, tw / 2 + 8 * dpr), W - tw / 2 - 8 * dpr);
+          const y = Math.min(Math.max(y0, th / 2 + 24 * dpr), H - th / 2 - 20 * dpr);
+          let gap = Infinity;
+          for (const c of circles) {
+            const dx = Math.max(Math.abs(c.x - x) - tw / 2 - 6 * dpr, 0);
+            const dy = Math.max(Math.abs(c.y - y) - th / 2 - 4 * dpr, 0);
+            gap = Math.min(gap, Math.hypot(dx, dy) - c.r);
+          }
+          if (!best || gap > best.gap + 0.5) best = { x, y, size: px, gap, tw };
+        }
+        if (best.gap >= 0) break;
+      }
+      return best;
     }
 
     /* Canvas px of a plate-frame point, for the last draw's view. */
@@ -164,6 +196,7 @@
       }
 
       // orientation, scale bar, message
+      const d = this.canvas.dataset;
       ctx.textAlign = "start";
       ctx.textBaseline = "alphabetic";
       ctx.fillStyle = COLOURS.text;
@@ -180,15 +213,26 @@
       ctx.stroke();
       ctx.fillText("5 cm", 12 * dpr + bar, H - 6 * dpr);
       if (s.stale || s.message) {
+        const text = s.stale ? "no data" : s.message;
+        const at = this.messagePlace(targets.map((t) => ({ ...P(t), r: Math.max(6 * dpr, (t.radius_cm || 1.5) * scale) })),
+          W, H, text, s.stale ? 18 : 34, dpr);
+        ctx.font = `bold ${at.size}px system-ui, sans-serif`;
+        ctx.fillStyle = "rgba(255, 255, 255, 0.8)";
+        ctx.fillRect(at.x - at.tw / 2 - 6 * dpr, at.y - at.size / 2 - 4 * dpr, at.tw + 12 * dpr, at.size + 8 * dpr);
         ctx.textAlign = "center";
+        ctx.textBaseline = "middle";
         ctx.fillStyle = s.stale ? COLOURS.stale : COLOURS.current;
-        ctx.font = `bold ${(s.stale ? 18 : 34) * dpr}px system-ui, sans-serif`;
-        ctx.fillText(s.stale ? "no data" : s.message, W / 2, H * 0.12 + 20 * dpr);
+        ctx.fillText(text, at.x, at.y);
         ctx.textAlign = "start";
+        ctx.textBaseline = "alphabetic";
+        d.message = `${Math.round(at.x)},${Math.round(at.y)},${Math.round(at.size)}`;
+        d.messageClear = at.gap >= 0 ? "yes" : "no";
+      } else {
+        d.message = "";
+        d.messageClear = "";
       }
 
       this.frames += 1;
-      const d = this.canvas.dataset;
       d.cop = copPx;
       d.targets = String(targets.length);
       d.current = current;
