@@ -508,6 +508,40 @@ MIGRATIONS = MIGRATIONS + (
     ),
 )
 
+MIGRATIONS = MIGRATIONS + (
+    Migration(
+        9,
+        "one programme across stations: each programme field's value, change time and the station that set it"
+        " (last writer wins per field on the hub, station.store.programme_fields); on the hub, the versions a"
+        " programme merge replaced",
+        (
+            """
+            CREATE TABLE programme_field_times (
+                assignment_id INTEGER NOT NULL REFERENCES programme_assignments (id) ON DELETE CASCADE,
+                field TEXT NOT NULL,
+                value TEXT NOT NULL,
+                changed_at TEXT NOT NULL,
+                station TEXT,
+                PRIMARY KEY (assignment_id, field)
+            )
+            """,
+            """
+            CREATE TABLE hub_programme_versions (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                assignment_id INTEGER NOT NULL REFERENCES programme_assignments (id) ON DELETE CASCADE,
+                at TEXT NOT NULL,
+                station TEXT NOT NULL,
+                change_at TEXT NOT NULL,
+                applied TEXT NOT NULL,
+                kept TEXT NOT NULL,
+                replaced TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX hub_programme_versions_assignment ON hub_programme_versions (assignment_id)",
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 

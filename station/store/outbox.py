@@ -21,7 +21,9 @@ patient    link              ``identifier``: a patient pulled from the hub (no f
 session    upsert            none: the session is read when pushed (whole-record upsert)
 trial      upsert            none: the trial's record and its raw frames are read when pushed
                              (only trials that ended: complete, aborted or partial)
-programme  upsert            none: the programme document is read when pushed
+programme  upsert            none: the programme document is read when pushed, with each of its
+                             fields' change time (:mod:`station.store.programme_fields`, stamped
+                             here in the change's transaction, on the hub too for its own edits)
 training   upsert            none: the game played (``training_sessions``) is read when pushed
 ========== ================= ==================================================================
 
@@ -47,6 +49,7 @@ import uuid
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
+from station.store import programme_fields
 from station.store.db import Database
 from station.store.timefmt import utc_iso
 
@@ -221,6 +224,8 @@ class Outbox:
             if self._queueing and row["status"] != "recording":
                 self._add(conn, "trial", local_id, patient_id, "upsert")
         elif kind == "programme" and action in PROGRAMME_ACTIONS:
+            if not getattr(self._local, "muted", False):  # the hub stamps what it merges with the station's times
+                programme_fields.stamp(conn, local_id, utc_iso(self._now()))
             if self._queueing:
                 self._add(conn, "programme", local_id, patient_id, "upsert")
         elif kind == "training" and action == "training.record":

@@ -45,8 +45,11 @@ from station.store import fields
 from station.store.audit import Actor
 from station.store.db import Conflict, NotFound, ValidationError
 from station.store.outbox import identifier_hash, patient_snapshot
+from station.store.programme_fields import flatten as flatten_programme
+from station.store.programme_fields import stamp as stamp_programme
 from station.store.timefmt import parse_utc_iso, utc_iso
 from station.store.training import GAMES, MAX_DOCUMENT_BYTES as TRAINING_DOCUMENT_BYTES
+from station.sync import hub_programmes
 from station.sync.records import PART_FRAMES, SESSION_COLUMNS, TRAINING_COLUMNS, TRIAL_COLUMNS
 
 ENTITY_OPS = {
@@ -98,6 +101,23 @@ class Hub:
         self._now = wall_clock
         if store.outbox.role != "hub":
             store.outbox.set_role("hub")
+        self._merge_programme_documents()
+
+    def _merge_programme_documents(self) -> None:
+        """Programmes that hubs before migration 9 kept as the stations' documents
+        (``hub_programmes``) merged into the hub's programme tables, once; one that cannot be
+        (its patient or visits unknown) stays a document until its station pushes it again."""
+        with self._db.read() as conn:
+            rows = conn.execute("SELECT h.station, h.local_id, h.doc, h.updated_at, s.name, s.station_id"
+                                " FROM hub_programmes h JOIN hub_stations s ON s.id = h.station"
+                                " ORDER BY h.updated_at").fetchall()
+        for row in rows:
+            station = StationRef(row["station"], row["name"], row["station_id"])
+            try:
+                with self._db.write() as conn, self.store.outbox.muted():
+                    self._programme(conn, station, row["local_id"], row["updated_at"], {"doc": json.loads(row["doc"])})
+            except (ValidationError, Conflict, NotFound, ValueError):
+                continue
 
     # -- stations ---------------------------------------------------------------------------
 
@@ -467,26 +487,103 @@ class Hub:
                                         "synced_from": station.name})
 
     def _programme(self, conn, station: StationRef, local_id: int, at: str, payload: dict) -> None:
-        doc = payload.get("doc")
-        if not isinstance(doc, dict):
-            raise ValidationError({"doc": "must be the programme document"})
-        patient_id = self._patient_of(conn, station, _int(doc, "patient_id"), "a programme")
-        if patient_id == ERASED:
+        """A station's programme, merged into the hub's programme tables (:mod:`.hub_programmes`)."""
+        doc = hub_programmes.check_document(payload.get("doc"))
+        times = hub_programmes.check_times(payload.get("field_times"), at, utc_iso(self._now()))
+        patient_id = self._patient_of(conn, station, doc["patient_id"], "a programme")
+        found = self._mapped(conn, station, "programme", local_id)
+        if patient_id == ERASED or (found is not None and found[0] == ERASED):
+            self._map(conn, station, "programme", local_id, ERASED, ERASED)
+            conn.execute("DELETE FROM hub_programmes WHERE station = ? AND local_id = ?", (station.id, local_id))
             return
-        text = json.dumps(doc)
-        if len(text) > 1_000_000:
-            raise ValidationError({"doc": "is larger than 1 MB"})
+        doc = self._programme_ids_to_hub(conn, station, doc, patient_id)
         conn.execute("DELETE FROM hub_programmes WHERE station = ? AND local_id = ?", (station.id, local_id))
-        conn.execute("INSERT INTO hub_programmes (station, local_id, patient_id, doc, updated_at) VALUES (?, ?, ?, ?, ?)",
-                     (station.id, local_id, patient_id, text, at))
+        if found is None:
+            assignment_id = hub_programmes.create(conn, doc, patient_id)
+            hub_programmes.record_fields(conn, assignment_id, times, station.name)
+            self._map(conn, station, "programme", local_id, assignment_id, patient_id)
+            self.store.audit.record(station.actor, "programme.assign", patient_id=patient_id,
+                                    object=f"programme:{assignment_id}",
+                                    detail={"template": doc["template_name"], "sessions": len(doc["sessions"]),
+                                            "visits": len(doc["visits"]), "synced_from": station.name})
+            for ended in hub_programmes.end_replaced(conn, patient_id, at, station.name):
+                self.store.audit.record(station.actor, "programme.update", patient_id=patient_id,
+                                        object=f"programme:{ended}",
+                                        detail={"change": "end", "replaced_by": assignment_id,
+                                                "synced_from": station.name})
+            return
+        assignment_id = found[0]
+        applied, kept, before = hub_programmes.merge(conn, assignment_id, doc, times, station.name)
+        flat = flatten_programme(doc)
+        # a field kept against this station before, sent again unchanged, is no new version
+        already = {}
+        for row in conn.execute("SELECT applied, kept FROM hub_programme_versions WHERE assignment_id = ?"
+                                " AND station = ? ORDER BY id", (assignment_id, station.name)).fetchall():
+            incoming = json.loads(row["applied"])
+            already.update({k: incoming.get(k) for k in json.loads(row["kept"])})
+        kept = [k for k in kept if k not in already or already[k] != flat[k]]
+        before = {k: v for k, v in before.items() if k in applied or k in kept}
+        if not before:
+            return
+        cur = conn.execute(
+            "INSERT INTO hub_programme_versions (assignment_id, at, station, change_at, applied, kept, replaced)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (assignment_id, utc_iso(self._now()), station.name, at, json.dumps({k: flat[k] for k in before}),
+             json.dumps(sorted(kept)), json.dumps(before)))
         self.store.audit.record(station.actor, "programme.update", patient_id=patient_id,
-                                object=f"programme:{local_id}", detail={"synced_from": station.name})
+                                object=f"programme:{assignment_id}",
+                                detail={"changed": sorted(applied), "kept_newer": sorted(kept),
+                                        "version": int(cur.lastrowid), "change_at": at, "synced_from": station.name})
+
+    def _programme_ids_to_hub(self, conn, station: StationRef, doc: dict, patient_id: int) -> dict:
+        """``doc`` with the station's trial and visit ids replaced by the hub's (a trial the hub does
+        not have, e.g. erased, is dropped from a dose; a visit not pushed yet drops its run until the
+        next push of the programme); an id of another patient's record is refused."""
+        def hub_id(entity: str, local_id: int | None) -> int | None:
+            if local_id is None:
+                return None
+            found = self._mapped(conn, station, entity, local_id)
+            if found is None or found[0] == ERASED:
+                return None
+            if found[1] != patient_id:
+                raise ValidationError({f"{entity}_id": f"names another patient's {entity}"})
+            return found[0]
+
+        sessions = [{**s, "trial_id": hub_id("trial", s["trial_id"])} for s in doc["sessions"]]
+        visits = []
+        for v in doc["visits"]:
+            runs = [{**r, "session_id": hub_id("session", r["session_id"])} for r in v["runs"]]
+            visits.append({**v, "runs": [r for r in runs if r["session_id"] is not None]})
+        return {**doc, "sessions": sessions, "visits": visits}
+
+    def programme_versions(self, assignment_id: int) -> list[dict]:
+        """The versions kept by last-writer-wins merges of a programme, oldest first: ``station``,
+        ``change_at``, ``incoming`` (the station's values of the fields that differed), ``before``
+        (the hub's values then), ``kept`` (the fields where the hub's newer value stayed)."""
+        with self._db.read() as conn:
+            rows = conn.execute("SELECT * FROM hub_programme_versions WHERE assignment_id = ? ORDER BY id",
+                                (assignment_id,)).fetchall()
+        return [{"id": r["id"], "at": r["at"], "station": r["station"], "change_at": r["change_at"],
+                 "incoming": json.loads(r["applied"]), "kept": json.loads(r["kept"]),
+                 "before": json.loads(r["replaced"])} for r in rows]
+
+    def programme_sources(self, assignment_id: int) -> dict:
+        """Where a hub programme and each of its fields were recorded: ``{"assigned_at": station
+        name or None (on the hub), "fields": {field: station name}}`` (fields set on the hub are
+        left out); NotFound for an unknown programme."""
+        with self._db.read() as conn:
+            if conn.execute("SELECT 1 FROM programme_assignments WHERE id = ?", (assignment_id,)).fetchone() is None:
+                raise NotFound(f"no programme #{assignment_id}")
+            owner = conn.execute("SELECT s.name FROM hub_id_map m JOIN hub_stations s ON s.id = m.station"
+                                 " WHERE m.entity = 'programme' AND m.hub_id = ?", (assignment_id,)).fetchone()
+            rows = conn.execute("SELECT field, station FROM programme_field_times WHERE assignment_id = ?"
+                                " AND station IS NOT NULL", (assignment_id,)).fetchall()
+        return {"assigned_at": owner["name"] if owner else None, "fields": {r["field"]: r["station"] for r in rows}}
 
     def _training(self, conn, station: StationRef, local_id: int, payload: dict) -> None:
-        """A game played at the station (``training_sessions``), its visit and trial mapped to the
-        hub's; a game sent again replaces its row. The programme session it counted for stays
-        unlinked on the hub (``programme_session_id`` NULL): the hub keeps station programmes as
-        documents, whose sessions carry the dose (:meth:`programmes_of`)."""
+        """A game played at the station (``training_sessions``), its visit, trial and the programme
+        session it counted for mapped to the hub's; a game sent again replaces its row. A game that
+        counted for nothing there may count on the hub (:meth:`_count_on_hub`)."""
         values = _training_values(payload)
         patient_id = self._patient_of(conn, station, _int(payload, "patient_local_id"), "a training game")
         links = {}
@@ -506,29 +603,60 @@ class Hub:
         if patient_id == ERASED or ERASED in links.values() or (known is not None and known[0] == ERASED):
             self._map(conn, station, "training", local_id, ERASED, ERASED)
             return
+        counted = self._programme_session_of(conn, station, payload.get("programme_session"), patient_id)
         row = (patient_id, links["session"], links["trial"], *(values[c] for c in TRAINING_COLUMNS))
         if known is not None:
             training_id = known[0]
             conn.execute("UPDATE training_sessions SET patient_id = ?, session_id = ?, trial_id = ?, "
                          + ", ".join(f"{c} = ?" for c in TRAINING_COLUMNS) + " WHERE id = ?", (*row, training_id))
+            if counted is not None:
+                conn.execute("UPDATE training_sessions SET programme_session_id = ? WHERE id = ?", (counted, training_id))
         else:
-            columns = ("patient_id", "session_id", "trial_id") + TRAINING_COLUMNS
+            columns = ("patient_id", "session_id", "trial_id", "programme_session_id") + TRAINING_COLUMNS
             cur = conn.execute(f"INSERT INTO training_sessions ({', '.join(columns)})"
-                               f" VALUES ({', '.join('?' * len(columns))})", row)
+                               f" VALUES ({', '.join('?' * len(columns))})", (*row[:3], counted, *row[3:]))
             training_id = int(cur.lastrowid)
             self._map(conn, station, "training", local_id, training_id, patient_id)
         self.store.audit.record(station.actor, "training.record", patient_id=patient_id,
                                 object=f"training:{training_id}",
                                 detail={"game": values["game"], "level": values["level"], "session": links["session"],
                                         "trial": links["trial"], "synced_from": station.name})
+        if known is None and counted is None and payload.get("programme_session") is None:
+            self._count_on_hub(conn, station, training_id, patient_id, values, links["trial"])
 
-    def programmes_of(self, patient_id: int) -> list[dict]:
-        """Programme documents pushed by stations for a hub patient: ``station``, ``doc``."""
-        with self._db.read() as conn:
-            rows = conn.execute("SELECT s.name, h.doc, h.updated_at FROM hub_programmes h"
-                                " JOIN hub_stations s ON s.id = h.station WHERE h.patient_id = ? ORDER BY h.updated_at",
-                                (patient_id,)).fetchall()
-        return [{"station": r["name"], "updated_at": r["updated_at"], "doc": json.loads(r["doc"])} for r in rows]
+    def _programme_session_of(self, conn, station: StationRef, counted: object, patient_id: int) -> int | None:
+        """The hub's programme session for a game's ``{"programme_local_id", "number"}`` (the
+        station's programme session it counted for), or None (none, or a programme not on the hub)."""
+        if counted is None:
+            return None
+        if not isinstance(counted, dict):
+            raise ValidationError({"programme_session": "must be {programme_local_id, number} or null"})
+        programme = self._mapped(conn, station, "programme", _int(counted, "programme_local_id"))
+        number = _int(counted, "number")
+        if programme is None or programme[0] == ERASED:
+            return None
+        if programme[1] != patient_id:
+            raise ValidationError({"programme_session": "is another patient's programme"})
+        row = conn.execute("SELECT id FROM programme_sessions WHERE assignment_id = ? AND number = ?",
+                           (programme[0], number)).fetchone()
+        return None if row is None else int(row["id"])
+
+    def _count_on_hub(self, conn, station: StationRef, training_id: int, patient_id: int, values: dict,
+                      trial_id: int | None) -> None:
+        """A game that counted for nothing at its station (which does not hold the patient's
+        programme: assigned elsewhere, or on the hub) counts on the hub for the patient's current
+        programme, by the stations' own rule; the dose's fields are stamped with the game's time and
+        station. A game at the station holding the programme is left as that station counted it."""
+        current = conn.execute("SELECT id FROM programme_assignments WHERE patient_id = ? AND status = 'active'",
+                               (patient_id,)).fetchone()
+        if current is None or conn.execute(
+                "SELECT 1 FROM hub_id_map WHERE station = ? AND entity = 'programme' AND hub_id = ?",
+                (station.id, current["id"])).fetchone():
+            return
+        # the store's own dose rule (TrainingSessions), in this transaction; muted: stamped below
+        self.store.training._count_dose(conn, training_id, patient_id, values["minutes"], values["day"], trial_id,
+                                        station.actor)
+        stamp_programme(conn, int(current["id"]), min(values["created_at"], utc_iso(self._now())), station.name)
 
     # -- frame uploads ----------------------------------------------------------------------
 

@@ -9,11 +9,9 @@ network resumes where it stopped).
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
-from station.store.db import NotFound
+from station.store import programme_fields
 
 PART_FRAMES = 900
 """Frames per uploaded part (900 x 140 B = 126 kB: under the 128 kB body bound of the web server,
@@ -36,12 +34,12 @@ def record_of(store, change: dict) -> dict | None:
     """The payload to push for outbox row ``change``; None if its record is gone (nothing to send).
 
     Sessions: ``patient_local_id`` and :data:`SESSION_COLUMNS`. Trials: ``session_local_id``,
-    :data:`TRIAL_COLUMNS` and ``parts`` (how many frame parts). Programmes: ``doc`` (the
-    programme document of :meth:`station.store.programmes.Programmes.get`). Training games:
-    ``patient_local_id``, ``session_local_id``, ``trial_local_id`` (the visit and the trial that
-    hold its raw frames, or None) and :data:`TRAINING_COLUMNS`. The programme session it counted
-    for does not travel: its dose does, in the programme document (the hub keeps programmes as
-    the stations' documents, :meth:`station.sync.hub.Hub.programmes_of`).
+    :data:`TRIAL_COLUMNS` and ``parts`` (how many frame parts). Programmes: ``doc`` (the whole
+    programme, :func:`station.store.programme_fields.document_in`) and ``field_times`` (when each
+    of its fields last changed here: the hub merges them last-writer-wins per field). Training
+    games: ``patient_local_id``, ``session_local_id``, ``trial_local_id`` (the visit and the trial
+    that hold its raw frames, or None), ``programme_session`` (``{"programme_local_id",
+    "number"}`` of the programme session it counted for, or None) and :data:`TRAINING_COLUMNS`.
     """
     entity = change["entity"]
     if entity == "patient":
@@ -62,13 +60,21 @@ def record_of(store, change: dict) -> dict | None:
             row = conn.execute("SELECT * FROM training_sessions WHERE id = ?", (change["local_id"],)).fetchone()
             if row is None:
                 return None
+            counted = None
+            if row["programme_session_id"] is not None:
+                ps = conn.execute("SELECT assignment_id, number FROM programme_sessions WHERE id = ?",
+                                  (row["programme_session_id"],)).fetchone()
+                if ps is not None:
+                    counted = {"programme_local_id": ps["assignment_id"], "number": ps["number"]}
             return {"patient_local_id": row["patient_id"], "session_local_id": row["session_id"],
-                    "trial_local_id": row["trial_id"], **{c: row[c] for c in TRAINING_COLUMNS}}
-    if entity == "programme":
-        try:
-            return {"doc": json.loads(json.dumps(store.programmes.get(change["local_id"])))}
-        except NotFound:
-            return None
+                    "trial_local_id": row["trial_id"], "programme_session": counted,
+                    **{c: row[c] for c in TRAINING_COLUMNS}}
+        if entity == "programme":
+            doc = programme_fields.document_in(conn, change["local_id"])
+            if doc is None:
+                return None
+            times = programme_fields.field_times(conn, change["local_id"])
+            return {"doc": doc, "field_times": {k: v["changed_at"] for k, v in times.items()}}
     raise ValueError(f"unknown outbox entity {entity!r}")
 
 

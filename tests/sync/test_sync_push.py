@@ -49,9 +49,12 @@ def test_each_kind_of_record_reaches_the_hub(hub_store, station_factory):
     assert detail["station_id"] == gym.store.outbox.station_id and detail["calibration_id"] == local["calibration_id"]
     assert detail["calibration_id"] and len(detail["calibration_id"]) == 16
     assert hub_store.trials.frames(trial["id"]).tobytes() == gym.store.trials.frames(trial_id).tobytes()
-    [pushed] = Hub(hub_store).programmes_of(on_hub["id"])
-    assert pushed["station"] == "gym" and pushed["doc"]["id"] == programme["id"]
-    assert pushed["doc"]["template_name"] == programme["template_name"]
+    [merged] = hub_store.programmes.list_for_patient(on_hub["id"])  # in the hub's own programme tables
+    on_hub_programme = hub_store.programmes.get(merged["id"])
+    assert on_hub_programme["template_name"] == programme["template_name"] and merged["status"] == "active"
+    assert [(s["number"], s["planned_date"], s["status"]) for s in on_hub_programme["sessions"]] == [
+        (s["number"], s["planned_date"], s["status"]) for s in programme["sessions"]]
+    assert Hub(hub_store).programme_sources(merged["id"])["assigned_at"] == "gym"
     audit = hub_store.audit.query(patient_id=on_hub["id"], limit=100)
     assert {"patient.create", "session.create", "trial.record"} <= {e["action"] for e in audit}
     assert all(e["username"] in ("station:gym", "system") for e in audit)

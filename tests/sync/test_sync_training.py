@@ -75,17 +75,17 @@ def test_games_reach_the_hub_with_their_visit_trial_and_the_programmes_dose(hub_
                     "created_by"):
             assert remote[key] == local[key], key
         assert remote["patient_id"] == on_hub["id"] and remote["session_id"] == hub_session["id"]
-        assert remote["programme_session_id"] is None  # the hub has the station's programme as a document
+    [hub_programme] = hub_store.programmes.list_for_patient(on_hub["id"])
+    [done] = [s for s in hub_store.programmes.get(hub_programme["id"])["sessions"] if s["status"] == "done"]
+    assert {g["programme_session_id"] for g in games} == {done["id"]}  # the hub's programme session
     assert sorted(g["trial_id"] for g in games) == hub_trial_ids  # each game's own trial, mapped to the hub's
     assert games[0]["result"]["targets"] and "hit" in games[0]["result"]["targets"][0]
     audit = hub_store.audit.query(patient_id=on_hub["id"], action="training.record")
     assert len(audit) == 2 and {e["username"] for e in audit} == {"station:gym"}
 
-    # the hub's programme view (the station's document) gives the dose the hub's games add up to
-    [pushed] = Hub(hub_store).programmes_of(on_hub["id"])
-    assert pushed["doc"]["id"] == programme["id"]
-    [done] = [s for s in pushed["doc"]["sessions"] if s["status"] == "done"]
-    assert done["dose"] == {"minutes": sum(g["minutes"] for g in games if g["day"] == first["day"])} == {"minutes": 5.0}
+    # the hub's programme gives the dose the hub's games add up to, measured in the hub's trial
+    assert programme["id"] and done["dose"] == {"minutes": sum(g["minutes"] for g in games)} == {"minutes": 5.0}
+    assert done["dose_source"] == "measured" and done["trial_id"] in hub_trial_ids
 
     # the hub's patient page reads its training history from the hub's store
     client = _signed_in(hub_app, hub_store)
