@@ -136,7 +136,8 @@
         el("td", {}, t.hit ? "held" : "missed")));
       box.append(el("table", {},
         el("thead", {}, el("tr", {}, el("th", {}, "Target"), el("th", {}, "Reach (s)"), el("th", {}, "Held (s)"),
-          el("th", {}, "Path efficiency (%)"), el("th", {}, ""))),
+          el("th", { title: "Path efficiency: straight distance / path length" }, "Path eff. (%)"),
+          el("th", {}, "Result"))),
         el("tbody", {}, ...rows)));
     }
   }
