@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from station.bench.gait import match_contacts, score_recordings
+from station.bench.gait import MOBILISE_D_LAB, match_contacts, reference_cadence_steps_min, score_recordings
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "gait"
 pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"shared gait data not found at {DATA}")
@@ -62,8 +62,9 @@ def test_straight_walks_speed_and_stride_length(straight):
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "41 ms: the healthy person's contacts are within 7-11 ms, but MS001's reference contacts "
-    "alternate ±0.1 s around evenly spaced trunk impacts (an asymmetry the trunk does not show)"))
+    "41 ms: the healthy person's contacts are within 2-12 ms, but MS001's right-foot reference contacts come "
+    "94-125 ms after the trunk's impact, its left ones 35-44 ms before it (an asymmetry the trunk does not show); "
+    "Mobilise-D's own detector on this test: 57 ms (test_straight_walks_at_least_mobilise_d_on_the_same_test)"))
 def test_straight_walks_timing_error_target(straight):
     assert straight["timing_mae_s"] <= 0.040
 
@@ -76,23 +77,26 @@ def test_straight_walks_timing_error_level_reached(straight):
 # -- daily activities with turns (Test11): short of Mobilise-D's lab figures -----------------------
 
 
-@pytest.mark.xfail(strict=True, reason="F1 0.85 (P 0.85, R 0.85) against Mobilise-D's pooled 0.89 (668 lab bouts): "
-                   "turns and shuffling steps give extra or missing trunk impacts. Mobilise-D's own detectors, given "
-                   "the reference bouts, reach 0.65-0.75 on these three recordings; see README")
+@pytest.mark.xfail(strict=True, reason="F1 0.85 (P 0.85, R 0.85) against the issue's 0.89, Mobilise-D's figure pooled "
+                   "over every lab test (mostly straight walks). On this test alone Mobilise-D's detector reaches 0.80 "
+                   "with a 0.5 s tolerance (test_daily_activities_at_least_mobilise_d_on_the_same_test); turns and "
+                   "shuffling steps give extra or missing trunk impacts; see README")
 def test_daily_activities_contact_f1_target(daily):
     assert daily["f1"] >= 0.89
 
 
-@pytest.mark.xfail(strict=True, reason="cadence MAE 9.4 steps/min against 3.3; 9.0 from the reference's own "
-                   "contacts: the reference averages every stride of a bout, pauses and turns included, the station's "
-                   "cadence leaves out intervals that are not single steps (see test_daily_activities_from_reference_contacts)")
+@pytest.mark.xfail(strict=True, reason="cadence MAE 9.4 steps/min against the issue's 3.3 (pooled over every lab test; "
+                   "Mobilise-D on this test: 5.8). The reference's own definition (every stride) gives 9.0 from detected "
+                   "contacts and 3.8 from the reference's: missed and extra contacts in turns set the level "
+                   "(see test_daily_activities_from_reference_contacts)")
 def test_daily_activities_cadence_target(daily):
     assert daily["cadence_mae_steps_min"] <= 3.3
 
 
 @pytest.mark.xfail(strict=True, reason="the inverted pendulum (Mobilise-D's factor) overestimates the short, slow "
-                   "steps of these periods: speed MAE 0.25 m/s, stride length 0.27 m; from the reference's own contacts "
-                   "still 0.22 m/s and 0.25 m, so the model, not the detection, sets this level")
+                   "steps of these periods: speed MAE 0.25 m/s, stride length 0.27 m (bias +0.25/+0.27); from the "
+                   "reference's own contacts still 0.22 m/s and 0.25 m, so the model, not the detection, sets this "
+                   "level. Mobilise-D's pipeline overestimates there too (this test: 0.108 m/s, 0.138 m, bias +0.07/+0.08)")
 def test_daily_activities_speed_and_stride_length_targets(daily):
     assert daily["walking_speed_mae_m_s"] <= 0.084
     assert daily["stride_length_mae_m"] <= 0.10
@@ -120,6 +124,72 @@ def test_daily_activities_from_reference_contacts(daily, straight):
     assert daily["walking_speed_mae_m_s"] - ref["walking_speed_mae_m_s"] <= 0.03
     ref = straight["from_reference_contacts"]
     assert ref["cadence_mae_steps_min"] <= 1.0 and ref["walking_speed_mae_m_s"] <= 0.05
+
+
+# -- like for like: Mobilise-D's figures on the same lab test, its definitions ----------------------
+
+
+def test_the_published_pooled_figures_are_the_issue_figures():
+    pooled = MOBILISE_D_LAB["all"]
+    assert round(pooled["f1"], 2) == 0.89 and round(pooled["cadence_mae_steps_min"], 1) == 3.3
+    assert round(pooled["walking_speed_mae_m_s"], 3) == 0.084 and round(pooled["stride_length_mae_m"], 2) == 0.10
+    assert pooled["matched_bouts"] == 668
+
+
+def test_straight_walks_at_least_mobilise_d_on_the_same_test(straight):
+    """Every Test5 figure at least as good as Mobilise-D's pipeline on its straight comfortable walks
+    (76 matched lab bouts), with a stricter contact tolerance (0.2 s against 0.5 s). Speed and stride
+    length also with Mobilise-D's own aggregation on the station's matched bouts; its cadence there is
+    2.3 steps/min (a station bout holds the first and last steps the reference period leaves out)."""
+    bar = MOBILISE_D_LAB["Test5"]
+    assert straight["f1"] >= bar["f1"] and straight["timing_mae_s"] <= bar["timing_mae_s"]
+    for key in ("cadence_mae_steps_min", "walking_speed_mae_m_s", "stride_length_mae_m"):
+        assert straight[key] <= bar[key], key
+    for key in ("walking_speed_mae_m_s", "stride_length_mae_m"):
+        assert straight["mobilise_d_style"]["matched_bouts"][key] <= bar[key], key
+    assert straight["mobilise_d_style"]["matched_bouts"]["cadence_mae_steps_min"] <= 2.5
+
+
+def test_daily_activities_at_least_mobilise_d_on_the_same_test(daily):
+    """Contacts in the daily activities: F1 and timing at least as good as Mobilise-D's detector
+    (Ionescu) on its Test11 bouts, although Mobilise-D counts a contact within 0.5 s of the reference
+    and the station within 0.2 s."""
+    bar = MOBILISE_D_LAB["Test11"]
+    assert daily["f1"] >= bar["f1"]
+    assert daily["timing_mae_s"] <= bar["timing_mae_s"]
+
+
+@pytest.mark.xfail(strict=True, reason="like for like, still short: Mobilise-D's pipeline on Test11 reaches cadence "
+                   "5.8 steps/min, speed 0.108 m/s, stride length 0.138 m over its matched bouts; the station's bouts "
+                   "matched the same way (6 of 15) give 10.5, 0.26, 0.29 (its own definitions: 9.4, 0.25, 0.27)")
+def test_daily_activities_measures_like_for_like_target(daily):
+    bar = MOBILISE_D_LAB["Test11"]
+    for key in ("cadence_mae_steps_min", "walking_speed_mae_m_s", "stride_length_mae_m"):
+        assert daily[key] <= bar[key], key
+
+
+def test_daily_activities_like_for_like_level_reached(daily, straight):
+    """The Mobilise-D-style bout values (gait_per_second) hold their level; on the straight walks
+    they agree with the station's own definitions."""
+    style = daily["mobilise_d_style"]
+    assert style["matched_bouts"]["bouts"] >= 6
+    assert style["matched_bouts"]["cadence_mae_steps_min"] <= 11.0
+    assert style["matched_bouts"]["walking_speed_mae_m_s"] <= 0.27
+    assert style["from_reference_contacts"]["bouts"] == 15
+    assert style["from_reference_contacts"]["walking_speed_mae_m_s"] <= 0.19
+    assert daily["cadence_reference_definition"]["from_reference_contacts_mae_steps_min"] <= 4.0
+    assert daily["cadence_reference_definition"]["from_detected_contacts_mae_steps_min"] <= 9.5
+    style = straight["mobilise_d_style"]
+    assert style["on_reference_periods"]["bouts"] == 4
+    assert style["on_reference_periods"]["cadence_mae_steps_min"] <= 1.5
+    assert style["on_reference_periods"]["walking_speed_mae_m_s"] <= 0.05
+
+
+def test_reference_cadence_definition_is_every_stride():
+    contacts = [0.0, 0.5, 1.0, 1.6, 2.2, 2.7]  # strides 1.0, 1.1, 1.2, 1.1 s
+    assert reference_cadence_steps_min(contacts) == pytest.approx(np.mean(120 / np.array([1.0, 1.1, 1.2, 1.1])))
+    assert reference_cadence_steps_min([0.0, 2.0, 4.0, 6.0]) is None  # 4-s strides: not walking strides
+    assert reference_cadence_steps_min([0.0, 0.5]) is None
 
 
 def test_every_recording_reads_and_gives_finite_gait():
