@@ -26,7 +26,12 @@ frame part 56 kB) before they are read.
 ``GET /api/hub/patients?identifier=X``
     ``{"patient": {...}}``: a patient to measure at the station (pulled on demand); audited.
 
-Administrators: ``GET /api/hub/stations`` (JSON) and the page ``/hub/stations``: every station with
+Signed-in users: ``GET /api/hub/assignments/<id>/sources``: which station assigned a programme
+and recorded each of its fields (:meth:`station.sync.hub.Hub.programme_sources`; the programme
+page marks sessions "at NAME").
+
+Administrators: ``GET /api/hub/assignments/<id>/versions`` (the versions of a programme's fields
+that last-writer-wins merges kept, audited); ``GET /api/hub/stations`` (JSON) and the page ``/hub/stations``: every station with
 its last sync, queue length and last error; ``GET /api/hub/patients/<id>/versions``: the versions
 of a patient's fields that last-writer-wins merges kept (the station's and the hub's), audited.
 """
@@ -138,6 +143,22 @@ def pull_patient():
     if not identifier.strip() or len(identifier) > 64:
         return api_error(400, "give ?identifier= (the patient's pseudonymous code)")
     return {"patient": hub().patient_for_station(g.station, identifier)}
+
+
+@bp.get("/api/hub/assignments/<int:assignment_id>/sources")
+def programme_sources(assignment_id: int):
+    """Where a programme and each of its fields were recorded (the programme page marks them)."""
+    return hub().programme_sources(assignment_id)
+
+
+@bp.get("/api/hub/assignments/<int:assignment_id>/versions")
+@roles("admin")
+def programme_versions(assignment_id: int):
+    patient_id = hub().store.programmes.get(assignment_id)["patient_id"]  # 404 for an unknown programme
+    versions = hub().programme_versions(assignment_id)
+    hub().store.audit.record(actor(), "programme.view", patient_id=patient_id, object=f"programme:{assignment_id}",
+                             detail={"versions": len(versions)})
+    return {"assignment_id": assignment_id, "versions": versions}
 
 
 @bp.get("/api/hub/stations")

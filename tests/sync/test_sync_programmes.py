@@ -258,3 +258,41 @@ def test_a_programme_kept_as_a_document_by_an_older_hub_is_merged(hub_store, sta
     assert hub_store.programmes.get(merged["id"])["start_date"] == local["start_date"]
     with hub_store.db.read() as conn:
         assert conn.execute("SELECT count(*) FROM hub_programmes").fetchone()[0] == 0
+
+
+def _client(app, store, username: str, role: str):
+    store.users.create(username, "a long clinic password 7", role, actor=Actor.system())
+    client = app.test_client()
+    csrf = client.get("/api/session").get_json()["csrf_token"]
+    assert client.post("/api/login", json={"username": username, "password": "a long clinic password 7"},
+                       headers={"X-CSRF-Token": csrf}).status_code == 200
+    return client
+
+
+def test_the_hubs_programme_page_says_where_it_was_assigned_and_recorded(hub_store, hub_app, station_factory):
+    wall = WallClock()
+    gym = station_factory("gym", wall)
+    patient = gym.store.patients.create({"identifier": "P-PR7", "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
+    local = _assign(gym.store, patient["id"], wall)
+    gym.store.programmes.enter_dose(local["sessions"][0]["id"], {"minutes": 30}, actor=CLINICIAN)
+    gym.sync_once()
+    hub_id = _hub_programme(hub_store, "P-PR7")["id"]
+    hub_store.programmes.miss_session(_hub_programme(hub_store, "P-PR7")["sessions"][1]["id"], {"reason": "rain"},
+                                      actor=HUB_USER)
+
+    assert hub_app.test_client().get(f"/api/hub/assignments/{hub_id}/sources").status_code == 401
+    clinician = _client(hub_app, hub_store, "physio", "clinician")
+    answer = clinician.get(f"/api/hub/assignments/{hub_id}/sources")
+    assert answer.status_code == 200
+    sources = answer.get_json()
+    assert sources["assigned_at"] == "gym" and sources["fields"]["session.1.state"] == "gym"
+    assert "session.2.state" not in sources["fields"]  # missed on the hub itself
+    assert clinician.get("/api/hub/assignments/999999/sources").status_code == 404
+    page = clinician.get(f"/assignments/{hub_id}")
+    assert page.status_code == 200 and b'data-hub="yes"' in page.data
+    document = clinician.get(f"/api/assignments/{hub_id}").get_json()
+    assert [s["status"] for s in document["sessions"][:2]] == ["done", "missed"]
+
+    assert clinician.get(f"/api/hub/assignments/{hub_id}/versions").status_code == 403
+    admin = _client(hub_app, hub_store, "boss", "admin")
+    assert admin.get(f"/api/hub/assignments/{hub_id}/versions").get_json()["versions"] == []

@@ -11,6 +11,9 @@
   let doc = null;
   let selected = null; // {kind: "session"|"visit", id}
   let tests = {}; // protocol name -> {title, conditions: {id: label}} (GET /api/protocols)
+  // on the clinic's hub: where the programme and each session's outcome were recorded (a station's name)
+  let sources = { assigned_at: null, fields: {} };
+  const recordedAt = (kind, key) => sources.fields[`${kind}.${key}.state`] || null;
 
   /* A protocol and a condition in words (the codes only when the station no longer has the protocol). */
   const testTitle = (name) => (tests[name] ? tests[name].title.replace(/ \(.*\)$/, "") : name);
@@ -45,6 +48,12 @@
     if (pos.next_visit && doc.status !== "ended") words += ` · next assessment ${pos.next_visit.label}, ${day(pos.next_visit.planned_date)}`;
     if (pos.overdue_sessions) words += ` · ${pos.overdue_sessions} past session(s) without a dose`;
     $("programme-position").textContent = words;
+    const stations = [...new Set(Object.values(sources.fields))].sort();
+    const origin = $("programme-origin");
+    origin.hidden = !sources.assigned_at && !stations.length;
+    origin.textContent = (sources.assigned_at ? `Assigned at station ${sources.assigned_at}. ` : "Assigned on the hub. ")
+      + (stations.length ? `Sessions and visits recorded at a station are marked with its name (${stations.join(", ")}); the others were recorded on the hub.`
+        : "Every session was recorded on the hub.");
   }
 
   function renderAdherence() {
@@ -79,14 +88,16 @@
       add(v.week === 0 ? 0 : v.week + 0.5, el("button", {
         type: "button", class: "cal-item visit" + (v.planned_date === doc.today ? " today" : ""),
         dataset: { status: v.status, visitId: v.id }, onclick: () => select("visit", v.id),
-      }, el("strong", {}, v.label), `${day(v.planned_date)} · ${v.status}`));
+      }, el("strong", {}, v.label), `${day(v.planned_date)} · ${v.status}`,
+        recordedAt("visit", v.assessment_id) && v.status !== "planned" ? el("span", { class: "recorded-at" }, ` at ${recordedAt("visit", v.assessment_id)}`) : ""));
     }
     for (const s of doc.sessions) {
       const d = s.minutes !== null && s.minutes !== undefined ? ` · ${mins(s.minutes)} min` : "";
       add(s.week, el("button", {
         type: "button", class: "cal-item session" + (s.planned_date === doc.today ? " today" : ""),
         dataset: { status: s.status, sessionId: s.id, number: s.number }, onclick: () => select("session", s.id),
-      }, el("strong", {}, `Session ${s.number}`), `${day(s.planned_date)} · ${s.status}${d}`));
+      }, el("strong", {}, `Session ${s.number}`), `${day(s.planned_date)} · ${s.status}${d}`,
+        recordedAt("session", s.number) && s.status !== "planned" ? el("span", { class: "recorded-at" }, ` at ${recordedAt("session", s.number)}`) : ""));
     }
     const keys = [...byWeek.keys()].sort((a, b) => a - b);
     $("calendar").replaceChildren(el("div", { class: "calendar" }, keys.flatMap((k) => [
@@ -112,6 +123,9 @@
     const box = el("div", { class: "error-box", hidden: true, id: "panel-error" });
     const current = doc.status !== "ended";
     const parts = [el("h3", {}, `Session ${s.number} · week ${s.week} · ${day(s.planned_date)} · ${s.status}`)];
+    if (recordedAt("session", s.number) && s.status !== "planned") {
+      parts.push(el("p", { class: "recorded-at", id: "session-recorded-at" }, `Recorded at station ${recordedAt("session", s.number)}`));
+    }
     if (s.status === "done") {
       parts.push(el("p", { id: "dose-recorded" }, `Dose (${s.source === "measured" ? `measured, trial #${s.trial_id}` : "entered by hand"}): `
         + [s.minutes !== null ? `${mins(s.minutes)} min` : null, s.steps !== null && s.steps !== undefined ? `${s.steps} steps` : null,
@@ -318,6 +332,7 @@
       const [assignment, list] = await Promise.all([api("GET", `/api/assignments/${assignmentId}`),
         api("GET", "/api/protocols").catch(() => ({ protocols: [] }))]);
       doc = assignment;
+      if (page.dataset.hub) sources = await api("GET", `/api/hub/assignments/${assignmentId}/sources`);
       tests = Object.fromEntries(list.protocols.map((x) => [x.name, { title: x.title,
         conditions: Object.fromEntries(x.conditions.map((c) => [c.id, c.label])) }]));
       showError($("page-error"), null);
