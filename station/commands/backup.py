@@ -9,6 +9,14 @@ progress postpones it to the next hour instead of failing. ``backup --list`` sho
 ``restore FILE`` needs the station service stopped; it refuses a corrupt file or one that is not
 this station's database, and keeps the current database as a pre-restore copy. See
 :mod:`station.store.backup`.
+
+With ``--database postgresql://...`` (or ``$BALANCE_STATION_DATABASE``) the three commands work on
+the hub's PostgreSQL database instead (:mod:`station.store.pg_backup`): ``pg_dump -Fc`` backups in
+the hub's data directory, a restore checked inside one transaction, never half done.
+
+``check`` runs the full integrity check (schema and triggers against this release's migrations,
+orphan rows, trials' frame counts; the server's checksum failures on PostgreSQL); exit 1 listing
+the problems.
 """
 
 from __future__ import annotations
@@ -31,13 +39,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     mode.add_argument("--list", action="store_true", help="list the backups and exit")
     backup.add_argument("--data-dir", type=Path, help="the station's data directory (default from the configuration)")
+    _add_database_argument(backup)
     backup.set_defaults(func=_backup)
 
     restore = subparsers.add_parser("restore", help="replace the database by a backup (service stopped)")
     restore.add_argument("file", metavar="FILE", help="a backup made by `balance-station backup`")
     restore.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     restore.add_argument("--data-dir", type=Path, help="the station's data directory (default from the configuration)")
+    _add_database_argument(restore)
     restore.set_defaults(func=_restore)
+
+    check = subparsers.add_parser("check", help="check the database's integrity: schema, triggers, orphans, frames")
+    check.add_argument("--data-dir", type=Path, help="the station's data directory (default from the configuration)")
+    _add_database_argument(check)
+    check.set_defaults(func=_check)
+
+
+def _add_database_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database", metavar="URL",
+        help="the hub's PostgreSQL database, postgresql://USER@HOST/DATABASE (default: $BALANCE_STATION_DATABASE; "
+             "without either: the station's SQLite database); the password is best kept in ~/.pgpass")
+
+
+def _hub_url(args: argparse.Namespace) -> str | None:
+    """The hub's database URL (``--database`` or the environment), None for the station's SQLite."""
+    import os
+
+    from station.commands.hub import DATABASE_ENV, database_url
+
+    if getattr(args, "database", None) or os.environ.get(DATABASE_ENV):
+        return database_url(args)
+    return None
 
 
 def _size(n_bytes: int) -> str:
@@ -49,6 +82,9 @@ def _backup(args: argparse.Namespace) -> int:
 
     config = load_config(args)
     data_dir = config.data_dir
+    url = _hub_url(args)
+    if url is not None:
+        return _backup_hub(args, config, url)
     if args.list:
         backups = store_backup.list_backups(data_dir)
         if not backups:
@@ -81,11 +117,98 @@ def _backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backup_hub(args: argparse.Namespace, config, url: str) -> int:
+    from station.store import pg_backup
+    from station.store.db import StoreError
+
+    data_dir = config.data_dir
+    backups = pg_backup.list_hub_backups(data_dir)
+    if args.list:
+        if not backups:
+            print(f"no hub backups in {pg_backup.backups_dir(data_dir)}")
+        now_s = time.time()
+        for info in backups:
+            print(f"{info.path}  {_size(info.size_bytes)}  {(now_s - info.created_s) / 3600.0:.1f} h old")
+        return 0
+    if args.if_due and backups:
+        age_h = (time.time() - backups[-1].created_s) / 3600.0
+        if 0 <= age_h < config.backup.interval_h - 1 / 60:
+            print(f"no backup due: the newest ({backups[-1].path.name}) is {age_h:.1f} h old, "
+                  f"backup.interval_h = {config.backup.interval_h:g}")
+            return 0
+    try:
+        info = pg_backup.create_hub_backup(url, data_dir)
+    except StoreError as exc:  # BackupError included
+        raise UserError(str(exc)) from None
+    print(f"backup written: {info.path} ({_size(info.size_bytes)})")
+    removed = pg_backup.prune_hub_backups(data_dir, config.backup.keep)
+    if removed:
+        print(f"deleted {len(removed)} old backup{'s' if len(removed) != 1 else ''} "
+              f"(backup.keep = {config.backup.keep}): " + ", ".join(p.name for p in removed))
+    return 0
+
+
+def _confirm(question: str) -> bool:
+    if not sys.stdin.isatty():
+        raise UserError("restore replaces the database; add --yes to confirm without a terminal")
+    return input(f"{question} Type 'yes': ").strip().lower() == "yes"
+
+
+def _restore_hub(args: argparse.Namespace, config, url: str) -> int:
+    from station.store import pg_backup
+    from station.store.db import StoreError
+    from station.store.pg import redact_url
+
+    if not args.yes and not _confirm(f"Replace the hub database {redact_url(url)} with {args.file}?"):
+        print("nothing changed")
+        return 1
+    try:
+        result = pg_backup.restore_hub_backup(url, config.data_dir, args.file)
+    except StoreError as exc:
+        raise UserError(str(exc)) from None
+    print(f"restored {args.file} into {redact_url(url)}: schema {result.schema_version}, {result.patients} patients, "
+          f"{result.trials} trials, {result.programmes} training programmes ({result.rows} rows, every check passed)")
+    if result.pre_restore_copy is not None:
+        print(f"the previous database is kept as {result.pre_restore_copy}")
+    print("start the hub again: sudo systemctl start balance-station-hub")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from station.store import backup as store_backup
+    from station.store.db import StoreError
+
+    config = load_config(args)
+    url = _hub_url(args)
+    try:
+        if url is not None:
+            from station.store import pg_backup
+            from station.store.pg import redact_url
+
+            where, problems = redact_url(url), pg_backup.check_hub_database(url)
+        else:
+            where = str(Path(config.data_dir) / "station.sqlite3")
+            problems = store_backup.check_station_database(config.data_dir)
+    except StoreError as exc:
+        raise UserError(str(exc)) from None
+    if not problems:
+        print(f"{where}: ok (schema, triggers, references, frame counts)")
+        return 0
+    print(f"{where}: {len(problems)} problem{'s' if len(problems) != 1 else ''}:")
+    for problem in problems:
+        print(f"  - {problem}")
+    print("restore a backup (balance-station restore FILE, the service stopped) or ask the station's maintainers")
+    return 1
+
+
 def _restore(args: argparse.Namespace) -> int:
     from station.store import backup as store_backup
 
     config = load_config(args)
     data_dir = config.data_dir
+    url = _hub_url(args)
+    if url is not None:
+        return _restore_hub(args, config, url)
     try:
         info = store_backup.inspect_database(args.file)
     except store_backup.BackupError as exc:

@@ -464,6 +464,50 @@ def inspect_database(path: str | os.PathLike) -> DatabaseInfo:
     return DatabaseInfo(path, version, tuple(sorted(schema)), patients, trials, programmes)
 
 
+def check_station_database(data_dir: str | os.PathLike) -> list[str]:
+    """The station database's problems (``[]``: none), read-only and safe while the station runs:
+    SQLite's integrity check, the schema against this release's migrations (triggers included),
+    orphan rows (``PRAGMA foreign_key_check``) and trials whose stored frames do not add up to
+    their frame count (:mod:`station.store.integrity`).
+
+    Raises
+    ------
+    BackupError
+        No database in ``data_dir``, or it cannot be opened.
+    """
+    from station.store.integrity import frame_count_problems, sqlite_orphan_problems
+
+    path = Path(data_dir) / DB_FILENAME
+    if not path.is_file():
+        raise BackupError(f"{path}: no database here, nothing to check; check data_dir in the configuration")
+    try:
+        conn = sqlite3.connect(f"file:{_uri_path(path)}?mode=ro", uri=True, isolation_level=None, timeout=5.0)
+    except sqlite3.Error as exc:
+        raise BackupError(f"{path}: cannot open it ({exc}); check its permissions") from None
+    try:
+        conn.execute("BEGIN")  # one snapshot for every check
+        try:
+            integrity = [r[0] for r in conn.execute("PRAGMA integrity_check(5)")]
+        except sqlite3.DatabaseError as exc:
+            return [f"damaged SQLite file ({exc})"]
+        if integrity != ["ok"]:
+            return [f"SQLite's integrity check: {'; '.join(integrity)}"]
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if version > LATEST_VERSION:
+            return [f"schema {version} is newer than this software knows ({LATEST_VERSION})"]
+        if version < 1:
+            return ["no station schema in this database (schema version 0)"]
+        problems = schema_differences(conn, version)
+        problems += sqlite_orphan_problems(conn)
+        if "trial_chunks" in _schema_of(conn):
+            problems += frame_count_problems(conn)
+        return problems
+    except sqlite3.Error as exc:
+        raise BackupError(f"{path}: cannot read it ({exc})") from None
+    finally:
+        conn.close()
+
+
 def _uri_path(path: Path) -> str:
     from urllib.parse import quote
 
