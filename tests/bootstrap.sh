@@ -9,7 +9,8 @@
 #                 their text, word boxes and pages as images).
 #   tests/store (and the hub's tests): postgresql (initdb, pg_ctl: tests/conftest.py starts a
 #                 throwaway cluster in a temporary directory on the loopback; the package's own
-#                 cluster is not used).
+#                 cluster is not used); postgresql-client (pg_dump, pg_restore: the hub's backups and
+#                 restore, tests/store/test_store_pg_backup.py; Debian's postgresql depends on it).
 # When they cannot be installed, the tests that need them skip and say why.
 set -euo pipefail
 
@@ -21,6 +22,8 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v pdftoppm >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing+=(postgresql)
+ls /usr/lib/postgresql/*/bin/pg_restore >/dev/null 2>&1 || command -v pg_restore >/dev/null 2>&1 \
+    || missing+=(postgresql-client)
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
