@@ -127,19 +127,7 @@
     if (stored && stored.dose && stored.dose.programme_session_id) words.push(`Counted as a programme session (${fmt(stored.dose.minutes, 1)} min so far today).`);
     if (stored && stored.error) words.push(stored.error);
     if (words.length) box.append(el("p", {}, words.join(" ")));
-    if (r.targets && r.targets.length) {
-      const rows = r.targets.map((t) => el("tr", {},
-        el("td", {}, r.game === "shift" ? `Cycle ${t.index + 1}` : DIRECTIONS[t.direction] || t.direction),
-        el("td", {}, t.time_to_reach_s === null ? "–" : fmt(t.time_to_reach_s, 1)),
-        el("td", {}, fmt(t.time_held_s, 1)),
-        el("td", {}, t.path_efficiency === null ? "–" : fmt(100 * t.path_efficiency, 0)),
-        el("td", {}, t.hit ? "held" : "missed")));
-      box.append(el("table", {},
-        el("thead", {}, el("tr", {}, el("th", {}, "Target"), el("th", {}, "Reach (s)"), el("th", {}, "Held (s)"),
-          el("th", { title: "Path efficiency: straight distance / path length" }, "Path eff. (%)"),
-          el("th", {}, "Result"))),
-        el("tbody", {}, ...rows)));
-    }
+    if (r.targets && r.targets.length) box.append(GameResults.targetTable(r));
   }
 
   /* -- frames: the cursor ---------------------------------------------------------------------------- */

@@ -1,6 +1,7 @@
 /* Training games on the results page (a section of GET /api/sessions/<id>/results with
    "training"): per game played, its title and level, the score with its definition, the minutes,
-   the game's measures and the per-target table. results.js calls GameResults.render(section). */
+   the game's measures and the per-target table. results.js calls GameResults.render(section); the
+   live view's game panel (game.js) uses GameResults.targetTable(result). */
 "use strict";
 
 (() => {
@@ -16,6 +17,21 @@
   const DIRECTIONS = { f: "forward", fr: "forward-right", r: "right", br: "back-right", b: "back", bl: "back-left",
     l: "left", fl: "forward-left" };
 
+  /* The per-target table of a game's result (reach: one row per target; shift: per cycle), in a
+     scroll box; used here and by the live view's game panel (game.js). */
+  function targetTable(r) {
+    return el("div", { class: "table-scroll" }, el("table", { class: "list small game-targets" },
+      el("thead", {}, el("tr", {}, el("th", {}, "Target"), el("th", {}, "Reach (s)"), el("th", {}, "Held (s)"),
+        el("th", { title: "Path efficiency: straight distance / path length" }, "Path eff. (%)"),
+        el("th", {}, "Result"))),
+      el("tbody", {}, ...r.targets.map((t) => el("tr", {},
+        el("td", {}, r.game === "shift" ? `Cycle ${t.index + 1}` : DIRECTIONS[t.direction] || t.direction),
+        el("td", { class: "num" }, t.time_to_reach_s === null ? "–" : fmt(t.time_to_reach_s, 1)),
+        el("td", { class: "num" }, fmt(t.time_held_s, 1)),
+        el("td", { class: "num" }, t.path_efficiency === null ? "–" : fmt(100 * t.path_efficiency, 0)),
+        el("td", {}, t.hit ? "held" : "missed"))))));
+  }
+
   function game(g) {
     const s = g.schedule, r = g.result;
     const title = g.title || TITLES[s.game] || s.game;
@@ -30,17 +46,7 @@
     if (r.game === "shift" && r.in_band_pct !== null) words.push(`Weight on the ${s.paretic_side} side in the band ${fmt(s.band_pct - s.band_half_width_pct, 1)}–${fmt(s.band_pct + s.band_half_width_pct, 1)} % for ${fmt(r.in_band_pct, 0)} % of the shift time.`);
     if (r.targets) words.push(`${r.hits} of ${r.targets_shown} held; mean time to reach ${r.mean_time_to_reach_s === null ? "–" : fmt(r.mean_time_to_reach_s, 1) + " s"}.`);
     if (words.length) box.append(el("p", {}, words.join(" ")));
-    if (r.targets && r.targets.length) {
-      box.append(el("div", { class: "table-scroll" }, el("table", { class: "list small" },
-        el("thead", {}, el("tr", {}, el("th", {}, "Target"), el("th", {}, "Reach (s)"), el("th", {}, "Held (s)"),
-          el("th", {}, "Path efficiency (%)"), el("th", {}, ""))),
-        el("tbody", {}, ...r.targets.map((t) => el("tr", {},
-          el("td", {}, r.game === "shift" ? `Cycle ${t.index + 1}` : DIRECTIONS[t.direction] || t.direction),
-          el("td", { class: "num" }, t.time_to_reach_s === null ? "–" : fmt(t.time_to_reach_s, 1)),
-          el("td", { class: "num" }, fmt(t.time_held_s, 1)),
-          el("td", { class: "num" }, t.path_efficiency === null ? "–" : fmt(100 * t.path_efficiency, 0)),
-          el("td", {}, t.hit ? "held" : "missed")))))));
-    }
+    if (r.targets && r.targets.length) box.append(targetTable(r));
     return box;
   }
 
@@ -52,5 +58,5 @@
     return box;
   }
 
-  window.GameResults = { render };
+  window.GameResults = { render, targetTable };
 })();
