@@ -14,6 +14,7 @@ from __future__ import annotations
 import binascii
 import struct
 from dataclasses import dataclass
+from typing import NamedTuple
 
 WHO_AM_I = 0xB5
 MAP_VERSION = 1
@@ -31,6 +32,10 @@ RECORD_SIZE = 26
 IDENTITY_FMT = "<BBBBBBHBBHBB"
 STATUS_FMT = "<IIIIHHHBBBBHH"
 RECORD_FMT = "<II4i"
+STATUS_STRUCT = struct.Struct(STATUS_FMT + "H")
+"""The whole status block, its CRC (u16) last."""
+RECORD_STRUCT = struct.Struct(RECORD_FMT + "H")
+"""One whole record, its CRC (u16) last: ``(seq, t_us, v0, v1, v2, v3, crc)``."""
 
 CMD_START = 1
 CMD_STOP = 2
@@ -90,10 +95,12 @@ class Identity:
     record_size: int
 
 
-@dataclass(frozen=True)
-class Status:
+class Status(NamedTuple):
     """The status block (register 0x0010): the front end's clock (µs, low 32 bits), the next
-    sequence number it will give, what the Pi acknowledged, counters and the state."""
+    sequence number it will give, what the Pi acknowledged, counters and the state.
+
+    A named tuple, not a dataclass: the acquisition parses one per frame, and a frozen
+    dataclass's construction costs several times a tuple's."""
 
     clock_us: int
     next_seq: int
@@ -124,19 +131,29 @@ def parse_identity(block: bytes) -> Identity | None:
 
 def parse_status(block: bytes) -> Status | None:
     """The status block, or None if its CRC does not match."""
-    if len(block) != STATUS_SIZE or not crc_ok(block):
+    if len(block) != STATUS_SIZE:
         return None
     (clock, next_seq, acked, overflows, desyncs, not_ready, boot, state, mask, last, _reserved, buffered,
-     capacity) = struct.unpack_from(STATUS_FMT, block)
+     capacity, check) = STATUS_STRUCT.unpack(block)
+    if binascii.crc_hqx(block[:STATUS_SIZE - 2], 0xFFFF) != check:
+        return None
     return Status(clock, next_seq, acked, overflows, desyncs, not_ready, boot, state, mask, last, buffered, capacity)
+
+
+def record_ok(block, offset: int, check: int) -> bool:
+    """Whether the record at ``offset`` of ``block`` matches its CRC ``check`` (as unpacked by
+    :data:`RECORD_STRUCT`)."""
+    return binascii.crc_hqx(block[offset:offset + RECORD_SIZE - 2], 0xFFFF) == check
 
 
 def parse_record(block: bytes) -> tuple[int, int, tuple[int, int, int, int]] | None:
     """One sample set ``(seq, t_us, (v0, v1, v2, v3))`` (low 32 bits of seq and time), or None
     if its CRC does not match."""
-    if not crc_ok(block):
+    if len(block) != RECORD_SIZE:
         return None
-    seq, t_us, a, b, c, d = struct.unpack_from(RECORD_FMT, block)
+    seq, t_us, a, b, c, d, check = RECORD_STRUCT.unpack(block)
+    if not record_ok(block, 0, check):
+        return None
     return seq, t_us, (a, b, c, d)
 
 
