@@ -149,6 +149,22 @@ def reference_cadence_steps_min(contacts_s) -> float | None:
     return float(np.mean(120.0 / strides)) if strides.size else None
 
 
+def unmatched_in_reference_gaps(detected, reference, tolerance_s: float = TOLERANCE_S) -> int:
+    """Detected contacts farther than ``tolerance_s`` from every reference contact that lie inside a
+    gap of the reference: an interval longer than 1.5 × the period's median reference step. The
+    reference system leaves steps it cannot time out of its list (INDIP marks them NaN and the data
+    set, like mobgap's loader, drops them), so such a detection is likely a real, untimed step."""
+    ref = np.asarray(sorted(reference), dtype=float)
+    if ref.size < 3:
+        return 0
+    limit = 1.5 * float(np.median(np.diff(ref)))
+    gaps = [(a, b) for a, b in zip(ref[:-1], ref[1:]) if b - a > limit]
+    return sum(
+        1 for d in detected
+        if np.min(np.abs(ref - d)) > tolerance_s and any(a + tolerance_s < d < b - tolerance_s for a, b in gaps)
+    )
+
+
 def _matching_bout(bouts: list[tuple[float, float]], start_s: float, end_s: float) -> int | None:
     """Index of the bout that overlaps [start_s, end_s] by at least BOUT_OVERLAP of both lengths."""
     for k, (a, b) in enumerate(bouts):
@@ -170,6 +186,7 @@ def score_recordings(paths: list[Path]) -> dict:
     oracle_cadence, oracle_speed, oracle_stride = [], [], []
     periods = 0
     empty = []
+    in_gaps = 0
     per_file = []
     style = {"matched_bouts": _BoutErrors(), "on_reference_periods": _BoutErrors(),
              "from_reference_contacts": _BoutErrors()}
@@ -195,6 +212,7 @@ def score_recordings(paths: list[Path]) -> dict:
             detected = [t + t0 for t in m["initial_contacts_s"]]
             reference = sorted(set(wp["initial_contacts_s"]))
             errors, n_fp, n_fn = match_contacts(detected, reference)
+            in_gaps += unmatched_in_reference_gaps(detected, reference)
             for kind, times in (("detected", m["initial_contacts_s"]), ("reference", reference)):
                 cadence_ref_def = reference_cadence_steps_min(times)
                 if cadence_ref_def is not None:
@@ -243,6 +261,8 @@ def score_recordings(paths: list[Path]) -> dict:
         "walking_speed_mae_m_s": mean(speed),
         "stride_length_mae_m": mean(stride),
         "periods_without_steps": empty,
+        "false_positives": fp,
+        "unmatched_in_reference_gaps": in_gaps,
         "from_reference_contacts": {
             "cadence_mae_steps_min": mean(oracle_cadence),
             "walking_speed_mae_m_s": mean(oracle_speed),
@@ -354,6 +374,11 @@ def run(args: argparse.Namespace) -> int:
                 f"{show(acc['timing_mae_s'], 1000, 0)} ms, cadence {show(acc['cadence_mae_steps_min'], 1, 2)} "
                 f"steps/min, speed {show(acc['walking_speed_mae_m_s'])} m/s, stride length "
                 f"{show(acc['stride_length_mae_m'])} m (mean absolute errors)"
+            )
+            print(
+                f"    {acc['false_positives']} detections unmatched, {acc['unmatched_in_reference_gaps']} of them inside "
+                f"gaps of the reference "
+                f"(longer than 1.5 median steps: likely steps the reference could not time)"
             )
             ref = acc["from_reference_contacts"]
             print(
