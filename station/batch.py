@@ -49,8 +49,10 @@ def default_jobs() -> int:
 
 
 def chunk_size(total: int, workers: int) -> int:
-    """Items per chunk: about 8 chunks per worker over the batch (so that the last chunks balance
-    the workers), at most :data:`MAX_CHUNK`, at least 1."""
+    """Items in the next chunk when ``total`` items are left to send: an eighth of a worker's
+    share of them, at most :data:`MAX_CHUNK`, at least 1. The first chunk is the largest; as the
+    batch runs out the chunks shrink to one item, so that the workers finish together (with
+    fixed chunks of 12 files of 200, one worker ran alone for up to a chunk at the end)."""
     return max(1, min(MAX_CHUNK, total // (8 * max(1, workers))))
 
 
@@ -58,13 +60,17 @@ def _run_chunk(func: Callable[[T], R], chunk: list[T]) -> list[R]:
     return [func(item) for item in chunk]
 
 
-def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+def _chunks(items: Iterable[T], total: int, workers: int) -> Iterator[list[T]]:
+    """The items in chunks of :func:`chunk_size` of the items still to send (``total`` at first)."""
     chunk: list[T] = []
+    size = chunk_size(total, workers)
     for item in items:
         chunk.append(item)
         if len(chunk) == size:
             yield chunk
+            total -= size
             chunk = []
+            size = chunk_size(total, workers)
     if chunk:
         yield chunk
 
@@ -133,11 +139,10 @@ def run_local(
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    size = chunk_size(total, jobs)
     window = WINDOW_PER_WORKER * jobs
     context = _mp_context()
     pending: deque[tuple[list[T], object]] = deque()
-    chunks = _chunks(items, size)
+    chunks = _chunks(items, total, jobs)
     executor = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_ignore_interrupt)
     try:
         def submit() -> None:
@@ -235,10 +240,9 @@ def run_dask(
     gives ``lost(item, reason)`` for each of its items; the batch goes on.
     """
     workers = max(1, sum(client.nthreads().values()))
-    size = chunk_size(total, workers)
     window = WINDOW_PER_WORKER * workers
     pending: deque[tuple[list[T], object]] = deque()
-    chunks = _chunks(items, size)
+    chunks = _chunks(items, total, workers)
 
     def submit() -> None:
         chunk = next(chunks, None)

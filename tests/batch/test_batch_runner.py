@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from station.batch import WINDOW_PER_WORKER, chunk_size, run_local
+from station.batch import WINDOW_PER_WORKER, _chunks, chunk_size, run_local
 from station.cli import main
 from station.commands._batch import JsonListWriter
 from station.store.atomic import atomic_text_writer
@@ -63,6 +63,15 @@ def test_items_in_flight_are_bounded_whatever_the_batch_size():
         most_ahead = max(most_ahead, consumed - received)
     assert received == total
     assert most_ahead <= bound < total // 10
+
+
+def test_chunks_shrink_to_single_items_as_the_batch_runs_out():
+    """The workers finish together: the first chunk is the largest, the last ones hold one item."""
+    sizes = [len(chunk) for chunk in _chunks(iter(range(200)), 200, 2)]
+    assert sum(sizes) == 200 and sizes[0] == chunk_size(200, 2) == 12
+    assert sizes == sorted(sizes, reverse=True) and sizes[-16:] == [1] * 16
+    assert [len(chunk) for chunk in _chunks(iter(range(3)), 3, 2)] == [1, 1, 1]
+    assert max(len(chunk) for chunk in _chunks(iter(range(100_000)), 100_000, 2)) == 16
 
 
 def test_a_worker_that_dies_loses_only_its_own_item():

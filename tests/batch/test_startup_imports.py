@@ -55,3 +55,26 @@ def test_whole_command_line_still_there_for_version_help_and_other_modules_comma
     with pytest.raises(SystemExit):
         main(["--config", "x.toml", "nosuch"])
     assert "invalid choice: 'nosuch'" in capsys.readouterr().err
+
+
+BLAS_PROBE = """
+import os, sys
+from station.cli import main
+status = main(sys.argv[1:])
+print(status, os.environ.get("OPENBLAS_NUM_THREADS"), len(os.listdir("/proc/self/task")))
+"""
+
+
+def test_analyze_asks_for_one_blas_thread_unless_told_otherwise(tmp_path):
+    """The metrics call no BLAS: numpy's OpenBLAS gets one thread (no thread per core started at
+    import), unless the user set its thread count."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    argv = ["analyze", str(BDS / "BDS00001.txt"), "--out", str(tmp_path / "r.json")]
+    out = subprocess.run([sys.executable, "-c", BLAS_PROBE, *argv], capture_output=True, text=True, env=env, timeout=120)
+    status, threads_setting, _ = out.stdout.split()
+    assert (status, threads_setting) == ("0", "1")
+    env["OPENBLAS_NUM_THREADS"] = "2"
+    out = subprocess.run([sys.executable, "-c", BLAS_PROBE, *argv], capture_output=True, text=True, env=env, timeout=120)
+    assert out.stdout.split()[:2] == ["0", "2"]
