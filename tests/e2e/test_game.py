@@ -91,4 +91,4 @@ def test_reach_and_hold_game_in_the_browser(station_for, browsers):
     tablet.get(f"{url}/patients/{patient_id}")
     wait(tablet, "the training games", lambda d: css(d, ".training-table tbody tr"))
     assert "Reach and hold" in css(tablet, ".training-table tbody tr")[0].text
-    assert time.monotonic() - started < 60
+    assert time.monotonic() - started < 120  # bounded (29 s on a quiet machine); not a speed test
