@@ -52,7 +52,7 @@ def database_url(args: argparse.Namespace) -> str:
     """The database URL of ``--database`` or ``$BALANCE_STATION_DATABASE``; UserError (one line,
     without the password) if missing or not a PostgreSQL URL."""
     from station.cli import UserError
-    from station.store.pg import is_postgres_url, redact_url
+    from station.store.pg import is_postgres_url, redact_url, url_has_password
 
     url = getattr(args, "database", None) or os.environ.get(DATABASE_ENV)
     if not url:
@@ -60,16 +60,26 @@ def database_url(args: argparse.Namespace) -> str:
     if not is_postgres_url(url):
         shown = redact_url(url) if "://" in url else "that"
         raise UserError(f"--database must be a PostgreSQL URL like postgresql://USER@HOST:PORT/DATABASE, not {shown}")
+    if getattr(args, "database", None) and url_has_password(url):
+        print(PASSWORD_ON_COMMAND_LINE, file=sys.stderr)
     return url
 
 
-def open_hub_store(args: argparse.Namespace, config, *, service: bool):
-    """The hub's store on the database of ``args`` (UserError with one line if it cannot open)."""
+PASSWORD_ON_COMMAND_LINE = (
+    "balance-station: warning: the password in --database is on the command line, which every user of this machine "
+    f"can read (ps); keep it in ~/.pgpass or $PGPASSWORD, or give the URL in ${DATABASE_ENV}")
+"""Said (not refused: scripts and the tests' throwaway cluster pass URLs with a password) when a
+``--database`` URL holds a password."""
+
+
+def open_hub_store(args: argparse.Namespace, config, *, service: bool, url: str | None = None):
+    """The hub's store on the database of ``args`` (or ``url`` already taken from them: UserError
+    with one line if it cannot open)."""
     from station.cli import UserError
     from station.store.db import StoreError
     from station.store.store import Store
 
-    url = database_url(args)
+    url = url or database_url(args)
     try:
         if service:
             return Store.open_service(Path(config.data_dir), config=config, database=url)
@@ -96,7 +106,7 @@ def serve(args: argparse.Namespace) -> int:
     config = replace(config, web=web)
     listener = _bind(config.web.host, config.web.port)
     try:
-        store = open_hub_store(args, config, service=True)
+        store = open_hub_store(args, config, service=True, url=url)
     except BaseException:
         listener.close()
         raise

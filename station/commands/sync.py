@@ -6,8 +6,9 @@ The hub comes from the configuration's ``[hub]`` section (``url``, ``token``, ``
 given here. One sync applies the hub's erasures here, then pushes everything queued (patients,
 sessions, trials with their raw frames, programmes, erasures), oldest first, and prints what it
 sent; ``balance-station run`` does the same in the background (:mod:`station.sync.syncer`). A token
-on the command line is visible to other users of this machine (``ps``): prefer the configuration
-file (mode 0600).
+on the command line is visible to other users of this machine (``ps``): give it with
+``--hub-token-file PATH``, ``$BALANCE_STATION_HUB_TOKEN`` or the configuration file (mode 0600),
+see :mod:`station.commands._hub_token`.
 """
 
 from __future__ import annotations
@@ -31,20 +32,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def add_hub_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--hub URL`` and ``--hub-token TOKEN`` (``sync`` and ``run``)."""
+    """``--hub URL`` and ``--hub-token-file PATH`` or ``--hub-token TOKEN`` (``sync`` and ``run``)."""
+    from station.commands._hub_token import HUB_TOKEN_ENV
+
     parser.add_argument("--hub", metavar="URL", help="the hub's https:// URL (default: [hub] url of the configuration)")
-    parser.add_argument("--hub-token", metavar="TOKEN",
-                        help="this station's token from `balance-station hub stations add NAME` (default: [hub] "
-                             "token; the configuration file is safer: a command line is visible to others)")
+    tokens = parser.add_mutually_exclusive_group()
+    tokens.add_argument("--hub-token-file", type=Path, metavar="PATH",
+                        help="a file (mode 0600) holding this station's token from `balance-station hub stations add "
+                             f"NAME` (default: ${HUB_TOKEN_ENV}, else [hub] token of the configuration)")
+    tokens.add_argument("--hub-token", metavar="TOKEN",
+                        help="the token itself: every user of this machine can read a command line (ps), so this "
+                             "warns; prefer --hub-token-file")
 
 
 def hub_settings(args: argparse.Namespace, config):
-    """The configuration's ``[hub]`` with ``--hub``, ``--hub-token`` and ``--ca-file`` applied."""
+    """The configuration's ``[hub]`` with ``--hub``, the token (:func:`station.commands._hub_token.hub_token`:
+    ``--hub-token-file``, ``--hub-token``, ``$BALANCE_STATION_HUB_TOKEN``, ``[hub] token`` in a file
+    other users cannot read) and ``--ca-file`` applied."""
+    from station.commands._hub_token import hub_token
+    from station.config_file import resolve_config_path
+
     hub = config.hub
     if getattr(args, "hub", None):
         hub = replace(hub, url=args.hub)
-    if getattr(args, "hub_token", None):
-        hub = replace(hub, token=args.hub_token)
+    config_path = resolve_config_path(getattr(args, "config", None))
+    hub = replace(hub, token=hub_token(args, hub.token, config_path))
     if getattr(args, "ca_file", None):
         hub = replace(hub, ca_file=args.ca_file)
     return hub

@@ -109,6 +109,15 @@ def _passwords_of(url: str) -> list[str]:
     return [p for p in found if p]
 
 
+def url_has_password(url: str) -> bool:
+    """True if ``url`` carries a password (in its user part or a ``password=`` parameter).
+
+    >>> url_has_password("postgresql://hub:s3cret@db/balance"), url_has_password("postgresql://hub@db/balance")
+    (True, False)
+    """
+    return bool(_passwords_of(url))
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0].strip() if text else type(exc).__name__
