@@ -430,27 +430,32 @@ class AcquisitionLoop:
         end's own regression (sequence against its clock, its clock against ours); sets it lost
         are counted by it and added to ``conversions_missed`` here."""
         plate = self.plate
-        gain = self._gain
-        floor = self._timed_floor_ns
-        for t, values in plate.read_sets(deadline):
-            if t <= floor:  # a set of a lost frame's period, still in the front end's ring: counted, not moved
-                self.stats.conversions_in_lost_frames += sum(v is not None for v in values)
-                continue
-            for i in range(4):
-                value = values[i]
-                if value is None:
+        sets = plate.read_sets(deadline)
+        if sets:
+            gain = self._gain
+            floor = self._timed_floor_ns
+            conversions, last_conversion = self._corner_conversions, self._last_conversion
+            sums, counts, carry = self._sum, self._n, self._carry
+            for t, values in sets:
+                if t <= floor:  # a set of a lost frame's period, still in the front end's ring: counted, not moved
+                    self.stats.conversions_in_lost_frames += sum(v is not None for v in values)
                     continue
-                self._corner_conversions[i] += 1
-                last = self._last_conversion[i]
-                spike = last is not None and abs(value - last) * gain[i] > SPIKE_LIMIT_N
-                self._last_conversion[i] = value
-                if t <= deadline:
-                    self._sum[i] += value
-                    self._n[i] += 1
-                    if spike:
-                        self._spike = True
-                else:
-                    self._carry[i].append((t, value, spike))
+                in_frame = t <= deadline
+                for i in range(4):
+                    value = values[i]
+                    if value is None:
+                        continue
+                    conversions[i] += 1
+                    last = last_conversion[i]
+                    spike = last is not None and abs(value - last) * gain[i] > SPIKE_LIMIT_N
+                    last_conversion[i] = value
+                    if in_frame:
+                        sums[i] += value
+                        counts[i] += 1
+                        if spike:
+                            self._spike = True
+                    else:
+                        carry[i].append((t, value, spike))
         lost = plate.sets_lost
         if lost > self._timed_lost:
             self.stats.conversions_missed += lost - self._timed_lost
