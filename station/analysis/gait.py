@@ -615,7 +615,9 @@ def pendulum_step_lengths(acc_v_m_s2, fs_hz: float, initial_contacts_s, sensor_h
         raise ValueError("initial_contacts_s must be a 1-D list of finite times in s from the first sample")
     idx = np.round(t * fs).astype(np.int64)
     if idx.size and (idx[0] < 0 or idx[-1] >= acc.shape[0] or np.any(np.diff(idx) <= 0)):
-        raise ValueError(f"initial_contacts_s must be increasing times inside the recording (0 to {acc.shape[0] / fs:.2f} s)")
+        raise ValueError(
+            f"initial_contacts_s must be increasing times inside the recording (0 to {acc.shape[0] / fs:.2f} s)"
+        )
     if idx.size < 2:
         return np.zeros(0)
     z = _vertical_displacement(acc, fs)

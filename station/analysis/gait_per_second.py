@@ -247,7 +247,9 @@ def bout_measures_per_second(contacts_s, step_lengths_m=None) -> dict:
     if step_lengths_m is not None:
         lengths = np.asarray(step_lengths_m, dtype=np.float64)
         if lengths.shape != step_times.shape or not np.isfinite(lengths).all():
-            raise ValueError(f"step_lengths_m must hold one finite length per step ({step_times.size}), got {lengths.shape}")
+            raise ValueError(
+                f"step_lengths_m must hold one finite length per step ({step_times.size}), got {lengths.shape}"
+            )
         stride_length = 2.0 * step_values_per_second(t, lengths)
     lo, hi = STRIDE_TIME_RANGE_S
     spans = [(t[i], t[i + 2]) for i in range(t.size - 2) if lo <= t[i + 2] - t[i] <= hi]
