@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from station.store.atomic import atomic_write_text
@@ -47,9 +48,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="wake-ups of the simulated station exactly on time, or late like a Pi 4 under load")
     parser.add_argument("--out", type=Path, metavar="DIR", help="store trial CSVs, sidecars and results.json here")
     parser.add_argument("--patient", type=int, metavar="ID", help="store the trials in the database, new session of this patient")
-    parser.add_argument("--age", type=float, metavar="YEARS", help="patient's age: reference values for the age band")
+    parser.add_argument("--age", type=float, metavar="YEARS",
+                        help="patient's age: reference values for the age band (default: from the --patient record's birth year)")
     parser.add_argument("--mass-kg", type=float, default=70.0, help="virtual patient's mass (default 70 kg)")
-    parser.add_argument("--height-cm", type=float, default=170.0, help="virtual patient's height (default 170 cm)")
+    parser.add_argument("--height-cm", type=float, default=None,
+                        help="virtual patient's height (default: the --patient record's, else 170 cm)")
     parser.add_argument("--lapse", action="append", default=[], metavar="COND:ACTION:AFTER_S[:ATTEMPT[:TRIAL]]",
                         help="virtual patient does ACTION (step_off, stumble, touch_down; walks: stumble, pause, "
                              "stop_walking, false_start) AFTER_S into that trial; repeatable")
@@ -296,6 +299,7 @@ def run_trial(args) -> int:
             raise UserError(f"--out {args.out} already holds results.json; choose a new directory")
         args.out.mkdir(exist_ok=True)
     config = load_config(args)
+    _from_patient_record(config, args)
     from dataclasses import replace as _replace
 
     from station.sim.walker import SENSOR_MOUNTING
@@ -447,6 +451,33 @@ def _simulated_gates(config, protocol, station):
 def _time_origin_ns(station) -> int:
     """Station-clock time that the simulated plate's load source sees as t = 0."""
     return int(station.simulation.plate.t0_ns)
+
+
+def _from_patient_record(config, args) -> None:
+    """The height and age the options leave out, from the ``--patient`` record (the dashboard
+    places the limits-of-stability targets and scales the games from the record's height, and
+    reads norms for the record's age); else 170 cm and no age."""
+    if args.patient is not None and (args.height_cm is None or args.age is None):
+        from station.cli import UserError
+        from station.store.db import StoreError
+        from station.store.store import Store
+
+        try:
+            store = Store.open(config.data_dir)
+        except StoreError as exc:
+            raise UserError(f"--data-dir {config.data_dir}: {exc}") from None
+        try:
+            patient = store.patients.get(args.patient)
+        except StoreError as exc:
+            raise UserError(f"--patient {args.patient}: {exc}") from None
+        finally:
+            store.close()
+        if args.height_cm is None and patient.get("height_cm"):
+            args.height_cm = float(patient["height_cm"])
+        if args.age is None and patient.get("birth_year"):
+            args.age = float(time.gmtime().tm_year - int(patient["birth_year"]))
+    if args.height_cm is None:
+        args.height_cm = 170.0
 
 
 def _store_sink(config, args, protocol, station):

@@ -121,3 +121,24 @@ def test_trial_into_the_clinic_database(capsys, tmp_path):
         store.close()
     assert main(["trial", "--protocol", "tandem", "--simulate", "--data-dir", str(data), "--patient", "999", "--quiet"]) == 1
     assert "--patient 999" in capsys.readouterr().err
+
+
+def test_trial_for_a_patient_takes_height_and_age_from_the_record(capsys, tmp_path):
+    """Without --height-cm, the limits-of-stability targets come from the record's height (as on
+    the dashboard), and the age for norms from the birth year; an option still wins."""
+    from station.store.audit import Actor
+    from station.store.store import Store
+
+    data = tmp_path / "data"
+    store = Store.open(data)
+    patient = store.patients.create({"identifier": "P-LOS", "birth_year": 1950, "sex": "F", "height_cm": 152},
+                                    actor=Actor.command_line())
+    store.close()
+    assert main(["trial", "--protocol", "limits-of-stability", "--simulate", "--data-dir", str(data),
+                 "--patient", str(patient["id"]), "--quiet", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["limits_of_stability"]["height_cm"] == 152
+    assert summary["age_y"] >= 75
+    assert main(["trial", "--protocol", "limits-of-stability", "--simulate", "--data-dir", str(data),
+                 "--patient", str(patient["id"]), "--height-cm", "180", "--quiet", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["limits_of_stability"]["height_cm"] == 180
