@@ -4,7 +4,16 @@
 the clinic's hub (created on the hub or at another station) and stored here so that they can be
 measured at this station (``201``); ``404`` if the hub does not know them either, ``409`` when
 this station syncs with no hub, ``503`` when the hub cannot be reached now. The patients page
-offers it when a search finds nobody here.
+offers it when a search finds nobody here. The patient comes with their sessions and trials
+recorded at other stations (results only, read-only here; :mod:`station.sync.pulled`): the answer's
+``history`` says how many (``{"sessions", "trials"}``), or why they could not come now (``{"error"}``).
+
+``POST /api/patients/<id>/history/pull``: bring (or refresh) a held patient's history recorded
+elsewhere: ``{"sessions", "trials"}`` new here; the same errors.
+
+``GET /api/patients/<id>/recorded-elsewhere``: ``{"sessions": {id: station}, "trials": {id:
+{"station", "frames_on_hub"}}}``, the patient's pulled records and where they were recorded (the
+history page marks them; records made here are absent).
 """
 
 from __future__ import annotations
@@ -13,8 +22,9 @@ from flask import Blueprint, current_app
 
 from station.store.db import ValidationError
 from station.sync.client import HubRefused, HubUnreachable
+from station.sync.pulled import recorded_elsewhere as recorded_at
 from web.jsonio import json_body
-from web.security import actor, api_error
+from web.security import actor, api_error, store
 
 bp = Blueprint("api_sync", __name__, url_prefix="/api")
 
@@ -38,3 +48,23 @@ def pull_patient():
     response = current_app.json.response(patient)
     response.status_code = 201
     return response
+
+
+@bp.post("/patients/<int:patient_id>/history/pull")
+def pull_history(patient_id: int):
+    sync = current_app.config.get("SYNC")
+    if sync is None:
+        return api_error(409, "this station syncs with no hub; an administrator sets [hub] url and token in its "
+                              "configuration")
+    try:
+        return sync.pull_history(patient_id, actor=actor())
+    except HubUnreachable as exc:
+        return api_error(503, f"{exc}; try again when the station is online")
+    except HubRefused as exc:
+        return api_error(502, str(exc))
+
+
+@bp.get("/patients/<int:patient_id>/recorded-elsewhere")
+def recorded_elsewhere(patient_id: int):
+    store().patients.get(patient_id)  # 404 for an unknown patient
+    return recorded_at(store(), patient_id)

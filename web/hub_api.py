@@ -25,6 +25,10 @@ frame part 56 kB) before they are read.
     from other stations, or edited on the hub), so that every station converges on the hub's record.
 ``GET /api/hub/patients?identifier=X``
     ``{"patient": {...}}``: a patient to measure at the station (pulled on demand); audited.
+``GET /api/hub/patients/history?identifier=X&after=N``
+    ``{"sessions": [...], "next"}``: one page (about 1 MB) of the patient's sessions and trials
+    recorded elsewhere (results, validity, station and calibration ids; no raw frames), after hub
+    session ``N`` (:meth:`station.sync.hub.Hub.history_for_station`); the first page is audited.
 
 Signed-in users: ``GET /api/hub/assignments/<id>/sources``: which station assigned a programme
 and recorded each of its fields (:meth:`station.sync.hub.Hub.programme_sources`; the programme
@@ -143,6 +147,16 @@ def pull_patient():
     if not identifier.strip() or len(identifier) > 64:
         return api_error(400, "give ?identifier= (the patient's pseudonymous code)")
     return {"patient": hub().patient_for_station(g.station, identifier)}
+
+
+@bp.get("/api/hub/patients/history")
+@station_only
+def pull_history():
+    identifier = request.args.get("identifier", "")
+    if not identifier.strip() or len(identifier) > 64:
+        return api_error(400, "give ?identifier= (the patient's pseudonymous code)")
+    after = query_int("after", 0, low=0, high=2**62)
+    return hub().history_for_station(g.station, identifier, after)
 
 
 @bp.get("/api/hub/assignments/<int:assignment_id>/sources")

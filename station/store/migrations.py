@@ -542,6 +542,56 @@ MIGRATIONS = MIGRATIONS + (
     ),
 )
 
+MIGRATIONS = MIGRATIONS + (
+    Migration(
+        10,
+        "a station's copies of a patient's sessions and trials recorded elsewhere, pulled from the hub"
+        " (results only, read-only here): the hub's id, the station that recorded them, the frames left on the hub",
+        (
+            """
+            CREATE TABLE sync_pulled (
+                entity TEXT NOT NULL CHECK (entity IN ('session', 'trial')),
+                local_id INTEGER NOT NULL,
+                patient_id INTEGER NOT NULL REFERENCES patients (id) ON DELETE CASCADE,
+                hub_id INTEGER NOT NULL,
+                station TEXT,
+                frames_on_hub INTEGER,
+                pulled_at TEXT NOT NULL,
+                PRIMARY KEY (entity, local_id)
+            )
+            """,
+            "CREATE UNIQUE INDEX sync_pulled_hub ON sync_pulled (entity, hub_id)",
+            "CREATE INDEX sync_pulled_patient ON sync_pulled (patient_id)",
+        ),
+    ),
+)
+
+MIGRATIONS = MIGRATIONS + (
+    Migration(
+        11,
+        "changes an administrator skipped at a station because the hub refused them every time"
+        " (balance-station sync --skip): kept for inspection, erased with their patient",
+        (
+            """
+            CREATE TABLE sync_skipped (
+                seq INTEGER NOT NULL,
+                entity TEXT NOT NULL,
+                local_id INTEGER NOT NULL,
+                patient_id INTEGER REFERENCES patients (id) ON DELETE CASCADE,
+                op TEXT NOT NULL,
+                at TEXT NOT NULL,
+                payload TEXT NOT NULL CHECK (json_valid(payload)),
+                reason TEXT NOT NULL,
+                skipped_at TEXT NOT NULL,
+                skipped_by TEXT NOT NULL,
+                PRIMARY KEY (seq)
+            )
+            """,
+            "CREATE INDEX sync_skipped_patient ON sync_skipped (patient_id)",
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 

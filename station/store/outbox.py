@@ -50,7 +50,7 @@ from contextlib import contextmanager
 from typing import Callable, Iterator
 
 from station.store import programme_fields
-from station.store.db import Database
+from station.store.db import Conflict, Database
 from station.store.timefmt import utc_iso
 
 PATIENT_SYNC_FIELDS = ("identifier", "birth_year", "sex", "height_cm", "weight_kg", "conditions", "notes")
@@ -68,6 +68,10 @@ def identifier_hash(identifier: str) -> str:
     True
     """
     return hashlib.sha256(_HASH_DOMAIN + identifier.strip().casefold().encode("utf-8")).hexdigest()
+
+
+def _where(station: str | None) -> str:
+    return f"station {station}" if station else "the clinic's hub"
 
 
 def calibration_id(calibration_json: str) -> str:
@@ -170,6 +174,10 @@ class Outbox:
                 for row in missing:
                     self._set_key(conn, row["id"], row["identifier"])
 
+    def now_iso(self) -> str:
+        """The wall clock's time now, as the outbox stamps changes (ISO 8601 UTC)."""
+        return utc_iso(self._now())
+
     # -- capture ----------------------------------------------------------------------------
 
     @contextmanager
@@ -194,6 +202,8 @@ class Outbox:
         if not number.isdigit():
             return
         local_id = int(number)
+        if not getattr(self._local, "muted", False) and kind in ("session", "trial"):
+            self._refuse_pulled(conn, kind, local_id, action)
         if action == "patient.erase":
             self._erased(conn, local_id)
         elif action == "patient.create":
@@ -231,6 +241,24 @@ class Outbox:
         elif kind == "training" and action == "training.record":
             if self._queueing:
                 self._add(conn, "training", local_id, patient_id, "upsert")
+
+    @staticmethod
+    def _refuse_pulled(conn, kind: str, local_id: int, action: str) -> None:
+        """Conflict (the change is rolled back) for a change of a session or trial pulled from the
+        hub (:mod:`station.sync.pulled`), or a trial recorded into a pulled session: they were
+        recorded at another station, which (or the hub) is where they change."""
+        if action != "session.update" and action != "trial.record" and action not in TRIAL_END_ACTIONS:
+            return  # reads, and a visit's creation (a pulled visit is created muted)
+        row = conn.execute("SELECT station FROM sync_pulled WHERE entity = ? AND local_id = ?", (kind, local_id)).fetchone()
+        if row is None and kind == "trial" and action == "trial.record":
+            row = conn.execute("SELECT p.station FROM trials t JOIN sync_pulled p ON p.entity = 'session'"
+                               " AND p.local_id = t.session_id WHERE t.id = ?", (local_id,)).fetchone()
+            if row is not None:
+                raise Conflict(f"this visit was recorded at {_where(row['station'])} and is read-only here; start a "
+                               "new visit to record at this station")
+        if row is not None:
+            raise Conflict(f"this {'visit' if kind == 'session' else 'trial'} was recorded at {_where(row['station'])} "
+                           "and is read-only here; change it there or on the clinic's hub")
 
     def _erased(self, conn: sqlite3.Connection, patient_id: int) -> None:
         key = conn.execute("SELECT identifier_hash FROM sync_patient_keys WHERE patient_id = ?",

@@ -68,6 +68,10 @@ longest (a 120-min treadmill walk at 100 Hz); beyond that the parts are refused 
 one station (or its stolen token) cannot fill the hub's disk with trials that never come."""
 TRIAL_UPDATABLE = ("status", "status_reason", "ended_at", "metrics", "valid", "validity_reason", "notes",
                    "judged_by", "judged_at", "station_valid", "station_validity_reason")
+HISTORY_PAGE_BYTES = 1024 * 1024
+"""A page of a patient's history pulled by a station holds sessions up to about this much JSON
+(:meth:`Hub.history_for_station`; at least one session, whatever its size)."""
+HISTORY_PAGE_SESSIONS = 100
 STATION_NAME_CHARS = 64
 TOKEN_PREFIX = "bst_"
 """Station tokens start with this (recognisable in a file or a leak; never taken for an option)."""
@@ -431,7 +435,7 @@ class Hub:
 
     def _session(self, conn, station: StationRef, local_id: int, payload: dict) -> None:
         patient_id = self._patient_of(conn, station, _int(payload, "patient_local_id"), "a session")
-        values = _session_values(payload)
+        values = session_values(payload)
         if patient_id == ERASED:
             self._map(conn, station, "session", local_id, ERASED, ERASED)
             return
@@ -449,7 +453,7 @@ class Hub:
         self.store.audit.record(station.actor, "session.create", patient_id=patient_id, object=f"session:{session_id}")
 
     def _trial(self, conn, station: StationRef, local_id: int, payload: dict) -> None:
-        values = _trial_values(payload)
+        values = trial_values(payload)
         found = self._mapped(conn, station, "trial", local_id)
         session = self._mapped(conn, station, "session", _int(payload, "session_local_id"))
         if (found is not None and found[0] == ERASED) or (session is not None and session[0] == ERASED):
@@ -733,6 +737,52 @@ class Hub:
         return patient_snapshot(row, ("identifier", "birth_year", "sex", "height_cm", "weight_kg", "conditions",
                                       "notes", "archived"))
 
+    def history_for_station(self, station: StationRef, identifier: str, after: int = 0,
+                            max_bytes: int | None = None) -> dict:
+        """One page of a hub patient's sessions and trials recorded elsewhere than at ``station``
+        (at other stations, or on the hub), for the station to show in their history: ``{"sessions":
+        [{"hub_id", "station", "started_at", "label", "notes", "created_by", "trials": [{"hub_id",
+        "station", "frames_on_hub", TRIAL_COLUMNS...}]}], "next": hub session id to ask after, or
+        None}``. Sessions after hub session ``after``, oldest first, as many as fit ``max_bytes`` of
+        JSON (default :data:`HISTORY_PAGE_BYTES`; at least one); trials that have ended, without
+        their raw frames. ``station`` is the
+        name of the station that recorded it (None: on the hub). The first page is audited as
+        ``patient.view`` by the station."""
+        with self._db.read() as conn:
+            patient = conn.execute("SELECT id FROM patients WHERE lower(identifier) = lower(?)",
+                                   (identifier.strip(),)).fetchone()
+            if patient is None:
+                raise NotFound(f"the hub has no patient {identifier!r}")
+            sessions = conn.execute(
+                "SELECT s.*, (SELECT st.name FROM hub_id_map m JOIN hub_stations st ON st.id = m.station"
+                "  WHERE m.entity = 'session' AND m.hub_id = s.id) AS station_name"
+                " FROM sessions s WHERE s.patient_id = ? AND s.id > ? AND NOT EXISTS (SELECT 1 FROM hub_id_map m"
+                "  WHERE m.station = ? AND m.entity = 'session' AND m.hub_id = s.id)"
+                " ORDER BY s.id LIMIT ?", (patient["id"], after, station.id, HISTORY_PAGE_SESSIONS)).fetchall()
+            names = {r["station_id"]: r["name"] for r in conn.execute(
+                "SELECT station_id, name FROM hub_stations WHERE station_id IS NOT NULL")}
+            out, size, last = [], 0, None
+            max_bytes = HISTORY_PAGE_BYTES if max_bytes is None else max_bytes
+            for session in sessions:
+                trials = conn.execute("SELECT * FROM trials WHERE session_id = ? AND status <> 'recording' ORDER BY id",
+                                      (session["id"],)).fetchall()
+                item = {"hub_id": session["id"], "station": session["station_name"],
+                        **{c: session[c] for c in SESSION_COLUMNS},
+                        "trials": [{"hub_id": t["id"], "station": names.get(t["station_id"]),
+                                    "frames_on_hub": t["frame_count"], **{c: t[c] for c in TRIAL_COLUMNS}}
+                                   for t in trials]}
+                item_size = len(json.dumps(item, separators=(",", ":")))
+                if out and size + item_size > max_bytes:
+                    break
+                out.append(item)
+                size += item_size
+                last = session["id"]
+            more = len(out) < len(sessions) or len(sessions) == HISTORY_PAGE_SESSIONS
+        if after == 0:
+            self.store.audit.record(station.actor, "patient.view", patient_id=patient["id"],
+                                    object=f"patient:{patient['id']}", detail={"history_pulled_by": station.name})
+        return {"sessions": out, "next": last if more and last is not None else None}
+
 
 def _int(doc: dict, key: str) -> int:
     value = doc.get(key)
@@ -770,7 +820,9 @@ def _text(payload: dict, key: str, max_chars: int, *, required: bool = False, mu
         raise ValidationError({key: str(exc)}) from None
 
 
-def _session_values(payload: dict) -> dict:
+def session_values(payload: dict) -> dict:
+    """The :data:`SESSION_COLUMNS` of a session a station pushed (or pulled from the hub), checked
+    (ValidationError naming the field)."""
     missing = [c for c in SESSION_COLUMNS if c not in payload]
     if missing:
         raise ValidationError({missing[0]: "is required"})
@@ -797,7 +849,9 @@ def _json_text(payload: dict, key: str, max_bytes: int, *, required: bool) -> st
     return value
 
 
-def _trial_values(payload: dict) -> dict:
+def trial_values(payload: dict) -> dict:
+    """The :data:`TRIAL_COLUMNS` of a trial a station pushed (or pulled from the hub), checked
+    (ValidationError naming the field)."""
     missing = [c for c in TRIAL_COLUMNS if c not in payload]
     if missing:
         raise ValidationError({missing[0]: "is required"})

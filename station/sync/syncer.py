@@ -31,12 +31,15 @@ from dataclasses import dataclass, field
 
 from station.store.audit import Actor
 from station.store.db import Conflict, NotFound, ValidationError
+from station.sync import pulled
 from station.sync.client import HubClient, HubRefused, SyncError
 from station.sync.records import frame_parts, record_of
 
 HUB_ACTOR = Actor(None, "hub")
 MAX_PUSH_BYTES = 128 * 1024
 """The hub's bound of a push body (:data:`web.hub_api.PUSH_MAX_BYTES`)."""
+MAX_HISTORY_PAGES = 1000
+"""A patient's history pulled from the hub ends after this many pages (about 1 MB each)."""
 BATCH_CHANGES = 100
 BATCH_BYTES = 96 * 1024
 """Largest push body (the hub takes up to 128 kB: room for one large change past the mark)."""
@@ -271,7 +274,9 @@ class StationSync:
 
     def pull_patient(self, identifier: str, *, actor: Actor) -> dict:
         """The patient ``identifier`` held here, else fetched from the hub and stored here (so
-        they can be measured); NotFound if the hub does not know them either."""
+        they can be measured) with their history recorded elsewhere (:meth:`pull_history`; its
+        outcome under ``history``: ``{"sessions", "trials"}`` or ``{"error"}``); NotFound if the
+        hub does not know them either."""
         try:
             return self.store.patients.get_by_identifier(identifier)
         except NotFound:
@@ -292,7 +297,40 @@ class StationSync:
             if pulled.get("archived"):
                 patient = self.store.patients.update(patient["id"], {"archived": True}, actor=actor)
         self.store.outbox.link(patient["id"], patient["identifier"])
-        return patient
+        try:
+            history = self.pull_history(patient["id"], actor=actor)
+        except SyncError as exc:  # the patient is here; their history can be brought later
+            history = {"error": f"{exc}; their results recorded elsewhere can be brought later from the history page"}
+        return {**patient, "history": history}
+
+    def pull_history(self, patient_id: int, *, actor: Actor) -> dict:
+        """Bring (or refresh) the sessions and trials of patient ``patient_id`` recorded elsewhere
+        (at other stations, or on the hub) from the hub, page by page, each page stored in one
+        transaction (:mod:`station.sync.pulled`); returns ``{"sessions", "trials"}`` new here.
+        HubRefused (one line) if the hub's answer is not a page of history (what came before stays)."""
+        identifier = self.store.patients.get(patient_id)["identifier"]
+        after, pages, sessions, trials = 0, 0, 0, 0
+        while True:
+            answer = self.client.request("GET", "/api/hub/patients/history",
+                                         query={"identifier": identifier, "after": after})
+            following = answer.get("next")
+            if "sessions" not in answer or not (following is None or (type(following) is int and following > after)):
+                raise HubRefused(502, "the hub's answer to GET /api/hub/patients/history is not a page of history (is "
+                                      "[hub] url the hub's own address?); the pages before it were stored")
+            try:
+                page = pulled.check_page(answer["sessions"])
+            except ValidationError as exc:
+                raise HubRefused(502, f"the hub sent a visit or trial this station cannot store ({exc}); the pages "
+                                      "before it were stored") from None
+            new_sessions, new_trials = pulled.store_page(self.store, patient_id, page, actor=actor)
+            sessions, trials = sessions + new_sessions, trials + new_trials
+            pages += 1
+            if following is None:
+                return {"sessions": sessions, "trials": trials}
+            if pages >= MAX_HISTORY_PAGES:
+                raise HubRefused(502, f"the hub's history of this patient goes on beyond {MAX_HISTORY_PAGES} pages; "
+                                      "the pages before were stored")
+            after = following
 
 
 class SyncWorker:

@@ -1,0 +1,129 @@
+"""A patient's history recorded at other stations, brought to this one from the hub (read-only here).
+
+When a station pulls a patient (:meth:`station.sync.syncer.StationSync.pull_patient`), or refreshes
+one it holds, the hub sends, page by page (:meth:`station.sync.hub.Hub.history_for_station`), the
+patient's sessions and trials recorded elsewhere: each trial's results (``metrics``), validity and
+judgement, protocol and condition, times, and its station id and calibration id, so that this
+station's history, trends and MDC comparisons include them. **Raw frames stay on the hub**: the
+history needs none of them, and they are the bulk of a trial (100 Hz x 140 B = 14 kB/s: a
+500-trial patient of 30-s trials is 210 MB of frames, against about 1.5 MB of results); the hub
+keeps them for its own pages and exports. A pulled trial is stored with ``frame_count`` 0 (the
+frames it has here) and the hub's count in ``sync_pulled.frames_on_hub``.
+
+Pulled records are marked in ``sync_pulled`` (migration 10): their hub id, the station that
+recorded them (its name on the hub; None: recorded on the hub). They are read-only here: the outbox
+refuses any change of them (:meth:`station.store.outbox.Outbox.capture`), and they are never queued
+for the hub (they came from it). A page is stored in one transaction after all of it was checked
+(garbage from a hub stores nothing of that page); pulling again updates the judgement of the
+trials already held and adds what is new. They go with the patient on erasure
+(``ON DELETE CASCADE``), wherever the erasure was made.
+"""
+
+from __future__ import annotations
+
+from station.store import fields
+from station.store.audit import Actor
+from station.store.db import ValidationError
+from station.sync.hub import TRIAL_UPDATABLE, session_values, trial_values
+from station.sync.records import TRIAL_COLUMNS
+
+
+def _hub_id(item: dict) -> int:
+    value = item.get("hub_id")
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**62:
+        raise ValidationError({"hub_id": "must be the hub's id of the record"})
+    return value
+
+
+def _station(item: dict) -> str | None:
+    value = item.get("station")
+    if value is None:
+        return None
+    try:
+        return fields.text(value, max_chars=64, required=True)
+    except ValueError as exc:
+        raise ValidationError({"station": str(exc)}) from None
+
+
+def check_page(sessions: object) -> list[dict]:
+    """The sessions of one page of a hub's answer, each checked as the hub checks what a station
+    pushes (ValidationError naming the field)."""
+    if not isinstance(sessions, list):
+        raise ValidationError({"sessions": "must be a list"})
+    out = []
+    for session in sessions:
+        if not isinstance(session, dict) or not isinstance(session.get("trials"), list):
+            raise ValidationError({"sessions": "each must be an object with its trials"})
+        trials = []
+        for trial in session["trials"]:
+            if not isinstance(trial, dict):
+                raise ValidationError({"trials": "each must be an object"})
+            frames = trial.get("frames_on_hub")
+            if not isinstance(frames, int) or isinstance(frames, bool) or not 0 <= frames < 2**62:
+                raise ValidationError({"frames_on_hub": "must be a frame count"})
+            trials.append({"hub_id": _hub_id(trial), "station": _station(trial), "frames_on_hub": frames,
+                           "values": trial_values(trial)})
+        out.append({"hub_id": _hub_id(session), "station": _station(session), "values": session_values(session),
+                    "trials": trials})
+    return out
+
+
+def store_page(store, patient_id: int, sessions: list[dict], *, actor: Actor) -> tuple[int, int]:
+    """Store a checked page (:func:`check_page`) for local patient ``patient_id`` in one
+    transaction; returns how many sessions and trials were new. Audited ``session.create`` (by
+    ``actor``, with where it was recorded) for each new session."""
+    now = store.outbox.now_iso()
+    new_sessions = new_trials = 0
+    with store.outbox.muted(), store.db.write() as conn:
+        for session in sessions:
+            known = conn.execute("SELECT local_id FROM sync_pulled WHERE entity = 'session' AND hub_id = ?",
+                                 (session["hub_id"],)).fetchone()
+            if known is not None:
+                session_id = int(known["local_id"])
+            else:
+                v = session["values"]
+                cur = conn.execute("INSERT INTO sessions (patient_id, started_at, label, notes, created_by)"
+                                   " VALUES (?, ?, ?, ?, ?)",
+                                   (patient_id, v["started_at"], v["label"], v["notes"], v["created_by"]))
+                session_id = int(cur.lastrowid)
+                conn.execute("INSERT INTO sync_pulled (entity, local_id, patient_id, hub_id, station, pulled_at)"
+                             " VALUES ('session', ?, ?, ?, ?, ?)",
+                             (session_id, patient_id, session["hub_id"], session["station"], now))
+                store.audit.record(actor, "session.create", patient_id=patient_id, object=f"session:{session_id}",
+                                   detail={"pulled_from_hub": True, "recorded_at": session["station"] or "hub",
+                                           "trials": len(session["trials"])})
+                new_sessions += 1
+            for trial in session["trials"]:
+                v = trial["values"]
+                known = conn.execute("SELECT local_id FROM sync_pulled WHERE entity = 'trial' AND hub_id = ?",
+                                     (trial["hub_id"],)).fetchone()
+                if known is not None:  # the hub may have judged it since
+                    conn.execute(f"UPDATE trials SET {', '.join(f'{c} = ?' for c in TRIAL_UPDATABLE)} WHERE id = ?",
+                                 (*(v[c] for c in TRIAL_UPDATABLE), int(known["local_id"])))
+                    continue
+                row = {**v, "frame_count": 0, "first_seq": None, "last_seq": None}  # the frames stay on the hub
+                columns = ("session_id",) + TRIAL_COLUMNS
+                cur = conn.execute(f"INSERT INTO trials ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                                   (session_id, *(row[c] for c in TRIAL_COLUMNS)))
+                conn.execute("INSERT INTO sync_pulled (entity, local_id, patient_id, hub_id, station, frames_on_hub,"
+                             " pulled_at) VALUES ('trial', ?, ?, ?, ?, ?, ?)",
+                             (int(cur.lastrowid), patient_id, trial["hub_id"], trial["station"], trial["frames_on_hub"],
+                              now))
+                new_trials += 1
+    return new_sessions, new_trials
+
+
+def recorded_elsewhere(store, patient_id: int) -> dict:
+    """Where the patient's pulled records were recorded: ``{"sessions": {local id: station name or
+    "hub"}, "trials": {local id: {"station", "frames_on_hub"}}}`` (records made here are absent)."""
+    with store.db.read() as conn:
+        rows = conn.execute("SELECT entity, local_id, station, frames_on_hub FROM sync_pulled WHERE patient_id = ?",
+                            (patient_id,)).fetchall()
+    out: dict = {"sessions": {}, "trials": {}}
+    for r in rows:
+        where = r["station"] or "hub"
+        if r["entity"] == "session":
+            out["sessions"][str(r["local_id"])] = where
+        else:
+            out["trials"][str(r["local_id"])] = {"station": where, "frames_on_hub": r["frames_on_hub"]}
+    return out
