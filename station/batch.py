@@ -49,11 +49,13 @@ def default_jobs() -> int:
 
 
 def chunk_size(total: int, workers: int) -> int:
-    """Items in the next chunk when ``total`` items are left to send: an eighth of a worker's
-    share of them, at most :data:`MAX_CHUNK`, at least 1. The first chunk is the largest; as the
-    batch runs out the chunks shrink to one item, so that the workers finish together (with
-    fixed chunks of 12 files of 200, one worker ran alone for up to a chunk at the end)."""
-    return max(1, min(MAX_CHUNK, total // (8 * max(1, workers))))
+    """Items in the next chunk when ``total`` items are left to send: half a worker's share of them
+    (guided self-scheduling), at most :data:`MAX_CHUNK`, at least 1. The first chunk is the
+    largest; as the batch runs out the chunks shrink to one item, so that the workers finish
+    together (with fixed chunks of 12 files of 200, one worker ran alone for up to a chunk at the
+    end), in few chunks (24 for 200 files on 2 workers: each chunk costs the command's process
+    about 0.7 ms of CPU, which the workers need)."""
+    return max(1, min(MAX_CHUNK, total // (2 * max(1, workers))))
 
 
 def _run_chunk(func: Callable[[T], R], chunk: list[T]) -> list[R]:

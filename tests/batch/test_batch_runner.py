@@ -68,8 +68,8 @@ def test_items_in_flight_are_bounded_whatever_the_batch_size():
 def test_chunks_shrink_to_single_items_as_the_batch_runs_out():
     """The workers finish together: the first chunk is the largest, the last ones hold one item."""
     sizes = [len(chunk) for chunk in _chunks(iter(range(200)), 200, 2)]
-    assert sum(sizes) == 200 and sizes[0] == chunk_size(200, 2) == 12
-    assert sizes == sorted(sizes, reverse=True) and sizes[-16:] == [1] * 16
+    assert sum(sizes) == 200 and sizes[0] == chunk_size(200, 2) == 16 and len(sizes) == 24
+    assert sizes == sorted(sizes, reverse=True) and sizes[-7:] == [1] * 7
     assert [len(chunk) for chunk in _chunks(iter(range(3)), 3, 2)] == [1, 1, 1]
     assert max(len(chunk) for chunk in _chunks(iter(range(100_000)), 100_000, 2)) == 16
 
