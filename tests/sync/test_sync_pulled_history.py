@@ -190,6 +190,8 @@ def test_the_station_api_brings_and_marks_the_history(hub_store, station_factory
     answer = client.post("/api/patients/pull", json={"identifier": "P-H7"}, headers={"X-CSRF-Token": csrf})
     assert answer.status_code == 201 and answer.get_json()["history"] == {"sessions": 1, "trials": 2}
     patient_id = answer.get_json()["id"]
+    page = client.get(f"/patients/{patient_id}/history").get_data(as_text=True)
+    assert 'id="pull-history"' in page and 'id="history-sources"' in page
     marks = client.get(f"/api/patients/{patient_id}/recorded-elsewhere").get_json()
     assert list(marks["sessions"].values()) == ["gym"] and len(marks["trials"]) == 2
     assert client.get("/api/patients/999/recorded-elsewhere").status_code == 404

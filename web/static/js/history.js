@@ -10,6 +10,10 @@
   const { api, el, fmtSig, when, showError } = Station;
   const $ = (id) => document.getElementById(id);
   const patientId = Number($("history-page").dataset.patientId);
+  // visits brought from the clinic's hub: session id -> where they were recorded (GET .../recorded-elsewhere)
+  let elsewhere = {};
+  const at = (p) => (elsewhere[String(p.session_id)] ? ` · recorded at ${where(elsewhere[String(p.session_id)])}` : "");
+  const where = (name) => (name === "hub" ? "the clinic's hub" : `station ${name}`);
 
   function changeText(s) {
     const mdcLine = s.mdc
@@ -34,7 +38,7 @@
   function chartCard(s, durations) {
     const points = s.points.map((p) => ({
       date: new Date(p.started_at), value: p.value,
-      label: when(p.started_at), text: `${pointText(s, p)} (${p.trials.length} trial${p.trials.length === 1 ? "" : "s"})`,
+      label: when(p.started_at), text: `${pointText(s, p)} (${p.trials.length} trial${p.trials.length === 1 ? "" : "s"})${at(p)}`,
     }));
     const opts = { mdc: s.mdc ? s.mdc.value : null, unit: s.unit, label: `${s.label}, ${s.condition_label}`, zeroIsUnable: s.metric === "time_held_s" };
     if (s.metric === "weight_left_pct") opts.around = 50;
@@ -43,7 +47,8 @@
     const last = s.points[s.points.length - 1];
     return el("div", { class: "card history-chart", dataset: { protocol: s.protocol, condition: s.condition, metric: s.metric } },
       el("h3", {}, `${s.label} · ${s.condition_label}`),
-      el("p", { class: "latest" }, "Latest: ", el("strong", {}, pointText(s, last)), ` (${when(last.started_at)})`),
+      el("p", { class: "latest" }, "Latest: ", el("strong", {}, pointText(s, last)), ` (${when(last.started_at)})`,
+        at(last) ? el("span", { class: "recorded-at" }, at(last)) : ""),
       Charts.history(points, opts),
       changeText(s));
   }
@@ -55,7 +60,7 @@
     const s0 = list[0];
     const toPoints = (s) => s.points.map((p) => ({
       date: new Date(p.started_at), value: p.value, label: when(p.started_at),
-      text: `${pointText(s, p)} (${p.trials.length} trial${p.trials.length === 1 ? "" : "s"})` }));
+      text: `${pointText(s, p)} (${p.trials.length} trial${p.trials.length === 1 ? "" : "s"})${at(p)}` }));
     const opts = { unit: s0.unit, label: `${s0.label}, every condition`, zeroIsUnable: s0.metric === "time_held_s",
       lines: list.map((s, i) => ({ points: toPoints(s), color: COLOURS[i % COLOURS.length], label: s.condition_label })) };
     if (s0.metric === "weight_left_pct") opts.around = 50;
@@ -91,12 +96,43 @@
     return [...byMetric.values()].map((list) => (list.length > 1 ? combinedCard(list, durations) : chartCard(list[0], durations)));
   }
 
+  /* Which visits of the history were recorded where: here, or (brought from the hub) at another station. */
+  function renderSources(doc) {
+    const box = $("history-sources");
+    const pulled = doc.sessions.filter((s) => elsewhere[String(s.id)]);
+    box.hidden = !pulled.length;
+    if (!pulled.length) return;
+    const names = [...new Set(pulled.map((s) => where(elsewhere[String(s.id)])))];
+    box.replaceChildren(
+      el("p", {}, el("strong", { class: "recorded-at" }, `${pulled.length} of ${doc.sessions.length} visit${doc.sessions.length === 1 ? "" : "s"} recorded at ${names.join(", ")}`),
+        " — brought from the clinic's hub: their results only (read-only here; the raw recordings stay on the hub)."),
+      el("ul", { class: "small", id: "history-visits" }, doc.sessions.map((s) => el("li", {},
+        `${when(s.started_at)}${s.label ? ` · ${s.label}` : ""} · `,
+        elsewhere[String(s.id)] ? el("span", { class: "recorded-at" }, `recorded at ${where(elsewhere[String(s.id)])}`) : "recorded here"))));
+  }
+
+  async function pullFromHub(button) {
+    button.disabled = true;
+    try {
+      const got = await api("POST", `/api/patients/${patientId}/history/pull`, {});
+      button.textContent = got.sessions || got.trials ? `Brought ${got.sessions} visit(s), ${got.trials} trial(s)` : "Nothing new on the hub";
+      if (got.sessions || got.trials) await load();
+    } catch (err) {
+      showError($("page-error"), err);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
   async function load() {
     try {
-      const [doc, protocols] = await Promise.all([
+      const [doc, protocols, marks] = await Promise.all([
         api("GET", `/api/patients/${patientId}/history`),
         api("GET", "/api/protocols").catch(() => ({ protocols: [] })),
+        api("GET", `/api/patients/${patientId}/recorded-elsewhere`).catch(() => ({ sessions: {} })),
       ]);
+      elsewhere = marks.sessions || {};
+      renderSources(doc);
       const durations = Object.fromEntries(protocols.protocols.filter((p) => p.outcome === "time_held").map((p) => [p.name, p.duration_s]));
       $("history-title").textContent = `History · ${doc.patient.identifier}`;
       $("back-link").textContent = `← ${doc.patient.identifier}`;
@@ -133,5 +169,7 @@
     }
   }
 
+  const pull = $("pull-history");
+  if (pull) pull.addEventListener("click", () => pullFromHub(pull));
   load();
 })();
