@@ -1,6 +1,8 @@
 """``balance-station sync --once``: push this station's queued changes to the hub now, and print them.
 
-    balance-station sync --once [--hub URL --hub-token TOKEN] [--ca-file FILE] [--data-dir DIR]
+    balance-station sync --once [--hub URL --hub-token-file PATH] [--ca-file FILE] [--data-dir DIR]
+    balance-station sync --show-blocked          # the change the hub refuses, and why
+    balance-station sync --skip CHANGE_ID [--yes]  # take it out of the queue (kept, audited)
 
 The hub comes from the configuration's ``[hub]`` section (``url``, ``token``, ``ca_file``) unless
 given here. One sync applies the hub's erasures here, then pushes everything queued (patients,
@@ -20,15 +22,29 @@ from pathlib import Path
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("sync", help="push the changes queued for the clinic's hub now")
-    parser.add_argument("--once", action="store_true", required=True,
-                        help="sync once and exit (the running station syncs in the background by itself)")
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--once", action="store_true",
+                      help="sync once and exit (the running station syncs in the background by itself)")
+    what.add_argument("--show-blocked", action="store_true",
+                      help="show the queued change the hub refuses (which blocks the queue) and the hub's reason")
+    what.add_argument("--skip", metavar="CHANGE_ID",
+                      help="take the blocked change out of the queue (kept for inspection, audited; asks first)")
+    parser.add_argument("--yes", action="store_true", help="with --skip: do not ask for confirmation")
     add_hub_arguments(parser)
     parser.add_argument("--ca-file", type=Path, metavar="FILE",
                         help="CA certificate that signed the hub's certificate (default: [hub] ca_file, else the "
                              "system's CAs)")
     parser.add_argument("--data-dir", type=Path, metavar="DIR",
                         help="the station's data directory (default: from the configuration, ./data)")
-    parser.set_defaults(func=sync_once)
+    parser.set_defaults(func=_dispatch)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.once:
+        return sync_once(args)
+    from station.commands._sync_admin import show_blocked, skip
+
+    return show_blocked(args) if args.show_blocked else skip(args)
 
 
 def add_hub_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,20 +81,26 @@ def hub_settings(args: argparse.Namespace, config):
 def station_sync(store, hub):
     """The :class:`~station.sync.syncer.StationSync` of ``store`` with the hub settings ``hub``;
     None when no hub is configured; UserError (one line) when the settings are wrong."""
-    from station.cli import UserError
-    from station.sync.client import HubClient
     from station.sync.syncer import StationSync
 
     if not hub.url and not hub.token:
         return None
+    return StationSync(store, hub_client(hub))
+
+
+def hub_client(hub):
+    """The :class:`~station.sync.client.HubClient` of the hub settings ``hub``; UserError (one
+    line) when the url or the token is missing or wrong."""
+    from station.cli import UserError
+    from station.sync.client import HubClient
+
     if not hub.url or not hub.token:
         raise UserError("a hub needs both its url and this station's token: set [hub] url and token "
-                        "(or --hub and --hub-token)")
+                        "(or --hub and --hub-token-file)")
     try:
-        client = HubClient(hub.url, hub.token, ca_file=None if hub.ca_file is None else str(hub.ca_file))
+        return HubClient(hub.url, hub.token, ca_file=None if hub.ca_file is None else str(hub.ca_file))
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    return StationSync(store, client)
 
 
 def sync_once(args: argparse.Namespace) -> int:

@@ -1,0 +1,143 @@
+"""``balance-station sync --show-blocked`` and ``sync --skip CHANGE_ID``: a change the hub refuses
+every time blocks the station's queue; the administrator sees which and why, and may skip it
+(:mod:`station.store.outbox_admin`: kept for inspection, audited, later changes in order).
+
+What is shown names the change, its kind, its time, the patient's identifier (what the clinician
+needs to find the patient) and the names of the fields it carries, never their values.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+HUB_NOT_ASKED = "the hub could not be asked ({reason}); the oldest queued change is taken as the blocked one"
+
+
+def _open(args: argparse.Namespace):
+    from station.cli import UserError
+    from station.commands._common import load_config
+    from station.store.db import StoreError
+    from station.store.store import Store
+
+    config = load_config(args)
+    try:
+        return config, Store.open(Path(config.data_dir), config=config)
+    except StoreError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _hub_last_seq(args, config) -> tuple[int | None, str | None]:
+    """(the last change of this station the hub applied, None) or (None, why it is not known)."""
+    from station.commands.sync import hub_client, hub_settings
+    from station.sync.client import SyncError
+
+    hub = hub_settings(args, config)
+    if not hub.url:
+        return None, "no hub configured"
+    try:
+        answer = hub_client(hub).request("GET", "/api/hub/tombstones", query={"after": 2**62})
+    except SyncError as exc:
+        return None, str(exc)
+    last = answer.get("last_seq") if isinstance(answer, dict) else None
+    if type(last) is not int or last < 0:
+        return None, "its answer names no last change"
+    return last, None
+
+
+def _describe(change) -> str:
+    who = (f"patient {change.identifier}" if change.identifier else
+           "an erased patient" if change.op == "erase" or change.patient_id is not None else "no patient")
+    what = f"{change.entity} {change.op} (the station's {change.entity} #{change.local_id}), {who}"
+    if change.fields:
+        what += f", fields {', '.join(change.fields)}"
+    return f"change {change.change_id}: {what}; queued {change.at}"
+
+
+def show_blocked(args: argparse.Namespace) -> int:
+    from station.store import outbox_admin
+
+    config, store = _open(args)
+    try:
+        hub_last, why = _hub_last_seq(args, config)
+        queued = store.outbox.length()
+        refusal = outbox_admin.last_refusal(store)
+        change = outbox_admin.blocked_change(store, hub_last)
+        state = store.outbox.state()
+        print(f"station {store.outbox.station_id}: {queued} change{'s' if queued != 1 else ''} queued"
+              + (f"; the hub has applied this station's changes up to #{hub_last}" if hub_last is not None else ""))
+        if why:
+            print(HUB_NOT_ASKED.format(reason=why))
+        if change is None:
+            print("nothing is blocked: every queued change is on the hub" if queued else "nothing is blocked: the "
+                  "queue is empty")
+        elif refusal is None:
+            error = state.get("last_error")
+            print("nothing is blocked: the last sync " + (f"failed for another reason ({error})" if error else
+                                                          "had no refused change") + f"; next to push: {_describe(change)}")
+        else:
+            print(f"blocked: {_describe(change)}")
+            if change.later_of_patient:
+                print(f"  {change.later_of_patient} later change{'s' if change.later_of_patient != 1 else ''} of the "
+                      "same patient wait behind it (they may need it)")
+            print(f"  the hub refused it: {refusal}")
+            print(f"  fix it here or on the hub and run `balance-station sync --once`, or skip it: "
+                  f"balance-station sync --skip {change.change_id}")
+        skipped = outbox_admin.skipped_changes(store, limit=5)
+        if skipped:
+            print("skipped before (kept in the station's database):")
+            for item in skipped:
+                print(f"  {item.change_id}: {item.entity} {item.op} #{item.local_id}, skipped {item.skipped_at} by "
+                      f"{item.skipped_by}: {item.reason}")
+    finally:
+        store.close()
+    return 0
+
+
+def skip(args: argparse.Namespace) -> int:
+    from station.cli import UserError
+    from station.store import outbox_admin
+    from station.store.audit import Actor
+    from station.store.db import StoreError
+
+    config, store = _open(args)
+    try:
+        try:
+            seq = outbox_admin.parse_change_id(store, args.skip)
+        except StoreError as exc:
+            raise UserError(str(exc)) from None
+        refusal = outbox_admin.last_refusal(store)
+        if refusal is None:
+            error = store.outbox.state().get("last_error")
+            raise UserError("the hub has refused no change at the last sync" + (f" (it failed: {error})" if error else "")
+                            + "; nothing to skip: run `balance-station sync --once` to see the hub's answer")
+        hub_last, why = _hub_last_seq(args, config)
+        if why:
+            print(HUB_NOT_ASKED.format(reason=why), file=sys.stderr)
+        change = outbox_admin.blocked_change(store, hub_last)
+        if change is None or change.seq != seq:
+            shown = "nothing is blocked" if change is None else f"the blocked change is {change.change_id}"
+            raise UserError(f"change #{seq} is not the blocked one ({shown}); only that one can be skipped, so that "
+                            "the later changes keep their order")
+        print(f"skip {_describe(change)}")
+        print(f"  the hub refused it: {refusal}")
+        if change.later_of_patient:
+            print(f"  {change.later_of_patient} later changes of the same patient stay queued")
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise UserError("skipping takes the change out of the queue for good; add --yes to confirm without a "
+                                "terminal")
+            if input("The hub will never get this change. Type 'yes' to skip it: ").strip().lower() != "yes":
+                print("nothing changed")
+                return 1
+        try:
+            skipped = outbox_admin.skip_change(store, seq, actor=Actor.command_line(), reason=refusal,
+                                               hub_last_seq=hub_last)
+        except StoreError as exc:
+            raise UserError(str(exc)) from None
+        print(f"skipped {skipped.change_id}: kept in the station's database (sync --show-blocked lists it); the later "
+              f"changes go at the next sync ({store.outbox.length()} queued)")
+    finally:
+        store.close()
+    return 0
