@@ -36,6 +36,11 @@ speed 0.084 m/s) cover every lab test (straight walks, TUG, L-test, surfaces, ha
 activities); the same pipeline's figures on the daily-activities test alone (``Test11``) are the
 like-for-like bar for ``Test11``, and its contact figures use a 0.5 s tolerance where the station's
 use 0.2 s.
+
+Two diagnostics of the reference: ``cadence_reference_definition`` (cadence as the INDIP defines a
+bout's, :func:`reference_cadence_steps_min`, from detected and from reference contacts) and
+``unmatched_in_reference_gaps`` (:func:`unmatched_in_reference_gaps`: unmatched detections where the
+reference lists no contact for more than 1.5 median steps).
 """
 
 from __future__ import annotations
