@@ -633,3 +633,162 @@ def test_absurd_heights_and_game_settings_are_refused_in_one_line(station, clini
         tried += 1
         assert (status, doc["sessions"] if status == 200 else None) in ((200, []), (404, None)), (path, status)
     tally("absurd run settings", tried)
+
+
+# -- programmes merged on the hub, histories pulled from it (issue 19, second pass) -------------
+
+
+def _programme_doc(**over) -> dict:
+    session = {"number": 1, "week": 1, "planned_date": "2026-12-03", "prescribed_date": "2026-12-03",
+               "minutes_planned": 45, "status": "planned", "missed_reason": None, "dose_source": None, "dose": None,
+               "trial_id": None, "recorded_at": None, "recorded_by": None}
+    doc = {"patient_id": 1, "template_name": "balance-training", "template": {"programme": {"name": "x"}},
+           "start_date": "2026-12-03", "status": "active", "paused_from": None, "ended_on": None, "end_reason": None,
+           "created_at": "2026-12-03T10:00:00Z", "created_by": "ana", "sessions": [session], "visits": [],
+           "pauses": []}
+    doc.update(over)
+    return doc
+
+
+def test_hostile_programmes_are_4xx_and_put_nothing_on_the_hub(hub):
+    ward = HubCaller(hub, hub.tokens["ward"])
+    store = hub.extensions["station_store"]
+    assert _push(ward, WARD_ID, _patient_change(1, 1, "P-PROG"))[0] == 200
+    session = _programme_doc()["sessions"][0]
+    bad_docs = [
+        _programme_doc(sessions="all"), _programme_doc(sessions=[session] * 2), _programme_doc(status="deleted"),
+        _programme_doc(sessions=[{**session, "status": "done", "dose": {"minutes": "x" * 5000}}]),
+        _programme_doc(sessions=[{**session, "trial_id": -1}]), _programme_doc(sessions=[{**session, "number": 0}]),
+        _programme_doc(sessions=[{**session, "planned_date": "' OR 1=1 --"}]),
+        _programme_doc(sessions=[{**session, "minutes_planned": float("inf")}]),
+        _programme_doc(sessions=[{**session, "missed_reason": "\u0000"}]),
+        _programme_doc(sessions=[session] * 2001), _programme_doc(template={"x": "y" * (300 * 1024)}),
+        _programme_doc(template="drop table"), _programme_doc(patient_id=99),
+        _programme_doc(visits=[{"assessment_id": "a.b", "label": "x", "week": 0, "protocols": [], "planned_date":
+                                "2026-12-03", "prescribed_date": "2026-12-03", "status": "planned",
+                                "missed_reason": None, "runs": []}]),
+        _programme_doc(pauses=[{"paused_from": "2026-12-04", "reason": XSS * 50, "paused_by": "x"}]),
+    ]
+    tried = 0
+    for seq_doc in bad_docs:
+        change = {"seq": 2, "entity": "programme", "op": "upsert", "local_id": 1, "at": "2026-12-03T10:00:00Z",
+                  "payload": {"doc": seq_doc, "field_times": {}}}
+        status, doc = _push(ward, WARD_ID, change)
+        tried += 1
+        assert 400 <= status < 500 and doc["error"], (json.dumps(seq_doc)[:200], status, doc)
+    for times in ("all", {"status": "tomorrow"}, {"x" * 200: "2026-12-03T10:00:00Z"}, {"status": 5}):
+        change = {"seq": 2, "entity": "programme", "op": "upsert", "local_id": 1, "at": "2026-12-03T10:00:00Z",
+                  "payload": {"doc": _programme_doc(), "field_times": times}}
+        status, doc = _push(ward, WARD_ID, change)
+        tried += 1
+        assert 400 <= status < 500 and doc["error"], (times, status, doc)
+    with store.db.read() as conn:
+        assert conn.execute("SELECT count(*) FROM programme_assignments").fetchone()[0] == 0
+    # a good one, then a change of its layout (a station cannot add sessions to a programme after it)
+    good = {"seq": 2, "entity": "programme", "op": "upsert", "local_id": 1, "at": "2026-12-03T10:00:00Z",
+            "payload": {"doc": _programme_doc(), "field_times": {}}}
+    assert _push(ward, WARD_ID, good)[0] == 200
+    grown = {**good, "seq": 3, "payload": {"doc": _programme_doc(sessions=[session, {**session, "number": 2}])}}
+    status, doc = _push(ward, WARD_ID, grown)
+    assert status == 422 and "layout" in doc["error"]
+    # another station's push cannot reach the ward's programme (its ids are its own)
+    gym = HubCaller(hub, hub.tokens["gym"])
+    status, doc = _push(gym, GYM_ID, {**good, "seq": 1})
+    assert status == 409 and "does not know" in doc["error"]
+    with store.db.read() as conn:
+        assert conn.execute("SELECT count(*) FROM programme_assignments").fetchone()[0] == 1
+    tally("hostile programme pushes", tried + 2)
+
+
+def test_the_history_route_takes_a_station_token_and_bounded_literal_arguments(hub):
+    store = hub.extensions["station_store"]
+    store.patients.create({"identifier": "P-HIST", "birth_year": 1950, "sex": "F"}, actor=Actor.command_line())
+    clinician = HubCaller(hub).sign_in("ana", CLINICIAN_PW)
+    tried = 0
+    for caller in (HubCaller(hub), HubCaller(hub, "bst_" + "B" * 43), clinician):
+        status, _, _ = caller.call("GET", "/api/hub/patients/history?identifier=P-HIST")
+        tried += 1
+        assert status == 401
+    ward = HubCaller(hub, hub.tokens["ward"])
+    for query, expected in (("identifier=P-HIST&after=-1", 400), ("identifier=P-HIST&after=x", 400),
+                            ("identifier=P-HIST&after=99999999999999999999999", 400), ("identifier=" + "x" * 65, 400),
+                            ("", 400), ("identifier=%27%20OR%20%271%27%3D%271", 404), ("identifier=P%00HIST", 400),
+                            ("identifier=p-hist", 200)):
+        status, doc, _ = ward.call("GET", f"/api/hub/patients/history?{query}")
+        tried += 1
+        assert (status == expected or expected == 400 and status == 422) and (status == 200 or doc["error"]), (
+            query, status, doc)
+    for path in ("/api/hub/assignments/1/sources", "/api/hub/assignments/1/versions"):
+        assert HubCaller(hub).call("GET", path)[0] == 401
+        assert ward.call("GET", path)[0] == 401  # a station token is not a login
+        tried += 2
+    assert clinician.call("GET", "/api/hub/assignments/1/versions")[0] == 403
+    tally("history and programme-source requests without the right credential or with bad arguments", tried + 1)
+
+
+_GOOD_TRIAL = {"hub_id": 2, "station": "gym", "frames_on_hub": 10, "protocol": "romberg", "condition": "eyes_open",
+               "status": "complete", "status_reason": None, "started_at": "2026-12-01T10:00:00Z",
+               "ended_at": "2026-12-01T10:00:30Z", "last_commit_at": None, "rate_hz": 100.0, "calibration": "{}",
+               "frame_dtype": json.dumps(FRAME_DTYPE.descr), "frame_count": 10, "frames_lost": 0, "first_seq": 0,
+               "last_seq": 9, "metrics": "{}", "valid": 1, "validity_reason": None, "station_version": "t",
+               "recorded_by": "ana", "notes": "", "judged_by": None, "judged_at": None, "station_valid": 1,
+               "station_validity_reason": None, "station_id": "gym-station-id", "calibration_id": "0123456789abcdef"}
+
+
+def _history(*trials, **session) -> bytes:
+    visit = {"hub_id": 1, "station": "gym", "started_at": "2026-12-01T10:00:00Z", "label": "", "notes": "",
+             "created_by": "ana", "trials": list(trials), **session}
+    return json.dumps({"sessions": [visit], "next": None}).encode()
+
+
+@pytest.mark.parametrize("history", [
+    b"<html>proxy login</html>", b'{"sessions": "all"}', b'{"sessions": [], "next": -5}', b'{"sessions": [1]}',
+    _history({**_GOOD_TRIAL, "status": "recording"}), _history({**_GOOD_TRIAL, "metrics": "{" * 10}),
+    _history({**_GOOD_TRIAL, "metrics": json.dumps({"x": "y" * (300 * 1024)})}),
+    _history({**_GOOD_TRIAL, "frame_dtype": "[]"}), _history({**_GOOD_TRIAL, "hub_id": -2}),
+    _history({**_GOOD_TRIAL, "frames_on_hub": "all"}), _history({**_GOOD_TRIAL, "station": ["x"]}),
+    _history(_GOOD_TRIAL, started_at="yesterday"), _history(_GOOD_TRIAL, label="x" * 5000),
+    _history(_GOOD_TRIAL, hub_id=True),
+])
+def test_a_history_from_a_garbage_hub_is_one_clear_error_and_stores_nothing(station_store, history):
+    from web import create_app
+
+    station_store.users.create_first_admin("root", ADMIN_PW, actor=Actor.command_line())
+    patient = {"patient": {"identifier": "P-1", "birth_year": 1950, "sex": "F", "height_cm": None,
+                           "weight_kg": None, "conditions": [], "notes": "", "archived": False}}
+
+    def answer(handler):
+        if handler.path.startswith("/api/hub/patients/history"):
+            return 200, history, {"Content-Type": "application/json"}
+        return 200, json.dumps(patient).encode(), {"Content-Type": "application/json"}
+
+    with FakeHub() as hub_server:
+        hub_server.answer = answer
+        sync = StationSync(station_store, HubClient(hub_server.url, TOKEN, timeout_s=5))
+        app = create_app({"STORE": station_store, "SYNC": sync, "SECRET_KEY": "s", "PASSWORD_COST": CHEAP})
+        user = HubCaller(app).sign_in("root", ADMIN_PW)
+        status, doc, _ = user.call("POST", "/api/patients/pull", body={"identifier": "P-1"})
+        assert status == 201 and "\n" not in doc["history"]["error"] and len(doc["history"]["error"]) < 600
+        status, again, _ = user.call("POST", f"/api/patients/{doc['id']}/history/pull", body={})
+    assert status == 502 and again["error"] and TOKEN not in again["error"], (status, again)
+    with station_store.db.read() as conn:
+        assert conn.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM trials").fetchone()[0] == 0
+    assert station_store.patients.get(doc["id"])["identifier"] == "P-1"  # the patient stays, their history waits
+    tally("garbage histories from a hub", 1)
+
+
+def test_a_hub_paging_for_ever_is_stopped(station_store, monkeypatch):
+    from station.sync import syncer
+
+    station_store.patients.create({"identifier": "P-1", "birth_year": 1950, "sex": "F"}, actor=Actor.command_line())
+    pages = itertools.count(1)
+    with FakeHub() as hub_server:
+        hub_server.answer = lambda h: (200, json.dumps({"sessions": [], "next": next(pages)}).encode(),
+                                       {"Content-Type": "application/json"})
+        sync = StationSync(station_store, HubClient(hub_server.url, TOKEN, timeout_s=5))
+        monkeypatch.setattr(syncer, "MAX_HISTORY_PAGES", 20)
+        with pytest.raises(SyncError, match="beyond 20 pages"):
+            sync.pull_history(1, actor=Actor.command_line())
+    assert len(hub_server.requests) == 20
+    tally("hubs paging for ever", 1)
