@@ -314,9 +314,11 @@ class RP2040FrontEnd:
         self._apply_not_ready_mask(status)
 
     def _apply_not_ready_mask(self, status: rmap.Status) -> None:
-        for i in range(4):
-            if status.not_ready_mask >> i & 1:
-                self._chip_not_ready(i)
+        mask = status.not_ready_mask
+        if mask:
+            for i in range(4):
+                if mask >> i & 1:
+                    self._chip_not_ready(i)
 
     def _chip_not_ready(self, i: int) -> None:
         self.corner_state[i] = DOWN
@@ -431,7 +433,10 @@ class RP2040FrontEnd:
             available = slots
         n = min(available, MAX_SETS_PER_READ)
         set_fit, sync = self.set_fit, self.sync
-        if until_ns is not None and set_fit.n:
+        # Only the sets due by until_ns and the next one. Their predicted times rise with the
+        # sequence number (both fits' slopes are positive), so when the last but one is due,
+        # all before it are: one prediction decides the usual case.
+        if until_ns is not None and set_fit.n and n > 1 and sync.host_ns(set_fit.predict(expected + n - 2)) > until_ns:
             due = 0
             while due < n and sync.host_ns(set_fit.predict(expected + due)) <= until_ns:
                 due += 1
