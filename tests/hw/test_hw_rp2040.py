@@ -89,6 +89,22 @@ def test_sample_times_do_not_depend_on_when_the_pi_reads():
     assert front_end.sets_lost == 0
 
 
+def test_a_read_up_to_a_deadline_takes_the_sets_due_and_one_more_and_the_rest_next_time():
+    clock, sim, front_end = _rig(320)
+    _read_for(clock, front_end, 3.0)  # the fits settle
+    clock.advance_ns(40_000_000)  # the Pi comes back 40 ms late: about 13 sets wait in the ring
+    now = clock.monotonic_ns()
+    times = []
+    for ms_before in (30, 20, 10):  # the deadlines of the frames behind
+        until = now - ms_before * 1_000_000
+        got = [t for t, _ in front_end.read_sets(until)]
+        assert 3 <= len(got) <= 5 and sum(t <= until for t in got) == len(got) - 1  # its own ~3.2 sets and the next
+        times += got
+    times += [t for t, _ in front_end.read_sets(now)]
+    assert np.all(np.diff(times) > 0) and front_end.sets_lost == 0 and front_end.crc_errors == 0
+    assert 12 <= len(times) <= 15  # every set once, none left behind
+
+
 def test_nothing_at_the_address_names_the_address_and_the_firmware():
     clock, sim, front_end = _rig(80, begin=False)
     sim.bus.vanish(sim.front_end)

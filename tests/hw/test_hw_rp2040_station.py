@@ -113,3 +113,27 @@ def test_doctor_counts_the_front_ends_errors_and_says_what_to_check():
     assert any("3 values lost step" in a and "SCK and DOUT" in a for a in report.advice)
     assert any("failed their CRC (read again, nothing lost)" in a for a in report.advice)
     assert report.to_dict()["front_end"] == fe
+
+
+def test_a_corner_at_full_scale_is_saturated_and_flagged_then_ok_again_once_back_in_range():
+    """Values at the ADC's rails take the driver's general path (the short one is for four counts
+    in range while every corner is ok): the corner is 'saturated', its frames SATURATED and
+    INVALID, the other corners still ok; back in range, everything is ok and counted as before."""
+    from station.acquire.frame import FrameFlag
+    from station.sim.static_load import ConstantLoad
+
+    station = SimulatedStation(StationConfig(plate=PlateConfig(front_end="rp2040", adc_rate_sps=320)),
+                               ConstantLoad(fz_n=700.0), seed=0, calibration="nominal")
+    station.run_seconds(0.5)
+    plate = station.loop.plate
+    station.simulation.set_load_source(ConstantLoad(fz_n=8000.0, ap_cm=20.0, ml_cm=-20.0))  # all on FL
+    over = station.run_seconds(0.3)[3:]
+    assert over["fl_counts"].max() == RP2040FrontEnd.FULL_SCALE_COUNTS
+    assert np.all(over["flags"] & int(FrameFlag.SATURATED)) and np.all(over["flags"] & int(FrameFlag.INVALID))
+    assert np.isnan(over["ap_cm"]).all() and plate.corner_state == ["saturated", "ok", "ok", "ok"]
+    assert station.health()["sensors"]["fl"]["status"] == "saturated"
+    station.simulation.set_load_source(ConstantLoad(fz_n=700.0))
+    back = station.run_seconds(0.5)[3:]
+    assert not np.any(back["flags"] & int(FrameFlag.SATURATED | FrameFlag.INVALID))
+    assert plate.corner_state == ["ok"] * 4 and plate.sets_lost == 0
+    assert len(set(plate.new_counts)) == 1 and plate.new_counts[0] == plate.sets  # every value of every set
