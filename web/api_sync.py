@@ -11,6 +11,9 @@ recorded at other stations (results only, read-only here; :mod:`station.sync.pul
 ``POST /api/patients/<id>/history/pull``: bring (or refresh) a held patient's history recorded
 elsewhere: ``{"sessions", "trials"}`` new here; the same errors.
 
+``GET /api/patients/<id>/hub-programmes``: ``{"programmes": [...]}``, the patient's programmes as
+the hub has them now (assigned at another station or on the hub), to show read-only; audited.
+
 ``GET /api/patients/<id>/recorded-elsewhere``: ``{"sessions": {id: station}, "trials": {id:
 {"station", "frames_on_hub"}}}``, the patient's pulled records and where they were recorded (the
 history page marks them; records made here are absent).
@@ -61,6 +64,22 @@ def pull_history(patient_id: int):
     except HubUnreachable as exc:
         return api_error(503, f"{exc}; try again when the station is online")
     except HubRefused as exc:
+        return api_error(502, str(exc))
+
+
+@bp.get("/patients/<int:patient_id>/hub-programmes")
+def hub_programmes(patient_id: int):
+    sync = current_app.config.get("SYNC")
+    if sync is None:
+        return api_error(409, "this station syncs with no hub; an administrator sets [hub] url and token in its "
+                              "configuration")
+    try:
+        return {"programmes": sync.hub_programmes(patient_id, actor=actor())}
+    except HubUnreachable as exc:
+        return api_error(503, f"{exc}; the programme shows when the station is online")
+    except HubRefused as exc:
+        if exc.status == 404:
+            return {"programmes": []}  # not on the hub (yet): this station's own patient
         return api_error(502, str(exc))
 
 

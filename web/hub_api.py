@@ -25,6 +25,10 @@ frame part 56 kB) before they are read.
     from other stations, or edited on the hub), so that every station converges on the hub's record.
 ``GET /api/hub/patients?identifier=X``
     ``{"patient": {...}}``: a patient to measure at the station (pulled on demand); audited.
+``GET /api/hub/patients/programmes?identifier=X``
+    ``{"programmes": [...]}``: the patient's programmes as the hub has them now, in short (status,
+    adherence, each session's date, status, minutes and where it was recorded), for a station to
+    show read-only (:meth:`station.sync.hub.Hub.programmes_for_station`); audited.
 ``GET /api/hub/patients/history?identifier=X&after=N``
     ``{"sessions": [...], "next"}``: one page (about 1 MB) of the patient's sessions and trials
     recorded elsewhere (results, validity, station and calibration ids; no raw frames), after hub
@@ -157,6 +161,15 @@ def pull_history():
         return api_error(400, "give ?identifier= (the patient's pseudonymous code)")
     after = query_int("after", 0, low=0, high=2**62)
     return hub().history_for_station(g.station, identifier, after)
+
+
+@bp.get("/api/hub/patients/programmes")
+@station_only
+def pull_programmes():
+    identifier = request.args.get("identifier", "")
+    if not identifier.strip() or len(identifier) > 64:
+        return api_error(400, "give ?identifier= (the patient's pseudonymous code)")
+    return hub().programmes_for_station(g.station, identifier)
 
 
 @bp.get("/api/hub/assignments/<int:assignment_id>/sources")

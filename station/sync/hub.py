@@ -41,6 +41,7 @@ from datetime import date
 from typing import Callable
 
 from station.acquire.frame import FRAME_DTYPE
+from station.programmes.adherence import adherence
 from station.store import fields
 from station.store.audit import Actor
 from station.store.db import Conflict, NotFound, ValidationError
@@ -782,6 +783,39 @@ class Hub:
             self.store.audit.record(station.actor, "patient.view", patient_id=patient["id"],
                                     object=f"patient:{patient['id']}", detail={"history_pulled_by": station.name})
         return {"sessions": out, "next": last if more and last is not None else None}
+
+    def programmes_for_station(self, station: StationRef, identifier: str) -> dict:
+        """A hub patient's programmes for a station to show read-only (it holds none of them):
+        ``{"programmes": [{"hub_id", "assigned_at" (station name, None: on the hub), "title",
+        "status", "start_date", "ended_on", "today", "overall" (adherence, as the programme page),
+        "sessions": [{"number", "week", "planned_date", "status", "minutes_planned", "minutes",
+        "recorded_at"}]}]}``, newest first, as the hub has them now; audited as ``programme.view``
+        by the station. Reasons and notes are left out (the programme page on the hub has them)."""
+        with self._db.read() as conn:
+            patient = conn.execute("SELECT id FROM patients WHERE lower(identifier) = lower(?)",
+                                   (identifier.strip(),)).fetchone()
+        if patient is None:
+            raise NotFound(f"the hub has no patient {identifier!r}")
+        today = self.store.programmes.today()
+        out = []
+        for listed in self.store.programmes.list_for_patient(patient["id"]):
+            doc = self.store.programmes.get(listed["id"])
+            sources = self.programme_sources(listed["id"])
+            programme = doc["template"].get("programme") or {}
+            out.append({
+                "hub_id": doc["id"], "assigned_at": sources["assigned_at"],
+                "title": str(programme.get("title") or doc["template_name"]), "status": doc["status"],
+                "start_date": doc["start_date"], "ended_on": doc["ended_on"], "today": today,
+                "overall": adherence(doc["sessions"], today)["overall"],
+                "sessions": [{"number": x["number"], "week": x["week"], "planned_date": x["planned_date"],
+                              "status": x["status"], "minutes_planned": x["minutes_planned"],
+                              "minutes": (x["dose"] or {}).get("minutes"),
+                              "recorded_at": sources["fields"].get(f"session.{x['number']}.state")}
+                             for x in doc["sessions"]],
+            })
+            self.store.audit.record(station.actor, "programme.view", patient_id=patient["id"],
+                                    object=f"programme:{doc['id']}", detail={"viewed_from": station.name})
+        return {"programmes": out}
 
 
 def _int(doc: dict, key: str) -> int:

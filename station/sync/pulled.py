@@ -17,13 +17,21 @@ for the hub (they came from it). A page is stored in one transaction after all o
 (garbage from a hub stores nothing of that page); pulling again updates the judgement of the
 trials already held and adds what is new. They go with the patient on erasure
 (``ON DELETE CASCADE``), wherever the erasure was made.
+
+The patient's programmes are not copied: a station shows them read-only as the hub has them now
+(:func:`check_programmes`; the history page, when the hub can be reached), each session marked with
+the station that recorded it. A game played here counts for the programme on the hub
+(:meth:`station.sync.hub.Hub._training`).
 """
 
 from __future__ import annotations
 
+from datetime import date
+
 from station.store import fields
 from station.store.audit import Actor
 from station.store.db import ValidationError
+from station.store.programme_fields import PROGRAMME_STATUSES, STATE_STATUSES
 from station.sync.hub import TRIAL_UPDATABLE, session_values, trial_values
 from station.sync.records import TRIAL_COLUMNS
 
@@ -127,3 +135,63 @@ def recorded_elsewhere(store, patient_id: int) -> dict:
         else:
             out["trials"][str(r["local_id"])] = {"station": where, "frames_on_hub": r["frames_on_hub"]}
     return out
+
+
+_OVERALL_KEYS = ("sessions_planned", "sessions_due", "sessions_done", "sessions_missed", "sessions_cancelled",
+                 "minutes_planned", "minutes_done", "sessions_done_of_planned", "minutes_done_of_planned")
+
+
+def _number(value, key: str, *, none: bool = True):
+    if value is None and none:
+        return None
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not -1e9 < value < 1e9:
+        raise ValidationError({key: "must be a number"})
+    return value
+
+
+def _day(value, key: str, *, none: bool = False):
+    if value is None and none:
+        return None
+    try:
+        return date.fromisoformat(value).isoformat()
+    except (TypeError, ValueError):
+        raise ValidationError({key: "must be a date (YYYY-MM-DD)"}) from None
+
+
+def check_programmes(answer: object) -> list[dict]:
+    """The programmes of a hub's answer (:meth:`station.sync.hub.Hub.programmes_for_station`),
+    checked and reduced to what a station shows (ValidationError naming the field)."""
+    programmes = answer.get("programmes") if isinstance(answer, dict) else None
+    if not isinstance(programmes, list) or len(programmes) > 100:
+        raise ValidationError({"programmes": "must be a list of programmes"})
+    out = []
+    for p in programmes:
+        if not isinstance(p, dict) or not isinstance(p.get("sessions"), list) or len(p["sessions"]) > 2000 \
+                or not isinstance(p.get("overall"), dict):
+            raise ValidationError({"programmes": "each must be a programme with its sessions and adherence"})
+        if p.get("status") not in PROGRAMME_STATUSES:
+            raise ValidationError({"status": f"must be one of {', '.join(PROGRAMME_STATUSES)}"})
+        sessions = []
+        for x in p["sessions"]:
+            if not isinstance(x, dict) or x.get("status") not in STATE_STATUSES:
+                raise ValidationError({"sessions": "each must be a session with its status"})
+            number, week = x.get("number"), x.get("week")
+            if not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 100_000 for v in (number, week)):
+                raise ValidationError({"number": "must be a session number"})
+            sessions.append({"number": number, "week": week, "planned_date": _day(x.get("planned_date"), "planned_date"),
+                             "status": x["status"], "minutes_planned": _number(x.get("minutes_planned"), "minutes_planned"),
+                             "minutes": _number(x.get("minutes"), "minutes"),
+                             "recorded_at": _station({"station": x.get("recorded_at")})})
+        out.append({"hub_id": _hub_id(p), "assigned_at": _station({"station": p.get("assigned_at")}),
+                    "title": _text(p.get("title"), "title", 200), "status": p["status"],
+                    "start_date": _day(p.get("start_date"), "start_date"),
+                    "ended_on": _day(p.get("ended_on"), "ended_on", none=True), "today": _day(p.get("today"), "today"),
+                    "overall": {k: _number(p["overall"].get(k), k) for k in _OVERALL_KEYS}, "sessions": sessions})
+    return out
+
+
+def _text(value, key: str, max_chars: int) -> str:
+    try:
+        return fields.text(value, max_chars=max_chars, required=True)
+    except ValueError as exc:
+        raise ValidationError({key: str(exc)}) from None

@@ -303,6 +303,21 @@ class StationSync:
             history = {"error": f"{exc}; their results recorded elsewhere can be brought later from the history page"}
         return {**patient, "history": history}
 
+    def hub_programmes(self, patient_id: int, *, actor: Actor) -> list[dict]:
+        """The patient's programmes as the hub has them now, to show read-only here
+        (:func:`station.sync.pulled.check_programmes`); audited ``programme.view``. HubRefused
+        (one line) if the hub's answer is not that."""
+        identifier = self.store.patients.get(patient_id)["identifier"]
+        answer = self.client.request("GET", "/api/hub/patients/programmes", query={"identifier": identifier})
+        try:
+            programmes = pulled.check_programmes(answer)
+        except ValidationError as exc:
+            raise HubRefused(502, f"the hub's answer to GET /api/hub/patients/programmes is not a list of programmes "
+                                  f"({exc}); is [hub] url the hub's own address?") from None
+        self.store.audit.record(actor, "programme.view", patient_id=patient_id, object=f"patient:{patient_id}",
+                                detail={"from_hub": len(programmes)})
+        return programmes
+
     def pull_history(self, patient_id: int, *, actor: Actor) -> dict:
         """Bring (or refresh) the sessions and trials of patient ``patient_id`` recorded elsewhere
         (at other stations, or on the hub) from the hub, page by page, each page stored in one

@@ -706,9 +706,10 @@ def test_the_history_route_takes_a_station_token_and_bounded_literal_arguments(h
     clinician = HubCaller(hub).sign_in("ana", CLINICIAN_PW)
     tried = 0
     for caller in (HubCaller(hub), HubCaller(hub, "bst_" + "B" * 43), clinician):
-        status, _, _ = caller.call("GET", "/api/hub/patients/history?identifier=P-HIST")
-        tried += 1
-        assert status == 401
+        for route in ("history", "programmes"):
+            status, _, _ = caller.call("GET", f"/api/hub/patients/{route}?identifier=P-HIST")
+            tried += 1
+            assert status == 401
     ward = HubCaller(hub, hub.tokens["ward"])
     for query, expected in (("identifier=P-HIST&after=-1", 400), ("identifier=P-HIST&after=x", 400),
                             ("identifier=P-HIST&after=99999999999999999999999", 400), ("identifier=" + "x" * 65, 400),
@@ -792,3 +793,32 @@ def test_a_hub_paging_for_ever_is_stopped(station_store, monkeypatch):
             sync.pull_history(1, actor=Actor.command_line())
     assert len(hub_server.requests) == 20
     tally("hubs paging for ever", 1)
+
+
+@pytest.mark.parametrize("programmes", [
+    b"<html>x</html>", b'{"programmes": "all"}', b'{"programmes": [1]}',
+    json.dumps({"programmes": [{"hub_id": 1, "status": "gone", "sessions": [], "overall": {}}]}).encode(),
+    json.dumps({"programmes": [{"hub_id": 1, "status": "active", "title": "t", "start_date": "x", "today": "2026-12-03",
+                                "sessions": [], "overall": {}}]}).encode(),
+    json.dumps({"programmes": [{"hub_id": 1, "status": "active", "title": XSS * 20, "start_date": "2026-12-03",
+                                "today": "2026-12-03", "sessions": [], "overall": {}}]}).encode(),
+    json.dumps({"programmes": [{"hub_id": 1, "status": "active", "title": "t", "start_date": "2026-12-03",
+                                "today": "2026-12-03", "overall": {"minutes_done": "lots"}, "sessions": []}]}).encode(),
+    json.dumps({"programmes": [{"hub_id": 1, "status": "active", "title": "t", "start_date": "2026-12-03",
+                                "today": "2026-12-03", "overall": {}, "sessions": [{"status": "done", "number": -1}]}]}).encode(),
+])
+def test_programmes_from_a_garbage_hub_are_one_clear_error(station_store, programmes):
+    from web import create_app
+
+    station_store.users.create_first_admin("root", ADMIN_PW, actor=Actor.command_line())
+    patient = station_store.patients.create({"identifier": "P-1", "birth_year": 1950, "sex": "F"},
+                                            actor=Actor.command_line())
+    with FakeHub() as hub_server:
+        hub_server.answer = lambda h: (200, programmes, {"Content-Type": "application/json"})
+        sync = StationSync(station_store, HubClient(hub_server.url, TOKEN, timeout_s=5))
+        app = create_app({"STORE": station_store, "SYNC": sync, "SECRET_KEY": "s", "PASSWORD_COST": CHEAP})
+        user = HubCaller(app).sign_in("root", ADMIN_PW)
+        status, doc, _ = user.call("GET", f"/api/patients/{patient['id']}/hub-programmes")
+    assert status == 502 and "\n" not in doc["error"] and len(doc["error"]) < 600, (status, doc)
+    assert station_store.programmes.list_for_patient(patient["id"]) == []
+    tally("garbage programmes from a hub", 1)

@@ -205,3 +205,34 @@ def test_the_station_api_brings_and_marks_the_history(hub_store, station_factory
     ward.client._send.cut_after(0)
     offline = client.post(f"/api/patients/{patient_id}/history/pull", headers={"X-CSRF-Token": csrf})
     assert offline.status_code == 503
+
+
+def test_the_ward_shows_the_gyms_programme_read_only_as_the_hub_has_it(hub_store, station_factory):
+    from station.programmes.loader import builtin_programmes
+    from station.store.programmes import today_of
+
+    wall = WallClock()
+    gym, ward = station_factory("gym", wall), station_factory("ward", wall)
+    patient = gym.store.patients.create({"identifier": "P-H8", "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
+    template = builtin_programmes(builtin_protocols())["balance-training"]
+    local = gym.store.programmes.assign(patient["id"], template, today_of(wall), actor=CLINICIAN)
+    gym.store.programmes.enter_dose(local["sessions"][0]["id"], {"minutes": 40}, actor=CLINICIAN)
+    gym.sync_once()
+    app = create_app({"STORE": ward.store, "SYNC": ward, "SECRET_KEY": "s", "PASSWORD_COST": CHEAP})
+    client, csrf = _signed_in(app, ward.store)
+    pulled = client.post("/api/patients/pull", json={"identifier": "P-H8"}, headers={"X-CSRF-Token": csrf}).get_json()
+    assert 'id="hub-programmes"' in client.get(f"/patients/{pulled['id']}/history").get_data(as_text=True)
+
+    [shown] = client.get(f"/api/patients/{pulled['id']}/hub-programmes").get_json()["programmes"]
+    assert shown["assigned_at"] == "gym" and shown["status"] == "active" and shown["title"].startswith("Balance")
+    assert shown["overall"]["sessions_done"] == 1 and shown["overall"]["minutes_done"] == 40
+    assert shown["sessions"][0] == {**shown["sessions"][0], "status": "done", "minutes": 40, "recorded_at": "gym"}
+    assert ward.store.programmes.list_for_patient(pulled["id"]) == []  # nothing copied: nothing to edit here
+    assert ward.store.audit.query(action="programme.view")[0]["username"] == "ana"
+    assert hub_store.audit.query(action="programme.view")[0]["username"] == "station:ward"
+
+    own = ward.store.patients.create({"identifier": "W-ONLY", "birth_year": 1960, "sex": "M"}, actor=CLINICIAN)
+    assert client.get(f"/api/patients/{own['id']}/hub-programmes").get_json() == {"programmes": []}
+    ward.client._send.cut_after(0)
+    offline = client.get(f"/api/patients/{pulled['id']}/hub-programmes")
+    assert offline.status_code == 503 and "when the station is online" in offline.get_json()["error"]

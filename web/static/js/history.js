@@ -111,6 +111,35 @@
         elsewhere[String(s.id)] ? el("span", { class: "recorded-at" }, `recorded at ${where(elsewhere[String(s.id)])}`) : "recorded here"))));
   }
 
+  /* The patient's programmes as the clinic's hub has them (assigned at another station or on the hub): read-only here. */
+  async function renderHubProgrammes() {
+    const box = $("hub-programmes");
+    if (!box) return;
+    let programmes;
+    try {
+      programmes = (await api("GET", `/api/patients/${patientId}/hub-programmes`)).programmes;
+    } catch (err) {
+      box.hidden = false;
+      box.replaceChildren(el("h2", {}, "Programme on the clinic's hub"), el("p", { class: "muted" }, err.message || String(err)));
+      return;
+    }
+    box.hidden = !programmes.length;
+    box.replaceChildren(el("h2", {}, "Programme on the clinic's hub"),
+      el("p", { class: "muted small" }, "As the hub has it now; read-only here (it changes at the station that assigned it, or on the hub). A game played here counts for it on the hub."),
+      ...programmes.map((p) => {
+        const o = p.overall;
+        const recorded = p.sessions.filter((x) => x.status === "done" || x.status === "missed");
+        return el("div", { class: "hub-programme", dataset: { hubId: p.hub_id } },
+          el("h3", {}, `${p.title} · ${p.status}`, " ",
+            el("span", { class: "recorded-at" }, p.assigned_at ? `assigned at station ${p.assigned_at}` : "assigned on the hub")),
+          el("p", {}, `From ${p.start_date}${p.ended_on ? ` to ${p.ended_on}` : ""}: ${o.sessions_done} of ${o.sessions_planned} sessions done, `
+            + `${o.sessions_missed} missed; ${Math.round(o.minutes_done || 0)} of ${Math.round(o.minutes_planned || 0)} minutes.`),
+          recorded.length ? el("ul", { class: "small" }, recorded.map((x) => el("li", {},
+            `Session ${x.number} (week ${x.week}, ${x.planned_date}) · ${x.status}${x.minutes !== null ? ` · ${Math.round(x.minutes)} min` : ""} · `,
+            el("span", { class: "recorded-at" }, x.recorded_at ? `at ${x.recorded_at}` : "on the hub")))) : "");
+      }));
+  }
+
   async function pullFromHub(button) {
     button.disabled = true;
     try {
@@ -172,4 +201,5 @@
   const pull = $("pull-history");
   if (pull) pull.addEventListener("click", () => pullFromHub(pull));
   load();
+  renderHubProgrammes();
 })();
