@@ -113,19 +113,29 @@ class _BoxTable:
         # that sample's own (level-0) test: where the sample at pos is outside, no block can be
         # skipped, so only the queries whose sample at pos passes are lifted (same result).
         at = np.minimum(pos, n - 1)
-        fx = np.maximum(x[at] - qx, qx - x[at])
-        fy = np.maximum(y[at] - qy, qy - y[at])
+        xa, ya = x.take(at), y.take(at)
+        fx = np.maximum(xa - qx, qx - xa)
+        fy = np.maximum(ya - qy, qy - ya)
         lift = np.flatnonzero((pos < n) & (fx * fx + fy * fy <= r2))
         if lift.size == 0:
             return pos
         out = pos.copy()
-        pos, qx, qy = pos[lift], qx[lift], qy[lift]
+        pos = pos[lift]
+        # the query point in the boxes' layout: box - q is (max x - qx, max y - qy, max -x + qx,
+        # max -y + qy) in one contiguous operation (a - (-b) is a + b exactly)
+        q = np.empty((lift.shape[0], 4))
+        q[:, 0], q[:, 1] = qx[lift], qy[lift]
+        np.negative(q[:, :2], out=q[:, 2:])
         for k in range(len(self.levels) - 1, -1, -1):
             # past the end, the clipped index reads the last block: whatever it says, pos stays >= n
-            box = self.levels[k].take(pos, axis=0, mode="clip")
-            fx = np.maximum(box[:, 0] - qx, box[:, 2] + qx)
-            fy = np.maximum(box[:, 1] - qy, box[:, 3] + qy)
-            pos = pos + ((fx * fx + fy * fy <= r2) << k)
+            far = self.levels[k].take(pos, axis=0, mode="clip")
+            far -= q
+            fx = np.maximum(far[:, 0], far[:, 2])  # the farthest corner's offsets
+            fy = np.maximum(far[:, 1], far[:, 3])
+            fx *= fx
+            fy *= fy
+            fx += fy
+            pos += (fx <= r2) << k
         out[lift] = pos
         return out
 
@@ -188,7 +198,7 @@ def stay_counts(ap_cm: np.ndarray, ml_cm: np.ndarray, radius_cm: float = DEFAULT
             j = boxes.advance(qx, qy, j, r)
         at_end = j >= n
         jc = np.minimum(j, n - 1)
-        dx, dy = x[jc] - qx, y[jc] - qy
+        dx, dy = x.take(jc) - qx, y.take(jc) - qy
         d = np.sqrt(dx * dx + dy * dy)
         resolved = at_end | (d > r)
         exit_index[query[resolved]] = np.minimum(j[resolved], n)
@@ -196,7 +206,7 @@ def stay_counts(ap_cm: np.ndarray, ml_cm: np.ndarray, radius_cm: float = DEFAULT
         if not keep.any():
             return exit_index - np.arange(n) - 1
         query, j, d, qx, qy = query[keep], j[keep], d[keep], qx[keep], qy[keep]
-        j = np.maximum(np.searchsorted(cum, cum[j] + (r - d), side="right"), j + 1)
+        j = np.maximum(np.searchsorted(cum, cum.take(j) + (r - d), side="right"), j + 1)
     exit_index[query] = _polygon_exits(x, y, r, query, j)
     return exit_index - np.arange(n) - 1
 
