@@ -1,9 +1,10 @@
 """Fixtures for the web tests: an app on a temporary data directory with a settable wall clock and
 cheap password hashing, accounts, signed-in API clients, stored records.
 
-The app's store is SQLite (a station); a test marked ``@on_hub_too`` (web_support), or every test
-of a module that sets ``BACKENDS``, runs on the hub too: the app with ``HUB`` on an empty
-PostgreSQL database (tests/conftest.py), as ``balance-station hub`` composes it."""
+The app's store is SQLite (a station); every test of a module that sets ``BACKENDS`` (all the
+modules here) runs on the hub too: the app with ``HUB`` on an empty PostgreSQL database
+(tests/conftest.py), as ``balance-station hub`` composes it; ``@sqlite_only(reason)`` (web_support)
+keeps one on SQLite."""
 
 from __future__ import annotations
 

@@ -6,7 +6,11 @@ import re
 
 import pytest
 
-from web_support import ADMIN_PW, CLINICIAN_PW, ApiClient, fingerprint, on_hub_too
+from web_support import ADMIN_PW, CLINICIAN_PW, ApiClient, fingerprint
+
+BACKENDS = ("sqlite", "postgresql")
+"""Every test here runs on the station's SQLite and on the hub's PostgreSQL (conftest's ``backend``);
+those marked ``@sqlite_only`` say why they run on SQLite only."""
 
 
 def form_csrf(html: str) -> str:
@@ -43,7 +47,6 @@ def test_setup_page_creates_the_admin_and_signs_in(app, store):
     assert client.get("/setup").headers["Location"] == "/login"
 
 
-@on_hub_too
 def test_setup_api(app, store):
     client = ApiClient(app.test_client())
     client.refresh_csrf()
@@ -59,7 +62,6 @@ def test_setup_api(app, store):
 # -- sign in / out -------------------------------------------------------------------------------
 
 
-@on_hub_too
 def test_login_api_returns_csrf_and_session_cookie_flags(app, accounts):
     client = ApiClient(app.test_client())
     client.refresh_csrf()
@@ -75,7 +77,6 @@ def test_login_api_returns_csrf_and_session_cookie_flags(app, accounts):
     assert session["authenticated"] is True and session["csrf_token"] == r.json["csrf_token"]
 
 
-@on_hub_too
 def test_login_rotates_the_session(app, accounts):
     """The cookie issued before login (anonymous) is not the one used after: no fixation."""
     client = ApiClient(app.test_client())
@@ -108,7 +109,6 @@ def test_login_refusals(app, accounts, store, body, status):
     assert client.get("/api/patients").status_code == 401
 
 
-@on_hub_too
 def test_disabled_account_cannot_sign_in_and_is_signed_out(app, store, accounts, clinician, admin):
     r = admin.patch(f"/api/users/{accounts['ana']['id']}", {"disabled": True})
     assert r.status_code == 200 and r.json["disabled"] is True
@@ -117,7 +117,6 @@ def test_disabled_account_cannot_sign_in_and_is_signed_out(app, store, accounts,
     assert again.login("ana", CLINICIAN_PW).status_code == 401
 
 
-@on_hub_too
 def test_logout_ends_the_server_session(app, clinician):
     cookie = clinician.client.get_cookie("station_session").value
     assert clinician.post("/api/logout").status_code == 204
@@ -201,7 +200,6 @@ def test_login_page_is_rate_limited_too(app, accounts):
 # -- inactivity ----------------------------------------------------------------------------------
 
 
-@on_hub_too
 def test_inactivity_logout_follows_the_clinic_setting(app, admin, clinician, wall):
     assert admin.patch("/api/settings", {"session_timeout_min": 5}).status_code == 200
     wall.advance(4 * 60)
@@ -224,7 +222,6 @@ def test_background_polling_does_not_keep_a_session_alive(app, clinician, wall):
 # -- own password --------------------------------------------------------------------------------
 
 
-@on_hub_too
 def test_change_own_password_api(app, clinician, store):
     r = clinician.post("/api/account/password", {"current_password": "wrong one!!", "new_password": "n3w password!!"})
     assert r.status_code == 422 and "current_password" in r.json["fields"]
@@ -302,7 +299,6 @@ def test_tls_config_marks_cookies_secure_and_sends_hsts(tmp_path):
         app.extensions["station_store"].close()
 
 
-@on_hub_too
 def test_refused_login_stores_nothing_but_the_failure(app, accounts, store):
     client = ApiClient(app.test_client())
     client.refresh_csrf()

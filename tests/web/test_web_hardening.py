@@ -18,6 +18,10 @@ from web import create_app
 
 from web_support import ADMIN_PW, CLINICIAN_PW, ApiClient, clinic_data
 
+BACKENDS = ("sqlite", "postgresql")
+"""Every test here runs on the station's SQLite and on the hub's PostgreSQL (conftest's ``backend``);
+those marked ``@sqlite_only`` say why they run on SQLite only."""
+
 
 def _client(app, address="127.0.0.1"):
     c = ApiClient(app.test_client())

@@ -8,7 +8,11 @@ import logging
 
 import pytest
 
-from web_support import fingerprint
+from web_support import fingerprint, sqlite_only
+
+BACKENDS = ("sqlite", "postgresql")
+"""Every test here runs on the station's SQLite and on the hub's PostgreSQL (conftest's ``backend``);
+those marked ``@sqlite_only`` say why they run on SQLite only."""
 
 NEW = {"identifier": "NEW-7", "birth_year": 1955, "sex": "X", "height_cm": 168, "weight_kg": 71.5,
        "conditions": ["stroke:right", "fall_12m"], "notes": "Walks with a stick."}
@@ -75,6 +79,7 @@ def test_create_refuses_wrong_types_and_ranges(clinician, store, records, field,
     assert fingerprint(store) == before
 
 
+@sqlite_only("refused while the request is parsed, before the store: the same code on the hub")
 @pytest.mark.parametrize(
     "raw, content_type, status, message",
     [

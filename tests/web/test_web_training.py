@@ -6,6 +6,10 @@ from __future__ import annotations
 from station.analysis.biofeedback import DIRECTIONS, make_schedule
 from station.store.audit import Actor
 
+BACKENDS = ("sqlite", "postgresql")
+"""Every test here runs on the station's SQLite and on the hub's PostgreSQL (conftest's ``backend``);
+those marked ``@sqlite_only`` say why they run on SQLite only."""
+
 
 def _game(store, patient_id, score, game="reach"):
     schedule = make_schedule(game, 2, {d: 10.0 for d in DIRECTIONS}, seed=4)

@@ -12,12 +12,15 @@ import numpy as np
 import pytest
 
 from station.store.audit import Actor
-from web_support import CAL, CLINICIAN_PW, ApiClient, clinic_data, fingerprint, on_hub_too
+from web_support import CAL, CLINICIAN_PW, ApiClient, clinic_data, fingerprint
+
+BACKENDS = ("sqlite", "postgresql")
+"""Every test here runs on the station's SQLite and on the hub's PostgreSQL (conftest's ``backend``);
+those marked ``@sqlite_only`` say why they run on SQLite only."""
 
 # -- trials --------------------------------------------------------------------------------------
 
 
-@on_hub_too
 def test_trial_detail_with_metrics_and_audit(clinician, store, records):
     r = clinician.get(f"/api/trials/{records['trial']}")
     assert r.status_code == 200
@@ -29,7 +32,6 @@ def test_trial_detail_with_metrics_and_audit(clinician, store, records):
     assert store.audit.query(action="trial.view")[0]["object"] == f"trial:{records['trial']}"
 
 
-@on_hub_too
 def test_partial_trial_is_shown_as_partial(clinician, store, records):
     writer = store.trials.start_trial(records["session"], "romberg", "eyes_closed", CAL, 100.0)
     writer.append(clinic_data.make_frames(40))
@@ -44,7 +46,6 @@ def test_partial_trial_is_shown_as_partial(clinician, store, records):
     assert summary["status"] == "partial"
 
 
-@on_hub_too
 def test_set_trial_validity(clinician, store, records):
     url = f"/api/trials/{records['trial']}"
     r = clinician.patch(url, {"valid": False, "validity_reason": "patient talked"})
@@ -58,7 +59,6 @@ def test_set_trial_validity(clinician, store, records):
     assert fingerprint(store) == before
 
 
-@on_hub_too
 def test_frames_for_plotting(clinician, records):
     url = f"/api/trials/{records['trial']}/frames"
     r = clinician.get(url)
@@ -103,7 +103,6 @@ def test_frames_time_is_the_sample_grid_not_the_wake_time(clinician, store, reco
     assert t_ns == frames["t_ns"].tolist()  # integers, to the nanosecond
 
 
-@on_hub_too
 def test_trial_exports(clinician, store, records):
     tid = records["trial"]
     r = clinician.get(f"/api/trials/{tid}/export.csv")
@@ -124,7 +123,6 @@ def test_trial_exports(clinician, store, records):
 # -- administration ------------------------------------------------------------------------------
 
 
-@on_hub_too
 def test_user_management(admin, store, app, accounts):
     users = admin.get("/api/users").json["users"]
     assert [u["username"] for u in users] == ["ana", "root"] and all("password_hash" not in u for u in users)
@@ -169,14 +167,12 @@ def test_user_update_refusals(admin, store, accounts, body, status):
     assert fingerprint(store) == before
 
 
-@on_hub_too
 def test_last_admin_protected_and_unknown_user(admin, store, accounts):
     r = admin.patch(f"/api/users/{accounts['root']['id']}", {"disabled": True})
     assert r.status_code == 409 and "last active administrator" in r.json["error"]
     assert admin.patch("/api/users/9999", {"disabled": True}).status_code == 404
 
 
-@on_hub_too
 def test_settings_api(admin, clinician):
     doc = admin.get("/api/settings").json["settings"]
     assert doc["session_timeout_min"] == {"value": 15.0, "default": 15.0, "overridden": False}
@@ -190,7 +186,6 @@ def test_settings_api(admin, clinician):
     assert admin.get("/api/settings").json["settings"]["session_timeout_min"]["value"] == 30.0
 
 
-@on_hub_too
 def test_audit_api(admin, clinician, records):
     clinician.get(f"/api/patients/{records['patient']}")
     clinician.get(f"/api/trials/{records['trial']}/export.csv")

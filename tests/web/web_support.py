@@ -79,8 +79,16 @@ def fingerprint(store) -> tuple:
         ) + (conn.execute("SELECT count(*), coalesce(sum(n_frames), 0) FROM trial_chunks").fetchone()[:],)
 
 
-def on_hub_too(test):
-    """Run ``test`` on the station's SQLite and on the hub's PostgreSQL (conftest's ``backend``):
-    for the tests whose storage differs between them (sign-in, sessions, accounts, trials)."""
-    test.backends = ("sqlite", "postgresql")
-    return test
+def sqlite_only(reason: str):
+    """Run the test on the station's SQLite only, in a module whose ``BACKENDS`` has both:
+    ``reason`` says why (what only a station has, or a request refused before the store is
+    reached, where the hub would repeat the same code at the cost of a database per case)."""
+    if not reason:
+        raise ValueError("say why the test runs on SQLite only")
+
+    def mark(test):
+        test.backends = ("sqlite",)
+        test.sqlite_only_reason = reason
+        return test
+
+    return mark
