@@ -11,6 +11,10 @@ frame part 56 kB) before they are read.
 ``POST /api/hub/push``
     ``{"station_id", "queue_length", "last_error", "changes": [...]}`` → ``{"applied_through",
     "applied", "duplicates"}`` (:meth:`station.sync.hub.Hub.push`).
+``GET /api/hub/audit`` / ``POST /api/hub/audit``
+    ``{"last"}``: the last of the station's own audit entries the hub holds; ``{"station_id",
+    "entries": [...]}`` (at most 200, in order) → ``{"last", "added"}``: appended to the hub's
+    audit log as ``USER@STATION`` (:mod:`station.sync.hub_audit`).
 ``GET /api/hub/trials/<local_id>/parts``
     ``{"on_hub", "parts"}``: which frame parts of a station's trial the hub holds.
 ``PUT /api/hub/trials/<local_id>/parts/<part_no>``
@@ -95,6 +99,19 @@ def station_only(view):
 def push():
     request.max_content_length = PUSH_MAX_BYTES
     return hub().push(g.station, json_body())
+
+
+@bp.get("/api/hub/audit")
+@station_only
+def audit_last():
+    return hub().audit_last(g.station)
+
+
+@bp.post("/api/hub/audit")
+@station_only
+def push_audit():
+    request.max_content_length = PUSH_MAX_BYTES
+    return hub().push_audit(g.station, json_body())
 
 
 @bp.get("/api/hub/trials/<int:local_id>/parts")

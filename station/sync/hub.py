@@ -50,7 +50,7 @@ from station.store.programme_fields import flatten as flatten_programme
 from station.store.programme_fields import stamp as stamp_programme
 from station.store.timefmt import parse_utc_iso, utc_iso
 from station.store.training import GAMES, MAX_DOCUMENT_BYTES as TRAINING_DOCUMENT_BYTES
-from station.sync import hub_programmes
+from station.sync import hub_audit, hub_programmes
 from station.sync.records import PART_FRAMES, SESSION_COLUMNS, TRAINING_COLUMNS, TRIAL_COLUMNS
 
 ENTITY_OPS = {
@@ -221,6 +221,23 @@ class Hub:
             raise
         self._note(station, queue_length, reported)
         return {"applied_through": self._last_seq(station), "applied": applied, "duplicates": duplicates}
+
+    def audit_last(self, station: StationRef) -> dict:
+        """``{"last": id}``: the last of the station's own audit entries the hub holds (:mod:`.hub_audit`)."""
+        with self._db.read() as conn:
+            return {"last": hub_audit.last_held(conn, station.id)}
+
+    def push_audit(self, station: StationRef, body: object) -> dict:
+        """Append a station's audit entries ``{"station_id", "entries": [...]}`` (:mod:`.hub_audit`);
+        ``{"last", "added"}``."""
+        if not isinstance(body, dict):
+            raise ValidationError({"body": "must be a JSON object"})
+        self._bind(station, body.get("station_id"))
+        entries = hub_audit.check_entries(body.get("entries"))
+        with self._db.write() as conn:
+            added = hub_audit.append(conn, station.id, station.name, entries)
+            last = hub_audit.last_held(conn, station.id)
+        return {"last": last, "added": added}
 
     def check_in(self, station: StationRef, queue_length: int) -> None:
         """A station's visit without changes to push: its last sync and queue length."""

@@ -11,7 +11,9 @@ One :meth:`StationSync.sync_once` does, in this order:
    hub which parts it has, so a cut upload resumes); after each batch the hub answers the last
    change it holds, and only those are dropped from the outbox. A station killed at any point
    pushes again what was not acknowledged; the hub ignores what it already applied;
-3. take the hub's record of the patients held here that changed on the hub (merged from another
+3. send the station's own audit entries after the last one the hub holds (the hub appends them
+   to its audit log as ``USER@STATION``, :mod:`station.sync.hub_audit`);
+4. take the hub's record of the patients held here that changed on the hub (merged from another
    station's edits, or edited on the hub), so that every station converges on the hub's record;
    a patient with changes still queued here is left until they are pushed.
 
@@ -38,6 +40,10 @@ from station.sync.records import frame_parts, record_of
 HUB_ACTOR = Actor(None, "hub")
 MAX_PUSH_BYTES = 128 * 1024
 """The hub's bound of a push body (:data:`web.hub_api.PUSH_MAX_BYTES`)."""
+AUDIT_BATCH = 200
+"""Audit entries per request to the hub (:data:`station.sync.hub_audit.MAX_ENTRIES`)."""
+AUDIT_BATCHES = 50
+"""Batches of audit entries one sync sends at most (10,000 entries; the rest at the next sync)."""
 MAX_HISTORY_PAGES = 1000
 """A patient's history pulled from the hub ends after this many pages (about 1 MB each)."""
 BATCH_CHANGES = 100
@@ -53,7 +59,7 @@ class SyncReport:
     """What one sync did: ``sent`` (changes by entity), ``duplicates`` (the hub had them),
     ``frame_parts`` uploaded, ``erased`` (patients erased here on the hub's request),
     ``deferred_erasures``, ``refreshed`` (patients whose fields the hub's record changed here),
-    ``queue_length`` left."""
+    ``audit_entries`` (this station's audit entries the hub took), ``queue_length`` left."""
 
     sent: Counter = field(default_factory=Counter)
     duplicates: int = 0
@@ -61,6 +67,7 @@ class SyncReport:
     erased: int = 0
     deferred_erasures: int = 0
     refreshed: int = 0
+    audit_entries: int = 0
     queue_length: int = 0
 
     def lines(self) -> list[str]:
@@ -71,6 +78,8 @@ class SyncReport:
                f"{self.erased} patients erased here (erased on the hub)"]
         if self.refreshed:
             out.append(f"{self.refreshed} patients updated from the hub")
+        if self.audit_entries:
+            out.append(f"{self.audit_entries} audit entr{'y' if self.audit_entries == 1 else 'ies'} sent")
         if self.deferred_erasures:
             out.append(f"{self.deferred_erasures} erasures wait for a recording to end")
         out.append(f"{self.queue_length} changes left in the queue")
@@ -79,6 +88,16 @@ class SyncReport:
 
 _RECORD_WORDS = {"training": ("training game", "training games")}
 """How a kind of record reads in ``sync --once``'s lines, (one, many), where adding an s is wrong."""
+
+
+def _audit_detail(text: str | None) -> dict | None:
+    """An audit entry's detail as sent to the hub: the stored object, or a note if it is too large."""
+    if not text:
+        return None
+    if len(text) > 7 * 1024:  # the hub takes 8 kB (hub_audit.MAX_DETAIL_BYTES)
+        return {"detail_omitted": f"{len(text)} characters"}
+    doc = json.loads(text)
+    return doc if isinstance(doc, dict) else {"detail": doc}
 
 
 class StationSync:
@@ -107,6 +126,7 @@ class StationSync:
             try:
                 self._apply_tombstones(report)
                 self._push(report)
+                self._push_audit(report)
                 self._refresh_patients(report)
             except SyncError as exc:
                 self.store.outbox.record_attempt(str(exc))
@@ -169,6 +189,36 @@ class StationSync:
         for trial_id in self.store.outbox.unsent_trials_of_last_erasure():  # parts of theirs the hub may hold
             self.client.request("DELETE", f"/api/hub/trials/{trial_id}/parts")
         return "erased"
+
+    # -- the station's audit trail to the hub ----------------------------------------------
+
+    def _push_audit(self, report: "SyncReport") -> None:
+        """Send this station's audit entries after the last one the hub holds, oldest first, in
+        batches (:mod:`station.sync.hub_audit`; after the changes, so that the hub knows the records
+        they name); at most :data:`AUDIT_BATCHES` batches a sync (the rest at the next)."""
+        last = self.client.request("GET", "/api/hub/audit").get("last")
+        if type(last) is not int or last < 0:
+            raise SyncError("the hub's answer to GET /api/hub/audit holds no entry number (is [hub] url the hub's "
+                            "own address?); will retry")
+        for _ in range(AUDIT_BATCHES):
+            with self.store.db.read() as conn:
+                rows = conn.execute("SELECT * FROM audit_log WHERE id > ? ORDER BY id LIMIT ?",
+                                    (last, AUDIT_BATCH)).fetchall()
+            if not rows:
+                return
+            entries = [{"id": r["id"], "at": r["at"], "username": r["username"], "address": r["address"],
+                        "action": r["action"], "patient_id": r["patient_id"], "object": r["object"],
+                        "detail": _audit_detail(r["detail"])} for r in rows]
+            answer = self.client.request("POST", "/api/hub/audit", body={"station_id": self.store.outbox.station_id,
+                                                                        "entries": entries})
+            held = answer.get("last")
+            if type(held) is not int or held < rows[-1]["id"]:
+                raise SyncError(f"the hub acknowledged audit entries only up to {held}, not {rows[-1]['id']}; "
+                                "will retry")
+            report.audit_entries += int(answer.get("added", 0)) if type(answer.get("added")) is int else 0
+            last = held
+            if len(rows) < AUDIT_BATCH:
+                return
 
     # -- the hub's record of the patients held here ------------------------------------------
 

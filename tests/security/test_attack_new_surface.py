@@ -822,3 +822,31 @@ def test_programmes_from_a_garbage_hub_are_one_clear_error(station_store, progra
     assert status == 502 and "\n" not in doc["error"] and len(doc["error"]) < 600, (status, doc)
     assert station_store.programmes.list_for_patient(patient["id"]) == []
     tally("garbage programmes from a hub", 1)
+
+
+def test_hostile_audit_entries_are_4xx_and_never_rewrite_the_trail(hub):
+    ward = HubCaller(hub, hub.tokens["ward"])
+    store = hub.extensions["station_store"]
+    before = len(store.audit.query(limit=1000))
+    good = {"id": 1, "at": "2026-12-03T10:00:00Z", "username": "ana", "address": "10.0.0.7", "action": "patient.view",
+            "patient_id": None, "object": None, "detail": None}
+    bad = [[{**good, "id": 0}], [{**good, "id": True}], [good, {**good, "id": 1}], [{**good, "action": "user.delete"}],
+           [{**good, "at": "yesterday"}], [{**good, "username": ""}], [{**good, "username": "x" * 500}],
+           [{**good, "detail": {"x": "y" * 9000}}], [{**good, "detail": [1]}], [{**good, "patient_id": -1}],
+           [{**good, "object": "o" * 200}], [good] * 201, "entries", [{**good, "username": "a\u0000b"}]]
+    tried = 0
+    for entries in bad:
+        status, doc, _ = ward.call("POST", "/api/hub/audit", body={"station_id": WARD_ID, "entries": entries})
+        tried += 1
+        assert 400 <= status < 500 and doc["error"], (str(entries)[:100], status, doc)
+    assert len(store.audit.query(limit=1000)) == before
+    status, doc, _ = ward.call("POST", "/api/hub/audit", body={"station_id": GYM_ID, "entries": [good]})
+    assert status == 409  # the ward's token is bound to the ward's station id: no entries as another station
+    status, doc, _ = ward.call("POST", "/api/hub/audit", body={"station_id": WARD_ID, "entries": [good]})
+    assert status == 200
+    for caller in (HubCaller(hub), HubCaller(hub).sign_in("ana", CLINICIAN_PW)):
+        assert caller.call("GET", "/api/hub/audit")[0] == 401
+        tried += 1
+    [entry] = [e for e in store.audit.query(limit=5) if e["username"] == "ana@ward"]
+    assert entry["user_id"] is None and entry["detail"]["station"] == "ward"  # never a hub user's entry
+    tally("hostile audit entries", tried + 2)

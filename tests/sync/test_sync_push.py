@@ -57,7 +57,8 @@ def test_each_kind_of_record_reaches_the_hub(hub_store, station_factory):
     assert Hub(hub_store).programme_sources(merged["id"])["assigned_at"] == "gym"
     audit = hub_store.audit.query(patient_id=on_hub["id"], limit=100)
     assert {"patient.create", "session.create", "trial.record"} <= {e["action"] for e in audit}
-    assert all(e["username"] in ("station:gym", "system") for e in audit)
+    # what the hub applied, by station:gym, and the station's own entries, by USER@gym
+    assert all(e["username"] in ("station:gym", "system") or e["username"].endswith("@gym") for e in audit)
 
 
 def test_a_repeated_push_changes_nothing(hub_store, station_factory):

@@ -80,7 +80,7 @@ def test_games_reach_the_hub_with_their_visit_trial_and_the_programmes_dose(hub_
     assert {g["programme_session_id"] for g in games} == {done["id"]}  # the hub's programme session
     assert sorted(g["trial_id"] for g in games) == hub_trial_ids  # each game's own trial, mapped to the hub's
     assert games[0]["result"]["targets"] and "hit" in games[0]["result"]["targets"][0]
-    audit = hub_store.audit.query(patient_id=on_hub["id"], action="training.record")
+    audit = hub_store.audit.query(patient_id=on_hub["id"], action="training.record", username="station:gym")
     assert len(audit) == 2 and {e["username"] for e in audit} == {"station:gym"}
 
     # the hub's programme gives the dose the hub's games add up to, measured in the hub's trial
@@ -116,7 +116,7 @@ def test_a_game_without_a_visit_and_a_repeated_push_change_nothing_twice(hub_sto
     assert answer == {"applied_through": batch[-1]["seq"], "applied": 0, "duplicates": 2}
     assert hub_store.training.list_for_patient(on_hub["id"]) == before
     assert Hub(hub_store).stations()[0]["changes_applied"] == applied_before
-    assert len(hub_store.audit.query(action="training.record")) == 1
+    assert len(hub_store.audit.query(action="training.record", username="station:gym")) == 1
 
 
 def test_a_game_the_hub_cannot_take_is_refused_with_its_reason(hub_store, station_factory):

@@ -1,0 +1,84 @@
+"""The stations' own audit entries reach the hub: in order, once, mapped to the hub's records, by
+USER@STATION, never with patient data, and resumed where they stopped."""
+
+from __future__ import annotations
+
+import json
+
+from station.store.audit import Actor
+from station.sync.hub import Hub
+
+from sync_support import CLINICIAN, add_trial, hub_patient
+
+
+def test_a_stations_audit_entries_join_the_hubs_trail_once_and_in_order(hub_store, station_factory):
+    gym = station_factory("gym")
+    patient = gym.store.patients.create({"identifier": "P-AU1", "birth_year": 1950, "sex": "F",
+                                         "notes": "lives alone"}, actor=CLINICIAN)
+    session = gym.store.sessions.create(patient["id"], {"label": "baseline"}, actor=CLINICIAN)
+    trial_id = add_trial(gym.store, session["id"], 200)
+    gym.store.trials.view(trial_id, actor=CLINICIAN)  # a read is audited too
+    report = gym.sync_once()
+
+    local = gym.store.audit.query(limit=1000)
+    assert report.audit_entries == len(local) and "audit entries sent" in " ".join(report.lines())
+    on_hub = hub_patient(hub_store, "P-AU1")
+    remote = [e for e in hub_store.audit.query(limit=1000) if e["username"].endswith("@gym")]
+    assert [e["action"] for e in reversed(remote)] == [e["action"] for e in reversed(local)]
+    assert [e["at"] for e in remote] == [e["at"] for e in local] and {e["username"] for e in remote} == {"ana@gym"}
+    [view] = [e for e in remote if e["action"] == "trial.view"]
+    hub_trial = next(t["id"] for s in hub_store.patients.view(on_hub["id"], actor=Actor.system())["sessions"]
+                     for t in s["trials"])
+    assert view["patient_id"] == on_hub["id"] and view["object"] == f"trial:{hub_trial}"
+    assert view["detail"]["station"] == "gym" and view["address"] == CLINICIAN.address
+    assert "lives alone" not in json.dumps(remote) and "P-AU1" not in json.dumps(remote)
+
+    # sent once: a second sync sends only what is new, and a repeated batch adds nothing
+    gym.store.patients.view(patient["id"], actor=CLINICIAN)
+    assert gym.sync_once().audit_entries == 1
+    entry = gym.store.audit.query(limit=1)[0]
+    again = gym.client.request("POST", "/api/hub/audit", body={
+        "station_id": gym.store.outbox.station_id,
+        "entries": [{k: entry[k] for k in ("id", "at", "username", "address", "action", "patient_id", "object",
+                                           "detail")}]})
+    assert again == {"last": entry["id"], "added": 0}
+    assert len([e for e in hub_store.audit.query(limit=1000) if e["username"].endswith("@gym")]) == len(local) + 1
+
+
+def test_audit_entries_resume_after_a_cut_and_survive_an_erasure(hub_store, station_factory, monkeypatch):
+    from station.sync import syncer
+
+    gym = station_factory("gym")
+    patient = gym.store.patients.create({"identifier": "P-AU2", "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
+    for _ in range(9):
+        gym.store.patients.view(patient["id"], actor=CLINICIAN)
+    monkeypatch.setattr(syncer, "AUDIT_BATCH", 4)
+    posts = []
+    real = gym.client._send
+
+    def cut_after_two_batches(method, url, headers, body):
+        if method == "POST" and url.endswith("/api/hub/audit"):
+            posts.append(url)
+            if len(posts) == 3:
+                raise OSError("network is unreachable")
+        return real(method, url, headers, body)
+
+    gym.client._send = cut_after_two_batches
+    try:
+        gym.sync_once()
+        raise AssertionError("the cut did not fail the sync")
+    except Exception as exc:  # one line, as every sync failure
+        assert "cannot reach the hub" in str(exc)
+    assert Hub(hub_store).audit_last(Hub(hub_store).station_named("gym"))["last"] == 8
+    gym.client._send = real
+    gym.sync_once()
+    remote = [e for e in hub_store.audit.query(limit=1000) if e["username"].endswith("@gym")]
+    assert len(remote) == len(gym.store.audit.query(limit=1000))
+
+    # erased on the hub: the entries stay (ids only), the station's next entries name no hub patient
+    on_hub = hub_patient(hub_store, "P-AU2")
+    hub_store.patients.erase(on_hub["id"], "P-AU2", actor=Actor.system())
+    gym.sync_once()
+    assert len([e for e in hub_store.audit.query(limit=1000) if e["username"].endswith("@gym")]) > len(remote)
+    erased_here = [e for e in hub_store.audit.query(action="patient.erase", limit=10) if e["username"] == "hub@gym"]
+    assert erased_here and erased_here[0]["patient_id"] is None and erased_here[0]["detail"]["station_patient"]
