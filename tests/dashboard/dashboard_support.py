@@ -81,3 +81,21 @@ class SimulatedClinic:
         self.call("start_trial")
         self.step_until(lambda: self.kinds().count("trial_stored") > stored_before, "the trial being stored")
         return [e for e in self.events if e.kind == "trial_stored"][-1].data
+
+
+THROUGH_THE_TRIAL_SERVICE = ("records through the station's trial service on the simulated plate (a hub has none), "
+                             "seconds per run; what it then reads runs on the hub in the other tests of the module")
+
+
+def sqlite_only(reason: str):
+    """Run the test on the station's SQLite only, in a module whose ``BACKENDS`` has both
+    (conftest): ``reason`` says why (e.g. it records through the station's trial service on the
+    simulated plate, which a hub does not have, at a cost of many seconds per run)."""
+    if not reason:
+        raise ValueError("say why the test runs on SQLite only")
+
+    def mark(test):
+        test.backends = ("sqlite",)
+        return test
+
+    return mark

@@ -10,7 +10,10 @@ import pytest
 from station.store.audit import Actor
 from web import create_app
 
-from dashboard_support import CHEAP, CLINICIAN_PW, SimulatedClinic
+from dashboard_support import CHEAP, CLINICIAN_PW, THROUGH_THE_TRIAL_SERVICE, SimulatedClinic, sqlite_only
+
+BACKENDS = ("sqlite", "postgresql")
+"""The tests using the store run on the station's SQLite and on the hub's PostgreSQL (conftest)."""
 
 
 class Api:
@@ -54,6 +57,7 @@ def test_without_a_trial_service_the_station_says_so(tmp_path, store, patient):
     assert {"mctsib", "romberg", "quiet-stance", "single-leg"} <= set(names)
 
 
+@sqlite_only(THROUGH_THE_TRIAL_SERVICE)
 def test_bad_requests_are_refused_with_what_to_do(tmp_path, store, patient):
     clinic = SimulatedClinic(store)
     app, api = make_app(tmp_path, store, clinic.service)
@@ -114,6 +118,7 @@ def two_sessions(tmp_path, store, patient):
     return app, api, runs
 
 
+@sqlite_only(THROUGH_THE_TRIAL_SERVICE)
 def test_results_show_the_key_measures_against_norms_and_the_romberg_quotient(two_sessions, store, patient):
     _app, api, runs = two_sessions
     session_id = runs[0]["session_id"]
@@ -141,6 +146,7 @@ def test_results_show_the_key_measures_against_norms_and_the_romberg_quotient(tw
     assert audit and audit[0]["patient_id"] == patient["id"]
 
 
+@sqlite_only(THROUGH_THE_TRIAL_SERVICE)
 def test_a_trial_judged_invalid_is_listed_with_its_reason_and_leaves_the_measures(two_sessions):
     _app, api, runs = two_sessions
     trial_id = runs[0]["trial_ids"][1]  # eyes closed
@@ -154,6 +160,7 @@ def test_a_trial_judged_invalid_is_listed_with_its_reason_and_leaves_the_measure
     assert doc["protocols"][0]["romberg"]["romberg_quotient_velocity"] is None
 
 
+@sqlite_only(THROUGH_THE_TRIAL_SERVICE)
 def test_history_follows_each_measure_over_sessions_with_the_mdc(two_sessions):
     _app, api, runs = two_sessions
     doc = api.get("/api/patients/1/history").get_json()

@@ -13,6 +13,9 @@ from web import create_app
 
 from dashboard_support import ACTOR, ADMIN_PW, CHEAP, CLINICIAN_PW
 
+BACKENDS = ("sqlite", "postgresql")
+"""The tests using the store run on the station's SQLite and on the hub's PostgreSQL (conftest)."""
+
 WEB = Path(__file__).resolve().parents[2] / "web"
 TEMPLATES = WEB / "templates"
 STATIC = WEB / "static"

@@ -23,7 +23,10 @@ from station.reference import mdc, measures, norms
 from station.store.audit import Actor
 from web import create_app
 
-from dashboard_support import ACTOR, ADMIN_PW, CHEAP, CLINICIAN_PW, SimulatedClinic
+from dashboard_support import ACTOR, ADMIN_PW, CHEAP, CLINICIAN_PW, THROUGH_THE_TRIAL_SERVICE, SimulatedClinic, sqlite_only
+
+BACKENDS = ("sqlite", "postgresql")
+"""The tests using the store run on the station's SQLite and on the hub's PostgreSQL (conftest)."""
 
 PROTOCOLS = builtin_protocols()
 
@@ -139,6 +142,7 @@ def visit(store, patient):
     return sessions
 
 
+@sqlite_only(THROUGH_THE_TRIAL_SERVICE)
 def test_a_visit_is_one_results_page_with_the_mctsib_composite_ratios_and_history(store, patient, visit):
     assert visit_session_ids(store, visit[1], actor=ACTOR) == visit
     doc = session_results(store, visit[0], PROTOCOLS, actor=ACTOR, visit=True)

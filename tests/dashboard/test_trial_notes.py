@@ -22,6 +22,9 @@ from dashboard_support import ACTOR, CHEAP
 from test_api_station import make_app
 from test_readable_results import make_frames, store_unable_trial
 
+BACKENDS = ("sqlite", "postgresql")
+"""The tests using the store run on the station's SQLite and on the hub's PostgreSQL (conftest)."""
+
 PROTOCOLS = builtin_protocols()
 
 

@@ -8,6 +8,9 @@ from dashboard_support import ACTOR, SimulatedClinic
 
 from test_api_station import make_app
 
+BACKENDS = ("sqlite", "postgresql")
+"""The tests using the store run on the station's SQLite and on the hub's PostgreSQL (conftest)."""
+
 
 def test_protocols_say_how_each_walk_is_set_up(tmp_path, store):
     _app, api = make_app(tmp_path, store)

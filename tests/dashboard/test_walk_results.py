@@ -12,6 +12,9 @@ from station.protocols.results import summarise
 
 from dashboard_support import ACTOR
 
+BACKENDS = ("sqlite", "postgresql")
+"""The tests using the store run on the station's SQLite and on the hub's PostgreSQL (conftest)."""
+
 WALK_VALUES = {"walk_time_s": 8.2, "walk_speed_m_s": 0.73, "cadence_steps_min": 96.0, "step_time_cv_pct": 4.1,
                "stride_time_cv_pct": 2.9, "step_symmetry": 0.91, "steps": 13}
 

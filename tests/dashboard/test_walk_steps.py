@@ -15,6 +15,9 @@ from web.live_gait import INTERVAL_S, LiveGait, SharedGaitEvent
 
 from dashboard_support import ACTOR, CHEAP, CLINICIAN_PW
 
+BACKENDS = ("sqlite", "postgresql")
+"""The tests using the store run on the station's SQLite and on the hub's PostgreSQL (conftest)."""
+
 RATE_HZ = 100.0
 STEP_S = 0.55  # about 109 steps/min
 
