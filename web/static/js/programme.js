@@ -13,7 +13,7 @@
   let tests = {}; // protocol name -> {title, conditions: {id: label}} (GET /api/protocols)
   // on the clinic's hub: where the programme and each session's outcome were recorded (a station's name)
   let sources = { assigned_at: null, fields: {} };
-  const recordedAt = (kind, key) => sources.fields[`${kind}.${key}.state`] || null;
+  const recordedAt = (kind, key) => sources.fields[`${kind}.${key}.state`] || (kind === "visit" && sources.fields[`visit.${key}.runs`]) || null;
 
   /* A protocol and a condition in words (the codes only when the station no longer has the protocol). */
   const testTitle = (name) => (tests[name] ? tests[name].title.replace(/ \(.*\)$/, "") : name);
