@@ -206,18 +206,25 @@ class StationSync:
                                     (last, AUDIT_BATCH)).fetchall()
             if not rows:
                 return
-            entries = [{"id": r["id"], "at": r["at"], "username": r["username"], "address": r["address"],
-                        "action": r["action"], "patient_id": r["patient_id"], "object": r["object"],
-                        "detail": _audit_detail(r["detail"])} for r in rows]
+            entries, size = [], 0
+            for r in rows:  # within the hub's body bound, whatever the details' sizes
+                entry = {"id": r["id"], "at": r["at"], "username": r["username"], "address": r["address"],
+                         "action": r["action"], "patient_id": r["patient_id"], "object": r["object"],
+                         "detail": _audit_detail(r["detail"])}
+                entry_size = len(json.dumps(entry, separators=(",", ":")))
+                if entries and size + entry_size > self.batch_bytes:
+                    break
+                entries.append(entry)
+                size += entry_size
             answer = self.client.request("POST", "/api/hub/audit", body={"station_id": self.store.outbox.station_id,
                                                                         "entries": entries})
             held = answer.get("last")
-            if type(held) is not int or held < rows[-1]["id"]:
-                raise SyncError(f"the hub acknowledged audit entries only up to {held}, not {rows[-1]['id']}; "
+            if type(held) is not int or held < entries[-1]["id"]:
+                raise SyncError(f"the hub acknowledged audit entries only up to {held}, not {entries[-1]['id']}; "
                                 "will retry")
             report.audit_entries += int(answer.get("added", 0)) if type(answer.get("added")) is int else 0
             last = held
-            if len(rows) < AUDIT_BATCH:
+            if len(rows) < AUDIT_BATCH and len(entries) == len(rows):
                 return
 
     # -- the hub's record of the patients held here ------------------------------------------

@@ -82,3 +82,16 @@ def test_audit_entries_resume_after_a_cut_and_survive_an_erasure(hub_store, stat
     assert len([e for e in hub_store.audit.query(limit=1000) if e["username"].endswith("@gym")]) > len(remote)
     erased_here = [e for e in hub_store.audit.query(action="patient.erase", limit=10) if e["username"] == "hub@gym"]
     assert erased_here and erased_here[0]["patient_id"] is None and erased_here[0]["detail"]["station_patient"]
+
+
+def test_large_audit_details_go_in_batches_within_the_hubs_body_bound(hub_store, station_factory):
+    gym = station_factory("gym")
+    for k in range(60):  # 60 x 6 kB: several requests of at most 96 kB (the hub takes 128 kB)
+        gym.store.audit.record(CLINICIAN, "settings.update", detail={"changed": ["clinic_name"], "pad": "x" * 6000})
+    gym.store.audit.record(CLINICIAN, "settings.update", detail={"pad": "y" * 20_000})  # beyond 8 kB: noted
+    report = gym.sync_once()
+    assert report.audit_entries == 61
+    posts = [p for m, p in gym.client._send.requests if m == "POST" and p == "/api/hub/audit"]
+    assert len(posts) >= 4
+    [big] = [e for e in hub_store.audit.query(limit=100) if e["detail"].get("detail_omitted")]
+    assert big["username"] == "ana@gym" and big["detail"]["detail_omitted"] == "20011 characters"
