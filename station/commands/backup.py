@@ -159,7 +159,12 @@ def _restore_hub(args: argparse.Namespace, config, url: str) -> int:
     from station.store.db import StoreError
     from station.store.pg import redact_url
 
-    if not args.yes and not _confirm(f"Replace the hub database {redact_url(url)} with {args.file}?"):
+    try:
+        info = pg_backup.inspect_hub_backup(url, args.file)
+    except StoreError as exc:
+        raise UserError(str(exc)) from None
+    print(f"{info.path}: hub backup, schema {info.schema_version}, {len(info.tables)} tables")
+    if not args.yes and not _confirm(f"Replace the hub database {redact_url(url)} with this backup?"):
         print("nothing changed")
         return 1
     try:

@@ -414,6 +414,23 @@ def inspect_hub_dump(path: str | os.PathLike, tools: ClientTools) -> HubDumpInfo
     return HubDumpInfo(path, version, tuple(tables))
 
 
+def inspect_hub_backup(url: str, path: str | os.PathLike) -> HubDumpInfo:
+    """:func:`inspect_hub_dump` with the client tools of the server of ``url`` (what a restore
+    into that database would use); nothing is changed.
+
+    Raises
+    ------
+    NotStationDatabase, CorruptDatabase, BackupError, StoreError
+        As :func:`inspect_hub_dump`; the tools missing; the database unreachable.
+    """
+    raw = _connect(url)
+    try:
+        major = _server_major(raw)
+    finally:
+        raw.close()
+    return inspect_hub_dump(path, find_client_tools(major))
+
+
 # -- the schema this release creates -------------------------------------------------------------
 
 

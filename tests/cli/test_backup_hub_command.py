@@ -9,6 +9,7 @@ import psycopg
 
 from station.cli import main
 from station.store.audit import Actor
+from station.store.migrations import LATEST_VERSION
 from station.store.passwords import ScryptCost
 from station.store.store import Store
 
@@ -56,6 +57,7 @@ def test_hub_backup_list_restore_and_check(pg_url, tmp_path, capsys, monkeypatch
     status, out, err = _run(["restore", backup, "--data-dir", str(data_dir)], capsys,
                             monkeypatch, pg_url)  # no terminal, no --yes
     assert status == 1 and "add --yes" in err and err.count("\n") == 1
+    assert f"{backup}: hub backup, schema {LATEST_VERSION}" in out  # what it holds, shown before asking
     status, out, err = _run(["restore", backup, "--yes", "--data-dir", str(data_dir)], capsys, monkeypatch, pg_url)
     assert status == 0, err
     assert "1 patients" in out and "every check passed" in out and "hub-pre-restore-" in out
