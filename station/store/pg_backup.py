@@ -38,6 +38,7 @@ the tools get the URL's other parameters with ``-d`` and the password in a priva
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import shutil
@@ -251,6 +252,27 @@ def _last_error_line(stderr: str, scrub) -> str:
 # -- connections -----------------------------------------------------------------------------------
 
 
+def _one_line_errors(func):
+    """The database's own refusals (a login that may not read or drop a table...) as one
+    :class:`BackupError` line instead of a driver exception."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except Exception as exc:
+            import psycopg
+
+            if not isinstance(exc, psycopg.Error):
+                raise
+            from station.store.pg import _first_line
+
+            raise BackupError(f"the database refused it ({_first_line(exc)}); nothing was changed; run it as the "
+                              "owner of the hub's database") from None
+
+    return wrapper
+
+
 def _connect(url: str):
     """A psycopg connection (autocommit) for the backup tools; StoreError in one line without the
     password if it cannot be made."""
@@ -288,6 +310,7 @@ def hub_sessions(raw) -> int:
 # -- backup --------------------------------------------------------------------------------------
 
 
+@_one_line_errors
 def create_hub_backup(url: str, data_dir: str | os.PathLike, now_s: float | None = None, *,
                       prefix: str = HUB_BACKUP_PREFIX, any_version: bool = False) -> BackupInfo:
     """Back up the hub database ``url`` into ``<data_dir>/backups/`` with ``pg_dump -Fc``.
@@ -389,7 +412,7 @@ def inspect_hub_dump(path: str | os.PathLike, tools: ClientTools) -> HubDumpInfo
     if listing.returncode != 0:
         raise CorruptDatabase(f"{path}: pg_restore cannot read it ({_last_error_line(listing.stderr, str)}); "
                               "choose another backup")
-    tables = sorted({m.group(1) for m in re.finditer(r"^\d+; \d+ \d+ TABLE public (\w+) ", listing.stdout, re.M)})
+    tables = sorted({m.group(1) for m in re.finditer(r"^\d+; \d+ \d+ TABLE public (\w+)(?: |$)", listing.stdout, re.M)})
     missing = [t for t in REQUIRED_TABLES if t not in tables]
     if missing:
         raise NotStationDatabase(f"{path}: a PostgreSQL dump, but not of a balance station hub (no table "
@@ -414,6 +437,7 @@ def inspect_hub_dump(path: str | os.PathLike, tools: ClientTools) -> HubDumpInfo
     return HubDumpInfo(path, version, tuple(tables))
 
 
+@_one_line_errors
 def inspect_hub_backup(url: str, path: str | os.PathLike) -> HubDumpInfo:
     """:func:`inspect_hub_dump` with the client tools of the server of ``url`` (what a restore
     into that database would use); nothing is changed.
@@ -531,6 +555,7 @@ def data_problems(raw, schema: str = "public") -> list[str]:
     return problems
 
 
+@_one_line_errors
 def check_hub_database(url: str) -> list[str]:
     """The hub database's problems (``[]``: none): data checksum failures reported by the server,
     schema version, the schema against this release's migrations (triggers included), orphan rows
@@ -630,6 +655,7 @@ def _replay(raw, tools: ClientTools, archive: Path) -> dict[str, int]:
     return copied
 
 
+@_one_line_errors
 def restore_hub_backup(url: str, data_dir: str | os.PathLike, source: str | os.PathLike,
                        now_s: float | None = None) -> HubRestoreResult:
     """Replace the hub database ``url`` by the backup ``source`` (the hub must be stopped); see the
@@ -707,10 +733,13 @@ def restore_hub_backup(url: str, data_dir: str | os.PathLike, source: str | os.P
             counts = [raw.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                       for t in ("patients", "trials", "programme_assignments")]
             raw.execute("COMMIT")
-        except BaseException:
+        except BaseException as exc:
             if not raw.closed and not raw.broken:
                 with contextlib.suppress(psycopg.Error):
                     raw.execute("ROLLBACK")
+            if isinstance(exc, psycopg.Error):  # e.g. this login may not drop the schema public
+                raise BackupError(f"the restore failed ({_first_line(exc)}); nothing was changed; restore as the "
+                                  "owner of the database (and of its schema public)") from None
             raise
     finally:
         raw.close()

@@ -215,3 +215,18 @@ def test_the_password_reaches_the_tools_through_a_private_passfile_never_their_c
     for argv, passfile, mode, env_password in dumps:
         assert passfile is not None and mode == 0o600 and env_password is None
         assert not os.path.exists(passfile)  # removed afterwards
+
+
+def test_a_login_that_may_not_touch_the_database_is_one_line_and_changes_nothing(pg_cluster, pg_url, tmp_path):
+    info = pg_backup.create_hub_backup(pg_url, tmp_path)
+    _fill(pg_url, tmp_path / "hub")
+    pg_cluster.admin("DROP ROLE IF EXISTS visitor", "CREATE ROLE visitor LOGIN PASSWORD 'visitor-pw'")
+    visitor = pg_url.replace(f"balance:{pg_cluster.password}@", "visitor:visitor-pw@")
+    try:
+        with pytest.raises(BackupError, match=r"^the database refused it \(permission denied.*nothing was changed"):
+            pg_backup.restore_hub_backup(visitor, tmp_path, info.path)
+        with pytest.raises(BackupError, match="permission denied"):
+            pg_backup.create_hub_backup(visitor, tmp_path)
+    finally:
+        pg_cluster.admin("DROP ROLE visitor")
+    assert _identifiers(pg_url) == ["P-0001"]
