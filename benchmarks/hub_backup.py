@@ -109,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         check_s, out = _timed(["check", *common], env)
         print(f"check {check_s:.2f} s: {out.splitlines()[0]}")
         restore_s, out = _timed(["restore", str(dump), "--yes", *common], env)
-        print(f"restore {restore_s:.2f} s (pre-restore backup and every check included): {out.splitlines()[0]}")
+        restored = next(line for line in out.splitlines() if line.startswith("restored "))
+        print(f"restore {restore_s:.2f} s (pre-restore backup and every check included): {restored}")
     finally:
         import shutil
 
