@@ -29,6 +29,10 @@ frame part 56 kB) before they are read.
     from other stations, or edited on the hub), so that every station converges on the hub's record.
 ``GET /api/hub/patients?identifier=X``
     ``{"patient": {...}}``: a patient to measure at the station (pulled on demand); audited.
+``GET /api/hub/history-updates?after=N``
+    ``{"patients": [{"local_id", "sessions"}], "next"}``: trials recorded elsewhere after hub trial
+    ``N`` of the patients this station holds, with their visits (at most 200 trials), so that its
+    pulled histories stay current at every sync (:meth:`station.sync.hub.Hub.history_updates`).
 ``GET /api/hub/patients/programmes?identifier=X``
     ``{"programmes": [...]}``: the patient's programmes as the hub has them now, in short (status,
     adherence, each session's date, status, minutes and where it was recorded), for a station to
@@ -178,6 +182,13 @@ def pull_history():
         return api_error(400, "give ?identifier= (the patient's pseudonymous code)")
     after = query_int("after", 0, low=0, high=2**62)
     return hub().history_for_station(g.station, identifier, after)
+
+
+@bp.get("/api/hub/history-updates")
+@station_only
+def history_updates():
+    after = query_int("after", 0, low=0, high=2**62)
+    return hub().history_updates(g.station, after)
 
 
 @bp.get("/api/hub/patients/programmes")

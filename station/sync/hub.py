@@ -801,6 +801,42 @@ class Hub:
                                     object=f"patient:{patient['id']}", detail={"history_pulled_by": station.name})
         return {"sessions": out, "next": last if more and last is not None else None}
 
+    def history_updates(self, station: StationRef, after: int = 0, limit: int = 200) -> dict:
+        """Trials recorded elsewhere (at other stations, or on the hub) after hub trial ``after``,
+        of the patients this station holds (sent or linked), with their visits, for the station to
+        keep its pulled histories current at every sync: ``{"patients": [{"local_id", "sessions":
+        [as :meth:`history_for_station`]}], "next": hub trial id to ask after, or None}`` (at most
+        ``limit`` trials, oldest first); ``until``: the hub trial to ask after next time (the newest
+        trial looked at, so a station with nothing to take does not make the hub look again)."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT t.*, m.local_id AS patient_local_id,"
+                " (SELECT st.name FROM hub_id_map sm JOIN hub_stations st ON st.id = sm.station"
+                "  WHERE sm.entity = 'session' AND sm.hub_id = s.id) AS session_station"
+                " FROM trials t JOIN sessions s ON s.id = t.session_id"
+                " JOIN hub_id_map m ON m.station = ? AND m.entity = 'patient' AND m.hub_id = s.patient_id"
+                " WHERE t.id > ? AND m.hub_id != 0 AND t.status <> 'recording' AND NOT EXISTS (SELECT 1 FROM hub_id_map o"
+                "  WHERE o.station = ? AND o.entity = 'session' AND o.hub_id = s.id)"
+                " ORDER BY t.id LIMIT ?", (station.id, after, station.id, limit)).fetchall()
+            wanted = sorted({r["session_id"] for r in rows})
+            sessions = {r["id"]: r for r in conn.execute(
+                f"SELECT * FROM sessions WHERE id IN ({', '.join('?' * len(wanted))})", wanted)} if wanted else {}
+            newest = int(conn.execute("SELECT coalesce(max(id), 0) FROM trials").fetchone()[0])
+            names = {r["station_id"]: r["name"] for r in conn.execute(
+                "SELECT station_id, name FROM hub_stations WHERE station_id IS NOT NULL")}
+        patients: dict[int, dict[int, dict]] = {}
+        for t in rows:
+            session = sessions[t["session_id"]]
+            visit = patients.setdefault(t["patient_local_id"], {}).setdefault(session["id"], {
+                "hub_id": session["id"], "station": t["session_station"], **{c: session[c] for c in SESSION_COLUMNS},
+                "trials": []})
+            visit["trials"].append({"hub_id": t["id"], "station": names.get(t["station_id"]),
+                                    "frames_on_hub": t["frame_count"], **{c: t[c] for c in TRIAL_COLUMNS}})
+        full = len(rows) == limit
+        return {"patients": [{"local_id": local_id, "sessions": list(visits.values())}
+                             for local_id, visits in patients.items()],
+                "next": rows[-1]["id"] if full else None, "until": rows[-1]["id"] if full else max(newest, after)}
+
     def programmes_for_station(self, station: StationRef, identifier: str) -> dict:
         """A hub patient's programmes for a station to show read-only (it holds none of them):
         ``{"programmes": [{"hub_id", "assigned_at" (station name, None: on the hub), "title",

@@ -13,7 +13,9 @@ One :meth:`StationSync.sync_once` does, in this order:
    pushes again what was not acknowledged; the hub ignores what it already applied;
 3. send the station's own audit entries after the last one the hub holds (the hub appends them
    to its audit log as ``USER@STATION``, :mod:`station.sync.hub_audit`);
-4. take the hub's record of the patients held here that changed on the hub (merged from another
+4. bring the trials recorded elsewhere since the last sync of the patients held here
+   (:mod:`station.sync.pulled`: results only, read-only);
+5. take the hub's record of the patients held here that changed on the hub (merged from another
    station's edits, or edited on the hub), so that every station converges on the hub's record;
    a patient with changes still queued here is left until they are pushed.
 
@@ -42,6 +44,8 @@ MAX_PUSH_BYTES = 128 * 1024
 """The hub's bound of a push body (:data:`web.hub_api.PUSH_MAX_BYTES`)."""
 AUDIT_BATCH = 200
 """Audit entries per request to the hub (:data:`station.sync.hub_audit.MAX_ENTRIES`)."""
+HISTORY_UPDATE_PAGES = 10
+"""Pages of trials recorded elsewhere one sync brings at most (200 trials each; the rest at the next)."""
 AUDIT_BATCHES = 50
 """Batches of audit entries one sync sends at most (10,000 entries; the rest at the next sync)."""
 MAX_HISTORY_PAGES = 1000
@@ -59,7 +63,8 @@ class SyncReport:
     """What one sync did: ``sent`` (changes by entity), ``duplicates`` (the hub had them),
     ``frame_parts`` uploaded, ``erased`` (patients erased here on the hub's request),
     ``deferred_erasures``, ``refreshed`` (patients whose fields the hub's record changed here),
-    ``audit_entries`` (this station's audit entries the hub took), ``queue_length`` left."""
+    ``audit_entries`` (this station's audit entries the hub took), ``pulled_trials`` (trials
+    recorded elsewhere of patients held here, brought here), ``queue_length`` left."""
 
     sent: Counter = field(default_factory=Counter)
     duplicates: int = 0
@@ -68,6 +73,7 @@ class SyncReport:
     deferred_erasures: int = 0
     refreshed: int = 0
     audit_entries: int = 0
+    pulled_trials: int = 0
     queue_length: int = 0
 
     def lines(self) -> list[str]:
@@ -78,6 +84,9 @@ class SyncReport:
                f"{self.erased} patients erased here (erased on the hub)"]
         if self.refreshed:
             out.append(f"{self.refreshed} patients updated from the hub")
+        if self.pulled_trials:
+            out.append(f"{self.pulled_trials} trial{'s' if self.pulled_trials != 1 else ''} recorded elsewhere "
+                       "brought here")
         if self.audit_entries:
             out.append(f"{self.audit_entries} audit entr{'y' if self.audit_entries == 1 else 'ies'} sent")
         if self.deferred_erasures:
@@ -117,6 +126,7 @@ class StationSync:
         self.batch_bytes = batch_bytes
         self._lock = threading.Lock()  # one sync at a time (worker and a page's pull may meet)
         self._updates_since = ""  # this process fetches every held patient's record once, then changes
+        self._history_after: int | None = None  # the last hub trial looked at (:meth:`_pull_new_history`)
 
     def sync_once(self) -> SyncReport:
         """Erase what the hub erased, then push everything queued; SyncError (one line) if the hub
@@ -127,6 +137,7 @@ class StationSync:
                 self._apply_tombstones(report)
                 self._push(report)
                 self._push_audit(report)
+                self._pull_new_history(report)
                 self._refresh_patients(report)
             except SyncError as exc:
                 self.store.outbox.record_attempt(str(exc))
@@ -189,6 +200,40 @@ class StationSync:
         for trial_id in self.store.outbox.unsent_trials_of_last_erasure():  # parts of theirs the hub may hold
             self.client.request("DELETE", f"/api/hub/trials/{trial_id}/parts")
         return "erased"
+
+    # -- histories recorded elsewhere ------------------------------------------------------
+
+    def _pull_new_history(self, report: "SyncReport") -> None:
+        """Bring the trials recorded elsewhere since the last sync of the patients held here (new
+        visits and trials at other stations: :meth:`station.sync.hub.Hub.history_updates`), at most
+        :data:`HISTORY_UPDATE_PAGES` pages a sync. The cursor lives in this process, starting from
+        the newest trial pulled so far (after a restart the hub looks again from there)."""
+        if self._history_after is None:
+            with self.store.db.read() as conn:
+                self._history_after = int(conn.execute(
+                    "SELECT coalesce(max(hub_id), 0) FROM sync_pulled WHERE entity = 'trial'").fetchone()[0])
+        for _ in range(HISTORY_UPDATE_PAGES):
+            answer = self.client.request("GET", "/api/hub/history-updates", query={"after": self._history_after})
+            until, groups = answer.get("until"), answer.get("patients")
+            if type(until) is not int or until < self._history_after or not isinstance(groups, list):
+                raise SyncError("the hub's answer to GET /api/hub/history-updates is not a page of trials (is [hub] "
+                                "url the hub's own address?); will retry")
+            for group in groups:
+                local_id = group.get("local_id") if isinstance(group, dict) else None
+                try:
+                    self.store.patients.get(local_id)
+                except (NotFound, TypeError, ValueError):
+                    continue  # erased here meanwhile
+                try:
+                    page = pulled.check_page(group.get("sessions"))
+                except ValidationError as exc:
+                    raise SyncError(f"the hub sent a visit or trial this station cannot store ({exc}); will retry") \
+                        from None
+                new_sessions, new_trials = pulled.store_page(self.store, local_id, page, actor=HUB_ACTOR)
+                report.pulled_trials += new_trials
+            self._history_after = until
+            if answer.get("next") is None:
+                return
 
     # -- the station's audit trail to the hub ----------------------------------------------
 

@@ -706,8 +706,9 @@ def test_the_history_route_takes_a_station_token_and_bounded_literal_arguments(h
     clinician = HubCaller(hub).sign_in("ana", CLINICIAN_PW)
     tried = 0
     for caller in (HubCaller(hub), HubCaller(hub, "bst_" + "B" * 43), clinician):
-        for route in ("history", "programmes"):
-            status, _, _ = caller.call("GET", f"/api/hub/patients/{route}?identifier=P-HIST")
+        for path in ("/api/hub/patients/history?identifier=P-HIST", "/api/hub/patients/programmes?identifier=P-HIST",
+                     "/api/hub/history-updates?after=0"):
+            status, _, _ = caller.call("GET", path)
             tried += 1
             assert status == 401
     ward = HubCaller(hub, hub.tokens["ward"])
@@ -850,3 +851,37 @@ def test_hostile_audit_entries_are_4xx_and_never_rewrite_the_trail(hub):
     [entry] = [e for e in store.audit.query(limit=5) if e["username"] == "ana@ward"]
     assert entry["user_id"] is None and entry["detail"]["station"] == "ward"  # never a hub user's entry
     tally("hostile audit entries", tried + 2)
+
+
+@pytest.mark.parametrize("updates", [
+    b"<html>x</html>", b'{"patients": "all", "until": 5}', b'{"patients": [], "until": -1}',
+    b'{"patients": [], "until": "later"}',
+    json.dumps({"patients": [{"local_id": 1, "sessions": [{"hub_id": 1, "trials": [{"hub_id": 2}]}]}],
+                "until": 9}).encode(),
+])
+def test_trial_updates_from_a_garbage_hub_fail_the_sync_in_one_line_and_store_nothing(station_store, updates):
+    station_store.patients.create({"identifier": "P-1", "birth_year": 1950, "sex": "F"}, actor=Actor.command_line())
+
+    def answer(handler):
+        path = handler.path
+        if path.startswith("/api/hub/history-updates"):
+            return 200, updates, {"Content-Type": "application/json"}
+        if path.startswith("/api/hub/tombstones"):
+            return 200, b'{"tombstones": [], "last": 0, "last_seq": 0}', {}
+        if path.startswith("/api/hub/push"):
+            return 200, json.dumps({"applied_through": 10**6, "applied": 1, "duplicates": 0}).encode(), {}
+        if path.startswith("/api/hub/audit"):
+            return 200, json.dumps({"last": 10**6, "added": 0}).encode(), {}
+        return 200, b"{}", {}
+
+    with FakeHub() as hub_server:
+        hub_server.answer = answer
+        sync = StationSync(station_store, HubClient(hub_server.url, TOKEN, timeout_s=5))
+        with pytest.raises(SyncError) as caught:
+            sync.sync_once()
+    message = str(caught.value)
+    assert "\n" not in message and len(message) < 600 and TOKEN not in message
+    with station_store.db.read() as conn:
+        assert conn.execute("SELECT count(*) FROM sync_pulled").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
+    tally("garbage trial updates from a hub", 1)

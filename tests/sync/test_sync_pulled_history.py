@@ -236,3 +236,26 @@ def test_the_ward_shows_the_gyms_programme_read_only_as_the_hub_has_it(hub_store
     ward.client._send.cut_after(0)
     offline = client.get(f"/api/patients/{pulled['id']}/hub-programmes")
     assert offline.status_code == 503 and "when the station is online" in offline.get_json()["error"]
+
+
+def test_trials_recorded_elsewhere_later_arrive_at_every_sync(hub_store, station_factory):
+    gym, ward = station_factory("gym"), station_factory("ward")
+    patient, made = _measured_at_gym(gym, "P-H9", sessions=1, trials_per_session=1)
+    pulled = ward.pull_patient("P-H9", actor=CLINICIAN)
+    own = ward.store.patients.create({"identifier": "P-H10", "birth_year": 1961, "sex": "M"}, actor=CLINICIAN)
+    ward.sync_once()
+    assert ward.sync_once().pulled_trials == 0
+
+    # the gym measures both again: a new visit of P-H9, and P-H10, whom the ward registered itself
+    session = gym.store.sessions.create(patient["id"], {"label": "follow-up"}, actor=CLINICIAN)
+    add_trial(gym.store, session["id"], 200, seed=3)
+    gym.pull_patient("P-H10", actor=CLINICIAN)
+    theirs = gym.store.patients.get_by_identifier("P-H10")
+    add_trial(gym.store, gym.store.sessions.create(theirs["id"], {}, actor=CLINICIAN)["id"], 200, seed=4)
+    gym.sync_once()
+
+    report = ward.sync_once()
+    assert report.pulled_trials == 2 and "2 trials recorded elsewhere brought here" in report.lines()
+    assert _rows(ward.store, pulled["id"]) == (2, 2, 4) and _rows(ward.store, own["id"]) == (1, 1, 2)
+    assert ward.sync_once().pulled_trials == 0  # once
+    assert ward.store.outbox.length() == 0  # never sent back
