@@ -586,7 +586,7 @@ class AcquisitionLoop:
                 self.stats.imu_samples_in_lost_frames += 1
         self._imu_carry = keep
         if n:
-            self._last_imu = tuple(v / n for v in total)
+            self._last_imu = (total[0] / n, total[1] / n, total[2] / n, total[3] / n, total[4] / n, total[5] / n)
         else:  # no sample in this frame's period: repeat the last one (NaN before the first), flagged
             flags |= _IMU_STALE
             self.stats.imu_stale += 1
