@@ -33,6 +33,9 @@ frame part 56 kB) before they are read.
     ``{"patients": [{"local_id", "sessions"}], "next"}``: trials recorded elsewhere after hub trial
     ``N`` of the patients this station holds, with their visits (at most 200 trials), so that its
     pulled histories stay current at every sync (:meth:`station.sync.hub.Hub.history_updates`).
+``GET /api/hub/programme-updates``
+    ``{"programmes": [{"local_id", "fields"}]}``: the fields of the programmes this station
+    assigned that the hub's users or other stations' games set, so the station takes them.
 ``GET /api/hub/patients/programmes?identifier=X``
     ``{"programmes": [...]}``: the patient's programmes as the hub has them now, in short (status,
     adherence, each session's date, status, minutes and where it was recorded), for a station to
@@ -189,6 +192,12 @@ def pull_history():
 def history_updates():
     after = query_int("after", 0, low=0, high=2**62)
     return hub().history_updates(g.station, after)
+
+
+@bp.get("/api/hub/programme-updates")
+@station_only
+def programme_updates():
+    return hub().programme_updates(g.station)
 
 
 @bp.get("/api/hub/patients/programmes")

@@ -837,6 +837,38 @@ class Hub:
                              for local_id, visits in patients.items()],
                 "next": rows[-1]["id"] if full else None, "until": rows[-1]["id"] if full else max(newest, after)}
 
+    def programme_updates(self, station: StationRef, limit: int = 5000) -> dict:
+        """The fields of the programmes this station assigned that someone else set: the hub's
+        users, or games played at other stations that counted on the hub (:mod:`.hub_programmes`),
+        for the station to take them: ``{"programmes": [{"local_id", "fields": [{"field", "value",
+        "changed_at", "station"}]}]}``. Ids in values are the station's own (a trial or visit it did
+        not record is null, or left out of a visit's runs)."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT m.local_id, f.field, f.value, f.changed_at, f.station FROM hub_id_map m"
+                " JOIN programme_field_times f ON f.assignment_id = m.hub_id WHERE m.station = ? AND m.entity = 'programme'"
+                " AND m.hub_id != 0 AND (f.station IS NULL OR f.station <> ?) ORDER BY m.local_id, f.field LIMIT ?",
+                (station.id, station.name, limit)).fetchall()
+
+            def local(entity: str, hub_id) -> int | None:
+                if hub_id is None:
+                    return None
+                found = conn.execute("SELECT local_id FROM hub_id_map WHERE station = ? AND entity = ? AND hub_id = ?",
+                                     (station.id, entity, hub_id)).fetchone()
+                return None if found is None else int(found["local_id"])
+
+            out: dict[int, list] = {}
+            for r in rows:
+                value = json.loads(r["value"])
+                if r["field"].endswith(".state") and r["field"].startswith("session."):
+                    value = [*value[:4], local("trial", value[4]), *value[5:]]
+                elif r["field"].endswith(".runs"):
+                    value = [[p, local("session", sid), at, by] for p, sid, at, by in value]
+                    value = [run for run in value if run[1] is not None]
+                out.setdefault(r["local_id"], []).append({"field": r["field"], "value": value,
+                                                          "changed_at": r["changed_at"], "station": r["station"]})
+        return {"programmes": [{"local_id": k, "fields": v} for k, v in out.items()]}
+
     def programmes_for_station(self, station: StationRef, identifier: str) -> dict:
         """A hub patient's programmes for a station to show read-only (it holds none of them):
         ``{"programmes": [{"hub_id", "assigned_at" (station name, None: on the hub), "title",

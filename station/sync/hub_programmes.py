@@ -297,9 +297,14 @@ def merge(conn, assignment_id: int, doc: dict, times: dict[str, str], station: s
     for field, value in incoming.items():
         if canonical(value) == canonical(current[field]):
             continue
+        hub = recorded.get(field) or {}
+        hub_time, incoming_time = hub.get("changed_at") or "", times.get(field, times["*"])
+        if incoming_time == hub_time and hub.get("station") != station:
+            # the station holds that very change, taken from the hub (:mod:`.programme_updates`),
+            # where some of its ids do not map back (a trial recorded elsewhere): no conflict
+            continue
         before[field] = current[field]
-        hub_time = (recorded.get(field) or {}).get("changed_at") or ""
-        if times.get(field, times["*"]) >= hub_time:
+        if incoming_time >= hub_time:
             applied[field] = value
         else:
             kept.append(field)

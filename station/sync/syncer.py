@@ -15,7 +15,9 @@ One :meth:`StationSync.sync_once` does, in this order:
    to its audit log as ``USER@STATION``, :mod:`station.sync.hub_audit`);
 4. bring the trials recorded elsewhere since the last sync of the patients held here
    (:mod:`station.sync.pulled`: results only, read-only);
-5. take the hub's record of the patients held here that changed on the hub (merged from another
+5. take the hub's newer fields of the programmes this station assigned (edits on the hub, doses
+   of games played elsewhere: :mod:`station.sync.programme_updates`);
+6. take the hub's record of the patients held here that changed on the hub (merged from another
    station's edits, or edited on the hub), so that every station converges on the hub's record;
    a patient with changes still queued here is left until they are pushed.
 
@@ -35,7 +37,7 @@ from dataclasses import dataclass, field
 
 from station.store.audit import Actor
 from station.store.db import Conflict, NotFound, ValidationError
-from station.sync import pulled
+from station.sync import programme_updates, pulled
 from station.sync.client import HubClient, HubRefused, SyncError
 from station.sync.records import frame_parts, record_of
 
@@ -64,7 +66,8 @@ class SyncReport:
     ``frame_parts`` uploaded, ``erased`` (patients erased here on the hub's request),
     ``deferred_erasures``, ``refreshed`` (patients whose fields the hub's record changed here),
     ``audit_entries`` (this station's audit entries the hub took), ``pulled_trials`` (trials
-    recorded elsewhere of patients held here, brought here), ``queue_length`` left."""
+    recorded elsewhere of patients held here, brought here), ``programme_fields`` (fields of its
+    programmes taken from the hub), ``queue_length`` left."""
 
     sent: Counter = field(default_factory=Counter)
     duplicates: int = 0
@@ -74,6 +77,7 @@ class SyncReport:
     refreshed: int = 0
     audit_entries: int = 0
     pulled_trials: int = 0
+    programme_fields: int = 0
     queue_length: int = 0
 
     def lines(self) -> list[str]:
@@ -87,6 +91,9 @@ class SyncReport:
         if self.pulled_trials:
             out.append(f"{self.pulled_trials} trial{'s' if self.pulled_trials != 1 else ''} recorded elsewhere "
                        "brought here")
+        if self.programme_fields:
+            out.append(f"{self.programme_fields} programme change{'s' if self.programme_fields != 1 else ''} "
+                       "taken from the hub")
         if self.audit_entries:
             out.append(f"{self.audit_entries} audit entr{'y' if self.audit_entries == 1 else 'ies'} sent")
         if self.deferred_erasures:
@@ -138,6 +145,7 @@ class StationSync:
                 self._push(report)
                 self._push_audit(report)
                 self._pull_new_history(report)
+                self._take_programme_updates(report)
                 self._refresh_patients(report)
             except SyncError as exc:
                 self.store.outbox.record_attempt(str(exc))
@@ -234,6 +242,16 @@ class StationSync:
             self._history_after = until
             if answer.get("next") is None:
                 return
+
+    def _take_programme_updates(self, report: "SyncReport") -> None:
+        """Take the hub's newer fields of the programmes this station assigned (its users' edits,
+        doses of games played elsewhere: :mod:`station.sync.programme_updates`)."""
+        answer = self.client.request("GET", "/api/hub/programme-updates")
+        try:
+            report.programme_fields += programme_updates.apply_updates(self.store, answer)
+        except ValidationError as exc:
+            raise SyncError(f"the hub's answer to GET /api/hub/programme-updates cannot be taken ({exc}); is [hub] "
+                            "url the hub's own address? will retry") from None
 
     # -- the station's audit trail to the hub ----------------------------------------------
 

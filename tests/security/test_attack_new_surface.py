@@ -707,7 +707,7 @@ def test_the_history_route_takes_a_station_token_and_bounded_literal_arguments(h
     tried = 0
     for caller in (HubCaller(hub), HubCaller(hub, "bst_" + "B" * 43), clinician):
         for path in ("/api/hub/patients/history?identifier=P-HIST", "/api/hub/patients/programmes?identifier=P-HIST",
-                     "/api/hub/history-updates?after=0"):
+                     "/api/hub/history-updates?after=0", "/api/hub/programme-updates"):
             status, _, _ = caller.call("GET", path)
             tried += 1
             assert status == 401
@@ -885,3 +885,54 @@ def test_trial_updates_from_a_garbage_hub_fail_the_sync_in_one_line_and_store_no
         assert conn.execute("SELECT count(*) FROM sync_pulled").fetchone()[0] == 0
         assert conn.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
     tally("garbage trial updates from a hub", 1)
+
+
+def _programme_updates(*fields) -> bytes:
+    return json.dumps({"programmes": [{"local_id": 1, "fields": list(fields)}]}).encode()
+
+
+@pytest.mark.parametrize("updates", [
+    b'{"programmes": "all"}', b'{"programmes": [{"local_id": "1", "fields": []}]}',
+    _programme_updates({"field": "role", "value": "admin", "changed_at": "2026-12-03T10:00:00Z", "station": None}),
+    _programme_updates({"field": "status", "value": ["deleted", None, None, None], "changed_at": "2026-12-03T10:00:00Z"}),
+    _programme_updates({"field": "session.1.date", "value": "'; DROP TABLE trials; --", "changed_at": "2026-12-03T10:00:00Z"}),
+    _programme_updates({"field": "session.1.state", "value": ["done", None, "measured", {"minutes": "x" * 5000}, None,
+                                                              None, None], "changed_at": "2026-12-03T10:00:00Z"}),
+    _programme_updates({"field": "session.1.state", "value": ["done"], "changed_at": "2026-12-03T10:00:00Z"}),
+    _programme_updates({"field": "pauses", "value": [["2026-12-03", None, "x" * 500, "a", None]],
+                        "changed_at": "2026-12-03T10:00:00Z"}),
+    _programme_updates({"field": "session.1.date", "value": "2026-12-04", "changed_at": "soon"}),
+])
+def test_programme_updates_from_a_garbage_hub_change_nothing(station_store, updates):
+    from station.programmes.loader import builtin_programmes
+    from station.protocols.loader import builtin_protocols
+
+    actor = Actor.command_line()
+    patient = station_store.patients.create({"identifier": "P-1", "birth_year": 1950, "sex": "F"}, actor=actor)
+    template = builtin_programmes(builtin_protocols())["balance-training"]
+    programme = station_store.programmes.assign(patient["id"], template, "2026-12-01", actor=actor)
+    before = station_store.programmes.get(programme["id"])
+
+    def answer(handler):
+        path = handler.path
+        if path.startswith("/api/hub/programme-updates"):
+            return 200, updates, {"Content-Type": "application/json"}
+        if path.startswith("/api/hub/tombstones"):
+            return 200, b'{"tombstones": [], "last": 0, "last_seq": 0}', {}
+        if path.startswith("/api/hub/push"):
+            return 200, json.dumps({"applied_through": 10**6, "applied": 1, "duplicates": 0}).encode(), {}
+        if path.startswith("/api/hub/audit"):
+            return 200, json.dumps({"last": 10**6, "added": 0}).encode(), {}
+        if path.startswith("/api/hub/history-updates"):
+            return 200, b'{"patients": [], "next": null, "until": 0}', {}
+        return 200, b"{}", {}
+
+    with FakeHub() as hub_server:
+        hub_server.answer = answer
+        sync = StationSync(station_store, HubClient(hub_server.url, TOKEN, timeout_s=5))
+        with pytest.raises(SyncError) as caught:
+            sync.sync_once()
+    message = str(caught.value)
+    assert "\n" not in message and len(message) < 700 and "programme-updates" in message
+    assert station_store.programmes.get(programme["id"]) == before
+    tally("garbage programme updates from a hub", 1)

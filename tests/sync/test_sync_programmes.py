@@ -160,16 +160,17 @@ def test_a_game_at_another_station_counts_for_the_programme_on_the_hub(hub_store
     hub = _hub_programme(hub_store, "P-PR3")
     assert hub["sessions"][0]["status"] == "done" and hub["sessions"][3]["planned_date"] == "2026-01-12"
 
-    # a game at the gym, which holds the programme, is linked to the session it counted for there
-    # (the gym does not know the ward's game: its dose for session 1, later, is the last writer's)
+    # the gym took the ward's session from the hub at that sync: its own next game counts for the
+    # next session, linked on the hub to the hub's session
+    assert gym.store.programmes.get(local["id"])["sessions"][0]["status"] == "done"
     wall.advance(600)
     counted = _play(gym.store, patient["id"], 2.0)["dose"]
     gym.sync_once()
     games = hub_store.training.list_for_patient(hub["patient_id"])
     hub = _hub_programme(hub_store, "P-PR3")
-    assert counted["minutes"] == 2.0 and games[0]["programme_session_id"] == hub["sessions"][0]["id"]
-    assert hub["sessions"][0]["dose"] == {"minutes": 2.0} and hub["sessions"][0]["recorded_by"] == CLINICIAN.username
-    assert len(games) == 2  # both games stay listed with their minutes
+    assert counted["minutes"] == 2.0 and games[0]["programme_session_id"] == hub["sessions"][1]["id"]
+    assert [s["dose"] for s in hub["sessions"][:2]] == [{"minutes": 3.0}, {"minutes": 2.0}]
+    assert hub["sessions"][1]["recorded_by"] == CLINICIAN.username and len(games) == 2
 
 
 def test_two_stations_assigning_one_patient_keep_the_last_programme_current(hub_store, station_factory):
@@ -296,3 +297,45 @@ def test_the_hubs_programme_page_says_where_it_was_assigned_and_recorded(hub_sto
     assert clinician.get(f"/api/hub/assignments/{hub_id}/versions").status_code == 403
     admin = _client(hub_app, hub_store, "boss", "admin")
     assert admin.get(f"/api/hub/assignments/{hub_id}/versions").get_json()["versions"] == []
+
+
+def test_the_assigning_station_takes_the_hubs_changes_of_its_programme(hub_store, station_factory):
+    wall = WallClock()
+    gym, ward = station_factory("gym", wall), station_factory("ward", wall)
+    patient = gym.store.patients.create({"identifier": "P-PR8", "birth_year": 1944, "sex": "M"}, actor=CLINICIAN)
+    local = _assign(gym.store, patient["id"], wall)
+    gym.sync_once()
+    hub = _hub_programme(hub_store, "P-PR8")
+
+    # on the hub: a user moves session 4 and misses session 5; the ward plays a game that counts there
+    hub_store.programmes.move_session(hub["sessions"][3]["id"], {"planned_date": "2026-01-13"}, actor=HUB_USER)
+    hub_store.programmes.miss_session(hub["sessions"][4]["id"], {"reason": "flu"}, actor=HUB_USER)
+    wall.advance(3600)
+    pulled = ward.pull_patient("P-PR8", actor=CLINICIAN)
+    _play(ward.store, pulled["id"], 3.0)
+    ward.sync_once()
+
+    report = gym.sync_once()
+    assert report.programme_fields == 3 and "3 programme changes taken from the hub" in report.lines()
+    mine = gym.store.programmes.get(local["id"])
+    assert mine["sessions"][3]["planned_date"] == "2026-01-13"
+    assert (mine["sessions"][4]["status"], mine["sessions"][4]["missed_reason"]) == ("missed", "flu")
+    first = mine["sessions"][0]
+    assert (first["status"], first["dose"], first["trial_id"]) == ("done", {"minutes": 3.0}, None)  # the ward's trial
+    assert gym.store.outbox.length() == 0  # taken, not sent back
+
+    # nothing is taken twice, and the gym's next change of another field leaves the hub's as they are
+    assert gym.sync_once().programme_fields == 0
+    gym.store.programmes.move_session(local["sessions"][6]["id"], {"planned_date": "2026-01-21"}, actor=CLINICIAN)
+    gym.sync_once()
+    hub = _hub_programme(hub_store, "P-PR8")
+    assert hub["sessions"][0]["trial_id"] is not None and hub["sessions"][0]["dose"] == {"minutes": 3.0}
+    assert hub["sessions"][3]["planned_date"] == "2026-01-13" and hub["sessions"][6]["planned_date"] == "2026-01-21"
+    assert not [v for v in Hub(hub_store).programme_versions(hub["id"]) if v["kept"]]
+
+    # a change of the same field at the gym after the hub's wins on both sides
+    wall.t_s = 4_102_444_800.0
+    gym.store.programmes.move_session(local["sessions"][3]["id"], {"planned_date": "2026-01-14"}, actor=CLINICIAN)
+    gym.sync_once()
+    assert _hub_programme(hub_store, "P-PR8")["sessions"][3]["planned_date"] == "2026-01-14"
+    assert gym.store.programmes.get(local["id"])["sessions"][3]["planned_date"] == "2026-01-14"
