@@ -40,7 +40,7 @@ def _patient(data_dir, identifier, url=None) -> None:
         store.close()
 
 
-def test_hub_backup_list_restore_and_check(pg_url, tmp_path, capsys, monkeypatch):
+def test_hub_backup_list_restore_and_check(pg_cluster, pg_url, tmp_path, capsys, monkeypatch):
     data_dir = tmp_path / "hub"
     password = psycopg.conninfo.conninfo_to_dict(pg_url)["password"]
     _patient(data_dir, "H-1", pg_url)
@@ -67,10 +67,16 @@ def test_hub_backup_list_restore_and_check(pg_url, tmp_path, capsys, monkeypatch
 
     status, out, _ = _run(["check", "--data-dir", str(data_dir)], capsys, monkeypatch, pg_url)
     assert status == 0 and ": ok (schema, triggers" in out and password not in out
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute("DROP TRIGGER audit_log_no_update ON audit_log")
-    status, out, _ = _run(["check", "--data-dir", str(data_dir)], capsys, monkeypatch, pg_url)
-    assert status == 1 and "missing trigger audit_log_no_update" in out
+
+    tampered = pg_cluster.create_database("cli_check_tampered")  # not the shared database: its triggers stay
+    try:
+        _patient(tmp_path / "tampered", "T-1", tampered)
+        with psycopg.connect(tampered, autocommit=True) as conn:
+            conn.execute("DROP TRIGGER audit_log_no_update ON audit_log")
+        status, out, _ = _run(["check", "--data-dir", str(data_dir)], capsys, monkeypatch, tampered)
+        assert status == 1 and "missing trigger audit_log_no_update" in out
+    finally:
+        pg_cluster.drop_database("cli_check_tampered")
 
 
 def test_hub_backup_refusals_are_one_line_without_the_password(tmp_path, capsys, monkeypatch):
