@@ -11,6 +11,10 @@ recorded at other stations (results only, read-only here; :mod:`station.sync.pul
 ``POST /api/patients/<id>/history/pull``: bring (or refresh) a held patient's history recorded
 elsewhere: ``{"sessions", "trials"}`` new here; the same errors.
 
+``GET /api/assignments/<id>/recorded-elsewhere``: ``{"assigned_at": null, "fields": {field:
+station}}``, the fields of this station's programme taken from the hub and who set them there
+(``hub``: on the hub); the programme page marks those sessions "at NAME".
+
 ``GET /api/patients/<id>/hub-programmes``: ``{"programmes": [...]}``, the patient's programmes as
 the hub has them now (assigned at another station or on the hub), to show read-only; audited.
 
@@ -25,6 +29,7 @@ from flask import Blueprint, current_app
 
 from station.store.db import ValidationError
 from station.sync.client import HubRefused, HubUnreachable
+from station.sync.programme_updates import recorded_elsewhere as programme_sources
 from station.sync.pulled import recorded_elsewhere as recorded_at
 from web.jsonio import json_body
 from web.security import actor, api_error, store
@@ -81,6 +86,11 @@ def hub_programmes(patient_id: int):
         if exc.status == 404:
             return {"programmes": []}  # not on the hub (yet): this station's own patient
         return api_error(502, str(exc))
+
+
+@bp.get("/assignments/<int:assignment_id>/recorded-elsewhere")
+def programme_recorded_elsewhere(assignment_id: int):
+    return programme_sources(store(), assignment_id)
 
 
 @bp.get("/patients/<int:patient_id>/recorded-elsewhere")

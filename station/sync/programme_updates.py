@@ -134,3 +134,14 @@ def apply_updates(store, answer: object) -> int:
                 set_field(conn, local_id, field, value, at, who)
             changed += len(taken)
     return changed
+
+
+def recorded_elsewhere(store, assignment_id: int) -> dict:
+    """Which fields of this station's programme ``assignment_id`` were set elsewhere (taken from the
+    hub): ``{"assigned_at": None, "fields": {field: station name or "hub"}}``, the shape of the
+    hub's :meth:`station.sync.hub.Hub.programme_sources`; NotFound for an unknown programme."""
+    store.programmes.get(assignment_id)
+    with store.db.read() as conn:
+        rows = conn.execute("SELECT field, station FROM programme_field_times WHERE assignment_id = ?"
+                            " AND station IS NOT NULL", (assignment_id,)).fetchall()
+    return {"assigned_at": None, "fields": {r["field"]: r["station"] for r in rows}}

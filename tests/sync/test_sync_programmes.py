@@ -339,3 +339,24 @@ def test_the_assigning_station_takes_the_hubs_changes_of_its_programme(hub_store
     gym.sync_once()
     assert _hub_programme(hub_store, "P-PR8")["sessions"][3]["planned_date"] == "2026-01-14"
     assert gym.store.programmes.get(local["id"])["sessions"][3]["planned_date"] == "2026-01-14"
+
+
+def test_the_assigning_stations_programme_page_marks_what_was_taken_from_the_hub(hub_store, station_factory):
+    from web import create_app
+    from sync_support import CHEAP
+
+    wall = WallClock()
+    gym = station_factory("gym", wall)
+    patient = gym.store.patients.create({"identifier": "P-PR9", "birth_year": 1944, "sex": "M"}, actor=CLINICIAN)
+    local = _assign(gym.store, patient["id"], wall)
+    gym.sync_once()
+    hub = _hub_programme(hub_store, "P-PR9")
+    hub_store.programmes.miss_session(hub["sessions"][0]["id"], {"reason": "flu"}, actor=HUB_USER)
+    gym.sync_once()
+    app = create_app({"STORE": gym.store, "SYNC": gym, "SECRET_KEY": "s", "PASSWORD_COST": CHEAP})
+    client = _client(app, gym.store, "physio", "clinician")
+    marks = client.get(f"/api/assignments/{local['id']}/recorded-elsewhere").get_json()
+    assert marks == {"assigned_at": None, "fields": {"session.1.state": "hub"}}
+    assert client.get("/api/assignments/9999/recorded-elsewhere").status_code == 404
+    assert app.test_client().get(f"/api/assignments/{local['id']}/recorded-elsewhere").status_code == 401
+    assert b"data-hub" not in client.get(f"/assignments/{local['id']}").data

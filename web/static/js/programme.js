@@ -13,6 +13,7 @@
   let tests = {}; // protocol name -> {title, conditions: {id: label}} (GET /api/protocols)
   // on the clinic's hub: where the programme and each session's outcome were recorded (a station's name)
   let sources = { assigned_at: null, fields: {} };
+  const placeName = (name) => (name === "hub" ? "the hub" : name);
   const recordedAt = (kind, key) => sources.fields[`${kind}.${key}.state`] || (kind === "visit" && sources.fields[`visit.${key}.runs`]) || null;
 
   /* A protocol and a condition in words (the codes only when the station no longer has the protocol). */
@@ -51,9 +52,13 @@
     const stations = [...new Set(Object.values(sources.fields))].sort();
     const origin = $("programme-origin");
     origin.hidden = !sources.assigned_at && !stations.length;
-    origin.textContent = (sources.assigned_at ? `Assigned at station ${sources.assigned_at}. ` : "Assigned on the hub. ")
-      + (stations.length ? `Sessions and visits recorded at a station are marked with its name (${stations.join(", ")}); the others were recorded on the hub.`
-        : "Every session was recorded on the hub.");
+    if (page.dataset.hub) {
+      origin.textContent = (sources.assigned_at ? `Assigned at station ${sources.assigned_at}. ` : "Assigned on the hub. ")
+        + (stations.length ? `Sessions and visits recorded at a station are marked with its name (${stations.join(", ")}); the others were recorded on the hub.`
+          : "Every session was recorded on the hub.");
+    } else {
+      origin.textContent = `Some sessions were recorded elsewhere and taken from the clinic's hub; they are marked with where (${stations.map(placeName).join(", ")}).`;
+    }
   }
 
   function renderAdherence() {
@@ -89,7 +94,7 @@
         type: "button", class: "cal-item visit" + (v.planned_date === doc.today ? " today" : ""),
         dataset: { status: v.status, visitId: v.id }, onclick: () => select("visit", v.id),
       }, el("strong", {}, v.label), `${day(v.planned_date)} · ${v.status}`,
-        recordedAt("visit", v.assessment_id) && v.status !== "planned" ? el("span", { class: "recorded-at" }, ` at ${recordedAt("visit", v.assessment_id)}`) : ""));
+        recordedAt("visit", v.assessment_id) && v.status !== "planned" ? el("span", { class: "recorded-at" }, ` at ${placeName(recordedAt("visit", v.assessment_id))}`) : ""));
     }
     for (const s of doc.sessions) {
       const d = s.minutes !== null && s.minutes !== undefined ? ` · ${mins(s.minutes)} min` : "";
@@ -97,7 +102,7 @@
         type: "button", class: "cal-item session" + (s.planned_date === doc.today ? " today" : ""),
         dataset: { status: s.status, sessionId: s.id, number: s.number }, onclick: () => select("session", s.id),
       }, el("strong", {}, `Session ${s.number}`), `${day(s.planned_date)} · ${s.status}${d}`,
-        recordedAt("session", s.number) && s.status !== "planned" ? el("span", { class: "recorded-at" }, ` at ${recordedAt("session", s.number)}`) : ""));
+        recordedAt("session", s.number) && s.status !== "planned" ? el("span", { class: "recorded-at" }, ` at ${placeName(recordedAt("session", s.number))}`) : ""));
     }
     const keys = [...byWeek.keys()].sort((a, b) => a - b);
     $("calendar").replaceChildren(el("div", { class: "calendar" }, keys.flatMap((k) => [
@@ -124,7 +129,8 @@
     const current = doc.status !== "ended";
     const parts = [el("h3", {}, `Session ${s.number} · week ${s.week} · ${day(s.planned_date)} · ${s.status}`)];
     if (recordedAt("session", s.number) && s.status !== "planned") {
-      parts.push(el("p", { class: "recorded-at", id: "session-recorded-at" }, `Recorded at station ${recordedAt("session", s.number)}`));
+      const where = recordedAt("session", s.number);
+      parts.push(el("p", { class: "recorded-at", id: "session-recorded-at" }, where === "hub" ? "Recorded on the clinic's hub" : `Recorded at station ${where}`));
     }
     if (s.status === "done") {
       parts.push(el("p", { id: "dose-recorded" }, `Dose (${s.source === "measured" ? `measured, trial #${s.trial_id}` : "entered by hand"}): `
@@ -332,7 +338,8 @@
       const [assignment, list] = await Promise.all([api("GET", `/api/assignments/${assignmentId}`),
         api("GET", "/api/protocols").catch(() => ({ protocols: [] }))]);
       doc = assignment;
-      if (page.dataset.hub) sources = await api("GET", `/api/hub/assignments/${assignmentId}/sources`);
+      sources = await api("GET", page.dataset.hub ? `/api/hub/assignments/${assignmentId}/sources`
+        : `/api/assignments/${assignmentId}/recorded-elsewhere`).catch(() => sources);
       tests = Object.fromEntries(list.protocols.map((x) => [x.name, { title: x.title,
         conditions: Object.fromEntries(x.conditions.map((c) => [c.id, c.label])) }]));
       showError($("page-error"), null);
