@@ -99,8 +99,9 @@ def check_integrity(db: Database, data_dir: Path) -> None:
         return
     if db.dialect == "postgresql":
         raise StoreError(
-            f"the database {db.path} reports damage ({'; '.join(problems)[:200]}); restore it from the "
-            "PostgreSQL server's backups (pg_dump, pg_basebackup) before starting the hub"
+            f"the database {db.path} reports damage ({'; '.join(problems)[:200]}); `balance-station check "
+            "--database URL` lists what is wrong; restore a backup (`balance-station restore FILE --database URL`, "
+            "or the server's own) before starting the hub"
         )
     backups = list_backups(data_dir)
     todo = (f"restore the newest backup with `balance-station restore {backups[-1].path}`" if backups
