@@ -23,6 +23,7 @@ deleted.
 
 **Restore** (:func:`restore_backup`) refuses a file that is not this station's database
 (:func:`inspect_database`: SQLite header, ``PRAGMA integrity_check``, ``PRAGMA foreign_key_check``,
+every ended trial's stored frames against its frame count (:mod:`station.store.integrity`),
 and the whole schema — tables, columns, indexes, triggers and views, with their SQL — compared with
 the one the migrations of its ``user_version`` create in memory from :mod:`station.store.migrations`,
 so a backup with an audit trigger dropped or a trigger added is refused), and a database newer
@@ -454,6 +455,11 @@ def inspect_database(path: str | os.PathLike) -> DatabaseInfo:
                 f"{path}: {len(violations)} rows refer to missing rows (first in table {violations[0][0]}); "
                 "choose another backup"
             )
+        from station.store.integrity import frame_count_problems
+
+        frames = frame_count_problems(conn)
+        if frames:
+            raise CorruptDatabase(f"{path}: {frames[0]}; choose another backup")
         patients = int(conn.execute("SELECT count(*) FROM patients").fetchone()[0])
         trials = int(conn.execute("SELECT count(*) FROM trials").fetchone()[0])
         programmes = 0

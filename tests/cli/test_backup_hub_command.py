@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 
 import psycopg
+import pytest
 
 from station.cli import main
 from station.store.audit import Actor
@@ -118,3 +119,36 @@ def test_station_check_ok_then_finds_frames_missing(tmp_path, capsys, monkeypatc
     assert "missing trigger audit_log_no_delete" in out and "1 rows of sessions refer to rows that are gone" in out
     status, _, err = _run(["check", "--data-dir", str(tmp_path / "empty")], capsys, monkeypatch)
     assert status == 1 and "no database here" in err
+
+
+def test_station_restore_refuses_a_backup_whose_trial_lost_frames(tmp_path, capsys, monkeypatch):
+    from station.store.backup import CorruptDatabase, create_backup, inspect_database
+
+    data_dir = tmp_path / "station"
+    store = Store.open(data_dir, password_cost=CHEAP_COST)
+    try:
+        patient = store.patients.create({"identifier": "S-1", "birth_year": 1950, "sex": "M"}, actor=ANA)
+        session = store.sessions.create(patient["id"], {"label": "v"}, actor=ANA)
+        writer = store.trials.start_trial(session["id"], "romberg", "eyes_open", {"method": "nominal"}, 100.0,
+                                          actor=ANA)
+        import numpy as np
+
+        from station.acquire.frame import empty_frames
+
+        frames = empty_frames(300)
+        frames["seq"] = np.arange(300)
+        frames["fz_n"] = 700.0
+        writer.append(frames)
+        writer.finish({"fs_hz": 100.0, "samples": 300, "profile": "station", "version": "t", "metrics": {}}, True)
+    finally:
+        store.close()
+    info = create_backup(data_dir)
+    assert inspect_database(info.path).trials == 1
+    conn = sqlite3.connect(info.path)
+    conn.execute("DELETE FROM trial_chunks")  # frames gone, the trial still says 300
+    conn.commit()
+    conn.close()
+    with pytest.raises(CorruptDatabase, match="0 frames stored, its frame count says 300"):
+        inspect_database(info.path)
+    status, _, err = _run(["restore", str(info.path), "--yes", "--data-dir", str(data_dir)], capsys, monkeypatch)
+    assert status == 1 and "choose another backup" in err and err.count("\n") == 1
