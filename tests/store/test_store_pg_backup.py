@@ -113,6 +113,8 @@ def test_a_dump_of_a_newer_schema_is_refused_before_anything_changes(pg_cluster,
      " VALUES (999, '2026-01-01T00:00:00Z', 'x')", "1 rows of sessions refer to patients rows that are gone",
      "violates foreign key constraint"),  # the replay's own foreign key check stops it
     ("UPDATE trials SET frame_count = frame_count + 1", "250 frames stored, its frame count says 251", None),
+    ("CREATE OR REPLACE FUNCTION json_valid(doc text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT true $$",
+     "function json_valid(doc text) is defined differently", None),  # every JSON check would pass
 ])
 def test_a_tampered_or_inconsistent_backup_is_refused_and_the_database_left_as_it_was(
         pg_cluster, pg_url, tmp_path, tamper, expected, refused_because):
