@@ -155,8 +155,19 @@ def prune_hub_backups(data_dir: str | os.PathLike, keep: int) -> list[Path]:
 
 
 def _tool_major(path: Path) -> int | None:
+    """The PostgreSQL major version of the tool at ``path`` (``--version``), None if unknown;
+    asked once per file and modification time in a process."""
     try:
-        out = subprocess.run([str(path), "--version"], capture_output=True, text=True, timeout=30).stdout
+        st = path.stat()
+    except OSError:
+        return None
+    return _tool_major_of(str(path), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=32)
+def _tool_major_of(path: str, _mtime_ns: int, _size: int) -> int | None:
+    try:
+        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     match = re.search(r"\)\s+(\d+)", out) or re.search(r"(\d+)(?:\.\d+)?", out)
