@@ -5,7 +5,8 @@ Mounted when the app runs as the hub (``create_app({"HUB": True, ...})``; ``bala
 Station endpoints take ``Authorization: Bearer <station token>`` (from ``balance-station hub
 stations add NAME``), never a login session, so they need no CSRF token (a header the browser never
 sends by itself); unknown and revoked tokens get ``401``, and an address that keeps presenting
-bad tokens is refused with ``429`` for a while (like sign-in). Bodies are bounded (push 128 kB,
+bad tokens is refused with ``429`` for a while (like sign-in). Lookups of a patient by identifier
+(the three ``?identifier=`` routes) are limited per station token (:func:`lookup_limited`). Bodies are bounded (push 128 kB,
 frame part 56 kB) before they are read.
 
 ``POST /api/hub/push``
@@ -61,6 +62,7 @@ import functools
 
 from flask import Blueprint, current_app, g, render_template, request
 
+from station.store.db import NotFound
 from station.sync.hub import MAX_PART_BYTES, Hub
 from web.jsonio import json_body, query_int
 from web.security import actor, api_error, roles, token_auth
@@ -70,6 +72,13 @@ bp = Blueprint("hub_api", __name__)
 PUSH_MAX_BYTES = 128 * 1024
 BAD_TOKENS_PER_ADDRESS = 20
 BAD_TOKEN_WINDOW_S = 15 * 60
+LOOKUPS_PER_STATION = 60
+"""Requests naming a patient by identifier (patient, history page, programmes) one station token
+may make in :data:`LOOKUP_WINDOW_S`: a clinic pulls a few patients an hour (3 or 4 requests
+each), while a leaked token enumerating identifiers needs thousands."""
+LOOKUP_MISSES_PER_STATION = 10
+"""Of those, lookups of identifiers the hub does not know (what enumeration mostly makes)."""
+LOOKUP_WINDOW_S = 15 * 60
 
 
 def hub() -> Hub:
@@ -99,6 +108,32 @@ def station_only(view):
         return view(*args, **kwargs)
 
     return token_auth(wrapper)
+
+
+def lookup_limited(view):
+    """A station's lookup of a patient by identifier, limited per station token (after
+    :func:`station_only`): beyond :data:`LOOKUPS_PER_STATION` lookups, or
+    :data:`LOOKUP_MISSES_PER_STATION` of unknown identifiers, in :data:`LOOKUP_WINDOW_S`,
+    ``429`` with ``Retry-After``."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        lookups = current_app.extensions["station_hub_lookups"]
+        misses = current_app.extensions["station_hub_lookup_misses"]
+        key = str(g.station.id)
+        wait = misses.retry_after_s(key) or lookups.admit(key)
+        if wait:
+            response = api_error(429, f"too many patient lookups by identifier from station {g.station.name!r}; "
+                                      f"try again in {wait} s")
+            response.headers["Retry-After"] = str(wait)
+            return response
+        try:
+            return view(*args, **kwargs)
+        except NotFound:
+            misses.failure(key)
+            raise
+
+    return wrapper
 
 
 @bp.post("/api/hub/push")
@@ -170,6 +205,7 @@ def patient_updates():
 
 @bp.get("/api/hub/patients")
 @station_only
+@lookup_limited
 def pull_patient():
     identifier = request.args.get("identifier", "")
     if not identifier.strip() or len(identifier) > 64:
@@ -179,6 +215,7 @@ def pull_patient():
 
 @bp.get("/api/hub/patients/history")
 @station_only
+@lookup_limited
 def pull_history():
     identifier = request.args.get("identifier", "")
     if not identifier.strip() or len(identifier) > 64:
@@ -202,6 +239,7 @@ def programme_updates():
 
 @bp.get("/api/hub/patients/programmes")
 @station_only
+@lookup_limited
 def pull_programmes():
     identifier = request.args.get("identifier", "")
     if not identifier.strip() or len(identifier) > 64:
@@ -249,9 +287,12 @@ def stations_page():
 
 def init_hub(app) -> None:
     """Make the app's store a hub and mount these endpoints."""
-    from web.throttle import LoginThrottle
+    from web.throttle import LoginThrottle, RequestLimit
 
     app.extensions["station_hub"] = Hub(app.extensions["station_store"], app.config["WALL_CLOCK"])
     app.extensions["station_hub_token_throttle"] = LoginThrottle(
         BAD_TOKENS_PER_ADDRESS, BAD_TOKEN_WINDOW_S, app.config["WALL_CLOCK"])
+    app.extensions["station_hub_lookups"] = RequestLimit(LOOKUPS_PER_STATION, LOOKUP_WINDOW_S, app.config["WALL_CLOCK"])
+    app.extensions["station_hub_lookup_misses"] = LoginThrottle(
+        LOOKUP_MISSES_PER_STATION, LOOKUP_WINDOW_S, app.config["WALL_CLOCK"])
     app.register_blueprint(bp)

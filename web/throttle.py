@@ -96,6 +96,27 @@ class LoginThrottle:
             self._failures.pop(key, None)
 
 
+class RequestLimit(LoginThrottle):
+    """At most ``max_failures`` requests per key within ``window_s`` (every request counts, not
+    only failures): the hub's patient lookups by identifier per station token, so that a leaked
+    token cannot enumerate identifiers (:mod:`web.hub_api`)."""
+
+    def admit(self, key: str) -> int:
+        """0 if ``key`` may make this request now (it is then counted), else whole seconds to wait."""
+        with self._lock:
+            now = self._clock()
+            times = self._expire(key, now)
+            if times is not None and len(times) >= self.max_failures:
+                return max(1, math.ceil(times[-self.max_failures] + self.window_s - now))
+            if times is None:
+                times = self._failures[key] = deque(maxlen=self.max_failures)
+            times.append(now)
+            self._failures.move_to_end(key)
+            while len(self._failures) > self._max_keys:
+                self._failures.popitem(last=False)
+            return 0
+
+
 class Pacer:
     """After ``slow_after`` failures of a key within ``window_s``, at most one attempt of that key
     every ``interval_s`` (slowing down instead of locking).

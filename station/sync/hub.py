@@ -6,7 +6,8 @@ The hub is a :class:`~station.store.store.Store` like a station's (same schema, 
 * **Tokens.** :meth:`Hub.add_station` issues a random token once (only its SHA-256 is stored: a
   token is 256 random bits, so a fast hash is enough, and checking it costs no scrypt);
   :meth:`Hub.revoke_station` ends it. The first push binds the token to the pushing station's id,
-  so a copied token is refused from another data directory.
+  so a copied token is refused from another data directory; a station id already bound to another
+  (unrevoked) token cannot be bound again, so a new token cannot pass for another station.
 * **Idempotent, in order.** Each station's changes carry its sequence; the hub applies a change
   only if its ``seq`` is above the last one applied for that station (each change, the new last
   ``seq`` and the change's time in one transaction): a repeated push (after a crash or a lost
@@ -181,6 +182,11 @@ class Hub:
             raise ValidationError({"station_id": "must be the station's id (a UUID)"})
         if station.station_id is None:
             with self._db.write() as conn:
+                taken = conn.execute("SELECT 1 FROM hub_stations WHERE station_id = ? AND id != ? AND revoked_at IS NULL",
+                                     (station_id, station.id)).fetchone()
+                if taken is not None:  # the health page and the audit would name the wrong station
+                    raise Conflict(f"station id {station_id} is already registered with another token; issue a new "
+                                   "token with hub stations add")
                 conn.execute("UPDATE hub_stations SET station_id = ? WHERE id = ? AND station_id IS NULL",
                              (station_id, station.id))
                 bound = conn.execute("SELECT station_id FROM hub_stations WHERE id = ?", (station.id,)).fetchone()[0]

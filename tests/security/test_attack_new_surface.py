@@ -173,14 +173,22 @@ def test_a_token_cannot_push_as_another_station(hub):
     ward = HubCaller(hub, hub.tokens["ward"])
     gym = HubCaller(hub, hub.tokens["gym"])
     assert _push(ward, WARD_ID, _patient_change(1, 1, "P-WARD"))[0] == 200  # binds ward's token to WARD_ID
-    status, doc = _push(gym, WARD_ID)  # gym claims ward's id: gym's token binds to it? then ward's changes...
-    assert status == 200  # gym's token was unbound: the id it first shows is its own from now on
-    status, doc = _push(gym, GYM_ID, _patient_change(2, 1, "P-GYM"))
+    status, doc = _push(gym, WARD_ID, _patient_change(1, 1, "P-GYM-AS-WARD"))  # gym's unbound token claims ward's id
+    assert status == 409 and doc["error"] == (f"station id {WARD_ID} is already registered with another token; "
+                                              "issue a new token with hub stations add")
+    status, doc, _ = gym.call("POST", "/api/hub/audit", body={"station_id": WARD_ID, "entries": []})
+    assert status == 409 and "already registered with another token" in doc["error"]
+    assert _push(gym, GYM_ID, _patient_change(1, 1, "P-GYM"))[0] == 200  # its own id: bound from now on
+    status, doc = _push(gym, WARD_ID, _patient_change(2, 2, "P-Y"))
     assert status == 409 and "another data directory" in doc["error"]
     status, doc = _push(ward, GYM_ID, _patient_change(2, 2, "P-X"))  # the copied token of ward elsewhere
     assert status == 409 and "another data directory" in doc["error"]
-    assert hub.extensions["station_store"].patients.search(q="P-X", archived="all")["total"] == 0
-    tally("pushes claiming another station's identity", 3)
+    store = hub.extensions["station_store"]
+    for identifier in ("P-X", "P-Y", "P-GYM-AS-WARD"):
+        assert store.patients.search(q=identifier, archived="all")["total"] == 0
+    assert {s["name"]: s["station_id"] for s in hub.extensions["station_hub"].stations()} == {"gym": GYM_ID,
+                                                                                             "ward": WARD_ID}
+    tally("pushes claiming another station's identity", 5)
 
 
 def test_guessing_station_tokens_is_throttled_and_never_logged(hub, caplog):
@@ -195,6 +203,25 @@ def test_guessing_station_tokens_is_throttled_and_never_logged(hub, caplog):
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "bst_" not in logged
     tally("station token guesses", 23)
+
+
+def test_a_leaked_station_token_cannot_enumerate_identifiers(hub):
+    from web.hub_api import LOOKUP_MISSES_PER_STATION
+
+    store = hub.extensions["station_store"]
+    store.patients.create({"identifier": "P-0042", "birth_year": 1950, "sex": "F"}, actor=Actor.command_line())
+    leaked = HubCaller(hub, hub.tokens["ward"])
+    routes = ("/api/hub/patients", "/api/hub/patients/history", "/api/hub/patients/programmes")
+    codes = []
+    for n in range(LOOKUP_MISSES_PER_STATION + 40):  # walking P-0000, P-0001, ...; P-0042 is never reached
+        status, doc, _ = leaked.call("GET", f"{routes[n % 3]}?identifier=P-{n:04d}")
+        codes.append(status)
+    assert codes == [404] * LOOKUP_MISSES_PER_STATION + [429] * 40
+    leaked.address = _address()  # from another address, the same token still waits
+    status, doc, _ = leaked.call("GET", "/api/hub/patients?identifier=P-0042")
+    assert status == 429 and "too many patient lookups" in doc["error"]
+    assert HubCaller(hub, hub.tokens["gym"]).call("GET", "/api/hub/patients?identifier=P-0042")[0] == 200
+    tally("identifier enumeration with a leaked station token", len(codes) + 2)
 
 
 # -- bodies ---------------------------------------------------------------------------------------
