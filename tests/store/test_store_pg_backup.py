@@ -98,6 +98,8 @@ def test_backup_then_restore_brings_back_every_record_and_keeps_the_replaced_dat
     finally:
         store.close()
     assert pg_backup.check_hub_database(pg_url) == []
+    again = pg_backup.create_hub_backup(pg_url, data_dir, now_s=info.created_s + 10)  # a restored hub backs up
+    assert pg_backup.restore_hub_backup(pg_url, data_dir, again.path, now_s=info.created_s + 15).patients == 2
 
 
 def test_a_dump_of_a_newer_schema_is_refused_before_anything_changes(pg_cluster, migrated_template, pg_url, tmp_path):
@@ -126,6 +128,11 @@ def test_a_dump_of_a_newer_schema_is_refused_before_anything_changes(pg_cluster,
     ("UPDATE trials SET frame_count = frame_count + 1", "250 frames stored, its frame count says 251", None),
     ("CREATE OR REPLACE FUNCTION json_valid(doc text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT true $$",
      "function json_valid(doc text) is defined differently", None),  # every JSON check would pass
+    ("ALTER FUNCTION json_valid(text) SECURITY DEFINER", "function json_valid(doc text) is defined differently", None),
+    ("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_delete", "trigger audit_log_no_delete is defined differently",
+     "holds a statement a hub backup does not (ALTER TABLE public.audit_log"),  # refused before it runs
+    ("CREATE SCHEMA evil; CREATE TABLE evil.copies (identifier text)", "unexpected schema evil",
+     "holds a statement a hub backup does not (CREATE SCHEMA evil"),
 ])
 def test_a_tampered_or_inconsistent_backup_is_refused_and_the_database_left_as_it_was(
         pg_cluster, migrated_template, pg_url, tmp_path, tamper, expected, refused_because):
