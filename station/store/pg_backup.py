@@ -553,11 +553,15 @@ def schema_differences(raw, version: int, schema: str = "public") -> list[str]:
     has_citext = raw.execute("SELECT count(*) FROM pg_extension WHERE extname = 'citext'").fetchone()[0]
     if not has_citext:
         problems.append("missing extension citext")
-    for (name,) in raw.execute(
-            "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%%' AND nspname NOT IN"
-            " ('information_schema', 'public') ORDER BY nspname").fetchall():
-        problems.append(f"unexpected schema {name}")  # the hub uses public only
     return problems
+
+
+def other_schemas(raw) -> list[str]:
+    """Schemas of the database besides ``public`` and PostgreSQL's own (the hub uses ``public`` only;
+    a restore cannot create any: :data:`_ALLOWED_STATEMENTS`)."""
+    return [f"unexpected schema {name}" for (name,) in raw.execute(
+        "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%%' AND nspname NOT IN"
+        " ('information_schema', 'public') ORDER BY nspname").fetchall()]
 
 
 def _shown(problems: list[str], n: int = 4) -> str:
@@ -598,6 +602,7 @@ def check_hub_database(url: str) -> list[str]:
         raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
         try:
             problems += schema_differences(raw, version)
+            problems += other_schemas(raw)
             problems += data_problems(raw)
         finally:
             raw.execute("ROLLBACK")

@@ -180,6 +180,20 @@ def test_a_database_without_the_hub_schema_is_not_backed_up(pg_empty_url, tmp_pa
         "no balance station hub schema in this database (no schema version)"]
 
 
+def test_a_schema_of_the_database_administrator_is_reported_by_check_but_left_by_a_restore(pg_url, tmp_path):
+    info = pg_backup.create_hub_backup(pg_url, tmp_path)
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA monitoring")
+    try:
+        assert pg_backup.check_hub_database(pg_url) == ["unexpected schema monitoring"]
+        pg_backup.restore_hub_backup(pg_url, tmp_path, info.path)  # only public is replaced
+        with psycopg.connect(pg_url) as conn:
+            assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'monitoring'").fetchone()[0] == 1
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute("DROP SCHEMA monitoring")
+
+
 def test_restore_refuses_while_the_hub_is_connected(pg_url, tmp_path):
     info = pg_backup.create_hub_backup(pg_url, tmp_path)
     running = PgDatabase(pg_url)  # a hub's connection (application_name balance-station)
