@@ -19,7 +19,9 @@ frame part 56 kB) before they are read.
 ``GET /api/hub/trials/<local_id>/parts``
     ``{"on_hub", "parts"}``: which frame parts of a station's trial the hub holds.
 ``PUT /api/hub/trials/<local_id>/parts/<part_no>``
-    one part, ``application/octet-stream``, headers ``X-First-Seq`` and ``X-Frames``.
+    one part, ``application/octet-stream``, headers ``X-First-Seq`` (the first frame's ``seq``),
+    ``X-Frames`` and ``X-Frames-SHA256`` (the body's SHA-256: a part whose body differs is not
+    stored, ``400``, and the station sends it again).
 ``DELETE /api/hub/trials/<local_id>/parts``
     drop the parts of a trial that will never come (its patient was erased at the station).
 ``GET /api/hub/tombstones?after=N[&queue_length=Q]``
@@ -64,6 +66,7 @@ from flask import Blueprint, current_app, g, render_template, request
 
 from station.store.db import NotFound
 from station.sync.hub import MAX_PART_BYTES, Hub
+from station.sync.records import PART_DIGEST_HEADER, part_digest
 from web.jsonio import json_body, query_int
 from web.security import actor, api_error, roles, token_auth
 
@@ -173,7 +176,15 @@ def put_part(local_id: int, part_no: int):
         n_frames = int(request.headers.get("X-Frames", ""))
     except ValueError:
         return api_error(400, "X-First-Seq and X-Frames headers (integers) are required")
-    hub().store_part(g.station, local_id, part_no, first_seq, n_frames, request.get_data(cache=False))
+    data = request.get_data(cache=False)  # 413 beyond the bound
+    digest = request.headers.get(PART_DIGEST_HEADER, "").strip().lower()
+    if not digest:
+        return api_error(400, f"this station's software sends frame parts without {PART_DIGEST_HEADER} (sync protocol "
+                              "1); update the station to the hub's version")
+    if part_digest(data) != digest:
+        return api_error(400, f"part {part_no} arrived damaged (its body does not match {PART_DIGEST_HEADER}); "
+                              "not stored: send it again")
+    hub().store_part(g.station, local_id, part_no, first_seq, n_frames, data)
     return {"stored": part_no}
 
 

@@ -41,6 +41,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Callable
 
+import numpy as np
+
 from station.acquire.frame import FRAME_DTYPE
 from station.programmes.adherence import adherence
 from station.store import fields
@@ -699,13 +701,18 @@ class Hub:
 
     def store_part(self, station: StationRef, trial_local_id: int, part_no: int, first_seq: int, n_frames: int,
                    data: bytes) -> None:
-        """Keep one part of a trial's frames until its trial arrives (a part sent again replaces it)."""
+        """Keep one part of a trial's frames until its trial arrives (a part sent again replaces it).
+        ValidationError unless ``data`` is ``n_frames`` frames whose first is number ``first_seq``."""
         if not 0 <= part_no < 1_000_000 or not 0 < n_frames <= PART_FRAMES:
             raise ValidationError({"part": f"part number must be >= 0 and frames 1..{PART_FRAMES}"})
         if not 0 <= first_seq < 2**62:  # a frame's seq; beyond 64 bits the database fails
             raise ValidationError({"first_seq": "X-First-Seq must be the part's first frame number (0 to 2^62)"})
         if len(data) != n_frames * FRAME_DTYPE.itemsize:
             raise ValidationError({"data": f"{len(data)} bytes is not {n_frames} frames of {FRAME_DTYPE.itemsize} bytes"})
+        seq0 = int(np.frombuffer(data, dtype=FRAME_DTYPE, count=1)["seq"][0])
+        if seq0 != first_seq:
+            raise ValidationError({"first_seq": f"the part's first frame is number {seq0}, not X-First-Seq {first_seq}; "
+                                                "send the part as the trial holds it"})
         with self._db.write() as conn:
             replaced = conn.execute("DELETE FROM hub_uploads WHERE station = ? AND trial_local_id = ? AND part_no = ?",
                                     (station.id, trial_local_id, part_no)).rowcount

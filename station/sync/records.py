@@ -9,6 +9,8 @@ network resumes where it stopped).
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 
 from station.store import programme_fields
@@ -16,6 +18,10 @@ from station.store import programme_fields
 PART_FRAMES = 900
 """Frames per uploaded part (900 x 140 B = 126 kB: under the 128 kB body bound of the web server,
 :data:`web.jsonio.SERVER_LIMITS`; 9 s at 100 Hz)."""
+PART_DIGEST_HEADER = "X-Frames-SHA256"
+"""The header carrying the SHA-256 (64 hex digits) of a frame part's body (:func:`part_digest`):
+the hub stores a part only if its body has that digest (sync protocol 2; a station without it is
+told to update its software)."""
 SESSION_COLUMNS = ("started_at", "label", "notes", "created_by")
 TRIAL_COLUMNS = (
     "protocol", "condition", "status", "status_reason", "started_at", "ended_at", "last_commit_at", "rate_hz",
@@ -76,6 +82,17 @@ def record_of(store, change: dict) -> dict | None:
             times = programme_fields.field_times(conn, change["local_id"])
             return {"doc": doc, "field_times": {k: v["changed_at"] for k, v in times.items()}}
     raise ValueError(f"unknown outbox entity {entity!r}")
+
+
+def part_digest(data: bytes) -> str:
+    """The SHA-256 of a frame part's body as 64 lowercase hex digits (:data:`PART_DIGEST_HEADER`).
+
+    Examples
+    --------
+    >>> part_digest(b"")[:16]
+    'e3b0c44298fc1c14'
+    """
+    return hashlib.sha256(data).hexdigest()
 
 
 def frame_parts(frames: np.ndarray) -> list[tuple[int, int, bytes]]:

@@ -8,7 +8,8 @@ One :meth:`StationSync.sync_once` does, in this order:
    from a backup older than what it already pushed) is stopped here with the reason: its next
    changes would reuse sequence numbers and ids the hub already holds;
 2. push the outbox oldest first, in batches: before a trial, its raw frames in parts (asking the
-   hub which parts it has, so a cut upload resumes); after each batch the hub answers the last
+   hub which parts it has, so a cut upload resumes; each part with its SHA-256, sent once more at
+   once if the hub finds it damaged); after each batch the hub answers the last
    change it holds, and only those are dropped from the outbox. A station killed at any point
    pushes again what was not acknowledged; the hub ignores what it already applied;
 3. send the station's own audit entries after the last one the hub holds (the hub appends them
@@ -39,7 +40,7 @@ from station.store.audit import Actor
 from station.store.db import Conflict, NotFound, ValidationError
 from station.sync import programme_updates, pulled
 from station.sync.client import HubClient, HubRefused, SyncError
-from station.sync.records import frame_parts, record_of
+from station.sync.records import PART_DIGEST_HEADER, frame_parts, part_digest, record_of
 
 HUB_ACTOR = Actor(None, "hub")
 MAX_PUSH_BYTES = 128 * 1024
@@ -386,8 +387,14 @@ class StationSync:
         parts = frame_parts(self.store.trials.frames(trial_id))
         for part_no in missing:
             first_seq, n_frames, data = parts[part_no]
-            self.client.request("PUT", f"/api/hub/trials/{trial_id}/parts/{part_no}", data=data,
-                                headers={"X-First-Seq": str(first_seq), "X-Frames": str(n_frames)})
+            headers = {"X-First-Seq": str(first_seq), "X-Frames": str(n_frames), PART_DIGEST_HEADER: part_digest(data)}
+            path = f"/api/hub/trials/{trial_id}/parts/{part_no}"
+            try:
+                self.client.request("PUT", path, data=data, headers=headers)
+            except HubRefused as exc:
+                if exc.status != 400 or "arrived damaged" not in str(exc):
+                    raise
+                self.client.request("PUT", path, data=data, headers=headers)  # damaged on the way: once more
         return len(missing)
 
     # -- patients from the hub --------------------------------------------------------------

@@ -16,6 +16,7 @@ import json
 import logging
 import threading
 
+import numpy as np
 import pytest
 
 from security_support import ADMIN_PW, CLINICIAN_PW, tally
@@ -26,6 +27,7 @@ from station.store.passwords import ScryptCost
 from station.store.store import Store
 from station.sync.client import HubClient, SyncError
 from station.sync.hub import Hub, MAX_PART_BYTES
+from station.sync.records import PART_DIGEST_HEADER, part_digest
 from station.sync.syncer import StationSync
 
 CHEAP = ScryptCost(log2_n=4, r=8, p=1)
@@ -338,10 +340,23 @@ def test_numbers_a_station_reports_are_bounded_before_the_database(hub):
 # -- frame parts ----------------------------------------------------------------------------------
 
 
-def _part(caller, local_id, part_no, first_seq="0", n_frames="1", data=None, content_type="application/octet-stream"):
-    data = bytes(FRAME_DTYPE.itemsize * max(0, int(n_frames))) if data is None else data
-    return caller.call("PUT", f"/api/hub/trials/{local_id}/parts/{part_no}", data=data,
-                       headers={"X-First-Seq": first_seq, "X-Frames": n_frames, "Content-Type": content_type})
+def _part(caller, local_id, part_no, first_seq="0", n_frames="1", data=None, content_type="application/octet-stream",
+          digest=None):
+    """PUT a frame part; by default ``n_frames`` frames numbered from ``first_seq`` with their SHA-256."""
+    if data is None:
+        frames = np.zeros(max(0, int(n_frames)), dtype=FRAME_DTYPE)
+        if first_seq.isdigit() and len(first_seq) < 20 and int(first_seq) < 2**63:
+            frames["seq"] = int(first_seq) + np.arange(len(frames))
+        data = frames.tobytes()
+    headers = {"X-First-Seq": first_seq, "X-Frames": n_frames, "Content-Type": content_type,
+               PART_DIGEST_HEADER: part_digest(data) if digest is None else digest}
+    return caller.call("PUT", f"/api/hub/trials/{local_id}/parts/{part_no}", data=data, headers=headers)
+
+
+def _numbered(first_seq: int, n: int) -> bytes:
+    frames = np.zeros(n, dtype=FRAME_DTYPE)
+    frames["seq"] = first_seq + np.arange(n)
+    return frames.tobytes()
 
 
 def test_frame_parts_that_do_not_fit_are_refused(hub):
@@ -353,10 +368,15 @@ def test_frame_parts_that_do_not_fit_are_refused(hub):
         ({"n_frames": "2", "data": bytes(FRAME_DTYPE.itemsize)}, 422),  # fewer bytes than declared
         ({"n_frames": "1", "data": bytes(FRAME_DTYPE.itemsize + 1)}, 422),  # more bytes than declared
         ({"data": bytes(MAX_PART_BYTES + 1)}, 413), ({"content_type": "application/json"}, 415),
+        ({"digest": ""}, 400), ({"digest": "0" * 64}, 400), ({"digest": part_digest(b"other")}, 400),
+        ({"digest": "' OR 1=1 --"}, 400), ({"digest": "x" * 5000}, 400),  # no digest, or not this body's
+        ({"first_seq": "5", "data": bytes(FRAME_DTYPE.itemsize)}, 422),  # its frames start at 0, not 5
+        ({"first_seq": "0", "data": _numbered(7, 2)}, 422),  # they start at 7
     ]
     for kwargs, expected in cases:
         status, doc, _ = _part(ward, 5, 0, **kwargs)
-        assert status == expected and doc["error"], (kwargs.get("first_seq", kwargs.get("n_frames")), status, doc)
+        assert status == expected and doc["error"], (kwargs.get("first_seq", kwargs.get("n_frames")),
+                                                     kwargs.get("digest"), status, doc)
     status, doc, _ = _part(ward, 5, 0, data=bytes(MAX_PART_BYTES + 1))
     assert status == 413 and f"limit {MAX_PART_BYTES // 1024} KiB" in doc["error"]  # the route's bound, not 64 KiB
     for part_no in ("1000000", "99999999999999999999999", "-1"):

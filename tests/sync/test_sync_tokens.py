@@ -9,6 +9,7 @@ import pytest
 from station.store.audit import Actor
 from station.sync.client import HubClient, HubRefused, HubUnreachable, check_hub_url
 from station.sync.hub import Hub, token_hash
+from station.sync.records import PART_DIGEST_HEADER, part_digest
 
 from sync_support import CHEAP, CLINICIAN, HUB_URL, AppTransport
 
@@ -65,7 +66,8 @@ def test_bodies_are_bounded(hub_store, hub_app):
         **auth, "Content-Type": "application/octet-stream", "X-First-Seq": "0", "X-Frames": "901"})
     assert too_big.status_code == 413
     wrong = client.put("/api/hub/trials/1/parts/0", data=b"\0" * 141, headers={
-        **auth, "Content-Type": "application/octet-stream", "X-First-Seq": "0", "X-Frames": "1"})
+        **auth, "Content-Type": "application/octet-stream", "X-First-Seq": "0", "X-Frames": "1",
+        PART_DIGEST_HEADER: part_digest(b"\0" * 141)})
     assert wrong.status_code == 422 and "141 bytes" in wrong.get_json()["error"]
     push = client.post("/api/hub/push", data=b'{"changes": [' + b'0,' * 70_000 + b'0]}',
                        headers={**auth, "Content-Type": "application/json"})
