@@ -649,12 +649,20 @@ other schemas, a trigger disabled) would outlive the checks, which compare the s
 only, so it is refused before it runs."""
 
 
+def _ident_char(ch: str) -> bool:
+    return ch.isalnum() or ch in "_$"
+
+
 def _statements(text: str) -> list[str]:
     r"""``text`` cut into SQL statements at the semicolons outside quotes, dollar quotes and comments
     (comments dropped, each statement stripped).
 
     >>> _statements("SET a = 1;\n-- x; y\nCREATE FUNCTION f() AS $$ SELECT 1; $$;")
     ['SET a = 1', 'CREATE FUNCTION f() AS $$ SELECT 1; $$']
+    >>> _statements("CREATE TABLE t (x$a$ int); ALTER ROLE r; -- $a$")  # x$a$ is a name, not a quote
+    ['CREATE TABLE t (x$a$ int)', 'ALTER ROLE r']
+    >>> _statements("SET a = E'it\\'s'; ALTER ROLE r; --'")
+    ["SET a = E'it\\'s'", 'ALTER ROLE r']
     """
     out, current, i, n = [], [], 0, len(text)
     while i < n:
@@ -670,8 +678,13 @@ def _statements(text: str) -> list[str]:
             current.append(" ")
             continue
         if ch in "'\"":
+            # E'...' strings also end at an unescaped quote only (\' is a quote inside), as the server reads them
+            escapes = ch == "'" and i > 0 and text[i - 1] in "Ee" and (i < 2 or not _ident_char(text[i - 2]))
             j = i + 1
             while j < n:
+                if escapes and text[j] == "\\":
+                    j += 2
+                    continue
                 if text[j] == ch:
                     if j + 1 < n and text[j + 1] == ch:
                         j += 2
@@ -681,8 +694,8 @@ def _statements(text: str) -> list[str]:
             current.append(text[i:j + 1])
             i = j + 1
             continue
-        if ch == "$":
-            match = re.match(r"\$(\w*)\$", text[i:])
+        if ch == "$" and (i == 0 or not _ident_char(text[i - 1])):  # a $ inside a name (x$a$) quotes nothing
+            match = re.match(r"\$(?:[A-Za-z_]\w*)?\$", text[i:])
             if match:
                 tag = match.group(0)
                 end = text.find(tag, i + len(tag))
