@@ -730,11 +730,18 @@ def _check_statement(statement: str, archive: Path) -> None:
 
 
 def _run_statements(raw, text: str, archive: Path) -> None:
+    """Check every statement of ``text``, then run each with the extended query protocol, which
+    takes exactly one statement: should the splitting ever differ from the server's reading, a
+    second statement is refused by the server, never run unchecked."""
+    from psycopg import errors, pq
+
     statements = _statements(text)
     for statement in statements:  # every one checked before any runs
         _check_statement(statement, archive)
     for statement in statements:
-        raw.execute(statement)
+        result = raw.pgconn.exec_params(statement.encode("utf-8"), [])
+        if result.status not in (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK):
+            raise errors.error_from_result(result, encoding="utf-8")
 
 
 def _replay(raw, tools: ClientTools, archive: Path) -> dict[str, int]:
