@@ -284,15 +284,28 @@
     setTrialState(r.state);
   }
 
+  /* One status request at a time; an event arriving while one is on its way asks for another
+     after it (the one on its way may have been read before that event: a test that opened by
+     itself right after a close stayed hidden). */
   async function refreshStatus() {
-    if (state.refreshing) return state.refreshing;
+    if (state.refreshing) {
+      state.refreshAgain = true;
+      return state.refreshing;
+    }
+    state.refreshAgain = false;
     state.refreshing = api("GET", "/api/station", undefined, { background: true })
       .then((doc) => { applyStatus(doc.service); share("status", doc.service); showHealth({ health: doc.health }); })
       .catch((err) => showError($("page-error"), err))
-      .finally(() => { state.refreshing = null; });
+      .finally(() => {
+        state.refreshing = null;
+        if (state.refreshAgain) refreshStatus();
+      });
     return state.refreshing;
   }
 
+  /* The station's status (GET /api/station's "service", or a command's reply). Replies can
+     arrive out of order: a snapshot older than the one shown (same epoch, lower last_seq, the
+     station's event number when it was taken) is ignored. */
   function applyStatus(doc) {
     if (!doc) return;
     if (doc.available === false) {
@@ -301,6 +314,8 @@
       renderRun();
       return;
     }
+    const shown = state.status;
+    if (shown && doc.epoch === shown.epoch && Number(doc.last_seq) < Number(shown.last_seq)) return;
     state.status = doc;
     renderRun();
   }
