@@ -636,6 +636,7 @@ _ALLOWED_STATEMENTS = tuple(re.compile(pattern, re.S) for pattern in (
     rf"SELECT pg_catalog\.setval\('{_NAME}', \d+, (?:true|false)\)",
     r"CREATE EXTENSION IF NOT EXISTS citext WITH SCHEMA public",
     r"COMMENT ON EXTENSION citext IS '[^']*'",
+    r"COMMENT ON SCHEMA public IS '[^']*'",  # a dump of a database whose public schema was made again
     rf"CREATE FUNCTION {_NAME}\(.*",  # its body is compared with the migrations' before the commit
     rf"CREATE TABLE {_NAME} \(.*",
     rf"ALTER TABLE ONLY {_NAME}\s+ADD CONSTRAINT \w+ (?:PRIMARY KEY|UNIQUE|FOREIGN KEY|CHECK) .*",

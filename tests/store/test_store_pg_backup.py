@@ -194,6 +194,20 @@ def test_a_schema_of_the_database_administrator_is_reported_by_check_but_left_by
             conn.execute("DROP SCHEMA monitoring")
 
 
+def test_a_hub_whose_public_schema_was_made_again_is_backed_up_and_restored(pg_cluster, tmp_path):
+    url = pg_cluster.create_database("remade_public")
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:  # an administrator recreated it (the dump comments it)
+            conn.execute("DROP SCHEMA public CASCADE")
+            conn.execute("CREATE SCHEMA public")
+        _fill(url, tmp_path / "hub")  # migrated by the store, then filled
+        info = pg_backup.create_hub_backup(url, tmp_path)
+        assert pg_backup.restore_hub_backup(url, tmp_path, info.path).patients == 1
+        assert pg_backup.check_hub_database(url) == []
+    finally:
+        pg_cluster.drop_database("remade_public")
+
+
 def test_restore_refuses_while_the_hub_is_connected(pg_url, tmp_path):
     info = pg_backup.create_hub_backup(pg_url, tmp_path)
     running = PgDatabase(pg_url)  # a hub's connection (application_name balance-station)
