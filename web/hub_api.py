@@ -24,9 +24,13 @@ frame part 56 kB) before they are read.
     stored, ``400``, and the station sends it again).
 ``DELETE /api/hub/trials/<local_id>/parts``
     drop the parts of a trial that will never come (its patient was erased at the station).
-``GET /api/hub/tombstones?after=N[&queue_length=Q]``
-    erasures after tombstone ``N``; ``queue_length`` checks the station in (its last sync and
-    queue on the stations page, also when it has nothing to push).
+``GET /api/hub/tombstones?after=N&keyed=1[&queue_length=Q]``
+    erasures after tombstone ``N``, each patient named by the HMAC of their identifier hash keyed
+    with the clinic's key (``keyed=1``: a station of sync protocol 1, which would look for plain
+    hashes and erase nobody, gets ``400`` instead); ``queue_length`` checks the station in (its
+    last sync and queue on the stations page, also when it has nothing to push).
+``GET /api/hub/clinic-key``
+    ``{"key", "key_id"}``: the clinic's tombstone key (:func:`station.sync.records.tombstone_key`).
 ``GET /api/hub/patient-updates?since=T``
     the hub's current fields of this station's patients changed on the hub after ``T`` (merged
     from other stations, or edited on the hub), so that every station converges on the hub's record.
@@ -202,7 +206,17 @@ def tombstones():
     queue_length = query_int("queue_length", -1, low=0, high=2**62)
     if queue_length >= 0:
         hub().check_in(g.station, queue_length)
-    return hub().tombstones(after, station=g.station)
+    answer = hub().tombstones(after, station=g.station)
+    if request.args.get("keyed") != "1" and answer["tombstones"]:
+        return api_error(400, "this station's software asks for unkeyed erasure tombstones (sync protocol 1); update "
+                              "the station to the hub's version (its erasures wait until then)")
+    return answer
+
+
+@bp.get("/api/hub/clinic-key")
+@station_only
+def clinic_key():
+    return hub().clinic_key_for_station()
 
 
 @bp.get("/api/hub/patient-updates")

@@ -26,7 +26,10 @@ The hub is a :class:`~station.store.store.Store` like a station's (same schema, 
   trial is created with all its frames in one transaction, or refused until all parts are there.
 * **Erasure.** A patient erased on the hub (or pushed as erased by a station) leaves a tombstone:
   the hash of their identifier (:func:`station.store.outbox.identifier_hash`) and when. Stations
-  fetch tombstones on every sync and erase their copies. The stations' ids of an erased patient
+  fetch tombstones on every sync and erase their copies; the hub names the patient to them only
+  keyed with the clinic's key (HMAC-SHA256, :func:`station.sync.records.tombstone_key`; the key is
+  made once on the hub and handed to stations holding a token), so a tombstone list cannot be
+  checked against guessed identifiers without the key. The stations' ids of an erased patient
   and of their records stay mapped to :data:`ERASED`: whatever a station still sends about them
   (made before it learnt of the erasure) is dropped, with any frame parts uploaded for it.
 """
@@ -54,7 +57,8 @@ from station.store.programme_fields import stamp as stamp_programme
 from station.store.timefmt import parse_utc_iso, utc_iso
 from station.store.training import GAMES, MAX_DOCUMENT_BYTES as TRAINING_DOCUMENT_BYTES
 from station.sync import hub_audit, hub_programmes
-from station.sync.records import PART_FRAMES, SESSION_COLUMNS, TRAINING_COLUMNS, TRIAL_COLUMNS
+from station.sync.records import (PART_FRAMES, SESSION_COLUMNS, TRAINING_COLUMNS, TRIAL_COLUMNS, clinic_key_id,
+                                   tombstone_key)
 
 ENTITY_OPS = {
     "patient": ("create", "update", "erase", "link"),
@@ -81,6 +85,9 @@ TOKEN_PREFIX = "bst_"
 """Station tokens start with this (recognisable in a file or a leak; never taken for an option)."""
 ERASED = 0
 """The hub id a station's record maps to once its patient was erased on the hub."""
+CLINIC_KEY_SETTING = "sync_clinic_key"
+"""The ``settings`` row holding the clinic's tombstone key (64 hex digits; never one of the
+dashboard's settings: :data:`station.store.settings.SETTING_NAMES`)."""
 
 
 def token_hash(token: str) -> str:
@@ -109,7 +116,20 @@ class Hub:
         self._now = wall_clock
         if store.outbox.role != "hub":
             store.outbox.set_role("hub")
+        self.clinic_key = self._ensure_clinic_key()
         self._merge_programme_documents()
+
+    def _ensure_clinic_key(self) -> str:
+        """The clinic's tombstone key (:func:`station.sync.records.tombstone_key`), made once."""
+        with self._db.write() as conn:
+            conn.execute("INSERT OR IGNORE INTO settings (key, value, updated_at, updated_by) VALUES (?, ?, ?, ?)",
+                         (CLINIC_KEY_SETTING, json.dumps(secrets.token_hex(32)), utc_iso(self._now()), "hub"))
+            return json.loads(conn.execute("SELECT value FROM settings WHERE key = ?",
+                                           (CLINIC_KEY_SETTING,)).fetchone()[0])
+
+    def clinic_key_for_station(self) -> dict:
+        """``{"key", "key_id"}``: the clinic's tombstone key, for a station holding a token."""
+        return {"key": self.clinic_key, "key_id": clinic_key_id(self.clinic_key)}
 
     def _merge_programme_documents(self) -> None:
         """Programmes that hubs before migration 9 kept as the stations' documents
@@ -731,13 +751,15 @@ class Hub:
     # -- pulls ------------------------------------------------------------------------------
 
     def tombstones(self, after: int, limit: int = 500, station: StationRef | None = None) -> dict:
-        """``{"tombstones": [{"id", "identifier_hash"}], "last": id}``: erasures after ``after``;
-        for a station, also ``last_seq``, the last of its changes the hub applied."""
+        """``{"tombstones": [{"id", "identifier_key"}], "last": id, "key_id"}``: erasures after
+        ``after``, each patient named by :func:`~station.sync.records.tombstone_key` (``key_id``:
+        :func:`~station.sync.records.clinic_key_id`); for a station, also ``last_seq``, the last
+        of its changes the hub applied."""
         with self._db.read() as conn:
             rows = conn.execute("SELECT id, identifier_hash FROM hub_tombstones WHERE id > ? ORDER BY id LIMIT ?",
                                 (after, limit)).fetchall()
-        items = [{"id": r["id"], "identifier_hash": r["identifier_hash"]} for r in rows]
-        out = {"tombstones": items, "last": items[-1]["id"] if items else after}
+        items = [{"id": r["id"], "identifier_key": tombstone_key(self.clinic_key, r["identifier_hash"])} for r in rows]
+        out = {"tombstones": items, "last": items[-1]["id"] if items else after, "key_id": clinic_key_id(self.clinic_key)}
         if station is not None:
             out["last_seq"] = self._last_seq(station)
         return out

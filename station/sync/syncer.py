@@ -40,7 +40,8 @@ from station.store.audit import Actor
 from station.store.db import Conflict, NotFound, ValidationError
 from station.sync import programme_updates, pulled
 from station.sync.client import HubClient, HubRefused, SyncError
-from station.sync.records import PART_DIGEST_HEADER, frame_parts, part_digest, record_of
+from station.sync.records import (PART_DIGEST_HEADER, clinic_key_id, frame_parts, part_digest, record_of,
+                                   tombstone_key)
 
 HUB_ACTOR = Actor(None, "hub")
 MAX_PUSH_BYTES = 128 * 1024
@@ -133,6 +134,7 @@ class StationSync:
         self.batch_changes = batch_changes
         self.batch_bytes = batch_bytes
         self._lock = threading.Lock()  # one sync at a time (worker and a page's pull may meet)
+        self._clinic_key: str | None = None  # the hub's tombstone key, asked when tombstones first come
         self._updates_since = ""  # this process fetches every held patient's record once, then changes
         self._history_after: int | None = None  # the last hub trial looked at (:meth:`_pull_new_history`)
 
@@ -162,16 +164,17 @@ class StationSync:
         cursor = outbox.state()["tombstone_cursor"]
         while True:
             answer = self.client.request("GET", "/api/hub/tombstones",
-                                         query={"after": cursor, "queue_length": outbox.length()})
+                                         query={"after": cursor, "keyed": 1, "queue_length": outbox.length()})
             self._check_not_behind(answer.get("last_seq"))
             items = answer.get("tombstones")
             if not isinstance(items, list) or not all(
-                    isinstance(i, dict) and type(i.get("id")) is int and isinstance(i.get("identifier_hash"), str)
+                    isinstance(i, dict) and type(i.get("id")) is int and isinstance(i.get("identifier_key"), str)
                     for i in items):
                 raise SyncError("the hub's answer to GET /api/hub/tombstones is not a list of erasures (is [hub] url "
                                 "the hub's own address?); nothing was erased or pushed; will retry")
+            hashes = self._keyed_patient_hashes(answer.get("key_id")) if items else {}
             for item in items:
-                outcome = self._erase_here(item.get("identifier_hash"))
+                outcome = self._erase_here(hashes.get(item["identifier_key"]))
                 if outcome == "deferred":
                     report.deferred_erasures += 1
                     return  # retried from this tombstone at the next sync
@@ -180,6 +183,21 @@ class StationSync:
                 outbox.set_tombstone_cursor(cursor)
             if len(items) < 500:
                 return
+
+    def _keyed_patient_hashes(self, key_id: object) -> dict[str, str]:
+        """``{tombstone key: identifier hash}`` of this station's patients, keyed with the clinic's
+        key (asked from the hub once, and again if its tombstones name another key)."""
+        if self._clinic_key is None or clinic_key_id(self._clinic_key) != key_id:
+            answer = self.client.request("GET", "/api/hub/clinic-key")
+            key = answer.get("key")
+            if not (isinstance(key, str) and len(key) == 64 and all(c in "0123456789abcdef" for c in key)
+                    and clinic_key_id(key) == key_id):
+                raise SyncError("the hub's clinic key does not match its tombstones (is [hub] url the hub's own "
+                                "address?); nothing was erased or pushed; will retry")
+            self._clinic_key = key
+        with self.store.db.read() as conn:
+            rows = conn.execute("SELECT identifier_hash FROM sync_patient_keys").fetchall()
+        return {tombstone_key(self._clinic_key, r["identifier_hash"]): r["identifier_hash"] for r in rows}
 
     def _check_not_behind(self, hub_last_seq: object) -> None:
         """SyncError if the hub already holds changes of this station beyond any it ever made: its
