@@ -11,7 +11,7 @@ from station.sync.client import HubClient, HubRefused, HubUnreachable, check_hub
 from station.sync.hub import Hub, token_hash
 from station.sync.records import PART_DIGEST_HEADER, part_digest
 
-from sync_support import CHEAP, CLINICIAN, HUB_URL, AppTransport
+from sync_support import CLINICIAN, HUB_URL, AppTransport
 
 
 def test_a_revoked_token_is_refused(hub_store, station_factory):
