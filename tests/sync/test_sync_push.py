@@ -10,7 +10,7 @@ from station.sync.client import HubUnreachable, SyncError
 from station.sync.hub import Hub
 from station.sync.records import record_of
 
-from sync_support import CLINICIAN, add_trial, frames, hub_patient, hub_trials
+from sync_support import CLINICIAN, add_trial, hub_patient, hub_trials
 
 
 def _patient_with_trial(store, identifier="P-001", n_frames=1000, seed=0):
