@@ -65,9 +65,20 @@ _BEGIN_WRITE = f"BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_l
 _BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 """A reader's BEGIN, sent in one pipeline with the read block's first statement
 (:meth:`PgConnection.defer_begin`): a read of one statement costs two round trips, not three."""
-ERASURE_TABLES = ("patients", "sessions", "trials", "trial_chunks", "programme_assignments", "programme_sessions",
-                  "programme_visits", "programme_visit_sessions", "programme_pauses")
-"""Tables vacuumed after an erasure."""
+ERASURE_TABLES_SQL = """
+    WITH RECURSIVE erased(rel) AS (
+        SELECT 'patients'::regclass
+        UNION
+        SELECT c.conrelid::regclass FROM pg_constraint c JOIN erased e ON c.confrelid = e.rel
+        WHERE c.contype = 'f' AND c.confdeltype = 'c'
+    )
+    SELECT quote_ident(n.nspname) || '.' || quote_ident(cl.relname) AS name
+    FROM erased e JOIN pg_class cl ON cl.oid = e.rel JOIN pg_namespace n ON n.oid = cl.relnamespace
+    ORDER BY 1"""
+"""The tables vacuumed after an erasure: ``patients`` and every table whose rows go with a patient
+(``ON DELETE CASCADE``, followed through every level: sessions, trials and their chunks,
+programmes, training games, the hub's field times and kept versions, pulled histories...), read
+from the database's own constraints, so a migration that adds one is covered."""
 
 
 def is_postgres_url(url: str) -> bool:
@@ -544,13 +555,18 @@ class PgDatabase:
             return [f"{failures[0]} data pages failed their checksum"]
         return []
 
+    @staticmethod
+    def erasure_tables(conn) -> list[str]:
+        """The tables an erasure deletes from (:data:`ERASURE_TABLES_SQL`), quoted for SQL."""
+        return [str(row[0]) for row in conn.raw.execute(ERASURE_TABLES_SQL).fetchall()]
+
     def checkpoint_truncate(self) -> bool:
         """After an erasure: ``VACUUM`` the patient tables, so that the erased rows' space is
         freed for reuse (see the module doc); True if it ran."""
         conn = None
         try:
             conn = self._connect()
-            conn.raw.execute("VACUUM " + ", ".join(ERASURE_TABLES))
+            conn.raw.execute("VACUUM " + ", ".join(self.erasure_tables(conn)))
             return True
         except (StoreError, self._psycopg.Error):
             return False

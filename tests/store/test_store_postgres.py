@@ -246,3 +246,23 @@ def test_connections_ask_the_server_to_end_a_session_stuck_in_a_transaction(pg_u
         assert int(setting) == IDLE_IN_TRANSACTION_TIMEOUT_MS
     finally:
         db.close()
+
+
+def test_an_erasure_vacuums_every_table_whose_rows_go_with_the_patient(pg_url):
+    """The tables vacuumed after an erasure come from the database's own cascades, so those that
+    later migrations added (training games, the hub's kept versions, pulled histories, skipped
+    changes) are freed too; tables that keep no patient's rows are not."""
+    db = PgDatabase(pg_url)
+    try:
+        conn = db._connect()
+        try:
+            tables = {name.split(".")[-1] for name in db.erasure_tables(conn)}
+        finally:
+            conn.close()
+        assert {"patients", "sessions", "trials", "trial_chunks", "programme_assignments", "programme_sessions",
+                "programme_pauses", "training_sessions", "hub_patient_versions", "hub_programme_versions",
+                "programme_field_times", "sync_pulled", "sync_skipped"} <= tables
+        assert not tables & {"users", "audit_log", "settings", "hub_stations"}
+        assert db.checkpoint_truncate() is True
+    finally:
+        db.close()
