@@ -232,3 +232,16 @@ def test_no_patient_data_in_the_application_log(app, admin, clinician, store, re
     assert "RuntimeError" in logged  # the error itself is logged...
     for secret in secrets:
         assert secret not in logged  # ...but never patient data
+
+
+def test_every_audit_action_has_words_on_the_audit_page():
+    """The administrator's audit page says each action in words (web/static/js/admin.js): an
+    action added to the store without its words showed as a raw code (training.*, sync.skip)."""
+    import re
+    from pathlib import Path
+
+    from station.store.audit import ACTIONS
+
+    script = (Path(__file__).resolve().parents[2] / "web" / "static" / "js" / "admin.js").read_text(encoding="utf-8")
+    worded = set(re.findall(r'"([a-z_]+\.[a-z_]+)":\s*"', script))
+    assert ACTIONS <= worded, sorted(ACTIONS - worded)

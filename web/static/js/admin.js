@@ -153,6 +153,8 @@
       "patient.list": "listed patients", "station.view": "saw a test on the station", "live.view": "watched the live view",
       "programme.assign": "gave a training programme", "programme.view": "looked at a training programme",
       "programme.update": "changed a training programme", "programme.dose": "recorded a training dose",
+      "training.record": "recorded a training game", "training.view": "looked at a patient's training games",
+      "sync.skip": "skipped a change the clinic's hub refused",
       "user.login": "signed in", "user.login_failed": "failed to sign in", "user.logout": "signed out",
       "user.create": "added a user", "user.update": "changed a user", "user.password": "changed a password",
       "settings.update": "changed the settings",
