@@ -19,7 +19,8 @@ import pytest
 from station.cli import build_parser
 
 SYSTEMD = Path(__file__).resolve().parents[2] / "systemd"
-SERVICES = ("balance-station.service", "balance-station-backup.service", "balance-station-hub.service")
+SERVICES = ("balance-station.service", "balance-station-backup.service", "balance-station-hub.service",
+            "balance-station-hub-backup.service")
 
 
 def unit_settings(name: str) -> dict[str, list[str]]:
@@ -98,6 +99,18 @@ def test_backup_timer_runs_the_backup_service_hourly():
     assert t["WantedBy"] == ["timers.target"]
     (exec_start,) = unit_settings("balance-station-backup.service")["ExecStart"]
     assert build_parser().parse_args(shlex.split(exec_start)[1:]).if_due
+
+
+def test_hub_backup_timer_backs_the_hubs_database_up_as_the_hubs_user():
+    t = unit_settings("balance-station-hub-backup.timer")
+    assert t["OnCalendar"] == ["hourly"] and t["Persistent"] == ["true"] and t["WantedBy"] == ["timers.target"]
+    s, hub = unit_settings("balance-station-hub-backup.service"), unit_settings("balance-station-hub.service")
+    args = build_parser().parse_args(shlex.split(s["ExecStart"][0])[1:])
+    assert args.command == "backup" and args.if_due and str(args.data_dir) == "/var/lib/balance-hub"
+    # the hub's database, user and state directory: its backups land where the hub keeps its data
+    for key in ("Environment", "EnvironmentFile", "User", "DynamicUser", "StateDirectory"):
+        assert [v for v in s[key] if not v.startswith("PYTHON")] == [v for v in hub[key] if not v.startswith("PYTHON")], key
+    assert s["PrivateNetwork"] == ["yes"] and s["RestrictAddressFamilies"] == ["AF_UNIX"]  # the local socket only
 
 
 def _effective_syscall_filter(values: list[str]) -> tuple[list[str], list[str]]:
