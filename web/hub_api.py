@@ -36,10 +36,12 @@ frame part 56 kB) before they are read.
     from other stations, or edited on the hub), so that every station converges on the hub's record.
 ``GET /api/hub/patients?identifier=X``
     ``{"patient": {...}}``: a patient to measure at the station (pulled on demand); audited.
-``GET /api/hub/history-updates?after=N``
+``GET /api/hub/history-updates?after=N&judged_after=J``
     ``{"patients": [{"local_id", "sessions"}], "next"}``: trials recorded elsewhere after hub trial
     ``N`` of the patients this station holds, with their visits (at most 200 trials), so that its
-    pulled histories stay current at every sync (:meth:`station.sync.hub.Hub.history_updates`).
+    pulled histories stay current at every sync (:meth:`station.sync.hub.Hub.history_updates`);
+    with ``judged_after``, also ``"judgements"`` (those trials whose validity, reason or note
+    changed after hub audit entry ``J``), ``"judged_until"`` and ``"judged_more"``.
 ``GET /api/hub/programme-updates``
     ``{"programmes": [{"local_id", "fields"}]}``: the fields of the programmes this station
     assigned that the hub's users or other stations' games set, so the station takes them.
@@ -183,8 +185,8 @@ def put_part(local_id: int, part_no: int):
     data = request.get_data(cache=False)  # 413 beyond the bound
     digest = request.headers.get(PART_DIGEST_HEADER, "").strip().lower()
     if not digest:
-        return api_error(400, f"this station's software sends frame parts without {PART_DIGEST_HEADER} (sync protocol "
-                              "1); update the station to the hub's version")
+        return _refused_protocol_1(f"this station's software sends frame parts without {PART_DIGEST_HEADER} (sync "
+                                   "protocol 1); update the station to the hub's version")
     if part_digest(data) != digest:
         return api_error(400, f"part {part_no} arrived damaged (its body does not match {PART_DIGEST_HEADER}); "
                               "not stored: send it again")
@@ -199,17 +201,25 @@ def drop_parts(local_id: int):
     return {"dropped": local_id}
 
 
+def _refused_protocol_1(message: str):
+    """400 with ``message`` (naming :data:`station.sync.hub.PROTOCOL_1_MARK`, so that the station's
+    next check-in as the current protocol clears it), also shown as the station's last error on the
+    hub's stations page."""
+    hub().note_refusal(g.station, message)
+    return api_error(400, message)
+
+
 @bp.get("/api/hub/tombstones")
 @station_only
 def tombstones():
     after = query_int("after", 0, low=0, high=2**62)
     queue_length = query_int("queue_length", -1, low=0, high=2**62)
     if queue_length >= 0:
-        hub().check_in(g.station, queue_length)
+        hub().check_in(g.station, queue_length, current_protocol=request.args.get("keyed") == "1")
     answer = hub().tombstones(after, station=g.station)
     if request.args.get("keyed") != "1" and answer["tombstones"]:
-        return api_error(400, "this station's software asks for unkeyed erasure tombstones (sync protocol 1); update "
-                              "the station to the hub's version (its erasures wait until then)")
+        return _refused_protocol_1("this station's software asks for unkeyed erasure tombstones (sync protocol 1); "
+                                   "update the station to the hub's version (its erasures wait until then)")
     return answer
 
 
@@ -253,7 +263,8 @@ def pull_history():
 @station_only
 def history_updates():
     after = query_int("after", 0, low=0, high=2**62)
-    return hub().history_updates(g.station, after)
+    judged_after = query_int("judged_after", -1, low=0, high=2**62)  # absent: a station before judgements
+    return hub().history_updates(g.station, after, judged_after=None if judged_after < 0 else judged_after)
 
 
 @bp.get("/api/hub/programme-updates")

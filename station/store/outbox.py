@@ -53,6 +53,9 @@ from station.store import programme_fields
 from station.store.db import Conflict, Database
 from station.store.timefmt import utc_iso
 
+JUDGEMENT_CURSOR_SETTING = "sync_judgement_cursor"
+"""The ``settings`` row of a station's cursor in the hub's judgements (:meth:`Outbox.judgement_cursor`)."""
+
 PATIENT_SYNC_FIELDS = ("identifier", "birth_year", "sex", "height_cm", "weight_kg", "conditions", "notes")
 """The patient fields that sync (plus ``archived``)."""
 TRIAL_END_ACTIONS = frozenset({"trial.finish", "trial.abort", "trial.recover", "trial.update"})
@@ -371,3 +374,18 @@ class Outbox:
     def set_tombstone_cursor(self, cursor: int) -> None:
         with self._db.write() as conn:
             conn.execute("UPDATE sync_state SET tombstone_cursor = ?", (cursor,))
+
+    def judgement_cursor(self) -> int:
+        """The hub audit entry after which this station asks for judgements of the trials it
+        pulled (:meth:`station.sync.hub.Hub.history_updates`); 0 at first. Kept in the
+        ``settings`` table (:data:`JUDGEMENT_CURSOR_SETTING`, never a dashboard setting)."""
+        with self._db.read() as conn:
+            row = conn.execute("SELECT value FROM settings WHERE key = ?", (JUDGEMENT_CURSOR_SETTING,)).fetchone()
+        value = json.loads(row["value"]) if row is not None else 0
+        return value if isinstance(value, int) and value >= 0 else 0
+
+    def set_judgement_cursor(self, cursor: int) -> None:
+        with self._db.write() as conn:
+            conn.execute("INSERT INTO settings (key, value, updated_at, updated_by) VALUES (?, ?, ?, 'sync')"
+                         " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                         (JUDGEMENT_CURSOR_SETTING, json.dumps(int(cursor)), utc_iso(self._now())))

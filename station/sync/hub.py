@@ -80,6 +80,11 @@ HISTORY_PAGE_BYTES = 1024 * 1024
 """A page of a patient's history pulled by a station holds sessions up to about this much JSON
 (:meth:`Hub.history_for_station`; at least one session, whatever its size)."""
 HISTORY_PAGE_SESSIONS = 100
+PROTOCOL_1_MARK = "(sync protocol 1)"
+"""In each refusal of a request only a station of sync protocol 1 makes (:meth:`Hub.note_refusal`)."""
+JUDGEMENT_PAGE = 200
+"""The hub's audit entries of trial changes looked at in one answer of
+:meth:`Hub.history_updates` for judgements (so at most this many trials come back)."""
 STATION_NAME_CHARS = 64
 TOKEN_PREFIX = "bst_"
 """Station tokens start with this (recognisable in a file or a leak; never taken for an option)."""
@@ -267,11 +272,25 @@ class Hub:
             last = hub_audit.last_held(conn, station.id)
         return {"last": last, "added": added}
 
-    def check_in(self, station: StationRef, queue_length: int) -> None:
-        """A station's visit without changes to push: its last sync and queue length."""
+    def check_in(self, station: StationRef, queue_length: int, *, current_protocol: bool = False) -> None:
+        """A station's visit without changes to push: its last sync and queue length. A station
+        that asks as the current sync protocol does (``current_protocol``) is no longer of protocol
+        1: a refusal noted for that (:meth:`note_refusal`) is cleared."""
         with self._db.write() as conn:
             conn.execute("UPDATE hub_stations SET last_sync_at = ?, queue_length = ? WHERE id = ?",
                          (utc_iso(self._now()), queue_length, station.id))
+            if current_protocol:
+                conn.execute("UPDATE hub_stations SET last_error = NULL WHERE id = ? AND last_error LIKE ?",
+                             (station.id, f"%{PROTOCOL_1_MARK}%"))
+
+    def note_refusal(self, station: StationRef, error: str) -> None:
+        """Show a refusal of a station's request outside a push (a station of sync protocol 1: a
+        frame part without its digest, tombstones asked unkeyed; ``error`` names
+        :data:`PROTOCOL_1_MARK`) as its last error on the hub's stations page, until the station
+        asks as the current protocol does (:meth:`check_in`) or its next push reports its own.
+        Its last sync stays the last one that went through."""
+        with self._db.write() as conn:
+            conn.execute("UPDATE hub_stations SET last_error = ? WHERE id = ?", (error[:300], station.id))
 
     def _note(self, station: StationRef, queue_length: int | None, error: str | None) -> None:
         with self._db.write() as conn:
@@ -836,13 +855,25 @@ class Hub:
                                     object=f"patient:{patient['id']}", detail={"history_pulled_by": station.name})
         return {"sessions": out, "next": last if more and last is not None else None}
 
-    def history_updates(self, station: StationRef, after: int = 0, limit: int = 200) -> dict:
+    def history_updates(self, station: StationRef, after: int = 0, limit: int = 200,
+                        judged_after: int | None = None) -> dict:
         """Trials recorded elsewhere (at other stations, or on the hub) after hub trial ``after``,
         of the patients this station holds (sent or linked), with their visits, for the station to
         keep its pulled histories current at every sync: ``{"patients": [{"local_id", "sessions":
         [as :meth:`history_for_station`]}], "next": hub trial id to ask after, or None}`` (at most
         ``limit`` trials, oldest first); ``until``: the hub trial to ask after next time (the newest
-        trial looked at, so a station with nothing to take does not make the hub look again)."""
+        trial looked at, so a station with nothing to take does not make the hub look again).
+
+        With ``judged_after`` (a hub audit entry id), also ``"judgements"``: the trials of those
+        patients recorded elsewhere whose record changed after that entry (a clinician's validity,
+        reason or note on the hub, or an update pushed by the station that recorded them), as they
+        are now, ``[{"hub_id", "frames_on_hub", TRIAL_COLUMNS...}]``, from at most
+        :data:`JUDGEMENT_PAGE` audit entries; ``"judged_until"``: the entry to ask after next time,
+        ``"judged_more"``: whether more entries wait."""
+        judgements: list[dict] = []
+        judged_until, judged_more = judged_after, False
+        if judged_after is not None:
+            judgements, judged_until, judged_more = self._judged_since(station, judged_after)
         with self._db.read() as conn:
             rows = conn.execute(
                 "SELECT t.*, m.local_id AS patient_local_id,"
@@ -870,7 +901,34 @@ class Hub:
         full = len(rows) == limit
         return {"patients": [{"local_id": local_id, "sessions": list(visits.values())}
                              for local_id, visits in patients.items()],
-                "next": rows[-1]["id"] if full else None, "until": rows[-1]["id"] if full else max(newest, after)}
+                "next": rows[-1]["id"] if full else None, "until": rows[-1]["id"] if full else max(newest, after),
+                **({} if judged_after is None else {"judgements": judgements, "judged_until": judged_until,
+                                                    "judged_more": judged_more})}
+
+    def _judged_since(self, station: StationRef, after: int) -> tuple[list[dict], int, bool]:
+        """The trials recorded elsewhere of patients ``station`` holds whose record changed after
+        hub audit entry ``after`` (each change of a trial's validity, reason or note, on the hub or
+        pushed, is audited ``trial.update`` in its own transaction), the entry to ask after next,
+        and whether more entries wait (:meth:`history_updates`)."""
+        with self._db.read() as conn:
+            newest = int(conn.execute("SELECT coalesce(max(id), 0) FROM audit_log").fetchone()[0])
+            entries = conn.execute("SELECT id, object FROM audit_log WHERE id > ? AND id <= ? AND action = 'trial.update'"
+                                   " ORDER BY id LIMIT ?", (after, newest, JUDGEMENT_PAGE)).fetchall()
+            more = len(entries) == JUDGEMENT_PAGE
+            until = int(entries[-1]["id"]) if more else max(newest, after)
+            ids = sorted({int(e["object"][6:]) for e in entries
+                          if isinstance(e["object"], str) and e["object"].startswith("trial:")
+                          and e["object"][6:].isdigit() and len(e["object"]) < 26})
+            if not ids:
+                return [], until, more
+            rows = conn.execute(
+                "SELECT t.* FROM trials t JOIN sessions s ON s.id = t.session_id"
+                " JOIN hub_id_map m ON m.station = ? AND m.entity = 'patient' AND m.hub_id = s.patient_id"
+                f" WHERE t.id IN ({', '.join('?' * len(ids))}) AND t.status <> 'recording' AND NOT EXISTS"
+                " (SELECT 1 FROM hub_id_map o WHERE o.station = ? AND o.entity = 'session' AND o.hub_id = s.id)"
+                " ORDER BY t.id", (station.id, *ids, station.id)).fetchall()
+        return ([{"hub_id": t["id"], "frames_on_hub": t["frame_count"], **{c: t[c] for c in TRIAL_COLUMNS}}
+                 for t in rows], until, more)
 
     def programme_updates(self, station: StationRef, limit: int = 5000) -> dict:
         """The fields of the programmes this station assigned that someone else set: the hub's

@@ -121,6 +121,52 @@ def store_page(store, patient_id: int, sessions: list[dict], *, actor: Actor) ->
     return new_sessions, new_trials
 
 
+JUDGEMENT_FIELDS = ("valid", "validity_reason", "notes", "judged_by", "judged_at", "station_valid",
+                   "station_validity_reason")
+"""A trial's judgement: what :func:`store_judgements` counts as a change."""
+
+
+def check_judgements(items: object, *, max_items: int = 1000) -> list[dict]:
+    """The trials of a hub's ``"judgements"`` (:meth:`station.sync.hub.Hub.history_updates`),
+    each checked as a pulled trial (ValidationError naming the field): ``[{"hub_id", "values"}]``."""
+    if not isinstance(items, list) or len(items) > max_items:
+        raise ValidationError({"judgements": f"must be a list of at most {max_items} trials"})
+    out = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise ValidationError({"judgements": "each must be a trial"})
+        out.append({"hub_id": _hub_id(item), "values": trial_values(item)})
+    return out
+
+
+def store_judgements(store, items: list[dict], *, actor: Actor) -> int:
+    """Take the hub's record of checked trials (:func:`check_judgements`) that this station pulled
+    (others are left out: this station never brought them), in one transaction, never queued back;
+    returns how many trials' judgement changed here, each audited ``trial.update`` by ``actor``
+    naming the fields changed (never their text)."""
+    changed = 0
+    with store.outbox.muted(), store.db.write() as conn:
+        for item in items:
+            known = conn.execute("SELECT p.local_id, p.patient_id, p.station FROM sync_pulled p"
+                                 " WHERE p.entity = 'trial' AND p.hub_id = ?", (item["hub_id"],)).fetchone()
+            if known is None:
+                continue
+            local_id, v = int(known["local_id"]), item["values"]
+            row = conn.execute(f"SELECT {', '.join(JUDGEMENT_FIELDS)} FROM trials WHERE id = ?", (local_id,)).fetchone()
+            if row is None:
+                continue
+            fields_changed = [c for c in JUDGEMENT_FIELDS if row[c] != v[c]]
+            conn.execute(f"UPDATE trials SET {', '.join(f'{c} = ?' for c in TRIAL_UPDATABLE)} WHERE id = ?",
+                         (*(v[c] for c in TRIAL_UPDATABLE), local_id))
+            if fields_changed:
+                changed += 1
+                store.audit.record(actor, "trial.update", patient_id=int(known["patient_id"]),
+                                   object=f"trial:{local_id}",
+                                   detail={"changed": fields_changed, "pulled_from_hub": True,
+                                           "recorded_at": known["station"] or "hub"})
+    return changed
+
+
 def recorded_elsewhere(store, patient_id: int) -> dict:
     """Where the patient's pulled records were recorded: ``{"sessions": {local id: station name or
     "hub"}, "trials": {local id: {"station", "frames_on_hub"}}}`` (records made here are absent)."""

@@ -68,7 +68,8 @@ class SyncReport:
     ``frame_parts`` uploaded, ``erased`` (patients erased here on the hub's request),
     ``deferred_erasures``, ``refreshed`` (patients whose fields the hub's record changed here),
     ``audit_entries`` (this station's audit entries the hub took), ``pulled_trials`` (trials
-    recorded elsewhere of patients held here, brought here), ``programme_fields`` (fields of its
+    recorded elsewhere of patients held here, brought here), ``judgements`` (pulled trials whose
+    validity, reason or note changed elsewhere, taken here), ``programme_fields`` (fields of its
     programmes taken from the hub), ``queue_length`` left."""
 
     sent: Counter = field(default_factory=Counter)
@@ -79,6 +80,7 @@ class SyncReport:
     refreshed: int = 0
     audit_entries: int = 0
     pulled_trials: int = 0
+    judgements: int = 0
     programme_fields: int = 0
     queue_length: int = 0
 
@@ -93,6 +95,8 @@ class SyncReport:
         if self.pulled_trials:
             out.append(f"{self.pulled_trials} trial{'s' if self.pulled_trials != 1 else ''} recorded elsewhere "
                        "brought here")
+        if self.judgements:
+            out.append(f"{self.judgements} judgement{'s' if self.judgements != 1 else ''} made elsewhere taken")
         if self.programme_fields:
             out.append(f"{self.programme_fields} programme change{'s' if self.programme_fields != 1 else ''} "
                        "taken from the hub")
@@ -239,8 +243,10 @@ class StationSync:
             with self.store.db.read() as conn:
                 self._history_after = int(conn.execute(
                     "SELECT coalesce(max(hub_id), 0) FROM sync_pulled WHERE entity = 'trial'").fetchone()[0])
+        judged_after = self.store.outbox.judgement_cursor()
         for _ in range(HISTORY_UPDATE_PAGES):
-            answer = self.client.request("GET", "/api/hub/history-updates", query={"after": self._history_after})
+            answer = self.client.request("GET", "/api/hub/history-updates",
+                                         query={"after": self._history_after, "judged_after": judged_after})
             until, groups = answer.get("until"), answer.get("patients")
             if type(until) is not int or until < self._history_after or not isinstance(groups, list):
                 raise SyncError("the hub's answer to GET /api/hub/history-updates is not a page of trials (is [hub] "
@@ -259,8 +265,29 @@ class StationSync:
                 new_sessions, new_trials = pulled.store_page(self.store, local_id, page, actor=HUB_ACTOR)
                 report.pulled_trials += new_trials
             self._history_after = until
-            if answer.get("next") is None:
+            judged_after, judged_more = self._take_judgements(answer, judged_after, report)
+            if answer.get("next") is None and not judged_more:
                 return
+
+    def _take_judgements(self, answer: dict, judged_after: int, report: "SyncReport") -> tuple[int, bool]:
+        """Take the judgements in a history-updates answer (validity, reason, note of trials pulled
+        here, changed on the hub or at the station that recorded them: :func:`station.sync.pulled.
+        store_judgements`); the cursor to ask after next, and whether more wait. A hub before
+        judgements sends none (the cursor stays)."""
+        if "judgements" not in answer:
+            return judged_after, False
+        until = answer.get("judged_until")
+        if type(until) is not int or until < judged_after or type(answer.get("judged_more")) is not bool:
+            raise SyncError("the hub's answer to GET /api/hub/history-updates has no judgement cursor (is [hub] url "
+                            "the hub's own address?); will retry")
+        try:
+            items = pulled.check_judgements(answer["judgements"])
+        except ValidationError as exc:
+            raise SyncError(f"the hub sent a judgement of a trial this station cannot store ({exc}); nothing of it "
+                            "was taken; will retry") from None
+        report.judgements += pulled.store_judgements(self.store, items, actor=HUB_ACTOR)
+        self.store.outbox.set_judgement_cursor(until)
+        return until, answer["judged_more"]
 
     def _take_programme_updates(self, report: "SyncReport") -> None:
         """Take the hub's newer fields of the programmes this station assigned (its users' edits,
