@@ -983,3 +983,89 @@ def test_programme_updates_from_a_garbage_hub_change_nothing(station_store, upda
     assert "\n" not in message and len(message) < 700 and "programme-updates" in message
     assert station_store.programmes.get(programme["id"]) == before
     tally("garbage programme updates from a hub", 1)
+
+
+def test_the_judgement_cursor_is_a_bounded_literal_number(hub):
+    ward = HubCaller(hub, hub.tokens["ward"])
+    tried = 0
+    for query, expected in (("judged_after=-1", 400), ("judged_after=x", 400), ("judged_after=1e3", 400),
+                            ("judged_after=99999999999999999999999", 400), ("judged_after=0%20OR%201%3D1", 400),
+                            ("judged_after=0", 200), ("judged_after=", 200)):
+        status, doc, _ = ward.call("GET", f"/api/hub/history-updates?after=0&{query}")
+        tried += 1
+        assert (status == expected or expected == 400 and status == 422), (query, status, doc)
+        if status == 200:
+            assert ("judgements" in doc) == (query == "judged_after=0")  # absent: a station before judgements
+            assert doc.get("judgements", []) == []
+    assert HubCaller(hub).call("GET", "/api/hub/history-updates?after=0&judged_after=0")[0] == 401
+    tally("judgement cursors without a token or out of bounds", tried + 1)
+
+
+@pytest.mark.parametrize("judgements", [
+    {"judgements": "all", "judged_until": 5, "judged_more": False},
+    {"judgements": [], "judged_until": -1, "judged_more": False},
+    {"judgements": [], "judged_until": "later", "judged_more": False},
+    {"judgements": [], "judged_until": 5, "judged_more": "yes"},
+    {"judgements": [], "judged_more": False},
+    {"judgements": [{"hub_id": 2}], "judged_until": 5, "judged_more": False},
+    {"judgements": [1], "judged_until": 5, "judged_more": False},
+    {"judgements": [{**_GOOD_TRIAL, "valid": "maybe"}], "judged_until": 5, "judged_more": False},
+    {"judgements": [{**_GOOD_TRIAL, "notes": "x" * 5000}], "judged_until": 5, "judged_more": False},
+    {"judgements": [{**_GOOD_TRIAL, "hub_id": True}], "judged_until": 5, "judged_more": False},
+    {"judgements": [_GOOD_TRIAL] * 1001, "judged_until": 5, "judged_more": False},
+])
+def test_judgements_from_a_garbage_hub_fail_the_sync_in_one_line_and_change_nothing(station_store, judgements):
+    station_store.patients.create({"identifier": "P-1", "birth_year": 1950, "sex": "F"}, actor=Actor.command_line())
+    page = json.dumps({"patients": [], "next": None, "until": 0, **judgements}).encode()
+
+    def answer(handler):
+        path = handler.path
+        if path.startswith("/api/hub/history-updates"):
+            return 200, page, {"Content-Type": "application/json"}
+        if path.startswith("/api/hub/tombstones"):
+            return 200, b'{"tombstones": [], "last": 0, "last_seq": 0}', {}
+        if path.startswith("/api/hub/push"):
+            return 200, json.dumps({"applied_through": 10**6, "applied": 1, "duplicates": 0}).encode(), {}
+        if path.startswith("/api/hub/audit"):
+            return 200, json.dumps({"last": 10**6, "added": 0}).encode(), {}
+        return 200, b"{}", {}
+
+    with FakeHub() as hub_server:
+        hub_server.answer = answer
+        sync = StationSync(station_store, HubClient(hub_server.url, TOKEN, timeout_s=5))
+        with pytest.raises(SyncError) as caught:
+            sync.sync_once()
+    message = str(caught.value)
+    assert "\n" not in message and len(message) < 600 and TOKEN not in message
+    assert "history-updates" in message or "judgement" in message
+    assert station_store.outbox.judgement_cursor() == 0  # asked again from there next time
+    with station_store.db.read() as conn:
+        assert conn.execute("SELECT count(*) FROM trials").fetchone()[0] == 0
+    tally("garbage judgements from a hub", 1)
+
+
+def test_a_judgement_of_a_trial_never_pulled_here_is_left_out(station_store):
+    station_store.patients.create({"identifier": "P-1", "birth_year": 1950, "sex": "F"}, actor=Actor.command_line())
+    page = json.dumps({"patients": [], "next": None, "until": 0, "judgements": [_GOOD_TRIAL], "judged_until": 7,
+                       "judged_more": False}).encode()
+
+    def answer(handler):
+        if handler.path.startswith("/api/hub/history-updates"):
+            return 200, page, {"Content-Type": "application/json"}
+        if handler.path.startswith("/api/hub/tombstones"):
+            return 200, b'{"tombstones": [], "last": 0, "last_seq": 0}', {}
+        if handler.path.startswith("/api/hub/push"):
+            return 200, json.dumps({"applied_through": 10**6, "applied": 1, "duplicates": 0}).encode(), {}
+        if handler.path.startswith("/api/hub/audit"):
+            return 200, json.dumps({"last": 10**6, "added": 0}).encode(), {}
+        if handler.path.startswith("/api/hub/programme-updates"):
+            return 200, b'{"programmes": []}', {}
+        return 200, b'{"patients": [], "until": ""}', {}
+
+    with FakeHub() as hub_server:
+        hub_server.answer = answer
+        report = StationSync(station_store, HubClient(hub_server.url, TOKEN, timeout_s=5)).sync_once()
+    assert report.judgements == 0 and station_store.outbox.judgement_cursor() == 7
+    with station_store.db.read() as conn:
+        assert conn.execute("SELECT count(*) FROM trials").fetchone()[0] == 0
+    tally("judgements of trials not held", 1)

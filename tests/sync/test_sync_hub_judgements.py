@@ -45,6 +45,12 @@ def test_a_judgement_on_the_hub_reaches_the_station_that_pulled_the_trial(hub_st
     assert ward.store.trials.get(copies[other_hub]) == before
     assert ward.sync_once().judgements == 0  # once
     assert ward.store.outbox.length() == 0  # never sent back
+    clinic = station_factory("clinic")  # holds no patient of theirs: is told nothing
+    clinic.sync_once()
+    service = hub_module.Hub(hub_store)
+    assert service.history_updates(service.station_named("clinic"), after=2**40, judged_after=0)["judgements"] == []
+    assert [t["hub_id"] for t in service.history_updates(service.station_named("ward"), after=2**40,
+                                                           judged_after=0)["judgements"]] == [judged_hub]
 
     # a note-only change later comes too; the copy stays read-only at the ward
     hub_store.trials.judge(judged_hub, {"notes": "retested on the 4th"}, actor=CLINICIAN)
