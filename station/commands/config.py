@@ -1,7 +1,8 @@
 """``balance-station config {check,show,proxy}``: validate, display and use the configuration file.
 
 ``check`` exits 0 when the file is valid and 1 with every error (key, value, what is allowed, file
-and line). ``show`` prints the values in effect as TOML (keys the file does not set are marked
+and line), or when it holds ``[hub] token`` yet other users may read it (the check ``sync`` and
+``run`` make before using the token). ``show`` prints the values in effect as TOML (keys the file does not set are marked
 ``# default``; secrets hidden). ``proxy`` prints the nginx site that serves the station over HTTPS
 (:mod:`station.tls_proxy`; used by ``systemd/install.sh``). Which file: ``--config FILE``, else
 ``$BALANCE_STATION_CONFIG``, else ``/etc/balance-station/station.toml`` if present, else the
@@ -43,7 +44,11 @@ def _config_arg(args: argparse.Namespace) -> str | None:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from station.commands._hub_token import check_config_holding_token
+
     loaded = load_config(_config_arg(args))  # ConfigError (a UserError) lists every problem
+    if loaded.config.hub.token:
+        check_config_holding_token(loaded.path)  # a UserError naming the mode and the fix
     if loaded.path is None:
         print("no configuration file (none given, $BALANCE_STATION_CONFIG unset, "
               "/etc/balance-station/station.toml absent): the built-in defaults are valid")

@@ -96,11 +96,16 @@ class TrainingSessions:
             training_id = int(cur.lastrowid)
             self._audit.record(actor, "training.record", patient_id=patient_id, object=f"training:{training_id}",
                                detail={"game": game, "level": level, "session": session_id, "trial": trial_id})
-            dose = self._count_dose(conn, training_id, patient_id, float(minutes), day, trial_id, actor)
+            dose = self.count_dose(conn, training_id, patient_id, float(minutes), day, trial_id, actor)
         return {**self.get(training_id), "dose": dose}
 
-    def _count_dose(self, conn, training_id: int, patient_id: int, minutes: float, day: str,
-                    trial_id: int | None, actor: Actor) -> dict:
+    def count_dose(self, conn, training_id: int, patient_id: int, minutes: float, day: str,
+                   trial_id: int | None, actor: Actor) -> dict:
+        """Count a stored game of ``minutes`` (min) played on ``day`` (ISO date) toward the patient's
+        active balance programme, inside the caller's write transaction ``conn``: a later game on a
+        day whose session is done adds to it; else the first planned session up to EARLY_DAYS ahead.
+        Returns ``{"programme_session_id", "minutes"}`` or ``{"none": why}``. The one dose rule: the
+        station (:meth:`record`) and the hub (games played where the programme is not held) use it."""
         assignment = conn.execute(
             "SELECT id, template FROM programme_assignments WHERE patient_id = ? AND status = 'active'",
             (patient_id,)).fetchone()

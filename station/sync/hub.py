@@ -723,7 +723,7 @@ class Hub:
                 (station.id, current["id"])).fetchone():
             return
         # the store's own dose rule (TrainingSessions), in this transaction; muted: stamped below
-        self.store.training._count_dose(conn, training_id, patient_id, values["minutes"], values["day"], trial_id,
+        self.store.training.count_dose(conn, training_id, patient_id, values["minutes"], values["day"], trial_id,
                                         station.actor)
         stamp_programme(conn, int(current["id"]), min(values["created_at"], utc_iso(self._now())), station.name)
 

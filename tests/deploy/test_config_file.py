@@ -364,6 +364,18 @@ def test_config_check_exit_status_and_messages(tmp_path, capsys):
     assert "Traceback" not in err
 
 
+def test_config_check_refuses_a_token_other_users_may_read(tmp_path, capsys):
+    path = write(tmp_path, '[hub]\nurl = "https://hub.example:8443"\ntoken = "bst_0123456789abcdef"\n', "hub.toml")
+    path.chmod(0o644)
+    assert main(["config", "check", "--config", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "holds [hub] token but is readable by every user (mode 0644)" in err and f"chmod 600 {path}" in err
+    assert "bst_0123456789abcdef" not in err and "Traceback" not in err
+    path.chmod(0o600)
+    assert main(["config", "check", "--config", str(path)]) == 0
+    assert f"{path}: valid" in capsys.readouterr().out
+
+
 def test_config_option_before_or_after_the_command(tmp_path, capsys):
     path = write(tmp_path, "[plate]\nwidth_cm = 41.5\n")
     for argv in (["--config", str(path), "config", "show", "--json"], ["config", "show", "--json", "--config", str(path)],
