@@ -88,20 +88,59 @@ class CsvWriter:
         pass
 
 
+class _OutputLost(Exception):
+    """Standard output refused the results (not a closed pipe: a full disk, an I/O error)."""
+
+
+class _StdoutForResults:
+    """Standard output as the results' stream: a write or flush that fails with an ``OSError``
+    other than a closed pipe raises :class:`_OutputLost` with its reason, so that it is told apart
+    from any other ``OSError`` of the batch and reported in one line."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _OutputLost(exc.strerror or str(exc)) from None
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _OutputLost(exc.strerror or str(exc)) from None
+
+
+def _discard_stdout() -> None:
+    """Point standard output at /dev/null: what is still buffered is lost anyway, and its flush at
+    exit must not fail again (a second message, or a traceback)."""
+    import os
+
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 @contextmanager
 def output(out: str | None, *, keep_hint: str = "use --out FILE to keep every result") -> Iterator:
     """The stream results go to: stdout, or ``--out FILE`` replaced atomically at the end. A reader
     that leaves early (``| head``) ends the command with one line, ``keep_hint`` saying how to
     keep the whole output."""
     if out is None:
+        stream = _StdoutForResults(sys.stdout)
         try:
-            yield sys.stdout
-            sys.stdout.flush()
+            yield stream
+            stream.flush()
         except BrokenPipeError:  # e.g. `analyze DIR | head`: the reader left; say so in one line
-            import os
-
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
+            _discard_stdout()
             raise UserError(f"the output was closed before the end (the reading program stopped); {keep_hint}") from None
+        except _OutputLost as exc:  # e.g. `analyze DIR > FILE` on a full disk
+            _discard_stdout()
+            raise UserError(f"cannot write the output ({exc}); {keep_hint}") from None
         return
     from station.store.atomic import atomic_text_writer
 

@@ -61,7 +61,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="output format (default: table on a terminal, json when piped or with --out)")
     parser.add_argument("--out", metavar="FILE", help="write the output to FILE (atomically) instead of stdout")
     add_batch_options(parser)
-    parser.set_defaults(func=run)
+    # exit_at_once: the output is flushed and closed and the workers joined when run returns; the
+    # interpreter's shutdown is skipped (station.cli.console)
+    parser.set_defaults(func=run, exit_at_once=True)
 
 
 _usage_error = usage_error
