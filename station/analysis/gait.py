@@ -46,8 +46,19 @@ Method
 7. **Step length and speed** (Zijlstra & Hof 2003): the vertical displacement of the trunk is the
    doubly integrated vertical acceleration (Soltani et al. 2021 processing: acceleration
    high-passed at 0.1 Hz, velocity at 1 Hz, 4th-order zero-phase Butterworth, to remove drift);
-   with h its range during a step and l the sensor height, the inverted pendulum gives step length
-   ``K·2·sqrt(2·l·h − h²)``. The bare model underestimates step length (the trunk is not a point
+   with h the trunk's rise during a step and l the sensor height, the inverted pendulum gives step
+   length ``K·2·sqrt(2·l·h − h²)``. In the pendulum the trunk is lowest at each contact (double
+   support) and highest at mid-stance, so its rise from one contact and its fall to the next are
+   the same h. Zijlstra & Hof (and Mobilise-D's ``SlZijlstra``) take h as the displacement's range
+   between the two contacts; where the trunk's height at consecutive contacts differs (slow,
+   shuffling and turning steps rock the trunk once per stride, sit and stand, step up), that range
+   adds the difference to the pendulum's rise. h is therefore the step's top less the *higher* of
+   its two lows (the smaller of rise and fall: the part of the excursion that is a pendulum's), each
+   low being the lowest point between the tops of the steps either side of a contact. A walk's
+   first and last steps are measured by the side facing the other steps (the other side is
+   standing). For steady steps rise and fall agree and h is the range, as in the original model:
+   on the shared straight walks the factor that fits best this way is 1.16 against Mobilise-D's
+   1.147 (measured, not used). The bare model underestimates step length (the trunk is not a point
    mass on a stiff leg, and double support adds length), so a correction factor K multiplies it:
    Zijlstra & Hof used 1.25 with their processing; with the Soltani processing we use Mobilise-D's
    K = 4.587/4 = 1.147 (:data:`PENDULUM_CORRECTION`, published with mobgap's ``SlZijlstra``,
@@ -552,21 +563,48 @@ def _analyse(acc_body: np.ndarray, fs: float, height: float | None, contacts_s=N
     walk = _Walk(fs=fs, ics=ics, bouts=bouts, steps=_valid_steps(ics, bouts), step_length_m=None)
     if height is not None and walk.steps:
         z = _vertical_displacement(acc_v, fs)
-        walk.step_length_m = {(i, j): _pendulum_length(z, int(ics[i]), int(ics[j]), height) for i, j in walk.steps}
+        lengths: dict[tuple[int, int], float] = {}
+        for b in bouts:
+            per_step = _pendulum_lengths(z, ics[b], height)
+            lengths.update({(int(i), int(i) + 1): float(v) for i, v in zip(b[:-1], per_step)})
+        walk.step_length_m = {s: lengths[s] for s in walk.steps}
     return walk
 
 
-def _pendulum_length(z: np.ndarray, start: int, stop: int, height: float) -> float:
-    """Step length from the trunk's vertical excursion between two contacts (samples, inclusive)."""
-    seg = z[start : stop + 1]
-    h = min(float(seg.max() - seg.min()), height)  # 2lh − h² is largest at h = l
-    return PENDULUM_CORRECTION * 2.0 * math.sqrt(max(0.0, 2.0 * height * h - h * h))
+def _pendulum_rises(z: np.ndarray, contacts: np.ndarray) -> np.ndarray:
+    """The pendulum's rise h of each step between consecutive ``contacts`` (sample indices,
+    increasing, at least two), m: the step's highest point of the vertical displacement ``z`` less
+    the higher of the lows at its two contacts (module notes, item 7). The low at a contact is the
+    lowest point between the tops of the steps either side of it, so it does not hang on the
+    contact's exact timing. A walk's first step rises from standing and its last one sinks into
+    standing: only their side facing the other steps is a pendulum phase, so the first step is
+    measured by its fall, the last by its rise (a single step by its whole range)."""
+    tops = np.array([a + int(np.argmax(z[a : b + 1])) for a, b in zip(contacts[:-1], contacts[1:])], dtype=np.int64)
+    bounds = np.concatenate(([contacts[0]], tops, [contacts[-1]]))
+    lows = np.array([float(z[a : b + 1].min()) for a, b in zip(bounds[:-1], bounds[1:])])
+    if tops.size == 1:
+        return np.array([max(0.0, float(z[tops[0]]) - float(lows.min()))])
+    before, after = lows[:-1].copy(), lows[1:].copy()
+    before[0] = after[0]
+    after[-1] = before[-1]
+    return np.maximum(0.0, z[tops] - np.maximum(before, after))
+
+
+def _pendulum_lengths(z: np.ndarray, contacts: np.ndarray, height: float) -> np.ndarray:
+    """Step length of each step between consecutive ``contacts`` (sample indices, increasing), m."""
+    if contacts.size < 2:
+        return np.zeros(0)
+    h = np.minimum(_pendulum_rises(z, contacts), height)  # 2lh − h² is largest at h = l
+    return PENDULUM_CORRECTION * 2.0 * np.sqrt(np.maximum(0.0, 2.0 * height * h - h * h))
 
 
 def pendulum_step_lengths(acc_v_m_s2, fs_hz: float, initial_contacts_s, sensor_height_m: float) -> np.ndarray:
     """Length of each step between consecutive initial contacts: the inverted pendulum of Zijlstra
-    & Hof (2003) with the Soltani et al. (2021) processing and :data:`PENDULUM_CORRECTION`, exactly
-    as :func:`gait_metrics` computes ``step_length_m`` (module notes, item 7).
+    & Hof (2003) with the Soltani et al. (2021) processing and :data:`PENDULUM_CORRECTION`, the
+    pendulum's rise being the smaller of the trunk's rise and fall in the step, exactly as
+    :func:`gait_metrics` computes ``step_length_m`` for the contacts of one bout (module notes,
+    item 7). The contacts are taken as one walk: its first and last steps are measured by their
+    side facing the other steps.
 
     Parameters
     ----------
@@ -621,7 +659,7 @@ def pendulum_step_lengths(acc_v_m_s2, fs_hz: float, initial_contacts_s, sensor_h
     if idx.size < 2:
         return np.zeros(0)
     z = _vertical_displacement(acc, fs)
-    return np.array([_pendulum_length(z, int(a), int(b), height) for a, b in zip(idx[:-1], idx[1:])])
+    return _pendulum_lengths(z, idx, height)
 
 
 def _temporal(walk: _Walk, steps: list[tuple[int, int]], n_contacts: int) -> dict:

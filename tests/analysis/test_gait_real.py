@@ -101,10 +101,12 @@ def test_daily_activities_cadence_target(daily):
     assert daily["cadence_mae_steps_min"] <= 3.3
 
 
-@pytest.mark.xfail(strict=True, reason="the inverted pendulum (Mobilise-D's factor) overestimates the short, slow "
-                   "steps of these periods: speed MAE 0.25 m/s, stride length 0.27 m (bias +0.25/+0.27); from the "
-                   "reference's own contacts still 0.22 m/s and 0.25 m, so the model, not the detection, sets this "
-                   "level. Mobilise-D's pipeline overestimates there too (this test: 0.108 m/s, 0.138 m, bias +0.07/+0.08)")
+@pytest.mark.xfail(strict=True, reason="speed MAE 0.17 m/s, stride length 0.17 m (bias +0.17/+0.17; was 0.25/0.27 "
+                   "before the pendulum's rise became the smaller of rise and fall). The rest is mostly the periods "
+                   "where slow shuffling steps were missed (HA002's first two and HA001's second: +0.62, +0.44, +0.39 m): "
+                   "an interval of two or three steps reads as one long step; from the reference's own contacts 0.16 m/s "
+                   "and 0.16 m (per-second, Mobilise-D's way: 0.105 and 0.113). Mobilise-D's pipeline on this test: "
+                   "0.108 m/s, 0.138 m")
 def test_daily_activities_speed_and_stride_length_targets(daily):
     assert daily["walking_speed_mae_m_s"] <= 0.084
     assert daily["stride_length_mae_m"] <= 0.10
@@ -116,18 +118,18 @@ def test_daily_activities_level_reached(daily):
     assert daily["precision"] >= 0.84 and daily["recall"] >= 0.83
     assert daily["timing_mae_s"] <= 0.050
     assert daily["cadence_mae_steps_min"] <= 10.0
-    assert daily["walking_speed_mae_m_s"] <= 0.26
-    assert daily["stride_length_mae_m"] <= 0.28
+    assert daily["walking_speed_mae_m_s"] <= 0.18
+    assert daily["stride_length_mae_m"] <= 0.18
     assert daily["periods_without_steps"] == []
 
 
 def test_daily_activities_from_reference_contacts(daily, straight):
     """The measures computed from the reference's own contacts: the part of the error no detection
-    can remove. Detection adds little to it (cadence 9.4 vs 9.0, speed 0.25 vs 0.22 m/s); the
+    can remove. Detection adds little to it (cadence 9.4 vs 9.0, speed 0.17 vs 0.16 m/s); the
     straight walks stay accurate either way."""
     ref = daily["from_reference_contacts"]
     assert ref["cadence_mae_steps_min"] <= 9.5
-    assert ref["walking_speed_mae_m_s"] <= 0.23 and ref["stride_length_mae_m"] <= 0.26
+    assert ref["walking_speed_mae_m_s"] <= 0.165 and ref["stride_length_mae_m"] <= 0.17
     assert daily["cadence_mae_steps_min"] - ref["cadence_mae_steps_min"] <= 1.0
     assert daily["walking_speed_mae_m_s"] - ref["walking_speed_mae_m_s"] <= 0.03
     ref = straight["from_reference_contacts"]
@@ -169,7 +171,8 @@ def test_daily_activities_at_least_mobilise_d_on_the_same_test(daily):
 
 @pytest.mark.xfail(strict=True, reason="like for like, still short: Mobilise-D's pipeline on Test11 reaches cadence "
                    "5.8 steps/min, speed 0.108 m/s, stride length 0.138 m over its matched bouts; the station's bouts "
-                   "matched the same way (6 of 15) give 10.5, 0.26, 0.29 (its own definitions: 9.4, 0.25, 0.27)")
+                   "matched the same way (6 of 15) give 10.6, 0.17, 0.18 (its own definitions: 9.4, 0.17, 0.17; "
+                   "from the reference's own contacts, per second: 8.4, 0.105, 0.113)")
 def test_daily_activities_measures_like_for_like_target(daily):
     bar = MOBILISE_D_LAB["Test11"]
     for key in ("cadence_mae_steps_min", "walking_speed_mae_m_s", "stride_length_mae_m"):
@@ -182,9 +185,12 @@ def test_daily_activities_like_for_like_level_reached(daily, straight):
     style = daily["mobilise_d_style"]
     assert style["matched_bouts"]["bouts"] >= 6
     assert style["matched_bouts"]["cadence_mae_steps_min"] <= 11.0
-    assert style["matched_bouts"]["walking_speed_mae_m_s"] <= 0.27
+    assert style["matched_bouts"]["walking_speed_mae_m_s"] <= 0.18
+    assert style["matched_bouts"]["stride_length_mae_m"] <= 0.19
     assert style["from_reference_contacts"]["bouts"] == 15
-    assert style["from_reference_contacts"]["walking_speed_mae_m_s"] <= 0.19
+    # from the reference's contacts the pendulum meets Mobilise-D's own Test11 figures (0.108 m/s, 0.138 m)
+    assert style["from_reference_contacts"]["walking_speed_mae_m_s"] <= MOBILISE_D_LAB["Test11"]["walking_speed_mae_m_s"]
+    assert style["from_reference_contacts"]["stride_length_mae_m"] <= MOBILISE_D_LAB["Test11"]["stride_length_mae_m"]
     assert daily["cadence_reference_definition"]["from_reference_contacts_mae_steps_min"] <= 4.0
     assert daily["cadence_reference_definition"]["from_detected_contacts_mae_steps_min"] <= 9.5
     style = straight["mobilise_d_style"]

@@ -150,6 +150,26 @@ def test_step_length_and_speed_from_a_pendulum_of_known_height_change():
     assert taller["step_length_m"] > m["step_length_m"]
 
 
+def test_a_step_up_a_stair_is_not_read_as_a_long_step():
+    """The pendulum's rise is the smaller of the trunk's rise and fall in a step: the 17 cm the
+    trunk climbs with a step onto a stair is no pendulum excursion. The range between contacts
+    (Zijlstra & Hof's original h) reads the steps around it 45-52 % long."""
+    from station.analysis.gait import pendulum_step_lengths
+
+    h, l, step = 0.02, 0.95, 0.55
+    t = np.arange(int(20 * FS)) / FS
+    contacts = np.arange(4.0, 16.01, step)
+    climb = 0.17 * (0.5 - 0.5 * np.cos(np.pi * np.clip((t - contacts[10]) / step, 0.0, 1.0)))
+    z = -(h / 2) * np.cos(2 * np.pi * (t - 4.0) / step) + climb
+    acc_v = G + np.gradient(np.gradient(z, 1 / FS), 1 / FS)
+    lengths = pendulum_step_lengths(acc_v, FS, contacts, l)
+    expected = PENDULUM_CORRECTION * 2 * math.sqrt(2 * l * h - h * h)
+    assert lengths.max() <= 1.2 * expected
+    assert lengths.mean() == pytest.approx(expected, rel=0.03)
+    steady = np.r_[lengths[:6], lengths[14:]]  # away from the climb: the pendulum's own length
+    np.testing.assert_allclose(steady, expected, rtol=0.01)
+
+
 def test_no_walking_gives_zero_steps_and_nulls_never_nan():
     still = np.column_stack((np.full(1000, G), np.zeros(1000), np.zeros(1000)))
     m = gait_metrics(still, FS, sensor_height_m=0.95)
