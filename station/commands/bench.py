@@ -33,7 +33,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ana.add_argument("--reference-python", metavar="PYTHON",
                      help="the Python with the reference's dependencies (numpy, scipy, scikit-learn, statsmodels, "
                      "pandas; default: this one)")
-    ana.add_argument("--reference-repeats", type=int, default=3, metavar="N", help="reference runs (default 3)")
+    ana.add_argument("--reference-repeats", type=int, default=3, metavar="N",
+                     help="reference runs on each of its trials per round (default 3)")
+    ana.add_argument("--reference-trials", type=int, default=3, metavar="N",
+                     help="--reference: run it on N distinct trials of the first DIR, evenly spaced, every round; the "
+                     "ratio is the median of all its runs against the median round of analyze (default 3; 1 = the "
+                     "first trial only)")
     ana.add_argument("--rounds", type=int, default=1, metavar="N",
                      help="--reference: alternate the first batch and the reference N times (default 1)")
     ana.set_defaults(func=_run_analysis)
