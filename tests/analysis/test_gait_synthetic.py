@@ -76,6 +76,24 @@ def test_given_contacts_are_measured_exactly_as_detected_ones():
     assert gait_metrics(acc, FS, initial_contacts_s=contacts[:3])["steps"] == 0
 
 
+def test_a_missed_or_an_extra_contact_does_not_move_cadence_or_step_length():
+    """A bout's cadence and step length do not collapse when one contact is missed (a doubled
+    interval) or one is split (two short ones): such intervals are no single steps and are left out
+    (STEP_TIME_RANGE), where a mean over every stride would drop to 98 or rise to 106 steps/min."""
+    contacts = contacts_from_steps(np.full(30, 0.6))  # 100 steps/min
+    acc = body(contacts, FS, 24.0)
+    clean = gait_metrics(acc, FS, sensor_height_m=0.95, initial_contacts_s=contacts)
+    missed = np.delete(contacts, 15)
+    extra = np.sort(np.append(contacts, contacts[15] + 0.25))
+    for changed in (missed, extra):
+        m = gait_metrics(acc, FS, sensor_height_m=0.95, initial_contacts_s=changed)
+        assert m["cadence_steps_min"] == pytest.approx(clean["cadence_steps_min"], abs=0.5)
+        assert m["step_time_s"] == pytest.approx(clean["step_time_s"], abs=0.005)
+        assert m["step_length_m"] == pytest.approx(clean["step_length_m"], rel=0.03)
+        every_stride = float(np.mean(120.0 / (changed[2:] - changed[:-2])))
+        assert abs(every_stride - clean["cadence_steps_min"]) > 1.5
+
+
 def test_asymmetric_step_times_lower_step_regularity_not_stride_regularity():
     contacts = contacts_from_steps(np.tile([0.5, 0.7], 20))  # a limp: short, long, short, long
     m = gait_metrics(body(contacts, FS, contacts[-1] + 3.0), FS)
