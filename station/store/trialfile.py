@@ -401,7 +401,11 @@ def _split_plain_text(raw: bytes) -> tuple[int, str, bytes] | None:
     if header_end is None:
         return None
     data_start = header_end.start() + (2 if raw.startswith(b"\r\n", header_end.start()) else 1)
-    last = len(raw.rstrip(b" \t\r\n"))  # just after the last character of the last non-blank line
+    # just after the last character of the last non-blank line: from the file's last 64 bytes (the
+    # whole file's rstrip would copy it all), or the whole file's when they are all blank
+    tail_start = max(0, len(raw) - 64)
+    tail = raw[tail_start:].rstrip(b" \t\r\n")
+    last = tail_start + len(tail) if tail or tail_start == 0 else len(raw.rstrip(b" \t\r\n"))
     if last <= data_start:
         return None
     data_end = _LINE_BREAK.search(raw, last)

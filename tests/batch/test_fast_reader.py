@@ -60,6 +60,8 @@ CASES = {
     "file_separator.csv": HEAD + _rows(5) + "0.05,0.1,0.2,700\x1c",
     "non_ascii_space.csv": HEAD + _rows(5) + "0.05,0.1,0.2,700\u2028",
     "header_only.csv": HEAD + "\r\n \n",
+    "many_trailing_blanks.csv": HEAD + _rows(5) + "0.05,0.1,0.2,700 \t\r\n" + " \n\t\r\n" * 40,
+    "header_then_many_blanks.csv": HEAD + " \r\n\t" * 50,
     "header_without_break.csv": HEAD.strip(),
     "blank.csv": " \r\n\t\n",
     "integers.csv": "time_s,ap_cm,ml_cm,seq,t_ns\r\n" + "".join(f"{i / 100:.2f},0.1,0.2,{i},{2**62 + i}\r\n" for i in range(30)),
