@@ -93,6 +93,30 @@ def test_streamed_json_list_is_byte_for_byte_json_dumps(count):
     assert stream.getvalue() == json.dumps(items, indent=2) + "\n"
 
 
+ODD_VALUES = [0.1, -0.0, 1e300, 5e-324, 3, -7, 2**70, True, False, None, "", "é\u2028\"\\\t", [], {}, [1, [2, {}]],
+              {"k": []}, (1, 2.5), {1: "int key"}, {"x": (None,)}]
+
+
+@pytest.mark.parametrize("value", ODD_VALUES, ids=repr)
+def test_streamed_json_of_any_value_is_json_dumps(value):
+    items = [{"file": "a.csv", "v": value, "metrics": {"m": value, "n": [value, 1.5]}}, {"file": "b.csv"}]
+    stream = io.StringIO()
+    writer = JsonListWriter(stream)
+    for item in items:
+        writer.write(item)
+    writer.close()
+    assert stream.getvalue() == json.dumps(items, indent=2) + "\n"
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf"), object()])
+def test_streamed_json_refuses_what_json_dumps_refuses(bad):
+    writer = JsonListWriter(io.StringIO())
+    with pytest.raises((ValueError, TypeError)) as caught:
+        writer.write({"file": "a.csv", "metrics": {"m": bad}})
+    with pytest.raises(caught.type):
+        json.dumps({"m": bad}, allow_nan=False)
+
+
 def test_atomic_text_writer_leaves_the_old_file_when_interrupted(tmp_path):
     target = tmp_path / "results.json"
     target.write_text("old\n")
