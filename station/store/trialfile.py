@@ -226,6 +226,10 @@ def read_trial(
     )
 
 
+_ANY_LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+"""Where ``str.splitlines`` ends a line."""
+
+
 def looks_like_trial(path: str | os.PathLike) -> bool:
     """Whether a file found in a directory should be treated as a trial file.
 
@@ -246,7 +250,11 @@ def looks_like_trial(path: str | os.PathLike) -> bool:
         if exc.start < len(head) - 4:  # not just a multi-byte character cut by the probe
             return True
         text = head[: exc.start].decode("utf-8-sig")
-    first = next((line for line in text.splitlines() if line.strip()), "")
+    # the first non-blank line, from its first non-blank character (what comes before is blanks, which
+    # neither test below sees) to its line break (str.splitlines's), without splitting all 8 kB
+    rest = text.lstrip()
+    end = _ANY_LINE_BREAK.search(rest)
+    first = rest if end is None else rest[: end.start()]
     tokens = first.split()
     if "Time[s]" in tokens or "COPx[cm]" in tokens or "COPy[cm]" in tokens:
         return True

@@ -139,3 +139,23 @@ def test_fast_reader_on_a_file_of_several_blocks(tmp_path):
     raw = (tmp_path / "long.csv").read_bytes()
     assert trialfile._read_fast(tmp_path / "long.csv", raw) is not None
     assert _outcome(tmp_path / "long.csv", fast=True) == _outcome(tmp_path / "long.csv")
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"time_s,ap_cm,ml_cm\n0,1,2\n", True),
+    (b"\xef\xbb\xbf \r\n\t\n  time_s , ap_cm,ml_cm\r\n0,1,2\n", True),  # BOM, blank lines, spaces in names
+    ("\x0c\x1c\n\x85Time[s]\tCOPx[cm]\tCOPy[cm]\n".encode(), True),  # form feed, separators, NEL: all blank/breaks
+    (b"\x85Time[s]\n", True),  # not UTF-8: a broken trial, reported rather than skipped
+    ("x\u2029time_s,ap_cm\n".encode(), False),  # 'x' is the first line
+    ("\u2028Time[s] COPx[cm] COPy[cm]\n".encode(), True),  # a Unicode line break before the header
+    (b"notes about the trial\ntime_s,ap_cm\n", False),  # the first non-blank line decides
+    (b"x\x0btime_s,ap_cm\n", False),  # \v ends the first line (str.splitlines), so 'x' is that line
+    (b"   \t  \n", True),  # blank: reported rather than skipped
+    (b"", True),
+    (b"time_s" + b" " * 9000, True),  # the header line longer than the probe
+    (b"\x00\x01", True),  # binary
+])
+def test_looks_like_trial_reads_the_first_non_blank_line(tmp_path, content, expected):
+    path = tmp_path / "f.csv"
+    path.write_bytes(content)
+    assert trialfile.looks_like_trial(path) is expected
