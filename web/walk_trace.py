@@ -21,10 +21,13 @@ IMU_FIELDS = ("ax_m_s2", "ay_m_s2", "az_m_s2")
 
 def stored_contacts(doc: dict | None) -> list[float] | None:
     """The initial contacts (s) a stored trial's metrics document holds (a walk trial's document
-    keeps them at its top level, docs/api.md), or None when it holds none."""
+    keeps them at its top level, docs/api.md; an invalid walk trial's only in its result's ``walk``,
+    where the station's check found them, e.g. up to where the patient stopped), or None when it
+    holds none."""
     if not isinstance(doc, dict):
         return None
-    for holder in (doc, doc.get("gait"), doc.get("metrics")):
+    outcome = doc.get("trial") if isinstance(doc.get("trial"), dict) else {}
+    for holder in (doc, doc.get("gait"), doc.get("metrics"), outcome.get("walk")):
         if isinstance(holder, dict) and isinstance(holder.get("initial_contacts_s"), list):
             return [float(c) for c in holder["initial_contacts_s"] if isinstance(c, (int, float)) and math.isfinite(c)]
     return None

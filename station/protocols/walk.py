@@ -7,7 +7,8 @@
          |                       ^                                  |                         |
          +------stop-------------+------- beam broken (false start) +     last timing gate passed + 2 s,
          v                                                                 time limit, planned minutes,
-      aborted <------------------------------ stop ---------------------  stop, no data
+      aborted <------------------------------ stop ---------------------  stop, no data, the patient
+                                                                           stopped (overground)
                                                                                               v
                                                                           checking --> done (result)
 
@@ -31,7 +32,9 @@ leaves no gait measures and says where (:data:`MAX_IMU_MISSING_FRACTION`).
 Quality: ``false_start`` (a beam broken during the countdown: the station waits again), and for a
 recorded trial ``gate_not_reached``, ``person_stopped`` (no step for :data:`STOPPED_S` before the
 last timing gate), ``gate_missed`` (a later gate saw the patient, an earlier one did not),
-``gate_order`` (the gates were passed in the wrong order), ``operator_stop``, ``no_data``; the IMU
+``gate_order`` (the gates were passed in the wrong order), ``operator_stop``, ``no_data``; an
+overground attempt whose patient walked and then made no step for :data:`STOPPED_END_S` ends there
+(``person_stopped``) rather than at the time limit; the IMU
 ``imu_missing`` / ``imu_misaligned`` make a treadmill session invalid and leave an overground test
 valid (timed by the gates) without gait measures, with a warning.
 """
@@ -55,6 +58,11 @@ CLEAR_S = 1.0
 """The beams must stay clear this long before the countdown, s."""
 STOPPED_S = 3.0
 """No step for this long before the last timing gate: the patient stopped, s."""
+STOPPED_END_S = 10.0
+"""Overground, after steps were found: no step in the last this long (the live cadence's window) and
+the last timing gate not reached ends the attempt (the patient stopped; nobody waits for the time
+limit, 60-120 s), s. Checked every :data:`CADENCE_EVERY_S`, so the attempt ends 10-15 s after the
+last step."""
 IMU_WAIT_S = 10.0
 """A treadmill session waits this long for IMU data before it says the sensor is missing, s."""
 CADENCE_EVERY_S = 5.0
@@ -174,6 +182,7 @@ class WalkMachine:
         self._announced: set[int] = set()
         self._stopped_by_operator = False
         self._fault: QualityIssue | None = None
+        self._walked = False  # steps were found live in this attempt (overground: a stop can end it)
 
     # -- planned numbers -------------------------------------------------------------------------
     @property
@@ -479,6 +488,10 @@ class WalkMachine:
         except ValueError:
             return
         cadence = 60.0 / float(np.mean(np.diff(ics))) if ics.size >= 4 else None
+        self._walked = self._walked or ics.size >= 2
+        if (self.spec.setting == "overground" and self._walked and ics.size == 0 and self._pending_end_ns is None
+                and n >= int(STOPPED_END_S * self.rate_hz) - 1):
+            self._pending_end_ns = self._last_frame_ns  # the patient stopped: the attempt ends now
         self.bus.publish("cadence", cadence_steps_min=None if cadence is None else round(cadence, 1),
                          steps=int(ics.size), window_s=round(n / self.rate_hz, 2),
                          at_s=round((self._last_frame_ns - self._t0_ns) / 1e9, 2), **self._describe())
@@ -555,7 +568,8 @@ class WalkMachine:
                 stopped = self._stopped_at(ics, result.recorded_s)
                 if stopped is not None:
                     issues.append(QualityIssue("person_stopped", f"The patient stopped walking {stopped:.1f} s after the go "
-                                               f"and did not reach the gate at {spec.timed_to_m:g} m.", round(stopped, 3)))
+                                               f"and did not reach the gate at {spec.timed_to_m:g} m: let them rest before any "
+                                               "repeat.", round(stopped, 3)))
                 else:
                     issues.append(QualityIssue("gate_not_reached", f"The gate at {spec.timed_to_m:g} m did not see the "
                                                f"patient within {self.duration_s:g} s: check its beam, or let the patient "

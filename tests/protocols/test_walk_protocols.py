@@ -11,7 +11,7 @@ import pytest
 
 from station.cli import main
 from station.config import GateConfig
-from station.protocols.walk import WalkSettings
+from station.protocols.walk import CADENCE_EVERY_S, STOPPED_END_S, WalkSettings
 from station.sim.virtual_patient import Lapse
 from tests.protocols.walk_support import go_s, match, run_walk, truth_cadence
 
@@ -104,6 +104,9 @@ def test_a_patient_who_stops_on_the_way_never_reaches_the_gate():
     run = run_walk("backward-walk-3m", seed=7, trials=1, lapses=[Lapse("fast", "stop_walking", 3.0)])
     first = run.runner.records[0].result
     assert not first.valid and [i.code for i in first.issues] == ["person_stopped"]
+    # the attempt ends once no step came for STOPPED_END_S, not at the 60 s time limit
+    assert first.recorded_s <= 3.0 + STOPPED_END_S + CADENCE_EVERY_S + 1.0, first.recorded_s
+    assert "stopped walking" in first.issues[0].message and "rest" in first.issues[0].message
     assert run.runner.records[1].result.plan.attempt == 2 and run.runner.records[1].result.valid  # offered again
 
 

@@ -255,7 +255,11 @@
     $("run-patient").textContent = `Patient ${r.patient_identifier}` + (r.age_y ? `, ${r.age_y} y` : "") +
       ` · opened by ${r.started_by}`;
     $("instructions").textContent = r.instructions || (r.finished ? "The test is finished." : "");
-    $("stance").textContent = r.stance ? `Stance: ${r.stance}` + (r.duration_s ? `; ${r.duration_s} s` : "") : "";
+    // a walk test's line is the walk and its time limit (a stance test's, the stance and its hold)
+    const walkRun = r.outcome === "walk";
+    $("stance").textContent = !r.stance ? "" : walkRun
+      ? `Walk: ${r.stance}` + (r.duration_s ? `; time limit ${r.duration_s} s` : "")
+      : `Stance: ${r.stance}` + (r.duration_s ? `; ${r.duration_s} s` : "");
     $("operator-notes").textContent = r.operator_notes || "";
     const list = $("trial-list");
     list.replaceChildren();

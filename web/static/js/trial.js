@@ -161,11 +161,15 @@
       if (outcome.time_held_s !== null && outcome.time_held_s !== undefined) {
         rows.unshift(el("tr", {}, el("th", {}, "Time held"), el("td", { class: "value num" }, `${fmt(outcome.time_held_s, 1)} s`)));
       }
+      // a walk trial (valid or not: an invalid one keeps its walk in the result) has walk measures, not sway
+      const walkTrial = WalkResults.isWalkTrial(doc) || !!outcome.walk;
       const why = trial.status !== "complete" ? "it was not analysed (see above)"
-        : (outcome.metrics_note || doc.note || (trial.valid === false ? "the trial is invalid" : "none were computed"));
+        : walkTrial && trial.valid === false ? "the trial is invalid (see above)"
+          : (outcome.metrics_note || doc.note || (trial.valid === false ? "the trial is invalid" : "none were computed"));
       // the time held alone (a hold too short to analyse) still says why there is no sway measure
       $("measures").replaceChildren(...(rows.length ? [el("table", { class: "list measures" }, el("tbody", {}, rows))] : []),
-        ...(hasMeasures ? [] : [el("p", { class: "muted", id: "no-measures" }, `No sway measures: ${why.replace(/\.$/, "")}.`)]));
+        ...(hasMeasures ? [] : [el("p", { class: "muted", id: "no-measures" },
+          `No ${walkTrial ? "walk" : "sway"} measures: ${why.replace(/\.$/, "")}.`)]));
       $("toggle-all").hidden = !hasMeasures;
       $("all-measures").replaceChildren(...(hasMeasures ? [allMeasures(catalogue, m),
         el("p", { class: "muted small" }, `Processing profile ${doc.profile || "–"}, ${doc.fs_hz || "–"} Hz, ${doc.samples || "–"} samples, analysis ${doc.version || "–"}.`)] : []));
@@ -174,6 +178,12 @@
 
       if (WalkResults.isWalkTrial(doc)) { // a walk: its measures and steps (walk_results.js), no centre of pressure
         WalkResults.trialPage(trialId, doc, $("plots"), $("measures"));
+        return;
+      }
+      if (walkTrial) { // an invalid walk: no measures, but the steps found (e.g. up to where the patient stopped)
+        const figure = el("figure", {});
+        $("plots").replaceChildren(figure);
+        WalkResults.stepsFigure(trialId, figure, {});
         return;
       }
       const frames = await api("GET", `/api/trials/${trialId}/frames?fields=time_s,ap_cm,ml_cm,fz_n&max_points=3000`);

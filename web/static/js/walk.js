@@ -310,9 +310,13 @@
       .map(([k, label, unit, digits]) => el("tr", { dataset: { metric: k } }, el("th", {}, label),
         el("td", { class: "value num" }, k === "walking_min" && planned
           ? `${fmt(values[k], 1)} of ${fmt(planned, planned % 1 ? 1 : 0)} min planned`
-          : `${digits === 0 ? values[k] : fmt(values[k], digits)}${unit ? " " + unit : ""}`)));
+          : `${fmt(values[k], digits)}${unit ? " " + unit : ""}`)));
     if (values.walk_time_s !== undefined && values.walk_time_s !== null) setTimer("stopped", null, values.walk_time_s);
-    else if (w.timer.state === "running") setTimer("stopped");
+    else if (w.timer.state === "running") {
+      setTimer("stopped");
+      // an attempt without a walk time (gate never reached, stopped): no time reads as a result
+      if (!treadmill() && r.valid === false) $("walk-timer").textContent = "–";
+    }
     if (treadmill()) {
       showCadence({ cadence_steps_min: values.cadence_steps_min ?? null, steps: values.steps ?? null, window_s: null,
         walking_min: values.walking_min ?? null });
