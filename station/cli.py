@@ -148,9 +148,9 @@ def console(argv: list[str] | None = None) -> NoReturn:
     the interpreter's shutdown, which frees every object of numpy, pyarrow and the rest one by
     one: after ``analyze`` of 200 files, 44 ms of wall time, 41 ms of CPU and 3,900 page faults
     against 5 ms, 5 ms and 21 (``benchmarks/analysis_exit.py``, medians of 6 alternating runs),
-    for nothing the command still needs. A flush that fails
-    (a full disk, a closed pipe) is one line on standard error and exit status 1, as the
-    interpreter's own shutdown would report it (status 120, with a traceback)."""
+    for nothing the command still needs. A last flush that fails (a full disk, a closed pipe) is
+    one line on standard error and exit status 1 (the interpreter's shutdown would print an
+    "Exception ignored" traceback and exit with 120)."""
     status, args = _run(argv)
     if not getattr(args, "exit_at_once", False):
         sys.exit(status)
