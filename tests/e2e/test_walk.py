@@ -84,7 +84,8 @@ def test_a_ten_metre_walk_from_the_gates_to_the_history(station_for, browsers):
     crossed = [float(re.search(r"crossed at ([\d.]+) s", li.text).group(1)) for li in css(tablet, "#gate-list li[data-gate]")]
     assert crossed[1] - crossed[0] == pytest.approx(walk_time, abs=0.011)  # the time between the gates
     assert css(tablet, '#walk-result-table tr[data-metric="walk_speed_m_s"]')
-    assert css(tablet, '#walk-result-table tr[data-metric="cadence_steps_min"]')
+    cadence_row = css(tablet, '#walk-result-table tr[data-metric="cadence_steps_min"]')[0].text
+    assert re.search(r"^Cadence \d+ steps/min$", " ".join(cadence_row.split())), cadence_row  # whole steps/min, rounded
     assert tablet.execute_script("return document.getElementById('walk-acc').width") > 0  # the live trace is drawn
 
     # -- the results: the walk's measures, its steps on the acceleration ---------------------------
@@ -123,6 +124,7 @@ def test_a_ten_metre_walk_from_the_gates_to_the_history(station_for, browsers):
     wait(tablet, "the session's result", lambda d: css(d, '#walk-result-table tr[data-metric="walking_min"]'), timeout_s=30)
     walked = css(tablet, '#walk-result-table tr[data-metric="walking_min"]')[0].text
     assert "of 1 min planned" in walked, walked
+    walked_live = re.search(r"([\d.]+) of 1 min planned", walked).group(1)
     assert "Belt speed (entered)" in css(tablet, '#walk-result-table tr[data-metric="walk_speed_m_s"]')[0].text
     assert not css(tablet, '#walk-result-table tr[data-metric="walk_time_s"]')  # the time walking is said once
     wait(tablet, "the results link", lambda d: by_id(d, "results-link").is_displayed(), timeout_s=30)
@@ -131,6 +133,7 @@ def test_a_ten_metre_walk_from_the_gates_to_the_history(station_for, browsers):
                    lambda d: css(d, '.protocol-results[data-protocol="backward-treadmill"]'), timeout_s=20)[0]
     glance = session.find_element("css selector", ".glance").text
     assert re.search(r"walked [\d.]+ of 1 min \(\d+ %\)", glance) and "steps/min" in glance, glance
+    assert f"walked {walked_live} of 1 min" in glance, (walked_live, glance)  # the live result reads as the results
     for metric, words in (("walking_min", "of the 1 min planned"), ("pauses", ""), ("walk_speed_m_s", "not measured"),
                           ("step_time_cv_pct", "lower = steadier")):
         row = session.find_elements("css selector", f'tr[data-metric="{metric}"]')

@@ -257,8 +257,10 @@
     $("instructions").textContent = r.instructions || (r.finished ? "The test is finished." : "");
     // a walk test's line is the walk and its time limit (a stance test's, the stance and its hold)
     const walkRun = r.outcome === "walk";
+    const walkSpec = (state.protocols.find((p) => p.name === r.protocol) || {}).walk;
+    const onBelt = !!walkSpec && walkSpec.setting === "treadmill"; // it lasts the planned minutes
     $("stance").textContent = !r.stance ? "" : walkRun
-      ? `Walk: ${r.stance}` + (r.duration_s ? `; time limit ${r.duration_s} s` : "")
+      ? `Walk: ${r.stance}` + (r.duration_s && !onBelt ? `; time limit ${r.duration_s} s` : "")
       : `Stance: ${r.stance}` + (r.duration_s ? `; ${r.duration_s} s` : "");
     $("operator-notes").textContent = r.operator_notes || "";
     const list = $("trial-list");

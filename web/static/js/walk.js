@@ -199,12 +199,15 @@
     w.dirty = true;
   }
 
+  /* Minutes as the results page writes them (0.97, not a rounded-up 1.0 of 1 min planned). */
+  const minText = (x) => String(Number(Number(x).toPrecision(3)));
+
   function showCadence(d) {
     if (d.cadence_steps_min !== undefined) $("walk-cadence").textContent = d.cadence_steps_min === null ? "–" : fmt(d.cadence_steps_min, 0);
     if (d.steps !== undefined) $("walk-steps").textContent = d.steps === null ? "–" : d.steps;
     if (d.window_s !== undefined) $("walk-window").textContent = d.window_s === null ? "" : ` in the last ${fmt(d.window_s, 0)} s`;
     if (d.walking_min !== undefined) {
-      $("walk-minutes").textContent = d.walking_min === null ? "–" : fmt(d.walking_min, 1);
+      $("walk-minutes").textContent = d.walking_min === null ? "–" : minText(d.walking_min);
       $("walk-walked").hidden = d.walking_min === null;
     }
   }
@@ -309,7 +312,7 @@
     const rows = (walk.setting === "treadmill" ? TREADMILL_ROWS : RESULT_ROWS).filter(([k]) => values[k] !== undefined && values[k] !== null)
       .map(([k, label, unit, digits]) => el("tr", { dataset: { metric: k } }, el("th", {}, label),
         el("td", { class: "value num" }, k === "walking_min" && planned
-          ? `${fmt(values[k], 1)} of ${fmt(planned, planned % 1 ? 1 : 0)} min planned`
+          ? `${minText(values[k])} of ${minText(planned)} min planned`
           : `${fmt(values[k], digits)}${unit ? " " + unit : ""}`)));
     if (values.walk_time_s !== undefined && values.walk_time_s !== null) setTimer("stopped", null, values.walk_time_s);
     else if (w.timer.state === "running") {
