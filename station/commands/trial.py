@@ -93,9 +93,12 @@ class Progress:
         elif event.kind == "trial_ready":
             line = f"{tag} {d['label']}" + (f" - repeat: {d['reason']}" if d.get("reason") else "")
         elif event.kind == "state" and d["state"] in ("waiting", "recording", "aborted"):
-            line = {"waiting": f"{tag} {d['message']}" if d.get("walk") else f"{tag} waiting for the patient to stand still",
-                    "recording": f"{tag} recording {d.get('duration_s', 0):g} s",
-                    "aborted": f"{tag} not started: {d.get('message', '')}"}[d["state"]]
+            if d["state"] == "waiting":  # a walk says what it waits for (beams, the IMU); a recording state has no message
+                line = f"{tag} {d.get('message') or 'waiting'}" if d.get("walk") else f"{tag} waiting for the patient to stand still"
+            elif d["state"] == "recording":
+                line = f"{tag} recording {d.get('duration_s', 0):g} s"
+            else:
+                line = f"{tag} not started: {d.get('message', '')}"
         elif event.kind == "state" and d["state"] == "countdown":
             line = f"{tag} body weight {d['body_weight_n']:.0f} N; countdown" if d.get("body_weight_n") else f"{tag} countdown"
         elif event.kind == "go":
