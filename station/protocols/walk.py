@@ -567,9 +567,11 @@ class WalkMachine:
             if cross_to is None and not self._stopped_by_operator and self._fault is None:
                 stopped = self._stopped_at(ics, result.recorded_s)
                 if stopped is not None:
+                    # the IMU cannot tell where they stopped: before the gate, or past a gate that missed them
                     issues.append(QualityIssue("person_stopped", f"The patient stopped walking {stopped:.1f} s after the go "
-                                               f"and did not reach the gate at {spec.timed_to_m:g} m: let them rest before any "
-                                               "repeat.", round(stopped, 3)))
+                                               f"and the gate at {spec.timed_to_m:g} m did not see them: if they stopped "
+                                               "before it, let them rest before any repeat; if they passed it, check its "
+                                               "beam.", round(stopped, 3)))
                 else:
                     issues.append(QualityIssue("gate_not_reached", f"The gate at {spec.timed_to_m:g} m did not see the "
                                                f"patient within {self.duration_s:g} s: check its beam, or let the patient "

@@ -106,7 +106,8 @@ def test_a_patient_who_stops_on_the_way_never_reaches_the_gate():
     assert not first.valid and [i.code for i in first.issues] == ["person_stopped"]
     # the attempt ends once no step came for STOPPED_END_S, not at the 60 s time limit
     assert first.recorded_s <= 3.0 + STOPPED_END_S + CADENCE_EVERY_S + 1.0, first.recorded_s
-    assert "stopped walking" in first.issues[0].message and "rest" in first.issues[0].message
+    message = first.issues[0].message  # the IMU cannot tell a stop before the gate from a gate that missed them
+    assert "stopped walking" in message and "rest" in message and "check its beam" in message
     assert run.runner.records[1].result.plan.attempt == 2 and run.runner.records[1].result.valid  # offered again
 
 
