@@ -111,6 +111,14 @@ def test_a_patient_who_stops_on_the_way_never_reaches_the_gate():
     assert run.runner.records[1].result.plan.attempt == 2 and run.runner.records[1].result.valid  # offered again
 
 
+def test_a_patient_who_never_starts_walking_is_said_not_to_have_started():
+    run = run_walk("backward-walk-3m", seed=7, trials=1, lapses=[Lapse("fast", "stop_walking", 0.2)])
+    first = run.runner.records[0].result
+    assert not first.valid and [i.code for i in first.issues] == ["gate_not_reached"]
+    assert first.walk["imu"] is None and first.walk["initial_contacts_s"] == []  # the IMU worked: no step, not a beam fault
+    assert first.issues[0].message.startswith("The patient did not start walking: the lower-back sensor found no steps")
+
+
 def test_a_beam_broken_before_the_go_is_a_false_start_and_the_station_waits_again():
     run = run_walk("backward-walk-3m", seed=8, trials=1, lapses=[Lapse("fast", "false_start", 1.0)])
     assert any(e.kind == "false_start" and e.data["position_m"] == 3.0 for e in run.events)
