@@ -102,6 +102,7 @@ def test_a_ten_metre_walk_from_the_gates_to_the_history(station_for, browsers):
     dots = wait(tablet, "the steps on the acceleration trace", lambda d: css(d, "svg.steps-trace circle.ic"), timeout_s=20)
     assert len(dots) >= 4
     assert "steps (initial contacts)" in condition.text
+    assert "Santos" not in by_id(tablet, "norms-cite").text  # a visit of walk tests only: no sway norms cited
 
     # -- the history includes the walk ------------------------------------------------------------
     tablet.get(f"{url}/patients/{patient_id}/history")

@@ -308,7 +308,11 @@
         box.append(el("p", { class: "warn-box" }, `${doc.unknown_protocol_trials.length} trial(s) of a protocol this station no longer has are not summarised.`));
       }
       $("visit-notes").replaceChildren(el("h2", {}, "Notes"), ...doc.sessions.map(notesEditor));
-      $("norms-cite").textContent = `Age-group percentiles: ${doc.norms_source}. Percentiles are estimated from the published 5th, 50th and 95th percentiles (log-normal interpolation); outside the 5th–95th only the side is given. Cut-offs: the sources named beside them.`;
+      // the sway norms are cited where a test used them; a visit of walk tests only has its sources beside each measure
+      const walksOnly = doc.protocols.length > 0 && doc.protocols.every((s) => s.outcome === "walk");
+      $("norms-cite").textContent = walksOnly
+        ? "Cut-offs and minimal detectable changes: the sources named beside them."
+        : `Age-group percentiles: ${doc.norms_source}. Percentiles are estimated from the published 5th, 50th and 95th percentiles (log-normal interpolation); outside the 5th–95th only the side is given. Cut-offs: the sources named beside them.`;
     } catch (err) {
       showError($("page-error"), err);
     }
