@@ -594,7 +594,9 @@ class WalkMachine:
         else:
             if imu_note:
                 code = "imu_missing" if imu_note.startswith(("no IMU data", "IMU data missing")) else "imu_misaligned"
-                issues.append(QualityIssue(code, f"The session's walking could not be measured: {imu_note}.", None))
+                issues.append(QualityIssue(code, f"The session's walking could not be measured: {imu_note}. Check the "
+                                           "lower-back sensor (on the belt, its cable connected); the recording is kept, "
+                                           "and the minutes walked can be entered by hand as the session's dose.", None))
             if by_minute is not None:
                 walking_s = sum(r["walking_s"] for r in by_minute)
                 walk["walking_min"] = round(walking_s / 60.0, 3)

@@ -78,6 +78,7 @@ def test_a_long_imu_gap_refuses_the_gait_and_says_where():
     assert run.runner.records == [] or not run.runner.records[0].result.valid
     reason = run.summary.get("stopped_reason") or " ".join(i.message for i in run.runner.records[0].result.issues)
     assert "IMU data missing for 0.25 s at 1" in reason and "bridged" in reason  # 10 s after the go, roughly
+    assert "Check the lower-back sensor" in reason and "entered by hand" in reason  # what to do, and the dose kept
 
 
 @pytest.mark.parametrize("protocol", ["backward-walk-3m"])
