@@ -10,6 +10,27 @@ at the end.
 
 Where PostgreSQL is missing, the tests that need it skip only if it cannot be installed here (no
 root or no apt-get); otherwise a missing server is an error that points at tests/bootstrap.sh.
+
+Which tests run on both backends (``BACKENDS`` in tests/web and tests/dashboard, ``backend`` in
+tests/store; tests/sync's hub is on PostgreSQL only, as ``balance-station hub`` is, its stations on
+SQLite):
+
+* on PostgreSQL too, every test whose SQL or transaction behaviour can differ by backend: the
+  store's queries and their dialect translations (station/store/dialect.py, pg.py), uniqueness
+  and other constraints, ids and values at the limits of a column, locking and concurrent
+  writers, sync and the hub, erasure, backups, the audit trail, and each route's success path
+  (every store method the web layer calls);
+* on SQLite only (``@sqlite_only(reason)``), a test whose behaviour is decided before the store
+  or beside it: pure page rendering, headers and redirects, the request's body parsed and its
+  fields checked in Python, CSRF, role and other refusals made before any SQL that differs,
+  limits kept in the app's memory; and recording through the station's trial service, which a
+  hub does not have. The reason says which it is;
+* a matrix of one refusal over many routes or values runs every case on SQLite and a sample on
+  PostgreSQL (``@hub_sample`` in tests/web/web_support.py), which keeps the store calls the
+  refusal makes on the hub.
+
+The check of a change to this split: the lines of station/store/ run by the PostgreSQL tests
+(``-k postgresql`` under coverage) stay the same.
 """
 
 from __future__ import annotations

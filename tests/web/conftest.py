@@ -4,7 +4,8 @@ cheap password hashing, accounts, signed-in API clients, stored records.
 The app's store is SQLite (a station); every test of a module that sets ``BACKENDS`` (all the
 modules here) runs on the hub too: the app with ``HUB`` on an empty PostgreSQL database
 (tests/conftest.py), as ``balance-station hub`` composes it; ``@sqlite_only(reason)`` (web_support)
-keeps one on SQLite."""
+keeps one on SQLite, and ``@hub_sample(...)`` runs a matrix on SQLite with a sample of its cases on
+the hub (the rule: tests/conftest.py's docstring)."""
 
 from __future__ import annotations
 
@@ -21,9 +22,19 @@ def wall():
     return clinic_data.WallClock()
 
 
+def _parametrised_here(metafunc, name: str) -> bool:
+    """Whether the test's own ``parametrize`` marks already name ``name`` (web_support.hub_sample)."""
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0]
+        names = [n.strip() for n in names.split(",")] if isinstance(names, str) else list(names)
+        if name in names:
+            return True
+    return False
+
+
 def pytest_generate_tests(metafunc):
     backends = getattr(metafunc.function, "backends", None) or getattr(metafunc.module, "BACKENDS", None)
-    if backends and "backend" in metafunc.fixturenames:
+    if backends and "backend" in metafunc.fixturenames and not _parametrised_here(metafunc, "backend"):
         metafunc.parametrize("backend", backends)
 
 

@@ -6,11 +6,14 @@ import re
 
 import pytest
 
-from web_support import ADMIN_PW, CLINICIAN_PW, ApiClient, fingerprint
+from web_support import ADMIN_PW, CLINICIAN_PW, ApiClient, fingerprint, hub_sample, sqlite_only
 
 BACKENDS = ("sqlite", "postgresql")
 """Every test here runs on the station's SQLite and on the hub's PostgreSQL (conftest's ``backend``);
-those marked ``@sqlite_only`` say why they run on SQLite only."""
+those marked ``@sqlite_only`` say why they run on SQLite only, and a ``@hub_sample`` matrix runs
+every case on SQLite and a sample on the hub (the rule: tests/conftest.py)."""
+SAME_SIGN_IN = ("the page, redirect or header is made in Python around the same sign-in calls that "
+                "test_login_api_returns_csrf_and_session_cookie_flags and the rate-limit tests make on the hub")
 
 
 def form_csrf(html: str) -> str:
@@ -90,17 +93,19 @@ def test_login_rotates_the_session(app, accounts):
     assert stale.get("/api/patients").status_code == 401
 
 
-@pytest.mark.parametrize(
-    "body, status",
-    [
-        ({"username": "ana", "password": "wrong password"}, 401),
-        ({"username": "nobody", "password": CLINICIAN_PW}, 401),
-        ({"username": "ana"}, 422),
-        ({"username": 5, "password": "x"}, 422),
-        ({"username": "ana", "password": "x" * 300}, 422),
-        ({"username": "ana", "password": CLINICIAN_PW, "remember": True}, 422),
-    ],
-)
+LOGIN_REFUSALS = [
+    ({"username": "ana", "password": "wrong password"}, 401),
+    ({"username": "nobody", "password": CLINICIAN_PW}, 401),
+    ({"username": "ana"}, 422),
+    ({"username": 5, "password": "x"}, 422),
+    ({"username": "ana", "password": "x" * 300}, 422),
+    ({"username": "ana", "password": CLINICIAN_PW, "remember": True}, 422),
+]
+
+
+@hub_sample("body, status", LOGIN_REFUSALS, lambda case: case[1] == 401,
+            ids=lambda case: f"{LOGIN_REFUSALS.index(case)}-{case[1]}",
+            reason="the 422s are the body's checks in Python before the account is looked up")
 def test_login_refusals(app, accounts, store, body, status):
     client = ApiClient(app.test_client())
     client.refresh_csrf()
@@ -126,6 +131,7 @@ def test_logout_ends_the_server_session(app, clinician):
     assert replay.get("/api/patients").status_code == 401
 
 
+@sqlite_only(SAME_SIGN_IN)
 def test_login_and_logout_pages(app, accounts):
     client = app.test_client()
     page = client.get("/login?next=/api/patients")
@@ -141,6 +147,7 @@ def test_login_and_logout_pages(app, accounts):
     assert client.get("/account").status_code == 302
 
 
+@sqlite_only(SAME_SIGN_IN)
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"])
 def test_login_never_redirects_off_site(app, accounts, target):
     client = app.test_client()
@@ -149,6 +156,7 @@ def test_login_never_redirects_off_site(app, accounts, target):
     assert r.status_code == 302 and r.headers["Location"] == "/"  # the dashboard, never the target
 
 
+@sqlite_only(SAME_SIGN_IN)
 def test_page_redirect_keeps_the_requested_path(app, accounts):
     r = app.test_client().get("/account?tab=password")
     assert r.status_code == 302 and r.headers["Location"] == "/login?next=/account?tab%3Dpassword"
@@ -235,6 +243,7 @@ def test_change_own_password_api(app, clinician, store):
     assert ApiClient(app.test_client()).login("ana", "n3w password!!").status_code == 200
 
 
+@sqlite_only("the form around the same store calls as test_change_own_password_api, which runs on the hub")
 def test_change_own_password_page(app, accounts):
     client = ApiClient(app.test_client())
     client.login("ana", CLINICIAN_PW)
@@ -252,7 +261,10 @@ def test_change_own_password_page(app, accounts):
 # -- headers -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/api/session", "/login", "/setup", "/healthz", "/api/patients", "/nope", "/static/station.css"])
+HEADER_PATHS = ["/api/session", "/login", "/setup", "/healthz", "/api/patients", "/nope", "/static/station.css"]
+
+
+@hub_sample("path", HEADER_PATHS, lambda path: path in ("/healthz", "/api/patients"), ids=str, reason=SAME_SIGN_IN)
 def test_security_headers_everywhere(app, accounts, path):
     r = app.test_client().get(path)
     csp = r.headers["Content-Security-Policy"]
@@ -264,6 +276,7 @@ def test_security_headers_everywhere(app, accounts, path):
         assert r.headers["Cache-Control"] == "no-store"
 
 
+@sqlite_only(SAME_SIGN_IN)
 def test_pages_load_no_external_resources(app, accounts, clinician):
     for path in ("/login", "/setup", "/account"):
         html = (clinician if path == "/account" else ApiClient(app.test_client())).get(path).get_data(as_text=True)
@@ -310,6 +323,7 @@ def test_refused_login_stores_nothing_but_the_failure(app, accounts, store):
     assert [row[5] for row in audit_after[len(audit_before):]] == ["user.login_failed"]
 
 
+@sqlite_only(SAME_SIGN_IN)
 def test_after_login_goes_to_the_dashboard_once_it_exists(app, accounts):
     client = app.test_client()
     token = form_csrf(client.get("/login").get_data(as_text=True))

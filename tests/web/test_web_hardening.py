@@ -16,11 +16,14 @@ from station.store import passwords
 from station.store.audit import Actor
 from web import create_app
 
-from web_support import ADMIN_PW, CLINICIAN_PW, ApiClient, clinic_data
+from web_support import ADMIN_PW, CLINICIAN_PW, ApiClient, clinic_data, sqlite_only
 
 BACKENDS = ("sqlite", "postgresql")
 """Every test here runs on the station's SQLite and on the hub's PostgreSQL (conftest's ``backend``);
-those marked ``@sqlite_only`` say why they run on SQLite only."""
+those marked ``@sqlite_only`` say why they run on SQLite only (the rule: tests/conftest.py)."""
+IN_MEMORY = ("the limit is kept in the app's memory (web/throttle.py, the hashing gate), around the same sign-in "
+             "calls the other tests make on the hub")
+PARSED = "refused while the request is parsed or checked in Python, before the store: the same code on the hub"
 
 
 def _client(app, address="127.0.0.1"):
@@ -33,6 +36,7 @@ def _client(app, address="127.0.0.1"):
 # -- finding 1: setup and hashing ---------------------------------------------------------------
 
 
+@sqlite_only(IN_MEMORY)
 def test_setup_on_a_set_up_station_hashes_nothing(app, accounts, monkeypatch):
     calls = []
     real = passwords._scrypt
@@ -44,6 +48,7 @@ def test_setup_on_a_set_up_station_hashes_nothing(app, accounts, monkeypatch):
     assert calls == []
 
 
+@sqlite_only(IN_MEMORY)
 def test_setup_is_rate_limited_per_address(app):
     anon = _client(app, "10.9.9.9")
     codes = [anon.post("/api/setup", {"username": "boss", "password": "password12"}).status_code for _ in range(11)]
@@ -81,6 +86,7 @@ def test_a_stranger_cannot_lock_out_a_clinician(app, accounts, wall):
     assert _client(app, "10.0.0.20").login("ana", CLINICIAN_PW).status_code == 200  # the tablet still signs in
 
 
+@sqlite_only(IN_MEMORY)
 def test_guessing_one_account_from_many_addresses_is_slowed_not_locked(app, accounts, wall):
     for i in range(10):
         assert _client(app, f"10.7.0.{i}").post("/api/login", {"username": "ana", "password": "wrong pw"}).status_code == 401
@@ -123,6 +129,7 @@ def test_unstorable_json_is_refused_with_400(clinician, store, body, status):
     assert store.patients.search()["total"] == 0
 
 
+@sqlite_only(PARSED)
 def test_a_huge_number_is_refused(clinician):
     r = clinician.client.post("/api/patients", data='{"identifier": "P-1", "birth_year": 1e999, "sex": "F"}',
                               headers={"X-CSRF-Token": clinician.csrf, "Content-Type": "application/json"})
@@ -140,6 +147,7 @@ def test_surrogates_in_sign_in_are_400_not_500(app, accounts):
     assert r.status_code == 400
 
 
+@sqlite_only(PARSED)
 @pytest.mark.parametrize("target", ["/x\r\nSet-Cookie: a=b", "/a\nb", "/a\rb", "/a\x00b"])
 def test_cr_lf_in_next_never_reaches_a_header(app, accounts, target):
     client = app.test_client()

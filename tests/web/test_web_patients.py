@@ -8,11 +8,12 @@ import logging
 
 import pytest
 
-from web_support import fingerprint, sqlite_only
+from web_support import fingerprint, hub_sample, sqlite_only
 
 BACKENDS = ("sqlite", "postgresql")
 """Every test here runs on the station's SQLite and on the hub's PostgreSQL (conftest's ``backend``);
-those marked ``@sqlite_only`` say why they run on SQLite only."""
+those marked ``@sqlite_only`` say why they run on SQLite only, and a ``@hub_sample`` matrix runs
+every case on SQLite and a sample on the hub (the rule: tests/conftest.py)."""
 
 NEW = {"identifier": "NEW-7", "birth_year": 1955, "sex": "X", "height_cm": 168, "weight_kg": 71.5,
        "conditions": ["stroke:right", "fall_12m"], "notes": "Walks with a stick."}
@@ -51,6 +52,8 @@ def test_list_search_and_paging(clinician, records):
     assert clinician.get("/api/patients?limit=1&offset=1").json["patients"][0]["identifier"] == "PT-200"
 
 
+@sqlite_only("the query string is checked in Python before any SQL: the same code on the hub "
+             "(test_list_search_and_paging runs the search on both)")
 @pytest.mark.parametrize(
     "query, field",
     [("limit=0", "limit"), ("limit=abc", "limit"), ("offset=-1", "offset"), ("sort=age", "sort"),
@@ -124,7 +127,11 @@ def test_duplicate_identifier_is_a_conflict(clinician, store, records):
     assert fingerprint(store) == before
 
 
-@pytest.mark.parametrize("body", [{}, {"birth_year": None}, {"archived": "yes"}, {"sex": "Q"}, {"id": 5}, {"created_at": "x"}])
+PATCH_REFUSALS = [{}, {"birth_year": None}, {"archived": "yes"}, {"sex": "Q"}, {"id": 5}, {"created_at": "x"}]
+
+
+@hub_sample("body", PATCH_REFUSALS, lambda body: body in ({"archived": "yes"}, {"sex": "Q"}), ids=lambda body: ",".join(body) or "empty",
+            reason="every refusal is the same check in Python of the fields before any SQL (station/store/fields.py)")
 def test_patch_refusals(clinician, store, records, body):
     before = fingerprint(store)
     r = clinician.patch(f"/api/patients/{records['patient']}", body)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from web_support import ADMIN_PW, CLINICIAN_PW, ApiClient, fingerprint, sqlite_only
+from web_support import ADMIN_PW, CLINICIAN_PW, ApiClient, fingerprint, hub_sample, sqlite_only
 
 BACKENDS = ("sqlite", "postgresql")
 """Every test here runs on the station's SQLite and on the hub's PostgreSQL (conftest's ``backend``);
-those marked ``@sqlite_only`` say why they run on SQLite only."""
+those marked ``@sqlite_only`` say why they run on SQLite only, and a ``@hub_sample`` matrix runs
+every case on SQLite and a sample on the hub (the rule: tests/conftest.py)."""
 
 PUBLIC, LOGIN, ADMIN = "public", "login", "admin"
 JSON, FORM = "json", "form"
@@ -87,6 +88,7 @@ def _call(client: ApiClient, route, records, *, csrf, password=CLINICIAN_PW, hea
     return client.send(method, path, body, csrf=csrf, headers=headers)
 
 
+@sqlite_only("reads the app's URL map only: no store")
 def test_matrix_covers_every_route(app):
     served = {
         (method, rule.rule)
@@ -117,7 +119,12 @@ def test_no_login_is_refused(app, store, records, route):
     assert fingerprint(store) == before
 
 
-@pytest.mark.parametrize("route", STATE_CHANGING, ids=_id)
+SAME_REFUSAL = ("refused before the view, after the same sign-in lookup on every route: the sample keeps that "
+                "lookup, a public form and an API route on the hub")
+
+
+@hub_sample("route", STATE_CHANGING, lambda r: _id(r) in ("POST /login", "POST /api/patients"), ids=_id,
+            reason=SAME_REFUSAL)
 @pytest.mark.parametrize("csrf", [None, "forged-token-123", "other-session"])
 def test_missing_or_forged_csrf_is_refused(app, store, records, admin, route, csrf):
     if csrf == "other-session":  # a real token, but of someone else's session
@@ -137,7 +144,8 @@ def test_missing_or_forged_csrf_is_refused(app, store, records, admin, route, cs
     assert fingerprint(store) == before
 
 
-@pytest.mark.parametrize("route", [r for r in ROUTES if r[2] == ADMIN], ids=_id)
+@hub_sample("route", [r for r in ROUTES if r[2] == ADMIN], lambda r: _id(r) == "PATCH /api/settings", ids=_id,
+            reason=SAME_REFUSAL)
 def test_wrong_role_is_refused(store, records, clinician, route):
     before = fingerprint(store)
     response = _call(clinician, route, records, csrf=True)
@@ -146,7 +154,9 @@ def test_wrong_role_is_refused(store, records, clinician, route):
     assert fingerprint(store) == before
 
 
-@pytest.mark.parametrize("route", PROTECTED, ids=_id)
+@hub_sample("route", PROTECTED, lambda r: _id(r) in ("GET /account", "PATCH /api/patients/{patient}"), ids=_id,
+            reason="the same expiry (the login session looked up, found stale, deleted) on every route: the sample "
+                   "keeps it for a page and an API route on the hub")
 def test_expired_session_is_refused(app, store, records, wall, route):
     client = ApiClient(app.test_client())
     client.login("root", ADMIN_PW)

@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 
 from station.store.audit import Actor
-from web_support import CAL, CLINICIAN_PW, ApiClient, clinic_data, fingerprint
+from web_support import CAL, CLINICIAN_PW, ApiClient, clinic_data, fingerprint, hub_sample
 
 BACKENDS = ("sqlite", "postgresql")
 """Every test here runs on the station's SQLite and on the hub's PostgreSQL (conftest's ``backend``);
-those marked ``@sqlite_only`` say why they run on SQLite only."""
+a ``@hub_sample`` matrix runs every case on SQLite and a sample on the hub (the rule: tests/conftest.py)."""
+FIELD_CHECKS = "the other refusals are the same checks in Python of the fields before any SQL (station/store/fields.py)"
 
 # -- trials --------------------------------------------------------------------------------------
 
@@ -136,18 +137,19 @@ def test_user_management(admin, store, app, accounts):
     assert ApiClient(app.test_client()).login("ana", "reset by admin 1").status_code == 200
 
 
-@pytest.mark.parametrize(
-    "body, status, field",
-    [
-        ({"username": "ana", "password": "a long password", "role": "clinician"}, 409, None),
-        ({"username": "new", "password": "short", "role": "clinician"}, 422, "password"),
-        ({"username": "new", "password": "a long password", "role": "owner"}, 422, "role"),
-        ({"username": "new one", "password": "a long password", "role": "admin"}, 422, "username"),
-        ({"username": "new", "password": "a long password"}, 422, "role"),
-        ({"username": "new", "password": "a long password", "role": "admin", "email": "x"}, 422, "email"),
-        ({"username": ["new"], "password": "a long password", "role": "admin"}, 422, "username"),
-    ],
-)
+USER_CREATION_REFUSALS = [
+    ({"username": "ana", "password": "a long password", "role": "clinician"}, 409, None),
+    ({"username": "new", "password": "short", "role": "clinician"}, 422, "password"),
+    ({"username": "new", "password": "a long password", "role": "owner"}, 422, "role"),
+    ({"username": "new one", "password": "a long password", "role": "admin"}, 422, "username"),
+    ({"username": "new", "password": "a long password"}, 422, "role"),
+    ({"username": "new", "password": "a long password", "role": "admin", "email": "x"}, 422, "email"),
+    ({"username": ["new"], "password": "a long password", "role": "admin"}, 422, "username"),
+]
+
+
+@hub_sample("body, status, field", USER_CREATION_REFUSALS, lambda case: case[2] in (None, "role"),
+            ids=lambda case: f"{USER_CREATION_REFUSALS.index(case)}-{case[2] or 'taken'}", reason=FIELD_CHECKS)
 def test_user_creation_refusals(admin, store, accounts, body, status, field):
     before = fingerprint(store)
     r = admin.post("/api/users", body)
@@ -157,10 +159,12 @@ def test_user_creation_refusals(admin, store, accounts, body, status, field):
     assert fingerprint(store) == before
 
 
-@pytest.mark.parametrize(
-    "body, status",
-    [({"role": "owner"}, 422), ({"disabled": "yes"}, 422), ({"password": 5}, 422), ({}, 422), ({"name": "x"}, 422)],
-)
+USER_UPDATE_REFUSALS = [({"role": "owner"}, 422), ({"disabled": "yes"}, 422), ({"password": 5}, 422), ({}, 422),
+                        ({"name": "x"}, 422)]
+
+
+@hub_sample("body, status", USER_UPDATE_REFUSALS, lambda case: case[0] in ({"role": "owner"}, {"disabled": "yes"}),
+            ids=lambda case: ",".join(case[0]) or "empty", reason=FIELD_CHECKS)
 def test_user_update_refusals(admin, store, accounts, body, status):
     before = fingerprint(store)
     assert admin.patch(f"/api/users/{accounts['ana']['id']}", body).status_code == status

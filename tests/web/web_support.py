@@ -8,6 +8,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import pytest
+
 
 def _load_clinic_data():
     """The store tests' data helpers (tests/store/clinic_data.py), shared rather than copied."""
@@ -77,6 +79,25 @@ def fingerprint(store) -> tuple:
             tuple(tuple(row) for row in conn.execute(f"SELECT * FROM {table} ORDER BY 1"))
             for table in ("users", "patients", "sessions", "trials", "audit_log", "settings")
         ) + (conn.execute("SELECT count(*), coalesce(sum(n_frames), 0) FROM trial_chunks").fetchone()[:],)
+
+
+def hub_sample(argnames: str, values, on_hub, *, ids, reason: str):
+    """Parametrise ``backend`` and ``argnames`` together: every value on the station's SQLite, and
+    those for which ``on_hub(value)`` is true on the hub's PostgreSQL too. For a matrix whose cases
+    all reach the same store calls (e.g. one refusal repeated over every route): the sample keeps
+    those calls on the hub, ``reason`` says why the rest would only repeat them."""
+    if not reason:
+        raise ValueError("say why the other cases run on SQLite only")
+    values = list(values)
+    several = "," in argnames  # then each value is a tuple of them
+
+    def case(backend, value):
+        return pytest.param(backend, *(value if several else (value,)), id=f"{backend}-{ids(value)}")
+
+    cases = [case("sqlite", v) for v in values] + [case("postgresql", v) for v in values if on_hub(v)]
+    if len(cases) == len(values):
+        raise ValueError("the sample keeps no case on the hub")
+    return pytest.mark.parametrize(f"backend, {argnames}", cases)
 
 
 def sqlite_only(reason: str):
