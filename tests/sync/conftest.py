@@ -1,5 +1,10 @@
-"""Fixtures of the sync tests: a hub (its store and app) on SQLite or PostgreSQL, and a factory of
-stations syncing to it in this process."""
+"""Fixtures of the sync tests: a hub (its store and app) on PostgreSQL, and a factory of stations
+(each on its own SQLite, as a station is) syncing to it in this process.
+
+The hub runs on PostgreSQL only, as ``balance-station hub`` does (it takes nothing but a
+``postgresql://`` database): a hub on SQLite is no configuration of the product, so the sync tests
+no longer repeat every case on one (the split's rule: tests/conftest.py). The stations' side of
+every case is on SQLite."""
 
 from __future__ import annotations
 
@@ -10,15 +15,15 @@ from web import create_app
 from sync_support import CHEAP, make_station, open_hub_store
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["postgresql"])
 def hub_backend(request) -> str:
+    """The hub's database (the test ids keep naming it)."""
     return request.param
 
 
 @pytest.fixture
 def hub_store(request, hub_backend, tmp_path):
-    database = request.getfixturevalue("pg_url") if hub_backend == "postgresql" else None
-    s = open_hub_store(tmp_path, database=database)
+    s = open_hub_store(tmp_path, database=request.getfixturevalue("pg_url"))
     yield s
     s.close()
 
