@@ -3,14 +3,16 @@ through the web app with the trial service running its thread on the simulated s
 
 from __future__ import annotations
 
+import shutil
 import time
 
 import pytest
 
 from station.store.audit import Actor
+from station.store.store import Store
 from web import create_app
 
-from dashboard_support import CHEAP, CLINICIAN_PW, THROUGH_THE_TRIAL_SERVICE, SimulatedClinic, sqlite_only
+from dashboard_support import ACTOR, CHEAP, CLINICIAN_PW, THROUGH_THE_TRIAL_SERVICE, SimulatedClinic, sqlite_only
 
 BACKENDS = ("sqlite", "postgresql")
 """The tests using the store run on the station's SQLite and on the hub's PostgreSQL (conftest)."""
@@ -106,21 +108,46 @@ def run_romberg(api, patient_id: int) -> dict:
     return run
 
 
-@pytest.fixture
-def two_sessions(tmp_path, store, patient):
-    clinic = SimulatedClinic(store, seed=2)
-    app, api = make_app(tmp_path, store, clinic.service)
-    clinic.service.start()
+@pytest.fixture(scope="module")
+def recorded_sessions(tmp_path_factory):
+    """Two Romberg sessions of a patient P-001, recorded once for the module through the API with
+    the trial service's thread on the simulated station (seconds of work): (data directory, runs).
+    Each test gets its own copy (``two_sessions``)."""
+    data_dir = tmp_path_factory.mktemp("two-sessions") / "data"
+    store = Store.open_service(data_dir, password_cost=CHEAP)
     try:
-        runs = [run_romberg(api, patient["id"]) for _ in range(2)]
+        patient = store.patients.create({"identifier": "P-001", "birth_year": 1950, "sex": "F"}, actor=ACTOR)
+        clinic = SimulatedClinic(store, seed=2)
+        _app, api = make_app(data_dir.parent, store, clinic.service)
+        clinic.service.start()
+        try:
+            runs = [run_romberg(api, patient["id"]) for _ in range(2)]
+        finally:
+            clinic.service.shutdown()
     finally:
-        clinic.service.shutdown()
-    return app, api, runs
+        store.close()
+    return data_dir, runs
+
+
+@pytest.fixture
+def two_sessions(tmp_path, recorded_sessions):
+    """The recorded sessions in a copy of their data directory, which the test may change: (the app
+    on it, a clinician's API client, the runs, the store, the patient)."""
+    source, runs = recorded_sessions
+    data_dir = shutil.copytree(source, tmp_path / "data")
+    store = Store.open_service(data_dir, password_cost=CHEAP)
+    try:
+        app = create_app({"DATA_DIR": str(data_dir), "STORE": store, "PASSWORD_COST": CHEAP, "TESTING": True})
+        api = Api(app)
+        api.login("ana", CLINICIAN_PW)
+        yield app, api, runs, store, store.patients.get(runs[0]["patient_id"])
+    finally:
+        store.close()
 
 
 @sqlite_only(THROUGH_THE_TRIAL_SERVICE)
-def test_results_show_the_key_measures_against_norms_and_the_romberg_quotient(two_sessions, store, patient):
-    _app, api, runs = two_sessions
+def test_results_show_the_key_measures_against_norms_and_the_romberg_quotient(two_sessions):
+    _app, api, runs, store, patient = two_sessions
     session_id = runs[0]["session_id"]
     doc = api.get(f"/api/sessions/{session_id}/results").get_json()
     assert doc["patient"]["identifier"] == "P-001" and doc["patient"]["age_y"] >= 70
@@ -148,7 +175,7 @@ def test_results_show_the_key_measures_against_norms_and_the_romberg_quotient(tw
 
 @sqlite_only(THROUGH_THE_TRIAL_SERVICE)
 def test_a_trial_judged_invalid_is_listed_with_its_reason_and_leaves_the_measures(two_sessions):
-    _app, api, runs = two_sessions
+    _app, api, runs, _store, _patient = two_sessions
     trial_id = runs[0]["trial_ids"][1]  # eyes closed
     r = api.patch(f"/api/trials/{trial_id}", {"valid": False, "validity_reason": "the patient talked"})
     assert r.status_code == 200
@@ -162,7 +189,7 @@ def test_a_trial_judged_invalid_is_listed_with_its_reason_and_leaves_the_measure
 
 @sqlite_only(THROUGH_THE_TRIAL_SERVICE)
 def test_history_follows_each_measure_over_sessions_with_the_mdc(two_sessions):
-    _app, api, runs = two_sessions
+    _app, api, runs, _store, _patient = two_sessions
     doc = api.get("/api/patients/1/history").get_json()
     assert [s["id"] for s in doc["sessions"]] == [r["session_id"] for r in runs]
     series = {(s["condition"], s["metric"]): s for s in doc["series"]}
