@@ -9,7 +9,9 @@ norms -> one trial's plots, all measures and exports -> the short hold's page (n
 once) and a note on it, shown on the results -> history -> history export -> the results, the
 patient and the history on a phone (no sideways scrolling, a few screens tall) -> erasing the
 patient. Meanwhile a second, idle tablet gets the inactivity notice and is signed out
-automatically.
+automatically. On the way, the live view's layout at tablet size: the words to read aloud fit on
+the screen, the overlay leaves the feet visible, the plate, the feet and the centre of pressure are
+drawn in the plate frame and never re-centred, and the results link needs no scrolling.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 ADMIN = ("admin", "station admin 2024")
+TABLET = (1180, 820)
 PHONE = (390, 844)
 CLINICIAN = ("idle-clinician", "another long password")
 
@@ -100,6 +103,55 @@ def downloaded(folder, name: str, timeout_s: float = 15.0, *, binary: bool = Fal
     raise AssertionError(f"{name} was not downloaded into {folder} (found {sorted(p.name for p in folder.iterdir())})")
 
 
+def page_width(driver) -> int:
+    """How wide the page is: the viewport's width unless something sticks out to the right of it
+    (and is not inside a box that scrolls or clips by design, e.g. the steps trace)."""
+    return driver.execute_script("""
+      const W = window.innerWidth; let widest = document.documentElement.scrollWidth;
+      for (const e of document.querySelectorAll('body *')) {
+        const r = e.getBoundingClientRect();
+        if (r.width === 0 || r.right <= W + 1) continue;
+        let a = e.parentElement, clipped = false;
+        while (a && a !== document.body) { if (getComputedStyle(a).overflowX !== 'visible') { clipped = true; break; } a = a.parentElement; }
+        if (!clipped) widest = Math.max(widest, Math.ceil(r.right));
+      }
+      return widest;""")
+
+
+LIVE_DRAWING = """const c = document.getElementById('trace'); const [x, y, w, h] = c.dataset.plate.split(',').map(Number);
+  const px = (a, b) => Array.from(c.getContext('2d').getImageData(a, b, 1, 1).data);
+  return {plate: [x, y, w, h], feet: c.dataset.feet, cop: c.dataset.cop,
+          outside: px(x - 6, Math.round(y + h / 2)), inside: px(x + 4, y + 4)};"""
+"""What the live view's canvas drew: the plate's box (px), the feet of the stance, the centre of
+pressure (px), a pixel just outside the plate and one inside it (RGBA)."""
+
+
+def check_live_layout_before_start(tablet) -> None:
+    """At tablet size, a trial's instructions shown: nothing sticks out sideways, the words to read
+    aloud are on the screen to their last line, the overlay over the trace stays in its top band."""
+    assert page_width(tablet) <= TABLET[0]
+    bottom = tablet.execute_script("return document.getElementById('instructions').getBoundingClientRect().bottom")
+    assert bottom <= TABLET[1], bottom
+    overlay = tablet.execute_script("const r = document.querySelector('.overlay').getBoundingClientRect();"
+                                    "const c = document.getElementById('trace').getBoundingClientRect();"
+                                    "return [r.height, c.height]")
+    assert overlay[0] < overlay[1] * 0.35, overlay  # the overlay does not hide the feet
+
+
+def check_plate_drawn_while_recording(tablet, feet: str) -> None:
+    """The live view in the plate frame while a trial records: the plate's outline where it says,
+    the stance's feet, the centre of pressure on the plate, and a view that never re-centres."""
+    first = tablet.execute_script(LIVE_DRAWING)
+    x, y, w, h = first["plate"]
+    assert w > 100 and h > 100 and first["feet"] == feet, first
+    assert first["outside"][3] == 0 and first["inside"][3] == 255, first  # the plate is drawn where it says
+    wait(tablet, "the centre of pressure drawn", lambda d: d.execute_script(LIVE_DRAWING)["cop"])
+    cop = [int(v) for v in tablet.execute_script(LIVE_DRAWING)["cop"].split(",")]
+    assert x < cop[0] < x + w and y < cop[1] < y + h, (cop, first)  # on the plate, where the person stands
+    time.sleep(1.0)
+    assert tablet.execute_script(LIVE_DRAWING)["plate"] == first["plate"]  # it stays put while the person sways
+
+
 def setup_admin(driver, url: str) -> None:
     """First-run setup of the administrator ADMIN, ending on the patients page."""
     driver.get(url + "/")
@@ -118,7 +170,7 @@ def sign_in(driver, url: str, user: tuple[str, str]) -> None:
 
 
 def test_a_clinic_session_from_setup_to_history(station, browsers):
-    tablet, downloads = browsers("tablet")
+    tablet, downloads = browsers("tablet", TABLET)
     url = station.url
     tablet.set_script_timeout(15)
 
@@ -176,13 +228,16 @@ def test_a_clinic_session_from_setup_to_history(station, browsers):
     by_id(tablet, "open-run").click()
     wait(tablet, "the first trial's instructions", lambda d: by_id(d, "trial-state").get_attribute("data-state") == "instructions")
     assert "feet together" in by_id(tablet, "instructions").text
+    check_live_layout_before_start(tablet)
     tablet.execute_script("window.__noReload = 'still the same page'")
 
-    def run_trial(label: str, *, drop_network: bool = False) -> str:
+    def run_trial(label: str, *, drop_network: bool = False, while_recording=None) -> str:
         wait(tablet, f"{label}: the Start button", lambda d: by_id(d, "btn-start").is_enabled(), timeout_s=30, keep_alive=keep_alive)
         by_id(tablet, "btn-start").click()
         wait(tablet, f"{label}: recording", lambda d: by_id(d, "trial-state").get_attribute("data-state") == "recording",
              timeout_s=30, keep_alive=keep_alive)
+        if while_recording is not None:
+            while_recording()
         if drop_network:
             wait(tablet, "a few seconds of recording", lambda d: "Recording 3 /" in by_id(d, "state-words").text, timeout_s=10)
             assert station.relay.drop_all() >= 1
@@ -197,7 +252,8 @@ def test_a_clinic_session_from_setup_to_history(station, browsers):
              and by_id(d, "message").text, timeout_s=45, keep_alive=keep_alive)
         return by_id(tablet, "message").text
 
-    assert run_trial("firm, eyes open") == "Trial complete."
+    assert run_trial("firm, eyes open", while_recording=lambda: check_plate_drawn_while_recording(tablet, "2")) \
+        == "Trial complete."  # mCTSIB: feet together
     # the suggested rest is counted down before the next trial
     wait(tablet, "the rest timer", lambda d: by_id(d, "rest-timer").is_displayed() and by_id(d, "rest-timer").text.startswith("Rest: "))
     first = int(by_id(tablet, "rest-timer").text.split()[1])
@@ -217,6 +273,9 @@ def test_a_clinic_session_from_setup_to_history(station, browsers):
     wait(tablet, "the end of the test", lambda d: by_id(d, "results-link").is_displayed()
          and "results" in by_id(d, "results-link").text)
     assert tablet.execute_script("return window.__noReload") == "still the same page"
+    # the results are one tap away without scrolling
+    link_bottom = tablet.execute_script("return document.getElementById('results-link').getBoundingClientRect().bottom")
+    assert link_bottom <= TABLET[1], link_bottom
 
     # -- results -----------------------------------------------------------------------------
     by_id(tablet, "results-link").click()
