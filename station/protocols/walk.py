@@ -69,6 +69,11 @@ CADENCE_EVERY_S = 5.0
 """Live cadence event interval while recording, s."""
 CADENCE_WINDOW_S = 10.0
 """Seconds of IMU data behind each live cadence, s."""
+IMU_SPEED_DISAGREES = 0.25
+"""The IMU's pendulum estimate of the walking speed more than this fraction off the gates' measured
+speed: a warning says its step length and speed are unreliable for the walk. On the straight real
+walks it is within 0.03 m/s (README "Gait analysis"); on short steps (slow, hemiparetic, backward)
+it overestimates, by up to 2.3 times on the virtual walker's shortest backward steps."""
 MAX_IMU_MISSING_FRACTION = 0.01
 """More missing IMU samples than this fraction of the recording's frames: no gait measures. Fewer
 are put back on the frame grid (:func:`station.analysis.imu_gaps.bridge_gaps`): gaps up to
@@ -591,6 +596,14 @@ class WalkMachine:
                                                f"({at:.1f} s after the go): the walk time includes the stop.", round(at, 3)))
             if imu_note:
                 warnings.append(f"No gait measures: {imu_note}")
+            estimate = gait.get("walking_speed_m_s") if gait else None
+            if walk["walk_speed_m_s"] and estimate is not None and math.isfinite(estimate) \
+                    and abs(estimate / walk["walk_speed_m_s"] - 1.0) > IMU_SPEED_DISAGREES:
+                off = 100.0 * (estimate / walk["walk_speed_m_s"] - 1.0)
+                warnings.append(f"The lower-back sensor's estimate of the walking speed ({estimate:.2f} m/s) is "
+                                f"{abs(off):.0f} % {'above' if off > 0 else 'below'} the light gates' "
+                                f"{walk['walk_speed_m_s']:.2f} m/s: its step length and speed are unreliable for this "
+                                "walk (short or backward steps); the gates' speed is the measured one.")
         else:
             if imu_note:
                 code = "imu_missing" if imu_note.startswith(("no IMU data", "IMU data missing")) else "imu_misaligned"

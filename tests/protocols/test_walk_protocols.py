@@ -119,6 +119,15 @@ def test_a_patient_who_never_starts_walking_is_said_not_to_have_started():
     assert first.issues[0].message.startswith("The patient did not start walking: the lower-back sensor found no steps")
 
 
+def test_an_imu_speed_far_off_the_gates_is_said_to_be_unreliable_and_a_close_one_is_not():
+    short = run_walk("backward-walk-3m-5m", seed=31, trials=1, gait="hemiparetic-backward").runner.records[0].result
+    assert short.valid and short.metrics["metrics"]["walking_speed_m_s"] > 1.5 * short.walk["walk_speed_m_s"]
+    said = [w for w in short.warnings if "estimate of the walking speed" in w]
+    assert said and "unreliable" in said[0] and "the gates' speed is the measured one" in said[0]
+    steady = run_walk("ten-metre-walk", seed=31, trials=1).runner.records[0].result
+    assert steady.valid and not [w for w in steady.warnings if "estimate of the walking speed" in w]
+
+
 def test_a_beam_broken_before_the_go_is_a_false_start_and_the_station_waits_again():
     run = run_walk("backward-walk-3m", seed=8, trials=1, lapses=[Lapse("fast", "false_start", 1.0)])
     assert any(e.kind == "false_start" and e.data["position_m"] == 3.0 for e in run.events)
