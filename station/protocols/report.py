@@ -118,6 +118,11 @@ UNABLE_CODES = ("no_liftoff",)
 foot never left the plate). Such a trial is a result, not a failed recording: 0 s, "unable"."""
 
 
+WALK_NOT_COMPLETED_CODES = frozenset({"person_stopped", "gate_not_reached"})
+"""Quality issues of a walk test that mean the patient did not get to the stop gate (the results
+page says the walk was not completed, rather than only that no trial is valid)."""
+
+
 def unable_trial(trial: dict) -> bool:
     """True for a stored trial the engine judged invalid only because the patient could not take
     the position (:data:`UNABLE_CODES`), unless a clinician has since judged it otherwise."""
@@ -158,6 +163,10 @@ def _trial_line(trial: dict, result: TrialResult | None) -> dict:
         line["time_held_s"] = 0.0
     if outcome.get("walk"):  # lost IMU samples of a walk, in words (stored with the trial, or from its counts)
         walk = outcome["walk"]
+        # the patient did not get to the gate (stopped, or never started): a result to read, not a lost recording
+        codes = {str(i.get("code", "")) for i in outcome.get("issues") or [] if isinstance(i, dict)}
+        line["walk_not_completed"] = bool(not trial["valid"] and not trial.get("judged_by") and codes
+                                          and codes <= WALK_NOT_COMPLETED_CODES)
         line["imu_gaps"] = walk["imu_gaps"] if "imu_gaps" in walk else \
             imu_gaps_summary(walk, trial.get("frame_count"), (trial.get("metrics") or {}).get("fs_hz"))
     if trial["status"] != "complete":

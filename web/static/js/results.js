@@ -92,6 +92,7 @@
   function verdictTag(t) {
     if (t.status !== "complete") return el("span", { class: "tag flag" }, t.note || t.status);
     if (t.unable) return el("span", { class: "tag flag-strong" }, "unable (0 s)");
+    if (t.walk_not_completed) return el("span", { class: "tag flag-strong" }, "walk not completed");
     if (!t.valid) return el("span", { class: "tag invalid" }, "invalid");
     if (t.completed === false && t.time_held_s !== null) return el("span", { class: "tag flag" }, `held ${fmt(t.time_held_s, 1)} s`);
     return el("span", { class: "tag valid" }, "valid");
@@ -191,6 +192,12 @@
       }
     }
     if (typeof WalkResults !== "undefined") bits.push(...WalkResults.glance(condition)); // a treadmill session, walk_results.js
+    const attempts = condition.trials || [];
+    if (condition.valid_trials === 0 && !bits.length && attempts.length && attempts.every((t) => t.walk_not_completed)) {
+      // a walk test the patient did not finish: said as such (the attempts below say how far they got)
+      bits.push(el("span", { class: "tag flag-strong", dataset: { kind: "walk-not-completed" } },
+        `walk not completed (${attempts.length} attempt${attempts.length === 1 ? "" : "s"})`));
+    }
     if (condition.valid_trials === 0 && !bits.length) bits.push(el("span", { class: "tag invalid" }, "no valid trial"));
     // the test's own criterion first, then the percentiles
     return [...bits.filter((b) => b.dataset.kind === "cutoff"), ...bits.filter((b) => b.dataset.kind !== "cutoff")];
