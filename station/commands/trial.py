@@ -289,6 +289,7 @@ def run_trial(args) -> int:
         try:
             walk_settings = WalkSettings.from_dict({"belt_speed_m_s": args.belt_speed_m_s, "planned_min": args.planned_min,
                                                     "sensor_height_m": args.sensor_height_m})
+            walk_settings.check_setting(protocol.walk.setting, protocol.name)
         except ValueError as exc:
             raise UserError(f"--{str(exc).split(':')[0].split('.')[-1].replace('_', '-')}: {str(exc).split(': ', 1)[1]}") from None
     elif args.belt_speed_m_s is not None or args.planned_min is not None:

@@ -475,6 +475,11 @@ class TrialService:
                                "end it before starting another")
             self._do_close_run("finished")
         protocol = self._select(protocol_name, conditions)
+        if protocol.walk is not None:
+            try:
+                walk_settings.check_setting(protocol.walk.setting, protocol.title)
+            except ValueError as exc:
+                raise ValidationError({"walk": str(exc)}) from None
         patient = self.store.patients.get(patient_id)  # NotFound -> 404
         schedule = self._training_schedule(protocol, patient, training)
         los_settings = self._los_settings(protocol, patient, los, actor)

@@ -122,6 +122,15 @@ class WalkSettings:
         return {"belt_speed_m_s": self.belt_speed_m_s, "planned_min": self.planned_min,
                 "sensor_height_m": self.sensor_height_m}
 
+    def check_setting(self, setting: str, title: str) -> None:
+        """``ValueError`` (naming the field) when a belt speed or planned minutes are given for a
+        walk timed overground (``setting``), where they would be stored as if they meant something."""
+        if setting != "treadmill":
+            for key in ("belt_speed_m_s", "planned_min"):
+                if getattr(self, key) is not None:
+                    raise ValueError(f"walk.{key}: applies to treadmill sessions only; {title} is timed overground "
+                                     "by the light gates")
+
 
 def _imu(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     acc = np.column_stack([frames[f] for f in IMU_FIELDS[:3]]).astype(float)

@@ -164,6 +164,9 @@ def test_trial_command_runs_a_walk_protocol_and_writes_the_walk_results(tmp_path
     assert results["outcome"] == "walk" and results["conditions"][0]["values"]["walk_speed_m_s"] > 0
     assert main(["trial", "--protocol", "backward-walk-3m", "--simulate", "--belt-speed-m-s", "9"]) == 1
     assert "belt-speed-m-s" in capsys.readouterr().err
+    # a belt speed for a walk timed overground would be stored as if it meant something: refused
+    assert main(["trial", "--protocol", "ten-metre-walk", "--simulate", "--belt-speed-m-s", "0.5"]) == 1
+    assert "--belt-speed-m-s: applies to treadmill sessions only" in capsys.readouterr().err
 
 
 def test_a_sensor_worn_otherwise_than_configured_is_caught_at_the_start():

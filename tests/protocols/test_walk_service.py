@@ -70,6 +70,8 @@ def test_a_walk_test_runs_through_the_service_with_scenario_gates_and_is_stored(
     clinic = WalkClinic(store)
     with pytest.raises(ValidationError, match="walk.belt_speed_m_s"):
         clinic.call("open_run", patient["id"], "backward-walk-3m-5m", None, ACTOR, {"belt_speed_m_s": 9})
+    with pytest.raises(ValidationError, match="walk.belt_speed_m_s: applies to treadmill sessions only"):
+        clinic.call("open_run", patient["id"], "backward-walk-3m-5m", None, ACTOR, {"belt_speed_m_s": 0.5})
     status = clinic.call("open_run", patient["id"], "backward-walk-3m-5m", None, ACTOR, {"sensor_height_m": 0.98})
     run = status["run"]
     assert run["walk"]["gates_m"] == [1.0, 4.0] and run["walk_settings"]["sensor_height_m"] == 0.98
