@@ -583,13 +583,12 @@ class WalkMachine:
                 if stopped is not None:
                     # the IMU cannot tell where they stopped: before the gate, or past a gate that missed them
                     issues.append(QualityIssue("person_stopped", f"The patient stopped walking {stopped:.1f} s after the go "
-                                               f"and the gate at {spec.timed_to_m:g} m did not see them: if they stopped "
-                                               "before it, let them rest before any repeat; if they passed it, check its "
-                                               "beam.", round(stopped, 3)))
+                                               f"and the gate at {spec.timed_to_m:g} m did not see them: they stopped before "
+                                               "it, or its beam missed them (check its alignment).", round(stopped, 3)))
                 elif imu_note is None and ics.size < 2:  # the IMU worked and saw no walking
                     issues.append(QualityIssue("gate_not_reached", f"The patient did not start walking: the lower-back "
                                                f"sensor found no steps in the {result.recorded_s:.0f} s after the go and the "
-                                               f"gate at {spec.timed_to_m:g} m did not see them. Repeat when they are ready.",
+                                               f"gate at {spec.timed_to_m:g} m did not see them.",
                                                None))
                 else:
                     issues.append(QualityIssue("gate_not_reached", f"The gate at {spec.timed_to_m:g} m did not see the "
