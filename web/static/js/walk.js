@@ -315,8 +315,8 @@
           ? `${minText(values[k])} of ${minText(planned)} min planned`
           : `${fmt(values[k], digits)}${unit ? " " + unit : ""}`)));
     if (values.walk_time_s !== undefined && values.walk_time_s !== null) setTimer("stopped", null, values.walk_time_s);
-    else if (w.timer.state === "running") {
-      setTimer("stopped");
+    else {
+      if (w.timer.state === "running") setTimer("stopped"); // (the "checking" state may have stopped it already)
       // an attempt without a walk time (gate never reached, stopped): no time reads as a result
       if (!treadmill() && r.valid === false) $("walk-timer").textContent = "–";
     }
