@@ -6,7 +6,11 @@ at the end.
 * ``pg_url``: the URL of a database at the latest schema, empty: one database migrated once per
   run, emptied before each test (its other connections ended, every row deleted and every id
   sequence restarted, the schema version restored), which costs far less than a new database;
-* ``pg_empty_url``: the URL of a fresh empty database (migration tests).
+* ``pg_empty_url``: the URL of a fresh empty database (migration tests);
+* ``station_data_dir``: ``make(path)`` makes ``path`` a station's data directory holding a copy of
+  a SQLite database already at the latest schema (migrated once per run), which a store then opens
+  as it opens any station's: a copy costs ~8 ms where migrating an empty database costs ~60 ms.
+  Tests of creating or migrating a database start from an empty directory instead.
 
 Where PostgreSQL is missing, the tests that need it skip only if it cannot be installed here (no
 root or no apt-get); otherwise a missing server is an error that points at tests/bootstrap.sh.
@@ -38,6 +42,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -104,3 +109,34 @@ def pg_empty_url(pg_cluster):
     url = pg_cluster.create_database(name)
     yield url
     pg_cluster.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def _sqlite_migrated(tmp_path_factory) -> Path:
+    """A station's database at the latest schema and nothing else: migrated, never opened by a
+    store (which gives each database its own sync identity on first open)."""
+    from station.store.db import Database
+
+    path = tmp_path_factory.mktemp("migrated") / "station.sqlite3"
+    db = Database(path)
+    try:
+        db.migrate()
+    finally:
+        db.close()
+    return path
+
+
+@pytest.fixture
+def station_data_dir(_sqlite_migrated):
+    """``make(path)``: ``path`` made a station's data directory (mode 0700) with a copy of the
+    migrated database (mode 0600, as the store makes it); returns ``path``."""
+
+    def make(path) -> Path:
+        path = Path(path)
+        path.mkdir(mode=0o700, parents=True)
+        target = path / _sqlite_migrated.name
+        shutil.copyfile(_sqlite_migrated, target)
+        target.chmod(0o600)
+        return path
+
+    return make

@@ -28,6 +28,8 @@ def backend() -> str:
 @pytest.fixture
 def store(request, backend, tmp_path):
     database = request.getfixturevalue("pg_url") if backend == "postgresql" else None
+    if database is None:  # a copy of a migrated database (tests/conftest.py)
+        request.getfixturevalue("station_data_dir")(tmp_path / "data")
     s = Store.open_service(tmp_path / "data", password_cost=CHEAP, database=database)
     yield s
     s.close()

@@ -33,6 +33,8 @@ def backend(request) -> str:
 @pytest.fixture
 def store(request, backend, tmp_path, wall, mono):
     database = request.getfixturevalue("pg_url") if backend == "postgresql" else None
+    if database is None:  # a copy of a migrated database (tests/conftest.py); test_store_db.py migrates its own
+        request.getfixturevalue("station_data_dir")(tmp_path / "data")
     s = Store.open_service(tmp_path / "data", wall_clock=wall, clock=mono, password_cost=CHEAP_COST, database=database)
     yield s
     s.close()

@@ -35,10 +35,11 @@ def hub_app(hub_store, tmp_path):
 
 
 @pytest.fixture
-def station_factory(hub_store, hub_app, tmp_path):
+def station_factory(hub_store, hub_app, tmp_path, station_data_dir):
     made = []
 
     def make(name: str, wall=None):
+        station_data_dir(tmp_path / name)  # a copy of a migrated database (tests/conftest.py)
         sync = make_station(hub_store, hub_app, tmp_path, name, wall)
         made.append(sync)
         return sync

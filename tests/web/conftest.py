@@ -47,6 +47,8 @@ def backend() -> str:
 def app(request, backend, tmp_path, wall):
     config = {"DATA_DIR": str(tmp_path / "data"), "PASSWORD_COST": clinic_data.CHEAP_COST, "WALL_CLOCK": wall,
               "TESTING": True}
+    if backend == "sqlite":  # a copy of a migrated database (tests/conftest.py)
+        request.getfixturevalue("station_data_dir")(tmp_path / "data")
     if backend == "postgresql":
         from station.store.store import Store
 
