@@ -95,6 +95,9 @@ class Progress:
         elif event.kind == "state" and d["state"] in ("waiting", "recording", "aborted"):
             if d["state"] == "waiting":  # a walk says what it waits for (beams, the IMU); a recording state has no message
                 line = f"{tag} {d.get('message') or 'waiting'}" if d.get("walk") else f"{tag} waiting for the patient to stand still"
+            elif d["state"] == "recording" and d.get("walk"):  # a walk ends at its gate or the planned minutes
+                limit = "planned" if (d["walk"] or {}).get("setting") == "treadmill" else "time limit"
+                line = f"{tag} recording ({limit} {d.get('duration_s', 0):g} s)"
             elif d["state"] == "recording":
                 line = f"{tag} recording {d.get('duration_s', 0):g} s"
             else:

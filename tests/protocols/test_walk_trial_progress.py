@@ -23,4 +23,4 @@ def test_every_state_of_a_walk_trial_prints_a_line():
         progress(Event(seq, seq * 1_000_000_000, "state", {**data, **where}))
     printed = out.getvalue()
     assert "[comfortable t1 a1] Waiting for the light gates' beams to be clear." in printed
-    assert "[comfortable t1 a1] recording 120 s" in printed and "not started: Stopped before the go." in printed
+    assert "[comfortable t1 a1] recording (time limit 120 s)" in printed  # a walk ends at its gate and "not started: Stopped before the go." in printed
