@@ -50,6 +50,7 @@ from station.acquire.frame import FRAME_DTYPE, IMU_FIELDS
 from station.protocols.events import EventBus
 from station.protocols.machine import TrialPlan, TrialResult, TrialState
 from station.protocols.quality import QualityIssue
+from station.analysis.imu_gaps import MAX_BRIDGE_S
 from station.protocols.walk_words import imu_gaps_summary
 
 SETTLE_S = 2.0
@@ -187,6 +188,7 @@ class WalkMachine:
         self._drained = 0
         self._missed = 0
         self._imu_gaps = None  # the IMU gap report of the last analysis (station.analysis.imu_gaps)
+        self._parts = None  # a treadmill session's parts between IMU dropouts (station.protocols.walk_parts)
         self._t0_ns = 0
         self._end_ns = 0
         self._pending_end_ns: int | None = None
@@ -542,13 +544,18 @@ class WalkMachine:
 
         # Gait from the IMU.
         self._imu_gaps = None
+        self._parts = None
         gait, by_minute, imu_note = self._gait(rec)
         walk["imu"] = imu_note
         gaps = self._imu_gaps
         walk["imu_bridged_frames"] = gaps.bridged_frames if gaps is not None else 0
         walk["imu_bridged_gaps"] = gaps.bridged_gaps if gaps is not None else 0
         walk["imu_longest_gap_s"] = round(gaps.longest_bridged_s, 3) if gaps is not None else 0.0
-        if gaps is not None and gaps.bridged_frames:
+        parts = self._parts
+        walk["imu_not_measured_s"] = round(parts.not_measured_s, 3) if parts is not None else 0.0
+        walk["imu_dropouts"] = parts.dropouts if parts is not None else 0
+        walk["imu_parts"] = [list(p) for p in parts.parts] if parts is not None and imu_note is None else None
+        if imu_note is None and ((gaps is not None and gaps.bridged_frames) or walk["imu_not_measured_s"] > 0):
             warnings.append(imu_gaps_summary(walk, samples=self._n, fs_hz=fs)["words"])
         ics = np.array(gait["initial_contacts_s"]) if gait else np.array([])
         walk["initial_contacts_s"] = [round(float(t), 4) for t in ics]
@@ -673,7 +680,7 @@ class WalkMachine:
         """(gait keys, minute rows or None, why there is no gait or None)."""
         from station.analysis.gait import gait_by_minute, gait_metrics
         from station.analysis.imu_frame import align_to_body, check_mounting
-        from station.analysis.imu_gaps import MAX_BRIDGE_S, bridge_gaps
+        from station.analysis.imu_gaps import bridge_gaps
 
         if len(rec) < 2 * self.rate_hz:
             return None, None, "no IMU data long enough to analyse" if not self._imu_seen else "the recording is too short for gait measures"
@@ -687,6 +694,8 @@ class WalkMachine:
         expected = int(seq[-1] - seq[0] + 1)
         missing = expected - int(finite.sum())
         grid, gaps = bridge_gaps(np.column_stack([acc, gyro]), seq, self.rate_hz)
+        if self.treadmill:
+            return self._gait_in_parts(grid, gaps, expected, int(seq[0]))
         if gaps.long_gaps_s:
             at_s, length_s = max(gaps.long_gaps_s, key=lambda g: g[1])
             offset_s = (gaps.first_frame - int(seq[0])) / self.rate_hz
@@ -711,6 +720,50 @@ class WalkMachine:
         if offset_s:
             gait["initial_contacts_s"] = [t + offset_s for t in gait["initial_contacts_s"]]
             for row in rows or []:
+                row["start_s"] += offset_s
+                row["end_s"] += offset_s
+        return gait, rows, None
+
+    def _gait_in_parts(self, grid: np.ndarray, gaps, expected: int, seq0: int) -> tuple[dict | None, list | None, str | None]:
+        """A treadmill session measured in the parts between its unbridged IMU gaps
+        (:mod:`station.protocols.walk_parts`): valid while enough of it was measured."""
+        from station.analysis.gait import gait_by_minute, gait_metrics
+        from station.analysis.imu_frame import align_to_body, check_mounting
+        from station.protocols.walk_parts import MIN_MEASURED_FRACTION, measure_in_parts
+
+        fs = self.rate_hz
+        if gaps.bridged_frames > MAX_IMU_MISSING_FRACTION * expected:
+            return None, None, f"no IMU data on {gaps.bridged_frames} of {expected} frames (the sensor dropped out)"
+        finite = np.isfinite(grid).all(axis=1)
+        up, toes = self.mounting
+        problem = check_mounting(grid[finite, :3], up_axis=up, toes_axis=toes)
+        if problem:
+            return None, None, f"IMU misaligned: {problem}"
+        height = self.settings.sensor_height_m
+
+        def analyse(part: np.ndarray):
+            acc_body, _ = align_to_body(part[:, :3], part[:, 3:], up_axis=up, toes_axis=toes, fs_hz=fs)
+            return (gait_metrics(acc_body, fs, sensor_height_m=height),
+                    gait_by_minute(acc_body, fs, sensor_height_m=height))
+
+        try:
+            session = measure_in_parts(grid, fs, analyse)
+        except ValueError as exc:
+            return None, None, f"IMU misaligned or unusable: {exc}"
+        offset_s = (gaps.first_frame - seq0) / fs  # readings missing right after the go
+        recorded_s = expected / fs
+        session.not_measured_s = round(recorded_s - session.measured_s, 6)
+        session.dropouts += int(offset_s > 0) + int(gaps.trimmed_frames - (gaps.first_frame - seq0) > 0)
+        self._imu_gaps = gaps
+        self._parts = session
+        if session.gait is None or session.measured_s < MIN_MEASURED_FRACTION * recorded_s:
+            return None, None, (f"IMU data missing for {session.not_measured_s:.0f} of {recorded_s:.0f} s "
+                                f"({session.dropouts} dropouts longer than {MAX_BRIDGE_S:g} s); at least "
+                                f"{100 * MIN_MEASURED_FRACTION:.0f} % of a session must be measured")
+        gait, rows = session.gait, session.rows
+        if offset_s:
+            gait["initial_contacts_s"] = [t + offset_s for t in gait["initial_contacts_s"]]
+            for row in rows:
                 row["start_s"] += offset_s
                 row["end_s"] += offset_s
         return gait, rows, None

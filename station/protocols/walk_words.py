@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 
 from station.analysis.gait import MIN_STEP_S, PAUSE_MIN_S
+from station.analysis.imu_gaps import MAX_BRIDGE_S
+from station.protocols.walk_parts import not_measured_words
 
 WALK_KEY_MEASURES: tuple[tuple[str, str, str], ...] = (
     ("walk_time_s", "Time", "s"),
@@ -129,6 +131,20 @@ def imu_gaps_summary(walk: dict | None, samples: int | None = None, fs_hz: float
                 "words": f"No gait measures from the lower-back sensor: {note}."
                          + (" The time and speed come from the light gates and are valid." if timed else "")}
     frames = int(walk.get("imu_bridged_frames") or 0)
+    not_measured = _number(walk.get("imu_not_measured_s")) or 0.0
+    if not_measured > 0:  # a treadmill session measured in the parts between dropouts (walk_parts.py)
+        parts = walk.get("imu_parts") or []
+        dropouts = int(walk.get("imu_dropouts") or 0)
+        measured_min = sum(b - a for a, b in parts) / 60.0
+        words = (f"{not_measured_words(not_measured, dropouts)}: the lower-back sensor's signal was lost for longer "
+                 f"than {MAX_BRIDGE_S:g} s, which can hide steps, so that time is not counted. The session was measured "
+                 f"in the {len(parts)} part{'' if len(parts) == 1 else 's'} between ({measured_min:.3g} min); minutes "
+                 "walked, steps and pauses count the measured time only, so the dose may be a little more.")
+        if frames > 0:
+            words += f" {frames} readings in shorter gaps were filled in from the readings either side."
+        return {"bridged_samples": frames, "gaps": walk.get("imu_bridged_gaps"), "longest_gap_s": _number(walk.get("imu_longest_gap_s")),
+                "missing_s": round(not_measured + (frames / fs_hz if fs_hz else 0.0), 3), "not_measured_s": not_measured,
+                "dropouts": dropouts, "gait_valid": True, "words": words}
     if frames <= 0:
         return None
     gaps = walk.get("imu_bridged_gaps")

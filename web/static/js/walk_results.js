@@ -119,6 +119,8 @@ const WalkResults = (() => {
 
   /* Treadmill sessions: cadence per minute (bars; paused minutes light) and the table. */
   function minutesBlock(minutes, trialId, stepsBox) {
+    // a session measured in the parts between sensor dropouts (station/protocols/walk_parts.py): rows count from each part's start
+    const inParts = new Set(minutes.map((m) => m.part || 1)).size > 1;
     const rows = minutes.map((m) => ({ minute: m.minute, value: m.cadence_steps_min,
       paused: (m.walking_s || 0) < 0.5 * ((m.end_s - m.start_s) || 60),
       text: `${fmt(m.cadence_steps_min, 0)} steps/min, ${m.steps} steps, walking ${fmt(m.walking_s, 0)} s` }));
@@ -127,12 +129,13 @@ const WalkResults = (() => {
       el("thead", {}, el("tr", {}, ...["Minute", "Walking (s of the minute)", "Steps", "Cadence (steps/min)", "Step-time CV (%)", "Stride-time CV (%)", "Pauses"]
         .map((h, i) => el("th", { class: i ? "num" : "" }, h)))),
       el("tbody", {}, minutes.map((m) => el("tr", { dataset: { minute: m.minute } },
-        el("td", {}, m.minute), el("td", { class: "num" }, fmt(m.walking_s, 0)), el("td", { class: "num" }, m.steps),
+        el("td", {}, inParts ? `${m.minute} (part ${m.part})` : m.minute), el("td", { class: "num" }, fmt(m.walking_s, 0)), el("td", { class: "num" }, m.steps),
         el("td", { class: "num" }, fmt(m.cadence_steps_min, 1)), el("td", { class: "num" }, fmt(m.step_time_cv_pct, 1)),
         el("td", { class: "num" }, fmt(m.stride_time_cv_pct, 1)), el("td", { class: "num" }, m.pauses ?? "–")))));
     figure.append(WalkCharts.minuteBars(rows, { unit: "steps/min", label: "Cadence per minute" }),
       el("figcaption", {}, "Cadence minute by minute (light bars: less than half the minute walking). In the table, " +
         "variability (CV) is how much step and stride times differ within the minute: lower = steadier; a pause is no step for 3 s or more." +
+        (inParts ? " The sensor dropped out during the session: each part between dropouts is measured on its own, its minutes counted from the part's start." : "") +
         (stepsBox ? " Choose a minute in the table to see its steps above." : "")));
     if (stepsBox) {
       for (const tr of table.tBodies[0].rows) {

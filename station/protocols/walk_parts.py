@@ -1,0 +1,180 @@
+"""A treadmill session measured in the parts between the lower-back sensor's dropouts.
+
+A dropout longer than :data:`station.analysis.imu_gaps.MAX_BRIDGE_S` (0.1 s) can hide a step, so it
+is not filled in; but it does not make the rest of a 30-minute session unmeasured either. The
+session is cut at every such gap into parts; each part is analysed on its own with the public gait
+functions (:func:`station.analysis.gait.gait_metrics`, :func:`~station.analysis.gait.gait_by_minute`)
+and the parts are summed: minutes walked, steps and pauses add up, the minute rows follow one
+another (each row within one part, its ``start_s`` / ``end_s`` in session time, ``part`` says
+which), and the time inside the gaps is reported as not measured, never guessed as walking.
+
+Rule: the session stays valid while at least :data:`MIN_MEASURED_FRACTION` of its recording was
+measured. The minutes walked then count the measured time only (a floor of the dose: the
+clinician sees how much was not measured and can add it); a session mostly unmeasured is
+invalid, because its measured minutes would say less about the dose than the gaps hide.
+
+Combining the parts' gait (each part measured by :func:`~station.analysis.gait.gait_metrics`):
+``steps`` and ``duration_s`` add up; ``step_time_s``, ``cadence_steps_min``, ``step_length_m``
+and the two CVs are averaged over the parts weighted by each part's step intervals
+(``duration_s / step_time_s``), so the variability stays within-part (the edge of a gap is not a
+step); regularity, symmetry and speed are weighted by each part's time walking.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+MIN_MEASURED_FRACTION = 0.5
+"""A treadmill session with less than this share of its recording measured by the lower-back sensor
+(the rest in dropouts too long to bridge, or in parts too short to analyse) is invalid."""
+
+MIN_PART_S = 2.0
+"""A part between two dropouts shorter than this is not analysed (too short for the gait filters;
+:data:`station.analysis.gait.MIN_DURATION_S`) and counts as not measured, s."""
+
+_STEP_WEIGHTED = ("step_time_s", "cadence_steps_min", "step_time_cv_pct", "stride_time_cv_pct", "step_length_m")
+_TIME_WEIGHTED = ("step_regularity", "stride_regularity", "step_symmetry", "walking_speed_m_s")
+
+
+@dataclass
+class SessionParts:
+    """What :func:`measure_in_parts` found.
+
+    Attributes
+    ----------
+    gait : dict
+        The gait keys of DESIGN.md §8 over every part (``initial_contacts_s`` in session time, s).
+    rows : list of dict
+        The minute rows of every part, in order, with ``part`` (1, 2, ...) and session times.
+    parts : list of (float, float)
+        ``(start_s, end_s)`` of each analysed part, s from the session's first frame.
+    measured_s : float
+        Time inside analysed parts, s.
+    not_measured_s : float
+        Time of the recording outside them (dropouts and parts too short), s.
+    dropouts : int
+        Gaps longer than the bridge limit.
+    """
+
+    gait: dict
+    rows: list[dict] = field(default_factory=list)
+    parts: list[tuple[float, float]] = field(default_factory=list)
+    measured_s: float = 0.0
+    not_measured_s: float = 0.0
+    dropouts: int = 0
+
+
+def _runs(finite: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) index pairs of the runs of True in ``finite``."""
+    edges = np.diff(np.concatenate([[0], finite.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
+
+
+def _weighted(parts: list[dict], key: str, weights: list[float]) -> float | None:
+    pairs = [(p[key], w) for p, w in zip(parts, weights) if p.get(key) is not None and w > 0
+             and math.isfinite(p[key])]
+    if not pairs:
+        return None
+    total = sum(w for _, w in pairs)
+    return float(sum(v * w for v, w in pairs) / total)
+
+
+def combine_gait(parts: list[dict], offsets_s: list[float]) -> dict:
+    """One set of gait keys from the gait keys of consecutive parts of a session.
+
+    ``offsets_s``: each part's start in session time, s (its contacts are shifted by it).
+
+    >>> a = {"steps": 21, "duration_s": 10.0, "step_time_s": 0.5, "cadence_steps_min": 120.0,
+    ...      "step_time_cv_pct": 2.0, "stride_time_cv_pct": 1.0, "step_regularity": 0.9,
+    ...      "stride_regularity": 0.95, "step_symmetry": 0.95, "step_length_m": 0.5,
+    ...      "walking_speed_m_s": 1.0, "initial_contacts_s": [0.5, 1.0]}
+    >>> b = dict(a, steps=11, duration_s=5.0, step_time_cv_pct=5.0, initial_contacts_s=[0.2])
+    >>> g = combine_gait([a, b], [0.0, 20.0])
+    >>> g["steps"], g["duration_s"], round(g["step_time_cv_pct"], 1), g["initial_contacts_s"]
+    (32, 15.0, 3.0, [0.5, 1.0, 20.2])
+    """
+    intervals = [(p["duration_s"] / p["step_time_s"]) if p.get("step_time_s") else 0.0 for p in parts]
+    times = [p.get("duration_s") or 0.0 for p in parts]
+    out: dict = {"steps": int(sum(p.get("steps") or 0 for p in parts)),
+                 "duration_s": float(sum(times))}
+    for key in _STEP_WEIGHTED:
+        out[key] = _weighted(parts, key, intervals)
+    for key in _TIME_WEIGHTED:
+        out[key] = _weighted(parts, key, times)
+    out["initial_contacts_s"] = [float(t) + off for p, off in zip(parts, offsets_s) for t in p.get("initial_contacts_s", [])]
+    return out
+
+
+def measure_in_parts(grid: np.ndarray, fs_hz: float, analyse) -> SessionParts:
+    """Cut a session's IMU samples at their unbridged gaps and measure each part.
+
+    Parameters
+    ----------
+    grid : ndarray, shape (N, K)
+        The session on its frame grid (:func:`station.analysis.imu_gaps.bridge_gaps`): rows of a
+        gap too long to bridge are NaN.
+    fs_hz : float
+        Frame rate, Hz.
+    analyse : callable
+        ``analyse(part) -> (gait keys, minute rows)`` for the rows of one part (the caller aligns
+        them to the body and runs the gait functions); may raise ``ValueError``.
+
+    Returns
+    -------
+    SessionParts
+        ``gait`` is None when no part was long enough to analyse.
+
+    Examples
+    --------
+    Twenty seconds with a 0.5-s dropout after 8 s: two parts, 0.5 s not measured.
+
+    >>> grid = np.ones((2000, 1)); grid[800:850] = np.nan
+    >>> def analyse(part):
+    ...     n = part.shape[0] / 100.0
+    ...     return {"steps": int(2 * n), "duration_s": n, "initial_contacts_s": []}, [
+    ...         {"minute": 1, "start_s": 0.0, "end_s": n, "walking_s": n, "pauses": 0, "pause_s": 0.0}]
+    >>> s = measure_in_parts(grid, 100.0, analyse)
+    >>> s.parts, s.measured_s, s.not_measured_s, s.dropouts, s.gait["steps"]
+    ([(0.0, 8.0), (8.5, 20.0)], 19.5, 0.5, 1, 39)
+    >>> [(r["minute"], r["part"], r["start_s"]) for r in s.rows]
+    [(1, 1, 0.0), (2, 2, 8.5)]
+    """
+    finite = np.isfinite(grid).all(axis=1)
+    runs = _runs(finite)
+    min_rows = int(math.ceil(MIN_PART_S * fs_hz))
+    total_s = grid.shape[0] / fs_hz
+    session = SessionParts(gait=None, dropouts=max(0, len(runs) - 1))
+    gaits, offsets = [], []
+    for a, b in runs:
+        if b - a < min_rows:
+            continue
+        gait, rows = analyse(grid[a:b])
+        start_s = a / fs_hz
+        session.parts.append((round(start_s, 6), round(b / fs_hz, 6)))
+        gaits.append(gait)
+        offsets.append(start_s)
+        for row in rows or []:
+            row = dict(row, part=len(session.parts), minute=len(session.rows) + 1)
+            row["start_s"] += start_s
+            row["end_s"] += start_s
+            session.rows.append(row)
+    session.measured_s = round(sum(b - a for a, b in session.parts), 6)
+    session.not_measured_s = round(total_s - session.measured_s, 6)
+    if gaits:
+        session.gait = combine_gait(gaits, offsets)
+    return session
+
+
+def not_measured_words(not_measured_s: float, dropouts: int) -> str:
+    """The time a session was not measured, as the visit results and the PDF say it.
+
+    >>> not_measured_words(0.25, 1)
+    '0.25 s not measured (1 sensor dropout)'
+    >>> not_measured_words(75.04, 3)
+    '75 s not measured (3 sensor dropouts)'
+    """
+    amount = f"{not_measured_s:.2f}".rstrip("0").rstrip(".") if not_measured_s < 10 else f"{not_measured_s:.0f}"
+    return f"{amount} s not measured ({dropouts} sensor dropout{'' if dropouts == 1 else 's'})"
