@@ -26,8 +26,10 @@ Gait: the recording's IMU samples are rotated to the body frame
 with :func:`station.analysis.gait.gait_metrics` (and :func:`~station.analysis.gait.gait_by_minute`
 on the treadmill); initial contacts are reported in s after the go. Lost IMU frames are never
 closed up: the samples go back on the frame grid (:func:`station.analysis.imu_gaps.bridge_gaps`),
-gaps up to 0.1 s are interpolated and counted (``imu_bridged_frames``, a warning), a longer gap
-leaves no gait measures and says where (:data:`MAX_IMU_MISSING_FRACTION`).
+gaps up to 0.1 s are interpolated and counted (``imu_bridged_frames``, a warning); overground a
+longer gap leaves no gait measures and says where (:data:`MAX_IMU_MISSING_FRACTION`), on the
+treadmill the session is measured in the parts between longer gaps
+(:mod:`station.protocols.walk_parts`).
 
 Quality: ``false_start`` (a beam broken during the countdown: the station waits again), and for a
 recorded trial ``gate_not_reached``, ``person_stopped`` (no step for :data:`STOPPED_S` before the
