@@ -123,6 +123,22 @@ WALK_NOT_COMPLETED_CODES = frozenset({"person_stopped", "gate_not_reached"})
 page says the walk was not completed, rather than only that no trial is valid)."""
 
 
+def walk_not_completed_words(condition: dict) -> str | None:
+    """"walk not completed (n attempts)" for a condition of the visit results with no valid trial
+    whose every attempt is a walk the patient did not finish (``walk_not_completed`` on each trial
+    line), as the results page says it at a glance; else None.
+
+    >>> walk_not_completed_words({"valid_trials": 0, "trials": [{"walk_not_completed": True}] * 2})
+    'walk not completed (2 attempts)'
+    >>> walk_not_completed_words({"valid_trials": 0, "trials": [{"walk_not_completed": False}]}) is None
+    True
+    """
+    attempts = condition.get("trials") or []
+    if condition.get("valid_trials") or not attempts or not all(t.get("walk_not_completed") for t in attempts):
+        return None
+    return f"walk not completed ({len(attempts)} attempt{'' if len(attempts) == 1 else 's'})"
+
+
 def unable_trial(trial: dict) -> bool:
     """True for a stored trial the engine judged invalid only because the patient could not take
     the position (:data:`UNABLE_CODES`), unless a clinician has since judged it otherwise."""
@@ -297,6 +313,7 @@ def _protocol_results(protocol: Protocol, trials: list[dict], age_y: float | Non
             continue
         conditions.append({**c, "key_measures": key_measures(protocol, c, summary, age_y),
                            "trials": [line for line in lines if line["condition"] == c["id"]]})
+        conditions[-1]["walk_not_completed"] = walk_not_completed_words(conditions[-1])
     romberg = summary["romberg"]
     return {
         "sensory": sensory_summary(protocol, conditions),

@@ -70,7 +70,8 @@ def _trial_lines(condition: dict) -> list:
                          "the position (0 s, kept in the score)", "small"))
         elif trial.get("valid") is False or trial.get("status") != "complete":
             reason = trial.get("validity_reason") or trial.get("note") or trial.get("status")
-            out.append(p(f"Trial #{trial['id']} ({trial.get('status')}): not valid: {reason}", "small"))
+            verdict = "walk not completed" if trial.get("walk_not_completed") else "not valid"
+            out.append(p(f"Trial #{trial['id']} ({trial.get('status')}): {verdict}: {reason}", "small"))
     return out
 
 
@@ -86,6 +87,8 @@ def _measures_table(condition: dict, citations: Citations, width: float):
         refs = [r for r in refs if r] or ["No published reference for this measure in this test."]
         rows.append([km.get("label") or km.get("metric"), with_unit(km.get("value"), unit), [p(r, "cell") for r in refs]])
     if len(rows) == 1:
+        if condition.get("walk_not_completed"):  # the visit results' words (station/protocols/report.py)
+            return p(f"No measures: {condition['walk_not_completed']}.", "small")
         return p("No measures: no valid trial.", "small")
     return table(rows, [0.24 * width, 0.16 * width, 0.60 * width])
 

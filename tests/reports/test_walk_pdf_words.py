@@ -1,0 +1,60 @@
+"""The visit's PDF says of a walk test the patient did not finish what the visit results say
+("walk not completed (n attempts)"), not "no valid trial"; a walk invalid for another reason stays
+"no valid trial"."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from station.reports.build import make_report
+from station.store.store import Store
+
+from reports_support import ACTOR, pdf_text
+
+pytestmark = pytest.mark.usefixtures("poppler")
+
+
+def _invalid_walk(store, session_id: int, code: str, message: str) -> None:
+    writer = store.trials.start_trial(session_id, "backward-walk-3m", "fast", {"method": "nominal"}, 100.0, actor=ACTOR)
+    outcome = {"protocol": "backward-walk-3m", "condition": "fast", "label": "fast", "trial": 1, "attempt": 1,
+               "valid": False, "end_reason": "invalid", "issues": [{"code": code, "message": message, "at_s": None}],
+               "hold_end": None, "warnings": [], "completed": False, "duration_s": 60.0, "time_held_s": None,
+               "walk": {"setting": "overground", "walk_time_s": None, "initial_contacts_s": [0.7, 1.3]}}
+    doc = {"fs_hz": 100.0, "samples": 0, "profile": "station", "version": "test", "metrics": {},
+           "note": "Invalid trial: no walk measures.", "trial": outcome}
+    writer.finish(doc, valid=False, reason=message)
+
+
+@pytest.fixture
+def own_store(clinic_dir, tmp_path):
+    data_dir = tmp_path / "data"
+    shutil.copytree(clinic_dir["data_dir"], data_dir)
+    store = Store.open(data_dir)
+    yield store, clinic_dir["fifty"]["patient_id"]
+    store.close()
+
+
+def _pdf_words(store, protocols, clinic, session_id: int) -> str:
+    pdf = make_report("session", store, session_id, protocols=protocols, clinic=clinic, actor=ACTOR, paper="a4")
+    return " ".join(pdf_text(pdf).split())
+
+
+def test_a_walk_not_completed_reads_so_in_the_pdf(own_store, protocols, clinic):
+    store, patient_id = own_store
+    session = store.sessions.create(patient_id, {"label": "3mbw"}, actor=ACTOR)
+    _invalid_walk(store, session["id"], "person_stopped", "The patient stopped walking 3.2 s after the go.")
+    _invalid_walk(store, session["id"], "gate_not_reached", "The patient did not start walking.")
+    text = _pdf_words(store, protocols, clinic, session["id"])
+    assert "No measures: walk not completed (2 attempts)." in text
+    assert "no valid trial" not in text
+    assert "walk not completed: The patient stopped walking 3.2 s after the go." in text
+
+
+def test_a_gate_fault_is_still_no_valid_trial(own_store, protocols, clinic):
+    store, patient_id = own_store
+    session = store.sessions.create(patient_id, {"label": "3mbw"}, actor=ACTOR)
+    _invalid_walk(store, session["id"], "gate_order", "The gate at 3 m was passed before the gate at 1 m.")
+    text = _pdf_words(store, protocols, clinic, session["id"])
+    assert "No measures: no valid trial." in text and "walk not completed" not in text
