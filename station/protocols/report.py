@@ -28,7 +28,8 @@ from station.protocols.quality import QualityIssue
 from station.protocols.results import summarise
 from station.protocols.schema import Protocol
 from station.reference import mdc as mdc_table
-from station.protocols.walk_words import WALK_KEY_MEASURES, imu_gaps_summary, key_measures_for, measure_words
+from station.protocols.walk_words import (WALK_KEY_MEASURES, imu_gaps_summary, key_measures_for, measure_words,
+                                         perry_class_reference)
 from station.reference import norms
 
 KEY_MEASURES: tuple[tuple[str, str, str], ...] = (
@@ -233,6 +234,11 @@ def key_measures(protocol: Protocol, condition_summary: dict, summary: dict, age
                 entry["words"] = condition_summary["weight_bearing"]["words"]
         if walk:  # what it means and which way is better (station.protocols.walk_words)
             entry["words"] = measure_words(key, values, setting)
+            cutoffs = [r for r in entry["references"] if r["kind"] == "cutoff"]
+            perry = perry_class_reference(cutoffs) if key == "walk_speed_m_s" else None
+            if perry is not None:  # Perry's two thresholds read as the class they put the patient in
+                entry["references"] = [r for r in entry["references"] if r["kind"] != "cutoff" or
+                                       not str(r.get("source") or "").startswith("Perry J")] + [perry]
         if key == "path_length_cm" and not entry["references"]:
             entry["note"] = "No published reference: path length is the mean velocity times the trial's length."
         out.append(entry)

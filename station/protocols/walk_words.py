@@ -43,6 +43,47 @@ come first; the belt speed is the clinician's entry, said so; ``walk_time_s`` (t
 seconds) is left out."""
 
 
+PERRY_1995_CLASSES: tuple[tuple[float, str], ...] = (
+    (0.4, "household walking"),
+    (0.8, "limited community walking"),
+    (math.inf, "community walking"),
+)
+"""Perry et al. (1995) walking classes after stroke by comfortable speed: (upper limit in m/s, class);
+the thresholds as the ten-metre walk's protocol carries them (its cut-offs, cited there)."""
+
+PERRY_1995_WORDS = ("household walking below 0.4 m/s, limited community walking 0.4 to 0.8 m/s, "
+                    "community walking 0.8 m/s and above")
+
+
+def walking_class(speed_m_s) -> str | None:
+    """The Perry et al. (1995) walking class of a comfortable walking speed (m/s) after stroke.
+
+    >>> walking_class(0.62), walking_class(0.8), walking_class(0.25), walking_class(None)
+    ('limited community walking', 'community walking', 'household walking', None)
+    """
+    v = _number(speed_m_s)
+    if v is None:
+        return None
+    return next(name for limit, name in PERRY_1995_CLASSES if v < limit)
+
+
+def perry_class_reference(cutoffs: list[dict]) -> dict | None:
+    """The Perry et al. (1995) cut-offs of a walk speed (``cutoffs``: its ``kind: cutoff``
+    references, from ``session_results``) as one reference naming the class, or None when they are
+    not Perry's two thresholds. ``verdict`` is ``"class"``, ``walking_class`` the class's name."""
+    perry = [c for c in cutoffs if str(c.get("source") or "").startswith("Perry J")]
+    if sorted(c.get("below") or 0 for c in perry) != [PERRY_1995_CLASSES[0][0], PERRY_1995_CLASSES[1][0]]:
+        return None
+    first = perry[0]
+    name = walking_class(first.get("value"))
+    words = (f"{name[0].upper() + name[1:]}" if name else "No speed to classify") + \
+        f" (Perry et al. 1995, after stroke: {PERRY_1995_WORDS})."
+    return {"kind": "cutoff", "metric": first.get("metric"), "condition": first.get("condition"),
+            "value": first.get("value"), "below": None, "above": None, "flagged": None,
+            "thresholds_m_s": [limit for limit, _ in PERRY_1995_CLASSES[:-1]], "source": first.get("source"),
+            "doi": first.get("doi"), "verdict": "class" if name else None, "walking_class": name, "words": words}
+
+
 def key_measures_for(setting: str | None) -> tuple[tuple[str, str, str], ...]:
     """The key measures of a walk test done ``overground`` or on the ``treadmill`` (None: either)."""
     return TREADMILL_KEY_MEASURES if setting == "treadmill" else WALK_KEY_MEASURES

@@ -58,6 +58,8 @@ def reference_words(ref: dict, unit: str, citations: Citations) -> str:
         elif ref.get("note"):
             words += f". {ref['note']}"
         return words
+    if kind == "cutoff" and ref.get("verdict") == "class":  # Perry's walking classes (walk_words.py)
+        return f"Walking class {citations.cite(ref.get('source'), ref.get('doi'))}: {ref.get('words') or ''}".strip()
     if kind == "cutoff":
         cite = citations.cite(ref.get("source"), ref.get("doi"))
         return f"Cut-off {cite}: {ref.get('words') or ''}".strip()

@@ -177,5 +177,5 @@ def test_a_walk_test_in_the_session_report_has_time_speed_cadence_and_their_chan
     for words in ("Time", " s ", "Speed", "m/s", "Cadence", "steps/min", "Steps 16 "):
         assert words in text, words
     assert re.search(r"Since \d{4}-\d\d-\d\d \(\d\.\d+ m/s\): change ", text)  # against the previous walk
-    assert "Cut-off [1]" in text and "Perry J" in text
+    assert "Walking class [1]: " in text and "Perry J" in text  # Perry's classes by name (walk_words.py)
     assert "Santos DA" not in text  # no norm was used: not cited

@@ -45,6 +45,10 @@
   }
 
   function cutoffReference(ref) {
+    if (ref.verdict === "class") { // Perry's walking classes after stroke, by name (station/protocols/walk_words.py)
+      return el("div", { class: "ref" }, el("span", { class: "tag neutral" }, ref.walking_class), " ", ref.words, " ",
+        el("span", { class: "muted small" }, `(${shortCite(ref.source)})`));
+    }
     const kind = ref.verdict === "met" ? "valid" : ref.verdict ? "flag-strong" : "neutral";
     const pill = ref.verdict === "met" ? "met" : ref.verdict ? "not met" : "no value";
     return el("div", { class: "ref" }, el("span", { class: "tag " + kind }, pill), " ", ref.words, " ",
@@ -179,7 +183,11 @@
     const bits = [];
     for (const m of condition.key_measures) {
       for (const r of m.references) {
-        if (r.kind === "cutoff" && r.verdict) {
+        if (r.kind === "cutoff" && r.verdict === "class") {
+          bits.push(el("span", { class: "tag neutral", dataset: { kind: "cutoff", walkingClass: r.walking_class } },
+            `${m.label.toLowerCase()} ${valueText(m, condition)}: ${r.walking_class} (Perry 1995: < ${r.thresholds_m_s[0]}, ` +
+            `${r.thresholds_m_s[0]}–${r.thresholds_m_s[1]}, ≥ ${r.thresholds_m_s[1]} m/s)`));
+        } else if (r.kind === "cutoff" && r.verdict) {
           bits.push(el("span", { class: "tag " + (r.verdict === "met" ? "valid" : "flag-strong"), dataset: { kind: "cutoff" } },
             r.verdict === "met" ? `${m.label.toLowerCase()} ${valueText(m, condition)}: criterion met` +
               (m.references.filter((x) => x.kind === "cutoff").length > 1 ? ` (${r.below !== null && r.below !== undefined ? "≥" : "≤"} ${r.below ?? r.above} ${m.unit})` : "")
