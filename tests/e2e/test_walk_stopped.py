@@ -45,6 +45,11 @@ def test_a_patient_who_stops_on_the_way_is_described_as_such(station_for, browse
     wait(tablet, "the results link", lambda d: by_id(d, "results-link").is_displayed(), timeout_s=30)
     tablet.get(by_id(tablet, "results-link").get_attribute("href"))
     wait(tablet, "the glance", lambda d: "walk not completed (1 attempt)" in by_id(d, "results").text, timeout_s=20)
+    # the figure of the test: the attempt's steps, said to be a walk not completed (not "No valid trial to plot")
+    wait(tablet, "the attempt's steps on the results", lambda d: len(css(d, "#results svg.steps-trace circle.ic")) >= 3,
+         timeout_s=20)
+    assert "Walk not completed: no time to plot. The steps of attempt #" in by_id(tablet, "results").text
+    assert "No valid trial to plot" not in by_id(tablet, "results").text
     trial_href = [a.get_attribute("href") for a in css(tablet, "a") if "/trials/" in (a.get_attribute("href") or "")][0]
 
     tablet.get(trial_href)

@@ -218,7 +218,17 @@ const WalkResults = (() => {
      minutes of a treadmill session under it (into ``after``). */
   async function conditionFigure(condition, figure, after) {
     const valid = condition.trials.filter((t) => t.valid && t.analysed);
-    if (!valid.length) { figure.append(el("figcaption", {}, "No valid trial to plot.")); return; }
+    if (!valid.length) {
+      // a walk the patient did not finish: no time to plot, but the last attempt's steps up to where it ended
+      const attempts = condition.trials.filter((t) => t.walk_not_completed && t.status === "complete");
+      if (!attempts.length) { figure.append(el("figcaption", {}, "No valid trial to plot.")); return; }
+      const t = attempts[attempts.length - 1];
+      const doc = await stepsFigure(t.id, figure, {});
+      const lead = el("p", { class: "small walk-not-completed-figure" }, "Walk not completed: no time to plot." +
+        (doc && doc.time_s.length ? ` The steps of attempt #${t.id} up to where it ended:` : ""));
+      if (doc && doc.time_s.length) figure.prepend(lead); else figure.replaceChildren(lead);
+      return;
+    }
     const t = valid[valid.length - 1];
     try {
       const trial = await api("GET", `/api/trials/${t.id}`);
