@@ -28,8 +28,8 @@ from station.protocols.quality import QualityIssue
 from station.protocols.results import summarise
 from station.protocols.schema import Protocol
 from station.reference import mdc as mdc_table
-from station.protocols.walk_words import (WALK_KEY_MEASURES, imu_gaps_summary, key_measures_for, measure_words,
-                                         perry_class_reference)
+from station.protocols.walk_words import (WALK_KEY_MEASURES, better_direction, better_words, imu_gaps_summary,
+                                         key_measures_for, measure_words, perry_class_reference)
 from station.reference import norms
 
 KEY_MEASURES: tuple[tuple[str, str, str], ...] = (
@@ -586,8 +586,10 @@ def is_key_series(protocol: Protocol | None, metric: str) -> bool:
         return metric == "weight_left_pct"
     if outcome == "limits_of_stability":
         return metric == "los_max_excursion_pct"
-    if outcome == "walk":  # the gates' speed overground; time walking and cadence on the treadmill
-        return metric in ("walk_speed_m_s", "walking_min", "cadence_steps_min")
+    if outcome == "walk":  # the gates' speed overground; the measured time walking and cadence on the treadmill
+        if getattr(protocol.walk, "setting", None) == "treadmill":  # its speed is the belt's, entered: on demand
+            return metric in ("walking_min", "cadence_steps_min")
+        return metric in ("walk_speed_m_s", "cadence_steps_min")
     return metric in ("mean_velocity_cm_s", "ellipse_area_cm2")
 
 
@@ -611,8 +613,11 @@ def _new_series(protocol: Protocol | None, protocol_name: str, condition_id: str
         if found is not None:
             mdc_note = mdc_table.fits_patient(found, patient_conditions, age_y)
             mdc = None if mdc_note else found.to_dict()
+    better = better_direction(metric, walk.setting) if walk is not None else None
     return {
         "key": is_key_series(protocol, metric),
+        "better": better,  # walks: "higher", "lower" or None (which way is a benefit; walk_words.py)
+        "better_words": better_words(metric, walk.setting) if walk is not None else None,
         "mdc_note": mdc_note,
         "floor": 0.0 if metric != "weight_left_pct" else None,
         "protocol": protocol_name,

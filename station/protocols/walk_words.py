@@ -84,6 +84,46 @@ def perry_class_reference(cutoffs: list[dict]) -> dict | None:
             "doi": first.get("doi"), "verdict": "class" if name else None, "walking_class": name, "words": words}
 
 
+_BETTER = {"walk_speed_m_s": "higher", "walking_min": "higher", "walk_time_s": "lower", "pauses": "lower",
+           "pause_s": "lower", "stride_time_cv_pct": "lower"}
+"""Which way a walk measure's change is a benefit (the history charts); absent: neither by itself."""
+
+
+def better_direction(metric: str, setting: str | None) -> str | None:
+    """``"higher"``, ``"lower"`` or None: which way a change of a walk measure is a benefit.
+
+    The treadmill's belt speed is the clinician's entry (None); cadence, steps and symmetry have no
+    better direction by themselves; step-time variability mixes in the asymmetry of the two legs
+    (None), stride-time variability is the steadiness measure (lower).
+
+    >>> better_direction("walk_speed_m_s", "overground"), better_direction("walk_time_s", "overground")
+    ('higher', 'lower')
+    >>> better_direction("walk_speed_m_s", "treadmill") is None, better_direction("cadence_steps_min", None) is None
+    (True, True)
+    """
+    if metric == "walk_speed_m_s" and setting == "treadmill":
+        return None
+    return _BETTER.get(metric)
+
+
+def better_words(metric: str, setting: str | None) -> str:
+    """The direction of benefit of a walk measure's chart, in words.
+
+    >>> better_words("walk_speed_m_s", "overground"), better_words("walk_time_s", "overground")
+    ('higher is better', 'lower is better')
+    >>> better_words("walk_speed_m_s", "treadmill")
+    'set on the treadmill by the clinician, not measured'
+    """
+    direction = better_direction(metric, setting)
+    if direction is not None:
+        return f"{direction} is better"
+    if metric == "walk_speed_m_s":
+        return "set on the treadmill by the clinician, not measured"
+    if metric == "step_time_cv_pct":
+        return "no better direction by itself: it mixes the two legs' difference into the variability"
+    return "no better direction by itself: compare with earlier sessions"
+
+
 def key_measures_for(setting: str | None) -> tuple[tuple[str, str, str], ...]:
     """The key measures of a walk test done ``overground`` or on the ``treadmill`` (None: either)."""
     return TREADMILL_KEY_MEASURES if setting == "treadmill" else WALK_KEY_MEASURES

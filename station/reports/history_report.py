@@ -32,6 +32,8 @@ def series_block(series: dict, citations: Citations, width: float) -> KeepTogeth
     title = f"{series.get('protocol_title')}: {series.get('condition_label')}: {series.get('label')}"
     if unit:
         title += f" ({unit})"
+    if series.get("better_words"):  # a walk measure's direction of benefit (station/protocols/walk_words.py)
+        title += f", {series['better_words']}"
     first, last = series["points"][0], series["points"][-1]
     words = f"{len(points)} session(s); first {with_unit(first['value'], unit)} ({day(first['started_at'])})"
     if len(points) > 1:

@@ -30,6 +30,13 @@
     return el("div", { class: "small" }, el("p", {}, words, " ", verdict), mdcLine);
   }
 
+  /* Which way a change is a benefit (walk measures: station/protocols/walk_words.py). */
+  function betterTag(s) {
+    if (!s.better_words) return null;
+    return el("span", { class: "better-direction" + (s.better ? "" : " muted"), dataset: { better: s.better || "" } },
+      ` (${s.better_words})`);
+  }
+
   function pointText(s, p) {
     if (s.metric === "time_held_s" && p.value === 0) return "0 s (unable)";
     return `${fmtSig(p.value)} ${s.unit}`;
@@ -46,7 +53,7 @@
     if (s.metric === "time_held_s" && durations[s.protocol]) opts.ceiling = durations[s.protocol];
     const last = s.points[s.points.length - 1];
     return el("div", { class: "card history-chart", dataset: { protocol: s.protocol, condition: s.condition, metric: s.metric } },
-      el("h3", {}, `${s.label} · ${s.condition_label}`),
+      el("h3", {}, `${s.label} · ${s.condition_label}`, betterTag(s)),
       el("p", { class: "latest" }, "Latest: ", el("strong", {}, pointText(s, last)), ` (${when(last.started_at)})`,
         at(last) ? el("span", { class: "recorded-at" }, at(last)) : ""),
       Charts.history(points, opts),
@@ -80,7 +87,7 @@
     const notes = [...new Set(list.map((s) => (s.mdc ? `Minimal detectable change ${fmtSig(s.mdc.value)} ${s.unit}: ${s.mdc.population}. ${s.mdc.citation}`
       : s.mdc_note || "")).filter(Boolean))];
     return el("div", { class: "card history-chart wide-chart", dataset: { protocol: s0.protocol, metric: s0.metric, conditions: list.map((s) => s.condition).join(" ") } },
-      el("h3", {}, `${s0.label} · every condition`),
+      el("h3", {}, `${s0.label} · every condition`, betterTag(s0)),
       Charts.history(null, opts),
       el("table", { class: "list small" }, el("tbody", {}, rows)),
       el("p", { class: "muted small" }, notes.length ? notes.join(" ") : "No published minimal detectable change for this measure in this test."));
