@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from test_dashboard import api, by_id, css, setup_admin, wait
+from test_dashboard import ADMIN, PHONE, api, at, by_id, css, setup_admin, sign_in, wait
 
 pytestmark = pytest.mark.e2e
 
@@ -35,6 +35,31 @@ def test_a_patient_who_stops_on_the_way_is_described_as_such(station_for, browse
     Select(by_id(tablet, "protocol-select")).select_by_value("backward-walk-3m")
     by_id(tablet, "open-run").click()
     wait(tablet, "the Start button", lambda d: by_id(d, "btn-start").is_enabled(), timeout_s=30)
+    # a false start (the station's events, as the live stream hands them to the walk panel) is said until the next
+    # attempt starts, not replaced at once by "Waiting for the beams"
+    said = "The beam at 3 m was broken before the go (false start); waiting for the patient to stand at the start line again."
+    tablet.execute_script(
+        "const page = document.getElementById('live-page');"
+        "const send = (kind, data) => page.dispatchEvent(new CustomEvent('live:trial', {detail: {kind, data, t_ns: 0}}));"
+        "send('false_start', {message: arguments[0], position_m: 3.0});"
+        "send('state', {state: 'waiting', message: arguments[0]});", said)
+    assert by_id(tablet, "walk-phase").text.startswith(said)
+    tablet.execute_script("document.getElementById('live-page').dispatchEvent(new CustomEvent('live:trial', "
+                          "{detail: {kind: 'state', data: {state: 'instructions'}, t_ns: 0}}));")
+    assert "false start" not in by_id(tablet, "walk-phase").text
+
+    # on a phone the walk timer comes first, above the words to read and the controls
+    phone, _ = browsers("phone", PHONE)
+    phone.get(f"{url}/login")
+    sign_in(phone, url, ADMIN)
+    wait(phone, "the phone's patients page", at("/patients"))
+    phone.get(f"{url}/live?patient={patient_id}")
+    wait(phone, "the live stream on the phone", lambda d: by_id(d, "conn").text == "live")
+    wait(phone, "the walk panel on the phone", lambda d: by_id(d, "walk-card").is_displayed(), timeout_s=20)
+    timer_y = by_id(phone, "walk-timer").rect["y"]
+    assert timer_y < by_id(phone, "btn-start").rect["y"] and timer_y < by_id(phone, "run-title").rect["y"]
+    assert timer_y + by_id(phone, "walk-timer").rect["height"] < PHONE[1]  # on the first screen
+    phone.quit()
     by_id(tablet, "btn-start").click()
     started = time.monotonic()
     wait(tablet, "the attempt judged", lambda d: "invalid" in by_id(d, "trial-list").text, timeout_s=50)

@@ -18,6 +18,7 @@
     gates: [], // [{index, label, position_m, role, state, at_s}]
     crossed: {}, // position_m -> s after the go
     goNs: null, // the go beep, station clock
+    falseStart: null, // the last false start's words, said until the next attempt's countdown
     timer: { state: "idle", startNs: null, finalS: null },
     serverNs: null, // the station's clock at the last frames event ...
     serverAt: 0, // ... and when it arrived here (performance.now(), ms)
@@ -227,7 +228,9 @@
     const d = e.data || {};
     switch (e.kind) {
       case "state":
-        $("walk-phase").textContent = PHASE_WORDS[d.state] || d.state;
+        if (d.state !== "waiting") w.falseStart = null; // the next attempt started (or the run moved on)
+        $("walk-phase").textContent = d.state === "waiting" && w.falseStart
+          ? `${w.falseStart} The next attempt starts when the beams are clear.` : PHASE_WORDS[d.state] || d.state;
         if (d.state === "waiting") resetTrial();
         if (d.state === "recording") { // the go beep
           w.goNs = e.t_ns;
@@ -256,7 +259,8 @@
         break;
       }
       case "false_start":
-        $("walk-phase").textContent = d.message || "False start: a beam was broken before the go";
+        w.falseStart = d.message || "False start: a beam was broken before the go.";
+        $("walk-phase").textContent = w.falseStart;
         setTimer("idle");
         break;
       case "progress": // the treadmill session's planned time
