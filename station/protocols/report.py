@@ -42,7 +42,7 @@ KEY_MEASURES: tuple[tuple[str, str, str], ...] = (
 """(metric key, label, unit) of the measures shown first, per condition."""
 
 HISTORY_MEASURES = ("ellipse_area_cm2", "mean_velocity_cm_s", "path_length_cm", "time_held_s", "weight_left_pct",
-                    "walk_time_s", "walk_speed_m_s", "walking_min", "cadence_steps_min", "step_time_cv_pct",
+                    "walk_time_s", "walk_speed_m_s", "walking_min", "cadence_steps_min", "stride_time_cv_pct", "step_time_cv_pct",
                     "los_max_excursion_pct", "los_endpoint_excursion_pct", "los_reaction_time_s",
                     "los_movement_velocity_deg_s", "los_directional_control_pct")
 """Measures the history page follows over sessions (limits of stability: each session's composite)."""

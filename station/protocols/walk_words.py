@@ -21,8 +21,8 @@ WALK_KEY_MEASURES: tuple[tuple[str, str, str], ...] = (
     ("walking_min", "Minutes walking", "min"),
     ("steps", "Steps", ""),
     ("cadence_steps_min", "Cadence", "steps/min"),
-    ("step_time_cv_pct", "Step-time variability (CV)", "%"),
     ("stride_time_cv_pct", "Stride-time variability (CV)", "%"),
+    ("step_time_cv_pct", "Step-time variability (CV, both legs mixed)", "%"),
     ("step_symmetry", "Step symmetry (1: both steps alike)", ""),
 )
 """(metric key, label, unit) a walk test shows first: the gates' time and speed, the gait of
@@ -33,8 +33,8 @@ TREADMILL_KEY_MEASURES: tuple[tuple[str, str, str], ...] = (
     ("pauses", f"Pauses (no step for {PAUSE_MIN_S:g} s or more)", ""),
     ("steps", "Steps", ""),
     ("cadence_steps_min", "Cadence", "steps/min"),
-    ("step_time_cv_pct", "Step-time variability (CV)", "%"),
     ("stride_time_cv_pct", "Stride-time variability (CV)", "%"),
+    ("step_time_cv_pct", "Step-time variability (CV, both legs mixed)", "%"),
     ("step_symmetry", "Step symmetry (1: both steps alike)", ""),
     ("walk_speed_m_s", "Belt speed (entered)", "m/s"),
 )
@@ -178,9 +178,13 @@ def measure_words(metric: str, values: dict, setting: str | None) -> str:
         tail = " at the same belt speed" if setting == "treadmill" else ""
         return f"Steps per minute while walking (stops left out); no better direction by itself: compare with earlier sessions{tail}."
     if metric == "step_time_cv_pct":
-        return "How much the time of one step differs from the next; lower = steadier, more even steps."
+        return ("How much the time of one step differs from the next, left and right steps mixed: an uneven gait (one "
+                "leg's steps longer, e.g. after a stroke) raises it even when each leg keeps its rhythm, so it is not "
+                "steadiness by itself; read steadiness from the stride-time variability, the legs' difference from "
+                "the step symmetry.")
     if metric == "stride_time_cv_pct":
-        return "The same over strides (two steps, one of each leg); lower = steadier."
+        return ("How much the time of one stride (two steps, back to the same foot) differs from the next: the "
+                "steadiness of the walk, not raised by a difference between the legs; lower = steadier.")
     if metric == "step_symmetry":
         return "1 = left and right steps alike; the further from 1, the more one leg's steps differ from the other's."
     return ""

@@ -36,8 +36,8 @@ def test_a_walk_reads_its_time_speed_and_gait_first_with_its_cut_off():
     summary = {"cutoffs": [cutoff(cid, 0.73)], "norms": []}
     measures = key_measures(protocol, {"id": cid, "values": dict(WALK_VALUES)}, summary, age_y=70.0)
     keys = [m["metric"] for m in measures]
-    assert keys == ["walk_time_s", "walk_speed_m_s", "steps", "cadence_steps_min", "step_time_cv_pct",
-                    "stride_time_cv_pct", "step_symmetry"]  # walking_min: not measured overground, left out
+    assert keys == ["walk_time_s", "walk_speed_m_s", "steps", "cadence_steps_min", "stride_time_cv_pct",
+                    "step_time_cv_pct", "step_symmetry"]  # walking_min: not measured overground, left out
     assert not set(keys) & {k for k, _, _ in KEY_MEASURES}  # no sway measure for a walk
     speed = measures[keys.index("walk_speed_m_s")]
     assert speed["value"] == 0.73 and speed["unit"] == "m/s"
@@ -131,7 +131,8 @@ def test_a_treadmill_session_reads_as_time_walked_against_the_plan_pauses_and_th
     assert "Stood still 2 times, 14 s in all; fewer is better" in measures["pauses"]["words"]
     speed = measures["walk_speed_m_s"]
     assert speed["label"] == "Belt speed (entered)" and "not measured" in speed["words"]
-    assert "lower = steadier" in measures["step_time_cv_pct"]["words"]
+    assert "lower = steadier" in measures["stride_time_cv_pct"]["words"]  # the steadiness measure
+    assert "lower = steadier" not in measures["step_time_cv_pct"]["words"]  # mixes in the legs' difference
     assert "1 = left and right steps alike" in measures["step_symmetry"]["words"]
     # overground, the gates' speed is measured and higher is better
     ten = builtin_protocols()["ten-metre-walk"]

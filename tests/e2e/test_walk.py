@@ -136,7 +136,7 @@ def test_a_ten_metre_walk_from_the_gates_to_the_history(station_for, browsers):
     assert re.search(r"walked [\d.]+ of 1 min \(\d+ %\)", glance) and "steps/min" in glance, glance
     assert f"walked {walked_live} of 1 min" in glance, (walked_live, glance)  # the live result reads as the results
     for metric, words in (("walking_min", "of the 1 min planned"), ("pauses", ""), ("walk_speed_m_s", "not measured"),
-                          ("step_time_cv_pct", "lower = steadier")):
+                          ("stride_time_cv_pct", "lower = steadier"), ("step_time_cv_pct", "both legs mixed")):
         row = session.find_elements("css selector", f'tr[data-metric="{metric}"]')
         assert row and words in row[0].text, f"{metric}: {row[0].text if row else session.text}"
     wait(tablet, "the minute-by-minute table", lambda d: css(d, ".walk-minutes tbody tr[data-minute]"), timeout_s=20)

@@ -284,8 +284,8 @@
     ["walk_distance_m", "Distance", "m", 1],
     ["cadence_steps_min", "Cadence", "steps/min", 0],
     ["steps", "Steps", "", 0],
-    ["step_time_cv_pct", "Step-time variability (CV)", "%", 1],
-    ["stride_time_cv_pct", "Stride-time variability (CV)", "%", 1],
+    ["stride_time_cv_pct", "Stride-time variability (CV, lower = steadier)", "%", 1],
+    ["step_time_cv_pct", "Step-time variability (CV, both legs mixed)", "%", 1],
     ["step_symmetry", "Step symmetry", "", 2],
     ["walking_min", "Minutes walking", "min", 1],
   ];
@@ -295,8 +295,8 @@
     ["pauses", "Pauses (no step for 3 s or more)", "", 0],
     ["steps", "Steps", "", 0],
     ["cadence_steps_min", "Cadence", "steps/min", 0],
-    ["step_time_cv_pct", "Step-time variability (CV, lower = steadier)", "%", 1],
     ["stride_time_cv_pct", "Stride-time variability (CV, lower = steadier)", "%", 1],
+    ["step_time_cv_pct", "Step-time variability (CV, both legs mixed)", "%", 1],
     ["step_symmetry", "Step symmetry (1 = both legs alike)", "", 2],
     ["walk_speed_m_s", "Belt speed (entered)", "m/s", 2],
   ];

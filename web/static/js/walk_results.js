@@ -15,8 +15,8 @@ const WalkResults = (() => {
     ["cadence_steps_min", "Cadence", "steps/min", 1, "steps per minute while walking"],
     ["steps", "Steps", "", 0, ""],
     ["step_time_s", "Step time", "s", 3, ""],
-    ["step_time_cv_pct", "Step-time variability (CV)", "%", 1, "lower = steadier, more even steps"],
-    ["stride_time_cv_pct", "Stride-time variability (CV)", "%", 1, "lower = steadier"],
+    ["stride_time_cv_pct", "Stride-time variability (CV)", "%", 1, "steadiness (same foot to same foot): lower = steadier"],
+    ["step_time_cv_pct", "Step-time variability (CV, both legs mixed)", "%", 1, "an uneven gait (one leg's steps longer) raises it: not steadiness by itself"],
     ["step_regularity", "Step regularity", "", 2, "1 = every step alike; higher = more regular"],
     ["stride_regularity", "Stride regularity", "", 2, "1 = every stride alike; higher = more regular"],
     ["step_symmetry", "Step symmetry", "", 2, "1 = left and right steps alike"],
@@ -33,8 +33,8 @@ const WalkResults = (() => {
     ["steps", "Steps", "", 0, ""],
     ["cadence_steps_min", "Cadence", "steps/min", 1, "steps per minute while walking"],
     ["step_time_s", "Step time", "s", 3, ""],
-    ["step_time_cv_pct", "Step-time variability (CV)", "%", 1, "lower = steadier, more even steps"],
-    ["stride_time_cv_pct", "Stride-time variability (CV)", "%", 1, "lower = steadier"],
+    ["stride_time_cv_pct", "Stride-time variability (CV)", "%", 1, "steadiness (same foot to same foot): lower = steadier"],
+    ["step_time_cv_pct", "Step-time variability (CV, both legs mixed)", "%", 1, "an uneven gait (one leg's steps longer) raises it: not steadiness by itself"],
     ["step_regularity", "Step regularity", "", 2, "1 = every step alike; higher = more regular"],
     ["stride_regularity", "Stride regularity", "", 2, "1 = every stride alike; higher = more regular"],
     ["step_symmetry", "Step symmetry", "", 2, "1 = left and right steps alike"],
@@ -134,7 +134,8 @@ const WalkResults = (() => {
         el("td", { class: "num" }, fmt(m.stride_time_cv_pct, 1)), el("td", { class: "num" }, m.pauses ?? "–")))));
     figure.append(WalkCharts.minuteBars(rows, { unit: "steps/min", label: "Cadence per minute" }),
       el("figcaption", {}, "Cadence minute by minute (light bars: less than half the minute walking). In the table, " +
-        "variability (CV) is how much step and stride times differ within the minute: lower = steadier; a pause is no step for 3 s or more." +
+        "variability (CV) is how much stride and step times differ within the minute: stride-time CV is the steadiness (lower = steadier); " +
+        "step-time CV mixes in any difference between the legs; a pause is no step for 3 s or more." +
         (inParts ? " The sensor dropped out during the session: each part between dropouts is measured on its own, its minutes counted from the part's start." : "") +
         (stepsBox ? " Choose a minute in the table to see its steps above." : "")));
     if (stepsBox) {
