@@ -492,8 +492,8 @@ class FakeHub:
 
 
 @pytest.fixture
-def station_store(tmp_path):
-    store = Store.open(tmp_path / "station", password_cost=CHEAP)
+def station_store(tmp_path, station_data_dir):
+    store = Store.open(station_data_dir(tmp_path / "station"), password_cost=CHEAP)  # a migrated copy: tests/conftest.py
     yield store
     store.close()
 
