@@ -142,7 +142,7 @@ def console(argv: list[str] | None = None) -> NoReturn:
     """The ``balance-station`` program (and ``python -m station.cli``): :func:`main`, then the
     process ends with its exit status.
 
-    A command that sets ``exit_at_once`` (``analyze``, whose work is done and whose output is
+    A command that sets ``exit_at_once`` (``analyze`` and ``gait``, whose work is done and whose output is
     flushed and closed when it returns: ``--out`` renamed into place, worker processes joined)
     ends with :func:`os._exit` once standard output and standard error are flushed, instead of
     the interpreter's shutdown, which frees every object of numpy, pyarrow and the rest one by

@@ -74,7 +74,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--mounting-toes", choices=AXES, help="sensor axis pointing toward the toes when worn "
                         "(default: sidecar, then [imu] mounting_toes)")
     add_batch_options(parser)
-    parser.set_defaults(func=run)
+    # exit_at_once: as analyze, the output is flushed and closed and the workers joined when run
+    # returns; the interpreter's shutdown is skipped (station.cli.console)
+    parser.set_defaults(func=run, exit_at_once=True)
 
 
 def _configured_mounting(args) -> tuple[str, str]:

@@ -1,4 +1,4 @@
-"""``analyze`` ends with ``os._exit`` (no interpreter shutdown), but only once every output is
+"""``analyze`` and ``gait`` end with ``os._exit`` (no interpreter shutdown), but only once every output is
 written and flushed, its errors reported and its exit status kept (station.cli.console)."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import pytest
 import station.cli as cli
 
 BDS = Path(__file__).resolve().parents[3] / "shared" / "data" / "bds"
+GAIT = Path(__file__).resolve().parents[3] / "shared" / "data" / "gait"
 
 # A Python that records whether the interpreter's shutdown ran (atexit handlers run there, not
 # after os._exit), then runs the program as the installed command does.
@@ -65,6 +66,20 @@ def test_analyze_out_file_is_complete_and_status_zero(tmp_path):
     assert proc.returncode == 0 and proc.stderr == "" and proc.stdout == ""
     rows = out.read_text().splitlines()
     assert len(rows) == 13 and rows[-1].startswith(files[-1] + ",")
+
+
+@pytest.mark.skipif(not GAIT.is_dir(), reason="shared gait recordings not available")
+def test_gait_skips_the_shutdown_after_writing_everything(tmp_path):
+    walk = sorted(GAIT.glob("*Test5*.csv"))[0]
+    bad = tmp_path / "broken.csv"
+    bad.write_text("not,a,recording\n1,2\n")
+    proc = _program("gait", str(walk), str(bad), "--format", "json")
+    assert "SHUTDOWN RAN" not in proc.stderr
+    assert proc.returncode == 1  # one file failed: the status survives os._exit
+    results = json.loads(proc.stdout)
+    assert [r["file"] for r in results] == [str(walk), str(bad)]
+    assert results[0]["metrics"]["steps"] >= 10 and "error" in results[1]
+    assert proc.stderr.splitlines()[-1] == "balance-station gait: 1 of 2 file(s) failed"
 
 
 def test_other_commands_shut_down_as_usual(tmp_path):
