@@ -480,7 +480,8 @@ class FakeHub:
 
         self.server = http.server.ThreadingHTTPServer((host, 0), Handler)
         self.url = f"http://{host}:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # polled every 0.05 s, not the default 0.5 s: shutdown() at the end of each case waits for the poll
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def __enter__(self):
         self._thread.start()
