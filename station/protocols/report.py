@@ -473,6 +473,7 @@ def add_walk_changes(sections: list[dict], history: dict, session_ids: set[int])
                     "mdc": mdc,
                     "mdc_note": found.get("mdc_note", ""),
                     "beyond_mdc": None if change is None or mdc is None else abs(change) > mdc["value"],
+                    "mdc_reading": mdc_table.phase_reading(change, mdc),  # an MDC per phase of stroke: both read
                 })
 
 
@@ -538,6 +539,7 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
         if len(points) >= 2:
             s["change"] = points[-1]["value"] - points[0]["value"]
             s["exceeds_mdc"] = None if s["mdc"] is None else abs(s["change"]) > s["mdc"]["value"]
+            s["mdc_reading"] = mdc_table.phase_reading(s["change"], s["mdc"])
     out.sort(key=lambda s: (s["protocol"], s["condition_order"], HISTORY_MEASURES.index(s["metric"])))
     return {
         "patient": {"id": patient["id"], "identifier": patient["identifier"]},
@@ -632,4 +634,5 @@ def _new_series(protocol: Protocol | None, protocol_name: str, condition_id: str
         "points": [],
         "change": None,
         "exceeds_mdc": None,
+        "mdc_reading": None,
     }

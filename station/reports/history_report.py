@@ -41,8 +41,12 @@ def series_block(series: dict, citations: Citations, width: float) -> KeepTogeth
                   f"change {with_unit(series.get('change'), unit)}")
     if mdc is not None:
         cite = citations.cite(mdc.get("citation"), mdc.get("doi"))
-        words += f". MDC {with_unit(mdc['value'], unit)} {cite} ({mdc.get('population')})"
-        if series.get("exceeds_mdc") is not None:
+        values = " / ".join(f"{ph['value']:g} {unit} {ph['phase']}" for ph in mdc.get("phases") or []) \
+            or with_unit(mdc["value"], unit)
+        words += f". MDC {values} {cite} ({mdc.get('population')})"
+        if series.get("mdc_reading"):  # an MDC per phase of stroke, the patient's phase unknown: both read
+            words += ": the change is " + series["mdc_reading"]
+        elif series.get("exceeds_mdc") is not None:
             words += ": the change is " + ("beyond the MDC (a real change)" if series["exceeds_mdc"]
                                           else "within the measurement error")
         words += ". " + mdc_caption(float(mdc["value"]), unit) + "."

@@ -86,8 +86,12 @@ def reference_words(ref: dict, unit: str, citations: Citations) -> str:
         if mdc:
             cite = citations.cite(mdc.get("citation"), mdc.get("doi"))
             beyond = ref.get("beyond_mdc")
-            words += (f"; MDC {with_unit(mdc.get('value'), unit)} {cite}: "
-                      f"{'beyond the MDC (a real change)' if beyond else 'within the measurement error'}")
+            if ref.get("mdc_reading"):  # an MDC per phase of stroke, the patient's phase unknown: both
+                values = " / ".join(f"{p['value']:g} {unit} {p['phase']}" for p in mdc.get("phases") or [])
+                words += f"; MDC {values} {cite}: {ref['mdc_reading']}"
+            else:
+                words += (f"; MDC {with_unit(mdc.get('value'), unit)} {cite}: "
+                          f"{'beyond the MDC (a real change)' if beyond else 'within the measurement error'}")
         elif ref.get("mdc_note"):
             words += f"; {ref['mdc_note']}"
         else:

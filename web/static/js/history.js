@@ -15,16 +15,20 @@
   const at = (p) => (elsewhere[String(p.session_id)] ? ` · recorded at ${where(elsewhere[String(p.session_id)])}` : "");
   const where = (name) => (name === "hub" ? "the clinic's hub" : `station ${name}`);
 
+  /* The MDC's value(s): one per phase of stroke when the source gives them (the patient's phase unknown: both). */
+  const mdcValues = (mdc, unit) => (mdc.phases && mdc.phases.length
+    ? mdc.phases.map((p) => `${fmtSig(p.value)} ${unit} ${p.phase}`).join(" / ") : `${fmtSig(mdc.value)} ${unit}`);
+
   function changeText(s) {
     const mdcLine = s.mdc
-      ? el("p", { class: "muted" }, `Minimal detectable change ${fmtSig(s.mdc.value)} ${s.unit} (shaded around the first session): ${s.mdc.population}. ${s.mdc.citation}`)
+      ? el("p", { class: "muted" }, `Minimal detectable change ${mdcValues(s.mdc, s.unit)} (the larger shaded around the first session): ${s.mdc.population}. ${s.mdc.citation}`)
       : el("p", { class: "muted" }, s.mdc_note || "No published minimal detectable change for this measure in this test.");
     if (s.points.length < 2) {
       return el("div", { class: "small" }, el("p", {}, "One session so far: a change shows from the second."), mdcLine);
     }
     const sign = s.change > 0 ? "+" : "";
     const words = `Change since the first session: ${sign}${fmtSig(s.change)} ${s.unit}.`;
-    const verdict = !s.mdc ? null : s.exceeds_mdc
+    const verdict = !s.mdc ? null : s.mdc_reading ? el("span", { class: "tag neutral mdc-reading" }, s.mdc_reading) : s.exceeds_mdc
       ? el("span", { class: "tag flag-strong" }, "beyond the MDC: a real change")
       : el("span", { class: "tag neutral" }, "within the MDC (may be noise)");
     return el("div", { class: "small" }, el("p", {}, words, " ", verdict), mdcLine);
@@ -78,13 +82,13 @@
       let change = "";
       if (s.points.length >= 2) {
         change = `${s.change > 0 ? "+" : ""}${fmtSig(s.change)} ${s.unit} since the first`;
-        if (s.mdc) change += s.exceeds_mdc ? " (beyond the MDC: a real change)" : " (within the MDC: may be noise)";
+        if (s.mdc) change += s.mdc_reading ? ` (${s.mdc_reading})` : s.exceeds_mdc ? " (beyond the MDC: a real change)" : " (within the MDC: may be noise)";
       }
       return el("tr", { dataset: { condition: s.condition } },
         el("th", {}, el("span", { class: "swatch-dot", dataset: { colour: String(i % COLOURS.length) } }), s.condition_label),
         el("td", { class: "num value" }, pointText(s, last)), el("td", { class: "muted" }, change));
     });
-    const notes = [...new Set(list.map((s) => (s.mdc ? `Minimal detectable change ${fmtSig(s.mdc.value)} ${s.unit}: ${s.mdc.population}. ${s.mdc.citation}`
+    const notes = [...new Set(list.map((s) => (s.mdc ? `Minimal detectable change ${mdcValues(s.mdc, s.unit)}: ${s.mdc.population}. ${s.mdc.citation}`
       : s.mdc_note || "")).filter(Boolean))];
     return el("div", { class: "card history-chart wide-chart", dataset: { protocol: s0.protocol, metric: s0.metric, conditions: list.map((s) => s.condition).join(" ") } },
       el("h3", {}, `${s0.label} · every condition`, betterTag(s0)),

@@ -182,12 +182,14 @@ const WalkResults = (() => {
      published minimal detectable change when one fits the patient (report.add_walk_changes). */
   function changeReference(ref) {
     const unit = ref.unit ? " " + ref.unit : "";
+    const values = ref.mdc && ref.mdc.phases && ref.mdc.phases.length // one per phase of stroke: both read
+      ? ref.mdc.phases.map((p) => `${fmtSig(p.value)}${unit} ${p.phase}`).join(" / ") : ref.mdc ? `${fmtSig(ref.mdc.value)}${unit}` : "";
     const mdcWords = ref.mdc
-      ? el("span", { class: "muted small" }, ` Minimal detectable change ${fmtSig(ref.mdc.value)}${unit}: ${ref.mdc.population}. ${ref.mdc.citation.split(". ")[0]}.`)
+      ? el("span", { class: "muted small" }, ` Minimal detectable change ${values}: ${ref.mdc.population}. ${ref.mdc.citation.split(". ")[0]}.`)
       : el("span", { class: "muted small" }, ref.mdc_note ? ` ${ref.mdc_note}` : " No published minimal detectable change for this measure here.");
     if (!ref.previous) return el("div", { class: "ref change-ref" }, el("span", { class: "tag" }, "first session"), mdcWords);
     const sign = ref.change > 0 ? "+" : "";
-    const tag = ref.beyond_mdc === null ? null : ref.beyond_mdc
+    const tag = ref.mdc_reading ? el("span", { class: "tag neutral mdc-reading" }, ref.mdc_reading) : ref.beyond_mdc === null ? null : ref.beyond_mdc
       ? el("span", { class: "tag flag" }, "beyond the MDC") : el("span", { class: "tag neutral" }, "within the MDC (may be noise)");
     return el("div", { class: "ref change-ref" },
       el("strong", {}, `${sign}${fmtSig(ref.change)}${unit}`), ` since ${Station.when(ref.previous.started_at)} (${fmtSig(ref.previous.value)}${unit}) `,
