@@ -72,6 +72,8 @@ def _trial_lines(condition: dict) -> list:
             reason = trial.get("validity_reason") or trial.get("note") or trial.get("status")
             verdict = "walk not completed" if trial.get("walk_not_completed") else "not valid"
             out.append(p(f"Trial #{trial['id']} ({trial.get('status')}): {verdict}: {reason}", "small"))
+        elif (trial.get("imu_gaps") or {}).get("not_measured_s"):  # a treadmill session with sensor dropouts
+            out.append(p(f"Trial #{trial['id']}: {trial['imu_gaps']['words']}", "small"))
     return out
 
 

@@ -58,3 +58,25 @@ def test_a_gate_fault_is_still_no_valid_trial(own_store, protocols, clinic):
     _invalid_walk(store, session["id"], "gate_order", "The gate at 3 m was passed before the gate at 1 m.")
     text = _pdf_words(store, protocols, clinic, session["id"])
     assert "No measures: no valid trial." in text and "walk not completed" not in text
+
+
+def test_a_treadmill_session_with_sensor_dropouts_says_the_time_not_measured(own_store, protocols, clinic):
+    from station.protocols.walk_words import imu_gaps_summary
+
+    store, patient_id = own_store
+    session = store.sessions.create(patient_id, {"label": "treadmill"}, actor=ACTOR)
+    writer = store.trials.start_trial(session["id"], "backward-treadmill", "session", {"method": "nominal"}, 100.0,
+                                      actor=ACTOR)
+    walk = {"setting": "treadmill", "imu": None, "imu_bridged_frames": 0, "imu_not_measured_s": 12.4, "imu_dropouts": 2,
+            "imu_parts": [[0.0, 400.0], [405.0, 900.0], [912.5, 1800.0]], "walking_min": 28.1, "planned_min": 30.0}
+    walk["imu_gaps"] = imu_gaps_summary(walk, samples=180000, fs_hz=100.0)
+    outcome = {"protocol": "backward-treadmill", "condition": "session", "label": "session", "trial": 1, "attempt": 1,
+               "valid": True, "end_reason": "duration", "issues": [], "hold_end": None, "warnings": [walk["imu_gaps"]["words"]],
+               "completed": True, "duration_s": 1800.0, "time_held_s": None, "walk": walk}
+    doc = {"kind": "walk", "fs_hz": 100.0, "samples": 180000, "profile": "walk", "version": "test",
+           "metrics": {"walking_min": 28.1, "planned_min": 30.0, "steps": 2900, "cadence_steps_min": 103.0},
+           "trial": outcome}
+    writer.finish(doc, valid=True)
+    text = _pdf_words(store, protocols, clinic, session["id"])
+    assert "Trial #" in text and "12 s not measured (2 sensor dropouts)" in text
+    assert "count the measured time only" in text
