@@ -760,7 +760,8 @@ class WalkMachine:
         self._parts = session
         if session.gait is None or session.measured_s < MIN_MEASURED_FRACTION * recorded_s:
             return None, None, (f"IMU data missing for {session.not_measured_s:.0f} of {recorded_s:.0f} s "
-                                f"({session.dropouts} dropouts longer than {MAX_BRIDGE_S:g} s); at least "
+                                f"({session.dropouts} dropout{'' if session.dropouts == 1 else 's'} longer than "
+                                f"{MAX_BRIDGE_S:g} s); at least "
                                 f"{100 * MIN_MEASURED_FRACTION:.0f} % of a session must be measured")
         gait, rows = session.gait, session.rows
         if offset_s:
