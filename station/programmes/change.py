@@ -71,14 +71,26 @@ def comparable_mdc(metric: str, protocol: Protocol | None, condition_id: str, po
 
 
 def verdict(difference: float, better: str, mdc: dict | None) -> str:
-    """``real improvement``, ``real worsening``, ``within measurement error``, ``no change`` or
-    ``no MDC published``."""
+    """``real improvement``, ``real worsening``, ``within measurement error`` or ``no MDC published``;
+    for an MDC published per phase of the condition (``mdc["phases"]``, DeMark's 3-m backward walk:
+    0.07 m/s subacute, 0.11 m/s chronic stroke) whose phase the record does not hold, a change
+    between the phases' values is real only in some: ``real improvement if subacute``.
+
+    >>> phased = {"value": 0.11, "phases": [{"phase": "subacute", "value": 0.07}, {"phase": "chronic", "value": 0.11}]}
+    >>> verdict(0.09, "higher", phased), verdict(0.15, "higher", phased), verdict(-0.05, "higher", phased)
+    ('real improvement if subacute', 'real improvement', 'within measurement error')
+    """
     if mdc is None:
         return "no MDC published"
-    if abs(difference) <= float(mdc["value"]):
+    phases = mdc.get("phases") or []
+    beyond = [p["phase"] for p in phases if abs(difference) > float(p["value"])]
+    if abs(difference) <= float(mdc["value"]) and not beyond:
         return "within measurement error"
     improved = difference < 0 if better == "lower" else difference > 0
-    return "real improvement" if improved else "real worsening"
+    words = "real improvement" if improved else "real worsening"
+    if phases and len(beyond) < len(phases):
+        return f"{words} if {' or '.join(beyond)}"
+    return words
 
 
 def outcome_change(points: list[dict], better: str, mdc: dict | None) -> list[dict]:
@@ -86,7 +98,9 @@ def outcome_change(points: list[dict], better: str, mdc: dict | None) -> list[di
 
     ``points`` are ``{"assessment_id", "label", "week", "value"}`` in visit order, ``value``
     None where not measured. Each change: ``to``, ``label``, ``week``, ``difference``,
-    ``towards_benefit`` (True, False, or None for no change), ``verdict``.
+    ``towards_benefit`` (True, False, or None for no change), ``verdict``, and ``mdc_reading``
+    (the change against each phase's MDC in words, :func:`station.reference.mdc.phase_reading`;
+    None unless the MDC is published per phase).
     """
     if not points or points[0]["value"] is None:
         return []
@@ -98,5 +112,6 @@ def outcome_change(points: list[dict], better: str, mdc: dict | None) -> list[di
         diff = float(p["value"]) - base
         toward = None if diff == 0 else ((diff < 0) if better == "lower" else (diff > 0))
         out.append({"to": p["assessment_id"], "label": p["label"], "week": p["week"], "difference": diff,
-                    "towards_benefit": toward, "verdict": verdict(diff, better, mdc)})
+                    "towards_benefit": toward, "verdict": verdict(diff, better, mdc),
+                    "mdc_reading": mdc_table.phase_reading(diff, mdc)})
     return out

@@ -35,11 +35,17 @@ def _outcome_block(outcome: dict, citations: Citations, width: float) -> KeepTog
         change = changes.get(pt["visit_id"]) or changes.get(pt["assessment_id"]) or {}
         rows.append([f"{pt['label']} (week {pt['week']}, {pt['date']}, {pt['status']})", with_unit(pt["value"], unit),
                      with_unit(change.get("difference"), unit) if change else "",
-                     change.get("verdict", "") if change else ""])
+                     (change.get("verdict", "") + (f" ({change['mdc_reading']})" if change.get("mdc_reading") else ""))
+                     if change else ""])
     if mdc is not None:
         cite = citations.cite(mdc.get("citation"), mdc.get("doi"))
-        reading = (f"MDC {with_unit(mdc['value'], unit)} {cite} ({mdc.get('population')}). "
-                   + mdc_caption(float(mdc["value"]), unit) + ".")
+        if mdc.get("phases"):  # published per phase of the stroke; the record holds no date of onset
+            values = ", ".join(f"{with_unit(p['value'], unit)} {p['phase']}" for p in mdc["phases"])
+            reading = (f"MDC {values} {cite} ({mdc.get('population')}); the record holds no date of stroke, so a "
+                       "change is read against each. " + mdc_caption(float(mdc["value"]), unit) + ".")
+        else:
+            reading = (f"MDC {with_unit(mdc['value'], unit)} {cite} ({mdc.get('population')}). "
+                       + mdc_caption(float(mdc["value"]), unit) + ".")
     else:
         reading = outcome.get("mdc_note") or "No MDC published for this measure."
     better = {"lower": "lower is better", "higher": "higher is better"}.get(outcome.get("better"), "")

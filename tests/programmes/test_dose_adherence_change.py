@@ -178,6 +178,23 @@ def test_change_is_called_real_only_beyond_the_mdc_and_in_its_direction():
     assert outcome_change(points, "lower", mdc) == []
 
 
+def test_a_change_against_an_mdc_published_per_phase_of_the_stroke(protocols):
+    """DeMark's 3-m backward walk MDC: 0.07 m/s subacute, 0.11 m/s chronic; the record holds no
+    date of stroke, so a change between the two is real only if the stroke is subacute."""
+    mdc, note = comparable_mdc("walk_speed_m_s", protocols["backward-walk-3m-5m"], "comfortable", "stroke")
+    assert note == "" and mdc["value"] == 0.11
+    assert mdc["phases"] == [{"phase": "subacute", "value": 0.07}, {"phase": "chronic", "value": 0.11}]
+    points = [{"assessment_id": a, "label": a, "week": w, "value": v}
+              for a, w, v in (("baseline", 0, 0.40), ("mid", 2, 0.49), ("end", 4, 0.55), ("late", 6, 0.35))]
+    changes = outcome_change(points, "higher", mdc)
+    assert [c["verdict"] for c in changes] == ["real improvement if subacute", "real improvement",
+                                               "within measurement error"]
+    assert changes[0]["mdc_reading"] == ("beyond the subacute MDC (0.07), within the chronic MDC (0.11): "
+                                         "real if the stroke is subacute, may be noise if chronic")
+    assert changes[1]["mdc_reading"].startswith("beyond the MDC in both")
+    assert outcome_change(points, "higher", {"value": 0.61})[0]["mdc_reading"] is None
+
+
 def test_the_programme_document_groups_outcomes_and_cites_the_mdc(store, patient, pilot, protocols):
     visits = {v["assessment_id"]: v for v in pilot["visits"]}
     for name, velocity in (("baseline", 2.0), ("end", 1.1)):

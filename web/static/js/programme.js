@@ -294,10 +294,14 @@
     const changes = o.changes.length
       ? el("ul", {}, o.changes.map((c) => el("li", { dataset: { verdict: c.verdict } },
         `${c.label}: ${c.difference > 0 ? "+" : ""}${Math.abs(c.difference) >= 1 ? c.difference.toFixed(1) : fmtSig(c.difference)} ${o.unit} from baseline `,
-        el("span", { class: "tag verdict-" + c.verdict.replace(/ /g, "-") }, c.verdict))))
+        el("span", { class: "tag verdict-" + c.verdict.replace(/ /g, "-") }, c.verdict),
+        // an MDC published per phase of the stroke (DeMark): the change against each, in words
+        c.mdc_reading ? el("div", { class: "muted small mdc-reading" }, c.mdc_reading) : null)))
       : el("p", { class: "muted" }, "A change shows once the baseline and a later visit are measured.");
     const source = o.mdc
-      ? el("p", { class: "muted small mdc-source" }, `MDC ${fmtSig(o.mdc.value)} ${o.unit}: ${o.mdc.population}. ${o.mdc.citation}`)
+      ? el("p", { class: "muted small mdc-source" }, (o.mdc.phases
+        ? `MDC ${o.mdc.phases.map((p) => `${fmtSig(p.value)} ${o.unit} ${p.phase}`).join(", ")} (the record holds no date of stroke: a change is read against each)`
+        : `MDC ${fmtSig(o.mdc.value)} ${o.unit}`) + `: ${o.mdc.population}. ${o.mdc.citation}`)
       : el("p", { class: "muted small mdc-source" }, `${/^no mdc published/i.test(o.mdc_note || "") ? Station.capitalise(o.mdc_note) : `No MDC published: ${o.mdc_note}`}`.replace(/\.$/, "") + ". Changes are shown, none is called real.");
     return el("div", { class: "card outcome", dataset: { key: o.key } },
       el("h3", {}, o.label), el("p", { class: "muted small" }, `${testTitle(o.protocol)} · ${conditionLabel(o.protocol, o.condition)} · ${better}`),
