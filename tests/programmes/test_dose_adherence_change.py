@@ -201,7 +201,13 @@ def test_the_programme_document_groups_outcomes_and_cites_the_mdc(store, patient
         sid = store_assessment(store, patient["id"], "quiet-stance", {"eo": {"velocity": velocity}})
         store.programmes.link_visit_session(visits[name]["id"], "quiet-stance", sid, actor=ACTOR)
     doc = programme_document(store, pilot["id"], protocols, actor=ACTOR)
-    assert [g["group"] for g in doc["outcome_groups"]] == ["Standing balance", "Weight bearing"]
+    assert [g["group"] for g in doc["outcome_groups"]] == ["Standing balance", "Weight bearing", "Walking"]
+    forward, backward = doc["outcome_groups"][2]["outcomes"]  # the walking speeds the programme trains
+    assert (forward["protocol"], forward["metric"], forward["better"], forward["unit"]) == (
+        "ten-metre-walk", "walk_speed_m_s", "higher", "m/s")
+    assert forward["mdc"] is None and forward["mdc_note"].startswith("no MDC published")
+    assert backward["protocol"] == "backward-walk-3m-5m" and "DeMark" in backward["mdc"]["citation"]
+    assert [(p["phase"], p["value"]) for p in backward["mdc"]["phases"]] == [("subacute", 0.07), ("chronic", 0.11)]
     velocity = doc["outcome_groups"][0]["outcomes"][0]
     assert velocity["metric"] == "mean_velocity_cm_s" and velocity["unit"] == "cm/s"
     assert [p["value"] for p in velocity["points"]] == [2.0, None, 1.1]
