@@ -64,7 +64,7 @@ def comparable_mdc(metric: str, protocol: Protocol | None, condition_id: str, po
     stance = condition.stance
     found = mdc_table.find_mdc(metric, protocol=protocol.name, eyes=stance.eyes, feet=stance.feet, surface=stance.surface)
     if found is None:
-        return None, "no MDC published for this measure in this stance"
+        return None, "no MDC published for this measure in this test and condition"
     if population_of(found) != population:
         return None, f"no MDC published for this population (the one published is for {found.group}, not comparable)"
     return {**found.to_dict(), "group": found.group}, ""

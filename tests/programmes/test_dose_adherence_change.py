@@ -152,10 +152,10 @@ def test_units_and_the_mdc_of_a_comparable_population(protocols):
     mdc, _ = comparable_mdc("time_held_s", protocols["single-leg"], "left", "older_adults")
     assert mdc["value"] == 24.1
     mdc, note = comparable_mdc("time_held_s", protocols["mctsib"], "foam_ec", "older_adults")
-    assert mdc is None and note == "no MDC published for this measure in this stance"
+    assert mdc is None and note == "no MDC published for this measure in this test and condition"
     # measured on a firm surface: not given for foam
     mdc, note = comparable_mdc("mean_velocity_cm_s", protocols["mctsib"], "foam_eo", "stroke")
-    assert mdc is None and note == "no MDC published for this measure in this stance"
+    assert mdc is None and note == "no MDC published for this measure in this test and condition"
     mdc, _ = comparable_mdc("mean_velocity_cm_s", protocols["mctsib"], "firm_eo", "stroke")
     assert mdc["value"] == 0.61 and mdc["group"] == "people after stroke, firm surface"
     mdc, note = comparable_mdc("time_held_s", protocols["single-leg"], "left", "stroke")

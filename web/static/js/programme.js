@@ -300,7 +300,7 @@
       : el("p", { class: "muted" }, "A change shows once the baseline and a later visit are measured.");
     const source = o.mdc
       ? el("p", { class: "muted small mdc-source" }, (o.mdc.phases
-        ? `MDC ${o.mdc.phases.map((p) => `${fmtSig(p.value)} ${o.unit} ${p.phase}`).join(", ")} (the record holds no date of stroke: a change is read against each)`
+        ? `MDC ${o.mdc.phases.map((p) => `${p.value} ${o.unit} ${p.phase}`).join(", ")}`
         : `MDC ${fmtSig(o.mdc.value)} ${o.unit}`) + `: ${o.mdc.population}. ${o.mdc.citation}`)
       : el("p", { class: "muted small mdc-source" }, `${/^no mdc published/i.test(o.mdc_note || "") ? Station.capitalise(o.mdc_note) : `No MDC published: ${o.mdc_note}`}`.replace(/\.$/, "") + ". Changes are shown, none is called real.");
     return el("div", { class: "card outcome", dataset: { key: o.key } },
