@@ -56,9 +56,12 @@ def test_a_ten_metre_walk_from_the_gates_to_the_history(station_for, browsers):
     by_id(tablet, "open-run").click()
     wait(tablet, "the walk panel in place of the plate's trace",
          lambda d: by_id(d, "walk-card").is_displayed() and not css(d, ".trace-card")[0].is_displayed())
-    gates = wait(tablet, "the test's two gates (2 m and 8 m)", lambda d: css(d, "#gate-list li[data-gate]")
-                 if len(css(d, "#gate-list li[data-gate]")) == 2 else None)
-    roles = " ".join(" ".join(g.text.split()) for g in gates)
+    # the texts are read inside the wait: the list is redrawn at each status (a stale element is retried)
+    def gate_roles(d):
+        gates = css(d, "#gate-list li[data-gate]")
+        return " ".join(" ".join(g.text.split()) for g in gates) if len(gates) == 2 else None
+
+    roles = wait(tablet, "the test's two gates (2 m and 8 m)", gate_roles)
     assert "2.0 m timer starts" in roles and "8.0 m timer stops" in roles, roles
     assert len(css(tablet, "svg.walkway g.gate:not(.gate-unused)")) == 2
 
@@ -74,17 +77,21 @@ def test_a_ten_metre_walk_from_the_gates_to_the_history(station_for, browsers):
          timeout_s=15)
     wait(tablet, "the result", lambda d: by_id(d, "walk-result").is_displayed()
          and css(d, '#walk-result-table tr[data-metric="walk_time_s"]'), timeout_s=60)
-    time_row = css(tablet, '#walk-result-table tr[data-metric="walk_time_s"]')[0].text
+    time_row = wait(tablet, "the walk time's row", lambda d: css(d, '#walk-result-table tr[data-metric="walk_time_s"]')[0].text)
     walk_time = float(re.search(r"([\d.]+) s", time_row).group(1))
     assert 1.0 < walk_time < 20.0, time_row
     assert by_id(tablet, "walk-card").get_attribute("data-timer") == "stopped"
     assert float(by_id(tablet, "walk-timer").text) == pytest.approx(walk_time, abs=0.006)  # the timer shows the result
-    states = [li.get_attribute("data-state") for li in css(tablet, "#gate-list li[data-gate]")]
-    assert states == ["crossed", "crossed"], states
-    crossed = [float(re.search(r"crossed at ([\d.]+) s", li.text).group(1)) for li in css(tablet, "#gate-list li[data-gate]")]
+    def gate_marks(d):  # states and texts read together, retried if the list is redrawn meanwhile
+        items = css(d, "#gate-list li[data-gate]")
+        states, texts = [li.get_attribute("data-state") for li in items], [li.text for li in items]
+        return texts if states == ["crossed", "crossed"] else None
+
+    texts = wait(tablet, "both gates marked crossed", gate_marks, timeout_s=10)
+    crossed = [float(re.search(r"crossed at ([\d.]+) s", text).group(1)) for text in texts]
     assert crossed[1] - crossed[0] == pytest.approx(walk_time, abs=0.011)  # the time between the gates
     assert css(tablet, '#walk-result-table tr[data-metric="walk_speed_m_s"]')
-    cadence_row = css(tablet, '#walk-result-table tr[data-metric="cadence_steps_min"]')[0].text
+    cadence_row = wait(tablet, "the cadence row", lambda d: css(d, '#walk-result-table tr[data-metric="cadence_steps_min"]')[0].text)
     assert re.search(r"^Cadence \d+ steps/min$", " ".join(cadence_row.split())), cadence_row  # whole steps/min, rounded
     assert tablet.execute_script("return document.getElementById('walk-acc').width") > 0  # the live trace is drawn
 
