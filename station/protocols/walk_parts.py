@@ -27,13 +27,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from station.analysis.gait import MIN_DURATION_S
+
 MIN_MEASURED_FRACTION = 0.5
 """A treadmill session with less than this share of its recording measured by the lower-back sensor
 (the rest in dropouts too long to bridge, or in parts too short to analyse) is invalid."""
 
-MIN_PART_S = 2.0
-"""A part between two dropouts shorter than this is not analysed (too short for the gait filters;
-:data:`station.analysis.gait.MIN_DURATION_S`) and counts as not measured, s."""
+MIN_PART_S = MIN_DURATION_S
+"""A part between two dropouts shorter than this is not analysed (too short for the gait filters:
+the gait analysis's own minimum, :data:`station.analysis.gait.MIN_DURATION_S`) and counts as not
+measured, s."""
 
 _STEP_WEIGHTED = ("step_time_s", "cadence_steps_min", "step_time_cv_pct", "stride_time_cv_pct", "step_length_m")
 _TIME_WEIGHTED = ("step_regularity", "stride_regularity", "step_symmetry", "walking_speed_m_s")
