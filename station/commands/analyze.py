@@ -97,9 +97,16 @@ def expand_paths(paths: list[str]) -> tuple[list[str], list[str]]:
     return files, notes
 
 
+ANALYSED_COLUMNS = ("time_s", "ap_cm", "ml_cm", "fl_n", "fr_n", "bl_n", "br_n")
+"""The columns of a trial file the metrics use (COP; corner forces for the weight-bearing shares). In a
+batch (the fast reader) the others (a Santos & Duarte file's forces and moments, a station CSV's total
+force and IMU) are checked for plain numbers but not converted (``read_trial(columns=...)``)."""
+
+
 def analyse_file(path: str, profile: str | None, version: str, fast: bool = False) -> dict:
     """``{"file", "fs_hz", "samples", "profile", "version", "metrics"}`` or ``{"file", "error"}``;
-    ``fast``: parse with the fast reader when installed (see :func:`station.store.trialfile.read_trial`)."""
+    ``fast``: parse with the fast reader when installed (see :func:`station.store.trialfile.read_trial`);
+    only :data:`ANALYSED_COLUMNS` are read."""
     from station.analysis.gaps import compute_metrics_with_gaps
     from station.analysis.metrics import SignalError
     from station.store.trialfile import SANTOS_DUARTE, TrialFileError, read_trial
@@ -107,7 +114,7 @@ def analyse_file(path: str, profile: str | None, version: str, fast: bool = Fals
     if Path(path).is_dir():
         return {"file": path, "error": "no trial files (.csv or .txt with a trial header) in this directory"}
     try:
-        trial = read_trial(path, allow_gaps=True, fast=fast)
+        trial = read_trial(path, allow_gaps=True, fast=fast, columns=ANALYSED_COLUMNS)
         chosen = profile or ("raw" if trial.format == SANTOS_DUARTE else "station")
         # Lost frames (gaps of whole periods in time_s) are bridged explicitly and reported, or the
         # file is refused with the reason (station.analysis.gaps); never closed silently.

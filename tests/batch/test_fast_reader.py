@@ -159,3 +159,83 @@ def test_looks_like_trial_reads_the_first_non_blank_line(tmp_path, content, expe
     path = tmp_path / "f.csv"
     path.write_bytes(content)
     assert trialfile.looks_like_trial(path) is expected
+
+
+# read_trial(columns=...): the fast reader converts only the needed columns when the others are plain
+# numbers; the only difference it may make is a field of number characters that is not a number
+NEEDED = ("time_s", "ap_cm", "ml_cm", "fl_n", "fr_n", "bl_n", "br_n")
+SANTOS_HEAD = "Time[s]\tFx[N]\tFz[N]\tCOPx[cm]\tCOPy[cm]\r\n"
+UNUSED_CASES = {
+    "santos_good.txt": SANTOS_HEAD + _rows(30, "{t:.3f}\t1.5\t700.5\t-0.1\t0.2\r\n"),
+    "santos_text_in_fx.txt": SANTOS_HEAD + _rows(5, "{t:.3f}\t1.5\t700.5\t-0.1\t0.2\r\n") + "0.050\tabc\t700\t-0.1\t0.2\r\n",
+    "santos_na_in_fz.txt": SANTOS_HEAD + _rows(5, "{t:.3f}\t1.5\t700.5\t-0.1\t0.2\r\n") + "0.050\t1\tNA\t-0.1\t0.2\r\n",
+    "santos_nan_in_fz.txt": SANTOS_HEAD + _rows(5, "{t:.3f}\t1.5\t700.5\t-0.1\t0.2\r\n") + "0.050\t1\tnan\t-0.1\t0.2\r\n",
+    "santos_inf_in_fz.txt": SANTOS_HEAD + _rows(5, "{t:.3f}\t1.5\t700.5\t-0.1\t0.2\r\n") + "0.050\t1\t-inf\t-0.1\t0.2\r\n",
+    "santos_empty_fx.txt": SANTOS_HEAD + _rows(5, "{t:.3f}\t1.5\t700.5\t-0.1\t0.2\r\n") + "0.050\t\t700\t-0.1\t0.2\r\n",
+    "santos_space_in_fx.txt": SANTOS_HEAD + _rows(5, "{t:.3f}\t1.5\t700.5\t-0.1\t0.2\r\n") + "0.050\t1 5\t700\t-0.1\t0.2\r\n",
+    "santos_missing_value.txt": SANTOS_HEAD + _rows(5, "{t:.3f}\t1.5\t700.5\t-0.1\t0.2\r\n") + "0.050\t700\t-0.1\t0.2\r\n",
+    "santos_extra_value.txt": SANTOS_HEAD + _rows(5, "{t:.3f}\t1.5\t700.5\t-0.1\t0.2\r\n") + "0.050\t1\t1\t700\t-0.1\t0.2\r\n",
+    "santos_bad_cop.txt": SANTOS_HEAD + _rows(5, "{t:.3f}\t1.5\t700.5\t-0.1\t0.2\r\n") + "0.050\t1\t700\t-0.1x\t0.2\r\n",
+    "santos_nan_cop.txt": SANTOS_HEAD + _rows(5, "{t:.3f}\t1.5\t700.5\t-0.1\t0.2\r\n") + "0.050\t1\t700\tnan\t0.2\r\n",
+    "santos_empty_last.txt": "Time[s]\tCOPx[cm]\tCOPy[cm]\tFz[N]\r\n" + _rows(5, "{t:.3f}\t-0.1\t0.2\t700\r\n") + "0.050\t-0.1\t0.2\t\r\n",
+    "santos_empty_last_lf.txt": "Time[s]\tCOPx[cm]\tCOPy[cm]\tFz[N]\n" + _rows(5, "{t:.3f}\t-0.1\t0.2\t700\n") + "0.050\t-0.1\t0.2\t\n",
+    # a lone \r after an empty last field (the classes drop \r): found by counting the fields
+    "santos_lone_cr_after_empty.txt": "Time[s]\tCOPx[cm]\tCOPy[cm]\tFz[N]\r\n" + _rows(5, "{t:.3f}\t-0.1\t0.2\t700\r\n")
+    + "0.050\t-0.1\t0.2\t\r0.060\t-0.1\t0.2\t700\r\n",
+    "station_lone_cr_after_empty.csv": "time_s,ap_cm,ml_cm,fz_n,fx_n\n" + _rows(5, "{t:.2f},0.1,0.2,700,1\n")
+    + "0.05,0.1,0.2,700,\r0.06,0.1,0.2,700,1\r\n0.07,0.1,0.2,700,1\n",
+    "station_lone_cr.csv": "time_s,ap_cm,ml_cm,fz_n,fx_n\n" + _rows(5, "{t:.2f},0.1,0.2,700,1\n").replace("\n", "\r"),
+    "santos_exponents.txt": SANTOS_HEAD + _rows(5, "{t:.3f}\t1.5e-3\t+7.005E2\t-0.1\t0.2\r\n"),
+    "station_imu_nan.csv": "time_s,ap_cm,ml_cm,fz_n,ax_m_s2\n" + _rows(30, "{t:.2f},0.1,0.2,700,nan\n"),
+    "station_corners.csv": "time_s,ap_cm,ml_cm,fz_n,fl_n,fr_n,bl_n,br_n,seq\n"
+    + "".join(f"{i / 100:.2f},0.1,0.2,700,175,175,175,175,{i}\n" for i in range(30)),
+    "station_seq_not_whole.csv": "time_s,ap_cm,ml_cm,seq\n" + "".join(f"{i / 100:.2f},0.1,0.2,{i}.5\n" for i in range(30)),
+}
+NOT_NOTICED = {  # number characters, not a number, in a column the caller does not need
+    "santos_minus_inside.txt": SANTOS_HEAD + _rows(5, "{t:.3f}\t1.5\t700.5\t-0.1\t0.2\r\n") + "0.050\t1-2\t700\t-0.1\t0.2\r\n",
+    "santos_lone_point.txt": SANTOS_HEAD + _rows(5, "{t:.3f}\t1.5\t700.5\t-0.1\t0.2\r\n") + "0.050\t1\t.\t-0.1\t0.2\r\n",
+    "santos_too_large.txt": SANTOS_HEAD + _rows(5, "{t:.3f}\t1.5\t700.5\t-0.1\t0.2\r\n") + "0.050\t1\t1" + "0" * 309 + "\t-0.1\t0.2\r\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted({**CASES, **UNUSED_CASES}))
+def test_needed_columns_only_read_as_the_usual_reader_would(tmp_path, name):
+    """Same numbers for the needed columns, the others left out, and every error the same."""
+    path = tmp_path / name
+    path.write_bytes({**CASES, **UNUSED_CASES}[name].encode("utf-8"))
+    outcome = _outcome(path, fast=True, columns=NEEDED)
+    assert outcome == _outcome(path, columns=NEEDED)
+    full = _outcome(path)
+    if full[0] == "error":
+        assert outcome == full
+    else:
+        assert outcome[:3] == full[:3] and set(outcome[3]) <= set(full[3]) | {"fz_n"}
+        assert all(outcome[3][k] == full[3][k] for k in outcome[3] if outcome[3][k] is not None)
+        assert outcome[3]["fz_n"] is None and set(outcome[3]) - {"fz_n"} <= set(NEEDED)
+
+
+def test_needed_columns_only_converts_only_them(tmp_path, monkeypatch):
+    """Not a silent full read: a published trial has 3 of its 9 columns converted; a file whose other
+    columns are not plain numbers is converted whole (and then checked as always)."""
+    seen = []
+    parse = trialfile._parse_fast
+    monkeypatch.setattr(trialfile, "_parse_fast", lambda b, n, d, keep=None: seen.append(keep) or parse(b, n, d, keep))
+    trial = read_trial(BDS / "BDS00001.txt", fast=True, columns=NEEDED)
+    assert seen == [[0, 7, 8]] and trial.fz_n is None and trial.extra == {} and trial.samples == 6000
+    for name in ("santos_lone_cr_after_empty.txt", "station_lone_cr_after_empty.csv"):  # then read whole
+        seen.clear()
+        assert trialfile._read_fast(Path(name), UNUSED_CASES[name].encode(), frozenset(NEEDED)) is None
+        assert seen == [[0, 1, 2], None], name
+    path = tmp_path / "nan.csv"
+    path.write_text(UNUSED_CASES["station_imu_nan.csv"])
+    seen.clear()
+    assert read_trial(path, fast=True, columns=NEEDED).extra == {} and seen == [None]
+
+
+@pytest.mark.parametrize("name", sorted(NOT_NOTICED))
+def test_number_characters_in_an_unneeded_column_are_not_checked_in_a_batch(tmp_path, name):
+    """The documented limit of columns=: the fast reader analyses such a file, the usual one refuses it."""
+    path = tmp_path / name
+    path.write_bytes(NOT_NOTICED[name].encode())
+    assert _outcome(path, fast=True, columns=NEEDED)[0] == "ok"
+    assert _outcome(path, columns=NEEDED)[0] == "error"
