@@ -22,6 +22,11 @@ Training games (``--protocol biofeedback-training``) run the same way: ``--game`
 ``--range-cm`` (else the targets come from ``--height-cm``); the virtual patient plays (leans
 toward each target within its own limits) and ``results.json`` holds the game under ``training``.
 
+``--fault KIND:AFTER_S[:FOR_S]`` makes the simulated station fail in the first trial recorded
+(:mod:`station.sim.faults`): ``stall`` (the acquisition stops for FOR_S seconds, as when its loop is
+blocked or the Pi is late) or ``imu-unplugged`` (the lower-back sensor's cable comes out, back after
+FOR_S if given).
+
 ``--out DIR`` stores every trial (valid or not) as a trial CSV + JSON sidecar (walk tests: its
 ``result.walk`` and ``metrics.metrics`` hold ``walk_time_s``, ``walk_speed_m_s`` and the gait keys)
 and the summary as ``results.json``; ``--patient ID`` stores the trials in the clinic database (``--data-dir``) in a
@@ -56,6 +61,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--lapse", action="append", default=[], metavar="COND:ACTION:AFTER_S[:ATTEMPT[:TRIAL]]",
                         help="virtual patient does ACTION (step_off, stumble, touch_down; walks: stumble, pause, "
                              "stop_walking, false_start) AFTER_S into that trial; repeatable")
+    parser.add_argument("--fault", action="append", default=[], metavar="KIND:AFTER_S[:FOR_S]",
+                        help="the simulated station fails AFTER_S into the first trial recorded: stall (the acquisition "
+                             "stops for FOR_S, as when its loop is blocked or the Pi is late) or imu-unplugged (the "
+                             "lower-back sensor's cable out, back after FOR_S if given); repeatable")
     parser.add_argument("--gait", default="healthy", metavar="PATTERN",
                         help="walk tests: the virtual patient's gait (healthy, older, hemiparetic, ...; default healthy)")
     parser.add_argument("--belt-speed-m-s", type=float, metavar="M_S", help="treadmill sessions: the belt speed")
@@ -118,6 +127,11 @@ class Progress:
                 w = r["walk"]
                 if w["setting"] == "treadmill":
                     line = f"{tag} {w['walking_min']} min walking, {w['pauses']} pause(s)"
+                    if (w.get("imu_gaps") or {}).get("not_measured_s"):  # dropouts and stalls: "1.5 s not measured (...)"
+                        line += "; " + w["imu_gaps"]["words"].split(": ", 1)[0]
+                    if r.get("end_reason") == "data_lost":
+                        line += "; ended early: " + next((x for x in r["warnings"] if "stopped receiving" in x
+                                                          or "restarted" in x), "the station's data was lost")
                 else:
                     line = f"{tag} {w['walk_time_s']:.3f} s over {w['walk_distance_m']:g} m: {w['walk_speed_m_s']:.3f} m/s"
             elif (r.get("metrics") or {}).get("los"):
@@ -273,6 +287,12 @@ def run_trial(args) -> int:
         lapses = [parse_lapse(text) for text in args.lapse]
     except ValueError as exc:
         raise UserError(f"--lapse {exc}") from None
+    from station.sim.faults import parse_fault
+
+    try:
+        faults = [parse_fault(text) for text in args.fault]
+    except ValueError as exc:
+        raise UserError(f"--fault {exc}") from None
     ids = [c.id for c in protocol.conditions]
     for lapse in lapses:
         if lapse.condition not in ids:
@@ -340,13 +360,20 @@ def run_trial(args) -> int:
         from station.protocols.lean import LosSettings
 
         los = LosSettings(height_cm=args.height_cm)
-    runner = ProtocolRunner(protocol, station, sink=TeeSink(*sinks) if sinks else None, patient_age_y=args.age,
+    source = station
+    if faults:
+        from station.sim.faults import FaultySource
+
+        source = FaultySource(station, faults)
+    runner = ProtocolRunner(protocol, source, sink=TeeSink(*sinks) if sinks else None, patient_age_y=args.age,
                             gates=gates, walk_settings=walk_settings,
                             mounting=(config.imu.mounting_up, config.imu.mounting_toes), los=los, order_seed=args.seed,
                             training_schedule=schedule)
     patient = VirtualPatient(person, lapses, time_origin_ns=_time_origin_ns(station), walker=walker,
                              gate_driver=driver, gate_pins=gate_pins, gait=args.gait)
     patient.attach(runner)
+    if faults:
+        source.attach(runner)
     if driver is not None:
         runner.add_tick(driver.tick)
     if not args.quiet:

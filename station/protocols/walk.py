@@ -66,6 +66,14 @@ STOPPED_END_S = 10.0
 the last timing gate not reached ends the attempt (the patient stopped; nobody waits for the time
 limit, 60-120 s), s. Checked every :data:`CADENCE_EVERY_S`, so the attempt ends 10-15 s after the
 last step."""
+STALL_LIMIT_S = 5.0
+"""On the treadmill, the station receiving no frames at all (the acquisition stalled: its loop
+blocked, the Pi late) is waited out this long: a session of 20-30 minutes survives a hiccup of a
+second or two, the time without data counted as not measured (:mod:`station.protocols.walk_parts`,
+``imu_stalls``). Nothing for longer is a real loss (the acquisition is down; the supervisor
+restarts it with a new frame count, which this session cannot put on its time grid): the session
+ends there, keeping what was measured before it. Overground tests and stance tests keep the
+protocol's ``no_frames_timeout_s`` (1 s), s."""
 IMU_WAIT_S = 10.0
 """A treadmill session waits this long for IMU data before it says the sensor is missing, s."""
 CADENCE_EVERY_S = 5.0
@@ -200,6 +208,7 @@ class WalkMachine:
         self._announced: set[int] = set()
         self._stopped_by_operator = False
         self._fault: QualityIssue | None = None
+        self._lost_words = ""  # the station's data lost for good (no_data), in words without what to do
         self._walked = False  # steps were found live in this attempt (overground: a stop can end it)
 
     # -- planned numbers -------------------------------------------------------------------------
@@ -448,6 +457,14 @@ class WalkMachine:
         end = self._pending_end_ns if self._pending_end_ns is not None else self._end_ns
         if len(frames):
             take = frames[frames["t_ns"] < end]
+            if len(take) and self._n and int(take["seq"][0]) <= int(self._rec["seq"][self._n - 1]):
+                # the frame count started again: the acquisition restarted, its frames do not follow these
+                at_s = max(0.0, (int(self._rec["t_ns"][self._n - 1]) - self._t0_ns) / 1e9)
+                self._lost_words = (f"The station's acquisition restarted {_when(at_s)} after the go (its frames start "
+                                    "again from the beginning)")
+                self._fault = QualityIssue("no_data", f"{self._lost_words}. Check the station's health page.", round(at_s, 3))
+                self._finish()
+                return
             if len(take):
                 self._append(take)
                 self._publish_progress()
@@ -460,10 +477,11 @@ class WalkMachine:
             return
         last = self._last_frame_ns if self._last_frame_ns is not None else self._t0_ns
         silent_s = (self._now_ns - last) / 1e9
-        if silent_s > self.quality.no_frames_timeout_s and self._now_ns > self._t0_ns:
+        limit_s = max(self.quality.no_frames_timeout_s, STALL_LIMIT_S) if self.treadmill else self.quality.no_frames_timeout_s
+        if silent_s > limit_s and self._now_ns > self._t0_ns:
             at_s = max(0.0, (last - self._t0_ns) / 1e9)
-            self._fault = QualityIssue("no_data", f"The station stopped receiving data {at_s:.1f} s after the go (nothing "
-                                       f"for {silent_s:.1f} s). Check the station's health page.", round(at_s, 3))
+            self._lost_words = f"The station stopped receiving data {_when(at_s)} after the go (nothing for {silent_s:.1f} s)"
+            self._fault = QualityIssue("no_data", f"{self._lost_words}. Check the station's health page.", round(at_s, 3))
             self._finish()
 
     def _announce_crossings(self) -> None:
@@ -534,6 +552,7 @@ class WalkMachine:
             result.recorded_s = round((int(rec["t_ns"][-1]) - self._t0_ns) / 1e9 + 1.0 / fs, 6)
         issues: list[QualityIssue] = []
         warnings: list[str] = []
+        fault_kept = False  # a treadmill session's data lost for good: said as a warning, the measured part kept
         lost = int(np.clip(np.diff(rec["seq"].astype(np.int64)) - 1, 0, None).sum()) if self._n > 1 else 0
         result.lost_frames = lost + self._missed
 
@@ -556,6 +575,7 @@ class WalkMachine:
         parts = self._parts
         walk["imu_not_measured_s"] = round(parts.not_measured_s, 3) if parts is not None else 0.0
         walk["imu_dropouts"] = parts.dropouts if parts is not None else 0
+        walk["imu_stalls"] = parts.stalls if parts is not None else 0  # no frame at all: the station stalled
         walk["imu_parts"] = [list(p) for p in parts.parts] if parts is not None and imu_note is None else None
         if imu_note is None and ((gaps is not None and gaps.bridged_frames) or walk["imu_not_measured_s"] > 0):
             warnings.append(imu_gaps_summary(walk, samples=self._n, fs_hz=fs)["words"])
@@ -622,7 +642,8 @@ class WalkMachine:
                                 f"{walk['walk_speed_m_s']:.2f} m/s: its step length and speed are unreliable for this "
                                 "walk (short or backward steps); the gates' speed is the measured one.")
         else:
-            if imu_note:
+            data_lost = self._fault is not None and self._fault.code == "no_data"
+            if imu_note and not data_lost:  # with the station's data lost, that fault says why
                 code = "imu_missing" if imu_note.startswith(("no IMU data", "IMU data missing")) else "imu_misaligned"
                 issues.append(QualityIssue(code, f"The session's walking could not be measured: {imu_note}. Check the "
                                            "lower-back sensor (on the belt, its cable connected); the recording is kept, "
@@ -639,14 +660,21 @@ class WalkMachine:
                     walk["walk_distance_m"] = round(self.settings.belt_speed_m_s * walking_s, 2)
             if self._stopped_by_operator:
                 result.end_reason = "operator_ended"
+            if data_lost and imu_note is None and by_minute is not None:
+                # a real loss ends the session; the walking measured before it is real: kept, and said
+                warnings.append(f"{self._lost_words}: the session ended there; the {walk['walking_min']:.1f} min walked "
+                                "before it were measured and are kept. Check the station's health page.")
+                result.end_reason = "data_lost"
+                fault_kept = True
         if self._stopped_by_operator and spec.setting == "overground":
             at_s = result.recorded_s
             issues.append(QualityIssue("operator_stop", f"Stopped by the operator after {at_s:.1f} s.", at_s))
-        if self._fault is not None:
+        if self._fault is not None and not fault_kept:
             issues.append(self._fault)
         if self._n == 0 and self._fault is None and not self._stopped_by_operator:
             issues.append(QualityIssue("no_data", "No data was recorded after the go: check the station's health page.", 0.0))
-        if result.lost_frames and self._n:
+        said_as_not_measured = self._parts is not None and imu_note is None  # a treadmill's stalls: time not measured
+        if result.lost_frames and self._n and not said_as_not_measured:
             fraction = result.lost_frames / (self._n + result.lost_frames)
             if fraction > self.quality.max_lost_fraction:
                 warnings.append(f"{result.lost_frames} frames were lost ({100 * fraction:.1f} %): gait measures may be missing.")
@@ -697,12 +725,18 @@ class WalkMachine:
         missing = expected - int(finite.sum())
         grid, gaps = bridge_gaps(np.column_stack([acc, gyro]), seq, self.rate_hz)
         if self.treadmill:
-            return self._gait_in_parts(grid, gaps, expected, int(seq[0]))
+            return self._gait_in_parts(grid, gaps, expected, int(seq[0]), seq)
         if gaps.long_gaps_s:
             at_s, length_s = max(gaps.long_gaps_s, key=lambda g: g[1])
             offset_s = (gaps.first_frame - int(seq[0])) / self.rate_hz
             return None, None, (f"IMU data missing for {length_s:.2f} s at {at_s + offset_s:.1f} s after the go "
                                 f"(gaps up to {MAX_BRIDGE_S:g} s are bridged; a longer one can hide steps)")
+        last_reading = int(seq[finite][-1])
+        if int(seq[-1]) - last_reading > MAX_BRIDGE_S * self.rate_hz:  # its readings stopped before the walk ended
+            at_s = (last_reading - int(seq[0]) + 1) / self.rate_hz
+            return None, None, (f"the lower-back sensor stopped sending {at_s:.1f} s after the go and did not come back "
+                                f"({missing} of {expected} frames without its readings): unplugged or failing, check its "
+                                "cable")
         if missing > MAX_IMU_MISSING_FRACTION * expected:
             return None, None, f"no IMU data on {missing} of {expected} frames (the sensor dropped out)"
         self._imu_gaps = gaps
@@ -726,12 +760,13 @@ class WalkMachine:
                 row["end_s"] += offset_s
         return gait, rows, None
 
-    def _gait_in_parts(self, grid: np.ndarray, gaps, expected: int, seq0: int) -> tuple[dict | None, list | None, str | None]:
+    def _gait_in_parts(self, grid: np.ndarray, gaps, expected: int, seq0: int,
+                       seq: np.ndarray) -> tuple[dict | None, list | None, str | None]:
         """A treadmill session measured in the parts between its unbridged IMU gaps
         (:mod:`station.protocols.walk_parts`): valid while enough of it was measured."""
         from station.analysis.gait import gait_by_minute, gait_metrics
         from station.analysis.imu_frame import align_to_body, check_mounting
-        from station.protocols.walk_parts import MIN_MEASURED_FRACTION, measure_in_parts
+        from station.protocols.walk_parts import MIN_MEASURED_FRACTION, measure_in_parts, not_measured_words
 
         fs = self.rate_hz
         if gaps.bridged_frames > MAX_IMU_MISSING_FRACTION * expected:
@@ -748,8 +783,11 @@ class WalkMachine:
             return (gait_metrics(acc_body, fs, sensor_height_m=height),
                     gait_by_minute(acc_body, fs, sensor_height_m=height))
 
+        received = np.zeros(grid.shape[0], dtype=bool)  # the rows whose frames arrived (a stall: none did)
+        index = seq - gaps.first_frame
+        received[index[(index >= 0) & (index < grid.shape[0])]] = True
         try:
-            session = measure_in_parts(grid, fs, analyse)
+            session = measure_in_parts(grid, fs, analyse, received)
         except ValueError as exc:
             return None, None, f"IMU misaligned or unusable: {exc}"
         offset_s = (gaps.first_frame - seq0) / fs  # readings missing right after the go
@@ -759,10 +797,10 @@ class WalkMachine:
         self._imu_gaps = gaps
         self._parts = session
         if session.gait is None or session.measured_s < MIN_MEASURED_FRACTION * recorded_s:
+            causes = not_measured_words(0.0, session.dropouts, session.stalls).split("(", 1)[1].rstrip(")")
             return None, None, (f"IMU data missing for {session.not_measured_s:.0f} of {recorded_s:.0f} s "
-                                f"({session.dropouts} dropout{'' if session.dropouts == 1 else 's'} longer than "
-                                f"{MAX_BRIDGE_S:g} s); at least "
-                                f"{100 * MIN_MEASURED_FRACTION:.0f} % of a session must be measured")
+                                f"({causes.replace('sensor dropout', 'dropout')} longer than {MAX_BRIDGE_S:g} s); "
+                                f"at least {100 * MIN_MEASURED_FRACTION:.0f} % of a session must be measured")
         gait, rows = session.gait, session.rows
         if offset_s:
             gait["initial_contacts_s"] = [t + offset_s for t in gait["initial_contacts_s"]]
@@ -778,6 +816,11 @@ class WalkMachine:
         if recorded_s - float(ics[-1]) >= STOPPED_S:
             return float(ics[-1])
         return None
+
+
+def _when(at_s: float) -> str:
+    """A time after the go in words: ``12.5 s``, or ``14.2 min`` past two minutes."""
+    return f"{at_s / 60.0:.1f} min" if at_s >= 120.0 else f"{at_s:.1f} s"
 
 
 def _summary_words(result: TrialResult) -> str:

@@ -8,6 +8,11 @@ and the parts are summed: minutes walked, steps and pauses add up, the minute ro
 another (each row within one part, its ``start_s`` / ``end_s`` in session time, ``part`` says
 which), and the time inside the gaps is reported as not measured, never guessed as walking.
 
+Two kinds of gap are told apart (given which frames arrived): a *sensor dropout* (frames came, the
+lower-back sensor's readings in them did not: a cable, a failing sensor) and a *station stall* (no
+frame came at all: the acquisition stalled, the Pi was late, and the frames of that time were
+lost). Both are time not measured; the words say which, since they call for different checks.
+
 Rule: the session stays valid while at least :data:`MIN_MEASURED_FRACTION` of its recording was
 measured. The minutes walked then count the measured time only (a floor of the dose: the
 clinician sees how much was not measured and can add it); a session mostly unmeasured is
@@ -59,7 +64,9 @@ class SessionParts:
     not_measured_s : float
         Time of the recording outside them (dropouts and parts too short), s.
     dropouts : int
-        Gaps longer than the bridge limit.
+        Gaps longer than the bridge limit in which frames arrived without the sensor's readings.
+    stalls : int
+        Gaps longer than the bridge limit in which no frame arrived at all (the station's data lost).
     """
 
     gait: dict
@@ -68,6 +75,7 @@ class SessionParts:
     measured_s: float = 0.0
     not_measured_s: float = 0.0
     dropouts: int = 0
+    stalls: int = 0
 
 
 def _runs(finite: np.ndarray) -> list[tuple[int, int]]:
@@ -111,7 +119,7 @@ def combine_gait(parts: list[dict], offsets_s: list[float]) -> dict:
     return out
 
 
-def measure_in_parts(grid: np.ndarray, fs_hz: float, analyse) -> SessionParts:
+def measure_in_parts(grid: np.ndarray, fs_hz: float, analyse, received: np.ndarray | None = None) -> SessionParts:
     """Cut a session's IMU samples at their unbridged gaps and measure each part.
 
     Parameters
@@ -124,6 +132,10 @@ def measure_in_parts(grid: np.ndarray, fs_hz: float, analyse) -> SessionParts:
     analyse : callable
         ``analyse(part) -> (gait keys, minute rows)`` for the rows of one part (the caller aligns
         them to the body and runs the gait functions); may raise ``ValueError``.
+    received : ndarray of bool, shape (N,), optional
+        Which rows' frames arrived (their ``seq`` was recorded). A gap in which none arrived is a
+        station stall (``stalls``), one in which frames arrived without readings a sensor dropout
+        (``dropouts``). Without it every gap is a dropout.
 
     Returns
     -------
@@ -144,12 +156,21 @@ def measure_in_parts(grid: np.ndarray, fs_hz: float, analyse) -> SessionParts:
     ([(0.0, 8.0), (8.5, 20.0)], 19.5, 0.5, 1, 39)
     >>> [(r["minute"], r["part"], r["start_s"]) for r in s.rows]
     [(1, 1, 0.0), (2, 2, 8.5)]
+
+    The same gap with none of its frames received is a stall of the station, not a dropout:
+
+    >>> received = np.ones(2000, dtype=bool); received[800:850] = False
+    >>> s = measure_in_parts(grid, 100.0, analyse, received)
+    >>> s.dropouts, s.stalls, s.not_measured_s
+    (0, 1, 0.5)
     """
     finite = np.isfinite(grid).all(axis=1)
     runs = _runs(finite)
     min_rows = int(math.ceil(MIN_PART_S * fs_hz))
     total_s = grid.shape[0] / fs_hz
-    session = SessionParts(gait=None, dropouts=max(0, len(runs) - 1))
+    gaps = list(zip([b for _, b in runs[:-1]], [a for a, _ in runs[1:]]))  # (start, stop) rows between the runs
+    stalls = sum(1 for a, b in gaps if received is not None and not received[a:b].any())
+    session = SessionParts(gait=None, dropouts=len(gaps) - stalls, stalls=stalls)
     gaits, offsets = [], []
     for a, b in runs:
         if b - a < min_rows:
@@ -171,13 +192,19 @@ def measure_in_parts(grid: np.ndarray, fs_hz: float, analyse) -> SessionParts:
     return session
 
 
-def not_measured_words(not_measured_s: float, dropouts: int) -> str:
+def not_measured_words(not_measured_s: float, dropouts: int, stalls: int = 0) -> str:
     """The time a session was not measured, as the visit results and the PDF say it.
 
     >>> not_measured_words(0.25, 1)
     '0.25 s not measured (1 sensor dropout)'
     >>> not_measured_words(75.04, 3)
     '75 s not measured (3 sensor dropouts)'
+    >>> not_measured_words(1.5, 0, 1)
+    '1.5 s not measured (1 station stall)'
+    >>> not_measured_words(3.75, 2, 1)
+    '3.75 s not measured (2 sensor dropouts, 1 station stall)'
     """
     amount = f"{not_measured_s:.2f}".rstrip("0").rstrip(".") if not_measured_s < 10 else f"{not_measured_s:.0f}"
-    return f"{amount} s not measured ({dropouts} sensor dropout{'' if dropouts == 1 else 's'})"
+    causes = [f"{dropouts} sensor dropout{'' if dropouts == 1 else 's'}" if dropouts or not stalls else "",
+              f"{stalls} station stall{'' if stalls == 1 else 's'}" if stalls else ""]
+    return f"{amount} s not measured ({', '.join(c for c in causes if c)})"

@@ -190,6 +190,23 @@ def measure_words(metric: str, values: dict, setting: str | None) -> str:
     return ""
 
 
+def imu_gaps_line(summary: dict | None) -> str | None:
+    """One plain line for a report on a walk trial's short lower-back sensor gaps that were
+    filled (the summary of :func:`imu_gaps_summary` when nothing longer was missing), else None.
+
+    >>> imu_gaps_line({"bridged_samples": 12, "gaps": 3, "longest_gap_s": 0.05, "gait_valid": True})
+    'Lower-back sensor (IMU): 3 short gaps (≤ 0.1 s; 12 readings) filled by interpolation; gait measures valid.'
+    >>> imu_gaps_line({"bridged_samples": 2, "gaps": 1, "gait_valid": True})
+    'Lower-back sensor (IMU): 1 short gap (≤ 0.1 s; 2 readings) filled by interpolation; gait measures valid.'
+    """
+    if not summary or not summary.get("gait_valid") or summary.get("not_measured_s") or not summary.get("bridged_samples"):
+        return None
+    n, gaps = int(summary["bridged_samples"]), summary.get("gaps")
+    count = "short gaps" if gaps is None else f"{int(gaps)} short gap{'' if gaps == 1 else 's'}"
+    return (f"Lower-back sensor (IMU): {count} (≤ {MAX_BRIDGE_S:g} s; {n} reading{'' if n == 1 else 's'}) filled by "
+            "interpolation; gait measures valid.")
+
+
 def imu_gaps_summary(walk: dict | None, samples: int | None = None, fs_hz: float | None = None) -> dict | None:
     """Whether lost lower-back IMU samples touched a walk trial's gait measures, in plain words.
 
@@ -220,8 +237,12 @@ def imu_gaps_summary(walk: dict | None, samples: int | None = None, fs_hz: float
     if not_measured > 0:  # a treadmill session measured in the parts between dropouts (walk_parts.py)
         parts = walk.get("imu_parts") or []
         dropouts = int(walk.get("imu_dropouts") or 0)
+        stalls = int(walk.get("imu_stalls") or 0)
         measured_min = sum(b - a for a, b in parts) / 60.0
-        words = (f"{not_measured_words(not_measured, dropouts)}: the lower-back sensor's signal was lost for longer "
+        lost = " and ".join(w for w in ("the lower-back sensor's signal was lost" if dropouts or not stalls else "",
+                                         "the station received no data at all (its acquisition stalled)" if stalls else "")
+                            if w)
+        words = (f"{not_measured_words(not_measured, dropouts, stalls)}: {lost} for longer "
                  f"than {MAX_BRIDGE_S:g} s, which can hide steps, so that time is not counted. The session was measured "
                  f"in the {len(parts)} part{'' if len(parts) == 1 else 's'} between ({measured_min:.3g} min); minutes "
                  "walked, steps and pauses count the measured time only, so the dose may be a little more.")
@@ -229,7 +250,7 @@ def imu_gaps_summary(walk: dict | None, samples: int | None = None, fs_hz: float
             words += f" {frames} readings in shorter gaps were filled in from the readings either side."
         return {"bridged_samples": frames, "gaps": walk.get("imu_bridged_gaps"), "longest_gap_s": _number(walk.get("imu_longest_gap_s")),
                 "missing_s": round(not_measured + (frames / fs_hz if fs_hz else 0.0), 3), "not_measured_s": not_measured,
-                "dropouts": dropouts, "gait_valid": True, "words": words}
+                "dropouts": dropouts, "stalls": stalls, "gait_valid": True, "words": words}
     if frames <= 0:
         return None
     gaps = walk.get("imu_bridged_gaps")

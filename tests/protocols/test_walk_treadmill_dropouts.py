@@ -11,15 +11,17 @@ from station.protocols.walk_parts import MIN_MEASURED_FRACTION
 
 from station.protocols.machine import TrialState
 
-from tests.protocols.test_walk_imu_gaps import _gap_after_the_go, _lose_imu
+from tests.protocols.test_walk_imu_gaps import _lose_imu
 from tests.protocols.walk_support import go_s, match, run_walk
 
 SETTINGS = WalkSettings(belt_speed_m_s=0.5, planned_min=0.5, sensor_height_m=0.98)
 
 
 def _session(after_frames: int, frames: int, seed: int = 12):
+    """A session whose frames arrive without the sensor's readings for a while (a sensor dropout;
+    frames that never arrive are a station stall: tests/protocols/test_walk_station_faults.py)."""
     return run_walk("backward-treadmill", seed=seed, settings=SETTINGS,
-                    on_runner=lambda r: _gap_after_the_go(r, after_frames=after_frames, frames=frames))
+                    on_runner=lambda r: _no_imu_after_the_go(r, after_frames=after_frames, frames=frames))
 
 
 def test_a_quarter_second_dropout_keeps_the_session_and_says_what_was_not_measured():
@@ -27,7 +29,7 @@ def test_a_quarter_second_dropout_keeps_the_session_and_says_what_was_not_measur
     result = run.runner.records[0].result
     assert result.valid, [i.message for i in result.issues]
     walk = result.walk
-    assert walk["imu"] is None and walk["imu_dropouts"] == 1
+    assert walk["imu"] is None and walk["imu_dropouts"] == 1 and walk["imu_stalls"] == 0
     assert abs(walk["imu_not_measured_s"] - 0.25) < 0.02
     assert len(walk["imu_parts"]) == 2 and abs(walk["imu_parts"][1][0] - walk["imu_parts"][0][1] - 0.25) < 0.02
     # the minutes walked are the measured walking: close to the 30 s planned, less the gap

@@ -15,6 +15,7 @@ from station.hw.gates import GateArray
 from station.protocols.loader import builtin_protocols
 from station.protocols.runner import ProtocolRunner
 from station.protocols.walk import WalkSettings
+from station.sim.faults import FaultySource
 from station.sim.gpio import ClockedMockFactory, GateDriver
 from station.sim.person import VirtualPerson
 from station.sim.virtual_patient import VirtualPatient
@@ -32,6 +33,8 @@ class WalkRun:
     events: list
     station: SimulatedStation
     gates: GateArray | None
+    source: object = None
+    """The runner's frame source: the station, or a FaultySource around it."""
 
     def results(self) -> list[dict]:
         return [r.result.to_dict() for r in self.runner.records]
@@ -39,7 +42,7 @@ class WalkRun:
 
 def run_walk(name: str, *, seed: int = 1, gait: str = "healthy", lapses=(), settings: WalkSettings | None = None,
              gates=GATES, imu_model: str = "lsm6dsox", rest_s: float = 0.0, trials: int | None = None,
-             sink=None, on_runner=None, mounting=SENSOR_MOUNTING) -> WalkRun:
+             sink=None, on_runner=None, mounting=SENSOR_MOUNTING, faults=()) -> WalkRun:
     protocol = builtin_protocols()[name]
     protocol = replace(protocol, rest_s=rest_s, **({"trials_per_condition": trials} if trials else {}))
     config = StationConfig(panel=PanelConfig(gates=tuple(gates or ())))
@@ -50,7 +53,10 @@ def run_walk(name: str, *, seed: int = 1, gait: str = "healthy", lapses=(), sett
     array = GateArray(config.panel.gates, clock=station.clock, pin_factory=factory) if gates else None
     driver = GateDriver(factory)
     settings = settings or WalkSettings(sensor_height_m=walker.sensor_height_m)
-    runner = ProtocolRunner(protocol, station, gates=array, walk_settings=settings, sink=sink, mounting=mounting)
+    source = FaultySource(station, faults) if faults else station  # the station failing in time (station.sim.faults)
+    runner = ProtocolRunner(protocol, source, gates=array, walk_settings=settings, sink=sink, mounting=mounting)
+    if faults:
+        source.attach(runner)
     patient = VirtualPatient(person, lapses, time_origin_ns=int(station.simulation.plate.t0_ns), walker=walker,
                              gate_driver=driver, gate_pins={g.position_m: g.pin for g in config.panel.gates}, gait=gait)
     patient.attach(runner)
@@ -65,7 +71,7 @@ def run_walk(name: str, *, seed: int = 1, gait: str = "healthy", lapses=(), sett
         if array is not None:
             array.close()
         factory.reset()
-    return WalkRun(runner, patient, summary, events, station, array)
+    return WalkRun(runner, patient, summary, events, station, array, source)
 
 
 def go_s(run: WalkRun, index: int) -> float:
