@@ -15,6 +15,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
 
 from station.protocols.report import session_results
+from station.protocols.walk_words import imu_gaps_line
 from station.reports.charts import statokinesigram
 from station.reports.layout import content_width, p, table
 from station.reports.references import Citations, reference_words
@@ -72,8 +73,12 @@ def _trial_lines(condition: dict) -> list:
             reason = trial.get("validity_reason") or trial.get("note") or trial.get("status")
             verdict = "walk not completed" if trial.get("walk_not_completed") else "not valid"
             out.append(p(f"Trial #{trial['id']} ({trial.get('status')}): {verdict}: {reason}", "small"))
-        elif (trial.get("imu_gaps") or {}).get("not_measured_s"):  # a treadmill session with sensor dropouts
-            out.append(p(f"Trial #{trial['id']}: {trial['imu_gaps']['words']}", "small"))
+        elif trial.get("imu_gaps"):  # a walk trial's lost lower-back sensor readings, in words
+            gaps = trial["imu_gaps"]
+            # time not measured (a treadmill's dropouts, stalls), or no gait at all: said whole; short gaps filled: one line
+            words = gaps["words"] if gaps.get("not_measured_s") or not gaps.get("gait_valid") else imu_gaps_line(gaps)
+            if words:
+                out.append(p(f"Trial #{trial['id']}: {words}", "small"))
     return out
 
 

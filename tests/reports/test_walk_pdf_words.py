@@ -80,3 +80,54 @@ def test_a_treadmill_session_with_sensor_dropouts_says_the_time_not_measured(own
     text = _pdf_words(store, protocols, clinic, session["id"])
     assert "Trial #" in text and "12 s not measured (2 sensor dropouts)" in text
     assert "count the measured time only" in text
+
+
+def _valid_walk(store, session_id: int, protocol: str, condition: str, walk: dict, metrics: dict) -> None:
+    from station.protocols.walk_words import imu_gaps_summary
+
+    writer = store.trials.start_trial(session_id, protocol, condition, {"method": "nominal"}, 100.0, actor=ACTOR)
+    walk["imu_gaps"] = imu_gaps_summary(walk, samples=3000, fs_hz=100.0)
+    outcome = {"protocol": protocol, "condition": condition, "label": condition, "trial": 1, "attempt": 1,
+               "valid": True, "end_reason": "duration", "issues": [], "hold_end": None,
+               "warnings": [walk["imu_gaps"]["words"]] if walk["imu_gaps"] else [], "completed": True,
+               "duration_s": 60.0, "time_held_s": None, "walk": walk}
+    doc = {"kind": "walk", "fs_hz": 100.0, "samples": 3000, "profile": "walk", "version": "test", "metrics": metrics,
+           "trial": outcome}
+    writer.finish(doc, valid=True)
+
+
+def test_short_imu_gaps_filled_are_said_in_one_plain_line(own_store, protocols, clinic):
+    store, patient_id = own_store
+    session = store.sessions.create(patient_id, {"label": "10 m"}, actor=ACTOR)
+    walk = {"setting": "overground", "imu": None, "imu_bridged_frames": 12, "imu_bridged_gaps": 3,
+            "imu_longest_gap_s": 0.05, "walk_time_s": 5.1, "walk_distance_m": 6.0, "walk_speed_m_s": 1.18,
+            "initial_contacts_s": [0.7, 1.3, 1.8]}
+    _valid_walk(store, session["id"], "ten-metre-walk", "comfortable", walk,
+                {"walk_time_s": 5.1, "walk_speed_m_s": 1.18, "cadence_steps_min": 110.0})
+    text = _pdf_words(store, protocols, clinic, session["id"])
+    assert "Lower-back sensor (IMU): 3 short gaps (<= 0.1 s; 12 readings) filled by interpolation; gait measures valid." \
+        in text
+    assert "dropped out" not in text  # the results page's longer words are not repeated in the PDF
+
+
+def test_a_treadmill_session_with_a_station_stall_says_it(own_store, protocols, clinic):
+    store, patient_id = own_store
+    session = store.sessions.create(patient_id, {"label": "treadmill"}, actor=ACTOR)
+    walk = {"setting": "treadmill", "imu": None, "imu_bridged_frames": 0, "imu_not_measured_s": 1.5, "imu_dropouts": 0,
+            "imu_stalls": 1, "imu_parts": [[0.0, 600.0], [601.5, 1800.0]], "walking_min": 29.5, "planned_min": 30.0}
+    _valid_walk(store, session["id"], "backward-treadmill", "session", walk,
+                {"walking_min": 29.5, "planned_min": 30.0, "steps": 2950, "cadence_steps_min": 100.0})
+    text = _pdf_words(store, protocols, clinic, session["id"])
+    assert "1.5 s not measured (1 station stall): the station received no data at all (its acquisition stalled)" in text
+
+
+def test_a_walk_timed_without_gait_says_why_the_sensor_gave_none(own_store, protocols, clinic):
+    store, patient_id = own_store
+    session = store.sessions.create(patient_id, {"label": "10 m"}, actor=ACTOR)
+    walk = {"setting": "overground", "walk_time_s": 5.1, "walk_distance_m": 6.0, "walk_speed_m_s": 1.18,
+            "imu": "the lower-back sensor stopped sending 3.0 s after the go and did not come back (615 of 920 frames "
+                   "without its readings): unplugged or failing, check its cable", "initial_contacts_s": []}
+    _valid_walk(store, session["id"], "ten-metre-walk", "comfortable", walk, {"walk_time_s": 5.1, "walk_speed_m_s": 1.18})
+    text = _pdf_words(store, protocols, clinic, session["id"])
+    assert "No gait measures from the lower-back sensor: the lower-back sensor stopped sending 3.0 s after the go" in text
+    assert "The time and speed come from the light gates and are valid." in text
