@@ -51,6 +51,11 @@ from station.analysis.metrics import compute_metrics
 from station.batch import keep_freed_memory
 
 keep_freed_memory()
+try:
+    from station.commands.analyze import ANALYSED_COLUMNS
+    COLUMNS = {"columns": ANALYSED_COLUMNS}
+except ImportError:
+    COLUMNS = {}
 path = Path(sys.argv[1])
 trial = trialfile.read_trial(path, fast=True)
 cop = np.vstack((trial.ap_cm - trial.ap_cm[0], trial.ml_cm - trial.ml_cm[0]))
@@ -58,6 +63,9 @@ cop -= cop.mean(axis=1, keepdims=True)
 ap, ml, fs = cop[0], cop[1], trial.fs_hz
 stage = {
     "read": lambda: trialfile.read_trial(path, fast=True, allow_gaps=True),
+    # what analyze reads in a batch: only the columns the metrics use (a --tree from before 1fc862e
+    # has no columns=: the same as "read" there)
+    "read_analysed": lambda: trialfile.read_trial(path, fast=True, allow_gaps=True, **COLUMNS),
     "metrics": lambda: compute_metrics(trial.ap_cm, trial.ml_cm, fs, "raw"),
     "density": lambda: density.sway_density(ap, ml, fs),
     "diffusion": lambda: diffusion.diffusion_measures(ap, ml, fs),
@@ -70,7 +78,7 @@ gc.disable()  # a collection of the imported modules' objects, landing in one ru
 for _ in range(int(sys.argv[3])):
     stage()
 """
-STAGES = ("read", "metrics", "density", "diffusion", "time_domain", "prieto", "mean_power_frequency")
+STAGES = ("read", "read_analysed", "metrics", "density", "diffusion", "time_domain", "prieto", "mean_power_frequency")
 _COLLECTED = re.compile(r"==(\d+)== Collected : (\d+)")
 
 

@@ -170,7 +170,7 @@ def stay_counts(ap_cm: np.ndarray, ml_cm: np.ndarray, radius_cm: float = DEFAULT
         return exit_index - np.arange(n) - 1
     cum = np.empty(n)
     cum[0] = 0.0
-    dx, dy = np.diff(x), np.diff(y)
+    dx, dy = x[1:] - x[:-1], y[1:] - y[:-1]
     np.cumsum(np.sqrt(dx * dx + dy * dy), out=cum[1:])
     boxes = _BoxTable(x, y, r)
     query = np.arange(n)

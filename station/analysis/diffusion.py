@@ -146,13 +146,14 @@ def _hinge_fit(t: np.ndarray, curves: np.ndarray, lo: int, hi: int) -> list[tupl
 
 
 def _loglog_slope(t: np.ndarray, y: np.ndarray) -> float | None:
-    if t.shape[0] < 2 or np.any(y <= 0):
+    m = t.shape[0]
+    if m < 2 or (y <= 0).any():
         return None
     lt = np.log(t)
     ly = np.log(y)
-    lt_c = lt - lt.mean()
+    lt_c = lt - float(np.add.reduce(lt)) / m  # (the mean as ndarray.mean computes it: sum / m)
     den = float(np.einsum('i,i->', lt_c, lt_c))
-    return float(np.einsum('i,i->', lt_c, ly - ly.mean())) / den if den > 0 else None
+    return float(np.einsum('i,i->', lt_c, ly - float(np.add.reduce(ly)) / m)) / den if den > 0 else None
 
 
 def diffusion_measures(ap_cm: np.ndarray, ml_cm: np.ndarray, fs_hz: float) -> dict[str, float | None]:

@@ -60,6 +60,23 @@ def _hann(nperseg: int) -> np.ndarray:
     return window
 
 
+@lru_cache(maxsize=16)
+def _centred_ramp(nperseg: int) -> tuple[np.ndarray, float]:
+    """``t = arange(nperseg) - its mean`` and ``sum(t * t)``, the linear detrend's regressor (computed
+    once per segment length: the same numbers as computing them at every call)."""
+    t = np.arange(nperseg, dtype=np.float64)
+    t -= t.mean()
+    t.setflags(write=False)
+    return t, float(np.einsum('n,n->', t, t))
+
+
+@lru_cache(maxsize=16)
+def _window_power(nperseg: int) -> float:
+    """``sum(w * w)`` of the Hann window of :func:`_hann` (Welch's density scaling)."""
+    window = _hann(nperseg)
+    return float(np.einsum('n,n->', window, window))
+
+
 def welch_psd(x: np.ndarray, fs_hz: float, nperseg: int, noverlap: int, detrend: str) -> tuple[np.ndarray, np.ndarray]:
     """One-sided Welch PSD of each row of ``x`` with a Hann window and FFT length ``nperseg``.
 
@@ -87,18 +104,18 @@ def welch_psd(x: np.ndarray, fs_hz: float, nperseg: int, noverlap: int, detrend:
     """
     step = nperseg - noverlap
     segments = sliding_window_view(x, nperseg, axis=-1)[:, ::step, :]  # (k, segments, nperseg)
-    segments = segments - segments.mean(axis=-1, keepdims=True)
+    # (means as ndarray.mean computes them, the pairwise sum divided by the count, without its Python layer)
+    segments = segments - np.add.reduce(segments, axis=-1, keepdims=True) / nperseg
     if detrend == "linear":
-        t = np.arange(nperseg, dtype=np.float64)
-        t -= t.mean()
-        slope = np.einsum('...n,n->...', segments, t) / float(np.einsum('n,n->', t, t))
+        t, tt = _centred_ramp(nperseg)
+        slope = np.einsum('...n,n->...', segments, t) / tt
         segments = segments - slope[..., None] * t
     elif detrend != "constant":
         raise ValueError(f"detrend must be 'constant' or 'linear', got {detrend!r}")
     window = _hann(nperseg)
     spectra = rfft(segments * window, axis=-1)  # the same pocketfft as scipy.fft, bit for bit
     power = spectra.real**2 + spectra.imag**2
-    power = power.mean(axis=1) / (fs_hz * float(np.einsum('n,n->', window, window)))
+    power = np.add.reduce(power, axis=1) / power.shape[1] / (fs_hz * _window_power(nperseg))
     if nperseg % 2:
         power[:, 1:] *= 2.0
     else:
