@@ -70,6 +70,13 @@ SCENARIOS: dict[str, Scenario] = {
             "for good 3 s into the first attempt (the 3 m gate is never reached, a repeat is offered) and walk the repeat",
             True, (Lapse("fast", "stop_walking", 3.0),),
         ),
+        Scenario(
+            "walk-false-start",
+            "a virtual patient follows every protocol; in the 10-metre walk at comfortable pace they set off before "
+            "the go in the first attempt (the start gate's beam at 2 m broken 1 s into the countdown: a false start, "
+            "the station waits for clear beams and counts down again), then walk at the next go",
+            True, (Lapse("comfortable", "false_start", 1.0),),
+        ),
     )
 }
 """The scenarios by name (``--scenario`` of ``balance-station run``)."""

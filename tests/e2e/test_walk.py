@@ -2,7 +2,9 @@
 hardware: the virtual walker drives the simulated IMU and breaks the simulated light gates):
 
 first-run setup -> a patient -> the 10-metre walk test on the live view: the gates armed and
-their state, the timer running from the start gate and stopping at the stop gate with the
+their state, a false start (the simulated patient breaks the start gate's beam during the first
+countdown: the station's own events say so, it waits for clear beams and counts down again), the
+timer running from the start gate and stopping at the stop gate with the
 result's time, the steps live on the acceleration trace -> the results: time, speed, cadence,
 variability and symmetry, the steps drawn on the acceleration trace -> the history includes the
 walk -> a backward treadmill session (belt speed and planned minutes entered, the live cadence,
@@ -21,8 +23,10 @@ from test_dashboard import api, by_id, css, setup_admin, wait
 
 pytestmark = pytest.mark.e2e
 
-SCENARIO = "patient"
-"""The virtual patient follows every protocol run on the dashboard, walk tests included."""
+SCENARIO = "walk-false-start"
+"""The virtual patient follows every protocol run on the dashboard, walk tests included, and in the
+10-metre walk at comfortable pace sets off before the go once (station.sim.scenarios)."""
+FALSE_START = "The beam at 2 m was broken before the go (false start); waiting for the patient to stand at the start line again."
 PROTOCOL = "ten-metre-walk"
 
 
@@ -66,11 +70,21 @@ def test_a_ten_metre_walk_from_the_gates_to_the_history(station_for, browsers):
     assert len(css(tablet, "svg.walkway g.gate:not(.gate-unused)")) == 2
 
     wait(tablet, "the Start button", lambda d: by_id(d, "btn-start").is_enabled(), timeout_s=30)
+    # every text the walk panel's phase line shows, kept by the page (the false start's is on screen for about 1 s)
+    tablet.execute_script(
+        "window.phaseTexts = []; const el = document.getElementById('walk-phase');"
+        "new MutationObserver(() => window.phaseTexts.push(el.textContent)).observe(el, {childList: true, characterData: true, subtree: true});")
     by_id(tablet, "btn-start").click()
     wait(tablet, "the gates armed", lambda d: all(li.get_attribute("data-state") == "armed" for li in css(d, "#gate-list li[data-gate]")),
          timeout_s=30)
     wait(tablet, "the timer running (the start gate passed)", lambda d: by_id(d, "walk-card").get_attribute("data-timer") == "running",
          timeout_s=60)
+    # the false start, from the station's events: said, then the station waited for clear beams and counted down again
+    phases = tablet.execute_script("return window.phaseTexts")
+    said = [i for i, text in enumerate(phases) if text.startswith(FALSE_START)]
+    assert said, phases
+    assert any(text == f"{FALSE_START} The next attempt starts when the beams are clear." for text in phases[said[0]:]), phases
+    assert "Get ready" in phases[said[-1]:] and "false start" not in by_id(tablet, "walk-phase").text, phases
     first = float(by_id(tablet, "walk-timer").text)
     wait(tablet, "the timer to count", lambda d: float(by_id(d, "walk-timer").text) > first, timeout_s=10)
     wait(tablet, "the steps marked live on the acceleration", lambda d: int(by_id(d, "walk-acc").get_attribute("data-steps") or 0) >= 2,

@@ -35,18 +35,7 @@ def test_a_patient_who_stops_on_the_way_is_described_as_such(station_for, browse
     Select(by_id(tablet, "protocol-select")).select_by_value("backward-walk-3m")
     by_id(tablet, "open-run").click()
     wait(tablet, "the Start button", lambda d: by_id(d, "btn-start").is_enabled(), timeout_s=30)
-    # a false start (the station's events, as the live stream hands them to the walk panel) is said until the next
-    # attempt starts, not replaced at once by "Waiting for the beams"
-    said = "The beam at 3 m was broken before the go (false start); waiting for the patient to stand at the start line again."
-    tablet.execute_script(
-        "const page = document.getElementById('live-page');"
-        "const send = (kind, data) => page.dispatchEvent(new CustomEvent('live:trial', {detail: {kind, data, t_ns: 0}}));"
-        "send('false_start', {message: arguments[0], position_m: 3.0});"
-        "send('state', {state: 'waiting', message: arguments[0]});", said)
-    assert by_id(tablet, "walk-phase").text.startswith(said)
-    tablet.execute_script("document.getElementById('live-page').dispatchEvent(new CustomEvent('live:trial', "
-                          "{detail: {kind: 'state', data: {state: 'instructions'}, t_ns: 0}}));")
-    assert "false start" not in by_id(tablet, "walk-phase").text
+    # (a false start, from the station's own events, is in tests/e2e/test_walk.py: scenario walk-false-start)
 
     # on a phone the walk timer comes first, above the words to read and the controls
     phone, _ = browsers("phone", PHONE)

@@ -95,3 +95,31 @@ def test_a_walk_test_runs_through_the_service_with_scenario_gates_and_is_stored(
     assert trial["metrics"]["metrics"]["cadence_steps_min"] > 0
     kinds = [e.kind for e in clinic.events]
     assert "gates" in kinds and kinds.count("gate_crossed") == 2
+
+
+def test_the_false_start_scenario_breaks_the_start_gate_before_the_go_and_then_walks(store):
+    """Scenario ``walk-false-start`` (the dashboard's ``run --simulate --scenario walk-false-start``):
+    the start gate's beam broken during the first countdown, the station waits and counts down
+    again, and the walk after the next go is timed and stored."""
+    patient = store.patients.create({"identifier": "W-FS", "birth_year": 1950, "sex": "F"}, actor=ACTOR)
+    clinic = WalkClinic(store, scenario="walk-false-start", seed=4)
+    clinic.call("open_run", patient["id"], "ten-metre-walk", ["comfortable"], ACTOR, {"sensor_height_m": 0.98})
+    clinic.step_until(lambda: clinic.service.status()["run"]["state"] == "instructions")
+    clinic.call("start_trial")
+    clinic.step_until(lambda: any(e.kind == "trial_stored" for e in clinic.events))
+    kinds = [(e.kind, e.data.get("state")) for e in clinic.events]
+    false_starts = [e for e in clinic.events if e.kind == "false_start"]
+    assert len(false_starts) == 1 and false_starts[0].data["position_m"] == 2.0
+    said = false_starts[0].data["message"]
+    assert said == ("The beam at 2 m was broken before the go (false start); waiting for the patient to stand at the "
+                    "start line again.")
+    at = kinds.index(("false_start", None))
+    # back to waiting with those words, then a second countdown, then the walk
+    assert kinds[at + 1] == ("state", "waiting") and clinic.events[at + 1].data["message"] == said
+    assert kinds[at:].index(("state", "countdown")) < kinds[at:].index(("state", "recording"))
+    assert kinds[:at].count(("state", "countdown")) == 1 and ("state", "recording") not in kinds[:at]
+    stored = [e for e in clinic.events if e.kind == "trial_stored"][0].data
+    assert stored["valid"]
+    walk = store.trials.get(stored["trial_id"])["metrics"]["trial"]["walk"]
+    (_, gate_plan), = clinic.gates._follower.patient.walks  # one walk: after the second go
+    assert walk["walk_time_s"] == pytest.approx(gate_plan.gate_time_s(8.0) - gate_plan.gate_time_s(2.0), abs=1e-3)
