@@ -39,6 +39,13 @@ overground attempt whose patient walked and then made no step for :data:`STOPPED
 (``person_stopped``) rather than at the time limit; the IMU
 ``imu_missing`` / ``imu_misaligned`` make a treadmill session invalid and leave an overground test
 valid (timed by the gates) without gait measures, with a warning.
+
+The station's data stopping (``no_data``): a test timed overground ends after the protocol's
+``no_frames_timeout_s`` (1 s) without frames, invalid. A treadmill session waits out a stall of the
+acquisition up to :data:`STALL_LIMIT_S` (the frames of that time come back lost, a gap in ``seq``
+counted as not measured, ``imu_stalls``); nothing for longer, or an acquisition that restarted (its
+``seq`` starts again), ends the session there: valid with what was measured before and a warning
+(``end_reason`` ``data_lost``), invalid (``no_data``) when nothing could be measured.
 """
 
 from __future__ import annotations
