@@ -136,6 +136,57 @@ def test_strongly_asymmetric_gait_counts_the_weak_legs_steps(step_s, weak, backw
     np.testing.assert_allclose(with_ml, contacts, atol=0.02)
 
 
+def _side_aligned_contacts(step_s: float, n_steps: int = 24) -> np.ndarray:
+    """Contacts at whole multiples of the step, so that ``body``'s medio-lateral sway (a sine at
+    half the step frequency) crosses the midline at each contact, as a trunk's does."""
+    return contacts_from_steps(np.full(n_steps, step_s), start_s=math.ceil(2.0 / step_s) * step_s)
+
+
+@pytest.mark.parametrize("step_s", [0.5, 0.6, 0.8, 1.0])
+def test_a_weak_step_between_two_on_the_same_side_is_taken_back(step_s):
+    """A step that loads the trunk a tenth as much as the others leaves no lobe of its own: the
+    contacts either side of it then sit on the same side (the sway does not change side between
+    them), so a step is missing there and the gait band's peak where the sway changes side is
+    taken back. From the vertical alone it stays missed."""
+    contacts = _side_aligned_contacts(step_s)
+    amplitude = np.full(contacts.size, 3.0)
+    amplitude[12] = 0.3
+    acc = body(contacts, FS, contacts[-1] + 3.0, amplitude=amplitude)
+    assert detect_initial_contacts(acc[:, 0], FS).size == contacts.size - 1
+    found = detect_initial_contacts(acc[:, 0], FS, acc_ml_m_s2=acc[:, 2])
+    assert found.size == contacts.size
+    np.testing.assert_allclose(found, contacts, atol=0.02)
+    m = gait_metrics(acc, FS)
+    assert m["steps"] == contacts.size
+    assert m["cadence_steps_min"] == pytest.approx(60.0 / step_s, rel=0.005)
+
+
+@pytest.mark.parametrize("step_s", [0.8, 1.0])
+@pytest.mark.parametrize("at", [0.4, 0.5])
+def test_a_jolt_inside_a_stance_is_not_a_step(step_s, at):
+    """A jolt in the middle of a stance (half a step's impact, e.g. a knock or a turn's push) makes
+    a lobe of its own, so the vertical alone reads an extra step. Its side is doubtful (the sway
+    over the step after it covers two stances) and it sits on the side of a neighbour, within one
+    step: it is dropped, and every true contact stays."""
+    contacts = _side_aligned_contacts(step_s)
+    acc = body(contacts, FS, contacts[-1] + 3.0)
+    acc[:, 0] += vertical([contacts[12] + at * step_s], FS, contacts[-1] + 3.0, amplitude=1.5) - G
+    assert detect_initial_contacts(acc[:, 0], FS).size == contacts.size + 1
+    found = detect_initial_contacts(acc[:, 0], FS, acc_ml_m_s2=acc[:, 2])
+    np.testing.assert_allclose(found, contacts, atol=0.02)
+
+
+def test_sides_are_not_used_where_the_sway_does_not_alternate():
+    """Where the medio-lateral acceleration does not swing from side to side (noise only), the
+    sides tell nothing and the contacts are those of the vertical alone."""
+    contacts = _side_aligned_contacts(1.0)
+    acc = body(contacts, FS, contacts[-1] + 3.0)
+    acc[:, 0] += vertical([contacts[12] + 0.5], FS, contacts[-1] + 3.0, amplitude=1.5) - G
+    noise = np.random.default_rng(5).normal(0.0, 0.8, acc.shape[0])
+    np.testing.assert_array_equal(detect_initial_contacts(acc[:, 0], FS, acc_ml_m_s2=noise),
+                                  detect_initial_contacts(acc[:, 0], FS))
+
+
 def test_noise_and_standing_before_and_after_do_not_add_steps():
     contacts = contacts_from_steps(np.full(20, 0.55), start_s=5.0)
     acc = body(contacts, FS, contacts[-1] + 6.0, noise_m_s2=0.05, seed=3)
