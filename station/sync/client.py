@@ -85,6 +85,7 @@ class _TrackedConnections:
 
     def __init__(self, context: ssl.SSLContext):
         self.connections: list[http.client.HTTPConnection] = []
+        self.was_cut = False
         tracked = self
 
         class _Https(urllib.request.HTTPSHandler):
@@ -105,6 +106,9 @@ class _TrackedConnections:
         return make
 
     def cut(self) -> None:
+        # said before the sockets are shut: the reader, woken by the shutdown, must see it (the
+        # watchdog's thread may still be alive then, so it cannot tell whether the deadline passed)
+        self.was_cut = True
         for connection in self.connections:
             sock = connection.sock
             if sock is not None:
@@ -134,14 +138,14 @@ def urllib_transport(ca_file: str | None = None, timeout_s: float = DEFAULT_TIME
         try:
             with opener.open(request, timeout=timeout_s) as response:
                 status, data = response.status, response.read(4 * 1024 * 1024)
-            if not watchdog.is_alive():
+            if tracked.was_cut:  # a shut socket reads as the end of a (short) body
                 raise TimeoutError(f"the hub did not answer in {DEADLINE_FACTOR * timeout_s:g} s")
             return status, data
         except urllib.error.HTTPError as exc:
             with exc:
                 return exc.code, exc.read(64 * 1024)
         except (OSError, http.client.HTTPException) as exc:
-            if not watchdog.is_alive():
+            if tracked.was_cut:
                 raise TimeoutError(f"the hub did not answer in {DEADLINE_FACTOR * timeout_s:g} s") from None
             if isinstance(exc, http.client.HTTPException):  # not HTTP at all: as unreachable as a hub can be
                 raise ConnectionError(f"the hub's answer is not HTTP ({type(exc).__name__})") from None
