@@ -52,6 +52,41 @@ _SHARED = "balance_tests"
 _names = itertools.count(1)
 
 
+# Under pytest-xdist (`make test`: -n, --dist loadfile, --no-loadscope-reorder) each file goes to
+# one worker, in collection order. These files take longest (`--durations=0` summed per file on
+# this 2-core machine, mostly real-time waiting: simulated trials, browsers, installs), so they are
+# handed out first and the run does not end on one worker finishing a long file alone. Only the
+# order changes; a file missing from the list runs in its usual place.
+SLOWEST_FILES_FIRST = (
+    "tests/protocols/test_end_to_end.py",
+    "tests/deploy/test_install_script.py",
+    "tests/e2e/test_dashboard.py",
+    "tests/acquire/test_timing.py",
+    "tests/security/test_fault_injection.py",
+    "tests/e2e/test_walk.py",
+    "tests/e2e/test_programmes.py",
+    "tests/protocols/test_commands.py",
+    "tests/e2e/test_walk_stopped.py",
+    "tests/e2e/test_phone_and_layout.py",
+    "tests/acquire/test_pipeline.py",
+    "tests/e2e/test_game.py",
+    "tests/protocols/test_walk_protocols.py",
+    "tests/e2e/test_report_downloads.py",
+    "tests/e2e/test_los_browser.py",
+    "tests/dashboard/test_readable_results.py",
+    "tests/security/test_run_as_owner.py",
+    "tests/e2e/test_live_feel.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    if not hasattr(config, "workerinput"):  # a plain run keeps pytest's order
+        return
+    rank = {path: i for i, path in enumerate(SLOWEST_FILES_FIRST)}
+    root = config.rootpath
+    items.sort(key=lambda item: rank.get(item.path.relative_to(root).as_posix(), len(rank)))
+
+
 @pytest.fixture(scope="session")
 def pg_cluster():
     if find_bindir() is None:
