@@ -69,6 +69,16 @@ def test_stay_counts_equal_a_direct_scan_of_every_stay(kind, seed):
         np.testing.assert_array_equal(stay_counts(x, y, r), _stays_by_scan(x, y, r))
 
 
+def test_stay_counts_of_a_quantised_path_with_held_samples():
+    """Steps of exactly 0.25 cm with samples held in place: the cumulative path has repeated values and
+    values exactly r beyond others (ties in the path-length bound's merge), samples at exactly r."""
+    rng = np.random.default_rng(7)
+    steps = rng.choice([-0.25, 0.0, 0.0, 0.25], size=(2, 3000))
+    x, y = np.cumsum(steps, axis=1)
+    for r in (0.25, 0.5, 1.0):
+        np.testing.assert_array_equal(stay_counts(x, y, r), _stays_by_scan(x, y, r))
+
+
 def test_stay_counts_of_a_still_path_run_to_the_end():
     x = np.zeros(5000)
     np.testing.assert_array_equal(stay_counts(x, x), np.arange(4999, -1, -1))
