@@ -20,10 +20,11 @@ run: $(STAMP)
 
 # The suite runs in 3 pytest-xdist workers, each file on one worker (module fixtures stay shared),
 # the slowest files first (tests/conftest.py): most of its time is real-time waiting, which the
-# workers overlap on 2 cores. A plain `.venv/bin/python -m pytest tests/...` runs serially.
+# workers overlap on 2 cores; the 20 slowest tests are listed at the end. A plain
+# `.venv/bin/python -m pytest tests/...` runs serially.
 test: $(STAMP)
 	bash tests/bootstrap.sh
-	$(BIN)/python -m pytest -q -n 3 --dist loadfile --no-loadscope-reorder
+	$(BIN)/python -m pytest -q -n 3 --dist loadfile --no-loadscope-reorder --durations=20
 
 bench: $(STAMP)
 	$(BIN)/balance-station bench analysis --json
