@@ -147,7 +147,9 @@ SIDE_CONFIDENCE = 0.5
 """A contact's side is trusted when the medio-lateral acceleration averaged over the step after it
 (in :data:`SIDE_BAND_HZ`) is at least this fraction of the bout's median of that average. A
 contact detected inside a stance (an extra one) averages over the end of one stance and the start
-of the next, so its value is near zero; a contact at a step's start averages one stance."""
+of the next, so its value is near zero; a contact at a step's start averages one stance. A round
+value, not a published one: on the shared recordings 0.3 to 0.7 give the same gains (README,
+"Steps alternate sides")."""
 MIN_BOUT_STEPS = 4
 """Fewest initial contacts of a walking bout: two strides (Kluge et al. 2021)."""
 PAUSE_MIN_S = 3.0
