@@ -568,7 +568,7 @@ class WalkMachine:
                       "walk_speed_m_s": None, "crossings": [], "belt_speed_m_s": self.settings.belt_speed_m_s,
                       "planned_min": round(self.duration_s / 60.0, 3) if self.treadmill else None,
                       "walking_min": None, "pauses": None, "pause_s": None, "by_minute": None,
-                      "initial_contacts_s": [], "imu": None}
+                      "initial_contacts_s": [], "imu": None, "ended_early": None}
 
         # Gait from the IMU.
         self._imu_gaps = None
@@ -669,8 +669,9 @@ class WalkMachine:
                 result.end_reason = "operator_ended"
             if data_lost and imu_note is None and by_minute is not None:
                 # a real loss ends the session; the walking measured before it is real: kept, and said
-                warnings.append(f"{self._lost_words}: the session ended there; the {walk['walking_min']:.1f} min walked "
-                                "before it were measured and are kept. Check the station's health page.")
+                walk["ended_early"] = (f"{self._lost_words}: the session ended there; the {walk['walking_min']:.1f} min "
+                                       "walked before it were measured and are kept. Check the station's health page.")
+                warnings.append(walk["ended_early"])
                 result.end_reason = "data_lost"
                 fault_kept = True
         if self._stopped_by_operator and spec.setting == "overground":

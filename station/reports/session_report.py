@@ -73,10 +73,13 @@ def _trial_lines(condition: dict) -> list:
             reason = trial.get("validity_reason") or trial.get("note") or trial.get("status")
             verdict = "walk not completed" if trial.get("walk_not_completed") else "not valid"
             out.append(p(f"Trial #{trial['id']} ({trial.get('status')}): {verdict}: {reason}", "small"))
-        elif trial.get("imu_gaps"):  # a walk trial's lost lower-back sensor readings, in words
-            gaps = trial["imu_gaps"]
+        elif trial.get("imu_gaps") or trial.get("ended_early"):  # a walk trial's lost sensor readings or data, in words
+            if trial.get("ended_early"):  # a treadmill session the station's data loss ended (what was measured kept)
+                out.append(p(f"Trial #{trial['id']}: {trial['ended_early']}", "small"))
+            gaps = trial.get("imu_gaps") or {}
             # time not measured (a treadmill's dropouts, stalls), or no gait at all: said whole; short gaps filled: one line
-            words = gaps["words"] if gaps.get("not_measured_s") or not gaps.get("gait_valid") else imu_gaps_line(gaps)
+            words = None if not gaps else gaps["words"] if gaps.get("not_measured_s") or not gaps.get("gait_valid") \
+                else imu_gaps_line(gaps)
             if words:
                 out.append(p(f"Trial #{trial['id']}: {words}", "small"))
     return out

@@ -89,6 +89,7 @@ def test_a_real_loss_ends_the_session_and_keeps_the_walking_measured_before_it()
     assert said == [f"The station stopped receiving data 12.0 s after the go (nothing for {STALL_LIMIT_S:.1f} s): the "
                     f"session ended there; the {result.walk['walking_min']:.1f} min walked before it were measured and "
                     "are kept. Check the station's health page."]
+    assert result.walk["ended_early"] == said[0]  # on the live result, the visit results and the PDF
     assert 0.15 <= result.walk["walking_min"] <= 0.2
     # lost right after the go: nothing was measured, the session is invalid for that reason alone
     run = _treadmill(StationFault("stall", 1.0, 60.0))

@@ -131,3 +131,21 @@ def test_a_walk_timed_without_gait_says_why_the_sensor_gave_none(own_store, prot
     text = _pdf_words(store, protocols, clinic, session["id"])
     assert "No gait measures from the lower-back sensor: the lower-back sensor stopped sending 3.0 s after the go" in text
     assert "The time and speed come from the light gates and are valid." in text
+
+
+def test_a_treadmill_session_ended_by_the_station_losing_its_data_says_so(own_store, protocols, clinic):
+    from station.protocols.report import session_results
+
+    store, patient_id = own_store
+    session = store.sessions.create(patient_id, {"label": "treadmill"}, actor=ACTOR)
+    ended = ("The station stopped receiving data 14.2 min after the go (nothing for 5.0 s): the session ended there; "
+             "the 13.9 min walked before it were measured and are kept. Check the station's health page.")
+    walk = {"setting": "treadmill", "imu": None, "imu_bridged_frames": 0, "imu_not_measured_s": 0.0, "imu_dropouts": 0,
+            "imu_stalls": 0, "imu_parts": [[0.0, 852.0]], "walking_min": 13.9, "planned_min": 30.0, "ended_early": ended}
+    _valid_walk(store, session["id"], "backward-treadmill", "session", walk,
+                {"walking_min": 13.9, "planned_min": 30.0, "steps": 1400, "cadence_steps_min": 100.0})
+    results = session_results(store, session["id"], protocols, actor=ACTOR)
+    (line,) = [t for c in results["protocols"][0]["conditions"] for t in c["trials"]]
+    assert line["ended_early"] == ended  # the visit results' line (results.js shows it under the attempt)
+    text = _pdf_words(store, protocols, clinic, session["id"])
+    assert "The station stopped receiving data 14.2 min after the go (nothing for 5.0 s): the session ended there" in text

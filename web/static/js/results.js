@@ -110,10 +110,12 @@
       const judged = t.judged_by ? el("div", { class: "small muted judged" }, `Judged ${t.valid ? "valid" : "invalid"} by ${t.judged_by} (overrides the station's check).`) : null;
       const note = t.notes ? el("div", { class: "small trial-note" }, el("strong", {}, "Note: "), t.notes) : null;
       const imu = t.imu_gaps ? WalkResults.imuGapsNote(t.imu_gaps) : null; // walk trials: lost IMU samples, walk_results.js
+      // a treadmill session the station's data loss ended early (what was measured is kept)
+      const ended = t.ended_early ? el("div", { class: "small warn-box ended-early" }, t.ended_early) : null;
       return el("li", { dataset: { trialId: t.id, valid: String(t.valid) } },
         el("div", {}, el("a", { href: `/trials/${t.id}` }, (condition.trials.some((x) => x.trial > 1) ? `Trial ${t.trial}` + (t.attempt > 1 ? `, attempt ${t.attempt}` : "")
           : `Attempt ${t.attempt ?? "?"}`)),
-          el("span", { class: "muted small" }, ` · #${t.id}`), reason, judged, note, imu),
+          el("span", { class: "muted small" }, ` · #${t.id}`), reason, judged, note, ended, imu),
         verdictTag(t));
     }));
   }

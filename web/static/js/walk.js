@@ -330,6 +330,7 @@
     }
     box.replaceChildren(...[
       r.valid === false ? el("p", { class: "error-box" }, "Invalid trial: " + (r.issues || []).map((i) => i.message).join(" ")) : null,
+      walk.ended_early ? el("p", { class: "warn-box small", id: "walk-ended-early" }, walk.ended_early) : null,
       walk.imu_gaps ? el("p", { class: (walk.imu_gaps.gait_valid ? "muted" : "warn-box") + " small", id: "walk-imu-gaps" }, walk.imu_gaps.words)
         : walk.imu ? el("p", { class: "warn-box small" }, `No gait measures: ${walk.imu}`) : null,
       rows.length ? el("table", { class: "list measures", id: "walk-result-table" }, el("tbody", {}, rows)) : null,
