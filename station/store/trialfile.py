@@ -456,7 +456,7 @@ def _read_fast(path: Path, raw: bytes, wanted: frozenset[str] | None = None):
             keep = [j for j, name in enumerate(names) if name in wanted]
     numbers = _parse_fast(body, len(names), delimiter, keep)
     if keep is not None and numbers is not None and boundaries != len(names) * numbers.shape[1] - 1:
-        numbers = _parse_fast(body, len(names), delimiter)  # a line ended by a lone \r: read it whole
+        numbers = _parse_fast(body, len(names), delimiter)  # an empty field: read whole (and refused)
         keep = None
     if numbers is None:
         return None
@@ -473,33 +473,38 @@ _NUMBER_CHARACTERS = b"0123456789-."
 
 @lru_cache(maxsize=4)
 def _field_classes(delimiter: str) -> bytes:
-    """A ``bytes.translate`` table: :data:`_NUMBER_CHARACTERS` -> 1, the delimiter and \\n -> 0,
+    """A ``bytes.translate`` table: :data:`_NUMBER_CHARACTERS` -> 1, the delimiter, \\n and \\r -> 0,
     anything else -> 2."""
     table = bytearray(b"\x02" * 256)
     for c in _NUMBER_CHARACTERS:
         table[c] = 1
-    table[ord(delimiter)] = table[ord("\n")] = 0
+    table[ord(delimiter)] = table[ord("\n")] = table[ord("\r")] = 0
     return bytes(table)
 
 
 def _plain_fields(body: bytes, delimiter: str | None) -> int | None:
-    """The number of field boundaries (delimiters and \\n) of the data lines ``body`` if every field
-    is non-empty and made only of digits, ``-`` and ``.``, else None (the check of the columns
-    :func:`read_trial` does not convert, ``columns=``).
+    """If the data lines ``body`` hold only digits, ``-``, ``.``, the delimiter and line breaks, the
+    number of separators between fields that are not next to another one, else None (the check of
+    the columns :func:`read_trial` does not convert, ``columns=``).
 
-    One pass of ``bytes.translate`` (field characters 1, delimiters and \\n 0, \\r dropped, anything
-    else 2) and two of numpy over its result: no 2 (no letter, space, quote...), and no field empty:
-    no two 0s side by side, none first or last (``body`` runs from the first data character to the
-    last, :func:`_split_plain_text`). A line ended by a lone \\r (dropped here) is found by the caller:
-    the boundaries are then fewer than the fields pyarrow found, less one. About 0.3 ms on a 60 s
-    Santos & Duarte file (520 kB), against 0.65 ms for converting its six unused columns."""
-    classes = body.translate(_field_classes(delimiter or "\t"), b"\r")
+    The fields are the runs between separators (the delimiter, \\n, \\r\\n or \\r, as pyarrow splits
+    them); with F fields, F - 1 separators. Each \\r\\n is two separator bytes side by side, an empty
+    field between two separators is two more: counting the separator bytes Z and the pairs of them
+    side by side P, ``Z - P = F - 1 - (empty fields inside the text)``. So the caller, once pyarrow
+    has found R lines of n fields, knows that no field is empty when the result is ``n R - 1`` (a
+    first or last field, at the ends of ``body``, is checked here: ``body`` runs from the first data
+    character to the last, :func:`_split_plain_text`). One ``bytes.translate`` (the fast path
+    without deletions) and three numpy passes over its 520 kB for a 60 s Santos & Duarte file,
+    against the conversion of its six unused columns."""
+    classes = body.translate(_field_classes(delimiter or "\t"))
     if not classes or b"\x02" in classes:
         return None
     marks = np.frombuffer(classes, dtype=np.uint8)
-    if not (marks[0] and marks[-1] and (marks[1:] | marks[:-1]).all()):
+    if not (marks[0] and marks[-1]):
         return None
-    return marks.shape[0] - int(np.count_nonzero(marks))
+    separators = marks.shape[0] - int(np.count_nonzero(marks))
+    side_by_side = marks.shape[0] - 1 - int(np.count_nonzero(marks[1:] | marks[:-1]))
+    return separators - side_by_side
 
 
 def _parse_fast(

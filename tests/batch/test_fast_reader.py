@@ -184,6 +184,12 @@ UNUSED_CASES = {
     + "0.050\t-0.1\t0.2\t\r0.060\t-0.1\t0.2\t700\r\n",
     "station_lone_cr_after_empty.csv": "time_s,ap_cm,ml_cm,fz_n,fx_n\n" + _rows(5, "{t:.2f},0.1,0.2,700,1\n")
     + "0.05,0.1,0.2,700,\r0.06,0.1,0.2,700,1\r\n0.07,0.1,0.2,700,1\n",
+    "santos_empty_fx_cr_only.txt": (SANTOS_HEAD + _rows(5, "{t:.3f}\t1.5\t700.5\t-0.1\t0.2\r\n")
+                                    + "0.050\t\t700\t-0.1\t0.2\r\n").replace("\r\n", "\r"),
+    "station_empty_before_crlf.csv": "time_s,ap_cm,ml_cm,fz_n,fx_n\r\n" + _rows(5, "{t:.2f},0.1,0.2,700,1\r\n")
+    + "0.05,0.1,0.2,700,\r\n0.06,0.1,0.2,700,1\r\n",
+    "station_two_empty_unused.csv": "time_s,ap_cm,ml_cm,fz_n,fx_n,fy_n\n" + _rows(5, "{t:.2f},0.1,0.2,700,1,2\n")
+    + "0.05,0.1,0.2,,,2\n",
     "station_lone_cr.csv": "time_s,ap_cm,ml_cm,fz_n,fx_n\n" + _rows(5, "{t:.2f},0.1,0.2,700,1\n").replace("\n", "\r"),
     "santos_exponents.txt": SANTOS_HEAD + _rows(5, "{t:.3f}\t1.5e-3\t+7.005E2\t-0.1\t0.2\r\n"),
     "station_imu_nan.csv": "time_s,ap_cm,ml_cm,fz_n,ax_m_s2\n" + _rows(30, "{t:.2f},0.1,0.2,700,nan\n"),
