@@ -153,6 +153,8 @@ class Progress:
             line = f"rest {d['rest_s']:g} s"
         elif event.kind == "fault":
             line = f"FAULT: {d['message']}"
+        elif event.kind == "notice":
+            line = f"{tag} {d['message']}"
         elif event.kind == "protocol_finished":
             line = "protocol finished" + (f" early: {d['summary']['stopped_reason']}" if d["summary"].get("stopped_reason") else "")
         if line:

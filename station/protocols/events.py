@@ -40,6 +40,8 @@ Walk tests (:mod:`station.protocols.walk`) add:
 ``gate_crossed``       gate, position_m, at_s (after the go), breaks, passes, timing
 ``false_start``        message, position_m (a beam broken before the go; the station waits again)
 ``cadence``            cadence_steps_min, steps, window_s, at_s: every 5 s while recording
+``notice``             message: to know now while a treadmill session goes on (no data from the
+                       station, and again; the lower-back sensor gone for 5 s, and back)
 
 Training games (:mod:`station.protocols.training`) add:
 

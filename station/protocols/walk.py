@@ -81,6 +81,10 @@ second or two, the time without data counted as not measured (:mod:`station.prot
 restarts it with a new frame count, which this session cannot put on its time grid): the session
 ends there, keeping what was measured before it. Overground tests and stance tests keep the
 protocol's ``no_frames_timeout_s`` (1 s), s."""
+IMU_GONE_NOTICE_S = 5.0
+"""On the treadmill, the lower-back sensor sending no readings this long (frames coming without
+them) is said live (a ``notice`` event: check the sensor; the session goes on, the time without it
+is not measured), and said again when it is back, s."""
 IMU_WAIT_S = 10.0
 """A treadmill session waits this long for IMU data before it says the sensor is missing, s."""
 CADENCE_EVERY_S = 5.0
@@ -216,6 +220,9 @@ class WalkMachine:
         self._stopped_by_operator = False
         self._fault: QualityIssue | None = None
         self._lost_words = ""  # the station's data lost for good (no_data), in words without what to do
+        self._last_imu_ns: int | None = None  # the last recorded frame with an IMU reading (treadmill notices)
+        self._imu_gone_said = False
+        self._stall_said = False
         self._walked = False  # steps were found live in this attempt (overground: a stop can end it)
 
     # -- planned numbers -------------------------------------------------------------------------
@@ -473,9 +480,15 @@ class WalkMachine:
                 self._finish()
                 return
             if len(take):
+                if self._stall_said:  # frames again after a stall (the live notice said it was waiting)
+                    self._stall_said = False
+                    gap_s = (int(take["t_ns"][0]) - (self._last_frame_ns or self._t0_ns)) / 1e9
+                    self._notice(f"Data again after {gap_s:.1f} s without: that time is not measured; the session goes on.")
                 self._append(take)
                 self._publish_progress()
                 self._publish_cadence()
+                if self.treadmill:
+                    self._notice_imu(take)
             if len(take) < len(frames):
                 self._finish()
                 return
@@ -485,11 +498,35 @@ class WalkMachine:
         last = self._last_frame_ns if self._last_frame_ns is not None else self._t0_ns
         silent_s = (self._now_ns - last) / 1e9
         limit_s = max(self.quality.no_frames_timeout_s, STALL_LIMIT_S) if self.treadmill else self.quality.no_frames_timeout_s
+        if self.treadmill and not self._stall_said and silent_s > self.quality.no_frames_timeout_s and self._n:
+            self._stall_said = True
+            self._notice(f"No data from the station for {silent_s:.0f} s (its acquisition stalled): waiting up to "
+                         f"{limit_s:g} s; the session goes on.")
         if silent_s > limit_s and self._now_ns > self._t0_ns:
             at_s = max(0.0, (last - self._t0_ns) / 1e9)
             self._lost_words = f"The station stopped receiving data {_when(at_s)} after the go (nothing for {silent_s:.1f} s)"
             self._fault = QualityIssue("no_data", f"{self._lost_words}. Check the station's health page.", round(at_s, 3))
             self._finish()
+
+    def _notice(self, message: str) -> None:
+        """Something the clinician should know now, while the trial goes on (a ``notice`` event)."""
+        self.bus.publish("notice", message=message, **self._describe())
+
+    def _notice_imu(self, frames: np.ndarray) -> None:
+        """The lower-back sensor gone for :data:`IMU_GONE_NOTICE_S` while frames come, and back: said live."""
+        have = np.isfinite(frames["az_m_s2"])
+        if have.any():
+            self._last_imu_ns = int(frames["t_ns"][np.flatnonzero(have)[-1]])
+            if self._imu_gone_said:
+                self._imu_gone_said = False
+                self._notice("The lower-back sensor sends again; the time without it is not measured.")
+            return
+        since = self._last_imu_ns if self._last_imu_ns is not None else self._t0_ns
+        gone_s = (int(frames["t_ns"][-1]) - since) / 1e9
+        if not self._imu_gone_said and gone_s >= IMU_GONE_NOTICE_S:
+            self._imu_gone_said = True
+            self._notice(f"The lower-back sensor has sent no readings for {gone_s:.0f} s: check that it is worn and its "
+                         "cable connected. The session goes on; the time without it is not measured.")
 
     def _announce_crossings(self) -> None:
         if self.gates is None:

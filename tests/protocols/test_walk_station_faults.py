@@ -70,6 +70,10 @@ def test_a_treadmill_session_survives_a_stall_of_the_whole_acquisition():
                                     "no data at all")
     assert said["words"] in result.warnings
     assert not any("frames were lost" in w for w in result.warnings)  # said once, as time not measured
+    # said live while it happened: waiting, then the data back
+    notices = [e.data["message"] for e in run.events if e.kind == "notice"]
+    assert notices == ["No data from the station for 1 s (its acquisition stalled): waiting up to 5 s; the session goes on.",
+                       "Data again after 1.5 s without: that time is not measured; the session goes on."]
     # the steps either side of the stall are found at their true times
     trial, plan = run.patient.walks[0]
     go = go_s(run, 0)
@@ -182,3 +186,11 @@ def test_an_imu_unplugged_for_a_while_on_the_treadmill_is_a_sensor_dropout():
     assert 4.0 <= walk["imu_not_measured_s"] <= 5.2  # 4 s out, and up to the loop's 1-s retry to bring it back
     assert walk["imu_gaps"]["words"].startswith(f"{walk['imu_not_measured_s']:g} s not measured (1 sensor dropout): "
                                                 "the lower-back sensor's signal was lost")
+    # said live: gone for 5 s (not at once: a short dropout is no news), then back
+    notices = [(e.data["message"], e.t_ns) for e in run.events if e.kind == "notice"]
+    assert [m for m, _ in notices] == [
+        "The lower-back sensor has sent no readings for 5 s: check that it is worn and its cable connected. The session "
+        "goes on; the time without it is not measured.",
+        "The lower-back sensor sends again; the time without it is not measured."]
+    out_ns, in_ns = (t for t, _ in run.source.happened)
+    assert 4.9 <= (notices[0][1] - out_ns) / 1e9 <= 5.5 and 0.0 <= (notices[1][1] - in_ns) / 1e9 <= 1.5

@@ -376,6 +376,9 @@
       case "fault":
         message(d.message, "bad");
         break;
+      case "notice": // something to know now while the trial goes on (a walk's stall, its sensor gone)
+        message(d.message, "warn");
+        break;
       case "protocol_finished":
         message("The test is finished: see the results.", "ok", true);
         break;
