@@ -9,6 +9,7 @@ import pytest
 
 from station.config import GateConfig, PanelConfig, StationConfig
 from station.protocols.service import TrialService
+from station.sim.faults import FaultySource, StationFault
 from station.sim.person import VirtualPerson
 from station.sim.scenarios import SCENARIOS, ScenarioGates, ScenarioPatient, scenario_message, simulated_gate_configs
 from station.sim.station import SimulatedStation
@@ -29,15 +30,19 @@ def store(tmp_path):
 
 
 class WalkClinic:
-    def __init__(self, store, scenario="hemiparetic-walker", seed=3):
+    def __init__(self, store, scenario="hemiparetic-walker", seed=3, faults=()):
         config = StationConfig(panel=PanelConfig(gates=(GateConfig(5, 0.0), GateConfig(6, 3.0))))
         person = VirtualPerson(seed=seed, on_plate=False)
         self.walker = VirtualWalker(seed=seed, height_cm=person.height_cm, base=person)
         self.station = SimulatedStation(config, self.walker, seed=seed, calibration="nominal")
         gate_configs = simulated_gate_configs(config.panel.gates, [1.0, 2.0, 3.0, 4.0, 8.0], (17, 22, 27))
         self.gates = ScenarioGates(SCENARIOS[scenario], gate_configs, self.station.clock, seed=seed)
-        self.service = TrialService(self.station, store, calibration=self.station.calibration.to_dict(),
+        # the station failing in time (station.sim.faults): the service reads nothing while the acquisition stalls
+        self.source = FaultySource(self.station, faults) if faults else self.station
+        self.service = TrialService(self.source, store, calibration=self.station.calibration.to_dict(),
                                     gates=self.gates.gates, mounting=SENSOR_MOUNTING)
+        if faults:
+            self.service.bus.subscribe(self.source.on_event)
         self.events = []
         self.service.bus.subscribe(self.events.append)
         # The acquisition side: the patient whose walker drives the IMU (forwarded messages).
@@ -123,3 +128,24 @@ def test_the_false_start_scenario_breaks_the_start_gate_before_the_go_and_then_w
     walk = store.trials.get(stored["trial_id"])["metrics"]["trial"]["walk"]
     (_, gate_plan), = clinic.gates._follower.patient.walks  # one walk: after the second go
     assert walk["walk_time_s"] == pytest.approx(gate_plan.gate_time_s(8.0) - gate_plan.gate_time_s(2.0), abs=1e-3)
+
+
+def test_a_treadmill_session_through_the_service_survives_a_stall_of_the_acquisition(store):
+    """The service reads the frame source as it reads the acquisition's ring: during a stall it gets
+    nothing while the clock runs (station.sim.faults), then the frames of that time are lost."""
+    patient = store.patients.create({"identifier": "W-ST", "birth_year": 1952, "sex": "M"}, actor=ACTOR)
+    clinic = WalkClinic(store, scenario="patient", seed=12, faults=(StationFault("stall", 8.0, 2.0),))
+    clinic.call("open_run", patient["id"], "backward-treadmill", None, ACTOR,
+                {"belt_speed_m_s": 0.5, "planned_min": 0.5, "sensor_height_m": 0.98})
+    clinic.step_until(lambda: clinic.service.status()["run"]["state"] == "instructions")
+    clinic.call("start_trial")
+    clinic.step_until(lambda: any(e.kind == "trial_stored" for e in clinic.events))
+    assert [what for _, what in clinic.source.happened] == ["stall"]
+    stored = [e for e in clinic.events if e.kind == "trial_stored"][0].data
+    assert stored["valid"]
+    trial = store.trials.get(stored["trial_id"])
+    walk = trial["metrics"]["trial"]["walk"]
+    assert walk["imu_stalls"] == 1 and 1.8 <= walk["imu_not_measured_s"] <= 2.1 and walk["walking_min"] > 0.4
+    assert trial["metrics"]["trial"]["end_reason"] == "duration"
+    assert [e.data["message"].split(" (")[0] for e in clinic.events if e.kind == "notice"] == [
+        "No data from the station for 1 s", "Data again after 2.0 s without: that time is not measured; the session goes on."]
