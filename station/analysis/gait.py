@@ -34,7 +34,14 @@ Method
    steps: when one side is doubtful (:data:`SIDE_CONFIDENCE`: a contact inside a stance averages
    two stances) and dropping it leaves one step, it is an extra contact and is dropped; when both
    are trusted, a step between them was missed, and the band's peak nearest the sway's change of
-   side between them is taken back. Only the sign's alternation is used, never which side is
+   side between them is taken back. **Steps come at the step period**: an interval between two
+   trusted contacts that holds three or more of the bout's median steps (rounded to the parity
+   the two sides demand: odd apart on opposite sides, even on the same side) has lost that many
+   steps less one (a turn's or a shuffle's weak steps in a row), and each is taken back at the
+   band's peak within half a step of its place. A contact taken back must itself have a trusted
+   side of the expected sign (the trunk swayed onto that leg), so standing still inside a bout,
+   which leaves no sway, gets no steps, and a pause longer than :data:`MAX_STEP_S` has ended the
+   bout anyway. Only the sign's alternation is used, never which side is
    left, so the mounting's sign and the walking direction do not matter. McCamley reads the side
    from the yaw rate at the contact; the medio-lateral acceleration over the step needs no
    gyroscope and, measured once on the shared recordings' matched contacts, gives the reference's
@@ -46,11 +53,13 @@ Method
    variant (a Gaussian-derivative wavelet) taken at a band wide enough not to smear the impact.
 5. **Temporal keys** from the initial contacts of each bout: step times are the intervals between
    consecutive contacts that lie within :data:`STEP_TIME_RANGE` of the bout's median (others hold
-   a missed or split contact, or a hesitation); stride times span two such steps. Cadence is the
-   mean over strides of 120 / stride time, the stride-by-stride definition of the Mobilise-D
-   reference system (INDIP, Salis et al. 2023: on the shared data set the mean of 120 / stride
-   time over the reference strides reproduces the reference cadence exactly); variability is the
-   coefficient of variation (SD / mean, %).
+   a missed or split contact, or a hesitation); stride times for variability span two such
+   steps. Cadence is the mean of 120 / stride time over every stride of the bout (contact to the
+   next but one) of :data:`STRIDE_TIME_RANGE_S`, 0.2-3 s: Mobilise-D's stride selection (mobgap
+   ``StrideSelection``) and the stride-by-stride definition of its reference system (INDIP, Salis
+   et al. 2023; on the shared straight walks this definition on the reference's own contacts
+   reproduces the reference cadence exactly). A hesitation inside a bout lowers it, as it lowers
+   the reference's; variability is the coefficient of variation (SD / mean, %).
 6. **Regularity and symmetry** (Moe-Nilssen & Helbostad 2004): the unbiased autocorrelation of the
    vertical acceleration of each bout (mean removed), normalised by the zero-lag value; its peak
    near one step lag is ``step_regularity``, near two step lags ``stride_regularity``;
@@ -102,7 +111,8 @@ IEEE Eng Med Biol Soc 2021 (IEEE Xplore 9630653; as in mobgap ``LrcMcCamley``: 0
 Salis F, Bertuletti S, Bonci T, et al. (2023) A multi-sensor wearable system for the assessment of
 diseased gait in real-world conditions (INDIP). Front Bioeng Biotechnol 11:1143248.
 Küderle A, Ullrich M, Micó-Amigo ME, et al. (2024) mobgap: the Mobilise-D gait analysis pipeline
-(github.com/mobilise-d/mobgap; ``SlZijlstra`` step-length scaling factor 4.587/4).
+(github.com/mobilise-d/mobgap; ``SlZijlstra`` step-length scaling factor 4.587/4; ``StrideSelection``
+preset ``mobilised``: strides of 0.2-3.0 s; ``WbAssembly``: a break of at most 3 s).
 """
 
 from __future__ import annotations
@@ -159,6 +169,13 @@ STEP_TIME_RANGE = (0.6, 1.6)
 of its bout's median step time; outside, the interval holds a missed contact (about 2×) or a
 split one (about 0.5×). Even markedly asymmetric gait (hemiparesis) keeps consecutive step times
 within about ±40 % of their median."""
+STRIDE_TIME_RANGE_S = (0.2, 3.0)
+"""Strides (initial contact to the next but one) that count for cadence, s: Mobilise-D's stride
+selection, duration 0.2-3.0 s (mobgap ``StrideSelection``, preset ``mobilised``, the rules of its
+walking-bout assembly, built on the consensus of Kluge et al. 2021 and normative data; Küderle et
+al. 2024). Cadence is the mean of 120 / stride time over every such stride of a bout, as the
+Mobilise-D reference system (INDIP) reports it: a hesitation inside a bout lowers it, as it lowers
+the reference's."""
 PENDULUM_CORRECTION = 4.587 / 4
 """Correction factor on the inverted-pendulum step length: 1.147, Mobilise-D's factor for the
 Zijlstra & Hof model with the Soltani et al. (2021) processing (mobgap ``SlZijlstra``, trained on
@@ -365,6 +382,26 @@ def _step_sides(side_sum: np.ndarray, events: np.ndarray, step: int) -> np.ndarr
     return (side_sum[stop] - side_sum[start]) / np.maximum(stop - start, 1)
 
 
+def _readable_sides(run: np.ndarray, side_ml: np.ndarray, side_sum: np.ndarray
+                    ) -> tuple[int, np.ndarray, float] | None:
+    """The bout's median step (samples), each contact's side (:func:`_step_sides`) and the
+    smallest trusted side's size (:data:`SIDE_CONFIDENCE` of the bout's median), or ``None`` when
+    the sides cannot be read: fewer than three contacts, or a medio-lateral acceleration that
+    does not alternate at the step interval (autocorrelation not below
+    ``-SAME_SIDE_CORRELATION``, the mirror of :func:`_same_side`)."""
+    if run.size < 3:
+        return None
+    step = int(np.median(np.diff(run)))
+    x = side_ml[int(run[0]) : int(run[-1])]
+    if step < 2 or x.shape[0] < 3 * step:
+        return None
+    ad = _unbiased_autocorrelation(x - x.mean(), step)
+    if not (np.isfinite(ad[step]) and ad[step] < -SAME_SIDE_CORRELATION):
+        return None
+    sides = _step_sides(side_sum, run, step)
+    return step, sides, SIDE_CONFIDENCE * float(np.median(np.abs(sides)))
+
+
 def _alternate(run: np.ndarray, maxima: np.ndarray, side_ml: np.ndarray, side_sum: np.ndarray, fs: float
                ) -> np.ndarray:
     """Make a bout's contacts alternate sides (McCamley et al. 2012's left/right rule: the trunk
@@ -389,17 +426,10 @@ def _alternate(run: np.ndarray, maxima: np.ndarray, side_ml: np.ndarray, side_su
     sample indices, ``side_sum`` the cumulative sum of ``side_ml`` (starting with 0); returns the
     bout's contacts, increasing.
     """
-    if run.size < 3:
+    readable = _readable_sides(run, side_ml, side_sum)
+    if readable is None:
         return run
-    step = int(np.median(np.diff(run)))
-    x = side_ml[int(run[0]) : int(run[-1])]
-    if step < 2 or x.shape[0] < 3 * step:
-        return run
-    ad = _unbiased_autocorrelation(x - x.mean(), step)
-    if not (np.isfinite(ad[step]) and ad[step] < -SAME_SIDE_CORRELATION):
-        return run
-    sides = _step_sides(side_sum, run, step)
-    trusted = SIDE_CONFIDENCE * float(np.median(np.abs(sides)))
+    step, sides, trusted = readable
     longest = STEP_TIME_RANGE[1] * step
     keep = list(range(run.size))
     changed = True
@@ -428,12 +458,63 @@ def _alternate(run: np.ndarray, maxima: np.ndarray, side_ml: np.ndarray, side_su
                 and b - a >= 2 * STEP_TIME_RANGE[0] * step):  # room for two steps
             candidates = peaks[(peaks > a + shortest) & (peaks < b - shortest)]
             if candidates.size:
-                candidates = candidates[np.sign(_step_sides(side_sum, candidates, step)) == -side]
+                candidate_sides = _step_sides(side_sum, candidates, step)
+                candidates = candidates[(np.sign(candidate_sides) == -side) & (np.abs(candidate_sides) >= trusted)]
             if candidates.size:
                 s = np.sign(side_ml[a:b])
                 change = np.flatnonzero((s[:-1] == side) & (s[1:] != side)) + a + 1
                 target = change[np.argmin(np.abs(change - (a + b) / 2))] if change.size else (a + b) / 2
                 out.append(int(candidates[np.argmin(np.abs(candidates - target))]))
+        out.append(b)
+    return np.asarray(out, dtype=np.int64)
+
+
+def _take_back_steps(run: np.ndarray, maxima: np.ndarray, side_ml: np.ndarray, side_sum: np.ndarray, fs: float
+                     ) -> np.ndarray:
+    """Take back the steps of an interval that holds three or more of them (the step period:
+    the bout's own median step time).
+
+    Turning and shuffling steps may each load the trunk too little for a lobe of their own, so
+    two or more consecutive steps go missing and the interval between the contacts either side
+    spans several steps. The number of steps it holds is its length over the bout's median step,
+    rounded to the parity the sides demand (contacts on opposite sides are an odd number of
+    steps apart, on the same side an even number; :func:`_alternate` handles two). Where both
+    ends have trusted sides and it holds ``n >= 3`` steps, each of the ``n - 1`` missing contacts
+    is sought at its expected place, ``j / n`` of the way: the gait band's local maximum nearest
+    it, within half a step of it, at least :data:`MIN_STEP_S` after the contact before, whose own
+    side is the expected one (steps alternate) and trusted (at least :data:`SIDE_CONFIDENCE` of
+    the bout's median: the trunk did sway onto that leg). A place without such a maximum stays
+    empty. Standing still between two contacts leaves no medio-lateral sway, so nothing is taken
+    back there; a pause longer than :data:`MAX_STEP_S` has already ended the bout. Only bouts
+    whose sides are readable (:func:`_readable_sides`) are changed; ``run`` and ``maxima`` are
+    sample indices; returns the bout's contacts, increasing.
+    """
+    readable = _readable_sides(run, side_ml, side_sum)
+    if readable is None:
+        return run
+    step, sides, trusted = readable
+    peaks = maxima[(maxima > run[0]) & (maxima < run[-1])]
+    peak_sides = _step_sides(side_sum, peaks, step)
+    sure = np.abs(peak_sides) >= trusted
+    peaks, peak_sides = peaks[sure], peak_sides[sure]
+    shortest = MIN_STEP_S * fs
+    out = [int(run[0])]
+    for k in range(run.size - 1):
+        a, b = int(run[k]), int(run[k + 1])
+        if min(abs(sides[k]), abs(sides[k + 1])) >= trusted:
+            ratio = (b - a) / step
+            n = int(round(ratio))
+            if (np.sign(sides[k]) == np.sign(sides[k + 1])) != (n % 2 == 0):
+                n = n + 1 if ratio > n else n - 1
+            last = a
+            for j in range(1, n if n >= 3 else 1):
+                place = a + j * (b - a) / n
+                fits = ((np.sign(peak_sides) == np.sign(sides[k]) * (-1) ** j)
+                        & (np.abs(peaks - place) <= (b - a) / (2 * n)) & (peaks >= last + shortest)
+                        & (peaks <= b - shortest))
+                if fits.any():
+                    last = int(peaks[fits][np.argmin(np.abs(peaks[fits] - place))])
+                    out.append(last)
         out.append(b)
     return np.asarray(out, dtype=np.int64)
 
@@ -470,6 +551,7 @@ def _steps_and_bouts(acc_v: np.ndarray, fs: float, acc_ml: np.ndarray | None = N
         side_sum = np.concatenate(([0.0], np.cumsum(side_ml)))
         maxima, _ = signal.find_peaks(x)
         runs = [_alternate(run, maxima, side_ml, side_sum, fs) for run in runs]
+        runs = [_take_back_steps(run, maxima, side_ml, side_sum, fs) for run in runs]
         runs = [run for run in runs if run.size >= MIN_BOUT_STEPS]
     ics = np.concatenate(runs) if runs else np.zeros(0, dtype=np.int64)
     ics = _refine(acc_v, x, ics, fs)
@@ -785,12 +867,28 @@ def pendulum_step_lengths(acc_v_m_s2, fs_hz: float, initial_contacts_s, sensor_h
     return _pendulum_lengths(z, idx, height)
 
 
-def _temporal(walk: _Walk, steps: list[tuple[int, int]], n_contacts: int) -> dict:
+def _cadence_strides(walk: _Walk) -> list[tuple[int, int]]:
+    """Every stride of every bout whose time lies within :data:`STRIDE_TIME_RANGE_S`: (i, i + 2),
+    positions into ``walk.ics``."""
+    lo, hi = (v * walk.fs for v in STRIDE_TIME_RANGE_S)
+    strides = []
+    for b in walk.bouts:
+        times = walk.ics[b[2:]] - walk.ics[b[:-2]]
+        strides.extend((int(i), int(i) + 2) for i, t in zip(b[:-2], times) if lo <= t <= hi)
+    return strides
+
+
+def _temporal(walk: _Walk, steps: list[tuple[int, int]], strides: list[tuple[int, int]], n_contacts: int) -> dict:
+    """Temporal keys from the valid ``steps`` (:func:`_valid_steps`) and the cadence ``strides``
+    (:func:`_cadence_strides`) chosen by the caller. Cadence is the mean of 120 / stride time over
+    ``strides`` (the reference's definition); step time and the variabilities use only valid steps
+    and strides of two valid steps, so that a missed or split contact does not move them."""
     fs = walk.fs
     ics = walk.ics
     step_times = np.array([(ics[j] - ics[i]) / fs for i, j in steps])
     starts = {i for i, _ in steps}
     stride_times = np.array([(ics[i + 2] - ics[i]) / fs for i in sorted(starts) if (i + 1) in starts])
+    cadence_strides = np.array([(ics[j] - ics[i]) / fs for i, j in strides])
     out: dict = {
         "steps": int(n_contacts),
         "cadence_steps_min": None,
@@ -800,10 +898,10 @@ def _temporal(walk: _Walk, steps: list[tuple[int, int]], n_contacts: int) -> dic
     }
     if step_times.size:
         out["step_time_s"] = float(step_times.mean())
-        if stride_times.size:
-            out["cadence_steps_min"] = float(np.mean(120.0 / stride_times))
-        else:
-            out["cadence_steps_min"] = float(60.0 / step_times.mean())
+    if cadence_strides.size:
+        out["cadence_steps_min"] = float(np.mean(120.0 / cadence_strides))
+    elif step_times.size:
+        out["cadence_steps_min"] = float(60.0 / step_times.mean())
     return out
 
 
@@ -861,9 +959,11 @@ def gait_metrics(
         ``duration_s``
             time walking, s: first to last initial contact of each bout, summed;
         ``cadence_steps_min``
-            60 / mean step time, steps/min;
+            mean of 120 / stride time over every stride (contact to the next but one) of
+            :data:`STRIDE_TIME_RANGE_S` (0.2-3 s, Mobilise-D's stride selection), steps/min;
         ``step_time_s``
-            mean interval between consecutive initial contacts, s;
+            mean interval between consecutive initial contacts that are single steps (within
+            :data:`STEP_TIME_RANGE` of the bout's median), s;
         ``step_time_cv_pct``, ``stride_time_cv_pct``
             coefficient of variation (SD with N − 1 over mean) of step and stride times, %;
         ``step_regularity``, ``stride_regularity``
@@ -916,7 +1016,8 @@ def gait_metrics(
     t = walk.ics / fs
     inside = (t >= lo) & (t <= hi)
     steps = [(i, j) for i, j in walk.steps if inside[i] and inside[j]]
-    out = _temporal(walk, steps, int(np.count_nonzero(inside)))
+    strides = [(i, j) for i, j in _cadence_strides(walk) if inside[i] and inside[j]]
+    out = _temporal(walk, steps, strides, int(np.count_nonzero(inside)))
     spans = []  # (first, last) contact positions of each bout, clipped to the window
     for b in walk.bouts:
         members = b[inside[b]]
@@ -1022,6 +1123,7 @@ def gait_by_minute(
         edge = b
     gaps.append((edge, total_s))
     pauses = [(a, b) for a, b in gaps if b - a >= PAUSE_MIN_S]
+    all_strides = _cadence_strides(walk)
     rows = []
     n_rows = int(math.ceil(total_s / minute_s - 1e-9))
     for k in range(n_rows):
@@ -1030,7 +1132,8 @@ def gait_by_minute(
         contacts = int(np.count_nonzero((ic_s >= lo) & (ic_s < hi)))
         row = {"minute": k + 1, "start_s": float(lo), "end_s": float(hi)}
         row["walking_s"] = float(sum(max(0.0, min(b, hi) - max(a, lo)) for a, b in bout_spans))
-        temporal = _temporal(walk, steps, contacts)
+        strides = [(i, j) for i, j in all_strides if lo <= ic_s[j] < hi]
+        temporal = _temporal(walk, steps, strides, contacts)
         row.update({key: temporal[key] for key in ("steps", "cadence_steps_min", "step_time_s",
                                                    "step_time_cv_pct", "stride_time_cv_pct")})
         row.update(_spatial(walk, steps))

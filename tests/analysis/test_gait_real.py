@@ -87,58 +87,64 @@ def test_straight_walks_timing_error_level_reached(straight):
 # -- daily activities with turns (Test11): short of Mobilise-D's lab figures -----------------------
 
 
-@pytest.mark.xfail(strict=True, reason="F1 0.856 (P 0.852, R 0.860; 0.849 before the side-alternation rule) against the "
-                   "issue's 0.89, Mobilise-D's figure pooled over every lab test (mostly straight walks). On this test "
-                   "alone Mobilise-D's detector reaches 0.80 with a 0.5 s tolerance "
-                   "(test_daily_activities_at_least_mobilise_d_on_the_same_test); turns and shuffling steps give extra "
-                   "or missing trunk impacts where the sway's side is doubtful too; see README")
+@pytest.mark.xfail(strict=True, reason="F1 0.861 (P 0.826, R 0.900; 0.856 before steps were taken back at the step "
+                   "period, 0.849 before the side-alternation rule) against the issue's 0.89, Mobilise-D's figure pooled "
+                   "over every lab test (mostly straight walks). On this test alone Mobilise-D's detector reaches 0.80 with "
+                   "a 0.5 s tolerance (test_daily_activities_at_least_mobilise_d_on_the_same_test); turns and shuffling "
+                   "steps give extra or missing trunk impacts where the sway's side is doubtful too; 30 of the 38 "
+                   "unmatched detections lie in gaps of the reference's list; see README")
 def test_daily_activities_contact_f1_target(daily):
     assert daily["f1"] >= 0.89
 
 
-@pytest.mark.xfail(strict=True, reason="cadence MAE 6.6 steps/min (9.4 before the side-alternation rule) against the "
-                   "issue's 3.3 (pooled over every lab test; Mobilise-D on this test: 5.8). The reference's own "
-                   "definition (every stride) gives 6.8 from detected contacts and 3.8 from the reference's: missed and "
-                   "extra contacts in turns still set the level (see test_daily_activities_from_reference_contacts)")
+@pytest.mark.xfail(strict=True, reason="cadence MAE 4.95 steps/min (6.56 before steps were taken back at the step "
+                   "period and cadence became the mean over every stride of 0.2-3 s, the reference's definition; 9.4 "
+                   "before the side-alternation rule) against the issue's 3.3 (pooled over every lab test; Mobilise-D on "
+                   "this test: 5.8). The same definition on the reference's own contacts gives 3.78: its list lacks the "
+                   "contacts the INDIP could not time (test_daily_activities_from_reference_contacts)")
 def test_daily_activities_cadence_target(daily):
     assert daily["cadence_mae_steps_min"] <= 3.3
 
 
-@pytest.mark.xfail(strict=True, reason="speed MAE 0.153 m/s, stride length 0.140 m (0.168 / 0.170 before the "
-                   "side-alternation rule took back steps missed between two contacts on the same side; 0.25 / 0.27 "
-                   "before the pendulum's rise became the smaller of rise and fall). The rest is mostly the periods "
-                   "where slow shuffling steps are still missed (HA002's first two and HA001's second: +0.48, +0.36, "
-                   "+0.24 m, were +0.62, +0.44, +0.39): an interval of two or three steps reads as one long step; from the reference's own contacts 0.155 m/s and 0.161 m (per-second, "
-                   "Mobilise-D's way: 0.105 and 0.113). Mobilise-D's pipeline on this test: 0.108 m/s, 0.138 m")
-def test_daily_activities_speed_and_stride_length_targets(daily):
-    assert daily["walking_speed_mae_m_s"] <= 0.084
+def test_daily_activities_stride_length_target(daily):
+    """Met since steps are taken back at the step period (0.140 m before, 0.170 before the
+    side-alternation rule, 0.27 before the pendulum's rise became the smaller of rise and fall):
+    an interval of two or three shuffling steps no longer reads as one long step."""
     assert daily["stride_length_mae_m"] <= 0.10
+
+
+@pytest.mark.xfail(strict=True, reason="speed MAE 0.103 m/s (0.153 before steps were taken back at the step period, 0.168 "
+                   "before the side-alternation rule) against the issue's 0.084; from the reference's own contacts "
+                   "0.155 m/s (per second, Mobilise-D's way: 0.105). Mobilise-D's pipeline on this test: 0.108 m/s")
+def test_daily_activities_speed_target(daily):
+    assert daily["walking_speed_mae_m_s"] <= 0.084
 
 
 def test_daily_activities_level_reached(daily):
     assert daily["walking_periods"] == 15
-    assert daily["f1"] >= 0.855
-    assert daily["precision"] >= 0.85 and daily["recall"] >= 0.855
+    assert daily["f1"] >= 0.86
+    assert daily["precision"] >= 0.82 and daily["recall"] >= 0.895
     assert daily["timing_mae_s"] <= 0.050
-    assert daily["cadence_mae_steps_min"] <= 7.0
-    assert daily["walking_speed_mae_m_s"] <= 0.16
-    assert daily["stride_length_mae_m"] <= 0.145
+    assert daily["cadence_mae_steps_min"] <= 5.0
+    assert daily["walking_speed_mae_m_s"] <= 0.105
+    assert daily["stride_length_mae_m"] <= 0.085
     assert daily["periods_without_steps"] == []
 
 
 def test_daily_activities_from_reference_contacts(daily, straight):
     """The measures computed from the reference's own contacts: the part of the error no detection
-    can remove. Detection adds nothing to it (cadence 6.6 vs 9.0 steps/min, speed 0.153 vs 0.155
-    m/s: the side-alternation rule leaves fewer irregular intervals than the reference's list,
-    which lacks the contacts the INDIP could not time); the straight walks stay accurate either
-    way."""
+    can remove. Cadence (every stride of 0.2-3 s, the reference's definition) is then 3.8 steps/min
+    against the detected contacts' 4.95; speed and stride length are better from the detected
+    contacts (0.103 m/s, 0.082 m) than from the reference's (0.155, 0.161): its list lacks the
+    contacts the INDIP could not time, so some of its intervals span several steps. The straight
+    walks are exact or nearly so either way."""
     ref = daily["from_reference_contacts"]
-    assert ref["cadence_mae_steps_min"] <= 9.5
+    assert ref["cadence_mae_steps_min"] <= 4.0
     assert ref["walking_speed_mae_m_s"] <= 0.165 and ref["stride_length_mae_m"] <= 0.17
-    assert daily["cadence_mae_steps_min"] - ref["cadence_mae_steps_min"] <= 1.0
-    assert daily["walking_speed_mae_m_s"] - ref["walking_speed_mae_m_s"] <= 0.03
+    assert daily["cadence_mae_steps_min"] - ref["cadence_mae_steps_min"] <= 1.5
+    assert daily["walking_speed_mae_m_s"] - ref["walking_speed_mae_m_s"] <= 0.0
     ref = straight["from_reference_contacts"]
-    assert ref["cadence_mae_steps_min"] <= 1.0 and ref["walking_speed_mae_m_s"] <= 0.05
+    assert ref["cadence_mae_steps_min"] <= 0.01 and ref["walking_speed_mae_m_s"] <= 0.05
 
 
 # -- like for like: Mobilise-D's figures on the same lab test, its definitions ----------------------
@@ -174,15 +180,25 @@ def test_daily_activities_at_least_mobilise_d_on_the_same_test(daily):
     assert daily["timing_mae_s"] <= bar["timing_mae_s"]
 
 
-@pytest.mark.xfail(strict=True, reason="like for like, still short on cadence and speed: Mobilise-D's pipeline on "
-                   "Test11 reaches cadence 5.8 steps/min, speed 0.108 m/s, stride length 0.138 m over its matched "
-                   "bouts; the station's bouts matched the same way (6 of 15) give 9.2, 0.140, 0.131 (10.6, 0.17, 0.18 "
-                   "before the side-alternation rule; its own definitions: 6.6, 0.153, 0.140 — the stride length just "
-                   "short; from the reference's own contacts, per second: 8.4, 0.105, 0.113)")
+@pytest.mark.parametrize("key", ["cadence_mae_steps_min", "walking_speed_mae_m_s", "stride_length_mae_m"])
+def test_daily_activities_measures_at_least_mobilise_d_on_the_same_test(daily, key):
+    """Cadence, speed and stride length in the daily activities at least as good as Mobilise-D's
+    own pipeline on its Test11 bouts (5.78 steps/min, 0.108 m/s, 0.138 m): the station's 4.95,
+    0.103 and 0.082, per reference period with the station's definitions (cadence: every stride of
+    0.2-3 s, as the reference's). Mobilise-D's figures are over the bouts its pipeline found, its
+    values per second; that comparison is below."""
+    assert daily[key] <= MOBILISE_D_LAB["Test11"][key]
+
+
+@pytest.mark.xfail(strict=True, reason="like for like (the station's bouts matched to the reference at 80 % both "
+                   "ways, 6 of 15, values per second as Mobilise-D's): cadence 9.9 steps/min, speed 0.1084 m/s against "
+                   "Mobilise-D's 5.78 and 0.108 (stride length 0.134 m meets its 0.138); 9.2, 0.140, 0.131 before steps "
+                   "were taken back at the step period. From the reference's own contacts, per second: 8.4, 0.105, 0.113")
 def test_daily_activities_measures_like_for_like_target(daily):
     bar = MOBILISE_D_LAB["Test11"]
+    style = daily["mobilise_d_style"]["matched_bouts"]
     for key in ("cadence_mae_steps_min", "walking_speed_mae_m_s", "stride_length_mae_m"):
-        assert daily[key] <= bar[key], key
+        assert style[key] <= bar[key], key
 
 
 def test_daily_activities_like_for_like_level_reached(daily, straight):
@@ -190,8 +206,8 @@ def test_daily_activities_like_for_like_level_reached(daily, straight):
     they agree with the station's own definitions."""
     style = daily["mobilise_d_style"]
     assert style["matched_bouts"]["bouts"] >= 6
-    assert style["matched_bouts"]["cadence_mae_steps_min"] <= 9.5
-    assert style["matched_bouts"]["walking_speed_mae_m_s"] <= 0.15
+    assert style["matched_bouts"]["cadence_mae_steps_min"] <= 10.5
+    assert style["matched_bouts"]["walking_speed_mae_m_s"] <= 0.115
     # the station's bouts matched Mobilise-D's way meet its own Test11 stride-length figure (0.138 m)
     assert style["matched_bouts"]["stride_length_mae_m"] <= MOBILISE_D_LAB["Test11"]["stride_length_mae_m"]
     assert style["from_reference_contacts"]["bouts"] == 15
@@ -199,7 +215,7 @@ def test_daily_activities_like_for_like_level_reached(daily, straight):
     assert style["from_reference_contacts"]["walking_speed_mae_m_s"] <= MOBILISE_D_LAB["Test11"]["walking_speed_mae_m_s"]
     assert style["from_reference_contacts"]["stride_length_mae_m"] <= MOBILISE_D_LAB["Test11"]["stride_length_mae_m"]
     assert daily["cadence_reference_definition"]["from_reference_contacts_mae_steps_min"] <= 4.0
-    assert daily["cadence_reference_definition"]["from_detected_contacts_mae_steps_min"] <= 7.0
+    assert daily["cadence_reference_definition"]["from_detected_contacts_mae_steps_min"] <= 5.0
     style = straight["mobilise_d_style"]
     assert style["on_reference_periods"]["bouts"] == 4
     assert style["on_reference_periods"]["cadence_mae_steps_min"] <= 1.5
@@ -224,9 +240,9 @@ def test_daily_activities_extra_detections_mostly_fill_reference_gaps(daily):
     """Most unmatched detections lie where the reference lists no contact for more than 1.5 median
     steps (the INDIP leaves 13 of its 215 contacts in these bouts untimed, and the data set drops
     them): the precision is a lower bound."""
-    assert daily["false_positives"] <= 30
-    assert daily["unmatched_in_reference_gaps"] >= 22
-    assert daily["false_positives"] - daily["unmatched_in_reference_gaps"] <= 7
+    assert daily["false_positives"] <= 38
+    assert daily["unmatched_in_reference_gaps"] >= 30
+    assert daily["false_positives"] - daily["unmatched_in_reference_gaps"] <= 8
 
 
 def test_every_recording_reads_and_gives_finite_gait():

@@ -76,22 +76,40 @@ def test_given_contacts_are_measured_exactly_as_detected_ones():
     assert gait_metrics(acc, FS, initial_contacts_s=contacts[:3])["steps"] == 0
 
 
-def test_a_missed_or_an_extra_contact_does_not_move_cadence_or_step_length():
-    """A bout's cadence and step length do not collapse when one contact is missed (a doubled
+def test_a_missed_or_an_extra_contact_does_not_move_step_time_or_length_but_cadence_follows_strides():
+    """A bout's step time and step length do not collapse when one contact is missed (a doubled
     interval) or one is split (two short ones): such intervals are no single steps and are left out
-    (STEP_TIME_RANGE), where a mean over every stride would drop to 98 or rise to 106 steps/min."""
+    (STEP_TIME_RANGE). Cadence is the reference's definition (Mobilise-D, INDIP): the mean of
+    120 / stride time over every stride of 0.2-3 s, so it says what the contacts say (98 or 106
+    steps/min here, where a detector's job is not to miss or split contacts)."""
     contacts = contacts_from_steps(np.full(30, 0.6))  # 100 steps/min
     acc = body(contacts, FS, 24.0)
     clean = gait_metrics(acc, FS, sensor_height_m=0.95, initial_contacts_s=contacts)
+    assert clean["cadence_steps_min"] == pytest.approx(100.0, abs=0.2)
     missed = np.delete(contacts, 15)
     extra = np.sort(np.append(contacts, contacts[15] + 0.25))
     for changed in (missed, extra):
         m = gait_metrics(acc, FS, sensor_height_m=0.95, initial_contacts_s=changed)
-        assert m["cadence_steps_min"] == pytest.approx(clean["cadence_steps_min"], abs=0.5)
         assert m["step_time_s"] == pytest.approx(clean["step_time_s"], abs=0.005)
         assert m["step_length_m"] == pytest.approx(clean["step_length_m"], rel=0.03)
         every_stride = float(np.mean(120.0 / (changed[2:] - changed[:-2])))
         assert abs(every_stride - clean["cadence_steps_min"]) > 1.5
+        assert m["cadence_steps_min"] == pytest.approx(every_stride, abs=0.2)
+
+
+def test_cadence_counts_strides_of_0_2_to_3_s_only():
+    """Strides longer than 3 s (Mobilise-D's stride selection) do not count for cadence: given
+    contacts with a 2.9 s hesitation (strides of 3.5 s across it) keep the walk's 100 steps/min;
+    a 2.0 s hesitation (strides of 2.6 s) counts, as it does in the reference's cadence."""
+    before = contacts_from_steps(np.full(10, 0.6))
+    for hesitation_s, counted in ((2.9, False), (2.0, True)):
+        contacts = np.concatenate((before, before[-1] + hesitation_s + np.arange(11) * 0.6))
+        acc = body(contacts, FS, contacts[-1] + 3.0)
+        m = gait_metrics(acc, FS, initial_contacts_s=contacts)
+        strides = contacts[2:] - contacts[:-2]
+        expected = np.mean(120.0 / strides[strides <= 3.0])
+        assert m["cadence_steps_min"] == pytest.approx(expected, abs=0.01)
+        assert (m["cadence_steps_min"] < 99.0) is counted
 
 
 def test_asymmetric_step_times_lower_step_regularity_not_stride_regularity():
@@ -352,3 +370,67 @@ def test_slow_sample_rates_and_other_rates_give_the_same_contacts():
         got = detect_initial_contacts(vertical(contacts, fs, 16.0), fs)
         np.testing.assert_allclose(got, ref, atol=2.5 / fs + 0.01)
 
+
+
+@pytest.mark.parametrize("step_s", [0.5, 0.6, 0.8, 1.0])
+def test_two_weak_steps_in_a_row_are_taken_back_at_the_step_period(step_s):
+    """Two consecutive steps that load the trunk a tenth as much as the others leave no lobes: the
+    contacts either side of them are three steps apart, on opposite sides. The interval holds three
+    of the bout's median steps, so the two missing contacts are taken back where the step period
+    puts them (the gait band's peaks there, on the expected sides). From the vertical alone both
+    stay missed."""
+    contacts = _side_aligned_contacts(step_s)
+    amplitude = np.full(contacts.size, 3.0)
+    amplitude[12:14] = 0.3
+    acc = body(contacts, FS, contacts[-1] + 3.0, amplitude=amplitude)
+    assert detect_initial_contacts(acc[:, 0], FS).size == contacts.size - 2
+    found = detect_initial_contacts(acc[:, 0], FS, acc_ml_m_s2=acc[:, 2])
+    assert found.size == contacts.size
+    np.testing.assert_allclose(found, contacts, atol=0.02)
+    m = gait_metrics(acc, FS)
+    assert m["steps"] == contacts.size
+    assert m["cadence_steps_min"] == pytest.approx(60.0 / step_s, rel=0.005)
+
+
+def _walk_stand_walk(pause_steps: int, step_s: float = 0.6) -> tuple[np.ndarray, np.ndarray]:
+    """Contacts and body-frame acceleration of a walk, ``pause_steps`` step times of standing
+    still (no impacts, no sway; sensor noise only) and another walk. Contacts sit at whole steps so
+    that the medio-lateral sway crosses the midline at each, as a trunk's does; the trunk sways
+    onto the last stance leg before it settles, so the contacts either side of the pause both have
+    a clear side."""
+    first = _side_aligned_contacts(step_s, 12)
+    second = first[-1] + pause_steps * step_s + np.arange(13) * step_s
+    contacts = np.concatenate((first, second))
+    acc = body(contacts, FS, contacts[-1] + 3.0, noise_m_s2=0.05, seed=4)
+    t = np.arange(acc.shape[0]) / FS
+    standing = (t > first[-1] + step_s) & (t < second[0])
+    acc[standing, 2] = np.random.default_rng(5).normal(0.0, 0.05, np.count_nonzero(standing))
+    return contacts, acc
+
+
+@pytest.mark.parametrize("pause_steps", [3, 4])
+def test_standing_still_inside_a_bout_gets_no_steps(pause_steps):
+    """Standing still for three or four step times (1.8 or 2.4 s, shorter than the 3 s break, so
+    still one bout) leaves an interval of several steps between two trusted sides, but no
+    medio-lateral sway: nothing is taken back, and cadence counts the hesitation's strides as the
+    reference's definition does (strides up to 3 s)."""
+    contacts, acc = _walk_stand_walk(pause_steps)
+    assert len(walking_bouts(acc, FS)) == 1
+    m = gait_metrics(acc, FS)
+    assert m["steps"] == contacts.size
+    np.testing.assert_allclose(m["initial_contacts_s"], contacts, atol=0.03)
+    strides = contacts[2:] - contacts[:-2]
+    strides = strides[strides <= 3.0]
+    assert m["cadence_steps_min"] == pytest.approx(np.mean(120.0 / strides), abs=0.5)
+    assert m["cadence_steps_min"] < 100.0 - 1.0  # the hesitation lowers it
+    assert m["step_time_s"] == pytest.approx(0.6, abs=0.005)  # not the hesitation's intervals
+
+
+def test_a_pause_longer_than_the_break_is_not_filled():
+    """Standing still for 3.6 s, longer than the Mobilise-D break of 3 s, ends the walking bout:
+    two bouts, no step taken back in the pause, and the cadence of two 100 steps/min walks."""
+    contacts, acc = _walk_stand_walk(6)
+    assert len(walking_bouts(acc, FS)) == 2
+    m = gait_metrics(acc, FS)
+    np.testing.assert_allclose(m["initial_contacts_s"], contacts, atol=0.03)
+    assert m["cadence_steps_min"] == pytest.approx(100.0, abs=0.3)
