@@ -382,22 +382,24 @@ def _step_sides(side_sum: np.ndarray, events: np.ndarray, step: int) -> np.ndarr
     return (side_sum[stop] - side_sum[start]) / np.maximum(stop - start, 1)
 
 
-def _readable_sides(run: np.ndarray, side_ml: np.ndarray, side_sum: np.ndarray
-                    ) -> tuple[int, np.ndarray, float] | None:
-    """The bout's median step (samples), each contact's side (:func:`_step_sides`) and the
-    smallest trusted side's size (:data:`SIDE_CONFIDENCE` of the bout's median), or ``None`` when
-    the sides cannot be read: fewer than three contacts, or a medio-lateral acceleration that
-    does not alternate at the step interval (autocorrelation not below
+def _sides_alternate(run: np.ndarray, side_ml: np.ndarray) -> bool:
+    """Whether a bout's sides can be read: at least three contacts and a medio-lateral
+    acceleration that alternates at the median step interval (autocorrelation below
     ``-SAME_SIDE_CORRELATION``, the mirror of :func:`_same_side`)."""
     if run.size < 3:
-        return None
+        return False
     step = int(np.median(np.diff(run)))
     x = side_ml[int(run[0]) : int(run[-1])]
     if step < 2 or x.shape[0] < 3 * step:
-        return None
+        return False
     ad = _unbiased_autocorrelation(x - x.mean(), step)
-    if not (np.isfinite(ad[step]) and ad[step] < -SAME_SIDE_CORRELATION):
-        return None
+    return bool(np.isfinite(ad[step]) and ad[step] < -SAME_SIDE_CORRELATION)
+
+
+def _contact_sides(run: np.ndarray, side_sum: np.ndarray) -> tuple[int, np.ndarray, float]:
+    """The bout's median step (samples), each contact's side (:func:`_step_sides`) and the
+    smallest trusted side's size (:data:`SIDE_CONFIDENCE` of the bout's median)."""
+    step = max(int(np.median(np.diff(run))), 1)
     sides = _step_sides(side_sum, run, step)
     return step, sides, SIDE_CONFIDENCE * float(np.median(np.abs(sides)))
 
@@ -420,16 +422,12 @@ def _alternate(run: np.ndarray, maxima: np.ndarray, side_ml: np.ndarray, side_su
       nearest the medio-lateral sway's change of side between them (the sway crosses the midline
       near a contact), with the other side and at least :data:`MIN_STEP_S` from both, is taken.
 
-    Only bouts whose medio-lateral acceleration alternates at the step interval (autocorrelation
-    below ``-SAME_SIDE_CORRELATION``, the mirror of :func:`_same_side`) are changed: elsewhere the
-    sides are not readable. ``run`` and ``maxima`` (every local maximum of the gait band) are
+    The caller applies it only to bouts whose sides are readable (:func:`_sides_alternate`).
+    ``run`` and ``maxima`` (every local maximum of the gait band) are
     sample indices, ``side_sum`` the cumulative sum of ``side_ml`` (starting with 0); returns the
     bout's contacts, increasing.
     """
-    readable = _readable_sides(run, side_ml, side_sum)
-    if readable is None:
-        return run
-    step, sides, trusted = readable
+    step, sides, trusted = _contact_sides(run, side_sum)
     longest = STEP_TIME_RANGE[1] * step
     keep = list(range(run.size))
     changed = True
@@ -485,14 +483,13 @@ def _take_back_steps(run: np.ndarray, maxima: np.ndarray, side_ml: np.ndarray, s
     side is the expected one (steps alternate) and trusted (at least :data:`SIDE_CONFIDENCE` of
     the bout's median: the trunk did sway onto that leg). A place without such a maximum stays
     empty. Standing still between two contacts leaves no medio-lateral sway, so nothing is taken
-    back there; a pause longer than :data:`MAX_STEP_S` has already ended the bout. Only bouts
-    whose sides are readable (:func:`_readable_sides`) are changed; ``run`` and ``maxima`` are
-    sample indices; returns the bout's contacts, increasing.
+    back there; a pause longer than :data:`MAX_STEP_S` has already ended the bout. The caller
+    applies it only to bouts whose sides are readable (:func:`_sides_alternate`); ``run`` and
+    ``maxima`` are sample indices; returns the bout's contacts, increasing.
     """
-    readable = _readable_sides(run, side_ml, side_sum)
-    if readable is None:
+    if run.size < 2:
         return run
-    step, sides, trusted = readable
+    step, sides, trusted = _contact_sides(run, side_sum)
     peaks = maxima[(maxima > run[0]) & (maxima < run[-1])]
     peak_sides = _step_sides(side_sum, peaks, step)
     sure = np.abs(peak_sides) >= trusted
@@ -550,8 +547,8 @@ def _steps_and_bouts(acc_v: np.ndarray, fs: float, acc_ml: np.ndarray | None = N
         side_ml = _side_band(acc_ml, fs)
         side_sum = np.concatenate(([0.0], np.cumsum(side_ml)))
         maxima, _ = signal.find_peaks(x)
-        runs = [_alternate(run, maxima, side_ml, side_sum, fs) for run in runs]
-        runs = [_take_back_steps(run, maxima, side_ml, side_sum, fs) for run in runs]
+        runs = [_take_back_steps(_alternate(run, maxima, side_ml, side_sum, fs), maxima, side_ml, side_sum, fs)
+                if _sides_alternate(run, side_ml) else run for run in runs]
         runs = [run for run in runs if run.size >= MIN_BOUT_STEPS]
     ics = np.concatenate(runs) if runs else np.zeros(0, dtype=np.int64)
     ics = _refine(acc_v, x, ics, fs)
@@ -874,7 +871,8 @@ def _cadence_strides(walk: _Walk) -> list[tuple[int, int]]:
     strides = []
     for b in walk.bouts:
         times = walk.ics[b[2:]] - walk.ics[b[:-2]]
-        strides.extend((int(i), int(i) + 2) for i, t in zip(b[:-2], times) if lo <= t <= hi)
+        starts = b[:-2][(times >= lo) & (times <= hi)].tolist()
+        strides.extend(zip(starts, [i + 2 for i in starts]))
     return strides
 
 
