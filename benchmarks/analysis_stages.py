@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import inspect
 import os
 import sys
 import time
@@ -61,9 +62,17 @@ def main() -> int:
     def metric_set(module, profile):
         return lambda i: module.compute_metrics(trials[i].ap_cm, trials[i].ml_cm, trials[i].fs_hz, profile)
 
+    # read as analyze reads in a batch: the fast reader, the columns the metrics use where the version
+    # has columns= (read_trial's since 1fc862e), the whole file before that
+    from station.commands.analyze import ANALYSED_COLUMNS
+
+    def reader(module):
+        if "columns" in inspect.signature(module.read_trial).parameters:
+            return lambda i: module.read_trial(files[i], allow_gaps=True, fast=True, columns=ANALYSED_COLUMNS)
+        return lambda i: module.read_trial(files[i], allow_gaps=True, fast=True)
+
     stages = {
-        "read (fast reader)": (lambda i: before_trialfile.read_trial(files[i], allow_gaps=True, fast=True),
-                               lambda i: current_trialfile.read_trial(files[i], allow_gaps=True, fast=True)),
+        "read (fast reader)": (reader(before_trialfile), reader(current_trialfile)),
         "metric set, raw": (metric_set(before_metrics, "raw"), metric_set(current_metrics, "raw")),
         "metric set, station": (metric_set(before_metrics, "station"), metric_set(current_metrics, "station")),
     }
