@@ -38,10 +38,11 @@ Method
    trusted contacts that holds three or more of the bout's median steps (rounded to the parity
    the two sides demand: odd apart on opposite sides, even on the same side) has lost that many
    steps less one (a turn's or a shuffle's weak steps in a row), and each is taken back at the
-   band's peak within half a step of its place. A contact taken back must itself have a trusted
-   side of the expected sign (the trunk swayed onto that leg), so standing still inside a bout,
-   which leaves no sway, gets no steps, and a pause longer than :data:`MAX_STEP_S` has ended the
-   bout anyway. Only the sign's alternation is used, never which side is
+   band's peak within half a step of its place. Each contact taken back this way must itself have
+   a trusted side of the expected sign (the trunk swayed onto that leg), so standing still inside
+   a bout, which leaves no sway, gets no steps (the single missed step above is sought only in
+   intervals shorter than three median steps); a pause longer than :data:`MAX_STEP_S` has ended
+   the bout anyway. Only the sign's alternation is used, never which side is
    left, so the mounting's sign and the walking direction do not matter. McCamley reads the side
    from the yaw rate at the contact; the medio-lateral acceleration over the step needs no
    gyroscope and, measured once on the shared recordings' matched contacts, gives the reference's
@@ -158,8 +159,9 @@ SIDE_CONFIDENCE = 0.5
 (in :data:`SIDE_BAND_HZ`) is at least this fraction of the bout's median of that average. A
 contact detected inside a stance (an extra one) averages over the end of one stance and the start
 of the next, so its value is near zero; a contact at a step's start averages one stance. A round
-value, not a published one: on the shared recordings 0.3 to 0.7 give the same gains (README,
-"Steps alternate sides")."""
+value, not a published one: on the shared recordings 0.3 to 0.7 give the same gains for the
+alternation rule alone (README, "Steps alternate sides"); with the steps taken back at the step
+period, 0.4 to 0.6 do (README, "Steps at the step period")."""
 MIN_BOUT_STEPS = 4
 """Fewest initial contacts of a walking bout: two strides (Kluge et al. 2021)."""
 PAUSE_MIN_S = 3.0
@@ -417,8 +419,9 @@ def _alternate(run: np.ndarray, maxima: np.ndarray, side_ml: np.ndarray, side_su
       doubtful one, detected inside a stance, is dropped, provided it split one step (the pair, and
       the contacts either side of it, lie within a step's longest, the upper bound of
       :data:`STEP_TIME_RANGE` times the median step);
-    * a step is *missing* between them when both sides are trusted and the interval has room for
-      two steps (twice the lower bound of :data:`STEP_TIME_RANGE`): the peak of the gait band
+    * a step is *missing* between them when both sides are trusted and the interval holds two
+      steps (at least twice the lower bound of :data:`STEP_TIME_RANGE`, fewer than three median
+      steps; longer intervals are :func:`_take_back_steps`'s): the peak of the gait band
       nearest the medio-lateral sway's change of side between them (the sway crosses the midline
       near a contact), with the other side and at least :data:`MIN_STEP_S` from both, is taken.
 
@@ -453,11 +456,10 @@ def _alternate(run: np.ndarray, maxima: np.ndarray, side_ml: np.ndarray, side_su
         a, b = int(run[k]), int(run[k + 1])
         side = np.sign(sides[k])
         if (side == np.sign(sides[k + 1]) and min(abs(sides[k]), abs(sides[k + 1])) >= trusted
-                and b - a >= 2 * STEP_TIME_RANGE[0] * step):  # room for two steps
+                and 2 * STEP_TIME_RANGE[0] * step <= b - a < 3 * step):  # two steps (more: _take_back_steps)
             candidates = peaks[(peaks > a + shortest) & (peaks < b - shortest)]
             if candidates.size:
-                candidate_sides = _step_sides(side_sum, candidates, step)
-                candidates = candidates[(np.sign(candidate_sides) == -side) & (np.abs(candidate_sides) >= trusted)]
+                candidates = candidates[np.sign(_step_sides(side_sum, candidates, step)) == -side]
             if candidates.size:
                 s = np.sign(side_ml[a:b])
                 change = np.flatnonzero((s[:-1] == side) & (s[1:] != side)) + a + 1

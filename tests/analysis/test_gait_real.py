@@ -97,7 +97,7 @@ def test_daily_activities_contact_f1_target(daily):
     assert daily["f1"] >= 0.89
 
 
-@pytest.mark.xfail(strict=True, reason="cadence MAE 4.95 steps/min (6.56 before steps were taken back at the step "
+@pytest.mark.xfail(strict=True, reason="cadence MAE 4.91 steps/min (6.56 before steps were taken back at the step "
                    "period and cadence became the mean over every stride of 0.2-3 s, the reference's definition; 9.4 "
                    "before the side-alternation rule) against the issue's 3.3 (pooled over every lab test; Mobilise-D on "
                    "this test: 5.8). The same definition on the reference's own contacts gives 3.78: its list lacks the "
@@ -113,7 +113,7 @@ def test_daily_activities_stride_length_target(daily):
     assert daily["stride_length_mae_m"] <= 0.10
 
 
-@pytest.mark.xfail(strict=True, reason="speed MAE 0.103 m/s (0.153 before steps were taken back at the step period, 0.168 "
+@pytest.mark.xfail(strict=True, reason="speed MAE 0.102 m/s (0.153 before steps were taken back at the step period, 0.168 "
                    "before the side-alternation rule) against the issue's 0.084; from the reference's own contacts "
                    "0.155 m/s (per second, Mobilise-D's way: 0.105). Mobilise-D's pipeline on this test: 0.108 m/s")
 def test_daily_activities_speed_target(daily):
@@ -134,8 +134,8 @@ def test_daily_activities_level_reached(daily):
 def test_daily_activities_from_reference_contacts(daily, straight):
     """The measures computed from the reference's own contacts: the part of the error no detection
     can remove. Cadence (every stride of 0.2-3 s, the reference's definition) is then 3.8 steps/min
-    against the detected contacts' 4.95; speed and stride length are better from the detected
-    contacts (0.103 m/s, 0.082 m) than from the reference's (0.155, 0.161): its list lacks the
+    against the detected contacts' 4.9; speed and stride length are better from the detected
+    contacts (0.102 m/s, 0.083 m) than from the reference's (0.155, 0.161): its list lacks the
     contacts the INDIP could not time, so some of its intervals span several steps. The straight
     walks are exact or nearly so either way."""
     ref = daily["from_reference_contacts"]
@@ -183,22 +183,22 @@ def test_daily_activities_at_least_mobilise_d_on_the_same_test(daily):
 @pytest.mark.parametrize("key", ["cadence_mae_steps_min", "walking_speed_mae_m_s", "stride_length_mae_m"])
 def test_daily_activities_measures_at_least_mobilise_d_on_the_same_test(daily, key):
     """Cadence, speed and stride length in the daily activities at least as good as Mobilise-D's
-    own pipeline on its Test11 bouts (5.78 steps/min, 0.108 m/s, 0.138 m): the station's 4.95,
-    0.103 and 0.082, per reference period with the station's definitions (cadence: every stride of
+    own pipeline on its Test11 bouts (5.78 steps/min, 0.108 m/s, 0.138 m): the station's 4.91,
+    0.102 and 0.083, per reference period with the station's definitions (cadence: every stride of
     0.2-3 s, as the reference's). Mobilise-D's figures are over the bouts its pipeline found, its
-    values per second; that comparison is below."""
+    values per second; that comparison is below. The cadence holds with the side rule's round
+    SIDE_CONFIDENCE of 0.5; at 0.4 or 0.6 it would be 6.0 steps/min (README, "Steps at the step
+    period")."""
     assert daily[key] <= MOBILISE_D_LAB["Test11"][key]
 
 
 @pytest.mark.xfail(strict=True, reason="like for like (the station's bouts matched to the reference at 80 % both "
-                   "ways, 6 of 15, values per second as Mobilise-D's): cadence 9.9 steps/min, speed 0.1084 m/s against "
-                   "Mobilise-D's 5.78 and 0.108 (stride length 0.134 m meets its 0.138); 9.2, 0.140, 0.131 before steps "
-                   "were taken back at the step period. From the reference's own contacts, per second: 8.4, 0.105, 0.113")
-def test_daily_activities_measures_like_for_like_target(daily):
-    bar = MOBILISE_D_LAB["Test11"]
-    style = daily["mobilise_d_style"]["matched_bouts"]
-    for key in ("cadence_mae_steps_min", "walking_speed_mae_m_s", "stride_length_mae_m"):
-        assert style[key] <= bar[key], key
+                   "ways, 6 of 15, values per second as Mobilise-D's): cadence 9.6 steps/min against Mobilise-D's 5.78 "
+                   "(speed 0.107 m/s and stride length 0.134 m meet its 0.108 and 0.138: "
+                   "test_daily_activities_like_for_like_level_reached); 9.2 before steps were taken back at the step "
+                   "period. From the reference's own contacts, per second: 8.4")
+def test_daily_activities_cadence_like_for_like_target(daily):
+    assert daily["mobilise_d_style"]["matched_bouts"]["cadence_mae_steps_min"] <= MOBILISE_D_LAB["Test11"]["cadence_mae_steps_min"]
 
 
 def test_daily_activities_like_for_like_level_reached(daily, straight):
@@ -206,9 +206,10 @@ def test_daily_activities_like_for_like_level_reached(daily, straight):
     they agree with the station's own definitions."""
     style = daily["mobilise_d_style"]
     assert style["matched_bouts"]["bouts"] >= 6
-    assert style["matched_bouts"]["cadence_mae_steps_min"] <= 10.5
-    assert style["matched_bouts"]["walking_speed_mae_m_s"] <= 0.115
-    # the station's bouts matched Mobilise-D's way meet its own Test11 stride-length figure (0.138 m)
+    assert style["matched_bouts"]["cadence_mae_steps_min"] <= 10.0
+    # the station's bouts matched Mobilise-D's way meet its own Test11 speed and stride-length
+    # figures (0.108 m/s, 0.138 m): 0.107 and 0.134
+    assert style["matched_bouts"]["walking_speed_mae_m_s"] <= MOBILISE_D_LAB["Test11"]["walking_speed_mae_m_s"]
     assert style["matched_bouts"]["stride_length_mae_m"] <= MOBILISE_D_LAB["Test11"]["stride_length_mae_m"]
     assert style["from_reference_contacts"]["bouts"] == 15
     # from the reference's contacts the pendulum meets Mobilise-D's own Test11 figures (0.108 m/s, 0.138 m)
