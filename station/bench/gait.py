@@ -38,7 +38,9 @@ like-for-like bar for ``Test11``, and its contact figures use a 0.5 s tolerance 
 use 0.2 s.
 
 Two diagnostics of the reference: ``cadence_reference_definition`` (cadence as the INDIP defines a
-bout's, :func:`reference_cadence_steps_min`, from detected and from reference contacts) and
+bout's, :func:`reference_cadence_steps_min`, from detected and from reference contacts; the station's
+``cadence_steps_min`` has the same definition since steps are taken back at the step period, so the
+figures now equal the cadence errors above, an independent check of it) and
 ``unmatched_in_reference_gaps`` (:func:`unmatched_in_reference_gaps`: unmatched detections where the
 reference lists no contact for more than 1.5 median steps).
 """
