@@ -100,7 +100,8 @@ def expand_paths(paths: list[str]) -> tuple[list[str], list[str]]:
 ANALYSED_COLUMNS = ("time_s", "ap_cm", "ml_cm", "fl_n", "fr_n", "bl_n", "br_n")
 """The columns of a trial file the metrics use (COP; corner forces for the weight-bearing shares). In a
 batch (the fast reader) the others (a Santos & Duarte file's forces and moments, a station CSV's total
-force and IMU) are checked for plain numbers but not converted (``read_trial(columns=...)``)."""
+force and IMU) are not converted when they hold plain numbers, and read whole as before when they do
+not (``read_trial(columns=...)``, which says what is checked)."""
 
 
 def analyse_file(path: str, profile: str | None, version: str, fast: bool = False) -> dict:
