@@ -205,13 +205,14 @@ NOT_NOTICED = {  # number characters, not a number, in a column the caller does 
 
 
 @pytest.mark.parametrize("name", sorted({**CASES, **UNUSED_CASES}))
-def test_needed_columns_only_read_as_the_usual_reader_would(tmp_path, name):
+@pytest.mark.parametrize("options", [{}, {"allow_nan": True}])
+def test_needed_columns_only_read_as_the_usual_reader_would(tmp_path, name, options):
     """Same numbers for the needed columns, the others left out, and every error the same."""
     path = tmp_path / name
     path.write_bytes({**CASES, **UNUSED_CASES}[name].encode("utf-8"))
-    outcome = _outcome(path, fast=True, columns=NEEDED)
-    assert outcome == _outcome(path, columns=NEEDED)
-    full = _outcome(path)
+    outcome = _outcome(path, fast=True, columns=NEEDED, **options)
+    assert outcome == _outcome(path, columns=NEEDED, **options)
+    full = _outcome(path, **options)
     if full[0] == "error":
         assert outcome == full
     else:
