@@ -118,6 +118,10 @@ class _TrackedConnections:
                     pass
 
 
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
+"""Largest answer body the station takes from the hub, bytes (a larger declared one is refused)."""
+
+
 def urllib_transport(ca_file: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> Transport:
     """The real transport (urllib), verifying certificates (against ``ca_file`` if given),
     following no redirect (a 3xx comes back as the status), each read bounded by ``timeout_s`` and
@@ -137,9 +141,15 @@ def urllib_transport(ca_file: str | None = None, timeout_s: float = DEFAULT_TIME
         watchdog.start()
         try:
             with opener.open(request, timeout=timeout_s) as response:
-                status, data = response.status, response.read(4 * 1024 * 1024)
+                status, data = response.status, response.read(MAX_ANSWER_BYTES)
+                missing = response.length  # of the declared Content-Length, the bytes not read
             if tracked.was_cut:  # a shut socket reads as the end of a (short) body
                 raise TimeoutError(f"the hub did not answer in {DEADLINE_FACTOR * timeout_s:g} s")
+            if missing:  # the hub (or a box in between) hung up mid-answer, or sent more than we take
+                raise ConnectionError(
+                    f"the hub's answer was cut short ({len(data)} of {len(data) + missing} bytes)"
+                    if len(data) < MAX_ANSWER_BYTES else f"the hub's answer is larger than {MAX_ANSWER_BYTES} bytes"
+                )
             return status, data
         except urllib.error.HTTPError as exc:
             with exc:
