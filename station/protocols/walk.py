@@ -811,7 +811,7 @@ class WalkMachine:
         (:mod:`station.protocols.walk_parts`): valid while enough of it was measured."""
         from station.analysis.gait import gait_by_minute, gait_metrics
         from station.analysis.imu_frame import align_to_body, check_mounting
-        from station.protocols.walk_parts import MIN_MEASURED_FRACTION, measure_in_parts, not_measured_words
+        from station.protocols.walk_parts import MIN_MEASURED_FRACTION, gap_causes, measure_in_parts
 
         fs = self.rate_hz
         if gaps.bridged_frames > MAX_IMU_MISSING_FRACTION * expected:
@@ -842,9 +842,8 @@ class WalkMachine:
         self._imu_gaps = gaps
         self._parts = session
         if session.gait is None or session.measured_s < MIN_MEASURED_FRACTION * recorded_s:
-            causes = not_measured_words(0.0, session.dropouts, session.stalls).split("(", 1)[1].rstrip(")")
             return None, None, (f"IMU data missing for {session.not_measured_s:.0f} of {recorded_s:.0f} s "
-                                f"({causes.replace('sensor dropout', 'dropout')} longer than {MAX_BRIDGE_S:g} s); "
+                                f"({gap_causes(session.dropouts, session.stalls)} longer than {MAX_BRIDGE_S:g} s); "
                                 f"at least {100 * MIN_MEASURED_FRACTION:.0f} % of a session must be measured")
         gait, rows = session.gait, session.rows
         if offset_s:

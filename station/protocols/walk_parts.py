@@ -205,6 +205,15 @@ def not_measured_words(not_measured_s: float, dropouts: int, stalls: int = 0) ->
     '3.75 s not measured (2 sensor dropouts, 1 station stall)'
     """
     amount = f"{not_measured_s:.2f}".rstrip("0").rstrip(".") if not_measured_s < 10 else f"{not_measured_s:.0f}"
+    return f"{amount} s not measured ({gap_causes(dropouts, stalls)})"
+
+
+def gap_causes(dropouts: int, stalls: int = 0) -> str:
+    """The unbridged gaps of a session by cause, in words.
+
+    >>> gap_causes(1), gap_causes(2, 1), gap_causes(0, 3)
+    ('1 sensor dropout', '2 sensor dropouts, 1 station stall', '3 station stalls')
+    """
     causes = [f"{dropouts} sensor dropout{'' if dropouts == 1 else 's'}" if dropouts or not stalls else "",
               f"{stalls} station stall{'' if stalls == 1 else 's'}" if stalls else ""]
-    return f"{amount} s not measured ({', '.join(c for c in causes if c)})"
+    return ", ".join(c for c in causes if c)
