@@ -129,9 +129,8 @@ class Progress:
                     line = f"{tag} {w['walking_min']} min walking, {w['pauses']} pause(s)"
                     if (w.get("imu_gaps") or {}).get("not_measured_s"):  # dropouts and stalls: "1.5 s not measured (...)"
                         line += "; " + w["imu_gaps"]["words"].split(": ", 1)[0]
-                    if r.get("end_reason") == "data_lost":
-                        line += "; ended early: " + next((x for x in r["warnings"] if "stopped receiving" in x
-                                                          or "restarted" in x), "the station's data was lost")
+                    if w.get("ended_early"):
+                        line += "; ended early: " + w["ended_early"]
                 else:
                     line = f"{tag} {w['walk_time_s']:.3f} s over {w['walk_distance_m']:g} m: {w['walk_speed_m_s']:.3f} m/s"
             elif (r.get("metrics") or {}).get("los"):
