@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 import threading
 from dataclasses import replace
@@ -112,6 +111,7 @@ def serve(args: argparse.Namespace) -> int:
         raise
     from waitress.server import create_server
 
+    from station.commands._serve import serve_until_stopped
     from station.sdnotify import notify
     from station.tls_proxy import waitress_proxy_options
     from web import create_app
@@ -128,27 +128,14 @@ def serve(args: argparse.Namespace) -> int:
         listener.close()
         raise
     stopping = threading.Event()
-
-    def _shutdown(signum=None, frame=None):
-        if not stopping.is_set():  # see run: raised in the main thread, once
-            stopping.set()
-            raise _Shutdown()
-
-    signal.signal(signal.SIGTERM, _shutdown)
     print(f"balance-station hub: serving on http://{config.web.host}:{config.web.port}/ "
           f"(database {redact_url(url)})", file=sys.stderr)
     notify("READY=1")
     try:
-        server.run()
-    except (KeyboardInterrupt, _Shutdown):
-        pass
+        serve_until_stopped(server, stopping)
     finally:
         stopping.set()
         server.close()
         store.close()
         print("balance-station hub: stopped", file=sys.stderr)
     return 0
-
-
-class _Shutdown(Exception):
-    """SIGTERM: leave the server loop."""

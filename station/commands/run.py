@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import errno
 import os
-import signal
 import sys
 import threading
 from dataclasses import replace
@@ -124,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
     app = create_app({"DATA_DIR": str(data_dir), "STATION_LINK": link, "STATION_CONFIG": config, "STORE": store,
                       "TRIAL_SERVICE": service, "ACQUISITION_SUPERVISOR": supervisor,
                       "SYNC": None if sync_worker is None else sync_worker.sync})
+    from station.commands._serve import serve_until_stopped
     from station.tls_proxy import waitress_proxy_options
 
     # Behind the HTTPS proxy, waitress takes the tablet's address from nginx's X-Forwarded-For
@@ -135,23 +135,11 @@ def run(args: argparse.Namespace) -> int:
         **SERVER_LIMITS,
     )
     stopping = threading.Event()
-
-    def _shutdown(signum=None, frame=None):
-        # Raised in the main thread, out of the server's select(): closing the server from a
-        # signal handler while it selects would leave it polling closed sockets. Only once: a
-        # second SIGTERM during the shutdown is ignored.
-        if not stopping.is_set():
-            stopping.set()
-            raise _Shutdown()
-
-    signal.signal(signal.SIGTERM, _shutdown)
     watchdog = _start_watchdog(link, acquisition, stopping)
     threading.Thread(target=supervisor.run, args=(stopping,), name="acquisition-supervisor", daemon=True).start()
     print(f"balance-station: serving on http://{config.web.host}:{config.web.port}/", file=sys.stderr)
     try:
-        server.run()
-    except (KeyboardInterrupt, _Shutdown):
-        pass
+        serve_until_stopped(server, stopping)
     finally:
         stopping.set()
         server.close()
@@ -289,10 +277,6 @@ def _simulated_gates(config, data_dir: Path, source, recipe):
     gate_configs = simulated_gate_configs(panel.gates, positions, (panel.button_pin, panel.buzzer_pin, panel.led_pin))
     return ScenarioGates(SCENARIOS[recipe.scenario], gate_configs, source.clock, seed=recipe.seed,
                          protocols_dir=data_dir / "protocols")
-
-
-class _Shutdown(Exception):
-    """SIGTERM received: leave the server loop and stop cleanly."""
 
 
 def _start_watchdog(link, acquisition, stopping: threading.Event):
