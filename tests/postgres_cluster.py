@@ -14,10 +14,10 @@ import os
 import pwd
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
+from free_ports import free_port as _free_port
 
 SUPERUSER = "balance"
 
@@ -30,12 +30,6 @@ def find_bindir() -> Path | None:
         return Path(candidates[-1]).parent
     initdb = shutil.which("initdb")
     return Path(initdb).resolve().parent if initdb else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _run_as_user() -> str | None:

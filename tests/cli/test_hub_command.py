@@ -17,7 +17,7 @@ import pytest
 from station.cli import main
 from station.store.migrations import LATEST_VERSION
 
-from postgres_cluster import _free_port
+from free_ports import free_port as _free_port
 
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "s3cret-hub-pw"

@@ -19,6 +19,7 @@ import pytest
 
 from station.config import StationConfig
 from station.tls_proxy import ProxyConfigError, render_nginx_site, upstream_address, waitress_proxy_options
+from free_ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -66,12 +67,6 @@ needs_nginx = pytest.mark.skipif(
     or shutil.which("systemd-sysusers") is None,
     reason="needs nginx, openssl, systemd-sysusers and root (tests/bootstrap.sh installs nginx)",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def echo_app(environ, start_response):

@@ -10,12 +10,12 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from collections import Counter
 from pathlib import Path
+from free_ports import free_port
 
 
 REPO = Path(__file__).resolve().parents[2]
@@ -35,12 +35,6 @@ def fresh_address() -> str:
     _next_address[0] += 1
     n = _next_address[0]
     return f"127.0.{n // 250 + 3}.{n % 250 + 2}"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Client:

@@ -18,12 +18,7 @@ from station.sync.syncer import StationSync, SyncWorker
 from web import create_app
 
 from sync_support import CHEAP, CLINICIAN, add_trial
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from free_ports import free_port as _free_port
 
 
 def _wait_listening(port: int, process: subprocess.Popen, timeout_s: float = 60.0) -> None:
