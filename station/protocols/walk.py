@@ -40,12 +40,20 @@ overground attempt whose patient walked and then made no step for :data:`STOPPED
 ``imu_missing`` / ``imu_misaligned`` make a treadmill session invalid and leave an overground test
 valid (timed by the gates) without gait measures, with a warning.
 
-The station's data stopping (``no_data``): a test timed overground ends after the protocol's
-``no_frames_timeout_s`` (1 s) without frames, invalid. A treadmill session waits out a stall of the
-acquisition up to :data:`STALL_LIMIT_S` (the frames of that time come back lost, a gap in ``seq``
-counted as not measured, ``imu_stalls``); nothing for longer, or an acquisition that restarted (its
-``seq`` starts again), ends the session there: valid with what was measured before and a warning
-(``end_reason`` ``data_lost``), invalid (``no_data``) when nothing could be measured.
+The station's data stopping: every walk test waits out a stall of the acquisition up to
+:data:`STALL_LIMIT_S` (said live, a ``notice`` after the protocol's ``no_frames_timeout_s`` without
+frames and another when they come again). The frames of that time come back lost (a gap in
+``seq``): on the treadmill it is time not measured (``imu_stalls``); overground the light gates,
+on their own timestamps, still time the walk, and the gait is refused over the gap as over any IMU
+gap too long to bridge, the reason naming the station's lost time. The end of a trial (the last
+timing gate + :data:`SETTLE_S`, the time limit, the planned minutes) that passes on the station
+clock while nothing comes ends the trial there with what was recorded (a warning names the time
+lost at its end). Nothing for longer than the limit, or an acquisition that restarted (its ``seq``
+starts again), ends the trial there: valid with what was measured before and a warning (``end_reason``
+``data_lost``: the treadmill's minutes walked, the gates' time of a walk already timed), invalid
+(``no_data``) when nothing could be measured. The same ends a treadmill session whose lower-back
+sensor sent nothing for :data:`IMU_GONE_END_S` while the frames came (``imu_missing`` when nothing
+could be measured before).
 """
 
 from __future__ import annotations
@@ -74,17 +82,27 @@ the last timing gate not reached ends the attempt (the patient stopped; nobody w
 limit, 60-120 s), s. Checked every :data:`CADENCE_EVERY_S`, so the attempt ends 10-15 s after the
 last step."""
 STALL_LIMIT_S = 5.0
-"""On the treadmill, the station receiving no frames at all (the acquisition stalled: its loop
-blocked, the Pi late) is waited out this long: a session of 20-30 minutes survives a hiccup of a
-second or two, the time without data counted as not measured (:mod:`station.protocols.walk_parts`,
-``imu_stalls``). Nothing for longer is a real loss (the acquisition is down; the supervisor
-restarts it with a new frame count, which this session cannot put on its time grid): the session
-ends there, keeping what was measured before it. Overground tests and stance tests keep the
-protocol's ``no_frames_timeout_s`` (1 s), s."""
+"""In a walk test, the station receiving no frames at all (the acquisition stalled: its loop
+blocked, the Pi late) is waited out this long: a treadmill session of 20-30 minutes survives a
+hiccup of a second or two, the time without data counted as not measured
+(:mod:`station.protocols.walk_parts`, ``imu_stalls``), and an overground walk stays timed by its
+light gates, which keep their own timestamps. Nothing for longer is a real loss (the acquisition is
+down; the supervisor restarts it with a new frame count, which this trial cannot put on its time
+grid): the trial ends there, keeping what was measured before it. Stance tests keep the protocol's
+``no_frames_timeout_s`` (1 s): the plate's frames are their measure, s."""
 IMU_GONE_NOTICE_S = 5.0
 """On the treadmill, the lower-back sensor sending no readings this long (frames coming without
 them) is said live (a ``notice`` event: check the sensor; the session goes on, the time without it
 is not measured), and said again when it is back, s."""
+IMU_GONE_END_S = 60.0
+"""On the treadmill, the lower-back sensor sending no readings this long ends the session there (it
+is gone for good: unplugged, its cable broken, the sensor failed), keeping what was measured
+before it (``end_reason`` ``data_lost``, ``walk.ended_early`` says when it was lost), instead of
+running the rest of a 20-30 minute session without a measure. Why a minute: the clinician is told
+after :data:`IMU_GONE_NOTICE_S`, and re-seating a belt clip or a connector takes well under a
+minute; the acquisition loop retries the sensor every second, so one plugged back within the minute
+reads again and the session goes on (the gap not measured). A minute without a measure is 3-5 % of
+a 20-30 minute session's dose, s."""
 IMU_WAIT_S = 10.0
 """A treadmill session waits this long for IMU data before it says the sensor is missing, s."""
 CADENCE_EVERY_S = 5.0
@@ -219,16 +237,25 @@ class WalkMachine:
         self._announced: set[int] = set()
         self._stopped_by_operator = False
         self._fault: QualityIssue | None = None
-        self._lost_words = ""  # the station's data lost for good (no_data), in words without what to do
+        self._lost_words = ""  # the station's data or the sensor lost for good, in words without what to do
+        self._lost_check = "Check the station's health page."  # what to do about that loss
+        self._imu_lost_ns: int | None = None  # the lower-back sensor's last reading before it was gone for good
         self._last_imu_ns: int | None = None  # the last recorded frame with an IMU reading (treadmill notices)
         self._imu_gone_said = False
         self._stall_said = False
         self._walked = False  # steps were found live in this attempt (overground: a stop can end it)
+        self._silent_end_s = 0.0  # the trial's end passed while the station received nothing this long, s
+        self._stall_in_note = False  # the gait's reason (overground) names a stall of the station
 
     # -- planned numbers -------------------------------------------------------------------------
     @property
     def treadmill(self) -> bool:
         return self.spec.setting == "treadmill"
+
+    @property
+    def _goes_on(self) -> str:
+        """How the trial goes on through a stall, in the live notices' words."""
+        return "the session goes on" if self.treadmill else "the light gates still time the walk"
 
     @property
     def duration_s(self) -> float:
@@ -483,12 +510,14 @@ class WalkMachine:
                 if self._stall_said:  # frames again after a stall (the live notice said it was waiting)
                     self._stall_said = False
                     gap_s = (int(take["t_ns"][0]) - (self._last_frame_ns or self._t0_ns)) / 1e9
-                    self._notice(f"Data again after {gap_s:.1f} s without: that time is not measured; the session goes on.")
+                    self._notice(f"Data again after {gap_s:.1f} s without: that time is not measured; {self._goes_on}.")
                 self._append(take)
                 self._publish_progress()
                 self._publish_cadence()
                 if self.treadmill:
                     self._notice_imu(take)
+                    if self.finished:  # the sensor gone for good ended the session
+                        return
             if len(take) < len(frames):
                 self._finish()
                 return
@@ -497,11 +526,19 @@ class WalkMachine:
             return
         last = self._last_frame_ns if self._last_frame_ns is not None else self._t0_ns
         silent_s = (self._now_ns - last) / 1e9
-        limit_s = max(self.quality.no_frames_timeout_s, STALL_LIMIT_S) if self.treadmill else self.quality.no_frames_timeout_s
-        if self.treadmill and not self._stall_said and silent_s > self.quality.no_frames_timeout_s and self._n:
+        timeout_s = self.quality.no_frames_timeout_s
+        if self._now_ns >= end and silent_s > timeout_s:
+            # the end (the last gate + SETTLE_S, the time limit, the planned minutes) passed on the
+            # station clock while the frames stalled: the frames of that time are lost, not late
+            # (the acquisition drops what it missed), so waiting for them would hang the trial
+            self._silent_end_s = silent_s
+            self._finish()
+            return
+        limit_s = max(timeout_s, STALL_LIMIT_S)
+        if not self._stall_said and silent_s > timeout_s and self._n:
             self._stall_said = True
             self._notice(f"No data from the station for {silent_s:.0f} s (its acquisition stalled): waiting up to "
-                         f"{limit_s:g} s; the session goes on.")
+                         f"{limit_s:g} s; {self._goes_on}.")
         if silent_s > limit_s and self._now_ns > self._t0_ns:
             at_s = max(0.0, (last - self._t0_ns) / 1e9)
             self._lost_words = f"The station stopped receiving data {_when(at_s)} after the go (nothing for {silent_s:.1f} s)"
@@ -513,7 +550,8 @@ class WalkMachine:
         self.bus.publish("notice", message=message, **self._describe())
 
     def _notice_imu(self, frames: np.ndarray) -> None:
-        """The lower-back sensor gone for :data:`IMU_GONE_NOTICE_S` while frames come, and back: said live."""
+        """The lower-back sensor gone for :data:`IMU_GONE_NOTICE_S` while frames come, and back: said live;
+        gone for :data:`IMU_GONE_END_S`: the session ends."""
         have = np.isfinite(frames["az_m_s2"])
         if have.any():
             self._last_imu_ns = int(frames["t_ns"][np.flatnonzero(have)[-1]])
@@ -527,6 +565,16 @@ class WalkMachine:
             self._imu_gone_said = True
             self._notice(f"The lower-back sensor has sent no readings for {gone_s:.0f} s: check that it is worn and its "
                          "cable connected. The session goes on; the time without it is not measured.")
+        if gone_s >= IMU_GONE_END_S:
+            at_s = max(0.0, (since - self._t0_ns) / 1e9)
+            self._imu_lost_ns = since
+            self._lost_words = (f"The lower-back sensor sent no readings from {_when(at_s)} after the go (nothing for "
+                                f"{gone_s:.0f} s: unplugged, or its cable or the sensor failed)")
+            self._lost_check = "Check the sensor's cable and how it sits on the belt."
+            self._fault = QualityIssue("imu_missing", f"{self._lost_words}. {self._lost_check}", round(at_s, 3))
+            self._notice(f"The lower-back sensor has sent no readings for {gone_s:.0f} s: the session ends now; what was "
+                         "measured before is kept.")
+            self._finish()
 
     def _announce_crossings(self) -> None:
         if self.gates is None:
@@ -610,7 +658,11 @@ class WalkMachine:
         # Gait from the IMU.
         self._imu_gaps = None
         self._parts = None
-        gait, by_minute, imu_note = self._gait(rec)
+        self._stall_in_note = False
+        if self._imu_lost_ns is not None:  # the sensor gone for good: the session is measured up to its last reading
+            gait, by_minute, imu_note = self._gait(rec[: int(np.searchsorted(rec["t_ns"], self._imu_lost_ns, side="right"))])
+        else:
+            gait, by_minute, imu_note = self._gait(rec)
         walk["imu"] = imu_note
         gaps = self._imu_gaps
         walk["imu_bridged_frames"] = gaps.bridged_frames if gaps is not None else 0
@@ -668,7 +720,8 @@ class WalkMachine:
                                                f"patient within {self.duration_s:g} s: check its beam, or let the patient "
                                                "walk the whole way.", None))
             elif cross_to is not None and ics.size >= 2:
-                end_s = (cross_to.t_ns - self._t0_ns) / 1e9
+                # up to the gate, or to the last frame when the station's data stopped before it
+                end_s = min((cross_to.t_ns - self._t0_ns) / 1e9, result.recorded_s)
                 inside = ics[ics <= end_s]
                 gaps = np.diff(np.concatenate([inside, [end_s]])) if inside.size else np.array([])
                 if gaps.size and gaps.max() >= STOPPED_S:
@@ -685,9 +738,19 @@ class WalkMachine:
                                 f"{abs(off):.0f} % {'above' if off > 0 else 'below'} the light gates' "
                                 f"{walk['walk_speed_m_s']:.2f} m/s: its step length and speed are unreliable for this "
                                 "walk (short or backward steps); the gates' speed is the measured one.")
+            if self._lost_words and walk["walk_time_s"] is not None:
+                # the station's data lost for good after the walk was timed: the gates' time stands
+                covered = (f"; the gait measures cover the {result.recorded_s:.1f} s recorded before the loss" if gait
+                           else "")
+                walk["ended_early"] = (f"{self._lost_words}: the test ended there. The walk time from the light gates "
+                                       f"({walk['walk_time_s']:.2f} s, on their own timestamps) is kept{covered}. Check the "
+                                       "station's health page.")
+                warnings.append(walk["ended_early"])
+                result.end_reason = "data_lost"
+                fault_kept = True
         else:
-            data_lost = self._fault is not None and self._fault.code == "no_data"
-            if imu_note and not data_lost:  # with the station's data lost, that fault says why
+            data_lost = bool(self._lost_words)  # the station's data or the sensor lost for good: the session ended
+            if imu_note and not data_lost:  # with the data lost, that fault says why
                 code = "imu_missing" if imu_note.startswith(("no IMU data", "IMU data missing")) else "imu_misaligned"
                 issues.append(QualityIssue(code, f"The session's walking could not be measured: {imu_note}. Check the "
                                            "lower-back sensor (on the belt, its cable connected); the recording is kept, "
@@ -707,7 +770,7 @@ class WalkMachine:
             if data_lost and imu_note is None and by_minute is not None:
                 # a real loss ends the session; the walking measured before it is real: kept, and said
                 walk["ended_early"] = (f"{self._lost_words}: the session ended there; the {walk['walking_min']:.1f} min "
-                                       "walked before it were measured and are kept. Check the station's health page.")
+                                       f"walked before it were measured and are kept. {self._lost_check}")
                 warnings.append(walk["ended_early"])
                 result.end_reason = "data_lost"
                 fault_kept = True
@@ -718,7 +781,14 @@ class WalkMachine:
             issues.append(self._fault)
         if self._n == 0 and self._fault is None and not self._stopped_by_operator:
             issues.append(QualityIssue("no_data", "No data was recorded after the go: check the station's health page.", 0.0))
-        said_as_not_measured = self._parts is not None and imu_note is None  # a treadmill's stalls: time not measured
+        if self._silent_end_s and self._n:
+            at_s = result.recorded_s
+            kept = (f"the gait measures cover the {at_s:.1f} s recorded before it; the light gates' time is not affected"
+                    if not self.treadmill else "that time is not measured")
+            warnings.append(f"The station received no data for the last {self._silent_end_s:.1f} s of the trial (from "
+                            f"{_when(at_s)} after the go; its acquisition stalled): {kept}.")
+        # a treadmill's stalls are said as time not measured, an overground stall in the gait's reason
+        said_as_not_measured = (self._parts is not None and imu_note is None) or self._stall_in_note
         if result.lost_frames and self._n and not said_as_not_measured:
             fraction = result.lost_frames / (self._n + result.lost_frames)
             if fraction > self.quality.max_lost_fraction:
@@ -774,6 +844,13 @@ class WalkMachine:
         if gaps.long_gaps_s:
             at_s, length_s = max(gaps.long_gaps_s, key=lambda g: g[1])
             offset_s = (gaps.first_frame - int(seq[0])) / self.rate_hz
+            first = gaps.first_frame + int(round(at_s * self.rate_hz))
+            inside = (seq >= first) & (seq < first + int(round(length_s * self.rate_hz)))
+            if not inside.any():  # no frame at all came in the gap: the station's acquisition stalled
+                self._stall_in_note = True
+                return None, None, (f"the station received no data for {length_s:.2f} s at {at_s + offset_s:.1f} s after "
+                                    f"the go (its acquisition stalled; gaps up to {MAX_BRIDGE_S:g} s are bridged, a "
+                                    "longer one can hide steps)")
             return None, None, (f"IMU data missing for {length_s:.2f} s at {at_s + offset_s:.1f} s after the go "
                                 f"(gaps up to {MAX_BRIDGE_S:g} s are bridged; a longer one can hide steps)")
         last_reading = int(seq[finite][-1])

@@ -33,18 +33,22 @@ def _lose_imu(runner, *, drop, nan):
     runner.source.read_frames = read_frames
 
 
-def _gap_after_the_go(runner, after_frames: int, frames: int):
-    """Lose ``frames`` consecutive frames ``after_frames`` frames into the recording."""
+def _gap_after_the_go(runner, after_frames: int, frames: int, *, lost: bool = True):
+    """Lose ``frames`` consecutive frames ``after_frames`` frames into the recording (``lost``: they
+    never arrive, the station's loss; else they arrive without the sensor's readings)."""
     holder = {}
 
-    def drop(seq):
+    def gap(seq):
         machine = getattr(runner, "machine", None)
         if "at" not in holder and machine is not None and machine.state == TrialState.RECORDING and seq.size:
             holder["at"] = int(seq[0]) + after_frames
         at = holder.get("at")
         return np.zeros(seq.shape, dtype=bool) if at is None else (seq >= at) & (seq < at + frames)
 
-    _lose_imu(runner, drop=drop, nan=lambda s: np.zeros(s.shape, dtype=bool))
+    def none(seq):
+        return np.zeros(seq.shape, dtype=bool)
+
+    _lose_imu(runner, drop=gap if lost else none, nan=none if lost else gap)
 
 
 def test_short_imu_gaps_are_bridged_counted_and_keep_the_steps_in_time():
@@ -75,13 +79,16 @@ def test_short_imu_gaps_are_bridged_counted_and_keep_the_steps_in_time():
 # (tests/protocols/test_walk_treadmill_dropouts.py).
 
 
-@pytest.mark.parametrize("protocol", ["backward-walk-3m"])
-def test_an_overground_walk_with_a_long_imu_gap_stays_timed_without_gait(protocol):
-    run = run_walk(protocol, seed=13, trials=1, on_runner=lambda r: _gap_after_the_go(r, after_frames=200, frames=30))
+@pytest.mark.parametrize("lost, why", [(False, "IMU data missing for 0.30 s at 2.0 s after the go"),
+                                       (True, "the station received no data for 0.30 s at 2.0 s after the go")])
+def test_an_overground_walk_with_a_long_imu_gap_stays_timed_without_gait(lost, why):
+    # frames that came without the sensor's readings (a sensor gap), or frames that never came (the station's)
+    run = run_walk("backward-walk-3m", seed=13, trials=1,
+                   on_runner=lambda r: _gap_after_the_go(r, after_frames=200, frames=30, lost=lost))
     result = run.runner.records[0].result
     assert result.valid and result.walk["walk_time_s"] is not None
-    assert "IMU data missing for" in result.walk["imu"]
+    assert result.walk["imu"].startswith(why)
     assert result.metrics["metrics"]["cadence_steps_min"] is None
     said = result.walk["imu_gaps"]  # the results page says it in words: no gait, the gates' time stands
-    assert said["gait_valid"] is False and said["words"].startswith("No gait measures from the lower-back sensor: IMU data missing")
+    assert said["gait_valid"] is False and said["words"].startswith(f"No gait measures from the lower-back sensor: {why}")
     assert "time and speed come from the light gates" in said["words"]

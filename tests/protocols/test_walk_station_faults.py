@@ -12,12 +12,11 @@ import numpy as np
 import pytest
 
 from station.acquire.frame import FrameFlag
-from station.acquire.ring import FrameBlock
 from station.cli import main
 from station.protocols.walk import STALL_LIMIT_S, WalkSettings
 from station.sim.faults import StationFault, parse_fault
 
-from tests.protocols.walk_support import go_s, match, run_walk
+from tests.protocols.walk_support import go_s, match, restart_after, run_walk
 
 SETTINGS = WalkSettings(belt_speed_m_s=0.5, planned_min=0.5, sensor_height_m=0.98)
 
@@ -102,30 +101,8 @@ def test_a_real_loss_ends_the_session_and_keeps_the_walking_measured_before_it()
     assert "stopped receiving data 1.0 s after the go" in result.issues[0].message
 
 
-def _restart_after(runner, at_s: float):
-    """The acquisition restarts ``at_s`` after the go: its frame count starts again from 0."""
-    read = runner.source.read_frames
-    state = {}
-
-    def read_frames(wait_s):
-        block = read(wait_s)
-        frames = block.frames
-        machine = runner.machine
-        if "go" not in state and machine is not None and machine.start_ns:
-            state["go"] = machine.start_ns
-        if len(frames) and "go" in state:
-            late = frames["t_ns"] >= state["go"] + int(at_s * 1e9)
-            if late.any():
-                frames = frames.copy()
-                state.setdefault("base", int(frames["seq"][late][0]))
-                frames["seq"][late] = frames["seq"][late] - state["base"]
-        return FrameBlock(frames, block.missed)
-
-    runner.source.read_frames = read_frames
-
-
 def test_an_acquisition_that_restarted_ends_the_session_there():
-    run = _treadmill(on_runner=lambda r: _restart_after(r, 8.0))
+    run = _treadmill(on_runner=lambda r: restart_after(r, 8.0))
     result = run.runner.records[0].result
     assert result.valid and result.end_reason == "data_lost"
     assert result.recorded_s < 8.2

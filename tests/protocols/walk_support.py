@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from station.acquire.ring import FrameBlock
 from station.sim.station import SimulatedStation
 from station.config import GateConfig, PanelConfig, StationConfig
 from station.hw.gates import GateArray
@@ -109,3 +110,25 @@ def truth_cadence(plan) -> float:
     ics = plan.initial_contacts_s
     steps = np.concatenate([np.diff(ics[a : b + 1]) for a, b in plan.segments])
     return 60.0 / float(np.mean(steps))
+
+
+def restart_after(runner, at_s: float):
+    """The acquisition restarts ``at_s`` after the go: its frame count starts again from 0."""
+    read = runner.source.read_frames
+    state = {}
+
+    def read_frames(wait_s):
+        block = read(wait_s)
+        frames = block.frames
+        machine = runner.machine
+        if "go" not in state and machine is not None and machine.start_ns:
+            state["go"] = machine.start_ns
+        if len(frames) and "go" in state:
+            late = frames["t_ns"] >= state["go"] + int(at_s * 1e9)
+            if late.any():
+                frames = frames.copy()
+                state.setdefault("base", int(frames["seq"][late][0]))
+                frames["seq"][late] = frames["seq"][late] - state["base"]
+        return FrameBlock(frames, block.missed)
+
+    runner.source.read_frames = read_frames

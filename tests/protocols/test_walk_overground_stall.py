@@ -1,0 +1,132 @@
+"""Overground walk tests when the station's acquisition stalls (station/sim/faults.py runs the real
+acquisition loop's recovery): the light gates, on their own edge timestamps, still time the walk;
+the gait is refused over the lost time, which the warning names; a gate crossed during the stall is
+timed from its edge, and the settling time after the last gate does not wait on a silent source; a
+real loss (longer than STALL_LIMIT_S, or an acquisition restart) keeps a walk already timed and
+ends one not timed as invalid, as before."""
+
+from __future__ import annotations
+
+import pytest
+
+from station.protocols.walk import SETTLE_S, STALL_LIMIT_S
+from station.sim.faults import StationFault
+
+from tests.protocols.walk_support import go_s, restart_after, run_walk
+
+
+def _ten_metre(*faults, on_runner=None):
+    return run_walk("ten-metre-walk", seed=1, trials=1, faults=faults, on_runner=on_runner)
+
+
+def _truth_time_s(run, index: int = 0) -> float:
+    """The walker's true time between the beams at 2 m and 8 m (the 10-metre walk's timing)."""
+    _, plan = run.patient.walks[index]
+    return plan.gate_time_s(8.0) - plan.gate_time_s(2.0)
+
+
+def _notices(run) -> list[str]:
+    return [e.data["message"] for e in run.events if e.kind == "notice"]
+
+
+def test_a_ten_metre_walk_stays_timed_by_its_gates_through_a_stall_and_says_the_lost_time():
+    run = _ten_metre(StationFault("stall", 3.0, 1.5))
+    assert [what for _, what in run.source.happened] == ["stall"]
+    result = run.runner.records[0].result
+    assert result.valid and result.end_reason == "duration", [i.message for i in result.issues]
+    walk = result.walk
+    assert walk["walk_time_s"] == pytest.approx(_truth_time_s(run), abs=1e-3)  # the gates' own timestamps
+    assert walk["walk_speed_m_s"] == pytest.approx(6.0 / walk["walk_time_s"], rel=1e-3)
+    # the gait is not measured over a gap that can hide steps; the reason names the station's lost time
+    assert walk["imu"].startswith("the station received no data for 1.4") and "at 3.0 s after the go" in walk["imu"]
+    assert result.metrics["metrics"]["cadence_steps_min"] is None
+    assert result.warnings == [f"No gait measures: {walk['imu']}"]  # said once (no second 'frames were lost')
+    assert walk["imu_gaps"]["words"].endswith("The time and speed come from the light gates and are valid.")
+    assert 140 <= result.lost_frames <= 160
+    # said live: waiting (the gates still time the walk), then the data back
+    assert _notices(run) == [
+        f"No data from the station for 1 s (its acquisition stalled): waiting up to {STALL_LIMIT_S:g} s; the light gates "
+        "still time the walk.",
+        "Data again after 1.5 s without: that time is not measured; the light gates still time the walk."]
+    # the next walk had no fault: measured as usual
+    second = run.runner.records[1].result
+    assert second.valid and second.metrics["metrics"]["cadence_steps_min"] > 0 and not _notices_after(run, 1)
+
+
+def _notices_after(run, index: int) -> list[str]:
+    start = run.runner.records[index].result.start_ns
+    return [e.data["message"] for e in run.events if e.kind == "notice" and e.t_ns >= start]
+
+
+def test_a_gate_crossed_during_a_stall_is_timed_from_its_edge_and_the_settling_does_not_hang():
+    # silent from 6.5 s for 4 s: the 8 m gate (about 7.3 s) is crossed in the stall, and the
+    # SETTLE_S after it ends before the frames come back
+    run = _ten_metre(StationFault("stall", 6.5, 4.0))
+    result = run.runner.records[0].result
+    assert result.valid and result.end_reason == "duration", [i.message for i in result.issues]
+    go = go_s(run, 0)
+    _, plan = run.patient.walks[0]
+    crossed_s = plan.gate_time_s(8.0) - go
+    assert 6.6 < crossed_s < 6.5 + 4.0 - SETTLE_S  # the case this test is about
+    assert result.walk["walk_time_s"] == pytest.approx(_truth_time_s(run), abs=1e-3)
+    crossing = next(e for e in run.events if e.kind == "gate_crossed" and e.data["position_m"] == 8.0)
+    assert crossing.data["at_s"] == pytest.approx(crossed_s, abs=1e-3)
+    # ended when the settling time passed on the station clock, not when the frames came back
+    finished = next(e for e in run.events if e.kind == "trial_finished")
+    ended_s = (finished.t_ns - result.start_ns) / 1e9
+    assert crossed_s + SETTLE_S <= ended_s < crossed_s + SETTLE_S + 0.5 < 6.5 + 4.0
+    # the gait is measured in the 6.5 s recorded, and the warning names the time lost at the end
+    assert result.recorded_s == pytest.approx(6.5, abs=0.1)  # the last frames read before the stall
+    assert result.metrics["metrics"]["steps"] >= 9 and result.metrics["metrics"]["cadence_steps_min"] > 0
+    (said,) = result.warnings
+    silent = float(said.split("for the last ")[1].split(" s")[0])
+    assert silent == pytest.approx(ended_s - result.recorded_s, abs=0.1)
+    assert said.endswith(f"of the trial (from {result.recorded_s:.1f} s after the go; its acquisition stalled): the gait "
+                         f"measures cover the {result.recorded_s:.1f} s recorded before it; the light gates' time is "
+                         "not affected.")
+    assert not any(i.code == "person_stopped" for i in result.issues)  # the steps stop with the data, not the walker
+
+
+def test_a_real_loss_keeps_a_walk_already_timed_and_leaves_one_not_timed_invalid():
+    # nothing from 4 s for longer than the limit: the 8 m gate (7.3 s) was crossed before the wait ended
+    run = _ten_metre(StationFault("stall", 4.0, STALL_LIMIT_S + 1.0))
+    result = run.runner.records[0].result
+    assert result.valid and result.end_reason == "data_lost", [i.message for i in result.issues]
+    assert result.walk["walk_time_s"] == pytest.approx(_truth_time_s(run), abs=1e-3)
+    assert result.walk["ended_early"] == (
+        f"The station stopped receiving data 4.0 s after the go (nothing for {STALL_LIMIT_S:.1f} s): the test ended "
+        f"there. The walk time from the light gates ({result.walk['walk_time_s']:.2f} s, on their own timestamps) is "
+        f"kept; the gait measures cover the {result.recorded_s:.1f} s recorded before the loss. Check the station's health "
+        "page.")
+    assert result.recorded_s == pytest.approx(4.0, abs=0.1) and result.metrics["metrics"]["cadence_steps_min"] > 0
+    assert result.walk["ended_early"] in result.warnings
+    # lost before the walk reached its timing gate: invalid as before, and repeated
+    run = _ten_metre(StationFault("stall", 0.5, STALL_LIMIT_S + 1.0))
+    first = run.runner.records[0].result
+    assert not first.valid and [i.code for i in first.issues] == ["no_data"]
+    assert first.issues[0].message.startswith("The station stopped receiving data 0.5 s after the go")
+    assert first.walk["ended_early"] is None
+    assert run.runner.records[1].result.plan.attempt == 2 and run.runner.records[1].result.valid
+
+
+def test_an_acquisition_restarted_after_the_timing_gate_keeps_the_walk_time():
+    run = _ten_metre(on_runner=lambda r: restart_after(r, 8.0))
+    result = run.runner.records[0].result
+    assert result.valid and result.end_reason == "data_lost", [i.message for i in result.issues]
+    assert result.walk["walk_time_s"] == pytest.approx(_truth_time_s(run), abs=1e-3)
+    assert result.walk["ended_early"].startswith("The station's acquisition restarted 8.0 s after the go")
+
+
+def test_the_trial_command_times_a_backward_walk_through_a_stall(tmp_path, capsys):
+    import json
+
+    from station.cli import main
+
+    out = tmp_path / "backward"
+    assert main(["trial", "--protocol", "backward-walk-3m", "--simulate", "--seed", "3", "--fault", "stall:1:1.5",
+                 "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "No data from the station for 1 s (its acquisition stalled)" in err and "m/s" in err
+    doc = json.loads(sorted(out.glob("0*.json"))[0].read_text())
+    assert doc["result"]["valid"] and doc["result"]["walk"]["walk_time_s"] > 0
+    assert doc["result"]["walk"]["imu"].startswith("the station received no data for 1.")
