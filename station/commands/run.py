@@ -34,6 +34,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="with --simulate, who stands on the simulated plate (demo and browser tests): "
         + "; ".join(f"{s.name}: {s.description}" for s in SCENARIOS.values()) + f" (default {DEFAULT_SCENARIO})",
     )
+    parser.add_argument("--fault", action="append", default=[], metavar="KIND:AFTER_S[:FOR_S]",
+                        help="with --simulate: the simulated station fails AFTER_S into the first walk trial recorded on "
+                             "the dashboard: stall (the acquisition loop blocked for FOR_S) or imu-unplugged (the "
+                             "lower-back sensor's cable out, back after FOR_S if given); repeatable")
     from station.commands.sync import add_hub_arguments
 
     add_hub_arguments(parser)
@@ -74,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "timing", "ideal") != "ideal" and not simulate:
         raise UserError("--timing makes the simulated station's wake-ups late like a Pi's: use it with --simulate")
     scenario = getattr(args, "scenario", None) or (DEFAULT_SCENARIO if args.simulate and not args.replay else None)
+    faults = _faults(getattr(args, "fault", []), scenario)
     listener = _bind(config.web.host, config.web.port)
     try:
         store = _open_store(data_dir, config)
@@ -94,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         from station.sim.station import SimulatedHardwareRecipe
 
         hardware = SimulatedHardwareRecipe(seed=args.seed, replay=args.replay, scenario=scenario,
-                                           timing=getattr(args, "timing", "ideal"))
+                                           timing=getattr(args, "timing", "ideal"), faults=faults)
     spec = AcquisitionSpec(
         config=config,
         ring_name=ring_name_for(os.getpid()),
@@ -153,6 +158,24 @@ def run(args: argparse.Namespace) -> int:
         store.close()
         print("balance-station: stopped", file=sys.stderr)
     return 0
+
+
+def _faults(texts: list[str], scenario: str | None) -> tuple:
+    """The ``--fault`` options parsed (:func:`station.sim.faults.parse_fault`, as ``trial`` does);
+    UserError in one line when they cannot apply."""
+    if not texts:
+        return ()
+    from station.cli import UserError
+    from station.sim.faults import parse_fault
+    from station.sim.scenarios import SCENARIOS
+
+    if scenario is None or not SCENARIOS[scenario].follows:
+        raise UserError("--fault makes the simulated station fail during a walk trial: use it with --simulate and a "
+                        f"scenario whose virtual patient follows the tests (e.g. --scenario {DEFAULT_SCENARIO})")
+    try:
+        return tuple(parse_fault(text) for text in texts)
+    except ValueError as exc:
+        raise UserError(f"--fault {exc}") from None
 
 
 def _bind(host: str, port: int):

@@ -2,15 +2,24 @@
 
 ``balance-station trial --simulate --fault KIND:AFTER_S[:FOR_S]`` and the tests use them to see
 what the station does when the machine, not the patient, fails in the middle of a trial. Each
-fault is timed from the go (the long beep) of the first trial recorded.
+fault is timed from the go (the long beep) of the first trial recorded (:class:`FaultTimeline`).
+
+Two seams, one timeline. ``trial`` runs the acquisition loop in its own process:
+:class:`FaultySource` wraps the simulated station the protocol runner reads. The daemon
+(``balance-station run --simulate --fault ...``) runs the loop in the acquisition process and the
+trial in the station process, which reads the shared-memory ring: there :func:`faulty_sink` runs
+after each frame in the loop's own thread (the simulated hardware's ``wrap_sink``), timed by the
+protocol events the station forwards to the virtual patient (:class:`ForwardedEvents`), from the
+first go of a *walk* trial (a stance test may come first on the dashboard).
 
 ``stall``
     The acquisition stops for ``FOR_S`` seconds, as when its loop is blocked or the Pi is late
     (a kernel hiccup, an SD card flushing). The station process reads nothing meanwhile, exactly
     as a reader of the shared-memory ring waits on a silent ring (:class:`FaultySource` returns
-    empty blocks while the clock runs); then the acquisition loop wakes up late and does what it
-    does after any late wake-up: the frames it missed are lost (``seq`` skips them, the next frame
-    carries ``LOST_BEFORE``), the chips' samples of that time are counted as missed
+    empty blocks while the clock runs; in the daemon the loop's thread is blocked, so the ring
+    itself is silent); then the acquisition loop wakes up late and does what it does after any
+    late wake-up: the frames it missed are lost (``seq`` skips them, the next frame carries
+    ``LOST_BEFORE``), the chips' samples of that time are counted as missed
     (:mod:`station.acquire.loop`). Nothing of that recovery is simulated here: it is the real loop.
 ``imu-unplugged``
     The lower-back sensor's cable comes out (the device stops answering on the simulated bus,
@@ -70,14 +79,15 @@ def parse_fault(text: str) -> StationFault:
     return StationFault(parts[0], after_s, for_s)
 
 
-class FaultySource:
-    """A simulated station (a :class:`station.acquire.source.FrameSource`) with faults in time.
+class FaultTimeline:
+    """When each fault is due, timed from the first go, and doing what is due.
 
     Parameters
     ----------
-    station : station.sim.station.SimulatedStation
     faults : iterable of StationFault
-        Timed from the go of the first trial recorded (:meth:`attach` to the runner that runs it).
+    walks_only : bool
+        Time the faults from the first go of a walk trial (its ``recording`` state carries
+        ``walk``), not of any trial.
 
     Attributes
     ----------
@@ -85,31 +95,26 @@ class FaultySource:
         Station-clock time (ns) and what was done, in order: the truth for tests.
     """
 
-    def __init__(self, station, faults) -> None:
-        self.station = station
-        self.clock = station.clock
-        self.rate_hz = station.rate_hz
+    def __init__(self, faults, *, walks_only: bool = False) -> None:
         self.faults = list(faults)
+        self.walks_only = walks_only
         self.happened: list[tuple[int, str]] = []
-        self._go_ns: int | None = None
+        self.go_ns: int | None = None
         self._done: set[tuple[int, str]] = set()
 
-    def attach(self, runner) -> None:
-        """Time the faults from the first go of ``runner``'s protocol (its ``recording`` state)."""
-        runner.bus.subscribe(self.on_event)
-
-    def on_event(self, event) -> None:
-        if self._go_ns is None and event.kind == "state" and event.data.get("state") == "recording":
-            self._go_ns = int(event.t_ns)
+    def on_state(self, state: str | None, t_ns: int, walk=None) -> None:
+        """A trial's state event: the first ``recording`` (of a walk, if ``walks_only``) is the go."""
+        if self.go_ns is None and state == "recording" and (walk or not self.walks_only):
+            self.go_ns = int(t_ns)
 
     def _at_ns(self, fault: StationFault, offset_s: float = 0.0) -> int:
-        return self._go_ns + int(round((fault.after_s + offset_s) * 1e9))
+        return self.go_ns + int(round((fault.after_s + offset_s) * 1e9))
 
-    def _apply(self, now_ns: int) -> int | None:
-        """Carry out what is due by ``now_ns``; the end of a stall going on now (ns), or None."""
-        if self._go_ns is None:
+    def apply(self, now_ns: int, sim) -> int | None:
+        """Carry out on ``sim`` (a :class:`station.sim.hardware.Simulation`) what is due by
+        ``now_ns``; the end of a stall going on now (ns), or None."""
+        if self.go_ns is None:
             return None
-        sim = self.station.simulation
         stalled_until = None
         for i, fault in enumerate(self.faults):
             start = self._at_ns(fault)
@@ -134,11 +139,43 @@ class FaultySource:
             self._done.add((i, what))
             self.happened.append((now_ns, f"{self.faults[i].kind} {what}" if what != "stall" else "stall"))
 
+
+class FaultySource:
+    """A simulated station (a :class:`station.acquire.source.FrameSource`) with faults in time.
+
+    Parameters
+    ----------
+    station : station.sim.station.SimulatedStation
+    faults : iterable of StationFault
+        Timed from the go of the first trial recorded (:meth:`attach` to the runner that runs it).
+
+    Attributes
+    ----------
+    happened : list of (int, str)
+        Station-clock time (ns) and what was done, in order: the truth for tests.
+    """
+
+    def __init__(self, station, faults) -> None:
+        self.station = station
+        self.clock = station.clock
+        self.rate_hz = station.rate_hz
+        self.timeline = FaultTimeline(faults)
+        self.faults = self.timeline.faults
+        self.happened = self.timeline.happened
+
+    def attach(self, runner) -> None:
+        """Time the faults from the first go of ``runner``'s protocol (its ``recording`` state)."""
+        runner.bus.subscribe(self.on_event)
+
+    def on_event(self, event) -> None:
+        if event.kind == "state":
+            self.timeline.on_state(event.data.get("state"), event.t_ns, event.data.get("walk"))
+
     def read_frames(self, max_wait_s: float) -> FrameBlock:
         """The station's frames, or, while the acquisition stalls, nothing after waiting up to
         ``max_wait_s`` (as a reader of a silent ring does)."""
         now = self.clock.monotonic_ns()
-        stalled_until = self._apply(now)
+        stalled_until = self.timeline.apply(now, self.station.simulation)
         if stalled_until is not None:
             self.clock.sleep_until_ns(min(now + int(max(max_wait_s, 0.001) * 1e9), stalled_until))
             return FrameBlock(np.empty(0, dtype=FRAME_DTYPE), 0)
@@ -149,3 +186,39 @@ class FaultySource:
 
     def __getattr__(self, name):  # calibration, simulation, config ... of the station
         return getattr(self.station, name)
+
+
+class ForwardedEvents:
+    """The connection on which the station forwards protocol events to the acquisition process's
+    virtual patient (``poll()`` / ``recv()`` of a multiprocessing connection), showing each
+    ``state`` message to a :class:`FaultTimeline` on its way."""
+
+    def __init__(self, conn, timeline: FaultTimeline) -> None:
+        self.conn = conn
+        self.timeline = timeline
+
+    def poll(self, timeout: float = 0.0) -> bool:
+        return self.conn.poll(timeout)
+
+    def recv(self):
+        message = self.conn.recv()
+        if isinstance(message, dict) and message.get("kind") == "state":
+            data = message.get("data") or {}
+            self.timeline.on_state(data.get("state"), int(message.get("t_ns", 0)), data.get("walk"))
+        return message
+
+
+def faulty_sink(sink, timeline: FaultTimeline, sim, clock):
+    """``sink`` (what the acquisition loop calls after each frame ``(seq, t_ns, ...)``), then the
+    faults due by that frame's time: an unplugged sensor vanishes from the simulated bus, a stall
+    blocks the loop's own thread until it ends, so that nothing reaches the ring meanwhile and the
+    loop wakes up late and recovers as it does after any late wake-up."""
+
+    def faulty(frame: tuple) -> None:
+        sink(frame)
+        stalled_until = timeline.apply(int(frame[1]), sim)
+        if stalled_until is not None:
+            clock.sleep_until_ns(stalled_until)
+
+    faulty.timeline = timeline
+    return faulty

@@ -84,7 +84,7 @@ SCENARIOS: dict[str, Scenario] = {
 FORWARDED_KINDS = ("protocol_started", "trial_ready", "state", "game")
 """Event kinds the virtual patient reacts to (``game``: a training game's live state, which it plays)."""
 _FORWARDED_KEYS = ("protocol", "condition", "trial", "attempt", "state", "duration_s", "settings",
-                   "game", "phase", "target")
+                   "game", "phase", "target", "walk")
 
 
 def scenario_message(event) -> dict | None:

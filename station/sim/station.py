@@ -143,6 +143,9 @@ class SimulatedHardwareRecipe:
     ``--power-cycle``)."""
     power_cycle_corner: str = "fr"
     power_off_s: float = 0.5
+    faults: tuple = ()
+    """:class:`station.sim.faults.StationFault` s timed from the first go of a walk trial recorded on
+    the dashboard (``run --simulate --fault``); they need a scenario that follows the protocols."""
 
     def __post_init__(self) -> None:
         if self.timing not in TIMINGS:
@@ -197,15 +200,22 @@ class SimulatedHardwareRecipe:
     def wrap_sink(self, hardware: StationHardware, sink, conn, data_dir: str | None):
         """``sink`` followed (in the loop's thread, after each frame) by the scenario's virtual
         patient, which reads the forwarded protocol events and schedules the person's next
-        actions, and by the power cycles of a corner, when asked for."""
+        actions, by the power cycles of a corner, when asked for, and by the :attr:`faults`."""
         if self.power_cycle_s:
             sink = _power_cycling(hardware.simulation, sink, self.power_cycle_corner, self.power_cycle_s, self.power_off_s)
         if conn is None or not self.follows_protocols:
             return sink
         from station.sim.scenarios import ScenarioPatient
 
-        protocols_dir = os.path.join(data_dir, "protocols") if data_dir else None
         sim = hardware.simulation
+        if self.faults:  # the station failing in time, seen through the events forwarded to the patient
+            from station.sim.faults import FaultTimeline, ForwardedEvents, faulty_sink
+
+            timeline = FaultTimeline(self.faults, walks_only=True)
+            conn = ForwardedEvents(conn, timeline)
+            sink = faulty_sink(sink, timeline, sim, hardware.clock)
+
+        protocols_dir = os.path.join(data_dir, "protocols") if data_dir else None
         patient = ScenarioPatient(self._scenario(), sim.load_source, time_origin_ns=sim.plate.t0_ns,
                                   protocols_dir=protocols_dir)
         poll = patient.poll

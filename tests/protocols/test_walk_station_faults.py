@@ -90,7 +90,7 @@ def test_a_real_loss_ends_the_session_and_keeps_the_walking_measured_before_it()
     assert result.recorded_s < 12.5  # ended at the loss, not at the planned 30 s
     said = [w for w in result.warnings if "stopped receiving data" in w]
     assert said == [f"The station stopped receiving data 12.0 s after the go (nothing for {STALL_LIMIT_S:.1f} s): the "
-                    f"session ended there; the {result.walk['walking_min']:.1f} min walked before it were measured and "
+                    f"session ended there; the {60 * result.walk['walking_min']:.0f} s walked before it were measured and "
                     "are kept. Check the station's health page."]
     assert result.walk["ended_early"] == said[0]  # on the live result, the visit results and the PDF
     assert 0.15 <= result.walk["walking_min"] <= 0.2

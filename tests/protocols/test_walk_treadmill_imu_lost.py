@@ -35,7 +35,7 @@ def test_a_sensor_gone_for_good_ends_the_session_and_keeps_what_was_measured_bef
     assert walk["imu"] is None and walk["imu_not_measured_s"] == 0.0  # measured up to the loss, not 80 s with a hole
     assert walk["ended_early"] == (
         f"The lower-back sensor sent no readings from 20.0 s after the go (nothing for {IMU_GONE_END_S:.0f} s: unplugged, "
-        f"or its cable or the sensor failed): the session ended there; the {walk['walking_min']:.1f} min walked before it "
+        f"or its cable or the sensor failed): the session ended there; the {60 * walk['walking_min']:.0f} s walked before it "
         "were measured and are kept. Check the sensor's cable and how it sits on the belt.")
     assert walk["ended_early"] in result.warnings
     assert result.to_dict()["walk"]["ended_early"] == walk["ended_early"]  # what the trial page and the PDF show

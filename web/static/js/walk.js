@@ -79,7 +79,15 @@
     $("walk-progress").style.width = "0";
     $("walk-result").hidden = true;
     $("walk-result").replaceChildren();
+    showNotice("");
     showCadence({ cadence_steps_min: null, steps: null, window_s: null, walking_min: null });
+  }
+
+  /* What the station says while the trial goes on (a stall, the lower-back sensor gone): in the walk
+     panel too, which a phone shows first (the controls' message box is further down there). */
+  function showNotice(text) {
+    $("walk-notice").textContent = text;
+    $("walk-notice").hidden = !text;
   }
 
   function gateRole(position_m) {
@@ -269,7 +277,11 @@
       case "cadence":
         showCadence({ cadence_steps_min: d.cadence_steps_min, steps: d.steps, window_s: d.window_s });
         break;
+      case "notice":
+        showNotice(d.message || "");
+        break;
       case "trial_finished":
+        showNotice(""); // the result says what was lost
         showResult(d.result || {});
         break;
       default:

@@ -1,0 +1,80 @@
+"""``balance-station run --simulate --fault KIND:AFTER_S[:FOR_S]``: the station daemon's simulated
+acquisition fails during the first walk trial recorded on the dashboard (station/sim/faults.py in the
+acquisition process: a stall blocks the real loop's thread, so the ring the station reads goes
+silent), and the live stream the live page reads (``/api/live``) carries the ``notice`` events.
+Also the refusals of the option, one line each."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import time
+
+import pytest
+
+from station.cli import main
+
+from tests.security.security_support import CLINICIAN_PW, Station, create_accounts
+
+
+def _events(station: Station, cookie: str, until, timeout_s: float):
+    """Read ``/api/live`` as the live page does until ``until(events)`` is true; the events
+    ``(kind, data)`` read."""
+    conn = http.client.HTTPConnection("127.0.0.1", station.port, timeout=timeout_s)
+    conn.request("GET", "/api/live", headers={"Cookie": cookie, "Accept": "text/event-stream"})
+    response = conn.getresponse()
+    assert response.status == 200
+    events, kind, deadline = [], None, time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline and not until(events):
+            line = response.fp.readline().decode().rstrip("\n")
+            if line.startswith("event: "):
+                kind = line[7:]
+            elif line.startswith("data: ") and kind == "trial":  # one protocol event of the trial service's bus
+                doc = json.loads(line[6:])
+                events.append((doc["kind"], doc["data"]))
+    finally:
+        conn.close()
+    return events
+
+
+def test_a_stall_in_the_daemon_reaches_the_live_stream_as_notices(tmp_path):
+    data = tmp_path / "data"
+    create_accounts(data)
+    station = Station(data, "--fault", "stall:1:2.5").start()
+    try:
+        station.wait_ready()
+        client = station.client().sign_in("ana", CLINICIAN_PW)
+        status, patient, _ = client.post("/api/patients", {"identifier": "FAULT-1", "birth_year": 1950, "sex": "F"})
+        assert status == 201, patient
+        status, doc, _ = client.post("/api/station/run", {"patient_id": patient["id"], "protocol": "backward-walk-3m"})
+        assert status == 201, doc
+        status, doc, _ = client.post("/api/station/start")
+        assert status == 200, doc
+
+        def finished(events):
+            return any(k == "trial_finished" for k, _ in events)
+
+        events = _events(station, client.cookie, finished, timeout_s=60.0)
+    finally:
+        station.stop()
+    notices = [d["message"] for k, d in events if k == "notice"]
+    assert "No data from the station for 1 s (its acquisition stalled): waiting up to 5 s; the light gates still time " \
+           "the walk." in notices, (events, station.log())
+    assert any(re.fullmatch(r"Data again after [2-4]\.\d s without: that time is not measured; the light gates still "
+                            r"time the walk\.", n) for n in notices), notices
+    result = next(d["result"] for k, d in events if k == "trial_finished")
+    assert result["valid"] and result["walk"]["walk_time_s"] > 0, result  # timed by the gates through the stall
+    assert result["walk"]["imu"].startswith("the station received no data for "), result["walk"]
+
+
+@pytest.mark.parametrize("args, said", [
+    (["--simulate", "--fault", "stall:1"], "--fault a stall needs its length"),
+    (["--simulate", "--scenario", "standing", "--fault", "stall:1:2"], "--fault makes the simulated station fail during a walk"),
+    (["--fault", "imu-unplugged:3"], "use it with --simulate"),
+])
+def test_the_fault_option_is_refused_in_one_line_where_it_cannot_apply(tmp_path, capsys, args, said):
+    assert main(["run", *args, "--port", "1", "--data-dir", str(tmp_path / "data")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert said in err and err.count("\n") == 0 and "Traceback" not in err
