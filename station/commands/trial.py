@@ -25,7 +25,7 @@ toward each target within its own limits) and ``results.json`` holds the game un
 ``--fault KIND:AFTER_S[:FOR_S]`` makes the simulated station fail in the first trial recorded
 (:mod:`station.sim.faults`): ``stall`` (the acquisition stops for FOR_S seconds, as when its loop is
 blocked or the Pi is late) or ``imu-unplugged`` (the lower-back sensor's cable comes out, back after
-FOR_S if given).
+FOR_S if given). ``balance-station run --simulate --fault`` takes the same, in the daemon.
 
 ``--out DIR`` stores every trial (valid or not) as a trial CSV + JSON sidecar (walk tests: its
 ``result.walk`` and ``metrics.metrics`` hold ``walk_time_s``, ``walk_speed_m_s`` and the gait keys)
@@ -133,6 +133,8 @@ class Progress:
                         line += "; ended early: " + w["ended_early"]
                 else:
                     line = f"{tag} {w['walk_time_s']:.3f} s over {w['walk_distance_m']:g} m: {w['walk_speed_m_s']:.3f} m/s"
+                    if w.get("ended_early"):  # the station's data lost after the gates timed the walk
+                        line += "; ended early: " + w["ended_early"]
             elif (r.get("metrics") or {}).get("los"):
                 m, los = r["metrics"]["metrics"], r["metrics"]["los"]
                 d = los["direction"]

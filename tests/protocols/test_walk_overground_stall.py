@@ -127,6 +127,10 @@ def test_the_trial_command_times_a_backward_walk_through_a_stall(tmp_path, capsy
                  "--out", str(out)]) == 0
     err = capsys.readouterr().err
     assert "No data from the station for 1 s (its acquisition stalled)" in err and "m/s" in err
+    # a loss after the walk was timed: the line says it ended early
+    assert main(["trial", "--protocol", "backward-walk-3m", "--simulate", "--seed", "3", "--fault", "stall:1.5:6",
+                 "--json"]) == 0
+    assert "m/s; ended early: The station stopped receiving data 1.5 s after the go" in capsys.readouterr().err
     doc = json.loads(sorted(out.glob("0*.json"))[0].read_text())
     assert doc["result"]["valid"] and doc["result"]["walk"]["walk_time_s"] > 0
     assert doc["result"]["walk"]["imu"].startswith("the station received no data for 1.")
