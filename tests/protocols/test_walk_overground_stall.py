@@ -3,7 +3,8 @@ acquisition loop's recovery): the light gates, on their own edge timestamps, sti
 the gait is refused over the lost time, which the warning names; a gate crossed during the stall is
 timed from its edge, and the settling time after the last gate does not wait on a silent source; a
 real loss (longer than STALL_LIMIT_S, or an acquisition restart) keeps a walk already timed and
-ends one not timed as invalid, as before."""
+ends one not timed as invalid, as before. The same rule ends a treadmill session whose planned end
+passes in a stall."""
 
 from __future__ import annotations
 
@@ -134,3 +135,19 @@ def test_the_trial_command_times_a_backward_walk_through_a_stall(tmp_path, capsy
     doc = json.loads(sorted(out.glob("0*.json"))[0].read_text())
     assert doc["result"]["valid"] and doc["result"]["walk"]["walk_time_s"] > 0
     assert doc["result"]["walk"]["imu"].startswith("the station received no data for 1.")
+
+
+def test_the_planned_end_of_a_treadmill_session_passing_in_a_stall_ends_it_on_the_clock_too():
+    from station.protocols.walk import WalkSettings
+
+    settings = WalkSettings(belt_speed_m_s=0.5, planned_min=0.5, sensor_height_m=0.98)
+    run = run_walk("backward-treadmill", seed=12, settings=settings, faults=(StationFault("stall", 28.0, 4.0),))
+    result = run.runner.records[0].result
+    assert result.valid and result.end_reason == "duration", [i.message for i in result.issues]
+    finished = next(e for e in run.events if e.kind == "trial_finished")
+    ended_s = (finished.t_ns - result.start_ns) / 1e9
+    assert 30.0 <= ended_s < 30.5 < 28.0 + 4.0  # at the planned 30 s, not when the frames came back at 32 s
+    assert result.recorded_s == pytest.approx(28.0, abs=0.1)
+    (said,) = [w for w in result.warnings if w.startswith("The station received no data for the last")]
+    assert said.endswith(f"(from {result.recorded_s:.1f} s after the go; its acquisition stalled): that time is not "
+                         "measured.")
