@@ -109,8 +109,9 @@ class TrialResult:
     end_reason: str
     """``duration`` (ran its full time), ``balance_lost`` (timed hold ended), ``operator_ended``
     (the clinician ended a timed hold: eyes opened, arms moved ...), ``invalid`` (a quality
-    problem stopped or spoiled it), ``data_lost`` (a treadmill session ended by the station's data
-    lost for good, keeping what was measured before: :mod:`station.protocols.walk`)."""
+    problem stopped or spoiled it), ``data_lost`` (a walk test ended by the station's data lost for
+    good, or a treadmill session by its lower-back sensor gone for good, keeping what was measured
+    before: :mod:`station.protocols.walk`)."""
     issues: list[QualityIssue] = field(default_factory=list)
     hold_end: QualityIssue | None = None
     """Timed holds: what ended the hold (balance lost), in words."""

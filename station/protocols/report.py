@@ -186,7 +186,7 @@ def _trial_line(trial: dict, result: TrialResult | None) -> dict:
                                           and codes <= WALK_NOT_COMPLETED_CODES)
         line["imu_gaps"] = walk["imu_gaps"] if "imu_gaps" in walk else \
             imu_gaps_summary(walk, trial.get("frame_count"), (trial.get("metrics") or {}).get("fs_hz"))
-        line["ended_early"] = walk.get("ended_early")  # a treadmill session ended by the station's data lost
+        line["ended_early"] = walk.get("ended_early")  # a walk ended by the station's data (or the treadmill's sensor) lost
     if trial["status"] != "complete":
         line["note"] = {"partial": "interrupted (crash or power cut); frames kept, not analysed",
                         "aborted": "stopped on purpose; not analysed",

@@ -15,7 +15,7 @@ import pytest
 
 from station.cli import main
 
-from tests.security.security_support import CLINICIAN_PW, Station, create_accounts
+from security_support import CLINICIAN_PW, Station, create_accounts
 
 
 def _events(station: Station, cookie: str, until, timeout_s: float):
