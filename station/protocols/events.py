@@ -39,7 +39,9 @@ Walk tests (:mod:`station.protocols.walk`) add:
                        and on every beam change
 ``gate_crossed``       gate, position_m, at_s (after the go), breaks, passes, timing
 ``false_start``        message, position_m (a beam broken before the go; the station waits again)
-``cadence``            cadence_steps_min, steps, window_s, at_s: every 5 s while recording
+``cadence``            cadence_steps_min, steps, window_s, at_s, not_measured: every 5 s while recording;
+                       not_measured (words, the numbers null) while the lower-back sensor sends
+                       nothing or a dropout is in the window
 ``notice``             message: to know now while a treadmill session goes on (no data from the
                        station, and again; the lower-back sensor gone for 5 s, and back)
 

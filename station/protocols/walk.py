@@ -109,6 +109,15 @@ CADENCE_EVERY_S = 5.0
 """Live cadence event interval while recording, s."""
 CADENCE_WINDOW_S = 10.0
 """Seconds of IMU data behind each live cadence, s."""
+LIVE_CADENCE_NO_READINGS = "not measured: no readings from the lower-back sensor"
+"""The live ``cadence`` event's ``not_measured`` words while the sensor sends nothing (the last
+second of the window without a reading): the live panel shows no number rather than the last one."""
+LIVE_CADENCE_GAP = (f"not measured: a gap in the lower-back sensor's readings in the last {CADENCE_WINDOW_S:g} s "
+                    "(steps can hide in it)")
+"""The live ``cadence`` event's ``not_measured`` words while its window holds a dropout longer than
+:data:`station.analysis.imu_gaps.MAX_BRIDGE_S` between readings (frames lost, the sensor out for a
+moment), or under 2 s of readings after one (the sensor just came back): the cadence comes back on
+the readings that follow the dropout (``window_s`` says how many seconds were analysed)."""
 IMU_SPEED_DISAGREES = 0.25
 """The IMU's pendulum estimate of the walking speed more than this fraction off the gates' measured
 speed: a warning says its step length and speed are unreliable for the walk. On the straight real
@@ -604,16 +613,23 @@ class WalkMachine:
 
         n = min(self._n, int(CADENCE_WINDOW_S * self.rate_hz))
         window = self._rec[self._n - n : self._n]
+        if n < 2 * self.rate_hz:
+            return
         acc, _ = _imu(window)
-        if n < 2 * self.rate_hz or not np.isfinite(acc).any():
+        have = np.isfinite(acc).all(axis=1)
+        if not have[-int(self.rate_hz):].any():  # nothing from the sensor in the last second: not a stale number
+            self._publish_no_cadence(LIVE_CADENCE_NO_READINGS)
             return
         try:
             acc, gaps = bridge_gaps(acc, window["seq"].astype(np.int64), self.rate_hz)  # lost frames: not closed up
             if gaps.long_gaps_s or acc.shape[0] < 2 * self.rate_hz:
-                return  # no live cadence over a dropout
+                # no live cadence over a dropout: said, until the window holds readings without one
+                self._publish_no_cadence(LIVE_CADENCE_GAP)
+                return
             vertical = np.einsum("ij,ij->i", acc, gravity_direction(acc))
             ics = detect_initial_contacts(vertical, self.rate_hz)
-        except ValueError:
+        except ValueError:  # no gravity in the readings (a sensor that reads zeros)
+            self._publish_no_cadence(LIVE_CADENCE_NO_READINGS)
             return
         cadence = 60.0 / float(np.mean(np.diff(ics))) if ics.size >= 4 else None
         self._walked = self._walked or ics.size >= 2
@@ -621,8 +637,16 @@ class WalkMachine:
                 and n >= int(STOPPED_END_S * self.rate_hz) - 1):
             self._pending_end_ns = self._last_frame_ns  # the patient stopped: the attempt ends now
         self.bus.publish("cadence", cadence_steps_min=None if cadence is None else round(cadence, 1),
-                         steps=int(ics.size), window_s=round(n / self.rate_hz, 2),
-                         at_s=round((self._last_frame_ns - self._t0_ns) / 1e9, 2), **self._describe())
+                         steps=int(ics.size), window_s=round(acc.shape[0] / self.rate_hz, 2),  # the readings analysed
+                         at_s=round((self._last_frame_ns - self._t0_ns) / 1e9, 2), not_measured=None,
+                         **self._describe())
+
+    def _publish_no_cadence(self, words: str) -> None:
+        """A ``cadence`` event that says the live cadence is not measured now, and why (``not_measured``):
+        the panel blanks its last value instead of showing it as the person's cadence."""
+        self.bus.publish("cadence", cadence_steps_min=None, steps=None, window_s=None,
+                         at_s=round((self._last_frame_ns - self._t0_ns) / 1e9, 2), not_measured=words,
+                         **self._describe())
 
     # -- the end ---------------------------------------------------------------------------------
     def _finish(self) -> None:

@@ -211,7 +211,13 @@
   /* Minutes as the results page writes them (0.97, not a rounded-up 1.0 of 1 min planned). */
   const minText = (x) => String(Number(Number(x).toPrecision(3)));
 
+  /* The live cadence, or (d.not_measured: the station's words, the lower-back sensor sending
+     nothing) a blank with why: never the last number as if it were the person's cadence now. */
   function showCadence(d) {
+    const why = d.not_measured || "";
+    $("walk-cadence-why").textContent = why;
+    $("walk-cadence-why").hidden = !why;
+    $("walk-cadence-steps").hidden = !!why;
     if (d.cadence_steps_min !== undefined) $("walk-cadence").textContent = d.cadence_steps_min === null ? "–" : fmt(d.cadence_steps_min, 0);
     if (d.steps !== undefined) $("walk-steps").textContent = d.steps === null ? "–" : d.steps;
     if (d.window_s !== undefined) $("walk-window").textContent = d.window_s === null ? "" : ` in the last ${fmt(d.window_s, 0)} s`;
@@ -275,7 +281,7 @@
         if (treadmill() && d.duration_s) $("walk-progress").style.width = (100 * Math.min(1, d.elapsed_s / d.duration_s)).toFixed(1) + "%";
         break;
       case "cadence":
-        showCadence({ cadence_steps_min: d.cadence_steps_min, steps: d.steps, window_s: d.window_s });
+        showCadence({ cadence_steps_min: d.cadence_steps_min, steps: d.steps, window_s: d.window_s, not_measured: d.not_measured });
         break;
       case "notice":
         showNotice(d.message || "");
