@@ -112,12 +112,11 @@ CADENCE_WINDOW_S = 10.0
 LIVE_CADENCE_NO_READINGS = "not measured: no readings from the lower-back sensor"
 """The live ``cadence`` event's ``not_measured`` words while the sensor sends nothing (the last
 second of the window without a reading): the live panel shows no number rather than the last one."""
-LIVE_CADENCE_GAP = (f"not measured: a gap in the lower-back sensor's readings in the last {CADENCE_WINDOW_S:g} s "
-                    "(steps can hide in it)")
-"""The live ``cadence`` event's ``not_measured`` words while its window holds a dropout longer than
-:data:`station.analysis.imu_gaps.MAX_BRIDGE_S` between readings (frames lost, the sensor out for a
-moment), or under 2 s of readings after one (the sensor just came back): the cadence comes back on
-the readings that follow the dropout (``window_s`` says how many seconds were analysed)."""
+LIVE_CADENCE_GAP = "not measured: readings again for under 2 s after a gap (steps can hide in a gap)"
+"""The live ``cadence`` event's ``not_measured`` words while under 2 s of readings follow the window's
+last dropout longer than :data:`station.analysis.imu_gaps.MAX_BRIDGE_S` (the sensor just came back,
+or the station's data stalled): the cadence is measured on the readings after the dropout only
+(``window_s`` says how many seconds), never across it."""
 IMU_SPEED_DISAGREES = 0.25
 """The IMU's pendulum estimate of the walking speed more than this fraction off the gates' measured
 speed: a warning says its step length and speed are unreliable for the walk. On the straight real
@@ -622,8 +621,10 @@ class WalkMachine:
             return
         try:
             acc, gaps = bridge_gaps(acc, window["seq"].astype(np.int64), self.rate_hz)  # lost frames: not closed up
-            if gaps.long_gaps_s or acc.shape[0] < 2 * self.rate_hz:
-                # no live cadence over a dropout: said, until the window holds readings without one
+            if gaps.long_gaps_s:  # no live cadence over a dropout: the readings after the last one only
+                start_s, length_s = gaps.long_gaps_s[-1]
+                acc = acc[int(round((start_s + length_s) * self.rate_hz)) :]
+            if acc.shape[0] < 2 * self.rate_hz:
                 self._publish_no_cadence(LIVE_CADENCE_GAP)
                 return
             vertical = np.einsum("ij,ij->i", acc, gravity_direction(acc))

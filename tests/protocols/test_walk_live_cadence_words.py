@@ -46,3 +46,20 @@ def test_live_cadence_is_blank_with_words_while_the_sensor_is_gone_and_comes_bac
     first = back[0]
     assert first["window_s"] <= first["at_s"] - (OUT_S + FOR_S) + 0.05, first
     assert back[-1]["window_s"] == CADENCE_WINDOW_S, back[-1]
+
+
+def test_live_cadence_after_a_station_stall_counts_only_the_readings_after_it():
+    stall_at_s, stall_s = 19.0, 4.5
+    run = run_walk("backward-treadmill", seed=12, settings=WalkSettings(belt_speed_m_s=0.5, planned_min=1.0,
+                   sensor_height_m=0.98), faults=(StationFault("stall", stall_at_s, stall_s),))
+    events = _cadence_events(run)
+    back_s = stall_at_s + stall_s
+    soon = [e for e in events if back_s <= e["at_s"] < back_s + 2.0]
+    later = [e for e in events if e["at_s"] >= back_s + 2.0]
+    assert soon and later, [e["at_s"] for e in events]
+    # under 2 s of readings after the stall: no number (one across the stall could count steps never seen)
+    assert all(e["not_measured"] == LIVE_CADENCE_GAP and e["cadence_steps_min"] is None for e in soon), soon
+    # then the cadence of the readings after it, not a 10-s blank while the stall leaves the window
+    first = later[0]
+    assert first["not_measured"] is None and 60 <= first["cadence_steps_min"] <= 140, first
+    assert first["window_s"] <= first["at_s"] - back_s + 0.05, first
