@@ -106,8 +106,13 @@ def test_phone_pages_forms_and_live_view(station, browsers):
     assert stop_bottom <= PHONE[1], stop_bottom
     assert phone.execute_script("return document.documentElement.scrollHeight") <= 3 * PHONE[1]
     station.relay.drop_all()
-    wait(phone, "the values to go stale", lambda d: "stale" in by_id(d, "live-page").get_attribute("class"), timeout_s=5)
+    shown = wait(phone, "the values to go stale", lambda d: d.execute_script(
+        "const page = document.getElementById('live-page');"
+        "return page.classList.contains('stale') && {strip: document.getElementById('h-state').textContent,"
+        " chip: document.getElementById('health-chip').textContent}"), timeout_s=5)
     assert by_id(phone, "force-n").text == "–"
+    # one truth: the header's chip says what the status strip says (it said "Station OK" over "no data")
+    assert shown["strip"] in ("not connected", "no data") and shown["chip"] == "Station " + shown["strip"], shown
     wait(phone, "the stream to resume", lambda d: by_id(d, "conn").text == "live", timeout_s=20)
     wait(phone, "fresh values", lambda d: "stale" not in by_id(d, "live-page").get_attribute("class"), timeout_s=10)
     api(phone, "POST", "/api/station/close")

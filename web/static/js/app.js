@@ -154,20 +154,34 @@ const Station = (() => {
   function showHealth(doc) {
     if (!chip || !doc) return;
     chip.dataset.state = doc.state || "unknown";
-    const words = { ok: "Station OK", degraded: "Station degraded", down: "Station down" }[doc.state] || "Station ?";
+    const words = { ok: "Station OK", degraded: "Station degraded", down: "Station down", nodata: "Station no data",
+      offline: "Station not connected", unknown: "Station …" }[doc.state] || "Station ?";
     chip.textContent = words;
     chip.title = doc.reason || words;
   }
 
+  let pollTimer = null;
+  let followed = false; // a page shows the station's state itself (followHealth)
+
   async function pollHealth() {
+    let doc;
     try {
       // Public, and asked without the session cookie: polling must neither keep the session
       // alive nor use up the "your session expired" answer the next API call should get.
       const response = await fetch("/healthz", { credentials: "omit", headers: { Accept: "application/json" } });
-      showHealth(await response.json());
+      doc = await response.json();
     } catch (err) {
-      showHealth({ state: "down", reason: "the station does not answer" });
+      doc = { state: "down", reason: "the station does not answer" };
     }
+    if (!followed) showHealth(doc); // (an answer on its way when the page took the chip over)
+  }
+
+  /* A page that follows the station live (the live view's stream: its health every second, and
+     whether frames come) shows the station's state in the chip itself, the same as its status
+     strip: the chip stops polling /healthz, which would say otherwise between two polls. */
+  function followHealth() {
+    followed = true;
+    if (pollTimer) { clearInterval(pollTimer); pollTimer = null; }
   }
 
   /* -- automatic logout notice -------------------------------------------------------------- */
@@ -226,7 +240,7 @@ const Station = (() => {
   }
 
   function init() {
-    if (chip) { pollHealth(); setInterval(pollHealth, 5000); }
+    if (chip) { pollHealth(); pollTimer = setInterval(pollHealth, 5000); }
     if (notice) {
       document.getElementById("session-stay").addEventListener("click", staySignedIn);
       api("GET", "/api/session/remaining", undefined, { background: true })
@@ -235,5 +249,5 @@ const Station = (() => {
   }
 
   init();
-  return { api, el, fmt, fmtSig, when, showError, showFieldErrors, capitalise, ordinal, ApiError, showHealth, sessionLeft, goToLogin };
+  return { api, el, fmt, fmtSig, when, showError, showFieldErrors, capitalise, ordinal, ApiError, showHealth, followHealth, sessionLeft, goToLogin };
 })();

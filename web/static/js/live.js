@@ -28,6 +28,8 @@
     stale: true, // no frame for STALE_MS, or the stream is down: values greyed and blanked
     busy: false, // a command is on its way: its button stays disabled until the answer
     restUntil: 0, // performance.now() when the suggested rest ends (ms)
+    health: null, // the station's last health document (stream or status)
+    shownKey: null, // the station state shown in the strip and the chip (stationState().key)
     lines: [], // the message box's lines (never the same line twice)
   };
   const STALE_MS = 1000;
@@ -73,13 +75,41 @@
       state.dirty = true;
       if (stale) {
         $("h-rate").textContent = "–";
-        $("h-state").textContent = $("conn").dataset.state === "open" ? "no data" : "not connected";
-        $("h-state").className = "bad";
         $("h-sensors").textContent = "–";
         $("h-sensors").className = "";
         $("h-lost").textContent = "–";
       }
     }
+    const shown = stationState();
+    if (shown.key !== state.shownKey) showStationState(shown);
+  }
+
+  /* The station's state as this page shows it, in its status strip and in the header's chip alike
+     (one truth: the chip stops polling /healthz here, Station.followHealth). The stream down: "not
+     connected". Connected but no frame for STALE_MS: "no data" (the acquisition stalled or is
+     restarting; its own health report still says OK until it is HEALTH_STALE_S = 3 s old, then
+     "down", acquisition not responding). Else the station's health document (every second). */
+  function stationState() {
+    const h = state.health || {};
+    if ($("conn").dataset.state === "connecting") return { key: "unknown", strip: "…", reason: "connecting to the station" };
+    if ($("conn").dataset.state !== "open") {
+      return { key: "offline", strip: "not connected",
+        reason: "this page lost its connection to the station; it reconnects by itself" };
+    }
+    if (state.stale && h.state !== "down") {
+      const silent = state.lastFrameAt ? Math.floor((performance.now() - state.lastFrameAt) / 1000) : null;
+      return { key: "nodata", strip: "no data",
+        reason: "no data from the station" + (silent ? ` for ${silent} s` : "") + ": its acquisition sends no frames" };
+    }
+    return { key: h.state || "unknown", strip: { ok: "OK", degraded: "degraded", down: "down" }[h.state] || "?",
+      reason: h.reason || "" };
+  }
+
+  function showStationState(shown) {
+    state.shownKey = shown.key;
+    $("h-state").textContent = shown.strip;
+    $("h-state").className = shown.key === "ok" ? "" : "bad";
+    Station.showHealth({ state: shown.key, reason: shown.reason });
   }
 
   function render() {
@@ -115,11 +145,10 @@
   /* -- health ----------------------------------------------------------------------------- */
   function showHealth(doc) {
     const h = doc.health || {};
-    Station.showHealth(h);
+    state.health = h;
+    showStationState(stationState());
     $("h-reason").textContent = h.reason || "";
     if (state.stale && h.state !== "down") return; // no frames: the values would be old
-    $("h-state").textContent = { ok: "OK", degraded: "degraded", down: "down" }[h.state] || "?";
-    $("h-state").className = h.state === "ok" ? "" : "bad";
     const rate = h.rate_hz || {};
     $("h-rate").textContent = rate.measured === null || rate.measured === undefined ? "–" : fmt(rate.measured, 1);
     // frames the acquisition could not read in time: a few are harmless (left out of the analysis)
@@ -546,6 +575,7 @@
   });
 
   const choices = loadChoices(); // the protocols' names, also for the interrupted trials below
+  Station.followHealth(); // the chip says what the status strip says (stationState)
   connect();
   Promise.all([api("GET", "/api/station", undefined, { background: true }), choices.catch(() => null)])
     .then(([doc]) => showInterrupted(doc.interrupted)).catch(() => {});
