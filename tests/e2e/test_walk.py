@@ -149,6 +149,12 @@ def test_a_ten_metre_walk_from_the_gates_to_the_history(station_for, browsers):
     walked_live = re.search(r"([\d.]+) of 1 min planned", walked).group(1)
     assert "Belt speed (entered)" in css(tablet, '#walk-result-table tr[data-metric="walk_speed_m_s"]')[0].text
     assert not css(tablet, '#walk-result-table tr[data-metric="walk_time_s"]')  # the time walking is said once
+    # the timer ("Time on the treadmill") holds the session's recorded time, as the trial page, not the time walked
+    done = api(tablet, "GET", "/api/station")["body"]["service"]["run"]["done"][-1]
+    recorded = f"{int(done['recorded_s']) // 60}:{int(done['recorded_s']) % 60:02d}"
+    wait(tablet, "the recorded time under the timer's words",
+         lambda d: by_id(d, "walk-phase").text == f"Ended with Stop at {recorded} of 1 min planned")
+    assert by_id(tablet, "walk-timer").text == recorded
     wait(tablet, "the results link", lambda d: by_id(d, "results-link").is_displayed(), timeout_s=30)
     tablet.get(by_id(tablet, "results-link").get_attribute("href"))
     session = wait(tablet, "the treadmill session's results",

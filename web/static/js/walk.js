@@ -20,6 +20,7 @@
     goNs: null, // the go beep, station clock
     falseStart: null, // the last false start's words, said until the next attempt's countdown
     timer: { state: "idle", startNs: null, finalS: null },
+    endWords: null, // a treadmill session ended before its planned minutes: when, said under the timer
     serverNs: null, // the station's clock at the last frames event ...
     serverAt: 0, // ... and when it arrived here (performance.now(), ms)
     acc: { t: [], a: [] }, // acceleration magnitude, s on the station clock
@@ -67,13 +68,14 @@
     }
     if (run.gates) updateGates(run.gates);
     else if (!tm) showNoGates();
-    if (!run.state) $("walk-phase").textContent = run.finished ? "Test finished" : "";
+    if (!run.state) $("walk-phase").textContent = run.finished ? w.endWords || "Test finished" : "";
     w.dirty = true;
   }
 
   /* -- gates --------------------------------------------------------------------------------- */
   function resetTrial() {
     w.crossed = {};
+    w.endWords = null;
     w.goNs = null;
     setTimer("idle");
     $("walk-progress").style.width = "0";
@@ -244,7 +246,8 @@
       case "state":
         if (d.state !== "waiting") w.falseStart = null; // the next attempt started (or the run moved on)
         $("walk-phase").textContent = d.state === "waiting" && w.falseStart
-          ? `${w.falseStart} The next attempt starts when the beams are clear.` : PHASE_WORDS[d.state] || d.state;
+          ? `${w.falseStart} The next attempt starts when the beams are clear.`
+          : (d.state === "done" && w.endWords) || PHASE_WORDS[d.state] || d.state;
         if (d.state === "waiting") resetTrial();
         if (d.state === "recording") { // the go beep
           w.goNs = e.t_ns;
@@ -336,7 +339,17 @@
         el("td", { class: "value num" }, k === "walking_min" && planned
           ? `${minText(values[k])} of ${minText(planned)} min planned`
           : `${fmt(values[k], digits)}${unit ? " " + unit : ""}`)));
-    if (values.walk_time_s !== undefined && values.walk_time_s !== null) setTimer("stopped", null, values.walk_time_s);
+    w.endWords = null;
+    if (treadmill()) {
+      // "Time on the treadmill": the session's recorded time, as the trial page's "N s recorded" (the
+      // time walking, which leaves out pauses and what was not measured, is the cadence box's "walked")
+      if (Number.isFinite(r.recorded_s)) setTimer("stopped", null, r.recorded_s);
+      else if (w.timer.state === "running") setTimer("stopped");
+      const of = planned ? ` of ${minText(planned)} min planned` : "";
+      if (walk.ended_early) w.endWords = `Ended early at ${$("walk-timer").textContent}${of}: see why below`;
+      else if (r.end_reason === "operator_ended") w.endWords = `Ended with Stop at ${$("walk-timer").textContent}${of}`;
+      if (w.endWords) $("walk-phase").textContent = w.endWords;
+    } else if (values.walk_time_s !== undefined && values.walk_time_s !== null) setTimer("stopped", null, values.walk_time_s);
     else {
       if (w.timer.state === "running") setTimer("stopped"); // (the "checking" state may have stopped it already)
       // an attempt without a walk time (gate never reached, stopped): no time reads as a result
