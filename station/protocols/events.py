@@ -41,7 +41,7 @@ Walk tests (:mod:`station.protocols.walk`) add:
 ``false_start``        message, position_m (a beam broken before the go; the station waits again)
 ``cadence``            cadence_steps_min, steps, window_s, at_s, not_measured: every 5 s while recording;
                        not_measured (words, the numbers null) while the lower-back sensor sends
-                       nothing or a dropout is in the window
+                       nothing or under 2 s of readings follow a dropout (measured after it only)
 ``notice``             message: to know now while a treadmill session goes on (no data from the
                        station, and again; the lower-back sensor gone for 5 s, and back)
 
