@@ -155,7 +155,7 @@ const Station = (() => {
     if (!chip || !doc) return;
     chip.dataset.state = doc.state || "unknown";
     const words = { ok: "Station OK", degraded: "Station degraded", down: "Station down", nodata: "Station no data",
-      offline: "Station not connected", unknown: "Station …" }[doc.state] || "Station ?";
+      offline: "Station offline", unknown: "Station …" }[doc.state] || "Station ?";
     chip.textContent = words;
     chip.title = doc.reason || words;
   }

@@ -85,15 +85,15 @@
   }
 
   /* The station's state as this page shows it, in its status strip and in the header's chip alike
-     (one truth: the chip stops polling /healthz here, Station.followHealth). The stream down: "not
-     connected". Connected but no frame for STALE_MS: "no data" (the acquisition stalled or is
+     (one truth: the chip stops polling /healthz here, Station.followHealth). The stream down: "offline"
+     (this page cannot reach the station; the words fit a phone's header). Connected but no frame for STALE_MS: "no data" (the acquisition stalled or is
      restarting; its own health report still says OK until it is HEALTH_STALE_S = 3 s old, then
      "down", acquisition not responding). Else the station's health document (every second). */
   function stationState() {
     const h = state.health || {};
     if ($("conn").dataset.state === "connecting") return { key: "unknown", strip: "…", reason: "connecting to the station" };
     if ($("conn").dataset.state !== "open") {
-      return { key: "offline", strip: "not connected",
+      return { key: "offline", strip: "offline",
         reason: "this page lost its connection to the station; it reconnects by itself" };
     }
     if (state.stale && h.state !== "down") {
