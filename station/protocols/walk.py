@@ -635,8 +635,10 @@ class WalkMachine:
         cadence = 60.0 / float(np.mean(np.diff(ics))) if ics.size >= 4 else None
         self._walked = self._walked or ics.size >= 2
         if (self.spec.setting == "overground" and self._walked and ics.size == 0 and self._pending_end_ns is None
-                and n >= int(STOPPED_END_S * self.rate_hz) - 1):
-            self._pending_end_ns = self._last_frame_ns  # the patient stopped: the attempt ends now
+                and acc.shape[0] >= int(STOPPED_END_S * self.rate_hz) - 1):
+            # the patient stopped (no step in a whole window of readings, none of it across a dropout):
+            # the attempt ends now
+            self._pending_end_ns = self._last_frame_ns
         self.bus.publish("cadence", cadence_steps_min=None if cadence is None else round(cadence, 1),
                          steps=int(ics.size), window_s=round(acc.shape[0] / self.rate_hz, 2),  # the readings analysed
                          at_s=round((self._last_frame_ns - self._t0_ns) / 1e9, 2), not_measured=None,
