@@ -68,7 +68,7 @@ from station.protocols.events import EventBus
 from station.protocols.machine import TrialPlan, TrialResult, TrialState
 from station.protocols.quality import QualityIssue
 from station.analysis.imu_gaps import MAX_BRIDGE_S
-from station.protocols.walk_words import imu_gaps_summary
+from station.protocols.walk_words import imu_gaps_summary, walked_words
 
 SETTLE_S = 2.0
 """Recording goes on this long after the last timing gate (the last steps for the gait), s."""
@@ -797,7 +797,7 @@ class WalkMachine:
             if data_lost and imu_note is None and by_minute is not None:
                 # a real loss ends the session; the walking measured before it is real: kept, and said
                 walk["ended_early"] = (f"{self._lost_words}: the session ended there; the "
-                                       f"{_walked_words(walk['walking_min'])} walked before it were measured and are kept. "
+                                       f"{walked_words(walk['walking_min'])} walked before it were measured and are kept. "
                                        f"{self._lost_check}")
                 warnings.append(walk["ended_early"])
                 result.end_reason = "data_lost"
@@ -970,11 +970,6 @@ class WalkMachine:
 def _when(at_s: float) -> str:
     """A time after the go in words: ``12.5 s``, or ``14.2 min`` past two minutes."""
     return f"{at_s / 60.0:.1f} min" if at_s >= 120.0 else f"{at_s:.1f} s"
-
-
-def _walked_words(walking_min: float) -> str:
-    """Time walked in words: ``42 s`` under a minute (not ``0.7 min``), ``12.4 min`` above."""
-    return f"{walking_min * 60.0:.0f} s" if walking_min < 1.0 else f"{walking_min:.1f} min"
 
 
 def _summary_words(result: TrialResult) -> str:

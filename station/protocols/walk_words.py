@@ -139,6 +139,15 @@ def _number(value) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def walked_words(walking_min: float) -> str:
+    """Time walked in words: seconds under a minute (not ``0.3 min``), minutes above.
+
+    >>> walked_words(0.333), walked_words(12.44)
+    ('20 s', '12.4 min')
+    """
+    return f"{walking_min * 60.0:.0f} s" if walking_min < 1.0 else f"{walking_min:.1f} min"
+
+
 def measure_words(metric: str, values: dict, setting: str | None) -> str:
     """What a walk measure means and which way is better, in plain words (one or two sentences).
 
@@ -147,6 +156,8 @@ def measure_words(metric: str, values: dict, setting: str | None) -> str:
 
     >>> measure_words("walking_min", {"walking_min": 9.3, "planned_min": 10}, "treadmill")
     'Walked 9.3 of the 10 min planned (93 %); more is better.'
+    >>> measure_words("walking_min", {"walking_min": 0.333, "planned_min": 1}, "treadmill")
+    'Walked 20 s of the 1 min planned (33 %); more is better.'
     >>> measure_words("pauses", {"pauses": 2, "pause_s": 14.2}, "treadmill")
     'Stood still 2 times, 14 s in all; fewer is better.'
     """
@@ -156,7 +167,8 @@ def measure_words(metric: str, values: dict, setting: str | None) -> str:
         if v is None:
             return "No walking was measured."
         if planned:
-            return f"Walked {v:.3g} of the {planned:g} min planned ({100 * v / planned:.0f} %); more is better."
+            walked = f"{v:.3g}" if v >= 1.0 else walked_words(v)  # 'Walked 9.3 of the 10 min', 'Walked 20 s of the 1 min'
+            return f"Walked {walked} of the {planned:g} min planned ({100 * v / planned:.0f} %); more is better."
         return "Minutes actually walking (pauses left out); more is better."
     if metric == "pauses":
         if v is None:

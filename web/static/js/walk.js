@@ -212,6 +212,8 @@
 
   /* Minutes as the results page writes them (0.97, not a rounded-up 1.0 of 1 min planned). */
   const minText = (x) => String(Number(Number(x).toPrecision(3)));
+  // time walked: "20 s" under a minute (not "0.333 min"), as the session's ended-early words say it
+  const walkedText = (min) => (Number(min) < 1 ? `${Math.round(Number(min) * 60)} s` : `${minText(min)} min`);
 
   /* The live cadence, or (d.not_measured: the station's words, the lower-back sensor sending
      nothing) a blank with why: never the last number as if it were the person's cadence now. */
@@ -224,7 +226,7 @@
     if (d.steps !== undefined) $("walk-steps").textContent = d.steps === null ? "–" : d.steps;
     if (d.window_s !== undefined) $("walk-window").textContent = d.window_s === null ? "" : ` in the last ${fmt(d.window_s, 0)} s`;
     if (d.walking_min !== undefined) {
-      $("walk-minutes").textContent = d.walking_min === null ? "–" : minText(d.walking_min);
+      $("walk-minutes").textContent = d.walking_min === null ? "–" : walkedText(d.walking_min);
       $("walk-walked").hidden = d.walking_min === null;
     }
   }
@@ -337,7 +339,7 @@
     const rows = (walk.setting === "treadmill" ? TREADMILL_ROWS : RESULT_ROWS).filter(([k]) => values[k] !== undefined && values[k] !== null)
       .map(([k, label, unit, digits]) => el("tr", { dataset: { metric: k } }, el("th", {}, label),
         el("td", { class: "value num" }, k === "walking_min" && planned
-          ? `${minText(values[k])} of ${minText(planned)} min planned`
+          ? `${walkedText(values[k])} of ${minText(planned)} min planned`
           : `${fmt(values[k], digits)}${unit ? " " + unit : ""}`)));
     w.endWords = null;
     if (treadmill()) {

@@ -59,11 +59,13 @@ const WalkResults = (() => {
 
   /* Minutes as a clinician writes them: 0.987, 9.3, 10 (three significant digits, no trailing zeros). */
   const minText = (x) => String(Number(Number(x).toPrecision(3)));
+  // time walked: "20 s" under a minute (not "0.333 min"), as the session's ended-early words say it
+  const walkedText = (min) => (Number(min) < 1 ? `${Math.round(Number(min) * 60)} s` : `${minText(min)} min`);
 
   /* How a value reads: the treadmill's time walking against the planned minutes, pauses with their time. */
   function valueWords(k, v, unit, digits) {
     if (k === "walking_min" && v.planned_min) {
-      return `${minText(v[k])} of ${minText(v.planned_min)} min planned (${fmt(100 * v[k] / v.planned_min, 0)} %)`;
+      return `${walkedText(v[k])} of ${minText(v.planned_min)} min planned (${fmt(100 * v[k] / v.planned_min, 0)} %)`;
     }
     if (k === "pauses" && v[k] > 0 && v.pause_s !== undefined && v.pause_s !== null) {
       return `${v[k]} (${fmt(v.pause_s, 0)} s in all)`;
@@ -202,8 +204,8 @@ const WalkResults = (() => {
     const v = condition.values || {};
     if (v.walking_min === undefined || v.walking_min === null) return [];
     const bits = [v.planned_min
-      ? `walked ${minText(v.walking_min)} of ${minText(v.planned_min)} min (${fmt(100 * v.walking_min / v.planned_min, 0)} %)`
-      : `walked ${minText(v.walking_min)} min`];
+      ? `walked ${walkedText(v.walking_min)} of ${minText(v.planned_min)} min (${fmt(100 * v.walking_min / v.planned_min, 0)} %)`
+      : `walked ${walkedText(v.walking_min)}`];
     if (v.pauses !== undefined && v.pauses !== null) bits.push(v.pauses ? `${fmt(v.pauses, 0)} pause${v.pauses === 1 ? "" : "s"}` : "no pause");
     if (v.cadence_steps_min !== undefined && v.cadence_steps_min !== null) bits.push(`${fmt(v.cadence_steps_min, 0)} steps/min`);
     return bits.map((b) => el("span", { class: "tag neutral", dataset: { kind: "walk" } }, b));
