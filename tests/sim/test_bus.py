@@ -247,7 +247,11 @@ def test_model_cpu_time_is_accumulated(rig):
     for _ in range(200):
         bus.read_byte(0x70)
     spent = time.thread_time_ns() - cpu0
-    assert 0 < bus.model_cpu_ns - before <= spent
+    # each transaction is billed its timed window plus an estimate of one timer call's cost
+    # (measured once when the bus was made): the windows alone lie inside this thread's time; with
+    # the estimate, the sum exceeded it by 4 % on a loaded machine (CI-like run, 2026-12-03)
+    windows = bus.model_cpu_ns - before - 200 * bus._timer_ns
+    assert 0 < windows <= spent
 
 
 def test_with_the_real_clock_the_bus_really_waits():
