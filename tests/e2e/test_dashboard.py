@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 import time
 from urllib.parse import urlsplit
 
@@ -231,7 +232,7 @@ def test_a_clinic_session_from_setup_to_history(station, browsers):
     check_live_layout_before_start(tablet)
     tablet.execute_script("window.__noReload = 'still the same page'")
 
-    def run_trial(label: str, *, drop_network: bool = False, while_recording=None) -> str:
+    def run_trial(label: str, *, drop_network: bool = False, while_recording=None, repeated: bool = False) -> str:
         wait(tablet, f"{label}: the Start button", lambda d: by_id(d, "btn-start").is_enabled(), timeout_s=30, keep_alive=keep_alive)
         by_id(tablet, "btn-start").click()
         wait(tablet, f"{label}: recording", lambda d: by_id(d, "trial-state").get_attribute("data-state") == "recording",
@@ -252,7 +253,16 @@ def test_a_clinic_session_from_setup_to_history(station, browsers):
         wait(tablet, f"{label}: the end of the trial",
              lambda d: by_id(d, "trial-state").get_attribute("data-state") in ("instructions", "done", "finished")
              and by_id(d, "message").text, timeout_s=45, keep_alive=keep_alive)
-        return by_id(tablet, "message").text
+        message = by_id(tablet, "message").text
+        if (not repeated and message.startswith("Invalid trial: Too many readings were lost")
+                and "Repeat offered" in message):
+            # The simulated acquisition lost a burst of frames (once in ~10 suite runs: a 0.81 s hole
+            # while the suite's other workers loaded both cores, 2026-12-03; cause not found). The
+            # station said so and offered the repeat, as it must; a clinician repeats, so does the test.
+            print(f"{label}: repeated after the station reported lost readings: {message}", file=sys.stderr)
+            return run_trial(label + " (repeat)", drop_network=drop_network, while_recording=while_recording,
+                             repeated=True)
+        return message
 
     assert run_trial("firm, eyes open", while_recording=lambda: check_plate_drawn_while_recording(tablet, "2")) \
         == "Trial complete."  # mCTSIB: feet together
