@@ -62,12 +62,35 @@ def comparable_mdc(metric: str, protocol: Protocol | None, condition_id: str, po
     except KeyError:
         return None, "no MDC published (the condition is not in the protocol)"
     stance = condition.stance
-    found = mdc_table.find_mdc(metric, protocol=protocol.name, eyes=stance.eyes, feet=stance.feet, surface=stance.surface)
+    found = mdc_table.find_mdc(metric, protocol=protocol.name, eyes=stance.eyes, feet=stance.feet, surface=stance.surface,
+                               condition=condition_id)
     if found is None:
         return None, "no MDC published for this measure in this test and condition"
     if population_of(found) != population:
         return None, f"no MDC published for this population (the one published is for {found.group}, not comparable)"
+    if found.band_condition is not None and found.band_condition != condition_id:
+        return None, (f"no MDC shown: the published one depends on the {found.band_condition} speed, which this "
+                      "outcome does not follow")
     return {**found.to_dict(), "group": found.group}, ""
+
+
+def at_programme_baseline(mdc: dict | None, points: list[dict]) -> tuple[dict | None, str]:
+    """The programme's MDC for changes from its baseline (the first point): one published by group of
+    baseline (:func:`station.reference.mdc.at_baseline`) becomes the baseline's group's;
+    ``(mdc or None, note)``.
+
+    >>> bands = {"metric": "walk_speed_m_s", "value": 0.21, "population": "84 people after stroke",
+    ...          "bands": [{"from": None, "below": 0.4, "value": 0.05}, {"from": 0.4, "below": None, "value": 0.21}]}
+    >>> at_programme_baseline(bands, [{"value": 0.35}])[0]["value"]
+    0.05
+    >>> at_programme_baseline(bands, [{"value": None}])
+    (None, 'MDC by group of baseline speed: shown once the baseline is measured')
+    """
+    if not mdc or not mdc.get("bands"):
+        return mdc, ""
+    baseline = points[0]["value"] if points else None
+    resolved = mdc_table.at_baseline(mdc, baseline, what="at the baseline")
+    return resolved, "" if resolved is not None else "MDC by group of baseline speed: shown once the baseline is measured"
 
 
 def verdict(difference: float, better: str, mdc: dict | None) -> str:

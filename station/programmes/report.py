@@ -15,7 +15,7 @@ later judgement of a trial counts.
 from __future__ import annotations
 
 from station.programmes.adherence import adherence
-from station.programmes.change import comparable_mdc, outcome_change, unit_of
+from station.programmes.change import at_programme_baseline, comparable_mdc, outcome_change, unit_of
 from station.programmes.dose import NoDoseInTrial, dose_from_trial
 from station.protocols.report import stored_result
 from station.protocols.results import summarise
@@ -55,6 +55,8 @@ def _outcomes(store, doc: dict, protocols: dict[str, Protocol]) -> list[dict]:
                            "week": visit["week"], "date": visit["planned_date"], "status": visit["status"],
                            "session_id": session_id, "value": value})
         mdc, note = comparable_mdc(outcome["metric"], protocols.get(outcome["protocol"]), outcome["condition"], population)
+        if mdc is not None:
+            mdc, note = at_programme_baseline(mdc, points)
         entry = {**outcome, "key": f"{outcome['protocol']}/{outcome['condition']}/{outcome['metric']}",
                  "unit": unit_of(outcome["metric"]), "mdc": mdc, "mdc_note": note,
                  "points": points, "changes": outcome_change(points, outcome["better"], mdc)}

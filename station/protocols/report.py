@@ -465,7 +465,7 @@ def add_walk_changes(sections: list[dict], history: dict, session_ids: set[int])
                 i = here[-1]
                 previous = points[i - 1] if i > 0 else None
                 change = None if previous is None else points[i]["value"] - previous["value"]
-                mdc = found["mdc"]
+                mdc = found["mdc"] if previous is None else _mdc_from(found["mdc"], found, series, previous["session_id"])
                 measure["references"].append({
                     "kind": "change",
                     "unit": measure["unit"],
@@ -476,6 +476,27 @@ def add_walk_changes(sections: list[dict], history: dict, session_ids: set[int])
                     "beyond_mdc": None if change is None or mdc is None else abs(change) > mdc["value"],
                     "mdc_reading": mdc_table.phase_reading(change, mdc),  # an MDC per phase of stroke: both read
                 })
+
+
+def _mdc_from(mdc: dict | None, series: dict, all_series: dict, session_id: int) -> dict | None:
+    """``series``' MDC for a change measured from session ``session_id``: one published by group of
+    baseline (Hosoi et al. 2023, by comfortable walking speed) is its group's, picked by the value in
+    that session of the measure itself or of the condition the source groups by; None when that
+    session has no such value."""
+    if not mdc or not mdc.get("bands"):
+        return mdc
+    by = mdc.get("band_condition") or series["condition"]
+    picked = all_series.get((series["protocol"], by, series["metric"]))
+    value = next((p["value"] for p in (picked or {}).get("points", ()) if p["session_id"] == session_id), None)
+    what = "at the earlier session" if by == series["condition"] else f"{by} at the earlier session"
+    return mdc_table.at_baseline(mdc, value, what=what)
+
+
+def _no_band_words(mdc: dict, series: dict) -> str:
+    """Why a series has no MDC although one is published by group of baseline."""
+    by = mdc.get("band_condition") or series["condition"]
+    return (f"The published minimal detectable change depends on the {by} speed at the first session, which was not "
+            f"measured then; it is not shown ({mdc['population']}).")
 
 
 def _finite(value) -> float | None:
@@ -537,6 +558,11 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
     out = list(series.values())
     for s in out:
         points = s["points"]
+        if points and s["mdc"] is not None and s["mdc"].get("bands"):  # published by group of baseline: the first session's
+            published = s["mdc"]
+            s["mdc"] = _mdc_from(published, s, series, points[0]["session_id"])
+            if s["mdc"] is None:
+                s["mdc_note"] = _no_band_words(published, s)
         if len(points) >= 2:
             s["change"] = points[-1]["value"] - points[0]["value"]
             s["exceeds_mdc"] = None if s["mdc"] is None else abs(s["change"]) > s["mdc"]["value"]
@@ -612,7 +638,7 @@ def _new_series(protocol: Protocol | None, protocol_name: str, condition_id: str
     mdc_note = ""
     if condition is not None:
         found = mdc_table.find_mdc(metric, protocol=protocol.name, eyes=condition.stance.eyes, feet=condition.stance.feet,
-                                   surface=condition.stance.surface)
+                                   surface=condition.stance.surface, condition=condition_id)
         if found is not None:
             mdc_note = mdc_table.fits_patient(found, patient_conditions, age_y)
             mdc = None if mdc_note else found.to_dict()

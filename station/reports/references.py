@@ -90,7 +90,8 @@ def reference_words(ref: dict, unit: str, citations: Citations) -> str:
                 values = " / ".join(f"{p['value']:g} {unit} {p['phase']}" for p in mdc.get("phases") or [])
                 words += f"; MDC {values} {cite}: {ref['mdc_reading']}"
             else:
-                words += (f"; MDC {with_unit(mdc.get('value'), unit)} {cite}: "
+                group = f" for {mdc['band_words']}" if mdc.get("band_words") else ""  # published by group of baseline
+                words += (f"; MDC {with_unit(mdc.get('value'), unit)} {cite}{group}: "
                           f"{'beyond the MDC (a real change)' if beyond else 'within the measurement error'}")
         elif ref.get("mdc_note"):
             words += f"; {ref['mdc_note']}"
