@@ -21,7 +21,7 @@
 
   function changeText(s) {
     const mdcLine = s.mdc
-      ? el("p", { class: "muted" }, `Minimal detectable change ${mdcValues(s.mdc, s.unit)} (the larger shaded around the first session): ${s.mdc.population}. ${s.mdc.citation}`)
+      ? el("p", { class: "muted" }, `Minimal detectable change ${mdcValues(s.mdc, s.unit)} (${s.mdc.phases && s.mdc.phases.length ? "the larger" : "it is"} shaded around the first session): ${s.mdc.population}. ${s.mdc.citation}`)
       : el("p", { class: "muted" }, s.mdc_note || "No published minimal detectable change for this measure in this test.");
     if (s.points.length < 2) {
       return el("div", { class: "small" }, el("p", {}, "One session so far: a change shows from the second."), mdcLine);
