@@ -10,8 +10,10 @@ reference walking periods; turns found as Mobilise-D finds them, :func:`turns`):
    medio-lateral acceleration and of the three angular rates, around each reference contact, in
    turns and on straight walking (median and 10th percentile).
 2. **Timing**: the offset from each reference contact to the nearest maximum of the vertical gait
-   band (the station's lobe peaks) and to the nearest extremum of the yaw, roll and pitch rates and
-   zero crossing of the medio-lateral sway (0.5-3 Hz): mean, SD, share within 0.1 s.
+   band (where the station's lobe peaks are), extremum of the yaw, roll and pitch rates
+   (:data:`GYRO_BAND_HZ`) and zero crossing of the medio-lateral sway (the side band): mean, SD,
+   share within 0.1 s, beside the share that as many features at random times would reach (the
+   denser a signal's features, the nearer one lies by chance).
 3. **Side**: the sign of each signal averaged over one median step after the reference contact
    (the station's side rule, :mod:`station.analysis.gait_sides`), agreement with the reference's
    side, per person, in turns and straight (the sign convention fixed over every recording).
@@ -27,13 +29,13 @@ reference walking periods; turns found as Mobilise-D finds them, :func:`turns`):
    many unmatched detections lie in those intervals (at most one per untimed step).
 
 The variants replace private functions of :mod:`station.analysis.gait_contacts` (side band, lobe
-peaks, the side rules' candidates, the impact refinement) for the time of their scoring only (the analysis has no gyroscope input). Prints numbers; asserts
-nothing; about two minutes.
+peaks, the side rules' candidates, the impact refinement) for the time of their scoring only (the
+analysis has no gyroscope input). Prints numbers; asserts nothing; about two minutes.
 
     python3 benchmarks/gait_gyro_turns.py [--data DIR]
 
-Reference: El-Gohary M, Pearson S, McNames J, et al. (2014) Continuous monitoring of turning in
-patients with movement disability. Sensors 14:356-369 (as mobgap ``TdElGohary``: yaw rate low-passed
+Reference: El-Gohary M, Pearson S, McNames J, Mancini M, Horak F, Mellone S, Chiari L (2014)
+Continuous monitoring of turning in patients with movement disability. Sensors 14:356-369 (as mobgap ``TdElGohary``: yaw rate low-passed
 at 0.5 Hz, peaks of at least 15 deg/s, bounded where it falls below 5 deg/s, same-direction turns
 closer than 0.05 s merged, 0.5-10 s and at least 45 deg).
 """
