@@ -198,17 +198,36 @@ const WalkResults = (() => {
       tag, mdcWords);
   }
 
-  /* At a glance, a treadmill session: the time walked against the plan, the pauses, the cadence
-     (a timed walk's glance is its speed against the published cut-offs). */
+  /* At a glance, a treadmill session: the time walked against the plan, the pauses, the cadence;
+     a timed walk: its speed (unless a walking class beside it says it, results.js) and its change since
+     the previous session against the minimal detectable change. */
   function glance(condition) {
     const v = condition.values || {};
-    if (v.walking_min === undefined || v.walking_min === null) return [];
+    if (v.walking_min === undefined || v.walking_min === null) return timedGlance(condition);
     const bits = [v.planned_min
       ? `walked ${walkedText(v.walking_min)} of ${minText(v.planned_min)} min (${fmt(100 * v.walking_min / v.planned_min, 0)} %)`
       : `walked ${walkedText(v.walking_min)}`];
     if (v.pauses !== undefined && v.pauses !== null) bits.push(v.pauses ? `${fmt(v.pauses, 0)} pause${v.pauses === 1 ? "" : "s"}` : "no pause");
     if (v.cadence_steps_min !== undefined && v.cadence_steps_min !== null) bits.push(`${fmt(v.cadence_steps_min, 0)} steps/min`);
     return bits.map((b) => el("span", { class: "tag neutral", dataset: { kind: "walk" } }, b));
+  }
+
+  function timedGlance(condition) {
+    const speed = (condition.key_measures || []).find((m) => m.metric === "walk_speed_m_s");
+    if (!speed || speed.value === null || speed.value === undefined) return [];
+    const tag = (cls, words) => el("span", { class: "tag " + cls, dataset: { kind: "walk" } }, words);
+    const bits = speed.references.some((r) => r.kind === "cutoff" && r.verdict === "class") ? []
+      : [tag("neutral", `speed ${fmtSig(speed.value)} m/s`)];
+    const change = speed.references.find((r) => r.kind === "change" && r.previous);
+    if (change) {
+      const since = `${change.change > 0 ? "+" : ""}${fmtSig(change.change)} m/s since ${Station.when(change.previous.started_at)}`;
+      bits.push(change.mdc_reading ? tag("neutral", `${since}: ${change.mdc_reading}`)
+        : change.beyond_mdc === null ? tag("neutral", `${since} (no published MDC for this patient)`)
+        : change.beyond_mdc ? (change.change > 0 ? tag("valid", `${since}: a real improvement (beyond the MDC)`) // faster is better
+          : tag("flag", `${since}: a real worsening (beyond the MDC)`))
+        : tag("neutral", `${since}: within the MDC (may be noise)`));
+    }
+    return bits;
   }
 
   const WALK_KEYS = ["walk_time_s", "walk_speed_m_s", "cadence_steps_min", "steps"];
