@@ -78,3 +78,10 @@ def test_a_timed_walk_at_a_glance_says_speed_and_change_against_the_mdc(tmp_path
         tags = [t for t in css(driver, '[data-condition="fast"] .tag.valid') if t.text]
         assert tags and "real improvement" in tags[0].text  # an improvement is not coloured as a warning
         assert driver.execute_script("return document.documentElement.scrollWidth") <= (size or (1180,))[0]
+        if name == "tablet":  # every measure on demand, by name (not the metric keys of the file)
+            toggle = next(b for b in css(driver, '[data-condition="fast"] button') if b.text == "Show all measures")
+            toggle.click()
+            table = wait(driver, "all measures", lambda d: " ".join(
+                t.text for t in css(d, '[data-condition="fast"] details > .actions + div:not([hidden]) > table') if t.text))
+            assert "Cadence" in table and "Speed over the timed distance" in table, table
+            assert "cadence_steps_min" not in table and "Other" not in table, table

@@ -252,7 +252,10 @@
     const figures = [];
     for (const condition of section.conditions) {
       const figure = el("figure", { class: "trace-figure" });
-      const table = allMeasures(condition.values);
+      const values = condition.values || {};
+      const table = section.outcome !== "walk" ? allMeasures(values) // a walk's measures by their names and words
+        : Object.keys(values).length ? WalkResults.measuresTable(values, `all-${section.protocol}-${condition.id}`,
+          values.walking_min !== undefined && values.walking_min !== null ? "treadmill" : "overground") : null;
       // the trace, measures and trials: open on a tablet; on a phone one tap away (the glance above says it all)
       const details = el("details", { class: "condition-details", open: narrow ? null : true },
         el("summary", {}, `Trace, measures and ${condition.trials.length} trial${condition.trials.length === 1 ? "" : "s"}`),
