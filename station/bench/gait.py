@@ -42,7 +42,11 @@ bout's, :func:`reference_cadence_steps_min`, from detected and from reference co
 ``cadence_steps_min`` has the same definition since steps are taken back at the step period, so the
 figures now equal the cadence errors above, an independent check of it) and
 ``unmatched_in_reference_gaps`` (:func:`unmatched_in_reference_gaps`: unmatched detections where the
-reference lists no contact for more than 1.5 median steps).
+reference lists no contact for more than 1.5 median steps). Beside the official contact scores, never
+in their place, ``without_untimed_steps`` (:func:`score_without_untimed_steps`): the steps the
+reference's own sides prove it left untimed (consecutive contacts on one side), the unmatched
+detections inside them (at most one per step), and precision, recall and F1 with those detections
+counted neither as false positives nor as found.
 """
 
 from __future__ import annotations
@@ -172,6 +176,80 @@ def unmatched_in_reference_gaps(detected, reference, tolerance_s: float = TOLERA
     )
 
 
+SIDES = ("Left", "Right")
+"""The sides a reference contact may carry (the data set's ``initial_contacts_side``)."""
+
+
+def untimed_step_intervals(contacts_s, sides) -> list[tuple[float, float]]:
+    """Intervals (s) between consecutive reference contacts on the same side: each holds at least
+    one step the reference did not time.
+
+    The data set gives every reference contact its foot (``initial_contacts_side``, Left/Right, the
+    INDIP's ``InitialContact_LeftRight``; ../shared/data/gait/README.md). Feet alternate, so two
+    consecutive contacts of one foot enclose an odd number of the other foot's contacts, at least
+    one, that the list lacks: the INDIP marks the contacts it cannot time NaN and the data set, like
+    mobgap's loader, drops them. Only one step per interval is proven; more would be an estimate
+    from the step time. The proof holds as far as the feet alternate, as in walking: a foot that
+    steps twice while the other pivots in place (possible in a turn) leaves no step missing. A contact listed twice with its side is one contact; a contact without a
+    side (missing, ``None``, ``"NaN"``, two different sides at one time) proves nothing about the
+    intervals on either side of it, nor do sides that are not one per contact.
+
+    >>> untimed_step_intervals([0.0, 0.5, 1.0, 2.0, 2.5], ["Left", "Right", "Left", "Left", "Right"])
+    [(1.0, 2.0)]
+    >>> untimed_step_intervals([0.0, 0.5, 1.0], None)
+    []
+    """
+    if sides is None or len(sides) != len(contacts_s):
+        return []
+    side_at: dict[float, str | None] = {}
+    for t, side in zip(contacts_s, sides):
+        t = float(t)
+        if not math.isfinite(t):
+            continue
+        side = side if side in SIDES else None
+        side_at[t] = side if side_at.get(t, side) == side else None
+    times = sorted(side_at)
+    return [(a, b) for a, b in zip(times[:-1], times[1:]) if side_at[a] is not None and side_at[a] == side_at[b]]
+
+
+def _rates(tp: int, fp: int, fn: int) -> dict:
+    """Precision, recall and F1 of contact counts (``None`` where undefined), rounded to 4 digits."""
+    return {
+        "precision": round(tp / (tp + fp), 4) if tp + fp else None,
+        "recall": round(tp / (tp + fn), 4) if tp + fn else None,
+        "f1": round(2 * tp / (2 * tp + fp + fn), 4) if tp + fp + fn else None,
+    }
+
+
+def score_without_untimed_steps(detected, contacts_s, sides, tolerance_s: float = TOLERANCE_S) -> dict:
+    """Contact scores of one reference walking period with the reference's proven untimed steps
+    left out: counts ``tp``, ``fp`` (what is left of them), ``fn``, ``untimed_steps`` (intervals of
+    :func:`untimed_step_intervals`, one proven step each), ``left_out`` (unmatched detections not
+    counted) and ``precision``, ``recall``, ``f1``.
+
+    Rule: contacts are matched as :func:`match_contacts` does; an unmatched detection inside an
+    interval between consecutive same-side reference contacts, farther than ``tolerance_s`` (s) from
+    both, may be the step the reference did not time, so it counts neither as a false positive nor
+    as found, at most one per interval (the one step proven missing; further detections there stay
+    false positives). A detection within ``tolerance_s`` of either contact is never left out: it is
+    matched to it or is an extra detection of that contact. Missed reference contacts count as
+    before. The official scores (:func:`score_recordings`' ``f1``) count every unmatched detection.
+
+    >>> s = score_without_untimed_steps([0.0, 0.5, 1.0, 1.5, 2.0, 2.5], [0.0, 0.5, 1.0, 2.0, 2.5],
+    ...                                 ["Left", "Right", "Left", "Left", "Right"])
+    >>> s["tp"], s["fp"], s["fn"], s["untimed_steps"], s["left_out"], s["f1"]
+    (5, 0, 0, 1, 1, 1.0)
+    """
+    errors, n_fp, n_fn = match_contacts(detected, sorted(set(contacts_s)), tolerance_s)
+    intervals = untimed_step_intervals(contacts_s, sides)
+    left_out = sum(
+        1 for a, b in intervals if any(a + tolerance_s < float(d) < b - tolerance_s for d in detected)
+    )
+    tp, fp = len(errors), n_fp - left_out
+    return {"tp": tp, "fp": fp, "fn": n_fn, "untimed_steps": len(intervals), "left_out": left_out,
+            **_rates(tp, fp, n_fn)}
+
+
 def _matching_bout(bouts: list[tuple[float, float]], start_s: float, end_s: float) -> int | None:
     """Index of the bout that overlaps [start_s, end_s] by at least BOUT_OVERLAP of both lengths."""
     for k, (a, b) in enumerate(bouts):
@@ -194,6 +272,7 @@ def score_recordings(paths: list[Path]) -> dict:
     periods = 0
     empty = []
     in_gaps = 0
+    untimed = {"tp": 0, "fp": 0, "fn": 0, "untimed_steps": 0, "left_out": 0}
     per_file = []
     style = {"matched_bouts": _BoutErrors(), "on_reference_periods": _BoutErrors(),
              "from_reference_contacts": _BoutErrors()}
@@ -220,6 +299,9 @@ def score_recordings(paths: list[Path]) -> dict:
             reference = sorted(set(wp["initial_contacts_s"]))
             errors, n_fp, n_fn = match_contacts(detected, reference)
             in_gaps += unmatched_in_reference_gaps(detected, reference)
+            scores = score_without_untimed_steps(detected, wp["initial_contacts_s"], wp.get("initial_contacts_side"))
+            for key in untimed:
+                untimed[key] += scores[key]
             for kind, times in (("detected", m["initial_contacts_s"]), ("reference", reference)):
                 cadence_ref_def = reference_cadence_steps_min(times)
                 if cadence_ref_def is not None:
@@ -259,9 +341,7 @@ def score_recordings(paths: list[Path]) -> dict:
         "walking_periods": periods,
         "reference_contacts": tp + fn,
         "detected_in_periods": tp + fp,
-        "precision": round(tp / (tp + fp), 4) if tp + fp else None,
-        "recall": round(tp / (tp + fn), 4) if tp + fn else None,
-        "f1": round(2 * tp / (2 * tp + fp + fn), 4) if tp + fp + fn else None,
+        **_rates(tp, fp, fn),
         "timing_mae_s": mean([abs(e) for e in timing]),
         "timing_bias_s": mean(timing),
         "cadence_mae_steps_min": mean(cadence),
@@ -270,6 +350,11 @@ def score_recordings(paths: list[Path]) -> dict:
         "periods_without_steps": empty,
         "false_positives": fp,
         "unmatched_in_reference_gaps": in_gaps,
+        "without_untimed_steps": {
+            "proven_untimed_steps": untimed["untimed_steps"],
+            "unmatched_inside": untimed["left_out"],
+            **_rates(untimed["tp"], untimed["fp"], untimed["fn"]),
+        },
         "from_reference_contacts": {
             "cadence_mae_steps_min": mean(oracle_cadence),
             "walking_speed_mae_m_s": mean(oracle_speed),
@@ -386,6 +471,13 @@ def run(args: argparse.Namespace) -> int:
                 f"    {acc['false_positives']} detections unmatched, {acc['unmatched_in_reference_gaps']} of them inside "
                 f"gaps of the reference "
                 f"(longer than 1.5 median steps: likely steps the reference could not time)"
+            )
+            u = acc["without_untimed_steps"]
+            print(
+                f"    steps the reference's own sides prove it did not time (one per pair of consecutive contacts on "
+                f"one side): {u['proven_untimed_steps']}, unmatched detections there (at most one per step): "
+                f"{u['unmatched_inside']}; with the reference's proven untimed steps left out: F1 {show(u['f1'])} "
+                f"(P {show(u['precision'])}, R {show(u['recall'])}; the official F1 above counts them)"
             )
             ref = acc["from_reference_contacts"]
             print(

@@ -92,7 +92,10 @@ def test_straight_walks_timing_error_level_reached(straight):
                    "over every lab test (mostly straight walks). On this test alone Mobilise-D's detector reaches 0.80 with "
                    "a 0.5 s tolerance (test_daily_activities_at_least_mobilise_d_on_the_same_test); turns and shuffling "
                    "steps give extra or missing trunk impacts where the sway's side is doubtful too; 30 of the 38 "
-                   "unmatched detections lie in gaps of the reference's list; see README")
+                   "unmatched detections lie in gaps of the reference's list. By the reference's own sides it left 21 "
+                   "steps untimed (consecutive contacts on one side) and 17 unmatched detections lie there: with those "
+                   "left out F1 would be 0.898 (P 0.895, R 0.900), over the bar; whether the bar is scored that way is "
+                   "the issue author's call (test_daily_activities_f1_without_the_reference_untimed_steps); see README")
 def test_daily_activities_contact_f1_target(daily):
     assert daily["f1"] >= 0.89
 
@@ -244,6 +247,22 @@ def test_daily_activities_extra_detections_mostly_fill_reference_gaps(daily):
     assert daily["false_positives"] <= 38
     assert daily["unmatched_in_reference_gaps"] >= 30
     assert daily["false_positives"] - daily["unmatched_in_reference_gaps"] <= 8
+
+
+def test_daily_activities_f1_without_the_reference_untimed_steps(daily, straight):
+    """Two consecutive reference contacts on one side (the data set's ``initial_contacts_side``)
+    prove the INDIP left a step between them untimed: 21 such steps in the daily activities, 17 of the
+    38 unmatched detections lie there (at most one per step). Counted neither as false positives nor
+    as found, F1 reads 0.898 instead of 0.861; the official figure still counts them. The straight
+    walks' reference alternates sides throughout."""
+    untimed = daily["without_untimed_steps"]
+    assert untimed["proven_untimed_steps"] == 21  # the reference's lists alone fix this number
+    assert 15 <= untimed["unmatched_inside"] <= daily["false_positives"]
+    assert 0.89 <= untimed["f1"] <= 0.91
+    assert untimed["recall"] == daily["recall"] and untimed["precision"] > daily["precision"]
+    assert daily["f1"] < 0.89  # the official F1 is not the one with the untimed steps left out
+    assert straight["without_untimed_steps"]["proven_untimed_steps"] == 0
+    assert straight["without_untimed_steps"]["f1"] == straight["f1"]
 
 
 def test_every_recording_reads_and_gives_finite_gait():
