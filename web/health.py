@@ -9,7 +9,9 @@ acquisition process's restarts (:mod:`station.acquire.supervisor`). At a station
 number of changes waiting for the hub (``queue_length``), ``last_sync_at``, ``last_error`` and
 whether a hub is configured (``hub``). On the hub (``HUB``: no plate, no acquisition) the state is
 that of its PostgreSQL database (``role: "hub"``; ``down`` with the reason when the database does
-not answer). It reveals no patient data: a sync error other than an unreachable hub is shown
+not answer). ``nodata`` (503, as ``down``): the acquisition runs but its newest frame is over a second
+old (:data:`station.acquire.source.NO_FRAMES_S`): the station measures nothing now, as the live
+view says. It reveals no patient data: a sync error other than an unreachable hub is shown
 as only that the sync failed (the hub's words may name a patient; signed-in pages show them).
 """
 

@@ -20,7 +20,9 @@ Events (``event:`` name, ``data:`` one JSON object)::
     trial    one trial event ``{"seq", "t_ns", "kind", "data"}`` (see
              :mod:`station.protocols.events` and :mod:`station.protocols.service`), with
              ``id: <epoch>-<seq>``
-    health   ``{"health": <GET /healthz document>, "viewers": n}`` once a second
+    health   ``{"health": <GET /healthz document>, "viewers": n}`` once a second, and at once when
+             the frames stop for NO_FRAMES_S (the document then says ``nodata``) and when they
+             come again, so that the page's status strip and health chip follow a stall at once
     gait     ``{"contacts_t_ns", "steps", "cadence_steps_min", "window_s"}`` once a second while a
              walk test is open and the IMU gives data: the steps of the last seconds
              (:mod:`web.live_gait`: one analysis a second for all streams; none while stance
@@ -45,6 +47,7 @@ import numpy as np
 from flask import Blueprint, Response, current_app, request, session
 
 from station.acquire.ring import RingError, RingReader
+from station.acquire.source import NO_FRAMES_S
 from web.api_station import NO_SERVICE, no_service_reason
 from web.health import station_health_document
 from web.live_gait import INTERVAL_S as GAIT_INTERVAL_S
@@ -274,6 +277,8 @@ def _stream(app, *, token: str, resume: tuple[str | None, int], shown=lambda sta
         shared_gait = app.extensions.setdefault("station_live_gait", SharedGaitEvent())
         frame_texts = app.extensions.setdefault("station_live_frame_texts", FrameTexts())
         next_gait = started + GAIT_INTERVAL_S
+        frames_at = None  # when this stream last read frames (time.monotonic())
+        silent = False  # no frame for NO_FRAMES_S: the health sent says so
         while True:
             now = time.monotonic()
             if now - started > STREAM_MAX_S:
@@ -306,6 +311,14 @@ def _stream(app, *, token: str, resume: tuple[str | None, int], shown=lambda sta
             if reader is not None:
                 block = reader.read()
                 walking = _walk_open(service)
+                if len(block.frames):
+                    frames_at = now
+                    if silent:  # frames again after a stall: the next tick says so in health
+                        silent = False
+                        next_health = now
+                elif frames_at is not None and not silent and now - frames_at > NO_FRAMES_S + 0.05:
+                    silent = True  # the acquisition stalled: health says nodata now, not up to 1 s later
+                    next_health = now
                 if len(block.frames) or block.missed:
                     yield _frames_event(frame_texts.texts(block.frames), block.missed, rate_hz)
                     if walking:

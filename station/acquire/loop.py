@@ -39,6 +39,7 @@ import math
 import os
 import resource
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -87,6 +88,11 @@ one: feeding one in four saves CPU but, the poll windows being coarse, doubles t
 
 IMU_RETRY_NS = 1_000_000_000
 """A failed IMU is brought up again this long after it failed, ns."""
+
+RECENT_S = 10.0
+"""Health's ``frames_recent`` counts the frames read and lost in about this last stretch (10-11 s:
+counted from the once-a-second health reports): a loss there is happening now (the live view
+shows it red), an older one is history (shown neutrally beside the total since the start), s."""
 
 
 @dataclass
@@ -216,6 +222,7 @@ class AcquisitionLoop:
         self._health_frames = 0
         self._health_t_ns = 0
         self.measured_rate_hz: float | None = None
+        self._counts_at: deque[tuple[int, int, int]] = deque()  # (t_ns, frames, frames_lost) at health reports
         self.health_doc: dict = {}
         self._started_wall = time.time()
         self._cpu_thread_start = time.thread_time()
@@ -246,6 +253,7 @@ class AcquisitionLoop:
         self._poll = 1 - self.polls_per_frame
         self._health_t_ns = self._t0_ns
         self._health_due_ns = self._t0_ns + HEALTH_INTERVAL_NS
+        self._counts_at = deque([(self._t0_ns, self.stats.frames, self.stats.frames_lost)])
         for i in range(4):
             self._restart_corner(i)
         self._cpu_thread_start = time.thread_time()
@@ -635,6 +643,11 @@ class AcquisitionLoop:
         self._health_frames = self.stats.frames
         self._health_t_ns = t_ns
         self._health_due_ns = t_ns + HEALTH_INTERVAL_NS
+        counts = self._counts_at
+        counts.append((t_ns, self.stats.frames, self.stats.frames_lost))
+        window_start = t_ns - int(RECENT_S * 1e9)
+        while len(counts) >= 2 and counts[1][0] <= window_start:  # keep one report at or before the window
+            counts.popleft()
         self.health_doc = self.health()
         if self._on_health is not None:
             self._on_health(self.health_doc)
@@ -648,6 +661,18 @@ class AcquisitionLoop:
         if self.imu is not None:
             rates["imu"] = self._imu_clock.rate_hz if self._imu_clock is not None else None
         return rates
+
+    def frames_recent(self, now_ns: int) -> dict:
+        """Frames read and lost since the newest health report at least :data:`RECENT_S` before
+        ``now_ns`` (or since the start): ``{"window_s", "frames", "frames_lost"}``."""
+        window_start = now_ns - int(RECENT_S * 1e9)
+        base = self._counts_at[0] if self._counts_at else (now_ns, 0, 0)
+        for entry in self._counts_at:
+            if entry[0] > window_start:
+                break
+            base = entry
+        return {"window_s": RECENT_S, "frames": self.stats.frames - base[1],
+                "frames_lost": self.stats.frames_lost - base[2]}
 
     def health(self) -> dict:
         """The health document of ``GET /healthz`` (JSON-serialisable, no patient data)."""
@@ -704,6 +729,7 @@ class AcquisitionLoop:
             },
             "frames": self.stats.frames,
             "frames_lost": self.stats.frames_lost,
+            "frames_recent": self.frames_recent(self.clock.monotonic_ns()),
             "frames_late": self.stats.frames_late,
             "frames_invalid": self.stats.frames_invalid,
             "frames_spike": self.stats.frames_spike,

@@ -34,6 +34,12 @@ class FrameSource(Protocol):
 HEALTH_STALE_S = 3.0
 """A health document older than this means the acquisition process is not responding."""
 
+NO_FRAMES_S = 1.0
+"""The newest frame in the ring older than this (the health report itself still fresh): the
+acquisition sends no frames (its loop blocked, the Pi late), state ``nodata``. The live view greys
+its values after the same second without a frame (``STALE_MS`` in web/static/js/live.js), so every
+page's health chip says what the live view says, s."""
+
 
 def down_health(reason: str) -> dict:
     """The health document when no acquisition is reachable."""
@@ -43,6 +49,7 @@ def down_health(reason: str) -> dict:
         "rate_hz": {"configured": None, "measured": None},
         "frames": 0,
         "frames_lost": 0,
+        "newest_frame_age_s": None,
         "i2c_errors": 0,
         "sensors": {},
     }
@@ -97,6 +104,10 @@ class RingFrameSource:
         return self._attach().latest(n)
 
     def health(self) -> dict:
+        """The acquisition's last health report; ``down`` when it is older than
+        :data:`HEALTH_STALE_S` (the process does not respond), else ``nodata`` when the ring's newest
+        frame is older than :data:`NO_FRAMES_S` (the acquisition is alive but sends no frames).
+        ``newest_frame_age_s``: how old the ring's newest frame is, s (None before the first)."""
         try:
             reader = self._attach()
         except Exception as exc:  # RingError: the process is not (yet) running
@@ -104,12 +115,18 @@ class RingFrameSource:
         doc = reader.read_health()
         if doc is None:
             return down_health("acquisition starting: no health report yet")
-        age_s = (time.monotonic_ns() - int(doc.get("published_ns", 0))) / 1e9
+        now_ns = time.monotonic_ns()
+        newest = reader.latest(2)  # (the newest may be half-written: then the one before it)
+        frame_age_s = (now_ns - int(newest["t_ns"][-1])) / 1e9 if len(newest) else None
+        doc = dict(doc)
+        doc["newest_frame_age_s"] = None if frame_age_s is None else round(frame_age_s, 3)
+        age_s = (now_ns - int(doc.get("published_ns", 0))) / 1e9
         if age_s > HEALTH_STALE_S:
-            stale = dict(doc)
-            stale["state"] = "down"
-            stale["reason"] = f"acquisition not responding (last report {age_s:.0f} s ago)"
-            return stale
+            doc["state"] = "down"
+            doc["reason"] = f"acquisition not responding (last report {age_s:.0f} s ago)"
+        elif frame_age_s is not None and frame_age_s > NO_FRAMES_S and doc.get("state") != "down":
+            doc["state"] = "nodata"
+            doc["reason"] = f"no data: the acquisition has sent no frames for {frame_age_s:.0f} s"
         return doc
 
     def close(self) -> None:

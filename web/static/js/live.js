@@ -86,9 +86,11 @@
 
   /* The station's state as this page shows it, in its status strip and in the header's chip alike
      (one truth: the chip stops polling /healthz here, Station.followHealth). The stream down: "offline"
-     (this page cannot reach the station; the words fit a phone's header). Connected but no frame for STALE_MS: "no data" (the acquisition stalled or is
-     restarting; its own health report still says OK until it is HEALTH_STALE_S = 3 s old, then
-     "down", acquisition not responding). Else the station's health document (every second). */
+     (this page cannot reach the station; the words fit a phone's header). Connected but no frame for
+     STALE_MS, or the station's health saying "nodata" (its newest frame over NO_FRAMES_S = 1 s old,
+     station/acquire/source.py, what /healthz tells every other page): "no data" (the acquisition
+     stalled or is restarting; its health report says "down" once it is HEALTH_STALE_S = 3 s old,
+     acquisition not responding). Else the station's health document (every second). */
   function stationState() {
     const h = state.health || {};
     if ($("conn").dataset.state === "connecting") return { key: "unknown", strip: "…", reason: "connecting to the station" };
@@ -96,10 +98,10 @@
       return { key: "offline", strip: "offline",
         reason: "this page lost its connection to the station; it reconnects by itself" };
     }
-    if (state.stale && h.state !== "down") {
-      const silent = state.lastFrameAt ? Math.floor((performance.now() - state.lastFrameAt) / 1000) : null;
-      return { key: "nodata", strip: "no data",
-        reason: "no data from the station" + (silent ? ` for ${silent} s` : "") + ": its acquisition sends no frames" };
+    if ((state.stale || h.state === "nodata") && h.state !== "down") {
+      const silent = state.stale && state.lastFrameAt ? Math.floor((performance.now() - state.lastFrameAt) / 1000) : null;
+      return { key: "nodata", strip: "no data", reason: silent === null ? h.reason || "no data"
+        : `no data: the acquisition has sent no frames for ${silent} s` };
     }
     return { key: h.state || "unknown", strip: { ok: "OK", degraded: "degraded", down: "down" }[h.state] || "?",
       reason: h.reason || "" };
@@ -148,19 +150,37 @@
     state.health = h;
     showStationState(stationState());
     $("h-reason").textContent = h.reason || "";
-    if (state.stale && h.state !== "down") return; // no frames: the values would be old
+    if ((state.stale || h.state === "nodata") && h.state !== "down") return; // no frames: the values would be old
     const rate = h.rate_hz || {};
     $("h-rate").textContent = rate.measured === null || rate.measured === undefined ? "–" : fmt(rate.measured, 1);
-    // frames the acquisition could not read in time: a few are harmless (left out of the analysis)
-    const lost = h.frames_lost, total = (h.frames || 0) + (h.frames_lost || 0);
-    const share = lost && total ? 100 * lost / total : 0;
-    $("h-lost").textContent = lost === undefined ? "–" : lost + (lost && total ? ` (${share < 0.01 ? "<0.01" : fmt(share, 2)} %)` : "");
-    $("h-lost").className = share > 1 ? "bad" : "";
+    const lost = lostWords(h);
+    $("h-lost").textContent = lost.text;
+    $("h-lost").className = lost.bad ? "bad" : "";
     const sensors = h.sensors || {};
     const faults = Object.entries(sensors).filter(([, s]) => s.status !== "ok" && s.status !== "absent");
     $("h-sensors").textContent = Object.keys(sensors).length === 0 ? "–"
       : faults.length ? faults.map(([n, s]) => `${n.toUpperCase()} ${s.status}`).join(", ") : "all OK";
     $("h-sensors").className = faults.length ? "bad" : "";
+  }
+
+  /* Frames the acquisition could not read in time (a busy bus or computer): the total since the
+     station started with its share, and those of the last ``frames_recent.window_s`` (10 s). A few
+     are harmless (a trial's analysis leaves them out): red only while over 1 % of the recent frames
+     are lost, which is happening now; an old loss (one stall minutes ago) reads neutrally, "none in
+     the last 10 s". */
+  function lostWords(h) {
+    const lost = h.frames_lost;
+    if (lost === undefined || lost === null) return { text: "–", bad: false };
+    const total = (h.frames || 0) + lost;
+    const share = lost && total ? 100 * lost / total : 0;
+    let text = String(lost) + (lost && total ? ` (${share < 0.01 ? "<0.01" : fmt(share, share < 1 ? 2 : 1)} %)` : "");
+    const recent = h.frames_recent;
+    if (!recent || !lost) return { text, bad: false };
+    const since = `in the last ${fmt(recent.window_s, 0)} s`;
+    const recentTotal = recent.frames + recent.frames_lost;
+    const bad = recentTotal > 0 && 100 * recent.frames_lost / recentTotal > 1;
+    text += recent.frames_lost ? `, ${recent.frames_lost} ${since}` : `, none ${since}`;
+    return { text, bad };
   }
 
   function showPanel(panel) {
