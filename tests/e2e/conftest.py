@@ -126,14 +126,14 @@ class Relay:
 class Station:
     """The station daemon under test (``balance-station run``) and how to reach it."""
 
-    def __init__(self, data_dir: Path, scenario: str) -> None:
+    def __init__(self, data_dir: Path, scenario: str, faults: tuple[str, ...] = ()) -> None:
         self.port = _free_port()
         self.data_dir = data_dir
         self.log_path = data_dir.parent / "station.log"
         self._log = open(self.log_path, "w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "station.cli", "run", "--simulate", "--scenario", scenario,
-             "--port", str(self.port), "--data-dir", str(data_dir)],
+             "--port", str(self.port), "--data-dir", str(data_dir), *(a for f in faults for a in ("--fault", f))],
             stdout=self._log, stderr=subprocess.STDOUT, cwd=REPO,
         )
         self.relay = Relay(self.port)
@@ -192,13 +192,14 @@ def station(tmp_path):
 
 @pytest.fixture
 def station_for(tmp_path):
-    """``station_for(scenario)``: a fresh station whose simulation plays ``scenario`` (stopped at
-    the end of the test)."""
+    """``station_for(scenario, faults=())``: a fresh station whose simulation plays ``scenario``, with
+    the station's own ``faults`` (``run --fault``, e.g. ``stall:6:3``) if given (stopped at the end
+    of the test)."""
     _browser_or_skip()
     started = []
 
-    def start(scenario: str) -> Station:
-        st = Station(tmp_path / f"data-{len(started)}", scenario)
+    def start(scenario: str, faults: tuple[str, ...] = ()) -> Station:
+        st = Station(tmp_path / f"data-{len(started)}", scenario, faults)
         started.append(st)
         st.wait_ready()
         return st

@@ -20,9 +20,10 @@
     goNs: null, // the go beep, station clock
     falseStart: null, // the last false start's words, said until the next attempt's countdown
     timer: { state: "idle", startNs: null, finalS: null },
+    held: false, // the timer is running but no data comes (the page's values are stale): it holds
     endWords: null, // a treadmill session ended before its planned minutes: when, said under the timer
-    serverNs: null, // the station's clock at the last frames event ...
-    serverAt: 0, // ... and when it arrived here (performance.now(), ms)
+    serverNs: null, // the station's clock (t_ns) of the newest frame received
+    periodNs: 10e6, // the frames' period (from the stream's rate_hz), ns
     acc: { t: [], a: [] }, // acceleration magnitude, s on the station clock
     contacts: [], // steps (initial contacts), s on the station clock
     lastSeq: -1,
@@ -68,8 +69,19 @@
     }
     if (run.gates) updateGates(run.gates);
     else if (!tm) showNoGates();
+    if (changed) restoreResult(run);
     if (!run.state) $("walk-phase").textContent = run.finished ? w.endWords || "Test finished" : "";
+    else if (run.state === "done" && run.finished) $("walk-phase").textContent = w.endWords || "Test finished";
     w.dirty = true;
+  }
+
+  /* A page opened (or reloaded) after a trial ended shows what the page that saw it end showed: the
+     run's status holds every trial's result (run.done), so the last one's timer, its ended-early
+     words and the result are those of the run itself, not of the events this page happened to see. */
+  function restoreResult(run) {
+    const last = run.done && run.done.length ? run.done[run.done.length - 1] : null;
+    if (!last || !last.walk || ["waiting", "countdown", "recording", "checking"].includes(run.state)) return;
+    showResult(last);
   }
 
   /* -- gates --------------------------------------------------------------------------------- */
@@ -150,14 +162,10 @@
   }
 
   /* -- timer --------------------------------------------------------------------------------- */
-  function serverNowNs() {
-    if (w.serverNs === null) return null;
-    return w.serverNs + (performance.now() - w.serverAt) * 1e6;
-  }
-
   function setTimer(state, startNs, finalS) {
     w.timer = { state, startNs: startNs ?? null, finalS: finalS ?? null };
     $("walk-card").dataset.timer = state;
+    showHeld(false);
     if (state === "idle") $("walk-timer").textContent = treadmill() ? "0:00" : "0.00";
     if (state === "stopped" && finalS !== null && finalS !== undefined) $("walk-timer").textContent = timeText(finalS);
   }
@@ -168,21 +176,37 @@
     return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}`;
   }
 
+  /* The running timer is the station's time of the newest frame received (t_ns, plus its period),
+     never the browser's clock carried on: when the station stalls (no frame for a second, the
+     page's values greyed) it holds there, said under it, and when frames come again it goes on
+     from their time, which counts the stall as time on the treadmill, as the session's recorded
+     time (recorded_s: the result's "Ended early at ..." and the trial page's "N s recorded") does.
+     A session that ends in the stall ends at the time held: the timer never runs back. */
   function tickTimer() {
     if (w.timer.state !== "running") return;
-    const now = serverNowNs();
-    if (now === null || w.timer.startNs === null) return;
-    const s = Math.max(0, (now - w.timer.startNs) / 1e9);
-    $("walk-timer").textContent = treadmill() ? timeText(s) : fmt(s, 1);
+    if (w.serverNs === null || w.timer.startNs === null) return;
+    const s = Math.max(0, (w.serverNs + w.periodNs - w.timer.startNs) / 1e9);
+    const text = treadmill() ? timeText(s) : fmt(s, 1);
+    if ($("walk-timer").textContent !== text) $("walk-timer").textContent = text;
+    const held = page.classList.contains("stale"); // live.js: no frame for STALE_MS, or the stream down
+    if (held !== w.held || (held && $("walk-held").dataset.at !== text)) {
+      showHeld(held, text);
+    }
+  }
+
+  function showHeld(held, text) {
+    w.held = held;
+    $("walk-card").dataset.held = held ? "yes" : "no";
+    $("walk-held").hidden = !held;
+    $("walk-held").dataset.at = held ? text : "";
+    $("walk-held").textContent = held ? `No data from the station: the timer holds at ${text}${treadmill() ? "" : " s"}` : "";
   }
 
   /* -- the stream ---------------------------------------------------------------------------- */
   function onFrames(doc) {
     const frames = doc.frames || [];
-    if (frames.length) {
-      w.serverNs = frames[frames.length - 1].t_ns;
-      w.serverAt = performance.now();
-    }
+    if (doc.rate_hz) w.periodNs = 1e9 / doc.rate_hz;
+    if (frames.length) w.serverNs = Math.max(w.serverNs ?? -Infinity, frames[frames.length - 1].t_ns);
     if (!w.walk) return;
     for (const fr of frames) {
       if (fr.seq <= w.lastSeq) continue;
@@ -347,6 +371,9 @@
       // time walking, which leaves out pauses and what was not measured, is the cadence box's "walked")
       if (Number.isFinite(r.recorded_s)) setTimer("stopped", null, r.recorded_s);
       else if (w.timer.state === "running") setTimer("stopped");
+      if (planned && Number.isFinite(r.recorded_s)) { // (a page reloaded since has no progress events)
+        $("walk-progress").style.width = (100 * Math.min(1, r.recorded_s / (planned * 60))).toFixed(1) + "%";
+      }
       const of = planned ? ` of ${minText(planned)} min planned` : "";
       if (walk.ended_early) w.endWords = `Ended early at ${$("walk-timer").textContent}${of}: see why below`;
       else if (r.end_reason === "operator_ended") w.endWords = `Ended with Stop at ${$("walk-timer").textContent}${of}`;

@@ -1,0 +1,126 @@
+"""A stall of the station's acquisition during a treadmill session, in headless Chromium at tablet
+size against the real station (``run --simulate --fault stall:...``: the acquisition loop blocked,
+so nothing reaches the ring; it then loses the frames of that time as after any late wake-up):
+
+- a 3 s stall 6 s after the go: the live page's status strip and health chip say "no data" and
+  /healthz (what every other page's chip polls) says ``nodata`` at the same moments (it said "ok"
+  for up to 3 s of a stall); the timer holds at the last data, said under it, and goes on from the
+  station's time when frames come again; "Frames lost" is red for the loss of the last 10 s, then
+  neutral ("none in the last 10 s") while the total stays;
+- a 7 s stall 24 s after the go ends the session (the walk test waits out 5 s): the timer ends
+  where it held, never running back, with the ended-early words, which a reload of the page shows
+  again (from the run's status, not from the events the page saw).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from test_dashboard import api, by_id, css, setup_admin, wait
+
+pytestmark = pytest.mark.e2e
+
+FAULTS = ("stall:6:3", "stall:24:7")
+
+READ = """return {strip: document.getElementById('h-state').textContent,
+  chip: document.getElementById('health-chip').textContent,
+  timer: document.getElementById('walk-timer').textContent,
+  held: document.getElementById('walk-held').hidden ? '' : document.getElementById('walk-held').textContent,
+  lost: document.getElementById('h-lost').textContent, lostBad: document.getElementById('h-lost').className === 'bad'};"""
+
+READ_WITH_HEALTHZ = """const done = arguments[0];
+  const page = (() => {""" + READ + """})();
+  fetch('/healthz', {credentials: 'omit'}).then((r) => r.json()).then((h) => done({...page, healthz: h.state}))
+    .catch((e) => done({...page, healthz: String(e)}));"""
+
+
+def seconds(timer_text: str) -> int:
+    minutes, secs = timer_text.split(":")
+    return 60 * int(minutes) + int(secs)
+
+
+def test_a_stall_reads_the_same_everywhere_holds_the_timer_and_ends_where_it_held(station_for, browsers):
+    started = time.monotonic()
+    station = station_for("hemiparetic-walker", FAULTS)
+    tablet, _downloads = browsers("tablet")
+    tablet.set_script_timeout(15)
+    url = station.url
+    setup_admin(tablet, url)
+    created = api(tablet, "POST", "/api/patients", {"identifier": "STALL-001", "birth_year": 1950, "sex": "F"})
+    assert created["status"] == 201, created
+    tablet.get(f"{url}/live?patient={created['body']['id']}")
+    wait(tablet, "the live stream", lambda d: by_id(d, "conn").text == "live")
+    from selenium.webdriver.support.ui import Select
+
+    wait(tablet, "the protocols", lambda d: css(d, '#protocol-select option[value="backward-treadmill"]'))
+    Select(by_id(tablet, "protocol-select")).select_by_value("backward-treadmill")
+    wait(tablet, "the belt speed and planned minutes asked", lambda d: by_id(d, "walk-treadmill").is_displayed())
+    by_id(tablet, "walk-belt-speed").send_keys("1.8")
+    by_id(tablet, "walk-planned-min").send_keys("1")
+    by_id(tablet, "open-run").click()
+    wait(tablet, "the Start button", lambda d: by_id(d, "btn-start").is_enabled(), timeout_s=30)
+    # every text the timer shows, kept by the page
+    tablet.execute_script(
+        "window.timerTexts = []; const t = document.getElementById('walk-timer');"
+        "new MutationObserver(() => window.timerTexts.push(t.textContent)).observe(t, {childList: true, characterData: true, subtree: true});")
+    by_id(tablet, "btn-start").click()
+    wait(tablet, "the session recording", lambda d: by_id(d, "walk-card").get_attribute("data-timer") == "running", timeout_s=40)
+    assert tablet.execute_script(READ)["strip"] == "OK"
+
+    # -- the first stall (3 s, 6 s after the go): every reading says no data at the same moments ------
+    wait(tablet, "the stall", lambda d: d.execute_script(READ)["strip"] == "no data", timeout_s=15, poll_s=0.1)
+    samples = []
+    while time.monotonic() - started < 600:
+        sample = tablet.execute_async_script(READ_WITH_HEALTHZ)
+        samples.append(sample)
+        if sample["strip"] != "no data":
+            break
+        time.sleep(0.15)
+    stalled = [s for s in samples if s["strip"] == "no data"]
+    assert len(stalled) >= 4, samples  # ~2 s of "no data" (3 s of stall, shown after 1 s)
+    assert all(s["chip"] == "Station no data" for s in stalled), samples  # the live page's chip is its strip
+    # what /healthz says to every other page: no data too (before: "ok" until its report was 3 s old);
+    # "down" once that report is 3 s old (it comes once a second: 2-3 s into the stall)
+    inner = [s["healthz"] for s in stalled[1:-1]]
+    assert "nodata" in inner and set(inner) <= {"nodata", "down"}, samples
+    # the timer holds at the last data, and says so (it ran on before, through the stall)
+    held = [s for s in stalled if s["held"]]
+    assert len(held) >= 3 and len({s["timer"] for s in held}) == 1, samples
+    assert held[0]["held"] == f"No data from the station: the timer holds at {held[0]['timer']}", held[0]
+    at_stall = seconds(held[0]["timer"])
+    assert 5 <= at_stall <= 8, held[0]
+
+    # -- frames again: the timer goes on from the station's time; the loss is red while recent --------
+    after = wait(tablet, "the frames lost, red", lambda d: (lambda r: r if r["lostBad"] else None)(d.execute_script(READ)),
+                 timeout_s=5)
+    assert after["strip"] == "OK" and after["held"] == "", after
+    assert re.fullmatch(r"\d+ \([\d.]+ %\), \d+ in the last 10 s", after["lost"]), after
+    assert seconds(after["timer"]) >= at_stall + 2, (after, at_stall)  # the stall counts as time on the treadmill
+    lost_total = after["lost"].split()[0]
+    # 10-11 s later the loss is history: said neutrally beside the total, which keeps it
+    calm = wait(tablet, "the loss said as history", lambda d: (lambda r: r if r["lost"].endswith("none in the last 10 s")
+                                                               else None)(d.execute_script(READ)), timeout_s=14)
+    assert not calm["lostBad"] and int(calm["lost"].split()[0]) >= int(lost_total), calm
+
+    # -- the second stall (7 s, 24 s after the go) ends the session where the timer held --------------
+    ended = wait(tablet, "the session ended by the stall", lambda d: css(d, "#walk-ended-early"), timeout_s=30)
+    assert "stopped receiving data" in ended[0].text, ended[0].text
+    final = by_id(tablet, "walk-timer").text
+    assert 23 <= seconds(final) <= 26, final
+    words = by_id(tablet, "walk-phase").text
+    assert words == f"Ended early at {final} of 1 min planned: see why below", words
+    shown = [seconds(t) for t in tablet.execute_script("return window.timerTexts") if re.fullmatch(r"\d+:\d\d", t)]
+    assert shown == sorted(shown), shown  # the timer never ran back (before: 0:28 held 5 s on, then 0:24)
+    done = api(tablet, "GET", "/api/station")["body"]["service"]["run"]["done"][-1]
+    assert seconds(final) == int(done["recorded_s"]), (final, done["recorded_s"])  # the session's recorded time
+
+    # -- a reload shows the same words, from the run's status ----------------------------------------
+    tablet.refresh()
+    wait(tablet, "the live stream after the reload", lambda d: by_id(d, "conn").text == "live")
+    wait(tablet, "the ended-early words after the reload", lambda d: by_id(d, "walk-phase").text == words, timeout_s=10)
+    assert by_id(tablet, "walk-timer").text == final
+    assert "stopped receiving data" in by_id(tablet, "walk-ended-early").text
+    assert time.monotonic() - started < 240, "the stall test must stay bounded in time"
