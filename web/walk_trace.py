@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from station.analysis.imu_frame import gravity_direction
+from station.analysis.imu_gaps import MAX_BRIDGE_S
 
 IMU_FIELDS = ("ax_m_s2", "ay_m_s2", "az_m_s2")
 
@@ -78,6 +79,14 @@ def steps_trace(trial: dict, frames: np.ndarray, *, from_s: float | None, to_s: 
     step = max(1, math.ceil(len(inside) / max_points))
     picked = inside[::step]
     out["step"] = step
-    out["time_s"] = np.round(time_s[picked], 4).tolist()
-    out["acc_v_m_s2"] = [v if math.isfinite(v) else None for v in np.round(acc_v[picked], 3).tolist()]
+    times = np.round(time_s[picked], 4).tolist()
+    values = [v if math.isfinite(v) else None for v in np.round(acc_v[picked], 3).tolist()]
+    # frames lost for longer than a bridged gap (a stall of the acquisition): a null just after the last
+    # frame before them, so the trace breaks there, as over readings missing (null), and is not drawn
+    # as a straight line over time nothing was measured in (the steps were not measured there either)
+    lost = np.flatnonzero(np.diff(time_s[picked]) > (step / rate) + MAX_BRIDGE_S)
+    for i in lost[::-1].tolist():
+        times.insert(i + 1, round(float(time_s[picked[i]]) + 1.0 / rate, 4))
+        values.insert(i + 1, None)
+    out["time_s"], out["acc_v_m_s2"] = times, values
     return out

@@ -133,6 +133,8 @@ class Progress:
                         line += "; ended early: " + w["ended_early"]
                 else:
                     line = f"{tag} {w['walk_time_s']:.3f} s over {w['walk_distance_m']:g} m: {w['walk_speed_m_s']:.3f} m/s"
+                    if w.get("imu") is None and (w.get("imu_gaps") or {}).get("not_measured_s"):  # gait from the parts
+                        line += "; gait: " + w["imu_gaps"]["words"].split(": ", 1)[0]
                     if w.get("ended_early"):  # the station's data lost after the gates timed the walk
                         line += "; ended early: " + w["ended_early"]
             elif (r.get("metrics") or {}).get("los"):

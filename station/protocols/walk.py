@@ -26,10 +26,13 @@ Gait: the recording's IMU samples are rotated to the body frame
 with :func:`station.analysis.gait.gait_metrics` (and :func:`~station.analysis.gait.gait_by_minute`
 on the treadmill); initial contacts are reported in s after the go. Lost IMU frames are never
 closed up: the samples go back on the frame grid (:func:`station.analysis.imu_gaps.bridge_gaps`),
-gaps up to 0.1 s are interpolated and counted (``imu_bridged_frames``, a warning); overground a
-longer gap leaves no gait measures and says where (:data:`MAX_IMU_MISSING_FRACTION`), on the
-treadmill the session is measured in the parts between longer gaps
-(:mod:`station.protocols.walk_parts`).
+gaps up to 0.1 s are interpolated and counted (``imu_bridged_frames``, a warning;
+:data:`MAX_IMU_MISSING_FRACTION`); on the treadmill and overground alike the walk is measured in the
+parts between longer gaps (:mod:`station.protocols.walk_parts`: the time not measured said as
+"0.3 s not measured (1 sensor dropout)", the gait refused with where and what was missing when less
+than half of the recording was measured in parts of 2 s or more); overground the light gates time
+the walk either way, and no stop is read into a gap (``person_stopped`` counts only stretches
+without a step inside one part).
 
 Quality: ``false_start`` (a beam broken during the countdown: the station waits again), and for a
 recorded trial ``gate_not_reached``, ``person_stopped`` (no step for :data:`STOPPED_S` before the
@@ -43,9 +46,9 @@ valid (timed by the gates) without gait measures, with a warning.
 The station's data stopping: every walk test waits out a stall of the acquisition up to
 :data:`STALL_LIMIT_S` (said live, a ``notice`` after the protocol's ``no_frames_timeout_s`` without
 frames and another when they come again). The frames of that time come back lost (a gap in
-``seq``): on the treadmill it is time not measured (``imu_stalls``); overground the light gates,
-on their own timestamps, still time the walk, and the gait is refused over the gap as over any IMU
-gap too long to bridge, the reason naming the station's lost time. The end of a trial (the last
+``seq``): time not measured (``imu_stalls``), the walk measured in the parts either side as for any
+IMU gap too long to bridge; overground the light gates, on their own timestamps, still time the
+walk. The end of a trial (the last
 timing gate + :data:`SETTLE_S`, the time limit, the planned minutes) that passes on the station
 clock while nothing comes ends the trial there with what was recorded (a warning names the time
 lost at its end). Nothing for longer than the limit, or an acquisition that restarted (its ``seq``
@@ -68,6 +71,7 @@ from station.protocols.events import EventBus
 from station.protocols.machine import TrialPlan, TrialResult, TrialState
 from station.protocols.quality import QualityIssue
 from station.analysis.imu_gaps import MAX_BRIDGE_S
+from station.protocols.walk_parts import still_stretches
 from station.protocols.walk_words import imu_gaps_summary, walked_words
 
 SETTLE_S = 2.0
@@ -123,11 +127,16 @@ speed: a warning says its step length and speed are unreliable for the walk. On 
 walks it is within 0.03 m/s (README "Gait analysis"); on short steps (slow, hemiparetic, backward)
 it overestimates, by up to 2.3 times on the virtual walker's shortest backward steps."""
 MAX_IMU_MISSING_FRACTION = 0.01
-"""More missing IMU samples than this fraction of the recording's frames: no gait measures. Fewer
-are put back on the frame grid (:func:`station.analysis.imu_gaps.bridge_gaps`): gaps up to
+"""More IMU samples bridged than this fraction of the recording's frames, in more than one gap: no
+gait measures (readings that kept dropping out). Missing samples are put back on the frame grid
+(:func:`station.analysis.imu_gaps.bridge_gaps`): gaps up to
 :data:`station.analysis.imu_gaps.MAX_BRIDGE_S` are interpolated and counted
-(``walk.imu_bridged_frames``, and a warning), a longer one refuses the gait with its time and
-length (``imu_missing`` on the treadmill; an overground test stays timed by its gates)."""
+(``walk.imu_bridged_frames``, and a warning); a single such gap never refuses the gait (shorter than
+any step, it is valid by the bridge's own rule; in a 7-s walk it would be 1 % by itself, e.g. the 7
+frames the acquisition loop loses catching up after a 3-s stall). A longer gap cuts the walk into
+parts measured on their own (:mod:`station.protocols.walk_parts`, on the treadmill and overground
+alike), the gait refused only when less than half of the recording was measured (``imu_missing``
+on the treadmill; an overground test stays timed by its gates)."""
 
 DEFAULT_MOUNTING = ("+z", "+x")
 """(up axis, toes axis) of the IMU when a caller gives none: +z up, +x toward the toes (the IMU frame
@@ -731,15 +740,17 @@ class WalkMachine:
                 walk["walk_distance_m"] = spec.timed_distance_m
                 walk["walk_speed_m_s"] = round(spec.timed_distance_m / time_s, 4)
             if cross_to is None and not self._stopped_by_operator and self._fault is None:
-                stopped = self._stopped_at(ics, result.recorded_s)
+                stopped = self._stopped_at(ics, result.recorded_s, imu_note)
                 if stopped is not None:
                     # the IMU cannot tell where they stopped: before the gate, or past a gate that missed them
                     issues.append(QualityIssue("person_stopped", f"The patient stopped walking {stopped:.1f} s after the go "
                                                f"and the gate at {spec.timed_to_m:g} m did not see them: they stopped before "
                                                "it, or its beam missed them (check its alignment).", round(stopped, 3)))
                 elif imu_note is None and ics.size < 2:  # the IMU worked and saw no walking
+                    measured = (f"the {result.recorded_s:.0f} s after the go" if not walk["imu_not_measured_s"] else
+                                f"the {result.recorded_s - walk['imu_not_measured_s']:.0f} s it measured after the go")
                     issues.append(QualityIssue("gate_not_reached", f"The patient did not start walking: the lower-back "
-                                               f"sensor found no steps in the {result.recorded_s:.0f} s after the go and the "
+                                               f"sensor found no steps in {measured} and the "
                                                f"gate at {spec.timed_to_m:g} m did not see them.",
                                                None))
                 else:
@@ -749,11 +760,11 @@ class WalkMachine:
             elif cross_to is not None and ics.size >= 2:
                 # up to the gate, or to the last frame when the station's data stopped before it
                 end_s = min((cross_to.t_ns - self._t0_ns) / 1e9, result.recorded_s)
-                inside = ics[ics <= end_s]
-                gaps = np.diff(np.concatenate([inside, [end_s]])) if inside.size else np.array([])
-                if gaps.size and gaps.max() >= STOPPED_S:
-                    at = float(inside[int(np.argmax(gaps))])
-                    issues.append(QualityIssue("person_stopped", f"The patient stopped for {gaps.max():.1f} s on the way "
+                # without a step for STOPPED_S inside the measured parts (a gap's hidden steps are no stop)
+                still = still_stretches(ics, self._measured_parts_s(result.recorded_s), end_s)
+                at, longest = max(still, key=lambda g: g[1]) if still else (0.0, 0.0)
+                if longest >= STOPPED_S:
+                    issues.append(QualityIssue("person_stopped", f"The patient stopped for {longest:.1f} s on the way "
                                                f"({at:.1f} s after the go): the walk time includes the stop.", round(at, 3)))
             if imu_note:
                 warnings.append(f"No gait measures: {imu_note}")
@@ -851,8 +862,6 @@ class WalkMachine:
 
     def _gait(self, rec: np.ndarray) -> tuple[dict | None, list | None, str | None]:
         """(gait keys, minute rows or None, why there is no gait or None)."""
-        from station.analysis.gait import gait_by_minute, gait_metrics
-        from station.analysis.imu_frame import align_to_body, check_mounting
         from station.analysis.imu_gaps import bridge_gaps
 
         if len(rec) < 2 * self.rate_hz:
@@ -862,76 +871,45 @@ class WalkMachine:
         if not finite.any():
             return None, None, "no IMU data (the lower-back sensor sent nothing: is it connected and worn?)"
         # Lost frames (missing seq) and failed IMU readings (NaN) are put back on the frame grid: short
-        # gaps bridged and counted, longer ones refuse the gait (DESIGN §3: never closed silently).
+        # gaps bridged and counted, longer ones cut the walk into parts measured on their own and said as
+        # time not measured (DESIGN §3: never closed silently).
         seq = rec["seq"].astype(np.int64)
         expected = int(seq[-1] - seq[0] + 1)
         missing = expected - int(finite.sum())
         grid, gaps = bridge_gaps(np.column_stack([acc, gyro]), seq, self.rate_hz)
-        if self.treadmill:
-            return self._gait_in_parts(grid, gaps, expected, int(seq[0]), seq)
-        if gaps.long_gaps_s:
-            at_s, length_s = max(gaps.long_gaps_s, key=lambda g: g[1])
-            offset_s = (gaps.first_frame - int(seq[0])) / self.rate_hz
-            first = gaps.first_frame + int(round(at_s * self.rate_hz))
-            inside = (seq >= first) & (seq < first + int(round(length_s * self.rate_hz)))
-            if not inside.any():  # no frame at all came in the gap: the station's acquisition stalled
-                self._stall_in_note = True
-                return None, None, (f"the station received no data for {length_s:.2f} s at {at_s + offset_s:.1f} s after "
-                                    f"the go (its acquisition stalled; gaps up to {MAX_BRIDGE_S:g} s are bridged, a "
-                                    "longer one can hide steps)")
-            return None, None, (f"IMU data missing for {length_s:.2f} s at {at_s + offset_s:.1f} s after the go "
-                                f"(gaps up to {MAX_BRIDGE_S:g} s are bridged; a longer one can hide steps)")
-        last_reading = int(seq[finite][-1])
-        if int(seq[-1]) - last_reading > MAX_BRIDGE_S * self.rate_hz:  # its readings stopped before the walk ended
-            at_s = (last_reading - int(seq[0]) + 1) / self.rate_hz
-            return None, None, (f"the lower-back sensor stopped sending {at_s:.1f} s after the go and did not come back "
-                                f"({missing} of {expected} frames without its readings): unplugged or failing, check its "
-                                "cable")
-        if missing > MAX_IMU_MISSING_FRACTION * expected:
-            return None, None, f"no IMU data on {missing} of {expected} frames (the sensor dropped out)"
-        self._imu_gaps = gaps
-        acc, gyro = grid[:, :3], grid[:, 3:]
-        up, toes = self.mounting
-        problem = check_mounting(acc, up_axis=up, toes_axis=toes)
-        if problem:
-            return None, None, f"IMU misaligned: {problem}"
-        try:
-            acc_body, _ = align_to_body(acc, gyro, up_axis=up, toes_axis=toes, fs_hz=self.rate_hz)
-            gait = gait_metrics(acc_body, self.rate_hz, sensor_height_m=self.settings.sensor_height_m)
-            rows = gait_by_minute(acc_body, self.rate_hz, sensor_height_m=self.settings.sensor_height_m) \
-                if self.treadmill else None
-        except ValueError as exc:
-            return None, None, f"IMU misaligned or unusable: {exc}"
-        offset_s = (gaps.first_frame - int(seq[0])) / self.rate_hz  # readings missing right after the go
-        if offset_s:
-            gait["initial_contacts_s"] = [t + offset_s for t in gait["initial_contacts_s"]]
-            for row in rows or []:
-                row["start_s"] += offset_s
-                row["end_s"] += offset_s
-        return gait, rows, None
+        recorded_s = expected / self.rate_hz  # the frames' span, lost ones included, s
+        gait, rows, note = self._gait_in_parts(grid, gaps, recorded_s, int(seq[0]), seq)
+        if note is None or self.treadmill or self._parts is None:
+            return gait, rows, note
+        return None, None, self._too_little_measured(gaps, self._parts, seq, recorded_s, missing)
 
-    def _gait_in_parts(self, grid: np.ndarray, gaps, expected: int, seq0: int,
+    def _gait_in_parts(self, grid: np.ndarray, gaps, recorded_s: float, seq0: int,
                        seq: np.ndarray) -> tuple[dict | None, list | None, str | None]:
-        """A treadmill session measured in the parts between its unbridged IMU gaps
-        (:mod:`station.protocols.walk_parts`): valid while enough of it was measured."""
+        """The walk measured in the parts between its unbridged IMU gaps
+        (:mod:`station.protocols.walk_parts`), on the treadmill and overground alike: the gait
+        given while enough of its ``recorded_s`` (s) was measured, else refused with what was missing."""
         from station.analysis.gait import gait_by_minute, gait_metrics
         from station.analysis.imu_frame import align_to_body, check_mounting
         from station.protocols.walk_parts import MIN_MEASURED_FRACTION, gap_causes, measure_in_parts
 
         fs = self.rate_hz
-        if gaps.bridged_frames > MAX_IMU_MISSING_FRACTION * expected:
-            return None, None, f"no IMU data on {gaps.bridged_frames} of {expected} frames (the sensor dropped out)"
+        expected = int(seq[-1] - seq0 + 1)
+        if gaps.bridged_frames > MAX_IMU_MISSING_FRACTION * expected and gaps.bridged_gaps > 1:
+            return None, None, (f"no IMU data on {gaps.bridged_frames} of {expected} frames, in {gaps.bridged_gaps} short "
+                                f"gaps (more than {100 * MAX_IMU_MISSING_FRACTION:g} % of the recording: the readings "
+                                "kept dropping out)")
         finite = np.isfinite(grid).all(axis=1)
         up, toes = self.mounting
         problem = check_mounting(grid[finite, :3], up_axis=up, toes_axis=toes)
         if problem:
             return None, None, f"IMU misaligned: {problem}"
         height = self.settings.sensor_height_m
+        treadmill = self.treadmill
 
         def analyse(part: np.ndarray):
             acc_body, _ = align_to_body(part[:, :3], part[:, 3:], up_axis=up, toes_axis=toes, fs_hz=fs)
             return (gait_metrics(acc_body, fs, sensor_height_m=height),
-                    gait_by_minute(acc_body, fs, sensor_height_m=height))
+                    gait_by_minute(acc_body, fs, sensor_height_m=height) if treadmill else None)
 
         received = np.zeros(grid.shape[0], dtype=bool)  # the rows whose frames arrived (a stall: none did)
         index = seq - gaps.first_frame
@@ -941,9 +919,12 @@ class WalkMachine:
         except ValueError as exc:
             return None, None, f"IMU misaligned or unusable: {exc}"
         offset_s = (gaps.first_frame - seq0) / fs  # readings missing right after the go
-        recorded_s = expected / fs
-        session.not_measured_s = round(recorded_s - session.measured_s, 6)
-        session.dropouts += int(offset_s > 0) + int(gaps.trimmed_frames - (gaps.first_frame - seq0) > 0)
+        trailing_s = (gaps.trimmed_frames - (gaps.first_frame - seq0)) / fs  # and before the last frame
+        # readings missing at an edge for no longer than a bridged gap are no dropout (nothing to bridge to)
+        edges_s = sum(t for t in (offset_s, trailing_s) if t > MAX_BRIDGE_S)
+        session.not_measured_s = round(grid.shape[0] / fs - session.measured_s + edges_s, 6)
+        session.dropouts += int(offset_s > MAX_BRIDGE_S) + int(trailing_s > MAX_BRIDGE_S)
+        session.parts = [(round(a + offset_s, 6), round(b + offset_s, 6)) for a, b in session.parts]  # s after the go
         self._imu_gaps = gaps
         self._parts = session
         if session.gait is None or session.measured_s < MIN_MEASURED_FRACTION * recorded_s:
@@ -956,14 +937,68 @@ class WalkMachine:
             for row in rows:
                 row["start_s"] += offset_s
                 row["end_s"] += offset_s
-        return gait, rows, None
+        return gait, (rows if treadmill else None), None
 
-    def _stopped_at(self, ics: np.ndarray, recorded_s: float) -> float | None:
-        """When the patient stopped walking for good (s after the go), if the IMU says so."""
-        if ics.size < 2:
+    def _too_little_measured(self, gaps, session, seq: np.ndarray, recorded_s: float, missing: int) -> str:
+        """Why an overground walk's gait is refused (less than half of it measured in parts of
+        :data:`station.protocols.walk_parts.MIN_PART_S` or more): its longest gap as where and what
+        (a stall of the station, the sensor's readings missing, the sensor gone for good), and how
+        much of the ``recorded_s`` (the trial's, s) was measured against the rule."""
+        from station.protocols.walk_parts import MIN_MEASURED_FRACTION, MIN_PART_S, gap_causes
+
+        fs = self.rate_hz
+        offset_s = (gaps.first_frame - int(seq[0])) / fs  # readings missing right after the go
+        trailing_s = (gaps.trimmed_frames - (gaps.first_frame - int(seq[0]))) / fs  # and before the last frame
+        found = [(at_s + offset_s, length_s, at_s) for at_s, length_s in gaps.long_gaps_s]
+        if offset_s > MAX_BRIDGE_S:
+            found.append((0.0, offset_s, None))
+        longest = max(found, key=lambda g: g[1]) if found else None
+        if trailing_s > MAX_BRIDGE_S and (longest is None or trailing_s >= longest[1]):
+            at_s = (int(seq[-1]) - int(seq[0]) + 1) / fs - trailing_s  # after its last reading
+            where = (f"the lower-back sensor stopped sending {at_s:.1f} s after the go and did not come back ({missing} "
+                     f"of {int(round(recorded_s * fs))} frames without its readings): unplugged or failing, check its cable")
+        elif longest is not None and longest[2] is not None and self._stalled(gaps, seq, longest[2], longest[1]):
+            self._stall_in_note = True
+            where = (f"the station received no data for {longest[1]:.2f} s at {longest[0]:.1f} s after the go (its "
+                     f"acquisition stalled; gaps up to {MAX_BRIDGE_S:g} s are bridged, a longer one can hide steps)")
+        elif longest is not None:
+            where = (f"IMU data missing for {longest[1]:.2f} s at {longest[0]:.1f} s after the go (gaps up to "
+                     f"{MAX_BRIDGE_S:g} s are bridged; a longer one can hide steps)")
+        else:
+            where = "the recording is too short for gait measures"
+        gaps_n = session.dropouts + session.stalls
+        if gaps_n > 1:
+            where += f" ({gap_causes(session.dropouts, session.stalls)} longer than {MAX_BRIDGE_S:g} s in all)"
+        if session.stalls:
+            self._stall_in_note = True  # the lost frames are said here (no second 'frames were lost')
+        share = math.floor(100.0 * session.measured_s / recorded_s)  # floored: never '50 %, under the 50 %'
+        return (f"{where}; {session.measured_s:.1f} of the {recorded_s:.1f} s from the go to the end ({share} %) were "
+                f"measured in parts of {MIN_PART_S:g} s or more, under the {100 * MIN_MEASURED_FRACTION:.0f} % the gait "
+                "needs")
+
+    def _stalled(self, gaps, seq: np.ndarray, at_s: float, length_s: float) -> bool:
+        """Whether no frame at all arrived in the gap at ``at_s`` (s from the grid's first row) lasting
+        ``length_s``: the station's acquisition stalled, rather than the sensor's readings missing."""
+        first = gaps.first_frame + int(round(at_s * self.rate_hz))
+        inside = (seq >= first) & (seq < first + int(round(length_s * self.rate_hz)))
+        return not inside.any()
+
+    def _measured_parts_s(self, recorded_s: float) -> list[tuple[float, float]]:
+        """``(start_s, end_s)`` after the go of the parts the gait was measured in (the whole recording
+        when nothing was cut), s."""
+        parts = self._parts
+        return list(parts.parts) if parts is not None else [(0.0, recorded_s)]
+
+    def _stopped_at(self, ics: np.ndarray, recorded_s: float, imu_note: str | None) -> float | None:
+        """When the patient stopped walking for good (s after the go), if the IMU says so: no step in
+        the :data:`STOPPED_S` after the last one, all of them measured (the last step's part runs on
+        to the end of the recording; steps hidden in a gap after it are no stop)."""
+        if ics.size < 2 or imu_note is not None:
             return None
-        if recorded_s - float(ics[-1]) >= STOPPED_S:
-            return float(ics[-1])
+        last = float(ics[-1])
+        end_s = next((b for a, b in self._measured_parts_s(recorded_s) if a <= last <= b), recorded_s)
+        if end_s - last >= STOPPED_S:
+            return last
         return None
 
 

@@ -1,6 +1,7 @@
 """Walk results in a clinician's words: which measures a walk test shows first (the treadmill's
 differ from the gates'), what each one means and which way is better, and whether lost IMU
-samples touched the gait measures.
+samples touched the gait measures (a gap too long to bridge: the time not measured, the gait from the
+parts between, :mod:`station.protocols.walk_parts`).
 
 Used by :mod:`station.protocols.walk` (the trial's warning and ``walk.imu_gaps``) and
 :mod:`station.protocols.report` (the visit results' key measures and trial lines). Nothing here
@@ -185,7 +186,9 @@ def measure_words(metric: str, values: dict, setting: str | None) -> str:
             return "Set on the treadmill by the clinician, not measured."
         return "Timed distance / time, from the light gates; higher is better."
     if metric == "steps":
-        return "Counted by the lower-back sensor" + (" while walking." if setting == "treadmill" else " over the whole trial.")
+        return "Counted by the lower-back sensor" + (" while walking." if setting == "treadmill" else
+                                                     " over the time it measured (the whole trial unless a trial's "
+                                                     "line says some was not measured).")
     if metric == "cadence_steps_min":
         tail = " at the same belt speed" if setting == "treadmill" else ""
         return f"Steps per minute while walking (stops left out); no better direction by itself: compare with earlier sessions{tail}."
@@ -225,9 +228,12 @@ def imu_gaps_summary(walk: dict | None, samples: int | None = None, fs_hz: float
     ``walk`` is a walk trial's result (``TrialResult.walk``): ``imu_bridged_frames``,
     ``imu_bridged_gaps``, ``imu_longest_gap_s`` (gaps up to
     :data:`station.analysis.imu_gaps.MAX_BRIDGE_S`, 0.1 s, filled by interpolation: shorter than any
-    step, so the gait measures stay valid; a longer gap leaves none) and ``imu`` (why there are no gait measures, or None). ``samples``: frames
-    recorded, for the share. Returns None when nothing was missing, else ``{bridged_samples,
-    gaps, longest_gap_s, missing_s, gait_valid, words}``.
+    step, so the gait measures stay valid), ``imu_not_measured_s``, ``imu_parts``, ``imu_dropouts``
+    and ``imu_stalls`` (a longer gap: the walk measured in the parts between,
+    :mod:`station.protocols.walk_parts`, on the treadmill and overground alike) and ``imu`` (why
+    there are no gait measures, or None). ``samples``: frames recorded, for the share. Returns None
+    when nothing was missing, else ``{bridged_samples, gaps, longest_gap_s, missing_s, gait_valid,
+    words}``, plus ``not_measured_s``, ``dropouts`` and ``stalls`` when a longer gap was not measured.
 
     >>> s = imu_gaps_summary({"imu_bridged_frames": 12, "imu_bridged_gaps": 3, "imu_longest_gap_s": 0.05,
     ...                       "imu": None, "setting": "treadmill"}, samples=6000, fs_hz=100.0)
@@ -235,6 +241,16 @@ def imu_gaps_summary(walk: dict | None, samples: int | None = None, fs_hz: float
     (True, 0.12)
     >>> print(s["words"])
     The lower-back sensor's signal dropped out 3 times, for at most 50 ms (12 of 6000 readings, 0.2 %). Each gap was filled in from the readings either side; it is far shorter than a step (0.25 s at the quickest), so no step was missed: the gait measures are valid.
+
+    An overground walk with a 1.5-s stall of the station: the gait from the parts either side, the
+    time and speed from the gates (the same first words as a treadmill session's):
+
+    >>> s = imu_gaps_summary({"imu": None, "setting": "overground", "walk_time_s": 5.1, "imu_not_measured_s": 1.49,
+    ...                       "imu_stalls": 1, "imu_parts": [[0.0, 3.05], [4.54, 9.25]]}, samples=776, fs_hz=100.0)
+    >>> s["gait_valid"], s["not_measured_s"], s["stalls"]
+    (True, 1.49, 1)
+    >>> print(s["words"])
+    1.49 s not measured (1 station stall): the station received no data at all (its acquisition stalled) for longer than 0.1 s, which can hide steps, so that time is not counted. The gait measures come from the 2 parts measured, 7.8 of the 9.2 s from the go to the end (84 %): cadence, variability, symmetry and step length are those of the steps measured, none across a gap, and the steps count the measured time only. The time and speed come from the light gates and are valid.
     """
     if not walk:
         return None
@@ -246,20 +262,29 @@ def imu_gaps_summary(walk: dict | None, samples: int | None = None, fs_hz: float
                          + (" The time and speed come from the light gates and are valid." if timed else "")}
     frames = int(walk.get("imu_bridged_frames") or 0)
     not_measured = _number(walk.get("imu_not_measured_s")) or 0.0
-    if not_measured > 0:  # a treadmill session measured in the parts between dropouts (walk_parts.py)
+    if not_measured > 0:  # a walk measured in the parts between dropouts (walk_parts.py)
         parts = walk.get("imu_parts") or []
         dropouts = int(walk.get("imu_dropouts") or 0)
         stalls = int(walk.get("imu_stalls") or 0)
-        measured_min = sum(b - a for a, b in parts) / 60.0
+        measured_s = sum(b - a for a, b in parts)
         lost = " and ".join(w for w in ("the lower-back sensor's signal was lost" if dropouts or not stalls else "",
                                          "the station received no data at all (its acquisition stalled)" if stalls else "")
                             if w)
         words = (f"{not_measured_words(not_measured, dropouts, stalls)}: {lost} for longer "
-                 f"than {MAX_BRIDGE_S:g} s, which can hide steps, so that time is not counted. The session was measured "
-                 f"in the {len(parts)} part{'' if len(parts) == 1 else 's'} between ({measured_min:.3g} min); minutes "
-                 "walked, steps and pauses count the measured time only, so the dose may be a little more.")
-        if frames > 0:
-            words += f" {frames} readings in shorter gaps were filled in from the readings either side."
+                 f"than {MAX_BRIDGE_S:g} s, which can hide steps, so that time is not counted. ")
+        some = f"{len(parts)} part{'' if len(parts) == 1 else 's'}"
+        filled = f" {frames} readings in shorter gaps were filled in from the readings either side." if frames > 0 else ""
+        if walk.get("setting") == "overground":
+            which = "part" if len(parts) == 1 else f"{len(parts)} parts"
+            share = 100.0 * measured_s / (measured_s + not_measured)
+            words += (f"The gait measures come from the {which} measured, {measured_s:.1f} of the "
+                      f"{measured_s + not_measured:.1f} s from the go to the end ({share:.0f} %): cadence, variability, "
+                      "symmetry and step length are those of the steps measured, "
+                      f"none across a gap, and the steps count the measured time only.{filled} The time and speed "
+                      "come from the light gates and are valid.")
+        else:
+            words += (f"The session was measured in the {some} between ({measured_s / 60.0:.3g} min); minutes "
+                      f"walked, steps and pauses count the measured time only, so the dose may be a little more.{filled}")
         return {"bridged_samples": frames, "gaps": walk.get("imu_bridged_gaps"), "longest_gap_s": _number(walk.get("imu_longest_gap_s")),
                 "missing_s": round(not_measured + (frames / fs_hz if fs_hz else 0.0), 3), "not_measured_s": not_measured,
                 "dropouts": dropouts, "stalls": stalls, "gait_valid": True, "words": words}

@@ -149,3 +149,27 @@ def test_a_treadmill_session_ended_by_the_station_losing_its_data_says_so(own_st
     assert line["ended_early"] == ended  # the visit results' line (results.js shows it under the attempt)
     text = _pdf_words(store, protocols, clinic, session["id"])
     assert "The station stopped receiving data 14.2 min after the go (nothing for 5.0 s): the session ended there" in text
+
+
+def test_an_overground_walk_measured_around_a_stall_says_the_time_not_measured(own_store, protocols, clinic):
+    """The station's own result of a 10-metre walk with a 1.5-s stall mid-walk (the simulated station,
+    tests/protocols/test_walk_overground_parts.py): the visit results' trial line and the PDF say the
+    time not measured and why, in the treadmill's words, with the gait from the parts."""
+    from station.protocols.report import session_results
+    from station.sim.faults import StationFault
+
+    from tests.protocols.walk_support import run_walk
+
+    result = run_walk("ten-metre-walk", seed=1, trials=1, faults=(StationFault("stall", 3.0, 1.5),)).runner.records[0].result
+    walk = dict(result.walk)
+    first = walk["imu_gaps"]["words"].split(": ")[0]
+    assert first == f"{walk['imu_not_measured_s']:g} s not measured (1 station stall)"
+    store, patient_id = own_store
+    session = store.sessions.create(patient_id, {"label": "10 m"}, actor=ACTOR)
+    _valid_walk(store, session["id"], "ten-metre-walk", "comfortable", walk, dict(result.metrics["metrics"]))
+    line = session_results(store, session["id"], protocols, actor=ACTOR)["protocols"][0]["conditions"][0]["trials"][0]
+    assert line["imu_gaps"]["gait_valid"] is True and line["imu_gaps"]["words"].startswith(first)
+    text = _pdf_words(store, protocols, clinic, session["id"])
+    assert f"{first}: the station received no data at all (its acquisition stalled)" in text
+    assert "The gait measures come from the 2 parts measured" in text
+    assert "The time and speed come from the light gates and are valid." in text

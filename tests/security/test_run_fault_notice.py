@@ -42,7 +42,9 @@ def _events(station: Station, cookie: str, until, timeout_s: float):
 def test_a_stall_in_the_daemon_reaches_the_live_stream_as_notices(tmp_path):
     data = tmp_path / "data"
     create_accounts(data)
-    station = Station(data, "--fault", "stall:1:2.5").start()
+    # 3 s: the backward walk (7 s recorded) keeps 3.0 s measured, clearly under the half its gait needs
+    # (a 2.5-s stall left 3.49 of 6.98 s, on the edge of walk_parts' rule either way)
+    station = Station(data, "--fault", "stall:1:3").start()
     try:
         station.wait_ready()
         client = station.client().sign_in("ana", CLINICIAN_PW)
@@ -67,6 +69,7 @@ def test_a_stall_in_the_daemon_reaches_the_live_stream_as_notices(tmp_path):
     result = next(d["result"] for k, d in events if k == "trial_finished")
     assert result["valid"] and result["walk"]["walk_time_s"] > 0, result  # timed by the gates through the stall
     assert result["walk"]["imu"].startswith("the station received no data for "), result["walk"]
+    assert result["walk"]["imu"].endswith("under the 50 % the gait needs"), result["walk"]  # walk_parts' rule
 
 
 @pytest.mark.parametrize("args, said", [

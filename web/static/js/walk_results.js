@@ -90,8 +90,10 @@ const WalkResults = (() => {
     const tag = gaps.gait_valid
       ? el("span", { class: "tag valid" }, "gait measures valid")
       : el("span", { class: "tag flag" }, "no gait measures");
-    const words = said ? (gaps.gait_valid ? `${gaps.bridged_samples} lower-back sensor readings filled in (see above).` : "See above.")
-      : gaps.words; // ``said``: the page already shows the words (the trial's warnings)
+    // ``said``: the page already shows the words (the trial's warnings); time not measured (a dropout, a
+    // stall: the gait from the parts between) is named by its first words, "1.5 s not measured (1 station stall)"
+    const words = !said ? gaps.words : gaps.not_measured_s ? `${gaps.words.split(": ")[0]} (see above).`
+      : gaps.gait_valid ? `${gaps.bridged_samples} lower-back sensor readings filled in (see above).` : "See above.";
     return el("p", { class: "imu-gaps small", id, dataset: { gaitValid: String(!!gaps.gait_valid) } }, tag, " ", words);
   }
 

@@ -1,0 +1,175 @@
+"""An overground walk (the 10-metre walk, the 3-metre backward walk) whose lower-back sensor drops
+out or whose station stalls mid-walk is measured in the parts between the gaps, as a treadmill
+session is (station/protocols/walk_parts.py): the gait from the parts when at least half of the
+recording was measured in parts of 2 s or more, with the time not measured said in the treadmill's
+words; refused with what was missing otherwise. The light gates time the walk either way. No step
+and no stop is invented over a gap."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from station.protocols.walk import STOPPED_S
+from station.protocols.walk_parts import MIN_MEASURED_FRACTION, MIN_PART_S
+from station.sim.faults import StationFault
+
+from tests.protocols.test_walk_imu_gaps import _gap_after_the_go
+from tests.protocols.walk_support import go_s, match, run_walk, truth_cadence
+
+TAIL = "The time and speed come from the light gates and are valid."
+
+
+def _ten_metre(*, faults=(), on_runner=None):
+    return run_walk("ten-metre-walk", seed=1, trials=1, faults=faults, on_runner=on_runner)
+
+
+def _dropout(after_frames: int, frames: int, *, lost: bool = False):
+    """Frames without the sensor's readings (``lost``: frames that never came) ``after_frames`` into the walk."""
+    return lambda r: _gap_after_the_go(r, after_frames=after_frames, frames=frames, lost=lost)
+
+
+@pytest.fixture(scope="module")
+def clean():
+    """The same walk without a fault: its gates' time and its gait, to compare with."""
+    result = _ten_metre().runner.records[0].result
+    assert result.valid and result.walk["imu"] is None and result.walk["imu_parts"] == [[0.0, pytest.approx(9.25, abs=0.1)]]
+    return result
+
+
+def test_a_short_sensor_dropout_mid_walk_keeps_the_gait_from_the_parts_with_the_words(clean):
+    run = _ten_metre(on_runner=_dropout(400, 30))  # 0.3 s, 4 s after the go, mid-walk
+    result = run.runner.records[0].result
+    assert result.valid, [i.message for i in result.issues]
+    walk, metrics = result.walk, result.metrics["metrics"]
+    assert walk["walk_time_s"] == clean.walk["walk_time_s"]  # the gates' time does not depend on the sensor
+    assert walk["imu"] is None and walk["imu_dropouts"] == 1 and walk["imu_stalls"] == 0
+    assert walk["imu_not_measured_s"] == pytest.approx(0.3, abs=0.02)
+    (a0, a1), (b0, b1) = walk["imu_parts"]
+    assert a0 == 0.0 and a1 == pytest.approx(4.05, abs=0.05) and b0 - a1 == pytest.approx(0.3, abs=0.02)
+    # the gait is there: cadence as without the dropout, the variability within the parts (the step
+    # interval across the gap is not a step)
+    _, plan = run.patient.walks[0]
+    assert metrics["cadence_steps_min"] == pytest.approx(truth_cadence(plan), abs=2.0)
+    assert metrics["cadence_steps_min"] == pytest.approx(clean.metrics["metrics"]["cadence_steps_min"], abs=1.0)
+    assert metrics["stride_time_cv_pct"] < 2 * clean.metrics["metrics"]["stride_time_cv_pct"] + 1.0
+    assert metrics["step_symmetry"] == pytest.approx(clean.metrics["metrics"]["step_symmetry"], abs=0.05)
+    assert metrics["steps"] < clean.metrics["metrics"]["steps"]  # the step in the gap is not counted, nor guessed
+    # no contact found inside the gap; those either side at their true times
+    found = np.array(walk["initial_contacts_s"])
+    assert not ((found > a1) & (found < b0)).any()
+    go = go_s(run, 0)
+    truth = plan.initial_contacts_s[(plan.initial_contacts_s > go + 0.5) & (plan.initial_contacts_s < go + 7.0)] - go
+    f1, timing_s = match(truth[np.abs(truth - (a1 + b0) / 2) > 0.6], found[found < 7.0])
+    assert f1 >= 0.95 and timing_s < 0.05
+    # the words: the treadmill's, then what they mean for a walk timed by the gates
+    said = walk["imu_gaps"]
+    assert said["gait_valid"] is True and said["not_measured_s"] == walk["imu_not_measured_s"] and said["dropouts"] == 1
+    assert said["words"].startswith(f"{walk['imu_not_measured_s']:g} s not measured (1 sensor dropout): the lower-back "
+                                    "sensor's signal was lost for longer than 0.1 s")
+    assert "The gait measures come from the 2 parts measured" in said["words"] and said["words"].endswith(TAIL)
+    assert said["words"] in result.warnings
+
+
+def test_a_stall_mid_walk_keeps_the_gates_time_and_the_gait_from_the_parts(clean):
+    run = _ten_metre(faults=(StationFault("stall", 3.0, 1.5),))
+    assert [what for _, what in run.source.happened] == ["stall"]
+    result = run.runner.records[0].result
+    assert result.valid and result.end_reason == "duration", [i.message for i in result.issues]
+    walk, metrics = result.walk, result.metrics["metrics"]
+    assert walk["walk_time_s"] == clean.walk["walk_time_s"]
+    assert walk["imu"] is None and walk["imu_stalls"] == 1 and walk["imu_dropouts"] == 0
+    assert 1.4 <= walk["imu_not_measured_s"] <= 1.6 and len(walk["imu_parts"]) == 2
+    assert metrics["cadence_steps_min"] == pytest.approx(clean.metrics["metrics"]["cadence_steps_min"], abs=1.0)
+    assert metrics["step_length_m"] is not None and metrics["stride_time_cv_pct"] is not None
+    said = walk["imu_gaps"]["words"]
+    assert said.startswith(f"{walk['imu_not_measured_s']:g} s not measured (1 station stall): the station received no "
+                           "data at all (its acquisition stalled)") and said.endswith(TAIL)
+    # the frames the acquisition loses catching up after the stall: one short gap, bridged, said
+    assert walk["imu_bridged_gaps"] == 1 and f"{walk['imu_bridged_frames']} readings in shorter gaps were filled" in said
+    # said once, as time not measured: no second 'frames were lost', no 'No gait measures'
+    assert [w for w in result.warnings if "frames were lost" in w or w.startswith("No gait")] == []
+    # the IMU's speed is still compared with the gates' over the parts: within 25 % here, no warning
+    assert metrics["walking_speed_m_s"] == pytest.approx(walk["walk_speed_m_s"], rel=0.25)
+    assert not any("estimate of the walking speed" in w for w in result.warnings)
+
+
+def test_a_stall_that_leaves_too_little_measured_refuses_the_gait_with_what_was_missing():
+    # the 3-metre backward walk lasts 5 s (7 s recorded); silent 1 s after the go for 3.5 s: the part
+    # before it is under 2 s, the one after 2.5 s, under half the recording
+    run = run_walk("backward-walk-3m", seed=3, trials=1, faults=(StationFault("stall", 1.0, 3.5),))
+    result = run.runner.records[0].result
+    assert result.valid and result.walk["walk_time_s"] == pytest.approx(4.979, abs=0.01)  # timed by the gates
+    walk = result.walk
+    assert walk["imu"].startswith("the station received no data for 3.4")
+    assert " s after the go (its acquisition stalled; gaps up to 0.1 s are bridged" in walk["imu"]
+    measured = float(walk["imu"].split("; ")[-1].split(" of")[0])
+    assert 2.0 <= measured < MIN_MEASURED_FRACTION * result.recorded_s
+    assert walk["imu"].endswith(f"s from the go to the end (34 %) were measured in parts of {MIN_PART_S:g} s or more, "
+                                f"under the {100 * MIN_MEASURED_FRACTION:.0f} % the gait needs")
+    assert result.metrics["metrics"]["cadence_steps_min"] is None and walk["imu_parts"] is None
+    assert result.warnings == [f"No gait measures: {walk['imu']}"]  # the stall said there, once
+    assert walk["imu_gaps"]["words"] == f"No gait measures from the lower-back sensor: {walk['imu']}. {TAIL}"
+
+
+def test_a_walk_mostly_missing_is_refused_its_gait():
+    run = _ten_metre(on_runner=_dropout(150, 500))  # 5 s of a 9.3-s recording, 1.5 s after the go
+    result = run.runner.records[0].result
+    assert result.valid and result.walk["walk_time_s"] is not None
+    walk = result.walk
+    assert walk["imu"].startswith("IMU data missing for 5.00 s at 1.")
+    assert walk["imu"].endswith(" after the go (gaps up to 0.1 s are bridged; a longer one can hide steps); 2.7 of the "
+                                "9.2 s from the go to the end (29 %) were measured in parts of 2 s or more, under the 50 % "
+                                "the gait needs")
+    assert result.metrics["metrics"]["steps"] is None and walk["initial_contacts_s"] == []
+    assert walk["imu_gaps"]["gait_valid"] is False and walk["imu_gaps"]["words"].endswith(TAIL)
+
+
+def test_a_dropout_longer_than_a_stop_is_no_stop():
+    # 3.5 s without the sensor mid-walk (more than STOPPED_S): the steps before and after it are 4 s
+    # apart, but the patient walked on; what the gap hid is not measured, not called a stop
+    run = _ten_metre(on_runner=_dropout(300, 350))
+    result = run.runner.records[0].result
+    assert result.valid, [i.message for i in result.issues]
+    assert not any(i.code == "person_stopped" for i in result.issues)
+    walk = result.walk
+    contacts = np.array(walk["initial_contacts_s"])
+    (a0, a1), (b0, b1) = walk["imu_parts"]
+    assert contacts[contacts > a1].min() - contacts[contacts < b0].max() > STOPPED_S  # the case this test is about
+    assert walk["imu"] is None and result.metrics["metrics"]["cadence_steps_min"] > 0
+    assert walk["imu_gaps"]["words"].startswith(f"{walk['imu_not_measured_s']:g} s not measured (1 sensor dropout)")
+
+
+def test_a_real_stop_inside_a_part_is_still_a_stop():
+    from station.protocols.walk_parts import still_stretches
+
+    # 3.2 s without a step inside one part: a stop; the same 3.2 s across a gap: not one (the longest
+    # stretch is then the last step to the end)
+    contacts = [0.5, 1.0, 1.5, 4.7, 5.2]
+    assert max(length for _, length in still_stretches(contacts, [(0.0, 6.0)], 6.0)) == pytest.approx(3.2)
+    assert max(length for _, length in still_stretches(contacts, [(0.0, 2.0), (4.0, 6.0)], 6.0)) == pytest.approx(0.8)
+    # the gate crossed after a gap that follows the last contact: that stretch is not measured either
+    assert still_stretches([0.5, 1.0], [(0.0, 2.0), (6.0, 8.0)], 7.0) == [(0.5, 0.5)]
+
+
+def test_one_short_bridged_gap_never_refuses_a_short_walk_but_many_do():
+    from tests.protocols.test_walk_imu_gaps import _lose_imu
+
+    def none(seq):
+        return np.zeros(seq.shape, dtype=bool)
+
+    # one gap of 8 frames (0.08 s, bridged) in a 7-s backward walk: over 1 % of its frames by itself,
+    # shorter than any step: the gait stands (was: refused, "the sensor dropped out")
+    run = run_walk("backward-walk-3m", seed=3, trials=1, on_runner=_dropout(300, 8))
+    result = run.runner.records[0].result
+    walk = result.walk
+    assert result.valid and walk["imu"] is None and walk["imu_bridged_gaps"] == 1 and walk["imu_bridged_frames"] == 8
+    assert walk["imu_bridged_frames"] > 0.01 * result.samples  # the case this test is about
+    assert result.metrics["metrics"]["cadence_steps_min"] > 0 and "the gait measures are valid" in walk["imu_gaps"]["words"]
+    # two readings lost every half second: short gaps, each bridged, but the readings kept dropping out
+    run = run_walk("backward-walk-3m", seed=3, trials=1, on_runner=lambda r: _lose_imu(
+        r, drop=none, nan=lambda s: (s % 50) < 2))
+    walk = run.runner.records[0].result.walk
+    assert walk["imu"].startswith("no IMU data on ") and walk["imu"].endswith(
+        "short gaps (more than 1 % of the recording: the readings kept dropping out)")
+    assert run.runner.records[0].result.metrics["metrics"]["cadence_steps_min"] is None
