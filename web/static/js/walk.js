@@ -20,9 +20,10 @@
     goNs: null, // the go beep, station clock
     falseStart: null, // the last false start's words, said until the next attempt's countdown
     timer: { state: "idle", startNs: null, finalS: null },
-    held: false, // the timer is running but no data comes (the page's values are stale): it holds
+    noData: false, // the timer is running but no data comes (the page's values are stale): said under it
     endWords: null, // a treadmill session ended before its planned minutes: when, said under the timer
-    serverNs: null, // the station's clock (t_ns) of the newest frame received
+    serverNs: null, // the station's clock (t_ns) of the newest frame received ...
+    serverAt: 0, // ... and when it arrived here (performance.now(), ms)
     periodNs: 10e6, // the frames' period (from the stream's rate_hz), ns
     acc: { t: [], a: [] }, // acceleration magnitude, s on the station clock
     contacts: [], // steps (initial contacts), s on the station clock
@@ -165,7 +166,7 @@
   function setTimer(state, startNs, finalS) {
     w.timer = { state, startNs: startNs ?? null, finalS: finalS ?? null };
     $("walk-card").dataset.timer = state;
-    showHeld(false);
+    showNoData(false);
     if (state === "idle") $("walk-timer").textContent = treadmill() ? "0:00" : "0.00";
     if (state === "stopped" && finalS !== null && finalS !== undefined) $("walk-timer").textContent = timeText(finalS);
   }
@@ -176,37 +177,45 @@
     return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}`;
   }
 
-  /* The running timer is the station's time of the newest frame received (t_ns, plus its period),
-     never the browser's clock carried on: when the station stalls (no frame for a second, the
-     page's values greyed) it holds there, said under it, and when frames come again it goes on
-     from their time, which counts the stall as time on the treadmill, as the session's recorded
-     time (recorded_s: the result's "Ended early at ..." and the trial page's "N s recorded") does.
-     A session that ends in the stall ends at the time held: the timer never runs back. */
+  /* The running timer on the treadmill ("Time on the treadmill") is the station's time of the newest
+     frame received (t_ns, plus its period), never the browser's clock carried on: when the station
+     stalls (no frame for a second, the page's values greyed) it holds there, said under it, and
+     when frames come again it goes on from their time, which counts the stall as time on the
+     treadmill, as the session's recorded time (recorded_s: the result's "Ended early at ...", the
+     stall's "... s after the go") does; a session that ends in the stall ends at the time held: the
+     timer never runs back. Overground the light gates time the walk on their own clock through a
+     stall (their crossings still come): the timer runs on from the newest frame by this page's
+     clock, said under it, and stops at the gates' time. */
   function tickTimer() {
     if (w.timer.state !== "running") return;
     if (w.serverNs === null || w.timer.startNs === null) return;
-    const s = Math.max(0, (w.serverNs + w.periodNs - w.timer.startNs) / 1e9);
+    const nowNs = treadmill() ? w.serverNs + w.periodNs : w.serverNs + (performance.now() - w.serverAt) * 1e6;
+    const s = Math.max(0, (nowNs - w.timer.startNs) / 1e9);
     const text = treadmill() ? timeText(s) : fmt(s, 1);
     if ($("walk-timer").textContent !== text) $("walk-timer").textContent = text;
-    const held = page.classList.contains("stale"); // live.js: no frame for STALE_MS, or the stream down
-    if (held !== w.held || (held && $("walk-held").dataset.at !== text)) {
-      showHeld(held, text);
-    }
+    const stale = page.classList.contains("stale"); // live.js: no frame for STALE_MS, or the stream down
+    if (stale !== w.noData || (stale && treadmill() && $("walk-held").dataset.at !== text)) showNoData(stale, text);
   }
 
-  function showHeld(held, text) {
-    w.held = held;
-    $("walk-card").dataset.held = held ? "yes" : "no";
-    $("walk-held").hidden = !held;
-    $("walk-held").dataset.at = held ? text : "";
-    $("walk-held").textContent = held ? `No data from the station: the timer holds at ${text}${treadmill() ? "" : " s"}` : "";
+  function showNoData(stale, text) {
+    w.noData = stale;
+    const holds = stale && treadmill();
+    $("walk-card").dataset.held = holds ? "yes" : "no";
+    $("walk-held").hidden = !stale;
+    $("walk-held").dataset.at = holds ? text : "";
+    $("walk-held").textContent = !stale ? "" : holds ? `No data from the station: the timer holds at ${text}`
+      : "No data from the station: the light gates still time the walk";
   }
 
   /* -- the stream ---------------------------------------------------------------------------- */
   function onFrames(doc) {
     const frames = doc.frames || [];
     if (doc.rate_hz) w.periodNs = 1e9 / doc.rate_hz;
-    if (frames.length) w.serverNs = Math.max(w.serverNs ?? -Infinity, frames[frames.length - 1].t_ns);
+    const newestNs = frames.length ? frames[frames.length - 1].t_ns : null;
+    if (newestNs !== null && (w.serverNs === null || newestNs > w.serverNs)) { // (a backfill after a reconnect is older)
+      w.serverNs = newestNs;
+      w.serverAt = performance.now();
+    }
     if (!w.walk) return;
     for (const fr of frames) {
       if (fr.seq <= w.lastSeq) continue;
