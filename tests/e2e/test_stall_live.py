@@ -123,4 +123,11 @@ def test_a_stall_reads_the_same_everywhere_holds_the_timer_and_ends_where_it_hel
     wait(tablet, "the ended-early words after the reload", lambda d: by_id(d, "walk-phase").text == words, timeout_s=10)
     assert by_id(tablet, "walk-timer").text == final
     assert "stopped receiving data" in by_id(tablet, "walk-ended-early").text
+    # -- the trial page says the same recorded time (the stalls' lost frames included, said below it) -----
+    trial_id = api(tablet, "GET", "/api/station")["body"]["service"]["run"]["trial_ids"][-1]
+    tablet.get(f"{station.url}/trials/{trial_id}")
+    summary = wait(tablet, "the trial's summary", lambda d: by_id(d, "trial-summary").text, timeout_s=20)
+    recorded = float(re.search(r"([\d.]+) s recorded", summary).group(1))
+    assert recorded == pytest.approx(done["recorded_s"], abs=0.06), (summary, done["recorded_s"])
+    assert re.search(r"; \d+ lost \(", summary), summary
     assert time.monotonic() - started < 240, "the stall test must stay bounded in time"

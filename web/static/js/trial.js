@@ -143,7 +143,10 @@
       $("back-link").href = `/sessions/${trial.session_id}`;
       $("back-link").textContent = "← Visit results";
       $("validity").replaceChildren(validityBox(trial, outcome));
-      const bits = [protocol ? protocol.title : trial.protocol, when(trial.started_at), `${fmt(trial.duration_s, 1)} s recorded`,
+      // the time from the first frame to the last, frames lost included (a stall of the acquisition is time
+      // too: the live timer and the result's recorded time count it); the frames stored are said below
+      const spanS = (trial.frame_count + (trial.frames_lost || 0)) / trial.rate_hz;
+      const bits = [protocol ? protocol.title : trial.protocol, when(trial.started_at), `${fmt(spanS, 1)} s recorded`,
         `recorded by ${trial.recorded_by}`];
       if (outcome.attempt) bits.push(`attempt ${outcome.attempt}`);
       $("trial-summary").textContent = bits.join(" · ");
