@@ -294,7 +294,8 @@ def test_a_clinic_session_from_setup_to_history(station, browsers):
     wait(tablet, "the results", lambda d: len(css(d, ".condition")) == 4, timeout_s=20)
     firm_ec = css(tablet, '.condition[data-condition="firm_ec"]')[0]
     assert "below 30 s" in firm_ec.text  # the condition's verdict beside its name
-    assert len(css(tablet, '.condition[data-condition="firm_ec"] li[data-trial-id]')) == 2
+    attempts = [li.text for li in css(tablet, '.condition[data-condition="firm_ec"] li[data-trial-id]')]
+    assert len([t for t in attempts if "readings were lost" not in t]) == 2, attempts  # (a run_trial repeat aside)
     velocity = css(tablet, '.condition[data-condition="firm_eo"] tr[data-metric="mean_velocity_cm_s"]')[0].text
     assert "percentile" in velocity and "old adults 60-86 y" in velocity and "Santos & Duarte 2016" in velocity
     area = css(tablet, '.condition[data-condition="firm_eo"] tr[data-metric="ellipse_area_cm2"]')[0].text
@@ -317,7 +318,8 @@ def test_a_clinic_session_from_setup_to_history(station, browsers):
     assert len(set(scales)) == 1, scales
 
     # -- one trial: plots, all measures, exports --------------------------------------------
-    css(tablet, '.condition[data-condition="foam_ec"] li[data-trial-id] a')[0].click()
+    # its valid trial (the first of the list if run_trial repeated one the station found with lost readings)
+    css(tablet, '.condition[data-condition="foam_ec"] li[data-trial-id][data-valid="true"] a')[0].click()
     wait(tablet, "the trial page", lambda d: "/trials/" in d.current_url and css(d, "svg.statokinesigram ellipse.ellipse"))
     trial_id = tablet.current_url.rsplit("/", 1)[1]
     assert "Valid trial." in by_id(tablet, "validity").text
