@@ -224,7 +224,7 @@ const WalkResults = (() => {
     if (change) {
       const since = `${change.change > 0 ? "+" : ""}${fmtSig(change.change)} m/s since ${Station.when(change.previous.started_at)}`;
       bits.push(change.mdc_reading ? tag("neutral", `${since}: ${change.mdc_reading}`)
-        : change.beyond_mdc === null ? tag("neutral", `${since} (no published MDC for this patient)`)
+        : change.beyond_mdc === null ? tag("neutral", `${since} (no published MDC to compare it with)`)
         : change.beyond_mdc ? (change.change > 0 ? tag("valid", `${since}: a real improvement (beyond the MDC)`) // faster is better
           : tag("flag", `${since}: a real worsening (beyond the MDC)`))
         : tag("neutral", `${since}: within the MDC (may be noise)`));
