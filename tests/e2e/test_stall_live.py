@@ -29,12 +29,17 @@ READ = """return {strip: document.getElementById('h-state').textContent,
   chip: document.getElementById('health-chip').textContent,
   timer: document.getElementById('walk-timer').textContent,
   held: document.getElementById('walk-held').hidden ? '' : document.getElementById('walk-held').textContent,
-  lost: document.getElementById('h-lost').textContent, lostBad: document.getElementById('h-lost').className === 'bad'};"""
+  lost: document.getElementById('h-lost').textContent, lostBad: document.getElementById('h-lost').className === 'bad',
+  cadenceColour: getComputedStyle(document.querySelector('#walk-cadence-box .walk-timer')).color};"""
 
 READ_WITH_HEALTHZ = """const done = arguments[0];
   const page = (() => {""" + READ + """})();
   fetch('/healthz', {credentials: 'omit'}).then((r) => r.json()).then((h) => done({...page, healthz: h.state}))
     .catch((e) => done({...page, healthz: String(e)}));"""
+
+
+GREY = "rgb(154, 165, 177)"
+"""#9aa5b1, walk.css: the held timer and the live cadence while the station sends no data."""
 
 
 def seconds(timer_text: str) -> int:
@@ -90,6 +95,9 @@ def test_a_stall_reads_the_same_everywhere_holds_the_timer_and_ends_where_it_hel
     held = [s for s in stalled if s["held"]]
     assert len(held) >= 3 and len({s["timer"] for s in held}) == 1, samples
     assert held[0]["held"] == f"No data from the station: the timer holds at {held[0]['timer']}", held[0]
+    # the live cadence is greyed with it (the last measured, not now), and not before or after
+    assert all(s["cadenceColour"] == GREY for s in held), held
+    assert samples[-1]["cadenceColour"] != GREY, samples[-1]
     at_stall = seconds(held[0]["timer"])
     assert 5 <= at_stall <= 8, held[0]
 
