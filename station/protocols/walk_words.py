@@ -251,6 +251,13 @@ def imu_gaps_summary(walk: dict | None, samples: int | None = None, fs_hz: float
     (True, 1.49, 1)
     >>> print(s["words"])
     1.49 s not measured (1 station stall): the station received no data at all (its acquisition stalled) for longer than 0.1 s, which can hide steps, so that time is not counted. The gait measures come from the 2 parts measured, 7.8 of the 9.2 s from the go to the end (84 %): cadence, variability, symmetry and step length are those of the steps measured, none across a gap, and the steps count the measured time only. The time and speed come from the light gates and are valid.
+
+    A treadmill session with a 3-s stall: the time measured in seconds under a minute, as everywhere:
+
+    >>> s = imu_gaps_summary({"imu": None, "setting": "treadmill", "imu_not_measured_s": 2.98, "imu_stalls": 1,
+    ...                       "imu_parts": [[0.0, 6.02], [9.0, 24.0]]}, samples=2100, fs_hz=100.0)
+    >>> print(s["words"])
+    2.98 s not measured (1 station stall): the station received no data at all (its acquisition stalled) for longer than 0.1 s, which can hide steps, so that time is not counted. The session was measured in the 2 parts between the gaps (21 s in all); minutes walked, steps and pauses count the measured time only, so the dose may be a little more.
     """
     if not walk:
         return None
@@ -283,7 +290,8 @@ def imu_gaps_summary(walk: dict | None, samples: int | None = None, fs_hz: float
                       f"none across a gap, and the steps count the measured time only.{filled} The time and speed "
                       "come from the light gates and are valid.")
         else:
-            words += (f"The session was measured in the {some} between ({measured_s / 60.0:.3g} min); minutes "
+            words += (f"The session was measured in the {some} between the gaps ({walked_words(measured_s / 60.0)} in "
+                      "all); minutes "
                       f"walked, steps and pauses count the measured time only, so the dose may be a little more.{filled}")
         return {"bridged_samples": frames, "gaps": walk.get("imu_bridged_gaps"), "longest_gap_s": _number(walk.get("imu_longest_gap_s")),
                 "missing_s": round(not_measured + (frames / fs_hz if fs_hz else 0.0), 3), "not_measured_s": not_measured,

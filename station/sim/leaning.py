@@ -86,7 +86,7 @@ def cop_peak_factor(duration_s: float, h_over_g_s2: float) -> float:
     Examples
     --------
     >>> round(cop_peak_factor(1.5, 0.0954), 3)
-    1.22
+    1.201
     """
     u = np.linspace(0.0, 1.0, 2001)
     s2 = (60.0 * u - 180.0 * u**2 + 120.0 * u**3) / duration_s**2

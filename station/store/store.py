@@ -1,8 +1,8 @@
-"""The clinic data store of one data directory: open it, use its parts, close it.
+"""The clinic data store of one data directory: open it, use its parts, close it::
 
->>> store = Store.open_service(Path("./data"))      # the station service: lock, migrate, recover
->>> writer = store.trials.start_trial(session_id, "romberg", "eyes_closed", calibration, 100.0)
->>> writer.append(frames); writer.finish(metrics, valid=True)
+    store = Store.open_service(Path("./data"))      # the station service: lock, migrate, recover
+    writer = store.trials.start_trial(session_id, "romberg", "eyes_closed", calibration, 100.0)
+    writer.append(frames); writer.finish(metrics, valid=True)
 
 The service process (web server + protocol engine) opens the store with :meth:`Store.open_service`,
 which takes the data directory's lock, applies migrations and marks trials interrupted by a crash
