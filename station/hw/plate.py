@@ -323,6 +323,10 @@ class PlateFrontEnd:
                 fault_mask |= 1 << i
                 self.fault_counts[i] += 1
                 continue
+            # "Stuck" is judged on the time before the transaction: CR is sampled at its start, and a
+            # process woken late inside or after it (a Pi under load; the bus's coalesced sleep) must
+            # not read its own delay as a chip that stopped converting.
+            before = monotonic_ns()
             try:
                 write_byte(mux_address, select[i])
                 value = adcs[i].read_if_ready()
@@ -336,12 +340,12 @@ class PlateFrontEnd:
             read_ns[i] = now
             if value is None:
                 self.stale_counts[i] += 1
-                if now - last_new_ns[i] > self.stuck_timeout_ns:
+                if before - last_new_ns[i] > self.stuck_timeout_ns:
                     if corner_state != STUCK:
                         corner_state = state[i] = STUCK
                         self.corner_error[i] = (
                             f"{adcs[i].location}: no new conversion for "
-                            f"{(now - last_new_ns[i]) / 1e6:.0f} ms (CR never set)"
+                            f"{(before - last_new_ns[i]) / 1e6:.0f} ms (CR never set)"
                         )
                 if corner_state == STUCK:
                     fault_mask |= 1 << i

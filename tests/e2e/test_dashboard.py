@@ -254,11 +254,11 @@ def test_a_clinic_session_from_setup_to_history(station, browsers):
              lambda d: by_id(d, "trial-state").get_attribute("data-state") in ("instructions", "done", "finished")
              and by_id(d, "message").text, timeout_s=45, keep_alive=keep_alive)
         message = by_id(tablet, "message").text
-        if (not repeated and message.startswith("Invalid trial: Too many readings were lost")
-                and "Repeat offered" in message):
-            # The simulated acquisition lost a burst of frames (once in ~10 suite runs: a 0.81 s hole
-            # while the suite's other workers loaded both cores, 2026-12-03; cause not found). The
-            # station said so and offered the repeat, as it must; a clinician repeats, so does the test.
+        if not repeated and "Too many readings were lost" in message and "Repeat offered" in message:
+            # The simulated acquisition lost a burst of frames (0.5-0.8 s holes in about one full suite
+            # run in three, 2026-12-03/04, with the machine otherwise idle too: the whole VM paused, as
+            # far as we can tell; normal-priority load alone does not do it). The station said so and
+            # offered the repeat, as it must; a clinician repeats, so does the test.
             print(f"{label}: repeated after the station reported lost readings: {message}", file=sys.stderr)
             return run_trial(label + " (repeat)", drop_network=drop_network, while_recording=while_recording,
                              repeated=True)

@@ -58,8 +58,9 @@ def test_reach_and_hold_game_in_the_browser(station_for, browsers):
     score = float(by_id(tablet, "game-card").get_attribute("data-score"))
     assert 0 < score <= 100
     assert abs(int(by_id(tablet, "game-score").text) - score) <= 0.5  # JS rounds 62.5 up, Python to even
-    rows = css(tablet, "#game-result tbody tr")
-    assert rows and any("held" in r.text for r in rows)
+    # the texts read inside the wait: the table may be redrawn by a status arriving meanwhile (a stale element)
+    rows = wait(tablet, "the per-target table", lambda d: [r.text for r in css(d, "#game-result tbody tr")], timeout_s=10)
+    assert any("held" in text for text in rows), rows
     # The big "Score" message is drawn clear of every target's circle and label: on this game's
     # plate, and on eight targets at tablet and at phone size (the top centre, where it once was
     # drawn, is the forward target; a smaller size is chosen when nothing else clears them).

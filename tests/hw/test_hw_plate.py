@@ -149,6 +149,22 @@ def test_a_corner_whose_cr_never_sets_becomes_stuck(hw, clock, plate):
     assert plate.corner_state[0] == "ok" and masks[-1] == 0
 
 
+def test_a_late_wake_up_inside_a_read_is_not_a_stuck_corner(hw, clock, plate):
+    """The process woken 0.5 s late inside the back-right corner's status read (a Pi under load; the
+    bus's coalesced sleep is where a late wake-up lands): the chip saw no new conversion at the
+    read's start, and 0.5 s passed before the driver looked at the clock. That is the reader's delay,
+    not a chip that stopped converting: no fault (before, the corner was marked stuck and the
+    trial failed with 'the back-right load cell stopped answering')."""
+    run_frames(plate, clock, 5)
+    plate.read_corners()  # every corner read just now: the next read finds CR clear
+    hw.bus.set_slow(hw.adcs["br"], 500_000_000)
+    _, mask = plate.read_corners()
+    hw.bus.set_slow(hw.adcs["br"], 0)
+    assert mask == 0 and plate.corner_state[3] == "ok", plate.corner_error[3]
+    values, masks = run_frames(plate, clock, 3)
+    assert masks == [0, 0, 0] and not np.isnan(values).any()
+
+
 def test_a_corner_repeating_the_same_value_becomes_stuck(hw, clock, plate):
     hw.adcs["fr"].set_stuck(4242)
     values, masks = run_frames(plate, clock, 40)
