@@ -108,9 +108,16 @@ def test_a_stall_reads_the_same_everywhere_holds_the_timer_and_ends_where_it_hel
     assert re.fullmatch(r"\d+ \([\d.]+ %\), \d+ in the last 10 s", after["lost"]), after
     assert seconds(after["timer"]) >= at_stall + 2, (after, at_stall)  # the stall counts as time on the treadmill
     lost_total = after["lost"].split()[0]
-    # 10-11 s later the loss is history: said neutrally beside the total, which keeps it
-    calm = wait(tablet, "the loss said as history", lambda d: (lambda r: r if r["lost"].endswith("none in the last 10 s")
-                                                               else None)(d.execute_script(READ)), timeout_s=14)
+    stall_recent = int(re.search(r"(\d+) in the last 10 s", after["lost"]).group(1))
+    # 10-11 s later the stall's loss is history: said neutrally beside the total, which keeps it ("none in the
+    # last 10 s", or a few frames lost since on a loaded machine: the stall's ~300 have left the window)
+    def history(d):
+        r = d.execute_script(READ)
+        recent = re.search(r", (none|\d+) in the last 10 s$", r["lost"])
+        return r if recent and not r["lostBad"] and (
+            recent.group(1) == "none" or int(recent.group(1)) < stall_recent // 3) else None
+
+    calm = wait(tablet, "the loss said as history", history, timeout_s=16)
     assert not calm["lostBad"] and int(calm["lost"].split()[0]) >= int(lost_total), calm
 
     # -- the second stall (7 s, 24 s after the go) ends the session where the timer held --------------

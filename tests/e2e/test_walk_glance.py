@@ -60,6 +60,8 @@ def test_a_timed_walk_at_a_glance_says_speed_and_change_against_the_mdc(tmp_path
         else:
             driver.get(station.url + "/login")
             sign_in(driver, station.url, ADMIN)
+            # the sign-in's own redirect first (a page asked for before it lands is taken back to the patients)
+            wait(driver, "signed in", lambda d: d.current_url.rstrip("/").endswith("/patients"), timeout_s=20)
         driver.get(f"{station.url}/sessions/{last}")
         # a tablet has the "At a glance" table; a phone shows the same tags at the head of each condition
         where = ".glance tr[data-condition]" if name == "tablet" else ".card.condition > .actions"
