@@ -53,9 +53,11 @@ from pathlib import Path
 from station.store.db import (
     DB_FILENAME,
     LOCK_FILENAME,
+    SQLITE_ERRORS,
     DataDirLocked,
     StoreError,
     acquire_service_lock,
+    sqlite_message,
 )
 from station.store.migrations import LATEST_VERSION, MIGRATIONS, migrate
 
@@ -213,8 +215,8 @@ def _connect_source(db: Path) -> sqlite3.Connection:
     try:
         conn = sqlite3.connect(db, timeout=5.0, isolation_level=None)
         conn.execute("PRAGMA query_only = ON")
-    except sqlite3.Error as exc:
-        raise BackupError(f"{db}: cannot open the database ({exc}); check its permissions") from None
+    except SQLITE_ERRORS as exc:
+        raise BackupError(f"{db}: cannot open the database ({sqlite_message(exc)}); check its permissions") from None
     return conn
 
 
@@ -291,8 +293,8 @@ def create_backup(
         os.replace(partial, final)
         _fsync_path(folder, directory=True)
         _give_to_owner_of(final, data_dir)
-    except sqlite3.Error as exc:
-        raise BackupError(f"backup of {data_dir / DB_FILENAME} failed: {exc}; check free space and permissions") from None
+    except SQLITE_ERRORS as exc:
+        raise BackupError(f"backup of {data_dir / DB_FILENAME} failed: {sqlite_message(exc)}; check free space and permissions") from None
     except OSError as exc:
         raise BackupError(f"backup into {folder} failed: {exc.strerror}; check free space and permissions") from None
     finally:
@@ -417,13 +419,13 @@ def inspect_database(path: str | os.PathLike) -> DatabaseInfo:
         raise NotStationDatabase(f"{path}: not an SQLite database, so not a station backup; nothing was changed")
     try:
         conn = sqlite3.connect(f"file:{_uri_path(path)}?mode=ro&immutable=1", uri=True, isolation_level=None)
-    except sqlite3.Error as exc:
-        raise BackupError(f"{path}: cannot open it ({exc})") from None
+    except SQLITE_ERRORS as exc:
+        raise BackupError(f"{path}: cannot open it ({sqlite_message(exc)})") from None
     try:
         try:
             integrity = [r[0] for r in conn.execute("PRAGMA integrity_check(5)")]
-        except sqlite3.DatabaseError as exc:
-            raise CorruptDatabase(f"{path}: damaged SQLite file ({exc}); choose another backup") from None
+        except SQLITE_ERRORS as exc:
+            raise CorruptDatabase(f"{path}: damaged SQLite file ({sqlite_message(exc)}); choose another backup") from None
         if integrity != ["ok"]:
             raise CorruptDatabase(
                 f"{path}: fails SQLite's integrity check ({'; '.join(integrity)}); choose another backup"
@@ -488,14 +490,14 @@ def check_station_database(data_dir: str | os.PathLike) -> list[str]:
         raise BackupError(f"{path}: no database here, nothing to check; check data_dir in the configuration")
     try:
         conn = sqlite3.connect(f"file:{_uri_path(path)}?mode=ro", uri=True, isolation_level=None, timeout=5.0)
-    except sqlite3.Error as exc:
-        raise BackupError(f"{path}: cannot open it ({exc}); check its permissions") from None
+    except SQLITE_ERRORS as exc:
+        raise BackupError(f"{path}: cannot open it ({sqlite_message(exc)}); check its permissions") from None
     try:
         conn.execute("BEGIN")  # one snapshot for every check
         try:
             integrity = [r[0] for r in conn.execute("PRAGMA integrity_check(5)")]
-        except sqlite3.DatabaseError as exc:
-            return [f"damaged SQLite file ({exc})"]
+        except SQLITE_ERRORS as exc:
+            return [f"damaged SQLite file ({sqlite_message(exc)})"]
         if integrity != ["ok"]:
             return [f"SQLite's integrity check: {'; '.join(integrity)}"]
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
@@ -508,8 +510,8 @@ def check_station_database(data_dir: str | os.PathLike) -> list[str]:
         if "trial_chunks" in _schema_of(conn):
             problems += frame_count_problems(conn)
         return problems
-    except sqlite3.Error as exc:
-        raise BackupError(f"{path}: cannot read it ({exc})") from None
+    except SQLITE_ERRORS as exc:
+        raise BackupError(f"{path}: cannot read it ({sqlite_message(exc)})") from None
     finally:
         conn.close()
 
@@ -571,8 +573,8 @@ def restore_backup(data_dir: str | os.PathLike, source: str | os.PathLike, now_s
             finally:
                 dst.close()
                 src.close()
-        except sqlite3.Error as exc:
-            raise BackupError(f"restore into {db} failed: {exc}; the previous database is unchanged") from None
+        except SQLITE_ERRORS as exc:
+            raise BackupError(f"restore into {db} failed: {sqlite_message(exc)}; the previous database is unchanged") from None
         if check != "ok":
             raise CorruptDatabase(f"{db}: the restored database fails its check ({check}); restore {pre_restore} instead")
         if created:
@@ -612,8 +614,8 @@ def _stage_copy(source: Path, staging: Path) -> None:
                 conn.execute("PRAGMA journal_mode = DELETE")
             finally:
                 conn.close()
-        except sqlite3.DatabaseError as exc:
-            raise CorruptDatabase(f"{source}: damaged SQLite file ({exc}); choose another backup") from None
+        except SQLITE_ERRORS as exc:
+            raise CorruptDatabase(f"{source}: damaged SQLite file ({sqlite_message(exc)}); choose another backup") from None
 
 
 def _is_wal_file(path: Path) -> bool:

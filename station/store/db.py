@@ -117,6 +117,20 @@ def db_path(data_dir: str | os.PathLike) -> Path:
     return Path(data_dir) / DB_FILENAME
 
 
+SQLITE_ERRORS = (sqlite3.Error, UnicodeDecodeError)
+"""What a statement on a damaged SQLite file raises: SQLite's message about a damaged schema
+quotes the damaged bytes, and when they are not UTF-8 Python's sqlite3 raises UnicodeDecodeError
+in place of the DatabaseError (CPython 3.11). Catch this tuple, word it with
+:func:`sqlite_message`."""
+
+
+def sqlite_message(exc: Exception) -> str:
+    """What SQLite said, in words (also when its message could not be decoded, see SQLITE_ERRORS)."""
+    if isinstance(exc, UnicodeDecodeError):
+        return "its schema or its error message holds bytes that are not text"
+    return str(exc)
+
+
 def _connect(path: Path, *, writer: bool) -> sqlite3.Connection:
     conn = sqlite3.connect(
         path,
@@ -164,9 +178,9 @@ class Database:
             raise StoreError(
                 f"{self.path}: cannot open the database ({exc}); check the file and its permissions"
             ) from None
-        except sqlite3.DatabaseError as exc:
+        except SQLITE_ERRORS as exc:
             raise StoreError(
-                f"the database {self.path} is damaged ({exc}); restore a backup with `balance-station restore "
+                f"the database {self.path} is damaged ({sqlite_message(exc)}); restore a backup with `balance-station restore "
                 "FILE` (service stopped; `balance-station backup --list` lists them)"
             ) from None
         self._write_lock = threading.RLock()
@@ -295,8 +309,8 @@ class Database:
         with self._write_lock:
             try:
                 rows = [r[0] for r in self._writer.execute("PRAGMA quick_check(5)")]
-            except sqlite3.DatabaseError as exc:
-                return [str(exc)]
+            except SQLITE_ERRORS as exc:
+                return [sqlite_message(exc)]
         return [] if rows == ["ok"] else rows
 
     def checkpoint_truncate(self) -> bool:

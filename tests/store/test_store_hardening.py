@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from station.store.audit import Actor
-from station.store.backup import create_backup
+from station.store.backup import BackupError, CorruptDatabase, check_station_database, create_backup, restore_backup
 from station.store.db import DB_FILENAME, DiskFull, StoreError
 from station.store.migrations import MIGRATIONS, migrate
 from station.store.store import Store
@@ -142,6 +142,47 @@ def test_damaged_pages_are_refused_at_start_with_what_to_do(tmp_path):
     with pytest.raises(StoreError, match="damaged.*balance-station restore"):
         Store.open_service(data, password_cost=CHEAP_COST)
 
+
+def _schema_damaged_into_bytes_that_are_not_text(tmp_path, offset=6):
+    """A data directory whose schema text has a byte that is not UTF-8 (0x81) at ``offset`` into
+    its first CREATE TABLE (6: the keyword, so SQLite's message quotes the byte)."""
+    data = tmp_path / "data"
+    with Store.open_service(data, password_cost=CHEAP_COST) as store:
+        _patient(store, "P-1")
+        store.db.checkpoint_truncate()
+    path = data / DB_FILENAME
+    raw = bytearray(path.read_bytes())
+    at = raw.find(b"CREATE TABLE")
+    assert at > 0  # sqlite_master spans several pages of this schema
+    raw[at + offset] = 0x81
+    path.write_bytes(bytes(raw))
+    return data
+
+
+@pytest.mark.parametrize("offset", [6, 13], ids=["keyword", "table-name"])
+def test_a_schema_damaged_into_bytes_that_are_not_text_is_refused_as_damaged(tmp_path, offset):
+    """SQLite's message about a damaged schema quotes the damaged bytes; when they are not UTF-8,
+    Python raised UnicodeDecodeError instead of DatabaseError, and it escaped the service's start
+    as a traceback (seen once in CI with random damage to every page)."""
+    data = _schema_damaged_into_bytes_that_are_not_text(tmp_path, offset)
+    with pytest.raises(StoreError, match="damaged.*balance-station restore") as info:
+        Store.open_service(data, password_cost=CHEAP_COST)
+    assert "codec" not in str(info.value)
+
+
+def test_check_backup_and_restore_word_a_schema_that_is_not_text(tmp_path):
+    data = _schema_damaged_into_bytes_that_are_not_text(tmp_path)
+    assert check_station_database(data) == ["damaged SQLite file (its schema or its error message holds bytes that "
+                                            "are not text)"]
+    with pytest.raises(BackupError, match="not text"):
+        create_backup(data)
+    healthy = tmp_path / "healthy"
+    with Store.open_service(healthy, password_cost=CHEAP_COST) as store:
+        _patient(store, "P-2")
+    with pytest.raises(CorruptDatabase, match="not text.*choose another backup"):
+        restore_backup(healthy, data / DB_FILENAME)
+    with Store.open(healthy, password_cost=CHEAP_COST) as store:  # the healthy station is untouched
+        assert store.patients.get_by_identifier("P-2")["identifier"] == "P-2"
 
 # -- finding 2: a full disk ----------------------------------------------------------------------
 
