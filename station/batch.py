@@ -138,7 +138,7 @@ def run_local(
         for item in items:
             yield func(item)
         return
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import Future, ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
     import gc
@@ -156,8 +156,16 @@ def run_local(
     try:
         def submit() -> None:
             chunk = next(chunks, None)
-            if chunk is not None:
-                pending.append((chunk, executor.submit(_run_chunk, func, chunk)))
+            if chunk is None:
+                return
+            try:
+                future = executor.submit(_run_chunk, func, chunk)
+            except BrokenProcessPool as exc:
+                # A worker died after the result just taken was ready: this chunk is retried with
+                # the others in flight when the loop reaches it.
+                future = Future()
+                future.set_exception(exc)
+            pending.append((chunk, future))
 
         for _ in range(window):
             submit()

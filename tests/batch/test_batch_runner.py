@@ -8,6 +8,7 @@ import io
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +80,29 @@ def test_a_worker_that_dies_loses_only_its_own_item():
     assert len(results) == 40
     assert results[13][:2] == ("lost", 13) and "died" in results[13][2]
     assert [r[0] for i, r in enumerate(results) if i != 13] == [2 * i for i in range(40) if i != 13]
+
+
+
+def _die_on_17_after_the_chunk_before_is_done(item: int) -> tuple[int, int]:
+    if item == 17:  # first item of the third chunk of 40 items on 2 workers
+        time.sleep(0.5)  # the second chunk (items 10-16, the other worker) finishes first
+        os._exit(3)
+    return item * 2, os.getpid()
+
+
+def test_a_worker_that_dies_while_the_results_wait_to_be_read_loses_only_its_own_item():
+    """CI saw it: the pool broke between a result being ready and the next chunk's submission
+    (BrokenProcessPool escaped the batch). The reader here is slow: the death happens while it
+    reads the first chunk, after the second chunk's result is in."""
+    assert [len(c) for c in _chunks(iter(range(40)), 40, 2)][:3] == [10, 7, 5]
+    results = []
+    for result in run_local(_die_on_17_after_the_chunk_before_is_done, range(40), jobs=2, total=40, lost=_lost):
+        if not results:
+            time.sleep(2.0)
+        results.append(result)
+    assert len(results) == 40
+    assert results[17][:2] == ("lost", 17) and "died" in results[17][2]
+    assert [r[0] for i, r in enumerate(results) if i != 17] == [2 * i for i in range(40) if i != 17]
 
 
 @pytest.mark.parametrize("count", [0, 1, 3])
