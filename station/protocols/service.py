@@ -134,6 +134,30 @@ class _TrackedStoreSink:
                         writer.trial_id, exc)
 
 
+def start_refusal(health: dict) -> str | None:
+    """Why a trial must not start now, in the clinician's words, or None: the acquisition sends no
+    frames (health ``nodata``, :data:`station.acquire.source.NO_FRAMES_S`) or is down (every load
+    cell silent, or the process not responding). A trial started then would only record the gap.
+
+    >>> start_refusal({"state": "ok"}) is None and start_refusal({"state": "degraded"}) is None
+    True
+    >>> print(start_refusal({"state": "nodata", "newest_frame_age_s": 4.2}))
+    The station has had no readings for 4 s, so the trial was not started. Wait until the status strip says OK, then press Start again; if it does not come back within a minute, check the plate's cable and restart the station.
+    """
+    state = health.get("state")
+    if state == "nodata":
+        age_s = health.get("newest_frame_age_s")
+        for_how_long = f" for {age_s:.0f} s" if isinstance(age_s, (int, float)) else ""
+        return (f"The station has had no readings{for_how_long}, so the trial was not started. Wait until the status "
+                "strip says OK, then press Start again; if it does not come back within a minute, check the plate's "
+                "cable and restart the station.")
+    if state == "down":
+        reason = str(health.get("reason") or "").strip().rstrip(".")
+        return (f"The station is down{f' ({reason})' if reason else ''}, so the trial was not started. Press Start "
+                "again once the status strip says OK.")
+    return None
+
+
 class _TrackedOutput:
     def __init__(self, owner: _TrackedStoreSink, output) -> None:
         self.owner = owner
@@ -523,6 +547,9 @@ class TrialService:
         run = self._require_run()
         if self._state() != TrialState.INSTRUCTIONS:
             raise Conflict("no trial is waiting to start" + (" (the test is finished)" if run.runner.finished else ""))
+        refusal = start_refusal(self.source.health())
+        if refusal:
+            raise Conflict(refusal)
         run.runner.request_start()
 
     def _do_stop_trial(self) -> None:
@@ -557,8 +584,14 @@ class TrialService:
 
     def _do_press(self) -> None:
         run = self._run
-        if run is not None and not run.runner.finished:
-            run.runner.press()
+        if run is None or run.runner.finished:
+            return
+        if self._state() == TrialState.INSTRUCTIONS:  # the press would start the trial
+            refusal = start_refusal(self.source.health())
+            if refusal:
+                self.bus.publish("fault", message=refusal)
+                return
+        run.runner.press()
 
     def _do_close_run(self, reason: str = "ended by the clinician") -> None:
         run = self._run
