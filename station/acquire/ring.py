@@ -7,18 +7,25 @@ learns how many frames it missed when it falls more than the ring's capacity beh
 Layout of the shared block (little-endian)::
 
     header   64 bytes   magic, version, capacity, frame size, write_count (u64, frames ever written)
-    checks   capacity × u32   per slot: CRC-32 of the frame's bytes seeded with its write index
+    checks   capacity × u32   per slot: CRC-32 of the frame's bytes followed by its write index
     frames   capacity × FRAME_DTYPE
     health   4096 bytes  counter (u64), length (u64), CRC-32 (u64), JSON document
 
 Torn frames are detected whatever the memory order. Python gives no memory barriers, and ARM
 (the Pi) may make the writer's stores visible to another core in any order, so a reader cannot
 rely on "the frame was stored before its stamp". Instead every slot carries a check: the CRC-32
-of the frame's 140 bytes, seeded with the frame's write index. A reader copies the frames it has
-not seen and their checks, and keeps a frame only when the check matches the bytes it copied and
-the index it expected; a frame being overwritten, half-visible, or left from an earlier lap fails
-(a false match has a probability of 2^-32), is counted as missed and is never returned as wrong
-data. :meth:`RingReader.latest` checks the same way. ``write_count`` is read until two reads
+of the frame's 140 bytes followed by its write index (8 bytes, little-endian). A reader copies the
+frames it has not seen and their checks, and keeps a frame only when the check matches the bytes it
+copied and the index it expected; a frame being overwritten, half-visible, or left from an earlier
+lap fails (a false match has a probability of 2^-32), is counted as missed and is never returned as
+wrong data.
+
+The index follows the bytes, it does not seed the CRC (layout 2 did): a CRC's starting value acts
+on the data's first 4 bytes as an XOR, and those are the low half of ``seq``, which counts like the
+index. So a frame copied while the writer overwrote its slot, its first bytes still the old frame's
+and the rest the new one's, matched the new frame's check exactly: ``seq`` of one frame with the
+forces of the next lap (seen once in the suite under load; tests/acquire/test_ring.py shows every
+such tear and a whole frame of another lap failing now). :meth:`RingReader.latest` checks the same way. ``write_count`` is read until two reads
 agree (a 64-bit store may be two stores on a 32-bit Pi OS). The health block carries a CRC of its
 JSON body for the same reason.
 """
@@ -40,13 +47,17 @@ _MAGIC = b"BALRING1"
 _HEADER_BYTES = 64
 _HEALTH_BYTES = 4096
 _HEALTH_HEADER_BYTES = 24
-_LAYOUT_VERSION = 2
+_LAYOUT_VERSION = 3  # 3: the check appends the index (2 seeded the CRC with it)
 _FRAME_BYTES = FRAME_DTYPE.itemsize
 
 
 def frame_check(frame_bytes, index: int) -> int:
-    """The check of one slot: CRC-32 of the frame's bytes, seeded with its write index."""
-    return zlib.crc32(frame_bytes, index & 0xFFFFFFFF)
+    """The check of one slot: CRC-32 of the frame's bytes followed by its write index (u64, LE).
+
+    >>> frame_check(bytes(140), 0) == frame_check(bytes(140), 1)
+    False
+    """
+    return zlib.crc32(index.to_bytes(8, "little"), zlib.crc32(frame_bytes))
 
 
 class RingError(RuntimeError):
@@ -108,8 +119,9 @@ class _RingView:
         self.capacity = int(header[1])
         if int(header[0]) != _LAYOUT_VERSION or int(header[2]) != FRAME_DTYPE.itemsize:
             raise RingError(
-                f"ring {shm.name!r} holds frames of {int(header[2])} bytes, this software expects "
-                f"{FRAME_DTYPE.itemsize}: restart the station after an update"
+                f"ring {shm.name!r} has layout {int(header[0])} with frames of {int(header[2])} bytes, this "
+                f"software expects layout {_LAYOUT_VERSION} with {FRAME_DTYPE.itemsize}: restart the station "
+                "after an update"
             )
         checks_off, frames_off, health_off, total = _layout(self.capacity)
         if shm.size < total:
@@ -146,9 +158,8 @@ class _RingView:
         raw = frames.tobytes()
         size = _FRAME_BYTES
         ok = np.empty(len(frames), dtype=bool)
-        crc = zlib.crc32
         for i in range(len(frames)):
-            ok[i] = crc(raw[i * size : (i + 1) * size], (first_index + i) & 0xFFFFFFFF) == checks[i]
+            ok[i] = frame_check(raw[i * size : (i + 1) * size], first_index + i) == checks[i]
         return ok
 
     def read_health(self) -> dict | None:
@@ -212,7 +223,7 @@ class FrameRing(_RingView):
         slot = index % self.capacity
         self.frames[slot] = frame
         offset = slot * _FRAME_BYTES
-        self.checks[slot] = zlib.crc32(self._frame_bytes[offset : offset + _FRAME_BYTES], index & 0xFFFFFFFF)
+        self.checks[slot] = frame_check(self._frame_bytes[offset : offset + _FRAME_BYTES], index)
         self._count = index + 1
         self._header[3] = self._count
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from station.acquire.frame import FRAME_DTYPE, empty_frames
-from station.acquire.ring import FrameRing, RingError, RingReader
+from station.acquire.ring import FrameRing, RingError, RingReader, frame_check
 
 
 def _frame(seq: int) -> tuple:
@@ -115,6 +115,48 @@ def test_reader_in_another_process_sees_every_frame_or_counts_it_missed():
     assert seen == sorted(seen) and len(set(seen)) == len(seen)
     # Every frame returned is intact: its payload matches its sequence number.
     assert torn == 0
+
+
+def _frame_bytes(seq: int) -> bytes:
+    return np.array([_frame(seq)], dtype=FRAME_DTYPE).tobytes()
+
+
+@pytest.mark.parametrize("lap", [64, 16_384])
+def test_no_tear_of_a_slot_being_overwritten_passes_the_check(lap):
+    """A reader's copy of a slot the writer is overwriting: its first ``b`` bytes from one frame,
+    the rest from the other, with either frame's check. Layout 2 seeded the CRC with the index,
+    which cancels against ``seq`` (the first 8 bytes): every copy whose first 1-8 bytes were still
+    the old frame's matched the new frame's check (CI: a frame with seq j and the forces of j+64)."""
+    for j in (0, 1, 63, 64, 1000, 2**32 - 70, 2**33 + 5):
+        old, new = _frame_bytes(j), _frame_bytes(j + lap)
+        checks = {frame_check(old, j), frame_check(new, j + lap)}
+        for b in range(1, FRAME_DTYPE.itemsize):
+            for torn in (old[:b] + new[b:], new[:b] + old[b:]):
+                if torn != old:  # (the frames' last bytes are alike: such a "tear" is frame j, intact)
+                    assert frame_check(torn, j) not in checks, (j, b)
+        assert frame_check(new, j) not in checks  # a whole frame of the next lap where j was expected
+
+
+def test_a_reader_copying_a_slot_mid_overwrite_counts_it_missed_never_returns_it():
+    """The state a reader can copy while the writer overwrites slot 0 (index 0) with index 8: the
+    slot's first bytes still frame 0's, the rest and the check frame 8's, the count not yet moved."""
+    ring = FrameRing(8)
+    try:
+        reader = RingReader(ring.name, from_start=True)
+        for i in range(7):
+            ring.write(_frame(i))
+        new = _frame_bytes(8)
+        for b in (1, 4, 8, 9, 70):
+            raw = _frame_bytes(0)[:b] + new[b:]
+            ring.frames[0] = np.frombuffer(raw, dtype=FRAME_DTYPE)[0]
+            ring.checks[0] = frame_check(new, 8)
+            reader.cursor = 0
+            block = reader.read()
+            assert block.missed == 1 and list(block.frames["seq"]) == [1, 2, 3, 4, 5, 6], b
+            assert list(block.frames["t_ns"]) == [i * 10_000_000 for i in range(1, 7)]
+        reader.close()
+    finally:
+        ring.close()
 
 
 def test_ring_rejects_a_foreign_shared_block():
