@@ -294,7 +294,12 @@ def create_backup(
         _fsync_path(folder, directory=True)
         _give_to_owner_of(final, data_dir)
     except SQLITE_ERRORS as exc:
-        raise BackupError(f"backup of {data_dir / DB_FILENAME} failed: {sqlite_message(exc)}; check free space and permissions") from None
+        if isinstance(exc, sqlite3.OperationalError):  # I/O, a full disk, a lock: not the file's content
+            todo = "check free space and permissions"
+        else:  # malformed, not a database, a schema that is not text: copying it would copy the damage
+            todo = ("the database is damaged: `balance-station check` says what is wrong; restore the newest good "
+                    "backup (`balance-station backup --list`) with the service stopped")
+        raise BackupError(f"backup of {data_dir / DB_FILENAME} failed: {sqlite_message(exc)}; {todo}") from None
     except OSError as exc:
         raise BackupError(f"backup into {folder} failed: {exc.strerror}; check free space and permissions") from None
     finally:

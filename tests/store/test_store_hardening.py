@@ -174,7 +174,7 @@ def test_check_backup_and_restore_word_a_schema_that_is_not_text(tmp_path):
     data = _schema_damaged_into_bytes_that_are_not_text(tmp_path)
     assert check_station_database(data) == ["damaged SQLite file (its schema or its error message holds bytes that "
                                             "are not text)"]
-    with pytest.raises(BackupError, match="not text"):
+    with pytest.raises(BackupError, match="not text; the database is damaged: `balance-station check`"):
         create_backup(data)
     healthy = tmp_path / "healthy"
     with Store.open_service(healthy, password_cost=CHEAP_COST) as store:
