@@ -18,7 +18,10 @@ only reported; nothing is asserted):
 With ``--reference CHECKOUT`` the Quijoux et al. (2021) reference code (a clone of
 ``Jythen/code_descriptors_postural_control``, with its dependencies importable by
 ``--reference-python``) is timed side by side (:mod:`station.bench.quijoux_driver`, its import not
-counted), and the ratio of its time per trial to the command's is reported. On a shared machine
+counted), and the ratio of its time per trial to the command's is reported. Beside it,
+``whole_program``: the reference as a program run on one trial, its imports included as the
+command's cold start is (the median import time of the rounds plus the pooled run); ``met`` is
+decided by the first ratio, the stricter. On a shared machine
 the load changes from minute to minute: ``--rounds N`` alternates the command on the first
 directory and the reference N times.
 
@@ -268,7 +271,7 @@ def run(args: argparse.Namespace) -> int:
             "tree_peak_rss_ratio": round(last["tree_peak_rss_mb"] / first["tree_peak_rss_mb"], 2),
         }
     if args.reference:
-        rounds, all_runs_s, all_cpu_s = [], [], []
+        rounds, all_runs_s, all_cpu_s, imports_s = [], [], [], []
         chosen = reference_trials(_trials(directories[0]), args.reference_trials)
         for i in range(max(1, args.rounds)):
             batch = batches[0] if i == 0 else time_command(directories[0], args.jobs)
@@ -276,6 +279,7 @@ def run(args: argparse.Namespace) -> int:
                                        chosen, args.reference_repeats)
             all_runs_s += reference["runs_s"]
             all_cpu_s += reference["cpu_s"]
+            imports_s.append(reference["import_s"])
             rounds.append({
                 "ms_per_trial": batch["ms_per_trial"],
                 "reference_s_per_trial": reference["median_s_per_trial"],
@@ -308,6 +312,15 @@ def run(args: argparse.Namespace) -> int:
         reference["cpu_ratio_median"] = round(statistics.median(r["cpu_ratio"] for r in rounds), 1)
         reference["target_ratio"] = TARGET_RATIO
         reference["met"] = ratio >= TARGET_RATIO
+        # The reference as a program run on one trial, cold start included as the command's is:
+        # its imports (median over the rounds) and its pooled run. Reported beside the ratio above,
+        # which leaves the reference's start-up out and decides ``met``.
+        import_s = statistics.median(imports_s)
+        reference["whole_program"] = {
+            "import_s": round(import_s, 3),
+            "s_per_trial": round(import_s + pooled_s, 3),
+            "ratio": round((import_s + pooled_s) * 1e3 / command_ms, 1),
+        }
         report["reference"] = reference
     if args.json:
         print(json.dumps(report, indent=2))
@@ -334,4 +347,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  ratio (pooled: median reference run / median round of analyze {p['ms_per_trial']} ms/trial) "
               f"x{r['ratio']} (CPU x{r['cpu_ratio']}); median of rounds' ratios x{r['ratio_median']} "
               f"(CPU x{r['cpu_ratio_median']}); target x{TARGET_RATIO:g}: {'met' if r['met'] else 'NOT met'}")
+        w = r["whole_program"]
+        print(f"  the reference as a program on one trial, its imports ({w['import_s']} s) included as the command's "
+              f"cold start is: {w['s_per_trial']} s: x{w['ratio']}")
     return 0

@@ -71,6 +71,10 @@ def test_pooled_ratio_over_every_reference_run_of_every_round(tmp_path, capsys):
     assert ref["ratio"] == pytest.approx(ref["pooled"]["reference_s_per_trial"] * 1e3 / ref["pooled"]["ms_per_trial"],
                                          rel=1e-2, abs=0.1)
     assert ref["met"] == (ref["ratio"] >= ref["target_ratio"])
+    whole = ref["whole_program"]  # the reference's imports added to its run, as a program on one trial
+    assert whole["import_s"] > 0
+    assert whole["s_per_trial"] == pytest.approx(whole["import_s"] + ref["pooled"]["reference_s_per_trial"], abs=2e-3)
+    assert whole["ratio"] >= ref["ratio"]
     assert "2 distinct trial(s)" in ref["chosen"] and "median of 8 runs" in ref["chosen"]
 
 
