@@ -22,10 +22,10 @@ wrong data.
 
 The index follows the bytes, it does not seed the CRC (layout 2 did): a CRC's starting value acts
 on the data's first 4 bytes as an XOR, and those are the low half of ``seq``, which counts like the
-index. So a frame copied while the writer overwrote its slot, its first 1-8 bytes (its ``seq``) still the old frame's
-and the rest the new one's, matched the new frame's check exactly: ``seq`` of one frame with the
-forces of the next lap (seen once in the suite under load; tests/acquire/test_ring.py shows every
-such tear and a whole frame of another lap failing now).
+index. So a frame copied while the writer overwrote its slot, its first 1-8 bytes (``seq``) still
+the old frame's and the rest the new one's, matched the new frame's check exactly: ``seq`` of one
+frame with the forces of the next lap (seen once in the suite under load; tests/acquire/test_ring.py
+shows every such tear and a whole frame of another lap failing now).
 
 :meth:`RingReader.latest` checks the same way. ``write_count`` is read until two reads agree (a
 64-bit store may be two stores on a 32-bit Pi OS). The health block carries a CRC of its JSON body
