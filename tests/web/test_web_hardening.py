@@ -256,12 +256,31 @@ def test_live_places_reserve_room_for_others():
 
 
 def _serve(app):
+    """A waitress server on a thread; ``server.close()`` stops it (the loop's select on the closed
+    socket then ends the thread quietly, not as an unhandled thread exception)."""
     from waitress.server import create_server
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     server = create_server(app, sockets=[sock], threads=2, clear_untrusted_proxy_headers=False)  # as in TLS mode
-    threading.Thread(target=server.run, daemon=True).start()
+    closing = threading.Event()
+    close = server.close
+
+    def run():
+        try:
+            server.run()
+        except OSError:
+            if not closing.is_set():
+                raise
+
+    def close_and_wait():
+        closing.set()
+        close()
+        thread.join(5)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    server.close = close_and_wait
     return server, sock.getsockname()[1]
 
 
