@@ -136,7 +136,31 @@ any step, it is valid by the bridge's own rule; in a 7-s walk it would be 1 % by
 frames the acquisition loop loses catching up after a 3-s stall). A longer gap cuts the walk into
 parts measured on their own (:mod:`station.protocols.walk_parts`, on the treadmill and overground
 alike), the gait refused only when less than half of the recording was measured (``imu_missing``
-on the treadmill; an overground test stays timed by its gates)."""
+on the treadmill; an overground test stays timed by its gates). Only the sensor's dropouts count
+here (frames that arrived without its readings): frames the station lost in short holes are bridged
+too but are its own loss (:func:`_bridged_sensor_dropouts`)."""
+
+def _bridged_sensor_dropouts(grid: np.ndarray, first_frame: int, seq: np.ndarray,
+                             has_reading: np.ndarray) -> tuple[int, int]:
+    """(rows, runs) of the bridged samples whose frames arrived without the sensor's readings.
+
+    What :data:`MAX_IMU_MISSING_FRACTION` counts: a sensor whose readings keep dropping out. Frames
+    the station lost in short holes (late wake-ups, the catching up after a stall) are bridged the
+    same way but are the station's loss, counted with its lost frames, not the sensor's. ``grid``
+    after :func:`station.analysis.imu_gaps.bridge_gaps` (row ``i`` is frame ``first_frame + i``).
+
+    >>> grid = np.ones((10, 1)); seq = np.array([0, 1, 2, 3, 6, 7, 8, 9])  # frames 4-5 lost
+    >>> has = np.array([True, False, True, True, True, True, False, True])  # 1 and 8 without readings
+    >>> _bridged_sensor_dropouts(grid, 0, seq, has)
+    (2, 2)
+    """
+    dropped = np.zeros(grid.shape[0], dtype=bool)
+    index = np.asarray(seq, dtype=np.int64)[~np.asarray(has_reading, dtype=bool)] - first_frame
+    dropped[index[(index >= 0) & (index < grid.shape[0])]] = True
+    dropped &= np.isfinite(grid).all(axis=1)  # filled in by the bridge (a long gap stays NaN)
+    runs = int(np.count_nonzero(np.diff(np.concatenate([[0], dropped.astype(np.int8)])) == 1))
+    return int(dropped.sum()), runs
+
 
 DEFAULT_MOUNTING = ("+z", "+x")
 """(up axis, toes axis) of the IMU when a caller gives none: +z up, +x toward the toes (the IMU frame
@@ -878,24 +902,26 @@ class WalkMachine:
         missing = expected - int(finite.sum())
         grid, gaps = bridge_gaps(np.column_stack([acc, gyro]), seq, self.rate_hz)
         recorded_s = expected / self.rate_hz  # the frames' span, lost ones included, s
-        gait, rows, note = self._gait_in_parts(grid, gaps, recorded_s, int(seq[0]), seq)
+        gait, rows, note = self._gait_in_parts(grid, gaps, recorded_s, int(seq[0]), seq, finite)
         if note is None or self.treadmill or self._parts is None:
             return gait, rows, note
         return None, None, self._too_little_measured(gaps, self._parts, seq, recorded_s, missing)
 
     def _gait_in_parts(self, grid: np.ndarray, gaps, recorded_s: float, seq0: int,
-                       seq: np.ndarray) -> tuple[dict | None, list | None, str | None]:
+                       seq: np.ndarray, has_reading: np.ndarray) -> tuple[dict | None, list | None, str | None]:
         """The walk measured in the parts between its unbridged IMU gaps
         (:mod:`station.protocols.walk_parts`), on the treadmill and overground alike: the gait
-        given while enough of its ``recorded_s`` (s) was measured, else refused with what was missing."""
+        given while enough of its ``recorded_s`` (s) was measured, else refused with what was missing.
+        ``has_reading``: which received frames (``seq``) carry the sensor's readings."""
         from station.analysis.gait import gait_by_minute, gait_metrics
         from station.analysis.imu_frame import align_to_body, check_mounting
         from station.protocols.walk_parts import MIN_MEASURED_FRACTION, gap_causes, measure_in_parts
 
         fs = self.rate_hz
         expected = int(seq[-1] - seq0 + 1)
-        if gaps.bridged_frames > MAX_IMU_MISSING_FRACTION * expected and gaps.bridged_gaps > 1:
-            return None, None, (f"no IMU data on {gaps.bridged_frames} of {expected} frames, in {gaps.bridged_gaps} short "
+        dropped, dropouts = _bridged_sensor_dropouts(grid, gaps.first_frame, seq, has_reading)
+        if dropped > MAX_IMU_MISSING_FRACTION * expected and dropouts > 1:
+            return None, None, (f"no IMU data on {dropped} of {expected} frames, in {dropouts} short "
                                 f"gaps (more than {100 * MAX_IMU_MISSING_FRACTION:g} % of the recording: the readings "
                                 "kept dropping out)")
         finite = np.isfinite(grid).all(axis=1)
