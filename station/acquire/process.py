@@ -16,6 +16,7 @@ import multiprocessing as mp
 import os
 import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 
@@ -71,10 +72,10 @@ def _calibration(spec: AcquisitionSpec, hardware):
     return nominal_calibration(spec.config.plate)
 
 
-def prepare_process() -> str:
+def prepare_process() -> None:
     """Settings of this process before numpy loads: one BLAS thread (a spinning BLAS pool would
-    steal the cores the deadlines need), and real-time scheduling when permitted (root or
-    CAP_SYS_NICE, as the systemd unit grants). Returns the scheduling policy in effect.
+    steal the cores the deadlines need) and a short GIL switch interval. The scheduling stays
+    normal until :func:`enter_realtime`, once the start-up is done.
 
     Also used by ``bench acquisition``'s wake-up probe, which must be scheduled like this process."""
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -82,11 +83,35 @@ def prepare_process() -> str:
     # A helper thread (the simulated person's prefetch) must hand the GIL back to the loop within
     # half a millisecond of a deadline, not the default 5 ms.
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+
+
+def enter_realtime() -> str:
+    """Real-time scheduling (SCHED_FIFO at :data:`REALTIME_PRIORITY`) for every Python thread of
+    this process, when permitted (root or CAP_SYS_NICE, as the systemd unit grants); threads started
+    afterwards inherit it. Returns the policy in effect, ``"fifo"`` or ``"normal"``.
+
+    Called once the start-up is done, just before the loop's first deadline: the start-up (imports,
+    the hardware brought up, a simulated person generated, the calibration, the collector's freeze)
+    is seconds of CPU with no deadline, and at SCHED_FIFO nothing of the same priority can preempt
+    it. Two stations starting at once on a 2-core machine held both cores that way while a running
+    station's loop waited: 82-160 frames lost per pair started
+    (tests/acquire/test_startup_priority.py). Every thread, not only the caller: a helper thread
+    left at normal priority (the simulated person's prefetch, started with the hardware) could be
+    preempted by other programs while it holds the GIL the loop waits for."""
+    param = os.sched_param(REALTIME_PRIORITY)
     try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(REALTIME_PRIORITY))
-        return "fifo"
+        os.sched_setscheduler(0, os.SCHED_FIFO, param)
     except (AttributeError, PermissionError, OSError):
         return "normal"
+    me = threading.get_native_id()
+    for thread in threading.enumerate():
+        if thread.native_id is None or thread.native_id == me:
+            continue
+        try:
+            os.sched_setscheduler(thread.native_id, os.SCHED_FIFO, param)
+        except ProcessLookupError:  # it ended meanwhile
+            pass
+    return "fifo"
 
 
 GIL_SWITCH_INTERVAL_S = 0.0005
@@ -103,7 +128,7 @@ def acquisition_main(spec: AcquisitionSpec, status_conn, scenario_conn=None) -> 
 
     die_with_parent()  # never outlive the station (even one killed with SIGKILL)
     parent_gone = parent_watch()
-    scheduling = prepare_process()
+    prepare_process()
     from station.acquire.hardware import open_real_hardware
     from station.acquire.loop import AcquisitionLoop
     from station.acquire.ring import FrameRing
@@ -131,6 +156,8 @@ def acquisition_main(spec: AcquisitionSpec, status_conn, scenario_conn=None) -> 
         sink = ring.write
         if spec.hardware is not None:  # whatever the hardware adds after each frame (a virtual patient, faults)
             sink = spec.hardware.wrap_sink(hardware, sink, scenario_conn, spec.data_dir)
+        freeze_startup_objects()
+        scheduling = enter_realtime()  # the start-up above ran at normal priority
         loop = AcquisitionLoop(
             clock=clock,
             plate=hardware.plate,
@@ -145,7 +172,6 @@ def acquisition_main(spec: AcquisitionSpec, status_conn, scenario_conn=None) -> 
             extra_health=_extra_health(sim, scheduling),
         )
         loop.start()
-        freeze_startup_objects()
         ring.publish_health(loop.health())
         status_conn.send(("ready", calibration.to_dict()))
     except Exception as exc:  # reported to the parent as one line

@@ -79,9 +79,10 @@ def _reader(ring_name: str, stop, results, poll_s: float, attached) -> None:
 def _wake_probe(period_ns: int, seconds: float, frame_period_ns: int, results) -> None:
     """A thread that does nothing but sleep until absolute deadlines ``period_ns`` apart, scheduled
     like the acquisition process; puts its CPU per wake-up and its lateness into ``results``."""
-    from station.acquire.process import prepare_process
+    from station.acquire.process import enter_realtime, prepare_process
 
-    scheduling = prepare_process()
+    prepare_process()
+    scheduling = enter_realtime()
     n = max(1, int(seconds * 1e9) // period_ns)
     late_ns = [0] * n
     monotonic_ns, sleep = time.monotonic_ns, time.sleep
