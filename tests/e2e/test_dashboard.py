@@ -257,10 +257,11 @@ def test_a_clinic_session_from_setup_to_history(station, browsers):
              and by_id(d, "message").text, timeout_s=45, keep_alive=keep_alive)
         message = by_id(tablet, "message").text
         if not repeated and "Too many readings were lost" in message and "Repeat offered" in message:
-            # The simulated acquisition lost a burst of frames (0.5-0.8 s holes in about one full suite
-            # run in three, 2026-12-03/04, with the machine otherwise idle too: the whole VM paused, as
-            # far as we can tell; normal-priority load alone does not do it). The station said so and
-            # offered the repeat, as it must; a clinician repeats, so does the test.
+            # The simulated acquisition lost a burst of frames. Until f8b87ec this happened in about one
+            # full suite run in three (0.5-0.8 s holes: other tests' acquisition processes started up
+            # at SCHED_FIFO and held both cores; tests/acquire/test_startup_priority.py); a stall of
+            # the whole VM can still do it. The station said so and offered the repeat, as it must; a
+            # clinician repeats, so does the test.
             print(f"{label}: repeated after the station reported lost readings: {message}", file=sys.stderr)
             repeats.append(label)
             return run_trial(label + " (repeat)", drop_network=drop_network, while_recording=while_recording,
