@@ -122,10 +122,57 @@ last dropout longer than :data:`station.analysis.imu_gaps.MAX_BRIDGE_S` (the sen
 or the station's data stalled): the cadence is measured on the readings after the dropout only
 (``window_s`` says how many seconds), never across it."""
 IMU_SPEED_DISAGREES = 0.25
-"""The IMU's pendulum estimate of the walking speed more than this fraction off the gates' measured
-speed: a warning says its step length and speed are unreliable for the walk. On the straight real
-walks it is within 0.03 m/s (README "Gait analysis"); on short steps (slow, hemiparetic, backward)
-it overestimates, by up to 2.3 times on the virtual walker's shortest backward steps."""
+"""The IMU's pendulum estimate of the walking speed more than this fraction off the speed the walk
+is known to have (the light gates' measured speed; a treadmill's entered belt speed): its step
+length and walking speed are not given for the walk (:func:`withhold_unreliable_estimate`) and a
+warning says why. On the straight real walks it is within 0.03 m/s (README "Gait analysis"); on
+short steps (slow, hemiparetic, backward) it overestimates, by up to 2.3 times on the virtual
+walker's shortest backward steps."""
+
+PENDULUM_KEYS = ("step_length_m", "walking_speed_m_s")
+"""The gait keys that come from the inverted pendulum's estimate (DESIGN.md §8)."""
+
+
+def withhold_unreliable_estimate(gait: dict | None, known_speed_m_s: float | None,
+                                 rows: list[dict] | None = None) -> dict | None:
+    """When the lower-back sensor's estimate of the walking speed (``gait["walking_speed_m_s"]``, the
+    inverted pendulum) is more than :data:`IMU_SPEED_DISAGREES` off ``known_speed_m_s`` (the light
+    gates' speed, or the treadmill's belt speed, m/s), the walk's :data:`PENDULUM_KEYS` are set to
+    None in ``gait`` and in its minute ``rows`` (in place): the station does not give a step length
+    and a speed that the walk's own speed shows to be wrong. Returns what was withheld
+    (``walking_speed_m_s``, ``step_length_m``, ``off_pct``: signed, % of the known speed), else None.
+
+    >>> gait = {"steps": 14, "step_length_m": 0.57, "walking_speed_m_s": 0.70}
+    >>> withhold_unreliable_estimate(gait, 0.30)
+    {'walking_speed_m_s': 0.7, 'step_length_m': 0.57, 'off_pct': 133.3}
+    >>> gait
+    {'steps': 14, 'step_length_m': None, 'walking_speed_m_s': None}
+    >>> withhold_unreliable_estimate({"step_length_m": 0.62, "walking_speed_m_s": 1.05}, 1.0) is None
+    True
+    """
+    estimate = gait.get("walking_speed_m_s") if gait else None
+    if not known_speed_m_s or estimate is None or not math.isfinite(estimate) \
+            or abs(estimate / known_speed_m_s - 1.0) <= IMU_SPEED_DISAGREES:
+        return None
+    step = gait.get("step_length_m")
+    withheld = {"walking_speed_m_s": round(float(estimate), 3),
+                "step_length_m": round(float(step), 3) if step is not None and math.isfinite(step) else None,
+                "off_pct": round(100.0 * (estimate / known_speed_m_s - 1.0), 1)}
+    for row in [gait, *(rows or [])]:
+        for key in PENDULUM_KEYS:
+            if key in row:
+                row[key] = None
+    return withheld
+
+
+def unreliable_estimate_words(withheld: dict, known_speed_m_s: float, source: str) -> str:
+    """The warning of :func:`withhold_unreliable_estimate` (``source``: whose speed it was checked
+    against, e.g. "the light gates' measured")."""
+    off = withheld["off_pct"]
+    return (f"The lower-back sensor's estimate of the walking speed ({withheld['walking_speed_m_s']:.2f} m/s) is "
+            f"{abs(off):.0f} % {'above' if off > 0 else 'below'} {source} {known_speed_m_s:.2f} m/s, so its step "
+            "length and walking speed are not given for this walk: the trunk's movement misjudges short, slow or "
+            "backward steps.")
 MAX_IMU_MISSING_FRACTION = 0.01
 """More IMU samples bridged than this fraction of the recording's frames, in more than one gap: no
 gait measures (readings that kept dropping out). Missing samples are put back on the frame grid
@@ -713,7 +760,7 @@ class WalkMachine:
                       "walk_speed_m_s": None, "crossings": [], "belt_speed_m_s": self.settings.belt_speed_m_s,
                       "planned_min": round(self.duration_s / 60.0, 3) if self.treadmill else None,
                       "walking_min": None, "pauses": None, "pause_s": None, "by_minute": None,
-                      "initial_contacts_s": [], "imu": None, "ended_early": None}
+                      "initial_contacts_s": [], "imu": None, "ended_early": None, "imu_estimate_withheld": None}
 
         # Gait from the IMU.
         self._imu_gaps = None
@@ -792,14 +839,10 @@ class WalkMachine:
                                                f"({at:.1f} s after the go): the walk time includes the stop.", round(at, 3)))
             if imu_note:
                 warnings.append(f"No gait measures: {imu_note}")
-            estimate = gait.get("walking_speed_m_s") if gait else None
-            if walk["walk_speed_m_s"] and estimate is not None and math.isfinite(estimate) \
-                    and abs(estimate / walk["walk_speed_m_s"] - 1.0) > IMU_SPEED_DISAGREES:
-                off = 100.0 * (estimate / walk["walk_speed_m_s"] - 1.0)
-                warnings.append(f"The lower-back sensor's estimate of the walking speed ({estimate:.2f} m/s) is "
-                                f"{abs(off):.0f} % {'above' if off > 0 else 'below'} the light gates' "
-                                f"{walk['walk_speed_m_s']:.2f} m/s: its step length and speed are unreliable for this "
-                                "walk (short or backward steps); the gates' speed is the measured one.")
+            withheld = withhold_unreliable_estimate(gait, walk["walk_speed_m_s"])
+            if withheld is not None:
+                walk["imu_estimate_withheld"] = withheld
+                warnings.append(unreliable_estimate_words(withheld, walk["walk_speed_m_s"], "the light gates' measured"))
             if self._lost_words and walk["walk_time_s"] is not None:
                 # the station's data lost for good after the walk was timed: the gates' time stands
                 covered = (f"; the gait measures cover the {result.recorded_s:.1f} s recorded before the loss" if gait
@@ -827,6 +870,11 @@ class WalkMachine:
                 if self.settings.belt_speed_m_s is not None:
                     walk["walk_speed_m_s"] = self.settings.belt_speed_m_s
                     walk["walk_distance_m"] = round(self.settings.belt_speed_m_s * walking_s, 2)
+                    withheld = withhold_unreliable_estimate(gait, self.settings.belt_speed_m_s, by_minute)
+                    if withheld is not None:
+                        walk["imu_estimate_withheld"] = withheld
+                        warnings.append(unreliable_estimate_words(withheld, self.settings.belt_speed_m_s,
+                                                                  "the belt's entered"))
             if self._stopped_by_operator:
                 result.end_reason = "operator_ended"
             if data_lost and imu_note is None and by_minute is not None:
