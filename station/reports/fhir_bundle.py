@@ -129,8 +129,12 @@ def trial_values(trial: dict) -> dict[str, float | None] | None:
     doc = trial.get("metrics") or {}
     if unable:
         return {"time_held_s": 0.0}
+    # A stance measure without a value is undefined for the recording (dataAbsentReason not-a-number);
+    # a walk measure without one was not measured or not given (no sensor height, too few steps, the
+    # sensor's speed estimate withheld where the gates show it wrong): left out.
+    keep_absent = doc.get("kind") != "walk"
     values = {k: (float(v) if _finite(v) else None) for k, v in (doc.get("metrics") or {}).items()
-              if v is None or _finite(v)}
+              if (v is None and keep_absent) or _finite(v)}
     held = (doc.get("trial") or {}).get("time_held_s")
     if _finite(held):
         values["time_held_s"] = float(held)

@@ -191,6 +191,28 @@ def test_numbers_that_need_17_digits_survive():
     assert back == values
 
 
+def test_a_walk_measure_not_given_is_left_out_not_called_undefined():
+    """A walk's step length and IMU speed withheld (the gates showed them wrong) or not measured are
+    no Observation: "not-a-number ... a signal without sway" would misdescribe them."""
+    from station.protocols.loader import builtin_protocols
+    from station.reports.fhir_bundle import BundleBuilder
+
+    values = {"walk_time_s": 10.13, "walk_distance_m": 3.0, "walk_speed_m_s": 0.296, "steps": 14,
+              "cadence_steps_min": 73.6, "step_length_m": None, "walking_speed_m_s": None}
+    builder = BundleBuilder("P-1", builtin_protocols(), age_y=None)
+    trial = {"id": 1, "protocol": "backward-walk-3m", "condition": "fast", "status": "complete", "valid": True,
+             "started_at": "2026-01-31T09:15:02.123Z", "calibration": {"method": "nominal"},
+             "metrics": {"kind": "walk", "fs_hz": 100.0, "samples": 1214, "profile": "walk", "version": "x",
+                         "metrics": values}}
+    builder.add_trial(trial)
+    codes = set()
+    for obs in observations_of(builder.bundle_json()):
+        assert obs.dataAbsentReason is None
+        codes.add(obs.code.coding[0].code)
+        codes.update(c.code.coding[0].code for c in obs.component or [])
+    assert codes == {k for k, v in values.items() if v is not None}
+
+
 def test_a_patient_without_trials_gets_an_empty_collection_and_a_session_without_is_refused(tmp_path):
     from station.protocols.loader import builtin_protocols
     from station.store.store import Store
