@@ -137,6 +137,11 @@ class Progress:
                         line += "; gait: " + w["imu_gaps"]["words"].split(": ", 1)[0]
                     if w.get("ended_early"):  # the station's data lost after the gates timed the walk
                         line += "; ended early: " + w["ended_early"]
+                if w.get("imu_estimate_withheld"):  # the step length and speed the walk's own speed shows wrong
+                    off = w["imu_estimate_withheld"]["off_pct"]
+                    known = "belt speed" if w["setting"] == "treadmill" else "gates' speed"
+                    line += (f"; step length and speed not given (the lower-back sensor's estimate {off:+.0f} % off "
+                             f"the {known})")
             elif (r.get("metrics") or {}).get("los"):
                 m, los = r["metrics"]["metrics"], r["metrics"]["los"]
                 d = los["direction"]

@@ -165,13 +165,17 @@ def withhold_unreliable_estimate(gait: dict | None, known_speed_m_s: float | Non
     return withheld
 
 
-def unreliable_estimate_words(withheld: dict, known_speed_m_s: float, source: str) -> str:
+def unreliable_estimate_words(withheld: dict, known_speed_m_s: float, source: str, what: str = "walk") -> str:
     """The warning of :func:`withhold_unreliable_estimate` (``source``: whose speed it was checked
-    against, e.g. "the light gates' measured")."""
+    against, e.g. "the light gates' measured"; ``what``: "walk" or "session").
+
+    >>> unreliable_estimate_words({"walking_speed_m_s": 0.674, "off_pct": 124.7}, 0.3, "the belt's entered", "session")[:95]
+    "The lower-back sensor's estimate of the walking speed (0.67 m/s) is 125 % above the belt's ente"
+    """
     off = withheld["off_pct"]
     return (f"The lower-back sensor's estimate of the walking speed ({withheld['walking_speed_m_s']:.2f} m/s) is "
             f"{abs(off):.0f} % {'above' if off > 0 else 'below'} {source} {known_speed_m_s:.2f} m/s, so its step "
-            "length and walking speed are not given for this walk: the trunk's movement misjudges short, slow or "
+            f"length and walking speed are not given for this {what}: the trunk's movement misjudges short, slow or "
             "backward steps.")
 MAX_IMU_MISSING_FRACTION = 0.01
 """More IMU samples bridged than this fraction of the recording's frames, in more than one gap: no
@@ -874,7 +878,7 @@ class WalkMachine:
                     if withheld is not None:
                         walk["imu_estimate_withheld"] = withheld
                         warnings.append(unreliable_estimate_words(withheld, self.settings.belt_speed_m_s,
-                                                                  "the belt's entered"))
+                                                                  "the belt's entered", "session"))
             if self._stopped_by_operator:
                 result.end_reason = "operator_ended"
             if data_lost and imu_note is None and by_minute is not None:

@@ -156,7 +156,17 @@ def test_a_treadmill_speed_estimate_far_off_the_belt_is_withheld_in_the_session_
     rows = result.walk["by_minute"]
     assert rows and all(r["walking_speed_m_s"] is None and r["step_length_m"] is None for r in rows)
     assert all(r["cadence_steps_min"] for r in rows)
-    assert any("the belt's entered 0.20 m/s" in w for w in result.warnings), result.warnings
+    assert any("the belt's entered 0.20 m/s" in w and "not given for this session" in w for w in result.warnings), \
+        result.warnings
+
+
+def test_the_trial_command_says_when_the_step_length_and_speed_are_not_given(tmp_path, capsys):
+    out = tmp_path / "walks"
+    assert main(["trial", "--protocol", "backward-walk-3m", "--simulate", "--seed", "4", "--gait",
+                 "hemiparetic-backward", "--out", str(out)]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if " over 3 m: " in line]
+    assert len(lines) == 2 and all("; step length and speed not given (the lower-back sensor's estimate +" in line
+                                   and "% off the gates' speed)" in line for line in lines), lines
 
 
 def test_a_beam_broken_before_the_go_is_a_false_start_and_the_station_waits_again():
