@@ -132,6 +132,20 @@ walker's shortest backward steps."""
 PENDULUM_KEYS = ("step_length_m", "walking_speed_m_s")
 """The gait keys that come from the inverted pendulum's estimate (DESIGN.md §8)."""
 
+MAX_IMU_MISSING_FRACTION = 0.01
+"""More IMU samples bridged than this fraction of the recording's frames, in more than one gap: no
+gait measures (readings that kept dropping out). Missing samples are put back on the frame grid
+(:func:`station.analysis.imu_gaps.bridge_gaps`): gaps up to
+:data:`station.analysis.imu_gaps.MAX_BRIDGE_S` are interpolated and counted
+(``walk.imu_bridged_frames``, and a warning); a single such gap never refuses the gait (shorter than
+any step, it is valid by the bridge's own rule; in a 7-s walk it would be 1 % by itself, e.g. the 7
+frames the acquisition loop loses catching up after a 3-s stall). A longer gap cuts the walk into
+parts measured on their own (:mod:`station.protocols.walk_parts`, on the treadmill and overground
+alike), the gait refused only when less than half of the recording was measured (``imu_missing``
+on the treadmill; an overground test stays timed by its gates). Only the sensor's dropouts count
+here (frames that arrived without its readings): frames the station lost in short holes are bridged
+too but are its own loss (:func:`_bridged_sensor_dropouts`)."""
+
 
 def withhold_unreliable_estimate(gait: dict | None, known_speed_m_s: float | None,
                                  rows: list[dict] | None = None) -> dict | None:
@@ -177,19 +191,7 @@ def unreliable_estimate_words(withheld: dict, known_speed_m_s: float, source: st
             f"{abs(off):.0f} % {'above' if off > 0 else 'below'} {source} {known_speed_m_s:.2f} m/s, so its step "
             f"length and walking speed are not given for this {what}: the trunk's movement misjudges short, slow or "
             "backward steps.")
-MAX_IMU_MISSING_FRACTION = 0.01
-"""More IMU samples bridged than this fraction of the recording's frames, in more than one gap: no
-gait measures (readings that kept dropping out). Missing samples are put back on the frame grid
-(:func:`station.analysis.imu_gaps.bridge_gaps`): gaps up to
-:data:`station.analysis.imu_gaps.MAX_BRIDGE_S` are interpolated and counted
-(``walk.imu_bridged_frames``, and a warning); a single such gap never refuses the gait (shorter than
-any step, it is valid by the bridge's own rule; in a 7-s walk it would be 1 % by itself, e.g. the 7
-frames the acquisition loop loses catching up after a 3-s stall). A longer gap cuts the walk into
-parts measured on their own (:mod:`station.protocols.walk_parts`, on the treadmill and overground
-alike), the gait refused only when less than half of the recording was measured (``imu_missing``
-on the treadmill; an overground test stays timed by its gates). Only the sensor's dropouts count
-here (frames that arrived without its readings): frames the station lost in short holes are bridged
-too but are its own loss (:func:`_bridged_sensor_dropouts`)."""
+
 
 def _bridged_sensor_dropouts(grid: np.ndarray, first_frame: int, seq: np.ndarray,
                              has_reading: np.ndarray) -> tuple[int, int]:
