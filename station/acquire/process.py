@@ -94,7 +94,7 @@ def enter_realtime() -> str:
     the hardware brought up, a simulated person generated, the calibration, the collector's freeze)
     is seconds of CPU with no deadline, and at SCHED_FIFO nothing of the same priority can preempt
     it. Two stations starting at once on a 2-core machine held both cores that way while a running
-    station's loop waited: 82-160 frames lost per pair started
+    station's loop waited: 82-185 frames lost per pair started
     (tests/acquire/test_startup_priority.py). Every thread, not only the caller: a helper thread
     left at normal priority (the simulated person's prefetch, started with the hardware) could be
     preempted by other programs while it holds the GIL the loop waits for."""
