@@ -159,7 +159,8 @@ class Station:
         raise AssertionError(f"the station did not become ready within {timeout_s:g} s:\n{self.log()}")
 
     def log(self) -> str:
-        self._log.flush()
+        if not self._log.closed:  # after stop() the file is closed: read what it holds
+            self._log.flush()
         return self.log_path.read_text(errors="replace")[-4000:]
 
     def stop(self) -> int | None:

@@ -63,6 +63,21 @@ def by_id(driver, element_id: str):
     return driver.find_element(By.ID, element_id)
 
 
+def click_when_still(driver, element_id: str, what: str, timeout_s: float = 20.0) -> None:
+    """Click the element once it is shown and has kept its place for three polls (0.4 s): a page
+    filling in after its load moves its buttons, and a click aimed at where a button was lands
+    on whatever is there now (the programme page's report button moved 370 px as it filled)."""
+    places: list[dict] = []
+
+    def still(d) -> bool:
+        element = by_id(d, element_id)
+        places.append(element.rect if element.is_displayed() else {})
+        return len(places) >= 3 and places[-1] != {} and places[-1] == places[-2] == places[-3]
+
+    wait(driver, what + " shown and still", still, timeout_s)
+    by_id(driver, element_id).click()
+
+
 def css(driver, selector: str):
     from selenium.webdriver.common.by import By
 

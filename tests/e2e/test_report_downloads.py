@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from test_dashboard import ADMIN, api, by_id, downloaded, setup_admin, wait
+from test_dashboard import ADMIN, api, by_id, click_when_still, downloaded, setup_admin, wait
 
 pytestmark = pytest.mark.e2e
 
@@ -37,11 +37,6 @@ def _build_patient(data_dir: Path) -> dict:
         store.close()
 
 
-def _click(driver, element_id: str, what: str) -> None:
-    wait(driver, what, lambda d: by_id(d, element_id).is_displayed())
-    by_id(driver, element_id).click()
-
-
 def test_report_and_fhir_buttons_download_audited_files(station, browsers):
     tablet, downloads = browsers("tablet")
     setup_admin(tablet, station.url)
@@ -50,22 +45,24 @@ def test_report_and_fhir_buttons_download_audited_files(station, browsers):
 
     tablet.get(f"{station.url}/sessions/{sid}")
     wait(tablet, "the visit's results", lambda d: "E2E-REPORTS" in by_id(d, "results-title").text)
-    _click(tablet, "session-report", "the visit report button")
+    click_when_still(tablet, "session-report", "the visit report button")
     pdf = downloaded(downloads, f"E2E-REPORTS-session-{sid}.pdf", 30.0, binary=True)
     assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") >= 2
-    _click(tablet, "session-fhir", "the visit FHIR button")
+    click_when_still(tablet, "session-fhir", "the visit FHIR button")
     bundle = json.loads(downloaded(downloads, f"E2E-REPORTS-session-{sid}.fhir.json", 30.0, binary=True))
     assert bundle["resourceType"] == "Bundle"
     observations = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"]
     assert observations and {o["subject"]["identifier"]["value"] for o in observations} == {"E2E-REPORTS"}
 
     tablet.get(f"{station.url}/patients/{pid}")
-    _click(tablet, "patient-report", "the history report button")
+    wait(tablet, "the patient page", lambda d: by_id(d, "patient-title").text == "E2E-REPORTS")
+    click_when_still(tablet, "patient-report", "the history report button")
     assert downloaded(downloads, "E2E-REPORTS-history.pdf", 30.0, binary=True).startswith(b"%PDF")
     assert by_id(tablet, "patient-fhir").is_displayed()
 
     tablet.get(f"{station.url}/assignments/{aid}")
-    _click(tablet, "programme-report", "the programme report button")
+    wait(tablet, "the programme page", lambda d: "E2E-REPORTS" in by_id(d, "programme-title").text)
+    click_when_still(tablet, "programme-report", "the programme report button")
     assert downloaded(downloads, f"E2E-REPORTS-programme-{aid}.pdf", 30.0, binary=True).startswith(b"%PDF")
 
     audit = api(tablet, "GET", "/api/audit?action=patient.export&limit=20")
