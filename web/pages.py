@@ -90,9 +90,11 @@ def live_page():
 
 @bp.get("/sessions/<int:session_id>")
 def results_page(session_id: int):
-    if not _exists(store().sessions.get, session_id):
+    try:
+        patient_id = store().sessions.get(session_id)["patient_id"]  # the page's own links, there from the start
+    except NotFound:
         return _page("dashboard/missing.html", what=f"session #{session_id}"), 404
-    return _page("dashboard/results.html", page="patients", session_id=session_id)
+    return _page("dashboard/results.html", page="patients", session_id=session_id, patient_id=patient_id)
 
 
 @bp.get("/trials/<int:trial_id>")

@@ -70,3 +70,62 @@ def test_report_and_fhir_buttons_download_audited_files(station, browsers):
     exports = [(e["object"], e["detail"]["format"]) for e in audit["body"]["entries"] if e["username"] == ADMIN[0]]
     assert exports[:4] == [(f"assignment:{aid}", "pdf"), (f"patient:{pid}", "pdf"), (f"session:{sid}", "fhir"),
                            (f"session:{sid}", "pdf")]
+
+
+# The buttons at the top of each page of a patient's records, and the header's links: none may move
+# while the page fills in (a tap aimed at a button must land on it). Before, filling in moved the
+# programme page's report button 355 px sideways onto the next line, the visit's report buttons
+# 87 px down, the patient page's buttons 39 px down, the history's export button 210 px sideways,
+# and the header's links with every change of the health chip's words.
+TOP_BUTTONS = {
+    "patient": ("patient-title", ("new-test", "history-link", "export-history", "patient-report", "patient-fhir",
+                                  "edit-patient", "archive-patient", "erase-patient")),
+    "history": ("history-title", ("export-history",)),
+    "programme": ("programme-title", ("export-programmes", "programme-report")),
+    "results": ("results-title", ("history-link", "another-test", "export-history", "session-report", "session-fhir")),
+}
+HEADER = "header nav a, header nav button, #health-chip"
+HEALTH_WORDS = ("Station …", "Station OK", "Station degraded", "Station down", "Station no data", "Station offline")
+
+
+def _places(driver, ids: tuple[str, ...]) -> dict:
+    return driver.execute_script("""
+      const place = (e) => { const r = e.getBoundingClientRect(); return [Math.round(r.x), Math.round(r.y + scrollY)]; };
+      const out = {};
+      for (const id of arguments[0]) { const e = document.getElementById(id); out[id] = e ? place(e) : null; }
+      document.querySelectorAll(arguments[1]).forEach((e, i) => { out["header " + i + " " + (e.id || e.textContent.trim())] = place(e); });
+      return out;""", list(ids), HEADER)
+
+
+def _latency(driver, ms: int) -> None:
+    driver.execute_cdp_cmd("Network.emulateNetworkConditions",
+                           {"offline": False, "latency": ms, "downloadThroughput": -1, "uploadThroughput": -1})
+
+
+def test_buttons_keep_their_place_while_a_page_fills_in(station, browsers):
+    tablet, _downloads = browsers("tablet")
+    setup_admin(tablet, station.url)
+    made = _build_patient(station.data_dir)
+    paths = {"patient": f"/patients/{made['patient_id']}", "history": f"/patients/{made['patient_id']}/history",
+             "programme": f"/assignments/{made['assignment_id']}", "results": f"/sessions/{made['last_visit_session_id']}"}
+    tablet.execute_cdp_cmd("Network.enable", {})
+    for page, (title, ids) in TOP_BUTTONS.items():
+        _latency(tablet, 1000)  # every answer 1 s late: the page is seen as it is before its data arrive
+        try:
+            tablet.get(station.url + paths[page])
+            before = _places(tablet, ids)
+            assert "E2E-REPORTS" not in by_id(tablet, title).text, f"the {page} page had filled in before it was seen"
+        finally:
+            _latency(tablet, 0)
+        wait(tablet, f"the {page} page filled in", lambda d: "E2E-REPORTS" in by_id(d, title).text, 30.0)
+        wait(tablet, f"the {page} page's health chip", lambda d: by_id(d, "health-chip").text != "Station …", 30.0)
+        after = _places(tablet, ids)
+        assert None not in before.values(), (page, before)
+        moved = {name: (before[name], after.get(name)) for name in before if after.get(name) != before[name]}
+        assert not moved, f"on the {page} page these moved as it filled in (x, y before and after): {moved}"
+
+    widths = tablet.execute_script("""
+      const chip = document.getElementById('health-chip');
+      return arguments[0].map((w) => { chip.textContent = w; return chip.getBoundingClientRect().width; });""",
+                                   list(HEALTH_WORDS))
+    assert max(widths) - min(widths) < 0.5, dict(zip(HEALTH_WORDS, widths))

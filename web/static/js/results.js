@@ -317,10 +317,6 @@
         ` · ${doc.protocols.map((s) => s.title.replace(/ \(.*\)$/, "")).join(", ") || "no analysed test"}`;
       $("back-link").href = `/patients/${p.id}`;
       $("back-link").textContent = `← ${p.identifier}`;
-      $("results-actions").replaceChildren(
-        el("a", { class: "button secondary", href: `/patients/${p.id}/history` }, "History"),
-        el("a", { class: "button secondary", href: `/live?patient=${p.id}` }, "Another test"),
-        el("a", { class: "button secondary", href: `/api/patients/${p.id}/export.csv`, download: true, id: "export-history" }, "Export history (CSV)"));
       const box = $("results");
       box.replaceChildren(...doc.protocols.map(renderProtocol));
       if (!doc.protocols.length) box.append(el("p", { class: "muted" }, "No analysed trials in this visit."));
