@@ -96,7 +96,7 @@ class Progress:
             self.t0_ns = event.t_ns
         d = event.data
         tag = f"[{d['condition']} t{d['trial']} a{d['attempt']}]" if "condition" in d and "trial" in d else ""
-        line = None
+        line, extra = None, []
         if event.kind == "protocol_started":
             line = f"{d['title']} ({d['protocol']}): {len(d['trials'])} planned trials"
         elif event.kind == "trial_ready":
@@ -121,6 +121,7 @@ class Progress:
             line = f"{tag} balance lost at {d['at_s']:.2f} s"
         elif event.kind == "trial_finished":
             r = d["result"]
+            said = set()  # the warnings the line below already carries
             if not r["valid"]:
                 line = f"{tag} INVALID: " + " ".join(i["message"] for i in r["issues"])
             elif r.get("walk") is not None:
@@ -129,19 +130,24 @@ class Progress:
                     line = f"{tag} {w['walking_min']} min walking, {w['pauses']} pause(s)"
                     if (w.get("imu_gaps") or {}).get("not_measured_s"):  # dropouts and stalls: "1.5 s not measured (...)"
                         line += "; " + w["imu_gaps"]["words"].split(": ", 1)[0]
+                        said.add(w["imu_gaps"]["words"])
                     if w.get("ended_early"):
                         line += "; ended early: " + w["ended_early"]
+                        said.add(w["ended_early"])
                 else:
                     line = f"{tag} {w['walk_time_s']:.3f} s over {w['walk_distance_m']:g} m: {w['walk_speed_m_s']:.3f} m/s"
                     if w.get("imu") is None and (w.get("imu_gaps") or {}).get("not_measured_s"):  # gait from the parts
                         line += "; gait: " + w["imu_gaps"]["words"].split(": ", 1)[0]
+                        said.add(w["imu_gaps"]["words"])
                     if w.get("ended_early"):  # the station's data lost after the gates timed the walk
                         line += "; ended early: " + w["ended_early"]
+                        said.add(w["ended_early"])
                 if w.get("imu_estimate_withheld"):  # the step length and speed the walk's own speed shows wrong
                     off = w["imu_estimate_withheld"]["off_pct"]
                     known = "belt speed" if w["setting"] == "treadmill" else "gates' speed"
                     line += (f"; step length and speed not given (the lower-back sensor's estimate {off:+.0f} % off "
                              f"the {known})")
+                    said.add(w["imu_estimate_withheld"]["words"])
             elif (r.get("metrics") or {}).get("los"):
                 m, los = r["metrics"]["metrics"], r["metrics"]["los"]
                 d = los["direction"]
@@ -153,6 +159,9 @@ class Progress:
                     "" if r["completed"] else f" ({r['hold_end']['message'] if r['hold_end'] else 'not completed'})")
             else:
                 line = f"{tag} valid, {r['samples']} frames"
+            # every other warning of the trial on its own line (an uncalibrated plate, a gate timed by the
+            # station's clock, frames lost, ...): the dashboard shows them on the trial's page
+            extra = [f"{tag} warning: {text}" for text in r.get("warnings") or [] if text not in said]
         elif event.kind == "gate_crossed":
             line = f"{tag} gate at {d['position_m']:g} m at {d['at_s']:.3f} s ({d['breaks']} beam break(s))"
         elif event.kind == "false_start":
@@ -165,8 +174,8 @@ class Progress:
             line = f"{tag} {d['message']}"
         elif event.kind == "protocol_finished":
             line = "protocol finished" + (f" early: {d['summary']['stopped_reason']}" if d["summary"].get("stopped_reason") else "")
-        if line:
-            print(f"{(event.t_ns - self.t0_ns) / 1e9:8.2f} s  {line}", file=self.stream or sys.stderr, flush=True)
+        for text in [line, *extra] if line else []:
+            print(f"{(event.t_ns - self.t0_ns) / 1e9:8.2f} s  {text}", file=self.stream or sys.stderr, flush=True)
 
 
 def _num(value, unit: str, digits: int = 2) -> str:

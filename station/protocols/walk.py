@@ -193,6 +193,18 @@ def unreliable_estimate_words(withheld: dict, known_speed_m_s: float, source: st
             "backward steps.")
 
 
+def _withheld_warning(walk: dict, gait: dict | None, known_speed_m_s: float | None, source: str, what: str,
+                      rows: list[dict] | None = None) -> list[str]:
+    """:func:`withhold_unreliable_estimate` for a walk's result: what was withheld, with its warning
+    as ``words``, in ``walk["imu_estimate_withheld"]``; returns the warning to add ([] if none)."""
+    withheld = withhold_unreliable_estimate(gait, known_speed_m_s, rows)
+    if withheld is None:
+        return []
+    withheld["words"] = unreliable_estimate_words(withheld, known_speed_m_s, source, what)
+    walk["imu_estimate_withheld"] = withheld
+    return [withheld["words"]]
+
+
 def _bridged_sensor_dropouts(grid: np.ndarray, first_frame: int, seq: np.ndarray,
                              has_reading: np.ndarray) -> tuple[int, int]:
     """(rows, runs) of the bridged samples whose frames arrived without the sensor's readings.
@@ -845,10 +857,7 @@ class WalkMachine:
                                                f"({at:.1f} s after the go): the walk time includes the stop.", round(at, 3)))
             if imu_note:
                 warnings.append(f"No gait measures: {imu_note}")
-            withheld = withhold_unreliable_estimate(gait, walk["walk_speed_m_s"])
-            if withheld is not None:
-                walk["imu_estimate_withheld"] = withheld
-                warnings.append(unreliable_estimate_words(withheld, walk["walk_speed_m_s"], "the light gates' measured"))
+            warnings += _withheld_warning(walk, gait, walk["walk_speed_m_s"], "the light gates' measured", "walk")
             if self._lost_words and walk["walk_time_s"] is not None:
                 # the station's data lost for good after the walk was timed: the gates' time stands
                 covered = (f"; the gait measures cover the {result.recorded_s:.1f} s recorded before the loss" if gait
@@ -876,11 +885,8 @@ class WalkMachine:
                 if self.settings.belt_speed_m_s is not None:
                     walk["walk_speed_m_s"] = self.settings.belt_speed_m_s
                     walk["walk_distance_m"] = round(self.settings.belt_speed_m_s * walking_s, 2)
-                    withheld = withhold_unreliable_estimate(gait, self.settings.belt_speed_m_s, by_minute)
-                    if withheld is not None:
-                        walk["imu_estimate_withheld"] = withheld
-                        warnings.append(unreliable_estimate_words(withheld, self.settings.belt_speed_m_s,
-                                                                  "the belt's entered", "session"))
+                    warnings += _withheld_warning(walk, gait, self.settings.belt_speed_m_s, "the belt's entered",
+                                                  "session", by_minute)
             if self._stopped_by_operator:
                 result.end_reason = "operator_ended"
             if data_lost and imu_note is None and by_minute is not None:

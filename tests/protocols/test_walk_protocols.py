@@ -164,9 +164,11 @@ def test_the_trial_command_says_when_the_step_length_and_speed_are_not_given(tmp
     out = tmp_path / "walks"
     assert main(["trial", "--protocol", "backward-walk-3m", "--simulate", "--seed", "4", "--gait",
                  "hemiparetic-backward", "--out", str(out)]) == 0
-    lines = [line for line in capsys.readouterr().err.splitlines() if " over 3 m: " in line]
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if " over 3 m: " in line]
     assert len(lines) == 2 and all("; step length and speed not given (the lower-back sensor's estimate +" in line
                                    and "% off the gates' speed)" in line for line in lines), lines
+    assert "warning: The lower-back sensor's estimate" not in err  # said once, on the walk's line
 
 
 def test_a_beam_broken_before_the_go_is_a_false_start_and_the_station_waits_again():
