@@ -110,13 +110,17 @@ def test_buttons_keep_their_place_while_a_page_fills_in(station, browsers):
              "programme": f"/assignments/{made['assignment_id']}", "results": f"/sessions/{made['last_visit_session_id']}"}
     tablet.execute_cdp_cmd("Network.enable", {})
     for page, (title, ids) in TOP_BUTTONS.items():
-        _latency(tablet, 1000)  # every answer 1 s late: the page is seen as it is before its data arrive
-        try:
-            tablet.get(station.url + paths[page])
-            before = _places(tablet, ids)
-            assert "E2E-REPORTS" not in by_id(tablet, title).text, f"the {page} page had filled in before it was seen"
-        finally:
-            _latency(tablet, 0)
+        for late_ms in (1000, 3000, 9000):  # every answer this late: the page is seen before its data arrive
+            _latency(tablet, late_ms)
+            try:
+                tablet.get(station.url + paths[page])
+                before = _places(tablet, ids)
+                seen_empty = "E2E-REPORTS" not in by_id(tablet, title).text
+            finally:
+                _latency(tablet, 0)
+            if seen_empty:
+                break  # (else this machine was too slow to see the page before its data: later answers)
+        assert seen_empty, f"the {page} page had always filled in before it was seen"
         wait(tablet, f"the {page} page filled in", lambda d: "E2E-REPORTS" in by_id(d, title).text, 30.0)
         wait(tablet, f"the {page} page's health chip", lambda d: by_id(d, "health-chip").text != "Station …", 30.0)
         after = _places(tablet, ids)
