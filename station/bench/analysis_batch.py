@@ -20,8 +20,12 @@ With ``--reference CHECKOUT`` the Quijoux et al. (2021) reference code (a clone 
 ``--reference-python``) is timed side by side (:mod:`station.bench.quijoux_driver`, its import not
 counted), and the ratio of its time per trial to the command's is reported. Beside it,
 ``whole_program``: the reference as a program run on one trial, its imports included as the
-command's cold start is (the median import time of the rounds plus the pooled run); ``met`` is
-decided by the first ratio, the stricter. On a shared machine
+command's cold start is (the median import time of the rounds plus the pooled run). ``met`` is
+decided by the whole-program ratio, the reading of issue 18: it measured the reference at 2.7 s
+on one trial against the command's 21 ms per trial with its cold start (129x = 2.7 s / 21 ms),
+and 2.7 s is the reference as a program here (2.8-3.7 s), not its run alone (1.2-2.5 s); its
+"about <= 5 ms per trial" is 2.7 s / 500. ``met_run_alone`` says whether the stricter ratio, the
+run alone against the whole command, reaches the target too. On a shared machine
 the load changes from minute to minute: ``--rounds N`` alternates the command on the first
 directory and the reference N times.
 
@@ -311,16 +315,18 @@ def run(args: argparse.Namespace) -> int:
         reference["ratio_median"] = round(statistics.median(r["ratio"] for r in rounds), 1)
         reference["cpu_ratio_median"] = round(statistics.median(r["cpu_ratio"] for r in rounds), 1)
         reference["target_ratio"] = TARGET_RATIO
-        reference["met"] = ratio >= TARGET_RATIO
         # The reference as a program run on one trial, cold start included as the command's is:
-        # its imports (median over the rounds) and its pooled run. Reported beside the ratio above,
-        # which leaves the reference's start-up out and decides ``met``.
+        # its imports (median over the rounds) and its pooled run. Its ratio decides ``met`` (the
+        # module docstring says why); the ratio above leaves the reference's start-up out.
         import_s = statistics.median(imports_s)
+        whole_ratio = (import_s + pooled_s) * 1e3 / command_ms
         reference["whole_program"] = {
             "import_s": round(import_s, 3),
             "s_per_trial": round(import_s + pooled_s, 3),
-            "ratio": round((import_s + pooled_s) * 1e3 / command_ms, 1),
+            "ratio": round(whole_ratio, 1),
         }
+        reference["met"] = whole_ratio >= TARGET_RATIO
+        reference["met_run_alone"] = ratio >= TARGET_RATIO
         report["reference"] = reference
     if args.json:
         print(json.dumps(report, indent=2))
@@ -346,8 +352,11 @@ def run(args: argparse.Namespace) -> int:
               f"{p['reference_range_s'][1]} s), CPU {p['reference_cpu_s_per_trial']} s")
         print(f"  ratio (pooled: median reference run / median round of analyze {p['ms_per_trial']} ms/trial) "
               f"x{r['ratio']} (CPU x{r['cpu_ratio']}); median of rounds' ratios x{r['ratio_median']} "
-              f"(CPU x{r['cpu_ratio_median']}); target x{TARGET_RATIO:g}: {'met' if r['met'] else 'NOT met'}")
+              f"(CPU x{r['cpu_ratio_median']}): x{TARGET_RATIO:g} against the run alone "
+              f"{'met' if r['met_run_alone'] else 'not met'}")
         w = r["whole_program"]
         print(f"  the reference as a program on one trial, its imports ({w['import_s']} s) included as the command's "
               f"cold start is: {w['s_per_trial']} s: x{w['ratio']}")
+        print(f"  target x{TARGET_RATIO:g} (issue 18: the reference as a program, {w['s_per_trial']} s here, against "
+              f"the whole command, {p['ms_per_trial']} ms/trial): {'met' if r['met'] else 'NOT met'}")
     return 0
