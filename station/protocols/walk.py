@@ -784,10 +784,12 @@ class WalkMachine:
         self._imu_gaps = None
         self._parts = None
         self._stall_in_note = False
+        walk_end_s = self._last_gate_s()
         if self._imu_lost_ns is not None:  # the sensor gone for good: the session is measured up to its last reading
-            gait, by_minute, imu_note = self._gait(rec[: int(np.searchsorted(rec["t_ns"], self._imu_lost_ns, side="right"))])
+            gait, by_minute, imu_note = self._gait(rec[: int(np.searchsorted(rec["t_ns"], self._imu_lost_ns, side="right"))],
+                                                   walk_end_s)
         else:
-            gait, by_minute, imu_note = self._gait(rec)
+            gait, by_minute, imu_note = self._gait(rec, walk_end_s)
         walk["imu"] = imu_note
         gaps = self._imu_gaps
         walk["imu_bridged_frames"] = gaps.bridged_frames if gaps is not None else 0
@@ -797,6 +799,8 @@ class WalkMachine:
         walk["imu_not_measured_s"] = round(parts.not_measured_s, 3) if parts is not None else 0.0
         walk["imu_dropouts"] = parts.dropouts if parts is not None else 0
         walk["imu_stalls"] = parts.stalls if parts is not None else 0  # no frame at all: the station stalled
+        # parts analysed without seeing the walk's steps (walk_parts.blind_parts): in imu_not_measured_s
+        walk["imu_parts_without_steps_s"] = round(sum(b - a for a, b in parts.blind), 3) if parts is not None else 0.0
         walk["imu_parts"] = [list(p) for p in parts.parts] if parts is not None and imu_note is None else None
         if imu_note is None and ((gaps is not None and gaps.bridged_frames) or walk["imu_not_measured_s"] > 0):
             warnings.append(imu_gaps_summary(walk, samples=self._n, fs_hz=fs)["words"])
@@ -944,8 +948,20 @@ class WalkMachine:
             result.metrics_note = "Invalid trial: no walk measures."
         return result
 
-    def _gait(self, rec: np.ndarray) -> tuple[dict | None, list | None, str | None]:
-        """(gait keys, minute rows or None, why there is no gait or None)."""
+    def _last_gate_s(self) -> float | None:
+        """When the walk's last timing gate saw the patient, s after the go (overground; None when it
+        did not, or on the treadmill)."""
+        if self.treadmill or self.gates is None or not self._used:
+            return None
+        crossing = self.gates.crossings.get(self._used[-1])
+        if crossing is None or crossing.t_ns <= self._t0_ns:
+            return None
+        return (crossing.t_ns - self._t0_ns) / 1e9
+
+    def _gait(self, rec: np.ndarray, walk_end_s: float | None = None) -> tuple[dict | None, list | None, str | None]:
+        """(gait keys, minute rows or None, why there is no gait or None). ``walk_end_s``: when the last
+        gate saw the patient (s after the go): with parts cut out of the walk, its measured steps must
+        hold steps: a part there without them is not measured (:func:`station.protocols.walk_parts.blind_parts`)."""
         from station.analysis.imu_gaps import bridge_gaps
 
         if len(rec) < 2 * self.rate_hz:
@@ -963,9 +979,24 @@ class WalkMachine:
         grid, gaps = bridge_gaps(np.column_stack([acc, gyro]), seq, self.rate_hz)
         recorded_s = expected / self.rate_hz  # the frames' span, lost ones included, s
         gait, rows, note = self._gait_in_parts(grid, gaps, recorded_s, int(seq[0]), seq, finite)
-        if note is None or self.treadmill or self._parts is None:
+        if self.treadmill or self._parts is None:
             return gait, rows, note
-        return None, None, self._too_little_measured(gaps, self._parts, seq, recorded_s, missing)
+        if note is not None:
+            return None, None, self._too_little_measured(gaps, self._parts, seq, recorded_s, missing)
+        if walk_end_s is not None:
+            from station.protocols.walk_parts import MIN_MEASURED_FRACTION, blind_parts
+
+            parts = self._parts
+            blind = blind_parts(gait["initial_contacts_s"], parts.parts, walk_end_s)
+            if blind:  # analysed, but the walking there went unseen: not measured
+                blind_s = sum(b - a for a, b in blind)
+                parts.parts = [p for p in parts.parts if p not in blind]
+                parts.measured_s = round(parts.measured_s - blind_s, 6)
+                parts.not_measured_s = round(parts.not_measured_s + blind_s, 6)
+                parts.blind = blind
+                if parts.measured_s < MIN_MEASURED_FRACTION * recorded_s:
+                    return None, None, self._too_little_measured(gaps, parts, seq, recorded_s, missing)
+        return gait, rows, note
 
     def _gait_in_parts(self, grid: np.ndarray, gaps, recorded_s: float, seq0: int,
                        seq: np.ndarray, has_reading: np.ndarray) -> tuple[dict | None, list | None, str | None]:
@@ -1027,9 +1058,11 @@ class WalkMachine:
 
     def _too_little_measured(self, gaps, session, seq: np.ndarray, recorded_s: float, missing: int) -> str:
         """Why an overground walk's gait is refused (less than half of it measured in parts of
-        :data:`station.protocols.walk_parts.MIN_PART_S` or more): its longest gap as where and what
-        (a stall of the station, the sensor's readings missing, the sensor gone for good), and how
-        much of the ``recorded_s`` (the trial's, s) was measured against the rule."""
+        :data:`station.protocols.walk_parts.MIN_PART_S` or more that saw its steps): its longest gap as where and what (a stall of the station,
+        the sensor's readings missing, the sensor gone for good), the parts that saw no steps
+        (:func:`station.protocols.walk_parts.blind_parts`), and how much of the ``recorded_s`` (the
+        trial's, s) was measured against the rule."""
+        from station.analysis.gait import MIN_BOUT_STEPS
         from station.protocols.walk_parts import MIN_MEASURED_FRACTION, MIN_PART_S, gap_causes
 
         fs = self.rate_hz
@@ -1057,6 +1090,12 @@ class WalkMachine:
             where += f" ({gap_causes(session.dropouts, session.stalls)} longer than {MAX_BRIDGE_S:g} s in all)"
         if session.stalls:
             self._stall_in_note = True  # the lost frames are said here (no second 'frames were lost')
+        if session.blind:
+            a, b = session.blind[0]
+            where += (f"; {'a part' if len(session.blind) == 1 else f'{len(session.blind)} parts'} between gaps "
+                      f"({b - a:.1f} s at {a:.1f} s{'' if len(session.blind) == 1 else ', ...'}) held fewer steps than a "
+                      f"walking bout's {MIN_BOUT_STEPS}, so {'its' if len(session.blind) == 1 else 'their'} walking was "
+                      "not measured")
         share = math.floor(100.0 * session.measured_s / recorded_s)  # floored: never '50 %, under the 50 %'
         return (f"{where}; {session.measured_s:.1f} of the {recorded_s:.1f} s from the go to the end ({share} %) were "
                 f"measured in parts of {MIN_PART_S:g} s or more, under the {100 * MIN_MEASURED_FRACTION:.0f} % the gait "

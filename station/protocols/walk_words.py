@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from station.analysis.gait import MIN_STEP_S, PAUSE_MIN_S
+from station.analysis.gait import MIN_BOUT_STEPS, MIN_STEP_S, PAUSE_MIN_S
 from station.analysis.imu_gaps import MAX_BRIDGE_S
 from station.protocols.walk_parts import not_measured_words
 
@@ -279,6 +279,10 @@ def imu_gaps_summary(walk: dict | None, samples: int | None = None, fs_hz: float
                             if w)
         words = (f"{not_measured_words(not_measured, dropouts, stalls)}: {lost} for longer "
                  f"than {MAX_BRIDGE_S:g} s, which can hide steps, so that time is not counted. ")
+        stepless_s = _number(walk.get("imu_parts_without_steps_s")) or 0.0
+        if stepless_s > 0:
+            words += (f"Of it, {stepless_s:.1f} s lay between gaps and was too short to show a walking bout's "
+                      f"{MIN_BOUT_STEPS} steps, so the walking there was not measured either. ")
         some = f"{len(parts)} part{'' if len(parts) == 1 else 's'}"
         filled = f" {frames} readings in shorter gaps were filled in from the readings either side." if frames > 0 else ""
         if walk.get("setting") == "overground":

@@ -112,6 +112,55 @@ def test_a_stall_that_leaves_too_little_measured_refuses_the_gait_with_what_was_
     assert walk["imu_gaps"]["words"] == f"No gait measures from the lower-back sensor: {walk['imu']}. {TAIL}"
 
 
+def test_a_part_that_saw_none_of_the_walks_steps_is_not_measured():
+    # the 3-metre backward walk (seed 3: 11 steps from 0.7 to 6.8 s, the 3-m gate at 5.0 s), silent
+    # 2.5 s after the go for 1.5 s: the part before the stall is long enough to analyse (2.5 s) but
+    # holds only 3 steps, fewer than a walking bout's 4, so the analysis saw none of them. Counted as
+    # measured, it gave the walk's cadence and variability from the 4 steps after the stall, 3 of them
+    # past the gate; now only the part after the stall is measured, under half the recording: refused.
+    run = run_walk("backward-walk-3m", seed=3, trials=1, faults=(StationFault("stall", 2.5, 1.5),))
+    result = run.runner.records[0].result
+    assert result.valid and result.walk["walk_time_s"] == pytest.approx(4.979, abs=0.01)  # timed by the gates
+    walk = result.walk
+    assert walk["imu"].startswith("the station received no data for 1.4")
+    assert ("; a part between gaps (2.5 s at 0.0 s) held fewer steps than a walking bout's 4, so its walking was not "
+            "measured; ") in walk["imu"]
+    assert walk["imu"].endswith(f"s from the go to the end (42 %) were measured in parts of {MIN_PART_S:g} s or more, "
+                                f"under the {100 * MIN_MEASURED_FRACTION:.0f} % the gait needs")
+    assert result.metrics["metrics"]["cadence_steps_min"] is None and walk["initial_contacts_s"] == []
+    assert walk["imu_parts_without_steps_s"] == pytest.approx(2.5, abs=0.05)
+
+
+def test_a_part_without_steps_is_said_as_not_measured_when_the_rest_gives_the_gait():
+    # silent 2 s after the go for 1 s: the 2-s part before it holds 3 steps (no bout), the part
+    # after it 4 s: the gait from that part's steps, the 2 s before the stall not measured, and said
+    run = run_walk("backward-walk-3m", seed=3, trials=1, faults=(StationFault("stall", 2.0, 1.0),))
+    result = run.runner.records[0].result
+    walk = result.walk
+    assert result.valid and walk["imu"] is None and result.metrics["metrics"]["cadence_steps_min"] > 0
+    assert walk["imu_parts_without_steps_s"] == pytest.approx(2.0, abs=0.05)
+    assert len(walk["imu_parts"]) == 1 and walk["imu_parts"][0][0] > 2.9  # the part before the stall is out
+    assert 2.9 <= walk["imu_not_measured_s"] <= 3.1  # the stall and the part that saw no steps
+    assert min(walk["initial_contacts_s"]) > walk["imu_parts"][0][0]
+    said = walk["imu_gaps"]["words"]
+    assert said.startswith(f"{walk['imu_not_measured_s']:g} s not measured (1 station stall): ")
+    assert ("Of it, 2.0 s lay between gaps and was too short to show a walking bout's 4 steps, so the walking there "
+            "was not measured either. ") in said and said.endswith(TAIL)
+
+
+def test_blind_parts_are_those_before_the_end_of_the_walking_without_two_contacts():
+    from station.protocols.walk_parts import blind_parts
+
+    parts = [(0.0, 2.5), (3.0, 6.0), (8.0, 11.0)]
+    assert blind_parts([3.2, 3.8, 4.4, 5.0], parts, 5.0) == [(0.0, 2.5)]
+    # a part after the gate and the last step is standing, not walking unseen: it stays measured
+    assert blind_parts([0.7, 1.3, 1.9, 2.4, 3.2, 3.8], parts, 5.0) == []
+    # the patient walked on past the gate (contacts to 9.5): a part before that without two is blind
+    assert blind_parts([0.7, 1.3, 9.0, 9.5], parts, 5.0) == [(3.0, 6.0)]
+    assert blind_parts([0.7, 1.3, 9.0], parts, 5.0) == [(3.0, 6.0), (8.0, 11.0)]
+    assert blind_parts([], parts, 5.0) == [(0.0, 2.5), (3.0, 6.0)]
+
+
 def test_a_walk_mostly_missing_is_refused_its_gait():
     run = _ten_metre(on_runner=_dropout(150, 500))  # 5 s of a 9.3-s recording, 1.5 s after the go
     result = run.runner.records[0].result
