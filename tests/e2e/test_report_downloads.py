@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from test_dashboard import ADMIN, api, by_id, click_when_still, downloaded, setup_admin, wait
+from test_dashboard import ADMIN, api, by_id, click_when_still, css, downloaded, setup_admin, wait
 
 pytestmark = pytest.mark.e2e
 
@@ -76,13 +76,17 @@ def test_report_and_fhir_buttons_download_audited_files(station, browsers):
 # while the page fills in (a tap aimed at a button must land on it). Before, filling in moved the
 # programme page's report button 355 px sideways onto the next line, the visit's report buttons
 # 87 px down, the patient page's buttons 39 px down, the history's export button 210 px sideways,
-# and the header's links with every change of the health chip's words.
+# the trial's export buttons 127 px down (under its validity box and summary), and the header's links
+# with every change of the health chip's words. Each page: its title, the words the title holds once
+# filled in, and its buttons.
 TOP_BUTTONS = {
-    "patient": ("patient-title", ("new-test", "history-link", "export-history", "patient-report", "patient-fhir",
-                                  "edit-patient", "archive-patient", "erase-patient")),
-    "history": ("history-title", ("export-history",)),
-    "programme": ("programme-title", ("export-programmes", "programme-report")),
-    "results": ("results-title", ("history-link", "another-test", "export-history", "session-report", "session-fhir")),
+    "patient": ("patient-title", "E2E-REPORTS", ("new-test", "history-link", "export-history", "patient-report",
+                                                 "patient-fhir", "edit-patient", "archive-patient", "erase-patient")),
+    "history": ("history-title", "E2E-REPORTS", ("export-history",)),
+    "programme": ("programme-title", "E2E-REPORTS", ("export-programmes", "programme-report")),
+    "results": ("results-title", "E2E-REPORTS", ("history-link", "another-test", "export-history", "session-report",
+                                                 "session-fhir")),
+    "trial": ("trial-title", " · ", ("export-csv", "export-json", "export-zip", "export-fhir")),
 }
 HEADER = "header nav a, header nav button, #health-chip"
 HEALTH_WORDS = ("Station …", "Station OK", "Station degraded", "Station down", "Station no data", "Station offline")
@@ -109,19 +113,21 @@ def test_buttons_keep_their_place_while_a_page_fills_in(station, browsers):
     paths = {"patient": f"/patients/{made['patient_id']}", "history": f"/patients/{made['patient_id']}/history",
              "programme": f"/assignments/{made['assignment_id']}", "results": f"/sessions/{made['last_visit_session_id']}"}
     tablet.execute_cdp_cmd("Network.enable", {})
-    for page, (title, ids) in TOP_BUTTONS.items():
+    for page, (title, filled, ids) in TOP_BUTTONS.items():
+        if page == "trial":  # a trial of the visit just shown
+            paths[page] = f"/trials/{css(tablet, 'li[data-trial-id]')[0].get_attribute('data-trial-id')}"
         for late_ms in (1000, 3000, 9000):  # every answer this late: the page is seen before its data arrive
             _latency(tablet, late_ms)
             try:
                 tablet.get(station.url + paths[page])
                 before = _places(tablet, ids)
-                seen_empty = "E2E-REPORTS" not in by_id(tablet, title).text
+                seen_empty = filled not in by_id(tablet, title).text
             finally:
                 _latency(tablet, 0)
             if seen_empty:
                 break  # (else this machine was too slow to see the page before its data: later answers)
         assert seen_empty, f"the {page} page had always filled in before it was seen"
-        wait(tablet, f"the {page} page filled in", lambda d: "E2E-REPORTS" in by_id(d, title).text, 30.0)
+        wait(tablet, f"the {page} page filled in", lambda d: filled in by_id(d, title).text, 30.0)
         wait(tablet, f"the {page} page's health chip", lambda d: by_id(d, "health-chip").text != "Station …", 30.0)
         after = _places(tablet, ids)
         assert None not in before.values(), (page, before)
