@@ -92,11 +92,11 @@ def live_page():
 def results_page(session_id: int):
     try:
         patient_id = store().sessions.get(session_id)["patient_id"]  # the page's own links, there from the start
+        # the title as its script words it, there from the start: filled in later, a title that wraps on a
+        # phone would push the buttons under it down while a finger is on its way
+        identifier = store().patients.get(patient_id)["identifier"]
     except NotFound:
         return _page("dashboard/missing.html", what=f"session #{session_id}"), 404
-    # the title as its script words it, there from the start: filled in later, a title that wraps on a
-    # phone would push the buttons under it down while a finger is on its way
-    identifier = store().patients.get(patient_id)["identifier"]
     return _page("dashboard/results.html", page="patients", session_id=session_id, patient_id=patient_id,
                  heading=f"Visit results · {identifier}", identifier=identifier)
 

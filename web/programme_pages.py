@@ -21,13 +21,13 @@ def programme_page(assignment_id: int):
     is_admin = user is not None and user.role == "admin"
     try:
         assignment = store().programmes.get(assignment_id)
+        patient_id = assignment["patient_id"]
+        # the title as its script words it, there from the start (a long one wraps on a phone: filled
+        # in later, it pushed the buttons under it 80 px down)
+        identifier = store().patients.get(patient_id)["identifier"]
     except NotFound:
         return render_template("dashboard/missing.html", what=f"programme #{assignment_id}", is_admin=is_admin,
                                page="patients"), 404
-    patient_id = assignment["patient_id"]
-    # the title as its script words it, there from the start (a long one wraps on a phone: filled in
-    # later, it pushed the buttons under it 80 px down)
-    identifier = store().patients.get(patient_id)["identifier"]
     heading = f"{assignment['template']['programme']['title']} · {identifier}"
     return render_template("dashboard/programme.html", assignment_id=assignment_id, patient_id=patient_id,
                            is_admin=is_admin, page="patients", heading=heading, identifier=identifier)
