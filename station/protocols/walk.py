@@ -960,8 +960,9 @@ class WalkMachine:
 
     def _gait(self, rec: np.ndarray, walk_end_s: float | None = None) -> tuple[dict | None, list | None, str | None]:
         """(gait keys, minute rows or None, why there is no gait or None). ``walk_end_s``: when the last
-        gate saw the patient (s after the go): with parts cut out of the walk, its measured steps must
-        hold steps: a part there without them is not measured (:func:`station.protocols.walk_parts.blind_parts`)."""
+        gate saw the patient (s after the go), overground: a part between gaps before then (or before
+        the last step) that holds none of the walk's steps is not measured
+        (:func:`station.protocols.walk_parts.blind_parts`)."""
         from station.analysis.imu_gaps import bridge_gaps
 
         if len(rec) < 2 * self.rate_hz:
@@ -1058,10 +1059,10 @@ class WalkMachine:
 
     def _too_little_measured(self, gaps, session, seq: np.ndarray, recorded_s: float, missing: int) -> str:
         """Why an overground walk's gait is refused (less than half of it measured in parts of
-        :data:`station.protocols.walk_parts.MIN_PART_S` or more that saw its steps): its longest gap as where and what (a stall of the station,
-        the sensor's readings missing, the sensor gone for good), the parts that saw no steps
-        (:func:`station.protocols.walk_parts.blind_parts`), and how much of the ``recorded_s`` (the
-        trial's, s) was measured against the rule."""
+        :data:`station.protocols.walk_parts.MIN_PART_S` or more that saw its steps): its longest gap
+        as where and what (a stall of the station, the sensor's readings missing, the sensor gone for
+        good), the parts that saw no steps (:func:`station.protocols.walk_parts.blind_parts`), and how
+        much of the ``recorded_s`` (the trial's, s) was measured against the rule."""
         from station.analysis.gait import MIN_BOUT_STEPS
         from station.protocols.walk_parts import MIN_MEASURED_FRACTION, MIN_PART_S, gap_causes
 
