@@ -37,8 +37,9 @@ holding 3 steps, no bout, so 2.9 s measured (42 %): refused (before the blind pa
 its gait was given from the 4 steps after the stall, 3 of them past the gate); a 1-s stall 2 s after
 the go leaves 2 s without a bout and 3.9 s measured (56 %): given, from 6 steps; a 0.3-s dropout 2 s
 after the go (seed 13) leaves parts of 2.0 s (no bout: not measured) and 4.9 s: given. Why the
-same half, not a rule of its own: the gait measures of a walk are averages over its steps, and from at least half of them they describe the walk as the treadmill's
-measured half describes its session; with less, the steps not measured (the start, a stumble, a
+same half, not a rule of its own: the gait measures of a walk are averages over its steps, and
+from at least half of them they describe the walk as the treadmill's measured half describes its
+session; with less, the steps not measured (the start, a stumble, a
 pause hidden in the gap) could be the ones that differ, and a 3-metre walk has only 6-15 steps.
 Why not shorter parts: under 2 s (3-4 steps) the gait filters' edges take most of the part
 (:data:`MIN_PART_S`). No step is counted, and no step interval measured, across a gap (cadence and
