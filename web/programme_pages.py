@@ -29,5 +29,8 @@ def programme_page(assignment_id: int):
         return render_template("dashboard/missing.html", what=f"programme #{assignment_id}", is_admin=is_admin,
                                page="patients"), 404
     heading = f"{assignment['template']['programme']['title']} · {identifier}"
+    status = assignment["status"]  # its tag beside the title, worded as programme.js words it
+    status_words = f"paused since {assignment['paused_from']}" if status == "paused" else status
     return render_template("dashboard/programme.html", assignment_id=assignment_id, patient_id=patient_id,
-                           is_admin=is_admin, page="patients", heading=heading, identifier=identifier)
+                           is_admin=is_admin, page="patients", heading=heading, identifier=identifier,
+                           status_words=status_words)

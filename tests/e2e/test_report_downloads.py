@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from test_dashboard import ADMIN, api, by_id, click_when_still, css, downloaded, setup_admin, wait
+from test_dashboard import ADMIN, PHONE, api, by_id, click_when_still, css, downloaded, setup_admin, sign_in, wait
 
 pytestmark = pytest.mark.e2e
 
@@ -61,7 +61,7 @@ def test_report_and_fhir_buttons_download_audited_files(station, browsers):
     assert by_id(tablet, "patient-fhir").is_displayed()
 
     tablet.get(f"{station.url}/assignments/{aid}")
-    wait(tablet, "the programme page", lambda d: by_id(d, "programme-status").text.strip())
+    wait(tablet, "the programme page", lambda d: by_id(d, "programme-position").text.strip())
     click_when_still(tablet, "programme-report", "the programme report button")
     assert downloaded(downloads, f"E2E-REPORTS-programme-{aid}.pdf", 30.0, binary=True).startswith(b"%PDF")
 
@@ -84,7 +84,7 @@ TOP_BUTTONS = {
     "patient": ("patient-title", "E2E-REPORTS", ("new-test", "history-link", "export-history", "patient-report",
                                                  "patient-fhir", "edit-patient", "archive-patient", "erase-patient")),
     "history": ("history-title", "E2E-REPORTS", ("export-history",)),
-    "programme": ("programme-status", None, ("export-programmes", "programme-report")),
+    "programme": ("programme-position", None, ("export-programmes", "programme-report")),
     "results": ("results-summary", " · ", ("history-link", "another-test", "export-history", "session-report",
                                            "session-fhir")),
     "trial": ("trial-title", " · ", ("export-csv", "export-json", "export-zip", "export-fhir")),
@@ -111,6 +111,28 @@ def _latency(driver, ms: int) -> None:
                            {"offline": False, "latency": ms, "downloadThroughput": -1, "uploadThroughput": -1})
 
 
+def _check_still(driver, url: str, page: str, filled_id: str, filled: str | None, ids: tuple[str, ...]) -> None:
+    """Open ``url`` with every answer late, so that the page is seen before its script fills it in,
+    and check that none of ``ids`` nor the header's links moved once it had."""
+    for late_ms in (1000, 3000, 9000):  # every answer this late: the page is seen before its data arrive
+        _latency(driver, late_ms)
+        try:
+            driver.get(url)
+            before = _places(driver, ids)
+            seen_empty = not _filled(by_id(driver, filled_id).text, filled)
+        finally:
+            _latency(driver, 0)
+        if seen_empty:
+            break  # (else this machine was too slow to see the page before its data: later answers)
+    assert seen_empty, f"the {page} page had always filled in before it was seen"
+    wait(driver, f"the {page} page filled in", lambda d: _filled(by_id(d, filled_id).text, filled), 30.0)
+    wait(driver, f"the {page} page's health chip", lambda d: by_id(d, "health-chip").text != "Station …", 30.0)
+    after = _places(driver, ids)
+    assert None not in before.values(), (page, before)
+    moved = {name: (before[name], after.get(name)) for name in before if after.get(name) != before[name]}
+    assert not moved, f"on the {page} page these moved as it filled in (x, y before and after): {moved}"
+
+
 def test_buttons_keep_their_place_while_a_page_fills_in(station, browsers):
     tablet, _downloads = browsers("tablet")
     setup_admin(tablet, station.url)
@@ -121,23 +143,16 @@ def test_buttons_keep_their_place_while_a_page_fills_in(station, browsers):
     for page, (filled_id, filled, ids) in TOP_BUTTONS.items():
         if page == "trial":  # a trial of the visit just shown
             paths[page] = f"/trials/{css(tablet, 'li[data-trial-id]')[0].get_attribute('data-trial-id')}"
-        for late_ms in (1000, 3000, 9000):  # every answer this late: the page is seen before its data arrive
-            _latency(tablet, late_ms)
-            try:
-                tablet.get(station.url + paths[page])
-                before = _places(tablet, ids)
-                seen_empty = not _filled(by_id(tablet, filled_id).text, filled)
-            finally:
-                _latency(tablet, 0)
-            if seen_empty:
-                break  # (else this machine was too slow to see the page before its data: later answers)
-        assert seen_empty, f"the {page} page had always filled in before it was seen"
-        wait(tablet, f"the {page} page filled in", lambda d: _filled(by_id(d, filled_id).text, filled), 30.0)
-        wait(tablet, f"the {page} page's health chip", lambda d: by_id(d, "health-chip").text != "Station …", 30.0)
-        after = _places(tablet, ids)
-        assert None not in before.values(), (page, before)
-        moved = {name: (before[name], after.get(name)) for name in before if after.get(name) != before[name]}
-        assert not moved, f"on the {page} page these moved as it filled in (x, y before and after): {moved}"
+        _check_still(tablet, station.url + paths[page], page, filled_id, filled, ids)
+
+    # On a phone, the pages whose titles come with them (or fit) hold still too; the patient's and the
+    # visit's summary lines still wrap as they fill in, moving the buttons under them (README).
+    phone, _ = browsers("phone", PHONE)
+    phone.get(station.url + "/login")
+    sign_in(phone, station.url, ADMIN)
+    phone.execute_cdp_cmd("Network.enable", {})
+    for page in ("history", "programme", "trial"):
+        _check_still(phone, station.url + paths[page], f"{page} (phone)", *TOP_BUTTONS[page])
 
     widths = tablet.execute_script("""
       const chip = document.getElementById('health-chip');

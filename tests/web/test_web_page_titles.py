@@ -30,6 +30,11 @@ def test_the_programme_page_comes_with_its_title(clinician, records, store, wall
     title = store.programmes.get(assignment["id"])["template"]["programme"]["title"]
     assert title and f"<h1 id=\"programme-title\">{title} · PT-100</h1>" in html
     assert f'href="/patients/{records["patient"]}" id="back-link">← PT-100</a>' in html
+    assert '<span id="programme-status" class="tag">active</span>' in html
+    store.programmes.pause(assignment["id"], {"from_date": str(today_of(wall)), "reason": "flu"},
+                           actor=Actor(records["user"], "ana"))
+    html = clinician.get(f"/assignments/{assignment['id']}").get_data(as_text=True)
+    assert f'<span id="programme-status" class="tag">paused since {today_of(wall)}</span>' in html
 
 
 def test_a_missing_visit_or_programme_is_a_page_in_words_not_an_error(clinician, records):
