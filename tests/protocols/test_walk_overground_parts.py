@@ -94,12 +94,19 @@ def test_a_stall_mid_walk_keeps_the_gates_time_and_the_gait_from_the_parts(clean
     assert not any("estimate of the walking speed" in w for w in result.warnings)
 
 
+def _backward_walk_stalled(at_s: float, for_s: float):
+    """The virtual walker's 3-metre backward walk (seed 3) with the station silent ``at_s`` after the
+    go for ``for_s`` (s): its result, checked valid and timed by the gates, whatever the gait."""
+    run = run_walk("backward-walk-3m", seed=3, trials=1, faults=(StationFault("stall", at_s, for_s),))
+    result = run.runner.records[0].result
+    assert result.valid and result.walk["walk_time_s"] == pytest.approx(4.979, abs=0.01)  # timed by the gates
+    return result
+
+
 def test_a_stall_that_leaves_too_little_measured_refuses_the_gait_with_what_was_missing():
     # the 3-metre backward walk lasts 5 s (7 s recorded); silent 1 s after the go for 3.5 s: the part
     # before it is under 2 s, the one after 2.5 s, under half the recording
-    run = run_walk("backward-walk-3m", seed=3, trials=1, faults=(StationFault("stall", 1.0, 3.5),))
-    result = run.runner.records[0].result
-    assert result.valid and result.walk["walk_time_s"] == pytest.approx(4.979, abs=0.01)  # timed by the gates
+    result = _backward_walk_stalled(1.0, 3.5)
     walk = result.walk
     assert walk["imu"].startswith("the station received no data for 3.4")
     assert " s after the go (its acquisition stalled; gaps up to 0.1 s are bridged" in walk["imu"]
@@ -118,9 +125,7 @@ def test_a_part_that_saw_none_of_the_walks_steps_is_not_measured():
     # holds only 3 steps, fewer than a walking bout's 4, so the analysis saw none of them. Counted as
     # measured, it gave the walk's cadence and variability from the 4 steps after the stall, 3 of them
     # past the gate; now only the part after the stall is measured, under half the recording: refused.
-    run = run_walk("backward-walk-3m", seed=3, trials=1, faults=(StationFault("stall", 2.5, 1.5),))
-    result = run.runner.records[0].result
-    assert result.valid and result.walk["walk_time_s"] == pytest.approx(4.979, abs=0.01)  # timed by the gates
+    result = _backward_walk_stalled(2.5, 1.5)
     walk = result.walk
     assert walk["imu"].startswith("the station received no data for 1.4")
     assert ("; a part between gaps (2.5 s at 0.0 s) held fewer steps than a walking bout's 4, so its walking was not "
@@ -134,10 +139,9 @@ def test_a_part_that_saw_none_of_the_walks_steps_is_not_measured():
 def test_a_part_without_steps_is_said_as_not_measured_when_the_rest_gives_the_gait():
     # silent 2 s after the go for 1 s: the 2-s part before it holds 3 steps (no bout), the part
     # after it 4 s: the gait from that part's steps, the 2 s before the stall not measured, and said
-    run = run_walk("backward-walk-3m", seed=3, trials=1, faults=(StationFault("stall", 2.0, 1.0),))
-    result = run.runner.records[0].result
+    result = _backward_walk_stalled(2.0, 1.0)
     walk = result.walk
-    assert result.valid and walk["imu"] is None and result.metrics["metrics"]["cadence_steps_min"] > 0
+    assert walk["imu"] is None and result.metrics["metrics"]["cadence_steps_min"] > 0
     assert walk["imu_parts_without_steps_s"] == pytest.approx(2.0, abs=0.05)
     assert len(walk["imu_parts"]) == 1 and walk["imu_parts"][0][0] > 2.9  # the part before the stall is out
     assert 2.9 <= walk["imu_not_measured_s"] <= 3.1  # the stall and the part that saw no steps
