@@ -1,7 +1,8 @@
 """The visit's and the programme's titles come with the page (web/pages.py, web/programme_pages.py):
 filled in by script later, a title that wraps on a phone pushed the buttons under it down while a
-finger was on its way (the programme page's report button 80 px). The script words them the same
-way (results.js, programme.js), and the words are the patient's pseudonymous identifier only."""
+finger was on its way (the programme page's report button 80 px). Only the server words them now
+(results.js and programme.js no longer set them), and the words are the patient's pseudonymous
+identifier only."""
 
 from __future__ import annotations
 

@@ -35,9 +35,7 @@
   }
 
   function renderHead() {
-    const t = doc.template.programme;
-    $("programme-title").textContent = `${t.title} · ${doc.patient.identifier}`;
-    $("back-link").textContent = `← ${doc.patient.identifier}`;
+    const t = doc.template.programme; // (the title and the way back come with the page: web/programme_pages.py)
     $("programme-status").textContent = doc.status === "paused" ? `paused since ${doc.paused_from}` : doc.status;
     $("programme-summary").textContent = t.summary;
     const pos = doc.position;

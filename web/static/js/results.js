@@ -310,13 +310,10 @@
         api("GET", "/api/measures").catch(() => null),
       ]);
       catalogue = measures;
-      const p = doc.patient;
-      $("results-title").textContent = `Visit results · ${p.identifier}`;
+      const p = doc.patient; // (the title and the way back come with the page: web/pages.py)
       $("results-summary").textContent = `${when(doc.sessions[0].started_at)}` +
         (p.age_y ? ` · age ${p.age_y} (from the birth year)` : "") +
         ` · ${doc.protocols.map((s) => s.title.replace(/ \(.*\)$/, "")).join(", ") || "no analysed test"}`;
-      $("back-link").href = `/patients/${p.id}`;
-      $("back-link").textContent = `← ${p.identifier}`;
       const box = $("results");
       box.replaceChildren(...doc.protocols.map(renderProtocol));
       if (!doc.protocols.length) box.append(el("p", { class: "muted" }, "No analysed trials in this visit."));
