@@ -62,6 +62,9 @@ def test_report_and_fhir_buttons_download_audited_files(station, browsers):
 
     tablet.get(f"{station.url}/assignments/{aid}")
     wait(tablet, "the programme page", lambda d: by_id(d, "programme-position").text.strip())
+    # its baseline assessment, planned weeks ago and never run, is said as due, not as the next one
+    position = by_id(tablet, "programme-position").text
+    assert "· assessment Baseline due since " in position and "not yet run" in position, position
     click_when_still(tablet, "programme-report", "the programme report button")
     assert downloaded(downloads, f"E2E-REPORTS-programme-{aid}.pdf", 30.0, binary=True).startswith(b"%PDF")
 

@@ -44,7 +44,11 @@
     else if (pos.week === 0) words = `Starts on ${day(doc.start_date)}`;
     else words = `Week ${pos.week} of ${pos.weeks}`;
     if (pos.next_session && doc.status !== "ended") words += ` · next session ${day(pos.next_session.planned_date)}`;
-    if (pos.next_visit && doc.status !== "ended") words += ` · next assessment ${pos.next_visit.label}, ${day(pos.next_visit.planned_date)}`;
+    if (pos.next_visit && doc.status !== "ended") {
+      const v = pos.next_visit; // a date already past is not "next": it is due and not yet run
+      words += v.planned_date < doc.today ? ` · assessment ${v.label} due since ${day(v.planned_date)}, not yet run`
+        : ` · next assessment ${v.label}, ${day(v.planned_date)}`;
+    }
     if (pos.overdue_sessions) words += ` · ${pos.overdue_sessions} past session(s) without a dose`;
     $("programme-position").textContent = words;
     const stations = [...new Set(Object.values(sources.fields))].sort();
