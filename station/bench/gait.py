@@ -99,22 +99,36 @@ def _body(rec):
     return acc
 
 
-def match_contacts(detected, reference, tolerance_s: float = TOLERANCE_S) -> tuple[list[float], int, int]:
-    """One-to-one matching, nearest pairs first: (errors detected − reference of the matches in s,
-    false positives, false negatives)."""
+def match_pairs(detected, reference, tolerance_s: float = TOLERANCE_S) -> list[tuple[int, int]]:
+    """One-to-one matching of detected to reference contacts (s), nearest pairs first, each pair
+    within ``tolerance_s``: the matched (detected index, reference index) pairs.
+
+    >>> match_pairs([1.0, 1.05, 2.5], [1.04, 2.0])
+    [(1, 0)]
+    """
     detected = np.asarray(detected, dtype=float)
     reference = np.asarray(reference, dtype=float)
     pairs = sorted(
         (abs(d - r), i, j) for i, d in enumerate(detected) for j, r in enumerate(reference) if abs(d - r) <= tolerance_s
     )
-    used_d, used_r, errors = set(), set(), []
+    used_d, used_r, matched = set(), set(), []
     for _dist, i, j in pairs:
         if i in used_d or j in used_r:
             continue
         used_d.add(i)
         used_r.add(j)
-        errors.append(float(detected[i] - reference[j]))
-    return errors, len(detected) - len(used_d), len(reference) - len(used_r)
+        matched.append((i, j))
+    return matched
+
+
+def match_contacts(detected, reference, tolerance_s: float = TOLERANCE_S) -> tuple[list[float], int, int]:
+    """One-to-one matching, nearest pairs first (:func:`match_pairs`): (errors detected − reference
+    of the matches in s, false positives, false negatives)."""
+    detected = np.asarray(detected, dtype=float)
+    reference = np.asarray(reference, dtype=float)
+    matched = match_pairs(detected, reference, tolerance_s)
+    errors = [float(detected[i] - reference[j]) for i, j in matched]
+    return errors, len(detected) - len(matched), len(reference) - len(matched)
 
 
 class _BoutErrors:
