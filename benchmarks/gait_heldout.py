@@ -25,7 +25,7 @@ height is given, so no step length or speed is scored (the data set has no refer
 Then :func:`station.bench.gait.score_recordings`, the scoring of ``balance-station bench gait``,
 runs on them unchanged: contacts matched one-to-one within 0.2 s, precision, recall, F1, timing
 error, cadence error per period. Printed beside (:func:`breakdown`): the contacts inside
-the U-turn (the data set's ``UTurnBoundaries``) and outside it, the misses of the stopping step,
+the U-turn (the data set's ``UTurnBoundaries``) and outside it with their timing error, the misses of the stopping step,
 F1 per subject and per tilt of the sensor.
 
 Subjects 1-9 and 10-19 may be scored apart (``--subjects``), so that a change to the detector can be
@@ -129,11 +129,12 @@ def _tilt_deg(acc_m_s2: np.ndarray) -> float:
 
 
 def breakdown(files: list[tuple[Path, tuple[float, float]]]) -> dict:
-    """Where the contacts are found and missed: counts (found, extra, missed) inside the U-turn and
-    outside it (straight walking); the misses of each trial's last reference contact (the step with
+    """Where the contacts are found and missed: counts (found, extra, missed) and the mean absolute
+    timing error (s) inside the U-turn and outside it (straight walking); the misses of each trial's last reference contact (the step with
     which the person stops); F1 per subject and per tilt of the sensor (:func:`_tilt_deg`). Contacts
     are matched per trial as the bench matches them (:func:`station.bench.gait.match_pairs`)."""
     parts = {"turn": [0, 0, 0], "straight": [0, 0, 0]}
+    timing: dict[str, list[float]] = {"turn": [], "straight": []}
     last_missed = 0
     by_subject: dict[int, list[int]] = {}
     by_tilt: dict[str, list[int]] = {}
@@ -152,6 +153,7 @@ def breakdown(files: list[tuple[Path, tuple[float, float]]]) -> dict:
             ("straight", (detected < a) | (detected > b), (reference < a) | (reference > b)),
         ):
             counts = (int((found_r & in_r).sum()), int((~found_d & in_d).sum()), int((~found_r & in_r).sum()))
+            timing[part] += [abs(detected[i] - reference[j]) for i, j in pairs if in_r[j]]
             parts[part] = [x + y for x, y in zip(parts[part], counts)]
         counts = (len(pairs), int((~found_d).sum()), int((~found_r).sum()))
         subject = int(path.stem[1:].split("-")[0])
@@ -164,7 +166,8 @@ def breakdown(files: list[tuple[Path, tuple[float, float]]]) -> dict:
         return round(2 * tp / (2 * tp + fp + fn), 4) if tp + fp + fn else None
 
     return {
-        "parts": {part: {"found": tp, "extra": fp, "missed": fn, "f1": f1(tp, fp, fn)}
+        "parts": {part: {"found": tp, "extra": fp, "missed": fn, "f1": f1(tp, fp, fn),
+                         "timing_mae_s": round(float(np.mean(timing[part])), 4) if timing[part] else None}
                   for part, (tp, fp, fn) in parts.items()},
         "last_contact_missed": last_missed,
         "f1_by_subject": {k: f1(*v) for k, v in sorted(by_subject.items())},
@@ -201,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
           f"every stride of its heel strikes, as bench gait defines it)")
     parts = result["breakdown"]
     for part, c in parts["parts"].items():
-        print(f"  {part}: {c['found']} found, {c['extra']} extra, {c['missed']} missed, F1 {c['f1']:.3f}")
+        print(f"  {part}: {c['found']} found, {c['extra']} extra, {c['missed']} missed, F1 {c['f1']:.3f}, "
+              f"timing error {1000 * c['timing_mae_s']:.1f} ms")
     print(f"  the last heel strike (the step that stops the walk) missed in {parts['last_contact_missed']} "
           f"of {result['recordings']} trials")
     values = [v for v in parts["f1_by_subject"].values() if v is not None]
