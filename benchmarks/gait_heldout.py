@@ -58,12 +58,28 @@ MARGIN_S = 2.0
 
 
 def _subjects(spec: str) -> set[int]:
-    """``"1-9"`` or ``"1,4,10-12"`` → the subject numbers."""
+    """``"1-9"`` or ``"1,4,10-12"`` → the subject numbers (an argparse type: a bad one is said in words).
+
+    >>> sorted(_subjects("1-3,7"))
+    [1, 2, 3, 7]
+    """
     out: set[int] = set()
-    for part in spec.split(","):
-        a, _, b = part.partition("-")
-        out.update(range(int(a), int(b or a) + 1))
+    try:
+        for part in spec.split(","):
+            a, _, b = part.partition("-")
+            out.update(range(int(a), int(b or a) + 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{spec!r}: give subject numbers such as 1-9 or 1,4,10-12") from None
+    if not out:
+        raise argparse.ArgumentTypeError(f"{spec!r} names no subject: give a range such as 1-9")
     return out
+
+
+def _spans(subjects: set[int]) -> str:
+    """The subject numbers as ranges: ``{1, 2, 3, 7}`` → ``"1-3,7"``."""
+    ordered = sorted(subjects)
+    runs = np.split(np.array(ordered), np.flatnonzero(np.diff(ordered) > 1) + 1)
+    return ",".join(f"{r[0]}-{r[-1]}" if r.size > 1 else f"{r[0]}" for r in runs)
 
 
 def convert(data_dir: Path, out_dir: Path, subjects: set[int]) -> tuple[list[tuple[Path, tuple[float, float]]], list[str]]:
@@ -178,16 +194,17 @@ def breakdown(files: list[tuple[Path, tuple[float, float]]]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", type=Path, help="the data set's GaitData directory")
-    parser.add_argument("--subjects", default="1-19", help="subjects to score, e.g. 1-9 or 10-19 (default all)")
+    parser.add_argument("--subjects", default="1-19", type=_subjects,
+                        help="subjects to score, e.g. 1-9 or 10-19 (default all)")
     parser.add_argument("--json", action="store_true", help="print the whole result as JSON")
     args = parser.parse_args(argv)
     if not (args.data / "1-1_lb.txt").exists():
         print(f"{args.data}: not the data set's GaitData directory (no 1-1_lb.txt)", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory() as tmp:
-        files, refused = convert(args.data, Path(tmp), _subjects(args.subjects))
+        files, refused = convert(args.data, Path(tmp), args.subjects)
         if not files:
-            print(f"no trial of subjects {args.subjects} could be read: " + "; ".join(refused or ["none found"]),
+            print("no trial of those subjects could be read: " + "; ".join(refused or ["none found"]),
                   file=sys.stderr)
             return 2
         result = score_recordings([p for p, _turn in files])
@@ -196,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(result, indent=1))
         return 0
-    print(f"subjects {args.subjects}: {result['recordings']} trials, {result['reference_contacts']} reference contacts; "
+    print(f"subjects {_spans(args.subjects)}: {result['recordings']} trials, {result['reference_contacts']} reference contacts; "
           f"{len(refused)} trials refused by the station's reader (lost packets)")
     print(f"contacts: precision {result['precision']:.3f}, recall {result['recall']:.3f}, F1 {result['f1']:.3f}; "
           f"timing error {1000 * result['timing_mae_s']:.1f} ms (bias {1000 * result['timing_bias_s']:+.1f} ms)")

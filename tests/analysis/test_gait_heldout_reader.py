@@ -78,6 +78,11 @@ def test_a_trial_with_too_many_lost_packets_is_refused_in_the_readers_words(tmp_
     assert "no trial" in capsys.readouterr().err
 
 
-def test_the_subjects_of_a_split(tmp_path):
+def test_the_subjects_of_a_split_and_bad_arguments_said_in_words(tmp_path, capsys):
     assert heldout._subjects("1-3,7,10-11") == {1, 2, 3, 7, 10, 11}
+    assert heldout._spans({1, 2, 3, 7, 10, 11}) == "1-3,7,10-11"
     assert heldout.main([str(tmp_path)]) == 2  # not the data set's directory: said, no traceback
+    assert "not the data set's GaitData directory" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as bad:
+        heldout.main([str(tmp_path), "--subjects", "one-nine"])
+    assert bad.value.code == 2 and "give subject numbers such as 1-9" in capsys.readouterr().err
