@@ -20,8 +20,9 @@ What is done: each trial's lower-back file is written as an IMU recording the st
 (``time_s`` and the six IMU columns, deg/s; sidecar with the rate, ``mounting_up`` "+x" and
 ``mounting_toes`` "-z": z points out of the back) with one reference walking period, first to last
 heel strike, its contacts and their sides, and the cadence by the reference's definition
-(:func:`station.bench.gait.reference_cadence_steps_min` on the reference heel strikes). No sensor
-height is given, so no step length or speed is scored (the data set has no reference for them).
+(:func:`station.bench.gait.reference_cadence_steps_min` on the reference heel strikes). The
+data set has no reference step length or speed, so none is scored; :func:`walked_distance` checks
+the step lengths against the protocol's 20 m instead (sensor height from body height).
 Then :func:`station.bench.gait.score_recordings`, the scoring of ``balance-station bench gait``,
 runs on them unchanged: contacts matched one-to-one within 0.2 s, precision, recall, F1, timing
 error, cadence error per period. Printed beside (:func:`breakdown`): the contacts inside
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import tempfile
 from pathlib import Path
@@ -53,6 +55,13 @@ from station.store.imu_recording import read_imu_recording  # noqa: E402
 from station.store.trialfile import TrialFileError  # noqa: E402
 
 RATE_HZ = 100.0
+SENSOR_HEIGHT_RATIO = 0.60
+"""Height of the lower-back sensor above the ground over body height, for the walked-distance check
+(:func:`walked_distance`): the data set gives body height only. 0.60 is the mean of the three people
+of ../shared/data/gait, whose sensor heights were measured (0.58, 0.61, 0.62); 3 % off in it moves
+the pendulum's step lengths by about 1.5 %."""
+WALKED_M = 20.0
+"""The protocol's walk: 10 m, a U-turn, 10 m back (Voisard et al. 2023)."""
 MARGIN_S = 2.0
 """Recording kept before the first toe-off and after the last heel strike of a trial, s."""
 
@@ -119,6 +128,8 @@ def convert(data_dir: Path, out_dir: Path, subjects: set[int]) -> tuple[list[tup
             "source": "CyrilVoisard/ipol_dataset_1 (AGPL-3.0), Voisard et al. 2023 IPOL 13:1-13, lower-back Xsens MTw",
             "rate_hz": RATE_HZ, "mounting_up": "+x", "mounting_toes": "-z", "walking_periods": [period],
         }
+        if isinstance(meta.get("Height"), (int, float)) and math.isfinite(meta["Height"]):
+            sidecar["height_m"] = meta["Height"] / 100.0
         path = out_dir / f"V{meta_path.stem}.csv"
         table = np.column_stack([time_s, acc, gyro_deg_s])
         np.savetxt(path, table, delimiter=",", fmt="%.6f",
@@ -191,6 +202,37 @@ def breakdown(files: list[tuple[Path, tuple[float, float]]]) -> dict:
     }
 
 
+def walked_distance(files: list[tuple[Path, tuple[float, float]]]) -> dict | None:
+    """A check of the step lengths where the data set has no reference for them: the distance from
+    each trial's first to its last heel strike, as the sum of the station's step lengths (its mean
+    valid step length times the intervals between its contacts in the period, sensor height
+    :data:`SENSOR_HEIGHT_RATIO` × body height), beside the same from the reference's own heel
+    strikes. The protocol's walk is :data:`WALKED_M` (there and back), less the first step
+    (taken before the first heel strike) and whatever the U-turn's path adds: an approximate
+    bar, in m."""
+    ours, theirs = [], []
+    for path, _turn in files:
+        rec = read_imu_recording(path)
+        if "height_m" not in rec.metadata:
+            continue
+        height = SENSOR_HEIGHT_RATIO * rec.metadata["height_m"]
+        wp = rec.metadata["walking_periods"][0]
+        acc = _body(rec)
+        window = (wp["start_s"] - TOLERANCE_S, wp["end_s"] + TOLERANCE_S)
+        for out, kwargs in ((ours, {"window_s": window}), (theirs, {"initial_contacts_s": wp["initial_contacts_s"]})):
+            m = gait_metrics(acc, rec.fs_hz, sensor_height_m=height, **kwargs)
+            if m["step_length_m"] is not None:
+                out.append(m["step_length_m"] * (len(m["initial_contacts_s"]) - 1))
+    if not ours:
+        return None
+
+    def summary(values):
+        return {"mean_m": round(float(np.mean(values)), 2), "sd_m": round(float(np.std(values)), 2),
+                "min_m": round(float(np.min(values)), 2), "max_m": round(float(np.max(values)), 2)}
+
+    return {"trials": len(ours), "detected": summary(ours), "reference_contacts": summary(theirs)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", type=Path, help="the data set's GaitData directory")
@@ -209,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         result = score_recordings([p for p, _turn in files])
         result["breakdown"] = breakdown(files)
+        result["walked_distance"] = walked_distance(files)
         result["refused"] = refused
     if args.json:
         print(json.dumps(result, indent=1))
@@ -229,6 +272,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  F1 per subject: {min(values):.3f} to {max(values):.3f} (median {float(np.median(values)):.3f})")
     for band, c in parts["by_tilt"].items():
         print(f"  sensor tilted {band}: {c['contacts']} contacts, F1 {c['f1']:.3f}")
+    walked = result["walked_distance"]
+    if walked:
+        d, r = walked["detected"], walked["reference_contacts"]
+        print(f"walked from the first to the last heel strike ({walked['trials']} trials with a body height; protocol "
+              f"{WALKED_M:g} m less the first step): {d['mean_m']:.1f} m (SD {d['sd_m']:.1f}, {d['min_m']:.1f} to "
+              f"{d['max_m']:.1f}); from the reference's heel strikes {r['mean_m']:.1f} m (SD {r['sd_m']:.1f})")
     if result["periods_without_steps"]:
         print("no steps found: " + ", ".join(result["periods_without_steps"]))
     return 0

@@ -20,7 +20,8 @@ heldout = importlib.util.module_from_spec(SPEC)
 SPEC.loader.exec_module(heldout)
 
 
-def _write_trial(folder: Path, name: str, subject: int, lost: slice, tilt_deg: float = 20.0) -> None:
+def _write_trial(folder: Path, name: str, subject: int, lost: slice, tilt_deg: float = 20.0,
+                 height_cm: float = 175.0) -> None:
     """A 20-s lower-back file: standing, then walking from 4 to 16 s at a step every 0.6 s;
     packets ``lost`` (counter values) missing; the sensor pitched by ``tilt_deg``."""
     counter = np.arange(2000, dtype=float)
@@ -38,7 +39,7 @@ def _write_trial(folder: Path, name: str, subject: int, lost: slice, tilt_deg: f
                header="Acquisition frequency: 100 Hz\n" + header, comments="")
     strikes = np.arange(400, 1600, 60)
     meta = {
-        "Subject": subject, "Trial": 1, "TrialBoundaries": [int(strikes[0]) - 45, int(strikes[-1])],
+        "Subject": subject, "Trial": 1, "Height": height_cm, "TrialBoundaries": [int(strikes[0]) - 45, int(strikes[-1])],
         "UTurnBoundaries": [950, 1100],
         "LeftFootEvents": [[int(s) - 45, int(s)] for s in strikes[0::2]] + [[1900, 1950]],
         "RightFootEvents": [[int(s) - 45, int(s)] for s in strikes[1::2]],
@@ -64,6 +65,18 @@ def test_events_are_counter_times_and_steps_after_the_trial_are_not_the_walk(tmp
     assert wp["initial_contacts_side"][:2] == ["Left", "Right"]
     assert turn == pytest.approx(((950 - start) / 100, (1100 - start) / 100))
     assert heldout._tilt_deg(rec.acc_m_s2) == pytest.approx(20.0, abs=0.5)
+    assert rec.metadata["height_m"] == 1.75 and rec.sensor_height_m is None  # no step length is scored
+    walked = heldout.walked_distance(files)
+    assert walked["trials"] == 1 and 19 * 0.4 < walked["detected"]["mean_m"] < 19 * 0.8  # 20 contacts, 19 steps
+
+
+def test_a_trial_without_a_body_height_has_no_walked_distance(tmp_path):
+    data = tmp_path / "GaitData"
+    data.mkdir()
+    _write_trial(data, "1-1", 1, slice(700, 705), height_cm=float("nan"))  # the data set writes NaN
+    files, _refused = heldout.convert(data, tmp_path, {1})
+    assert "height_m" not in read_imu_recording(files[0][0]).metadata
+    assert heldout.walked_distance(files) is None
 
 
 def test_a_trial_with_too_many_lost_packets_is_refused_in_the_readers_words(tmp_path, capsys):
