@@ -5,29 +5,30 @@ sensors, other tilts)".
     git clone https://github.com/CyrilVoisard/ipol_dataset_1 /tmp/ipol_dataset_1
     python3 benchmarks/gait_heldout.py /tmp/ipol_dataset_1/GaitData [--subjects 10-19] [--json]
 
-Data: Voisard C, de l'Escalopier N, Ricard D, Oudre L (2023) "A reference data set for the study
-of healthy subject gait with inertial measurements units", Image Processing On Line 13:1-13
-(https://www.ipol.im/pub/art/2023/497/). 19 healthy adults (age 20-70), 110 trials of: standing,
-walking 10 m, a U-turn, walking back, stopping. One Xsens MTw Awinda on the lower back (L5), 100
-Hz, m/s² and rad/s in the sensor's axes; its x axis points up the spine, but the sensor sits
-tilted by 1-36° from the vertical (median 14°; gravity shared between x and z): a different sensor, other people and other
-tilts than the Mobilise-D recordings of ../shared/data/gait. Reference: every footstep's toe-off
-and heel strike from a foot-worn IMU on each foot (two published detectors, then checked by hand),
-so the heel strikes are the initial contacts, turn steps included. The data set is AGPL-3.0; it
-is read where it lies and nothing of it is copied into this repository.
+Data: "A Reference Data Set for the Study of Healthy Subject Gait with Inertial Measurements Units",
+Image Processing On Line, 2023 (https://www.ipol.im/pub/art/2023/497/), data and loader at
+github.com/CyrilVoisard/ipol_dataset_1 (its README; the article's authors and pages were not
+verified here). 19 healthy adults (aged 25-79 by the metadata), 110 trials of: standing, walking 10
+m, a U-turn, walking back, stopping. One Xsens MTw Awinda on the lower back (L5), 100 Hz, m/s² and
+rad/s in the sensor's axes; its x axis points up the spine, but the sensor sits tilted by 1-36° from
+the vertical (median 14°; gravity shared between x and z): a different sensor, other people and
+other tilts than the Mobilise-D recordings of ../shared/data/gait. Reference: every footstep's toe-
+off and heel strike from a foot-worn IMU on each foot (two published detectors, then checked by
+hand), so the heel strikes are the initial contacts, turn steps included. The data set is AGPL-3.0;
+it is read where it lies and nothing of it is copied into this repository.
 
 What is done: each trial's lower-back file is written as an IMU recording the station reads
 (``time_s`` and the six IMU columns, deg/s; sidecar with the rate, ``mounting_up`` "+x" and
 ``mounting_toes`` "-z": z points out of the back) with one reference walking period, first to last
 heel strike, its contacts and their sides, and the cadence by the reference's definition
-(:func:`station.bench.gait.reference_cadence_steps_min` on the reference heel strikes). The
-data set has no reference step length or speed, so none is scored; :func:`walked_distance` checks
-the step lengths against the protocol's 20 m instead (sensor height from body height).
-Then :func:`station.bench.gait.score_recordings`, the scoring of ``balance-station bench gait``,
-runs on them unchanged: contacts matched one-to-one within 0.2 s, precision, recall, F1, timing
-error, cadence error per period. Printed beside (:func:`breakdown`): the contacts inside
-the U-turn (the data set's ``UTurnBoundaries``) and outside it with their timing error, the misses of the stopping step,
-F1 per subject and per tilt of the sensor.
+(:func:`station.bench.gait.reference_cadence_steps_min` on the reference heel strikes). The data set
+has no reference step length or speed, so none is scored; :func:`walked_distance` checks the step
+lengths against the protocol's 20 m instead (sensor height from body height). Then
+:func:`station.bench.gait.score_recordings`, the scoring of ``balance-station bench gait``, runs on
+them unchanged: contacts matched one-to-one within 0.2 s, precision, recall, F1, timing error,
+cadence error per period. Printed beside (:func:`breakdown`): the contacts inside the U-turn (the
+data set's ``UTurnBoundaries``) and outside it with their timing error, the misses of the stopping
+step, F1 per subject and per tilt of the sensor.
 
 Subjects 1-9 and 10-19 may be scored apart (``--subjects``), so that a change to the detector can be
 judged on one half and confirmed on the other.
@@ -61,7 +62,7 @@ SENSOR_HEIGHT_RATIO = 0.60
 of ../shared/data/gait, whose sensor heights were measured (0.58, 0.61, 0.62); 3 % off in it moves
 the pendulum's step lengths by about 1.5 %."""
 WALKED_M = 20.0
-"""The protocol's walk: 10 m, a U-turn, 10 m back (Voisard et al. 2023)."""
+"""The protocol's walk: 10 m, a U-turn, 10 m back (the data set's README)."""
 MARGIN_S = 2.0
 """Recording kept before the first toe-off and after the last heel strike of a trial, s."""
 
@@ -125,7 +126,7 @@ def convert(data_dir: Path, out_dir: Path, subjects: set[int]) -> tuple[list[tup
             "cadence_steps_min": reference_cadence_steps_min(contacts),
         }
         sidecar = {
-            "source": "CyrilVoisard/ipol_dataset_1 (AGPL-3.0), Voisard et al. 2023 IPOL 13:1-13, lower-back Xsens MTw",
+            "source": "CyrilVoisard/ipol_dataset_1 (AGPL-3.0; IPOL 2023, ipol.im/pub/art/2023/497), lower-back Xsens MTw",
             "rate_hz": RATE_HZ, "mounting_up": "+x", "mounting_toes": "-z", "walking_periods": [period],
         }
         if isinstance(meta.get("Height"), (int, float)) and math.isfinite(meta["Height"]):

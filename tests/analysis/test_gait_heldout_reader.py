@@ -1,4 +1,4 @@
-"""benchmarks/gait_heldout.py reads the held-out data set (Voisard et al. 2023) the way it is
+"""benchmarks/gait_heldout.py reads the held-out data set (CyrilVoisard/ipol_dataset_1, IPOL 2023) the way it is
 recorded: events are packet-counter values common to the sensors, lost packets are gaps for the
 station's reader to bridge or refuse, steps after the trial's end are not the walk. Checked on a
 small file in the data set's format (the data set itself is not in the repository)."""
