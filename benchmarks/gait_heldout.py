@@ -12,8 +12,8 @@ verified here). 19 healthy adults (aged 25-79 by the metadata), 110 trials of: s
 m, a U-turn, walking back, stopping. One Xsens MTw Awinda on the lower back (L5), 100 Hz, m/s² and
 rad/s in the sensor's axes; its x axis points up the spine, but the sensor sits tilted by 1-36° from
 the vertical (median 14°; gravity shared between x and z): a different sensor, other people and
-other tilts than the Mobilise-D recordings of ../shared/data/gait. Reference: every footstep's toe-
-off and heel strike from a foot-worn IMU on each foot (two published detectors, then checked by
+other tilts than the Mobilise-D recordings of ../shared/data/gait. Reference: every footstep's
+toe-off and heel strike from a foot-worn IMU on each foot (two published detectors, then checked by
 hand), so the heel strikes are the initial contacts, turn steps included. The data set is AGPL-3.0;
 it is read where it lies and nothing of it is copied into this repository.
 
