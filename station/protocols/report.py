@@ -275,7 +275,10 @@ def cutoff_reading(cut: dict, unit: str) -> dict:
 
 def norm_reading(metric: str, norm: dict, feet: str) -> dict:
     """How to read a percentile: which way is better, whether it lies outside the 5th-95th
-    percentiles of the reference group, and whether the reference fits this test at all."""
+    percentiles of the reference group and whether that is good news (``flag_tone``: "worse" beyond
+    the tail in the worse direction, "better" in the better one, e.g. less sway than 95 % of the
+    group; "unusual" where neither direction is better), and whether the reference fits this test at
+    all."""
     better = "lower" if metric in LOWER_IS_LESS_SWAY else None
     out = {"better": better,
            "direction": "lower = less sway (steadier)" if better == "lower" else "neither higher nor lower is better",
@@ -287,10 +290,12 @@ def norm_reading(metric: str, norm: dict, feet: str) -> dict:
             out["flag"] = "above_p95"
             out["flag_words"] = ("More sway than 95 % of the reference group" if better == "lower"
                                  else "Above the 95th percentile of the reference group")
+            out["flag_tone"] = "worse" if better == "lower" else "unusual"
         elif value < p05:
             out["flag"] = "below_p05"
             out["flag_words"] = ("Less sway than 95 % of the reference group" if better == "lower"
                                  else "Below the 5th percentile of the reference group")
+            out["flag_tone"] = "better" if better == "lower" else "unusual"
     misfit = []
     if feet == "together":
         misfit.append("feet together here, comfortable stance in the reference")

@@ -67,14 +67,21 @@ def test_percentiles_say_which_way_is_better_flag_the_tails_and_when_the_norm_do
     reading = norm_reading("mean_velocity_cm_s", high, "together")
     assert reading["better"] == "lower" and "less sway" in reading["direction"]
     assert reading["flag"] == "above_p95" and "More sway than 95 %" in reading["flag_words"]
+    assert reading["flag_tone"] == "worse"  # shown as an alarm
     assert not reading["fits"] and "feet together" in reading["misfit"] and "60 s" in reading["misfit"]
     low = norms.compare("mean_velocity_cm_s", 0.3, age_y=70, eyes="open", surface="firm", feet="apart", duration_s=60)
     low_reading = norm_reading("mean_velocity_cm_s", low, "apart")
     assert low_reading["flag"] == "below_p05" and low_reading["fits"] and low_reading["misfit"] == ""
+    # less sway than 95 % of the group is good news, not an alarm like the other tail
+    assert low_reading["flag_tone"] == "better" and "Less sway than 95 %" in low_reading["flag_words"]
     typical = norms.compare("mean_velocity_cm_s", 1.0, age_y=70, eyes="open", surface="firm", feet="apart", duration_s=60)
     assert norm_reading("mean_velocity_cm_s", typical, "apart")["flag"] is None
     mpf = norms.compare("mean_power_frequency_hz", 0.3, age_y=70, eyes="open", surface="firm", feet="apart", duration_s=60)
     assert norm_reading("mean_power_frequency_hz", mpf, "apart")["better"] is None
+    for frequency_hz in (0.01, 5.0):  # either tail of a measure with no better direction: unusual, not judged
+        tail = norms.compare("mean_power_frequency_hz", frequency_hz, age_y=70, eyes="open", surface="firm",
+                             feet="apart", duration_s=60)
+        assert norm_reading("mean_power_frequency_hz", tail, "apart")["flag_tone"] == "unusual"
 
 
 def test_every_measure_has_a_label_unit_group_and_meaning():

@@ -148,14 +148,24 @@ def test_buttons_keep_their_place_while_a_page_fills_in(station, browsers):
             paths[page] = f"/trials/{css(tablet, 'li[data-trial-id]')[0].get_attribute('data-trial-id')}"
         _check_still(tablet, station.url + paths[page], page, filled_id, filled, ids)
 
-    # On a phone, the pages whose titles come with them (or fit) hold still too; the patient's and the
-    # visit's summary lines still wrap as they fill in, moving the buttons under them (README).
+    # On a phone every page holds still too: titles come with the page, and the patient's and the
+    # visit's summary lines, which wrap to two or three lines there, come under the buttons (before,
+    # filled in, they pushed them 25 and 51 px down).
     phone, _ = browsers("phone", PHONE)
     phone.get(station.url + "/login")
     sign_in(phone, station.url, ADMIN)
     phone.execute_cdp_cmd("Network.enable", {})
-    for page in ("history", "programme", "trial"):
+    for page in TOP_BUTTONS:
         _check_still(phone, station.url + paths[page], f"{page} (phone)", *TOP_BUTTONS[page])
+        if page in ("patient", "results"):
+            summary, last = {"patient": ("patient-summary", "erase-patient"),
+                             "results": ("results-summary", "session-fhir")}[page]
+            assert phone.execute_script(
+                "return document.getElementById(arguments[0]).getBoundingClientRect().top >="
+                " document.getElementById(arguments[1]).getBoundingClientRect().bottom;", summary, last), page
+        if page == "results":  # this visit's sway is below the group's 5th percentile: good news, not an alarm
+            low = [e for e in css(phone, "#results .tag") if "Less sway than 95 %" in e.get_attribute("textContent")]
+            assert low and all("valid" in e.get_attribute("class").split() for e in low), [e.get_attribute("class") for e in low]
 
     widths = tablet.execute_script("""
       const chip = document.getElementById('health-chip');

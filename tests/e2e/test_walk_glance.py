@@ -80,6 +80,11 @@ def test_a_timed_walk_at_a_glance_says_speed_and_change_against_the_mdc(tmp_path
         tags = [t for t in css(driver, '[data-condition="fast"] .tag.valid') if t.text]
         assert tags and "real improvement" in tags[0].text  # an improvement is not coloured as a warning
         assert driver.execute_script("return document.documentElement.scrollWidth") <= (size or (1180,))[0]
+        if name == "phone":  # the history says the same: an improvement beyond the MDC is named as one
+            driver.get(css(driver, "#back-link")[0].get_attribute("href") + "/history")  # the visit's patient
+            fast_row = wait(driver, "the speed chart's row of the fast pace", lambda d: " ".join(" ".join(
+                r.text for r in css(d, '.history-chart[data-metric="walk_speed_m_s"] tr[data-condition="fast"]')).split()))
+            assert "+0.210 m/s since the first (beyond the MDC: a real improvement)" in fast_row, fast_row
         if name == "tablet":  # every measure on demand, by name (not the metric keys of the file)
             toggle = next(b for b in css(driver, '[data-condition="fast"] button') if b.text == "Show all measures")
             toggle.click()

@@ -28,10 +28,19 @@
     }
     const sign = s.change > 0 ? "+" : "";
     const words = `Change since the first session: ${sign}${fmtSig(s.change)} ${s.unit}.`;
-    const verdict = !s.mdc ? null : s.mdc_reading ? el("span", { class: "tag neutral mdc-reading" }, s.mdc_reading) : s.exceeds_mdc
-      ? el("span", { class: "tag flag-strong" }, "beyond the MDC: a real change")
-      : el("span", { class: "tag neutral" }, "within the MDC (may be noise)");
+    const verdict = !s.mdc ? null : s.mdc_reading ? el("span", { class: "tag neutral mdc-reading" }, s.mdc_reading)
+      : el("span", { class: "tag " + mdcVerdict(s).tone }, mdcVerdict(s).words);
     return el("div", { class: "small" }, el("p", {}, words, " ", verdict), mdcLine);
+  }
+
+  /* A change since the first session against the MDC, in words and a tag's tone: an improvement is
+     not coloured as a warning (the measure's better direction, where one is given: walk_words.py). */
+  function mdcVerdict(s) {
+    if (!s.exceeds_mdc) return { tone: "neutral", words: "within the MDC (may be noise)" };
+    if (!s.better) return { tone: "flag", words: "beyond the MDC: a real change" };
+    return (s.change > 0) === (s.better === "higher")
+      ? { tone: "valid", words: "beyond the MDC: a real improvement" }
+      : { tone: "flag", words: "beyond the MDC: a real worsening" };
   }
 
   /* Which way a change is a benefit (walk measures: station/protocols/walk_words.py). */
@@ -82,7 +91,7 @@
       let change = "";
       if (s.points.length >= 2) {
         change = `${s.change > 0 ? "+" : ""}${fmtSig(s.change)} ${s.unit} since the first`;
-        if (s.mdc) change += s.mdc_reading ? ` (${s.mdc_reading})` : s.exceeds_mdc ? " (beyond the MDC: a real change)" : " (within the MDC: may be noise)";
+        if (s.mdc) change += ` (${s.mdc_reading || mdcVerdict(s).words})`;
       }
       return el("tr", { dataset: { condition: s.condition } },
         el("th", {}, el("span", { class: "swatch-dot", dataset: { colour: String(i % COLOURS.length) } }), s.condition_label),

@@ -31,12 +31,17 @@
     return `${ordinal(p)} percentile`;
   }
 
+  /* A tail of the reference group is alarming only in the worse direction: less sway than 95 % of the
+     group is good news (station/protocols/report.py norm_reading, flag_tone). */
+  const TONE_CLASS = { worse: "flag-strong", better: "valid", unusual: "flag" };
+  function normTagClass(ref) {
+    return "tag " + (ref.flag ? TONE_CLASS[ref.flag_tone] || "flag" : "neutral");
+  }
+
   function normReference(ref) {
     if (!ref.comparable) return el("div", { class: "ref" }, el("span", { class: "tag" }, "no norm"), " ", ref.note);
-    const flagged = !!ref.flag;
-    const pill = flagged
-      ? el("span", { class: "tag flag-strong" }, ref.flag_words || "outside the 5th–95th percentiles")
-      : el("span", { class: "tag neutral" }, "within the 5th–95th percentiles");
+    const pill = el("span", { class: normTagClass(ref) },
+      ref.flag ? ref.flag_words || "outside the 5th–95th percentiles" : "within the 5th–95th percentiles");
     return el("div", { class: "ref" },
       el("div", {}, el("strong", { class: "pct" }, percentileWords(ref)), " ", pill),
       el("div", { class: "small" }, `${ref.direction}. Reference: ${ref.group}, n = ${ref.n_subjects}; 5th–95th ${ref.p05}–${ref.p95}, median ${ref.p50}. `,
@@ -196,7 +201,7 @@
               : `${m.label.toLowerCase()} ${valueText(m, condition)}: ${r.verdict} ${r.below ?? r.above} ${m.unit}`));
         }
         if (r.kind === "norm" && r.comparable && r.percentile !== null && m.metric === "mean_velocity_cm_s") {
-          bits.push(el("span", { class: "tag " + (r.flag ? "flag-strong" : "neutral") },
+          bits.push(el("span", { class: normTagClass(r) },
             `sway velocity ${percentileWords(r)} (lower = steadier)` + (r.fits === false ? ", rough guide" : "")));
         }
       }
