@@ -273,6 +273,29 @@ def cutoff_reading(cut: dict, unit: str) -> dict:
     return {"verdict": side, "words": f"{side.capitalize()} {limit}: {meaning}".strip()}
 
 
+def mdc_verdict(change: float | None, exceeds_mdc: bool | None, better: str | None) -> dict | None:
+    """A change since the first session against the MDC, as the history says it: ``words`` and a
+    ``tone`` ("better", "worse", "unknown": beyond the MDC where the measure has no better direction,
+    "within": may be noise), so that an improvement is not read as a warning. ``better`` is the
+    measure's direction of benefit ("higher", "lower" or None; walk_words.py). None without an MDC or
+    a change.
+
+    >>> mdc_verdict(0.21, True, "higher")["words"]
+    'beyond the MDC: a real improvement'
+    >>> mdc_verdict(-0.21, True, "higher")["tone"], mdc_verdict(0.05, False, "higher")["words"]
+    ('worse', 'within the MDC: may be noise')
+    """
+    if change is None or exceeds_mdc is None:
+        return None
+    if not exceeds_mdc:
+        return {"tone": "within", "words": "within the MDC: may be noise"}
+    if better is None:
+        return {"tone": "unknown", "words": "beyond the MDC: a real change"}
+    improved = (change > 0) == (better == "higher")
+    return ({"tone": "better", "words": "beyond the MDC: a real improvement"} if improved
+            else {"tone": "worse", "words": "beyond the MDC: a real worsening"})
+
+
 def norm_reading(metric: str, norm: dict, feet: str) -> dict:
     """How to read a percentile: which way is better, whether it lies outside the 5th-95th
     percentiles of the reference group and whether that is good news (``flag_tone``: "worse" beyond
@@ -572,6 +595,7 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
             s["change"] = points[-1]["value"] - points[0]["value"]
             s["exceeds_mdc"] = None if s["mdc"] is None else abs(s["change"]) > s["mdc"]["value"]
             s["mdc_reading"] = mdc_table.phase_reading(s["change"], s["mdc"])
+            s["mdc_verdict"] = mdc_verdict(s["change"], s["exceeds_mdc"], s["better"])
     out.sort(key=lambda s: (s["protocol"], s["condition_order"], HISTORY_MEASURES.index(s["metric"])))
     return {
         "patient": {"id": patient["id"], "identifier": patient["identifier"]},
@@ -667,4 +691,5 @@ def _new_series(protocol: Protocol | None, protocol_name: str, condition_id: str
         "change": None,
         "exceeds_mdc": None,
         "mdc_reading": None,
+        "mdc_verdict": None,
     }

@@ -46,9 +46,8 @@ def series_block(series: dict, citations: Citations, width: float) -> KeepTogeth
         words += f". MDC {values} {cite} ({mdc.get('population')})"
         if series.get("mdc_reading"):  # an MDC per phase of stroke, the patient's phase unknown: both read
             words += ": the change is " + series["mdc_reading"]
-        elif series.get("exceeds_mdc") is not None:
-            words += ": the change is " + ("beyond the MDC (a real change)" if series["exceeds_mdc"]
-                                          else "within the measurement error")
+        elif series.get("mdc_verdict"):  # station.protocols.report.mdc_verdict
+            words += ": the change is " + series["mdc_verdict"]["words"]
         words += ". " + mdc_caption(float(mdc["value"]), unit) + "."
     elif series.get("mdc_note"):
         words += f". {series['mdc_note']}"

@@ -13,6 +13,7 @@ from station.analysis.metrics import METRIC_KEYS
 from station.protocols.loader import builtin_protocols
 from station.protocols.report import (
     cutoff_reading,
+    mdc_verdict,
     norm_reading,
     patient_history,
     session_results,
@@ -290,3 +291,14 @@ def test_the_station_says_which_trials_a_crash_interrupted(tmp_path, store, pati
     assert doc["interrupted"] == [{"trial_id": writer.trial_id, "session_id": session["id"], "patient_id": patient["id"],
                                    "patient_identifier": "P-001", "protocol": "mctsib", "condition": "firm_eo",
                                    "started_at": doc["interrupted"][0]["started_at"], "frame_count": 300}]
+
+
+def test_a_change_beyond_the_mdc_is_named_by_the_measures_better_direction():
+    # a faster walk (higher is better) and a shorter walk time (lower is better) are improvements
+    assert mdc_verdict(0.21, True, "higher") == {"tone": "better", "words": "beyond the MDC: a real improvement"}
+    assert mdc_verdict(-1.5, True, "lower")["tone"] == "better"
+    assert mdc_verdict(-0.21, True, "higher") == {"tone": "worse", "words": "beyond the MDC: a real worsening"}
+    # no better direction (cadence, the sway series): a real change, not judged
+    assert mdc_verdict(0.5, True, None) == {"tone": "unknown", "words": "beyond the MDC: a real change"}
+    assert mdc_verdict(0.05, False, "higher")["tone"] == "within"
+    assert mdc_verdict(None, None, "higher") is None and mdc_verdict(0.2, None, "higher") is None

@@ -63,7 +63,7 @@ def test_the_history_report_of_fifty_sessions_charts_each_key_measure_with_its_m
     assert "10-metre walk" in text or "10 m" in text or "Walk" in text
     # a stroke patient: the published MDC of sway velocity (eyes open, firm) is drawn and cited
     assert "MDC 0.6100 cm/s" in text and "Gasq D" in text
-    assert "within the measurement error" in text or "beyond the MDC" in text
+    assert "the change is within the MDC: may be noise" in text or "the change is beyond the MDC: a real" in text
     # where none is published, the report says so
     assert "No minimal detectable change is published for this measure in this test." in text
     assert "Backward treadmill walking after stroke" in text and "Done 11 (92 % of due" in text

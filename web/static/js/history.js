@@ -33,15 +33,10 @@
     return el("div", { class: "small" }, el("p", {}, words, " ", verdict), mdcLine);
   }
 
-  /* A change since the first session against the MDC, in words and a tag's tone: an improvement is
-     not coloured as a warning (the measure's better direction, where one is given: walk_words.py). */
-  function mdcVerdict(s) {
-    if (!s.exceeds_mdc) return { tone: "neutral", words: "within the MDC (may be noise)" };
-    if (!s.better) return { tone: "flag", words: "beyond the MDC: a real change" };
-    return (s.change > 0) === (s.better === "higher")
-      ? { tone: "valid", words: "beyond the MDC: a real improvement" }
-      : { tone: "flag", words: "beyond the MDC: a real worsening" };
-  }
+  /* A change since the first session against the MDC (the server's words: report.py mdc_verdict), and
+     its tag's colour: an improvement is not coloured as a warning. */
+  const VERDICT_CLASS = { better: "valid", worse: "flag", unknown: "flag", within: "neutral" };
+  const mdcVerdict = (s) => ({ tone: VERDICT_CLASS[s.mdc_verdict.tone], words: s.mdc_verdict.words });
 
   /* Which way a change is a benefit (walk measures: station/protocols/walk_words.py). */
   function betterTag(s) {
