@@ -494,6 +494,7 @@ def add_walk_changes(sections: list[dict], history: dict, session_ids: set[int])
                 previous = points[i - 1] if i > 0 else None
                 change = None if previous is None else points[i]["value"] - previous["value"]
                 mdc = found["mdc"] if previous is None else _mdc_from(found["mdc"], found, series, previous["session_id"])
+                beyond = None if change is None or mdc is None else abs(change) > mdc["value"]
                 measure["references"].append({
                     "kind": "change",
                     "unit": measure["unit"],
@@ -501,8 +502,9 @@ def add_walk_changes(sections: list[dict], history: dict, session_ids: set[int])
                     "change": change,
                     "mdc": mdc,
                     "mdc_note": found.get("mdc_note", ""),
-                    "beyond_mdc": None if change is None or mdc is None else abs(change) > mdc["value"],
+                    "beyond_mdc": beyond,
                     "mdc_reading": mdc_table.phase_reading(change, mdc),  # an MDC per phase of stroke: both read
+                    "mdc_verdict": mdc_verdict(change, beyond, found["better"]),
                 })
 
 

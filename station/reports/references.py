@@ -85,14 +85,13 @@ def reference_words(ref: dict, unit: str, citations: Citations) -> str:
         mdc = ref.get("mdc")
         if mdc:
             cite = citations.cite(mdc.get("citation"), mdc.get("doi"))
-            beyond = ref.get("beyond_mdc")
             if ref.get("mdc_reading"):  # an MDC per phase of stroke, the patient's phase unknown: both
                 values = " / ".join(f"{p['value']:g} {unit} {p['phase']}" for p in mdc.get("phases") or [])
                 words += f"; MDC {values} {cite}: {ref['mdc_reading']}"
             else:
                 group = f" for {mdc['band_words']}" if mdc.get("band_words") else ""  # published by group of baseline
                 words += (f"; MDC {with_unit(mdc.get('value'), unit)} {cite}{group}: "
-                          f"{'beyond the MDC (a real change)' if beyond else 'within the measurement error'}")
+                          f"{(ref.get('mdc_verdict') or {}).get('words', '')}")  # report.mdc_verdict
         elif ref.get("mdc_note"):
             words += f"; {ref['mdc_note']}"
         else:

@@ -5,7 +5,7 @@ the visit results, the history and the PDF, not against the chronic value alone.
 from __future__ import annotations
 
 from station.protocols.loader import builtin_protocols
-from station.protocols.report import patient_history
+from station.protocols.report import mdc_verdict, patient_history
 from station.reports.references import Citations, reference_words
 
 from dashboard_support import ACTOR
@@ -39,5 +39,5 @@ def test_a_change_after_stroke_is_read_against_the_subacute_and_the_chronic_mdc(
 def test_an_mdc_with_one_value_reads_as_before(store, patient):
     doc = {"kind": "change", "previous": {"session_id": 1, "started_at": "2026-01-01", "value": 10.0}, "change": 30.0,
            "mdc": {"value": 24.1, "population": "adults", "citation": "Goldberg A", "doi": None}, "beyond_mdc": True,
-           "mdc_reading": None}
-    assert "beyond the MDC (a real change)" in reference_words(doc, "s", Citations())
+           "mdc_reading": None, "mdc_verdict": mdc_verdict(30.0, True, "lower")}  # 30 s slower: worse
+    assert reference_words(doc, "s", Citations()).endswith("MDC 24.10 s [1]: beyond the MDC: a real worsening")

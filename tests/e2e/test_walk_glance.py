@@ -91,4 +91,8 @@ def test_a_timed_walk_at_a_glance_says_speed_and_change_against_the_mdc(tmp_path
             table = wait(driver, "all measures", lambda d: " ".join(
                 t.text for t in css(d, '[data-condition="fast"] details > .actions + div:not([hidden]) > table') if t.text))
             assert "Cadence" in table and "Speed over the timed distance" in table, table
+            # the fast pace's speed against its previous session: named and coloured as an improvement
+            verdicts = [(t.get_attribute("data-verdict"), t.get_attribute("class"), t.get_attribute("textContent"))
+                        for t in css(driver, '[data-condition="fast"] .change-ref .tag[data-verdict]')]
+            assert ("better", "tag valid", "beyond the MDC: a real improvement") in verdicts, verdicts
             assert "cadence_steps_min" not in table and "Other" not in table, table

@@ -87,6 +87,14 @@ const Station = (() => {
     return value.toPrecision(3);
   }
 
+  /* A change against the minimal detectable change as a tag (the server's words and tone,
+     station.protocols.report.mdc_verdict): an improvement green, a worsening or an unjudged real
+     change amber, within the MDC neutral. */
+  const VERDICT_CLASS = { better: "valid", worse: "flag", unknown: "flag", within: "neutral" };
+  function mdcVerdictTag(verdict) {
+    return el("span", { class: "tag " + (VERDICT_CLASS[verdict.tone] || "neutral"), dataset: { verdict: verdict.tone } }, verdict.words);
+  }
+
   function when(iso) {
     if (!iso) return "–";
     const d = new Date(iso);
@@ -252,5 +260,5 @@ const Station = (() => {
   }
 
   init();
-  return { api, el, fmt, fmtSig, when, showError, showFieldErrors, capitalise, ordinal, ApiError, showHealth, followHealth, sessionLeft, goToLogin };
+  return { api, el, fmt, fmtSig, mdcVerdictTag, when, showError, showFieldErrors, capitalise, ordinal, ApiError, showHealth, followHealth, sessionLeft, goToLogin };
 })();

@@ -29,14 +29,9 @@
     const sign = s.change > 0 ? "+" : "";
     const words = `Change since the first session: ${sign}${fmtSig(s.change)} ${s.unit}.`;
     const verdict = !s.mdc ? null : s.mdc_reading ? el("span", { class: "tag neutral mdc-reading" }, s.mdc_reading)
-      : el("span", { class: "tag " + mdcVerdict(s).tone }, mdcVerdict(s).words);
+      : Station.mdcVerdictTag(s.mdc_verdict);
     return el("div", { class: "small" }, el("p", {}, words, " ", verdict), mdcLine);
   }
-
-  /* A change since the first session against the MDC (the server's words: report.py mdc_verdict), and
-     its tag's colour: an improvement is not coloured as a warning. */
-  const VERDICT_CLASS = { better: "valid", worse: "flag", unknown: "flag", within: "neutral" };
-  const mdcVerdict = (s) => ({ tone: VERDICT_CLASS[s.mdc_verdict.tone], words: s.mdc_verdict.words });
 
   /* Which way a change is a benefit (walk measures: station/protocols/walk_words.py). */
   function betterTag(s) {
@@ -86,7 +81,7 @@
       let change = "";
       if (s.points.length >= 2) {
         change = `${s.change > 0 ? "+" : ""}${fmtSig(s.change)} ${s.unit} since the first`;
-        if (s.mdc) change += ` (${s.mdc_reading || mdcVerdict(s).words})`;
+        if (s.mdc) change += ` (${s.mdc_reading || s.mdc_verdict.words})`;
       }
       return el("tr", { dataset: { condition: s.condition } },
         el("th", {}, el("span", { class: "swatch-dot", dataset: { colour: String(i % COLOURS.length) } }), s.condition_label),

@@ -193,8 +193,8 @@ const WalkResults = (() => {
       : el("span", { class: "muted small" }, ref.mdc_note ? ` ${ref.mdc_note}` : " No published minimal detectable change for this measure here.");
     if (!ref.previous) return el("div", { class: "ref change-ref" }, el("span", { class: "tag" }, "first session"), mdcWords);
     const sign = ref.change > 0 ? "+" : "";
-    const tag = ref.mdc_reading ? el("span", { class: "tag neutral mdc-reading" }, ref.mdc_reading) : ref.beyond_mdc === null ? null : ref.beyond_mdc
-      ? el("span", { class: "tag flag" }, "beyond the MDC") : el("span", { class: "tag neutral" }, "within the MDC (may be noise)");
+    const tag = ref.mdc_reading ? el("span", { class: "tag neutral mdc-reading" }, ref.mdc_reading) : !ref.mdc_verdict ? null
+      : Station.mdcVerdictTag(ref.mdc_verdict); // an improvement is not coloured as a warning
     return el("div", { class: "ref change-ref" },
       el("strong", {}, `${sign}${fmtSig(ref.change)}${unit}`), ` since ${Station.when(ref.previous.started_at)} (${fmtSig(ref.previous.value)}${unit}) `,
       tag, mdcWords);
