@@ -247,6 +247,13 @@ def key_measures(protocol: Protocol, condition_summary: dict, summary: dict, age
 
 
 LOWER_IS_LESS_SWAY = ("ellipse_area_cm2", "mean_velocity_cm_s", "path_length_cm", "rms_distance_cm")
+STANCE_BETTER = {
+    **{metric: ("lower", "lower is better: less sway") for metric in LOWER_IS_LESS_SWAY},
+    "time_held_s": ("higher", "higher is better"),
+}
+"""Which way a stance measure's change is a benefit on the history, with its words (walks:
+:mod:`station.protocols.walk_words`): less sway is steadier, a longer hold is better; the weight split
+(best at 50 %) and the rest have no better direction by themselves."""
 """Measures where a lower value means less sway (steadier)."""
 
 
@@ -673,11 +680,14 @@ def _new_series(protocol: Protocol | None, protocol_name: str, condition_id: str
         if found is not None:
             mdc_note = mdc_table.fits_patient(found, patient_conditions, age_y)
             mdc = None if mdc_note else found.to_dict()
-    better = better_direction(metric, walk.setting) if walk is not None else None
+    if walk is not None:  # which way is a benefit (walk_words.py)
+        better, words = better_direction(metric, walk.setting), better_words(metric, walk.setting)
+    else:
+        better, words = STANCE_BETTER.get(metric, (None, None))
     return {
         "key": is_key_series(protocol, metric),
-        "better": better,  # walks: "higher", "lower" or None (which way is a benefit; walk_words.py)
-        "better_words": better_words(metric, walk.setting) if walk is not None else None,
+        "better": better,  # "higher", "lower" or None
+        "better_words": words,
         "mdc_note": mdc_note,
         "floor": 0.0 if metric != "weight_left_pct" else None,
         "protocol": protocol_name,

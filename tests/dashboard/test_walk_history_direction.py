@@ -44,3 +44,17 @@ def test_a_treadmill_history_leads_with_the_minutes_walked_not_the_belt_speed(st
     belt = next(s for s in series if s["metric"] == "walk_speed_m_s")
     assert belt["better"] is None and belt["better_words"] == "set on the treadmill by the clinician, not measured"
     assert belt["label"] == "Belt speed (entered)"
+
+
+def test_stance_charts_say_which_way_is_better_and_name_a_steadier_patient_an_improvement(store, patient):
+    for velocity, area in ((2.4, 4.0), (1.2, 2.0)):  # the sway halved between two sessions of quiet stance
+        _walk(store, patient["id"], "quiet-stance", "eo", {"mean_velocity_cm_s": velocity, "ellipse_area_cm2": area})
+    for held in (12.0, 30.0):
+        _walk(store, patient["id"], "single-leg", "left", {"time_held_s": held})
+    _walk(store, patient["id"], "weight-bearing", "eo", {"weight_left_pct": 44.0})
+    series = {(s["protocol"], s["metric"]): s
+              for s in patient_history(store, patient["id"], builtin_protocols(), actor=ACTOR)["series"]}
+    velocity = series[("quiet-stance", "mean_velocity_cm_s")]
+    assert velocity["better"] == "lower" and velocity["better_words"] == "lower is better: less sway"
+    assert series[("single-leg", "time_held_s")]["better"] == "higher"
+    assert series[("weight-bearing", "weight_left_pct")]["better"] is None  # best at 50 %, neither way
