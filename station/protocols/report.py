@@ -247,6 +247,7 @@ def key_measures(protocol: Protocol, condition_summary: dict, summary: dict, age
 
 
 LOWER_IS_LESS_SWAY = ("ellipse_area_cm2", "mean_velocity_cm_s", "path_length_cm", "rms_distance_cm")
+"""Measures where a lower value means less sway (steadier)."""
 STANCE_BETTER = {
     **{metric: ("lower", "lower is better: less sway") for metric in LOWER_IS_LESS_SWAY},
     "time_held_s": ("higher", "higher is better"),
@@ -254,7 +255,6 @@ STANCE_BETTER = {
 """Which way a stance measure's change is a benefit on the history, with its words (walks:
 :mod:`station.protocols.walk_words`): less sway is steadier, a longer hold is better; the weight split
 (best at 50 %) and the rest have no better direction by themselves."""
-"""Measures where a lower value means less sway (steadier)."""
 
 
 def cutoff_reading(cut: dict, unit: str) -> dict:
@@ -281,8 +281,8 @@ def cutoff_reading(cut: dict, unit: str) -> dict:
 
 
 def mdc_verdict(change: float | None, exceeds_mdc: bool | None, better: str | None) -> dict | None:
-    """A change since the first session against the MDC, as the history says it: ``words`` and a
-    ``tone`` ("better", "worse", "unknown": beyond the MDC where the measure has no better direction,
+    """A change against the MDC (on the history since the first session, for a walk measure since the
+    previous visit), as the pages and reports say it: ``words`` and a ``tone`` ("better", "worse", "unknown": beyond the MDC where the measure has no better direction,
     "within": may be noise), so that an improvement is not read as a warning. ``better`` is the
     measure's direction of benefit ("higher", "lower" or None; walk_words.py). None without an MDC or
     a change.
