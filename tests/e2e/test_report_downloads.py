@@ -142,11 +142,22 @@ def test_buttons_keep_their_place_while_a_page_fills_in(station, browsers):
     made = _build_patient(station.data_dir)
     paths = {"patient": f"/patients/{made['patient_id']}", "history": f"/patients/{made['patient_id']}/history",
              "programme": f"/assignments/{made['assignment_id']}", "results": f"/sessions/{made['last_visit_session_id']}"}
+    # Notes of several lines: above the buttons they pushed them down once filled in; they come under them.
+    notes = ("Left hemiparesis since March; walks with a cane outdoors, not indoors. Wears glasses for reading only.\n"
+             "Ask about dizziness when turning. " * 4).strip()
+    tablet.get(f"{station.url}/patients/{made['patient_id']}")
+    wait(tablet, "the patient page", lambda d: by_id(d, "patient-title").text == "E2E-REPORTS")
+    assert api(tablet, "PATCH", paths["patient"].replace("/patients", "/api/patients"), {"notes": notes})["status"] == 200
     tablet.execute_cdp_cmd("Network.enable", {})
     for page, (filled_id, filled, ids) in TOP_BUTTONS.items():
         if page == "trial":  # a trial of the visit just shown
             paths[page] = f"/trials/{css(tablet, 'li[data-trial-id]')[0].get_attribute('data-trial-id')}"
         _check_still(tablet, station.url + paths[page], page, filled_id, filled, ids)
+        if page == "patient":  # the notes whole, their line breaks kept, under the buttons
+            shown = by_id(tablet, "patient-notes")
+            assert shown.text.startswith("Notes Left hemiparesis") and shown.text.count("\n") >= 4, shown.text
+            assert shown.location["y"] >= by_id(tablet, "new-test").location["y"] + by_id(tablet, "new-test").size["height"]
+            assert "hemiparesis" not in by_id(tablet, "patient-summary").text
 
     # On a phone every page holds still too: titles come with the page, and the patient's and the
     # visit's summary lines, which wrap to two or three lines there, come under the buttons (before,
@@ -158,11 +169,11 @@ def test_buttons_keep_their_place_while_a_page_fills_in(station, browsers):
     for page in TOP_BUTTONS:
         _check_still(phone, station.url + paths[page], f"{page} (phone)", *TOP_BUTTONS[page])
         if page in ("patient", "results"):
-            summary, last = {"patient": ("patient-summary", "erase-patient"),
-                             "results": ("results-summary", "session-fhir")}[page]
-            assert phone.execute_script(
-                "return document.getElementById(arguments[0]).getBoundingClientRect().top >="
-                " document.getElementById(arguments[1]).getBoundingClientRect().bottom;", summary, last), page
+            last = {"patient": "erase-patient", "results": "session-fhir"}[page]
+            for under in {"patient": ("patient-summary", "patient-notes"), "results": ("results-summary",)}[page]:
+                assert phone.execute_script(
+                    "return document.getElementById(arguments[0]).getBoundingClientRect().top >="
+                    " document.getElementById(arguments[1]).getBoundingClientRect().bottom;", under, last), (page, under)
         if page == "results":  # this visit's sway is below the group's 5th percentile: good news, not an alarm
             low = [e for e in css(phone, "#results .tag") if "Less sway than 95 %" in e.get_attribute("textContent")]
             assert low and all("valid" in e.get_attribute("class").split() for e in low), [e.get_attribute("class") for e in low]

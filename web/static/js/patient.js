@@ -69,7 +69,11 @@
     if (patient.height_cm) bits.push(`${patient.height_cm} cm`);
     if (patient.weight_kg) bits.push(`${patient.weight_kg} kg`);
     if (patient.conditions.length) bits.push(patient.conditions.map((c) => PatientForm.conditionText(c, labels)).join(", "));
-    $("patient-summary").textContent = bits.join(" · ") + (patient.notes ? ` — ${patient.notes}` : "");
+    $("patient-summary").textContent = bits.join(" · ");
+    // Notes (up to 2000 characters) come under the buttons, whatever their length: above, they pushed
+    // the buttons down as the page filled in.
+    $("patient-notes-text").textContent = patient.notes || "";
+    $("patient-notes").hidden = !patient.notes;
     $("archive-patient").textContent = patient.archived ? "Unarchive" : "Archive";
     $("new-test").hidden = !!patient.archived;
     const box = $("sessions");
