@@ -218,16 +218,20 @@ const WalkResults = (() => {
     const speed = (condition.key_measures || []).find((m) => m.metric === "walk_speed_m_s");
     if (!speed || speed.value === null || speed.value === undefined) return [];
     const tag = (cls, words) => el("span", { class: "tag " + cls, dataset: { kind: "walk" } }, words);
+    const verdictTag = (verdict, since) => {
+      const t = Station.mdcVerdictTag({ ...verdict, words: `${since}: ${verdict.words}` });
+      t.dataset.kind = "walk";
+      return t;
+    };
     const bits = speed.references.some((r) => r.kind === "cutoff" && r.verdict === "class") ? []
       : [tag("neutral", `speed ${fmtSig(speed.value)} m/s`)];
     const change = speed.references.find((r) => r.kind === "change" && r.previous);
     if (change) {
       const since = `${change.change > 0 ? "+" : ""}${fmtSig(change.change)} m/s since ${Station.when(change.previous.started_at)}`;
+      // the change against the MDC in the words and colour of the history and the measures (report.mdc_verdict)
       bits.push(change.mdc_reading ? tag("neutral", `${since}: ${change.mdc_reading}`)
-        : change.beyond_mdc === null ? tag("neutral", `${since} (no published MDC to compare it with)`)
-        : change.beyond_mdc ? (change.change > 0 ? tag("valid", `${since}: a real improvement (beyond the MDC)`) // faster is better
-          : tag("flag", `${since}: a real worsening (beyond the MDC)`))
-        : tag("neutral", `${since}: within the MDC (may be noise)`));
+        : change.mdc_verdict ? verdictTag(change.mdc_verdict, since)
+        : tag("neutral", `${since} (no published MDC to compare it with)`));
     }
     return bits;
   }
