@@ -284,8 +284,8 @@ def _import_analysis(fast: bool, filters: bool) -> None:
 def run(args: argparse.Namespace) -> int:
     from station import __version__
 
+    _one_blas_thread()  # before check_batch_options and expand_paths, whose reader imports numpy
     check_batch_options(args)
-    _one_blas_thread()  # before expand_paths, whose reader imports numpy
     files, notes = expand_paths(args.paths)
     for note in notes:
         print(f"balance-station analyze: {note}", file=sys.stderr)
