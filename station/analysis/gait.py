@@ -14,7 +14,8 @@ module                                     job
                                            a missed lobe taken back, contacts moved to the impact
 :mod:`~station.analysis.gait_sides`        steps or strides, sides alternate, steps at the period
 :mod:`~station.analysis.gait_contacts`     initial contacts and walking bouts (the pipeline:
-                                           :func:`detect_initial_contacts`, :func:`walking_bouts`)
+                                           :func:`detect_initial_contacts`, :func:`walking_bouts`;
+                                           :func:`detect_steps` outside bouts too)
 :mod:`~station.analysis.gait_step_length`  inverted-pendulum step length
                                            (:func:`pendulum_step_lengths`)
 :mod:`~station.analysis.gait_regularity`   autocorrelation, step and stride regularity
@@ -79,7 +80,7 @@ from .gait_checks import (
     _check_rate,
     _check_window,
 )
-from .gait_contacts import MAX_STEP_S, MIN_BOUT_STEPS, detect_initial_contacts, walking_bouts
+from .gait_contacts import MAX_STEP_S, MIN_BOUT_STEPS, detect_initial_contacts, detect_steps, walking_bouts
 from .gait_measures import STRIDE_TIME_RANGE_S, _analyse, _cadence_strides, _spatial, _temporal
 from .gait_regularity import _regularity
 from .gait_sides import SAME_SIDE_CORRELATION, SIDE_BAND_HZ, SIDE_CONFIDENCE
@@ -109,6 +110,7 @@ __all__ = [
     "STRIDE_TIME_RANGE_S",
     "VELOCITY_CUTOFF_HZ",
     "detect_initial_contacts",
+    "detect_steps",
     "gait_by_minute",
     "gait_metrics",
     "pendulum_step_lengths",

@@ -172,6 +172,56 @@ def detect_initial_contacts(acc_v_m_s2, fs_hz: float, *, acc_ml_m_s2=None) -> np
     return ics / fs
 
 
+def detect_steps(acc_v_m_s2, fs_hz: float) -> np.ndarray:
+    """Every step the lower back shows, in a walking bout or not: to tell a walk of one to three
+    steps, which no bout holds, from standing still.
+
+    The lobes of the gait band that count as steps (items 1, 2 and 4 of the module notes: peak at
+    least :data:`~station.analysis.gait_band.MIN_STEP_PEAK_M_S2`, at least
+    :data:`~station.analysis.gait_band.MIN_STEP_S` apart, moved back to the foot's impact), without
+    the bout rule (:data:`MIN_BOUT_STEPS` contacts, breaks under :data:`MAX_STEP_S`) and without the
+    side rules, which need a bout's rhythm. Gait measures come from :func:`detect_initial_contacts`;
+    this only says whether, and when, the person stepped (a patient who took a few steps and stopped
+    is not one who never started).
+
+    Parameters
+    ----------
+    acc_v_m_s2 : array_like, shape (N,)
+        Vertical acceleration of the lower back, m/s² (gravity included or not).
+    fs_hz : float
+        Sample rate, Hz.
+
+    Returns
+    -------
+    ndarray of float
+        Times of the steps, s from the first sample, increasing.
+
+    Raises
+    ------
+    ValueError
+        As :func:`detect_initial_contacts`.
+
+    Examples
+    --------
+    Three steps (a step every 0.6 s from 2 s), standing still before and after: too few for a
+    walking bout, but three steps.
+
+    >>> fs = 100.0
+    >>> t = np.arange(0, 10, 1 / fs)
+    >>> stepping = (t >= 2) & (t < 3.8)
+    >>> acc_v = 9.81 + np.where(stepping, 2.0 * np.sin(2 * np.pi * (t - 2) / 0.6), 0.0)
+    >>> detect_initial_contacts(acc_v, fs).size, detect_steps(acc_v, fs).size
+    (0, 3)
+    """
+    fs = _check_rate(fs_hz)
+    acc = _check_vertical(acc_v_m_s2, fs)
+    x = _band(acc, fs)
+    idx, height = _lobe_peaks(x)
+    strong = height >= MIN_STEP_PEAK_M_S2
+    idx = _merge_close(idx[strong], height[strong], fs)
+    return _refine(acc, x, idx, fs) / fs
+
+
 def walking_bouts(acc_body_m_s2, fs_hz: float) -> list[tuple[float, float]]:
     """Walking bouts: from the first to the last initial contact of each, s.
 

@@ -704,7 +704,7 @@ class WalkMachine:
         if self._last_frame_ns is None or self._last_frame_ns < self._next_cadence_ns:
             return
         self._next_cadence_ns += int(CADENCE_EVERY_S * 1e9)
-        from station.analysis.gait import detect_initial_contacts
+        from station.analysis.gait import detect_initial_contacts, detect_steps
         from station.analysis.imu_frame import gravity_direction
         from station.analysis.imu_gaps import bridge_gaps
 
@@ -731,7 +731,8 @@ class WalkMachine:
             self._publish_no_cadence(LIVE_CADENCE_NO_READINGS)
             return
         cadence = 60.0 / float(np.mean(np.diff(ics))) if ics.size >= 4 else None
-        self._walked = self._walked or ics.size >= 2
+        # a few steps and a stop leave no walking bout: their steps count as having walked
+        self._walked = self._walked or ics.size >= 2 or detect_steps(vertical, self.rate_hz).size >= 2
         if (self.spec.setting == "overground" and self._walked and ics.size == 0 and self._pending_end_ns is None
                 and acc.shape[0] >= int(STOPPED_END_S * self.rate_hz) - 1):
             # the patient stopped (no step in a whole window of readings, none of it across a dropout):
@@ -783,6 +784,7 @@ class WalkMachine:
         # Gait from the IMU.
         self._imu_gaps = None
         self._parts = None
+        self._grid = None
         self._stall_in_note = False
         walk_end_s = self._last_gate_s()
         if self._imu_lost_ns is not None:  # the sensor gone for good: the session is measured up to its last reading
@@ -833,13 +835,16 @@ class WalkMachine:
                 walk["walk_distance_m"] = spec.timed_distance_m
                 walk["walk_speed_m_s"] = round(spec.timed_distance_m / time_s, 4)
             if cross_to is None and not self._stopped_by_operator and self._fault is None:
-                stopped = self._stopped_at(ics, result.recorded_s, imu_note)
+                # a walk of a few steps holds no walking bout: its steps, so that it is not 'did not start'
+                steps = ics if ics.size >= 2 or imu_note is not None else self._steps_outside_bouts(result.recorded_s)
+                stopped = self._stopped_at(steps, result.recorded_s, imu_note)
                 if stopped is not None:
                     # the IMU cannot tell where they stopped: before the gate, or past a gate that missed them
-                    issues.append(QualityIssue("person_stopped", f"The patient stopped walking {stopped:.1f} s after the go "
-                                               f"and the gate at {spec.timed_to_m:g} m did not see them: they stopped before "
-                                               "it, or its beam missed them (check its alignment).", round(stopped, 3)))
-                elif imu_note is None and ics.size < 2:  # the IMU worked and saw no walking
+                    took = "" if ics.size >= 2 else f"took {steps.size} steps and "
+                    issues.append(QualityIssue("person_stopped", f"The patient {took}stopped walking {stopped:.1f} s after "
+                                               f"the go and the gate at {spec.timed_to_m:g} m did not see them: they stopped "
+                                               "before it, or its beam missed them (check its alignment).", round(stopped, 3)))
+                elif imu_note is None and steps.size < 2:  # the IMU worked and saw no walking
                     measured = (f"the {result.recorded_s:.0f} s after the go" if not walk["imu_not_measured_s"] else
                                 f"the {result.recorded_s - walk['imu_not_measured_s']:.0f} s it measured after the go")
                     issues.append(QualityIssue("gate_not_reached", f"The patient did not start walking: the lower-back "
@@ -1045,6 +1050,7 @@ class WalkMachine:
         session.parts = [(round(a + offset_s, 6), round(b + offset_s, 6)) for a, b in session.parts]  # s after the go
         self._imu_gaps = gaps
         self._parts = session
+        self._grid = (grid, offset_s)
         if session.gait is None or session.measured_s < MIN_MEASURED_FRACTION * recorded_s:
             return None, None, (f"IMU data missing for {session.not_measured_s:.0f} of {recorded_s:.0f} s "
                                 f"({gap_causes(session.dropouts, session.stalls)} longer than {MAX_BRIDGE_S:g} s); "
@@ -1108,6 +1114,27 @@ class WalkMachine:
         first = gaps.first_frame + int(round(at_s * self.rate_hz))
         inside = (seq >= first) & (seq < first + int(round(length_s * self.rate_hz)))
         return not inside.any()
+
+    def _steps_outside_bouts(self, recorded_s: float) -> np.ndarray:
+        """Every step the lower-back sensor saw in the measured parts, in a walking bout or not
+        (:func:`station.analysis.gait.detect_steps`), s after the go: a patient who took one to three
+        steps and stopped left no walking bout, and is not one who never started."""
+        from station.analysis.gait import detect_steps
+        from station.analysis.imu_frame import align_to_body
+
+        if self._grid is None:
+            return np.zeros(0)
+        grid, offset_s = self._grid
+        fs, (up, toes) = self.rate_hz, self.mounting
+        found = []
+        for a, b in self._measured_parts_s(recorded_s):
+            rows = grid[max(0, int(round((a - offset_s) * fs))) : int(round((b - offset_s) * fs))]
+            try:
+                acc_body, _ = align_to_body(rows[:, :3], rows[:, 3:], up_axis=up, toes_axis=toes, fs_hz=fs)
+                found.append(a + detect_steps(acc_body[:, 0], fs))
+            except ValueError:  # a part too short, or without readings: no steps seen there
+                continue
+        return np.concatenate(found) if found else np.zeros(0)
 
     def _measured_parts_s(self, recorded_s: float) -> list[tuple[float, float]]:
         """``(start_s, end_s)`` after the go of the parts the gait was measured in (the whole recording

@@ -220,3 +220,16 @@ def test_a_sensor_worn_otherwise_than_configured_is_caught_at_the_start():
     assert result.valid and result.walk["walk_time_s"] is not None and "misaligned" in result.walk["imu"]
     run = run_walk("backward-treadmill", seed=11, mounting=upside_down, settings=WalkSettings(planned_min=0.5))
     assert run.runner.records == [] and "misaligned" in run.summary["stopped_reason"]
+
+
+@pytest.mark.parametrize("after_s", [1.2, 2.0])
+def test_a_patient_who_takes_a_few_steps_and_stops_is_said_to_have_stopped_not_to_have_never_started(after_s):
+    """One to three steps hold no walking bout (four steps): before, such a patient was told 'did not
+    start walking' and the attempt ran to its 60-s time limit."""
+    run = run_walk("backward-walk-3m", seed=7, trials=1, lapses=[Lapse("fast", "stop_walking", after_s)])
+    first = run.runner.records[0].result
+    assert not first.valid and [i.code for i in first.issues] == ["person_stopped"], first.issues
+    message = first.issues[0].message
+    assert message.startswith("The patient took ") and " steps and stopped walking " in message, message
+    assert first.issues[0].at_s <= after_s + 0.5
+    assert first.recorded_s <= after_s + STOPPED_END_S + CADENCE_EVERY_S + 1.0, first.recorded_s
