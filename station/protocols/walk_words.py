@@ -88,22 +88,28 @@ def perry_class_reference(cutoffs: list[dict]) -> dict | None:
 _BETTER = {"walk_speed_m_s": "higher", "walking_min": "higher", "walk_time_s": "lower", "pauses": "lower",
            "pause_s": "lower", "stride_time_cv_pct": "lower"}
 """Which way a walk measure's change is a benefit (the history charts); absent: neither by itself."""
+_TREADMILL_BETTER = {"walk_speed_m_s": None, "walk_time_s": "higher"}
+"""On the treadmill, where it differs: the belt speed is entered, the time is the time walking (the dose)."""
 
 
 def better_direction(metric: str, setting: str | None) -> str | None:
     """``"higher"``, ``"lower"`` or None: which way a change of a walk measure is a benefit.
 
-    The treadmill's belt speed is the clinician's entry (None); cadence, steps and symmetry have no
-    better direction by themselves; step-time variability mixes in the asymmetry of the two legs
-    (None), stride-time variability is the steadiness measure (lower).
+    The treadmill's belt speed is the clinician's entry (None), and its ``walk_time_s`` is the
+    session's time walking, its dose (higher, as ``walking_min``; overground it is the time over the
+    timed distance: lower); cadence, steps and symmetry have no better direction by themselves;
+    step-time variability mixes in the asymmetry of the two legs (None), stride-time variability is
+    the steadiness measure (lower).
 
     >>> better_direction("walk_speed_m_s", "overground"), better_direction("walk_time_s", "overground")
     ('higher', 'lower')
+    >>> better_direction("walk_time_s", "treadmill"), better_direction("walking_min", "treadmill")
+    ('higher', 'higher')
     >>> better_direction("walk_speed_m_s", "treadmill") is None, better_direction("cadence_steps_min", None) is None
     (True, True)
     """
-    if metric == "walk_speed_m_s" and setting == "treadmill":
-        return None
+    if setting == "treadmill" and metric in _TREADMILL_BETTER:
+        return _TREADMILL_BETTER[metric]
     return _BETTER.get(metric)
 
 
