@@ -96,6 +96,7 @@ __all__ = [
     "MINUTE_KEYS",
     "MIN_BOUT_STEPS",
     "MIN_DURATION_S",
+    "MIN_MINUTE_STEPS",
     "MIN_RATE_HZ",
     "MIN_STEP_PEAK_M_S2",
     "MIN_STEP_S",
@@ -117,6 +118,12 @@ __all__ = [
     "walking_bouts",
 ]
 
+MIN_MINUTE_STEPS = 4
+"""Fewest steps (intervals between contacts, ending in the minute) a row of :func:`gait_by_minute`
+measures: below, its cadence, step time, variabilities, step length and speed are None (the
+minute's ``steps`` and ``walking_s`` are still given). Before, a minute into which a session's last
+step fell read a cadence, a step length and a speed from that one step. Four steps are a walking
+bout's contacts (:data:`MIN_BOUT_STEPS`, Kluge et al. 2021) plus the step into the minute."""
 PAUSE_MIN_S = 3.0
 """A gap without steps of at least this length is a pause (the Mobilise-D break of a walking bout)."""
 
@@ -301,7 +308,8 @@ def gait_by_minute(
         ``end_s``, ``walking_s`` (time inside walking bouts, s), ``steps`` (initial contacts in
         the minute), ``cadence_steps_min``, ``step_time_s``, ``step_time_cv_pct``,
         ``stride_time_cv_pct`` (steps and strides that end in the minute), ``step_length_m`` and
-        ``walking_speed_m_s`` (``None`` without a sensor height), ``pauses`` (gaps without steps of
+        ``walking_speed_m_s`` (``None`` without a sensor height; all of these ``None`` in a minute
+        with fewer than :data:`MIN_MINUTE_STEPS` steps), ``pauses`` (gaps without steps of
         at least :data:`PAUSE_MIN_S` that begin in the minute, including the time before the first
         and after the last step) and ``pause_s`` (the part of the minute spent in pauses).
 
@@ -355,6 +363,9 @@ def gait_by_minute(
         row.update({key: temporal[key] for key in ("steps", "cadence_steps_min", "step_time_s",
                                                    "step_time_cv_pct", "stride_time_cv_pct")})
         row.update(_spatial(walk, steps))
+        if len(steps) < MIN_MINUTE_STEPS:  # a minute's walking ends or starts in it: too few steps to measure
+            row.update(dict.fromkeys(("cadence_steps_min", "step_time_s", "step_time_cv_pct", "stride_time_cv_pct",
+                                      "step_length_m", "walking_speed_m_s")))
         row["pauses"] = sum(1 for a, _b in pauses if lo <= a < hi)
         row["pause_s"] = float(sum(max(0.0, min(b, hi) - max(a, lo)) for a, b in pauses))
         rows.append({key: row[key] for key in MINUTE_KEYS})

@@ -9,6 +9,7 @@ import pytest
 
 from station.analysis.gait import (
     GAIT_KEYS,
+    MIN_MINUTE_STEPS,
     MINUTE_KEYS,
     PENDULUM_CORRECTION,
     detect_initial_contacts,
@@ -336,6 +337,21 @@ def test_a_minute_without_walking_has_nulls():
     assert rows[1]["cadence_steps_min"] is None and rows[1]["step_time_cv_pct"] is None
     assert rows[1]["pause_s"] == pytest.approx(60.0)
     assert rows[2]["end_s"] == pytest.approx(150.0)
+
+
+@pytest.mark.parametrize("last_steps", [1, 2, 3])
+def test_a_minute_with_too_few_steps_gives_no_cadence_length_or_speed(last_steps):
+    """A session whose walking ends just into a minute: that minute's one to three steps are counted
+    but not measured (before, one step gave the minute a cadence of 94, a step length and a speed)."""
+    step = 0.6
+    contacts = np.arange(1.0, 60.0 + step * last_steps, step)  # 60.4, 61.0, 61.6 s: one to three into minute 2
+    acc = body(contacts, FS, 90.0)
+    rows = gait_by_minute(acc, FS, sensor_height_m=0.95)
+    assert rows[0]["cadence_steps_min"] == pytest.approx(100.0, abs=1.0) and rows[0]["walking_speed_m_s"] > 0
+    assert 1 <= rows[1]["steps"] <= last_steps + 1 and rows[1]["steps"] < MIN_MINUTE_STEPS
+    assert {k: rows[1][k] for k in ("cadence_steps_min", "step_time_s", "step_time_cv_pct", "stride_time_cv_pct",
+                                    "step_length_m", "walking_speed_m_s")} == dict.fromkeys(
+        ("cadence_steps_min", "step_time_s", "step_time_cv_pct", "stride_time_cv_pct", "step_length_m", "walking_speed_m_s"))
 
 
 @pytest.mark.parametrize(
