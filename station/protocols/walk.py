@@ -785,6 +785,7 @@ class WalkMachine:
         self._imu_gaps = None
         self._parts = None
         self._grid = None
+        self._sensor_bridged = (0, 0)
         self._stall_in_note = False
         walk_end_s = self._last_gate_s()
         if self._imu_lost_ns is not None:  # the sensor gone for good: the session is measured up to its last reading
@@ -796,6 +797,8 @@ class WalkMachine:
         gaps = self._imu_gaps
         walk["imu_bridged_frames"] = gaps.bridged_frames if gaps is not None else 0
         walk["imu_bridged_gaps"] = gaps.bridged_gaps if gaps is not None else 0
+        # of them, the frames that came without the sensor's readings (the rest the station lost: it ran late)
+        walk["imu_bridged_sensor_frames"], walk["imu_bridged_sensor_gaps"] = self._sensor_bridged if gaps is not None else (0, 0)
         walk["imu_longest_gap_s"] = round(gaps.longest_bridged_s, 3) if gaps is not None else 0.0
         parts = self._parts
         walk["imu_not_measured_s"] = round(parts.not_measured_s, 3) if parts is not None else 0.0
@@ -1017,6 +1020,7 @@ class WalkMachine:
         fs = self.rate_hz
         expected = int(seq[-1] - seq0 + 1)
         dropped, dropouts = _bridged_sensor_dropouts(grid, gaps.first_frame, seq, has_reading)
+        self._sensor_bridged = (dropped, dropouts)  # the rest of the bridged frames the station lost
         if dropped > MAX_IMU_MISSING_FRACTION * expected and dropouts > 1:
             return None, None, (f"no IMU data on {dropped} of {expected} frames, in {dropouts} short "
                                 f"gaps (more than {100 * MAX_IMU_MISSING_FRACTION:g} % of the recording: the readings "

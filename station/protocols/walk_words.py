@@ -228,6 +228,27 @@ def imu_gaps_line(summary: dict | None) -> str | None:
             "interpolation; gait measures valid.")
 
 
+def _times(n) -> str:
+    return "" if n is None else (" once" if n == 1 else f" {int(n)} times")
+
+
+def _short_gaps_cause(walk: dict, frames: int, gaps) -> str:
+    """Who lost the readings of a walk's short, bridged gaps: the sensor (frames that came without its
+    readings, ``imu_bridged_sensor_frames``), the station (frames it lost: it woke late, a busy Pi),
+    or both; a trial stored before the two were told apart says neither."""
+    sensor = walk.get("imu_bridged_sensor_frames")
+    if sensor is None:
+        return f"Readings of the lower-back sensor were missing{_times(gaps)}"
+    sensor, sensor_gaps = int(sensor), int(walk.get("imu_bridged_sensor_gaps") or 0)
+    station = frames - sensor
+    if station <= 0:
+        return f"The lower-back sensor's signal dropped out{_times(gaps)}"
+    late = f"the station lost {station} frame{'' if station == 1 else 's'} (it woke late: a busy station, not the sensor)"
+    if sensor <= 0:
+        return late[0].upper() + late[1:] + (f" in {int(gaps)} short gap{'' if gaps == 1 else 's'}" if gaps else "")
+    return f"The lower-back sensor's signal dropped out{_times(sensor_gaps)} ({sensor} readings) and {late}"
+
+
 def imu_gaps_summary(walk: dict | None, samples: int | None = None, fs_hz: float | None = None) -> dict | None:
     """Whether lost lower-back IMU samples touched a walk trial's gait measures, in plain words.
 
@@ -242,11 +263,19 @@ def imu_gaps_summary(walk: dict | None, samples: int | None = None, fs_hz: float
     words}``, plus ``not_measured_s``, ``dropouts`` and ``stalls`` when a longer gap was not measured.
 
     >>> s = imu_gaps_summary({"imu_bridged_frames": 12, "imu_bridged_gaps": 3, "imu_longest_gap_s": 0.05,
+    ...                       "imu_bridged_sensor_frames": 12, "imu_bridged_sensor_gaps": 3,
     ...                       "imu": None, "setting": "treadmill"}, samples=6000, fs_hz=100.0)
     >>> s["gait_valid"], s["missing_s"]
     (True, 0.12)
     >>> print(s["words"])
     The lower-back sensor's signal dropped out 3 times, for at most 50 ms (12 of 6000 readings, 0.2 %). Each gap was filled in from the readings either side; it is far shorter than a step (0.25 s at the quickest), so no step was missed: the gait measures are valid.
+
+    Frames the station lost (it woke late), the sensor's readings complete: not the sensor's fault:
+
+    >>> print(imu_gaps_summary({"imu_bridged_frames": 6, "imu_bridged_gaps": 2, "imu_longest_gap_s": 0.05,
+    ...                         "imu_bridged_sensor_frames": 0, "imu_bridged_sensor_gaps": 0, "imu": None,
+    ...                         "setting": "overground"}, samples=917, fs_hz=100.0)["words"])
+    The station lost 6 frames (it woke late: a busy station, not the sensor) in 2 short gaps, for at most 50 ms (6 of 917 readings, 0.7 %). Each gap was filled in from the readings either side; it is far shorter than a step (0.25 s at the quickest), so no step was missed: the gait measures are valid.
 
     An overground walk with a 1.5-s stall of the station: the gait from the parts either side, the
     time and speed from the gates (the same first words as a treadmill session's):
@@ -311,10 +340,9 @@ def imu_gaps_summary(walk: dict | None, samples: int | None = None, fs_hz: float
     gaps = walk.get("imu_bridged_gaps")
     longest = _number(walk.get("imu_longest_gap_s"))
     missing_s = round(frames / fs_hz, 3) if fs_hz else None
-    times = "" if gaps is None else (" once" if gaps == 1 else f" {int(gaps)} times")
     how_long = f", for at most {1000 * longest:.0f} ms" if longest is not None else ""
     share = f" of {samples} readings, {100 * frames / samples:.1f} %" if samples else " readings"
-    words = (f"The lower-back sensor's signal dropped out{times}{how_long} ({frames}{share}). "
+    words = (f"{_short_gaps_cause(walk, frames, gaps)}{how_long} ({frames}{share}). "
              f"Each gap was filled in from the readings either side; it is far shorter than a step "
              f"({MIN_STEP_S:g} s at the quickest), so no step was missed: the gait measures are valid.")
     return {"bridged_samples": frames, "gaps": None if gaps is None else int(gaps), "longest_gap_s": longest,

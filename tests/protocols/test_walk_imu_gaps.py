@@ -97,3 +97,22 @@ def test_an_overground_walk_with_a_long_imu_gap_stays_timed_and_keeps_the_gait_o
     said = result.walk["imu_gaps"]  # the results page says it in words: gait from the parts, the gates' time stands
     assert said["gait_valid"] is True and said["words"].startswith(why)
     assert said["words"].endswith("The time and speed come from the light gates and are valid.")
+
+
+@pytest.mark.parametrize("cause", ["station", "sensor", "both"])
+def test_short_gaps_are_said_as_the_station_s_or_the_sensor_s(cause):
+    """Frames the station lost (it woke late) are not the sensor's dropouts: before, a Pi under load
+    ('The station lost 6 frames') was said as 'The lower-back sensor's signal dropped out 2 times',
+    sending the clinician to the sensor's cable."""
+    lost = (lambda s: (s % 500) < 3) if cause != "sensor" else (lambda s: np.zeros(s.shape, dtype=bool))
+    nan = (lambda s: (s % 700) < 2) if cause != "station" else (lambda s: np.zeros(s.shape, dtype=bool))
+    settings = WalkSettings(belt_speed_m_s=0.5, planned_min=0.5, sensor_height_m=0.98)
+    run = run_walk("backward-treadmill", seed=12, settings=settings, on_runner=lambda r: _lose_imu(r, drop=lost, nan=nan))
+    walk = run.runner.records[0].result.walk
+    words = walk["imu_gaps"]["words"]
+    sensor = walk["imu_bridged_sensor_frames"]
+    assert (sensor > 0) == (cause != "station") and (sensor < walk["imu_bridged_frames"]) == (cause != "sensor")
+    assert ("The station lost" in words or "the station lost" in words) == (cause != "sensor"), words
+    assert ("sensor's signal dropped out" in words) == (cause != "station"), words
+    if cause != "sensor":
+        assert f"station lost {walk['imu_bridged_frames'] - sensor} frames (it woke late" in words, words
