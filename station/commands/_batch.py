@@ -6,6 +6,10 @@ each on stderr (``balance-station CMD: FILE: problem``), in file order, and a su
 batch with failures. JSON and CSV are written result by result (a JSON list byte for byte as
 ``json.dumps(results, indent=2)`` would write it), so no number of files is held in memory;
 ``--out`` is replaced atomically when the batch ends, never left half written.
+
+Every command's standard output goes through :func:`output` (or :func:`write_stdout`, for a
+document written at once: ``trial``, ``protocols``, ``programmes``, ``config show``): a full disk or a
+reader that left early (``| head``) is one line on stderr and exit status 1, never a traceback.
 """
 
 from __future__ import annotations
@@ -274,6 +278,18 @@ def output(out: str | None, *, keep_hint: str = "use --out FILE to keep every re
             yield stream
     except OSError as exc:
         raise UserError(f"cannot write --out {out}: {exc.strerror or exc}") from None
+
+
+REDIRECT_HINT = "redirect it to a file (> FILE) to keep it whole"
+"""The ``keep_hint`` of :func:`write_stdout` for a command without ``--out``."""
+
+
+def write_stdout(text: str, *, keep_hint: str = REDIRECT_HINT) -> None:
+    """``text`` on standard output (after what is already there), flushed: a full disk, an I/O
+    error or a reader that left early is a :class:`~station.cli.UserError` in one line, as
+    :func:`output` says it (``keep_hint`` saying how to keep the whole text)."""
+    with output(None, keep_hint=keep_hint) as stream:
+        stream.write(text)
 
 
 FILES_PER_WORKER_AT_LEAST = 2

@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 from station.cli import UserError
+from station.commands._batch import write_stdout
 from station.config_file import effective_values, load_config, to_toml
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -62,11 +63,11 @@ def _show(args: argparse.Namespace) -> int:
     values = effective_values(loaded.config)
     if args.json:
         doc = {"file": None if loaded.path is None else str(loaded.path), "config": values}
-        print(json.dumps(doc, indent=2))
+        write_stdout(json.dumps(doc, indent=2) + "\n")
         return 0
     source = "built-in defaults (no configuration file)" if loaded.path is None else str(loaded.path)
-    print(f"# Configuration in effect, from {source}")
-    print(to_toml(values, None if loaded.path is None else loaded.keys_in_file), end="")
+    write_stdout(f"# Configuration in effect, from {source}\n"
+                 + to_toml(values, None if loaded.path is None else loaded.keys_in_file))
     return 0
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import textwrap
 from pathlib import Path
+
+from station.commands._batch import write_stdout
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -63,17 +64,18 @@ def load_all_programmes(args) -> dict:
 def list_programmes(args) -> int:
     templates = load_all_programmes(args)
     if args.json:
-        json.dump([{"name": t.name, "title": t.title, "activity": t.activity, "weeks": t.schedule.weeks,
-                    "sessions_per_week": t.schedule.sessions_per_week, "source": t.source}
-                   for t in templates.values()], sys.stdout, indent=2)
-        print()
+        write_stdout(json.dumps([{"name": t.name, "title": t.title, "activity": t.activity, "weeks": t.schedule.weeks,
+                                  "sessions_per_week": t.schedule.sessions_per_week, "source": t.source}
+                                 for t in templates.values()], indent=2) + "\n")
         return 0
     width = max(len(n) for n in templates)
+    lines = []
     for t in sorted(templates.values(), key=lambda t: t.name):
         s = t.schedule
         origin = "" if t.source.startswith("builtin:") else f"  [{t.source}]"
-        print(f"{t.name:<{width}}  {t.title}: {t.activity_label}, {s.sessions_per_week}x/week for {s.weeks} weeks, "
-              f"{s.minutes_per_session:g} min{origin}")
+        lines.append(f"{t.name:<{width}}  {t.title}: {t.activity_label}, {s.sessions_per_week}x/week for {s.weeks} weeks, "
+                     f"{s.minutes_per_session:g} min{origin}\n")
+    write_stdout("".join(lines))
     return 0
 
 
@@ -119,11 +121,7 @@ def show_programme(args) -> int:
         raise UserError(f"no programme named {args.name!r}; known: {', '.join(sorted(templates))} "
                         "(see `balance-station programmes list`)")
     template = templates[args.name]
-    if args.json:
-        json.dump(template.to_dict(), sys.stdout, indent=2)
-        print()
-    else:
-        print(describe(template))
+    write_stdout(json.dumps(template.to_dict(), indent=2) + "\n" if args.json else describe(template) + "\n")
     return 0
 
 
@@ -140,11 +138,8 @@ def check_programme(args) -> int:
     if template.name in builtin_programmes(protocols):
         raise UserError(f"{args.file}: programme.name: {template.name!r} is a built-in programme's name; "
                         "allowed: a name no other programme uses")
-    if args.json:
-        json.dump(template.to_dict(), sys.stdout, indent=2)
-        print()
-    else:
-        s = template.schedule
-        print(f"{args.file}: valid programme {template.name!r} ({template.title}): {s.sessions_per_week}x/week for "
-              f"{s.weeks} weeks, {len(template.assessments)} assessments, {len(template.outcomes)} outcomes")
+    s = template.schedule
+    write_stdout(json.dumps(template.to_dict(), indent=2) + "\n" if args.json else
+                 f"{args.file}: valid programme {template.name!r} ({template.title}): {s.sessions_per_week}x/week for "
+                 f"{s.weeks} weeks, {len(template.assessments)} assessments, {len(template.outcomes)} outcomes\n")
     return 0

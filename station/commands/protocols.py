@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import textwrap
 from pathlib import Path
+
+from station.commands._batch import write_stdout
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -72,15 +73,18 @@ def find(args, name: str):
 def list_protocols(args) -> int:
     protocols = load_all(args)
     if args.json:
-        json.dump([{"name": p.name, "title": p.title, "outcome": p.outcome, "conditions": [c.id for c in p.conditions],
-                    "source": p.source} for p in protocols.values()], sys.stdout, indent=2)
-        print()
+        write_stdout(json.dumps([{"name": p.name, "title": p.title, "outcome": p.outcome,
+                                  "conditions": [c.id for c in p.conditions], "source": p.source}
+                                 for p in protocols.values()], indent=2) + "\n")
         return 0
     width = max(len(n) for n in protocols)
+    lines = []
     for p in sorted(protocols.values(), key=lambda p: p.name):
         origin = "" if p.source.startswith("builtin:") else f"  [{p.source}]"
         conditions = ", ".join(c.id for c in p.conditions)
-        print(f"{p.name:<{width}}  {p.title} ({len(p.conditions)} condition{'s' if len(p.conditions) != 1 else ''}: {conditions}){origin}")
+        lines.append(f"{p.name:<{width}}  {p.title} ({len(p.conditions)} condition{'s' if len(p.conditions) != 1 else ''}: "
+                     f"{conditions}){origin}\n")
+    write_stdout("".join(lines))
     return 0
 
 
@@ -151,11 +155,7 @@ def describe(p) -> str:
 
 def show_protocol(args) -> int:
     protocol = find(args, args.name)
-    if args.json:
-        json.dump(protocol.to_dict(), sys.stdout, indent=2)
-        print()
-    else:
-        print(describe(protocol))
+    write_stdout(json.dumps(protocol.to_dict(), indent=2) + "\n" if args.json else describe(protocol) + "\n")
     return 0
 
 
@@ -171,9 +171,6 @@ def check_protocol(args) -> int:
     if protocol.name in builtin_protocols():
         raise UserError(f"{args.file}: protocol.name: {protocol.name!r} is a built-in protocol's name; "
                         "allowed: a name no other protocol uses")
-    if args.json:
-        json.dump(protocol.to_dict(), sys.stdout, indent=2)
-        print()
-    else:
-        print(f"{args.file}: valid protocol {protocol.name!r} ({protocol.title}), {len(protocol.conditions)} conditions")
+    write_stdout(json.dumps(protocol.to_dict(), indent=2) + "\n" if args.json else
+                 f"{args.file}: valid protocol {protocol.name!r} ({protocol.title}), {len(protocol.conditions)} conditions\n")
     return 0

@@ -418,11 +418,12 @@ def run_trial(args) -> int:
             _write_json(args.out / "results.json", summary)
         except OSError as exc:
             raise UserError(f"cannot write {args.out / 'results.json'}: {exc.strerror or exc}") from None
-    if args.json:
-        json.dump(summary, sys.stdout, indent=2)
-        print()
-    else:
-        print(format_summary(summary, protocol))
+    from station.commands._batch import write_stdout
+
+    # A full disk or a reader that left early (`| head`) is one line, as analyze says it, not a traceback.
+    kept = f"the results are kept in {args.out / 'results.json'}" if args.out is not None else "use --out DIR to keep the results"
+    write_stdout(json.dumps(summary, indent=2) + "\n" if args.json else format_summary(summary, protocol) + "\n",
+                 keep_hint=kept)
     return 1 if summary.get("stopped_reason") else 0
 
 
