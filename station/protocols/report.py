@@ -187,11 +187,38 @@ def _trial_line(trial: dict, result: TrialResult | None) -> dict:
         line["imu_gaps"] = walk["imu_gaps"] if "imu_gaps" in walk else \
             imu_gaps_summary(walk, trial.get("frame_count"), (trial.get("metrics") or {}).get("fs_hz"))
         line["ended_early"] = walk.get("ended_early")  # a walk ended by the station's data (or the treadmill's sensor) lost
+        # the sensor's step length and speed that the walk's own speed shows wrong: said where they are missing
+        line["step_length_withheld"] = step_length_withheld_words(walk)
     if trial["status"] != "complete":
         line["note"] = {"partial": "interrupted (crash or power cut); frames kept, not analysed",
                         "aborted": "stopped on purpose; not analysed",
                         "recording": "still recording"}.get(trial["status"], trial["status"])
     return line
+
+
+def step_length_withheld_words(walk: dict) -> str | None:
+    """Why a walk trial has no step length (and no sensor walking speed), in one short sentence, when
+    the station withheld them (``walk["imu_estimate_withheld"]``, station/protocols/walk.py: the
+    lower-back sensor's speed estimate is too far off the gates' speed or the belt's); else None.
+
+    >>> step_length_withheld_words({"setting": "overground", "walk_speed_m_s": 0.55,
+    ...                             "imu_estimate_withheld": {"off_pct": 33.2, "walking_speed_m_s": 0.73}})
+    "Step length not given: the lower-back sensor's speed estimate (0.73 m/s) is 33 % above the light gates' 0.55 m/s."
+    """
+    withheld = walk.get("imu_estimate_withheld") if walk else None
+    if not withheld or withheld.get("off_pct") is None:
+        return None
+    off = float(withheld["off_pct"])
+    treadmill = walk.get("setting") == "treadmill"
+    known = walk.get("belt_speed_m_s") if treadmill else walk.get("walk_speed_m_s")
+    if known is None and treadmill:
+        known = walk.get("walk_speed_m_s")
+    whose = "the belt speed entered" if treadmill else "the light gates'"
+    estimate = withheld.get("walking_speed_m_s")
+    return ("Step length not given: the lower-back sensor's speed estimate"
+            + (f" ({estimate:.2f} m/s)" if estimate is not None else "")
+            + f" is {abs(off):.0f} % {'above' if off > 0 else 'below'} {whose}"
+            + (f" {known:.2f} m/s." if known is not None else "."))
 
 
 def _cutoffs_for(summary: dict, metric: str, condition_id: str) -> list[dict]:
@@ -218,6 +245,8 @@ def key_measures(protocol: Protocol, condition_summary: dict, summary: dict, age
         if key == "weight_left_pct" and (key not in values or stance.feet.startswith("single")):
             continue  # on one leg the left/right split says only which leg was standing
         entry = {"metric": key, "label": label, "unit": unit, "value": values.get(key), "references": []}
+        if walk and key == "steps" and setting != "treadmill":  # counted over the whole recording, not the timed metres
+            entry["label"] = "Steps (whole recording)"
         norm = norms.compare(key, values.get(key), age_y=age_y, eyes=stance.eyes, surface=stance.surface,
                              feet=stance.feet, duration_s=condition.duration_s)
         if norm is not None:
@@ -257,27 +286,65 @@ STANCE_BETTER = {
 (best at 50 %) and the rest have no better direction by themselves."""
 
 
+CUTOFF_FINDINGS: dict[tuple[str, str, float], str] = {
+    ("walk_time_s", "above", 4.5): "high fall risk",  # Carter et al. 2019/2020, 3-m backward walk
+    ("walk_time_s", "above", 5.5): "in the range of older adults who had fallen",  # Polo-Ferrero et al. 2025
+    ("walk_speed_m_s", "below", 0.4): "household walking",  # Perry et al. 1995 (read as a class: walk_words.py)
+    ("walk_speed_m_s", "below", 0.8): "limited community walking",
+    ("time_held_s", "below", 5): "higher risk of injurious falls",  # Vellas et al. 1997, one leg
+    ("time_held_s", "below", 10): "at most 1 of 2 SPPB tandem points",  # Guralnik et al. 1994
+    ("time_held_s", "below", 3): "no SPPB tandem point",
+    ("time_held_s", "below", 30): "this sensory condition is a problem",  # mCTSIB condition score
+}
+"""What crossing a protocol's published cut-off means for the patient, in a few words (the
+protocol's ``meaning`` is the source's sentence), by (metric, side, limit)."""
+
+SLOWER_WHEN = {("walk_time_s", "above"), ("walk_speed_m_s", "below")}
+"""Cut-offs a walk crosses by being slower than the limit."""
+
+
 def cutoff_reading(cut: dict, unit: str) -> dict:
     """What a published cut-off says of the patient's value, in plain words.
 
     ``verdict``: ``met`` (the criterion is met: not below / not above the limit), ``below`` or
     ``above`` (the limit is crossed; ``words`` then says what that implies, from the source), or
-    None when there is no value."""
+    None when there is no value. ``finding``: the verdict for this patient in a few words, in the
+    patient's frame ("high fall risk"; met: "within the 4.5 s criterion"); ``limit_words``: the
+    side of the limit the value is on ("slower than 4.5 s"; met: "at or below 4.5 s"), so that a
+    page or report says "4.99 s: high fall risk (slower than 4.5 s)", never "not met" beside the
+    source's risk sentence.
+
+    >>> r = cutoff_reading({"metric": "walk_time_s", "value": 4.99, "above": 4.5, "flagged": True,
+    ...                     "meaning": "3-m backward walk slower than 4.5 s: high risk of falls."}, "s")
+    >>> r["verdict"], r["finding"], r["limit_words"]
+    ('above', 'high fall risk', 'slower than 4.5 s')
+    >>> r = cutoff_reading({"metric": "walk_time_s", "value": 4.99, "above": 5.5, "flagged": False}, "s")
+    >>> r["finding"], r["limit_words"], r["words"]
+    ('within the 5.5 s criterion', 'at or below 5.5 s', 'At or below 5.5 s: the criterion is met.')
+    """
     value = cut.get("value")
     if value is None or cut.get("flagged") is None:
-        return {"verdict": None, "words": "No value to compare with the criterion."}
+        return {"verdict": None, "words": "No value to compare with the criterion.", "finding": "no value",
+                "limit_words": None}
     if cut.get("below") is not None:
         limit, side = f"{cut['below']:g} {unit}".strip(), "below"
     else:
         limit, side = f"{cut['above']:g} {unit}".strip(), "above"
+    metric = str(cut.get("metric") or "")
     if not cut["flagged"]:
         reached = "At or above" if side == "below" else "At or below"
-        return {"verdict": "met", "words": f"{reached} {limit}: the criterion is met."}
+        return {"verdict": "met", "words": f"{reached} {limit}: the criterion is met.",
+                "finding": f"{'within' if side == 'above' else 'meets'} the {limit} criterion",
+                "limit_words": f"{reached.lower()} {limit}"}
     meaning = str(cut.get("meaning") or "").strip()
+    crossed = f"slower than {limit}" if (metric, side) in SLOWER_WHEN else f"{side} {limit}"
+    finding = CUTOFF_FINDINGS.get((metric, side, float(cut[side])), "beyond the published cut-off")
     number = f"{cut[side]:g}"
     if re.search(rf"(?<![\d.]){re.escape(number)}\s*{re.escape(unit)}", meaning):
-        return {"verdict": side, "words": meaning}  # the source's words already name the limit
-    return {"verdict": side, "words": f"{side.capitalize()} {limit}: {meaning}".strip()}
+        words = meaning  # the source's words already name the limit
+    else:
+        words = f"{side.capitalize()} {limit}: {meaning}".strip()
+    return {"verdict": side, "words": words, "finding": finding, "limit_words": crossed}
 
 
 def mdc_verdict(change: float | None, exceeds_mdc: bool | None, better: str | None) -> dict | None:
@@ -437,6 +504,29 @@ def visit_session_ids(store, session_id: int, *, actor) -> list[int]:
     while hi + 1 < len(ordered) and times[hi + 1] - times[hi] < VISIT_GAP_S:
         hi += 1
     return [s["id"] for s in ordered[lo:hi + 1]]
+
+
+def visit_numbers(sessions: list[dict]) -> dict[int, int]:
+    """Session id -> the number (0, 1, ...) of the visit it belongs to, for a patient's sessions
+    (``started_at``, ``id``): sessions that follow each other within :data:`VISIT_GAP_S` are one
+    visit, as :func:`visit_session_ids` chains them.
+
+    >>> visit_numbers([{"id": 1, "started_at": "2026-01-05T09:00:00Z"}, {"id": 2, "started_at": "2026-01-05T09:20:00Z"},
+    ...                {"id": 3, "started_at": "2026-02-05T09:00:00Z"}])
+    {1: 0, 2: 0, 3: 1}
+    """
+    from station.store.timefmt import parse_utc_iso
+
+    out: dict[int, int] = {}
+    previous = None
+    visit = -1
+    for s in sorted(sessions, key=lambda s: (s["started_at"], s["id"])):
+        t = parse_utc_iso(s["started_at"])
+        if previous is None or t - previous >= VISIT_GAP_S:
+            visit += 1
+        out[s["id"]] = visit
+        previous = t
+    return out
 
 
 def session_results(store, session_id: int, protocols: dict[str, Protocol], *, actor, wall_clock=time.time,

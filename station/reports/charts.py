@@ -18,7 +18,7 @@ import numpy as np
 from reportlab.graphics.shapes import Drawing, Line, PolyLine, Polygon, Rect, String
 from reportlab.lib import colors
 
-from station.reports.text import number, pdf_text
+from station.reports.text import change_unit, number, pdf_text, quantity
 
 FONT = "Helvetica"
 GREY_BAND = colors.HexColor("#d9d9d9")
@@ -246,4 +246,4 @@ def mdc_caption(mdc: float | None, unit: str) -> str:
     """Words under a chart with an MDC band."""
     if mdc is None:
         return ""
-    return f"Grey band: first value ± MDC ({number(mdc, 3)} {unit})".strip()
+    return f"Grey band: first value ± MDC ({quantity(mdc, change_unit(unit))})".strip()

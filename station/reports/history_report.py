@@ -15,15 +15,16 @@ from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Spacer
 
 from station.programmes.report import programme_document
-from station.protocols.report import patient_history
+from station.protocols.report import patient_history, visit_numbers
 from station.reports.charts import mdc_caption, series_chart
 from station.reports.layout import content_width, p, table
 from station.reports.references import Citations
-from station.reports.text import day, number, with_unit
+from station.reports.text import change, change_unit, counted, day, number, quantity, with_unit
 
 
-def series_block(series: dict, citations: Citations, width: float) -> KeepTogether:
-    """A key measure's heading, chart and reading (kept on one page)."""
+def series_block(series: dict, citations: Citations, width: float, visits: dict[int, int] | None = None) -> KeepTogether:
+    """A key measure's heading, chart and reading (kept on one page); ``visits``: session id -> visit
+    number (:func:`station.protocols.report.visit_numbers`), to count the visits its points come from."""
     unit = series.get("unit") or ""
     points = [(pt["started_at"], pt["value"]) for pt in series["points"]]
     mdc = series.get("mdc")
@@ -35,14 +36,18 @@ def series_block(series: dict, citations: Citations, width: float) -> KeepTogeth
     if series.get("better_words"):  # a walk measure's direction of benefit (station/protocols/walk_words.py)
         title += f", {series['better_words']}"
     first, last = series["points"][0], series["points"][-1]
-    words = f"{len(points)} session(s); first {with_unit(first['value'], unit)} ({day(first['started_at'])})"
+    # a point is one test's session; a visit's tests each have their own: counted as visits, as the header counts them
+    seen = len({(visits or {}).get(pt.get("session_id"), pt.get("session_id")) for pt in series["points"]})
+    measured = f"Measured at {counted(seen, 'visit')}" if seen == len(points) \
+        else f"Measured {counted(len(points), 'time')} at {counted(seen, 'visit')}"
+    words = f"{measured}; first {with_unit(first['value'], unit)} ({day(first['started_at'])})"
     if len(points) > 1:
         words += (f", last {with_unit(last['value'], unit)} ({day(last['started_at'])}), "
-                  f"change {with_unit(series.get('change'), unit)}")
+                  f"change {change(series.get('change'), unit)}")  # always signed; a percentage's in points
     if mdc is not None:
         cite = citations.cite(mdc.get("citation"), mdc.get("doi"))
-        values = " / ".join(f"{ph['value']:g} {unit} {ph['phase']}" for ph in mdc.get("phases") or []) \
-            or with_unit(mdc["value"], unit)
+        values = " / ".join(f"{quantity(ph['value'], change_unit(unit))} {ph['phase']}" for ph in mdc.get("phases") or []) \
+            or quantity(mdc["value"], change_unit(unit))
         words += f". MDC {values} {cite} ({mdc.get('population')})"
         if series.get("mdc_reading"):  # an MDC per phase of stroke, the patient's phase unknown: both read
             words += ": the change is " + series["mdc_reading"]
@@ -82,14 +87,18 @@ def history_story(store, patient_id: int, protocols: dict, *, actor, wall_clock,
     citations = Citations()
     sessions = history["sessions"]
     span = f"{day(sessions[0]['started_at'])} to {day(sessions[-1]['started_at'])}" if sessions else "no sessions"
-    story = [p("Patient history report", "h1"), p(f"{len(sessions)} session(s) with trials, {span}.")]
+    visits = visit_numbers(sessions)
+    n_visits = len(set(visits.values()))
+    # each test run is a session of its own: counted as a clinician does, visits and their tests
+    story = [p("Patient history report", "h1"),
+             p(f"{counted(n_visits, 'visit')} ({counted(len(sessions), 'test')} with trials), {span}.")]
     key = [s for s in history["series"] if s.get("key")]
     if key:
         story.append(p("Key measures over time", "h2"))
-        story.append(p("Each value is the mean of the session's valid trials. A change is called real only beyond the "
+        story.append(p("Each value is the mean of the test's valid trials at one visit. A change is called real only beyond the "
                        "published minimal detectable change (MDC) for a comparable population.", "small"))
         for series in key:
-            story.append(series_block(series, citations, width))
+            story.append(series_block(series, citations, width, visits))
     else:
         story.append(p("No key measures yet: no valid trials of a known test."))
     programmes = store.programmes.list_for_patient(patient_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from station.reports.text import number, ordinal, with_unit
+from station.reports.text import change, change_unit, num, number, ordinal, quantity, with_unit
 
 
 _DOI = re.compile(r"10\.\d{4,9}/[^\s;,)]+")
@@ -45,8 +45,8 @@ def reference_words(ref: dict, unit: str, citations: Citations) -> str:
         cite = citations.cite(ref.get("source"))
         if not ref.get("comparable"):
             return f"Age-group norm {cite}: {ref.get('note') or 'not comparable'}".strip()
-        words = (f"Norm {cite}, {ref.get('group')}: 5th-95th percentile {number(ref.get('p05'))}-"
-                 f"{number(ref.get('p95'))} {unit}, median {number(ref.get('p50'))}")
+        words = (f"Norm {cite}, {ref.get('group')}: 5th-95th percentile {num(ref.get('p05'), unit)}-"
+                 f"{with_unit(ref.get('p95'), unit)}, median {with_unit(ref.get('p50'), unit)}")
         if ref.get("percentile") is not None and not ref.get("flag"):
             words += f"; about the {ordinal(ref['percentile'])} percentile"
         if ref.get("flag_words"):
@@ -60,9 +60,16 @@ def reference_words(ref: dict, unit: str, citations: Citations) -> str:
         return words
     if kind == "cutoff" and ref.get("verdict") == "class":  # Perry's walking classes (walk_words.py)
         return f"Walking class {citations.cite(ref.get('source'), ref.get('doi'))}: {ref.get('words') or ''}".strip()
-    if kind == "cutoff":
+    if kind == "cutoff":  # the verdict for this patient first, then the source's cut-off (report.cutoff_reading)
         cite = citations.cite(ref.get("source"), ref.get("doi"))
-        return f"Cut-off {cite}: {ref.get('words') or ''}".strip()
+        verdict = ref.get("verdict")
+        if verdict is None or not ref.get("finding"):
+            return f"Cut-off {cite}: {ref.get('words') or ''}".strip()
+        value = with_unit(ref.get("value"), unit)
+        if verdict == "met":  # "4.99 s: within the 5.5 s criterion (at or below 5.5 s)."
+            return f"Cut-off {cite}: {value}: {ref['finding']} ({ref.get('limit_words')})."
+        # "10.28 s: high fall risk (slower than 4.5 s). Cut-off: 3-m backward walk slower than 4.5 s: ..."
+        return f"Cut-off {cite}: {value}: {ref['finding']} ({ref.get('limit_words')}). The cut-off: {ref.get('words') or ''}".strip()
     if kind == "protocol_norm":
         cite = citations.cite(ref.get("source"), ref.get("doi"))
         row = ref.get("row") or {}
@@ -81,16 +88,16 @@ def reference_words(ref: dict, unit: str, citations: Citations) -> str:
         if previous is None:
             return "First session of this test: no earlier value to compare."
         words = (f"Since {str(previous.get('started_at'))[:10]} ({with_unit(previous.get('value'), unit)}): "
-                 f"change {with_unit(ref.get('change'), unit)}")
+                 f"change {change(ref.get('change'), unit)}")  # always signed; a percentage's in points
         mdc = ref.get("mdc")
         if mdc:
             cite = citations.cite(mdc.get("citation"), mdc.get("doi"))
             if ref.get("mdc_reading"):  # an MDC per phase of stroke, the patient's phase unknown: both
-                values = " / ".join(f"{p['value']:g} {unit} {p['phase']}" for p in mdc.get("phases") or [])
+                values = " / ".join(f"{quantity(p['value'], change_unit(unit))} {p['phase']}" for p in mdc.get("phases") or [])
                 words += f"; MDC {values} {cite}: {ref['mdc_reading']}"
             else:
                 group = f" for {mdc['band_words']}" if mdc.get("band_words") else ""  # published by group of baseline
-                words += (f"; MDC {with_unit(mdc.get('value'), unit)} {cite}{group}: "
+                words += (f"; MDC {quantity(mdc.get('value'), change_unit(unit))} {cite}{group}: "
                           f"{(ref.get('mdc_verdict') or {}).get('words', '')}")  # report.mdc_verdict
         elif ref.get("mdc_note"):
             words += f"; {ref['mdc_note']}"

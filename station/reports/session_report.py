@@ -19,7 +19,7 @@ from station.protocols.walk_words import imu_gaps_line
 from station.reports.charts import statokinesigram
 from station.reports.layout import content_width, p, table
 from station.reports.references import Citations, reference_words
-from station.reports.text import day, number, with_unit
+from station.reports.text import belt_speed, counted, day, number, with_unit
 
 TRACES_PER_CONDITION = 3
 """Valid trials drawn per condition (the others are counted under the plots)."""
@@ -58,7 +58,7 @@ def _trace(store, trial_id: int) -> tuple[np.ndarray, np.ndarray, dict | None] |
 def _trial_lines(condition: dict) -> list:
     out = []
     attempts, valid = condition.get("attempts", 0), condition.get("valid_trials", 0)
-    words = f"{attempts} trial(s), {valid} valid"
+    words = f"{counted(attempts, 'trial')}, {valid} valid"
     if condition.get("time_held_s"):
         held = ", ".join(f"{number(t, 3)} s" for t in condition["time_held_s"])
         words += f"; time held {held}"
@@ -69,10 +69,12 @@ def _trial_lines(condition: dict) -> list:
         if trial.get("unable"):
             out.append(p(f"Trial {trial.get('trial') or ''} attempt {trial.get('attempt') or ''}: unable to take "
                          "the position (0 s, kept in the score)", "small"))
-        elif trial.get("valid") is False or trial.get("status") != "complete":
-            reason = trial.get("validity_reason") or trial.get("note") or trial.get("status")
+        elif trial.get("status") != "complete":  # interrupted, stopped on purpose: said as such (report._trial_line's note)
+            out.append(p(f"Trial #{trial['id']}: {trial.get('note') or trial.get('status')}", "small"))
+        elif trial.get("valid") is False:
+            reason = trial.get("validity_reason") or trial.get("note")
             verdict = "walk not completed" if trial.get("walk_not_completed") else "not valid"
-            out.append(p(f"Trial #{trial['id']} ({trial.get('status')}): {verdict}: {reason}", "small"))
+            out.append(p(f"Trial #{trial['id']}: {verdict}" + (f": {reason}" if reason else ""), "small"))
         elif trial.get("imu_gaps") or trial.get("ended_early"):  # a walk trial's lost sensor readings or data, in words
             if trial.get("ended_early"):  # a treadmill session the station's data loss ended (what was measured kept)
                 out.append(p(f"Trial #{trial['id']}: {trial['ended_early']}", "small"))
@@ -82,20 +84,26 @@ def _trial_lines(condition: dict) -> list:
                 else imu_gaps_line(gaps)
             if words:
                 out.append(p(f"Trial #{trial['id']}: {words}", "small"))
+        if trial.get("step_length_withheld") and trial.get("valid") and trial.get("status") == "complete":
+            out.append(p(f"Trial #{trial['id']}: {trial['step_length_withheld']}", "small"))  # why no step length
     return out
 
 
 def _measures_table(condition: dict, citations: Citations, width: float):
     rows: list[list] = [["Measure", "Value", "Compared with"]]
+    treadmill = (condition.get("values") or {}).get("walking_min") is not None
     for km in condition.get("key_measures") or []:
         unit = km.get("unit") or ""
+        # a treadmill's belt speed as the clinician entered it (km/h), not as stored (m/s)
+        value = belt_speed(km.get("value")) if treadmill and km.get("metric") == "walk_speed_m_s" \
+            else with_unit(km.get("value"), unit)
         refs = [reference_words(r, unit, citations) for r in km.get("references") or []]
         if km.get("words"):
             refs.insert(0, km["words"])
         if km.get("note"):
             refs.append(km["note"])
         refs = [r for r in refs if r] or ["No published reference for this measure in this test."]
-        rows.append([km.get("label") or km.get("metric"), with_unit(km.get("value"), unit), [p(r, "cell") for r in refs]])
+        rows.append([km.get("label") or km.get("metric"), value, [p(r, "cell") for r in refs]])
     if len(rows) == 1:
         if condition.get("walk_not_completed"):  # the visit results' words (station/protocols/report.py)
             return p(f"No measures: {condition['walk_not_completed']}.", "small")
@@ -139,7 +147,7 @@ def _plots(store, conditions: list[dict], width: float) -> list:
     out = [KeepTogether([p("Centre-of-pressure traces (grey) with the 95 % prediction ellipse (dashed), mean removed, "
                            "all at one scale; seen from above, toes up.", "small"), grid])]
     if skipped:
-        out.append(p(f"{skipped} further valid trial(s) not drawn.", "small"))
+        out.append(p(f"{counted(skipped, 'further valid trial')} not drawn.", "small"))
     return out
 
 
@@ -190,13 +198,14 @@ def session_story(store, session_id: int, protocols: dict, *, actor, wall_clock,
     citations = Citations()
     sessions = doc["sessions"]
     story = [p("Session report", "h1"),
-             p(f"Visit of {day(sessions[0]['started_at'])}: {len(sessions)} session(s), "
-               f"{sum(s['trial_count'] for s in sessions)} trial(s). Tests: "
+             # each test run opens a session of its own: a visit's sessions are its tests
+             p(f"Visit of {day(sessions[0]['started_at'])}: {counted(len(sessions), 'test')}, "
+               f"{counted(sum(s['trial_count'] for s in sessions), 'trial')}. Tests: "
                f"{', '.join(s['title'] for s in doc['protocols']) or 'none analysed'}.")]
     trials: list[dict] = []
     for section in doc["protocols"]:
         story.append(p(section["title"], "h2"))
-        story.append(p(f"{section['valid_trial_count']} valid of {section['trial_count']} analysed trial(s).", "small"))
+        story.append(p(f"{section['valid_trial_count']} valid of {counted(section['trial_count'], 'analysed trial')}.", "small"))
         if section.get("training") is not None:  # training games: score, measures, per-target table
             from station.reports.game_report import game_flowables
 
@@ -223,7 +232,7 @@ def session_story(store, session_id: int, protocols: dict, *, actor, wall_clock,
         for ref in section.get("references") or []:
             citations.cite(ref.get("citation"), ref.get("doi"))
     if doc.get("unknown_protocol_trials"):
-        story.append(p(f"{len(doc['unknown_protocol_trials'])} trial(s) of a protocol this station no longer has are "
+        story.append(p(f"{counted(len(doc['unknown_protocol_trials']), 'trial')} of a protocol this station no longer has: "
                        "not summarised.", "small"))
     if not doc["protocols"]:
         story.append(p("No analysed trials in this visit."))

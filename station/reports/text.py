@@ -7,12 +7,19 @@ Windows-1252 characters, so a few others that the station's words use are spelle
 >>> pdf_text("a → b ≤ 2 cm²")
 'a -> b <= 2 cm²'
 >>> number(0.123456), number(1234.5), number(None), number(12.0), number(12.5)
-('0.1235', '1234', '–', '12', '12.50')
+('0.123', '1234', '–', '12', '12.5')
+>>> quantity(0.5431, "m/s"), quantity(1.982, "min"), quantity(0.11, "m/s"), quantity(23.0, "")
+('0.54 m/s', '2.0 min', '0.11 m/s', '23')
+>>> change(0.00485, "m/s"), change(-0.0998, "s"), change(0.0485, "m/s"), change(0.0194, "%"), change(0.002, "min")
+('0.00 m/s', '-0.10 s', '+0.05 m/s', '0.0 points', '0.0 min')
+>>> belt_speed(0.5), counted(1, "trial"), counted(9, "trial"), counted(2, "visit")
+('1.8 km/h (0.50 m/s)', '1 trial', '9 trials', '2 visits')
 """
 
 from __future__ import annotations
 
 import math
+import re
 from xml.sax.saxutils import escape
 
 _SPELLED = {"→": "->", "←": "<-", "≤": "<=", "≥": ">=", "≈": "~", "−": "-", "\u2009": " ", "\u202f": " ",
@@ -37,15 +44,21 @@ def para(text: object) -> str:
     return escape(pdf_text(text))
 
 
-def number(value: object, digits: int = 4) -> str:
-    """A measure's value with ``digits`` significant digits (``–`` when there is none)."""
+def _finite(value: object) -> float | None:
     if value is None or isinstance(value, bool):
-        return "–"
+        return None
     try:
         value = float(value)
     except (TypeError, ValueError):
-        return "–"
-    if not math.isfinite(value):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def number(value: object, digits: int = 3) -> str:
+    """A value with ``digits`` significant digits (``–`` when there is none): for a value whose
+    unit has no rule in :data:`UNIT_DIGITS` (ratios, counts, sway in cm)."""
+    value = _finite(value)
+    if value is None:
         return "–"
     if value == 0:
         return "0"
@@ -56,8 +69,69 @@ def number(value: object, digits: int = 4) -> str:
     return f"{value:.{decimals}f}"
 
 
-def with_unit(value: object, unit: str, digits: int = 4) -> str:
-    """``number(value)`` followed by its unit (none for a missing value)."""
+UNIT_DIGITS = {
+    "m/s": 2, "km/h": 1, "s": 2, "m": 2, "min": 1, "steps/min": 1, "%": 1, "points": 1, "% of limit": 0,
+    "cm/s": 2, "cm²": 2, "deg/s": 1,
+}
+"""The one rule per unit of the PDFs (the pages': ``UNIT_DIGITS`` in web/static/js/app.js): the
+decimals a quantity is printed with, fitting what the station resolves and what a clinician
+reads; a value, a change and a minimal detectable change of one unit print alike."""
+
+
+def change_unit(unit: str) -> str:
+    """The unit of a difference: a change of a percentage is in percentage points."""
+    return "points" if unit == "%" else unit or ""
+
+
+def _decimals(value: float, unit: str) -> str:
+    text = f"{value:.{UNIT_DIGITS[unit]}f}"
+    return text[1:] if re.fullmatch(r"-0(\.0*)?", text) else text  # never "-0.0"
+
+
+def num(value: object, unit: str) -> str:
+    """``value`` by its unit's rule, without the unit (``0.54`` for m/s)."""
+    v = _finite(value)
+    if v is None:
+        return "–"
+    return _decimals(v, unit) if unit in UNIT_DIGITS else number(v, 3)
+
+
+def quantity(value: object, unit: str) -> str:
+    """``value`` and its unit by the unit's rule (``0.54 m/s``, ``2.0 min``); no rule: three
+    significant digits; ``–`` for none."""
+    v = _finite(value)
+    if v is None:
+        return "–"
+    shown = num(v, unit)
+    return f"{shown} {unit}" if unit else shown
+
+
+def change(value: object, unit: str) -> str:
+    """A change, always signed (``+0.05 m/s``, ``-0.10 s``; one that rounds to nothing unsigned,
+    ``0.0 min``), a percentage's in points (``+1.2 points``)."""
+    v = _finite(value)
+    if v is None:
+        return "–"
+    shown = quantity(v, change_unit(unit))
+    return "+" + shown if v > 0 and re.search(r"[1-9]", shown.split(" ")[0]) else shown
+
+
+def belt_speed(m_s: object) -> str:
+    """A treadmill's belt speed (stored in m/s) as the clinician entered it, in km/h."""
+    v = _finite(m_s)
+    return "–" if v is None else f"{quantity(v * 3.6, 'km/h')} ({quantity(v, 'm/s')})"
+
+
+def counted(n: int, word: str, plural: str | None = None) -> str:
+    """``n word`` with the word's plural when n is not 1 (``1 trial``, ``9 trials``)."""
+    return f"{n} {word if n == 1 else plural or word + 's'}"
+
+
+def with_unit(value: object, unit: str, digits: int | None = None) -> str:
+    """``value`` followed by its unit: by the unit's rule (:func:`quantity`), or with ``digits``
+    significant digits when given; none for a missing value."""
+    if digits is None:
+        return quantity(value, unit)
     shown = number(value, digits)
     return shown if shown == "–" or not unit else f"{shown} {unit}"
 

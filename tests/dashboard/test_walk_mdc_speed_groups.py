@@ -56,7 +56,7 @@ def test_a_comfortable_speed_change_is_read_against_the_group_it_started_from(st
     change = speed_change(store, third["id"], "comfortable")
     assert change["mdc"]["value"] == 0.11 and change["beyond_mdc"] is False
     words = reference_words(change, "m/s", Citations())
-    assert "MDC 0.1100 m/s [1] for the group 0.4–0.8 m/s, 0.42 m/s at the earlier session: within the" in words
+    assert "MDC 0.11 m/s [1] for the group 0.4–0.8 m/s, 0.42 m/s at the earlier session: within the" in words
 
     history = patient_history(store, after_stroke["id"], builtin_protocols(), actor=ACTOR)
     series = next(s for s in history["series"] if s["protocol"] == PROTOCOL and s["metric"] == "walk_speed_m_s")
