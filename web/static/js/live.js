@@ -224,6 +224,7 @@
     if (due) due.textContent = dueWord(due.dataset.word);
     if (s !== "countdown") $("big-number").textContent = "";
     if (s !== "recording") $("progress-bar").style.width = s === "done" ? "100%" : "0";
+    showRest(); // the rest's count goes at once when the next attempt starts (it stayed through "Get ready")
     updateButtons();
   }
 
@@ -263,6 +264,16 @@
   /* One sentence: trimmed, no doubled full stops ("held 3.1 s.." from joined sentences). */
   function tidy(text) {
     return String(text || "").trim().replace(/\.{2,}$/, ".").replace(/\.\s*\./g, ".");
+  }
+
+  /* The repeat offered after an attempt, with its reason unless it is said already: the station's
+     reason "previous attempt invalid: <the issues>" repeats the invalid trial's words (said above, or
+     for a walk with its result). */
+  function repeatWords(reason, walk) {
+    const why = tidy(reason).replace(/\.$/, "");
+    const issues = why.replace(/^previous attempt invalid:\s*/i, "");
+    const said = issues !== why && (walk || state.lines.some((l) => l.includes(issues)));
+    return said ? "Repeat offered: start the next attempt when the patient is ready." : `Repeat offered: ${why}.`;
   }
 
   /* The suggested rest between trials, counted down under the message (ms clock). */
@@ -314,6 +325,11 @@
     $("operator-notes").textContent = r.operator_notes || "";
     const list = $("trial-list");
     list.replaceChildren();
+    // each line its own: the trial's number where the condition has more than one (the 10-metre walk's
+    // two trials at each pace read "Comfortable pace (attempt 1)" twice), the attempt from the second
+    const several = new Set([...r.done, ...r.due].filter((d) => Number(d.trial) > 1).map((d) => d.label));
+    const lineWords = (d) => d.label + (several.has(d.label) && d.trial ? `, trial ${d.trial}` : "") +
+      (d.attempt > 1 ? `, attempt ${d.attempt}` : "");
     r.done.forEach((d, i) => {
       const id = r.trial_ids[i];
       const unable = !d.valid && (d.issues || []).length && d.issues.every((i) => i.code === "no_liftoff");
@@ -322,12 +338,12 @@
         : d.completed ? el("span", { class: "tag valid" }, "done")
           : el("span", { class: "tag flag" }, d.time_held_s !== null ? `held ${fmt(d.time_held_s, 1)} s` : "not completed");
       list.append(el("li", { dataset: { trialId: id || "" } },
-        el("span", {}, id ? el("a", { href: `/trials/${id}` }, `${d.label} (attempt ${d.attempt})`) : `${d.label} (attempt ${d.attempt})`),
+        el("span", {}, id ? el("a", { href: `/trials/${id}` }, lineWords(d)) : lineWords(d)),
         verdict));
     });
     r.due.forEach((d, i) => {
       list.append(el("li", { class: i === 0 && !r.finished ? "current" : "" },
-        el("span", {}, `${d.label}` + (d.attempt > 1 ? ` (attempt ${d.attempt})` : "")),
+        el("span", {}, lineWords(d)),
         el("span", { class: "muted small due-tag", dataset: { word: d.reason ? "repeat" : "next" } }, i === 0 ? dueWord(d.reason ? "repeat" : "next") : "")));
     });
     const t = r.trial;
@@ -384,6 +400,8 @@
         if (run()) {
           if (d.instructions) $("instructions").textContent = d.instructions;
           if (d.state === "waiting" || d.state === "aborted") message(d.message || "", d.state === "aborted" ? "warn" : "");
+          // "Get ready": what the waiting said ("Waiting for the light gates' beams to be clear") is over
+          if (d.state === "countdown") message("");
           if (d.state === "recording") {
             message("");
             state.restUntil = 0;
@@ -412,6 +430,9 @@
         const r = d.result;
         const unable = !r.valid && r.issues.length && r.issues.every((i) => i.code === "no_liftoff");
         if (unable) message("Did not lift a foot: counted as unable to stand on one leg (0 s).", "warn");
+        // a walk's reason is said once, with its result in the walk panel (walk.js), which a reloaded page
+        // shows too; a stance trial's here
+        else if (!r.valid && run() && run().outcome === "walk") message("Invalid trial: see the reason in the walk panel, with its result.", "bad");
         else if (!r.valid) message("Invalid trial: " + r.issues.map((i) => i.message).join(" "), "bad");
         else if (r.time_held_s !== null && !r.completed) {
           message(`Held ${fmt(r.time_held_s, 1)} s of ${r.duration_s} s. ` + (r.hold_end ? r.hold_end.message : ""), "warn");
@@ -420,7 +441,7 @@
       }
       case "rest":
         if (d.rest_s) state.restUntil = performance.now() + d.rest_s * 1000;
-        if (d.next && d.next.reason) message(`Repeat offered: ${tidy(d.next.reason).replace(/\.$/, "")}.`, "warn", true);
+        if (d.next && d.next.reason) message(repeatWords(d.next.reason, run() && run().outcome === "walk"), "warn", true);
         break;
       case "fault":
         message(d.message, "bad");
