@@ -102,7 +102,7 @@ def test_a_ten_metre_walk_from_the_gates_to_the_history(station_for, browsers):
         return texts if states == ["crossed", "crossed"] else None
 
     texts = wait(tablet, "both gates marked crossed", gate_marks, timeout_s=10)
-    crossed = [float(re.search(r"crossed at ([\d.]+) s", text).group(1)) for text in texts]
+    crossed = [float(re.search(r"crossed ([\d.]+) s after the go", text).group(1)) for text in texts]
     assert crossed[1] - crossed[0] == pytest.approx(walk_time, abs=0.011)  # the time between the gates
     assert css(tablet, '#walk-result-table tr[data-metric="walk_speed_m_s"]')
     cadence_row = wait(tablet, "the cadence row", lambda d: css(d, '#walk-result-table tr[data-metric="cadence_steps_min"]')[0].text)

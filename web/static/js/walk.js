@@ -20,6 +20,8 @@
     goNs: null, // the go beep, station clock
     falseStart: null, // the last false start's words, said until the next attempt's countdown
     timer: { state: "idle", startNs: null, finalS: null },
+    timerBase: "Time", // the timer's label ("Time from 2 m to 8 m")
+    phase: null, // the trial's state (null: none due)
     noData: false, // the timer is running but no data comes (the page's values are stale): said under it
     endWords: null, // a treadmill session ended before its planned minutes: when, said under the timer
     serverNs: null, // the station's clock (t_ns) of the newest frame received ...
@@ -61,13 +63,15 @@
     $("walkway-box").hidden = tm;
     $("gate-list").hidden = tm;
     const settings = run.walk_settings || {};
+    w.phase = run.state || null;
     if (tm) {
-      $("walk-timer-label").textContent = "Time on the treadmill";
+      w.timerBase = "Time on the treadmill";
       $("walk-planned").textContent = settings.planned_min ? ` · ${settings.planned_min} min planned` : "";
     } else {
-      $("walk-timer-label").textContent = walk.start === "flying"
+      w.timerBase = walk.start === "flying"
         ? `Time from ${walk.timed_from_m} m to ${walk.timed_to_m} m` : `Time from the go beep to ${walk.timed_to_m} m`;
     }
+    showTimerLabel();
     if (run.gates) updateGates(run.gates);
     else if (!tm) showNoGates();
     if (changed) restoreResult(run);
@@ -119,7 +123,9 @@
   }
 
   function gateWords(g) {
-    if (g.state === "crossed") return `crossed at ${fmt(g.at_s, 2)} s`;
+    // the gates' times count from the go beep (a flying start's timer from the first gate: its
+    // "2.9 s" beside "crossed at 4.19 s" read as two clocks)
+    if (g.state === "crossed") return `crossed ${fmt(g.at_s, 2)} s after the go`;
     return { idle: "not armed", armed: "armed, beam clear", blocked: "beam broken" }[g.state] || g.state;
   }
 
@@ -154,21 +160,37 @@
     const gates = w.gates.map((g) => ({ ...g, words: gateWords(g), id: g.index }));
     $("walkway-box").replaceChildren(WalkCharts.walkway(gates, w.walk.walkway_m, { backward: w.walk.direction === "backward" }));
     const used = w.gates.filter((g) => g.used);
-    const others = w.gates.filter((g) => !g.used);
+    // the station's other gates on this walkway, said plainly; those beyond its end go unsaid
+    const others = w.gates.filter((g) => !g.used && !(w.walk.walkway_m && g.position_m > w.walk.walkway_m + 0.01));
     $("gate-list").replaceChildren(...used.map((g) => el("li", { dataset: { gate: g.index, state: g.state } },
       el("strong", {}, g.label), g.role ? el("span", { class: "muted" }, g.role) : null,
       el("span", { class: "gate-state" }, gateWords(g)))),
     others.length ? el("li", { class: "other-gates muted" },
-      `Not used by this test: ${others.map((g) => g.label).join(", ")}`) : null);
+      `Not used in this test: the ${others.length > 1 ? "gates" : "gate"} at ${listWords(others.map((g) => g.label))}`) : null);
+  }
+
+  /* "1.0 m, 2.0 m and 4.0 m" */
+  function listWords(items) {
+    return items.length < 2 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
   }
 
   /* -- timer --------------------------------------------------------------------------------- */
+  /* The timer's label: between trials (a trial due, or the test over) the time on it is the last
+     trial's, and says so (it stood under "Read the instructions, then start" as if it were now). */
+  function showTimerLabel() {
+    const between = w.phase === null || w.phase === "instructions";
+    const last = between && w.timer.state === "stopped";
+    const text = last ? `Last trial: ${w.timerBase.charAt(0).toLowerCase()}${w.timerBase.slice(1)}` : w.timerBase;
+    if ($("walk-timer-label").textContent !== text) $("walk-timer-label").textContent = text;
+  }
+
   function setTimer(state, startNs, finalS) {
     w.timer = { state, startNs: startNs ?? null, finalS: finalS ?? null };
     $("walk-card").dataset.timer = state;
     showNoData(false);
     if (state === "idle") $("walk-timer").textContent = treadmill() ? "0:00" : "0.00";
     if (state === "stopped" && finalS !== null && finalS !== undefined) $("walk-timer").textContent = timeText(finalS);
+    showTimerLabel();
   }
 
   function timeText(s) {
@@ -279,6 +301,8 @@
     const d = e.data || {};
     switch (e.kind) {
       case "state":
+        w.phase = d.state || null;
+        showTimerLabel();
         if (d.state !== "waiting") w.falseStart = null; // the next attempt started (or the run moved on)
         $("walk-phase").textContent = d.state === "waiting" && w.falseStart
           ? `${w.falseStart} The next attempt starts when the beams are clear.`
@@ -398,6 +422,9 @@
         walking_min: values.walking_min ?? null });
     }
     box.replaceChildren(...[
+      // whose result it is: it stays up between trials, under the next one's "Read the instructions"
+      r.label ? el("p", { class: "walk-result-of small" }, `Last trial: ${r.label}` + (r.trial ? `, trial ${r.trial}` : "") +
+        (r.attempt > 1 ? `, attempt ${r.attempt}` : "")) : null,
       r.valid === false ? el("p", { class: "error-box" }, "Invalid trial: " + (r.issues || []).map((i) => i.message).join(" ")) : null,
       walk.ended_early ? el("p", { class: "warn-box small", id: "walk-ended-early" }, walk.ended_early) : null,
       walk.imu_gaps ? el("p", { class: (walk.imu_gaps.gait_valid ? "muted" : "warn-box") + " small", id: "walk-imu-gaps" }, walk.imu_gaps.words)
