@@ -1005,6 +1005,12 @@ class WalkMachine:
                 parts.blind = blind
                 if parts.measured_s < MIN_MEASURED_FRACTION * recorded_s:
                     return None, None, self._too_little_measured(gaps, parts, seq, recorded_s, missing)
+            # the walk itself, from the go to the last gate: the steps after it (SETTLE_S) are the
+            # walk's end, not a stand-in for a lost walk
+            timed_s = sum(max(0.0, min(b, walk_end_s) - max(a, 0.0)) for a, b in self._parts.parts)
+            if timed_s < MIN_MEASURED_FRACTION * walk_end_s:
+                return None, None, self._too_little_measured(gaps, self._parts, seq, recorded_s, missing,
+                                                             walk_end_s=walk_end_s)
         return gait, rows, note
 
     def _gait_in_parts(self, grid: np.ndarray, gaps, recorded_s: float, seq0: int,
@@ -1067,12 +1073,15 @@ class WalkMachine:
                 row["end_s"] += offset_s
         return gait, (rows if treadmill else None), None
 
-    def _too_little_measured(self, gaps, session, seq: np.ndarray, recorded_s: float, missing: int) -> str:
+    def _too_little_measured(self, gaps, session, seq: np.ndarray, recorded_s: float, missing: int,
+                             walk_end_s: float | None = None) -> str:
         """Why an overground walk's gait is refused (less than half of it measured in parts of
-        :data:`station.protocols.walk_parts.MIN_PART_S` or more that saw its steps): its longest gap
+        :data:`station.protocols.walk_parts.MIN_PART_S` or more that saw its steps, or less than half
+        of the walk up to its last gate at ``walk_end_s``, s after the go): its longest gap
         as where and what (a stall of the station, the sensor's readings missing, the sensor gone for
         good), the parts that saw no steps (:func:`station.protocols.walk_parts.blind_parts`), and how
-        much of the ``recorded_s`` (the trial's, s) was measured against the rule."""
+        much of the ``recorded_s`` (the trial's, s), or of the walk up to the gate, was measured
+        against the rule."""
         from station.analysis.gait import MIN_BOUT_STEPS
         from station.protocols.walk_parts import MIN_MEASURED_FRACTION, MIN_PART_S, gap_causes
 
@@ -1107,6 +1116,13 @@ class WalkMachine:
                       f"({b - a:.1f} s at {a:.1f} s{'' if len(session.blind) == 1 else ', ...'}) held fewer steps than a "
                       f"walking bout's {MIN_BOUT_STEPS}, so {'its' if len(session.blind) == 1 else 'their'} walking was "
                       "not measured")
+        if walk_end_s is not None:
+            timed_s = sum(max(0.0, min(b, walk_end_s) - max(a, 0.0)) for a, b in session.parts)
+            share = math.floor(100.0 * timed_s / walk_end_s)
+            return (f"{where}; {timed_s:.1f} of the {walk_end_s:.1f} s from the go to the gate at "
+                    f"{self.spec.timed_to_m:g} m ({share} %) were measured in parts of {MIN_PART_S:g} s or more, under "
+                    f"the {100 * MIN_MEASURED_FRACTION:.0f} % of the walk the gait needs (the steps after the gate "
+                    "are its end, not the walk)")
         share = math.floor(100.0 * session.measured_s / recorded_s)  # floored: never '50 %, under the 50 %'
         return (f"{where}; {session.measured_s:.1f} of the {recorded_s:.1f} s from the go to the end ({share} %) were "
                 f"measured in parts of {MIN_PART_S:g} s or more, under the {100 * MIN_MEASURED_FRACTION:.0f} % the gait "

@@ -137,9 +137,11 @@ def test_a_part_that_saw_none_of_the_walks_steps_is_not_measured():
 
 
 def test_a_part_without_steps_is_said_as_not_measured_when_the_rest_gives_the_gait():
-    # silent 2 s after the go for 1 s: the 2-s part before it holds 3 steps (no bout), the part
-    # after it 4 s: the gait from that part's steps, the 2 s before the stall not measured, and said
-    result = _backward_walk_stalled(2.0, 1.0)
+    # the 10-metre walk silent 2 s after the go for 1 s: the 2-s part before it holds 3 steps (no
+    # bout), the part after it 6 s: the gait from that part's steps, the 2 s before the stall not
+    # measured, and said
+    result = _ten_metre(faults=(StationFault("stall", 2.0, 1.0),)).runner.records[0].result
+    assert result.valid
     walk = result.walk
     assert walk["imu"] is None and result.metrics["metrics"]["cadence_steps_min"] > 0
     assert walk["imu_parts_without_steps_s"] == pytest.approx(2.0, abs=0.05)
@@ -244,3 +246,17 @@ def test_frames_the_station_lost_in_short_holes_are_not_the_sensor_dropping_out(
     assert walk["imu_bridged_gaps"] > 1 and walk["imu_bridged_frames"] > 0.01 * (result.samples + walk["imu_bridged_frames"])
     assert walk["imu"] is None, walk["imu"]
     assert result.metrics["metrics"]["cadence_steps_min"] > 0
+
+
+def test_the_gait_needs_half_of_the_walk_up_to_its_gate_not_of_the_steps_after_it():
+    """The sensor unplugged 1 s after the go for 1 s: 3.9 of the 7.0 s recorded were measured (56 %),
+    but of the walk up to the gate at 5.0 s only 1.9 s (37 %), and 3 of the 5 steps the gait came from
+    lay after the gate. Before, that gait (cadence 96, variability from 4 steps) was given."""
+    run = run_walk("backward-walk-3m", seed=3, trials=1, faults=(StationFault("imu-unplugged", 1.0, 1.0),))
+    result = run.runner.records[0].result
+    assert result.valid and result.walk["walk_time_s"] == pytest.approx(4.979, abs=0.01)  # the gates' time stands
+    assert result.metrics["metrics"]["cadence_steps_min"] is None
+    note = result.walk["imu"]
+    assert "of the 5.0 s from the go to the gate at 3 m (37 %) were measured" in note, note
+    assert "under the 50 % of the walk the gait needs" in note
+    assert any(w.startswith("No gait measures: ") for w in result.warnings)
