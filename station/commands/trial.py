@@ -28,9 +28,11 @@ blocked or the Pi is late) or ``imu-unplugged`` (the lower-back sensor's cable c
 FOR_S if given). ``balance-station run --simulate --fault`` takes the same, in the daemon.
 
 ``--out DIR`` stores every trial (valid or not) as a trial CSV + JSON sidecar (walk tests: its
-``result.walk`` and ``metrics.metrics`` hold ``walk_time_s``, ``walk_speed_m_s`` and the gait keys)
-and the summary as ``results.json``; ``--patient ID`` stores the trials in the clinic database (``--data-dir``) in a
-new session of that patient (a game also as a training session, counted in the patient's programme).
+``result.walk`` and ``metrics.metrics`` hold ``walk_time_s``, ``walk_speed_m_s`` and the gait keys;
+a trial with the IMU: ``mounting_up``, ``mounting_toes`` and, for walks, ``sensor_height_m``, so that
+``balance-station gait`` on the file gives the station's gait) and the summary as ``results.json``;
+``--patient ID`` stores the trials in the clinic database (``--data-dir``) in a new session of that
+patient (a game also as a training session, counted in the patient's programme).
 """
 
 from __future__ import annotations
@@ -369,7 +371,10 @@ def run_trial(args) -> int:
                 "plate": {"width_cm": config.plate.width_cm, "depth_cm": config.plate.depth_cm},
                 "calibration": station.calibration.to_dict()}
     if args.out is not None:
-        sinks.append(FileSink(args.out, metadata))
+        # how the station reads the lower-back IMU: `gait` on a trial file re-analyses it the same way
+        imu = {"mounting_up": config.imu.mounting_up, "mounting_toes": config.imu.mounting_toes,
+               "sensor_height_m": None if walk_settings is None else walk_settings.sensor_height_m}
+        sinks.append(FileSink(args.out, metadata, imu=imu))
     store = None
     if args.patient is not None:
         store, store_sink = _store_sink(config, args, protocol, station)

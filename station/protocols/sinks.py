@@ -7,7 +7,10 @@ with their reasons: nothing measured is thrown away.
 
 * :class:`FileSink`: one trial CSV (DESIGN.md §4, ``time_s`` from the start signal) and its JSON
   sidecar per trial, written with :class:`station.store.trialfile.TrialCsvWriter`; the sidecar
-  gets the protocol, the condition, the calibration and, at the end, the trial's result.
+  gets the protocol, the condition, the calibration and, at the end, the trial's result. A trial
+  that recorded the IMU also gets how the station read it (``mounting_up``, ``mounting_toes``,
+  ``sensor_height_m``: the keys :mod:`station.store.imu_recording` reads), so that ``balance-station
+  gait`` re-analyses the file as the station did.
 * :class:`StoreSink`: the clinic database (:class:`station.store.trials.Trials`), one trial row
   per trial in a session. The result of the protocol (held time, what ended the hold, the quality
   issues) goes with the metrics document under ``"trial"``.
@@ -55,6 +58,8 @@ class _FileOutput:
 
         if self.writer is None:
             include_imu = bool(np.isfinite(np.stack([frames[f] for f in IMU_FIELDS])).any())
+            if include_imu:
+                self.metadata = {**self.metadata, **self.sink.imu}
             names = list(trial_columns(frames[:1], self.rate_hz, include_imu=include_imu))
             self.writer = TrialCsvWriter(self.path, names, self.metadata)
             self._include_imu = include_imu
@@ -83,11 +88,15 @@ class FileSink:
     """Trial CSV + JSON sidecar per trial in ``directory`` (which must exist).
 
     ``metadata``: extra sidecar contents for every trial (calibration, plate geometry, source).
+    ``imu``: sidecar contents for a trial whose frames carry IMU readings, how the station read them:
+    ``mounting_up`` and ``mounting_toes`` (sensor axes, ``"+z"``, ...) and, for walks,
+    ``sensor_height_m`` (the sensor's height above the floor, m, for step length and speed).
     """
 
-    def __init__(self, directory: str | Path, metadata: dict | None = None) -> None:
+    def __init__(self, directory: str | Path, metadata: dict | None = None, imu: dict | None = None) -> None:
         self.directory = Path(directory)
         self.metadata = dict(metadata or {})
+        self.imu = {k: v for k, v in (imu or {}).items() if v is not None}
         self.count = 0
 
     def start_trial(self, plan, rate_hz: float, body_weight_n: float, t0_ns: int = 0) -> _FileOutput:
