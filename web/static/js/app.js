@@ -70,14 +70,17 @@ const Station = (() => {
     return node;
   }
 
+  /* ``digits`` decimals; or ``digits`` a function that words the value itself (e.g. beltSpeed). */
   function fmt(value, digits) {
     if (value === null || value === undefined || Number.isNaN(value)) return "–";
+    if (typeof digits === "function") return digits(value);
     const d = digits === undefined ? 2 : digits;
     const text = Number(value).toFixed(d);
     return /^-0(\.0*)?$/.test(text) ? text.slice(1) : text; // never "-0.0"
   }
 
-  /* A number with a sensible number of significant digits for a table (three, or one decimal). */
+  /* A number with a sensible number of significant digits for a table (three, or one decimal):
+     for a value whose unit has no rule in UNIT_DIGITS (ratios, sway in cm). */
   function fmtSig(value) {
     if (value === null || value === undefined || !Number.isFinite(value)) return "–";
     const a = Math.abs(value);
@@ -85,6 +88,44 @@ const Station = (() => {
     if (a >= 10) return value.toFixed(1); // 30.0 s, 37.7 cm, 110.6 s: what a clinician reads
     if (a >= 1) return value.toFixed(2);
     return value.toPrecision(3);
+  }
+
+  /* The one rule per unit of the pages (the PDFs': station/reports/text.py UNIT_DIGITS): decimals a
+     quantity is shown with, fitting what the station resolves and what a clinician reads. A value,
+     a change and a minimal detectable change of one unit read alike ("0.54 m/s", "+0.05 m/s", "MDC 0.07 m/s"). */
+  const UNIT_DIGITS = {
+    "m/s": 2, "km/h": 1, "s": 2, "m": 2, "min": 1, "steps/min": 1, "%": 1, "points": 1, "% of limit": 0,
+    "cm/s": 2, "cm²": 2, "deg/s": 1,
+  };
+  /* The unit of a difference: a change of a percentage is in percentage points. */
+  const changeUnit = (unit) => (unit === "%" ? "points" : unit || "");
+
+  /* ``value`` as its unit's rule has it (without the unit); no rule: three significant digits. */
+  function num(value, unit) {
+    const d = UNIT_DIGITS[unit || ""];
+    return d === undefined ? fmtSig(value) : fmt(value, d);
+  }
+
+  /* ``value`` and its unit: "0.54 m/s", "1.98 min" -> "2.0 min". */
+  function quantity(value, unit) {
+    const text = num(value, unit);
+    return text === "–" || !unit ? text : `${text} ${unit}`;
+  }
+
+  /* A change, always signed (a rise "+0.05 m/s", a fall "-0.10 s"; one that rounds to nothing "0.00 m/s"),
+     a percentage's change in points ("+1.2 points"). */
+  function change(value, unit) {
+    const u = changeUnit(unit);
+    const text = num(value, u === "points" ? "points" : unit);
+    if (text === "–") return text;
+    const sign = Number(value) > 0 && /[1-9]/.test(text) ? "+" : "";
+    return `${sign}${text}${u ? " " + u : ""}`;
+  }
+
+  /* A treadmill's belt speed (stored in m/s) as the clinician entered it, in km/h: "1.8 km/h (0.50 m/s)". */
+  function beltSpeed(mS) {
+    if (mS === null || mS === undefined || !Number.isFinite(Number(mS))) return "–";
+    return `${fmt(Number(mS) * 3.6, 1)} km/h (${fmt(mS, 2)} m/s)`;
   }
 
   /* A change against the minimal detectable change as a tag (the server's words and tone,
@@ -260,5 +301,5 @@ const Station = (() => {
   }
 
   init();
-  return { api, el, fmt, fmtSig, mdcVerdictTag, when, showError, showFieldErrors, capitalise, ordinal, ApiError, showHealth, followHealth, sessionLeft, goToLogin };
+  return { api, el, fmt, fmtSig, num, quantity, change, changeUnit, beltSpeed, mdcVerdictTag, when, showError, showFieldErrors, capitalise, ordinal, ApiError, showHealth, followHealth, sessionLeft, goToLogin };
 })();

@@ -7,7 +7,7 @@
 "use strict";
 
 (() => {
-  const { api, el, fmtSig, when, showError } = Station;
+  const { api, el, quantity, change, changeUnit, when, showError } = Station;
   const $ = (id) => document.getElementById(id);
   const patientId = Number($("history-page").dataset.patientId);
   // visits brought from the clinic's hub: session id -> where they were recorded (GET .../recorded-elsewhere)
@@ -16,8 +16,9 @@
   const where = (name) => (name === "hub" ? "the clinic's hub" : `station ${name}`);
 
   /* The MDC's value(s): one per phase of stroke when the source gives them (the patient's phase unknown: both). */
+  /* (a difference: a percentage's in percentage points, as the change it is read against) */
   const mdcValues = (mdc, unit) => (mdc.phases && mdc.phases.length
-    ? mdc.phases.map((p) => `${fmtSig(p.value)} ${unit} ${p.phase}`).join(" / ") : `${fmtSig(mdc.value)} ${unit}`);
+    ? mdc.phases.map((p) => `${quantity(p.value, changeUnit(unit))} ${p.phase}`).join(" / ") : quantity(mdc.value, changeUnit(unit)));
 
   function changeText(s) {
     const mdcLine = s.mdc
@@ -26,8 +27,7 @@
     if (s.points.length < 2) {
       return el("div", { class: "small" }, el("p", {}, "One session so far: a change shows from the second."), mdcLine);
     }
-    const sign = s.change > 0 ? "+" : "";
-    const words = `Change since the first session: ${sign}${fmtSig(s.change)} ${s.unit}.`;
+    const words = `Change since the first session: ${change(s.change, s.unit)}.`;
     const verdict = !s.mdc ? null : s.mdc_reading ? el("span", { class: "tag neutral mdc-reading" }, s.mdc_reading)
       : Station.mdcVerdictTag(s.mdc_verdict);
     return el("div", { class: "small" }, el("p", {}, words, " ", verdict), mdcLine);
@@ -42,7 +42,7 @@
 
   function pointText(s, p) {
     if (s.metric === "time_held_s" && p.value === 0) return "0 s (unable)";
-    return `${fmtSig(p.value)} ${s.unit}`;
+    return quantity(p.value, s.unit);
   }
 
   function chartCard(s, durations) {
@@ -80,7 +80,7 @@
       const last = s.points[s.points.length - 1];
       let change = "";
       if (s.points.length >= 2) {
-        change = `${s.change > 0 ? "+" : ""}${fmtSig(s.change)} ${s.unit} since the first`;
+        change = `${Station.change(s.change, s.unit)} since the first`;
         if (s.mdc) change += ` (${s.mdc_reading || s.mdc_verdict.words})`;
       }
       return el("tr", { dataset: { condition: s.condition } },

@@ -7,7 +7,7 @@
 "use strict";
 
 (() => {
-  const { api, el, fmt, fmtSig, when, showError, ordinal } = Station;
+  const { api, el, fmt, fmtSig, quantity, beltSpeed, when, showError, ordinal } = Station;
   const $ = (id) => document.getElementById(id);
   const sessionId = Number($("results-page").dataset.sessionId);
   let catalogue = null; // /api/measures
@@ -54,9 +54,12 @@
       return el("div", { class: "ref" }, el("span", { class: "tag neutral" }, ref.walking_class), " ", ref.words, " ",
         el("span", { class: "muted small" }, `(${shortCite(ref.source)})`));
     }
+    // the verdict for this patient first ("high fall risk"; "within the 5.5 s criterion"), then the
+    // source's cut-off as what it is: a definition (report.cutoff_reading)
     const kind = ref.verdict === "met" ? "valid" : ref.verdict ? "flag-strong" : "neutral";
-    const pill = ref.verdict === "met" ? "met" : ref.verdict ? "not met" : "no value";
-    return el("div", { class: "ref" }, el("span", { class: "tag " + kind }, pill), " ", ref.words, " ",
+    const pill = ref.finding || (ref.verdict === "met" ? "criterion met" : ref.verdict ? "beyond the cut-off" : "no value");
+    const said = ref.verdict && ref.verdict !== "met" ? `Cut-off: ${ref.words}` : ref.words;
+    return el("div", { class: "ref" }, el("span", { class: "tag " + kind, dataset: { verdict: ref.verdict || "" } }, pill), " ", said, " ",
       el("span", { class: "muted small" }, `(${shortCite(ref.source)})`));
   }
 
@@ -84,8 +87,12 @@
       const times = condition.time_held_s || [];
       return `${fmt(m.value, 1)} s` + (times.length > 1 ? ` (${condition.score} of ${times.map((t) => fmt(t, 1)).join(", ")})` : "");
     }
-    return `${fmtSig(m.value)} ${m.unit}`;
+    // a treadmill's belt speed as the clinician entered it (km/h), not as stored
+    if (m.metric === "walk_speed_m_s" && isTreadmill(condition)) return beltSpeed(m.value);
+    return quantity(m.value, m.unit);
   }
+
+  const isTreadmill = (condition) => condition && condition.values && condition.values.walking_min !== undefined && condition.values.walking_min !== null;
 
   function measureRows(condition) {
     return condition.key_measures.map((m) => {
@@ -114,13 +121,15 @@
           : t.hold_end ? el("div", { class: "small muted" }, t.hold_end) : null;
       const judged = t.judged_by ? el("div", { class: "small muted judged" }, `Judged ${t.valid ? "valid" : "invalid"} by ${t.judged_by} (overrides the station's check).`) : null;
       const note = t.notes ? el("div", { class: "small trial-note" }, el("strong", {}, "Note: "), t.notes) : null;
+      // a walk's step length the station withheld (its sensor's estimate off the walk's own speed): why it is missing
+      const withheld = t.step_length_withheld ? el("div", { class: "small muted step-length-withheld" }, t.step_length_withheld) : null;
       const imu = t.imu_gaps ? WalkResults.imuGapsNote(t.imu_gaps) : null; // walk trials: lost IMU samples, walk_results.js
       // a treadmill session the station's data loss ended early (what was measured is kept)
       const ended = t.ended_early ? el("div", { class: "small warn-box ended-early" }, t.ended_early) : null;
       return el("li", { dataset: { trialId: t.id, valid: String(t.valid) } },
         el("div", {}, el("a", { href: `/trials/${t.id}` }, (condition.trials.some((x) => x.trial > 1) ? `Trial ${t.trial}` + (t.attempt > 1 ? `, attempt ${t.attempt}` : "")
           : `Attempt ${t.attempt ?? "?"}`)),
-          el("span", { class: "muted small" }, ` · #${t.id}`), reason, judged, note, ended, imu),
+          el("span", { class: "muted small" }, ` · #${t.id}`), reason, judged, note, ended, imu, withheld),
         verdictTag(t));
     }));
   }
@@ -143,7 +152,7 @@
         el("tr", { class: "group" }, el("th", { colspan: 3 }, group)),
         list.map((d) => el("tr", { dataset: { key: d.key } },
           el("td", {}, d.label),
-          el("td", { class: "num" }, `${fmtSig(values[d.key])}${d.unit ? " " + d.unit : ""}`),
+          el("td", { class: "num" }, quantity(values[d.key], d.unit)),
           el("td", { class: "hide-narrow muted" }, d.meaning, d.reference ? el("span", { class: "cite-inline" }, ` ${d.reference}.`) : ""))))));
   }
 
@@ -176,7 +185,7 @@
       if (!t) { figure.append(el("p", { class: "muted small" }, "No valid trial to plot.")); return; }
       if (t.error) { figure.append(el("figcaption", {}, `Could not load the trace: ${t.error.message}`)); return; }
       figure.append(Charts.statokinesigram(t.ml, t.ap, t.ellipse, { half, size: 300 }),
-        el("figcaption", {}, `Trial #${t.id}: trace and 95 % ellipse (${fmtSig(t.area)} cm²). Same scale for every condition of this test.`));
+        el("figcaption", {}, `Trial #${t.id}: trace and 95 % ellipse (${quantity(t.area, "cm²")}). Same scale for every condition of this test.`));
     });
   }
 
@@ -195,10 +204,13 @@
             `${m.label.toLowerCase()} ${valueText(m, condition)}: ${r.walking_class} (Perry 1995: < ${r.thresholds_m_s[0]}, ` +
             `${r.thresholds_m_s[0]}–${r.thresholds_m_s[1]}, ≥ ${r.thresholds_m_s[1]} m/s)`));
         } else if (r.kind === "cutoff" && r.verdict) {
-          bits.push(el("span", { class: "tag " + (r.verdict === "met" ? "valid" : "flag-strong"), dataset: { kind: "cutoff" } },
-            r.verdict === "met" ? `${m.label.toLowerCase()} ${valueText(m, condition)}: criterion met` +
-              (m.references.filter((x) => x.kind === "cutoff").length > 1 ? ` (${r.below !== null && r.below !== undefined ? "≥" : "≤"} ${r.below ?? r.above} ${m.unit})` : "")
-              : `${m.label.toLowerCase()} ${valueText(m, condition)}: ${r.verdict} ${r.below ?? r.above} ${m.unit}`));
+          // what the cut-off means for this patient, as the measures below and the PDF say it (report.cutoff_reading):
+          // "time 4.99 s: high fall risk (slower than 4.5 s, Carter et al. 2020)", "time 4.99 s: within the 5.5 s criterion (…)"
+          const cite = shortCite(r.source);
+          const why = r.verdict === "met" ? cite : [r.limit_words, cite].filter(Boolean).join(", ");
+          bits.push(el("span", { class: "tag " + (r.verdict === "met" ? "valid" : "flag-strong"), dataset: { kind: "cutoff", verdict: r.verdict } },
+            `${m.label.toLowerCase()} ${valueText(m, condition)}: ${r.finding || (r.verdict === "met" ? "criterion met" : r.limit_words)}` +
+              (why ? ` (${why})` : "")));
         }
         if (r.kind === "norm" && r.comparable && r.percentile !== null && m.metric === "mean_velocity_cm_s") {
           bits.push(el("span", { class: normTagClass(r) },
@@ -308,6 +320,13 @@
       el("div", { class: "actions tight" }, save, status));
   }
 
+  /* The visit's tests by name, short (without the bracketed detail) unless two would read alike: the two
+     3-metre backward walks are told apart by theirs ("from standing", "speed over the middle 3 m of 5 m"). */
+  function testNames(sections) {
+    const short = sections.map((s) => s.title.replace(/ \(.*\)$/, ""));
+    return sections.map((s, i) => (short.filter((x) => x === short[i]).length > 1 ? s.title : short[i]));
+  }
+
   async function load() {
     try {
       const [doc, measures] = await Promise.all([
@@ -318,7 +337,7 @@
       const p = doc.patient; // (the title and the way back come with the page: web/pages.py)
       $("results-summary").textContent = `${when(doc.sessions[0].started_at)}` +
         (p.age_y ? ` · age ${p.age_y} (from the birth year)` : "") +
-        ` · ${doc.protocols.map((s) => s.title.replace(/ \(.*\)$/, "")).join(", ") || "no analysed test"}`;
+        ` · ${testNames(doc.protocols).join(", ") || "no analysed test"}`;
       const box = $("results");
       box.replaceChildren(...doc.protocols.map(renderProtocol));
       if (!doc.protocols.length) box.append(el("p", { class: "muted" }, "No analysed trials in this visit."));

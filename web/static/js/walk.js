@@ -378,7 +378,7 @@
     ["stride_time_cv_pct", "Stride-time variability (CV, lower = steadier)", "%", 1],
     ["step_time_cv_pct", "Step-time variability (CV, both legs mixed)", "%", 1],
     ["step_symmetry", "Step symmetry (1 = both legs alike)", "", 2],
-    ["walk_speed_m_s", "Belt speed (entered)", "m/s", 2],
+    ["walk_speed_m_s", "Belt speed (entered)", "", Station.beltSpeed], // as typed, km/h (stored in m/s)
   ];
 
   function resultValues(r) {

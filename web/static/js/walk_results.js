@@ -4,16 +4,17 @@
 "use strict";
 
 const WalkResults = (() => {
-  const { api, el, fmt, fmtSig } = Station;
+  const { api, el, fmt, fmtSig, quantity, change, changeUnit, beltSpeed } = Station;
 
   /* The walk measures of a stored trial's metrics document, wherever the result keeps them:
-     [key, label, unit, digits, how to read it (which way is better)]. */
+     [key, label, unit, digits, how to read it (which way is better)]. A value with a unit is shown by
+     that unit's rule (Station.quantity); ``digits`` is for the unitless ones, or a function that words it. */
   const MEASURES = [
     ["walk_time_s", "Time", "s", 2, "shorter = faster"],
     ["walk_speed_m_s", "Speed over the timed distance", "m/s", 2, "higher = faster"],
     ["walk_distance_m", "Timed distance", "m", 2, ""],
     ["cadence_steps_min", "Cadence", "steps/min", 1, "steps per minute while walking"],
-    ["steps", "Steps", "", 0, ""],
+    ["steps", "Steps (whole recording)", "", 0, "every step recorded, not only those of the timed distance"],
     ["step_time_s", "Step time", "s", 3, ""],
     ["stride_time_cv_pct", "Stride-time variability (CV)", "%", 1, "steadiness (same foot to same foot): lower = steadier"],
     ["step_time_cv_pct", "Step-time variability (CV, both legs mixed)", "%", 1, "an uneven gait (one leg's steps longer) raises it: not steadiness by itself"],
@@ -40,7 +41,7 @@ const WalkResults = (() => {
     ["step_symmetry", "Step symmetry", "", 2, "1 = left and right steps alike"],
     ["step_length_m", "Step length (IMU)", "m", 2, "estimated from the trunk's movement"],
     ["walking_speed_m_s", "Walking speed (IMU)", "m/s", 2, "estimated from the trunk's movement; the belt sets the real speed"],
-    ["walk_speed_m_s", "Belt speed (entered)", "m/s", 2, "set on the treadmill, not measured"],
+    ["walk_speed_m_s", "Belt speed (entered)", "", beltSpeed, "set on the treadmill, not measured"],
     ["walk_distance_m", "Distance on the belt", "m", 0, "belt speed × time walking"],
   ];
 
@@ -60,7 +61,7 @@ const WalkResults = (() => {
   /* Minutes as a clinician writes them: 0.987, 9.3, 10 (three significant digits, no trailing zeros). */
   const minText = (x) => String(Number(Number(x).toPrecision(3)));
   // time walked: "20 s" under a minute (not "0.333 min"), as the session's ended-early words say it
-  const walkedText = (min) => (Number(min) < 1 ? `${Math.round(Number(min) * 60)} s` : `${minText(min)} min`);
+  const walkedText = (min) => (Number(min) < 1 ? `${Math.round(Number(min) * 60)} s` : quantity(min, "min"));
 
   /* How a value reads: the treadmill's time walking against the planned minutes, pauses with their time. */
   function valueWords(k, v, unit, digits) {
@@ -70,7 +71,8 @@ const WalkResults = (() => {
     if (k === "pauses" && v[k] > 0 && v.pause_s !== undefined && v.pause_s !== null) {
       return `${v[k]} (${fmt(v.pause_s, 0)} s in all)`;
     }
-    return `${digits === 0 ? fmt(v[k], 0) : fmt(v[k], digits)}${unit ? " " + unit : ""}`;
+    if (k === "walk_distance_m" && digits === 0) return `${fmt(v[k], 0)} m`; // belt speed × time: a whole number of metres
+    return unit ? quantity(v[k], unit) : fmt(v[k], digits);
   }
 
   /* The measures table of a walk (``setting``: "treadmill" reads as a session, otherwise a timed walk). */
@@ -185,18 +187,17 @@ const WalkResults = (() => {
   /* A walk measure's change since the patient's previous session of the same test, against the
      published minimal detectable change when one fits the patient (report.add_walk_changes). */
   function changeReference(ref) {
-    const unit = ref.unit ? " " + ref.unit : "";
+    const mdcUnit = changeUnit(ref.unit); // a difference: a percentage's in points
     const values = ref.mdc && ref.mdc.phases && ref.mdc.phases.length // one per phase of stroke: both read
-      ? ref.mdc.phases.map((p) => `${fmtSig(p.value)}${unit} ${p.phase}`).join(" / ") : ref.mdc ? `${fmtSig(ref.mdc.value)}${unit}` : "";
+      ? ref.mdc.phases.map((p) => `${quantity(p.value, mdcUnit)} ${p.phase}`).join(" / ") : ref.mdc ? quantity(ref.mdc.value, mdcUnit) : "";
     const mdcWords = ref.mdc
       ? el("span", { class: "muted small" }, ` Minimal detectable change ${values}: ${ref.mdc.population}. ${ref.mdc.citation.split(". ")[0]}.`)
       : el("span", { class: "muted small" }, ref.mdc_note ? ` ${ref.mdc_note}` : " No published minimal detectable change for this measure here.");
     if (!ref.previous) return el("div", { class: "ref change-ref" }, el("span", { class: "tag" }, "first session"), mdcWords);
-    const sign = ref.change > 0 ? "+" : "";
     const tag = ref.mdc_reading ? el("span", { class: "tag neutral mdc-reading" }, ref.mdc_reading) : !ref.mdc_verdict ? null
       : Station.mdcVerdictTag(ref.mdc_verdict); // an improvement is not coloured as a warning
     return el("div", { class: "ref change-ref" },
-      el("strong", {}, `${sign}${fmtSig(ref.change)}${unit}`), ` since ${Station.when(ref.previous.started_at)} (${fmtSig(ref.previous.value)}${unit}) `,
+      el("strong", {}, change(ref.change, ref.unit)), ` since ${Station.when(ref.previous.started_at)} (${quantity(ref.previous.value, ref.unit)}) `,
       tag, mdcWords);
   }
 
@@ -224,13 +225,13 @@ const WalkResults = (() => {
       return t;
     };
     const bits = speed.references.some((r) => r.kind === "cutoff" && r.verdict === "class") ? []
-      : [tag("neutral", `speed ${fmtSig(speed.value)} m/s`)];
-    const change = speed.references.find((r) => r.kind === "change" && r.previous);
-    if (change) {
-      const since = `${change.change > 0 ? "+" : ""}${fmtSig(change.change)} m/s since ${Station.when(change.previous.started_at)}`;
+      : [tag("neutral", `speed ${quantity(speed.value, "m/s")}`)];
+    const changed = speed.references.find((r) => r.kind === "change" && r.previous);
+    if (changed) {
+      const since = `${change(changed.change, "m/s")} since ${Station.when(changed.previous.started_at)}`;
       // the change against the MDC in the words and colour of the history and the measures (report.mdc_verdict)
-      bits.push(change.mdc_reading ? tag("neutral", `${since}: ${change.mdc_reading}`)
-        : change.mdc_verdict ? verdictTag(change.mdc_verdict, since)
+      bits.push(changed.mdc_reading ? tag("neutral", `${since}: ${changed.mdc_reading}`)
+        : changed.mdc_verdict ? verdictTag(changed.mdc_verdict, since)
         : tag("neutral", `${since} (no published MDC to compare it with)`));
     }
     return bits;
