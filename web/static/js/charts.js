@@ -321,13 +321,23 @@ const Charts = (() => {
     return root;
   }
 
+  /* The width of an SVG chart's drawing (its viewBox), in the px its 12-px labels are set in. A chart
+     is scaled to its box's width, text included: a tablet's 520-720 wide drawing on a phone's
+     360-px box set the labels at 6-8 px. On a phone (600 px or narrower, as the pages' CSS) the
+     drawing is as wide as the screen, so its labels stay about 12 px. */
+  const PHONE_DRAW_WIDTH = 360;
+  function drawWidth(tabletWidth) {
+    return window.matchMedia && window.matchMedia("(max-width: 600px)").matches ? PHONE_DRAW_WIDTH : tabletWidth;
+  }
+
   /* -- history chart (SVG): points [{date: Date, value, label}], optional MDC band ----------- */
   /* ``points`` of one line, or ``opts.lines`` = [{points, color, label}] for several (the
      conditions of a test on one chart, one scale); the MDC band only for a single line. */
   function history(points, opts) {
-    const W = 520, padL = 52, padR = 16, padT = 16;
+    const W = drawWidth(520), padL = 52, padR = 16, padT = 16;
     const lines = (opts && opts.lines) || [{ points, color: "#1f4e79", label: null }];
-    const legendRows = lines.length > 1 ? Math.ceil(lines.length / 2) : 0;
+    const legendColumns = W < 500 ? 1 : 2; // a phone's chart: one condition a row, its name whole
+    const legendRows = lines.length > 1 ? Math.ceil(lines.length / legendColumns) : 0;
     const padB = 42 + legendRows * 18;
     const H = 240 + legendRows * 18;
     const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart history", role: "img",
@@ -385,7 +395,7 @@ const Charts = (() => {
         root.append(dot);
       });
       if (line.label && lines.length > 1) {
-        const lx = padL + (k % 2) * 230, ly = H - padB + 40 + Math.floor(k / 2) * 18;
+        const lx = padL + (k % legendColumns) * 230, ly = H - padB + 40 + Math.floor(k / legendColumns) * 18;
         root.append(svg("line", { x1: lx, x2: lx + 18, y1: ly - 4, y2: ly - 4, stroke: line.color, "stroke-width": 3, class: "swatch" }));
         root.append(svg("text", { x: lx + 22, y: ly, fill: line.color, class: "legend" }, line.label));
       }
@@ -398,5 +408,5 @@ const Charts = (() => {
   }
 
 
-  return { LiveTrace, statokinesigram, timeSeries, history, niceStep, reach, feetFor };
+  return { LiveTrace, statokinesigram, timeSeries, history, niceStep, reach, feetFor, drawWidth };
 })();

@@ -20,12 +20,7 @@ const WalkCharts = (() => {
     return node;
   }
 
-  function niceStep(range, lines) {
-    const raw = range / Math.max(1, lines);
-    const p = Math.pow(10, Math.floor(Math.log10(raw)));
-    const m = raw / p;
-    return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * p;
-  }
+  const niceStep = Charts.niceStep; // charts.js, loaded before this file on every page that draws walks
 
   /* The value of (t, y) at time x by linear interpolation (t ascending; null where unknown). */
   function valueAt(t, y, x) {
@@ -47,7 +42,8 @@ const WalkCharts = (() => {
      opts: {from_s, to_s (window shown), label, yLabel, width, height}. */
   function stepsTrace(t, acc, contacts, opts) {
     const o = opts || {};
-    const W = o.width || 720, H = o.height || 240;
+    const W = o.width || Charts.drawWidth(720), H = o.height || 240;
+    const narrow = W < 500; // a phone's trace: the whole walk on its screen, fewer time labels
     const padL = 46, padR = 12, padT = 24, padB = 30;
     const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart steps-trace", role: "img",
       "aria-label": o.label || "Acceleration with the steps marked" });
@@ -73,7 +69,7 @@ const WalkCharts = (() => {
       grid.append(svg("line", { x1: padL, x2: W - padR, y1: Y(g), y2: Y(g) }));
       root.append(svg("text", { x: padL - 4, y: Y(g) + 4, "text-anchor": "end" }, +g.toFixed(6)));
     }
-    const ts = niceStep(span, 8);
+    const ts = niceStep(span, narrow ? 5 : 8);
     for (let g = Math.ceil(from / ts) * ts; g <= to + 1e-9; g += ts) {
       grid.append(svg("line", { x1: X(g), x2: X(g), y1: padT, y2: H - padB }));
       root.append(svg("text", { x: X(g), y: H - 10, "text-anchor": "middle" }, +g.toFixed(6)));
@@ -101,8 +97,12 @@ const WalkCharts = (() => {
       marks.append(dot);
     }
     root.append(marks);
-    root.append(svg("text", { x: padL + 40, y: 14, class: "legend-trace" }, o.traceLabel || "acceleration"));
-    root.append(svg("text", { x: padL + 200, y: 14, class: "legend-steps" }, `● steps (${shown})`));
+    const traceLabel = o.traceLabel || "acceleration";
+    // on a phone the legend starts at the plot and the steps' follow the trace's words (about 7 px a
+    // character at 12 px), clear of "time, s" at the right
+    root.append(svg("text", { x: narrow ? padL : padL + 40, y: 14, class: "legend-trace" }, traceLabel));
+    root.append(svg("text", { x: narrow ? padL + 7 * traceLabel.length + 12 : padL + 200, y: 14, class: "legend-steps" },
+      `● steps (${shown})`));
     return root;
   }
 
@@ -111,7 +111,7 @@ const WalkCharts = (() => {
      length_m: the walkway's length; backward: the person walks backward (arrow shows the way). */
   function walkway(gates, length_m, opts) {
     const o = opts || {};
-    const W = 640, H = 120, pad = 30;
+    const W = Charts.drawWidth(640), H = 120, pad = 30;
     const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart walkway", role: "img",
       "aria-label": "The walkway and its light gates" });
     // the walkway as long as the test's (gates beyond it are not the test's: not drawn)
@@ -119,7 +119,7 @@ const WalkCharts = (() => {
     gates = gates.filter((g) => (g.position_m || 0) <= L + 1e-6);
     const X = (m) => pad + (m / L) * (W - 2 * pad);
     root.append(svg("rect", { x: X(0), y: 52, width: X(L) - X(0), height: 22, rx: 4, fill: "#eef2f6", stroke: "#c9d2dc" }));
-    for (let m = 0; m <= L + 1e-9; m += niceStep(L, 10)) {
+    for (let m = 0; m <= L + 1e-9; m += niceStep(L, W < 500 ? 5 : 10)) {
       root.append(svg("line", { x1: X(m), x2: X(m), y1: 74, y2: 80, stroke: GREY }));
       root.append(svg("text", { x: X(m), y: 94, "text-anchor": "middle", class: "tick" }, `${+m.toFixed(2)} m`));
     }
@@ -146,7 +146,7 @@ const WalkCharts = (() => {
   /* -- per-minute bars (SVG): minutes [{minute, value}] ----------------------------------------- */
   function minuteBars(minutes, opts) {
     const o = opts || {};
-    const W = 520, H = 200, padL = 46, padR = 10, padT = 18, padB = 32;
+    const W = Charts.drawWidth(520), H = 200, padL = 46, padR = 10, padT = 18, padB = 32;
     const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart minute-bars", role: "img",
       "aria-label": o.label || "per minute" });
     const vals = minutes.map((m) => m.value).filter((v) => v !== null && Number.isFinite(v));
@@ -169,7 +169,8 @@ const WalkCharts = (() => {
         bar.append(svg("title", {}, `minute ${m.minute}: ${m.text || m.value}`));
         root.append(bar);
       }
-      if (minutes.length <= 20 || i % Math.ceil(minutes.length / 20) === 0) {
+      const labels = W < 500 ? 12 : 20; // minute numbers that fit under the bars
+      if (minutes.length <= labels || i % Math.ceil(minutes.length / labels) === 0) {
         root.append(svg("text", { x: x + bw / 2, y: H - 14, "text-anchor": "middle" }, m.minute));
       }
     });
