@@ -161,11 +161,17 @@ def trial_line(store, session_id: int) -> dict:
 
 def test_the_results_say_when_imu_samples_were_bridged_and_that_the_gait_measures_stand(store, patient):
     bridged = stored_treadmill_trial(store, patient["id"], {"imu_bridged_frames": 12, "imu_bridged_gaps": 3,
-                                                             "imu_longest_gap_s": 0.05})
+                                                             "imu_longest_gap_s": 0.05, "imu_bridged_sensor_frames": 12,
+                                                             "imu_bridged_sensor_gaps": 3})
     gaps = trial_line(store, bridged["id"])["imu_gaps"]
     assert gaps["bridged_samples"] == 12 and gaps["gaps"] == 3 and gaps["longest_gap_s"] == 0.05
     assert gaps["missing_s"] == 0.12 and gaps["gait_valid"] is True
     assert "dropped out 3 times, for at most 50 ms" in gaps["words"] and "the gait measures are valid" in gaps["words"]
+    # a trial stored before the station's and the sensor's gaps were told apart: blames neither
+    older = stored_treadmill_trial(store, patient["id"], {"imu_bridged_frames": 12, "imu_bridged_gaps": 3,
+                                                          "imu_longest_gap_s": 0.05})
+    words = trial_line(store, older["id"])["imu_gaps"]["words"]
+    assert words.startswith("Readings of the lower-back sensor were missing 3 times") and "dropped out" not in words
     clean = stored_treadmill_trial(store, patient["id"], {"imu_bridged_frames": 0})
     assert trial_line(store, clean["id"])["imu_gaps"] is None  # nothing missing: nothing said
 
