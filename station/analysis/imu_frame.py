@@ -90,14 +90,20 @@ def _mounting(up_axis: str, toes_axis: str) -> tuple[np.ndarray, np.ndarray]:
     return up, toes
 
 
-def _as_samples(name: str, values, unit: str) -> np.ndarray:
+def _as_samples(name: str, values, unit: str, *, missing_rows: bool = False) -> np.ndarray:
+    """``values`` as a float64 (N, 3) array of finite samples; with ``missing_rows``, rows all NaN
+    (samples the sensor did not give) are let through as well."""
     arr = np.asarray(values, dtype=np.float64)
     if arr.ndim != 2 or arr.shape[1] != 3:
         raise ValueError(f"{name} must have shape (N, 3) (one row per sample, {unit}), got {arr.shape}")
     if arr.shape[0] < 2:
         raise ValueError(f"{name} needs at least 2 samples, got {arr.shape[0]}")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} contains NaN or infinite values; give only measured samples")
+    finite = np.isfinite(arr)
+    if missing_rows:
+        finite |= np.isnan(arr).all(axis=1)[:, None]
+    if not finite.all():
+        what = "infinite values or rows partly NaN" if missing_rows else "NaN or infinite values"
+        raise ValueError(f"{name} contains {what}; give only measured samples")
     return arr
 
 
@@ -182,8 +188,9 @@ def check_mounting(acc_m_s2, *, up_axis: str = "+x", toes_axis: str = "+z") -> s
     """
     up, _toes = _mounting(up_axis, toes_axis)
     acc = _as_samples("acc_m_s2", acc_m_s2, "m/s²")
-    mean = acc.mean(axis=0)
-    magnitude = float(np.linalg.norm(mean))
+    with np.errstate(over="ignore", invalid="ignore"):  # a spike of 1e200 m/s²: said below, in words
+        mean = acc.mean(axis=0)
+        magnitude = float(np.linalg.norm(mean))
     if abs(magnitude - GRAVITY_M_S2) > GRAVITY_TOLERANCE * GRAVITY_M_S2:
         hint = " (acceleration in g instead of m/s²?)" if 0.5 < magnitude < 1.5 else ""
         return (
@@ -214,7 +221,10 @@ def align_to_body(
     acc_m_s2 : array_like, shape (N, 3)
         Acceleration including gravity, m/s², sensor axes (x, y, z).
     gyro_deg_s : array_like, shape (N, 3) or None
-        Angular rate, deg/s, sensor axes; ``None`` when the sensor has no gyroscope.
+        Angular rate, deg/s, sensor axes; ``None`` when the sensor has no gyroscope. A row of NaN
+        is a sample the gyroscope did not give (a dropout longer than the reader bridges,
+        :mod:`station.store.imu_recording`): it stays NaN in ``gyro_body``, and the acceleration,
+        all the frame needs, is unaffected.
     up_axis, toes_axis : str
         Configured mounting: the sensor axes that point up and toward the toes when worn
         (default ``"+x"`` up, ``"+z"`` toward the toes, the lower-back sensor of the gait data
@@ -230,13 +240,14 @@ def align_to_body(
         Columns ``v`` (up), ``ap`` (toward the toes), ``ml`` (toward the right), m/s², including
         gravity (so ``acc_body[:, 0]`` is about +9.81 at rest).
     gyro_body : ndarray, shape (N, 3) or None
-        Angular rate about the same axes, deg/s (``None`` if ``gyro_deg_s`` is ``None``).
+        Angular rate about the same axes, deg/s (``None`` if ``gyro_deg_s`` is ``None``; NaN
+        where ``gyro_deg_s`` is).
 
     Raises
     ------
     ValueError
-        Invalid or identical mounting axes, arrays of the wrong shape or with non-finite values,
-        no gravity, or a toes axis that is vertical on average over the recording (the sensor is
+        Invalid or identical mounting axes, arrays of the wrong shape or with non-finite values
+        (the gyroscope's rows may be wholly NaN), no gravity, or a toes axis that is vertical on average over the recording (the sensor is
         mounted so that the configured toes axis points up or down: see :func:`check_mounting`).
 
     Notes
@@ -264,7 +275,7 @@ def align_to_body(
     acc = _as_samples("acc_m_s2", acc_m_s2, "m/s²")
     gyro = None
     if gyro_deg_s is not None:
-        gyro = _as_samples("gyro_deg_s", gyro_deg_s, "deg/s")
+        gyro = _as_samples("gyro_deg_s", gyro_deg_s, "deg/s", missing_rows=True)
         if gyro.shape != acc.shape:
             raise ValueError(f"gyro_deg_s has shape {gyro.shape}, acc_m_s2 {acc.shape}: one row per sample for both")
     v = gravity_direction(acc, fs_hz)
