@@ -24,6 +24,16 @@ MAX_BRIDGE_S = 0.1
 """Longest run of missing samples filled by linear interpolation, s."""
 
 
+def max_bridge_frames(fs_hz: float, max_gap_s: float = MAX_BRIDGE_S) -> int:
+    """Longest run of missing samples that :func:`bridge_gaps` fills at ``fs_hz`` (Hz), in samples:
+    the whole samples in ``max_gap_s`` (s); 10 at 100 Hz, 32 at 320 Hz.
+
+    >>> max_bridge_frames(100.0), max_bridge_frames(320.0)
+    (10, 32)
+    """
+    return int(math.floor(max_gap_s * fs_hz + 1e-9))
+
+
 @dataclass
 class GapReport:
     """What :func:`bridge_gaps` did.
@@ -123,7 +133,7 @@ def bridge_gaps(samples, seq, fs_hz: float, *, max_gap_s: float = MAX_BRIDGE_S) 
     grid[have - first] = values[ok]
     present = np.zeros(grid.shape[0], dtype=bool)
     present[have - first] = True
-    max_gap = int(math.floor(max_gap_s * fs_hz + 1e-9))
+    max_gap = max_bridge_frames(fs_hz, max_gap_s)
     missing = np.flatnonzero(~present)
     if missing.size:
         runs = np.split(missing, np.flatnonzero(np.diff(missing) > 1) + 1)

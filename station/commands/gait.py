@@ -14,7 +14,8 @@ without one, step length and walking speed are null.
 Missing IMU samples (lost frames, NaN readings) are bridged up to 0.1 s and counted, never closed
 up (:mod:`station.store.imu_recording`): such a file's result carries ``gaps`` beside its metrics
 (``samples_lost``, ``gaps``, ``longest_gap_s``, ``samples_dropped_at_end``, ``handling``; the CSV's
-``samples_lost`` column); a longer gap is the file's error, saying where.
+``samples_lost`` column); a longer gap is the file's error, saying where. The contacts are on the
+file's own time axis (:func:`file_times`).
 
 A batch runs on every core (``--jobs``, default all) or on a Dask cluster (``--dask``), results in
 file order, written as they come (:mod:`station.commands._batch`).
@@ -115,8 +116,7 @@ def analyse_file(path: str, *, sensor_height_m: float | None, mounting: tuple[st
         return {"file": path, "error": "not enough memory to analyse this file"}
     except Exception as exc:  # a bug must not stop the batch nor print a traceback
         return {"file": path, "error": f"unexpected error ({type(exc).__name__}: {exc}); please report it"}
-    t0 = float(rec.time_s[0])
-    contacts = [round(t0 + t, 6) for t in metrics.pop("initial_contacts_s")]
+    contacts = [round(t, 6) for t in file_times(rec, metrics.pop("initial_contacts_s"))]
     result = {
         "file": path,
         "fs_hz": rec.fs_hz,
@@ -129,6 +129,18 @@ def analyse_file(path: str, *, sensor_height_m: float | None, mounting: tuple[st
     if gaps is not None:
         result["gaps"] = gaps
     return result
+
+
+def file_times(rec, times_s) -> list[float]:
+    """Times from the analysis (s from the recording's first sample, ``sample / fs_hz``) on the file's
+    own time axis: each sample's ``time_s`` as the file gives it (interpolated between samples, and
+    between the readings on either side of a bridged gap), not ``time_s[0] + sample / fs_hz``, which
+    drifts from the file's times by as much as ``rate_hz`` is off them (up to
+    :data:`station.store.trialfile.RATE_AGREEMENT`)."""
+    import numpy as np
+
+    samples = np.asarray(times_s, dtype=np.float64) * rec.fs_hz
+    return np.interp(samples, np.arange(rec.samples, dtype=np.float64), rec.time_s).tolist()
 
 
 def _csv_keys() -> list[str]:

@@ -9,12 +9,28 @@ Two kinds of file are read, both CSV with a header row and a JSON sidecar (``<na
   dropped, and so are frames after its last one (counted: :attr:`ImuRecording.dropped_trailing`).
 
 Lost samples are never closed up (DESIGN.md §3). Each row's place on the frame grid comes from the
-``seq`` column when there is one (exported station trials), else from ``time_s`` (whole sample
-periods between rows); a frame whose IMU reading is NaN is missing too. The samples are put back on
-the grid by :func:`station.analysis.imu_gaps.bridge_gaps`: gaps up to
-:data:`station.analysis.imu_gaps.MAX_BRIDGE_S` are interpolated and counted
-(:attr:`ImuRecording.gaps`, :meth:`ImuRecording.gap_summary`); a longer gap, or more than
-:data:`MAX_BRIDGED_FRACTION` of the samples missing, refuses the file with where the gap is.
+``seq`` column when there is one (exported station trials), else from ``time_s``: each sample goes to
+the slot of the file's own grid nearest its time (:func:`_grid_from_time`), so a sensor's jittering
+timestamps are not gaps, and two samples that fall in one period are refused as a timing problem. A
+frame is missing when its **acceleration** is (gait needs only the acceleration): a lost row, or NaN
+in ``ax_m_s2, ay_m_s2, az_m_s2``. The gaps are found from the readings' places alone, before any grid
+is built, so a jump of days in ``time_s`` is refused in the gap's words at once (:func:`_check_gaps`):
+a gap longer than :data:`station.analysis.imu_gaps.MAX_BRIDGE_S`, or more than
+:data:`MAX_BRIDGED_FRACTION` of the samples missing, refuses the file with where the gap is; the
+shorter ones are put back on the grid by :func:`station.analysis.imu_gaps.bridge_gaps`, interpolated
+and counted (:attr:`ImuRecording.gaps`, :meth:`ImuRecording.gap_summary`). The **gyroscope**'s own
+gaps (NaN in ``gx_deg_s, gy_deg_s, gz_deg_s`` where the acceleration was read) never refuse a file:
+they are bridged the same way up to the same limit, longer ones stay NaN in
+:attr:`ImuRecording.gyro_deg_s` and are counted (``gyro_samples_missing``); the rotation to the body
+frame lets such rows through as NaN (:func:`station.analysis.imu_frame.align_to_body`), and nothing
+in the gait analysis reads the gyroscope.
+
+A sidecar ``rate_hz`` must agree with the file's own rate (its grid periods over its time span)
+within :data:`station.store.trialfile.RATE_AGREEMENT` (2 %). The cheap checks come first: the file's
+kind and size (a regular file of at most :data:`station.store.trialfile.MAX_TRIAL_BYTES`), then the
+sidecar (read, JSON, types, heights, mounting), then the header, and only then are the numbers
+parsed (straight from the file's bytes when it is plain ASCII, :func:`station.store.trialfile.
+parse_plain_csv`).
 
 Gyroscope columns are optional (an accelerometer alone is enough for gait). The sidecar may carry
 ``rate_hz``, ``sensor_height_m`` (m, the sensor's height above the ground) and the mounting:
@@ -26,14 +42,14 @@ naming the file. Parsing, value checks, sidecar and sample-rate checks are those
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from station.analysis.imu_gaps import MAX_BRIDGE_S, GapReport, bridge_gaps
+from station.analysis.gait_checks import SENSOR_HEIGHT_RANGE_M
+from station.analysis.imu_gaps import MAX_BRIDGE_S, GapReport, bridge_gaps, max_bridge_frames
 from station.store import trialfile as tf
 
 ACC_COLUMNS = ("ax_m_s2", "ay_m_s2", "az_m_s2")
@@ -43,6 +59,9 @@ MOUNTING_AXES = ("+x", "-x", "+y", "-y", "+z", "-z")
 MAX_BRIDGED_FRACTION = 0.01
 """Largest share of a recording's samples that may be missing and bridged (the limit of the station's
 own walk trials, :data:`station.protocols.walk.MAX_IMU_MISSING_FRACTION`); more refuses the file."""
+GYRO_HANDLING = (
+    "the gyroscope's gaps bridged the same way, longer ones left NaN (gait uses the acceleration only)"
+)
 GAP_HANDLING = (
     f"IMU samples put back on the frame grid; each gap up to {MAX_BRIDGE_S:g} s filled by a straight line "
     "between the readings on either side (station.analysis.imu_gaps.bridge_gaps)"
@@ -62,6 +81,7 @@ class ImuRecording:
     dropped_leading: int = 0  # frames before the IMU's first sample (station trials)
     dropped_trailing: int = 0  # frames after the IMU's last sample (an IMU that stopped before the end)
     gaps: GapReport = field(default_factory=GapReport)  # short gaps bridged on the frame grid
+    gyro_gaps: GapReport = field(default_factory=GapReport)  # the gyroscope's own, on the same grid
 
     @property
     def samples(self) -> int:
@@ -77,16 +97,25 @@ class ImuRecording:
         """What was done about missing samples, for a result (None when nothing was missing):
         ``samples_lost`` (samples filled by interpolation), ``gaps`` (runs filled),
         ``longest_gap_s`` (s), ``samples_dropped_at_end`` (after the IMU's last reading) and
-        ``handling`` (in words)."""
-        if not (self.gaps.bridged_frames or self.dropped_trailing):
+        ``handling`` (in words); and, when the gyroscope missed readings the acceleration has,
+        ``gyro_samples_lost`` (bridged) and ``gyro_samples_missing`` (left NaN: its gaps longer than
+        the bridge, and the rows before its first or after its last reading)."""
+        gyro_missing = 0 if self.gyro_deg_s is None else int(np.isnan(self.gyro_deg_s).any(axis=1).sum())
+        gyro_lost = self.gyro_gaps.bridged_frames
+        if not (self.gaps.bridged_frames or self.dropped_trailing or gyro_lost or gyro_missing):
             return None
-        return {
+        summary = {
             "samples_lost": self.gaps.bridged_frames,
             "gaps": self.gaps.bridged_gaps,
             "longest_gap_s": round(self.gaps.longest_bridged_s, 6),
             "samples_dropped_at_end": self.dropped_trailing,
             "handling": GAP_HANDLING if self.gaps.bridged_frames else "no gap bridged",
         }
+        if gyro_lost or gyro_missing:
+            summary["gyro_samples_lost"] = gyro_lost
+            summary["gyro_samples_missing"] = gyro_missing
+            summary["handling"] += "; " + GYRO_HANDLING
+        return summary
 
     def mounting(self) -> tuple[str | None, str | None]:
         """``(up, toes)`` axes from the sidecar (top level or ``"imu"`` object), None if absent."""
@@ -99,13 +128,19 @@ class ImuRecording:
 def read_imu_recording(path: str | os.PathLike) -> ImuRecording:
     """Read and validate an IMU recording or a station trial CSV with IMU columns.
 
+    The cheap checks come first: the file's kind and size (one ``os.stat``, :func:`station.store.
+    trialfile.check_trial_file`), then the sidecar (:func:`_check_metadata`), the header, and the
+    gaps from ``time_s`` or ``seq`` alone; only then is the grid built.
+
     Raises
     ------
     TrialFileError
-        One line naming the file and the problem (missing file, not a CSV, no IMU columns,
-        non-numeric or infinite values, disordered ``time_s`` or ``seq``, a gap longer than
-        :data:`station.analysis.imu_gaps.MAX_BRIDGE_S` or more than :data:`MAX_BRIDGED_FRACTION`
-        of the samples missing (with where), a bad sidecar or mounting, too few samples).
+        One line naming the file and the problem (missing file, not a regular file or too big, not
+        a CSV, no IMU columns, non-numeric or infinite values, disordered ``time_s`` or ``seq``, a
+        sidecar ``rate_hz`` off the file's own rate, two samples on one place of the grid, a gap
+        longer than :data:`station.analysis.imu_gaps.MAX_BRIDGE_S` or more than
+        :data:`MAX_BRIDGED_FRACTION` of the samples missing (with where), a bad sidecar or mounting,
+        too few samples).
 
     Examples
     --------
@@ -121,14 +156,95 @@ def read_imu_recording(path: str | os.PathLike) -> ImuRecording:
     (300, 2, 0.02)
     """
     path = Path(path)
-    text = tf._read_text(path)
+    tf.check_trial_file(path)  # a regular file within its size bound: one stat, nothing read yet
+    metadata = tf._read_sidecar(path)  # JSON, rate_hz ...
+    _check_metadata(path, metadata)  # ... heights and mounting, before a byte of the CSV is parsed
+    names, first_line_no, table = _read_table(path)
+    time_s = np.ascontiguousarray(table[:, names.index("time_s")])
+    acc = np.column_stack([table[:, names.index(c)] for c in ACC_COLUMNS])
+    gyro = None
+    if all(c in names for c in GYRO_COLUMNS):
+        gyro = np.column_stack([table[:, names.index(c)] for c in GYRO_COLUMNS])
+        if np.isnan(gyro).all():
+            gyro = None  # an accelerometer without a gyroscope: the columns are there, never filled
+    seq_values = table[:, names.index("seq")] if "seq" in names else None
+    del table
+    _check_finite(path, "time_s", time_s[:, None], first_line_no, ("time_s",))
+    for values, columns in ((acc, ACC_COLUMNS), (gyro, GYRO_COLUMNS)):
+        if values is not None and np.isinf(values).any():
+            _check_finite(path, "IMU", np.where(np.isnan(values), 0.0, values), first_line_no, columns)
+    measured = np.isfinite(acc).all(axis=1)  # a sample is missing when its acceleration is
+    if not measured.any():
+        raise tf.TrialFileError(path, "the IMU columns hold no measured sample (all NaN): was the IMU connected?")
+    fs_hz = tf._sample_rate(path, tf.STATION_CSV, time_s, metadata, first_line_no=first_line_no)
+    if seq_values is not None:
+        slots = _seq_column(path, seq_values, time_s, fs_hz, first_line_no).astype(np.float64)
+    else:
+        slots = _grid_from_time(path, time_s, fs_hz)
+        if metadata.get("rate_hz") is not None:
+            tf.check_rate_agreement(path, fs_hz, slots, time_s)
+        slots = _separate(path, slots, time_s, fs_hz, first_line_no)
+    _check_gaps(path, slots, measured, time_s, fs_hz, first_line_no)  # before any grid is built
+    seq = slots.astype(np.int64)
+    grid, gaps = bridge_gaps(acc, seq, fs_hz)
+    lead = int(np.argmax(measured))
+    last = measured.shape[0] - 1 - int(np.argmax(measured[::-1]))
+    gyro_grid, gyro_gaps = _gyro_on_grid(gyro, seq, lead, last, gaps.first_frame, grid.shape[0], fs_hz)
+    # Each output row's time on the file's axis: the file's own where a reading is, interpolated
+    # between the readings on either side where one was bridged.
+    grid_time_s = np.interp(np.arange(grid.shape[0], dtype=np.float64), seq[measured] - gaps.first_frame,
+                            time_s[measured])
+    grid_time_s[seq[measured] - gaps.first_frame] = time_s[measured]
+    return ImuRecording(
+        path=str(path),
+        time_s=grid_time_s,
+        acc_m_s2=np.ascontiguousarray(grid),
+        gyro_deg_s=gyro_grid,
+        fs_hz=fs_hz,
+        metadata=metadata,
+        dropped_leading=lead,
+        dropped_trailing=measured.shape[0] - 1 - last,
+        gaps=gaps,
+        gyro_gaps=gyro_gaps,
+    )
+
+
+def _read_table(path: Path) -> tuple[list[str], int, np.ndarray]:
+    """``(names, first_line_no, table)``: the header checked, then the numbers, one row per data line.
+
+    A plain ASCII file is parsed straight from its bytes (:func:`station.store.trialfile.
+    parse_plain_csv`: the file and the table at the peak, about 2 times the file's size); any other
+    text, or one that parser refuses, is read the usual way, which names the problem."""
+    raw = tf._read_bytes(path)
+    span = tf._plain_text_span(raw)
+    if span is not None:
+        first, header_line = span[0], span[1]
+        names = _check_header(path, header_line)
+        table = tf.parse_plain_csv(raw, span, len(names))
+        if table is not None:
+            return names, first + 2, table
+    text = tf._decode(path, raw)
+    del raw
     lines = text.splitlines()
+    del text
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
     if first is None:
         raise tf.TrialFileError(path, "empty file (no header, no samples)")
-    names = [n.strip() for n in lines[first].split(",")]
+    names = _check_header(path, lines[first])
+    data_lines = lines[first + 1 :]
+    del lines
+    while data_lines and not data_lines[-1].strip():
+        data_lines.pop()
+    if not data_lines:
+        raise tf.TrialFileError(path, "header only, no samples")
+    return names, first + 2, tf._parse_numbers(path, data_lines, names, ",", first_line_no=first + 2)
+
+
+def _check_header(path: Path, header_line: str) -> list[str]:
+    """The column names of an IMU recording's header, or the reason it is not one (one line)."""
+    names = [n.strip() for n in header_line.split(",")]
     if "time_s" not in names:
-        shown = lines[first].strip()
+        shown = header_line.strip()
         shown = shown if len(shown) <= 60 else shown[:57] + "..."
         raise tf.TrialFileError(
             path, f"unrecognised header {shown!r}: expected a CSV with time_s and the IMU columns {','.join(IMU_COLUMNS)}"
@@ -145,51 +261,7 @@ def read_imu_recording(path: str | os.PathLike) -> ImuRecording:
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise tf.TrialFileError(path, f"duplicate column(s) {', '.join(dupes)} in header")
-    data_lines = lines[first + 1 :]
-    while data_lines and not data_lines[-1].strip():
-        data_lines.pop()
-    if not data_lines:
-        raise tf.TrialFileError(path, "header only, no samples")
-    first_line_no = first + 2
-    table = tf._parse_numbers(path, data_lines, names, ",", first_line_no=first_line_no)
-    time_s = np.ascontiguousarray(table[:, names.index("time_s")])
-    has_gyro = all(c in names for c in GYRO_COLUMNS)
-    if has_gyro and np.isnan(np.column_stack([table[:, names.index(c)] for c in GYRO_COLUMNS])).all():
-        has_gyro = False  # an accelerometer without a gyroscope: the columns are there, never filled
-    used = ACC_COLUMNS + (GYRO_COLUMNS if has_gyro else ())
-    imu = np.column_stack([table[:, names.index(c)] for c in used])
-    _check_finite(path, "time_s", time_s[:, None], first_line_no, ("time_s",))
-    if np.isinf(imu).any():
-        _check_finite(path, "IMU", np.where(np.isnan(imu), 0.0, imu), first_line_no, used)
-    measured = np.isfinite(imu).all(axis=1)
-    if not measured.any():
-        raise tf.TrialFileError(path, "the IMU columns hold no measured sample (all NaN): was the IMU connected?")
-    metadata = tf._read_sidecar(path)
-    fs_hz = tf._sample_rate(path, tf.STATION_CSV, time_s, metadata, first_line_no=first_line_no)
-    _check_metadata(path, metadata)
-    if "seq" in names:
-        seq = _seq_column(path, table[:, names.index("seq")], time_s, fs_hz, first_line_no)
-    else:
-        seq = _grid_from_time(time_s, fs_hz)
-    grid, gaps = bridge_gaps(imu, seq, fs_hz)
-    _check_gaps(path, gaps, seq, measured, time_s, fs_hz, first_line_no)
-    lead = int(np.argmax(measured))
-    last = measured.shape[0] - 1 - int(np.argmax(measured[::-1]))
-    # Each output row's time on the file's axis: the file's own where a reading is, the grid's where
-    # one was bridged.
-    grid_time_s = time_s[lead] + np.arange(grid.shape[0]) / fs_hz
-    grid_time_s[seq[measured] - gaps.first_frame] = time_s[measured]
-    return ImuRecording(
-        path=str(path),
-        time_s=grid_time_s,
-        acc_m_s2=np.ascontiguousarray(grid[:, :3]),
-        gyro_deg_s=np.ascontiguousarray(grid[:, 3:]) if has_gyro else None,
-        fs_hz=fs_hz,
-        metadata=metadata,
-        dropped_leading=lead,
-        dropped_trailing=measured.shape[0] - 1 - last,
-        gaps=gaps,
-    )
+    return names
 
 
 def _seq_column(path: Path, values: np.ndarray, time_s: np.ndarray, fs_hz: float, first_line_no: int) -> np.ndarray:
@@ -217,58 +289,150 @@ def _seq_column(path: Path, values: np.ndarray, time_s: np.ndarray, fs_hz: float
     return seq
 
 
+def _gyro_on_grid(gyro, seq, lead: int, last: int, first_frame: int, size: int, fs_hz: float):
+    """``(gyro_grid, report)``: the gyroscope on the acceleration's grid (``size`` rows from frame
+    ``first_frame``), bridged as the acceleration is (:func:`bridge_gaps`), gaps longer than
+    :data:`MAX_BRIDGE_S` left NaN; ``(None, empty report)`` without a gyroscope, or with no gyroscope
+    reading while the acceleration was read. Only the rows from the acceleration's first reading
+    (``lead``) to its last (``last``) count, so the gyroscope's grid never outgrows the acceleration's."""
+    if gyro is None:
+        return None, GapReport()
+    rows = slice(lead, last + 1)
+    if not np.isfinite(gyro[rows]).all(axis=1).any():
+        return None, GapReport()
+    part, report = bridge_gaps(gyro[rows], seq[rows], fs_hz)
+    out = np.full((size, 3), np.nan)
+    start = report.first_frame - first_frame
+    out[start : start + part.shape[0]] = part
+    report.trimmed_frames = size - part.shape[0]  # rows of the grid before and after the gyroscope's readings
+    return out, report
+
+
 GAP_PERIODS = 1.5
-"""A step of ``time_s`` longer than this many sample periods is a gap (lost samples)."""
+"""A step of ``time_s`` longer than :data:`station.analysis.imu_gaps.MAX_BRIDGE_S` plus this many
+sample periods is a gap too long to bridge whatever the timestamps' jitter: such a file is refused
+from its steps alone, before its samples are placed on the grid."""
+PHASE_WINDOWS = (9, 101)
+"""Rows over which the grid's phase is averaged (:func:`_grid_from_time`): 9 for the first pass, few
+enough that a rate 5 % off the timestamps turns the phase by less than half a period over the window
+(9 × 0.05 = 0.45); 101 for the second, at the rate the first found, enough to average out a sensor's
+timestamp jitter (2 ms at 100 Hz: its phase to within about 0.02 periods)."""
 
 
-def _grid_from_time(time_s: np.ndarray, fs_hz: float) -> np.ndarray:
-    """Each row's place on the nominal sample grid of a recording without ``seq``: a step of up to
-    :data:`GAP_PERIODS` sample periods is the next sample (a sensor's own timestamps jitter), a
-    longer one is lost samples, as many as the step's whole periods less one."""
+def _grid_from_time(path: Path, time_s: np.ndarray, fs_hz: float) -> np.ndarray:
+    """Each row's place on the sample grid (whole periods from the first row, float64) of a recording
+    without ``seq``; two rows may share a place (:func:`_separate` then parts them or refuses).
+
+    A sample goes to the grid slot nearest its time, so jittering timestamps are not gaps: a gap is
+    where slots stay empty. The grid is the file's own. Its phase is the circular mean of the rows'
+    phases (``time_s · rate`` modulo a period) over the rows around each (:data:`PHASE_WINDOWS`),
+    followed along the file (unwrapped); lost samples are whole periods and leave it as it was. The
+    first pass, at ``fs_hz``, finds how fast the phase turns, i.e. the rate of the timestamps (a
+    clock's drift, a sidecar's rate a little off); the second, at that rate, places the samples. A
+    step longer than the bridge plus :data:`GAP_PERIODS` periods is a long gap whatever the jitter:
+    then the slots are the steps' whole periods, for :func:`_check_gaps` to refuse without placing
+    anything."""
+    n = time_s.shape[0]
     steps = np.diff(time_s) * fs_hz
-    periods = np.where(steps > GAP_PERIODS, np.rint(steps), 1.0).astype(np.int64)
-    index = np.zeros(time_s.shape[0], dtype=np.int64)
-    np.cumsum(periods, out=index[1:])
-    return index
+    sure_gap = steps > max_bridge_frames(fs_hz) + GAP_PERIODS
+    if sure_gap.any() or n < 3:
+        slots = np.zeros(n)
+        np.cumsum(np.where(sure_gap, np.rint(steps), 1.0), out=slots[1:])
+        return slots
+    x = (time_s - time_s[0]) * fs_hz  # periods since the first row
+    phase = _phase(x, PHASE_WINDOWS[0])
+    lag = n // 2  # the phase's slope, periods per period, robust to a slip of the first pass
+    turn = float(np.median((phase[lag:] - phase[:-lag]) / (x[lag:] - x[:-lag])))
+    x *= 1.0 - turn  # periods at the timestamps' own rate
+    slots = np.rint(x - _phase(x, PHASE_WINDOWS[1]))
+    return slots - slots[0]
 
 
-def _check_gaps(path: Path, gaps: GapReport, seq: np.ndarray, measured: np.ndarray, time_s: np.ndarray,
-                fs_hz: float, first_line_no: int) -> None:
-    """Refuse a gap too long to bridge, or too many bridged samples, saying where (one line)."""
+def _phase(x: np.ndarray, window: int) -> np.ndarray:
+    """The grid's phase at each row, periods, unwrapped: the angle of the mean of ``exp(2πi x)`` over
+    ``window`` rows centred on it (fewer at the ends)."""
+    n = x.shape[0]
+    total = np.concatenate(([0j], np.cumsum(np.exp(2j * np.pi * (x - np.floor(x))))))
+    i = np.arange(n)
+    half = window // 2
+    return np.unwrap(np.angle(total[np.minimum(i + half + 1, n)] - total[np.maximum(i - half, 0)])) / (2 * np.pi)
 
-    def where(grid_row: int) -> str:
-        """The last reading before the missing grid row, as time_s and line of the file."""
-        row = int(np.searchsorted(seq, gaps.first_frame + grid_row)) - 1
-        return f"after time_s {time_s[row]:.6g} s (line {first_line_no + row})"
 
-    if gaps.long_gaps_s:
-        start_s, length_s = gaps.long_gaps_s[0]
-        a = int(round(start_s * fs_hz))
-        n = int(round(length_s * fs_hz))
-        inside = (seq >= gaps.first_frame + a) & (seq < gaps.first_frame + a + n)
-        lost = n - int(np.count_nonzero(inside))
-        kinds = []
-        if lost:
-            kinds.append(f"{lost} lost frame(s), a gap in time_s")
-        if n - lost:
-            kinds.append(f"{n - lost} frame(s) without an IMU reading (NaN)")
-        more = len(gaps.long_gaps_s) - 1
+def _separate(path: Path, slots: np.ndarray, time_s: np.ndarray, fs_hz: float, first_line_no: int) -> np.ndarray:
+    """Slots strictly increasing: of two samples on one slot (a timestamp that jittered past half a
+    period), the earlier moves to the slot below when it is free (the other sample's own slot was
+    the one above, or a gap follows), else the later to the slot above; a pair with no free slot
+    beside it is refused (one line)."""
+    clash = np.flatnonzero(np.diff(slots) <= 0) + 1  # a few in a file with jitter; the first that
+    n = slots.shape[0]  # cannot be resolved ends the loop
+    for k in clash:
+        a, b = k - 1, k
+        if slots[b] == slots[a]:
+            below = a == 0 or slots[a - 1] < slots[a] - 1
+            above = b == n - 1 or slots[b + 1] > slots[b] + 1
+            if below:
+                slots[a] -= 1
+                continue
+            if above:
+                slots[b] += 1
+                continue
+        step = (time_s[b] - time_s[a]) * fs_hz
         raise tf.TrialFileError(
             path,
-            f"IMU data missing for {length_s:.3g} s {where(a)}: {' and '.join(kinds)}"
+            f"line {first_line_no + b}: time_s {time_s[b]:.6g} s, {step:.2g} sample periods after the row before "
+            f"({time_s[a]:.6g} s), falls on the same place of the {fs_hz:g} Hz sample grid as it: two samples "
+            "in one period (timestamps that jitter by more than half a period, or rows written twice); check the "
+            "sensor's timestamps and rate_hz",
+        )
+    return slots
+
+
+def _count(value: float) -> str:
+    return f"{value:.0f}" if value < 1e15 else f"{value:.3g}"
+
+
+def _check_gaps(path: Path, slots: np.ndarray, measured: np.ndarray, time_s: np.ndarray, fs_hz: float,
+                first_line_no: int) -> None:
+    """Refuse a gap too long to bridge, or too many missing samples, saying where (one line), from the
+    readings' places on the grid alone (``slots``, float64, whole periods): nothing the size of the
+    gap is built, so a file with a jump of days in ``time_s`` is refused at once in the gap's words."""
+    rows = np.flatnonzero(measured)
+    have = slots[rows]
+    missing = np.diff(have) - 1.0  # frames missing between consecutive readings
+    limit = max_bridge_frames(fs_hz)
+
+    def where(i: int) -> str:
+        """The last reading before the gap after reading ``i``, as time_s and line of the file."""
+        return f"after time_s {time_s[rows[i]]:.6g} s (line {first_line_no + rows[i]})"
+
+    long = missing > limit
+    if long.any():
+        i = int(np.argmax(long))
+        n = float(missing[i])
+        without = float(rows[i + 1] - rows[i] - 1)  # rows in the gap whose reading is NaN
+        lost = n - without
+        kinds = []
+        if lost:
+            kinds.append(f"{_count(lost)} lost frame(s), a gap in time_s")
+        if without:
+            kinds.append(f"{_count(without)} frame(s) without an IMU reading (NaN)")
+        more = int(np.count_nonzero(long)) - 1
+        raise tf.TrialFileError(
+            path,
+            f"IMU data missing for {n / fs_hz:.3g} s {where(i)}: {' and '.join(kinds)}"
             + (f"; and {more} more gap(s) over {MAX_BRIDGE_S:g} s" if more else "")
             + f"; gaps up to {MAX_BRIDGE_S:g} s are bridged, a longer one can hide steps: record again or cut "
             "the file at the gap",
         )
-    total = int(seq[measured][-1]) - gaps.first_frame + 1  # samples from the first reading to the last
-    if gaps.bridged_frames > MAX_BRIDGED_FRACTION * total:
-        present = np.zeros(total, dtype=bool)
-        present[seq[measured] - gaps.first_frame] = True
+    total = int(have[-1] - have[0]) + 1  # samples from the first reading to the last
+    bridged = int(missing.sum()) if missing.size else 0
+    if bridged > MAX_BRIDGED_FRACTION * total:
+        gaps = int(np.count_nonzero(missing))
         raise tf.TrialFileError(
             path,
-            f"{gaps.bridged_frames} of {total} IMU samples missing ({100 * gaps.bridged_frames / total:.1f} %, in "
-            f"{gaps.bridged_gaps} short gap(s), the first {where(int(np.argmin(present)))}); more than "
-            f"{100 * MAX_BRIDGED_FRACTION:g} % cannot be bridged without inventing steps: record again",
+            f"{bridged} of {total} IMU samples missing ({100 * bridged / total:.1f} %, in {gaps} short gap(s), the "
+            f"first {where(int(np.argmax(missing > 0)))}); more than {100 * MAX_BRIDGED_FRACTION:g} % cannot be "
+            "bridged without inventing steps: record again",
         )
 
 
@@ -281,14 +445,30 @@ def _check_finite(path: Path, what: str, values: np.ndarray, first_line_no: int,
 
 
 def _check_metadata(path: Path, metadata: dict) -> None:
+    """The sidecar's own checks, run before the CSV is parsed: ``sensor_height_m`` a plausible height
+    of a lower-back sensor (m, :data:`station.analysis.gait_checks.SENSOR_HEIGHT_RANGE_M`), ``imu`` an
+    object, the mounting axes valid (:data:`MOUNTING_AXES`) and two different axes. One line naming
+    the sidecar and what to do."""
+    side = f"in {tf.sidecar_path(path).name}: correct it or remove it"
+
+    def shown(value) -> str:
+        text = repr(value)
+        return text if len(text) <= 40 else text[:37] + "..."
+
     height = metadata.get("sensor_height_m")
-    if height is not None and (
-        isinstance(height, bool) or not isinstance(height, (int, float)) or not math.isfinite(height) or height <= 0
-    ):
-        raise tf.TrialFileError(path, f"sidecar sensor_height_m {height!r} is not a positive number of metres")
+    if height is not None:
+        metres = tf.finite_number(height)
+        if metres is None or metres <= 0:
+            raise tf.TrialFileError(path, f"sidecar sensor_height_m {shown(height)} is not a positive number of metres ({side})")
+        lo, hi = SENSOR_HEIGHT_RANGE_M
+        if not lo <= metres <= hi:
+            raise tf.TrialFileError(
+                path, f"sidecar sensor_height_m {metres:g} is not a plausible height of a lower-back sensor ({lo:g} "
+                f"to {hi:g} m above the ground; centimetres for metres?) ({side})",
+            )
     imu = metadata.get("imu")
     if imu is not None and not isinstance(imu, dict):
-        raise tf.TrialFileError(path, f"sidecar imu must be a JSON object, not {type(imu).__name__}")
+        raise tf.TrialFileError(path, f"sidecar imu must be a JSON object, not {type(imu).__name__} ({side})")
     for key in ("mounting_up", "mounting_toes"):
         for where, holder in (("", metadata), ("imu.", imu or {})):
             value = holder.get(key)
@@ -296,5 +476,11 @@ def _check_metadata(path: Path, metadata: dict) -> None:
                 continue
             if not isinstance(value, str) or value.strip().lower() not in MOUNTING_AXES:
                 raise tf.TrialFileError(
-                    path, f"sidecar {where}{key} {value!r} is not one of {', '.join(MOUNTING_AXES)}"
+                    path, f"sidecar {where}{key} {shown(value)} is not one of {', '.join(MOUNTING_AXES)} ({side})"
                 )
+    up = metadata.get("mounting_up", (imu or {}).get("mounting_up"))
+    toes = metadata.get("mounting_toes", (imu or {}).get("mounting_toes"))
+    if up is not None and toes is not None and up.strip().lower()[1] == toes.strip().lower()[1]:
+        raise tf.TrialFileError(
+            path, f"sidecar mounting_up {up!r} and mounting_toes {toes!r} must be two different sensor axes ({side})"
+        )

@@ -16,7 +16,11 @@ Two formats are read, detected from the header line:
 Everything a user can get wrong raises :class:`TrialFileError`, whose message is one line naming
 the file and the problem (empty file, header only, unrecognised or missing columns, text where a
 number belongs, NaN or infinite values, non-increasing timestamps, binary files, missing
-paths; ``time_s`` off the sample grid). Gaps of whole sample periods (lost frames) are read and
+paths; ``time_s`` off the sample grid; a sidecar ``rate_hz`` off the file's own rate by more than
+:data:`RATE_AGREEMENT`). Only regular files are opened (a named pipe would wait for ever, a device
+never ends), trial files of at most :data:`MAX_TRIAL_BYTES` and sidecars of at most
+:data:`MAX_SIDECAR_BYTES`, checked with ``os.stat`` before a byte is read; the sidecar is read and
+checked before the trial's numbers are parsed. Gaps of whole sample periods (lost frames) are read and
 reported in :attr:`TrialData.grid_index`. Writing is atomic (temporary file + rename) for whole files, and durable in appends for
 recordings (:class:`TrialCsvWriter`: flush + fsync about once a second, so a crash loses at most
 about a second and leaves a readable partial trial, see ``read_trial(..., allow_truncated=True)``).
@@ -29,6 +33,8 @@ import json
 import math
 import os
 import re
+import stat
+import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -70,9 +76,38 @@ GRID_TOLERANCE = 0.25
 sample periods of a whole number of them. A step of several whole periods is a gap (lost frames),
 read and reported (:attr:`TrialData.grid_index`), never closed here."""
 RATE_TOLERANCE = 0.10
-"""Largest relative disagreement allowed between the sidecar ``rate_hz`` and the time steps."""
+"""Largest relative disagreement allowed between the sidecar ``rate_hz`` and the median time step: a
+gross check (a rate wrong by a factor, e.g. 200 Hz given for 100 Hz samples, which no grid can tell
+from every other sample lost). It stays loose because a median step is quantised by the timestamps'
+resolution (times rounded to 1 ms at 320 Hz give steps of 3 and 4 ms, median 3 ms: 4 % off). The
+precise check is :data:`RATE_AGREEMENT`, on the whole grid."""
+RATE_AGREEMENT = 0.02
+"""Largest relative disagreement allowed between the sidecar ``rate_hz`` and the file's own rate (its
+grid periods over its time span, :func:`check_rate_agreement`). A crystal drifts by about 100 ppm
+(0.01 %) and timestamps rounded to 1 ms average out over the file, so 2 % is 200 times a clock's
+drift; a rate configured wrongly (100 Hz for a sensor that samples at 104 or 109 Hz) is beyond it,
+and would scale every time the analysis measures (cadence, step time) by the same factor."""
+MAX_TRIAL_BYTES = 256 * 2**20
+"""Largest trial or IMU file read, bytes (256 MiB), checked with ``os.stat`` before anything is read.
+The longest real recording is a 30-minute treadmill session at up to 320 Hz: 576,000 rows; a station
+trial CSV with every column (forces, six IMU values at 10 significant digits, flags, ``t_ns``,
+``seq``) writes at most about 300 bytes a row, 173 MB (a 60-byte row of the shared gait data set:
+35 MB). The bound leaves half as much again; a bigger file is not one recording, and parsing it would
+take gigabytes of memory."""
+MAX_SIDECAR_BYTES = 2**20
+"""Largest JSON sidecar read, bytes (1 MiB), checked before it is read. A real sidecar is a few kB
+(the shared gait data set's largest, with its reference walking periods, is 4.3 kB); a bigger one is
+not a sidecar."""
 
 _BINARY_PROBE_BYTES = 8192
+
+
+class _Unreadable(Exception):
+    """A file that is not a readable regular file within its size bound; ``problem`` says why."""
+
+    def __init__(self, problem: str):
+        super().__init__(problem)
+        self.problem = problem
 
 
 class TrialFileError(ValueError):
@@ -184,6 +219,8 @@ def read_trial(
         With a one-line message naming the file and the problem.
     """
     path = Path(path)
+    check_trial_file(path)  # cheap checks first: the file's kind and size, then the sidecar
+    metadata = _read_sidecar(path)
     raw = _read_bytes(path)
     # the fast reader takes the bytes as they are (no decoding, splitting and joining of lines) when
     # they are plain ASCII text; anything else, or anything it refuses, is read the usual way
@@ -219,10 +256,11 @@ def read_trial(
             values = _parse_integers(path, data_lines, j, name, delimiter, first_line_no=first + 2)
             if wanted is None or name in wanted:
                 columns[name] = values
-    metadata = _read_sidecar(path)
     time_s = columns.pop("time_s")
     fs_hz = _sample_rate(path, fmt, time_s, metadata, first_line_no=first + 2)
     grid_index = _grid_index(path, time_s, fs_hz, first_line_no=first + 2, allow_gaps=allow_gaps)
+    if metadata.get("rate_hz") is not None:
+        check_rate_agreement(path, fs_hz, grid_index, time_s)
     ap = columns.pop("ap_cm")
     ml = columns.pop("ml_cm")
     fz = columns.pop("fz_n", None)
@@ -256,10 +294,9 @@ def looks_like_trial(path: str | os.PathLike) -> bool:
     a broken trial is reported rather than skipped. False for other text files (notes, tables).
     """
     try:
-        with open(path, "rb") as f:
-            head = f.read(_BINARY_PROBE_BYTES)
-    except OSError:
-        return True
+        head = _read_regular(Path(path), None, probe=_BINARY_PROBE_BYTES)
+    except (_Unreadable, OSError):
+        return True  # a pipe, a device, an unreadable file: reported by the reader
     if not head.strip() or b"\x00" in head:
         return True
     try:
@@ -283,17 +320,87 @@ def _read_text(path: Path) -> str:
     return _decode(path, _read_bytes(path))
 
 
-def _read_bytes(path: Path) -> bytes:
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _kind(mode: int) -> str:
+    """What a file that is not a regular file is, in words."""
+    return next((words for test, words in _KINDS if test(mode)), "not a regular file")
+
+
+def _read_regular(path: Path, limit: int | None, probe: int | None = None) -> bytes:
+    """The bytes of a regular file, at most ``limit`` of them (checked with ``os.stat`` before
+    reading), or its first ``probe`` bytes.
+
+    Only a regular file is opened: a named pipe would block the reader until a writer comes (for
+    ever, in a batch), a device such as ``/dev/zero`` never ends. The file is opened non-blocking and
+    checked again on its descriptor, so one swapped for a pipe after the ``stat`` cannot block
+    either. Raises :class:`_Unreadable` for a file of another kind or too big, ``OSError`` for what
+    the system refuses (missing, permission, a symbolic link that loops)."""
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise _Unreadable(f"is {_kind(info.st_mode)}, not a regular file")
+    if limit is not None and info.st_size > limit:
+        raise _Unreadable(f"is {info.st_size / 1e6:.1f} MB, over the {limit / 1e6:.1f} MB bound")
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    with open(fd, "rb", closefd=True) as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise _Unreadable(f"is {_kind(info.st_mode)}, not a regular file")
+        size = info.st_size if probe is None else min(probe, info.st_size)
+        if limit is not None and size > limit:
+            raise _Unreadable(f"is {size / 1e6:.1f} MB, over the {limit / 1e6:.1f} MB bound")
+        return f.read(size)  # what the file held when opened (a file still growing is read to there)
+
+
+def check_trial_file(path: Path) -> None:
+    """Refuse, before anything is read, a path that is not a regular file of at most
+    :data:`MAX_TRIAL_BYTES` (one line, :class:`TrialFileError`); cheap: one ``os.stat``."""
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise TrialFileError(path, "no such file or directory") from None
-    except IsADirectoryError:
-        raise TrialFileError(path, "is a directory, not a trial file") from None
-    except PermissionError:
-        raise TrialFileError(path, "permission denied; check the file's permissions") from None
+        info = os.stat(path)
     except OSError as exc:
-        raise TrialFileError(path, f"cannot read: {exc.strerror or exc}") from None
+        raise TrialFileError(path, _os_problem(exc)) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise TrialFileError(path, "is a directory, not a trial file")
+    if not stat.S_ISREG(info.st_mode):
+        raise TrialFileError(path, f"is {_kind(info.st_mode)}, not a regular file: give the recording's file itself")
+    if info.st_size > MAX_TRIAL_BYTES:
+        raise TrialFileError(path, _too_big(info.st_size))
+
+
+def _too_big(size: int) -> str:
+    return (
+        f"is {size / 1e6:.0f} MB, over the {MAX_TRIAL_BYTES / 1e6:.0f} MB a trial file can be (a 30-minute "
+        "recording at 320 Hz with every column is under 180 MB): not one recording; cut it into parts"
+    )
+
+
+def _os_problem(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "no such file or directory"
+    if isinstance(exc, IsADirectoryError):
+        return "is a directory, not a trial file"
+    if isinstance(exc, PermissionError):
+        return "permission denied; check the file's permissions"
+    return f"cannot read: {exc.strerror or exc}"
+
+
+def _read_bytes(path: Path) -> bytes:
+    check_trial_file(path)
+    try:
+        raw = _read_regular(path, MAX_TRIAL_BYTES)
+    except _Unreadable as exc:
+        if "bound" in exc.problem:  # grew past the bound since the check
+            raise TrialFileError(path, _too_big(MAX_TRIAL_BYTES + 1)) from None
+        raise TrialFileError(path, f"{exc.problem}: give the recording's file itself") from None
+    except OSError as exc:
+        raise TrialFileError(path, _os_problem(exc)) from None
     if b"\x00" in raw[:_BINARY_PROBE_BYTES]:
         raise TrialFileError(path, "binary file, not a text trial file (expected a CSV or Santos & Duarte text)")
     return raw
@@ -415,6 +522,16 @@ def _split_plain_text(raw: bytes) -> tuple[int, str, bytes] | None:
     ``body.decode().splitlines()`` are the usual reader's data lines. None when the text is not
     ASCII or holds a character that splits or blanks lines otherwise (:data:`_NOT_PLAIN`), has no
     header, or has no data line (the usual reader then says what is wrong)."""
+    span = _plain_text_span(raw)
+    if span is None:
+        return None
+    first, header_line, data_start, data_end = span
+    return first, header_line, raw[data_start:data_end]
+
+
+def _plain_text_span(raw: bytes) -> tuple[int, str, int, int] | None:
+    """``(first, header_line, data_start, data_end)``: :func:`_split_plain_text`'s split as offsets of
+    the data lines in ``raw`` (no copy), or None."""
     if not raw.isascii() or any(c in raw for c in _NOT_PLAIN):
         return None
     found = _NOT_BLANK.search(raw)
@@ -435,8 +552,35 @@ def _split_plain_text(raw: bytes) -> tuple[int, str, bytes] | None:
     if last <= data_start:
         return None
     data_end = _LINE_BREAK.search(raw, last)
-    body = raw[data_start : data_end.start() if data_end is not None else len(raw)]
-    return first, raw[line_start : header_end.start()].decode("ascii"), body
+    return first, raw[line_start : header_end.start()].decode("ascii"), data_start, (
+        data_end.start() if data_end is not None else len(raw))
+
+
+def parse_plain_csv(raw: bytes, span: tuple[int, str, int, int], n_columns: int) -> np.ndarray | None:
+    """The numbers of a plain ASCII comma-separated text straight from its bytes, or None (the caller
+    then reads it the usual way, which names any problem). ``span`` is :func:`_plain_text_span`'s
+    split of ``raw`` (whose header the caller has checked).
+
+    The usual way decodes the bytes, splits them into lines, joins the data lines again and hands
+    numpy a ``StringIO`` of them (4 bytes a character): about 9 times the file's size at its peak.
+    Here numpy's parser reads the data lines from a ``BytesIO`` that shares ``raw``'s buffer, so the
+    peak is the file and the table. The numbers are the same (the same parser on the same
+    characters), every data line must be a row of ``n_columns`` numbers: numpy skips a blank line, so
+    a file with one inside its data gives a row count that differs, and None."""
+    _first, _header, data_start, data_end = span
+    returns = raw.count(b"\r", data_start, data_end)
+    if returns != raw.count(b"\r\n", data_start, data_end):
+        return None  # lines ended by a lone \r, which numpy does not split at
+    lines = raw.count(b"\n", data_start, data_end) + 1
+    stream = io.BytesIO(raw)
+    stream.seek(data_start)
+    try:
+        table = np.loadtxt(stream, delimiter=",", comments=None, dtype=np.float64, ndmin=2, encoding="ascii")
+    except ValueError:
+        return None
+    if table.shape != (lines, n_columns):
+        return None
+    return table
 
 
 def _read_fast(path: Path, raw: bytes, wanted: frozenset[str] | None = None):
@@ -599,29 +743,106 @@ def _check_values(path: Path, columns: dict[str, np.ndarray], allow_nan: bool, f
 
 
 def _read_sidecar(path: Path) -> dict:
+    """The JSON sidecar of ``path`` as a dict, ``{}`` when there is none, its ``rate_hz`` checked.
+
+    Only a missing sidecar is absent. Anything else named ``<name>.json`` is read or refused in one
+    line naming it and what to do: a pipe, a device or a directory (never opened, so never waited
+    on), a symbolic link that loops or leads nowhere, a file over :data:`MAX_SIDECAR_BYTES`, text
+    that is not UTF-8 JSON, JSON nested too deeply for the parser or with a number too long to
+    convert, JSON that is not an object, a ``rate_hz`` that is not a positive number. Cheap: run
+    before the trial's numbers are parsed."""
     side = sidecar_path(path)
-    if side == path or not side.exists():
+    if side == path:
         return {}
+    fix = "fix or remove the sidecar"
+
+    def refuse(problem: str) -> TrialFileError:
+        return TrialFileError(path, f"sidecar {side.name} {problem}; {fix}")
+
     try:
-        metadata = json.loads(side.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TrialFileError(path, f"cannot read sidecar {side.name}: {exc}") from None
+        os.lstat(side)
+    except FileNotFoundError:
+        return {}  # no sidecar
+    except OSError as exc:
+        raise refuse(f"cannot be read ({exc.strerror or exc})") from None
+    try:
+        raw = _read_regular(side, MAX_SIDECAR_BYTES)
+    except _Unreadable as exc:
+        if "bound" in exc.problem:
+            raise refuse(f"{exc.problem}: a sidecar is a few kB of JSON") from None
+        raise refuse(exc.problem) from None
+    except FileNotFoundError:
+        raise refuse("is a symbolic link to nothing (its target is missing)") from None
+    except OSError as exc:
+        raise refuse(f"cannot be read ({exc.strerror or exc})") from None
+    try:
+        metadata = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise refuse(f"is not UTF-8 text (undecodable byte at offset {exc.start})") from None
     except json.JSONDecodeError as exc:
-        raise TrialFileError(path, f"sidecar {side.name} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
+        raise refuse(f"is not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    except RecursionError:
+        raise refuse("is not valid JSON for the station (nested too deeply)") from None
+    except ValueError:  # int(): a number of more digits than Python converts
+        raise refuse(
+            f"is not valid JSON for the station (a number of more than {sys.get_int_max_str_digits()} digits)"
+        ) from None
     if not isinstance(metadata, dict):
-        raise TrialFileError(path, f"sidecar {side.name} must hold a JSON object, not {type(metadata).__name__}")
+        raise refuse(f"must hold a JSON object, not {type(metadata).__name__}")
+    _sidecar_rate(path, metadata)
     return metadata
+
+
+def finite_number(value) -> float | None:
+    """``value`` as a finite float when it is a JSON number (not a bool), else None; an integer too
+    large for a float is None too (``math.isfinite`` would raise on it)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _sidecar_rate(path: Path, metadata: dict) -> float | None:
+    """The sidecar's ``rate_hz`` (Hz), None when absent; anything but a positive number is refused."""
+    rate = metadata.get("rate_hz")
+    if rate is None:
+        return None
+    number = finite_number(rate)
+    if number is None or number <= 0:
+        shown = repr(rate) if len(repr(rate)) <= 40 else repr(rate)[:37] + "..."
+        raise TrialFileError(
+            path, f"sidecar rate_hz {shown} is not a positive number (in {sidecar_path(path).name}: correct it or remove it)"
+        )
+    return number
+
+
+def check_rate_agreement(path: Path, rate_hz: float, grid_index: np.ndarray, time_s: np.ndarray) -> None:
+    """Refuse a sidecar ``rate_hz`` that disagrees with the file's own rate by more than
+    :data:`RATE_AGREEMENT` (one line saying both rates).
+
+    The file's own rate is its grid periods over its time span: ``(grid_index[-1] - grid_index[0]) /
+    (time_s[-1] - time_s[0])``, Hz, where ``grid_index`` is each row's place on the sample grid (whole
+    periods at ``rate_hz``, gaps included). Jitter and timestamps rounded to 1 ms enter only through
+    the first and last rows, so over a second or more the estimate is good to a fraction of a percent.
+    """
+    if time_s.shape[0] < 2 or not time_s[-1] > time_s[0]:
+        return
+    own = float(grid_index[-1] - grid_index[0]) / float(time_s[-1] - time_s[0])
+    if own > 0 and abs(rate_hz / own - 1.0) > RATE_AGREEMENT:
+        raise TrialFileError(
+            path,
+            f"sidecar rate_hz {rate_hz:g} disagrees with the time steps: time_s holds {own:.4g} samples a second "
+            f"({100 * (rate_hz / own - 1):+.1f} %; a clock drifts by about 0.01 %, at most {100 * RATE_AGREEMENT:g} % "
+            f"is accepted): correct rate_hz in {sidecar_path(path).name}, or remove it to use time_s's rate",
+        )
 
 
 def _sample_rate(path: Path, fmt: str, time_s: np.ndarray, metadata: dict, first_line_no: int) -> float:
     n = time_s.shape[0]
-    rate_meta = metadata.get("rate_hz")
-    if rate_meta is not None:
-        if isinstance(rate_meta, bool) or not isinstance(rate_meta, (int, float)) or not (
-            math.isfinite(rate_meta) and rate_meta > 0
-        ):
-            raise TrialFileError(path, f"sidecar rate_hz {rate_meta!r} is not a positive number")
-        rate_meta = float(rate_meta)
+    rate_meta = _sidecar_rate(path, metadata)
     if n < 2:
         if rate_meta is None:
             raise TrialFileError(path, "only one sample: need at least 2 to know the sample rate")
@@ -641,7 +862,8 @@ def _sample_rate(path: Path, fmt: str, time_s: np.ndarray, metadata: dict, first
             raise TrialFileError(
                 path,
                 f"sidecar rate_hz {rate:g} disagrees with the time steps "
-                f"(median {median_step:.6g} s, i.e. {1.0 / median_step:.6g} Hz)",
+                f"(median {median_step:.6g} s, i.e. {1.0 / median_step:.6g} Hz): correct rate_hz in "
+                f"{sidecar_path(path).name}, or remove it to use time_s's rate",
             )
     elif fmt == SANTOS_DUARTE and abs(median_step * SANTOS_DUARTE_RATE_HZ - 1.0) <= 0.01:
         rate = SANTOS_DUARTE_RATE_HZ  # the format's documented rate; times are rounded to 1 ms
