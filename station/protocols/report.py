@@ -667,6 +667,8 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
                         los_values.setdefault((trial["protocol"], metric), {}).setdefault(trial["condition"], []).append(
                             (value, trial["id"]))
             for metric in HISTORY_MEASURES:
+                if metric == "walk_time_s" and _on_treadmill(protocols.get(trial["protocol"])):
+                    continue  # a treadmill's time is its time walking: the minutes-walked chart already
                 value = _finite(values.get(metric))
                 if value is not None:
                     per_key.setdefault((trial["protocol"], trial["condition"], metric), []).append((value, trial["id"]))
@@ -744,10 +746,14 @@ def is_key_series(protocol: Protocol | None, metric: str) -> bool:
     if outcome == "limits_of_stability":
         return metric == "los_max_excursion_pct"
     if outcome == "walk":  # the gates' speed overground; the measured time walking and cadence on the treadmill
-        if getattr(protocol.walk, "setting", None) == "treadmill":  # its speed is the belt's, entered: on demand
+        if _on_treadmill(protocol):  # its speed is the belt's, entered: on demand
             return metric in ("walking_min", "cadence_steps_min")
         return metric in ("walk_speed_m_s", "cadence_steps_min")
     return metric in ("mean_velocity_cm_s", "ellipse_area_cm2")
+
+
+def _on_treadmill(protocol: Protocol | None) -> bool:
+    return getattr(getattr(protocol, "walk", None), "setting", None) == "treadmill"
 
 
 def _new_series(protocol: Protocol | None, protocol_name: str, condition_id: str, metric: str,
