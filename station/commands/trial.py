@@ -356,6 +356,7 @@ def run_trial(args) -> int:
     config = _replace(config, imu=_replace(config.imu, mounting_up=SENSOR_MOUNTING[0], mounting_toes=SENSOR_MOUNTING[1]))
 
     schedule = _training_schedule(args, protocol, config)  # checked before the simulation is built
+    _check_lapses(args.lapse, lapses, protocol, walk_settings, schedule)
     station, person, walker = _simulated_station(config, args)
     gates = driver = None
     gate_pins: dict = {}
@@ -430,6 +431,23 @@ def run_trial(args) -> int:
     write_stdout(json.dumps(summary, indent=2) + "\n" if args.json else format_summary(summary, protocol) + "\n",
                  keep_hint=kept)
     return 1 if summary.get("stopped_reason") else 0
+
+
+def _check_lapses(texts, lapses, protocol, walk_settings, schedule) -> None:
+    """A lapse that would do nothing in this protocol (a treadmill false start, a touch-down out of
+    single-leg stance, after the trial's end, ...) is a UserError in one line, before anything runs."""
+    from station.cli import UserError
+    from station.sim.virtual_patient import lapse_problem
+
+    trial_s = None
+    if walk_settings is not None and walk_settings.planned_min is not None:
+        trial_s = walk_settings.planned_min * 60.0
+    elif schedule is not None:
+        trial_s = schedule.session_s
+    for text, lapse in zip(texts, lapses):
+        problem = lapse_problem(lapse, protocol, trial_s)
+        if problem is not None:
+            raise UserError(f"--lapse {text}: {problem}")
 
 
 def _training_schedule(args, protocol, config):

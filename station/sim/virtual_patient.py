@@ -23,8 +23,10 @@ trial is ready the patient steps off the plate (if on it) and goes to the start;
 they walk (after ``reaction_s``) the protocol's walkway in its direction, or on the treadmill for
 the planned time, and their trunk breaks the gates' beams (:class:`~station.sim.gpio.GateDriver`).
 Walk lapses: ``stumble`` and ``pause`` (15 s standing) ``after_s`` into the walk, ``stop_walking``
-(stops for good: the last gate is never reached), ``false_start`` (a beam broken ``after_s`` into
-the countdown). :attr:`VirtualPatient.walks` keeps each walk's truth. That is how the command line's ``--simulate`` runs and the
+(stops for good: overground the last gate is never reached, on the treadmill the rest of the
+session is standing), ``false_start`` (a beam broken ``after_s`` into the countdown; walks with
+gates only). :func:`lapse_problem` says why a lapse would do nothing in a protocol (the command
+line refuses it). :attr:`VirtualPatient.walks` keeps each walk's truth. That is how the command line's ``--simulate`` runs and the
 end-to-end tests provoke balance losses and invalid trials.
 
 Person events must be scheduled in time order and in the simulation's future; actions are
@@ -62,6 +64,44 @@ class Lapse:
             raise ValueError(f"unknown lapse action {self.action!r}; allowed: {', '.join(ACTIONS)}")
         if not self.after_s >= 0:
             raise ValueError(f"after_s must be >= 0 s, not {self.after_s!r}")
+
+
+STANCE_ACTIONS = ("step_off", "stumble", "touch_down")
+"""What the patient can do wrong in a stance trial (a limits-of-stability lean and a game included)."""
+
+
+def lapse_problem(lapse: Lapse, protocol, trial_s: float | None = None) -> str | None:
+    """Why ``lapse`` would do nothing in ``protocol`` (a :class:`station.protocols.schema.Protocol`
+    that has ``lapse.condition``), in words for the command line, or None when it acts.
+    ``trial_s``: how long that trial lasts, s (its planned minutes on a treadmill, a game's
+    session), default the condition's ``duration_s``."""
+    condition = protocol.condition(lapse.condition)
+    walk = protocol.walk
+    allowed = list(STANCE_ACTIONS if walk is None else WALK_ACTIONS)
+    if walk is None and not condition.single_leg:
+        allowed.remove("touch_down")  # puts a lifted foot down: single-leg stance only
+    if walk is not None and not walk.gates_m:
+        allowed.remove("false_start")  # a beam broken before the go: no gates, nothing to break
+    if lapse.action not in allowed:
+        why = f"is not something a patient does in a {'walk' if walk else 'stance'} trial"
+        if lapse.action == "touch_down" and walk is None:
+            why = f"puts the lifted foot down, and {lapse.condition} is no single-leg stance"
+        elif lapse.action == "false_start" and walk is not None:
+            why = f"breaks a light gate's beam before the go, and {protocol.name} ({walk.setting}) has no gates"
+        return f"{lapse.action} {why}; allowed in {lapse.condition}: {', '.join(allowed)}"
+    if lapse.trial > protocol.trials_per_condition:
+        return f"trial {lapse.trial}: {protocol.name} has {protocol.trials_per_condition} trial(s) per condition"
+    if lapse.attempt > protocol.max_attempts:
+        return f"attempt {lapse.attempt}: {protocol.name} allows {protocol.max_attempts} attempt(s)"
+    if lapse.action == "false_start":
+        if lapse.after_s >= protocol.countdown_s:
+            return (f"false_start after {lapse.after_s:g} s: a false start comes during the {protocol.countdown_s:g}-s "
+                    "countdown (AFTER_S counts from its start)")
+        return None
+    limit_s = condition.duration_s if trial_s is None else trial_s
+    if lapse.after_s >= limit_s:
+        return f"{lapse.action} after {lapse.after_s:g} s: the trial lasts {limit_s:g} s"
+    return None
 
 
 def parse_lapse(text: str) -> Lapse:
@@ -248,7 +288,7 @@ class VirtualPatient:
             belt = (trial.get("settings") or {}).get("belt_speed_m_s")
             plan = self.walker.walk(at_s, direction=spec.direction, setting="treadmill", pattern=gait,
                                     duration_s=duration_s + 5.0, belt_speed_m_s=belt, pauses=tuple(pauses),
-                                    stumble_after_s=stumble)
+                                    stumble_after_s=stumble, stop_after_s=stop)
         else:
             plan = self.walker.walk(at_s, direction=spec.direction, setting="overground", pattern=gait,
                                     walkway_m=spec.walkway_m, pauses=tuple(pauses), stumble_after_s=stumble,

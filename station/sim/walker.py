@@ -94,6 +94,8 @@ SENSOR_MOUNTING = ("+z", "+x")
 """How the simulated lower-back sensor is worn: its +z up and +x toward the toes (the IMU frame of
 :mod:`station.sim.loads`). The simulated station's configuration says so (``imu.mounting_up`` /
 ``imu.mounting_toes``), as a clinic's does for its real sensor."""
+OVERGROUND_LIMIT_S = 600.0
+"""Longest overground walk planned, s: a walker who never reaches the end of the walkway stops then."""
 DIRECTIONS = ("forward", "backward")
 SETTINGS = ("overground", "treadmill")
 
@@ -256,9 +258,11 @@ class VirtualWalker:
              stop_after_s: float | None = None) -> WalkPlan:
         """Plan a walk starting (first movement) at ``at_s`` and return its truth.
 
-        Overground the walk ends past ``walkway_m`` (or after ``stop_after_s``: the person stops
-        on the way, e.g. to test a gate that is never reached); on a treadmill it lasts
-        ``duration_s`` at ``belt_speed_m_s`` (step length = belt speed / step frequency).
+        Overground the walk ends past ``walkway_m``; on a treadmill it lasts ``duration_s`` at
+        ``belt_speed_m_s`` (step length = belt speed / step frequency). ``stop_after_s`` (s after
+        ``at_s``, 0 included) ends either sooner: the person stops for good after the step that
+        lands by then (the first step always lands), e.g. to test a gate that is never reached, or a
+        treadmill session that ends early.
         Walks must be planned in time order and not overlap.
         """
         if direction not in DIRECTIONS:
@@ -311,7 +315,9 @@ class VirtualWalker:
         seg_start = 0
         stumble_done = stumble_after_s is None
         stumble_s = None
-        limit_s = at_s + (duration_s if setting == "treadmill" else (stop_after_s or 600.0))
+        limit_s = at_s + (duration_s if setting == "treadmill" else OVERGROUND_LIMIT_S)
+        if stop_after_s is not None:  # 0 too: the person stops after the step they moved off with
+            limit_s = min(limit_s, at_s + stop_after_s)
         k = 0
         while True:
             side = first_side * (1 if k % 2 == 0 else -1)

@@ -1,0 +1,96 @@
+"""Every lapse the command line accepts acts, or is refused before anything runs (with what is
+allowed). Found by an attack review: ``--lapse session:stop_walking:10`` and
+``session:false_start:0`` on ``backward-treadmill`` were accepted and ignored (the treadmill walk
+was never told to stop; a treadmill has no gates to break), and ``comfortable:stop_walking:0`` on
+``ten-metre-walk`` was ignored (``stop_after_s or 600.0``: 0 is falsy)."""
+
+from __future__ import annotations
+
+import pytest
+
+from station.cli import main
+from station.protocols.loader import builtin_protocols
+from station.protocols.walk import WalkSettings
+from station.sim.virtual_patient import Lapse, lapse_problem
+from station.sim.walker import VirtualWalker
+from tests.protocols.walk_support import go_s, run_walk
+
+
+def test_the_walker_stops_when_told_even_at_0_s_overground_and_on_the_treadmill():
+    walker = VirtualWalker(seed=4)
+    free = walker.walk(1.0, walkway_m=10.0)
+    assert len(free.initial_contacts_s) > 10
+    stopped = VirtualWalker(seed=4).walk(1.0, walkway_m=10.0, stop_after_s=0.0)
+    assert len(stopped.initial_contacts_s) == 1  # the step moved off with, then no more
+    assert stopped.knots_p_m[-1] < 1.0  # nowhere near the end of the walkway: no gate at 2 m is reached
+    assert stopped.gate_time_s(2.0) is None
+    treadmill = VirtualWalker(seed=4).walk(1.0, setting="treadmill", duration_s=60.0, stop_after_s=10.0)
+    assert treadmill.initial_contacts_s[-1] <= 11.0 < treadmill.initial_contacts_s[-1] + 1.0
+    assert treadmill.end_s < 12.0
+    whole = VirtualWalker(seed=4).walk(1.0, setting="treadmill", duration_s=60.0)
+    assert whole.initial_contacts_s[-1] > 59.0
+
+
+def test_a_treadmill_stop_walking_lapse_stops_the_patient_for_the_rest_of_the_session():
+    settings = WalkSettings(planned_min=1.0, sensor_height_m=0.986)
+    run = run_walk("backward-treadmill", settings=settings, lapses=(Lapse("session", "stop_walking", 10.0),))
+    (_, plan), = run.patient.walks
+    go = go_s(run, 0)
+    assert plan.initial_contacts_s[-1] - go < 10.0 + run.patient.reaction_s + 1.0  # no step after the stop
+    (result,) = run.results()
+    walking_min = result["walk"]["walking_min"]
+    assert walking_min is not None and walking_min < 0.25  # about 10 s of a 1-min session, not 0.98 min
+
+
+def test_stop_walking_at_0_s_overground_is_a_walk_never_made():
+    run = run_walk("ten-metre-walk", trials=1, lapses=(Lapse("comfortable", "stop_walking", 0.0),))
+    first = run.results()[0]
+    assert first["condition"] == "comfortable" and not first["valid"]  # no gate reached, no steps: repeated
+    assert "did not start walking" in " ".join(i["message"] for i in first["issues"])
+    assert len(run.patient.walks[0][1].initial_contacts_s) == 1
+
+
+PROTOCOLS = builtin_protocols()
+
+
+@pytest.mark.parametrize("protocol, lapse, said", [
+    ("backward-treadmill", Lapse("session", "false_start", 0.0), "has no gates"),
+    ("backward-treadmill", Lapse("session", "step_off", 3.0), "not something a patient does in a walk trial"),
+    ("backward-treadmill", Lapse("session", "stop_walking", 4000.0), "the trial lasts"),
+    ("ten-metre-walk", Lapse("comfortable", "false_start", 5.0), "during the 3-s countdown"),
+    ("ten-metre-walk", Lapse("comfortable", "touch_down", 1.0), "not something a patient does in a walk trial"),
+    ("ten-metre-walk", Lapse("comfortable", "stumble", 3.0, 1, 3), "2 trial(s) per condition"),
+    ("ten-metre-walk", Lapse("comfortable", "stumble", 3.0, 4), "allows 3 attempt(s)"),
+    ("romberg", Lapse("eo", "pause", 3.0), "not something a patient does in a stance trial"),
+    ("romberg", Lapse("eo", "touch_down", 3.0), "eo is no single-leg stance"),
+    ("romberg", Lapse("eo", "step_off", 40.0), "the trial lasts 30 s"),
+])
+def test_lapses_that_would_do_nothing_are_refused_with_what_is_allowed(protocol, lapse, said):
+    problem = lapse_problem(lapse, PROTOCOLS[protocol])
+    assert problem is not None and said in problem
+
+
+@pytest.mark.parametrize("protocol, lapse", [
+    ("backward-treadmill", Lapse("session", "stop_walking", 10.0)),
+    ("backward-treadmill", Lapse("session", "pause", 10.0)),
+    ("ten-metre-walk", Lapse("comfortable", "stop_walking", 0.0)),
+    ("ten-metre-walk", Lapse("comfortable", "false_start", 1.0)),
+    ("single-leg", Lapse("left", "touch_down", 4.0)),
+    ("romberg", Lapse("ec", "step_off", 12.0)),
+])
+def test_lapses_that_act_are_accepted(protocol, lapse):
+    assert lapse_problem(lapse, PROTOCOLS[protocol]) is None
+
+
+def test_the_command_line_refuses_them_in_one_line_before_running(capsys):
+    status = main(["trial", "--simulate", "--protocol", "backward-treadmill", "--planned-min", "1", "--quiet",
+                   "--lapse", "session:false_start:0"])
+    out, err = capsys.readouterr()
+    assert status == 1 and out == ""
+    (line,) = err.splitlines()
+    assert line.startswith("balance-station trial: --lapse session:false_start:0: false_start breaks a light gate's beam")
+    assert line.endswith("allowed in session: stumble, pause, stop_walking")
+    # the planned minutes bound a treadmill lapse
+    assert main(["trial", "--simulate", "--protocol", "backward-treadmill", "--planned-min", "1", "--quiet",
+                 "--lapse", "session:stop_walking:90"]) == 1
+    assert "stop_walking after 90 s: the trial lasts 60 s" in capsys.readouterr().err
