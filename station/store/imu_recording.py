@@ -327,19 +327,25 @@ def _grid_from_time(path: Path, time_s: np.ndarray, fs_hz: float) -> np.ndarray:
     where slots stay empty. The grid is the file's own. Its phase is the circular mean of the rows'
     phases (``time_s · rate`` modulo a period) over the rows around each (:data:`PHASE_WINDOWS`),
     followed along the file (unwrapped); lost samples are whole periods and leave it as it was. The
-    first pass, at ``fs_hz``, finds how fast the phase turns, i.e. the rate of the timestamps (a
-    clock's drift, a sidecar's rate a little off); the second, at that rate, places the samples. A
+    first pass, at the mean of the steps of about one period at ``fs_hz`` (a rough rate of the
+    timestamps), finds how fast the phase turns, i.e. their rate (a clock's drift, timestamps rounded
+    to 1 ms); the second, at that rate, places the samples. A
     step longer than the bridge plus :data:`GAP_PERIODS` periods is a long gap whatever the jitter:
     then the slots are the steps' whole periods, for :func:`_check_gaps` to refuse without placing
     anything."""
     n = time_s.shape[0]
-    steps = np.diff(time_s) * fs_hz
+    with np.errstate(over="ignore", invalid="ignore"):  # a time_s of 1e308: a gap of inf s, said so
+        steps = np.diff(time_s) * fs_hz
     sure_gap = steps > max_bridge_frames(fs_hz) + GAP_PERIODS
     if sure_gap.any() or n < 3:
         slots = np.zeros(n)
         np.cumsum(np.where(sure_gap, np.rint(steps), 1.0), out=slots[1:])
         return slots
-    x = (time_s - time_s[0]) * fs_hz  # periods since the first row
+    # the first pass starts at the timestamps' mean step of about one period (gaps left out), not at
+    # fs_hz: a sidecar's rate may be off by up to 10 % here (RATE_TOLERANCE), more than the pass holds
+    single = (steps >= 0.5) & (steps < 1.5)
+    start_hz = fs_hz / float(steps[single].mean()) if single.any() else fs_hz
+    x = (time_s - time_s[0]) * start_hz  # periods since the first row
     phase = _phase(x, PHASE_WINDOWS[0])
     lag = n // 2  # the phase's slope, periods per period, robust to a slip of the first pass
     turn = float(np.median((phase[lag:] - phase[:-lag]) / (x[lag:] - x[:-lag])))
@@ -398,7 +404,8 @@ def _check_gaps(path: Path, slots: np.ndarray, measured: np.ndarray, time_s: np.
     gap is built, so a file with a jump of days in ``time_s`` is refused at once in the gap's words."""
     rows = np.flatnonzero(measured)
     have = slots[rows]
-    missing = np.diff(have) - 1.0  # frames missing between consecutive readings
+    with np.errstate(invalid="ignore"):
+        missing = np.diff(have) - 1.0  # frames missing between consecutive readings
     limit = max_bridge_frames(fs_hz)
 
     def where(i: int) -> str:

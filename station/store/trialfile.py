@@ -834,9 +834,10 @@ def check_rate_agreement(path: Path, rate_hz: float, grid_index: np.ndarray, tim
     if own > 0 and abs(rate_hz / own - 1.0) > RATE_AGREEMENT:
         raise TrialFileError(
             path,
-            f"sidecar rate_hz {rate_hz:g} disagrees with the time steps: time_s holds {own:.4g} samples a second "
-            f"({100 * (rate_hz / own - 1):+.1f} %; a clock drifts by about 0.01 %, at most {100 * RATE_AGREEMENT:g} % "
-            f"is accepted): correct rate_hz in {sidecar_path(path).name}, or remove it to use time_s's rate",
+            f"sidecar rate_hz {rate_hz:g} disagrees with the time steps: time_s holds {own:.4g} samples a second, "
+            f"rate_hz is {100 * abs(rate_hz / own - 1):.1f} % {'above' if rate_hz > own else 'below'} it (a clock "
+            f"drifts by about 0.01 %; at most {100 * RATE_AGREEMENT:g} % is accepted): correct rate_hz in "
+            f"{sidecar_path(path).name}, or remove it to use time_s's rate",
         )
 
 

@@ -354,7 +354,7 @@ def test_a_sidecar_rate_nine_percent_off_the_timestamps_is_refused(tmp_path):
     path = real_copy(tmp_path, "r109", resample, lambda m: dict(m, rate_hz=100.0))
     message = refused(path)
     assert "sidecar rate_hz 100 disagrees with the time steps: time_s holds 109 samples a second" in message
-    assert "at most 2 % is accepted): correct rate_hz in r109.json" in message
+    assert "rate_hz is 8.3 % below it (a clock drifts by about 0.01 %; at most 2 % is accepted): correct rate_hz in r109.json" in message
     path = real_copy(tmp_path, "r109n", resample, lambda m: {k: v for k, v in m.items() if k != "rate_hz"})
     assert read_imu_recording(path).fs_hz == pytest.approx(109, rel=1e-3)
 
@@ -393,3 +393,26 @@ def test_shared_walks_unchanged(tmp_path):
         assert rec.fs_hz == 100.0 and rec.gap_summary() is None
         table = np.loadtxt(csv, delimiter=",", skiprows=1)
         assert np.array_equal(rec.time_s, table[:, 0]) and np.array_equal(rec.acc_m_s2, table[:, 1:4])
+
+
+def test_a_time_of_1e308_is_a_gap_said_without_a_runtime_warning(tmp_path):
+    rows = "".join(f"{i / 100},9.81,0,0\n" for i in range(600))
+    (tmp_path / "x.csv").write_text("time_s,ax_m_s2,ay_m_s2,az_m_s2\n" + rows + "1e308,9.81,0,0\n")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        message = refused(tmp_path / "x.csv")
+    assert "IMU data missing for inf s after time_s 5.99 s (line 601): inf lost frame(s)" in message
+
+
+def test_a_wrong_sidecar_rate_under_jitter_is_said_as_the_rate(tmp_path):
+    n = 3000
+    t = np.arange(n) / 109 + np.clip(np.random.default_rng(4).normal(0, 0.0015, n), -0.0035, 0.0035)
+    path = walk_csv(tmp_path / "x.csv", seconds=n / 100, sidecar={"rate_hz": 100.0}, time_s=t)
+    message = refused(path)
+    assert "sidecar rate_hz 100 disagrees with the time steps: time_s holds 10" in message
+    assert "% below it" in message
+    path.with_suffix(".json").write_text('{"rate_hz": 109}')
+    rec = read_imu_recording(path)
+    assert rec.samples == n and rec.gap_summary() is None
