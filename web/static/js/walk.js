@@ -363,7 +363,7 @@
     ["walk_speed_m_s", "Speed", "m/s", 2],
     ["walk_distance_m", "Distance", "m", 1],
     ["cadence_steps_min", "Cadence", "steps/min", 0],
-    ["steps", "Steps", "", 0],
+    ["steps", "Steps (whole recording)", "", 0],
     ["stride_time_cv_pct", "Stride-time variability (CV, lower = steadier)", "%", 1],
     ["step_time_cv_pct", "Step-time variability (CV, both legs mixed)", "%", 1],
     ["step_symmetry", "Step symmetry", "", 2],
@@ -429,6 +429,8 @@
       walk.ended_early ? el("p", { class: "warn-box small", id: "walk-ended-early" }, walk.ended_early) : null,
       walk.imu_gaps ? el("p", { class: (walk.imu_gaps.gait_valid ? "muted" : "warn-box") + " small", id: "walk-imu-gaps" }, walk.imu_gaps.words)
         : walk.imu ? el("p", { class: "warn-box small" }, `No gait measures: ${walk.imu}`) : null,
+      // why the step length and the IMU's speed are not in the table (the sensor height was entered for them)
+      walk.imu_estimate_withheld ? el("p", { class: "muted small", id: "walk-estimate-withheld" }, walk.imu_estimate_withheld.words) : null,
       rows.length ? el("table", { class: "list measures", id: "walk-result-table" }, el("tbody", {}, rows)) : null,
       rows.length ? el("p", { class: "muted small" }, "Against norms and the minimal detectable change: see the results.") : null,
     ].filter((x) => x !== null));
