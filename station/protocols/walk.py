@@ -1057,21 +1057,32 @@ class WalkMachine:
         edges_s = sum(t for t in (offset_s, trailing_s) if t > MAX_BRIDGE_S)
         session.not_measured_s = round(grid.shape[0] / fs - session.measured_s + edges_s, 6)
         session.dropouts += int(offset_s > MAX_BRIDGE_S) + int(trailing_s > MAX_BRIDGE_S)
-        session.parts = [(round(a + offset_s, 6), round(b + offset_s, 6)) for a, b in session.parts]  # s after the go
+        # s after the go, as the trial CSV's time_s and the gates' times: the grid's first row is the first
+        # frame with readings, a whole number of periods after the go
+        shift_s = offset_s + self._first_frame_s()
+        session.parts = [(round(a + shift_s, 6), round(b + shift_s, 6)) for a, b in session.parts]
         self._imu_gaps = gaps
         self._parts = session
-        self._grid = (grid, offset_s)
+        self._grid = (grid, shift_s)
         if session.gait is None or session.measured_s < MIN_MEASURED_FRACTION * recorded_s:
             return None, None, (f"IMU data missing for {session.not_measured_s:.0f} of {recorded_s:.0f} s "
                                 f"({gap_causes(session.dropouts, session.stalls)} longer than {MAX_BRIDGE_S:g} s); "
                                 f"at least {100 * MIN_MEASURED_FRACTION:.0f} % of a session must be measured")
         gait, rows = session.gait, session.rows
-        if offset_s:
-            gait["initial_contacts_s"] = [t + offset_s for t in gait["initial_contacts_s"]]
+        if shift_s:
+            gait["initial_contacts_s"] = [round(t + shift_s, 6) for t in gait["initial_contacts_s"]]
             for row in rows:
-                row["start_s"] += offset_s
-                row["end_s"] += offset_s
+                row["start_s"] = round(row["start_s"] + shift_s, 6)
+                row["end_s"] = round(row["end_s"] + shift_s, 6)
         return gait, (rows if treadmill else None), None
+
+    def _first_frame_s(self) -> float:
+        """The first recorded frame's place on the sample grid after the go, s: a whole number of
+        periods, as the trial CSV's ``time_s`` (:class:`station.protocols.sinks.FileSink`)."""
+        if not self._n:
+            return 0.0
+        periods = round((int(self._rec["t_ns"][0]) - self._t0_ns) * self.rate_hz / 1e9)
+        return max(0, periods) / self.rate_hz
 
     def _too_little_measured(self, gaps, session, seq: np.ndarray, recorded_s: float, missing: int,
                              walk_end_s: float | None = None) -> str:
@@ -1087,13 +1098,14 @@ class WalkMachine:
 
         fs = self.rate_hz
         offset_s = (gaps.first_frame - int(seq[0])) / fs  # readings missing right after the go
+        lead_s = self._first_frame_s()  # the first frame's time after the go
         trailing_s = (gaps.trimmed_frames - (gaps.first_frame - int(seq[0]))) / fs  # and before the last frame
-        found = [(at_s + offset_s, length_s, at_s) for at_s, length_s in gaps.long_gaps_s]
+        found = [(at_s + offset_s + lead_s, length_s, at_s) for at_s, length_s in gaps.long_gaps_s]
         if offset_s > MAX_BRIDGE_S:
             found.append((0.0, offset_s, None))
         longest = max(found, key=lambda g: g[1]) if found else None
         if trailing_s > MAX_BRIDGE_S and (longest is None or trailing_s >= longest[1]):
-            at_s = (int(seq[-1]) - int(seq[0]) + 1) / fs - trailing_s  # after its last reading
+            at_s = lead_s + (int(seq[-1]) - int(seq[0]) + 1) / fs - trailing_s  # after its last reading
             where = (f"the lower-back sensor stopped sending {at_s:.1f} s after the go and did not come back ({missing} "
                      f"of {int(round(recorded_s * fs))} frames without its readings): unplugged or failing, check its cable")
         elif longest is not None and longest[2] is not None and self._stalled(gaps, seq, longest[2], longest[1]):
