@@ -82,7 +82,10 @@ def expand_paths(paths: list[str]) -> tuple[list[str], list[str]]:
             continue
         found, skipped = [], []
         for entry in sorted(path.iterdir()):
-            if entry.name.startswith(".") or not entry.is_file():
+            if entry.name.startswith(".") or entry.is_dir():
+                continue
+            if not entry.is_file():  # a named pipe, a device, a broken link: never opened, but said
+                skipped.append(f"{entry.name} (not a regular file)")
                 continue
             if entry.suffix.lower() in TRIAL_SUFFIXES and looks_like_trial(entry):
                 found.append(str(entry))

@@ -204,3 +204,14 @@ def test_installed_command_prints_no_traceback(tmp_path):
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert f"{bad}: line 2, column ml_cm: 'x' is not a number" in proc.stderr
+
+
+def test_a_named_pipe_or_broken_link_in_a_directory_is_said_as_skipped_not_passed_over(tmp_path, capsys):
+    import os
+
+    station_trial(tmp_path / "a.csv")
+    os.mkfifo(tmp_path / "b.csv")  # opened, it would hang the batch; before, it was passed over without a word
+    (tmp_path / "c.csv").symlink_to(tmp_path / "gone.csv")
+    status, out, err = run(capsys, tmp_path)
+    assert status == 0 and [Path(r["file"]).name for r in json.loads(out)] == ["a.csv"]
+    assert "skipped 2 file(s) that are not trial files (b.csv (not a regular file), c.csv (not a regular file))" in err, err
