@@ -127,6 +127,8 @@ const WalkResults = (() => {
   function minutesBlock(minutes, trialId, stepsBox) {
     // a session measured in the parts between sensor dropouts (station/protocols/walk_parts.py): rows count from each part's start
     const inParts = new Set(minutes.map((m) => m.part || 1)).size > 1;
+    // a minute where the walking starts or ends: its few steps counted, not measured (gait.MIN_MINUTE_STEPS)
+    const fewSteps = minutes.some((m) => m.steps > 0 && (m.cadence_steps_min === null || m.cadence_steps_min === undefined));
     const rows = minutes.map((m) => ({ minute: m.minute, value: m.cadence_steps_min,
       paused: (m.walking_s || 0) < 0.5 * ((m.end_s - m.start_s) || 60),
       text: `${fmt(m.cadence_steps_min, 0)} steps/min, ${m.steps} steps, walking ${fmt(m.walking_s, 0)} s` }));
@@ -143,6 +145,7 @@ const WalkResults = (() => {
         "variability (CV) is how much stride and step times differ within the minute: stride-time CV is the steadiness (lower = steadier); " +
         "step-time CV mixes in any difference between the legs; a pause is no step for 3 s or more." +
         (inParts ? " The sensor dropped out during the session: each part between dropouts is measured on its own, its minutes counted from the part's start." : "") +
+        (fewSteps ? " A minute with fewer than 4 steps (where the walking starts or ends) has its steps counted but no cadence or variability (–): too few steps to measure." : "") +
         (stepsBox ? " Choose a minute in the table to see its steps above." : "")));
     if (stepsBox) {
       for (const tr of table.tBodies[0].rows) {
