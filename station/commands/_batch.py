@@ -66,20 +66,24 @@ _NOT_OVER_INPUTS = "the results are never written over the data they come from; 
 
 def check_out_is_no_input(out: str, paths: list[str]) -> None:
     """Usage error (exit status 2) when ``--out`` is one of the batch's inputs: a file given, its
-    JSON sidecar, or a trial file or sidecar of a directory given: replacing it would lose recorded
+    JSON sidecar, or a trial file or sidecar of a directory given (the files ``analyze``/``gait``
+    read there, :func:`station.commands.analyze.expand_paths`): replacing it would lose recorded
     data, and results in a sidecar not yet written would be read as the trial's metadata. Compared by
     real path (symbolic links followed both ways) and ``os.path.samefile`` (hard links)."""
+    from station.commands.analyze import expand_paths
     from station.store.trialfile import sidecar_path
 
     for given in paths:
-        if os.path.isdir(given):
-            found = _trial_file_of_directory(out, given)
-            if found is not None:
-                raise usage_error(f"--out {out}: is {found} of the input directory {given}; {_NOT_OVER_INPUTS}")
-            continue
-        for protected, what in ((given, "the input file"), (str(sidecar_path(given)), "the sidecar of the input file")):
-            if _same_file(out, protected):
-                raise usage_error(f"--out {out}: is {what} {given}; {_NOT_OVER_INPUTS}")
+        inside = os.path.isdir(given)
+        files = [f for f in expand_paths([given])[0] if f != given] if inside else [given]
+        for file in files:
+            name = os.path.basename(file)
+            for protected, what in ((file, f"the trial file {name}" if inside else "the input file"),
+                                    (str(sidecar_path(file)),
+                                     f"the sidecar of the trial file {name}" if inside else "the sidecar of the input file")):
+                if _same_file(out, protected):
+                    where = f"of the input directory {given}" if inside else given
+                    raise usage_error(f"--out {out}: is {what} {where}; {_NOT_OVER_INPUTS}")
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -90,44 +94,6 @@ def _same_file(a: str, b: str) -> bool:
         return os.path.samefile(a, b)
     except OSError:  # one of them does not exist (or cannot be looked at): nothing there to replace
         return False
-
-
-def _trial_file_of_directory(out: str, directory: str) -> str | None:
-    """``"the trial file NAME"`` or ``"the sidecar of the trial file NAME"`` when ``out`` is one of the
-    files ``analyze``/``gait`` read in ``directory`` (:func:`station.commands.analyze.expand_paths`:
-    its ``.csv``/``.txt`` trial files, and their sidecars, present or not), else None. One listing
-    of the directory; only the entries that are ``out`` (by name, symbolic link or hard link) and
-    their trial files are opened."""
-    from station.commands.analyze import TRIAL_SUFFIXES
-    from station.store.trialfile import looks_like_trial, sidecar_path
-
-    out_real = os.path.realpath(out)
-    try:
-        out_stat = os.stat(out)
-    except OSError:
-        out_stat = None  # a new file
-    try:
-        entries = {e.name: e for e in os.scandir(directory) if not e.name.startswith(".")}
-    except OSError:
-        return None
-    names = {os.path.basename(out_real)} if os.path.dirname(out_real) == os.path.realpath(directory) else set()
-    for entry in entries.values():
-        if entry.is_symlink():
-            if os.path.realpath(entry.path) == out_real:
-                names.add(entry.name)
-        elif out_stat is not None and entry.inode() == out_stat.st_ino and entry.stat().st_dev == out_stat.st_dev:
-            names.add(entry.name)
-
-    def is_trial(entry) -> bool:
-        return Path(entry.name).suffix.lower() in TRIAL_SUFFIXES and entry.is_file() and looks_like_trial(entry.path)
-
-    for name in sorted(names):
-        if name in entries and is_trial(entries[name]):
-            return f"the trial file {name}"
-        for entry in entries.values():
-            if str(sidecar_path(entry.name)) == name and entry.name != name and is_trial(entry):
-                return f"the sidecar of the trial file {entry.name}"
-    return None
 
 
 class JsonListWriter:
