@@ -1007,7 +1007,7 @@ class WalkMachine:
                     return None, None, self._too_little_measured(gaps, parts, seq, recorded_s, missing)
             # the walk itself, from the go to the last gate: the steps after it (SETTLE_S) are the
             # walk's end, not a stand-in for a lost walk
-            timed_s = sum(max(0.0, min(b, walk_end_s) - max(a, 0.0)) for a, b in self._parts.parts)
+            timed_s = _measured_before_s(self._parts.parts, walk_end_s)
             if timed_s < MIN_MEASURED_FRACTION * walk_end_s:
                 return None, None, self._too_little_measured(gaps, self._parts, seq, recorded_s, missing,
                                                              walk_end_s=walk_end_s)
@@ -1129,7 +1129,7 @@ class WalkMachine:
                       f"walking bout's {MIN_BOUT_STEPS}, so {'its' if len(session.blind) == 1 else 'their'} walking was "
                       "not measured")
         if walk_end_s is not None:
-            timed_s = sum(max(0.0, min(b, walk_end_s) - max(a, 0.0)) for a, b in session.parts)
+            timed_s = _measured_before_s(session.parts, walk_end_s)
             share = math.floor(100.0 * timed_s / walk_end_s)
             return (f"{where}; {timed_s:.1f} of the {walk_end_s:.1f} s from the go to the gate at "
                     f"{self.spec.timed_to_m:g} m ({share} %) were measured in parts of {MIN_PART_S:g} s or more, under "
@@ -1185,6 +1185,16 @@ class WalkMachine:
         if end_s - last >= STOPPED_S:
             return last
         return None
+
+
+def _measured_before_s(parts, end_s: float) -> float:
+    """How much of the time from the go to ``end_s`` the ``parts`` (``(start_s, end_s)`` after the go)
+    measured, s.
+
+    >>> _measured_before_s([(0.01, 1.1), (3.1, 7.0)], 5.0)
+    2.99
+    """
+    return round(sum(max(0.0, min(b, end_s) - max(a, 0.0)) for a, b in parts), 6)
 
 
 def _when(at_s: float) -> str:
