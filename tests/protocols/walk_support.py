@@ -43,13 +43,13 @@ class WalkRun:
 
 def run_walk(name: str, *, seed: int = 1, gait: str = "healthy", lapses=(), settings: WalkSettings | None = None,
              gates=GATES, imu_model: str = "lsm6dsox", rest_s: float = 0.0, trials: int | None = None,
-             sink=None, on_runner=None, mounting=SENSOR_MOUNTING, faults=()) -> WalkRun:
+             sink=None, on_runner=None, mounting=SENSOR_MOUNTING, faults=(), timing: str = "ideal") -> WalkRun:
     protocol = builtin_protocols()[name]
     protocol = replace(protocol, rest_s=rest_s, **({"trials_per_condition": trials} if trials else {}))
     config = StationConfig(panel=PanelConfig(gates=tuple(gates or ())))
     person = VirtualPerson(seed, on_plate=False, plate=config.plate)
     walker = VirtualWalker(seed=seed, base=person)
-    station = SimulatedStation(config, walker, seed=seed, calibration="nominal", imu_model=imu_model)
+    station = SimulatedStation(config, walker, seed=seed, calibration="nominal", imu_model=imu_model, timing=timing)
     factory = ClockedMockFactory(station.clock)
     array = GateArray(config.panel.gates, clock=station.clock, pin_factory=factory) if gates else None
     driver = GateDriver(factory)
