@@ -18,7 +18,7 @@ from station.reports.charts import mdc_caption, series_chart
 from station.reports.history_report import adherence_rows
 from station.reports.layout import content_width, p, table
 from station.reports.references import Citations
-from station.reports.text import number, with_unit
+from station.reports.text import belt_speed, number, quantity, with_unit
 
 
 def _outcome_block(outcome: dict, citations: Citations, width: float) -> KeepTogether:
@@ -59,8 +59,8 @@ def _dose_rows(doc: dict) -> list[list]:
     for s in doc["sessions"]:
         rows.append([str(s["number"]), str(s["week"]), s["planned_date"], s["status"],
                      f"{number(s.get('minutes'), 3)} ({number(s.get('minutes_planned'), 3)})",
-                     number(s.get("steps"), 5), with_unit(s.get("cadence_steps_min"), "/min", 3),
-                     with_unit(s.get("speed_m_s"), "m/s", 3), with_unit(s.get("belt_speed_m_s"), "m/s", 3),
+                     number(s.get("steps"), 5), quantity(s.get("cadence_steps_min"), "steps/min"),
+                     quantity(s.get("speed_m_s"), "m/s"), belt_speed(s.get("belt_speed_m_s")),
                      number(s.get("rpe"), 2), s.get("source") or ""])
     return rows
 

@@ -81,6 +81,9 @@ def test_the_programme_report_goes_from_baseline_to_end_against_the_mdc(store, p
         assert words in text, words
     # 11 of the 12 sessions done (number 5 missed), minutes as entered
     assert re.search(r"Done 11 \(92 % of due, 92 % of planned\)", text)
+    # the dose's belt speed as the clinician types it on the treadmill (km/h), m/s beside it; week 4: 0.5 m/s
+    flat = " ".join(text.split())
+    assert "1.8 km/h (0.50 m/s)" in flat and "0.500 m/s" not in flat
 
 
 def test_a_long_identifier_is_printed_whole_and_nothing_personal_is(store, protocols, clinic, clinic_dir, tmp_path):
