@@ -237,6 +237,7 @@ const Station = (() => {
   /* -- automatic logout notice -------------------------------------------------------------- */
   const notice = document.getElementById("session-notice");
   const noticeText = document.getElementById("session-notice-text");
+  const stayButton = document.getElementById("session-stay");
   const WARN_S = 90;
   let expiresAt = null; // ms, performance.now() clock
   let sessionTimer = null;
@@ -272,13 +273,22 @@ const Station = (() => {
     scheduleSessionCheck();
   }
 
+  /* The notice takes the brand's place in the header, whose room it always has (base.html): shown or
+     not, nothing on the page moves. The seconds in a box of their own width (.secs), so the count
+     going from 10 to 9 never re-wraps the words. */
   function renderNotice(left) {
     if (!notice) return;
-    if (left > WARN_S) { notice.hidden = true; return; }
-    notice.hidden = false;
-    noticeText.textContent = left > 0
-      ? "You will be signed out in " + Math.max(0, Math.round(left)) + " s because of inactivity."
-      : "Signing out because of inactivity…";
+    const shown = left <= WARN_S;
+    notice.dataset.shown = shown ? "yes" : "no";
+    notice.setAttribute("aria-hidden", String(!shown));
+    stayButton.tabIndex = shown ? 0 : -1;
+    if (!shown) return;
+    if (left > 0) {
+      noticeText.replaceChildren("You will be signed out in ", el("span", { class: "secs" }, Math.round(left)),
+        " s because of inactivity.");
+    } else {
+      noticeText.textContent = "Signing out because of inactivity…";
+    }
   }
 
   async function staySignedIn() {
@@ -294,7 +304,7 @@ const Station = (() => {
     // within ~3 s (its health says nodata after 1 s), as the live view says it after 1 s
     if (chip) { pollHealth(); pollTimer = setInterval(pollHealth, HEALTH_POLL_MS); }
     if (notice) {
-      document.getElementById("session-stay").addEventListener("click", staySignedIn);
+      stayButton.addEventListener("click", staySignedIn);
       api("GET", "/api/session/remaining", undefined, { background: true })
         .then((doc) => sessionLeft(doc.expires_in_s)).catch(() => {});
     }
