@@ -419,6 +419,12 @@ def run_trial(args) -> int:
         if gates is not None:
             gates.close()
     summary["simulation"] = metadata["source"]
+    texts = dict(zip(lapses, args.lapse))
+    missed = patient.lapses_without_effect()
+    if missed:  # a lapse that could not be refused beforehand (e.g. after this walk's end) but did nothing
+        summary["lapses_without_effect"] = [{"lapse": texts[lapse], "why": why} for lapse, why in missed]
+        for lapse, why in missed:
+            print(f"warning: --lapse {texts[lapse]} did nothing: {why}", file=sys.stderr)
     if args.out is not None:
         try:
             _write_json(args.out / "results.json", summary)

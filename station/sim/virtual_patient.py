@@ -26,7 +26,8 @@ Walk lapses: ``stumble`` and ``pause`` (15 s standing) ``after_s`` into the walk
 (stops for good: overground the last gate is never reached, on the treadmill the rest of the
 session is standing), ``false_start`` (a beam broken ``after_s`` into the countdown; walks with
 gates only). :func:`lapse_problem` says why a lapse would do nothing in a protocol (the command
-line refuses it). :attr:`VirtualPatient.walks` keeps each walk's truth. That is how the command line's ``--simulate`` runs and the
+line refuses it); what can only be known as it runs (a lapse due after the patient's last step, an
+attempt never made) :meth:`VirtualPatient.lapses_without_effect` says afterwards. :attr:`VirtualPatient.walks` keeps each walk's truth. That is how the command line's ``--simulate`` runs and the
 end-to-end tests provoke balance losses and invalid trials.
 
 Person events must be scheduled in time order and in the simulation's future; actions are
@@ -161,6 +162,9 @@ class VirtualPatient:
         self._protocol = None
         self.done: list[tuple[float, str]] = []
         """(person time s, action) of everything handed to the person."""
+        self._lapse_misses: dict = {}
+        """Lapse -> why it did nothing (its trial ran, it came too late); a lapse that acted is absent."""
+        self._lapses_acted: set = set()
         from station.sim.game_player import GamePlayer
 
         self._player = GamePlayer(reaction_s)
@@ -231,8 +235,11 @@ class VirtualPatient:
                         due = start_s + lapse.after_s
                         if lapse.action == "touch_down":
                             due += self.reaction_s + 1.0  # the weight shift before the foot lifts
-                        self._queue(due, lapse.action, lapse=True)
+                        self._queue(due, lapse.action, lapse=lapse)
             elif state in ("done", "aborted"):
+                for _, _, kwargs in self._pending:
+                    if isinstance(kwargs.get("lapse"), Lapse):
+                        self._lapse_misses[kwargs["lapse"]] = "the trial had ended before it was due"
                 self._cancel_trial_actions()
                 if self._leaning:
                     self._queue(now_s, "return_to_centre")
@@ -254,6 +261,7 @@ class VirtualPatient:
                 if lapse.action == "false_start" and self.gate_driver is not None and used \
                         and lapse not in self._false_started:
                     self._false_started.add(lapse)  # once: the patient starts properly next time
+                    self._lapses_acted.add(lapse)
                     pin = self.gate_pins[used[0]]
                     at_ns = self.time_origin_ns + int((now_s + lapse.after_s) * 1e9)
                     self.gate_driver.schedule([(at_ns, pin, True), (at_ns + 150_000_000, pin, False)])
@@ -266,6 +274,10 @@ class VirtualPatient:
     def _walk(self, at_s: float, duration_s: float, trial: dict) -> None:
         from station.sim.walker import PATTERNS, Pause
 
+        if self.walker.walks and at_s < self.walker.walks[-1].end_s:
+            # still finishing the last walk (a pause outlasted its attempt, and the next began at once):
+            # the patient walks again once that walk is done, as a person would
+            at_s = self.walker.walks[-1].end_s + self.reaction_s
         spec = self._protocol.walk
         condition = self._trial["condition"]
         gait = self.gait
@@ -300,6 +312,29 @@ class VirtualPatient:
                         changes.append((self.time_origin_ns + int(round(t_s * 1e9)), pin, broken))
                 self.gate_driver.schedule(changes)
         self.walks.append(({k: self._trial[k] for k in ("trial", "attempt")} | {"condition": condition.id}, plan))
+        walked_s = float(plan.initial_contacts_s[-1] - at_s)
+        pauses_done = len(plan.pauses)
+        for lapse in sorted(self._lapses_now(), key=lambda lapse: lapse.after_s):
+            acted = {"stumble": plan.stumble_s is not None, "stop_walking": plan.stopped_early}.get(lapse.action)
+            if lapse.action == "pause":
+                acted, pauses_done = pauses_done > 0, pauses_done - 1
+            if acted:
+                self._lapses_acted.add(lapse)
+            elif acted is not None:
+                self._lapse_misses[lapse] = f"the patient's last step came {walked_s:.1f} s into the walk"
+
+    def lapses_without_effect(self) -> list[tuple[Lapse, str]]:
+        """Each lapse that did nothing and why, in words for the command line: it came after the walk
+        or the trial had ended, or its trial or attempt never ran (e.g. an attempt 2 after a valid
+        attempt 1). :func:`lapse_problem` refuses beforehand what can be known beforehand."""
+        out = []
+        for lapse in self.lapses:
+            if lapse in self._lapses_acted:
+                continue
+            why = self._lapse_misses.get(lapse) or (f"trial {lapse.trial}, attempt {lapse.attempt} of "
+                                                    f"{lapse.condition} never ran")
+            out.append((lapse, why))
+        return out
 
     def tick(self, now_ns: int) -> None:
         """Hand the person every queued action due within :data:`COMMIT_AHEAD_S`."""
@@ -307,9 +342,14 @@ class VirtualPatient:
         while self._pending and self._pending[0][0] <= now_s + COMMIT_AHEAD_S:
             due_s, action, kwargs = self._pending.pop(0)
             at_s = max(due_s, now_s + MIN_STEP_S, self._last_s + MIN_STEP_S)
+            lapse = kwargs.get("lapse")
             if self._apply(action, at_s, {k: v for k, v in kwargs.items() if k != "lapse"}):
                 self._last_s = at_s
                 self.done.append((at_s, action))
+                if isinstance(lapse, Lapse):
+                    self._lapses_acted.add(lapse)
+            elif isinstance(lapse, Lapse):
+                self._lapse_misses[lapse] = "the patient could not do it then"
 
     def _apply(self, action: str, at_s: float, kwargs: dict) -> bool:
         p = self.person

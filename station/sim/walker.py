@@ -162,6 +162,9 @@ class WalkPlan:
     seed: int = 0
     belt_speed_m_s: float | None = None
     pauses: list[tuple[float, float]] = field(default_factory=list)
+    stopped_early: bool = False
+    """The walk ended at ``stop_after_s`` (the person stopped for good), not at its natural end
+    (past the walkway, or the treadmill's duration)."""
 
     def position_m(self, t_s) -> np.ndarray:
         """Trunk position along the walkway, m from the start line (overground)."""
@@ -315,7 +318,8 @@ class VirtualWalker:
         seg_start = 0
         stumble_done = stumble_after_s is None
         stumble_s = None
-        limit_s = at_s + (duration_s if setting == "treadmill" else OVERGROUND_LIMIT_S)
+        natural_limit_s = at_s + (duration_s if setting == "treadmill" else OVERGROUND_LIMIT_S)
+        limit_s = natural_limit_s
         if stop_after_s is not None:  # 0 too: the person stops after the step they moved off with
             limit_s = min(limit_s, at_s + stop_after_s)
         k = 0
@@ -363,6 +367,8 @@ class VirtualWalker:
             if done:
                 break
             t = t_next
+        reached = setting == "overground" and position >= walkway_m + 0.3
+        stopped_early = not reached and limit_s < natural_limit_s and t_next > limit_s and t_next <= natural_limit_s
         segments.append((seg_start, k - 1))
         end_s = ics[-1] + 0.6 * mean_t
         knots_t.append(end_s)
@@ -370,7 +376,8 @@ class VirtualWalker:
         return WalkPlan(start_s=at_s, direction=direction, setting=setting, initial_contacts_s=np.array(ics),
                         side=np.array(sides), amplitude_m_s2=np.array(amps), step_length_m=np.array(lengths),
                         segments=segments, end_s=end_s, knots_t_s=np.array(knots_t), knots_p_m=np.array(knots_p),
-                        stumble_s=stumble_s, seed=seed, belt_speed_m_s=belt_speed, pauses=pause_spans)
+                        stumble_s=stumble_s, seed=seed, belt_speed_m_s=belt_speed, pauses=pause_spans,
+                        stopped_early=stopped_early)
 
     # -- signals ---------------------------------------------------------------------------------
     def _walk_signals(self, plan: WalkPlan, t: np.ndarray, out: dict) -> None:

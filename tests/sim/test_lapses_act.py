@@ -6,6 +6,8 @@ was never told to stop; a treadmill has no gates to break), and ``comfortable:st
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from station.cli import main
@@ -94,3 +96,36 @@ def test_the_command_line_refuses_them_in_one_line_before_running(capsys):
     assert main(["trial", "--simulate", "--protocol", "backward-treadmill", "--planned-min", "1", "--quiet",
                  "--lapse", "session:stop_walking:90"]) == 1
     assert "stop_walking after 90 s: the trial lasts 60 s" in capsys.readouterr().err
+
+
+def test_lapses_that_come_after_the_walk_or_in_an_attempt_never_made_are_said_to_have_done_nothing():
+    # Overground, a walk lapse due after the patient's last step cannot be refused beforehand (how long
+    # the walk takes is the walker's); afterwards it is said, as is a lapse of an attempt never run.
+    lapses = (Lapse("fast", "stumble", 1.0), Lapse("fast", "stop_walking", 30.0), Lapse("fast", "pause", 20.0),
+              Lapse("fast", "stumble", 2.0, 2))
+    run = run_walk("backward-walk-3m", lapses=lapses, trials=1)
+    missed = dict(run.patient.lapses_without_effect())
+    assert set(missed) == set(lapses[1:])  # the stumble 1 s in happened
+    (_, plan), = run.patient.walks
+    assert plan.stumble_s is not None and not plan.stopped_early and plan.pauses == []
+    assert missed[lapses[1]].startswith("the patient's last step came ") and missed[lapses[1]].endswith(" s into the walk")
+    assert missed[lapses[3]] == "trial 1, attempt 2 of fast never ran"
+
+
+def test_lapses_that_act_are_not_said_to_have_done_nothing():
+    # no rest: the fast attempt starts while the paused walk of the last one is still going (the walker
+    # refused that overlap with a ValueError); the patient finishes it first
+    run = run_walk("ten-metre-walk", trials=1, lapses=(Lapse("comfortable", "stop_walking", 2.0),
+                                                        Lapse("fast", "pause", 1.0)))
+    assert run.patient.lapses_without_effect() == []
+    assert run.patient.walks[0][1].stopped_early
+
+
+def test_the_command_line_warns_of_a_lapse_that_did_nothing_and_keeps_it_in_the_json(capsys):
+    status = main(["trial", "--simulate", "--protocol", "backward-walk-3m", "--quiet", "--json",
+                   "--lapse", "fast:stop_walking:30"])
+    out, err = capsys.readouterr()
+    assert status == 0
+    assert "warning: --lapse fast:stop_walking:30 did nothing: the patient's last step came " in err
+    (entry,) = json.loads(out)["lapses_without_effect"]
+    assert entry["lapse"] == "fast:stop_walking:30" and entry["why"].endswith("s into the walk")
