@@ -293,6 +293,7 @@
     const r = run();
     $("choose").hidden = !!r;
     $("run").hidden = !r;
+    page.dataset.run = r ? "open" : "none"; // a phone puts the controls of an open test in a bar at the bottom
     showPanel(state.status && state.status.panel);
     if (!r) {
       setTrialState(null);

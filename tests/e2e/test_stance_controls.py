@@ -1,0 +1,98 @@
+"""A standing balance test on a phone (390×844): Start, Stop and End test keep one place for the
+whole test, on the screen wherever the page is scrolled, and while the trial records its count
+("Recording 12 / 30 s") is on the screen with Stop, in headless Chromium against the real station
+(the Romberg test, a virtual patient who follows it).
+
+They were in the page under the words to read: Start was below the first screen, and at the tap on
+Start the words gave way and Stop jumped 390 px up, then back down after the trial. They now sit in
+the bar at the bottom of the screen that a walk test had (the same rule, for every open test).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from test_dashboard import PHONE, api, by_id, css, page_width, setup_admin, wait
+
+pytestmark = pytest.mark.e2e
+
+WATCH = """
+window.__watch = {places: {}, countOff: [], stopOff: []};
+const ids = ['btn-start', 'btn-stop', 'btn-close'];
+const reached = (e) => { const b = e.getBoundingClientRect(); const h = document.elementFromPoint(b.left + b.width / 2, b.top + b.height / 2);
+  return !!h && (h === e || e.contains(h)); };
+function look() {
+  const s = document.getElementById('trial-state').dataset.state;
+  const place = ids.map((id) => { const b = document.getElementById(id).getBoundingClientRect();
+    return [b.left, b.top, b.width, b.height].map(Math.round).join(','); }).join(' / ');
+  window.__watch.places[place] = (window.__watch.places[place] || []).concat(s).slice(-3);
+  if (s === 'recording') {
+    const count = document.getElementById('state-words'); const c = count.getBoundingClientRect();
+    const bar = document.getElementById('controls').getBoundingClientRect();
+    const h = document.elementFromPoint(c.left + c.width / 2, c.top + c.height / 2);
+    // the count on the screen, above the controls, nothing over it (the overlay lets taps through to the plate)
+    const onScreen = c.height > 0 && c.top >= 0 && c.bottom <= Math.min(innerHeight, bar.top) && !!h && h.closest('.trace-card') !== null;
+    if (window.scrollY === 0 && !onScreen) window.__watch.countOff.push([count.textContent, c.top, c.bottom, bar.top]);
+    const stop = document.getElementById('btn-stop');
+    if (!(reached(stop) && !stop.disabled)) window.__watch.stopOff.push(window.scrollY);
+  }
+  requestAnimationFrame(look);
+}
+requestAnimationFrame(look);
+"""
+"""Samples, at every animation frame: where Start, Stop and End test are on the screen (viewport
+px), and while the trial records, whether its count is on the screen (the page scrolled to its
+top) and whether a tap on Stop reaches it (wherever the page is scrolled)."""
+
+
+def test_stance_controls_keep_one_place_on_a_phone(station_for, browsers):
+    station = station_for("patient")
+    phone, _ = browsers("phone", PHONE)
+    phone.set_script_timeout(15)
+    url = station.url
+    setup_admin(phone, url)
+    created = api(phone, "POST", "/api/patients", {"identifier": "STANCE-01", "birth_year": 1947, "sex": "M"})
+    assert created["status"] == 201, created
+    phone.get(f"{url}/live?patient={created['body']['id']}")
+    wait(phone, "the live stream", lambda d: by_id(d, "conn").text == "live")
+    from selenium.webdriver.support.ui import Select
+
+    Select(by_id(phone, "protocol-select")).select_by_value("romberg")
+    phone.execute_script("arguments[0].scrollIntoView({block: 'center'})", by_id(phone, "open-run"))
+    by_id(phone, "open-run").click()
+    wait(phone, "the Start button", lambda d: by_id(d, "btn-start").is_enabled(), timeout_s=30)
+    phone.execute_script("window.scrollTo(0, 0)")
+    phone.execute_script(WATCH)
+    # the words to read at the top of the page; Start, Stop and End test on the first screen, reachable
+    assert by_id(phone, "instructions").is_displayed()
+    first = phone.execute_script(
+        "const r = (id) => document.getElementById(id).getBoundingClientRect();"
+        "const hit = (id) => { const b = r(id); const e = document.elementFromPoint(b.left + b.width / 2, b.top + b.height / 2);"
+        " return !!e && e.closest('#' + id) !== null; };"
+        "return {start: [r('btn-start').top, r('btn-start').bottom], close: [r('btn-close').top, r('btn-close').bottom],"
+        " words: r('instructions').top, reached: hit('btn-start') && hit('btn-close')}")
+    for what in ("start", "close"):
+        assert 0 <= first[what][0] and first[what][1] <= PHONE[1], first
+    assert first["reached"] and first["words"] < first["start"][0], first
+    assert page_width(phone) <= PHONE[0]
+
+    by_id(phone, "btn-start").click()
+    wait(phone, "the recording", lambda d: by_id(d, "trial-state").get_attribute("data-state") == "recording", timeout_s=40)
+    wait(phone, "a few seconds of recording", lambda d: by_id(d, "state-words").text.startswith("Recording ")
+         and int(by_id(d, "state-words").text.split()[1]) >= 3, timeout_s=15)
+    assert page_width(phone) <= PHONE[0]
+    # scrolled to the end of the page and back while it records: Stop stays where it was, reachable
+    phone.execute_script("window.scrollTo(0, document.documentElement.scrollHeight)")
+    wait(phone, "a frame or two", lambda d: d.execute_script(
+        "return new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => done(true))))"))
+    phone.execute_script("window.scrollTo(0, 0)")
+
+    wait(phone, "the first trial's result", lambda d: "Trial complete" in by_id(d, "message").text
+         and by_id(d, "trial-state").get_attribute("data-state") == "instructions", timeout_s=50)
+    wait(phone, "the Start button for the second trial", lambda d: by_id(d, "btn-start").is_enabled(), timeout_s=20)
+    assert len(css(phone, "#trial-list li[data-trial-id]")) == 1
+    watch = phone.execute_script("return window.__watch")
+    assert len(watch["places"]) == 1, watch["places"]  # one place for Start, Stop and End test, all along
+    assert not watch["countOff"], watch["countOff"][:5]  # the count on the screen with Stop
+    assert not watch["stopOff"], watch["stopOff"][:5]  # Stop reachable wherever the page was scrolled
+    api(phone, "POST", "/api/station/close")
