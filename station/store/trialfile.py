@@ -20,7 +20,8 @@ paths; ``time_s`` off the sample grid; a sidecar ``rate_hz`` off the file's own 
 :data:`RATE_AGREEMENT`). Only regular files are opened (a named pipe would wait for ever, a device
 never ends), trial files of at most :data:`MAX_TRIAL_BYTES` and sidecars of at most
 :data:`MAX_SIDECAR_BYTES`, checked with ``os.stat`` before a byte is read; the sidecar is read and
-checked before the trial's numbers are parsed. Gaps of whole sample periods (lost frames) are read and
+checked before the trial's numbers are parsed. Plain ASCII text is parsed straight from the file's bytes
+(:func:`parse_plain_csv`: the file and the table at the peak), any other text line by line. Gaps of whole sample periods (lost frames) are read and
 reported in :attr:`TrialData.grid_index`. Writing is atomic (temporary file + rename) for whole files, and durable in appends for
 recordings (:class:`TrialCsvWriter`: flush + fsync about once a second, so a crash loses at most
 about a second and leaves a readable partial trial, see ``read_trial(..., allow_truncated=True)``).
@@ -29,6 +30,7 @@ about a second and leaves a readable partial trial, see ``read_trial(..., allow_
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import math
 import os
@@ -222,40 +224,36 @@ def read_trial(
     check_trial_file(path)  # cheap checks first: the file's kind and size, then the sidecar
     metadata = _read_sidecar(path)
     raw = _read_bytes(path)
-    # the fast reader takes the bytes as they are (no decoding, splitting and joining of lines) when
-    # they are plain ASCII text; anything else, or anything it refuses, is read the usual way
+    # both readers take the bytes as they are (no decoding, splitting and joining of lines) when
+    # they are plain ASCII text; anything else, or anything they refuse, is read the usual way
     wanted = None if columns is None else frozenset(columns).union(REQUIRED_COLUMNS)
     fast_read = _read_fast(path, raw, wanted) if fast and not allow_truncated else None
     if fast_read is not None:
         fmt, names, delimiter, first, body, columns = fast_read
-        data_lines = None  # split only if an integer column must be parsed again
+        del raw, fast_read
+        integers = _integer_columns(path, (body, 0, len(body)), names, delimiter, first + 2)
+        del body
     else:
-        text = _decode(path, raw)
-        lines = text.splitlines()
-        first = next((i for i, line in enumerate(lines) if line.strip()), None)
-        if first is None:
-            raise TrialFileError(path, "empty file (no header, no samples)")
-        header_line = lines[first]
-        fmt, names, delimiter = _parse_header(path, header_line)
-        data_lines = lines[first + 1 :]
-        while data_lines and not data_lines[-1].strip():
-            data_lines.pop()
-        if allow_truncated and data_lines and not text.endswith(("\n", "\r")):
-            data_lines.pop()  # complete lines always end with a newline: this one was cut short
-        if not data_lines:
-            raise TrialFileError(path, "header only, no samples")
-        table = _parse_numbers(path, data_lines, names, delimiter, first_line_no=first + 2)
-        columns = {name: np.ascontiguousarray(table[:, j]) for j, name in enumerate(names)}
-        _check_values(path, columns, allow_nan, first_line_no=first + 2)  # the fast reader took finite values only
-        if wanted is not None:
-            columns = {name: values for name, values in columns.items() if name in wanted}
-    for j, name in enumerate(names):
-        if name in INTEGER_COLUMNS:  # checked whole numbers even when not needed (columns=)
-            if data_lines is None:
-                data_lines = body.decode("ascii").splitlines()  # the same lines (see _split_plain_text)
-            values = _parse_integers(path, data_lines, j, name, delimiter, first_line_no=first + 2)
-            if wanted is None or name in wanted:
-                columns[name] = values
+        # plain ASCII text is parsed from its bytes (the file and the table at the peak, under 2
+        # times the file's size); any other text, or one that parser refuses, the usual way (str,
+        # lines, joined lines: about 9 times the file), which names any problem
+        plain = _read_plain(path, raw, allow_truncated)
+        if plain is not None:
+            fmt, names, delimiter, first, table, data = plain
+        else:
+            fmt, names, delimiter, first, table, data = _read_text_table(path, raw, allow_truncated)
+        del raw, plain
+        # the fast reader took finite values only
+        _check_values(path, {name: table[:, j] for j, name in enumerate(names)}, allow_nan, first_line_no=first + 2)
+        integers = _integer_columns(path, data, names, delimiter, first + 2)
+        del data  # the file's bytes or lines: gone before the table is split into columns
+        columns = {
+            name: np.ascontiguousarray(table[:, j]) for j, name in enumerate(names) if wanted is None or name in wanted
+        }
+        del table
+    for name, values in integers.items():  # checked whole numbers even when not needed (columns=)
+        if wanted is None or name in wanted:
+            columns[name] = values
     time_s = columns.pop("time_s")
     fs_hz = _sample_rate(path, fmt, time_s, metadata, first_line_no=first + 2)
     grid_index = _grid_index(path, time_s, fs_hz, first_line_no=first + 2, allow_gaps=allow_gaps)
@@ -483,6 +481,98 @@ def _parse_numbers(
     raise TrialFileError(path, "cannot parse the numbers (unexpected layout)")  # pragma: no cover
 
 
+def _read_plain(path: Path, raw: bytes, allow_truncated: bool):
+    """``(format, names, delimiter, first, table, (raw, data_start, data_end))`` of a plain ASCII
+    trial file parsed straight from its bytes (:func:`parse_plain_csv`), or None when it is not one
+    or that parser refuses it (the usual reader then reads it, and names any problem). A bad header
+    raises as usual. With ``allow_truncated``, the last data line is left out when the file does not
+    end with a line break, as the usual reader does."""
+    span = _plain_text_span(raw)
+    if span is None:
+        return None
+    first, header_line, data_start, data_end = span
+    fmt, names, delimiter = _parse_header(path, header_line)
+    if allow_truncated and not raw.endswith((b"\n", b"\r")):
+        cut = max(raw.rfind(b"\n", data_start, data_end), raw.rfind(b"\r", data_start, data_end))
+        if cut < 0:
+            return None  # no data line before the one cut short: said by the usual reader
+        data_end = cut - 1 if raw.startswith(b"\r\n", cut - 1) else cut
+        span = (first, header_line, data_start, data_end)
+    table = parse_plain_csv(raw, span, len(names), delimiter)
+    if table is None:
+        return None
+    return fmt, names, delimiter, first, table, (raw, data_start, data_end)
+
+
+def _read_text_table(path: Path, raw: bytes, allow_truncated: bool):
+    """:func:`_read_plain`'s result, read the usual way: the text decoded and split into lines
+    (``data`` is the list of data lines), every problem one line naming the file."""
+    text = _decode(path, raw)
+    lines = text.splitlines()
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        raise TrialFileError(path, "empty file (no header, no samples)")
+    header_line = lines[first]
+    fmt, names, delimiter = _parse_header(path, header_line)
+    data_lines = lines[first + 1 :]
+    del lines
+    while data_lines and not data_lines[-1].strip():
+        data_lines.pop()
+    if allow_truncated and data_lines and not text.endswith(("\n", "\r")):
+        data_lines.pop()  # complete lines always end with a newline: this one was cut short
+    del text
+    if not data_lines:
+        raise TrialFileError(path, "header only, no samples")
+    table = _parse_numbers(path, data_lines, names, delimiter, first_line_no=first + 2)
+    return fmt, names, delimiter, first, table, data_lines
+
+
+def _integer_columns(
+    path: Path, data: list[str] | tuple[bytes, int, int], names: list[str], delimiter: str | None, first_line_no: int
+) -> dict[str, np.ndarray]:
+    """The :data:`INTEGER_COLUMNS` of the file, parsed again as exact int64, by name. ``data`` is
+    the data lines, or ``(buffer, start, end)``: the plain ASCII data lines ``buffer[start:end]``
+    (:func:`_plain_text_span`), parsed from the bytes; their lines are made only when a value is
+    not a whole number, to name its line."""
+    found = {}
+    for j, name in enumerate(names):
+        if name not in INTEGER_COLUMNS:
+            continue
+        values = None
+        if isinstance(data, tuple):
+            buffer, start, end = data
+            values = _parse_plain_integers(buffer, start, end, j, delimiter)
+            if values is None:
+                data = buffer[start:end].decode("ascii").splitlines()  # the usual reader's data lines
+        if values is None:
+            values = _parse_integers(path, data, j, name, delimiter, first_line_no)
+        found[name] = values
+    return found
+
+
+def _plain_lines(raw: bytes, start: int, end: int):
+    """``(lines, count)``: the lines of ``raw[start:end]`` (plain ASCII, ended by \\n or \\r\\n,
+    :func:`_plain_text_span`) as an iterator of bytes for ``np.loadtxt``, without copying ``raw``: a
+    ``BytesIO`` shares the buffer of the bytes it is given, and its lines stop at ``end``."""
+    stream = io.BytesIO(raw)
+    stream.seek(start)
+    count = raw.count(b"\n", start, end) + 1
+    return itertools.islice(stream, count), count
+
+
+def _parse_plain_integers(raw: bytes, start: int, end: int, j: int, delimiter: str | None) -> np.ndarray | None:
+    """Column ``j`` of the plain data lines ``raw[start:end]`` as exact int64 (numpy's parser, as
+    :func:`_parse_integers`), or None (a value that is not a whole number, which that function then
+    names)."""
+    lines, count = _plain_lines(raw, start, end)
+    try:
+        values = np.loadtxt(lines, delimiter=delimiter, comments=None, dtype=np.int64, usecols=(j,), ndmin=1,
+                            encoding="ascii")
+    except ValueError:
+        return None
+    return values if values.shape == (count,) else None
+
+
 def _parse_integers(
     path: Path, data_lines: list[str], j: int, name: str, delimiter: str | None, first_line_no: int
 ) -> np.ndarray:
@@ -556,29 +646,32 @@ def _plain_text_span(raw: bytes) -> tuple[int, str, int, int] | None:
         data_end.start() if data_end is not None else len(raw))
 
 
-def parse_plain_csv(raw: bytes, span: tuple[int, str, int, int], n_columns: int) -> np.ndarray | None:
-    """The numbers of a plain ASCII comma-separated text straight from its bytes, or None (the caller
-    then reads it the usual way, which names any problem). ``span`` is :func:`_plain_text_span`'s
-    split of ``raw`` (whose header the caller has checked).
+def parse_plain_csv(
+    raw: bytes, span: tuple[int, str, int, int], n_columns: int, delimiter: str | None = ","
+) -> np.ndarray | None:
+    """The numbers of a plain ASCII text straight from its bytes, or None (the caller then reads it
+    the usual way, which names any problem). ``span`` is :func:`_plain_text_span`'s split of ``raw``
+    (whose header the caller has checked), ``delimiter`` the one between values (None: any run of
+    blanks, as in a Santos & Duarte file).
 
     The usual way decodes the bytes, splits them into lines, joins the data lines again and hands
     numpy a ``StringIO`` of them (4 bytes a character): about 9 times the file's size at its peak.
-    Here numpy's parser reads the data lines from a ``BytesIO`` that shares ``raw``'s buffer, so the
-    peak is the file and the table. The numbers are the same (the same parser on the same
-    characters), every data line must be a row of ``n_columns`` numbers: numpy skips a blank line, so
-    a file with one inside its data gives a row count that differs, and None."""
+    Here numpy's parser reads the data lines ``raw[data_start:data_end]`` one at a time from a
+    ``BytesIO`` that shares ``raw``'s buffer (:func:`_plain_lines`), so the peak is the file and the
+    table. The numbers are the same (the same parser on the same characters), every data line must
+    be a row of ``n_columns`` numbers: numpy skips a blank line, so a file with one inside its data
+    gives a row count that differs, and None."""
     _first, _header, data_start, data_end = span
     returns = raw.count(b"\r", data_start, data_end)
     if returns != raw.count(b"\r\n", data_start, data_end):
         return None  # lines ended by a lone \r, which numpy does not split at
-    lines = raw.count(b"\n", data_start, data_end) + 1
-    stream = io.BytesIO(raw)
-    stream.seek(data_start)
+    lines, count = _plain_lines(raw, data_start, data_end)
     try:
-        table = np.loadtxt(stream, delimiter=",", comments=None, dtype=np.float64, ndmin=2, encoding="ascii")
+        table = np.loadtxt(lines, delimiter=delimiter, comments=None, dtype=np.float64, ndmin=2,
+                           encoding="ascii")
     except ValueError:
         return None
-    if table.shape != (lines, n_columns):
+    if table.shape != (count, n_columns):
         return None
     return table
 

@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import threading
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,8 @@ from station.commands.gait import analyse_file
 from station.store import trialfile as tf
 from station.store.imu_recording import read_imu_recording
 from station.store.trialfile import TrialFileError, read_trial, write_trial_csv
+
+from memory_peak import traced_peak
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "gait"
 REAL = DATA / "HA001-Test5-Trial1"
@@ -215,12 +216,7 @@ def test_the_sidecar_is_checked_before_the_numbers_are_parsed(tmp_path, sidecar,
 def test_the_parse_holds_the_file_and_the_table_not_nine_copies(tmp_path):
     path = walk_csv(tmp_path / "long.csv", seconds=600.0)  # 60,000 rows, about 4 MB
     size = path.stat().st_size
-    tracemalloc.start()
-    try:
-        rec = read_imu_recording(path)
-        _current, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    rec, peak = traced_peak(read_imu_recording, path)
     assert rec.samples == 60_000
     # the file's bytes, the parsed table (7 float64 a row, 0.8 times the file here) and the arrays
     # read from it; the text path held about 8 times the file (str, lines, joined lines, StringIO)
@@ -253,12 +249,7 @@ def test_a_jump_in_time_is_refused_in_the_gaps_words_without_building_it(tmp_pat
         return table
 
     path = real_copy(tmp_path, "gap", jump)
-    tracemalloc.start()
-    try:
-        message = refused(path)
-        _current, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    message, peak = traced_peak(refused, path)
     assert f"IMU data missing for {jump_s:.3g} s after time_s 5.99 s (line 601): {frames} lost frame(s)" in message
     assert peak < 20e6  # the file is 70 kB; a grid over the gap is 480 MB (1e5 s) or 48 GB (1e7 s)
 
