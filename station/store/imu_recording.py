@@ -26,7 +26,10 @@ frame lets such rows through as NaN (:func:`station.analysis.imu_frame.align_to_
 in the gait analysis reads the gyroscope.
 
 A sidecar ``rate_hz`` must agree with the file's own rate (its grid periods over its time span)
-within :data:`station.store.trialfile.RATE_AGREEMENT` (2 %). The cheap checks come first: the file's
+within :data:`station.store.trialfile.RATE_AGREEMENT` (2 %). Without one, the rate is the timestamps'
+own, fitted over the whole file (:func:`_rate_of_timestamps`), not 1 / the median step, which
+timestamps rounded to 1 ms put 4 % off at 320 Hz (a file with ``seq`` keeps 1 / its median step: its
+``time_s`` is ``(seq - seq0)/rate_hz``, on the grid). The cheap checks come first: the file's
 kind and size (a regular file of at most :data:`station.store.trialfile.MAX_TRIAL_BYTES`), then the
 sidecar (read, JSON, types, heights, mounting), then the header, and only then are the numbers
 parsed (straight from the file's bytes when it is plain ASCII, :func:`station.store.trialfile.
@@ -76,7 +79,7 @@ class ImuRecording:
     time_s: np.ndarray  # (N,), s, on the file's own time axis
     acc_m_s2: np.ndarray  # (N, 3) sensor axes x, y, z, m/s², gravity included
     gyro_deg_s: np.ndarray | None  # (N, 3) sensor axes, deg/s, or None without a gyroscope
-    fs_hz: float
+    fs_hz: float  # the sidecar's rate_hz, else the timestamps' own rate (_rate_of_timestamps)
     metadata: dict = field(default_factory=dict)
     dropped_leading: int = 0  # frames before the IMU's first sample (station trials)
     dropped_trailing: int = 0  # frames after the IMU's last sample (an IMU that stopped before the end)
@@ -184,6 +187,8 @@ def read_imu_recording(path: str | os.PathLike) -> ImuRecording:
         if metadata.get("rate_hz") is not None:
             tf.check_rate_agreement(path, fs_hz, slots, time_s)
         slots = _separate(path, slots, time_s, fs_hz, first_line_no)
+        if metadata.get("rate_hz") is None:
+            fs_hz = _rate_of_timestamps(slots, time_s, fs_hz)
     _check_gaps(path, slots, measured, time_s, fs_hz, first_line_no)  # before any grid is built
     seq = slots.astype(np.int64)
     grid, gaps = bridge_gaps(acc, seq, fs_hz)
@@ -334,9 +339,7 @@ def _grid_from_time(path: Path, time_s: np.ndarray, fs_hz: float) -> np.ndarray:
     then the slots are the steps' whole periods, for :func:`_check_gaps` to refuse without placing
     anything."""
     n = time_s.shape[0]
-    with np.errstate(over="ignore", invalid="ignore"):  # a time_s of 1e308: a gap of inf s, said so
-        steps = np.diff(time_s) * fs_hz
-    sure_gap = steps > max_bridge_frames(fs_hz) + GAP_PERIODS
+    steps, sure_gap = _sure_gaps(time_s, fs_hz)
     if sure_gap.any() or n < 3:
         slots = np.zeros(n)
         np.cumsum(np.where(sure_gap, np.rint(steps), 1.0), out=slots[1:])
@@ -352,6 +355,46 @@ def _grid_from_time(path: Path, time_s: np.ndarray, fs_hz: float) -> np.ndarray:
     x *= 1.0 - turn  # periods at the timestamps' own rate
     slots = np.rint(x - _phase(x, PHASE_WINDOWS[1]))
     return slots - slots[0]
+
+
+def _sure_gaps(time_s: np.ndarray, fs_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(steps, sure_gap)``: the steps of ``time_s`` in periods at ``fs_hz``, and those longer than
+    the bridge plus :data:`GAP_PERIODS` periods (a gap too long to bridge whatever the jitter)."""
+    with np.errstate(over="ignore", invalid="ignore"):  # a time_s of 1e308: a gap of inf s, said so
+        steps = np.diff(time_s) * fs_hz
+    return steps, steps > max_bridge_frames(fs_hz) + GAP_PERIODS
+
+
+def _rate_of_timestamps(slots: np.ndarray, time_s: np.ndarray, rough_hz: float) -> float:
+    """The rate of a recording without a sidecar ``rate_hz`` (Hz, 9 significant digits), from all its
+    timestamps: 1 / the slope of a least-squares line of time against slot (place on the grid: exact,
+    the times carry the noise), one line a run of consecutive slots, all with a common slope, so no
+    gap enters the slope. ``rough_hz`` (1 / the median step, :func:`station.store.
+    trialfile._sample_rate`) is quantised by the timestamps' resolution: times rounded to 1 ms at
+    320 Hz step by 3 or 4 ms, median 3 ms, 333 Hz (4 % off, and every cadence and step time with
+    it); here rounding and jitter average out over the file (10 s of them: 320 Hz within 0.00002 %).
+    ``rough_hz`` is kept for a file too short to fit, or with a gap too long to bridge (its slots then
+    come from ``rough_hz`` and :func:`_check_gaps` refuses the file in those words, as before).
+
+    >>> t = np.round(np.arange(3200) / 320, 3)  # 10 s at 320 Hz, rounded to 1 ms
+    >>> slots = np.arange(3200.0)
+    >>> rough = 1 / float(np.median(np.diff(t)))
+    >>> round(rough, 1), _rate_of_timestamps(slots, t, rough)
+    (333.3, 319.999957)
+    """
+    n = time_s.shape[0]
+    if n < 3 or _sure_gaps(time_s, rough_hz)[1].any():
+        return rough_hz
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(slots) != 1) + 1))
+    counts = np.diff(np.append(starts, n))
+    # each run about its own mean (time_s may be far from 0): slot and time deviations
+    ds = slots - np.repeat(np.add.reduceat(slots, starts) / counts, counts)
+    dt = time_s - np.repeat(np.add.reduceat(time_s, starts) / counts, counts)
+    sxx = float(ds @ ds)
+    sxy = float(ds @ dt)
+    if not (sxx > 0 and sxy > 0):
+        return rough_hz
+    return float(f"{sxx / sxy:.9g}")
 
 
 def _phase(x: np.ndarray, window: int) -> np.ndarray:
