@@ -22,10 +22,22 @@ edge plausible on neither base is timed by the callback's arrival instead and ma
 
 Counting
 --------
+A break counts only when the beam stays broken at least ``min_break_s`` (:data:`MIN_BREAK_S`,
+10 ms), measured on the driver's timestamps from the break to the beam's clearing. A beam that
+stays broken (someone standing in it) counts at the first poll that finds it ``min_break_s`` or
+more after the break with no clearing among the edges received and its pin still reading broken
+(the pin is read at that moment: a glitch that has ended reads clear even when the callback of its
+clearing is late). Shorter breaks are electrical glitches
+(``glitches``, counted per gate) and never become crossings: a long cable on a receiver's input
+with the Pi's internal pull-up picks up pulses of microseconds to a few milliseconds, while a
+person breaks a beam for tens of milliseconds or more (see :data:`MIN_BREAK_S`). A counted
+break is timed by its START, the driver's timestamp of the beam's interruption.
+
 Arms and legs break a beam several times while a person passes. After :meth:`GateArray.arm`,
-the **first break** of each gate is its crossing time; the pass lasts until the beam has stayed
-clear for ``holdoff_s``, and every break within it belongs to the same crossing (counted in
-``breaks``). A break after that is a new pass (``passes``), which a walk test does not time.
+the **first counted break** of each gate is its crossing time; the pass lasts until the beam has
+stayed clear for ``holdoff_s``, and every counted break within it belongs to the same crossing
+(counted in ``breaks``). A counted break after that is a new pass (``passes``), which a walk test
+does not time.
 
 Threads: gpiozero calls the callbacks from its own thread; they only append to a locked list.
 Whoever runs the trial calls :meth:`GateArray.poll` from its loop.
@@ -47,6 +59,14 @@ CALLBACK_EARLY_TOLERANCE_S = 0.001
 """A mapped driver timestamp may lie this far after its callback (mapping rounding), s."""
 DEFAULT_HOLDOFF_S = 1.0
 """A pass of a gate ends when its beam has stayed clear this long, s."""
+MIN_BREAK_S = 0.010
+"""A beam must stay broken at least this long for the break to count, s (driver timestamps).
+
+A person breaks a beam far longer: a trunk 20 cm deep passing at 3 m/s (faster than a fast walk)
+for about 67 ms, even a limb segment 8 cm across swinging through at 4 m/s for 20 ms. Electrical
+noise picked up by a long cable on a receiver's open-collector output, held high only by the
+Pi's internal pull-up (about 50 kΩ), lasts microseconds (a spike) to a few milliseconds (a
+burst). 10 ms lies between the two with a margin of 2 on the body's side."""
 POSITION_TOLERANCE_M = 0.005
 """Two positions closer than this are the same gate position, m."""
 
@@ -66,8 +86,8 @@ class GateEdge:
 
 @dataclass
 class GateCrossing:
-    """The first pass of a gate after arming: ``t_ns`` of its first break, the number of
-    ``breaks`` within the pass, ``clear_ns`` when the beam last cleared (None while broken),
+    """The first pass of a gate after arming: ``t_ns`` of its first counted break (one that lasted
+    ``min_break_s``: never a glitch), the number of counted ``breaks`` within the pass, ``clear_ns`` when the beam last cleared (None while broken),
     and ``passes`` (1, or more when the gate was passed again later)."""
 
     gate: int
@@ -81,6 +101,17 @@ class GateCrossing:
     def to_dict(self, t0_ns: int = 0) -> dict:
         return {"gate": self.gate, "position_m": self.position_m, "at_s": round((self.t_ns - t0_ns) / 1e9, 6),
                 "breaks": self.breaks, "passes": self.passes, "timing": self.timing}
+
+
+@dataclass
+class _Break:
+    """A beam broken and not yet cleared: its first edge, whether it lasted long enough to count
+    (``confirmed``), and whether it counted for a crossing (``counted``: after arming)."""
+
+    start: GateEdge
+    ticks: object = None
+    confirmed: bool = False
+    counted: bool = False
 
 
 class GateError(ValueError):
@@ -153,14 +184,19 @@ class GateArray:
         default (lgpio on a Raspberry Pi).
     holdoff_s : float
         A pass ends when the beam has stayed clear this long, s.
+    min_break_s : float
+        A break counts only when the beam stays broken at least this long, s (:data:`MIN_BREAK_S`).
     wall_clock : callable
         The wall clock, s since the epoch (for drivers that stamp edges with CLOCK_REALTIME).
     """
 
     def __init__(self, gates: Sequence[GateConfig], *, clock: Clock, pin_factory=None,
-                 holdoff_s: float = DEFAULT_HOLDOFF_S, wall_clock: Callable[[], float] = time.time) -> None:
+                 holdoff_s: float = DEFAULT_HOLDOFF_S, min_break_s: float = MIN_BREAK_S,
+                 wall_clock: Callable[[], float] = time.time) -> None:
         if not holdoff_s > 0:
             raise ValueError(f"holdoff_s must be positive, not {holdoff_s!r}")
+        if not 0 <= min_break_s < holdoff_s:
+            raise ValueError(f"min_break_s must be from 0 to less than holdoff_s, not {min_break_s!r}")
         if pin_factory is None:
             from gpiozero import Device
 
@@ -170,6 +206,7 @@ class GateArray:
         self.clock = clock
         self.wall_clock = wall_clock
         self.holdoff_ns = int(round(holdoff_s * 1e9))
+        self.min_break_ns = int(round(min_break_s * 1e9))
         self._lock = threading.Lock()
         self._raw: list[tuple[LightGate, object, bool, int]] = []
         self.gates: list[LightGate] = []
@@ -185,7 +222,12 @@ class GateArray:
         self.crossings: dict[int, GateCrossing] = {}
         """First pass of each gate since :meth:`arm`, by gate index."""
         self.breaks_while_armed: list[GateEdge] = []
-        """Breaks of any gate since arming (a walk's check of a beam broken before the go)."""
+        """Counted breaks of any gate since arming, each added once it is counted (a walk's check of
+        a beam broken before the go)."""
+        self.glitches: dict[int, int] = {g.index: 0 for g in self.gates}
+        """Breaks shorter than ``min_break_s`` (not counted), by gate index, since the gates were made."""
+        self._beam: dict[int, _Break] = {}
+        """The break each gate's beam is in now (seen by its edges), by gate index."""
         self._sync()
 
     # -- set-up ----------------------------------------------------------------------------------
@@ -257,7 +299,7 @@ class GateArray:
         """Edges that arrived since the last poll (time order), with crossings updated."""
         with self._lock:
             raw, self._raw = self._raw, []
-        out = []
+        out, seen = [], []
         def plausible(t_ns, arrival_ns) -> bool:
             return t_ns is not None and arrival_ns - MAX_CALLBACK_DELAY_S * 1e9 <= t_ns <= \
                 arrival_ns + CALLBACK_EARLY_TOLERANCE_S * 1e9
@@ -269,30 +311,73 @@ class GateArray:
                 if not plausible(t_ns, arrival_ns):
                     t_ns, timing = arrival_ns, "callback"
             out.append(GateEdge(gate.index, gate.position_m, t_ns, broken, timing))
+            seen.append((out[-1], ticks))
+        for edge, ticks in seen:  # as they came: one pin's callbacks come in the order of its edges
+            self._count(edge, ticks)
+        self._confirm_still_broken()
         out.sort(key=lambda e: e.t_ns)
-        for edge in out:
-            self._count(edge)
         self.edges.extend(out)
         return out
 
-    def _count(self, edge: GateEdge) -> None:
-        if self.armed_ns is None or edge.t_ns < self.armed_ns:
-            return
+    def _count(self, edge: GateEdge, ticks) -> None:
+        """Follow one gate's beam: a break is counted once it has lasted ``min_break_s`` (here when
+        its clearing shows it did; :meth:`_confirm_still_broken` while it lasts)."""
+        beam = self._beam.get(edge.gate)
         if edge.broken:
-            self.breaks_while_armed.append(edge)
+            if beam is None:
+                self._beam[edge.gate] = _Break(edge, ticks)
+            return
+        if beam is None:
+            return  # cleared from a break seen before the gates were made
+        del self._beam[edge.gate]
+        if not beam.confirmed:
+            if self._lasted_ns(beam, edge, ticks) < self.min_break_ns:
+                self.glitches[edge.gate] = self.glitches.get(edge.gate, 0) + 1
+                return
+            beam.confirmed, beam.counted = True, self._counted(beam.start)
         crossing = self.crossings.get(edge.gate)
-        if crossing is None:
-            if edge.broken:
-                self.crossings[edge.gate] = GateCrossing(edge.gate, edge.position_m, edge.t_ns, edge.timing)
-            return
-        if edge.broken:
-            if crossing.clear_ns is not None and edge.t_ns - crossing.clear_ns >= self.holdoff_ns:
-                crossing.passes += 1  # the first pass had ended: someone passed again
-            elif crossing.passes == 1:
-                crossing.breaks += 1
-            crossing.clear_ns = None
-        else:
+        if beam.counted and crossing is not None:
             crossing.clear_ns = edge.t_ns
+
+    def _lasted_ns(self, beam: _Break, clear: GateEdge, ticks) -> int:
+        """How long a beam stayed broken, by the driver's two timestamps (their difference holds
+        even when they could not be mapped onto the station clock and were timed by their
+        callbacks); by the edges' station times when the driver's stamps cannot be compared."""
+        try:
+            return int(round(self.factory.ticks_diff(ticks, beam.ticks) * 1e9))
+        except (TypeError, ValueError, OverflowError):
+            return clear.t_ns - beam.start.t_ns
+
+    def _confirm_still_broken(self) -> None:
+        """Count the breaks still going on that began ``min_break_s`` ago or more: their pin still
+        reads broken now (a glitch that has ended reads clear even while the callback of its
+        clearing is late) and no edge of theirs is waiting to be polled."""
+        now_ns = int(self.clock.monotonic_ns())
+        for index, beam in self._beam.items():
+            if beam.confirmed or now_ns - beam.start.t_ns < self.min_break_ns or index >= len(self.gates):
+                continue
+            gate = self.gates[index]
+            with self._lock:
+                waiting = any(raw[0] is gate for raw in self._raw)
+            if not waiting and gate.broken:
+                beam.confirmed, beam.counted = True, self._counted(beam.start)
+
+    def _counted(self, start: GateEdge) -> bool:
+        """Count a break (one that lasted ``min_break_s``) begun at ``start``: a crossing, a break
+        within its pass, or a new pass; False when it began before arming."""
+        if self.armed_ns is None or start.t_ns < self.armed_ns:
+            return False
+        self.breaks_while_armed.append(start)
+        crossing = self.crossings.get(start.gate)
+        if crossing is None:
+            self.crossings[start.gate] = GateCrossing(start.gate, start.position_m, start.t_ns, start.timing)
+            return True
+        if crossing.clear_ns is not None and start.t_ns - crossing.clear_ns >= self.holdoff_ns:
+            crossing.passes += 1  # the first pass had ended: someone passed again
+        elif crossing.passes == 1:
+            crossing.breaks += 1
+        crossing.clear_ns = None
+        return True
 
     def pass_over(self, gate: int, now_ns: int) -> bool:
         """Whether the first pass of ``gate`` has ended by ``now_ns`` (beam clear for the hold-off)."""
