@@ -7,17 +7,31 @@ GPIO and a position along the walkway in metres (:class:`station.config.GateConf
 Timing
 ------
 An edge is timed by the **pin driver's own timestamp**, the ``ticks`` gpiozero passes to a pin's
-``when_changed`` callback: on a Raspberry Pi the lgpio pin factory reports the kernel's GPIO line
-event timestamp (ns resolution, taken in the interrupt), so the time does not depend on when
-Python got round to running the callback (that can be tens of ms later on a busy Pi). Ticks are
-the factory's own time base; :class:`GateArray` maps them onto the station clock from pairs read
-together when the gates are armed: (``factory.ticks()``, ``clock.monotonic_ns()``) and (the wall
-clock, ``clock.monotonic_ns()``). The kernel's GPIO line events are stamped with CLOCK_MONOTONIC by
-default (the v2 character-device interface) but with CLOCK_REALTIME by the older interface, and
-drivers pass either on, so an edge is mapped on the factory's base and, if that is implausible, on
-the wall clock's. A mapped time is plausible when it lies before the moment the callback ran
-(within :data:`CALLBACK_EARLY_TOLERANCE_S`) and at most :data:`MAX_CALLBACK_DELAY_S` before it. An
-edge plausible on neither base is timed by the callback's arrival instead and marked
+``when_changed`` callback, so the time does not depend on when Python got round to running the
+callback (that can be tens of ms later on a busy Pi). On a Raspberry Pi, gpiozero 2.0's lgpio pin
+factory passes lgpio's alert timestamp (integer ns, taken when the kernel saw the edge) divided by
+1e9 as the ticks, while the factory's own ``ticks()`` is ``time.monotonic()`` (``LocalPiFactory``);
+lgpio says to make no assumption about its timestamps' origin. lgpio 0.2 (2021) and later request
+lines through the kernel's GPIO v2 character-device interface without the realtime-clock flag
+(commented out in its ``lgGpio.c``), so the stamps are CLOCK_MONOTONIC: the same clock as
+``ticks()`` and the station's :class:`station.clock.MonotonicClock`. lgpio 0.0 and 0.1 used the v1
+interface, whose events the kernel stamped with CLOCK_REALTIME (the wall clock) before Linux 5.7.
+
+So each edge is mapped onto the station clock on one of two bases, whichever is plausible:
+
+* the factory's: by a pair read together when the gates are armed, (``factory.ticks()``,
+  ``clock.monotonic_ns()``), and ``factory.ticks_diff`` (both clocks monotonic, no steps);
+* the wall clock's, for stamps on CLOCK_REALTIME: by a pair read **when the edge's callback
+  arrives**, ``t = arrival_monotonic - (arrival_wall - stamp)``. The wall clock can be stepped
+  (NTP, ``date``) or slewed (chrony slews up to 8.3 %) at any time; mapped this way only the few
+  ms between the edge and its callback are exposed to that, not the whole walk (a pair read at
+  arming turned an NTP step of -0.3 s during a 5 s walk into 4.70 s, an 8.3 % slew into 4.58 s).
+  A step landing in that short window still shifts the edge: backward, the edge maps after its
+  callback and is not believed (timed by the callback, below); forward, by the step.
+
+A mapped time is plausible when it lies before the moment the callback ran (within
+:data:`CALLBACK_EARLY_TOLERANCE_S`) and at most :data:`MAX_CALLBACK_DELAY_S` before it. An edge
+plausible on neither base is timed by the callback's arrival instead and marked
 ``timing = "callback"``, and a walk result says so.
 
 Counting
@@ -187,7 +201,8 @@ class GateArray:
     min_break_s : float
         A break counts only when the beam stays broken at least this long, s (:data:`MIN_BREAK_S`).
     wall_clock : callable
-        The wall clock, s since the epoch (for drivers that stamp edges with CLOCK_REALTIME).
+        The wall clock, s since the epoch (for drivers that stamp edges with CLOCK_REALTIME), read
+        in each edge's callback, just after the station clock.
     """
 
     def __init__(self, gates: Sequence[GateConfig], *, clock: Clock, pin_factory=None,
@@ -208,7 +223,7 @@ class GateArray:
         self.holdoff_ns = int(round(holdoff_s * 1e9))
         self.min_break_ns = int(round(min_break_s * 1e9))
         self._lock = threading.Lock()
-        self._raw: list[tuple[LightGate, object, bool, int]] = []
+        self._raw: list[tuple[LightGate, object, bool, int, float]] = []
         self.gates: list[LightGate] = []
         try:
             for i, config in enumerate(sorted(gates, key=lambda g: g.position_m)):
@@ -259,21 +274,23 @@ class GateArray:
         return [self.index_at(p) for p in positions_m]
 
     def _sync(self) -> None:
-        """Read the factory's ticks and the station clock together (the mapping of driver times)."""
+        """Read the factory's ticks and the station clock together (the mapping of driver times on
+        the factory's base; the wall clock's is read at each callback)."""
         before = int(self.clock.monotonic_ns())
         ticks = self.factory.ticks()
-        wall = self.wall_clock()
         after = int(self.clock.monotonic_ns())
         self._ref_ticks = ticks
-        self._ref_wall_s = wall
         self._ref_ns = (before + after) // 2
 
     def _to_ns(self, ticks) -> int:
         return self._ref_ns + int(round(self.factory.ticks_diff(ticks, self._ref_ticks) * 1e9))
 
-    def _wall_to_ns(self, ticks) -> int | None:
+    @staticmethod
+    def _wall_to_ns(ticks, arrival_ns: int, arrival_wall_s: float) -> int | None:
+        """A wall-clock stamp (s) on the station clock, by the wall clock and the station clock read
+        when its callback arrived: only the wall clock's change since the edge (a few ms) counts."""
         try:
-            return self._ref_ns + int(round((float(ticks) - self._ref_wall_s) * 1e9))
+            return arrival_ns - int(round((float(arrival_wall_s) - float(ticks)) * 1e9))
         except (TypeError, ValueError, OverflowError):
             return None
 
@@ -292,8 +309,9 @@ class GateArray:
 
     # -- edges -----------------------------------------------------------------------------------
     def _edge(self, gate: LightGate, ticks, broken: bool, arrival_ns: int) -> None:
+        wall_s = self.wall_clock()  # with arrival_ns: the pair that maps a wall-clock stamp
         with self._lock:
-            self._raw.append((gate, ticks, broken, arrival_ns))
+            self._raw.append((gate, ticks, broken, arrival_ns, wall_s))
 
     def poll(self) -> list[GateEdge]:
         """Edges that arrived since the last poll (time order), with crossings updated."""
@@ -304,10 +322,10 @@ class GateArray:
             return t_ns is not None and arrival_ns - MAX_CALLBACK_DELAY_S * 1e9 <= t_ns <= \
                 arrival_ns + CALLBACK_EARLY_TOLERANCE_S * 1e9
 
-        for gate, ticks, broken, arrival_ns in raw:
+        for gate, ticks, broken, arrival_ns, wall_s in raw:
             t_ns, timing = self._to_ns(ticks), "driver"
             if not plausible(t_ns, arrival_ns):
-                t_ns = self._wall_to_ns(ticks)
+                t_ns = self._wall_to_ns(ticks, arrival_ns, wall_s)
                 if not plausible(t_ns, arrival_ns):
                     t_ns, timing = arrival_ns, "callback"
             out.append(GateEdge(gate.index, gate.position_m, t_ns, broken, timing))
@@ -340,13 +358,19 @@ class GateArray:
             crossing.clear_ns = edge.t_ns
 
     def _lasted_ns(self, beam: _Break, clear: GateEdge, ticks) -> int:
-        """How long a beam stayed broken, by the driver's two timestamps (their difference holds
-        even when they could not be mapped onto the station clock and were timed by their
-        callbacks); by the edges' station times when the driver's stamps cannot be compared."""
+        """How long a beam stayed broken: by the two edges' times when both are the driver's (mapped
+        each at its own callback, so a wall clock stepped in between does not count); when one was
+        timed by its callback, by the difference of the driver's two stamps (it holds even when they
+        could not be mapped onto the station clock), unless that cannot be compared or is negative
+        (a driver's wall clock stepped back in between)."""
+        by_times = clear.t_ns - beam.start.t_ns
+        if beam.start.timing == "driver" and clear.timing == "driver":
+            return by_times
         try:
-            return int(round(self.factory.ticks_diff(ticks, beam.ticks) * 1e9))
+            by_stamps = int(round(self.factory.ticks_diff(ticks, beam.ticks) * 1e9))
         except (TypeError, ValueError, OverflowError):
-            return clear.t_ns - beam.start.t_ns
+            return by_times
+        return by_stamps if by_stamps >= 0 else by_times
 
     def _confirm_still_broken(self) -> None:
         """Count the breaks still going on that began ``min_break_s`` ago or more: their pin still
