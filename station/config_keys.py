@@ -100,6 +100,10 @@ def _gpio_pin(raw: Any) -> int:
 
 
 MAX_GATES = 16
+GATE_POSITION_TOLERANCE_M = 0.005
+"""Two gate positions this close or closer are one place, m: a walk finds the gate it needs by
+its position within this (station.hw.gates.GateArray.index_at), so the configuration refuses two
+gates that close."""
 
 
 def _read_gates(table: Table, name: str, absent: Any) -> Any:
@@ -107,7 +111,8 @@ def _read_gates(table: Table, name: str, absent: Any) -> Any:
     read with the table's accessors so each mistake names the gate's field and line
     (``panel.gates[1].pin``); ``absent`` when the file has none, INVALID when one is wrong."""
     allowed = ("an array of tables [[panel.gates]], each with pin = <BCM GPIO> and position_m = <metres from the "
-               f"start line, 0-100>, at most {MAX_GATES} gates, no two at the same position or on the same pin; [] for none")
+               f"start line, 0-100>, at most {MAX_GATES} gates, no two at the same position or on the same pin "
+               f"(gates {GATE_POSITION_TOLERANCE_M * 1000:g} mm or less apart are at the same position); [] for none")
 
     def shape(raw: Any) -> list:
         if not isinstance(raw, list) or not all(isinstance(g, dict) for g in raw) or len(raw) > MAX_GATES:
@@ -127,8 +132,20 @@ def _read_gates(table: Table, name: str, absent: Any) -> Any:
             gates.append(GateConfig(pin=pin, position_m=position_m))
     if table.collect is not None and len(table.collect) > mistakes:
         return INVALID
-    if len({g.pin for g in gates}) != len(gates) or len({g.position_m for g in gates}) != len(gates):
-        return table.record(table.error(name, "two gates share a pin or a position", allowed=allowed, value=raw))
+    for i, one in enumerate(gates):
+        for j in range(i + 1, len(gates)):
+            other = gates[j]
+            both = f"panel.gates[{i}] (GPIO {one.pin}, {one.position_m:g} m) and panel.gates[{j}] (GPIO {other.pin}, " \
+                   f"{other.position_m:g} m)"
+            apart_mm = abs(one.position_m - other.position_m) * 1000
+            if one.pin == other.pin:
+                problem = f"{both} share a pin"
+            elif apart_mm <= GATE_POSITION_TOLERANCE_M * 1000:
+                problem = (f"{both} are {apart_mm:.3g} mm apart: the station takes gates "
+                           f"{GATE_POSITION_TOLERANCE_M * 1000:g} mm or less apart for one place")
+            else:
+                continue
+            return table.record(table.error(name, problem, allowed=allowed, value=raw))
     return tuple(sorted(gates, key=lambda g: g.position_m))
 
 

@@ -66,6 +66,7 @@ from dataclasses import dataclass
 
 from station.clock import Clock
 from station.config import GateConfig
+from station.config_keys import GATE_POSITION_TOLERANCE_M
 
 MAX_CALLBACK_DELAY_S = 1.0
 """A driver timestamp more than this before its callback ran is not believed, s."""
@@ -81,8 +82,9 @@ for about 67 ms, even a limb segment 8 cm across swinging through at 4 m/s for 2
 noise picked up by a long cable on a receiver's open-collector output, held high only by the
 Pi's internal pull-up (about 50 kΩ), lasts microseconds (a spike) to a few milliseconds (a
 burst). 10 ms lies between the two with a margin of 2 on the body's side."""
-POSITION_TOLERANCE_M = 0.005
-"""Two positions closer than this are the same gate position, m."""
+POSITION_TOLERANCE_M = GATE_POSITION_TOLERANCE_M
+"""Two positions this close or closer are the same gate position, m (the configuration's
+:data:`station.config_keys.GATE_POSITION_TOLERANCE_M`, which refuses two gates that close)."""
 
 
 @dataclass(frozen=True)
