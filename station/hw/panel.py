@@ -196,3 +196,6 @@ class StationPanel:
         elif kind == "fault":
             self.set_mode("fault", t)
             self.beep("fault", t)
+        # Sound it now, not on the loop's next tick: the go beep is a walk test's time origin (the
+        # trial's start is the moment it is published), and the next tick comes a frame batch later.
+        self.tick(t)

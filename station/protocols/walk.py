@@ -570,7 +570,7 @@ class WalkMachine:
             t = int(t)
             if t >= self._countdown_end_ns:
                 self._start_recording()
-                rest = frames[frames["t_ns"] >= self._countdown_end_ns]
+                rest = frames[frames["t_ns"] >= self._t0_ns]
                 self._feed_recording_frames(rest)
                 return
             self._announce_countdown(t)
@@ -578,7 +578,11 @@ class WalkMachine:
             self._start_recording()
 
     def _start_recording(self) -> None:
-        self._t0_ns = self._countdown_end_ns
+        # The go is when the beep sounds, not when the countdown was due to end: the state event below
+        # sounds it (hw/panel.py, on this loop's tick), and the loop runs a frame batch or a late
+        # wake-up after the countdown's end (0-50 ms). A static start timed from the planned end
+        # counted that latency as walking.
+        self._t0_ns = max(self._countdown_end_ns, int(self.bus.clock.monotonic_ns()))
         if self.gates is not None:
             self.gates.arm(self._t0_ns)
         self._end_ns = self._t0_ns + int(round(self.duration_s * 1e9))

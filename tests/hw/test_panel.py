@@ -149,3 +149,15 @@ def test_chattering_presses_count_once(rig):
     runner.step()
     assert len(panel.presses) == 1
     assert runner.machine.state.value == "waiting"  # started, not started-then-stopped
+
+
+def test_the_go_beep_sounds_when_recording_starts_not_on_the_loops_next_tick(rig):
+    # A walk test is timed from the go beep (the trial's start is the state event's time); queued for the
+    # next tick it sounded a whole loop iteration later on a real clock (10-50 ms: a frame batch).
+    factory, station, runner, panel = rig
+    buzzer_at_go = []
+    runner.bus.subscribe(lambda e: buzzer_at_go.append(factory.pin(PINS.buzzer_pin).state)
+                         if e.kind == "state" and e.data["state"] == "recording" else None)
+    press(factory)
+    step_until(runner, lambda: buzzer_at_go)
+    assert buzzer_at_go == [True]

@@ -233,3 +233,16 @@ def test_a_patient_who_takes_a_few_steps_and_stops_is_said_to_have_stopped_not_t
     assert message.startswith("The patient took ") and " steps and stopped walking " in message, message
     assert first.issues[0].at_s <= after_s + 0.5
     assert first.recorded_s <= after_s + STOPPED_END_S + CADENCE_EVERY_S + 1.0, first.recorded_s
+
+
+@pytest.mark.parametrize("timing", ["ideal", "pi-under-load"])
+def test_a_static_start_is_timed_from_the_go_beep_the_patient_heard(timing):
+    # The go beep sounds when the loop next runs after the countdown's end (up to a frame batch later,
+    # more on a busy Pi); the patient sets off on the beep. Timing from the countdown's planned end
+    # added that latency (0-50 ms) to the 3-m backward walk's time (outside review, seed 3).
+    run = run_walk("backward-walk-3m", seed=3, timing=timing, trials=1)
+    for index, (_, plan) in enumerate(run.patient.walks):
+        heard_s = plan.start_s - run.patient.reaction_s  # the patient reacts to the beep's event
+        assert go_s(run, index) == pytest.approx(heard_s, abs=1e-3)
+        walk = run.runner.records[index].result.walk
+        assert walk["walk_time_s"] == pytest.approx(plan.gate_time_s(3.0) - heard_s, abs=1e-3)
