@@ -404,6 +404,18 @@ def _cross_checks(config: StationConfig, keys_in_file: set[str]) -> list[tuple[_
                 ("plate", "adc_rate_sps"),
             )
         )
+    if imu.model != "none" and imu.rate_hz < 2 * acq.rate_hz:
+        why = ("each frame averages the IMU samples of its period; at fewer than two a frame holds one, "
+               "sometimes none or two, and the frames' times jitter by up to a sample period: step times "
+               "moved by 40-60 ms")
+        if "acquisition.rate_hz" in keys_in_file and "imu.rate_hz" not in keys_in_file:
+            out.append((("acquisition", "rate_hz"), acq.rate_hz,
+                        f"allowed: at most half imu.rate_hz = {imu.rate_hz:g} Hz ({why}); raise imu.rate_hz",
+                        ("imu", "rate_hz")))
+        else:
+            out.append((("imu", "rate_hz"), imu.rate_hz,
+                        f"allowed: at least twice acquisition.rate_hz = {acq.rate_hz:g} Hz ({why}); 208 Hz at "
+                        "100-Hz frames", ("acquisition", "rate_hz")))
     if plate.front_end == "rp2040" and plate.adc_rate_sps not in (10, 20, 80, 320):
         out.append((("plate", "adc_rate_sps"), plate.adc_rate_sps,
                     'allowed with plate.front_end = "rp2040": 10 or 80 (HX711), 10, 20, 80 or 320 (HX717)',

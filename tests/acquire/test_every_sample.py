@@ -77,10 +77,12 @@ def test_every_imu_sample_is_kept_through_the_fifo(standing):
     before = standing.health()["imu_samples"]
     frames = standing.run_seconds(5.0)
     kept = standing.health()["imu_samples"] - before
-    produced = 5.0 * 104.0 * (1 + sim.imu.rate_error) if hasattr(sim.imu, "rate_error") else 5.0 * 104.0
+    rate_hz = standing.hardware.imu.rate_hz
+    assert rate_hz == 208.0  # the default: at least two samples a frame
+    produced = 5.0 * rate_hz * (1 + sim.imu.rate_error) if hasattr(sim.imu, "rate_error") else 5.0 * rate_hz
     assert abs(kept - produced) <= 3, (kept, produced)
     assert _count(frames, FrameFlag.IMU_LOST) == 0
-    # 104 Hz into 100 Hz frames: every frame has a sample (one, sometimes two averaged).
+    # 208 Hz into 100 Hz frames: every frame averages two samples, sometimes three.
     assert _count(frames, FrameFlag.IMU_STALE) == 0
     assert np.nanmean(frames["az_m_s2"]) == pytest.approx(9.81, abs=0.2)
 

@@ -413,3 +413,16 @@ def test_every_command_accepts_config():
     assert len(found) >= 4
     for path, sub in found:
         assert "--config" in sub._option_string_actions, path
+
+
+def test_the_imu_must_give_each_frame_two_samples_or_more(tmp_path):
+    # 104 Hz into 100-Hz frames jittered the frames' times and the steps' (outside review, 2026-12-05)
+    (problem,) = problems_of(write(tmp_path, "[imu]\nrate_hz = 104\n"))
+    assert (problem.key, problem.line) == ("imu.rate_hz", 2)
+    assert problem.allowed.startswith("allowed: at least twice acquisition.rate_hz = 100 Hz")
+    # a faster frame rate set in the file is what is blamed, with what to do
+    (problem,) = problems_of(write(tmp_path, "[plate]\nadc_rate_sps = 320\n[acquisition]\nrate_hz = 200\n"))
+    assert (problem.key, problem.line) == ("acquisition.rate_hz", 4)
+    assert problem.allowed.startswith("allowed: at most half imu.rate_hz = 208 Hz") and "raise imu.rate_hz" in problem.allowed
+    assert load_station_config(write(tmp_path, "[imu]\nrate_hz = 208\n")).imu.rate_hz == 208.0
+    assert load_station_config(write(tmp_path, '[imu]\nmodel = "none"\nrate_hz = 104\n')).imu.model == "none"  # no IMU
