@@ -49,9 +49,11 @@ def test_a_programme_from_the_patient_page_to_its_first_assessment(station, brow
     wait(tablet, "the session panel", lambda d: by_id(d, "dose-form").is_displayed())
     fill(tablet, "minutes", "28")
     fill(tablet, "rpe", "13")
+    fill(tablet, "belt_speed_kmh", "1.8")  # as the treadmill shows it, as the live walk test asks it
     by_id(tablet, "save-dose").click()
     wait(tablet, "session 1 done", lambda d: css(d, '.cal-item.session[data-number="1"]')[0].get_attribute("data-status") == "done")
     assert "28 min" in by_id(tablet, "dose-recorded").text and "RPE 13" in by_id(tablet, "dose-recorded").text
+    assert "belt 1.8 km/h (0.50 m/s)" in by_id(tablet, "dose-recorded").text  # stored in m/s (0.5), shown as typed
     assert len(css(tablet, "#dose-chart rect.dose-bar")) == 1
     css(tablet, '.cal-item.session[data-number="2"]')[0].click()
     wait(tablet, "the missed field", lambda d: by_id(d, "missed-reason").is_displayed())

@@ -128,6 +128,11 @@ const Station = (() => {
     return `${fmt(Number(mS) * 3.6, 1)} km/h (${fmt(mS, 2)} m/s)`;
   }
 
+  /* A belt speed typed in km/h, as the treadmill shows it, in m/s as it is stored (to 1 mm/s). */
+  function beltSpeedFromKmh(kmh) {
+    return Math.round(Number(kmh) / 3.6 * 1000) / 1000;
+  }
+
   /* A change against the minimal detectable change as a tag (the server's words and tone,
      station.protocols.report.mdc_verdict): an improvement green, a worsening or an unjudged real
      change amber, within the MDC neutral. */
@@ -311,5 +316,5 @@ const Station = (() => {
   }
 
   init();
-  return { api, el, fmt, fmtSig, num, quantity, change, changeUnit, beltSpeed, mdcVerdictTag, when, showError, showFieldErrors, capitalise, ordinal, ApiError, showHealth, followHealth, sessionLeft, goToLogin };
+  return { api, el, fmt, fmtSig, num, quantity, change, changeUnit, beltSpeed, beltSpeedFromKmh, mdcVerdictTag, when, showError, showFieldErrors, capitalise, ordinal, ApiError, showHealth, followHealth, sessionLeft, goToLogin };
 })();

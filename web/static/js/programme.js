@@ -3,7 +3,7 @@
 "use strict";
 
 (() => {
-  const { api, el, fmtSig, showError } = Station;
+  const { api, el, fmtSig, quantity, showError, beltSpeed, beltSpeedFromKmh } = Station;
   const $ = (id) => document.getElementById(id);
   const page = $("programme-page");
   const assignmentId = Number(page.dataset.assignmentId);
@@ -137,8 +137,8 @@
     if (s.status === "done") {
       parts.push(el("p", { id: "dose-recorded" }, `Dose (${s.source === "measured" ? `measured, trial #${s.trial_id}` : "entered by hand"}): `
         + [s.minutes !== null ? `${mins(s.minutes)} min` : null, s.steps !== null && s.steps !== undefined ? `${s.steps} steps` : null,
-          s.cadence_steps_min ? `${fmtSig(s.cadence_steps_min)} steps/min` : null, s.speed_m_s ? `${fmtSig(s.speed_m_s)} m/s` : null,
-          s.belt_speed_m_s ? `belt ${fmtSig(s.belt_speed_m_s)} m/s` : null, s.rpe ? `RPE ${s.rpe}` : null].filter(Boolean).join(", ")
+          s.cadence_steps_min ? quantity(s.cadence_steps_min, "steps/min") : null, s.speed_m_s ? quantity(s.speed_m_s, "m/s") : null,
+          s.belt_speed_m_s ? `belt ${beltSpeed(s.belt_speed_m_s)}` : null, s.rpe ? `RPE ${s.rpe}` : null].filter(Boolean).join(", ")
         + ` — ${s.recorded_by}, ${new Date(s.recorded_at).toLocaleString()}`));
       if (s.notes) parts.push(el("p", { class: "muted" }, s.notes));
     }
@@ -146,7 +146,7 @@
     if (s.status !== "cancelled") {
       const form = el("form", { class: "grid-form", id: "dose-form" },
         field("Minutes", { type: "number", name: "minutes", min: 0, max: 240, step: "any", required: true, value: s.minutes ?? s.minutes_planned }),
-        field("Belt speed (m/s)", { type: "number", name: "belt_speed_m_s", min: 0, max: 3, step: "0.01" }),
+        field("Belt speed (km/h, as the treadmill shows it)", { type: "number", name: "belt_speed_kmh", min: 0.2, max: 10.8, step: "0.1" }),
         field("Perceived exertion (Borg 6–20)", { type: "number", name: "rpe", min: 6, max: 20, step: 1 }),
         field("Notes", { name: "notes", maxlength: 1000 }));
       const trialForm = el("form", { class: "grid-form", id: "trial-form" },
@@ -155,7 +155,7 @@
         el("button", { type: "button", class: "go", id: "save-dose", onclick: () => {
           const f = new FormData(form);
           const body = { minutes: Number(f.get("minutes")) };
-          if (f.get("belt_speed_m_s")) body.belt_speed_m_s = Number(f.get("belt_speed_m_s"));
+          if (f.get("belt_speed_kmh")) body.belt_speed_m_s = beltSpeedFromKmh(f.get("belt_speed_kmh"));
           if (f.get("rpe")) body.rpe = Number(f.get("rpe"));
           if (f.get("notes")) body.notes = String(f.get("notes"));
           act("POST", `/api/programme-sessions/${s.id}/dose`, body, box);
@@ -166,12 +166,12 @@
       }, `Trial #${t.id} (${testTitle(t.protocol)}, ${new Date(t.started_at).toLocaleDateString()}): ${mins(t.dose.minutes)} min, ${t.dose.steps} steps`));
       const sessionProtocol = doc.template.schedule.session_protocol;
       if (sessionProtocol && current && s.status !== "done") {
-        const belt = el("input", { type: "number", id: "run-belt-speed", min: 0.05, max: 3, step: "0.05", placeholder: "m/s" });
+        const belt = el("input", { type: "number", id: "run-belt-speed", min: 0.2, max: 10.8, step: "0.1", placeholder: "km/h" });
         parts.push(el("h3", {}, "Record this session on the station"), el("div", { class: "actions" },
-          el("label", {}, "Belt speed (m/s) ", belt),
+          el("label", {}, "Belt speed (km/h) ", belt),
           el("button", { type: "button", class: "go", id: "run-session", onclick: async () => {
             try {
-              await api("POST", `/api/programme-sessions/${s.id}/run`, belt.value ? { belt_speed_m_s: Number(belt.value) } : {});
+              await api("POST", `/api/programme-sessions/${s.id}/run`, belt.value ? { belt_speed_m_s: beltSpeedFromKmh(belt.value) } : {});
               window.location.assign(`/live?patient=${patientId}&programme=${assignmentId}`);
             } catch (err) { showError(box, err); }
           } }, `Start ${sessionProtocol} (${mins(s.minutes_planned)} min)`)));
@@ -319,7 +319,7 @@
     const t = doc.template;
     const s = t.schedule;
     const steps = (s.progression || []).map((p) => el("li", {}, `From week ${p.from_week}: ` + [
-      p.belt_speed_m_s ? `belt ${p.belt_speed_m_s} m/s` : null, p.incline_pct !== undefined && p.incline_pct !== null ? `incline ${p.incline_pct} %` : null,
+      p.belt_speed_m_s ? `belt ${beltSpeed(p.belt_speed_m_s)}` : null, p.incline_pct !== undefined && p.incline_pct !== null ? `incline ${p.incline_pct} %` : null,
       p.minutes_per_session ? `${p.minutes_per_session} min` : null, p.note || null].filter(Boolean).join("; ")));
     $("template").replaceChildren(
       el("p", {}, `${s.sessions_per_week} sessions a week for ${s.weeks} weeks, ${s.minutes_per_session} minutes each.`),

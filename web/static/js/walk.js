@@ -7,7 +7,7 @@
 "use strict";
 
 (() => {
-  const { el, fmt } = Station;
+  const { el, fmt, beltSpeedFromKmh } = Station;
   const page = document.getElementById("live-page");
   const $ = (id) => document.getElementById(id);
   const STRIP_S = 8;
@@ -492,7 +492,7 @@
       const minutes = numberField("walk-planned-min", "Planned minutes", 1, 120);
       if (kmh.error || minutes.error) return { error: kmh.error || minutes.error };
       if (kmh.value === null || minutes.value === null) return { error: "Enter the treadmill's belt speed and the planned minutes." };
-      out.belt_speed_m_s = Math.round(kmh.value / 3.6 * 1000) / 1000;
+      out.belt_speed_m_s = beltSpeedFromKmh(kmh.value);
       out.planned_min = minutes.value;
     }
     return { walk: out };
