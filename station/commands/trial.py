@@ -362,6 +362,13 @@ def run_trial(args) -> int:
     gate_pins: dict = {}
     if protocol.walk is not None:
         gates, driver, gate_pins = _simulated_gates(config, protocol, station)
+        configured = {g.position_m for g in config.panel.gates}
+        added = sorted(p for p in gate_pins if p not in configured)
+        if added and not args.quiet:  # the station itself would refuse the protocol without them
+            at = ", ".join(f"{p:g} m" for p in added)
+            print(f"note: the simulation adds light gates at {at} for {protocol.name}; the configuration has "
+                  f"{', '.join(f'{p:g} m' for p in sorted(configured)) or 'none'}, and the station would refuse "
+                  "this test until panel.gates has them", file=sys.stderr)
         if walk_settings.sensor_height_m is None:
             from dataclasses import replace
 

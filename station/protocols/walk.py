@@ -769,7 +769,10 @@ class WalkMachine:
 
         plan, spec, fs = self.plan, self.spec, self.rate_hz
         rec = self._rec[: self._n]
-        result = TrialResult(plan=plan, valid=True, end_reason="duration", start_ns=self._t0_ns, samples=self._n)
+        # a treadmill session ends at its planned minutes; an overground walk when its last gate is passed
+        # (not at the 60-120 s limit that "duration" would suggest)
+        result = TrialResult(plan=plan, valid=True, end_reason="duration" if self.treadmill else "gate_reached",
+                             start_ns=self._t0_ns, samples=self._n)
         if self._n:
             result.recorded_s = round((int(rec["t_ns"][-1]) - self._t0_ns) / 1e9 + 1.0 / fs, 6)
         issues: list[QualityIssue] = []

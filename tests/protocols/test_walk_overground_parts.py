@@ -75,7 +75,7 @@ def test_a_stall_mid_walk_keeps_the_gates_time_and_the_gait_from_the_parts(clean
     run = _ten_metre(faults=(StationFault("stall", 3.0, 1.5),))
     assert [what for _, what in run.source.happened] == ["stall"]
     result = run.runner.records[0].result
-    assert result.valid and result.end_reason == "duration", [i.message for i in result.issues]
+    assert result.valid and result.end_reason == "gate_reached", [i.message for i in result.issues]
     walk, metrics = result.walk, result.metrics["metrics"]
     assert walk["walk_time_s"] == clean.walk["walk_time_s"]
     assert walk["imu"] is None and walk["imu_stalls"] == 1 and walk["imu_dropouts"] == 0

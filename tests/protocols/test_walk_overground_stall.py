@@ -35,7 +35,7 @@ def test_a_ten_metre_walk_stays_timed_by_its_gates_through_a_stall_and_says_the_
     run = _ten_metre(StationFault("stall", 3.0, 1.5))
     assert [what for _, what in run.source.happened] == ["stall"]
     result = run.runner.records[0].result
-    assert result.valid and result.end_reason == "duration", [i.message for i in result.issues]
+    assert result.valid and result.end_reason == "gate_reached", [i.message for i in result.issues]
     walk = result.walk
     assert walk["walk_time_s"] == pytest.approx(_truth_time_s(run), abs=1e-3)  # the gates' own timestamps
     assert walk["walk_speed_m_s"] == pytest.approx(6.0 / walk["walk_time_s"], rel=1e-3)
@@ -67,7 +67,7 @@ def test_a_gate_crossed_during_a_stall_is_timed_from_its_edge_and_the_settling_d
     # SETTLE_S after it ends before the frames come back
     run = _ten_metre(StationFault("stall", 6.5, 4.0))
     result = run.runner.records[0].result
-    assert result.valid and result.end_reason == "duration", [i.message for i in result.issues]
+    assert result.valid and result.end_reason == "gate_reached", [i.message for i in result.issues]
     go = go_s(run, 0)
     _, plan = run.patient.walks[0]
     crossed_s = plan.gate_time_s(8.0) - go

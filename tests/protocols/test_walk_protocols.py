@@ -264,3 +264,17 @@ def test_step_time_variability_at_a_fast_pace_is_the_walkers(seed):
         truth_cv = 100.0 * steps.std(ddof=1) / steps.mean()
         cv = result.metrics["metrics"]["step_time_cv_pct"]
         assert cv == pytest.approx(truth_cv, abs=1.5), (cv, truth_cv)
+
+
+def test_the_trial_command_says_which_gates_the_simulation_added_and_how_a_walk_ended(capsys):
+    # the default configuration has gates at 0 and 3 m; the 10-metre walk times from 2 to 8 m: the
+    # simulation adds those (a real station would refuse the test), and says so (outside review)
+    assert main(["trial", "--protocol", "ten-metre-walk", "--simulate", "--seed", "2", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert ("note: the simulation adds light gates at 2 m, 8 m for ten-metre-walk; the configuration has 0 m, 3 m, "
+            "and the station would refuse this test until panel.gates has them") in err
+    trials = json.loads(out)["trials"]
+    # an overground walk ends past its last gate, not at its 60-120 s limit
+    assert {t["end_reason"] for t in trials if t["valid"]} == {"gate_reached"}
+    assert main(["trial", "--protocol", "backward-walk-3m", "--simulate", "--seed", "2", "--quiet"]) == 0
+    assert "simulation adds" not in capsys.readouterr().err  # its gate (3 m) is configured
