@@ -31,6 +31,7 @@ from station.reference import mdc as mdc_table
 from station.protocols.walk_words import (WALK_KEY_MEASURES, better_direction, better_words, imu_gaps_summary,
                                          key_measures_for, measure_words, perry_class_reference)
 from station.reference import norms
+from station.reference.population import not_applied_words
 
 KEY_MEASURES: tuple[tuple[str, str, str], ...] = (
     ("ellipse_area_cm2", "95 % ellipse area", "cm²"),
@@ -229,6 +230,34 @@ def _protocol_norms_for(summary: dict, metric: str, condition_id: str) -> list[d
     return [n for n in summary["norms"] if n["metric"] == metric and n["condition"] == condition_id]
 
 
+def _not_applied_once(references: list[dict]) -> list[dict]:
+    """The cut-offs of one source not applied to this patient for one reason, said once (Perry's two
+    walking-class limits: "The published cut-offs (0.4 and 0.8 m/s) were set in ...")."""
+    out: list[dict] = []
+    for ref in references:
+        if ref.get("kind") != "cutoff" or ref.get("verdict") != "not_applied":
+            out.append(ref)
+            continue
+        same = next((r for r in out if r.get("verdict") == "not_applied" and r.get("source") == ref.get("source")
+                     and r.get("not_applied_why") == ref.get("not_applied_why")), None)
+        if same is None:
+            out.append(ref)
+            continue
+        limits = same.setdefault("limits", [same["limit"]]) + [ref["limit"]]
+        same["limits"] = limits
+        same["words"] = not_applied_words(f"cut-offs ({_and(limits)})", same["population"]["group"],
+                                          same["not_applied_why"], plural=True)
+    return out
+
+
+def _and(limits: list[str]) -> str:
+    """"0.4 and 0.8 m/s" from ["0.4 m/s", "0.8 m/s"] (one unit said once)."""
+    units = {limit.partition(" ")[2] for limit in limits}
+    if len(units) == 1 and units != {""}:
+        return " and ".join(limit.partition(" ")[0] for limit in limits) + " " + units.pop()
+    return " and ".join(limits)
+
+
 def key_measures(protocol: Protocol, condition_summary: dict, summary: dict, age_y: float | None) -> list[dict]:
     """The measures clinicians read first for one condition, each with its reference."""
     condition = protocol.condition(condition_summary["id"])
@@ -264,11 +293,12 @@ def key_measures(protocol: Protocol, condition_summary: dict, summary: dict, age
                 entry["words"] = condition_summary["weight_bearing"]["words"]
         if walk:  # what it means and which way is better (station.protocols.walk_words)
             entry["words"] = measure_words(key, values, setting)
-            cutoffs = [r for r in entry["references"] if r["kind"] == "cutoff"]
+            cutoffs = [r for r in entry["references"] if r["kind"] == "cutoff" and r.get("verdict") != "not_applied"]
             perry = perry_class_reference(cutoffs) if key == "walk_speed_m_s" else None
             if perry is not None:  # Perry's two thresholds read as the class they put the patient in
                 entry["references"] = [r for r in entry["references"] if r["kind"] != "cutoff" or
                                        not str(r.get("source") or "").startswith("Perry J")] + [perry]
+        entry["references"] = _not_applied_once(entry["references"])
         if key == "path_length_cm" and not entry["references"]:
             entry["note"] = "No published reference: path length is the mean velocity times the trial's length."
         out.append(entry)
@@ -321,7 +351,22 @@ def cutoff_reading(cut: dict, unit: str) -> dict:
     >>> r = cutoff_reading({"metric": "walk_time_s", "value": 4.99, "above": 5.5, "flagged": False}, "s")
     >>> r["finding"], r["limit_words"], r["words"]
     ('within the 5.5 s criterion', 'at or below 5.5 s', 'At or below 5.5 s: the criterion is met.')
+
+    A cut-off set in a population the patient is not known to belong to (``not_applied_why``, from
+    :func:`station.protocols.results.summarise`) has no verdict: ``verdict`` ``not_applied`` and
+    words that say so, never the source's risk sentence.
+
+    >>> r = cutoff_reading({"metric": "walk_time_s", "value": 4.99, "above": 4.5, "flagged": None,
+    ...                     "population": {"group": "older adults"}, "not_applied_why": "age not recorded"}, "s")
+    >>> r["verdict"], r["finding"], r["words"]
+    ('not_applied', 'cut-off not applied', 'The published cut-off (4.5 s) was set in older adults; it is not applied to this patient (age not recorded).')
     """
+    side = "below" if cut.get("below") is not None else "above"
+    if cut.get("not_applied_why"):
+        limit = f"{cut[side]:g} {unit}".strip()
+        return {"verdict": "not_applied", "finding": "cut-off not applied", "limit_words": None, "limit": limit,
+                "words": not_applied_words(f"cut-off ({limit})", (cut.get("population") or {}).get("group") or
+                                           "another population", cut["not_applied_why"])}
     value = cut.get("value")
     if value is None or cut.get("flagged") is None:
         return {"verdict": None, "words": "No value to compare with the criterion.", "finding": "no value",
@@ -406,7 +451,8 @@ def norm_reading(metric: str, norm: dict, feet: str) -> dict:
     return out
 
 
-def _protocol_results(protocol: Protocol, trials: list[dict], age_y: float | None) -> dict:
+def _protocol_results(protocol: Protocol, trials: list[dict], age_y: float | None,
+                      patient_conditions: list[str] | None = None) -> dict:
     results = []
     lines = []
     for trial in trials:
@@ -415,7 +461,7 @@ def _protocol_results(protocol: Protocol, trials: list[dict], age_y: float | Non
         if result is not None:
             results.append(result)
     ran = {t["condition"] for t in trials}
-    summary = summarise(protocol, results, age_y=age_y)
+    summary = summarise(protocol, results, age_y=age_y, patient_conditions=patient_conditions)
     conditions = []
     for c in summary["conditions"]:
         if c["id"] not in ran:
@@ -553,7 +599,7 @@ def session_results(store, session_id: int, protocols: dict[str, Protocol], *, a
         if protocol is None:
             unknown.extend(_trial_line(t, None) for t in group)
             continue
-        sections.append(_protocol_results(protocol, group, age_y))
+        sections.append(_protocol_results(protocol, group, age_y, patient.get("conditions") or []))
     if any(section["outcome"] == "walk" for section in sections):
         history = patient_history(store, patient["id"], protocols, actor=actor, wall_clock=wall_clock)
         add_walk_changes(sections, history, {s["id"] for s in visit_sessions})

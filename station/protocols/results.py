@@ -23,6 +23,7 @@ import math
 import numpy as np
 
 from station.protocols.schema import Norm, Protocol
+from station.reference.population import misfit
 
 CORNER_FIELDS = ("fl_n", "fr_n", "bl_n", "br_n")
 
@@ -321,8 +322,14 @@ def _norm_entry(protocol: Protocol, norm: Norm, cid: str, conditions: dict, romb
     return entry
 
 
-def summarise(protocol: Protocol, results: list, *, age_y: float | None = None) -> dict:
-    """The protocol's results (JSON-serialisable) from its finished trials (TrialResult list)."""
+def summarise(protocol: Protocol, results: list, *, age_y: float | None = None,
+              patient_conditions: list[str] | tuple[str, ...] | None = None) -> dict:
+    """The protocol's results (JSON-serialisable) from its finished trials (TrialResult list).
+
+    A cut-off set in a population (its ``population``) is evaluated only for a patient known to be
+    one of them (``age_y``: years, None when not recorded; ``patient_conditions``: the record's
+    condition tags, None or empty when none are recorded): for anyone else its ``flagged`` is None,
+    ``applies`` False and ``not_applied_why`` says why (:func:`station.reference.population.misfit`)."""
     conditions = {c.id: _condition_summary(protocol, c, results) for c in protocol.conditions}
     romberg = _romberg(protocol, conditions)
     cutoffs = []
@@ -331,12 +338,15 @@ def summarise(protocol: Protocol, results: list, *, age_y: float | None = None) 
         targets = [None] if cut.metric.startswith("romberg_") else [c.id for c in protocol.conditions if _applies(cut.condition, c.id)]
         for cid in targets:
             value = _value(cut.metric, cid, conditions, romberg)
+            why = misfit(cut.population, patient_conditions, age_y)
             flagged = None
-            if value is not None:
+            if value is not None and not why:
                 flagged = value < cut.below if cut.below is not None else value > cut.above
             cutoffs.append({"metric": cut.metric, "condition": cid, "value": value,
                             "below": cut.below, "above": cut.above, "flagged": flagged,
-                            "meaning": cut.meaning, "source": reference.citation, "doi": reference.doi})
+                            "meaning": cut.meaning, "source": reference.citation, "doi": reference.doi,
+                            "population": cut.population.to_dict(), "applies": not why,
+                            "not_applied_why": why or None})
     norms = []
     for norm in protocol.norms:
         for c in protocol.conditions:

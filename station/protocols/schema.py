@@ -16,7 +16,8 @@ File layout (every section is described in ``station/protocols/builtin/README.md
     [analysis]      romberg = {eyes_open = ..., eyes_closed = ...}; asymmetry_flag_pct
     [quality]       overrides of :class:`station.protocols.quality.QualitySettings`
     [[references]]  id, citation, doi, url
-    [[cutoffs]]     metric, condition, below | above, meaning, reference
+    [[cutoffs]]     metric, condition, below | above, meaning, reference; the population it was set in:
+                    group, condition_tag, excluded_conditions, min_age_y
     [[norms]]       metric, condition, statistic, population, trial_duration_s, reference, rows
 
 Units are in the field names (``duration_s``, ``asymmetry_flag_pct``).
@@ -33,6 +34,7 @@ from station.analysis.limits_of_stability import DIRECTIONS as LOS_DIRECTIONS
 from station.analysis.limits_of_stability import LOS_KEYS
 from station.analysis.metrics import METRIC_KEYS
 from station.protocols.quality import QUALITY_FIELDS, QualitySettings
+from station.reference.population import CONDITION_FAMILIES, Population
 from station.tomlschema import ID_RE as _ID_RE
 from station.tomlschema import NAME_RE as _NAME_RE
 from station.tomlschema import SchemaError, Table
@@ -135,6 +137,8 @@ class Condition:
     duration_s: float
     pace: str | None = None
     """Walk tests: ``comfortable`` or ``fast`` (None for stance tests)."""
+    walk: "WalkSpec | None" = None
+    """Walk tests: the protocol's walk (what the patient does is the walk, not a stance on the plate)."""
 
     @property
     def single_leg(self) -> bool:
@@ -142,14 +146,19 @@ class Condition:
 
     def describe(self, walk: "WalkSpec | None" = None) -> str:
         """What the patient does, in plain words (the stance, or the walk)."""
+        walk = walk or self.walk
         if walk is not None:
             return walk.describe(self.pace)
         return self.stance.describe()
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "label": self.label, "stance": self.stance.to_dict(),
-                "stance_words": self.stance.describe(), "instructions": self.instructions,
-                "duration_s": self.duration_s, "pace": self.pace}
+        """A stance condition's stance on the plate; a walk condition's walk instead (direction,
+        setting, pace, walkway and timed stretch, in fields and words): a walk has no stance."""
+        out = {"id": self.id, "label": self.label, "instructions": self.instructions,
+               "duration_s": self.duration_s, "pace": self.pace}
+        if self.walk is not None:
+            return {**out, "walk": {**self.walk.to_dict(), "pace": self.pace}, "walk_words": self.describe()}
+        return {**out, "stance": self.stance.to_dict(), "stance_words": self.stance.describe()}
 
 
 @dataclass(frozen=True)
@@ -223,7 +232,8 @@ class Reference:
 class Cutoff:
     """A published threshold: the result ``metric`` (of ``condition``, or of every condition when
     None) is flagged when it is ``below`` or ``above`` the value; ``meaning`` says what that means
-    in words; ``reference`` is the id of the source."""
+    in words; ``reference`` is the id of the source; ``population``: whom the source set it in
+    (:mod:`station.reference.population`): it is applied only to a patient known to be one of them."""
 
     metric: str
     condition: str | None
@@ -231,10 +241,12 @@ class Cutoff:
     above: float | None
     meaning: str
     reference: str
+    population: Population = Population()
 
     def to_dict(self) -> dict:
         return {"metric": self.metric, "condition": self.condition, "below": self.below,
-                "above": self.above, "meaning": self.meaning, "reference": self.reference}
+                "above": self.above, "meaning": self.meaning, "reference": self.reference,
+                "population": self.population.to_dict()}
 
 
 @dataclass(frozen=True)
@@ -441,7 +453,7 @@ def protocol_from_dict(data: dict, source: str) -> Protocol:
         r.finish()
         if pace is not None and walk is None:
             raise r.error("pace", f"only applies to walk tests (outcome 'walk'), not {outcome!r}")
-        conditions.append(Condition(cid, label, Stance(**stance_values), extra, cond_duration, pace))
+        conditions.append(Condition(cid, label, Stance(**stance_values), extra, cond_duration, pace, walk))
     ids = [c.id for c in conditions]
 
     los = _los_spec(source, top.table_of("los"), outcome, conditions, trials)
@@ -526,8 +538,18 @@ def protocol_from_dict(data: dict, source: str) -> Protocol:
             raise r.error("below", "give exactly one of 'below' or 'above' (the result is flagged below or above it)")
         meaning = r.text("meaning")
         ref = check_ref(r)
+        population = Population(
+            group=r.text("group", required=False, default=""),
+            condition_tag=r.choice("condition_tag", CONDITION_FAMILIES, required=False),
+            excluded_tags=r.choices("excluded_conditions", CONDITION_FAMILIES),
+            min_age_y=r.number("min_age_y", lo=0.0, hi=120.0, required=False))
+        if population.bounded and not population.group:
+            raise r.error("group", "is missing: name the population in a few words (the pages say the cut-off was "
+                          "set in it when it is not applied to a patient)")
+        if population.condition_tag is not None and population.condition_tag in population.excluded_tags:
+            raise r.error("excluded_conditions", f"{population.condition_tag!r} is also the required condition_tag")
         r.finish()
-        cutoffs.append(Cutoff(metric, condition, below, above, meaning, ref))
+        cutoffs.append(Cutoff(metric, condition, below, above, meaning, ref, population))
 
     norms: list[Norm] = []
     for i, raw in enumerate(top.array_of_tables("norms")):

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from station.reference.population import Population, misfit
+
 
 @dataclass(frozen=True)
 class MinimalDetectableChange:
@@ -48,6 +50,11 @@ class MinimalDetectableChange:
     band_condition: str | None = None
     """The protocol condition whose value at the baseline session picks the band (Hosoi's groups are
     by comfortable speed, for the fast pace too); None: the measure's own baseline value."""
+
+    @property
+    def measured_in(self) -> Population:
+        """Whom it was measured in (:mod:`station.reference.population`, shared with the cut-offs)."""
+        return Population(self.group, self.condition_tag, (), self.min_age_y)
 
     def to_dict(self) -> dict:
         out = {"metric": self.metric, "value": self.value, "population": self.population,
@@ -225,10 +232,9 @@ def fits_patient(mdc: MinimalDetectableChange, conditions: list[str] | tuple[str
                  age_y: float | None) -> str:
     """'' when ``mdc`` was measured in people like this patient, else why not (words).
 
-    ``conditions``: the patient's condition tags (``stroke:left``); ``age_y``: age in years.
+    ``conditions``: the patient's condition tags (``stroke:left``); ``age_y``: age in years (None: not
+    recorded, which fits no age bound). The test is :func:`station.reference.population.misfit`'s.
     """
-    if mdc.condition_tag is not None and not any(c.split(":")[0] == mdc.condition_tag for c in conditions):
-        return f"The published minimal detectable change ({mdc.value:g}) was measured in {mdc.group}; it is not shown for this patient."
-    if mdc.min_age_y is not None and (age_y is None or age_y < mdc.min_age_y):
+    if misfit(mdc.measured_in, conditions, age_y):
         return f"The published minimal detectable change ({mdc.value:g}) was measured in {mdc.group}; it is not shown for this patient."
     return ""

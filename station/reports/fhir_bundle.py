@@ -39,6 +39,7 @@ from station import __version__
 from station.analysis.biofeedback import GAME_TITLES
 from station.protocols.report import age_in_year, unable_trial, visit_session_ids
 from station.reference import norms
+from station.reference.population import misfit
 from station.reports import fhir_codes as codes
 from station.reports.text import ordinal
 from station.store.timefmt import utc_iso
@@ -76,8 +77,10 @@ def _interpretation(code: str, text: str) -> dict:
     return {"coding": [{"system": codes.INTERPRETATION_SYSTEM, "code": code, "display": words}], "text": text}
 
 
-def _readings(key: str, value: float, protocol, condition_id: str, age_y: float | None) -> tuple[list, list]:
-    """(interpretations, reference ranges) of one trial's value against the norms and cut-offs."""
+def _readings(key: str, value: float, protocol, condition_id: str, age_y: float | None,
+              patient_conditions: list[str] | None = None) -> tuple[list, list]:
+    """(interpretations, reference ranges) of one trial's value against the norms and cut-offs (a
+    cut-off set in a population the patient is not known to belong to is left out)."""
     interpretations, ranges = [], []
     if protocol is None:
         return interpretations, ranges
@@ -98,6 +101,8 @@ def _readings(key: str, value: float, protocol, condition_id: str, age_y: float 
                        "text": f"5th-95th percentile, {norm['group']}: {norm['source']}"})
     for cut in protocol.cutoffs:
         if cut.metric != key or (cut.condition is not None and cut.condition != condition_id):
+            continue
+        if misfit(cut.population, patient_conditions, age_y):
             continue
         reference = protocol.reference(cut.reference)
         source = reference.citation + (f" doi:{reference.doi}" if reference.doi else "")
@@ -168,10 +173,12 @@ def training_values(game: dict) -> dict[str, float | None]:
 class BundleBuilder:
     """Collects the Observations of trials, with their Device and DeviceMetrics."""
 
-    def __init__(self, identifier: str, protocols: dict, age_y: float | None, wall_clock=time.time) -> None:
+    def __init__(self, identifier: str, protocols: dict, age_y: float | None, wall_clock=time.time,
+                 patient_conditions: list[str] | None = None) -> None:
         self.identifier = identifier
         self.protocols = protocols
         self.age_y = age_y
+        self.patient_conditions = list(patient_conditions or [])
         self.wall_clock = wall_clock
         self.entries: list[dict] = []
         self._devices: dict[str, str] = {}
@@ -299,7 +306,8 @@ class BundleBuilder:
                     observation["dataAbsentReason"] = _absent()
                 else:
                     observation["valueQuantity"] = _quantity(fam, value)
-                    interpretations, ranges = _readings(fam, value, protocol, condition, self.age_y)
+                    interpretations, ranges = _readings(fam, value, protocol, condition, self.age_y,
+                                                            self.patient_conditions)
                     if interpretations:
                         observation["interpretation"] = interpretations
                     if ranges:
@@ -346,7 +354,8 @@ def _instant(iso: str) -> str:
 
 def _builder(store, patient_id: int, protocols: dict, wall_clock) -> BundleBuilder:
     patient = store.patients.get(patient_id)
-    return BundleBuilder(patient["identifier"], protocols, age_in_year(patient.get("birth_year"), wall_clock), wall_clock)
+    return BundleBuilder(patient["identifier"], protocols, age_in_year(patient.get("birth_year"), wall_clock), wall_clock,
+                         patient.get("conditions") or [])
 
 
 def _games_by_trial(store, patient_id: int) -> dict[int | None, list[dict]]:

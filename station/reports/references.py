@@ -63,7 +63,7 @@ def reference_words(ref: dict, unit: str, citations: Citations) -> str:
     if kind == "cutoff":  # the verdict for this patient first, then the source's cut-off (report.cutoff_reading)
         cite = citations.cite(ref.get("source"), ref.get("doi"))
         verdict = ref.get("verdict")
-        if verdict is None or not ref.get("finding"):
+        if verdict is None or verdict == "not_applied" or not ref.get("finding"):  # not applied: said why, no verdict
             return f"Cut-off {cite}: {ref.get('words') or ''}".strip()
         value = with_unit(ref.get("value"), unit)
         if verdict == "met":  # "4.99 s: within the 5.5 s criterion (at or below 5.5 s)."

@@ -14,7 +14,7 @@ import numpy as np
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
 
-from station.protocols.report import session_results
+from station.protocols.report import cutoff_reading, session_results
 from station.protocols.walk_words import imu_gaps_line
 from station.reports.charts import statokinesigram
 from station.reports.layout import content_width, p, table
@@ -185,6 +185,10 @@ def _romberg_cutoffs(section: dict, citations: Citations) -> list:
             continue
         limit = cut.get("below") if cut.get("below") is not None else cut.get("above")
         side = "below" if cut.get("below") is not None else "above"
+        if cut.get("not_applied_why"):  # set in a population the patient is not known to belong to
+            out.append(p(f"{cut['metric']}: {cutoff_reading(cut, '')['words']} "
+                         f"{citations.cite(cut.get('source'), cut.get('doi'))}", "small"))
+            continue
         verdict = "no value" if cut.get("flagged") is None else ("flagged" if cut["flagged"] else "not flagged")
         out.append(p(f"{cut['metric']}: {number(cut.get('value'), 3)} ({verdict}; {side} {number(limit, 3)}: "
                      f"{cut.get('meaning', '')}) {citations.cite(cut.get('source'), cut.get('doi'))}", "small"))

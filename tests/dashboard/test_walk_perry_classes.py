@@ -13,7 +13,7 @@ from station.protocols.results import summarise
 
 def _speed_references(speed: float, condition: str = "comfortable") -> list[dict]:
     protocol = builtin_protocols()["ten-metre-walk"]
-    summary = summarise(protocol, [])
+    summary = summarise(protocol, [], patient_conditions=["stroke:left"])  # Perry's classes are for people after stroke
     for cut in summary["cutoffs"]:
         cut["value"] = speed if cut["condition"] == condition else None
         cut["flagged"] = None if cut["value"] is None else cut["value"] < cut["below"]

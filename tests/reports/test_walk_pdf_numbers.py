@@ -50,8 +50,15 @@ def _words(store, protocols, clinic, kind: str, object_id: int) -> str:
     return " ".join(pdf_text(pdf).split())
 
 
+def _older_adult(store) -> int:
+    """A patient of the 3-m backward walk's cut-offs' population (born 1950, no condition recorded)."""
+    return store.patients.create({"identifier": "WORDS-2", "birth_year": 1950, "sex": "F", "conditions": []},
+                                 actor=ACTOR)["id"]
+
+
 def test_a_crossed_cut_off_says_the_verdict_for_the_patient(clinic_store, protocols, clinic):
-    store, patient_id, _clock = clinic_store
+    store, _patient_id, _clock = clinic_store
+    patient_id = _older_adult(store)
     session = store.sessions.create(patient_id, {"label": "3mbw"}, actor=ACTOR)
     _walk(store, session["id"], "backward-walk-3m", "fast", {"walk_time_s": 10.28, "walk_speed_m_s": 0.2918, "steps": 23},
           {"walk_time_s": 10.28, "walk_distance_m": 3.0, "walk_speed_m_s": 0.2918})
@@ -67,7 +74,8 @@ def test_a_crossed_cut_off_says_the_verdict_for_the_patient(clinic_store, protoc
 
 
 def test_a_met_cut_off_reads_within_the_criterion(clinic_store, protocols, clinic):
-    store, patient_id, _clock = clinic_store
+    store, _patient_id, _clock = clinic_store
+    patient_id = _older_adult(store)
     session = store.sessions.create(patient_id, {"label": "3mbw"}, actor=ACTOR)
     _walk(store, session["id"], "backward-walk-3m", "fast", {"walk_time_s": 4.99, "walk_speed_m_s": 0.601},
           {"walk_time_s": 4.99, "walk_distance_m": 3.0, "walk_speed_m_s": 0.601})

@@ -54,6 +54,10 @@
       return el("div", { class: "ref" }, el("span", { class: "tag neutral" }, ref.walking_class), " ", ref.words, " ",
         el("span", { class: "muted small" }, `(${shortCite(ref.source)})`));
     }
+    if (ref.verdict === "not_applied") { // set in a population the patient is not known to belong to: no verdict, why not
+      return el("div", { class: "ref" }, el("span", { class: "tag neutral", dataset: { verdict: "not_applied" } }, ref.finding),
+        " ", ref.words, " ", el("span", { class: "muted small" }, `(${shortCite(ref.source)})`));
+    }
     // the verdict for this patient first ("high fall risk"; "within the 5.5 s criterion"), then the
     // source's cut-off as what it is: a definition (report.cutoff_reading)
     const kind = ref.verdict === "met" ? "valid" : ref.verdict ? "flag-strong" : "neutral";
@@ -203,6 +207,11 @@
           bits.push(el("span", { class: "tag neutral", dataset: { kind: "cutoff", walkingClass: r.walking_class } },
             `${m.label.toLowerCase()} ${valueText(m, condition)}: ${r.walking_class} (Perry 1995: < ${r.thresholds_m_s[0]}, ` +
             `${r.thresholds_m_s[0]}–${r.thresholds_m_s[1]}, ≥ ${r.thresholds_m_s[1]} m/s)`));
+        } else if (r.kind === "cutoff" && r.verdict === "not_applied") {
+          // a cut-off set in other people: no verdict at a glance, only that it is not applied and why (report.cutoff_reading)
+          bits.push(el("span", { class: "tag neutral", dataset: { kind: "cutoff", verdict: "not_applied" } },
+            `${m.label.toLowerCase()} ${valueText(m, condition)}: ${shortCite(r.source)} cut-off${r.limits ? "s" : ""} ` +
+            `not applied (${r.not_applied_why})`));
         } else if (r.kind === "cutoff" && r.verdict) {
           // what the cut-off means for this patient, as the measures below and the PDF say it (report.cutoff_reading):
           // "time 4.99 s: high fall risk (slower than 4.5 s, Carter et al. 2020)", "time 4.99 s: within the 5.5 s criterion (…)"
