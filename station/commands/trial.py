@@ -230,6 +230,7 @@ def format_summary(summary: dict, protocol=None) -> str:
     """The results in words, for the terminal: per condition its score with what it means (the
     criterion met or not) and its sway measures with their unit and, given the ``protocol``, the
     patient's age-group percentile (``summary["age_y"]``)."""
+    from station.programmes.change import unit_of
     from station.protocols.report import cutoff_reading
     from station.reference import norms
     from station.reference.measures import describe
@@ -273,9 +274,11 @@ def format_summary(summary: dict, protocol=None) -> str:
              if rb.get(k) is not None]
         out.append("  Romberg quotient (eyes closed / open): " + (", ".join(q) if q else rb.get("note", "n/a")))
     for cut in summary["cutoffs"]:
+        where = f"{labels.get(cut['condition'], cut['condition'])}: " if cut["condition"] else ""
         if cut["flagged"] and cut["metric"] != "time_held_s":
-            where = f"{labels.get(cut['condition'], cut['condition'])}: " if cut["condition"] else ""
             out.append(f"  FLAG {where}{cut['meaning']} ({cut['source'].split('. ')[0]})")
+        elif cut.get("not_applied_why"):  # a population the patient is not known to belong to: said, not flagged
+            out.append(f"  {where}{cutoff_reading(cut, unit_of(cut['metric']))['words']}")
     for norm in summary["norms"]:
         if norm.get("position") and norm["metric"] not in norms.COLUMNS:  # the age-group percentiles are above
             row = norm["row"]
@@ -398,6 +401,7 @@ def run_trial(args) -> int:
 
         source = FaultySource(station, faults)
     runner = ProtocolRunner(protocol, source, sink=TeeSink(*sinks) if sinks else None, patient_age_y=args.age,
+                            patient_conditions=args.patient_conditions,
                             gates=gates, walk_settings=walk_settings,
                             mounting=(config.imu.mounting_up, config.imu.mounting_toes), los=los, order_seed=args.seed,
                             training_schedule=schedule)
@@ -544,10 +548,12 @@ def _time_origin_ns(station) -> int:
 
 
 def _from_patient_record(config, args) -> None:
-    """The height and age the options leave out, from the ``--patient`` record (the dashboard
-    places the limits-of-stability targets and scales the games from the record's height, and
-    reads norms for the record's age); else 170 cm and no age."""
-    if args.patient is not None and (args.height_cm is None or args.age is None):
+    """The height and age the options leave out, and the conditions, from the ``--patient`` record
+    (the dashboard places the limits-of-stability targets and scales the games from the record's
+    height, reads norms for the record's age and reads a cut-off only for the population it was set
+    in); else 170 cm, no age and no conditions."""
+    args.patient_conditions = ()
+    if args.patient is not None:
         from station.cli import UserError
         from station.store.db import StoreError
         from station.store.store import Store
@@ -566,6 +572,7 @@ def _from_patient_record(config, args) -> None:
             args.height_cm = float(patient["height_cm"])
         if args.age is None and patient.get("birth_year"):
             args.age = float(time.gmtime().tm_year - int(patient["birth_year"]))
+        args.patient_conditions = tuple(patient.get("conditions") or ())
     if args.height_cm is None:
         args.height_cm = 170.0
 

@@ -127,7 +127,11 @@ class ProtocolRunner:
         The patient's body weight, N, if known; otherwise measured on the first trial and used
         for the following ones.
     patient_age_y : float, optional
-        For the norms in the summary.
+        For the norms in the summary, and the populations of its cut-offs.
+    patient_conditions : sequence of str
+        The patient's condition tags (``stroke:left``), for the populations of the summary's
+        cut-offs (a cut-off set in older adults without a neurological diagnosis is not read
+        for a patient after stroke).
     analyse : callable
         Sway metrics of a trial's analysed frames (:func:`station.protocols.results.trial_metrics`).
     read_wait_s : float
@@ -151,7 +155,7 @@ class ProtocolRunner:
                  body_weight_n: float | None = None, patient_age_y: float | None = None,
                  analyse: Callable = trial_metrics, read_wait_s: float = 0.05, gates=None, walk_settings=None,
                  mounting: tuple[str, str] | None = None, training_schedule=None, los=None,
-                 order_seed: int | None = None) -> None:
+                 order_seed: int | None = None, patient_conditions: tuple[str, ...] = ()) -> None:
         if protocol.outcome == "limits_of_stability" and los is None:
             raise ValueError("a limits-of-stability test needs the patient's height (los=LosSettings(...))")
         self.los = los
@@ -163,6 +167,7 @@ class ProtocolRunner:
         self.sink = sink
         self.body_weight_n = body_weight_n
         self.patient_age_y = patient_age_y
+        self.patient_conditions = tuple(patient_conditions)
         self._analyse = analyse
         self.read_wait_s = read_wait_s
         self.gates = gates
@@ -430,7 +435,8 @@ class ProtocolRunner:
         self.finished = True
         self.stopped_reason = stopped
         self.machine = None
-        self.summary = summarise(self.protocol, [r.result for r in self.records], age_y=self.patient_age_y)
+        self.summary = summarise(self.protocol, [r.result for r in self.records], age_y=self.patient_age_y,
+                                 patient_conditions=self.patient_conditions)
         self.summary["stopped_reason"] = stopped
         self.summary["trials"] = [{**r.result.to_dict(), "stored": r.stored} for r in self.records]
         self.bus.publish("protocol_finished", summary=self.summary)

@@ -514,7 +514,7 @@ class TrialService:
         sink = _TrackedStoreSink(StoreSink(self.store.trials, session["id"], self.calibration, actor,
                                            training=self.store.training, patient_id=patient_id))
         runner = ProtocolRunner(protocol, self.source, bus=self.bus, sink=sink, patient_age_y=age_y,
-                                read_wait_s=self.read_wait_s, gates=self.gates, walk_settings=walk_settings,
+                                patient_conditions=tuple(patient.get("conditions") or ()), read_wait_s=self.read_wait_s, gates=self.gates, walk_settings=walk_settings,
                                 mounting=self.mounting, training_schedule=schedule, los=los_settings)
         self._run = _Run(runner, sink, patient_id, patient["identifier"], session["id"], protocol, age_y, actor,
                          walk_settings=walk_settings)
@@ -606,7 +606,8 @@ class TrialService:
 
     def _close(self, run: _Run, reason: str) -> None:
         run.closed = True
-        summary = run.runner.summary or summarise(run.protocol, [r.result for r in run.runner.records], age_y=run.age_y)
+        summary = run.runner.summary or summarise(run.protocol, [r.result for r in run.runner.records], age_y=run.age_y,
+                                                  patient_conditions=run.runner.patient_conditions)
         self._run = None
         self._refresh_status(force=True)
         self.bus.publish("run_closed", session_id=run.session_id, patient_id=run.patient_id, reason=reason,

@@ -142,3 +142,28 @@ def test_trial_for_a_patient_takes_height_and_age_from_the_record(capsys, tmp_pa
     assert main(["trial", "--protocol", "limits-of-stability", "--simulate", "--data-dir", str(data),
                  "--patient", str(patient["id"]), "--height-cm", "180", "--quiet", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["limits_of_stability"]["height_cm"] == 180
+
+
+def test_a_cut_off_set_in_another_population_is_said_not_applied_from_the_record(capsys, tmp_path):
+    """Carter's 3-m backward walk cut-offs were set in older adults without a neurological diagnosis:
+    for a 76-year-old after a stroke (the record's conditions, read by --patient as by the dashboard)
+    the command says the cut-off is not applied, and flags nothing; without --patient or --age it says
+    the age is not recorded."""
+    from station.store.audit import Actor
+    from station.store.store import Store
+
+    data = tmp_path / "data"
+    store = Store.open(data)
+    patient = store.patients.create({"identifier": "P-STR", "birth_year": 1950, "sex": "F", "conditions": ["stroke:left"]},
+                                    actor=Actor.command_line())
+    store.close()
+    args = ["trial", "--protocol", "backward-walk-3m", "--simulate", "--seed", "3", "--age", "76"]
+    assert main(args + ["--data-dir", str(data), "--patient", str(patient["id"])]) == 0
+    out = capsys.readouterr().out
+    assert "FLAG" not in out
+    assert "The published cut-off (4.5 s) was set in community-dwelling older adults" in out
+    assert "it is not applied to this patient (a diagnosis the source excluded: stroke" in out
+    assert main(args) == 0  # 76, no record of conditions: 4.93 s is slower than Carter's 4.5 s
+    assert "FLAG Backward, as fast as safely possible: 3-m backward walk slower than 4.5 s" in capsys.readouterr().out
+    assert main(args[:-2]) == 0
+    assert "it is not applied to this patient (age not recorded)" in capsys.readouterr().out
