@@ -120,6 +120,9 @@ def test_a_ten_metre_walk_from_the_gates_to_the_history(station_for, browsers):
     condition = css(tablet, ".condition")[0]
     for metric in ("walk_time_s", "walk_speed_m_s", "cadence_steps_min", "step_time_cv_pct", "step_symmetry"):
         assert css(tablet, f'.condition tr[data-metric="{metric}"]'), f"{metric} missing from the results: {condition.text}"
+    # the gait measures are the whole walk's, the speed the timed distance's: the page says which (outside review)
+    hints = [" ".join(r.get_attribute("textContent").split()) for r in css(tablet, '.condition tr[data-metric="cadence_steps_min"]')]
+    assert any("over the whole walk recorded, not only the timed distance" in h for h in hints), hints
     dots = wait(tablet, "the steps on the acceleration trace", lambda d: css(d, "svg.steps-trace circle.ic"), timeout_s=20)
     assert len(dots) >= 4
     assert "steps (initial contacts)" in condition.text

@@ -13,7 +13,10 @@ const WalkResults = (() => {
     ["walk_time_s", "Time", "s", 2, "shorter = faster"],
     ["walk_speed_m_s", "Speed over the timed distance", "m/s", 2, "higher = faster"],
     ["walk_distance_m", "Timed distance", "m", 2, ""],
-    ["cadence_steps_min", "Cadence", "steps/min", 1, "steps per minute while walking"],
+    // the gait measures below come from the whole walk recorded (from the go to just past the last gate, the
+    // first and last steps included), the speed above from the timed distance between the gates: said, so a
+    // clinician does not read them as the timed stretch's
+    ["cadence_steps_min", "Cadence", "steps/min", 1, "over the whole walk recorded, not only the timed distance"],
     ["steps", "Steps (whole recording)", "", 0, "every step recorded, not only those of the timed distance"],
     ["step_time_s", "Step time", "s", 3, ""],
     ["stride_time_cv_pct", "Stride-time variability (CV)", "%", 1, "steadiness (same foot to same foot): lower = steadier"],
