@@ -146,9 +146,11 @@
     if (s.status !== "cancelled") {
       const form = el("form", { class: "grid-form", id: "dose-form" },
         field("Minutes", { type: "number", name: "minutes", min: 0, max: 240, step: "any", required: true, value: s.minutes ?? s.minutes_planned }),
-        field("Belt speed (km/h, as the treadmill shows it)", { type: "number", name: "belt_speed_kmh", min: 0.2, max: 10.8, step: "0.1" }),
-        field("Perceived exertion (Borg 6–20)", { type: "number", name: "rpe", min: 6, max: 20, step: 1 }),
-        field("Notes", { name: "notes", maxlength: 1000 }));
+        // a recorded dose fills the form: saving it again (to correct the minutes) keeps what was entered
+        field("Belt speed (km/h, as the treadmill shows it)", { type: "number", name: "belt_speed_kmh", min: 0.2, max: 10.8, step: "0.1",
+          value: s.belt_speed_m_s ? (Number(s.belt_speed_m_s) * 3.6).toFixed(1) : "" }),
+        field("Perceived exertion (Borg 6–20)", { type: "number", name: "rpe", min: 6, max: 20, step: 1, value: s.rpe ?? "" }),
+        field("Notes", { name: "notes", maxlength: 1000, value: s.notes ?? "" }));
       const trialForm = el("form", { class: "grid-form", id: "trial-form" },
         field("Walking trial # (measured by the station)", { type: "number", name: "trial_id", min: 1, step: 1 }));
       parts.push(el("h3", {}, "Dose entered by hand"), form, el("div", { class: "actions" },
@@ -174,7 +176,7 @@
               await api("POST", `/api/programme-sessions/${s.id}/run`, belt.value ? { belt_speed_m_s: beltSpeedFromKmh(belt.value) } : {});
               window.location.assign(`/live?patient=${patientId}&programme=${assignmentId}`);
             } catch (err) { showError(box, err); }
-          } }, `Start ${sessionProtocol} (${mins(s.minutes_planned)} min)`)));
+          } }, `Start ${testTitle(sessionProtocol)} (${mins(s.minutes_planned)} min)`)));
       }
       parts.push(el("h3", {}, "Dose measured by the station"),
         offered.length ? el("div", { class: "actions" }, offered)
