@@ -49,7 +49,11 @@
     return groups.sort((a, b) => start(b[0]) - start(a[0]));
   }
 
-  function trialRow(t, mixed) {
+  /* A walk test's trial (the 10-metre walk, the backward walk): its recording's length is not its walk
+     time, and it has no sway. */
+  const isWalk = (t) => !!(protocols[t.protocol] && protocols[t.protocol].walk);
+
+  function trialRow(t, mixed, stance) {
     const verdict = t.status !== "complete" ? el("span", { class: "tag flag" }, t.status)
       : t.valid ? el("span", { class: "tag valid" }, "valid")
         : el("span", { class: "tag invalid", title: t.validity_reason || "" }, "invalid");
@@ -57,9 +61,10 @@
       el("td", {}, el("a", { href: `/trials/${t.id}` }, `#${t.id}`)),
       el("td", {}, testName(t, mixed)),
       el("td", {}, verdict, t.valid === false && t.validity_reason ? el("div", { class: "small muted" }, t.validity_reason) : null),
-      el("td", { class: "num" }, fmt(t.duration_s, 1)),
-      el("td", { class: "num hide-narrow" }, fmt(t.metrics.ellipse_area_cm2, 2)),
-      el("td", { class: "num" }, fmt(t.metrics.mean_velocity_cm_s, 2)));
+      // a walk's recording runs before and after the walk: "recorded 12.0 s", not a bare 12.0 that reads as its time
+      isWalk(t) ? el("td", { class: "recorded" }, `recorded ${fmt(t.duration_s, 1)} s`) : el("td", { class: "num" }, fmt(t.duration_s, 1)),
+      stance ? el("td", { class: "num hide-narrow" }, isWalk(t) ? "" : fmt(t.metrics.ellipse_area_cm2, 2)) : null,
+      stance ? el("td", { class: "num" }, isWalk(t) ? "" : fmt(t.metrics.mean_velocity_cm_s, 2)) : null);
   }
 
   function render() {
@@ -89,12 +94,19 @@
         const mixed = new Set(s.trials.map((t) => t.protocol)).size > 1;
         const valid = s.trials.filter((t) => t.status === "complete" && t.valid).length;
         const count = `${s.trials.length} trial${s.trials.length === 1 ? "" : "s"}, ${valid} valid`;
+        // the sway columns only where a standing test was recorded; a walk's time and speed are on the results
+        const stance = s.trials.some((t) => !isWalk(t));
+        const walks = s.trials.some(isWalk);
         const trials = s.trials.length ? el("details", { class: "session-trials", open: !narrow && i < 1 ? true : null },
           el("summary", {}, group.length > 1 ? `${testOf(s)}: ${count}` : count),
-          el("table", { class: "list" },
+          el("table", { class: "list trials-table" },
             el("thead", {}, el("tr", {}, el("th", {}, "Trial"), el("th", {}, mixed ? "Test" : "Condition"), el("th", {}, "Validity"),
-              el("th", { class: "num" }, "Length (s)"), el("th", { class: "num hide-narrow" }, "Ellipse area (cm²)"), el("th", { class: "num" }, "Sway velocity (cm/s)"))),
-            el("tbody", {}, s.trials.map((t) => trialRow(t, mixed))))) : el("p", { class: "muted" }, `${testOf(s)}: no trials.`);
+              el("th", { class: stance ? "num" : "" }, stance ? "Length (s)" : "Recording"),
+              stance ? el("th", { class: "num hide-narrow" }, "Ellipse area (cm²)") : null,
+              stance ? el("th", { class: "num" }, "Sway velocity (cm/s)") : null)),
+            el("tbody", {}, s.trials.map((t) => trialRow(t, mixed, stance)))),
+          walks ? el("p", { class: "small muted walk-where" }, "The walk time and speed (over the timed distance) are on the visit's Results.") : null)
+          : el("p", { class: "muted" }, `${testOf(s)}: no trials.`);
         return el("div", { class: "visit-session", dataset: { sessionId: s.id } },
           s.notes ? el("p", { class: "small trial-note" }, el("strong", {}, group.length > 1 ? `Notes on ${testOf(s)}: ` : "Notes: "), s.notes) : null,
           trials);
@@ -116,7 +128,7 @@
       ]);
       patient = p;
       labels = conditionLabels;
-      protocols = Object.fromEntries(list.protocols.map((x) => [x.name, { title: x.title,
+      protocols = Object.fromEntries(list.protocols.map((x) => [x.name, { title: x.title, walk: x.outcome === "walk",
         conditions: Object.fromEntries(x.conditions.map((c) => [c.id, c.label])) }]));
       render();
     } catch (err) {
