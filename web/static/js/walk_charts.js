@@ -55,8 +55,12 @@ const WalkCharts = (() => {
       y0 = Math.min(y0, acc[i]); y1 = Math.max(y1, acc[i]);
     }
     if (!Number.isFinite(y0)) {
-      root.append(svg("text", { x: W / 2, y: H / 2, "text-anchor": "middle" }, "no acceleration recorded (was the IMU worn and connected?)"));
-      return root;
+      // HTML words that wrap, in place of the chart: SVG text across a drawing scaled to a phone's width
+      // was cut at both ends
+      const empty = document.createElement("p");
+      empty.className = "steps-trace-empty";
+      empty.textContent = "No acceleration recorded (was the IMU worn and connected?)";
+      return empty;
     }
     if (y1 - y0 < 1e-6) { y0 -= 1; y1 += 1; }
     const ypad = (y1 - y0) * 0.08; y0 -= ypad; y1 += ypad;
