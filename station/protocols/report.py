@@ -339,7 +339,8 @@ def cutoff_reading(cut: dict, unit: str) -> dict:
     ``verdict``: ``met`` (the criterion is met: not below / not above the limit), ``below`` or
     ``above`` (the limit is crossed; ``words`` then says what that implies, from the source), or
     None when there is no value. ``finding``: the verdict for this patient in a few words, in the
-    patient's frame ("high fall risk"; met: "within the 4.5 s criterion"); ``limit_words``: the
+    patient's frame ("high fall risk"; a walk's cut-off not crossed: "not slower than the 4.5 s cut-off", never
+    "criterion met", which in fall-risk screening reads as screened positive); ``limit_words``: the
     side of the limit the value is on ("slower than 4.5 s"; met: "at or below 4.5 s"), so that a
     page or report says "4.99 s: high fall risk (slower than 4.5 s)", never "not met" beside the
     source's risk sentence.
@@ -350,7 +351,7 @@ def cutoff_reading(cut: dict, unit: str) -> dict:
     ('above', 'high fall risk', 'slower than 4.5 s')
     >>> r = cutoff_reading({"metric": "walk_time_s", "value": 4.99, "above": 5.5, "flagged": False}, "s")
     >>> r["finding"], r["limit_words"], r["words"]
-    ('within the 5.5 s criterion', 'at or below 5.5 s', 'At or below 5.5 s: the criterion is met.')
+    ('not slower than the 5.5 s cut-off', 'at or below 5.5 s', 'At or below 5.5 s: not beyond the cut-off.')
 
     A cut-off set in a population the patient is not known to belong to (``not_applied_why``, from
     :func:`station.protocols.results.summarise`) has no verdict: ``verdict`` ``not_applied`` and
@@ -378,6 +379,9 @@ def cutoff_reading(cut: dict, unit: str) -> dict:
     metric = str(cut.get("metric") or "")
     if not cut["flagged"]:
         reached = "At or above" if side == "below" else "At or below"
+        if (metric, side) in SLOWER_WHEN:  # a risk cut-off not crossed: "criterion met" reads as screened positive
+            return {"verdict": "met", "words": f"{reached} {limit}: not beyond the cut-off.",
+                    "finding": f"not slower than the {limit} cut-off", "limit_words": f"{reached.lower()} {limit}"}
         return {"verdict": "met", "words": f"{reached} {limit}: the criterion is met.",
                 "finding": f"{'within' if side == 'above' else 'meets'} the {limit} criterion",
                 "limit_words": f"{reached.lower()} {limit}"}

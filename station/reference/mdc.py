@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from station.reference.population import Population, misfit
+from station.reference.population import Population, misfit, not_applied_words
 
 
 @dataclass(frozen=True)
@@ -101,8 +101,7 @@ def at_baseline(mdc: dict | None, baseline: float | None, *, what: str = "") -> 
         return mdc
     if baseline is None:
         return None
-    unit = next((u for suffix, u in (("_m_s", "m/s"), ("_steps_min", "steps/min"), ("_s", "s")) if
-                 mdc.get("metric", "").endswith(suffix)), "")
+    unit = _unit_of(mdc.get("metric", ""))
     published = mdc.get("population_published", mdc["population"])
     for band in mdc["bands"]:
         if (band["from"] is None or baseline >= band["from"]) and (band["below"] is None or baseline < band["below"]):
@@ -235,6 +234,18 @@ def fits_patient(mdc: MinimalDetectableChange, conditions: list[str] | tuple[str
     ``conditions``: the patient's condition tags (``stroke:left``); ``age_y``: age in years (None: not
     recorded, which fits no age bound). The test is :func:`station.reference.population.misfit`'s.
     """
-    if misfit(mdc.measured_in, conditions, age_y):
-        return f"The published minimal detectable change ({mdc.value:g}) was measured in {mdc.group}; it is not shown for this patient."
+    why = misfit(mdc.measured_in, conditions, age_y)
+    if why:  # the cut-offs' words (population.not_applied_words), the value with its unit
+        return not_applied_words(f"minimal detectable change ({f'{mdc.value:g} {_unit_of(mdc.metric)}'.strip()})",
+                                 mdc.group, why)
     return ""
+
+
+def _unit_of(metric: str) -> str:
+    """The unit a walk or stance metric key names (``walk_speed_m_s`` → ``m/s``), '' when none.
+
+    >>> _unit_of("walk_speed_m_s"), _unit_of("time_held_s"), _unit_of("step_regularity")
+    ('m/s', 's', '')
+    """
+    return next((u for suffix, u in (("_m_s", "m/s"), ("_steps_min", "steps/min"), ("_cm_s", "cm/s"), ("_cm2", "cm²"),
+                                     ("_s", "s")) if metric.endswith(suffix)), "")

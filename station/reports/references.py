@@ -66,7 +66,7 @@ def reference_words(ref: dict, unit: str, citations: Citations) -> str:
         if verdict is None or verdict == "not_applied" or not ref.get("finding"):  # not applied: said why, no verdict
             return f"Cut-off {cite}: {ref.get('words') or ''}".strip()
         value = with_unit(ref.get("value"), unit)
-        if verdict == "met":  # "4.99 s: within the 5.5 s criterion (at or below 5.5 s)."
+        if verdict == "met":  # "4.99 s: not slower than the 5.5 s cut-off (at or below 5.5 s)."
             return f"Cut-off {cite}: {value}: {ref['finding']} ({ref.get('limit_words')})."
         # "10.28 s: high fall risk (slower than 4.5 s). Cut-off: 3-m backward walk slower than 4.5 s: ..."
         return f"Cut-off {cite}: {value}: {ref['finding']} ({ref.get('limit_words')}). The cut-off: {ref.get('words') or ''}".strip()

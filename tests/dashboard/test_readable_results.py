@@ -99,7 +99,10 @@ def test_mdc_only_for_its_population_and_surface():
     firm = mdc.find_mdc("mean_velocity_cm_s", protocol="mctsib", eyes="open", feet="together", surface="firm")
     assert firm is not None and firm.value == 0.61
     assert mdc.find_mdc("mean_velocity_cm_s", protocol="mctsib", eyes="open", feet="together", surface="foam") is None
-    assert "after stroke" in mdc.fits_patient(firm, ["fall_12m"], 70)
+    # with its unit, and why not, in the cut-offs' words (outside review: "(0.21)" beside a change in m/s)
+    assert mdc.fits_patient(firm, ["fall_12m"], 70) == (
+        "The published minimal detectable change (0.61 cm/s) was set in people after stroke, firm surface; it is not "
+        "applied to this patient (no stroke in the patient's conditions).")
     assert mdc.fits_patient(firm, ["stroke:left"], 70) == ""
     held = mdc.find_mdc("time_held_s", protocol="single-leg", eyes="open", feet="single_left", surface="firm")
     assert mdc.fits_patient(held, [], 45) and mdc.fits_patient(held, [], 72) == ""

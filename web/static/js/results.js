@@ -58,7 +58,7 @@
       return el("div", { class: "ref" }, el("span", { class: "tag neutral", dataset: { verdict: "not_applied" } }, ref.finding),
         " ", ref.words, " ", el("span", { class: "muted small" }, `(${shortCite(ref.source)})`));
     }
-    // the verdict for this patient first ("high fall risk"; "within the 5.5 s criterion"), then the
+    // the verdict for this patient first ("high fall risk"; "not slower than the 5.5 s cut-off"), then the
     // source's cut-off as what it is: a definition (report.cutoff_reading)
     const kind = ref.verdict === "met" ? "valid" : ref.verdict ? "flag-strong" : "neutral";
     const pill = ref.finding || (ref.verdict === "met" ? "criterion met" : ref.verdict ? "beyond the cut-off" : "no value");
@@ -214,7 +214,7 @@
             `not applied (${r.not_applied_why})`));
         } else if (r.kind === "cutoff" && r.verdict) {
           // what the cut-off means for this patient, as the measures below and the PDF say it (report.cutoff_reading):
-          // "time 4.99 s: high fall risk (slower than 4.5 s, Carter et al. 2020)", "time 4.99 s: within the 5.5 s criterion (…)"
+          // "time 4.99 s: high fall risk (slower than 4.5 s, Carter et al. 2019)", "time 4.99 s: not slower than the 5.5 s cut-off (…)"
           const cite = shortCite(r.source);
           const why = r.verdict === "met" ? cite : [r.limit_words, cite].filter(Boolean).join(", ");
           bits.push(el("span", { class: "tag " + (r.verdict === "met" ? "valid" : "flag-strong"), dataset: { kind: "cutoff", verdict: r.verdict } },

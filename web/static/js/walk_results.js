@@ -230,7 +230,8 @@ const WalkResults = (() => {
       t.dataset.kind = "walk";
       return t;
     };
-    const bits = speed.references.some((r) => r.kind === "cutoff" && r.verdict === "class") ? []
+    // the speed is said once: a Perry class or a cut-off not applied (results.js keyVerdict) already names it
+    const bits = speed.references.some((r) => r.kind === "cutoff" && (r.verdict === "class" || r.verdict === "not_applied")) ? []
       : [tag("neutral", `speed ${quantity(speed.value, "m/s")}`)];
     const changed = speed.references.find((r) => r.kind === "change" && r.previous);
     if (changed) {
@@ -238,7 +239,9 @@ const WalkResults = (() => {
       // the change against the MDC in the words and colour of the history and the measures (report.mdc_verdict)
       bits.push(changed.mdc_reading ? tag("neutral", `${since}: ${changed.mdc_reading}`)
         : changed.mdc_verdict ? verdictTag(changed.mdc_verdict, since)
-        : tag("neutral", `${since} (no published MDC to compare it with)`));
+        // one published for other people is said so, as the measures below say it (report: mdc_note), never "none"
+        : tag("neutral", `${since} (${changed.mdc_note ? "the published MDC is not applied to this patient"
+          : "no published MDC to compare it with"})`));
     }
     return bits;
   }
