@@ -14,45 +14,38 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from test_dashboard import ADMIN, PHONE, TABLET, at, page_width, setup_admin, sign_in, wait
+from test_dashboard import PHONE, TABLET, page_width, wait
+from test_phone_fixes_walk_rows import RATE_HZ, SHOTS, frames_of, in_store, tablet_and_phone
 
 pytestmark = pytest.mark.e2e
 
-RATE_HZ = 100.0
 WORDS = "no acceleration recorded"
 
 
 def _store(data_dir) -> tuple[int, int]:
     """A 10-metre walk recorded for 12 s with no IMU data (the sensor not worn): (session id, trial id)."""
-    from station.acquire.frame import FRAME_DTYPE, IMU_FIELDS
-    from station.store.audit import Actor
-    from station.store.store import Store
+    return in_store(data_dir, _fill)
 
-    actor = Actor(None, "test")
-    store = Store.open(data_dir)
-    try:
-        patient = store.patients.create({"identifier": "NO-IMU", "birth_year": 1950, "sex": "M"}, actor=actor)
-        session = store.sessions.create(patient["id"], {"label": "10mwt", "started_at": "2026-11-02T10:00:00+00:00"},
-                                        actor=actor)
-        writer = store.trials.start_trial(session["id"], "ten-metre-walk", "comfortable", {"method": "nominal"}, RATE_HZ,
-                                          actor=actor)
-        n = int(12 * RATE_HZ)
-        frames = np.zeros(n, dtype=FRAME_DTYPE)
-        frames["seq"] = 1000 + np.arange(n)
-        frames["t_ns"] = 5_000_000_000 + (np.arange(n) / RATE_HZ * 1e9).astype(np.int64)
-        for field in IMU_FIELDS:
-            frames[field] = np.nan
-        writer.append(frames)
-        walk = {"setting": "overground", "initial_contacts_s": [], "walk_time_s": 6.1, "walk_distance_m": 6.0,
-                "walk_speed_m_s": 6.0 / 6.1}
-        outcome = {"protocol": "ten-metre-walk", "condition": "comfortable", "label": "Comfortable pace", "trial": 1,
-                   "attempt": 1, "valid": True, "end_reason": "gate_reached", "issues": [], "hold_end": None, "warnings": [],
-                   "completed": True, "duration_s": 12.0, "time_held_s": None, "walk": walk}
-        trial = writer.finish({"kind": "walk", "fs_hz": RATE_HZ, "samples": n, "profile": "walk", "version": "test",
-                               "metrics": {"walk_time_s": 6.1, "walk_speed_m_s": 6.0 / 6.1}, "trial": outcome}, valid=True)
-        return session["id"], trial["id"]
-    finally:
-        store.close()
+
+def _fill(store, actor) -> tuple[int, int]:
+    from station.acquire.frame import IMU_FIELDS
+
+    patient = store.patients.create({"identifier": "NO-IMU", "birth_year": 1950, "sex": "M"}, actor=actor)
+    session = store.sessions.create(patient["id"], {"label": "10mwt"}, actor=actor)
+    writer = store.trials.start_trial(session["id"], "ten-metre-walk", "comfortable", {"method": "nominal"}, RATE_HZ,
+                                      actor=actor)
+    frames = frames_of(12.0)
+    for field in IMU_FIELDS:
+        frames[field] = np.nan
+    writer.append(frames)
+    walk = {"setting": "overground", "initial_contacts_s": [], "walk_time_s": 6.1, "walk_distance_m": 6.0,
+            "walk_speed_m_s": 6.0 / 6.1}
+    outcome = {"protocol": "ten-metre-walk", "condition": "comfortable", "label": "Comfortable pace", "trial": 1,
+               "attempt": 1, "valid": True, "end_reason": "gate_reached", "issues": [], "hold_end": None, "warnings": [],
+               "completed": True, "duration_s": 12.0, "time_held_s": None, "walk": walk}
+    trial = writer.finish({"kind": "walk", "fs_hz": RATE_HZ, "samples": len(frames), "profile": "walk", "version": "test",
+                           "metrics": {"walk_time_s": 6.1, "walk_speed_m_s": 6.0 / 6.1}, "trial": outcome}, valid=True)
+    return session["id"], trial["id"]
 
 
 MEASURE = """
@@ -97,15 +90,8 @@ def _check(driver, url: str, width: int, shot: Path) -> list[dict]:
 
 
 def test_no_acceleration_words_whole_on_a_phone_and_a_tablet(station, browsers):
-    tablet, _ = browsers("tablet", TABLET)
-    setup_admin(tablet, station.url)
-    session_id, trial_id = _store(station.data_dir)
-    shots = Path("/tmp/phone_fixes")
-    shots.mkdir(exist_ok=True)
-    phone, _ = browsers("phone", PHONE)
-    phone.get(station.url + "/login")
-    sign_in(phone, station.url, ADMIN)
-    wait(phone, "signed in", at("/patients"))
+    tablet, phone, (session_id, trial_id) = tablet_and_phone(station, browsers, _store)
+    shots = SHOTS
     for driver, size, name in ((phone, PHONE, "phone"), (tablet, TABLET, "tablet")):
         for page, path in (("visit", f"/sessions/{session_id}"), ("trial", f"/trials/{trial_id}")):
             found = _check(driver, station.url + path, size[0], shots / f"no-imu-{name}-{page}.png")

@@ -11,6 +11,8 @@ phone: no cell or header sticks out of its table, the table out of its card, or 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -21,7 +23,7 @@ pytestmark = pytest.mark.e2e
 RATE_HZ = 100.0
 
 
-def _frames(seconds: float) -> np.ndarray:
+def frames_of(seconds: float) -> np.ndarray:
     from station.acquire.frame import FRAME_DTYPE
 
     n = int(seconds * RATE_HZ)
@@ -32,35 +34,44 @@ def _frames(seconds: float) -> np.ndarray:
     return frames
 
 
-def _store(data_dir) -> int:
-    """A patient with a Romberg session (two stance trials of 30 s) and a 10-metre walk session (one walk
-    of 5.08 s in a 12-s recording): the patient's id."""
+def in_store(data_dir, fill):
+    """``fill(store, actor)`` on the station's store in ``data_dir`` (opened beside the running station,
+    closed after): its value."""
     from station.store.audit import Actor
     from station.store.store import Store
 
-    actor = Actor(None, "test")
     store = Store.open(data_dir)
     try:
-        patient = store.patients.create({"identifier": "WALK-ROWS", "birth_year": 1954, "sex": "F"}, actor=actor)
-        session = store.sessions.create(patient["id"], {"label": "romberg", "started_at": "2026-11-02T10:00:00+00:00"},
-                                        actor=actor)
-        for condition in ("eo", "ec"):
-            writer = store.trials.start_trial(session["id"], "romberg", condition, {"method": "nominal"}, RATE_HZ, actor=actor)
-            writer.append(_frames(30.0))
-            writer.finish({"kind": "stance", "fs_hz": RATE_HZ, "samples": 3000, "profile": "stance", "version": "test",
-                           "metrics": {"ellipse_area_cm2": 3.21, "mean_velocity_cm_s": 1.23, "path_length_cm": 36.9}},
-                          valid=True)
-        session = store.sessions.create(patient["id"], {"label": "10mwt", "started_at": "2026-11-02T10:20:00+00:00"},
-                                        actor=actor)
-        writer = store.trials.start_trial(session["id"], "ten-metre-walk", "comfortable", {"method": "nominal"}, RATE_HZ,
-                                          actor=actor)
-        writer.append(_frames(12.0))
-        writer.finish({"kind": "walk", "fs_hz": RATE_HZ, "samples": 1200, "profile": "walk", "version": "test",
-                       "metrics": {"walk_time_s": 5.08, "walk_speed_m_s": 6.0 / 5.08, "steps": 19, "cadence_steps_min": 109.0},
-                       "initial_contacts_s": [round(1.0 + i * 0.55, 3) for i in range(19)]}, valid=True)
-        return patient["id"]
+        return fill(store, Actor(None, "test"))
     finally:
         store.close()
+
+
+def _store(data_dir) -> int:
+    """A patient with a Romberg session (two stance trials of 30 s) and a 10-metre walk session (one walk
+    of 5.08 s in a 12-s recording): the patient's id."""
+    return in_store(data_dir, _fill)
+
+
+def _fill(store, actor) -> int:
+    patient = store.patients.create({"identifier": "WALK-ROWS", "birth_year": 1954, "sex": "F"}, actor=actor)
+    session = store.sessions.create(patient["id"], {"label": "romberg", "started_at": "2026-11-02T10:00:00+00:00"},
+                                    actor=actor)
+    for condition in ("eo", "ec"):
+        writer = store.trials.start_trial(session["id"], "romberg", condition, {"method": "nominal"}, RATE_HZ, actor=actor)
+        writer.append(frames_of(30.0))
+        writer.finish({"kind": "stance", "fs_hz": RATE_HZ, "samples": 3000, "profile": "stance", "version": "test",
+                       "metrics": {"ellipse_area_cm2": 3.21, "mean_velocity_cm_s": 1.23, "path_length_cm": 36.9}},
+                      valid=True)
+    session = store.sessions.create(patient["id"], {"label": "10mwt", "started_at": "2026-11-02T10:20:00+00:00"},
+                                    actor=actor)
+    writer = store.trials.start_trial(session["id"], "ten-metre-walk", "comfortable", {"method": "nominal"}, RATE_HZ,
+                                      actor=actor)
+    writer.append(frames_of(12.0))
+    writer.finish({"kind": "walk", "fs_hz": RATE_HZ, "samples": 1200, "profile": "walk", "version": "test",
+                   "metrics": {"walk_time_s": 5.08, "walk_speed_m_s": 6.0 / 5.08, "steps": 19, "cadence_steps_min": 109.0},
+                   "initial_contacts_s": [round(1.0 + i * 0.55, 3) for i in range(19)]}, valid=True)
+    return patient["id"]
 
 
 MEASURE = """
@@ -110,18 +121,27 @@ def _check(driver, width: int, shots: str) -> list[dict]:
     return tables
 
 
-def test_walk_rows_say_what_a_walk_has_and_the_tables_fit_a_phone(station, browsers):
+SHOTS = Path("/tmp/phone_fixes")
+"""Where these tests leave their screenshots, for a look."""
+
+
+def tablet_and_phone(station, browsers, store):
+    """A tablet that set the station up, ``store(data_dir)`` run once it has (its value returned), and a
+    phone signed in: (tablet, phone, stored)."""
     tablet, _ = browsers("tablet", TABLET)
     setup_admin(tablet, station.url)
-    patient_id = _store(station.data_dir)
-    from pathlib import Path
-
-    shots = Path("/tmp/phone_fixes")
-    shots.mkdir(exist_ok=True)
+    stored = store(station.data_dir)
+    SHOTS.mkdir(exist_ok=True)
     phone, _ = browsers("phone", PHONE)
     phone.get(station.url + "/login")
     sign_in(phone, station.url, ADMIN)
     wait(phone, "signed in", at("/patients"))
+    return tablet, phone, stored
+
+
+def test_walk_rows_say_what_a_walk_has_and_the_tables_fit_a_phone(station, browsers):
+    tablet, phone, patient_id = tablet_and_phone(station, browsers, _store)
+    shots = SHOTS
     for driver, size, name in ((phone, PHONE, "phone"), (tablet, TABLET, "tablet")):
         driver.get(f"{station.url}/patients/{patient_id}")
         wait(driver, "the trials tables", lambda d: len(css(d, "#sessions table.list")) == 2, timeout_s=20)
