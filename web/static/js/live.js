@@ -220,12 +220,23 @@
     badge.dataset.state = s || (run() && run().finished ? "finished" : "none");
     badge.textContent = s ? (BADGE_WORDS[s] || s) : (run() ? (run().finished ? "finished" : "ready") : "no test open");
     $("state-words").textContent = s ? (STATE_WORDS[s] || s) : (run() && run().finished ? "Test finished" : "");
+    showCondition();
     const due = document.querySelector("#trial-list li.current .due-tag");
     if (due) due.textContent = dueWord(due.dataset.word);
     if (s !== "countdown") $("big-number").textContent = "";
     if (s !== "recording") $("progress-bar").style.width = s === "done" ? "100%" : "0";
     showRest(); // the rest's count goes at once when the next attempt starts (it stayed through "Get ready")
     updateButtons();
+  }
+
+  /* The condition of the trial running, or due next, above the plate with the count ("Eyes closed",
+     "Next: Foam, eyes open, attempt 2"): whoever watches the patient sees which one is recording. */
+  function showCondition() {
+    const r = run();
+    const t = r && !r.finished && (r.trial || (r.due && r.due[0]));
+    const words = !t ? "" : t.label + (Number(t.trial) > 1 ? `, trial ${t.trial}` : "") +
+      (Number(t.attempt) > 1 ? `, attempt ${t.attempt}` : "");
+    $("state-condition").textContent = words && state.trialState === "instructions" ? `Next: ${words}` : words;
   }
 
   function updateButtons() {
