@@ -168,6 +168,7 @@ class StationPanel:
     def on_event(self, event) -> None:
         """Beeps and LED mode for one runner event."""
         kind, data, t = event.kind, event.data, event.t_ns
+        queued_until_ns = self._beeps_end_ns
         if kind == "countdown":
             self.beep("countdown", t)
         elif kind == "state":
@@ -196,6 +197,8 @@ class StationPanel:
         elif kind == "fault":
             self.set_mode("fault", t)
             self.beep("fault", t)
-        # Sound it now, not on the loop's next tick: the go beep is a walk test's time origin (the
-        # trial's start is the moment it is published), and the next tick comes a frame batch later.
-        self.tick(t)
+        if self._beeps_end_ns != queued_until_ns:
+            # a beep sounds now, not on the loop's next tick: the go beep is a walk test's time origin
+            # (the trial's start is the moment it is published), and the next tick comes a frame batch
+            # later; events that beep nothing (a game's state, progress) tick nothing
+            self.tick(t)

@@ -579,9 +579,9 @@ class WalkMachine:
 
     def _start_recording(self) -> None:
         # The go is when the beep sounds, not when the countdown was due to end: the state event below
-        # sounds it (hw/panel.py, on this loop's tick), and the loop runs a frame batch or a late
-        # wake-up after the countdown's end (0-50 ms). A static start timed from the planned end
-        # counted that latency as walking.
+        # sounds it (hw/panel.py sounds a beep as its event is published), and the loop gets here a frame
+        # batch or a late wake-up after the countdown's end (0-50 ms). A static start timed from the
+        # planned end counted that latency as walking.
         self._t0_ns = max(self._countdown_end_ns, int(self.bus.clock.monotonic_ns()))
         if self.gates is not None:
             self.gates.arm(self._t0_ns)
