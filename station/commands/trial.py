@@ -230,7 +230,7 @@ def format_summary(summary: dict, protocol=None) -> str:
     """The results in words, for the terminal: per condition its score with what it means (the
     criterion met or not) and its sway measures with their unit and, given the ``protocol``, the
     patient's age-group percentile (``summary["age_y"]``)."""
-    from station.programmes.change import unit_of
+    from station.reference.measures import unit_of
     from station.protocols.report import cutoff_reading
     from station.reference import norms
     from station.reference.measures import describe

@@ -36,22 +36,6 @@ def population_of(mdc: mdc_table.MinimalDetectableChange) -> str | None:
     return None
 
 
-_UNITS = (("_steps_min", "steps/min"), ("_min", "min"), ("_cm2_s", "cm²/s"), ("_cm2", "cm²"), ("_cm_s", "cm/s"), ("_m_s", "m/s"), ("_cm", "cm"),
-          ("_pct", "%"), ("_hz", "Hz"), ("_s", "s"), ("_m", "m"))
-
-
-def unit_of(metric: str) -> str:
-    """The unit a metric key names (``mean_velocity_cm_s`` → ``cm/s``); '' when it has none.
-
-    >>> unit_of("ellipse_area_cm2"), unit_of("time_held_s"), unit_of("step_regularity")
-    ('cm²', 's', '')
-    """
-    for suffix, unit in _UNITS:
-        if metric.endswith(suffix):
-            return unit
-    return ""
-
-
 def comparable_mdc(metric: str, protocol: Protocol | None, condition_id: str, population: str) -> tuple[dict | None, str]:
     """The published MDC of ``metric`` measured as ``protocol``'s condition does, in a population
     comparable to the programme's; ``(mdc dict or None, note)`` where the note says why none."""

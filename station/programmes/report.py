@@ -15,11 +15,12 @@ later judgement of a trial counts.
 from __future__ import annotations
 
 from station.programmes.adherence import adherence
-from station.programmes.change import at_programme_baseline, comparable_mdc, outcome_change, unit_of
+from station.programmes.change import at_programme_baseline, comparable_mdc, outcome_change
 from station.programmes.dose import NoDoseInTrial, dose_from_trial
 from station.protocols.report import stored_result
 from station.protocols.results import summarise
 from station.protocols.schema import Protocol
+from station.reference.measures import unit_of
 
 
 def _visit_value(store, visit: dict, outcome: dict, protocols: dict[str, Protocol]) -> tuple[float | None, int | None]:

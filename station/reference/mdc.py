@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from station.reference.measures import unit_of
 from station.reference.population import Population, misfit, not_applied_words
 
 
@@ -101,7 +102,7 @@ def at_baseline(mdc: dict | None, baseline: float | None, *, what: str = "") -> 
         return mdc
     if baseline is None:
         return None
-    unit = _unit_of(mdc.get("metric", ""))
+    unit = unit_of(mdc.get("metric", ""))
     published = mdc.get("population_published", mdc["population"])
     for band in mdc["bands"]:
         if (band["from"] is None or baseline >= band["from"]) and (band["below"] is None or baseline < band["below"]):
@@ -236,16 +237,6 @@ def fits_patient(mdc: MinimalDetectableChange, conditions: list[str] | tuple[str
     """
     why = misfit(mdc.measured_in, conditions, age_y)
     if why:  # the cut-offs' words (population.not_applied_words), the value with its unit
-        return not_applied_words(f"minimal detectable change ({f'{mdc.value:g} {_unit_of(mdc.metric)}'.strip()})",
+        return not_applied_words(f"minimal detectable change ({f'{mdc.value:g} {unit_of(mdc.metric)}'.strip()})",
                                  mdc.group, why)
     return ""
-
-
-def _unit_of(metric: str) -> str:
-    """The unit a walk or stance metric key names (``walk_speed_m_s`` → ``m/s``), '' when none.
-
-    >>> _unit_of("walk_speed_m_s"), _unit_of("time_held_s"), _unit_of("step_regularity")
-    ('m/s', 's', '')
-    """
-    return next((u for suffix, u in (("_m_s", "m/s"), ("_steps_min", "steps/min"), ("_cm_s", "cm/s"), ("_cm2", "cm²"),
-                                     ("_s", "s")) if metric.endswith(suffix)), "")

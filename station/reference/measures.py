@@ -129,3 +129,19 @@ def known_keys() -> list[str]:
         for axis in axes:
             keys.append(re.sub(r"\([a-z|]+\)", axis, pattern, count=1))
     return [d["key"] for d in catalogue(keys)]
+
+
+_UNITS = (("_steps_min", "steps/min"), ("_min", "min"), ("_cm2_s", "cm²/s"), ("_cm2", "cm²"), ("_cm_s", "cm/s"), ("_m_s", "m/s"), ("_cm", "cm"),
+          ("_pct", "%"), ("_hz", "Hz"), ("_s", "s"), ("_m", "m"))
+
+
+def unit_of(metric: str) -> str:
+    """The unit a metric key names (``mean_velocity_cm_s`` → ``cm/s``); '' when it has none.
+
+    >>> unit_of("ellipse_area_cm2"), unit_of("time_held_s"), unit_of("step_regularity"), unit_of("walk_speed_m_s")
+    ('cm²', 's', '', 'm/s')
+    """
+    for suffix, unit in _UNITS:
+        if metric.endswith(suffix):
+            return unit
+    return ""

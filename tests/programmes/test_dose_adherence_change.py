@@ -9,7 +9,8 @@ import pytest
 from station.analysis.gait import gait_metrics
 from station.analysis.imu_frame import align_to_body
 from station.programmes.adherence import adherence
-from station.programmes.change import comparable_mdc, outcome_change, unit_of
+from station.programmes.change import comparable_mdc, outcome_change
+from station.reference.measures import unit_of
 from station.programmes.report import programme_document
 from station.sim.walker import VirtualWalker
 from station.store.db import Conflict, ValidationError
