@@ -97,10 +97,18 @@ def test_the_inactivity_notice_moves_and_covers_nothing(station_for, browsers):
         wait(driver, f"the live view on the {name}", lambda d: by_id(d, "conn").text == "live"
              and by_id(d, "btn-start").is_enabled(), timeout_s=30)
         watchers[name] = driver
-    loaded = time.monotonic()  # the notice comes 30 s after the last page's requests
+    # Both clinicians' last touch now, together (as "Stay signed in" does): the notice comes 30 s after
+    # it. Timed from the pages' loading instead, the tablet's notice could come before the test had
+    # looked at its page, when the phone's page took long to load on a busy machine.
+    for driver in watchers.values():
+        driver.execute_async_script(
+            "const done = arguments[0]; Station.api('GET', '/api/session')"
+            ".then(() => Station.api('GET', '/api/session/remaining', undefined, {background: true}))"
+            ".then((doc) => { Station.sessionLeft(doc.expires_in_s); done(true); }).catch((e) => done(String(e)));")
+    touched = time.monotonic()
 
     # the operator starts the trial so that it records when the notices come (30 s of recording)
-    time.sleep(max(0.0, loaded + 12 - time.monotonic()))
+    time.sleep(max(0.0, touched + 6 - time.monotonic()))
     assert api(operator, "POST", "/api/station/start")["status"] in (200, 201, 202)
     for name, driver in watchers.items():
         wait(driver, f"the recording on the {name}", lambda d: by_id(d, "trial-state").get_attribute("data-state") == "recording",
