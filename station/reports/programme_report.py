@@ -75,8 +75,11 @@ def programme_story(store, assignment_id: int, protocols: dict, *, actor, wall_c
     programme = template["programme"]
     schedule = template["schedule"]
     position = doc["position"]
+    # the programme's own sources, cited where it is described (the references list only what is cited)
+    sources = ", ".join(filter(None, (citations.cite(ref.get("citation"), ref.get("doi"))
+                                      for ref in template.get("references") or [])))
     story = [p("Programme report", "h1"), p(programme["title"], "h2"),
-             p(f"{programme.get('summary', '')}", "small"),
+             p(f"{programme.get('summary', '')}" + (f" Sources: {sources}." if sources else ""), "small"),
              p(f"{schedule['weeks']} weeks, {schedule['sessions_per_week']} sessions a week of "
                f"{number(schedule['minutes_per_session'], 3)} min; started {doc['start_date']}; status {doc['status']}"
                + (f", ended {doc['ended_on']}" if doc.get("ended_on") else "")
@@ -105,10 +108,9 @@ def programme_story(store, assignment_id: int, protocols: dict, *, actor, wall_c
     story.append(p("Dose per session", "h2"))
     fractions = (0.05, 0.06, 0.12, 0.1, 0.13, 0.08, 0.1, 0.1, 0.1, 0.06, 0.1)
     story.append(table(_dose_rows(doc), [f * width for f in fractions]))
-    for ref in template.get("references") or []:
-        citations.cite(ref.get("citation"), ref.get("doi"))
-    story.append(p("References", "h2"))
-    story += [p(entry, "cite") for entry in citations.entries()]
+    if citations.entries():  # only what the report cites (its sources, an MDC beside its outcome)
+        story.append(p("References", "h2"))
+        story += [p(entry, "cite") for entry in citations.entries()]
     trials = []
     for visit in doc["visits"]:
         for run in visit.get("runs") or []:

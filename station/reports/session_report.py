@@ -220,8 +220,6 @@ def session_story(store, session_id: int, protocols: dict, *, actor, wall_clock,
 
             story += los_flowables(section, width)
             trials += [store.trials.get(t["id"]) for c in section["conditions"] for t in c.get("trials") or []]
-            for ref in section.get("references") or []:
-                citations.cite(ref.get("citation"), ref.get("doi"))
             continue
         for condition in section["conditions"]:
             head = [p(condition["label"], "h3"), p(condition.get("stance") or "", "small")]
@@ -233,8 +231,6 @@ def session_story(store, session_id: int, protocols: dict, *, actor, wall_clock,
         story += _romberg(section) + _romberg_cutoffs(section, citations) + _sensory(section)
         if section["outcome"] != "walk":
             story += _plots(store, section["conditions"], width)
-        for ref in section.get("references") or []:
-            citations.cite(ref.get("citation"), ref.get("doi"))
     if doc.get("unknown_protocol_trials"):
         story.append(p(f"{counted(len(doc['unknown_protocol_trials']), 'trial')} of a protocol this station no longer has: "
                        "not summarised.", "small"))

@@ -40,7 +40,7 @@ def test_the_session_report_shows_every_test_of_the_visit_against_norms_with_plo
     pdf = _report(store, protocols, clinic, "session", fifty["last_visit_session_id"], paper)
     text = _check_pages(pdf, paper, tmp_path, f"session-{paper}")
     # the visit is the three sessions of the last programme visit
-    for title in ("Quiet stance", "Romberg test", "Weight bearing"):
+    for title in ("Quiet stance", "Romberg test", "Weight-bearing symmetry"):
         assert title in text
     for words in ("Session report", "Patient R-0050", "Clinique du Lac, service de rééducation",
                   "95 % ellipse area", "cm²", "Mean sway velocity", "cm/s", "Romberg quotient",
