@@ -38,7 +38,8 @@ Method, in order (each module's notes give the details, the constants and the re
    left/right rule on the medio-lateral acceleration, Ullrich et al. 2021's band).
 4. Impact: each contact moved back from the lobe's peak to the steepest rise of the acceleration.
 5. Temporal keys from the bouts' contacts: cadence over the strides of Mobilise-D's stride
-   selection, step time and the variabilities over single steps.
+   selection, step time and the variabilities over single steps, leaving out those next to a gap
+   the caller filled in (``bridged_s``: their contacts' times are uncertain).
 6. Regularity and symmetry from the autocorrelation of each bout (Moe-Nilssen & Helbostad 2004,
    Tura et al. 2010), averaged over bouts weighted by their length (here, in :func:`gait_metrics`).
 7. Step length and speed: inverted pendulum (Zijlstra & Hof 2003) with the Soltani et al. (2021)
@@ -76,12 +77,21 @@ from .gait_checks import (
     MIN_RATE_HZ,
     SENSOR_HEIGHT_RANGE_M,
     _check_body,
+    _check_bridged,
     _check_height,
     _check_rate,
     _check_window,
 )
 from .gait_contacts import MAX_STEP_S, MIN_BOUT_STEPS, detect_initial_contacts, detect_steps, walking_bouts
-from .gait_measures import STRIDE_TIME_RANGE_S, _analyse, _cadence_strides, _spatial, _temporal
+from .gait_measures import (
+    STRIDE_TIME_RANGE_S,
+    _analyse,
+    _cadence_strides,
+    _spatial,
+    _temporal,
+    contacts_near_gaps,
+    gap_margin_s,
+)
 from .gait_regularity import _regularity
 from .gait_sides import SAME_SIDE_CORRELATION, SIDE_BAND_HZ, SIDE_CONFIDENCE
 from .gait_step_length import DRIFT_CUTOFF_HZ, PENDULUM_CORRECTION, VELOCITY_CUTOFF_HZ, pendulum_step_lengths
@@ -110,10 +120,12 @@ __all__ = [
     "STEP_TIME_RANGE",
     "STRIDE_TIME_RANGE_S",
     "VELOCITY_CUTOFF_HZ",
+    "contacts_near_gaps",
     "detect_initial_contacts",
     "detect_steps",
     "gait_by_minute",
     "gait_metrics",
+    "gap_margin_s",
     "pendulum_step_lengths",
     "walking_bouts",
 ]
@@ -163,7 +175,7 @@ MINUTE_KEYS: tuple[str, ...] = (
 
 def gait_metrics(
     acc_body_m_s2, fs_hz: float, *, sensor_height_m: float | None = None, window_s: tuple[float, float] | None = None,
-    initial_contacts_s=None,
+    initial_contacts_s=None, bridged_s=None,
 ) -> dict:
     """Every gait key of DESIGN.md §8 for a recording of walking (one or more bouts).
 
@@ -187,6 +199,13 @@ def gait_metrics(
         used instead of detecting them, grouped into bouts the same way. Every key is then
         computed from them exactly as from detected ones, which tells the error of the
         detection apart from the error of the measures themselves.
+    bridged_s : list of (float, float), optional
+        ``(start_s, length_s)`` of each run of samples that was filled in by interpolation (a lost
+        frame, :attr:`station.analysis.imu_gaps.GapReport.bridged_s`), s from the first sample. A
+        contact within such a gap or within :func:`gap_margin_s` (0.05 s) of it has an uncertain
+        time (:func:`contacts_near_gaps`): the step and stride intervals it bounds are left out of
+        ``step_time_s``, the two CVs, ``step_length_m`` and ``walking_speed_m_s``; it still counts
+        in ``steps`` and the cadence.
 
     Returns
     -------
@@ -202,7 +221,7 @@ def gait_metrics(
             :data:`STRIDE_TIME_RANGE_S` (0.2-3 s, Mobilise-D's stride selection), steps/min;
         ``step_time_s``
             mean interval between consecutive initial contacts that are single steps (within
-            :data:`STEP_TIME_RANGE` of the bout's median), s;
+            :data:`STEP_TIME_RANGE` of the bout's median) and not next to a ``bridged_s`` gap, s;
         ``step_time_cv_pct``, ``stride_time_cv_pct``
             coefficient of variation (SD with N − 1 over mean) of step and stride times, %;
         ``step_regularity``, ``stride_regularity``
@@ -223,8 +242,9 @@ def gait_metrics(
     ------
     ValueError
         Bad shape, sample rate, non-finite values, too short a recording, an implausible
-        ``sensor_height_m``, a ``window_s`` that is not a time span inside the recording, or
-        ``initial_contacts_s`` that are not finite times inside it.
+        ``sensor_height_m``, a ``window_s`` that is not a time span inside the recording,
+        ``initial_contacts_s`` that are not finite times inside it, or ``bridged_s`` that are not
+        pairs of seconds.
 
     References
     ----------
@@ -251,7 +271,7 @@ def gait_metrics(
     acc = _check_body(acc_body_m_s2, fs)
     height = _check_height(sensor_height_m)
     lo, hi = _check_window(window_s, acc.shape[0] / fs)
-    walk = _analyse(acc, fs, height, initial_contacts_s)
+    walk = _analyse(acc, fs, height, initial_contacts_s, _check_bridged(bridged_s))
     t = walk.ics / fs
     inside = (t >= lo) & (t <= hi)
     steps = [(i, j) for i, j in walk.steps if inside[i] and inside[j]]
@@ -285,7 +305,7 @@ def gait_metrics(
 
 
 def gait_by_minute(
-    acc_body_m_s2, fs_hz: float, *, sensor_height_m: float | None = None, minute_s: float = 60.0
+    acc_body_m_s2, fs_hz: float, *, sensor_height_m: float | None = None, minute_s: float = 60.0, bridged_s=None,
 ) -> list[dict]:
     """Gait minute by minute for a treadmill or long walking session.
 
@@ -300,6 +320,9 @@ def gait_by_minute(
         Sensor height above the ground, m; gives step length and speed per minute.
     minute_s : float
         Length of a row, s (default 60; the last row may be shorter).
+    bridged_s : list of (float, float), optional
+        Gaps filled in by interpolation, ``(start_s, length_s)``, as in :func:`gait_metrics`: the
+        step and stride times next to them are left out of the rows' step times and CVs.
 
     Returns
     -------
@@ -338,7 +361,7 @@ def gait_by_minute(
     height = _check_height(sensor_height_m)
     if isinstance(minute_s, bool) or not (isinstance(minute_s, (int, float)) and math.isfinite(minute_s) and minute_s > 0):
         raise ValueError(f"minute_s must be a positive number of seconds, got {minute_s!r}")
-    walk = _analyse(acc, fs, height)
+    walk = _analyse(acc, fs, height, bridged_s=_check_bridged(bridged_s))
     total_s = acc.shape[0] / fs
     ic_s = walk.ics / fs
     bout_spans = [(ic_s[b[0]], ic_s[b[-1]]) for b in walk.bouts]

@@ -84,3 +84,20 @@ def _check_window(window_s, total_s: float) -> tuple[float, float]:
     if hi < 0 or lo > total_s:
         raise ValueError(f"window_s {window_s!r} lies outside the recording (0 to {total_s:.2f} s)")
     return lo, hi
+
+
+def _check_bridged(bridged_s) -> list[tuple[float, float]]:
+    """``bridged_s`` as a list of ``(start_s, length_s)`` pairs of finite seconds, lengths >= 0
+    (the spans of samples filled in by interpolation, :attr:`station.analysis.imu_gaps.GapReport.bridged_s`)."""
+    if bridged_s is None:
+        return []
+    spans = []
+    try:
+        for span in bridged_s:
+            start, length = (float(v) for v in span)
+            if not (math.isfinite(start) and math.isfinite(length) and length >= 0):
+                raise ValueError
+            spans.append((start, length))
+    except (TypeError, ValueError):
+        raise ValueError(f"bridged_s must be (start_s, length_s) pairs of seconds, lengths >= 0, got {bridged_s!r}") from None
+    return spans

@@ -21,6 +21,20 @@ Step length is the mean over the valid steps; walking speed the mean over stride
 steps of (two step lengths) / stride time (without such a stride, the steps' total length over
 their total time). Times in s, cadence in steps/min, lengths in m.
 
+**Contacts next to a bridged gap** (DESIGN.md §3: a gap is handled explicitly, never closed
+silently). Samples lost in a gap of up to 0.1 s are filled in by a straight line
+(:func:`station.analysis.imu_gaps.bridge_gaps`); a heel impact inside such a gap is gone, and the
+contact is then placed on whatever rise of the acceleration is left. A contact found within a
+bridged gap, or within :func:`gap_margin_s` of one, has an uncertain time
+(:func:`contacts_near_gaps`): the step and stride intervals that touch it are left out of step time,
+the two CVs, step length and speed, as the intervals that are not single steps are
+(:func:`_valid_steps`); the contact still counts in ``steps`` and in the cadence (a foot landed there).
+The margin is the reach of one sample into the contact's time: the contact is the steepest rise of
+the acceleration low-passed at :data:`~station.analysis.gait_band.IMPACT_CUTOFF_HZ` (20 Hz, 4th order,
+zero-phase), and the derivative of that filter's impulse response holds 99 % of its energy within
+±1 / 20 Hz = ±0.05 s of the sample (and falls below 10 % of its peak there; computed at 100, 200 and
+320 Hz), so a filled-in sample further away than that cannot move the steepest rise measurably.
+
 References
 ----------
 Kluge F, Del Din S, Cereatti A, et al. (2021) Consensus based framework for digital mobility
@@ -37,7 +51,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .gait_band import STEP_TIME_RANGE
+from .gait_band import IMPACT_CUTOFF_HZ, STEP_TIME_RANGE
 from .gait_contacts import _given_contacts, _steps_and_bouts
 from .gait_step_length import _pendulum_lengths, _vertical_displacement
 
@@ -48,6 +62,53 @@ walking-bout assembly, built on the consensus of Kluge et al. 2021 and normative
 al. 2024). Cadence is the mean of 120 / stride time over every such stride of a bout, as the
 Mobilise-D reference system (INDIP) reports it: a hesitation inside a bout lowers it, as it lowers
 the reference's."""
+
+
+def gap_margin_s(fs_hz: float) -> float:
+    """How far from a bridged gap a contact's time is still uncertain, s: one period of the impact
+    filter's cut-off (:data:`~station.analysis.gait_band.IMPACT_CUTOFF_HZ`, capped at 0.4 × the sample
+    rate ``fs_hz``, Hz, as the contact detector caps it), within which its differentiated impulse
+    response holds 99 % of its energy (module notes).
+
+    >>> gap_margin_s(100.0), gap_margin_s(20.0)
+    (0.05, 0.125)
+    """
+    return 1.0 / min(IMPACT_CUTOFF_HZ, 0.4 * float(fs_hz))
+
+
+def contacts_near_gaps(contacts_s, bridged_s, fs_hz: float) -> np.ndarray:
+    """Which initial contacts have an uncertain time: those within a bridged gap or within
+    :func:`gap_margin_s` of it (module notes).
+
+    Parameters
+    ----------
+    contacts_s : array_like
+        Initial contacts, s.
+    bridged_s : list of (float, float)
+        ``(start_s, length_s)`` of each run of samples filled in by interpolation, s, on the same
+        time axis (:attr:`station.analysis.imu_gaps.GapReport.bridged_s`); the gap spans
+        ``start_s`` to ``start_s + length_s`` (the first reading after it).
+    fs_hz : float
+        Sample rate, Hz.
+
+    Returns
+    -------
+    ndarray of bool, one per contact.
+
+    Examples
+    --------
+    Two samples lost at 3.00 s (100 Hz): a contact at 3.03 s and one at 2.96 s are next to the
+    gap, one at 2.90 s is not.
+
+    >>> contacts_near_gaps([2.90, 2.96, 3.03, 3.60], [(3.0, 0.02)], 100.0).tolist()
+    [False, True, True, False]
+    """
+    t = np.asarray(contacts_s, dtype=np.float64).reshape(-1)
+    near = np.zeros(t.shape, dtype=bool)
+    margin = gap_margin_s(fs_hz)
+    for start, length in bridged_s:
+        near |= (t >= start - margin - 1e-9) & (t <= start + length + margin + 1e-9)
+    return near
 
 
 def _cv_pct(values: np.ndarray) -> float | None:
@@ -66,31 +127,37 @@ class _Walk:
     fs: float
     ics: np.ndarray  # sample indices of initial contacts in bouts
     bouts: list[np.ndarray]  # positions into ics
-    steps: list[tuple[int, int]]  # valid steps: (i, i + 1) positions into ics, same bout
+    steps: list[tuple[int, int]]  # valid steps: (i, i + 1) positions into ics, same bout, certain times
     step_length_m: dict[tuple[int, int], float] | None  # per valid step, or None without height
 
 
-def _valid_steps(ics: np.ndarray, bouts: list[np.ndarray]) -> list[tuple[int, int]]:
+def _valid_steps(ics: np.ndarray, bouts: list[np.ndarray], uncertain: np.ndarray | None = None) -> list[tuple[int, int]]:
     """Intervals between consecutive contacts of a bout that are single steps: within
-    :data:`STEP_TIME_RANGE` of the bout's median step time (others are a missed or split step)."""
+    :data:`STEP_TIME_RANGE` of the bout's median step time (others are a missed or split step),
+    and timed by two contacts whose times are certain (``uncertain``: one flag per contact, True
+    next to a bridged gap, :func:`contacts_near_gaps`)."""
     lo, hi = STEP_TIME_RANGE
     steps = []
     for b in bouts:
         times = np.diff(ics[b])
         median = float(np.median(times))
         for k, i in enumerate(b[:-1]):
-            if lo * median <= times[k] <= hi * median:
+            if lo * median <= times[k] <= hi * median and (uncertain is None or not (uncertain[i] or uncertain[i + 1])):
                 steps.append((int(i), int(i) + 1))
     return steps
 
 
-def _analyse(acc_body: np.ndarray, fs: float, height: float | None, contacts_s=None) -> _Walk:
+def _analyse(acc_body: np.ndarray, fs: float, height: float | None, contacts_s=None,
+             bridged_s: list[tuple[float, float]] = ()) -> _Walk:
+    """The walk's contacts, bouts and valid steps; ``bridged_s``: ``(start_s, length_s)`` of the
+    gaps filled in by interpolation (the steps touching a contact next to one are not valid)."""
     acc_v = acc_body[:, 0]
     if contacts_s is None:
         ics, bouts = _steps_and_bouts(acc_v, fs, acc_body[:, 2])
     else:
         ics, bouts = _given_contacts(contacts_s, acc_v.shape[0], fs)
-    walk = _Walk(fs=fs, ics=ics, bouts=bouts, steps=_valid_steps(ics, bouts), step_length_m=None)
+    uncertain = contacts_near_gaps(ics / fs, bridged_s, fs) if len(bridged_s) else None
+    walk = _Walk(fs=fs, ics=ics, bouts=bouts, steps=_valid_steps(ics, bouts, uncertain), step_length_m=None)
     if height is not None and walk.steps:
         z = _vertical_displacement(acc_v, fs)
         lengths: dict[tuple[int, int], float] = {}

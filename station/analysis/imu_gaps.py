@@ -48,6 +48,9 @@ class GapReport:
         Runs of missing samples filled.
     longest_bridged_s : float
         Longest filled run, s.
+    bridged_s : list of (float, float)
+        ``(start_s, length_s)`` of every filled run, s from the first row: a heel strike next to one
+        has an uncertain time (``bridged_s`` of :func:`station.analysis.gait.gait_metrics`).
     long_gaps_s : list of (float, float)
         ``(start_s, length_s)`` of every run longer than the bridge limit, s from the first row;
         those samples stay NaN.
@@ -59,6 +62,7 @@ class GapReport:
     bridged_frames: int = 0
     bridged_gaps: int = 0
     longest_bridged_s: float = 0.0
+    bridged_s: list[tuple[float, float]] = field(default_factory=list)
     long_gaps_s: list[tuple[float, float]] = field(default_factory=list)
     trimmed_frames: int = 0
 
@@ -102,8 +106,8 @@ def bridge_gaps(samples, seq, fs_hz: float, *, max_gap_s: float = MAX_BRIDGE_S) 
     >>> grid, report = bridge_gaps(x, seq, 100.0)
     >>> grid[:8, 0].tolist()
     [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]
-    >>> report.bridged_frames, report.bridged_gaps, report.long_gaps_s
-    (2, 2, [(0.08, 0.12)])
+    >>> report.bridged_frames, report.bridged_gaps, report.bridged_s, report.long_gaps_s
+    (2, 2, [(0.03, 0.01), (0.05, 0.01)], [(0.08, 0.12)])
     >>> bool(np.isnan(grid[8:20]).all())
     True
     """
@@ -146,6 +150,7 @@ def bridge_gaps(samples, seq, fs_hz: float, *, max_gap_s: float = MAX_BRIDGE_S) 
                 report.bridged_frames += n
                 report.bridged_gaps += 1
                 report.longest_bridged_s = max(report.longest_bridged_s, n / fs_hz)
+                report.bridged_s.append((round(a / fs_hz, 6), round(n / fs_hz, 6)))
             else:
                 report.long_gaps_s.append((round(a / fs_hz, 6), round(n / fs_hz, 6)))
     return grid, report
