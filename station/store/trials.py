@@ -58,8 +58,11 @@ SUMMARY_METRICS = (
     "path_length_cm",
     "rms_distance_cm",
     "mean_power_frequency_hz",
+    "walk_time_s",
+    "walk_speed_m_s",
 )
-"""Metrics included in trial summaries (patient and session pages); the trial detail has all."""
+"""Metrics included in trial summaries (patient and session pages; a walk's time and speed as its
+result stores them); the trial detail has all."""
 DEFAULT_COMMIT_INTERVAL_S = 0.5
 MAX_RATE_HZ = 10_000.0
 MAX_CALIBRATION_BYTES = 64 * 1024

@@ -5,8 +5,9 @@ Before, every table had the standing-balance columns: a 10-metre walk's row show
 (its recording; the walk took 5.08 s, so 12.0 read as the walk time) beside an empty "Sway velocity"
 column, and on a phone the table (18-396 px) was wider than its card, its "Sway velocity (cm/s)"
 header cut by the table's clipping. Now a walk's row says what its length is ("recorded 12.0 s") and
-where its walk time and speed are, a walk-only table has no sway columns, and every table fits a
-phone: no cell or header sticks out of its table, the table out of its card, or the page sideways.
+shows its walk time and speed ("5.08 s", "1.18 m/s"; before, it only pointed to the visit's Results),
+a walk-only table has no sway columns, and every table fits a phone: no cell or header sticks out of
+its table, the table out of its card, or the page sideways.
 """
 
 from __future__ import annotations
@@ -115,6 +116,9 @@ def _check(driver, width: int, shots: str) -> list[dict]:
     assert "12.0" not in [c for c in row], walk  # not a bare "12.0" under a "Length (s)" that reads as its time
     assert not any("Sway" in h or "Ellipse" in h or h == "Length (s)" for h in walk["headers"]), walk
     assert "walk time and speed" in walk["after"].lower(), walk["after"]
+    # and the walk's time and speed themselves, from the listing the page loads (before: "on the visit's Results")
+    assert any(c.startswith("5.08 s") for c in row) and "1.18 m/s" in row, walk
+    assert any(h == "Walk time" for h in walk["headers"]) and any(h == "Speed" for h in walk["headers"]), walk
     # the standing test's rows keep their measures
     assert any("Sway velocity" in h for h in stance["headers"]), stance
     assert all("1.23" in r for r in stance["rows"]), stance

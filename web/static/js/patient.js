@@ -53,7 +53,23 @@
      time, and it has no sway. */
   const isWalk = (t) => !!(protocols[t.protocol] && protocols[t.protocol].walk);
 
-  function trialRow(t, mixed, stance) {
+  /* A walk trial's time and speed as stored with its result (the trials listing's metrics): over the timed
+     distance from the gates; a treadmill session's time walking and the belt speed entered. */
+  function walkCells(t, stance) {
+    const m = t.metrics || {};
+    if (!isWalk(t)) return [el("td", {}), el("td", {})];
+    const has = (v) => v !== null && v !== undefined;
+    const treadmill = protocols[t.protocol].treadmill;
+    const time = !has(m.walk_time_s) ? "–" : treadmill ? `${fmt(m.walk_time_s / 60, 1)} min walking` : `${fmt(m.walk_time_s, 2)} s`;
+    const speed = !has(m.walk_speed_m_s) ? "–" : treadmill ? `${fmt(m.walk_speed_m_s * 3.6, 1)} km/h belt` : `${fmt(m.walk_speed_m_s, 2)} m/s`;
+    // a walk's recording runs before and after the walk: said under its time, not as a bare length that reads as it
+    // (beside standing tests, in their "Length" column)
+    return [el("td", { class: "num walk-time" }, time, stance ? null : " ",
+      stance ? null : el("div", { class: "small muted recorded" }, `recorded ${fmt(t.duration_s, 1)} s`)),
+    el("td", { class: "num walk-speed" }, speed)];
+  }
+
+  function trialRow(t, mixed, stance, walks) {
     const verdict = t.status !== "complete" ? el("span", { class: "tag flag" }, t.status)
       : t.valid ? el("span", { class: "tag valid" }, "valid")
         : el("span", { class: "tag invalid", title: t.validity_reason || "" }, "invalid");
@@ -62,7 +78,9 @@
       el("td", {}, testName(t, mixed)),
       el("td", {}, verdict, t.valid === false && t.validity_reason ? el("div", { class: "small muted" }, t.validity_reason) : null),
       // a walk's recording runs before and after the walk: "recorded 12.0 s", not a bare 12.0 that reads as its time
-      isWalk(t) ? el("td", { class: "recorded" }, `recorded ${fmt(t.duration_s, 1)} s`) : el("td", { class: "num" }, fmt(t.duration_s, 1)),
+      !stance ? null : isWalk(t) ? el("td", { class: "recorded" }, `recorded ${fmt(t.duration_s, 1)} s`)
+        : el("td", { class: "num" }, fmt(t.duration_s, 1)),
+      ...(walks ? walkCells(t, stance) : []),
       stance ? el("td", { class: "num hide-narrow" }, isWalk(t) ? "" : fmt(t.metrics.ellipse_area_cm2, 2)) : null,
       stance ? el("td", { class: "num" }, isWalk(t) ? "" : fmt(t.metrics.mean_velocity_cm_s, 2)) : null);
   }
@@ -94,18 +112,21 @@
         const mixed = new Set(s.trials.map((t) => t.protocol)).size > 1;
         const valid = s.trials.filter((t) => t.status === "complete" && t.valid).length;
         const count = `${s.trials.length} trial${s.trials.length === 1 ? "" : "s"}, ${valid} valid`;
-        // the sway columns only where a standing test was recorded; a walk's time and speed are on the results
+        // the sway columns only where a standing test was recorded, the walk's time and speed where a walk was
         const stance = s.trials.some((t) => !isWalk(t));
         const walks = s.trials.some(isWalk);
         const trials = s.trials.length ? el("details", { class: "session-trials", open: !narrow && i < 1 ? true : null },
           el("summary", {}, group.length > 1 ? `${testOf(s)}: ${count}` : count),
           el("table", { class: "list trials-table" },
             el("thead", {}, el("tr", {}, el("th", {}, "Trial"), el("th", {}, mixed ? "Test" : "Condition"), el("th", {}, "Validity"),
-              el("th", { class: stance ? "num" : "" }, stance ? "Length (s)" : "Recording"),
+              stance ? el("th", { class: "num" }, "Length (s)") : null,
+              ...(walks ? [el("th", { class: "num" }, "Walk time"), el("th", { class: "num" }, "Speed")] : []),
               stance ? el("th", { class: "num hide-narrow" }, "Ellipse area (cm²)") : null,
               stance ? el("th", { class: "num" }, "Sway velocity (cm/s)") : null)),
-            el("tbody", {}, s.trials.map((t) => trialRow(t, mixed, stance)))),
-          walks ? el("p", { class: "small muted walk-where" }, "The walk time and speed (over the timed distance) are on the visit's Results.") : null)
+            el("tbody", {}, s.trials.map((t) => trialRow(t, mixed, stance, walks)))),
+          walks ? el("p", { class: "small muted walk-where" }, "Walk time and speed: over the timed distance, from the light gates" +
+            (s.trials.some((t) => isWalk(t) && protocols[t.protocol].treadmill) ? " (a treadmill's: the time walking and the belt speed entered)" : "") +
+            ". Read against the published cut-offs, with the change since the last visit, on the visit's Results.") : null)
           : el("p", { class: "muted" }, `${testOf(s)}: no trials.`);
         return el("div", { class: "visit-session", dataset: { sessionId: s.id } },
           s.notes ? el("p", { class: "small trial-note" }, el("strong", {}, group.length > 1 ? `Notes on ${testOf(s)}: ` : "Notes: "), s.notes) : null,
@@ -129,6 +150,7 @@
       patient = p;
       labels = conditionLabels;
       protocols = Object.fromEntries(list.protocols.map((x) => [x.name, { title: x.title, walk: x.outcome === "walk",
+        treadmill: !!(x.walk && x.walk.setting === "treadmill"),
         conditions: Object.fromEntries(x.conditions.map((c) => [c.id, c.label])) }]));
       render();
     } catch (err) {
