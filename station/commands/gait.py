@@ -90,7 +90,7 @@ def _configured_mounting(args) -> tuple[str, str]:
 def analyse_file(path: str, *, sensor_height_m: float | None, mounting: tuple[str | None, str | None],
                  default_mounting: tuple[str, str], version: str) -> dict:
     """``{"file", "fs_hz", "samples", "version", "initial_contacts_s", "metrics"}`` or ``{"file", "error"}``."""
-    from station.analysis.gait import gait_metrics
+    from station.analysis.gait import contacts_near_gaps, gait_metrics
     from station.analysis.imu_frame import align_to_body, check_mounting
     from station.store.imu_recording import read_imu_recording
     from station.store.trialfile import TrialFileError
@@ -107,7 +107,8 @@ def analyse_file(path: str, *, sensor_height_m: float | None, mounting: tuple[st
             return {"file": path, "error": f"IMU mounting: {reason}"}
         height = sensor_height_m if sensor_height_m is not None else rec.sensor_height_m
         acc_body, _gyro = align_to_body(rec.acc_m_s2, rec.gyro_deg_s, up_axis=up, toes_axis=toes, fs_hz=rec.fs_hz)
-        metrics = gait_metrics(acc_body, rec.fs_hz, sensor_height_m=height)
+        # lost samples bridged by the reader: the steps next to them are left out of the variability
+        metrics = gait_metrics(acc_body, rec.fs_hz, sensor_height_m=height, bridged_s=rec.gaps.bridged_s)
     except TrialFileError as exc:
         return {"file": path, "error": exc.problem}
     except ValueError as exc:
@@ -116,7 +117,8 @@ def analyse_file(path: str, *, sensor_height_m: float | None, mounting: tuple[st
         return {"file": path, "error": "not enough memory to analyse this file"}
     except Exception as exc:  # a bug must not stop the batch nor print a traceback
         return {"file": path, "error": f"unexpected error ({type(exc).__name__}: {exc}); please report it"}
-    contacts = [round(t, 6) for t in file_times(rec, metrics.pop("initial_contacts_s"))]
+    metrics_contacts = metrics.pop("initial_contacts_s")
+    contacts = [round(t, 6) for t in file_times(rec, metrics_contacts)]
     result = {
         "file": path,
         "fs_hz": rec.fs_hz,
@@ -127,6 +129,7 @@ def analyse_file(path: str, *, sensor_height_m: float | None, mounting: tuple[st
     }
     gaps = rec.gap_summary()  # missing IMU samples bridged (never closed up), counted beside the metrics
     if gaps is not None:
+        gaps["contacts_near_gaps"] = int(contacts_near_gaps(metrics_contacts, rec.gaps.bridged_s, rec.fs_hz).sum())
         result["gaps"] = gaps
     return result
 

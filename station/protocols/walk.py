@@ -227,6 +227,30 @@ def _bridged_sensor_dropouts(grid: np.ndarray, first_frame: int, seq: np.ndarray
     return int(dropped.sum()), runs
 
 
+def _near_gap_counts(contacts_s, parts_s: list[tuple[float, float]], bridged_s: list[tuple[float, float]],
+                     fs_hz: float) -> tuple[int, int]:
+    """(heel strikes, step times) next to a gap filled in by the bridge: the initial contacts within
+    a bridged gap or :func:`station.analysis.gait.gap_margin_s` of it (their times uncertain), and the
+    intervals between consecutive contacts of one part (``parts_s``) that touch one, which the gait
+    analysis left out of step time and its variability. Contacts, parts and gaps (``(start_s,
+    length_s)``) on one time axis, s.
+
+    >>> _near_gap_counts([0.5, 1.0, 1.52, 2.0, 2.5], [(0.0, 3.0)], [(1.5, 0.01)], 100.0)
+    (1, 2)
+    >>> _near_gap_counts([0.5, 1.0, 1.5], [(0.0, 3.0)], [], 100.0)
+    (0, 0)
+    """
+    from station.analysis.gait import contacts_near_gaps
+
+    contacts = np.asarray(contacts_s, dtype=np.float64)
+    near = contacts_near_gaps(contacts, bridged_s, fs_hz)
+    steps = 0
+    for a, b in parts_s:
+        mine = near[(contacts >= a) & (contacts <= b)]
+        steps += int(np.count_nonzero(mine[:-1] | mine[1:]))
+    return int(near.sum()), steps
+
+
 DEFAULT_MOUNTING = ("+z", "+x")
 """(up axis, toes axis) of the IMU when a caller gives none: +z up, +x toward the toes (the IMU frame
 of station.sim.loads). The composition roots always pass one: the configured
@@ -792,6 +816,7 @@ class WalkMachine:
         self._imu_gaps = None
         self._parts = None
         self._grid = None
+        self._bridged_s = []
         self._sensor_bridged = (0, 0)
         self._stall_in_note = False
         walk_end_s = self._last_gate_s()
@@ -814,6 +839,9 @@ class WalkMachine:
         # parts analysed without seeing the walk's steps (walk_parts.blind_parts): in imu_not_measured_s
         walk["imu_parts_without_steps_s"] = round(sum(b - a for a, b in parts.blind), 3) if parts is not None else 0.0
         walk["imu_parts"] = [list(p) for p in parts.parts] if parts is not None and imu_note is None else None
+        # heel strikes next to a bridged gap: their step times were left out of the variability (gait_measures)
+        walk["imu_contacts_near_gaps"], walk["imu_steps_near_gaps"] = _near_gap_counts(
+            gait["initial_contacts_s"] if gait else [], parts.parts if parts is not None else [], self._bridged_s, fs)
         if imu_note is None and ((gaps is not None and gaps.bridged_frames) or walk["imu_not_measured_s"] > 0):
             warnings.append(imu_gaps_summary(walk, samples=self._n, fs_hz=fs)["words"])
         ics = np.array(gait["initial_contacts_s"]) if gait else np.array([])
@@ -1028,7 +1056,7 @@ class WalkMachine:
         ``has_reading``: which received frames (``seq``) carry the sensor's readings."""
         from station.analysis.gait import gait_by_minute, gait_metrics
         from station.analysis.imu_frame import align_to_body, check_mounting
-        from station.protocols.walk_parts import MIN_MEASURED_FRACTION, gap_causes, measure_in_parts
+        from station.protocols.walk_parts import MIN_MEASURED_FRACTION, _runs, gap_causes, measure_in_parts
 
         fs = self.rate_hz
         expected = int(seq[-1] - seq0 + 1)
@@ -1047,15 +1075,21 @@ class WalkMachine:
         treadmill = self.treadmill
 
         def analyse(part: np.ndarray):
-            acc_body, _ = align_to_body(part[:, :3], part[:, 3:], up_axis=up, toes_axis=toes, fs_hz=fs)
-            return (gait_metrics(acc_body, fs, sensor_height_m=height),
-                    gait_by_minute(acc_body, fs, sensor_height_m=height) if treadmill else None)
+            # the last column flags the rows filled in by the bridge: the contacts next to them are uncertain
+            bridged_s = [(a / fs, (b - a) / fs) for a, b in _runs(part[:, 6] > 0)]
+            acc_body, _ = align_to_body(part[:, :3], part[:, 3:6], up_axis=up, toes_axis=toes, fs_hz=fs)
+            return (gait_metrics(acc_body, fs, sensor_height_m=height, bridged_s=bridged_s),
+                    gait_by_minute(acc_body, fs, sensor_height_m=height, bridged_s=bridged_s) if treadmill else None)
 
         received = np.zeros(grid.shape[0], dtype=bool)  # the rows whose frames arrived (a stall: none did)
         index = seq - gaps.first_frame
         received[index[(index >= 0) & (index < grid.shape[0])]] = True
+        read = np.zeros(grid.shape[0], dtype=bool)  # the rows that hold the sensor's own readings
+        read_index = index[np.asarray(has_reading, dtype=bool)]
+        read[read_index[(read_index >= 0) & (read_index < grid.shape[0])]] = True
+        bridged = finite & ~read
         try:
-            session = measure_in_parts(grid, fs, analyse, received)
+            session = measure_in_parts(np.column_stack([grid, bridged]), fs, analyse, received)
         except ValueError as exc:
             return None, None, f"IMU misaligned or unusable: {exc}"
         offset_s = (gaps.first_frame - seq0) / fs  # readings missing right after the go
@@ -1071,6 +1105,7 @@ class WalkMachine:
         self._imu_gaps = gaps
         self._parts = session
         self._grid = (grid, shift_s)
+        self._bridged_s = [(round(a / fs + shift_s, 6), round((b - a) / fs, 6)) for a, b in _runs(bridged)]
         if session.gait is None or session.measured_s < MIN_MEASURED_FRACTION * recorded_s:
             return None, None, (f"IMU data missing for {session.not_measured_s:.0f} of {recorded_s:.0f} s "
                                 f"({gap_causes(session.dropouts, session.stalls)} longer than {MAX_BRIDGE_S:g} s); "

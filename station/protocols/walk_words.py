@@ -219,13 +219,18 @@ def imu_gaps_line(summary: dict | None) -> str | None:
     'Lower-back sensor (IMU): 3 short gaps (≤ 0.1 s; 12 readings) filled by interpolation; gait measures valid.'
     >>> imu_gaps_line({"bridged_samples": 2, "gaps": 1, "gait_valid": True})
     'Lower-back sensor (IMU): 1 short gap (≤ 0.1 s; 2 readings) filled by interpolation; gait measures valid.'
+    >>> imu_gaps_line({"bridged_samples": 2, "gaps": 2, "gait_valid": True, "contacts_near_gaps": 1, "steps_left_out": 2})[60:]
+    'filled by interpolation; 2 step times next to 1 heel strike in or beside them left out of the variability; gait measures valid.'
     """
     if not summary or not summary.get("gait_valid") or summary.get("not_measured_s") or not summary.get("bridged_samples"):
         return None
     n, gaps = int(summary["bridged_samples"]), summary.get("gaps")
     count = "short gaps" if gaps is None else f"{int(gaps)} short gap{'' if gaps == 1 else 's'}"
+    near, steps = summary.get("contacts_near_gaps"), summary.get("steps_left_out")
+    left = (f"; {steps} step time{'' if steps == 1 else 's'} next to {near} heel strike{'' if near == 1 else 's'} in or "
+            "beside them left out of the variability" if near else "")
     return (f"Lower-back sensor (IMU): {count} (≤ {MAX_BRIDGE_S:g} s; {n} reading{'' if n == 1 else 's'}) filled by "
-            "interpolation; gait measures valid.")
+            f"interpolation{left}; gait measures valid.")
 
 
 def _times(n) -> str:
@@ -320,6 +325,8 @@ def imu_gaps_summary(walk: dict | None, samples: int | None = None, fs_hz: float
                       f"{MIN_BOUT_STEPS} steps, so the walking there was not measured either. ")
         some = f"{len(parts)} part{'' if len(parts) == 1 else 's'}"
         filled = f" {frames} readings in shorter gaps were filled in from the readings either side." if frames > 0 else ""
+        near = _near_gaps_sentence(walk, fs_hz)
+        filled += f" {near}" if near else ""
         if walk.get("setting") == "overground":
             which = "part" if len(parts) == 1 else f"{len(parts)} parts"
             share = 100.0 * measured_s / (measured_s + not_measured)
@@ -334,7 +341,7 @@ def imu_gaps_summary(walk: dict | None, samples: int | None = None, fs_hz: float
                       f"walked, steps and pauses count the measured time only, so the dose may be a little more.{filled}")
         return {"bridged_samples": frames, "gaps": walk.get("imu_bridged_gaps"), "longest_gap_s": _number(walk.get("imu_longest_gap_s")),
                 "missing_s": round(not_measured + (frames / fs_hz if fs_hz else 0.0), 3), "not_measured_s": not_measured,
-                "dropouts": dropouts, "stalls": stalls, "gait_valid": True, "words": words}
+                "dropouts": dropouts, "stalls": stalls, "gait_valid": True, **_near_gaps_counts(walk), "words": words}
     if frames <= 0:
         return None
     gaps = walk.get("imu_bridged_gaps")
@@ -344,6 +351,57 @@ def imu_gaps_summary(walk: dict | None, samples: int | None = None, fs_hz: float
     share = f" of {samples} readings, {100 * frames / samples:.1f} %" if samples else " readings"
     words = (f"{_short_gaps_cause(walk, frames, gaps)}{how_long} ({frames}{share}). "
              f"Each gap was filled in from the readings either side; it is far shorter than a step "
-             f"({MIN_STEP_S:g} s at the quickest), so no step was missed: the gait measures are valid.")
+             f"({MIN_STEP_S:g} s at the quickest), so no step was missed{_near_gaps_words(walk, fs_hz)}")
     return {"bridged_samples": frames, "gaps": None if gaps is None else int(gaps), "longest_gap_s": longest,
-            "missing_s": missing_s, "gait_valid": True, "words": words}
+            "missing_s": missing_s, "gait_valid": True, **_near_gaps_counts(walk), "words": words}
+
+
+def _near_gaps_counts(walk: dict) -> dict:
+    """The walk's heel strikes next to a filled-in gap and the step times left out for them
+    (``imu_contacts_near_gaps``, ``imu_steps_near_gaps``), as ``contacts_near_gaps`` and
+    ``steps_left_out``; {} for a trial stored before they were counted."""
+    if walk.get("imu_contacts_near_gaps") is None:
+        return {}
+    return {"contacts_near_gaps": int(walk["imu_contacts_near_gaps"]),
+            "steps_left_out": int(walk.get("imu_steps_near_gaps") or 0)}
+
+
+def _near_gaps_words(walk: dict, fs_hz: float | None) -> str:
+    """The end of the sentence on a walk's filled-in gaps ("so no step was missed..."): whether a
+    heel strike fell next to one (within :func:`station.analysis.gait.gap_margin_s`, its time then
+    uncertain) and which step times were left out for it. A trial stored before they were counted
+    keeps its words.
+
+    >>> _near_gaps_words({"imu_contacts_near_gaps": 0, "imu_steps_near_gaps": 0}, 100.0)
+    ', and no heel strike fell within 50 ms of a gap: the gait measures are valid.'
+    >>> print(_near_gaps_words({"imu_contacts_near_gaps": 1, "imu_steps_near_gaps": 2}, 100.0)[2:])
+    1 heel strike fell within 50 ms of a gap, so its time is uncertain: the 2 step times next to it were left out of the step time, its variability and the stride-time variability (the steps and the cadence still count it). With them left out, the gait measures are valid.
+    """
+    counts = _near_gaps_counts(walk)
+    if not counts:
+        return ": the gait measures are valid."
+    if counts["contacts_near_gaps"] == 0:
+        return f", and no heel strike fell within {_margin_words(fs_hz)} of a gap: the gait measures are valid."
+    left = "it" if counts["steps_left_out"] == 1 else "them"
+    return f". {_near_gaps_sentence(walk, fs_hz)} With {left} left out, the gait measures are valid."
+
+
+def _margin_words(fs_hz: float | None) -> str:
+    from station.analysis.gait import gap_margin_s
+
+    return f"{1000 * gap_margin_s(fs_hz or 100.0):.0f} ms"
+
+
+def _near_gaps_sentence(walk: dict, fs_hz: float | None) -> str:
+    """"N heel strikes fell within 50 ms of a gap ... left out ...", or "" when none did (or the
+    trial was stored before they were counted)."""
+    counts = _near_gaps_counts(walk)
+    n = counts.get("contacts_near_gaps", 0)
+    if not n:
+        return ""
+    steps = counts["steps_left_out"]
+    one = n == 1
+    return (f"{n} heel strike{'' if one else 's'} fell within {_margin_words(fs_hz)} of a gap, so "
+            f"{'its time is' if one else 'their times are'} uncertain: the {steps} step time{'' if steps == 1 else 's'} "
+            f"next to {'it' if one else 'them'} {'was' if steps == 1 else 'were'} left out of the step time, its "
+            f"variability and the stride-time variability (the steps and the cadence still count {'it' if one else 'them'}).")
