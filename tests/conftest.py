@@ -66,7 +66,6 @@ SLOWEST_FILES_FIRST = (
     "tests/e2e/test_walk.py",
     "tests/e2e/test_programmes.py",
     "tests/protocols/test_commands.py",
-    "tests/e2e/test_walk_stopped.py",
     "tests/e2e/test_stall_live.py",
     "tests/e2e/test_phone_and_layout.py",
     "tests/acquire/test_pipeline.py",

@@ -9,11 +9,20 @@ the "Results so far" link came where Start had been), all on the screen; the inv
 reason is said once (it was said three times); each line of the trial list is its own (two read
 "... (attempt 1)"); "Get ready" is not under the waiting's message or the rest's count; a gate's
 time says it counts from the go; between trials the timer says it holds the last trial's time. On a
-phone (390×844) following the same test, the walk timer and Stop are on the screen together while
-the patient walks, and the status strip says the panel's words in full.
+phone (390×844) following the same test, the walk timer comes first (above the words to read and
+the controls), the walk timer and Stop are on the screen together while the patient walks, and the
+status strip says the panel's words in full.
+
+The attempt the patient does not finish (was tests/e2e/test_walk_stopped.py, the same scenario and
+protocol in a station of its own): it ends soon after the last step (not at the 60 s limit); the live
+view says the patient stopped and shows no time as if it were a result; before the repeat, the visit
+results read "walk not completed" and the attempt's page shows the steps up to where the patient
+stopped and no sway plots.
 """
 
 from __future__ import annotations
+
+import time
 
 import pytest
 
@@ -82,9 +91,14 @@ def test_walk_controls_keep_their_place_and_the_reason_is_said_once(station_for,
     panel = phone.execute_script("const i = document.getElementById('h-panel').closest('.item');"
                                  "return [i.scrollWidth, i.clientWidth, i.textContent]")
     assert panel[0] <= panel[1] + 1 and "use this screen" in panel[2], panel
+    # the walk timer comes first, above the words to read and the controls, on the first screen
+    timer_y = by_id(phone, "walk-timer").rect["y"]
+    assert timer_y < by_id(phone, "btn-start").rect["y"] and timer_y < by_id(phone, "run-title").rect["y"]
+    assert timer_y + by_id(phone, "walk-timer").rect["height"] < PHONE[1]
 
     # -- attempt 1: the patient stops; a repeat is offered ---------------------------------------------
     by_id(tablet, "btn-start").click()
+    started = time.monotonic()
     wait(phone, "the walk on the phone", lambda d: by_id(d, "trial-state").get_attribute("data-state") == "recording",
          timeout_s=40)
     phone.execute_script("window.scrollTo(0, 0)")
@@ -101,6 +115,9 @@ def test_walk_controls_keep_their_place_and_the_reason_is_said_once(station_for,
     phone.quit()
 
     wait(tablet, "the attempt judged invalid", lambda d: "invalid" in by_id(d, "trial-list").text, timeout_s=50)
+    assert time.monotonic() - started < 40, "the attempt must end soon after the last step, not at the 60 s limit"
+    assert "stopped walking" in by_id(tablet, "walk-result").text
+    assert by_id(tablet, "walk-timer").text == "–"  # no time reads as a result
     wait(tablet, "the repeat offered", lambda d: "Repeat offered" in by_id(d, "message").text, timeout_s=20)
     wait(tablet, "the Start button for the repeat", lambda d: by_id(d, "btn-start").is_enabled(), timeout_s=30)
     page_text = tablet.execute_script("return document.body.innerText")
@@ -113,6 +130,25 @@ def test_walk_controls_keep_their_place_and_the_reason_is_said_once(station_for,
     assert after["close"] <= TABLET[1], after
     # the results link never where Start (or any control) was
     assert after["link"] and after["link"][0] >= before["close"], (before, after)
+
+    # -- before the repeat, on another tablet: the visit's results and the attempt's page -------------------
+    reviewer, _ = browsers("reviewer")
+    reviewer.get(f"{url}/login")
+    sign_in(reviewer, url, ADMIN)
+    wait(reviewer, "the reviewer's patients page", at("/patients"))
+    reviewer.get(by_id(tablet, "results-link").get_attribute("href"))
+    wait(reviewer, "the glance", lambda d: "walk not completed (1 attempt)" in by_id(d, "results").text, timeout_s=20)
+    # the figure of the test: the attempt's steps, said to be a walk not completed (not "No valid trial to plot")
+    wait(reviewer, "the attempt's steps on the results", lambda d: len(css(d, "#results svg.steps-trace circle.ic")) >= 3,
+         timeout_s=20)
+    assert "Walk not completed: no time to plot. The steps of attempt #" in by_id(reviewer, "results").text
+    assert "No valid trial to plot" not in by_id(reviewer, "results").text
+    trial_href = [a.get_attribute("href") for a in css(reviewer, "a") if "/trials/" in (a.get_attribute("href") or "")][0]
+    reviewer.get(trial_href)
+    wait(reviewer, "the steps up to the stop", lambda d: len(css(d, "svg.steps-trace circle.ic")) >= 3, timeout_s=20)
+    assert "No walk measures" in by_id(reviewer, "measures").text
+    assert "Stabilogram" not in by_id(reviewer, "plots").text
+    reviewer.quit()
 
     # -- the repeat, then the second trial ------------------------------------------------------------------
     for attempt in ("trial 1, attempt 2", "trial 2"):
