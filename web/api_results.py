@@ -43,8 +43,12 @@ def history(patient_id: int):
 
 @bp.get("/measures")
 def measure_catalogue():
-    """Label, unit, group, meaning and reference of every sway measure (for the measures tables)."""
-    return {"groups": list(measures.GROUPS), "measures": {k: measures.describe(k) for k in measures.known_keys()}}
+    """Label, unit, group, meaning and reference of every sway measure (for the measures tables), and
+    what a walk over the gates' gait measures span (``walk_spans``, as the PDF says it)."""
+    from station.protocols.walk_words import TIMED_WALK_SPANS
+
+    return {"groups": list(measures.GROUPS), "measures": {k: measures.describe(k) for k in measures.known_keys()},
+            "walk_spans": TIMED_WALK_SPANS}
 
 
 def _query_seconds(name: str) -> float | None:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 
 from station.acquire.frame import FRAME_DTYPE, grid_time_s
+from station.protocols.report import trial_cutoffs
 from station.store.db import ValidationError
 from station.store.export import trial_export_files, zip_files
+from web.api_station import station_protocols
 from web.jsonio import json_body, query_int
 from web.security import actor, store
 
@@ -27,7 +29,14 @@ MAX_POINTS = 20_000
 
 @bp.get("/trials/<int:trial_id>")
 def get_trial(trial_id: int):
-    return store().trials.view(trial_id, actor=actor())
+    """The trial, with ``cutoffs``: its protocol's published cut-offs read against its own values for
+    its patient (:func:`station.protocols.report.trial_cutoffs`; none for a protocol this station no
+    longer has)."""
+    trial = store().trials.view(trial_id, actor=actor())
+    protocol = station_protocols()[0].get(trial["protocol"])
+    trial["cutoffs"] = [] if protocol is None else trial_cutoffs(
+        protocol, trial, store().patients.get(trial["patient_id"]), current_app.config["WALL_CLOCK"])
+    return trial
 
 
 @bp.patch("/trials/<int:trial_id>")

@@ -51,7 +51,9 @@ def vertical_acceleration(frames: np.ndarray, rate_hz: float) -> np.ndarray:
 def steps_trace(trial: dict, frames: np.ndarray, *, from_s: float | None, to_s: float | None, max_points: int) -> dict:
     """The document of ``GET /api/trials/<id>/steps``: ``time_s``, ``acc_v_m_s2`` (null where
     unknown) in the window ``[from_s, to_s]`` (default: the whole trial), at most ``max_points``
-    of them (every k-th frame), the steps in the window, and ``note`` when something is missing."""
+    of them (every k-th frame), the steps in the window, and ``note`` when something is missing;
+    ``acceleration`` is False when the trial holds no usable IMU data (the note then says so, and a
+    page says it once)."""
     rate = float(trial["rate_hz"])
     n = len(frames)
     doc = trial.get("metrics") or {}
@@ -61,7 +63,7 @@ def steps_trace(trial: dict, frames: np.ndarray, *, from_s: float | None, to_s: 
     hi = duration_s if to_s is None else min(duration_s, to_s)
     out = {"trial_id": trial["id"], "rate_hz": rate, "duration_s": round(duration_s, 6), "from_s": lo, "to_s": hi,
            "time_s": [], "acc_v_m_s2": [], "initial_contacts_s": [], "steps_total": None if contacts is None else len(contacts),
-           "note": ""}
+           "note": "", "acceleration": True}
     if contacts is None:
         out["note"] = "This trial's result holds no steps (initial contacts)."
     else:
@@ -73,7 +75,7 @@ def steps_trace(trial: dict, frames: np.ndarray, *, from_s: float | None, to_s: 
     try:
         acc_v = vertical_acceleration(frames, rate)
     except ValueError as exc:
-        out["note"] = f"No acceleration trace: {exc}."
+        out["note"], out["acceleration"] = f"No acceleration trace: {exc}.", False
         return out
     inside = np.flatnonzero((time_s >= lo) & (time_s <= hi))
     step = max(1, math.ceil(len(inside) / max_points))

@@ -279,6 +279,11 @@ def format_summary(summary: dict, protocol=None) -> str:
             out.append(f"  FLAG {where}{cut['meaning']} ({cut['source'].split('. ')[0]})")
         elif cut.get("not_applied_why"):  # a population the patient is not known to belong to: said, not flagged
             out.append(f"  {where}{cutoff_reading(cut, unit_of(cut['metric']))['words']}")
+        elif cut.get("good_side") and cut["flagged"] is False:  # a band's good end or middle: which band, said
+            unit = unit_of(cut["metric"])
+            reading = cutoff_reading(cut, unit)
+            out.append(f"  {where}{cut['metric']} {cut['value']:.3g} {unit}: {reading['finding']} "
+                       f"({reading['limit_words']}; {cut['source'].split('. ')[0]})")
     for norm in summary["norms"]:
         if norm.get("position") and norm["metric"] not in norms.COLUMNS:  # the age-group percentiles are above
             row = norm["row"]

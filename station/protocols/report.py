@@ -318,6 +318,7 @@ STANCE_BETTER = {
 
 CUTOFF_FINDINGS: dict[tuple[str, str, float], str] = {
     ("walk_time_s", "above", 4.5): "high fall risk",  # Carter et al. 2019/2020, 3-m backward walk
+    ("walk_time_s", "below", 3.0): "low fall risk",  # the good end of Carter's band (good_side)
     ("walk_time_s", "above", 5.5): "in the range of older adults who had fallen",  # Polo-Ferrero et al. 2025
     ("walk_speed_m_s", "below", 0.4): "household walking",  # Perry et al. 1995 (read as a class: walk_words.py)
     ("walk_speed_m_s", "below", 0.8): "limited community walking",
@@ -331,6 +332,29 @@ protocol's ``meaning`` is the source's sentence), by (metric, side, limit)."""
 
 SLOWER_WHEN = {("walk_time_s", "above"), ("walk_speed_m_s", "below")}
 """Cut-offs a walk crosses by being slower than the limit."""
+FASTER_WHEN = {("walk_time_s", "below"), ("walk_speed_m_s", "above")}
+"""The good end of a walk's band, crossed by being faster than the limit."""
+
+
+def _crossed_words(metric: str, side: str, limit: str) -> str:
+    """"slower than 4.5 s", "faster than 3 s", "below 5 s": the side of a limit a value is on."""
+    if (metric, side) in SLOWER_WHEN:
+        return f"slower than {limit}"
+    return f"faster than {limit}" if (metric, side) in FASTER_WHEN else f"{side} {limit}"
+
+
+def _neither(bad: str, good: str) -> str:
+    """The middle of a band in words, the findings' shared ending said once.
+
+    >>> _neither("high fall risk", "low fall risk"), _neither("flagged", "clear")
+    ('neither high nor low fall risk', 'neither flagged nor clear')
+    """
+    b, g = bad.split(), good.split()
+    n = 0
+    while n < min(len(b), len(g)) - 1 and b[-1 - n] == g[-1 - n]:
+        n += 1
+    tail = " ".join(b[len(b) - n:])
+    return f"neither {' '.join(b[:len(b) - n])} nor {' '.join(g[:len(g) - n])}" + (f" {tail}" if tail else "")
 
 
 def cutoff_reading(cut: dict, unit: str) -> dict:
@@ -338,7 +362,8 @@ def cutoff_reading(cut: dict, unit: str) -> dict:
 
     ``verdict``: ``met`` (the criterion is met: not below / not above the limit), ``below`` or
     ``above`` (the limit is crossed; ``words`` then says what that implies, from the source), or
-    None when there is no value. ``finding``: the verdict for this patient in a few words, in the
+    None when there is no value; a cut-off with a good end (``good_side``) not crossed reads
+    ``better`` or ``between`` instead of ``met`` (:func:`_good_end_reading`). ``finding``: the verdict for this patient in a few words, in the
     patient's frame ("high fall risk"; a walk's cut-off not crossed: "not slower than the 4.5 s cut-off", never
     "criterion met", which in fall-risk screening reads as screened positive); ``limit_words``: the
     side of the limit the value is on ("slower than 4.5 s"; met: "at or below 4.5 s"), so that a
@@ -362,7 +387,7 @@ def cutoff_reading(cut: dict, unit: str) -> dict:
     >>> r["verdict"], r["finding"], r["words"]
     ('not_applied', 'cut-off not applied', 'The published cut-off (4.5 s) was set in older adults; it is not applied to this patient (age not recorded).')
     """
-    side = "below" if cut.get("below") is not None else "above"
+    side = cut.get("flag_side") or ("below" if cut.get("below") is not None else "above")
     if cut.get("not_applied_why"):
         limit = f"{cut[side]:g} {unit}".strip()
         return {"verdict": "not_applied", "finding": "cut-off not applied", "limit_words": None, "limit": limit,
@@ -372,11 +397,12 @@ def cutoff_reading(cut: dict, unit: str) -> dict:
     if value is None or cut.get("flagged") is None:
         return {"verdict": None, "words": "No value to compare with the criterion.", "finding": "no value",
                 "limit_words": None}
-    if cut.get("below") is not None:
-        limit, side = f"{cut['below']:g} {unit}".strip(), "below"
-    else:
-        limit, side = f"{cut['above']:g} {unit}".strip(), "above"
+    limit = f"{cut[side]:g} {unit}".strip()
     metric = str(cut.get("metric") or "")
+    finding = CUTOFF_FINDINGS.get((metric, side, float(cut[side])), "beyond the published cut-off")
+    band = f" {cut['good_meaning']}" if cut.get("good_side") else ""  # the band's good end, said with its flag
+    if not cut["flagged"] and cut.get("good_side"):
+        return _good_end_reading(cut, unit, finding)
     if not cut["flagged"]:
         reached = "At or above" if side == "below" else "At or below"
         if (metric, side) in SLOWER_WHEN:  # a risk cut-off not crossed: "criterion met" reads as screened positive
@@ -386,14 +412,59 @@ def cutoff_reading(cut: dict, unit: str) -> dict:
                 "finding": f"{'within' if side == 'above' else 'meets'} the {limit} criterion",
                 "limit_words": f"{reached.lower()} {limit}"}
     meaning = str(cut.get("meaning") or "").strip()
-    crossed = f"slower than {limit}" if (metric, side) in SLOWER_WHEN else f"{side} {limit}"
-    finding = CUTOFF_FINDINGS.get((metric, side, float(cut[side])), "beyond the published cut-off")
     number = f"{cut[side]:g}"
-    if re.search(rf"(?<![\d.]){re.escape(number)}\s*{re.escape(unit)}", meaning):
+    if re.search(rf"(?<![\d.]){re.escape(number)}(?:\.0+)?\s*{re.escape(unit)}", meaning):
         words = meaning  # the source's words already name the limit
     else:
         words = f"{side.capitalize()} {limit}: {meaning}".strip()
-    return {"verdict": side, "words": words, "finding": finding, "limit_words": crossed}
+    return {"verdict": side, "words": words + band, "finding": finding, "limit_words": _crossed_words(metric, side, limit)}
+
+
+def _good_end_reading(cut: dict, unit: str, flag_finding: str) -> dict:
+    """:func:`cutoff_reading` of a cut-off with a good end (``good_side``) whose flag the value did
+    not cross: beyond the good end (verdict ``better``: Carter's "low fall risk", faster than 3 s),
+    or between the two bounds (verdict ``between``: "neither high nor low fall risk"); ``words``
+    give both ends' meanings, the one the value is at first.
+
+    >>> cut = {"metric": "walk_time_s", "value": 3.4, "below": 3.0, "above": 4.5, "flagged": False,
+    ...        "flag_side": "above", "good_side": "below", "good": False,
+    ...        "meaning": "Slower than 4.5 s: high risk of falls.", "good_meaning": "Faster than 3.0 s: low risk."}
+    >>> r = cutoff_reading(cut, "s")
+    >>> r["verdict"], r["finding"], r["limit_words"]
+    ('between', 'neither high nor low fall risk', 'between 3 and 4.5 s')
+    >>> r = cutoff_reading({**cut, "value": 2.8, "good": True}, "s")
+    >>> r["verdict"], r["finding"], r["limit_words"], r["words"]
+    ('better', 'low fall risk', 'faster than 3 s', 'Faster than 3.0 s: low risk. Slower than 4.5 s: high risk of falls.')
+    """
+    metric, side = str(cut.get("metric") or ""), cut["good_side"]
+    limit = f"{cut[side]:g} {unit}".strip()
+    finding = CUTOFF_FINDINGS.get((metric, side, float(cut[side])), "beyond the good end of the cut-off")
+    if cut.get("good"):
+        return {"verdict": "better", "finding": finding, "limit_words": _crossed_words(metric, side, limit),
+                "words": f"{cut['good_meaning']} {cut['meaning']}"}
+    return {"verdict": "between", "finding": _neither(flag_finding, finding),
+            "limit_words": f"between {cut['below']:g} and {cut['above']:g} {unit}".rstrip(),
+            "words": f"{cut['meaning']} {cut['good_meaning']}"}
+
+
+def trial_cutoffs(protocol: Protocol, trial: dict, patient: dict, wall_clock=time.time) -> list[dict]:
+    """The protocol's published cut-offs read against one stored trial's own values (``Trials.get``),
+    for the trial page, as the visit results read them against the mean of the valid trials: each
+    :func:`cutoff_reading` beside its cut-off (metric with its ``label`` and ``unit``, value, limits,
+    source), under the same
+    population rule (``patient``'s birth year and condition tags, :func:`summarise`). Empty for a
+    trial with nothing to read (not finished, invalid, no value a cut-off reads)."""
+    from station.reference.measures import unit_of
+
+    result = stored_result(protocol, trial)
+    if result is None or not result.valid:
+        return []
+    summary = summarise(protocol, [result], age_y=age_in_year(patient.get("birth_year"), wall_clock),
+                        patient_conditions=patient.get("conditions") or [])
+    cuts = [c for c in summary["cutoffs"] if c["condition"] in (trial["condition"], None) and c["value"] is not None]
+    labels = {key: label for key, label, _unit in KEY_MEASURES + WALK_KEY_MEASURES}
+    return _not_applied_once([{"kind": "cutoff", **c, "label": labels.get(c["metric"], c["metric"]),
+                               "unit": unit_of(c["metric"]), **cutoff_reading(c, unit_of(c["metric"]))} for c in cuts])
 
 
 def mdc_verdict(change: float | None, exceeds_mdc: bool | None, better: str | None) -> dict | None:

@@ -322,6 +322,11 @@ def _norm_entry(protocol: Protocol, norm: Norm, cid: str, conditions: dict, romb
     return entry
 
 
+def _beyond(value: float, cut, side: str) -> bool:
+    """True when ``value`` is beyond ``cut``'s bound on ``side`` (strictly below ``below``, above ``above``)."""
+    return value < cut.below if side == "below" else value > cut.above
+
+
 def summarise(protocol: Protocol, results: list, *, age_y: float | None = None,
               patient_conditions: list[str] | tuple[str, ...] | None = None) -> dict:
     """The protocol's results (JSON-serialisable) from its finished trials (TrialResult list).
@@ -329,7 +334,9 @@ def summarise(protocol: Protocol, results: list, *, age_y: float | None = None,
     A cut-off set in a population (its ``population``) is evaluated only for a patient known to be
     one of them (``age_y``: years, None when not recorded; ``patient_conditions``: the record's
     condition tags, None or empty when none are recorded): for anyone else its ``flagged`` is None,
-    ``applies`` False and ``not_applied_why`` says why (:func:`station.reference.population.misfit`)."""
+    ``applies`` False and ``not_applied_why`` says why (:func:`station.reference.population.misfit`).
+    ``flagged`` reads the bound on ``flag_side``; a cut-off with a good end as well (``good_side``)
+    says in ``good`` whether the value is beyond it (Carter's low fall risk), None when not read."""
     conditions = {c.id: _condition_summary(protocol, c, results) for c in protocol.conditions}
     romberg = _romberg(protocol, conditions)
     cutoffs = []
@@ -339,14 +346,16 @@ def summarise(protocol: Protocol, results: list, *, age_y: float | None = None,
         for cid in targets:
             value = _value(cut.metric, cid, conditions, romberg)
             why = misfit(cut.population, patient_conditions, age_y)
-            flagged = None
+            flagged = good = None
             if value is not None and not why:
-                flagged = value < cut.below if cut.below is not None else value > cut.above
+                flagged = _beyond(value, cut, cut.flag_side)
+                good = _beyond(value, cut, cut.good_side) if cut.good_side else None
             cutoffs.append({"metric": cut.metric, "condition": cid, "value": value,
                             "below": cut.below, "above": cut.above, "flagged": flagged,
                             "meaning": cut.meaning, "source": reference.citation, "doi": reference.doi,
                             "population": cut.population.to_dict(), "applies": not why,
-                            "not_applied_why": why or None})
+                            "not_applied_why": why or None, "flag_side": cut.flag_side,
+                            "good_side": cut.good_side, "good_meaning": cut.good_meaning, "good": good})
     norms = []
     for norm in protocol.norms:
         for c in protocol.conditions:

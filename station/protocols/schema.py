@@ -17,7 +17,9 @@ File layout (every section is described in ``station/protocols/builtin/README.md
     [quality]       overrides of :class:`station.protocols.quality.QualitySettings`
     [[references]]  id, citation, doi, url
     [[cutoffs]]     metric, condition, below | above, meaning, reference; the population it was set in:
-                    group, condition_tag, excluded_conditions, min_age_y
+                    group, condition_tag, excluded_conditions, min_age_y; a cut-off with a band of good
+                    news at the other end gives both bounds and names that end's words
+                    (below_meaning | above_meaning: Carter's low fall risk below 3.0 s)
     [[norms]]       metric, condition, statistic, population, trial_duration_s, reference, rows
 
 Units are in the field names (``duration_s``, ``asymmetry_flag_pct``).
@@ -233,7 +235,12 @@ class Cutoff:
     """A published threshold: the result ``metric`` (of ``condition``, or of every condition when
     None) is flagged when it is ``below`` or ``above`` the value; ``meaning`` says what that means
     in words; ``reference`` is the id of the source; ``population``: whom the source set it in
-    (:mod:`station.reference.population`): it is applied only to a patient known to be one of them."""
+    (:mod:`station.reference.population`): it is applied only to a patient known to be one of them.
+
+    A cut-off may also give the other bound, beyond which the result is good news (``good_side``,
+    ``"below"`` or ``"above"``, with its words ``good_meaning``): Carter's 3-m backward walk, slower
+    than 4.5 s high fall risk, faster than 3.0 s low risk, neither between. It is flagged on
+    :attr:`flag_side` only."""
 
     metric: str
     condition: str | None
@@ -242,11 +249,21 @@ class Cutoff:
     meaning: str
     reference: str
     population: Population = Population()
+    good_side: str | None = None
+    good_meaning: str = ""
+
+    @property
+    def flag_side(self) -> str:
+        """``"below"`` or ``"above"``: the side of its bound a result is flagged on."""
+        if self.good_side is not None:
+            return "above" if self.good_side == "below" else "below"
+        return "below" if self.below is not None else "above"
 
     def to_dict(self) -> dict:
         return {"metric": self.metric, "condition": self.condition, "below": self.below,
                 "above": self.above, "meaning": self.meaning, "reference": self.reference,
-                "population": self.population.to_dict()}
+                "population": self.population.to_dict(), "flag_side": self.flag_side,
+                "good_side": self.good_side, "good_meaning": self.good_meaning}
 
 
 @dataclass(frozen=True)
@@ -534,8 +551,19 @@ def protocol_from_dict(data: dict, source: str) -> Protocol:
         condition = r.choice("condition", ids, required=False)
         below = r.number("below", lo=-1e9, hi=1e9, required=False)
         above = r.number("above", lo=-1e9, hi=1e9, required=False)
-        if (below is None) == (above is None):
-            raise r.error("below", "give exactly one of 'below' or 'above' (the result is flagged below or above it)")
+        good = {side: r.text(f"{side}_meaning", required=False, default="") for side in ("below", "above")}
+        good_side = None
+        if (below is None) == (above is None) and bool(good["below"]) == bool(good["above"]):
+            raise r.error("below", "give exactly one of 'below' or 'above' (the result is flagged below or above it), or "
+                          "both with the words of the good end as 'below_meaning' or 'above_meaning' (Carter's low "
+                          "fall risk below 3.0 s beside the high risk above 4.5 s)")
+        if below is not None and above is not None:  # a band: one end flagged, the other good news
+            if below >= above:
+                raise r.error("below", f"{below:g} is not below 'above' ({above:g}): the band between them would be empty")
+            good_side = "below" if good["below"] else "above"
+        elif good["below"] or good["above"]:
+            side = "below" if good["below"] else "above"
+            raise r.error(f"{side}_meaning", f"needs both 'below' and 'above': '{side}_meaning' names the good end of a band")
         meaning = r.text("meaning")
         ref = check_ref(r)
         population = Population(
@@ -549,7 +577,8 @@ def protocol_from_dict(data: dict, source: str) -> Protocol:
         if population.condition_tag is not None and population.condition_tag in population.excluded_tags:
             raise r.error("excluded_conditions", f"{population.condition_tag!r} is also the required condition_tag")
         r.finish()
-        cutoffs.append(Cutoff(metric, condition, below, above, meaning, ref, population))
+        cutoffs.append(Cutoff(metric, condition, below, above, meaning, ref, population, good_side,
+                              good[good_side] if good_side else ""))
 
     norms: list[Norm] = []
     for i, raw in enumerate(top.array_of_tables("norms")):

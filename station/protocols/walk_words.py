@@ -44,6 +44,16 @@ come first; the belt speed is the clinician's entry, said so; ``walk_time_s`` (t
 seconds) is left out."""
 
 
+TIMED_WALK_SPANS: dict[str, str] = {
+    "cadence_steps_min": "over the whole walk recorded, not only the timed distance",
+    "steps": "every step recorded, not only those of the timed distance",
+}
+"""What a walk over the gates' gait measures span, in the words every page and report uses
+(``GET /api/measures``' ``walk_spans`` for the pages): the gait keys come from the whole walk
+recorded (from the go to just past the last gate, the first and last steps included), the speed
+from the timed distance between the gates, so a clinician does not read them as the timed stretch's."""
+
+
 PERRY_1995_CLASSES: tuple[tuple[float, str], ...] = (
     (0.4, "household walking"),
     (0.8, "limited community walking"),
@@ -196,8 +206,11 @@ def measure_words(metric: str, values: dict, setting: str | None) -> str:
                                                      " over the time it measured (the whole trial unless a trial's "
                                                      "line says some was not measured).")
     if metric == "cadence_steps_min":
-        tail = " at the same belt speed" if setting == "treadmill" else ""
-        return f"Steps per minute while walking (stops left out); no better direction by itself: compare with earlier sessions{tail}."
+        if setting == "treadmill":
+            return ("Steps per minute while walking (stops left out); no better direction by itself: compare with earlier "
+                    "sessions at the same belt speed.")
+        return (f"Steps per minute while walking, {TIMED_WALK_SPANS[metric]} (stops left out); no better direction by "
+                "itself: compare with earlier sessions.")
     if metric == "step_time_cv_pct":
         return ("How much the time of one step differs from the next, left and right steps mixed: an uneven gait (one "
                 "leg's steps longer, e.g. after a stroke) raises it even when each leg keeps its rhythm, so it is not "

@@ -106,20 +106,18 @@ def _readings(key: str, value: float, protocol, condition_id: str, age_y: float 
             continue
         reference = protocol.reference(cut.reference)
         source = reference.citation + (f" doi:{reference.doi}" if reference.doi else "")
-        if cut.below is not None:
-            crossed = value < cut.below
-            interpretations.append(_interpretation(
-                "L" if crossed else "N",
-                (f"Below {cut.below:g}: {cut.meaning}" if crossed else f"At or above {cut.below:g}: criterion met")
-                + f" ({reference.citation})"))
-            ranges.append({"low": _quantity(key, cut.below), "text": f"cut-off: {cut.meaning} {source}"})
-        else:
-            crossed = value > cut.above
-            interpretations.append(_interpretation(
-                "H" if crossed else "N",
-                (f"Above {cut.above:g}: {cut.meaning}" if crossed else f"At or below {cut.above:g}: criterion met")
-                + f" ({reference.citation})"))
-            ranges.append({"high": _quantity(key, cut.above), "text": f"cut-off: {cut.meaning} {source}"})
+        side = cut.flag_side  # a band's good end (Carter's low risk below 3.0 s) is said, never flagged
+        limit = cut.below if side == "below" else cut.above
+        crossed = value < limit if side == "below" else value > limit
+        words = f"{side.capitalize()} {limit:g}: {cut.meaning}" if crossed else \
+            f"{'At or above' if side == 'below' else 'At or below'} {limit:g}: criterion met"
+        if cut.good_side and not crossed:
+            good = cut.below if cut.good_side == "below" else cut.above
+            if (value < good) if cut.good_side == "below" else (value > good):
+                words = f"{cut.good_side.capitalize()} {good:g}: {cut.good_meaning}"
+        interpretations.append(_interpretation(("L" if side == "below" else "H") if crossed else "N",
+                                               f"{words} ({reference.citation})"))
+        ranges.append({"low" if side == "below" else "high": _quantity(key, limit), "text": f"cut-off: {cut.meaning} {source}"})
     return interpretations, ranges
 
 

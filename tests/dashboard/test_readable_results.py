@@ -263,6 +263,8 @@ def test_the_measure_catalogue_is_served(app):
     velocity = doc["measures"]["mean_velocity_cm_s"]
     assert velocity["label"] == "Mean sway velocity" and velocity["unit"] == "cm/s" and velocity["reference"]
     assert set(METRIC_KEYS) <= set(doc["measures"])
+    # what a timed walk's gait measures span, in the PDF's words (the trial and results pages read them here)
+    assert doc["walk_spans"]["cadence_steps_min"] == "over the whole walk recorded, not only the timed distance"
 
 
 def test_the_clinic_name_appears_in_the_header(app):

@@ -76,6 +76,7 @@ def test_a_walk_trial_shows_its_vertical_acceleration_with_its_steps(app, store,
     assert acc[:90] == pytest.approx(9.81, abs=0.2)
     assert acc[200:].max() == pytest.approx(11.81, abs=0.3) and acc[200:].min() == pytest.approx(7.81, abs=0.3)
     assert doc["initial_contacts_s"] == contacts and doc["steps_total"] == 19 and doc["note"] == ""
+    assert doc["acceleration"] is True
     # a window, and fewer points
     part = client.get(f"/api/trials/{trial['id']}/steps?from_s=2&to_s=4&max_points=50").get_json()
     assert part["from_s"] == 2.0 and part["to_s"] == 4.0
@@ -92,6 +93,8 @@ def test_a_trial_without_imu_data_or_steps_says_so(app, store, patient):
     doc = signed_in(app).get(f"/api/trials/{trial['id']}/steps").get_json()
     assert doc["time_s"] == [] and doc["initial_contacts_s"] == [] and doc["steps_total"] is None
     assert "IMU" in doc["note"]
+    # said so that a page says it once, not again under its own "No acceleration recorded"
+    assert doc["acceleration"] is False
 
 
 @pytest.mark.parametrize("query, field", [("from_s=-1", "from_s"), ("to_s=abc", "to_s"), ("from_s=5&to_s=2", "to_s"),

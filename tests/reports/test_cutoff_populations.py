@@ -222,3 +222,23 @@ def test_a_walk_trials_json_describes_the_walk_not_a_stance_on_the_plate(tmp_pat
                                  "timed_to_m": 8.0, "walkway_m": 10.0, "gates_m": [2.0, 8.0], "pace": "fast"}
     stance = protocols["quiet-stance"].conditions[0].to_dict()  # a stance test keeps its stance
     assert stance["stance_words"].startswith("feet ") and "walk" not in stance
+
+
+@pytest.mark.parametrize("extra, field, words", [
+    ("below = 3.0\n", "below", "or both with the words of the good end"),
+    ("below = 3.0\nbelow_meaning = 'x'\nabove_meaning = 'y'\n", "below", "exactly one of"),
+    ("below_meaning = 'fast: low risk'\n", "below_meaning", "needs both 'below' and 'above'"),
+    ("below = 5.0\nbelow_meaning = 'fast: low risk'\n", "below", "the band between them would be empty"),
+])
+def test_a_band_is_refused_unless_its_good_end_is_named_and_lies_on_the_far_side(extra, field, words):
+    """A cut-off with both bounds (Carter's: high fall risk above 4.5 s, low below 3.0 s) names its good
+    end's words; the other end is the one flagged (tests/protocols/test_cutoff_bands.py)."""
+    with pytest.raises(ProtocolError) as err:
+        load_protocol_text(BASE + extra, "test.toml")
+    assert f"cutoffs[0].{field}" in str(err.value) and words in str(err.value), str(err.value)
+
+
+def test_a_band_may_have_its_good_end_above():
+    text = BASE.replace("walk_time_s", "walk_speed_m_s").replace("above = 4.5", "below = 0.4")
+    (cut,) = load_protocol_text(text + "above = 1.0\nabove_meaning = 'fast: low risk'\n", "test.toml").cutoffs
+    assert (cut.flag_side, cut.good_side, cut.good_meaning) == ("below", "above", "fast: low risk")

@@ -173,3 +173,19 @@ def test_an_overground_walk_measured_around_a_stall_says_the_time_not_measured(o
     assert f"{first}: the station received no data at all (its acquisition stalled)" in text
     assert "The gait measures come from the 2 parts measured" in text
     assert "The time and speed come from the light gates and are valid." in text
+
+
+def test_a_timed_walks_cadence_says_it_spans_the_whole_walk_as_the_trial_page_does(own_store, protocols, clinic):
+    """The gait keys of a walk over the gates come from the whole walk recorded, the speed from the
+    timed distance: the PDF's cadence row says so in the trial page's words (one source for both)."""
+    from station.protocols.walk_words import TIMED_WALK_SPANS
+    from test_cutoff_populations import _walk_session
+
+    store, patient_id = own_store
+    session_id = _walk_session(store, patient_id, "ten-metre-walk", "comfortable",
+                               {"walk_time_s": 9.68, "walk_speed_m_s": 0.62, "cadence_steps_min": 96.0})
+    text = _pdf_words(store, protocols, clinic, session_id)
+    row = text[text.index("Cadence 96"):]
+    assert row.startswith("Cadence 96.0 steps/min Steps per minute while walking, over the whole walk recorded, not "
+                          "only the timed distance (stops left out)"), row[:300]
+    assert TIMED_WALK_SPANS["cadence_steps_min"] == "over the whole walk recorded, not only the timed distance"

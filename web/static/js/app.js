@@ -141,6 +141,35 @@ const Station = (() => {
     return el("span", { class: "tag " + (VERDICT_CLASS[verdict.tone] || "neutral"), dataset: { verdict: verdict.tone } }, verdict.words);
   }
 
+  /* "Vellas BJ, Wayne SJ, ... 1997;45(6)..." -> "Vellas et al. 1997". */
+  function shortCite(source) {
+    const text = String(source || "");
+    const first = text.split(/[ ,.]/)[0];
+    const year = (text.match(/\b(19|20)\d\d\b/) || [""])[0];
+    if (!first) return "";
+    return /,/.test(text.split(".")[0]) ? `${first} et al. ${year}`.trim() : text.split(". ")[0];
+  }
+
+  /* A published cut-off read for this patient (station.protocols.report.cutoff_reading) as its tag's
+     colour: criterion met or a band's good end green, a band's middle or no verdict plain, crossed red. */
+  function cutoffTagClass(verdict) {
+    return "tag " + (verdict === "met" || verdict === "better" ? "valid"
+      : !verdict || verdict === "between" || verdict === "not_applied" || verdict === "class" ? "neutral" : "flag-strong");
+  }
+
+  /* A cut-off's reference line: the verdict for this patient first ("high fall risk"; "neither high nor low
+     fall risk"; "not slower than the 5.5 s cut-off"; not applied), then the source's cut-off as what it is. */
+  function cutoffReference(ref) {
+    if (ref.verdict === "class") { // Perry's walking classes after stroke, by name (station/protocols/walk_words.py)
+      return el("div", { class: "ref" }, el("span", { class: "tag neutral" }, ref.walking_class), " ", ref.words, " ",
+        el("span", { class: "muted small" }, `(${shortCite(ref.source)})`));
+    }
+    const pill = ref.finding || (ref.verdict === "met" ? "criterion met" : ref.verdict ? "beyond the cut-off" : "no value");
+    const said = ref.verdict && ref.verdict !== "met" && ref.verdict !== "not_applied" ? `Cut-off: ${ref.words}` : ref.words;
+    return el("div", { class: "ref" }, el("span", { class: cutoffTagClass(ref.verdict), dataset: { verdict: ref.verdict || "" } }, pill),
+      " ", said, " ", el("span", { class: "muted small" }, `(${shortCite(ref.source)})`));
+  }
+
   function when(iso) {
     if (!iso) return "–";
     const d = new Date(iso);
@@ -316,5 +345,5 @@ const Station = (() => {
   }
 
   init();
-  return { api, el, fmt, fmtSig, num, quantity, change, changeUnit, beltSpeed, beltSpeedFromKmh, mdcVerdictTag, when, showError, showFieldErrors, capitalise, ordinal, ApiError, showHealth, followHealth, sessionLeft, goToLogin };
+  return { api, el, fmt, fmtSig, num, quantity, change, changeUnit, beltSpeed, beltSpeedFromKmh, mdcVerdictTag, shortCite, cutoffTagClass, cutoffReference, when, showError, showFieldErrors, capitalise, ordinal, ApiError, showHealth, followHealth, sessionLeft, goToLogin };
 })();

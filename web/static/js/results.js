@@ -7,22 +7,13 @@
 "use strict";
 
 (() => {
-  const { api, el, fmt, fmtSig, quantity, beltSpeed, when, showError, ordinal } = Station;
+  const { api, el, fmt, fmtSig, quantity, beltSpeed, when, showError, ordinal, shortCite, cutoffTagClass, cutoffReference } = Station;
   const $ = (id) => document.getElementById(id);
   const sessionId = Number($("results-page").dataset.sessionId);
   let catalogue = null; // /api/measures
   const narrow = window.matchMedia("(max-width: 600px)").matches; // a phone: details on demand
 
   /* -- reading a reference ------------------------------------------------------------------ */
-  /* "Vellas BJ, Wayne SJ, ... 1997;45(6)..." -> "Vellas et al. 1997". */
-  function shortCite(source) {
-    const text = String(source || "");
-    const first = text.split(/[ ,.]/)[0];
-    const year = (text.match(/\b(19|20)\d\d\b/) || [""])[0];
-    if (!first) return "";
-    return /,/.test(text.split(".")[0]) ? `${first} et al. ${year}`.trim() : text.split(". ")[0];
-  }
-
   function percentileWords(ref) {
     const p = ref.percentile;
     if (p === null || p === undefined) return "no value";
@@ -47,24 +38,6 @@
       el("div", { class: "small" }, `${ref.direction}. Reference: ${ref.group}, n = ${ref.n_subjects}; 5th–95th ${ref.p05}–${ref.p95}, median ${ref.p50}. `,
         el("span", { class: "muted" }, ref.short_source + ".")),
       ref.fits === false ? el("div", { class: "misfit small" }, ref.misfit) : null);
-  }
-
-  function cutoffReference(ref) {
-    if (ref.verdict === "class") { // Perry's walking classes after stroke, by name (station/protocols/walk_words.py)
-      return el("div", { class: "ref" }, el("span", { class: "tag neutral" }, ref.walking_class), " ", ref.words, " ",
-        el("span", { class: "muted small" }, `(${shortCite(ref.source)})`));
-    }
-    if (ref.verdict === "not_applied") { // set in a population the patient is not known to belong to: no verdict, why not
-      return el("div", { class: "ref" }, el("span", { class: "tag neutral", dataset: { verdict: "not_applied" } }, ref.finding),
-        " ", ref.words, " ", el("span", { class: "muted small" }, `(${shortCite(ref.source)})`));
-    }
-    // the verdict for this patient first ("high fall risk"; "not slower than the 5.5 s cut-off"), then the
-    // source's cut-off as what it is: a definition (report.cutoff_reading)
-    const kind = ref.verdict === "met" ? "valid" : ref.verdict ? "flag-strong" : "neutral";
-    const pill = ref.finding || (ref.verdict === "met" ? "criterion met" : ref.verdict ? "beyond the cut-off" : "no value");
-    const said = ref.verdict && ref.verdict !== "met" ? `Cut-off: ${ref.words}` : ref.words;
-    return el("div", { class: "ref" }, el("span", { class: "tag " + kind, dataset: { verdict: ref.verdict || "" } }, pill), " ", said, " ",
-      el("span", { class: "muted small" }, `(${shortCite(ref.source)})`));
   }
 
   function protocolNormReference(ref) {
@@ -217,7 +190,7 @@
           // "time 4.99 s: high fall risk (slower than 4.5 s, Carter et al. 2019)", "time 4.99 s: not slower than the 5.5 s cut-off (…)"
           const cite = shortCite(r.source);
           const why = r.verdict === "met" ? cite : [r.limit_words, cite].filter(Boolean).join(", ");
-          bits.push(el("span", { class: "tag " + (r.verdict === "met" ? "valid" : "flag-strong"), dataset: { kind: "cutoff", verdict: r.verdict } },
+          bits.push(el("span", { class: cutoffTagClass(r.verdict), dataset: { kind: "cutoff", verdict: r.verdict } },
             `${m.label.toLowerCase()} ${valueText(m, condition)}: ${r.finding || (r.verdict === "met" ? "criterion met" : r.limit_words)}` +
               (why ? ` (${why})` : "")));
         }
@@ -281,7 +254,7 @@
       const values = condition.values || {};
       const table = section.outcome !== "walk" ? allMeasures(values) // a walk's measures by their names and words
         : Object.keys(values).length ? WalkResults.measuresTable(values, `all-${section.protocol}-${condition.id}`,
-          values.walking_min !== undefined && values.walking_min !== null ? "treadmill" : "overground") : null;
+          values.walking_min !== undefined && values.walking_min !== null ? "treadmill" : "overground", catalogue && catalogue.walk_spans) : null;
       // the trace, measures and trials: open on a tablet; on a phone one tap away (the glance above says it all)
       const details = el("details", { class: "condition-details", open: narrow ? null : true },
         el("summary", {}, `Trace, measures and ${condition.trials.length} trial${condition.trials.length === 1 ? "" : "s"}`),

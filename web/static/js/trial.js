@@ -125,6 +125,20 @@
     return form;
   }
 
+  /* The protocol's published cut-offs read against this trial's own values for its patient, as the visit
+     results read them against the valid trials' mean (GET /api/trials/<id> cutoffs, report.trial_cutoffs). */
+  function cutoffsBlock(trial) {
+    const refs = trial.cutoffs || [];
+    if (!refs.length) return null;
+    const metrics = [...new Set(refs.map((r) => r.metric))]; // each measure named once, its cut-offs under it
+    return el("div", { class: "trial-cutoffs", id: "trial-cutoffs" }, el("h3", {}, "Against published cut-offs"),
+      metrics.map((k) => {
+        const mine = refs.filter((r) => r.metric === k);
+        return el("div", { class: "trial-cutoff", dataset: { metric: k } },
+          el("strong", {}, `${mine[0].label} ${Station.quantity(mine[0].value, mine[0].unit)}`), mine.map(Station.cutoffReference));
+      }));
+  }
+
   async function load() {
     try {
       const [trial, catalogue, protocols] = await Promise.all([
@@ -173,6 +187,7 @@
       $("measures").replaceChildren(...(rows.length ? [el("table", { class: "list measures" }, el("tbody", {}, rows))] : []),
         ...(hasMeasures ? [] : [el("p", { class: "muted", id: "no-measures" },
           `No ${walkTrial ? "walk" : "sway"} measures: ${why.replace(/\.$/, "")}.`)]));
+      $("measures").append(...[cutoffsBlock(trial)].filter(Boolean));
       $("toggle-all").hidden = !hasMeasures;
       $("all-measures").replaceChildren(...(hasMeasures ? [allMeasures(catalogue, m),
         el("p", { class: "muted small" }, `Processing profile ${doc.profile || "–"}, ${doc.fs_hz || "–"} Hz, ${doc.samples || "–"} samples, analysis ${doc.version || "–"}.`)] : []));
@@ -180,7 +195,8 @@
         ...(trial.status !== "recording" ? [notesForm(trial)] : []));
 
       if (WalkResults.isWalkTrial(doc)) { // a walk: its measures and steps (walk_results.js), no centre of pressure
-        WalkResults.trialPage(trialId, doc, $("plots"), $("measures"));
+        WalkResults.trialPage(trialId, doc, $("plots"), $("measures"), catalogue && catalogue.walk_spans);
+        $("measures").append(...[cutoffsBlock(trial)].filter(Boolean));
         return;
       }
       if (walkTrial) { // an invalid walk: no measures, but the steps found (e.g. up to where the patient stopped)

@@ -13,11 +13,10 @@ const WalkResults = (() => {
     ["walk_time_s", "Time", "s", 2, "shorter = faster"],
     ["walk_speed_m_s", "Speed over the timed distance", "m/s", 2, "higher = faster"],
     ["walk_distance_m", "Timed distance", "m", 2, ""],
-    // the gait measures below come from the whole walk recorded (from the go to just past the last gate, the
-    // first and last steps included), the speed above from the timed distance between the gates: said, so a
-    // clinician does not read them as the timed stretch's
-    ["cadence_steps_min", "Cadence", "steps/min", 1, "over the whole walk recorded, not only the timed distance"],
-    ["steps", "Steps (whole recording)", "", 0, "every step recorded, not only those of the timed distance"],
+    // the gait measures below come from the whole walk recorded, the speed above from the timed distance
+    // between the gates: said in the PDF's words (GET /api/measures walk_spans, station/protocols/walk_words.py)
+    ["cadence_steps_min", "Cadence", "steps/min", 1, ""],
+    ["steps", "Steps (whole recording)", "", 0, ""],
     ["step_time_s", "Step time", "s", 3, ""],
     ["stride_time_cv_pct", "Stride-time variability (CV)", "%", 1, "steadiness (same foot to same foot): lower = steadier"],
     ["step_time_cv_pct", "Step-time variability (CV, both legs mixed)", "%", 1, "an uneven gait (one leg's steps longer) raises it: not steadiness by itself"],
@@ -78,11 +77,13 @@ const WalkResults = (() => {
     return unit ? quantity(v[k], unit) : fmt(v[k], digits);
   }
 
-  /* The measures table of a walk (``setting``: "treadmill" reads as a session, otherwise a timed walk). */
-  function measuresTable(v, id, setting) {
+  /* The measures table of a walk (``setting``: "treadmill" reads as a session, otherwise a timed walk);
+     ``spans``: what a timed walk's gait measures span (GET /api/measures walk_spans). */
+  function measuresTable(v, id, setting, spans) {
     const list = setting === "treadmill" ? TREADMILL : MEASURES;
+    const span = (k) => (setting === "treadmill" ? null : (spans || {})[k]);
     const rows = list.filter(([k]) => v[k] !== undefined && v[k] !== null).map(([k, label, unit, digits, hint]) =>
-      el("tr", { dataset: { metric: k } }, el("th", {}, label, hint ? el("span", { class: "hint" }, hint) : null),
+      el("tr", { dataset: { metric: k } }, el("th", {}, label, (span(k) || hint) ? el("span", { class: "hint" }, span(k) || hint) : null),
         el("td", { class: "value num" }, valueWords(k, v, unit, digits))));
     return rows.length ? el("table", { class: "list measures", id }, el("tbody", {}, rows))
       : el("p", { class: "muted small" }, "No walk measures for this trial.");
@@ -118,7 +119,8 @@ const WalkResults = (() => {
         : `Vertical acceleration of the lower back (m/s², gravity included) from ${fmt(doc.from_s, 1)} to ${fmt(doc.to_s, 1)} s, ` +
           `with the ${shown} step${shown === 1 ? "" : "s"} (initial contacts) the analysis found` +
           (doc.steps_total !== null && doc.steps_total !== shown ? ` (${doc.steps_total} in the whole trial)` : "") + ".";
-      figure.replaceChildren(chart, el("figcaption", {}, words));
+      // no acceleration at all: the chart's place already says so, the server's note would say it again
+      figure.replaceChildren(chart, ...(doc.acceleration === false ? [] : [el("figcaption", {}, words)]));
       return doc;
     } catch (err) {
       figure.replaceChildren(el("figcaption", {}, `Could not load the acceleration: ${err.message}`));
@@ -177,11 +179,11 @@ const WalkResults = (() => {
   }
 
   /* The trial page of a walk trial: measures, steps on the acceleration, minutes. */
-  function trialPage(trialId, doc, plots, measures) {
+  function trialPage(trialId, doc, plots, measures, spans) {
     const v = values(doc);
     const walk = (doc.trial && doc.trial.walk) || {};
     const said = !!walk.imu_gaps && ((doc.trial && doc.trial.warnings) || []).some((w) => w === walk.imu_gaps.words || w.endsWith(walk.imu || "\u0000"));
-    measures.replaceChildren(...[imuGapsNote(walk.imu_gaps, "walk-imu-gaps", said), measuresTable(v, "walk-measures", walk.setting)]
+    measures.replaceChildren(...[imuGapsNote(walk.imu_gaps, "walk-imu-gaps", said), measuresTable(v, "walk-measures", walk.setting, spans)]
       .filter(Boolean));
     const figure = el("figure", {});
     plots.replaceChildren(figure);

@@ -1,0 +1,42 @@
+"""A walk recorded without the lower-back IMU says so once under its figure, on the trial page and the
+visit results, at tablet (1024×768) and phone (390×844) size in headless Chromium.
+
+Before, the figure said "No acceleration recorded (was the IMU worn and connected?)" and its caption
+under it "No acceleration trace: no acceleration was recorded in this trial (was the IMU worn and
+connected?)." Screenshots in /tmp/walk_bands/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from test_dashboard import PHONE, page_width, wait
+from test_phone_fixes_no_imu import _store
+from test_phone_fixes_walk_rows import tablet_and_phone
+
+pytestmark = pytest.mark.e2e
+
+TABLET = (1024, 768)
+SHOTS = Path("/tmp/walk_bands")
+
+FIGURE_WORDS = """
+return [...document.querySelectorAll('main figure')].map((f) => f.innerText.trim()).filter((t) => /acceleration/i.test(t));"""
+
+
+def test_a_walk_without_acceleration_says_why_once(station, browsers):
+    tablet, phone, (session_id, trial_id) = tablet_and_phone(station, browsers, _store)
+    tablet.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",  # the set-up's tablet (1180 wide) at 1024×768
+                           {"width": TABLET[0], "height": TABLET[1], "deviceScaleFactor": 1, "mobile": False})
+    SHOTS.mkdir(exist_ok=True)
+    for driver, size, name in ((tablet, TABLET, "tablet"), (phone, PHONE, "phone")):
+        for page, path in (("trial", f"/trials/{trial_id}"), ("visit", f"/sessions/{session_id}")):
+            driver.get(station.url + path)
+            figures = wait(driver, "the walk's figure", lambda d: d.execute_script(
+                "document.querySelectorAll('main details').forEach((x) => x.open = true);" + FIGURE_WORDS) or None,
+                timeout_s=20)
+            (words,) = figures
+            assert words == "No acceleration recorded (was the IMU worn and connected?)", (name, page, words)
+            assert page_width(driver) <= size[0]
+            driver.execute_script("document.querySelector('main figure').scrollIntoView()")
+            driver.save_screenshot(str(SHOTS / f"no-imu-{page}-{name}.png"))
