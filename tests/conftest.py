@@ -53,29 +53,47 @@ _names = itertools.count(1)
 
 
 # Under pytest-xdist (`make test`: -n, --dist loadfile, --no-loadscope-reorder) each file goes to
-# one worker, in collection order. These files take longest (`--durations=0` summed per file on
-# this 2-core machine, mostly real-time waiting: simulated trials, browsers, installs), so they are
-# handed out first and the run does not end on one worker finishing a long file alone. Only the
-# order changes; a file missing from the list runs in its usual place.
+# one worker, in collection order. These files take longest (`--durations=0` summed per file in one
+# full run on this 2-core machine, 2026-12-05, longest first), so they are handed out first and the
+# run does not end on one worker finishing a long file alone. Only the order changes; a file missing
+# from the list runs in its usual place.
 SLOWEST_FILES_FIRST = (
-    "tests/protocols/test_end_to_end.py",
-    "tests/deploy/test_install_script.py",
-    "tests/e2e/test_dashboard.py",
     "tests/acquire/test_timing.py",
-    "tests/security/test_fault_injection.py",
-    "tests/e2e/test_walk.py",
-    "tests/e2e/test_programmes.py",
-    "tests/protocols/test_commands.py",
-    "tests/e2e/test_stall_live.py",
-    "tests/e2e/test_phone_and_layout.py",
-    "tests/acquire/test_pipeline.py",
-    "tests/e2e/test_game.py",
+    "tests/protocols/test_end_to_end.py",
     "tests/protocols/test_walk_protocols.py",
-    "tests/e2e/test_report_downloads.py",
-    "tests/e2e/test_los_browser.py",
+    "tests/acquire/test_pipeline.py",
+    "tests/protocols/test_commands.py",
+    "tests/sim/test_lapses_act.py",
+    "tests/e2e/test_dashboard.py",
+    "tests/security/test_fault_injection.py",
     "tests/dashboard/test_readable_results.py",
-    "tests/security/test_run_as_owner.py",
-    "tests/e2e/test_live_feel.py",
+    "tests/security/test_attack_new_surface.py",
+    "tests/e2e/test_session_notice.py",
+    "tests/e2e/test_walk_controls.py",
+    "tests/protocols/test_walk_overground_stall.py",
+    "tests/protocols/test_walk_station_faults.py",
+    "tests/cli/test_commands_hardening_stdout.py",
+    "tests/e2e/test_report_downloads.py",
+    "tests/protocols/test_los_protocol.py",
+    "tests/protocols/test_walk_treadmill_imu_lost.py",
+    "tests/protocols/test_walk_imu_gaps.py",
+    "tests/dashboard/test_service.py",
+    "tests/deploy/test_install_script.py",
+    "tests/protocols/test_training_game.py",
+    "tests/protocols/test_walk_overground_parts.py",
+    "tests/acquire/test_process.py",
+    "tests/programmes/test_api.py",
+    "tests/dashboard/test_api_station.py",
+    "tests/e2e/test_stance_controls.py",
+    "tests/security/test_attacks.py",
+    "tests/e2e/test_programmes.py",
+    "tests/e2e/test_stall_live.py",
+    "tests/cli/test_station_commands.py",
+    "tests/sim/test_person.py",
+    "tests/reports/test_fhir_bundles.py",
+    "tests/reports/test_cutoff_populations.py",
+    "tests/e2e/test_walk.py",
+    "tests/protocols/test_walk_live_cadence_words.py",
 )
 
 
