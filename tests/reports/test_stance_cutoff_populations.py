@@ -18,28 +18,16 @@ import pytest
 from station.protocols.report import session_results
 from station.reference.population import Population
 from station.reports.build import make_report
-from station.store.store import Store
 
+import test_cutoff_populations as walk_populations
 from reports_support import ACTOR, pdf_text
 
 THIS_YEAR = time.gmtime().tm_year
 VELLAS_GROUP = "healthy community-living volunteers older than 60 (mean age 73 y)"
 GURALNIK_GROUP = "people aged 71 and older in three communities"
 
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store.open(tmp_path / "data")
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def no_birth_year(monkeypatch):
-    """A record without a birth year (from elsewhere than this station's store): its age is not known."""
-    import station.protocols.report as report
-
-    monkeypatch.setattr(report, "age_in_year", lambda birth_year, wall_clock=None: None)
+store = walk_populations.store  # a store of its own in tmp_path
+no_birth_year = walk_populations.no_birth_year  # a record without a birth year: its age is not known
 
 
 def _stance_session(store, age: int, protocol: str, condition: str, held_s: float, identifier: str) -> int:
