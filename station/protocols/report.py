@@ -222,6 +222,16 @@ def step_length_withheld_words(walk: dict) -> str | None:
             + (f" {known:.2f} m/s." if known is not None else "."))
 
 
+def _walking_class(references: list[dict]) -> list[dict]:
+    """A walk speed's references with Perry's two thresholds, applied, read as the class they put the
+    patient in (:func:`station.protocols.walk_words.perry_class_reference`); else as they are."""
+    cutoffs = [r for r in references if r["kind"] == "cutoff" and r.get("verdict") != "not_applied"]
+    perry = perry_class_reference(cutoffs)
+    if perry is None:
+        return references
+    return [r for r in references if r["kind"] != "cutoff" or not str(r.get("source") or "").startswith("Perry J")] + [perry]
+
+
 def _cutoffs_for(summary: dict, metric: str, condition_id: str) -> list[dict]:
     return [c for c in summary["cutoffs"] if c["metric"] == metric and c["condition"] in (condition_id, None)]
 
@@ -293,11 +303,8 @@ def key_measures(protocol: Protocol, condition_summary: dict, summary: dict, age
                 entry["words"] = condition_summary["weight_bearing"]["words"]
         if walk:  # what it means and which way is better (station.protocols.walk_words)
             entry["words"] = measure_words(key, values, setting)
-            cutoffs = [r for r in entry["references"] if r["kind"] == "cutoff" and r.get("verdict") != "not_applied"]
-            perry = perry_class_reference(cutoffs) if key == "walk_speed_m_s" else None
-            if perry is not None:  # Perry's two thresholds read as the class they put the patient in
-                entry["references"] = [r for r in entry["references"] if r["kind"] != "cutoff" or
-                                       not str(r.get("source") or "").startswith("Perry J")] + [perry]
+            if key == "walk_speed_m_s":
+                entry["references"] = _walking_class(entry["references"])
         entry["references"] = _not_applied_once(entry["references"])
         if key == "path_length_cm" and not entry["references"]:
             entry["note"] = "No published reference: path length is the mean velocity times the trial's length."
@@ -463,8 +470,14 @@ def trial_cutoffs(protocol: Protocol, trial: dict, patient: dict, wall_clock=tim
                         patient_conditions=patient.get("conditions") or [])
     cuts = [c for c in summary["cutoffs"] if c["condition"] in (trial["condition"], None) and c["value"] is not None]
     labels = {key: label for key, label, _unit in KEY_MEASURES + WALK_KEY_MEASURES}
-    return _not_applied_once([{"kind": "cutoff", **c, "label": labels.get(c["metric"], c["metric"]),
-                               "unit": unit_of(c["metric"]), **cutoff_reading(c, unit_of(c["metric"]))} for c in cuts])
+    out = []
+    for metric in dict.fromkeys(c["metric"] for c in cuts):
+        named = {"label": labels.get(metric, metric), "unit": unit_of(metric)}
+        refs = [{"kind": "cutoff", **c, **named, **cutoff_reading(c, named["unit"])} for c in cuts if c["metric"] == metric]
+        if protocol.outcome == "walk" and metric == "walk_speed_m_s":  # Perry's classes by name, as the visit results
+            refs = [{**named, **r} for r in _walking_class(refs)]
+        out += _not_applied_once(refs)
+    return out
 
 
 def mdc_verdict(change: float | None, exceeds_mdc: bool | None, better: str | None) -> dict | None:

@@ -100,3 +100,14 @@ def test_the_trial_page_reads_the_cut_offs_against_the_trials_own_value(carter):
     assert {r["above"]: r["verdict"] for r in stroke} == {4.5: "not_applied", 5.5: "met"}
     assert trial_cutoffs(carter, {**stored_walk(3.4), "valid": False, "judged_by": "ana"}, patient) == []
 
+
+
+def test_the_trial_page_names_perrys_walking_class_as_the_visit_results_do():
+    walk = builtin_protocols()["ten-metre-walk"]
+    trial = stored_walk(3.0)  # a 10-metre walk's comfortable condition, 6 m in 9.68 s
+    trial["condition"] = "comfortable"
+    trial["metrics"] = {**trial["metrics"], "metrics": {"walk_time_s": 9.68, "walk_speed_m_s": 0.62},
+                        "trial": {**trial["metrics"]["trial"], "protocol": "ten-metre-walk", "condition": "comfortable"}}
+    (ref,) = trial_cutoffs(walk, trial, {"birth_year": 1980, "conditions": ["stroke:left"]})
+    assert (ref["verdict"], ref["walking_class"], ref["label"], ref["unit"]) == ("class", "limited community walking",
+                                                                               "Speed", "m/s")
