@@ -30,8 +30,11 @@ Method
    whose notes give the rules and their references).
 4. **Impact**: each step's contact is then moved back from the lobe's peak to the foot's impact,
    the steepest rise of the vertical acceleration (low-passed at :data:`IMPACT_CUTOFF_HZ`) between
-   the trough before the peak and the peak. This is the derivative step of Paraschiv-Ionescu's
-   variant (a Gaussian-derivative wavelet) taken at a band wide enough not to smear the impact.
+   the trough before the peak and the peak; where an earlier rise is about as steep (the trunk
+   starts rising as the body falls onto the leading leg), the later one, the heel's impact
+   (:data:`~station.analysis.gait_band.IMPACT_TIE_FRACTION`). This is the derivative step of
+   Paraschiv-Ionescu's variant (a Gaussian-derivative wavelet) taken at a band wide enough not to
+   smear the impact.
 
 The signal pieces of items 1, 2 and 4 are in :mod:`station.analysis.gait_band`, with the constants
 these notes name and this module does not define (:data:`~station.analysis.gait_band.BAND_HZ`,

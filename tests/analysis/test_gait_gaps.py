@@ -53,13 +53,17 @@ def test_a_heel_strike_inside_a_bridged_gap_is_mistimed_and_its_steps_are_left_o
 
 
 def test_a_heel_strike_just_after_a_gap_is_next_to_it():
-    # a gap that ends 30 ms after the impact moves the contact 60 ms early; the contact found lies
-    # within the 50-ms margin of the gap, so its steps are left out
+    # a gap that ends 30 ms after the impact: the contact found lies within the 50-ms margin of
+    # the gap, so its time is uncertain and its steps are left out (the interpolated line moved
+    # it 60 ms early while the contact was the steepest rise alone; with gait_band's
+    # IMPACT_TIE_FRACTION it now lands on the impact here, but nothing in the signal says so)
     contacts, acc = _even_walk()
     grid, bridged = _lose(acc, int(round(contacts[10] * FS)) - 7, 10)
     blind, handled = gait_metrics(grid, FS), gait_metrics(grid, FS, bridged_s=bridged)
-    assert blind["step_time_cv_pct"] > 3.0 and handled["step_time_cv_pct"] < 1.0
     assert contacts_near_gaps(handled["initial_contacts_s"], bridged, FS).sum() == 1
+    assert handled["steps"] == blind["steps"] and handled["step_time_cv_pct"] < 1.0
+    near = contacts_near_gaps(blind["initial_contacts_s"], bridged, FS)
+    assert np.abs(np.asarray(blind["initial_contacts_s"])[near] - contacts[10]).max() < 0.05
 
 
 def test_a_gap_far_from_every_heel_strike_changes_nothing():

@@ -62,6 +62,23 @@ def test_variable_step_times_give_their_coefficient_of_variation():
     assert m["cadence_steps_min"] == pytest.approx(np.mean(120.0 / (contacts[2:] - contacts[:-2])), abs=0.5)
 
 
+def test_a_rise_before_the_contact_about_as_steep_as_the_impact_does_not_take_the_contact():
+    """At a fast cadence the trunk's acceleration rises steeply as the body falls onto the leading
+    leg, before the heel lands; where that rise is a little steeper than the impact's on some steps
+    (here every third), the contact stays on the impact, not 50 ms early on those steps."""
+    contacts = contacts_from_steps(np.full(24, 0.47))  # 128 steps/min, even: step-time CV 0
+    acc = body(contacts, FS, contacts[-1] + 3.0)
+    t = np.arange(acc.shape[0]) / FS
+    for k, ic in enumerate(contacts):
+        rise_m_s2 = 7.0 if k % 3 == 0 else 6.0  # 7: steeper than the impact (measured), 6: not
+        u = (t - (ic - 0.10)) / 0.10  # a raised-cosine rise over the 0.1 s before the contact
+        acc[(u >= 0) & (u <= 1), 0] += rise_m_s2 * 0.5 * (1 - np.cos(np.pi * u[(u >= 0) & (u <= 1)]))
+        acc[(u > 1) & (t < ic + 0.2), 0] += rise_m_s2
+    m = gait_metrics(acc, FS)
+    np.testing.assert_allclose(m["initial_contacts_s"], contacts, atol=0.02)  # the steepest alone: 50 ms early
+    assert m["step_time_cv_pct"] < 0.5  # the steepest alone: 10.7 %
+
+
 def test_given_contacts_are_measured_exactly_as_detected_ones():
     """With initial contacts from elsewhere (a reference system), every key comes from them: the
     error of a measure is then told apart from the error of the detection."""
