@@ -99,10 +99,15 @@ def test_single_leg_times_to_touch_down():
 
 
 def test_tandem_stance():
-    summary, runner, _ = run(builtin_protocols()["tandem"], seed=6)
+    # a steady 75-year-old (Guralnik's cut-offs are set from 71 y): 30 s held, neither cut-off crossed
+    steady = VirtualPerson(seed=6, on_plate=False, age_group="young")
+    summary, runner, _ = run(builtin_protocols()["tandem"], seed=6, age_y=75, person=steady)
     (r,) = results(runner)
     assert r.valid and r.completed and r.time_held_s == pytest.approx(30.0)
-    assert [c["flagged"] for c in summary["cutoffs"]] == [False, False]
+    assert [(c["flagged"], c.get("not_applied_why")) for c in summary["cutoffs"]] == [(False, None)] * 2
+    # without the age, the cut-offs are said not applied rather than read as met
+    summary, _, _ = run(builtin_protocols()["tandem"], seed=6)
+    assert [(c["flagged"], c["not_applied_why"]) for c in summary["cutoffs"]] == [(None, "age not recorded")] * 2
 
 
 def test_weight_bearing_reports_the_sides():
