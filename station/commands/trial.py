@@ -231,7 +231,7 @@ def format_summary(summary: dict, protocol=None) -> str:
     criterion met or not) and its sway measures with their unit and, given the ``protocol``, the
     patient's age-group percentile (``summary["age_y"]``)."""
     from station.reference.measures import unit_of
-    from station.protocols.report import cutoff_reading
+    from station.protocols.report import cutoff_reading, not_applied_once
     from station.reference import norms
     from station.reference.measures import describe
 
@@ -247,9 +247,12 @@ def format_summary(summary: dict, protocol=None) -> str:
             times = ", ".join(f"{t:.1f}" for t in c["time_held_s"])
             attempts = f"{c['score']} of {times} s" if len(c["time_held_s"]) > 1 else "one attempt"
             held = f"time held {values['time_held_s']:.1f} s ({attempts})"
-            for cut in summary["cutoffs"]:
-                if cut["metric"] == "time_held_s" and cut["condition"] in (c["id"], None):
-                    held += ": " + cutoff_reading(cut, "s")["words"]
+            readings = [{**cutoff_reading(cut, "s"), "kind": "cutoff", "source": cut.get("source"),
+                         "not_applied_why": cut.get("not_applied_why"), "population": cut.get("population")}
+                        for cut in summary["cutoffs"]
+                        if cut["metric"] == "time_held_s" and cut["condition"] in (c["id"], None)]
+            if readings:  # one source's limits not applied for one reason: said once
+                held += ": " + " ".join(r["words"] for r in not_applied_once(readings))
             parts.append(held)
         for key in ("walk_time_s", "walk_speed_m_s", "cadence_steps_min", "step_time_cv_pct", "walking_min", "pauses"):
             if key in values:
@@ -277,7 +280,8 @@ def format_summary(summary: dict, protocol=None) -> str:
         where = f"{labels.get(cut['condition'], cut['condition'])}: " if cut["condition"] else ""
         if cut["flagged"] and cut["metric"] != "time_held_s":
             out.append(f"  FLAG {where}{cut['meaning']} ({cut['source'].split('. ')[0]})")
-        elif cut.get("not_applied_why"):  # a population the patient is not known to belong to: said, not flagged
+        elif cut.get("not_applied_why") and cut["metric"] != "time_held_s":  # a population the patient is not
+            # known to belong to: said, not flagged (a time held's are said on its line above)
             out.append(f"  {where}{cutoff_reading(cut, unit_of(cut['metric']))['words']}")
         elif cut.get("good_side") and cut["flagged"] is False:  # a band's good end or middle: which band, said
             unit = unit_of(cut["metric"])

@@ -240,7 +240,7 @@ def _protocol_norms_for(summary: dict, metric: str, condition_id: str) -> list[d
     return [n for n in summary["norms"] if n["metric"] == metric and n["condition"] == condition_id]
 
 
-def _not_applied_once(references: list[dict]) -> list[dict]:
+def not_applied_once(references: list[dict]) -> list[dict]:
     """The cut-offs of one source not applied to this patient for one reason, said once (Perry's two
     walking-class limits: "The published cut-offs (0.4 and 0.8 m/s) were set in ...")."""
     out: list[dict] = []
@@ -261,7 +261,9 @@ def _not_applied_once(references: list[dict]) -> list[dict]:
 
 
 def _and(limits: list[str]) -> str:
-    """"0.4 and 0.8 m/s" from ["0.4 m/s", "0.8 m/s"] (one unit said once)."""
+    """"0.4 and 0.8 m/s" from ["0.4 m/s", "0.8 m/s"] or ["0.8 m/s", "0.4 m/s"] (in rising order, one
+    unit said once)."""
+    limits = sorted(limits, key=lambda limit: float(limit.partition(" ")[0]))
     units = {limit.partition(" ")[2] for limit in limits}
     if len(units) == 1 and units != {""}:
         return " and ".join(limit.partition(" ")[0] for limit in limits) + " " + units.pop()
@@ -305,7 +307,7 @@ def key_measures(protocol: Protocol, condition_summary: dict, summary: dict, age
             entry["words"] = measure_words(key, values, setting)
             if key == "walk_speed_m_s":
                 entry["references"] = _walking_class(entry["references"])
-        entry["references"] = _not_applied_once(entry["references"])
+        entry["references"] = not_applied_once(entry["references"])
         if key == "path_length_cm" and not entry["references"]:
             entry["note"] = "No published reference: path length is the mean velocity times the trial's length."
         out.append(entry)
@@ -476,7 +478,7 @@ def trial_cutoffs(protocol: Protocol, trial: dict, patient: dict, wall_clock=tim
         refs = [{"kind": "cutoff", **c, **named, **cutoff_reading(c, named["unit"])} for c in cuts if c["metric"] == metric]
         if protocol.outcome == "walk" and metric == "walk_speed_m_s":  # Perry's classes by name, as the visit results
             refs = [{**named, **r} for r in _walking_class(refs)]
-        out += _not_applied_once(refs)
+        out += not_applied_once(refs)
     return out
 
 

@@ -51,8 +51,11 @@ def test_the_trial_command_says_the_tandem_limits_are_not_applied_to_a_45_year_o
     assert [(c["below"], c["applies"], c["flagged"]) for c in cutoffs] == [(10.0, False, None), (3.0, False, None)]
     assert all(c["value"] < 3 and c["not_applied_why"] == "aged 45, younger than the 71 y it is applied from"
                for c in cutoffs), cutoffs
-    assert (f"The published cut-off (10 s) was set in {GURALNIK_GROUP}; it is not applied to this patient "
-            "(aged 45, younger than the 71 y it is applied from).") in printed, printed
+    # one source's two limits, not applied for one reason: said once, on the time held's line
+    said = (f"The published cut-offs (3 and 10 s) were set in {GURALNIK_GROUP}; they are not applied to this "
+            "patient (aged 45, younger than the 71 y it is applied from).")
+    assert printed.count(said) == 1 and printed.count("not applied") == 1, printed
+    assert printed.split(said)[0].splitlines()[-1].startswith("    time held "), printed
     assert "Short Physical Performance Battery" not in printed and "mortality" not in printed, printed
 
 

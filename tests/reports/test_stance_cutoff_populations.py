@@ -82,7 +82,7 @@ def test_the_sppb_tandem_limits_are_said_not_applied_once_below_71(store, protoc
     refs = _cutoffs(_held_references(store, protocols, _stance_session(store, age, "tandem", "tandem", 2.0, f"TS-{age}")))
     (ref,) = refs  # the two limits of one source, said once
     assert ref["verdict"] == "not_applied" and ref["limits"] == ["10 s", "3 s"]
-    assert ref["words"] == (f"The published cut-offs (10 and 3 s) were set in {GURALNIK_GROUP}; they are not applied "
+    assert ref["words"] == (f"The published cut-offs (3 and 10 s) were set in {GURALNIK_GROUP}; they are not applied "
                             f"to this patient ({why}).")
     assert "SPPB" not in ref["words"] and "mortality" not in ref["words"]
 
