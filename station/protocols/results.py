@@ -327,6 +327,23 @@ def _beyond(value: float, cut, side: str) -> bool:
     return value < cut.below if side == "below" else value > cut.above
 
 
+def cutoff_entry(cut, reference, condition_id: str | None, value: float | None, age_y: float | None,
+                 patient_conditions) -> dict:
+    """One cut-off read against ``value`` for this patient (a ``summarise`` ``cutoffs`` entry, the
+    input of :func:`station.protocols.report.cutoff_reading`); see :func:`summarise`."""
+    why = misfit(cut.population, patient_conditions, age_y)
+    flagged = good = None
+    if value is not None and not why:
+        flagged = _beyond(value, cut, cut.flag_side)
+        good = _beyond(value, cut, cut.good_side) if cut.good_side else None
+    return {"metric": cut.metric, "condition": condition_id, "value": value,
+            "below": cut.below, "above": cut.above, "flagged": flagged,
+            "meaning": cut.meaning, "source": reference.citation, "doi": reference.doi,
+            "population": cut.population.to_dict(), "applies": not why,
+            "not_applied_why": why or None, "flag_side": cut.flag_side,
+            "good_side": cut.good_side, "good_meaning": cut.good_meaning, "good": good}
+
+
 def summarise(protocol: Protocol, results: list, *, age_y: float | None = None,
               patient_conditions: list[str] | tuple[str, ...] | None = None) -> dict:
     """The protocol's results (JSON-serialisable) from its finished trials (TrialResult list).
@@ -345,17 +362,7 @@ def summarise(protocol: Protocol, results: list, *, age_y: float | None = None,
         targets = [None] if cut.metric.startswith("romberg_") else [c.id for c in protocol.conditions if _applies(cut.condition, c.id)]
         for cid in targets:
             value = _value(cut.metric, cid, conditions, romberg)
-            why = misfit(cut.population, patient_conditions, age_y)
-            flagged = good = None
-            if value is not None and not why:
-                flagged = _beyond(value, cut, cut.flag_side)
-                good = _beyond(value, cut, cut.good_side) if cut.good_side else None
-            cutoffs.append({"metric": cut.metric, "condition": cid, "value": value,
-                            "below": cut.below, "above": cut.above, "flagged": flagged,
-                            "meaning": cut.meaning, "source": reference.citation, "doi": reference.doi,
-                            "population": cut.population.to_dict(), "applies": not why,
-                            "not_applied_why": why or None, "flag_side": cut.flag_side,
-                            "good_side": cut.good_side, "good_meaning": cut.good_meaning, "good": good})
+            cutoffs.append(cutoff_entry(cut, reference, cid, value, age_y, patient_conditions))
     norms = []
     for norm in protocol.norms:
         for c in protocol.conditions:

@@ -37,9 +37,10 @@ import uuid
 
 from station import __version__
 from station.analysis.biofeedback import GAME_TITLES
-from station.protocols.report import age_in_year, unable_trial, visit_session_ids
+from station.protocols.report import age_in_year, cutoff_reading, unable_trial, visit_session_ids
+from station.protocols.results import cutoff_entry
 from station.reference import norms
-from station.reference.population import misfit
+from station.reference.measures import unit_of
 from station.reports import fhir_codes as codes
 from station.reports.text import ordinal
 from station.store.timefmt import utc_iso
@@ -102,20 +103,18 @@ def _readings(key: str, value: float, protocol, condition_id: str, age_y: float 
     for cut in protocol.cutoffs:
         if cut.metric != key or (cut.condition is not None and cut.condition != condition_id):
             continue
-        if misfit(cut.population, patient_conditions, age_y):
-            continue
         reference = protocol.reference(cut.reference)
+        entry = cutoff_entry(cut, reference, condition_id, value, age_y, patient_conditions)
+        if not entry["applies"]:
+            continue
         source = reference.citation + (f" doi:{reference.doi}" if reference.doi else "")
         side = cut.flag_side  # a band's good end (Carter's low risk below 3.0 s) is said, never flagged
         limit = cut.below if side == "below" else cut.above
-        crossed = value < limit if side == "below" else value > limit
-        words = f"{side.capitalize()} {limit:g}: {cut.meaning}" if crossed else \
-            f"{'At or above' if side == 'below' else 'At or below'} {limit:g}: criterion met"
-        if cut.good_side and not crossed:
-            good = cut.below if cut.good_side == "below" else cut.above
-            if (value < good) if cut.good_side == "below" else (value > good):
-                words = f"{cut.good_side.capitalize()} {good:g}: {cut.good_meaning}"
-        interpretations.append(_interpretation(("L" if side == "below" else "H") if crossed else "N",
+        reading = cutoff_reading(entry, unit_of(key))  # the pages' and the PDF's finding
+        words = f"{reading['finding'][:1].upper()}{reading['finding'][1:]} ({reading['limit_words']})"
+        if entry["flagged"]:
+            words += f". {cut.meaning.rstrip('.')}"
+        interpretations.append(_interpretation(("L" if side == "below" else "H") if entry["flagged"] else "N",
                                                f"{words} ({reference.citation})"))
         ranges.append({"low" if side == "below" else "high": _quantity(key, limit), "text": f"cut-off: {cut.meaning} {source}"})
     return interpretations, ranges

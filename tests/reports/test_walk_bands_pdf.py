@@ -39,8 +39,15 @@ def test_the_visit_pdf_says_the_band_of_a_backward_walk(tmp_path, protocols, cli
 def test_the_fhir_bundle_reads_a_band_on_its_flagged_side(protocols):
     carter = protocols["backward-walk-3m"]
     low = _readings("walk_time_s", 2.8, carter, "fast", 70.0, [])[0][0]
-    assert low["coding"][0]["code"] == "N" and low["text"].startswith("Below 3: Faster than 3.0 s: low risk of falls")
+    assert low["coding"][0]["code"] == "N" and low["text"].startswith("Low fall risk (faster than 3 s) (Carter V")
+    between, polo = _readings("walk_time_s", 3.4, carter, "fast", 70.0, [])[0]
+    assert between["coding"][0]["code"] == "N"
+    assert between["text"].startswith("Neither high nor low fall risk (between 3 and 4.5 s) (Carter V")
+    # a risk cut-off not crossed, in the pages' words: "criterion met" reads as screened positive
+    assert polo["coding"][0]["code"] == "N" and "criterion" not in polo["text"]
+    assert polo["text"].startswith("Not slower than the 5.5 s cut-off (at or below 5.5 s) (Polo-Ferrero L")
     high = _readings("walk_time_s", 4.99, carter, "fast", 70.0, [])[0][0]
-    assert high["coding"][0]["code"] == "H" and high["text"].startswith("Above 4.5: 3-m backward walk slower than 4.5 s")
+    assert high["coding"][0]["code"] == "H"
+    assert high["text"].startswith("High fall risk (slower than 4.5 s). 3-m backward walk slower than 4.5 s: high risk")
     (limit,) = _readings("walk_time_s", 2.8, carter, "fast", 70.0, [])[1][:1]
     assert limit["high"]["value"] == 4.5 and "low" not in limit  # the flag's limit; the good end is not a range
