@@ -18,15 +18,13 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/balance-station run --simulate --port $(PORT) --data-dir ./data
 
-# The suite runs in 4 pytest-xdist workers, each file on one worker (module fixtures stay shared),
-# the slowest files first (tests/conftest.py): much of its time is real-time waiting (browsers,
-# stations, trials), which the workers overlap on 2 cores (with 3: ~24 min of user CPU in 17-18 min
-# of wall time, the 2 cores ~70 % busy);
-# the 20 slowest tests are listed at the end. A plain
+# The suite runs in 3 pytest-xdist workers, each file on one worker (module fixtures stay shared),
+# the slowest files first (tests/conftest.py): most of its time is real-time waiting, which the
+# workers overlap on 2 cores; the 20 slowest tests are listed at the end. A plain
 # `.venv/bin/python -m pytest tests/...` runs serially.
 test: $(STAMP)
 	bash tests/bootstrap.sh
-	$(BIN)/python -m pytest -q -n 4 --dist loadfile --no-loadscope-reorder --durations=20
+	$(BIN)/python -m pytest -q -n 3 --dist loadfile --no-loadscope-reorder --durations=20
 
 bench: $(STAMP)
 	$(BIN)/balance-station bench analysis --json
