@@ -5,7 +5,8 @@ Every file gives one result: ``{"file", ...}`` or ``{"file", "error"}``. Errors 
 each on stderr (``balance-station CMD: FILE: problem``), in file order, and a summary line ends a
 batch with failures. JSON and CSV are written result by result (a JSON list byte for byte as
 ``json.dumps(results, indent=2)`` would write it), so no number of files is held in memory;
-``--out`` is replaced atomically when the batch ends, never left half written.
+``--out`` is replaced atomically when the batch ends, never left half written (a device or named
+pipe, e.g. ``/dev/stdout``, is written into instead; a link's target is replaced, the link kept).
 
 Every command's standard output goes through :func:`output` (or :func:`write_stdout`, for a
 document written at once: ``trial``, ``protocols``, ``programmes``, ``config show``): a full disk or a
@@ -237,13 +238,33 @@ def output(out: str | None, *, keep_hint: str = "use --out FILE to keep every re
             _discard_stdout()
             raise UserError(f"cannot write the output ({exc}); {keep_hint}") from None
         return
-    from station.store.atomic import atomic_text_writer
-
     try:
-        with atomic_text_writer(out) as stream:
+        with _out_writer(out) as stream:
             yield stream
     except OSError as exc:
         raise UserError(f"cannot write --out {out}: {exc.strerror or exc}") from None
+
+
+def _out_writer(out: str):
+    """The writer of ``--out``: a file (new, or an existing regular one) replaced atomically; a
+    symbolic link is followed, its target replaced and the link kept; a device or named pipe that
+    exists (``/dev/stdout``, ``/dev/null``, a FIFO) is written straight into, since it cannot be
+    replaced. Before, every ``--out`` was replaced by renaming a temporary file over it: run as root,
+    ``--out /dev/stdout`` or ``--out /dev/null`` put a regular file in place of the device (and a
+    full disk behind ``/dev/full`` went unnoticed, exit status 0), and a link to a results file was
+    replaced by a file of its own, the file it named left stale."""
+    import stat
+
+    from station.store.atomic import atomic_text_writer
+
+    target = os.path.realpath(out)
+    try:
+        mode = os.stat(target).st_mode
+    except OSError:  # nothing there yet (or not reachable: the writer says why)
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        return open(target, "w", encoding="utf-8", newline="")
+    return atomic_text_writer(target)
 
 
 REDIRECT_HINT = "redirect it to a file (> FILE) to keep it whole"
