@@ -31,9 +31,9 @@ own, fitted over the whole file (:func:`_rate_of_timestamps`), not 1 / the media
 timestamps rounded to 1 ms put 4 % off at 320 Hz (a file with ``seq`` keeps 1 / its median step: its
 ``time_s`` is ``(seq - seq0)/rate_hz``, on the grid). The cheap checks come first: the file's
 kind and size (a regular file of at most :data:`station.store.trialfile.MAX_TRIAL_BYTES`), then the
-sidecar (read, JSON, types, heights, mounting), then the header, and only then are the numbers
-parsed (straight from the file's bytes when it is plain ASCII, :func:`station.store.trialfile.
-parse_plain_csv`).
+sidecar (read, JSON, types, heights, mounting), then the header (from the file's first bytes,
+before it is read whole), and only then are the numbers parsed (straight from the file's bytes when
+it is plain ASCII, :func:`station.store.trialfile.parse_plain_csv`; block by block otherwise).
 
 Gyroscope columns are optional (an accelerometer alone is enough for gait). The sidecar may carry
 ``rate_hz``, ``sensor_height_m`` (m, the sensor's height above the ground) and the mounting:
@@ -214,12 +214,22 @@ def read_imu_recording(path: str | os.PathLike) -> ImuRecording:
     )
 
 
+HEADER_PROBE_BYTES = 65536
+"""Bytes read to check the header before the file is read whole (a header is a few hundred)."""
+TEXT_BLOCK_BYTES = 2**20
+"""Bytes of text decoded, split and parsed at a time when a file is not plain ASCII (the usual
+reader): its peak is the file, the table and one block, not several copies of the whole text."""
+
+
 def _read_table(path: Path) -> tuple[list[str], int, np.ndarray]:
     """``(names, first_line_no, table)``: the header checked, then the numbers, one row per data line.
 
-    A plain ASCII file is parsed straight from its bytes (:func:`station.store.trialfile.
-    parse_plain_csv`: the file and the table at the peak, about 2 times the file's size); any other
-    text, or one that parser refuses, is read the usual way, which names the problem."""
+    The header is checked from the file's first :data:`HEADER_PROBE_BYTES` before the file is read
+    (:func:`_check_header_first`). A plain ASCII file is parsed straight from its bytes
+    (:func:`station.store.trialfile.parse_plain_csv`: the file and the table at the peak, about 2
+    times the file's size); any other text, or one that parser refuses, is read the usual way
+    (:func:`_read_text_blocks`), which names the problem."""
+    _check_header_first(path)
     raw = tf._read_bytes(path)
     span = tf._plain_text_span(raw)
     if span is not None:
@@ -228,21 +238,84 @@ def _read_table(path: Path) -> tuple[list[str], int, np.ndarray]:
         table = tf.parse_plain_csv(raw, span, len(names))
         if table is not None:
             return names, first + 2, table
-    text = tf._decode(path, raw)
-    del raw
-    lines = text.splitlines()
-    del text
-    first = next((i for i, line in enumerate(lines) if line.strip()), None)
-    if first is None:
+    return _read_text_blocks(path, raw)
+
+
+def _check_header_first(path: Path) -> None:
+    """Refuse a file whose header is not an IMU recording's from its first
+    :data:`HEADER_PROBE_BYTES`, before it is read whole: a 200 MB file with a wrong header took 5.3 s
+    and 300 MB to be refused when it was read first. A file whose first non-blank line is not whole
+    and readable in those bytes (binary, not UTF-8, a header that long) is left to the full read,
+    which says what is wrong with it."""
+    try:
+        head = tf._read_regular(path, None, probe=HEADER_PROBE_BYTES)
+    except (tf._Unreadable, OSError):
+        return  # said by the full read, in its words
+    if b"\x00" in head:
+        return
+    lines = tf._LINE_BREAK.split(head)
+    whole = lines if len(head) < HEADER_PROBE_BYTES else lines[:-1]  # the last may be cut at the probe's end
+    for number, line in enumerate(whole):
+        try:
+            text = line.decode("utf-8-sig" if number == 0 else "utf-8")
+        except UnicodeDecodeError:
+            return
+        if text.strip():
+            _check_header(path, text)
+            return
+
+
+def _read_text_blocks(path: Path, raw: bytes) -> tuple[list[str], int, np.ndarray]:
+    """:func:`_read_table`'s result, read the usual way (decoded as UTF-8, split into lines, parsed
+    with :func:`station.store.trialfile._parse_numbers`, every problem one line naming the file and
+    the line), :data:`TEXT_BLOCK_BYTES` of whole lines at a time. Read whole, a 150 MB file with one
+    non-ASCII character in its last line peaked at 1.19 GB (the text, its lines, their join and a
+    ``StringIO`` of it), enough to exhaust a Pi's memory with two or four workers."""
+    end = tf.text_end(raw)
+    names: list[str] | None = None
+    first_line_no = 0
+    line_no = 1  # the number of the block's first line
+    table = np.empty((0, 0))
+    rows = 0
+    start = 0
+    while start < end:
+        stop = raw.find(b"\n", min(start + TEXT_BLOCK_BYTES, end))
+        stop = end if stop < 0 or stop >= end else stop + 1  # whole lines (\n never ends a UTF-8 sequence)
+        try:
+            lines = raw[start:stop].decode("utf-8-sig" if start == 0 else "utf-8").splitlines()
+        except UnicodeDecodeError as exc:  # the offset after a byte-order mark, as a decoder of the whole says it
+            offset = exc.start + (start - 3 if start and raw.startswith(b"\xef\xbb\xbf") else start)
+            raise tf.TrialFileError(path, f"not UTF-8 text (undecodable byte at offset {offset}); "
+                                    "expected a CSV or Santos & Duarte text") from None
+        if stop == end:
+            while lines and not lines[-1].strip():
+                lines.pop()
+        if names is None:
+            header = next((i for i, line in enumerate(lines) if line.strip()), None)
+            if header is None:
+                line_no += len(lines)
+                start = stop
+                continue
+            names = _check_header(path, lines[header])
+            line_no += header + 1
+            first_line_no = line_no
+            lines = lines[header + 1 :]
+            # one row a line break at most (a file whose lines end in other breaks grows the table)
+            table = np.empty((max(raw.count(b"\n"), raw.count(b"\r")) + 1, len(names)))
+        if lines:
+            block = tf._parse_numbers(path, lines, names, ",", first_line_no=line_no)
+            if rows + block.shape[0] > table.shape[0]:
+                table = np.concatenate((table[:rows], block))
+            else:
+                table[rows : rows + block.shape[0]] = block
+            rows += block.shape[0]
+        line_no += len(lines)
+        start = stop
+    if names is None:
         raise tf.TrialFileError(path, "empty file (no header, no samples)")
-    names = _check_header(path, lines[first])
-    data_lines = lines[first + 1 :]
-    del lines
-    while data_lines and not data_lines[-1].strip():
-        data_lines.pop()
-    if not data_lines:
+    if not rows:
         raise tf.TrialFileError(path, "header only, no samples")
-    return names, first + 2, tf._parse_numbers(path, data_lines, names, ",", first_line_no=first + 2)
+    return names, first_line_no, table[:rows]
 
 
 def _check_header(path: Path, header_line: str) -> list[str]:

@@ -619,6 +619,15 @@ def _split_plain_text(raw: bytes) -> tuple[int, str, bytes] | None:
     return first, header_line, raw[data_start:data_end]
 
 
+def text_end(raw: bytes) -> int:
+    """Just after the last character of the last non-blank line of ``raw`` (not a space, tab or line
+    break): from its last 64 bytes (the whole file's ``rstrip`` would copy it all), or the whole
+    file's when they are all blank."""
+    tail_start = max(0, len(raw) - 64)
+    tail = raw[tail_start:].rstrip(b" \t\r\n")
+    return tail_start + len(tail) if tail or tail_start == 0 else len(raw.rstrip(b" \t\r\n"))
+
+
 def _plain_text_span(raw: bytes) -> tuple[int, str, int, int] | None:
     """``(first, header_line, data_start, data_end)``: :func:`_split_plain_text`'s split as offsets of
     the data lines in ``raw`` (no copy), or None."""
@@ -634,11 +643,7 @@ def _plain_text_span(raw: bytes) -> tuple[int, str, int, int] | None:
     if header_end is None:
         return None
     data_start = header_end.start() + (2 if raw.startswith(b"\r\n", header_end.start()) else 1)
-    # just after the last character of the last non-blank line: from the file's last 64 bytes (the
-    # whole file's rstrip would copy it all), or the whole file's when they are all blank
-    tail_start = max(0, len(raw) - 64)
-    tail = raw[tail_start:].rstrip(b" \t\r\n")
-    last = tail_start + len(tail) if tail or tail_start == 0 else len(raw.rstrip(b" \t\r\n"))
+    last = text_end(raw)
     if last <= data_start:
         return None
     data_end = _LINE_BREAK.search(raw, last)
