@@ -645,6 +645,11 @@ def _los_spec(source: str, table: dict | None, outcome: str, conditions: list, t
     return spec
 
 
+MIN_TIMED_M = 0.5
+"""The shortest timed stretch of a walk test, m: from the go to ``timed_to_m`` (static start) or
+between the gates at ``timed_from_m`` and ``timed_to_m`` (flying start)."""
+
+
 def _walk_spec(source: str, table: dict, duration_s: float) -> WalkSpec:
     r = _Reader(source, "walk", table)
     direction = r.choice("direction", DIRECTIONS)
@@ -654,7 +659,7 @@ def _walk_spec(source: str, table: dict, duration_s: float) -> WalkSpec:
         return WalkSpec(direction, setting)
     start = r.choice("start", STARTS)
     walkway_m = r.number("walkway_m", lo=1.0, hi=100.0)
-    timed_to_m = r.number("timed_to_m", lo=0.5, hi=100.0)
+    timed_to_m = r.number("timed_to_m", lo=MIN_TIMED_M, hi=100.0)
     timed_from_m = r.number("timed_from_m", lo=0.0, hi=100.0, required=start == "flying")
     r.finish()
     if start == "static" and timed_from_m not in (None, 0.0):
@@ -662,6 +667,10 @@ def _walk_spec(source: str, table: dict, duration_s: float) -> WalkSpec:
                       "leave timed_from_m out, or use start = 'flying'")
     if start == "flying" and not timed_from_m < timed_to_m:
         raise r.error("timed_to_m", f"{timed_to_m:g} m must lie beyond timed_from_m ({timed_from_m:g} m)")
+    if start == "flying" and timed_to_m - timed_from_m < MIN_TIMED_M:
+        # two ends within a gate's position tolerance are one gate: no trial could be timed
+        raise r.error("timed_to_m", f"{timed_to_m:g} m is {timed_to_m - timed_from_m:.3g} m beyond timed_from_m "
+                      f"({timed_from_m:g} m): time at least {MIN_TIMED_M:g} m between two gates")
     if timed_to_m > walkway_m:
         raise r.error("timed_to_m", f"{timed_to_m:g} m lies beyond the end of the walkway ({walkway_m:g} m)")
     return WalkSpec(direction, setting, start, timed_from_m if start == "flying" else None, timed_to_m, walkway_m)
