@@ -18,7 +18,7 @@ The ICs are the truth a gait analysis must find.
 *Trunk.* Between two ICs (a step of duration T, phase φ = 0..1) the vertical acceleration is
 ``A·cos(2π(φ − φ₀))`` with φ₀ = :data:`PEAK_PHASE` (the centre of mass is lowest, and pushed up
 hardest, just after the foot lands), plus the heel-strike impact (a 20 ms Gaussian pulse 30 ms
-after the IC, its step mean removed) and a second harmonic (:data:`SECOND_HARMONIC`); ``A`` passes smoothly
+after every IC, the stopping step's included, its step mean removed) and a second harmonic (:data:`SECOND_HARMONIC`); ``A`` passes smoothly
 from one step's value to the next over the step (no jump at a contact). ``A`` makes the trunk's vertical excursion the one an
 inverted pendulum of the sensor's height needs for the step length (Zijlstra & Hof 2003:
 ``h = l − sqrt(l² − (L/2)²)``, peak-to-peak ``2A/ω²``), with L the step length divided by their
@@ -394,7 +394,8 @@ class VirtualWalker:
             if not m.any():
                 continue
             tt = t[m]
-            j = np.clip(np.searchsorted(seg_ics, tt, side="right") - 1, 0, seg_ics.size - 2)
+            k = np.clip(np.searchsorted(seg_ics, tt, side="right") - 1, 0, seg_ics.size - 1)  # last contact
+            j = np.minimum(k, seg_ics.size - 2)  # the step whose phase runs (the last one runs on past its end)
             t0 = seg_ics[j]
             period = seg_ics[j + 1] - t0
             phase = (tt - t0) / period
@@ -404,15 +405,17 @@ class VirtualWalker:
             step_amp = plan.amplitude_m_s2[a + j]
             amp = step_amp + (plan.amplitude_m_s2[a + j + 1] - step_amp) * np.clip(phase, 0.0, 1.0)
             side = plan.side[a + j]
-            # Ramp in over the first step and out over the last (standing before and after).
+            # Ramp in over the first step and out over the stopping step (standing before and after).
+            # The ramp out starts at 1 at the last contact: a jump there would cancel its impact's rise.
             env = _smoothstep((tt - (lo - 0.3)) / 0.35) * (1.0 - _smoothstep((tt - hi) / 0.35))
-            inside = (tt >= lo) & (tt <= hi)
-            env = np.where(inside, 1.0, env * 0.6)
+            env = np.where(tt < lo, env * 0.6, np.where(tt <= hi, 1.0, env))
             theta = 2.0 * np.pi * (phase - PEAK_PHASE)
             base = np.cos(theta) + SECOND_HARMONIC * np.cos(2.0 * theta)
-            imp_t = tt - t0 - IMPACT_DELAY_S
-            impact = 0.5 * step_amp * (np.exp(-0.5 * (imp_t / IMPACT_WIDTH_S) ** 2)
-                                  - IMPACT_WIDTH_S * math.sqrt(2.0 * math.pi) / period)
+            # Every contact's heel impact, the stopping step's too: past the last contact the phase
+            # runs on from the step before, but the heel that lands there strikes as the others do.
+            imp_t = tt - seg_ics[k] - IMPACT_DELAY_S
+            impact = 0.5 * plan.amplitude_m_s2[a + k] * (np.exp(-0.5 * (imp_t / IMPACT_WIDTH_S) ** 2)
+                                                        - IMPACT_WIDTH_S * math.sqrt(2.0 * math.pi) / period)
             out["v"][m] += env * (amp * base + impact)
             out["ap"][m] += env * sign * 0.45 * amp * np.sin(2.0 * np.pi * (phase - PEAK_PHASE))
             sway = np.sin(np.pi * phase) * side

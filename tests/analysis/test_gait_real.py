@@ -73,7 +73,7 @@ def test_straight_walks_speed_and_stride_length(straight):
     "No rule that moves every contact alike can do better: the best common shift is 0 ms (41.4 ms); even the best "
     "shift per recording, an oracle, only reaches 38.3 ms. MS001's reference step times alternate 0.36/0.76 s where "
     "the trunk's impacts come every 0.58 s; every filter is zero-phase (no lag to correct) and the simulated "
-    "walker's contacts come back within 6-7 ms, so a per-side offset would be fitted to one person. Mobilise-D's own "
+    "walker's contacts come back within 5 ms, so a per-side offset would be fitted to one person. Mobilise-D's own "
     "detector on this test: 57 ms (test_straight_walks_at_least_mobilise_d_on_the_same_test)"))
 def test_straight_walks_timing_error_target(straight):
     assert straight["timing_mae_s"] <= 0.040
