@@ -253,7 +253,7 @@ def not_applied_once(references: list[dict]) -> list[dict]:
         if same is None:
             out.append(ref)
             continue
-        limits = same.setdefault("limits", [same["limit"]]) + [ref["limit"]]
+        limits = same.setdefault("limits", [same["limit"]]) + ref.get("limits", [ref["limit"]])
         same["limits"] = limits
         same["words"] = not_applied_words(f"cut-offs ({_and(limits)})", same["population"]["group"],
                                           same["not_applied_why"], plural=True)
@@ -395,13 +395,23 @@ def cutoff_reading(cut: dict, unit: str) -> dict:
     ...                     "population": {"group": "older adults"}, "not_applied_why": "age not recorded"}, "s")
     >>> r["verdict"], r["finding"], r["words"]
     ('not_applied', 'cut-off not applied', 'The published cut-off (4.5 s) was set in older adults; it is not applied to this patient (age not recorded).')
+
+    A band's two ends (``good_side``: Carter's 3.0 and 4.5 s) are both named, in rising order:
+
+    >>> cutoff_reading({"metric": "walk_time_s", "value": 2.8, "above": 4.5, "below": 3.0, "flag_side": "above",
+    ...                 "good_side": "below", "flagged": None, "population": {"group": "older adults"},
+    ...                 "not_applied_why": "age not recorded"}, "s")["words"]
+    'The published cut-offs (3 and 4.5 s) were set in older adults; they are not applied to this patient (age not recorded).'
     """
     side = cut.get("flag_side") or ("below" if cut.get("below") is not None else "above")
     if cut.get("not_applied_why"):
         limit = f"{cut[side]:g} {unit}".strip()
-        return {"verdict": "not_applied", "finding": "cut-off not applied", "limit_words": None, "limit": limit,
-                "words": not_applied_words(f"cut-off ({limit})", (cut.get("population") or {}).get("group") or
-                                           "another population", cut["not_applied_why"])}
+        good = cut.get("good_side")  # a band (Carter's 3.0 and 4.5 s): both ends named, in rising order
+        ends = {"limits": [limit, f"{cut[good]:g} {unit}".strip()]} if good and cut.get(good) is not None else {}
+        what = f"cut-offs ({_and(ends['limits'])})" if ends else f"cut-off ({limit})"
+        return {"verdict": "not_applied", "finding": "cut-off not applied", "limit_words": None, "limit": limit, **ends,
+                "words": not_applied_words(what, (cut.get("population") or {}).get("group") or
+                                           "another population", cut["not_applied_why"], plural=bool(ends))}
     value = cut.get("value")
     if value is None or cut.get("flagged") is None:
         return {"verdict": None, "words": "No value to compare with the criterion.", "finding": "no value",

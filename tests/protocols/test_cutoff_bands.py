@@ -72,7 +72,8 @@ def test_a_walk_time_reads_as_the_band_it_falls_in(carter, time_s, verdict, find
 def test_the_band_follows_the_cut_offs_population_rule_in_the_same_words(carter, age_y, conditions, why):
     r = carters_reading(carter, 2.8, age_y, conditions)
     assert (r["verdict"], r["flagged"], r["good"]) == ("not_applied", None, None)
-    assert r["words"] == f"The published cut-off (4.5 s) was set in {CARTER_GROUP}; it is not applied to this patient ({why})."
+    assert r["words"] == f"The published cut-offs (3 and 4.5 s) were set in {CARTER_GROUP}; they are not applied to this patient ({why})."
+    assert r["limits"] == ["4.5 s", "3 s"]  # both ends, for the glance tag's "cut-offs" (results.js)
 
 
 def test_the_trial_command_says_the_band(carter):
@@ -87,7 +88,7 @@ def test_the_trial_command_says_the_band(carter):
     assert "walk_time_s 2.8 s: low fall risk (faster than 3 s; Carter V" in low and "FLAG" not in low, low
     assert "FLAG Backward, as fast as safely possible: 3-m backward walk slower than 4.5 s" in printed(4.99)
     assert "low fall risk" not in printed(2.8, None)  # not applied without the age
-    assert "The published cut-off (4.5 s) was set in" in printed(2.8, None)
+    assert "The published cut-offs (3 and 4.5 s) were set in" in printed(2.8, None)
 
 
 def test_the_trial_page_reads_the_cut_offs_against_the_trials_own_value(carter):

@@ -94,8 +94,8 @@ def test_carters_cut_off_is_not_applied_outside_its_population(store, protocols,
     _, refs = _backward_walk(store, protocols, age, conditions)
     carter = next(r for r in refs if r["above"] == 4.5)
     assert carter["verdict"] == "not_applied" and carter["flagged"] is None and carter["finding"] == "cut-off not applied"
-    assert carter["words"] == (f"The published cut-off (4.5 s) was set in {CARTER_GROUP}; it is not applied to this "
-                               f"patient ({why}).")
+    assert carter["words"] == (f"The published cut-offs (3 and 4.5 s) were set in {CARTER_GROUP}; they are not applied "
+                               f"to this patient ({why}).")
     assert "fall risk" not in carter["words"] and "falls" not in carter["words"]
 
 
@@ -132,7 +132,7 @@ def test_the_pdf_says_the_cut_off_is_not_applied_instead_of_high_fall_risk(store
     text = " ".join(pdf_text(make_report("session", store, session_id, protocols=protocols, clinic=clinic, actor=ACTOR,
                                          paper="a4")).split())
     assert "high fall risk" not in text and "older adults who had fallen" not in text
-    assert f"The published cut-off (4.5 s) was set in {CARTER_GROUP}; it is not applied to this patient" in text, text
+    assert f"The published cut-offs (3 and 4.5 s) were set in {CARTER_GROUP}; they are not applied to this patient" in text, text
     assert "(a diagnosis the source excluded: stroke, left side affected)" in text
 
 

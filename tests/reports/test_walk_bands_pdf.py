@@ -20,7 +20,7 @@ pytestmark = pytest.mark.usefixtures("poppler")
 @pytest.mark.parametrize("time_s, age, conditions, said", [
     (3.4, 70, [], "Cut-off [1]: 3.40 s: neither high nor low fall risk (between 3 and 4.5 s)."),
     (2.8, 70, [], "Cut-off [1]: 2.80 s: low fall risk (faster than 3 s). The cut-off: Faster than 3.0 s: low risk of falls"),
-    (2.8, 45, [], f"Cut-off [1]: The published cut-off (4.5 s) was set in {CARTER_GROUP}; it is not applied to this "
+    (2.8, 45, [], f"Cut-off [1]: The published cut-offs (3 and 4.5 s) were set in {CARTER_GROUP}; they are not applied to this "
                   "patient (aged 45, younger than the 60 y it is applied from)."),
 ])
 def test_the_visit_pdf_says_the_band_of_a_backward_walk(tmp_path, protocols, clinic, time_s, age, conditions, said):
