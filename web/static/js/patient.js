@@ -60,13 +60,16 @@
     if (!isWalk(t)) return [el("td", {}), el("td", {})];
     const has = (v) => v !== null && v !== undefined;
     const treadmill = protocols[t.protocol].treadmill;
-    const time = !has(m.walk_time_s) ? "–" : treadmill ? `${fmt(m.walk_time_s / 60, 1)} min walking` : `${fmt(m.walk_time_s, 2)} s`;
-    const speed = !has(m.walk_speed_m_s) ? "–" : treadmill ? `${fmt(m.walk_speed_m_s * 3.6, 1)} km/h belt` : `${fmt(m.walk_speed_m_s, 2)} m/s`;
+    // a number and its unit on one line (a phone's narrow column broke "1.18 m/s" after the number); the words
+    // after them may wrap
+    const unit = (value, words) => [el("span", { class: "value-unit" }, value), words];
+    const time = !has(m.walk_time_s) ? ["–"] : treadmill ? unit(`${fmt(m.walk_time_s / 60, 1)} min`, " walking") : unit(`${fmt(m.walk_time_s, 2)} s`);
+    const speed = !has(m.walk_speed_m_s) ? ["–"] : treadmill ? unit(`${fmt(m.walk_speed_m_s * 3.6, 1)} km/h`, " belt") : unit(`${fmt(m.walk_speed_m_s, 2)} m/s`);
     // a walk's recording runs before and after the walk: said under its time, not as a bare length that reads as it
     // (beside standing tests, in their "Length" column)
-    return [el("td", { class: "num walk-time" }, time, stance ? null : " ",
-      stance ? null : el("div", { class: "small muted recorded" }, `recorded ${fmt(t.duration_s, 1)} s`)),
-    el("td", { class: "num walk-speed" }, speed)];
+    return [el("td", { class: "num walk-time" }, ...time, stance ? null : " ",
+      stance ? null : el("div", { class: "small muted recorded" }, "recorded ", el("span", { class: "value-unit" }, `${fmt(t.duration_s, 1)} s`))),
+    el("td", { class: "num walk-speed" }, ...speed)];
   }
 
   function trialRow(t, mixed, stance, walks) {
@@ -78,7 +81,7 @@
       el("td", {}, testName(t, mixed)),
       el("td", {}, verdict, t.valid === false && t.validity_reason ? el("div", { class: "small muted" }, t.validity_reason) : null),
       // a walk's recording runs before and after the walk: "recorded 12.0 s", not a bare 12.0 that reads as its time
-      !stance ? null : isWalk(t) ? el("td", { class: "recorded" }, `recorded ${fmt(t.duration_s, 1)} s`)
+      !stance ? null : isWalk(t) ? el("td", { class: "recorded" }, "recorded ", el("span", { class: "value-unit" }, `${fmt(t.duration_s, 1)} s`))
         : el("td", { class: "num" }, fmt(t.duration_s, 1)),
       ...(walks ? walkCells(t, stance) : []),
       stance ? el("td", { class: "num hide-narrow" }, isWalk(t) ? "" : fmt(t.metrics.ellipse_area_cm2, 2)) : null,
