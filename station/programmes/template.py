@@ -10,7 +10,8 @@ File layout::
     [programme]       name, title, summary, activity, activity_label (activity "other"),
                       population (which published MDCs are comparable), version
     [schedule]        weeks, sessions_per_week, minutes_per_session, session_protocol (optional:
-                      the station protocol that measures a session's dose)
+                      the station's treadmill walk protocol that measures a session's dose; its
+                      sessions then last at most 120 min, the longest it measures)
     [[schedule.progression]]  from_week, belt_speed_m_s, incline_pct, minutes_per_session, note
     [[assessments]]   id, label, week (0 = baseline, before the first session; k = after week k),
                       protocols (station protocols, run in this order)
@@ -25,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from station.protocols.schema import METRICS, PROTOCOL_METRICS, SWAY_METRICS, Protocol
+from station.protocols.schema import METRICS, PLANNED_MIN_RANGE, PROTOCOL_METRICS, SWAY_METRICS, Protocol
 from station.tomlschema import NAME_RE, SchemaError, Table, allowed_list
 
 ACTIVITIES = {
@@ -237,15 +238,21 @@ def programme_from_dict(data: dict, source: str, protocols: dict[str, Protocol],
     minutes = s.number("minutes_per_session", lo=1.0, hi=240.0, unit="min")
     session_protocol = None
     if s.has("session_protocol"):
-        walks = [n for n in known if protocols[n].outcome == "walk"]
+        # a session's dose is its minutes on the treadmill, measured by the IMU: an overground walk test,
+        # timed by the gates over a few metres, takes no planned minutes (every session's run was refused)
+        walks = [n for n in known if protocols[n].outcome == "walk" and protocols[n].walk is not None
+                 and protocols[n].walk.setting == "treadmill"]
         session_protocol = s.choice("session_protocol", known)
         if session_protocol not in walks:
-            raise s.error("session_protocol", f"{session_protocol!r} does not measure walking; allowed: a walk "
+            what = ("is a walk test timed over a few metres by the light gates, not a session"
+                    if protocols[session_protocol].outcome == "walk" else "does not measure walking")
+            raise s.error("session_protocol", f"{session_protocol!r} {what}; allowed: a treadmill walk "
                           f"protocol that measures a session's dose: {allowed_list(walks) or 'none known'}")
     else:
         s.known.append("session_protocol")
     steps: list[Progression] = []
-    for p in s.array_of_tables("progression"):
+    step_tables = s.array_of_tables("progression")
+    for p in step_tables:
         from_week = p.integer("from_week", lo=1, hi=weeks, unit=f"(a week of this {weeks}-week programme)")
         if any(x.from_week == from_week for x in steps):
             raise p.error("from_week", f"{from_week} is used twice; each step starts in a week of its own")
@@ -264,6 +271,13 @@ def programme_from_dict(data: dict, source: str, protocols: dict[str, Protocol],
             raise p.error(None, "says nothing; give at least one of 'belt_speed_m_s', 'incline_pct', "
                           "'minutes_per_session', 'note'")
         steps.append(step)
+    if session_protocol is not None:  # the station measures each session: at most its longest treadmill session
+        longest = PLANNED_MIN_RANGE[1]
+        for where, value in [(s, minutes)] + [(p, step.minutes_per_session) for p, step in zip(step_tables, steps)]:
+            if value is not None and value > longest:
+                raise where.error("minutes_per_session", f"{value:g} min is longer than the {longest:g} min a session "
+                                  f"measured by {session_protocol!r} can last; allowed: 1 to {longest:g} min, or leave "
+                                  "session_protocol out and enter each session's dose by hand")
     s.finish()
     schedule = Schedule(weeks, per_week, minutes, session_protocol, tuple(steps))
 

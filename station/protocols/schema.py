@@ -645,6 +645,9 @@ def _los_spec(source: str, table: dict | None, outcome: str, conditions: list, t
     return spec
 
 
+PLANNED_MIN_RANGE = (0.5, 120.0)
+"""The planned minutes of a treadmill session the station measures (:class:`station.protocols.walk.
+WalkSettings`), min: a walk protocol lasts at most 7200 s."""
 MIN_TIMED_M = 0.5
 """The shortest timed stretch of a walk test, m: from the go to ``timed_to_m`` (static start) or
 between the gates at ``timed_from_m`` and ``timed_to_m`` (flying start)."""

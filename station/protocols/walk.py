@@ -70,6 +70,7 @@ from station.acquire.frame import FRAME_DTYPE, IMU_FIELDS
 from station.protocols.events import EventBus
 from station.protocols.machine import TrialPlan, TrialResult, TrialState
 from station.protocols.quality import QualityIssue
+from station.protocols.schema import PLANNED_MIN_RANGE
 from station.analysis.imu_gaps import MAX_BRIDGE_S
 from station.protocols.walk_parts import still_stretches
 from station.protocols.walk_words import imu_gaps_summary, walked_words
@@ -277,7 +278,8 @@ class WalkSettings:
         unknown = set(doc) - {"belt_speed_m_s", "planned_min", "sensor_height_m"}
         if unknown:
             raise ValueError(f"walk.{sorted(unknown)[0]}: unknown; allowed: belt_speed_m_s, planned_min, sensor_height_m")
-        ranges = {"belt_speed_m_s": (0.05, 3.0, "m/s"), "planned_min": (0.5, 120.0, "min"), "sensor_height_m": (0.3, 1.5, "m")}
+        ranges = {"belt_speed_m_s": (0.05, 3.0, "m/s"), "planned_min": (*PLANNED_MIN_RANGE, "min"),
+                  "sensor_height_m": (0.3, 1.5, "m")}
         values = {}
         for key, (lo, hi, unit) in ranges.items():
             value = doc.get(key)

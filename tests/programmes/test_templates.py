@@ -71,7 +71,7 @@ MISTAKES = [
     (_set(["schedule", "minutes_per_session"], 0.5), "schedule.minutes_per_session", "allowed: a number from 1 to 240 min"),
     (_set(["schedule", "session_protocol"], "treadmill"), "schedule.session_protocol", "'treadmill' is not allowed; allowed: "),
     (_set(["schedule", "session_protocol"], "romberg"), "schedule.session_protocol",
-     "'romberg' does not measure walking; allowed: a walk protocol that measures a session's dose: "),
+     "'romberg' does not measure walking; allowed: a treadmill walk protocol that measures a session's dose: "),
     (_set(["schedule", "sessions"], 3), "schedule.sessions", "did you mean 'sessions_per_week'?"),
     (_set(["schedule", "progression"], {"from_week": 1}), "schedule.progression", "must be an array of tables"),
     (_set(["schedule", "progression", 0, "from_week"], 5), "schedule.progression[0].from_week",
