@@ -18,6 +18,12 @@ from station.analysis.imu_frame import gravity_direction
 from station.analysis.imu_gaps import MAX_BRIDGE_S
 
 IMU_FIELDS = ("ax_m_s2", "ay_m_s2", "az_m_s2")
+TRACE_FIELDS = ("seq",) + IMU_FIELDS
+"""The frames' fields :func:`steps_trace` reads."""
+NOTHING_RECORDED = "Nothing was recorded in this trial: no readings from the plate or the lower-back sensor"
+"""The page's one message for a trial with no frames (not the no-IMU words: there was nothing to wear)."""
+NO_ACCELERATION = "No acceleration recorded (was the IMU worn and connected?)"
+"""The page's one message for a trial with frames but no usable lower-back acceleration."""
 
 
 def stored_contacts(doc: dict | None) -> list[float] | None:
@@ -52,8 +58,8 @@ def steps_trace(trial: dict, frames: np.ndarray, *, from_s: float | None, to_s: 
     """The document of ``GET /api/trials/<id>/steps``: ``time_s``, ``acc_v_m_s2`` (null where
     unknown) in the window ``[from_s, to_s]`` (default: the whole trial), at most ``max_points``
     of them (every k-th frame), the steps in the window, and ``note`` when something is missing;
-    ``acceleration`` is False when the trial holds no usable IMU data (the note then says so, and a
-    page says it once)."""
+    ``acceleration`` is False when the trial holds no usable IMU data or no frames at all (the note
+    then says which, in the words a page shows in the trace's place, once)."""
     rate = float(trial["rate_hz"])
     n = len(frames)
     doc = trial.get("metrics") or {}
@@ -69,13 +75,13 @@ def steps_trace(trial: dict, frames: np.ndarray, *, from_s: float | None, to_s: 
     else:
         out["initial_contacts_s"] = [round(c, 4) for c in contacts if lo <= c <= hi]
     if not n:
-        out["note"] = "No frames were recorded in this trial."
+        out["note"], out["acceleration"] = NOTHING_RECORDED, False
         return out
     time_s = (frames["seq"].astype(np.int64) - int(frames["seq"][0])) / rate
     try:
         acc_v = vertical_acceleration(frames, rate)
-    except ValueError as exc:
-        out["note"], out["acceleration"] = f"No acceleration trace: {exc}.", False
+    except ValueError:
+        out["note"], out["acceleration"] = NO_ACCELERATION, False
         return out
     inside = np.flatnonzero((time_s >= lo) & (time_s <= hi))
     step = max(1, math.ceil(len(inside) / max_points))

@@ -97,6 +97,17 @@ def test_a_trial_without_imu_data_or_steps_says_so(app, store, patient):
     assert doc["acceleration"] is False
 
 
+def test_a_trial_without_frames_says_nothing_was_recorded_once(app, store, patient):
+    trial = stored_walk(store, patient, walking_frames(0.0), metrics_doc(kind="walk", initial_contacts_s=[]))
+    doc = signed_in(app).get(f"/api/trials/{trial['id']}/steps").get_json()
+    assert doc["time_s"] == [] and doc["duration_s"] == 0.0
+    # one message, the one that explains: nothing at all was recorded (not "was the IMU worn?", which a page
+    # showed in the trace's place above this note)
+    assert doc["acceleration"] is False
+    assert doc["note"] == "Nothing was recorded in this trial: no readings from the plate or the lower-back sensor"
+    assert "IMU" not in doc["note"]
+
+
 @pytest.mark.parametrize("query, field", [("from_s=-1", "from_s"), ("to_s=abc", "to_s"), ("from_s=5&to_s=2", "to_s"),
                                           ("max_points=3", "max_points"), ("from_s=nan", "from_s")])
 def test_bad_windows_are_refused_with_the_field_named(app, store, patient, query, field):

@@ -39,7 +39,8 @@ const WalkCharts = (() => {
 
   /* -- acceleration with the steps (SVG) -------------------------------------------------------
      t: s, acc: m/s² (null where unknown), contacts: initial contacts in s on the same axis.
-     opts: {from_s, to_s (window shown), label, yLabel, width, height}. */
+     opts: {from_s, to_s (window shown), label, yLabel, width, height, empty (the words in the trace's place when
+     there is none: why, e.g. the server's note)}. */
   function stepsTrace(t, acc, contacts, opts) {
     const o = opts || {};
     const W = o.width || Charts.drawWidth(720), H = o.height || 240;
@@ -59,7 +60,7 @@ const WalkCharts = (() => {
       // was cut at both ends
       const empty = document.createElement("p");
       empty.className = "steps-trace-empty";
-      empty.textContent = "No acceleration recorded (was the IMU worn and connected?)";
+      empty.textContent = o.empty || "No acceleration recorded (was the IMU worn and connected?)";
       return empty;
     }
     if (y1 - y0 < 1e-6) { y0 -= 1; y1 += 1; }

@@ -112,14 +112,16 @@ const WalkResults = (() => {
     figure.classList.add("walk-figure");
     try {
       const doc = await api("GET", `/api/trials/${trialId}/steps?${q}`);
+      // no trace (no IMU data, or no frames at all): the server's note says which, once, in the trace's place
       const chart = WalkCharts.stepsTrace(doc.time_s, doc.acc_v_m_s2, doc.initial_contacts_s,
-        { from_s: doc.from_s, to_s: doc.to_s, traceLabel: "vertical acceleration", label: `Vertical acceleration of trial #${trialId} with its steps` });
+        { from_s: doc.from_s, to_s: doc.to_s, traceLabel: "vertical acceleration", label: `Vertical acceleration of trial #${trialId} with its steps`,
+          empty: doc.acceleration === false ? doc.note : null });
       const shown = doc.initial_contacts_s.length;
       const words = doc.note ? doc.note
         : `Vertical acceleration of the lower back (m/s², gravity included) from ${fmt(doc.from_s, 1)} to ${fmt(doc.to_s, 1)} s, ` +
           `with the ${shown} step${shown === 1 ? "" : "s"} (initial contacts) the analysis found` +
           (doc.steps_total !== null && doc.steps_total !== shown ? ` (${doc.steps_total} in the whole trial)` : "") + ".";
-      // no acceleration at all: the chart's place already says so, the server's note would say it again
+      // no acceleration or no frames at all: the chart's place already says so, a caption would say it again
       figure.replaceChildren(chart, ...(doc.acceleration === false ? [] : [el("figcaption", {}, words)]));
       return doc;
     } catch (err) {
