@@ -113,7 +113,7 @@ def main() -> int:
     else:
         clock = SimulatedClock()
         frames = args.frames
-    hardware = open_simulated_hardware(config, clock, ConstantLoad(fz_n=700.0), seed=0)
+    hardware = open_simulated_hardware(config, clock, ConstantLoad(fz_n=700.0), seed=0, account_cpu=True)
     bus = hardware.simulation.bus
     ring = FrameRing(config.acquisition.ring_frames, name=f"balance-stages-{secrets.token_hex(4)}")
     try:

@@ -64,7 +64,8 @@ def driver_only(n: int = 20000) -> dict:
 
 def simulated(imu_model: str, frames: int = 5000) -> dict:
     clock = SimulatedClock(start_ns=1_000_000_000)
-    hw = build_simulated_hardware(clock, ConstantLoad(700.0, 1.0, 1.0), StationConfig(), imu_model=imu_model)
+    hw = build_simulated_hardware(clock, ConstantLoad(700.0, 1.0, 1.0), StationConfig(), imu_model=imu_model,
+                                  account_cpu=True)
     bus = RetryingBus(hw.bus, clock)
     plate = PlateFrontEnd(bus, clock)
     plate.begin()

@@ -113,6 +113,7 @@ def _worker(frames: int) -> dict:
         station = SimulatedStation(_config(sps, rate), ConstantLoad(fz_n=700.0), seed=0, calibration="nominal")
         station.run_frames(200)
         bus = station.simulation.bus
+        bus.account_cpu = True
         cpu0, model0 = time.thread_time_ns(), bus.model_cpu_ns
         station.run_frames(frames)
         cpu, model = time.thread_time_ns() - cpu0, bus.model_cpu_ns - model0

@@ -19,6 +19,19 @@ from station.acquire.ring import FrameBlock
 from station.config import StationConfig
 
 
+def _simulation_health(sim):
+    """What the health adds on simulated hardware: that it is simulated, and the CPU time the
+    simulated chips took, s, when the bus accounts it (``sim.bus.account_cpu``)."""
+    bus = sim.bus
+
+    def extra() -> dict:
+        if bus.account_cpu:
+            return {"simulated": True, "sim_model_cpu_s": bus.model_cpu_ns / 1e9}
+        return {"simulated": True}
+
+    return extra
+
+
 class LocalAcquisition:
     """An acquisition loop whose frames the caller collects (implements FrameSource).
 
@@ -48,7 +61,7 @@ class LocalAcquisition:
             bus_errors=hardware.bus_errors,
             imu_error=hardware.imu_error,
             imu_absent_reason=hardware.imu_absent_reason,
-            extra_health=(lambda: {"simulated": True, "sim_model_cpu_s": sim.bus.model_cpu_ns / 1e9}) if sim else None,
+            extra_health=_simulation_health(sim) if sim else None,
         )
         self.loop.start()
 

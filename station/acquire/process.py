@@ -202,10 +202,12 @@ def freeze_startup_objects() -> None:
 
 
 def _extra_health(sim, scheduling: str):
-    """CPU time of this process (all its threads) and of the loop's own thread, and the CPU the
-    simulated chips took in that thread (on the Pi that work is the kernel's and the chips')."""
+    """CPU time of this process (all its threads) and of the loop's own thread, and, when the
+    simulated bus accounts it, the CPU the simulated chips took in that thread (on the Pi that work
+    is the kernel's and the chips')."""
     cpu_start = time.process_time()
-    model_start = sim.bus.model_cpu_ns if sim else 0
+    accounted = sim is not None and sim.bus.account_cpu
+    model_start = sim.bus.model_cpu_ns if accounted else 0
 
     def extra() -> dict:
         doc = {
@@ -214,7 +216,7 @@ def _extra_health(sim, scheduling: str):
             "scheduling": scheduling,
             "gc": {"frozen_objects": gc.get_freeze_count(), "full_collections": gc.get_stats()[2]["collections"]},
         }
-        if sim is not None:
+        if accounted:
             doc["sim_model_cpu_s"] = round((sim.bus.model_cpu_ns - model_start) / 1e9, 6)
         return doc
 

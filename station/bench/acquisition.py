@@ -169,6 +169,7 @@ def warm_cpu_us_per_frame(config, frames: int = 2000) -> tuple[float, float]:
     station = SimulatedStation(config, ConstantLoad(fz_n=700.0), seed=0, calibration="nominal")
     station.run_frames(200)
     bus = station.simulation.bus
+    bus.account_cpu = True
     cpu0, model0 = time.thread_time_ns(), bus.model_cpu_ns
     station.run_frames(frames)
     cpu, model = time.thread_time_ns() - cpu0, bus.model_cpu_ns - model0
@@ -202,7 +203,7 @@ def run(args) -> int:
     power_cycle_s = getattr(args, "power_cycle", None)
     if power_cycle_s is not None and not (1 <= power_cycle_s <= 3600):
         raise UserError(f"--power-cycle must be between 1 and 3600 s, got {power_cycle_s:g}")
-    recipe = SimulatedHardwareRecipe(seed=0, power_cycle_s=power_cycle_s)
+    recipe = SimulatedHardwareRecipe(seed=0, power_cycle_s=power_cycle_s, account_cpu=True)
     save_calibration(data_dir, recipe.factory_calibration(config))
     spec = AcquisitionSpec(config=config, ring_name=f"balance-bench-{secrets.token_hex(4)}", hardware=recipe, data_dir=data_dir)
     process = AcquisitionProcess(spec)

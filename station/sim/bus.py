@@ -35,12 +35,16 @@ power-on reset state). Chip-level faults (stuck or saturated ADC, calibration er
 chip models. Every injected fault is consumed by exactly one transaction and counted
 (:attr:`SimDevice.faults`), so tests can assert exact numbers.
 
-CPU accounting: :attr:`SimulatedBus.model_cpu_ns` accumulates the thread CPU time spent inside
-the bus and its device models (``time.thread_time_ns`` around each transaction, the call that
-charges bus time included, with the occasional real sleep it makes, plus the cost of the timing
-calls themselves; time spent really sleeping is not CPU time, and what the caller's own next wait
-settles costs no extra CPU). On the Pi that work is done by the kernel and the chips; the
-acquisition benchmark subtracts it.
+CPU accounting (on request: ``account_cpu=True``, or set :attr:`SimulatedBus.account_cpu`):
+:attr:`SimulatedBus.model_cpu_ns` accumulates the thread CPU time spent inside the bus and its
+device models (``time.thread_time_ns`` around each transaction, the call that charges bus time
+included, with the occasional real sleep it makes, plus the cost of the timing calls themselves;
+time spent really sleeping is not CPU time, and what the caller's own next wait settles costs no
+extra CPU). On the Pi that work is done by the kernel and the chips; the acquisition benchmark
+subtracts it. It is off unless asked for: ``thread_time_ns`` is a system call (no vDSO for CPU
+clocks), about 2 µs each on the 2-core CI machine (2026-12-05), and the two per transaction were
+a fifth of a simulated trial's CPU (``trial --protocol mctsib --simulate``: 22.3 s user+sys with
+them, 17.3 s without).
 """
 
 from __future__ import annotations
@@ -144,11 +148,17 @@ class SimulatedBus:
         Enforce the Raspberry Pi 0–4 controller rule: a combined ``i2c_rdwr`` transfer may hold at
         most one read message, and it must be the last one (else ``OSError(EOPNOTSUPP)``, as the
         kernel's i2c-bcm2835 driver returns).
+    account_cpu : bool
+        Start with CPU accounting on (:attr:`account_cpu`).
 
     Attributes
     ----------
+    account_cpu : bool
+        Whether :attr:`model_cpu_ns` is being accumulated (settable at any time; it then counts
+        the transactions from there on).
     model_cpu_ns : int
-        Thread CPU time spent inside the bus and the models, ns.
+        Thread CPU time spent inside the bus and the models while :attr:`account_cpu` was on, ns
+        (0 if it never was).
     transactions : int
         Transactions attempted (each smbus2 call or ``i2c_rdwr`` is one).
     bytes_on_wire : int
@@ -160,7 +170,8 @@ class SimulatedBus:
         tuple per transaction.
     """
 
-    def __init__(self, clock, *, bus_clock_hz: int = 400_000, bus_name: str = "i2c-1", single_read_last: bool = True) -> None:
+    def __init__(self, clock, *, bus_clock_hz: int = 400_000, bus_name: str = "i2c-1", single_read_last: bool = True,
+                 account_cpu: bool = False) -> None:
         if bus_clock_hz <= 0:
             raise ValueError(f"bus_clock_hz must be positive, got {bus_clock_hz}")
         self._clock = clock
@@ -175,11 +186,23 @@ class SimulatedBus:
         self._mux_state = 0  # every mux's control register, packed: part of the route cache key
         self._all_devices: list[SimDevice] = []
         self.model_cpu_ns = 0
-        self._timer_ns = _timer_call_ns()
+        self._timer_ns: int | None = None  # measured when accounting is first turned on
+        self._account_cpu = False
+        self.account_cpu = account_cpu
         self.transactions = 0
         self.bytes_on_wire = 0
         self.busy_ns = 0
         self.trace: list | None = None
+
+    @property
+    def account_cpu(self) -> bool:
+        return self._account_cpu
+
+    @account_cpu.setter
+    def account_cpu(self, on: bool) -> None:
+        if on and self._timer_ns is None:
+            self._timer_ns = _timer_call_ns()
+        self._account_cpu = bool(on)
 
     # ------------------------------------------------------------------ topology
     def attach(self, device: SimDevice, address: int) -> SimDevice:
@@ -258,16 +281,16 @@ class SimulatedBus:
 
     def i2c_rdwr(self, *i2c_msgs) -> None:
         """Combined transfer of ``smbus2.i2c_msg`` messages; read messages are filled in place."""
-        t0 = _thread_time_ns()
+        t0 = _thread_time_ns() if self._account_cpu else None
         now = self._clock.monotonic_ns()
         self.transactions += 1
         if not i2c_msgs or len(i2c_msgs) > RDWR_MAX_MESSAGES:
-            self.model_cpu_ns += _thread_time_ns() - t0
+            self._account(t0)
             raise OSError(errno.EINVAL, _strerror(errno.EINVAL))
         if self.single_read_last:
             reads = [i for i, m in enumerate(i2c_msgs) if m.flags & I2C_M_RD]
             if len(reads) > 1 or (reads and reads[0] != len(i2c_msgs) - 1):
-                self.model_cpu_ns += _thread_time_ns() - t0
+                self._account(t0)
                 raise OSError(errno.EOPNOTSUPP, "only one read message supported, has to be last")
         total_bytes = sum(1 + m.len for m in i2c_msgs)
         n_bytes = 0
@@ -386,7 +409,7 @@ class SimulatedBus:
 
     # ------------------------------------------------------------------ core
     def _transaction(self, address: int, written: bytes | None, read_length: int, op: str) -> bytes:
-        t0 = _thread_time_ns()
+        t0 = _thread_time_ns() if self._account_cpu else None
         now = self._clock.monotonic_ns()
         self.transactions += 1
         devices = self._routes.get(self._mux_state | address)
@@ -439,7 +462,9 @@ class SimulatedBus:
                 combined[i] &= data[i]
         return bytes(combined)
 
-    def _charge(self, t0: int, n_bytes: int, extra_ns: int, now: int, address: int, op: str, written, read_length) -> None:
+    def _charge(self, t0: int | None, n_bytes: int, extra_ns: int, now: int, address: int, op: str, written, read_length) -> None:
+        """Charge the transaction's bus time; ``t0``: its start on the thread's CPU clock, ns
+        (``None`` when not accounting)."""
         cost_ns = n_bytes * BITS_PER_BYTE_ON_WIRE * 1_000_000_000 // self.bus_clock_hz + extra_ns
         self.bytes_on_wire += n_bytes
         self.busy_ns += cost_ns
@@ -447,7 +472,13 @@ class SimulatedBus:
             self.trace.append((now, address, op, written, read_length))
         self._charge_clock(cost_ns)
         # After the charge: charging time is simulation work too (a real sleep adds no CPU time).
-        self.model_cpu_ns += _thread_time_ns() - t0 + self._timer_ns
+        if t0 is not None:
+            self.model_cpu_ns += _thread_time_ns() - t0 + self._timer_ns
+
+    def _account(self, t0: int | None) -> None:
+        """Add the CPU time since ``t0`` (a transaction refused before it reached the wire)."""
+        if t0 is not None:
+            self.model_cpu_ns += _thread_time_ns() - t0
 
 
 class _FaultRaised(Exception):

@@ -91,6 +91,7 @@ def build_simulated_hardware(
     seed: int = 0,
     imu_model: str | None = "lsm6dsox",
     plate_mass_kg: float = 8.0,
+    account_cpu: bool = False,
 ) -> SimulatedHardware:
     """Simulated bus with the plate and the IMU, as the configuration describes them.
 
@@ -110,6 +111,9 @@ def build_simulated_hardware(
         LSM6DSOX, the station's reference IMU).
     plate_mass_kg : float
         The plate's own mass resting on the four cells, kg.
+    account_cpu : bool
+        Have the bus account the CPU time of the simulated chips (``bus.model_cpu_ns``, see
+        :mod:`station.sim.bus`): only for whoever reports or subtracts it, as it costs time.
     """
     model_name = (imu_model or "none").lower()
     if model_name == "auto":
@@ -119,7 +123,8 @@ def build_simulated_hardware(
     root = np.random.SeedSequence(seed)
     cells_seed, mux_seed, imu_seed, *adc_seeds = root.spawn(3 + len(CORNERS))
     del mux_seed  # the mux has nothing random; spawned so adding randomness later keeps the others
-    bus = SimulatedBus(clock, bus_clock_hz=config.acquisition.bus_clock_hz, bus_name=f"i2c-{config.acquisition.bus}")
+    bus = SimulatedBus(clock, bus_clock_hz=config.acquisition.bus_clock_hz, bus_name=f"i2c-{config.acquisition.bus}",
+                       account_cpu=account_cpu)
     cells = make_load_cells(config.plate, np.random.default_rng(cells_seed), plate_mass_kg=plate_mass_kg)
     plate = LoadedPlate(cells, load_source if load_source is not None else ConstantLoad(), clock.monotonic_ns())
     front_end = None

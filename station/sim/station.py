@@ -31,10 +31,10 @@ DEFAULT_SIM_MASSES_KG = DEFAULT_MASSES_KG
 
 
 def open_simulated_hardware(config: StationConfig, clock, load_source, *, seed: int = 0,
-                            imu_model: str = "lsm6dsox") -> StationHardware:
+                            imu_model: str = "lsm6dsox", account_cpu: bool = False) -> StationHardware:
     """Build the register-level simulation with ``load_source`` on the plate, then open it with
-    the same drivers as the real bus."""
-    sim = build_simulated_hardware(clock, load_source, config, seed=seed, imu_model=imu_model)
+    the same drivers as the real bus (``account_cpu``: see :func:`build_simulated_hardware`)."""
+    sim = build_simulated_hardware(clock, load_source, config, seed=seed, imu_model=imu_model, account_cpu=account_cpu)
     bus, plate, imu, imu_error, absent = open_drivers(sim.bus, clock, config, bus_name="sim-i2c")
     return StationHardware(clock=clock, bus=bus, plate=plate, imu=imu, simulation=sim, raw_bus=sim.bus,
                            imu_error=imu_error, imu_absent_reason=absent)
@@ -146,6 +146,9 @@ class SimulatedHardwareRecipe:
     faults: tuple = ()
     """:class:`station.sim.faults.StationFault` s timed from the first go of a walk trial recorded on
     the dashboard (``run --simulate --fault``); they need a scenario that follows the protocols."""
+    account_cpu: bool = False
+    """Account the simulated chips' CPU time in the loop's thread (the health's
+    ``sim_model_cpu_s``), as ``bench acquisition`` asks, which subtracts it from the loop's."""
 
     def __post_init__(self) -> None:
         if self.timing not in TIMINGS:
@@ -191,7 +194,7 @@ class SimulatedHardwareRecipe:
 
     def open(self, config: StationConfig, clock) -> StationHardware:
         """The simulated hardware with who stands on it, opened with the real drivers."""
-        return open_simulated_hardware(config, clock, self.load_source(config), seed=self.seed)
+        return open_simulated_hardware(config, clock, self.load_source(config), seed=self.seed, account_cpu=self.account_cpu)
 
     def factory_calibration(self, config: StationConfig) -> PlateCalibration:
         """This plate calibrated under simulated time, as a technician would."""

@@ -242,6 +242,7 @@ def test_trace_records_transactions(rig):
 
 def test_model_cpu_time_is_accumulated(rig):
     clock, bus, mux, adc0, *_ = rig
+    bus.account_cpu = True
     before = bus.model_cpu_ns
     cpu0 = time.thread_time_ns()
     for _ in range(200):
@@ -252,6 +253,37 @@ def test_model_cpu_time_is_accumulated(rig):
     # the estimate, the sum exceeded it by 4 % on a loaded machine (CI-like run, 2026-12-03)
     windows = bus.model_cpu_ns - before - 200 * bus._timer_ns
     assert 0 < windows <= spent
+
+
+def test_model_cpu_time_is_accounted_only_when_asked_for(rig, monkeypatch):
+    """Off by default: a transaction then reads no CPU clock (a system call of ~2 µs, more than
+    the simulated transaction it would time), and the health reports no simulated-chip CPU."""
+    import station.sim.bus as bus_module
+
+    clock, bus, *_ = rig
+    calls = []
+
+    def counted_timer():
+        calls.append(1)
+        return time.thread_time_ns()
+
+    monkeypatch.setattr(bus_module, "_thread_time_ns", counted_timer)
+    assert not bus.account_cpu
+    bus.read_byte(0x70)
+    with pytest.raises(OSError):
+        bus.read_byte(0x33)  # nobody there: the refused transaction is not timed either
+    bus.i2c_rdwr(i2c_msg.write(0x6A, [0x0F]), i2c_msg.read(0x6A, 1))
+    assert calls == [] and bus.model_cpu_ns == 0
+    bus.account_cpu = True  # from here on, every transaction is timed: two timer reads each
+    calls.clear()
+    bus.read_byte(0x70)
+    bus.i2c_rdwr(i2c_msg.write(0x6A, [0x0F]), i2c_msg.read(0x6A, 1))
+    assert len(calls) == 4 and bus.model_cpu_ns > 0
+    bus.account_cpu = False
+    spent = bus.model_cpu_ns
+    bus.read_byte(0x70)
+    assert bus.model_cpu_ns == spent
+    assert SimulatedBus(clock, account_cpu=True).account_cpu
 
 
 def test_with_the_real_clock_the_bus_really_waits():
