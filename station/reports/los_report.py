@@ -13,6 +13,7 @@ from reportlab.lib import colors
 from reportlab.lib.units import mm
 
 from station.reports.layout import p, table
+from station.reports.references import Citations
 from station.reports.text import number
 
 ORDER = ("f", "fr", "r", "br", "b", "bl", "l", "fl")
@@ -20,6 +21,13 @@ SHORT = {"f": "F", "fr": "FR", "r": "R", "br": "BR", "b": "B", "bl": "BL", "l": 
 ANGLE_DEG = {d: 90.0 - 45.0 * i for i, d in enumerate(ORDER)}
 """On the page: forward up, the patient's right to the right (seen from above)."""
 EDGE_PCT = 125.0
+SOURCE_ROLES = {"nashner1997": ("method",), "neurocom": ("method",), "lininger2018": ("names", "reliability"),
+                "physiosensing2024": ("limits",), "clark2001": ("reliability",), "pickerill2011": ("reliability",)}
+"""What each reference of the built-in protocol (limits-of-stability.toml) supports where the report
+cites it: the test and its five measures (Nashner 1997; NeuroCom's manual), the measures' names
+(Lininger et al. 2018), the theoretical limits (PhysioSensing 2024), the test's reliability and
+validity (Lininger et al. 2018; Clark and Rose 2001; Pickerill and Harter 2011). A clinic copy's
+other references are cited with the reliability papers, as the test's literature."""
 
 
 def octagon(los: dict, size: float) -> Drawing:
@@ -51,13 +59,43 @@ def octagon(los: dict, size: float) -> Drawing:
     return d
 
 
-def los_flowables(section: dict, width: float) -> list:
-    """The test's part of the report (composite, directions, octagon)."""
+def _cite(section: dict, citations: Citations, role: str) -> str:
+    """"[1], [2]": the section's references that support ``role`` (:data:`SOURCE_ROLES`), cited."""
+    refs = [r for r in section.get("references") or [] if role in SOURCE_ROLES.get(r.get("id"), ("reliability",))]
+    return ", ".join(filter(None, (citations.cite(r.get("citation"), r.get("doi")) for r in refs)))
+
+
+def _method_words(section: dict, citations: Citations) -> list:
+    """The test's method and measures with the sources that define them, and its literature on
+    reliability, cited (the report lists only the sources it cites)."""
     los = section["limits_of_stability"]
-    source = "the limits reached in the previous test" if los.get("limits_source") == "previous" else "the theoretical limits"
-    height = f"height {number(los.get('height_cm'), 3)} cm; " if los.get("height_cm") else ""
-    out = [p(f"{height}targets at {source}. Composite: the mean of the directions with a valid lean. "
-             "Measured on the centre of pressure.", "small")]
+    method, names = _cite(section, citations, "method"), _cite(section, citations, "names")
+    words = ("Method: eight targets, one lean each, and the test's five measures" + (f" {method}" if method else "")
+             + (f" (their names as in {names})" if names else "") + ". ")
+    words += f"Height {number(los.get('height_cm'), 3)} cm; targets" if los.get("height_cm") else "Targets"
+    deg = los.get("theoretical_limits_deg") or {}
+    if los.get("limits_source") == "previous":
+        words += " at the limits reached in the previous test."
+    elif deg.get("forward") is not None and deg.get("forward") == deg.get("lateral") and deg.get("backward") is not None:
+        limits = _cite(section, citations, "limits")
+        words += (f" at the theoretical limits, {number(deg['forward'], 2)}° forward and to each side and "
+                  f"{number(deg['backward'], 2)}° backward" + (f" {limits}" if limits else "") + ".")
+    else:
+        words += " at the theoretical limits."
+    out = [p(words + " Composite: the mean of the directions with a valid lean. Measured on the centre of pressure.",
+             "small")]
+    reliability = _cite(section, citations, "reliability")
+    if reliability:
+        out.append(p(f"Reliability and validity of the test: {reliability}; no published cut-off or norm is applied "
+                     "here.", "small"))
+    return out
+
+
+def los_flowables(section: dict, width: float, citations: Citations) -> list:
+    """The test's part of the report (method with its sources cited in ``citations``, composite,
+    directions, octagon)."""
+    los = section["limits_of_stability"]
+    out = _method_words(section, citations)
     rows: list[list] = [["Measure", "Composite", "Better"]]
     for m in los["measures"]:
         value = los["metrics"].get(m["key"])

@@ -218,7 +218,7 @@ def session_story(store, session_id: int, protocols: dict, *, actor, wall_clock,
         if section.get("limits_of_stability"):  # one lean per direction: the test's own tables and octagon
             from station.reports.los_report import los_flowables
 
-            story += los_flowables(section, width)
+            story += los_flowables(section, width, citations)
             trials += [store.trials.get(t["id"]) for c in section["conditions"] for t in c.get("trials") or []]
             continue
         for condition in section["conditions"]:
