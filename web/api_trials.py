@@ -60,7 +60,7 @@ def trial_frames(trial_id: int):
         raise ValidationError({"fields": f"unknown field(s) {', '.join(bad)[:200]}; allowed: {', '.join(FRAME_FIELDS)}"})
     max_points = query_int("max_points", 3000, 10, MAX_POINTS)
     trial = store().trials.get(trial_id)
-    frames = store().trials.frames(trial_id)
+    frames = store().trials.frames(trial_id, fields=("seq",) + tuple(n for n in dict.fromkeys(names) if n not in ("seq", "time_s")))
     n = len(frames)
     step = max(1, math.ceil(n / max_points))
     picked = frames[::step]
