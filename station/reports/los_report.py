@@ -14,7 +14,7 @@ from reportlab.lib.units import mm
 
 from station.reports.layout import p, table
 from station.reports.references import Citations
-from station.reports.text import number
+from station.reports.text import num, number, quantity
 
 ORDER = ("f", "fr", "r", "br", "b", "bl", "l", "fl")
 SHORT = {"f": "F", "fr": "FR", "r": "R", "br": "BR", "b": "B", "bl": "BL", "l": "L", "fl": "FL"}
@@ -54,7 +54,7 @@ def octagon(los: dict, size: float) -> Drawing:
         d.add(Line(c, c, ex, ey, strokeColor=colors.HexColor("#bbbbbb"), strokeWidth=0.3))
         a = math.radians(ANGLE_DEG[k])
         lx, ly = c + (radius + 5 * mm) * math.cos(a), c + (radius + 5 * mm) * math.sin(a) - 2.5
-        label = f"{SHORT[k]} {'–' if values[k] is None else number(values[k], 2) + ' %'}"
+        label = f"{SHORT[k]} {'–' if values[k] is None else num(values[k], '% of limit') + ' %'}"
         d.add(String(lx, ly, label, fontName="Helvetica", fontSize=7, textAnchor="middle"))
     return d
 
@@ -99,7 +99,7 @@ def los_flowables(section: dict, width: float, citations: Citations) -> list:
     rows: list[list] = [["Measure", "Composite", "Better"]]
     for m in los["measures"]:
         value = los["metrics"].get(m["key"])
-        rows.append([m["label"], "–" if value is None else f"{number(value, 3)} {m['unit']}", m["better"]])
+        rows.append([m["label"], quantity(value, m["unit"]), m["better"]])  # the unit's decimals (text.UNIT_DIGITS)
     size = min(62 * mm, 0.4 * width)
     composite = table(rows, [0.22 * width, 0.2 * width, 0.12 * width])
     side = table([[octagon(los, size), composite]], [size + 4 * mm, width - size - 4 * mm], header=False, zebra=False)
@@ -112,7 +112,7 @@ def los_flowables(section: dict, width: float, citations: Citations) -> list:
         info = los["directions"].get(k)
         if info is None:
             continue
-        rows.append([info["label"]] + [number(info["values"].get(m["key"]), 3) for m in los["measures"]]
+        rows.append([info["label"]] + [num(info["values"].get(m["key"]), m["unit"]) for m in los["measures"]]
                     + [info["quality_words"]])
     w = width / 8
     out.append(table(rows, [1.1 * w] + [0.95 * w] * 5 + [2.15 * w]))

@@ -239,6 +239,7 @@ def session_story(store, session_id: int, protocols: dict, *, actor, wall_clock,
     story.append(p("References", "h2"))
     notes = "Values are means over the valid trials of a condition."
     if any(r.get("kind") == "norm" and r.get("comparable") for section in doc["protocols"]
+           if not section.get("limits_of_stability") and section.get("training") is None  # their measures' tables only
            for c in section["conditions"] for km in c.get("key_measures") or [] for r in km.get("references") or []):
         notes = ("Percentiles are estimated from the published 5th, 50th and 95th percentiles of the age group "
                  "(log-normal interpolation). " + notes)

@@ -60,3 +60,26 @@ def test_the_los_pdf_cites_its_method_and_reliability_papers(los_visit, protocol
             f"[{by_author['PhysioSensing.']}].") in body, body
     assert (f"Reliability and validity of the test: [{by_author['Lininger']}], [{by_author['Clark']}], "
             f"[{by_author['Pickerill']}]; no published cut-off or norm is applied here.") in body, body
+
+
+def test_the_los_pdf_prints_each_measure_with_its_units_decimals(los_visit, protocols, clinic):
+    """One rule per unit, as the pages (text.UNIT_DIGITS): reaction times to 0.01 s, velocities to 0.1
+    deg/s, excursions in whole % of the limit, directional control to 0.1 %. Before, three significant
+    digits: a column read "1.08", "1", "0.960", and the composite "0.999 s" beside "74.5 % of limit"."""
+    data, session_id = los_visit
+    store = Store.open(data)
+    try:
+        pdf = make_report("session", store, session_id, protocols=protocols, clinic=clinic, actor=ACTOR, paper="a4")
+    finally:
+        store.close()
+    text = " ".join(pdf_text(pdf).split())
+    assert re.search(r"Reaction time \d\.\d\d s lower", text), text
+    # no age-group percentile is printed for this test: no note on how percentiles are estimated either
+    assert "Percentiles" not in text, text
+    assert re.search(r"Maximum excursion \d{2,3} % of limit higher", text), text
+    rows = re.findall(r"(forward|backward|left|right)(?:-(?:right|left))? (\S+) (\S+) (\S+) (\S+) (\S+) valid", text)
+    assert len(rows) == 8, text
+    for _, reaction, velocity, endpoint, maximum, control in rows:
+        assert re.fullmatch(r"\d\.\d\d", reaction) and re.fullmatch(r"\d+\.\d", velocity), rows
+        assert re.fullmatch(r"\d+", endpoint) and re.fullmatch(r"\d+", maximum), rows
+        assert re.fullmatch(r"\d+\.\d", control), rows
