@@ -235,6 +235,21 @@ def format_summary(summary: dict, protocol=None) -> str:
     from station.reference import norms
     from station.reference.measures import describe
 
+    from station.protocols.walk_words import TREADMILL_KEY_MEASURES, WALK_KEY_MEASURES, perry_class_reference
+    from station.reports.text import quantity
+
+    def not_applied(cut: dict, unit: str) -> str | None:
+        """A cut-off set in a population the patient is not known to belong to, in the pages' words: one
+        source's limits for one reason said once (Perry's two: "cut-offs (0.4 and 0.8 m/s)"), at the first."""
+        same = [c for c in summary["cutoffs"] if (c["metric"], c["condition"], c.get("source"), c.get("not_applied_why"))
+                == (cut["metric"], cut["condition"], cut.get("source"), cut.get("not_applied_why"))]
+        if same[0] is not cut:
+            return None
+        readings = [{**cutoff_reading(c, unit), "kind": "cutoff", "source": c.get("source"),
+                     "not_applied_why": c.get("not_applied_why"), "population": c.get("population")} for c in same]
+        return " ".join(r["words"] for r in not_applied_once(readings))
+
+    walk_labels = {key: (label[0].lower() + label[1:], unit) for key, label, unit in TREADMILL_KEY_MEASURES + WALK_KEY_MEASURES}
     out = [f"{summary['title']}: {summary['valid_trial_count']} valid of {summary['trial_count']} trials"]
     labels = {c["id"]: c.get("label") or c["id"] for c in summary["conditions"]}
     for c in summary["conditions"]:
@@ -247,16 +262,15 @@ def format_summary(summary: dict, protocol=None) -> str:
             times = ", ".join(f"{t:.1f}" for t in c["time_held_s"])
             attempts = f"{c['score']} of {times} s" if len(c["time_held_s"]) > 1 else "one attempt"
             held = f"time held {values['time_held_s']:.1f} s ({attempts})"
-            readings = [{**cutoff_reading(cut, "s"), "kind": "cutoff", "source": cut.get("source"),
-                         "not_applied_why": cut.get("not_applied_why"), "population": cut.get("population")}
-                        for cut in summary["cutoffs"]
-                        if cut["metric"] == "time_held_s" and cut["condition"] in (c["id"], None)]
-            if readings:  # one source's limits not applied for one reason: said once
-                held += ": " + " ".join(r["words"] for r in not_applied_once(readings))
+            said = [not_applied(cut, "s") if cut.get("not_applied_why") else cutoff_reading(cut, "s")["words"]
+                    for cut in summary["cutoffs"] if cut["metric"] == "time_held_s" and cut["condition"] in (c["id"], None)]
+            if said:  # one source's limits not applied for one reason: said once
+                held += ": " + " ".join(filter(None, said))
             parts.append(held)
         for key in ("walk_time_s", "walk_speed_m_s", "cadence_steps_min", "step_time_cv_pct", "walking_min", "pauses"):
-            if key in values:
-                parts.append(f"{key} {values[key]:.3g}")
+            if key in values:  # its label and unit, by the unit's rule of the pages and reports ("time 3.53 s")
+                label, unit = walk_labels[key]
+                parts.append(f"{label} {quantity(values[key], unit)}")
         for key in ("mean_velocity_cm_s", "ellipse_area_cm2"):
             if key in values:
                 d = describe(key)
@@ -276,17 +290,29 @@ def format_summary(summary: dict, protocol=None) -> str:
         q = [f"{k.replace('romberg_quotient_', '')} {rb[k]:.2f}" for k in ("romberg_quotient_area", "romberg_quotient_velocity")
              if rb.get(k) is not None]
         out.append("  Romberg quotient (eyes closed / open): " + (", ".join(q) if q else rb.get("note", "n/a")))
+    classed = set()  # conditions whose walk speed was read as Perry's walking class
     for cut in summary["cutoffs"]:
         where = f"{labels.get(cut['condition'], cut['condition'])}: " if cut["condition"] else ""
+        perry = None if cut.get("not_applied_why") or cut["metric"] != "walk_speed_m_s" else perry_class_reference(
+            [c for c in summary["cutoffs"] if c["metric"] == "walk_speed_m_s" and c["condition"] == cut["condition"]
+             and not c.get("not_applied_why") and c.get("source") == cut.get("source")])
+        if perry is not None:  # Perry's two limits read as the one class they put the patient in, as the pages do
+            if perry["walking_class"] and cut["condition"] not in classed:  # (never two FLAGs for one speed)
+                classed.add(cut["condition"])
+                out.append(f"  {where}speed {quantity(cut['value'], 'm/s')}: {perry['words']}")
+            continue
         if cut["flagged"] and cut["metric"] != "time_held_s":
             out.append(f"  FLAG {where}{cut['meaning']} ({cut['source'].split('. ')[0]})")
         elif cut.get("not_applied_why") and cut["metric"] != "time_held_s":  # a population the patient is not
             # known to belong to: said, not flagged (a time held's are said on its line above)
-            out.append(f"  {where}{cutoff_reading(cut, unit_of(cut['metric']))['words']}")
+            words = not_applied(cut, unit_of(cut["metric"]))
+            if words:
+                out.append(f"  {where}{words}")
         elif cut.get("good_side") and cut["flagged"] is False:  # a band's good end or middle: which band, said
             unit = unit_of(cut["metric"])
             reading = cutoff_reading(cut, unit)
-            out.append(f"  {where}{cut['metric']} {cut['value']:.3g} {unit}: {reading['finding']} "
+            label = walk_labels.get(cut["metric"], (cut["metric"],))[0]
+            out.append(f"  {where}{label} {quantity(cut['value'], unit)}: {reading['finding']} "
                        f"({reading['limit_words']}; {cut['source'].split('. ')[0]})")
     for norm in summary["norms"]:
         if norm.get("position") and norm["metric"] not in norms.COLUMNS:  # the age-group percentiles are above
@@ -309,6 +335,7 @@ def run_trial(args) -> int:
     from station.commands._common import load_config
     from station.commands.protocols import find
     from station.protocols.runner import ProtocolRunner, RunnerError
+    from station.store.trialfile import TrialFileError
     from station.protocols.sinks import FileSink, TeeSink
     from station.sim.virtual_patient import VirtualPatient, parse_lapse
 
@@ -433,6 +460,9 @@ def run_trial(args) -> int:
         summary = runner.run(auto=True, max_s=planned_s * protocol.trials_per_condition * protocol.max_attempts + 300.0)
     except RunnerError as exc:
         raise UserError(f"{exc}; the trials so far are stored") from None
+    except TrialFileError as exc:  # e.g. a full disk under --out: one line, not a traceback
+        raise UserError(f"{exc}; the run stopped there: the trials before it are kept in {args.out}, this one as far "
+                        "as it was written (free some space and run the protocol again)") from None
     finally:
         if store is not None:
             store.close()

@@ -1200,16 +1200,24 @@ class TrialCsvWriter:
         self.rows_written += arrays[0].shape[0]
 
     def close(self, metadata: Mapping | None = None) -> None:
-        """Flush, fsync and close; rewrite the sidecar atomically if ``metadata`` is given."""
+        """Flush, fsync and close; rewrite the sidecar atomically if ``metadata`` is given. A write
+        the system refuses (a full disk) raises :class:`TrialFileError`, as :meth:`append` does."""
         if self._closed:
             return
         self._closed = True
         try:
-            self._sync()
-        finally:
-            self._file.close()
+            try:
+                self._sync()
+            finally:
+                self._file.close()
+        except OSError as exc:  # a full disk: one line naming the file, as append says it
+            raise TrialFileError(self.path, f"cannot write: {exc.strerror or exc}") from None
         if metadata is not None:
-            atomic_write_text(sidecar_path(self.path), _metadata_text(self.path, metadata))
+            side_text = _metadata_text(self.path, metadata)
+            try:
+                atomic_write_text(sidecar_path(self.path), side_text)
+            except OSError as exc:
+                raise TrialFileError(sidecar_path(self.path), f"cannot write: {exc.strerror or exc}") from None
 
     def __enter__(self) -> "TrialCsvWriter":
         return self
