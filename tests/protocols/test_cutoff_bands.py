@@ -82,10 +82,10 @@ def test_the_trial_command_says_the_band(carter):
         return format_summary(summary, carter)
 
     between = printed(3.4)
-    assert "walk_time_s 3.4 s: neither high nor low fall risk (between 3 and 4.5 s; Carter V" in between, between
+    assert "time 3.40 s: neither high nor low fall risk (between 3 and 4.5 s; Carter V" in between, between
     assert "FLAG" not in between
     low = printed(2.8)
-    assert "walk_time_s 2.8 s: low fall risk (faster than 3 s; Carter V" in low and "FLAG" not in low, low
+    assert "time 2.80 s: low fall risk (faster than 3 s; Carter V" in low and "FLAG" not in low, low
     assert "FLAG Backward, as fast as safely possible: 3-m backward walk slower than 4.5 s" in printed(4.99)
     assert "low fall risk" not in printed(2.8, None)  # not applied without the age
     assert "The published cut-offs (3 and 4.5 s) were set in" in printed(2.8, None)
