@@ -253,6 +253,30 @@ def refine_liftoff(shift: np.ndarray, candidate: int, end: int, rate_hz: float) 
     return candidate + int(np.argmax(shift[candidate:stop] >= target))
 
 
+def prefix_medians(x: np.ndarray) -> np.ndarray:
+    """``out[i] = np.median(x[: i + 1])`` for every ``i``, the same values bit for bit (NaN from
+    the first NaN on, as ``np.median`` gives), from one row-wise sort of a triangular matrix
+    instead of ``len(x)`` calls of ``np.median``: find_touchdown runs at every block of a
+    single-leg trial over the first second after lift-off (100 values at 100 Hz), where the calls
+    took ~5 ms and this takes ~0.2 ms. Memory: ``len(x)²`` floats.
+
+    >>> prefix_medians(np.array([3.0, 1.0, 2.0, 10.0]))
+    array([3. , 2. , 2. , 2.5])
+    """
+    x = np.asarray(x)
+    n = len(x)
+    rows = np.arange(n)
+    below = rows[np.newaxis, :] <= rows[:, np.newaxis]  # row i holds x[: i + 1], then +inf
+    table = np.where(below, x[np.newaxis, :], np.inf)
+    table.sort(axis=1)
+    middle = rows // 2  # of i + 1 values: the middle one (i even) or the lower of the middle two
+    low = table[rows, middle]
+    high = table[rows, middle + (rows & 1)]
+    out = np.where(rows & 1, (low + high) / 2, low)
+    out[np.cumsum(np.isnan(x)) > 0] = np.nan
+    return out
+
+
 def find_touchdown(raw: np.ndarray, shift: np.ndarray, liftoff: int, rate_hz: float,
                    settings: QualitySettings) -> LoadEvent | None:
     """The first touch-down of the lifted foot after ``liftoff``, or None.
@@ -274,10 +298,9 @@ def find_touchdown(raw: np.ndarray, shift: np.ndarray, liftoff: int, rate_hz: fl
     ref_n = max(1, int(round(settings.stance_reference_s * rate_hz)))
     head = min(len(after), ref_n)
     reference = np.empty(len(after))
-    for i in range(head):
-        reference[i] = np.median(after[: i + 1])
+    reference[:head] = prefix_medians(after[:head])
     if len(after) > head:
-        reference[head:] = np.median(after[:ref_n])
+        reference[head:] = reference[head - 1]  # the median of after[:ref_n]
     back = (reference >= settings.liftoff_shift_cm) & (after < (1.0 - settings.touchdown_fraction) * reference)
     n = _sustain_frames(rate_hz, settings)
     start = _first_run(back, n)
