@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,6 +39,21 @@ def add_batch_options(parser: argparse.ArgumentParser) -> None:
         help="run the files on an existing Dask cluster (scheduler address, e.g. tcp://host:8786); its workers need "
         "balance-station installed and the files at the same paths (pip install 'balance-station[dask]')",
     )
+
+
+_CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    r"""``text`` with its control characters (line breaks, escape sequences) written as Python escapes
+    (``\n``, ``\x1b``): a file name from outside may hold them, and a report line must stay one line
+    that says what it names (``evil\nbalance-station gait: all good.csv`` printed raw was two lines,
+    the second a forged one).
+
+    >>> print(one_line("walk\nbalance-station gait: 0 failed.csv: empty file"))
+    walk\nbalance-station gait: 0 failed.csv: empty file
+    """
+    return _CONTROL_CHARACTERS.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def usage_error(message: str) -> UserError:
@@ -345,7 +361,7 @@ def run_files(
             if "error" in result:
                 failed += 1
                 progress.clear()
-                print(f"balance-station {command}: {result['file']}: {result['error']}", file=sys.stderr)
+                print(one_line(f"balance-station {command}: {result['file']}: {result['error']}"), file=sys.stderr)
             write(result)
             progress.update(done, force=done == len(files))
     finally:

@@ -30,6 +30,7 @@ from station.commands._batch import (
     JsonListWriter,
     add_batch_options,
     check_batch_options,
+    one_line,
     output,
     run_files,
     usage_error,
@@ -291,7 +292,7 @@ def run(args: argparse.Namespace) -> int:
     check_batch_options(args)
     files, notes = expand_paths(args.paths)
     for note in notes:
-        print(f"balance-station analyze: {note}", file=sys.stderr)
+        print(one_line(f"balance-station analyze: {note}"), file=sys.stderr)
     chosen = args.format or ("table" if args.out is None and sys.stdout.isatty() else "json")
     fast = len(files) >= FAST_PARSER_FROM_FILES
     if not args.dask:

@@ -37,6 +37,7 @@ from station.commands._batch import (
     JsonListWriter,
     add_batch_options,
     check_batch_options,
+    one_line,
     output,
     run_files,
     usage_error,
@@ -204,7 +205,7 @@ def run(args: argparse.Namespace) -> int:
     default_mounting = _configured_mounting(args)
     files, notes = expand_paths(args.paths)
     for note in notes:
-        print(f"balance-station gait: {note}", file=sys.stderr)
+        print(one_line(f"balance-station gait: {note}"), file=sys.stderr)
     if not args.dask:
         _import_analysis()
     task = functools.partial(gait_task, args.sensor_height_m, (args.mounting_up, args.mounting_toes),
