@@ -101,7 +101,7 @@ def record(args: argparse.Namespace) -> int:
 
 
 def _simulated_station(args, config):
-    from station.sim.station import SimulatedStation
+    from station.sim.station import SimulatedStation, factory_calibration
     from station.cli import UserError
 
     if args.replay:
@@ -119,7 +119,7 @@ def _simulated_station(args, config):
         load = VirtualPerson.standing_demo(seed=args.seed, plate=config.plate)
         source = {"kind": "virtual person", "seed": args.seed}
     # Factory calibration of this simulated plate (same seed, so the same load cells).
-    calibration = SimulatedStation(config, None, seed=args.seed, calibration="auto").calibration
+    calibration = factory_calibration(config, args.seed)
     station = SimulatedStation(config, load, seed=args.seed, calibration=calibration, timing=args.timing)
     return station, (load if args.replay else None), source
 

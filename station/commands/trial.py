@@ -545,7 +545,7 @@ def _game_lines(games: list) -> list[str]:
 
 
 def _simulated_station(config, args):
-    from station.sim.station import SimulatedStation
+    from station.sim.station import SimulatedStation, factory_calibration
     from station.sim.person import VirtualPerson
 
     age_group = "old" if args.age is not None and args.age >= 60 else "young"
@@ -560,7 +560,7 @@ def _simulated_station(config, args):
 
     walker = VirtualWalker(seed=args.seed, height_cm=args.height_cm, base=person)
     # Factory calibration of this simulated plate (same seed: the same load cells), as `record` does.
-    calibration = SimulatedStation(config, None, seed=args.seed, calibration="auto").calibration
+    calibration = factory_calibration(config, args.seed)
     station = SimulatedStation(config, walker, seed=args.seed, calibration=calibration,
                                timing=getattr(args, "timing", "ideal"))
     return station, person, walker

@@ -1,15 +1,13 @@
-import functools
-
 import pytest
 
 from station.sim.station import SimulatedStation
+from station.sim.station import factory_calibration as simulated_factory_calibration
 from station.config import StationConfig
 
 
-@functools.lru_cache(maxsize=None)
 def factory_calibration(seed: int, config: StationConfig = StationConfig()):
     """The guided calibration of the simulated plate of this seed (computed once per seed)."""
-    return SimulatedStation(config, None, seed=seed, calibration="auto").calibration
+    return simulated_factory_calibration(config, seed)
 
 
 @pytest.fixture

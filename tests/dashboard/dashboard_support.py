@@ -3,9 +3,8 @@ real drivers and acquisition loop) with a virtual patient who follows the servic
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from station.sim.station import SimulatedStation
+from station.sim.station import factory_calibration as simulated_factory_calibration
 from station.config import PanelConfig
 from station.hw.panel import StationPanel
 from station.sim.scenarios import SCENARIOS, ScenarioPatient, scenario_message
@@ -20,10 +19,9 @@ CLINICIAN_PW = "clinician password 1"
 ACTOR = Actor(1, "ana", "127.0.0.1")
 
 
-@lru_cache(maxsize=None)
 def factory_calibration(seed: int):
     """The simulated plate's calibration with known masses (once per seed)."""
-    return SimulatedStation(None, None, seed=seed, calibration="auto").calibration
+    return simulated_factory_calibration(None, seed)
 
 
 class SimulatedClinic:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import replace
-from functools import lru_cache
 
 import pytest
 
 from station.sim.station import SimulatedStation
+from station.sim.station import factory_calibration as simulated_factory_calibration
 from station.config import PlateConfig, StationConfig
 from station.protocols.loader import builtin_protocols, load_protocol_file
 from station.protocols.runner import ProtocolRunner
@@ -18,10 +18,9 @@ from station.sim.virtual_patient import Lapse, VirtualPatient
 from station.sim.person import VirtualPerson
 
 
-@lru_cache(maxsize=None)
 def factory_calibration(seed: int):
     """The simulated plate's calibration with known masses (as a technician would do once)."""
-    return SimulatedStation(None, None, seed=seed, calibration="auto").calibration
+    return simulated_factory_calibration(None, seed)
 
 
 def run(protocol, *, seed=1, lapses=(), age_y=None, person=None, during=None, config=None):

@@ -12,15 +12,13 @@ from station.protocols.runner import ProtocolRunner, RunnerError
 from station.protocols.training import TrainingSettings, build_schedule
 from station.sim.person import VirtualPerson
 from station.sim.station import SimulatedStation
+from station.sim.station import factory_calibration as simulated_factory_calibration
 from station.sim.virtual_patient import VirtualPatient
 
-from functools import lru_cache
 
-
-@lru_cache(maxsize=None)
 def factory_calibration(seed: int):
     """The simulated plate's calibration with known masses (as a technician would do once)."""
-    return SimulatedStation(None, None, seed=seed, calibration="auto").calibration
+    return simulated_factory_calibration(None, seed)
 
 
 def play(schedule, seed=3):
