@@ -51,7 +51,7 @@ from pathlib import Path
 
 import numpy as np
 
-from station.analysis.gait_checks import SENSOR_HEIGHT_RANGE_M
+from station.analysis.gait_checks import MIN_RATE_HZ, SENSOR_HEIGHT_RANGE_M
 from station.analysis.imu_gaps import MAX_BRIDGE_S, GapReport, bridge_gaps, max_bridge_frames
 from station.store import trialfile as tf
 
@@ -180,6 +180,7 @@ def read_imu_recording(path: str | os.PathLike) -> ImuRecording:
     if not measured.any():
         raise tf.TrialFileError(path, "the IMU columns hold no measured sample (all NaN): was the IMU connected?")
     fs_hz = tf._sample_rate(path, tf.STATION_CSV, time_s, metadata, first_line_no=first_line_no)
+    _check_rate_for_gait(path, fs_hz)  # before the gaps: at 0.1 Hz a lost frame is a gap of 10 s
     if seq_values is not None:
         slots = _seq_column(path, seq_values, time_s, fs_hz, first_line_no).astype(np.float64)
     else:
@@ -219,6 +220,17 @@ HEADER_PROBE_BYTES = 65536
 TEXT_BLOCK_BYTES = 2**20
 """Bytes of text decoded, split and parsed at a time when a file is not plain ASCII (the usual
 reader): its peak is the file, the table and one block, not several copies of the whole text."""
+
+
+def _check_rate_for_gait(path: Path, fs_hz: float) -> None:
+    """Refuse a rate below :data:`station.analysis.gait_checks.MIN_RATE_HZ` (one line, saying the
+    time steps and asking for seconds), before the gaps are looked for: a ``time_s`` in milliseconds
+    (steps of 10 for 100 Hz) read as 0.1 Hz, and its one lost frame was said as 'IMU data missing for
+    10 s after time_s 6170 s', not as the time column's unit."""
+    if fs_hz < MIN_RATE_HZ:
+        unit = "; is time_s in seconds?" if fs_hz <= 1.0 else ""
+        raise tf.TrialFileError(path, f"sample rate {fs_hz:.3g} Hz (time steps of {1.0 / fs_hz:.3g} s) is too low "
+                                f"for gait analysis; need at least {MIN_RATE_HZ:g} Hz{unit}")
 
 
 def _read_table(path: Path) -> tuple[list[str], int, np.ndarray]:

@@ -72,3 +72,17 @@ def test_blocks_keep_every_row_and_the_line_numbers(tmp_path, small_blocks):
     (tmp_path / "w.csv").write_bytes(raw[:at] + b"\xff" + raw[at + 1:])
     assert refused(tmp_path / "w.csv").endswith(f"not UTF-8 text (undecodable byte at offset {at - 3}); "
                                                 "expected a CSV or Santos & Duarte text")
+
+
+@pytest.mark.parametrize("scale, rate, steps", [(1000.0, "0.1 Hz", "10 s"), (1e6, "0.0001 Hz", "1e+04 s")])
+def test_a_time_column_not_in_seconds_is_said_as_its_rate_not_as_a_gap(tmp_path, scale, rate, steps):
+    """time_s in ms (or µs), one frame lost: it was refused as 'IMU data missing for 10 s after
+    time_s 6170 s (line ...): 1 lost frame(s)', which sent the reader looking for a gap."""
+    time_s = np.delete(np.arange(2001) / 100.0, 617) * scale
+    path = walk_csv(tmp_path / "ms.csv", time_s=np.round(time_s, 6))
+    message = refused(path)
+    assert message.endswith(f"sample rate {rate} (time steps of {steps}) is too low for gait analysis; need at least "
+                            "20 Hz; is time_s in seconds?"), message
+    slow = walk_csv(tmp_path / "slow.csv", fs=10.0, seconds=60.0)  # a real 10-Hz recording: no question of units
+    assert refused(slow).endswith("sample rate 10 Hz (time steps of 0.1 s) is too low for gait analysis; need at "
+                                  "least 20 Hz")
