@@ -10,20 +10,38 @@
   let protocols = {}; // name -> {title, conditions: {id: label}}
   let labels = null; // condition tag -> words
 
+  /* A title without its last words in brackets: "… (mCTSIB)" -> "mCTSIB", "… (from standing)" -> "…". */
+  function shortTitle(title) {
+    const short = title.match(/\(([^ )]+)\)$/);
+    return short ? short[1] : title.replace(/ \(.*\)$/, "");
+  }
+
+  /* A protocol's name as the page says it: short, unless another protocol's short name is the same (the
+     3-metre backward walk from standing and over the middle 3 m of 5 m both read "3-metre backward walk
+     test", a visit with both "run 2 times"): then its whole title. */
+  function protocolName(name) {
+    const p = protocols[name];
+    if (!p) return name;
+    const short = shortTitle(p.title);
+    const shared = Object.values(protocols).filter((q) => shortTitle(q.title) === short).length > 1;
+    return shared ? p.title : short;
+  }
+
   /* The condition in words; the test's name too when the session mixes tests. */
   function testName(t, mixed) {
     const p = protocols[t.protocol];
     const condition = (p && p.conditions[t.condition]) || t.condition.replace(/_/g, " ");
     if (!mixed) return condition;
-    return `${p ? p.title.replace(/ \(.*\)$/, "") : t.protocol} · ${condition}`;
+    return `${protocolName(t.protocol)} · ${condition}`;
   }
 
-  /* A session's test: its label, else the protocol's title (short). */
+  /* A session's test: its label, else the protocol's title (short; whole where two protocols share it). */
   function testOf(s) {
     const names = [...new Set(s.trials.map((t) => t.protocol))];
-    const title = s.label || (names.length === 1 && protocols[names[0]] ? protocols[names[0]].title : "session");
-    const short = title.match(/\(([^ )]+)\)$/); // "… (mCTSIB)" -> "mCTSIB"
-    return short ? short[1] : title.replace(/ \(.*\)$/, "");
+    if (names.length === 1 && protocols[names[0]] && (!s.label || shortTitle(s.label) === shortTitle(protocols[names[0]].title))) {
+      return protocolName(names[0]);
+    }
+    return shortTitle(s.label || "session");
   }
 
   /* The tests of a visit, each once ("mCTSIB (run 3 times), Single-leg stance…"). */
