@@ -87,8 +87,12 @@
         el("th", {}, el("span", { class: "swatch-dot", dataset: { colour: String(i % COLOURS.length) } }), s.condition_label),
         el("td", { class: "num value" }, pointText(s, last)), el("td", { class: "muted" }, change));
     });
-    const notes = [...new Set(list.map((s) => (s.mdc ? `Minimal detectable change ${mdcValues(s.mdc, s.unit)}: ${s.mdc.population}. ${s.mdc.citation}`
-      : s.mdc_note || "")).filter(Boolean))];
+    const noteOf = (s) => (s.mdc ? `Minimal detectable change ${mdcValues(s.mdc, s.unit)}: ${s.mdc.population}. ${s.mdc.citation}`
+      : s.mdc_note || "");
+    // one note said once; notes that differ between the conditions each with its condition (two MDCs side by
+    // side, 0.21 and 0.19 m/s, did not say whose was whose)
+    const distinct = [...new Set(list.map(noteOf).filter(Boolean))];
+    const notes = distinct.length > 1 ? list.filter(noteOf).map((s) => `${s.condition_label}: ${noteOf(s)}`) : distinct;
     return el("div", { class: "card history-chart wide-chart", dataset: { protocol: s0.protocol, metric: s0.metric, conditions: list.map((s) => s.condition).join(" ") } },
       el("h3", {}, `${s0.label} · every condition`, betterTag(s0)),
       Charts.history(null, opts),
