@@ -273,14 +273,13 @@ def _out_writer(out: str):
 
     from station.store.atomic import atomic_text_writer
 
-    target = os.path.realpath(out)
     try:
-        mode = os.stat(target).st_mode
+        mode = os.stat(out).st_mode  # through the links: /dev/stdout to a pipe is a pipe
     except OSError:  # nothing there yet (or not reachable: the writer says why)
         mode = None
     if mode is not None and not stat.S_ISREG(mode):
-        return open(target, "w", encoding="utf-8", newline="")
-    return atomic_text_writer(target)
+        return open(out, "w", encoding="utf-8", newline="")
+    return atomic_text_writer(os.path.realpath(out))
 
 
 REDIRECT_HINT = "redirect it to a file (> FILE) to keep it whole"

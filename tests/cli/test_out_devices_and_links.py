@@ -68,3 +68,20 @@ def test_a_full_device_is_one_line_and_exit_status_1(walk, tmp_path, capsys):
     (line,) = err.splitlines()
     assert line == f"balance-station gait: cannot write --out {link}: No space left on device"
     assert link.is_symlink() and stat.S_ISCHR(os.stat("/dev/full").st_mode)
+
+
+def test_a_link_to_standard_output_writes_into_the_pipe(walk, tmp_path):
+    """As ``--out /dev/stdout`` (a link to /proc/self/fd/1), without touching /dev: after the first
+    fix it resolved the link to /proc/<pid>/fd/pipe:[...], which does not exist, and said 'No such
+    file or directory'; before it, the link was replaced by a file."""
+    import subprocess
+    import sys
+
+    link = tmp_path / "stdout"
+    link.symlink_to("/proc/self/fd/1")
+    done = subprocess.run([sys.executable, "-m", "station.cli", "gait", str(walk), "--out", str(link), "-j1"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    (result,) = json.loads(done.stdout)
+    assert result["file"] == str(walk) and result["metrics"]["steps"] > 0
+    assert link.is_symlink()
