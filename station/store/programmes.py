@@ -327,7 +327,8 @@ class Programmes:
         return self.session(session_id)
 
     def record_dose(self, session_id: int, dose: dict, *, source: str, trial_id: int | None, actor: Actor) -> dict:
-        """Store a session's dose (already checked) and mark it done; replaces an earlier dose."""
+        """Store a session's dose (already checked) and mark it done; replaces an earlier dose.
+        ``Conflict`` when ``trial_id`` is already another session's measured dose."""
         if source not in ("measured", "manual"):
             raise ValueError(f"unknown dose source {source!r}")
         unknown = set(dose) - set(DOSE_FIELDS)
@@ -339,6 +340,13 @@ class Programmes:
                 raise Conflict("this session was cancelled when the programme ended; it takes no dose")
             if row["status"] == "planned" and assignment["status"] not in CURRENT:
                 raise Conflict(f"programme #{assignment['id']} has ended")
+            if trial_id is not None:  # one walk is one session's dose: the same trial twice doubled the minutes
+                taken = conn.execute("SELECT id, number FROM programme_sessions WHERE trial_id = ? AND id != ?",
+                                     (trial_id, session_id)).fetchone()
+                if taken is not None:
+                    raise Conflict(f"trial #{trial_id} is already the measured dose of session {taken['number']} "
+                                   f"(#{taken['id']}); a walk measures one session: choose another trial, or enter "
+                                   "this session's dose by hand")
             conn.execute(
                 "UPDATE programme_sessions SET status = 'done', missed_reason = NULL, dose_source = ?, dose = ?,"
                 " trial_id = ?, recorded_at = ?, recorded_by = ? WHERE id = ?",
