@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 from free_ports import free_port as _free_port
+from plate_calibration import with_plate_calibration
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
@@ -124,11 +125,12 @@ class Relay:
 
 
 class Station:
-    """The station daemon under test (``balance-station run``) and how to reach it."""
+    """The station daemon under test (``balance-station run``) and how to reach it, on a data
+    directory holding its plate's calibration (tests/plate_calibration.py)."""
 
     def __init__(self, data_dir: Path, scenario: str, faults: tuple[str, ...] = ()) -> None:
         self.port = _free_port()
-        self.data_dir = data_dir
+        self.data_dir = with_plate_calibration(data_dir)
         self.log_path = data_dir.parent / "station.log"
         self._log = open(self.log_path, "w")
         self.process = subprocess.Popen(

@@ -8,15 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from plate_calibration import with_plate_calibration
 from security_support import ADMIN_PW, CLINICIAN_PW, TALLY, Station, copy_data, create_accounts
 
 
 @pytest.fixture(scope="session")
 def template_data(tmp_path_factory) -> Path:
-    """A data directory with the two accounts (hashed once per run; copied by each test)."""
+    """A data directory with the two accounts (hashed once per run; copied by each test) and the
+    simulated plate's calibration (tests/plate_calibration.py)."""
     data = tmp_path_factory.mktemp("template") / "data"
     create_accounts(data)
-    return data
+    return with_plate_calibration(data)
 
 
 @pytest.fixture(scope="session")
