@@ -9,17 +9,14 @@ share is said once. Screenshots in /tmp/walk_review/."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from test_dashboard import PHONE, css, page_width, wait
-from test_phone_fixes_walk_rows import RATE_HZ, frames_of, in_store, tablet_and_phone
+from test_dashboard import css, page_width, wait
+from test_phone_fixes_walk_rows import RATE_HZ, frames_of, in_store
+from test_walk_values_whole import SHOTS, at_tablet_and_phone
 
 pytestmark = pytest.mark.e2e
 
-TABLET = (1024, 768)
-SHOTS = Path("/tmp/walk_review")
 CARD = '.history-chart.wide-chart[data-protocol="ten-metre-walk"][data-metric="{metric}"]'
 
 
@@ -47,11 +44,8 @@ NOTE = "return document.querySelector(arguments[0]).querySelector(':scope > p.mu
 
 
 def test_each_conditions_note_says_whose_it_is(station, browsers):
-    tablet, phone, patient_id = tablet_and_phone(station, browsers, _store)
-    tablet.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",  # the set-up's tablet (1180 wide) at 1024×768
-                           {"width": TABLET[0], "height": TABLET[1], "deviceScaleFactor": 1, "mobile": False})
-    SHOTS.mkdir(exist_ok=True)
-    for driver, size, name in ((tablet, TABLET, "tablet"), (phone, PHONE, "phone")):
+    browsers_at, patient_id = at_tablet_and_phone(station, browsers, _store)
+    for driver, size, name in browsers_at:
         driver.get(f"{station.url}/patients/{patient_id}/history")
         wait(driver, "the speed chart", lambda d: css(d, CARD.format(metric="walk_speed_m_s")), timeout_s=20)
         speed = driver.execute_script(NOTE, CARD.format(metric="walk_speed_m_s"))

@@ -7,17 +7,14 @@ pointing at the sensor when nothing at all had been recorded. Screenshots in /tm
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from test_dashboard import PHONE, page_width, wait
-from test_phone_fixes_walk_rows import RATE_HZ, in_store, tablet_and_phone
+from test_dashboard import page_width, wait
+from test_phone_fixes_walk_rows import RATE_HZ, in_store
+from test_walk_values_whole import SHOTS, at_tablet_and_phone
 
 pytestmark = pytest.mark.e2e
 
-TABLET = (1024, 768)
-SHOTS = Path("/tmp/walk_review")
 NOTHING = "Nothing was recorded in this trial: no readings from the plate or the lower-back sensor"
 
 
@@ -48,11 +45,8 @@ return [...document.querySelectorAll('main figure.walk-figure')].map((f) => f.in
 
 
 def test_a_walk_with_no_frames_says_once_that_nothing_was_recorded(station, browsers):
-    tablet, phone, (session_id, trial_id) = tablet_and_phone(station, browsers, _store)
-    tablet.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",  # the set-up's tablet (1180 wide) at 1024×768
-                           {"width": TABLET[0], "height": TABLET[1], "deviceScaleFactor": 1, "mobile": False})
-    SHOTS.mkdir(exist_ok=True)
-    for driver, size, name in ((tablet, TABLET, "tablet"), (phone, PHONE, "phone")):
+    browsers_at, (session_id, trial_id) = at_tablet_and_phone(station, browsers, _store)
+    for driver, size, name in browsers_at:
         for page, path in (("trial", f"/trials/{trial_id}"), ("visit", f"/sessions/{session_id}")):
             driver.get(station.url + path)
             figures = wait(driver, "the walk's figure", lambda d: d.execute_script(FIGURES) or None, timeout_s=20)

@@ -8,17 +8,14 @@ different tests (timed differently, read against different references) were run 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from test_dashboard import PHONE, css, page_width, wait
-from test_phone_fixes_walk_rows import RATE_HZ, frames_of, in_store, tablet_and_phone
+from test_dashboard import css, page_width, wait
+from test_phone_fixes_walk_rows import RATE_HZ, frames_of, in_store
+from test_walk_values_whole import SHOTS, at_tablet_and_phone
 
 pytestmark = pytest.mark.e2e
 
-TABLET = (1024, 768)
-SHOTS = Path("/tmp/walk_review")
 CARTER = "3-metre backward walk test (from standing)"
 DEMARK = "3-metre backward walk test (speed over the middle 3 m of 5 m)"
 
@@ -48,11 +45,8 @@ def _fill(store, actor) -> int:
 
 
 def test_two_backward_walk_tests_are_named_apart(station, browsers):
-    tablet, phone, patient_id = tablet_and_phone(station, browsers, _store)
-    tablet.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",  # the set-up's tablet (1180 wide) at 1024×768
-                           {"width": TABLET[0], "height": TABLET[1], "deviceScaleFactor": 1, "mobile": False})
-    SHOTS.mkdir(exist_ok=True)
-    for driver, size, name in ((tablet, TABLET, "tablet"), (phone, PHONE, "phone")):
+    browsers_at, patient_id = at_tablet_and_phone(station, browsers, _store)
+    for driver, size, name in browsers_at:
         driver.get(f"{station.url}/patients/{patient_id}")
         wait(driver, "the visit's card", lambda d: len(css(d, "#sessions .session-card h3")) == 1, timeout_s=20)
         (heading,) = [h.text for h in css(driver, "#sessions .session-card h3")]

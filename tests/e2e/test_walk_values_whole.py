@@ -21,6 +21,16 @@ TABLET = (1024, 768)
 SHOTS = Path("/tmp/walk_review")
 
 
+def at_tablet_and_phone(station, browsers, store) -> tuple[list, object]:
+    """:func:`tablet_and_phone` with the set-up's tablet (1180 wide) at 1024×768: ([(driver, size, name) for the
+    tablet and the phone], ``store(data_dir)``'s value); /tmp/walk_review made for the screenshots."""
+    tablet, phone, stored = tablet_and_phone(station, browsers, store)
+    tablet.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": TABLET[0], "height": TABLET[1], "deviceScaleFactor": 1, "mobile": False})
+    SHOTS.mkdir(exist_ok=True)
+    return [(tablet, TABLET, "tablet"), (phone, PHONE, "phone")], stored
+
+
 def _store(data_dir) -> int:
     """A patient with a 10-metre walk (5.08 s, 1.18 m/s) and a backward treadmill session (20 min at
     0.9 m/s) in separate visits: the patient's id."""
@@ -60,11 +70,8 @@ return out;"""
 
 
 def test_a_walks_values_keep_their_units_on_one_line(station, browsers):
-    tablet, phone, patient_id = tablet_and_phone(station, browsers, _store)
-    tablet.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",  # the set-up's tablet (1180 wide) at 1024×768
-                           {"width": TABLET[0], "height": TABLET[1], "deviceScaleFactor": 1, "mobile": False})
-    SHOTS.mkdir(exist_ok=True)
-    for driver, size, name in ((phone, PHONE, "phone"), (tablet, TABLET, "tablet")):
+    browsers_at, patient_id = at_tablet_and_phone(station, browsers, _store)
+    for driver, size, name in browsers_at:
         driver.get(f"{station.url}/patients/{patient_id}")
         wait(driver, "the trials tables", lambda d: len(css(d, "#sessions table.list")) >= 1, timeout_s=20)
         driver.execute_script("document.querySelectorAll('#sessions details').forEach((d) => d.open = true)")

@@ -37,14 +37,19 @@ def los_visit(tmp_path_factory):
     return data, session["id"]
 
 
-def test_the_los_pdf_cites_its_method_and_reliability_papers(los_visit, protocols, clinic):
+def _pdf_words(los_visit, protocols, clinic) -> str:
+    """The words of the visit's PDF, on one line."""
     data, session_id = los_visit
     store = Store.open(data)
     try:
         pdf = make_report("session", store, session_id, protocols=protocols, clinic=clinic, actor=ACTOR, paper="a4")
     finally:
         store.close()
-    text = " ".join(pdf_text(pdf).split())
+    return " ".join(pdf_text(pdf).split())
+
+
+def test_the_los_pdf_cites_its_method_and_reliability_papers(los_visit, protocols, clinic):
+    text = _pdf_words(los_visit, protocols, clinic)
     body, _, listed = text.rpartition("References ")
     entries = dict(re.findall(r"\[(\d+)\] (\S+ \S+)", listed))
     # all six of the protocol's papers listed, each cited above the list
@@ -66,13 +71,7 @@ def test_the_los_pdf_prints_each_measure_with_its_units_decimals(los_visit, prot
     """One rule per unit, as the pages (text.UNIT_DIGITS): reaction times to 0.01 s, velocities to 0.1
     deg/s, excursions in whole % of the limit, directional control to 0.1 %. Before, three significant
     digits: a column read "1.08", "1", "0.960", and the composite "0.999 s" beside "74.5 % of limit"."""
-    data, session_id = los_visit
-    store = Store.open(data)
-    try:
-        pdf = make_report("session", store, session_id, protocols=protocols, clinic=clinic, actor=ACTOR, paper="a4")
-    finally:
-        store.close()
-    text = " ".join(pdf_text(pdf).split())
+    text = _pdf_words(los_visit, protocols, clinic)
     assert re.search(r"Reaction time \d\.\d\d s lower", text), text
     # no age-group percentile is printed for this test: no note on how percentiles are estimated either
     assert "Percentiles" not in text, text
