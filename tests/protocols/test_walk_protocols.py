@@ -5,6 +5,7 @@ analysis recover the walker's truth; quality checks catch what goes wrong."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -199,7 +200,7 @@ def test_trial_command_runs_a_walk_protocol_and_writes_the_walk_results(tmp_path
     out = tmp_path / "walk"
     assert main(["trial", "--protocol", "backward-walk-3m", "--simulate", "--seed", "2", "--out", str(out), "--quiet"]) == 0
     printed = capsys.readouterr().out
-    assert "walk_time_s" in printed and "walk_speed_m_s" in printed
+    assert re.search(r"\n    time \d+\.\d\d s\n", printed) and re.search(r"\n    speed \d+\.\d\d m/s\n", printed)
     docs = [json.loads(p.read_text()) for p in sorted(out.glob("0*.json"))]
     assert len(docs) == 2
     for doc in docs:
