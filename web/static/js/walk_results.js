@@ -20,12 +20,16 @@ const WalkResults = (() => {
     ["step_time_s", "Step time", "s", 3, ""],
     ["stride_time_cv_pct", "Stride-time variability (CV)", "%", 1, "steadiness (same foot to same foot): lower = steadier"],
     ["step_time_cv_pct", "Step-time variability (CV, both legs mixed)", "%", 1, "an uneven gait (one leg's steps longer) raises it: not steadiness by itself"],
-    ["step_regularity", "Step regularity", "", 2, "1 = every step alike; higher = more regular"],
-    ["stride_regularity", "Stride regularity", "", 2, "1 = every stride alike; higher = more regular"],
+    // a regularity can come out a little above 1 (an unbiased autocorrelation): "1 = every step alike" read
+    // 1.01 as more than alike
+    ["step_regularity", "Step regularity", "", 2, "higher = more regular; about 1: every step alike"],
+    ["stride_regularity", "Stride regularity", "", 2, "higher = more regular; about 1: every stride alike"],
     ["step_symmetry", "Step symmetry", "", 2, "1 = left and right steps alike"],
     ["step_length_m", "Step length (IMU)", "m", 2, "estimated from the trunk's movement"],
     ["walking_speed_m_s", "Walking speed (IMU)", "m/s", 2, "estimated from the trunk's movement"],
-    ["duration_s", "Time walking", "s", 1, ""],
+    // the sensor's first to last step over the whole recording: beside the test's time ("Time 3.53 s"), a bare
+    // "Time walking 4.74 s" read as a second result of the test
+    ["duration_s", "Time walking (IMU)", "s", 1, "first to last step of the whole recording, not the test's time"],
   ];
 
   /* A treadmill session reads otherwise: the time walked against the plan and the pauses first;
@@ -38,8 +42,8 @@ const WalkResults = (() => {
     ["step_time_s", "Step time", "s", 3, ""],
     ["stride_time_cv_pct", "Stride-time variability (CV)", "%", 1, "steadiness (same foot to same foot): lower = steadier"],
     ["step_time_cv_pct", "Step-time variability (CV, both legs mixed)", "%", 1, "an uneven gait (one leg's steps longer) raises it: not steadiness by itself"],
-    ["step_regularity", "Step regularity", "", 2, "1 = every step alike; higher = more regular"],
-    ["stride_regularity", "Stride regularity", "", 2, "1 = every stride alike; higher = more regular"],
+    ["step_regularity", "Step regularity", "", 2, "higher = more regular; about 1: every step alike"],
+    ["stride_regularity", "Stride regularity", "", 2, "higher = more regular; about 1: every stride alike"],
     ["step_symmetry", "Step symmetry", "", 2, "1 = left and right steps alike"],
     ["step_length_m", "Step length (IMU)", "m", 2, "estimated from the trunk's movement"],
     ["walking_speed_m_s", "Walking speed (IMU)", "m/s", 2, "estimated from the trunk's movement; the belt sets the real speed"],
