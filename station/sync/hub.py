@@ -68,6 +68,9 @@ ENTITY_OPS = {
     "training": ("upsert",),
 }
 MAX_CHANGES_PER_PUSH = 500
+PATIENT_UPDATES_PAGE = 500
+"""Patients per answer of ``GET /api/hub/patient-updates`` (more when its last millisecond holds
+more): a station asks again from the answer's ``until`` while a page is full."""
 MAX_PART_BYTES = PART_FRAMES * FRAME_DTYPE.itemsize
 MAX_PENDING_PARTS = 10_000
 """Frame parts one station may keep on the hub for trials not pushed yet (1.26 GB): a station
@@ -783,15 +786,21 @@ class Hub:
             out["last_seq"] = self._last_seq(station)
         return out
 
-    def patient_updates(self, station: StationRef, since: str, limit: int = 500) -> dict:
+    def patient_updates(self, station: StationRef, since: str, limit: int = PATIENT_UPDATES_PAGE) -> dict:
         """The hub's current fields of the station's patients changed on the hub after ``since``
         (ISO time; "" for all), oldest change first: ``{"patients": [{"local_id", "updated_at",
-        "fields"}], "until"}`` (pass ``until`` as the next ``since``)."""
+        "fields"}], "until"}`` (pass ``until`` as the next ``since``). A full page of ``limit``
+        goes on with every other patient changed in its last millisecond: the next page, after
+        ``until``, would not hold them."""
+        select = ("SELECT p.*, m.local_id FROM hub_id_map m JOIN patients p ON p.id = m.hub_id"
+                  " WHERE m.station = ? AND m.entity = 'patient' AND m.hub_id != 0")
         with self._db.read() as conn:
-            rows = conn.execute(
-                "SELECT p.*, m.local_id FROM hub_id_map m JOIN patients p ON p.id = m.hub_id"
-                " WHERE m.station = ? AND m.entity = 'patient' AND m.hub_id != 0 AND p.updated_at > ?"
-                " ORDER BY p.updated_at, p.id LIMIT ?", (station.id, since, limit)).fetchall()
+            rows = conn.execute(f"{select} AND p.updated_at > ? ORDER BY p.updated_at, p.id LIMIT ?",
+                                (station.id, since, limit)).fetchall()
+            if len(rows) == limit:
+                last = rows[-1]
+                rows += conn.execute(f"{select} AND p.updated_at = ? AND p.id > ? ORDER BY p.id",
+                                     (station.id, last["updated_at"], last["id"])).fetchall()
         fields = ("identifier", "birth_year", "sex", "height_cm", "weight_kg", "conditions", "notes", "archived")
         items = [{"local_id": r["local_id"], "updated_at": r["updated_at"], "fields": patient_snapshot(r, fields)}
                  for r in rows]

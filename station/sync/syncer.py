@@ -40,6 +40,7 @@ from station.store.audit import Actor
 from station.store.db import Conflict, NotFound, ValidationError
 from station.sync import programme_updates, pulled
 from station.sync.client import HubClient, HubRefused, SyncError
+from station.sync.hub import PATIENT_UPDATES_PAGE
 from station.sync.records import (PART_DIGEST_HEADER, clinic_key_id, frame_parts, part_digest, record_of,
                                    tombstone_key)
 
@@ -343,17 +344,20 @@ class StationSync:
         edit won, or an edit on the hub), except fields of patients with changes still queued here
         (the hub decides those when they arrive; the next sync brings its verdict)."""
         while True:
-            answer = self.client.request("GET", "/api/hub/patient-updates", query={"since": self._updates_since})
+            since = self._updates_since
+            answer = self.client.request("GET", "/api/hub/patient-updates", query={"since": since})
             items = answer.get("patients") or []
-            cursor, held_back = self._updates_since, False
+            times, held = [], []
             for item in items:
                 outcome = self._refresh_one(item)
                 report.refreshed += outcome == "updated"
-                held_back = held_back or outcome == "queued"
-                if not held_back:  # a patient left for later is asked for again from there
-                    cursor = item.get("updated_at") or cursor
-            self._updates_since = cursor
-            if len(items) < 500 or held_back:
+                times.append(item.get("updated_at") or since)
+                if outcome == "queued":
+                    held.append(times[-1])
+            # asked for again after the last time all of whose patients were taken: a patient left
+            # for later is, and so is one changed in its millisecond (the hub answers after a time)
+            self._updates_since = max((t for t in times if not held or t < min(held)), default=since)
+            if len(items) < PATIENT_UPDATES_PAGE or held:
                 return
 
     def _refresh_one(self, item: dict) -> str:
