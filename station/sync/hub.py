@@ -1067,6 +1067,8 @@ def _json_text(payload: dict, key: str, max_bytes: int, *, required: bool) -> st
         json.loads(value)
     except ValueError:
         raise ValidationError({key: "is not valid JSON"}) from None
+    except RecursionError:  # "[[[[...": the parser stops at about 1,000 levels
+        raise ValidationError({key: "is JSON nested too deeply"}) from None
     return value
 
 
