@@ -15,7 +15,7 @@ from flask import Blueprint, Response, current_app, request
 from station.acquire.frame import FRAME_DTYPE, grid_time_s
 from station.protocols.report import trial_cutoffs
 from station.store.db import ValidationError
-from station.store.export import trial_export_files, zip_files
+from station.store.export import trial_export_files, trial_sidecar_json, zip_files
 from web.api_station import station_protocols
 from web.jsonio import json_body, query_int
 from web.security import actor, store
@@ -88,9 +88,8 @@ def export_csv(trial_id: int):
 
 @bp.get("/trials/<int:trial_id>/export.json")
 def export_json(trial_id: int):
-    files = trial_export_files(store(), trial_id, actor=actor())
     name = f"trial-{trial_id}.json"
-    return _download(files[name], "application/json", name)
+    return _download(trial_sidecar_json(store(), trial_id, actor=actor()), "application/json", name)
 
 
 @bp.get("/trials/<int:trial_id>/export.zip")

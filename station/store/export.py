@@ -42,7 +42,7 @@ from station.acquire.frame import trial_columns
 from station.store.atomic import atomic_write_text
 from station.store.audit import Actor
 from station.store.store import Store
-from station.store.trialfile import write_trial_csv
+from station.store.trialfile import sidecar_text, write_trial_csv
 
 HISTORY_FIXED_COLUMNS = (
     "identifier",
@@ -125,6 +125,18 @@ def export_trial(store: Store, trial_id: int, out_dir: str | os.PathLike, *, act
         actor, "trial.export", patient_id=trial["patient_id"], object=f"trial:{trial_id}", detail={"format": "csv"}
     )
     return csv_path, csv_path.with_suffix(".json")
+
+
+def trial_sidecar_json(store: Store, trial_id: int, *, actor: Actor) -> bytes:
+    """The exported trial's sidecar ``trial-<id>.json`` alone, as :func:`export_trial` writes it,
+    without formatting its frames (a 20-min trial's CSV is 12 MB); audited as ``trial.export``
+    (format ``json``)."""
+    trial = store.trials.get(trial_id)
+    text = sidecar_text(f"trial-{trial_id}.json", trial_sidecar(store, trial))
+    store.audit.record(
+        actor, "trial.export", patient_id=trial["patient_id"], object=f"trial:{trial_id}", detail={"format": "json"}
+    )
+    return text.encode("utf-8")
 
 
 def trial_export_files(store: Store, trial_id: int, *, actor: Actor) -> dict[str, bytes]:
