@@ -326,8 +326,11 @@ class BundleBuilder:
 
         The text is the validated document written by :func:`json.dumps` (floats as their
         shortest repr, which parses back to the same float); ``fhir.resources``' own serialiser
-        gives the same JSON but takes about twice as long as building and validating together."""
-        from fhir.resources.R4B.bundle import Bundle
+        gives the same JSON but takes about twice as long as building and validating together.
+        Each entry is validated on its own (as the Bundle validates its entries), so that only one
+        resource's model is held at a time: the whole Bundle's models took 4 times the memory of
+        its entries (a 50-visit history: 43 MB for a 3.8-MB bundle)."""
+        from fhir.resources.R4B.bundle import Bundle, BundleEntry
 
         doc = {
             "resourceType": "Bundle",
@@ -335,9 +338,11 @@ class BundleBuilder:
             "type": "collection",
             "timestamp": _instant(utc_iso(self.wall_clock())),
         }
+        Bundle.model_validate(doc)
+        for entry in self.entries:
+            BundleEntry.model_validate(entry)
         if self.entries:  # FHIR JSON has no empty arrays: a patient without valid trials has no entry
             doc["entry"] = self.entries
-        Bundle.model_validate(doc)
         return json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
 
 
