@@ -469,7 +469,10 @@ class StationSync:
                                   "nothing was stored")
         fields = {k: v for k, v in pulled.items() if k != "archived"}
         with self.store.outbox.muted():
-            patient = self.store.patients.create(fields, actor=actor)
+            try:
+                patient = self.store.patients.create(fields, actor=actor)
+            except Conflict:  # the same pull, made meanwhile (a double tap, another tablet), stored them
+                return self.store.patients.get_by_identifier(fields.get("identifier"))
             if pulled.get("archived"):
                 patient = self.store.patients.update(patient["id"], {"archived": True}, actor=actor)
         self.store.outbox.link(patient["id"], patient["identifier"])
