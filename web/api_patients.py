@@ -14,6 +14,7 @@ from station.store.db import ValidationError
 from station.store.export import patient_history_csv
 from station.store.patients import MAX_PAGE
 from web.jsonio import json_body, query_int
+from web.places import export_place
 from web.security import actor, roles, store
 
 bp = Blueprint("api_patients", __name__, url_prefix="/api")
@@ -70,6 +71,7 @@ def erase_patient(patient_id: int):
 
 
 @bp.get("/patients/<int:patient_id>/export.csv")
+@export_place
 def export_patient(patient_id: int):
     text = patient_history_csv(store(), patient_id, actor=actor())
     # the same name as `balance-station export patient IDENTIFIER` writes (identifiers are [A-Za-z0-9._-])

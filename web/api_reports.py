@@ -18,6 +18,7 @@ from station.reports.context import clinic_of
 from station.reports.fhir_bundle import NothingToExport, patient_bundle, session_bundle, trial_bundle
 from station.store.db import ValidationError
 from web.api_station import station_protocols
+from web.places import export_place
 from web.security import actor, api_error, store
 
 bp = Blueprint("api_reports", __name__, url_prefix="/api")
@@ -52,16 +53,19 @@ def _pdf(kind: str, object_id: int) -> Response:
 
 
 @bp.get("/sessions/<int:session_id>/report.pdf")
+@export_place
 def session_report(session_id: int):
     return _pdf("session", session_id)
 
 
 @bp.get("/patients/<int:patient_id>/report.pdf")
+@export_place
 def patient_report(patient_id: int):
     return _pdf("patient", patient_id)
 
 
 @bp.get("/assignments/<int:assignment_id>/report.pdf")
+@export_place
 def programme_report(assignment_id: int):
     return _pdf("programme", assignment_id)
 
@@ -73,18 +77,21 @@ def _fhir(build, object_id: int, filename: str) -> Response:
 
 
 @bp.get("/trials/<int:trial_id>/fhir.json")
+@export_place
 def trial_fhir(trial_id: int):
     store().trials.get(trial_id)
     return _fhir(trial_bundle, trial_id, f"trial-{trial_id}.fhir.json")
 
 
 @bp.get("/sessions/<int:session_id>/fhir.json")
+@export_place
 def session_fhir(session_id: int):
     identifier = store().patients.get(store().sessions.get(session_id)["patient_id"])["identifier"]
     return _fhir(session_bundle, session_id, f"{identifier}-session-{session_id}.fhir.json")
 
 
 @bp.get("/patients/<int:patient_id>/fhir.json")
+@export_place
 def patient_fhir(patient_id: int):
     identifier = store().patients.get(patient_id)["identifier"]
     return _fhir(patient_bundle, patient_id, f"{identifier}-history.fhir.json")

@@ -18,6 +18,7 @@ from station.store.db import ValidationError
 from station.store.export import trial_export_files, trial_sidecar_json, zip_files
 from web.api_station import station_protocols
 from web.jsonio import json_body, query_int
+from web.places import export_place
 from web.security import actor, store
 
 bp = Blueprint("api_trials", __name__, url_prefix="/api")
@@ -80,6 +81,7 @@ def _download(content: bytes, mimetype: str, filename: str) -> Response:
 
 
 @bp.get("/trials/<int:trial_id>/export.csv")
+@export_place
 def export_csv(trial_id: int):
     files = trial_export_files(store(), trial_id, actor=actor())
     name = f"trial-{trial_id}.csv"
@@ -93,6 +95,7 @@ def export_json(trial_id: int):
 
 
 @bp.get("/trials/<int:trial_id>/export.zip")
+@export_place
 def export_zip(trial_id: int):
     files = trial_export_files(store(), trial_id, actor=actor())
     return _download(zip_files(files), "application/zip", f"trial-{trial_id}.zip")

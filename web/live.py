@@ -52,6 +52,7 @@ from web.api_station import NO_SERVICE, no_service_reason
 from web.health import station_health_document
 from web.live_gait import INTERVAL_S as GAIT_INTERVAL_S
 from web.live_gait import LiveGait, SharedGaitEvent
+from web.places import Places
 from web.security import actor, api_error, background, current_user, store
 
 bp = Blueprint("live", __name__)
@@ -139,43 +140,16 @@ def _event(name: str, doc, event_id: str | None = None) -> str:
     return f"{head}event: {name}\ndata: {_dumps(doc)}\n\n"
 
 
-class _Viewers:
+class _Viewers(Places):
     """Open streams, bounded in all (``limit``) and per user (``per_user``); the last
     ``reserved`` places go only to users who have no stream yet, so that one account (a tablet
     gone wild, or an attacker with a password) cannot take every place (issue 14, finding 11)."""
 
     def __init__(self, limit: int, per_user: int = MAX_VIEWERS_PER_USER, reserved: int = RESERVED_FOR_OTHERS) -> None:
-        self.limit = limit
-        self.per_user = per_user
-        self.reserved = reserved
-        self.count = 0
-        self._by_user: dict[object, int] = {}
-        self._lock = threading.Lock()
-
-    def enter(self, user: object = None) -> str | None:
-        """Take a place for ``user``; None if taken, else why not (one line)."""
-        with self._lock:
-            mine = self._by_user.get(user, 0)
-            if self.count >= self.limit:
-                return f"too many live viewers (at most {self.limit}); close a live page elsewhere and retry"
-            if mine >= self.per_user:
-                return (f"you already have {mine} live views open (at most {self.per_user} per user); "
-                        "close one and retry")
-            if mine and self.limit - self.count <= self.reserved:
-                return ("the last live-view places are kept for other users; close one of your live views "
-                        "and retry")
-            self.count += 1
-            self._by_user[user] = mine + 1
-            return None
-
-    def leave(self, user: object = None) -> None:
-        with self._lock:
-            self.count -= 1
-            left = self._by_user.get(user, 0) - 1
-            if left > 0:
-                self._by_user[user] = left
-            else:
-                self._by_user.pop(user, None)
+        super().__init__(limit, per_user, reserved, words={
+            "full": "too many live viewers (at most {limit}); close a live page elsewhere and retry",
+            "yours": "you already have {mine} live views open (at most {per_user} per user); close one and retry",
+            "kept": "the last live-view places are kept for other users; close one of your live views and retry"})
 
 
 def _viewers() -> _Viewers:
