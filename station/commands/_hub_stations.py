@@ -7,7 +7,8 @@
 The token is printed once and only its hash is kept (:mod:`station.sync.hub`): put it in the
 station's configuration (``[hub] token``, a file of mode 0600). A lost token cannot be shown again:
 revoke the station and add it under a new name. Revoking refuses the station's next push; what it
-sent stays on the hub.
+sent stays on the hub, except the frame parts of trials it never pushed (deleted: they cannot come
+under that token any more).
 """
 
 from __future__ import annotations
@@ -85,10 +86,11 @@ def _revoke(args) -> int:
 
     hub = _hub(args)
     try:
-        hub.revoke_station(args.name)
+        dropped = hub.revoke_station(args.name)
     except StoreError as exc:
         raise UserError(str(exc)) from None
     finally:
         hub.store.close()
-    print(f"station {args.name!r} revoked: its token is refused from now on")
+    print(f"station {args.name!r} revoked: its token is refused from now on"
+          + (f"; {dropped} frame part(s) it uploaded for trials it never pushed were deleted" if dropped else ""))
     return 0

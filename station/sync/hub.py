@@ -171,14 +171,18 @@ class Hub:
                          (name, token_hash(token), utc_iso(self._now())))
         return token
 
-    def revoke_station(self, name: str) -> None:
-        """End a station's token (its pushes are refused from now on; what it sent stays)."""
+    def revoke_station(self, name: str) -> int:
+        """End a station's token (its pushes are refused from now on; what it sent stays), and
+        delete the frame parts it uploaded for trials it never pushed (those trials can no longer
+        come under this token: up to :data:`MAX_PENDING_PARTS`, 1.26 GB, that a stolen token left);
+        returns how many parts were deleted."""
         with self._db.write() as conn:
-            row = conn.execute("SELECT revoked_at FROM hub_stations WHERE name = ?", (name,)).fetchone()
+            row = conn.execute("SELECT id, revoked_at FROM hub_stations WHERE name = ?", (name,)).fetchone()
             if row is None:
                 raise NotFound(f"no station named {name!r}; `hub stations list` lists them")
             if row["revoked_at"] is None:
                 conn.execute("UPDATE hub_stations SET revoked_at = ? WHERE name = ?", (utc_iso(self._now()), name))
+            return conn.execute("DELETE FROM hub_uploads WHERE station = ?", (row["id"],)).rowcount
 
     def stations(self) -> list[dict]:
         """Every station: ``name``, ``station_id``, ``created_at``, ``revoked_at``, ``last_sync_at``,
