@@ -143,6 +143,8 @@ def urllib_transport(ca_file: str | None = None, timeout_s: float = DEFAULT_TIME
             with opener.open(request, timeout=timeout_s) as response:
                 status, data = response.status, response.read(MAX_ANSWER_BYTES)
                 missing = response.length  # of the declared Content-Length, the bytes not read
+                if missing is None and len(data) == MAX_ANSWER_BYTES:  # chunked: no length declared
+                    missing = len(response.read(1))  # a byte more is an answer larger than we take
             if tracked.was_cut:  # a shut socket reads as the end of a (short) body
                 raise TimeoutError(f"the hub did not answer in {DEADLINE_FACTOR * timeout_s:g} s")
             if missing:  # the hub (or a box in between) hung up mid-answer, or sent more than we take

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from station.sync.client import DEADLINE_FACTOR, HubClient, HubUnreachable, urllib_transport
+from station.sync.client import DEADLINE_FACTOR, MAX_ANSWER_BYTES, HubClient, HubUnreachable, urllib_transport
 
 
 @contextlib.contextmanager
@@ -101,3 +101,21 @@ def test_an_answer_cut_short_is_not_a_success():
 def test_a_whole_answer_is_taken():
     with _loopback_hub(WHOLE) as url:
         assert urllib_transport(timeout_s=2.0)("GET", url + "/api/hub/tombstones", {}, None) == (200, BODY)
+
+
+def _chunked(body: bytes, chunk: int = 65536) -> bytes:
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    parts = [b"%x\r\n%s\r\n" % (len(body[i:i + chunk]), body[i:i + chunk]) for i in range(0, len(body), chunk)]
+    return head + b"".join(parts) + b"0\r\n\r\n"
+
+
+def test_a_chunked_answer_larger_than_the_client_takes_is_refused_not_cut():
+    """Without Content-Length (a proxy that re-chunks) the answer's end was not checked: the first
+    4 MiB were taken as the whole answer, and the truncated JSON read as an empty answer."""
+    body = b'{"sessions": [], "pad": "' + b"x" * MAX_ANSWER_BYTES + b'"}'
+    with _loopback_hub(_chunked(body)) as url:
+        with pytest.raises(ConnectionError, match=f"larger than {MAX_ANSWER_BYTES} bytes"):
+            urllib_transport(timeout_s=5.0)("GET", url + "/api/hub/patients/history", {}, None)
+    small = b'{"sessions": []}'
+    with _loopback_hub(_chunked(small)) as url:
+        assert urllib_transport(timeout_s=5.0)("GET", url + "/api/hub/patients/history", {}, None) == (200, small)
