@@ -91,6 +91,17 @@ def test_ten_metre_walk_comfortable_and_fast_over_the_middle_6_m(tmp_path):
     assert doc["result"]["walk"]["walk_time_s"] > 0 and doc["metrics"]["metrics"]["cadence_steps_min"] > 0
 
 
+@pytest.mark.parametrize("gait", ["older", "hemiparetic"])
+def test_an_older_or_hemiparetic_walker_is_faster_when_asked_to_walk_fast(gait):
+    """The 10-metre walk's fast pace is faster for every walker, not only the healthy one: before, an
+    older or hemiparetic virtual patient walked both paces alike (older: 0.93 and 0.93 m/s), so the
+    demo's fast trials read as slow as the comfortable ones."""
+    run = run_walk("ten-metre-walk", seed=2, trials=1, gait=gait)
+    speeds = [check_truth(run, i, plan, 2.0, 8.0).walk["walk_speed_m_s"] for i, (_, plan) in enumerate(run.patient.walks)]
+    assert [r.result.plan.condition.id for r in run.runner.records] == ["comfortable", "fast"]
+    assert speeds[1] > speeds[0] * 1.25, speeds
+
+
 def test_a_backward_treadmill_session_measures_minutes_walking_steps_and_pauses():
     settings = WalkSettings(belt_speed_m_s=0.4, planned_min=2.0, sensor_height_m=0.98)
     run = run_walk("backward-treadmill", seed=6, settings=settings,
