@@ -31,9 +31,12 @@ frame part 56 kB) before they are read.
     last sync and queue on the stations page, also when it has nothing to push).
 ``GET /api/hub/clinic-key``
     ``{"key", "key_id"}``: the clinic's tombstone key (:func:`station.sync.records.tombstone_key`).
-``GET /api/hub/patient-updates?since=T``
-    the hub's current fields of this station's patients changed on the hub after ``T`` (merged
-    from other stations, or edited on the hub), so that every station converges on the hub's record.
+``GET /api/hub/patient-updates?after=N``
+    ``{"patients": [{"local_id", "change", "updated_at", "fields"}], "until"}``: the hub's current
+    fields of this station's patients changed on the hub after change number ``N`` (merged from
+    other stations, or edited on the hub; :mod:`station.store.change_seq`), so that every station
+    converges on the hub's record; ``until`` is the next ``N``. Stations before change numbers ask
+    ``?since=T`` (a time of the hub's clock) and are answered by time, as before.
 ``GET /api/hub/patients?identifier=X``
     ``{"patient": {...}}``: a patient to measure at the station (pulled on demand); audited.
 ``GET /api/hub/history-updates?after=N&judged_after=J``
@@ -232,6 +235,8 @@ def clinic_key():
 @bp.get("/api/hub/patient-updates")
 @station_only
 def patient_updates():
+    if "after" in request.args:  # a change number (stations since change numbers)
+        return hub().patient_updates(g.station, after=query_int("after", 0, low=0, high=2**62))
     since = request.args.get("since", "")
     if len(since) > 40:
         return api_error(400, "since must be an ISO time as the hub returned it")

@@ -592,6 +592,24 @@ MIGRATIONS = MIGRATIONS + (
     ),
 )
 
+MIGRATIONS = MIGRATIONS + (
+    Migration(
+        12,
+        "each change of a patient takes a change number (patients.change_seq, from the counter"
+        " change_counters, in the change's transaction): stations page the hub's patient updates by it, not"
+        " by the hub's clock, which may step back; existing patients numbered in the order of their last"
+        " change (updated_at, then id)",
+        (
+            "CREATE TABLE change_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL CHECK (value >= 0))",
+            "ALTER TABLE patients ADD COLUMN change_seq INTEGER",
+            "UPDATE patients SET change_seq = numbered.n FROM (SELECT id, row_number() OVER"
+            " (ORDER BY updated_at, id) AS n FROM patients) AS numbered WHERE numbered.id = patients.id",
+            "CREATE UNIQUE INDEX patients_change_seq ON patients (change_seq)",
+            "INSERT INTO change_counters (name, value) SELECT 'patients', coalesce(max(change_seq), 0) FROM patients",
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 

@@ -3,8 +3,9 @@
 Fields (also the JSON API's): ``identifier`` (pseudonymous code, unique, never a name),
 ``birth_year``, ``sex`` (``F``/``M``/``X``), ``height_cm``, ``weight_kg`` (optional), ``conditions``
 (tags of :mod:`station.store.conditions`), ``notes``; and, read-only, ``id``, ``archived``,
-``archived_at``, ``created_at``, ``updated_at``. Every access by a person goes through a method that
-takes an :class:`~station.store.audit.Actor` and writes the audit entry.
+``archived_at``, ``created_at``, ``updated_at`` (and, unshown, ``change_seq``: each creation or
+change takes the next change number, :mod:`station.store.change_seq`). Every access by a person
+goes through a method that takes an :class:`~station.store.audit.Actor` and writes the audit entry.
 
 Erasure (:meth:`Patients.erase`) removes the patient, their sessions, trials and raw frames, and
 their training programmes (planned sessions, doses, visits, pauses: ``ON DELETE CASCADE``) in one
@@ -21,7 +22,7 @@ import sqlite3
 import time
 from typing import Callable
 
-from station.store import fields
+from station.store import change_seq, fields
 from station.store.audit import Actor, AuditLog
 from station.store.conditions import normalise_conditions
 from station.store.db import Conflict, Database, NotFound, ValidationError
@@ -266,7 +267,7 @@ class Patients:
                 raise Conflict(f"identifier {clean['identifier']!r} is already used by another patient; choose another")
             cur = conn.execute(
                 "INSERT INTO patients (identifier, birth_year, sex, height_cm, weight_kg, conditions, notes,"
-                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at, updated_at, change_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     clean["identifier"],
                     clean["birth_year"],
@@ -277,6 +278,7 @@ class Patients:
                     clean.get("notes", ""),
                     now,
                     now,
+                    change_seq.next_number(conn),
                 ),
             )
             patient_id = int(cur.lastrowid)
@@ -305,7 +307,8 @@ class Patients:
                         conn.execute(f"UPDATE patients SET {key} = ? WHERE id = ?", (value, patient_id))
                         changed.append(key)
             if changed:
-                conn.execute("UPDATE patients SET updated_at = ? WHERE id = ?", (now, patient_id))
+                conn.execute("UPDATE patients SET updated_at = ?, change_seq = ? WHERE id = ?",
+                             (now, change_seq.next_number(conn), patient_id))
                 self._audit.record(
                     actor, "patient.update", patient_id=patient_id, object=f"patient:{patient_id}",
                     detail={"changed": changed},
@@ -320,8 +323,8 @@ class Patients:
                     if recording:
                         raise Conflict("a trial of this patient is being recorded; archive after it ends")
                 conn.execute(
-                    "UPDATE patients SET archived_at = ?, updated_at = ? WHERE id = ?",
-                    (now if clean["archived"] else None, now, patient_id),
+                    "UPDATE patients SET archived_at = ?, updated_at = ?, change_seq = ? WHERE id = ?",
+                    (now if clean["archived"] else None, now, change_seq.next_number(conn), patient_id),
                 )
                 self._audit.record(
                     actor, "patient.archive" if clean["archived"] else "patient.unarchive",

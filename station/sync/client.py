@@ -7,7 +7,8 @@ cross a network in clear. Certificates are verified against the system's CAs, or
 
 Errors: :class:`HubUnreachable` (no connection, timeout, TLS failure, the hub answering 5xx: try
 again later) and :class:`HubRefused` (the hub answered 4xx: a revoked token, a refused change;
-retrying the same will not help until someone acts), both with a one-line message.
+retrying the same will not help until someone acts), both with a one-line message; an answer of
+the wrong shape is :class:`BadAnswer` (:mod:`station.sync.answers`).
 """
 
 from __future__ import annotations
@@ -47,6 +48,14 @@ class HubRefused(SyncError):
     def __init__(self, status: int, message: str):
         self.status = status
         super().__init__(message)
+
+
+class BadAnswer(HubRefused):
+    """The hub's answer is not what the request gets (a wrong JSON type, a value out of range:
+    :mod:`station.sync.answers`); ``status`` 502, as a gateway's bad answer."""
+
+    def __init__(self, message: str):
+        super().__init__(502, message)
 
 
 def check_hub_url(url: str) -> str:
@@ -213,9 +222,14 @@ class HubClient:
             raise HubUnreachable(f"cannot reach the hub at {self.url} ({reason}); will retry") from None
         try:
             doc = json.loads(raw.decode("utf-8")) if raw else {}
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             doc = {}
         if not isinstance(doc, dict):
+            if 200 <= status < 300:
+                from station.sync.answers import kind_of  # answers imports this module's errors
+
+                raise BadAnswer(f"the hub's answer to {method} {path} had {kind_of(doc)} where an object was "
+                                "expected; is [hub] url the hub's own address?")
             doc = {}
         words = _one_line(doc.get("error", "no detail"))
         if status >= 500 or status == 429:

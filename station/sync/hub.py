@@ -31,7 +31,11 @@ The hub is a :class:`~station.store.store.Store` like a station's (same schema, 
   made once on the hub and handed to stations holding a token), so a tombstone list cannot be
   checked against guessed identifiers without the key. The stations' ids of an erased patient
   and of their records stay mapped to :data:`ERASED`: whatever a station still sends about them
-  (made before it learnt of the erasure) is dropped, with any frame parts uploaded for it.
+  (made before it learnt of the erasure) is dropped, with any frame parts uploaded for it. A
+  patient the hub does not hold whose identifier was erased is the erased one only if the station
+  had not yet taken that tombstone when it pushed (each push names the last tombstone it applied):
+  the identifier given again to a new patient after the station took the erasure makes a new
+  patient, whatever the station's clock says.
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ import numpy as np
 
 from station.acquire.frame import FRAME_DTYPE
 from station.programmes.adherence import adherence
-from station.store import fields
+from station.store import change_seq, fields
 from station.store.audit import Actor
 from station.store.db import Conflict, NotFound, ValidationError
 from station.store.outbox import identifier_hash, patient_snapshot
@@ -69,8 +73,12 @@ ENTITY_OPS = {
 }
 MAX_CHANGES_PER_PUSH = 500
 PATIENT_UPDATES_PAGE = 500
-"""Patients per answer of ``GET /api/hub/patient-updates`` (more when its last millisecond holds
-more): a station asks again from the answer's ``until`` while a page is full."""
+"""Patients per answer of ``GET /api/hub/patient-updates``: a station asks again from the answer's
+``until`` while a page is full."""
+PATIENT_SYNC_FIELDS = ("identifier", "birth_year", "sex", "height_cm", "weight_kg", "conditions", "notes", "archived")
+"""A patient's fields as the hub sends them to stations (and takes them from them)."""
+_STATION_PATIENTS = ("SELECT p.*, m.local_id FROM hub_id_map m JOIN patients p ON p.id = m.hub_id"
+                     " WHERE m.station = ? AND m.entity = 'patient' AND m.hub_id != 0")
 MAX_PART_BYTES = PART_FRAMES * FRAME_DTYPE.itemsize
 MAX_PENDING_PARTS = 10_000
 """Frame parts one station may keep on the hub for trials not pushed yet (1.26 GB): a station
@@ -233,7 +241,9 @@ class Hub:
     # -- push -------------------------------------------------------------------------------
 
     def push(self, station: StationRef, body: object) -> dict:
-        """Apply a push ``{"station_id", "queue_length", "last_error", "changes": [...]}`` in order.
+        """Apply a push ``{"station_id", "queue_length", "last_error", "tombstones_through",
+        "changes": [...]}`` in order (``tombstones_through``: the last hub tombstone the station
+        had applied when it pushed; stations before it send none: :meth:`_erased_before`).
 
         Returns ``{"applied_through", "applied", "duplicates"}``. A change that cannot be applied
         stops the push there (those before it stay applied) with its error, which the hub's health
@@ -249,10 +259,11 @@ class Hub:
         queue_length = queue_length if isinstance(queue_length, int) and queue_length >= 0 else None
         reported = body.get("last_error")
         reported = reported[:300] if isinstance(reported, str) else None
+        tombstones_through = None if body.get("tombstones_through") is None else _int(body, "tombstones_through")
         applied = duplicates = 0
         try:
             for change in changes:
-                if self._apply(station, change):
+                if self._apply(station, change, tombstones_through):
                     applied += 1
                 else:
                     duplicates += 1
@@ -308,7 +319,7 @@ class Hub:
         with self._db.read() as conn:
             return int(conn.execute("SELECT last_seq FROM hub_stations WHERE id = ?", (station.id,)).fetchone()[0])
 
-    def _apply(self, station: StationRef, change: object) -> bool:
+    def _apply(self, station: StationRef, change: object, tombstones_through: int | None = None) -> bool:
         seq, entity, op, local_id, sent_at, payload = _check_change(change)
         # last writer wins by the change's time, but a station's clock (a Pi has no real-time clock)
         # may run ahead: a time after the hub's own counts as the hub's now, so it cannot win for ever.
@@ -327,7 +338,7 @@ class Hub:
                 return False
             with self.store.outbox.muted():
                 if entity == "patient":
-                    self._patient(conn, station, op, local_id, at, payload)
+                    self._patient(conn, station, op, local_id, at, payload, tombstones_through)
                 elif entity == "session":
                     self._session(conn, station, local_id, payload)
                 elif entity == "trial":
@@ -388,7 +399,8 @@ class Hub:
 
     # -- patients ---------------------------------------------------------------------------
 
-    def _patient(self, conn, station: StationRef, op: str, local_id: int, at: str, payload: dict) -> None:
+    def _patient(self, conn, station: StationRef, op: str, local_id: int, at: str, payload: dict,
+                 tombstones_through: int | None) -> None:
         found = self._mapped(conn, station, "patient", local_id)
         hub_id = None if found is None else found[0]
         if hub_id == ERASED:
@@ -404,9 +416,7 @@ class Hub:
             elif op == "link":
                 raise NotFound(f"the hub has no patient {identifier!r} to link (erased on the hub?)")
             else:
-                erased = conn.execute("SELECT max(erased_at) FROM hub_tombstones WHERE identifier_hash = ?",
-                                      (identifier_hash(identifier),)).fetchone()[0]
-                if erased is not None and erased >= at:  # erased on the hub after this change: it stays erased
+                if self._erased_before(conn, identifier, at, tombstones_through):  # it stays erased
                     self._map(conn, station, "patient", local_id, ERASED, ERASED)
                     return
                 hub_id = self._create_patient(conn, station, at, payload)
@@ -416,6 +426,26 @@ class Hub:
         if op == "link":
             return
         self._merge_patient(conn, station, hub_id, at, payload)
+
+    @staticmethod
+    def _erased_before(conn, identifier: str, at: str, tombstones_through: int | None) -> bool:
+        """Whether a change of a station's patient ``identifier`` that the hub does not hold
+        (erased here) was made before the station took the erasure, so that it is of the erased
+        patient, not of a new one given the identifier since: true if an erasure of the identifier
+        came after the last tombstone the station had applied (``tombstones_through``; the station
+        erases its patient of that identifier when it takes it, so the hub drops it too). Tombstone
+        numbers are the hub's own, in the order of the erasures: no clock is compared.
+
+        A station before ``tombstones_through`` is judged by time as before (the erasure's time on
+        the hub's clock against the change's on the station's, ``at``): a station whose clock is
+        behind has a new patient taken for the erased one."""
+        erased = conn.execute("SELECT max(id), max(erased_at) FROM hub_tombstones WHERE identifier_hash = ?",
+                              (identifier_hash(identifier),)).fetchone()
+        if erased[0] is None:
+            return False
+        if tombstones_through is not None:
+            return int(erased[0]) > tombstones_through
+        return erased[1] >= at
 
     def _create_patient(self, conn, station: StationRef, at: str, payload: dict) -> int:
         data = {k: v for k, v in payload.items() if k != "archived"}
@@ -430,8 +460,7 @@ class Hub:
 
     def _merge_patient(self, conn, station: StationRef, hub_id: int, at: str, payload: dict) -> None:
         row = conn.execute("SELECT * FROM patients WHERE id = ?", (hub_id,)).fetchone()
-        allowed = [k for k in payload if k in ("identifier", "birth_year", "sex", "height_cm", "weight_kg",
-                                                 "conditions", "notes", "archived")]
+        allowed = [k for k in payload if k in PATIENT_SYNC_FIELDS]
         unknown = sorted(set(payload) - set(allowed))
         if unknown:
             raise ValidationError({unknown[0]: "unknown patient field"})
@@ -790,24 +819,42 @@ class Hub:
             out["last_seq"] = self._last_seq(station)
         return out
 
-    def patient_updates(self, station: StationRef, since: str, limit: int = PATIENT_UPDATES_PAGE) -> dict:
-        """The hub's current fields of the station's patients changed on the hub after ``since``
-        (ISO time; "" for all), oldest change first: ``{"patients": [{"local_id", "updated_at",
-        "fields"}], "until"}`` (pass ``until`` as the next ``since``). A full page of ``limit``
-        goes on with every other patient changed in its last millisecond: the next page, after
-        ``until``, would not hold them."""
-        select = ("SELECT p.*, m.local_id FROM hub_id_map m JOIN patients p ON p.id = m.hub_id"
-                  " WHERE m.station = ? AND m.entity = 'patient' AND m.hub_id != 0")
+    def patient_updates(self, station: StationRef, since: str = "", limit: int = PATIENT_UPDATES_PAGE, *,
+                        after: int | None = None) -> dict:
+        """The hub's current fields of the station's patients changed on the hub after change
+        number ``after`` (:mod:`station.store.change_seq`; 0 for all), in the order the changes
+        were made: ``{"patients": [{"local_id", "change", "updated_at", "fields"}], "until"}``
+        (pass ``until``, the last change answered, as the next ``after``; a page of ``limit`` is
+        full: ask again). A cursor beyond the hub's last change number (the hub's database was
+        restored from an older backup) starts again from 0, so the station takes every patient.
+
+        Without ``after`` (a station before change numbers, which pages by ``since``, an ISO time
+        of the hub's clock): as before, ``{"patients": [...], "until"}`` after that time, which
+        misses changes made while the hub's clock stood behind a time already answered."""
+        if after is None:
+            return self._patient_updates_by_time(station, since, limit)
         with self._db.read() as conn:
-            rows = conn.execute(f"{select} AND p.updated_at > ? ORDER BY p.updated_at, p.id LIMIT ?",
+            if after > change_seq.current(conn):
+                after = 0
+            rows = conn.execute(f"{_STATION_PATIENTS} AND p.change_seq > ? ORDER BY p.change_seq LIMIT ?",
+                                (station.id, after, limit)).fetchall()
+        items = [{"local_id": r["local_id"], "change": r["change_seq"], "updated_at": r["updated_at"],
+                  "fields": patient_snapshot(r, PATIENT_SYNC_FIELDS)} for r in rows]
+        return {"patients": items, "until": items[-1]["change"] if items else after}
+
+    def _patient_updates_by_time(self, station: StationRef, since: str, limit: int) -> dict:
+        """:meth:`patient_updates` for a station that pages by the hub's time (``since``, ""
+        for all): a full page of ``limit`` goes on with every other patient changed in its last
+        millisecond (the next page, after ``until``, would not hold them)."""
+        with self._db.read() as conn:
+            rows = conn.execute(f"{_STATION_PATIENTS} AND p.updated_at > ? ORDER BY p.updated_at, p.id LIMIT ?",
                                 (station.id, since, limit)).fetchall()
             if len(rows) == limit:
                 last = rows[-1]
-                rows += conn.execute(f"{select} AND p.updated_at = ? AND p.id > ? ORDER BY p.id",
+                rows += conn.execute(f"{_STATION_PATIENTS} AND p.updated_at = ? AND p.id > ? ORDER BY p.id",
                                      (station.id, last["updated_at"], last["id"])).fetchall()
-        fields = ("identifier", "birth_year", "sex", "height_cm", "weight_kg", "conditions", "notes", "archived")
-        items = [{"local_id": r["local_id"], "updated_at": r["updated_at"], "fields": patient_snapshot(r, fields)}
-                 for r in rows]
+        items = [{"local_id": r["local_id"], "updated_at": r["updated_at"],
+                  "fields": patient_snapshot(r, PATIENT_SYNC_FIELDS)} for r in rows]
         return {"patients": items, "until": items[-1]["updated_at"] if items else since}
 
     def patient_for_station(self, station: StationRef, identifier: str) -> dict:
@@ -819,8 +866,7 @@ class Hub:
             raise NotFound(f"the hub has no patient {identifier!r}")
         self.store.audit.record(station.actor, "patient.view", patient_id=row["id"], object=f"patient:{row['id']}",
                                 detail={"pulled_by": station.name})
-        return patient_snapshot(row, ("identifier", "birth_year", "sex", "height_cm", "weight_kg", "conditions",
-                                      "notes", "archived"))
+        return patient_snapshot(row, PATIENT_SYNC_FIELDS)
 
     def history_for_station(self, station: StationRef, identifier: str, after: int = 0,
                             max_bytes: int | None = None) -> dict:

@@ -39,8 +39,9 @@ from dataclasses import dataclass, field
 from station.store.audit import Actor
 from station.store.db import Conflict, NotFound, ValidationError
 from station.sync import programme_updates, pulled
+from station.sync.answers import BOOLEAN, OBJECT, TEXT, WHOLE, WHOLE_OR_NULL, items, take, wrong
 from station.sync.client import HubClient, HubRefused, SyncError
-from station.sync.hub import PATIENT_UPDATES_PAGE
+from station.sync.hub import PATIENT_SYNC_FIELDS, PATIENT_UPDATES_PAGE
 from station.sync.records import (PART_DIGEST_HEADER, clinic_key_id, frame_parts, part_digest, record_of,
                                    tombstone_key)
 
@@ -140,7 +141,7 @@ class StationSync:
         self.batch_bytes = batch_bytes
         self._lock = threading.Lock()  # one sync at a time (worker and a page's pull may meet)
         self._clinic_key: str | None = None  # the hub's tombstone key, asked when tombstones first come
-        self._updates_since = ""  # this process fetches every held patient's record once, then changes
+        self._updates_after = 0  # this process fetches every held patient's record once, then changes
         self._history_after: int | None = None  # the last hub trial looked at (:meth:`_pull_new_history`)
 
     def sync_once(self) -> SyncReport:
@@ -170,15 +171,14 @@ class StationSync:
         while True:
             answer = self.client.request("GET", "/api/hub/tombstones",
                                          query={"after": cursor, "keyed": 1, "queue_length": outbox.length()})
-            self._check_not_behind(answer.get("last_seq"))
-            items = answer.get("tombstones")
-            if not isinstance(items, list) or not all(
-                    isinstance(i, dict) and type(i.get("id")) is int and isinstance(i.get("identifier_key"), str)
-                    for i in items):
-                raise SyncError("the hub's answer to GET /api/hub/tombstones is not a list of erasures (is [hub] url "
-                                "the hub's own address?); nothing was erased or pushed; will retry")
-            hashes = self._keyed_patient_hashes(answer.get("key_id")) if items else {}
-            for item in items:
+            what = "GET /api/hub/tombstones"
+            self._check_not_behind(take(answer, "last_seq", what, WHOLE))
+            erasures = items(answer, "tombstones", what)
+            for item in erasures:
+                take(item, "id", what, WHOLE, where="tombstones[].")
+                take(item, "identifier_key", what, TEXT, where="tombstones[].")
+            hashes = self._keyed_patient_hashes(take(answer, "key_id", what, TEXT)) if erasures else {}
+            for item in erasures:
                 outcome = self._erase_here(hashes.get(item["identifier_key"]))
                 if outcome == "deferred":
                     report.deferred_erasures += 1
@@ -186,7 +186,7 @@ class StationSync:
                 report.erased += outcome == "erased"
                 cursor = int(item["id"])
                 outbox.set_tombstone_cursor(cursor)
-            if len(items) < 500:
+            if len(erasures) < 500:
                 return
 
     def _keyed_patient_hashes(self, key_id: object) -> dict[str, str]:
@@ -204,11 +204,11 @@ class StationSync:
             rows = conn.execute("SELECT identifier_hash FROM sync_patient_keys").fetchall()
         return {tombstone_key(self._clinic_key, r["identifier_hash"]): r["identifier_hash"] for r in rows}
 
-    def _check_not_behind(self, hub_last_seq: object) -> None:
+    def _check_not_behind(self, hub_last_seq: int) -> None:
         """SyncError if the hub already holds changes of this station beyond any it ever made: its
         database went back in time (restored from a backup), and its next changes would reuse
         numbers (and ids) the hub already has, so they would be taken for repeats and dropped."""
-        if isinstance(hub_last_seq, int) and hub_last_seq > self.store.outbox.highest_seq():
+        if hub_last_seq > self.store.outbox.highest_seq():
             raise SyncError(
                 f"the hub already has this station's changes up to #{hub_last_seq}, more than this database ever "
                 "made: it was restored from an older backup; nothing was pushed. Register it again on the hub "
@@ -248,15 +248,16 @@ class StationSync:
         for _ in range(HISTORY_UPDATE_PAGES):
             answer = self.client.request("GET", "/api/hub/history-updates",
                                          query={"after": self._history_after, "judged_after": judged_after})
-            until, groups = answer.get("until"), answer.get("patients")
-            if type(until) is not int or until < self._history_after or not isinstance(groups, list):
-                raise SyncError("the hub's answer to GET /api/hub/history-updates is not a page of trials (is [hub] "
-                                "url the hub's own address?); will retry")
-            for group in groups:
-                local_id = group.get("local_id") if isinstance(group, dict) else None
+            what = "GET /api/hub/history-updates"
+            until = take(answer, "until", what, WHOLE)
+            if until < self._history_after:
+                raise wrong(what, "until", "a cursor before the one asked", "that cursor or a later one")
+            following = take(answer, "next", what, WHOLE_OR_NULL)
+            for group in items(answer, "patients", what):
+                local_id = take(group, "local_id", what, WHOLE, where="patients[].")
                 try:
                     self.store.patients.get(local_id)
-                except (NotFound, TypeError, ValueError):
+                except NotFound:
                     continue  # erased here meanwhile
                 try:
                     page = pulled.check_page(group.get("sessions"))
@@ -267,7 +268,7 @@ class StationSync:
                 report.pulled_trials += new_trials
             self._history_after = until
             judged_after, judged_more = self._take_judgements(answer, judged_after, report)
-            if answer.get("next") is None and not judged_more:
+            if following is None and not judged_more:
                 return
 
     def _take_judgements(self, answer: dict, judged_after: int, report: "SyncReport") -> tuple[int, bool]:
@@ -277,10 +278,11 @@ class StationSync:
         judgements sends none (the cursor stays)."""
         if "judgements" not in answer:
             return judged_after, False
-        until = answer.get("judged_until")
-        if type(until) is not int or until < judged_after or type(answer.get("judged_more")) is not bool:
-            raise SyncError("the hub's answer to GET /api/hub/history-updates has no judgement cursor (is [hub] url "
-                            "the hub's own address?); will retry")
+        what = "GET /api/hub/history-updates"
+        until = take(answer, "judged_until", what, WHOLE)
+        more = take(answer, "judged_more", what, BOOLEAN)
+        if until < judged_after:
+            raise wrong(what, "judged_until", "a cursor before the one asked", "that cursor or a later one")
         try:
             items = pulled.check_judgements(answer["judgements"])
         except ValidationError as exc:
@@ -288,7 +290,7 @@ class StationSync:
                             "was taken; will retry") from None
         report.judgements += pulled.store_judgements(self.store, items, actor=HUB_ACTOR)
         self.store.outbox.set_judgement_cursor(until)
-        return until, answer["judged_more"]
+        return until, more
 
     def _take_programme_updates(self, report: "SyncReport") -> None:
         """Take the hub's newer fields of the programmes this station assigned (its users' edits,
@@ -306,10 +308,7 @@ class StationSync:
         """Send this station's audit entries after the last one the hub holds, oldest first, in
         batches (:mod:`station.sync.hub_audit`; after the changes, so that the hub knows the records
         they name); at most :data:`AUDIT_BATCHES` batches a sync (the rest at the next)."""
-        last = self.client.request("GET", "/api/hub/audit").get("last")
-        if type(last) is not int or last < 0:
-            raise SyncError("the hub's answer to GET /api/hub/audit holds no entry number (is [hub] url the hub's "
-                            "own address?); will retry")
+        last = take(self.client.request("GET", "/api/hub/audit"), "last", "GET /api/hub/audit", WHOLE)
         for _ in range(AUDIT_BATCHES):
             with self.store.db.read() as conn:
                 rows = conn.execute("SELECT * FROM audit_log WHERE id > ? ORDER BY id LIMIT ?",
@@ -328,11 +327,11 @@ class StationSync:
                 size += entry_size
             answer = self.client.request("POST", "/api/hub/audit", body={"station_id": self.store.outbox.station_id,
                                                                         "entries": entries})
-            held = answer.get("last")
-            if type(held) is not int or held < entries[-1]["id"]:
+            held = take(answer, "last", "POST /api/hub/audit", WHOLE)
+            if held < entries[-1]["id"]:
                 raise SyncError(f"the hub acknowledged audit entries only up to {held}, not {entries[-1]['id']}; "
                                 "will retry")
-            report.audit_entries += int(answer.get("added", 0)) if type(answer.get("added")) is int else 0
+            report.audit_entries += take(answer, "added", "POST /api/hub/audit", WHOLE)
             last = held
             if len(rows) < AUDIT_BATCH and len(entries) == len(rows):
                 return
@@ -341,28 +340,35 @@ class StationSync:
 
     def _refresh_patients(self, report: "SyncReport") -> None:
         """Take the hub's fields of patients held here that changed on the hub (another station's
-        edit won, or an edit on the hub), except fields of patients with changes still queued here
-        (the hub decides those when they arrive; the next sync brings its verdict)."""
+        edit won, or an edit on the hub), in the order of the hub's change numbers
+        (:mod:`station.store.change_seq`), except fields of patients with changes still queued
+        here (the hub decides those when they arrive; the next sync brings its verdict)."""
+        what = "GET /api/hub/patient-updates"
         while True:
-            since = self._updates_since
-            answer = self.client.request("GET", "/api/hub/patient-updates", query={"since": since})
-            items = answer.get("patients") or []
-            times, held = [], []
-            for item in items:
-                outcome = self._refresh_one(item)
+            after = self._updates_after
+            answer = self.client.request("GET", "/api/hub/patient-updates", query={"after": after})
+            updates = items(answer, "patients", what)
+            until = answer.get("until")
+            if isinstance(until, str):  # a hub before change numbers answers by its clock's time
+                raise wrong(what, "until", "a time", "a change number (the hub's software is older than this "
+                                                     "station's: update the hub)")
+            until = take(answer, "until", what, WHOLE)
+            cursor, held = after, False
+            for item in updates:
+                change = take(item, "change", what, WHOLE, where="patients[].")
+                local_id = take(item, "local_id", what, WHOLE, where="patients[].")
+                fields = take(item, "fields", what, OBJECT, where="patients[].")
+                outcome = self._refresh_one(local_id, fields)
                 report.refreshed += outcome == "updated"
-                times.append(item.get("updated_at") or since)
-                if outcome == "queued":
-                    held.append(times[-1])
-            # asked for again after the last time all of whose patients were taken: a patient left
-            # for later is, and so is one changed in its millisecond (the hub answers after a time)
-            self._updates_since = max((t for t in times if not held or t < min(held)), default=since)
-            if len(items) < PATIENT_UPDATES_PAGE or held:
+                held = held or outcome == "queued"
+                if not held:  # asked for again from the first patient left for later
+                    cursor = max(cursor, change)
+            self._updates_after = cursor if held else max(cursor, until)
+            if len(updates) < PATIENT_UPDATES_PAGE or held:
                 return
 
-    def _refresh_one(self, item: dict) -> str:
+    def _refresh_one(self, local_id: int, fields: dict) -> str:
         """``updated``, ``same`` or ``queued`` (changes of theirs still wait here)."""
-        local_id, fields = item.get("local_id"), item.get("fields") or {}
         with self.store.db.read() as conn:
             queued = conn.execute("SELECT 1 FROM sync_outbox WHERE patient_id = ? AND entity = 'patient'",
                                   (local_id,)).fetchone()
@@ -372,7 +378,7 @@ class StationSync:
             local = self.store.patients.get(local_id)
         except NotFound:
             return "same"
-        changes = {k: v for k, v in fields.items() if k in local and local[k] != v}
+        changes = {k: v for k, v in fields.items() if k in PATIENT_SYNC_FIELDS and local[k] != v}
         if not changes:
             return "same"
         try:
@@ -415,21 +421,23 @@ class StationSync:
                 state = outbox.state()
                 answer = self.client.request("POST", "/api/hub/push", body={
                     "station_id": outbox.station_id, "queue_length": state["queue_length"] - processed,
-                    "last_error": state["last_error"], "changes": batch})
-                applied_through = answer.get("applied_through")
-                if not isinstance(applied_through, int) or applied_through < batch[-1]["seq"]:
+                    "last_error": state["last_error"], "tombstones_through": state["tombstone_cursor"],
+                    "changes": batch})
+                applied_through = take(answer, "applied_through", "POST /api/hub/push", WHOLE)
+                if applied_through < batch[-1]["seq"]:
                     raise SyncError(f"the hub acknowledged changes only up to {applied_through}, not "
                                     f"{batch[-1]['seq']}; will retry")
-                report.duplicates += int(answer.get("duplicates", 0))
+                report.duplicates += take(answer, "duplicates", "POST /api/hub/push", WHOLE)
                 for item in batch:
                     report.sent[item["entity"]] += 1
             outbox.acknowledge(through, pushed=len(batch))
 
     def _upload_frames(self, trial_id: int, n_parts: int) -> int:
+        what = "GET /api/hub/trials/ID/parts"
         status = self.client.request("GET", f"/api/hub/trials/{trial_id}/parts")
-        if status.get("on_hub"):
+        if take(status, "on_hub", what, BOOLEAN):
             return 0
-        have = set(status.get("parts") or [])
+        have = set(items(status, "parts", what, WHOLE))
         missing = [p for p in range(n_parts) if p not in have]
         if not missing:
             return 0

@@ -1061,7 +1061,7 @@ def test_a_judgement_of_a_trial_never_pulled_here_is_left_out(station_store):
             return 200, json.dumps({"last": 10**6, "added": 0}).encode(), {}
         if handler.path.startswith("/api/hub/programme-updates"):
             return 200, b'{"programmes": []}', {}
-        return 200, b'{"patients": [], "until": ""}', {}
+        return 200, b'{"patients": [], "until": 0}', {}  # patient updates: none after change 0
 
     with FakeHub() as hub_server:
         hub_server.answer = answer

@@ -12,7 +12,7 @@ import pytest
 
 from web import create_app
 
-from sync_support import CHEAP, make_station, open_hub_store
+from sync_support import CHEAP, WallClock, make_station, open_hub_store
 
 
 @pytest.fixture(params=["postgresql"])
@@ -47,3 +47,18 @@ def station_factory(hub_store, hub_app, tmp_path, station_data_dir):
     yield make
     for sync in made:
         sync.store.close()
+
+
+@pytest.fixture
+def clocked_hub(pg_url, tmp_path, station_data_dir):
+    """``(wall, hub_store, gym)``: a hub on PostgreSQL whose wall clock ``wall`` the test moves
+    (a day ahead of the station's), and a station ``gym`` syncing to it."""
+    wall = WallClock(1_767_225_600.0 + 86_400)
+    hub_store = open_hub_store(tmp_path, wall=wall, database=pg_url)
+    app = create_app({"STORE": hub_store, "HUB": True, "SECRET_KEY": "test", "PASSWORD_COST": CHEAP, "TESTING": True,
+                      "WALL_CLOCK": wall})
+    station_data_dir(tmp_path / "gym")
+    gym = make_station(hub_store, app, tmp_path, "gym", WallClock())
+    yield wall, hub_store, gym
+    gym.store.close()
+    hub_store.close()
