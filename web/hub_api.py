@@ -52,10 +52,13 @@ frame part 56 kB) before they are read.
     ``{"programmes": [...]}``: the patient's programmes as the hub has them now, in short (status,
     adherence, each session's date, status, minutes and where it was recorded), for a station to
     show read-only (:meth:`station.sync.hub.Hub.programmes_for_station`); audited.
-``GET /api/hub/patients/history?identifier=X&after=N``
-    ``{"sessions": [...], "next"}``: one page (about 1 MB) of the patient's sessions and trials
-    recorded elsewhere (results, validity, station and calibration ids; no raw frames), after hub
-    session ``N`` (:meth:`station.sync.hub.Hub.history_for_station`); the first page is audited.
+``GET /api/hub/patients/history?identifier=X&after=N&trial_after=T``
+    ``{"sessions": [...], "next", "next_trial"}``: one page (about 1 MB) of the patient's sessions
+    and trials recorded elsewhere (results, validity, station and calibration ids; no raw frames),
+    after hub session ``N`` (``T`` > 0: session ``N`` goes on after its hub trial ``T``, a session
+    too large for one page being sent in parts; :meth:`station.sync.hub.Hub.history_for_station`);
+    the first page is audited. Without ``trial_after`` (stations before parts), whole sessions, and
+    ``409`` for a session larger than such a station takes in one answer (4 MiB).
 
 Signed-in users: ``GET /api/hub/assignments/<id>/sources``: which station assigned a programme
 and recorded each of its fields (:meth:`station.sync.hub.Hub.programme_sources`; the programme
@@ -261,7 +264,8 @@ def pull_history():
     if not identifier.strip() or len(identifier) > 64:
         return api_error(400, "give ?identifier= (the patient's pseudonymous code)")
     after = query_int("after", 0, low=0, high=2**62)
-    return hub().history_for_station(g.station, identifier, after)
+    trial_after = query_int("trial_after", -1, low=0, high=2**62)  # absent: a station before history in parts
+    return hub().history_for_station(g.station, identifier, after, trial_after=None if trial_after < 0 else trial_after)
 
 
 @bp.get("/api/hub/history-updates")

@@ -88,9 +88,13 @@ one station (or its stolen token) cannot fill the hub's disk with trials that ne
 TRIAL_UPDATABLE = ("status", "status_reason", "ended_at", "metrics", "valid", "validity_reason", "notes",
                    "judged_by", "judged_at", "station_valid", "station_validity_reason")
 HISTORY_PAGE_BYTES = 1024 * 1024
-"""A page of a patient's history pulled by a station holds sessions up to about this much JSON
-(:meth:`Hub.history_for_station`; at least one session, whatever its size)."""
+"""A page of a patient's history pulled by a station holds sessions and trials up to about this much
+JSON (:meth:`Hub.history_for_station`, :meth:`Hub.history_updates`; at least one trial, which is
+at most about 0.35 MB: metrics 256 kB, calibration 64 kB)."""
 HISTORY_PAGE_SESSIONS = 100
+HISTORY_ANSWER_BYTES = 4 * 1024 * 1024
+"""The largest answer a station takes (:data:`station.sync.client.MAX_ANSWER_BYTES`): a station
+before history in parts is refused a session larger than this (:meth:`Hub.history_for_station`)."""
 PROTOCOL_1_MARK = "(sync protocol 1)"
 """In each refusal of a request only a station of sync protocol 1 makes (:meth:`Hub.note_refusal`)."""
 JUDGEMENT_PAGE = 200
@@ -869,16 +873,29 @@ class Hub:
         return patient_snapshot(row, PATIENT_SYNC_FIELDS)
 
     def history_for_station(self, station: StationRef, identifier: str, after: int = 0,
-                            max_bytes: int | None = None) -> dict:
+                            max_bytes: int | None = None, *, trial_after: int | None = None) -> dict:
         """One page of a hub patient's sessions and trials recorded elsewhere than at ``station``
         (at other stations, or on the hub), for the station to show in their history: ``{"sessions":
         [{"hub_id", "station", "started_at", "label", "notes", "created_by", "trials": [{"hub_id",
-        "station", "frames_on_hub", TRIAL_COLUMNS...}]}], "next": hub session id to ask after, or
-        None}``. Sessions after hub session ``after``, oldest first, as many as fit ``max_bytes`` of
-        JSON (default :data:`HISTORY_PAGE_BYTES`; at least one); trials that have ended, without
-        their raw frames. ``station`` is the
-        name of the station that recorded it (None: on the hub). The first page is audited as
-        ``patient.view`` by the station."""
+        "station", "frames_on_hub", TRIAL_COLUMNS...}]}], "next", "next_trial"}``: sessions after
+        hub session ``after``, oldest first, trials that have ended, without their raw frames, as
+        many as fit ``max_bytes`` of JSON (default :data:`HISTORY_PAGE_BYTES`; at least one
+        trial). ``station`` is the name of the station that recorded it (None: on the hub).
+
+        A session too large for one page is sent in parts: a page may end inside a session, and
+        the next page (``after`` = ``next``, ``trial_after`` = ``next_trial``) goes on with that
+        session's trials after hub trial ``next_trial`` (repeating the session's own fields);
+        ``next_trial`` 0: the page ended with a whole session; ``next`` None: the last page. A
+        trial's JSON is bounded (metrics 256 kB, calibration 64 kB), so every page fits a
+        station's answer bound (:data:`station.sync.client.MAX_ANSWER_BYTES`, 4 MiB).
+
+        A station before parts (no ``trial_after``) is sent whole sessions only; a session larger
+        than it takes in one answer is refused (Conflict, naming its size), once, rather than sent
+        to be refused by the station at every try. The first page is audited as ``patient.view``
+        by the station."""
+        parts = trial_after is not None
+        trial_after = trial_after or 0
+        max_bytes = HISTORY_PAGE_BYTES if max_bytes is None else max_bytes
         with self._db.read() as conn:
             patient = conn.execute("SELECT id FROM patients WHERE lower(identifier) = lower(?)",
                                    (identifier.strip(),)).fetchone()
@@ -887,32 +904,51 @@ class Hub:
             sessions = conn.execute(
                 "SELECT s.*, (SELECT st.name FROM hub_id_map m JOIN hub_stations st ON st.id = m.station"
                 "  WHERE m.entity = 'session' AND m.hub_id = s.id) AS station_name"
-                " FROM sessions s WHERE s.patient_id = ? AND s.id > ? AND NOT EXISTS (SELECT 1 FROM hub_id_map m"
-                "  WHERE m.station = ? AND m.entity = 'session' AND m.hub_id = s.id)"
-                " ORDER BY s.id LIMIT ?", (patient["id"], after, station.id, HISTORY_PAGE_SESSIONS)).fetchall()
+                " FROM sessions s WHERE s.patient_id = ? AND (s.id > ? OR (s.id = ? AND ? > 0))"
+                " AND NOT EXISTS (SELECT 1 FROM hub_id_map m WHERE m.station = ? AND m.entity = 'session'"
+                "  AND m.hub_id = s.id) ORDER BY s.id LIMIT ?",
+                (patient["id"], after, after, trial_after, station.id, HISTORY_PAGE_SESSIONS)).fetchall()
             names = {r["station_id"]: r["name"] for r in conn.execute(
                 "SELECT station_id, name FROM hub_stations WHERE station_id IS NOT NULL")}
-            out, size, last = [], 0, None
-            max_bytes = HISTORY_PAGE_BYTES if max_bytes is None else max_bytes
+            out, size, cursor = [], 0, None
             for session in sessions:
-                trials = conn.execute("SELECT * FROM trials WHERE session_id = ? AND status <> 'recording' ORDER BY id",
-                                      (session["id"],)).fetchall()
+                trials = conn.execute("SELECT * FROM trials WHERE session_id = ? AND status <> 'recording' AND id > ?"
+                                      " ORDER BY id", (session["id"], trial_after if session["id"] == after else 0))
                 item = {"hub_id": session["id"], "station": session["station_name"],
-                        **{c: session[c] for c in SESSION_COLUMNS},
-                        "trials": [{"hub_id": t["id"], "station": names.get(t["station_id"]),
-                                    "frames_on_hub": t["frame_count"], **{c: t[c] for c in TRIAL_COLUMNS}}
-                                   for t in trials]}
-                item_size = len(json.dumps(item, separators=(",", ":")))
-                if out and size + item_size > max_bytes:
-                    break
-                out.append(item)
-                size += item_size
-                last = session["id"]
-            more = len(out) < len(sessions) or len(sessions) == HISTORY_PAGE_SESSIONS
-        if after == 0:
+                        **{c: session[c] for c in SESSION_COLUMNS}, "trials": []}
+                item_size = _json_size(item)
+                for t in trials:
+                    trial = {"hub_id": t["id"], "station": names.get(t["station_id"]), "frames_on_hub": t["frame_count"],
+                             **{c: t[c] for c in TRIAL_COLUMNS}}
+                    trial_size = _json_size(trial) + 1
+                    if parts and (out or item["trials"]) and size + item_size + trial_size > max_bytes:
+                        if item["trials"]:
+                            out.append(item)
+                            cursor = (session["id"], item["trials"][-1]["hub_id"])
+                        break
+                    item["trials"].append(trial)
+                    item_size += trial_size
+                else:
+                    if out and size + item_size > max_bytes:
+                        break  # the next page begins with this session
+                    if not parts and item_size > HISTORY_ANSWER_BYTES:
+                        raise Conflict(f"visit #{session['id']} of this patient holds {item_size / 1e6:.1f} MB of "
+                                       f"results, more than this station's software takes in one answer "
+                                       f"({HISTORY_ANSWER_BYTES / 1e6:.1f} MB); update the station to bring it in parts")
+                    out.append(item)
+                    size += item_size
+                    cursor = (session["id"], 0)
+                    continue
+                break
+            finished = cursor is not None and cursor[1] == 0 and len(out) == len(sessions) \
+                and len(sessions) < HISTORY_PAGE_SESSIONS
+        if after == 0 and trial_after == 0:
             self.store.audit.record(station.actor, "patient.view", patient_id=patient["id"],
                                     object=f"patient:{patient['id']}", detail={"history_pulled_by": station.name})
-        return {"sessions": out, "next": last if more and last is not None else None}
+        answer = {"sessions": out, "next": None if cursor is None or finished else cursor[0]}
+        if parts:
+            answer["next_trial"] = 0 if answer["next"] is None else cursor[1]
+        return answer
 
     def history_updates(self, station: StationRef, after: int = 0, limit: int = 200,
                         judged_after: int | None = None) -> dict:
@@ -920,14 +956,14 @@ class Hub:
         of the patients this station holds (sent or linked), with their visits, for the station to
         keep its pulled histories current at every sync: ``{"patients": [{"local_id", "sessions":
         [as :meth:`history_for_station`]}], "next": hub trial id to ask after, or None}`` (at most
-        ``limit`` trials, oldest first); ``until``: the hub trial to ask after next time (the newest
+        ``limit`` trials, oldest first, as many as fit :data:`HISTORY_PAGE_BYTES`); ``until``: the hub trial to ask after next time (the newest
         trial looked at, so a station with nothing to take does not make the hub look again).
 
         With ``judged_after`` (a hub audit entry id), also ``"judgements"``: the trials of those
         patients recorded elsewhere whose record changed after that entry (a clinician's validity,
         reason or note on the hub, or an update pushed by the station that recorded them), as they
         are now, ``[{"hub_id", "frames_on_hub", TRIAL_COLUMNS...}]``, from at most
-        :data:`JUDGEMENT_PAGE` audit entries; ``"judged_until"``: the entry to ask after next time,
+        :data:`JUDGEMENT_PAGE` audit entries (as many as fit :data:`HISTORY_PAGE_BYTES`); ``"judged_until"``: the entry to ask after next time,
         ``"judged_more"``: whether more entries wait."""
         judgements: list[dict] = []
         judged_until, judged_more = judged_after, False
@@ -950,14 +986,19 @@ class Hub:
             names = {r["station_id"]: r["name"] for r in conn.execute(
                 "SELECT station_id, name FROM hub_stations WHERE station_id IS NOT NULL")}
         patients: dict[int, dict[int, dict]] = {}
-        for t in rows:
+        full, size = len(rows) == limit, 0
+        for i, t in enumerate(rows):
+            trial = {"hub_id": t["id"], "station": names.get(t["station_id"]), "frames_on_hub": t["frame_count"],
+                     **{c: t[c] for c in TRIAL_COLUMNS}}
+            size += _json_size(trial) + 300  # and its visit's fields, near enough
+            if i and size > HISTORY_PAGE_BYTES:  # the rest on the next page: every page fits a station's bound
+                rows, full = rows[:i], True
+                break
             session = sessions[t["session_id"]]
             visit = patients.setdefault(t["patient_local_id"], {}).setdefault(session["id"], {
                 "hub_id": session["id"], "station": t["session_station"], **{c: session[c] for c in SESSION_COLUMNS},
                 "trials": []})
-            visit["trials"].append({"hub_id": t["id"], "station": names.get(t["station_id"]),
-                                    "frames_on_hub": t["frame_count"], **{c: t[c] for c in TRIAL_COLUMNS}})
-        full = len(rows) == limit
+            visit["trials"].append(trial)
         return {"patients": [{"local_id": local_id, "sessions": list(visits.values())}
                              for local_id, visits in patients.items()],
                 "next": rows[-1]["id"] if full else None, "until": rows[-1]["id"] if full else max(newest, after),
@@ -975,9 +1016,10 @@ class Hub:
                                    " ORDER BY id LIMIT ?", (after, newest, JUDGEMENT_PAGE)).fetchall()
             more = len(entries) == JUDGEMENT_PAGE
             until = int(entries[-1]["id"]) if more else max(newest, after)
-            ids = sorted({int(e["object"][6:]) for e in entries
-                          if isinstance(e["object"], str) and e["object"].startswith("trial:")
-                          and e["object"][6:].isdigit() and len(e["object"]) < 26})
+            named = [(int(e["id"]), int(e["object"][6:]) if isinstance(e["object"], str)
+                      and e["object"].startswith("trial:") and e["object"][6:].isdigit() and len(e["object"]) < 26
+                      else None) for e in entries]
+            ids = sorted({trial_id for _, trial_id in named if trial_id is not None})
             if not ids:
                 return [], until, more
             rows = conn.execute(
@@ -986,8 +1028,18 @@ class Hub:
                 f" WHERE t.id IN ({', '.join('?' * len(ids))}) AND t.status <> 'recording' AND NOT EXISTS"
                 " (SELECT 1 FROM hub_id_map o WHERE o.station = ? AND o.entity = 'session' AND o.hub_id = s.id)"
                 " ORDER BY t.id", (station.id, *ids, station.id)).fetchall()
-        return ([{"hub_id": t["id"], "frames_on_hub": t["frame_count"], **{c: t[c] for c in TRIAL_COLUMNS}}
-                 for t in rows], until, more)
+        trials = {t["id"]: {"hub_id": t["id"], "frames_on_hub": t["frame_count"], **{c: t[c] for c in TRIAL_COLUMNS}}
+                  for t in rows}
+        out, size, through = [], 0, after
+        for entry_id, trial_id in named:  # in the entries' order, as many trials as fit a page
+            trial = trials.pop(trial_id, None)
+            if trial is not None:
+                size += _json_size(trial)
+                if out and size > HISTORY_PAGE_BYTES:
+                    return out, through, True  # the next page asks from the entry before this trial's
+                out.append(trial)
+            through = entry_id
+        return out, until, more
 
     def programme_updates(self, station: StationRef, limit: int = 5000) -> dict:
         """The fields of the programmes this station assigned that someone else set: the hub's
@@ -1053,6 +1105,11 @@ class Hub:
             self.store.audit.record(station.actor, "programme.view", patient_id=patient["id"],
                                     object=f"programme:{doc['id']}", detail={"viewed_from": station.name})
         return {"programmes": out}
+
+
+def _json_size(doc: object) -> int:
+    """Characters of ``doc`` as compact JSON (as an answer sends it, near enough)."""
+    return len(json.dumps(doc, separators=(",", ":")))
 
 
 def _int(doc: dict, key: str) -> int:

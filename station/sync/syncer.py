@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from station.store.audit import Actor
 from station.store.db import Conflict, NotFound, ValidationError
 from station.sync import programme_updates, pulled
-from station.sync.answers import BOOLEAN, OBJECT, TEXT, WHOLE, WHOLE_OR_NULL, items, take, wrong
+from station.sync.answers import BOOLEAN, LIST, OBJECT, TEXT, WHOLE, WHOLE_OR_NULL, items, take, wrong
 from station.sync.client import HubClient, HubRefused, SyncError
 from station.sync.hub import PATIENT_SYNC_FIELDS, PATIENT_UPDATES_PAGE
 from station.sync.records import (PART_DIGEST_HEADER, clinic_key_id, frame_parts, part_digest, record_of,
@@ -55,7 +55,8 @@ HISTORY_UPDATE_PAGES = 10
 AUDIT_BATCHES = 50
 """Batches of audit entries one sync sends at most (10,000 entries; the rest at the next sync)."""
 MAX_HISTORY_PAGES = 1000
-"""A patient's history pulled from the hub ends after this many pages (about 1 MB each)."""
+"""A patient's history pulled from the hub ends after this many pages (about 1 MB each; a visit
+too large for one page comes in parts)."""
 BATCH_CHANGES = 100
 BATCH_BYTES = 96 * 1024
 """Largest push body (the hub takes up to 128 kB: room for one large change past the mark)."""
@@ -511,16 +512,18 @@ class StationSync:
         transaction (:mod:`station.sync.pulled`); returns ``{"sessions", "trials"}`` new here.
         HubRefused (one line) if the hub's answer is not a page of history (what came before stays)."""
         identifier = self.store.patients.get(patient_id)["identifier"]
-        after, pages, sessions, trials = 0, 0, 0, 0
+        what = "GET /api/hub/patients/history"
+        after, trial_after, pages, sessions, trials = 0, 0, 0, 0, 0
         while True:
             answer = self.client.request("GET", "/api/hub/patients/history",
-                                         query={"identifier": identifier, "after": after})
-            following = answer.get("next")
-            if "sessions" not in answer or not (following is None or (type(following) is int and following > after)):
-                raise HubRefused(502, "the hub's answer to GET /api/hub/patients/history is not a page of history (is "
-                                      "[hub] url the hub's own address?); the pages before it were stored")
+                                         query={"identifier": identifier, "after": after, "trial_after": trial_after})
+            following = take(answer, "next", what, WHOLE_OR_NULL)
+            # a hub before history in parts sends whole sessions only, and no next_trial
+            following_trial = take(answer, "next_trial", what, WHOLE) if "next_trial" in answer else 0
+            if following is not None and (following, following_trial) <= (after, trial_after):
+                raise wrong(what, "next", "a page already asked for", "a later page")
             try:
-                page = pulled.check_page(answer["sessions"])
+                page = pulled.check_page(take(answer, "sessions", what, LIST))
             except ValidationError as exc:
                 raise HubRefused(502, f"the hub sent a visit or trial this station cannot store ({exc}); the pages "
                                       "before it were stored") from None
@@ -532,7 +535,7 @@ class StationSync:
             if pages >= MAX_HISTORY_PAGES:
                 raise HubRefused(502, f"the hub's history of this patient goes on beyond {MAX_HISTORY_PAGES} pages; "
                                       "the pages before were stored")
-            after = following
+            after, trial_after = following, following_trial
 
 
 class SyncWorker:
