@@ -4,12 +4,15 @@
 (history), ``GET /api/assignments/<id>/report.pdf`` (a training programme), each with
 ``?paper=a4|letter`` (default ``[clinic] paper`` of the configuration);
 ``GET /api/trials/<id>/fhir.json``, ``GET /api/sessions/<id>/fhir.json`` (the visit) and
-``GET /api/patients/<id>/fhir.json`` (the whole history). Any signed-in user (patient data: login
+``GET /api/patients/<id>/fhir.json`` (the whole history; ``?part=N`` one part of a history too long
+for one bundle, which is refused with ``409`` naming its parts). Any signed-in user (patient data: login
 required like every page); GET downloads need no CSRF token. Each is audited as an export
 (``patient.export``, a trial's bundle as ``trial.export``). See ``docs/api.md``.
 """
 
 from __future__ import annotations
+
+import functools
 
 from flask import Blueprint, Response, current_app, request
 
@@ -18,6 +21,7 @@ from station.reports.context import clinic_of
 from station.reports.fhir_bundle import NothingToExport, patient_bundle, session_bundle, trial_bundle
 from station.store.db import ValidationError
 from web.api_station import station_protocols
+from web.jsonio import query_int
 from web.places import export_place
 from web.security import actor, api_error, store
 
@@ -94,4 +98,6 @@ def session_fhir(session_id: int):
 @export_place
 def patient_fhir(patient_id: int):
     identifier = store().patients.get(patient_id)["identifier"]
-    return _fhir(patient_bundle, patient_id, f"{identifier}-history.fhir.json")
+    part = query_int("part", 0, low=1, high=100_000) or None  # a long history: one part (409 names how many)
+    return _fhir(functools.partial(patient_bundle, part=part), patient_id,
+                 f"{identifier}-history{'' if part is None else f'-part{part}'}.fhir.json")

@@ -52,6 +52,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     patient.add_argument("--out", metavar="FILE", help="file to write (default: IDENTIFIER-history.csv)")
     patient.add_argument("--force", action="store_true", help="replace an existing file")
     _fhir_flag(patient)
+    patient.add_argument("--part", type=int, metavar="N", default=None,
+                         help="with --fhir: part N of a history too long for one bundle (the refusal says how many)")
     _data_dir_after(patient)
     patient.set_defaults(func=_patient)
 
@@ -88,7 +90,8 @@ def _write_fhir(args: argparse.Namespace, kind: str, default_name) -> int:
             if not path.parent.is_dir():
                 raise UserError(f"{path.parent} is not a directory; create it or give another --out")
             build = {"trial": trial_bundle, "session": session_bundle, "patient": patient_bundle}[kind]
-            text = build(store, object_id, protocols, actor=Actor.command_line())
+            part = {"part": args.part} if kind == "patient" else {}
+            text = build(store, object_id, protocols, actor=Actor.command_line(), **part)
             atomic_write_text(path, text)
         except NothingToExport as exc:
             raise UserError(str(exc)) from None
@@ -150,7 +153,10 @@ def _patient(args: argparse.Namespace) -> int:
     from station.store.export import export_patient_history
 
     if args.fhir:
-        return _write_fhir(args, "patient", lambda identifier, _pid: f"{identifier}-history.fhir.json")
+        suffix = "" if args.part is None else f"-part{args.part}"
+        return _write_fhir(args, "patient", lambda identifier, _pid: f"{identifier}-history{suffix}.fhir.json")
+    if args.part is not None:
+        raise UserError("--part is for --fhir bundles; the CSV history is one file")
     path = Path(args.out) if args.out else Path(f"{args.identifier}-history.csv")
     if path.exists() and not args.force:
         raise UserError(f"{path} already exists; use --force to replace it")

@@ -26,6 +26,12 @@ Contents (codes in ``docs/fhir.md``, :mod:`.fhir_codes`):
 Only valid, complete trials are exported (and a timed hold the patient could not take counts as
 0 s, as on the results page); trials judged invalid stay on the station, and so do the games
 played in them.
+
+A patient's whole history is one bundle up to :data:`HISTORY_BUNDLE_TRIALS` complete trials (each
+with its games; about 48 kB of JSON a trial); a longer one is refused whole
+(:class:`BundleTooLarge`, naming its parts) and exported in parts of that many trials, oldest
+first (``part``; the games stored without a trial in the last part): a bundle is built, validated
+and held in memory whole, and an unbounded one would take a small station's memory and minutes.
 """
 
 from __future__ import annotations
@@ -47,10 +53,19 @@ from station.store.timefmt import utc_iso
 
 FHIR_VERSION = "4.3.0"
 """FHIR R4B, as ``fhir.resources.R4B`` implements it."""
+HISTORY_BUNDLE_TRIALS = 250
+"""Complete trials (each with the games played in it) one bundle of a patient's history
+holds at most: about 12 MB of JSON, scaled from the benchmark's 50-visit history (87 trials: 4.2
+MB, 2 338 Observations, built and validated in 3.2–4.1 s, at most 6 times its size in memory),
+so about 10 s and 70 MB. A longer history is exported in parts (:func:`patient_bundle`)."""
 
 
 class NothingToExport(ValueError):
     """The trial or session has no valid, complete trial with measures."""
+
+
+class BundleTooLarge(NothingToExport):
+    """A patient's history holds more trials than one bundle takes: export it in parts."""
 
 
 def _quantity(key: str, value: float) -> dict:
@@ -408,22 +423,41 @@ def session_bundle(store, session_id: int, protocols: dict, *, actor, wall_clock
     return text
 
 
-def patient_bundle(store, patient_id: int, protocols: dict, *, actor, wall_clock=time.time) -> str:
+def patient_bundle(store, patient_id: int, protocols: dict, *, actor, wall_clock=time.time,
+                   part: int | None = None) -> str:
     """The Bundle of a patient's whole history (every valid trial and training game, oldest first); audited as
-    ``patient.export`` (format ``fhir``). A patient without trials gives an empty collection."""
+    ``patient.export`` (format ``fhir``). A patient without trials gives an empty collection.
+
+    A history of more than :data:`HISTORY_BUNDLE_TRIALS` complete trials is refused whole
+    (:class:`BundleTooLarge`, saying how many parts it takes); ``part`` (1, 2, ...) is one part:
+    that many trials in the order of the whole bundle, the games stored without a trial in the
+    last part (NothingToExport for a part beyond the last)."""
     builder = _builder(store, patient_id, protocols, wall_clock)
     with store.db.read() as conn:
         ids = [r["id"] for r in conn.execute(
             "SELECT t.id FROM trials t JOIN sessions s ON s.id = t.session_id WHERE s.patient_id = ?"
-            " ORDER BY s.started_at, t.id", (patient_id,))]
+            " AND t.status = 'complete' ORDER BY s.started_at, t.id", (patient_id,))]  # the others export nothing
+    parts = max(1, math.ceil(len(ids) / HISTORY_BUNDLE_TRIALS))
+    if part is None and parts > 1:
+        raise BundleTooLarge(
+            f"this patient's history holds {len(ids)} complete trials, more than one FHIR bundle takes "
+            f"({HISTORY_BUNDLE_TRIALS}, about {HISTORY_BUNDLE_TRIALS * 48 // 1000} MB); export it in {parts} parts "
+            f"(part=1 to part={parts}: the download's ?part=N, or export patient ... --fhir --part N)")
+    if part is not None and not 1 <= part <= parts:
+        raise NothingToExport(f"this patient's history is exported in {parts} part{'s' if parts > 1 else ''}; "
+                              f"there is no part {part}")
+    if part is not None:
+        ids = ids[(part - 1) * HISTORY_BUNDLE_TRIALS:part * HISTORY_BUNDLE_TRIALS]
     games = _games_by_trial(store, patient_id)
     for trial_id in ids:
         _add_trial_and_games(builder, store.trials.get(trial_id), games)
-    for game in games.get(None, ()):  # a game stored without its trial
-        builder.add_training(game, None)
+    if part is None or part == parts:
+        for game in games.get(None, ()):  # a game stored without its trial
+            builder.add_training(game, None)
     text = builder.bundle_json()
     store.audit.record(actor, "patient.export", patient_id=patient_id, object=f"patient:{patient_id}",
-                       detail={"format": "fhir", "observations": builder.observations})
+                       detail={"format": "fhir", "observations": builder.observations,
+                               **({} if part is None else {"part": part, "parts": parts})})
     return text
 
 
