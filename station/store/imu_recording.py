@@ -217,9 +217,6 @@ def read_imu_recording(path: str | os.PathLike) -> ImuRecording:
 
 HEADER_PROBE_BYTES = 65536
 """Bytes read to check the header before the file is read whole (a header is a few hundred)."""
-TEXT_BLOCK_BYTES = 2**20
-"""Bytes of text decoded, split and parsed at a time when a file is not plain ASCII (the usual
-reader): its peak is the file, the table and one block, not several copies of the whole text."""
 
 
 def _check_rate_for_gait(path: Path, fs_hz: float) -> None:
@@ -278,56 +275,13 @@ def _check_header_first(path: Path) -> None:
 
 
 def _read_text_blocks(path: Path, raw: bytes) -> tuple[list[str], int, np.ndarray]:
-    """:func:`_read_table`'s result, read the usual way (decoded as UTF-8, split into lines, parsed
-    with :func:`station.store.trialfile._parse_numbers`, every problem one line naming the file and
-    the line), :data:`TEXT_BLOCK_BYTES` of whole lines at a time. Read whole, a 150 MB file with one
-    non-ASCII character in its last line peaked at 1.19 GB (the text, its lines, their join and a
-    ``StringIO`` of it), enough to exhaust a Pi's memory with two or four workers."""
-    end = tf.text_end(raw)
-    names: list[str] | None = None
-    first_line_no = 0
-    line_no = 1  # the number of the block's first line
-    table = np.empty((0, 0))
-    rows = 0
-    start = 0
-    while start < end:
-        stop = raw.find(b"\n", min(start + TEXT_BLOCK_BYTES, end))
-        stop = end if stop < 0 or stop >= end else stop + 1  # whole lines (\n never ends a UTF-8 sequence)
-        try:
-            lines = raw[start:stop].decode("utf-8-sig" if start == 0 else "utf-8").splitlines()
-        except UnicodeDecodeError as exc:  # the offset after a byte-order mark, as a decoder of the whole says it
-            offset = exc.start + (start - 3 if start and raw.startswith(b"\xef\xbb\xbf") else start)
-            raise tf.TrialFileError(path, f"not UTF-8 text (undecodable byte at offset {offset}); "
-                                    "expected a CSV or Santos & Duarte text") from None
-        if stop == end:
-            while lines and not lines[-1].strip():
-                lines.pop()
-        if names is None:
-            header = next((i for i, line in enumerate(lines) if line.strip()), None)
-            if header is None:
-                line_no += len(lines)
-                start = stop
-                continue
-            names = _check_header(path, lines[header])
-            line_no += header + 1
-            first_line_no = line_no
-            lines = lines[header + 1 :]
-            # one row a line break at most (a file whose lines end in other breaks grows the table)
-            table = np.empty((max(raw.count(b"\n"), raw.count(b"\r")) + 1, len(names)))
-        if lines:
-            block = tf._parse_numbers(path, lines, names, ",", first_line_no=line_no)
-            if rows + block.shape[0] > table.shape[0]:
-                table = np.concatenate((table[:rows], block))
-            else:
-                table[rows : rows + block.shape[0]] = block
-            rows += block.shape[0]
-        line_no += len(lines)
-        start = stop
-    if names is None:
-        raise tf.TrialFileError(path, "empty file (no header, no samples)")
-    if not rows:
-        raise tf.TrialFileError(path, "header only, no samples")
-    return names, first_line_no, table[:rows]
+    """:func:`_read_table`'s result, read the usual way (:class:`station.store.trialfile.TextLines`:
+    decoded as UTF-8 and split into lines :data:`station.store.trialfile.TEXT_BLOCK_BYTES` at a time,
+    parsed with :func:`station.store.trialfile._parse_numbers`, every problem one line naming the
+    file and the line). Read whole, a 150 MB file with one non-ASCII character in its last line
+    peaked at 1.19 GB, enough to exhaust a Pi's memory with two or four workers."""
+    text = tf.TextLines(path, raw, lambda line: (_check_header(path, line), ","))
+    return text.names, text.first + 2, text.table()
 
 
 def _check_header(path: Path, header_line: str) -> list[str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from station.store import imu_recording
+from station.store import trialfile
 from station.store.imu_recording import read_imu_recording
 
 from memory_peak import traced_peak
@@ -50,7 +50,7 @@ def test_a_recording_that_is_not_plain_ascii_is_parsed_within_the_same_bound(tmp
 
 @pytest.fixture
 def small_blocks(monkeypatch):
-    monkeypatch.setattr(imu_recording, "TEXT_BLOCK_BYTES", 500)
+    monkeypatch.setattr(trialfile, "TEXT_BLOCK_BYTES", 500)
 
 
 def test_blocks_keep_every_row_and_the_line_numbers(tmp_path, small_blocks):
