@@ -236,7 +236,7 @@ def format_summary(summary: dict, protocol=None) -> str:
     from station.reference.measures import describe
 
     from station.protocols.walk_words import TREADMILL_KEY_MEASURES, WALK_KEY_MEASURES, perry_class_reference
-    from station.reports.text import quantity
+    from station.reports.text import belt_speed, quantity
 
     def not_applied(cut: dict, unit: str) -> str | None:
         """A cut-off set in a population the patient is not known to belong to, in the pages' words: one
@@ -250,6 +250,9 @@ def format_summary(summary: dict, protocol=None) -> str:
         return " ".join(r["words"] for r in not_applied_once(readings))
 
     walk_labels = {key: (label[0].lower() + label[1:], unit) for key, label, unit in TREADMILL_KEY_MEASURES + WALK_KEY_MEASURES}
+    # a treadmill session as the pages say it: the time walked and the pauses first, the belt speed the clinician's
+    # entry (km/h, as entered), its time in seconds left out (the same time walking)
+    treadmill_labels = {key: (label[0].lower() + label[1:], unit) for key, label, unit in TREADMILL_KEY_MEASURES}
     out = [f"{summary['title']}: {summary['valid_trial_count']} valid of {summary['trial_count']} trials"]
     labels = {c["id"]: c.get("label") or c["id"] for c in summary["conditions"]}
     for c in summary["conditions"]:
@@ -267,10 +270,13 @@ def format_summary(summary: dict, protocol=None) -> str:
             if said:  # one source's limits not applied for one reason: said once
                 held += ": " + " ".join(filter(None, said))
             parts.append(held)
-        for key in ("walk_time_s", "walk_speed_m_s", "cadence_steps_min", "step_time_cv_pct", "walking_min", "pauses"):
+        treadmill = values.get("walking_min") is not None
+        for key in (("walking_min", "pauses", "cadence_steps_min", "step_time_cv_pct", "walk_speed_m_s") if treadmill
+                    else ("walk_time_s", "walk_speed_m_s", "cadence_steps_min", "step_time_cv_pct")):
             if key in values:  # its label and unit, by the unit's rule of the pages and reports ("time 3.53 s")
-                label, unit = walk_labels[key]
-                parts.append(f"{label} {quantity(values[key], unit)}")
+                label, unit = (treadmill_labels if treadmill else walk_labels)[key]
+                shown = belt_speed(values[key]) if treadmill and key == "walk_speed_m_s" else quantity(values[key], unit)
+                parts.append(f"{label} {shown}")
         for key in ("mean_velocity_cm_s", "ellipse_area_cm2"):
             if key in values:
                 d = describe(key)

@@ -28,8 +28,8 @@ from station.protocols.quality import QualityIssue
 from station.protocols.results import summarise
 from station.protocols.schema import Protocol
 from station.reference import mdc as mdc_table
-from station.protocols.walk_words import (WALK_KEY_MEASURES, better_direction, better_words, imu_gaps_summary,
-                                         key_measures_for, measure_words, perry_class_reference)
+from station.protocols.walk_words import (WALK_KEY_MEASURES, better_direction, better_words, entered_setting,
+                                         imu_gaps_summary, key_measures_for, measure_words, perry_class_reference)
 from station.reference import norms
 from station.reference.population import not_applied_words
 
@@ -719,7 +719,9 @@ def add_walk_changes(sections: list[dict], history: dict, session_ids: set[int])
     """Walk tests are followed over weeks (a training programme's before and after): beside each
     key measure of a walk, a ``change`` reference with the patient's previous session of the same
     test and condition, the change since, and the published minimal detectable change when one
-    fits the patient (:func:`patient_history`'s series), saying whether the change exceeds it."""
+    fits the patient (:func:`patient_history`'s series), saying whether the change exceeds it. A
+    setting the clinician entered (the treadmill's belt speed, :func:`~station.protocols.walk_words.entered_setting`)
+    gets an ``entered`` reference instead: the previous session's setting and the change, no MDC."""
     series = {(s["protocol"], s["condition"], s["metric"]): s for s in history["series"]}
     for section in sections:
         if section["outcome"] != "walk":
@@ -736,12 +738,17 @@ def add_walk_changes(sections: list[dict], history: dict, session_ids: set[int])
                 i = here[-1]
                 previous = points[i - 1] if i > 0 else None
                 change = None if previous is None else points[i]["value"] - previous["value"]
+                last = None if previous is None else {k: previous[k] for k in ("session_id", "started_at", "value")}
+                if found.get("entered"):  # a dose setting, not a measurement: no MDC to read it against
+                    measure["references"].append({"kind": "entered", "unit": measure["unit"], "previous": last,
+                                                  "change": change})
+                    continue
                 mdc = found["mdc"] if previous is None else _mdc_from(found["mdc"], found, series, previous["session_id"])
                 beyond = None if change is None or mdc is None else abs(change) > mdc["value"]
                 measure["references"].append({
                     "kind": "change",
                     "unit": measure["unit"],
-                    "previous": None if previous is None else {k: previous[k] for k in ("session_id", "started_at", "value")},
+                    "previous": last,
                     "change": change,
                     "mdc": mdc,
                     "mdc_note": found.get("mdc_note", ""),
@@ -916,7 +923,8 @@ def _new_series(protocol: Protocol | None, protocol_name: str, condition_id: str
             order = ids.index(condition_id)
     mdc = None
     mdc_note = ""
-    if condition is not None:
+    entered = walk is not None and entered_setting(metric, walk.setting)
+    if condition is not None and not entered:  # a setting entered has no MDC, whatever one a measure of its name has
         found = mdc_table.find_mdc(metric, protocol=protocol.name, eyes=condition.stance.eyes, feet=condition.stance.feet,
                                    surface=condition.stance.surface, condition=condition_id)
         if found is not None:
@@ -928,6 +936,8 @@ def _new_series(protocol: Protocol | None, protocol_name: str, condition_id: str
         better, words = STANCE_BETTER.get(metric, (None, None))
     return {
         "key": is_key_series(protocol, metric),
+        # entered by the clinician (the belt speed), not measured: its change is the dose's, read without an MDC
+        "entered": entered,
         "better": better,  # "higher", "lower" or None
         "better_words": words,
         "mdc_note": mdc_note,

@@ -123,6 +123,20 @@ def better_direction(metric: str, setting: str | None) -> str | None:
     return _BETTER.get(metric)
 
 
+def entered_setting(metric: str, setting: str | None) -> bool:
+    """True for a walk measure the clinician enters rather than the station measures: the treadmill's
+    belt speed (stored as ``walk_speed_m_s``). Its change between sessions is a change of the session's
+    dose, said as such: never read against a minimal detectable change, which is for measured changes
+    (DESIGN.md §9).
+
+    >>> entered_setting("walk_speed_m_s", "treadmill"), entered_setting("walk_speed_m_s", "overground")
+    (True, False)
+    >>> entered_setting("cadence_steps_min", "treadmill")
+    False
+    """
+    return setting == "treadmill" and metric == "walk_speed_m_s"
+
+
 def better_words(metric: str, setting: str | None) -> str:
     """The direction of benefit of a walk measure's chart, in words.
 

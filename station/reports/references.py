@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from station.reports.text import change, change_unit, num, number, ordinal, quantity, with_unit
+from station.reports.text import belt_change, change, change_unit, num, number, ordinal, quantity, with_unit
 
 
 _DOI = re.compile(r"10\.\d{4,9}/[^\s;,)]+")
@@ -83,6 +83,10 @@ def reference_words(ref: dict, unit: str, citations: Citations) -> str:
         if ref.get("note"):
             words += f". {ref['note']}"
         return words
+    if kind == "entered":  # a setting the clinician entered (the belt speed): its change is the dose's, no MDC
+        previous = ref.get("previous")
+        return "" if previous is None else belt_change(ref.get("change"), str(previous.get("started_at"))[:10],
+                                                       previous.get("value"))
     if kind == "change":
         previous = ref.get("previous")
         if previous is None:

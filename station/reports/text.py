@@ -122,6 +122,25 @@ def belt_speed(m_s: object) -> str:
     return "–" if v is None else f"{quantity(v * 3.6, 'km/h')} ({quantity(v, 'm/s')})"
 
 
+def belt_change(change_m_s: object, since: str, was_m_s: object) -> str:
+    """A treadmill's belt speed changed ``since`` an earlier session (m/s, as stored) in the words of the
+    setting it is: the clinician's entry, the session's dose, not a measured change (no MDC). The pages
+    say it alike (``Station.beltChange``, web/static/js/app.js).
+
+    >>> print(belt_change(0.1, "2026-12-05", 0.5))
+    Set +0.4 km/h since 2026-12-05, when it was 1.8 km/h (0.50 m/s): a change of the session's dose, not a measured change.
+    >>> print(belt_change(0.001, "the first session", 0.5))
+    Unchanged since the first session: 1.8 km/h (0.50 m/s).
+    """
+    v = _finite(change_m_s)
+    if v is None:
+        return ""
+    shown = change(v * 3.6, "km/h")
+    if not re.search(r"[1-9]", shown.split(" ")[0]):
+        return f"Unchanged since {since}: {belt_speed(was_m_s)}."
+    return f"Set {shown} since {since}, when it was {belt_speed(was_m_s)}: a change of the session's dose, not a measured change."
+
+
 def counted(n: int, word: str, plural: str | None = None) -> str:
     """``n word`` with the word's plural when n is not 1 (``1 trial``, ``9 trials``)."""
     return f"{n} {word if n == 1 else plural or word + 's'}"

@@ -128,6 +128,15 @@ const Station = (() => {
     return `${fmt(Number(mS) * 3.6, 1)} km/h (${fmt(mS, 2)} m/s)`;
   }
 
+  /* A belt speed changed ``since`` an earlier session (m/s, as stored) in the words of the setting it is, the
+     session's dose, not a measured change (no MDC), as the PDFs say it (station/reports/text.py belt_change). */
+  function beltChange(changeMS, since, wasMS) {
+    if (changeMS === null || changeMS === undefined || !Number.isFinite(Number(changeMS))) return "";
+    const shown = change(Number(changeMS) * 3.6, "km/h");
+    if (!/[1-9]/.test(shown.split(" ")[0])) return `Unchanged since ${since}: ${beltSpeed(wasMS)}.`;
+    return `Set ${shown} since ${since}, when it was ${beltSpeed(wasMS)}: a change of the session's dose, not a measured change.`;
+  }
+
   /* A belt speed typed in km/h, as the treadmill shows it, in m/s as it is stored (to 1 mm/s). */
   function beltSpeedFromKmh(kmh) {
     return Math.round(Number(kmh) / 3.6 * 1000) / 1000;
@@ -345,5 +354,5 @@ const Station = (() => {
   }
 
   init();
-  return { api, el, fmt, fmtSig, num, quantity, change, changeUnit, beltSpeed, beltSpeedFromKmh, mdcVerdictTag, shortCite, cutoffTagClass, cutoffReference, when, showError, showFieldErrors, capitalise, ordinal, ApiError, showHealth, followHealth, sessionLeft, goToLogin };
+  return { api, el, fmt, fmtSig, num, quantity, change, changeUnit, beltSpeed, beltChange, beltSpeedFromKmh, mdcVerdictTag, shortCite, cutoffTagClass, cutoffReference, when, showError, showFieldErrors, capitalise, ordinal, ApiError, showHealth, followHealth, sessionLeft, goToLogin };
 })();

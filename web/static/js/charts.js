@@ -364,7 +364,10 @@ const Charts = (() => {
     const times = all.map((p) => p.date.getTime());
     let t0 = Math.min(...times), t1 = Math.max(...times);
     if (t1 - t0 < 1) { t0 -= 86400000; t1 += 86400000; }
-    const X = (t) => padL + (t - t0) / (t1 - t0) * (W - padL - padR);
+    // the first and last sessions' points kept clear of the value labels at the left and the edge at the right:
+    // drawn on the axis itself, a point (up to 7 px, wider for the earlier of several lines) touched the labels
+    const inset = 7 + (lines.length - 1) * 2 + 6;
+    const X = (t) => padL + inset + (t - t0) / (t1 - t0) * (W - padL - padR - 2 * inset);
     const Y = (v) => H - padB - (v - y0) / (y1 - y0) * (H - padT - padB);
     const ys = niceStep(y1 - y0, 4);
     const grid = svg("g", { stroke: "#e1e6eb" });
@@ -401,8 +404,8 @@ const Charts = (() => {
       }
     });
     const fmtDate = (t) => new Date(t).toLocaleDateString(undefined, { month: "short", day: "numeric" });
-    root.append(svg("text", { x: padL, y: H - padB + 22 }, fmtDate(t0)));
-    root.append(svg("text", { x: W - padR, y: H - padB + 22, "text-anchor": "end" }, fmtDate(t1)));
+    root.append(svg("text", { x: X(t0), y: H - padB + 22, "text-anchor": "middle" }, fmtDate(t0)));
+    root.append(svg("text", { x: X(t1), y: H - padB + 22, "text-anchor": "middle" }, fmtDate(t1)));
     if (opts && opts.unit) root.append(svg("text", { x: 4, y: 12 }, opts.unit));
     return root;
   }

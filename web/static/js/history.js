@@ -21,6 +21,10 @@
     ? mdc.phases.map((p) => `${quantity(p.value, changeUnit(unit))} ${p.phase}`).join(" / ") : quantity(mdc.value, changeUnit(unit)));
 
   function changeText(s) {
+    if (s.entered) { // the treadmill's belt speed: the clinician's setting (the dose), never read against an MDC
+      return el("div", { class: "small entered-change" }, el("p", {}, s.points.length < 2 ? "One session so far."
+        : Station.beltChange(s.change, "the first session", s.points[0].value)));
+    }
     const mdcLine = s.mdc
       ? el("p", { class: "muted" }, `Minimal detectable change ${mdcValues(s.mdc, s.unit)} (${s.mdc.phases && s.mdc.phases.length ? "the larger" : "it is"} shaded around the first session): ${s.mdc.population}. ${s.mdc.citation}`)
       : el("p", { class: "muted" }, s.mdc_note || "No published minimal detectable change for this measure in this test.");
@@ -42,6 +46,7 @@
 
   function pointText(s, p) {
     if (s.metric === "time_held_s" && p.value === 0) return "0 s (unable)";
+    if (s.entered) return Station.beltSpeed(p.value); // as the clinician entered it, in km/h
     return quantity(p.value, s.unit);
   }
 

@@ -52,6 +52,7 @@
     if (ref.kind === "cutoff") return cutoffReference(ref);
     if (ref.kind === "protocol_norm") return protocolNormReference(ref);
     if (ref.kind === "change") return WalkResults.changeReference(ref); // walk tests, walk_results.js
+    if (ref.kind === "entered") return WalkResults.enteredReference(ref); // a treadmill's belt speed: a setting
     return null;
   }
 

@@ -37,15 +37,20 @@ const WalkCharts = (() => {
     return a + f * (b - a);
   }
 
+  const GRAVITY_M_S2 = 9.80665; // standard gravity: the vertical acceleration (gravity included) of a trunk at rest
+
   /* -- acceleration with the steps (SVG) -------------------------------------------------------
      t: s, acc: m/s² (null where unknown), contacts: initial contacts in s on the same axis.
+     The acceleration includes gravity, so its axis does not start at 0: a dashed line at 1 g (9.81 m/s²), the
+     reading at rest, which the walking swings about, gives the trace its reference; the time axis's words
+     ("time, s") sit under its numbers.
      opts: {from_s, to_s (window shown), label, yLabel, width, height, empty (the words in the trace's place when
      there is none: why, e.g. the server's note)}. */
   function stepsTrace(t, acc, contacts, opts) {
     const o = opts || {};
-    const W = o.width || Charts.drawWidth(720), H = o.height || 240;
+    const W = o.width || Charts.drawWidth(720), H = o.height || 252;
     const narrow = W < 500; // a phone's trace: the whole walk on its screen, fewer time labels
-    const padL = 46, padR = 12, padT = 24, padB = 30;
+    const padL = 46, padR = 12, padT = 24, padB = 42;
     const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart steps-trace", role: "img",
       "aria-label": o.label || "Acceleration with the steps marked" });
     const from = o.from_s ?? (t.length ? t[0] : 0);
@@ -63,6 +68,7 @@ const WalkCharts = (() => {
       empty.textContent = o.empty || "No acceleration recorded (was the IMU worn and connected?)";
       return empty;
     }
+    y0 = Math.min(y0, GRAVITY_M_S2); y1 = Math.max(y1, GRAVITY_M_S2); // 1 g always on the scale
     if (y1 - y0 < 1e-6) { y0 -= 1; y1 += 1; }
     const ypad = (y1 - y0) * 0.08; y0 -= ypad; y1 += ypad;
     const span = Math.max(1e-6, to - from);
@@ -77,11 +83,13 @@ const WalkCharts = (() => {
     const ts = niceStep(span, narrow ? 5 : 8);
     for (let g = Math.ceil(from / ts) * ts; g <= to + 1e-9; g += ts) {
       grid.append(svg("line", { x1: X(g), x2: X(g), y1: padT, y2: H - padB }));
-      root.append(svg("text", { x: X(g), y: H - 10, "text-anchor": "middle" }, +g.toFixed(6)));
+      root.append(svg("text", { x: X(g), y: H - 22, "text-anchor": "middle" }, +g.toFixed(6)));
     }
     root.prepend(grid);
     root.append(svg("text", { x: 4, y: 14 }, o.yLabel || "m/s²"));
-    root.append(svg("text", { x: W - padR, y: 14, "text-anchor": "end" }, "time, s"));
+    root.append(svg("text", { x: W - padR, y: H - 4, "text-anchor": "end", class: "x-title" }, "time, s"));
+    root.append(svg("line", { x1: padL, x2: W - padR, y1: Y(GRAVITY_M_S2), y2: Y(GRAVITY_M_S2), stroke: GREY,
+      "stroke-dasharray": "6 4", class: "gravity" }));
     let d = "", pen = false;
     for (let i = 0; i < t.length; i++) {
       if (acc[i] === null || t[i] < from || t[i] > to) { pen = false; continue; }
@@ -102,6 +110,9 @@ const WalkCharts = (() => {
       marks.append(dot);
     }
     root.append(marks);
+    // the 1-g line's name over the trace, haloed to stay readable where the trace crosses it
+    root.append(svg("text", { x: W - padR - 4, y: Y(GRAVITY_M_S2) - 4, "text-anchor": "end", class: "gravity-label",
+      stroke: "#fbfcfd", "stroke-width": 4, "paint-order": "stroke" }, "1 g"));
     const traceLabel = o.traceLabel || "acceleration";
     // on a phone the legend starts at the plot and the steps' follow the trace's words (about 7 px a
     // character at 12 px), clear of "time, s" at the right

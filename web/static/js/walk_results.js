@@ -122,7 +122,8 @@ const WalkResults = (() => {
           empty: doc.acceleration === false ? doc.note : null });
       const shown = doc.initial_contacts_s.length;
       const words = doc.note ? doc.note
-        : `Vertical acceleration of the lower back (m/s², gravity included) from ${fmt(doc.from_s, 1)} to ${fmt(doc.to_s, 1)} s, ` +
+        : `Vertical acceleration of the lower back (m/s², gravity included: the dashed line is 1 g, 9.81 m/s², the reading at rest) ` +
+          `from ${fmt(doc.from_s, 1)} to ${fmt(doc.to_s, 1)} s, ` +
           `with the ${shown} step${shown === 1 ? "" : "s"} (initial contacts) the analysis found` +
           (doc.steps_total !== null && doc.steps_total !== shown ? ` (${doc.steps_total} in the whole trial)` : "") + ".";
       // no acceleration or no frames at all: the chart's place already says so, a caption would say it again
@@ -142,7 +143,7 @@ const WalkResults = (() => {
     const fewSteps = minutes.some((m) => m.steps > 0 && (m.cadence_steps_min === null || m.cadence_steps_min === undefined));
     const rows = minutes.map((m) => ({ minute: m.minute, value: m.cadence_steps_min,
       paused: (m.walking_s || 0) < 0.5 * ((m.end_s - m.start_s) || 60),
-      text: `${fmt(m.cadence_steps_min, 0)} steps/min, ${m.steps} steps, walking ${fmt(m.walking_s, 0)} s` }));
+      text: `${quantity(m.cadence_steps_min, "steps/min")}, ${m.steps} steps, walking ${fmt(m.walking_s, 0)} s` }));
     const figure = el("figure", { class: "minute-figure" }); // scales with the page (the steps' trace scrolls instead)
     const table = el("table", { class: "list small walk-minutes", id: `minutes-${trialId}` },
       el("thead", {}, el("tr", {}, ...["Minute", "Walking (s of the minute)", "Steps", "Cadence (steps/min)", "Step-time CV (%)", "Stride-time CV (%)", "Pauses"]
@@ -215,6 +216,15 @@ const WalkResults = (() => {
       tag, mdcWords);
   }
 
+  /* A setting the clinician entered (the treadmill's belt speed) against the previous session's: a change of the
+     session's dose, not a measured change, so no minimal detectable change (report.add_walk_changes); nothing at
+     the first session (the measure's own words say it is entered). */
+  function enteredReference(ref) {
+    if (!ref.previous) return null;
+    return el("div", { class: "ref entered-ref small" },
+      Station.beltChange(ref.change, Station.when(ref.previous.started_at), ref.previous.value));
+  }
+
   /* At a glance, a treadmill session: the time walked against the plan, the pauses, the cadence;
      a timed walk: its speed (unless a walking class beside it says it, results.js) and its change since
      the previous session against the minimal detectable change. */
@@ -225,7 +235,8 @@ const WalkResults = (() => {
       ? `walked ${walkedText(v.walking_min)} of ${minText(v.planned_min)} min (${fmt(100 * v.walking_min / v.planned_min, 0)} %)`
       : `walked ${walkedText(v.walking_min)}`];
     if (v.pauses !== undefined && v.pauses !== null) bits.push(v.pauses ? `${fmt(v.pauses, 0)} pause${v.pauses === 1 ? "" : "s"}` : "no pause");
-    if (v.cadence_steps_min !== undefined && v.cadence_steps_min !== null) bits.push(`${fmt(v.cadence_steps_min, 0)} steps/min`);
+    // by the unit's rule, as the measures below say it (96.5 steps/min, not "97")
+    if (v.cadence_steps_min !== undefined && v.cadence_steps_min !== null) bits.push(quantity(v.cadence_steps_min, "steps/min"));
     return bits.map((b) => el("span", { class: "tag neutral", dataset: { kind: "walk" } }, b));
   }
 
@@ -289,5 +300,5 @@ const WalkResults = (() => {
     }
   }
 
-  return { values, isWalkTrial, isWalkCondition, conditionFigure, changeReference, measuresTable, imuGapsNote, glance, stepsFigure, minutesBlock, minutesOf, defaultWindow, trialPage, MEASURES, fmtSig };
+  return { values, isWalkTrial, isWalkCondition, conditionFigure, changeReference, enteredReference, measuresTable, imuGapsNote, glance, stepsFigure, minutesBlock, minutesOf, defaultWindow, trialPage, MEASURES, fmtSig };
 })();

@@ -1,0 +1,124 @@
+"""A backward treadmill session's pages read right, at tablet (1024×768) and phone (390×844) size in
+headless Chromium against the real station: two sessions a week apart (belt 1.8 then 2.2 km/h, cadence
+96.5 steps/min).
+
+- The visit results' glance says the cadence by the unit's rule, "96.5 steps/min" as the measures below;
+  before it rounded to whole steps ("97 steps/min") beside the table's 96.5.
+- The belt speed, entered by the clinician, says its change as a setting ("Set +0.4 km/h since ..."), on the
+  visit results and the history; before, a measured change's line ("+0.10 m/s since ... No published minimal
+  detectable change").
+- The acceleration trace (gravity included, so no 0 on its axis) has its reference, a dashed line at 1 g,
+  and its time axis says "time, s" under its numbers (before, at the top right, on the legend's line).
+- The history charts' first points are drawn clear of the value labels (before, on the axis itself: on a
+  phone a 5-px point touched the labels "100", "1").
+Screenshots in /tmp/s19pages/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from test_dashboard import ADMIN, PHONE, at, css, page_width, setup_admin, sign_in, wait
+from test_phone_fixes_walk_rows import in_store
+from test_walk_phone_charts import RATE_HZ, STEP_S, _walk_frames
+
+pytestmark = pytest.mark.e2e
+
+TABLET = (1024, 768)
+SHOTS = Path("/tmp/s19pages")
+
+
+def _fill(store, actor) -> tuple[int, int]:
+    """Two treadmill sessions a week apart, each a 30-s recording with its steps: (patient id, last session id)."""
+    patient = store.patients.create({"identifier": "TREADMILL-READ", "birth_year": 1952, "sex": "F"}, actor=actor)
+    contacts = [round(1.0 + i * STEP_S, 3) for i in range(52)]
+    for day, belt in (("2026-11-02", 0.5), ("2026-11-09", 0.6)):
+        session = store.sessions.create(patient["id"], {"label": "treadmill", "started_at": f"{day}T10:00:00+00:00"},
+                                        actor=actor)
+        writer = store.trials.start_trial(session["id"], "backward-treadmill", "session", {"method": "nominal"}, RATE_HZ,
+                                          actor=actor)
+        writer.append(_walk_frames(30.0))
+        minute = {"minute": 1, "part": 1, "start_s": 0.0, "end_s": 30.0, "walking_s": 29.0, "steps": 52,
+                  "cadence_steps_min": 96.5, "step_time_cv_pct": 4.2, "stride_time_cv_pct": 2.8, "pauses": 0, "pause_s": 0.0}
+        walk = {"setting": "treadmill", "belt_speed_m_s": belt, "walking_min": 0.5, "planned_min": 0.5, "by_minute": [minute]}
+        outcome = {"protocol": "backward-treadmill", "condition": "session", "label": "session", "trial": 1, "attempt": 1,
+                   "valid": True, "end_reason": "duration", "issues": [], "hold_end": None, "warnings": [],
+                   "completed": True, "duration_s": 30.0, "time_held_s": None, "walk": walk}
+        writer.finish({"kind": "walk", "fs_hz": RATE_HZ, "samples": 3000, "profile": "walk", "version": "test",
+                       "metrics": {"walking_min": 0.5, "planned_min": 0.5, "pauses": 0, "pause_s": 0.0, "steps": 52,
+                                   "cadence_steps_min": 96.5, "step_time_cv_pct": 4.2, "walk_time_s": 29.0,
+                                   "walk_speed_m_s": belt, "belt_speed_m_s": belt},
+                       "initial_contacts_s": contacts, "by_minute": [minute], "trial": outcome}, valid=True)
+    return patient["id"], session["id"]
+
+
+TRACE = """
+const svg = document.querySelector('svg.steps-trace');
+const box = (e) => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+const texts = [...svg.querySelectorAll('text')];
+const title = texts.find((t) => t.textContent === 'time, s');
+const gravity = svg.querySelector('line.gravity');
+return {title: title && box(title), others: texts.filter((t) => t !== title).map((t) => [t.textContent, ...box(t)]),
+        gravity: gravity && [gravity.getAttribute('y1'), gravity.getAttribute('stroke-dasharray')],
+        gravityLabel: (svg.querySelector('text.gravity-label') || {}).textContent};"""
+"""The steps trace's time-axis title's box, every other label's, and its 1-g line."""
+
+CLEARANCE = """
+return [...document.querySelectorAll('svg.chart.history')].map((svg) => {
+  const labels = [...svg.querySelectorAll('text[text-anchor="end"]')].filter((t) => /^-?[\\d.]+$/.test(t.textContent));
+  const right = Math.max(...labels.map((t) => t.getBoundingClientRect().right));
+  const left = Math.min(...[...svg.querySelectorAll('circle.point')].map((c) => c.getBoundingClientRect().left));
+  return [svg.getAttribute('aria-label'), right, left];
+});"""
+"""Per history chart: its label, the right edge of its value labels and the left edge of its leftmost point (px)."""
+
+
+def _overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def test_a_treadmill_sessions_pages_read_right_on_a_tablet_and_a_phone(station, browsers):
+    tablet, _ = browsers("tablet")
+    setup_admin(tablet, station.url)
+    patient_id, last = in_store(station.data_dir, _fill)
+    tablet.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": TABLET[0], "height": TABLET[1], "deviceScaleFactor": 1, "mobile": False})
+    phone, _ = browsers("phone", PHONE)
+    phone.get(station.url + "/login")
+    sign_in(phone, station.url, ADMIN)
+    wait(phone, "signed in", at("/patients"))
+    SHOTS.mkdir(exist_ok=True)
+    for driver, size, name in ((tablet, TABLET, "tablet"), (phone, PHONE, "phone")):
+        driver.get(f"{station.url}/sessions/{last}")
+        tags = wait(driver, "the glance's tags", lambda d: [t.text for t in css(d, '.tag[data-kind="walk"]') if t.text] or None)
+        assert "96.5 steps/min" in tags and not any(t == "97 steps/min" for t in tags), (name, tags)
+        # the key measures (the first row of each; the walk's whole table follows, on demand)
+        rows = wait(driver, "the measures", lambda d: dict(reversed([(r.get_attribute("data-metric"), " ".join(
+            r.get_attribute("textContent").split())) for r in css(d, ".condition tr[data-metric]")])) or None)
+        assert "96.5 steps/min" in rows["cadence_steps_min"], rows["cadence_steps_min"]
+        belt = rows["walk_speed_m_s"]
+        assert "Set +0.4 km/h since" in belt and "when it was 1.8 km/h (0.50 m/s)" in belt, belt
+        assert "minimal detectable" not in belt and "first session" not in belt, belt
+
+        trace = wait(driver, "the steps' trace", lambda d: d.execute_script(TRACE) if css(d, "svg.steps-trace circle.ic") else None)
+        assert trace["gravity"] and trace["gravity"][1] and trace["gravityLabel"] == "1 g", trace
+        assert trace["title"], trace
+        ticks = [t for t in trace["others"] if t[0].replace(".", "").isdigit() and t[2] > trace["title"][1] - 40]
+        assert ticks and all(t[4] <= trace["title"][1] + 1 for t in ticks), (trace["title"], ticks)  # under the numbers
+        assert not [t for t in trace["others"] if _overlap(t[1:], trace["title"])], trace
+        driver.save_screenshot(str(SHOTS / f"test-results-{name}.png"))
+
+        driver.get(f"{station.url}/patients/{patient_id}/history")
+        button = wait(driver, "the more-measures button", lambda d: css(d, "button.more-measures"))[0]
+        button.click()
+        card = wait(driver, "the belt speed's card", lambda d: css(d, '.history-chart[data-metric="walk_speed_m_s"]'))[0]
+        words = " ".join(card.get_attribute("textContent").split())
+        assert "Set +0.4 km/h since the first session, when it was 1.8 km/h (0.50 m/s)" in words, words
+        assert "minimal detectable" not in words and "Latest: 2.2 km/h (0.60 m/s)" in words, words
+        charts = driver.execute_script(CLEARANCE)
+        assert len(charts) >= 3, charts
+        for label, labels_right, points_left in charts:
+            assert points_left >= labels_right + 3, (name, label, labels_right, points_left)
+        assert page_width(driver) <= size[0], name
+        driver.save_screenshot(str(SHOTS / f"test-history-{name}.png"))

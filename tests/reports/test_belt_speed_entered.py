@@ -1,0 +1,112 @@
+"""A treadmill session's belt speed is the clinician's entry, not a measurement: between two sessions its
+change is a change of the session's dose, said so (in km/h, as entered) without minimal-detectable-change
+words, the same way on the visit results, the history page's data, the visit PDF and the ``trial`` command's
+summary (the history PDF leads with the measured key measures only: no belt speed there).
+
+Before, the belt speed got the measured measures' change line: "first session" / "+0.10 m/s since ...
+No published minimal detectable change for this measure here" on the visit results and "First session
+of this test: no earlier value to compare; no published MDC for this test" in the visit PDF, and the
+``trial`` command printed it as "speed 0.50 m/s" (beside "time 59.22 s", the time walking again in
+seconds)."""
+
+from __future__ import annotations
+
+import pytest
+
+from station.commands.trial import format_summary
+from station.protocols.report import patient_history, session_results, stored_result
+from station.protocols.results import summarise
+from station.reports.build import make_report
+from station.store.store import Store
+
+from reports_support import ACTOR, pdf_text
+
+BELTS_M_S = (0.5, 0.6)
+"""The belt speed entered at each session, oldest first (1.8 and 2.2 km/h)."""
+
+
+def _metrics(belt_m_s: float) -> dict:
+    return {"walking_min": 19.6, "planned_min": 20.0, "pauses": 1, "pause_s": 5.0, "steps": 1890,
+            "cadence_steps_min": 96.5, "step_time_cv_pct": 4.2, "walk_time_s": 1176.0, "walk_speed_m_s": belt_m_s,
+            "belt_speed_m_s": belt_m_s, "walk_distance_m": 1176.0 * belt_m_s}
+
+
+def _trial_doc(belt_m_s: float) -> dict:
+    outcome = {"protocol": "backward-treadmill", "condition": "session", "label": "session", "trial": 1, "attempt": 1,
+               "valid": True, "end_reason": "duration", "issues": [], "hold_end": None, "warnings": [],
+               "completed": True, "duration_s": 1200.0, "time_held_s": None,
+               "walk": {"setting": "treadmill", "belt_speed_m_s": belt_m_s, "walking_min": 19.6, "planned_min": 20.0}}
+    return {"kind": "walk", "fs_hz": 100.0, "samples": 0, "profile": "walk", "version": "test",
+            "metrics": _metrics(belt_m_s), "trial": outcome}
+
+
+@pytest.fixture
+def treadmill_store(tmp_path):
+    """A patient after stroke with two backward treadmill sessions a week apart: (store, patient id,
+    [session ids])."""
+    store = Store.open(tmp_path / "data")
+    patient = store.patients.create({"identifier": "BELT-1", "birth_year": 1952, "sex": "F",
+                                     "conditions": ["stroke:left"]}, actor=ACTOR)
+    sessions = []
+    for day, belt in zip(("2026-11-02", "2026-11-09"), BELTS_M_S):
+        session = store.sessions.create(patient["id"], {"label": "treadmill", "started_at": f"{day}T10:00:00+00:00"},
+                                        actor=ACTOR)
+        writer = store.trials.start_trial(session["id"], "backward-treadmill", "session", {"method": "nominal"}, 100.0,
+                                          actor=ACTOR)
+        writer.finish(_trial_doc(belt), valid=True)
+        sessions.append(session["id"])
+    yield store, patient["id"], sessions
+    store.close()
+
+
+def _belt_measure(doc: dict) -> dict:
+    [section] = doc["protocols"]
+    [condition] = section["conditions"]
+    return next(m for m in condition["key_measures"] if m["metric"] == "walk_speed_m_s")
+
+
+def test_the_belt_speed_change_is_a_setting_not_a_measured_change(treadmill_store, protocols):
+    store, patient_id, (first, second) = treadmill_store
+    belt = _belt_measure(session_results(store, second, protocols, actor=ACTOR))
+    changes = [r for r in belt["references"] if r["kind"] in ("change", "entered")]
+    assert len(changes) == 1 and changes[0]["kind"] == "entered", belt["references"]
+    ref = changes[0]
+    assert ref["previous"]["value"] == 0.5 and ref["change"] == pytest.approx(0.1)
+    assert not {"mdc", "mdc_note", "mdc_verdict", "beyond_mdc"} & set(ref), ref  # nothing to read it against
+    # the first session: no change to say, and no "first session" line either
+    belt = _belt_measure(session_results(store, first, protocols, actor=ACTOR))
+    assert [r["previous"] for r in belt["references"] if r["kind"] == "entered"] == [None]
+    # a measured key measure of the same session keeps its change against the MDC
+    [section] = session_results(store, second, protocols, actor=ACTOR)["protocols"]
+    cadence = next(m for m in section["conditions"][0]["key_measures"] if m["metric"] == "cadence_steps_min")
+    assert [r["kind"] for r in cadence["references"]] == ["change"]
+
+    series = {s["metric"]: s for s in patient_history(store, patient_id, protocols, actor=ACTOR)["series"]}
+    assert series["walk_speed_m_s"]["entered"] is True and series["walk_speed_m_s"]["mdc"] is None
+    assert series["walk_speed_m_s"]["mdc_note"] == ""
+    assert series["cadence_steps_min"]["entered"] is False and series["walking_min"]["entered"] is False
+
+
+def test_both_pdfs_say_the_belt_speed_change_as_a_setting(treadmill_store, protocols, clinic, poppler):
+    store, patient_id, (_first, second) = treadmill_store
+    visit = " ".join(pdf_text(make_report("session", store, second, protocols=protocols, clinic=clinic, actor=ACTOR)).split())
+    assert ("Set +0.4 km/h since 2026-11-02, when it was 1.8 km/h (0.50 m/s): a change of the session's dose, "
+            "not a measured change.") in visit, visit
+    row = visit[visit.index("Belt speed (entered)"):][:400]
+    assert "MDC" not in row and "First session" not in row, row
+    # the history PDF leads with the measured key measures only (the minutes walked, the cadence): no belt speed
+    history = " ".join(pdf_text(make_report("patient", store, patient_id, protocols=protocols, clinic=clinic,
+                                            actor=ACTOR)).split())
+    assert "Time walking" in history and "Belt speed" not in history, history
+
+
+def test_the_trial_command_says_the_belt_speed_entered_as_the_pages_do(protocols):
+    protocol = protocols["backward-treadmill"]
+    trial = {"id": 1, "status": "complete", "condition": "session", "valid": True, "frame_count": 0, "frames_lost": 0,
+             "metrics": _trial_doc(0.5)}
+    text = format_summary(summarise(protocol, [stored_result(protocol, trial)], age_y=74.0, patient_conditions=[]),
+                          protocol)
+    assert "belt speed (entered) 1.8 km/h (0.50 m/s)" in text, text
+    assert "    speed" not in text and "time 1176" not in text, text  # not a measured speed; the time walking said once
+    lines = [line.strip() for line in text.splitlines()[2:]]
+    assert lines[:2] == ["time walking 19.6 min", "pauses (no step for 3 s or more) 1"], text
