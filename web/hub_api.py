@@ -45,9 +45,11 @@ frame part 56 kB) before they are read.
     pulled histories stay current at every sync (:meth:`station.sync.hub.Hub.history_updates`);
     with ``judged_after``, also ``"judgements"`` (those trials whose validity, reason or note
     changed after hub audit entry ``J``), ``"judged_until"`` and ``"judged_more"``.
-``GET /api/hub/programme-updates``
-    ``{"programmes": [{"local_id", "fields"}]}``: the fields of the programmes this station
-    assigned that the hub's users or other stations' games set, so the station takes them.
+``GET /api/hub/programme-updates?after=N&after_field=F``
+    ``{"programmes": [{"local_id", "fields"}], "next"}``: the fields of the programmes this station
+    assigned that the hub's users or other stations' games set, so the station takes them; 2,000
+    a page, in the order of (programme, field) after programme ``N``'s field ``F``; ``next``
+    (``{"local_id", "field"}``) while more wait.
 ``GET /api/hub/patients/programmes?identifier=X``
     ``{"programmes": [...]}``: the patient's programmes as the hub has them now, in short (status,
     adherence, each session's date, status, minutes and where it was recorded), for a station to
@@ -279,7 +281,10 @@ def history_updates():
 @bp.get("/api/hub/programme-updates")
 @station_only
 def programme_updates():
-    return hub().programme_updates(g.station)
+    after_field = request.args.get("after_field", "")
+    if len(after_field) > 100:
+        return api_error(400, "after_field must be a programme field as the hub returned it")
+    return hub().programme_updates(g.station, after=(query_int("after", 0, low=0, high=2**62), after_field))
 
 
 @bp.get("/api/hub/patients/programmes")

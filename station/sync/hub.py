@@ -75,6 +75,9 @@ MAX_CHANGES_PER_PUSH = 500
 PATIENT_UPDATES_PAGE = 500
 """Patients per answer of ``GET /api/hub/patient-updates``: a station asks again from the answer's
 ``until`` while a page is full."""
+PROGRAMME_UPDATES_PAGE = 2000
+"""Programme fields per answer of ``GET /api/hub/programme-updates`` (about 200 bytes each: about
+0.4 MB); a station asks again from the answer's ``next`` while a page is full."""
 PATIENT_SYNC_FIELDS = ("identifier", "birth_year", "sex", "height_cm", "weight_kg", "conditions", "notes", "archived")
 """A patient's fields as the hub sends them to stations (and takes them from them)."""
 _STATION_PATIENTS = ("SELECT p.*, m.local_id FROM hub_id_map m JOIN patients p ON p.id = m.hub_id"
@@ -1041,18 +1044,26 @@ class Hub:
             through = entry_id
         return out, until, more
 
-    def programme_updates(self, station: StationRef, limit: int = 5000) -> dict:
+    def programme_updates(self, station: StationRef, limit: int | None = None, *,
+                          after: tuple[int, str] = (0, "")) -> dict:
         """The fields of the programmes this station assigned that someone else set: the hub's
         users, or games played at other stations that counted on the hub (:mod:`.hub_programmes`),
         for the station to take them: ``{"programmes": [{"local_id", "fields": [{"field", "value",
-        "changed_at", "station"}]}]}``. Ids in values are the station's own (a trial or visit it did
-        not record is null, or left out of a visit's runs)."""
+        "changed_at", "station"}]}], "next"}``. Ids in values are the station's own (a trial or visit
+        it did not record is null, or left out of a visit's runs).
+
+        In the order of (the station's programme id, field), after ``after``, at most ``limit``
+        fields (default :data:`PROGRAMME_UPDATES_PAGE`); ``next``: ``{"local_id", "field"}`` to ask
+        after when the page is full, else None. (Before pages, fields beyond the first 5,000 were
+        never sent: a station's later programmes never took the hub's changes.)"""
+        limit = PROGRAMME_UPDATES_PAGE if limit is None else limit
         with self._db.read() as conn:
             rows = conn.execute(
                 "SELECT m.local_id, f.field, f.value, f.changed_at, f.station FROM hub_id_map m"
                 " JOIN programme_field_times f ON f.assignment_id = m.hub_id WHERE m.station = ? AND m.entity = 'programme'"
-                " AND m.hub_id != 0 AND (f.station IS NULL OR f.station <> ?) ORDER BY m.local_id, f.field LIMIT ?",
-                (station.id, station.name, limit)).fetchall()
+                " AND m.hub_id != 0 AND (f.station IS NULL OR f.station <> ?)"
+                " AND (m.local_id > ? OR (m.local_id = ? AND f.field > ?)) ORDER BY m.local_id, f.field LIMIT ?",
+                (station.id, station.name, after[0], after[0], after[1], limit)).fetchall()
 
             def local(entity: str, hub_id) -> int | None:
                 if hub_id is None:
@@ -1071,7 +1082,9 @@ class Hub:
                     value = [run for run in value if run[1] is not None]
                 out.setdefault(r["local_id"], []).append({"field": r["field"], "value": value,
                                                           "changed_at": r["changed_at"], "station": r["station"]})
-        return {"programmes": [{"local_id": k, "fields": v} for k, v in out.items()]}
+        full = len(rows) == limit
+        return {"programmes": [{"local_id": k, "fields": v} for k, v in out.items()],
+                "next": {"local_id": rows[-1]["local_id"], "field": rows[-1]["field"]} if full else None}
 
     def programmes_for_station(self, station: StationRef, identifier: str) -> dict:
         """A hub patient's programmes for a station to show read-only (it holds none of them):

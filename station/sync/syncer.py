@@ -52,6 +52,9 @@ AUDIT_BATCH = 200
 """Audit entries per request to the hub (:data:`station.sync.hub_audit.MAX_ENTRIES`)."""
 HISTORY_UPDATE_PAGES = 10
 """Pages of trials recorded elsewhere one sync brings at most (200 trials each; the rest at the next)."""
+PROGRAMME_UPDATE_PAGES = 50
+"""Pages of programme fields one sync takes at most (2,000 fields each); the next sync goes on
+from there."""
 AUDIT_BATCHES = 50
 """Batches of audit entries one sync sends at most (10,000 entries; the rest at the next sync)."""
 MAX_HISTORY_PAGES = 1000
@@ -144,6 +147,7 @@ class StationSync:
         self._clinic_key: str | None = None  # the hub's tombstone key, asked when tombstones first come
         self._updates_after = 0  # this process fetches every held patient's record once, then changes
         self._history_after: int | None = None  # the last hub trial looked at (:meth:`_pull_new_history`)
+        self._programmes_after: tuple[int, str] = (0, "")  # where the last sync's programme pages stopped
 
     def sync_once(self) -> SyncReport:
         """Erase what the hub erased, then push everything queued; SyncError (one line) if the hub
@@ -296,12 +300,24 @@ class StationSync:
     def _take_programme_updates(self, report: "SyncReport") -> None:
         """Take the hub's newer fields of the programmes this station assigned (its users' edits,
         doses of games played elsewhere: :mod:`station.sync.programme_updates`)."""
-        answer = self.client.request("GET", "/api/hub/programme-updates")
-        try:
-            report.programme_fields += programme_updates.apply_updates(self.store, answer)
-        except ValidationError as exc:
-            raise SyncError(f"the hub's answer to GET /api/hub/programme-updates cannot be taken ({exc}); is [hub] "
-                            "url the hub's own address? will retry") from None
+        what, after = "GET /api/hub/programme-updates", self._programmes_after
+        for _ in range(PROGRAMME_UPDATE_PAGES):
+            answer = self.client.request("GET", "/api/hub/programme-updates",
+                                         query={"after": after[0], "after_field": after[1]})
+            try:
+                report.programme_fields += programme_updates.apply_updates(self.store, answer)
+            except ValidationError as exc:
+                raise SyncError(f"the hub's answer to {what} cannot be taken ({exc}); is [hub] url the hub's own "
+                                "address? will retry") from None
+            following = answer.get("next")  # a hub before pages sends none: one page
+            if following is None:
+                self._programmes_after = (0, "")  # all taken: the next sync asks from the start
+                return
+            following = (take(following, "local_id", what, WHOLE, where="next."),
+                         take(following, "field", what, TEXT, where="next."))
+            if following <= after:
+                raise wrong(what, "next", "a page already asked for", "a later page")
+            after = self._programmes_after = following
 
     # -- the station's audit trail to the hub ----------------------------------------------
 

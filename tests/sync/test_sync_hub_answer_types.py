@@ -49,7 +49,7 @@ def _answers(patient_id: int) -> dict[str, dict]:
         "POST /api/hub/audit": {"last": 10**6, "added": 1},
         "GET /api/hub/history-updates": {"patients": [{"local_id": patient_id, "sessions": [visit]}], "next": None,
                                          "until": 5, "judgements": [TRIAL], "judged_until": 3, "judged_more": False},
-        "GET /api/hub/programme-updates": {"programmes": []},
+        "GET /api/hub/programme-updates": {"programmes": [], "next": None},
         "GET /api/hub/patient-updates": {"patients": [{"local_id": patient_id, "change": 4,
                                                        "updated_at": "2026-12-01T10:00:00.000Z",
                                                        "fields": {"identifier": "P-1", "weight_kg": 70.0}}],
