@@ -42,6 +42,10 @@ BOOLEAN = Expected("true or false", lambda v: isinstance(v, bool))
 _ABSENT = object()
 
 
+_KINDS = ((bool, "true/false"), (float, "a fraction"), (str, "text"), (list, "a list"), (dict, "an object"))
+"""JSON kinds in words (bool before int: true is an int in Python)."""
+
+
 def kind_of(value: object) -> str:
     """A JSON value's kind in words (never the value itself).
 
@@ -52,18 +56,11 @@ def kind_of(value: object) -> str:
         return "nothing"
     if value is None:
         return "null"
-    if isinstance(value, bool):
-        return "true/false"
+    for kind, words in _KINDS:
+        if isinstance(value, kind):
+            return words
     if isinstance(value, int):
         return "a whole number" if _whole(value) else "a number out of range"
-    if isinstance(value, float):
-        return "a fraction"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
     return type(value).__name__
 
 

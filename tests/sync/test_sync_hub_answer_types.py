@@ -15,29 +15,28 @@ import urllib.parse
 
 import pytest
 
-from station.acquire.frame import FRAME_DTYPE
 from station.store.store import Store
 from station.sync.client import HubClient, SyncError
-from station.sync.records import clinic_key_id
+from station.sync.records import TRIAL_COLUMNS, clinic_key_id, record_of
 from station.sync.syncer import StationSync
 
 from sync_support import CHEAP, CLINICIAN, HUB_URL, add_trial
 
 KEY = "ab" * 32
 SECRET_NOTE = "lives alone, falls at night"  # patient data: never in a message
-TRIAL = {"hub_id": 2, "station": "gym", "frames_on_hub": 10, "protocol": "romberg", "condition": "eyes_open",
-         "status": "complete", "status_reason": None, "started_at": "2026-12-01T10:00:00Z",
-         "ended_at": "2026-12-01T10:00:30Z", "last_commit_at": None, "rate_hz": 100.0, "calibration": "{}",
-         "frame_dtype": json.dumps(FRAME_DTYPE.descr), "frame_count": 10, "frames_lost": 0, "first_seq": 0,
-         "last_seq": 9, "metrics": "{}", "valid": 1, "validity_reason": None, "station_version": "t",
-         "recorded_by": "ana", "notes": "", "judged_by": None, "judged_at": None, "station_valid": 1,
-         "station_validity_reason": None, "station_id": "gym-station-id", "calibration_id": "0123456789abcdef"}
+REQUESTS = ("GET /api/hub/tombstones", "GET /api/hub/clinic-key", "GET /api/hub/trials/ID/parts",
+            "PUT /api/hub/trials/ID/parts/ID", "POST /api/hub/push", "GET /api/hub/audit", "POST /api/hub/audit",
+            "GET /api/hub/history-updates", "GET /api/hub/programme-updates", "GET /api/hub/patient-updates")
 
 
-def _answers(patient_id: int) -> dict[str, dict]:
-    """What a hub answers, by request (method and path, trial ids as ``ID``)."""
-    visit = {"hub_id": 1, "station": "gym", "started_at": "2026-12-01T10:00:00Z", "label": "", "notes": "",
-             "created_by": "ana", "trials": [TRIAL]}
+def _answers(store, patient_id: int, trial_id: int) -> dict[str, dict]:
+    """What a hub answers, by request (method and path, trial ids as ``ID``): a visit recorded
+    elsewhere holding a trial as the station's own ``trial_id`` would travel, and its judgement."""
+    payload = record_of(store, {"entity": "trial", "local_id": trial_id})
+    trial = {"hub_id": 10**6, "station": "gym", "frames_on_hub": payload["frame_count"],
+             **{c: payload[c] for c in TRIAL_COLUMNS}}
+    visit = {"hub_id": 10**6, "station": "gym", "started_at": "2026-12-01T10:00:00Z", "label": "", "notes": "",
+             "created_by": "ana", "trials": [trial]}
     return {
         "GET /api/hub/tombstones": {"tombstones": [{"id": 1, "identifier_key": "00" * 32}], "last": 1,
                                     "key_id": clinic_key_id(KEY), "last_seq": 0},
@@ -48,7 +47,7 @@ def _answers(patient_id: int) -> dict[str, dict]:
         "GET /api/hub/audit": {"last": 0},
         "POST /api/hub/audit": {"last": 10**6, "added": 1},
         "GET /api/hub/history-updates": {"patients": [{"local_id": patient_id, "sessions": [visit]}], "next": None,
-                                         "until": 5, "judgements": [TRIAL], "judged_until": 3, "judged_more": False},
+                                         "until": 5, "judgements": [trial], "judged_until": 3, "judged_more": False},
         "GET /api/hub/programme-updates": {"programmes": [], "next": None},
         "GET /api/hub/patient-updates": {"patients": [{"local_id": patient_id, "change": 4,
                                                        "updated_at": "2026-12-01T10:00:00.000Z",
@@ -107,12 +106,12 @@ def station(tmp_path, station_data_dir):
     store.close()
 
 
-@pytest.mark.parametrize("request_name", list(_answers(1)))
+@pytest.mark.parametrize("request_name", REQUESTS)
 def test_a_wrong_type_anywhere_in_an_answer_is_one_clear_line(station, request_name):
     patient = station.patients.create({"identifier": "P-1", "birth_year": 1950, "sex": "F", "notes": SECRET_NOTE},
                                       actor=CLINICIAN)
     session = station.sessions.create(patient["id"], {}, actor=CLINICIAN)
-    answers = _answers(patient["id"])
+    answers = _answers(station, patient["id"], add_trial(station, session["id"], 100))
     answers["GET /api/hub/patient-updates"]["patients"][0]["fields"]["notes"] = SECRET_NOTE
     tried = failed = 0
     for path, value in _mutations(answers[request_name]):
@@ -144,8 +143,8 @@ def test_a_wrong_type_anywhere_in_an_answer_is_one_clear_line(station, request_n
 ])
 def test_the_message_says_which_answer_which_key_and_what_came(station, request_name, path, value, words):
     patient = station.patients.create({"identifier": "P-1", "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
-    add_trial(station, station.sessions.create(patient["id"], {}, actor=CLINICIAN)["id"], 100)
-    answers = _answers(patient["id"])
+    trial_id = add_trial(station, station.sessions.create(patient["id"], {}, actor=CLINICIAN)["id"], 100)
+    answers = _answers(station, patient["id"], trial_id)
     hub = CannedHub({**answers, request_name: _mutated(answers[request_name], path, value)})
     with pytest.raises(SyncError) as caught:
         StationSync(station, HubClient(HUB_URL, "bst_token", transport=hub)).sync_once()
