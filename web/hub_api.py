@@ -10,8 +10,9 @@ bad tokens is refused with ``429`` for a while (like sign-in). Lookups of a pati
 frame part 56 kB) before they are read.
 
 ``POST /api/hub/push``
-    ``{"station_id", "queue_length", "last_error", "changes": [...]}`` → ``{"applied_through",
-    "applied", "duplicates"}`` (:meth:`station.sync.hub.Hub.push`).
+    ``{"station_id", "queue_length", "last_error", "tombstones_through", "changes": [...]}`` →
+    ``{"applied_through", "applied", "duplicates"}`` (:meth:`station.sync.hub.Hub.push`;
+    ``tombstones_through``: the last erasure tombstone the station applied).
 ``GET /api/hub/audit`` / ``POST /api/hub/audit``
     ``{"last"}``: the last of the station's own audit entries the hub holds; ``{"station_id",
     "entries": [...]}`` (at most 200, in order) → ``{"last", "added"}``: appended to the hub's
