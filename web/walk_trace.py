@@ -10,11 +10,12 @@ gait analysis finds the steps in. Times are the trial CSV's ``time_s`` (DESIGN.m
 
 from __future__ import annotations
 
+import bisect
 import math
 
 import numpy as np
 
-from station.analysis.imu_frame import gravity_direction
+from station.analysis.imu_frame import gravity_context, gravity_direction
 from station.analysis.imu_gaps import MAX_BRIDGE_S
 
 IMU_FIELDS = ("ax_m_s2", "ay_m_s2", "az_m_s2")
@@ -40,26 +41,97 @@ def stored_contacts(doc: dict | None) -> list[float] | None:
     return None
 
 
-def vertical_acceleration(frames: np.ndarray, rate_hz: float) -> np.ndarray:
-    """Vertical acceleration of each frame, m/s² including gravity (NaN where the IMU gave none).
+TRACE_BLOCK_S = 600.0
+"""Frames whose vertical acceleration is computed at a time, s of recording: with the
+:data:`station.analysis.imu_frame.GRAVITY_SETTLE_S` on either side that gravity needs, a 2-hour
+trial's whole trace costs the memory of 14 minutes of it, not of 2 hours."""
 
-    Raises ValueError when there is no usable IMU data (none, or no gravity in it)."""
-    acc = np.column_stack([np.asarray(frames[f], dtype=float) for f in IMU_FIELDS])
-    finite = np.isfinite(acc).all(axis=1)
-    if finite.sum() < 2:
+
+def _first_at_or_after(seq: np.ndarray, seq0: int, rate: float, t_s: float) -> int:
+    """The first frame whose ``time_s`` (``(seq − seq₀)/rate``, computed as the trial CSV does) is
+    ``t_s`` or later (``len(seq)`` when none is): a binary search, no array of every frame's time."""
+    return bisect.bisect_left(range(len(seq)), t_s, key=lambda i: (int(seq[i]) - seq0) / rate)
+
+
+def _vertical_blocks(frames: np.ndarray, rate: float, start: int, stop: int, block: int):
+    """``(b0, b1, acc_v)`` for the frames ``start:stop`` in blocks of ``block`` frames: the vertical
+    acceleration (m/s² including gravity, NaN where the IMU gave none) of frames ``b0:b1``, up being
+    :func:`station.analysis.imu_frame.gravity_direction` over the finite readings of the whole trial
+    (within float64 rounding: each block reads the readings of
+    :func:`station.analysis.imu_frame.gravity_context` around it, gaps closed as the whole would
+    close them).
+
+    Raises ValueError when there is no usable IMU data (fewer than 2 readings, or no gravity)."""
+    finite = np.ones(len(frames), dtype=bool)
+    for f in IMU_FIELDS:
+        finite &= np.isfinite(frames[f])
+    readings = np.flatnonzero(finite).astype(np.int32 if len(frames) < 2**31 else np.int64)  # frame of each reading
+    if len(readings) < 2:
         raise ValueError("no acceleration was recorded in this trial (was the IMU worn and connected?)")
-    out = np.full(len(frames), np.nan)
-    up = gravity_direction(acc[finite], rate_hz)
-    out[finite] = np.einsum("ij,ij->i", acc[finite], up)
-    return out
+    for b0 in range(start, stop, block):
+        b1 = min(stop, b0 + block)
+        c0, c1 = np.searchsorted(readings, (b0, b1))  # the block's readings among all finite ones
+        lo, hi = gravity_context(len(readings), rate, int(c0), int(c1))
+        rows = readings[lo:hi]
+        acc = np.column_stack([np.asarray(frames[f][rows], dtype=float) for f in IMU_FIELDS])
+        up = gravity_direction(acc, rate)
+        out = np.full(b1 - b0, np.nan)
+        out[readings[c0:c1] - b0] = np.einsum("ij,ij->i", acc[c0 - lo : c1 - lo], up[c0 - lo : c1 - lo])
+        yield b0, b1, out
+
+
+def _bucket_points(time_s: np.ndarray, acc_v: np.ndarray, k: int, rate: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(time_s, acc_v)`` of the points drawn for consecutive buckets of ``k`` frames (the last may be
+    shorter): each bucket's lowest and highest reading at their own times (one point when they are
+    one), so a step's peak and trough survive however many frames a pixel holds; and a null
+    (``acc_v`` NaN) where the line must break, once per bucket: at the bucket's first frame without
+    a reading (the IMU gave none), else just after the last frame before frames lost for longer
+    than a bridged gap (``time_s`` holds one frame more than ``acc_v``: the next block's first, to
+    see a loss at the block's end). With ``k`` = 1, every frame is a point, as the trial holds them."""
+    n = len(acc_v)
+    nb = -(-n // k)
+    pad = nb * k - n
+    values = np.concatenate((acc_v, np.full(pad, np.nan))).reshape(nb, k)
+    measured = ~np.isnan(values)
+    any_measured = measured.any(axis=1)
+    lowest = np.where(measured, values, np.inf).argmin(axis=1)
+    highest = np.where(measured, values, -np.inf).argmax(axis=1)
+    missing = ~measured
+    if pad:
+        missing[-1, k - pad :] = False
+    # frames lost for longer than a bridged gap after frame i (a stall of the acquisition)
+    lost = np.flatnonzero(np.diff(time_s) > 1.0 / rate + MAX_BRIDGE_S)
+    lost_first = np.full(nb, -1)
+    buckets, first_of = np.unique(lost // k, return_index=True)
+    lost_first[buckets] = lost[first_of] % k  # each bucket's first loss
+    has_missing = missing.any(axis=1)
+    first_missing = missing.argmax(axis=1)
+    base = np.arange(nb) * k
+    null_t = np.where(has_missing & ((lost_first < 0) | (first_missing <= lost_first)),
+                      time_s[base + first_missing], time_s[base + np.maximum(lost_first, 0)] + 1.0 / rate)
+    has_null = has_missing | (lost_first >= 0)
+    first = np.minimum(lowest, highest)
+    second = np.maximum(lowest, highest)
+    times = np.concatenate((time_s[base + first][any_measured], time_s[base + second][any_measured & (second > first)],
+                            null_t[has_null]))
+    values = np.concatenate((values[np.arange(nb), first][any_measured],
+                             values[np.arange(nb), second][any_measured & (second > first)], np.full(has_null.sum(), np.nan)))
+    order = np.argsort(times, kind="stable")
+    return times[order], values[order]
 
 
 def steps_trace(trial: dict, frames: np.ndarray, *, from_s: float | None, to_s: float | None, max_points: int) -> dict:
     """The document of ``GET /api/trials/<id>/steps``: ``time_s``, ``acc_v_m_s2`` (null where
-    unknown) in the window ``[from_s, to_s]`` (default: the whole trial), at most ``max_points``
-    of them (every k-th frame), the steps in the window, and ``note`` when something is missing;
-    ``acceleration`` is False when the trial holds no usable IMU data or no frames at all (the note
-    then says which, in the words a page shows in the trace's place, once)."""
+    unknown) in the window ``[from_s, to_s]`` (default: the whole trial), the steps in the window,
+    and ``note`` when something is missing; ``acceleration`` is False when the trial holds no usable
+    IMU data or no frames at all (the note then says which, in the words a page shows in the trace's
+    place, once).
+
+    A window of up to ``max_points`` frames gives every frame. A longer one is cut into buckets of
+    ``step`` frames, at most ``max_points // 2`` of them (a screen's pixel columns), each drawn as
+    its lowest and highest reading at their own times: the steps' peaks stay where they are, which
+    every k-th frame missed; the steps themselves are the result's, exact. The trace is computed a
+    block of :data:`TRACE_BLOCK_S` at a time, so a 2-hour trial costs its frames and one block."""
     rate = float(trial["rate_hz"])
     n = len(frames)
     doc = trial.get("metrics") or {}
@@ -77,24 +149,27 @@ def steps_trace(trial: dict, frames: np.ndarray, *, from_s: float | None, to_s: 
     if not n:
         out["note"], out["acceleration"] = NOTHING_RECORDED, False
         return out
-    time_s = (frames["seq"].astype(np.int64) - int(frames["seq"][0])) / rate
+    seq = frames["seq"]
+    seq0 = int(seq[0])
+    start = _first_at_or_after(seq, seq0, rate, lo)
+    stop = max(start, bisect.bisect_right(range(n), hi, key=lambda i: (int(seq[i]) - seq0) / rate))
+    count = stop - start
+    k = 1 if count <= max_points else math.ceil(count / (max_points // 2))
+    block = k * max(1, math.ceil(TRACE_BLOCK_S * rate / k))  # whole buckets
+    times: list[np.ndarray] = []
+    values: list[np.ndarray] = []
     try:
-        acc_v = vertical_acceleration(frames, rate)
+        for b0, b1, acc_v in _vertical_blocks(frames, rate, start, stop, block):
+            # one frame more than the block, to see frames lost after its last
+            time_s = (seq[b0 : min(b1 + 1, stop)].astype(np.int64) - seq0) / rate
+            t, v = _bucket_points(time_s, acc_v, k, rate)
+            times.append(t)
+            values.append(v)
     except ValueError:
         out["note"], out["acceleration"] = NO_ACCELERATION, False
         return out
-    inside = np.flatnonzero((time_s >= lo) & (time_s <= hi))
-    step = max(1, math.ceil(len(inside) / max_points))
-    picked = inside[::step]
-    out["step"] = step
-    times = np.round(time_s[picked], 4).tolist()
-    values = [v if math.isfinite(v) else None for v in np.round(acc_v[picked], 3).tolist()]
-    # frames lost for longer than a bridged gap (a stall of the acquisition): a null just after the last
-    # frame before them, so the trace breaks there, as over readings missing (null), and is not drawn
-    # as a straight line over time nothing was measured in (the steps were not measured there either)
-    lost = np.flatnonzero(np.diff(time_s[picked]) > (step / rate) + MAX_BRIDGE_S)
-    for i in lost[::-1].tolist():
-        times.insert(i + 1, round(float(time_s[picked[i]]) + 1.0 / rate, 4))
-        values.insert(i + 1, None)
-    out["time_s"], out["acc_v_m_s2"] = times, values
+    out["step"] = k
+    if times:
+        out["time_s"] = np.round(np.concatenate(times), 4).tolist()
+        out["acc_v_m_s2"] = [v if math.isfinite(v) else None for v in np.round(np.concatenate(values), 3).tolist()]
     return out
