@@ -477,9 +477,22 @@ class StationSync:
         """The patient ``identifier`` held here, else fetched from the hub and stored here (so
         they can be measured) with their history recorded elsewhere (:meth:`pull_history`; its
         outcome under ``history``: ``{"sessions", "trials"}`` or ``{"error"}``); NotFound if the
-        hub does not know them either."""
+        hub does not know them either.
+
+        The hub's erasures are taken first (as a sync's first step): a tombstone this station has
+        not taken yet, of an earlier patient under the same identifier, would otherwise erase the
+        patient pulled now, with what was recorded of them here, at the next sync. If the hub's
+        erasures cannot be had, the pull goes on (the next sync takes them, as before)."""
         try:
             return self.store.patients.get_by_identifier(identifier)
+        except NotFound:
+            pass
+        try:
+            self._apply_tombstones(SyncReport())
+        except SyncError:
+            pass
+        try:
+            return self.store.patients.get_by_identifier(identifier)  # pulled meanwhile, and not erased
         except NotFound:
             pass
         try:

@@ -64,3 +64,23 @@ def test_a_push_naming_a_tombstone_that_is_not_a_number_is_refused(hub_store, st
         hub.push(hub.station_named("ward"), {"station_id": ward.store.outbox.station_id, "changes": [],
                                              "tombstones_through": "all"})
     assert list(caught.value.fields) == ["tombstones_through"]
+
+
+def test_a_patient_pulled_before_the_station_took_an_older_erasure_of_the_identifier_stays(hub_store,
+                                                                                            station_factory):
+    """The hub erased R-3 and registered a new R-3 since the ward last synced; the ward pulls the
+    new one and measures them. The old erasure must not take the new patient at the ward's next
+    sync (it erased them, and dropped their visit, never sent)."""
+    gym, ward = station_factory("gym"), station_factory("ward")
+    gym.store.patients.create({"identifier": "R-3", "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
+    gym.sync_once()
+    hub_store.patients.erase(hub_patient(hub_store, "R-3")["id"], "R-3", actor=CLINICIAN)
+    hub_store.patients.create({"identifier": "R-3", "birth_year": 1977, "sex": "M"}, actor=CLINICIAN)
+
+    pulled = ward.pull_patient("R-3", actor=CLINICIAN)
+    session = ward.store.sessions.create(pulled["id"], {}, actor=CLINICIAN)
+    add_trial(ward.store, session["id"], 200)
+    report = ward.sync_once()
+
+    assert report.erased == 0 and ward.store.patients.get(pulled["id"])["birth_year"] == 1977  # before: erased
+    assert len(hub_trials(hub_store, "R-3")) == 1
