@@ -1,6 +1,7 @@
 """How well the station's gait analysis recovers the virtual walker's truth, over many seeds.
 
-For each gait pattern and direction, 20 seeded walks of 10 m (overground) are sampled at 100 Hz
+For each gait pattern and direction (``fast``: the pattern at its fastest safe pace,
+``station.sim.walker.at_fast_pace``, as the 3-m backward walk asks), 20 seeded walks of 10 m (overground) are sampled at 100 Hz
 from the walker (the signals the simulated IMU reads, before the chip's noise), aligned to the
 body frame with the station's mounting and analysed with ``station.analysis.gait``; initial
 contacts are matched to the truth within 0.2 s. Prints one line per pattern and direction:
@@ -26,11 +27,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from station.analysis.gait import gait_metrics  # noqa: E402
 from station.analysis.imu_frame import align_to_body  # noqa: E402
-from station.sim.walker import SENSOR_MOUNTING, Pause, VirtualWalker  # noqa: E402
+from station.sim.walker import PATTERNS, SENSOR_MOUNTING, Pause, VirtualWalker, at_fast_pace  # noqa: E402
 from tests.protocols.walk_support import match, truth_cadence  # noqa: E402
 
 CASES = [("forward", "healthy"), ("forward", "older"), ("forward", "fast"), ("forward", "hemiparetic"),
-         ("backward", "backward"), ("backward", "hemiparetic-backward")]
+         ("backward", "backward"), ("backward", "older-backward"), ("backward", "hemiparetic-backward"),
+         ("backward", "backward fast"), ("backward", "older-backward fast"), ("backward", "hemiparetic-backward fast")]
+
+
+def _pattern(case: str):
+    """A case's gait pattern: a name of ``PATTERNS``, or one followed by `` fast`` (at its fast pace)."""
+    name, _, pace = case.partition(" ")
+    return at_fast_pace(PATTERNS[name]) if pace == "fast" else PATTERNS[name]
 
 
 def main() -> int:
@@ -45,7 +53,7 @@ def main() -> int:
         errors, f1s, cad = [], [], []
         for seed in range(args.seeds):
             walker = VirtualWalker(seed=seed)
-            plan = walker.walk(1.0, direction=direction, pattern=pattern, walkway_m=10.0)
+            plan = walker.walk(1.0, direction=direction, pattern=_pattern(pattern), walkway_m=10.0)
             t = np.arange(0.0, plan.end_s + 2.0, 1.0 / fs)
             acc, gyro = walker.sample(t)
             body, _ = align_to_body(acc, gyro, up_axis=SENSOR_MOUNTING[0], toes_axis=SENSOR_MOUNTING[1], fs_hz=fs)
@@ -75,7 +83,7 @@ def _short_pauses(seeds: int, fs: float) -> None:
         for pause_s in (1.2, 1.8, 2.5):
             for seed in range(seeds):
                 walker = VirtualWalker(seed=seed)
-                plan = walker.walk(1.0, direction=direction, pattern=pattern, setting="treadmill", duration_s=30.0,
+                plan = walker.walk(1.0, direction=direction, pattern=_pattern(pattern), setting="treadmill", duration_s=30.0,
                                    pauses=(Pause(10.0, pause_s),))
                 t = np.arange(0.0, plan.end_s + 2.0, 1.0 / fs)
                 acc, gyro = walker.sample(t)

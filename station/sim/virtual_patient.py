@@ -288,9 +288,9 @@ class VirtualPatient:
         elif condition.pace == "fast" and gait == "healthy":
             gait = "fast"
         pattern = PATTERNS[gait]
-        if condition.pace == "fast" and spec.direction == "forward" and gait != "fast":
-            # an older or hemiparetic walker is faster when asked to be, as the healthy one is. Backward
-            # walks keep their one pattern at either pace (the 3-m backward walk's tests are timed by it).
+        if condition.pace == "fast" and gait != "fast":
+            # every walker is faster when asked to be, as the healthy one is: older and hemiparetic
+            # walkers, and anyone walking backward (the 3-m backward walk's "as fast as safely possible")
             pattern = at_fast_pace(pattern)
         stumble = stop = None
         pauses = []

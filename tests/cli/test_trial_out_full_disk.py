@@ -12,7 +12,7 @@ import sys
 from station.store.trialfile import read_trial
 
 LIMIT_BYTES = 100_000
-"""Largest file the command may write: a 3-m backward walk's trial CSV is about 115 kB."""
+"""Largest file the command may write: the older walker's 3-m backward walk's trial CSV is about 115 kB."""
 
 
 def _limit_file_size() -> None:
@@ -23,7 +23,7 @@ def test_a_trial_file_the_disk_refuses_is_one_line_and_what_was_written_is_kept(
     out = tmp_path / "trials"
     out.mkdir()
     done = subprocess.run([sys.executable, "-m", "station.cli", "trial", "--protocol", "backward-walk-3m", "--simulate",
-                           "--out", str(out), "--quiet"], preexec_fn=_limit_file_size, capture_output=True, text=True,
+                           "--gait", "older", "--out", str(out), "--quiet"], preexec_fn=_limit_file_size, capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 1 and done.stdout == ""
     (line,) = done.stderr.splitlines()

@@ -84,10 +84,10 @@ def test_short_imu_gaps_are_bridged_counted_and_keep_the_steps_in_time():
                                        (True, "2.3 s not measured (1 station stall): the station received no data")])
 def test_an_overground_walk_with_a_long_imu_gap_stays_timed_and_keeps_the_gait_of_its_parts(lost, why):
     # frames that came without the sensor's readings (a sensor gap), or frames that never came (the
-    # station's), 2 s into a 7-s recording: two parts of 2 s and more (was: no gait). The first holds
+    # station's), 2 s into the older walker's 7-s recording: two parts of 2 s and more (was: no gait). The first holds
     # fewer steps than a walking bout, so its walking was not seen: not measured (walk_parts.blind_parts);
     # the gait from the second, 4.9 s, 68 % of the recording
-    run = run_walk("backward-walk-3m", seed=13, trials=1,
+    run = run_walk("backward-walk-3m", seed=13, trials=1, gait="older",
                    on_runner=lambda r: _gap_after_the_go(r, after_frames=200, frames=30, lost=lost))
     result = run.runner.records[0].result
     assert result.valid and result.walk["walk_time_s"] is not None

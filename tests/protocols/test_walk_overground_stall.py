@@ -127,22 +127,22 @@ def test_the_trial_command_times_a_backward_walk_through_a_stall(tmp_path, capsy
     from station.cli import main
 
     out = tmp_path / "backward"
-    assert main(["trial", "--protocol", "backward-walk-3m", "--simulate", "--seed", "3", "--fault", "stall:1:1.5",
-                 "--out", str(out)]) == 0
+    assert main(["trial", "--protocol", "backward-walk-3m", "--simulate", "--seed", "3", "--gait", "older",
+                 "--fault", "stall:1:1.6", "--out", str(out)]) == 0
     err = capsys.readouterr().err
     assert "No data from the station for 1 s (its acquisition stalled)" in err and "m/s" in err
     # timed by the gates through the stall; the gait refused: under half of the walk up to the gate was
     # measured (the part after the stall runs on 2 s past the gate: the walk's end, not the walk)
-    assert "4.929 s over 3 m: 0.609 m/s" in err
-    assert ("No gait measures: the station received no data for 1.49 s at 1.0 s after the go" in err
-            and "2.4 of the 4.9 s from the go to the gate at 3 m (49 %) were measured" in err), err
+    assert "5.020 s over 3 m: 0.598 m/s" in err
+    assert ("No gait measures: the station received no data for 1.59 s at 1.0 s after the go" in err
+            and "2.4 of the 5.0 s from the go to the gate at 3 m (48 %) were measured" in err), err
     # a loss after the walk was timed: the line says it ended early
-    assert main(["trial", "--protocol", "backward-walk-3m", "--simulate", "--seed", "3", "--fault", "stall:1.5:6",
-                 "--json"]) == 0
+    assert main(["trial", "--protocol", "backward-walk-3m", "--simulate", "--seed", "3", "--gait", "older",
+                 "--fault", "stall:1.5:6", "--json"]) == 0
     assert "m/s; ended early: The station stopped receiving data 1.5 s after the go" in capsys.readouterr().err
     doc = json.loads(sorted(out.glob("0*.json"))[0].read_text())
     assert doc["result"]["valid"] and doc["result"]["walk"]["walk_time_s"] > 0
-    assert "(49 %) were measured" in doc["result"]["walk"]["imu"] and doc["metrics"]["metrics"]["cadence_steps_min"] is None
+    assert "(48 %) were measured" in doc["result"]["walk"]["imu"] and doc["metrics"]["metrics"]["cadence_steps_min"] is None
 
 
 def test_the_planned_end_of_a_treadmill_session_passing_in_a_stall_ends_it_on_the_clock_too():

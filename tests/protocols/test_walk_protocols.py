@@ -4,6 +4,8 @@ analysis recover the walker's truth; quality checks catch what goes wrong."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import re
 
@@ -14,6 +16,7 @@ from station.cli import main
 from station.config import GateConfig
 from station.protocols.walk import CADENCE_EVERY_S, PENDULUM_KEYS, STOPPED_END_S, WalkSettings
 from station.sim.virtual_patient import Lapse
+from station.sim.walker import FAST_PACE_CADENCE_RATIO
 from tests.protocols.walk_support import go_s, match, run_walk, truth_cadence
 
 GAIT_KEYS = ("steps", "cadence_steps_min", "step_time_s", "step_time_cv_pct", "stride_time_cv_pct",
@@ -100,6 +103,21 @@ def test_an_older_or_hemiparetic_walker_is_faster_when_asked_to_walk_fast(gait):
     speeds = [check_truth(run, i, plan, 2.0, 8.0).walk["walk_speed_m_s"] for i, (_, plan) in enumerate(run.patient.walks)]
     assert [r.result.plan.condition.id for r in run.runner.records] == ["comfortable", "fast"]
     assert speeds[1] > speeds[0] * 1.25, speeds
+
+
+@pytest.mark.parametrize("gait, comfortable_cadence, band_s", [("healthy", 96.0, (3.0, 4.5)), ("older", 100.0, (4.5, 5.5))])
+def test_a_backward_walk_as_fast_as_safely_possible_is_quicker_than_the_comfortable_one(gait, comfortable_cadence, band_s):
+    """Carter's 3-metre backward walk asks for 'as fast as safely possible': the walker takes quicker
+    and longer backward steps, as it does forward (sim.walker.at_fast_pace). Before, it walked the
+    test at its comfortable backward pace (the healthy walker 5.1 s, 94 steps/min), and the older
+    walker backward on its forward steps (3.7 s, faster than the healthy one). Now the healthy walker
+    is between Carter's 3 and 4.5 s, the older one between 4.5 and Polo-Ferrero's 5.5 s (their older
+    adults without falls: 5.1 s)."""
+    run = run_walk("backward-walk-3m", seed=2, trials=1, gait=gait)
+    for index, (_, plan) in enumerate(run.patient.walks):
+        assert truth_cadence(plan) == pytest.approx(comfortable_cadence * FAST_PACE_CADENCE_RATIO, rel=0.05)
+        walk_time_s = check_truth(run, index, plan, None, 3.0).walk["walk_time_s"]
+        assert band_s[0] < walk_time_s < band_s[1], walk_time_s
 
 
 def test_a_backward_treadmill_session_measures_minutes_walking_steps_and_pauses():
@@ -207,10 +225,20 @@ def test_without_an_imu_an_overground_walk_is_timed_and_a_treadmill_session_is_i
     assert run.runner.records == [] and "lower-back sensor" in run.summary["stopped_reason"]
 
 
-def test_trial_command_runs_a_walk_protocol_and_writes_the_walk_results(tmp_path, capsys):
-    out = tmp_path / "walk"
-    assert main(["trial", "--protocol", "backward-walk-3m", "--simulate", "--seed", "2", "--out", str(out), "--quiet"]) == 0
-    printed = capsys.readouterr().out
+@pytest.fixture(scope="module")
+def backward_walk_seed_2(tmp_path_factory):
+    """``trial --protocol backward-walk-3m --simulate --seed 2 --out DIR --quiet``, run once for the
+    tests that read it: (exit status, standard output, standard error, DIR)."""
+    out = tmp_path_factory.mktemp("backward-walk-3m") / "walk"
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        status = main(["trial", "--protocol", "backward-walk-3m", "--simulate", "--seed", "2", "--out", str(out), "--quiet"])
+    return status, stdout.getvalue(), stderr.getvalue(), out
+
+
+def test_trial_command_runs_a_walk_protocol_and_writes_the_walk_results(backward_walk_seed_2, capsys):
+    status, printed, _, out = backward_walk_seed_2
+    assert status == 0
     assert re.search(r"\n    time \d+\.\d\d s\n", printed) and re.search(r"\n    speed \d+\.\d\d m/s\n", printed)
     docs = [json.loads(p.read_text()) for p in sorted(out.glob("0*.json"))]
     assert len(docs) == 2
@@ -236,10 +264,12 @@ def test_a_sensor_worn_otherwise_than_configured_is_caught_at_the_start():
     assert run.runner.records == [] and "misaligned" in run.summary["stopped_reason"]
 
 
-@pytest.mark.parametrize("after_s,timing", [(1.2, "ideal"), (2.0, "ideal"), (2.0, "pi-under-load")])
+@pytest.mark.parametrize("after_s,timing", [(1.2, "ideal"), (1.5, "ideal"), (1.5, "pi-under-load")])
 def test_a_patient_who_takes_a_few_steps_and_stops_is_said_to_have_stopped_not_to_have_never_started(after_s, timing):
     """One to three steps hold no walking bout (four steps): before, such a patient was told 'did not
-    start walking' and the attempt ran to its 60-s time limit. The same on a clock that wakes late."""
+    start walking' and the attempt ran to its 60-s time limit. The same on a clock that wakes late.
+    (Seed 7's fast backward steps land 0.24, 0.77, 1.30 and 1.83 s into the walk: stopping after 1.2 s
+    is 2 steps, after 1.5 s 3.)"""
     run = run_walk("backward-walk-3m", seed=7, trials=1, lapses=[Lapse("fast", "stop_walking", after_s)], timing=timing)
     first = run.runner.records[0].result
     assert not first.valid and [i.code for i in first.issues] == ["person_stopped"], first.issues
@@ -280,7 +310,7 @@ def test_step_time_variability_at_a_fast_pace_is_the_walkers(seed):
         assert cv == pytest.approx(truth_cv, abs=1.5), (cv, truth_cv)
 
 
-def test_the_trial_command_says_which_gates_the_simulation_added_and_how_a_walk_ended(capsys):
+def test_the_trial_command_says_which_gates_the_simulation_added_and_how_a_walk_ended(capsys, backward_walk_seed_2):
     # the default configuration has gates at 0 and 3 m; the 10-metre walk times from 2 to 8 m: the
     # simulation adds those (a real station would refuse the test), and says so (outside review)
     assert main(["trial", "--protocol", "ten-metre-walk", "--simulate", "--seed", "2", "--json"]) == 0
@@ -290,5 +320,5 @@ def test_the_trial_command_says_which_gates_the_simulation_added_and_how_a_walk_
     trials = json.loads(out)["trials"]
     # an overground walk ends past its last gate, not at its 60-120 s limit
     assert {t["end_reason"] for t in trials if t["valid"]} == {"gate_reached"}
-    assert main(["trial", "--protocol", "backward-walk-3m", "--simulate", "--seed", "2", "--quiet"]) == 0
-    assert "simulation adds" not in capsys.readouterr().err  # its gate (3 m) is configured
+    status, _, err, _ = backward_walk_seed_2
+    assert status == 0 and "simulation adds" not in err  # its gate (3 m) is configured
