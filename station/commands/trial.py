@@ -4,7 +4,9 @@ With ``--simulate`` the protocol runs on the simulated station (register-level p
 drivers, acquisition loop) under the simulated clock, with a virtual patient who follows the
 instructions (steps on, closes the eyes at the countdown, lifts a foot for single-leg stance);
 ``--lapse`` makes the patient step off, stumble or put the foot down in a chosen trial. A whole
-protocol takes seconds and is identical for the same seed.
+protocol takes seconds and is identical for the same seed. The simulated plate uses the calibration
+kept in the data directory (``--data-dir``) for its seed, as ``run --simulate`` does, else its
+factory calibration.
 
 Progress goes to the terminal (stderr); the results summary to stdout (``--json`` for JSON).
 Walk tests run the same way: the virtual patient walks (``--gait``: a pattern of
@@ -551,7 +553,7 @@ def _game_lines(games: list) -> list[str]:
 
 
 def _simulated_station(config, args):
-    from station.sim.station import SimulatedStation, factory_calibration
+    from station.sim.station import SimulatedStation
     from station.sim.person import VirtualPerson
 
     age_group = "old" if args.age is not None and args.age >= 60 else "young"
@@ -565,11 +567,26 @@ def _simulated_station(config, args):
     from station.sim.walker import VirtualWalker
 
     walker = VirtualWalker(seed=args.seed, height_cm=args.height_cm, base=person)
-    # Factory calibration of this simulated plate (same seed: the same load cells), as `record` does.
-    calibration = factory_calibration(config, args.seed)
-    station = SimulatedStation(config, walker, seed=args.seed, calibration=calibration,
+    station = SimulatedStation(config, walker, seed=args.seed, calibration=_plate_calibration(config, args.seed),
                                timing=getattr(args, "timing", "ideal"))
     return station, person, walker
+
+
+def _plate_calibration(config, seed: int):
+    """The calibration kept in the data directory for the simulated plate of ``seed``, as ``run
+    --simulate`` uses it (a plate calibrated again keeps its new calibration); else the plate's factory
+    calibration (same seed: the same load cells). A calibration of another plate is not used; an
+    unreadable one is one line for the user."""
+    from station.acquire.calibration import CalibrationError
+    from station.acquire.local import calibration_for
+    from station.cli import UserError
+    from station.sim.station import factory_calibration
+
+    try:
+        stored = calibration_for(config.data_dir, config, simulated_seed=seed)
+    except CalibrationError as exc:
+        raise UserError(str(exc)) from None
+    return stored or factory_calibration(config, seed)
 
 
 def _simulated_gates(config, protocol, station):
