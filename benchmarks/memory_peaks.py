@@ -11,7 +11,8 @@ read from the store, :func:`web.walk_trace.steps_trace`, the JSON body), max_poi
 page asks. ``gait``: ``balance-station gait FILE``'s work on one file
 (:func:`station.commands.gait.analyse_file`: read, align, every gait key). ``sway``: ``balance-station
 analyze FILE``'s (:func:`station.commands.analyze.analyse_file`, the usual reader). Printed: the
-peak of the memory :mod:`tracemalloc` traces (Python objects and numpy arrays) during that work,
+peak of the memory :mod:`tracemalloc` traces (Python objects and numpy arrays) during that work
+(the modules it uses imported before),
 the process's maximum resident set size after it and before it (imports and the store opened), and
 the process time. A 120-min treadmill trial to measure:
 
@@ -48,6 +49,7 @@ if kind == "steps":
         doc = steps_trace(trial, frames, from_s=args["from_s"], to_s=args["to_s"], max_points=4000)
         return {"points": len(doc["time_s"]), "bytes": len(json.dumps(doc)), "step": doc.get("step")}
 elif kind == "gait":
+    import station.analysis.gait, station.analysis.imu_frame, station.store.imu_recording  # imported before, not traced
     from station.commands.gait import analyse_file
     def work():
         out = analyse_file(args["file"], sensor_height_m=None, mounting=(None, None), default_mounting=("+x", "+z"),
@@ -55,6 +57,7 @@ elif kind == "gait":
         return {"error": out.get("error"), "steps": out.get("metrics", {}).get("steps"),
                 "result_sha": __import__("hashlib").sha256(json.dumps(out, sort_keys=True).encode()).hexdigest()[:16]}
 else:
+    import station.analysis.gaps, station.analysis.metrics, station.store.trialfile  # imported before, not traced
     from station.commands.analyze import analyse_file
     def work():
         out = analyse_file(args["file"], None, "bench")

@@ -107,7 +107,9 @@ def analyse_file(path: str, *, sensor_height_m: float | None, mounting: tuple[st
         if reason is not None:
             return {"file": path, "error": f"IMU mounting: {reason}"}
         height = sensor_height_m if sensor_height_m is not None else rec.sensor_height_m
-        acc_body, _gyro = align_to_body(rec.acc_m_s2, rec.gyro_deg_s, up_axis=up, toes_axis=toes, fs_hz=rec.fs_hz)
+        # the gyroscope is checked with the acceleration (a row partly NaN is refused) but gait does not use it:
+        # its body-frame copy is not kept while the gait is computed
+        acc_body = align_to_body(rec.acc_m_s2, rec.gyro_deg_s, up_axis=up, toes_axis=toes, fs_hz=rec.fs_hz)[0]
         # lost samples bridged by the reader: the steps next to them are left out of the variability
         metrics = gait_metrics(acc_body, rec.fs_hz, sensor_height_m=height, bridged_s=rec.gaps.bridged_s)
     except TrialFileError as exc:
