@@ -47,7 +47,7 @@ def main() -> int:
     parser.add_argument("--pause-seeds", type=int, default=2)
     args = parser.parse_args()
     fs = 100.0
-    print(f"{'direction':9} {'pattern':21} {'F1':>6} {'err ms':>7} {'worst F1':>8} {'cad err':>8} {'worst':>6}")
+    print(f"{'direction':9} {'pattern':26} {'F1':>6} {'err ms':>7} {'worst F1':>8} {'cad err':>8} {'worst':>6}")
     for direction, pattern in CASES:
         tp = n_truth = n_found = 0
         errors, f1s, cad = [], [], []
@@ -68,14 +68,14 @@ def main() -> int:
             n_found += found.size
             cad.append(abs(gait["cadence_steps_min"] - truth_cadence(plan)))
         pooled = 2 * tp / (n_truth + n_found)
-        print(f"{direction:9} {pattern:21} {pooled:6.3f} {1000 * np.mean(errors):7.1f} {min(f1s):8.3f} "
+        print(f"{direction:9} {pattern:26} {pooled:6.3f} {1000 * np.mean(errors):7.1f} {min(f1s):8.3f} "
               f"{np.mean(cad):8.2f} {max(cad):6.2f}")
     _short_pauses(args.pause_seeds, fs)
     return 0
 
 
 def _short_pauses(seeds: int, fs: float) -> None:
-    print(f"\ntreadmill, one pause of 1.2/1.8/2.5 s\n{'direction':9} {'pattern':21} {'F1':>6} "
+    print(f"\ntreadmill, one pause of 1.2/1.8/2.5 s\n{'direction':9} {'pattern':26} {'F1':>6} "
           f"{'in pauses':>9} {'cad err':>8} {'worst':>6}")
     for direction, pattern in CASES:
         tp = n_truth = n_found = in_pauses = 0
@@ -98,7 +98,7 @@ def _short_pauses(seeds: int, fs: float) -> None:
                 in_pauses += sum(int(np.count_nonzero((found > a + 0.2) & (found < b - 0.2))) for a, b in plan.pauses)
                 strides = truth[2:] - truth[:-2]
                 cad.append(abs(gait["cadence_steps_min"] - float(np.mean(120.0 / strides[strides <= 3.0]))))
-        print(f"{direction:9} {pattern:21} {2 * tp / (n_truth + n_found):6.3f} {in_pauses:9d} {np.mean(cad):8.2f} "
+        print(f"{direction:9} {pattern:26} {2 * tp / (n_truth + n_found):6.3f} {in_pauses:9d} {np.mean(cad):8.2f} "
               f"{max(cad):6.2f}")
 
 

@@ -131,7 +131,7 @@ PATTERNS: dict[str, GaitPattern] = {
 older walker's cadence and shortens its steps to 0.27 m, as Laufer (2005) found older adults walk
 backward: the cadence of their forward walking, the stride shortened more than in young adults. Its
 step length is a modelling choice, not a fitted value: at the fast pace (:func:`at_fast_pace`) it
-walks the 3-metre backward walk from standing in 5.0-5.2 s (seeds 1-6), where the older adults
+walks the 3-metre backward walk from standing in 5.0-5.2 s (mean of two trials, seeds 1-6), where the older adults
 without falls of Polo-Ferrero et al. (2025) took 5.1 ± 1.3 s (fallers 6.8 ± 3.4 s; 483
 community-dwelling adults, mean age 76.3 y); at its comfortable pace 0.45 m/s.
 
@@ -148,8 +148,9 @@ both directions. A modelling choice, not a fitted value: people walk faster when
 hemiparetic walkers too, and backward as forward (Laufer 2005: young adults walk faster backward,
 as forward, by longer and quicker steps; older adults by quicker steps alone, which the walker does
 not distinguish). Walking backward as fast as safely possible (the 3-metre backward walk from
-standing) the ``backward`` walker takes 3.6-3.8 s (0.79-0.83 m/s over the 3 m; 5.1 s at its
-comfortable pace), ``older-backward`` 5.0-5.2 s and ``hemiparetic-backward`` 7-8 s."""
+standing; trials of seeds 1-5, the same on a late clock) the ``backward`` walker takes 3.6-3.8 s
+(0.79-0.83 m/s over the 3 m; 5.1 s at its comfortable pace), ``older-backward`` 4.9-5.2 s and
+``hemiparetic-backward`` 7.0-7.7 s."""
 
 
 def at_fast_pace(pattern: GaitPattern) -> GaitPattern:

@@ -110,7 +110,7 @@ def test_a_backward_walk_as_fast_as_safely_possible_is_quicker_than_the_comforta
     """Carter's 3-metre backward walk asks for 'as fast as safely possible': the walker takes quicker
     and longer backward steps, as it does forward (sim.walker.at_fast_pace). Before, it walked the
     test at its comfortable backward pace (the healthy walker 5.1 s, 94 steps/min), and the older
-    walker backward on its forward steps (3.7 s, faster than the healthy one). Now the healthy walker
+    walker backward on its forward steps (3.5-3.6 s, faster than the healthy one). Now the healthy walker
     is between Carter's 3 and 4.5 s, the older one between 4.5 and Polo-Ferrero's 5.5 s (their older
     adults without falls: 5.1 s)."""
     run = run_walk("backward-walk-3m", seed=2, trials=1, gait=gait)
