@@ -179,8 +179,11 @@ class StationSync:
             what = "GET /api/hub/tombstones"
             self._check_not_behind(take(answer, "last_seq", what, WHOLE))
             erasures = items(answer, "tombstones", what)
+            previous = cursor
             for item in erasures:
-                take(item, "id", what, WHOLE, where="tombstones[].")
+                if take(item, "id", what, WHOLE, where="tombstones[].") <= previous:  # a hub paging for ever
+                    raise wrong(what, "tombstones[].id", "an erasure already asked for", "later erasures in order")
+                previous = item["id"]
                 take(item, "identifier_key", what, TEXT, where="tombstones[].")
             hashes = self._keyed_patient_hashes(take(answer, "key_id", what, TEXT)) if erasures else {}
             for item in erasures:
@@ -383,6 +386,8 @@ class StationSync:
             self._updates_after = cursor if held else max(cursor, until)
             if len(updates) < PATIENT_UPDATES_PAGE or held:
                 return
+            if self._updates_after <= after:  # a full page that does not move on: a hub paging for ever
+                raise wrong(what, "until", "the change number asked", "a later one after a full page")
 
     def _refresh_one(self, local_id: int, fields: dict) -> str:
         """``updated``, ``same`` or ``queued`` (changes of theirs still wait here)."""

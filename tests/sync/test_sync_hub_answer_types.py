@@ -157,3 +157,20 @@ def test_an_answer_that_is_not_an_object_is_named(station):
     with pytest.raises(SyncError, match=r"^the hub's answer to GET /api/hub/tombstones had a list where an object "
                                         r"was expected"):
         StationSync(station, HubClient(HUB_URL, "bst_token", transport=lambda *a: (200, b"[1, 2]"))).sync_once()
+
+
+@pytest.mark.parametrize("request_name, answer, words", [
+    ("GET /api/hub/tombstones", {"tombstones": [{"id": 1, "identifier_key": "00" * 32}] * 500, "last": 1,
+                                 "key_id": clinic_key_id(KEY), "last_seq": 0},
+     "had an erasure already asked for where later erasures in order was expected (tombstones[].id)"),
+    ("GET /api/hub/patient-updates", {"patients": [{"local_id": 1, "change": 0, "fields": {}}] * 500, "until": 0},
+     "had the change number asked where a later one after a full page was expected (until)"),
+])
+def test_a_hub_answering_the_same_full_page_for_ever_is_stopped(station, request_name, answer, words):
+    """Before, the sync asked again for ever (a full page says more wait)."""
+    patient = station.patients.create({"identifier": "P-1", "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
+    trial_id = add_trial(station, station.sessions.create(patient["id"], {}, actor=CLINICIAN)["id"], 100)
+    hub = CannedHub({**_answers(station, patient["id"], trial_id), request_name: answer})
+    with pytest.raises(SyncError) as caught:
+        StationSync(station, HubClient(HUB_URL, "bst_token", transport=hub)).sync_once()
+    assert str(caught.value).startswith(f"the hub's answer to {request_name} {words}")
