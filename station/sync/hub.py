@@ -959,15 +959,17 @@ class Hub:
         of the patients this station holds (sent or linked), with their visits, for the station to
         keep its pulled histories current at every sync: ``{"patients": [{"local_id", "sessions":
         [as :meth:`history_for_station`]}], "next": hub trial id to ask after, or None}`` (at most
-        ``limit`` trials, oldest first, as many as fit :data:`HISTORY_PAGE_BYTES`); ``until``: the hub trial to ask after next time (the newest
-        trial looked at, so a station with nothing to take does not make the hub look again).
+        ``limit`` trials, oldest first, as many as fit :data:`HISTORY_PAGE_BYTES`); ``until``: the
+        hub trial to ask after next time (the newest trial looked at, so a station with nothing to
+        take does not make the hub look again).
 
         With ``judged_after`` (a hub audit entry id), also ``"judgements"``: the trials of those
         patients recorded elsewhere whose record changed after that entry (a clinician's validity,
         reason or note on the hub, or an update pushed by the station that recorded them), as they
         are now, ``[{"hub_id", "frames_on_hub", TRIAL_COLUMNS...}]``, from at most
-        :data:`JUDGEMENT_PAGE` audit entries (as many as fit :data:`HISTORY_PAGE_BYTES`); ``"judged_until"``: the entry to ask after next time,
-        ``"judged_more"``: whether more entries wait."""
+        :data:`JUDGEMENT_PAGE` audit entries (as many trials as fit :data:`HISTORY_PAGE_BYTES`);
+        ``"judged_until"``: the entry to ask after next time, ``"judged_more"``: whether more
+        entries wait."""
         judgements: list[dict] = []
         judged_until, judged_more = judged_after, False
         if judged_after is not None:
