@@ -106,7 +106,10 @@ def test_a_ten_metre_walk_from_the_gates_to_the_history(station_for, browsers):
     assert crossed[1] - crossed[0] == pytest.approx(walk_time, abs=0.011)  # the time between the gates
     assert css(tablet, '#walk-result-table tr[data-metric="walk_speed_m_s"]')
     cadence_row = wait(tablet, "the cadence row", lambda d: css(d, '#walk-result-table tr[data-metric="cadence_steps_min"]')[0].text)
-    assert re.search(r"^Cadence \d+ steps/min$", " ".join(cadence_row.split())), cadence_row  # whole steps/min, rounded
+    # by the unit's rule, one decimal, as the results page then says it (it said a whole "96" beside the page's 96.2)
+    found = re.search(r"^Cadence (\d+\.\d) steps/min$", " ".join(cadence_row.split()))
+    assert found, cadence_row
+    cadence_live = found.group(1)
     assert tablet.execute_script("return document.getElementById('walk-acc').width") > 0  # the live trace is drawn
 
     # -- the results: the walk's measures, its steps on the acceleration ---------------------------
@@ -123,6 +126,7 @@ def test_a_ten_metre_walk_from_the_gates_to_the_history(station_for, browsers):
     # the gait measures are the whole walk's, the speed the timed distance's: the page says which (outside review)
     hints = [" ".join(r.get_attribute("textContent").split()) for r in css(tablet, '.condition tr[data-metric="cadence_steps_min"]')]
     assert any("over the whole walk recorded, not only the timed distance" in h for h in hints), hints
+    assert any(f"{cadence_live} steps/min" in h for h in hints), (cadence_live, hints)  # the live result's number
     dots = wait(tablet, "the steps on the acceleration trace", lambda d: css(d, "svg.steps-trace circle.ic"), timeout_s=20)
     assert len(dots) >= 4
     assert "steps (initial contacts)" in condition.text
@@ -144,13 +148,15 @@ def test_a_ten_metre_walk_from_the_gates_to_the_history(station_for, browsers):
     wait(tablet, "the walk panel with the live cadence", lambda d: by_id(d, "walk-cadence-box").is_displayed())
     wait(tablet, "the Start button", lambda d: by_id(d, "btn-start").is_enabled(), timeout_s=30)
     by_id(tablet, "btn-start").click()
-    wait(tablet, "the live cadence", lambda d: by_id(d, "walk-cadence").text.strip().isdigit(), timeout_s=30)
+    wait(tablet, "the live cadence", lambda d: re.fullmatch(r"\d+\.\d", by_id(d, "walk-cadence").text.strip()), timeout_s=30)
     by_id(tablet, "btn-stop").click()  # the clinician ends the session early: it stays valid
     wait(tablet, "the session's result", lambda d: css(d, '#walk-result-table tr[data-metric="walking_min"]'), timeout_s=30)
     walked = css(tablet, '#walk-result-table tr[data-metric="walking_min"]')[0].text
     assert "of 1 min planned" in walked, walked
     walked_live = re.search(r"(\d+ s|[\d.]+ min) of 1 min planned", walked).group(1)  # seconds under a minute
     assert "Belt speed (entered)" in css(tablet, '#walk-result-table tr[data-metric="walk_speed_m_s"]')[0].text
+    cadence_row = css(tablet, '#walk-result-table tr[data-metric="cadence_steps_min"]')[0].text  # the box says the table's
+    assert f"{by_id(tablet, 'walk-cadence').text} steps/min" in cadence_row, (by_id(tablet, "walk-cadence").text, cadence_row)
     assert not css(tablet, '#walk-result-table tr[data-metric="walk_time_s"]')  # the time walking is said once
     # the timer ("Time on the treadmill") holds the session's recorded time, as the trial page, not the time walked
     done = api(tablet, "GET", "/api/station")["body"]["service"]["run"]["done"][-1]

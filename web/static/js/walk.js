@@ -7,7 +7,7 @@
 "use strict";
 
 (() => {
-  const { el, fmt, beltSpeedFromKmh } = Station;
+  const { el, fmt, num, quantity, beltSpeedFromKmh } = Station;
   const page = document.getElementById("live-page");
   const $ = (id) => document.getElementById(id);
   const STRIP_S = 8;
@@ -277,7 +277,8 @@
     $("walk-cadence-why").textContent = why;
     $("walk-cadence-why").hidden = !why;
     $("walk-cadence-steps").hidden = !!why;
-    if (d.cadence_steps_min !== undefined) $("walk-cadence").textContent = d.cadence_steps_min === null ? "–" : fmt(d.cadence_steps_min, 0);
+    // by the unit's rule, as the session's result and the results page say it (96.2, not "96")
+    if (d.cadence_steps_min !== undefined) $("walk-cadence").textContent = num(d.cadence_steps_min, "steps/min");
     if (d.steps !== undefined) $("walk-steps").textContent = d.steps === null ? "–" : d.steps;
     if (d.window_s !== undefined) $("walk-window").textContent = d.window_s === null ? "" : ` in the last ${fmt(d.window_s, 0)} s`;
     if (d.walking_min !== undefined) {
@@ -358,25 +359,27 @@
   }
 
   /* -- the result of a walk trial -------------------------------------------------------------- */
+  /* [key, label, unit, digits]: a value with a unit is shown by its unit's rule (Station.quantity), as the results
+     page shows it (96.2 steps/min, 10.00 m); ``digits`` is for the unitless ones, or a function that words it. */
   const RESULT_ROWS = [
-    ["walk_time_s", "Time", "s", 2],
-    ["walk_speed_m_s", "Speed", "m/s", 2],
-    ["walk_distance_m", "Distance", "m", 1],
-    ["cadence_steps_min", "Cadence", "steps/min", 0],
+    ["walk_time_s", "Time", "s"],
+    ["walk_speed_m_s", "Speed", "m/s"],
+    ["walk_distance_m", "Distance", "m"],
+    ["cadence_steps_min", "Cadence", "steps/min"],
     ["steps", "Steps (whole recording)", "", 0],
-    ["stride_time_cv_pct", "Stride-time variability (CV, lower = steadier)", "%", 1],
-    ["step_time_cv_pct", "Step-time variability (CV, both legs mixed)", "%", 1],
+    ["stride_time_cv_pct", "Stride-time variability (CV, lower = steadier)", "%"],
+    ["step_time_cv_pct", "Step-time variability (CV, both legs mixed)", "%"],
     ["step_symmetry", "Step symmetry", "", 2],
-    ["walking_min", "Minutes walking", "min", 1],
+    ["walking_min", "Minutes walking", "min"],
   ];
   /* A treadmill session: time walked against the plan and pauses; the belt speed is the clinician's entry. */
   const TREADMILL_ROWS = [
-    ["walking_min", "Time walking", "min", 1],
+    ["walking_min", "Time walking", "min"],
     ["pauses", "Pauses (no step for 3 s or more)", "", 0],
     ["steps", "Steps", "", 0],
-    ["cadence_steps_min", "Cadence", "steps/min", 0],
-    ["stride_time_cv_pct", "Stride-time variability (CV, lower = steadier)", "%", 1],
-    ["step_time_cv_pct", "Step-time variability (CV, both legs mixed)", "%", 1],
+    ["cadence_steps_min", "Cadence", "steps/min"],
+    ["stride_time_cv_pct", "Stride-time variability (CV, lower = steadier)", "%"],
+    ["step_time_cv_pct", "Step-time variability (CV, both legs mixed)", "%"],
     ["step_symmetry", "Step symmetry (1 = both legs alike)", "", 2],
     ["walk_speed_m_s", "Belt speed (entered)", "", Station.beltSpeed], // as typed, km/h (stored in m/s)
   ];
@@ -397,7 +400,7 @@
       .map(([k, label, unit, digits]) => el("tr", { dataset: { metric: k } }, el("th", {}, label),
         el("td", { class: "value num" }, k === "walking_min" && planned
           ? `${walkedText(values[k])} of ${minText(planned)} min planned`
-          : `${fmt(values[k], digits)}${unit ? " " + unit : ""}`)));
+          : unit ? quantity(values[k], unit) : fmt(values[k], digits))));
     w.endWords = null;
     if (treadmill()) {
       // "Time on the treadmill": the session's recorded time, as the trial page's "N s recorded" (the
