@@ -12,9 +12,9 @@ page asks. ``gait``: ``balance-station gait FILE``'s work on one file
 (:func:`station.commands.gait.analyse_file`: read, align, every gait key). ``sway``: ``balance-station
 analyze FILE``'s (:func:`station.commands.analyze.analyse_file`, the usual reader). Printed: the
 peak of the memory :mod:`tracemalloc` traces (Python objects and numpy arrays) during that work
-(the modules it uses imported before),
+(done once before, untraced, so that the modules it imports are not counted),
 the process's maximum resident set size after it and before it (imports and the store opened), and
-the process time. A 120-min treadmill trial to measure:
+the process time of the traced run. A 120-min treadmill trial to measure:
 
     balance-station trial --protocol backward-treadmill --simulate --belt-speed-m-s 0.5 \\
         --planned-min 120 --out DIR --patient ID --data-dir DATA
@@ -49,7 +49,6 @@ if kind == "steps":
         doc = steps_trace(trial, frames, from_s=args["from_s"], to_s=args["to_s"], max_points=4000)
         return {"points": len(doc["time_s"]), "bytes": len(json.dumps(doc)), "step": doc.get("step")}
 elif kind == "gait":
-    import station.analysis.gait, station.analysis.imu_frame, station.store.imu_recording  # imported before, not traced
     from station.commands.gait import analyse_file
     def work():
         out = analyse_file(args["file"], sensor_height_m=None, mounting=(None, None), default_mounting=("+x", "+z"),
@@ -57,13 +56,13 @@ elif kind == "gait":
         return {"error": out.get("error"), "steps": out.get("metrics", {}).get("steps"),
                 "result_sha": __import__("hashlib").sha256(json.dumps(out, sort_keys=True).encode()).hexdigest()[:16]}
 else:
-    import station.analysis.gaps, station.analysis.metrics, station.store.trialfile  # imported before, not traced
     from station.commands.analyze import analyse_file
     def work():
         out = analyse_file(args["file"], None, "bench")
         return {"error": out.get("error"),
                 "result_sha": __import__("hashlib").sha256(json.dumps(out, sort_keys=True).encode()).hexdigest()[:16]}
 rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+work()  # once untraced: every module the work imports on its way is imported, and not counted
 cpu = time.process_time()
 tracemalloc.start()
 result = work()
