@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
+from station.reports import fhir_bundle
 from station.store.db import NotFound
 from web.error_pages import error_page
 from web.security import api_error, current_user, is_api_request, roles, store
@@ -70,7 +71,9 @@ def patients_page():
 def patient_page(patient_id: int):
     if not _exists(store().patients.get, patient_id):
         return _page("dashboard/missing.html", what=f"patient #{patient_id}"), 404
-    return _page("dashboard/patient.html", page="patients", patient_id=patient_id)
+    return _page("dashboard/patient.html", page="patients", patient_id=patient_id,
+                 fhir_parts=fhir_bundle.history_parts(store(), patient_id),
+                 fhir_part_trials=fhir_bundle.HISTORY_BUNDLE_TRIALS)
 
 
 @bp.get("/patients/<int:patient_id>/history")

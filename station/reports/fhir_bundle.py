@@ -423,6 +423,24 @@ def session_bundle(store, session_id: int, protocols: dict, *, actor, wall_clock
     return text
 
 
+def _history_trial_ids(store, patient_id: int) -> list[int]:
+    """The ids of the patient's complete trials in the whole bundle's order (the others export nothing)."""
+    with store.db.read() as conn:
+        return [r["id"] for r in conn.execute(
+            "SELECT t.id FROM trials t JOIN sessions s ON s.id = t.session_id WHERE s.patient_id = ?"
+            " AND t.status = 'complete' ORDER BY s.started_at, t.id", (patient_id,))]
+
+
+def _parts(n_trials: int) -> int:
+    return max(1, math.ceil(n_trials / HISTORY_BUNDLE_TRIALS))
+
+
+def history_parts(store, patient_id: int) -> int:
+    """How many bundles the patient's whole history takes (1 up to :data:`HISTORY_BUNDLE_TRIALS`
+    complete trials): what the patient page offers as parts. Reads ids only, builds nothing."""
+    return _parts(len(_history_trial_ids(store, patient_id)))
+
+
 def patient_bundle(store, patient_id: int, protocols: dict, *, actor, wall_clock=time.time,
                    part: int | None = None) -> str:
     """The Bundle of a patient's whole history (every valid trial and training game, oldest first); audited as
@@ -433,11 +451,8 @@ def patient_bundle(store, patient_id: int, protocols: dict, *, actor, wall_clock
     that many trials in the order of the whole bundle, the games stored without a trial in the
     last part (NothingToExport for a part beyond the last)."""
     builder = _builder(store, patient_id, protocols, wall_clock)
-    with store.db.read() as conn:
-        ids = [r["id"] for r in conn.execute(
-            "SELECT t.id FROM trials t JOIN sessions s ON s.id = t.session_id WHERE s.patient_id = ?"
-            " AND t.status = 'complete' ORDER BY s.started_at, t.id", (patient_id,))]  # the others export nothing
-    parts = max(1, math.ceil(len(ids) / HISTORY_BUNDLE_TRIALS))
+    ids = _history_trial_ids(store, patient_id)
+    parts = _parts(len(ids))
     if part is None and parts > 1:
         raise BundleTooLarge(
             f"this patient's history holds {len(ids)} complete trials, more than one FHIR bundle takes "
