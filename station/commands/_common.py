@@ -1,4 +1,5 @@
-"""Helpers shared by the sub-commands: configuration loading with ``--config`` and ``--data-dir``."""
+"""Helpers shared by the sub-commands: configuration loading with ``--config`` and ``--data-dir``, and
+the simulated plate's calibration."""
 
 from __future__ import annotations
 
@@ -18,3 +19,21 @@ def load_config(args) -> StationConfig:
     if data_dir is not None:
         config = replace(config, data_dir=data_dir)
     return config
+
+
+def simulated_plate_calibration(config: StationConfig, seed: int):
+    """The calibration kept in the data directory for the simulated plate of ``seed`` (``trial`` and
+    ``record`` with ``--simulate``), as ``run --simulate`` uses it: a plate calibrated again keeps its
+    new calibration. Else the plate's factory calibration (same seed: the same load cells). A
+    calibration of another plate is not used; an unreadable one is one line for the user
+    (:class:`station.cli.UserError`)."""
+    from station.acquire.calibration import CalibrationError
+    from station.acquire.local import calibration_for
+    from station.cli import UserError
+    from station.sim.station import factory_calibration
+
+    try:
+        stored = calibration_for(config.data_dir, config, simulated_seed=seed)
+    except CalibrationError as exc:
+        raise UserError(str(exc)) from None
+    return stored or factory_calibration(config, seed)

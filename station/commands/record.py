@@ -101,8 +101,9 @@ def record(args: argparse.Namespace) -> int:
 
 
 def _simulated_station(args, config):
-    from station.sim.station import SimulatedStation, factory_calibration
+    from station.sim.station import SimulatedStation
     from station.cli import UserError
+    from station.commands._common import simulated_plate_calibration
 
     if args.replay:
         from station.sim.replay import ReplaySource
@@ -118,9 +119,8 @@ def _simulated_station(args, config):
 
         load = VirtualPerson.standing_demo(seed=args.seed, plate=config.plate)
         source = {"kind": "virtual person", "seed": args.seed}
-    # Factory calibration of this simulated plate (same seed, so the same load cells).
-    calibration = factory_calibration(config, args.seed)
-    station = SimulatedStation(config, load, seed=args.seed, calibration=calibration, timing=args.timing)
+    station = SimulatedStation(config, load, seed=args.seed, calibration=simulated_plate_calibration(config, args.seed),
+                               timing=args.timing)
     return station, (load if args.replay else None), source
 
 

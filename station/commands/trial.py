@@ -565,28 +565,12 @@ def _simulated_station(config, args):
 
         raise UserError(f"virtual patient: {exc}") from None
     from station.sim.walker import VirtualWalker
+    from station.commands._common import simulated_plate_calibration
 
     walker = VirtualWalker(seed=args.seed, height_cm=args.height_cm, base=person)
-    station = SimulatedStation(config, walker, seed=args.seed, calibration=_plate_calibration(config, args.seed),
+    station = SimulatedStation(config, walker, seed=args.seed, calibration=simulated_plate_calibration(config, args.seed),
                                timing=getattr(args, "timing", "ideal"))
     return station, person, walker
-
-
-def _plate_calibration(config, seed: int):
-    """The calibration kept in the data directory for the simulated plate of ``seed``, as ``run
-    --simulate`` uses it (a plate calibrated again keeps its new calibration); else the plate's factory
-    calibration (same seed: the same load cells). A calibration of another plate is not used; an
-    unreadable one is one line for the user."""
-    from station.acquire.calibration import CalibrationError
-    from station.acquire.local import calibration_for
-    from station.cli import UserError
-    from station.sim.station import factory_calibration
-
-    try:
-        stored = calibration_for(config.data_dir, config, simulated_seed=seed)
-    except CalibrationError as exc:
-        raise UserError(str(exc)) from None
-    return stored or factory_calibration(config, seed)
 
 
 def _simulated_gates(config, protocol, station):

@@ -281,14 +281,18 @@ class VirtualPatient:
         spec = self._protocol.walk
         condition = self._trial["condition"]
         gait = self.gait
+        fast = condition.pace == "fast"
+        if spec.direction == "backward" and gait == "fast":
+            # the fast walker (a healthy person at its fastest) walks backward on backward steps, fast
+            gait, fast = "backward", True
         if spec.direction == "backward" and f"{gait}-backward" in PATTERNS:
             gait = f"{gait}-backward"
         elif spec.direction == "backward" and gait == "healthy":
             gait = "backward"
-        elif condition.pace == "fast" and gait == "healthy":
+        elif fast and gait == "healthy":
             gait = "fast"
         pattern = PATTERNS[gait]
-        if condition.pace == "fast" and gait != "fast":
+        if fast and gait != "fast":
             # every walker is faster when asked to be, as the healthy one is: older and hemiparetic
             # walkers, and anyone walking backward (the 3-m backward walk's "as fast as safely possible")
             pattern = at_fast_pace(pattern)

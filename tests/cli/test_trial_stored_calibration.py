@@ -63,3 +63,24 @@ def test_an_unreadable_calibration_is_one_line_and_no_trial_runs(tmp_path, capsy
     assert out == "" and "Traceback" not in err
     (line,) = err.splitlines()
     assert f"{data / CALIBRATION_FILENAME} cannot be read" in line and "run `balance-station calibrate` again" in line
+
+
+def test_record_simulate_weighs_with_the_calibration_kept_for_its_plate(tmp_path, capsys):
+    """``record --simulate --data-dir`` too (it used the factory calibration whatever the data
+    directory kept), and an unreadable calibration is one line there as well."""
+    data = tmp_path / "data"
+    _factory, stored = _stored(data, 5)
+    out = tmp_path / "rec.csv"
+    assert main(["record", "--seconds", "1", "--simulate", "--seed", "5", "--data-dir", str(data), "--out", str(out)]) == 0
+    doc = json.loads(out.with_suffix(".json").read_text())
+    assert doc["calibration"]["created_utc"] == stored.created_utc
+    assert doc["calibration"]["n_per_count"] == pytest.approx(list(stored.n_per_count))
+
+    (data / CALIBRATION_FILENAME).write_text("{not json")
+    capsys.readouterr()
+    assert main(["record", "--seconds", "1", "--simulate", "--seed", "5", "--data-dir", str(data),
+                 "--out", str(tmp_path / "rec2.csv")]) == 1
+    out_text, err = capsys.readouterr()
+    assert "Traceback" not in err and not (tmp_path / "rec2.csv").exists()
+    (line,) = err.splitlines()
+    assert f"{data / CALIBRATION_FILENAME} cannot be read" in line

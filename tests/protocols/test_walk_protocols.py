@@ -105,14 +105,16 @@ def test_an_older_or_hemiparetic_walker_is_faster_when_asked_to_walk_fast(gait):
     assert speeds[1] > speeds[0] * 1.25, speeds
 
 
-@pytest.mark.parametrize("gait, comfortable_cadence, band_s", [("healthy", 96.0, (3.0, 4.5)), ("older", 100.0, (4.5, 5.5))])
+@pytest.mark.parametrize("gait, comfortable_cadence, band_s", [("healthy", 96.0, (3.0, 4.5)), ("older", 100.0, (4.5, 5.5)),
+                                                          ("fast", 96.0, (3.0, 4.5))])
 def test_a_backward_walk_as_fast_as_safely_possible_is_quicker_than_the_comfortable_one(gait, comfortable_cadence, band_s):
     """Carter's 3-metre backward walk asks for 'as fast as safely possible': the walker takes quicker
     and longer backward steps, as it does forward (sim.walker.at_fast_pace). Before, it walked the
     test at its comfortable backward pace (the healthy walker 5.1 s, 94 steps/min), and the older
     walker backward on its forward steps (3.5-3.6 s, faster than the healthy one). Now the healthy walker
     is between Carter's 3 and 4.5 s, the older one between 4.5 and Polo-Ferrero's 5.5 s (their older
-    adults without falls: 5.1 s)."""
+    adults without falls: 5.1 s). The ``fast`` walker (a healthy person at its fastest) walks it on
+    fast backward steps too: before, on its forward 0.78-m steps at 126 steps/min."""
     run = run_walk("backward-walk-3m", seed=2, trials=1, gait=gait)
     for index, (_, plan) in enumerate(run.patient.walks):
         assert truth_cadence(plan) == pytest.approx(comfortable_cadence * FAST_PACE_CADENCE_RATIO, rel=0.05)
