@@ -275,17 +275,20 @@ def key_measures(protocol: Protocol, condition_summary: dict, summary: dict, age
     condition = protocol.condition(condition_summary["id"])
     stance = condition.stance
     values = condition_summary["values"]
+    settings = condition_summary.get("settings") or {}  # entered, each session's (results.summarise): never averaged
     out = []
     walk = protocol.outcome == "walk"
     setting = protocol.walk.setting if walk and getattr(protocol, "walk", None) is not None else None
     for key, label, unit in (key_measures_for(setting) if walk else KEY_MEASURES):
-        if walk and key not in values:
+        if walk and key not in values and key not in settings:
             continue
         if key == "time_held_s" and protocol.outcome != "time_held":
             continue
         if key == "weight_left_pct" and (key not in values or stance.feet.startswith("single")):
             continue  # on one leg the left/right split says only which leg was standing
         entry = {"metric": key, "label": label, "unit": unit, "value": values.get(key), "references": []}
+        if key in settings:  # a setting entered: each session's ("value" only when they are all the same)
+            entry["settings"] = settings[key]
         if walk and key == "steps" and setting != "treadmill":  # counted over the whole recording, not the timed metres
             entry["label"] = "Steps (whole recording)"
         norm = norms.compare(key, values.get(key), age_y=age_y, eyes=stance.eyes, surface=stance.surface,
@@ -304,7 +307,7 @@ def key_measures(protocol: Protocol, condition_summary: dict, summary: dict, age
             if condition_summary.get("weight_bearing"):
                 entry["words"] = condition_summary["weight_bearing"]["words"]
         if walk:  # what it means and which way is better (station.protocols.walk_words)
-            entry["words"] = measure_words(key, values, setting)
+            entry["words"] = measure_words(key, {**values, **settings}, setting)
             if key == "walk_speed_m_s":
                 entry["references"] = _walking_class(entry["references"])
         entry["references"] = not_applied_once(entry["references"])

@@ -8,7 +8,9 @@ protocol run into what the clinician reads:
 
 * per condition: the trials and attempts; for timed holds the held times, their score (``best``
   or ``mean`` of the valid attempts, as the protocol says) and whether the full time was held; the
-  mean of each sway metric over the valid trials; for weight bearing the share of body weight on
+  mean of each sway metric over the valid trials (a setting the clinician entered, a treadmill's belt
+  speed and planned minutes, is never averaged: ``settings`` keeps each valid trial's, and the value
+  is given only when they are all the same); for weight bearing the share of body weight on
   each side and their difference;
 * the Romberg quotients (eyes closed / eyes open) of sway area and velocity;
 * each published cut-off, evaluated, with what it means and its source;
@@ -23,6 +25,7 @@ import math
 import numpy as np
 
 from station.protocols.schema import Norm, Protocol
+from station.protocols.walk_words import entered_setting
 from station.reference.population import misfit
 
 CORNER_FIELDS = ("fl_n", "fr_n", "bl_n", "br_n")
@@ -220,7 +223,15 @@ def _condition_summary(protocol: Protocol, condition, results) -> dict:
     for r in valid:
         if r.metrics is not None:
             keys.update(k for k, v in r.metrics.get("metrics", {}).items() if isinstance(v, (int, float)))
+    setting = protocol.walk.setting if protocol.outcome == "walk" and protocol.walk is not None else None
     for key in sorted(keys):
+        if entered_setting(key, setting):  # each session's setting, in order: not averaged into one nobody set
+            each = [v for v in (_metric(r, key) for r in valid) if v is not None]
+            if each:
+                out.setdefault("settings", {})[key] = each
+            if each and max(each) - min(each) < 1e-9:
+                out["values"][key] = each[0]
+            continue
         value = _mean([_metric(r, key) for r in valid])
         if value is not None:
             out["values"][key] = value

@@ -123,18 +123,24 @@ def better_direction(metric: str, setting: str | None) -> str | None:
     return _BETTER.get(metric)
 
 
+ENTERED_SETTINGS = ("walk_speed_m_s", "belt_speed_m_s", "planned_min")
+"""A treadmill session's values the clinician enters (the belt speed, stored as ``walk_speed_m_s`` and
+``belt_speed_m_s``, and the planned minutes), not measured."""
+
+
 def entered_setting(metric: str, setting: str | None) -> bool:
-    """True for a walk measure the clinician enters rather than the station measures: the treadmill's
-    belt speed (stored as ``walk_speed_m_s``). Its change between sessions is a change of the session's
-    dose, said as such: never read against a minimal detectable change, which is for measured changes
-    (DESIGN.md §9).
+    """True for a walk value the clinician enters rather than the station measures: the treadmill's
+    belt speed (stored as ``walk_speed_m_s`` and ``belt_speed_m_s``) and the planned minutes. Its change
+    between sessions is a change of the session's dose, said as such: never read against a minimal
+    detectable change, which is for measured changes (DESIGN.md §9); nor is it averaged over a visit's
+    sessions into a value nobody set (:func:`station.protocols.results.summarise` keeps each session's).
 
     >>> entered_setting("walk_speed_m_s", "treadmill"), entered_setting("walk_speed_m_s", "overground")
     (True, False)
-    >>> entered_setting("cadence_steps_min", "treadmill")
-    False
+    >>> entered_setting("planned_min", "treadmill"), entered_setting("cadence_steps_min", "treadmill")
+    (True, False)
     """
-    return setting == "treadmill" and metric == "walk_speed_m_s"
+    return setting == "treadmill" and metric in ENTERED_SETTINGS
 
 
 def better_words(metric: str, setting: str | None) -> str:
@@ -179,6 +185,15 @@ def walked_words(walking_min: float) -> str:
     return f"{walking_min * 60.0:.0f} s" if walking_min < 1.0 else f"{walking_min:.1f} min"
 
 
+def listed(words: list[str]) -> str:
+    """Words in a sentence's list: ``a``, ``a and b``, ``a, b and c`` (a visit's sessions' settings, each said).
+
+    >>> listed(["20"]), listed(["20", "10"]), listed(["1.8", "2.0", "2.2"])
+    ('20', '20 and 10', '1.8, 2.0 and 2.2')
+    """
+    return words[-1] if len(words) < 2 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
 def measure_words(metric: str, values: dict, setting: str | None) -> str:
     """What a walk measure means and which way is better, in plain words (one or two sentences).
 
@@ -191,15 +206,27 @@ def measure_words(metric: str, values: dict, setting: str | None) -> str:
     'Walked 20 s of the 1 min planned (33 %); more is better.'
     >>> measure_words("pauses", {"pauses": 2, "pause_s": 14.2}, "treadmill")
     'Stood still 2 times, 14 s in all; fewer is better.'
+
+    A visit's sessions each planned their own minutes (``planned_min`` a list, one a session): each is
+    said, not their mean, which nobody planned.
+
+    >>> measure_words("walking_min", {"walking_min": 14.7, "planned_min": [20, 10]}, "treadmill")
+    'Walked 14.7 min a session on average, of the 20 and 10 min planned (2 sessions, 98 %); more is better.'
     """
     v = _number(values.get(metric))
     if metric == "walking_min":
-        planned = _number(values.get("planned_min"))
+        planned = values.get("planned_min")
+        each = [p for p in map(_number, planned) if p] if isinstance(planned, (list, tuple)) else []
+        planned = each[0] if each and len(set(each)) == 1 else None if each else _number(planned)
         if v is None:
             return "No walking was measured."
+        walked = f"{v:.3g}" if v >= 1.0 else walked_words(v)  # 'Walked 9.3 of the 10 min', 'Walked 20 s of the 1 min'
         if planned:
-            walked = f"{v:.3g}" if v >= 1.0 else walked_words(v)  # 'Walked 9.3 of the 10 min', 'Walked 20 s of the 1 min'
             return f"Walked {walked} of the {planned:g} min planned ({100 * v / planned:.0f} %); more is better."
+        if len(each) > 1:
+            return (f"Walked {walked}{' min' if v >= 1.0 else ''} a session on average, of the "
+                    f"{listed([f'{p:g}' for p in each])} min planned "
+                    f"({len(each)} sessions, {100 * v * len(each) / sum(each):.0f} %); more is better.")
         return "Minutes actually walking (pauses left out); more is better."
     if metric == "pauses":
         if v is None:

@@ -95,7 +95,8 @@ def _measures_table(condition: dict, citations: Citations, width: float):
     for km in condition.get("key_measures") or []:
         unit = km.get("unit") or ""
         # a treadmill's belt speed as the clinician entered it (km/h), not as stored (m/s)
-        value = belt_speed(km.get("value")) if treadmill and km.get("metric") == "walk_speed_m_s" \
+        # a visit's sessions each at their own speed: each said (its "settings"), not a mean nobody set
+        value = belt_speed(km.get("settings") or km.get("value")) if treadmill and km.get("metric") == "walk_speed_m_s" \
             else with_unit(km.get("value"), unit)
         refs = [reference_words(r, unit, citations) for r in km.get("references") or []]
         if km.get("words"):

@@ -117,7 +117,23 @@ def change(value: object, unit: str) -> str:
 
 
 def belt_speed(m_s: object) -> str:
-    """A treadmill's belt speed (stored in m/s) as the clinician entered it, in km/h."""
+    """A treadmill's belt speed (stored in m/s) as the clinician entered it, in km/h; a visit's sessions'
+    (a list, one a session, as :func:`station.protocols.results.summarise` keeps a setting) each said, in
+    order, never their mean, a speed nobody set. The pages say it alike (``Station.beltSpeed``).
+
+    >>> belt_speed([0.5, 0.6])
+    '1.8 and 2.2 km/h (0.50 and 0.60 m/s; 2 sessions)'
+    >>> belt_speed([0.5, 0.5]), belt_speed([])
+    ('1.8 km/h (0.50 m/s)', '–')
+    """
+    if isinstance(m_s, (list, tuple)):
+        from station.protocols.walk_words import listed
+
+        each = [v for v in map(_finite, m_s) if v is not None]
+        if len({num(v, "m/s") for v in each}) <= 1:
+            return belt_speed(each[0] if each else None)
+        return (f"{listed([num(v * 3.6, 'km/h') for v in each])} km/h "
+                f"({listed([num(v, 'm/s') for v in each])} m/s; {len(each)} sessions)")
     v = _finite(m_s)
     return "–" if v is None else f"{quantity(v * 3.6, 'km/h')} ({quantity(v, 'm/s')})"
 

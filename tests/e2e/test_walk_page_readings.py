@@ -1,12 +1,16 @@
 """A backward treadmill session's pages read right, at tablet (1024×768) and phone (390×844) size in
-headless Chromium against the real station: two sessions a week apart (belt 1.8 then 2.2 km/h, cadence
-96.5 steps/min).
+headless Chromium against the real station: a session, then a week later a visit of two (belt 1.8, then 1.8
+and 2.2 km/h, cadence 96.5 steps/min).
 
 - The visit results' glance says the cadence by the unit's rule, "96.5 steps/min" as the measures below;
   before it rounded to whole steps ("97 steps/min") beside the table's 96.5.
 - The belt speed, entered by the clinician, says its change as a setting ("Set +0.4 km/h since ..."), on the
   visit results and the history; before, a measured change's line ("+0.10 m/s since ... No published minimal
   detectable change").
+- A visit's two sessions each have their belt speed, "1.8 and 2.2 km/h (0.50 and 0.60 m/s; 2 sessions)"; before,
+  their mean, "2.0 km/h (0.55 m/s)", a speed nobody set.
+- The programme page's dose taken from the session says its speed once, as entered ("belt 2.2 km/h (0.60 m/s)");
+  before, "0.60 m/s" as well.
 - The acceleration trace (gravity included, so no 0 on its axis) has its reference, a dashed line at 1 g,
   and its time axis says "time, s" under its numbers (before, at the top right, on the legend's line).
 - The history charts' first points are drawn clear of the value labels (before, on the axis itself: on a
@@ -19,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from test_dashboard import ADMIN, PHONE, at, css, page_width, setup_admin, sign_in, wait
+from test_dashboard import ADMIN, PHONE, api, at, css, page_width, setup_admin, sign_in, wait
 from test_phone_fixes_walk_rows import in_store
 from test_walk_phone_charts import RATE_HZ, STEP_S, _walk_frames
 
@@ -29,12 +33,13 @@ TABLET = (1024, 768)
 SHOTS = Path("/tmp/s19pages")
 
 
-def _fill(store, actor) -> tuple[int, int]:
-    """Two treadmill sessions a week apart, each a 30-s recording with its steps: (patient id, last session id)."""
+def _fill(store, actor) -> tuple[int, int, int]:
+    """Three treadmill sessions, the last two one visit a week after the first, each a 30-s recording with its
+    steps: (patient id, last session id, last trial id)."""
     patient = store.patients.create({"identifier": "TREADMILL-READ", "birth_year": 1952, "sex": "F"}, actor=actor)
     contacts = [round(1.0 + i * STEP_S, 3) for i in range(52)]
-    for day, belt in (("2026-11-02", 0.5), ("2026-11-09", 0.6)):
-        session = store.sessions.create(patient["id"], {"label": "treadmill", "started_at": f"{day}T10:00:00+00:00"},
+    for day, belt in (("2026-11-02T10:00", 0.5), ("2026-11-09T09:30", 0.5), ("2026-11-09T10:00", 0.6)):
+        session = store.sessions.create(patient["id"], {"label": "treadmill", "started_at": f"{day}:00+00:00"},
                                         actor=actor)
         writer = store.trials.start_trial(session["id"], "backward-treadmill", "session", {"method": "nominal"}, RATE_HZ,
                                           actor=actor)
@@ -50,7 +55,7 @@ def _fill(store, actor) -> tuple[int, int]:
                                    "cadence_steps_min": 96.5, "step_time_cv_pct": 4.2, "walk_time_s": 29.0,
                                    "walk_speed_m_s": belt, "belt_speed_m_s": belt},
                        "initial_contacts_s": contacts, "by_minute": [minute], "trial": outcome}, valid=True)
-    return patient["id"], session["id"]
+    return patient["id"], session["id"], writer.trial_id
 
 
 TRACE = """
@@ -81,7 +86,11 @@ def _overlap(a, b) -> bool:
 def test_a_treadmill_sessions_pages_read_right_on_a_tablet_and_a_phone(station, browsers):
     tablet, _ = browsers("tablet")
     setup_admin(tablet, station.url)
-    patient_id, last = in_store(station.data_dir, _fill)
+    patient_id, last, trial_id = in_store(station.data_dir, _fill)
+    programme = api(tablet, "POST", f"/api/patients/{patient_id}/programmes", {"template": "backward-walking-stroke",
+                                                                              "start_date": "2026-11-09"})["body"]
+    assert api(tablet, "POST", f"/api/programme-sessions/{programme['sessions'][0]['id']}/dose",
+               {"trial_id": trial_id})["status"] == 200
     tablet.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                            {"width": TABLET[0], "height": TABLET[1], "deviceScaleFactor": 1, "mobile": False})
     phone, _ = browsers("phone", PHONE)
@@ -100,6 +109,7 @@ def test_a_treadmill_sessions_pages_read_right_on_a_tablet_and_a_phone(station, 
         belt = rows["walk_speed_m_s"]
         assert "Set +0.4 km/h since" in belt and "when it was 1.8 km/h (0.50 m/s)" in belt, belt
         assert "minimal detectable" not in belt and "first session" not in belt, belt
+        assert "1.8 and 2.2 km/h (0.50 and 0.60 m/s; 2 sessions)" in belt and "0.55" not in belt, belt
 
         trace = wait(driver, "the steps' trace", lambda d: d.execute_script(TRACE) if css(d, "svg.steps-trace circle.ic") else None)
         assert trace["gravity"] and trace["gravity"][1] and trace["gravityLabel"] == "1 g", trace
@@ -122,3 +132,8 @@ def test_a_treadmill_sessions_pages_read_right_on_a_tablet_and_a_phone(station, 
             assert points_left >= labels_right + 3, (name, label, labels_right, points_left)
         assert page_width(driver) <= size[0], name
         driver.save_screenshot(str(SHOTS / f"test-history-{name}.png"))
+
+        driver.get(f"{station.url}/assignments/{programme['id']}")
+        wait(driver, "session 1", lambda d: css(d, '.cal-item.session[data-number="1"]'))[0].click()
+        dose = wait(driver, "the dose", lambda d: css(d, "#dose-recorded") and css(d, "#dose-recorded")[0].text)
+        assert "belt 2.2 km/h (0.60 m/s)" in dose and "m/s" not in dose.split("belt")[0], dose  # said once, as entered

@@ -17,6 +17,7 @@ from station.commands.trial import format_summary
 from station.protocols.report import patient_history, session_results, stored_result
 from station.protocols.results import summarise
 from station.reports.build import make_report
+from station.reports.text import belt_speed
 from station.store.store import Store
 
 from reports_support import ACTOR, pdf_text
@@ -25,19 +26,20 @@ BELTS_M_S = (0.5, 0.6)
 """The belt speed entered at each session, oldest first (1.8 and 2.2 km/h)."""
 
 
-def _metrics(belt_m_s: float) -> dict:
-    return {"walking_min": 19.6, "planned_min": 20.0, "pauses": 1, "pause_s": 5.0, "steps": 1890,
-            "cadence_steps_min": 96.5, "step_time_cv_pct": 4.2, "walk_time_s": 1176.0, "walk_speed_m_s": belt_m_s,
-            "belt_speed_m_s": belt_m_s, "walk_distance_m": 1176.0 * belt_m_s}
+def _metrics(belt_m_s: float, planned_min: float = 20.0, walking_min: float = 19.6) -> dict:
+    return {"walking_min": walking_min, "planned_min": planned_min, "pauses": 1, "pause_s": 5.0, "steps": 1890,
+            "cadence_steps_min": 96.5, "step_time_cv_pct": 4.2, "walk_time_s": walking_min * 60.0,
+            "walk_speed_m_s": belt_m_s, "belt_speed_m_s": belt_m_s, "walk_distance_m": walking_min * 60.0 * belt_m_s}
 
 
-def _trial_doc(belt_m_s: float) -> dict:
+def _trial_doc(belt_m_s: float, planned_min: float = 20.0, walking_min: float = 19.6) -> dict:
     outcome = {"protocol": "backward-treadmill", "condition": "session", "label": "session", "trial": 1, "attempt": 1,
                "valid": True, "end_reason": "duration", "issues": [], "hold_end": None, "warnings": [],
-               "completed": True, "duration_s": 1200.0, "time_held_s": None,
-               "walk": {"setting": "treadmill", "belt_speed_m_s": belt_m_s, "walking_min": 19.6, "planned_min": 20.0}}
+               "completed": True, "duration_s": planned_min * 60.0, "time_held_s": None,
+               "walk": {"setting": "treadmill", "belt_speed_m_s": belt_m_s, "walking_min": walking_min,
+                        "planned_min": planned_min}}
     return {"kind": "walk", "fs_hz": 100.0, "samples": 0, "profile": "walk", "version": "test",
-            "metrics": _metrics(belt_m_s), "trial": outcome}
+            "metrics": _metrics(belt_m_s, planned_min, walking_min), "trial": outcome}
 
 
 @pytest.fixture
@@ -110,3 +112,58 @@ def test_the_trial_command_says_the_belt_speed_entered_as_the_pages_do(protocols
     assert "    speed" not in text and "time 1176" not in text, text  # not a measured speed; the time walking said once
     lines = [line.strip() for line in text.splitlines()[2:]]
     assert lines[:2] == ["time walking 19.6 min", "pauses (no step for 3 s or more) 1"], text
+
+
+# -- two sessions in one visit: each session's setting, never their mean -----------------------------------------
+
+VISIT = (("2026-11-09T10:00:00+00:00", 0.5, 20.0, 19.6), ("2026-11-09T10:40:00+00:00", 0.6, 10.0, 9.8))
+"""Two treadmill sessions 40 min apart (one visit): (start, belt m/s, planned min, walked min); before, the visit
+read "2.0 km/h (0.55 m/s)" and "Walked 14.7 of the 15 min planned", a speed and a plan nobody set."""
+
+
+@pytest.fixture
+def visit_store(tmp_path):
+    """(store, patient id, [session ids]) of :data:`VISIT`."""
+    store = Store.open(tmp_path / "data")
+    patient = store.patients.create({"identifier": "BELT-2", "birth_year": 1952, "sex": "F",
+                                     "conditions": ["stroke:left"]}, actor=ACTOR)
+    sessions = []
+    for started, belt, planned, walked in VISIT:
+        session = store.sessions.create(patient["id"], {"label": "treadmill", "started_at": started}, actor=ACTOR)
+        writer = store.trials.start_trial(session["id"], "backward-treadmill", "session", {"method": "nominal"}, 100.0,
+                                          actor=ACTOR)
+        writer.finish(_trial_doc(belt, planned, walked), valid=True)
+        sessions.append(session["id"])
+    yield store, patient["id"], sessions
+    store.close()
+
+
+def test_a_visits_sessions_keep_each_their_belt_speed_and_plan(visit_store, protocols, clinic, poppler):
+    store, patient_id, (first, second) = visit_store
+    [section] = session_results(store, second, protocols, actor=ACTOR, visit=True)["protocols"]
+    [condition] = section["conditions"]
+    assert condition["settings"] == {"walk_speed_m_s": [0.5, 0.6], "belt_speed_m_s": [0.5, 0.6],
+                                     "planned_min": [20.0, 10.0]}, condition.get("settings")
+    assert not {"walk_speed_m_s", "belt_speed_m_s", "planned_min"} & set(condition["values"]), condition["values"]
+    assert condition["values"]["walking_min"] == pytest.approx(14.7)  # measured: the mean of the sessions, as before
+    measures = {m["metric"]: m for m in condition["key_measures"]}
+    assert measures["walk_speed_m_s"]["value"] is None and measures["walk_speed_m_s"]["settings"] == [0.5, 0.6]
+    assert measures["walking_min"]["words"] == ("Walked 14.7 min a session on average, of the 20 and 10 min planned "
+                                                "(2 sessions, 98 %); more is better."), measures["walking_min"]["words"]
+    # the history has each session's point, the visit PDF each session's speed
+    belt = next(s for s in patient_history(store, patient_id, protocols, actor=ACTOR)["series"]
+                if s["metric"] == "walk_speed_m_s")
+    assert [p["value"] for p in belt["points"]] == [0.5, 0.6]
+    visit = " ".join(pdf_text(make_report("session", store, second, protocols=protocols, clinic=clinic, actor=ACTOR)).split())
+    assert "1.8 and 2.2 km/h (0.50 and 0.60 m/s; 2 sessions)" in visit, visit
+    assert "0.55" not in visit and "2.0 km/h" not in visit and "15 min" not in visit, visit
+
+
+def test_one_belt_speed_for_every_session_is_that_speed(protocols):
+    protocol = protocols["backward-treadmill"]
+    trials = [{"id": i, "status": "complete", "condition": "session", "valid": True, "frame_count": 0, "frames_lost": 0,
+               "metrics": _trial_doc(0.5, 20.0, walked)} for i, walked in ((1, 19.6), (2, 18.0))]
+    [condition] = summarise(protocol, [stored_result(protocol, t) for t in trials])["conditions"]
+    assert condition["values"]["walk_speed_m_s"] == 0.5 and condition["values"]["planned_min"] == 20.0
+    assert condition["settings"]["walk_speed_m_s"] == [0.5, 0.5]
+    assert belt_speed(condition["settings"]["walk_speed_m_s"]) == "1.8 km/h (0.50 m/s)"

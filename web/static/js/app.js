@@ -122,8 +122,18 @@ const Station = (() => {
     return `${sign}${text}${u ? " " + u : ""}`;
   }
 
-  /* A treadmill's belt speed (stored in m/s) as the clinician entered it, in km/h: "1.8 km/h (0.50 m/s)". */
+  /* Words in a sentence's list: "a", "a and b", "a, b and c" (station/protocols/walk_words.py listed). */
+  const listed = (words) => (words.length < 2 ? words.join("") : `${words.slice(0, -1).join(", ")} and ${words[words.length - 1]}`);
+
+  /* A treadmill's belt speed (stored in m/s) as the clinician entered it, in km/h: "1.8 km/h (0.50 m/s)"; a visit's
+     sessions' (an array, one a session: a condition's ``settings``) each said, never their mean, a speed nobody set:
+     "1.8 and 2.2 km/h (0.50 and 0.60 m/s; 2 sessions)", as the PDFs say it (station/reports/text.py belt_speed). */
   function beltSpeed(mS) {
+    if (Array.isArray(mS)) {
+      const each = mS.filter((v) => v !== null && Number.isFinite(Number(v))).map(Number);
+      if (new Set(each.map((v) => fmt(v, 2))).size <= 1) return beltSpeed(each.length ? each[0] : null);
+      return `${listed(each.map((v) => fmt(v * 3.6, 1)))} km/h (${listed(each.map((v) => fmt(v, 2)))} m/s; ${each.length} sessions)`;
+    }
     if (mS === null || mS === undefined || !Number.isFinite(Number(mS))) return "–";
     return `${fmt(Number(mS) * 3.6, 1)} km/h (${fmt(mS, 2)} m/s)`;
   }
@@ -354,5 +364,5 @@ const Station = (() => {
   }
 
   init();
-  return { api, el, fmt, fmtSig, num, quantity, change, changeUnit, beltSpeed, beltChange, beltSpeedFromKmh, mdcVerdictTag, shortCite, cutoffTagClass, cutoffReference, when, showError, showFieldErrors, capitalise, ordinal, ApiError, showHealth, followHealth, sessionLeft, goToLogin };
+  return { api, el, fmt, fmtSig, num, quantity, change, changeUnit, listed, beltSpeed, beltChange, beltSpeedFromKmh, mdcVerdictTag, shortCite, cutoffTagClass, cutoffReference, when, showError, showFieldErrors, capitalise, ordinal, ApiError, showHealth, followHealth, sessionLeft, goToLogin };
 })();

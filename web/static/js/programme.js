@@ -137,7 +137,9 @@
     if (s.status === "done") {
       parts.push(el("p", { id: "dose-recorded" }, `Dose (${s.source === "measured" ? `measured, trial #${s.trial_id}` : "entered by hand"}): `
         + [s.minutes !== null ? `${mins(s.minutes)} min` : null, s.steps !== null && s.steps !== undefined ? `${s.steps} steps` : null,
-          s.cadence_steps_min ? quantity(s.cadence_steps_min, "steps/min") : null, s.speed_m_s ? quantity(s.speed_m_s, "m/s") : null,
+          // a treadmill session's speed is its belt's, entered in km/h: said once, as entered (before, "0.60 m/s" as well)
+          s.cadence_steps_min ? quantity(s.cadence_steps_min, "steps/min") : null,
+          s.speed_m_s && !(s.belt_speed_m_s && Math.abs(s.speed_m_s - s.belt_speed_m_s) < 1e-9) ? quantity(s.speed_m_s, "m/s") : null,
           s.belt_speed_m_s ? `belt ${beltSpeed(s.belt_speed_m_s)}` : null, s.rpe ? `RPE ${s.rpe}` : null].filter(Boolean).join(", ")
         + ` — ${s.recorded_by}, ${new Date(s.recorded_at).toLocaleString()}`));
       if (s.notes) parts.push(el("p", { class: "muted" }, s.notes));

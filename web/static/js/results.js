@@ -58,6 +58,8 @@
 
   function valueText(m, condition) {
     if (m.metric === "time_held_s" && m.value === 0) return "0 s (unable)";
+    // a treadmill's belt speed as the clinician entered it (km/h), not as stored; a visit's sessions' each, not their mean
+    if (m.metric === "walk_speed_m_s" && isTreadmill(condition)) return beltSpeed(m.settings || m.value);
     if (m.value === null || m.value === undefined) return "–";
     if (m.metric === "steps" || m.metric === "pauses") return fmt(m.value, 0); // counts (walk tests)
     if (m.metric === "weight_left_pct") return `${fmt(m.value, 1)} % left / ${fmt(m.right_pct, 1)} % right`;
@@ -65,8 +67,6 @@
       const times = condition.time_held_s || [];
       return `${fmt(m.value, 1)} s` + (times.length > 1 ? ` (${condition.score} of ${times.map((t) => fmt(t, 1)).join(", ")})` : "");
     }
-    // a treadmill's belt speed as the clinician entered it (km/h), not as stored
-    if (m.metric === "walk_speed_m_s" && isTreadmill(condition)) return beltSpeed(m.value);
     return quantity(m.value, m.unit);
   }
 
@@ -254,7 +254,8 @@
       const figure = el("figure", { class: "trace-figure" });
       const values = condition.values || {};
       const table = section.outcome !== "walk" ? allMeasures(values) // a walk's measures by their names and words
-        : Object.keys(values).length ? WalkResults.measuresTable(values, `all-${section.protocol}-${condition.id}`,
+        // a treadmill's settings as entered, each session's (condition.settings), not their mean
+        : Object.keys(values).length ? WalkResults.measuresTable({ ...values, ...(condition.settings || {}) }, `all-${section.protocol}-${condition.id}`,
           values.walking_min !== undefined && values.walking_min !== null ? "treadmill" : "overground", catalogue && catalogue.walk_spans) : null;
       // the trace, measures and trials: open on a tablet; on a phone one tap away (the glance above says it all)
       const details = el("details", { class: "condition-details", open: narrow ? null : true },

@@ -69,11 +69,24 @@ const WalkResults = (() => {
   // time walked: "20 s" under a minute (not "0.333 min"), as the session's ended-early words say it
   const walkedText = (min) => (Number(min) < 1 ? `${Math.round(Number(min) * 60)} s` : quantity(min, "min"));
 
+  /* The minutes planned of a treadmill condition's values ``v`` (a visit's sessions' settings merged in: an
+     array, one a session): one plan, or each session's, never their mean, which nobody planned. {words ("1 min",
+     "1 and 2 min"), sessions (1 for one plan), pct (the time walked's share of the plan)}, or null. */
+  function plannedOf(v) {
+    const plans = [].concat(v.planned_min ?? []).map(Number).filter((x) => x > 0);
+    if (!plans.length || v.walking_min === undefined || v.walking_min === null) return null;
+    const one = new Set(plans).size === 1;
+    return { words: `${Station.listed((one ? plans.slice(0, 1) : plans).map(minText))} min`, sessions: one ? 1 : plans.length,
+      pct: fmt(100 * v.walking_min * plans.length / plans.reduce((a, b) => a + b, 0), 0) };
+  }
+
   /* How a value reads: the treadmill's time walking against the planned minutes, pauses with their time. */
   function valueWords(k, v, unit, digits) {
-    if (k === "walking_min" && v.planned_min) {
-      return `${walkedText(v[k])} of ${minText(v.planned_min)} min planned (${fmt(100 * v[k] / v.planned_min, 0)} %)`;
+    const plan = k === "walking_min" ? plannedOf(v) : null;
+    if (plan && plan.sessions > 1) {
+      return `${walkedText(v[k])} a session on average, of ${plan.words} planned (${plan.sessions} sessions, ${plan.pct} %)`;
     }
+    if (plan) return `${walkedText(v[k])} of ${plan.words} planned (${plan.pct} %)`;
     if (k === "pauses" && v[k] > 0 && v.pause_s !== undefined && v.pause_s !== null) {
       return `${v[k]} (${fmt(v.pause_s, 0)} s in all)`;
     }
@@ -229,11 +242,12 @@ const WalkResults = (() => {
      a timed walk: its speed (unless a walking class beside it says it, results.js) and its change since
      the previous session against the minimal detectable change. */
   function glance(condition) {
-    const v = condition.values || {};
+    const v = { ...(condition.values || {}), ...(condition.settings || {}) }; // each session's setting, not their mean
     if (v.walking_min === undefined || v.walking_min === null) return timedGlance(condition);
-    const bits = [v.planned_min
-      ? `walked ${walkedText(v.walking_min)} of ${minText(v.planned_min)} min (${fmt(100 * v.walking_min / v.planned_min, 0)} %)`
-      : `walked ${walkedText(v.walking_min)}`];
+    const plan = plannedOf(v);
+    const bits = [!plan ? `walked ${walkedText(v.walking_min)}`
+      : plan.sessions > 1 ? `walked ${walkedText(v.walking_min)} a session on average, of ${plan.words} (${plan.pct} %)`
+        : `walked ${walkedText(v.walking_min)} of ${plan.words} (${plan.pct} %)`];
     if (v.pauses !== undefined && v.pauses !== null) bits.push(v.pauses ? `${fmt(v.pauses, 0)} pause${v.pauses === 1 ? "" : "s"}` : "no pause");
     // by the unit's rule, as the measures below say it (96.5 steps/min, not "97")
     if (v.cadence_steps_min !== undefined && v.cadence_steps_min !== null) bits.push(quantity(v.cadence_steps_min, "steps/min"));
