@@ -705,7 +705,8 @@ def session_results(store, session_id: int, protocols: dict[str, Protocol], *, a
         sections.append(_protocol_results(protocol, group, age_y, patient.get("conditions") or []))
     if any(section["outcome"] == "walk" for section in sections):
         history = patient_history(store, patient["id"], protocols, actor=actor, wall_clock=wall_clock)
-        add_walk_changes(sections, history, {s["id"] for s in visit_sessions})
+        add_walk_changes(sections, history, {s["id"] for s in visit_sessions},  # a visit against the previous visit
+                         visit_numbers(history["sessions"]) if visit else None)
     return {
         "session": {k: session[k] for k in ("id", "patient_id", "started_at", "label", "notes")},
         "sessions": [{k: s[k] for k in ("id", "started_at", "label", "notes")} | {"trial_count": len(s["trials"])}
@@ -718,14 +719,23 @@ def session_results(store, session_id: int, protocols: dict[str, Protocol], *, a
     }
 
 
-def add_walk_changes(sections: list[dict], history: dict, session_ids: set[int]) -> None:
+def add_walk_changes(sections: list[dict], history: dict, session_ids: set[int], visits: dict[int, int] | None = None) -> None:
     """Walk tests are followed over weeks (a training programme's before and after): beside each
-    key measure of a walk, a ``change`` reference with the patient's previous session of the same
-    test and condition, the change since, and the published minimal detectable change when one
-    fits the patient (:func:`patient_history`'s series), saying whether the change exceeds it. A
-    setting the clinician entered (the treadmill's belt speed, :func:`~station.protocols.walk_words.entered_setting`)
-    gets an ``entered`` reference instead: the previous session's setting and the change, no MDC."""
+    key measure of a walk, a ``change`` reference with the patient's previous visit of the same test
+    and condition, the change since, and the published minimal detectable change when one fits the
+    patient (:func:`patient_history`'s series), saying whether the change exceeds it. Like is compared
+    with like: the measure's value (the mean of the document's trials, results.summarise) against the
+    previous visit's, the mean of that visit's trials of the test, whichever of its sessions they are in;
+    the MDC's baseline group is read from the previous visit's value. ``visits``: session id -> visit
+    number (:func:`visit_numbers`) when the document is a whole visit; without it each session is its
+    own visit (a single session's results against the previous session's). ``previous`` gives the
+    previous visit's ``visit`` (True: grouped into visits; False: a session), ``session_ids``, ``sessions`` (their number), ``started_at`` (its first's) and
+    ``value``. A setting the clinician entered (the treadmill's belt speed,
+    :func:`~station.protocols.walk_words.entered_setting`) gets an ``entered`` reference instead: the
+    previous visit's ``settings`` (one a session, never averaged), its ``value`` when they are all the
+    same, and the change only when this visit's and the previous one's settings are each one value; no MDC."""
     series = {(s["protocol"], s["condition"], s["metric"]): s for s in history["series"]}
+    group = (lambda sid: visits.get(sid, ("session", sid))) if visits is not None else (lambda sid: sid)
     for section in sections:
         if section["outcome"] != "walk":
             continue
@@ -738,15 +748,25 @@ def add_walk_changes(sections: list[dict], history: dict, session_ids: set[int])
                 here = [i for i, p in enumerate(points) if p["session_id"] in session_ids]
                 if not here:
                     continue
-                i = here[-1]
-                previous = points[i - 1] if i > 0 else None
-                change = None if previous is None else points[i]["value"] - previous["value"]
-                last = None if previous is None else {k: previous[k] for k in ("session_id", "started_at", "value")}
+                earlier = [p for p in points[:here[0]] if p["session_id"] not in session_ids]
+                before = [p for p in earlier if earlier and group(p["session_id"]) == group(earlier[-1]["session_id"])]
+                last = None if not before else {
+                    "visit": visits is not None, "session_ids": [p["session_id"] for p in before], "sessions": len(before),
+                    "started_at": before[0]["started_at"], "value": _visit_value(before)}
                 if found.get("entered"):  # a dose setting, not a measurement: no MDC to read it against
+                    if last is not None:
+                        last["settings"] = [p["value"] for p in before]
+                        same = max(last["settings"]) - min(last["settings"]) < 1e-9
+                        last["value"] = last["settings"][0] if same else None
+                    now = measure.get("value")
+                    change = None if last is None or now is None or last["value"] is None else now - last["value"]
                     measure["references"].append({"kind": "entered", "unit": measure["unit"], "previous": last,
                                                   "change": change})
                     continue
-                mdc = found["mdc"] if previous is None else _mdc_from(found["mdc"], found, series, previous["session_id"])
+                now = measure.get("value")
+                change = None if last is None or now is None else now - last["value"]
+                mdc = found["mdc"] if last is None else _mdc_from(found["mdc"], found, series, set(last["session_ids"]),
+                                                                 visit=visits is not None)
                 beyond = None if change is None or mdc is None else abs(change) > mdc["value"]
                 measure["references"].append({
                     "kind": "change",
@@ -761,17 +781,25 @@ def add_walk_changes(sections: list[dict], history: dict, session_ids: set[int])
                 })
 
 
-def _mdc_from(mdc: dict | None, series: dict, all_series: dict, session_id: int) -> dict | None:
-    """``series``' MDC for a change measured from session ``session_id``: one published by group of
-    baseline (Hosoi et al. 2023, by comfortable walking speed) is its group's, picked by the value in
-    that session of the measure itself or of the condition the source groups by; None when that
-    session has no such value."""
+def _visit_value(points: list[dict]) -> float | None:
+    """The mean over the trials of a visit's sessions (``points`` of one series, each the mean of its
+    session's trials), as results.summarise gives a visit's value; None for no points."""
+    n = sum(len(p["trials"]) for p in points)
+    return sum(p["value"] * len(p["trials"]) for p in points) / n if n else None
+
+
+def _mdc_from(mdc: dict | None, series: dict, all_series: dict, session_ids: set[int], *, visit: bool = False) -> dict | None:
+    """``series``' MDC for a change measured from the sessions ``session_ids`` (one session, or a
+    ``visit``'s): one published by group of baseline (Hosoi et al. 2023, by comfortable walking speed)
+    is its group's, picked by the value there (the mean over their trials, :func:`_visit_value`) of the
+    measure itself or of the condition the source groups by; None when those sessions have no such value."""
     if not mdc or not mdc.get("bands"):
         return mdc
     by = mdc.get("band_condition") or series["condition"]
     picked = all_series.get((series["protocol"], by, series["metric"]))
-    value = next((p["value"] for p in (picked or {}).get("points", ()) if p["session_id"] == session_id), None)
-    what = "at the earlier session" if by == series["condition"] else f"{by} at the earlier session"
+    value = _visit_value([p for p in (picked or {}).get("points", ()) if p["session_id"] in session_ids])
+    earlier = "at the earlier visit" if visit else "at the earlier session"
+    what = earlier if by == series["condition"] else f"{by} {earlier}"
     return mdc_table.at_baseline(mdc, value, what=what)
 
 
@@ -845,7 +873,7 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
         points = s["points"]
         if points and s["mdc"] is not None and s["mdc"].get("bands"):  # published by group of baseline: the first session's
             published = s["mdc"]
-            s["mdc"] = _mdc_from(published, s, series, points[0]["session_id"])
+            s["mdc"] = _mdc_from(published, s, series, {points[0]["session_id"]})
             if s["mdc"] is None:
                 s["mdc_note"] = _no_band_words(published, s)
         if len(points) >= 2:

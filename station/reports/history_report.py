@@ -95,7 +95,8 @@ def history_story(store, patient_id: int, protocols: dict, *, actor, wall_clock,
     key = [s for s in history["series"] if s.get("key")]
     if key:
         story.append(p("Key measures over time", "h2"))
-        story.append(p("Each value is the mean of the test's valid trials at one visit. A change is called real only beyond the "
+        story.append(p("Each value is the mean of the test's valid trials in one session (a visit that ran a test twice gives "
+                       "two values); the change is the last session's against the first's. A change is called real only beyond the "
                        "published minimal detectable change (MDC) for a comparable population.", "small"))
         for series in key:
             story.append(series_block(series, citations, width, visits))

@@ -85,13 +85,15 @@ def reference_words(ref: dict, unit: str, citations: Citations) -> str:
         return words
     if kind == "entered":  # a setting the clinician entered (the belt speed): its change is the dose's, no MDC
         previous = ref.get("previous")
-        return "" if previous is None else belt_change(ref.get("change"), str(previous.get("started_at"))[:10],
-                                                       previous.get("value"))
+        return "" if previous is None else belt_change(ref.get("change"), _since(previous),
+                                                       previous.get("settings") or previous.get("value"))
     if kind == "change":
         previous = ref.get("previous")
         if previous is None:
-            return "First session of this test: no earlier value to compare."
-        words = (f"Since {str(previous.get('started_at'))[:10]} ({with_unit(previous.get('value'), unit)}): "
+            return "First visit with this test: no earlier value to compare."
+        n = previous.get("sessions") or 1  # a visit's value is the mean over its sessions' trials
+        words = (f"Since {_since(previous)} ({with_unit(previous.get('value'), unit)}"
+                 f"{f', mean of {n} sessions' if n > 1 else ''}): "
                  f"change {change(ref.get('change'), unit)}")  # always signed; a percentage's in points
         mdc = ref.get("mdc")
         if mdc:
@@ -109,3 +111,10 @@ def reference_words(ref: dict, unit: str, citations: Citations) -> str:
             words += "; no published MDC for this test"
         return words
     return ""
+
+
+def _since(previous: dict) -> str:
+    """The earlier visit (or session) a change is counted from: ``the visit of 2026-11-02``
+    (report.add_walk_changes' ``previous``)."""
+    day = str(previous.get("started_at"))[:10]
+    return f"the visit of {day}" if previous.get("visit") else day

@@ -2,7 +2,7 @@
 
 Per test and condition: the stance, the trials and their validity (with the reasons of invalid
 ones), the key measures with units against the age-group norms, the protocol's published cut-offs
-and norms (cited) and, for walk tests, the change since the previous session against the MDC;
+and norms (cited) and, for walk tests, the change since the previous visit (the visit's value against the previous visit's) against the MDC;
 Romberg quotients and the mCTSIB's composite; the centre-of-pressure trace with its 95 %
 prediction ellipse of each valid stance trial (all traces of a test at one scale). Built from
 :func:`station.protocols.report.session_results`, the document the results page reads.

@@ -147,10 +147,17 @@ def belt_change(change_m_s: object, since: str, was_m_s: object) -> str:
     Set +0.4 km/h since 2026-12-05, when it was 1.8 km/h (0.50 m/s): a change of the session's dose, not a measured change.
     >>> print(belt_change(0.001, "the first session", 0.5))
     Unchanged since the first session: 1.8 km/h (0.50 m/s).
+
+    Sessions of a visit at different speeds (``was_m_s`` a list, or the change None): each said, no change
+    made up from a mean nobody set.
+
+    >>> print(belt_change(None, "the visit of 2026-11-02", [0.5, 0.6]))
+    Set at 1.8 and 2.2 km/h (0.50 and 0.60 m/s; 2 sessions) at the visit of 2026-11-02: the session's dose, not a measured value.
     """
     v = _finite(change_m_s)
     if v is None:
-        return ""
+        shown = belt_speed(was_m_s)
+        return "" if shown == "–" else f"Set at {shown} at {since}: the session's dose, not a measured value."
     shown = change(v * 3.6, "km/h")
     if not re.search(r"[1-9]", shown.split(" ")[0]):
         return f"Unchanged since {since}: {belt_speed(was_m_s)}."

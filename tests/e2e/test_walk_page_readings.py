@@ -4,8 +4,9 @@ and 2.2 km/h, cadence 96.5 steps/min).
 
 - The visit results' glance says the cadence by the unit's rule, "96.5 steps/min" as the measures below;
   before it rounded to whole steps ("97 steps/min") beside the table's 96.5.
-- The belt speed, entered by the clinician, says its change as a setting ("Set +0.4 km/h since ..."), on the
-  visit results and the history; before, a measured change's line ("+0.10 m/s since ... No published minimal
+- The belt speed, entered by the clinician, says its change as a setting (the visit's sessions at 1.8 and 2.2 km/h
+  against the previous visit's: "Set at 1.8 km/h (0.50 m/s) at the visit of ..."; the history, a point a session:
+  "Set +0.4 km/h since the first session"), on the visit results and the history; before, a measured change's line ("+0.10 m/s since ... No published minimal
   detectable change").
 - A visit's two sessions each have their belt speed, "1.8 and 2.2 km/h (0.50 and 0.60 m/s; 2 sessions)"; before,
   their mean, "2.0 km/h (0.55 m/s)", a speed nobody set.
@@ -107,7 +108,9 @@ def test_a_treadmill_sessions_pages_read_right_on_a_tablet_and_a_phone(station, 
             r.get_attribute("textContent").split())) for r in css(d, ".condition tr[data-metric]")])) or None)
         assert "96.5 steps/min" in rows["cadence_steps_min"], rows["cadence_steps_min"]
         belt = rows["walk_speed_m_s"]
-        assert "Set +0.4 km/h since" in belt and "when it was 1.8 km/h (0.50 m/s)" in belt, belt
+        # the visit's sessions at 1.8 and 2.2 km/h against the previous visit's 1.8: each said, no change made up
+        # (a visit's second session against its first, "Set +0.4 km/h since <the same morning>", before)
+        assert "Set at 1.8 km/h (0.50 m/s) at the visit of" in belt and "+0.4" not in belt, belt
         assert "minimal detectable" not in belt and "first session" not in belt, belt
         assert "1.8 and 2.2 km/h (0.50 and 0.60 m/s; 2 sessions)" in belt and "0.55" not in belt, belt
 

@@ -92,7 +92,7 @@ def test_the_belt_speed_change_is_a_setting_not_a_measured_change(treadmill_stor
 def test_both_pdfs_say_the_belt_speed_change_as_a_setting(treadmill_store, protocols, clinic, poppler):
     store, patient_id, (_first, second) = treadmill_store
     visit = " ".join(pdf_text(make_report("session", store, second, protocols=protocols, clinic=clinic, actor=ACTOR)).split())
-    assert ("Set +0.4 km/h since 2026-11-02, when it was 1.8 km/h (0.50 m/s): a change of the session's dose, "
+    assert ("Set +0.4 km/h since the visit of 2026-11-02, when it was 1.8 km/h (0.50 m/s): a change of the session's dose, "
             "not a measured change.") in visit, visit
     row = visit[visit.index("Belt speed (entered)"):][:400]
     assert "MDC" not in row and "First session" not in row, row

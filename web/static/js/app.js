@@ -138,10 +138,14 @@ const Station = (() => {
     return `${fmt(Number(mS) * 3.6, 1)} km/h (${fmt(mS, 2)} m/s)`;
   }
 
-  /* A belt speed changed ``since`` an earlier session (m/s, as stored) in the words of the setting it is, the
-     session's dose, not a measured change (no MDC), as the PDFs say it (station/reports/text.py belt_change). */
+  /* A belt speed changed ``since`` an earlier session or visit (m/s, as stored) in the words of the setting it is, the
+     session's dose, not a measured change (no MDC), as the PDFs say it (station/reports/text.py belt_change); no
+     change (a visit's sessions at different speeds): the earlier speed(s) each said. */
   function beltChange(changeMS, since, wasMS) {
-    if (changeMS === null || changeMS === undefined || !Number.isFinite(Number(changeMS))) return "";
+    if (changeMS === null || changeMS === undefined || !Number.isFinite(Number(changeMS))) { // sessions at different speeds: each said
+      const was = beltSpeed(wasMS);
+      return was === "–" ? "" : `Set at ${was} at ${since}: the session's dose, not a measured value.`;
+    }
     const shown = change(Number(changeMS) * 3.6, "km/h");
     if (!/[1-9]/.test(shown.split(" ")[0])) return `Unchanged since ${since}: ${beltSpeed(wasMS)}.`;
     return `Set ${shown} since ${since}, when it was ${beltSpeed(wasMS)}: a change of the session's dose, not a measured change.`;

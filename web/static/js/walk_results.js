@@ -212,8 +212,13 @@ const WalkResults = (() => {
     if (minutes && minutes.length) plots.append(minutesBlock(minutes, trialId, figure));
   }
 
-  /* A walk measure's change since the patient's previous session of the same test, against the
-     published minimal detectable change when one fits the patient (report.add_walk_changes). */
+  /* The earlier visit a change is counted from (report.add_walk_changes' ``previous``): "the visit of 2 Nov 2026 09:00",
+     or a session's time when the results are one session's (as references.py _since says it in the PDF). */
+  const since = (previous) => (previous.visit ? `the visit of ${Station.when(previous.started_at)}` : Station.when(previous.started_at));
+
+  /* A walk measure's change since the patient's previous visit of the same test (the visit's value, the mean of its
+     trials, against the previous visit's), against the published minimal detectable change when one fits the
+     patient (report.add_walk_changes). */
   function changeReference(ref) {
     const mdcUnit = changeUnit(ref.unit); // a difference: a percentage's in points
     const values = ref.mdc && ref.mdc.phases && ref.mdc.phases.length // one per phase of stroke: both read
@@ -221,26 +226,29 @@ const WalkResults = (() => {
     const mdcWords = ref.mdc
       ? el("span", { class: "muted small" }, ` Minimal detectable change ${values}: ${ref.mdc.population}. ${ref.mdc.citation.split(". ")[0]}.`)
       : el("span", { class: "muted small" }, ref.mdc_note ? ` ${ref.mdc_note}` : " No published minimal detectable change for this measure here.");
-    if (!ref.previous) return el("div", { class: "ref change-ref" }, el("span", { class: "tag" }, "first session"), mdcWords);
+    if (!ref.previous) return el("div", { class: "ref change-ref" }, el("span", { class: "tag" }, "first visit with this test"), mdcWords);
     const tag = ref.mdc_reading ? el("span", { class: "tag neutral mdc-reading" }, ref.mdc_reading) : !ref.mdc_verdict ? null
       : Station.mdcVerdictTag(ref.mdc_verdict); // an improvement is not coloured as a warning
+    const n = ref.previous.sessions || 1; // a visit's value: the mean over its sessions' trials
     return el("div", { class: "ref change-ref" },
-      el("strong", {}, change(ref.change, ref.unit)), ` since ${Station.when(ref.previous.started_at)} (${quantity(ref.previous.value, ref.unit)}) `,
+      el("strong", {}, change(ref.change, ref.unit)),
+      ` since ${since(ref.previous)} (${quantity(ref.previous.value, ref.unit)}${n > 1 ? `, mean of ${n} sessions` : ""}) `,
       tag, mdcWords);
   }
 
-  /* A setting the clinician entered (the treadmill's belt speed) against the previous session's: a change of the
-     session's dose, not a measured change, so no minimal detectable change (report.add_walk_changes); nothing at
-     the first session (the measure's own words say it is entered). */
+  /* A setting the clinician entered (the treadmill's belt speed) against the previous visit's: a change of the
+     session's dose, not a measured change, so no minimal detectable change (report.add_walk_changes); sessions at
+     different speeds each said, no change made up; nothing at the first visit (the measure's own words say it is
+     entered). */
   function enteredReference(ref) {
     if (!ref.previous) return null;
     return el("div", { class: "ref entered-ref small" },
-      Station.beltChange(ref.change, Station.when(ref.previous.started_at), ref.previous.value));
+      Station.beltChange(ref.change, since(ref.previous), ref.previous.settings || ref.previous.value));
   }
 
   /* At a glance, a treadmill session: the time walked against the plan, the pauses, the cadence;
      a timed walk: its speed (unless a walking class beside it says it, results.js) and its change since
-     the previous session against the minimal detectable change. */
+     the previous visit against the minimal detectable change. */
   function glance(condition) {
     const v = { ...(condition.values || {}), ...(condition.settings || {}) }; // each session's setting, not their mean
     if (v.walking_min === undefined || v.walking_min === null) return timedGlance(condition);
@@ -258,8 +266,8 @@ const WalkResults = (() => {
     const speed = (condition.key_measures || []).find((m) => m.metric === "walk_speed_m_s");
     if (!speed || speed.value === null || speed.value === undefined) return [];
     const tag = (cls, words) => el("span", { class: "tag " + cls, dataset: { kind: "walk" } }, words);
-    const verdictTag = (verdict, since) => {
-      const t = Station.mdcVerdictTag({ ...verdict, words: `${since}: ${verdict.words}` });
+    const verdictTag = (verdict, what) => {
+      const t = Station.mdcVerdictTag({ ...verdict, words: `${what}: ${verdict.words}` });
       t.dataset.kind = "walk";
       return t;
     };
@@ -268,12 +276,12 @@ const WalkResults = (() => {
       : [tag("neutral", `speed ${quantity(speed.value, "m/s")}`)];
     const changed = speed.references.find((r) => r.kind === "change" && r.previous);
     if (changed) {
-      const since = `${change(changed.change, "m/s")} since ${Station.when(changed.previous.started_at)}`;
+      const sinceWords = `${change(changed.change, "m/s")} since ${since(changed.previous)}`;
       // the change against the MDC in the words and colour of the history and the measures (report.mdc_verdict)
-      bits.push(changed.mdc_reading ? tag("neutral", `${since}: ${changed.mdc_reading}`)
-        : changed.mdc_verdict ? verdictTag(changed.mdc_verdict, since)
+      bits.push(changed.mdc_reading ? tag("neutral", `${sinceWords}: ${changed.mdc_reading}`)
+        : changed.mdc_verdict ? verdictTag(changed.mdc_verdict, sinceWords)
         // one published for other people is said so, as the measures below say it (report: mdc_note), never "none"
-        : tag("neutral", `${since} (${changed.mdc_note ? "the published MDC is not applied to this patient"
+        : tag("neutral", `${sinceWords} (${changed.mdc_note ? "the published MDC is not applied to this patient"
           : "no published MDC to compare it with"})`));
     }
     return bits;

@@ -1,0 +1,75 @@
+"""The visit results page says a walk measure's change as the visit's value against the previous visit's, at
+tablet (1024×768) and phone (390×844) size in headless Chromium against the real station: a patient after stroke
+seen twice a week apart, each visit two 10-metre-walk sessions 30 min apart (comfortable 0.30 and 0.46 m/s, mean
+0.38; then 0.40 and 0.50, mean 0.45). The speed reads "0.45 m/s" and "+0.07 m/s since the visit of ... (0.38 m/s,
+mean of 2 sessions)", a real improvement against the MDC of the group below 0.4 m/s (0.05 m/s); before it read
+"+0.10 m/s since <the same morning 09:00> (0.40 m/s)", the visit's second session against its first, within the
+MDC of the 0.4–0.8 m/s group. The first visit says it is the first. Screenshots in /tmp/s19visit/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from test_dashboard import css, page_width, wait
+from test_phone_fixes_walk_rows import in_store
+from test_walk_values_whole import at_tablet_and_phone
+
+pytestmark = pytest.mark.e2e
+
+SHOTS = Path("/tmp/s19visit")
+
+
+def _fill(store, actor) -> tuple[list[int], list[int]]:
+    """The two visits' session ids."""
+    patient = store.patients.create({"identifier": "VISIT-CHANGE", "birth_year": 1952, "sex": "F",
+                                     "conditions": ["stroke:left"]}, actor=actor)
+    visits = []
+    for day, speeds in (("2026-11-02", (0.30, 0.46)), ("2026-11-09", (0.40, 0.50))):
+        ids = []
+        for minute, speed in zip((0, 30), speeds):
+            session = store.sessions.create(patient["id"], {"label": "10-metre walk",
+                                                            "started_at": f"{day}T09:{minute:02d}:00+00:00"}, actor=actor)
+            writer = store.trials.start_trial(session["id"], "ten-metre-walk", "comfortable", {"method": "nominal"}, 100.0,
+                                              actor=actor)
+            outcome = {"protocol": "ten-metre-walk", "condition": "comfortable", "label": "comfortable", "trial": 1,
+                       "attempt": 1, "valid": True, "end_reason": "duration", "issues": [], "hold_end": None,
+                       "warnings": [], "completed": True, "duration_s": 30.0, "time_held_s": None}
+            writer.finish({"kind": "walk", "fs_hz": 100.0, "samples": 0, "profile": "walk", "version": "test",
+                           "metrics": {"walk_time_s": 6.0 / speed, "walk_speed_m_s": speed, "cadence_steps_min": 96.0,
+                                       "step_time_cv_pct": 4.1, "stride_time_cv_pct": 2.9, "steps": 13},
+                           "trial": outcome}, valid=True)
+            ids.append(session["id"])
+        visits.append(ids)
+    return visits[0], visits[1]
+
+
+def _speed_row(driver) -> str:
+    return wait(driver, "the speed's row", lambda d: next((" ".join(r.get_attribute("textContent").split())
+                                                           for r in css(d, '.condition tr[data-metric="walk_speed_m_s"]')),
+                                                          None))
+
+
+def test_the_visit_results_say_the_change_since_the_previous_visit(station, browsers):
+    drivers, (first, second) = at_tablet_and_phone(station, browsers, lambda data_dir: in_store(data_dir, _fill))
+    SHOTS.mkdir(exist_ok=True)
+    for driver, size, name in drivers:
+        driver.get(f"{station.url}/sessions/{second[0]}")
+        row = _speed_row(driver)
+        assert "0.45 m/s" in row and "+0.07 m/s since the visit of" in row, row
+        assert "(0.38 m/s, mean of 2 sessions)" in row and "beyond the MDC: a real improvement" in row, row
+        assert "+0.10 m/s" not in row and "0.40 m/s at the earlier" not in row, row
+        tags = [t.text for t in css(driver, '.tag[data-kind="walk"]') if t.text]
+        assert any(t.startswith("+0.07 m/s since the visit of") for t in tags), tags  # the glance says it alike
+        assert page_width(driver) <= size[0], name
+        driver.save_screenshot(str(SHOTS / f"visit-change-{name}.png"))
+        driver.execute_script("document.querySelectorAll('details').forEach((d) => { d.open = true; })")  # a phone folds them
+        speed = css(driver, '.condition tr[data-metric="walk_speed_m_s"]')[0]
+        driver.execute_script("window.scrollTo(0, arguments[0].getBoundingClientRect().top + window.scrollY - 8)", speed)
+        driver.save_screenshot(str(SHOTS / f"visit-change-row-{name}.png"))
+
+        driver.get(f"{station.url}/sessions/{first[1]}")
+        row = _speed_row(driver)
+        assert "0.38 m/s" in row and "first visit with this test" in row and "since" not in row, row
+        driver.save_screenshot(str(SHOTS / f"visit-first-{name}.png"))
