@@ -26,7 +26,8 @@ frame part 56 kB) before they are read.
 ``DELETE /api/hub/trials/<local_id>/parts``
     drop the parts of a trial that will never come (its patient was erased at the station).
 ``GET /api/hub/tombstones?after=N&keyed=1[&queue_length=Q]``
-    erasures after tombstone ``N``, each patient named by the HMAC of their identifier hash keyed
+    erasures after tombstone ``N`` (with ``highest`` and the database's ``epoch``:
+    :mod:`station.store.hub_epoch`), each patient named by the HMAC of their identifier hash keyed
     with the clinic's key (``keyed=1``: a station of sync protocol 1, which would look for plain
     hashes and erase nobody, gets ``400`` instead); ``queue_length`` checks the station in (its
     last sync and queue on the stations page, also when it has nothing to push).

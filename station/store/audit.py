@@ -41,7 +41,7 @@ ACTIONS = frozenset(
     user.login_failed user.logout user.create user.update user.password settings.update
     programme.assign programme.view programme.update programme.dose
     training.record training.view
-    patient.list station.view live.view sync.skip""".split()
+    patient.list station.view live.view sync.skip sync.pulled_forgotten""".split()
 )
 
 

@@ -55,6 +55,11 @@ from station.store.timefmt import utc_iso
 
 JUDGEMENT_CURSOR_SETTING = "sync_judgement_cursor"
 """The ``settings`` row of a station's cursor in the hub's judgements (:meth:`Outbox.judgement_cursor`)."""
+HUB_EPOCH_SETTING = "sync_hub_epoch"
+"""The ``settings`` row of the hub database's epoch this station last synced with
+(:mod:`station.store.hub_epoch`)."""
+ACKNOWLEDGED_SETTING = "sync_acknowledged_through"
+"""The ``settings`` row of the last change number the hub acknowledged (:meth:`Outbox.acknowledge`)."""
 
 PATIENT_SYNC_FIELDS = ("identifier", "birth_year", "sex", "height_cm", "weight_kg", "conditions", "notes")
 """The patient fields that sync (plus ``archived``)."""
@@ -146,15 +151,20 @@ class Outbox:
         self.role = role
 
     def _enqueue_existing(self, conn: sqlite3.Connection, now: str, station_id: str) -> None:
-        """Queue what the database held before it had an outbox (its first sync sends it all)."""
+        """Queue what the database held before it had an outbox (its first sync sends it all),
+        or again every record it holds (:meth:`offer_again`): patients
+        whole with the time of their last change, the rest read when pushed. Records pulled from
+        the hub are not sent back."""
+        own = " WHERE NOT EXISTS (SELECT 1 FROM sync_pulled p WHERE p.entity = '{0}' AND p.local_id = {1}.id)"
         for row in conn.execute("SELECT * FROM patients ORDER BY id").fetchall():
             self._add(conn, "patient", row["id"], row["id"], "create",
                       patient_snapshot(row, PATIENT_SYNC_FIELDS + ("archived",)), at=row["updated_at"])
-        for row in conn.execute("SELECT id, patient_id FROM sessions ORDER BY id").fetchall():
+        for row in conn.execute(f"SELECT id, patient_id FROM sessions{own.format('session', 'sessions')}"
+                                " ORDER BY id").fetchall():
             self._add(conn, "session", row["id"], row["patient_id"], "upsert", at=now)
         for row in conn.execute(
             "SELECT t.id, t.status, t.calibration, s.patient_id FROM trials t JOIN sessions s ON s.id = t.session_id"
-            " ORDER BY t.id"
+            f"{own.format('trial', 't')} ORDER BY t.id"
         ).fetchall():
             # recorded on this database's plate before trials named their station and calibration
             conn.execute("UPDATE trials SET station_id = ?, calibration_id = ? WHERE id = ? AND station_id IS NULL",
@@ -165,6 +175,16 @@ class Outbox:
             self._add(conn, "programme", row["id"], row["patient_id"], "upsert", at=now)
         for row in conn.execute("SELECT id, patient_id FROM training_sessions ORDER BY id").fetchall():
             self._add(conn, "training", row["id"], row["patient_id"], "upsert", at=now)
+
+    def offer_again(self) -> int:
+        """Queue every record made here again (the hub's database went back to an older backup and
+        lost what this station pushed since: :mod:`station.store.hub_epoch`); the hub applies each
+        as a change (a record it holds is merged or updated from this one, a trial's frames it
+        holds are not sent again). Returns how many changes were queued."""
+        with self._db.write() as conn:
+            before = int(conn.execute("SELECT count(*) FROM sync_outbox").fetchone()[0])
+            self._enqueue_existing(conn, utc_iso(self._now()), self.station_id)
+            return int(conn.execute("SELECT count(*) FROM sync_outbox").fetchone()[0]) - before
 
     def _backfill_keys(self) -> None:
         with self._db.read() as conn:
@@ -328,11 +348,25 @@ class Outbox:
         return [{"seq": r["seq"], "entity": r["entity"], "local_id": r["local_id"], "patient_id": r["patient_id"],
                  "op": r["op"], "at": r["at"], "payload": json.loads(r["payload"])} for r in rows]
 
-    def acknowledge(self, through_seq: int, *, pushed: int = 0) -> None:
-        """Drop the changes up to ``through_seq`` (the hub has them); count ``pushed``."""
+    def acknowledge(self, through_seq: int, *, pushed: int = 0, hub_holds: int | None = None) -> None:
+        """Drop the changes up to ``through_seq`` (the hub has them); count ``pushed``; remember
+        ``hub_holds``, the last change the hub said it applied (:meth:`acknowledged_through`)."""
         with self._db.write() as conn:
             conn.execute("DELETE FROM sync_outbox WHERE seq <= ?", (through_seq,))
             conn.execute("UPDATE sync_state SET pushed_total = pushed_total + ?", (pushed,))
+            if hub_holds is not None:
+                self._set_setting(conn, ACKNOWLEDGED_SETTING,
+                                  max(hub_holds, self._setting(conn, ACKNOWLEDGED_SETTING) or 0))
+
+    def set_acknowledged_through(self, seq: int) -> None:
+        with self._db.write() as conn:
+            self._set_setting(conn, ACKNOWLEDGED_SETTING, int(seq))
+
+    def acknowledged_through(self) -> int | None:
+        """The last change number the hub acknowledged holding (None: not known, a station before
+        it kept it): a hub whose last applied change of this station is below it lost them."""
+        with self._db.read() as conn:
+            return self._setting(conn, ACKNOWLEDGED_SETTING)
 
     def highest_seq(self) -> int:
         """The highest sequence number this station ever gave a change (SQLite's AUTOINCREMENT
@@ -380,12 +414,32 @@ class Outbox:
         pulled (:meth:`station.sync.hub.Hub.history_updates`); 0 at first. Kept in the
         ``settings`` table (:data:`JUDGEMENT_CURSOR_SETTING`, never a dashboard setting)."""
         with self._db.read() as conn:
-            row = conn.execute("SELECT value FROM settings WHERE key = ?", (JUDGEMENT_CURSOR_SETTING,)).fetchone()
-        value = json.loads(row["value"]) if row is not None else 0
-        return value if isinstance(value, int) and value >= 0 else 0
+            return self._setting(conn, JUDGEMENT_CURSOR_SETTING) or 0
 
     def set_judgement_cursor(self, cursor: int) -> None:
         with self._db.write() as conn:
-            conn.execute("INSERT INTO settings (key, value, updated_at, updated_by) VALUES (?, ?, ?, 'sync')"
-                         " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                         (JUDGEMENT_CURSOR_SETTING, json.dumps(int(cursor)), utc_iso(self._now())))
+            self._set_setting(conn, JUDGEMENT_CURSOR_SETTING, int(cursor))
+
+    def hub_epoch(self) -> str | None:
+        """The id of the hub database's epoch this station last synced with (None: none yet)."""
+        with self._db.read() as conn:
+            row = conn.execute("SELECT value FROM settings WHERE key = ?", (HUB_EPOCH_SETTING,)).fetchone()
+        value = json.loads(row["value"]) if row is not None else None
+        return value if isinstance(value, str) else None
+
+    def set_hub_epoch(self, epoch_id: str) -> None:
+        with self._db.write() as conn:
+            self._set_setting(conn, HUB_EPOCH_SETTING, epoch_id)
+
+    @staticmethod
+    def _setting(conn, key: str) -> int | None:
+        """A whole number >= 0 the sync keeps in ``settings`` (None: not there, or not such a number)."""
+        row = conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        value = json.loads(row["value"]) if row is not None else None
+        return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+    def _set_setting(self, conn, key: str, value) -> None:
+        conn.execute("INSERT INTO settings (key, value, updated_at, updated_by) VALUES (?, ?, ?, 'sync')"
+                     " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                     (key, json.dumps(value), utc_iso(self._now())))
+

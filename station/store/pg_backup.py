@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import re
 import shutil
@@ -49,6 +50,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from station.store import hub_epoch
+from station.store.timefmt import utc_iso
 from station.store.backup import (
     BackupError,
     BackupInfo,
@@ -800,6 +803,13 @@ def _replay(raw, tools: ClientTools, archive: Path) -> dict[str, int]:
     return copied
 
 
+def _identifier_hashes_erased(raw) -> set[str]:
+    """The identifier hashes of the hub's erasure tombstones in the schema ``public`` (none before the table)."""
+    if raw.execute("SELECT to_regclass('public.hub_tombstones')").fetchone()[0] is None:
+        return set()
+    return {r[0] for r in raw.execute("SELECT identifier_hash FROM public.hub_tombstones").fetchall()}
+
+
 @_one_line_errors
 def restore_hub_backup(url: str, data_dir: str | os.PathLike, source: str | os.PathLike,
                        now_s: float | None = None) -> HubRestoreResult:
@@ -844,6 +854,7 @@ def restore_hub_backup(url: str, data_dir: str | os.PathLike, source: str | os.P
             if running:
                 raise BackupError(f"the hub started during the restore ({running} connections); nothing was changed: "
                                   "stop it and restore again")
+            erased_before = _identifier_hashes_erased(raw)
             raw.execute("DROP SCHEMA public CASCADE")
             # the schema as PostgreSQL 15 creates it (so that a dump of the restored database is a hub dump again)
             raw.execute("CREATE SCHEMA public")
@@ -881,6 +892,12 @@ def restore_hub_backup(url: str, data_dir: str | os.PathLike, source: str | os.P
             raw.execute("SET LOCAL search_path = public")
             counts = [raw.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                       for t in ("patients", "trials", "programme_assignments")]
+            for statement in hub_epoch.MARK_RESTORED_SQL:  # stations re-read what the hub numbers again
+                raw.execute(statement)
+            redo = sorted(erased_before - _identifier_hashes_erased(raw))
+            if redo:  # erasures made after the backup: the hub's next start makes them again
+                raw.execute("INSERT INTO settings (key, value, updated_at, updated_by) VALUES (%s, %s, %s, 'restore')",
+                            (hub_epoch.REDO_SETTING, json.dumps(redo), utc_iso(time.time() if now_s is None else now_s)))
             raw.execute("COMMIT")
         except BaseException as exc:
             if not raw.closed and not raw.broken:

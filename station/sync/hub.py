@@ -52,7 +52,7 @@ import numpy as np
 
 from station.acquire.frame import FRAME_DTYPE
 from station.programmes.adherence import adherence
-from station.store import change_seq, fields
+from station.store import change_seq, fields, hub_epoch
 from station.store.audit import Actor
 from station.store.db import Conflict, NotFound, ValidationError
 from station.store.outbox import identifier_hash, patient_snapshot
@@ -108,6 +108,8 @@ TOKEN_PREFIX = "bst_"
 """Station tokens start with this (recognisable in a file or a leak; never taken for an option)."""
 ERASED = 0
 """The hub id a station's record maps to once its patient was erased on the hub."""
+RESTORE_ACTOR = Actor(None, "restore")
+"""Who erases again, at the hub's start, a patient whose erasure a restore undid."""
 CLINIC_KEY_SETTING = "sync_clinic_key"
 """The ``settings`` row holding the clinic's tombstone key (64 hex digits; never one of the
 dashboard's settings: :data:`station.store.settings.SETTING_NAMES`)."""
@@ -140,6 +142,9 @@ class Hub:
         if store.outbox.role != "hub":
             store.outbox.set_role("hub")
         self.clinic_key = self._ensure_clinic_key()
+        with self._db.write() as conn:  # a restore needs the hub stopped: the epoch holds for the process's life
+            self.epoch = hub_epoch.ensure(conn, utc_iso(self._now()))
+        self._redo_erasures()
         self._merge_programme_documents()
 
     def _ensure_clinic_key(self) -> str:
@@ -149,6 +154,30 @@ class Hub:
                          (CLINIC_KEY_SETTING, json.dumps(secrets.token_hex(32)), utc_iso(self._now()), "hub"))
             return json.loads(conn.execute("SELECT value FROM settings WHERE key = ?",
                                            (CLINIC_KEY_SETTING,)).fetchone()[0])
+
+    def _redo_erasures(self) -> None:
+        """Erase again the patients whose erasure a restore from an older backup undid
+        (:func:`station.store.hub_epoch.erasures_to_redo`), each leaving a new tombstone for the
+        stations; audited by ``restore``. One whose trial is being recorded waits for the next start."""
+        with self._db.read() as conn:
+            hashes = hub_epoch.erasures_to_redo(conn)
+        waiting = []
+        for identifier_hash_ in hashes:
+            with self._db.read() as conn:
+                row = conn.execute("SELECT p.id, p.identifier FROM sync_patient_keys k JOIN patients p"
+                                   " ON p.id = k.patient_id WHERE k.identifier_hash = ?", (identifier_hash_,)).fetchone()
+            if row is None:
+                continue
+            try:
+                self.store.patients.erase(row["id"], row["identifier"], actor=RESTORE_ACTOR)
+            except Conflict:
+                waiting.append(identifier_hash_)
+        if hashes:
+            with self._db.write() as conn:
+                hub_epoch.forget_erasures_to_redo(conn)
+                if waiting:
+                    conn.execute("INSERT INTO settings (key, value, updated_at, updated_by) VALUES (?, ?, ?, 'restore')",
+                                 (hub_epoch.REDO_SETTING, json.dumps(waiting), utc_iso(self._now())))
 
     def clinic_key_for_station(self) -> dict:
         """``{"key", "key_id"}``: the clinic's tombstone key, for a station holding a token."""
@@ -813,15 +842,19 @@ class Hub:
     # -- pulls ------------------------------------------------------------------------------
 
     def tombstones(self, after: int, limit: int = 500, station: StationRef | None = None) -> dict:
-        """``{"tombstones": [{"id", "identifier_key"}], "last": id, "key_id"}``: erasures after
-        ``after``, each patient named by :func:`~station.sync.records.tombstone_key` (``key_id``:
-        :func:`~station.sync.records.clinic_key_id`); for a station, also ``last_seq``, the last
-        of its changes the hub applied."""
+        """``{"tombstones": [{"id", "identifier_key"}], "last": id, "key_id", "highest", "epoch"}``:
+        erasures after ``after``, each patient named by :func:`~station.sync.records.tombstone_key`
+        (``key_id``: :func:`~station.sync.records.clinic_key_id`), the highest tombstone id the hub
+        holds and the database's epoch (:mod:`station.store.hub_epoch`: a station that sees another
+        goes back with its cursors); for a station, also ``last_seq``, the last of its changes the
+        hub applied."""
         with self._db.read() as conn:
             rows = conn.execute("SELECT id, identifier_hash FROM hub_tombstones WHERE id > ? ORDER BY id LIMIT ?",
                                 (after, limit)).fetchall()
+            highest = int(conn.execute("SELECT coalesce(max(id), 0) FROM hub_tombstones").fetchone()[0])
         items = [{"id": r["id"], "identifier_key": tombstone_key(self.clinic_key, r["identifier_hash"])} for r in rows]
-        out = {"tombstones": items, "last": items[-1]["id"] if items else after, "key_id": clinic_key_id(self.clinic_key)}
+        out = {"tombstones": items, "last": items[-1]["id"] if items else after, "key_id": clinic_key_id(self.clinic_key),
+               "highest": highest, "epoch": self.epoch}
         if station is not None:
             out["last_seq"] = self._last_seq(station)
         return out
@@ -1194,6 +1227,11 @@ def _json_text(payload: dict, key: str, max_bytes: int, *, required: bool) -> st
     return value
 
 
+TRIAL_TEXT_REQUIRED = ("protocol", "condition", "station_version", "recorded_by")
+"""A trial's texts that may not be missing (NOT NULL in ``trials``): a pulled trial without one was
+taken, then refused by the database with its error instead of one clear line."""
+
+
 def trial_values(payload: dict) -> dict:
     """The :data:`TRIAL_COLUMNS` of a trial a station pushed (or pulled from the hub), checked
     (ValidationError naming the field)."""
@@ -1220,7 +1258,7 @@ def trial_values(payload: dict) -> dict:
     out["metrics"] = _json_text(payload, "metrics", 256 * 1024, required=False)
     for key, limit in (("protocol", 64), ("condition", 64), ("station_version", 64), ("recorded_by", 200),
                        ("station_id", 64), ("calibration_id", 64), ("judged_by", 200)):
-        out[key] = _text(payload, key, limit, required=key in ("protocol", "condition"))
+        out[key] = _text(payload, key, limit, required=key in TRIAL_TEXT_REQUIRED)
     for key in ("status_reason", "validity_reason", "station_validity_reason"):
         out[key] = _text(payload, key, 1000, multiline=True)
     out["notes"] = _text(payload, "notes", 2000, multiline=True) or ""

@@ -126,6 +126,30 @@ JUDGEMENT_FIELDS = ("valid", "validity_reason", "notes", "judged_by", "judged_at
 """A trial's judgement: what :func:`store_judgements` counts as a change."""
 
 
+def forget_above(store, sessions_above: int, trials_above: int, *, actor: Actor) -> int:
+    """Remove the pulled visits and trials whose hub ids are above ``sessions_above`` and
+    ``trials_above``: a hub restored from an older backup (:mod:`station.store.hub_epoch`) lost
+    them and gives their ids to other records, which would be taken for them (another patient's
+    trial stored over this one). They come again under new ids once the station that recorded them
+    offers them again. One transaction, audited ``sync.pulled_forgotten`` with the counts; returns
+    how many trials were removed."""
+    with store.db.write() as conn:
+        sessions = [r[0] for r in conn.execute("SELECT local_id FROM sync_pulled WHERE entity = 'session' AND hub_id > ?",
+                                               (sessions_above,))]
+        trials = [r[0] for r in conn.execute("SELECT local_id FROM sync_pulled WHERE entity = 'trial' AND hub_id > ?",
+                                             (trials_above,))]
+        if not sessions and not trials:
+            return 0
+        for trial_id in trials:
+            conn.execute("DELETE FROM trials WHERE id = ?", (trial_id,))
+        for session_id in sessions:  # their trials too (recorded after the visit, so above the trials' id)
+            conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+        conn.execute("DELETE FROM sync_pulled WHERE (entity = 'session' AND hub_id > ?) OR (entity = 'trial' AND"
+                     " (hub_id > ? OR local_id NOT IN (SELECT id FROM trials)))", (sessions_above, trials_above))
+        store.audit.record(actor, "sync.pulled_forgotten", detail={"sessions": len(sessions), "trials": len(trials)})
+    return len(trials)
+
+
 def check_judgements(items: object, *, max_items: int = 1000) -> list[dict]:
     """The trials of a hub's ``"judgements"`` (:meth:`station.sync.hub.Hub.history_updates`),
     each checked as a pulled trial (ValidationError naming the field): ``[{"hub_id", "values"}]``."""

@@ -76,7 +76,9 @@ class SyncReport:
     ``audit_entries`` (this station's audit entries the hub took), ``pulled_trials`` (trials
     recorded elsewhere of patients held here, brought here), ``judgements`` (pulled trials whose
     validity, reason or note changed elsewhere, taken here), ``programme_fields`` (fields of its
-    programmes taken from the hub), ``queue_length`` left."""
+    programmes taken from the hub), ``hub_restored`` (the hub's database went back to a backup:
+    :meth:`StationSync._follow_hub_epoch`), ``offered_again`` (records of this station queued
+    again for it), ``queue_length`` left."""
 
     sent: Counter = field(default_factory=Counter)
     duplicates: int = 0
@@ -89,6 +91,8 @@ class SyncReport:
     judgements: int = 0
     programme_fields: int = 0
     queue_length: int = 0
+    hub_restored: bool = False
+    offered_again: int = 0
 
     def lines(self) -> list[str]:
         sent = ", ".join(f"{n} {_RECORD_WORDS.get(entity, (entity, entity + 's'))[n != 1]}"
@@ -108,6 +112,9 @@ class SyncReport:
                        "taken from the hub")
         if self.audit_entries:
             out.append(f"{self.audit_entries} audit entr{'y' if self.audit_entries == 1 else 'ies'} sent")
+        if self.hub_restored:
+            out.append("the hub's database was restored from a backup: its erasures, histories and updates since "
+                       f"were taken again from there; {self.offered_again} records of this station offered again")
         if self.deferred_erasures:
             out.append(f"{self.deferred_erasures} erasures wait for a recording to end")
         out.append(f"{self.queue_length} changes left in the queue")
@@ -178,6 +185,10 @@ class StationSync:
                                          query={"after": cursor, "keyed": 1, "queue_length": outbox.length()})
             what = "GET /api/hub/tombstones"
             self._check_not_behind(take(answer, "last_seq", what, WHOLE))
+            followed = self._follow_hub_epoch(answer, cursor, report)
+            if followed != cursor:  # asked again from where the hub's restored database left this station
+                cursor = followed
+                continue
             erasures = items(answer, "tombstones", what)
             previous = cursor
             for item in erasures:
@@ -196,6 +207,51 @@ class StationSync:
                 outbox.set_tombstone_cursor(cursor)
             if len(erasures) < 500:
                 return
+
+    def _follow_hub_epoch(self, answer: dict, cursor: int, report: SyncReport) -> int:
+        """The tombstone cursor to go on from, after following the hub database's epoch
+        (:mod:`station.store.hub_epoch`) in a tombstones answer.
+
+        The hub's database went back to an older backup when its epoch is another than the one
+        this station last synced with (``balance-station restore``), or, restored by other tools
+        (the epoch kept), when it holds fewer of this station's changes than it acknowledged or
+        fewer erasures than this station took. Then the hub numbers erasures, trials and audit
+        entries again from the backup's: each cursor goes back to the epoch's number (what lies
+        below was in the backup, so this station has it; erasures, histories and judgements made
+        since lie above), the visits and trials pulled from above those numbers are removed (their
+        ids now name other records: :func:`station.sync.pulled.forget_above`; they come again),
+        the patient and programme updates are asked from the start, and, if the
+        hub lost changes of this station (or cannot tell), every record made here is offered
+        again (:meth:`~station.store.outbox.Outbox.offer_again`). A hub before epochs sends none."""
+        what = "GET /api/hub/tombstones"
+        if "epoch" not in answer:
+            return cursor
+        epoch = take(answer, "epoch", what, OBJECT)
+        epoch_id = take(epoch, "id", what, TEXT, where="epoch.")
+        names = ("tombstones", "sessions", "trials", "audit")
+        bases = {name: take(epoch, name, what, WHOLE, where="epoch.") for name in names}
+        outbox = self.store.outbox
+        seen, acknowledged = outbox.hub_epoch(), outbox.acknowledged_through()
+        if "previous" in epoch:  # made by a restore: of a database this station never synced with?
+            previous = take(epoch, "previous", what, OBJECT, where="epoch.")
+            if take(previous, "id", what, TEXT, where="epoch.previous.") != seen:
+                bases = {name: min(bases[name], take(previous, name, what, WHOLE, where="epoch.previous."))
+                         for name in names}
+        lost = acknowledged is not None and answer["last_seq"] < acknowledged
+        if (seen is not None and seen != epoch_id) or lost or cursor > take(answer, "highest", what, WHOLE):
+            cursor = min(cursor, bases["tombstones"])
+            outbox.set_tombstone_cursor(cursor)
+            outbox.set_judgement_cursor(min(outbox.judgement_cursor(), bases["audit"]))
+            self._history_after = min(self._history_floor(), bases["trials"])
+            pulled.forget_above(self.store, bases["sessions"], bases["trials"], actor=HUB_ACTOR)
+            self._updates_after, self._programmes_after = 0, (0, "")
+            if lost or acknowledged is None:
+                report.offered_again += outbox.offer_again()
+                outbox.set_acknowledged_through(answer["last_seq"])  # offered once, not at every answer
+            report.hub_restored = True
+        if seen != epoch_id:
+            outbox.set_hub_epoch(epoch_id)
+        return cursor
 
     def _keyed_patient_hashes(self, key_id: object) -> dict[str, str]:
         """``{tombstone key: identifier hash}`` of this station's patients, keyed with the clinic's
@@ -249,9 +305,7 @@ class StationSync:
         :data:`HISTORY_UPDATE_PAGES` pages a sync. The cursor lives in this process, starting from
         the newest trial pulled so far (after a restart the hub looks again from there)."""
         if self._history_after is None:
-            with self.store.db.read() as conn:
-                self._history_after = int(conn.execute(
-                    "SELECT coalesce(max(hub_id), 0) FROM sync_pulled WHERE entity = 'trial'").fetchone()[0])
+            self._history_after = self._history_floor()
         judged_after = self.store.outbox.judgement_cursor()
         for _ in range(HISTORY_UPDATE_PAGES):
             answer = self.client.request("GET", "/api/hub/history-updates",
@@ -278,6 +332,14 @@ class StationSync:
             judged_after, judged_more = self._take_judgements(answer, judged_after, report)
             if following is None and not judged_more:
                 return
+
+    def _history_floor(self) -> int:
+        """Where this process's history cursor starts: the newest hub trial pulled so far."""
+        if self._history_after is not None:
+            return self._history_after
+        with self.store.db.read() as conn:
+            return int(conn.execute("SELECT coalesce(max(hub_id), 0) FROM sync_pulled WHERE entity = 'trial'"
+                                    ).fetchone()[0])
 
     def _take_judgements(self, answer: dict, judged_after: int, report: "SyncReport") -> tuple[int, bool]:
         """Take the judgements in a history-updates answer (validity, reason, note of trials pulled
@@ -418,7 +480,7 @@ class StationSync:
             rows = outbox.pending(self.batch_changes)
             if not rows:
                 return
-            batch, size, through, processed, trials = [], 0, 0, 0, 0
+            batch, size, through, processed, trials, applied_through = [], 0, 0, 0, 0, None
             for row in rows:
                 payload = record_of(self.store, row)
                 if payload is not None:
@@ -452,7 +514,7 @@ class StationSync:
                 report.duplicates += take(answer, "duplicates", "POST /api/hub/push", WHOLE)
                 for item in batch:
                     report.sent[item["entity"]] += 1
-            outbox.acknowledge(through, pushed=len(batch))
+            outbox.acknowledge(through, pushed=len(batch), hub_holds=applied_through)
 
     def _upload_frames(self, trial_id: int, n_parts: int) -> int:
         what = "GET /api/hub/trials/ID/parts"

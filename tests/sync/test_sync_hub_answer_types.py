@@ -39,7 +39,10 @@ def _answers(store, patient_id: int, trial_id: int) -> dict[str, dict]:
              "created_by": "ana", "trials": [trial]}
     return {
         "GET /api/hub/tombstones": {"tombstones": [{"id": 1, "identifier_key": "00" * 32}], "last": 1,
-                                    "key_id": clinic_key_id(KEY), "last_seq": 0},
+                                    "key_id": clinic_key_id(KEY), "last_seq": 0, "highest": 1,
+                                    "epoch": {"id": "e1", "tombstones": 0, "sessions": 0, "trials": 0, "audit": 0,
+                                              "previous": {"id": "e0", "tombstones": 0, "sessions": 0, "trials": 0,
+                                                           "audit": 0}}},
         "GET /api/hub/clinic-key": {"key": KEY, "key_id": clinic_key_id(KEY)},
         "GET /api/hub/trials/ID/parts": {"on_hub": False, "parts": []},
         "PUT /api/hub/trials/ID/parts/ID": {"stored": 0},
@@ -174,3 +177,20 @@ def test_a_hub_answering_the_same_full_page_for_ever_is_stopped(station, request
     with pytest.raises(SyncError) as caught:
         StationSync(station, HubClient(HUB_URL, "bst_token", transport=hub)).sync_once()
     assert str(caught.value).startswith(f"the hub's answer to {request_name} {words}")
+
+
+@pytest.mark.parametrize("key", ["station_version", "recorded_by"])
+def test_a_pulled_trial_without_a_text_the_database_needs_is_refused_in_one_line(station, key):
+    """A trial recorded elsewhere without its software version or recorder (NOT NULL here) is
+    refused as the answer's fault; before, a trial new here reached the database and the sync
+    failed with its IntegrityError."""
+    from station.store.db import ValidationError
+    from station.sync import pulled
+
+    patient = station.patients.create({"identifier": "P-1", "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
+    session = station.sessions.create(patient["id"], {}, actor=CLINICIAN)
+    visit = _answers(station, patient["id"], add_trial(station, session["id"], 100))[
+        "GET /api/hub/history-updates"]["patients"][0]["sessions"][0]
+    visit["trials"][0][key] = None
+    with pytest.raises(ValidationError, match=key):
+        pulled.check_page([visit])

@@ -1,0 +1,146 @@
+"""A hub restored from an older backup (``balance-station restore --database``) numbers erasures,
+trials and audit entries again from the backup's: a station whose cursors had passed those numbers
+skipped what the hub made after the restore, an erasure above all (the patient's data stayed at
+the station for good), and the changes it had pushed after the backup were gone from the hub for
+good (it drops what the hub acknowledged). The restored database's new epoch
+(:mod:`station.store.hub_epoch`) brings the station's cursors back and has it offer its records
+again. On PostgreSQL, through the real backup and restore."""
+
+from __future__ import annotations
+
+import pytest
+
+from station.store import pg_backup
+from station.store.audit import Actor
+from station.store.db import NotFound
+from web import create_app
+
+from sync_support import CHEAP, CLINICIAN, AppTransport, add_trial, hub_patient, hub_trials, make_station, open_hub_store
+
+HUB_ADMIN = Actor(1, "root", "10.0.0.9")
+
+
+def _hub_app(hub_store):
+    return create_app({"STORE": hub_store, "HUB": True, "SECRET_KEY": "test", "PASSWORD_COST": CHEAP, "TESTING": True})
+
+
+def _patient_with_trial(store, identifier: str, seed: int = 0) -> int:
+    patient = store.patients.create({"identifier": identifier, "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
+    session = store.sessions.create(patient["id"], {}, actor=CLINICIAN)
+    add_trial(store, session["id"], 300, seed)
+    return session["id"]
+
+
+def test_a_restored_hub_s_erasure_and_lost_pushes_reach_the_station(pg_url, tmp_path, station_data_dir):
+    hub_store = open_hub_store(tmp_path, database=pg_url)
+    station_data_dir(tmp_path / "gym")
+    gym = make_station(hub_store, _hub_app(hub_store), tmp_path, "gym")
+    try:
+        sessions = {name: _patient_with_trial(gym.store, name, n) for n, name in enumerate(("P-A", "P-B", "P-C"))}
+        gym.sync_once()
+        backup = pg_backup.create_hub_backup(pg_url, tmp_path / "hub")
+
+        # after the backup: an erasure on the hub, and this station's new trial and new patient
+        hub_store.patients.erase(hub_patient(hub_store, "P-A")["id"], "P-A", actor=HUB_ADMIN)
+        add_trial(gym.store, sessions["P-B"], 300, 7)
+        _patient_with_trial(gym.store, "P-D", 8)
+        report = gym.sync_once()
+        assert report.erased == 1 and report.sent["trial"] == 2 and gym.store.outbox.length() == 0
+        assert gym.store.outbox.state()["tombstone_cursor"] == 1
+
+        hub_store.close()
+        pg_backup.restore_hub_backup(pg_url, tmp_path / "hub", backup.path)
+        hub_store = open_hub_store(tmp_path, database=pg_url)  # the hub started again
+        gym.client._send = AppTransport(_hub_app(hub_store))
+        assert len(hub_trials(hub_store, "P-B")) == 1
+        with pytest.raises(NotFound):
+            hub_patient(hub_store, "P-D")
+        with pytest.raises(NotFound):  # the erasure made after the backup made again at the start
+            hub_patient(hub_store, "P-A")
+        assert hub_store.audit.query(action="patient.erase")[0]["username"] == "restore"
+
+        # erasures made after the restore take ids the station has passed (its cursor 1: P-A's)
+        hub_store.patients.erase(hub_patient(hub_store, "P-C")["id"], "P-C", actor=HUB_ADMIN)
+        with hub_store.db.read() as conn:
+            assert conn.execute("SELECT max(id) FROM hub_tombstones").fetchone()[0] == 2  # P-A again, P-C
+
+        report = gym.sync_once()
+        assert report.hub_restored and report.erased == 1  # the old code: 0, P-C kept here (P-A is gone here)
+        with pytest.raises(NotFound):
+            gym.store.patients.get_by_identifier("P-C")
+        assert "restored from a backup" in " ".join(report.lines())
+        # what the hub lost comes again; what it held is not doubled (frames not sent again)
+        assert len(hub_trials(hub_store, "P-B")) == 2 and len(hub_trials(hub_store, "P-D")) == 1
+        assert report.frame_parts == 2  # the two trials it lost, 300 frames each: one part each
+        with hub_store.db.read() as conn:
+            assert conn.execute("SELECT count(*) FROM trials").fetchone()[0] == 3  # P-B 2, P-D 1 (P-C erased)
+        assert gym.store.outbox.length() == 0
+
+        again = gym.sync_once()  # offered once
+        assert not again.hub_restored and again.offered_again == 0 and again.sent == {} and again.erased == 0
+    finally:
+        gym.store.close()
+        hub_store.close()
+
+
+def test_a_cursor_beyond_the_hub_s_erasures_goes_back_to_them(pg_url, tmp_path, station_data_dir):
+    """Restored by other tools (the epoch kept): a new erasure the station's cursor had passed is
+    taken once the hub's highest tombstone is below the cursor."""
+    hub_store = open_hub_store(tmp_path, database=pg_url)
+    station_data_dir(tmp_path / "gym")
+    gym = make_station(hub_store, _hub_app(hub_store), tmp_path, "gym")
+    try:
+        _patient_with_trial(gym.store, "P-E")
+        gym.sync_once()
+        gym.store.outbox.set_tombstone_cursor(5)  # the hub had 5 erasures before it went back
+        hub_store.patients.erase(hub_patient(hub_store, "P-E")["id"], "P-E", actor=HUB_ADMIN)
+        assert gym.sync_once().erased == 1
+        assert gym.store.outbox.state()["tombstone_cursor"] == 1
+    finally:
+        gym.store.close()
+        hub_store.close()
+
+
+def test_pulled_trials_the_restored_hub_lost_give_way_to_the_records_now_under_their_ids(
+        pg_url, tmp_path, station_data_dir):
+    """The ward pulled a trial of P-B that the restore lost; the restored hub gives its id to a new
+    trial of P-F. The ward takes P-F's trial as P-F's (before: stored over P-B's copy, another
+    patient's results) and P-B's trial again when the gym offers it again."""
+    hub_store = open_hub_store(tmp_path, database=pg_url)
+    station_data_dir(tmp_path / "gym")
+    station_data_dir(tmp_path / "ward")
+    app = _hub_app(hub_store)
+    gym, ward = make_station(hub_store, app, tmp_path, "gym"), make_station(hub_store, app, tmp_path, "ward")
+    try:
+        sessions = {name: _patient_with_trial(gym.store, name, n) for n, name in enumerate(("P-B", "P-F"))}
+        gym.sync_once()
+        for name in ("P-B", "P-F"):
+            ward.pull_patient(name, actor=CLINICIAN)
+        ward.sync_once()
+        backup = pg_backup.create_hub_backup(pg_url, tmp_path / "hub")
+        add_trial(gym.store, sessions["P-B"], 300, 7)  # ellipse 9.0
+        gym.sync_once()
+        assert ward.sync_once().pulled_trials == 1
+
+        hub_store.close()
+        pg_backup.restore_hub_backup(pg_url, tmp_path / "hub", backup.path)
+        hub_store = open_hub_store(tmp_path, database=pg_url)
+        app = _hub_app(hub_store)
+        gym.client._send, ward.client._send = AppTransport(app), AppTransport(app)
+        add_trial(gym.store, sessions["P-F"], 300, 5)  # ellipse 7.0: queued first, takes P-B's lost trial's id
+        gym.sync_once()
+        ward.sync_once()
+
+        def ellipses(identifier):
+            patient = ward.store.patients.get_by_identifier(identifier)
+            doc = ward.store.patients.view(patient["id"], actor=CLINICIAN)
+            return sorted(ward.store.trials.get(t["id"])["metrics"]["metrics"]["ellipse_area_cm2"]
+                          for s in doc["sessions"] for t in s["trials"])
+
+        assert ellipses("P-F") == [3.0, 7.0]
+        assert ellipses("P-B") == [2.0, 9.0]
+        assert ward.store.audit.query(action="sync.pulled_forgotten")[0]["detail"] == {"sessions": 0, "trials": 1}
+    finally:
+        gym.store.close()
+        ward.store.close()
+        hub_store.close()
