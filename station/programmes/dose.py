@@ -1,7 +1,9 @@
 """A training session's dose: measured by the station from a walking trial, or entered by hand.
 
 Dose fields (units in the names): ``minutes`` (time training), ``steps``, ``cadence_steps_min``,
-``speed_m_s`` (walking speed measured), ``belt_speed_m_s`` (treadmill belt as set),
+``speed_m_s`` (the walking speed: measured overground; from a treadmill trial the belt speed the
+clinician entered, as the trial stores it, so then equal to ``belt_speed_m_s``), ``belt_speed_m_s``
+(treadmill belt as set),
 ``rpe`` (perceived exertion on Borg's 6-20 scale), ``notes``.
 
 **Measured** (:func:`dose_from_trial`): from a stored trial of a walking protocol whose result
@@ -9,7 +11,8 @@ carries gait measures (DESIGN.md §8 keys: ``duration_s``, ``steps``, ``cadence_
 ``walking_speed_m_s``). The treadmill backward-walking session protocol (``backward-treadmill``)
 gives ``walking_min``, the minutes actually walked (pauses left out): that is the dose's minutes
 when present, else the bout's ``duration_s``; its speed is ``walk_speed_m_s`` (the belt speed the
-clinician entered) and ``belt_speed_m_s`` when the result carries it. Only a finished trial
+clinician entered, not measured) and ``belt_speed_m_s`` when the result carries it: the pages and the
+programme PDF say such a speed once, as the belt's (:func:`station.reports.text.dose_speed`). Only a finished trial
 (status ``complete``) counts.
 
 >>> trial = {"id": 7, "status": "complete", "protocol": "treadmill-backward",

@@ -18,7 +18,7 @@ from station.reports.charts import mdc_caption, series_chart
 from station.reports.history_report import adherence_rows
 from station.reports.layout import content_width, p, table
 from station.reports.references import Citations
-from station.reports.text import belt_speed, number, quantity, with_unit
+from station.reports.text import dose_speed, number, quantity, with_unit
 
 
 def _outcome_block(outcome: dict, citations: Citations, width: float) -> KeepTogether:
@@ -55,12 +55,13 @@ def _outcome_block(outcome: dict, citations: Citations, width: float) -> KeepTog
 
 
 def _dose_rows(doc: dict) -> list[list]:
-    rows = [["#", "Week", "Date", "Status", "Minutes (planned)", "Steps", "Cadence", "Speed", "Belt", "RPE", "Source"]]
+    # one speed column: a treadmill's belt as entered (its dose's speed_m_s is the belt's too), said once
+    rows = [["#", "Week", "Date", "Status", "Minutes (planned)", "Steps", "Cadence", "Speed", "RPE", "Source"]]
     for s in doc["sessions"]:
         rows.append([str(s["number"]), str(s["week"]), s["planned_date"], s["status"],
                      f"{number(s.get('minutes'), 3)} ({number(s.get('minutes_planned'), 3)})",
                      number(s.get("steps"), 5), quantity(s.get("cadence_steps_min"), "steps/min"),
-                     quantity(s.get("speed_m_s"), "m/s"), belt_speed(s.get("belt_speed_m_s")),
+                     dose_speed(s.get("speed_m_s"), s.get("belt_speed_m_s")),
                      number(s.get("rpe"), 2), s.get("source") or ""])
     return rows
 
@@ -106,7 +107,7 @@ def programme_story(store, assignment_id: int, protocols: dict, *, actor, wall_c
         story.append(Spacer(1, 2 * mm))
         story.append(table(rows, [0.12 * width, 0.14 * width, 0.14 * width, 0.14 * width, 0.14 * width, 0.32 * width]))
     story.append(p("Dose per session", "h2"))
-    fractions = (0.05, 0.06, 0.12, 0.1, 0.13, 0.08, 0.1, 0.1, 0.1, 0.06, 0.1)
+    fractions = (0.05, 0.06, 0.12, 0.1, 0.13, 0.08, 0.1, 0.2, 0.06, 0.1)  # the speed, belt included, a fifth
     story.append(table(_dose_rows(doc), [f * width for f in fractions]))
     if citations.entries():  # only what the report cites (its sources, an MDC beside its outcome)
         story.append(p("References", "h2"))

@@ -138,6 +138,21 @@ def belt_speed(m_s: object) -> str:
     return "–" if v is None else f"{quantity(v * 3.6, 'km/h')} ({quantity(v, 'm/s')})"
 
 
+def dose_speed(speed_m_s: object, belt_m_s: object) -> str:
+    """A training session's speed in its dose (station.programmes.dose), said once: the belt's as the
+    clinician entered it (km/h, m/s as entered), and a walking speed only when it is not the belt's own
+    (a treadmill trial's dose stores the belt speed in both); ``–`` for none. As the programme page says
+    it (web/static/js/programme.js).
+
+    >>> dose_speed(0.6, 0.6), dose_speed(0.42, None), dose_speed(0.42, 0.6), dose_speed(None, None)
+    ('belt 2.2 km/h (0.60 m/s)', '0.42 m/s', '0.42 m/s, belt 2.2 km/h (0.60 m/s)', '–')
+    """
+    speed, belt = _finite(speed_m_s), _finite(belt_m_s)
+    parts = [quantity(speed, "m/s") if speed is not None and (belt is None or abs(speed - belt) > 1e-9) else "",
+             f"belt {belt_speed(belt)}" if belt is not None else ""]
+    return ", ".join(filter(None, parts)) or "–"
+
+
 def belt_change(change_m_s: object, since: str, was_m_s: object) -> str:
     """A treadmill's belt speed changed ``since`` an earlier session (m/s, as stored) in the words of the
     setting it is: the clinician's entry, the session's dose, not a measured change (no MDC). The pages
