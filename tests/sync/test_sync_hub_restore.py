@@ -40,13 +40,16 @@ def test_a_restored_hub_s_erasure_and_lost_pushes_reach_the_station(pg_url, tmp_
         gym.sync_once()
         backup = pg_backup.create_hub_backup(pg_url, tmp_path / "hub")
 
-        # after the backup: an erasure on the hub, and this station's new trial and new patient
-        hub_store.patients.erase(hub_patient(hub_store, "P-A")["id"], "P-A", actor=HUB_ADMIN)
+        # after the backup: this station's new trial and new patients, and two erasures on the hub
         add_trial(gym.store, sessions["P-B"], 300, 7)
         _patient_with_trial(gym.store, "P-D", 8)
+        _patient_with_trial(gym.store, "P-X", 9)
+        assert gym.sync_once().sent["trial"] == 3
+        for name in ("P-A", "P-X"):
+            hub_store.patients.erase(hub_patient(hub_store, name)["id"], name, actor=HUB_ADMIN)
         report = gym.sync_once()
-        assert report.erased == 1 and report.sent["trial"] == 2 and gym.store.outbox.length() == 0
-        assert gym.store.outbox.state()["tombstone_cursor"] == 1
+        assert report.erased == 2 and gym.store.outbox.length() == 0
+        assert gym.store.outbox.state()["tombstone_cursor"] == 2
 
         hub_store.close()
         pg_backup.restore_hub_backup(pg_url, tmp_path / "hub", backup.path)
@@ -59,10 +62,10 @@ def test_a_restored_hub_s_erasure_and_lost_pushes_reach_the_station(pg_url, tmp_
             hub_patient(hub_store, "P-A")
         assert hub_store.audit.query(action="patient.erase")[0]["username"] == "restore"
 
-        # erasures made after the restore take ids the station has passed (its cursor 1: P-A's)
+        # erasures made after the restore take ids the station has passed (its cursor 2)
         hub_store.patients.erase(hub_patient(hub_store, "P-C")["id"], "P-C", actor=HUB_ADMIN)
-        with hub_store.db.read() as conn:
-            assert conn.execute("SELECT max(id) FROM hub_tombstones").fetchone()[0] == 2  # P-A again, P-C
+        with hub_store.db.read() as conn:  # P-A's again (P-X was not in the backup), P-C's
+            assert conn.execute("SELECT max(id) FROM hub_tombstones").fetchone()[0] == 2
 
         report = gym.sync_once()
         assert report.hub_restored and report.erased == 1  # the old code: 0, P-C kept here (P-A is gone here)
