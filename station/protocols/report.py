@@ -276,6 +276,7 @@ def key_measures(protocol: Protocol, condition_summary: dict, summary: dict, age
     stance = condition.stance
     values = condition_summary["values"]
     settings = condition_summary.get("settings") or {}  # entered, each session's (results.summarise): never averaged
+    counts = condition_summary.get("counts") or {}  # a walk's counts, each trial's (results.summarise)
     out = []
     walk = protocol.outcome == "walk"
     setting = protocol.walk.setting if walk and getattr(protocol, "walk", None) is not None else None
@@ -289,6 +290,8 @@ def key_measures(protocol: Protocol, condition_summary: dict, summary: dict, age
         entry = {"metric": key, "label": label, "unit": unit, "value": values.get(key), "references": []}
         if key in settings:  # a setting entered: each session's ("value" only when they are all the same)
             entry["settings"] = settings[key]
+        if key in counts:  # a count: each trial's, as counted ("value" their mean, for a change)
+            entry["counts"] = counts[key]
         if walk and key == "steps" and setting != "treadmill":  # counted over the whole recording, not the timed metres
             entry["label"] = "Steps (whole recording)"
         norm = norms.compare(key, values.get(key), age_y=age_y, eyes=stance.eyes, surface=stance.surface,
@@ -307,7 +310,7 @@ def key_measures(protocol: Protocol, condition_summary: dict, summary: dict, age
             if condition_summary.get("weight_bearing"):
                 entry["words"] = condition_summary["weight_bearing"]["words"]
         if walk:  # what it means and which way is better (station.protocols.walk_words)
-            entry["words"] = measure_words(key, {**values, **settings}, setting)
+            entry["words"] = measure_words(key, {**values, **settings, **counts}, setting)
             if key == "walk_speed_m_s":
                 entry["references"] = _walking_class(entry["references"])
         entry["references"] = not_applied_once(entry["references"])

@@ -10,7 +10,8 @@ protocol run into what the clinician reads:
   or ``mean`` of the valid attempts, as the protocol says) and whether the full time was held; the
   mean of each sway metric over the valid trials (a setting the clinician entered, a treadmill's belt
   speed and planned minutes, is never averaged: ``settings`` keeps each valid trial's, and the value
-  is given only when they are all the same); for weight bearing the share of body weight on
+  is given only when they are all the same; a walk's counts, steps and pauses, keep each valid trial's in
+  ``counts`` beside their mean, to be said as counted); for weight bearing the share of body weight on
   each side and their difference;
 * the Romberg quotients (eyes closed / eyes open) of sway area and velocity;
 * each published cut-off, evaluated, with what it means and its source;
@@ -25,7 +26,7 @@ import math
 import numpy as np
 
 from station.protocols.schema import Norm, Protocol
-from station.protocols.walk_words import entered_setting
+from station.protocols.walk_words import COUNTS, entered_setting
 from station.reference.population import misfit
 
 CORNER_FIELDS = ("fl_n", "fr_n", "bl_n", "br_n")
@@ -235,6 +236,8 @@ def _condition_summary(protocol: Protocol, condition, results) -> dict:
         value = _mean([_metric(r, key) for r in valid])
         if value is not None:
             out["values"][key] = value
+        if setting is not None and key in COUNTS and value is not None:  # each trial's count, as counted
+            out.setdefault("counts", {})[key] = [int(round(v)) for v in (_metric(r, key) for r in valid) if v is not None]
     out["metrics_trials"] = sum(1 for r in valid if r.metrics is not None)
     if protocol.outcome == "weight_bearing" and "weight_left_pct" in out["values"]:
         left = out["values"]["weight_left_pct"]

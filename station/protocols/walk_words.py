@@ -194,6 +194,24 @@ def listed(words: list[str]) -> str:
     return words[-1] if len(words) < 2 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
+COUNTS = ("steps", "pauses")
+"""Walk measures that are counts: a visit's several trials each keep theirs (results.summarise ``counts``), said
+as counted, never their mean rounded into a count nobody counted."""
+
+
+def counts_words(each: list, setting: str | None) -> str:
+    """A visit's counts of a measure, one a valid trial (a treadmill's trial is a session), as counted: one
+    count when they are all the same, else each, in order, with how many (``–`` for none).
+
+    >>> counts_words([31, 34], "treadmill"), counts_words([13, 14, 13], "overground"), counts_words([2, 2], None)
+    ('31 and 34 (2 sessions)', '13, 14 and 13 (3 trials)', '2')
+    """
+    counts = [f"{v:.0f}" for v in map(_number, each) if v is not None]
+    if len(set(counts)) <= 1:
+        return counts[0] if counts else "–"
+    return f"{listed(counts)} ({len(counts)} {'sessions' if setting == 'treadmill' else 'trials'})"
+
+
 def measure_words(metric: str, values: dict, setting: str | None) -> str:
     """What a walk measure means and which way is better, in plain words (one or two sentences).
 
@@ -206,6 +224,9 @@ def measure_words(metric: str, values: dict, setting: str | None) -> str:
     'Walked 20 s of the 1 min planned (33 %); more is better.'
     >>> measure_words("pauses", {"pauses": 2, "pause_s": 14.2}, "treadmill")
     'Stood still 2 times, 14 s in all; fewer is better.'
+
+    >>> measure_words("pauses", {"pauses": [1, 2], "pause_s": 7.5}, "treadmill")
+    'Stood still 1 and 2 times (2 sessions), 8 s a session on average; fewer is better.'
 
     A visit's sessions each planned their own minutes (``planned_min`` a list, one a session): each is
     said, not their mean, which nobody planned.
@@ -229,6 +250,12 @@ def measure_words(metric: str, values: dict, setting: str | None) -> str:
                     f"({len(each)} sessions, {100 * v * len(each) / sum(each):.0f} %); more is better.")
         return "Minutes actually walking (pauses left out); more is better."
     if metric == "pauses":
+        each = values.get("pauses")  # a visit's counts, one a session: each said, not their mean
+        if isinstance(each, (list, tuple)) and len({_number(c) for c in each}) > 1:
+            total = _number(values.get("pause_s"))
+            return (f"Stood still {counts_words(each, setting).replace(' (', ' times (', 1)}"
+                    + (f", {total:.0f} s a session on average" if total is not None else "") + "; fewer is better.")
+        v = _number(each[0]) if isinstance(each, (list, tuple)) and each else v
         if v is None:
             return "Not measured."
         if v == 0:

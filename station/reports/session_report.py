@@ -15,7 +15,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
 
 from station.protocols.report import cutoff_reading, session_results
-from station.protocols.walk_words import imu_gaps_line
+from station.protocols.walk_words import counts_words, imu_gaps_line
 from station.reports.charts import statokinesigram
 from station.reports.layout import content_width, p, table
 from station.reports.references import Citations, reference_words
@@ -97,7 +97,8 @@ def _measures_table(condition: dict, citations: Citations, width: float):
         # a treadmill's belt speed as the clinician entered it (km/h), not as stored (m/s)
         # a visit's sessions each at their own speed: each said (its "settings"), not a mean nobody set
         value = belt_speed(km.get("settings") or km.get("value")) if treadmill and km.get("metric") == "walk_speed_m_s" \
-            else with_unit(km.get("value"), unit)
+            else counts_words(km["counts"], "treadmill" if treadmill else "overground") if km.get("counts") \
+            else with_unit(km.get("value"), unit)  # a count as counted, each trial's: never a mean rounded
         refs = [reference_words(r, unit, citations) for r in km.get("references") or []]
         if km.get("words"):
             refs.insert(0, km["words"])
@@ -238,7 +239,8 @@ def session_story(store, session_id: int, protocols: dict, *, actor, wall_clock,
     if not doc["protocols"]:
         story.append(p("No analysed trials in this visit."))
     story.append(p("References", "h2"))
-    notes = "Values are means over the valid trials of a condition."
+    notes = ("Values are means over the valid trials of a condition, except a walk's counts (steps, pauses) and a "
+             "treadmill's settings (belt speed, minutes planned), said for each trial as counted or set.")
     if any(r.get("kind") == "norm" and r.get("comparable") for section in doc["protocols"]
            if not section.get("limits_of_stability") and section.get("training") is None  # their measures' tables only
            for c in section["conditions"] for km in c.get("key_measures") or [] for r in km.get("references") or []):

@@ -73,3 +73,46 @@ def test_the_visit_results_say_the_change_since_the_previous_visit(station, brow
         row = _speed_row(driver)
         assert "0.38 m/s" in row and "first visit with this test" in row and "since" not in row, row
         driver.save_screenshot(str(SHOTS / f"visit-first-{name}.png"))
+
+
+def _counts_fill(store, actor) -> int:
+    """A visit of two backward treadmill sessions, 31 and 34 steps, 1 and 2 pauses: the last session's id."""
+    patient = store.patients.create({"identifier": "VISIT-COUNTS", "birth_year": 1952, "sex": "F"}, actor=actor)
+    for minute, steps, pauses in ((0, 31, 1), (30, 34, 2)):
+        session = store.sessions.create(patient["id"], {"label": "treadmill",
+                                                        "started_at": f"2026-11-09T10:{minute:02d}:00+00:00"}, actor=actor)
+        writer = store.trials.start_trial(session["id"], "backward-treadmill", "session", {"method": "nominal"}, 100.0,
+                                          actor=actor)
+        walk = {"setting": "treadmill", "belt_speed_m_s": 0.5, "walking_min": 0.5, "planned_min": 0.5}
+        outcome = {"protocol": "backward-treadmill", "condition": "session", "label": "session", "trial": 1,
+                   "attempt": 1, "valid": True, "end_reason": "duration", "issues": [], "hold_end": None,
+                   "warnings": [], "completed": True, "duration_s": 30.0, "time_held_s": None, "walk": walk}
+        writer.finish({"kind": "walk", "fs_hz": 100.0, "samples": 0, "profile": "walk", "version": "test",
+                       "metrics": {"walking_min": 0.5, "planned_min": 0.5, "pauses": pauses, "pause_s": 4.0 * pauses,
+                                   "steps": steps, "cadence_steps_min": 96.5, "step_time_cv_pct": 4.2,
+                                   "walk_time_s": 29.0, "walk_speed_m_s": 0.5, "belt_speed_m_s": 0.5},
+                       "trial": outcome}, valid=True)
+    return session["id"]
+
+
+def test_a_visit_s_counts_read_as_counted(station, browsers):
+    """31 and 34 steps, 1 and 2 pauses: "31 and 34 (2 sessions)" in the key measures and all measures, the glance
+    "1 and 2 pauses (2 sessions)"; before "33" (32.5 rounded) and "2 pauses" (1.5)."""
+    drivers, last = at_tablet_and_phone(station, browsers, lambda data_dir: in_store(data_dir, _counts_fill))
+    SHOTS.mkdir(exist_ok=True)
+    for driver, size, name in drivers:
+        driver.get(f"{station.url}/sessions/{last}")
+        rows = wait(driver, "the measures", lambda d: [(r.get_attribute("data-metric"), " ".join(
+            r.get_attribute("textContent").split())) for r in css(d, ".condition tr[data-metric]")] or None)
+        steps = [text for metric, text in rows if metric == "steps"]
+        pauses = [text for metric, text in rows if metric == "pauses"]
+        assert len(steps) == 2 and all("31 and 34 (2 sessions)" in t and "33" not in t for t in steps), steps
+        assert any("1 and 2 (2 sessions)" in t for t in pauses), pauses
+        assert all("1 and 2" in t for t in pauses), pauses
+        tags = [t.text for t in css(driver, '.tag[data-kind="walk"]') if t.text]
+        assert "1 and 2 pauses (2 sessions)" in tags and "2 pauses" not in tags, tags
+        assert page_width(driver) <= size[0], name
+        driver.execute_script("document.querySelectorAll('details').forEach((d) => { d.open = true; })")
+        row = css(driver, '.condition tr[data-metric="pauses"]')[0]
+        driver.execute_script("window.scrollTo(0, arguments[0].getBoundingClientRect().top + window.scrollY - 8)", row)
+        driver.save_screenshot(str(SHOTS / f"visit-counts-{name}.png"))

@@ -61,7 +61,8 @@
     // a treadmill's belt speed as the clinician entered it (km/h), not as stored; a visit's sessions' each, not their mean
     if (m.metric === "walk_speed_m_s" && isTreadmill(condition)) return beltSpeed(m.settings || m.value);
     if (m.value === null || m.value === undefined) return "–";
-    if (m.metric === "steps" || m.metric === "pauses") return fmt(m.value, 0); // counts (walk tests)
+    // counts (walk tests): a visit's each trial's, as counted (never a mean rounded: "31 and 34 (2 sessions)")
+    if (m.metric === "steps" || m.metric === "pauses") return m.counts ? WalkResults.countsText(m.counts, isTreadmill(condition) ? "treadmill" : "overground") : fmt(m.value, 0);
     if (m.metric === "weight_left_pct") return `${fmt(m.value, 1)} % left / ${fmt(m.right_pct, 1)} % right`;
     if (m.metric === "time_held_s") {
       const times = condition.time_held_s || [];
@@ -255,7 +256,7 @@
       const values = condition.values || {};
       const table = section.outcome !== "walk" ? allMeasures(values) // a walk's measures by their names and words
         // a treadmill's settings as entered, each session's (condition.settings), not their mean
-        : Object.keys(values).length ? WalkResults.measuresTable({ ...values, ...(condition.settings || {}) }, `all-${section.protocol}-${condition.id}`,
+        : Object.keys(values).length ? WalkResults.measuresTable({ ...values, ...(condition.settings || {}), ...(condition.counts || {}) }, `all-${section.protocol}-${condition.id}`,
           values.walking_min !== undefined && values.walking_min !== null ? "treadmill" : "overground", catalogue && catalogue.walk_spans) : null;
       // the trace, measures and trials: open on a tablet; on a phone one tap away (the glance above says it all)
       const details = el("details", { class: "condition-details", open: narrow ? null : true },

@@ -81,7 +81,24 @@ const WalkResults = (() => {
   }
 
   /* How a value reads: the treadmill's time walking against the planned minutes, pauses with their time. */
-  function valueWords(k, v, unit, digits) {
+  /* A visit's counts of a measure, one a valid trial (a treadmill's trial is a session), as counted: one count when
+     they are all the same, else each with how many, "31 and 34 (2 sessions)", never their mean rounded into a count
+     nobody counted (station/protocols/walk_words.py counts_words). */
+  function countsText(each, setting) {
+    const counts = [].concat(each ?? []).filter((c) => c !== null && Number.isFinite(Number(c))).map((c) => fmt(c, 0));
+    if (new Set(counts).size <= 1) return counts.length ? counts[0] : "–";
+    return `${Station.listed(counts)} (${counts.length} ${setting === "treadmill" ? "sessions" : "trials"})`;
+  }
+
+  function valueWords(k, v, unit, digits, setting) {
+    if (Array.isArray(v[k])) { // a visit's counts (condition.counts): each said when they differ
+      if (new Set(v[k]).size > 1) {
+        const words = countsText(v[k], setting);
+        return k === "pauses" && v.pause_s !== undefined && v.pause_s !== null
+          ? words.replace(/\)$/, `; ${fmt(v.pause_s, 0)} s a session on average)`) : words;
+      }
+      v = { ...v, [k]: v[k][0] };
+    }
     const plan = k === "walking_min" ? plannedOf(v) : null;
     if (plan && plan.sessions > 1) {
       return `${walkedText(v[k])} a session on average, of ${plan.words} planned (${plan.sessions} sessions, ${plan.pct} %)`;
@@ -101,7 +118,7 @@ const WalkResults = (() => {
     const span = (k) => (setting === "treadmill" ? null : (spans || {})[k]);
     const rows = list.filter(([k]) => v[k] !== undefined && v[k] !== null).map(([k, label, unit, digits, hint]) =>
       el("tr", { dataset: { metric: k } }, el("th", {}, label, (span(k) || hint) ? el("span", { class: "hint" }, span(k) || hint) : null),
-        el("td", { class: "value num" }, valueWords(k, v, unit, digits))));
+        el("td", { class: "value num" }, valueWords(k, v, unit, digits, setting))));
     return rows.length ? el("table", { class: "list measures", id }, el("tbody", {}, rows))
       : el("p", { class: "muted small" }, "No walk measures for this trial.");
   }
@@ -256,7 +273,9 @@ const WalkResults = (() => {
     const bits = [!plan ? `walked ${walkedText(v.walking_min)}`
       : plan.sessions > 1 ? `walked ${walkedText(v.walking_min)} a session on average, of ${plan.words} (${plan.pct} %)`
         : `walked ${walkedText(v.walking_min)} of ${plan.words} (${plan.pct} %)`];
-    if (v.pauses !== undefined && v.pauses !== null) bits.push(v.pauses ? `${fmt(v.pauses, 0)} pause${v.pauses === 1 ? "" : "s"}` : "no pause");
+    const pauses = [].concat((condition.counts || {}).pauses ?? v.pauses ?? []); // each session's, as counted
+    if (new Set(pauses).size > 1) bits.push(`${countsText(pauses, "treadmill").replace(" (", " pauses (")}`);
+    else if (pauses.length) bits.push(pauses[0] ? `${fmt(pauses[0], 0)} pause${pauses[0] === 1 ? "" : "s"}` : "no pause");
     // by the unit's rule, as the measures below say it (96.5 steps/min, not "97")
     if (v.cadence_steps_min !== undefined && v.cadence_steps_min !== null) bits.push(quantity(v.cadence_steps_min, "steps/min"));
     return bits.map((b) => el("span", { class: "tag neutral", dataset: { kind: "walk" } }, b));
@@ -322,5 +341,5 @@ const WalkResults = (() => {
     }
   }
 
-  return { values, isWalkTrial, isWalkCondition, conditionFigure, changeReference, enteredReference, measuresTable, imuGapsNote, glance, stepsFigure, minutesBlock, minutesOf, defaultWindow, trialPage, MEASURES, fmtSig };
+  return { values, isWalkTrial, isWalkCondition, conditionFigure, changeReference, enteredReference, countsText, measuresTable, imuGapsNote, glance, stepsFigure, minutesBlock, minutesOf, defaultWindow, trialPage, MEASURES, fmtSig };
 })();
