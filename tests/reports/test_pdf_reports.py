@@ -179,6 +179,6 @@ def test_a_walk_test_in_the_session_report_has_time_speed_cadence_and_their_chan
     assert "10-metre walk test" in text and "Comfortable pace" in text
     for words in ("Time", " s ", "Speed", "m/s", "Cadence", "steps/min", "Steps (whole recording) 16 "):
         assert words in text, words
-    assert re.search(r"Since \d{4}-\d\d-\d\d \(\d\.\d+ m/s\): change ", text)  # against the previous walk
+    assert re.search(r"Since the visit of \d{4}-\d\d-\d\d \(\d\.\d+ m/s\): change ", text)  # against the previous visit
     assert "Walking class [1]: " in text and "Perry J" in text  # Perry's classes by name (walk_words.py)
     assert "Santos DA" not in text  # no norm was used: not cited

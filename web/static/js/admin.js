@@ -155,6 +155,7 @@
       "programme.update": "changed a training programme", "programme.dose": "recorded a training dose",
       "training.record": "recorded a training game", "training.view": "looked at a patient's training games",
       "sync.skip": "skipped a change the clinic's hub refused",
+      "sync.pulled_forgotten": "removed results pulled from the hub before its restore (they are pulled again)",
       "user.login": "signed in", "user.login_failed": "failed to sign in", "user.logout": "signed out",
       "user.create": "added a user", "user.update": "changed a user", "user.password": "changed a password",
       "settings.update": "changed the settings",
