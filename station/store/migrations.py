@@ -610,6 +610,25 @@ MIGRATIONS = MIGRATIONS + (
     ),
 )
 
+MIGRATIONS = MIGRATIONS + (
+    Migration(
+        13,
+        "a station's record of each erasure it made (its patient id, the identifier's hash, when, the"
+        " trials whose frame parts the hub was asked to drop; never the identifier or other patient data):"
+        " offered again to a hub restored from an older backup, which lost it",
+        (
+            """
+            CREATE TABLE sync_erasures (
+                patient_id INTEGER PRIMARY KEY,
+                identifier_hash TEXT NOT NULL,
+                unsent_trials TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(unsent_trials)),
+                erased_at TEXT NOT NULL
+            )
+            """,
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 

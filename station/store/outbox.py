@@ -15,7 +15,8 @@ entity     op                payload
 patient    create, update    the fields changed, with their values *at the time of the change*
                              (the hub merges them last-writer-wins per field by ``at``)
 patient    erase             ``identifier_hash`` (:func:`identifier_hash`) and ``unsent_trials``
-                             (queued trials whose frame parts the hub may hold: dropped there)
+                             (queued trials whose frame parts the hub may hold: dropped there);
+                             kept in ``sync_erasures`` too, offered again to a restored hub
 patient    link              ``identifier``: a patient pulled from the hub (no fields: the hub
                              has them)
 session    upsert            none: the session is read when pushed (whole-record upsert)
@@ -180,11 +181,30 @@ class Outbox:
         """Queue every record made here again (the hub's database went back to an older backup and
         lost what this station pushed since: :mod:`station.store.hub_epoch`); the hub applies each
         as a change (a record it holds is merged or updated from this one, a trial's frames it
-        holds are not sent again). Returns how many changes were queued."""
+        holds are not sent again). The erasures made here come first (:meth:`_erasures_again`).
+        Returns how many changes were queued."""
         with self._db.write() as conn:
             before = int(conn.execute("SELECT count(*) FROM sync_outbox").fetchone()[0])
+            self._erasures_again(conn)
             self._enqueue_existing(conn, utc_iso(self._now()), self.station_id)
             return int(conn.execute("SELECT count(*) FROM sync_outbox").fetchone()[0]) - before
+
+    def _erasures_again(self, conn) -> None:
+        """Queue again each erasure made here (``sync_erasures``, kept by :meth:`_erased`), in the
+        order they were made, with their time: a hub restored from a backup taken before one holds
+        that patient again, and would hand them to other stations. The hub erases a patient it
+        holds under this station's id and leaves a tombstone; one it does not hold (never sent,
+        erased already, or made again at its start after a ``restore``) is left as it is.
+
+        An erasure of an identifier held here again (a new patient given it, or the patient pulled
+        back from the hub) is not: the hub would take the new patient for the erased one and its
+        tombstone would erase them here."""
+        rows = conn.execute("SELECT * FROM sync_erasures e WHERE NOT EXISTS (SELECT 1 FROM sync_patient_keys k"
+                            " WHERE k.identifier_hash = e.identifier_hash) ORDER BY erased_at, patient_id").fetchall()
+        for row in rows:
+            self._add(conn, "patient", row["patient_id"], None, "erase",
+                      {"identifier_hash": row["identifier_hash"], "unsent_trials": json.loads(row["unsent_trials"])},
+                      at=row["erased_at"])
 
     def _backfill_keys(self) -> None:
         with self._db.read() as conn:
@@ -301,8 +321,12 @@ class Outbox:
             conn.execute("INSERT INTO hub_tombstones (identifier_hash, erased_at) VALUES (?, ?)",
                          (key["identifier_hash"], utc_iso(self._now())))
         elif self._queueing:
+            now = utc_iso(self._now())
             self._add(conn, "patient", patient_id, None, "erase",
-                      {"identifier_hash": key["identifier_hash"], "unsent_trials": unsent})
+                      {"identifier_hash": key["identifier_hash"], "unsent_trials": unsent}, at=now)
+            # kept for a hub restored from an older backup, which loses it (:meth:`offer_again`)
+            conn.execute("INSERT INTO sync_erasures (patient_id, identifier_hash, unsent_trials, erased_at)"
+                         " VALUES (?, ?, ?, ?)", (patient_id, key["identifier_hash"], json.dumps(unsent), now))
 
     def unsent_trials_of_last_erasure(self) -> list[int]:
         """The trials of the patient this thread erased last that were still queued (their frame

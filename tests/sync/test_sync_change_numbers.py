@@ -85,7 +85,7 @@ def test_migration_12_numbers_existing_patients_on_postgresql(pg_empty_url):
         migrate_postgres(db._writer, MIGRATIONS[:11])
         with db.write() as conn:
             _insert_v11(conn.execute)
-        assert db.migrate() == [12]
+        assert 12 in db.migrate()  # and the later ones
         with db.read() as conn:
             rows = [tuple(r) for r in conn.execute("SELECT identifier, change_seq FROM patients ORDER BY change_seq")]
             counter = conn.execute("SELECT value FROM change_counters WHERE name = 'patients'").fetchone()[0]

@@ -31,6 +31,15 @@ def _patient_with_trial(store, identifier: str, seed: int = 0) -> int:
     return session["id"]
 
 
+def _hub_gym_ward(pg_url, tmp_path, station_data_dir):
+    """A hub on ``pg_url`` and two stations syncing to it, the gym and the ward."""
+    hub_store = open_hub_store(tmp_path, database=pg_url)
+    station_data_dir(tmp_path / "gym")
+    station_data_dir(tmp_path / "ward")
+    app = _hub_app(hub_store)
+    return hub_store, make_station(hub_store, app, tmp_path, "gym"), make_station(hub_store, app, tmp_path, "ward")
+
+
 def test_a_restored_hub_s_erasure_and_lost_pushes_reach_the_station(pg_url, tmp_path, station_data_dir):
     hub_store = open_hub_store(tmp_path, database=pg_url)
     station_data_dir(tmp_path / "gym")
@@ -109,11 +118,7 @@ def test_pulled_trials_the_restored_hub_lost_give_way_to_the_records_now_under_t
     """The ward pulled a trial of P-B that the restore lost; the restored hub gives its id to a new
     trial of P-F. The ward takes P-F's trial as P-F's (before: stored over P-B's copy, another
     patient's results) and P-B's trial again when the gym offers it again."""
-    hub_store = open_hub_store(tmp_path, database=pg_url)
-    station_data_dir(tmp_path / "gym")
-    station_data_dir(tmp_path / "ward")
-    app = _hub_app(hub_store)
-    gym, ward = make_station(hub_store, app, tmp_path, "gym"), make_station(hub_store, app, tmp_path, "ward")
+    hub_store, gym, ward = _hub_gym_ward(pg_url, tmp_path, station_data_dir)
     try:
         sessions = {name: _patient_with_trial(gym.store, name, n) for n, name in enumerate(("P-B", "P-F"))}
         gym.sync_once()
@@ -146,4 +151,85 @@ def test_pulled_trials_the_restored_hub_lost_give_way_to_the_records_now_under_t
     finally:
         gym.store.close()
         ward.store.close()
+        hub_store.close()
+
+
+def _restore_into_new_database(hub_store, pg_empty_url, tmp_path, backup, *stations):
+    """The hub's database was lost: its backup restored into a new one (nothing of the lost
+    database's erasures to make again), the hub started on it; the stations' transports to it."""
+    hub_store.close()
+    pg_backup.restore_hub_backup(pg_empty_url, tmp_path / "hub", backup.path)
+    hub_store = open_hub_store(tmp_path, database=pg_empty_url)
+    app = _hub_app(hub_store)
+    for station in stations:
+        station.client._send = AppTransport(app)
+    return hub_store
+
+
+def test_an_erasure_made_at_a_station_survives_the_hub_s_restore(pg_url, pg_empty_url, tmp_path, station_data_dir):
+    """The gym erased P-A after the hub's backup and pushed it; the hub's database was lost and
+    restored from that backup, P-A in it. The gym offers its erasure again: the hub erases P-A
+    (the old code: held for good, handed to any station pulling them), and the ward, which pulled
+    P-A before the backup and was offline since, takes the erasure."""
+    hub_store, gym, ward = _hub_gym_ward(pg_url, tmp_path, station_data_dir)
+    try:
+        for n, name in enumerate(("P-A", "P-B")):
+            _patient_with_trial(gym.store, name, n)
+        gym.sync_once()
+        ward.pull_patient("P-A", actor=CLINICIAN)
+        ward.sync_once()
+        backup = pg_backup.create_hub_backup(pg_url, tmp_path / "hub")
+        gym.store.patients.erase(gym.store.patients.get_by_identifier("P-A")["id"], "P-A", actor=CLINICIAN)
+        gym.sync_once()
+        with pytest.raises(NotFound):
+            hub_patient(hub_store, "P-A")
+
+        hub_store = _restore_into_new_database(hub_store, pg_empty_url, tmp_path, backup, gym, ward)
+        assert hub_patient(hub_store, "P-A")["identifier"] == "P-A"  # back with the backup
+
+        report = gym.sync_once()
+        assert report.hub_restored and gym.store.outbox.length() == 0
+        with pytest.raises(NotFound):
+            hub_patient(hub_store, "P-A")
+        assert len(hub_trials(hub_store, "P-B")) == 1  # the gym's other patient as it was
+        assert ward.sync_once().erased == 1
+        with pytest.raises(NotFound):
+            ward.store.patients.get_by_identifier("P-A")
+        with pytest.raises(NotFound):  # nor handed to a station pulling them
+            ward.pull_patient("P-A", actor=CLINICIAN)
+        again = gym.sync_once()  # offered once
+        assert not again.hub_restored and again.sent == {} and again.erased == 0
+        with hub_store.db.read() as conn:
+            assert conn.execute("SELECT count(*) FROM hub_tombstones").fetchone()[0] == 1
+    finally:
+        gym.store.close()
+        ward.store.close()
+        hub_store.close()
+
+
+def test_an_erasure_of_an_identifier_given_again_is_not_offered_again(
+        pg_url, pg_empty_url, tmp_path, station_data_dir):
+    """The gym erased P-C after the backup, took the hub's tombstone, then registered a new patient
+    P-C. Offered again to the restored hub, that erasure would be taken for the new patient's and
+    its tombstone would erase them at the gym: it is not offered; the new patient stays."""
+    hub_store = open_hub_store(tmp_path, database=pg_url)
+    station_data_dir(tmp_path / "gym")
+    gym = make_station(hub_store, _hub_app(hub_store), tmp_path, "gym")
+    try:
+        _patient_with_trial(gym.store, "P-C")
+        gym.sync_once()
+        backup = pg_backup.create_hub_backup(pg_url, tmp_path / "hub")
+        gym.store.patients.erase(gym.store.patients.get_by_identifier("P-C")["id"], "P-C", actor=CLINICIAN)
+        gym.sync_once()
+        gym.sync_once()  # the erasure's tombstone taken
+        gym.store.patients.create({"identifier": "P-C", "birth_year": 1961, "sex": "M"}, actor=CLINICIAN)
+        gym.sync_once()
+
+        hub_store = _restore_into_new_database(hub_store, pg_empty_url, tmp_path, backup, gym)
+        assert gym.sync_once().hub_restored
+        gym.sync_once()
+        assert gym.store.patients.get_by_identifier("P-C")["birth_year"] == 1961
+        assert hub_patient(hub_store, "P-C")["birth_year"] == 1961
+    finally:
+        gym.store.close()
         hub_store.close()
