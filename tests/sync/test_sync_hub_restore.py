@@ -31,6 +31,13 @@ def _patient_with_trial(store, identifier: str, seed: int = 0) -> int:
     return session["id"]
 
 
+def _hub_and_gym(pg_url, tmp_path, station_data_dir):
+    """A hub on ``pg_url`` and one station syncing to it, the gym."""
+    hub_store = open_hub_store(tmp_path, database=pg_url)
+    station_data_dir(tmp_path / "gym")
+    return hub_store, make_station(hub_store, _hub_app(hub_store), tmp_path, "gym")
+
+
 def _hub_gym_ward(pg_url, tmp_path, station_data_dir):
     """A hub on ``pg_url`` and two stations syncing to it, the gym and the ward."""
     hub_store = open_hub_store(tmp_path, database=pg_url)
@@ -41,9 +48,7 @@ def _hub_gym_ward(pg_url, tmp_path, station_data_dir):
 
 
 def test_a_restored_hub_s_erasure_and_lost_pushes_reach_the_station(pg_url, tmp_path, station_data_dir):
-    hub_store = open_hub_store(tmp_path, database=pg_url)
-    station_data_dir(tmp_path / "gym")
-    gym = make_station(hub_store, _hub_app(hub_store), tmp_path, "gym")
+    hub_store, gym = _hub_and_gym(pg_url, tmp_path, station_data_dir)
     try:
         sessions = {name: _patient_with_trial(gym.store, name, n) for n, name in enumerate(("P-A", "P-B", "P-C"))}
         gym.sync_once()
@@ -98,9 +103,7 @@ def test_a_restored_hub_s_erasure_and_lost_pushes_reach_the_station(pg_url, tmp_
 def test_a_cursor_beyond_the_hub_s_erasures_goes_back_to_them(pg_url, tmp_path, station_data_dir):
     """Restored by other tools (the epoch kept): a new erasure the station's cursor had passed is
     taken once the hub's highest tombstone is below the cursor."""
-    hub_store = open_hub_store(tmp_path, database=pg_url)
-    station_data_dir(tmp_path / "gym")
-    gym = make_station(hub_store, _hub_app(hub_store), tmp_path, "gym")
+    hub_store, gym = _hub_and_gym(pg_url, tmp_path, station_data_dir)
     try:
         _patient_with_trial(gym.store, "P-E")
         gym.sync_once()
@@ -212,9 +215,7 @@ def test_an_erasure_of_an_identifier_given_again_is_not_offered_again(
     """The gym erased P-C after the backup, took the hub's tombstone, then registered a new patient
     P-C. Offered again to the restored hub, that erasure would be taken for the new patient's and
     its tombstone would erase them at the gym: it is not offered; the new patient stays."""
-    hub_store = open_hub_store(tmp_path, database=pg_url)
-    station_data_dir(tmp_path / "gym")
-    gym = make_station(hub_store, _hub_app(hub_store), tmp_path, "gym")
+    hub_store, gym = _hub_and_gym(pg_url, tmp_path, station_data_dir)
     try:
         _patient_with_trial(gym.store, "P-C")
         gym.sync_once()
