@@ -5,10 +5,12 @@
     balance-station hub stations revoke NAME --database ...
 
 The token is printed once and only its hash is kept (:mod:`station.sync.hub`): put it in the
-station's configuration (``[hub] token``, a file of mode 0600). A lost token cannot be shown again:
-revoke the station and add it under a new name. Revoking refuses the station's next push; what it
-sent stays on the hub, except the frame parts of trials it never pushed (deleted: they cannot come
-under that token any more).
+station's configuration (``[hub] token``, a file of mode 0600). A lost or leaked token cannot be
+shown again: revoke the station and add it again under the same name; its new token goes on with
+the station's records on the hub, from the same data directory (a new tablet or a fresh data
+directory is a new station: add it under a new name). Revoking refuses the station's next push; what
+it sent stays on the hub, except the frame parts of trials it never pushed (deleted: they cannot
+come under that token any more). Adding, revoking and renewing are audited on the hub.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ def register_stations(hub_actions: argparse._SubParsersAction, add_database_argu
     """Add ``stations`` to the ``hub`` command's sub-commands (:mod:`station.commands.hub`)."""
     parser = hub_actions.add_parser("stations", help="stations allowed to sync to this hub: add (token), list, revoke")
     actions = parser.add_subparsers(dest="stations_action", metavar="ACTION", required=True)
-    add = actions.add_parser("add", help="register a station and print its token (once)")
+    add = actions.add_parser("add", help="register a station (or a revoked one again) and print its token (once)")
     add.add_argument("name", metavar="NAME", help="the station's name, e.g. gym, ward-2")
     listing = actions.add_parser("list", help="every station: last sync, queue length, last error, token state")
     revoke = actions.add_parser("revoke", help="end a station's token")
@@ -54,11 +56,15 @@ def _add(args) -> int:
 
     hub = _hub(args)
     try:
+        renewed = any(s["name"] == args.name and s["revoked_at"] for s in hub.stations())
         token = hub.add_station(args.name)
     except StoreError as exc:
         raise UserError(str(exc)) from None
     finally:
         hub.store.close()
+    if renewed:
+        print(f"station {args.name!r} registered again: its old token stays refused; with this new token the same "
+              "data directory goes on with its records on the hub")
     print(f"station {args.name!r} added; its token (shown only now; put it in the station's [hub] token):")
     print(token)
     return 0

@@ -41,7 +41,8 @@ ACTIONS = frozenset(
     user.login_failed user.logout user.create user.update user.password settings.update
     programme.assign programme.view programme.update programme.dose
     training.record training.view
-    patient.list station.view live.view sync.skip sync.pulled_forgotten""".split()
+    patient.list station.view live.view sync.skip sync.pulled_forgotten
+    sync.station_add sync.station_revoke sync.station_renew sync.erasure_unmatched""".split()
 )
 
 

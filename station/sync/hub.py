@@ -7,7 +7,9 @@ The hub is a :class:`~station.store.store.Store` like a station's (same schema, 
   token is 256 random bits, so a fast hash is enough, and checking it costs no scrypt);
   :meth:`Hub.revoke_station` ends it. The first push binds the token to the pushing station's id,
   so a copied token is refused from another data directory; a station id already bound to another
-  (unrevoked) token cannot be bound again, so a new token cannot pass for another station.
+  station (its token revoked or not) cannot be bound again, so a new token cannot pass for another
+  station. A revoked station added again under its name gets a new token for the same station
+  (its records, its applied changes, its station id): :meth:`Hub.add_station`.
 * **Idempotent, in order.** Each station's changes carry its sequence; the hub applies a change
   only if its ``seq`` is above the last one applied for that station (each change, the new last
   ``seq`` and the change's time in one transaction): a repeated push (after a crash or a lost
@@ -201,32 +203,57 @@ class Hub:
 
     # -- stations ---------------------------------------------------------------------------
 
-    def add_station(self, name: str) -> str:
-        """Register a station; return its token (shown once; only its hash is kept)."""
+    def add_station(self, name: str, *, actor: Actor | None = None) -> str:
+        """Register a station; return its token (shown once; only its hash is kept).
+
+        A station named ``name`` whose token was revoked (:meth:`revoke_station`) is given this new
+        token and goes on as itself: the same row, so its records on the hub stay its own (its id
+        map), the changes the hub applied stay applied (its queue drains from there), and the
+        token stays bound to the data directory that synced under the name (its station id): the
+        name given again by an administrator after the revocation is what binds the new token to
+        the old identity. The revoked token's hash is gone, so that token stays refused. Audited
+        ``sync.station_add`` or ``sync.station_renew`` (by ``actor``, the command line's user by
+        default), naming the station, never a token. Conflict while the name holds a token in use."""
         try:
             name = fields.text(name, max_chars=STATION_NAME_CHARS, required=True)
         except ValueError as exc:
             raise ValidationError({"name": str(exc)}) from None
+        actor = actor or Actor.command_line()
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)  # never starts with "-" (an option to a command line)
         with self._db.write() as conn:
-            if conn.execute("SELECT 1 FROM hub_stations WHERE name = ?", (name,)).fetchone():
-                raise Conflict(f"a station named {name!r} exists; revoke it or choose another name")
-            conn.execute("INSERT INTO hub_stations (name, token_hash, created_at) VALUES (?, ?, ?)",
-                         (name, token_hash(token), utc_iso(self._now())))
+            row = conn.execute("SELECT id, revoked_at, station_id FROM hub_stations WHERE name = ?", (name,)).fetchone()
+            if row is not None and row["revoked_at"] is None:
+                raise Conflict(f"a station named {name!r} exists and its token is in use; to give it a new token revoke "
+                               f"the old one first (`balance-station hub stations revoke {name}`), or choose another name")
+            if row is None:
+                cur = conn.execute("INSERT INTO hub_stations (name, token_hash, created_at) VALUES (?, ?, ?)",
+                                   (name, token_hash(token), utc_iso(self._now())))
+                self.store.audit.record(actor, "sync.station_add", object=f"station:{cur.lastrowid}",
+                                        detail={"station": name})
+                return token
+            conn.execute("UPDATE hub_stations SET token_hash = ?, revoked_at = NULL, last_error = NULL WHERE id = ?",
+                         (token_hash(token), row["id"]))
+            self.store.audit.record(actor, "sync.station_renew", object=f"station:{row['id']}",
+                                    detail={"station": name, "station_id": row["station_id"],
+                                            "revoked_at": row["revoked_at"]})
         return token
 
-    def revoke_station(self, name: str) -> int:
+    def revoke_station(self, name: str, *, actor: Actor | None = None) -> int:
         """End a station's token (its pushes are refused from now on; what it sent stays), and
         delete the frame parts it uploaded for trials it never pushed (those trials can no longer
         come under this token: up to :data:`MAX_PENDING_PARTS`, 1.26 GB, that a stolen token left);
-        returns how many parts were deleted."""
+        returns how many parts were deleted. Audited ``sync.station_revoke``. The station may be
+        given a new token under the same name (:meth:`add_station`)."""
         with self._db.write() as conn:
             row = conn.execute("SELECT id, revoked_at FROM hub_stations WHERE name = ?", (name,)).fetchone()
             if row is None:
                 raise NotFound(f"no station named {name!r}; `hub stations list` lists them")
+            dropped = conn.execute("DELETE FROM hub_uploads WHERE station = ?", (row["id"],)).rowcount
             if row["revoked_at"] is None:
                 conn.execute("UPDATE hub_stations SET revoked_at = ? WHERE name = ?", (utc_iso(self._now()), name))
-            return conn.execute("DELETE FROM hub_uploads WHERE station = ?", (row["id"],)).rowcount
+                self.store.audit.record(actor or Actor.command_line(), "sync.station_revoke",
+                                        object=f"station:{row['id']}", detail={"station": name, "parts_deleted": dropped})
+            return dropped
 
     def stations(self) -> list[dict]:
         """Every station: ``name``, ``station_id``, ``created_at``, ``revoked_at``, ``last_sync_at``,
@@ -256,15 +283,23 @@ class Hub:
         return StationRef(row["id"], row["name"], row["station_id"])
 
     def _bind(self, station: StationRef, station_id: object) -> None:
+        """Bind a token's first push to the pushing station's id, or refuse (Conflict) a station id
+        that is another station's: a copied token pushing from another data directory, or a new
+        token under another name claiming a station id already registered, its token revoked or
+        not (a station whose token was revoked goes on under its own name: :meth:`add_station`)."""
         if not isinstance(station_id, str) or not 8 <= len(station_id) <= 64:
             raise ValidationError({"station_id": "must be the station's id (a UUID)"})
         if station.station_id is None:
             with self._db.write() as conn:
-                taken = conn.execute("SELECT 1 FROM hub_stations WHERE station_id = ? AND id != ? AND revoked_at IS NULL",
-                                     (station_id, station.id)).fetchone()
-                if taken is not None:  # the health page and the audit would name the wrong station
+                taken = conn.execute("SELECT name, revoked_at FROM hub_stations WHERE station_id = ? AND id != ?"
+                                     " ORDER BY revoked_at IS NULL DESC LIMIT 1", (station_id, station.id)).fetchone()
+                if taken is not None and taken["revoked_at"] is None:  # the health page and the audit would name the wrong station
                     raise Conflict(f"station id {station_id} is already registered with another token; issue a new "
                                    "token with hub stations add")
+                if taken is not None:  # its records, its numbers: under this name they would come again or be refused
+                    raise Conflict(f"station id {station_id} is station {taken['name']!r} on the hub, whose token was "
+                                   f"revoked; give it a new token under its own name (`balance-station hub stations add "
+                                   f"{taken['name']}`) so that it goes on with its records, and revoke this one")
                 conn.execute("UPDATE hub_stations SET station_id = ? WHERE id = ? AND station_id IS NULL",
                              (station_id, station.id))
                 bound = conn.execute("SELECT station_id FROM hub_stations WHERE id = ?", (station.id,)).fetchone()[0]
@@ -272,7 +307,7 @@ class Hub:
             bound = station.station_id
         if bound != station_id:
             raise Conflict(f"this token belongs to station {station.name!r} with another data directory; "
-                           "issue this station its own token with `balance-station hub stations add`")
+                           "issue this station its own token with `balance-station hub stations add NEW-NAME`")
 
     # -- push -------------------------------------------------------------------------------
 

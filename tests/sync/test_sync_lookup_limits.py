@@ -92,8 +92,11 @@ def test_an_unbound_token_cannot_take_a_station_id_bound_to_another_token(hub_st
     assert rows["spare"]["station_id"] is None and rows["ward"]["station_id"] == ward_id
     ward.store.patients.create({"identifier": "P-2", "birth_year": 1951, "sex": "M"}, actor=CLINICIAN)
     assert ward.sync_once().sent["patient"] == 1  # the rightful station goes on
-    # a station given a new token after its old one was revoked takes its id again
+    # its token revoked, the ward's id is still the ward's: a token under another name is refused, naming
+    # the way (the ward's new token, under its name: test_sync_tokens.py)
     Hub(hub_store).revoke_station("ward")
-    renewed = HubClient(HUB_URL, Hub(hub_store).add_station("ward-2"), transport=AppTransport(hub_app))
-    assert renewed.request("POST", "/api/hub/push", body={"station_id": ward_id, "changes": []})["applied"] == 0
-    assert {r["name"]: r for r in Hub(hub_store).stations()}["ward-2"]["station_id"] == ward_id
+    other = HubClient(HUB_URL, Hub(hub_store).add_station("ward-2"), transport=AppTransport(hub_app))
+    with pytest.raises(HubRefused, match=r"HTTP 409.*station 'ward' on the hub, whose token was revoked; give it a "
+                                         r"new token under its own name \(`balance-station hub stations add ward`\)"):
+        other.request("POST", "/api/hub/push", body={"station_id": ward_id, "changes": []})
+    assert {r["name"]: r for r in Hub(hub_store).stations()}["ward-2"]["station_id"] is None

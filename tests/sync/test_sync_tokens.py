@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import pytest
 
+from station.cli import main
 from station.store.audit import Actor
 from station.sync.client import HubClient, HubRefused, HubUnreachable, check_hub_url
 from station.sync.hub import Hub, token_hash
 from station.sync.records import PART_DIGEST_HEADER, part_digest
 
-from sync_support import CLINICIAN, HUB_URL, AppTransport
+from sync_support import CLINICIAN, HUB_URL, AppTransport, add_trial
 
 
 def test_a_revoked_token_is_refused(hub_store, station_factory):
@@ -109,3 +110,63 @@ def test_the_stations_page_shows_every_station_to_administrators_only(hub_store,
     assert gym_row["last_error"] is None and ward_row["revoked_at"] is not None
     page = client.get("/hub/stations").get_data(as_text=True)
     assert "gym" in page and "ward" in page and "revoked" in page and "ZQX.PATIENT.CODE" not in page
+
+
+def test_a_station_given_a_new_token_under_its_name_goes_on_with_its_records(hub_store, hub_app, station_factory,
+                                                                               pg_url, tmp_path, capsys):
+    """A leaked token rotated (`hub stations revoke gym`, `hub stations add gym`, the gym configured
+    with the new token, same data directory): the gym's visit and trial on the hub stay its own
+    (its new trial joins that visit, nothing is doubled) and its queue drains; the revoked token
+    stays refused everywhere, and no other station's token can take the gym's identity. The old
+    code refused the second `add` ('exists'); under a new name the gym's queue was refused for good
+    ('trial #2 names a session the hub does not know') and its offered-again visit doubled."""
+    gym, ward = station_factory("gym"), station_factory("ward")
+    patient = gym.store.patients.create({"identifier": "P-1", "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
+    session = gym.store.sessions.create(patient["id"], {}, actor=CLINICIAN)
+    add_trial(gym.store, session["id"], 300)
+    gym.sync_once()
+    hub_cli = ["--database", pg_url, "--data-dir", str(tmp_path / "hub-cli")]
+    assert main(["hub", "stations", "revoke", "gym", *hub_cli]) == 0
+    add_trial(gym.store, session["id"], 300, 1)  # recorded while the gym has no valid token
+    gym.store.patients.update(patient["id"], {"notes": "after the revocation"}, actor=CLINICIAN)
+    with pytest.raises(HubRefused, match="HTTP 401"):
+        gym.sync_once()
+    capsys.readouterr()
+    assert main(["hub", "stations", "add", "gym", *hub_cli]) == 0
+    out = capsys.readouterr().out
+    assert main(["hub", "stations", "add", "ward", *hub_cli]) == 1  # a name whose token is in use
+    assert "revoke the old one first" in capsys.readouterr().err
+    assert "registered again" in out
+    old_token, new_token = _token_of(gym), out.strip().splitlines()[-1]
+    gym.client = HubClient(HUB_URL, new_token, transport=AppTransport(hub_app))
+
+    report = gym.sync_once()
+    assert report.sent["trial"] == 1 and not report.hub_restored and report.offered_again == 0
+    assert gym.store.outbox.length() == 0 and gym.sync_once().sent == {}
+    hub_id = hub_store.patients.get_by_identifier("P-1")["id"]
+    doc = hub_store.patients.view(hub_id, actor=Actor.system())
+    assert [len(s["trials"]) for s in doc["sessions"]] == [2]  # one visit, both trials: nothing doubled
+    assert doc["notes"] == "after the revocation" and hub_store.patients.search()["total"] == 1
+
+    old = HubClient(HUB_URL, old_token, transport=AppTransport(hub_app))
+    for method, path, body in (("GET", "/api/hub/tombstones", None), ("GET", "/api/hub/audit", None),
+                               ("POST", "/api/hub/push", {"station_id": gym.store.outbox.station_id, "changes": []})):
+        with pytest.raises(HubRefused, match="HTTP 401.*unknown or revoked station token"):
+            old.request(method, path, body=body)
+    ward.store.patients.create({"identifier": "P-2", "birth_year": 1951, "sex": "M"}, actor=CLINICIAN)
+    ward.sync_once()  # binds the ward's own token to the ward
+    ward_token = HubClient(HUB_URL, _token_of(ward), transport=AppTransport(hub_app))
+    renewed_elsewhere = HubClient(HUB_URL, new_token, transport=AppTransport(hub_app))
+    spare = HubClient(HUB_URL, Hub(hub_store).add_station("spare"), transport=AppTransport(hub_app))
+    for client, station_id, refusal in ((ward_token, gym.store.outbox.station_id, "another data directory"),
+                                        (renewed_elsewhere, ward.store.outbox.station_id, "another data directory"),
+                                        (spare, gym.store.outbox.station_id, "already registered with another token")):
+        with pytest.raises(HubRefused, match=f"HTTP 409.*{refusal}"):
+            client.request("POST", "/api/hub/push", body={"station_id": station_id, "changes": [
+                {"seq": 99, "entity": "patient", "op": "erase", "local_id": patient["id"], "at": "2026-01-02T00:00:00Z",
+                 "payload": {"identifier_hash": "0" * 64}}]})
+    assert hub_store.patients.get(hub_id)["identifier"] == "P-1"
+    [renew] = hub_store.audit.query(action="sync.station_renew")
+    assert renew["detail"]["station"] == "gym" and renew["detail"]["station_id"] == gym.store.outbox.station_id
+    assert renew["username"].startswith("cli:") and "P-1" not in str(renew) and new_token not in str(renew)
+    assert [e["detail"]["station"] for e in hub_store.audit.query(action="sync.station_revoke")] == ["gym"]
