@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import re
 import time
+from statistics import median
 
 from station.analysis.limits_of_stability import DIRECTIONS as LOS_DIRECTIONS
 from station.protocols.machine import TrialPlan, TrialResult
@@ -28,8 +29,9 @@ from station.protocols.quality import QualityIssue
 from station.protocols.results import summarise
 from station.protocols.schema import Protocol
 from station.reference import mdc as mdc_table
-from station.protocols.walk_words import (WALK_KEY_MEASURES, better_direction, better_words, entered_setting,
-                                         imu_gaps_summary, key_measures_for, measure_words, perry_class_reference)
+from station.protocols.walk_words import (COUNTS, WALK_KEY_MEASURES, better_direction, better_words, count_change_words,
+                                         entered_setting, imu_gaps_summary, key_measures_for, measure_words,
+                                         perry_class_reference, session_counts_words)
 from station.reference import norms
 from station.reference.population import not_applied_words
 
@@ -43,10 +45,11 @@ KEY_MEASURES: tuple[tuple[str, str, str], ...] = (
 """(metric key, label, unit) of the measures shown first, per condition."""
 
 HISTORY_MEASURES = ("ellipse_area_cm2", "mean_velocity_cm_s", "path_length_cm", "time_held_s", "weight_left_pct",
-                    "walk_time_s", "walk_speed_m_s", "walking_min", "cadence_steps_min", "stride_time_cv_pct", "step_time_cv_pct",
+                    "walk_time_s", "walk_speed_m_s", "walking_min", "pauses", "steps", "cadence_steps_min", "stride_time_cv_pct", "step_time_cv_pct",
                     "los_max_excursion_pct", "los_endpoint_excursion_pct", "los_reaction_time_s",
                     "los_movement_velocity_deg_s", "los_directional_control_pct")
-"""Measures the history page follows over sessions (limits of stability: each session's composite)."""
+"""Measures the history page follows over sessions (limits of stability: each session's composite). A walk's
+counts (steps, the treadmill's pauses: walk_words.COUNTS) keep each trial's count in their points."""
 LOS_HISTORY_MEASURES: tuple[tuple[str, str, str], ...] = (
     ("los_max_excursion_pct", "Maximum excursion (composite)", "% of limit"),
     ("los_endpoint_excursion_pct", "Endpoint excursion (composite)", "% of limit"),
@@ -160,6 +163,7 @@ def _trial_line(trial: dict, result: TrialResult | None) -> dict:
     outcome = (trial.get("metrics") or {}).get("trial") or {}
     line = {
         "id": trial["id"],
+        "session_id": trial.get("session_id"),
         "condition": trial["condition"],
         "status": trial["status"],
         "started_at": trial["started_at"],
@@ -706,6 +710,10 @@ def session_results(store, session_id: int, protocols: dict[str, Protocol], *, a
             unknown.extend(_trial_line(t, None) for t in group)
             continue
         sections.append(_protocol_results(protocol, group, age_y, patient.get("conditions") or []))
+    starts = {s["id"]: s["started_at"] for s in visit_sessions}
+    for section in sections:
+        for condition in section["conditions"]:
+            number_sessions(condition["trials"], starts)
     if any(section["outcome"] == "walk" for section in sections):
         history = patient_history(store, patient["id"], protocols, actor=actor, wall_clock=wall_clock)
         add_walk_changes(sections, history, {s["id"] for s in visit_sessions},  # a visit against the previous visit
@@ -720,6 +728,26 @@ def session_results(store, session_id: int, protocols: dict[str, Protocol], *, a
         "unknown_protocol_trials": unknown,
         "norms_source": norms.CITATION,
     }
+
+
+def number_sessions(lines: list[dict], starts: dict[int, str]) -> None:
+    """A visit's trial lines of one test and condition that come from several sessions (the test run twice
+    that day) each get their ``session``: ``{number, started_at}``, numbered 1, 2... in the order the sessions
+    started (``starts``: session id -> its ISO start), so that two sessions read as two sessions ("Session 1
+    (10:02)", "Session 2 (10:40)"), not as one session's "Attempt 1" twice; lines of one session get none (their
+    trial and attempt say them, as before).
+
+    >>> lines = [{"session_id": 7}, {"session_id": 5}, {"session_id": 7}]
+    >>> number_sessions(lines, {5: "2026-11-09T10:02:00Z", 7: "2026-11-09T10:40:00Z"})
+    >>> [line["session"]["number"] for line in lines]
+    [2, 1, 2]
+    """
+    ids = {line.get("session_id") for line in lines}
+    if len(ids) < 2:
+        return
+    order = sorted(ids, key=lambda sid: (starts.get(sid) or "", sid))
+    for line in lines:
+        line["session"] = {"number": order.index(line.get("session_id")) + 1, "started_at": starts.get(line.get("session_id"))}
 
 
 def add_walk_changes(sections: list[dict], history: dict, session_ids: set[int], visits: dict[int, int] | None = None) -> None:
@@ -745,7 +773,7 @@ def add_walk_changes(sections: list[dict], history: dict, session_ids: set[int],
         for condition in section["conditions"]:
             for measure in condition["key_measures"]:
                 found = series.get((section["protocol"], condition["id"], measure["metric"]))
-                if found is None:
+                if found is None or found.get("count"):  # a count's visits are said as counted, no change made of means
                     continue
                 points = found["points"]
                 here = [i for i, p in enumerate(points) if p["session_id"] in session_ids]
@@ -863,13 +891,17 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
             if key not in series:
                 series[key] = _new_series(protocols.get(key[0]), key[0], key[1], key[2],
                                           patient.get("conditions") or [], age_y)
-            series[key]["points"].append({
+            point = {
                 "session_id": session["id"],
                 "started_at": session["started_at"],
                 "label": session["label"],
                 "value": _session_value(protocols.get(key[0]), key[2], [v for v, _ in found]),
                 "trials": [t for _, t in found],
-            })
+            }
+            if key[2] in COUNTS:  # a count as counted: each trial's, whole, and in words; the value their median
+                point["counts"] = [int(round(v)) for v, _ in found]
+                point["words"] = session_counts_words(point["counts"], key[2])
+            series[key]["points"].append(point)
         _add_los_points(series, session, los_values, protocols)
     out = list(series.values())
     for s in out:
@@ -884,6 +916,9 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
             s["exceeds_mdc"] = None if s["mdc"] is None else abs(s["change"]) > s["mdc"]["value"]
             s["mdc_reading"] = mdc_table.phase_reading(s["change"], s["mdc"])
             s["mdc_verdict"] = mdc_verdict(s["change"], s["exceeds_mdc"], s["better"])
+        if s.get("count"):
+            s["change_words"] = None if len(points) < 2 else count_change_words(
+                s["change"], s["metric"], medians=any(len(p["counts"]) > 1 for p in points))
     out.sort(key=lambda s: (s["protocol"], s["condition_order"], HISTORY_MEASURES.index(s["metric"])))
     return {
         "patient": {"id": patient["id"], "identifier": patient["identifier"]},
@@ -893,12 +928,23 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
 
 
 def _session_value(protocol: Protocol | None, metric: str, values: list[float]) -> float:
-    """A session's point: the mean of its valid trials, except the time held, which is the
-    protocol's own score of the condition (the best attempt, e.g. single-leg stance, or the mean,
-    e.g. the mCTSIB), as its results page gives it."""
-    if metric == "time_held_s" and protocol is not None and protocol.score == "best":
-        return max(values)
-    return sum(values) / len(values)
+    """A session's point: the mean of its valid trials (said so: the series' ``summary``), except the
+    time held, which is the protocol's own score of the condition (the best attempt, e.g. single-leg
+    stance, or the mean, e.g. the mCTSIB), as its results page gives it, and a walk's count (steps,
+    pauses), the median of its trials' counts: one of them when they are odd in number (13, 13 and 14
+    steps: 13, where the mean, 13.33 steps, is a count nobody counted); the point keeps each."""
+    summary = _summary(protocol, metric)
+    if summary == "median":
+        return median(values)
+    return max(values) if summary == "best" else sum(values) / len(values)
+
+
+def _summary(protocol: Protocol | None, metric: str) -> str:
+    """How a session's trials make its history point: ``"mean"``, ``"median"`` (a walk's counts) or ``"best"``
+    (the time held of a protocol scored by the best attempt)."""
+    if metric in COUNTS:
+        return "median"
+    return "best" if metric == "time_held_s" and protocol is not None and protocol.score == "best" else "mean"
 
 
 def _add_los_points(series: dict, session: dict, los_values: dict, protocols: dict) -> None:
@@ -914,7 +960,8 @@ def _add_los_points(series: dict, session: dict, los_values: dict, protocols: di
             series[key] = {"key": is_key_series(protocol, metric), "mdc_note": "No published minimal detectable change is carried for this measure.",
                            "floor": 0.0, "protocol": name, "protocol_title": protocol.title, "condition": "composite",
                            "condition_label": "All directions (composite)", "condition_order": 0, "metric": metric,
-                           "label": label, "unit": unit, "mdc": None, "points": [], "change": None, "exceeds_mdc": None}
+                           "label": label, "unit": unit, "mdc": None, "points": [], "change": None, "exceeds_mdc": None,
+                           "summary": "mean"}
         series[key]["points"].append({
             "session_id": session["id"], "started_at": session["started_at"], "label": session["label"],
             "value": sum(means) / len(means), "trials": [t for found in by_direction.values() for _, t in found],
@@ -932,9 +979,9 @@ def is_key_series(protocol: Protocol | None, metric: str) -> bool:
         return metric == "weight_left_pct"
     if outcome == "limits_of_stability":
         return metric == "los_max_excursion_pct"
-    if outcome == "walk":  # the gates' speed overground; the measured time walking and cadence on the treadmill
+    if outcome == "walk":  # the gates' speed overground; the measured time walking, pauses and cadence on the treadmill
         if _on_treadmill(protocol):  # its speed is the belt's, entered: on demand
-            return metric in ("walking_min", "cadence_steps_min")
+            return metric in ("walking_min", "pauses", "cadence_steps_min")
         return metric in ("walk_speed_m_s", "cadence_steps_min")
     return metric in ("mean_velocity_cm_s", "ellipse_area_cm2")
 
@@ -968,8 +1015,13 @@ def _new_series(protocol: Protocol | None, protocol_name: str, condition_id: str
         better, words = better_direction(metric, walk.setting), better_words(metric, walk.setting)
     else:
         better, words = STANCE_BETTER.get(metric, (None, None))
+    if metric in COUNTS:  # said with its noun ("2 pauses"), a history's count is its own unit
+        unit = metric
     return {
         "key": is_key_series(protocol, metric),
+        # how a session's trials make its point: "mean", "median" (a count: the point keeps each, "counts") or "best"
+        "summary": _summary(protocol, metric),
+        "count": metric in COUNTS,
         # entered by the clinician (the belt speed), not measured: its change is the dose's, read without an MDC
         "entered": entered,
         "better": better,  # "higher", "lower" or None

@@ -11,6 +11,7 @@ measures: the numbers come from the trial's stored result.
 from __future__ import annotations
 
 import math
+from statistics import median
 
 from station.analysis.gait import MIN_BOUT_STEPS, MIN_STEP_S, PAUSE_MIN_S
 from station.analysis.imu_gaps import MAX_BRIDGE_S
@@ -150,8 +151,19 @@ def better_words(metric: str, setting: str | None) -> str:
     ('higher is better', 'lower is better')
     >>> better_words("walk_speed_m_s", "treadmill")
     'set on the treadmill by the clinician, not measured'
+
+    A count is fewer or more, and a session's time walking is read at the belt speed it was walked at:
+
+    >>> better_words("pauses", "treadmill"), better_words("walking_min", "treadmill")
+    ('fewer is better', 'more is better at the same belt speed')
     """
     direction = better_direction(metric, setting)
+    if metric in COUNTS and direction is not None:
+        return f"{'fewer' if direction == 'lower' else 'more'} is better"
+    if metric == "walking_min" and setting == "treadmill":
+        return "more is better at the same belt speed"
+    if metric == "steps" and setting == "treadmill":
+        return "no better direction by itself: more steps is more walking (the dose); compare sessions of the same planned minutes"
     if direction is not None:
         return f"{direction} is better"
     if metric == "walk_speed_m_s":
@@ -210,6 +222,46 @@ def counts_words(each: list, setting: str | None) -> str:
     if len(set(counts)) <= 1:
         return counts[0] if counts else "–"
     return f"{listed(counts)} ({len(counts)} {'sessions' if setting == 'treadmill' else 'trials'})"
+
+
+COUNT_NOUNS = {"steps": ("step", "steps"), "pauses": ("pause", "pauses")}
+"""The noun each count is said with (one, several): "1 pause", "13 steps"."""
+
+
+def count_noun(metric: str, n: float) -> str:
+    """The noun of a count measure for ``n`` of it: ``1 step``, ``0 pauses``, ``13.5 steps`` (a median)."""
+    one, many = COUNT_NOUNS[metric]
+    return one if n == 1 else many
+
+
+def session_counts_words(counts: list[int], metric: str) -> str:
+    """A history point's counts (one a valid trial of the session, in order), as counted, with the median the
+    chart draws when there are several: a count is a whole number, never their mean (13.33 steps).
+
+    >>> session_counts_words([13, 13, 14], "steps"), session_counts_words([13, 14], "steps")
+    ('13, 13 and 14 steps (3 trials; median 13)', '13 and 14 steps (2 trials; median 13.5)')
+    >>> session_counts_words([2], "pauses"), session_counts_words([1], "pauses"), session_counts_words([13, 13], "steps")
+    ('2 pauses', '1 pause', '13 steps in each of 2 trials')
+    """
+    if len(counts) == 1:
+        return f"{counts[0]} {count_noun(metric, counts[0])}"
+    if len(set(counts)) == 1:
+        return f"{counts[0]} {count_noun(metric, counts[0])} in each of {len(counts)} trials"
+    return f"{listed([str(c) for c in counts])} {COUNT_NOUNS[metric][1]} ({len(counts)} trials; median {median(counts):g})"
+
+
+def count_change_words(change: float | None, metric: str, medians: bool) -> str:
+    """The change of a count between two history points, signed, with its noun (``+2 steps``, ``-1 pause``,
+    ``0 pauses``); ``medians``: some point is the median of several trials' counts, said so.
+
+    >>> count_change_words(-1, "pauses", False), count_change_words(0.5, "steps", True), count_change_words(0, "pauses", False)
+    ('-1 pause', '+0.5 steps (medians of each session’s trials)', '0 pauses')
+    """
+    if change is None:
+        return "–"
+    sign = "+" if change > 0 else "-" if change < 0 else ""
+    words = f"{sign}{abs(change):g} {count_noun(metric, abs(change))}"
+    return words + (" (medians of each session’s trials)" if medians else "")
 
 
 def measure_words(metric: str, values: dict, setting: str | None) -> str:

@@ -159,11 +159,13 @@ def _as_time(label: str) -> float | None:
 
 def series_chart(points: list[tuple[str, float | None]], *, width: float, height: float, unit: str,
                  mdc: float | None = None, floor: float | None = None, x_labels: list[str] | None = None,
-                 by_time: bool = True) -> Drawing:
+                 by_time: bool = True, top_at_least: float | None = None) -> Drawing:
     """Values over time: ``points`` are ``(ISO time or label, value)``; ``by_time`` places them
     by their dates (else evenly, labelled with ``x_labels``). ``mdc``: a grey band of ±MDC around
     the first value (a later value outside it changed by more than the measurement error).
-    ``floor``: the y axis starts there (0 for amounts) when the values allow."""
+    ``floor``: the y axis starts there (0 for amounts) when the values allow. ``top_at_least``: the
+    y axis reaches at least this value (a count's: no pause in any session on an axis of 0 to 4, not
+    of ticks in thousandths)."""
     d = Drawing(width, height)
     pad_l, pad_r, pad_b, pad_t = 38, 12, 24, 8
     pw, ph = width - pad_l - pad_r, height - pad_b - pad_t
@@ -179,6 +181,8 @@ def series_chart(points: list[tuple[str, float | None]], *, width: float, height
         lo, hi = min(lo, base - mdc), max(hi, base + mdc)
     if floor is not None and lo >= floor:
         lo = floor
+    if top_at_least is not None:
+        hi = max(hi, top_at_least)
     if hi - lo < 1e-12:
         hi, lo = hi + max(1e-3, abs(hi) * 0.1), lo - max(1e-3, abs(lo) * 0.1)
         if floor is not None and lo < floor <= min(values):

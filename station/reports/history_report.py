@@ -28,10 +28,12 @@ def series_block(series: dict, citations: Citations, width: float, visits: dict[
     unit = series.get("unit") or ""
     points = [(pt["started_at"], pt["value"]) for pt in series["points"]]
     mdc = series.get("mdc")
+    count = bool(series.get("count"))  # steps, pauses: said as counted, each trial's (patient_history's point words)
     chart = series_chart(points, width=width, height=46 * mm, unit=unit,
-                         mdc=None if mdc is None else float(mdc["value"]), floor=series.get("floor"))
+                         mdc=None if mdc is None else float(mdc["value"]), floor=series.get("floor"),
+                         top_at_least=4.0 if count else None)
     title = f"{series.get('protocol_title')}: {series.get('condition_label')}: {series.get('label')}"
-    if unit:
+    if unit and not count:
         title += f" ({unit})"
     if series.get("better_words"):  # a walk measure's direction of benefit (station/protocols/walk_words.py)
         title += f", {series['better_words']}"
@@ -40,10 +42,11 @@ def series_block(series: dict, citations: Citations, width: float, visits: dict[
     seen = len({(visits or {}).get(pt.get("session_id"), pt.get("session_id")) for pt in series["points"]})
     measured = f"Measured at {counted(seen, 'visit')}" if seen == len(points) \
         else f"Measured {counted(len(points), 'time')} at {counted(seen, 'visit')}"
-    words = f"{measured}; first {with_unit(first['value'], unit)} ({day(first['started_at'])})"
+    said = (lambda pt: pt["words"]) if count else (lambda pt: with_unit(pt["value"], unit))
+    words = f"{measured}; first {said(first)} ({day(first['started_at'])})"
     if len(points) > 1:
-        words += (f", last {with_unit(last['value'], unit)} ({day(last['started_at'])}), "
-                  f"change {change(series.get('change'), unit)}")  # always signed; a percentage's in points
+        words += (f", last {said(last)} ({day(last['started_at'])}), "  # a change always signed; a percentage's in points
+                  f"change {series['change_words'] if count else change(series.get('change'), unit)}")
     if mdc is not None:
         cite = citations.cite(mdc.get("citation"), mdc.get("doi"))
         values = " / ".join(f"{quantity(ph['value'], change_unit(unit))} {ph['phase']}" for ph in mdc.get("phases") or []) \
@@ -96,7 +99,8 @@ def history_story(store, patient_id: int, protocols: dict, *, actor, wall_clock,
     if key:
         story.append(p("Key measures over time", "h2"))
         story.append(p("Each value is the mean of the test's valid trials in one session (a visit that ran a test twice gives "
-                       "two values); the change is the last session's against the first's. A change is called real only beyond the "
+                       "two values), except a walk's counts (steps, pauses): each trial's count, the chart at their median; "
+                       "the change is the last session's against the first's. A change is called real only beyond the "
                        "published minimal detectable change (MDC) for a comparable population.", "small"))
         for series in key:
             story.append(series_block(series, citations, width, visits))

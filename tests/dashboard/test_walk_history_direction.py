@@ -40,7 +40,8 @@ def test_a_treadmill_history_leads_with_the_minutes_walked_not_the_belt_speed(st
     key = [s["metric"] for s in series if s["key"]]
     assert key[0] == "walking_min" and "walk_speed_m_s" not in key
     minutes = next(s for s in series if s["metric"] == "walking_min")
-    assert minutes["better_words"] == "higher is better" and minutes["label"] == "Time walking"
+    # more time walking is better read at the belt speed it was walked at (a faster belt can shorten it)
+    assert minutes["better_words"] == "more is better at the same belt speed" and minutes["label"] == "Time walking"
     belt = next(s for s in series if s["metric"] == "walk_speed_m_s")
     assert belt["better"] is None and belt["better_words"] == "set on the treadmill by the clinician, not measured"
     assert belt["label"] == "Belt speed (entered)"

@@ -332,7 +332,8 @@ const Charts = (() => {
 
   /* -- history chart (SVG): points [{date: Date, value, label}], optional MDC band ----------- */
   /* ``points`` of one line, or ``opts.lines`` = [{points, color, label}] for several (the
-     conditions of a test on one chart, one scale); the MDC band only for a single line. */
+     conditions of a test on one chart, one scale); the MDC band only for a single line;
+     ``opts.atLeast``: an axis from ``floor`` reaches at least this value (a count's, whole ticks). */
   function history(points, opts) {
     const W = drawWidth(520), padL = 52, padR = 16, padT = 16;
     const lines = (opts && opts.lines) || [{ points, color: "#1f4e79", label: null }];
@@ -352,7 +353,7 @@ const Charts = (() => {
     if (floor !== undefined && floor !== null) {
       // amounts (areas, velocities, times) from zero: a small change must look small
       y0 = floor;
-      y1 = Math.max(y1 * 1.15, (opts && opts.ceiling) || 0, floor + 1e-3);
+      y1 = Math.max(y1 * 1.15, (opts && opts.ceiling) || 0, (opts && opts.atLeast) || 0, floor + 1e-3);
     } else if (opts && opts.around !== undefined) {
       // a split (weight on the left, %): centred on the even value, at least ±10 points
       const span = Math.max(10, Math.abs(y0 - opts.around), Math.abs(y1 - opts.around)) * 1.1;

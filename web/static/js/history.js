@@ -31,7 +31,7 @@
     if (s.points.length < 2) {
       return el("div", { class: "small" }, el("p", {}, "One session so far: a change shows from the second."), mdcLine);
     }
-    const words = `Change since the first session: ${change(s.change, s.unit)}.`;
+    const words = `Change since the first session: ${changeWords(s)}.`;
     const verdict = !s.mdc ? null : s.mdc_reading ? el("span", { class: "tag neutral mdc-reading" }, s.mdc_reading)
       : Station.mdcVerdictTag(s.mdc_verdict);
     return el("div", { class: "small" }, el("p", {}, words, " ", verdict), mdcLine);
@@ -47,25 +47,50 @@
   function pointText(s, p) {
     if (s.metric === "time_held_s" && p.value === 0) return "0 s (unable)";
     if (s.entered) return Station.beltSpeed(p.value); // as the clinician entered it, in km/h
+    // a count (steps, pauses) as counted, each trial's: "13, 13 and 14 steps (3 trials; median 13)", never 13.33 steps
+    if (s.count) return p.words;
     return quantity(p.value, s.unit);
   }
+
+  /* A point with how it was made of the session's trials: "0.45 m/s (mean of 3 trials)", "30.0 s (best of 3 trials)";
+     a count's words already say its trials (report.patient_history: the series' ``summary``). */
+  function pointWords(s, p) {
+    const n = p.trials.length;
+    if (s.count) return pointText(s, p) + at(p);
+    return `${pointText(s, p)} (${n === 1 ? "1 trial" : `${s.summary || "mean"} of ${n} trials`})${at(p)}`;
+  }
+
+  /* A change since the first session: a count's with its noun ("-2 pauses"), others by the unit's rule. */
+  const changeWords = (s) => (s.count ? s.change_words : change(s.change, s.unit));
 
   function chartCard(s, durations) {
     const points = s.points.map((p) => ({
       date: new Date(p.started_at), value: p.value,
-      label: when(p.started_at), text: `${pointText(s, p)} (${p.trials.length} trial${p.trials.length === 1 ? "" : "s"})${at(p)}`,
+      label: when(p.started_at), text: pointWords(s, p),
     }));
     const opts = { mdc: s.mdc ? s.mdc.value : null, unit: s.unit, label: `${s.label}, ${s.condition_label}`, zeroIsUnable: s.metric === "time_held_s" };
     if (s.metric === "weight_left_pct") opts.around = 50;
     else opts.floor = 0;
     if (s.metric === "time_held_s" && durations[s.protocol]) opts.ceiling = durations[s.protocol];
+    if (s.count) opts.atLeast = 4; // whole counts: a patient who never paused reads 0 on an axis of 0 to 4, not of 0.0005
     const last = s.points[s.points.length - 1];
     return el("div", { class: "card history-chart", dataset: { protocol: s.protocol, condition: s.condition, metric: s.metric } },
       el("h3", {}, `${s.label} · ${s.condition_label}`, betterTag(s)),
       el("p", { class: "latest" }, "Latest: ", el("strong", {}, pointText(s, last)), ` (${when(last.started_at)})`,
         at(last) ? el("span", { class: "recorded-at" }, at(last)) : ""),
       Charts.history(points, opts),
-      changeText(s));
+      changeText(s), sessionTable(s));
+  }
+
+  /* A treadmill programme's dose and counts session by session (the chart's points read without hovering):
+     the time walking, the pauses and steps; newest first. */
+  function sessionTable(s) {
+    if (!s.count && s.metric !== "walking_min") return null;
+    return el("details", { class: "history-sessions small" },
+      el("summary", {}, `Each session (${s.points.length})`),
+      el("div", { class: "table-scroll" }, el("table", { class: "list small" }, el("tbody", {},
+        s.points.slice().reverse().map((p) => el("tr", { dataset: { sessionId: p.session_id } },
+          el("td", {}, when(p.started_at)), el("td", { class: "num value" }, pointWords(s, p))))))));
   }
 
   const COLOURS = ["#1f4e79", "#c0392b", "#1e7a3c", "#8e44ad", "#b9770e", "#2c3e50"];
@@ -75,17 +100,18 @@
     const s0 = list[0];
     const toPoints = (s) => s.points.map((p) => ({
       date: new Date(p.started_at), value: p.value, label: when(p.started_at),
-      text: `${pointText(s, p)} (${p.trials.length} trial${p.trials.length === 1 ? "" : "s"})${at(p)}` }));
+      text: pointWords(s, p) }));
     const opts = { unit: s0.unit, label: `${s0.label}, every condition`, zeroIsUnable: s0.metric === "time_held_s",
       lines: list.map((s, i) => ({ points: toPoints(s), color: COLOURS[i % COLOURS.length], label: s.condition_label })) };
     if (s0.metric === "weight_left_pct") opts.around = 50;
     else opts.floor = 0;
     if (s0.metric === "time_held_s" && durations[s0.protocol]) opts.ceiling = durations[s0.protocol];
+    if (s0.count) opts.atLeast = 4;
     const rows = list.map((s, i) => {
       const last = s.points[s.points.length - 1];
       let change = "";
       if (s.points.length >= 2) {
-        change = `${Station.change(s.change, s.unit)} since the first`;
+        change = `${changeWords(s)} since the first`;
         if (s.mdc) change += ` (${s.mdc_reading || s.mdc_verdict.words})`;
       }
       return el("tr", { dataset: { condition: s.condition } },

@@ -93,6 +93,18 @@
     return el("span", { class: "tag valid" }, "valid");
   }
 
+  /* A trial's name in its condition's list: its trial and attempt within the session ("Trial 2, attempt 2", "Attempt 1");
+     a visit that ran the test in two sessions names each session first, "Session 1 (10:02)", "Session 2 (10:40), trial 2"
+     (report.number_sessions), not "Attempt 1" twice as if one session's. */
+  function trialName(t, condition) {
+    const same = t.session ? condition.trials.filter((x) => x.session_id === t.session_id) : condition.trials;
+    const within = same.some((x) => x.trial > 1) ? `trial ${t.trial}` + (t.attempt > 1 ? `, attempt ${t.attempt}` : "")
+      : `attempt ${t.attempt ?? "?"}`;
+    if (!t.session) return within.charAt(0).toUpperCase() + within.slice(1);
+    const clock = new Date(t.session.started_at).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+    return `Session ${t.session.number} (${clock})` + (same.length > 1 ? `, ${within}` : "");
+  }
+
   function trialLines(condition) {
     return el("ul", { class: "trial-list" }, condition.trials.map((t) => {
       const reason = t.unable ? el("div", { class: "small muted" }, "Could not take the position: counted as 0 s.")
@@ -106,8 +118,7 @@
       // a treadmill session the station's data loss ended early (what was measured is kept)
       const ended = t.ended_early ? el("div", { class: "small warn-box ended-early" }, t.ended_early) : null;
       return el("li", { dataset: { trialId: t.id, valid: String(t.valid) } },
-        el("div", {}, el("a", { href: `/trials/${t.id}` }, (condition.trials.some((x) => x.trial > 1) ? `Trial ${t.trial}` + (t.attempt > 1 ? `, attempt ${t.attempt}` : "")
-          : `Attempt ${t.attempt ?? "?"}`)),
+        el("div", {}, el("a", { href: `/trials/${t.id}` }, trialName(t, condition)),
           el("span", { class: "muted small" }, ` · #${t.id}`), reason, judged, note, ended, imu, withheld),
         verdictTag(t));
     }));
