@@ -6,8 +6,10 @@ added as ``storage`` (:mod:`station.store.space`): ``{"state": "ok"|"low"|"full"
 and shows, but says what to do), with the message first in ``reason`` (what the tablet's health
 chip shows). With the station daemon, ``acquisition_restarts`` counts the
 acquisition process's restarts (:mod:`station.acquire.supervisor`). At a station, ``sync`` has the
-number of changes waiting for the hub (``queue_length``), ``last_sync_at``, ``last_error`` and
-whether a hub is configured (``hub``). On the hub (``HUB``: no plate, no acquisition) the state is
+number of changes waiting for the hub (``queue_length``), ``last_sync_at``, ``last_error``,
+whether a hub is configured (``hub``) and ``erasures_not_applied``: null, or how many erasures made
+here the hub took without erasing (it holds the patient under another identifier), with what to
+do (:func:`station.sync.unmatched.health`). On the hub (``HUB``: no plate, no acquisition) the state is
 that of its PostgreSQL database (``role: "hub"``; ``down`` with the reason when the database does
 not answer). ``nodata`` (503, as ``down``): the acquisition runs but its newest frame is over a second
 old (:data:`station.acquire.source.NO_FRAMES_S`): the station measures nothing now, as the live
@@ -20,6 +22,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, current_app, jsonify
 
 from station.acquire.source import down_health
+from station.sync.unmatched import health as unmatched_erasures
 
 bp = Blueprint("health", __name__)
 
@@ -55,7 +58,8 @@ def station_health_document(app: Flask) -> dict:
     if outbox is not None and outbox.role == "station":
         state = outbox.state()
         doc["sync"] = {"hub": app.config.get("SYNC") is not None, "queue_length": state["queue_length"],
-                       "last_sync_at": state["last_sync_at"], "last_error": state["last_error"]}
+                       "last_sync_at": state["last_sync_at"], "last_error": state["last_error"],
+                       "erasures_not_applied": unmatched_erasures(store)}
     return doc
 
 

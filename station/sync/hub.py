@@ -37,7 +37,9 @@ The hub is a :class:`~station.store.store.Store` like a station's (same schema, 
   patient the hub does not hold whose identifier was erased is the erased one only if the station
   had not yet taken that tombstone when it pushed (each push names the last tombstone it applied):
   the identifier given again to a new patient after the station took the erasure makes a new
-  patient, whatever the station's clock says.
+  patient, whatever the station's clock says. A station's erasure of a patient it sent whom the hub
+  holds under another identifier is taken without erasing them, audited and answered to the
+  station (:meth:`Hub._erase`, :mod:`station.sync.unmatched`), never refused at every push.
 """
 
 from __future__ import annotations
@@ -316,9 +318,11 @@ class Hub:
         "changes": [...]}`` in order (``tombstones_through``: the last hub tombstone the station
         had applied when it pushed; stations before it send none: :meth:`_erased_before`).
 
-        Returns ``{"applied_through", "applied", "duplicates"}``. A change that cannot be applied
-        stops the push there (those before it stay applied) with its error, which the hub's health
-        page shows for the station.
+        Returns ``{"applied_through", "applied", "duplicates", "unmatched_erasures"}``. A change
+        that cannot be applied stops the push there (those before it stay applied) with its error,
+        which the hub's health page shows for the station. An erasure of a patient this station
+        sent whom the hub holds under another identifier now is taken without erasing anyone
+        (:meth:`_erase`): ``unmatched_erasures`` lists them, ``[{"seq", "hub_patient_id"}]``.
         """
         if not isinstance(body, dict):
             raise ValidationError({"body": "must be a JSON object"})
@@ -332,9 +336,10 @@ class Hub:
         reported = reported[:300] if isinstance(reported, str) else None
         tombstones_through = None if body.get("tombstones_through") is None else _int(body, "tombstones_through")
         applied = duplicates = 0
+        unmatched: list[dict] = []
         try:
             for change in changes:
-                if self._apply(station, change, tombstones_through):
+                if self._apply(station, change, tombstones_through, unmatched):
                     applied += 1
                 else:
                     duplicates += 1
@@ -342,7 +347,8 @@ class Hub:
             self._note(station, queue_length, f"change refused: {exc}")
             raise
         self._note(station, queue_length, reported)
-        return {"applied_through": self._last_seq(station), "applied": applied, "duplicates": duplicates}
+        return {"applied_through": self._last_seq(station), "applied": applied, "duplicates": duplicates,
+                "unmatched_erasures": unmatched}
 
     def audit_last(self, station: StationRef) -> dict:
         """``{"last": id}``: the last of the station's own audit entries the hub holds (:mod:`.hub_audit`)."""
@@ -390,7 +396,8 @@ class Hub:
         with self._db.read() as conn:
             return int(conn.execute("SELECT last_seq FROM hub_stations WHERE id = ?", (station.id,)).fetchone()[0])
 
-    def _apply(self, station: StationRef, change: object, tombstones_through: int | None = None) -> bool:
+    def _apply(self, station: StationRef, change: object, tombstones_through: int | None = None,
+               unmatched: list | None = None) -> bool:
         seq, entity, op, local_id, sent_at, payload = _check_change(change)
         # last writer wins by the change's time, but a station's clock (a Pi has no real-time clock)
         # may run ahead: a time after the hub's own counts as the hub's now, so it cannot win for ever.
@@ -400,9 +407,15 @@ class Hub:
             with self._db.read() as conn:
                 if self._repeat(conn, station, seq, sent_at):
                     return False
-            self._erase(station, local_id, payload, at)  # its own transactions (erasure checkpoints the WAL)
+            kept = self._erase(station, local_id, payload, at)  # its own transactions (erasure checkpoints the WAL)
             with self._db.write() as conn:
                 self._advance(conn, station, seq, sent_at)
+                if kept is not None:
+                    self.store.audit.record(station.actor, "sync.erasure_unmatched", patient_id=kept,
+                                            object=f"patient:{kept}", detail={"station": station.name, "change": seq,
+                                                                              "station_patient": local_id})
+            if kept is not None and unmatched is not None:
+                unmatched.append({"seq": seq, "hub_patient_id": kept})
             return True
         with self._db.write() as conn:
             if self._repeat(conn, station, seq, sent_at):
@@ -579,12 +592,20 @@ class Hub:
                  "incoming": json.loads(r["applied"]), "kept": json.loads(r["kept"]),
                  "before": json.loads(r["replaced"])} for r in rows]
 
-    def _erase(self, station: StationRef, local_id: int, payload: dict, at: str) -> None:
+    def _erase(self, station: StationRef, local_id: int, payload: dict, at: str) -> int | None:
         """A station's erasure of its patient ``local_id``. It reaches the hub's record only when this
         station sent or linked that patient (its id map says so) and the identifier's hash matches:
         a station cannot erase, nor tombstone for every station, a patient it never held (anyone
         can compute the hash of a guessable identifier). Otherwise the erasure stays at the station
-        and the hub keeps its record (a hub administrator erases it there)."""
+        and the hub keeps its record (a hub administrator erases it there).
+
+        Returns the hub's id of the patient this station sent under ``local_id`` when the hub holds
+        them under another identifier than the erasure names (renamed on the hub, or at the station
+        just before it erased them, or the hub restored from a backup older than a rename): they are
+        not erased (the erasure names someone else than the hub's record of them), and since that
+        never changes, the erasure is taken rather than refused at every push, which stopped every
+        later change of the station (the caller audits it, ``sync.erasure_unmatched``, and answers
+        it to the station). None otherwise."""
         key = payload.get("identifier_hash")
         if not isinstance(key, str) or len(key) != 64:
             raise ValidationError({"identifier_hash": "must be the 64 hex digits of the identifier's hash"})
@@ -600,8 +621,9 @@ class Hub:
             row = conn.execute("SELECT k.patient_id, p.identifier FROM sync_patient_keys k"
                                " JOIN patients p ON p.id = k.patient_id WHERE k.identifier_hash = ?", (key,)).fetchone()
         if row is None or row["patient_id"] != found[0]:
-            raise ValidationError({"identifier_hash": "does not match the patient this station sent under that id"})
+            return int(found[0])
         self.store.patients.erase(row["patient_id"], row["identifier"], actor=station.actor)  # leaves the tombstone
+        return None
 
     # -- sessions, trials, programmes -------------------------------------------------------
 

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 from station.store.audit import Actor
 from station.store.db import Conflict, NotFound, ValidationError
-from station.sync import programme_updates, pulled
+from station.sync import programme_updates, pulled, unmatched
 from station.sync.answers import BOOLEAN, LIST, OBJECT, TEXT, WHOLE, WHOLE_OR_NULL, items, take, wrong
 from station.sync.client import HubClient, HubRefused, SyncError
 from station.sync.hub import PATIENT_SYNC_FIELDS, PATIENT_UPDATES_PAGE
@@ -78,7 +78,8 @@ class SyncReport:
     validity, reason or note changed elsewhere, taken here), ``programme_fields`` (fields of its
     programmes taken from the hub), ``hub_restored`` (the hub's database went back to a backup:
     :meth:`StationSync._follow_hub_epoch`), ``offered_again`` (records of this station queued
-    again for it), ``queue_length`` left."""
+    again for it), ``unmatched_erasures`` (erasures made here the hub took without erasing: it holds
+    the patient under another identifier, :mod:`station.sync.unmatched`), ``queue_length`` left."""
 
     sent: Counter = field(default_factory=Counter)
     duplicates: int = 0
@@ -93,6 +94,7 @@ class SyncReport:
     queue_length: int = 0
     hub_restored: bool = False
     offered_again: int = 0
+    unmatched_erasures: int = 0
 
     def lines(self) -> list[str]:
         sent = ", ".join(f"{n} {_RECORD_WORDS.get(entity, (entity, entity + 's'))[n != 1]}"
@@ -115,6 +117,10 @@ class SyncReport:
         if self.hub_restored:
             out.append("the hub's database was restored from a backup: its erasures, histories and updates since "
                        f"were taken again from there; {self.offered_again} records of this station offered again")
+        if self.unmatched_erasures:
+            out.append(f"{self.unmatched_erasures} erasure(s) made here not applied on the hub: it holds the patient "
+                       "under another identifier; a hub administrator erases them there if they are the same person "
+                       "(`sync --show-blocked` lists them)")
         if self.deferred_erasures:
             out.append(f"{self.deferred_erasures} erasures wait for a recording to end")
         out.append(f"{self.queue_length} changes left in the queue")
@@ -512,9 +518,22 @@ class StationSync:
                     raise SyncError(f"the hub acknowledged changes only up to {applied_through}, not "
                                     f"{batch[-1]['seq']}; will retry")
                 report.duplicates += take(answer, "duplicates", "POST /api/hub/push", WHOLE)
+                report.unmatched_erasures += self._keep_unmatched(answer, batch)
                 for item in batch:
                     report.sent[item["entity"]] += 1
             outbox.acknowledge(through, pushed=len(batch), hub_holds=applied_through)
+
+    def _keep_unmatched(self, answer: dict, batch: list[dict]) -> int:
+        """Keep the erasures of ``batch`` the hub took without erasing anyone (the push's answer
+        names them: :mod:`station.sync.unmatched`); how many. A hub before that sends none."""
+        what = "POST /api/hub/push"
+        if "unmatched_erasures" not in answer:
+            return 0
+        named = items(answer, "unmatched_erasures", what)
+        for item in named:
+            take(item, "seq", what, WHOLE, where="unmatched_erasures[].")
+            take(item, "hub_patient_id", what, WHOLE, where="unmatched_erasures[].")
+        return unmatched.keep(self.store, {item["seq"]: item for item in batch}, named, actor=HUB_ACTOR) if named else 0
 
     def _upload_frames(self, trial_id: int, n_parts: int) -> int:
         what = "GET /api/hub/trials/ID/parts"

@@ -9,7 +9,7 @@ from station.store.db import NotFound
 from station.sync.client import HubUnreachable
 from station.sync.hub import Hub
 
-from sync_support import CALIBRATION, CLINICIAN, add_trial, frames, hub_patient
+from sync_support import CALIBRATION, CLINICIAN, add_trial, frames, hub_patient, hub_trials
 
 
 def _shared_patient(hub_store, gym, ward, identifier="P-E"):
@@ -108,3 +108,51 @@ def test_frame_parts_of_an_erased_patient_do_not_stay_on_the_hub(hub_store, stat
         assert conn.execute("SELECT count(*) FROM hub_uploads").fetchone()[0] == 0
     assert hub_store.patients.search(archived="all")["total"] == 0
     assert gym.store.outbox.length() == 0
+
+
+def test_an_erasure_of_a_patient_renamed_on_the_hub_does_not_block_the_queue(hub_store, station_factory):
+    """The hub renamed P-A to P-A2 before the gym took it; the gym erases P-A, then registers P-B.
+    The erasure names P-A, and the hub holds the gym's patient as P-A2: it does not erase them (the
+    erasure names someone else than its record; erasing there is a hub administrator's decision),
+    and since that never changes, it takes the erasure instead of refusing it at every push. The
+    old code refused it (HTTP 422 'does not match') at every sync: P-B and everything after never
+    left the gym until someone ran `sync --skip`. Audited at both ends, in /healthz and in
+    `sync --show-blocked`'s list, never with the identifier."""
+    from station.store import outbox_admin
+    from web import create_app
+
+    from sync_support import CHEAP
+
+    gym = station_factory("gym")
+    patient = gym.store.patients.create({"identifier": "P-A", "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
+    session = gym.store.sessions.create(patient["id"], {}, actor=CLINICIAN)
+    add_trial(gym.store, session["id"], 200)
+    gym.sync_once()
+    on_hub = hub_patient(hub_store, "P-A")
+    hub_store.patients.update(on_hub["id"], {"identifier": "P-A2"}, actor=CLINICIAN)
+    gym.store.patients.erase(patient["id"], "P-A", actor=CLINICIAN)
+    later = gym.store.patients.create({"identifier": "P-B", "birth_year": 1960, "sex": "M"}, actor=CLINICIAN)
+    add_trial(gym.store, gym.store.sessions.create(later["id"], {}, actor=CLINICIAN)["id"], 200, 1)
+
+    report = gym.sync_once()
+    assert report.unmatched_erasures == 1 and gym.store.outbox.length() == 0
+    assert len(hub_trials(hub_store, "P-B")) == 1  # the later changes went on
+    assert hub_patient(hub_store, "P-A2")["id"] == on_hub["id"]  # not erased by the gym: the hub's decision
+    assert Hub(hub_store).tombstones(0)["tombstones"] == []
+    entries = {e["username"]: e for e in hub_store.audit.query(action="sync.erasure_unmatched")}
+    assert set(entries) == {"station:gym", "hub@gym"}  # the hub's own, and the gym's sent to its trail
+    on_hub_audit = entries["station:gym"]
+    assert on_hub_audit["patient_id"] == on_hub["id"]
+    [here] = gym.store.audit.query(action="sync.erasure_unmatched")
+    assert here["detail"]["hub_patient"] == on_hub["id"] and here["detail"]["station_patient"] == patient["id"]
+    [kept] = outbox_admin.skipped_changes(gym.store)
+    assert (kept.op, kept.skipped_by) == ("erase", "hub")
+    assert f"a hub administrator erases patient #{on_hub['id']} on the hub" in kept.reason
+    assert "not applied on the hub" in " ".join(report.lines())
+    health = create_app({"STORE": gym.store, "SYNC": gym, "SECRET_KEY": "t", "PASSWORD_COST": CHEAP}
+                        ).test_client().get("/healthz").get_json()["sync"]
+    assert health["erasures_not_applied"]["count"] == 1 and health["last_error"] is None
+    assert "a hub administrator erases them on the hub" in health["erasures_not_applied"]["what_to_do"]
+    assert "P-A" not in str(health) + str(here) + str(on_hub_audit) + kept.reason
+    again = gym.sync_once()
+    assert again.unmatched_erasures == 0 and again.sent == {}
