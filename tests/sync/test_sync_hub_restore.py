@@ -173,15 +173,23 @@ def test_an_erasure_made_at_a_station_survives_the_hub_s_restore(pg_url, pg_empt
     """The gym erased P-A after the hub's backup and pushed it; the hub's database was lost and
     restored from that backup, P-A in it. The gym offers its erasure again: the hub erases P-A
     (the old code: held for good, handed to any station pulling them), and the ward, which pulled
-    P-A before the backup and was offline since, takes the erasure."""
+    P-A before the backup and was offline since, takes the erasure.
+
+    P-R, renamed P-R2 on the hub between the backup and the gym's erasure of P-R2, is back as P-R:
+    the erasure offered again names P-R2, so the hub does not erase P-R (a hub administrator
+    decides) and takes the erasure: the old code refused it at every sync, and everything the gym
+    offered again after it stayed queued."""
     hub_store, gym, ward = _hub_gym_ward(pg_url, tmp_path, station_data_dir)
     try:
-        for n, name in enumerate(("P-A", "P-B")):
+        for n, name in enumerate(("P-A", "P-B", "P-R")):
             _patient_with_trial(gym.store, name, n)
         gym.sync_once()
         ward.pull_patient("P-A", actor=CLINICIAN)
         ward.sync_once()
         backup = pg_backup.create_hub_backup(pg_url, tmp_path / "hub")
+        hub_store.patients.update(hub_patient(hub_store, "P-R")["id"], {"identifier": "P-R2"}, actor=HUB_ADMIN)
+        gym.sync_once()  # takes P-R2
+        gym.store.patients.erase(gym.store.patients.get_by_identifier("P-R2")["id"], "P-R2", actor=CLINICIAN)
         gym.store.patients.erase(gym.store.patients.get_by_identifier("P-A")["id"], "P-A", actor=CLINICIAN)
         gym.sync_once()
         with pytest.raises(NotFound):
@@ -192,6 +200,7 @@ def test_an_erasure_made_at_a_station_survives_the_hub_s_restore(pg_url, pg_empt
 
         report = gym.sync_once()
         assert report.hub_restored and gym.store.outbox.length() == 0
+        assert report.unmatched_erasures == 1 and hub_patient(hub_store, "P-R")["identifier"] == "P-R"
         with pytest.raises(NotFound):
             hub_patient(hub_store, "P-A")
         assert len(hub_trials(hub_store, "P-B")) == 1  # the gym's other patient as it was
