@@ -7,14 +7,16 @@ worker on a Raspberry Pi (1-4 GB, several workers) must hold for it.
     ... [--code ROOT]   # another version's station/ and web/ (git archive COMMIT station web | tar -x -C ROOT)
 
 ``steps``: ``GET /api/trials/<id>/steps`` as the route does it (the trial's ``seq`` and acceleration
-read from the store, :func:`web.walk_trace.steps_trace`, the JSON body), max_points 4000 as the
-page asks. ``gait``: ``balance-station gait FILE``'s work on one file
+read from the store, by the chunks the window needs: :func:`web.walk_trace.stored_frames`; in a
+checkout before it, all of them: ``Trials.frames``; :func:`web.walk_trace.steps_trace`, the JSON
+body), max_points 4000 as the page asks. ``gait``: ``balance-station gait FILE``'s work on one file
 (:func:`station.commands.gait.analyse_file`: read, align, every gait key). ``sway``: ``balance-station
 analyze FILE``'s (:func:`station.commands.analyze.analyse_file`, the usual reader). Printed: the
 peak of the memory :mod:`tracemalloc` traces (Python objects and numpy arrays) during that work
 (done once before, untraced, so that the modules it imports are not counted),
-the process's maximum resident set size after it and before it (imports and the store opened), and
-the process time of the traced run. A 120-min treadmill trial to measure:
+the process's maximum resident set size after it and before it (imports and the store opened), the
+process time of the traced run, and the wall-clock time of one more run, untraced (``wall_s``; the
+machine's load average is printed beside it). A 120-min treadmill trial to measure:
 
     balance-station trial --protocol backward-treadmill --simulate --belt-speed-m-s 0.5 \\
         --planned-min 120 --out DIR --patient ID --data-dir DATA
@@ -41,12 +43,15 @@ kind, args = sys.argv[1], json.loads(sys.argv[2])
 import station
 if kind == "steps":
     from station.store.store import Store
-    from web.walk_trace import IMU_FIELDS, steps_trace
+    from web import walk_trace
     store = Store.open(args["data_dir"])
     trial = store.trials.get(args["trial"])
     def work():
-        frames = store.trials.frames(args["trial"], fields=("seq",) + IMU_FIELDS)
-        doc = steps_trace(trial, frames, from_s=args["from_s"], to_s=args["to_s"], max_points=4000)
+        if hasattr(walk_trace, "stored_frames"):
+            frames = walk_trace.stored_frames(store.trials, args["trial"])
+        else:  # an older checkout (--code): the whole trial's frames, as its route read them
+            frames = store.trials.frames(args["trial"], fields=("seq",) + walk_trace.IMU_FIELDS)
+        doc = walk_trace.steps_trace(trial, frames, from_s=args["from_s"], to_s=args["to_s"], max_points=4000)
         return {"points": len(doc["time_s"]), "bytes": len(json.dumps(doc)), "step": doc.get("step")}
 elif kind == "gait":
     from station.commands.gait import analyse_file
@@ -69,9 +74,12 @@ result = work()
 peak = tracemalloc.get_traced_memory()[1]
 tracemalloc.stop()
 cpu = time.process_time() - cpu
+wall = time.perf_counter()
+work()
+wall = time.perf_counter() - wall
 print(json.dumps({"code": os.path.dirname(os.path.dirname(station.__file__)), "traced_peak_mb": round(peak / 1e6, 1),
                   "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3, 1),
-                  "max_rss_before_mb": round(rss_before / 1e3, 1), "cpu_s": round(cpu, 2), **result}))
+                  "max_rss_before_mb": round(rss_before / 1e3, 1), "cpu_s": round(cpu, 2), "wall_s": round(wall, 3), **result}))
 """
 
 

@@ -20,7 +20,7 @@ from station.store.db import ValidationError
 from web.api_station import station_protocols
 from web.jsonio import query_int
 from web.security import actor, store
-from web.walk_trace import IMU_FIELDS, steps_trace
+from web.walk_trace import steps_trace, stored_frames
 
 bp = Blueprint("api_results", __name__, url_prefix="/api")
 
@@ -72,8 +72,8 @@ def trial_steps(trial_id: int):
         raise ValidationError({"to_s": "must be after from_s"})
     max_points = query_int("max_points", 4000, 10, 20_000)
     trial = store().trials.get(trial_id)
-    # only the fields the trace reads (seq and the acceleration), not the whole frames: a 2-hour session's are 100 MB
-    frames = store().trials.frames(trial_id, fields=("seq",) + IMU_FIELDS)
-    doc = steps_trace(trial, frames, from_s=from_s, to_s=to_s, max_points=max_points)
+    # only the chunks and fields the window's trace reads (seq and the acceleration), never the whole frames at once:
+    # a 2-hour session's are 100 MB
+    doc = steps_trace(trial, stored_frames(store().trials, trial_id), from_s=from_s, to_s=to_s, max_points=max_points)
     store().audit.record(actor(), "trial.frames", patient_id=trial["patient_id"], object=f"trial:{trial_id}")
     return doc

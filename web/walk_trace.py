@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import bisect
 import math
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Callable
 
 import numpy as np
 
@@ -47,37 +50,123 @@ TRACE_BLOCK_S = 600.0
 trial's whole trace costs the memory of 14 minutes of it, not of 2 hours."""
 
 
-def _first_at_or_after(seq: np.ndarray, seq0: int, rate: float, t_s: float) -> int:
+@dataclass(frozen=True)
+class ChunkedFrames:
+    """A trial's frames as the store keeps them, in chunks (:meth:`station.store.trials.Trials.frame_chunks`):
+    each chunk's ``first_seq`` and ``n_frames`` in order, and ``read(i, j)``, the frames
+    (:data:`TRACE_FIELDS`) of chunks ``i:j``. :func:`steps_trace` finds a window's frames by the chunks'
+    ``first_seq`` and reads only their chunks and those the gravity around them needs."""
+
+    first_seq: np.ndarray
+    n_frames: np.ndarray
+    read: Callable[[int, int], np.ndarray]
+
+    @cached_property
+    def starts(self) -> np.ndarray:
+        """Index of each chunk's first frame in the trial, and the trial's frame count last."""
+        return np.concatenate(([0], np.cumsum(self.n_frames, dtype=np.int64)))
+
+
+def stored_frames(trials, trial_id: int) -> ChunkedFrames:
+    """The stored trial ``trial_id``'s frames as :func:`steps_trace` reads them, from ``trials``
+    (:class:`station.store.trials.Trials`: its chunks listed, a few of them read at a time)."""
+    chunks = trials.frame_chunks(trial_id)
+    numbers = chunks["chunk_no"]
+    return ChunkedFrames(chunks["first_seq"], chunks["n_frames"],
+                         lambda i, j: trials.frames(trial_id, fields=TRACE_FIELDS, chunks=(int(numbers[i]), int(numbers[j - 1]))))
+
+
+def _frame_at(frames: ChunkedFrames, seq0: int, rate: float, t_s: float, *, after: bool) -> int:
     """The first frame whose ``time_s`` (``(seq − seq₀)/rate``, computed as the trial CSV does) is
-    ``t_s`` or later (``len(seq)`` when none is): a binary search, no array of every frame's time."""
-    return bisect.bisect_left(range(len(seq)), t_s, key=lambda i: (int(seq[i]) - seq0) / rate)
+    ``t_s`` or later (``after``: later than ``t_s``), ``len`` of the trial when none is: the chunk
+    holding it found by the chunks' first frames, then a binary search in that one chunk."""
+    side = "right" if after else "left"
+    chunk_t = (frames.first_seq.astype(np.int64) - seq0) / rate
+    c = int(np.searchsorted(chunk_t, t_s, side=side))  # chunks starting before t_s (after: at or before)
+    if c == 0:
+        return 0
+    seq = frames.read(c - 1, c)["seq"]
+    find = bisect.bisect_right if after else bisect.bisect_left
+    return int(frames.starts[c - 1]) + find(range(len(seq)), t_s, key=lambda i: (int(seq[i]) - seq0) / rate)
 
 
-def _vertical_blocks(frames: np.ndarray, rate: float, start: int, stop: int, block: int):
-    """``(b0, b1, acc_v)`` for the frames ``start:stop`` in blocks of ``block`` frames: the vertical
+def _readings(part: np.ndarray) -> np.ndarray:
+    """The frames of ``part`` with a reading (all of :data:`IMU_FIELDS` finite), by index."""
+    finite = np.ones(len(part), dtype=bool)
+    for f in IMU_FIELDS:
+        finite &= np.isfinite(part[f])
+    return np.flatnonzero(finite).astype(np.int32 if len(part) < 2**31 else np.int64)
+
+
+def _read_chunks(frames: ChunkedFrames, i: int, j: int, held: tuple[int, int, np.ndarray] | None) -> np.ndarray:
+    """The frames of chunks ``i:j``, those of ``held`` = ``(i0, j0, part)`` (the chunks the last block
+    read) taken from it and only the others read: consecutive blocks share their margins."""
+    if held is None or j <= held[0] or i >= held[1]:
+        return frames.read(i, j)
+    i0, j0, part = held
+    starts = frames.starts
+    pieces = [frames.read(i, i0)] if i < i0 else []
+    pieces.append(part[int(starts[max(i, i0)] - starts[i0]) : int(starts[min(j, j0)] - starts[i0])])
+    if j > j0:
+        pieces.append(frames.read(j0, j))
+    return np.concatenate(pieces)
+
+
+def _block_context(frames: ChunkedFrames, rate: float, b0: int, b1: int,
+                   held: tuple[int, int, np.ndarray] | None) -> tuple[tuple[int, int, np.ndarray], np.ndarray]:
+    """``((i, j, part), readings)``: the frames of chunks ``i:j`` around the block ``b0:b1``, holding
+    the readings :func:`station.analysis.imu_frame.gravity_context` gives the block's readings among
+    the whole trial's, and the frame after the block; ``readings`` the part's frames with a reading.
+
+    A first guess takes every frame for a reading; while the readings of the part end on a side short
+    of the margin (frames without a reading in it, the IMU unplugged) and the trial goes on, the part
+    grows on that side, twice as far from the block."""
+    starts = frames.starts
+    n = int(starts[-1])
+    f0, f1 = gravity_context(n, rate, b0, min(n, b1 + 1))
+    while True:
+        i = int(np.searchsorted(starts, f0, side="right")) - 1
+        j = int(np.searchsorted(starts, f1, side="left"))
+        p0, p1 = int(starts[i]), int(starts[j])
+        held = (i, j, _read_chunks(frames, i, j, held))
+        readings = _readings(held[2])
+        c0, c1 = np.searchsorted(readings, (b0 - p0, b1 - p0))
+        lo, hi = gravity_context(len(readings), rate, int(c0), int(c1))
+        short_before, short_after = lo == 0 and p0 > 0, hi == len(readings) and p1 < n
+        if not (short_before or short_after):
+            return held, readings
+        f0 = max(0, p0 - max(1, b0 - p0)) if short_before else p0
+        f1 = min(n, p1 + max(1, p1 - b1)) if short_after else p1
+
+
+def _vertical_blocks(frames: ChunkedFrames, rate: float, start: int, stop: int, block: int):
+    """``(b0, b1, seq, acc_v)`` for the frames ``start:stop`` in blocks of ``block`` frames: the
+    ``seq`` of frames ``b0:b1`` and the next one (when before ``stop``), and the vertical
     acceleration (m/s² including gravity, NaN where the IMU gave none) of frames ``b0:b1``, up being
     :func:`station.analysis.imu_frame.gravity_direction` over the finite readings of the whole trial
     (within float64 rounding: each block reads the readings of
     :func:`station.analysis.imu_frame.gravity_context` around it, gaps closed as the whole would
-    close them).
+    close them). Each block reads only the chunks around it (:func:`_block_context`).
 
-    Raises ValueError when there is no usable IMU data (fewer than 2 readings, or no gravity)."""
-    finite = np.ones(len(frames), dtype=bool)
-    for f in IMU_FIELDS:
-        finite &= np.isfinite(frames[f])
-    readings = np.flatnonzero(finite).astype(np.int32 if len(frames) < 2**31 else np.int64)  # frame of each reading
-    if len(readings) < 2:
-        raise ValueError("no acceleration was recorded in this trial (was the IMU worn and connected?)")
-    for b0 in range(start, stop, block):
+    Raises ValueError when there is no usable IMU data (fewer than 2 readings in the whole trial,
+    looked for around ``start`` when the window is empty; or no gravity)."""
+    held = None
+    for b0 in range(start, max(stop, start + 1), block):  # an empty window: its context, to say if there is no IMU
         b1 = min(stop, b0 + block)
-        c0, c1 = np.searchsorted(readings, (b0, b1))  # the block's readings among all finite ones
+        held, readings = _block_context(frames, rate, b0, b1, held)
+        if len(readings) < 2:  # then the part is the whole trial
+            raise ValueError("no acceleration was recorded in this trial (was the IMU worn and connected?)")
+        if b1 <= b0:
+            return
+        part, p0 = held[2], int(frames.starts[held[0]])
+        c0, c1 = np.searchsorted(readings, (b0 - p0, b1 - p0))  # the block's readings among the part's
         lo, hi = gravity_context(len(readings), rate, int(c0), int(c1))
         rows = readings[lo:hi]
-        acc = np.column_stack([np.asarray(frames[f][rows], dtype=float) for f in IMU_FIELDS])
+        acc = np.column_stack([np.asarray(part[f][rows], dtype=float) for f in IMU_FIELDS])
         up = gravity_direction(acc, rate)
         out = np.full(b1 - b0, np.nan)
-        out[readings[c0:c1] - b0] = np.einsum("ij,ij->i", acc[c0 - lo : c1 - lo], up[c0 - lo : c1 - lo])
-        yield b0, b1, out
+        out[readings[c0:c1] + p0 - b0] = np.einsum("ij,ij->i", acc[c0 - lo : c1 - lo], up[c0 - lo : c1 - lo])
+        yield b0, b1, part["seq"][b0 - p0 : min(b1 + 1, stop) - p0], out
 
 
 def _bucket_points(time_s: np.ndarray, acc_v: np.ndarray, k: int, rate: float) -> tuple[np.ndarray, np.ndarray]:
@@ -120,7 +209,7 @@ def _bucket_points(time_s: np.ndarray, acc_v: np.ndarray, k: int, rate: float) -
     return times[order], values[order]
 
 
-def steps_trace(trial: dict, frames: np.ndarray, *, from_s: float | None, to_s: float | None, max_points: int) -> dict:
+def steps_trace(trial: dict, frames: ChunkedFrames, *, from_s: float | None, to_s: float | None, max_points: int) -> dict:
     """The document of ``GET /api/trials/<id>/steps``: ``time_s``, ``acc_v_m_s2`` (null where
     unknown) in the window ``[from_s, to_s]`` (default: the whole trial), the steps in the window,
     and ``note`` when something is missing; ``acceleration`` is False when the trial holds no usable
@@ -131,12 +220,16 @@ def steps_trace(trial: dict, frames: np.ndarray, *, from_s: float | None, to_s: 
     ``step`` frames, at most ``max_points // 2`` of them (a screen's pixel columns), each drawn as
     its lowest and highest reading at their own times: the steps' peaks stay where they are, which
     every k-th frame missed; the steps themselves are the result's, exact. The trace is computed a
-    block of :data:`TRACE_BLOCK_S` at a time, so a 2-hour trial costs its frames and one block."""
+    block of :data:`TRACE_BLOCK_S` at a time, each reading only the chunks of ``frames`` around it
+    (:data:`station.analysis.imu_frame.GRAVITY_SETTLE_S` on either side): a 30-s window of a 2-hour
+    trial reads 4.5 minutes of it, the whole trial its frames a block at a time, never all at once."""
     rate = float(trial["rate_hz"])
-    n = len(frames)
+    chunks = len(frames.n_frames)
+    n = int(frames.starts[-1])
     doc = trial.get("metrics") or {}
     contacts = stored_contacts(doc)
-    duration_s = float((int(frames["seq"][-1]) - int(frames["seq"][0]) + 1) / rate) if n else 0.0
+    seq0 = int(frames.first_seq[0]) if n else 0
+    duration_s = float((int(frames.read(chunks - 1, chunks)["seq"][-1]) - seq0 + 1) / rate) if n else 0.0
     lo = 0.0 if from_s is None else max(0.0, from_s)
     hi = duration_s if to_s is None else min(duration_s, to_s)
     out = {"trial_id": trial["id"], "rate_hz": rate, "duration_s": round(duration_s, 6), "from_s": lo, "to_s": hi,
@@ -149,19 +242,17 @@ def steps_trace(trial: dict, frames: np.ndarray, *, from_s: float | None, to_s: 
     if not n:
         out["note"], out["acceleration"] = NOTHING_RECORDED, False
         return out
-    seq = frames["seq"]
-    seq0 = int(seq[0])
-    start = _first_at_or_after(seq, seq0, rate, lo)
-    stop = max(start, bisect.bisect_right(range(n), hi, key=lambda i: (int(seq[i]) - seq0) / rate))
+    start = _frame_at(frames, seq0, rate, lo, after=False)
+    stop = max(start, _frame_at(frames, seq0, rate, hi, after=True))
     count = stop - start
     k = 1 if count <= max_points else math.ceil(count / (max_points // 2))
     block = k * max(1, math.ceil(TRACE_BLOCK_S * rate / k))  # whole buckets
     times: list[np.ndarray] = []
     values: list[np.ndarray] = []
     try:
-        for b0, b1, acc_v in _vertical_blocks(frames, rate, start, stop, block):
+        for _b0, _b1, seq, acc_v in _vertical_blocks(frames, rate, start, stop, block):
             # one frame more than the block, to see frames lost after its last
-            time_s = (seq[b0 : min(b1 + 1, stop)].astype(np.int64) - seq0) / rate
+            time_s = (seq.astype(np.int64) - seq0) / rate
             t, v = _bucket_points(time_s, acc_v, k, rate)
             times.append(t)
             values.append(v)

@@ -85,6 +85,10 @@ FRAME_CHUNKS_PER_READ = 32
 about half a second of frames, 7 kB at 100 Hz)."""
 
 
+FRAME_CHUNK_DTYPE = [("chunk_no", "<i8"), ("first_seq", "<i8"), ("n_frames", "<i8")]
+"""The fields of :meth:`Trials.frame_chunks`, one record a chunk."""
+
+
 def _dtype_from_json(text: str) -> np.dtype:
     return np.dtype([tuple(field) for field in json.loads(text)])
 
@@ -475,32 +479,71 @@ class Trials:
         self._audit.record(actor, "trial.view", patient_id=trial["patient_id"], object=f"trial:{trial_id}")
         return trial
 
-    def frames(self, trial_id: int, fields: Iterable[str] | None = None) -> np.ndarray:
+    def frame_chunks(self, trial_id: int) -> np.ndarray:
+        """The chunks the trial's frames are stored in, in order: a structured array of ``chunk_no``,
+        ``first_seq`` (the seq of its first frame) and ``n_frames``, read without their frames (a
+        2-hour recording's 14,000 chunks: 0.3 MB). A caller that needs some of the frames picks their
+        chunks from it and reads those with :meth:`frames` (``chunks``).
+
+        Raises
+        ------
+        StoreError
+            A chunk's bytes are not a whole number of frames, or not its ``n_frames`` frames (the
+            same words as :meth:`frames`, so that a part of a corrupt trial is refused as the whole is).
+        """
+        with self._db.read() as conn:
+            itemsize = _dtype_from_json(self._row(conn, trial_id)["frame_dtype"]).itemsize
+            rows = conn.execute("SELECT chunk_no, first_seq, n_frames, LENGTH(data) FROM trial_chunks"
+                                " WHERE trial_id = ? ORDER BY chunk_no", (trial_id,)).fetchall()
+        table = np.array([tuple(row[:3]) for row in rows], dtype=FRAME_CHUNK_DTYPE)
+        size_bytes = np.array([row[3] for row in rows], dtype=np.int64)
+        if int(size_bytes.sum()) % itemsize:
+            raise StoreError(f"trial #{trial_id}: stored frames are corrupt (length not a whole number of frames)")
+        if (size_bytes != table["n_frames"] * itemsize).any():
+            raise StoreError(f"trial #{trial_id}: stored frames are corrupt (a chunk is not a whole number of frames)")
+        return table
+
+    def frames(self, trial_id: int, fields: Iterable[str] | None = None,
+               chunks: tuple[int, int] | None = None) -> np.ndarray:
         """The trial's stored frames (in their stored dtype, FRAME_DTYPE for this version), or only
         their ``fields`` (a structured array of those, in that order; ``KeyError`` naming one the
-        trial does not have).
+        trial does not have); with ``chunks`` = ``(first, last)``, only the frames of the chunks
+        whose ``chunk_no`` is from ``first`` to ``last`` (:meth:`frame_chunks` lists them), so a
+        window of a long trial costs its own chunks, not the whole trial.
 
         The chunks are copied one by one into the result, so the peak is the result and one chunk:
         joined first, a 120-min treadmill session (720,000 frames, 100 MB) took 202 MB a request, and
-        the pages that draw a walk's steps need 5 of its 20 fields (23 MB)."""
+        the pages that draw a walk's steps need 4 of its 20 fields (23 MB).
+
+        Raises
+        ------
+        StoreError
+            A chunk read is not a whole number of frames, or its frames do not start at its
+            ``first_seq`` or number its ``n_frames`` (the index a window is found by).
+        """
+        first, last_no = (0, 2**62) if chunks is None else (int(chunks[0]), int(chunks[1]))
         with self._db.read() as conn:
             row = self._row(conn, trial_id)
             dtype = _dtype_from_json(row["frame_dtype"])
             wanted = dtype if fields is None else np.dtype([(name, dtype.fields[name][0]) for name in fields])
-            (size,) = conn.execute("SELECT COALESCE(SUM(LENGTH(data)), 0) FROM trial_chunks WHERE trial_id = ?",
-                                   (trial_id,)).fetchone()
+            (size,) = conn.execute("SELECT COALESCE(SUM(LENGTH(data)), 0) FROM trial_chunks WHERE trial_id = ?"
+                                   " AND chunk_no >= ? AND chunk_no <= ?", (trial_id, first, last_no)).fetchone()
             if size % dtype.itemsize:
                 raise StoreError(f"trial #{trial_id}: stored frames are corrupt (length not a whole number of frames)")
             out = np.empty(size // dtype.itemsize, dtype=wanted)
-            at, last = 0, -1
+            at, last = 0, first - 1
             while True:  # a page of chunks at a time: a driver may hold a query's whole result (PostgreSQL's does)
-                page = conn.execute("SELECT chunk_no, data FROM trial_chunks WHERE trial_id = ? AND chunk_no > ?"
-                                    " ORDER BY chunk_no LIMIT ?", (trial_id, last, FRAME_CHUNKS_PER_READ)).fetchall()
-                for last, blob in page:
+                page = conn.execute("SELECT chunk_no, first_seq, n_frames, data FROM trial_chunks WHERE trial_id = ?"
+                                    " AND chunk_no > ? AND chunk_no <= ? ORDER BY chunk_no LIMIT ?",
+                                    (trial_id, last, last_no, FRAME_CHUNKS_PER_READ)).fetchall()
+                for last, first_seq, n_frames, blob in page:
                     if len(blob) % dtype.itemsize:
                         raise StoreError(f"trial #{trial_id}: stored frames are corrupt (a chunk is not a whole "
                                          "number of frames)")
                     chunk = np.frombuffer(blob, dtype=dtype)
+                    if len(chunk) != n_frames or int(chunk["seq"][0]) != first_seq:
+                        raise StoreError(f"trial #{trial_id}: stored frames are corrupt (chunk {last} does not hold "
+                                         "the frames its first_seq and n_frames say)")
                     if fields is None:
                         out[at : at + len(chunk)] = chunk
                     else:

@@ -10,6 +10,8 @@ import numpy as np
 from station.acquire.frame import FRAME_DTYPE
 from web.walk_trace import steps_trace
 
+from test_walk_trace_chunks import chunked
+
 RATE_HZ = 100.0
 
 
@@ -30,7 +32,7 @@ def _frames(seconds: float, lost: tuple[int, int] | None) -> np.ndarray:
 
 def _trace(frames, max_points: int = 4000) -> dict:
     trial = {"id": 7, "rate_hz": RATE_HZ, "metrics": {"initial_contacts_s": [0.5, 1.05, 4.9, 5.45]}}
-    return steps_trace(trial, frames, from_s=None, to_s=None, max_points=max_points)
+    return steps_trace(trial, chunked(frames, 50), from_s=None, to_s=None, max_points=max_points)
 
 
 def test_the_trace_breaks_over_a_stall_and_no_step_is_drawn_in_it():

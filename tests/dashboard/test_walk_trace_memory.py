@@ -16,6 +16,7 @@ from station.analysis.imu_frame import gravity_direction
 from web.walk_trace import IMU_FIELDS, TRACE_FIELDS, steps_trace
 
 from memory_peak import traced_peak
+from test_walk_trace_chunks import chunked
 
 RATE_HZ = 100.0
 STEP_S = 0.55
@@ -47,7 +48,9 @@ def two_hours() -> np.ndarray:
 def _trace(frames, **window) -> dict:
     contacts = list(np.round(np.arange(1.0, len(frames) / RATE_HZ, STEP_S), 3))
     trial = {"id": 9, "rate_hz": RATE_HZ, "metrics": {"kind": "walk", "initial_contacts_s": contacts}}
-    return steps_trace(trial, frames, from_s=window.get("from_s"), to_s=window.get("to_s"), max_points=4000)
+    # the frames in chunks of a minute (a recording's are half a second; the store's own reading is
+    # tests/dashboard/test_walk_trace_chunks.py's)
+    return steps_trace(trial, chunked(frames, 6000), from_s=window.get("from_s"), to_s=window.get("to_s"), max_points=4000)
 
 
 def _vertical_whole(frames: np.ndarray) -> np.ndarray:

@@ -61,3 +61,26 @@ def test_a_chunk_that_is_not_whole_frames_is_refused(store, long_trial):
                      (first[-1:] + second, trial_id))
     with pytest.raises(StoreError, match=f"trial #{trial_id}: stored frames are corrupt"):
         store.trials.frames(trial_id)
+
+
+def test_a_range_of_chunks_is_those_frames_found_by_the_chunk_list(store, long_trial):
+    trial_id, frames = long_trial
+    chunks = store.trials.frame_chunks(trial_id)
+    assert len(chunks) == 300 and chunks["chunk_no"].tolist() == list(range(300))
+    assert chunks["first_seq"].tolist() == frames["seq"][::100].tolist() and set(chunks["n_frames"].tolist()) == {100}
+    part, peak = traced_peak(store.trials.frames, trial_id, fields=("seq", "az_m_s2"), chunks=(120, 129))
+    assert part["seq"].tolist() == frames["seq"][12_000:13_000].tolist()
+    assert np.array_equal(part["az_m_s2"], frames["az_m_s2"][12_000:13_000], equal_nan=True)
+    assert peak < part.nbytes + 10 * 100 * frames.itemsize + 30_000  # the ten chunks and their bytes, not the trial's 4.2 MB
+    with store.db.write() as conn:  # a chunk whose frames are not those its first_seq names
+        (blob,) = conn.execute("SELECT data FROM trial_chunks WHERE trial_id = ? AND chunk_no = 125", (trial_id,)).fetchone()
+        moved = np.frombuffer(blob, dtype=frames.dtype).copy()
+        moved["seq"] += 1
+        conn.execute("UPDATE trial_chunks SET data = ? WHERE trial_id = ? AND chunk_no = 125", (moved.tobytes(), trial_id))
+    with pytest.raises(StoreError, match=f"trial #{trial_id}: stored frames are corrupt"):
+        store.trials.frames(trial_id, chunks=(120, 129))
+    assert len(store.trials.frames(trial_id, chunks=(126, 129))) == 400
+    with store.db.write() as conn:  # a byte short: the list of chunks refuses the trial, whichever part is wanted
+        conn.execute("UPDATE trial_chunks SET data = ? WHERE trial_id = ? AND chunk_no = 125", (blob[:-1], trial_id))
+    with pytest.raises(StoreError, match=f"trial #{trial_id}: stored frames are corrupt"):
+        store.trials.frame_chunks(trial_id)
