@@ -1017,6 +1017,8 @@ def _new_series(protocol: Protocol | None, protocol_name: str, condition_id: str
         better, words = STANCE_BETTER.get(metric, (None, None))
     if metric in COUNTS:  # said with its noun ("2 pauses"), a history's count is its own unit
         unit = metric
+    if metric == "steps" and walk is not None and walk.setting != "treadmill":  # not the timed metres' steps alone
+        label = "Steps (whole recording)"
     return {
         "key": is_key_series(protocol, metric),
         # how a session's trials make its point: "mean", "median" (a count: the point keeps each, "counts") or "best"

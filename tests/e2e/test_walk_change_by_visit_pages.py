@@ -8,6 +8,8 @@ MDC of the 0.4–0.8 m/s group. The first visit says it is the first. Screenshot
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 import pytest
@@ -95,11 +97,15 @@ def _counts_fill(store, actor) -> int:
     return session["id"]
 
 
-def test_a_visit_s_counts_read_as_counted(station, browsers):
+def test_a_visit_s_counts_read_as_counted(station, browsers, tmp_path):
     """31 and 34 steps, 1 and 2 pauses: "31 and 34 (2 sessions)" in the key measures and all measures, the glance
-    "1 and 2 pauses (2 sessions)"; before "33" (32.5 rounded) and "2 pauses" (1.5)."""
+    "1 and 2 pauses (2 sessions)"; before "33" (32.5 rounded) and "2 pauses" (1.5). The two sessions' trials read
+    "Session 1 (hh:mm)" and "Session 2 (hh:mm)" (were "Attempt 1" twice); the history charts the pauses, 1 then 2,
+    fewer being better (before: no pauses in the history). Screenshots of the history in $HISTORY_SHOTS (or tmp)."""
     drivers, last = at_tablet_and_phone(station, browsers, lambda data_dir: in_store(data_dir, _counts_fill))
     SHOTS.mkdir(exist_ok=True)
+    shots = Path(os.environ.get("HISTORY_SHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
     for driver, size, name in drivers:
         driver.get(f"{station.url}/sessions/{last}")
         rows = wait(driver, "the measures", lambda d: [(r.get_attribute("data-metric"), " ".join(
@@ -116,3 +122,17 @@ def test_a_visit_s_counts_read_as_counted(station, browsers):
         row = css(driver, '.condition tr[data-metric="pauses"]')[0]
         driver.execute_script("window.scrollTo(0, arguments[0].getBoundingClientRect().top + window.scrollY - 8)", row)
         driver.save_screenshot(str(SHOTS / f"visit-counts-{name}.png"))
+        trials = [" ".join(a.get_attribute("textContent").split()) for a in css(driver, ".trial-list a")]
+        assert len(trials) == 2 and all(re.fullmatch(rf"Session {n} \(\d{{1,2}}:\d\d(\s?[AP]M)?\)", t) for n, t in zip((1, 2), trials)), trials
+        driver.save_screenshot(str(shots / f"visit-sessions-{name}.png"))
+
+        driver.get(css(driver, "#history-link")[0].get_attribute("href"))
+        card = wait(driver, "the pauses' chart", lambda d: next(iter(css(d, '.history-chart[data-metric="pauses"]')), None))
+        text = " ".join(card.get_attribute("textContent").split())
+        assert "(fewer is better)" in text and "Latest: 2 pauses" in text, text
+        assert "Change since the first session: +1 pause." in text and "No published minimal detectable change" in text, text
+        assert page_width(driver) <= size[0], name
+        driver.execute_script("arguments[0].querySelector('details').open = true;"
+                              "window.scrollTo(0, arguments[0].getBoundingClientRect().top + window.scrollY - 8)", card)
+        assert "2 pauses" in css(card, "details tr")[0].text, card.text  # each session, newest first
+        driver.save_screenshot(str(shots / f"history-pauses-{name}.png"))

@@ -67,6 +67,7 @@ def test_a_session_s_step_counts_are_counts_in_the_history(store, protocols):
     assert one["words"] == "13, 13 and 14 steps (3 trials; median 13)"
     assert two["words"] == "12 and 13 steps (2 trials; median 12.5)"
     assert steps["summary"] == "median" and steps["count"] and steps["unit"] == "steps" and not steps["key"]
+    assert steps["label"] == "Steps (whole recording)"  # from the go to past the last gate, not the timed 10 m
     assert steps["change_words"] == "-0.5 steps (medians of each session’s trials)"
     speed = _series(store, patient, protocols, TEN_METRE, "walk_speed_m_s")  # a measured value stays the mean, said so
     assert speed["summary"] == "mean" and not speed["count"] and "counts" not in speed["points"][0]

@@ -353,7 +353,8 @@ const Charts = (() => {
     if (floor !== undefined && floor !== null) {
       // amounts (areas, velocities, times) from zero: a small change must look small
       y0 = floor;
-      y1 = Math.max(y1 * 1.15, (opts && opts.ceiling) || 0, (opts && opts.atLeast) || 0, floor + 1e-3);
+      // (an axis to at least ``atLeast`` keeps the same headroom: its top tick clear of the unit's label)
+      y1 = Math.max(y1 * 1.15, (opts && opts.ceiling) || 0, ((opts && opts.atLeast) || 0) * 1.15, floor + 1e-3);
     } else if (opts && opts.around !== undefined) {
       // a split (weight on the left, %): centred on the even value, at least ±10 points
       const span = Math.max(10, Math.abs(y0 - opts.around), Math.abs(y1 - opts.around)) * 1.1;
