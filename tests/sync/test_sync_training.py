@@ -113,7 +113,7 @@ def test_a_game_without_a_visit_and_a_repeated_push_change_nothing_twice(hub_sto
         "changes": [{"seq": c["seq"], "entity": c["entity"], "op": c["op"], "local_id": c["local_id"], "at": c["at"],
                      "payload": record_of(gym.store, c)} for c in batch]})
 
-    assert answer == {"applied_through": batch[-1]["seq"], "applied": 0, "duplicates": 2}
+    assert answer == {"applied_through": batch[-1]["seq"], "applied": 0, "duplicates": 2, "unmatched_erasures": []}
     assert hub_store.training.list_for_patient(on_hub["id"]) == before
     assert Hub(hub_store).stations()[0]["changes_applied"] == applied_before
     assert len(hub_store.audit.query(action="training.record", username="station:gym")) == 1
