@@ -281,9 +281,10 @@ class StationSync:
         if hub_last_seq > self.store.outbox.highest_seq():
             raise SyncError(
                 f"the hub already has this station's changes up to #{hub_last_seq}, more than this database ever "
-                "made: it was restored from an older backup; nothing was pushed. Register it again on the hub "
-                "(`balance-station hub stations add NEW-NAME`) and start it with a fresh data directory, "
-                "pulling its patients from the hub")
+                "made: it was restored from an older backup, or it is not the data directory that synced under "
+                "this token's station name (a new tablet is a new station); nothing was pushed. Register it on "
+                "the hub under a new name (`balance-station hub stations add NEW-NAME`) and start it with a "
+                "fresh data directory, pulling its patients from the hub")
 
     def _erase_here(self, key: object) -> str:
         """``erased``, ``absent`` (no such patient here) or ``deferred`` (recording)."""

@@ -8,7 +8,7 @@ import pytest
 
 from station.cli import main
 from station.store.audit import Actor
-from station.sync.client import HubClient, HubRefused, HubUnreachable, check_hub_url
+from station.sync.client import HubClient, HubRefused, HubUnreachable, SyncError, check_hub_url
 from station.sync.hub import Hub, token_hash
 from station.sync.records import PART_DIGEST_HEADER, part_digest
 
@@ -166,6 +166,10 @@ def test_a_station_given_a_new_token_under_its_name_goes_on_with_its_records(hub
                 {"seq": 99, "entity": "patient", "op": "erase", "local_id": patient["id"], "at": "2026-01-02T00:00:00Z",
                  "payload": {"identifier_hash": "0" * 64}}]})
     assert hub_store.patients.get(hub_id)["identifier"] == "P-1"
+    tablet = station_factory("tablet")  # a new tablet given the gym's new token: not the gym
+    tablet.client = renewed_elsewhere
+    with pytest.raises(SyncError, match="not the data directory that synced under this token's station name"):
+        tablet.sync_once()
     [renew] = hub_store.audit.query(action="sync.station_renew")
     assert renew["detail"]["station"] == "gym" and renew["detail"]["station_id"] == gym.store.outbox.station_id
     assert renew["username"].startswith("cli:") and "P-1" not in str(renew) and new_token not in str(renew)
