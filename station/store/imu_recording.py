@@ -34,9 +34,9 @@ own, fitted over the whole file (:func:`_rate_of_timestamps`), not 1 / the media
 timestamps rounded to 1 ms put 4 % off at 320 Hz (a file with ``seq`` keeps 1 / its median step: its
 ``time_s`` is ``(seq - seq0)/rate_hz``, on the grid). The cheap checks come first: the file's
 kind and size (a regular file of at most :data:`station.store.trialfile.MAX_TRIAL_BYTES`), then the
-sidecar (read, JSON, types, heights, mounting), then the header (from the file's first bytes,
-before it is read whole), and only then are the numbers parsed (straight from the file's bytes when
-it is plain ASCII, :func:`station.store.trialfile.parse_plain_csv`; block by block otherwise).
+sidecar (read, JSON, types, heights, mounting), then the header (from the file's first bytes), and
+only then are the numbers parsed, a block of lines at a time, the used columns only
+(:func:`station.store.trialfile.stream_columns`: the peak is those columns and a block, not the file).
 
 Gyroscope columns are optional (an accelerometer alone is enough for gait). The sidecar may carry
 ``rate_hz``, ``sensor_height_m`` (m, the sensor's height above the ground) and the mounting:
@@ -165,16 +165,16 @@ def read_imu_recording(path: str | os.PathLike) -> ImuRecording:
     tf.check_trial_file(path)  # a regular file within its size bound: one stat, nothing read yet
     metadata = tf._read_sidecar(path)  # JSON, rate_hz ...
     _check_metadata(path, metadata)  # ... heights and mounting, before a byte of the CSV is parsed
-    names, first_line_no, table = _read_table(path)
-    time_s = np.ascontiguousarray(table[:, names.index("time_s")])
-    acc = np.column_stack([table[:, names.index(c)] for c in ACC_COLUMNS])
+    first_line_no, parsed = _read_table(path)
+    time_s = parsed.pop("time_s")
+    # a table of three columns at a time, each column dropped once copied: the columns and one table
+    acc = np.column_stack([parsed.pop(c) for c in ACC_COLUMNS])
     gyro = None
-    if all(c in names for c in GYRO_COLUMNS):
-        gyro = np.column_stack([table[:, names.index(c)] for c in GYRO_COLUMNS])
+    if all(c in parsed for c in GYRO_COLUMNS):
+        gyro = np.column_stack([parsed.pop(c) for c in GYRO_COLUMNS])
         if np.isnan(gyro).all():
             gyro = None  # an accelerometer without a gyroscope: the columns are there, never filled
-    seq_values = table[:, names.index("seq")] if "seq" in names else None
-    del table
+    seq_values = parsed.pop("seq", None)
     _check_finite(path, "time_s", time_s[:, None], first_line_no, ("time_s",))
     for values, columns in ((acc, ACC_COLUMNS), (gyro, GYRO_COLUMNS)):
         if values is not None and np.isinf(values).any():
@@ -233,40 +233,30 @@ def _check_rate_for_gait(path: Path, fs_hz: float) -> None:
                                 f"for gait analysis; need at least {MIN_RATE_HZ:g} Hz{unit}")
 
 
-def _read_table(path: Path) -> tuple[list[str], int, np.ndarray]:
-    """``(names, first_line_no, table)``: the header checked, then the numbers of the columns gait
-    uses (``names``, :func:`_used_columns`), one row per data line.
+def _read_table(path: Path) -> tuple[int, dict[str, np.ndarray]]:
+    """``(first_line_no, columns)``: the header checked, then the columns gait uses
+    (:func:`_used_columns`) by name, one float64 value per data line.
 
     The header is checked from the file's first :data:`HEADER_PROBE_BYTES` before the file is read
-    (:func:`_check_header_first`). A plain ASCII file is parsed straight from its bytes
-    (:func:`station.store.trialfile.parse_plain_csv`: the file and the table at the peak); any other
-    text, or one that parser refuses, is read the usual way (:func:`_read_text_blocks`), which names
-    the problem. Every data line must hold as many values as the header has columns, but only the
-    used columns are parsed: a 2-hour station trial CSV (122 MB, 16 columns) peaked at 229 MB in
-    this reader with all its columns parsed."""
+    (:func:`_check_header_first`). The file is then read a block of lines at a time
+    (:func:`station.store.trialfile.stream_columns`), each parsed for the used columns only and
+    dropped, so the peak is those columns and a block: a 2-hour station trial CSV (122 MB, 16
+    columns) peaked at 229 MB in this reader with all its columns parsed from the whole file, 173 MB
+    with the used ones. Every data line must hold as many values as the header has columns; every
+    problem is one line naming the file and the line."""
     _check_header_first(path)
-    raw = tf._read_bytes(path)
-    span = tf._plain_text_span(raw)
-    if span is not None:
-        first, header_line = span[0], span[1]
-        names = _check_header(path, header_line)
-        used, usecols = _used_columns(names)
-        table = tf.parse_plain_csv(raw, span, len(names), usecols=usecols)
-        if table is not None:
-            return used, first + 2, table
-    return _read_text_blocks(path, raw)
+    return tf.stream_columns(path, lambda line: (_check_header(path, line), ","), _used_columns)
 
 
-def _used_columns(names: list[str]) -> tuple[list[str], list[int]]:
-    """``(used, indices)``: the columns of the header ``names`` that gait reads, in the file's order,
-    and their places in it: ``time_s``, the acceleration, the gyroscope when all three of its columns
-    are there, and ``seq`` when there is one. A station trial's force columns, ``flags`` and ``t_ns``
-    are not gait's: a bad value there does not refuse the file."""
+def _used_columns(names: list[str]) -> list[int]:
+    """The places in the header ``names`` of the columns gait reads, in the file's order: ``time_s``,
+    the acceleration, the gyroscope when all three of its columns are there, and ``seq`` when there
+    is one. A station trial's force columns, ``flags`` and ``t_ns`` are not gait's: a bad value there
+    does not refuse the file."""
     wanted = {"time_s", *ACC_COLUMNS, "seq"}
     if all(c in names for c in GYRO_COLUMNS):
         wanted.update(GYRO_COLUMNS)
-    indices = [j for j, name in enumerate(names) if name in wanted]
-    return [names[j] for j in indices], indices
+    return [j for j, name in enumerate(names) if name in wanted]
 
 
 def _check_header_first(path: Path) -> None:
@@ -291,17 +281,6 @@ def _check_header_first(path: Path) -> None:
         if text.strip():
             _check_header(path, text)
             return
-
-
-def _read_text_blocks(path: Path, raw: bytes) -> tuple[list[str], int, np.ndarray]:
-    """:func:`_read_table`'s result, read the usual way (:class:`station.store.trialfile.TextLines`:
-    decoded as UTF-8 and split into lines :data:`station.store.trialfile.TEXT_BLOCK_BYTES` at a time,
-    parsed with :func:`station.store.trialfile._parse_numbers`, every problem one line naming the
-    file and the line). Read whole, a 150 MB file with one non-ASCII character in its last line
-    peaked at 1.19 GB, enough to exhaust a Pi's memory with two or four workers."""
-    text = tf.TextLines(path, raw, lambda line: (_check_header(path, line), ","))
-    used, usecols = _used_columns(text.names)
-    return used, text.first + 2, text.table(usecols)
 
 
 def _check_header(path: Path, header_line: str) -> list[str]:
