@@ -6,7 +6,8 @@ Nothing is downloaded: Selenium is given ``/usr/bin/chromedriver`` and ``/usr/bi
 (installed by ``tests/bootstrap.sh``), so selenium-manager never runs. The tests skip, saying
 why, only where Chromium cannot be installed (no root or no apt-get); where it can, a missing
 browser is an error that points at the bootstrap script. Screenshots and page sources of a
-failed test are kept in ``test-artifacts/`` (gitignored).
+failed test are kept in ``test-artifacts/`` (gitignored); the screenshots a test takes for a
+look go to the ``shots`` folder (its tmp_path, or ``$E2E_SHOTS``).
 """
 
 from __future__ import annotations
@@ -215,42 +216,141 @@ def station_for(tmp_path):
 
 
 @pytest.fixture
+def shots(request, tmp_path) -> Path:
+    """The folder where a test leaves its screenshots for a look (pages at tablet and phone size):
+    ``$E2E_SHOTS/<test name>`` when that variable names a folder (to keep them after the run), else
+    the test's own ``tmp_path/shots``; never a fixed /tmp folder that parallel runs would share."""
+    root = os.environ.get("E2E_SHOTS")
+    folder = Path(root) / request.node.name if root else tmp_path / "shots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _chromium(name: str, size: tuple[int, int], folder: Path):
+    """A headless Chromium at ``size`` (px) with its profile and downloads under ``folder``:
+    (driver, downloads dir)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument("--user-data-dir=" + tempfile.mkdtemp(prefix="chromium-", dir=folder))
+    options.add_argument(f"--window-size={size[0]},{size[1]}")
+    downloads = folder / f"downloads-{name}"
+    downloads.mkdir()
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    set_size(driver, size)
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    driver.implicitly_wait(0)
+    return driver, downloads
+
+
+def set_size(driver, size: tuple[int, int]) -> None:
+    """The page laid out at ``size`` (px), as on a device that wide (a phone below 600 px)."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": size[0] < 600})
+
+
+def _failed(request) -> bool:
+    return getattr(request.node, "report_call", None) is not None and request.node.report_call.failed
+
+
+def _keep_artifacts(request, named_drivers) -> None:
+    """Each browser's screenshot and page source in test-artifacts/, named by the test."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    for name, driver in named_drivers:
+        stem = ARTIFACTS / f"{request.node.name}-{name}"
+        try:
+            driver.save_screenshot(str(stem) + ".png")
+            Path(str(stem) + ".html").write_text(driver.page_source)
+        except Exception as exc:  # the browser may be gone: say so, keep the rest
+            print(f"could not save the {name} screenshot: {exc}")
+
+
+@pytest.fixture
 def browsers(request, tmp_path):
     """Make headless Chromium browsers, at tablet size unless given another (``PHONE``):
     ``browsers(name, size)`` -> (driver, downloads dir).
     On failure each one's screenshot and page source go to test-artifacts/."""
     _browser_or_skip()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
     made = []
 
     def make(name: str = "tablet", size: tuple[int, int] = TABLET):
-        options = webdriver.ChromeOptions()
-        options.binary_location = str(CHROMIUM)
-        for flag in CHROMIUM_FLAGS:
-            options.add_argument(flag)
-        options.add_argument("--user-data-dir=" + tempfile.mkdtemp(prefix="chromium-", dir=tmp_path))
-        options.add_argument(f"--window-size={size[0]},{size[1]}")
-        downloads = tmp_path / f"downloads-{name}"
-        downloads.mkdir()
-        driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                               {"width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": size[0] < 600})
-        driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
-        driver.implicitly_wait(0)
+        driver, downloads = _chromium(name, size, tmp_path)
         made.append((name, driver))
         return driver, downloads
 
     yield make
-    failed = getattr(request.node, "report_call", None) is not None and request.node.report_call.failed
-    for name, driver in made:
-        if failed:
-            ARTIFACTS.mkdir(exist_ok=True)
-            stem = ARTIFACTS / f"{request.node.name}-{name}"
-            try:
-                driver.save_screenshot(str(stem) + ".png")
-                Path(str(stem) + ".html").write_text(driver.page_source)
-            except Exception as exc:  # the browser may be gone: say so, keep the rest
-                print(f"could not save the {name} screenshot: {exc}")
+    if _failed(request):
+        _keep_artifacts(request, made)
+    for _name, driver in made:
         driver.quit()
+
+
+class ReadingPages:
+    """A station set up by its administrator on a tablet (1180×820), with a phone (390×844) signed in
+    too, for tests that store what they show straight into the station's store and read its pages
+    (nothing recorded): ``station``, ``tablet``, ``phone``."""
+
+    def __init__(self, folder: Path) -> None:
+        from test_dashboard import ADMIN, at, setup_admin, sign_in, wait
+
+        self.station = Station(folder / "data", "mctsib-step-off")
+        self.drivers = []
+        try:
+            self.station.wait_ready()
+            self.tablet, _ = _chromium("tablet", TABLET, folder)
+            self.drivers.append(("tablet", self.tablet))
+            setup_admin(self.tablet, self.station.url)
+            self.phone, _ = _chromium("phone", PHONE, folder)
+            self.drivers.append(("phone", self.phone))
+            self.phone.get(self.station.url + "/login")
+            sign_in(self.phone, self.station.url, ADMIN)
+            wait(self.phone, "signed in", at("/patients"))
+        except BaseException:
+            self.close()
+            raise
+
+    def tablet_and_phone(self, store):
+        """Both browsers back at their sizes, and ``store(data_dir)`` run on the station's data
+        directory: (tablet, phone, its value). Each test stores its own patients (identifiers
+        unique among the tests that share the station)."""
+        set_size(self.tablet, TABLET)
+        set_size(self.phone, PHONE)
+        return self.tablet, self.phone, store(self.station.data_dir)
+
+    def close(self) -> None:
+        for _name, driver in self.drivers:
+            try:
+                driver.quit()
+            except Exception as exc:  # a browser already gone
+                print(f"could not quit a browser: {exc}")
+        code = self.station.stop()
+        if code not in (0, None):
+            print(f"station exited with {code}; log:\n{self.station.log()}")
+
+
+_reading: list[ReadingPages] = []
+"""The shared :class:`ReadingPages` of this process, while a run of tests that use it lasts."""
+
+
+@pytest.fixture
+def reading_pages(request, tmp_path_factory) -> ReadingPages:
+    """The :class:`ReadingPages` shared by consecutive tests that ask for it (one station and two
+    browsers started for them all instead of one each: ~15 s of CPU a test). Stopped after the last
+    of a row (``pytest_runtest_teardown``), and after a failed test (the next one starts afresh);
+    tests/conftest.py hands their files out one after another."""
+    _browser_or_skip()
+    if not _reading:
+        _reading.append(ReadingPages(tmp_path_factory.mktemp("reading")))
+    yield _reading[0]
+    if _failed(request):
+        _keep_artifacts(request, _reading[0].drivers)
+        _reading.pop().close()
+
+
+def pytest_runtest_teardown(item, nextitem):
+    if _reading and (nextitem is None or "reading_pages" not in nextitem.fixturenames):
+        _reading.pop().close()

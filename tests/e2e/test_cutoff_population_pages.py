@@ -2,21 +2,18 @@
 at tablet size, never "high fall risk": a 45-year-old after stroke does the 3-m backward walk (Carter's
 older adults without a neurological diagnosis) and the 10-metre walk (Perry's classes do apply after
 stroke); a 70-year-old without conditions does both (Carter's flag applies, Perry's classes do not).
-Screenshots in /tmp/cutoff_shots/."""
+Screenshots in the test's shots folder (tests/e2e/conftest.py)."""
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
-from test_dashboard import TABLET, css, setup_admin, wait
+from test_dashboard import TABLET, css, wait
 from test_walk_words_on_pages import _trial, text_of
 
 pytestmark = pytest.mark.e2e
-
-SHOTS = Path("/tmp/cutoff_shots")
 
 
 def stored_patients(data_dir) -> dict[str, int]:
@@ -25,7 +22,7 @@ def stored_patients(data_dir) -> dict[str, int]:
     from station.store.audit import Actor
     from station.store.store import Store
 
-    store = Store.open_service(data_dir)
+    store = Store.open(data_dir)  # beside the running station
     actor = Actor(None, "test")
     year = time.gmtime().tm_year
     out = {}
@@ -50,12 +47,9 @@ def _cutoff_tags(driver, protocol: str) -> list[tuple[str, str]]:
         for t in css(d, f'{section} .card.condition > .actions .tag[data-kind="cutoff"]')] or None, timeout_s=20)
 
 
-def test_a_cut_off_of_another_population_reads_not_applied_at_tablet_size(tmp_path, station_for, browsers):
-    sessions = stored_patients(tmp_path / "data-0")
-    station = station_for("patient")
-    driver, _ = browsers("tablet", TABLET)
-    setup_admin(driver, station.url)
-    SHOTS.mkdir(parents=True, exist_ok=True)
+def test_a_cut_off_of_another_population_reads_not_applied_at_tablet_size(reading_pages, shots):
+    station = reading_pages.station
+    driver, _phone, sessions = reading_pages.tablet_and_phone(stored_patients)
 
     driver.get(f"{station.url}/sessions/{sessions['CUT-STROKE-45']}")
     tags = _cutoff_tags(driver, "backward-walk-3m")
@@ -70,9 +64,9 @@ def test_a_cut_off_of_another_population_reads_not_applied_at_tablet_size(tmp_pa
     tags = _cutoff_tags(driver, "ten-metre-walk")
     assert any(t.startswith("speed 0.62 m/s: limited community walking (Perry 1995") for _, t in tags), tags
     assert driver.execute_script("return document.documentElement.scrollWidth") <= TABLET[0]
-    driver.save_screenshot(str(SHOTS / "stroke-45-visit.png"))
+    driver.save_screenshot(str(shots / "stroke-45-visit.png"))
     css(driver, '.protocol-results[data-protocol="backward-walk-3m"] tr[data-metric="walk_time_s"]')[0].location_once_scrolled_into_view
-    driver.save_screenshot(str(SHOTS / "stroke-45-3mbw-row.png"))
+    driver.save_screenshot(str(shots / "stroke-45-3mbw-row.png"))
 
     driver.get(f"{station.url}/sessions/{sessions['CUT-OLDER-70']}")
     tags = _cutoff_tags(driver, "backward-walk-3m")
@@ -89,4 +83,4 @@ def test_a_cut_off_of_another_population_reads_not_applied_at_tablet_size(tmp_pa
             "patient (no stroke in the patient's conditions).") in rows, rows
     assert "limited community walking" not in rows, rows
     assert driver.execute_script("return document.documentElement.scrollWidth") <= TABLET[0]
-    driver.save_screenshot(str(SHOTS / "older-70-visit.png"))
+    driver.save_screenshot(str(shots / "older-70-visit.png"))

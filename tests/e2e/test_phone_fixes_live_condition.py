@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from test_dashboard import PHONE, TABLET, api, by_id, page_width, wait
-from test_phone_fixes_walk_rows import SHOTS, tablet_and_phone
+from test_phone_fixes_walk_rows import tablet_and_phone
 
 pytestmark = pytest.mark.e2e
 
@@ -52,7 +52,7 @@ def _check(driver, width: int) -> dict:
     return m
 
 
-def test_the_condition_recording_is_on_the_screen_with_the_count(station_for, browsers):
+def test_the_condition_recording_is_on_the_screen_with_the_count(station_for, browsers, shots):
     station = station_for("patient")
     tablet, phone, _ = tablet_and_phone(station, browsers, lambda _d: None)
     phone.set_script_timeout(15)
@@ -76,7 +76,7 @@ def test_the_condition_recording_is_on_the_screen_with_the_count(station_for, br
             driver.execute_script("document.querySelector('.trace-card').scrollIntoView({block: 'nearest'})")
         m = _check(driver, size[0])
         print(name, m)
-        driver.save_screenshot(str(SHOTS / f"live-condition-{name}.png"))
+        driver.save_screenshot(str(shots / f"live-condition-{name}.png"))
         assert page_width(driver) <= size[0]
     api(phone, "POST", "/api/station/close")
     assert next_words is not None and next_words.startswith("Next: Eyes open"), next_words

@@ -15,22 +15,23 @@ import numpy as np
 import pytest
 
 from test_dashboard import PHONE, TABLET, page_width, wait
-from test_phone_fixes_walk_rows import RATE_HZ, SHOTS, frames_of, in_store, tablet_and_phone
+from test_phone_fixes_walk_rows import RATE_HZ, frames_of, in_store
 
 pytestmark = pytest.mark.e2e
 
 WORDS = "no acceleration recorded"
 
 
-def _store(data_dir) -> tuple[int, int]:
-    """A 10-metre walk recorded for 12 s with no IMU data (the sensor not worn): (session id, trial id)."""
-    return in_store(data_dir, _fill)
+def _store(data_dir, identifier: str = "NO-IMU") -> tuple[int, int]:
+    """A 10-metre walk recorded for 12 s with no IMU data (the sensor not worn) of the patient ``identifier``:
+    (session id, trial id)."""
+    return in_store(data_dir, lambda store, actor: _fill(store, actor, identifier))
 
 
-def _fill(store, actor) -> tuple[int, int]:
+def _fill(store, actor, identifier: str) -> tuple[int, int]:
     from station.acquire.frame import IMU_FIELDS
 
-    patient = store.patients.create({"identifier": "NO-IMU", "birth_year": 1950, "sex": "M"}, actor=actor)
+    patient = store.patients.create({"identifier": identifier, "birth_year": 1950, "sex": "M"}, actor=actor)
     session = store.sessions.create(patient["id"], {"label": "10mwt"}, actor=actor)
     writer = store.trials.start_trial(session["id"], "ten-metre-walk", "comfortable", {"method": "nominal"}, RATE_HZ,
                                       actor=actor)
@@ -89,9 +90,9 @@ def _check(driver, url: str, width: int, shot: Path) -> list[dict]:
     return found
 
 
-def test_no_acceleration_words_whole_on_a_phone_and_a_tablet(station, browsers):
-    tablet, phone, (session_id, trial_id) = tablet_and_phone(station, browsers, _store)
-    shots = SHOTS
+def test_no_acceleration_words_whole_on_a_phone_and_a_tablet(reading_pages, shots):
+    station = reading_pages.station
+    tablet, phone, (session_id, trial_id) = reading_pages.tablet_and_phone(_store)
     for driver, size, name in ((phone, PHONE, "phone"), (tablet, TABLET, "tablet")):
         for page, path in (("visit", f"/sessions/{session_id}"), ("trial", f"/trials/{trial_id}")):
             found = _check(driver, station.url + path, size[0], shots / f"no-imu-{name}-{page}.png")

@@ -12,8 +12,6 @@ its table, the table out of its card, or the page sideways.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -125,17 +123,12 @@ def _check(driver, width: int, shots: str) -> list[dict]:
     return tables
 
 
-SHOTS = Path("/tmp/phone_fixes")
-"""Where these tests leave their screenshots, for a look."""
-
-
 def tablet_and_phone(station, browsers, store):
     """A tablet that set the station up, ``store(data_dir)`` run once it has (its value returned), and a
     phone signed in: (tablet, phone, stored)."""
     tablet, _ = browsers("tablet", TABLET)
     setup_admin(tablet, station.url)
     stored = store(station.data_dir)
-    SHOTS.mkdir(exist_ok=True)
     phone, _ = browsers("phone", PHONE)
     phone.get(station.url + "/login")
     sign_in(phone, station.url, ADMIN)
@@ -143,9 +136,9 @@ def tablet_and_phone(station, browsers, store):
     return tablet, phone, stored
 
 
-def test_walk_rows_say_what_a_walk_has_and_the_tables_fit_a_phone(station, browsers):
-    tablet, phone, patient_id = tablet_and_phone(station, browsers, _store)
-    shots = SHOTS
+def test_walk_rows_say_what_a_walk_has_and_the_tables_fit_a_phone(reading_pages, shots):
+    station = reading_pages.station
+    tablet, phone, patient_id = reading_pages.tablet_and_phone(_store)
     for driver, size, name in ((phone, PHONE, "phone"), (tablet, TABLET, "tablet")):
         driver.get(f"{station.url}/patients/{patient_id}")
         wait(driver, "the trials tables", lambda d: len(css(d, "#sessions table.list")) == 2, timeout_s=20)

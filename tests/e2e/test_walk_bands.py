@@ -5,22 +5,21 @@ conditions (Carter's population) walks 3.40 s at one visit and 2.80 s at another
 Before, both read "not slower than the 4.5 s cut-off" in the pass colour on the visit results and the
 trial page said nothing of the cut-offs; the 3.0 s low-risk threshold was only in the cut-off's words.
 Now 3.40 s reads "neither high nor low fall risk (between 3 and 4.5 s)" in a plain tag, 2.80 s "low
-fall risk (faster than 3 s)" in the good one, on both pages. Screenshots in /tmp/walk_bands/."""
+fall risk (faster than 3 s)" in the good one, on both pages. Screenshots in the test's shots folder
+(tests/e2e/conftest.py)."""
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
 from test_dashboard import PHONE, css, page_width, wait
-from test_phone_fixes_walk_rows import in_store, tablet_and_phone
+from test_phone_fixes_walk_rows import in_store
 
 pytestmark = pytest.mark.e2e
 
 TABLET = (1024, 768)
-SHOTS = Path("/tmp/walk_bands")
 
 
 def _walk(store, actor, patient_id: int, day: str, time_s: float) -> tuple[int, int]:
@@ -54,11 +53,11 @@ BANDS = {3.4: ("tag neutral", "time 3.40 s: neither high nor low fall risk (betw
          2.8: ("tag valid", "time 2.80 s: low fall risk (faster than 3 s, Carter et al. 2019)")}
 
 
-def test_a_backward_walk_reads_as_its_band_on_the_results_and_the_trial_page(station, browsers):
-    tablet, phone, (patient_id, stored) = tablet_and_phone(station, browsers, lambda data_dir: in_store(data_dir, _fill))
+def test_a_backward_walk_reads_as_its_band_on_the_results_and_the_trial_page(reading_pages, shots):
+    station = reading_pages.station
+    tablet, phone, (patient_id, stored) = reading_pages.tablet_and_phone(lambda data_dir: in_store(data_dir, _fill))
     tablet.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",  # the set-up's tablet (1180 wide) at 1024×768
                            {"width": TABLET[0], "height": TABLET[1], "deviceScaleFactor": 1, "mobile": False})
-    SHOTS.mkdir(exist_ok=True)
     for driver, size, name in ((tablet, TABLET, "tablet"), (phone, PHONE, "phone")):
         for time_s, (session_id, trial_id) in stored.items():
             driver.get(f"{station.url}/sessions/{session_id}")
@@ -69,7 +68,7 @@ def test_a_backward_walk_reads_as_its_band_on_the_results_and_the_trial_page(sta
                            css(driver, '.protocol-results[data-protocol="backward-walk-3m"] tr[data-metric="walk_time_s"]'))
             assert "Faster than 3.0 s: low risk of falls" in row and "slower than 4.5 s: high risk of falls" in row, row
             assert page_width(driver) <= size[0]
-            driver.save_screenshot(str(SHOTS / f"results-{time_s}-{name}.png"))
+            driver.save_screenshot(str(shots / f"results-{time_s}-{name}.png"))
 
             driver.get(f"{station.url}/trials/{trial_id}")
             block = wait(driver, "the trial's cut-offs", lambda d: css(d, "#trial-cutoffs") or None, timeout_s=20)[0]
@@ -80,7 +79,7 @@ def test_a_backward_walk_reads_as_its_band_on_the_results_and_the_trial_page(sta
             assert "not slower than the 5.5 s cut-off" in text  # Polo-Ferrero's single cut-off, as on the results
             assert page_width(driver) <= size[0]
             driver.execute_script("arguments[0].scrollIntoView()", block)
-            driver.save_screenshot(str(SHOTS / f"trial-{time_s}-{name}.png"))
+            driver.save_screenshot(str(shots / f"trial-{time_s}-{name}.png"))
         # the patient page's trials show each walk's time and speed (from its listing), within the screen
         driver.get(f"{station.url}/patients/{patient_id}")
         wait(driver, "the walk times", lambda d: d.execute_script(
@@ -90,4 +89,4 @@ def test_a_backward_walk_reads_as_its_band_on_the_results_and_the_trial_page(sta
         assert sorted(times) == ["2.80 s", "3.40 s"], times
         assert page_width(driver) <= size[0]
         driver.execute_script("document.querySelector('#sessions').scrollIntoView()")
-        driver.save_screenshot(str(SHOTS / f"patient-{name}.png"))
+        driver.save_screenshot(str(shots / f"patient-{name}.png"))

@@ -3,32 +3,28 @@ visit results, at tablet (1024×768) and phone (390×844) size in headless Chrom
 
 Before, the figure said "No acceleration recorded (was the IMU worn and connected?)" and its caption
 under it "No acceleration trace: no acceleration was recorded in this trial (was the IMU worn and
-connected?)." Screenshots in /tmp/walk_bands/."""
+connected?)." Screenshots in the test's shots folder (tests/e2e/conftest.py)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
 from test_dashboard import PHONE, page_width, wait
 from test_phone_fixes_no_imu import _store
-from test_phone_fixes_walk_rows import tablet_and_phone
 
 pytestmark = pytest.mark.e2e
 
 TABLET = (1024, 768)
-SHOTS = Path("/tmp/walk_bands")
 
 FIGURE_WORDS = """
 return [...document.querySelectorAll('main figure')].map((f) => f.innerText.trim()).filter((t) => /acceleration/i.test(t));"""
 
 
-def test_a_walk_without_acceleration_says_why_once(station, browsers):
-    tablet, phone, (session_id, trial_id) = tablet_and_phone(station, browsers, _store)
+def test_a_walk_without_acceleration_says_why_once(reading_pages, shots):
+    station = reading_pages.station
+    tablet, phone, (session_id, trial_id) = reading_pages.tablet_and_phone(lambda data_dir: _store(data_dir, "NO-IMU-CAPTION"))
     tablet.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",  # the set-up's tablet (1180 wide) at 1024×768
                            {"width": TABLET[0], "height": TABLET[1], "deviceScaleFactor": 1, "mobile": False})
-    SHOTS.mkdir(exist_ok=True)
     for driver, size, name in ((tablet, TABLET, "tablet"), (phone, PHONE, "phone")):
         for page, path in (("trial", f"/trials/{trial_id}"), ("visit", f"/sessions/{session_id}")):
             driver.get(station.url + path)
@@ -39,4 +35,4 @@ def test_a_walk_without_acceleration_says_why_once(station, browsers):
             assert words == "No acceleration recorded (was the IMU worn and connected?)", (name, page, words)
             assert page_width(driver) <= size[0]
             driver.execute_script("document.querySelector('main figure').scrollIntoView()")
-            driver.save_screenshot(str(SHOTS / f"no-imu-{page}-{name}.png"))
+            driver.save_screenshot(str(shots / f"no-imu-{page}-{name}.png"))

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from test_dashboard import ADMIN, PHONE, css, setup_admin, sign_in, wait
+from test_dashboard import PHONE, css, wait
 
 pytestmark = pytest.mark.e2e
 
@@ -30,7 +30,7 @@ def stored_clinic(data_dir) -> int:
 
     now = time.time()
     clock = {"t": now - 60 * 86400}
-    store = Store.open_service(data_dir, wall_clock=lambda: clock["t"])
+    store = Store.open(data_dir, wall_clock=lambda: clock["t"])  # beside the running station
     actor = Actor(None, "test")
     patient = store.patients.create({"identifier": "GLANCE-1", "birth_year": 1950, "sex": "F",
                                      "conditions": ["stroke:left"]}, actor=actor)
@@ -50,18 +50,10 @@ def stored_clinic(data_dir) -> int:
     return session["id"]
 
 
-def test_a_timed_walk_at_a_glance_says_speed_and_change_against_the_mdc(tmp_path, station_for, browsers):
-    last = stored_clinic(tmp_path / "data-0")  # the data directory station_for gives its first station
-    station = station_for("patient")
-    for name, size in (("tablet", None), ("phone", PHONE)):
-        driver, _ = browsers(name, size) if size else browsers(name)
-        if name == "tablet":
-            setup_admin(driver, station.url)
-        else:
-            driver.get(station.url + "/login")
-            sign_in(driver, station.url, ADMIN)
-            # the sign-in's own redirect first (a page asked for before it lands is taken back to the patients)
-            wait(driver, "signed in", lambda d: d.current_url.rstrip("/").endswith("/patients"), timeout_s=20)
+def test_a_timed_walk_at_a_glance_says_speed_and_change_against_the_mdc(reading_pages):
+    station = reading_pages.station
+    tablet, phone, last = reading_pages.tablet_and_phone(stored_clinic)
+    for driver, name, size in ((tablet, "tablet", None), (phone, "phone", PHONE)):
         driver.get(f"{station.url}/sessions/{last}")
         # a tablet has the "At a glance" table; a phone shows the same tags at the head of each condition
         where = ".glance tr[data-condition]" if name == "tablet" else ".card.condition > .actions"

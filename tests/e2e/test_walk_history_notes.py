@@ -5,7 +5,7 @@ Before, the 10-metre walk's speed chart (comfortable and fast pace) of a patient
 with two sentences side by side, "The published minimal detectable change (0.21 m/s) was set in people
 after stroke; it is not applied ... The published minimal detectable change (0.19 m/s) was set in ...",
 without saying which pace each belonged to. Now each starts with its condition; a note the conditions
-share is said once. Screenshots in /tmp/walk_review/."""
+share is said once. Screenshots in the test's shots folder (tests/e2e/conftest.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 
 from test_dashboard import css, page_width, wait
 from test_phone_fixes_walk_rows import RATE_HZ, frames_of, in_store
-from test_walk_values_whole import SHOTS, at_tablet_and_phone
+from test_walk_values_whole import at_1024
 
 pytestmark = pytest.mark.e2e
 
@@ -43,8 +43,9 @@ def _fill(store, actor) -> int:
 NOTE = "return document.querySelector(arguments[0]).querySelector(':scope > p.muted.small').textContent"
 
 
-def test_each_conditions_note_says_whose_it_is(station, browsers):
-    browsers_at, patient_id = at_tablet_and_phone(station, browsers, _store)
+def test_each_conditions_note_says_whose_it_is(reading_pages, shots):
+    station = reading_pages.station
+    browsers_at, patient_id = at_1024(*reading_pages.tablet_and_phone(_store))
     for driver, size, name in browsers_at:
         driver.get(f"{station.url}/patients/{patient_id}/history")
         wait(driver, "the speed chart", lambda d: css(d, CARD.format(metric="walk_speed_m_s")), timeout_s=20)
@@ -58,4 +59,4 @@ def test_each_conditions_note_says_whose_it_is(station, browsers):
         assert cadence == "No published minimal detectable change for this measure in this test.", (name, cadence)
         assert page_width(driver) <= size[0], name
         driver.execute_script("arguments[0].scrollIntoView()", css(driver, CARD.format(metric="walk_speed_m_s"))[0])
-        driver.save_screenshot(str(SHOTS / f"history-ten-metre-notes-{name}.png"))
+        driver.save_screenshot(str(shots / f"history-ten-metre-notes-{name}.png"))

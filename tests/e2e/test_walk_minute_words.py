@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_dashboard import css, setup_admin, wait
+from test_dashboard import css, wait
 from test_walk_phone_charts import RATE_HZ, _walk_frames
 
 pytestmark = pytest.mark.e2e
@@ -21,12 +21,12 @@ def _row(minute: int, steps: int, walking_s: float, cadence) -> dict:
             "pause_s": 0.0 if cadence else 58.0}
 
 
-def test_a_minute_with_too_few_steps_says_why_it_has_no_cadence(station, browsers):
+def test_a_minute_with_too_few_steps_says_why_it_has_no_cadence(reading_pages):
     from station.store.audit import Actor
     from station.store.store import Store
 
-    tablet, _ = browsers("tablet")
-    setup_admin(tablet, station.url)
+    station = reading_pages.station
+    tablet, _phone, _ = reading_pages.tablet_and_phone(lambda _data_dir: None)
     actor = Actor(None, "test")
     store = Store.open(station.data_dir)
     try:

@@ -3,7 +3,7 @@ phone (390×844) size in headless Chromium: its figure says once that nothing wa
 
 Before, the figure showed "No acceleration recorded (was the IMU worn and connected?)" in the trace's
 place and, under it, the caption "No frames were recorded in this trial.": two messages, the first
-pointing at the sensor when nothing at all had been recorded. Screenshots in /tmp/walk_review/."""
+pointing at the sensor when nothing at all had been recorded. Screenshots in the test's shots folder (tests/e2e/conftest.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from test_dashboard import page_width, wait
 from test_phone_fixes_walk_rows import RATE_HZ, in_store
-from test_walk_values_whole import SHOTS, at_tablet_and_phone
+from test_walk_values_whole import at_1024
 
 pytestmark = pytest.mark.e2e
 
@@ -44,8 +44,9 @@ document.querySelectorAll('main details').forEach((x) => x.open = true);
 return [...document.querySelectorAll('main figure.walk-figure')].map((f) => f.innerText.trim()).filter(Boolean);"""
 
 
-def test_a_walk_with_no_frames_says_once_that_nothing_was_recorded(station, browsers):
-    browsers_at, (session_id, trial_id) = at_tablet_and_phone(station, browsers, _store)
+def test_a_walk_with_no_frames_says_once_that_nothing_was_recorded(reading_pages, shots):
+    station = reading_pages.station
+    browsers_at, (session_id, trial_id) = at_1024(*reading_pages.tablet_and_phone(_store))
     for driver, size, name in browsers_at:
         for page, path in (("trial", f"/trials/{trial_id}"), ("visit", f"/sessions/{session_id}")):
             driver.get(station.url + path)
@@ -55,4 +56,4 @@ def test_a_walk_with_no_frames_says_once_that_nothing_was_recorded(station, brow
             assert "IMU worn" not in main and "No frames were recorded" not in main, (name, page, main)
             assert page_width(driver) <= size[0]
             driver.execute_script("document.querySelector('main figure.walk-figure').scrollIntoView()")
-            driver.save_screenshot(str(SHOTS / f"no-frames-{page}-{name}.png"))
+            driver.save_screenshot(str(shots / f"no-frames-{page}-{name}.png"))

@@ -16,22 +16,19 @@ and 2.2 km/h, cadence 96.5 steps/min).
   and its time axis says "time, s" under its numbers (before, at the top right, on the legend's line).
 - The history charts' first points are drawn clear of the value labels (before, on the axis itself: on a
   phone a 5-px point touched the labels "100", "1").
-Screenshots in /tmp/s19pages/."""
+Screenshots in the test's shots folder (tests/e2e/conftest.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from test_dashboard import ADMIN, PHONE, api, at, css, page_width, setup_admin, sign_in, wait
+from test_dashboard import PHONE, api, css, page_width, wait
 from test_phone_fixes_walk_rows import in_store
 from test_walk_phone_charts import RATE_HZ, STEP_S, _walk_frames
 
 pytestmark = pytest.mark.e2e
 
 TABLET = (1024, 768)
-SHOTS = Path("/tmp/s19pages")
 
 
 def _fill(store, actor) -> tuple[int, int, int]:
@@ -84,21 +81,17 @@ def _overlap(a, b) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def test_a_treadmill_sessions_pages_read_right_on_a_tablet_and_a_phone(station, browsers):
-    tablet, _ = browsers("tablet")
-    setup_admin(tablet, station.url)
-    patient_id, last, trial_id = in_store(station.data_dir, _fill)
+def test_a_treadmill_sessions_pages_read_right_on_a_tablet_and_a_phone(reading_pages, shots):
+    station = reading_pages.station
+    tablet, phone, (patient_id, last, trial_id) = reading_pages.tablet_and_phone(lambda data_dir: in_store(data_dir, _fill))
+    tablet.get(station.url + "/patients")  # a page of the station's, for its API calls
+    wait(tablet, "the patients page", lambda d: css(d, 'meta[name="csrf-token"]'))
     programme = api(tablet, "POST", f"/api/patients/{patient_id}/programmes", {"template": "backward-walking-stroke",
                                                                               "start_date": "2026-11-09"})["body"]
     assert api(tablet, "POST", f"/api/programme-sessions/{programme['sessions'][0]['id']}/dose",
                {"trial_id": trial_id})["status"] == 200
     tablet.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                            {"width": TABLET[0], "height": TABLET[1], "deviceScaleFactor": 1, "mobile": False})
-    phone, _ = browsers("phone", PHONE)
-    phone.get(station.url + "/login")
-    sign_in(phone, station.url, ADMIN)
-    wait(phone, "signed in", at("/patients"))
-    SHOTS.mkdir(exist_ok=True)
     for driver, size, name in ((tablet, TABLET, "tablet"), (phone, PHONE, "phone")):
         driver.get(f"{station.url}/sessions/{last}")
         tags = wait(driver, "the glance's tags", lambda d: [t.text for t in css(d, '.tag[data-kind="walk"]') if t.text] or None)
@@ -120,7 +113,7 @@ def test_a_treadmill_sessions_pages_read_right_on_a_tablet_and_a_phone(station, 
         ticks = [t for t in trace["others"] if t[0].replace(".", "").isdigit() and t[2] > trace["title"][1] - 40]
         assert ticks and all(t[4] <= trace["title"][1] + 1 for t in ticks), (trace["title"], ticks)  # under the numbers
         assert not [t for t in trace["others"] if _overlap(t[1:], trace["title"])], trace
-        driver.save_screenshot(str(SHOTS / f"test-results-{name}.png"))
+        driver.save_screenshot(str(shots / f"test-results-{name}.png"))
 
         driver.get(f"{station.url}/patients/{patient_id}/history")
         button = wait(driver, "the more-measures button", lambda d: css(d, "button.more-measures"))[0]
@@ -134,7 +127,7 @@ def test_a_treadmill_sessions_pages_read_right_on_a_tablet_and_a_phone(station, 
         for label, labels_right, points_left in charts:
             assert points_left >= labels_right + 3, (name, label, labels_right, points_left)
         assert page_width(driver) <= size[0], name
-        driver.save_screenshot(str(SHOTS / f"test-history-{name}.png"))
+        driver.save_screenshot(str(shots / f"test-history-{name}.png"))
 
         driver.get(f"{station.url}/assignments/{programme['id']}")
         wait(driver, "session 1", lambda d: css(d, '.cal-item.session[data-number="1"]'))[0].click()

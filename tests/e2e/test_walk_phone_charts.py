@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from test_dashboard import ADMIN, PHONE, at, css, setup_admin, sign_in, wait
+from test_dashboard import PHONE, css, wait
 
 pytestmark = pytest.mark.e2e
 
@@ -64,14 +64,9 @@ def _label_heights(driver, selector: str) -> list[float]:
         ".filter((h) => h > 0);", selector)
 
 
-def test_a_walk_s_charts_fit_a_phone_and_their_labels_stay_readable(station, browsers):
-    tablet, _ = browsers("tablet")
-    setup_admin(tablet, station.url)
-    patient_id, trial_id = _store_walks(station.data_dir)
-    phone, _ = browsers("phone", PHONE)
-    phone.get(station.url + "/login")
-    sign_in(phone, station.url, ADMIN)
-    wait(phone, "signed in", at("/patients"))
+def test_a_walk_s_charts_fit_a_phone_and_their_labels_stay_readable(reading_pages):
+    station = reading_pages.station
+    tablet, phone, (patient_id, trial_id) = reading_pages.tablet_and_phone(_store_walks)
 
     phone.get(f"{station.url}/trials/{trial_id}")
     wait(phone, "the steps on the trace", lambda d: len(css(d, "svg.steps-trace circle.ic")) >= 19, timeout_s=20)

@@ -12,7 +12,7 @@ import pytest
 
 from test_dashboard import css, page_width, wait
 from test_phone_fixes_walk_rows import RATE_HZ, frames_of, in_store
-from test_walk_values_whole import SHOTS, at_tablet_and_phone
+from test_walk_values_whole import at_1024
 
 pytestmark = pytest.mark.e2e
 
@@ -44,8 +44,9 @@ def _fill(store, actor) -> int:
     return patient["id"]
 
 
-def test_two_backward_walk_tests_are_named_apart(station, browsers):
-    browsers_at, patient_id = at_tablet_and_phone(station, browsers, _store)
+def test_two_backward_walk_tests_are_named_apart(reading_pages, shots):
+    station = reading_pages.station
+    browsers_at, patient_id = at_1024(*reading_pages.tablet_and_phone(_store))
     for driver, size, name in browsers_at:
         driver.get(f"{station.url}/patients/{patient_id}")
         wait(driver, "the visit's card", lambda d: len(css(d, "#sessions .session-card h3")) == 1, timeout_s=20)
@@ -58,4 +59,4 @@ def test_two_backward_walk_tests_are_named_apart(station, browsers):
             (name, summaries)
         assert page_width(driver) <= size[0], name
         driver.execute_script("document.querySelector('#sessions').scrollIntoView()")
-        driver.save_screenshot(str(SHOTS / f"patient-two-backward-walks-{name}.png"))
+        driver.save_screenshot(str(shots / f"patient-two-backward-walks-{name}.png"))

@@ -12,7 +12,7 @@ import pytest
 
 from test_dashboard import page_width, wait
 from test_phone_fixes_walk_rows import RATE_HZ, frames_of, in_store
-from test_walk_values_whole import SHOTS, at_tablet_and_phone
+from test_walk_values_whole import at_1024
 
 pytestmark = pytest.mark.e2e
 
@@ -39,8 +39,9 @@ return Object.fromEntries([...document.querySelectorAll('#measures table.measure
                        tr.querySelector('td').textContent]]));"""
 
 
-def test_a_walks_second_time_and_its_regularities_say_what_they_are(station, browsers):
-    browsers_at, trial_id = at_tablet_and_phone(station, browsers, _store)
+def test_a_walks_second_time_and_its_regularities_say_what_they_are(reading_pages, shots):
+    station = reading_pages.station
+    browsers_at, trial_id = at_1024(*reading_pages.tablet_and_phone(_store))
     for driver, size, name in browsers_at:
         driver.get(f"{station.url}/trials/{trial_id}")
         rows = wait(driver, "the walk's measures", lambda d: d.execute_script(ROWS) or None, timeout_s=20)
@@ -53,4 +54,4 @@ def test_a_walks_second_time_and_its_regularities_say_what_they_are(station, bro
         assert rows["step_regularity"][2] == "1.01", (name, rows)
         assert page_width(driver) <= size[0], name
         driver.execute_script("document.querySelector('#measures').scrollIntoView()")
-        driver.save_screenshot(str(SHOTS / f"walk-trial-hints-{name}.png"))
+        driver.save_screenshot(str(shots / f"walk-trial-hints-{name}.png"))

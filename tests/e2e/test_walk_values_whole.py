@@ -4,30 +4,30 @@ fits the phone.
 
 Before, on a phone the walk table's "Speed" column was narrow enough that "1.18 m/s" broke into "1.18" over
 "m/s" (and a treadmill's "3.2 km/h belt" into "3.2 km/h" over "belt" or worse), which reads as a bare number.
-Screenshots in /tmp/walk_review/."""
+Screenshots in the test's shots folder (tests/e2e/conftest.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from conftest import set_size
 from test_dashboard import PHONE, css, page_width, wait
 from test_phone_fixes_walk_rows import RATE_HZ, frames_of, in_store, tablet_and_phone
 
 pytestmark = pytest.mark.e2e
 
 TABLET = (1024, 768)
-SHOTS = Path("/tmp/walk_review")
 
 
 def at_tablet_and_phone(station, browsers, store) -> tuple[list, object]:
     """:func:`tablet_and_phone` with the set-up's tablet (1180 wide) at 1024×768: ([(driver, size, name) for the
-    tablet and the phone], ``store(data_dir)``'s value); /tmp/walk_review made for the screenshots."""
-    tablet, phone, stored = tablet_and_phone(station, browsers, store)
-    tablet.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": TABLET[0], "height": TABLET[1], "deviceScaleFactor": 1, "mobile": False})
-    SHOTS.mkdir(exist_ok=True)
+    tablet and the phone], ``store(data_dir)``'s value)."""
+    return at_1024(*tablet_and_phone(station, browsers, store))
+
+
+def at_1024(tablet, phone, stored) -> tuple[list, object]:
+    """The tablet at 1024×768: ([(driver, size, name) for the tablet and the phone], ``stored``)."""
+    set_size(tablet, TABLET)
     return [(tablet, TABLET, "tablet"), (phone, PHONE, "phone")], stored
 
 
@@ -69,8 +69,9 @@ return out;"""
 """Each "number unit" of the trials tables, the number of lines it takes, its element's class."""
 
 
-def test_a_walks_values_keep_their_units_on_one_line(station, browsers):
-    browsers_at, patient_id = at_tablet_and_phone(station, browsers, _store)
+def test_a_walks_values_keep_their_units_on_one_line(reading_pages, shots):
+    station = reading_pages.station
+    browsers_at, patient_id = at_1024(*reading_pages.tablet_and_phone(_store))
     for driver, size, name in browsers_at:
         driver.get(f"{station.url}/patients/{patient_id}")
         wait(driver, "the trials tables", lambda d: len(css(d, "#sessions table.list")) >= 1, timeout_s=20)
@@ -85,4 +86,4 @@ def test_a_walks_values_keep_their_units_on_one_line(station, browsers):
                 "return [...document.querySelectorAll('#sessions table.list')].map((t) => [t.scrollWidth, t.clientWidth])"):
             assert table[0] <= table[1] + 1, (name, table)
         driver.execute_script("document.querySelector('#sessions').scrollIntoView()")
-        driver.save_screenshot(str(SHOTS / f"patient-walk-units-{name}.png"))
+        driver.save_screenshot(str(shots / f"patient-walk-units-{name}.png"))

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from test_dashboard import ADMIN, PHONE, css, setup_admin, sign_in, wait
+from test_dashboard import PHONE, css, wait
 
 pytestmark = pytest.mark.e2e
 
@@ -42,7 +42,7 @@ def stored_clinic(data_dir) -> int:
 
     now = time.time()
     clock = {"t": now - 30 * DAY}
-    store = Store.open_service(data_dir, wall_clock=lambda: clock["t"])
+    store = Store.open(data_dir, wall_clock=lambda: clock["t"])  # beside the running station
     actor = Actor(None, "test")
     patient = store.patients.create({"identifier": "WORDS-2", "birth_year": 1948, "sex": "M"}, actor=actor)
     for t, (time_s, cv) in ((now - 30 * DAY, (5.30, 4.1)), (now - 3600, (4.99, 5.3))):
@@ -74,17 +74,10 @@ def text_of(elements) -> str:
     return " ".join(" ".join(e.get_attribute("textContent").split()) for e in elements)
 
 
-def test_walk_numbers_and_cut_offs_read_as_meant(tmp_path, station_for, browsers):
-    last = stored_clinic(tmp_path / "data-0")
-    station = station_for("patient")
-    for name, size in (("tablet", None), ("phone", PHONE)):
-        driver, _ = browsers(name, size) if size else browsers(name)
-        if name == "tablet":
-            setup_admin(driver, station.url)
-        else:
-            driver.get(station.url + "/login")
-            sign_in(driver, station.url, ADMIN)
-            wait(driver, "signed in", lambda d: d.current_url.rstrip("/").endswith("/patients"), timeout_s=20)
+def test_walk_numbers_and_cut_offs_read_as_meant(tmp_path, reading_pages):
+    station = reading_pages.station
+    tablet, phone, last = reading_pages.tablet_and_phone(stored_clinic)
+    for driver, name, size in ((tablet, "tablet", None), (phone, "phone", PHONE)):
         driver.get(f"{station.url}/sessions/{last}")
         section = '.protocol-results[data-protocol="backward-walk-3m"]'
         tags = wait(driver, "the 3-m backward walk's cut-off tags", lambda d: [
