@@ -24,7 +24,7 @@ from station.reference import mdc, measures, norms
 from station.store.audit import Actor
 from web import create_app
 
-from dashboard_support import ACTOR, ADMIN_PW, CHEAP, CLINICIAN_PW, THROUGH_THE_TRIAL_SERVICE, SimulatedClinic, sqlite_only
+from dashboard_support import ACTOR, ADMIN_PW, CHEAP, CLINICIAN_PW
 
 BACKENDS = ("sqlite", "postgresql")
 """The tests using the store run on the station's SQLite and on the hub's PostgreSQL (conftest)."""
@@ -139,21 +139,42 @@ def test_inability_is_a_result_of_0_s_kept_in_the_results_and_the_history(store,
     assert not unable_trial(store.trials.get(trial["id"]))
 
 
+HELD_S = {("mctsib", "firm_eo"): [30.0], ("mctsib", "firm_ec"): [30.0], ("mctsib", "foam_eo"): [30.0],
+          ("mctsib", "foam_ec"): [12.4], ("single-leg", "left"): [8.2, 14.6, 11.0], ("single-leg", "right"): [6.5, 9.9, 7.1]}
+"""The visit's time held by test and condition, each trial's (s): the mCTSIB's 30 s held but on foam with the eyes
+closed; single-leg stance's three trials on each leg, whose score is the best (not the mean)."""
+
+
+def store_stance_trial(store, session_id: int, protocol: str, condition: str, trial: int, held_s: float) -> None:
+    """A stance trial held ``held_s`` of its 30 s, stored as the trial engine stores it (its outcome and its
+    sway measures: velocity and area growing with the condition's difficulty, the weight split)."""
+    full = held_s >= 30.0
+    hard = list(HELD_S).index((protocol, condition)) + trial
+    writer = store.trials.start_trial(session_id, protocol, condition, {"method": "nominal"}, 100.0, actor=ACTOR)
+    outcome = {"protocol": protocol, "condition": condition, "label": condition, "trial": trial, "attempt": 1,
+               "valid": True, "end_reason": "duration" if full else "touchdown", "issues": [], "warnings": [],
+               "completed": full, "duration_s": 30.0, "time_held_s": held_s,
+               "hold_end": None if full else {"code": "touchdown", "message": "foot down", "at_s": held_s}}
+    metrics = {"mean_velocity_cm_s": 0.8 + 0.45 * hard, "ellipse_area_cm2": 1.5 + 1.1 * hard,
+               "path_length_cm": (0.8 + 0.45 * hard) * held_s, "weight_left_pct": 48.0 + hard % 3}
+    writer.finish({"kind": "stance", "fs_hz": 100.0, "samples": round(held_s * 100), "profile": "station",
+                   "version": "test", "metrics": metrics, "trial": outcome}, valid=True)
+
+
 @pytest.fixture
 def visit(store, patient):
-    """mCTSIB then single-leg stance for one patient, each run its own session (as the live page does)."""
-    clinic = SimulatedClinic(store, seed=5)
+    """mCTSIB then single-leg stance for one patient, each its own session (as the live page runs them), stored
+    as the trial engine stores them (recording through the trial service: tests/dashboard/test_service.py)."""
     sessions = []
     for protocol in ("mctsib", "single-leg"):
-        clinic.call("open_run", patient["id"], protocol, None, ACTOR)
-        while not clinic.service.status()["run"]["finished"]:
-            clinic.run_trial()
-        sessions.append(clinic.service.status()["run"]["session_id"])
-        clinic.call("close_run")
+        session = store.sessions.create(patient["id"], {"label": protocol}, actor=ACTOR)
+        for (of, condition), held in HELD_S.items():
+            for trial, held_s in enumerate(held if of == protocol else [], start=1):
+                store_stance_trial(store, session["id"], protocol, condition, trial, held_s)
+        sessions.append(session["id"])
     return sessions
 
 
-@sqlite_only(THROUGH_THE_TRIAL_SERVICE)
 def test_a_visit_is_one_results_page_with_the_mctsib_composite_ratios_and_history(store, patient, visit):
     assert visit_session_ids(store, visit[1], actor=ACTOR) == visit
     doc = session_results(store, visit[0], PROTOCOLS, actor=ACTOR, visit=True)
