@@ -42,7 +42,8 @@ ACTIONS = frozenset(
     programme.assign programme.view programme.update programme.dose
     training.record training.view
     patient.list station.view live.view sync.skip sync.pulled_forgotten
-    sync.station_add sync.station_revoke sync.station_renew sync.erasure_unmatched""".split()
+    sync.station_add sync.station_revoke sync.station_renew sync.erasure_unmatched
+    sync.erasures_offered_again""".split()
 )
 
 

@@ -629,6 +629,19 @@ MIGRATIONS = MIGRATIONS + (
     ),
 )
 
+MIGRATIONS = MIGRATIONS + (
+    Migration(
+        14,
+        "a station's record of each erasure the hub asked of it and it applied, beside its own (sync_erasures."
+        "erased_by 'hub'; its patient id, the identifier's hash, when; never the identifier or other patient data):"
+        " offered again, like its own, to a hub restored from a backup taken before it, which lost it",
+        (
+            "ALTER TABLE sync_erasures ADD COLUMN erased_by TEXT NOT NULL DEFAULT 'station'"
+            " CHECK (erased_by IN ('station', 'hub'))",
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 

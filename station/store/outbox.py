@@ -17,6 +17,7 @@ patient    create, update    the fields changed, with their values *at the time 
 patient    erase             ``identifier_hash`` (:func:`identifier_hash`) and ``unsent_trials``
                              (queued trials whose frame parts the hub may hold: dropped there);
                              kept in ``sync_erasures`` too, offered again to a restored hub
+                             (with the hub's erasures applied here: :meth:`Outbox.offer_again`)
 patient    link              ``identifier``: a patient pulled from the hub (no fields: the hub
                              has them)
 session    upsert            none: the session is read when pushed (whole-record upsert)
@@ -30,7 +31,8 @@ training   upsert            none: the game played (``training_sessions``) is re
 
 Erasing a patient deletes their queued rows (which may hold their fields) in the erasure's
 transaction and queues one ``erase``. A change made by the sync itself (a hub erasure applied at
-the station) is made inside :meth:`Outbox.muted` and is not queued back.
+the station) is made inside :meth:`Outbox.muted` and is not queued back; a hub erasure applied
+here is kept in ``sync_erasures`` (``erased_by`` ``hub``) all the same.
 
 Station identity: ``sync_identity`` holds a UUID created once, when the database first gets this
 table; the same row says whether the database is a station's or the hub's (``role``). Every trial
@@ -48,6 +50,7 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from station.store import programme_fields
@@ -102,6 +105,24 @@ def patient_snapshot(row, fields: tuple[str, ...] | list[str]) -> dict:
         else:
             out[key] = row[key]
     return out
+
+
+@dataclass(frozen=True)
+class OfferedAgain:
+    """What :meth:`Outbox.offer_again` queued: ``changes`` (how many), ``erasures`` (the station's
+    ids of the erased patients whose erasure was queued again, in order, each with who erased them:
+    ``station`` or ``hub``) and ``held_again`` (those not queued: the identifier is held here again).
+    Ids only, never patient data (an audit entry's detail: :meth:`audit_detail`)."""
+
+    changes: int
+    erasures: tuple[tuple[int, str], ...] = ()
+    held_again: tuple[int, ...] = ()
+
+    def audit_detail(self) -> dict:
+        """The audit entry's detail (station patient ids)."""
+        return {"erased_here": [pid for pid, by in self.erasures if by == "station"],
+                "erased_on_hub": [pid for pid, by in self.erasures if by == "hub"],
+                "not_offered_identifier_held_again": list(self.held_again)}
 
 
 class Outbox:
@@ -177,34 +198,46 @@ class Outbox:
         for row in conn.execute("SELECT id, patient_id FROM training_sessions ORDER BY id").fetchall():
             self._add(conn, "training", row["id"], row["patient_id"], "upsert", at=now)
 
-    def offer_again(self) -> int:
-        """Queue every record made here again (the hub's database went back to an older backup and
-        lost what this station pushed since: :mod:`station.store.hub_epoch`); the hub applies each
-        as a change (a record it holds is merged or updated from this one, a trial's frames it
-        holds are not sent again). The erasures made here come first (:meth:`_erasures_again`).
-        Returns how many changes were queued."""
+    def offer_again(self, *, lost: bool = True) -> OfferedAgain:
+        """Queue again, after the hub's database went back to an older backup
+        (:mod:`station.store.hub_epoch`), the erasures applied here (:meth:`_erasures_again`) and
+        then every record made here, when the hub ``lost`` what this station pushed since; the hub
+        applies each as a change (a record it holds is merged or updated from this one, a trial's
+        frames it holds are not sent again). When it holds every change of this station (not
+        ``lost``), only the erasures made on the hub and applied here: one the hub made after its
+        backup is lost from it all the same, while this station's own are on it."""
         with self._db.write() as conn:
             before = int(conn.execute("SELECT count(*) FROM sync_outbox").fetchone()[0])
-            self._erasures_again(conn)
-            self._enqueue_existing(conn, utc_iso(self._now()), self.station_id)
-            return int(conn.execute("SELECT count(*) FROM sync_outbox").fetchone()[0]) - before
+            erasures, held_again = self._erasures_again(conn, ("station", "hub") if lost else ("hub",))
+            if lost:
+                self._enqueue_existing(conn, utc_iso(self._now()), self.station_id)
+            changes = int(conn.execute("SELECT count(*) FROM sync_outbox").fetchone()[0]) - before
+        return OfferedAgain(changes, erasures, held_again)
 
-    def _erasures_again(self, conn) -> None:
-        """Queue again each erasure made here (``sync_erasures``, kept by :meth:`_erased`), in the
-        order they were made, with their time: a hub restored from a backup taken before one holds
-        that patient again, and would hand them to other stations. The hub erases a patient it
-        holds under this station's id and leaves a tombstone; one it does not hold (never sent,
-        erased already, or made again at its start after a ``restore``) is left as it is.
+    def _erasures_again(self, conn, erased_by: tuple[str, ...]) -> tuple[tuple[tuple[int, str], ...], tuple[int, ...]]:
+        """Queue again each erasure applied here (``sync_erasures``, kept by :meth:`_erased`) by
+        ``erased_by``: made here (``station``), or made on the hub and taken here from its tombstone
+        (``hub``), in the order they were applied, with their time: a hub restored from a backup
+        taken before one holds that patient again, and would hand them to other stations. The hub
+        erases a patient it holds under this station's id whose identifier's hash is the erasure's
+        (:meth:`station.sync.hub.Hub._erase`: one this station sent or linked) and leaves a
+        tombstone; one it does not hold (never sent, erased already, or made again at its start
+        after a ``restore``) is left as it is.
 
         An erasure of an identifier held here again (a new patient given it, or the patient pulled
         back from the hub) is not: the hub would take the new patient for the erased one and its
-        tombstone would erase them here."""
-        rows = conn.execute("SELECT * FROM sync_erasures e WHERE NOT EXISTS (SELECT 1 FROM sync_patient_keys k"
-                            " WHERE k.identifier_hash = e.identifier_hash) ORDER BY erased_at, patient_id").fetchall()
-        for row in rows:
-            self._add(conn, "patient", row["patient_id"], None, "erase",
-                      {"identifier_hash": row["identifier_hash"], "unsent_trials": json.loads(row["unsent_trials"])},
-                      at=row["erased_at"])
+        tombstone would erase them here. Returns the erasures queued (``(patient id, erased_by)``)
+        and the patient ids of those not queued."""
+        marks = ", ".join("?" * len(erased_by))
+        rows = conn.execute("SELECT e.*, EXISTS (SELECT 1 FROM sync_patient_keys k WHERE k.identifier_hash ="
+                            f" e.identifier_hash) AS held FROM sync_erasures e WHERE erased_by IN ({marks})"
+                            " ORDER BY erased_at, patient_id", erased_by).fetchall()
+        offered = [row for row in rows if not row["held"]]
+        for row in offered:
+            payload = {"identifier_hash": row["identifier_hash"], "unsent_trials": json.loads(row["unsent_trials"])}
+            self._add(conn, "patient", row["patient_id"], None, "erase", payload, at=row["erased_at"])
+        return (tuple((row["patient_id"], row["erased_by"]) for row in offered),
+                tuple(row["patient_id"] for row in rows if row["held"]))
 
     def _backfill_keys(self) -> None:
         with self._db.read() as conn:
@@ -320,13 +353,16 @@ class Outbox:
             conn.execute("UPDATE hub_id_map SET hub_id = 0 WHERE patient_id = ?", (patient_id,))
             conn.execute("INSERT INTO hub_tombstones (identifier_hash, erased_at) VALUES (?, ?)",
                          (key["identifier_hash"], utc_iso(self._now())))
-        elif self._queueing:
+        elif self.role == "station":
             now = utc_iso(self._now())
-            self._add(conn, "patient", patient_id, None, "erase",
-                      {"identifier_hash": key["identifier_hash"], "unsent_trials": unsent}, at=now)
-            # kept for a hub restored from an older backup, which loses it (:meth:`offer_again`)
-            conn.execute("INSERT INTO sync_erasures (patient_id, identifier_hash, unsent_trials, erased_at)"
-                         " VALUES (?, ?, ?, ?)", (patient_id, key["identifier_hash"], json.dumps(unsent), now))
+            if self._queueing:
+                self._add(conn, "patient", patient_id, None, "erase",
+                          {"identifier_hash": key["identifier_hash"], "unsent_trials": unsent}, at=now)
+            # kept for a hub restored from an older backup, which loses it (:meth:`offer_again`); made
+            # here, or the hub's applied here (muted: the sync takes the hub's tombstone, ids only)
+            conn.execute("INSERT INTO sync_erasures (patient_id, identifier_hash, unsent_trials, erased_at, erased_by)"
+                         " VALUES (?, ?, ?, ?, ?)", (patient_id, key["identifier_hash"], json.dumps(unsent), now,
+                                                     "station" if self._queueing else "hub"))
 
     def unsent_trials_of_last_erasure(self) -> list[int]:
         """The trials of the patient this thread erased last that were still queued (their frame

@@ -77,8 +77,8 @@ class SyncReport:
     recorded elsewhere of patients held here, brought here), ``judgements`` (pulled trials whose
     validity, reason or note changed elsewhere, taken here), ``programme_fields`` (fields of its
     programmes taken from the hub), ``hub_restored`` (the hub's database went back to a backup:
-    :meth:`StationSync._follow_hub_epoch`), ``offered_again`` (records of this station queued
-    again for it), ``unmatched_erasures`` (erasures made here the hub took without erasing: it holds
+    :meth:`StationSync._follow_hub_epoch`), ``offered_again`` (records and erasures of this
+    station queued again for it), ``unmatched_erasures`` (erasures made here the hub took without erasing: it holds
     the patient under another identifier, :mod:`station.sync.unmatched`), ``queue_length`` left."""
 
     sent: Counter = field(default_factory=Counter)
@@ -116,7 +116,8 @@ class SyncReport:
             out.append(f"{self.audit_entries} audit entr{'y' if self.audit_entries == 1 else 'ies'} sent")
         if self.hub_restored:
             out.append("the hub's database was restored from a backup: its erasures, histories and updates since "
-                       f"were taken again from there; {self.offered_again} records of this station offered again")
+                       f"were taken again from there; {self.offered_again} of this station's records and erasures "
+                       "offered again")
         if self.unmatched_erasures:
             out.append(f"{self.unmatched_erasures} erasure(s) made here not applied on the hub: it holds the patient "
                        "under another identifier; a hub administrator erases them there if they are the same person "
@@ -226,9 +227,10 @@ class StationSync:
         below was in the backup, so this station has it; erasures, histories and judgements made
         since lie above), the visits and trials pulled from above those numbers are removed (their
         ids now name other records: :func:`station.sync.pulled.forget_above`; they come again),
-        the patient and programme updates are asked from the start, and, if the
-        hub lost changes of this station (or cannot tell), every record made here is offered
-        again (:meth:`~station.store.outbox.Outbox.offer_again`). A hub before epochs sends none."""
+        the patient and programme updates are asked from the start, the hub's erasures applied here
+        are offered again, and, if the hub lost changes of this station (or cannot tell), the
+        erasures made here and every record made here too (:meth:`_offer_again`). A hub before
+        epochs sends none."""
         what = "GET /api/hub/tombstones"
         if "epoch" not in answer:
             return cursor
@@ -251,13 +253,28 @@ class StationSync:
             self._history_after = min(self._history_floor(), bases["trials"])
             pulled.forget_above(self.store, bases["sessions"], bases["trials"], actor=HUB_ACTOR)
             self._updates_after, self._programmes_after = 0, (0, "")
-            if lost or acknowledged is None:
-                report.offered_again += outbox.offer_again()
+            lost = lost or acknowledged is None
+            report.offered_again += self._offer_again(lost=lost)
+            if lost:
                 outbox.set_acknowledged_through(answer["last_seq"])  # offered once, not at every answer
             report.hub_restored = True
         if seen != epoch_id:
             outbox.set_hub_epoch(epoch_id)
         return cursor
+
+    def _offer_again(self, *, lost: bool) -> int:
+        """Queue again what a hub restored from an older backup may have lost of this station: the
+        erasures made on the hub and taken here from its tombstones (it may have made one after its
+        backup even when it holds every change of this station), and, when it ``lost`` changes of
+        this station, the erasures made here and every record (:meth:`~station.store.outbox.Outbox.offer_again`).
+        Audited ``sync.erasures_offered_again`` in the same transaction (the station's ids of the
+        patients whose erasure was offered, by who erased them, and of those not offered because
+        their identifier is held here again); returns how many changes were queued."""
+        with self.store.db.write():
+            offered = self.store.outbox.offer_again(lost=lost)
+            if offered.erasures or offered.held_again:
+                self.store.audit.record(HUB_ACTOR, "sync.erasures_offered_again", detail=offered.audit_detail())
+        return offered.changes
 
     def _keyed_patient_hashes(self, key_id: object) -> dict[str, str]:
         """``{tombstone key: identifier hash}`` of this station's patients, keyed with the clinic's

@@ -219,27 +219,90 @@ def test_an_erasure_made_at_a_station_survives_the_hub_s_restore(pg_url, pg_empt
         hub_store.close()
 
 
+def test_an_erasure_made_on_the_hub_after_its_backup_survives_its_restore(
+        pg_url, pg_empty_url, tmp_path, station_data_dir):
+    """A hub administrator erased P-A (the gym's, pulled by the ward) after the hub's backup; the
+    gym took the erasure, the ward, offline since the backup, did not. The hub's database was lost
+    and restored from that backup into a new one: P-A back. The gym, which pushed nothing since the
+    backup, offers the hub's erasure again: the hub erases P-A again (the gym sent them: the hub's
+    rule) and the ward takes it (the old code: P-A held on the hub for good, and at the ward,
+    handed to any station pulling them). P-N, registered on the hub and held by no station, was
+    erased there too: no station keeps a record of it, so P-N stays back (README: left)."""
+    hub_store, gym, ward = _hub_gym_ward(pg_url, tmp_path, station_data_dir)
+    try:
+        for n, name in enumerate(("P-A", "P-B")):
+            _patient_with_trial(gym.store, name, n)
+        hub_store.patients.create({"identifier": "P-N", "birth_year": 1949, "sex": "M"}, actor=HUB_ADMIN)
+        gym.sync_once()
+        ward.pull_patient("P-A", actor=CLINICIAN)
+        ward.sync_once()
+        backup = pg_backup.create_hub_backup(pg_url, tmp_path / "hub")
+        for name in ("P-A", "P-N"):
+            hub_store.patients.erase(hub_patient(hub_store, name)["id"], name, actor=HUB_ADMIN)
+        assert gym.sync_once().erased == 1 and gym.store.outbox.length() == 0
+        with gym.store.db.read() as conn:  # ids and the hash only
+            [kept] = [dict(r) for r in conn.execute("SELECT * FROM sync_erasures")]
+        assert (kept["patient_id"], kept["erased_by"], len(kept["identifier_hash"])) == (1, "hub", 64)
+
+        hub_store = _restore_into_new_database(hub_store, pg_empty_url, tmp_path, backup, gym, ward)
+        assert hub_patient(hub_store, "P-A")["identifier"] == "P-A"  # back with the backup
+
+        report = gym.sync_once()
+        assert report.hub_restored and report.offered_again == 1 and report.sent == {"patient": 1}
+        with pytest.raises(NotFound):
+            hub_patient(hub_store, "P-A")
+        assert len(hub_trials(hub_store, "P-B")) == 1
+        [audited] = gym.store.audit.query(action="sync.erasures_offered_again")
+        assert audited["detail"] == {"erased_here": [], "erased_on_hub": [1],
+                                      "not_offered_identifier_held_again": []}
+        assert ward.sync_once().erased == 1
+        with pytest.raises(NotFound):
+            ward.store.patients.get_by_identifier("P-A")
+        with pytest.raises(NotFound):
+            ward.pull_patient("P-A", actor=CLINICIAN)
+        assert hub_patient(hub_store, "P-N")["birth_year"] == 1949  # no station held them: back for good
+        again = gym.sync_once()  # offered once
+        assert not again.hub_restored and again.sent == {} and again.erased == 0
+    finally:
+        gym.store.close()
+        ward.store.close()
+        hub_store.close()
+
+
 def test_an_erasure_of_an_identifier_given_again_is_not_offered_again(
         pg_url, pg_empty_url, tmp_path, station_data_dir):
     """The gym erased P-C after the backup, took the hub's tombstone, then registered a new patient
-    P-C. Offered again to the restored hub, that erasure would be taken for the new patient's and
-    its tombstone would erase them at the gym: it is not offered; the new patient stays."""
+    P-C; the hub erased P-G and P-D after the backup, the gym took both, then registered a new P-G.
+    Offered again to the restored hub, the erasures of P-C and P-G would be taken for the new
+    patients' and their tombstones would erase them at the gym: they are not offered (audited);
+    the new patients stay. The hub's erasure of P-D, offered again with every record of the gym
+    (the restore lost its pushes), erases P-D on the hub again."""
     hub_store, gym = _hub_and_gym(pg_url, tmp_path, station_data_dir)
     try:
-        _patient_with_trial(gym.store, "P-C")
+        for n, name in enumerate(("P-C", "P-G", "P-D")):
+            _patient_with_trial(gym.store, name, n)
         gym.sync_once()
         backup = pg_backup.create_hub_backup(pg_url, tmp_path / "hub")
         gym.store.patients.erase(gym.store.patients.get_by_identifier("P-C")["id"], "P-C", actor=CLINICIAN)
+        for name in ("P-G", "P-D"):
+            hub_store.patients.erase(hub_patient(hub_store, name)["id"], name, actor=HUB_ADMIN)
         gym.sync_once()
         gym.sync_once()  # the erasure's tombstone taken
-        gym.store.patients.create({"identifier": "P-C", "birth_year": 1961, "sex": "M"}, actor=CLINICIAN)
+        for name in ("P-C", "P-G"):
+            gym.store.patients.create({"identifier": name, "birth_year": 1961, "sex": "M"}, actor=CLINICIAN)
         gym.sync_once()
 
         hub_store = _restore_into_new_database(hub_store, pg_empty_url, tmp_path, backup, gym)
         assert gym.sync_once().hub_restored
         gym.sync_once()
-        assert gym.store.patients.get_by_identifier("P-C")["birth_year"] == 1961
-        assert hub_patient(hub_store, "P-C")["birth_year"] == 1961
+        for name in ("P-C", "P-G"):
+            assert gym.store.patients.get_by_identifier(name)["birth_year"] == 1961
+            assert hub_patient(hub_store, name)["birth_year"] == 1961
+        with pytest.raises(NotFound):  # the old code: held on the hub again
+            hub_patient(hub_store, "P-D")
+        [audited] = gym.store.audit.query(action="sync.erasures_offered_again")
+        assert audited["detail"] == {"erased_here": [], "erased_on_hub": [3],
+                                      "not_offered_identifier_held_again": [1, 2]}
     finally:
         gym.store.close()
         hub_store.close()

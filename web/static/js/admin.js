@@ -160,6 +160,7 @@
       "sync.station_revoke": "revoked a station's token",
       "sync.station_renew": "gave a revoked station a new token (it goes on with its records)",
       "sync.erasure_unmatched": "a station's erasure the clinic's hub did not apply (the patient has another identifier there)",
+      "sync.erasures_offered_again": "offered erasures again to the clinic's hub restored from an older backup (made here or on the hub; not one whose identifier is held here again)",
       "user.login": "signed in", "user.login_failed": "failed to sign in", "user.logout": "signed out",
       "user.create": "added a user", "user.update": "changed a user", "user.password": "changed a password",
       "settings.update": "changed the settings",
