@@ -98,7 +98,6 @@ SLOWEST_FILES_FIRST = (
     "tests/security/test_attacks.py",
     "tests/e2e/test_programmes.py",
     "tests/e2e/test_stall_live.py",
-    "tests/e2e/test_fhir_parts.py",
     "tests/e2e/test_walk_change_by_visit_pages.py",
     "tests/cli/test_station_commands.py",
     "tests/sim/test_person.py",
@@ -112,7 +111,7 @@ SLOWEST_FILES_FIRST = (
         "test_cutoff_population_pages", "test_phone_fixes_no_imu", "test_phone_fixes_walk_rows", "test_walk_bands", "test_walk_bands_no_imu_caption",
         "test_walk_history_notes", "test_walk_nothing_recorded", "test_walk_test_names",
         "test_walk_trial_measure_hints", "test_walk_values_whole", "test_walk_glance", "test_walk_words_on_pages",
-        "test_walk_phone_charts", "test_walk_page_readings", "test_walk_minute_words")),
+        "test_walk_phone_charts", "test_walk_page_readings", "test_walk_minute_words", "test_fhir_parts")),
 )
 
 

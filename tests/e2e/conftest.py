@@ -292,7 +292,7 @@ def browsers(request, tmp_path):
 class ReadingPages:
     """A station set up by its administrator on a tablet (1180×820), with a phone (390×844) signed in
     too, for tests that store what they show straight into the station's store and read its pages
-    (nothing recorded): ``station``, ``tablet``, ``phone``."""
+    (nothing recorded): ``station``, ``tablet`` (its downloads in ``downloads``), ``phone``."""
 
     def __init__(self, folder: Path) -> None:
         from test_dashboard import ADMIN, at, setup_admin, sign_in, wait
@@ -301,7 +301,7 @@ class ReadingPages:
         self.drivers = []
         try:
             self.station.wait_ready()
-            self.tablet, _ = _chromium("tablet", TABLET, folder)
+            self.tablet, self.downloads = _chromium("tablet", TABLET, folder)
             self.drivers.append(("tablet", self.tablet))
             setup_admin(self.tablet, self.station.url)
             self.phone, _ = _chromium("phone", PHONE, folder)

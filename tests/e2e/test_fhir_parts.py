@@ -11,7 +11,8 @@ import json
 
 import pytest
 
-from test_dashboard import ADMIN, PHONE, by_id, click_when_still, downloaded, setup_admin, sign_in, wait
+from conftest import set_size
+from test_dashboard import by_id, click_when_still, downloaded, wait
 from test_report_downloads import _build_patient
 
 pytestmark = pytest.mark.e2e
@@ -40,19 +41,14 @@ def _lengthen_history(data_dir, patient_id: int, n_trials: int) -> None:
         store.close()
 
 
-def test_a_long_history_is_offered_in_parts(station, browsers):
+def test_a_long_history_is_offered_in_parts(reading_pages):
     from station.reports.fhir_bundle import HISTORY_BUNDLE_TRIALS
 
-    tablet, downloads = browsers("tablet", TABLET_SMALL)
-    setup_admin(tablet, station.url)
-    made = _build_patient(station.data_dir)
+    station, downloads = reading_pages.station, reading_pages.downloads
+    tablet, phone, made = reading_pages.tablet_and_phone(_build_patient)
+    set_size(tablet, TABLET_SMALL)
     pid = made["patient_id"]
     _lengthen_history(station.data_dir, pid, HISTORY_BUNDLE_TRIALS + 1)
-
-    phone, _ = browsers("phone", PHONE)
-    phone.get(station.url + "/login")
-    sign_in(phone, station.url, ADMIN)
-    wait(phone, "the patients page", lambda d: "/patients" in d.current_url)
     for driver in (tablet, phone):
         driver.get(f"{station.url}/patients/{pid}")
         wait(driver, "the patient page", lambda d: by_id(d, "patient-title").text == "E2E-REPORTS")
