@@ -3,7 +3,9 @@ station: a patient with nine sessions and a finished programme (stored through t
 beside the running station, as the benchmark builds it) -> the visit results page's "Visit report
 (PDF)" and "Visit for the hospital record (FHIR)" -> the patient page's "History report (PDF)" ->
 the programme page's "Programme report (PDF)": each downloads a real file (a PDF of several
-pages, a FHIR Bundle of Observations), and each download is in the audit log as an export."""
+pages, a FHIR Bundle of Observations), and each download is in the audit log as an export; then the
+buttons of each of that patient's pages keep their place while the page fills in. One station, set
+up and filled once, serves the file's two tests."""
 
 from __future__ import annotations
 
@@ -14,33 +16,60 @@ from pathlib import Path
 
 import pytest
 
-from test_dashboard import ADMIN, PHONE, api, by_id, click_when_still, css, downloaded, setup_admin, sign_in, wait
+from conftest import Station, _browser_or_skip
+from test_dashboard import ADMIN, PHONE, api, at, by_id, click_when_still, css, downloaded, sign_in, wait
 
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _build_patient(data_dir: Path) -> dict:
+@pytest.fixture(scope="module")
+def reports_station(tmp_path_factory):
+    """One station for the file's tests: (station, the patient :func:`_build_patient` made), with its
+    administrator ADMIN made in its store (the first-run setup page is tests/e2e/test_dashboard.py's)."""
+    _browser_or_skip()
+    station = Station(tmp_path_factory.mktemp("reports") / "data", "mctsib-step-off")
+    try:
+        station.wait_ready()
+        yield station, _build_patient(station.data_dir, admin=ADMIN)
+    finally:
+        code = station.stop()
+        if code not in (0, None):
+            print(f"station exited with {code}; log:\n{station.log()}")
+
+
+def _signed_in(driver, url: str) -> None:
+    driver.get(url + "/login")
+    sign_in(driver, url, ADMIN)
+    wait(driver, "the patients page", at("/patients"))
+
+
+def _build_patient(data_dir: Path, admin: tuple[str, str] | None = None) -> dict:
+    """The patient of nine sessions and a finished programme (benchmarks/report_timing.py), and the first
+    administrator ``admin`` (username, password) if given."""
     spec = importlib.util.spec_from_file_location("report_timing", REPO / "benchmarks" / "report_timing.py")
     module = sys.modules.get("report_timing")
     if module is None:
         module = importlib.util.module_from_spec(spec)
         sys.modules["report_timing"] = module
         spec.loader.exec_module(module)
+    from station.store.audit import Actor
     from station.store.store import Store
 
     store = Store.open(data_dir)
     try:
+        if admin is not None:
+            store.users.create_first_admin(*admin, actor=Actor(None, "test"))
         return module.build_patient(store, sessions=9, identifier="E2E-REPORTS")
     finally:
         store.close()
 
 
-def test_report_and_fhir_buttons_download_audited_files(station, browsers):
+def test_report_and_fhir_buttons_download_audited_files(reports_station, browsers):
+    station, made = reports_station
     tablet, downloads = browsers("tablet")
-    setup_admin(tablet, station.url)
-    made = _build_patient(station.data_dir)
+    _signed_in(tablet, station.url)
     sid, pid, aid = made["last_visit_session_id"], made["patient_id"], made["assignment_id"]
 
     tablet.get(f"{station.url}/sessions/{sid}")
@@ -136,10 +165,10 @@ def _check_still(driver, url: str, page: str, filled_id: str, filled: str | None
     assert not moved, f"on the {page} page these moved as it filled in (x, y before and after): {moved}"
 
 
-def test_buttons_keep_their_place_while_a_page_fills_in(station, browsers):
+def test_buttons_keep_their_place_while_a_page_fills_in(reports_station, browsers):
+    station, made = reports_station
     tablet, _downloads = browsers("tablet")
-    setup_admin(tablet, station.url)
-    made = _build_patient(station.data_dir)
+    _signed_in(tablet, station.url)
     paths = {"patient": f"/patients/{made['patient_id']}", "history": f"/patients/{made['patient_id']}/history",
              "programme": f"/assignments/{made['assignment_id']}", "results": f"/sessions/{made['last_visit_session_id']}"}
     # Notes of several lines: above the buttons they pushed them down once filled in; they come under them.
