@@ -1,18 +1,26 @@
 """A standing balance test on a phone (390×844): Start, Stop and End test keep one place for the
 whole test, on the screen wherever the page is scrolled, and while the trial records its count
 ("Recording 12 / 30 s") is on the screen with Stop, in headless Chromium against the real station
-(the Romberg test, a virtual patient who follows it).
+(the Romberg test, a virtual patient who follows it). A tablet follows the same test.
 
 They were in the page under the words to read: Start was below the first screen, and at the tap on
 Start the words gave way and Stop jumped 390 px up, then back down after the trial. They now sit in
 the bar at the bottom of the screen that a walk test had (the same rule, for every open test).
+
+The condition recording ("Eyes open") is on the screen with the count on the phone and on the tablet,
+and neither covers the plate's orientation labels (outside review, item 5; was
+tests/e2e/test_phone_fixes_live_condition.py, the same test on a station of its own). Before, a phone
+showed the plate, "Recording 3 / 30 s" and Stop, but which condition was recording only ~1100 px
+further down ("Eyes open, trial 1, attempt 1"); and the count sat over the plate's "patient's right →"
+(drawn in the canvas, 4-20 px from its top). Now the condition and the count are a line each above
+the plate.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from test_dashboard import PHONE, api, by_id, css, page_width, setup_admin, wait
+from test_dashboard import ADMIN, PHONE, TABLET, api, at, by_id, css, page_width, setup_admin, sign_in, wait
 
 pytestmark = pytest.mark.e2e
 
@@ -45,7 +53,42 @@ px), and while the trial records, whether its count is on the screen (the page s
 top) and whether a tap on Stop reaches it (wherever the page is scrolled)."""
 
 
-def test_stance_controls_keep_one_place_on_a_phone(station_for, browsers):
+LABEL_BAND_PX = 22
+"""The plate's labels ("toes ↑", "patient's right →", 12 px, baseline 16 px) fill the canvas's top 22 px."""
+
+MEASURE = """
+const box = (e) => { if (!e) return null; const r = e.getBoundingClientRect();
+  return {left: r.left, right: r.right, top: r.top, bottom: r.bottom, text: e.textContent.trim()}; };
+// a phone's controls sit in a bar fixed at the bottom of the screen: the screen ends above it
+let bar = null;
+for (let e = document.getElementById('controls'); e && e !== document.body; e = e.parentElement)
+  if (getComputedStyle(e).position === 'fixed') { bar = e.getBoundingClientRect(); break; }
+return {count: box(document.getElementById('state-words')), condition: box(document.getElementById('state-condition')),
+        canvas: box(document.getElementById('trace')), state: document.getElementById('trial-state').dataset.state,
+        screenBottom: bar ? Math.min(innerHeight, bar.top) : innerHeight, W: innerWidth, scrollY};"""
+"""Where the count, the condition line and the plate's canvas are on the screen (viewport px), and where the
+screen ends above the controls' bar."""
+
+
+def _check_condition_line(driver, width: int) -> dict:
+    m = driver.execute_script(MEASURE)
+    assert m["state"] == "recording", m
+    assert m["count"]["text"].startswith("Recording "), m
+    band = (m["canvas"]["top"], m["canvas"]["top"] + LABEL_BAND_PX)
+    for what in ("count", "condition"):
+        b = m[what]
+        assert b is not None, f"no {what} on the page"
+        # on the screen (above a phone's bar of controls), not sideways
+        assert 0 <= b["top"] and b["bottom"] <= m["screenBottom"] and b["bottom"] > b["top"], (what, m)
+        assert 0 <= b["left"] and b["right"] <= width, (what, m)
+        # clear of the plate's labels' band
+        assert b["bottom"] <= band[0] or b["top"] >= band[1], (what, band, m)
+    assert m["condition"]["text"].startswith("Eyes open"), m  # the condition, said where the count is
+    assert abs(m["condition"]["bottom"] - m["count"]["top"]) < 30, m  # the condition with the count, one under the other
+    return m
+
+
+def test_stance_controls_keep_one_place_on_a_phone(station_for, browsers, shots):
     station = station_for("patient")
     phone, _ = browsers("phone", PHONE)
     phone.set_script_timeout(15)
@@ -53,6 +96,10 @@ def test_stance_controls_keep_one_place_on_a_phone(station_for, browsers):
     setup_admin(phone, url)
     created = api(phone, "POST", "/api/patients", {"identifier": "STANCE-01", "birth_year": 1947, "sex": "M"})
     assert created["status"] == 201, created
+    tablet, _ = browsers("tablet")
+    tablet.get(url + "/login")
+    sign_in(tablet, url, ADMIN)
+    wait(tablet, "the tablet's patients page", at("/patients"))
     phone.get(f"{url}/live?patient={created['body']['id']}")
     wait(phone, "the live stream", lambda d: by_id(d, "conn").text == "live")
     from selenium.webdriver.support.ui import Select
@@ -75,12 +122,26 @@ def test_stance_controls_keep_one_place_on_a_phone(station_for, browsers):
         assert 0 <= first[what][0] and first[what][1] <= PHONE[1], first
     assert first["reached"] and first["words"] < first["start"][0], first
     assert page_width(phone) <= PHONE[0]
+    # before the start: the condition due next, on the line above the plate
+    next_words = phone.execute_script("const e = document.getElementById('state-condition'); return e ? e.textContent : null")
+    assert next_words is not None and next_words.startswith("Next: Eyes open"), next_words
+    tablet.get(f"{url}/live")
+    wait(tablet, "the Start button on the tablet", lambda d: by_id(d, "btn-start").is_enabled(), timeout_s=30)
 
     by_id(phone, "btn-start").click()
     wait(phone, "the recording", lambda d: by_id(d, "trial-state").get_attribute("data-state") == "recording", timeout_s=40)
     wait(phone, "a few seconds of recording", lambda d: by_id(d, "state-words").text.startswith("Recording ")
          and int(by_id(d, "state-words").text.split()[1]) >= 3, timeout_s=15)
     assert page_width(phone) <= PHONE[0]
+    # the condition recording with the count, clear of the plate's labels, on the phone and on the tablet
+    wait(tablet, "the recording on the tablet", lambda d: by_id(d, "state-words").text.startswith("Recording "), timeout_s=15)
+    for driver, size, name in ((phone, PHONE, "phone"), (tablet, TABLET, "tablet")):
+        driver.execute_script("window.scrollTo(0, 0)")
+        if name == "tablet":
+            driver.execute_script("document.querySelector('.trace-card').scrollIntoView({block: 'nearest'})")
+        print(name, _check_condition_line(driver, size[0]))
+        driver.save_screenshot(str(shots / f"live-condition-{name}.png"))
+        assert page_width(driver) <= size[0]
     # scrolled to the end of the page and back while it records: Stop stays where it was, reachable
     phone.execute_script("window.scrollTo(0, document.documentElement.scrollHeight)")
     wait(phone, "a frame or two", lambda d: d.execute_script(
