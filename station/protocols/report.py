@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 import re
 import time
-from statistics import median
 
 from station.analysis.limits_of_stability import DIRECTIONS as LOS_DIRECTIONS
 from station.protocols.machine import TrialPlan, TrialResult
@@ -31,7 +30,7 @@ from station.protocols.schema import Protocol
 from station.reference import mdc as mdc_table
 from station.protocols.walk_words import (COUNTS, WALK_KEY_MEASURES, better_direction, better_words, count_change_words,
                                          entered_setting, imu_gaps_summary, key_measures_for, measure_words,
-                                         perry_class_reference, session_counts_words)
+                                         perry_class_reference, session_count, session_counts_words)
 from station.reference import norms
 from station.reference.population import not_applied_words
 
@@ -718,9 +717,11 @@ def session_results(store, session_id: int, protocols: dict[str, Protocol], *, a
         history = patient_history(store, patient["id"], protocols, actor=actor, wall_clock=wall_clock)
         add_walk_changes(sections, history, {s["id"] for s in visit_sessions},  # a visit against the previous visit
                          visit_numbers(history["sessions"]) if visit else None)
+    numbers = session_numbers_in_visit(starts)  # the trial lines' "Session 2" is the notes' too
     return {
         "session": {k: session[k] for k in ("id", "patient_id", "started_at", "label", "notes")},
-        "sessions": [{k: s[k] for k in ("id", "started_at", "label", "notes")} | {"trial_count": len(s["trials"])}
+        "sessions": [{k: s[k] for k in ("id", "started_at", "label", "notes")}
+                     | {"trial_count": len(s["trials"]), "number": numbers[s["id"]]}
                      for s in visit_sessions],
         "patient": {"id": patient["id"], "identifier": patient["identifier"], "birth_year": patient["birth_year"],
                     "sex": patient["sex"], "age_y": age_y, "conditions": patient.get("conditions") or []},
@@ -732,22 +733,34 @@ def session_results(store, session_id: int, protocols: dict[str, Protocol], *, a
 
 def number_sessions(lines: list[dict], starts: dict[int, str]) -> None:
     """A visit's trial lines of one test and condition that come from several sessions (the test run twice
-    that day) each get their ``session``: ``{number, started_at}``, numbered 1, 2... in the order the sessions
-    started (``starts``: session id -> its ISO start), so that two sessions read as two sessions ("Session 1
-    (10:02)", "Session 2 (10:40)"), not as one session's "Attempt 1" twice; lines of one session get none (their
-    trial and attempt say them, as before).
+    that day) each get their ``session``: ``{number, started_at}``, so that two sessions read as two sessions
+    ("Session 1 (10:02)", "Session 3 (10:40)"), not as one session's "Attempt 1" twice; lines of one session get
+    none (their trial and attempt say them, as before). The number is the session's in the whole visit
+    (``starts``: each of the visit's sessions' id -> its ISO start; :func:`session_numbers_in_visit`), one number for a
+    session on the whole page, whichever conditions it ran.
 
-    >>> lines = [{"session_id": 7}, {"session_id": 5}, {"session_id": 7}]
-    >>> number_sessions(lines, {5: "2026-11-09T10:02:00Z", 7: "2026-11-09T10:40:00Z"})
-    >>> [line["session"]["number"] for line in lines]
-    [2, 1, 2]
+    >>> starts = {5: "2026-11-09T10:00:00Z", 6: "2026-11-09T10:20:00Z", 7: "2026-11-09T10:40:00Z"}
+    >>> a, c = [{"session_id": 7}, {"session_id": 5}, {"session_id": 7}], [{"session_id": 6}, {"session_id": 7}]
+    >>> number_sessions(a, starts), number_sessions(c, starts)
+    (None, None)
+    >>> [line["session"]["number"] for line in a], [line["session"]["number"] for line in c]
+    ([3, 1, 3], [2, 3])
     """
-    ids = {line.get("session_id") for line in lines}
-    if len(ids) < 2:
+    if len({line.get("session_id") for line in lines}) < 2:
         return
-    order = sorted(ids, key=lambda sid: (starts.get(sid) or "", sid))
+    numbers = session_numbers_in_visit(starts)
     for line in lines:
-        line["session"] = {"number": order.index(line.get("session_id")) + 1, "started_at": starts.get(line.get("session_id"))}
+        line["session"] = {"number": numbers[line.get("session_id")], "started_at": starts.get(line.get("session_id"))}
+
+
+def session_numbers_in_visit(starts: dict[int, str]) -> dict[int, int]:
+    """Each of a visit's sessions' number in it, 1, 2... in the order they started (``starts``: session id -> ISO
+    start; the id breaks a tie).
+
+    >>> session_numbers_in_visit({7: "2026-11-09T10:40:00Z", 5: "2026-11-09T10:00:00Z"})
+    {5: 1, 7: 2}
+    """
+    return {sid: n for n, sid in enumerate(sorted(starts, key=lambda sid: (starts[sid] or "", sid)), start=1)}
 
 
 def add_walk_changes(sections: list[dict], history: dict, session_ids: set[int], visits: dict[int, int] | None = None) -> None:
@@ -898,7 +911,7 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
                 "value": _session_value(protocols.get(key[0]), key[2], [v for v, _ in found]),
                 "trials": [t for _, t in found],
             }
-            if key[2] in COUNTS:  # a count as counted: each trial's, whole, and in words; the value their median
+            if key[2] in COUNTS:  # a count as counted: each trial's, whole, and in words; the value one of them
                 point["counts"] = [int(round(v)) for v, _ in found]
                 point["words"] = session_counts_words(point["counts"], key[2])
             series[key]["points"].append(point)
@@ -918,7 +931,7 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
             s["mdc_verdict"] = mdc_verdict(s["change"], s["exceeds_mdc"], s["better"])
         if s.get("count"):
             s["change_words"] = None if len(points) < 2 else count_change_words(
-                s["change"], s["metric"], medians=any(len(p["counts"]) > 1 for p in points))
+                s["change"], s["metric"], several=any(len(p["counts"]) > 1 for p in points))
     out.sort(key=lambda s: (s["protocol"], s["condition_order"], HISTORY_MEASURES.index(s["metric"])))
     return {
         "patient": {"id": patient["id"], "identifier": patient["identifier"]},
@@ -931,19 +944,21 @@ def _session_value(protocol: Protocol | None, metric: str, values: list[float]) 
     """A session's point: the mean of its valid trials (said so: the series' ``summary``), except the
     time held, which is the protocol's own score of the condition (the best attempt, e.g. single-leg
     stance, or the mean, e.g. the mCTSIB), as its results page gives it, and a walk's count (steps,
-    pauses), the median of its trials' counts: one of them when they are odd in number (13, 13 and 14
-    steps: 13, where the mean, 13.33 steps, is a count nobody counted); the point keeps each."""
+    pauses), always a count one of its trials made: their median for an odd number (13, 13 and 14 steps: 13,
+    where the mean, 13.33 steps, is a count nobody counted), the lower of the middle two for an even number
+    (0 and 1 pauses: 0, not 0.5; walk_words.session_count); the point keeps each."""
     summary = _summary(protocol, metric)
-    if summary == "median":
-        return median(values)
+    if summary == "median_low":
+        return session_count(values)
     return max(values) if summary == "best" else sum(values) / len(values)
 
 
 def _summary(protocol: Protocol | None, metric: str) -> str:
-    """How a session's trials make its history point: ``"mean"``, ``"median"`` (a walk's counts) or ``"best"``
-    (the time held of a protocol scored by the best attempt)."""
+    """How a session's trials make its history point: ``"mean"``, ``"median_low"`` (a walk's counts: their
+    median, the lower of the middle two for an even number, always a count a trial made) or ``"best"`` (the
+    time held of a protocol scored by the best attempt)."""
     if metric in COUNTS:
-        return "median"
+        return "median_low"
     return "best" if metric == "time_held_s" and protocol is not None and protocol.score == "best" else "mean"
 
 
@@ -1021,7 +1036,7 @@ def _new_series(protocol: Protocol | None, protocol_name: str, condition_id: str
         label = "Steps (whole recording)"
     return {
         "key": is_key_series(protocol, metric),
-        # how a session's trials make its point: "mean", "median" (a count: the point keeps each, "counts") or "best"
+        # how a session's trials make its point: "mean", "median_low" (a count: the point keeps each, "counts") or "best"
         "summary": _summary(protocol, metric),
         "count": metric in COUNTS,
         # entered by the clinician (the belt speed), not measured: its change is the dose's, read without an MDC

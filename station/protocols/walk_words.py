@@ -11,7 +11,7 @@ measures: the numbers come from the trial's stored result.
 from __future__ import annotations
 
 import math
-from statistics import median
+from statistics import median, median_low
 
 from station.analysis.gait import MIN_BOUT_STEPS, MIN_STEP_S, PAUSE_MIN_S
 from station.analysis.imu_gaps import MAX_BRIDGE_S
@@ -229,17 +229,31 @@ COUNT_NOUNS = {"steps": ("step", "steps"), "pauses": ("pause", "pauses")}
 
 
 def count_noun(metric: str, n: float) -> str:
-    """The noun of a count measure for ``n`` of it: ``1 step``, ``0 pauses``, ``13.5 steps`` (a median)."""
+    """The noun of a count measure for ``n`` of it: ``1 step``, ``0 pauses``, ``13 steps``."""
     one, many = COUNT_NOUNS[metric]
     return one if n == 1 else many
 
 
-def session_counts_words(counts: list[int], metric: str) -> str:
-    """A history point's counts (one a valid trial of the session, in order), as counted, with the median the
-    chart draws when there are several: a count is a whole number, never their mean (13.33 steps).
+def session_count(counts: list[int]) -> int:
+    """The one count a history point charts of a session's trials' counts: always a count a trial made, their
+    median when the trials are odd in number (13, 13 and 14 steps: 13), else the lower of the middle two (0 and 1
+    pauses: 0, where the median, 0.5 pauses, is a count nobody counted; Python's ``statistics.median_low``).
 
-    >>> session_counts_words([13, 13, 14], "steps"), session_counts_words([13, 14], "steps")
-    ('13, 13 and 14 steps (3 trials; median 13)', '13 and 14 steps (2 trials; median 13.5)')
+    >>> session_count([13, 14, 13]), session_count([1, 0]), session_count([12, 15, 13, 14]), session_count([3])
+    (13, 0, 13, 3)
+    """
+    return median_low(counts)
+
+
+def session_counts_words(counts: list[int], metric: str) -> str:
+    """A history point's counts (one a valid trial of the session, in order), as counted, with the one the chart
+    draws when there are several (:func:`session_count`), said as what it is: their median when it is one of
+    them, else the lower of the middle two; never their mean (13.33 steps) nor a half count (0.5 pauses).
+
+    >>> session_counts_words([13, 13, 14], "steps"), session_counts_words([0, 1], "pauses")
+    ('13, 13 and 14 steps (3 trials; median 13)', '0 and 1 pauses (2 trials; charted: 0, the lower of the two)')
+    >>> session_counts_words([12, 15, 13, 14], "steps"), session_counts_words([12, 13, 13, 15], "steps")
+    ('12, 15, 13 and 14 steps (4 trials; charted: 13, the lower of the middle two)', '12, 13, 13 and 15 steps (4 trials; median 13)')
     >>> session_counts_words([2], "pauses"), session_counts_words([1], "pauses"), session_counts_words([13, 13], "steps")
     ('2 pauses', '1 pause', '13 steps in each of 2 trials')
     """
@@ -247,21 +261,25 @@ def session_counts_words(counts: list[int], metric: str) -> str:
         return f"{counts[0]} {count_noun(metric, counts[0])}"
     if len(set(counts)) == 1:
         return f"{counts[0]} {count_noun(metric, counts[0])} in each of {len(counts)} trials"
-    return f"{listed([str(c) for c in counts])} {COUNT_NOUNS[metric][1]} ({len(counts)} trials; median {median(counts):g})"
+    charted = session_count(counts)
+    how = f"median {charted}" if charted == median(counts) \
+        else f"charted: {charted}, the lower of the {'two' if len(counts) == 2 else 'middle two'}"
+    return f"{listed([str(c) for c in counts])} {COUNT_NOUNS[metric][1]} ({len(counts)} trials; {how})"
 
 
-def count_change_words(change: float | None, metric: str, medians: bool) -> str:
-    """The change of a count between two history points, signed, with its noun (``+2 steps``, ``-1 pause``,
-    ``0 pauses``); ``medians``: some point is the median of several trials' counts, said so.
+def count_change_words(change: float | None, metric: str, several: bool) -> str:
+    """The change of a count between two history points (each a count a trial made: :func:`session_count`), whole,
+    signed, with its noun (``+2 steps``, ``-1 pause``, ``0 pauses``); ``several``: some point stands for several
+    trials' counts, said so (the points' words say which count each charts).
 
-    >>> count_change_words(-1, "pauses", False), count_change_words(0.5, "steps", True), count_change_words(0, "pauses", False)
-    ('-1 pause', '+0.5 steps (medians of each session’s trials)', '0 pauses')
+    >>> count_change_words(-1, "pauses", False), count_change_words(1.0, "steps", True), count_change_words(0, "pauses", False)
+    ('-1 pause', '+1 step (between the counts charted for each session)', '0 pauses')
     """
     if change is None:
         return "–"
     sign = "+" if change > 0 else "-" if change < 0 else ""
     words = f"{sign}{abs(change):g} {count_noun(metric, abs(change))}"
-    return words + (" (medians of each session’s trials)" if medians else "")
+    return words + (" (between the counts charted for each session)" if several else "")
 
 
 def measure_words(metric: str, values: dict, setting: str | None) -> str:

@@ -99,7 +99,8 @@ def history_story(store, patient_id: int, protocols: dict, *, actor, wall_clock,
     if key:
         story.append(p("Key measures over time", "h2"))
         story.append(p("Each value is the mean of the test's valid trials in one session (a visit that ran a test twice gives "
-                       "two values), except a walk's counts (steps, pauses): each trial's count, the chart at their median; "
+                       "two values), except a walk's counts (steps, pauses): each trial's count, the chart at one of them (their "
+                       "median, the lower of the middle two for an even number of trials); "
                        "the change is the last session's against the first's. A change is called real only beyond the "
                        "published minimal detectable change (MDC) for a comparable population.", "small"))
         for series in key:

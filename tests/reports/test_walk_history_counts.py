@@ -2,12 +2,15 @@
 
 - A count is said as counted in the history too: a session of three 10-metre walks of 13, 13 and 14 steps is
   the point "13, 13 and 14 steps (3 trials; median 13)", drawn at the median (one of the counts), never their
-  mean, 13.33 steps; the history had no steps at all before, nor pauses.
+  mean, 13.33 steps; the history had no steps at all before, nor pauses. Two trials (a stumbled third marked
+  invalid) are charted at a count one of them made, the lower of the two, never a half count (12.5 steps), so
+  the change is whole too.
 - A backward-treadmill programme's pauses and steps have a history beside the time walking: pauses lead
   (fewer is better, no published MDC), steps on demand; the history PDF lists the pauses with the other key
   measures, as counted ("first 3 pauses ..., last 1 pause ..., change -2 pauses").
 - A visit that ran a test in two sessions lists its trials by session (``session``: number and start), so the
-  page reads "Session 1 (10:02)", "Session 2 (10:40)", not "Attempt 1" twice."""
+  page reads "Session 1 (10:02)", "Session 2 (10:40)", not "Attempt 1" twice; the number is the session's in the
+  visit, the same whichever condition it ran."""
 
 from __future__ import annotations
 
@@ -65,10 +68,11 @@ def test_a_session_s_step_counts_are_counts_in_the_history(store, protocols):
     one, two = steps["points"]
     assert one["counts"] == [13, 13, 14] and one["value"] == 13  # the median, one of the counts (the mean: 13.33)
     assert one["words"] == "13, 13 and 14 steps (3 trials; median 13)"
-    assert two["words"] == "12 and 13 steps (2 trials; median 12.5)"
-    assert steps["summary"] == "median" and steps["count"] and steps["unit"] == "steps" and not steps["key"]
+    assert two["counts"] == [12, 13] and two["value"] == 12  # a count trial 1 made, not the median, 12.5 steps
+    assert two["words"] == "12 and 13 steps (2 trials; charted: 12, the lower of the two)"
+    assert steps["summary"] == "median_low" and steps["count"] and steps["unit"] == "steps" and not steps["key"]
     assert steps["label"] == "Steps (whole recording)"  # from the go to past the last gate, not the timed 10 m
-    assert steps["change_words"] == "-0.5 steps (medians of each session’s trials)"
+    assert steps["change"] == -1 and steps["change_words"] == "-1 step (between the counts charted for each session)"
     speed = _series(store, patient, protocols, TEN_METRE, "walk_speed_m_s")  # a measured value stays the mean, said so
     assert speed["summary"] == "mean" and not speed["count"] and "counts" not in speed["points"][0]
 
@@ -118,3 +122,22 @@ def test_two_sessions_of_a_visit_name_their_trials_by_session(store, protocols):
     assert named == [(1, "10:02", 1), (1, "10:02", 2), (2, "10:40", 1), (2, "10:40", 2)], named
     alone = session_results(store, ids[0], protocols, actor=ACTOR)  # one session: its trials and attempts, as before
     assert all("session" not in t for t in alone["protocols"][0]["conditions"][0]["trials"])
+
+
+def test_a_visit_s_sessions_have_one_number_whatever_the_condition(store, protocols):
+    """Sessions 1, 2 and 3 of one visit: comfortable pace run in 1 and 3, fast in 2 and 3. Session 3 is "Session 3"
+    under both (it was "Session 2" under both, and "Session 1" was the first session under one, the second under
+    the other); the visit's sessions (the notes') carry the same numbers."""
+    patient = _patient(store, "HIST-THREE")
+    ids = [_session(store, patient, f"2026-11-09T10:{minute}:00+00:00", "10-metre walk") for minute in ("00", "20", "40")]
+    for sid, conditions in zip(ids, (("comfortable",), ("fast",), ("comfortable", "fast"))):
+        for condition in conditions:
+            _trials(store, sid, TEN_METRE, condition, [{**WALK, "steps": 13}])
+    empty = _session(store, patient, "2026-11-09T10:50:00+00:00", "10-metre walk")  # opened, nothing recorded
+    doc = session_results(store, ids[1], protocols, actor=ACTOR, visit=True)
+    named = {c["id"]: [(t["session_id"], t["session"]["number"], t["session"]["started_at"][11:16]) for t in c["trials"]]
+             for c in doc["protocols"][0]["conditions"]}
+    assert named == {"comfortable": [(ids[0], 1, "10:00"), (ids[2], 3, "10:40")],
+                     "fast": [(ids[1], 2, "10:20"), (ids[2], 3, "10:40")]}, named
+    assert [(s["id"], s["number"]) for s in doc["sessions"]] == [(ids[0], 1), (ids[1], 2), (ids[2], 3)]
+    assert empty not in [s["id"] for s in doc["sessions"]]  # not the visit's: no number the page never shows

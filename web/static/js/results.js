@@ -94,8 +94,9 @@
   }
 
   /* A trial's name in its condition's list: its trial and attempt within the session ("Trial 2, attempt 2", "Attempt 1");
-     a visit that ran the test in two sessions names each session first, "Session 1 (10:02)", "Session 2 (10:40), trial 2"
-     (report.number_sessions), not "Attempt 1" twice as if one session's. */
+     a visit that ran the test's condition in several sessions names each session first by its number in the visit (one
+     number for a session on the whole page, its notes' too), "Session 1 (10:02)", "Session 3 (10:40), trial 2"
+     (report.number_sessions), not "Attempt 1" twice as if one session's; a condition run in one session as before. */
   function trialName(t, condition) {
     const same = t.session ? condition.trials.filter((x) => x.session_id === t.session_id) : condition.trials;
     const within = same.some((x) => x.trial > 1) ? `trial ${t.trial}` + (t.attempt > 1 ? `, attempt ${t.attempt}` : "")
@@ -295,7 +296,9 @@
   }
 
   /* -- the visit's notes ---------------------------------------------------------------------- */
-  function notesEditor(session) {
+  /* A session's notes; a visit of several sessions names each by its number in the visit (report.number_sessions'
+     "Session 2" of its trial lines is this one). */
+  function notesEditor(session, _i, sessions) {
     const area = el("textarea", { maxlength: 2000, rows: 2, "aria-label": `Notes of ${session.label}`, placeholder: "Notes for this test (how the patient felt, footwear, aids…)" });
     area.value = session.notes || "";
     const status = el("span", { class: "muted small", role: "status" });
@@ -312,7 +315,7 @@
       }
     });
     return el("div", { class: "session-notes", dataset: { sessionId: session.id } },
-      el("label", {}, `Notes on ${session.label || "this test"} · ${when(session.started_at)}`, area),
+      el("label", {}, (sessions.length > 1 ? `Session ${session.number} · ` : "") + `Notes on ${session.label || "this test"} · ${when(session.started_at)}`, area),
       el("div", { class: "actions tight" }, save, status));
   }
 
