@@ -84,14 +84,15 @@
   }
 
   /* A treadmill programme's dose and counts session by session (the chart's points read without hovering):
-     the time walking, the pauses and steps; newest first. */
+     the time walking, the pauses and steps; newest first. A count's words wrap (not a td.value's one line: "12 and 13
+     steps (2 trials; charted: 12, the lower of the two)" is wider than a phone's card). */
   function sessionTable(s) {
     if (!s.count && s.metric !== "walking_min") return null;
     return el("details", { class: "history-sessions small" },
       el("summary", {}, `Each session (${s.points.length})`),
       el("div", { class: "table-scroll" }, el("table", { class: "list small" }, el("tbody", {},
         s.points.slice().reverse().map((p) => el("tr", { dataset: { sessionId: p.session_id } },
-          el("td", {}, when(p.started_at)), el("td", { class: "num value" }, pointWords(s, p))))))));
+          el("td", {}, when(p.started_at)), el("td", { class: s.count ? "counts" : "num value" }, pointWords(s, p))))))));
   }
 
   const COLOURS = ["#1f4e79", "#c0392b", "#1e7a3c", "#8e44ad", "#b9770e", "#2c3e50"];
