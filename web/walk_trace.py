@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Callable
 
@@ -90,53 +90,89 @@ def _frame_at(frames: ChunkedFrames, seq0: int, rate: float, t_s: float, *, afte
     return int(frames.starts[c - 1]) + find(range(len(seq)), t_s, key=lambda i: (int(seq[i]) - seq0) / rate)
 
 
-def _readings(part: np.ndarray) -> np.ndarray:
-    """The frames of ``part`` with a reading (all of :data:`IMU_FIELDS` finite), by index."""
+def _readings(part: np.ndarray, first: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(frame, acc)``: the frames of ``part`` with a reading (all of :data:`IMU_FIELDS` finite), by
+    index in the trial (``part``'s first frame being frame ``first``), and their acceleration (m/s²,
+    a row each, float64)."""
     finite = np.ones(len(part), dtype=bool)
     for f in IMU_FIELDS:
         finite &= np.isfinite(part[f])
-    return np.flatnonzero(finite).astype(np.int32 if len(part) < 2**31 else np.int64)
+    rows = np.flatnonzero(finite)
+    return rows + first, np.column_stack([np.asarray(part[f][rows], dtype=float) for f in IMU_FIELDS])
 
 
-def _read_chunks(frames: ChunkedFrames, i: int, j: int, held: tuple[int, int, np.ndarray] | None) -> np.ndarray:
-    """The frames of chunks ``i:j``, those of ``held`` = ``(i0, j0, part)`` (the chunks the last block
-    read) taken from it and only the others read: consecutive blocks share their margins."""
-    if held is None or j <= held[0] or i >= held[1]:
-        return frames.read(i, j)
-    i0, j0, part = held
+@dataclass(frozen=True)
+class _Held:
+    """What :func:`_vertical_blocks` holds of the chunks ``i:j`` it has read, each chunk read once:
+    every reading of their frames (``frame``, index in the trial, and ``acc``, :func:`_readings`) and
+    the ``seq`` of their frames from frame ``seq_from`` on (those of the blocks still to come)."""
+
+    i: int
+    j: int
+    frame: np.ndarray
+    acc: np.ndarray
+    seq_from: int
+    seq: np.ndarray
+
+
+def _read_more(frames: ChunkedFrames, held: _Held | None, i: int, j: int) -> _Held:
+    """``held`` grown to hold the chunks ``i:j`` too: only the chunks it does not hold are read,
+    those before it for their readings alone (their frames come before the blocks)."""
     starts = frames.starts
-    pieces = [frames.read(i, i0)] if i < i0 else []
-    pieces.append(part[int(starts[max(i, i0)] - starts[i0]) : int(starts[min(j, j0)] - starts[i0])])
-    if j > j0:
-        pieces.append(frames.read(j0, j))
-    return np.concatenate(pieces)
+    if held is None:
+        part = frames.read(i, j)
+        return _Held(i, j, *_readings(part, int(starts[i])), int(starts[i]), part["seq"].copy())
+    if i < held.i:
+        frame, acc = _readings(frames.read(i, held.i), int(starts[i]))
+        held = replace(held, i=i, frame=np.concatenate((frame, held.frame)), acc=np.concatenate((acc, held.acc)))
+    if j > held.j:
+        part = frames.read(held.j, j)
+        frame, acc = _readings(part, int(starts[held.j]))
+        held = replace(held, j=j, frame=np.concatenate((held.frame, frame)), acc=np.concatenate((held.acc, acc)),
+                       seq=np.concatenate((held.seq, part["seq"])))
+    return held
 
 
 def _block_context(frames: ChunkedFrames, rate: float, b0: int, b1: int,
-                   held: tuple[int, int, np.ndarray] | None) -> tuple[tuple[int, int, np.ndarray], np.ndarray]:
-    """``((i, j, part), readings)``: the frames of chunks ``i:j`` around the block ``b0:b1``, holding
+                   held: _Held | None) -> tuple[_Held, int, int, int, int]:
+    """``(held, c0, c1, lo, hi)``: ``held`` grown to the chunks around the block ``b0:b1`` that hold
     the readings :func:`station.analysis.imu_frame.gravity_context` gives the block's readings among
-    the whole trial's, and the frame after the block; ``readings`` the part's frames with a reading.
+    the whole trial's, and the frame after the block; ``c0:c1`` the block's readings and ``lo:hi``
+    those of its context, among the held ones.
 
-    A first guess takes every frame for a reading; while the readings of the part end on a side short
-    of the margin (frames without a reading in it, the IMU unplugged) and the trial goes on, the part
-    grows on that side, twice as far from the block."""
+    A first guess takes every frame for a reading; while the held readings end on a side short of the
+    margin (frames without a reading in it, the IMU unplugged) and the trial goes on, more chunks are
+    read on that side, twice as far from the block but at most :data:`TRACE_BLOCK_S` more at a time
+    (a read's memory): each chunk is read once however far the readings are (a dead IMU: the
+    readings of its first minutes carried from block to block, :func:`_next_block`)."""
     starts = frames.starts
     n = int(starts[-1])
+    reach = math.ceil(TRACE_BLOCK_S * rate)  # frames read at a time, at most, beyond the first guess
     f0, f1 = gravity_context(n, rate, b0, min(n, b1 + 1))
     while True:
         i = int(np.searchsorted(starts, f0, side="right")) - 1
         j = int(np.searchsorted(starts, f1, side="left"))
-        p0, p1 = int(starts[i]), int(starts[j])
-        held = (i, j, _read_chunks(frames, i, j, held))
-        readings = _readings(held[2])
-        c0, c1 = np.searchsorted(readings, (b0 - p0, b1 - p0))
-        lo, hi = gravity_context(len(readings), rate, int(c0), int(c1))
-        short_before, short_after = lo == 0 and p0 > 0, hi == len(readings) and p1 < n
+        held = _read_more(frames, held, i, j)
+        c0, c1 = (int(c) for c in np.searchsorted(held.frame, (b0, b1)))
+        lo, hi = gravity_context(len(held.frame), rate, c0, c1)
+        p0, p1 = int(starts[held.i]), int(starts[held.j])
+        short_before, short_after = lo == 0 and p0 > 0, hi == len(held.frame) and p1 < n
         if not (short_before or short_after):
-            return held, readings
-        f0 = max(0, p0 - max(1, b0 - p0)) if short_before else p0
-        f1 = min(n, p1 + max(1, p1 - b1)) if short_after else p1
+            return held, c0, c1, lo, hi
+        f0 = max(0, p0 - min(reach, max(1, b0 - p0))) if short_before else p0
+        f1 = min(n, p1 + min(reach, max(1, p1 - b1))) if short_after else p1
+
+
+def _next_block(frames: ChunkedFrames, rate: float, held: _Held, b1: int, c1: int) -> _Held:
+    """``held`` with only what the blocks from frame ``b1`` (its reading ``c1``) on need: the frames'
+    ``seq`` from ``b1``, the readings of the chunks from the one holding the first reading of the
+    gravity's margin before ``b1`` (one reading more, so the next block sees it has the margin)."""
+    lo, _ = gravity_context(len(held.frame), rate, c1, c1)
+    i = held.i
+    if lo > 0:
+        i = int(np.searchsorted(frames.starts, held.frame[lo - 1], side="right")) - 1
+    cut = int(np.searchsorted(held.frame, frames.starts[i]))
+    return replace(held, i=i, frame=held.frame[cut:], acc=held.acc[cut:], seq_from=b1, seq=held.seq[b1 - held.seq_from :])
 
 
 def _vertical_blocks(frames: ChunkedFrames, rate: float, start: int, stop: int, block: int):
@@ -146,27 +182,25 @@ def _vertical_blocks(frames: ChunkedFrames, rate: float, start: int, stop: int, 
     :func:`station.analysis.imu_frame.gravity_direction` over the finite readings of the whole trial
     (within float64 rounding: each block reads the readings of
     :func:`station.analysis.imu_frame.gravity_context` around it, gaps closed as the whole would
-    close them). Each block reads only the chunks around it (:func:`_block_context`).
+    close them). The blocks read the chunks around them (:func:`_block_context`), each chunk once,
+    in order, and carry the readings of the margin from block to block (:func:`_next_block`).
 
     Raises ValueError when there is no usable IMU data (fewer than 2 readings in the whole trial,
     looked for around ``start`` when the window is empty; or no gravity)."""
     held = None
     for b0 in range(start, max(stop, start + 1), block):  # an empty window: its context, to say if there is no IMU
         b1 = min(stop, b0 + block)
-        held, readings = _block_context(frames, rate, b0, b1, held)
-        if len(readings) < 2:  # then the part is the whole trial
+        held, c0, c1, lo, hi = _block_context(frames, rate, b0, b1, held)
+        if len(held.frame) < 2:  # then held is the whole trial
             raise ValueError("no acceleration was recorded in this trial (was the IMU worn and connected?)")
         if b1 <= b0:
             return
-        part, p0 = held[2], int(frames.starts[held[0]])
-        c0, c1 = np.searchsorted(readings, (b0 - p0, b1 - p0))  # the block's readings among the part's
-        lo, hi = gravity_context(len(readings), rate, int(c0), int(c1))
-        rows = readings[lo:hi]
-        acc = np.column_stack([np.asarray(part[f][rows], dtype=float) for f in IMU_FIELDS])
+        acc = held.acc[lo:hi]
         up = gravity_direction(acc, rate)
         out = np.full(b1 - b0, np.nan)
-        out[readings[c0:c1] + p0 - b0] = np.einsum("ij,ij->i", acc[c0 - lo : c1 - lo], up[c0 - lo : c1 - lo])
-        yield b0, b1, part["seq"][b0 - p0 : min(b1 + 1, stop) - p0], out
+        out[held.frame[c0:c1] - b0] = np.einsum("ij,ij->i", acc[c0 - lo : c1 - lo], up[c0 - lo : c1 - lo])
+        yield b0, b1, held.seq[b0 - held.seq_from : min(b1 + 1, stop) - held.seq_from], out
+        held = _next_block(frames, rate, held, b1, c1)
 
 
 def _bucket_points(time_s: np.ndarray, acc_v: np.ndarray, k: int, rate: float) -> tuple[np.ndarray, np.ndarray]:

@@ -124,7 +124,7 @@ def test_every_window_is_the_whole_reads_bit_for_bit(store, trial):
     assert None in doc["acc_v_m_s2"]  # the unplugged IMU and the stall break the line
 
 
-def test_a_window_reads_its_chunks_and_the_margin_not_the_whole_trial(app, store, trial, monkeypatch):
+def test_a_window_reads_its_chunks_and_the_margin_not_the_whole_trial(app, store, patient, trial, monkeypatch):
     trial_id, frames = trial
     read: list[int] = []
     frames_of = store.trials.frames
@@ -146,6 +146,18 @@ def test_a_window_reads_its_chunks_and_the_margin_not_the_whole_trial(app, store
     assert len(doc["time_s"]) <= 4000
     # the whole trial a block at a time, each frame once (a block's margins are the next one's frames)
     assert sum(read) <= len(frames) + 3 * CHUNK and max(read) < 0.4 * len(frames), read
+    # the IMU dead after its first minute (1,200 readings, fewer than the 2-min margin): every block's
+    # gravity is those readings, carried from block to block; each frame is still read once (the
+    # blocks searched back to the trial's start and on to its end for the margin: 3.0 times the frames)
+    dead = frames.copy()
+    for f in ("ax_m_s2", "ay_m_s2", "az_m_s2"):
+        dead[f][int(60 * RATE_HZ) :] = np.nan
+    dead_id = stored(store, patient, monkeypatch, dead, metrics_doc())
+    read.clear()
+    doc = client.get(f"/api/trials/{dead_id}/steps").get_json()
+    assert doc["acceleration"] is True and sum(v is not None for v in doc["acc_v_m_s2"]) > 0
+    assert sum(read) <= len(frames) + 3 * CHUNK, (sum(read), len(frames))
+    assert doc == steps_trace(store.trials.get(dead_id), chunked(dead, len(dead)), from_s=None, to_s=None, max_points=4000)
 
 
 def test_a_window_right_after_the_imu_was_unplugged_reads_back_to_its_readings(store, trial):
