@@ -60,8 +60,9 @@ def test_the_reader_holds_the_used_columns_and_a_block_not_the_file(tmp_path, mo
     path = write_station_csv(tmp_path / "trial.csv", station_frames(seconds=300.0))  # 17 columns, 8 used
     size = path.stat().st_size  # about 3.3 MB, 30,000 frames
     read, peak = traced_peak(imu_recording._read_table, path)
-    # the 8 columns (1.9 MB, 0.58 times the file, allocated for the rows the first block promises) and a
-    # block: 0.72 times the file; was the file and a table of the 8 columns: 1.6 times it
+    # the 8 columns (1.9 MB, 0.58 times the file, allocated for the rows the first block promises but
+    # at most 1.5 times those read, grown in place) and a block: 0.70 times the file; was the file and a
+    # table of the 8 columns: 1.6 times it
     assert peak < 0.8 * size, peak / size
     first_line_no, columns = read
     names = path.read_text().split("\n", 1)[0].split(",")
@@ -69,6 +70,24 @@ def test_the_reader_holds_the_used_columns_and_a_block_not_the_file(tmp_path, mo
     table = np.loadtxt(path, delimiter=",", skiprows=1, usecols=[names.index(name) for name in columns])
     for j, (name, values) in enumerate(columns.items()):  # bit for bit, each its own array
         assert values.flags.c_contiguous and np.array_equal(values, table[:, j]), name
+
+
+def test_blank_lines_after_the_data_reserve_nothing(tmp_path, monkeypatch):
+    # Found by review: the columns were allocated for the rows the file's size promised at the first
+    # block's rate, so a 151 MB file of 1 MiB of data then blank lines reserved 394 MB for 4 MB of
+    # columns (a Pi with memory overcommit off refuses that; a crafted file asks for more)
+    monkeypatch.setattr(trialfile, "TEXT_BLOCK_BYTES", 2**15)
+    lines = rows(3000)  # 0.23 MB of data lines, 7 columns used: 0.17 MB
+    write(tmp_path / "tail.csv", lines, end="\n" + "\n" * 3_000_000)  # then 3 MB of blank lines
+    read, peak = traced_peak(imu_recording._read_table, tmp_path / "tail.csv")
+    columns_bytes = sum(values.nbytes for values in read[1].values())
+    assert columns_bytes == 3000 * 7 * 8
+    # the columns (at most 1.5 times the rows read reserved), a block and its table: 0.33 MB; was
+    # 2.98 MB (the rows the first block promised for the whole file, about 50,000)
+    assert peak < 2 * columns_bytes + 4 * 2**15, peak / 1e6
+    table = np.loadtxt(tmp_path / "tail.csv", delimiter=",", skiprows=1, usecols=[0, 2, 3, 4, 5, 6, 7])
+    for j, values in enumerate(read[1].values()):
+        assert np.array_equal(values, table[:, j])
 
 
 @pytest.mark.parametrize("layout", ["lf", "crlf", "bom-crlf", "cr", "no-final-newline", "blank-end"])
