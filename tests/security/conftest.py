@@ -1,5 +1,5 @@
 """Fixtures of the attack and fault suites (helpers in ``security_support.py``): one data directory
-with accounts per run, one running station shared by the attack suite, signed-in clients, and the
+with accounts per run, one running station shared by each file of the attack suite, signed-in clients, and the
 tally of what was tried printed at the end of the run."""
 
 from __future__ import annotations
@@ -21,9 +21,11 @@ def template_data(tmp_path_factory) -> Path:
     return with_plate_calibration(data)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def station(tmp_path_factory, template_data):
-    """One running station with accounts, shared by the attack suite."""
+    """One running station with accounts, shared by a file's attacks and stopped at the file's end:
+    kept for the whole session, its simulated acquisition ran on (about a fifth of a core) until the
+    worker's last file, some 200 s of CPU of a 2-core CI run."""
     data = copy_data(template_data, tmp_path_factory.mktemp("attack") / "data")
     st = Station(data).start()
     try:
