@@ -32,22 +32,41 @@ PHONE = (390, 844)
 CLINICIAN = ("idle-clinician", "another long password")
 
 
-def wait(driver, what: str, predicate, timeout_s: float = 20.0, poll_s: float = 0.2, keep_alive=None):
-    """Wait until ``predicate(driver)`` is truthy; fail saying what was awaited."""
-    deadline = time.monotonic() + timeout_s
+# wait()'s polling interval when the caller sets none: (waited at least s, poll every s). Each poll
+# is a WebDriver round trip (this process, chromedriver and Chromium: about 15 ms of CPU), and CI
+# is CPU-bound on 2 cores; a long wait (a trial recording, a rest counted down) is awaited at
+# human pace, a short one as fast as before.
+POLL_BACKOFF_S = ((0.0, 0.2), (10.0, 0.5), (30.0, 1.0))
+
+
+def poll_interval_s(waited_s: float) -> float:
+    """The default polling interval of wait() after ``waited_s`` seconds of waiting (POLL_BACKOFF_S)."""
+    return [poll_s for after_s, poll_s in POLL_BACKOFF_S if waited_s >= after_s][-1]
+
+
+def wait(driver, what: str, predicate, timeout_s: float = 20.0, poll_s: float | None = None, keep_alive=None):
+    """Wait until ``predicate(driver)`` is truthy; fail saying what was awaited. ``poll_s``: check
+    every so often (default: every 0.2 s, less often as the wait grows long: poll_interval_s).
+    The predicate is checked once more at the deadline, so a long poll never shortens the wait."""
+    start = time.monotonic()
+    deadline = start + timeout_s
     last_error = None
-    next_keep_alive = time.monotonic() + 15.0
-    while time.monotonic() < deadline:
+    next_keep_alive = start + 15.0
+    while True:
         try:
             value = predicate(driver)
             if value:
                 return value
         except Exception as exc:  # the page is changing under us: try again
             last_error = exc
-        if keep_alive is not None and time.monotonic() >= next_keep_alive:
+        now = time.monotonic()
+        if now >= deadline:
+            break
+        if keep_alive is not None and now >= next_keep_alive:
             keep_alive()
             next_keep_alive = time.monotonic() + 15.0
-        time.sleep(poll_s)
+        interval_s = poll_s if poll_s is not None else poll_interval_s(now - start)
+        time.sleep(max(0.0, min(interval_s, deadline - time.monotonic())))
     raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}"
                          + (f" (last error: {last_error})" if last_error else ""))
 
