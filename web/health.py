@@ -9,7 +9,9 @@ acquisition process's restarts (:mod:`station.acquire.supervisor`). At a station
 number of changes waiting for the hub (``queue_length``), ``last_sync_at``, ``last_error``,
 whether a hub is configured (``hub``) and ``erasures_not_applied``: null, or how many erasures made
 here the hub took without erasing (it holds the patient under another identifier), with what to
-do (:func:`station.sync.unmatched.health`). On the hub (``HUB``: no plate, no acquisition) the state is
+do (:func:`station.sync.unmatched.health`), and ``trials_not_sent``: null, or how many trials are
+kept here, not sent, because their stored frames are corrupt, with what to do
+(:func:`station.sync.corrupt_trials.health`). On the hub (``HUB``: no plate, no acquisition) the state is
 that of its PostgreSQL database (``role: "hub"``; ``down`` with the reason when the database does
 not answer). ``nodata`` (503, as ``down``): the acquisition runs but its newest frame is over a second
 old (:data:`station.acquire.source.NO_FRAMES_S`): the station measures nothing now, as the live
@@ -22,6 +24,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, current_app, jsonify
 
 from station.acquire.source import down_health
+from station.sync import corrupt_trials
 from station.sync.unmatched import health as unmatched_erasures
 
 bp = Blueprint("health", __name__)
@@ -59,7 +62,7 @@ def station_health_document(app: Flask) -> dict:
         state = outbox.state()
         doc["sync"] = {"hub": app.config.get("SYNC") is not None, "queue_length": state["queue_length"],
                        "last_sync_at": state["last_sync_at"], "last_error": state["last_error"],
-                       "erasures_not_applied": unmatched_erasures(store)}
+                       "erasures_not_applied": unmatched_erasures(store), "trials_not_sent": corrupt_trials.health(store)}
     return doc
 
 

@@ -4,7 +4,8 @@ Errors are ``{"error": "<what happened; what to do>"}``, with ``"fields": {name:
 validation errors. Status codes: ``400`` malformed body, ``401`` not signed in, ``403`` CSRF or
 role, ``404`` unknown record, ``409`` conflict with the stored state, ``413`` body too large,
 ``415`` not JSON, ``422`` well-formed but invalid values, ``429`` too many sign-in attempts,
-``503`` busy hashing other passwords (``Retry-After``), ``507`` the station's disk is full.
+``500`` a trial's stored frames corrupt (the trial, its chunk and what to do), ``503`` busy hashing
+other passwords (``Retry-After``), ``507`` the station's disk is full.
 Text with lone UTF-16 surrogates or NUL characters, integers beyond 64 bits and non-finite numbers
 are refused (``400``) before anything looks at them; a route id beyond 64 bits is no route (``404``).
 Nothing is stored when a request is refused.
@@ -21,6 +22,7 @@ from werkzeug.routing import IntegerConverter
 
 from station.store.db import Conflict, DiskFull, NotFound, StoreError, ValidationError
 from station.store.passwords import PasswordHashingBusy
+from station.store.trials import CorruptFrames
 from web.error_pages import WORDS, error_page
 from web.security import api_error, is_api_request
 
@@ -199,6 +201,11 @@ def install_error_handlers(app: Flask) -> None:
     def _disk_full(exc: DiskFull):
         app.logger.error("disk full in %s %s", request.method, request.endpoint)
         return _plain_or_api(507, str(exc))
+
+    @app.errorhandler(CorruptFrames)
+    def _corrupt_frames(exc: CorruptFrames):  # the trial, its chunk and what to do: no retry mends stored bits
+        _log_without_data(app, exc)
+        return _plain_or_api(500, str(exc))
 
     @app.errorhandler(StoreError)
     def _store_error(exc: StoreError):

@@ -130,6 +130,7 @@ def _open(args: argparse.Namespace):
 
 def _trial(args: argparse.Namespace) -> int:
     from station.store.export import export_trial
+    from station.store.trials import CorruptFrames
 
     if args.fhir:
         return _write_fhir(args, "trial", lambda _identifier, tid: f"trial-{tid}.fhir.json")
@@ -143,6 +144,9 @@ def _trial(args: argparse.Namespace) -> int:
     with _open(args) as store:
         try:
             csv_path, json_path = export_trial(store, args.trial_id, out, actor=Actor.command_line())
+        except CorruptFrames as exc:  # nothing written; its results still export, without frames
+            raise UserError(f"{exc}. Nothing was written; its results: balance-station export trial {args.trial_id} "
+                            "--fhir") from None
         except (StoreError, TrialFileError) as exc:
             raise UserError(str(exc)) from None
     print(f"wrote {csv_path} and {json_path}")

@@ -20,6 +20,7 @@ from station.reports.charts import statokinesigram
 from station.reports.layout import content_width, p, table
 from station.reports.references import Citations, reference_words
 from station.reports.text import belt_speed, counted, day, number, with_unit
+from station.store.trials import CorruptFrames
 
 TRACES_PER_CONDITION = 3
 """Valid trials drawn per condition (the others are counted under the plots)."""
@@ -115,7 +116,7 @@ def _measures_table(condition: dict, citations: Citations, width: float):
 
 def _plots(store, conditions: list[dict], width: float) -> list:
     traces: list[tuple[str, tuple]] = []
-    skipped = 0
+    skipped, corrupt = 0, []
     for condition in conditions:
         drawn = 0
         for trial in condition.get("trials") or []:
@@ -124,14 +125,20 @@ def _plots(store, conditions: list[dict], width: float) -> list:
             if drawn >= TRACES_PER_CONDITION:
                 skipped += 1
                 continue
-            found = _trace(store, trial["id"])
+            try:
+                found = _trace(store, trial["id"])
+            except CorruptFrames as exc:  # the other traces and pages are drawn; this one is said
+                corrupt.append(p(f"Trial #{exc.trial_id}: its centre-of-pressure trace is not drawn: its stored frames "
+                                 f"are corrupt ({exc.detail}); its results above are kept. A backup of the station's "
+                                 "data directory from before the damage has its frames.", "small"))
+                continue
             if found is None:
                 continue
             drawn += 1
             label = f"{condition['label']}, trial {trial.get('trial') or ''}".strip(", ")
             traces.append((label, found))
     if not traces:
-        return []
+        return corrupt
     reach = 0.5
     for _label, (ml, ap, ellipse) in traces:
         reach = max(reach, float(np.max(np.abs(ml))), float(np.max(np.abs(ap))),
@@ -150,7 +157,7 @@ def _plots(store, conditions: list[dict], width: float) -> list:
                            "all at one scale; seen from above, toes up.", "small"), grid])]
     if skipped:
         out.append(p(f"{counted(skipped, 'further valid trial')} not drawn.", "small"))
-    return out
+    return out + corrupt
 
 
 def _romberg(section: dict) -> list:

@@ -89,6 +89,21 @@ FRAME_CHUNK_DTYPE = [("chunk_no", "<i8"), ("first_seq", "<i8"), ("n_frames", "<i
 """The fields of :meth:`Trials.frame_chunks`, one record a chunk."""
 
 
+class CorruptFrames(StoreError):
+    """A trial's stored frames are not what their chunks' index says (an SD card's flipped bits, a
+    copy cut short): the message names the trial, the chunk and what was found, and what to do.
+    ``trial_id`` and ``detail`` (the chunk's words) let a caller that can go on without the frames
+    (an export's other files, a report's other pages, a sync's other changes) say its own words."""
+
+    WHAT_TO_DO = ("the trial's other records (its results, notes and judgement) are kept; its results export without "
+                  "frames (the JSON sidecar, or FHIR), and a backup of the data directory from before the damage has "
+                  "its frames")
+
+    def __init__(self, trial_id: int, detail: str):
+        self.trial_id, self.detail = int(trial_id), detail
+        super().__init__(f"trial #{trial_id}: stored frames are corrupt ({detail}); {self.WHAT_TO_DO}")
+
+
 def _dtype_from_json(text: str) -> np.dtype:
     return np.dtype([tuple(field) for field in json.loads(text)])
 
@@ -487,7 +502,7 @@ class Trials:
 
         Raises
         ------
-        StoreError
+        CorruptFrames
             A chunk's bytes are not a whole number of frames, or not its ``n_frames`` frames (the
             same words as :meth:`frames`, so that a part of a corrupt trial is refused as the whole is).
         """
@@ -497,10 +512,11 @@ class Trials:
                                 " WHERE trial_id = ? ORDER BY chunk_no", (trial_id,)).fetchall()
         table = np.array([tuple(row[:3]) for row in rows], dtype=FRAME_CHUNK_DTYPE)
         size_bytes = np.array([row[3] for row in rows], dtype=np.int64)
-        if int(size_bytes.sum()) % itemsize:
-            raise StoreError(f"trial #{trial_id}: stored frames are corrupt (length not a whole number of frames)")
-        if (size_bytes != table["n_frames"] * itemsize).any():
-            raise StoreError(f"trial #{trial_id}: stored frames are corrupt (a chunk is not a whole number of frames)")
+        wrong = np.flatnonzero(size_bytes != table["n_frames"] * itemsize)
+        if len(wrong):
+            i = int(wrong[0])
+            raise CorruptFrames(trial_id, f"chunk {int(table['chunk_no'][i])} is {int(size_bytes[i])} bytes, not its "
+                                          f"{int(table['n_frames'][i])} frames of {itemsize} bytes")
         return table
 
     def frames(self, trial_id: int, fields: Iterable[str] | None = None,
@@ -517,7 +533,7 @@ class Trials:
 
         Raises
         ------
-        StoreError
+        CorruptFrames
             A chunk read is not a whole number of frames, or its frames do not start at its
             ``first_seq`` or number its ``n_frames`` (the index a window is found by).
         """
@@ -529,7 +545,8 @@ class Trials:
             (size,) = conn.execute("SELECT COALESCE(SUM(LENGTH(data)), 0) FROM trial_chunks WHERE trial_id = ?"
                                    " AND chunk_no >= ? AND chunk_no <= ?", (trial_id, first, last_no)).fetchone()
             if size % dtype.itemsize:
-                raise StoreError(f"trial #{trial_id}: stored frames are corrupt (length not a whole number of frames)")
+                raise CorruptFrames(trial_id, f"its chunks hold {size} bytes, not a whole number of {dtype.itemsize}-byte "
+                                              "frames")
             out = np.empty(size // dtype.itemsize, dtype=wanted)
             at, last = 0, first - 1
             while True:  # a page of chunks at a time: a driver may hold a query's whole result (PostgreSQL's does)
@@ -538,12 +555,14 @@ class Trials:
                                     (trial_id, last, last_no, FRAME_CHUNKS_PER_READ)).fetchall()
                 for last, first_seq, n_frames, blob in page:
                     if len(blob) % dtype.itemsize:
-                        raise StoreError(f"trial #{trial_id}: stored frames are corrupt (a chunk is not a whole "
-                                         "number of frames)")
+                        raise CorruptFrames(trial_id, f"chunk {last} is {len(blob)} bytes, not a whole number of "
+                                                      f"{dtype.itemsize}-byte frames")
                     chunk = np.frombuffer(blob, dtype=dtype)
-                    if len(chunk) != n_frames or int(chunk["seq"][0]) != first_seq:
-                        raise StoreError(f"trial #{trial_id}: stored frames are corrupt (chunk {last} does not hold "
-                                         "the frames its first_seq and n_frames say)")
+                    if len(chunk) != n_frames:
+                        raise CorruptFrames(trial_id, f"chunk {last} holds {len(chunk)} frames, its index says {n_frames}")
+                    if len(chunk) and int(chunk["seq"][0]) != first_seq:
+                        raise CorruptFrames(trial_id, f"chunk {last} starts at frame {first_seq}, its frames at "
+                                                      f"{int(chunk['seq'][0])}")
                     if fields is None:
                         out[at : at + len(chunk)] = chunk
                     else:

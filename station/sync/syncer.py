@@ -9,7 +9,8 @@ One :meth:`StationSync.sync_once` does, in this order:
    changes would reuse sequence numbers and ids the hub already holds;
 2. push the outbox oldest first, in batches: before a trial, its raw frames in parts (asking the
    hub which parts it has, so a cut upload resumes; each part with its SHA-256, sent once more at
-   once if the hub finds it damaged); after each batch the hub answers the last
+   once if the hub finds it damaged; a trial whose stored frames are corrupt is kept here, not sent, and
+   the push goes on: :mod:`station.sync.corrupt_trials`); after each batch the hub answers the last
    change it holds, and only those are dropped from the outbox. A station killed at any point
    pushes again what was not acknowledged; the hub ignores what it already applied;
 3. send the station's own audit entries after the last one the hub holds (the hub appends them
@@ -38,7 +39,8 @@ from dataclasses import dataclass, field
 
 from station.store.audit import Actor
 from station.store.db import Conflict, NotFound, ValidationError
-from station.sync import programme_updates, pulled, unmatched
+from station.store.trials import CorruptFrames
+from station.sync import corrupt_trials, programme_updates, pulled, unmatched
 from station.sync.answers import BOOLEAN, LIST, OBJECT, TEXT, WHOLE, WHOLE_OR_NULL, items, take, wrong
 from station.sync.client import HubClient, HubRefused, SyncError
 from station.sync.hub import PATIENT_SYNC_FIELDS, PATIENT_UPDATES_PAGE
@@ -79,7 +81,8 @@ class SyncReport:
     programmes taken from the hub), ``hub_restored`` (the hub's database went back to a backup:
     :meth:`StationSync._follow_hub_epoch`), ``offered_again`` (records and erasures of this
     station queued again for it), ``unmatched_erasures`` (erasures made here the hub took without erasing: it holds
-    the patient under another identifier, :mod:`station.sync.unmatched`), ``queue_length`` left."""
+    the patient under another identifier, :mod:`station.sync.unmatched`), ``corrupt_trials`` (trial changes kept
+    here, not sent: the trial's stored frames are corrupt, :mod:`station.sync.corrupt_trials`), ``queue_length`` left."""
 
     sent: Counter = field(default_factory=Counter)
     duplicates: int = 0
@@ -95,6 +98,7 @@ class SyncReport:
     hub_restored: bool = False
     offered_again: int = 0
     unmatched_erasures: int = 0
+    corrupt_trials: int = 0
 
     def lines(self) -> list[str]:
         sent = ", ".join(f"{n} {_RECORD_WORDS.get(entity, (entity, entity + 's'))[n != 1]}"
@@ -122,6 +126,9 @@ class SyncReport:
             out.append(f"{self.unmatched_erasures} erasure(s) made here not applied on the hub: it holds the patient "
                        "under another identifier; a hub administrator erases them there if they are the same person "
                        "(`sync --show-blocked` lists them)")
+        if self.corrupt_trials:
+            out.append(f"{self.corrupt_trials} trial change(s) not sent: the trial's stored frames are corrupt; its results "
+                       "stay here, the later changes went on (`sync --show-blocked` names them and what to do)")
         if self.deferred_erasures:
             out.append(f"{self.deferred_erasures} erasures wait for a recording to end")
         out.append(f"{self.queue_length} changes left in the queue")
@@ -518,9 +525,14 @@ class StationSync:
                         raise SyncError(f"the station's {row['entity']} #{row['local_id']} is too large to push "
                                         f"({item_size // 1024} kB, the hub takes {MAX_PUSH_BYTES // 1024} kB); "
                                         "report this to the station's maintainers")
-                    trials += row["entity"] == "trial"
                     if row["entity"] == "trial":
-                        report.frame_parts += self._upload_frames(row["local_id"], payload["parts"])
+                        try:
+                            report.frame_parts += self._upload_frames(row["local_id"], payload["parts"])
+                        except CorruptFrames as exc:  # never readable: kept here, said, and the queue goes on
+                            report.corrupt_trials += corrupt_trials.keep(self.store, row, payload, exc)
+                            through, processed = row["seq"], processed + 1
+                            continue
+                        trials += 1
                     batch.append(item)
                     size += item_size
                 through = row["seq"]

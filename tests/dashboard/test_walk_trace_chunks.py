@@ -195,7 +195,7 @@ def test_a_corrupt_chunk_is_refused_in_or_out_of_the_window(app, store, trial):
         conn.execute("UPDATE trial_chunks SET data = ? WHERE trial_id = ? AND chunk_no = 180", (blob[:-1], trial_id))
     r = client.get(f"/api/trials/{trial_id}/steps?from_s=60&to_s=90")
     assert r.status_code == 500 and "Traceback" not in r.get_data(as_text=True)
-    assert r.get_json()["error"].startswith("the station could not complete this")
+    assert r.get_json()["error"].startswith(f"trial #{trial_id}: stored frames are corrupt (chunk 180 is ")
     with store.db.write() as conn:  # whole again, but not the frames its first_seq says
         frames = np.frombuffer(blob, dtype=FRAME_DTYPE).copy()
         frames["seq"] += 1

@@ -182,3 +182,24 @@ def test_a_walk_test_in_the_session_report_has_time_speed_cadence_and_their_chan
     assert re.search(r"Since the visit of \d{4}-\d\d-\d\d \(\d\.\d+ m/s\): change ", text)  # against the previous visit
     assert "Walking class [1]: " in text and "Perry J" in text  # Perry's classes by name (walk_words.py)
     assert "Santos DA" not in text  # no norm was used: not cited
+
+
+def test_a_trial_with_corrupt_frames_is_said_and_the_session_report_goes_on(protocols, clinic, clinic_dir, tmp_path):
+    """A stance trial's stored frames corrupt (a chunk's first_seq no longer its frames' first): the
+    old code stopped the whole PDF (StoreError from the trace's frames); now its trace alone is left
+    out, said under the plots with the trial and what to do, and the other traces are drawn."""
+    import shutil
+
+    from station.store.store import Store
+
+    data_dir = shutil.copytree(clinic_dir["data_dir"], tmp_path / "data")
+    session_id = clinic_dir["fifty"]["last_visit_session_id"]
+    with Store.open(data_dir) as store:
+        with store.db.write() as conn:
+            (trial_id,) = conn.execute("SELECT min(id) FROM trials WHERE session_id = ? AND valid = 1 AND status = 'complete'",
+                                       (session_id,)).fetchone()
+            conn.execute("UPDATE trial_chunks SET first_seq = first_seq + 1 WHERE trial_id = ? AND chunk_no = 0", (trial_id,))
+        text = " ".join(pdf_text(_report(store, protocols, clinic, "session", session_id)).split())
+    assert f"Trial #{trial_id}: its centre-of-pressure trace is not drawn: its stored frames are corrupt (chunk 0 starts" \
+        in text
+    assert "its results above are kept" in text and "Centre-of-pressure traces" in text
