@@ -54,8 +54,24 @@ def check_truth(run, index, walk_plan, timed_from_m, timed_to_m):
     return result
 
 
-def test_backward_walk_from_standing_is_timed_from_the_go_to_the_3_m_gate():
-    run = run_walk("backward-walk-3m", seed=3)
+@pytest.fixture(scope="module")
+def backward_walk_seed_3():
+    """The 3-m backward walk (both trials) of seed 3 on the ideal clock, run once for the tests that read it."""
+    return run_walk("backward-walk-3m", seed=3)
+
+
+@pytest.fixture(scope="module")
+def ten_metre_walk_seed_5(tmp_path_factory):
+    """The 10-metre walk (one trial a pace) of seed 5, stored by a FileSink into DIR, run once for the
+    tests that read it: (run, DIR)."""
+    from station.protocols.sinks import FileSink
+
+    out = tmp_path_factory.mktemp("ten-metre-walk-seed-5")
+    return run_walk("ten-metre-walk", seed=5, trials=1, sink=FileSink(out)), out
+
+
+def test_backward_walk_from_standing_is_timed_from_the_go_to_the_3_m_gate(backward_walk_seed_3):
+    run = backward_walk_seed_3
     assert run.summary["valid_trial_count"] == 2 and not run.summary["stopped_reason"]
     for i, (trial, plan) in enumerate(run.patient.walks):
         assert plan.direction == "backward"
@@ -79,16 +95,14 @@ def test_backward_walk_on_5_m_is_timed_between_the_gates_at_1_and_4_m():
     assert len(result.walk["crossings"]) == 2
 
 
-def test_ten_metre_walk_comfortable_and_fast_over_the_middle_6_m(tmp_path):
-    from station.protocols.sinks import FileSink
-
-    run = run_walk("ten-metre-walk", seed=5, trials=1, sink=FileSink(tmp_path))
+def test_ten_metre_walk_comfortable_and_fast_over_the_middle_6_m(ten_metre_walk_seed_5):
+    run, out = ten_metre_walk_seed_5
     assert [r.result.plan.condition.id for r in run.runner.records] == ["comfortable", "fast"]
     speeds = []
     for i, (trial, plan) in enumerate(run.patient.walks):
         speeds.append(check_truth(run, i, plan, 2.0, 8.0).walk["walk_speed_m_s"])
     assert speeds[1] > speeds[0] * 1.2
-    sidecars = sorted(tmp_path.glob("*.json"))
+    sidecars = sorted(out.glob("*.json"))
     assert len(sidecars) == 2
     doc = json.loads(sidecars[0].read_text())
     assert doc["result"]["walk"]["walk_time_s"] > 0 and doc["metrics"]["metrics"]["cadence_steps_min"] > 0
@@ -282,11 +296,13 @@ def test_a_patient_who_takes_a_few_steps_and_stops_is_said_to_have_stopped_not_t
 
 
 @pytest.mark.parametrize("timing", ["ideal", "pi-under-load"])
-def test_a_static_start_is_timed_from_the_go_beep_the_patient_heard(timing):
+def test_a_static_start_is_timed_from_the_go_beep_the_patient_heard(timing, request):
     # The go beep sounds when the loop next runs after the countdown's end (up to a frame batch later,
     # more on a busy Pi); the patient sets off on the beep. Timing from the countdown's planned end
     # added that latency (0-50 ms) to the 3-m backward walk's time (outside review, seed 3).
-    run = run_walk("backward-walk-3m", seed=3, timing=timing, trials=1)
+    # On the ideal clock: both trials of the run the first test reads; on the Pi-like clock, one trial.
+    run = (request.getfixturevalue("backward_walk_seed_3") if timing == "ideal"
+           else run_walk("backward-walk-3m", seed=3, timing=timing, trials=1))
     for index, (_, plan) in enumerate(run.patient.walks):
         heard_s = plan.start_s - run.patient.reaction_s  # the patient reacts to the beep's event
         assert go_s(run, index) == pytest.approx(heard_s, abs=1e-3)
@@ -295,11 +311,12 @@ def test_a_static_start_is_timed_from_the_go_beep_the_patient_heard(timing):
 
 
 @pytest.mark.parametrize("seed", [1, 5])
-def test_step_time_variability_at_a_fast_pace_is_the_walkers(seed):
+def test_step_time_variability_at_a_fast_pace_is_the_walkers(seed, request):
     # Outside review: with the IMU at 104 Hz into 100-Hz frames a frame held one sample, now and then
     # none or two, so the frames' times jittered by up to a sample period and every fourth heel impact
     # was timed 40-60 ms early: the fast 10-metre walk's step-time CV read 8.8-9.1 % for a true 1.8-2.2 %.
-    run = run_walk("ten-metre-walk", seed=seed, trials=1)
+    # (Seed 5's walk is the one the 10-metre test above reads; its file sink does not change the run.)
+    run = request.getfixturevalue("ten_metre_walk_seed_5")[0] if seed == 5 else run_walk("ten-metre-walk", seed=seed, trials=1)
     for index, (_, plan) in enumerate(run.patient.walks):
         result = run.runner.records[index].result
         found = np.array(result.walk["initial_contacts_s"]) + go_s(run, index)
