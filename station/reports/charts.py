@@ -18,7 +18,7 @@ import numpy as np
 from reportlab.graphics.shapes import Drawing, Line, PolyLine, Polygon, Rect, String
 from reportlab.lib import colors
 
-from station.reports.text import change_unit, number, pdf_text, quantity
+from station.reports.text import change_unit, pdf_text, quantity
 
 FONT = "Helvetica"
 GREY_BAND = colors.HexColor("#d9d9d9")
