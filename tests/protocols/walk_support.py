@@ -43,9 +43,11 @@ class WalkRun:
 
 def run_walk(name: str, *, seed: int = 1, gait: str = "healthy", lapses=(), settings: WalkSettings | None = None,
              gates=GATES, imu_model: str = "lsm6dsox", rest_s: float = 0.0, trials: int | None = None,
-             sink=None, on_runner=None, mounting=SENSOR_MOUNTING, faults=(), timing: str = "ideal") -> WalkRun:
+             sink=None, on_runner=None, mounting=SENSOR_MOUNTING, faults=(), timing: str = "ideal",
+             max_attempts: int | None = None) -> WalkRun:
     protocol = builtin_protocols()[name]
-    protocol = replace(protocol, rest_s=rest_s, **({"trials_per_condition": trials} if trials else {}))
+    protocol = replace(protocol, rest_s=rest_s, **({"trials_per_condition": trials} if trials else {}),
+                       **({"max_attempts": max_attempts} if max_attempts else {}))
     config = StationConfig(panel=PanelConfig(gates=tuple(gates or ())))
     person = VirtualPerson(seed, on_plate=False, plate=config.plate)
     walker = VirtualWalker(seed=seed, base=person)
