@@ -92,6 +92,7 @@ from .gait_measures import (
     contacts_near_gaps,
     gap_margin_s,
 )
+from .gait_keys import GAIT_KEYS, MINUTE_KEYS
 from .gait_regularity import _regularity
 from .gait_sides import SAME_SIDE_CORRELATION, SIDE_BAND_HZ, SIDE_CONFIDENCE
 from .gait_step_length import DRIFT_CUTOFF_HZ, PENDULUM_CORRECTION, VELOCITY_CUTOFF_HZ, pendulum_step_lengths
@@ -138,40 +139,6 @@ step fell read a cadence, a step length and a speed from that one step. Four ste
 bout's contacts (:data:`MIN_BOUT_STEPS`, Kluge et al. 2021) plus the step into the minute."""
 PAUSE_MIN_S = 3.0
 """A gap without steps of at least this length is a pause (the Mobilise-D break of a walking bout)."""
-
-GAIT_KEYS: tuple[str, ...] = (
-    "steps",
-    "duration_s",
-    "cadence_steps_min",
-    "step_time_s",
-    "step_time_cv_pct",
-    "stride_time_cv_pct",
-    "step_regularity",
-    "stride_regularity",
-    "step_symmetry",
-    "step_length_m",
-    "walking_speed_m_s",
-    "initial_contacts_s",
-)
-"""Every gait key of DESIGN.md §8, in output order."""
-
-MINUTE_KEYS: tuple[str, ...] = (
-    "minute",
-    "start_s",
-    "end_s",
-    "walking_s",
-    "steps",
-    "cadence_steps_min",
-    "step_time_s",
-    "step_time_cv_pct",
-    "stride_time_cv_pct",
-    "step_length_m",
-    "walking_speed_m_s",
-    "pauses",
-    "pause_s",
-)
-"""Keys of each row of :func:`gait_by_minute`."""
-
 
 def gait_metrics(
     acc_body_m_s2, fs_hz: float, *, sensor_height_m: float | None = None, window_s: tuple[float, float] | None = None,

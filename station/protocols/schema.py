@@ -31,7 +31,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from station.analysis.gait import GAIT_KEYS
+from station.analysis.gait_keys import GAIT_KEYS
 from station.analysis.limits_of_stability import DIRECTIONS as LOS_DIRECTIONS
 from station.analysis.limits_of_stability import LOS_KEYS
 from station.analysis.metrics import METRIC_KEYS
