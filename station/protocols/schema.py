@@ -37,7 +37,6 @@ from station.analysis.limits_of_stability import LOS_KEYS
 from station.analysis.metrics import METRIC_KEYS
 from station.protocols.quality import QUALITY_FIELDS, QualitySettings
 from station.reference.population import CONDITION_FAMILIES, Population
-from station.tomlschema import ID_RE as _ID_RE
 from station.tomlschema import NAME_RE as _NAME_RE
 from station.tomlschema import SchemaError, Table
 from station.tomlschema import allowed_list as _allowed
