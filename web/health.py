@@ -11,7 +11,9 @@ whether a hub is configured (``hub``) and ``erasures_not_applied``: null, or how
 here the hub took without erasing (it holds the patient under another identifier), with what to
 do (:func:`station.sync.unmatched.health`), and ``trials_not_sent``: null, or how many trials are
 kept here, not sent, because their stored frames are corrupt, with what to do
-(:func:`station.sync.corrupt_trials.health`). On the hub (``HUB``: no plate, no acquisition) the state is
+(:func:`station.sync.corrupt_trials.health`); each until an administrator marks them dealt with
+(``balance-station sync --resolve``, or ``--resend`` for a trial put back whole:
+:mod:`station.sync.kept_unsent`). On the hub (``HUB``: no plate, no acquisition) the state is
 that of its PostgreSQL database (``role: "hub"``; ``down`` with the reason when the database does
 not answer). ``nodata`` (503, as ``down``): the acquisition runs but its newest frame is over a second
 old (:data:`station.acquire.source.NO_FRAMES_S`): the station measures nothing now, as the live

@@ -1,6 +1,9 @@
 """``balance-station sync --show-blocked`` and ``sync --skip CHANGE_ID``: a change the hub refuses
 every time blocks the station's queue; the administrator sees which and why, and may skip it
 (:mod:`station.store.outbox_admin`: kept for inspection, audited, later changes in order).
+``sync --resolve CHANGE_ID`` marks a change kept unsent (which ``/healthz`` counts) dealt with,
+and ``sync --resend CHANGE_ID`` sends again a trial kept for its corrupt frames once they read
+whole (:mod:`station.sync.kept_unsent`, :func:`station.sync.corrupt_trials.resend`).
 
 What is shown names the change, its kind, its time, the patient's identifier (what the clinician
 needs to find the patient) and the names of the fields it carries, never their values.
@@ -57,6 +60,7 @@ def _describe(change) -> str:
 
 def show_blocked(args: argparse.Namespace) -> int:
     from station.store import outbox_admin
+    from station.sync import kept_unsent
 
     config, store = _open(args)
     try:
@@ -86,10 +90,12 @@ def show_blocked(args: argparse.Namespace) -> int:
                   f"balance-station sync --skip {change.change_id}")
         skipped = outbox_admin.skipped_changes(store, limit=5)
         if skipped:
+            marks = kept_unsent.dealt_with(store)
             print("skipped before (kept in the station's database):")
             for item in skipped:
+                mark = marks.get(item.seq)
                 print(f"  {item.change_id}: {item.entity} {item.op} #{item.local_id}, skipped {item.skipped_at} by "
-                      f"{item.skipped_by}: {item.reason}")
+                      f"{item.skipped_by}: {item.reason}" + (f"; {mark.words()}" if mark else ""))
     finally:
         store.close()
     return 0
@@ -138,6 +144,40 @@ def skip(args: argparse.Namespace) -> int:
             raise UserError(str(exc)) from None
         print(f"skipped {skipped.change_id}: kept in the station's database (sync --show-blocked lists it); the later "
               f"changes go at the next sync ({store.outbox.length()} queued)")
+    finally:
+        store.close()
+    return 0
+
+
+def resolve(args: argparse.Namespace) -> int:
+    """``--resolve CHANGE_ID`` (mark dealt with) or ``--resend CHANGE_ID`` (a trial whose frames read
+    whole again: queued again), each audited; says what happened and what the health counts now."""
+    from station.cli import UserError
+    from station.store import outbox_admin
+    from station.store.audit import Actor
+    from station.store.db import StoreError
+    from station.sync import corrupt_trials, kept_unsent, unmatched
+
+    _, store = _open(args)
+    try:
+        try:
+            seq = outbox_admin.parse_change_id(store, args.resend or args.resolve)
+            if args.resend:
+                trial_id, marked = corrupt_trials.resend(store, seq, actor=Actor.command_line())
+            else:
+                marked = kept_unsent.resolve(store, seq, actor=Actor.command_line())
+        except StoreError as exc:  # CorruptFrames too: its words name the chunk and what to do
+            raise UserError(str(exc)) from None
+        changes = ", ".join(f"{store.outbox.station_id}:{n}" for n in marked)
+        if args.resend:
+            print(f"trial #{trial_id}: its stored frames read whole again; queued to be sent at the next sync (with "
+                  f"its latest results and judgement); its kept change(s) {changes} marked dealt with (sent again)")
+        else:
+            print(f"marked dealt with (resolved): {changes}; kept in the station's database, `sync --show-blocked` "
+                  "says when and by whom")
+        left = [what for what in (unmatched.health(store), corrupt_trials.health(store)) if what]
+        print("/healthz counts no other change kept unsent" if not left else
+              "/healthz still counts: " + "; ".join(what["what_to_do"] for what in left))
     finally:
         store.close()
     return 0

@@ -3,6 +3,8 @@
     balance-station sync --once [--hub URL --hub-token-file PATH] [--ca-file FILE] [--data-dir DIR]
     balance-station sync --show-blocked          # the change the hub refuses, and why
     balance-station sync --skip CHANGE_ID [--yes]  # take it out of the queue (kept, audited)
+    balance-station sync --resolve CHANGE_ID     # a change kept unsent (/healthz counts it): dealt with
+    balance-station sync --resend CHANGE_ID      # a trial kept for corrupt frames, put back whole: send it
 
 The hub comes from the configuration's ``[hub]`` section (``url``, ``token``, ``ca_file``) unless
 given here. One sync applies the hub's erasures here, then pushes everything queued (patients,
@@ -29,6 +31,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="show the queued change the hub refuses (which blocks the queue) and the hub's reason")
     what.add_argument("--skip", metavar="CHANGE_ID",
                       help="take the blocked change out of the queue (kept for inspection, audited; asks first)")
+    what.add_argument("--resolve", metavar="CHANGE_ID",
+                      help="mark a change kept unsent (an erasure the hub did not apply, a trial whose frames are "
+                           "corrupt: /healthz counts them) dealt with; kept, audited, no longer counted")
+    what.add_argument("--resend", metavar="CHANGE_ID",
+                      help="send again a trial kept unsent because its frames were corrupt, once they read whole "
+                           "(put back from a backup); audited")
     parser.add_argument("--yes", action="store_true", help="with --skip: do not ask for confirmation")
     add_hub_arguments(parser)
     parser.add_argument("--ca-file", type=Path, metavar="FILE",
@@ -42,9 +50,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.once:
         return sync_once(args)
-    from station.commands._sync_admin import show_blocked, skip
+    from station.commands import _sync_admin
 
-    return show_blocked(args) if args.show_blocked else skip(args)
+    if args.show_blocked:
+        return _sync_admin.show_blocked(args)
+    if args.resolve or args.resend:
+        return _sync_admin.resolve(args)
+    return _sync_admin.skip(args)
 
 
 def add_hub_arguments(parser: argparse.ArgumentParser) -> None:

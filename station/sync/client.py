@@ -43,10 +43,13 @@ class HubUnreachable(SyncError):
 
 
 class HubRefused(SyncError):
-    """The hub refused the request (4xx): ``status`` and the hub's message."""
+    """The hub refused the request (4xx): ``status`` and the hub's message; ``fields``, the
+    answer's ``fields`` object (the hub's words for each input it refused: ``{name: words}``, text
+    only), empty when it has none."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, fields: dict[str, str] | None = None):
         self.status = status
+        self.fields = dict(fields or {})
         super().__init__(message)
 
 
@@ -235,12 +238,20 @@ class HubClient:
         if status >= 500 or status == 429:
             raise HubUnreachable(f"the hub is busy or failing (HTTP {status}: {words}); will retry")
         if status >= 400:
-            raise HubRefused(status, f"the hub refused {method} {path} (HTTP {status}): {words}")
+            raise HubRefused(status, f"the hub refused {method} {path} (HTTP {status}): {words}", _fields(doc))
         if status >= 300:
             raise HubRefused(status, f"the hub at {self.url} answered {method} {path} with a redirect (HTTP {status}), "
                                      "which the station does not follow (its token would go along); set [hub] url "
                                      "to the hub's own address")
         return doc
+
+
+def _fields(doc: dict) -> dict[str, str]:
+    """The refusal's ``fields`` (``{name: words}``) as far as they are text; {} otherwise."""
+    fields = doc.get("fields")
+    if not isinstance(fields, dict):
+        return {}
+    return {k: v for k, v in fields.items() if isinstance(k, str) and isinstance(v, str)}
 
 
 def _one_line(words: object, max_chars: int = 200) -> str:

@@ -10,7 +10,10 @@ whole queue used to stop there for good (every sync failed on the same trial: ``
 lists it) and in the audit log (``sync.skip``, ids only); the later changes go on in their order,
 and the station's health says how many trials are not sent and what to do (:func:`health`). The
 trial stays whole here but for its frames (results, notes, judgement); a later change of it (a
-judgement) is kept the same way.
+judgement) is kept the same way. Once its frames read whole again (put back from a backup of the
+data directory from before the damage), ``balance-station sync --resend CHANGE_ID`` queues the
+trial again (:func:`resend`); ``sync --resolve CHANGE_ID`` leaves it unsent and marks it dealt
+with (:mod:`station.sync.kept_unsent`); either way the health no longer counts it.
 """
 
 from __future__ import annotations
@@ -18,24 +21,30 @@ from __future__ import annotations
 import json
 
 from station.store.audit import Actor
+from station.store.db import Conflict
 from station.store.trials import CorruptFrames
+from station.sync import kept_unsent
 
 SKIPPED_BY = "station"
 WHAT_TO_DO = ("{n} trial(s) recorded here are not sent to the hub: their stored frames are corrupt; their results stay "
               "here (export them without frames: the JSON sidecar or FHIR). A backup of the data directory from before "
-              "the damage has their frames; `balance-station sync --show-blocked` names them")
+              "the damage has their frames: once they are put back, `balance-station sync --resend CHANGE_ID` sends the "
+              "trial; `sync --resolve CHANGE_ID` leaves it here unsent and marks it dealt with; `balance-station sync "
+              "--show-blocked` names them")
 """The health's words (no patient data: a count)."""
 
 
-def reason(exc: CorruptFrames) -> str:
-    """Why the trial's change was not sent, and what to do, in words (ids only, never patient data).
+def reason(exc: CorruptFrames, change_id: str = "CHANGE_ID") -> str:
+    """Why the trial's change was not sent, and what to do, in words (ids only, never patient data;
+    at most 1,000 characters are kept).
 
     >>> reason(CorruptFrames(12, "chunk 3 starts at frame 1200, its frames at 1201"))[:70]
     'trial #12 not sent to the hub: its stored frames are corrupt (chunk 3 '
     """
     return (f"trial #{exc.trial_id} not sent to the hub: its stored frames are corrupt ({exc.detail}); the station's "
             "later changes went on. Its results stay here (export them without frames: the JSON sidecar or FHIR); a "
-            "backup of the data directory from before the damage has its frames")
+            "backup of the data directory from before the damage has its frames: once they are put back, "
+            f"`balance-station sync --resend {change_id}` sends the trial")
 
 
 def keep(store, row, payload: dict, exc: CorruptFrames) -> int:
@@ -47,7 +56,7 @@ def keep(store, row, payload: dict, exc: CorruptFrames) -> int:
             "INSERT INTO sync_skipped (seq, entity, local_id, patient_id, op, at, payload, reason, skipped_at,"
             " skipped_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (seq) DO NOTHING",
             (row["seq"], row["entity"], row["local_id"], row["patient_id"], row["op"], row["at"], json.dumps(payload),
-             reason(exc)[:1000], store.outbox.now_iso(), SKIPPED_BY)).rowcount
+             reason(exc, f"{store.outbox.station_id}:{row['seq']}")[:1000], store.outbox.now_iso(), SKIPPED_BY)).rowcount
         if kept:
             store.audit.record(Actor.system(), "sync.skip", patient_id=row["patient_id"],
                                object=f"sync_change:{row['seq']}",
@@ -56,13 +65,39 @@ def keep(store, row, payload: dict, exc: CorruptFrames) -> int:
     return int(kept > 0)
 
 
+def resend(store, seq: int, *, actor: Actor) -> tuple[int, list[int]]:
+    """Queue again the trial of the kept change ``seq`` (a trial not sent because its frames were
+    corrupt) if its stored frames now read whole (put back from a backup), and mark its kept
+    changes dealt with (:data:`~station.sync.kept_unsent.SENT_AGAIN`), in one transaction; the
+    trial's id and the changes marked. The trial goes as a new change, read whole when pushed (its
+    latest results and judgement), after everything queued before it: the hub refuses a change
+    numbered below one it applied, so the kept ones cannot go under their own numbers.
+
+    Raises
+    ------
+    NotFound, Conflict
+        As :func:`~station.sync.kept_unsent.resolve`; Conflict too if it is not a trial kept for its
+        frames.
+    CorruptFrames
+        Its frames are still corrupt (the words name the chunk): nothing changed.
+    """
+    with store.db.read() as conn:
+        row = conn.execute("SELECT * FROM sync_skipped WHERE seq = ?", (seq,)).fetchone()
+    if row is not None and (row["skipped_by"] != SKIPPED_BY or row["entity"] != "trial"):
+        raise Conflict(f"change #{seq} is not a trial kept here for its corrupt frames ({row['entity']} "
+                       f"{row['op']}, skipped by {row['skipped_by']}); only those can be sent again")
+    trial_id = None if row is None else int(row["local_id"])
+    if trial_id is not None:
+        store.trials.frames(trial_id, fields=("seq",))  # CorruptFrames: still damaged, nothing changed
+    with store.db.write() as conn:
+        marked = kept_unsent.resolve(store, seq, actor=actor, how=kept_unsent.SENT_AGAIN, conn=conn)
+        conn.execute("INSERT INTO sync_outbox (entity, local_id, patient_id, op, at, payload)"
+                     " VALUES ('trial', ?, ?, 'upsert', ?, '{}')", (trial_id, row["patient_id"], store.outbox.now_iso()))
+    return trial_id, marked
+
+
 def health(store) -> dict | None:
     """``{"count", "last_at", "what_to_do"}`` of the trials not sent because their frames are
-    corrupt (``count``: trials, not changes), or None when there are none (for the station's
-    ``/healthz``: a count and words, no patient data)."""
-    with store.db.read() as conn:
-        row = conn.execute("SELECT count(DISTINCT local_id) AS n, max(skipped_at) AS last_at FROM sync_skipped"
-                           " WHERE skipped_by = ? AND entity = 'trial'", (SKIPPED_BY,)).fetchone()
-    if not row["n"]:
-        return None
-    return {"count": int(row["n"]), "last_at": row["last_at"], "what_to_do": WHAT_TO_DO.format(n=int(row["n"]))}
+    corrupt (``count``: trials, not changes) that no administrator marked dealt with, or None when
+    there are none (for the station's ``/healthz``: a count and words, no patient data)."""
+    return kept_unsent.health(store, SKIPPED_BY, "trial", WHAT_TO_DO)

@@ -539,10 +539,16 @@ class StationSync:
                 processed += 1
             if batch:
                 state = outbox.state()
-                answer = self.client.request("POST", "/api/hub/push", body={
-                    "station_id": outbox.station_id, "queue_length": state["queue_length"] - processed,
-                    "last_error": state["last_error"], "tombstones_through": state["tombstone_cursor"],
-                    "changes": batch})
+                try:
+                    answer = self.client.request("POST", "/api/hub/push", body={
+                        "station_id": outbox.station_id, "queue_length": state["queue_length"] - processed,
+                        "last_error": state["last_error"], "tombstones_through": state["tombstone_cursor"],
+                        "changes": batch})
+                except HubRefused as exc:
+                    if not unmatched.refused_by_older_hub(exc):
+                        raise
+                    self._keep_refused_erasure(batch, exc, report)
+                    continue
                 applied_through = take(answer, "applied_through", "POST /api/hub/push", WHOLE)
                 if applied_through < batch[-1]["seq"]:
                     raise SyncError(f"the hub acknowledged changes only up to {applied_through}, not "
@@ -564,6 +570,25 @@ class StationSync:
             take(item, "seq", what, WHOLE, where="unmatched_erasures[].")
             take(item, "hub_patient_id", what, WHOLE, where="unmatched_erasures[].")
         return unmatched.keep(self.store, {item["seq"]: item for item in batch}, named, actor=HUB_ACTOR) if named else 0
+
+    def _keep_refused_erasure(self, batch: list[dict], refusal: HubRefused, report: SyncReport) -> None:
+        """After a hub older than :mod:`station.sync.unmatched`'s answer refused ``batch`` the way it
+        refuses an erasure of a patient it holds under another identifier (it applied the changes
+        before that one, each in its own transaction, and will refuse it at every push): ask the
+        hub the last change it applied, and keep the next, if it is an erasure, as such an erasure
+        (out of the queue, kept and said: :func:`~station.sync.unmatched.keep_refused`). Anything
+        else raises ``refusal``: the queue stays as it is."""
+        answer = self.client.request("GET", "/api/hub/tombstones", query={"after": 2**62, "keyed": 1})
+        applied = take(answer, "last_seq", "GET /api/hub/tombstones", WHOLE)
+        refused = next((item for item in batch if item["seq"] > applied), None)
+        if refused is None or (refused["entity"], refused["op"]) != ("patient", "erase"):
+            raise refusal
+        unmatched.keep_refused(self.store, refused, actor=HUB_ACTOR)
+        report.unmatched_erasures += 1
+        done = [item for item in batch if item["seq"] < refused["seq"]]
+        for item in done:
+            report.sent[item["entity"]] += 1
+        self.store.outbox.acknowledge(applied, pushed=len(done), hub_holds=applied)
 
     def _upload_frames(self, trial_id: int, n_parts: int) -> int:
         what = "GET /api/hub/trials/ID/parts"

@@ -11,8 +11,13 @@ erasure at every push, which stopped every later change of the station until som
 (``unmatched_erasures``: ``[{"seq", "hub_patient_id"}]``); the station keeps it, in one
 transaction, in ``sync_skipped`` (``skipped_by`` ``hub``, with the reason in words: ``sync
 --show-blocked`` lists it) and in its own audit log (``sync.erasure_unmatched``, ids only), and its
-health says how many there are and what to do (:func:`health`). Erasing the hub's record is a
+health says how many there are and what to do (:func:`health`) until an administrator marks it
+dealt with (``sync --resolve``, :mod:`station.sync.kept_unsent`). Erasing the hub's record is a
 hub administrator's decision: the station's erasure names someone else than the hub's record.
+
+A hub whose software is older than that still refuses such an erasure at every push (HTTP 422,
+:func:`refused_by_older_hub`); the station then keeps it the same way, but takes it out of its
+queue itself (:func:`keep_refused`), so that its later changes go on against that hub too.
 """
 
 from __future__ import annotations
@@ -20,24 +25,47 @@ from __future__ import annotations
 import json
 
 from station.store.audit import Actor
+from station.sync import kept_unsent
+from station.sync.client import HubRefused
 
 SKIPPED_BY = "hub"
 WHAT_TO_DO = ("the hub did not erase the patient of {n} erasure(s) made here, because it holds them under another "
-              "identifier; if they are the patients erased here, a hub administrator erases them on the hub "
-              "(its audit log names them: sync.erasure_unmatched); `balance-station sync --show-blocked` lists them here")
+              "identifier; if they are the patients erased here, a hub administrator erases them on the hub (its audit "
+              "log names them: sync.erasure_unmatched, or with an older hub patient.erase by this station's users); "
+              "`balance-station sync --show-blocked` lists them here, and once that is decided, `balance-station sync "
+              "--resolve CHANGE_ID` marks each dealt with")
 """The health's words (no patient data: a count)."""
+_WHY = ("another identifier (renamed on the hub, or here just before the erasure, or the hub was restored from an "
+        "older backup)")
+OLD_HUB_WORDS = "does not match the patient this station sent under that id"
+"""A hub before it took such an erasure refused it with HTTP 422, ``fields`` ``{"identifier_hash":
+OLD_HUB_WORDS}`` (:func:`refused_by_older_hub`)."""
 
 
-def reason(hub_patient_id: int, local_id: int) -> str:
+def reason(hub_patient_id: int, local_id: int, change_id: str = "CHANGE_ID") -> str:
     """Why the hub did not erase, and what to do, in words (ids only, never patient data).
 
     >>> reason(42, 7)[:60]
     'the hub did not erase its patient #42 (erased here as patien'
     """
     return (f"the hub did not erase its patient #{hub_patient_id} (erased here as patient #{local_id}): it holds them "
-            "under another identifier (renamed on the hub, or here just before the erasure, or the hub was restored "
-            f"from an older backup). If they are the same person, a hub administrator erases patient #{hub_patient_id} "
-            "on the hub; nothing more is to be done at this station")
+            f"under {_WHY}. If they are the same person, a hub administrator erases patient #{hub_patient_id} on the "
+            f"hub; once that is decided, `balance-station sync --resolve {change_id}` marks it dealt with here")
+
+
+def older_hub_reason(local_id: int, change_id: str) -> str:
+    """:func:`reason` for a hub whose software refused the erasure (:func:`refused_by_older_hub`),
+    which names no patient of its own.
+
+    >>> older_hub_reason(7, "abc:12")[:71]
+    'the hub did not erase the patient this station sent as its patient #7: '
+    """
+    return (f"the hub did not erase the patient this station sent as its patient #{local_id}: it holds them under "
+            f"{_WHY}. Its software, older than this station's, refused the erasure (HTTP 422: {OLD_HUB_WORDS}), and "
+            "would at every sync, holding back every later change; the station took it out of its queue so that they "
+            "go on. If they are the same person, a hub administrator erases them on the hub (its audit log has this "
+            "station's entry of the erasure, patient.erase, on its record of them); once that is decided, "
+            f"`balance-station sync --resolve {change_id}` marks it dealt with here. An updated hub names its patient")
 
 
 def keep(store, changes: dict[int, dict], unmatched: list[dict], *, actor: Actor) -> int:
@@ -50,7 +78,7 @@ def keep(store, changes: dict[int, dict], unmatched: list[dict], *, actor: Actor
             change = changes.get(item["seq"])
             if change is None or change["entity"] != "patient" or change["op"] != "erase":
                 continue  # the hub names a change this push did not send as an erasure: nothing to keep
-            why = reason(item["hub_patient_id"], change["local_id"])
+            why = reason(item["hub_patient_id"], change["local_id"], f"{store.outbox.station_id}:{change['seq']}")
             conn.execute("INSERT INTO sync_skipped (seq, entity, local_id, patient_id, op, at, payload, reason,"
                          " skipped_at, skipped_by) VALUES (?, 'patient', ?, NULL, 'erase', ?, ?, ?, ?, ?)"
                          " ON CONFLICT (seq) DO NOTHING",
@@ -64,11 +92,32 @@ def keep(store, changes: dict[int, dict], unmatched: list[dict], *, actor: Actor
 
 
 def health(store) -> dict | None:
-    """``{"count", "last_at", "what_to_do"}`` of the erasures made here the hub did not apply, or
-    None when there are none (for the station's ``/healthz``: a count and words, no patient data)."""
-    with store.db.read() as conn:
-        row = conn.execute("SELECT count(*) AS n, max(skipped_at) AS last_at FROM sync_skipped"
-                           " WHERE skipped_by = ? AND op = 'erase'", (SKIPPED_BY,)).fetchone()
-    if not row["n"]:
-        return None
-    return {"count": int(row["n"]), "last_at": row["last_at"], "what_to_do": WHAT_TO_DO.format(n=int(row["n"]))}
+    """``{"count", "last_at", "what_to_do"}`` of the erasures made here the hub did not apply and
+    no administrator marked dealt with, or None when there are none (for the station's
+    ``/healthz``: a count and words, no patient data)."""
+    return kept_unsent.health(store, SKIPPED_BY, "patient", WHAT_TO_DO)
+
+
+def refused_by_older_hub(exc: HubRefused) -> bool:
+    """Whether a push's refusal is a hub's before it took an erasure of a patient it holds under
+    another identifier (HTTP 422 whose only refused field is ``identifier_hash``, in its words):
+    then the change refused is such an erasure, which that hub refuses at every push."""
+    return exc.status == 422 and exc.fields == {"identifier_hash": OLD_HUB_WORDS}
+
+
+def keep_refused(store, change: dict, *, actor: Actor) -> None:
+    """Keep the erasure ``change`` (an outbox row) an older hub refused (:func:`refused_by_older_hub`)
+    in ``sync_skipped`` as :func:`keep` does, audit it (``sync.skip``, an action that hub knows,
+    ids only) and take it out of the queue, in one transaction: the later changes go on, as they
+    do with an updated hub, which takes it."""
+    change_id = f"{store.outbox.station_id}:{change['seq']}"
+    with store.db.write() as conn:
+        conn.execute("INSERT INTO sync_skipped (seq, entity, local_id, patient_id, op, at, payload, reason,"
+                     " skipped_at, skipped_by) VALUES (?, 'patient', ?, NULL, 'erase', ?, ?, ?, ?, ?)"
+                     " ON CONFLICT (seq) DO NOTHING",
+                     (change["seq"], change["local_id"], change["at"], json.dumps(change["payload"]),
+                      older_hub_reason(change["local_id"], change_id), store.outbox.now_iso(), SKIPPED_BY))
+        conn.execute("DELETE FROM sync_outbox WHERE seq = ?", (change["seq"],))
+        store.audit.record(actor, "sync.skip", object=f"sync_change:{change['seq']}",
+                           detail={"change": change_id, "entity": "patient", "op": "erase",
+                                   "local_id": int(change["local_id"]), "why": "erasure_unmatched"})

@@ -44,3 +44,71 @@ def test_a_corrupt_trial_is_kept_here_and_the_queue_goes_on(hub_store, station_f
     assert gym.store.trials.get(trial_id)["notes"] == "talked"  # kept whole here but for its frames
     again = gym.sync_once()
     assert again.corrupt_trials == 0 and again.sent == {} and len(outbox_admin.skipped_changes(gym.store)) == 2
+
+
+def _corrupt(store, trial_id: int, shift: int = 3) -> None:
+    """Move the index of the trial's first chunk by ``shift`` frames (an SD card's flipped bits); the
+    opposite shift puts it back, as a backup from before the damage has it."""
+    with store.db.write() as conn:
+        conn.execute("UPDATE trial_chunks SET first_seq = first_seq + ? WHERE trial_id = ? AND chunk_no = 0",
+                     (shift, trial_id))
+
+
+def test_a_corrupt_trial_put_back_is_sent_again_and_one_given_up_is_marked_dealt_with(hub_store, station_factory,
+                                                                                       capsys, monkeypatch):
+    """`sync --resend` sends a kept trial once its frames read whole again (refused, nothing queued,
+    while they do not); `sync --resolve` leaves another unsent and marks its changes dealt with.
+    Either way /healthz stops counting them, and `sync --show-blocked` says when, by whom and how.
+    Before, a trial put back was never sent and the health counted it for ever."""
+    from station.cli import main
+
+    monkeypatch.setenv("BALANCE_STATION_CONFIG", "")
+    gym = station_factory("gym")
+    data_dir = ["--data-dir", str(gym.store.data_dir)]
+    patient = gym.store.patients.create({"identifier": "P-A", "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
+    session_id = gym.store.sessions.create(patient["id"], {}, actor=CLINICIAN)["id"]
+    put_back, given_up = add_trial(gym.store, session_id, 600), add_trial(gym.store, session_id, 300, 1)
+    _corrupt(gym.store, put_back)
+    _corrupt(gym.store, given_up)
+    gym.store.trials.judge(put_back, {"notes": "talked"}, actor=CLINICIAN)
+    gym.store.trials.judge(given_up, {"notes": "stumbled"}, actor=CLINICIAN)
+    assert gym.sync_once().corrupt_trials == 4
+
+    def health():
+        return create_app({"STORE": gym.store, "SYNC": gym, "SECRET_KEY": "t", "PASSWORD_COST": CHEAP}
+                          ).test_client().get("/healthz").get_json()["sync"]["trials_not_sent"]
+
+    assert health()["count"] == 2
+    kept = {(k.local_id, k.seq): k for k in outbox_admin.skipped_changes(gym.store)}
+    [first_of_put_back, judged_put_back] = sorted(k for k in kept if k[0] == put_back)
+    change_id = kept[first_of_put_back].change_id
+    assert f"`balance-station sync --resend {change_id}` sends the trial" in kept[first_of_put_back].reason
+
+    assert main(["sync", "--resend", kept[first_of_put_back].change_id, *data_dir]) == 1  # still corrupt
+    assert (f"trial #{put_back}: stored frames are corrupt (chunk 0 starts at frame 3, its frames at 0)"
+            in capsys.readouterr().err)
+    assert gym.store.outbox.length() == 0 and health()["count"] == 2  # nothing changed
+
+    _corrupt(gym.store, put_back, -3)  # its frames put back from a backup
+    assert main(["sync", "--resend", kept[judged_put_back].change_id, *data_dir]) == 0
+    out = capsys.readouterr().out
+    assert f"trial #{put_back}: its stored frames read whole again; queued to be sent at the next sync" in out
+    assert "/healthz still counts: 1 trial(s) recorded here are not sent" in out
+    assert health()["count"] == 1 and gym.store.outbox.length() == 1
+    report = gym.sync_once()
+    assert report.sent["trial"] == 1 and report.corrupt_trials == 0 and report.frame_parts == 1
+    [on_hub] = hub_trials(hub_store, "P-A")
+    assert on_hub["notes"] == "talked"  # read whole when pushed: with its latest judgement
+
+    assert main(["sync", "--resend", kept[judged_put_back].change_id, *data_dir]) == 1  # once
+    assert "was marked dealt with already" in capsys.readouterr().err
+    given_up_change = kept[min(k for k in kept if k[0] == given_up)].change_id
+    assert main(["sync", "--resolve", given_up_change, *data_dir]) == 0
+    assert "/healthz counts no other change kept unsent" in capsys.readouterr().out
+    assert health() is None  # green
+    assert main(["sync", "--show-blocked", *data_dir]) == 0
+    listed = [line for line in capsys.readouterr().out.splitlines() if "dealt with" in line]
+    assert len(listed) == 4  # every kept change of both trials, each record kept
+    assert sum("(sent again)" in line for line in listed) == 2 and sum("(resolved)" in line for line in listed) == 2
+    assert all(" by cli:" in line for line in listed)
+    assert len(hub_trials(hub_store, "P-A")) == 1  # the one given up stays here

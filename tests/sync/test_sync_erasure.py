@@ -110,20 +110,9 @@ def test_frame_parts_of_an_erased_patient_do_not_stay_on_the_hub(hub_store, stat
     assert gym.store.outbox.length() == 0
 
 
-def test_an_erasure_of_a_patient_renamed_on_the_hub_does_not_block_the_queue(hub_store, station_factory):
-    """The hub renamed P-A to P-A2 before the gym took it; the gym erases P-A, then registers P-B.
-    The erasure names P-A, and the hub holds the gym's patient as P-A2: it does not erase them (the
-    erasure names someone else than its record; erasing there is a hub administrator's decision),
-    and since that never changes, it takes the erasure instead of refusing it at every push. The
-    old code refused it (HTTP 422 'does not match') at every sync: P-B and everything after never
-    left the gym until someone ran `sync --skip`. Audited at both ends, in /healthz and in
-    `sync --show-blocked`'s list, never with the identifier."""
-    from station.store import outbox_admin
-    from web import create_app
-
-    from sync_support import CHEAP
-
-    gym = station_factory("gym")
+def _erased_after_a_rename_on_the_hub(hub_store, gym):
+    """The gym's P-A renamed P-A2 on the hub before the gym took it; the gym erases P-A, then
+    registers P-B with a trial: (the gym's patient, the hub's record of them)."""
     patient = gym.store.patients.create({"identifier": "P-A", "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
     session = gym.store.sessions.create(patient["id"], {}, actor=CLINICIAN)
     add_trial(gym.store, session["id"], 200)
@@ -133,6 +122,33 @@ def test_an_erasure_of_a_patient_renamed_on_the_hub_does_not_block_the_queue(hub
     gym.store.patients.erase(patient["id"], "P-A", actor=CLINICIAN)
     later = gym.store.patients.create({"identifier": "P-B", "birth_year": 1960, "sex": "M"}, actor=CLINICIAN)
     add_trial(gym.store, gym.store.sessions.create(later["id"], {}, actor=CLINICIAN)["id"], 200, 1)
+    return patient, on_hub
+
+
+def _health(gym) -> dict:
+    from web import create_app
+
+    from sync_support import CHEAP
+
+    return create_app({"STORE": gym.store, "SYNC": gym, "SECRET_KEY": "t", "PASSWORD_COST": CHEAP}
+                      ).test_client().get("/healthz").get_json()["sync"]
+
+
+def test_an_erasure_of_a_patient_renamed_on_the_hub_does_not_block_the_queue(hub_store, station_factory, capsys,
+                                                                            monkeypatch):
+    """The hub renamed P-A to P-A2 before the gym took it; the gym erases P-A, then registers P-B.
+    The erasure names P-A, and the hub holds the gym's patient as P-A2: it does not erase them (the
+    erasure names someone else than its record; erasing there is a hub administrator's decision),
+    and since that never changes, it takes the erasure instead of refusing it at every push. The
+    old code refused it (HTTP 422 'does not match') at every sync: P-B and everything after never
+    left the gym until someone ran `sync --skip`. Audited at both ends, in /healthz and in
+    `sync --show-blocked`'s list, never with the identifier, until an administrator marks it dealt
+    with (`sync --resolve`: before, /healthz counted it for ever)."""
+    from station.cli import main
+    from station.store import outbox_admin
+
+    gym = station_factory("gym")
+    patient, on_hub = _erased_after_a_rename_on_the_hub(hub_store, gym)
 
     report = gym.sync_once()
     assert report.unmatched_erasures == 1 and gym.store.outbox.length() == 0
@@ -148,11 +164,73 @@ def test_an_erasure_of_a_patient_renamed_on_the_hub_does_not_block_the_queue(hub
     [kept] = outbox_admin.skipped_changes(gym.store)
     assert (kept.op, kept.skipped_by) == ("erase", "hub")
     assert f"a hub administrator erases patient #{on_hub['id']} on the hub" in kept.reason
+    assert f"`balance-station sync --resolve {kept.change_id}` marks it dealt with here" in kept.reason
     assert "not applied on the hub" in " ".join(report.lines())
-    health = create_app({"STORE": gym.store, "SYNC": gym, "SECRET_KEY": "t", "PASSWORD_COST": CHEAP}
-                        ).test_client().get("/healthz").get_json()["sync"]
+    health = _health(gym)
     assert health["erasures_not_applied"]["count"] == 1 and health["last_error"] is None
     assert "a hub administrator erases them on the hub" in health["erasures_not_applied"]["what_to_do"]
     assert "P-A" not in str(health) + str(here) + str(on_hub_audit) + kept.reason
     again = gym.sync_once()
     assert again.unmatched_erasures == 0 and again.sent == {}
+
+    # the hub's administrator decided; the station's administrator marks it dealt with
+    monkeypatch.setenv("BALANCE_STATION_CONFIG", "")
+    data_dir = ["--data-dir", str(gym.store.data_dir)]
+    assert main(["sync", "--resolve", kept.change_id, *data_dir]) == 0
+    out = capsys.readouterr().out
+    assert f"marked dealt with (resolved): {kept.change_id}" in out and "/healthz counts no other change" in out
+    assert _health(gym)["erasures_not_applied"] is None  # green again
+    [kept_still] = outbox_admin.skipped_changes(gym.store)  # the record stays
+    assert kept_still.reason == kept.reason
+    [mark] = [e for e in gym.store.audit.query(action="sync.skip") if e["detail"].get("dealt_with")]
+    assert mark["username"].startswith("cli:") and mark["object"] == f"sync_change:{kept.seq}"
+    assert main(["sync", "--show-blocked", *data_dir]) == 0  # no hub configured: the list is the station's
+    listed = capsys.readouterr().out
+    assert f"{kept.change_id}: patient erase #{patient['id']}" in listed
+    assert f"; dealt with {mark['at']} by {mark['username']} (resolved)" in listed
+    assert main(["sync", "--resolve", kept.change_id, *data_dir]) == 1  # once
+    assert f"was marked dealt with already, {mark['at']} by {mark['username']}" in capsys.readouterr().err
+    gym.sync_once()  # its audit entry (sync.skip, an action every hub knows) reaches the hub's trail
+    assert any(e["detail"].get("dealt_with") == "resolved" for e in hub_store.audit.query(action="sync.skip"))
+
+
+def test_an_older_hub_refusing_such_an_erasure_does_not_block_the_queue(hub_store, station_factory, monkeypatch):
+    """A station on this code syncing with a hub before it took such an erasure: that hub refuses
+    it with HTTP 422 at every push (forced here through the hub's code, with its words). The station
+    takes that answer as the new hub's "unmatched": kept, listed, counted in /healthz, the later
+    changes go on; the old code failed every sync on it. Another 422 is not taken for it."""
+    from station.store import outbox_admin
+    from station.store.db import ValidationError
+    from station.sync import unmatched
+    from station.sync.client import HubRefused
+
+    erase = Hub._erase
+
+    def older_hub_erase(self, station, local_id, payload, at):
+        if erase(self, station, local_id, payload, at) is not None:  # the old hub's words and status
+            raise ValidationError({"identifier_hash": "does not match the patient this station sent under that id"})
+
+    monkeypatch.setattr(Hub, "_erase", older_hub_erase)
+    gym = station_factory("gym")
+    patient, on_hub = _erased_after_a_rename_on_the_hub(hub_store, gym)
+
+    report = gym.sync_once()
+    assert report.unmatched_erasures == 1 and report.queue_length == 0
+    assert report.sent["trial"] == 1 and len(hub_trials(hub_store, "P-B")) == 1  # the later changes went on
+    assert hub_patient(hub_store, "P-A2")["id"] == on_hub["id"]
+    [kept] = outbox_admin.skipped_changes(gym.store)
+    assert (kept.entity, kept.op, kept.local_id, kept.skipped_by) == ("patient", "erase", patient["id"], "hub")
+    assert kept.reason.startswith(f"the hub did not erase the patient this station sent as its patient #{patient['id']}")
+    assert "older than this station's, refused the erasure (HTTP 422" in kept.reason
+    assert f"sync --resolve {kept.change_id}" in kept.reason and "P-A" not in kept.reason
+    [skip] = gym.store.audit.query(action="sync.skip")
+    assert skip["detail"]["why"] == "erasure_unmatched" and skip["username"] == "hub"
+    assert _health(gym)["erasures_not_applied"]["count"] == 1
+    # what the reason tells the hub's administrator to look for is there
+    [erased] = [e for e in hub_store.audit.query(action="patient.erase") if e["username"] == "ana@gym"]
+    assert erased["patient_id"] == on_hub["id"]
+    again = gym.sync_once()
+    assert again.unmatched_erasures == 0 and again.sent == {} and gym.store.outbox.length() == 0
+
+    assert not unmatched.refused_by_older_hub(HubRefused(422, "x", {"identifier_hash": "must be the 64 hex digits"}))
+    assert not unmatched.refused_by_older_hub(HubRefused(409, "x", {"identifier_hash": unmatched.OLD_HUB_WORDS}))
