@@ -163,15 +163,18 @@ def resolve(args: argparse.Namespace) -> int:
         try:
             seq = outbox_admin.parse_change_id(store, args.resend or args.resolve)
             if args.resend:
-                trial_id, marked = corrupt_trials.resend(store, seq, actor=Actor.command_line())
+                trial_id, marked, put_back = corrupt_trials.resend(store, seq, actor=Actor.command_line(),
+                                                                   backup=args.backup)
             else:
                 marked = kept_unsent.resolve(store, seq, actor=Actor.command_line())
         except StoreError as exc:  # CorruptFrames too: its words name the chunk and what to do
             raise UserError(str(exc)) from None
         changes = ", ".join(f"{store.outbox.station_id}:{n}" for n in marked)
         if args.resend:
-            print(f"trial #{trial_id}: its stored frames read whole again; queued to be sent at the next sync (with "
-                  f"its latest results and judgement); its kept change(s) {changes} marked dealt with (sent again)")
+            put = "" if put_back is None else f"{put_back} frames put back from {args.backup.name}, "
+            print(f"trial #{trial_id}: {put}its stored frames read whole again; queued to be sent at the next sync "
+                  f"(with its latest results and judgement); its kept change(s) {changes} marked dealt with (sent "
+                  "again)")
         else:
             print(f"marked dealt with (resolved): {changes}; kept in the station's database, `sync --show-blocked` "
                   "says when and by whom")

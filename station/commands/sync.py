@@ -4,7 +4,7 @@
     balance-station sync --show-blocked          # the change the hub refuses, and why
     balance-station sync --skip CHANGE_ID [--yes]  # take it out of the queue (kept, audited)
     balance-station sync --resolve CHANGE_ID     # a change kept unsent (/healthz counts it): dealt with
-    balance-station sync --resend CHANGE_ID      # a trial kept for corrupt frames, put back whole: send it
+    balance-station sync --resend CHANGE_ID [--from BACKUP]  # a trial kept for corrupt frames: put back, send
 
 The hub comes from the configuration's ``[hub]`` section (``url``, ``token``, ``ca_file``) unless
 given here. One sync applies the hub's erasures here, then pushes everything queued (patients,
@@ -35,8 +35,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="mark a change kept unsent (an erasure the hub did not apply, a trial whose frames are "
                            "corrupt: /healthz counts them) dealt with; kept, audited, no longer counted")
     what.add_argument("--resend", metavar="CHANGE_ID",
-                      help="send again a trial kept unsent because its frames were corrupt, once they read whole "
-                           "(put back from a backup); audited")
+                      help="send again a trial kept unsent because its frames were corrupt, once they read whole; "
+                           "audited")
+    parser.add_argument("--from", dest="backup", type=Path, metavar="BACKUP",
+                        help="with --resend: put the trial's frames back from this backup file first "
+                             "(`balance-station backup --list` lists them)")
     parser.add_argument("--yes", action="store_true", help="with --skip: do not ask for confirmation")
     add_hub_arguments(parser)
     parser.add_argument("--ca-file", type=Path, metavar="FILE",
@@ -54,6 +57,10 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     if args.show_blocked:
         return _sync_admin.show_blocked(args)
+    if args.backup is not None and not args.resend:
+        from station.cli import UserError
+
+        raise UserError("--from BACKUP goes with --resend CHANGE_ID (it puts a trial's frames back from a backup)")
     if args.resolve or args.resend:
         return _sync_admin.resolve(args)
     return _sync_admin.skip(args)

@@ -19,7 +19,9 @@ with (:mod:`station.sync.kept_unsent`); either way the health no longer counts i
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+from station.store import frames_from_backup
 from station.store.audit import Actor
 from station.store.db import Conflict
 from station.store.trials import CorruptFrames
@@ -28,8 +30,8 @@ from station.sync import kept_unsent
 SKIPPED_BY = "station"
 WHAT_TO_DO = ("{n} trial(s) recorded here are not sent to the hub: their stored frames are corrupt; their results stay "
               "here (export them without frames: the JSON sidecar or FHIR). A backup of the data directory from before "
-              "the damage has their frames: once they are put back, `balance-station sync --resend CHANGE_ID` sends the "
-              "trial; `sync --resolve CHANGE_ID` leaves it here unsent and marks it dealt with; `balance-station sync "
+              "the damage has their frames: `balance-station sync --resend CHANGE_ID --from BACKUP` puts them back and "
+              "sends the trial; `sync --resolve CHANGE_ID` leaves it here unsent and marks it dealt with; `balance-station sync "
               "--show-blocked` names them")
 """The health's words (no patient data: a count)."""
 
@@ -43,8 +45,8 @@ def reason(exc: CorruptFrames, change_id: str = "CHANGE_ID") -> str:
     """
     return (f"trial #{exc.trial_id} not sent to the hub: its stored frames are corrupt ({exc.detail}); the station's "
             "later changes went on. Its results stay here (export them without frames: the JSON sidecar or FHIR); a "
-            "backup of the data directory from before the damage has its frames: once they are put back, "
-            f"`balance-station sync --resend {change_id}` sends the trial")
+            "backup of the data directory from before the damage has its frames: `balance-station sync --resend "
+            f"{change_id} --from BACKUP` puts them back and sends the trial")
 
 
 def keep(store, row, payload: dict, exc: CorruptFrames) -> int:
@@ -65,21 +67,24 @@ def keep(store, row, payload: dict, exc: CorruptFrames) -> int:
     return int(kept > 0)
 
 
-def resend(store, seq: int, *, actor: Actor) -> tuple[int, list[int]]:
+def resend(store, seq: int, *, actor: Actor, backup: Path | None = None) -> tuple[int, list[int], int | None]:
     """Queue again the trial of the kept change ``seq`` (a trial not sent because its frames were
-    corrupt) if its stored frames now read whole (put back from a backup), and mark its kept
-    changes dealt with (:data:`~station.sync.kept_unsent.SENT_AGAIN`), in one transaction; the
-    trial's id and the changes marked. The trial goes as a new change, read whole when pushed (its
-    latest results and judgement), after everything queued before it: the hub refuses a change
-    numbered below one it applied, so the kept ones cannot go under their own numbers.
+    corrupt) if its stored frames now read whole, and mark its kept changes dealt with
+    (:data:`~station.sync.kept_unsent.SENT_AGAIN`), in one transaction: the trial's id, the changes
+    marked, and the frames put back (None without ``backup``). With ``backup`` (a backup file of the
+    data directory), its frames are first put back from it (:func:`station.store.frames_from_backup.put_back`;
+    the check then runs in the write transaction, so a corrupt copy changes nothing). The trial goes
+    as a new change, read whole when pushed (its latest results and judgement), after everything
+    queued before it: the hub refuses a change numbered below one it applied, so the kept ones
+    cannot go under their own numbers.
 
     Raises
     ------
     NotFound, Conflict
-        As :func:`~station.sync.kept_unsent.resolve`; Conflict too if it is not a trial kept for its
-        frames.
+        As :func:`~station.sync.kept_unsent.resolve` and :func:`~station.store.frames_from_backup.put_back`;
+        Conflict too if it is not a trial kept for its frames, or the backup's frames are corrupt too.
     CorruptFrames
-        Its frames are still corrupt (the words name the chunk): nothing changed.
+        Its frames are still corrupt (the words name the chunk, and what to do): nothing changed.
     """
     with store.db.read() as conn:
         row = conn.execute("SELECT * FROM sync_skipped WHERE seq = ?", (seq,)).fetchone()
@@ -87,13 +92,33 @@ def resend(store, seq: int, *, actor: Actor) -> tuple[int, list[int]]:
         raise Conflict(f"change #{seq} is not a trial kept here for its corrupt frames ({row['entity']} "
                        f"{row['op']}, skipped by {row['skipped_by']}); only those can be sent again")
     trial_id = None if row is None else int(row["local_id"])
-    if trial_id is not None:
-        store.trials.frames(trial_id, fields=("seq",))  # CorruptFrames: still damaged, nothing changed
+    if trial_id is not None and backup is None:
+        _read_whole(store, trial_id)  # before the write transaction: a long trial's read holds no lock
     with store.db.write() as conn:
-        marked = kept_unsent.resolve(store, seq, actor=actor, how=kept_unsent.SENT_AGAIN, conn=conn)
+        marked = kept_unsent.resolve(store, seq, actor=actor, how=kept_unsent.SENT_AGAIN, conn=conn,
+                                     note=None if backup is None else {"frames_from": Path(backup).name})
+        put_back = None
+        if backup is not None:
+            put_back = frames_from_backup.put_back(conn, trial_id, backup)
+            try:
+                _read_whole(store, trial_id)
+            except CorruptFrames as exc:  # rolls the transaction back: nothing changed
+                raise Conflict(f"the frames of trial #{trial_id} in {Path(backup).name} are corrupt too ({exc.detail});"
+                               " nothing changed: try another backup made before the damage (`balance-station "
+                               "backup --list`)") from None
         conn.execute("INSERT INTO sync_outbox (entity, local_id, patient_id, op, at, payload)"
                      " VALUES ('trial', ?, ?, 'upsert', ?, '{}')", (trial_id, row["patient_id"], store.outbox.now_iso()))
-    return trial_id, marked
+    return trial_id, marked, put_back
+
+
+def _read_whole(store, trial_id: int) -> None:
+    """CorruptFrames, with what to do, unless the trial's stored frames read whole."""
+    try:
+        store.trials.frames(trial_id, fields=("seq",))
+    except CorruptFrames as exc:
+        raise CorruptFrames(trial_id, f"{exc.detail}; nothing changed: put its frames back from a backup of the "
+                                      "data directory from before the damage with `--from BACKUP` "
+                                      "(`balance-station backup --list` lists them)") from None
 
 
 def health(store) -> dict | None:

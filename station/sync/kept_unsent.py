@@ -73,10 +73,11 @@ def dealt_with(store) -> dict[int, DealtWith]:
     return {int(r["seq"]): DealtWith(r["at"], r["username"], r["how"]) for r in rows}
 
 
-def resolve(store, seq: int, *, actor: Actor, how: str = RESOLVED, conn=None) -> list[int]:
+def resolve(store, seq: int, *, actor: Actor, how: str = RESOLVED, conn=None, note: dict | None = None) -> list[int]:
     """Mark the kept change ``seq``, and every other change of the same record kept by the same
-    side and not yet marked, dealt with (audited, one entry each; the records stay); their
-    ``seq``, in order. Inside the caller's write transaction if ``conn`` is given.
+    side and not yet marked, dealt with (audited, one entry each, with ``note`` in its detail: ids
+    and names only; the records stay); their ``seq``, in order. Inside the caller's write
+    transaction if ``conn`` is given.
 
     Raises
     ------
@@ -88,7 +89,7 @@ def resolve(store, seq: int, *, actor: Actor, how: str = RESOLVED, conn=None) ->
     """
     if conn is None:
         with store.db.write() as conn:
-            return resolve(store, seq, actor=actor, how=how, conn=conn)
+            return resolve(store, seq, actor=actor, how=how, conn=conn, note=note)
     row = conn.execute("SELECT * FROM sync_skipped WHERE seq = ?", (seq,)).fetchone()
     if row is None:
         raise NotFound(f"change #{seq} is not kept unsent here (`balance-station sync --show-blocked` lists the kept "
@@ -106,5 +107,6 @@ def resolve(store, seq: int, *, actor: Actor, how: str = RESOLVED, conn=None) ->
     for kept in rows:
         store.audit.record(actor, "sync.skip", patient_id=kept["patient_id"], object=f"sync_change:{kept['seq']}",
                            detail={"change": f"{store.outbox.station_id}:{kept['seq']}", "entity": kept["entity"],
-                                   "op": kept["op"], "local_id": int(kept["local_id"]), "dealt_with": how})
+                                   "op": kept["op"], "local_id": int(kept["local_id"]), "dealt_with": how,
+                                   **(note or {})})
     return [int(kept["seq"]) for kept in rows]

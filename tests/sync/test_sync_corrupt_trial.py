@@ -54,22 +54,27 @@ def _corrupt(store, trial_id: int, shift: int = 3) -> None:
                      (shift, trial_id))
 
 
-def test_a_corrupt_trial_put_back_is_sent_again_and_one_given_up_is_marked_dealt_with(hub_store, station_factory,
-                                                                                       capsys, monkeypatch):
-    """`sync --resend` sends a kept trial once its frames read whole again (refused, nothing queued,
-    while they do not); `sync --resolve` leaves another unsent and marks its changes dealt with.
-    Either way /healthz stops counting them, and `sync --show-blocked` says when, by whom and how.
-    Before, a trial put back was never sent and the health counted it for ever."""
+def test_a_corrupt_trial_put_back_from_a_backup_is_sent_again_and_one_given_up_is_marked_dealt_with(
+        hub_store, station_factory, capsys, monkeypatch):
+    """`sync --resend ID --from BACKUP` puts a kept trial's frames back from a backup made before
+    the damage and sends it (refused, nothing changed, while they do not read whole, or when the
+    backup's copy is corrupt too); `sync --resolve` leaves another unsent and marks its changes
+    dealt with. Either way /healthz stops counting them, and `sync --show-blocked` says when, by
+    whom and how. Before, a trial was never sent again and the health counted it for ever."""
     from station.cli import main
+    from station.store.backup import create_backup
 
     monkeypatch.setenv("BALANCE_STATION_CONFIG", "")
     gym = station_factory("gym")
     data_dir = ["--data-dir", str(gym.store.data_dir)]
     patient = gym.store.patients.create({"identifier": "P-A", "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
     session_id = gym.store.sessions.create(patient["id"], {}, actor=CLINICIAN)["id"]
-    put_back, given_up = add_trial(gym.store, session_id, 600), add_trial(gym.store, session_id, 300, 1)
+    too_early = create_backup(gym.store.data_dir, 1_767_225_599.0).path  # before the trials
+    put_back, given_up = add_trial(gym.store, session_id, 1000), add_trial(gym.store, session_id, 300, 1)
+    good = create_backup(gym.store.data_dir, 1_767_225_600.0).path
     _corrupt(gym.store, put_back)
     _corrupt(gym.store, given_up)
+    damaged = create_backup(gym.store.data_dir, 1_767_225_601.0).path  # made after the damage
     gym.store.trials.judge(put_back, {"notes": "talked"}, actor=CLINICIAN)
     gym.store.trials.judge(given_up, {"notes": "stumbled"}, actor=CLINICIAN)
     assert gym.sync_once().corrupt_trials == 4
@@ -78,27 +83,36 @@ def test_a_corrupt_trial_put_back_is_sent_again_and_one_given_up_is_marked_dealt
         return create_app({"STORE": gym.store, "SYNC": gym, "SECRET_KEY": "t", "PASSWORD_COST": CHEAP}
                           ).test_client().get("/healthz").get_json()["sync"]["trials_not_sent"]
 
-    assert health()["count"] == 2
+    assert health()["count"] == 2 and "--from BACKUP` puts them back and sends the trial" in health()["what_to_do"]
     kept = {(k.local_id, k.seq): k for k in outbox_admin.skipped_changes(gym.store)}
     [first_of_put_back, judged_put_back] = sorted(k for k in kept if k[0] == put_back)
     change_id = kept[first_of_put_back].change_id
-    assert f"`balance-station sync --resend {change_id}` sends the trial" in kept[first_of_put_back].reason
+    assert f"`balance-station sync --resend {change_id} --from BACKUP` puts them back" in kept[first_of_put_back].reason
 
-    assert main(["sync", "--resend", kept[first_of_put_back].change_id, *data_dir]) == 1  # still corrupt
-    assert (f"trial #{put_back}: stored frames are corrupt (chunk 0 starts at frame 3, its frames at 0)"
-            in capsys.readouterr().err)
+    assert main(["sync", "--resend", change_id, *data_dir]) == 1  # still corrupt
+    err = capsys.readouterr().err
+    assert f"trial #{put_back}: stored frames are corrupt (chunk 0 starts at frame 3, its frames at 0; nothing " \
+           "changed: put its frames back from a backup" in err and "with `--from BACKUP`" in err
+    assert main(["sync", "--resend", change_id, "--from", str(damaged), *data_dir]) == 1
+    assert f"the frames of trial #{put_back} in {damaged.name} are corrupt too" in capsys.readouterr().err
+    assert main(["sync", "--resend", change_id, "--from", str(too_early), *data_dir]) == 1
+    assert f"{too_early.name} holds no frames of trial #{put_back}" in capsys.readouterr().err
+    assert main(["sync", "--resolve", change_id, "--from", str(good), *data_dir]) == 1
+    assert "--from BACKUP goes with --resend CHANGE_ID" in capsys.readouterr().err
     assert gym.store.outbox.length() == 0 and health()["count"] == 2  # nothing changed
+    assert not [e for e in gym.store.audit.query(action="sync.skip") if e["detail"].get("dealt_with")]
 
-    _corrupt(gym.store, put_back, -3)  # its frames put back from a backup
-    assert main(["sync", "--resend", kept[judged_put_back].change_id, *data_dir]) == 0
+    assert main(["sync", "--resend", kept[judged_put_back].change_id, "--from", str(good), *data_dir]) == 0
     out = capsys.readouterr().out
-    assert f"trial #{put_back}: its stored frames read whole again; queued to be sent at the next sync" in out
+    assert (f"trial #{put_back}: 1000 frames put back from {good.name}, its stored frames read whole again; queued "
+            "to be sent at the next sync") in out
     assert "/healthz still counts: 1 trial(s) recorded here are not sent" in out
     assert health()["count"] == 1 and gym.store.outbox.length() == 1
     report = gym.sync_once()
-    assert report.sent["trial"] == 1 and report.corrupt_trials == 0 and report.frame_parts == 1
+    assert report.sent["trial"] == 1 and report.corrupt_trials == 0 and report.frame_parts == 2
     [on_hub] = hub_trials(hub_store, "P-A")
     assert on_hub["notes"] == "talked"  # read whole when pushed: with its latest judgement
+    assert int(hub_store.trials.frames(on_hub["id"])["seq"][0]) == 0
 
     assert main(["sync", "--resend", kept[judged_put_back].change_id, *data_dir]) == 1  # once
     assert "was marked dealt with already" in capsys.readouterr().err
