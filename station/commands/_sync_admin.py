@@ -95,7 +95,7 @@ def show_blocked(args: argparse.Namespace) -> int:
             for item in skipped:
                 mark = marks.get(item.seq)
                 print(f"  {item.change_id}: {item.entity} {item.op} #{item.local_id}, skipped {item.skipped_at} by "
-                      f"{item.skipped_by}: {item.reason}" + (f"; {mark.words()}" if mark else ""))
+                      f"{item.skipped_by}" + (f", {mark.words()}" if mark else "") + f": {item.reason}")
     finally:
         store.close()
     return 0

@@ -187,7 +187,7 @@ def test_an_erasure_of_a_patient_renamed_on_the_hub_does_not_block_the_queue(hub
     assert main(["sync", "--show-blocked", *data_dir]) == 0  # no hub configured: the list is the station's
     listed = capsys.readouterr().out
     assert f"{kept.change_id}: patient erase #{patient['id']}" in listed
-    assert f"; dealt with {mark['at']} by {mark['username']} (resolved)" in listed
+    assert f", dealt with {mark['at']} by {mark['username']} (resolved): the hub did not erase" in listed
     assert main(["sync", "--resolve", kept.change_id, *data_dir]) == 1  # once
     assert f"was marked dealt with already, {mark['at']} by {mark['username']}" in capsys.readouterr().err
     gym.sync_once()  # its audit entry (sync.skip, an action every hub knows) reaches the hub's trail
