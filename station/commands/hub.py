@@ -91,6 +91,7 @@ def serve(args: argparse.Namespace) -> int:
     from station.cli import UserError
     from station.commands._common import load_config
     from station.commands.run import _bind
+    from station.store.db import StoreError
     from station.store.pg import redact_url
 
     url = database_url(args)
@@ -123,9 +124,11 @@ def serve(args: argparse.Namespace) -> int:
             app, threads=32, ident="balance-station-hub", sockets=[listener], **waitress_proxy_options(config),
             **SERVER_LIMITS,
         )
-    except BaseException:
+    except BaseException as exc:
         store.close()
         listener.close()
+        if isinstance(exc, StoreError):  # e.g. the clinic key file missing (station.store.erasure_key)
+            raise UserError(str(exc)) from None
         raise
     stopping = threading.Event()
     print(f"balance-station hub: serving on http://{config.web.host}:{config.web.port}/ "

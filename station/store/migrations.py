@@ -642,6 +642,19 @@ MIGRATIONS = MIGRATIONS + (
     ),
 )
 
+MIGRATIONS = MIGRATIONS + (
+    Migration(
+        15,
+        "erasures kept keyed: which clinic key (its id, never the key) each hub tombstone and each station's"
+        " erasure record is keyed with (NULL: the plain identifier hash of older software, re-keyed where the"
+        " key is: the hub at its start, a station at its next sync; station.store.erasure_key)",
+        (
+            "ALTER TABLE hub_tombstones ADD COLUMN key_id TEXT",
+            "ALTER TABLE sync_erasures ADD COLUMN key_id TEXT",
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 

@@ -14,7 +14,9 @@ entity     op                payload
 ========== ================= ==================================================================
 patient    create, update    the fields changed, with their values *at the time of the change*
                              (the hub merges them last-writer-wins per field by ``at``)
-patient    erase             ``identifier_hash`` (:func:`identifier_hash`) and ``unsent_trials``
+patient    erase             the patient named keyed, ``identifier_key`` and ``key_id``
+                             (:mod:`station.store.erasure_key`; ``identifier_hash``,
+                             :func:`identifier_hash`, before this station had the key), and ``unsent_trials``
                              (queued trials whose frame parts the hub may hold: dropped there);
                              kept in ``sync_erasures`` too, offered again to a restored hub
                              (with the hub's erasures applied here: :meth:`Outbox.offer_again`)
@@ -55,6 +57,7 @@ from typing import Callable, Iterator
 
 from station.store import programme_fields
 from station.store.db import Conflict, Database
+from station.store.erasure_key import KeyFile, erase_payload, key_id, keyed_hash
 from station.store.timefmt import utc_iso
 
 JUDGEMENT_CURSOR_SETTING = "sync_judgement_cursor"
@@ -135,10 +138,13 @@ class Outbox:
         Unix time in s: each change's ``at``.
     """
 
-    def __init__(self, db: Database, wall_clock: Callable[[], float] = time.time):
+    def __init__(self, db: Database, wall_clock: Callable[[], float] = time.time, key_file: KeyFile | None = None):
         self._db = db
         self._now = wall_clock
         self._local = threading.local()
+        self.key_file = key_file
+        """The clinic's erasure key (:mod:`station.store.erasure_key`), read at each erasure (the sync,
+        maybe in another process, writes it); None: erasures kept by the plain hash."""
         self.station_id, self.role = self._ensure_identity()
         self._backfill_keys()
 
@@ -229,15 +235,20 @@ class Outbox:
         tombstone would erase them here. Returns the erasures queued (``(patient id, erased_by)``)
         and the patient ids of those not queued."""
         marks = ", ".join("?" * len(erased_by))
-        rows = conn.execute("SELECT e.*, EXISTS (SELECT 1 FROM sync_patient_keys k WHERE k.identifier_hash ="
-                            f" e.identifier_hash) AS held FROM sync_erasures e WHERE erased_by IN ({marks})"
-                            " ORDER BY erased_at, patient_id", erased_by).fetchall()
-        offered = [row for row in rows if not row["held"]]
+        rows = conn.execute(f"SELECT * FROM sync_erasures WHERE erased_by IN ({marks}) ORDER BY erased_at, patient_id",
+                            erased_by).fetchall()
+        key = self._key()
+        plain = {r[0] for r in conn.execute("SELECT identifier_hash FROM sync_patient_keys")}
+        keyed = {keyed_hash(key, h) for h in plain} if key is not None else set()
+        held = {row["patient_id"] for row in rows if row["identifier_hash"] in (keyed if row["key_id"] else plain)}
+        offered = [row for row in rows if row["patient_id"] not in held]
         for row in offered:
-            payload = {"identifier_hash": row["identifier_hash"], "unsent_trials": json.loads(row["unsent_trials"])}
+            rest = {"unsent_trials": json.loads(row["unsent_trials"])}
+            payload = ({"identifier_key": row["identifier_hash"], "key_id": row["key_id"], **rest} if row["key_id"]
+                       else {"identifier_hash": row["identifier_hash"], **rest})
             self._add(conn, "patient", row["patient_id"], None, "erase", payload, at=row["erased_at"])
         return (tuple((row["patient_id"], row["erased_by"]) for row in offered),
-                tuple(row["patient_id"] for row in rows if row["held"]))
+                tuple(row["patient_id"] for row in rows if row["patient_id"] in held))
 
     def _backfill_keys(self) -> None:
         with self._db.read() as conn:
@@ -347,22 +358,30 @@ class Outbox:
         conn.execute("DELETE FROM sync_outbox WHERE patient_id = ?", (patient_id,))
         if key is None:
             return
+        clinic_key = self._key()
+        kept = key["identifier_hash"] if clinic_key is None else keyed_hash(clinic_key, key["identifier_hash"])
+        kept_key_id = None if clinic_key is None else key_id(clinic_key)
         if self.role == "hub":
             # the stations' ids of the patient and their records stay mapped to 0, "erased": what a
             # station still sends about them is dropped, not refused (:mod:`station.sync.hub`)
             conn.execute("UPDATE hub_id_map SET hub_id = 0 WHERE patient_id = ?", (patient_id,))
-            conn.execute("INSERT INTO hub_tombstones (identifier_hash, erased_at) VALUES (?, ?)",
-                         (key["identifier_hash"], utc_iso(self._now())))
+            conn.execute("INSERT INTO hub_tombstones (identifier_hash, key_id, erased_at) VALUES (?, ?, ?)",
+                         (kept, kept_key_id, utc_iso(self._now())))
         elif self.role == "station":
             now = utc_iso(self._now())
             if self._queueing:
                 self._add(conn, "patient", patient_id, None, "erase",
-                          {"identifier_hash": key["identifier_hash"], "unsent_trials": unsent}, at=now)
+                          erase_payload(clinic_key, key["identifier_hash"], {"unsent_trials": unsent}), at=now)
             # kept for a hub restored from an older backup, which loses it (:meth:`offer_again`); made
             # here, or the hub's applied here (muted: the sync takes the hub's tombstone, ids only)
-            conn.execute("INSERT INTO sync_erasures (patient_id, identifier_hash, unsent_trials, erased_at, erased_by)"
-                         " VALUES (?, ?, ?, ?, ?)", (patient_id, key["identifier_hash"], json.dumps(unsent), now,
-                                                     "station" if self._queueing else "hub"))
+            conn.execute("INSERT INTO sync_erasures (patient_id, identifier_hash, key_id, unsent_trials, erased_at,"
+                         " erased_by) VALUES (?, ?, ?, ?, ?, ?)",
+                         (patient_id, kept, kept_key_id, json.dumps(unsent), now, "station" if self._queueing else "hub"))
+
+    def _key(self) -> str | None:
+        """The clinic's erasure key, or None (none yet, or its file unreadable: the erasure is kept
+        by the plain hash and re-keyed at the next sync that has the key, which says what is wrong)."""
+        return None if self.key_file is None else self.key_file.read_or_none()
 
     def unsent_trials_of_last_erasure(self) -> list[int]:
         """The trials of the patient this thread erased last that were still queued (their frame

@@ -23,6 +23,7 @@ from station.store.audit import Actor, AuditLog
 from station.store.backup import list_backups
 from station.store.datadir import check_data_dir, open_in_data_dir
 from station.store.db import Database, StoreError, acquire_service_lock, db_path, is_disk_full
+from station.store.erasure_key import KeyFile
 from station.store.logins import LoginSessions
 from station.store.outbox import Outbox
 from station.store.passwords import DEFAULT_COST, ScryptCost
@@ -180,7 +181,7 @@ class Store:
                 raise StoreError(f"the disk holding {self.data_dir} is full; {WHAT_TO_DO}") from None
             raise
         self.audit = AuditLog(self.db, wall_clock)
-        self.outbox = Outbox(self.db, wall_clock)
+        self.outbox = Outbox(self.db, wall_clock, KeyFile(self.data_dir))
         self.audit.hooks.append(self.outbox.capture)
         self.users = Users(self.db, self.audit, wall_clock, password_cost)
         self.logins = LoginSessions(self.db, wall_clock)

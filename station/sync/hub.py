@@ -27,11 +27,14 @@ The hub is a :class:`~station.store.store.Store` like a station's (same schema, 
 * **Frames** arrive in parts before their trial (:meth:`Hub.store_part`, :meth:`Hub.parts`); the
   trial is created with all its frames in one transaction, or refused until all parts are there.
 * **Erasure.** A patient erased on the hub (or pushed as erased by a station) leaves a tombstone:
-  the hash of their identifier (:func:`station.store.outbox.identifier_hash`) and when. Stations
-  fetch tombstones on every sync and erase their copies; the hub names the patient to them only
-  keyed with the clinic's key (HMAC-SHA256, :func:`station.sync.records.tombstone_key`; the key is
-  made once on the hub and handed to stations holding a token), so a tombstone list cannot be
-  checked against guessed identifiers without the key. The stations' ids of an erased patient
+  the hash of their identifier (:func:`station.store.outbox.identifier_hash`) keyed with the
+  clinic's key (HMAC-SHA256, :mod:`station.store.erasure_key`: the key is made once on the hub, in
+  a file of its data directory, never in the database or its backups, and handed to stations
+  holding a token), and when. Stations fetch tombstones on every sync and erase their copies, and
+  name their own erasures keyed the same way; so neither a tombstone list nor a copy of the hub's
+  or a station's database can be checked against guessed identifiers without the key. A station
+  of sync protocol 2 still names its erasures by the plain hash: they are taken (keyed here) and
+  its stations-page row says to update it. The stations' ids of an erased patient
   and of their records stay mapped to :data:`ERASED`: whatever a station still sends about them
   (made before it learnt of the erasure) is dropped, with any frame parts uploaded for it. A
   patient the hub does not hold whose identifier was erased is the erased one only if the station
@@ -56,9 +59,9 @@ import numpy as np
 
 from station.acquire.frame import FRAME_DTYPE
 from station.programmes.adherence import adherence
-from station.store import change_seq, fields, hub_epoch
+from station.store import change_seq, erasure_key, fields, hub_epoch
 from station.store.audit import Actor
-from station.store.db import Conflict, NotFound, ValidationError
+from station.store.db import Conflict, NotFound, StoreError, ValidationError
 from station.store.outbox import identifier_hash, patient_snapshot
 from station.store.programme_fields import flatten as flatten_programme
 from station.store.programme_fields import stamp as stamp_programme
@@ -114,9 +117,12 @@ ERASED = 0
 """The hub id a station's record maps to once its patient was erased on the hub."""
 RESTORE_ACTOR = Actor(None, "restore")
 """Who erases again, at the hub's start, a patient whose erasure a restore undid."""
-CLINIC_KEY_SETTING = "sync_clinic_key"
-"""The ``settings`` row holding the clinic's tombstone key (64 hex digits; never one of the
-dashboard's settings: :data:`station.store.settings.SETTING_NAMES`)."""
+ERASURES_KEYED = "erasures_keyed"
+"""In a tombstones answer (true): this hub takes erasures named keyed (``identifier_key``,
+:mod:`station.store.erasure_key`); a station keys its own with the hub's key only then."""
+UNKEYED_ERASURE_NOTE = ("this station sends erasures named by the plain hash of the identifier (sync protocol 2), which "
+                        "a copy of its database can be searched for by trying identifiers: update its software; its "
+                        "erasures are taken")
 
 
 def token_hash(token: str) -> str:
@@ -145,19 +151,16 @@ class Hub:
         self._now = wall_clock
         if store.outbox.role != "hub":
             store.outbox.set_role("hub")
-        self.clinic_key = self._ensure_clinic_key()
+        self._clinic_key, self._key_problem = None, None
+        try:
+            with self._db.write() as conn:
+                self._clinic_key = erasure_key.hub_key(conn, store.outbox.key_file, utc_iso(self._now()))
+        except StoreError as exc:  # said where erasures need the key (the service refuses to start: web.hub_api)
+            self._key_problem = exc
         with self._db.write() as conn:  # a restore needs the hub stopped: the epoch holds for the process's life
             self.epoch = hub_epoch.ensure(conn, utc_iso(self._now()))
         self._redo_erasures()
         self._merge_programme_documents()
-
-    def _ensure_clinic_key(self) -> str:
-        """The clinic's tombstone key (:func:`station.sync.records.tombstone_key`), made once."""
-        with self._db.write() as conn:
-            conn.execute("INSERT OR IGNORE INTO settings (key, value, updated_at, updated_by) VALUES (?, ?, ?, ?)",
-                         (CLINIC_KEY_SETTING, json.dumps(secrets.token_hex(32)), utc_iso(self._now()), "hub"))
-            return json.loads(conn.execute("SELECT value FROM settings WHERE key = ?",
-                                           (CLINIC_KEY_SETTING,)).fetchone()[0])
 
     def _redo_erasures(self) -> None:
         """Erase again the patients whose erasure a restore from an older backup undid
@@ -166,10 +169,14 @@ class Hub:
         with self._db.read() as conn:
             hashes = hub_epoch.erasures_to_redo(conn)
         waiting = []
-        for identifier_hash_ in hashes:
+        if hashes:
             with self._db.read() as conn:
-                row = conn.execute("SELECT p.id, p.identifier FROM sync_patient_keys k JOIN patients p"
-                                   " ON p.id = k.patient_id WHERE k.identifier_hash = ?", (identifier_hash_,)).fetchone()
+                held = {}
+                for row in conn.execute("SELECT p.id, p.identifier, k.identifier_hash FROM sync_patient_keys k"
+                                        " JOIN patients p ON p.id = k.patient_id").fetchall():
+                    held[row["identifier_hash"]] = held[tombstone_key(self.clinic_key, row["identifier_hash"])] = row
+        for identifier_hash_ in hashes:  # keyed as the tombstones are (plain from a hub before keyed erasures)
+            row = held.get(identifier_hash_)
             if row is None:
                 continue
             try:
@@ -182,6 +189,15 @@ class Hub:
                 if waiting:
                     conn.execute("INSERT INTO settings (key, value, updated_at, updated_by) VALUES (?, ?, ?, 'restore')",
                                  (hub_epoch.REDO_SETTING, json.dumps(waiting), utc_iso(self._now())))
+
+    @property
+    def clinic_key(self) -> str:
+        """The clinic's erasure key (:func:`station.store.erasure_key.hub_key`); StoreError saying what
+        to do if its file is missing, unreadable or not this database's (commands that only manage
+        stations' tokens run without it)."""
+        if self._clinic_key is None:
+            raise self._key_problem
+        return self._clinic_key
 
     def clinic_key_for_station(self) -> dict:
         """``{"key", "key_id"}``: the clinic's tombstone key, for a station holding a token."""
@@ -346,6 +362,9 @@ class Hub:
         except (ValidationError, Conflict, NotFound) as exc:
             self._note(station, queue_length, f"change refused: {exc}")
             raise
+        if any(isinstance(c, dict) and c.get("op") == "erase" and isinstance(c.get("payload"), dict)
+               and "identifier_hash" in c["payload"] for c in changes):  # taken, and said on /hub/stations
+            reported = f"{reported}; {UNKEYED_ERASURE_NOTE}" if reported else UNKEYED_ERASURE_NOTE
         self._note(station, queue_length, reported)
         return {"applied_through": self._last_seq(station), "applied": applied, "duplicates": duplicates,
                 "unmatched_erasures": unmatched}
@@ -511,8 +530,7 @@ class Hub:
             return
         self._merge_patient(conn, station, hub_id, at, payload)
 
-    @staticmethod
-    def _erased_before(conn, identifier: str, at: str, tombstones_through: int | None) -> bool:
+    def _erased_before(self, conn, identifier: str, at: str, tombstones_through: int | None) -> bool:
         """Whether a change of a station's patient ``identifier`` that the hub does not hold
         (erased here) was made before the station took the erasure, so that it is of the erased
         patient, not of a new one given the identifier since: true if an erasure of the identifier
@@ -524,7 +542,7 @@ class Hub:
         the hub's clock against the change's on the station's, ``at``): a station whose clock is
         behind has a new patient taken for the erased one."""
         erased = conn.execute("SELECT max(id), max(erased_at) FROM hub_tombstones WHERE identifier_hash = ?",
-                              (identifier_hash(identifier),)).fetchone()
+                              (tombstone_key(self.clinic_key, identifier_hash(identifier)),)).fetchone()
         if erased[0] is None:
             return False
         if tombstones_through is not None:
@@ -606,9 +624,14 @@ class Hub:
         never changes, the erasure is taken rather than refused at every push, which stopped every
         later change of the station (the caller audits it, ``sync.erasure_unmatched``, and answers
         it to the station). None otherwise."""
-        key = payload.get("identifier_hash")
-        if not isinstance(key, str) or len(key) != 64:
-            raise ValidationError({"identifier_hash": "must be the 64 hex digits of the identifier's hash"})
+        keyed = "identifier_key" in payload
+        name = "identifier_key" if keyed else "identifier_hash"
+        key = payload.get(name)
+        if not erasure_key.is_key(key):
+            raise ValidationError({name: "must be the 64 hex digits of the identifier's hash"})
+        if keyed and payload.get("key_id") != clinic_key_id(self.clinic_key):
+            raise ValidationError({"key_id": f"names another clinic key than this hub's ({clinic_key_id(self.clinic_key)}):"
+                                             " the station took its key from another hub; check its [hub] url"})
         unsent = payload.get("unsent_trials", [])
         if not isinstance(unsent, list) or len(unsent) > 100_000:
             raise ValidationError({"unsent_trials": "must be a list of trial ids"})
@@ -618,9 +641,11 @@ class Hub:
             found = self._mapped(conn, station, "patient", local_id)
             if found is None or found[0] == ERASED:
                 return  # never sent here by this station, or already erased: nothing of the hub's to erase
-            row = conn.execute("SELECT k.patient_id, p.identifier FROM sync_patient_keys k"
-                               " JOIN patients p ON p.id = k.patient_id WHERE k.identifier_hash = ?", (key,)).fetchone()
-        if row is None or row["patient_id"] != found[0]:
+            row = conn.execute("SELECT k.patient_id, k.identifier_hash, p.identifier FROM sync_patient_keys k"
+                               " JOIN patients p ON p.id = k.patient_id WHERE k.patient_id = ?", (found[0],)).fetchone()
+        held = None if row is None else (tombstone_key(self.clinic_key, row["identifier_hash"]) if keyed
+                                         else row["identifier_hash"])
+        if held != key:
             return int(found[0])
         self.store.patients.erase(row["patient_id"], row["identifier"], actor=station.actor)  # leaves the tombstone
         return None
@@ -907,11 +932,11 @@ class Hub:
         hub applied."""
         with self._db.read() as conn:
             rows = conn.execute("SELECT id, identifier_hash FROM hub_tombstones WHERE id > ? ORDER BY id LIMIT ?",
-                                (after, limit)).fetchall()
+                                (after, limit)).fetchall()  # keyed (re-keyed at the hub's start: Hub.__init__)
             highest = int(conn.execute("SELECT coalesce(max(id), 0) FROM hub_tombstones").fetchone()[0])
-        items = [{"id": r["id"], "identifier_key": tombstone_key(self.clinic_key, r["identifier_hash"])} for r in rows]
+        items = [{"id": r["id"], "identifier_key": r["identifier_hash"]} for r in rows]
         out = {"tombstones": items, "last": items[-1]["id"] if items else after, "key_id": clinic_key_id(self.clinic_key),
-               "highest": highest, "epoch": self.epoch}
+               "highest": highest, "epoch": self.epoch, ERASURES_KEYED: True}
         if station is not None:
             out["last_seq"] = self._last_seq(station)
         return out

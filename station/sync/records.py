@@ -10,11 +10,10 @@ network resumes where it stopped).
 from __future__ import annotations
 
 import hashlib
-import hmac
 
 import numpy as np
 
-from station.store import programme_fields
+from station.store import erasure_key, programme_fields
 
 PART_FRAMES = 900
 """Frames per uploaded part (900 x 140 B = 126 kB: under the 128 kB body bound of the web server,
@@ -85,31 +84,10 @@ def record_of(store, change: dict) -> dict | None:
     raise ValueError(f"unknown outbox entity {entity!r}")
 
 
-def tombstone_key(clinic_key: str, identifier_hash: str) -> str:
-    """How a tombstone names an erased patient to stations: HMAC-SHA256, keyed by the clinic's key
-    (64 hex digits generated on the hub, handed to stations that hold its token), of the patient's
-    identifier hash (:func:`station.store.outbox.identifier_hash`). Without the key, a tombstone
-    list cannot be checked against guessed identifiers (the plain hash can).
-
-    Examples
-    --------
-    >>> a = tombstone_key("00" * 32, "ab" * 32)
-    >>> len(a), a == tombstone_key("01" * 32, "ab" * 32)
-    (64, False)
-    """
-    return hmac.new(bytes.fromhex(clinic_key), identifier_hash.encode("ascii"), hashlib.sha256).hexdigest()
-
-
-def clinic_key_id(clinic_key: str) -> str:
-    """16 hex digits naming a clinic key without revealing it (a station checks it holds the key
-    its hub's tombstones are keyed with).
-
-    Examples
-    --------
-    >>> len(clinic_key_id("00" * 32))
-    16
-    """
-    return hashlib.sha256(b"balance-station clinic key id\x00" + bytes.fromhex(clinic_key)).hexdigest()[:16]
+tombstone_key = erasure_key.keyed_hash
+"""How an erasure names a patient to stations (:func:`station.store.erasure_key.keyed_hash`)."""
+clinic_key_id = erasure_key.key_id
+"""Names a clinic key without revealing it (:func:`station.store.erasure_key.key_id`)."""
 
 
 def part_digest(data: bytes) -> str:

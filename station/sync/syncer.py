@@ -37,13 +37,14 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
+from station.store import erasure_key
 from station.store.audit import Actor
-from station.store.db import Conflict, NotFound, ValidationError
+from station.store.db import Conflict, NotFound, StoreError, ValidationError
 from station.store.trials import CorruptFrames
 from station.sync import corrupt_trials, programme_updates, pulled, unmatched
 from station.sync.answers import BOOLEAN, LIST, OBJECT, TEXT, WHOLE, WHOLE_OR_NULL, items, take, wrong
 from station.sync.client import HubClient, HubRefused, SyncError
-from station.sync.hub import PATIENT_SYNC_FIELDS, PATIENT_UPDATES_PAGE
+from station.sync.hub import ERASURES_KEYED, PATIENT_SYNC_FIELDS, PATIENT_UPDATES_PAGE
 from station.sync.records import (PART_DIGEST_HEADER, clinic_key_id, frame_parts, part_digest, record_of,
                                    tombstone_key)
 
@@ -99,6 +100,8 @@ class SyncReport:
     offered_again: int = 0
     unmatched_erasures: int = 0
     corrupt_trials: int = 0
+    erasures_keyed: int = 0
+    hub_keys_erasures: bool = True
 
     def lines(self) -> list[str]:
         sent = ", ".join(f"{n} {_RECORD_WORDS.get(entity, (entity, entity + 's'))[n != 1]}"
@@ -131,9 +134,18 @@ class SyncReport:
                        "stay here, the later changes went on (`sync --show-blocked` names them and what to do)")
         if self.deferred_erasures:
             out.append(f"{self.deferred_erasures} erasures wait for a recording to end")
+        if self.erasures_keyed:
+            out.append(f"{self.erasures_keyed} erasure record(s) kept here by the plain hash of the identifier now "
+                       "keyed with the clinic's key")
+        if not self.hub_keys_erasures:
+            out.append(UNKEYED_HUB_WORDS)
         out.append(f"{self.queue_length} changes left in the queue")
         return out
 
+
+UNKEYED_HUB_WORDS = ("the hub's software keeps erasures by the plain hash of the identifier, which a copy of a "
+                     "database can be searched for by trying identifiers: update the hub's software (this station "
+                     "keeps its erasures keyed once the hub does)")
 
 _RECORD_WORDS = {"training": ("training game", "training games")}
 """How a kind of record reads in ``sync --once``'s lines, (one, many), where adding an s is wrong."""
@@ -166,6 +178,7 @@ class StationSync:
         self.batch_bytes = batch_bytes
         self._lock = threading.Lock()  # one sync at a time (worker and a page's pull may meet)
         self._clinic_key: str | None = None  # the hub's tombstone key, asked when tombstones first come
+        self._hub_keys_erasures = False  # the hub's last tombstones answer said it takes keyed erasures
         self._updates_after = 0  # this process fetches every held patient's record once, then changes
         self._history_after: int | None = None  # the last hub trial looked at (:meth:`_pull_new_history`)
         self._programmes_after: tuple[int, str] = (0, "")  # where the last sync's programme pages stopped
@@ -194,11 +207,15 @@ class StationSync:
     def _apply_tombstones(self, report: SyncReport) -> None:
         outbox = self.store.outbox
         cursor = outbox.state()["tombstone_cursor"]
+        first = True
         while True:
             answer = self.client.request("GET", "/api/hub/tombstones",
                                          query={"after": cursor, "keyed": 1, "queue_length": outbox.length()})
             what = "GET /api/hub/tombstones"
             self._check_not_behind(take(answer, "last_seq", what, WHOLE))
+            if first:
+                self._take_erasure_key(answer, report)
+                first = False
             followed = self._follow_hub_epoch(answer, cursor, report)
             if followed != cursor:  # asked again from where the hub's restored database left this station
                 cursor = followed
@@ -283,17 +300,45 @@ class StationSync:
                 self.store.audit.record(HUB_ACTOR, "sync.erasures_offered_again", detail=offered.audit_detail())
         return offered.changes
 
+    def _take_erasure_key(self, answer: dict, report: SyncReport) -> None:
+        """With a hub that keeps erasures keyed (its tombstones answer says so), hold its key in this
+        station's key file (:mod:`station.store.erasure_key`: never in the database), asked from the hub
+        when the file holds none or another, and key what this station kept by the plain hash (its
+        erasures made before it had the key, or by older software). A hub before keyed erasures:
+        erasures stay by the plain hash, and the sync says to update the hub."""
+        self._hub_keys_erasures = report.hub_keys_erasures = answer.get(ERASURES_KEYED) is True
+        if not self._hub_keys_erasures:
+            return
+        key_file = self.store.outbox.key_file
+        wanted = take(answer, "key_id", "GET /api/hub/tombstones", TEXT)
+        try:
+            key = key_file.read()
+            if key is None or erasure_key.key_id(key) != wanted:
+                key = self._hub_clinic_key(wanted)
+                key_file.write(key)
+        except StoreError as exc:
+            raise SyncError(f"{exc}; this station's erasures are kept by the plain hash of the identifier until it "
+                            "can hold the key; nothing was erased or pushed; will retry") from None
+        self._clinic_key = key
+        with self.store.db.write() as conn:
+            if erasure_key.recorded_key_id(conn) != wanted:
+                erasure_key.record_key_id(conn, key, self.store.outbox.now_iso(), "hub")
+            report.erasures_keyed += erasure_key.rekey_station(conn, key)
+
+    def _hub_clinic_key(self, key_id: object) -> str:
+        """The hub's clinic key, checked against ``key_id`` (the one its tombstones name)."""
+        answer = self.client.request("GET", "/api/hub/clinic-key")
+        key = answer.get("key")
+        if not (erasure_key.is_key(key) and clinic_key_id(key) == key_id):
+            raise SyncError("the hub's clinic key does not match its tombstones (is [hub] url the hub's own "
+                            "address?); nothing was erased or pushed; will retry")
+        return key
+
     def _keyed_patient_hashes(self, key_id: object) -> dict[str, str]:
         """``{tombstone key: identifier hash}`` of this station's patients, keyed with the clinic's
         key (asked from the hub once, and again if its tombstones name another key)."""
         if self._clinic_key is None or clinic_key_id(self._clinic_key) != key_id:
-            answer = self.client.request("GET", "/api/hub/clinic-key")
-            key = answer.get("key")
-            if not (isinstance(key, str) and len(key) == 64 and all(c in "0123456789abcdef" for c in key)
-                    and clinic_key_id(key) == key_id):
-                raise SyncError("the hub's clinic key does not match its tombstones (is [hub] url the hub's own "
-                                "address?); nothing was erased or pushed; will retry")
-            self._clinic_key = key
+            self._clinic_key = self._hub_clinic_key(key_id)
         with self.store.db.read() as conn:
             rows = conn.execute("SELECT identifier_hash FROM sync_patient_keys").fetchall()
         return {tombstone_key(self._clinic_key, r["identifier_hash"]): r["identifier_hash"] for r in rows}
@@ -512,8 +557,12 @@ class StationSync:
             if not rows:
                 return
             batch, size, through, processed, trials, applied_through = [], 0, 0, 0, 0, None
+            waiting = None
             for row in rows:
                 payload = record_of(self.store, row)
+                if row["op"] == "erase" and "identifier_key" in payload and not self._hub_keys_erasures:
+                    waiting = row  # an older hub cannot take it: pushed up to it, then said
+                    break
                 if payload is not None:
                     item = {"seq": row["seq"], "entity": row["entity"], "op": row["op"], "local_id": row["local_id"],
                             "at": row["at"], "payload": payload}
@@ -558,6 +607,12 @@ class StationSync:
                 for item in batch:
                     report.sent[item["entity"]] += 1
             outbox.acknowledge(through, pushed=len(batch), hub_holds=applied_through)
+            if waiting is not None:
+                raise SyncError(
+                    f"the hub's software is older than keyed erasures: it cannot take this station's erasure of its "
+                    f"patient #{waiting['local_id']}, named by the identifier's hash keyed with the clinic's key; update "
+                    f"the hub's software. The erasure and the {outbox.length() - 1} change(s) after it wait here, "
+                    "nothing is lost")
 
     def _keep_unmatched(self, answer: dict, batch: list[dict]) -> int:
         """Keep the erasures of ``batch`` the hub took without erasing anyone (the push's answer

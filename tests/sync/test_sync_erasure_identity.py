@@ -10,6 +10,7 @@ import pytest
 from station.store.db import NotFound, ValidationError
 from station.store.outbox import identifier_hash
 from station.sync.hub import Hub
+from station.sync.records import tombstone_key
 
 from sync_support import CLINICIAN, add_trial, hub_patient, hub_trials
 
@@ -44,7 +45,7 @@ def test_a_change_made_before_the_station_took_the_erasure_stays_erased(hub_stor
     hub = Hub(hub_store)
     with hub_store.db.read() as conn:
         tombstone = conn.execute("SELECT max(id) FROM hub_tombstones WHERE identifier_hash = ?",
-                                 (identifier_hash("R-2"),)).fetchone()[0]
+                                 (tombstone_key(hub.clinic_key, identifier_hash("R-2")),)).fetchone()[0]
     hub.push(hub.station_named("ward"), {
         "station_id": ward.store.outbox.station_id, "queue_length": 0, "last_error": None,
         "tombstones_through": tombstone if taken else tombstone - 1,

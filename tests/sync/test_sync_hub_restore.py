@@ -13,6 +13,9 @@ import pytest
 from station.store import pg_backup
 from station.store.audit import Actor
 from station.store.db import NotFound
+from station.store.outbox import identifier_hash
+from station.sync.hub import Hub
+from station.sync.records import tombstone_key
 from web import create_app
 
 from sync_support import CHEAP, CLINICIAN, AppTransport, add_trial, hub_patient, hub_trials, make_station, open_hub_store
@@ -213,6 +216,12 @@ def test_an_erasure_made_at_a_station_survives_the_hub_s_restore(pg_url, pg_empt
         assert not again.hub_restored and again.sent == {} and again.erased == 0
         with hub_store.db.read() as conn:
             assert conn.execute("SELECT count(*) FROM hub_tombstones").fetchone()[0] == 1
+            [tombstone] = conn.execute("SELECT identifier_hash FROM hub_tombstones").fetchone()
+        with gym.store.db.read() as conn:  # what the erasure is offered again from: keyed, as the tombstone
+            kept = {row[0] for row in conn.execute("SELECT identifier_hash FROM sync_erasures")}
+        key = Hub(hub_store).clinic_key  # the restored hub's, from its data directory (no backup holds it)
+        assert tombstone == tombstone_key(key, identifier_hash("P-A"))
+        assert kept == {tombstone_key(key, identifier_hash(n)) for n in ("P-A", "P-R2")}
     finally:
         gym.store.close()
         ward.store.close()

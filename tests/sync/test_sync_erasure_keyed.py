@@ -1,0 +1,187 @@
+"""Erasure records name the erased patient keyed with the clinic's key (HMAC-SHA256 of the identifier
+hash, :mod:`station.store.erasure_key`), at the stations (``sync_erasures``, the queued ``erase``)
+and on the hub (``hub_tombstones``): a copy of a database, or of its backups, no longer tells who was
+erased by trying record numbers. The key is a file of each data directory (0600), never in a
+database. Records kept by the plain hash before are keyed where the key is; an older hub or station
+is told to update, and no erasure is lost. The old code kept the plain SHA-256 everywhere."""
+
+from __future__ import annotations
+
+import json
+import stat
+
+import pytest
+
+from station.store.db import NotFound, StoreError
+from station.store.outbox import identifier_hash
+from station.sync.client import SyncError
+from station.sync.hub import Hub
+from station.sync.records import clinic_key_id as key_id
+from station.sync.records import tombstone_key as keyed_hash
+from web import create_app
+
+from sync_support import CHEAP, CLINICIAN, hub_patient
+
+RECORD_NUMBER = "4821937"
+"""A 7-digit record number, the small identifier space the review found brute-forced in seconds."""
+
+
+def _create(store, identifier: str) -> dict:
+    return store.patients.create({"identifier": identifier, "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
+
+
+def _found_by_trying(stored: set[str], numbers: range) -> list[str]:
+    """The 7-digit record numbers whose plain identifier hash is among ``stored``: the search a copy
+    of an old database gave (here over a slice around the patient's number; every 10⁷ numbers are
+    tried in about 9 s, README)."""
+    return [n for n in (f"{i:07d}" for i in numbers) if identifier_hash(n) in stored]
+
+
+def _kept(store, sql: str) -> set[str]:
+    with store.db.read() as conn:
+        return {row[0] for row in conn.execute(sql)}
+
+
+def test_erasure_records_are_keyed_and_trying_record_numbers_finds_nobody(hub_store, hub_app, station_factory,
+                                                                          tmp_path):
+    gym, ward = station_factory("gym"), station_factory("ward")
+    patient = _create(gym.store, RECORD_NUMBER)
+    gym.sync_once()  # the gym takes the clinic's key
+    ward.pull_patient(RECORD_NUMBER, actor=CLINICIAN)
+    gym.store.patients.erase(patient["id"], RECORD_NUMBER, actor=CLINICIAN)
+    [queued] = gym.store.outbox.pending()
+    assert sorted(queued["payload"]) == ["identifier_key", "key_id", "unsent_trials"]
+    gym.sync_once()
+    assert ward.sync_once().erased == 1  # erasure still reaches every station
+    with pytest.raises(NotFound):
+        ward.store.patients.get_by_identifier(RECORD_NUMBER)
+
+    kept = (_kept(gym.store, "SELECT identifier_hash FROM sync_erasures")
+            | _kept(ward.store, "SELECT identifier_hash FROM sync_erasures")
+            | _kept(hub_store, "SELECT identifier_hash FROM hub_tombstones"))
+    numbers = range(int(RECORD_NUMBER) - 10_000, int(RECORD_NUMBER) + 10_000)
+    assert _found_by_trying(kept, numbers) == []
+    assert _found_by_trying({identifier_hash(RECORD_NUMBER)}, numbers) == [RECORD_NUMBER]  # the old code's value
+    key = Hub(hub_store).clinic_key
+    assert kept == {keyed_hash(key, identifier_hash(RECORD_NUMBER))}  # one patient, named alike at every end
+
+    for name in ("hub", "gym", "ward"):  # the key: a file of each data directory, 0600, never in a database
+        path = tmp_path / name / "clinic_key"
+        assert path.read_text().strip() == key and stat.S_IMODE(path.stat().st_mode) == 0o600
+    for name in ("gym", "ward"):  # the database and its write-ahead log
+        assert not any(key.encode() in path.read_bytes() for path in (tmp_path / name).glob("station.sqlite3*"))
+    with hub_store.db.read() as conn:
+        assert conn.execute("SELECT count(*) FROM settings WHERE value LIKE ?", (f"%{key}%",)).fetchone()[0] == 0
+
+
+def test_records_kept_by_the_plain_hash_are_keyed_at_the_hub_s_start_and_the_station_s_next_sync(
+        hub_store, hub_app, station_factory):
+    """What older software kept (the plain hash; the hub's key in its database, so in its backups)
+    is keyed where the key is: the plain hash is all a migration has, and keying it is a function
+    of it, so every old row is re-keyed; none is left behind or dropped."""
+    gym = station_factory("gym")
+    gym.sync_once()
+    at = "2026-11-30T10:00:00.000Z"
+    erased_here, erased_on_hub = identifier_hash("7004211"), identifier_hash("7004212")
+    with gym.store.db.write() as conn:  # an erasure made here by older software: recorded and queued
+        conn.execute("INSERT INTO sync_erasures (patient_id, identifier_hash, unsent_trials, erased_at, erased_by)"
+                     " VALUES (41, ?, '[]', ?, 'station')", (erased_here, at))
+        conn.execute("INSERT INTO sync_outbox (entity, local_id, patient_id, op, at, payload) VALUES"
+                     " ('patient', 41, NULL, 'erase', ?, ?)",
+                     (at, json.dumps({"identifier_hash": erased_here, "unsent_trials": []})))
+    with hub_store.db.write() as conn:  # the hub's tombstone and its key as older software kept them
+        conn.execute("INSERT INTO hub_tombstones (identifier_hash, erased_at) VALUES (?, ?)", (erased_on_hub, at))
+        conn.execute("INSERT INTO settings (key, value, updated_at, updated_by) VALUES ('sync_clinic_key', ?, ?, 'hub')",
+                     (json.dumps("11" * 32), at))
+
+    key = Hub(hub_store).clinic_key  # the hub's start on this software
+    assert _kept(hub_store, "SELECT identifier_hash FROM hub_tombstones") == {keyed_hash(key, erased_on_hub)}
+    assert _kept(hub_store, "SELECT key FROM settings WHERE key = 'sync_clinic_key'") == set()
+    assert key != "11" * 32  # a key that sat in the database's backups hides nothing: a new one
+
+    report = gym.sync_once()
+    assert report.erasures_keyed == 2 and gym.store.outbox.length() == 0  # its record and its queued erasure
+    assert any("now keyed with the clinic's key" in line for line in report.lines())
+    assert _kept(gym.store, "SELECT identifier_hash FROM sync_erasures") == {keyed_hash(key, erased_here)}
+    assert _kept(gym.store, "SELECT key_id FROM sync_erasures") == {key_id(key)}
+
+
+def test_a_hub_whose_key_file_is_missing_does_not_start_and_says_what_to_do(hub_store, hub_app, tmp_path):
+    key_file = tmp_path / "hub" / "clinic_key"
+    made = key_id(key_file.read_text().strip())
+    key_file.unlink()
+    with pytest.raises(StoreError, match=f"clinic key file .*clinic_key is missing: this hub's erasures are kept "
+                                         f"keyed with key {made} .*restore that file"):
+        create_app({"STORE": hub_store, "HUB": True, "SECRET_KEY": "test", "PASSWORD_COST": CHEAP, "TESTING": True})
+    assert not key_file.exists()  # never a new key over a database keyed with the lost one
+    assert Hub(hub_store).add_station("new-ward").startswith("bst_")  # managing tokens needs no key
+
+
+def test_a_station_whose_key_file_cannot_be_read_erases_all_the_same_and_the_sync_says_why(hub_store,
+                                                                                          station_factory):
+    gym, ward = station_factory("gym"), station_factory("ward")
+    patient = _create(gym.store, "3300417")
+    gym.sync_once()
+    ward.pull_patient("3300417", actor=CLINICIAN)
+    key_path = gym.store.outbox.key_file.path
+    key_path.unlink()
+    key_path.mkdir()  # unreadable: a directory where the file was
+    gym.store.patients.erase(patient["id"], "3300417", actor=CLINICIAN)  # never refused for the key
+    with pytest.raises(SyncError, match="cannot read the clinic key file .*clinic_key.*nothing was erased or pushed"):
+        gym.sync_once()
+    assert gym.store.outbox.length() == 1 and hub_patient(hub_store, "3300417")  # the erasure waits here
+    key_path.rmdir()
+    report = gym.sync_once()  # the key asked again, and what was kept by the plain hash keyed
+    assert report.erasures_keyed == 2 and gym.store.outbox.length() == 0
+    assert ward.sync_once().erased == 1
+
+
+def test_a_keyed_erasure_waits_for_a_hub_before_keyed_erasures_which_the_sync_says_to_update(
+        hub_store, station_factory):
+    gym, ward = station_factory("gym"), station_factory("ward")
+    gone, kept = _create(gym.store, "5100001"), _create(gym.store, "5100002")
+    gym.sync_once()
+    transport = gym.client._send
+
+    def older_hub(method, url, headers, body):  # its tombstones answer does not say it keys erasures
+        status, data = transport(method, url, headers, body)
+        if "/api/hub/tombstones" in url:
+            doc = json.loads(data)
+            doc.pop("erasures_keyed", None)
+            data = json.dumps(doc).encode()
+        return status, data
+
+    gym.client._send = ward.client._send = older_hub
+    gym.store.patients.update(kept["id"], {"notes": "before"}, actor=CLINICIAN)
+    gym.store.patients.erase(gone["id"], "5100001", actor=CLINICIAN)
+    gym.store.patients.update(kept["id"], {"notes": "after"}, actor=CLINICIAN)
+    with pytest.raises(SyncError, match=r"hub's software is older than keyed erasures: it cannot take this station's "
+                                        rf"erasure of its patient #{gone['id']}.*update the hub's software\. The "
+                                        r"erasure and the 1 change\(s\) after it wait here, nothing is lost"):
+        gym.sync_once()
+    assert hub_patient(hub_store, "5100002")["notes"] == "before" and hub_patient(hub_store, "5100001")
+    assert gym.store.outbox.length() == 2
+    assert any("update the hub's software" in line for line in ward.sync_once().lines())  # said, not an error
+
+    gym.client._send = transport  # the hub updated
+    gym.sync_once()
+    with pytest.raises(NotFound):
+        hub_patient(hub_store, "5100001")
+    assert hub_patient(hub_store, "5100002")["notes"] == "after"
+
+
+def test_an_older_station_s_erasure_by_the_plain_hash_is_taken_and_kept_keyed_and_the_hub_says_to_update_it(
+        hub_store, station_factory):
+    gym = station_factory("gym")
+    patient = _create(gym.store, "6200001")
+    gym.sync_once()
+    plain = identifier_hash("6200001")
+    gym.client.request("POST", "/api/hub/push", body={"station_id": gym.store.outbox.station_id, "changes": [
+        {"seq": 10_000, "entity": "patient", "op": "erase", "local_id": patient["id"], "at": "2026-12-01T10:00:00Z",
+         "payload": {"identifier_hash": plain, "unsent_trials": []}}]})  # as a station of sync protocol 2 sends it
+    with pytest.raises(NotFound):
+        hub_patient(hub_store, "6200001")
+    hub = Hub(hub_store)
+    assert _kept(hub_store, "SELECT identifier_hash FROM hub_tombstones") == {keyed_hash(hub.clinic_key, plain)}
+    [row] = hub.stations()
+    assert "sends erasures named by the plain hash" in row["last_error"] and "update its software" in row["last_error"]
