@@ -32,7 +32,8 @@ frame part 56 kB) before they are read.
     hashes and erase nobody, gets ``400`` instead); ``queue_length`` checks the station in (its
     last sync and queue on the stations page, also when it has nothing to push).
 ``GET /api/hub/clinic-key``
-    ``{"key", "key_id"}``: the clinic's tombstone key (:func:`station.sync.records.tombstone_key`).
+    ``{"key", "key_id"}``: the clinic's erasure key (:mod:`station.store.erasure_key`: a file of the
+    hub's data directory, never in its database), with which stations name erasures and match tombstones.
 ``GET /api/hub/patient-updates?after=N``
     ``{"patients": [{"local_id", "change", "updated_at", "fields"}], "until"}``: the hub's current
     fields of this station's patients changed on the hub after change number ``N`` (merged from

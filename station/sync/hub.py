@@ -61,7 +61,7 @@ from station.acquire.frame import FRAME_DTYPE
 from station.programmes.adherence import adherence
 from station.store import change_seq, erasure_key, fields, hub_epoch
 from station.store.audit import Actor
-from station.store.db import Conflict, NotFound, StoreError, ValidationError
+from station.store.db import Conflict, NotFound, ValidationError
 from station.store.outbox import identifier_hash, patient_snapshot
 from station.store.programme_fields import flatten as flatten_programme
 from station.store.programme_fields import stamp as stamp_programme
@@ -151,12 +151,7 @@ class Hub:
         self._now = wall_clock
         if store.outbox.role != "hub":
             store.outbox.set_role("hub")
-        self._clinic_key, self._key_problem = None, None
-        try:
-            with self._db.write() as conn:
-                self._clinic_key = erasure_key.hub_key(conn, store.outbox.key_file, utc_iso(self._now()))
-        except StoreError as exc:  # said where erasures need the key (the service refuses to start: web.hub_api)
-            self._key_problem = exc
+        self._clinic_key: str | None = None  # taken at first use: the service's start (web.hub_api.init_hub)
         with self._db.write() as conn:  # a restore needs the hub stopped: the epoch holds for the process's life
             self.epoch = hub_epoch.ensure(conn, utc_iso(self._now()))
         self._redo_erasures()
@@ -192,11 +187,13 @@ class Hub:
 
     @property
     def clinic_key(self) -> str:
-        """The clinic's erasure key (:func:`station.store.erasure_key.hub_key`); StoreError saying what
-        to do if its file is missing, unreadable or not this database's (commands that only manage
-        stations' tokens run without it)."""
+        """The clinic's erasure key (:func:`station.store.erasure_key.hub_key`: made at the hub's first
+        start, its tombstones kept unkeyed re-keyed with it); StoreError saying what to do if its file
+        is missing, unreadable or not this database's. Taken at first use, so that commands that
+        only manage stations' tokens neither need it nor make one in their data directory."""
         if self._clinic_key is None:
-            raise self._key_problem
+            with self._db.write() as conn:
+                self._clinic_key = erasure_key.hub_key(conn, self.store.outbox.key_file, utc_iso(self._now()))
         return self._clinic_key
 
     def clinic_key_for_station(self) -> dict:

@@ -113,8 +113,8 @@ def test_a_hub_whose_key_file_is_missing_does_not_start_and_says_what_to_do(hub_
     with pytest.raises(StoreError, match=f"clinic key file .*clinic_key is missing: this hub's erasures are kept "
                                          f"keyed with key {made} .*restore that file"):
         create_app({"STORE": hub_store, "HUB": True, "SECRET_KEY": "test", "PASSWORD_COST": CHEAP, "TESTING": True})
-    assert not key_file.exists()  # never a new key over a database keyed with the lost one
     assert Hub(hub_store).add_station("new-ward").startswith("bst_")  # managing tokens needs no key
+    assert not key_file.exists()  # and no new key is made over a database keyed with the lost one
 
 
 def test_a_station_whose_key_file_cannot_be_read_erases_all_the_same_and_the_sync_says_why(hub_store,
