@@ -8,10 +8,12 @@ is told to update, and no erasure is lost. The old code kept the plain SHA-256 e
 from __future__ import annotations
 
 import json
+import re
 import stat
 
 import pytest
 
+from station.cli import main
 from station.store.db import NotFound, StoreError
 from station.store.outbox import identifier_hash
 from station.sync.client import SyncError
@@ -20,6 +22,7 @@ from station.sync.records import clinic_key_id as key_id
 from station.sync.records import tombstone_key as keyed_hash
 from web import create_app
 
+from free_ports import free_port
 from sync_support import CHEAP, CLINICIAN, hub_patient
 
 RECORD_NUMBER = "4821937"
@@ -106,13 +109,19 @@ def test_records_kept_by_the_plain_hash_are_keyed_at_the_hub_s_start_and_the_sta
     assert _kept(gym.store, "SELECT key_id FROM sync_erasures") == {key_id(key)}
 
 
-def test_a_hub_whose_key_file_is_missing_does_not_start_and_says_what_to_do(hub_store, hub_app, tmp_path):
+def test_a_hub_whose_key_file_is_missing_does_not_start_and_says_what_to_do(hub_store, hub_app, tmp_path, pg_url,
+                                                                            capsys, monkeypatch):
     key_file = tmp_path / "hub" / "clinic_key"
     made = key_id(key_file.read_text().strip())
     key_file.unlink()
-    with pytest.raises(StoreError, match=f"clinic key file .*clinic_key is missing: this hub's erasures are kept "
-                                         f"keyed with key {made} .*restore that file"):
+    words = f"clinic key file .*clinic_key is missing: this hub's erasures are kept keyed with key {made} .*restore that file"
+    with pytest.raises(StoreError, match=words):
         create_app({"STORE": hub_store, "HUB": True, "SECRET_KEY": "test", "PASSWORD_COST": CHEAP, "TESTING": True})
+    monkeypatch.setenv("BALANCE_STATION_DATABASE", pg_url)
+    monkeypatch.setenv("BALANCE_STATION_CONFIG", "")
+    assert main(["hub", "--data-dir", str(tmp_path / "hub"), "--port", str(free_port())]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and re.match(f"balance-station hub: the {words}", err)  # one line, no traceback
     assert Hub(hub_store).add_station("new-ward").startswith("bst_")  # managing tokens needs no key
     assert not key_file.exists()  # and no new key is made over a database keyed with the lost one
 
