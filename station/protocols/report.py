@@ -28,9 +28,10 @@ from station.protocols.quality import QualityIssue
 from station.protocols.results import summarise
 from station.protocols.schema import Protocol
 from station.reference import mdc as mdc_table
-from station.protocols.walk_words import (COUNTS, WALK_KEY_MEASURES, better_direction, better_words, count_change_words,
-                                         entered_setting, imu_gaps_summary, key_measures_for, measure_words,
-                                         perry_class_reference, session_count, session_counts_words)
+from station.protocols.walk_words import (COUNT_NO_MDC, COUNTS, WALK_KEY_MEASURES, better_direction, better_words,
+                                         count_change, count_change_words, entered_setting, imu_gaps_summary,
+                                         key_measures_for, measure_words, perry_class_reference, session_count,
+                                         session_counts_words)
 from station.reference import norms
 from station.reference.population import not_applied_words
 
@@ -777,7 +778,9 @@ def add_walk_changes(sections: list[dict], history: dict, session_ids: set[int],
     ``value``. A setting the clinician entered (the treadmill's belt speed,
     :func:`~station.protocols.walk_words.entered_setting`) gets an ``entered`` reference instead: the
     previous visit's ``settings`` (one a session, never averaged), its ``value`` when they are all the
-    same, and the change only when this visit's and the previous one's settings are each one value; no MDC."""
+    same, and the change only when this visit's and the previous one's settings are each one value; no MDC. A count
+    (steps, pauses) gets a ``change`` reference with ``count`` True (:func:`_count_change`): each visit's count one a
+    trial made, the change whole (``change_words``, "-1 pause"), ``better_words`` and no MDC."""
     series = {(s["protocol"], s["condition"], s["metric"]): s for s in history["series"]}
     group = (lambda sid: visits.get(sid, ("session", sid))) if visits is not None else (lambda sid: sid)
     for section in sections:
@@ -786,7 +789,7 @@ def add_walk_changes(sections: list[dict], history: dict, session_ids: set[int],
         for condition in section["conditions"]:
             for measure in condition["key_measures"]:
                 found = series.get((section["protocol"], condition["id"], measure["metric"]))
-                if found is None or found.get("count"):  # a count's visits are said as counted, no change made of means
+                if found is None:
                     continue
                 points = found["points"]
                 here = [i for i, p in enumerate(points) if p["session_id"] in session_ids]
@@ -797,6 +800,9 @@ def add_walk_changes(sections: list[dict], history: dict, session_ids: set[int],
                 last = None if not before else {
                     "visit": visits is not None, "session_ids": [p["session_id"] for p in before], "sessions": len(before),
                     "started_at": before[0]["started_at"], "value": _visit_value(before)}
+                if found.get("count"):  # a count against the previous visit's, as counted: never a mean, no MDC
+                    measure["references"].append(_count_change(found, points, session_ids, before, last))
+                    continue
                 if found.get("entered"):  # a dose setting, not a measurement: no MDC to read it against
                     if last is not None:
                         last["settings"] = [p["value"] for p in before]
@@ -823,6 +829,25 @@ def add_walk_changes(sections: list[dict], history: dict, session_ids: set[int],
                     "mdc_reading": mdc_table.phase_reading(change, mdc),  # an MDC per phase of stroke: both read
                     "mdc_verdict": mdc_verdict(change, beyond, found["better"]),
                 })
+
+
+def _count_change(series: dict, points: list[dict], session_ids: set[int], before: list[dict], last: dict | None) -> dict:
+    """A walk count's ``change`` reference (:func:`add_walk_changes`): this visit's trials' counts against the
+    previous visit's (``before``, its points; ``last``, its ``previous``), each side the count a trial made that the
+    history charts (:func:`~station.protocols.walk_words.count_change`), the change whole and in words, which way is
+    better in words, and no MDC (none is published for a count: the change is not called real)."""
+    ref = {"kind": "change", "count": True, "unit": series["unit"], "previous": last, "change": None,
+           "change_words": None, "compared": None, "mdc": None, "mdc_note": series.get("mdc_note") or COUNT_NO_MDC,
+           "beyond_mdc": None, "mdc_reading": None, "mdc_verdict": None, "better": series["better"],
+           "better_words": series["better_words"]}
+    if last is None:  # the first visit with this test
+        return ref
+    now = [c for p in points if p["session_id"] in session_ids for c in p["counts"]]  # (the caller's points are here)
+    earlier = [c for p in before for c in p["counts"]]
+    counted = count_change(now, earlier, series["metric"])
+    last.update(value=counted["previous"], counts=earlier, words=counted["previous_words"])
+    ref.update(change=counted["change"], change_words=counted["change_words"], compared=counted["compared"])
+    return ref
 
 
 def _visit_value(points: list[dict]) -> float | None:
@@ -935,9 +960,28 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
     out.sort(key=lambda s: (s["protocol"], s["condition_order"], HISTORY_MEASURES.index(s["metric"])))
     return {
         "patient": {"id": patient["id"], "identifier": patient["identifier"]},
-        "sessions": [{"id": s["id"], "started_at": s["started_at"], "label": s["label"]} for s in sessions],
+        "sessions": _numbered_in_visits(sessions),
         "series": out,
     }
+
+
+def _numbered_in_visits(sessions: list[dict]) -> list[dict]:
+    """A history's sessions (``id``, ``started_at``, ``label``), each with its ``number`` in its visit and how many
+    sessions the visit had (``visit_sessions``), as the visit results page numbers them (:func:`visit_numbers`,
+    :func:`session_numbers_in_visit`): "Session 2" on the history's chart is the visit page's "Session 2".
+
+    >>> [(s["number"], s["visit_sessions"]) for s in _numbered_in_visits([
+    ...     {"id": 1, "started_at": "2026-11-02T10:00:00Z", "label": ""}, {"id": 2, "started_at": "2026-11-09T09:30:00Z", "label": ""},
+    ...     {"id": 3, "started_at": "2026-11-09T10:00:00Z", "label": ""}])]
+    [(1, 1), (1, 2), (2, 2)]
+    """
+    visits = visit_numbers(sessions)
+    members: dict[int, dict[int, str]] = {}
+    for s in sessions:
+        members.setdefault(visits[s["id"]], {})[s["id"]] = s["started_at"]
+    numbers = {sid: n for visit in members.values() for sid, n in session_numbers_in_visit(visit).items()}
+    return [{"id": s["id"], "started_at": s["started_at"], "label": s["label"], "number": numbers[s["id"]],
+             "visit_sessions": len(members[visits[s["id"]]])} for s in sessions]
 
 
 def _session_value(protocol: Protocol | None, metric: str, values: list[float]) -> float:

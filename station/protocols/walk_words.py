@@ -262,9 +262,53 @@ def session_counts_words(counts: list[int], metric: str) -> str:
     if len(set(counts)) == 1:
         return f"{counts[0]} {count_noun(metric, counts[0])} in each of {len(counts)} trials"
     charted = session_count(counts)
-    how = f"median {charted}" if charted == median(counts) \
-        else f"charted: {charted}, the lower of the {'two' if len(counts) == 2 else 'middle two'}"
+    lower = _lower_of_middle(counts)
+    how = f"charted: {charted}, {lower}" if lower else f"median {charted}"
     return f"{listed([str(c) for c in counts])} {COUNT_NOUNS[metric][1]} ({len(counts)} trials; {how})"
+
+
+def _lower_of_middle(counts: list[int]) -> str | None:
+    """Which of several counts :func:`session_count` takes when it is not their median (an even number of counts
+    whose middle two differ): ``the lower of the two`` or ``the lower of the middle two``; None when it is the
+    median."""
+    if session_count(counts) == median(counts):
+        return None
+    return f"the lower of the {'two' if len(counts) == 2 else 'middle two'}"
+
+
+COUNT_NO_MDC = "No published minimal detectable change for a count: the change is shown, none is called real."
+"""What a walk count's change is read against (none published for steps or pauses, DESIGN.md §9)."""
+
+
+def count_change(now: list[int], before: list[int], metric: str) -> dict:
+    """A walk count's change since the previous visit (or session), as counted: each side's count is one a trial
+    made (:func:`session_count`, as the history charts a session's trials: the median, the lower of the middle two
+    for an even number), their difference whole with its noun (:func:`count_change_words`); ``previous_words`` the
+    earlier count with its noun; ``compared`` says which counts were compared when a side had several that differ
+    (None otherwise). Never a mean of counts; no MDC is published for a count (:data:`COUNT_NO_MDC`).
+
+    >>> c = count_change([1], [2], "pauses")
+    >>> c["now"], c["previous"], c["change"], c["change_words"], c["previous_words"], c["compared"]
+    (1, 2, -1, '-1 pause', '2 pauses', None)
+    >>> count_change([52, 54], [50], "steps")["compared"]
+    'Counts compared: 52 (the lower of 52 and 54) against 50.'
+    >>> count_change([13, 13, 14], [12, 15], "steps")["compared"]
+    'Counts compared: 13 (the median of 13, 13 and 14) against 12 (the lower of 12 and 15).'
+    """
+    def side(counts: list[int]) -> str:
+        if len(set(counts)) == 1:
+            return str(counts[0])
+        how = "the median of" if _lower_of_middle(counts) is None else "the lower of" if len(counts) == 2 \
+            else "the lower of the middle two of"
+        return f"{session_count(counts)} ({how} {listed([str(c) for c in counts])})"
+
+    now_count, before_count = session_count(now), session_count(before)
+    change = now_count - before_count
+    several = len(set(now)) > 1 or len(set(before)) > 1
+    return {"now": now_count, "previous": before_count, "change": change,
+            "change_words": count_change_words(change, metric, several=False),
+            "previous_words": f"{before_count} {count_noun(metric, before_count)}",
+            "compared": f"Counts compared: {side(now)} against {side(before)}." if several else None}
 
 
 def count_change_words(change: float | None, metric: str, several: bool) -> str:

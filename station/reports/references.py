@@ -91,6 +91,10 @@ def reference_words(ref: dict, unit: str, citations: Citations) -> str:
         previous = ref.get("previous")
         if previous is None:
             return "First visit with this test: no earlier value to compare."
+        if ref.get("count"):  # a walk's count (report._count_change): as counted, whole; none is called real
+            return " ".join(filter(None, (f"Since {_since(previous)} ({previous.get('words')}): change "
+                                          f"{ref.get('change_words')}; {ref.get('better_words')}.", ref.get("compared"),
+                                          ref.get("mdc_note"))))
         n = previous.get("sessions") or 1  # a visit's value is the mean over its sessions' trials
         words = (f"Since {_since(previous)} ({with_unit(previous.get('value'), unit)}"
                  f"{f', mean of {n} sessions' if n > 1 else ''}): "

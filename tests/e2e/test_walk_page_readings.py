@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import TABLET as WIDE_TABLET, set_size
 from test_dashboard import PHONE, api, css, page_width, wait
 from test_phone_fixes_walk_rows import in_store
 from test_walk_phone_charts import RATE_HZ, STEP_S, _walk_frames
@@ -36,7 +37,8 @@ def _fill(store, actor) -> tuple[int, int, int]:
     steps: (patient id, last session id, last trial id)."""
     patient = store.patients.create({"identifier": "TREADMILL-READ", "birth_year": 1952, "sex": "F"}, actor=actor)
     contacts = [round(1.0 + i * STEP_S, 3) for i in range(52)]
-    for day, belt in (("2026-11-02T10:00", 0.5), ("2026-11-09T09:30", 0.5), ("2026-11-09T10:00", 0.6)):
+    for day, belt, steps, pauses in (("2026-11-02T10:00", 0.5, 50, 2), ("2026-11-09T09:30", 0.5, 52, 1),
+                                     ("2026-11-09T10:00", 0.6, 54, 1)):
         session = store.sessions.create(patient["id"], {"label": "treadmill", "started_at": f"{day}:00+00:00"},
                                         actor=actor)
         writer = store.trials.start_trial(session["id"], "backward-treadmill", "session", {"method": "nominal"}, RATE_HZ,
@@ -49,7 +51,7 @@ def _fill(store, actor) -> tuple[int, int, int]:
                    "valid": True, "end_reason": "duration", "issues": [], "hold_end": None, "warnings": [],
                    "completed": True, "duration_s": 30.0, "time_held_s": None, "walk": walk}
         writer.finish({"kind": "walk", "fs_hz": RATE_HZ, "samples": 3000, "profile": "walk", "version": "test",
-                       "metrics": {"walking_min": 0.5, "planned_min": 0.5, "pauses": 0, "pause_s": 0.0, "steps": 52,
+                       "metrics": {"walking_min": 0.5, "planned_min": 0.5, "pauses": pauses, "pause_s": 4.0 * pauses, "steps": steps,
                                    "cadence_steps_min": 96.5, "step_time_cv_pct": 4.2, "walk_time_s": 29.0,
                                    "walk_speed_m_s": belt, "belt_speed_m_s": belt},
                        "initial_contacts_s": contacts, "by_minute": [minute], "trial": outcome}, valid=True)
@@ -75,6 +77,36 @@ return [...document.querySelectorAll('svg.chart.history')].map((svg) => {
   return [svg.getAttribute('aria-label'), right, left];
 });"""
 """Per history chart: its label, the right edge of its value labels and the left edge of its leftmost point (px)."""
+
+
+SPREAD = """
+const box = (e) => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+return [...document.querySelectorAll('svg.chart.history')].map((svg) => {
+  const centres = [...svg.querySelectorAll('circle.point')].map((c) => { const b = box(c); return (b[0] + b[2]) / 2; });
+  const axis = [...svg.querySelectorAll('text.session-tick, text.day')];
+  return {label: svg.getAttribute('aria-label'), xs: [...new Set(centres.map(Math.round))].sort((a, b) => a - b),
+          ticks: [...svg.querySelectorAll('text.session-tick')].map((t) => t.textContent),
+          days: [...svg.querySelectorAll('text.day')].map((t) => t.textContent), axis: axis.map(box),
+          svg: box(svg), font: Math.max(...[...svg.querySelectorAll('text')].map((t) => box(t)[3] - box(t)[1]))};
+});"""
+"""Per history chart: its sessions' points across (px), the labels under them, its days, every axis label's box,
+its own box and its tallest label (px)."""
+
+
+def _spread_apart(name: str, charts: list[dict]) -> None:
+    """Every history chart draws the visit's two sessions (09:30 and 10:00) apart, each labelled under its point as
+    the visit page names it ("Session 1", its time), the day once, no label on another, none wider than the chart;
+    its labels about the 12 px of the page (before: 1.4 px apart at 1024 px, one crowded point; and at 1180 px
+    a one-test history drew its 520-px chart at 2.1 times, labels of 30 px)."""
+    assert charts, name
+    for c in charts:
+        assert len(c["xs"]) == 3 and min(b - a for a, b in zip(c["xs"], c["xs"][1:])) >= 14, (name, c)
+        assert c["ticks"][:2] == ["Session 1", "09:30 AM"] and c["ticks"][2:] == ["Session 2", "10:00 AM"], (name, c)
+        assert c["days"] == ["Nov 2", "Nov 9"], (name, c)
+        inner = [[a[0], a[1] + 1, a[2], a[3] - 1] for a in c["axis"]]  # (rows 14 px apart: boxes touching)
+        assert not [(a, b) for i, a in enumerate(inner) for b in inner[i + 1:] if _overlap(a, b)], (name, c)
+        assert all(c["svg"][0] <= a[0] and a[2] <= c["svg"][2] for a in c["axis"]), (name, c)
+        assert c["font"] <= 17, (name, c["label"], c["font"])
 
 
 def _overlap(a, b) -> bool:
@@ -106,6 +138,15 @@ def test_a_treadmill_sessions_pages_read_right_on_a_tablet_and_a_phone(reading_p
         assert "Set at 1.8 km/h (0.50 m/s) at the visit of" in belt and "+0.4" not in belt, belt
         assert "minimal detectable" not in belt and "first session" not in belt, belt
         assert "1.8 and 2.2 km/h (0.50 and 0.60 m/s; 2 sessions)" in belt and "0.55" not in belt, belt
+        # the counts since the previous visit as the other measures say theirs, whole, as counted, which way is
+        # better in words, and no MDC (none is published): no change called real (before: no line at all)
+        pauses, steps = rows["pauses"], rows["steps"]
+        assert "-1 pause since the visit of Nov 2, 2026" in pauses and "(2 pauses); fewer is better." in pauses, pauses
+        assert "No published minimal detectable change for a count" in pauses and "real" not in pauses.split("count")[0], pauses
+        assert "+2 steps since the visit of" in steps and "(50 steps); no better direction by itself" in steps, steps
+        assert "Counts compared: 52 (the lower of 52 and 54) against 50." in steps and "53" not in steps, steps
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", css(driver, '.condition tr[data-metric="pauses"]')[0])
+        driver.save_screenshot(str(shots / f"test-results-counts-{name}.png"))
 
         trace = wait(driver, "the steps' trace", lambda d: d.execute_script(TRACE) if css(d, "svg.steps-trace circle.ic") else None)
         assert trace["gravity"] and trace["gravity"][1] and trace["gravityLabel"] == "1 g", trace
@@ -126,6 +167,9 @@ def test_a_treadmill_sessions_pages_read_right_on_a_tablet_and_a_phone(reading_p
         assert len(charts) >= 3, charts
         for label, labels_right, points_left in charts:
             assert points_left >= labels_right + 3, (name, label, labels_right, points_left)
+        _spread_apart(name, driver.execute_script(SPREAD))
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", css(driver, '.history-chart[data-metric="pauses"] svg')[0])
+        driver.save_screenshot(str(shots / f"test-history-chart-{name}.png"))
         assert page_width(driver) <= size[0], name
         driver.save_screenshot(str(shots / f"test-history-{name}.png"))
 
@@ -133,3 +177,11 @@ def test_a_treadmill_sessions_pages_read_right_on_a_tablet_and_a_phone(reading_p
         wait(driver, "session 1", lambda d: css(d, '.cal-item.session[data-number="1"]'))[0].click()
         dose = wait(driver, "the dose", lambda d: css(d, "#dose-recorded") and css(d, "#dose-recorded")[0].text)
         assert "belt 2.2 km/h (0.60 m/s)" in dose and "m/s" not in dose.split("belt")[0], dose  # said once, as entered
+
+    set_size(tablet, WIDE_TABLET)  # the tablet as wide as it is: the one test's history across the whole page
+    tablet.get(f"{station.url}/patients/{patient_id}/history")
+    wait(tablet, "the more-measures button", lambda d: css(d, "button.more-measures"))[0].click()
+    wait(tablet, "the steps' chart", lambda d: css(d, '.history-chart[data-metric="steps"] svg.chart'))
+    _spread_apart("tablet 1180", tablet.execute_script(SPREAD))
+    tablet.execute_script("arguments[0].scrollIntoView({block: 'center'})", css(tablet, '.history-chart[data-metric="pauses"] svg')[0])
+    tablet.save_screenshot(str(shots / "test-history-chart-tablet-1180.png"))

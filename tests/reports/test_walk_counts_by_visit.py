@@ -50,6 +50,60 @@ def test_the_visit_pdf_says_each_session_s_count(visit, protocols, clinic, poppl
     assert "except a walk's counts (steps, pauses)" in text, text  # not "Values are means over the valid trials"
 
 
+@pytest.fixture
+def visits(tmp_path):
+    """The visit above (31 and 34 steps, 1 and 2 pauses) a week after one of a single session (36 steps, 2 pauses),
+    and a third visit a week later (34 steps, 0 pauses): (store, each visit's last session id)."""
+    store = Store.open(tmp_path / "data")
+    patient = store.patients.create({"identifier": "COUNT-2", "birth_year": 1952, "sex": "F"}, actor=ACTOR)
+    last = []
+    for day, rows in (("02", ((0, 36, 2),)), ("09", ((0, 31, 1), (30, 34, 2))), ("16", ((0, 34, 0),))):
+        for minute, steps, pauses in rows:
+            sid = _session(store, patient["id"], f"2026-11-{day}T10:{minute:02d}:00+00:00", TREADMILL, "session",
+                           {**_belt(0.5, 96.0), "steps": steps, "pauses": pauses, "pause_s": 5.0 * pauses},
+                           {"setting": "treadmill", "belt_speed_m_s": 0.5})
+        last.append(sid)
+    yield store, last
+    store.close()
+
+
+def _change(doc: dict, metric: str) -> dict:
+    [ref] = [r for r in _measure(doc, TREADMILL, metric)["references"] if r["kind"] == "change"]
+    return ref
+
+
+def test_a_count_changes_against_the_previous_visit_s_count_as_counted(visits, protocols):
+    """Steps and pauses have their change since the previous visit, as the other measures do (before: none), whole
+    and with its noun, each visit's count one a trial made (as the history charts it: the median, the lower of the
+    middle two), never a mean; which way is better in words; no MDC, so no change is called real."""
+    store, last = visits
+    doc = session_results(store, last[1], protocols, actor=ACTOR, visit=True)
+    pauses, steps = _change(doc, "pauses"), _change(doc, "steps")
+    assert pauses["count"] and pauses["change"] == -1 and pauses["change_words"] == "-1 pause"  # 1 (of 1 and 2) - 2
+    assert pauses["previous"]["words"] == "2 pauses" and pauses["previous"]["started_at"].startswith("2026-11-02T10:00")
+    assert pauses["compared"] == "Counts compared: 1 (the lower of 1 and 2) against 2."
+    assert pauses["better_words"] == "fewer is better"
+    assert pauses["mdc"] is None and pauses["mdc_verdict"] is None and pauses["beyond_mdc"] is None
+    assert pauses["mdc_note"] == "No published minimal detectable change for a count: the change is shown, none is called real."
+    assert steps["change"] == -5 and steps["change_words"] == "-5 steps" and steps["previous"]["value"] == 36  # 31 - 36
+    assert steps["better_words"].startswith("no better direction by itself")
+    later = session_results(store, last[2], protocols, actor=ACTOR, visit=True)  # against a visit of two sessions
+    assert _change(later, "pauses")["change_words"] == "-1 pause" and _change(later, "pauses")["previous"]["words"] == "1 pause"
+    assert _change(later, "steps")["change_words"] == "+3 steps" and _change(later, "steps")["compared"] == \
+        "Counts compared: 34 against 31 (the lower of 31 and 34)."
+    first = session_results(store, last[0], protocols, actor=ACTOR, visit=True)
+    assert _change(first, "pauses")["previous"] is None and _change(first, "pauses")["change"] is None
+
+
+def test_the_visit_pdf_says_a_count_s_change(visits, protocols, clinic, poppler):
+    store, last = visits
+    text = " ".join(pdf_text(make_report("session", store, last[1], protocols=protocols, clinic=clinic,
+                                         actor=ACTOR)).split())
+    assert "Since the visit of 2026-11-02 (2 pauses): change -1 pause; fewer is better. Counts compared: 1 (the " \
+           "lower of 1 and 2) against 2. No published minimal detectable change for a count" in text, text
+    assert "change -5 steps" in text and "-5.00" not in text, text
+
+
 def test_counts_words():
     from station.protocols.walk_words import counts_words
 

@@ -330,21 +330,69 @@ const Charts = (() => {
     return window.matchMedia && window.matchMedia("(max-width: 600px)").matches ? PHONE_DRAW_WIDTH : tabletWidth;
   }
 
-  /* -- history chart (SVG): points [{date: Date, value, label}], optional MDC band ----------- */
+  /* Where the sessions of a history chart go across (px): by their time, sessions closer than their ``gaps`` (px,
+     one per neighbouring pair) pushed apart in time order, within [left, right]; null when they cannot all fit. */
+  function spreadX(xs, gaps, left, right) {
+    const out = xs.slice();
+    for (let i = 1; i < out.length; i++) out[i] = Math.max(out[i], out[i - 1] + gaps[i - 1]);
+    if (out.length && out[out.length - 1] > right) {
+      out[out.length - 1] = right;
+      for (let i = out.length - 2; i >= 0; i--) out[i] = Math.min(out[i], out[i + 1] - gaps[i]);
+    }
+    return out.length && out[0] < left - 0.5 ? null : out;
+  }
+
+  /* A label's width (px) in the chart's 12-px font, estimated (the SVG is drawn before it is on the page). */
+  const labelWidth = (text) => String(text).length * 6.6;
+
+  /* -- history chart (SVG): points [{date: Date, value, label, text, session}], optional MDC band ----------- */
   /* ``points`` of one line, or ``opts.lines`` = [{points, color, label}] for several (the
      conditions of a test on one chart, one scale); the MDC band only for a single line;
-     ``opts.atLeast``: an axis from ``floor`` reaches at least this value (a count's, whole ticks). */
+     ``opts.atLeast``: an axis from ``floor`` reaches at least this value (a count's, whole ticks);
+     ``opts.width``: the px the chart is shown at (its labels then 12 px whatever the screen; else drawWidth).
+     The date axis is time; sessions too close to tell apart there (two or three the same morning, a visit)
+     are spread apart in their order, each labelled under its point by its number in the visit (a point's
+     ``session``, "Session 2", as the visit page names it) and its time, the day once under them. */
   function history(points, opts) {
-    const W = drawWidth(520), padL = 52, padR = 16, padT = 16;
+    const W = opts && opts.width ? Math.max(300, Math.round(opts.width)) : drawWidth(520), padL = 52, padR = 16, padT = 16;
     const lines = (opts && opts.lines) || [{ points, color: "#1f4e79", label: null }];
     const legendColumns = W < 500 ? 1 : 2; // a phone's chart: one condition a row, its name whole
     const legendRows = lines.length > 1 ? Math.ceil(lines.length / legendColumns) : 0;
-    const padB = 42 + legendRows * 18;
-    const H = 240 + legendRows * 18;
+    const all = lines.flatMap((l) => l.points);
+    const times = all.map((p) => p.date.getTime());
+    let t0 = Math.min(...times), t1 = Math.max(...times);
+    if (t1 - t0 < 1) { t0 -= 86400000; t1 += 86400000; }
+    // the first and last sessions' points kept clear of the value labels at the left and the edge at the right:
+    // drawn on the axis itself, a point (up to 7 px, wider for the earlier of several lines) touched the labels
+    const radius = 7 + (lines.length - 1) * 2;
+    const inset = radius + 6;
+    const left = padL + inset, right = W - padR - inset;
+    const byTime = (t) => left + (t - t0) / (t1 - t0) * (right - left);
+    // each session once (its instant), what it is called, and where it goes across
+    const sessions = [...new Map(all.map((p) => [p.date.getTime(), p])).values()].sort((a, b) => a.date - b.date);
+    const clock = (p) => p.date.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+    const ticks = sessions.map((p) => [p.session ? `Session ${p.session}` : null, clock(p)].filter(Boolean));
+    const timeX = sessions.map((p) => byTime(p.date.getTime()));
+    const pointGap = 2 * radius + 4;
+    const close = timeX.slice(1).map((x, i) => x - timeX[i] < pointGap); // neighbours drawn on top of each other
+    // neighbours spread apart as far as their labels need, half of each one's widest and a space between
+    const tickGap = (i) => Math.max(pointGap, ...[0, 1].map((r) => (labelWidth(ticks[i][r] || "") + labelWidth(ticks[i + 1][r] || "")) / 2 + 10));
+    // a first or last session with labels under it: far enough from the edge for them to be whole
+    const halfTicks = (i) => Math.max(...ticks[i].map(labelWidth)) / 2 + 2;
+    const n = sessions.length;
+    let xs = spreadX(timeX, close.map((c, i) => (c ? tickGap(i) : pointGap)),
+      close[0] ? Math.max(left, halfTicks(0)) : left, close[n - 2] ? Math.min(right, W - halfTicks(n - 1)) : right);
+    const labelled = xs !== null && close.some(Boolean); // each close session with its own labels under it
+    xs = xs || spreadX(timeX, close.map(() => pointGap), left, right)
+      || sessions.map((_, i) => (sessions.length < 2 ? left : left + i * (right - left) / (sessions.length - 1)));
+    const across = new Map(sessions.map((p, i) => [p.date.getTime(), xs[i]]));
+    const X = (t) => across.get(t);
+    const tickRows = labelled ? Math.max(...ticks.map((t) => t.length)) : 0;
+    const padB = 42 + tickRows * 14 + legendRows * 18;
+    const H = 240 + tickRows * 14 + legendRows * 18;
     const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart history", role: "img",
       "aria-label": (opts && opts.label) || "history" });
     const mdc = lines.length === 1 ? opts && opts.mdc : null;
-    const all = lines.flatMap((l) => l.points);
     const values = all.map((p) => p.value);
     const first = lines[0].points[0].value;
     let y0 = Math.min(...values), y1 = Math.max(...values);
@@ -363,13 +411,6 @@ const Charts = (() => {
       if (y1 - y0 < 1e-9) { y0 -= Math.abs(y0) * 0.1 + 1e-3; y1 += Math.abs(y1) * 0.1 + 1e-3; }
       const pad = (y1 - y0) * 0.1; y0 -= pad; y1 += pad;
     }
-    const times = all.map((p) => p.date.getTime());
-    let t0 = Math.min(...times), t1 = Math.max(...times);
-    if (t1 - t0 < 1) { t0 -= 86400000; t1 += 86400000; }
-    // the first and last sessions' points kept clear of the value labels at the left and the edge at the right:
-    // drawn on the axis itself, a point (up to 7 px, wider for the earlier of several lines) touched the labels
-    const inset = 7 + (lines.length - 1) * 2 + 6;
-    const X = (t) => padL + inset + (t - t0) / (t1 - t0) * (W - padL - padR - 2 * inset);
     const Y = (v) => H - padB - (v - y0) / (y1 - y0) * (H - padT - padB);
     const ys = niceStep(y1 - y0, 4);
     const grid = svg("g", { stroke: "#e1e6eb" });
@@ -400,14 +441,29 @@ const Charts = (() => {
         root.append(dot);
       });
       if (line.label && lines.length > 1) {
-        const lx = padL + (k % legendColumns) * 230, ly = H - padB + 40 + Math.floor(k / legendColumns) * 18;
+        const lx = padL + (k % legendColumns) * 230, ly = H - padB + 40 + tickRows * 14 + Math.floor(k / legendColumns) * 18;
         root.append(svg("line", { x1: lx, x2: lx + 18, y1: ly - 4, y2: ly - 4, stroke: line.color, "stroke-width": 3, class: "swatch" }));
         root.append(svg("text", { x: lx + 22, y: ly, fill: line.color, class: "legend" }, line.label));
       }
     });
+    // the date axis: the first and last days, and under sessions spread apart each one's labels, their day once
     const fmtDate = (t) => new Date(t).toLocaleDateString(undefined, { month: "short", day: "numeric" });
-    root.append(svg("text", { x: X(t0), y: H - padB + 22, "text-anchor": "middle" }, fmtDate(t0)));
-    root.append(svg("text", { x: X(t1), y: H - padB + 22, "text-anchor": "middle" }, fmtDate(t1)));
+    const placed = [];
+    const label = (x, row, text, cls) => {
+      const w = labelWidth(text), box = [x - w / 2, x + w / 2];
+      if (box[0] < 0 || box[1] > W || placed.some(([a, b, r]) => r === row && a < box[1] + 4 && box[0] < b + 4)) return;
+      placed.push([...box, row]);
+      root.append(svg("text", { x, y: H - padB + 22 + row * 14, "text-anchor": "middle", class: cls }, text));
+    };
+    const groups = []; // runs of sessions too close to tell apart by their time
+    sessions.forEach((p, i) => (i && close[i - 1] ? groups[groups.length - 1].push(i) : groups.push([i])));
+    const dayOf = (g) => [...new Set(g.map((i) => fmtDate(sessions[i].date.getTime())))].join(" – ");
+    const xOf = (g) => (xs[g[0]] + xs[g[g.length - 1]]) / 2;
+    const rowOfDay = tickRows; // a spread run's day under its sessions' labels; every other day on the same row
+    for (const g of new Set([groups[0], groups[groups.length - 1], ...groups.filter((g) => g.length > 1)])) {
+      if (g.length > 1 && labelled) g.forEach((i) => ticks[i].forEach((t, r) => label(xs[i], r, t, "session-tick")));
+      label(xOf(g), g.length > 1 && labelled ? rowOfDay : 0, dayOf(g), "day");
+    }
     if (opts && opts.unit) root.append(svg("text", { x: 4, y: 12 }, opts.unit));
     return root;
   }

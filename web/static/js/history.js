@@ -12,6 +12,8 @@
   const patientId = Number($("history-page").dataset.patientId);
   // visits brought from the clinic's hub: session id -> where they were recorded (GET .../recorded-elsewhere)
   let elsewhere = {};
+  // each session's number in its visit (GET .../history sessions): session id -> {number, visit_sessions}
+  let numbered = {};
   const at = (p) => (elsewhere[String(p.session_id)] ? ` · recorded at ${where(elsewhere[String(p.session_id)])}` : "");
   const where = (name) => (name === "hub" ? "the clinic's hub" : `station ${name}`);
 
@@ -64,11 +66,36 @@
   /* A change since the first session: a count's with its noun ("-2 pauses"), others by the unit's rule. */
   const changeWords = (s) => (s.count ? s.change_words : change(s.change, s.unit));
 
+  /* A series' points as the chart draws them: a session of a visit of several named as the visit page names it
+     ("Nov 9, 2026 · Session 2 (10:00 AM)"), its number kept for the label under its point. */
+  function chartPoints(s) {
+    return s.points.map((p) => {
+      const n = numbered[String(p.session_id)];
+      const several = !!n && n.visit_sessions > 1;
+      const day = new Date(p.started_at).toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" });
+      return { date: new Date(p.started_at), value: p.value, session: several ? n.number : null,
+        label: several ? `${day} · ${Station.sessionName(n.number, p.started_at)}` : when(p.started_at), text: pointWords(s, p) };
+    });
+  }
+
+  /* A chart's place in its card, drawn once the card is on the page at the width it is shown (its labels 12 px: a
+     1180-px tablet's one-test history scaled a 520-px drawing to twice its size, 25-px labels) and again when that
+     width changes (a tablet turned). */
+  function chartSlot(points, opts) {
+    const slot = el("div", { class: "chart-slot" });
+    slot.draw = () => {
+      const width = slot.clientWidth;
+      if (!width || width === slot.drawnAt) return;
+      slot.drawnAt = width;
+      slot.replaceChildren(Charts.history(points, { ...opts, width }));
+    };
+    return slot;
+  }
+
+  const drawCharts = (root) => root.querySelectorAll(".chart-slot").forEach((slot) => slot.draw());
+
   function chartCard(s, durations) {
-    const points = s.points.map((p) => ({
-      date: new Date(p.started_at), value: p.value,
-      label: when(p.started_at), text: pointWords(s, p),
-    }));
+    const points = chartPoints(s);
     const opts = { mdc: s.mdc ? s.mdc.value : null, unit: s.unit, label: `${s.label}, ${s.condition_label}`, zeroIsUnable: s.metric === "time_held_s" };
     if (s.metric === "weight_left_pct") opts.around = 50;
     else opts.floor = 0;
@@ -79,7 +106,7 @@
       el("h3", {}, `${s.label} · ${s.condition_label}`, betterTag(s)),
       el("p", { class: "latest" }, "Latest: ", el("strong", {}, pointText(s, last)), ` (${when(last.started_at)})`,
         at(last) ? el("span", { class: "recorded-at" }, at(last)) : ""),
-      Charts.history(points, opts),
+      chartSlot(points, opts),
       changeText(s), sessionTable(s));
   }
 
@@ -100,11 +127,8 @@
   /* One chart for a measure across the conditions of a test: one line per condition, one scale. */
   function combinedCard(list, durations) {
     const s0 = list[0];
-    const toPoints = (s) => s.points.map((p) => ({
-      date: new Date(p.started_at), value: p.value, label: when(p.started_at),
-      text: pointWords(s, p) }));
     const opts = { unit: s0.unit, label: `${s0.label}, every condition`, zeroIsUnable: s0.metric === "time_held_s",
-      lines: list.map((s, i) => ({ points: toPoints(s), color: COLOURS[i % COLOURS.length], label: s.condition_label })) };
+      lines: list.map((s, i) => ({ points: chartPoints(s), color: COLOURS[i % COLOURS.length], label: s.condition_label })) };
     if (s0.metric === "weight_left_pct") opts.around = 50;
     else opts.floor = 0;
     if (s0.metric === "time_held_s" && durations[s0.protocol]) opts.ceiling = durations[s0.protocol];
@@ -128,7 +152,7 @@
     const notes = distinct.length > 1 ? list.filter(noteOf).map((s) => `${s.condition_label}: ${noteOf(s)}`) : distinct;
     return el("div", { class: "card history-chart wide-chart", dataset: { protocol: s0.protocol, metric: s0.metric, conditions: list.map((s) => s.condition).join(" ") } },
       el("h3", {}, `${s0.label} · every condition`, betterTag(s0)),
-      Charts.history(null, opts),
+      chartSlot(null, opts),
       el("table", { class: "list small" }, el("tbody", {}, rows)),
       el("p", { class: "muted small" }, notes.length ? notes.join(" ") : "No published minimal detectable change for this measure in this test."));
   }
@@ -208,6 +232,7 @@
         api("GET", `/api/patients/${patientId}/recorded-elsewhere`).catch(() => ({ sessions: {} })),
       ]);
       elsewhere = marks.sessions || {};
+      numbered = Object.fromEntries(doc.sessions.map((s) => [String(s.id), s]));
       renderSources(doc);
       const durations = Object.fromEntries(protocols.protocols.filter((p) => p.outcome === "time_held").map((p) => [p.name, p.duration_s]));
       $("history-title").textContent = `History · ${doc.patient.identifier}`;
@@ -234,17 +259,20 @@
           toggle.addEventListener("click", () => {
             if (!more.childElementCount) more.append(...rest.map((s) => chartCard(s, durations)));
             more.hidden = !more.hidden;
+            drawCharts(more);
             toggle.textContent = more.hidden ? `More measures (${rest.length})` : "Fewer measures";
           });
           section.append(el("div", { class: "actions" }, toggle), more);
         }
         return section;
       }));
+      drawCharts(box);
     } catch (err) {
       showError($("page-error"), err);
     }
   }
 
+  window.addEventListener("resize", () => drawCharts($("history")));
   const pull = $("pull-history");
   if (pull) pull.addEventListener("click", () => pullFromHub(pull));
   load();

@@ -102,8 +102,7 @@
     const within = same.some((x) => x.trial > 1) ? `trial ${t.trial}` + (t.attempt > 1 ? `, attempt ${t.attempt}` : "")
       : `attempt ${t.attempt ?? "?"}`;
     if (!t.session) return within.charAt(0).toUpperCase() + within.slice(1);
-    const clock = new Date(t.session.started_at).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
-    return `Session ${t.session.number} (${clock})` + (same.length > 1 ? `, ${within}` : "");
+    return Station.sessionName(t.session.number, t.session.started_at) + (same.length > 1 ? `, ${within}` : "");
   }
 
   function trialLines(condition) {
