@@ -96,8 +96,8 @@ its own box and its tallest label (px)."""
 def _spread_apart(name: str, charts: list[dict]) -> None:
     """Every history chart draws the visit's two sessions (09:30 and 10:00) apart, each labelled under its point as
     the visit page names it ("Session 1", its time), the day once, no label on another, none wider than the chart;
-    its labels about the 12 px of the page (before: 1.4 px apart at 1024 px, one crowded point; and at 1180 px
-    a one-test history drew its 520-px chart at 2.1 times, labels of 30 px)."""
+    its labels about the 12 px of the page (before: 2 px apart at 1024 px, one crowded point; and a one-test history
+    drew its 520-px chart at the page's width, labels 25 px tall at 1024 px, 30 px at 1180)."""
     assert charts, name
     for c in charts:
         assert len(c["xs"]) == 3 and min(b - a for a, b in zip(c["xs"], c["xs"][1:])) >= 14, (name, c)
@@ -145,7 +145,8 @@ def test_a_treadmill_sessions_pages_read_right_on_a_tablet_and_a_phone(reading_p
         assert "No published minimal detectable change for a count" in pauses and "real" not in pauses.split("count")[0], pauses
         assert "+2 steps since the visit of" in steps and "(50 steps); no better direction by itself" in steps, steps
         assert "Counts compared: 52 (the lower of 52 and 54) against 50." in steps and "53" not in steps, steps
-        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", css(driver, '.condition tr[data-metric="pauses"]')[0])
+        driver.execute_script("document.querySelectorAll('details.condition-details').forEach((d) => { d.open = true; });"
+                              "arguments[0].scrollIntoView({block: 'center'})", css(driver, '.condition tr[data-metric="pauses"]')[0])
         driver.save_screenshot(str(shots / f"test-results-counts-{name}.png"))
 
         trace = wait(driver, "the steps' trace", lambda d: d.execute_script(TRACE) if css(d, "svg.steps-trace circle.ic") else None)

@@ -202,7 +202,8 @@ const Station = (() => {
 
   /* One of a visit's sessions by its number in the visit and its time, as the visit page names it: "Session 2 (10:00 AM)"
      (report.number_sessions, report._numbered_in_visits). */
-  const sessionName = (number, iso) => `Session ${number} (${new Date(iso).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" })})`;
+  const clock = (iso) => new Date(iso).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+  const sessionName = (number, iso) => `Session ${number} (${clock(iso)})`;
 
   function capitalise(text) {
     const t = String(text || "").trim();
@@ -372,5 +373,5 @@ const Station = (() => {
   }
 
   init();
-  return { api, el, fmt, fmtSig, num, quantity, change, changeUnit, listed, beltSpeed, beltChange, beltSpeedFromKmh, mdcVerdictTag, shortCite, cutoffTagClass, cutoffReference, when, sessionName, showError, showFieldErrors, capitalise, ordinal, ApiError, showHealth, followHealth, sessionLeft, goToLogin };
+  return { api, el, fmt, fmtSig, num, quantity, change, changeUnit, listed, beltSpeed, beltChange, beltSpeedFromKmh, mdcVerdictTag, shortCite, cutoffTagClass, cutoffReference, when, clock, sessionName, showError, showFieldErrors, capitalise, ordinal, ApiError, showHealth, followHealth, sessionLeft, goToLogin };
 })();

@@ -345,14 +345,14 @@ const Charts = (() => {
   /* A label's width (px) in the chart's 12-px font, estimated (the SVG is drawn before it is on the page). */
   const labelWidth = (text) => String(text).length * 6.6;
 
-  /* -- history chart (SVG): points [{date: Date, value, label, text, session}], optional MDC band ----------- */
+  /* -- history chart (SVG): points [{date: Date, value, label, text, ticks}], optional MDC band ----------- */
   /* ``points`` of one line, or ``opts.lines`` = [{points, color, label}] for several (the
      conditions of a test on one chart, one scale); the MDC band only for a single line;
      ``opts.atLeast``: an axis from ``floor`` reaches at least this value (a count's, whole ticks);
      ``opts.width``: the px the chart is shown at (its labels then 12 px whatever the screen; else drawWidth).
      The date axis is time; sessions too close to tell apart there (two or three the same morning, a visit)
-     are spread apart in their order, each labelled under its point by its number in the visit (a point's
-     ``session``, "Session 2", as the visit page names it) and its time, the day once under them. */
+     are spread apart in their order, each labelled under its point by its ``ticks`` (lines: its number in the
+     visit, "Session 2", as the visit page names it, and its time), the day once under them. */
   function history(points, opts) {
     const W = opts && opts.width ? Math.max(300, Math.round(opts.width)) : drawWidth(520), padL = 52, padR = 16, padT = 16;
     const lines = (opts && opts.lines) || [{ points, color: "#1f4e79", label: null }];
@@ -370,8 +370,7 @@ const Charts = (() => {
     const byTime = (t) => left + (t - t0) / (t1 - t0) * (right - left);
     // each session once (its instant), what it is called, and where it goes across
     const sessions = [...new Map(all.map((p) => [p.date.getTime(), p])).values()].sort((a, b) => a.date - b.date);
-    const clock = (p) => p.date.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
-    const ticks = sessions.map((p) => [p.session ? `Session ${p.session}` : null, clock(p)].filter(Boolean));
+    const ticks = sessions.map((p) => (p.ticks || []).filter(Boolean));
     const timeX = sessions.map((p) => byTime(p.date.getTime()));
     const pointGap = 2 * radius + 4;
     const close = timeX.slice(1).map((x, i) => x - timeX[i] < pointGap); // neighbours drawn on top of each other

@@ -67,13 +67,14 @@
   const changeWords = (s) => (s.count ? s.change_words : change(s.change, s.unit));
 
   /* A series' points as the chart draws them: a session of a visit of several named as the visit page names it
-     ("Nov 9, 2026 · Session 2 (10:00 AM)"), its number kept for the label under its point. */
+     ("Nov 9, 2026 · Session 2 (10:00 AM)"), its number and time the labels under its point when it is drawn apart
+     from its neighbours (Charts.history ticks). */
   function chartPoints(s) {
     return s.points.map((p) => {
       const n = numbered[String(p.session_id)];
       const several = !!n && n.visit_sessions > 1;
       const day = new Date(p.started_at).toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" });
-      return { date: new Date(p.started_at), value: p.value, session: several ? n.number : null,
+      return { date: new Date(p.started_at), value: p.value, ticks: [several ? `Session ${n.number}` : null, Station.clock(p.started_at)],
         label: several ? `${day} · ${Station.sessionName(n.number, p.started_at)}` : when(p.started_at), text: pointWords(s, p) };
     });
   }
