@@ -57,7 +57,7 @@ from typing import Callable, Iterator
 
 from station.store import programme_fields
 from station.store.db import Conflict, Database
-from station.store.erasure_key import KeyFile, erase_payload, key_id, keyed_hash
+from station.store.erasure_key import KeyFile, erase_payload, hub_key, key_id, keyed_hash
 from station.store.timefmt import utc_iso
 
 JUDGEMENT_CURSOR_SETTING = "sync_judgement_cursor"
@@ -358,7 +358,10 @@ class Outbox:
         conn.execute("DELETE FROM sync_outbox WHERE patient_id = ?", (patient_id,))
         if key is None:
             return
-        clinic_key = self._key()
+        if self.role == "hub" and self.key_file is not None:  # its key or StoreError, never a tombstone stations cannot match
+            clinic_key = hub_key(conn, self.key_file, utc_iso(self._now()))
+        else:
+            clinic_key = self._key()
         kept = key["identifier_hash"] if clinic_key is None else keyed_hash(clinic_key, key["identifier_hash"])
         kept_key_id = None if clinic_key is None else key_id(clinic_key)
         if self.role == "hub":

@@ -111,9 +111,13 @@ def test_records_kept_by_the_plain_hash_are_keyed_at_the_hub_s_start_and_the_sta
 
 def test_a_hub_whose_key_file_is_missing_does_not_start_and_says_what_to_do(hub_store, hub_app, tmp_path, pg_url,
                                                                             capsys, monkeypatch):
+    held = _create(hub_store, "8100001")
     key_file = tmp_path / "hub" / "clinic_key"
     made = key_id(key_file.read_text().strip())
     key_file.unlink()
+    with pytest.raises(StoreError, match="clinic key file .*is missing"):  # no tombstone stations could not match
+        hub_store.patients.erase(held["id"], "8100001", actor=CLINICIAN)
+    assert hub_patient(hub_store, "8100001") and _kept(hub_store, "SELECT identifier_hash FROM hub_tombstones") == set()
     words = f"clinic key file .*clinic_key is missing: this hub's erasures are kept keyed with key {made} .*restore that file"
     with pytest.raises(StoreError, match=words):
         create_app({"STORE": hub_store, "HUB": True, "SECRET_KEY": "test", "PASSWORD_COST": CHEAP, "TESTING": True})
