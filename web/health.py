@@ -13,9 +13,11 @@ do (:func:`station.sync.unmatched.health`), and ``trials_not_sent``: null, or ho
 kept here, not sent, because their stored frames are corrupt, with what to do
 (:func:`station.sync.corrupt_trials.health`); each until an administrator marks them dealt with
 (``balance-station sync --resolve``, or ``--resend`` for a trial put back whole:
-:mod:`station.sync.kept_unsent`). On the hub (``HUB``: no plate, no acquisition) the state is
-that of its PostgreSQL database (``role: "hub"``; ``down`` with the reason when the database does
-not answer). ``nodata`` (503, as ``down``): the acquisition runs but its newest frame is over a second
+:mod:`station.sync.kept_unsent`); and ``audit_entries_waiting``: null, or how many of the
+station's audit entries wait here because the hub's software does not know their actions, which,
+and what to do (update the hub: :func:`station.sync.audit_push.health`). On the hub (``HUB``: no
+plate, no acquisition) the state is that of its PostgreSQL database (``role: "hub"``; ``down``
+with the reason when the database does not answer). ``nodata`` (503, as ``down``): the acquisition runs but its newest frame is over a second
 old (:data:`station.acquire.source.NO_FRAMES_S`): the station measures nothing now, as the live
 view says. It reveals no patient data: a sync error other than an unreachable hub is shown
 as only that the sync failed (the hub's words may name a patient; signed-in pages show them).
@@ -26,7 +28,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, current_app, jsonify
 
 from station.acquire.source import down_health
-from station.sync import corrupt_trials
+from station.sync import audit_push, corrupt_trials
 from station.sync.unmatched import health as unmatched_erasures
 
 bp = Blueprint("health", __name__)
@@ -64,7 +66,8 @@ def station_health_document(app: Flask) -> dict:
         state = outbox.state()
         doc["sync"] = {"hub": app.config.get("SYNC") is not None, "queue_length": state["queue_length"],
                        "last_sync_at": state["last_sync_at"], "last_error": state["last_error"],
-                       "erasures_not_applied": unmatched_erasures(store), "trials_not_sent": corrupt_trials.health(store)}
+                       "erasures_not_applied": unmatched_erasures(store), "trials_not_sent": corrupt_trials.health(store),
+                       "audit_entries_waiting": audit_push.health(store)}
     return doc
 
 

@@ -60,7 +60,7 @@ def _describe(change) -> str:
 
 def show_blocked(args: argparse.Namespace) -> int:
     from station.store import outbox_admin
-    from station.sync import kept_unsent
+    from station.sync import audit_push, kept_unsent
 
     config, store = _open(args)
     try:
@@ -88,6 +88,9 @@ def show_blocked(args: argparse.Namespace) -> int:
             print(f"  the hub refused it: {refusal}")
             print(f"  fix it here or on the hub and run `balance-station sync --once`, or skip it: "
                   f"balance-station sync --skip {change.change_id}")
+        audit_waiting = audit_push.health(store)
+        if audit_waiting:
+            print(f"the hub needs updating: {audit_waiting['what_to_do']}")
         skipped = outbox_admin.skipped_changes(store, limit=5)
         if skipped:
             marks = kept_unsent.dealt_with(store)

@@ -367,9 +367,10 @@ class Hub:
                 "unmatched_erasures": unmatched}
 
     def audit_last(self, station: StationRef) -> dict:
-        """``{"last": id}``: the last of the station's own audit entries the hub holds (:mod:`.hub_audit`)."""
+        """``{"last": id, "actions": [...]}``: the last of the station's own audit entries the hub
+        holds, and the audit actions it knows (:func:`.hub_audit.last_answer`)."""
         with self._db.read() as conn:
-            return {"last": hub_audit.last_held(conn, station.id)}
+            return hub_audit.last_answer(conn, station.id)
 
     def push_audit(self, station: StationRef, body: object) -> dict:
         """Append a station's audit entries ``{"station_id", "entries": [...]}`` (:mod:`.hub_audit`);

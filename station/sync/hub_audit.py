@@ -15,6 +15,14 @@ Entries carry no patient data (the audit log's rule everywhere: ids, field names
 entry is mapped in ``hub_id_map`` (entity ``audit``: the station's entry id to the hub's), so an
 entry sent again is recognised and skipped, and the last one held is the station's cursor. They
 are never erased (the audit trail outlives what it names: ids only).
+
+A hub refuses a batch holding an action it does not know (HTTP 422, ``{"action": "is not an audit
+action"}``): a station newer than the hub then keeps such entries in its own audit log and sends
+the others (:mod:`station.sync.audit_push`). The hub's ``GET /api/hub/audit`` answer names the
+actions it knows (``actions``, :func:`last_answer`; a hub before that names none), and it takes an
+entry below the last it holds that it does not hold yet, marked ``arrived_after_entry`` (the last
+entry of that station it held then) in its detail: such entries, kept at the station while its hub
+did not know their action, arrive after the later ones, and the hub's trail says so.
 """
 
 from __future__ import annotations
@@ -37,6 +45,12 @@ def last_held(conn, station_row_id: int) -> int:
     row = conn.execute("SELECT max(local_id) FROM hub_id_map WHERE station = ? AND entity = 'audit'",
                        (station_row_id,)).fetchone()
     return int(row[0] or 0)
+
+
+def last_answer(conn, station_row_id: int) -> dict:
+    """The answer to a station's ``GET /api/hub/audit``: ``{"last", "actions"}``, the last of its
+    entries the hub holds (:func:`last_held`) and the audit actions this hub knows (sorted)."""
+    return {"last": last_held(conn, station_row_id), "actions": sorted(ACTIONS)}
 
 
 def _text(value, key: str, max_chars: int, required: bool):
@@ -81,11 +95,13 @@ def check_entries(entries: object) -> list[dict]:
 
 def append(conn, station_row_id: int, station_name: str, entries: list[dict]) -> int:
     """Append the checked ``entries`` the hub does not hold yet to its audit log (in the caller's
-    transaction); returns how many were new."""
+    transaction); returns how many were new. One below the last held arrives late (kept at the
+    station while this hub's software did not know its action): ``arrived_after_entry`` in its detail."""
     last = last_held(conn, station_row_id)
     added = 0
     for e in entries:
-        if e["id"] <= last:
+        if e["id"] <= last and conn.execute("SELECT 1 FROM hub_id_map WHERE station = ? AND entity = 'audit'"
+                                            " AND local_id = ?", (station_row_id, e["id"])).fetchone() is not None:
             continue
         patient = None
         if e["patient_id"] is not None:
@@ -100,6 +116,8 @@ def append(conn, station_row_id: int, station_name: str, entries: list[dict]) ->
             if row is not None and row["hub_id"]:
                 obj = f"{kind}:{row['hub_id']}"
         detail = {**(e["detail"] or {}), "station": station_name, "station_entry": e["id"]}
+        if e["id"] < last:
+            detail["arrived_after_entry"] = last
         if e["object"] and obj is None:
             detail["station_object"] = e["object"]
         if e["patient_id"] is not None and patient is None:

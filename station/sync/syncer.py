@@ -41,7 +41,7 @@ from station.store import erasure_key
 from station.store.audit import Actor
 from station.store.db import Conflict, NotFound, StoreError, ValidationError
 from station.store.trials import CorruptFrames
-from station.sync import corrupt_trials, programme_updates, pulled, unmatched
+from station.sync import audit_push, corrupt_trials, programme_updates, pulled, unmatched
 from station.sync.answers import BOOLEAN, LIST, OBJECT, TEXT, WHOLE, WHOLE_OR_NULL, items, take, wrong
 from station.sync.client import HubClient, HubRefused, SyncError
 from station.sync.hub import ERASURES_KEYED, PATIENT_SYNC_FIELDS, PATIENT_UPDATES_PAGE
@@ -51,15 +51,11 @@ from station.sync.records import (PART_DIGEST_HEADER, clinic_key_id, frame_parts
 HUB_ACTOR = Actor(None, "hub")
 MAX_PUSH_BYTES = 128 * 1024
 """The hub's bound of a push body (:data:`web.hub_api.PUSH_MAX_BYTES`)."""
-AUDIT_BATCH = 200
-"""Audit entries per request to the hub (:data:`station.sync.hub_audit.MAX_ENTRIES`)."""
 HISTORY_UPDATE_PAGES = 10
 """Pages of trials recorded elsewhere one sync brings at most (200 trials each; the rest at the next)."""
 PROGRAMME_UPDATE_PAGES = 50
 """Pages of programme fields one sync takes at most (2,000 fields each); the next sync goes on
 from there."""
-AUDIT_BATCHES = 50
-"""Batches of audit entries one sync sends at most (10,000 entries; the rest at the next sync)."""
 MAX_HISTORY_PAGES = 1000
 """A patient's history pulled from the hub ends after this many pages (about 1 MB each; a visit
 too large for one page comes in parts)."""
@@ -102,6 +98,8 @@ class SyncReport:
     corrupt_trials: int = 0
     erasures_keyed: int = 0
     hub_keys_erasures: bool = True
+    audit_waiting: int = 0
+    audit_waiting_actions: list = field(default_factory=list)
 
     def lines(self) -> list[str]:
         sent = ", ".join(f"{n} {_RECORD_WORDS.get(entity, (entity, entity + 's'))[n != 1]}"
@@ -139,6 +137,8 @@ class SyncReport:
                        "keyed with the clinic's key")
         if not self.hub_keys_erasures:
             out.append(UNKEYED_HUB_WORDS)
+        if self.audit_waiting_actions:
+            out.append(audit_push.words(self.audit_waiting, self.audit_waiting_actions))
         out.append(f"{self.queue_length} changes left in the queue")
         return out
 
@@ -149,16 +149,6 @@ UNKEYED_HUB_WORDS = ("the hub's software keeps erasures by the plain hash of the
 
 _RECORD_WORDS = {"training": ("training game", "training games")}
 """How a kind of record reads in ``sync --once``'s lines, (one, many), where adding an s is wrong."""
-
-
-def _audit_detail(text: str | None) -> dict | None:
-    """An audit entry's detail as sent to the hub: the stored object, or a note if it is too large."""
-    if not text:
-        return None
-    if len(text) > 7 * 1024:  # the hub takes 8 kB (hub_audit.MAX_DETAIL_BYTES)
-        return {"detail_omitted": f"{len(text)} characters"}
-    doc = json.loads(text)
-    return doc if isinstance(doc, dict) else {"detail": doc}
 
 
 class StationSync:
@@ -463,36 +453,11 @@ class StationSync:
     # -- the station's audit trail to the hub ----------------------------------------------
 
     def _push_audit(self, report: "SyncReport") -> None:
-        """Send this station's audit entries after the last one the hub holds, oldest first, in
-        batches (:mod:`station.sync.hub_audit`; after the changes, so that the hub knows the records
-        they name); at most :data:`AUDIT_BATCHES` batches a sync (the rest at the next)."""
-        last = take(self.client.request("GET", "/api/hub/audit"), "last", "GET /api/hub/audit", WHOLE)
-        for _ in range(AUDIT_BATCHES):
-            with self.store.db.read() as conn:
-                rows = conn.execute("SELECT * FROM audit_log WHERE id > ? ORDER BY id LIMIT ?",
-                                    (last, AUDIT_BATCH)).fetchall()
-            if not rows:
-                return
-            entries, size = [], 0
-            for r in rows:  # within the hub's body bound, whatever the details' sizes
-                entry = {"id": r["id"], "at": r["at"], "username": r["username"], "address": r["address"],
-                         "action": r["action"], "patient_id": r["patient_id"], "object": r["object"],
-                         "detail": _audit_detail(r["detail"])}
-                entry_size = len(json.dumps(entry, separators=(",", ":")))
-                if entries and size + entry_size > self.batch_bytes:
-                    break
-                entries.append(entry)
-                size += entry_size
-            answer = self.client.request("POST", "/api/hub/audit", body={"station_id": self.store.outbox.station_id,
-                                                                        "entries": entries})
-            held = take(answer, "last", "POST /api/hub/audit", WHOLE)
-            if held < entries[-1]["id"]:
-                raise SyncError(f"the hub acknowledged audit entries only up to {held}, not {entries[-1]['id']}; "
-                                "will retry")
-            report.audit_entries += take(answer, "added", "POST /api/hub/audit", WHOLE)
-            last = held
-            if len(rows) < AUDIT_BATCH and len(entries) == len(rows):
-                return
+        """Send this station's audit entries after the last one the hub holds (after the changes, so
+        that the hub knows the records they name); those of actions the hub's software does not
+        know wait here and the sync goes on (:mod:`station.sync.audit_push`)."""
+        report.audit_entries += audit_push.push(self.store, self.client, batch_bytes=self.batch_bytes)
+        report.audit_waiting, report.audit_waiting_actions = audit_push.waiting(self.store)
 
     # -- the hub's record of the patients held here ------------------------------------------
 

@@ -46,13 +46,13 @@ def test_a_stations_audit_entries_join_the_hubs_trail_once_and_in_order(hub_stor
 
 
 def test_audit_entries_resume_after_a_cut_and_survive_an_erasure(hub_store, station_factory, monkeypatch):
-    from station.sync import syncer
+    from station.sync import audit_push
 
     gym = station_factory("gym")
     patient = gym.store.patients.create({"identifier": "P-AU2", "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
     for _ in range(9):
         gym.store.patients.view(patient["id"], actor=CLINICIAN)
-    monkeypatch.setattr(syncer, "AUDIT_BATCH", 4)
+    monkeypatch.setattr(audit_push, "BATCH", 4)
     posts = []
     real = gym.client._send
 
@@ -95,3 +95,89 @@ def test_large_audit_details_go_in_batches_within_the_hubs_body_bound(hub_store,
     assert len(posts) >= 4
     [big] = [e for e in hub_store.audit.query(limit=100) if e["detail"].get("detail_omitted")]
     assert big["username"] == "ana@gym" and big["detail"]["detail_omitted"] == "20011 characters"
+
+
+def test_entries_an_older_hub_refuses_wait_at_the_station_and_the_sync_goes_on(hub_store, station_factory,
+                                                                               monkeypatch, capsys):
+    """A hub whose software does not know an audit action refuses the whole batch (HTTP 422, "is
+    not an audit action"); the old code failed the sync there at every sync: no later audit entry,
+    no patient update from the hub, ever. Now the entries of that action wait in the station's
+    audit log (said in the sync's lines, /healthz, `sync --show-blocked`), the others go on in
+    order, and once the hub's software knows the action they are sent, marked as arriving late."""
+    from station.cli import main
+    from station.sync import audit_push, hub_audit
+    from station.sync.syncer import HUB_ACTOR
+
+    from test_sync_erasure import _health
+
+    gym = station_factory("gym")
+    patient = gym.store.patients.create({"identifier": "P-AU4", "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
+    gym.sync_once()
+    on_hub = hub_patient(hub_store, "P-AU4")
+    hub_store.patients.update(on_hub["id"], {"birth_year": 1951}, actor=CLINICIAN)
+
+    # the hub's software before these two actions (its own words and status: its code, with fewer actions)
+    new_actions = {"sync.erasure_unmatched", "sync.erasures_offered_again"}
+    monkeypatch.setattr(hub_audit, "ACTIONS", hub_audit.ACTIONS - new_actions)
+    monkeypatch.setattr(Hub, "audit_last", lambda self, station: {"last": _last_held(hub_store, station)})
+    gym.store.audit.record(HUB_ACTOR, "sync.erasure_unmatched", detail={"hub_patient": 9, "station_patient": 8})
+    for _ in range(3):
+        gym.store.patients.view(patient["id"], actor=CLINICIAN)
+    kept_id = gym.store.audit.query(action="sync.erasure_unmatched")[0]["id"]
+    last_view = gym.store.audit.query(limit=1)[0]["id"]
+
+    report = gym.sync_once()  # the old code: HubRefused, and nothing after the audit push
+    assert report.refreshed == 1 and gym.store.patients.get(patient["id"])["birth_year"] == 1951
+    assert report.audit_entries == 3 and report.audit_waiting == 1
+    lines = " ".join(report.lines())
+    assert "1 audit entry waits in this station's audit log" in lines and "Update the hub's software" in lines
+    remote = [e for e in hub_store.audit.query(limit=1000) if e["username"].endswith("@gym")]
+    assert [e["detail"]["station_entry"] for e in remote][:3] == [last_view, last_view - 1, last_view - 2]
+    assert not [e for e in remote if e["action"] == "sync.erasure_unmatched"]
+    assert gym.store.audit.query(action="sync.erasure_unmatched")[0]["id"] == kept_id  # kept here, as it was
+    waiting = _health(gym)["audit_entries_waiting"]
+    assert waiting["count"] == 1 and waiting["actions"] == ["sync.erasure_unmatched"]
+    assert "does not know the action sync.erasure_unmatched" in waiting["what_to_do"]
+    monkeypatch.setenv("BALANCE_STATION_CONFIG", "")
+    assert main(["sync", "--show-blocked", "--data-dir", str(gym.store.data_dir)]) == 0
+    assert "the hub needs updating: 1 audit entry waits" in capsys.readouterr().out
+
+    # the next syncs ask that hub nothing more for it; a new entry of the action waits with it
+    gym.store.audit.record(HUB_ACTOR, "sync.erasure_unmatched", detail={"hub_patient": 10, "station_patient": 9})
+    second_id = gym.store.audit.query(limit=1)[0]["id"]
+    gym.store.patients.view(patient["id"], actor=CLINICIAN)
+    before = len(gym.client._send.requests)
+    again = gym.sync_once()
+    posts = [p for m, p in gym.client._send.requests[before:] if (m, p) == ("POST", "/api/hub/audit")]
+    assert len(posts) == 1 and again.audit_waiting == 2
+    assert again.audit_entries == 2  # the view, and the last sync's update of the patient from the hub
+
+    # the hub updated to software that names what it knows, though not yet the newer action:
+    # the kept entries go, late and said so; the newer action waits without a refused request
+    monkeypatch.undo()
+    monkeypatch.setattr(hub_audit, "ACTIONS", hub_audit.ACTIONS - {"sync.erasures_offered_again"})
+    gym.store.audit.record(HUB_ACTOR, "sync.erasures_offered_again", detail={"erasures": []})
+    held_before = _last_held(hub_store, Hub(hub_store).station_named("gym"))
+    before = len(gym.client._send.requests)
+    updated = gym.sync_once()
+    posts = [p for m, p in gym.client._send.requests[before:] if (m, p) == ("POST", "/api/hub/audit")]
+    assert len(posts) == 1 and updated.audit_entries == 2 and updated.audit_waiting == 1
+    late = sorted((e for e in hub_store.audit.query(action="sync.erasure_unmatched")
+                   if e["username"] == "hub@gym"), key=lambda e: e["detail"]["station_entry"])
+    assert [e["detail"]["station_entry"] for e in late] == [kept_id, second_id]
+    assert [e["detail"]["arrived_after_entry"] for e in late] == [held_before, held_before]
+    assert _health(gym)["audit_entries_waiting"]["actions"] == ["sync.erasures_offered_again"]
+
+    monkeypatch.undo()  # the hub's software as this station's
+    assert gym.sync_once().audit_entries == 1 and _health(gym)["audit_entries_waiting"] is None
+    on_hub_gym = [e for e in hub_store.audit.query(limit=1000) if e["username"].endswith("@gym")]
+    assert sorted(e["detail"]["station_entry"] for e in on_hub_gym) == [e["id"] for e in
+                                                                       reversed(gym.store.audit.query(limit=1000))]
+    assert audit_push.waiting(gym.store) == (0, [])
+
+
+def _last_held(hub_store, station) -> int:
+    from station.sync import hub_audit
+
+    with hub_store.db.read() as conn:
+        return hub_audit.last_held(conn, station.id)

@@ -48,7 +48,7 @@ def _answers(store, patient_id: int, trial_id: int) -> dict[str, dict]:
         "PUT /api/hub/trials/ID/parts/ID": {"stored": 0},
         "POST /api/hub/push": {"applied_through": 10**6, "applied": 1, "duplicates": 0,
                                "unmatched_erasures": [{"seq": 10**6, "hub_patient_id": 3}]},
-        "GET /api/hub/audit": {"last": 0},
+        "GET /api/hub/audit": {"last": 0, "actions": ["patient.create", "patient.update"]},
         "POST /api/hub/audit": {"last": 10**6, "added": 1},
         "GET /api/hub/history-updates": {"patients": [{"local_id": patient_id, "sessions": [visit]}], "next": None,
                                          "until": 5, "judgements": [trial], "judged_until": 3, "judged_more": False},
