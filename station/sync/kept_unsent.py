@@ -12,9 +12,8 @@ marks them dealt with (:func:`resolve`): the record stays, the health no longer 
 
 The mark is the audit entry itself (``sync.skip`` on ``sync_change:SEQ`` with ``dealt_with`` in
 its detail: ``resolved`` or ``sent again``), so it needs no column of its own, and who and when
-are the entry's. ``sync.skip`` is an action every hub knows: a new action would be refused by a
-hub before it when the station sends its audit entries (:mod:`station.sync.hub_audit`), which
-would stop that station's audit trail there.
+are the entry's. ``sync.skip`` is an action every hub knows: an entry of a new action would wait
+at the station until a hub before it is updated (:mod:`station.sync.audit_push`).
 """
 
 from __future__ import annotations

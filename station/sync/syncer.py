@@ -79,7 +79,9 @@ class SyncReport:
     :meth:`StationSync._follow_hub_epoch`), ``offered_again`` (records and erasures of this
     station queued again for it), ``unmatched_erasures`` (erasures made here the hub took without erasing: it holds
     the patient under another identifier, :mod:`station.sync.unmatched`), ``corrupt_trials`` (trial changes kept
-    here, not sent: the trial's stored frames are corrupt, :mod:`station.sync.corrupt_trials`), ``queue_length`` left."""
+    here, not sent: the trial's stored frames are corrupt, :mod:`station.sync.corrupt_trials`), ``audit_waiting``
+    (this station's audit entries kept here: the hub's software does not know their actions, ``audit_waiting_actions``:
+    :mod:`station.sync.audit_push`), ``queue_length`` left."""
 
     sent: Counter = field(default_factory=Counter)
     duplicates: int = 0

@@ -37,12 +37,16 @@ def test_a_stations_audit_entries_join_the_hubs_trail_once_and_in_order(hub_stor
     gym.store.patients.view(patient["id"], actor=CLINICIAN)
     assert gym.sync_once().audit_entries == 1
     entry = gym.store.audit.query(limit=1)[0]
-    again = gym.client.request("POST", "/api/hub/audit", body={
+    assert _send_again(gym, entry) == {"last": entry["id"], "added": 0}
+    assert len([e for e in hub_store.audit.query(limit=1000) if e["username"].endswith("@gym")]) == len(local) + 1
+
+
+def _send_again(gym, entry: dict) -> dict:
+    """The hub's answer to ``entry`` (from the station's audit log) sent once more."""
+    return gym.client.request("POST", "/api/hub/audit", body={
         "station_id": gym.store.outbox.station_id,
         "entries": [{k: entry[k] for k in ("id", "at", "username", "address", "action", "patient_id", "object",
                                            "detail")}]})
-    assert again == {"last": entry["id"], "added": 0}
-    assert len([e for e in hub_store.audit.query(limit=1000) if e["username"].endswith("@gym")]) == len(local) + 1
 
 
 def test_audit_entries_resume_after_a_cut_and_survive_an_erasure(hub_store, station_factory, monkeypatch):
@@ -166,6 +170,7 @@ def test_entries_an_older_hub_refuses_wait_at_the_station_and_the_sync_goes_on(h
                    if e["username"] == "hub@gym"), key=lambda e: e["detail"]["station_entry"])
     assert [e["detail"]["station_entry"] for e in late] == [kept_id, second_id]
     assert [e["detail"]["arrived_after_entry"] for e in late] == [held_before, held_before]
+    assert _send_again(gym, gym.store.audit.query(action="sync.erasure_unmatched", limit=1)[0])["added"] == 0
     assert _health(gym)["audit_entries_waiting"]["actions"] == ["sync.erasures_offered_again"]
 
     monkeypatch.undo()  # the hub's software as this station's
