@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from station.store.audit import Actor
+from station.store.db import ValidationError
+from station.sync.client import HubRefused
 from station.sync.hub import Hub
 
 from sync_support import CLINICIAN, add_trial, hub_patient
@@ -178,6 +182,16 @@ def test_entries_an_older_hub_refuses_wait_at_the_station_and_the_sync_goes_on(h
     on_hub_gym = [e for e in hub_store.audit.query(limit=1000) if e["username"].endswith("@gym")]
     assert sorted(e["detail"]["station_entry"] for e in on_hub_gym) == [e["id"] for e in
                                                                        reversed(gym.store.audit.query(limit=1000))]
+    assert audit_push.waiting(gym.store) == (0, [])
+
+    # another refusal of the audit push is no reason to keep anything: it fails the sync, as before
+    def refusing(entries):
+        raise ValidationError({"detail": "must be a JSON object of at most 8192 bytes"})
+
+    monkeypatch.setattr(hub_audit, "check_entries", refusing)
+    gym.store.patients.view(patient["id"], actor=CLINICIAN)
+    with pytest.raises(HubRefused, match="8192 bytes"):
+        gym.sync_once()
     assert audit_push.waiting(gym.store) == (0, [])
 
 
