@@ -148,7 +148,9 @@ def hub_key(conn, key_file: KeyFile, now_iso: str) -> str:
             raise StoreError(
                 f"the clinic key file {key_file.path} is missing: this hub's erasures are kept keyed with key "
                 f"{recorded} (ids only: the key itself is never in the database nor its backups); restore that file "
-                "from where you keep the data directory's secrets (mode 0600, the hub's user) and start the hub again")
+                "from where you keep the data directory's secrets, or copy it from the data directory of any station "
+                f"that synced with this hub (its {KEY_FILENAME} file holds the same key), mode 0600, the hub's user; "
+                "then start the hub again")
         key = key_file.create()
     elif recorded is not None and recorded != key_id(key):
         raise StoreError(

@@ -113,7 +113,8 @@ def test_a_hub_whose_key_file_is_missing_does_not_start_and_says_what_to_do(hub_
                                                                             capsys, monkeypatch):
     held = _create(hub_store, "8100001")
     key_file = tmp_path / "hub" / "clinic_key"
-    made = key_id(key_file.read_text().strip())
+    kept_text = key_file.read_text()
+    made = key_id(kept_text.strip())
     key_file.unlink()
     with pytest.raises(StoreError, match="clinic key file .*is missing"):  # no tombstone stations could not match
         hub_store.patients.erase(held["id"], "8100001", actor=CLINICIAN)
@@ -128,6 +129,12 @@ def test_a_hub_whose_key_file_is_missing_does_not_start_and_says_what_to_do(hub_
     assert err.count("\n") == 1 and re.match(f"balance-station hub: the {words}", err)  # one line, no traceback
     assert Hub(hub_store).add_station("new-ward").startswith("bst_")  # managing tokens needs no key
     assert not key_file.exists()  # and no new key is made over a database keyed with the lost one
+    assert f"copy it from the data directory of any station that synced with this hub (its clinic_key" in err
+    key_file.write_text(kept_text)  # a station's copy holds the same key (the first test above)
+    key_file.chmod(0o600)
+    assert Hub(hub_store).clinic_key == kept_text.strip()
+    hub_store.patients.erase(held["id"], "8100001", actor=CLINICIAN)  # the hub erases again, keyed
+    assert _kept(hub_store, "SELECT identifier_hash FROM hub_tombstones") == {keyed_hash(kept_text.strip(), identifier_hash("8100001"))}
 
 
 def test_a_station_whose_key_file_cannot_be_read_erases_all_the_same_and_the_sync_says_why(hub_store,
