@@ -17,7 +17,8 @@ station that synced with neither the restored epoch nor the new one goes back to
 two epochs' numbers (the backup may hold records of the restored epoch it never saw).
 
 An erasure made after the backup would come back with the restore (the patient restored with
-it): the restore keeps the identifier hashes of the erasures the replaced database held beyond
+it): the restore keeps the tombstones' values (the identifiers' hashes keyed with the clinic key,
+or plain from older software: station.store.erasure_key) of the erasures the replaced database held beyond
 the backup's (:data:`REDO_SETTING`), and the hub's next start erases those patients again, each
 leaving a new tombstone that the stations take.
 """
@@ -31,7 +32,8 @@ SETTING = "hub_epoch"
 RESTORED_SETTING = "hub_epoch_restored"
 """The epoch of a database restored from a backup, until the hub's next start replaces it."""
 REDO_SETTING = "hub_erasures_to_redo"
-"""The identifier hashes of erasures the database held before a restore that the backup did not:
+"""The tombstone values (keyed, or plain from older software) of erasures the database held before a
+restore that the backup did not:
 the hub's next start erases those patients again (:func:`erasures_to_redo`)."""
 COUNTED = {"tombstones": "hub_tombstones", "sessions": "sessions", "trials": "trials", "audit": "audit_log"}
 """Each number an epoch keeps, and the table whose highest id it is."""
@@ -67,7 +69,7 @@ the restored database's epoch is over; the hub's next start makes the next one (
 
 
 def erasures_to_redo(conn) -> list[str]:
-    """The identifier hashes a restore left to erase again (none: ``[]``)."""
+    """The tombstone values (keyed, or plain from older software) a restore left to erase again (none: ``[]``)."""
     row = conn.execute("SELECT value FROM settings WHERE key = ?", (REDO_SETTING,)).fetchone()
     return [] if row is None else [h for h in json.loads(row[0]) if isinstance(h, str)]
 

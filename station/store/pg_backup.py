@@ -804,7 +804,8 @@ def _replay(raw, tools: ClientTools, archive: Path) -> dict[str, int]:
 
 
 def _identifier_hashes_erased(raw) -> set[str]:
-    """The identifier hashes of the hub's erasure tombstones in the schema ``public`` (none before the table)."""
+    """The values of the hub's erasure tombstones in the schema ``public`` (the identifiers' hashes keyed with
+    the clinic key, or plain from older software; none before the table)."""
     if raw.execute("SELECT to_regclass('public.hub_tombstones')").fetchone()[0] is None:
         return set()
     return {r[0] for r in raw.execute("SELECT identifier_hash FROM public.hub_tombstones").fetchall()}
