@@ -186,3 +186,9 @@ def test_a_treadmill_sessions_pages_read_right_on_a_tablet_and_a_phone(reading_p
     _spread_apart("tablet 1180", tablet.execute_script(SPREAD))
     tablet.execute_script("arguments[0].scrollIntoView({block: 'center'})", css(tablet, '.history-chart[data-metric="pauses"] svg')[0])
     tablet.save_screenshot(str(shots / "test-history-chart-tablet-1180.png"))
+    tablet.get(f"{station.url}/sessions/{last}")  # the steps' trace drawn at its width too: label boxes 14 px (were 21)
+    trace = wait(tablet, "the steps' trace", lambda d: d.execute_script(TRACE) if css(d, "svg.steps-trace circle.ic") else None)
+    heights = [bottom - top for _text, _left, top, _right, bottom in trace["others"]]
+    assert heights and max(heights) <= 17, heights
+    tablet.execute_script("arguments[0].scrollIntoView({block: 'center'})", css(tablet, "svg.steps-trace")[0])
+    tablet.save_screenshot(str(shots / "test-results-trace-tablet-1180.png"))

@@ -147,8 +147,11 @@ const WalkResults = (() => {
     try {
       const doc = await api("GET", `/api/trials/${trialId}/steps?${q}`);
       // no trace (no IMU data, or no frames at all): the server's note says which, once, in the trace's place
+      // on a tablet drawn at the width it is shown, its labels 12 px (a 720-px drawing across a 1180-px page set them
+      // at 18 px); a phone's (600 px or narrower, or not shown yet) as Charts.drawWidth has it
+      const widthPx = figure.clientWidth > 600 ? figure.clientWidth : undefined;
       const chart = WalkCharts.stepsTrace(doc.time_s, doc.acc_v_m_s2, doc.initial_contacts_s,
-        { from_s: doc.from_s, to_s: doc.to_s, traceLabel: "vertical acceleration", label: `Vertical acceleration of trial #${trialId} with its steps`,
+        { from_s: doc.from_s, to_s: doc.to_s, width: widthPx, traceLabel: "vertical acceleration", label: `Vertical acceleration of trial #${trialId} with its steps`,
           empty: doc.acceleration === false ? doc.note : null });
       const shown = doc.initial_contacts_s.length;
       const words = doc.note ? doc.note
