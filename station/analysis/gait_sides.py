@@ -74,7 +74,6 @@ def _same_side(ml_band: np.ndarray, events: np.ndarray) -> bool:
     x = ml_band[int(events[0]) : int(events[-1])]
     if lag < 2 or x.shape[0] < 3 * lag:
         return False
-    x = x - x.mean()
     ad = _unbiased_autocorrelation(x, lag)
     return bool(np.isfinite(ad[lag]) and ad[lag] > SAME_SIDE_CORRELATION)
 
@@ -103,7 +102,7 @@ def _sides_alternate(run: np.ndarray, side_ml: np.ndarray) -> bool:
     x = side_ml[int(run[0]) : int(run[-1])]
     if step < 2 or x.shape[0] < 3 * step:
         return False
-    ad = _unbiased_autocorrelation(x - x.mean(), step)
+    ad = _unbiased_autocorrelation(x, step)
     return bool(np.isfinite(ad[step]) and ad[step] < -SAME_SIDE_CORRELATION)
 
 

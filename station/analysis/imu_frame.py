@@ -158,9 +158,10 @@ def gravity_direction(acc_m_s2, fs_hz: float | None = None) -> np.ndarray:
     return g
 
 
-PROJECTION_ROWS = 65536
-"""Samples projected on the body axes at a time by :func:`align_to_body` (their medio-lateral axes and
-3 × 3 bases: 6.3 MB); the result is the same, bit for bit, as projecting all of them at once."""
+PROJECTION_ROWS = 16384
+"""Samples given their body axes and projected on them at a time by :func:`align_to_body` (their
+antero-posterior and medio-lateral axes and 3 × 3 bases: 6.3 MB with the temporaries); the result is
+the same, bit for bit, as for all of them at once."""
 GRAVITY_SETTLE_S = 120.0
 """How far a sample's low-pass gravity direction reaches into the recording, s. The filter (2nd-order
 Butterworth at :data:`GRAVITY_CUTOFF_HZ`, forward and backward) forgets a sample as
@@ -341,24 +342,27 @@ def align_to_body(
     # nears the vertical (bending to the floor, reclining, with the sensor's own tilt on top), from the
     # medio-lateral axis instead, which a pitch leaves horizontal (ap = v × ml). The two agree for an
     # upright trunk; one of the two orthogonal axes is always at least 45° from the vertical.
-    ap = (v @ toes)[:, None] * v
-    np.subtract(toes[None, :], ap, out=ap)  # toes − (v·toes) v, in place
-    ap_norm = np.sqrt(np.einsum("ij,ij->i", ap, ap))
     side = np.cross(toes, _up)  # the sensor axis toward the right when worn (ml = ap × v)
-    pitched = ap_norm < math.sin(math.radians(90.0 - MISMOUNT_TILT_DEG))  # toes axis > 60° from horizontal
-    ap /= ap_norm[:, None].clip(min=1e-12)
-    if pitched.any():  # only then the medio-lateral axis made horizontal
-        ml_h = side[None, :] - (v @ side)[:, None] * v
-        ml_norm = np.sqrt(np.einsum("ij,ij->i", ml_h, ml_h))
-        ap[pitched] = np.cross(v[pitched], ml_h[pitched] / ml_norm[pitched, None])
-        del ml_h, ml_norm
-    del ap_norm, pitched
+    steep = math.sin(math.radians(90.0 - MISMOUNT_TILT_DEG))  # toes axis > 60° from horizontal below this
     acc_body = np.empty_like(acc)
     gyro_body = None if gyro is None else np.empty_like(gyro)
-    for i in range(0, acc.shape[0], PROJECTION_ROWS):  # a block of rows at a time: not 72 bytes of basis a sample
+    # A block of rows at a time: each sample's axes come from its own vertical alone, so the body axes of
+    # a block (3 × 3 a sample, 72 bytes) and their temporaries are all that is held beside ``v``; the
+    # products with the mounting's axes (signed unit vectors) are exact, and every other operation is
+    # the one applied to all the rows at once: the same numbers, bit for bit.
+    for i in range(0, acc.shape[0], PROJECTION_ROWS):
         rows = slice(i, i + PROJECTION_ROWS)
-        ml = np.cross(ap[rows], v[rows])
-        basis = np.stack((v[rows], ap[rows], ml), axis=1)  # (rows, 3 body axes, 3 sensor axes)
+        up = v[rows]
+        ap = (up @ toes)[:, None] * up
+        np.subtract(toes[None, :], ap, out=ap)  # toes − (v·toes) v, in place
+        ap_norm = np.sqrt(np.einsum("ij,ij->i", ap, ap))
+        pitched = ap_norm < steep
+        ap /= ap_norm[:, None].clip(min=1e-12)
+        if pitched.any():  # only then the medio-lateral axis made horizontal
+            ml_h = side[None, :] - (up @ side)[:, None] * up
+            ml_norm = np.sqrt(np.einsum("ij,ij->i", ml_h, ml_h))
+            ap[pitched] = np.cross(up[pitched], ml_h[pitched] / ml_norm[pitched, None])
+        basis = np.stack((up, ap, np.cross(ap, up)), axis=1)  # (rows, 3 body axes, 3 sensor axes)
         acc_body[rows] = np.einsum("nbs,ns->nb", basis, acc[rows])
         if gyro is not None:
             gyro_body[rows] = np.einsum("nbs,ns->nb", basis, gyro[rows])

@@ -119,7 +119,7 @@ def bridge_gaps(samples, seq, fs_hz: float, *, max_gap_s: float = MAX_BRIDGE_S) 
         raise ValueError(f"samples (shape {values.shape}) and seq (shape {frames.shape}) must have one row per frame")
     if frames.size and not np.issubdtype(frames.dtype, np.integer):
         raise ValueError("seq must hold integer frame counters")
-    frames = frames.astype(np.int64)
+    frames = frames.astype(np.int64, copy=False)
     if frames.size > 1 and not (np.diff(frames) > 0).all():
         raise ValueError("seq must increase strictly (one row per frame, in order)")
     if isinstance(fs_hz, bool) or not isinstance(fs_hz, (int, float)) or not (math.isfinite(fs_hz) and fs_hz > 0):
@@ -129,14 +129,18 @@ def bridge_gaps(samples, seq, fs_hz: float, *, max_gap_s: float = MAX_BRIDGE_S) 
     ok = np.isfinite(values).all(axis=1)
     if not ok.any():
         raise ValueError("no IMU reading in the recording (every frame is missing or NaN)")
-    have = frames[ok]
-    first, last = int(have[0]), int(have[-1])
+    rows = frames[ok]
+    first, last = int(rows[0]), int(rows[-1])
     report = GapReport(first_frame=first)
     report.trimmed_frames = int((first - int(frames[0])) + (int(frames[-1]) - last))
     grid = np.full((last - first + 1, values.shape[1]), np.nan)
-    grid[have - first] = values[ok]
+    rows -= first  # each reading's row of the grid
+    every = bool(ok.all())
+    for k in range(values.shape[1]):  # a column at a time: no copy of all the readings beside the grid
+        grid[rows, k] = values[:, k] if every else values[ok, k]
     present = np.zeros(grid.shape[0], dtype=bool)
-    present[have - first] = True
+    present[rows] = True
+    del rows
     max_gap = max_bridge_frames(fs_hz, max_gap_s)
     missing = np.flatnonzero(~present)
     if missing.size:

@@ -107,11 +107,18 @@ def analyse_file(path: str, *, sensor_height_m: float | None, mounting: tuple[st
         if reason is not None:
             return {"file": path, "error": f"IMU mounting: {reason}"}
         height = sensor_height_m if sensor_height_m is not None else rec.sensor_height_m
-        # the gyroscope is checked with the acceleration (a row partly NaN is refused) but gait does not use it:
-        # its body-frame copy is not kept while the gait is computed
-        acc_body = align_to_body(rec.acc_m_s2, rec.gyro_deg_s, up_axis=up, toes_axis=toes, fs_hz=rec.fs_hz)[0]
+        # What the result needs of the record (its time axis, rate and gaps, the gyroscope's counted), then
+        # the record let go: gait does not use the gyroscope, whose rows the reader gives whole or NaN, and
+        # the sensor-frame acceleration is dropped once aligned, so neither is held while the gait is
+        # computed (a 2-hour trial at 100 Hz: 35 MB less)
+        fs_hz, time_s, bridged_s, gaps = rec.fs_hz, rec.time_s, rec.gaps.bridged_s, rec.gap_summary()
+        acc = rec.acc_m_s2
+        del rec
+        acc_body = align_to_body(acc, None, up_axis=up, toes_axis=toes, fs_hz=fs_hz)[0]
+        del acc
         # lost samples bridged by the reader: the steps next to them are left out of the variability
-        metrics = gait_metrics(acc_body, rec.fs_hz, sensor_height_m=height, bridged_s=rec.gaps.bridged_s)
+        metrics = gait_metrics(acc_body, fs_hz, sensor_height_m=height, bridged_s=bridged_s)
+        del acc_body
     except TrialFileError as exc:
         return {"file": path, "error": exc.problem}
     except ValueError as exc:
@@ -121,32 +128,32 @@ def analyse_file(path: str, *, sensor_height_m: float | None, mounting: tuple[st
     except Exception as exc:  # a bug must not stop the batch nor print a traceback
         return {"file": path, "error": f"unexpected error ({type(exc).__name__}: {exc}); please report it"}
     metrics_contacts = metrics.pop("initial_contacts_s")
-    contacts = [round(t, 6) for t in file_times(rec, metrics_contacts)]
+    contacts = [round(t, 6) for t in file_times(time_s, fs_hz, metrics_contacts)]
     result = {
         "file": path,
-        "fs_hz": rec.fs_hz,
-        "samples": rec.samples,
+        "fs_hz": fs_hz,
+        "samples": int(time_s.shape[0]),
         "version": version,
         "initial_contacts_s": contacts,
         "metrics": metrics,
     }
-    gaps = rec.gap_summary()  # missing IMU samples bridged (never closed up), counted beside the metrics
-    if gaps is not None:
-        gaps["contacts_near_gaps"] = int(contacts_near_gaps(metrics_contacts, rec.gaps.bridged_s, rec.fs_hz).sum())
+    if gaps is not None:  # missing IMU samples bridged (never closed up), counted beside the metrics
+        gaps["contacts_near_gaps"] = int(contacts_near_gaps(metrics_contacts, bridged_s, fs_hz).sum())
         result["gaps"] = gaps
     return result
 
 
-def file_times(rec, times_s) -> list[float]:
+def file_times(time_s, fs_hz: float, times_s) -> list[float]:
     """Times from the analysis (s from the recording's first sample, ``sample / fs_hz``) on the file's
-    own time axis: each sample's ``time_s`` as the file gives it (interpolated between samples, and
-    between the readings on either side of a bridged gap), not ``time_s[0] + sample / fs_hz``, which
-    drifts from the file's times by as much as ``rate_hz`` is off them (up to
-    :data:`station.store.trialfile.RATE_AGREEMENT`)."""
+    own time axis ``time_s`` (s, one per sample of the recording, :attr:`station.store.imu_recording.
+    ImuRecording.time_s`; ``fs_hz`` its rate, Hz): each sample's ``time_s`` as the file gives it
+    (interpolated between samples, and between the readings on either side of a bridged gap), not
+    ``time_s[0] + sample / fs_hz``, which drifts from the file's times by as much as ``rate_hz`` is off
+    them (up to :data:`station.store.trialfile.RATE_AGREEMENT`)."""
     import numpy as np
 
-    samples = np.asarray(times_s, dtype=np.float64) * rec.fs_hz
-    return np.interp(samples, np.arange(rec.samples, dtype=np.float64), rec.time_s).tolist()
+    samples = np.asarray(times_s, dtype=np.float64) * fs_hz
+    return np.interp(samples, np.arange(time_s.shape[0], dtype=np.float64), time_s).tolist()
 
 
 def _csv_keys() -> list[str]:
