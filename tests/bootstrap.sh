@@ -5,6 +5,8 @@
 #                 policy-rc.d keeps the package's own nginx from starting);
 #   tests/e2e:    chromium and chromium-driver (Selenium drives Debian's headless Chromium through
 #                 /usr/bin/chromedriver; nothing downloads a browser).
+#   tests/web:    nodejs (tests/web/test_js_syntax.py parses every dashboard script, alone and as
+#                 each page loads them).
 #   tests/reports: poppler-utils (pdftotext, pdftoppm, pdfinfo, pdfimages read back the PDF reports:
 #                 their text, word boxes and pages as images).
 #   tests/store (and the hub's tests): postgresql (initdb, pg_ctl: tests/conftest.py starts a
@@ -20,6 +22,7 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+command -v node >/dev/null 2>&1 || command -v nodejs >/dev/null 2>&1 || missing+=(nodejs)
 command -v pdftoppm >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing+=(postgresql)
 ls /usr/lib/postgresql/*/bin/pg_restore >/dev/null 2>&1 || command -v pg_restore >/dev/null 2>&1 \
