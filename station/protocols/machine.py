@@ -258,9 +258,10 @@ class TrialMachine:
             self._stop_issue = QualityIssue("operator_stop", f"Stopped by the operator after {at_s:.1f} s.", at_s)
             self._finish()
 
-    def end_hold(self, now_ns: int, reason: str = "the clinician ended the hold") -> None:
+    def end_hold(self, now_ns: int, reason: str = 'the clinician pressed "Position lost"') -> None:
         """Timed holds: the clinician saw the patient lose the test position (eyes opened, arms
-        uncrossed, holding on); the hold ends now and the trial stays valid."""
+        uncrossed, holding on); the hold ends now and the trial stays valid. ``reason``: how it was
+        seen, in words that follow "The patient lost the test position after 8.9 s (...)"."""
         if self.plan.protocol.outcome != "time_held":
             raise RuntimeError("end_hold() applies to timed holds only; use stop() to stop this trial")
         self._now_ns = max(self._now_ns, now_ns)
@@ -612,7 +613,8 @@ class TrialMachine:
             judged_end = event.index
             at_s = (int(rec["t_ns"][min(event.index, self._n - 1)]) - self._t0_ns) / 1e9 if self._n else 0.0
             if self._event_kind == "operator_end":
-                words = QualityIssue("operator_ended", f"The hold was ended by the clinician after "
+                # the patient's hold ended, seen by the clinician (not the clinician stopping the test)
+                words = QualityIssue("operator_ended", f"The patient lost the test position after "
                                      f"{self._hold_time_s(event.index):.1f} s ({self._operator_reason}).", at_s)
             else:
                 held = self._hold_time_s(event.index) if outcome == "time_held" else None

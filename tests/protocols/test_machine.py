@@ -46,7 +46,7 @@ def between(t0, t1, **changes):
 
 
 def run(script, protocol="quiet-stance", condition=0, *, body_weight_n=None, read_s=0.05, max_s=120.0,
-        settings=None, source=None, stop_at_s=None, end_hold_at_s=None):
+        settings=None, source=None, stop_at_s=None, end_hold_at_s=None, end_hold_reason=("the patient uncrossed the arms",)):
     p = builtin_protocols()[protocol]
     if settings:
         p = replace(p, quality=p.quality.replace(settings))
@@ -65,7 +65,7 @@ def run(script, protocol="quiet-stance", condition=0, *, body_weight_n=None, rea
         if stop_at_s is not None and now >= stop_at_s * 1e9 and not m.finished:
             m.stop(now)
         if end_hold_at_s is not None and now >= end_hold_at_s * 1e9 and not m.finished:
-            m.end_hold(now, "the patient uncrossed the arms")
+            m.end_hold(now, *end_hold_reason)
     return m, events
 
 
@@ -232,7 +232,16 @@ def test_clinician_ends_a_hold():
     m, _ = run(person(), protocol="mctsib", end_hold_at_s=20.0)
     r = m.result
     assert r.valid and r.end_reason == "operator_ended" and r.time_held_s == pytest.approx(14.0, abs=0.06)
-    assert "uncrossed the arms" in r.hold_end.message
+    assert r.hold_end.message == "The patient lost the test position after 14.0 s (the patient uncrossed the arms)."
+
+
+def test_position_lost_button_says_the_patient_lost_the_position():
+    """The tablet's "Position lost" (no reason given): stored words must not read as if the
+    clinician had stopped the test."""
+    m, _ = run(person(), protocol="mctsib", end_hold_at_s=20.0, end_hold_reason=())
+    message = m.result.hold_end.message
+    assert message == 'The patient lost the test position after 14.0 s (the clinician pressed "Position lost").'
+    assert "ended by the clinician" not in message
 
 
 def test_stepping_off_in_a_timed_hold_is_named_so():
