@@ -62,7 +62,7 @@ from station.protocols.runner import ProtocolRunner
 from station.protocols.schema import Protocol, ProtocolError
 from station.protocols.sinks import StoreSink
 from station.store.audit import Actor
-from station.store.db import Conflict, DiskFull, StoreError, ValidationError
+from station.store.db import Conflict, DiskFull, NotFound, StoreError, ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -187,6 +187,8 @@ class _Run:
     stored: int = 0
     closed: bool = False
     walk_settings: object = None
+    release: Callable[[], None] = lambda: None
+    """Releases the patient's record (held while the test is open: no erasing, no archiving)."""
 
 
 class TrialService:
@@ -301,13 +303,12 @@ class TrialService:
         if run is not None and not run.runner.finished:
             try:
                 run.runner.step()
-            except Exception as exc:
+            except DiskFull as exc:  # expected: one line (the trial by number, no patient data), no traceback
+                log.warning("the test stopped: %s", exc)
+                self._fail_run(run, str(exc)[:1].upper() + str(exc)[1:] + ".")  # what happened, what to do
+            except Exception:
                 log.exception("protocol run failed")
-                if isinstance(exc, DiskFull):  # says what happened to the trial and what to do
-                    self._fail_run(run, str(exc)[:1].upper() + str(exc)[1:] + ".")
-                else:
-                    self._fail_run(run, f"The test stopped because of an internal error ({type(exc).__name__}); "
-                                        "the trials so far are kept. See the station log.")
+                self._fail_run(run, None)
             else:
                 self._announce_stored(run)
         else:
@@ -504,10 +505,17 @@ class TrialService:
                 walk_settings.check_setting(protocol.walk.setting, protocol.title)
             except ValueError as exc:
                 raise ValidationError({"walk": str(exc)}) from None
-        patient = self.store.patients.get(patient_id)  # NotFound -> 404
-        schedule = self._training_schedule(protocol, patient, training)
-        los_settings = self._los_settings(protocol, patient, los, actor)
-        session = self.store.sessions.create(patient_id, {"label": protocol.title}, actor=actor)  # Conflict if archived
+        # Held before it is read, until the run closes: an erasure either came first (NotFound
+        # below) or is refused (station.store.open_tests).
+        release = self.store.patients.open_tests.hold(patient_id, protocol.title)
+        try:
+            patient = self.store.patients.get(patient_id)  # NotFound -> 404
+            schedule = self._training_schedule(protocol, patient, training)
+            los_settings = self._los_settings(protocol, patient, los, actor)
+            session = self.store.sessions.create(patient_id, {"label": protocol.title}, actor=actor)  # Conflict if archived
+        except BaseException:
+            release()
+            raise
         age_y = None
         if patient.get("birth_year"):
             age_y = float(time.gmtime(self.wall_clock()).tm_year - int(patient["birth_year"]))
@@ -517,7 +525,7 @@ class TrialService:
                                 patient_conditions=tuple(patient.get("conditions") or ()), read_wait_s=self.read_wait_s, gates=self.gates, walk_settings=walk_settings,
                                 mounting=self.mounting, training_schedule=schedule, los=los_settings)
         self._run = _Run(runner, sink, patient_id, patient["identifier"], session["id"], protocol, age_y, actor,
-                         walk_settings=walk_settings)
+                         walk_settings=walk_settings, release=release)
         runner.begin()
         self._refresh_status(force=True)
         self.bus.publish("run_opened", run=self._status["run"])
@@ -606,6 +614,7 @@ class TrialService:
 
     def _close(self, run: _Run, reason: str) -> None:
         run.closed = True
+        run.release()
         summary = run.runner.summary or summarise(run.protocol, [r.result for r in run.runner.records], age_y=run.age_y,
                                                   patient_conditions=run.runner.patient_conditions)
         self._run = None
@@ -613,10 +622,31 @@ class TrialService:
         self.bus.publish("run_closed", session_id=run.session_id, patient_id=run.patient_id, reason=reason,
                          summary=summary)
 
-    def _fail_run(self, run: _Run, message: str) -> None:
-        run.sink.abort_open(message)
+    def _fail_run(self, run: _Run, message: str | None) -> None:
+        """Close a run that failed; ``message`` None: an unexpected error, told with what of the
+        test the store holds (after the trial cut short is closed)."""
+        run.sink.abort_open(message or "the test stopped because of an internal error")
+        if message is None:
+            message = self._internal_error_words(run)
         self.bus.publish("fault", message=message)
         self._close(run, message)
+
+    def _internal_error_words(self, run: _Run) -> str:
+        """What the clinician is told when a test stopped on an unexpected error: no exception's
+        name, and only the trials the store really holds."""
+        stopped = "The test stopped because of an internal error"
+        try:
+            kept = len(self.store.sessions.get(run.session_id)["trials"])
+        except NotFound:
+            return (f"{stopped}, and its visit is no longer in the store (the patient's record may have been erased): "
+                    "nothing of this test was kept. See the station log.")
+        except StoreError:
+            return f"{stopped}; the station could not check which of its trials are stored. See the station log."
+        if kept == 0:
+            return f"{stopped} before any of its trials was stored. See the station log."
+        trials = "1 trial" if kept == 1 else f"{kept} trials"
+        return f"{stopped}; the {trials} of this test recorded so far {'is' if kept == 1 else 'are'} kept. " \
+               "See the station log."
 
     def _announce_stored(self, run: _Run) -> None:
         records = run.runner.records

@@ -26,6 +26,7 @@ from station.store import change_seq, fields
 from station.store.audit import Actor, AuditLog
 from station.store.conditions import normalise_conditions
 from station.store.db import Conflict, Database, NotFound, ValidationError
+from station.store.open_tests import OpenTests
 from station.store.timefmt import utc_iso
 from station.store.trials import SUMMARY_SQL, summary
 
@@ -75,6 +76,16 @@ class Patients:
         self._db = db
         self._audit = audit
         self._now = wall_clock
+        self.open_tests = OpenTests()
+        """The patients whose test is open on this station (the trial service holds them)."""
+
+    def _refuse_while_test_open(self, patient_id: int, to_do: str) -> None:
+        """Conflict, in the clinician's words, if a test is open for the patient (call it inside
+        the write transaction: see :mod:`station.store.open_tests`)."""
+        title = self.open_tests.title(patient_id)
+        if title is not None:
+            raise Conflict(f"a test ({title}) is open for this patient on the station; end it on the live page "
+                           f"(End test), then {to_do}")
 
     # -- validation -------------------------------------------------------------------------
 
@@ -322,6 +333,7 @@ class Patients:
                     ).fetchone()
                     if recording:
                         raise Conflict("a trial of this patient is being recorded; archive after it ends")
+                    self._refuse_while_test_open(patient_id, "archive the patient")
                 conn.execute(
                     "UPDATE patients SET archived_at = ?, updated_at = ?, change_seq = ? WHERE id = ?",
                     (now if clean["archived"] else None, now, change_seq.next_number(conn), patient_id),
@@ -339,7 +351,7 @@ class Patients:
         confirmation. Returns counts of what was removed: ``sessions``, ``trials``, ``frames``,
         ``programmes``, ``training_sessions`` (the programmes' planned sessions) and ``doses``
         (the doses recorded for them). Refused (Conflict) while one of the patient's trials is
-        recording.
+        recording or a test of theirs is open on this station (:attr:`open_tests`).
         """
         with self._db.write() as conn:
             row = conn.execute("SELECT identifier FROM patients WHERE id = ?", (patient_id,)).fetchone()
@@ -360,6 +372,7 @@ class Patients:
             ).fetchone()
             if counts["recording"]:
                 raise Conflict("a trial of this patient is being recorded; erase after it ends")
+            self._refuse_while_test_open(patient_id, "erase the patient")
             programmes = conn.execute(
                 "SELECT count(DISTINCT a.id) AS programmes, count(ps.id) AS training_sessions,"
                 " count(ps.dose) AS doses"

@@ -3,6 +3,8 @@ refusals, storage, events, the panel's button, failures, and the service thread.
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from gpiozero.pins.mock import MockFactory
 
@@ -193,11 +195,74 @@ def test_a_failing_store_closes_the_run_and_keeps_the_partial_trial(clinic, stor
     clinic.call("start_trial")
     clinic.step_until(lambda: "run_closed" in clinic.kinds(), "the run to close after the failure")
     fault = [e for e in clinic.events if e.kind == "fault"][-1]
-    assert "internal error (OSError)" in fault.data["message"]
+    # no exception's name shown; the trial cut short is kept (aborted, with its frames), and said so
+    assert fault.data["message"] == ("The test stopped because of an internal error; the 1 trial of this test "
+                                     "recorded so far is kept. See the station log.")
     trial = store.trials.get(writers[0].trial_id)
     assert trial["status"] == "aborted" and trial["frame_count"] > 0
     assert clinic.service.status()["run"] is None
     clinic.call("open_run", patient["id"], "quiet-stance", None, ACTOR)  # the station goes on
+
+
+def test_a_patient_whose_test_is_open_is_neither_erased_nor_archived_until_it_ends(clinic, store, patient):
+    """Between trials nothing records, yet the next Start writes into the patient's visit."""
+    status = clinic.call("open_run", patient["id"], "romberg", None, ACTOR)
+    with pytest.raises(Conflict, match=r"a test \(Romberg.*\) is open for this patient.*End test.*erase"):
+        store.patients.erase(patient["id"], "P-001", actor=ACTOR)
+    with pytest.raises(Conflict, match=r"is open for this patient.*End test.*archive"):
+        store.patients.update(patient["id"], {"archived": True}, actor=ACTOR)
+    first = clinic.run_trial()  # the test goes on as if nothing had been asked
+    assert store.trials.get(first["trial_id"])["session_id"] == status["run"]["session_id"]
+    with pytest.raises(Conflict, match="is open for this patient"):
+        store.patients.erase(patient["id"], "P-001", actor=ACTOR)
+    clinic.call("close_run")
+    assert store.patients.erase(patient["id"], "P-001", actor=ACTOR)["trials"] == 1
+
+
+def test_a_test_that_cannot_open_holds_nothing(clinic, store, patient):
+    store.patients.update(patient["id"], {"archived": True}, actor=ACTOR)
+    with pytest.raises(Conflict, match="archived"):
+        clinic.call("open_run", patient["id"], "romberg", None, ACTOR)
+    assert store.patients.erase(patient["id"], "P-001", actor=ACTOR)["sessions"] == 0
+
+
+def test_a_test_whose_patient_vanished_says_nothing_was_kept(clinic, store, patient):
+    """Even if the record goes by a way the guard does not see, the words never name an exception
+    and never claim trials the store does not have."""
+    clinic.call("open_run", patient["id"], "romberg", None, ACTOR)
+    clinic.run_trial()
+    with store.db.write() as conn:  # not through Patients.erase (which refuses while the test is open)
+        conn.execute("DELETE FROM patients WHERE id = ?", (patient["id"],))
+    clinic.call("start_trial")
+    clinic.step_until(lambda: "run_closed" in clinic.kinds(), "the run to close after the failure")
+    message = [e for e in clinic.events if e.kind == "fault"][-1].data["message"]
+    assert message == ("The test stopped because of an internal error, and its visit is no longer in the store "
+                       "(the patient's record may have been erased): nothing of this test was kept. "
+                       "See the station log.")
+    assert clinic.service.status()["run"] is None
+
+
+def test_a_full_disk_during_a_trial_is_one_log_line_and_said_to_the_clinician(clinic, store, patient, monkeypatch,
+                                                                             caplog):
+    clinic.call("open_run", patient["id"], "quiet-stance", None, ACTOR)
+    clinic.step_until(lambda: clinic.state() == "instructions", "instructions")
+    original = StoreSink.start_trial
+
+    def filling_start(self, *args, **kwargs):
+        output = original(self, *args, **kwargs)
+        output.append = lambda frames: (_ for _ in ()).throw(output.writer._end_on_full_disk())
+        return output
+
+    monkeypatch.setattr(StoreSink, "start_trial", filling_start)
+    clinic.call("start_trial")
+    with caplog.at_level(logging.DEBUG, logger="station.protocols.service"):
+        clinic.step_until(lambda: "run_closed" in clinic.kinds(), "the run to close after the full disk")
+    (record,) = caplog.records
+    assert record.levelno == logging.WARNING and record.exc_info is None
+    text = record.getMessage()
+    assert "\n" not in text and "disk is full" in text and "partial" in text and "P-001" not in text
+    fault = [e for e in clinic.events if e.kind == "fault"][-1].data["message"]
+    assert fault.startswith("The station's disk is full: trial #") and "free space" in fault
 
 
 def test_the_service_thread_carries_out_commands_and_shuts_down(store, patient):
