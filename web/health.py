@@ -11,8 +11,10 @@ whether a hub is configured (``hub``) and ``erasures_not_applied``: null, or how
 here the hub took without erasing (it holds the patient under another identifier), with what to
 do (:func:`station.sync.unmatched.health`), and ``trials_not_sent``: null, or how many trials are
 kept here, not sent, because their stored frames are corrupt, with what to do
-(:func:`station.sync.corrupt_trials.health`); each until an administrator marks them dealt with
-(``balance-station sync --resolve``, or ``--resend`` for a trial put back whole:
+(:func:`station.sync.corrupt_trials.health`), and ``erasures_keyed_elsewhere``: null, or how
+many erasures are kept here, not sent, because they are keyed with another hub's clinic key, which
+this hub cannot match, with what to do (:func:`station.sync.other_key_erasures.health`); each
+until an administrator marks them dealt with (``balance-station sync --resolve``, or ``--resend`` for a trial put back whole:
 :mod:`station.sync.kept_unsent`); and ``audit_entries_waiting``: null, or how many of the
 station's audit entries wait here because the hub's software does not know their actions, which,
 and what to do (update the hub: :func:`station.sync.audit_push.health`). On the hub (``HUB``: no
@@ -28,7 +30,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, current_app, jsonify
 
 from station.acquire.source import down_health
-from station.sync import audit_push, corrupt_trials
+from station.sync import audit_push, corrupt_trials, other_key_erasures
 from station.sync.unmatched import health as unmatched_erasures
 
 bp = Blueprint("health", __name__)
@@ -67,6 +69,7 @@ def station_health_document(app: Flask) -> dict:
         doc["sync"] = {"hub": app.config.get("SYNC") is not None, "queue_length": state["queue_length"],
                        "last_sync_at": state["last_sync_at"], "last_error": state["last_error"],
                        "erasures_not_applied": unmatched_erasures(store), "trials_not_sent": corrupt_trials.health(store),
+                       "erasures_keyed_elsewhere": other_key_erasures.health(store),
                        "audit_entries_waiting": audit_push.health(store)}
     return doc
 

@@ -159,7 +159,7 @@ def resolve(args: argparse.Namespace) -> int:
     from station.store import outbox_admin
     from station.store.audit import Actor
     from station.store.db import StoreError
-    from station.sync import corrupt_trials, kept_unsent, unmatched
+    from station.sync import corrupt_trials, kept_unsent, other_key_erasures, unmatched
 
     _, store = _open(args)
     try:
@@ -181,7 +181,8 @@ def resolve(args: argparse.Namespace) -> int:
         else:
             print(f"marked dealt with (resolved): {changes}; kept in the station's database, `sync --show-blocked` "
                   "says when and by whom")
-        left = [what for what in (unmatched.health(store), corrupt_trials.health(store)) if what]
+        left = [what for what in (unmatched.health(store), corrupt_trials.health(store), other_key_erasures.health(store))
+                if what]
         print("/healthz counts no other change kept unsent" if not left else
               "/healthz still counts: " + "; ".join(what["what_to_do"] for what in left))
     finally:

@@ -232,11 +232,13 @@ class Outbox:
 
         An erasure of an identifier held here again (a new patient given it, or the patient pulled
         back from the hub) is not: the hub would take the new patient for the erased one and its
-        tombstone would erase them here. Returns the erasures queued (``(patient id, erased_by)``)
-        and the patient ids of those not queued."""
+        tombstone would erase them here. Nor is one still queued (made while the hub was down): it
+        goes once. Returns the erasures queued (``(patient id, erased_by)``) and the patient ids of
+        those not queued because their identifier is held again."""
         marks = ", ".join("?" * len(erased_by))
-        rows = conn.execute(f"SELECT * FROM sync_erasures WHERE erased_by IN ({marks}) ORDER BY erased_at, patient_id",
-                            erased_by).fetchall()
+        rows = conn.execute(f"SELECT * FROM sync_erasures WHERE erased_by IN ({marks}) AND patient_id NOT IN"
+                            " (SELECT local_id FROM sync_outbox WHERE entity = 'patient' AND op = 'erase')"
+                            " ORDER BY erased_at, patient_id", erased_by).fetchall()
         key = self._key()
         plain = {r[0] for r in conn.execute("SELECT identifier_hash FROM sync_patient_keys")}
         keyed = {keyed_hash(key, h) for h in plain} if key is not None else set()

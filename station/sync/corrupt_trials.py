@@ -18,7 +18,6 @@ with (:mod:`station.sync.kept_unsent`); either way the health no longer counts i
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from station.store import frames_from_backup
@@ -54,17 +53,8 @@ def keep(store, row, payload: dict, exc: CorruptFrames) -> int:
     and the audit log, in one transaction; 1, or 0 if it was kept already (a push that failed
     after it, run again). The caller drops it from the queue with the changes it pushes."""
     with store.db.write() as conn:
-        kept = conn.execute(
-            "INSERT INTO sync_skipped (seq, entity, local_id, patient_id, op, at, payload, reason, skipped_at,"
-            " skipped_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (seq) DO NOTHING",
-            (row["seq"], row["entity"], row["local_id"], row["patient_id"], row["op"], row["at"], json.dumps(payload),
-             reason(exc, f"{store.outbox.station_id}:{row['seq']}")[:1000], store.outbox.now_iso(), SKIPPED_BY)).rowcount
-        if kept:
-            store.audit.record(Actor.system(), "sync.skip", patient_id=row["patient_id"],
-                               object=f"sync_change:{row['seq']}",
-                               detail={"change": f"{store.outbox.station_id}:{row['seq']}", "entity": row["entity"],
-                                       "op": row["op"], "local_id": int(row["local_id"]), "why": "frames_corrupt"})
-    return int(kept > 0)
+        return kept_unsent.keep(store, conn, row, payload, reason=reason(exc, f"{store.outbox.station_id}:{row['seq']}"),
+                                skipped_by=SKIPPED_BY, actor=Actor.system(), why="frames_corrupt")
 
 
 def resend(store, seq: int, *, actor: Actor, backup: Path | None = None) -> tuple[int, list[int], int | None]:

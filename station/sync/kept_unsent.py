@@ -1,9 +1,11 @@
 """The changes a station keeps unsent, counted in its health until an administrator marks them dealt with.
 
-Two kinds of change leave the queue without reaching the hub's records, and are kept in
-``sync_skipped`` with the reason in words: an erasure made here that the hub took without erasing
-anyone (``skipped_by`` ``hub``, :mod:`station.sync.unmatched`) and a trial whose stored frames are
-corrupt (``skipped_by`` ``station``, :mod:`station.sync.corrupt_trials`). The station's
+Three kinds of change leave the queue without reaching the hub's records, and are kept in
+``sync_skipped`` with the reason in words (:func:`keep`): an erasure made here that the hub took
+without erasing anyone (``skipped_by`` ``hub``, :mod:`station.sync.unmatched`), a trial whose
+stored frames are corrupt (``skipped_by`` ``station``, :mod:`station.sync.corrupt_trials`) and an
+erasure keyed with another hub's clinic key, which the hub cannot match (``skipped_by``
+``station``, a ``patient`` change: :mod:`station.sync.other_key_erasures`). The station's
 ``/healthz`` counts them (:func:`health`) so that someone acts; once someone has (a hub
 administrator erased the patient on the hub, or decided they are someone else; a trial's frames
 were given up, or put back and the trial sent again), ``balance-station sync --resolve CHANGE_ID``
@@ -18,6 +20,7 @@ at the station until a hub before it is updated (:mod:`station.sync.audit_push`)
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from station.store.audit import Actor
@@ -52,6 +55,26 @@ class DealtWith:
         'dealt with 2026-12-05T17:00:00Z by cli:ana (resolved)'
         """
         return f"dealt with {self.at} by {self.by} ({self.how})"
+
+
+def keep(store, conn, change, payload: dict, *, reason: str, skipped_by: str, actor: Actor, why: str,
+         detail: dict | None = None) -> int:
+    """Keep the outbox change ``change`` (with its record ``payload``) in ``sync_skipped`` with
+    ``reason`` in words (at most 1,000 characters are kept), and audit it (``sync.skip``: ids,
+    ``why`` and ``detail``, never patient data), in the caller's write transaction ``conn``; 1, or 0
+    if it was kept already (a push that failed after it, run again). The caller drops it from the
+    queue (:meth:`station.store.outbox.Outbox.acknowledge` with the changes it pushes)."""
+    kept = conn.execute(
+        "INSERT INTO sync_skipped (seq, entity, local_id, patient_id, op, at, payload, reason, skipped_at,"
+        " skipped_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (seq) DO NOTHING",
+        (change["seq"], change["entity"], change["local_id"], change["patient_id"], change["op"], change["at"],
+         json.dumps(payload), reason[:1000], store.outbox.now_iso(), skipped_by)).rowcount
+    if kept:
+        store.audit.record(actor, "sync.skip", patient_id=change["patient_id"], object=f"sync_change:{change['seq']}",
+                           detail={"change": f"{store.outbox.station_id}:{change['seq']}", "entity": change["entity"],
+                                   "op": change["op"], "local_id": int(change["local_id"]), "why": why,
+                                   **(detail or {})})
+    return int(kept > 0)
 
 
 def health(store, skipped_by: str, entity: str, what_to_do: str) -> dict | None:

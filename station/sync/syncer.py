@@ -10,9 +10,11 @@ One :meth:`StationSync.sync_once` does, in this order:
 2. push the outbox oldest first, in batches: before a trial, its raw frames in parts (asking the
    hub which parts it has, so a cut upload resumes; each part with its SHA-256, sent once more at
    once if the hub finds it damaged; a trial whose stored frames are corrupt is kept here, not sent, and
-   the push goes on: :mod:`station.sync.corrupt_trials`); after each batch the hub answers the last
-   change it holds, and only those are dropped from the outbox. A station killed at any point
-   pushes again what was not acknowledged; the hub ignores what it already applied;
+   the push goes on: :mod:`station.sync.corrupt_trials`; so is an erasure keyed with another hub's
+   clinic key, which this hub cannot match: :mod:`station.sync.other_key_erasures`); after each
+   batch the hub answers the last change it holds, and only those are dropped from the outbox. A
+   station killed at any point pushes again what was not acknowledged; the hub ignores what it
+   already applied;
 3. send the station's own audit entries after the last one the hub holds (the hub appends them
    to its audit log as ``USER@STATION``, :mod:`station.sync.hub_audit`);
 4. bring the trials recorded elsewhere since the last sync of the patients held here
@@ -41,7 +43,7 @@ from station.store import erasure_key
 from station.store.audit import Actor
 from station.store.db import Conflict, NotFound, StoreError, ValidationError
 from station.store.trials import CorruptFrames
-from station.sync import audit_push, corrupt_trials, programme_updates, pulled, unmatched
+from station.sync import audit_push, corrupt_trials, other_key_erasures, programme_updates, pulled, unmatched
 from station.sync.answers import BOOLEAN, LIST, OBJECT, TEXT, WHOLE, WHOLE_OR_NULL, items, take, wrong
 from station.sync.client import HubClient, HubRefused, SyncError
 from station.sync.hub import ERASURES_KEYED, PATIENT_SYNC_FIELDS, PATIENT_UPDATES_PAGE
@@ -81,7 +83,8 @@ class SyncReport:
     the patient under another identifier, :mod:`station.sync.unmatched`), ``corrupt_trials`` (trial changes kept
     here, not sent: the trial's stored frames are corrupt, :mod:`station.sync.corrupt_trials`), ``audit_waiting``
     (this station's audit entries kept here: the hub's software does not know their actions, ``audit_waiting_actions``:
-    :mod:`station.sync.audit_push`), ``queue_length`` left."""
+    :mod:`station.sync.audit_push`), ``erasures_keyed_elsewhere`` (erasures kept here, not sent: keyed with another
+    hub's clinic key, :mod:`station.sync.other_key_erasures`), ``queue_length`` left."""
 
     sent: Counter = field(default_factory=Counter)
     duplicates: int = 0
@@ -98,6 +101,7 @@ class SyncReport:
     offered_again: int = 0
     unmatched_erasures: int = 0
     corrupt_trials: int = 0
+    erasures_keyed_elsewhere: int = 0
     erasures_keyed: int = 0
     hub_keys_erasures: bool = True
     audit_waiting: int = 0
@@ -132,6 +136,10 @@ class SyncReport:
         if self.corrupt_trials:
             out.append(f"{self.corrupt_trials} trial change(s) not sent: the trial's stored frames are corrupt; its results "
                        "stay here, the later changes went on (`sync --show-blocked` names them and what to do)")
+        if self.erasures_keyed_elsewhere:
+            out.append(f"{self.erasures_keyed_elsewhere} erasure(s) kept here, not sent: keyed with another hub's clinic "
+                       "key, which this hub cannot match; the later changes went on (`sync --show-blocked` names them "
+                       "and what to do)")
         if self.deferred_erasures:
             out.append(f"{self.deferred_erasures} erasures wait for a recording to end")
         if self.erasures_keyed:
@@ -171,6 +179,7 @@ class StationSync:
         self._lock = threading.Lock()  # one sync at a time (worker and a page's pull may meet)
         self._clinic_key: str | None = None  # the hub's tombstone key, asked when tombstones first come
         self._hub_keys_erasures = False  # the hub's last tombstones answer said it takes keyed erasures
+        self._hub_key_id: str | None = None  # the id of the key it keys them with (its answer's key_id)
         self._updates_after = 0  # this process fetches every held patient's record once, then changes
         self._history_after: int | None = None  # the last hub trial looked at (:meth:`_pull_new_history`)
         self._programmes_after: tuple[int, str] = (0, "")  # where the last sync's programme pages stopped
@@ -299,6 +308,7 @@ class StationSync:
         erasures made before it had the key, or by older software). A hub before keyed erasures:
         erasures stay by the plain hash, and the sync says to update the hub."""
         self._hub_keys_erasures = report.hub_keys_erasures = answer.get(ERASURES_KEYED) is True
+        self._hub_key_id = None
         if not self._hub_keys_erasures:
             return
         key_file = self.store.outbox.key_file
@@ -311,7 +321,7 @@ class StationSync:
         except StoreError as exc:
             raise SyncError(f"{exc}; this station's erasures are kept by the plain hash of the identifier until it "
                             "can hold the key; nothing was erased or pushed; will retry") from None
-        self._clinic_key = key
+        self._clinic_key, self._hub_key_id = key, wanted
         with self.store.db.write() as conn:
             if erasure_key.recorded_key_id(conn) != wanted:
                 erasure_key.record_key_id(conn, key, self.store.outbox.now_iso(), "hub")
@@ -530,6 +540,12 @@ class StationSync:
                 if row["op"] == "erase" and "identifier_key" in payload and not self._hub_keys_erasures:
                     waiting = row  # an older hub cannot take it: pushed up to it, then said
                     break
+                made_with = other_key_erasures.keyed_elsewhere(row, payload, self._hub_key_id)
+                if made_with is not None:  # never matched by this hub: kept here, said, and the queue goes on
+                    report.erasures_keyed_elsewhere += other_key_erasures.keep(self.store, row, payload, made_with,
+                                                                               self._hub_key_id)
+                    through, processed = row["seq"], processed + 1
+                    continue
                 if payload is not None:
                     item = {"seq": row["seq"], "entity": row["entity"], "op": row["op"], "local_id": row["local_id"],
                             "at": row["at"], "payload": payload}

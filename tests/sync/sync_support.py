@@ -122,3 +122,11 @@ def hub_trials(hub_store: Store, identifier: str) -> list[dict]:
     patient = hub_patient(hub_store, identifier)
     doc = hub_store.patients.view(patient["id"], actor=Actor.system())
     return [t for s in doc["sessions"] for t in s["trials"]]
+
+
+def station_health(sync: StationSync) -> dict:
+    """The ``sync`` part of the station's ``/healthz`` (its web app on ``sync.store``)."""
+    from web import create_app
+
+    return create_app({"STORE": sync.store, "SYNC": sync, "SECRET_KEY": "t", "PASSWORD_COST": CHEAP}
+                      ).test_client().get("/healthz").get_json()["sync"]

@@ -9,7 +9,7 @@ from station.store.db import NotFound
 from station.sync.client import HubUnreachable
 from station.sync.hub import Hub
 
-from sync_support import CALIBRATION, CLINICIAN, add_trial, frames, hub_patient, hub_trials
+from sync_support import CALIBRATION, CLINICIAN, add_trial, frames, hub_patient, hub_trials, station_health
 
 
 def _shared_patient(hub_store, gym, ward, identifier="P-E"):
@@ -125,13 +125,7 @@ def _erased_after_a_rename_on_the_hub(hub_store, gym):
     return patient, on_hub
 
 
-def _health(gym) -> dict:
-    from web import create_app
-
-    from sync_support import CHEAP
-
-    return create_app({"STORE": gym.store, "SYNC": gym, "SECRET_KEY": "t", "PASSWORD_COST": CHEAP}
-                      ).test_client().get("/healthz").get_json()["sync"]
+_health = station_health
 
 
 def test_an_erasure_of_a_patient_renamed_on_the_hub_does_not_block_the_queue(hub_store, station_factory, capsys,

@@ -16,14 +16,14 @@ import pytest
 from station.cli import main
 from station.store.db import NotFound, StoreError
 from station.store.outbox import identifier_hash
-from station.sync.client import SyncError
+from station.sync.client import HubClient, SyncError
 from station.sync.hub import Hub
 from station.sync.records import clinic_key_id as key_id
 from station.sync.records import tombstone_key as keyed_hash
 from web import create_app
 
 from free_ports import free_port
-from sync_support import CHEAP, CLINICIAN, hub_patient
+from sync_support import CHEAP, CLINICIAN, HUB_URL, AppTransport, hub_patient, open_hub_store, station_health
 
 RECORD_NUMBER = "4821937"
 """A 7-digit record number, the small identifier space the review found brute-forced in seconds."""
@@ -129,7 +129,7 @@ def test_a_hub_whose_key_file_is_missing_does_not_start_and_says_what_to_do(hub_
     assert err.count("\n") == 1 and re.match(f"balance-station hub: the {words}", err)  # one line, no traceback
     assert Hub(hub_store).add_station("new-ward").startswith("bst_")  # managing tokens needs no key
     assert not key_file.exists()  # and no new key is made over a database keyed with the lost one
-    assert f"copy it from the data directory of any station that synced with this hub (its clinic_key" in err
+    assert "copy it from the data directory of any station that synced with this hub (its clinic_key" in err
     key_file.write_text(kept_text)  # a station's copy holds the same key (the first test above)
     key_file.chmod(0o600)
     assert Hub(hub_store).clinic_key == kept_text.strip()
@@ -205,3 +205,59 @@ def test_an_older_station_s_erasure_by_the_plain_hash_is_taken_and_kept_keyed_an
     assert _kept(hub_store, "SELECT identifier_hash FROM hub_tombstones") == {keyed_hash(hub.clinic_key, plain)}
     [row] = hub.stations()
     assert "sends erasures named by the plain hash" in row["last_error"] and "update its software" in row["last_error"]
+
+
+def test_erasures_keyed_with_another_hub_s_key_are_kept_and_the_queue_goes_on(
+        hub_store, station_factory, pg_empty_url, tmp_path, monkeypatch, capsys):
+    """The gym's hub was lost with its key and rebuilt into an empty database, which made a new key
+    (a station moved to another hub finds the same). The gym's erasures keyed with the old key, one
+    queued (made while the hub was down) and two kept and offered again to the new database, name
+    nobody the new hub can match, and no one can key them again (HMAC is not reversible): the old
+    code pushed them, the hub refused them at every sync (422 naming its key), and nothing after
+    them ever reached it. Now each is kept, its record too, listed with both keys and what to do,
+    counted in /healthz until marked dealt with, and the rest goes on. The erasure the gym holds by
+    the plain hash (made while it could not read its key) is keyed with the new key and sent."""
+    from station.store import outbox_admin
+
+    gym = station_factory("gym")
+    ids = {n: _create(gym.store, f"820000{n}")["id"] for n in range(1, 6)}
+    gym.sync_once()
+    old = key_id(Hub(hub_store).clinic_key)
+    gym.store.patients.erase(ids[1], "8200001", actor=CLINICIAN)
+    hub_store.patients.erase(hub_patient(hub_store, "8200002")["id"], "8200002", actor=CLINICIAN)
+    assert gym.sync_once().erased == 1
+    gym.client._send.cut_after(0)  # the hub is down
+    gym.store.patients.erase(ids[3], "8200003", actor=CLINICIAN)  # queued, keyed with the old key
+    gym.store.outbox.key_file.path.unlink()
+    gym.store.patients.erase(ids[4], "8200004", actor=CLINICIAN)  # queued by the plain hash
+    _create(gym.store, "8200006")
+
+    rebuilt = open_hub_store(tmp_path / "rebuilt", database=pg_empty_url)  # a new key in a new data directory
+    try:
+        app = create_app({"STORE": rebuilt, "HUB": True, "SECRET_KEY": "test", "PASSWORD_COST": CHEAP, "TESTING": True})
+        gym.client = HubClient(HUB_URL, Hub(rebuilt).add_station("gym"), transport=AppTransport(app))
+        new = key_id(Hub(rebuilt).clinic_key)
+        report = gym.sync_once()  # the old code: SyncError, the hub's 422 naming its key, at every sync
+        assert report.hub_restored and report.erasures_keyed_elsewhere == 3 and gym.store.outbox.length() == 0
+        assert hub_patient(rebuilt, "8200005") and hub_patient(rebuilt, "8200006")  # offered again, and new
+        assert "3 erasure(s) kept here, not sent: keyed with another hub's clinic key" in " ".join(report.lines())
+        with gym.store.db.read() as conn:  # every erasure still recorded; the plain one keyed with the new key
+            recorded = {r[0]: r[1] for r in conn.execute("SELECT patient_id, key_id FROM sync_erasures")}
+        assert recorded == {ids[1]: old, ids[2]: old, ids[3]: old, ids[4]: new}
+        kept = outbox_admin.skipped_changes(gym.store)
+        assert sorted(k.local_id for k in kept) == [ids[1], ids[2], ids[3]]
+        for item in kept:
+            assert (item.op, item.skipped_by) == ("erase", "station")
+            assert f"keyed with clinic key {old}, another hub's" in item.reason and f"this hub's key is {new}" in item.reason
+            assert "erase them there by their record number" in item.reason
+            assert f"`balance-station sync --resolve {item.change_id}`" in item.reason and "820000" not in item.reason
+        health = station_health(gym)
+        assert health["erasures_keyed_elsewhere"]["count"] == 3 and health["last_error"] is None
+        assert "cannot match them" in health["erasures_keyed_elsewhere"]["what_to_do"]
+
+        monkeypatch.setenv("BALANCE_STATION_CONFIG", "")
+        assert main(["sync", "--resolve", kept[0].change_id, "--data-dir", str(gym.store.data_dir)]) == 0
+        assert "/healthz still counts: 2 erasure(s) kept here are keyed with another hub's" in capsys.readouterr().out
+        assert station_health(gym)["erasures_keyed_elsewhere"]["count"] == 2
+    finally:
+        rebuilt.close()
