@@ -34,6 +34,7 @@ from station.protocols.walk_words import (COUNT_NO_MDC, COUNTS, WALK_KEY_MEASURE
                                          session_counts_words)
 from station.reference import norms
 from station.reference.population import not_applied_words
+from station.store.trials import DISK_FULL_REASON
 
 KEY_MEASURES: tuple[tuple[str, str, str], ...] = (
     ("ellipse_area_cm2", "95 % ellipse area", "cm²"),
@@ -195,10 +196,31 @@ def _trial_line(trial: dict, result: TrialResult | None) -> dict:
         # the sensor's step length and speed that the walk's own speed shows wrong: said where they are missing
         line["step_length_withheld"] = step_length_withheld_words(walk)
     if trial["status"] != "complete":
-        line["note"] = {"partial": "interrupted (crash or power cut); frames kept, not analysed",
-                        "aborted": "stopped on purpose; not analysed",
-                        "recording": "still recording"}.get(trial["status"], trial["status"])
+        line["note"] = unfinished_words(trial["status"], trial.get("status_reason"))
     return line
+
+
+def unfinished_words(status: str, status_reason: str | None) -> str:
+    """What became of a trial that did not finish, by its real cause (the store's ``status`` and
+    ``status_reason``), as the results page and the visit PDF say it beside the trial.
+
+    >>> unfinished_words("partial", "disk full: recording stopped; 890 frames (8.9 s) kept")
+    "stopped: the station's disk was full; 8.9 s kept, not analysed"
+    >>> unfinished_words("partial", "recording interrupted (station stopped or lost power); 300 frames (3.0 s) kept")
+    'interrupted (crash or power cut); 3.0 s kept, not analysed'
+    >>> unfinished_words("aborted", "patient tired")
+    'stopped on purpose (patient tired); not analysed'
+    """
+    reason = status_reason or ""
+    kept = re.search(r"\(([\d.]+ s)\) kept", reason)
+    kept_words = f"{kept.group(1)} kept" if kept else "frames kept"
+    if status == "partial":
+        cause = "stopped: the station's disk was full" if reason.startswith(DISK_FULL_REASON) else \
+            "interrupted (crash or power cut)"
+        return f"{cause}; {kept_words}, not analysed"
+    if status == "aborted":
+        return f"stopped on purpose ({reason}); not analysed" if reason else "stopped on purpose; not analysed"
+    return {"recording": "still recording"}.get(status, status)
 
 
 def step_length_withheld_words(walk: dict) -> str | None:
@@ -274,11 +296,15 @@ def _and(limits: list[str]) -> str:
     return " and ".join(limits)
 
 
-def key_measures(protocol: Protocol, condition_summary: dict, summary: dict, age_y: float | None) -> list[dict]:
-    """The measures clinicians read first for one condition, each with its reference."""
+def key_measures(protocol: Protocol, condition_summary: dict, summary: dict, age_y: float | None,
+                 results: list[TrialResult] | tuple = ()) -> list[dict]:
+    """The measures clinicians read first for one condition, each with its reference. ``results``: the
+    protocol's analysed trials (:func:`stored_result`), from which a norm left uncompared says why
+    (:func:`norm_withheld_words`)."""
     condition = protocol.condition(condition_summary["id"])
     stance = condition.stance
     values = condition_summary["values"]
+    valid = [r for r in results if r.valid and r.plan.condition.id == condition.id]
     settings = condition_summary.get("settings") or {}  # entered, each session's (results.summarise): never averaged
     counts = condition_summary.get("counts") or {}  # a walk's counts, each trial's (results.summarise)
     out = []
@@ -300,9 +326,13 @@ def key_measures(protocol: Protocol, condition_summary: dict, summary: dict, age
             entry["label"] = "Steps (whole recording)"
         norm = norms.compare(key, values.get(key), age_y=age_y, eyes=stance.eyes, surface=stance.surface,
                              feet=stance.feet, duration_s=condition.duration_s)
+        withheld = None if norm is None else norm_withheld_words(protocol.outcome, condition.duration_s,
+                                                                   values.get(key), valid)
+        if withheld:  # no value, or one of a hold cut short: not read against full-length reference trials
+            norm = {**norm, "comparable": False, "not_compared": True, "percentile": None, "band": None,
+                    "note": withheld}
         if norm is not None:
             entry["references"].append({"kind": "norm", **norm})
-        if norm is not None:
             entry["references"][-1].update(norm_reading(key, norm, stance.feet))
         for cut in _cutoffs_for(summary, key, condition.id):
             entry["references"].append({"kind": "cutoff", **cut, **cutoff_reading(cut, unit)})
@@ -313,6 +343,7 @@ def key_measures(protocol: Protocol, condition_summary: dict, summary: dict, age
             entry["right_pct"] = values.get("weight_right_pct", 100.0 - values[key])
             if condition_summary.get("weight_bearing"):
                 entry["words"] = condition_summary["weight_bearing"]["words"]
+                entry["glance"] = weight_glance(condition_summary["weight_bearing"])
         if walk:  # what it means and which way is better (station.protocols.walk_words)
             entry["words"] = measure_words(key, {**values, **settings, **counts}, setting)
             if key == "walk_speed_m_s":
@@ -322,6 +353,73 @@ def key_measures(protocol: Protocol, condition_summary: dict, summary: dict, age
             entry["note"] = "No published reference: path length is the mean velocity times the trial's length."
         out.append(entry)
     return out
+
+
+def norm_withheld_words(outcome: str, nominal_s: float, value: float | None, valid: list[TrialResult]) -> str | None:
+    """Why a condition's sway measure (``value``, the mean over its ``valid`` trials) is not compared with the
+    age-group norms, in words; None when it is compared.
+
+    No value: why there is none (no valid trial; the patient could not take the position; held too
+    briefly for sway measures: the trials' own notes). A value from a timed hold (``outcome``
+    ``time_held``) that ended before its ``nominal_s`` (the patient lost the position, or the clinician
+    ended it): sway measures depend on the length analysed, so a short hold is not read against
+    reference trials of :data:`station.reference.norms.REFERENCE_TRIAL_S` s as if it were a full one
+    (an 8.9-s hold read as "less sway than 95 % of the reference group"); the hold itself is the
+    finding (the time held and its cut-off).
+
+    >>> short = TrialResult(plan=None, valid=True, end_reason="balance_lost", time_held_s=8.94,
+    ...                     metrics={"metrics": {"mean_velocity_cm_s": 0.6}})
+    >>> norm_withheld_words("time_held", 30.0, 0.6, [short])
+    'Held 8.9 s of 30 s: not compared with the norms, whose reference trials lasted 60 s (sway measures depend on the length of the trial). The time held is the finding.'
+    >>> norm_withheld_words("time_held", 30.0, None, [])
+    'No valid trial in this condition: no value to compare.'
+    >>> full = TrialResult(None, True, "duration", completed=True, time_held_s=30.0, metrics=short.metrics)
+    >>> norm_withheld_words("time_held", 30.0, 0.6, [full]) is None
+    True
+    >>> norm_withheld_words("time_held", 30.0, 0.6, [full, short]).split(":")[0]
+    'Held 8.9 s of 30 s in 1 of the 2 trials averaged'
+    >>> norm_withheld_words("sway", 30.0, 0.6, [short]) is None
+    True
+    """
+    held_short = [r.time_held_s for r in valid if r.metrics is not None and not r.completed and r.time_held_s is not None]
+    if value is not None:
+        if outcome != "time_held" or not held_short:
+            return None
+        in_mean = sum(1 for r in valid if r.metrics is not None)
+        held = " and ".join(f"{t:.1f}" for t in held_short) + " s"
+        lead = f"Held {held} of {nominal_s:g} s" if in_mean == len(held_short) else \
+            f"Held {held} of {nominal_s:g} s in {len(held_short)} of the {in_mean} trials averaged"
+        return (f"{lead}: not compared with the norms, whose reference trials lasted {norms.REFERENCE_TRIAL_S:g} s "
+                "(sway measures depend on the length of the trial). The time held is the finding.")
+    if not valid:
+        return "No valid trial in this condition: no value to compare."
+    if all(r.time_held_s == 0.0 and r.metrics is None for r in valid):
+        return "The patient could not take the position (0 s): no sway to compare."
+    notes = list(dict.fromkeys(r.metrics_note for r in valid if r.metrics is None and r.metrics_note))
+    return " ".join(notes) or "No sway measures in this condition's valid trials: no value to compare."
+
+
+def weight_glance(split: dict) -> dict:
+    """The weight split at a glance (``split``: :func:`station.protocols.results.summarise`'s
+    ``weight_bearing``): the two shares, which side bears more and by how many percentage points, and
+    the clinic's asymmetry limit when one is set (``flagged`` then says which side of it; ``tone``
+    ``flag`` above it); no published cut-off is carried for quiet stance (weight-bearing.toml).
+
+    >>> weight_glance({"left_pct": 59.4, "right_pct": 40.6, "asymmetry_pct": 18.8, "more_on": "left",
+    ...                "flag_pct": None, "flagged": None})["words"]
+    'weight 59.4 % left / 40.6 % right: 18.8 points more on the left (no published cut-off)'
+    >>> weight_glance({"left_pct": 44.0, "right_pct": 56.0, "asymmetry_pct": 12.0, "more_on": "right",
+    ...                "flag_pct": 10.0, "flagged": True})
+    {'words': "weight 44.0 % left / 56.0 % right: 12.0 points more on the right (above the clinic's 10-point limit)", 'tone': 'flag'}
+    """
+    words = f"weight {split['left_pct']:.1f} % left / {split['right_pct']:.1f} % right"
+    diff = split["asymmetry_pct"]
+    words += f": {diff:.1f} points more on the {split['more_on']}" if diff >= 0.05 else ": even"
+    if split.get("flag_pct") is None:
+        return {"words": words + " (no published cut-off)", "tone": "neutral"}
+    side = "above" if split["flagged"] else "within"
+    return {"words": words + f" ({side} the clinic's {split['flag_pct']:g}-point limit)",
+            "tone": "flag" if split["flagged"] else "neutral"}
 
 
 LOWER_IS_LESS_SWAY = ("ellipse_area_cm2", "mean_velocity_cm_s", "path_length_cm", "rms_distance_cm")
@@ -576,7 +674,7 @@ def _protocol_results(protocol: Protocol, trials: list[dict], age_y: float | Non
     for c in summary["conditions"]:
         if c["id"] not in ran:
             continue
-        conditions.append({**c, "key_measures": key_measures(protocol, c, summary, age_y),
+        conditions.append({**c, "key_measures": key_measures(protocol, c, summary, age_y, results),
                            "trials": [line for line in lines if line["condition"] == c["id"]]})
         conditions[-1]["walk_not_completed"] = walk_not_completed_words(conditions[-1])
     romberg = summary["romberg"]

@@ -52,6 +52,8 @@ from station.store.db import Conflict, Database, DiskFull, NotFound, StoreError,
 from station.store.timefmt import utc_iso
 
 STATUSES = ("recording", "complete", "aborted", "partial")
+DISK_FULL_REASON = "disk full"
+"""How ``status_reason`` begins for a trial the full disk ended (the pages name that cause: report.unfinished_words)."""
 SUMMARY_METRICS = (
     "ellipse_area_cm2",
     "mean_velocity_cm_s",
@@ -739,7 +741,7 @@ class TrialWriter:
         written, the trial stays ``recording`` and the next start recovers it as partial."""
         self._close()
         kept_s = self.frames_committed / self._rate_hz()
-        reason = f"disk full: recording stopped; {self.frames_committed} frames ({kept_s:.1f} s) kept"
+        reason = f"{DISK_FULL_REASON}: recording stopped; {self.frames_committed} frames ({kept_s:.1f} s) kept"
         try:
             with self._db.write() as conn:
                 conn.execute(
