@@ -98,9 +98,20 @@ class KeyFile:
         except StoreError:
             return None
 
+    def replaced(self, kid: str) -> Path:
+        """Where a key this file held before another replaced it is kept: ``clinic_key.<its id>``."""
+        return self.path.with_name(f"{KEY_FILENAME}.{kid}")
+
     def write(self, key: str) -> None:
-        """Replace the file with ``key`` (mode 0600, atomically). StoreError if it cannot be written."""
+        """Replace the file with ``key`` (mode 0600, atomically). StoreError if it cannot be written.
+
+        A different key the file held is kept first in :meth:`replaced` (mode 0600): a station that
+        takes a rebuilt hub's new key still holds the old one, which a database backup keyed with it
+        needs to start (the hub's refusal names that file)."""
+        old = self.read_or_none()
         try:
+            if old is not None and old != key and not self.replaced(key_id(old)).exists():
+                atomic_write_text(self.replaced(key_id(old)), old + "\n")
             atomic_write_text(self.path, key + "\n")
             os.chmod(self.path, 0o600)
         except OSError as exc:
@@ -149,13 +160,16 @@ def hub_key(conn, key_file: KeyFile, now_iso: str) -> str:
                 f"the clinic key file {key_file.path} is missing: this hub's erasures are kept keyed with key "
                 f"{recorded} (ids only: the key itself is never in the database nor its backups); restore that file "
                 "from where you keep the data directory's secrets, or copy it from the data directory of any station "
-                f"that synced with this hub (its {KEY_FILENAME} file holds the same key), mode 0600, the hub's user; "
+                f"that synced with this hub (its {KEY_FILENAME} file holds the same key, or {KEY_FILENAME}.{recorded} "
+                "once it took another hub's key), mode 0600, the hub's user; "
                 "then start the hub again")
         key = key_file.create()
     elif recorded is not None and recorded != key_id(key):
         raise StoreError(
             f"the clinic key file {key_file.path} holds key {key_id(key)}, but this hub's erasures are kept keyed "
-            f"with key {recorded}: restore the file that goes with this database and start the hub again")
+            f"with key {recorded}: restore the file that goes with this database (a station that synced with this "
+            f"hub keeps it as {KEY_FILENAME}, or {KEY_FILENAME}.{recorded} once it took another hub's key) and start "
+            "the hub again")
     conn.execute("DELETE FROM settings WHERE key = ?", (LEGACY_KEY_SETTING,))
     rekey_hub(conn, key)
     record_key_id(conn, key, now_iso, "hub")

@@ -130,6 +130,7 @@ def test_a_hub_whose_key_file_is_missing_does_not_start_and_says_what_to_do(hub_
     assert Hub(hub_store).add_station("new-ward").startswith("bst_")  # managing tokens needs no key
     assert not key_file.exists()  # and no new key is made over a database keyed with the lost one
     assert "copy it from the data directory of any station that synced with this hub (its clinic_key" in err
+    assert f"or clinic_key.{made} once it took another hub's key)" in err
     key_file.write_text(kept_text)  # a station's copy holds the same key (the first test above)
     key_file.chmod(0o600)
     assert Hub(hub_store).clinic_key == kept_text.strip()
@@ -261,3 +262,23 @@ def test_erasures_keyed_with_another_hub_s_key_are_kept_and_the_queue_goes_on(
         assert station_health(gym)["erasures_keyed_elsewhere"]["count"] == 2
     finally:
         rebuilt.close()
+
+
+def test_a_key_replaced_by_another_hub_s_is_kept_beside_it(tmp_path):
+    """A station taking a rebuilt hub's new key keeps the old one (``clinic_key.<id>``, 0600): a
+    database backup keyed with the old key needs it to start, and the hub's refusal names that file.
+    Before, the new key was written over it, and every station that synced lost the clinic's copy."""
+    from station.store.erasure_key import KeyFile
+
+    first, second = "ab" * 32, "cd" * 32
+    key_file = KeyFile(tmp_path)
+    key_file.write(first)
+    key_file.write(first)  # the same key: nothing kept beside it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clinic_key"]
+    key_file.write(second)
+    kept = tmp_path / f"clinic_key.{key_id(first)}"
+    assert key_file.read() == second and kept.read_text().strip() == first
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600 and stat.S_IMODE(key_file.path.stat().st_mode) == 0o600
+    key_file.write(first)  # back to the first hub: the second kept too, the first's copy left as it was
+    assert key_file.read() == first and (tmp_path / f"clinic_key.{key_id(second)}").read_text().strip() == second
+    assert kept.read_text().strip() == first
