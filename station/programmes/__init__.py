@@ -5,7 +5,7 @@
 * :mod:`.schedule`: the planned sessions and assessment visits from a start date;
 * :mod:`.dose`: a session's dose from a walking trial the station measured;
 * :mod:`.adherence`: sessions and minutes done against planned, per week and overall;
-* :mod:`.change`: each outcome's change from baseline, called real only beyond the published MDC
-  of a comparable population (:mod:`station.reference.mdc`);
+* :mod:`.change`: each outcome's change from baseline, called real only beyond the MDC
+  published for people like the patient (:mod:`station.reference.mdc`), as the history applies it;
 * :mod:`.report`: the programme page's document, from the store (:mod:`station.store.programmes`).
 """

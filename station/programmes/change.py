@@ -1,11 +1,15 @@
 """Change of each outcome from baseline to every later assessment, against the published MDC.
 
 A difference (later − baseline, in the outcome's unit) is called a **real** change only when its
-size exceeds the minimal detectable change (MDC95) published for the measure *in a comparable
-population* (:mod:`station.reference.mdc`, cited with its population); its direction is a benefit
-when it goes the way the programme's outcome says is better (``lower`` sway, ``higher`` time
-held). Where no MDC is published for the measure in the programme's population, the verdict says
-so, rather than borrowing one from another population or inventing one (DESIGN.md §9).
+size exceeds the minimal detectable change (MDC95) published for the measure *in people like the
+patient* (:mod:`station.reference.mdc`, cited with its population): the same rule as the history
+page (:func:`station.reference.mdc.fits_patient`, from the patient's conditions and age), whatever
+population the programme was written for, so that a stroke MDC is never drawn for a patient with no
+stroke. Its direction is a benefit when it goes the way the programme's outcome says is better
+(``lower`` sway, ``higher`` time held). Where no MDC is published for the measure, or the one
+published was measured in other people, the verdict says so, rather than borrowing one or inventing
+one (DESIGN.md §9). A programme given to a patient outside its population is said on its page
+(:func:`population_warning`).
 
 >>> mdc = {"value": 0.61}
 >>> verdict(-0.9, "lower", mdc)
@@ -20,25 +24,40 @@ from __future__ import annotations
 
 from station.protocols.schema import Protocol
 from station.reference import mdc as mdc_table
+from station.reference.population import Population, misfit
 
-OLDER_ADULTS_MIN_AGE_Y = 60.0
-"""An MDC measured in adults of at least this age (and no clinical group) is comparable for a
-programme for older adults."""
-
-
-def population_of(mdc: mdc_table.MinimalDetectableChange) -> str | None:
-    """The programme population (:data:`station.programmes.template.POPULATIONS`) a published
-    MDC's sample belongs to, from its condition tag and ages; None when it matches none."""
-    if mdc.condition_tag == "stroke":
-        return "stroke"
-    if mdc.condition_tag is None and mdc.min_age_y is not None and mdc.min_age_y >= OLDER_ADULTS_MIN_AGE_Y:
-        return "older_adults"
-    return None
+PROGRAMME_POPULATIONS: dict[str, Population] = {
+    "stroke": Population("people after stroke", "stroke"),
+    "older_adults": Population("community-dwelling older adults", None, (), 60.0),
+}
+"""Whom each programme population (:data:`station.programmes.template.POPULATIONS`) takes in, as the
+patient record can tell: a stroke in the conditions; an age of at least 60 years (the usual lower
+bound of "older adults", as the station's older-adult cut-offs use it). ``other`` names no one."""
 
 
-def comparable_mdc(metric: str, protocol: Protocol | None, condition_id: str, population: str) -> tuple[dict | None, str]:
-    """The published MDC of ``metric`` measured as ``protocol``'s condition does, in a population
-    comparable to the programme's; ``(mdc dict or None, note)`` where the note says why none."""
+def population_warning(population: str, conditions: list[str] | tuple[str, ...] | None, age_y: float | None) -> str:
+    """'' when a patient with these condition tags and age (years; None: not recorded) is one of the
+    people the programme's ``population`` was written for (or it names none), else a warning to show
+    with the programme: a clinician may still give it (nothing in the station forbids it), but knowingly.
+
+    >>> population_warning("stroke", ["fall_12m"], 70)
+    "This programme was written for people after stroke; this patient is not recorded as one of them (no stroke in the patient's conditions). Its changes are read against the MDCs published for people like this patient."
+    >>> population_warning("stroke", ["stroke:left"], None), population_warning("other", [], None)
+    ('', '')
+    """
+    wanted = PROGRAMME_POPULATIONS.get(population)
+    why = misfit(wanted, conditions, age_y) if wanted is not None else ""
+    if not why:
+        return ""
+    return (f"This programme was written for {wanted.group}; this patient is not recorded as one of them ({why}). "
+            "Its changes are read against the MDCs published for people like this patient.")
+
+
+def comparable_mdc(metric: str, protocol: Protocol | None, condition_id: str,
+                   conditions: list[str] | tuple[str, ...] | None, age_y: float | None) -> tuple[dict | None, str]:
+    """The published MDC of ``metric`` measured as ``protocol``'s condition does, in people like the
+    patient (condition tags ``conditions``, age ``age_y`` in years, None: not recorded), as the history
+    page applies it; ``(mdc dict or None, note)`` where the note says why none."""
     if protocol is None:
         return None, "no MDC published (the protocol is not known to this station)"
     try:
@@ -50,8 +69,9 @@ def comparable_mdc(metric: str, protocol: Protocol | None, condition_id: str, po
                                condition=condition_id)
     if found is None:
         return None, "no MDC published for this measure in this test and condition"
-    if population_of(found) != population:
-        return None, f"no MDC published for this population (the one published is for {found.group}, not comparable)"
+    not_applied = mdc_table.fits_patient(found, conditions or (), age_y)
+    if not_applied:
+        return None, not_applied
     if found.band_condition is not None and found.band_condition != condition_id:
         return None, (f"no MDC shown: the published one depends on the {found.band_condition} speed, which this "
                       "outcome does not follow")

@@ -15,7 +15,7 @@ later judgement of a trial counts.
 from __future__ import annotations
 
 from station.programmes.adherence import adherence
-from station.programmes.change import at_programme_baseline, comparable_mdc, outcome_change
+from station.programmes.change import at_programme_baseline, comparable_mdc, outcome_change, population_warning
 from station.programmes.dose import NoDoseInTrial, dose_from_trial
 from station.protocols.report import stored_result
 from station.protocols.results import summarise
@@ -43,9 +43,13 @@ def _visit_value(store, visit: dict, outcome: dict, protocols: dict[str, Protoco
     return None, session_id
 
 
-def _outcomes(store, doc: dict, protocols: dict[str, Protocol]) -> list[dict]:
+def _age_y(patient: dict, today: str) -> float | None:
+    """The patient's age (years, from the birth year: ±1) in the year of the programme's ``today``."""
+    return float(int(today[:4]) - int(patient["birth_year"])) if patient.get("birth_year") else None
+
+
+def _outcomes(store, doc: dict, protocols: dict[str, Protocol], patient: dict, age_y: float | None) -> list[dict]:
     template = doc["template"]
-    population = template["programme"]["population"]
     visits = [v for v in doc["visits"]]
     groups: dict[str, list[dict]] = {}
     for outcome in template["outcomes"]:
@@ -55,7 +59,8 @@ def _outcomes(store, doc: dict, protocols: dict[str, Protocol]) -> list[dict]:
             points.append({"visit_id": visit["id"], "assessment_id": visit["assessment_id"], "label": visit["label"],
                            "week": visit["week"], "date": visit["planned_date"], "status": visit["status"],
                            "session_id": session_id, "value": value})
-        mdc, note = comparable_mdc(outcome["metric"], protocols.get(outcome["protocol"]), outcome["condition"], population)
+        mdc, note = comparable_mdc(outcome["metric"], protocols.get(outcome["protocol"]), outcome["condition"],
+                                   patient.get("conditions") or [], age_y)
         if mdc is not None:
             mdc, note = at_programme_baseline(mdc, points)
         entry = {**outcome, "key": f"{outcome['protocol']}/{outcome['condition']}/{outcome['metric']}",
@@ -119,18 +124,22 @@ def programme_document(store, assignment_id: int, protocols: dict[str, Protocol]
     doc = store.programmes.view(assignment_id, actor=actor)
     today = store.programmes.today()
     patient = store.patients.get(doc["patient_id"])
+    age_y = _age_y(patient, today)
     return {
         "id": doc["id"], "status": doc["status"], "start_date": doc["start_date"], "today": today,
         "paused_from": doc["paused_from"], "ended_on": doc["ended_on"], "end_reason": doc["end_reason"],
         "created_at": doc["created_at"], "created_by": doc["created_by"],
         "patient": {"id": patient["id"], "identifier": patient["identifier"]},
         "template": doc["template"],
+        # the programme written for other people than this patient (a stroke programme, no stroke recorded)
+        "population_warning": population_warning(doc["template"]["programme"]["population"],
+                                                 patient.get("conditions") or [], age_y),
         "position": _position(doc, today),
         "sessions": _doses(doc),
         "visits": doc["visits"],
         "pauses": doc["pauses"],
         "adherence": adherence(doc["sessions"], today),
-        "outcome_groups": _outcomes(store, doc, protocols),
+        "outcome_groups": _outcomes(store, doc, protocols, patient, age_y),
         "walking_trials": _walking_trials(store, doc["patient_id"]),
     }
 

@@ -8,7 +8,7 @@ A mistake is refused with a :class:`ProgrammeError` naming the file, the field a
 File layout::
 
     [programme]       name, title, summary, activity, activity_label (activity "other"),
-                      population (which published MDCs are comparable), version
+                      population (whom it is written for: a patient outside it is warned of), version
     [schedule]        weeks, sessions_per_week, minutes_per_session, session_protocol (optional:
                       the station's treadmill walk protocol that measures a session's dose; its
                       sessions then last at most 120 min, the longest it measures)
@@ -39,9 +39,11 @@ ACTIVITIES = {
 POPULATIONS = {
     "stroke": "people after stroke",
     "older_adults": "community-dwelling older adults",
-    "other": "another population (no published MDC is taken as comparable)",
+    "other": "another population",
 }
-"""Who the programme is for; decides which published minimal detectable changes are comparable."""
+"""Who the programme is written for. A patient outside it gets a warning on the programme's page and
+report (:func:`station.programmes.change.population_warning`); the published minimal detectable changes
+follow the patient's own conditions and age, as on the history page."""
 BETTER = ("lower", "higher")
 MAX_WEEKS = 52
 

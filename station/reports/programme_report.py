@@ -4,7 +4,7 @@ The plan (activity, weeks, sessions a week, minutes), where the patient is, adhe
 per week with the missed sessions and their reasons left out (reasons may hold personal details:
 they stay on the station), the dose of each session (measured or entered), and each outcome at
 every assessment visit: its value, the change from baseline and whether it exceeds the minimal
-detectable change published for a comparable population (cited), drawn as a chart with the MDC
+detectable change published for people like the patient (cited), drawn as a chart with the MDC
 band around the baseline value. Built from :func:`station.programmes.report.programme_document`.
 """
 
@@ -85,9 +85,12 @@ def programme_story(store, assignment_id: int, protocols: dict, *, actor, wall_c
                f"{number(schedule['minutes_per_session'], 3)} min; started {doc['start_date']}; status {doc['status']}"
                + (f", ended {doc['ended_on']}" if doc.get("ended_on") else "")
                + f"; week {position['week']} of {position['weeks']}.")]
+    if doc.get("population_warning"):  # written for other people than this patient: said before any outcome
+        story.append(p(doc["population_warning"]))
     story.append(p("Outcomes: baseline to end", "h2"))
-    story.append(p("A change is real only beyond the minimal detectable change (MDC) published for a comparable "
-                   "population; where none is published the verdict says so.", "small"))
+    story.append(p("A change is real only beyond the minimal detectable change (MDC) published for people like this "
+                   "patient (their recorded conditions and age); where none is published or applies the verdict says so.",
+                   "small"))
     groups = doc.get("outcome_groups") or []
     for group in groups:
         story.append(p(group["group"], "h3"))

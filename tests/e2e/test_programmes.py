@@ -43,6 +43,12 @@ def test_a_programme_from_the_patient_page_to_its_first_assessment(station, brow
     assert by_id(tablet, "programme-position").text.startswith("Week 1 of 4")
     assert len(css(tablet, ".cal-item.session")) == 12 and len(css(tablet, ".cal-item.visit")) == 3
     assert "Chang KW" in by_id(tablet, "references").text
+    # written for people after stroke, given to a patient with no stroke recorded: allowed, and said (review s21)
+    warning = by_id(tablet, "population-warning")
+    assert warning.is_displayed() and "written for people after stroke" in warning.text
+    assert "no stroke in the patient's conditions" in warning.text
+    # the stroke recorded (the clinician's correction): the stroke MDCs below apply, the warning goes
+    assert api(tablet, "PATCH", f"/api/patients/{pid}", {"conditions": ["stroke:left"]})["status"] == 200
 
     # -- a dose by hand, a missed session ---------------------------------------------------
     css(tablet, '.cal-item.session[data-number="1"]')[0].click()
@@ -96,6 +102,7 @@ def test_a_programme_from_the_patient_page_to_its_first_assessment(station, brow
     assignment = api(tablet, "GET", f"/api/patients/{pid}/programmes")["body"]["programmes"][0]["id"]
     tablet.get(f"{station.url}/assignments/{assignment}")
     wait(tablet, "the programme loaded", lambda d: by_id(d, "programme-page").get_attribute("data-loaded") == "yes")
+    assert not by_id(tablet, "population-warning").is_displayed()
     card = css(tablet, '.outcome[data-key="quiet-stance/eo/mean_velocity_cm_s"]')[0]
     assert len(card.find_elements("css selector", "circle.point")) == 1
     assert "Gasq" in card.find_element("css selector", ".mdc-source").text

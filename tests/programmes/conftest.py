@@ -44,4 +44,6 @@ def store(tmp_path, wall):
 
 @pytest.fixture
 def patient(store):
-    return store.patients.create({"identifier": "P-100", "birth_year": 1955, "sex": "M"}, actor=ACTOR)
+    """After a stroke, as the stroke programme's patients are (its MDCs follow the patient's conditions)."""
+    return store.patients.create({"identifier": "P-100", "birth_year": 1955, "sex": "M", "conditions": ["stroke:left"]},
+                                 actor=ACTOR)

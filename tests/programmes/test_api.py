@@ -66,7 +66,8 @@ def make_app(tmp_path, store, wall, service=None):
 
 @pytest.fixture
 def patient(store):
-    return store.patients.create({"identifier": "P-001", "birth_year": 1950, "sex": "F"}, actor=Actor(None, "test"))
+    return store.patients.create({"identifier": "P-001", "birth_year": 1950, "sex": "F", "conditions": ["stroke:right"]},
+                                 actor=Actor(None, "test"))  # after a stroke: the stroke MDCs apply
 
 
 def test_sign_in_csrf_and_input_limits_hold_and_refusals_store_nothing(tmp_path, store, wall, patient):

@@ -12,6 +12,7 @@ from station.programmes.adherence import adherence
 from station.programmes.change import comparable_mdc, outcome_change
 from station.reference.measures import unit_of
 from station.programmes.report import programme_document
+from station.reports.programme_report import programme_story
 from station.sim.walker import VirtualWalker
 from station.store.db import Conflict, ValidationError
 
@@ -140,29 +141,72 @@ def test_ending_early_counts_cancelled_sessions_as_prescribed_but_never_due(stor
     assert (o["sessions_planned"], o["sessions_cancelled"], o["sessions_due"], o["sessions_done"]) == (12, 11, 1, 1)
 
 
-def test_units_and_the_mdc_of_a_comparable_population(protocols):
+STROKE, NO_STROKE = (["stroke:left"], 70.0), (["fall_12m"], 70.0)
+
+
+def test_units_and_the_mdc_of_people_like_the_patient(protocols):
     assert unit_of("mean_velocity_cm_s") == "cm/s" and unit_of("weight_asymmetry_pct") == "%"
     assert unit_of("cadence_steps_min") == "steps/min" and unit_of("walking_min") == "min"
-    mdc, note = comparable_mdc("mean_velocity_cm_s", protocols["quiet-stance"], "eo", "stroke")
+    mdc, note = comparable_mdc("mean_velocity_cm_s", protocols["quiet-stance"], "eo", *STROKE)
     assert mdc["value"] == 0.61 and "hemiplegia" in mdc["population"] and "Gasq" in mdc["citation"] and note == ""
-    mdc, _ = comparable_mdc("mean_velocity_cm_s", protocols["romberg"], "ec", "stroke")
+    mdc, _ = comparable_mdc("mean_velocity_cm_s", protocols["romberg"], "ec", *STROKE)
     assert mdc["value"] == 0.95
-    # the same measure in older adults: the stroke sample is not comparable
-    mdc, note = comparable_mdc("mean_velocity_cm_s", protocols["quiet-stance"], "eo", "older_adults")
-    assert mdc is None and "no MDC published for this population" in note and "people after stroke" in note
-    mdc, _ = comparable_mdc("time_held_s", protocols["single-leg"], "left", "older_adults")
+    # the same measure in a patient with no stroke: the stroke sample is not applied, in the history's words
+    mdc, note = comparable_mdc("mean_velocity_cm_s", protocols["quiet-stance"], "eo", *NO_STROKE)
+    assert mdc is None and note == ("The published minimal detectable change (0.61 cm/s) was set in people after stroke, "
+                                    "firm surface; it is not applied to this patient (no stroke in the patient's conditions).")
+    mdc, _ = comparable_mdc("time_held_s", protocols["single-leg"], "left", *NO_STROKE)
     assert mdc["value"] == 24.1
-    mdc, note = comparable_mdc("time_held_s", protocols["mctsib"], "foam_ec", "older_adults")
+    mdc, note = comparable_mdc("time_held_s", protocols["mctsib"], "foam_ec", *NO_STROKE)
     assert mdc is None and note == "no MDC published for this measure in this test and condition"
     # measured on a firm surface: not given for foam
-    mdc, note = comparable_mdc("mean_velocity_cm_s", protocols["mctsib"], "foam_eo", "stroke")
+    mdc, note = comparable_mdc("mean_velocity_cm_s", protocols["mctsib"], "foam_eo", *STROKE)
     assert mdc is None and note == "no MDC published for this measure in this test and condition"
-    mdc, _ = comparable_mdc("mean_velocity_cm_s", protocols["mctsib"], "firm_eo", "stroke")
+    mdc, _ = comparable_mdc("mean_velocity_cm_s", protocols["mctsib"], "firm_eo", *STROKE)
     assert mdc["value"] == 0.61 and mdc["group"] == "people after stroke, firm surface"
-    mdc, note = comparable_mdc("time_held_s", protocols["single-leg"], "left", "stroke")
-    assert mdc is None and "adults aged 60 y and over" in note
-    mdc, note = comparable_mdc("weight_asymmetry_pct", protocols["weight-bearing"], "eo", "stroke")
+    # Goldberg's single-leg MDC was measured from 60 y: a patient of 45, or of an unknown age, is not one of them
+    mdc, note = comparable_mdc("time_held_s", protocols["single-leg"], "left", ["stroke:left"], 45.0)
+    assert mdc is None and "adults aged 60 y and over" in note and "aged 45" in note
+    mdc, note = comparable_mdc("time_held_s", protocols["single-leg"], "left", [], None)
+    assert mdc is None and "age not recorded" in note
+    mdc, note = comparable_mdc("weight_asymmetry_pct", protocols["weight-bearing"], "eo", *STROKE)
     assert mdc is None and note.startswith("no MDC published")
+
+
+def test_a_stroke_programme_for_a_patient_with_no_stroke_warns_and_draws_no_stroke_mdc(store, builtins, protocols):
+    """The programme judges change by the patient's conditions, as the history page does; giving a
+    programme written for people after stroke to someone with no stroke is allowed but said."""
+    other = store.patients.create({"identifier": "P-101", "birth_year": 1950, "sex": "F", "conditions": ["fall_12m"]}, actor=ACTOR)
+    assigned = store.programmes.assign(other["id"], builtins["backward-walking-stroke"], "2026-01-05", actor=ACTOR)
+    visits = {v["assessment_id"]: v for v in assigned["visits"]}
+    for name, velocity in (("baseline", 2.0), ("end", 1.1)):
+        sid = store_assessment(store, other["id"], "quiet-stance", {"eo": {"velocity": velocity}})
+        store.programmes.link_visit_session(visits[name]["id"], "quiet-stance", sid, actor=ACTOR)
+    doc = programme_document(store, assigned["id"], protocols, actor=ACTOR)
+    assert doc["population_warning"] == (
+        "This programme was written for people after stroke; this patient is not recorded as one of them (no stroke "
+        "in the patient's conditions). Its changes are read against the MDCs published for people like this patient.")
+    velocity = doc["outcome_groups"][0]["outcomes"][0]
+    assert velocity["metric"] == "mean_velocity_cm_s" and velocity["mdc"] is None
+    assert "not applied to this patient (no stroke in the patient's conditions)" in velocity["mdc_note"]
+    assert [c["verdict"] for c in velocity["changes"]] == ["no MDC published"]  # -0.9 cm/s: not called real
+    story, _doc, _trials = programme_story(store, assigned["id"], protocols, actor=ACTOR, paper="a4")  # the PDF's
+    assert doc["population_warning"] in _pdf_words(story) and "Grey band" not in " ".join(_pdf_words(story))
+    # the same patient's stroke recorded: the MDC applies and the warning goes
+    store.patients.update(other["id"], {"conditions": ["stroke:right"]}, actor=ACTOR)
+    doc = programme_document(store, assigned["id"], protocols, actor=ACTOR)
+    assert doc["population_warning"] == "" and doc["outcome_groups"][0]["outcomes"][0]["mdc"]["value"] == 0.61
+    story, _doc, _trials = programme_story(store, assigned["id"], protocols, actor=ACTOR, paper="a4")
+    assert "Grey band" in " ".join(_pdf_words(story)) and "written for" not in " ".join(_pdf_words(story))
+
+
+def _pdf_words(flowables) -> list[str]:
+    """The paragraphs' text of a report's flowables, inside kept-together blocks too."""
+    out = []
+    for f in flowables:
+        out += _pdf_words(getattr(f, "_content", [])) if hasattr(f, "_content") else (
+            [f.getPlainText()] if hasattr(f, "getPlainText") else [])
+    return out
 
 
 def test_change_is_called_real_only_beyond_the_mdc_and_in_its_direction():
@@ -182,7 +226,7 @@ def test_change_is_called_real_only_beyond_the_mdc_and_in_its_direction():
 def test_a_change_against_an_mdc_published_per_phase_of_the_stroke(protocols):
     """DeMark's 3-m backward walk MDC: 0.07 m/s subacute, 0.11 m/s chronic; the record holds no
     date of stroke, so a change between the two is real only if the stroke is subacute."""
-    mdc, note = comparable_mdc("walk_speed_m_s", protocols["backward-walk-3m-5m"], "comfortable", "stroke")
+    mdc, note = comparable_mdc("walk_speed_m_s", protocols["backward-walk-3m-5m"], "comfortable", *STROKE)
     assert note == "" and mdc["value"] == 0.11
     assert mdc["phases"] == [{"phase": "subacute", "value": 0.07}, {"phase": "chronic", "value": 0.11}]
     points = [{"assessment_id": a, "label": a, "week": w, "value": v}

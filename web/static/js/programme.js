@@ -38,6 +38,9 @@
     const t = doc.template.programme; // (the title and the way back come with the page: web/programme_pages.py)
     $("programme-status").textContent = doc.status === "paused" ? `paused since ${doc.paused_from}` : doc.status;
     $("programme-summary").textContent = t.summary;
+    // a programme written for other people than this patient (a stroke programme, no stroke recorded)
+    $("population-warning").textContent = doc.population_warning || "";
+    $("population-warning").hidden = !doc.population_warning;
     const pos = doc.position;
     let words;
     if (doc.status === "ended") words = `Ended on ${doc.ended_on}: ${doc.end_reason}`;
@@ -308,7 +311,7 @@
       ? el("p", { class: "muted small mdc-source" }, (o.mdc.phases
         ? `MDC ${o.mdc.phases.map((p) => `${p.value} ${o.unit} ${p.phase}`).join(", ")}`
         : `MDC ${fmtSig(o.mdc.value)} ${o.unit}`) + `: ${o.mdc.population}. ${o.mdc.citation}`)
-      : el("p", { class: "muted small mdc-source" }, `${/^no mdc published/i.test(o.mdc_note || "") ? Station.capitalise(o.mdc_note) : `No MDC published: ${o.mdc_note}`}`.replace(/\.$/, "") + ". Changes are shown, none is called real.");
+      : el("p", { class: "muted small mdc-source" }, `${/^(no mdc published|the published)/i.test(o.mdc_note || "") ? Station.capitalise(o.mdc_note) : `No MDC published: ${o.mdc_note}`}`.replace(/\.$/, "") + ". Changes are shown, none is called real.");
     return el("div", { class: "card outcome", dataset: { key: o.key } },
       el("h3", {}, o.label), el("p", { class: "muted small" }, `${testTitle(o.protocol)} · ${conditionLabel(o.protocol, o.condition)} · ${better}`),
       chart, changes, source);
