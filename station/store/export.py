@@ -20,9 +20,11 @@ settings, per-target results, scores and minutes.
 
 History CSV: one row per trial of the patient, oldest first, with the session (and its notes), the
 trial's status and validity (``judged_by``: the clinician who overrode the station's check), its
-notes, the metric profile, fs and version, then one column per metric (union over the
-trials, sorted; empty where a trial lacks one). Text cells that a spreadsheet would read as a
-formula (starting with ``= + - @``) are prefixed with ``'``.
+notes, the recording's length (``recorded_s``: frames stored / rate, s; not ``duration_s``, which is
+the gait key "time walking" of DESIGN.md §8 among the metric columns), the metric profile, fs and
+version, then one column per metric (union over the trials, sorted; empty where a trial lacks one).
+No fixed column bears a metric's name, so every column is named once. Text cells that a
+spreadsheet would read as a formula (starting with ``= + - @``) are prefixed with ``'``.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ HISTORY_FIXED_COLUMNS = (
     "validity_reason",
     "judged_by",
     "trial_notes",
-    "duration_s",
+    "recorded_s",
     "frame_count",
     "frames_lost",
     "profile",
@@ -201,7 +203,7 @@ def _history_text(store: Store, patient_id: int) -> tuple[str, int]:
                     "validity_reason": r["validity_reason"],
                     "judged_by": r["judged_by"],
                     "trial_notes": r["notes"],
-                    "duration_s": r["frame_count"] / r["rate_hz"],
+                    "recorded_s": r["frame_count"] / r["rate_hz"],
                     "frame_count": r["frame_count"],
                     "frames_lost": r["frames_lost"],
                     "profile": result.get("profile"),

@@ -13,7 +13,8 @@ import pytest
 from station.acquire.frame import FrameFlag
 from station.cli import main
 from station.store.audit import Actor
-from station.store.export import export_trial, patient_history_csv, trial_export_files, zip_files
+from station.protocols.schema import METRICS
+from station.store.export import HISTORY_FIXED_COLUMNS, export_trial, patient_history_csv, trial_export_files, zip_files
 from station.store.store import Store
 from station.store.trialfile import read_trial
 
@@ -83,6 +84,21 @@ def test_history_csv_has_one_row_per_trial_with_metrics(store, session, clinicia
     assert second["validity_reason"] == "'-stepped off"  # not a formula for a spreadsheet
     assert first["session_label"].startswith("'=")
     assert store.audit.query(action="patient.export")[0]["detail"] == {"format": "history-csv", "trials": 2}
+
+
+def test_history_csv_names_each_column_once_the_recording_length_apart_from_the_time_walking(
+        store, session, clinician):
+    """A walking trial's gait key ``duration_s`` (time walking, DESIGN.md §8) and the recording's
+    length were both exported as ``duration_s``: a tool reading by name got one of them (review s21)."""
+    writer = store.trials.start_trial(session["id"], "ten-metre-walk", "comfortable", CAL, 100.0, actor=clinician)
+    writer.append(make_frames(300))  # 3 s recorded at 100 Hz
+    writer.finish(metrics_doc(duration_s=2.2, steps=5), True)  # 2.2 s of it walking
+    text = patient_history_csv(store, session["patient_id"], actor=clinician)
+    header = next(csv.reader(io.StringIO(text)))
+    assert len(header) == len(set(header)), [c for c in header if header.count(c) > 1]
+    (row,) = csv.DictReader(io.StringIO(text))
+    assert (row["recorded_s"], row["duration_s"], row["steps"]) == ("3.0", "2.2", "5")
+    assert not set(HISTORY_FIXED_COLUMNS) & set(METRICS)  # no metric can take a fixed column's name
 
 
 # -- commands ------------------------------------------------------------------------------------
