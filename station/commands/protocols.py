@@ -126,10 +126,12 @@ def describe(p) -> str:
         out += ["", f"Weight bearing: % of body weight left and right; asymmetry {limit}."]
     if p.cutoffs:
         out += ["", "Cut-offs:"]
-        for cut in p.cutoffs:
-            rule = f"below {cut.below:g}" if cut.below is not None else f"above {cut.above:g}"
+        for cut in p.cutoffs:  # the flagged bound with its meaning; a band's good end after it with its own
+            sides = (cut.flag_side,) + ((cut.good_side,) if cut.good_side else ())
+            meanings = {cut.flag_side: cut.meaning, cut.good_side: cut.good_meaning}
             where = f" ({cut.condition})" if cut.condition else ""
-            out.append(_wrap(f"{cut.metric}{where} {rule}: {cut.meaning} [{cut.reference}]"))
+            rules = " ".join(f"{cut.metric}{where} {side} {getattr(cut, side):g}: {meanings[side]}" for side in sides)
+            out.append(_wrap(f"{rules} [{cut.reference}]"))
     else:
         out += ["", "Cut-offs: none carried (see the notes)."]
     if p.norms:

@@ -7,6 +7,8 @@ import json
 import pytest
 
 from station.cli import main
+from station.commands.protocols import describe
+from station.protocols.loader import builtin_protocols
 from station.store.trialfile import read_trial
 
 GOOD = """
@@ -40,6 +42,16 @@ def test_protocols_list_and_show(capsys, tmp_path):
     doc = json.loads(capsys.readouterr().out)
     assert [c["id"] for c in doc["conditions"]] == ["firm_eo", "firm_ec", "foam_eo", "foam_ec"]
 
+
+
+def test_a_band_cut_off_is_shown_with_each_bound_and_its_own_meaning():
+    """Carter's 3-m backward walk band (review s21): "walk_time_s below 3: ... slower than 4.5 s: high
+    risk" said the high-risk words after the low-risk bound."""
+    text = " ".join(describe(builtin_protocols()["backward-walk-3m"]).split())
+    assert ("walk_time_s above 4.5: 3-m backward walk slower than 4.5 s: high risk of falls" in text
+            and "walk_time_s below 3: Faster than 3.0 s: low risk of falls" in text)
+    assert "below 3: 3-m backward walk slower" not in text
+    assert "walk_time_s above 5.5: 3-m backward walk slower than 5.5 s" in text  # a one-sided cut-off as before
 
 def test_a_clinic_protocol_is_listed_and_checked(capsys, tmp_path):
     (tmp_path / "clinic-stance.toml").write_text(GOOD)
