@@ -2,7 +2,11 @@
 at tablet size, never "high fall risk": a 45-year-old after stroke does the 3-m backward walk (Carter's
 older adults without a neurological diagnosis) and the 10-metre walk (Perry's classes do apply after
 stroke); a 70-year-old without conditions does both (Carter's flag applies, Perry's classes do not).
-Screenshots in the test's shots folder (tests/e2e/conftest.py)."""
+The 70-year-old's visit also has stance tests that must not mislead (an adversarial review): a hold on
+foam ended after 8.9 s is not read against the norms of full-length trials, a condition with no valid
+trial says why it has no percentile, weight-bearing's split is at a glance, and a trial the full disk
+cut short says so. Screenshots in the test's shots folder (tests/e2e/conftest.py), the visit at
+1024x768 and 390x844 too."""
 
 from __future__ import annotations
 
@@ -10,7 +14,8 @@ import time
 
 import pytest
 
-from test_dashboard import TABLET, css, wait
+from conftest import set_size
+from test_dashboard import PHONE, TABLET, css, wait
 from test_walk_words_on_pages import _trial, text_of
 
 pytestmark = pytest.mark.e2e
@@ -35,9 +40,66 @@ def stored_patients(data_dir) -> dict[str, int]:
         session = store.sessions.create(patient["id"], {"label": "10mwt"}, actor=actor)
         _trial(store, session["id"], "ten-metre-walk", "comfortable", {"walk_time_s": 9.68, "walk_speed_m_s": 0.62},
                {"walk_time_s": 9.68, "walk_distance_m": 6.0, "walk_speed_m_s": 0.62}, actor)
+        if not conditions:
+            stance_tests(store, patient["id"], actor)
         out[identifier] = session["id"]
     store.close()
     return out
+
+
+def stance_tests(store, patient_id: int, actor) -> None:
+    """The mCTSIB (foam, eyes closed: held 8.9 s of 30 s, steady; firm, eyes closed: one trial invalid, one
+    cut short by the full disk) and weight-bearing symmetry (59.4 % left), stored as the trial engine and
+    the store store them."""
+    import numpy as np
+
+    from station.acquire.frame import empty_frames
+    from station.store.db import DiskFull
+
+    def still_frames(n: int):  # a person standing still on the plate (N)
+        frames = empty_frames(n)
+        frames["seq"] = np.arange(n)
+        frames["t_ns"] = frames["seq"] * 10_000_000
+        frames["fz_n"] = 700.0
+        return frames
+
+    def finish(session_id, protocol, condition, held_s, metrics, valid=True):
+        writer = store.trials.start_trial(session_id, protocol, condition, {"method": "nominal"}, 100.0, actor=actor)
+        writer.append(still_frames(round(held_s * 100)))
+        full = held_s >= 30.0
+        outcome = {"protocol": protocol, "condition": condition, "trial": 1, "attempt": 1, "valid": valid,
+                   "end_reason": "duration" if full else "balance_lost", "warnings": [], "completed": full and valid,
+                   "issues": [] if valid else [{"code": "too_few_frames", "message": "Too many readings were lost.",
+                                                "at_s": None}],
+                   "duration_s": 30.0, "time_held_s": held_s if valid else None,
+                   "hold_end": None if full else {"code": "stepped", "message": "Position lost", "at_s": held_s}}
+        writer.finish({"fs_hz": 100.0, "samples": round(held_s * 100), "profile": "station", "version": "test",
+                       "metrics": metrics, "trial": outcome}, valid=valid, reason=None if valid else "Too many readings were lost.")
+        return writer
+
+    steady = {"mean_velocity_cm_s": 0.35, "ellipse_area_cm2": 0.4, "path_length_cm": 3.1}
+    session = store.sessions.create(patient_id, {"label": "mctsib"}, actor=actor)
+    finish(session["id"], "mctsib", "foam_ec", 8.9, steady)
+    finish(session["id"], "mctsib", "firm_ec", 30.0, steady, valid=False)
+    writer = store.trials.start_trial(session["id"], "mctsib", "firm_ec", {"method": "nominal"}, 100.0, actor=actor)
+    writer.append(still_frames(890))
+    writer.flush()
+    assert isinstance(writer._end_on_full_disk(), DiskFull)  # the store's own ending of a trial on a full disk
+    session = store.sessions.create(patient_id, {"label": "weight-bearing"}, actor=actor)
+    finish(session["id"], "weight-bearing", "eo", 30.0, {**steady, "weight_left_pct": 59.4, "weight_right_pct": 40.6})
+
+
+def part_screenshot(driver, selector: str, path) -> None:
+    """A screenshot of the page's part at ``selector``, in page coordinates (an element's own screenshot is
+    offset under the phone's emulated metrics)."""
+    import base64
+
+    x, y, width, height = driver.execute_script(
+        "const r = document.querySelector(arguments[0]).getBoundingClientRect();"
+        "return [r.left + scrollX, r.top + scrollY, r.width, r.height];", selector)
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"captureBeyondViewport": True, "clip": {
+        "x": x, "y": y, "width": width, "height": min(height, 1600), "scale": 1}})
+    path.write_bytes(base64.b64decode(shot["data"]))
 
 
 def _cutoff_tags(driver, protocol: str) -> list[tuple[str, str]]:
@@ -84,3 +146,33 @@ def test_a_cut_off_of_another_population_reads_not_applied_at_tablet_size(readin
     assert "limited community walking" not in rows, rows
     assert driver.execute_script("return document.documentElement.scrollWidth") <= TABLET[0]
     driver.save_screenshot(str(shots / "older-70-visit.png"))
+
+    # the stance tests of the same visit (report.norm_withheld_words, weight_glance, unfinished_words)
+    mctsib = '.protocol-results[data-protocol="mctsib"]'
+    foam = text_of(css(driver, f'{mctsib} .condition[data-condition="foam_ec"] tr[data-metric="mean_velocity_cm_s"]'))
+    assert "not compared Held 8.9 s of 30 s: not compared with the norms" in foam and "percentile" not in foam, foam
+    glance = text_of(css(driver, f'{mctsib} .glance tr[data-condition="foam_ec"] .tag'))
+    assert "below 30 s" in glance and "sway velocity" not in glance, glance  # no green "below the 5th percentile"
+    firm = text_of(css(driver, f'{mctsib} .condition[data-condition="firm_ec"] tr[data-metric="mean_velocity_cm_s"]'))
+    assert "No valid trial in this condition" in firm and "5th–95th" not in firm and "percentile" not in firm, firm
+    cut_short = text_of(css(driver, f'{mctsib} .condition[data-condition="firm_ec"] li[data-trial-id]'))
+    assert "Recording started" in cut_short and "the station's disk was full; 8.9 s kept" in cut_short, cut_short
+    assert "?" not in cut_short and "crash" not in cut_short, cut_short
+    split = text_of(css(driver, '.protocol-results[data-protocol="weight-bearing"] .glance .tag[data-kind="weight"]'))
+    assert split == "weight 59.4 % left / 40.6 % right: 18.8 points more on the left (no published cut-off)", split
+    for size in ((1024, 768), PHONE):
+        set_size(driver, size)
+        assert driver.execute_script("return document.documentElement.scrollWidth") <= size[0], size
+        for name, selector in (("glance", f"{mctsib} .glance"), ("foam", f'{mctsib} .condition[data-condition="foam_ec"]'),
+                               ("firm", f'{mctsib} .condition[data-condition="firm_ec"] .trial-list'),
+                               ("weight", '.protocol-results[data-protocol="weight-bearing"] .condition')):
+            part_screenshot(driver, selector, shots / f"older-70-{name}-{size[0]}x{size[1]}.png")
+    # the trial page of the recording the full disk cut short: the store's cause, not "the station stopped"
+    driver.get(station.url + css(driver, f'{mctsib} .condition[data-condition="firm_ec"] li[data-trial-id] a')[-1]
+               .get_attribute("pathname"))
+    status = wait(driver, "the cut-short trial's page", lambda d: text_of(css(d, "#trial-status")))
+    assert status.startswith("This trial was not finished") and "Disk full: recording stopped; 890 frames (8.9 s) kept" \
+        in status and "station stopped" not in status, status
+    for size in ((1024, 768), PHONE):
+        set_size(driver, size)
+        part_screenshot(driver, "#trial-status", shots / f"older-70-trial-status-{size[0]}x{size[1]}.png")

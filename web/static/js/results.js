@@ -30,7 +30,12 @@
   }
 
   function normReference(ref) {
-    if (!ref.comparable) return el("div", { class: "ref" }, el("span", { class: "tag" }, "no norm"), " ", ref.note);
+    // no value, or one from a hold cut short: said why, never a percentile range (report.norm_withheld_words)
+    if (!ref.comparable || ref.percentile === null || ref.percentile === undefined) {
+      return el("div", { class: "ref" },
+        el("span", { class: "tag" }, ref.not_compared ? "not compared" : "no norm"), " ",
+        el("span", { class: "small" }, ref.note || "No value to compare."));
+    }
     const pill = el("span", { class: normTagClass(ref) },
       ref.flag ? ref.flag_words || "outside the 5th–95th percentiles" : "within the 5th–95th percentiles");
     return el("div", { class: "ref" },
@@ -99,8 +104,10 @@
      (report.number_sessions), not "Attempt 1" twice as if one session's; a condition run in one session as before. */
   function trialName(t, condition) {
     const same = t.session ? condition.trials.filter((x) => x.session_id === t.session_id) : condition.trials;
-    const within = same.some((x) => x.trial > 1) ? `trial ${t.trial}` + (t.attempt > 1 ? `, attempt ${t.attempt}` : "")
-      : `attempt ${t.attempt ?? "?"}`;
+    // a recording the protocol engine never numbered (cut short by a full disk, a crash): by its start time
+    const within = t.attempt === null || t.attempt === undefined ? `recording started ${Station.clock(t.started_at)}`
+      : same.some((x) => x.trial > 1) ? `trial ${t.trial}` + (t.attempt > 1 ? `, attempt ${t.attempt}` : "")
+        : `attempt ${t.attempt}`;
     if (!t.session) return within.charAt(0).toUpperCase() + within.slice(1);
     return Station.sessionName(t.session.number, t.session.started_at) + (same.length > 1 ? `, ${within}` : "");
   }
@@ -207,11 +214,15 @@
             `${m.label.toLowerCase()} ${valueText(m, condition)}: ${r.finding || (r.verdict === "met" ? "criterion met" : r.limit_words)}` +
               (why ? ` (${why})` : "")));
         }
-        if (r.kind === "norm" && r.comparable && r.percentile !== null && m.metric === "mean_velocity_cm_s") {
+        if (r.kind === "norm" && r.comparable && r.percentile !== null && r.percentile !== undefined && m.metric === "mean_velocity_cm_s") {
           bits.push(el("span", { class: normTagClass(r) },
             `sway velocity ${percentileWords(r)} (lower = steadier)` + (r.fits === false ? ", rough guide" : "")));
         }
       }
+    }
+    const split = condition.key_measures.find((m) => m.metric === "weight_left_pct" && m.glance);
+    if (split) { // the measure weight-bearing symmetry exists for, with its side in words (report.weight_glance)
+      bits.unshift(el("span", { class: `tag ${split.glance.tone}`, dataset: { kind: "weight" } }, split.glance.words));
     }
     if (typeof WalkResults !== "undefined") bits.push(...WalkResults.glance(condition)); // a treadmill session, walk_results.js
     const attempts = condition.trials || [];

@@ -39,9 +39,10 @@
     const issues = outcome.issues || [];
     const unable = trial.valid === false && issues.length && issues.every((i) => UNABLE.includes(i.code));
     if (trial.status !== "complete") {
-      const words = { partial: "interrupted (the station stopped during the recording); its frames are kept, it is not analysed",
+      // the cause is the store's own (a full disk, a crash or power cut, the clinician's reason), not a guess from the status
+      const words = { partial: "not finished: its frames are kept, it is not analysed",
         aborted: "stopped before it finished; not analysed", recording: "still recording" }[trial.status] || trial.status;
-      return el("p", { class: "warn-box", id: "trial-status" }, `This trial was ${words}.` + (trial.status_reason ? ` ${trial.status_reason}` : ""));
+      return el("p", { class: "warn-box", id: "trial-status" }, `This trial was ${words}.` + (trial.status_reason ? ` ${Station.capitalise(trial.status_reason)}` : ""));
     }
     if (unable) return el("p", { class: "warn-box", id: "unable" }, "Unable: the patient did not lift a foot. Counted as 0 s in the results and the history.");
     if (trial.valid === false) return el("p", { class: "error-box", id: "invalid-reason" }, `Invalid trial${trial.judged_by ? ` (judged by ${trial.judged_by})` : ""}: ${trial.validity_reason}`);
