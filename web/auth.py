@@ -16,6 +16,7 @@ from werkzeug.exceptions import NotFound as RouteNotFound
 from werkzeug.routing import RequestRedirect
 
 from station import __version__
+from station.protocols.service import trial_running
 from station.store.audit import Actor
 from station.store.db import Conflict, NotFound, ValidationError
 from station.store.passwords import MAX_PASSWORD_CHARS
@@ -256,6 +257,18 @@ def _home() -> str:
     return "/"
 
 
+def _trial_running_words() -> str | None:
+    """What the sign-in page says while a trial counts down or records on this station (no
+    patient data: the page is public), or None."""
+    service = current_app.config.get("TRIAL_SERVICE")
+    status = service.status() if service is not None else None
+    if status is None or not trial_running(status):
+        return None
+    button = " (or press the station's button)" if status["panel"]["present"] else ""
+    return ("A trial is being recorded on this station now. Stop is one sign-in away: sign in, and the live view "
+            f"shows Stop{button}.")
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login_page():
@@ -266,7 +279,10 @@ def login_page():
         if current_user() is not None:
             return redirect(next_path)
         message = "Your session ended after inactivity; please sign in again." if request.args.get("expired") else None
-        return render_template("login.html", next=next_path, message=message)
+        running = _trial_running_words()
+        if running and not safe_next(request.values.get("next")):
+            next_path = url_for("pages.live_page")  # where Stop is
+        return render_template("login.html", next=next_path, message=message, running=running)
     username = request.form.get("username", "")
     password = request.form.get("password", "")
     if not username or not password or len(username) > 64 or len(password) > MAX_PASSWORD_CHARS:

@@ -1,7 +1,9 @@
 """``GET /api/live``: the live view's Server-Sent Events stream (frames, trial events, health).
 
-One stream per open live view, login required, never counted as user activity (the tablet left
-on the live page still signs out after the inactivity timeout). Each viewer reads the acquisition
+One stream per open live view, login required, not counted as user activity (the tablet left on
+the live page still signs out after the inactivity timeout), except while a trial counts down or
+records (:func:`station.protocols.service.trial_running`): then the stream keeps its login session
+alive, so that Stop stays within reach, and the timeout runs again from the trial's end. Each viewer reads the acquisition
 ring with its own :class:`~station.acquire.ring.RingReader`, so a slow viewer never slows the
 acquisition or another viewer: it learns how many frames it missed.
 
@@ -27,7 +29,9 @@ Events (``event:`` name, ``data:`` one JSON object)::
              walk test is open and the IMU gives data: the steps of the last seconds
              (:mod:`web.live_gait`: one analysis a second for all streams; none while stance
              tests run)
-    session  ``{"expires_in_s": s}`` every few seconds: time left before the inactivity logout
+    session  ``{"expires_in_s": s, "held_by_trial": bool}`` every few seconds: time left before the
+             inactivity logout; ``held_by_trial``: a trial is running, and this stream keeps the
+             session alive until it ends (the page shows no logout notice meanwhile)
     logout   ``{"expired": true}``: the login session ended; the stream closes
 
 A dropped connection resumes without a reload: the browser's EventSource reconnects by itself
@@ -48,6 +52,7 @@ from flask import Blueprint, Response, current_app, request, session
 
 from station.acquire.ring import RingError, RingReader
 from station.acquire.source import NO_FRAMES_S
+from station.protocols.service import trial_running
 from web.api_station import NO_SERVICE, no_service_reason
 from web.health import station_health_document
 from web.live_gait import INTERVAL_S as GAIT_INTERVAL_S
@@ -260,14 +265,17 @@ def _stream(app, *, token: str, resume: tuple[str | None, int], shown=lambda sta
             if now >= next_session:
                 next_session = now + SESSION_CHECK_S
                 timeout_s = float(station_store.settings.get("session_timeout_min")) * 60.0
-                user = station_store.logins.resolve(token, timeout_s, touch=False)
+                # while a trial counts down or records, the live view keeps its clinician signed in
+                # (Stop within reach); the inactivity timeout runs again from the trial's end
+                held = service is not None and trial_running(service.status())
+                user = station_store.logins.resolve(token, timeout_s, touch=held)
                 if user is None:
                     yield _event("logout", {"expired": True})
                     return
                 if service is not None:
                     shown(service.status())  # a run opened since: its patient is on this screen now
                 left_s = timeout_s - (wall_clock() - user.last_seen_s)
-                yield _event("session", {"expires_in_s": round(max(0.0, left_s), 1)})
+                yield _event("session", {"expires_in_s": round(max(0.0, left_s), 1), "held_by_trial": held})
             if now >= next_health:
                 next_health = now + HEALTH_INTERVAL_S
                 health = station_health_document(app)

@@ -158,6 +158,25 @@ def start_refusal(health: dict) -> str | None:
     return None
 
 
+RUNNING_STATES = (TrialState.COUNTDOWN, TrialState.RECORDING)
+"""A trial counting down or recording: a time its protocol bounds (its duration, a walk's time
+limit, a treadmill session's planned minutes), unlike waiting for the patient or instructions."""
+
+
+def trial_running(status: dict) -> bool:
+    """Whether the service's :meth:`TrialService.status` shows a trial counting down or recording
+    (:data:`RUNNING_STATES`): then a live view keeps its clinician signed in, and the sign-in page
+    says that Stop is one sign-in away (web.live, web.auth).
+
+    >>> trial_running({"run": {"state": "recording"}}), trial_running({"run": {"state": "instructions"}})
+    (True, False)
+    >>> trial_running({"run": None})
+    False
+    """
+    run = status.get("run") if isinstance(status, dict) else None
+    return bool(run) and run.get("state") in RUNNING_STATES
+
+
 class _TrackedOutput:
     def __init__(self, owner: _TrackedStoreSink, output) -> None:
         self.owner = owner

@@ -255,6 +255,40 @@ def test_the_stream_says_logout_when_the_session_ends_and_never_keeps_it_alive(l
         stream.close()
 
 
+def test_a_running_trial_keeps_the_live_view_signed_in_until_it_ends(live, store, monkeypatch):
+    """A 30-min treadmill session with a 15-min timeout: the clinician who touches nothing stays
+    signed in (Stop within reach) while the trial records, and the timeout runs again from its end;
+    a sign-in page shown meanwhile says that Stop is one sign-in away."""
+    app, service, _writer, wall = live
+    monkeypatch.setattr(web.live, "SESSION_CHECK_S", 0.02)
+    client = signed_in(app)
+    idle = service.status()
+    now = {"run": {"state": "recording", "patient_id": None}}
+    monkeypatch.setattr(service, "status", lambda: {**idle, **now})
+    stream = Stream(client)
+
+    def next_session() -> dict:
+        return stream.until(lambda e: e.get("event") in ("session", "logout"))[-1]
+
+    try:
+        for _ in range(3):  # 30 min of recording, ten minutes between two of the stream's checks
+            wall.t += 10 * 60
+            event = next_session()
+            assert event["event"] == "session" and event["data"] == {"expires_in_s": 15 * 60, "held_by_trial": True}
+        login = app.test_client().get("/login").get_data(as_text=True)  # someone else's tablet, signed out
+        assert "A trial is being recorded on this station now. Stop is one sign-in away" in login
+        assert 'name="next" value="/live"' in login
+        now["run"] = {"state": "instructions", "patient_id": None}  # the recording ended
+        wall.t += 10 * 60
+        event = next_session()
+        assert event["data"] == {"expires_in_s": pytest.approx(5 * 60, abs=1), "held_by_trial": False}
+        assert "being recorded" not in app.test_client().get("/login").get_data(as_text=True)
+        wall.t += 5 * 60 + 1
+        assert next_session()["event"] == "logout"
+    finally:
+        stream.close()
+
+
 def test_viewers_beyond_the_limit_are_refused_until_one_leaves(live, monkeypatch):
     app, *_ = live
     monkeypatch.setattr(web.live, "MAX_VIEWERS", 1)

@@ -303,9 +303,18 @@ const Station = (() => {
   const WARN_S = 90;
   let expiresAt = null; // ms, performance.now() clock
   let sessionTimer = null;
+  // The live view's stream keeps the session alive while a trial counts down or records (it says so
+  // in each session event, every 5 s): no notice meanwhile. Held until shortly after the last such
+  // event, so that a stream that stopped coming cannot hide the notice for good.
+  const HELD_MS = 15000;
+  let heldUntil = 0; // ms, performance.now() clock
 
-  function sessionLeft(seconds) {
+  /* seconds: time left before the inactivity logout; heldByTrial (the live stream only): true while a
+     running trial keeps the session alive, false once it ended, undefined from anyone else. */
+  function sessionLeft(seconds, heldByTrial) {
     expiresAt = performance.now() + seconds * 1000;
+    if (heldByTrial === true) heldUntil = performance.now() + HELD_MS;
+    else if (heldByTrial === false) heldUntil = 0;
     scheduleSessionCheck();
   }
 
@@ -340,7 +349,7 @@ const Station = (() => {
      going from 10 to 9 never re-wraps the words. */
   function renderNotice(left) {
     if (!notice) return;
-    const shown = left <= WARN_S;
+    const shown = left <= WARN_S && performance.now() >= heldUntil;
     notice.dataset.shown = shown ? "yes" : "no";
     notice.setAttribute("aria-hidden", String(!shown));
     stayButton.tabIndex = shown ? 0 : -1;

@@ -493,7 +493,10 @@
     source.addEventListener("frames", (ev) => { const doc = JSON.parse(ev.data); addFrames(doc); share("frames", doc); });
     source.addEventListener("gait", (ev) => share("gait", JSON.parse(ev.data)));
     source.addEventListener("health", (ev) => showHealth(JSON.parse(ev.data)));
-    source.addEventListener("session", (ev) => Station.sessionLeft(JSON.parse(ev.data).expires_in_s));
+    source.addEventListener("session", (ev) => {
+      const doc = JSON.parse(ev.data);
+      Station.sessionLeft(doc.expires_in_s, doc.held_by_trial);
+    });
     source.addEventListener("status", (ev) => {
       state.lastEventId = ev.lastEventId || state.lastEventId;
       const doc = JSON.parse(ev.data);
