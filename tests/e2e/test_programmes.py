@@ -116,5 +116,8 @@ def test_a_programme_from_the_patient_page_to_its_first_assessment(station, brow
     wait(tablet, "the programme at a glance", lambda d: by_id(d, "glance-position").text.startswith("Week 1 of 4"))
     assert "1 of 12 sessions done, 1 missed" in css(tablet, "#programme-glance .adherence-bar")[0].get_attribute("aria-label")
     assert "Sway velocity, feet apart, eyes open" in by_id(tablet, "programme-glance").text
+    # the Romberg test opened and closed before any trial is not listed as a visit ("Romberg test: no trials")
+    wait(tablet, "the visits listed", lambda d: len(css(d, "#sessions .visit-session")) >= 1)
+    assert len(css(tablet, "#sessions .visit-session")) == 1 and "no trials" not in by_id(tablet, "sessions").text
     assert today  # the form offered today's date; the programme started on it
     assert time.monotonic() - started < 240

@@ -121,13 +121,16 @@
     $("archive-patient").textContent = patient.archived ? "Unarchive" : "Archive";
     $("new-test").hidden = !!patient.archived;
     const box = $("sessions");
-    if (!patient.sessions.length) {
-      box.replaceChildren(el("p", { class: "muted" }, "No sessions yet. Start with “New test”."));
+    // A test opened and closed before any trial leaves a session with nothing in it: not a visit to list
+    // (kept in the store: a programme visit or the hub may refer to it); one with the clinician's notes is.
+    const sessions = patient.sessions.filter((s) => s.trials.length || s.notes);
+    if (!sessions.length) {
+      box.replaceChildren(el("p", { class: "muted" }, "No tests recorded yet. Start with “New test”."));
       return;
     }
     // On a phone each session's trials are one tap away; on a tablet the newest sessions show theirs.
     const narrow = window.matchMedia("(max-width: 600px)").matches;
-    box.replaceChildren(...visits(patient.sessions).map((group, i) => {
+    box.replaceChildren(...visits(sessions).map((group, i) => {
       const tested = group.filter((s) => s.trials.length);
       const parts = group.map((s) => {
         const mixed = new Set(s.trials.map((t) => t.protocol)).size > 1;
