@@ -203,9 +203,11 @@ def _los_lines(los: dict) -> list[str]:
     return out
 
 
-def _norm_words(protocol, condition_id: str, key: str, value: float, age_y) -> str:
-    """': 62nd percentile of old adults 60-86 y, ... (lower = less sway (steadier); rough guide)' or ''."""
-    from station.protocols.report import norm_reading
+def _norm_words(protocol, condition_id: str, key: str, value: float, age_y, valid: list[dict]) -> str:
+    """': 62nd percentile of old adults 60-86 y, ... (lower = less sway (steadier); rough guide)', '' or, for a hold
+    that ended early (``valid``: the condition's valid trials, TrialResult.to_dict), ': not compared with the norms
+    (held 8.9 s of 30 s)'."""
+    from station.protocols.report import norm_reading, norm_withheld_words
     from station.reference import norms
 
     if protocol is None or value is None:
@@ -219,6 +221,9 @@ def _norm_words(protocol, condition_id: str, key: str, value: float, age_y) -> s
                          duration_s=condition.duration_s)
     if norm is None or not norm["comparable"] or norm["percentile"] is None:
         return ""
+    withheld = norm_withheld_words(protocol.outcome, condition.duration_s, value, valid)
+    if withheld:
+        return f": not compared with the norms ({withheld.split(':')[0].lower()})"
     reading = norm_reading(key, norm, stance.feet)
     pct = round(norm["percentile"])
     suffix = {1: "st", 2: "nd", 3: "rd"}.get(pct % 10 if pct % 100 not in (11, 12, 13) else 0, "th")
@@ -283,7 +288,8 @@ def format_summary(summary: dict, protocol=None) -> str:
             if key in values:
                 d = describe(key)
                 parts.append(f"{d['label'].lower()} {values[key]:.3g} {d['unit']}"
-                             + _norm_words(protocol, c["id"], key, values[key], summary.get("age_y")))
+                             + _norm_words(protocol, c["id"], key, values[key], summary.get("age_y"),
+                                           [t for t in summary.get("trials") or [] if t.get("condition") == c["id"] and t.get("valid")]))
         if c.get("weight_bearing"):
             parts.append(c["weight_bearing"]["words"])
         if c["valid_trials"] == 0:

@@ -304,7 +304,7 @@ def key_measures(protocol: Protocol, condition_summary: dict, summary: dict, age
     condition = protocol.condition(condition_summary["id"])
     stance = condition.stance
     values = condition_summary["values"]
-    valid = [r for r in results if r.valid and r.plan.condition.id == condition.id]
+    valid = [r.to_dict() for r in results if r.valid and r.plan.condition.id == condition.id]
     settings = condition_summary.get("settings") or {}  # entered, each session's (results.summarise): never averaged
     counts = condition_summary.get("counts") or {}  # a walk's counts, each trial's (results.summarise)
     out = []
@@ -355,9 +355,10 @@ def key_measures(protocol: Protocol, condition_summary: dict, summary: dict, age
     return out
 
 
-def norm_withheld_words(outcome: str, nominal_s: float, value: float | None, valid: list[TrialResult]) -> str | None:
-    """Why a condition's sway measure (``value``, the mean over its ``valid`` trials) is not compared with the
-    age-group norms, in words; None when it is compared.
+def norm_withheld_words(outcome: str, nominal_s: float, value: float | None, valid: list[dict]) -> str | None:
+    """Why a condition's sway measure (``value``, the mean over its ``valid`` trials: each
+    :meth:`TrialResult.to_dict`, or its ``time_held_s``, ``completed``, ``metrics`` and ``metrics_note``) is not
+    compared with the age-group norms, in words; None when it is compared.
 
     No value: why there is none (no valid trial; the patient could not take the position; held too
     briefly for sway measures: the trials' own notes). A value from a timed hold (``outcome``
@@ -367,13 +368,12 @@ def norm_withheld_words(outcome: str, nominal_s: float, value: float | None, val
     (an 8.9-s hold read as "less sway than 95 % of the reference group"); the hold itself is the
     finding (the time held and its cut-off).
 
-    >>> short = TrialResult(plan=None, valid=True, end_reason="balance_lost", time_held_s=8.94,
-    ...                     metrics={"metrics": {"mean_velocity_cm_s": 0.6}})
+    >>> short = {"time_held_s": 8.94, "completed": False, "metrics": {"metrics": {"mean_velocity_cm_s": 0.6}}}
     >>> norm_withheld_words("time_held", 30.0, 0.6, [short])
     'Held 8.9 s of 30 s: not compared with the norms, whose reference trials lasted 60 s (sway measures depend on the length of the trial). The time held is the finding.'
     >>> norm_withheld_words("time_held", 30.0, None, [])
     'No valid trial in this condition: no value to compare.'
-    >>> full = TrialResult(None, True, "duration", completed=True, time_held_s=30.0, metrics=short.metrics)
+    >>> full = {**short, "time_held_s": 30.0, "completed": True}
     >>> norm_withheld_words("time_held", 30.0, 0.6, [full]) is None
     True
     >>> norm_withheld_words("time_held", 30.0, 0.6, [full, short]).split(":")[0]
@@ -381,21 +381,21 @@ def norm_withheld_words(outcome: str, nominal_s: float, value: float | None, val
     >>> norm_withheld_words("sway", 30.0, 0.6, [short]) is None
     True
     """
-    held_short = [r.time_held_s for r in valid if r.metrics is not None and not r.completed and r.time_held_s is not None]
+    measured = [t for t in valid if t.get("metrics")]
+    held_short = [t["time_held_s"] for t in measured if not t.get("completed") and t.get("time_held_s") is not None]
     if value is not None:
         if outcome != "time_held" or not held_short:
             return None
-        in_mean = sum(1 for r in valid if r.metrics is not None)
         held = " and ".join(f"{t:.1f}" for t in held_short) + " s"
-        lead = f"Held {held} of {nominal_s:g} s" if in_mean == len(held_short) else \
-            f"Held {held} of {nominal_s:g} s in {len(held_short)} of the {in_mean} trials averaged"
+        lead = f"Held {held} of {nominal_s:g} s" if len(measured) == len(held_short) else \
+            f"Held {held} of {nominal_s:g} s in {len(held_short)} of the {len(measured)} trials averaged"
         return (f"{lead}: not compared with the norms, whose reference trials lasted {norms.REFERENCE_TRIAL_S:g} s "
                 "(sway measures depend on the length of the trial). The time held is the finding.")
     if not valid:
         return "No valid trial in this condition: no value to compare."
-    if all(r.time_held_s == 0.0 and r.metrics is None for r in valid):
+    if all(t.get("time_held_s") == 0.0 and not t.get("metrics") for t in valid):
         return "The patient could not take the position (0 s): no sway to compare."
-    notes = list(dict.fromkeys(r.metrics_note for r in valid if r.metrics is None and r.metrics_note))
+    notes = list(dict.fromkeys(t["metrics_note"] for t in valid if not t.get("metrics") and t.get("metrics_note")))
     return " ".join(notes) or "No sway measures in this condition's valid trials: no value to compare."
 
 

@@ -43,7 +43,8 @@ import uuid
 
 from station import __version__
 from station.analysis.biofeedback import GAME_TITLES
-from station.protocols.report import age_in_year, cutoff_reading, unable_trial, visit_session_ids
+from station.protocols.report import (age_in_year, cutoff_reading, norm_withheld_words, stored_result, unable_trial,
+                                     visit_session_ids)
 from station.protocols.results import cutoff_entry
 from station.reference import norms
 from station.reference.measures import unit_of
@@ -94,9 +95,10 @@ def _interpretation(code: str, text: str) -> dict:
 
 
 def _readings(key: str, value: float, protocol, condition_id: str, age_y: float | None,
-              patient_conditions: list[str] | None = None) -> tuple[list, list]:
+              patient_conditions: list[str] | None = None, outcome: dict | None = None) -> tuple[list, list]:
     """(interpretations, reference ranges) of one trial's value against the norms and cut-offs (a
-    cut-off set in a population the patient is not known to belong to is left out)."""
+    cut-off set in a population the patient is not known to belong to is left out; the norms not
+    for a hold that ended early, ``outcome`` the trial's: report.norm_withheld_words)."""
     interpretations, ranges = [], []
     if protocol is None:
         return interpretations, ranges
@@ -107,6 +109,9 @@ def _readings(key: str, value: float, protocol, condition_id: str, age_y: float 
     stance = condition.stance
     norm = norms.compare(key, value, age_y=age_y, eyes=stance.eyes, surface=stance.surface, feet=stance.feet,
                          duration_s=condition.duration_s)
+    if norm is not None and outcome is not None and \
+            norm_withheld_words(protocol.outcome, condition.duration_s, value, [outcome]):
+        norm = None
     if norm is not None and norm.get("comparable") and norm.get("percentile") is not None:
         flag = "H" if value > norm["p95"] else ("L" if value < norm["p05"] else "N")
         caveat = f" {norm['note']}" if norm.get("note") else ""
@@ -252,8 +257,9 @@ class BundleBuilder:
             method_text += f"; {doc['profile']} processing at {doc.get('fs_hz')} Hz, {doc.get('samples')} samples"
         method = {"coding": [{"system": codes.TEST_SYSTEM, "code": f"{trial['protocol']}/{trial['condition']}",
                               "display": f"{label}: {condition_label}"}], "text": method_text}
+        result = stored_result(protocol, trial) if protocol is not None else None
         added = self._add_observations(f"trial-{trial['id']}", values, trial["started_at"], method, device,
-                                       protocol, trial["condition"])
+                                       protocol, trial["condition"], None if result is None else result.to_dict())
         self.observations += added
         return added
 
@@ -293,8 +299,9 @@ class BundleBuilder:
         return added
 
     def _add_observations(self, prefix: str, values: dict, effective: str, method: dict, device: str,
-                          protocol, condition: str | None) -> int:
-        """One Observation per measure family of ``values`` (identifier ``<prefix>/<family>``)."""
+                          protocol, condition: str | None, outcome: dict | None = None) -> int:
+        """One Observation per measure family of ``values`` (identifier ``<prefix>/<family>``; ``outcome``: the
+        trial's, :meth:`TrialResult.to_dict`)."""
         families: dict[str, list[str]] = {}
         for key in values:
             families.setdefault(codes.family(key), []).append(key)
@@ -319,7 +326,7 @@ class BundleBuilder:
                 else:
                     observation["valueQuantity"] = _quantity(fam, value)
                     interpretations, ranges = _readings(fam, value, protocol, condition, self.age_y,
-                                                            self.patient_conditions)
+                                                            self.patient_conditions, outcome)
                     if interpretations:
                         observation["interpretation"] = interpretations
                     if ranges:

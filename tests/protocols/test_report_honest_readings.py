@@ -91,3 +91,30 @@ def test_a_trial_the_full_disk_cut_short_says_so_on_the_page_and_in_the_pdf():
     crashed = _protocol_results(PROTOCOLS["mctsib"], [stored(2, "mctsib", "foam_ec", status="partial", status_reason=(
         "recording interrupted (station stopped or lost power); 300 frames (3.0 s) kept"))], age_y=70)
     assert crashed["conditions"][0]["trials"][0]["note"] == "interrupted (crash or power cut); 3.0 s kept, not analysed"
+
+
+def test_the_hospital_record_does_not_read_a_hold_ended_early_against_the_norms_either():
+    from station.reports.fhir_bundle import BundleBuilder
+
+    def velocity_reading(trial: dict) -> list:
+        builder = BundleBuilder("P-1", PROTOCOLS, 70.0)
+        builder.add_trial(trial)
+        observation = next(e["resource"] for e in builder.entries if e["resource"]["resourceType"] == "Observation"
+                           and e["resource"]["identifier"][0]["value"].endswith("/mean_velocity_cm_s"))
+        return [i["text"] for i in observation.get("interpretation", [])]
+
+    assert velocity_reading(stored(1, "mctsib", "foam_ec", held_s=8.9, metrics=STEADY)) == []
+    assert velocity_reading(stored(2, "mctsib", "foam_ec", metrics=STEADY))[0].startswith("Below the 5th percentile")
+
+
+def test_the_terminal_summary_does_not_read_a_hold_ended_early_against_the_norms_either():
+    from station.commands.trial import format_summary
+    from station.protocols.report import stored_result
+    from station.protocols.results import summarise
+
+    protocol = PROTOCOLS["mctsib"]
+    result = stored_result(protocol, stored(1, "mctsib", "foam_ec", held_s=8.9, metrics=STEADY))
+    summary = {**summarise(protocol, [result], age_y=70.0), "trials": [result.to_dict()]}
+    text = format_summary(summary, protocol)
+    assert "mean sway velocity 0.35 cm/s: not compared with the norms (held 8.9 s of 30 s)" in text, text
+    assert "BELOW the 5th percentile" not in text, text
