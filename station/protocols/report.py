@@ -326,8 +326,8 @@ def key_measures(protocol: Protocol, condition_summary: dict, summary: dict, age
             entry["label"] = "Steps (whole recording)"
         norm = norms.compare(key, values.get(key), age_y=age_y, eyes=stance.eyes, surface=stance.surface,
                              feet=stance.feet, duration_s=condition.duration_s)
-        withheld = None if norm is None else norm_withheld_words(protocol.outcome, condition.duration_s,
-                                                                   values.get(key), valid)
+        withheld = None if norm is None or not norm["comparable"] else \
+            norm_withheld_words(protocol.outcome, condition.duration_s, values.get(key), valid)
         if withheld:  # no value, or one of a hold cut short: not read against full-length reference trials
             norm = {**norm, "comparable": False, "not_compared": True, "percentile": None, "band": None,
                     "note": withheld}

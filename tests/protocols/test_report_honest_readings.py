@@ -58,6 +58,9 @@ def test_a_hold_ended_early_is_not_read_against_the_norms_of_full_trials_and_say
                                                    stored(2, "mctsib", "firm_eo", metrics=STEADY)], age_y=70)
     assert norm_of(measure(both, "firm_eo", "mean_velocity_cm_s"))["comparable"]
     assert not norm_of(measure(both, "foam_ec", "ellipse_area_cm2"))["comparable"]
+    # a norm that does not fit the stance at all keeps its own reason (one leg: no reference values)
+    one_leg = _protocol_results(PROTOCOLS["single-leg"], [stored(3, "single-leg", "left", held_s=8.2, metrics=STEADY)], age_y=70)
+    assert norm_of(measure(one_leg, "left", "mean_velocity_cm_s"))["note"].startswith("No reference values for this stance")
 
 
 def test_a_condition_without_a_value_says_why_and_claims_no_percentile_range():
