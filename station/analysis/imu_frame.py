@@ -160,7 +160,7 @@ def gravity_direction(acc_m_s2, fs_hz: float | None = None) -> np.ndarray:
 
 PROJECTION_ROWS = 16384
 """Samples given their body axes and projected on them at a time by :func:`align_to_body` (their
-antero-posterior and medio-lateral axes and 3 × 3 bases: 6.3 MB with the temporaries); the result is
+antero-posterior and medio-lateral axes, 3 × 3 bases and temporaries: about 3 MB); the result is
 the same, bit for bit, as for all of them at once."""
 GRAVITY_SETTLE_S = 120.0
 """How far a sample's low-pass gravity direction reaches into the recording, s. The filter (2nd-order
