@@ -84,8 +84,8 @@ class Patients:
         the write transaction: see :mod:`station.store.open_tests`)."""
         title = self.open_tests.title(patient_id)
         if title is not None:
-            raise Conflict(f"a test ({title}) is open for this patient on the station; end it on the live page "
-                           f"(End test), then {to_do}")
+            raise Conflict(f"the test “{title}” is open for this patient on the station; end it on the live "
+                           f"page (End test), then {to_do}")
 
     # -- validation -------------------------------------------------------------------------
 

@@ -207,7 +207,8 @@ def test_a_failing_store_closes_the_run_and_keeps_the_partial_trial(clinic, stor
 def test_a_patient_whose_test_is_open_is_neither_erased_nor_archived_until_it_ends(clinic, store, patient):
     """Between trials nothing records, yet the next Start writes into the patient's visit."""
     status = clinic.call("open_run", patient["id"], "romberg", None, ACTOR)
-    with pytest.raises(Conflict, match=r"a test \(Romberg.*\) is open for this patient.*End test.*erase"):
+    with pytest.raises(Conflict, match=r"the test “Romberg test \(feet together, eyes open then closed\)” is "
+                       r"open for this patient on the station; end it on the live page \(End test\), then erase"):
         store.patients.erase(patient["id"], "P-001", actor=ACTOR)
     with pytest.raises(Conflict, match=r"is open for this patient.*End test.*archive"):
         store.patients.update(patient["id"], {"archived": True}, actor=ACTOR)
