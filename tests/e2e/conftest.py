@@ -346,11 +346,12 @@ def reading_pages(request, tmp_path_factory) -> ReadingPages:
     if not _reading:
         _reading.append(ReadingPages(tmp_path_factory.mktemp("reading")))
     yield _reading[0]
-    if _failed(request):
+    if _failed(request) and _reading:
         _keep_artifacts(request, _reading[0].drivers)
         _reading.pop().close()
 
 
+@pytest.hookimpl(trylast=True)  # after the fixtures' teardown: a failed test's keeps its browsers' artifacts first
 def pytest_runtest_teardown(item, nextitem):
     if _reading and (nextitem is None or "reading_pages" not in nextitem.fixturenames):
         _reading.pop().close()
