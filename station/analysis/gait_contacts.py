@@ -99,12 +99,13 @@ def _steps_and_bouts(acc_v: np.ndarray, fs: float, acc_ml: np.ndarray | None = N
         runs = [_recover_missed(run, peaks, props["prominences"]) for run in runs]
     if acc_ml is not None and runs:
         side_ml = _side_band(acc_ml, fs)
+        readable = [_sides_alternate(run, side_ml) for run in runs]  # its transforms before the sums are held
         side_sum = np.empty(side_ml.shape[0] + 1)  # 0, then the cumulative sum, written in place
         side_sum[0] = 0.0
         np.cumsum(side_ml, out=side_sum[1:])
         maxima, _ = signal.find_peaks(x)
         runs = [_take_back_steps(_alternate(run, maxima, side_ml, side_sum, fs), maxima, side_ml, side_sum, fs)
-                if _sides_alternate(run, side_ml) else run for run in runs]
+                if sides else run for run, sides in zip(runs, readable)]
         runs = [run for run in runs if run.size >= MIN_BOUT_STEPS]
         del side_ml, side_sum, maxima  # not needed by the impact's filter below
     ics = np.concatenate(runs) if runs else np.zeros(0, dtype=np.int64)
