@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import pytest
 
+from test_cutoff_population_pages import part_screenshot
+from conftest import PHONE
 from test_dashboard import css, wait
 from test_walk_phone_charts import RATE_HZ, _walk_frames
 
@@ -21,12 +23,12 @@ def _row(minute: int, steps: int, walking_s: float, cadence) -> dict:
             "pause_s": 0.0 if cadence else 58.0}
 
 
-def test_a_minute_with_too_few_steps_says_why_it_has_no_cadence(reading_pages):
+def test_a_minute_with_too_few_steps_says_why_it_has_no_cadence(reading_pages, shots):
     from station.store.audit import Actor
     from station.store.store import Store
 
     station = reading_pages.station
-    tablet, _phone, _ = reading_pages.tablet_and_phone(lambda _data_dir: None)
+    tablet, phone, _ = reading_pages.tablet_and_phone(lambda _data_dir: None)
     actor = Actor(None, "test")
     store = Store.open(station.data_dir)
     try:
@@ -40,6 +42,8 @@ def test_a_minute_with_too_few_steps_says_why_it_has_no_cadence(reading_pages):
                "metrics": {"walking_min": 1.0, "steps": 111, "cadence_steps_min": 109.4, "pauses": 1},
                "initial_contacts_s": [round(1.0 + i * 0.55, 3) for i in range(19)], "by_minute": rows}
         trial_id = writer.finish(doc, valid=True)["id"]
+        store.trials.judge(trial_id, {"notes": "Protocol: https://clinic.example.org/protocols/treadmill/backward-walking-"
+                                               "after-stroke-week-3-progression-notes-v2.pdf"}, actor=actor)
     finally:
         store.close()
 
@@ -50,3 +54,20 @@ def test_a_minute_with_too_few_steps_says_why_it_has_no_cadence(reading_pages):
     caption = " ".join(f.text for f in css(tablet, ".minute-figure figcaption"))
     assert "A minute with fewer than 4 steps (where the walking starts or ends) has its steps counted but no cadence" in caption, caption
     assert "NaN" not in css(tablet, ".walk-minutes")[0].text
+
+    # on a phone (review s21): the table's other columns a scroll away and said so (before: cut at the screen's
+    # edge mid-word, "Ste tim", with no sign); a note with a long address wraps, the trial's tag stays on screen
+    phone.get(f"{station.url}/trials/{trial_id}")
+    wait(phone, "the minute table", lambda d: css(d, ".walk-minutes tbody tr[data-minute]"), timeout_s=20)
+    scroll = phone.execute_script(
+        "const s = document.querySelector('.walk-minutes-block .table-scroll');"
+        "return [s.scrollWidth, s.clientWidth, getComputedStyle(s, '::before').content, s.getBoundingClientRect().right];")
+    assert scroll[0] > scroll[1] and "Scroll the table sideways" in scroll[2] and scroll[3] <= PHONE[0], scroll
+    part_screenshot(phone, ".walk-minutes-block", shots / "minutes-phone.png")
+    phone.get(f"{station.url}/sessions/{session['id']}")
+    wait(phone, "the trial list", lambda d: css(d, f'.trial-list li[data-trial-id="{trial_id}"]'), timeout_s=20)
+    phone.execute_script("document.querySelectorAll('details.condition-details').forEach((d) => { d.open = true; });")
+    tag = phone.execute_script(f"return document.querySelector('.trial-list li[data-trial-id=\"{trial_id}\"] > .tag')"
+                               ".getBoundingClientRect().right")
+    assert 0 < tag <= PHONE[0], tag
+    part_screenshot(phone, ".trial-list", shots / "visit-trial-list-phone.png")
