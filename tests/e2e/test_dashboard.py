@@ -23,6 +23,7 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
+from conftest import set_size
 
 pytestmark = pytest.mark.e2e
 
@@ -173,7 +174,7 @@ def check_live_layout_before_start(tablet) -> None:
     assert overlay[0] < overlay[1] * 0.35, overlay  # the overlay does not hide the feet
 
 
-def check_plate_drawn_while_recording(tablet, feet: str) -> None:
+def check_plate_drawn_while_recording(tablet, feet: str, shot=None) -> None:
     """The live view in the plate frame while a trial records: the plate's outline where it says,
     the stance's feet, the centre of pressure on the plate, and a view that never re-centres."""
     first = tablet.execute_script(LIVE_DRAWING)
@@ -187,6 +188,21 @@ def check_plate_drawn_while_recording(tablet, feet: str) -> None:
     assert x < cop[0] < x + w and y < cop[1] < y + h, (cop, first)  # on the plate, where the person stands
     time.sleep(1.0)
     assert tablet.execute_script(LIVE_DRAWING)["plate"] == first["plate"]  # it stays put while the person sways
+    # at 1024x768 the zoom's box is narrower than its caption: wrapped, no word cut off at the canvas's edge (s21)
+    canvas_width = "return document.getElementById('trace').width"
+    before = tablet.execute_script(canvas_width)
+    set_size(tablet, (1024, 768))
+    try:
+        wait(tablet, "the live view laid out at 1024x768", lambda d: d.execute_script(canvas_width) != before)
+        time.sleep(0.5)  # drawn again at that size
+        reach = tablet.execute_script("const c = document.getElementById('trace');"
+                                      "return [c.width, c.height, ...c.dataset.zoomCaption.split(',').map(Number)];")
+        width, height, left, top, right, bottom = reach
+        assert 0 <= left < right <= width and 0 <= top < bottom <= height, reach
+        if shot is not None:
+            tablet.save_screenshot(str(shot))
+    finally:
+        set_size(tablet, TABLET)
 
 
 def setup_admin(driver, url: str) -> None:
@@ -206,7 +222,7 @@ def sign_in(driver, url: str, user: tuple[str, str]) -> None:
     css(driver, "form.card button[type=submit]")[0].click()
 
 
-def test_a_clinic_session_from_setup_to_history(station, browsers):
+def test_a_clinic_session_from_setup_to_history(station, browsers, shots):
     tablet, downloads = browsers("tablet", TABLET)
     url = station.url
     tablet.set_script_timeout(15)
@@ -304,7 +320,7 @@ def test_a_clinic_session_from_setup_to_history(station, browsers):
                              repeated=True)
         return message
 
-    assert run_trial("firm, eyes open", while_recording=lambda: check_plate_drawn_while_recording(tablet, "2")) \
+    assert run_trial("firm, eyes open", while_recording=lambda: check_plate_drawn_while_recording(tablet, "2", shots / "live-1024.png")) \
         == "Trial complete."  # mCTSIB: feet together
     # the suggested rest is counted down before the next trial
     wait(tablet, "the rest timer", lambda d: by_id(d, "rest-timer").is_displayed() and by_id(d, "rest-timer").text.startswith("Rest: "))

@@ -181,8 +181,27 @@ const Charts = (() => {
       ctx.restore();
       ctx.fillStyle = "#4d5864";
       ctx.font = `${11 * dpr}px system-ui, sans-serif`;
-      ctx.fillText(wide || tall ? `Zoom ±${ZOOM_HALF_CM} cm, 1 cm grid` : `zoom ±${ZOOM_HALF_CM} cm`, bx, by - 6 * dpr);
-      if (wide) ctx.fillText("fixed on the plate's centre", bx, by + box + 16 * dpr);
+      // the captions wrap at the box's width (at 1024x768 the box is narrower than "fixed on the plate's centre")
+      const lineH = 13 * dpr;
+      const above = this.wrapText(wide || tall ? `Zoom ±${ZOOM_HALF_CM} cm, 1 cm grid` : `zoom ±${ZOOM_HALF_CM} cm`, box);
+      const below = wide ? this.wrapText("fixed on the plate's centre", box) : [];
+      above.forEach((line, i) => ctx.fillText(line, bx, by - 6 * dpr - (above.length - 1 - i) * lineH));
+      below.forEach((line, i) => ctx.fillText(line, bx, by + box + 16 * dpr + i * lineH));
+      // where the captions reach (canvas px: left, top, right, bottom), for a check that none is cut off
+      const widest = Math.max(...above.concat(below).map((line) => ctx.measureText(line).width));
+      this.canvas.dataset.zoomCaption = [bx, by - 6 * dpr - above.length * lineH, bx + widest,
+        below.length ? by + box + 16 * dpr + (below.length - 1) * lineH + 3 * dpr : by].map(Math.round).join(",");
+    }
+
+    /* ``text`` in lines no wider than ``width`` (canvas px, the context's font), broken between words. */
+    wrapText(text, width) {
+      const lines = [];
+      for (const word of text.split(" ")) {
+        const last = lines.length ? `${lines[lines.length - 1]} ${word}` : word;
+        if (lines.length && this.ctx.measureText(last).width <= width) lines[lines.length - 1] = last;
+        else lines.push(word);
+      }
+      return lines;
     }
 
     /* The trace (older parts lighter) and the latest point, through the X/Y mapping given. */
