@@ -524,9 +524,12 @@ class TrialService:
                 walk_settings.check_setting(protocol.walk.setting, protocol.title)
             except ValueError as exc:
                 raise ValidationError({"walk": str(exc)}) from None
-        # Held before it is read, until the run closes: an erasure either came first (NotFound
-        # below) or is refused (station.store.open_tests).
-        release = self.store.patients.open_tests.hold(patient_id, protocol.title)
+        # Held before it is read, until the run closes or its protocol finishes: an erasure either
+        # came first (NotFound below) or is refused (station.store.open_tests); one after the
+        # protocol finished is checked by a repeat (_do_repeat_trial).
+        opened: dict = {}  # its runner, once made: a finished protocol holds the patient no more
+        release = self.store.patients.open_tests.hold(
+            patient_id, protocol.title, still_open=lambda: "runner" not in opened or not opened["runner"].finished)
         try:
             patient = self.store.patients.get(patient_id)  # NotFound -> 404
             schedule = self._training_schedule(protocol, patient, training)
@@ -543,6 +546,7 @@ class TrialService:
         runner = ProtocolRunner(protocol, self.source, bus=self.bus, sink=sink, patient_age_y=age_y,
                                 patient_conditions=tuple(patient.get("conditions") or ()), read_wait_s=self.read_wait_s, gates=self.gates, walk_settings=walk_settings,
                                 mounting=self.mounting, training_schedule=schedule, los=los_settings)
+        opened["runner"] = runner
         self._run = _Run(runner, sink, patient_id, patient["identifier"], session["id"], protocol, age_y, actor,
                          walk_settings=walk_settings, release=release)
         runner.begin()
@@ -599,9 +603,19 @@ class TrialService:
             raise Conflict("no trial has finished yet; there is nothing to repeat")
         if self._state() not in (TrialState.INSTRUCTIONS, None):
             raise Conflict("a trial is running; stop it first")
+        if run.runner.finished and not self._patient_kept(run.patient_id):  # erased once the test finished
+            raise Conflict("this patient's record was erased after the test finished, so nothing more can be "
+                           "recorded for them; end the test")
         run.runner.request_repeat()
         if run.runner.finished:  # a finished run is not stepped any more: carry it out now
             run.runner.step(0.0)
+
+    def _patient_kept(self, patient_id: int) -> bool:
+        try:
+            self.store.patients.get(patient_id)
+        except NotFound:
+            return False
+        return True
 
     def _do_skip_trial(self) -> None:
         run = self._require_run()

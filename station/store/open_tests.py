@@ -1,7 +1,9 @@
 """The patients whose test is open on this station: their record must stay as it is until it ends.
 
 A test (a protocol run) is open from the moment the clinician chooses the patient and the protocol
-on the tablet until it is ended (End test, or the run fails or the station shuts down). Between its
+on the tablet until it is ended (End test, or the run fails or the station shuts down), and holds
+the patient until its protocol has finished (its last trial recorded; a repeat asked after that
+finds the record erased, if it was, and is refused in words). Between its
 trials nothing is recording, yet the live page shows the patient and the next Start records into
 their visit; erasing or archiving the patient then would make that Start fail. The trial service
 registers each run here (:meth:`OpenTests.hold`) *before* it reads the patient, and releases it
@@ -18,6 +20,10 @@ In memory: a test cannot outlive the process that runs it (after a restart no te
 >>> release(); release()  # releasing twice is harmless
 >>> tests.title(7) is None
 True
+>>> finished = {"yes": True}
+>>> release = tests.hold(7, "Romberg test", still_open=lambda: not finished["yes"])
+>>> tests.title(7) is None  # its protocol finished: nothing more records unless a trial is repeated
+True
 """
 
 from __future__ import annotations
@@ -32,14 +38,17 @@ class OpenTests:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._held: dict[int, tuple[int, str]] = {}  # token -> (patient_id, title)
+        self._held: dict[int, tuple[int, str, Callable[[], bool]]] = {}  # token -> (patient_id, title, still_open)
         self._tokens = itertools.count(1)
 
-    def hold(self, patient_id: int, title: str) -> Callable[[], None]:
-        """Mark the patient's test ``title`` open; returns the function that releases it."""
+    def hold(self, patient_id: int, title: str, still_open: Callable[[], bool] = lambda: True) -> Callable[[], None]:
+        """Mark the patient's test ``title`` open; returns the function that releases it.
+        ``still_open``: whether the test holds the patient now (a test whose protocol finished holds
+        nothing until a trial is repeated: opening another test closes it without asking, and an
+        administrator who erases the patient need not end it first)."""
         with self._lock:
             token = next(self._tokens)
-            self._held[token] = (int(patient_id), str(title))
+            self._held[token] = (int(patient_id), str(title), still_open)
 
         def release() -> None:
             with self._lock:
@@ -50,4 +59,5 @@ class OpenTests:
     def title(self, patient_id: int) -> str | None:
         """The title of a test open for the patient, or None."""
         with self._lock:
-            return next((title for pid, title in self._held.values() if pid == patient_id), None)
+            held = [(title, still_open) for pid, title, still_open in self._held.values() if pid == patient_id]
+        return next((title for title, still_open in held if still_open()), None)

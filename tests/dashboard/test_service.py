@@ -220,6 +220,23 @@ def test_a_patient_whose_test_is_open_is_neither_erased_nor_archived_until_it_en
     assert store.patients.erase(patient["id"], "P-001", actor=ACTOR)["trials"] == 1
 
 
+def test_a_finished_test_holds_the_patient_no_more_and_a_repeat_after_an_erasure_is_refused(clinic, store, patient):
+    """A test whose protocol finished records nothing more unless a trial is repeated, and opening
+    another test closes it without asking: an administrator who erases the patient later (the
+    clinician went on to the results and never pressed End test) is not refused for it. A repeat
+    asked after that erasure is refused in words, and nothing is recorded."""
+    clinic.call("open_run", patient["id"], "quiet-stance", None, ACTOR)
+    with pytest.raises(Conflict, match="is open for this patient"):  # its one trial still to record
+        store.patients.erase(patient["id"], "P-001", actor=ACTOR)
+    clinic.run_trial()
+    clinic.step_until(lambda: clinic.service.status()["run"]["finished"], "the protocol to finish")
+    assert store.patients.erase(patient["id"], "P-001", actor=ACTOR)["trials"] == 1
+    with pytest.raises(Conflict, match="record was erased after the test finished.*end the test"):
+        clinic.call("repeat_trial")
+    assert clinic.service.status()["run"]["finished"]  # nothing started
+    clinic.call("close_run")
+
+
 def test_a_test_that_cannot_open_holds_nothing(clinic, store, patient):
     store.patients.update(patient["id"], {"archived": True}, actor=ACTOR)
     with pytest.raises(Conflict, match="archived"):
