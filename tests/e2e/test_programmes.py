@@ -16,12 +16,13 @@ import time
 
 import pytest
 
+from conftest import TABLET, set_size
 from test_dashboard import api, by_id, css, fill, setup_admin, wait
 
 pytestmark = pytest.mark.e2e
 
 
-def test_a_programme_from_the_patient_page_to_its_first_assessment(station, browsers):
+def test_a_programme_from_the_patient_page_to_its_first_assessment(station, browsers, shots):
     started = time.monotonic()
     tablet, _downloads = browsers("tablet")
     setup_admin(tablet, station.url)
@@ -47,6 +48,10 @@ def test_a_programme_from_the_patient_page_to_its_first_assessment(station, brow
     warning = by_id(tablet, "population-warning")
     assert warning.is_displayed() and "written for people after stroke" in warning.text
     assert "no stroke in the patient's conditions" in warning.text
+    for size, name in (((1024, 768), "tablet"), ((390, 844), "phone")):  # for a look: the warning at both sizes
+        set_size(tablet, size)
+        tablet.save_screenshot(str(shots / f"programme-warning-{name}.png"))
+    set_size(tablet, TABLET)
     # the stroke recorded (the clinician's correction): the stroke MDCs below apply, the warning goes
     assert api(tablet, "PATCH", f"/api/patients/{pid}", {"conditions": ["stroke:left"]})["status"] == 200
 
@@ -119,5 +124,9 @@ def test_a_programme_from_the_patient_page_to_its_first_assessment(station, brow
     # the Romberg test opened and closed before any trial is not listed as a visit ("Romberg test: no trials")
     wait(tablet, "the visits listed", lambda d: len(css(d, "#sessions .visit-session")) >= 1)
     assert len(css(tablet, "#sessions .visit-session")) == 1 and "no trials" not in by_id(tablet, "sessions").text
+    for size, name in (((1024, 768), "tablet"), ((390, 844), "phone")):
+        set_size(tablet, size)
+        tablet.execute_script("document.getElementById('sessions').scrollIntoView()")
+        tablet.save_screenshot(str(shots / f"patient-visits-{name}.png"))
     assert today  # the form offered today's date; the programme started on it
     assert time.monotonic() - started < 240
