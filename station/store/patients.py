@@ -48,6 +48,11 @@ SORTS = {
     "recent": "last_session_at DESC NULLS LAST, p.id DESC",
     "created": "p.id DESC",
 }
+LISTED_SESSION = "(s.notes <> '' OR EXISTS (SELECT 1 FROM trials t WHERE t.session_id = s.id))"
+"""A session the patient page lists (``s``: the session): one with a trial or the clinician's notes.
+A test opened and closed before any trial leaves an empty session, kept in the store (a programme
+visit or the hub may refer to it) but neither listed nor counted as a session in the patient list,
+nor its last session (web/static/js/patient.js shows the same)."""
 
 
 def _patient(row: sqlite3.Row) -> dict:
@@ -247,8 +252,9 @@ class Patients:
             total = conn.execute(f"SELECT count(*) FROM patients p{where_sql}", args).fetchone()[0]
             rows = conn.execute(
                 "SELECT p.*,"
-                " (SELECT count(*) FROM sessions s WHERE s.patient_id = p.id) AS session_count,"
-                " (SELECT max(s.started_at) FROM sessions s WHERE s.patient_id = p.id) AS last_session_at,"
+                f" (SELECT count(*) FROM sessions s WHERE s.patient_id = p.id AND {LISTED_SESSION}) AS session_count,"
+                f" (SELECT max(s.started_at) FROM sessions s WHERE s.patient_id = p.id AND {LISTED_SESSION})"
+                " AS last_session_at,"
                 " (SELECT count(*) FROM sessions s JOIN trials t ON t.session_id = s.id"
                 "   WHERE s.patient_id = p.id) AS trial_count"
                 f" FROM patients p{where_sql} ORDER BY {SORTS[sort]} LIMIT ? OFFSET ?",

@@ -117,6 +117,9 @@ def test_search_filters_sorts_and_pages(store, clinician, wall):
         p = store.patients.create({"identifier": f"K{i:02d}", "birth_year": 1940 + i, "sex": "X", "conditions": conds}, actor=clinician)
         if i in (1, 3):
             wall.advance(60)
+            store.sessions.create(p["id"], {"notes": "stood with help"}, actor=clinician)
+        if i == 0:  # a test opened and closed before any trial: not a session to count, nor the last one
+            wall.advance(600)
             store.sessions.create(p["id"], {}, actor=clinician)
     store.patients.create({"identifier": "ZZ_1", "birth_year": 1960, "sex": "F"}, actor=clinician)
     ids = lambda r: [p["identifier"] for p in r["patients"]]  # noqa: E731
@@ -128,6 +131,8 @@ def test_search_filters_sorts_and_pages(store, clinician, wall):
     assert ids(page) == ["K02", "K03"] and page["total"] == 6
     k3 = store.patients.search(q="K03")["patients"][0]
     assert k3["session_count"] == 1 and k3["trial_count"] == 0 and k3["last_session_at"]
+    k0 = store.patients.search(q="K00")["patients"][0]
+    assert k0["session_count"] == 0 and k0["last_session_at"] is None  # as the patient page lists none
     for bad in ({"archived": "maybe"}, {"sort": "age"}, {"limit": 0}, {"limit": 501}, {"offset": -1}, {"q": "x" * 65}):
         with pytest.raises(ValidationError):
             store.patients.search(**bad)
