@@ -90,7 +90,7 @@ def test_the_mdc_is_not_shown_for_a_patient_without_a_stroke(store, patient):
 
 def test_a_programme_reads_its_changes_against_the_baseline_group():
     protocols = builtin_protocols()
-    mdc, note = comparable_mdc("walk_speed_m_s", protocols[PROTOCOL], "comfortable", "stroke")
+    mdc, note = comparable_mdc("walk_speed_m_s", protocols[PROTOCOL], "comfortable", ["stroke:left"], 76.0)
     assert note == "" and [b["value"] for b in mdc["bands"]] == [0.05, 0.11, 0.21]
     points = [{"assessment_id": a, "label": a, "week": w, "value": v}
               for a, w, v in (("baseline", 0, 0.35), ("mid", 2, 0.38), ("end", 4, 0.46))]
@@ -98,5 +98,6 @@ def test_a_programme_reads_its_changes_against_the_baseline_group():
     assert resolved["value"] == 0.05 and note == ""
     assert [c["verdict"] for c in outcome_change(points, "higher", resolved)] == ["within measurement error",
                                                                                  "real improvement"]
-    assert comparable_mdc("walk_speed_m_s", protocols[PROTOCOL], "fast", "stroke")[0] is None  # grouped by another pace
-    assert comparable_mdc("walk_speed_m_s", protocols[PROTOCOL], "comfortable", "older_adults")[0] is None
+    assert comparable_mdc("walk_speed_m_s", protocols[PROTOCOL], "fast", ["stroke:left"], 76.0)[0] is None  # another pace
+    no_stroke, why = comparable_mdc("walk_speed_m_s", protocols[PROTOCOL], "comfortable", [], 76.0)  # the patient's
+    assert no_stroke is None and "stroke" in why
