@@ -94,11 +94,32 @@ def _interpretation(code: str, text: str) -> dict:
     return {"coding": [{"system": codes.INTERPRETATION_SYSTEM, "code": code, "display": words}], "text": text}
 
 
+def _norm_withheld(key: str, value: float, protocol, condition_id: str, age_y: float | None,
+                   outcome: dict | None) -> str | None:
+    """Why the norms that would read this trial's ``value`` of ``key`` are not read, in the results
+    page's words (a hold that ended early: :func:`report.norm_withheld_words`, ``outcome`` the trial's
+    :meth:`TrialResult.to_dict`); None when they are read or none would apply (as the page, only a
+    comparable norm is withheld: a stance without norms keeps its own reason)."""
+    if protocol is None or outcome is None:
+        return None
+    try:
+        condition = protocol.condition(condition_id)
+    except (KeyError, ValueError):
+        return None
+    words = norm_withheld_words(protocol.outcome, condition.duration_s, value, [outcome])
+    if not words:
+        return None
+    stance = condition.stance
+    norm = norms.compare(key, value, age_y=age_y, eyes=stance.eyes, surface=stance.surface, feet=stance.feet,
+                         duration_s=condition.duration_s)
+    return words if norm is not None and norm["comparable"] else None
+
+
 def _readings(key: str, value: float, protocol, condition_id: str, age_y: float | None,
-              patient_conditions: list[str] | None = None, outcome: dict | None = None) -> tuple[list, list]:
+              patient_conditions: list[str] | None = None, norm_withheld: str | None = None) -> tuple[list, list]:
     """(interpretations, reference ranges) of one trial's value against the norms and cut-offs (a
     cut-off set in a population the patient is not known to belong to is left out; the norms not
-    for a hold that ended early, ``outcome`` the trial's: report.norm_withheld_words)."""
+    when ``norm_withheld`` says why: :func:`_norm_withheld`)."""
     interpretations, ranges = [], []
     if protocol is None:
         return interpretations, ranges
@@ -107,11 +128,8 @@ def _readings(key: str, value: float, protocol, condition_id: str, age_y: float 
     except (KeyError, ValueError):
         return interpretations, ranges
     stance = condition.stance
-    norm = norms.compare(key, value, age_y=age_y, eyes=stance.eyes, surface=stance.surface, feet=stance.feet,
-                         duration_s=condition.duration_s)
-    if norm is not None and outcome is not None and \
-            norm_withheld_words(protocol.outcome, condition.duration_s, value, [outcome]):
-        norm = None
+    norm = None if norm_withheld else norms.compare(key, value, age_y=age_y, eyes=stance.eyes, surface=stance.surface,
+                                                    feet=stance.feet, duration_s=condition.duration_s)
     if norm is not None and norm.get("comparable") and norm.get("percentile") is not None:
         flag = "H" if value > norm["p95"] else ("L" if value < norm["p05"] else "N")
         caveat = f" {norm['note']}" if norm.get("note") else ""
@@ -325,8 +343,11 @@ class BundleBuilder:
                     observation["dataAbsentReason"] = _absent()
                 else:
                     observation["valueQuantity"] = _quantity(fam, value)
+                    withheld = _norm_withheld(fam, value, protocol, condition, self.age_y, outcome)
+                    if withheld:  # a hold ended early: no norm's reading, and why (the results page's words)
+                        observation["note"] = [{"text": withheld}]
                     interpretations, ranges = _readings(fam, value, protocol, condition, self.age_y,
-                                                            self.patient_conditions, outcome)
+                                                        self.patient_conditions, withheld)
                     if interpretations:
                         observation["interpretation"] = interpretations
                     if ranges:

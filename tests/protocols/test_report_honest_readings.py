@@ -96,18 +96,37 @@ def test_a_trial_the_full_disk_cut_short_says_so_on_the_page_and_in_the_pdf():
     assert crashed["conditions"][0]["trials"][0]["note"] == "interrupted (crash or power cut); 3.0 s kept, not analysed"
 
 
-def test_the_hospital_record_does_not_read_a_hold_ended_early_against_the_norms_either():
+def test_the_hospital_record_does_not_read_a_hold_ended_early_against_the_norms_either_and_says_why():
+    import json
+
     from station.reports.fhir_bundle import BundleBuilder
 
-    def velocity_reading(trial: dict) -> list:
+    def observations(trial: dict) -> dict:
+        """The trial's Observations by measure family, from the validated Bundle (R4 Observation.note)."""
         builder = BundleBuilder("P-1", PROTOCOLS, 70.0)
         builder.add_trial(trial)
-        observation = next(e["resource"] for e in builder.entries if e["resource"]["resourceType"] == "Observation"
-                           and e["resource"]["identifier"][0]["value"].endswith("/mean_velocity_cm_s"))
+        return {e["resource"]["identifier"][0]["value"].split("/")[-1]: e["resource"]
+                for e in json.loads(builder.bundle_json())["entry"] if e["resource"]["resourceType"] == "Observation"}
+
+    def readings(observation: dict) -> list:
         return [i["text"] for i in observation.get("interpretation", [])]
 
-    assert velocity_reading(stored(1, "mctsib", "foam_ec", held_s=8.9, metrics=STEADY)) == []
-    assert velocity_reading(stored(2, "mctsib", "foam_ec", metrics=STEADY))[0].startswith("Below the 5th percentile")
+    short = observations(stored(1, "mctsib", "foam_ec", held_s=8.9, metrics=STEADY))
+    assert readings(short["mean_velocity_cm_s"]) == []
+    # why, in the results page's words: the hold is the finding
+    page = norm_of(measure(_protocol_results(PROTOCOLS["mctsib"], [stored(1, "mctsib", "foam_ec", held_s=8.9,
+                                                                          metrics=STEADY)], age_y=70),
+                           "foam_ec", "mean_velocity_cm_s"))["note"]
+    assert page.startswith("Held 8.9 s of 30 s: not compared with the norms")
+    assert short["mean_velocity_cm_s"]["note"] == [{"text": page}]
+    assert short["ellipse_area_cm2"]["note"] == [{"text": page}]
+    assert "note" not in short["time_held_s"]  # read against its cut-off, not the sway norms
+    full = observations(stored(2, "mctsib", "foam_ec", metrics=STEADY))
+    assert readings(full["mean_velocity_cm_s"])[0].startswith("Below the 5th percentile")
+    assert "note" not in full["mean_velocity_cm_s"]
+    # one leg: no norm for the stance, so none withheld (as on the page)
+    one_leg = observations(stored(3, "single-leg", "left", held_s=8.2, metrics=STEADY))
+    assert "note" not in one_leg["mean_velocity_cm_s"] and readings(one_leg["mean_velocity_cm_s"]) == []
 
 
 def test_the_terminal_summary_does_not_read_a_hold_ended_early_against_the_norms_either():
