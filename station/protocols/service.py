@@ -30,6 +30,7 @@ numbers mean nothing any more. Besides the runner's events (see :mod:`station.pr
 ``run_opened``   the run's status document (see :meth:`status`)
 ``trial_stored`` trial_id, session_id, condition, trial, attempt, valid, completed
 ``run_closed``   session_id, reason, summary (the protocol's results so far)
+``patient_updated`` patient_id, patient_identifier: the open test's patient has a new identifier
 ``fault``        message (also when a run fails: the run is closed and its trial kept)
 
 The panel
@@ -529,7 +530,8 @@ class TrialService:
         # protocol finished is checked by a repeat (_do_repeat_trial).
         opened: dict = {}  # its runner, once made: a finished protocol holds the patient no more
         release = self.store.patients.open_tests.hold(
-            patient_id, protocol.title, still_open=lambda: "runner" not in opened or not opened["runner"].finished)
+            patient_id, protocol.title, still_open=lambda: "runner" not in opened or not opened["runner"].finished,
+            on_change=lambda: self._commands.put((self._do_patient_changed, (patient_id,), None)))
         try:
             patient = self.store.patients.get(patient_id)  # NotFound -> 404
             schedule = self._training_schedule(protocol, patient, training)
@@ -609,6 +611,20 @@ class TrialService:
         run.runner.request_repeat()
         if run.runner.finished:  # a finished run is not stepped any more: carry it out now
             run.runner.step(0.0)
+
+    def _do_patient_changed(self, patient_id: int) -> None:
+        """The open test's patient record changed (:meth:`OpenTests.changed`): the run shows the
+        identifier the record has now, and ``patient_updated`` tells the pages following it."""
+        run = self._run
+        if run is None or run.patient_id != patient_id:
+            return  # that run closed meanwhile
+        try:
+            identifier = self.store.patients.get(patient_id)["identifier"]
+        except NotFound:
+            return
+        if identifier != run.patient_identifier:
+            run.patient_identifier = identifier
+            self.bus.publish("patient_updated", patient_id=patient_id, patient_identifier=identifier)
 
     def _patient_kept(self, patient_id: int) -> bool:
         try:

@@ -9,7 +9,9 @@ their visit; erasing or archiving the patient then would make that Start fail. T
 registers each run here (:meth:`OpenTests.hold`) *before* it reads the patient, and releases it
 when the run closes; :meth:`station.store.patients.Patients.erase` and ``update`` (archiving) ask
 :meth:`OpenTests.title` inside their write transaction, so either the erasure comes first (and the
-run's first write finds no patient) or the run does (and the erasure is refused).
+run's first write finds no patient) or the run does (and the erasure is refused). A change of the
+patient's identifier meanwhile is told to the run (:meth:`OpenTests.changed`, after the change is
+stored): its live page shows the identifier the record has now.
 
 In memory: a test cannot outlive the process that runs it (after a restart no test is open).
 
@@ -24,6 +26,11 @@ True
 >>> release = tests.hold(7, "Romberg test", still_open=lambda: not finished["yes"])
 >>> tests.title(7) is None  # its protocol finished: nothing more records unless a trial is repeated
 True
+>>> told = []
+>>> release = tests.hold(8, "Romberg test", on_change=lambda: told.append("patient 8 changed"))
+>>> tests.changed(8); tests.changed(9)
+>>> told
+['patient 8 changed']
 """
 
 from __future__ import annotations
@@ -38,17 +45,21 @@ class OpenTests:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._held: dict[int, tuple[int, str, Callable[[], bool]]] = {}  # token -> (patient_id, title, still_open)
+        # token -> (patient_id, title, still_open, on_change)
+        self._held: dict[int, tuple[int, str, Callable[[], bool], Callable[[], None]]] = {}
         self._tokens = itertools.count(1)
 
-    def hold(self, patient_id: int, title: str, still_open: Callable[[], bool] = lambda: True) -> Callable[[], None]:
+    def hold(self, patient_id: int, title: str, still_open: Callable[[], bool] = lambda: True,
+             on_change: Callable[[], None] = lambda: None) -> Callable[[], None]:
         """Mark the patient's test ``title`` open; returns the function that releases it.
         ``still_open``: whether the test holds the patient now (a test whose protocol finished holds
         nothing until a trial is repeated: opening another test closes it without asking, and an
-        administrator who erases the patient need not end it first)."""
+        administrator who erases the patient need not end it first). ``on_change``: called (from
+        the thread that changed the record) when the patient's record changed while the test is
+        open, finished or not (its page still shows the patient); it must return at once."""
         with self._lock:
             token = next(self._tokens)
-            self._held[token] = (int(patient_id), str(title), still_open)
+            self._held[token] = (int(patient_id), str(title), still_open, on_change)
 
         def release() -> None:
             with self._lock:
@@ -59,5 +70,12 @@ class OpenTests:
     def title(self, patient_id: int) -> str | None:
         """The title of a test open for the patient, or None."""
         with self._lock:
-            held = [(title, still_open) for pid, title, still_open in self._held.values() if pid == patient_id]
+            held = [(title, still_open) for pid, title, still_open, _ in self._held.values() if pid == patient_id]
         return next((title for title, still_open in held if still_open()), None)
+
+    def changed(self, patient_id: int) -> None:
+        """The patient's record changed (call it after the change is stored): tell their open tests."""
+        with self._lock:
+            told = [on_change for pid, _, _, on_change in self._held.values() if pid == patient_id]
+        for on_change in told:
+            on_change()

@@ -303,7 +303,8 @@ class Patients:
         return self.get(patient_id)
 
     def update(self, patient_id: int, data: dict, *, actor: Actor) -> dict:
-        """Change the given fields; ``archived: true/false`` archives or restores the patient."""
+        """Change the given fields; ``archived: true/false`` archives or restores the patient. A new
+        identifier is told to the patient's open test once stored (its live page shows it)."""
         clean = self.clean(data, creating=False)
         now = utc_iso(self._now())
         with self._db.write() as conn:
@@ -348,6 +349,8 @@ class Patients:
                     actor, "patient.archive" if clean["archived"] else "patient.unarchive",
                     patient_id=patient_id, object=f"patient:{patient_id}",
                 )
+        if "identifier" in changed:
+            self.open_tests.changed(patient_id)
         return self.get(patient_id)
 
     def erase(self, patient_id: int, confirm_identifier: object, *, actor: Actor) -> dict:

@@ -220,6 +220,24 @@ def test_a_patient_whose_test_is_open_is_neither_erased_nor_archived_until_it_en
     assert store.patients.erase(patient["id"], "P-001", actor=ACTOR)["trials"] == 1
 
 
+def test_a_new_identifier_of_the_patient_whose_test_is_open_is_shown_by_the_run(clinic, store, patient):
+    """The live page shows the run's identifier: a correction made while the test is open (between
+    trials) must reach it, with an event that makes a following page read the status again."""
+    clinic.call("open_run", patient["id"], "romberg", None, ACTOR)
+    store.patients.update(patient["id"], {"identifier": "P-001b"}, actor=ACTOR)
+    store.patients.update(patient["id"], {"notes": "left knee"}, actor=ACTOR)  # no new identifier: nothing told
+    clinic.step_until(lambda: "patient_updated" in clinic.kinds(), "the run learning the new identifier", max_s=1.0)
+    assert clinic.service.status()["run"]["patient_identifier"] == "P-001b"
+    told = [e.data for e in clinic.events if e.kind == "patient_updated"]
+    assert told == [{"patient_id": patient["id"], "patient_identifier": "P-001b"}]
+    with pytest.raises(Conflict, match="is open for patient P-001b"):
+        clinic.call("open_run", patient["id"], "romberg", None, ACTOR)
+    clinic.call("close_run")
+    store.patients.update(patient["id"], {"identifier": "P-001c"}, actor=ACTOR)  # no test open: nothing told
+    clinic.service.step()
+    assert clinic.kinds().count("patient_updated") == 1
+
+
 def test_a_finished_test_holds_the_patient_no_more_and_a_repeat_after_an_erasure_is_refused(clinic, store, patient):
     """A test whose protocol finished records nothing more unless a trial is repeated, and opening
     another test closes it without asking: an administrator who erases the patient later (the

@@ -403,7 +403,8 @@
     renderRun();
   }
 
-  const REFRESH_KINDS = new Set(["run_opened", "trial_ready", "trial_stored", "protocol_finished", "run_closed", "rest"]);
+  const REFRESH_KINDS = new Set(["run_opened", "trial_ready", "trial_stored", "protocol_finished", "run_closed", "rest",
+    "patient_updated"]);
 
   function applyEvent(e) {
     const d = e.data || {};
