@@ -73,7 +73,8 @@ ten stations wait for the hub's one writer."""
 class SyncReport:
     """What one sync did: ``sent`` (changes by entity), ``duplicates`` (the hub had them),
     ``frame_parts`` uploaded, ``erased`` (patients erased here on the hub's request),
-    ``deferred_erasures``, ``refreshed`` (patients whose fields the hub's record changed here),
+    ``deferred_erasures`` (a test of the patient is open here or a trial records), ``refreshed``
+    (patients whose fields the hub's record changed here),
     ``audit_entries`` (this station's audit entries the hub took), ``pulled_trials`` (trials
     recorded elsewhere of patients held here, brought here), ``judgements`` (pulled trials whose
     validity, reason or note changed elsewhere, taken here), ``programme_fields`` (fields of its
@@ -141,7 +142,8 @@ class SyncReport:
                        "key, which this hub cannot match; the later changes went on (`sync --show-blocked` names them "
                        "and what to do)")
         if self.deferred_erasures:
-            out.append(f"{self.deferred_erasures} erasures wait for a recording to end")
+            out.append(f"{self.deferred_erasures} erasure(s) from the hub wait here: a test of the patient is open on "
+                       "this station or a trial of theirs records; applied at the next sync once it has ended")
         if self.erasures_keyed:
             out.append(f"{self.erasures_keyed} erasure record(s) kept here by the plain hash of the identifier now "
                        "keyed with the clinic's key")
@@ -358,7 +360,8 @@ class StationSync:
                 "fresh data directory, pulling its patients from the hub")
 
     def _erase_here(self, key: object) -> str:
-        """``erased``, ``absent`` (no such patient here) or ``deferred`` (recording)."""
+        """``erased``, ``absent`` (no such patient here) or ``deferred`` (a test of theirs is open on
+        this station or a trial records: :meth:`Patients.erase` refuses until it ends)."""
         with self.store.db.read() as conn:
             row = conn.execute("SELECT p.id, p.identifier FROM sync_patient_keys k JOIN patients p ON p.id = k.patient_id"
                                " WHERE k.identifier_hash = ?", (key,)).fetchone()
@@ -367,7 +370,7 @@ class StationSync:
         try:
             with self.store.outbox.muted():
                 self.store.patients.erase(row["id"], row["identifier"], actor=HUB_ACTOR)
-        except Conflict:  # a trial of theirs is being recorded
+        except Conflict:  # a test of theirs is open on this station or a trial records: retried at the next sync
             return "deferred"
         except NotFound:
             return "absent"

@@ -1,5 +1,5 @@
 """Erasure on the hub reaches every station: online at its next sync, offline when it comes back,
-and a station recording the patient erases once the recording has ended."""
+and a station recording the patient (or with a test of theirs open) erases once it has ended."""
 
 from __future__ import annotations
 
@@ -61,9 +61,15 @@ def test_a_station_recording_the_patient_erases_after_the_recording(hub_store, s
     hub_store.patients.erase(on_hub["id"], "P-R", actor=CLINICIAN)
     report = ward.sync_once()  # the recording goes on: never blocked, never cut by the sync
     assert report.deferred_erasures == 1 and report.erased == 0
+    assert ("1 erasure(s) from the hub wait here: a test of the patient is open on this station or a trial of theirs "
+            "records; applied at the next sync once it has ended") in report.lines()  # what `sync --once` prints
     writer.append(frames(200)[100:])
     writer.finish(None, valid=True)
     assert writer.frames_committed == 200
+    # between trials nothing records, yet the test open on the live page holds the patient too
+    release = ward.store.patients.open_tests.hold(local["id"], "Romberg test")
+    assert ward.sync_once().deferred_erasures == 1
+    release()
     report = ward.sync_once()
     assert report.erased == 1
     with pytest.raises(NotFound):
