@@ -158,6 +158,7 @@ def test_a_cut_off_of_another_population_reads_not_applied_at_tablet_size(readin
     cut_short = text_of(css(driver, f'{mctsib} .condition[data-condition="firm_ec"] li[data-trial-id]'))
     assert "Recording started" in cut_short and "the station's disk was full; 8.9 s kept" in cut_short, cut_short
     assert "?" not in cut_short and "crash" not in cut_short, cut_short
+    assert cut_short.count("disk") == 1, cut_short  # the cause once, in its tag: not again as "partial recording: disk full"
     split = text_of(css(driver, '.protocol-results[data-protocol="weight-bearing"] .glance .tag[data-kind="weight"]'))
     assert split == "weight 59.4 % left / 40.6 % right: 18.8 points more on the left (no published cut-off)", split
     for size in ((1024, 768), PHONE):

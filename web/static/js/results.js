@@ -114,8 +114,10 @@
 
   function trialLines(condition) {
     return el("ul", { class: "trial-list" }, condition.trials.map((t) => {
+      // an unfinished trial's cause is its tag (report.unfinished_words); the store's reason ("partial recording: disk
+      // full: ...") would say it a second time, and the trial's page gives it whole
       const reason = t.unable ? el("div", { class: "small muted" }, "Could not take the position: counted as 0 s.")
-        : !t.valid && t.validity_reason ? el("div", { class: "small error-text" }, t.validity_reason)
+        : !t.valid && t.validity_reason && t.status === "complete" ? el("div", { class: "small error-text" }, t.validity_reason)
           : t.hold_end ? el("div", { class: "small muted" }, t.hold_end) : null;
       const judged = t.judged_by ? el("div", { class: "small muted judged" }, `Judged ${t.valid ? "valid" : "invalid"} by ${t.judged_by} (overrides the station's check).`) : null;
       const note = t.notes ? el("div", { class: "small trial-note" }, el("strong", {}, "Note: "), t.notes) : null;
