@@ -899,7 +899,12 @@ def add_walk_changes(sections: list[dict], history: dict, session_ids: set[int],
                     "visit": visits is not None, "session_ids": [p["session_id"] for p in before], "sessions": len(before),
                     "started_at": before[0]["started_at"], "value": _visit_value(before)}
                 if found.get("count"):  # a count against the previous visit's, as counted: never a mean, no MDC
-                    measure["references"].append(_count_change(found, points, session_ids, before, last))
+                    counted = _count_change(found, points, session_ids, before, last)
+                    measure["references"].append(counted)
+                    direction = f"; {counted['better_words']}."
+                    if last is not None and (measure.get("words") or "").endswith(direction):
+                        # which way is better said once, in the since-line ("-1 pause since ...; fewer is better.")
+                        measure["words"] = measure["words"][:-len(direction)] + "."
                     continue
                 if found.get("entered"):  # a dose setting, not a measurement: no MDC to read it against
                     if last is not None:

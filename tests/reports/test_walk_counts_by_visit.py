@@ -83,6 +83,8 @@ def test_a_count_changes_against_the_previous_visit_s_count_as_counted(visits, p
     assert pauses["previous"]["words"] == "2 pauses" and pauses["previous"]["started_at"].startswith("2026-11-02T10:00")
     assert pauses["compared"] == "Counts compared: 1 (the lower of 1 and 2) against 2."
     assert pauses["better_words"] == "fewer is better"
+    # said once: in the since-line, not again in the measure's own words below it (nor in the PDF's row)
+    assert _measure(doc, TREADMILL, "pauses")["words"] == "Stood still 1 and 2 times (2 sessions), 8 s a session on average."
     assert pauses["mdc"] is None and pauses["mdc_verdict"] is None and pauses["beyond_mdc"] is None
     assert pauses["mdc_note"] == "No published minimal detectable change for a count: the change is shown, none is called real."
     assert steps["change"] == -5 and steps["change_words"] == "-5 steps" and steps["previous"]["value"] == 36  # 31 - 36
@@ -93,6 +95,7 @@ def test_a_count_changes_against_the_previous_visit_s_count_as_counted(visits, p
         "Counts compared: 34 against 31 (the lower of 31 and 34)."
     first = session_results(store, last[0], protocols, actor=ACTOR, visit=True)
     assert _change(first, "pauses")["previous"] is None and _change(first, "pauses")["change"] is None
+    assert _measure(first, TREADMILL, "pauses")["words"].endswith("; fewer is better.")  # no since-line to say it
 
 
 def test_the_visit_pdf_says_a_count_s_change(visits, protocols, clinic, poppler):
@@ -101,6 +104,7 @@ def test_the_visit_pdf_says_a_count_s_change(visits, protocols, clinic, poppler)
                                          actor=ACTOR)).split())
     assert "Since the visit of 2026-11-02 (2 pauses): change -1 pause; fewer is better. Counts compared: 1 (the " \
            "lower of 1 and 2) against 2. No published minimal detectable change for a count" in text, text
+    assert text.count("fewer is better") == 1, text
     assert "change -5 steps" in text and "-5.00" not in text, text
 
 
