@@ -341,6 +341,8 @@ def measure_words(metric: str, values: dict, setting: str | None) -> str:
 
     >>> measure_words("pauses", {"pauses": [1, 2], "pause_s": 7.5}, "treadmill")
     'Stood still 1 and 2 times (2 sessions), 8 s a session on average; fewer is better.'
+    >>> measure_words("pauses", {"pauses": [0, 1], "pause_s": 2.0}, "overground")
+    'Stood still 0 and 1 times (2 trials), 2 s a trial on average; fewer is better.'
 
     A visit's sessions each planned their own minutes (``planned_min`` a list, one a session): each is
     said, not their mean, which nobody planned.
@@ -367,8 +369,9 @@ def measure_words(metric: str, values: dict, setting: str | None) -> str:
         each = values.get("pauses")  # a visit's counts, one a session: each said, not their mean
         if isinstance(each, (list, tuple)) and len({_number(c) for c in each}) > 1:
             total = _number(values.get("pause_s"))
+            per = "session" if setting == "treadmill" else "trial"  # as counts_words counts them
             return (f"Stood still {counts_words(each, setting).replace(' (', ' times (', 1)}"
-                    + (f", {total:.0f} s a session on average" if total is not None else "") + "; fewer is better.")
+                    + (f", {total:.0f} s a {per} on average" if total is not None else "") + "; fewer is better.")
         v = _number(each[0]) if isinstance(each, (list, tuple)) and each else v
         if v is None:
             return "Not measured."

@@ -95,7 +95,8 @@ const WalkResults = (() => {
       if (new Set(v[k]).size > 1) {
         const words = countsText(v[k], setting);
         return k === "pauses" && v.pause_s !== undefined && v.pause_s !== null
-          ? words.replace(/\)$/, `; ${fmt(v.pause_s, 0)} s a session on average)`) : words;
+          ? words.replace(/\)$/, `; ${fmt(v.pause_s, 0)} s a ${setting === "treadmill" ? "session" : "trial"} on average)`)
+          : words;
       }
       v = { ...v, [k]: v[k][0] };
     }
