@@ -267,13 +267,14 @@ def _stream(app, *, token: str, resume: tuple[str | None, int], shown=lambda sta
                 timeout_s = float(station_store.settings.get("session_timeout_min")) * 60.0
                 # while a trial counts down or records, the live view keeps its clinician signed in
                 # (Stop within reach); the inactivity timeout runs again from the trial's end
-                held = service is not None and trial_running(service.status())
+                status = service.status() if service is not None else None  # one snapshot for both
+                held = status is not None and trial_running(status)
                 user = station_store.logins.resolve(token, timeout_s, touch=held)
                 if user is None:
                     yield _event("logout", {"expired": True})
                     return
-                if service is not None:
-                    shown(service.status())  # a run opened since: its patient is on this screen now
+                if status is not None:
+                    shown(status)  # a run opened since: its patient is on this screen now
                 left_s = timeout_s - (wall_clock() - user.last_seen_s)
                 yield _event("session", {"expires_in_s": round(max(0.0, left_s), 1), "held_by_trial": held})
             if now >= next_health:
