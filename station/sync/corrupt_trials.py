@@ -62,7 +62,8 @@ def resend(store, seq: int, *, actor: Actor, backup: Path | None = None) -> tupl
     corrupt) if its stored frames now read whole, and mark its kept changes dealt with
     (:data:`~station.sync.kept_unsent.SENT_AGAIN`), in one transaction: the trial's id, the changes
     marked, and the frames put back (None without ``backup``). With ``backup`` (a backup file of the
-    data directory), its frames are first put back from it (:func:`station.store.frames_from_backup.put_back`;
+    data directory), its frames are first read from it, before any lock is taken
+    (:func:`station.store.frames_from_backup.read`), then put back (:func:`~station.store.frames_from_backup.put_back`;
     the check then runs in the write transaction, so a corrupt copy changes nothing). The trial goes
     as a new change, read whole when pushed (its latest results and judgement), after everything
     queued before it: the hub refuses a change numbered below one it applied, so the kept ones
@@ -82,14 +83,16 @@ def resend(store, seq: int, *, actor: Actor, backup: Path | None = None) -> tupl
         raise Conflict(f"change #{seq} is not a trial kept here for its corrupt frames ({row['entity']} "
                        f"{row['op']}, skipped by {row['skipped_by']}); only those can be sent again")
     trial_id = None if row is None else int(row["local_id"])
+    # Before the write transaction, so a long trial's read holds no lock (the service records meanwhile):
+    copy = None if trial_id is None or backup is None else frames_from_backup.read(backup, trial_id)
     if trial_id is not None and backup is None:
-        _read_whole(store, trial_id)  # before the write transaction: a long trial's read holds no lock
+        _read_whole(store, trial_id)
     with store.db.write() as conn:
         marked = kept_unsent.resolve(store, seq, actor=actor, how=kept_unsent.SENT_AGAIN, conn=conn,
                                      note=None if backup is None else {"frames_from": Path(backup).name})
         put_back = None
-        if backup is not None:
-            put_back = frames_from_backup.put_back(conn, trial_id, backup)
+        if copy is not None:
+            put_back = frames_from_backup.put_back(conn, copy)
             try:
                 _read_whole(store, trial_id)
             except CorruptFrames as exc:  # rolls the transaction back: nothing changed
