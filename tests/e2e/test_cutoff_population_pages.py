@@ -5,7 +5,8 @@ stroke); a 70-year-old without conditions does both (Carter's flag applies, Perr
 The 70-year-old's visit also has stance tests that must not mislead (an adversarial review): a hold on
 foam ended after 8.9 s is not read against the norms of full-length trials, a condition with no valid
 trial says why it has no percentile, weight-bearing's split is at a glance, and a trial the full disk
-cut short says so. Screenshots in the test's shots folder (tests/e2e/conftest.py), the visit at
+cut short says so, its name on one line with that tag beside or under it (before, at 1024 px the tag squeezed it:
+"Recording started 08:06 / PM"). Screenshots in the test's shots folder (tests/e2e/conftest.py), the visit at
 1024x768 and 390x844 too."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 
 from conftest import set_size
 from test_dashboard import PHONE, TABLET, css, wait
+from test_walk_page_readings import _overlap
 from test_walk_words_on_pages import _trial, text_of
 
 pytestmark = pytest.mark.e2e
@@ -102,6 +104,15 @@ def part_screenshot(driver, selector: str, path) -> None:
     path.write_bytes(base64.b64decode(shot["data"]))
 
 
+TRIAL_ROWS = """
+const box = (e) => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+return [...document.querySelectorAll(arguments[0])].map((li) => {
+  const name = li.querySelector('a'), tag = li.querySelector(':scope > .tag');
+  return {words: tag.textContent, name: box(name), name_lines: name.getClientRects().length, tag: box(tag), li: box(li)};
+});"""
+"""Each trial line of a condition's list: its name's box and its number of lines, its tag's box and words, the line's box."""
+
+
 def _cutoff_tags(driver, protocol: str) -> list[tuple[str, str]]:
     section = f'.protocol-results[data-protocol="{protocol}"]'
     return wait(driver, f"{protocol}'s cut-off tags", lambda d: [
@@ -161,9 +172,18 @@ def test_a_cut_off_of_another_population_reads_not_applied_at_tablet_size(readin
     assert cut_short.count("disk") == 1, cut_short  # the cause once, in its tag: not again as "partial recording: disk full"
     split = text_of(css(driver, '.protocol-results[data-protocol="weight-bearing"] .glance .tag[data-kind="weight"]'))
     assert split == "weight 59.4 % left / 40.6 % right: 18.8 points more on the left (no published cut-off)", split
-    for size in ((1024, 768), PHONE):
+    for size in (TABLET, (1024, 768), PHONE):
         set_size(driver, size)
         assert driver.execute_script("return document.documentElement.scrollWidth") <= size[0], size
+        rows = driver.execute_script(TRIAL_ROWS, f'{mctsib} .condition[data-condition="firm_ec"] li[data-trial-id]')
+        for row in rows:  # each trial's name on its one line; its tag beside it or under it, never over it
+            assert row["name_lines"] == 1 and not _overlap(row["name"], row["tag"]), (size, row)
+            assert row["tag"][2] <= row["li"][2] + 0.5, (size, row)
+        cut, other = rows[-1], rows[0]
+        assert "disk was full" in cut["words"] and other["words"] == "invalid", rows
+        assert other["tag"][1] < other["name"][3], (size, other)  # a short tag stays beside its trial's name
+        if size[0] < 1100:  # the long tag under the name (before, at 1024 px: "Recording started 08:06 / PM")
+            assert cut["tag"][1] >= cut["name"][3] - 0.5, (size, cut)
         for name, selector in (("glance", f"{mctsib} .glance"), ("foam", f'{mctsib} .condition[data-condition="foam_ec"]'),
                                ("firm", f'{mctsib} .condition[data-condition="firm_ec"] .trial-list'),
                                ("weight", '.protocol-results[data-protocol="weight-bearing"] .condition')):
