@@ -29,9 +29,9 @@ from station.protocols.results import summarise
 from station.protocols.schema import Protocol
 from station.reference import mdc as mdc_table
 from station.protocols.walk_words import (COUNT_NO_MDC, COUNTS, WALK_KEY_MEASURES, better_direction, better_words,
-                                         count_change, count_change_words, entered_setting, imu_gaps_summary,
-                                         key_measures_for, measure_words, perry_class_reference, session_count,
-                                         session_counts_words)
+                                         count_better_words, count_change, count_change_words, entered_setting,
+                                         imu_gaps_summary, key_measures_for, measure_words, perry_class_reference,
+                                         session_count, session_counts_words)
 from station.reference import norms
 from station.reference.population import not_applied_words
 from station.store.trials import DISK_FULL_REASON
@@ -942,7 +942,7 @@ def _count_change(series: dict, points: list[dict], session_ids: set[int], befor
     ref = {"kind": "change", "count": True, "unit": series["unit"], "previous": last, "change": None,
            "change_words": None, "compared": None, "mdc": None, "mdc_note": series.get("mdc_note") or COUNT_NO_MDC,
            "beyond_mdc": None, "mdc_reading": None, "mdc_verdict": None, "better": series["better"],
-           "better_words": series["better_words"]}
+           "better_words": series["since_better_words"]}
     if last is None:  # the first visit with this test
         return ref
     now = [c for p in points if p["session_id"] in session_ids for c in p["counts"]]  # (the caller's points are here)
@@ -1190,6 +1190,8 @@ def _new_series(protocol: Protocol | None, protocol_name: str, condition_id: str
         "entered": entered,
         "better": better,  # "higher", "lower" or None
         "better_words": words,
+        # a count's since-line says which way is better in fewer words (walk_words.count_better_words)
+        "since_better_words": count_better_words(metric, walk.setting) if walk is not None and metric in COUNTS else None,
         "mdc_note": mdc_note,
         "floor": 0.0 if metric != "weight_left_pct" else None,
         "protocol": protocol_name,

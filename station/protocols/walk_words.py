@@ -173,6 +173,23 @@ def better_words(metric: str, setting: str | None) -> str:
     return "no better direction by itself: compare with earlier sessions"
 
 
+def count_better_words(metric: str, setting: str | None) -> str:
+    """Which way a walk count's change since an earlier visit is better, in the few words of its since-line
+    ("-1 pause since the visit of ... (2 pauses); fewer is better."): :func:`better_words` where a direction
+    is a benefit; for the treadmill's steps, why none is (the history's chart says more, with how to compare).
+
+    >>> count_better_words("pauses", "treadmill"), count_better_words("steps", "treadmill")
+    ('fewer is better', 'more steps is more walking, not better by itself')
+    >>> count_better_words("steps", "overground")
+    'no better direction by itself'
+    """
+    if better_direction(metric, setting) is not None:
+        return better_words(metric, setting)
+    if metric == "steps" and setting == "treadmill":
+        return "more steps is more walking, not better by itself"
+    return "no better direction by itself"
+
+
 def key_measures_for(setting: str | None) -> tuple[tuple[str, str, str], ...]:
     """The key measures of a walk test done ``overground`` or on the ``treadmill`` (None: either)."""
     return TREADMILL_KEY_MEASURES if setting == "treadmill" else WALK_KEY_MEASURES
@@ -276,7 +293,7 @@ def _lower_of_middle(counts: list[int]) -> str | None:
     return f"the lower of the {'two' if len(counts) == 2 else 'middle two'}"
 
 
-COUNT_NO_MDC = "No published minimal detectable change for a count: the change is shown, none is called real."
+COUNT_NO_MDC = "No published minimal detectable change for a count: none is called real."
 """What a walk count's change is read against (none published for steps or pauses, DESIGN.md §9)."""
 
 

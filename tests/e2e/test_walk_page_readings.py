@@ -58,6 +58,11 @@ def _fill(store, actor) -> tuple[int, int, int]:
     return patient["id"], session["id"], writer.trial_id
 
 
+LARGE_PRINT = """
+return [...arguments[0].childNodes].filter((n) => !(n.classList && n.classList.contains('small')))
+  .map((n) => n.textContent).join('');"""
+"""A since-line's words in its large print (its small print left out)."""
+
 TRACE = """
 const svg = document.querySelector('svg.steps-trace');
 const box = (e) => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
@@ -144,8 +149,16 @@ def test_a_treadmill_sessions_pages_read_right_on_a_tablet_and_a_phone(reading_p
         assert "-1 pause since the visit of Nov 2, 2026" in pauses and "(2 pauses); fewer is better." in pauses, pauses
         assert pauses.count("fewer is better") == 1, pauses  # not again in the measure's own words below
         assert "No published minimal detectable change for a count" in pauses and "real" not in pauses.split("count")[0], pauses
-        assert "+2 steps since the visit of" in steps and "(50 steps); no better direction by itself" in steps, steps
+        assert "+2 steps since the visit of" in steps and "(50 steps); more steps is more walking, not better by itself." \
+            in steps, steps
         assert "Counts compared: 52 (the lower of 52 and 54) against 50." in steps and "53" not in steps, steps
+        # the since-line short: the change, the earlier count and the direction in its large print; which counts and
+        # why none is called real in the small print after it (before, 4 lines of large print at 1024 px, 6 on a phone)
+        line = css(driver, '.condition tr[data-metric="steps"] .count-change')[0]
+        large = driver.execute_script(LARGE_PRINT, line)
+        assert large.startswith("+2 steps since the visit of") and large.endswith("not better by itself.") \
+            and "compared" not in large and len(large) <= 110, large
+        assert "compare sessions of the same planned minutes" not in steps and "the change is shown" not in steps, steps
         driver.execute_script("document.querySelectorAll('details.condition-details').forEach((d) => { d.open = true; });"
                               "arguments[0].scrollIntoView({block: 'center'})", css(driver, '.condition tr[data-metric="pauses"]')[0])
         driver.save_screenshot(str(shots / f"test-results-counts-{name}.png"))
@@ -181,6 +194,10 @@ def test_a_treadmill_sessions_pages_read_right_on_a_tablet_and_a_phone(reading_p
         assert "belt 2.2 km/h (0.60 m/s)" in dose and "m/s" not in dose.split("belt")[0], dose  # said once, as entered
 
     set_size(tablet, WIDE_TABLET)  # the tablet as wide as it is: the one test's history across the whole page
+    tablet.get(f"{station.url}/sessions/{last}")
+    steps = wait(tablet, "the steps' since-line", lambda d: css(d, '.condition tr[data-metric="steps"] .count-change'))[0]
+    tablet.execute_script("arguments[0].scrollIntoView({block: 'center'})", steps)
+    tablet.save_screenshot(str(shots / "test-results-counts-tablet-1180.png"))
     tablet.get(f"{station.url}/patients/{patient_id}/history")
     wait(tablet, "the more-measures button", lambda d: css(d, "button.more-measures"))[0].click()
     wait(tablet, "the steps' chart", lambda d: css(d, '.history-chart[data-metric="steps"] svg.chart'))

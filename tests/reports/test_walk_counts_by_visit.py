@@ -86,9 +86,11 @@ def test_a_count_changes_against_the_previous_visit_s_count_as_counted(visits, p
     # said once: in the since-line, not again in the measure's own words below it (nor in the PDF's row)
     assert _measure(doc, TREADMILL, "pauses")["words"] == "Stood still 1 and 2 times (2 sessions), 8 s a session on average."
     assert pauses["mdc"] is None and pauses["mdc_verdict"] is None and pauses["beyond_mdc"] is None
-    assert pauses["mdc_note"] == "No published minimal detectable change for a count: the change is shown, none is called real."
+    assert pauses["mdc_note"] == "No published minimal detectable change for a count: none is called real."
     assert steps["change"] == -5 and steps["change_words"] == "-5 steps" and steps["previous"]["value"] == 36  # 31 - 36
-    assert steps["better_words"].startswith("no better direction by itself")
+    # the treadmill's steps: why no direction is better, in the few words of a since-line (before: the history chart's
+    # whole "no better direction by itself: more steps is more walking (the dose); compare sessions of the same ...")
+    assert steps["better_words"] == "more steps is more walking, not better by itself" and steps["better"] is None
     later = session_results(store, last[2], protocols, actor=ACTOR, visit=True)  # against a visit of two sessions
     assert _change(later, "pauses")["change_words"] == "-1 pause" and _change(later, "pauses")["previous"]["words"] == "1 pause"
     assert _change(later, "steps")["change_words"] == "+3 steps" and _change(later, "steps")["compared"] == \
@@ -106,6 +108,11 @@ def test_the_visit_pdf_says_a_count_s_change(visits, protocols, clinic, poppler)
            "lower of 1 and 2) against 2. No published minimal detectable change for a count" in text, text
     assert text.count("fewer is better") == 1, text
     assert "change -5 steps" in text and "-5.00" not in text, text
+    # the steps' row as short (before: "...; no better direction by itself: more steps is more walking (the dose);
+    # compare sessions of the same planned minutes. ... for a count: the change is shown, none is called real.")
+    assert "(36 steps): change -5 steps; more steps is more walking, not better by itself. Counts compared: 31 (the lower " \
+           "of 31 and 34) against 36. No published minimal detectable change for a count: none is called real." in text, text
+    assert "the change is shown" not in text and "compare sessions of the same planned minutes" not in text, text
 
 
 def test_counts_words():

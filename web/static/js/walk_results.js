@@ -248,11 +248,13 @@ const WalkResults = (() => {
       ? el("span", { class: "muted small" }, ` Minimal detectable change ${values}: ${ref.mdc.population}. ${ref.mdc.citation.split(". ")[0]}.`)
       : el("span", { class: "muted small" }, ref.mdc_note ? ` ${ref.mdc_note}` : " No published minimal detectable change for this measure here.");
     if (!ref.previous) return el("div", { class: "ref change-ref" }, el("span", { class: "tag" }, "first visit with this test"), mdcWords);
-    if (ref.count) { // steps, pauses: whole, as counted (report._count_change), which way is better in words, no MDC
+    if (ref.count) { // steps, pauses: whole, as counted (report._count_change), which way is better in words, no MDC;
+      // the line the change, the earlier count and the direction, short; which counts were compared and why none is
+      // called real in small print after it
       return el("div", { class: "ref change-ref count-change" }, el("strong", {}, ref.change_words),
         ` since ${since(ref.previous)} (${ref.previous.words}); `,
         el("span", { class: "better-direction", dataset: { better: ref.better || "" } }, `${ref.better_words}.`),
-        ref.compared ? ` ${ref.compared}` : "", mdcWords);
+        el("span", { class: "muted small" }, ref.compared ? ` ${ref.compared}` : ""), mdcWords);
     }
     const tag = ref.mdc_reading ? el("span", { class: "tag neutral mdc-reading" }, ref.mdc_reading) : !ref.mdc_verdict ? null
       : Station.mdcVerdictTag(ref.mdc_verdict); // an improvement is not coloured as a warning
