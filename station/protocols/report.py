@@ -808,19 +808,20 @@ def session_results(store, session_id: int, protocols: dict[str, Protocol], *, a
             unknown.extend(_trial_line(t, None) for t in group)
             continue
         sections.append(_protocol_results(protocol, group, age_y, patient.get("conditions") or []))
+    # the trial lines' "Session 2" is the notes' too, and the history chart's (one numbering: session_numbers_in_visit)
+    numbers = session_numbers_in_visit(visit_sessions)
     starts = {s["id"]: s["started_at"] for s in visit_sessions}
     for section in sections:
         for condition in section["conditions"]:
-            number_sessions(condition["trials"], starts)
+            number_sessions(condition["trials"], numbers, starts)
     if any(section["outcome"] == "walk" for section in sections):
         history = patient_history(store, patient["id"], protocols, actor=actor, wall_clock=wall_clock)
         add_walk_changes(sections, history, {s["id"] for s in visit_sessions},  # a visit against the previous visit
                          visit_numbers(history["sessions"]) if visit else None)
-    numbers = session_numbers_in_visit(starts)  # the trial lines' "Session 2" is the notes' too
     return {
         "session": {k: session[k] for k in ("id", "patient_id", "started_at", "label", "notes")},
         "sessions": [{k: s[k] for k in ("id", "started_at", "label", "notes")}
-                     | {"trial_count": len(s["trials"]), "number": numbers[s["id"]]}
+                     | {"trial_count": len(s["trials"]), "number": numbers.get(s["id"])}
                      for s in visit_sessions],
         "patient": {"id": patient["id"], "identifier": patient["identifier"], "birth_year": patient["birth_year"],
                     "sex": patient["sex"], "age_y": age_y, "conditions": patient.get("conditions") or []},
@@ -830,36 +831,41 @@ def session_results(store, session_id: int, protocols: dict[str, Protocol], *, a
     }
 
 
-def number_sessions(lines: list[dict], starts: dict[int, str]) -> None:
+def number_sessions(lines: list[dict], numbers: dict[int, int], starts: dict[int, str]) -> None:
     """A visit's trial lines of one test and condition that come from several sessions (the test run twice
     that day) each get their ``session``: ``{number, started_at}``, so that two sessions read as two sessions
     ("Session 1 (10:02)", "Session 3 (10:40)"), not as one session's "Attempt 1" twice; lines of one session get
     none (their trial and attempt say them, as before). The number is the session's in the whole visit
-    (``starts``: each of the visit's sessions' id -> its ISO start; :func:`session_numbers_in_visit`), one number for a
-    session on the whole page, whichever conditions it ran.
+    (``numbers``: :func:`session_numbers_in_visit`), one number for a session on the whole page, whichever
+    conditions it ran; ``starts``: each of the visit's sessions' id -> its ISO start.
 
     >>> starts = {5: "2026-11-09T10:00:00Z", 6: "2026-11-09T10:20:00Z", 7: "2026-11-09T10:40:00Z"}
+    >>> numbers = {5: 1, 6: 2, 7: 3}
     >>> a, c = [{"session_id": 7}, {"session_id": 5}, {"session_id": 7}], [{"session_id": 6}, {"session_id": 7}]
-    >>> number_sessions(a, starts), number_sessions(c, starts)
+    >>> number_sessions(a, numbers, starts), number_sessions(c, numbers, starts)
     (None, None)
     >>> [line["session"]["number"] for line in a], [line["session"]["number"] for line in c]
     ([3, 1, 3], [2, 3])
     """
     if len({line.get("session_id") for line in lines}) < 2:
         return
-    numbers = session_numbers_in_visit(starts)
     for line in lines:
         line["session"] = {"number": numbers[line.get("session_id")], "started_at": starts.get(line.get("session_id"))}
 
 
-def session_numbers_in_visit(starts: dict[int, str]) -> dict[int, int]:
-    """Each of a visit's sessions' number in it, 1, 2... in the order they started (``starts``: session id -> ISO
-    start; the id breaks a tie).
+def session_numbers_in_visit(sessions: list[dict]) -> dict[int, int]:
+    """Each of a visit's sessions that has trials its number in the visit, 1, 2... in the order they started (the id
+    breaks a tie): "Session 2" of the visit results (its trial lines, its notes) and of the history's chart alike
+    (:func:`_numbered_in_visits`). ``sessions``: the visit's (``id``, ``started_at``, ``trials``). A session without a
+    trial (a test opened and left) has no number: it is on no chart, and numbering it would shift the next one's.
 
-    >>> session_numbers_in_visit({7: "2026-11-09T10:40:00Z", 5: "2026-11-09T10:00:00Z"})
+    >>> session_numbers_in_visit([{"id": 7, "started_at": "2026-11-09T10:40:00Z", "trials": [{"id": 3}]},
+    ...                           {"id": 6, "started_at": "2026-11-09T10:20:00Z", "trials": []},
+    ...                           {"id": 5, "started_at": "2026-11-09T10:00:00Z", "trials": [{"id": 1}]}])
     {5: 1, 7: 2}
     """
-    return {sid: n for n, sid in enumerate(sorted(starts, key=lambda sid: (starts[sid] or "", sid)), start=1)}
+    tested = sorted((s for s in sessions if s["trials"]), key=lambda s: (s["started_at"] or "", s["id"]))
+    return {s["id"]: n for n, s in enumerate(tested, start=1)}
 
 
 def add_walk_changes(sections: list[dict], history: dict, session_ids: set[int], visits: dict[int, int] | None = None) -> None:
@@ -1073,15 +1079,15 @@ def _numbered_in_visits(sessions: list[dict]) -> list[dict]:
     sessions the visit had (``visit_sessions``), as the visit results page numbers them (:func:`visit_numbers`,
     :func:`session_numbers_in_visit`): "Session 2" on the history's chart is the visit page's "Session 2".
 
-    >>> [(s["number"], s["visit_sessions"]) for s in _numbered_in_visits([
-    ...     {"id": 1, "started_at": "2026-11-02T10:00:00Z", "label": ""}, {"id": 2, "started_at": "2026-11-09T09:30:00Z", "label": ""},
-    ...     {"id": 3, "started_at": "2026-11-09T10:00:00Z", "label": ""}])]
+    >>> [(s["number"], s["visit_sessions"]) for s in _numbered_in_visits([{"id": i, "started_at": at, "label": "",
+    ...     "trials": [{"id": i}]} for i, at in ((1, "2026-11-02T10:00:00Z"), (2, "2026-11-09T09:30:00Z"),
+    ...                                          (3, "2026-11-09T10:00:00Z"))])]
     [(1, 1), (1, 2), (2, 2)]
     """
     visits = visit_numbers(sessions)
-    members: dict[int, dict[int, str]] = {}
+    members: dict[int, list[dict]] = {}
     for s in sessions:
-        members.setdefault(visits[s["id"]], {})[s["id"]] = s["started_at"]
+        members.setdefault(visits[s["id"]], []).append(s)
     numbers = {sid: n for visit in members.values() for sid, n in session_numbers_in_visit(visit).items()}
     return [{"id": s["id"], "started_at": s["started_at"], "label": s["label"], "number": numbers[s["id"]],
              "visit_sessions": len(members[visits[s["id"]]])} for s in sessions]

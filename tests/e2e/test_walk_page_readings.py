@@ -55,6 +55,8 @@ def _fill(store, actor) -> tuple[int, int, int]:
                                    "cadence_steps_min": 96.5, "step_time_cv_pct": 4.2, "walk_time_s": 29.0,
                                    "walk_speed_m_s": belt, "belt_speed_m_s": belt},
                        "initial_contacts_s": contacts, "by_minute": [minute], "trial": outcome}, valid=True)
+    # a test opened between the two sessions and left, nothing recorded: no number on the visit page nor the chart
+    store.sessions.create(patient["id"], {"label": "treadmill", "started_at": "2026-11-09T09:45:00+00:00"}, actor=actor)
     return patient["id"], session["id"], writer.trial_id
 
 
@@ -204,6 +206,22 @@ def test_a_treadmill_sessions_pages_read_right_on_a_tablet_and_a_phone(reading_p
     _spread_apart("tablet 1180", tablet.execute_script(SPREAD))
     tablet.execute_script("arguments[0].scrollIntoView({block: 'center'})", css(tablet, '.history-chart[data-metric="pauses"] svg')[0])
     tablet.save_screenshot(str(shots / "test-history-chart-tablet-1180.png"))
+    # the visit page opened on the session left without a trial numbers the visit's sessions as the chart does:
+    # 10:00 is "Session 2" (report.session_numbers_in_visit; before, "Session 3", the empty one counted)
+    sessions = api(tablet, "GET", f"/api/patients/{patient_id}")["body"]["sessions"]
+    [empty] = [s["id"] for s in sessions if not s["trials"]]
+    tablet.get(f"{station.url}/sessions/{empty}")
+    names = wait(tablet, "the visit's trial lines", lambda d: [" ".join(a.text.split()) for a in css(
+        d, '.condition[data-condition="session"] li[data-trial-id] > div > a')] or None)
+    assert names == ["Session 1 (09:30 AM)", "Session 2 (10:00 AM)"], names
+    notes = [" ".join(x.text.split()) for x in css(tablet, ".session-notes label")]
+    assert [n.split(" · ")[0] for n in notes] == ["Session 1", "Notes on treadmill", "Session 2"], notes
+    assert notes[1].endswith("09:45 AM · no trial recorded") and "no trial" not in notes[0] + notes[2], notes
+    for size in (WIDE_TABLET, PHONE):
+        set_size(tablet, size)
+        tablet.execute_script("arguments[0].scrollIntoView({block: 'center'})", css(tablet, "#visit-notes")[0])
+        tablet.save_screenshot(str(shots / f"test-results-empty-session-notes-{size[0]}.png"))
+    set_size(tablet, WIDE_TABLET)
     tablet.get(f"{station.url}/sessions/{last}")  # the steps' trace drawn at its width too: label boxes 14 px (were 21)
     trace = wait(tablet, "the steps' trace", lambda d: d.execute_script(TRACE) if css(d, "svg.steps-trace circle.ic") else None)
     heights = [bottom - top for _text, _left, top, _right, bottom in trace["others"]]

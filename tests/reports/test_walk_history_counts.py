@@ -141,3 +141,28 @@ def test_a_visit_s_sessions_have_one_number_whatever_the_condition(store, protoc
                      "fast": [(ids[1], 2, "10:20"), (ids[2], 3, "10:40")]}, named
     assert [(s["id"], s["number"]) for s in doc["sessions"]] == [(ids[0], 1), (ids[1], 2), (ids[2], 3)]
     assert empty not in [s["id"] for s in doc["sessions"]]  # not the visit's: no number the page never shows
+
+
+def test_the_visit_page_numbers_its_sessions_as_the_history_does(store, protocols):
+    """A visit's sessions at 10:00 and 10:40 ran the 10-metre walk; one at 10:20 was opened and left (no trial). The
+    visit results number them as the history's chart does (one helper, report.session_numbers_in_visit), whichever
+    of them the page is opened on: 10:40 is "Session 2" on both. Before, the page opened on the session without a
+    trial counted it: the 10:40 session's trials read "Session 3 (10:40)" beside the
+    chart's "Session 2" (the page can be opened on any session of the visit: /sessions/<id>)."""
+    patient = _patient(store, "HIST-EMPTY-MIDDLE")
+    first = _session(store, patient, "2026-11-09T10:00:00+00:00", "10-metre walk")
+    empty = _session(store, patient, "2026-11-09T10:20:00+00:00", "10-metre walk")
+    last = _session(store, patient, "2026-11-09T10:40:00+00:00", "10-metre walk")
+    for sid in (first, last):
+        _trials(store, sid, TEN_METRE, "comfortable", [{**WALK, "steps": 13}])
+    charted = {s["id"]: (s["number"], s["visit_sessions"])
+               for s in patient_history(store, patient, protocols, actor=ACTOR)["sessions"]}
+    assert charted == {first: (1, 2), last: (2, 2)}, charted
+    for opened in (first, empty, last):
+        doc = session_results(store, opened, protocols, actor=ACTOR, visit=True)
+        [condition] = doc["protocols"][0]["conditions"]
+        lines = {t["session_id"]: t["session"]["number"] for t in condition["trials"]}
+        assert lines == {first: 1, last: 2}, (opened, lines)
+        numbers = {s["id"]: s["number"] for s in doc["sessions"]}
+        assert {sid: n for sid, n in numbers.items() if n is not None} == {first: 1, last: 2}, (opened, numbers)
+        assert numbers.get(empty, None) is None, (opened, numbers)  # no trial: on no chart, no number

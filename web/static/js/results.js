@@ -309,7 +309,8 @@
 
   /* -- the visit's notes ---------------------------------------------------------------------- */
   /* A session's notes; a visit of several sessions names each by its number in the visit (report.number_sessions'
-     "Session 2" of its trial lines is this one). */
+     "Session 2" of its trial lines is this one, and the history chart's); a session without a trial (opened and left)
+     has no number (report.session_numbers_in_visit). */
   function notesEditor(session, _i, sessions) {
     const area = el("textarea", { maxlength: 2000, rows: 2, "aria-label": `Notes of ${session.label}`, placeholder: "Notes for this test (how the patient felt, footwear, aids…)" });
     area.value = session.notes || "";
@@ -327,7 +328,8 @@
       }
     });
     return el("div", { class: "session-notes", dataset: { sessionId: session.id } },
-      el("label", {}, (sessions.length > 1 ? `Session ${session.number} · ` : "") + `Notes on ${session.label || "this test"} · ${when(session.started_at)}`, area),
+      el("label", {}, (session.number && sessions.filter((s) => s.number).length > 1 ? `Session ${session.number} · ` : "") + `Notes on ${session.label || "this test"} · ${when(session.started_at)}`
+        + (session.trial_count === 0 ? " · no trial recorded" : ""), area),
       el("div", { class: "actions tight" }, save, status));
   }
 
