@@ -3,7 +3,11 @@
 One stream per open live view, login required, not counted as user activity (the tablet left on
 the live page still signs out after the inactivity timeout), except while a trial counts down or
 records (:func:`station.protocols.service.trial_running`): then the stream keeps its login session
-alive, so that Stop stays within reach, and the timeout runs again from the trial's end. Each viewer reads the acquisition
+alive, so that Stop stays within reach, and the timeout runs again from the trial's end. Between
+the trials of an open test that has trials left (the clinician coaching the patient), it keeps it
+alive a while longer, bounded (:func:`held_between_trials`): signed out at the latest twice the
+timeout, and never more than :data:`BETWEEN_TRIALS_MAX_S`, after the last trial ended (or the test
+was opened), so a tablet left on a test page does not stay signed in. Each viewer reads the acquisition
 ring with its own :class:`~station.acquire.ring.RingReader`, so a slow viewer never slows the
 acquisition or another viewer: it learns how many frames it missed.
 
@@ -29,9 +33,11 @@ Events (``event:`` name, ``data:`` one JSON object)::
              walk test is open and the IMU gives data: the steps of the last seconds
              (:mod:`web.live_gait`: one analysis a second for all streams; none while stance
              tests run)
-    session  ``{"expires_in_s": s, "held_by_trial": bool}`` every few seconds: time left before the
-             inactivity logout; ``held_by_trial``: a trial is running, and this stream keeps the
-             session alive until it ends (the page shows no logout notice meanwhile)
+    session  ``{"expires_in_s": s, "held_by_trial": bool, "held_between_trials": bool}`` every few
+             seconds: time left before the inactivity logout; ``held_by_trial``: a trial is running,
+             and this stream keeps the session alive until it ends (the page shows no logout notice
+             meanwhile); ``held_between_trials``: an open test's trials are not all run, and this
+             stream keeps the session alive for now (:func:`held_between_trials`)
     logout   ``{"expired": true}``: the login session ended; the stream closes
 
 A dropped connection resumes without a reload: the browser's EventSource reconnects by itself
@@ -52,7 +58,7 @@ from flask import Blueprint, Response, current_app, request, session
 
 from station.acquire.ring import RingError, RingReader
 from station.acquire.source import NO_FRAMES_S
-from station.protocols.service import trial_running
+from station.protocols.service import RUNNING_STATES, trial_running
 from web.api_station import NO_SERVICE, no_service_reason
 from web.health import station_health_document
 from web.live_gait import INTERVAL_S as GAIT_INTERVAL_S
@@ -78,6 +84,9 @@ MAX_VIEWERS_PER_USER = 4
 """Streams one account may hold at once (a tablet and a few reconnecting tabs)."""
 RESERVED_FOR_OTHERS = 4
 """Places kept for users who have no stream open yet."""
+BETWEEN_TRIALS_MAX_S = 30 * 60.0
+"""The longest after the last trial of an open test ended (or the test was opened) that a live view
+keeps its clinician signed in while trials are left, s (:func:`held_between_trials`)."""
 
 
 def _dumps(doc) -> str:
@@ -220,6 +229,37 @@ def _catch_up(service, after_seq: int) -> tuple[list[str], int]:
     return texts, (rest.events[-1].seq if rest.events else status_seq)
 
 
+def held_between_trials(service, status: dict | None, timeout_s: float) -> bool:
+    """Whether a live view keeps its login session alive now, between the trials of an open test: the
+    test (``status``, the service's) has trials left and none counting down or recording (then
+    :func:`~station.protocols.service.trial_running` holds it), and its last trial ended (or it was
+    opened) less than the hold's length minus ``timeout_s`` (the clinic's inactivity timeout) ago, so
+    that without a touch the session ends at the latest the hold's length after that: twice the
+    timeout, never more than :data:`BETWEEN_TRIALS_MAX_S` (30 min); nothing more where the timeout is
+    that long already. A clinician coaching the patient between trials is not signed out mid-test; a
+    tablet left on a test page is, 30 min after its last trial at the latest (15-min timeout), not
+    kept signed in for ever. Read from the service's events (the clock that stamps them): none about
+    the test's last trial left in them, no hold."""
+    run = status.get("run") if isinstance(status, dict) else None
+    if service is None or not run or run.get("finished") or not run.get("due") or trial_running(status):
+        return False
+    hold_s = min(BETWEEN_TRIALS_MAX_S, 2.0 * timeout_s)
+    if hold_s <= timeout_s:
+        return False
+    ended_ns = _last_trial_end_ns(service.bus.since(0).events)
+    return ended_ns is not None and (service.bus.clock.monotonic_ns() - ended_ns) / 1e9 < hold_s - timeout_s
+
+
+def _last_trial_end_ns(events) -> int | None:
+    """When the newest of ``events`` that ended a trial (a ``state`` event leaving a countdown or a
+    recording) or opened a test (``protocol_started``) was published (``t_ns``), or None."""
+    running = {s.value for s in RUNNING_STATES}
+    for event in reversed(events):
+        if event.kind == "protocol_started" or (event.kind == "state" and event.data.get("previous") in running):
+            return event.t_ns
+    return None
+
+
 def _walk_open(service) -> bool:
     """A walk test is open (the walk panel shows the stream's steps and cadence)."""
     run = service.status().get("run") if service is not None else None
@@ -267,16 +307,19 @@ def _stream(app, *, token: str, resume: tuple[str | None, int], shown=lambda sta
                 timeout_s = float(station_store.settings.get("session_timeout_min")) * 60.0
                 # while a trial counts down or records, the live view keeps its clinician signed in
                 # (Stop within reach); the inactivity timeout runs again from the trial's end
-                status = service.status() if service is not None else None  # one snapshot for both
+                status = service.status() if service is not None else None  # one snapshot for all
                 held = status is not None and trial_running(status)
-                user = station_store.logins.resolve(token, timeout_s, touch=held)
+                # between an open test's trials too, for a bounded while (held_between_trials)
+                between = held_between_trials(service, status, timeout_s)
+                user = station_store.logins.resolve(token, timeout_s, touch=held or between)
                 if user is None:
                     yield _event("logout", {"expired": True})
                     return
                 if status is not None:
                     shown(status)  # a run opened since: its patient is on this screen now
                 left_s = timeout_s - (wall_clock() - user.last_seen_s)
-                yield _event("session", {"expires_in_s": round(max(0.0, left_s), 1), "held_by_trial": held})
+                yield _event("session", {"expires_in_s": round(max(0.0, left_s), 1), "held_by_trial": held,
+                                         "held_between_trials": between})
             if now >= next_health:
                 next_health = now + HEALTH_INTERVAL_S
                 health = station_health_document(app)

@@ -16,7 +16,8 @@ pages) protects login and setup themselves against login CSRF. Together with
 **Inactivity logout.** A login session ends after ``session_timeout_min`` (clinic setting; default
 from ``StationConfig.web``) without activity. Requests with the header ``X-Station-Background: 1``
 (polling by an open page) do not count as activity, so a tablet left on a live page still logs out
-(the timeout counted from the end of the last trial it showed running: :mod:`web.live`).
+(the timeout counted from the end of the last trial it showed running, or between an open test's
+trials at most twice the timeout, 30 min at most, after it: :mod:`web.live`).
 
 **Headers.** Content-Security-Policy (``default-src 'self'``, no inline script, no framing),
 ``X-Content-Type-Options: nosniff``, ``X-Frame-Options: DENY``, ``Referrer-Policy: no-referrer``,

@@ -274,19 +274,135 @@ def test_a_running_trial_keeps_the_live_view_signed_in_until_it_ends(live, store
         for _ in range(3):  # 30 min of recording, ten minutes between two of the stream's checks
             wall.t += 10 * 60
             event = next_session()
-            assert event["event"] == "session" and event["data"] == {"expires_in_s": 15 * 60, "held_by_trial": True}
+            assert event["event"] == "session" and event["data"] == {"expires_in_s": 15 * 60, "held_by_trial": True,
+                                                                     "held_between_trials": False}
         login = app.test_client().get("/login").get_data(as_text=True)  # someone else's tablet, signed out
         assert "A trial is being recorded on this station now. Stop is one sign-in away" in login
         assert 'name="next" value="/live"' in login
         now["run"] = {"state": "instructions", "patient_id": None}  # the recording ended
         wall.t += 10 * 60
         event = next_session()
-        assert event["data"] == {"expires_in_s": pytest.approx(5 * 60, abs=1), "held_by_trial": False}
+        assert event["data"] == {"expires_in_s": pytest.approx(5 * 60, abs=1), "held_by_trial": False,
+                                 "held_between_trials": False}  # (no test open: its status has no trials left)
         assert "being recorded" not in app.test_client().get("/login").get_data(as_text=True)
         wall.t += 5 * 60 + 1
         assert next_session()["event"] == "logout"
     finally:
         stream.close()
+
+
+class WallMonotonic:
+    """The service's event clock run by the test's wall clock (the login sessions'), so that the time
+    since a trial's end and the inactivity both follow ``wall.t``."""
+
+    def __init__(self, wall: WallClock) -> None:
+        self.wall = wall
+
+    def monotonic_ns(self) -> int:
+        return int(self.wall.t * 1e9)
+
+
+def _between_trials(live, monkeypatch, due: list):
+    """A test open on the live view, its trial recorded for a minute and ended now (``due``: the trials
+    left): (a stream of a signed-in clinician's, next_session(), the status's ``run``)."""
+    app, service, _writer, wall = live
+    monkeypatch.setattr(web.live, "SESSION_CHECK_S", 0.02)
+    client = signed_in(app)
+    service.bus.clock = WallMonotonic(wall)
+    idle = service.status()
+    now = {"run": {"state": "recording", "patient_id": None, "finished": False, "due": due}}
+    monkeypatch.setattr(service, "status", lambda: {**idle, **now})
+    service.bus.publish("protocol_started", protocol="mctsib", title="mCTSIB", trials=[])
+    stream = Stream(client)
+
+    def next_session() -> dict:
+        return stream.until(lambda e: e.get("event") in ("session", "logout"))[-1]
+
+    wall.t += 60
+    assert next_session()["data"]["held_by_trial"] is True
+    service.bus.publish("state", state="checking", previous="recording", protocol="mctsib", condition="firm_eo")
+    now["run"] = {**now["run"], "state": "done"}
+    return stream, next_session, now["run"]
+
+
+def test_between_an_open_test_s_trials_the_live_view_stays_signed_in_a_bounded_while(live, store, monkeypatch):
+    """A clinician coaching the patient between two trials of an open test, touching nothing, is not signed out
+    at the 15-min timeout (before: signed out 15 min after the trial); the live view keeps the session until 15
+    min after the trial, and then the timeout runs: signed out 30 min after the trial at the latest, however
+    long the tablet is left on the test's page."""
+    _app, _service, _writer, wall = live
+    stream, next_session, _run = _between_trials(live, monkeypatch, due=[{"condition": "firm_ec"}])
+    ended = wall.t
+    try:
+        for minutes in range(1, 15):  # a check a minute: each keeps the session alive, the notice not due
+            wall.t = ended + minutes * 60
+            event = next_session()
+            assert event["data"] == {"expires_in_s": 15 * 60, "held_by_trial": False,
+                                     "held_between_trials": True}, (minutes, event)
+        wall.t = ended + 20 * 60  # beyond the 15-min timeout since the trial: still signed in
+        event = next_session()
+        assert event["event"] == "session" and event["data"] == {
+            "expires_in_s": pytest.approx(9 * 60, abs=1), "held_by_trial": False, "held_between_trials": False}, event
+        wall.t = ended + 28 * 60
+        assert next_session()["data"]["expires_in_s"] == pytest.approx(60, abs=1)  # the notice shows (90 s)
+        wall.t = ended + 30 * 60  # no longer: the tablet left on the test's page signs out
+        assert next_session()["event"] == "logout"
+    finally:
+        stream.close()
+
+
+def test_no_hold_after_an_open_test_s_last_trial_nor_beyond_twice_a_short_timeout(live, store, monkeypatch):
+    """The test's trials all run (nothing due): the timeout runs from the last trial, as before. A clinic's short
+    timeout (5 min) is held twice its length at most between trials, not 30 min."""
+    _app, _service, _writer, wall = live
+    stream, next_session, _run = _between_trials(live, monkeypatch, due=[])
+    ended = wall.t
+    try:
+        wall.t = ended + 10 * 60
+        assert next_session()["data"] == {"expires_in_s": pytest.approx(5 * 60, abs=1), "held_by_trial": False,
+                                          "held_between_trials": False}
+        wall.t = ended + 15 * 60 + 1
+        assert next_session()["event"] == "logout"
+    finally:
+        stream.close()
+    store.settings.update({"session_timeout_min": 5}, actor=Actor(None, "test"))
+    stream, next_session, _run = _between_trials(live, monkeypatch, due=[{"condition": "firm_ec"}])
+    ended = wall.t
+    try:
+        wall.t = ended + 4 * 60
+        assert next_session()["data"]["held_between_trials"] is True
+        wall.t = ended + 5 * 60 + 1  # the hold's 5 min (10 - 5) are over: the 5-min timeout runs from 4 min
+        assert next_session()["data"] == {"expires_in_s": pytest.approx(4 * 60 - 1, abs=1), "held_by_trial": False,
+                                          "held_between_trials": False}
+        wall.t = ended + 9 * 60 + 1
+        assert next_session()["event"] == "logout"
+    finally:
+        stream.close()
+
+
+def test_the_hold_between_trials_reads_the_station_s_own_events(store):
+    """A Romberg test on the simulated station (its trial service, its events, its clock): after its first trial,
+    with the second due, held for 15 min of the 15-min timeout's 30 (then the timeout runs); after the second, the
+    test's last, not held; nor while no test is open."""
+    from dashboard_support import ACTOR, SimulatedClinic
+
+    patient = store.patients.create({"identifier": "P-HOLD", "birth_year": 1950, "sex": "F"}, actor=ACTOR)
+    clinic = SimulatedClinic(store)
+    service, clock = clinic.service, clinic.station.clock
+    assert not web.live.held_between_trials(service, service.status(), 15 * 60)
+    clinic.call("open_run", patient["id"], "romberg", None, ACTOR)
+    assert web.live.held_between_trials(service, service.status(), 15 * 60)  # opened, its first trial not run
+    clinic.run_trial()
+    status = service.status()
+    assert [d["condition"] for d in status["run"]["due"]] == ["ec"] and status["run"]["state"] != "recording"
+    assert web.live.held_between_trials(service, status, 15 * 60)
+    clock.advance_ns(int(14.9 * 60e9))
+    assert web.live.held_between_trials(service, service.status(), 15 * 60)
+    assert not web.live.held_between_trials(service, service.status(), 30 * 60)  # a 30-min timeout: long enough
+    clock.advance_ns(int(0.2 * 60e9))
+    assert not web.live.held_between_trials(service, service.status(), 15 * 60)
+    clinic.run_trial()
+    assert service.status()["run"]["finished"] and not web.live.held_between_trials(service, service.status(), 15 * 60)
 
 
 def test_viewers_beyond_the_limit_are_refused_until_one_leaves(live, monkeypatch):
