@@ -5,7 +5,8 @@ Mounted when the app runs as the hub (``create_app({"HUB": True, ...})``; ``bala
 Station endpoints take ``Authorization: Bearer <station token>`` (from ``balance-station hub
 stations add NAME``), never a login session, so they need no CSRF token (a header the browser never
 sends by itself); unknown and revoked tokens get ``401``, and an address that keeps presenting
-bad tokens is refused with ``429`` for a while (like sign-in). Lookups of a patient by identifier
+bad tokens (20 in 15 min) gets ``429`` for them for a while (the addresses remembered are
+bounded); a valid, active token is looked up first (by its SHA-256) and always served, so a guesser behind a clinic's NAT cannot stop the stations' sync. Lookups of a patient by identifier
 (the three ``?identifier=`` routes) are limited per station token (:func:`lookup_limited`). Bodies are bounded (push 128 kB,
 frame part 56 kB) before they are read.
 
@@ -110,17 +111,19 @@ def station_only(view):
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        throttle = current_app.extensions["station_hub_token_throttle"]
-        address = request.remote_addr or "unknown"
-        wait = throttle.retry_after_s(address)
-        if wait:
-            response = api_error(429, f"too many requests with bad station tokens; try again in {wait} s")
-            response.headers["Retry-After"] = str(wait)
-            return response
         header = request.headers.get("Authorization", "")
         token = header[7:].strip() if header[:7].lower() == "bearer " else None
+        # the token is looked up first (its SHA-256: cheap), so that a valid, active token is never
+        # refused for the bad ones others sent from the same address (a clinic's NAT, a guest Wi-Fi)
         station = hub().authenticate(token)
         if station is None:
+            throttle = current_app.extensions["station_hub_token_throttle"]
+            address = request.remote_addr or "unknown"
+            wait = throttle.retry_after_s(address)
+            if wait:
+                response = api_error(429, f"too many requests with bad station tokens; try again in {wait} s")
+                response.headers["Retry-After"] = str(wait)
+                return response
             throttle.failure(address)
             return api_error(401, "unknown or revoked station token; ask the hub's administrator for a token "
                                   "(`balance-station hub stations add NAME`)")

@@ -59,6 +59,26 @@ def test_the_sync_api_needs_a_token_not_a_session_and_bad_tokens_are_throttled(h
     assert answer.status_code == 429 and int(answer.headers["Retry-After"]) > 0
 
 
+def test_a_valid_token_is_served_from_an_address_that_guessed(hub_store, hub_app):
+    """A guesser behind the clinic's NAT (a guest on its Wi-Fi) must not stop the stations' sync:
+    their bad tokens are refused (429), the stations' valid tokens from that address are served."""
+    token = Hub(hub_store).add_station("gym")
+    client = hub_app.test_client()
+    nat = {"REMOTE_ADDR": "192.0.2.7"}
+    codes = [client.get("/api/hub/tombstones?after=0&keyed=1", headers={"Authorization": f"Bearer bst_wrong{n}"},
+                        environ_base=nat).status_code for n in range(21)]
+    assert codes == [401] * 20 + [429]
+    valid = {"Authorization": f"Bearer {token}"}
+    for _ in range(3):
+        assert client.get("/api/hub/tombstones?after=0&keyed=1", headers=valid, environ_base=nat).status_code == 200
+    # the guesser stays refused, and a valid token's success does not clear the address's failures
+    answer = client.get("/api/hub/tombstones?after=0&keyed=1", headers={"Authorization": "Bearer bst_wrong99"},
+                        environ_base=nat)
+    assert answer.status_code == 429 and "bad station tokens" in answer.get_json()["error"]
+    Hub(hub_store).revoke_station("gym")  # a revoked token is a bad one
+    assert client.get("/api/hub/tombstones?after=0&keyed=1", headers=valid, environ_base=nat).status_code == 429
+
+
 def test_bodies_are_bounded(hub_store, hub_app):
     token = Hub(hub_store).add_station("gym")
     client = hub_app.test_client()
