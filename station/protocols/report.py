@@ -34,7 +34,7 @@ from station.protocols.walk_words import (COUNT_NO_MDC, COUNTS, WALK_KEY_MEASURE
                                          session_count, session_counts_words)
 from station.reference import norms
 from station.reference.population import not_applied_words
-from station.store.trials import DISK_FULL_REASON
+from station.store.trials import DATABASE_BUSY_REASON, DISK_FULL_REASON
 
 KEY_MEASURES: tuple[tuple[str, str, str], ...] = (
     ("ellipse_area_cm2", "95 % ellipse area", "cm²"),
@@ -206,6 +206,9 @@ def unfinished_words(status: str, status_reason: str | None) -> str:
 
     >>> unfinished_words("partial", "disk full: recording stopped; 890 frames (8.9 s) kept")
     "stopped: the station's disk was full; 8.9 s kept, not analysed"
+    >>> unfinished_words("partial", "database busy: another program held the station's database for over 30 s, "
+    ...                  "so recording stopped; 1200 frames (12.0 s) kept")
+    "stopped: another program kept the station's database busy; 12.0 s kept, not analysed"
     >>> unfinished_words("partial", "recording interrupted (station stopped or lost power); 300 frames (3.0 s) kept")
     'interrupted (crash or power cut); 3.0 s kept, not analysed'
     >>> unfinished_words("aborted", "patient tired")
@@ -216,7 +219,8 @@ def unfinished_words(status: str, status_reason: str | None) -> str:
     kept_words = f"{kept.group(1)} kept" if kept else "frames kept"
     if status == "partial":
         cause = "stopped: the station's disk was full" if reason.startswith(DISK_FULL_REASON) else \
-            "interrupted (crash or power cut)"
+            "stopped: another program kept the station's database busy" if reason.startswith(DATABASE_BUSY_REASON) \
+            else "interrupted (crash or power cut)"
         return f"{cause}; {kept_words}, not analysed"
     if status == "aborted":
         return f"stopped on purpose ({reason}); not analysed" if reason else "stopped on purpose; not analysed"

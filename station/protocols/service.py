@@ -63,7 +63,8 @@ from station.protocols.runner import ProtocolRunner
 from station.protocols.schema import Protocol, ProtocolError
 from station.protocols.sinks import StoreSink
 from station.store.audit import Actor
-from station.store.db import Conflict, DiskFull, NotFound, StoreError, ValidationError
+from station.store.db import Conflict, DatabaseBusy, DiskFull, NotFound, StoreError, ValidationError
+from station.store.trials import FLUSH_BUSY_WAIT_MS
 
 log = logging.getLogger(__name__)
 
@@ -323,7 +324,7 @@ class TrialService:
         if run is not None and not run.runner.finished:
             try:
                 run.runner.step()
-            except DiskFull as exc:  # expected: one line (the trial by number, no patient data), no traceback
+            except (DiskFull, DatabaseBusy) as exc:  # expected: one line (the trial by number, no patient data)
                 log.warning("the test stopped: %s", exc)
                 self._fail_run(run, str(exc)[:1].upper() + str(exc)[1:] + ".")  # what happened, what to do
             except Exception:
@@ -332,6 +333,7 @@ class TrialService:
             else:
                 self._announce_stored(run)
         else:
+            self.store.trials.close_unclosed(busy_wait_ms=FLUSH_BUSY_WAIT_MS)  # a trial a busy database ended
             try:
                 self.source.read_frames(self.read_wait_s)  # stay current; a run starts from now
             except Exception as exc:

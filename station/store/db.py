@@ -14,14 +14,19 @@ each holds it for one short transaction. Readers use their own connections (a sm
 the last committed snapshot without waiting, which is what WAL gives. The service process also
 holds an exclusive ``flock`` on ``station.lock`` (:func:`acquire_service_lock`), so a second
 service on the same data directory is refused instead of corrupting the "one writer" rule. The
-only other writers are the administrator's command-line tools (``users``, ``export``), whose rare,
-short transactions SQLite's own lock serialises (``busy_timeout``).
+only other writers are the administrator's command-line tools (``users``, ``export``, ``sync
+--resend``, ...), whose rare transactions SQLite's own lock serialises (``busy_timeout``). One of them
+may hold that lock for seconds (``sync --resend`` replacing a 2-hour trial's chunks on an SD card): a
+writer that must not wait that long (the trial recorder's group commits) asks :meth:`Database.write`
+for a shorter wait and gets :class:`DatabaseBusy` when it is up (see :mod:`station.store.trials`).
 
 **Durability.** ``journal_mode=WAL`` with ``synchronous=FULL`` on the writer: every commit fsyncs
 the WAL, so a committed transaction survives a power cut. With ``synchronous=NORMAL`` the WAL is
 only synced at checkpoints (by default every ~1000 pages, minutes of recording): the database would
 stay consistent, but a power cut could roll back everything committed since the last checkpoint,
-breaking the promise that a crash loses at most about a second of a trial. The cost of FULL is one
+breaking the promise that a crash loses at most about a second of a trial (while another process
+holds the write lock, the recorder keeps up to ``trials.MAX_UNCOMMITTED_S`` in memory: see
+:mod:`station.store.trials`). The cost of FULL is one
 fsync per commit; the trial recorder commits about twice a second and page actions a few times a
 minute, so it is negligible even on an SD card.
 
@@ -75,6 +80,20 @@ class DiskFull(StoreError):
     """A write failed because the disk is full; nothing of it was stored."""
 
 
+class DatabaseBusy(StoreError):
+    """A write could not begin: another process (an administrator's command) or another thread of
+    this one held the database's write lock for longer than the writer would wait; nothing of it
+    was stored, and a later attempt may succeed."""
+
+
+DATABASE_BUSY_MESSAGE = (
+    "another program (an administrator's command?) kept the station's database busy, so this was not "
+    "stored; try again in a moment"
+)
+SQLITE_BUSY = 5
+"""SQLite's primary result code for "database is locked" (another connection holds the write lock)."""
+
+
 DISK_FULL_MESSAGE = (
     "the station's disk is full, so this was not stored (and a view that cannot be written to the "
     "audit log is not shown); free space on the station: delete old exports, move backups elsewhere"
@@ -91,6 +110,16 @@ def is_disk_full(exc: BaseException) -> bool:
             return True
         return "database or disk is full" in str(exc)
     return isinstance(exc, OSError) and exc.errno == 28  # ENOSPC
+
+
+def is_busy(exc: BaseException) -> bool:
+    """True if ``exc`` is SQLite saying another connection holds the lock it waited for."""
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF == SQLITE_BUSY
+    return "database is locked" in str(exc)
 
 
 def unique_violation(exc: BaseException) -> StoreError | None:
@@ -205,25 +234,28 @@ class Database:
     # -- transactions ------------------------------------------------------------------------
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
+    def write(self, busy_wait_ms: int | None = None) -> Iterator[sqlite3.Connection]:
         """A write transaction on the one writer connection (``BEGIN IMMEDIATE``).
 
         Commits when the block ends, rolls back if it raises. Re-entrant in the same thread: a
         nested block becomes a savepoint of the outer transaction, so helpers that write can be
         combined into one atomic operation.
+
+        ``busy_wait_ms``: wait at most this long for the write lock (this process's writers, then
+        another process's, each up to it) and raise :class:`DatabaseBusy` when it is up, instead of
+        waiting :data:`BUSY_TIMEOUT_MS` and raising SQLite's own error.
         """
-        with self._write_lock:
+        if busy_wait_ms is None:
+            self._write_lock.acquire()
+        elif not self._write_lock.acquire(timeout=busy_wait_ms / 1000):
+            raise DatabaseBusy(DATABASE_BUSY_MESSAGE)
+        try:
             if self._closed:
                 raise StoreError("the database is closed")
             conn = self._writer
             depth = self._depth
             if depth == 0:
-                try:
-                    conn.execute("BEGIN IMMEDIATE")
-                except sqlite3.Error as exc:
-                    if is_disk_full(exc):
-                        raise self._disk_full(exc) from None
-                    raise
+                self._begin(conn, busy_wait_ms)
                 self._owner = threading.get_ident()
             else:
                 conn.execute(f"SAVEPOINT sp{depth}")
@@ -258,6 +290,25 @@ class Database:
                     raise
             else:
                 conn.execute(f"RELEASE sp{depth}")
+        finally:
+            self._write_lock.release()
+
+    def _begin(self, conn: sqlite3.Connection, busy_wait_ms: int | None) -> None:
+        """``BEGIN IMMEDIATE``, waiting ``busy_wait_ms`` (None: :data:`BUSY_TIMEOUT_MS`) for another
+        process's write lock."""
+        if busy_wait_ms is not None:
+            conn.execute(f"PRAGMA busy_timeout = {max(0, int(busy_wait_ms))}")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            if is_disk_full(exc):
+                raise self._disk_full(exc) from None
+            if busy_wait_ms is not None and is_busy(exc):
+                raise DatabaseBusy(DATABASE_BUSY_MESSAGE) from None
+            raise
+        finally:
+            if busy_wait_ms is not None:
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:

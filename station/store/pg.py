@@ -47,7 +47,8 @@ from functools import lru_cache
 from typing import Iterator
 from urllib.parse import parse_qs, urlsplit
 
-from station.store.db import DISK_FULL_MESSAGE, MISSING_REFERENCE, Conflict, DiskFull, NotFound, StoreError
+from station.store.db import (DATABASE_BUSY_MESSAGE, DISK_FULL_MESSAGE, MISSING_REFERENCE, Conflict, DatabaseBusy, DiskFull,
+                              NotFound, StoreError)
 from station.store.dialect import statement_for_many, statement_returns_id, statement_to_postgres
 
 WRITER_LOCK_KEY = 0x62616C616E6365  # "balance" in ASCII: the advisory lock of the one writer
@@ -420,12 +421,19 @@ class PgDatabase:
     # -- transactions ------------------------------------------------------------------------
 
     @contextmanager
-    def write(self) -> Iterator[PgConnection]:
+    def write(self, busy_wait_ms: int | None = None) -> Iterator[PgConnection]:
         """A write transaction holding the writer lock of every process (see the module doc).
 
         Commits when the block ends, rolls back if it raises; a nested block is a savepoint.
+        ``busy_wait_ms`` bounds the wait for this process's other writers (:class:`DatabaseBusy`
+        after it), as on SQLite; the server's advisory lock is waited for as by every write (trials
+        are recorded by a station, on SQLite).
         """
-        with self._write_lock:
+        if busy_wait_ms is None:
+            self._write_lock.acquire()
+        elif not self._write_lock.acquire(timeout=busy_wait_ms / 1000):
+            raise DatabaseBusy(DATABASE_BUSY_MESSAGE)
+        try:
             if self._closed:
                 raise StoreError("the database is closed")
             depth = self._depth
@@ -463,6 +471,8 @@ class PgDatabase:
                     raise self._store_error(exc) from None
             else:
                 conn.raw.execute(f"RELEASE SAVEPOINT sp{depth}")
+        finally:
+            self._write_lock.release()
 
     def _store_error(self, exc: BaseException) -> BaseException:
         error = self.translate_error(exc)

@@ -29,7 +29,19 @@ The cost (a larger database, one more fsync per commit) is small at these rates:
 default) has passed since the last commit. A crash therefore loses the frames appended since the
 last commit: at most the interval plus the caller's own batching (the protocol engine appends what
 it reads from the ring several times a second), about a second in all. Commits run in the caller's
-thread; they take a few milliseconds, and the acquisition ring (minutes deep) absorbs any wait.
+thread (the trial service's, which also drains the acquisition ring); they take a few milliseconds,
+and a slow one (an SD card's slow fsync) holds that thread up while the ring fills (16,384 frames:
+164 s at 100 Hz).
+
+**Another process holding the write lock.** An administrator's command (``sync --resend`` replacing a
+long trial's chunks, ``users``, ``backup``...) may hold the database's write lock for seconds. A group
+commit waits for it at most :data:`FLUSH_BUSY_WAIT_MS`; when it cannot begin, the frames stay buffered
+in memory and the commit is tried again one interval later, so the recording goes on and the caller is
+never held up for the busy timeout. While the lock is held, a crash loses up to
+:data:`MAX_UNCOMMITTED_S` of frames instead of about a second. A lock held longer than that ends the
+trial as ``partial`` with the frames committed so far and the reason in words
+(:data:`DATABASE_BUSY_REASON`), like a full disk (:data:`DISK_FULL_REASON`). :meth:`TrialWriter.finish`
+and :meth:`TrialWriter.abort` wait for the lock (retrying the busy timeout) until the same bound.
 """
 
 from __future__ import annotations
@@ -48,12 +60,24 @@ from station.acquire.frame import FRAME_DTYPE
 from station.clock import Clock, MonotonicClock
 from station.store import fields
 from station.store.audit import Actor, AuditLog
-from station.store.db import Conflict, Database, DiskFull, NotFound, StoreError, ValidationError
+from station.store import db as _db
+from station.store.db import Conflict, Database, DatabaseBusy, DiskFull, NotFound, StoreError, ValidationError
 from station.store.timefmt import utc_iso
 
 STATUSES = ("recording", "complete", "aborted", "partial")
 DISK_FULL_REASON = "disk full"
 """How ``status_reason`` begins for a trial the full disk ended (the pages name that cause: report.unfinished_words)."""
+DATABASE_BUSY_REASON = "database busy"
+"""How ``status_reason`` begins for a trial ended because another process held the database's write
+lock for longer than :data:`MAX_UNCOMMITTED_S` (the pages name that cause: report.unfinished_words)."""
+FLUSH_BUSY_WAIT_MS = 50
+"""How long a group commit waits for the write lock before leaving its frames buffered for the next
+interval, ms (the trial service's loop reads the ring every 50 ms)."""
+MAX_UNCOMMITTED_S = 30.0
+"""How long a trial's frames may stay uncommitted while the write lock is held elsewhere, s (what a
+crash could then lose; 420 kB of memory at 100 Hz); beyond it the trial ends as ``partial``. Longer
+than the administrator's commands hold the lock (seconds on a Pi's SD card), far shorter than the
+acquisition ring (164 s at 100 Hz)."""
 SUMMARY_METRICS = (
     "ellipse_area_cm2",
     "mean_velocity_cm_s",
@@ -279,6 +303,9 @@ class Trials:
         self._commit_interval_ns = int(commit_interval_s * 1e9)
         self._active: set[int] = set()
         self._active_lock = threading.Lock()
+        self._unclosed: dict[int, tuple] = {}
+        """Trials a full disk or a busy database ended whose ``partial`` could not be written yet:
+        trial id -> (reason, patient id, actor, frames kept, cause); :meth:`close_unclosed` writes them."""
 
     # -- recording --------------------------------------------------------------------------
 
@@ -309,7 +336,18 @@ class Trials:
         """
         actor = actor or Actor.system()
         protocol, condition, calibration_doc, rate_hz = _check_start(protocol, condition, calibration, rate_hz)
-        with self._db.write() as conn:
+        try:
+            return self._start(session_id, protocol, condition, calibration_doc, rate_hz, actor)
+        except DatabaseBusy:
+            raise DatabaseBusy(
+                f"another program (an administrator's command?) kept the station's database busy for over "
+                f"{_db.BUSY_TIMEOUT_MS / 1000:g} s, so the trial could not start recording and nothing of it was "
+                "stored; record it again once that command has finished") from None
+
+    def _start(self, session_id: int, protocol: str, condition: str, calibration_doc: str, rate_hz: float,
+               actor: Actor) -> "TrialWriter":
+        with self._db.write(busy_wait_ms=_db.BUSY_TIMEOUT_MS) as conn:
+            self._close_unclosed(conn)
             session = conn.execute(
                 "SELECT s.patient_id, p.archived_at FROM sessions s JOIN patients p ON p.id = s.patient_id"
                 " WHERE s.id = ?",
@@ -349,6 +387,37 @@ class Trials:
     def _release(self, trial_id: int) -> None:
         with self._active_lock:
             self._active.discard(trial_id)
+
+    def close_unclosed(self, busy_wait_ms: int | None = None) -> list[int]:
+        """Mark ``partial`` the trials a full disk or a busy database ended while their ``partial``
+        could not be written (:meth:`TrialWriter._end_partial`); returns their ids ([] at once when
+        there are none). The trial service calls it while no test runs; the next trial's start does
+        too. A database still busy after ``busy_wait_ms`` (or still full) leaves them for later."""
+        if not self._unclosed:
+            return []
+        try:
+            with self._db.write(busy_wait_ms=busy_wait_ms) as conn:
+                return self._close_unclosed(conn)
+        except (DatabaseBusy, DiskFull):
+            return []
+
+    def _close_unclosed(self, conn) -> list[int]:
+        closed = []
+        for trial_id, (reason, patient_id, actor, frames_kept, cause) in list(self._unclosed.items()):
+            self._mark_partial(conn, trial_id, reason, patient_id, actor, frames_kept, cause)
+            closed.append(trial_id)
+        self._unclosed.clear()
+        return closed
+
+    def _mark_partial(self, conn, trial_id: int, reason: str, patient_id: int, actor: Actor, frames_kept: int,
+                      cause: str) -> None:
+        conn.execute(
+            "UPDATE trials SET status = 'partial', status_reason = ?, ended_at = ?, valid = 0,"
+            " validity_reason = ? WHERE id = ? AND status = 'recording'",
+            (reason, utc_iso(self._now()), "partial recording: " + reason, trial_id),
+        )
+        self._audit.record(actor, "trial.recover", patient_id=patient_id, object=f"trial:{trial_id}",
+                           detail={"frames_kept": frames_kept, "cause": cause})
 
     def active_trial_ids(self) -> set[int]:
         """Trials being recorded by writers of this process."""
@@ -659,6 +728,10 @@ class TrialWriter:
         self.frames_committed = 0
         self.commits = 0
         self._last_commit_ns = trials._clock.monotonic_ns()
+        self._next_flush_ns = self._last_commit_ns + trials._commit_interval_ns
+        self.busy_deferrals = 0
+        """Commits put off or tried again because the write lock was held elsewhere (another
+        process, or another thread of this one waiting for that process)."""
         self._done = False
 
     @property
@@ -687,8 +760,8 @@ class TrialWriter:
             if self._first_seq is None:
                 self._first_seq = int(frames["seq"][0])
             self._last_seq = int(frames["seq"][-1])
-        if self._trials._clock.monotonic_ns() - self._last_commit_ns >= self._trials._commit_interval_ns:
-            self.flush()
+        if self._trials._clock.monotonic_ns() >= self._next_flush_ns:
+            self._group_commit()
 
     def _store_buffer(self, conn: sqlite3.Connection) -> int:
         """Write the buffered frames as one chunk and the trial's counters; return frames written."""
@@ -719,48 +792,92 @@ class TrialWriter:
         self._buffered = 0
         self.commits += 1
         self._last_commit_ns = self._trials._clock.monotonic_ns()
+        self._next_flush_ns = self._last_commit_ns + self._trials._commit_interval_ns
 
     def flush(self) -> None:
-        """Commit the buffered frames now (one transaction, fsync'ed).
+        """Commit the buffered frames now (one transaction, fsync'ed), waiting for the write lock
+        as :meth:`finish` does.
 
         On a full disk the trial ends at once as ``partial`` with the frames committed so far
-        (:meth:`_end_on_full_disk`) and DiskFull says so.
+        (:meth:`_end_on_full_disk`) and DiskFull says so; likewise DatabaseBusy when another
+        process held the write lock past :data:`MAX_UNCOMMITTED_S`.
         """
         if self._done:
             raise StoreError(f"trial #{self.trial_id} is already finished")
-        try:
-            with self._db.write() as conn:
-                n = self._store_buffer(conn)
-        except DiskFull:
-            raise self._end_on_full_disk() from None
+        with self._full_disk_ends_partial():
+            n = self._write_waiting(self._store_buffer)
         self._committed(n)
+
+    def _group_commit(self) -> None:
+        """The commit :meth:`append` makes every interval: it waits :data:`FLUSH_BUSY_WAIT_MS` at
+        most for the write lock; when another process holds it, the frames stay buffered and the
+        commit is tried again one interval later, until :data:`MAX_UNCOMMITTED_S` ends the trial."""
+        try:
+            with self._full_disk_ends_partial(), self._db.write(busy_wait_ms=FLUSH_BUSY_WAIT_MS) as conn:
+                n = self._store_buffer(conn)
+        except DatabaseBusy:
+            self.busy_deferrals += 1
+            now_ns = self._trials._clock.monotonic_ns()
+            if now_ns - self._last_commit_ns > MAX_UNCOMMITTED_S * 1e9:
+                raise self._end_on_busy() from None
+            self._next_flush_ns = now_ns + self._trials._commit_interval_ns
+            return
+        self._committed(n)
+
+    def _write_waiting(self, body: Callable[[sqlite3.Connection], int]) -> int:
+        """``body(conn)`` in one write transaction, waiting for the write lock until the frames
+        buffered have been uncommitted :data:`MAX_UNCOMMITTED_S` (at least one busy timeout, counted
+        in real time: the waits are), then the trial ends as partial (DatabaseBusy says so)."""
+        uncommitted_s = (self._trials._clock.monotonic_ns() - self._last_commit_ns) / 1e9
+        deadline = time.monotonic() + max(MAX_UNCOMMITTED_S - uncommitted_s, _db.BUSY_TIMEOUT_MS / 1000)
+        while True:
+            try:
+                with self._db.write(busy_wait_ms=_db.BUSY_TIMEOUT_MS) as conn:
+                    return body(conn)
+            except DatabaseBusy:
+                self.busy_deferrals += 1
+                if time.monotonic() >= deadline:
+                    raise self._end_on_busy() from None
 
     def _end_on_full_disk(self) -> DiskFull:
         """Mark the trial ``partial`` with what was committed (the buffered frames are lost:
         there is no room for them) and return the error to raise. If even that cannot be
-        written, the trial stays ``recording`` and the next start recovers it as partial."""
-        self._close()
-        kept_s = self.frames_committed / self._rate_hz()
-        reason = f"{DISK_FULL_REASON}: recording stopped; {self.frames_committed} frames ({kept_s:.1f} s) kept"
-        try:
-            with self._db.write() as conn:
-                conn.execute(
-                    "UPDATE trials SET status = 'partial', status_reason = ?, ended_at = ?, valid = 0,"
-                    " validity_reason = ? WHERE id = ? AND status = 'recording'",
-                    (reason, utc_iso(self._trials._now()), "partial recording: " + reason, self.trial_id),
-                )
-                self._trials._audit.record(
-                    self._actor, "trial.recover", patient_id=self._patient_id, object=f"trial:{self.trial_id}",
-                    detail={"frames_kept": self.frames_committed, "cause": "disk full"},
-                )
-            ended = f"trial #{self.trial_id} ended as partial with the {kept_s:.1f} s recorded"
-        except StoreError:
-            ended = (f"trial #{self.trial_id} could not be closed; it keeps the {kept_s:.1f} s recorded and "
-                     "is marked partial at the next start")
+        written, it is written as soon as it can be (:meth:`Trials.close_unclosed`)."""
+        ended = self._end_partial(DISK_FULL_REASON, "disk full")
         return DiskFull(
             f"the station's disk is full: {ended}; free space on the station (delete old exports, move "
             "backups elsewhere), then record again"
         )
+
+    def _end_on_busy(self) -> DatabaseBusy:
+        """Another process held the write lock past :data:`MAX_UNCOMMITTED_S`: mark the trial
+        ``partial`` with what was committed (the buffered frames are lost with the writer) and
+        return the error to raise. Marking waits one busy timeout; if the lock is still held, it
+        is written as soon as it can be (:meth:`Trials.close_unclosed`)."""
+        ended = self._end_partial(DATABASE_BUSY_REASON, "database busy",
+                                  f"another program held the station's database for over {MAX_UNCOMMITTED_S:g} s")
+        return DatabaseBusy(
+            f"another program (an administrator's command?) kept the station's database busy for over "
+            f"{MAX_UNCOMMITTED_S:g} s, so the recording could not be stored: {ended}; record the trial again once "
+            "that command has finished"
+        )
+
+    def _end_partial(self, head: str, cause: str, why: str = "") -> str:
+        """Close the trial as ``partial`` (reason ``head: [why, so ]recording stopped; N frames (x s)
+        kept``) with what was committed; returns what became of it, in words."""
+        self._close()
+        kept_s = self.frames_committed / self._rate_hz()
+        stopped = f"{why}, so recording stopped" if why else "recording stopped"
+        reason = f"{head}: {stopped}; {self.frames_committed} frames ({kept_s:.1f} s) kept"
+        closing = (reason, self._patient_id, self._actor, self.frames_committed, cause)
+        try:
+            with self._db.write(busy_wait_ms=_db.BUSY_TIMEOUT_MS) as conn:
+                self._trials._mark_partial(conn, self.trial_id, *closing)
+            return f"trial #{self.trial_id} ended as partial with the {kept_s:.1f} s recorded"
+        except StoreError:
+            self._trials._unclosed[self.trial_id] = closing
+            return (f"trial #{self.trial_id} could not be closed yet; it keeps the {kept_s:.1f} s recorded and "
+                    "is marked partial as soon as the station can write again")
 
     def _rate_hz(self) -> float:
         with self._db.read() as conn:
@@ -777,7 +894,8 @@ class TrialWriter:
         if self._done:
             raise StoreError(f"trial #{self.trial_id} is already finished")
         metrics_doc, valid, reason = _check_result(metrics, valid, reason)
-        with self._full_disk_ends_partial(), self._db.write() as conn:
+
+        def store(conn: sqlite3.Connection) -> int:
             n = self._store_buffer(conn)
             conn.execute(
                 "UPDATE trials SET status = 'complete', ended_at = ?, metrics = ?, valid = ?, validity_reason = ?"
@@ -788,6 +906,10 @@ class TrialWriter:
                 self._actor, "trial.finish", patient_id=self._patient_id, object=f"trial:{self.trial_id}",
                 detail={"valid": valid, "frames": self.frames_committed + n},
             )
+            return n
+
+        with self._full_disk_ends_partial():
+            n = self._write_waiting(store)
         self._committed(n)
         self._close()
         return self._trials.get(self.trial_id)
@@ -801,7 +923,8 @@ class TrialWriter:
             reason = fields.text(reason, max_chars=MAX_REASON_CHARS, required=True)
         except ValueError as exc:
             raise ValidationError({"reason": str(exc)}) from None
-        with self._full_disk_ends_partial(), self._db.write() as conn:
+
+        def store(conn: sqlite3.Connection) -> int:
             n = self._store_buffer(conn)
             conn.execute(
                 "UPDATE trials SET status = 'aborted', status_reason = ?, ended_at = ?, valid = 0,"
@@ -812,6 +935,10 @@ class TrialWriter:
                 self._actor, "trial.abort", patient_id=self._patient_id, object=f"trial:{self.trial_id}",
                 detail={"frames": self.frames_committed + n},
             )
+            return n
+
+        with self._full_disk_ends_partial():
+            n = self._write_waiting(store)
         self._committed(n)
         self._close()
         return self._trials.get(self.trial_id)

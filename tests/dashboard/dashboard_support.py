@@ -27,9 +27,11 @@ def factory_calibration(seed: int):
 class SimulatedClinic:
     """The trial service on a simulated station, with a patient who follows it (``scenario``)."""
 
-    def __init__(self, store, scenario: str = "patient", seed: int = 1, panel_pins=None) -> None:
+    def __init__(self, store, scenario: str = "patient", seed: int = 1, panel_pins=None, clock=None) -> None:
+        """``clock``: the station's simulated clock (a new one by default); give the store's, so that its
+        group commits follow the simulated time."""
         self.person = VirtualPerson(seed=seed, on_plate=False, age_group="old")
-        self.station = SimulatedStation(None, self.person, seed=seed, calibration=factory_calibration(seed))
+        self.station = SimulatedStation(None, self.person, seed=seed, calibration=factory_calibration(seed), clock=clock)
         self.panel = None
         if panel_pins is not None:  # gpiozero's MockFactory
             self.panel = StationPanel(PanelConfig(), clock=self.station.clock, pin_factory=panel_pins)

@@ -1,0 +1,147 @@
+"""A trial recording while another process holds the station database's write lock (an
+administrator's command: ``sync --resend`` replacing a long trial's chunks, ``users``, ``export``):
+the trial goes on, its frames stay buffered and are committed once the lock is free; a lock held
+past the buffer's bound (trials.MAX_UNCOMMITTED_S) ends the trial as partial, in words.
+
+The lock is held by a second SQLite connection to the data directory's database, as another
+process holds it. The busy timeout is lowered to 200 ms (it is 5 s) so that the old code, which
+waited it out on every group commit and then failed the run as an internal error, fails quickly.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+
+import pytest
+
+import station.store.db as db_module
+import station.store.trials as trials_module
+from station.protocols.report import unfinished_words
+from station.sim.clock import SimulatedClock
+from station.store.store import Store
+
+from dashboard_support import ACTOR, CHEAP, SimulatedClinic
+
+SHORT_BUSY_TIMEOUT_MS = 200
+
+
+@pytest.fixture
+def clock() -> SimulatedClock:
+    """The station's clock, the store's too: group commits follow the simulated time, as on a station."""
+    return SimulatedClock()
+
+
+@pytest.fixture
+def store(tmp_path, station_data_dir, monkeypatch, clock):
+    monkeypatch.setattr(db_module, "BUSY_TIMEOUT_MS", SHORT_BUSY_TIMEOUT_MS)  # before the connections are made
+    station_data_dir(tmp_path / "data")
+    s = Store.open_service(tmp_path / "data", password_cost=CHEAP, clock=clock)
+    yield s
+    s.close()
+
+
+class OtherProcess:
+    """Another program's connection to the station's database, holding its write lock."""
+
+    def __init__(self, store) -> None:
+        self.conn = sqlite3.connect(store.db.path, isolation_level=None, check_same_thread=False)
+
+    def hold(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def release(self) -> None:
+        self.conn.execute("COMMIT")
+
+    def release_after(self, seconds: float) -> threading.Timer:
+        timer = threading.Timer(seconds, self.release)
+        timer.start()
+        return timer
+
+
+def _writer(clinic):
+    """The trial writer of the trial being recorded (None before its first frames)."""
+    output = clinic.service._run.sink.open_output
+    return None if output is None else output.output.writer
+
+
+def _recording(clinic, patient):
+    """A quiet stance recording, its first frames committed; returns its writer."""
+    clinic.call("open_run", patient["id"], "quiet-stance", None, ACTOR)
+    clinic.step_until(lambda: clinic.state() == "instructions", "the instructions")
+    clinic.call("start_trial")
+    clinic.step_until(lambda: _writer(clinic) is not None and _writer(clinic).frames_committed > 0, "the first commit")
+    assert clinic.state() == "recording"
+    return _writer(clinic)
+
+
+def _step_for(clinic, seconds: float) -> None:
+    end_ns = clinic.station.clock.monotonic_ns() + int(seconds * 1e9)
+    while clinic.station.clock.monotonic_ns() < end_ns:
+        clinic.service.step()
+
+
+def test_a_lock_held_for_seconds_during_a_recording_delays_its_commits_and_loses_nothing(store, patient, clock):
+    clinic = SimulatedClinic(store, clock=clock)
+    writer = _recording(clinic, patient)
+    other = OtherProcess(store)
+    other.hold()
+    committed = writer.frames_committed
+    _step_for(clinic, 8.0)  # 8 s of recording (the busy timeout 40 times over), the lock held throughout
+    assert clinic.state() == "recording" and "fault" not in clinic.kinds()
+    assert writer.frames_committed == committed and writer.frames_appended >= committed + 790
+    assert writer.busy_deferrals >= 15  # one try per commit interval, not a wait on every step
+    other.release()
+    clinic.step_until(lambda: "trial_stored" in clinic.kinds(), "the trial being stored")
+    stored = [e for e in clinic.events if e.kind == "trial_stored"][-1].data
+    trial = store.trials.get(stored["trial_id"])
+    assert trial["status"] == "complete" and trial["frame_count"] == 3000 and trial["frames_lost"] == 0
+    assert "fault" not in clinic.kinds() and clinic.service.status()["run"] is not None
+
+
+def test_stop_while_the_lock_is_held_stores_the_trial_once_it_is_free(store, patient, clock):
+    clinic = SimulatedClinic(store, clock=clock)
+    writer = _recording(clinic, patient)
+    other = OtherProcess(store)
+    other.hold()
+    _step_for(clinic, 3.0)
+    timer = other.release_after(1.0)  # the stop's commit waits for it (several busy timeouts)
+    stopping = clinic.service.submit("stop_trial")
+    clinic.service.step()  # carries out the stop, then stores the trial: waits for the lock
+    timer.join()
+    stopping.result(0)  # the stop was carried out, not refused
+    clinic.step_until(lambda: "trial_stored" in clinic.kinds(), "the stopped trial being stored")
+    trial = store.trials.get(writer.trial_id)
+    assert trial["frame_count"] == writer.frames_committed and trial["frame_count"] > 300
+    assert trial["status"] == "complete" and trial["valid"] is False  # stopped: stored, labelled invalid
+    assert "fault" not in clinic.kinds()
+
+
+def test_a_lock_held_past_the_bound_ends_the_trial_as_partial_in_words(store, patient, clock, monkeypatch, caplog):
+    monkeypatch.setattr(trials_module, "MAX_UNCOMMITTED_S", 5.0, raising=False)  # 30 s: shorter than a quiet stance here
+    clinic = SimulatedClinic(store, clock=clock)
+    writer = _recording(clinic, patient)
+    other = OtherProcess(store)
+    other.hold()
+    committed = writer.frames_committed
+    with caplog.at_level(logging.DEBUG, logger="station.protocols.service"):
+        clinic.step_until(lambda: "run_closed" in clinic.kinds(), "the run to close", max_s=10.0)
+    (record,) = caplog.records  # one line, no traceback, no patient
+    assert record.levelno == logging.WARNING and record.exc_info is None
+    text = record.getMessage()
+    assert "\n" not in text and f"trial #{writer.trial_id}" in text and "P-001" not in text
+    fault = [e for e in clinic.events if e.kind == "fault"][-1].data["message"]
+    assert fault.startswith("Another program (an administrator's command?) kept the station's database busy for "
+                            "over 5 s, so the recording could not be stored: ")
+    assert "internal error" not in fault and "record the trial again once that command has finished" in fault
+    assert store.trials.get(writer.trial_id)["status"] == "recording"  # the lock is still held: not written yet
+    other.release()
+    clinic.service.step()  # no test open: the service marks it now
+    trial = store.trials.get(writer.trial_id)
+    assert trial["status"] == "partial" and trial["frame_count"] == committed and trial["valid"] is False
+    assert trial["status_reason"].startswith("database busy: another program held the station's database for "
+                                             "over 5 s, so recording stopped; ")
+    assert unfinished_words(trial["status"], trial["status_reason"]).startswith(
+        "stopped: another program kept the station's database busy; ")
+    clinic.call("open_run", patient["id"], "quiet-stance", None, ACTOR)  # the station goes on
