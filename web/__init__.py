@@ -59,7 +59,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         ``SECRET_KEY``
             Default: generated once into ``<DATA_DIR>/secret_key`` (mode 0600).
         ``WALL_CLOCK``
-            Time source in s (``time.time``), for login expiry and rate limits.
+            Time source in s (``time.time``), for login expiry and what is recorded.
+        ``THROTTLE_CLOCK``
+            Monotonic time in s (``time.monotonic``) of the rate limits (:mod:`web.throttle`), so
+            that a step of the wall clock neither lengthens nor ends a lockout.
         ``PASSWORD_COST``
             scrypt cost of new password hashes (:class:`~station.store.passwords.ScryptCost`).
         ``TRUSTED_PROXIES``
@@ -93,6 +96,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         STORE=None,
         SECRET_KEY=None,
         WALL_CLOCK=time.time,
+        THROTTLE_CLOCK=time.monotonic,
         PASSWORD_COST=DEFAULT_COST,
         TRUSTED_PROXIES=None,
         PROXY_PEER_CHECK=None,
@@ -129,7 +133,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["station_store"] = store
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = load_or_create_secret_key(store.data_dir)
-    clock = app.config["WALL_CLOCK"]
+    clock = app.config["THROTTLE_CLOCK"]
     app.extensions["station_sign_in_guard"] = SignInGuard(
         clock, window_s=LOGIN_WINDOW_S, per_pair=LOGIN_FAILURES_PER_ACCOUNT, per_address=LOGIN_FAILURES_PER_ADDRESS
     )

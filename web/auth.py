@@ -22,6 +22,7 @@ from station.store.db import Conflict, NotFound, ValidationError
 from station.store.passwords import MAX_PASSWORD_CHARS
 from web.jsonio import json_body
 from web.security import (
+    CLOCK_SET_BACK_WORDS,
     actor,
     anonymous_csrf_token,
     api_error,
@@ -278,7 +279,11 @@ def login_page():
     if request.method == "GET":
         if current_user() is not None:
             return redirect(next_path)
-        message = "Your session ended after inactivity; please sign in again." if request.args.get("expired") else None
+        message = None
+        if request.args.get("expired") == "clock":
+            message = CLOCK_SET_BACK_WORDS.capitalize() + "; please sign in again."
+        elif request.args.get("expired"):
+            message = "Your session ended after inactivity; please sign in again."
         running = _trial_running_words()
         if running and not safe_next(request.values.get("next")):
             next_path = url_for("pages.live_page")  # where Stop is

@@ -347,9 +347,8 @@ def init_hub(app) -> None:
 
     app.extensions["station_hub"] = Hub(app.extensions["station_store"], app.config["WALL_CLOCK"])
     app.extensions["station_hub"].clinic_key  # no hub serves without its erasure key: StoreError, saying what to do
-    app.extensions["station_hub_token_throttle"] = LoginThrottle(
-        BAD_TOKENS_PER_ADDRESS, BAD_TOKEN_WINDOW_S, app.config["WALL_CLOCK"])
-    app.extensions["station_hub_lookups"] = RequestLimit(LOOKUPS_PER_STATION, LOOKUP_WINDOW_S, app.config["WALL_CLOCK"])
-    app.extensions["station_hub_lookup_misses"] = LoginThrottle(
-        LOOKUP_MISSES_PER_STATION, LOOKUP_WINDOW_S, app.config["WALL_CLOCK"])
+    clock = app.config["THROTTLE_CLOCK"]  # monotonic: a step of the wall clock moves no window
+    app.extensions["station_hub_token_throttle"] = LoginThrottle(BAD_TOKENS_PER_ADDRESS, BAD_TOKEN_WINDOW_S, clock)
+    app.extensions["station_hub_lookups"] = RequestLimit(LOOKUPS_PER_STATION, LOOKUP_WINDOW_S, clock)
+    app.extensions["station_hub_lookup_misses"] = LoginThrottle(LOOKUP_MISSES_PER_STATION, LOOKUP_WINDOW_S, clock)
     app.register_blueprint(bp)

@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, current_app, g, jsonify, redirect, request, session, url_for
 
 from station.store.audit import Actor
-from station.store.logins import LoginSession
+from station.store.logins import ENDED_CLOCK, LoginSession
 from station.store.store import Store
 from web.error_pages import error_page
 
@@ -149,17 +149,21 @@ def _load_user(view: Callable | None = None) -> None:
     if not token:
         return
     background = request.headers.get(BACKGROUND_HEADER) == "1" or getattr(view, "station_background", False)
-    user = store().logins.resolve(token, session_timeout_min() * 60.0, touch=not background)
-    if user is None:
+    user = store().logins.resolve_or_ended(token, session_timeout_min() * 60.0, touch=not background)
+    if not isinstance(user, LoginSession):
         session.pop("sid", None)
         g.station_session_expired = True
+        g.station_session_clock_set_back = user == ENDED_CLOCK
         return
     g.station_user = user
 
 
 def _unauthenticated() -> Response:
     expired = g.get("station_session_expired", False)
+    clock = expired and g.get("station_session_clock_set_back", False)
     if is_api_request():
+        if clock:
+            return api_error(401, CLOCK_SET_BACK_WORDS + "; sign in again", expired=True, ended="clock_set_back")
         message = (
             "your session expired after inactivity; sign in again"
             if expired
@@ -169,7 +173,11 @@ def _unauthenticated() -> Response:
     if store().users.count() == 0:
         return redirect(url_for("auth.setup_page"))
     next_path = request.full_path if request.query_string else request.path
-    return redirect(url_for("auth.login_page", next=next_path, expired=1 if expired else None))
+    return redirect(url_for("auth.login_page", next=next_path, expired=("clock" if clock else 1) if expired else None))
+
+
+CLOCK_SET_BACK_WORDS = "your session ended because the station's clock was set back (corrected by the network's time)"
+"""Why a session ended whose last activity lay in the future (:data:`station.store.logins.ENDED_CLOCK`)."""
 
 
 def _provided_csrf() -> str | None:

@@ -19,6 +19,10 @@ be used to reset the limit of an address that guesses others. The same :class:`L
 limits guessing the current password when changing it (per account) and first-run setup (per
 address). Counts are kept in memory by the one web process; a restart clears them. Memory is
 bounded (``max_keys``): the keys whose failures are oldest are forgotten first.
+
+Windows are timed on the monotonic clock (``time.monotonic``), never the wall clock: a Pi without a
+real-time clock has its wall clock stepped by NTP, and on the wall clock a step back of two days made
+a 15-min lockout last two days (a step forward ended it at once).
 """
 
 from __future__ import annotations
@@ -40,13 +44,13 @@ class LoginThrottle:
     window_s : float
         Length of the window, s.
     clock : callable
-        Time in s (``time.time``); injectable for tests.
+        Monotonic time in s (``time.monotonic``); injectable for tests.
     max_keys : int
         Largest number of keys remembered.
     """
 
     def __init__(
-        self, max_failures: int, window_s: float, clock: Callable[[], float] = time.time, max_keys: int = 10_000
+        self, max_failures: int, window_s: float, clock: Callable[[], float] = time.monotonic, max_keys: int = 10_000
     ):
         if max_failures < 1 or window_s <= 0:
             raise ValueError("max_failures must be >= 1 and window_s > 0")
@@ -130,10 +134,10 @@ class Pacer:
     interval_s : float
         Smallest time between two attempts of a paced key, s.
     clock : callable
-        Time in s (``time.time``).
+        Monotonic time in s (``time.monotonic``).
     """
 
-    def __init__(self, slow_after: int, window_s: float, interval_s: float, clock: Callable[[], float] = time.time):
+    def __init__(self, slow_after: int, window_s: float, interval_s: float, clock: Callable[[], float] = time.monotonic):
         self._failures = LoginThrottle(slow_after, window_s, clock)
         self.interval_s = interval_s
         self._clock = clock
@@ -164,7 +168,7 @@ class SignInGuard:
 
     def __init__(
         self,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.monotonic,
         *,
         window_s: float = 15 * 60,
         per_pair: int = 5,

@@ -6,6 +6,12 @@ the account is disabled or its password changes, or after ``timeout_s`` without 
 (inactivity logout). To avoid a database write on every request, the last-activity time is
 refreshed only when it is older than :func:`touch_interval_s` (at most 30 s): a session may thus
 expire up to that much *earlier* than the timeout, never later.
+
+**Clock set back.** A session whose last activity lies more than :data:`FUTURE_TOLERANCE_S` in the
+future has ended too (:data:`ENDED_CLOCK`): it was last used while the wall clock ran ahead and the
+clock has since been set back (a Pi without a real-time clock boots on an old time and NTP steps it;
+or the other way round). Without this, ``now - last_seen`` stayed negative and such a session lived
+for the whole step plus the timeout (a 2-day step: 2 days). The user signs in again, told why.
 """
 
 from __future__ import annotations
@@ -18,6 +24,20 @@ from dataclasses import dataclass
 from typing import Callable
 
 from station.store.db import Database
+
+
+FUTURE_TOLERANCE_S = 60.0
+"""How far in the future a session's last activity may lie (small corrections of the clock, several
+processes' clocks) before the session counts as ended by the clock being set back, s."""
+
+ENDED_UNKNOWN = "unknown"
+"""No such session (signed out, ended by an account change, or never existed)."""
+ENDED_DISABLED = "disabled"
+"""The account was disabled."""
+ENDED_INACTIVE = "inactive"
+"""No activity for longer than the timeout."""
+ENDED_CLOCK = "clock_set_back"
+"""The last activity lies in the future: the station's clock was set back since (see the module)."""
 
 
 def touch_interval_s(timeout_s: float) -> float:
@@ -60,9 +80,17 @@ class LoginSessions:
         return token, csrf
 
     def resolve(self, token: str, timeout_s: float, *, touch: bool = True) -> LoginSession | None:
-        """The live session for ``token``, or None (unknown, expired, or account disabled).
+        """The live session for ``token``, or None (unknown, expired, or account disabled): see
+        :meth:`resolve_or_ended`."""
+        found = self.resolve_or_ended(token, timeout_s, touch=touch)
+        return found if isinstance(found, LoginSession) else None
 
-        An expired session is deleted. With ``touch`` (a user action, not a background poll), the
+    def resolve_or_ended(self, token: str, timeout_s: float, *, touch: bool = True) -> LoginSession | str:
+        """The live session for ``token``, or why there is none: :data:`ENDED_UNKNOWN`,
+        :data:`ENDED_DISABLED`, :data:`ENDED_INACTIVE` or :data:`ENDED_CLOCK` (its last activity
+        more than :data:`FUTURE_TOLERANCE_S` in the future: the clock was set back).
+
+        An ended session is deleted. With ``touch`` (a user action, not a background poll), the
         last-activity time is refreshed when it is older than :func:`touch_interval_s`.
         """
         now = self._now()
@@ -74,11 +102,18 @@ class LoginSessions:
                 (digest,),
             ).fetchone()
         if row is None:
-            return None
-        if row["disabled_at"] is not None or now - row["last_seen_s"] > timeout_s:
+            return ENDED_UNKNOWN
+        ended = None
+        if row["disabled_at"] is not None:
+            ended = ENDED_DISABLED
+        elif row["last_seen_s"] - now > FUTURE_TOLERANCE_S:
+            ended = ENDED_CLOCK
+        elif now - row["last_seen_s"] > timeout_s:
+            ended = ENDED_INACTIVE
+        if ended is not None:
             with self._db.write() as conn:
                 conn.execute("DELETE FROM login_sessions WHERE token_hash = ?", (digest,))
-            return None
+            return ended
         last_seen = row["last_seen_s"]
         if touch and now - last_seen >= touch_interval_s(timeout_s):
             with self._db.write() as conn:
@@ -100,9 +135,12 @@ class LoginSessions:
             )
 
     def purge_expired(self, timeout_s: float) -> int:
-        """Delete sessions idle for longer than ``timeout_s``; return how many."""
+        """Delete sessions idle for longer than ``timeout_s``, and those whose last activity lies
+        more than :data:`FUTURE_TOLERANCE_S` in the future (the clock was set back); return how many."""
+        now = self._now()
         with self._db.write() as conn:
-            cur = conn.execute("DELETE FROM login_sessions WHERE last_seen_s < ?", (self._now() - timeout_s,))
+            cur = conn.execute("DELETE FROM login_sessions WHERE last_seen_s < ? OR last_seen_s > ?",
+                               (now - timeout_s, now + FUTURE_TOLERANCE_S))
         return cur.rowcount
 
 

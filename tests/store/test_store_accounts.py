@@ -203,6 +203,30 @@ def test_session_expires_after_inactivity(store, wall):
     assert store.logins.resolve(token, 15 * 60) is None
 
 
+def test_a_session_last_seen_in_the_future_has_ended(store, wall):
+    """Signed in while the clock ran ahead, then the clock set back 2 days (a Pi without a real-time
+    clock, NTP): the session ends (it lived 2 days and 15 min), as a small correction does not."""
+    ana = store.users.create("ana", PW, "clinician", actor=ADMIN)
+    token, _ = store.logins.create(ana["id"], None)
+    wall.advance(-60)  # FUTURE_TOLERANCE_S: still fine
+    assert store.logins.resolve(token, 15 * 60) is not None
+    wall.advance(-2 * 86_400)
+    assert store.logins.resolve(token, 15 * 60) is None
+    from station.store.logins import ENDED_CLOCK, ENDED_UNKNOWN, FUTURE_TOLERANCE_S
+
+    assert FUTURE_TOLERANCE_S == 60
+    assert store.logins.resolve_or_ended(token, 15 * 60) == ENDED_UNKNOWN  # deleted when it ended
+    clocked, _ = store.logins.create(ana["id"], None)
+    wall.advance(-FUTURE_TOLERANCE_S - 1)
+    assert store.logins.resolve_or_ended(clocked, 15 * 60) == ENDED_CLOCK
+    wall.advance(2 * 86_400)
+    assert store.logins.resolve(token, 15 * 60) is None
+    other, _ = store.logins.create(ana["id"], None)  # never used again: purged with the idle ones
+    wall.advance(-2 * 86_400)
+    assert store.logins.purge_expired(15 * 60) == 1
+    assert store.logins.resolve(other, 15 * 60) is None
+
+
 def test_background_requests_do_not_extend_a_session(store, wall):
     ana = store.users.create("ana", PW, "clinician", actor=ADMIN)
     token, _ = store.logins.create(ana["id"], None)

@@ -20,7 +20,7 @@ def clocked_hub(hub_store):
     """The hub app on a wall clock the test moves, with two station tokens."""
     wall = WallClock()
     app = create_app({"STORE": hub_store, "HUB": True, "SECRET_KEY": "test", "PASSWORD_COST": CHEAP,
-                      "TESTING": True, "WALL_CLOCK": wall})
+                      "TESTING": True, "WALL_CLOCK": wall, "THROTTLE_CLOCK": wall})
     service = app.extensions["station_hub"]
     app.tokens = {"ward": service.add_station("ward"), "gym": service.add_station("gym")}
     app.wall = wall

@@ -22,6 +22,12 @@ def wall():
     return clinic_data.WallClock()
 
 
+@pytest.fixture
+def ticks():
+    """A monotonic clock of its own for the rate limits (the ``app`` takes it when a test asks for it)."""
+    return clinic_data.WallClock(1000.0)
+
+
 def _parametrised_here(metafunc, name: str) -> bool:
     """Whether the test's own ``parametrize`` marks already name ``name`` (web_support.hub_sample)."""
     for mark in metafunc.definition.iter_markers("parametrize"):
@@ -45,8 +51,11 @@ def backend() -> str:
 
 @pytest.fixture
 def app(request, backend, tmp_path, wall):
+    # the rate limits' monotonic clock: the test's ``ticks`` when it asks for one (to step the wall
+    # clock alone), else the wall clock too (moved forward by hand)
+    ticks = request.getfixturevalue("ticks") if "ticks" in request.fixturenames else wall
     config = {"DATA_DIR": str(tmp_path / "data"), "PASSWORD_COST": clinic_data.CHEAP_COST, "WALL_CLOCK": wall,
-              "TESTING": True}
+              "THROTTLE_CLOCK": ticks, "TESTING": True}
     if backend == "sqlite":  # a copy of a migrated database (tests/conftest.py)
         request.getfixturevalue("station_data_dir")(tmp_path / "data")
     if backend == "postgresql":

@@ -205,7 +205,47 @@ def test_login_page_is_rate_limited_too(app, accounts):
     assert r.status_code == 429 and r.headers["Retry-After"] == "900" and b"Too many" in r.data
 
 
+def test_a_lockout_lasts_its_window_whatever_the_wall_clock_does(app, accounts, wall, ticks):
+    """The limits run on the monotonic clock: NTP stepping the Pi's wall clock back two days used to
+    make the 15-min lockout last two days more (and a step forward ended it at once)."""
+    client = ApiClient(app.test_client())
+    client.refresh_csrf()
+    for _ in range(5):
+        assert client.post("/api/login", {"username": "ana", "password": "wrong password"}).status_code == 401
+    wall.advance(-2 * 86_400)
+    r = client.post("/api/login", {"username": "ana", "password": CLINICIAN_PW})
+    assert r.status_code == 429 and r.headers["Retry-After"] == "900"
+    ticks.advance(600)
+    wall.advance(4 * 86_400)
+    r = client.post("/api/login", {"username": "ana", "password": CLINICIAN_PW})
+    assert r.status_code == 429 and r.headers["Retry-After"] == "300"
+    ticks.advance(301)
+    assert client.post("/api/login", {"username": "ana", "password": CLINICIAN_PW}).status_code == 200
+
+
 # -- inactivity ----------------------------------------------------------------------------------
+
+
+def test_a_session_ends_when_the_clock_is_set_back(app, accounts, clinician, wall):
+    """A session last used while the clock ran ahead: NTP then set the clock back two days. Before,
+    ``now - last_seen`` stayed negative and the session lived for two days and 15 min."""
+    wall.advance(-30)  # a small correction: the session goes on
+    assert clinician.get("/api/patients").status_code == 200
+    wall.advance(-2 * 86_400)
+    r = clinician.get("/api/patients")
+    assert r.status_code == 401 and r.json["expired"] is True and r.json["ended"] == "clock_set_back"
+    assert "clock was set back" in r.json["error"] and r.json["error"].endswith("sign in again")
+    assert clinician.get("/api/session").json["authenticated"] is False
+    page = ApiClient(app.test_client())
+    assert page.login("ana", CLINICIAN_PW).status_code == 200
+    wall.advance(-2 * 86_400)
+    r = page.get("/account")
+    assert r.status_code == 302 and r.headers["Location"] == "/login?next=/account&expired=clock"
+    text = page.get(r.headers["Location"]).get_data(as_text=True)
+    assert "Your session ended because the station&#39;s clock was set back" in text and "sign in again" in text
+    assert "inactivity" not in text
+
+
 
 
 def test_inactivity_logout_follows_the_clinic_setting(app, admin, clinician, wall):

@@ -13,9 +13,11 @@ const Station = (() => {
     }
   }
 
+  /* expired: true, or "clock" when the session ended because the station's clock was set back */
   function goToLogin(expired) {
     const next = window.location.pathname + window.location.search;
-    window.location.assign("/login?next=" + encodeURIComponent(next) + (expired ? "&expired=1" : ""));
+    const why = expired === "clock" ? "&expired=clock" : expired ? "&expired=1" : "";
+    window.location.assign("/login?next=" + encodeURIComponent(next) + why);
   }
 
   /* fetch JSON from the API. background: a poll that must not count as activity. */
@@ -39,7 +41,8 @@ const Station = (() => {
       data = await response.json().catch(() => null);
     }
     if (response.status === 401) {
-      goToLogin((data && data.expired) || (expiresAt !== null && performance.now() >= expiresAt));
+      goToLogin(data && data.ended === "clock_set_back" ? "clock"
+        : (data && data.expired) || (expiresAt !== null && performance.now() >= expiresAt));
       throw new ApiError(401, (data && data.error) || "not signed in");
     }
     if (!response.ok) {
