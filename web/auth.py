@@ -19,7 +19,7 @@ from station import __version__
 from station.protocols.service import trial_running
 from station.store.audit import Actor
 from station.store.db import Conflict, NotFound, ValidationError
-from station.store.passwords import MAX_PASSWORD_CHARS
+from station.store.passwords import MAX_PASSWORD_CHARS, PasswordUnusable
 from web.jsonio import json_body
 from web.security import (
     CLOCK_SET_BACK_WORDS,
@@ -62,7 +62,19 @@ def _sign_in(username: str, password: str) -> tuple[dict, str]:
     wait = guard.retry_after_s(account_key, address_key)
     if wait:
         raise LoginRefused(429, f"too many failed sign-in attempts; try again in {wait} s", wait)
-    user = store().users.authenticate(username, password)
+    try:
+        user = store().users.authenticate(username, password)
+    except PasswordUnusable:
+        guard.failure(account_key, address_key)
+        known = store().users.get_by_name(username)
+        store().audit.record(Actor(known["id"], known["username"], request.remote_addr), "user.login_failed",
+                             detail={"reason": "stored password hash cannot be checked"})
+        current_app.logger.warning("sign-in refused: an account's stored password hash is not one this station makes "
+                                   "(the audit log's user.login_failed names it); an administrator must set a new "
+                                   "password")
+        raise LoginRefused(401, "this account's password cannot be checked (its stored form is not one this station "
+                                "makes); an administrator must set a new password for it, on the users page or with "
+                                "balance-station users password") from None
     if user is None:
         guard.failure(account_key, address_key)
         try:

@@ -175,6 +175,7 @@ def _restore_hub(args: argparse.Namespace, config, url: str) -> int:
           f"{result.trials} trials, {result.programmes} training programmes ({result.rows} rows, every check passed)")
     if result.pre_restore_copy is not None:
         print(f"the previous database is kept as {result.pre_restore_copy}")
+    print(_SIGN_IN_AGAIN.format(n=result.sessions_ended, s="" if result.sessions_ended == 1 else "s"))
     print("start the hub again: sudo systemctl start balance-station-hub")
     return 0
 
@@ -206,6 +207,10 @@ def _check(args: argparse.Namespace) -> int:
     return 1
 
 
+_SIGN_IN_AGAIN = ("everyone signs in again: login sessions are not restored ({n} login session{s} of the backup "
+                  "ended)")
+
+
 def _restore(args: argparse.Namespace) -> int:
     from station.store import backup as store_backup
 
@@ -234,5 +239,6 @@ def _restore(args: argparse.Namespace) -> int:
     print(f"restored {args.file} into {result.restored.path}")
     if result.pre_restore_copy is not None:
         print(f"the previous database is kept as {result.pre_restore_copy}")
+    print(_SIGN_IN_AGAIN.format(n=result.sessions_ended, s="" if result.sessions_ended == 1 else "s"))
     print("start the station again: sudo systemctl start balance-station")
     return 0

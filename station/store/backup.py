@@ -26,8 +26,9 @@ deleted.
 every ended trial's stored frames against its frame count (:mod:`station.store.integrity`),
 and the whole schema — tables, columns, indexes, triggers and views, with their SQL — compared with
 the one the migrations of its ``user_version`` create in memory from :mod:`station.store.migrations`,
-so a backup with an audit trigger dropped or a trigger added is refused), and a database newer
-than this software. It needs the station service stopped: it takes the data directory's service lock
+so a backup with an audit trigger dropped or a trigger added is refused; clinic settings the
+dashboard would never save, checked by the rules of ``PATCH /api/settings``), and a database newer
+than this software. The backup's login sessions are not restored: everyone signs in again. It needs the station service stopped: it takes the data directory's service lock
 (:func:`station.store.db.acquire_service_lock`), keeps a pre-restore copy of the current database,
 then copies the backup into the database file with the backup API (atomic through SQLite's
 journal: a crash mid-restore leaves the old database).
@@ -115,6 +116,8 @@ class RestoreResult:
 
     restored: DatabaseInfo
     pre_restore_copy: Path | None
+    sessions_ended: int = 0
+    """Login sessions the backup held, not restored: everyone signs in again."""
 
 
 # -- names and listing ---------------------------------------------------------------------------
@@ -467,6 +470,12 @@ def inspect_database(path: str | os.PathLike) -> DatabaseInfo:
         frames = frame_count_problems(conn)
         if frames:
             raise CorruptDatabase(f"{path}: {frames[0]}; choose another backup")
+        settings = _settings_problems(conn, schema)
+        if settings:
+            raise NotStationDatabase(
+                f"{path}: {settings[0]}{f' (and {len(settings) - 1} more)' if len(settings) > 1 else ''}, a value the "
+                "dashboard never saves: it may have been tampered with; nothing was changed, choose another backup"
+            )
         patients = int(conn.execute("SELECT count(*) FROM patients").fetchone()[0])
         trials = int(conn.execute("SELECT count(*) FROM trials").fetchone()[0])
         programmes = 0
@@ -475,6 +484,16 @@ def inspect_database(path: str | os.PathLike) -> DatabaseInfo:
     finally:
         conn.close()
     return DatabaseInfo(path, version, tuple(sorted(schema)), patients, trials, programmes)
+
+
+def _settings_problems(conn: sqlite3.Connection, schema: dict[str, tuple[str, ...]]) -> list[str]:
+    """The clinic settings stored out of the rules of ``PATCH /api/settings``
+    (:func:`station.store.settings.stored_settings_problems`)."""
+    from station.store.settings import stored_settings_problems
+
+    if "settings" not in schema:
+        return []
+    return stored_settings_problems(conn.execute("SELECT key, value FROM settings").fetchall())
 
 
 def check_station_database(data_dir: str | os.PathLike) -> list[str]:
@@ -512,8 +531,10 @@ def check_station_database(data_dir: str | os.PathLike) -> list[str]:
             return ["no station schema in this database (schema version 0)"]
         problems = schema_differences(conn, version)
         problems += sqlite_orphan_problems(conn)
-        if "trial_chunks" in _schema_of(conn):
+        schema = _schema_of(conn)
+        if "trial_chunks" in schema:
             problems += frame_count_problems(conn)
+        problems += _settings_problems(conn, schema)
         return problems
     except SQLITE_ERRORS as exc:
         raise BackupError(f"{path}: cannot read it ({sqlite_message(exc)})") from None
@@ -561,6 +582,7 @@ def restore_backup(data_dir: str | os.PathLike, source: str | os.PathLike, now_s
         _give_to_owner_of(data_dir / LOCK_FILENAME, data_dir)
         _stage_copy(source, staging)
         info = inspect_database(staging)
+        sessions_ended = _end_login_sessions(staging)
         pre_restore = None
         if db.exists():
             pre_restore = create_backup(
@@ -589,7 +611,22 @@ def restore_backup(data_dir: str | os.PathLike, source: str | os.PathLike, now_s
         with contextlib.suppress(FileNotFoundError):
             staging.unlink()
         os.close(lock_fd)
-    return RestoreResult(dataclasses.replace(info, path=db), pre_restore)
+    return RestoreResult(dataclasses.replace(info, path=db), pre_restore, sessions_ended)
+
+
+def _end_login_sessions(staging: Path) -> int:
+    """Empty the staged copy's ``login_sessions`` (before it is copied in, so the restore is one
+    step); return how many it held. A restored session would open the station to whoever holds its
+    cookie, for as long as its stored last activity says (one planted in the future: for ever)."""
+    try:
+        conn = sqlite3.connect(staging, isolation_level=None)
+        try:
+            return conn.execute("DELETE FROM login_sessions").rowcount
+        finally:
+            conn.close()
+    except SQLITE_ERRORS as exc:
+        raise BackupError(f"{staging}: cannot end the backup's login sessions ({sqlite_message(exc)}); nothing was "
+                          "changed") from None
 
 
 def _stage_copy(source: Path, staging: Path) -> None:

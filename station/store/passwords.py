@@ -9,6 +9,12 @@ scrypt settings (minimum N = 2^17, r = 8, p = 1, or the same work split as 2^16/
 chosen for its 32 MiB of memory per hash, which a Raspberry Pi can afford for a few logins at once.
 It costs about 0.2 s on a laptop core and under 1 s on a Raspberry Pi 4.
 
+**Only the costs this station makes are computed** (:func:`cost_in_range`): a stored hash whose
+cost exceeds :data:`MAX_COST_FACTOR` times the default's work or memory (a restored or edited
+database: ``scrypt$22$32$16$...`` made sign-in answer 500 with OpenSSL's "maxmem" error,
+``scrypt$20$8$16$...`` cost 1 GiB and ~100 s per attempt) never matches and is never hashed with;
+:func:`hash_is_usable` tells sign-in to say that an administrator must set a new password.
+
 **At most :data:`HASHING_SLOTS` hashes at once** in a process (:data:`GATE`): every hash and
 verification waits for a slot, at most :data:`HASHING_WAIT_S`, and otherwise raises
 :class:`PasswordHashingBusy` (the web answers 503 with ``Retry-After``). A flood of sign-in or setup
@@ -51,6 +57,24 @@ class ScryptCost:
 
 
 DEFAULT_COST = ScryptCost()
+
+MAX_COST_FACTOR = 4
+"""A stored hash is computed only if its work (N·r·p) and memory are at most this many times the
+default's (2^17/8/3 or 2^15/32/3 at most: 128 MiB): the station never made a dearer one, and
+the bound keeps one sign-in attempt within a Pi's means."""
+
+
+def cost_in_range(cost: ScryptCost) -> bool:
+    """True if the station would compute a hash of this cost (see :data:`MAX_COST_FACTOR`).
+
+    >>> cost_in_range(DEFAULT_COST), cost_in_range(ScryptCost(4, 8, 1)), cost_in_range(ScryptCost(20, 8, 16))
+    (True, True, False)
+    """
+    return (
+        cost.log2_n >= 1 and cost.r >= 1 and cost.p >= 1
+        and cost.work() <= MAX_COST_FACTOR * DEFAULT_COST.work()
+        and cost.memory_bytes <= MAX_COST_FACTOR * DEFAULT_COST.memory_bytes
+    )
 
 
 def _b64(data: bytes) -> str:
@@ -121,23 +145,43 @@ def hash_password(password: str, cost: ScryptCost = DEFAULT_COST) -> str:
 
 
 def _parse(stored: str) -> tuple[ScryptCost, bytes, bytes] | None:
+    """The cost, salt and key of a stored hash; None if malformed or of a cost out of range
+    (:func:`cost_in_range`): the one parse of every check (verification, rehash, usability)."""
+    if not isinstance(stored, str):
+        return None
     parts = stored.split("$")
-    if len(parts) != 6 or parts[0] != "scrypt":
+    if len(parts) != 6 or parts[0] != "scrypt" or not all(p.isdigit() and len(p) <= 3 for p in parts[1:4]):
         return None
     try:
         cost = ScryptCost(int(parts[1]), int(parts[2]), int(parts[3]))
         salt, key = _unb64(parts[4]), _unb64(parts[5])
     except ValueError:
         return None
-    if not (1 <= cost.log2_n <= 22 and 1 <= cost.r <= 32 and 1 <= cost.p <= 16) or len(key) != _KEY_BYTES:
+    if not cost_in_range(cost) or len(key) != _KEY_BYTES:
         return None
     return cost, salt, key
+
+
+class PasswordUnusable(Exception):
+    """The account's stored hash cannot be checked (:func:`hash_is_usable`): an administrator must
+    set a new password."""
+
+
+def hash_is_usable(stored: str) -> bool:
+    """True if ``stored`` is a hash this station can check: well formed, of a cost in range
+    (:func:`cost_in_range`). An account whose hash is not can only get a new password.
+
+    >>> hash_is_usable("scrypt$22$32$16$AAAAAAAAAAAAAAAAAAAAAA$" + "A" * 43), hash_is_usable("plain")
+    (False, False)
+    """
+    return _parse(stored) is not None
 
 
 def verify_password(password: str, stored: str) -> bool:
     """True if ``password`` matches the stored hash (constant-time comparison).
 
-    A malformed stored hash never matches.
+    A malformed stored hash, or one of a cost out of range (:func:`cost_in_range`), never matches
+    and is not computed.
     """
     parsed = _parse(stored)
     if parsed is None:

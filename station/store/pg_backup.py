@@ -20,11 +20,13 @@ commit the restored database is checked: its schema version; its tables, columns
 indexes, triggers and functions compared with what this release's migrations create at that
 version (built in a scratch schema inside the same transaction and rolled back,
 :func:`schema_differences`); each table's row count against the rows the archive held; no orphan
-rows; every trial's stored frames against its frame count (:mod:`station.store.integrity`). Any
-failure rolls the whole transaction back: PostgreSQL's DDL is transactional, so the database is
+rows; every trial's stored frames against its frame count (:mod:`station.store.integrity`); the
+clinic settings by the rules of ``PATCH /api/settings`` (a value the dashboard never saves, such as
+``session_timeout_min = 1e300``, refuses the restore). The backup's login sessions are deleted in
+the same transaction: everyone signs in again. Any failure rolls the whole transaction back: PostgreSQL's DDL is transactional, so the database is
 exactly as before, never half restored.
 
-**Check** (:func:`check_hub_database`): the same schema, orphan and frame checks on the live
+**Check** (:func:`check_hub_database`): the same schema, orphan, frame and settings checks on the live
 database, plus the server's data checksum failures (``balance-station check --database URL``).
 
 **Tools and secrets.** ``pg_dump`` and ``pg_restore`` come from Debian's ``postgresql-client-N``;
@@ -110,6 +112,8 @@ class HubRestoreResult:
     programmes: int
     rows: int
     pre_restore_copy: Path | None
+    sessions_ended: int = 0
+    """Login sessions the backup held, not restored: everyone signs in again."""
 
 
 # -- names ---------------------------------------------------------------------------------------
@@ -572,10 +576,16 @@ def _shown(problems: list[str], n: int = 4) -> str:
 
 
 def data_problems(raw, schema: str = "public") -> list[str]:
-    """Orphan rows and trials whose frames do not add up (:mod:`station.store.integrity`)."""
+    """Orphan rows, trials whose frames do not add up (:mod:`station.store.integrity`) and clinic
+    settings the dashboard would never save (:func:`station.store.settings.stored_settings_problems`)."""
+    from station.store.settings import stored_settings_problems
+
     raw.execute(f"SET LOCAL search_path = {schema}")
     problems = postgres_orphan_problems(raw, schema)
     problems += frame_count_problems(raw)
+    raw.execute(f"SET LOCAL search_path = {schema}")
+    if raw.execute("SELECT to_regclass('settings')").fetchone()[0] is not None:
+        problems += stored_settings_problems(raw.execute("SELECT key, value FROM settings").fetchall())
     return problems
 
 
@@ -893,6 +903,9 @@ def restore_hub_backup(url: str, data_dir: str | os.PathLike, source: str | os.P
             raw.execute("SET LOCAL search_path = public")
             counts = [raw.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                       for t in ("patients", "trials", "programme_assignments")]
+            # a restored login session would let in whoever holds its cookie (one planted with its last
+            # activity in the future: for ever); everyone signs in again
+            sessions_ended = raw.execute("DELETE FROM login_sessions").rowcount
             for statement in hub_epoch.MARK_RESTORED_SQL:  # stations re-read what the hub numbers again
                 raw.execute(statement)
             redo = sorted(erased_before - _identifier_hashes_erased(raw))
@@ -913,4 +926,4 @@ def restore_hub_backup(url: str, data_dir: str | os.PathLike, source: str | os.P
         with contextlib.suppress(FileNotFoundError):
             staging.unlink()
     return HubRestoreResult(info.schema_version, int(counts[0]), int(counts[1]), int(counts[2]),
-                            sum(copied.values()), pre_restore)
+                            sum(copied.values()), pre_restore, sessions_ended)

@@ -27,6 +27,32 @@ _CHECKS: dict[str, Callable[[object], object]] = {
 SETTING_NAMES = tuple(_CHECKS)
 
 
+def check_setting(name: str, value: object) -> object:
+    """``value`` as stored for the setting ``name``, by the rules of ``PATCH /api/settings``;
+    KeyError for an unknown name, ValueError (in words) for a value out of its range."""
+    return _CHECKS[name](value)
+
+
+def stored_settings_problems(rows) -> list[str]:
+    """What is wrong with the settings table's ``(key, value)`` rows (``value``: JSON text) by the
+    same rules as :meth:`Settings.update` (restore and the database check refuse a value the
+    dashboard would never have saved); other keys (the sync's own) are not settings and are left out.
+
+    >>> stored_settings_problems([("session_timeout_min", "1e300"), ("clinic_name", '"Gait lab"')])
+    ['setting session_timeout_min = 1e300: must be between 1 and 240 min (got 1e+300)']
+    """
+    problems = []
+    for key, text in rows:
+        if key not in _CHECKS:
+            continue
+        try:
+            check_setting(key, json.loads(text))
+        except (TypeError, ValueError) as exc:  # JSONDecodeError is a ValueError
+            problem = str(exc) if not isinstance(exc, json.JSONDecodeError) else "not a JSON value"
+            problems.append(f"setting {key} = {str(text)[:40]}: {problem}")
+    return problems
+
+
 class Settings:
     def __init__(
         self, db: Database, audit: AuditLog, defaults: dict, wall_clock: Callable[[], float] = time.time
@@ -73,7 +99,7 @@ class Settings:
                 clean[key] = None
                 continue
             try:
-                clean[key] = _CHECKS[key](value)
+                clean[key] = check_setting(key, value)
             except ValueError as exc:
                 problems[key] = str(exc)
         if problems:

@@ -18,8 +18,10 @@ from station.store.audit import Actor, AuditLog
 from station.store.db import Conflict, Database, NotFound, ValidationError
 from station.store.passwords import (
     DEFAULT_COST,
+    PasswordUnusable,
     ScryptCost,
     burn_equivalent_time,
+    hash_is_usable,
     hash_password,
     needs_rehash,
     password_problem,
@@ -224,12 +226,21 @@ class Users:
 
         Takes the same time whether or not the account exists. Upgrades a hash made with a cheaper
         cost than the current one, and records the login time.
+
+        Raises
+        ------
+        PasswordUnusable
+            The active account's stored hash is not one this station can check (malformed, or of a
+            cost it never makes: :func:`station.store.passwords.hash_is_usable`); nothing was hashed.
+            An administrator must set a new password.
         """
         with self._db.read() as conn:
             row = conn.execute("SELECT * FROM users WHERE username = ?", (username,)).fetchone()
         if row is None:
             burn_equivalent_time(password, self._cost)
             return None
+        if row["disabled_at"] is None and not hash_is_usable(row["password_hash"]):
+            raise PasswordUnusable("this account's password cannot be checked; an administrator must set a new one")
         if not verify_password(password, row["password_hash"]) or row["disabled_at"] is not None:
             return None
         rehashed = hash_password(password, self._cost) if needs_rehash(row["password_hash"], self._cost) else None

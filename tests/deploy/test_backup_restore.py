@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import stat
 from pathlib import Path
@@ -209,6 +210,60 @@ def test_restore_refuses_a_station_database_with_a_changed_schema(tmp_path, data
     conn.commit()
     conn.close()
     assert_refused(data_dir, altered, bk.NotStationDatabase, "tables differ")
+
+
+@pytest.mark.parametrize("key, value, words", [
+    ("session_timeout_min", "1e300", "setting session_timeout_min = 1e300: must be between 1 and 240 min"),
+    ("session_timeout_min", "0", "setting session_timeout_min = 0: must be between 1 and 240 min"),
+    ("session_timeout_min", '"15"', 'setting session_timeout_min = "15": must be a number between 1 and 240 min'),
+    ("clinic_name", "5", "setting clinic_name = 5: must be a string"),
+    ("clinic_name", '"' + "x" * 500 + '"', "setting clinic_name = "),
+])
+def test_restore_refuses_settings_the_dashboard_never_saves(tmp_path, data_dir, config, capsys, key, value, words):
+    """The same rules as PATCH /api/settings (1-240 min): a backup holding 1e300 was restored and
+    its timeout shown. Refused in words naming the setting, nothing changed; check says it too."""
+    planted = bk.create_backup(data_dir, now_s=T0).path
+    conn = sqlite3.connect(planted)
+    conn.execute("INSERT INTO settings (key, value, updated_at, updated_by) VALUES (?, ?, '2026-01-01T00:00:00Z', 'x')",
+                 (key, value))
+    conn.commit()
+    conn.close()
+    assert_refused(data_dir, planted, bk.NotStationDatabase, re.escape(words) + ".*nothing was changed")
+    assert main(["--config", str(config), "restore", str(planted), "--yes"]) == 1
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    conn = sqlite3.connect(data_dir / DB_FILENAME)
+    conn.execute("INSERT INTO settings (key, value, updated_at, updated_by) VALUES (?, ?, '2026-01-01T00:00:00Z', 'x')",
+                 (key, value))
+    conn.commit()
+    conn.close()
+    assert any(words in problem for problem in bk.check_station_database(data_dir))
+
+
+def test_restore_ends_the_backups_login_sessions(tmp_path, data_dir, config, capsys):
+    """A restored login session let in whoever held its cookie, one planted with its last activity
+    in the future for ever: the restore empties login_sessions and says everyone signs in again."""
+    with Store.open(data_dir) as store:
+        root = store.users.create_first_admin("root", "a long enough password", actor=ADMIN)
+        token, _ = store.logins.create(root["id"], None)
+    conn = sqlite3.connect(data_dir / DB_FILENAME)
+    conn.execute("INSERT INTO login_sessions (token_hash, user_id, csrf_token, created_s, last_seen_s)"
+                 " VALUES (x'00', ?, 'c', 4e9, 4e9)", (root["id"],))  # last activity in 2096
+    conn.commit()
+    conn.close()
+    backup = bk.create_backup(data_dir, now_s=T0).path
+    result = bk.restore_backup(data_dir, backup, now_s=T0 + 60)
+    conn = sqlite3.connect(data_dir / DB_FILENAME)
+    assert conn.execute("SELECT count(*) FROM login_sessions").fetchone()[0] == 0
+    conn.close()
+    assert result.sessions_ended == 2
+    assert sqlite3.connect(backup).execute("SELECT count(*) FROM login_sessions").fetchone()[0] == 2  # untouched
+    with Store.open(data_dir) as store:
+        assert store.logins.resolve(token, 900) is None
+        assert store.users.authenticate("root", "a long enough password") is not None  # the accounts are back
+    assert main(["--config", str(config), "restore", str(backup), "--yes"]) == 0
+    out = capsys.readouterr().out
+    assert "everyone signs in again: login sessions are not restored (2 login sessions of the backup ended)" in out
 
 
 def test_restore_refuses_a_newer_schema(tmp_path, data_dir):

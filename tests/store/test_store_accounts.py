@@ -49,6 +49,35 @@ def test_malformed_stored_hash_never_matches(stored):
     assert needs_rehash(stored)
 
 
+OUT_OF_RANGE = ["scrypt$22$32$16$", "scrypt$20$8$16$", "scrypt$18$8$1$", "scrypt$15$8$13$", "scrypt$9999$8$1$",
+                "scrypt$15$8$-1$", "scrypt$0$8$1$", "scrypt$15$0$1$"]
+"""Costs the station never makes (a restored or edited database): 22/32/16 made hashlib raise
+("maxmem must be ..."), 20/8/16 costs 1 GiB and ~100 s."""
+
+
+@pytest.mark.parametrize("prefix", OUT_OF_RANGE)
+def test_a_hash_of_a_cost_out_of_range_never_matches_and_is_never_computed(prefix, monkeypatch):
+    import station.store.passwords as passwords
+
+    def refuse(*args):
+        raise AssertionError("hashed with a cost out of range")
+
+    stored = prefix + "A" * 22 + "$" + "A" * 43
+    monkeypatch.setattr(passwords, "_scrypt", refuse)
+    assert verify_password(PW, stored) is False
+    assert needs_rehash(stored)
+    assert not passwords.hash_is_usable(stored)
+
+
+def test_the_dearest_cost_in_range_still_verifies():
+    from station.store.passwords import MAX_COST_FACTOR, cost_in_range
+
+    assert MAX_COST_FACTOR == 4
+    dearest = ScryptCost(17, 8, 3)  # 4 x the default's work, 128 MiB
+    assert cost_in_range(dearest) and not cost_in_range(ScryptCost(17, 8, 4)) and not cost_in_range(ScryptCost(18, 8, 1))
+    assert verify_password(PW, hash_password(PW, ScryptCost(15, 8, 4)))
+
+
 def test_cheaper_hash_needs_rehash():
     assert needs_rehash(hash_password(PW, CHEAP_COST))
     assert not needs_rehash(hash_password(PW, CHEAP_COST), CHEAP_COST)

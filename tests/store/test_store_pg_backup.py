@@ -133,6 +133,8 @@ def test_a_dump_of_a_newer_schema_is_refused_before_anything_changes(pg_cluster,
      "holds a statement a hub backup does not (ALTER TABLE public.audit_log"),  # refused before it runs
     ("CREATE SCHEMA evil; CREATE TABLE evil.copies (identifier text)", "unexpected schema evil",
      "holds a statement a hub backup does not (CREATE SCHEMA evil"),
+    ("INSERT INTO settings (key, value, updated_at, updated_by) VALUES ('session_timeout_min', '1e300', "
+     "'2026-01-01T00:00:00Z', 'x')", "setting session_timeout_min = 1e300: must be between 1 and 240 min", None),
 ])
 def test_a_tampered_or_inconsistent_backup_is_refused_and_the_database_left_as_it_was(
         pg_cluster, migrated_template, pg_url, tmp_path, tamper, expected, refused_because):
@@ -151,6 +153,27 @@ def test_a_tampered_or_inconsistent_backup_is_refused_and_the_database_left_as_i
     assert (refused_because or expected) in str(refused.value)
     assert _identifiers(pg_url) == ["P-0001"]  # the whole restore rolled back: not half restored
     assert pg_backup.check_hub_database(pg_url) == []
+
+
+def test_a_restore_ends_the_backups_login_sessions(pg_url, tmp_path):
+    """A restored login session let in whoever held its cookie (one planted with its last activity
+    in the future: for ever); the restore deletes them in its transaction."""
+    data_dir = tmp_path / "hub"
+    _fill(pg_url, data_dir)
+    store = _hub(pg_url, data_dir)
+    try:
+        root = store.users.create_first_admin("root", "a long enough password", actor=ANA)
+        store.logins.create(root["id"], None)
+        with store.db.write() as conn:
+            conn.execute("UPDATE login_sessions SET last_seen_s = 4e9")  # in 2096
+    finally:
+        store.close()
+    info = pg_backup.create_hub_backup(pg_url, data_dir)
+    result = pg_backup.restore_hub_backup(pg_url, data_dir, info.path, now_s=info.created_s + 5)
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT count(*) FROM login_sessions").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 1
+    assert result.sessions_ended == 1
 
 
 def test_files_that_are_not_hub_backups_are_refused(pg_url, tmp_path):

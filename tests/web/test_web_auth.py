@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from station.store.audit import Actor
 from web_support import ADMIN_PW, CLINICIAN_PW, ApiClient, fingerprint, hub_sample, sqlite_only
 
 BACKENDS = ("sqlite", "postgresql")
@@ -160,6 +161,39 @@ def test_login_never_redirects_off_site(app, accounts, target):
 def test_page_redirect_keeps_the_requested_path(app, accounts):
     r = app.test_client().get("/account?tab=password")
     assert r.status_code == 302 and r.headers["Location"] == "/login?next=/account?tab%3Dpassword"
+
+
+@pytest.mark.parametrize("cost", ["22$32$16", "20$8$16"])
+def test_a_restored_hash_of_a_dearer_cost_asks_for_a_new_password(app, accounts, store, cost, monkeypatch, caplog):
+    """A restored database planting ``scrypt$22$32$16$...`` made sign-in answer 500 (hashlib's
+    "maxmem" ValueError); ``20$8$16`` cost 1 GiB and ~100 s per attempt. Neither is computed now
+    (the hub's PostgreSQL store checks with the same parse), and the account's user is told why."""
+    import station.store.passwords as passwords
+
+    planted = f"scrypt${cost}$" + "A" * 22 + "$" + "A" * 43
+    with store.db.write() as conn:
+        conn.execute("UPDATE users SET password_hash = ? WHERE username = ?", (planted, "ana"))
+    real = passwords._scrypt
+
+    def bounded(password, salt, cost):
+        assert passwords.cost_in_range(cost), "hashed with a cost out of range"
+        return real(password, salt, cost)
+
+    monkeypatch.setattr(passwords, "_scrypt", bounded)
+    client = ApiClient(app.test_client())
+    r = client.login("ana", CLINICIAN_PW)
+    assert r.status_code == 401
+    assert "password cannot be checked" in r.json["error"] and "administrator must set a new password" in r.json["error"]
+    assert "ana" not in caplog.text and "stored password hash" in caplog.text
+    [failed] = store.audit.query(action="user.login_failed")
+    assert failed["username"] == "ana" and failed["detail"] == {"reason": "stored password hash cannot be checked"}
+    page = app.test_client()
+    token = form_csrf(page.get("/login").get_data(as_text=True))
+    r = page.post("/login", data={"csrf_token": token, "username": "ana", "password": CLINICIAN_PW})
+    assert r.status_code == 401 and b"an administrator must set a new password" in r.data
+    store.users.update(accounts["ana"]["id"], actor=Actor(None, "cli:test"), password="a brand new password")
+    assert client.login("ana", "a brand new password").status_code == 200
+    assert ApiClient(app.test_client()).login("ana", "wrong password").status_code == 401  # an ordinary failure
 
 
 # -- rate limits ---------------------------------------------------------------------------------
