@@ -15,6 +15,10 @@ CORNERS = ("fl", "fr", "bl", "br")
 """Corner order used everywhere: front-left, front-right, back-left, back-right."""
 
 
+PLATE_SIZE_RANGE_CM = (5.0, 200.0)
+"""The plate sizes (``width_cm``, ``depth_cm``) the configuration accepts, cm."""
+
+
 @dataclass(frozen=True)
 class PlateConfig:
     """Force plate geometry and front end.

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from station.config import (
+    PLATE_SIZE_RANGE_CM,
     AcquisitionConfig,
     BackupConfig,
     ClinicConfig,
@@ -274,8 +275,8 @@ _SCHEMA: dict[str, tuple[type, dict[str, _Key]]] = {
         {
             "front_end": _Key(_str_choice(("nau7802", "rp2040"))),
             "rp2040_address": _Key(_address(0x08, 0x77)),
-            "width_cm": _Key(_float_range(5.0, 200.0, "cm")),
-            "depth_cm": _Key(_float_range(5.0, 200.0, "cm")),
+            "width_cm": _Key(_float_range(*PLATE_SIZE_RANGE_CM, "cm")),
+            "depth_cm": _Key(_float_range(*PLATE_SIZE_RANGE_CM, "cm")),
             "mux_address": _Key(_address(0x70, 0x77)),
             "mux_channels": _Key(_mux_channels, dump=list),
             "adc_rate_sps": _Key(_int_choice((10, 20, 40, 80, 320), "samples/s (NAU7802 rates)")),

@@ -108,6 +108,53 @@ force and IMU) are not converted when they hold plain numbers, and read whole as
 not (``read_trial(columns=...)``, which says what is checked)."""
 
 
+PLATE_MARGIN = 1.1
+"""How far beyond the plate's half size a COP may lie (a load cell's offset or drift) before the
+file is refused as not a recording of that plate."""
+
+
+def cop_outside_plate(time_s, ap_cm, ml_cm, metadata: dict) -> str | None:
+    """Why the COP of a trial cannot be a recording on a force plate, or None (DESIGN.md §4: the
+    COP is measured from the plate's centre, at most half its depth (AP) or width (ML) away while
+    no load cell pulls). The plate is the sidecar's ``plate`` (``width_cm``, ``depth_cm``) when it
+    names one the configuration accepts; otherwise the largest plate it accepts (200 cm): the file
+    may come from another station or a public data set, so not this station's configuration.
+    Values beyond :data:`PLATE_MARGIN` times the half size are refused (``ap_cm`` constant at
+    1e308 used to give an ellipse of 0.0 and exit 0).
+
+    >>> import numpy as np
+    >>> t = np.arange(3) / 100.0
+    >>> cop_outside_plate(t, np.array([0.5, 1e308, 0.2]), np.zeros(3), {}).split(", so")[0]
+    'ap_cm at 0.01 s is 1e+308 cm: outside any plate (at most ±110 cm from its centre)'
+    >>> plate = {"plate": {"width_cm": 40, "depth_cm": 50}}
+    >>> cop_outside_plate(t, np.zeros(3), np.array([0.0, -30.0, 0.0]), plate).split(", so")[0]
+    'ml_cm at 0.01 s is -30 cm: outside its 40 x 50 cm plate (at most ±22 cm from its centre)'
+    >>> cop_outside_plate(t, np.full(3, 9.5), np.full(3, -12.0), plate) is None
+    True
+    """
+    import numpy as np
+
+    from station.config import PLATE_SIZE_RANGE_CM
+
+    low, high = PLATE_SIZE_RANGE_CM
+    plate = metadata.get("plate") if isinstance(metadata, dict) else None
+    sizes = None
+    if isinstance(plate, dict):
+        sizes = tuple(plate.get(k) for k in ("width_cm", "depth_cm"))
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and low <= v <= high for v in sizes):
+            sizes = None
+    where = "any plate" if sizes is None else f"its {sizes[0]:g} x {sizes[1]:g} cm plate"
+    width, depth = sizes if sizes is not None else (high, high)
+    for name, values, size in (("ap_cm", ap_cm, depth), ("ml_cm", ml_cm, width)):
+        limit = PLATE_MARGIN * size / 2.0
+        beyond = np.flatnonzero(~(np.abs(values) <= limit))  # NaN counts as beyond (read_trial refuses it first)
+        if beyond.size:
+            i = int(beyond[0])
+            return (f"{name} at {float(time_s[i]):.2f} s is {float(values[i]):g} cm: outside {where} (at most "
+                    f"±{limit:g} cm from its centre), so not a recording on a force plate")
+    return None
+
+
 def analyse_file(path: str, profile: str | None, version: str, fast: bool = False) -> dict:
     """``{"file", "fs_hz", "samples", "profile", "version", "metrics"}`` or ``{"file", "error"}``;
     ``fast``: parse with the fast reader when installed (see :func:`station.store.trialfile.read_trial`);
@@ -120,6 +167,9 @@ def analyse_file(path: str, profile: str | None, version: str, fast: bool = Fals
         return {"file": path, "error": "no trial files (.csv or .txt with a trial header) in this directory"}
     try:
         trial = read_trial(path, allow_gaps=True, fast=fast, columns=ANALYSED_COLUMNS)
+        outside = cop_outside_plate(trial.time_s, trial.ap_cm, trial.ml_cm, trial.metadata)
+        if outside is not None:
+            return {"file": path, "error": outside}
         chosen = profile or ("raw" if trial.format == SANTOS_DUARTE else "station")
         # Lost frames (gaps of whole periods in time_s) are bridged explicitly and reported, or the
         # file is refused with the reason (station.analysis.gaps); never closed silently.

@@ -104,6 +104,10 @@ BAD = {
     "short.csv": ("time_s,ap_cm,ml_cm\n" + _rows(500), "recording too short: 500 samples = 5.00 s at 100 Hz; "
                   "the metrics need at least 10 s (1000 samples)"),
     "binary.csv": (bytes(range(256)) * 8, "binary file"),
+    "far.csv": ("time_s,ap_cm,ml_cm\n" + _rows(1500, "{t:.2f},1e308,0.2\n"),
+                "ap_cm at 0.00 s is 1e+308 cm: outside any plate (at most ±110 cm from its centre), so not a "
+                "recording on a force plate"),  # was analysed: ellipse 0.0, exit 0
+    "far_ml.csv": ("time_s,ap_cm,ml_cm\n" + _rows(1500, "{t:.2f},0.1,-250\n"), "ml_cm at 0.00 s is -250 cm: outside any"),
 }
 
 
@@ -122,6 +126,28 @@ def test_bad_input_is_one_line_naming_the_file_and_the_batch_goes_on(tmp_path, c
     assert lines[0] == f"balance-station analyze: {bad}: {results[0]['error']}"
     assert lines[-1] == "balance-station analyze: 1 of 2 file(s) failed"
     assert "Traceback" not in err
+
+
+def test_a_cop_outside_the_sidecars_plate_is_refused(tmp_path, capsys):
+    """The sidecar's plate (DESIGN.md §4: the COP at most half its depth or width from its centre)."""
+    fs, n = 100.0, 1500
+    t = np.arange(n) / fs
+    ml = np.zeros(n)
+    ml[700] = 23.0  # 23 cm right of the centre of a 40 cm wide plate
+    plate = {"rate_hz": fs, "plate": {"width_cm": 40.0, "depth_cm": 40.0}}
+    outside, inside, wide = tmp_path / "outside.csv", tmp_path / "inside.csv", tmp_path / "wide.csv"
+    write_trial_csv(outside, {"time_s": t, "ap_cm": np.zeros(n), "ml_cm": ml}, plate)
+    ml[700] = 21.0  # on the plate: analysed
+    write_trial_csv(inside, {"time_s": t, "ap_cm": np.zeros(n), "ml_cm": ml}, plate)
+    write_trial_csv(wide, {"time_s": t, "ap_cm": np.zeros(n), "ml_cm": ml * 4},
+                    {"rate_hz": fs, "plate": {"width_cm": 200.0, "depth_cm": 40.0}})
+    status, out, err = run(capsys, outside, inside, wide)
+    assert status == 1
+    bad, good, also_good = json.loads(out)
+    assert bad["error"] == ("ml_cm at 7.00 s is 23 cm: outside its 40 x 40 cm plate (at most ±22 cm from its centre), "
+                            "so not a recording on a force plate")
+    assert "metrics" in good and "metrics" in also_good
+    assert err.strip().splitlines()[0] == f"balance-station analyze: {outside}: {bad['error']}"
 
 
 def test_path_that_does_not_exist(tmp_path, capsys):
