@@ -211,3 +211,12 @@ def station_data_dir(_sqlite_migrated):
         return path
 
     return make
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 24 MiB tmpfs to fill (root only; tests/small_disk.py), unmounted afterwards."""
+    from small_disk import mounted_tmpfs
+
+    with mounted_tmpfs(tmp_path / "tiny", 24) as mount:
+        yield mount

@@ -141,6 +141,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["station_setup_throttle"] = LoginThrottle(SETUP_ATTEMPTS_PER_ADDRESS, LOGIN_WINDOW_S, clock)
     app.extensions["station_password_change_throttle"] = LoginThrottle(LOGIN_FAILURES_PER_ACCOUNT, LOGIN_WINDOW_S, clock)
 
+    @app.before_request
+    def _make_room() -> None:
+        """On a (nearly) full disk the space reserve goes before this request writes, so the request
+        that releases it goes through (:meth:`station.store.space.SpaceMonitor.make_room`)."""
+        store.space.make_room()
+
     init_security(app)
     install_error_handlers(app)
     install_converters(app)

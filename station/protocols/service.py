@@ -64,6 +64,7 @@ from station.protocols.schema import Protocol, ProtocolError
 from station.protocols.sinks import StoreSink
 from station.store.audit import Actor
 from station.store.db import Conflict, DatabaseBusy, DiskFull, NotFound, StoreError, ValidationError
+from station.store.space import NoRoomToRecord
 from station.store.trials import FLUSH_BUSY_WAIT_MS
 
 log = logging.getLogger(__name__)
@@ -158,6 +159,27 @@ def start_refusal(health: dict) -> str | None:
         return (f"The station is down{f' ({reason})' if reason else ''}, so the trial was not started. Press Start "
                 "again once the status strip says OK.")
     return None
+
+
+def full_disk_refusal(storage: dict, not_done: str, again: str) -> str | None:
+    """Why nothing new may be recorded now, in the clinician's words, or None: the store's disk is
+    ``full`` (:meth:`station.store.space.SpaceMonitor.status`: its space reserve was released). The
+    reserve is kept for sign-ins and audited reads; trials started on it ate it (a review: 13 more
+    trials took the 8 MB, then nobody could sign in). ``not_done``: what was refused; ``again``:
+    what to do once there is room.
+
+    >>> full_disk_refusal({"state": "low", "free_bytes": 9e7}, "the trial was not started", "press Start again") is None
+    True
+    >>> print(full_disk_refusal({"state": "full", "free_bytes": 8388608}, "the trial was not started", "press Start again"))
+    The station's disk is full, so the trial was not started. Everything recorded is kept, and signing in and results still work. Free space on the station (delete old exports, move backups off it), then press Start again.
+    """
+    if storage.get("state") != "full":
+        return None
+    if storage.get("free_bytes") is None:  # statvfs failed: no free space known
+        return (f"The station cannot check its disk's free space ({storage.get('message', '')}), so {not_done}. "
+                f"Everything recorded is kept. Tell the station's administrator, then {again}.")
+    return (f"The station's disk is full, so {not_done}. Everything recorded is kept, and signing in and results "
+            f"still work. Free space on the station (delete old exports, move backups off it), then {again}.")
 
 
 RUNNING_STATES = (TrialState.COUNTDOWN, TrialState.RECORDING)
@@ -460,6 +482,24 @@ class TrialService:
             return None
         return run.runner.machine.state
 
+    def _no_room_refusal(self, not_done: str, again: str) -> NoRoomToRecord | None:
+        """The error refusing a new recording while the disk is full (None: there is room). Asked
+        (fresh: space freed a moment ago counts) by every way a recording begins: opening a test
+        (:meth:`_do_open_run`; a visit's next test too) and starting a trial (:meth:`_start_refusal`),
+        whatever the protocol (stance, walk, treadmill, game). A trial already recording is not
+        stopped: if the disk runs out it ends partial (:mod:`station.store.trials`)."""
+        words = full_disk_refusal(self.store.space.status(fresh=True), not_done, again)
+        return None if words is None else NoRoomToRecord(words)
+
+    def _start_refusal(self) -> StoreError | None:
+        """Why the trial that is due must not start now (Start on the tablet, the panel's button),
+        as the error to raise, or None: no readings or the acquisition down (:func:`start_refusal`,
+        409), the disk full (:meth:`_no_room_refusal`, 507)."""
+        words = start_refusal(self.source.health())
+        if words:
+            return Conflict(words)
+        return self._no_room_refusal("the trial was not started", "press Start again")
+
     def _require_run(self) -> _Run:
         if self._run is None:
             raise Conflict("no test is open; choose a patient and a protocol first")
@@ -516,12 +556,15 @@ class TrialService:
         except ValueError as exc:
             raise ValidationError({"walk": str(exc)}) from None
         run = self._run
-        if run is not None:
-            if not run.runner.finished:
-                raise Conflict(f"a test ({run.protocol.title}) is open for patient {run.patient_identifier}; "
-                               "end it before starting another")
-            self._do_close_run("finished")
+        if run is not None and not run.runner.finished:
+            raise Conflict(f"a test ({run.protocol.title}) is open for patient {run.patient_identifier}; "
+                           "end it before starting another")
         protocol = self._select(protocol_name, conditions)
+        refusal = self._no_room_refusal("the test was not opened", "open the test again")
+        if refusal is not None:
+            raise refusal
+        if run is not None:
+            self._do_close_run("finished")
         if protocol.walk is not None:
             try:
                 walk_settings.check_setting(protocol.walk.setting, protocol.title)
@@ -582,9 +625,9 @@ class TrialService:
         run = self._require_run()
         if self._state() != TrialState.INSTRUCTIONS:
             raise Conflict("no trial is waiting to start" + (" (the test is finished)" if run.runner.finished else ""))
-        refusal = start_refusal(self.source.health())
-        if refusal:
-            raise Conflict(refusal)
+        refusal = self._start_refusal()
+        if refusal is not None:
+            raise refusal
         run.runner.request_start()
 
     def _do_stop_trial(self) -> None:
@@ -646,9 +689,9 @@ class TrialService:
         if run is None or run.runner.finished:
             return
         if self._state() == TrialState.INSTRUCTIONS:  # the press would start the trial
-            refusal = start_refusal(self.source.health())
-            if refusal:
-                self.bus.publish("fault", message=refusal)
+            refusal = self._start_refusal()
+            if refusal is not None:
+                self.bus.publish("fault", message=str(refusal))
                 return
         run.runner.press()
 

@@ -14,6 +14,16 @@ who read what (issue 14, finding 2). So:
   sign-ins and reads for a long time (an entry is a few hundred bytes; the WAL reuses its pages
   after each checkpoint). Reads of patient data stay audited: a read whose audit entry cannot be
   written is refused rather than served unrecorded (see :mod:`station.store.audit`).
+- **Released before a write fails.** A write that fails for lack of space is not stored, so the
+  sign-in that released the reserve answered ``507`` (the next one went through). The web app asks
+  :meth:`SpaceMonitor.make_room` before each request, and :meth:`SpaceMonitor.status` asks it too:
+  with less than :data:`RELEASE_BELOW_BYTES` free the reserve goes then, and the request finds its
+  room. (A disk filled while a request is already writing still fails that request, as before.)
+- **No new recordings while it is released.** The reserve is for ending the trial the full disk
+  interrupted and for sign-ins and audited reads, not for more trials: while the state is ``full``
+  the trial service opens no test and starts no trial (:mod:`station.protocols.service`), so new
+  recordings cannot eat the room and lock everybody out. A trial recording when the reserve goes
+  records on; if the disk runs out it ends ``partial`` (:mod:`station.store.trials`).
 - **Refusing to start** on a disk with less than the reserve and :data:`START_MIN_BYTES` free, in one line
   (:func:`check_room_to_start`): a station that starts only to fail its first recording helps no
   one.
@@ -30,7 +40,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from station.store.db import StoreError
+from station.store.db import DiskFull, StoreError
 
 RESERVE_FILENAME = "space-reserve"
 RESERVE_BYTES = 8 * 1024 * 1024
@@ -39,11 +49,19 @@ LOW_SPACE_BYTES = 256 * 1024 * 1024
 """Below this much free space the station warns (health ``degraded``), bytes."""
 START_MIN_BYTES = 2 * 1024 * 1024
 """Below this much free space (besides the reserve) the station refuses to start, bytes."""
+RELEASE_BELOW_BYTES = START_MIN_BYTES
+"""Below this much free space, with the reserve still kept, the reserve is released before any write
+fails (:meth:`SpaceMonitor.make_room`), bytes."""
 STATUS_CACHE_S = 2.0
 WHAT_TO_DO = (
     "free space on the station: delete old exports, move backups elsewhere "
     "(balance-station backup --list), then start again if it stopped"
 )
+
+
+class NoRoomToRecord(DiskFull):
+    """Nothing new is recorded while the disk is full (its reserve released): no test opens and no
+    trial starts (:mod:`station.protocols.service`; the web answers ``507`` with the words)."""
 
 
 def free_bytes(path: str | os.PathLike) -> int:
@@ -136,8 +154,25 @@ class SpaceMonitor:
             return 0
         return size
 
+    def make_room(self) -> bool:
+        """Release the reserve now if the disk is (nearly) full while it is kept: less than
+        :data:`RELEASE_BELOW_BYTES` free. The write about to be made (a sign-in, an audited read)
+        then finds the reserve's room instead of failing to release it; the state is ``full`` from
+        then on, until space is freed. True if it released the reserve. A ``stat`` and a
+        ``statvfs``: cheap enough for every request."""
+        try:
+            os.lstat(self.reserve_path)
+            free = free_bytes(self.data_dir)
+        except OSError:  # no reserve kept (or none left), or the free space cannot be read
+            return False
+        if free >= RELEASE_BELOW_BYTES:
+            return False
+        self.disk_full()
+        return True
+
     def disk_full(self) -> None:
-        """A write failed for lack of space: remember it and give the reserve back to SQLite."""
+        """A write failed for lack of space (or is about to: :meth:`make_room`): remember it and
+        give the reserve back to SQLite."""
         with self._lock:
             self.full_events += 1
             if self._full_since is None:
@@ -152,6 +187,7 @@ class SpaceMonitor:
         with self._lock:
             if not fresh and self._cached is not None and now - self._cached[0] < STATUS_CACHE_S:
                 return self._cached[1]
+        self.make_room()
         try:
             free = free_bytes(self.data_dir)
         except OSError as exc:

@@ -14,13 +14,13 @@ import os
 import shutil
 import signal
 import sqlite3
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
 from security_support import ADMIN_PW, Station, acquisition_pid, alive, copy_data, run_cli, tally
+from small_disk import fill, mounted_tmpfs
 
 DB = "station.sqlite3"
 
@@ -219,29 +219,8 @@ def test_symlink_planted_in_the_data_directory_is_refused(data_dir, tmp_path):
 
 @pytest.fixture
 def tiny_disk(tmp_path):
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small file system to fill needs root")
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(mount)]).returncode:
-        pytest.skip("cannot mount a tmpfs here")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)])
-
-
-def _fill(directory: Path) -> Path:
-    filler = directory / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        for size in (1 << 20, 4096, 512):
-            while True:
-                try:
-                    os.write(fd, b"\0" * size)
-                except OSError:
-                    break
-    finally:
-        os.close(fd)
-    return filler
+    with mounted_tmpfs(tmp_path / "disk", 48) as mount:
+        yield mount
 
 
 def test_full_disk_during_a_recording(tiny_disk, tmp_path, template_data):
@@ -249,7 +228,7 @@ def test_full_disk_during_a_recording(tiny_disk, tmp_path, template_data):
     station = Station(data, log_dir=tmp_path).start().wait_ready()
     try:
         admin, trial_id, committed = _start_recording(station)
-        _fill(tiny_disk)
+        fill(tiny_disk)
         deadline = time.monotonic() + 30
         while _db_trial(data, trial_id)["status"] == "recording":
             assert time.monotonic() < deadline, station.log()

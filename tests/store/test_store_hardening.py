@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
 
 import pytest
 
@@ -16,6 +15,7 @@ from station.store.migrations import MIGRATIONS, migrate
 from station.store.store import Store
 
 from clinic_data import CHEAP_COST, make_frames
+from small_disk import fill
 
 WHO = Actor(1, "ana", "10.0.0.7")
 CAL = {"method": "nominal"}
@@ -187,44 +187,6 @@ def test_check_backup_and_restore_word_a_schema_that_is_not_text(tmp_path):
 # -- finding 2: a full disk ----------------------------------------------------------------------
 
 
-@pytest.fixture
-def tiny_disk(tmp_path):
-    """A 24 MiB tmpfs (root only), unmounted afterwards."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small file system to fill needs root")
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount)]).returncode:
-        pytest.skip("cannot mount a tmpfs here")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)])
-
-
-def _fill(directory, keep_bytes=0):
-    """Fill the file system of ``directory`` (leaving ``keep_bytes``); return the filler's path."""
-    filler = directory / "filler"
-    st = os.statvfs(directory)
-    size = max(0, st.f_bavail * st.f_frsize - keep_bytes)
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        block = b"\0" * 65536
-        written = 0
-        while written < size:
-            try:
-                written += os.write(fd, block[: min(65536, size - written)])
-            except OSError:
-                break
-        if not keep_bytes:
-            while True:
-                try:
-                    os.write(fd, b"\0" * 512)
-                except OSError:
-                    break
-    finally:
-        os.close(fd)
-    return filler
-
-
 def test_full_disk_mid_recording_ends_the_trial_partial_and_reads_stay_audited(tiny_disk, wall, mono):
     data = tiny_disk / "data"
     store = Store.open_service(data, wall_clock=wall, clock=mono, password_cost=CHEAP_COST,
@@ -237,7 +199,7 @@ def test_full_disk_mid_recording_ends_the_trial_partial_and_reads_stay_audited(t
         writer.append(make_frames(200))
         writer.flush()
         committed = writer.frames_committed
-        filler = _fill(tiny_disk)
+        filler = fill(tiny_disk)
         with pytest.raises(DiskFull) as info:
             for i in range(1, 400):
                 writer.append(make_frames(200, start_seq=200 * i))
@@ -263,7 +225,7 @@ def test_full_disk_mid_recording_ends_the_trial_partial_and_reads_stay_audited(t
 def test_start_on_a_full_disk_refuses_in_one_line(tiny_disk):
     data = tiny_disk / "data"
     Store.open_service(data, password_cost=CHEAP_COST, space_reserve_bytes=0).close()
-    _fill(tiny_disk)
+    fill(tiny_disk)
     with pytest.raises(StoreError) as info:
         Store.open_service(data, password_cost=CHEAP_COST)
     message = str(info.value)

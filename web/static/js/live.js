@@ -510,7 +510,11 @@
       applyEvent(doc);
       share("trial", doc);
     });
-    source.addEventListener("logout", () => { source.close(); Station.goToLogin(true); });
+    source.addEventListener("logout", (ev) => {
+      source.close();
+      const doc = JSON.parse(ev.data || "{}");
+      Station.goToLogin(doc.ended === "clock_set_back" ? "clock" : true);
+    });
     source.onerror = () => {
       if (source.readyState === EventSource.CLOSED) {
         // refused (signed out, too many viewers, server restarting): ask why, then retry
@@ -573,10 +577,23 @@
     } catch (err) {
       showError($("page-error"), err);
       state.startedAt = 0;
+      onScreen($("page-error"));
     } finally {
       state.busy = false;
       updateButtons();
     }
+  }
+
+  /* The words refusing a tap (the disk full, no readings) where the clinician who tapped looks. On a
+     phone they sit under the words to read, a screen below the bar of controls, and the tap seemed to
+     do nothing: the page scrolls them onto the screen (above the bar) unless they are on it. */
+  function onScreen(box) {
+    if (box.hidden) return;
+    const controls = $("controls");
+    const bottom = getComputedStyle(controls).position === "fixed" ? controls.getBoundingClientRect().top : innerHeight;
+    const r = box.getBoundingClientRect();
+    if (r.top >= 0 && r.bottom <= bottom) return;
+    window.scrollBy(0, r.top - Math.max(0, (bottom - r.height) / 2));
   }
 
   /* A protocol and condition in words ("mCTSIB, Firm surface, eyes open"), codes only for a
