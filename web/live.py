@@ -59,6 +59,7 @@ from flask import Blueprint, Response, current_app, request, session
 from station.acquire.ring import RingError, RingReader
 from station.acquire.source import NO_FRAMES_S
 from station.protocols.service import RUNNING_STATES, trial_running
+from station.store.logins import ENDED_CLOCK, LoginSession
 from web.api_station import NO_SERVICE, no_service_reason
 from web.health import station_health_document
 from web.live_gait import INTERVAL_S as GAIT_INTERVAL_S
@@ -311,9 +312,10 @@ def _stream(app, *, token: str, resume: tuple[str | None, int], shown=lambda sta
                 held = status is not None and trial_running(status)
                 # between an open test's trials too, for a bounded while (held_between_trials)
                 between = held_between_trials(service, status, timeout_s)
-                user = station_store.logins.resolve(token, timeout_s, touch=held or between)
-                if user is None:
-                    yield _event("logout", {"expired": True})
+                user = station_store.logins.resolve_or_ended(token, timeout_s, touch=held or between)
+                if not isinstance(user, LoginSession):
+                    ended = {"ended": "clock_set_back"} if user == ENDED_CLOCK else {}
+                    yield _event("logout", {"expired": True, **ended})
                     return
                 if status is not None:
                     shown(status)  # a run opened since: its patient is on this screen now

@@ -255,6 +255,22 @@ def test_the_stream_says_logout_when_the_session_ends_and_never_keeps_it_alive(l
         stream.close()
 
 
+def test_the_stream_says_the_clock_was_set_back_when_that_ended_the_session(live, store, monkeypatch):
+    """Signed in while the clock ran ahead, NTP set it back 2 days: the session ends (it lived 2 days
+    and 15 min), and the live view's sign-in page says why (live.js: /login?expired=clock)."""
+    app, _service, _writer, wall = live
+    monkeypatch.setattr(web.live, "SESSION_CHECK_S", 0.02)
+    client = signed_in(app)
+    stream = Stream(client)
+    try:
+        stream.until(lambda e: e.get("event") == "session")
+        wall.t -= 2 * 86_400
+        events = stream.until(lambda e: e.get("event") == "logout")
+        assert events[-1]["data"] == {"expired": True, "ended": "clock_set_back"}
+    finally:
+        stream.close()
+
+
 def test_a_running_trial_keeps_the_live_view_signed_in_until_it_ends(live, store, monkeypatch):
     """A 30-min treadmill session with a 15-min timeout: the clinician who touches nothing stays
     signed in (Stop within reach) while the trial records, and the timeout runs again from its end;

@@ -1,0 +1,52 @@
+"""A login session that ended because the station's clock was set back says so, in headless Chromium
+against the real station, on a tablet (1180×820) and a phone (390×844).
+
+The station ends a session whose last activity lies more than 60 s in the future (used while the
+clock ran ahead, NTP set it back since: :mod:`station.store.logins`); its API answers ``401`` with
+``ended: "clock_set_back"``. The real clock cannot be stepped here, so the page's own API helper
+(``Station.api``) is given that answer, after the session was ended on the station: the helper must
+take the clinician to the sign-in page, which says why (not "after inactivity").
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from test_dashboard import ADMIN, PHONE, TABLET, at, css, page_width, setup_admin, sign_in, wait
+
+pytestmark = pytest.mark.e2e
+
+CLOCK_ANSWER = """
+const done = arguments[0];
+const csrf = document.querySelector('meta[name="csrf-token"]').content;
+const real = window.fetch.bind(window);
+// every request of the page from now on (its own polls too) gets the station's answer for a
+// session ended by the clock; the session is ended on the station first
+window.fetch = async () => new Response(JSON.stringify({error: "your session ended because the station's clock was "
+  + "set back (corrected by the network's time); sign in again", expired: true, ended: "clock_set_back"}),
+  {status: 401, headers: {"Content-Type": "application/json"}});
+real("/api/logout", {method: "POST", credentials: "same-origin", headers: {"X-CSRF-Token": csrf}})
+  .then((r) => Station.api("GET", "/api/patients").catch(() => done(r.status)));
+"""
+
+
+def test_the_sign_in_page_says_the_clock_was_set_back(station, browsers, shots):
+    url = station.url
+    for name, size in (("tablet", TABLET), ("phone", PHONE)):
+        driver, _ = browsers(name, size)
+        if name == "tablet":
+            setup_admin(driver, url)
+        else:
+            driver.get(url + "/login")
+            sign_in(driver, url, ADMIN)
+            wait(driver, "the patients page", at("/patients"))
+        driver.set_script_timeout(10)
+        assert driver.execute_async_script(CLOCK_ANSWER) in (200, 204)  # signed out on the station
+        wait(driver, "the sign-in page", lambda d: "/login" in d.current_url and "expired=clock" in d.current_url)
+        message = css(driver, "p.message")[0].text
+        assert message == ("Your session ended because the station's clock was set back (corrected by the network's "
+                           "time); please sign in again.")
+        assert "inactivity" not in driver.page_source
+        assert page_width(driver) <= size[0]
+        assert css(driver, "input[name=username]")[0].is_displayed()
+        driver.save_screenshot(str(shots / f"login-clock-{name}.png"))
