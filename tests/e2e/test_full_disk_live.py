@@ -1,6 +1,7 @@
 """The live page on a station whose disk is full: Open test and Start are refused with what
 happened and what to do, where the clinician who tapped them sees it, on a tablet (1180x820) and a
-phone (390x844); once space is freed a test opens again, without a restart.
+phone (390x844), and so is a programme's treadmill session started from its page; once space is
+freed a test opens again, without a restart.
 
 A review found, on a station whose data directory sat on a 48 MB tmpfs filled by ``dd``, that the
 live page went on opening tests and starting trials while ``/healthz`` said "disk full: trials
@@ -14,7 +15,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import Station, _browser_or_skip
-from test_dashboard import ADMIN, PHONE, api, at, by_id, setup_admin, sign_in, wait
+from test_dashboard import ADMIN, PHONE, api, at, by_id, css, setup_admin, sign_in, wait
 from small_disk import fill, mounted_tmpfs
 
 pytestmark = pytest.mark.e2e
@@ -67,6 +68,11 @@ def test_open_test_and_start_are_refused_in_words_while_the_disk_is_full(station
     created = api(tablet, "POST", "/api/patients", {"identifier": "FULL-01", "birth_year": 1950, "sex": "F"})
     assert created["status"] == 201, created
     live = f"{url}/live?patient={created['body']['id']}"
+    today = tablet.execute_script("return new Date().toISOString().slice(0, 10)")
+    assigned = api(tablet, "POST", f"/api/patients/{created['body']['id']}/programmes",
+                   {"template": "backward-walking-stroke", "start_date": today})
+    assert assigned["status"] == 201, assigned
+    programme = f"{url}/assignments/{assigned['body']['id']}"
     tablet.get(live)
     wait(tablet, "the live stream", lambda d: by_id(d, "conn").text == "live")
     _open_romberg(tablet)
@@ -103,6 +109,24 @@ def test_open_test_and_start_are_refused_in_words_while_the_disk_is_full(station
     assert _refused(tablet, "Open test refused on the tablet") == opened
     tablet.save_screenshot(str(shots / "tablet-open-refused.png"))
 
+    # a programme's treadmill session, started from its page: the same gate, the words by its button
+    for driver, name in ((tablet, "tablet"), (phone, "phone")):
+        driver.get(programme)
+        wait(driver, "the programme loaded", lambda d: by_id(d, "programme-page").get_attribute("data-loaded") == "yes")
+        css(driver, '.cal-item.session[data-number="1"]')[0].click()
+        wait(driver, "the session's Start button", lambda d: by_id(d, "run-session").is_displayed())
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", by_id(driver, "run-session"))
+        by_id(driver, "run-session").click()
+        words = wait(driver, "the programme session refused", lambda d: by_id(d, "run-session-error").is_displayed()
+                     and by_id(d, "run-session-error").text or None, timeout_s=15)
+        assert "disk is full, so the test was not opened" in words and "/assignments/" in driver.current_url, words
+        assert driver.execute_script(ON_SCREEN, "run-session-error"), f"{name}: the words are off the screen"
+        driver.save_screenshot(str(shots / f"{name}-programme-session-refused.png"))
+
+    tablet.get(live)
+    wait(tablet, "the Open test button", lambda d: by_id(d, "open-run").is_enabled(), timeout_s=30)
+    _open_romberg(tablet)
+    _refused(tablet, "Open test refused again")
     filler.unlink()  # space freed: the test opens, no restart
     by_id(tablet, "open-run").click()
     wait(tablet, "the Start button once space is freed", lambda d: by_id(d, "btn-start").is_enabled(), timeout_s=30)

@@ -129,6 +129,12 @@
     }
   }
 
+  /* Where a refused run (the station's disk full, a test already open) is said: under its button, not
+     at the panel's end, a screen further down past the dose forms, where the tap seemed to do nothing. */
+  function runRefusalBox(id) {
+    return el("div", { class: "error-box", hidden: true, id, role: "alert" });
+  }
+
   function sessionPanel(s) {
     const box = el("div", { class: "error-box", hidden: true, id: "panel-error" });
     const current = doc.status !== "ended";
@@ -174,14 +180,15 @@
       const sessionProtocol = doc.template.schedule.session_protocol;
       if (sessionProtocol && current && s.status !== "done") {
         const belt = el("input", { type: "number", id: "run-belt-speed", min: 0.2, max: 10.8, step: "0.1", placeholder: "km/h" });
+        const refused = runRefusalBox("run-session-error");
         parts.push(el("h3", {}, "Record this session on the station"), el("div", { class: "actions" },
           el("label", {}, "Belt speed (km/h) ", belt),
           el("button", { type: "button", class: "go", id: "run-session", onclick: async () => {
             try {
               await api("POST", `/api/programme-sessions/${s.id}/run`, belt.value ? { belt_speed_m_s: beltSpeedFromKmh(belt.value) } : {});
               window.location.assign(`/live?patient=${patientId}&programme=${assignmentId}`);
-            } catch (err) { showError(box, err); }
-          } }, `Start ${testTitle(sessionProtocol)} (${mins(s.minutes_planned)} min)`)));
+            } catch (err) { showError(refused, err); }
+          } }, `Start ${testTitle(sessionProtocol)} (${mins(s.minutes_planned)} min)`)), refused);
       }
       parts.push(el("h3", {}, "Dose measured by the station"),
         offered.length ? el("div", { class: "actions" }, offered)
@@ -216,13 +223,14 @@
       }))];
     if (current && v.status !== "missed" && v.status !== "cancelled") {
       const next = v.next_protocol;
+      const refused = runRefusalBox("run-visit-error");
       parts.push(el("div", { class: "actions" },
         el("button", { type: "button", class: "go big", id: "run-visit", disabled: !next, onclick: async () => {
           try {
             await api("POST", `/api/programme-visits/${v.id}/run`, {});
             window.location.assign(`/live?patient=${patientId}&programme=${assignmentId}`);
-          } catch (err) { showError(box, err); }
-        } }, next ? `Run the next test: ${testTitle(next)}` : "Every test has run")));
+          } catch (err) { showError(refused, err); }
+        } }, next ? `Run the next test: ${testTitle(next)}` : "Every test has run")), refused);
     }
     if (v.status === "planned" && current) {
       const move = el("input", { type: "date", id: "move-visit-date", value: v.planned_date });
