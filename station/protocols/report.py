@@ -23,7 +23,7 @@ import re
 import time
 
 from station.analysis.limits_of_stability import DIRECTIONS as LOS_DIRECTIONS
-from station.protocols.machine import TrialPlan, TrialResult
+from station.protocols.machine import UNABLE_CODES, TrialPlan, TrialResult
 from station.protocols.quality import QualityIssue
 from station.protocols.results import summarise
 from station.protocols.schema import Protocol
@@ -119,9 +119,6 @@ def stored_result(protocol: Protocol, trial: dict) -> TrialResult | None:
     return result
 
 
-UNABLE_CODES = ("no_liftoff",)
-"""Quality issues that mean the patient could not take the test position (single-leg stance: the
-foot never left the plate). Such a trial is a result, not a failed recording: 0 s, "unable"."""
 
 
 WALK_NOT_COMPLETED_CODES = frozenset({"person_stopped", "gate_not_reached"})
@@ -928,8 +925,9 @@ def add_walk_changes(sections: list[dict], history: dict, session_ids: set[int],
                     continue
                 now = measure.get("value")
                 change = None if last is None or now is None else now - last["value"]
-                mdc = found["mdc"] if last is None else _mdc_from(found["mdc"], found, series, set(last["session_ids"]),
-                                                                 visit=visits is not None)
+                unit_ = "visit" if visits is not None else "session"  # the group of this visit's value on its first
+                mdc = _mdc_from(found["mdc"], found, series, session_ids, when=f"at this {unit_}") if last is None else \
+                    _mdc_from(found["mdc"], found, series, set(last["session_ids"]), when=f"at the earlier {unit_}")
                 beyond = None if change is None or mdc is None else abs(change) > mdc["value"]
                 measure["references"].append({
                     "kind": "change",
@@ -970,18 +968,20 @@ def _visit_value(points: list[dict]) -> float | None:
     return sum(p["value"] * len(p["trials"]) for p in points) / n if n else None
 
 
-def _mdc_from(mdc: dict | None, series: dict, all_series: dict, session_ids: set[int], *, visit: bool = False) -> dict | None:
+def _mdc_from(mdc: dict | None, series: dict, all_series: dict, session_ids: set[int], *,
+              when: str = "at the earlier session") -> dict | None:
     """``series``' MDC for a change measured from the sessions ``session_ids`` (one session, or a
-    ``visit``'s): one published by group of baseline (Hosoi et al. 2023, by comfortable walking speed)
+    visit's): one published by group of baseline (Hosoi et al. 2023, by comfortable walking speed)
     is its group's, picked by the value there (the mean over their trials, :func:`_visit_value`) of the
-    measure itself or of the condition the source groups by; None when those sessions have no such value."""
+    measure itself or of the condition the source groups by; None when those sessions have no such value.
+    ``when`` names those sessions in the words: ``"at the earlier visit"``, ``"at the first session"`` (a
+    history's), ``"at this visit"`` (a first visit's own value: there is no earlier one)."""
     if not mdc or not mdc.get("bands"):
         return mdc
     by = mdc.get("band_condition") or series["condition"]
     picked = all_series.get((series["protocol"], by, series["metric"]))
     value = _visit_value([p for p in (picked or {}).get("points", ()) if p["session_id"] in session_ids])
-    earlier = "at the earlier visit" if visit else "at the earlier session"
-    what = earlier if by == series["condition"] else f"{by} {earlier}"
+    what = when if by == series["condition"] else f"{by} {when}"
     return mdc_table.at_baseline(mdc, value, what=what)
 
 
@@ -1059,7 +1059,7 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
         points = s["points"]
         if points and s["mdc"] is not None and s["mdc"].get("bands"):  # published by group of baseline: the first session's
             published = s["mdc"]
-            s["mdc"] = _mdc_from(published, s, series, {points[0]["session_id"]})
+            s["mdc"] = _mdc_from(published, s, series, {points[0]["session_id"]}, when="at the first session")
             if s["mdc"] is None:
                 s["mdc_note"] = _no_band_words(published, s)
         if len(points) >= 2:

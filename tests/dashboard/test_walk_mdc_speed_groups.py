@@ -32,8 +32,8 @@ def walk_session(store, patient_id: int, speeds: dict[str, float]) -> dict:
     return session
 
 
-def speed_change(store, session_id: int, condition: str) -> dict:
-    doc = session_results(store, session_id, builtin_protocols(), actor=ACTOR)
+def speed_change(store, session_id: int, condition: str, visit: bool = False) -> dict:
+    doc = session_results(store, session_id, builtin_protocols(), actor=ACTOR, visit=visit)
     cond = next(c for c in doc["protocols"][0]["conditions"] if c["id"] == condition)
     speed = next(m for m in cond["key_measures"] if m["metric"] == "walk_speed_m_s")
     return next(r for r in speed["references"] if r["kind"] == "change")
@@ -101,3 +101,20 @@ def test_a_programme_reads_its_changes_against_the_baseline_group():
     assert comparable_mdc("walk_speed_m_s", protocols[PROTOCOL], "fast", ["stroke:left"], 76.0)[0] is None  # another pace
     no_stroke, why = comparable_mdc("walk_speed_m_s", protocols[PROTOCOL], "comfortable", [], 76.0)  # the patient's
     assert no_stroke is None and "stroke" in why
+
+
+def test_a_first_visit_names_its_own_speed_not_an_earlier_session(store, after_stroke):
+    """The group of a first visit's MDC is read from this visit's comfortable speed: the words say so, never 'the
+    earlier session' (there is none); the history names the first session its change is counted from."""
+    first = walk_session(store, after_stroke["id"], {"comfortable": 1.17, "fast": 1.64})
+    for condition, words in (("comfortable", "this patient's group: 0.8 m/s and above (1.17 m/s at this visit)"),
+                             ("fast", "(1.17 m/s comfortable at this visit)")):
+        change = speed_change(store, first["id"], condition, visit=True)  # the visit page's
+        assert change["previous"] is None and words in change["mdc"]["population"]
+        alone = speed_change(store, first["id"], condition)["mdc"]["population"]  # the session's own results
+        assert words.replace("visit", "session") in alone and "earlier" not in alone
+        assert "earlier" not in change["mdc"]["population"] + change["mdc"]["band_words"]
+    walk_session(store, after_stroke["id"], {"comfortable": 1.30})
+    history = patient_history(store, after_stroke["id"], builtin_protocols(), actor=ACTOR)
+    series = next(s for s in history["series"] if s["condition"] == "comfortable" and s["metric"] == "walk_speed_m_s")
+    assert "(1.17 m/s at the first session)" in series["mdc"]["population"]
