@@ -34,14 +34,15 @@ and a slow one (an SD card's slow fsync) holds that thread up while the ring fil
 164 s at 100 Hz).
 
 **Another process holding the write lock.** An administrator's command (``sync --resend`` replacing a
-long trial's chunks, ``users``, ``backup``...) may hold the database's write lock for seconds. A group
+long trial's chunks, ``users``, ``export``...) may hold the database's write lock for seconds. A group
 commit waits for it at most :data:`FLUSH_BUSY_WAIT_MS`; when it cannot begin, the frames stay buffered
 in memory and the commit is tried again one interval later, so the recording goes on and the caller is
-never held up for the busy timeout. While the lock is held, a crash loses up to
-:data:`MAX_UNCOMMITTED_S` of frames instead of about a second. A lock held longer than that ends the
-trial as ``partial`` with the frames committed so far and the reason in words
-(:data:`DATABASE_BUSY_REASON`), like a full disk (:data:`DISK_FULL_REASON`). :meth:`TrialWriter.finish`
-and :meth:`TrialWriter.abort` wait for the lock (retrying the busy timeout) until the same bound.
+never held up for the busy timeout; a trial started meanwhile gets its row at its first commit. While
+the lock is held, a crash loses up to :data:`MAX_UNCOMMITTED_S` of frames instead of about a second. A
+lock held longer than that ends the trial as ``partial`` with the frames committed so far and the
+reason in words (:data:`DATABASE_BUSY_REASON`), like a full disk (:data:`DISK_FULL_REASON`).
+:meth:`TrialWriter.finish` and :meth:`TrialWriter.abort` wait for the lock (retrying the busy timeout)
+until the same bound, at least one busy timeout.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ import sqlite3
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Callable, Iterable
 
 import numpy as np
@@ -321,6 +323,11 @@ class Trials:
     ) -> "TrialWriter":
         """Create a trial in state ``recording`` and return its writer.
 
+        When another program holds the database's write lock (longer than :data:`FLUSH_BUSY_WAIT_MS`),
+        the writer is returned at once without its row (``trial_id`` None): the frames wait in its
+        buffer and the first group commit that gets the lock makes the row with them, the start time
+        being this call's (see "Another process holding the write lock" in the module doc).
+
         Parameters
         ----------
         session_id : int
@@ -336,53 +343,51 @@ class Trials:
         """
         actor = actor or Actor.system()
         protocol, condition, calibration_doc, rate_hz = _check_start(protocol, condition, calibration, rate_hz)
+        writer = TrialWriter(self, _TrialStart(session_id, protocol, condition, calibration_doc, rate_hz,
+                                               utc_iso(self._now())), actor)
         try:
-            return self._start(session_id, protocol, condition, calibration_doc, rate_hz, actor)
+            with writer._transaction(FLUSH_BUSY_WAIT_MS):
+                pass
         except DatabaseBusy:
-            raise DatabaseBusy(
-                f"another program (an administrator's command?) kept the station's database busy for over "
-                f"{_db.BUSY_TIMEOUT_MS / 1000:g} s, so the trial could not start recording and nothing of it was "
-                "stored; record it again once that command has finished") from None
+            pass  # another program holds the write lock: the trial's first commit that gets it creates it
+        return writer
 
-    def _start(self, session_id: int, protocol: str, condition: str, calibration_doc: str, rate_hz: float,
-               actor: Actor) -> "TrialWriter":
-        with self._db.write(busy_wait_ms=_db.BUSY_TIMEOUT_MS) as conn:
-            self._close_unclosed(conn)
-            session = conn.execute(
-                "SELECT s.patient_id, p.archived_at FROM sessions s JOIN patients p ON p.id = s.patient_id"
-                " WHERE s.id = ?",
-                (session_id,),
-            ).fetchone()
-            if session is None:
-                raise NotFound(f"no session #{session_id}")
-            if session["archived_at"] is not None:
-                raise Conflict("the patient is archived; unarchive the patient before recording")
-            now = utc_iso(self._now())
-            cur = conn.execute(
-                "INSERT INTO trials (session_id, protocol, condition, status, started_at, last_commit_at, rate_hz,"
-                " calibration, frame_dtype, station_version, recorded_by)"
-                " VALUES (?, ?, ?, 'recording', ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    session_id,
-                    protocol,
-                    condition,
-                    now,
-                    now,
-                    rate_hz,
-                    calibration_doc,
-                    _dtype_json(FRAME_DTYPE),
-                    __version__,
-                    actor.username,
-                ),
-            )
-            trial_id = int(cur.lastrowid)
-            self._audit.record(
-                actor, "trial.record", patient_id=session["patient_id"], object=f"trial:{trial_id}",
-                detail={"protocol": protocol, "condition": condition},
-            )
-        with self._active_lock:
-            self._active.add(trial_id)
-        return TrialWriter(self, trial_id, session["patient_id"], actor)
+    def _create(self, conn, start: "_TrialStart", actor: Actor) -> tuple[int, int]:
+        """Insert the trial of ``start`` (state ``recording``) in the transaction of ``conn``; returns
+        (trial id, patient id)."""
+        self._close_unclosed(conn)
+        session = conn.execute(
+            "SELECT s.patient_id, p.archived_at FROM sessions s JOIN patients p ON p.id = s.patient_id"
+            " WHERE s.id = ?",
+            (start.session_id,),
+        ).fetchone()
+        if session is None:
+            raise NotFound(f"no session #{start.session_id}")
+        if session["archived_at"] is not None:
+            raise Conflict("the patient is archived; unarchive the patient before recording")
+        cur = conn.execute(
+            "INSERT INTO trials (session_id, protocol, condition, status, started_at, last_commit_at, rate_hz,"
+            " calibration, frame_dtype, station_version, recorded_by)"
+            " VALUES (?, ?, ?, 'recording', ?, ?, ?, ?, ?, ?, ?)",
+            (
+                start.session_id,
+                start.protocol,
+                start.condition,
+                start.started_at,
+                start.started_at,
+                start.rate_hz,
+                start.calibration_doc,
+                _dtype_json(FRAME_DTYPE),
+                __version__,
+                actor.username,
+            ),
+        )
+        trial_id = int(cur.lastrowid)
+        self._audit.record(
+            actor, "trial.record", patient_id=session["patient_id"], object=f"trial:{trial_id}",
+            detail={"protocol": start.protocol, "condition": start.condition},
+        )
+        return trial_id, int(session["patient_id"])
 
     def _release(self, trial_id: int) -> None:
         with self._active_lock:
@@ -705,6 +710,18 @@ class Trials:
         return self.get(trial_id)
 
 
+@dataclass(frozen=True)
+class _TrialStart:
+    """What :meth:`Trials.start_trial` was given (checked): the trial's row is made of it."""
+
+    session_id: int
+    protocol: str
+    condition: str
+    calibration_doc: str
+    rate_hz: float
+    started_at: str
+
+
 class TrialWriter:
     """Appends one trial's frames durably; ends with :meth:`finish` or :meth:`abort`.
 
@@ -712,11 +729,14 @@ class TrialWriter:
     that raises aborts the trial (frames kept) with the exception's type as the reason.
     """
 
-    def __init__(self, trials: Trials, trial_id: int, patient_id: int, actor: Actor):
+    def __init__(self, trials: Trials, start: _TrialStart, actor: Actor):
         self._trials = trials
         self._db = trials._db
-        self.trial_id = trial_id
-        self._patient_id = patient_id
+        self._start = start
+        self.trial_id: int | None = None
+        """The trial's id; None until its row is made (at the start, or at the first commit that gets
+        the write lock when another program held it then)."""
+        self._patient_id: int | None = None
         self._actor = actor
         self._buffer: list[np.ndarray] = []
         self._buffered = 0
@@ -762,6 +782,24 @@ class TrialWriter:
             self._last_seq = int(frames["seq"][-1])
         if self._trials._clock.monotonic_ns() >= self._next_flush_ns:
             self._group_commit()
+
+    @contextmanager
+    def _transaction(self, busy_wait_ms: int | None):
+        """A write transaction (waiting ``busy_wait_ms`` at most for the lock) that first makes the
+        trial's row if it has none yet; the row is the writer's once the transaction commits."""
+        created = self.trial_id is None
+        try:
+            with self._db.write(busy_wait_ms=busy_wait_ms) as conn:
+                if created:
+                    self.trial_id, self._patient_id = self._trials._create(conn, self._start, self._actor)
+                yield conn
+        except BaseException:
+            if created:
+                self.trial_id = self._patient_id = None
+            raise
+        if created:
+            with self._trials._active_lock:
+                self._trials._active.add(self.trial_id)
 
     def _store_buffer(self, conn: sqlite3.Connection) -> int:
         """Write the buffered frames as one chunk and the trial's counters; return frames written."""
@@ -813,7 +851,7 @@ class TrialWriter:
         most for the write lock; when another process holds it, the frames stay buffered and the
         commit is tried again one interval later, until :data:`MAX_UNCOMMITTED_S` ends the trial."""
         try:
-            with self._full_disk_ends_partial(), self._db.write(busy_wait_ms=FLUSH_BUSY_WAIT_MS) as conn:
+            with self._full_disk_ends_partial(), self._transaction(FLUSH_BUSY_WAIT_MS) as conn:
                 n = self._store_buffer(conn)
         except DatabaseBusy:
             self.busy_deferrals += 1
@@ -832,7 +870,7 @@ class TrialWriter:
         deadline = time.monotonic() + max(MAX_UNCOMMITTED_S - uncommitted_s, _db.BUSY_TIMEOUT_MS / 1000)
         while True:
             try:
-                with self._db.write(busy_wait_ms=_db.BUSY_TIMEOUT_MS) as conn:
+                with self._transaction(_db.BUSY_TIMEOUT_MS) as conn:
                     return body(conn)
             except DatabaseBusy:
                 self.busy_deferrals += 1
@@ -852,8 +890,8 @@ class TrialWriter:
     def _end_on_busy(self) -> DatabaseBusy:
         """Another process held the write lock past :data:`MAX_UNCOMMITTED_S`: mark the trial
         ``partial`` with what was committed (the buffered frames are lost with the writer) and
-        return the error to raise. Marking waits one busy timeout; if the lock is still held, it
-        is written as soon as it can be (:meth:`Trials.close_unclosed`)."""
+        return the error to raise. If the lock is still held, the mark is written as soon as it
+        can be (:meth:`Trials.close_unclosed`)."""
         ended = self._end_partial(DATABASE_BUSY_REASON, "database busy",
                                   f"another program held the station's database for over {MAX_UNCOMMITTED_S:g} s")
         return DatabaseBusy(
@@ -866,23 +904,20 @@ class TrialWriter:
         """Close the trial as ``partial`` (reason ``head: [why, so ]recording stopped; N frames (x s)
         kept``) with what was committed; returns what became of it, in words."""
         self._close()
-        kept_s = self.frames_committed / self._rate_hz()
+        if self.trial_id is None:
+            return "nothing of the trial was stored (it could not even be started)"
+        kept_s = self.frames_committed / self._start.rate_hz
         stopped = f"{why}, so recording stopped" if why else "recording stopped"
         reason = f"{head}: {stopped}; {self.frames_committed} frames ({kept_s:.1f} s) kept"
         closing = (reason, self._patient_id, self._actor, self.frames_committed, cause)
         try:
-            with self._db.write(busy_wait_ms=_db.BUSY_TIMEOUT_MS) as conn:
+            with self._db.write(busy_wait_ms=FLUSH_BUSY_WAIT_MS) as conn:  # else written later: no wait here
                 self._trials._mark_partial(conn, self.trial_id, *closing)
             return f"trial #{self.trial_id} ended as partial with the {kept_s:.1f} s recorded"
         except StoreError:
             self._trials._unclosed[self.trial_id] = closing
             return (f"trial #{self.trial_id} could not be closed yet; it keeps the {kept_s:.1f} s recorded and "
                     "is marked partial as soon as the station can write again")
-
-    def _rate_hz(self) -> float:
-        with self._db.read() as conn:
-            row = conn.execute("SELECT rate_hz FROM trials WHERE id = ?", (self.trial_id,)).fetchone()
-        return float(row["rate_hz"]) if row else 100.0
 
     def finish(self, metrics: dict | None, valid: bool, reason: str | None = None) -> dict:
         """Store the last frames, the metrics and the validity; the trial becomes ``complete``.

@@ -100,6 +100,22 @@ def test_a_lock_held_for_seconds_during_a_recording_delays_its_commits_and_loses
     assert "fault" not in clinic.kinds() and clinic.service.status()["run"] is not None
 
 
+def test_a_trial_started_while_the_lock_is_held_records_and_is_stored_once_it_is_free(store, patient, clock):
+    clinic = SimulatedClinic(store, clock=clock)
+    clinic.call("open_run", patient["id"], "quiet-stance", None, ACTOR)
+    clinic.step_until(lambda: clinic.state() == "instructions", "the instructions")
+    other = OtherProcess(store)
+    other.hold()
+    clinic.call("start_trial")
+    clinic.step_until(lambda: _writer(clinic) is not None and _writer(clinic).frames_appended >= 500, "5 s recorded")
+    assert clinic.state() == "recording" and _writer(clinic).trial_id is None and "fault" not in clinic.kinds()
+    other.release()
+    clinic.step_until(lambda: "trial_stored" in clinic.kinds(), "the trial being stored")
+    trial = store.trials.get([e for e in clinic.events if e.kind == "trial_stored"][-1].data["trial_id"])
+    assert trial["status"] == "complete" and trial["frame_count"] == 3000 and trial["frames_lost"] == 0
+    assert "fault" not in clinic.kinds()
+
+
 def test_stop_while_the_lock_is_held_stores_the_trial_once_it_is_free(store, patient, clock):
     clinic = SimulatedClinic(store, clock=clock)
     writer = _recording(clinic, patient)

@@ -20,6 +20,7 @@ import pytest
 import station.store.db as db_module
 from station.store.db import DatabaseBusy
 from station.store.store import Store
+from station.store.timefmt import utc_iso
 from station.store.trials import DATABASE_BUSY_REASON, FLUSH_BUSY_WAIT_MS, MAX_UNCOMMITTED_S
 
 from clinic_data import CHEAP_COST, assert_same_frames, make_frames, metrics_doc
@@ -145,23 +146,41 @@ def test_finish_and_abort_wait_for_the_lock_beyond_the_busy_timeout(store, sessi
         writer = store.trials.start_trial(session["id"], "romberg", "eo", CAL, 100.0)
         record(writer, mono, 0.8, 0)
         other.execute("BEGIN IMMEDIATE")
-        release = threading.Timer(3 * SHORT_BUSY_TIMEOUT_MS / 1000, lambda: other.execute("COMMIT"))
+        release = threading.Timer(5 * SHORT_BUSY_TIMEOUT_MS / 1000, lambda: other.execute("COMMIT"))
         release.start()
         try:
             trial = writer.finish(metrics_doc(), True) if end == "finish" else writer.abort("patient stepped off")
         finally:
             release.join()
         assert trial["status"] == ("complete" if end == "finish" else "aborted"), end
-        assert trial["frame_count"] == 80 and writer.busy_deferrals >= 2, end
+        assert trial["frame_count"] == 80 and writer.busy_deferrals >= 1, end  # a busy timeout went by, then more
 
 
-def test_a_trial_that_cannot_start_for_the_lock_says_so_and_stores_nothing(store, session, other):
+def test_a_trial_started_while_the_lock_is_held_gets_its_row_at_its_first_commit(store, session, mono, wall, other):
     other.execute("BEGIN IMMEDIATE")
-    with pytest.raises(DatabaseBusy, match=r"^another program \(an administrator's command\?\) kept the station's "
-                                           r"database busy for over 0\.2 s, so the trial could not start recording "
-                                           r"and nothing of it was stored; record it again once that command has "
-                                           r"finished$"):
-        store.trials.start_trial(session["id"], "romberg", "eo", CAL, 100.0)
+    started_at = wall()
+    writer = store.trials.start_trial(session["id"], "romberg", "eo", CAL, 100.0)  # not held up: no row yet
+    assert writer.trial_id is None and store.sessions.get(session["id"])["trials"] == []
+    wall.advance(3.0)
+    seq = record(writer, mono, 3.0, 0)
+    assert writer.trial_id is None and writer.frames_appended == 300 and writer.busy_deferrals == 6
     other.execute("COMMIT")
-    assert store.sessions.get(session["id"])["trials"] == []
+    record(writer, mono, 0.5, seq)
+    assert writer.trial_id is not None and committed_frames(store, writer.trial_id) == 350
+    assert store.trials.active_trial_ids() == {writer.trial_id}
+    trial = writer.finish(metrics_doc(), True)
+    assert trial["status"] == "complete" and trial["frame_count"] == 350
+    assert trial["started_at"] == utc_iso(started_at)  # the start's time, not the first commit's
+
+
+def test_a_trial_started_under_a_lock_held_past_the_bound_says_nothing_was_stored(store, session, mono, other):
+    other.execute("BEGIN IMMEDIATE")
+    writer = store.trials.start_trial(session["id"], "romberg", "eo", CAL, 100.0)
+    with pytest.raises(DatabaseBusy, match=r"so the recording could not be stored: nothing of the trial was stored "
+                                           r"\(it could not even be started\); record the trial again once that "
+                                           r"command has finished$"):
+        record(writer, mono, MAX_UNCOMMITTED_S + 1.0, 0)
+    assert writer.finished and writer.trial_id is None
+    other.execute("COMMIT")
+    assert store.trials.close_unclosed() == [] and store.sessions.get(session["id"])["trials"] == []
     assert store.trials.active_trial_ids() == set()
