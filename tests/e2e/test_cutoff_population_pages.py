@@ -11,6 +11,7 @@ cut short says so, its name on one line with that tag beside or under it (before
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -170,6 +171,9 @@ def test_a_cut_off_of_another_population_reads_not_applied_at_tablet_size(readin
     assert "Recording started" in cut_short and "the station's disk was full; 8.9 s kept" in cut_short, cut_short
     assert "?" not in cut_short and "crash" not in cut_short, cut_short
     assert cut_short.count("disk") == 1, cut_short  # the cause once, in its tag: not again as "partial recording: disk full"
+    # an age-group norm's percentiles with the measure's unit, as the PDF (before: "5th–95th 0.851–5.524, median 2.172")
+    norms = re.findall(r"5th–95th (\d[^.]*(?:\.\d[^.]*)*)\. ", driver.find_element("tag name", "main").text)
+    assert norms and all(re.fullmatch(r"[\d.]+–[\d.]+ (cm²|cm/s|cm), median [\d.]+ (cm²|cm/s|cm)", n) for n in norms), norms
     split = text_of(css(driver, '.protocol-results[data-protocol="weight-bearing"] .glance .tag[data-kind="weight"]'))
     assert split == "weight 59.4 % left / 40.6 % right: 18.8 points more on the left (no published cut-off)", split
     for size in (TABLET, (1024, 768), PHONE):

@@ -7,7 +7,7 @@
 "use strict";
 
 (() => {
-  const { api, el, fmt, fmtSig, quantity, beltSpeed, when, showError, ordinal, shortCite, cutoffTagClass, cutoffReference } = Station;
+  const { api, el, fmt, fmtSig, num, quantity, beltSpeed, when, showError, ordinal, shortCite, cutoffTagClass, cutoffReference } = Station;
   const $ = (id) => document.getElementById(id);
   const sessionId = Number($("results-page").dataset.sessionId);
   let catalogue = null; // /api/measures
@@ -29,7 +29,7 @@
     return "tag " + (ref.flag ? TONE_CLASS[ref.flag_tone] || "flag" : "neutral");
   }
 
-  function normReference(ref) {
+  function normReference(ref, unit) {
     // no value, or one from a hold cut short: said why, never a percentile range (report.norm_withheld_words)
     if (!ref.comparable || ref.percentile === null || ref.percentile === undefined) {
       return el("div", { class: "ref" },
@@ -40,7 +40,7 @@
       ref.flag ? ref.flag_words || "outside the 5th–95th percentiles" : "within the 5th–95th percentiles");
     return el("div", { class: "ref" },
       el("div", {}, el("strong", { class: "pct" }, percentileWords(ref)), " ", pill),
-      el("div", { class: "small" }, `${ref.direction}. Reference: ${ref.group}, n = ${ref.n_subjects}; 5th–95th ${ref.p05}–${ref.p95}, median ${ref.p50}. `,
+      el("div", { class: "small" }, `${ref.direction}. Reference: ${ref.group}, n = ${ref.n_subjects}; 5th–95th ${num(ref.p05, unit)}–${quantity(ref.p95, unit)}, median ${quantity(ref.p50, unit)}. `,
         el("span", { class: "muted" }, ref.short_source + ".")),
       ref.fits === false ? el("div", { class: "misfit small" }, ref.misfit) : null);
   }
@@ -52,8 +52,8 @@
       el("span", { class: "muted small" }, `${shortCite(ref.source)}. ${ref.note || ""}`));
   }
 
-  function reference(ref) {
-    if (ref.kind === "norm") return normReference(ref);
+  function reference(ref, unit) { // unit: the measure's, for a norm's percentiles (as the PDF's references.py)
+    if (ref.kind === "norm") return normReference(ref, unit);
     if (ref.kind === "cutoff") return cutoffReference(ref);
     if (ref.kind === "protocol_norm") return protocolNormReference(ref);
     if (ref.kind === "change") return WalkResults.changeReference(ref); // walk tests, walk_results.js
@@ -80,7 +80,7 @@
 
   function measureRows(condition) {
     return condition.key_measures.map((m) => {
-        const refs = m.references.map(reference).filter(Boolean);
+        const refs = m.references.map((ref) => reference(ref, m.unit)).filter(Boolean);
         if (!refs.length) refs.push(el("span", { class: "muted small" }, m.note || m.words || "No published reference for this measure."));
         else if (m.words) refs.push(el("div", { class: "small" }, m.words));
         return el("tr", { dataset: { metric: m.metric } },
