@@ -228,7 +228,8 @@ def dose(session_id: int):
 def run_session(session_id: int):
     """Open the trial service's run of the programme's session protocol (e.g. the backward
     treadmill session) for this session, its planned minutes and ``belt_speed_m_s`` as entered;
-    the walking trial it records is then offered as the session's measured dose."""
+    the first walking trial it stores is the session's measured dose by itself (a session stopped
+    early is done with the minutes walked; :meth:`Programmes.credit_run_trial`)."""
     data = json_body() if request.content_length else {}
     unknown = [k for k in data if k != "belt_speed_m_s"]
     if unknown:
@@ -247,7 +248,8 @@ def run_session(session_id: int):
         if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not 0.05 <= speed <= 3.0:
             raise ValidationError({"belt_speed_m_s": "must be a number from 0.05 to 3 m/s"})
         walk["belt_speed_m_s"] = float(speed)
-    status = trial_service().open_run(assignment["patient_id"], protocol, None, actor(), walk)
+    status = trial_service().open_run(assignment["patient_id"], protocol, None, actor(), walk,
+                                      programme_session_id=session_id)
     response = current_app.json.response({"protocol": protocol, "status": status})
     response.status_code = 201
     return response

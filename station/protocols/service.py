@@ -398,13 +398,19 @@ class TrialService:
             ) from None
 
     def open_run(self, patient_id: int, protocol: str, conditions: list[str] | None, actor: Actor,
-                 walk: dict | None = None, training: dict | None = None, los: dict | None = None) -> dict:
+                 walk: dict | None = None, training: dict | None = None, los: dict | None = None,
+                 programme_session_id: int | None = None) -> dict:
         """Open a protocol run for a patient: a new session, the first trial's instructions.
         ``walk``: walk tests' settings entered by the clinician (``belt_speed_m_s``, ``planned_min``,
         ``sensor_height_m``; see :class:`station.protocols.walk.WalkSettings`). ``training``: a
         training game's choice (``game``, ``level``, ...; see
         :class:`station.protocols.training.TrainingSettings`), required for ``outcome = "training"``.
-        ``los``: a limits-of-stability test's ``height_cm`` when the patient's record has none."""
+        ``los``: a limits-of-stability test's ``height_cm`` when the patient's record has none.
+        ``programme_session_id``: the run is that programme session's (started from the programme
+        page): a trial stored is its dose while it has none (:meth:`StoreSink.credit_programme_session`)."""
+        if programme_session_id is not None:
+            return self._call(self._do_open_run, (patient_id, protocol, conditions, actor, walk, training, los,
+                                                  programme_session_id))
         if los is not None:
             return self._call(self._do_open_run, (patient_id, protocol, conditions, actor, walk, training, los))
         if training is None:
@@ -548,7 +554,8 @@ class TrialService:
             raise ValidationError({field: message}) from None
 
     def _do_open_run(self, patient_id: int, protocol_name: str, conditions, actor: Actor, walk: dict | None = None,
-                     training: dict | None = None, los: dict | None = None) -> None:
+                     training: dict | None = None, los: dict | None = None,
+                     programme_session_id: int | None = None) -> None:
         from station.protocols.walk import WalkSettings
 
         try:
@@ -589,7 +596,8 @@ class TrialService:
         if patient.get("birth_year"):
             age_y = float(time.gmtime(self.wall_clock()).tm_year - int(patient["birth_year"]))
         sink = _TrackedStoreSink(StoreSink(self.store.trials, session["id"], self.calibration, actor,
-                                           training=self.store.training, patient_id=patient_id))
+                                           training=self.store.training, patient_id=patient_id,
+                                           programmes=self.store.programmes, programme_session_id=programme_session_id))
         runner = ProtocolRunner(protocol, self.source, bus=self.bus, sink=sink, patient_age_y=age_y,
                                 patient_conditions=tuple(patient.get("conditions") or ()), read_wait_s=self.read_wait_s, gates=self.gates, walk_settings=walk_settings,
                                 mounting=self.mounting, training_schedule=schedule, los=los_settings)

@@ -137,6 +137,8 @@ class _StoreOutput:
         out = {"trial_id": trial_id}
         if result.training is not None and self.sink is not None and self.sink.training is not None:
             out["training"] = self.sink.record_training(result, trial_id)
+        if self.sink is not None and self.sink.programme_session_id is not None:
+            out["programme_session"] = self.sink.credit_programme_session(trial_id)
         return out
 
 
@@ -154,16 +156,36 @@ class StoreSink:
     training : station.store.training.TrainingSessions, optional
         Where a training game's session goes (with ``patient_id``): game, level, schedule,
         per-target results, score, minutes; it counts toward the patient's programme.
+    programmes : station.store.programmes.Programmes, optional
+        With ``programme_session_id``: the run was started from that programme session (the
+        programme page's Start); a trial stored is its measured dose while it has none
+        (:meth:`~station.store.programmes.Programmes.credit_run_trial`).
     """
 
     def __init__(self, trials, session_id: int, calibration: dict, actor=None, *, training=None,
-                 patient_id: int | None = None) -> None:
+                 patient_id: int | None = None, programmes=None, programme_session_id: int | None = None) -> None:
         self.trials = trials
         self.session_id = session_id
         self.calibration = calibration
         self.actor = actor
         self.training = training
         self.patient_id = patient_id
+        self.programmes = programmes
+        self.programme_session_id = programme_session_id if programmes is not None else None
+
+    def credit_programme_session(self, trial_id: int) -> dict:
+        """Count the stored trial ``trial_id`` as the dose of the programme session the run was
+        started from; returns ``credit_run_trial``'s answer, or ``{"error"}`` (the trial is
+        stored either way, and offered on the programme page to link by hand)."""
+        from station.store.audit import Actor
+        from station.store.db import StoreError
+
+        try:
+            return self.programmes.credit_run_trial(self.programme_session_id, self.trials.get(trial_id),
+                                                    actor=self.actor or Actor.system())
+        except StoreError as exc:
+            return {"error": f"the trial was stored but not counted as the programme session's dose: {exc}; "
+                             "take its dose on the programme page"}
 
     def record_training(self, result, trial_id: int) -> dict:
         """Store the game of ``result`` as a training session; returns ``{"id", "dose"}`` or

@@ -326,9 +326,12 @@ class Programmes:
         self._miss("programme_sessions", "session", session_id, data, actor)
         return self.session(session_id)
 
-    def record_dose(self, session_id: int, dose: dict, *, source: str, trial_id: int | None, actor: Actor) -> dict:
+    def record_dose(self, session_id: int, dose: dict, *, source: str, trial_id: int | None, actor: Actor,
+                    from_run: bool = False) -> dict:
         """Store a session's dose (already checked) and mark it done; replaces an earlier dose.
-        ``Conflict`` when ``trial_id`` is already another session's measured dose."""
+        ``Conflict`` when ``trial_id`` is already another session's measured dose. ``from_run``: the
+        trial of a run started from this session (:meth:`credit_run_trial`), which replaces no dose:
+        ``Conflict`` when the session has one by then."""
         if source not in ("measured", "manual"):
             raise ValueError(f"unknown dose source {source!r}")
         unknown = set(dose) - set(DOSE_FIELDS)
@@ -340,6 +343,9 @@ class Programmes:
                 raise Conflict("this session was cancelled when the programme ended; it takes no dose")
             if row["status"] == "planned" and assignment["status"] not in CURRENT:
                 raise Conflict(f"programme #{assignment['id']} has ended")
+            if from_run and row["status"] == "done":
+                raise Conflict(f"session {row['number']} already has a dose ({row['dose_source']}"
+                               + (f", trial #{row['trial_id']}" if row["trial_id"] is not None else "") + ")")
             if trial_id is not None:  # one walk is one session's dose: the same trial twice doubled the minutes
                 taken = conn.execute("SELECT id, number FROM programme_sessions WHERE trial_id = ? AND id != ?",
                                      (trial_id, session_id)).fetchone()
@@ -356,7 +362,7 @@ class Programmes:
             self._audit.record(actor, "programme.dose", patient_id=assignment["patient_id"],
                                object=f"programme:{assignment['id']}",
                                detail={"session": session_id, "source": source, "trial": trial_id,
-                                       "replaced": row["status"] == "done"})
+                                       "replaced": row["status"] == "done", **({"from_run": True} if from_run else {})})
         return self.session(session_id)
 
     def enter_dose(self, session_id: int, data: object, *, actor: Actor) -> dict:
@@ -378,6 +384,35 @@ class Programmes:
             hand = clean_manual_dose({"minutes": dose["minutes"], **extra})
             dose.update({k: v for k, v in hand.items() if k != "minutes"})
         return self.record_dose(session_id, dose, source="measured", trial_id=trial["id"], actor=actor)
+
+    def credit_run_trial(self, session_id: int, trial: dict, *, actor: Actor) -> dict:
+        """Count a trial stored by the run started from programme session ``session_id``
+        (``POST /api/programme-sessions/<id>/run``) as that session's measured dose, as linking
+        it by hand would (:meth:`measure_dose`; audited ``programme.dose`` with ``from_run``).
+
+        A session stopped early is done with what was walked (its dose's minutes, e.g. 0.35 of 30
+        planned): adherence counts its minutes, not the plan's. Idempotent: the trial already
+        being the session's dose changes nothing. A session already given a dose (by hand, or by
+        an earlier trial of the run: a Repeat) keeps it, and a trial without a walking dose (not
+        finished, invalid) counts for nothing; both stay for the clinician to choose on the
+        programme page. Returns ``{"programme_session_id", "minutes", "minutes_planned"}`` (with
+        ``"already": True`` when nothing changed) or ``{"none": why}``."""
+        session = self.session(session_id)
+        counted = {"programme_session_id": session_id, "minutes_planned": session["minutes_planned"]}
+        if session["trial_id"] == trial.get("id"):
+            return {**counted, "minutes": (session["dose"] or {}).get("minutes"), "already": True}
+        try:
+            dose = dose_from_trial(trial)
+        except NoDoseInTrial as exc:
+            return {"none": str(exc)}
+        assignment = self.get(session["assignment_id"])
+        if trial.get("patient_id") != assignment["patient_id"]:
+            raise ValidationError({"trial_id": "is a trial of another patient"})
+        try:
+            self.record_dose(session_id, dose, source="measured", trial_id=trial["id"], actor=actor, from_run=True)
+        except Conflict as exc:
+            return {"none": f"{exc}; trial #{trial.get('id')} is offered on the programme page to take instead"}
+        return {**counted, "minutes": dose["minutes"]}
 
     # -- visits ------------------------------------------------------------------------------
 

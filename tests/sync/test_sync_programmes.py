@@ -19,7 +19,7 @@ from station.store.programmes import today_of
 from station.sync.hub import Hub
 from station.sync.records import record_of
 
-from sync_support import CLINICIAN, WallClock, add_trial, hub_patient
+from sync_support import CLINICIAN, WallClock, add_trial, hub_patient, hub_trials
 
 HUB_USER = Actor(7, "hubclin", "10.0.0.9")
 
@@ -360,3 +360,46 @@ def test_the_assigning_stations_programme_page_marks_what_was_taken_from_the_hub
     assert client.get("/api/assignments/9999/recorded-elsewhere").status_code == 404
     assert app.test_client().get(f"/api/assignments/{local['id']}/recorded-elsewhere").status_code == 401
     assert b"data-hub" not in client.get(f"/assignments/{local['id']}").data
+
+
+def test_a_session_credited_by_its_run_reaches_the_hub_as_a_linked_dose_does(hub_store, station_factory):
+    """A treadmill session started from the programme and stopped early counts at the station when
+    its trial is stored (StoreSink.credit_programme_session); the hub has it done with the same dose
+    and its own copy of the trial linked, as a dose linked by hand reaches it."""
+    from station.protocols.sinks import StoreSink
+    from sync_support import CALIBRATION, frames
+
+    wall = WallClock()
+    gym = station_factory("gym", wall)
+    patient = gym.store.patients.create({"identifier": "P-PR9", "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
+    template = builtin_programmes(builtin_protocols())["backward-walking-stroke"]
+    local = gym.store.programmes.assign(patient["id"], template, today_of(wall), actor=CLINICIAN)
+    gym.sync_once()
+    first, second = local["sessions"][:2]
+    walks = []
+    for session in (first, second):
+        station_session = gym.store.sessions.create(patient["id"], {"label": "treadmill"}, actor=CLINICIAN)
+        writer = gym.store.trials.start_trial(station_session["id"], "backward-treadmill", "backward", CALIBRATION,
+                                              100.0, actor=CLINICIAN)
+        writer.append(frames(300))
+        writer.finish({"kind": "walk", "fs_hz": 100.0, "samples": 300, "profile": "walk", "version": "t",
+                       "metrics": {"walking_min": 0.35, "steps": 33, "cadence_steps_min": 96.0, "planned_min": 30.0},
+                       "trial": {"end_reason": "operator_ended"}}, valid=True)
+        walks.append(writer.trial_id)
+    sink = StoreSink(gym.store.trials, 0, CALIBRATION, CLINICIAN, programmes=gym.store.programmes,
+                     programme_session_id=first["id"])
+    assert sink.credit_programme_session(walks[0])["minutes"] == 0.35
+    gym.store.programmes.measure_dose(second["id"], gym.store.trials.get(walks[1]), actor=CLINICIAN)  # by hand
+    gym.sync_once()
+
+    hub = _hub_programme(hub_store, "P-PR9")
+    hub_walks = sorted(t["id"] for t in hub_trials(hub_store, "P-PR9"))
+    assert len(hub_walks) == 2
+    for number, hub_trial in ((0, hub_walks[0]), (1, hub_walks[1])):
+        s = hub["sessions"][number]
+        assert (s["status"], s["dose_source"], s["trial_id"]) == ("done", "measured", hub_trial)
+        assert s["dose"] == {"minutes": 0.35, "steps": 33, "cadence_steps_min": 96.0}
+    assert hub["sessions"][2]["status"] == "planned"
+    document = programme_document(hub_store, hub["id"], builtin_protocols(), actor=HUB_USER)
+    assert document["adherence"]["overall"]["sessions_done"] == 2
+    assert document["adherence"]["overall"]["minutes_done"] == 0.7

@@ -21,6 +21,8 @@
   const conditionLabel = (name, id) => (tests[name] && tests[name].conditions[id]) || String(id || "").replace(/_/g, " ");
 
   const mins = (x) => (x === null || x === undefined ? "–" : Number.isInteger(x) ? String(x) : x.toFixed(1));
+  /* A dose's minutes against the plan: "30 min" done in full, "0.3 of 30 min" for a session stopped early. */
+  const doneOfPlanned = (s) => (s.minutes < s.minutes_planned ? `${mins(s.minutes)} of ${mins(s.minutes_planned)} min` : `${mins(s.minutes)} min`);
   const pct = (x) => (x === null || x === undefined ? "–" : `${Math.round(100 * x)} %`);
   const day = (iso) => new Date(iso + "T12:00:00Z").toLocaleDateString(undefined, { weekday: "short", month: "short", day: "numeric" });
 
@@ -102,7 +104,7 @@
         recordedAt("visit", v.assessment_id) && v.status !== "planned" ? el("span", { class: "recorded-at" }, ` at ${placeName(recordedAt("visit", v.assessment_id))}`) : ""));
     }
     for (const s of doc.sessions) {
-      const d = s.minutes !== null && s.minutes !== undefined ? ` · ${mins(s.minutes)} min` : "";
+      const d = s.minutes !== null && s.minutes !== undefined ? ` · ${doneOfPlanned(s)}` : "";
       add(s.week, el("button", {
         type: "button", class: "cal-item session" + (s.planned_date === doc.today ? " today" : ""),
         dataset: { status: s.status, sessionId: s.id, number: s.number }, onclick: () => select("session", s.id),
@@ -145,7 +147,7 @@
     }
     if (s.status === "done") {
       parts.push(el("p", { id: "dose-recorded" }, `Dose (${s.source === "measured" ? `measured, trial #${s.trial_id}` : "entered by hand"}): `
-        + [s.minutes !== null ? `${mins(s.minutes)} min` : null, s.steps !== null && s.steps !== undefined ? `${s.steps} steps` : null,
+        + [s.minutes !== null ? doneOfPlanned(s) : null, s.steps !== null && s.steps !== undefined ? `${s.steps} steps` : null,
           // a treadmill session's speed is its belt's, entered in km/h: said once, as entered (before, "0.60 m/s" as well)
           s.cadence_steps_min ? quantity(s.cadence_steps_min, "steps/min") : null,
           s.speed_m_s && !(s.belt_speed_m_s && Math.abs(s.speed_m_s - s.belt_speed_m_s) < 1e-9) ? quantity(s.speed_m_s, "m/s") : null,
