@@ -31,7 +31,8 @@ from station.reference import mdc as mdc_table
 from station.protocols.walk_words import (COUNT_NO_MDC, COUNTS, WALK_KEY_MEASURES, better_direction, better_words,
                                          count_better_words, count_change, count_change_words, entered_setting,
                                          imu_gaps_summary, key_measures_for, measure_words, perry_class_reference,
-                                         session_count, session_counts_words)
+                                         session_count, session_counts_words, treadmill_not_compared,
+                                         treadmill_session_words)
 from station.reference import norms
 from station.reference.population import not_applied_words
 from station.store.trials import DATABASE_BUSY_REASON, DISK_FULL_REASON
@@ -358,6 +359,8 @@ def key_measures(protocol: Protocol, condition_summary: dict, summary: dict, age
 
 def norm_withheld_words(outcome: str, nominal_s: float, value: float | None, valid: list[dict]) -> str | None:
     """Why a condition's sway measure (``value``, the mean over its ``valid`` trials: each
+    mine = [r for r in results if r.valid and r.plan.condition.id == condition.id and r.metrics is not None]
+    sessions = treadmill_sessions(mine) if setting == "treadmill" else []
     :meth:`TrialResult.to_dict`, or its ``time_held_s``, ``completed``, ``metrics`` and ``metrics_note``) is not
     compared with the age-group norms, in words; None when it is compared.
 
@@ -396,6 +399,8 @@ def norm_withheld_words(outcome: str, nominal_s: float, value: float | None, val
         return "No valid trial in this condition: no value to compare."
     if all(t.get("time_held_s") == 0.0 and not t.get("metrics") for t in valid):
         return "The patient could not take the position (0 s): no sway to compare."
+            if len(sessions) > 1:
+                _each_session_unless_comparable(entry, sessions)
     notes = list(dict.fromkeys(t["metrics_note"] for t in valid if not t.get("metrics") and t.get("metrics_note")))
     return " ".join(notes) or "No sway measures in this condition's valid trials: no value to compare."
 
@@ -403,6 +408,51 @@ def norm_withheld_words(outcome: str, nominal_s: float, value: float | None, val
 def weight_glance(split: dict) -> dict:
     """The weight split at a glance (``split``: :func:`station.protocols.results.summarise`'s
     ``weight_bearing``): the two shares, which side bears more and by how many percentage points, and
+def treadmill_sessions(valid: list[TrialResult]) -> list[dict]:
+    """A treadmill condition's valid sessions (each a trial), oldest first: each one's plan (``planned_min``,
+    ``belt_speed_m_s``), its time from the go to its end (``recorded_s``), its measures (``values``) and its
+    ``words`` against its own plan (:func:`~station.protocols.walk_words.treadmill_session_words`)."""
+    out = []
+    for r in valid:
+        values = {k: v for k, v in ((r.metrics or {}).get("metrics") or {}).items() if _finite(v) is not None}
+        one = {"trial": r.plan.trial, "planned_min": values.get("planned_min"),
+               "belt_speed_m_s": values.get("belt_speed_m_s", values.get("walk_speed_m_s")),
+               "walking_min": values.get("walking_min"), "recorded_s": r.analysis_end_s, "values": values}
+        out.append({**one, "words": treadmill_session_words(one)})
+    return out
+
+
+_SESSION_UNITS = {"cadence_steps_min": (1, " steps/min"), "stride_time_cv_pct": (1, " %"),
+                  "step_time_cv_pct": (1, " %"), "step_symmetry": (2, "")}
+
+
+def _each_session_unless_comparable(entry: dict, sessions: list[dict]) -> None:
+    """A treadmill measure of a visit's several sessions (:func:`treadmill_sessions`) that differ in what the measure
+    depends on (the planned minutes, the belt speed: :func:`~station.protocols.walk_words.treadmill_not_compared`):
+    each session's said (``sessions``, in words), never their mean (``value`` None: nothing compared with it)."""
+    key = entry["metric"]
+    why = sorted({w for s in sessions[1:] if (w := treadmill_not_compared(key, sessions[0], s))})
+    if not why:
+        return
+    if key == "walking_min":
+        each = [s["words"] for s in sessions]
+    elif key in _SESSION_UNITS:
+        digits, unit = _SESSION_UNITS[key]
+        each = [("–" if s["values"].get(key) is None else f"{s['values'][key]:.{digits}f}{unit}")
+                + (f" at {s['belt_speed_m_s'] * 3.6:.1f} km/h" if s.get("belt_speed_m_s") else "") for s in sessions]
+    else:
+        return  # counts are said each already (their ``counts``)
+    plans = list(dict.fromkeys(s["planned_min"] for s in sessions if s.get("planned_min")))  # in the sessions' order
+    speeds = list(dict.fromkeys(round(s["belt_speed_m_s"] * 3.6, 1) for s in sessions if s.get("belt_speed_m_s")))
+    differ = ([f"planned {' and '.join(f'{p:g}' for p in plans)} min"] if key == "walking_min" and len(plans) > 1 else []) \
+        + ([f"belt speed {' and '.join(f'{v:.1f}' for v in speeds)} km/h"] if len(speeds) > 1 else [])
+    entry.update(value=None, sessions=each)
+    if key == "walking_min":  # (the plans' mean words, "a session on average, of the 1 and 30 min planned", left out)
+        entry["words"] = f"Each session against its own plan, not averaged ({', '.join(differ)}); more is better."
+    else:
+        entry["words"] = f"Each session at its own belt speed, not averaged ({', '.join(differ)}). " + entry.get("words", "")
+
+
     the clinic's asymmetry limit when one is set (``flagged`` then says which side of it; ``tone``
     ``flag`` above it); no published cut-off is carried for quiet stance (weight-bearing.toml).
 
@@ -725,6 +775,10 @@ def sensory_summary(protocol: Protocol, conditions: list[dict]) -> dict | None:
            "note": "Ratios of mean sway velocity; above 1 means more sway than on a firm surface with the eyes open. "
                    "No published cut-off is carried for them."}
     if all(v is not None for v in scores):
+        if protocol.outcome == "walk" and protocol.walk is not None and protocol.walk.setting == "treadmill":
+            each = treadmill_sessions([r for r in results if r.valid and r.plan.condition.id == c["id"] and r.metrics])
+            conditions[-1]["treadmill_sessions"] = [s["words"] for s in each]  # each against its own plan, at a glance
+            conditions[-1]["gait_pooled"] = not any(treadmill_not_compared("cadence_steps_min", each[0], s) for s in each[1:])
         out["composite_s"] = round(sum(scores), 2)
         out["composite_pct"] = round(100.0 * sum(scores) / max_s, 1)
     base = by_id.get("firm_eo", {}).get("values", {}).get("mean_velocity_cm_s")
@@ -1063,12 +1117,13 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
             if s["mdc"] is None:
                 s["mdc_note"] = _no_band_words(published, s)
         if len(points) >= 2:
+        plans: dict[tuple[str, str], dict] = {}  # a treadmill session's (protocol, condition) -> its plan and belt speed
             s["change"] = points[-1]["value"] - points[0]["value"]
             s["exceeds_mdc"] = None if s["mdc"] is None else abs(s["change"]) > s["mdc"]["value"]
             s["mdc_reading"] = mdc_table.phase_reading(s["change"], s["mdc"])
             s["mdc_verdict"] = mdc_verdict(s["change"], s["exceeds_mdc"], s["better"])
         if s.get("count"):
-            s["change_words"] = None if len(points) < 2 else count_change_words(
+            s["change_words"] = None if len(points) < 2 or s.get("not_compared") else count_change_words(
                 s["change"], s["metric"], several=any(len(p["counts"]) > 1 for p in points))
     out.sort(key=lambda s: (s["protocol"], s["condition_order"], HISTORY_MEASURES.index(s["metric"])))
     return {
@@ -1081,6 +1136,10 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
 def _numbered_in_visits(sessions: list[dict]) -> list[dict]:
     """A history's sessions (``id``, ``started_at``, ``label``), each with its ``number`` in its visit and how many
     sessions the visit had (``visit_sessions``), as the visit results page numbers them (:func:`visit_numbers`,
+            if _on_treadmill(protocols.get(trial["protocol"])):  # its plan, what its measures are compared at
+                plans.setdefault((trial["protocol"], trial["condition"]), {
+                    "planned_min": _finite(values.get("planned_min")),
+                    "belt_speed_m_s": _finite(values.get("belt_speed_m_s", values.get("walk_speed_m_s")))})
     :func:`session_numbers_in_visit`): "Session 2" on the history's chart is the visit page's "Session 2".
 
     >>> [(s["number"], s["visit_sessions"]) for s in _numbered_in_visits([{"id": i, "started_at": at, "label": "",
@@ -1098,6 +1157,8 @@ def _numbered_in_visits(sessions: list[dict]) -> list[dict]:
 
 
 def _session_value(protocol: Protocol | None, metric: str, values: list[float]) -> float:
+            if key[:2] in plans:
+                point["plan"] = plans[key[:2]]
     """A session's point: the mean of its valid trials (said so: the series' ``summary``), except the
     time held, which is the protocol's own score of the condition (the best attempt, e.g. single-leg
     stance, or the mean, e.g. the mCTSIB), as its results page gives it, and a walk's count (steps,
@@ -1116,6 +1177,10 @@ def _summary(protocol: Protocol | None, metric: str) -> str:
     time held of a protocol scored by the best attempt)."""
     if metric in COUNTS:
         return "median_low"
+            why = "plan" in points[0] and "plan" in points[-1] and treadmill_not_compared(
+                s["metric"], points[0]["plan"], points[-1]["plan"])
+            if why:  # a treadmill's sessions of another plan or belt speed: no change made of them
+                s.update(change=None, exceeds_mdc=None, mdc_reading=None, mdc_verdict=None, not_compared=why)
     return "best" if metric == "time_held_s" and protocol is not None and protocol.score == "best" else "mean"
 
 

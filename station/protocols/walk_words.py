@@ -620,3 +620,74 @@ def _near_gaps_sentence(walk: dict, fs_hz: float | None) -> str:
             f"{'its time is' if one else 'their times are'} uncertain: the {steps} step time{'' if steps == 1 else 's'} "
             f"next to {'it' if one else 'them'} {'was' if steps == 1 else 'were'} left out of the step time, its "
             f"variability and the stride-time variability (the steps and the cadence still count {'it' if one else 'them'}).")
+
+
+TREADMILL_DOSE_MEASURES = frozenset({"walking_min", "pauses", "steps"})
+"""A treadmill session's measures that grow with its planned minutes: compared across sessions only at the same
+plan and belt speed (the gait measures, cadence and variability, only at the same belt speed)."""
+
+TREADMILL_GAIT_MEASURES = frozenset({"cadence_steps_min", "stride_time_cv_pct", "step_time_cv_pct", "step_symmetry"})
+
+
+def clock_words(seconds: float) -> str:
+    """A time walked as a clock reads it, minutes and seconds.
+
+    >>> clock_words(21.4), clock_words(60.0), clock_words(1805)
+    ('0:21', '1:00', '30:05')
+    """
+    whole = int(round(seconds))
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+def km_h(belt_speed_m_s: float) -> str:
+    """A belt speed (stored in m/s) as the clinician entered it.
+
+    >>> km_h(0.5), km_h(2.0 / 3.6)
+    ('1.8 km/h', '2.0 km/h')
+    """
+    return f"{belt_speed_m_s * 3.6:.1f} km/h"
+
+
+def treadmill_session_words(session: dict) -> str:
+    """One treadmill session against its own plan (``walking_min``, ``planned_min``, ``recorded_s``: the time
+    from the go to its end, ``belt_speed_m_s``): never a percentage, nor another session's plan; a session that
+    ended before its planned minutes says so.
+
+    >>> treadmill_session_words({"walking_min": 0.34, "planned_min": 30, "recorded_s": 21.3, "belt_speed_m_s": 2 / 3.6})
+    '0:20 walked of 30 min planned at 2.0 km/h: stopped early, at 0:21'
+    >>> treadmill_session_words({"walking_min": 1.0, "planned_min": 1, "recorded_s": 60.0, "belt_speed_m_s": 0.5})
+    '1:00 walked of 1 min planned at 1.8 km/h'
+    """
+    walked = session.get("walking_min")
+    words = ("no walking measured" if walked is None else f"{clock_words(walked * 60.0)} walked") + (
+        f" of {session['planned_min']:g} min planned" if session.get("planned_min") else "")
+    if session.get("belt_speed_m_s"):
+        words += f" at {km_h(session['belt_speed_m_s'])}"
+    recorded, planned = session.get("recorded_s"), session.get("planned_min")
+    if recorded is not None and planned and recorded < planned * 60.0 - 1.0:
+        words += f": stopped early, at {clock_words(recorded)}"
+    return words
+
+
+def treadmill_not_compared(metric: str, first: dict, last: dict) -> str | None:
+    """Why two treadmill sessions' ``metric`` is not compared (each a dict with ``planned_min`` and
+    ``belt_speed_m_s``), in words; None when they are comparable: a dose measure (:data:`TREADMILL_DOSE_MEASURES`)
+    at the same plan and belt speed, a gait measure at the same belt speed, anything else always.
+
+    >>> treadmill_not_compared("walking_min", {"planned_min": 1, "belt_speed_m_s": 0.5},
+    ...                        {"planned_min": 30, "belt_speed_m_s": 2 / 3.6})
+    'not compared: planned 1 vs 30 min, belt speed 1.8 vs 2.0 km/h'
+    >>> treadmill_not_compared("cadence_steps_min", {"planned_min": 1, "belt_speed_m_s": 0.5},
+    ...                        {"planned_min": 30, "belt_speed_m_s": 0.5}) is None
+    True
+    """
+    if metric not in TREADMILL_DOSE_MEASURES | TREADMILL_GAIT_MEASURES:
+        return None
+    why = []
+    a, b = first.get("planned_min"), last.get("planned_min")
+    if metric in TREADMILL_DOSE_MEASURES and a and b and abs(a - b) > 1e-9:
+        why.append(f"planned {a:g} vs {b:g} min")
+    a, b = first.get("belt_speed_m_s"), last.get("belt_speed_m_s")
+    if a and b and km_h(a) != km_h(b):
+        why.append(f"belt speed {km_h(a)[:-5]} vs {km_h(b)}")
+    return "not compared: " + ", ".join(why) if why else None

@@ -46,7 +46,8 @@ def series_block(series: dict, citations: Citations, width: float, visits: dict[
     words = f"{measured}; first {said(first)} ({day(first['started_at'])})"
     if len(points) > 1:
         words += (f", last {said(last)} ({day(last['started_at'])}), "  # a change always signed; a percentage's in points
-                  f"change {series['change_words'] if count else change(series.get('change'), unit)}")
+                  + (f"change {series['not_compared']}" if series.get("not_compared")  # a treadmill's other plan or speed
+                     else f"change {series['change_words'] if count else change(series.get('change'), unit)}"))
     if mdc is not None:
         cite = citations.cite(mdc.get("citation"), mdc.get("doi"))
         values = " / ".join(f"{quantity(ph['value'], change_unit(unit))} {ph['phase']}" for ph in mdc.get("phases") or []) \

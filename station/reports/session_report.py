@@ -98,6 +98,7 @@ def _measures_table(condition: dict, citations: Citations, width: float):
         # a treadmill's belt speed as the clinician entered it (km/h), not as stored (m/s)
         # a visit's sessions each at their own speed: each said (its "settings"), not a mean nobody set
         value = belt_speed(km.get("settings") or km.get("value")) if treadmill and km.get("metric") == "walk_speed_m_s" \
+            else "; ".join(km["sessions"]) if km.get("sessions") \
             else counts_words(km["counts"], "treadmill" if treadmill else "overground") if km.get("counts") \
             else with_unit(km.get("value"), unit)  # a count as counted, each trial's: never a mean rounded
         refs = [reference_words(r, unit, citations) for r in km.get("references") or []]

@@ -33,8 +33,9 @@
     if (s.points.length < 2) {
       return el("div", { class: "small" }, el("p", {}, "One session so far: a change shows from the second."), mdcLine);
     }
-    const words = `Change since the first session: ${changeWords(s)}.`;
-    const verdict = !s.mdc ? null : s.mdc_reading ? el("span", { class: "tag neutral mdc-reading" }, s.mdc_reading)
+    // a treadmill's sessions of another plan or belt speed (report.patient_history): no change made of them
+    const words = `Change since the first session: ${s.not_compared || changeWords(s)}.`;
+    const verdict = !s.mdc || s.not_compared ? null : s.mdc_reading ? el("span", { class: "tag neutral mdc-reading" }, s.mdc_reading)
       : Station.mdcVerdictTag(s.mdc_verdict);
     return el("div", { class: "small" }, el("p", {}, words, " ", verdict), mdcLine);
   }
@@ -138,8 +139,8 @@
       const last = s.points[s.points.length - 1];
       let change = "";
       if (s.points.length >= 2) {
-        change = `${changeWords(s)} since the first`;
-        if (s.mdc) change += ` (${s.mdc_reading || s.mdc_verdict.words})`;
+        change = s.not_compared ? `since the first: ${s.not_compared}` : `${changeWords(s)} since the first`;
+        if (s.mdc && !s.not_compared) change += ` (${s.mdc_reading || s.mdc_verdict.words})`;
       }
       return el("tr", { dataset: { condition: s.condition } },
         el("th", {}, el("span", { class: "swatch-dot", dataset: { colour: String(i % COLOURS.length) } }), s.condition_label),

@@ -65,6 +65,7 @@
     if (m.metric === "time_held_s" && m.value === 0) return "0 s (unable)";
     // a treadmill's belt speed as the clinician entered it (km/h), not as stored; a visit's sessions' each, not their mean
     if (m.metric === "walk_speed_m_s" && isTreadmill(condition)) return beltSpeed(m.settings || m.value);
+    if (m.sessions) return m.sessions.join("; "); // a treadmill's sessions of other plans or speeds: each, not their mean
     if (m.value === null || m.value === undefined) return "–";
     // counts (walk tests): a visit's each trial's, as counted (never a mean rounded: "31 and 34 (2 sessions)")
     if (m.metric === "steps" || m.metric === "pauses") return m.counts ? WalkResults.countsText(m.counts, isTreadmill(condition) ? "treadmill" : "overground") : fmt(m.value, 0);
@@ -84,7 +85,8 @@
         if (!refs.length) refs.push(el("span", { class: "muted small" }, m.note || m.words || "No published reference for this measure."));
         else if (m.words) refs.push(el("div", { class: "small" }, m.words));
         return el("tr", { dataset: { metric: m.metric } },
-          el("th", {}, m.label), el("td", { class: "value num" }, valueText(m, condition)), el("td", {}, refs));
+          el("th", {}, m.label), el("td", { class: "value num" + (m.sessions ? " each-session" : "") },
+            m.sessions ? m.sessions.map((words) => el("div", {}, words)) : valueText(m, condition)), el("td", {}, refs));
       });
   }
 
@@ -277,7 +279,9 @@
     const figures = [];
     for (const condition of section.conditions) {
       const figure = el("figure", { class: "trace-figure" });
-      const values = condition.values || {};
+      const values = { ...(condition.values || {}) };
+      // a treadmill's sessions of other plans or speeds: each said in the key measures, never their mean here
+      for (const m of condition.key_measures || []) if (m.sessions) delete values[m.metric];
       const table = section.outcome !== "walk" ? allMeasures(values) // a walk's measures by their names and words
         // a treadmill's settings as entered, each session's (condition.settings), not their mean
         : Object.keys(values).length ? WalkResults.measuresTable({ ...values, ...(condition.settings || {}), ...(condition.counts || {}) }, `all-${section.protocol}-${condition.id}`,

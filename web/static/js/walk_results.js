@@ -282,14 +282,16 @@ const WalkResults = (() => {
     const v = { ...(condition.values || {}), ...(condition.settings || {}) }; // each session's setting, not their mean
     if (v.walking_min === undefined || v.walking_min === null) return timedGlance(condition);
     const plan = plannedOf(v);
-    const bits = [!plan ? `walked ${walkedText(v.walking_min)}`
+    // each session against its own plan (report.treadmill_sessions): "0:21 walked of 30 min planned at 2.0 km/h: stopped early"
+    const bits = condition.treadmill_sessions && condition.treadmill_sessions.length ? [...condition.treadmill_sessions]
+      : [!plan ? `walked ${walkedText(v.walking_min)}`
       : plan.sessions > 1 ? `walked ${walkedText(v.walking_min)} a session on average, of ${plan.words} (${plan.pct} %)`
         : `walked ${walkedText(v.walking_min)} of ${plan.words} (${plan.pct} %)`];
     const pauses = [].concat((condition.counts || {}).pauses ?? v.pauses ?? []); // each session's, as counted
     if (new Set(pauses).size > 1) bits.push(`${countsText(pauses, "treadmill").replace(" (", " pauses (")}`);
     else if (pauses.length) bits.push(pauses[0] ? `${fmt(pauses[0], 0)} pause${pauses[0] === 1 ? "" : "s"}` : "no pause");
     // by the unit's rule, as the measures below say it (96.5 steps/min, not "97")
-    if (v.cadence_steps_min !== undefined && v.cadence_steps_min !== null) bits.push(quantity(v.cadence_steps_min, "steps/min"));
+    if (v.cadence_steps_min !== undefined && v.cadence_steps_min !== null && condition.gait_pooled !== false) bits.push(quantity(v.cadence_steps_min, "steps/min"));
     return bits.map((b) => el("span", { class: "tag neutral", dataset: { kind: "walk" } }, b));
   }
 

@@ -1,0 +1,75 @@
+"""What the visit results and the history show of a visit, read as a clinician reads it (an outside review), in headless
+Chromium at tablet (1180x820) and phone (390x844) size against the real station (simulated hardware), from stored
+trials: a visit's treadmill sessions of different plans and belt speeds each said against their own plan, never
+averaged, and the history's change between them not made."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import set_size
+from test_dashboard import PHONE, TABLET, css, wait
+from test_walk_words_on_pages import text_of
+
+pytestmark = pytest.mark.e2e
+
+TREADMILL = (("2026-12-05T20:00:00+00:00", 0.5, 1.0, 1.0, 60.0, 95.0),
+             ("2026-12-05T20:29:00+00:00", 2.0 / 3.6, 30.0, 0.333, 21.0, 97.8))
+"""(start, belt m/s, planned min, walked min, recorded s, cadence): a 1-minute test at 1.8 km/h, then a 30-minute
+programme session stopped at 0:21 at 2.0 km/h."""
+
+
+def _treadmill_visit(data_dir) -> tuple[int, int]:
+    """A patient with :data:`TREADMILL`'s visit: (patient id, its last session id)."""
+    from station.store.audit import Actor
+    from station.store.store import Store
+
+    store = Store.open(data_dir)
+    actor = Actor(None, "test")
+    patient = store.patients.create({"identifier": "PLANS-1", "birth_year": 1950, "sex": "F"}, actor=actor)
+    for started, belt, planned, walked, recorded, cadence in TREADMILL:
+        session = store.sessions.create(patient["id"], {"label": "treadmill", "started_at": started}, actor=actor)
+        writer = store.trials.start_trial(session["id"], "backward-treadmill", "session", {"method": "nominal"}, 100.0,
+                                          actor=actor)
+        metrics = {"walking_min": walked, "planned_min": planned, "pauses": 0, "pause_s": 0.0, "steps": 60,
+                   "cadence_steps_min": cadence, "stride_time_cv_pct": 3.0, "walk_time_s": walked * 60.0,
+                   "walk_speed_m_s": belt, "belt_speed_m_s": belt, "walk_distance_m": walked * 60.0 * belt}
+        outcome = {"protocol": "backward-treadmill", "condition": "session", "label": "session", "trial": 1, "attempt": 1,
+                   "valid": True, "end_reason": "duration", "issues": [], "hold_end": None, "warnings": [],
+                   "completed": True, "duration_s": planned * 60.0, "time_held_s": None, "analysis_end_s": recorded,
+                   "walk": {"setting": "treadmill", "belt_speed_m_s": belt, "walking_min": walked, "planned_min": planned}}
+        writer.finish({"kind": "walk", "fs_hz": 100.0, "samples": 0, "profile": "walk", "version": "test",
+                       "metrics": metrics, "trial": outcome}, valid=True)
+    store.close()
+    return patient["id"], session["id"]
+
+
+def test_treadmill_sessions_of_other_plans_are_each_said(reading_pages, shots):
+    station = reading_pages.station
+    tablet, phone, (patient_id, last) = reading_pages.tablet_and_phone(_treadmill_visit)
+    section = '.protocol-results[data-protocol="backward-treadmill"]'
+    for driver, size in ((tablet, TABLET), (phone, PHONE)):
+        set_size(driver, size)
+        driver.get(f"{station.url}/sessions/{last}")
+        glance = wait(driver, "the treadmill's glance", lambda d: text_of(css(d, f"{section} .card.condition > .actions .tag")))
+        assert "1:00 walked of 1 min planned at 1.8 km/h" in glance, glance
+        assert "0:20 walked of 30 min planned at 2.0 km/h: stopped early, at 0:21" in glance, glance
+        assert "on average" not in glance and "%" not in glance and "steps/min" not in glance, glance
+        cadence = [" ".join(d.get_attribute("textContent").split())  # each on its line
+                   for d in css(driver, f'{section} tr[data-metric="cadence_steps_min"] td.value > div')]
+        assert cadence == ["95.0 steps/min at 1.8 km/h", "97.8 steps/min at 2.0 km/h"], cadence
+        walked = text_of(css(driver, f'{section} tr[data-metric="walking_min"]'))
+        assert "not averaged (planned 1 and 30 min, belt speed 1.8 and 2.0 km/h)" in walked, walked
+        assert "on average" not in driver.find_element("tag name", "main").text
+        assert driver.execute_script("return document.documentElement.scrollWidth") <= size[0], size
+        css(driver, section)[0].location_once_scrolled_into_view
+        driver.save_screenshot(str(shots / f"treadmill-visit-{size[0]}x{size[1]}.png"))
+
+        driver.get(f"{station.url}/patients/{patient_id}/history")
+        page = wait(driver, "the history's charts", lambda d: "Time walking" in d.find_element("tag name", "main").text
+                    and d.find_element("tag name", "main").text)
+        assert "Change since the first session: not compared: planned 1 vs 30 min, belt speed 1.8 vs 2.0 km/h." in page, page
+        assert "Change since the first session: not compared: belt speed 1.8 vs 2.0 km/h." in page, page  # cadence
+        assert "-0.7 min" not in page and "-0.6 min" not in page, page
+        assert driver.execute_script("return document.documentElement.scrollWidth") <= size[0], size
+        driver.save_screenshot(str(shots / f"treadmill-history-{size[0]}x{size[1]}.png"))

@@ -1,0 +1,87 @@
+"""A visit's treadmill sessions of different plans are each said against their own plan, never averaged: a 1-minute
+test at 1.8 km/h and a 30-minute programme session stopped at 0:21 at 2.0 km/h (an outside review). Before, the visit
+results read "walked 40 s a session on average, of 1 and 30 min (4 %)" and a cadence of 96.4 steps/min averaged over
+both belt speeds, and the history (page and PDF) "Change since the first session: -0.6 min" as a decline."""
+
+from __future__ import annotations
+
+import pytest
+
+from station.protocols.report import patient_history, session_results
+from station.reports.build import make_report
+from station.store.store import Store
+
+from reports_support import ACTOR, pdf_text
+from test_belt_speed_entered import _trial_doc
+
+SESSIONS = (("2026-12-05T20:00:00+00:00", 0.5, 1.0, 1.0, 60.0, 95.0),
+            ("2026-12-05T20:29:00+00:00", 2.0 / 3.6, 30.0, 0.333, 21.0, 97.8))
+"""(start, belt m/s, planned min, walked min, recorded s, cadence): the 1-minute test, then the session stopped early."""
+
+
+@pytest.fixture
+def plans_store(tmp_path):
+    store = Store.open(tmp_path / "data")
+    patient = store.patients.create({"identifier": "PLAN-1", "birth_year": 1950, "sex": "F", "conditions": []},
+                                    actor=ACTOR)
+    sessions = []
+    for started, belt, planned, walked, recorded, cadence in SESSIONS:
+        session = store.sessions.create(patient["id"], {"label": "treadmill", "started_at": started}, actor=ACTOR)
+        writer = store.trials.start_trial(session["id"], "backward-treadmill", "session", {"method": "nominal"}, 100.0,
+                                          actor=ACTOR)
+        doc = _trial_doc(belt, planned, walked)
+        doc["metrics"]["cadence_steps_min"] = cadence
+        doc["trial"]["analysis_end_s"] = recorded
+        writer.finish(doc, valid=True)
+        sessions.append(session["id"])
+    yield store, patient["id"], sessions
+    store.close()
+
+
+def test_each_treadmill_session_is_said_against_its_own_plan(plans_store, protocols, clinic, poppler):
+    store, patient_id, (first, second) = plans_store
+    [section] = session_results(store, second, protocols, actor=ACTOR, visit=True)["protocols"]
+    [condition] = section["conditions"]
+    assert condition["treadmill_sessions"] == ["1:00 walked of 1 min planned at 1.8 km/h",
+                                               "0:20 walked of 30 min planned at 2.0 km/h: stopped early, at 0:21"]
+    assert condition["gait_pooled"] is False
+    measures = {m["metric"]: m for m in condition["key_measures"]}
+    walked = measures["walking_min"]
+    assert walked["value"] is None and walked["sessions"] == condition["treadmill_sessions"]
+    assert walked["words"] == ("Each session against its own plan, not averaged (planned 1 and 30 min, belt speed 1.8 "
+                               "and 2.0 km/h); more is better."), walked["words"]
+    cadence = measures["cadence_steps_min"]
+    assert cadence["value"] is None and cadence["sessions"] == ["95.0 steps/min at 1.8 km/h", "97.8 steps/min at 2.0 km/h"]
+    assert cadence["words"].startswith("Each session at its own belt speed, not averaged (belt speed 1.8 and 2.0 km/h).")
+    visit = " ".join(pdf_text(make_report("session", store, second, protocols=protocols, clinic=clinic, actor=ACTOR)).split())
+    assert "0:20 walked of 30 min planned at 2.0 km/h: stopped early, at 0:21" in visit, visit
+    assert "96.4" not in visit and "on average" not in visit and "(4 %)" not in visit, visit
+
+    series = {s["metric"]: s for s in patient_history(store, patient_id, protocols, actor=ACTOR)["series"]}
+    assert series["walking_min"]["change"] is None
+    assert series["walking_min"]["not_compared"] == "not compared: planned 1 vs 30 min, belt speed 1.8 vs 2.0 km/h"
+    assert series["cadence_steps_min"]["not_compared"] == "not compared: belt speed 1.8 vs 2.0 km/h"
+    history = " ".join(pdf_text(make_report("patient", store, patient_id, protocols=protocols, clinic=clinic,
+                                            actor=ACTOR)).split())
+    assert "change not compared: planned 1 vs 30 min, belt speed 1.8 vs 2.0 km/h" in history, history
+    assert "-0.7 min" not in history and "-0.6 min" not in history, history
+
+
+def test_sessions_of_one_plan_and_speed_are_still_averaged(tmp_path, protocols):
+    store = Store.open(tmp_path / "data")
+    patient = store.patients.create({"identifier": "PLAN-2", "birth_year": 1950, "sex": "F"}, actor=ACTOR)
+    ids = []
+    for started, walked in (("2026-12-05T10:00:00+00:00", 19.6), ("2026-12-05T10:30:00+00:00", 18.0)):
+        session = store.sessions.create(patient["id"], {"label": "treadmill", "started_at": started}, actor=ACTOR)
+        writer = store.trials.start_trial(session["id"], "backward-treadmill", "session", {"method": "nominal"}, 100.0,
+                                          actor=ACTOR)
+        writer.finish(_trial_doc(0.5, 20.0, walked), valid=True)
+        ids.append(session["id"])
+    [section] = session_results(store, ids[-1], protocols, actor=ACTOR, visit=True)["protocols"]
+    [condition] = section["conditions"]
+    measures = {m["metric"]: m for m in condition["key_measures"]}
+    assert "sessions" not in measures["walking_min"] and measures["walking_min"]["value"] == pytest.approx(18.8)
+    assert condition["gait_pooled"] is True
+    series = {s["metric"]: s for s in patient_history(store, patient["id"], protocols, actor=ACTOR)["series"]}
+    assert series["walking_min"]["change"] == pytest.approx(-1.6) and "not_compared" not in series["walking_min"]
+    store.close()
