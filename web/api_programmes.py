@@ -221,6 +221,15 @@ def dose(session_id: int):
     if "minutes" in data:
         raise ValidationError({"minutes": "comes from the trial when trial_id is given; leave it out"})
     trial = store().trials.get(trial_id)
+    assignment = programmes.get(programmes.session(session_id)["assignment_id"])
+    wanted = assignment["template"]["schedule"].get("session_protocol")
+    if wanted and trial["protocol"] != wanted and trial["patient_id"] == assignment["patient_id"]:
+        # a walk test's few metres are no training session's dose (another patient's: refused by measure_dose)
+        protocols, _problem = station_protocols()
+        title = lambda name: protocols[name].title if name in protocols else name  # noqa: E731
+        raise ValidationError({"trial_id": f"trial #{trial_id} is a {title(trial['protocol'])}, not a "
+                                           f"{title(wanted)} (this programme's sessions); take a trial of a session, "
+                                           "or enter the dose by hand"})
     return programmes.measure_dose(session_id, trial, actor=actor(), extra=data or None)
 
 

@@ -107,10 +107,12 @@ def _doses(doc: dict) -> list[dict]:
 
 
 
-def _walking_trials(store, patient_id: int) -> list[dict]:
-    """The patient's recent walking trials not yet taken as a session's dose, with their dose."""
+def _walking_trials(store, patient_id: int, session_protocol: str | None) -> list[dict]:
+    """The patient's recent walking trials not yet taken as a session's dose, with their dose,
+    newest first: only the programme's session protocol's when it names one (a walk test's few
+    metres are no training dose), else every walking protocol's (the page groups them)."""
     out = []
-    for trial in store.programmes.unlinked_trials(patient_id):
+    for trial in store.programmes.unlinked_trials(patient_id, protocol=session_protocol):
         try:
             dose = dose_from_trial(trial)
         except NoDoseInTrial:
@@ -140,7 +142,7 @@ def programme_document(store, assignment_id: int, protocols: dict[str, Protocol]
         "pauses": doc["pauses"],
         "adherence": adherence(doc["sessions"], today),
         "outcome_groups": _outcomes(store, doc, protocols, patient, age_y),
-        "walking_trials": _walking_trials(store, doc["patient_id"]),
+        "walking_trials": _walking_trials(store, doc["patient_id"], doc["template"]["schedule"].get("session_protocol")),
     }
 
 

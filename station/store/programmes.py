@@ -194,16 +194,18 @@ class Programmes:
         """Every assignment of the patient in full, oldest first (for the patient's export)."""
         return [self.get(a["id"]) for a in reversed(self.list_for_patient(patient_id))]
 
-    def unlinked_trials(self, patient_id: int, limit: int = 20) -> list[dict]:
-        """The patient's latest complete trials that no programme session took its dose from,
-        newest first: ``{id, protocol, condition, started_at, metrics}`` (candidates for a
-        measured dose; :func:`station.programmes.dose.dose_from_trial` tells which walked)."""
+    def unlinked_trials(self, patient_id: int, limit: int = 20, protocol: str | None = None) -> list[dict]:
+        """The patient's latest complete trials (of ``protocol`` when given) that no programme
+        session took its dose from, newest first (by start): ``{id, protocol, condition,
+        started_at, metrics}`` (candidates for a measured dose;
+        :func:`station.programmes.dose.dose_from_trial` tells which walked)."""
         with self._db.read() as conn:
             rows = conn.execute(
                 "SELECT t.id, t.protocol, t.condition, t.started_at, t.status, t.metrics FROM trials t"
                 " JOIN sessions s ON s.id = t.session_id WHERE s.patient_id = ? AND t.status = 'complete'"
+                " AND (? IS NULL OR t.protocol = ?)"
                 " AND t.metrics IS NOT NULL AND NOT EXISTS (SELECT 1 FROM programme_sessions ps WHERE ps.trial_id = t.id)"
-                " ORDER BY t.id DESC LIMIT ?", (patient_id, limit)).fetchall()
+                " ORDER BY t.started_at DESC, t.id DESC LIMIT ?", (patient_id, protocol, protocol, limit)).fetchall()
         return [{"id": r["id"], "protocol": r["protocol"], "condition": r["condition"], "started_at": r["started_at"],
                  "status": r["status"], "metrics": json.loads(r["metrics"])} for r in rows]
 

@@ -164,6 +164,7 @@
           value: s.belt_speed_m_s ? (Number(s.belt_speed_m_s) * 3.6).toFixed(1) : "" }),
         field("Perceived exertion (Borg 6–20)", { type: "number", name: "rpe", min: 6, max: 20, step: 1, value: s.rpe ?? "" }),
         field("Notes", { name: "notes", maxlength: 1000, value: s.notes ?? "" }));
+      const sessionProtocol = doc.template.schedule.session_protocol;
       const trialForm = el("form", { class: "grid-form", id: "trial-form" },
         field("Walking trial # (measured by the station)", { type: "number", name: "trial_id", min: 1, step: 1 }));
       parts.push(el("h3", {}, "Dose entered by hand"), form, el("div", { class: "actions" },
@@ -175,11 +176,17 @@
           if (f.get("notes")) body.notes = String(f.get("notes"));
           act("POST", `/api/programme-sessions/${s.id}/dose`, body, box);
         } }, "Save dose")));
-      const offered = (doc.walking_trials || []).map((t) => el("button", {
-        type: "button", class: "secondary walking-trial", dataset: { trialId: t.id }, onclick: () =>
+      // newest first, as the station lists them: only the session protocol's when the programme names one;
+      // else grouped under each protocol's full title (the two 3-metre backward walk forms differ only there)
+      const trialButton = (t) => el("button", {
+        type: "button", class: "secondary walking-trial", dataset: { trialId: t.id, protocol: t.protocol }, onclick: () =>
           act("POST", `/api/programme-sessions/${s.id}/dose`, { trial_id: t.id }, box),
-      }, `Trial #${t.id} (${testTitle(t.protocol)}, ${new Date(t.started_at).toLocaleDateString()}): ${mins(t.dose.minutes)} min, ${t.dose.steps} steps`));
-      const sessionProtocol = doc.template.schedule.session_protocol;
+      }, `Trial #${t.id} (${new Date(t.started_at).toLocaleDateString()}): ${mins(t.dose.minutes)} min, ${t.dose.steps} steps`);
+      const walked = doc.walking_trials || [];
+      const groups = [...new Set(walked.map((t) => t.protocol))];
+      const offered = groups.map((p) => el("div", { class: "walking-trials", dataset: { protocol: p } },
+        el("h4", { class: "walking-trials-title" }, tests[p] ? tests[p].title : p),
+        el("div", { class: "actions" }, walked.filter((t) => t.protocol === p).map(trialButton))));
       if (sessionProtocol && current && s.status !== "done") {
         const belt = el("input", { type: "number", id: "run-belt-speed", min: 0.2, max: 10.8, step: "0.1", placeholder: "km/h" });
         const refused = runRefusalBox("run-session-error");
@@ -193,8 +200,10 @@
           } }, `Start ${testTitle(sessionProtocol)} (${mins(s.minutes_planned)} min)`)), refused);
       }
       parts.push(el("h3", {}, "Dose measured by the station"),
-        offered.length ? el("div", { class: "actions" }, offered)
-          : el("p", { class: "muted small" }, "No walking trial of this patient waits for a session; record one on the live view (e.g. the backward treadmill session), or give a trial number."),
+        offered.length ? el("div", { id: "walking-trials" }, offered)
+          : el("p", { class: "muted small" }, sessionProtocol
+            ? `No ${testTitle(sessionProtocol)} of this patient waits for a session: record one on the station, or give a trial number.`
+            : "No walking trial of this patient waits for a session; record one on the live view, or give a trial number."),
         trialForm, el("div", { class: "actions" },
         el("button", { type: "button", class: "secondary", id: "link-trial", onclick: () => {
           const n = Number(new FormData(trialForm).get("trial_id"));

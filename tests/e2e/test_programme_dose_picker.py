@@ -1,0 +1,129 @@
+"""The programme page's dose picker, in headless Chromium against the real station at tablet
+(1180x820) and phone (390x844) size (clinician review R1, shot 42_session1_dose.png).
+
+Before, a backward treadmill programme's session offered every walking trial of the patient as its
+measured dose: "Trial #16 (10-metre walk test, comfortable and fast, 12/5/2026): 0.1 min" and
+"Trial #12 (3-metre backward walk test, 12/5/2026)", the two 3-metre forms under one name (the
+page cut each title at its bracket). Now it offers the session protocol's trials only, newest first,
+under its full title; a programme with no session protocol (doses by hand) offers every walking
+trial grouped under each protocol's full title, so the two 3-metre forms read apart. A session run
+from the programme and stopped early reads "done · 0.3 of 30 min" in the calendar.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from test_dashboard import PHONE, TABLET, css, page_width, wait
+
+pytestmark = pytest.mark.e2e
+
+OVERGROUND = {
+    "programme": {"name": "clinic-walk", "title": "Clinic walking", "summary": "Walk backward overground.",
+                  "activity": "overground_backward_walking", "population": "stroke"},
+    "schedule": {"weeks": 2, "sessions_per_week": 2, "minutes_per_session": 20},
+    "assessments": [{"id": "baseline", "label": "Baseline", "week": 0, "protocols": ["quiet-stance"]},
+                    {"id": "end", "label": "End", "week": 2, "protocols": ["quiet-stance"]}],
+    "outcomes": [{"protocol": "quiet-stance", "condition": "eo", "metric": "mean_velocity_cm_s",
+                  "label": "Sway velocity", "group": "Balance", "better": "lower"}],
+}
+
+
+def _walk(store, actor, patient_id: int, protocol: str, condition: str, started_s: float, minutes: float) -> int:
+    import numpy as np
+
+    from station.acquire.frame import FRAME_DTYPE
+
+    frames = np.zeros(300, dtype=FRAME_DTYPE)
+    frames["seq"] = np.arange(300)
+    frames["t_ns"] = (np.arange(300) * 1e7).astype(np.int64)
+    session = store.sessions.create(patient_id, {"label": protocol}, actor=actor)
+    doc = {"kind": "walk", "fs_hz": 100.0, "samples": 300, "profile": "walk", "version": "test",
+           "metrics": {"walking_min": minutes, "steps": 33, "cadence_steps_min": 96.0, "planned_min": 30.0}}
+    return store.trials.import_trial(session["id"], protocol, condition, {"method": "nominal"}, 100.0, frames, doc,
+                                     True, None, actor=actor, started_at_s=started_s)
+
+
+def _fill(store, actor) -> dict:
+    import time
+
+    from station.programmes.loader import builtin_programmes
+    from station.programmes.template import programme_from_dict
+    from station.protocols.loader import builtin_protocols
+
+    protocols = builtin_protocols()
+    now = time.time()
+    out = {}
+    for key, template in (("treadmill", builtin_programmes(protocols)["backward-walking-stroke"]),
+                          ("overground", programme_from_dict(OVERGROUND, "clinic/clinic-walk.toml", protocols))):
+        patient = store.patients.create({"identifier": f"PICK-{key.upper()}", "birth_year": 1950, "sex": "F",
+                                         "conditions": ["stroke:left"]}, actor=actor)
+        programme = store.programmes.assign(patient["id"], template, store.programmes.today(), actor=actor)
+        trials = {"stopped": _walk(store, actor, patient["id"], "backward-treadmill", "session", now - 7200, 0.35),
+                  "ten_metre": _walk(store, actor, patient["id"], "ten-metre-walk", "comfortable", now - 3600, 0.1),
+                  "back_3m": _walk(store, actor, patient["id"], "backward-walk-3m", "fast", now - 3000, 0.1),
+                  "back_3m_5m": _walk(store, actor, patient["id"], "backward-walk-3m-5m", "comfortable", now - 2400, 0.1),
+                  "full": _walk(store, actor, patient["id"], "backward-treadmill", "session", now - 1800, 29.5)}
+        if key == "treadmill":  # session 1 run from the programme and stopped early (its trial stored)
+            store.programmes.credit_run_trial(programme["sessions"][0]["id"], store.trials.get(trials["stopped"]),
+                                              actor=actor)
+        out[key] = {"assignment": programme["id"], "trials": trials}
+    return out
+
+
+PICKER = """
+return [...document.querySelectorAll('#walking-trials .walking-trials')].map((g) => ({
+  protocol: g.dataset.protocol, title: g.querySelector('h4').textContent,
+  trials: [...g.querySelectorAll('button.walking-trial')].map((b) => [Number(b.dataset.trialId), b.textContent]),
+}));"""
+
+
+def _open_session(driver, url: str, number: int, shot) -> list[dict]:
+    driver.get(url)
+    wait(driver, "the programme", lambda d: d.find_element("id", "programme-page").get_attribute("data-loaded") == "yes",
+         timeout_s=20)
+    css(driver, f'.cal-item.session[data-number="{number}"]')[0].click()
+    wait(driver, "the dose picker", lambda d: css(d, "#walking-trials"))
+    driver.execute_script("document.getElementById('walking-trials').scrollIntoView({block: 'center'})")
+    driver.save_screenshot(str(shot))
+    return driver.execute_script(PICKER)
+
+
+def test_the_dose_picker_offers_the_session_protocols_trials_newest_first(reading_pages, shots):
+    station = reading_pages.station
+    tablet, phone, stored = reading_pages.tablet_and_phone(lambda d: _in_store(d, _fill))
+    treadmill, overground = stored["treadmill"], stored["overground"]
+    for driver, size, name in ((tablet, TABLET, "tablet"), (phone, PHONE, "phone")):
+        url = f"{station.url}/assignments/{treadmill['assignment']}"
+        groups = _open_session(driver, url, 2, shots / f"dose-picker-treadmill-{name}.png")
+        ids = treadmill["trials"]
+        # the stopped session's trial is session 1's dose: not offered again; no walk test is offered
+        assert [g["protocol"] for g in groups] == ["backward-treadmill"], groups
+        assert groups[0]["title"] == "Backward treadmill walking session"
+        assert [t[0] for t in groups[0]["trials"]] == [ids["full"]], groups
+        assert "29.5 min, 33 steps" in groups[0]["trials"][0][1]
+        first = css(driver, '.cal-item.session[data-number="1"]')[0].text
+        assert "done · 0.3 of 30 min" in first, first  # run from the programme, stopped early: what was walked
+        assert page_width(driver) <= size[0]
+
+        groups = _open_session(driver, f"{station.url}/assignments/{overground['assignment']}", 1,
+                               shots / f"dose-picker-overground-{name}.png")
+        ids = overground["trials"]
+        assert [(g["protocol"], g["title"]) for g in groups] == [  # each group where its newest trial is
+            ("backward-treadmill", "Backward treadmill walking session"),
+            ("backward-walk-3m-5m", "3-metre backward walk test (speed over the middle 3 m of 5 m)"),
+            ("backward-walk-3m", "3-metre backward walk test (from standing)"),
+            ("ten-metre-walk", "10-metre walk test, comfortable and fast")], groups
+        assert [t[0] for t in groups[0]["trials"]] == [ids["full"], ids["stopped"]]  # newest first
+        assert page_width(driver) <= size[0]
+
+
+def _in_store(data_dir, fill):
+    from station.store.audit import Actor
+    from station.store.store import Store
+
+    store = Store.open(data_dir)
+    try:
+        return fill(store, Actor(None, "test"))
+    finally:
+        store.close()
