@@ -23,7 +23,7 @@ import re
 import time
 
 from station.analysis.limits_of_stability import DIRECTIONS as LOS_DIRECTIONS
-from station.protocols.machine import UNABLE_CODES, TrialPlan, TrialResult
+from station.protocols.machine import TrialPlan, TrialResult
 from station.protocols.quality import QualityIssue
 from station.protocols.results import summarise
 from station.protocols.schema import Protocol
@@ -120,6 +120,9 @@ def stored_result(protocol: Protocol, trial: dict) -> TrialResult | None:
     return result
 
 
+UNABLE_CODES = ("no_liftoff",)
+"""Quality issues that mean the patient could not take the test position (single-leg stance: the
+foot never left the plate). Such a trial is a result, not a failed recording: 0 s, "unable"."""
 
 
 WALK_NOT_COMPLETED_CODES = frozenset({"person_stopped", "gate_not_reached"})
@@ -312,6 +315,8 @@ def key_measures(protocol: Protocol, condition_summary: dict, summary: dict, age
     out = []
     walk = protocol.outcome == "walk"
     setting = protocol.walk.setting if walk and getattr(protocol, "walk", None) is not None else None
+    mine = [r for r in results if r.valid and r.plan.condition.id == condition.id and r.metrics is not None]
+    sessions = treadmill_sessions(mine) if setting == "treadmill" else []
     for key, label, unit in (key_measures_for(setting) if walk else KEY_MEASURES):
         if walk and key not in values and key not in settings:
             continue
@@ -350,6 +355,8 @@ def key_measures(protocol: Protocol, condition_summary: dict, summary: dict, age
             entry["words"] = measure_words(key, {**values, **settings, **counts}, setting)
             if key == "walk_speed_m_s":
                 entry["references"] = _walking_class(entry["references"])
+            if len(sessions) > 1:
+                _each_session_unless_comparable(entry, sessions)
         entry["references"] = not_applied_once(entry["references"])
         if key == "path_length_cm" and not entry["references"]:
             entry["note"] = "No published reference: path length is the mean velocity times the trial's length."
@@ -357,57 +364,6 @@ def key_measures(protocol: Protocol, condition_summary: dict, summary: dict, age
     return out
 
 
-def norm_withheld_words(outcome: str, nominal_s: float, value: float | None, valid: list[dict]) -> str | None:
-    """Why a condition's sway measure (``value``, the mean over its ``valid`` trials: each
-    mine = [r for r in results if r.valid and r.plan.condition.id == condition.id and r.metrics is not None]
-    sessions = treadmill_sessions(mine) if setting == "treadmill" else []
-    :meth:`TrialResult.to_dict`, or its ``time_held_s``, ``completed``, ``metrics`` and ``metrics_note``) is not
-    compared with the age-group norms, in words; None when it is compared.
-
-    No value: why there is none (no valid trial; the patient could not take the position; held too
-    briefly for sway measures: the trials' own notes). A value from a timed hold (``outcome``
-    ``time_held``) that ended before its ``nominal_s`` (the patient lost the position, or the clinician
-    ended it): sway measures depend on the length analysed, so a short hold is not read against
-    reference trials of :data:`station.reference.norms.REFERENCE_TRIAL_S` s as if it were a full one
-    (an 8.9-s hold read as "less sway than 95 % of the reference group"); the hold itself is the
-    finding (the time held and its cut-off).
-
-    >>> short = {"time_held_s": 8.94, "completed": False, "metrics": {"metrics": {"mean_velocity_cm_s": 0.6}}}
-    >>> norm_withheld_words("time_held", 30.0, 0.6, [short])
-    'Held 8.9 s of 30 s: not compared with the norms, whose reference trials lasted 60 s (sway measures depend on the length of the trial). The time held is the finding.'
-    >>> norm_withheld_words("time_held", 30.0, None, [])
-    'No valid trial in this condition: no value to compare.'
-    >>> full = {**short, "time_held_s": 30.0, "completed": True}
-    >>> norm_withheld_words("time_held", 30.0, 0.6, [full]) is None
-    True
-    >>> norm_withheld_words("time_held", 30.0, 0.6, [full, short]).split(":")[0]
-    'Held 8.9 s of 30 s in 1 of the 2 trials averaged'
-    >>> norm_withheld_words("sway", 30.0, 0.6, [short]) is None
-    True
-    """
-    measured = [t for t in valid if t.get("metrics")]
-    held_short = [t["time_held_s"] for t in measured if not t.get("completed") and t.get("time_held_s") is not None]
-    if value is not None:
-        if outcome != "time_held" or not held_short:
-            return None
-        held = " and ".join(f"{t:.1f}" for t in held_short) + " s"
-        lead = f"Held {held} of {nominal_s:g} s" if len(measured) == len(held_short) else \
-            f"Held {held} of {nominal_s:g} s in {len(held_short)} of the {len(measured)} trials averaged"
-        return (f"{lead}: not compared with the norms, whose reference trials lasted {norms.REFERENCE_TRIAL_S:g} s "
-                "(sway measures depend on the length of the trial). The time held is the finding.")
-    if not valid:
-        return "No valid trial in this condition: no value to compare."
-    if all(t.get("time_held_s") == 0.0 and not t.get("metrics") for t in valid):
-        return "The patient could not take the position (0 s): no sway to compare."
-            if len(sessions) > 1:
-                _each_session_unless_comparable(entry, sessions)
-    notes = list(dict.fromkeys(t["metrics_note"] for t in valid if not t.get("metrics") and t.get("metrics_note")))
-    return " ".join(notes) or "No sway measures in this condition's valid trials: no value to compare."
-
-
-def weight_glance(split: dict) -> dict:
-    """The weight split at a glance (``split``: :func:`station.protocols.results.summarise`'s
-    ``weight_bearing``): the two shares, which side bears more and by how many percentage points, and
 def treadmill_sessions(valid: list[TrialResult]) -> list[dict]:
     """A treadmill condition's valid sessions (each a trial), oldest first: each one's plan (``planned_min``,
     ``belt_speed_m_s``), its time from the go to its end (``recorded_s``), its measures (``values``) and its
@@ -453,6 +409,53 @@ def _each_session_unless_comparable(entry: dict, sessions: list[dict]) -> None:
         entry["words"] = f"Each session at its own belt speed, not averaged ({', '.join(differ)}). " + entry.get("words", "")
 
 
+def norm_withheld_words(outcome: str, nominal_s: float, value: float | None, valid: list[dict]) -> str | None:
+    """Why a condition's sway measure (``value``, the mean over its ``valid`` trials: each
+    :meth:`TrialResult.to_dict`, or its ``time_held_s``, ``completed``, ``metrics`` and ``metrics_note``) is not
+    compared with the age-group norms, in words; None when it is compared.
+
+    No value: why there is none (no valid trial; the patient could not take the position; held too
+    briefly for sway measures: the trials' own notes). A value from a timed hold (``outcome``
+    ``time_held``) that ended before its ``nominal_s`` (the patient lost the position, or the clinician
+    ended it): sway measures depend on the length analysed, so a short hold is not read against
+    reference trials of :data:`station.reference.norms.REFERENCE_TRIAL_S` s as if it were a full one
+    (an 8.9-s hold read as "less sway than 95 % of the reference group"); the hold itself is the
+    finding (the time held and its cut-off).
+
+    >>> short = {"time_held_s": 8.94, "completed": False, "metrics": {"metrics": {"mean_velocity_cm_s": 0.6}}}
+    >>> norm_withheld_words("time_held", 30.0, 0.6, [short])
+    'Held 8.9 s of 30 s: not compared with the norms, whose reference trials lasted 60 s (sway measures depend on the length of the trial). The time held is the finding.'
+    >>> norm_withheld_words("time_held", 30.0, None, [])
+    'No valid trial in this condition: no value to compare.'
+    >>> full = {**short, "time_held_s": 30.0, "completed": True}
+    >>> norm_withheld_words("time_held", 30.0, 0.6, [full]) is None
+    True
+    >>> norm_withheld_words("time_held", 30.0, 0.6, [full, short]).split(":")[0]
+    'Held 8.9 s of 30 s in 1 of the 2 trials averaged'
+    >>> norm_withheld_words("sway", 30.0, 0.6, [short]) is None
+    True
+    """
+    measured = [t for t in valid if t.get("metrics")]
+    held_short = [t["time_held_s"] for t in measured if not t.get("completed") and t.get("time_held_s") is not None]
+    if value is not None:
+        if outcome != "time_held" or not held_short:
+            return None
+        held = " and ".join(f"{t:.1f}" for t in held_short) + " s"
+        lead = f"Held {held} of {nominal_s:g} s" if len(measured) == len(held_short) else \
+            f"Held {held} of {nominal_s:g} s in {len(held_short)} of the {len(measured)} trials averaged"
+        return (f"{lead}: not compared with the norms, whose reference trials lasted {norms.REFERENCE_TRIAL_S:g} s "
+                "(sway measures depend on the length of the trial). The time held is the finding.")
+    if not valid:
+        return "No valid trial in this condition: no value to compare."
+    if all(t.get("time_held_s") == 0.0 and not t.get("metrics") for t in valid):
+        return "The patient could not take the position (0 s): no sway to compare."
+    notes = list(dict.fromkeys(t["metrics_note"] for t in valid if not t.get("metrics") and t.get("metrics_note")))
+    return " ".join(notes) or "No sway measures in this condition's valid trials: no value to compare."
+
+
+def weight_glance(split: dict) -> dict:
+    """The weight split at a glance (``split``: :func:`station.protocols.results.summarise`'s
+    ``weight_bearing``): the two shares, which side bears more and by how many percentage points, and
     the clinic's asymmetry limit when one is set (``flagged`` then says which side of it; ``tone``
     ``flag`` above it); no published cut-off is carried for quiet stance (weight-bearing.toml).
 
@@ -728,6 +731,10 @@ def _protocol_results(protocol: Protocol, trials: list[dict], age_y: float | Non
         conditions.append({**c, "key_measures": key_measures(protocol, c, summary, age_y, results),
                            "trials": [line for line in lines if line["condition"] == c["id"]]})
         conditions[-1]["walk_not_completed"] = walk_not_completed_words(conditions[-1])
+        if protocol.outcome == "walk" and protocol.walk is not None and protocol.walk.setting == "treadmill":
+            each = treadmill_sessions([r for r in results if r.valid and r.plan.condition.id == c["id"] and r.metrics])
+            conditions[-1]["treadmill_sessions"] = [s["words"] for s in each]  # each against its own plan, at a glance
+            conditions[-1]["gait_pooled"] = not any(treadmill_not_compared("cadence_steps_min", each[0], s) for s in each[1:])
     romberg = summary["romberg"]
     return {
         "sensory": sensory_summary(protocol, conditions),
@@ -775,10 +782,6 @@ def sensory_summary(protocol: Protocol, conditions: list[dict]) -> dict | None:
            "note": "Ratios of mean sway velocity; above 1 means more sway than on a firm surface with the eyes open. "
                    "No published cut-off is carried for them."}
     if all(v is not None for v in scores):
-        if protocol.outcome == "walk" and protocol.walk is not None and protocol.walk.setting == "treadmill":
-            each = treadmill_sessions([r for r in results if r.valid and r.plan.condition.id == c["id"] and r.metrics])
-            conditions[-1]["treadmill_sessions"] = [s["words"] for s in each]  # each against its own plan, at a glance
-            conditions[-1]["gait_pooled"] = not any(treadmill_not_compared("cadence_steps_min", each[0], s) for s in each[1:])
         out["composite_s"] = round(sum(scores), 2)
         out["composite_pct"] = round(100.0 * sum(scores) / max_s, 1)
     base = by_id.get("firm_eo", {}).get("values", {}).get("mean_velocity_cm_s")
@@ -1068,6 +1071,7 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
     for session in sessions:
         per_key: dict[tuple[str, str, str], list[tuple[float, int]]] = {}
         los_values: dict[tuple[str, str], dict[str, list[tuple[float, int]]]] = {}  # (protocol, measure) -> direction -> values
+        plans: dict[tuple[str, str], dict] = {}  # a treadmill session's (protocol, condition) -> its plan and belt speed
         for line in session["trials"]:
             if line["status"] != "complete":
                 continue
@@ -1086,6 +1090,10 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
                     if value is not None:
                         los_values.setdefault((trial["protocol"], metric), {}).setdefault(trial["condition"], []).append(
                             (value, trial["id"]))
+            if _on_treadmill(protocols.get(trial["protocol"])):  # its plan, what its measures are compared at
+                plans.setdefault((trial["protocol"], trial["condition"]), {
+                    "planned_min": _finite(values.get("planned_min")),
+                    "belt_speed_m_s": _finite(values.get("belt_speed_m_s", values.get("walk_speed_m_s")))})
             for metric in HISTORY_MEASURES:
                 if metric == "walk_time_s" and _on_treadmill(protocols.get(trial["protocol"])):
                     continue  # a treadmill's time is its time walking: the minutes-walked chart already
@@ -1103,6 +1111,8 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
                 "value": _session_value(protocols.get(key[0]), key[2], [v for v, _ in found]),
                 "trials": [t for _, t in found],
             }
+            if key[:2] in plans:
+                point["plan"] = plans[key[:2]]
             if key[2] in COUNTS:  # a count as counted: each trial's, whole, and in words; the value one of them
                 point["counts"] = [int(round(v)) for v, _ in found]
                 point["words"] = session_counts_words(point["counts"], key[2])
@@ -1117,11 +1127,14 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
             if s["mdc"] is None:
                 s["mdc_note"] = _no_band_words(published, s)
         if len(points) >= 2:
-        plans: dict[tuple[str, str], dict] = {}  # a treadmill session's (protocol, condition) -> its plan and belt speed
             s["change"] = points[-1]["value"] - points[0]["value"]
             s["exceeds_mdc"] = None if s["mdc"] is None else abs(s["change"]) > s["mdc"]["value"]
             s["mdc_reading"] = mdc_table.phase_reading(s["change"], s["mdc"])
             s["mdc_verdict"] = mdc_verdict(s["change"], s["exceeds_mdc"], s["better"])
+            why = "plan" in points[0] and "plan" in points[-1] and treadmill_not_compared(
+                s["metric"], points[0]["plan"], points[-1]["plan"])
+            if why:  # a treadmill's sessions of another plan or belt speed: no change made of them
+                s.update(change=None, exceeds_mdc=None, mdc_reading=None, mdc_verdict=None, not_compared=why)
         if s.get("count"):
             s["change_words"] = None if len(points) < 2 or s.get("not_compared") else count_change_words(
                 s["change"], s["metric"], several=any(len(p["counts"]) > 1 for p in points))
@@ -1136,10 +1149,6 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
 def _numbered_in_visits(sessions: list[dict]) -> list[dict]:
     """A history's sessions (``id``, ``started_at``, ``label``), each with its ``number`` in its visit and how many
     sessions the visit had (``visit_sessions``), as the visit results page numbers them (:func:`visit_numbers`,
-            if _on_treadmill(protocols.get(trial["protocol"])):  # its plan, what its measures are compared at
-                plans.setdefault((trial["protocol"], trial["condition"]), {
-                    "planned_min": _finite(values.get("planned_min")),
-                    "belt_speed_m_s": _finite(values.get("belt_speed_m_s", values.get("walk_speed_m_s")))})
     :func:`session_numbers_in_visit`): "Session 2" on the history's chart is the visit page's "Session 2".
 
     >>> [(s["number"], s["visit_sessions"]) for s in _numbered_in_visits([{"id": i, "started_at": at, "label": "",
@@ -1157,8 +1166,6 @@ def _numbered_in_visits(sessions: list[dict]) -> list[dict]:
 
 
 def _session_value(protocol: Protocol | None, metric: str, values: list[float]) -> float:
-            if key[:2] in plans:
-                point["plan"] = plans[key[:2]]
     """A session's point: the mean of its valid trials (said so: the series' ``summary``), except the
     time held, which is the protocol's own score of the condition (the best attempt, e.g. single-leg
     stance, or the mean, e.g. the mCTSIB), as its results page gives it, and a walk's count (steps,
@@ -1177,10 +1184,6 @@ def _summary(protocol: Protocol | None, metric: str) -> str:
     time held of a protocol scored by the best attempt)."""
     if metric in COUNTS:
         return "median_low"
-            why = "plan" in points[0] and "plan" in points[-1] and treadmill_not_compared(
-                s["metric"], points[0]["plan"], points[-1]["plan"])
-            if why:  # a treadmill's sessions of another plan or belt speed: no change made of them
-                s.update(change=None, exceeds_mdc=None, mdc_reading=None, mdc_verdict=None, not_compared=why)
     return "best" if metric == "time_held_s" and protocol is not None and protocol.score == "best" else "mean"
 
 
