@@ -162,10 +162,11 @@ def _control(name: str):
         "end-hold": service.end_hold,
         "repeat": service.repeat_trial,
         "skip": service.skip_trial,
+        "score-unable": lambda: service.score_unable(actor()),
         "close": service.close_run,
     }[name]()
 
 
-@bp.post("/station/<any(start, stop, 'end-hold', repeat, skip, close):command>")
+@bp.post("/station/<any(start, stop, 'end-hold', repeat, skip, 'score-unable', close):command>")
 def control(command: str):
     return _control(command)

@@ -25,6 +25,9 @@ Event kinds (``data`` keys):
 ``hold_ended``         at_s, reason (timed holds: balance lost, the hold is over)
 ``trial_finished``     result (see :class:`station.protocols.machine.TrialResult.to_dict`)
 ``rest``               rest_s, next (the next planned trial)
+``scored_unable``      condition, label, trials, by: single-leg stance, the side's remaining trials
+                       scored unable by clinician ``by`` without a measurement (each also a
+                       ``trial_finished`` with the issue ``scored_unable``)
 ``protocol_finished``  summary (see :mod:`station.protocols.results`)
 ``fault``              message (the station cannot run a trial: plate down, no data)
 

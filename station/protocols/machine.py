@@ -100,6 +100,12 @@ class TrialPlan:
                 "trial": self.trial, "attempt": self.attempt}
 
 
+UNABLE_CODES = ("no_liftoff", "scored_unable")
+"""Quality issues that mean the patient could not take the test position (single-leg stance: the
+foot never left the plate, measured; or scored so by the clinician without a measurement). Such a
+trial is a result, not a failed recording: 0 s, "unable", one of the protocol's attempts."""
+
+
 @dataclass
 class TrialResult:
     """What one trial gave. Times in s from the start signal (the long beep) unless named ``_ns``."""
@@ -135,6 +141,12 @@ class TrialResult:
     """Walk tests: timing by the gates and the gait (see :mod:`station.protocols.walk`)."""
     training: dict | None = None
     """Training games: schedule, result (score, per target), minutes (see :mod:`station.protocols.training`)."""
+
+    @property
+    def unable(self) -> bool:
+        """The patient could not take the position (:data:`UNABLE_CODES`): a result (0 s), not a
+        recording to repeat."""
+        return not self.valid and bool(self.issues) and all(i.code in UNABLE_CODES for i in self.issues)
 
     def to_dict(self) -> dict:
         return {

@@ -23,7 +23,7 @@ import re
 import time
 
 from station.analysis.limits_of_stability import DIRECTIONS as LOS_DIRECTIONS
-from station.protocols.machine import TrialPlan, TrialResult
+from station.protocols.machine import UNABLE_CODES, TrialPlan, TrialResult
 from station.protocols.quality import QualityIssue
 from station.protocols.results import summarise
 from station.protocols.schema import Protocol
@@ -120,11 +120,6 @@ def stored_result(protocol: Protocol, trial: dict) -> TrialResult | None:
     return result
 
 
-UNABLE_CODES = ("no_liftoff",)
-"""Quality issues that mean the patient could not take the test position (single-leg stance: the
-foot never left the plate). Such a trial is a result, not a failed recording: 0 s, "unable"."""
-
-
 WALK_NOT_COMPLETED_CODES = frozenset({"person_stopped", "gate_not_reached"})
 """Quality issues of a walk test that mean the patient did not get to the stop gate (the results
 page says the walk was not completed, rather than only that no trial is valid)."""
@@ -144,6 +139,49 @@ def walk_not_completed_words(condition: dict) -> str | None:
     if condition.get("valid_trials") or not attempts or not all(t.get("walk_not_completed") for t in attempts):
         return None
     return f"walk not completed ({len(attempts)} attempt{'' if len(attempts) == 1 else 's'})"
+
+
+def trial_count_words(lines: list[dict]) -> str:
+    """How many analysed trials a test's results have, and what they gave, as the results page and
+    the visit report say it (the trial lines of :func:`_trial_line`). Trials scored unable are
+    results (0 s), counted as such, not as valid recordings.
+
+    >>> trial_count_words([{"analysed": True, "valid": True, "unable": False}] * 2)
+    '2 valid of 2 analysed trials.'
+    >>> trial_count_words([{"analysed": True, "valid": False, "unable": True, "scored_unable": s} for s in (0, 0, 1, 1)])
+    '4 analysed trials: 4 unable (0 s; 2 of them scored by the clinician, not measured).'
+    >>> trial_count_words([{"analysed": True, "valid": v, "unable": u} for v, u in ((1, 0), (0, 1), (0, 0))])
+    '3 analysed trials: 1 held, 1 unable (0 s), 1 invalid.'
+    """
+    analysed = [line for line in lines if line.get("analysed")]
+    unable = [line for line in analysed if line.get("unable")]
+    valid = sum(1 for line in analysed if line.get("valid"))
+    n = len(analysed)
+    if not unable:
+        return f"{valid} valid of {n} analysed trial{'' if n == 1 else 's'}."
+    scored = sum(1 for line in unable if line.get("scored_unable"))
+    invalid = n - valid - len(unable)
+    parts = [f"{valid} held"] if valid else []
+    parts.append(f"{len(unable)} unable (0 s" + (f"; {scored} of them scored by the clinician, not measured" if scored else "")
+                 + ")")
+    if invalid:
+        parts.append(f"{invalid} invalid")
+    return f"{n} analysed trial{'' if n == 1 else 's'}: " + ", ".join(parts) + "."
+
+
+def no_sway_words(lines: list[dict]) -> str | None:
+    """Why a condition has no sway trace when every analysed trial of it was unable (the foot
+    never lifted, or scored so): said instead of "no valid trial"; else None.
+
+    >>> no_sway_words([{"analysed": True, "unable": True}])
+    'No sway measured: the foot was never lifted (unable, 0 s).'
+    >>> no_sway_words([{"analysed": True, "unable": False}]) is None
+    True
+    """
+    analysed = [line for line in lines if line.get("analysed")]
+    if not analysed or not all(line.get("unable") for line in analysed):
+        return None
+    return "No sway measured: the foot was never lifted (unable, 0 s)."
 
 
 def unable_trial(trial: dict) -> bool:
@@ -185,6 +223,10 @@ def _trial_line(trial: dict, result: TrialResult | None) -> dict:
     }
     if line["unable"]:
         line["time_held_s"] = 0.0
+        codes = {str(i.get("code", "")) for i in outcome.get("issues") or [] if isinstance(i, dict)}
+        line["scored_unable"] = codes == {"scored_unable"}  # the clinician scored it, nothing was measured
+        line["unable_words"] = (f"{trial['validity_reason']} Counted as 0 s." if line["scored_unable"]
+                                else "Did not lift a foot (measured): unable, counted as 0 s.")
     if outcome.get("walk"):  # lost IMU samples of a walk, in words (stored with the trial, or from its counts)
         walk = outcome["walk"]
         # the patient did not get to the gate (stopped, or never started): a result to read, not a lost recording
@@ -735,6 +777,7 @@ def _protocol_results(protocol: Protocol, trials: list[dict], age_y: float | Non
             each = treadmill_sessions([r for r in results if r.valid and r.plan.condition.id == c["id"] and r.metrics])
             conditions[-1]["treadmill_sessions"] = [s["words"] for s in each]  # each against its own plan, at a glance
             conditions[-1]["gait_pooled"] = not any(treadmill_not_compared("cadence_steps_min", each[0], s) for s in each[1:])
+        conditions[-1]["no_sway_words"] = no_sway_words(conditions[-1]["trials"])
     romberg = summary["romberg"]
     return {
         "sensory": sensory_summary(protocol, conditions),
@@ -747,6 +790,7 @@ def _protocol_results(protocol: Protocol, trials: list[dict], age_y: float | Non
         "references": summary["references"],
         "trial_count": summary["trial_count"],
         "valid_trial_count": summary["valid_trial_count"],
+        "count_words": trial_count_words(lines),
         "other_trials": [line for line in lines if line["condition"] not in {c["id"] for c in conditions}],
         "limits_of_stability": summary.get("limits_of_stability"),
         "training": summary.get("training"),

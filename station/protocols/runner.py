@@ -30,9 +30,15 @@ Trial flow: as soon as a trial is due, its machine opens and shows its instructi
 counts down, records and checks. After the trial:
 
 * an invalid trial is offered again (``repeat_when`` contains ``invalid``) while its attempts are
-  below ``max_attempts``; a timed hold not held for the full time likewise when ``repeat_when``
+  below ``max_attempts``; a single-leg trial in which the patient never lifted a foot is not
+  invalid but "unable" (0 s, :attr:`TrialResult.unable`), one of the protocol's trials like any
+  other result: it is not offered again (Springer et al. 2007: the best of 3 trials per leg counts,
+  so the next trial of the side is the next of those 3); a timed hold not held for the full time likewise when ``repeat_when``
   contains ``not_completed`` (mCTSIB: up to three attempts per condition);
 * a trial stopped before recording (operator stop, nobody on the plate) is simply due again;
+* single-leg stance, once a trial of the due side was measured unable: the clinician may score the
+  side's remaining trials as unable without measuring them (:meth:`request_score_unable`; each is
+  stored with the issue ``scored_unable`` naming the clinician, and a ``scored_unable`` event);
 * otherwise the next planned trial is due, after ``rest_s`` (shown as a ``rest`` event; the
   command line waits it out, a clinician may start earlier).
 
@@ -53,6 +59,7 @@ import numpy as np
 
 from station.protocols.events import EventBus
 from station.protocols.machine import ACTIVE_STATES, TrialMachine, TrialPlan, TrialResult, TrialState
+from station.protocols.quality import QualityIssue
 from station.protocols.results import summarise, trial_metrics
 from station.protocols.schema import Condition, Protocol
 
@@ -211,6 +218,12 @@ class ProtocolRunner:
         """End the whole protocol now (a recording trial is stopped, stored as invalid)."""
         self._commands.put("cancel")
 
+    def request_score_unable(self, by: str) -> None:
+        """Single-leg stance: the patient cannot stand on one leg. Score the due side's remaining
+        trials as unable (0 s) without measuring them, as clinician ``by`` (a user name) decided;
+        only when :meth:`score_unable_offer` offers it (else nothing happens)."""
+        self._commands.put(("score_unable", by))
+
     def press(self) -> None:
         """The panel's button: start the trial that is due, or stop the one that is running."""
         self._commands.put("press")
@@ -235,8 +248,26 @@ class ProtocolRunner:
             "trial": m.plan.describe() if m else None,
             "due": [p.to_dict() for p in self._due],
             "done": [r.result.to_dict() for r in self.records],
+            "score_unable": self.score_unable_offer(),
             "last_seq": self.bus.last_seq,
         }
+
+    def score_unable_offer(self) -> dict | None:
+        """What scoring the due side as unable would score (``condition``, ``label``, ``trials``:
+        how many remaining trials of it), or None when it is not offered: the due trial is not a
+        single-leg stance waiting to start, or no trial of its side was measured unable yet (the
+        patient is tried once on each side before the rest is scored)."""
+        m = self.machine
+        due = list(self._due)
+        if self.finished or m is None or m.state != TrialState.INSTRUCTIONS or not due:
+            return None
+        condition = due[0].condition
+        if self.protocol.outcome != "time_held" or not condition.single_leg:
+            return None
+        if not any(r.result.unable and r.result.plan.condition.id == condition.id for r in list(self.records)):
+            return None
+        return {"condition": condition.id, "label": condition.label,
+                "trials": sum(1 for p in due if p.condition.id == condition.id)}
 
     # -- the loop ------------------------------------------------------------------------------
     def begin(self) -> None:
@@ -296,7 +327,9 @@ class ProtocolRunner:
                 return
             self._command(command)
 
-    def _command(self, command: str) -> None:
+    def _command(self, command: str | tuple) -> None:
+        if isinstance(command, tuple):
+            command, argument = command
         m = self.machine
         now_ns = int(self.clock.monotonic_ns())
         state = m.state if m is not None else None
@@ -336,6 +369,29 @@ class ProtocolRunner:
         elif command == "skip" and state == TrialState.INSTRUCTIONS and self._due:
             self._due.pop(0)
             self._open_next()
+        elif command == "score_unable" and self.score_unable_offer() is not None:
+            self._score_unable(str(argument), now_ns)
+
+    def _score_unable(self, by: str, now_ns: int) -> None:
+        """Store the due side's remaining trials as unable, scored by ``by`` (not measured)."""
+        condition = self._due[0].condition
+        scored = [p for p in self._due if p.condition.id == condition.id]
+        self._due = [p for p in self._due if p.condition.id != condition.id]
+        self.machine = None
+        for planned in scored:
+            plan = TrialPlan(self.protocol, planned.condition, planned.trial, planned.attempt)
+            issue = QualityIssue("scored_unable", f"Scored unable by the clinician ({by}), not measured: "
+                                 "the patient cannot stand on one leg.", None)
+            result = TrialResult(plan=plan, valid=False, end_reason="invalid", issues=[issue], start_ns=now_ns,
+                                 metrics_note="Scored unable by the clinician: not measured, so no sway measures.")
+            stored = {}
+            if self.sink is not None:
+                weight = self.body_weight_n if self.body_weight_n is not None else float("nan")
+                stored = self.sink.start_trial(plan, self.source.rate_hz, weight, now_ns).finish(result)
+            self.records.append(TrialRecord(result, stored))
+            self.bus.publish("trial_finished", result=result.to_dict(), **plan.describe())
+        self.bus.publish("scored_unable", condition=condition.id, label=condition.label, trials=len(scored), by=by)
+        self._open_next()
 
     def _stream(self, m: TrialMachine) -> None:
         if self.sink is None or m.state == TrialState.ABORTED:
@@ -384,7 +440,7 @@ class ProtocolRunner:
     def _repeat_for(self, result: TrialResult) -> PlannedTrial | None:
         p = self.protocol
         plan = result.plan
-        if plan.attempt >= p.max_attempts:
+        if plan.attempt >= p.max_attempts or result.unable:  # unable: a result, the next trial is the next attempt
             return None
         if not result.valid and "invalid" in p.repeat_when:
             reason = "previous attempt invalid: " + " ".join(i.message for i in result.issues)

@@ -437,6 +437,11 @@ class TrialService:
         """Drop the trial that is due."""
         return self._call(self._do_skip_trial, ())
 
+    def score_unable(self, actor: Actor) -> dict:
+        """Single-leg stance: score the due side's remaining trials as unable without measuring
+        them (the patient cannot stand on one leg), as ``actor`` decided; audited."""
+        return self._call(self._do_score_unable, (actor,))
+
     def close_run(self, reason: str = "ended by the clinician") -> dict:
         """End the run (a running trial is stopped first); its trials stay stored."""
         return self._call(self._do_close_run, (reason,))
@@ -692,6 +697,17 @@ class TrialService:
             raise Conflict("no trial is waiting to start")
         run.runner.request_skip()
 
+    def _do_score_unable(self, actor: Actor) -> None:
+        run = self._require_run()
+        offer = run.runner.score_unable_offer()
+        if offer is None:
+            raise Conflict("scoring unable is offered for a single-leg side waiting to start once one of its trials "
+                           "was measured unable (the foot never lifted); press Start to try this side first")
+        self.store.audit.record(actor, "trial.scored_unable", patient_id=run.patient_id,
+                                object=f"session:{run.session_id}", detail={"condition": offer["condition"],
+                                                                            "trials": offer["trials"]})
+        run.runner.request_score_unable(actor.username)
+
     def _do_press(self) -> None:
         run = self._run
         if run is None or run.runner.finished:
@@ -804,6 +820,7 @@ class TrialService:
             "rest_s": protocol.rest_s,
             "due": status["due"],
             "done": status["done"],
+            "score_unable": status["score_unable"],
             "trial_ids": [r.stored.get("trial_id") for r in runner.records],
             "summary": runner.summary,
             "walk": protocol.walk.to_dict() if protocol.walk is not None else None,

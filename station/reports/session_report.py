@@ -219,7 +219,8 @@ def session_story(store, session_id: int, protocols: dict, *, actor, wall_clock,
     trials: list[dict] = []
     for section in doc["protocols"]:
         story.append(p(section["title"], "h2"))
-        story.append(p(f"{section['valid_trial_count']} valid of {counted(section['trial_count'], 'analysed trial')}.", "small"))
+        story.append(p(section.get("count_words") or f"{section['valid_trial_count']} valid of "
+                       f"{counted(section['trial_count'], 'analysed trial')}.", "small"))
         if section.get("training") is not None:  # training games: score, measures, per-target table
             from station.reports.game_report import game_flowables
 

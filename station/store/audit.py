@@ -37,7 +37,7 @@ from station.store.timefmt import utc_iso
 ACTIONS = frozenset(
     """patient.create patient.view patient.update patient.archive patient.unarchive patient.export
     patient.erase session.create session.view session.update trial.record trial.finish
-    trial.abort trial.recover trial.view trial.frames trial.update trial.export user.login
+    trial.abort trial.scored_unable trial.recover trial.view trial.frames trial.update trial.export user.login
     user.login_failed user.logout user.create user.update user.password settings.update
     programme.assign programme.view programme.update programme.dose
     training.record training.view

@@ -171,3 +171,66 @@ def test_cancel_ends_the_protocol_and_keeps_the_stopped_trial(tmp_path):
     assert runner.finished and summary["stopped_reason"] == "Cancelled by the clinician."
     assert finished(runner) == [("firm_eo", 1, 1, False, False)]
     assert len(list(tmp_path.glob("*.csv"))) == 1
+
+
+def test_a_single_leg_trial_the_patient_cannot_lift_a_foot_for_is_a_result_not_a_repeat():
+    """Single-leg stance with a patient who never lifts a foot (R1 item 1: each of the 6 trials was
+    offered again as "previous attempt invalid", 18 Start presses). Springer et al. 2007 score the
+    best of 3 trials per leg: an unable trial is one of those 3, so the next trial of the side is due,
+    never a repeat of it (6 trials, not 18)."""
+    p = replace(builtin_protocols()["single-leg"], rest_s=0.0)
+    runner = ProtocolRunner(p, ScriptedSource(steady()), analyse=fake_analyse)
+    events = []
+    runner.bus.subscribe(events.append)
+    runner.run(max_s=600)
+    assert [(c, t, a) for c, t, a, *_ in finished(runner)] == [
+        ("left", 1, 1), ("right", 1, 1), ("left", 2, 1), ("right", 2, 1), ("left", 3, 1), ("right", 3, 1)]
+    assert all(r.result.unable and r.result.issues[0].code == "no_liftoff" for r in runner.records)
+    ready = [e.data for e in events if e.kind == "trial_ready"]
+    assert not any(d["repeat"] or d["reason"] for d in ready)
+
+
+def test_the_clinician_scores_the_rest_of_a_side_unable_without_start(tmp_path):
+    """Once a side was measured unable, the clinician scores its remaining trials unable in one step:
+    each is stored (the sink gets it) with the issue scored_unable naming the clinician, a
+    trial_finished each and one scored_unable event; the other side is due next. Not offered before
+    the side was tried, nor for a stance that is not single-leg."""
+    p = replace(builtin_protocols()["single-leg"], rest_s=0.0)
+    sink = FileSink(tmp_path)
+    runner = ProtocolRunner(p, ScriptedSource(steady()), analyse=fake_analyse, sink=sink)
+    events = []
+    runner.bus.subscribe(events.append)
+    runner.begin()
+    assert runner.score_unable_offer() is None  # nothing tried yet
+    runner.request_score_unable("physio.anna")
+    runner.step()
+    assert runner.records == []
+    runner.request_start()
+    while len(runner.records) < 1:
+        runner.step()
+    assert runner.records[0].result.unable
+    # the right leg is due (alternating): it was not tried, so nothing is offered for it
+    assert runner.due[0].condition.id == "right" and runner.score_unable_offer() is None
+    runner.request_start()
+    while len(runner.records) < 2:
+        runner.step()
+    assert runner.due[0].condition.id == "left"
+    assert runner.score_unable_offer() == {"condition": "left", "label": "Standing on the left leg", "trials": 2}
+    assert runner.status()["score_unable"]["trials"] == 2
+    runner.request_score_unable("physio.anna")
+    runner.step()
+    scored = [r.result for r in runner.records[2:]]
+    assert [(r.plan.condition.id, r.plan.trial, r.plan.attempt) for r in scored] == [("left", 2, 1), ("left", 3, 1)]
+    assert all(r.unable and [i.code for i in r.issues] == ["scored_unable"] for r in scored)
+    assert "Scored unable by the clinician (physio.anna), not measured" in scored[0].issues[0].message
+    assert all(r.stored.get("csv") for r in runner.records[2:])
+    sidecar = json.loads(open(runner.records[3].stored["json"]).read())
+    assert sidecar["result"]["issues"][0]["code"] == "scored_unable"
+    assert [e.data["trials"] for e in events if e.kind == "scored_unable"] == [2]
+    assert [e.data["result"]["issues"][0]["code"] for e in events if e.kind == "trial_finished"][-2:] == ["scored_unable"] * 2
+    assert [(d.condition.id, d.trial) for d in runner.due] == [("right", 2), ("right", 3)]
+    assert runner.machine is not None and runner.machine.plan.condition.id == "right"
+
+    romberg = ProtocolRunner(replace(builtin_protocols()["romberg"], rest_s=0.0), ScriptedSource(steady()), analyse=fake_analyse)
+    romberg.begin()
+    assert romberg.score_unable_offer() is None

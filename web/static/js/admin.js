@@ -148,7 +148,7 @@
       "patient.archive": "archived a patient", "patient.unarchive": "unarchived a patient", "patient.export": "exported a patient's history",
       "patient.erase": "erased a patient", "session.create": "opened a session", "session.view": "looked at a session's results",
       "session.update": "changed a session", "trial.record": "recorded a trial", "trial.finish": "finished a trial",
-      "trial.abort": "stopped a trial", "trial.recover": "recovered an interrupted trial", "trial.view": "looked at a trial",
+      "trial.abort": "stopped a trial", "trial.scored_unable": "scored the rest of a single-leg side unable (not measured)", "trial.recover": "recovered an interrupted trial", "trial.view": "looked at a trial",
       "trial.frames": "looked at a trial's plots", "trial.update": "judged a trial or noted on it", "trial.export": "exported a trial",
       "patient.list": "listed patients", "station.view": "saw a test on the station", "live.view": "watched the live view",
       "programme.assign": "gave a training programme", "programme.view": "looked at a training programme",

@@ -256,10 +256,16 @@
     $("btn-end-hold").hidden = !timed;
     $("btn-end-hold").disabled = busy || !(timed && s === "recording");
     $("btn-close").disabled = busy || !r;
+    // single-leg stance, once a side was measured unable: the rest of that side scored without Start
+    const offer = r && s === "instructions" ? r.score_unable : null;
+    $("btn-score-unable").hidden = !offer;
+    $("btn-score-unable").disabled = busy || !offer;
+    if (offer) $("btn-score-unable").textContent = `Patient cannot stand on one leg: score the remaining ${offer.trials === 1 ? "trial" : offer.trials + " trials"} ${offer.label.charAt(0).toLowerCase() + offer.label.slice(1)} as unable`;
     $("open-run").disabled = busy || !!r || !$("patient-select").value || !$("protocol-select").value;
   }
 
   const KIND_CLASS = { bad: "error-box", ok: "ok-box", warn: "warn-box" };
+  const UNABLE = ["no_liftoff", "scored_unable"]; // the patient could not take the position: a result (0 s)
 
   /* Show a message; ``append`` adds a line under the current one (e.g. the repeat offered after
      a trial's result). */
@@ -344,7 +350,7 @@
       (d.attempt > 1 ? `, attempt ${d.attempt}` : "");
     r.done.forEach((d, i) => {
       const id = r.trial_ids[i];
-      const unable = !d.valid && (d.issues || []).length && d.issues.every((i) => i.code === "no_liftoff");
+      const unable = !d.valid && (d.issues || []).length && d.issues.every((i) => UNABLE.includes(i.code));
       const verdict = unable ? el("span", { class: "tag flag-strong" }, "unable (0 s)")
         : !d.valid ? el("span", { class: "tag invalid" }, "invalid")
         : d.completed ? el("span", { class: "tag valid" }, "done")
@@ -441,8 +447,9 @@
         break;
       case "trial_finished": {
         const r = d.result;
-        const unable = !r.valid && r.issues.length && r.issues.every((i) => i.code === "no_liftoff");
-        if (unable) message("Did not lift a foot: counted as unable to stand on one leg (0 s).", "warn");
+        const unable = !r.valid && r.issues.length && r.issues.every((i) => UNABLE.includes(i.code));
+        if (unable && r.issues[0].code === "scored_unable") break; // said once for the side (scored_unable)
+        else if (unable) message("Did not lift a foot: unable to stand on one leg, counted as 0 s. A result, not a failed recording: the best of this side's trials counts.", "warn");
         // a walk's reason is said once, with its result in the walk panel (walk.js), which a reloaded page
         // shows too; a stance trial's here
         else if (!r.valid && run() && run().outcome === "walk") message("Invalid trial: see the reason in the walk panel, with its result.", "bad");
@@ -455,6 +462,9 @@
       case "rest":
         if (d.rest_s) state.restUntil = performance.now() + d.rest_s * 1000;
         if (d.next && d.next.reason) message(repeatWords(d.next.reason, run() && run().outcome === "walk"), "warn", true);
+        break;
+      case "scored_unable":
+        message(`${d.label}: the remaining ${d.trials === 1 ? "trial" : d.trials + " trials"} scored unable by ${d.by}, not measured; counted as 0 s.`, "warn");
         break;
       case "fault":
         message(d.message, "bad");
@@ -639,6 +649,12 @@
   $("btn-stop").addEventListener("click", () => { state.startedAt = 0; command("/api/station/stop"); });
   $("btn-repeat").addEventListener("click", () => { state.startedAt = 0; message(""); command("/api/station/repeat"); });
   $("btn-skip").addEventListener("click", () => { state.startedAt = 0; command("/api/station/skip"); });
+  $("btn-score-unable").addEventListener("click", () => {
+    const offer = run() && run().score_unable;
+    if (!offer || !window.confirm(`${offer.label}: score the remaining ${offer.trials} trial(s) as unable (0 s) without measuring them? They are recorded as scored by you.`)) return;
+    state.startedAt = 0;
+    command("/api/station/score-unable");
+  });
   $("btn-end-hold").addEventListener("click", () => command("/api/station/end-hold"));
   $("btn-close").addEventListener("click", () => {
     const r = run();

@@ -118,7 +118,7 @@
     return el("ul", { class: "trial-list" }, condition.trials.map((t) => {
       // an unfinished trial's cause is its tag (report.unfinished_words); the store's reason ("partial recording: disk
       // full: ...") would say it a second time, and the trial's page gives it whole
-      const reason = t.unable ? el("div", { class: "small muted" }, "Could not take the position: counted as 0 s.")
+      const reason = t.unable ? el("div", { class: "small muted" }, t.unable_words || "Could not take the position: counted as 0 s.")
         : !t.valid && t.validity_reason && t.status === "complete" ? el("div", { class: "small error-text" }, t.validity_reason)
           : t.hold_end ? el("div", { class: "small muted" }, t.hold_end) : null;
       const judged = t.judged_by ? el("div", { class: "small muted judged" }, `Judged ${t.valid ? "valid" : "invalid"} by ${t.judged_by} (overrides the station's check).`) : null;
@@ -183,7 +183,7 @@
     const half = Math.max(0.5, ...traces.filter((t) => t && !t.error).map((t) => Charts.reach(t.ml, t.ap, t.ellipse)));
     traces.forEach((t, i) => {
       const figure = items[i].figure;
-      if (!t) { figure.append(el("p", { class: "muted small" }, "No valid trial to plot.")); return; }
+      if (!t) { figure.append(el("p", { class: "muted small" }, items[i].condition.no_sway_words || "No valid trial to plot.")); return; }
       if (t.error) { figure.append(el("figcaption", {}, `Could not load the trace: ${t.error.message}`)); return; }
       figure.append(Charts.statokinesigram(t.ml, t.ap, t.ellipse, { half, size: 300 }),
         el("figcaption", {}, `Trial #${t.id}: trace and 95 % ellipse (${quantity(t.area, "cm²")}). Same scale for every condition of this test.`));
@@ -274,7 +274,7 @@
     if (section.training) return GameResults.render(section); // training games: game_results.js
     const box = el("section", { class: "protocol-results", dataset: { protocol: section.protocol } },
       el("h2", {}, section.title),
-      el("p", { class: "muted" }, `${section.valid_trial_count} valid of ${section.trial_count} analysed trials.`),
+      el("p", { class: "muted" }, section.count_words || `${section.valid_trial_count} valid of ${section.trial_count} analysed trials.`),
       glance(section));
     const figures = [];
     for (const condition of section.conditions) {

@@ -1,0 +1,89 @@
+"""Single-leg stance with a patient who cannot stand on one leg, in headless Chromium against the real
+station (scenario ``standing``: the patient stands on both feet all the time), R1 item 1.
+
+Before: the live page said "counted as unable (0 s)" and then "Repeat offered: previous attempt
+invalid", each of the 6 trials went to 3 attempts (18 Start presses), and the results read "18 valid
+of 18 analysed trials" with "No valid trial to plot." Now an unable trial is a result (the next
+trial of the protocol's best of 3 is due, no repeat), the clinician scores the rest of a side unable
+with one button once it was tried (2 Start presses for the whole test), and the results count and
+say it: "6 analysed trials: 6 unable (0 s; 4 of them scored by the clinician, not measured)".
+Looked at on a tablet (1180x820) and a phone (390x844)."""
+
+from __future__ import annotations
+
+import pytest
+
+from test_dashboard import ADMIN, PHONE, TABLET, api, at, by_id, setup_admin, sign_in, wait
+
+pytestmark = pytest.mark.e2e
+
+
+def test_unable_is_a_result_and_the_rest_of_a_side_is_scored_without_start(station_for, browsers, shots):
+    station = station_for("standing")
+    tablet, _ = browsers("tablet", TABLET)
+    tablet.set_script_timeout(15)
+    url = station.url
+    setup_admin(tablet, url)
+    created = api(tablet, "POST", "/api/patients", {"identifier": "SLS-001", "birth_year": 1946, "sex": "F"})
+    assert created["status"] == 201, created
+    patient_id = created["body"]["id"]
+    tablet.get(f"{url}/live?patient={patient_id}")
+    wait(tablet, "the live stream", lambda d: by_id(d, "conn").text == "live")
+    assert api(tablet, "POST", "/api/station/run", {"patient_id": patient_id, "protocol": "single-leg"})["status"] == 201
+
+    def start_and_wait_unable(n: int) -> None:
+        wait(tablet, "the Start button", lambda d: by_id(d, "btn-start").is_enabled(), timeout_s=30)
+        by_id(tablet, "btn-start").click()
+        wait(tablet, f"trial {n} unable", lambda d: len(d.find_elements("css selector", "#trial-list .tag.flag-strong")) == n
+             and by_id(d, "trial-state").get_attribute("data-state") == "instructions", timeout_s=60)
+
+    start_and_wait_unable(1)  # the left leg
+    words = by_id(tablet, "message").text
+    assert "Did not lift a foot" in words and "Repeat offered" not in words and "invalid" not in words, words
+    assert by_id(tablet, "btn-score-unable").get_attribute("hidden")  # the right leg is due: not tried yet
+    start_and_wait_unable(2)  # the right leg
+    tablet.execute_script("window.scrollTo(0, 0)")
+    tablet.save_screenshot(str(shots / "tablet_live_after_two_unable.png"))
+    button = by_id(tablet, "btn-score-unable")
+    wait(tablet, "the score-unable button", lambda d: by_id(d, "btn-score-unable").is_displayed())
+    assert button.text == "Patient cannot stand on one leg: score the remaining 2 trials standing on the left leg as unable"
+    assert "repeat" not in by_id(tablet, "trial-list").text.lower()
+
+    phone, _ = browsers("phone", PHONE)
+    phone.get(f"{url}/login")
+    sign_in(phone, url, ADMIN)
+    wait(phone, "the phone's patients page", at("/patients"))
+    phone.get(f"{url}/live?patient={patient_id}")
+    wait(phone, "the score-unable button on the phone", lambda d: by_id(d, "btn-score-unable").is_displayed(), timeout_s=20)
+    phone.execute_script("arguments[0].scrollIntoView({block: 'center'})", by_id(phone, "btn-score-unable"))
+    phone.save_screenshot(str(shots / "phone_live_score_unable.png"))
+    box = phone.execute_script("const b = document.getElementById('btn-score-unable').getBoundingClientRect();"
+                               "const bar = document.getElementById('controls').getBoundingClientRect();"
+                               "return [b.left, b.right, b.bottom, bar.top, bar.height, document.documentElement.scrollWidth]")
+    # within the screen's width, above the bar of controls (not in it: the bar stays its size)
+    assert 0 <= box[0] < box[1] <= PHONE[0] and box[5] <= PHONE[0] and box[2] <= box[3] and box[4] < 200, box
+
+    for n in (4, 6):  # the left leg's 2 remaining trials, then the right's
+        tablet.execute_script("arguments[0].scrollIntoView({block: 'center'})", by_id(tablet, "btn-score-unable"))
+        by_id(tablet, "btn-score-unable").click()
+        tablet.switch_to.alert.accept()
+        wait(tablet, f"{n} trials unable", lambda d, n=n: len(d.find_elements("css selector", "#trial-list .tag.flag-strong")) == n,
+             timeout_s=20)
+    assert by_id(tablet, "message").text.splitlines()[0] == (
+        "Standing on the right leg: the remaining 2 trials scored unable by admin, not measured; counted as 0 s.")
+    tablet.save_screenshot(str(shots / "tablet_live_scored.png"))
+    session_id = api(tablet, "GET", "/api/station")["body"]["service"]["run"]["session_id"]
+    api(tablet, "POST", "/api/station/close")
+
+    for driver, name in ((tablet, "tablet"), (phone, "phone")):
+        driver.get(f"{url}/sessions/{session_id}")
+        wait(driver, "the figures", lambda d: "No sway measured" in by_id(d, "results").get_attribute("textContent"),
+             timeout_s=20)
+        text = by_id(driver, "results").get_attribute("textContent")
+        assert "6 analysed trials: 6 unable (0 s; 4 of them scored by the clinician, not measured)." in text
+        assert "No valid trial to plot" not in text and "valid of" not in text
+        assert text.count("Did not lift a foot (measured): unable, counted as 0 s.") == 2
+        assert text.count("Scored unable by the clinician") == 4
+        driver.save_screenshot(str(shots / f"{name}_results.png"))
+        driver.execute_script("document.querySelector('.trace-figure').scrollIntoView({block: 'start'})")
+        driver.save_screenshot(str(shots / f"{name}_results_left_leg.png"))
