@@ -127,3 +127,53 @@ def _in_store(data_dir, fill):
         return fill(store, Actor(None, "test"))
     finally:
         store.close()
+
+
+def _fill_dates(store, actor) -> dict:
+    """A patient whose session 1 was run from the programme (its dose recorded now) and whose
+    programme is paused from today."""
+    import time
+
+    from station.programmes.loader import builtin_programmes
+    from station.protocols.loader import builtin_protocols
+
+    template = builtin_programmes(builtin_protocols())["backward-walking-stroke"]
+    patient = store.patients.create({"identifier": "PICK-DATES", "birth_year": 1950, "sex": "F",
+                                     "conditions": ["stroke:left"]}, actor=actor)
+    programme = store.programmes.assign(patient["id"], template, store.programmes.today(), actor=actor)
+    stopped = _walk(store, actor, patient["id"], "backward-treadmill", "session", time.time() - 600, 0.35)
+    waiting = _walk(store, actor, patient["id"], "backward-treadmill", "session", time.time() - 300, 12.0)
+    store.programmes.credit_run_trial(programme["sessions"][0]["id"], store.trials.get(stopped), actor=actor)
+    store.programmes.pause(programme["id"], {"from_date": store.programmes.today(), "reason": "holiday"}, actor=actor)
+    return {"assignment": programme["id"], "waiting": waiting, "trial": store.trials.get(waiting)["started_at"],
+            "recorded_at": store.programmes.session(programme["sessions"][0]["id"])["recorded_at"]}
+
+
+NUMERIC_DATE = r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b(?:19|20)\d{2}-[01]\d-[0-3]\d\b"  # "12/5/2026", "2026-12-05" (not a DOI)
+
+
+def test_the_programme_page_says_dates_as_the_other_pages_do(reading_pages, shots):
+    """Before: "Trial #17 (Backward treadmill walking session, 12/5/2026)", the dose "— ana,
+    12/5/2026, 9:13:00 PM" and "paused since 2026-12-05", where every other page says "Dec 5"."""
+    import re
+
+    station = reading_pages.station
+    tablet, phone, stored = reading_pages.tablet_and_phone(lambda d: _in_store(d, _fill_dates))
+    for driver, size, name in ((tablet, TABLET, "tablet"), (phone, PHONE, "phone")):
+        url = f"{station.url}/assignments/{stored['assignment']}"
+        groups = _open_session(driver, url, 2, shots / f"dates-picker-{name}.png")
+        said = driver.execute_script("return [Station.when(arguments[0]), Station.when(arguments[1])]",
+                                     stored["trial"], stored["recorded_at"])
+        assert groups[0]["trials"][0][1].startswith(f"Trial #{stored['waiting']} ({said[0]}): 12 min"), groups
+        status = driver.find_element("id", "programme-status").text
+        assert status.startswith("paused since ") and not re.search(NUMERIC_DATE, status), status
+        css(driver, '.cal-item.session[data-number="1"]')[0].click()
+        wait(driver, "session 1's dose", lambda d: d.find_elements("id", "dose-recorded"))
+        dose = driver.find_element("id", "dose-recorded")
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", dose)
+        driver.save_screenshot(str(shots / f"dates-dose-{name}.png"))
+        assert dose.text.endswith(f"— test, {said[1]}"), dose.text
+        assert "0.3 of 30 min" in dose.text, dose.text
+        page = driver.find_element("id", "programme-page").text
+        assert not re.search(NUMERIC_DATE, page), re.findall(NUMERIC_DATE, page)
+        assert page_width(driver) <= size[0]

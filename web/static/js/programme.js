@@ -3,7 +3,7 @@
 "use strict";
 
 (() => {
-  const { api, el, fmtSig, quantity, showError, beltSpeed, beltSpeedFromKmh } = Station;
+  const { api, el, fmtSig, quantity, showError, beltSpeed, beltSpeedFromKmh, when } = Station;
   const $ = (id) => document.getElementById(id);
   const page = $("programme-page");
   const assignmentId = Number(page.dataset.assignmentId);
@@ -38,14 +38,14 @@
 
   function renderHead() {
     const t = doc.template.programme; // (the title and the way back come with the page: web/programme_pages.py)
-    $("programme-status").textContent = doc.status === "paused" ? `paused since ${doc.paused_from}` : doc.status;
+    $("programme-status").textContent = doc.status === "paused" ? `paused since ${day(doc.paused_from)}` : doc.status;
     $("programme-summary").textContent = t.summary;
     // a programme written for other people than this patient (a stroke programme, no stroke recorded)
     $("population-warning").textContent = doc.population_warning || "";
     $("population-warning").hidden = !doc.population_warning;
     const pos = doc.position;
     let words;
-    if (doc.status === "ended") words = `Ended on ${doc.ended_on}: ${doc.end_reason}`;
+    if (doc.status === "ended") words = `Ended on ${day(doc.ended_on)}: ${doc.end_reason}`;
     else if (pos.week === 0) words = `Starts on ${day(doc.start_date)}`;
     else words = `Week ${pos.week} of ${pos.weeks}`;
     if (pos.next_session && doc.status !== "ended") words += ` · next session ${day(pos.next_session.planned_date)}`;
@@ -152,7 +152,7 @@
           s.cadence_steps_min ? quantity(s.cadence_steps_min, "steps/min") : null,
           s.speed_m_s && !(s.belt_speed_m_s && Math.abs(s.speed_m_s - s.belt_speed_m_s) < 1e-9) ? quantity(s.speed_m_s, "m/s") : null,
           s.belt_speed_m_s ? `belt ${beltSpeed(s.belt_speed_m_s)}` : null, s.rpe ? `RPE ${s.rpe}` : null].filter(Boolean).join(", ")
-        + ` — ${s.recorded_by}, ${new Date(s.recorded_at).toLocaleString()}`));
+        + ` — ${s.recorded_by}, ${when(s.recorded_at)}`)); // the dates of the station's pages (Station.when), not "12/5/2026"
       if (s.notes) parts.push(el("p", { class: "muted" }, s.notes));
     }
     if (s.status === "missed") parts.push(el("p", {}, `Missed: ${doc.sessions.find((x) => x.id === s.id).missed_reason || ""}`));
@@ -181,7 +181,7 @@
       const trialButton = (t) => el("button", {
         type: "button", class: "secondary walking-trial", dataset: { trialId: t.id, protocol: t.protocol }, onclick: () =>
           act("POST", `/api/programme-sessions/${s.id}/dose`, { trial_id: t.id }, box),
-      }, `Trial #${t.id} (${new Date(t.started_at).toLocaleDateString()}): ${mins(t.dose.minutes)} min, ${t.dose.steps} steps`);
+      }, `Trial #${t.id} (${when(t.started_at)}): ${mins(t.dose.minutes)} min, ${t.dose.steps} steps`);
       const walked = doc.walking_trials || [];
       const groups = [...new Set(walked.map((t) => t.protocol))];
       const offered = groups.map((p) => el("div", { class: "walking-trials", dataset: { protocol: p } },
