@@ -232,6 +232,8 @@ class _Run:
     walk_settings: object = None
     release: Callable[[], None] = lambda: None
     """Releases the patient's record (held while the test is open: no erasing, no archiving)."""
+    opened_at: str = ""
+    """When the test was opened (its session's ``started_at``, UTC ISO 8601)."""
 
 
 class TrialService:
@@ -451,7 +453,7 @@ class TrialService:
 
             {"epoch", "last_seq", "panel": {"present", "reason"}, "run": None or {
                 "patient_id", "patient_identifier", "session_id", "protocol", "title",
-                "outcome", "conditions", "started_by", "age_y", "finished", "state",
+                "outcome", "conditions", "started_by", "opened_at", "age_y", "finished", "state",
                 "trial" (current plan), "instructions", "operator_notes", "stance",
                 "duration_s", "countdown_s", "rest_s", "due", "done" (results),
                 "trial_ids", "summary", "walk", "walk_settings", "gates"}}
@@ -608,7 +610,7 @@ class TrialService:
                                 mounting=self.mounting, training_schedule=schedule, los=los_settings)
         opened["runner"] = runner
         self._run = _Run(runner, sink, patient_id, patient["identifier"], session["id"], protocol, age_y, actor,
-                         walk_settings=walk_settings, release=release)
+                         walk_settings=walk_settings, release=release, opened_at=session.get("started_at") or "")
         runner.begin()
         self._refresh_status(force=True)
         self.bus.publish("run_opened", run=self._status["run"])
@@ -808,6 +810,7 @@ class TrialService:
             "outcome": protocol.outcome,
             "conditions": [{"id": c.id, "label": c.label} for c in protocol.conditions],
             "started_by": run.actor.username,
+            "opened_at": run.opened_at,
             "age_y": run.age_y,
             "finished": status["finished"],
             "state": status["state"],

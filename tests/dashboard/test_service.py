@@ -48,6 +48,15 @@ def test_a_run_records_each_trial_in_a_new_session_and_announces_it(clinic, stor
     assert clinic.events[-1].data["session_id"] == run["session_id"]
 
 
+def test_the_open_test_says_when_it_was_opened_and_by_whom(clinic, store, patient):
+    """The live page tells a clinician who asks for another patient whose test is open, opened by
+    whom and when: the run's ``opened_at`` is its session's start."""
+    run = clinic.call("open_run", patient["id"], "romberg", None, ACTOR)["run"]
+    assert run["started_by"] == "ana"
+    assert run["opened_at"] and run["opened_at"] == store.sessions.get(run["session_id"])["started_at"]
+    assert clinic.service.status()["run"]["opened_at"] == run["opened_at"]
+
+
 def test_commands_that_do_not_fit_the_state_are_refused(clinic, patient):
     for command in ("start_trial", "stop_trial", "repeat_trial", "skip_trial", "end_hold"):
         with pytest.raises(Conflict, match="no test is open"):

@@ -31,6 +31,7 @@
     health: null, // the station's last health document (stream or status)
     shownKey: null, // the station state shown in the strip and the chip (stationState().key)
     lines: [], // the message box's lines (never the same line twice)
+    wanted: page.dataset.patientId || "", // the patient this page was opened for (?patient=), until another is chosen
   };
   const STALE_MS = 1000;
 
@@ -256,6 +257,7 @@
     $("btn-end-hold").hidden = !timed;
     $("btn-end-hold").disabled = busy || !(timed && s === "recording");
     $("btn-close").disabled = busy || !r;
+    $("other-patient-end").disabled = busy || !r;
     // single-leg stance, once a side was measured unable: the rest of that side scored without Start
     const offer = r && s === "instructions" ? r.score_unable : null;
     $("btn-score-unable").hidden = !offer;
@@ -306,8 +308,25 @@
     }
   }
 
+  /* Opened for one patient (?patient=, "New test" on a patient's page) while another patient's test
+     is open: said above everything, with the way to end that test (its Start would record under the
+     other patient). */
+  function showOtherPatient(r) {
+    const box = $("other-patient");
+    const other = r && state.wanted && String(r.patient_id) !== state.wanted;
+    box.hidden = !other;
+    if (!other) return;
+    const option = [...$("patient-select").options].find((o) => o.value === state.wanted);
+    const wanted = option ? option.textContent : `patient #${state.wanted}`;
+    const when = r.opened_at ? ` at ${Station.clock(r.opened_at)}` : "";
+    $("other-patient-words").textContent = `A test for ${r.patient_identifier} is open (opened by ${r.started_by}${when}). ` +
+      `End it to test ${wanted} (its trials are kept).`;
+    $("other-patient-end").textContent = `End ${r.patient_identifier}'s test`;
+  }
+
   function renderRun() {
     const r = run();
+    showOtherPatient(r);
     $("choose").hidden = !!r;
     $("run").hidden = !r;
     page.dataset.run = r ? "open" : "none"; // a phone puts the controls of an open test in a bar at the bottom
@@ -315,6 +334,12 @@
     if (!r) {
       setTrialState(null);
       $("trial-label").textContent = "";
+      // the patient this page was opened for, once the other patient's test has ended
+      const ps = $("patient-select");
+      if (state.wanted && ps.value !== state.wanted && [...ps.options].some((o) => o.value === state.wanted)) {
+        ps.value = state.wanted;
+        updateButtons();
+      }
       $("results-link").hidden = !state.lastRun;
       if (state.lastRun) { // after "End test": its results stay one tap away, its patient chosen
         $("results-link").href = `/sessions/${state.lastRun.session_id}`;
@@ -565,9 +590,14 @@
       if (protocols.problem) showError($("page-error"), new Error("Clinic protocol files: " + protocols.problem));
       const ps = $("patient-select");
       for (const p of patients.patients) ps.append(el("option", { value: p.id }, p.identifier));
-      if (wanted && [...ps.options].some((o) => o.value === wanted)) ps.value = wanted;
+      if (wanted && ![...ps.options].some((o) => o.value === wanted)) { // not among the 500 seen last
+        const p = await api("GET", `/api/patients/${wanted}`).catch(() => null);
+        if (p && !p.archived) ps.append(el("option", { value: p.id }, p.identifier));
+      }
+      if (wanted && [...ps.options].some((o) => o.value === wanted) && !run()) ps.value = wanted;
       renderConditions();
       updateButtons();
+      if (state.status) renderRun(); // the requested patient's identifier, now known, in the words about another's test
     } catch (err) {
       showError($("page-error"), err);
     }
@@ -626,7 +656,7 @@
   }
 
   $("protocol-select").addEventListener("change", () => { renderConditions(); updateButtons(); });
-  $("patient-select").addEventListener("change", updateButtons);
+  $("patient-select").addEventListener("change", () => { state.wanted = ""; updateButtons(); });
   $("open-run").addEventListener("click", () => {
     const conditions = [...document.querySelectorAll('#conditions input[name="condition"]:checked')].map((i) => i.value);
     if (!conditions.length) { showError($("page-error"), new Error("Choose at least one condition.")); return; }
@@ -656,13 +686,15 @@
     command("/api/station/score-unable");
   });
   $("btn-end-hold").addEventListener("click", () => command("/api/station/end-hold"));
-  $("btn-close").addEventListener("click", () => {
+  function endTest() {
     const r = run();
     const active = ["waiting", "countdown", "recording"].includes(state.trialState);
     if (active && !window.confirm("A trial is running. Stop it and end the test?")) return;
     command("/api/station/close");
     if (r && r.done.length) message("Test ended; its trials are stored.", "ok");
-  });
+  }
+  $("btn-close").addEventListener("click", endTest);
+  $("other-patient-end").addEventListener("click", endTest);
 
   const choices = loadChoices(); // the protocols' names, also for the interrupted trials below
   Station.followHealth(); // the chip says what the status strip says (stationState)

@@ -1,0 +1,107 @@
+"""What the live page says about the test that is open, in headless Chromium against the real station
+(scenario ``patient``: a virtual patient follows every protocol), after a clinician's review (session 22):
+
+- opened for one patient (``/live?patient=``, "New test" on a patient's page) while another patient's
+  test is open, the page says so above everything, with the way to end that test (its Start was ready
+  for the other patient, said only by a small grey line);
+
+The checks are gathered and reported together, so one run on the old code shows each one failing.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from test_dashboard import PHONE, TABLET, api, by_id, css, setup_admin, wait
+from conftest import set_size
+
+pytestmark = pytest.mark.e2e
+
+
+def test_the_live_page_says_what_is_open_for_whom(station_for, browsers, shots):
+    from selenium.webdriver.support.ui import Select
+
+    station = station_for("patient")
+    driver, _downloads = browsers("tablet")
+    url = station.url
+    setup_admin(driver, url)
+    ids = {}
+    names = ("OLD-0002", "STK-0001")
+    for identifier in names:
+        created = api(driver, "POST", "/api/patients", {"identifier": identifier, "birth_year": 1944, "sex": "F"})
+        assert created["status"] == 201, created
+        ids[identifier] = created["body"]["id"]
+    problems: list[str] = []
+
+    def check(ok, what: str) -> None:
+        if not ok:
+            problems.append(what)
+
+    def soft_wait(what: str, predicate, timeout_s: float = 8.0):
+        try:
+            return wait(driver, what, predicate, timeout_s=timeout_s)
+        except AssertionError as exc:
+            problems.append(str(exc))
+            return None
+
+    def both_sizes(name: str, look_at: str | None = None) -> None:
+        for size, label in ((TABLET, "tablet"), (PHONE, "phone")):
+            set_size(driver, size)
+            if look_at:  # the words this shot is for, on the screen
+                driver.execute_script("const e = document.getElementById(arguments[0]); if (e) e.scrollIntoView({block: 'center'})",
+                                      look_at)
+            driver.save_screenshot(str(shots / f"{name}_{label}.png"))
+        set_size(driver, PHONE)
+
+    def open_live(patient_id=None) -> None:
+        driver.get(f"{url}/live" + (f"?patient={patient_id}" if patient_id else ""))
+        wait(driver, "the live stream", lambda d: by_id(d, "conn").text == "live")
+        wait(driver, "the protocols", lambda d: css(d, "#protocol-select option"))
+
+    def open_treadmill() -> None:
+        Select(by_id(driver, "protocol-select")).select_by_value("backward-treadmill")
+        wait(driver, "the belt speed and planned minutes asked", lambda d: by_id(d, "walk-treadmill").is_displayed())
+        for field, value in (("walk-belt-speed", "1.8"), ("walk-planned-min", "1")):
+            by_id(driver, field).clear()
+            by_id(driver, field).send_keys(value)
+        # the clinician scrolled down the page (to the plate's readout under the form), then tapped Open
+        # test: the page keeps that scroll when the test opens
+        driver.execute_script("window.scrollTo(0, document.body.scrollHeight); document.getElementById('open-run').click()")
+        wait(driver, "the Start button", lambda d: by_id(d, "btn-start").is_enabled(), timeout_s=30)
+
+    set_size(driver, PHONE)
+
+    # -- a treadmill session for OLD-0002, on a phone ---------------------------------------------------
+    open_live(ids["OLD-0002"])
+    open_treadmill()
+
+    # -- "New test" from another patient's page while this one's test is open ----------------------------
+    open_live(ids["STK-0001"])
+    wait(driver, "the open test", lambda d: by_id(d, "run").is_displayed())
+    banner = soft_wait("the words about the other patient's test", lambda d: css(d, "#other-patient")
+                       and css(d, "#other-patient")[0].is_displayed() and css(d, "#other-patient"))
+    if banner:
+        words = by_id(driver, "other-patient-words").text
+        check(re.fullmatch(r"A test for OLD-0002 is open \(opened by admin at \d{1,2}:\d\d(\s?[AP]M)?\)\. "
+                           r"End it to test STK-0001 \(its trials are kept\)\.", words), f"the banner reads {words!r}")
+        above = driver.execute_script(
+            "return document.getElementById('other-patient').getBoundingClientRect().bottom"
+            " <= document.getElementById('health-strip').getBoundingClientRect().top")
+        check(above, "the banner is not above everything on the page")
+        both_sizes("65_other_patient")
+        end = by_id(driver, "other-patient-end")
+        check(end.text == "End OLD-0002's test", f"the banner's action reads {end.text!r}")
+        end.click()
+    else:
+        by_id(driver, "btn-close").click()
+    wait(driver, "the test ended", lambda d: by_id(d, "open-run").is_displayed())
+    check(Select(by_id(driver, "patient-select")).first_selected_option.get_attribute("value") == str(ids["STK-0001"]),
+          "after ending the other patient's test the page is not on the patient it was opened for")
+    check(not css(driver, "#other-patient") or not css(driver, "#other-patient")[0].is_displayed(),
+          "the banner stays once the other patient's test has ended")
+    wait(driver, "Open test for STK-0001", lambda d: by_id(d, "open-run").is_enabled())
+    both_sizes("66_other_patient_ended")
+
+    assert not problems, "\n".join(problems)
