@@ -4,6 +4,8 @@
 - opened for one patient (``/live?patient=``, "New test" on a patient's page) while another patient's
   test is open, the page says so above everything, with the way to end that test (its Start was ready
   for the other patient, said only by a small grey line);
+- a walk test opened after another one ended reads "Read the instructions, then start" (it read
+  "Test finished", the previous test's words, until a reload);
 
 The checks are gathered and reported together, so one run on the old code shows each one failing.
 """
@@ -18,6 +20,10 @@ from test_dashboard import PHONE, TABLET, api, by_id, css, setup_admin, wait
 from conftest import set_size
 
 pytestmark = pytest.mark.e2e
+
+
+def message_lines(driver) -> list[str]:
+    return [d.text for d in css(driver, "#message > div")]
 
 
 def test_the_live_page_says_what_is_open_for_whom(station_for, browsers, shots):
@@ -76,6 +82,28 @@ def test_the_live_page_says_what_is_open_for_whom(station_for, browsers, shots):
     # -- a treadmill session for OLD-0002, on a phone ---------------------------------------------------
     open_live(ids["OLD-0002"])
     open_treadmill()
+    by_id(driver, "btn-start").click()
+    wait(driver, "the live cadence", lambda d: re.fullmatch(r"\d+\.\d", by_id(d, "walk-cadence").text.strip()), timeout_s=40)
+    by_id(driver, "btn-stop").click()
+    wait(driver, "the session's result", lambda d: css(d, '#walk-result-table tr[data-metric="walking_min"]'), timeout_s=30)
+    wait(driver, "the test finished", lambda d: "The test is finished: see the results." in message_lines(d), timeout_s=20)
+
+    # -- End test, then another walk test on the same page: nothing of the last one's words -------------
+    by_id(driver, "btn-close").click()
+    wait(driver, "the form for a new test", lambda d: by_id(d, "open-run").is_displayed() and by_id(d, "open-run").is_enabled())
+    # opened by the page's own request (as from another tablet): the page learns of it from the stream
+    # alone, whose "instructions" event comes before the test's status (the order that left the last
+    # test's words up, as when the stream beats the Open-test reply)
+    opened = api(driver, "POST", "/api/station/run", {"patient_id": ids["OLD-0002"], "protocol": "backward-treadmill",
+                                                      "walk": {"belt_speed_m_s": 0.5, "planned_min": 1}})
+    assert opened["status"] in (200, 201), opened
+    wait(driver, "the second test open", lambda d: by_id(d, "btn-start").is_enabled(), timeout_s=30)
+    phase = by_id(driver, "walk-phase").text
+    check(phase == "Read the instructions, then start", f"a newly opened walk test reads {phase!r}")
+    check(by_id(driver, "walk-timer").text == "0:00" and not by_id(driver, "walk-result").is_displayed(),
+          "the new test shows the last one's time or result")
+    driver.execute_script("window.scrollTo(0, 0)")
+    both_sizes("64_second_walk_test")
 
     # -- "New test" from another patient's page while this one's test is open ----------------------------
     open_live(ids["STK-0001"])

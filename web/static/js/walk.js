@@ -74,7 +74,11 @@
     showTimerLabel();
     if (run.gates) updateGates(run.gates);
     else if (!tm) showNoGates();
-    if (changed) restoreResult(run);
+    if (changed) {
+      // a test opened after another ended: its own state's words, none of the last test's ("Test finished")
+      $("walk-phase").textContent = PHASE_WORDS[run.state] || "";
+      restoreResult(run);
+    }
     if (!run.state) $("walk-phase").textContent = run.finished ? w.endWords || "Test finished" : "";
     else if (run.state === "done" && run.finished) $("walk-phase").textContent = w.endWords || "Test finished";
     w.dirty = true;
@@ -92,6 +96,7 @@
   /* -- gates --------------------------------------------------------------------------------- */
   function resetTrial() {
     w.crossed = {};
+    w.falseStart = null;
     w.endWords = null;
     w.goNs = null;
     setTimer("idle");
