@@ -6,6 +6,8 @@
   for the other patient, said only by a small grey line);
 - a walk test opened after another one ended reads "Read the instructions, then start" (it read
   "Test finished", the previous test's words, until a reload);
+- a finished test that is still open says it is finished, its trials saved, and how to start another
+  (the "Another test" of the visit's results led back to it with no form and no word why);
 
 The checks are gathered and reported together, so one run on the old code shows each one failing.
 """
@@ -87,6 +89,12 @@ def test_the_live_page_says_what_is_open_for_whom(station_for, browsers, shots):
     by_id(driver, "btn-stop").click()
     wait(driver, "the session's result", lambda d: css(d, '#walk-result-table tr[data-metric="walking_min"]'), timeout_s=30)
     wait(driver, "the test finished", lambda d: "The test is finished: see the results." in message_lines(d), timeout_s=20)
+    # -- the finished test, still open, says so and how to start another --------------------------------
+    hint = css(driver, "#finished-hint")
+    check(hint and hint[0].is_displayed()
+          and hint[0].text == "This test is finished; its trials are saved. End it to start another.",
+          f"a finished test that is open does not say how to start another: {[h.text for h in hint]}")
+    both_sizes("63_finished_hint", "finished-hint")
 
     # -- End test, then another walk test on the same page: nothing of the last one's words -------------
     by_id(driver, "btn-close").click()
