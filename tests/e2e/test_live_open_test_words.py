@@ -8,6 +8,8 @@
   "Test finished", the previous test's words, until a reload);
 - a finished test that is still open says it is finished, its trials saved, and how to start another
   (the "Another test" of the visit's results led back to it with no form and no word why);
+- on a phone the walk timer and Stop are on the screen when a walk test opens and at Start (the page
+  kept the scroll of the Open-test button: the timer above the screen);
 
 The checks are gathered and reported together, so one run on the old code shows each one failing.
 """
@@ -22,6 +24,20 @@ from test_dashboard import PHONE, TABLET, api, by_id, css, setup_admin, wait
 from conftest import set_size
 
 pytestmark = pytest.mark.e2e
+
+IN_VIEW = """
+const el = document.getElementById(arguments[0]);
+const r = el.getBoundingClientRect();
+const controls = document.getElementById('controls');
+const bottom = getComputedStyle(controls).position === 'fixed' && arguments[0] !== 'btn-stop'
+  ? controls.getBoundingClientRect().top : innerHeight;
+return el.offsetParent !== null && r.top >= 0 && r.bottom <= bottom + 0.5;
+"""
+"""Whether the element is on the screen (above the phone's bar of controls, unless it is in it)."""
+
+
+def in_view(driver, element_id: str) -> bool:
+    return bool(driver.execute_script(IN_VIEW, element_id))
 
 
 def message_lines(driver) -> list[str]:
@@ -84,7 +100,13 @@ def test_the_live_page_says_what_is_open_for_whom(station_for, browsers, shots):
     # -- a treadmill session for OLD-0002, on a phone ---------------------------------------------------
     open_live(ids["OLD-0002"])
     open_treadmill()
+    soft_wait("the walk timer on the screen once the test opened (phone)",
+              lambda d: in_view(d, "walk-timer") and in_view(d, "btn-stop"))
+    driver.save_screenshot(str(shots / "61_opened_phone.png"))
+    driver.execute_script("window.scrollTo(0, document.body.scrollHeight)")  # reading the notes further down
     by_id(driver, "btn-start").click()
+    soft_wait("the walk timer on the screen at Start (phone)", lambda d: in_view(d, "walk-timer") and in_view(d, "btn-stop"))
+    driver.save_screenshot(str(shots / "62_started_phone.png"))
     wait(driver, "the live cadence", lambda d: re.fullmatch(r"\d+\.\d", by_id(d, "walk-cadence").text.strip()), timeout_s=40)
     by_id(driver, "btn-stop").click()
     wait(driver, "the session's result", lambda d: css(d, '#walk-result-table tr[data-metric="walking_min"]'), timeout_s=30)

@@ -78,6 +78,7 @@
       // a test opened after another ended: its own state's words, none of the last test's ("Test finished")
       $("walk-phase").textContent = PHASE_WORDS[run.state] || "";
       restoreResult(run);
+      requestAnimationFrame(timerIntoView); // opened (or the page reloaded): the timer and Stop on the screen
     }
     if (!run.state) $("walk-phase").textContent = run.finished ? w.endWords || "Test finished" : "";
     else if (run.state === "done" && run.finished) $("walk-phase").textContent = w.endWords || "Test finished";
@@ -234,6 +235,21 @@
       : "No data from the station: the light gates still time the walk";
   }
 
+  /* The timer, and Stop, on the screen (README: on a phone they are always on the same screen): when a
+     walk test opens the page kept the scroll of the Open-test button, the timer above the screen. Stop is
+     in the bar at the bottom of a phone's screen, beside the timer's column on a tablet. Scrolled
+     smoothly unless the reader asked for less motion. */
+  function timerIntoView() {
+    const box = document.querySelector("#walk-card .walk-top");
+    if (!w.walk || !box || $("walk-card").hidden) return;
+    const controls = $("controls");
+    const bottom = getComputedStyle(controls).position === "fixed" ? controls.getBoundingClientRect().top : innerHeight;
+    const r = box.getBoundingClientRect();
+    if (r.top >= 0 && r.bottom <= bottom) return;
+    const calm = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    window.scrollTo({ top: Math.max(0, window.scrollY + r.top - 8), behavior: calm ? "auto" : "smooth" });
+  }
+
   /* -- the stream ---------------------------------------------------------------------------- */
   function onFrames(doc) {
     const frames = doc.frames || [];
@@ -308,6 +324,8 @@
     switch (e.kind) {
       case "state":
         w.phase = d.state || null;
+        // Start (on this screen or the station's button), "Get ready" and the go: the timer on the screen
+        if (["waiting", "countdown", "recording"].includes(d.state)) timerIntoView();
         showTimerLabel();
         if (d.state !== "waiting") w.falseStart = null; // the next attempt started (or the run moved on)
         $("walk-phase").textContent = d.state === "waiting" && w.falseStart
