@@ -10,6 +10,8 @@
   (the "Another test" of the visit's results led back to it with no form and no word why);
 - on a phone the walk timer and Stop are on the screen when a walk test opens and at Start (the page
   kept the scroll of the Open-test button: the timer above the screen);
+- a treadmill session ended with Stop says first that it was stopped early, and when ("Trial complete"
+  read as if the planned minutes were walked);
 
 The checks are gathered and reported together, so one run on the old code shows each one failing.
 """
@@ -111,6 +113,12 @@ def test_the_live_page_says_what_is_open_for_whom(station_for, browsers, shots):
     by_id(driver, "btn-stop").click()
     wait(driver, "the session's result", lambda d: css(d, '#walk-result-table tr[data-metric="walking_min"]'), timeout_s=30)
     wait(driver, "the test finished", lambda d: "The test is finished: see the results." in message_lines(d), timeout_s=20)
+    lines = message_lines(driver)
+    recorded = by_id(driver, "walk-timer").text
+    check(lines and lines[0] == f"Stopped at {recorded} of 1 min planned; what was walked is kept and analysed.",
+          f"a session stopped early is not said first to be stopped early: {lines}")
+    check(not any("Trial complete" in line for line in lines), f"a session stopped early reads 'Trial complete': {lines}")
+    both_sizes("63_stopped", "message")
     # -- the finished test, still open, says so and how to start another --------------------------------
     hint = css(driver, "#finished-hint")
     check(hint and hint[0].is_displayed()

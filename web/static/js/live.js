@@ -287,6 +287,20 @@
     return String(text || "").trim().replace(/\.{2,}$/, ".").replace(/\.\s*\./g, ".");
   }
 
+  /* A treadmill session ended before its planned minutes, first words first ("Trial complete" read as if
+     the planned minutes were walked): with Stop, or its data lost (the walk panel says why). The time is
+     the session's recorded time, as the walk panel's timer shows it (m:ss). */
+  function endedEarlyWords(r) {
+    const walk = r.walk || {};
+    if (walk.setting !== "treadmill" || !Number.isFinite(r.recorded_s)) return "";
+    const whole = Math.max(0, Math.floor(r.recorded_s));
+    const at = `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}`;
+    const of = walk.planned_min ? ` of ${Number(Number(walk.planned_min).toPrecision(3))} min planned` : "";
+    if (walk.ended_early) return `Ended early at ${at}${of}: see why in the walk panel; what was walked before it is kept and analysed.`;
+    if (r.end_reason === "operator_ended") return `Stopped at ${at}${of}; what was walked is kept and analysed.`;
+    return "";
+  }
+
   /* The repeat offered after an attempt, with its reason unless it is said already: the station's
      reason "previous attempt invalid: <the issues>" repeats the invalid trial's words (said above, or
      for a walk with its result). */
@@ -483,7 +497,8 @@
         else if (!r.valid) message("Invalid trial: " + r.issues.map((i) => i.message).join(" "), "bad");
         else if (r.time_held_s !== null && !r.completed) {
           message(`Held ${fmt(r.time_held_s, 1)} s of ${r.duration_s} s. ` + (r.hold_end ? r.hold_end.message : ""), "warn");
-        } else message("Trial complete.", "ok");
+        } else if (endedEarlyWords(r)) message(endedEarlyWords(r), "warn");
+        else message("Trial complete.", "ok");
         break;
       }
       case "rest":
