@@ -12,6 +12,7 @@
   kept the scroll of the Open-test button: the timer above the screen);
 - a treadmill session ended with Stop says first that it was stopped early, and when ("Trial complete"
   read as if the planned minutes were walked);
+- the greyed-out Open test says why (no patient chosen);
 
 The checks are gathered and reported together, so one run on the old code shows each one failing.
 """
@@ -98,6 +99,16 @@ def test_the_live_page_says_what_is_open_for_whom(station_for, browsers, shots):
         wait(driver, "the Start button", lambda d: by_id(d, "btn-start").is_enabled(), timeout_s=30)
 
     set_size(driver, PHONE)
+    # -- no patient chosen: the greyed-out Open test says why ---------------------------------------
+    open_live()
+    check(not by_id(driver, "open-run").is_enabled(), "Open test enabled with no patient chosen")
+    why = css(driver, "#open-run-why")
+    check(why and why[0].is_displayed() and why[0].text == "Choose a patient first",
+          f"no 'Choose a patient first' beside the greyed-out Open test: {[w.text for w in why]}")
+    both_sizes("60_no_patient", "open-run")
+    Select(by_id(driver, "patient-select")).select_by_value(str(ids["OLD-0002"]))
+    check(by_id(driver, "open-run").is_enabled() and not (why and why[0].is_displayed()),
+          "the hint stays once a patient is chosen")
 
     # -- a treadmill session for OLD-0002, on a phone ---------------------------------------------------
     open_live(ids["OLD-0002"])

@@ -264,6 +264,7 @@
     $("btn-score-unable").disabled = busy || !offer;
     if (offer) $("btn-score-unable").textContent = `Patient cannot stand on one leg: score the remaining ${offer.trials === 1 ? "trial" : offer.trials + " trials"} ${offer.label.charAt(0).toLowerCase() + offer.label.slice(1)} as unable`;
     $("open-run").disabled = busy || !!r || !$("patient-select").value || !$("protocol-select").value;
+    $("open-run-why").hidden = !!r || !!$("patient-select").value; // the greyed-out button says why
     // a finished test stays open (its results, a repeat): how to start another is said by End test
     $("finished-hint").hidden = !(r && r.finished && !active);
   }
