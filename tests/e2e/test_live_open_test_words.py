@@ -13,6 +13,8 @@
 - a treadmill session ended with Stop says first that it was stopped early, and when ("Trial complete"
   read as if the planned minutes were walked);
 - the greyed-out Open test says why (no patient chosen);
+- a long identifier wraps on a phone (the patient's heading and the patients list clipped it), and the
+  Add-patient form says which characters an identifier takes, in the browser's refusal too.
 
 The checks are gathered and reported together, so one run on the old code shows each one failing.
 """
@@ -56,6 +58,7 @@ def test_the_live_page_says_what_is_open_for_whom(station_for, browsers, shots):
     setup_admin(driver, url)
     ids = {}
     names = ("OLD-0002", "STK-0001")
+    names += ("W" * 30 + "01", "W" * 30 + "02")  # wide letters, no hyphen to wrap at (the reviewer's)
     for identifier in names:
         created = api(driver, "POST", "/api/patients", {"identifier": identifier, "birth_year": 1944, "sex": "F"})
         assert created["status"] == 201, created
@@ -181,4 +184,31 @@ def test_the_live_page_says_what_is_open_for_whom(station_for, browsers, shots):
     wait(driver, "Open test for STK-0001", lambda d: by_id(d, "open-run").is_enabled())
     both_sizes("66_other_patient_ended")
 
+    # -- a long identifier on a phone: wrapped, never clipped --------------------------------------------
+    long_id = "W" * 30 + "02"
+    driver.get(f"{url}/patients/{ids[long_id]}")
+    wait(driver, "the patient's heading", lambda d: by_id(d, "patient-title").text.replace("\n", "") == long_id)
+    # (against the phone's width: a page wider than the screen widens a phone's layout viewport, innerWidth)
+    fits = driver.execute_script(
+        "const h = document.getElementById('patient-title'); const r = h.getBoundingClientRect();"
+        "return r.left >= 0 && r.right <= arguments[0] && h.scrollWidth <= h.clientWidth + 1", PHONE[0])
+    check(fits, "the patient's heading is clipped on a phone")
+    both_sizes("67_long_identifier_patient")
+    driver.get(f"{url}/patients")
+    wait(driver, "the patients", lambda d: len(css(d, "#patients tbody tr")) == 4)
+    clipped = driver.execute_script(
+        "return [...document.querySelectorAll('#patients tbody td:first-child a')]"
+        ".filter((a) => a.getBoundingClientRect().right > arguments[0]).map((a) => a.textContent)", PHONE[0])
+    check(not clipped, f"identifiers beyond the phone's screen in the patients list: {clipped}")
+    both_sizes("68_patients_list")
+    # -- which characters an identifier takes, on the form and in the browser's refusal --------------------
+    by_id(driver, "add-patient").click()
+    wait(driver, "the Add-patient form", lambda d: by_id(d, "patient-dialog").is_displayed())
+    rule = "A–Z letters (no accents), digits, dot, underscore or hyphen; no spaces"
+    check(rule in by_id(driver, "patient-dialog").text, "the form does not say which characters an identifier takes")
+    field = css(driver, '#patient-form input[name="identifier"]')[0]
+    field.send_keys("Zoë-Müller")
+    refusal = driver.execute_script("return arguments[0].validationMessage", field)
+    check(rule in refusal, f"the browser's refusal of 'Zoë-Müller' reads {refusal!r}")
+    both_sizes("69_add_patient_rule")
     assert not problems, "\n".join(problems)

@@ -373,7 +373,18 @@ const Station = (() => {
     } catch (err) { /* 401 goes to the sign-in page */ }
   }
 
+  /* A field refused for its pattern says the rule its title gives ("A–Z letters (no accents), ..."), in the
+     browser's own refusal too: Chromium's says only "Please match the requested format." (the title in a
+     sub-line some browsers leave out). */
+  function patternWords(ev) {
+    const field = ev.target;
+    if (!(field instanceof HTMLInputElement) || !field.pattern || !field.title) return;
+    field.setCustomValidity("");
+    if (field.validity.patternMismatch) field.setCustomValidity(field.title);
+  }
+
   function init() {
+    document.addEventListener("input", patternWords, true);
     // every 2 s (/healthz costs ~1.5 ms): a stall of the acquisition reads "Station no data" here
     // within ~3 s (its health says nodata after 1 s), as the live view says it after 1 s
     if (chip) { pollHealth(); pollTimer = setInterval(pollHealth, HEALTH_POLL_MS); }
