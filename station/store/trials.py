@@ -232,12 +232,18 @@ def summary(row: sqlite3.Row) -> dict:
         "notes": row["notes"],
         "judged_by": row["judged_by"],
         "metrics": {name: row[f"m_{name}"] for name in SUMMARY_METRICS},
+        # a timed hold's time held (s; None for other tests or none measured), and the first quality issue's code
+        # (a single-leg hold that never began: "no_liftoff"), beside the recording's length that is not the time held
+        "time_held_s": row["time_held_s"],
+        "first_issue": row["first_issue"],
     }
 
 
 SUMMARY_SQL = (
     "SELECT t.id, t.session_id, t.protocol, t.condition, t.status, t.started_at, t.rate_hz, t.frame_count,"
-    " t.frames_lost, t.valid, t.validity_reason, t.notes, t.judged_by, "
+    " t.frames_lost, t.valid, t.validity_reason, t.notes, t.judged_by,"
+    " json_extract(t.metrics, '$.trial.time_held_s') AS time_held_s,"
+    " json_extract(t.metrics, '$.trial.issues[0].code') AS first_issue, "
     + ", ".join(f"json_extract(t.metrics, '$.metrics.{name}') AS m_{name}" for name in SUMMARY_METRICS)
     + " FROM trials t"
 )

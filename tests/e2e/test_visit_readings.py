@@ -73,3 +73,58 @@ def test_treadmill_sessions_of_other_plans_are_each_said(reading_pages, shots):
         assert "-0.7 min" not in page and "-0.6 min" not in page, page
         assert driver.execute_script("return document.documentElement.scrollWidth") <= size[0], size
         driver.save_screenshot(str(shots / f"treadmill-history-{size[0]}x{size[1]}.png"))
+
+
+def _single_leg(data_dir) -> int:
+    """A patient with a single-leg stance session: a hold of 30.0 s in a recording of 31.2 s, and a trial where the
+    other foot never lifted (the station's no_liftoff, invalid): the patient's id."""
+    import numpy as np
+
+    from station.acquire.frame import empty_frames
+    from station.store.audit import Actor
+    from station.store.store import Store
+
+    store = Store.open(data_dir)
+    actor = Actor(None, "test")
+    patient = store.patients.create({"identifier": "HOLD-1", "birth_year": 1950, "sex": "F"}, actor=actor)
+    session = store.sessions.create(patient["id"], {"label": "single-leg"}, actor=actor)
+    for trial, held, recorded in ((1, 30.0, 31.2), (2, None, 8.0)):
+        writer = store.trials.start_trial(session["id"], "single-leg", "left", {"method": "nominal"}, 100.0, actor=actor)
+        frames = empty_frames(round(recorded * 100))
+        frames["seq"] = np.arange(len(frames))
+        frames["t_ns"] = frames["seq"] * 10_000_000
+        frames["fz_n"] = 700.0
+        writer.append(frames)
+        never = "The other foot was never lifted: the centre of pressure stayed between the feet."
+        outcome = {"protocol": "single-leg", "condition": "left", "trial": trial, "attempt": 1, "valid": held is not None,
+                   "end_reason": "duration" if held else "invalid", "warnings": [], "completed": held == 30.0,
+                   "issues": [] if held else [{"code": "no_liftoff", "message": never, "at_s": None}],
+                   "duration_s": 30.0, "time_held_s": held, "hold_end": None}
+        writer.finish({"fs_hz": 100.0, "samples": len(frames), "profile": "station", "version": "test",
+                       "metrics": {"mean_velocity_cm_s": 2.9, "ellipse_area_cm2": 16.8} if held else {},
+                       "trial": outcome}, valid=held is not None, reason=None if held else never)
+    store.close()
+    return patient["id"]
+
+
+def test_the_patient_page_shows_a_holds_time_held_beside_its_recording(reading_pages, shots):
+    station = reading_pages.station
+    tablet, phone, patient_id = reading_pages.tablet_and_phone(_single_leg)
+    for driver, size in ((tablet, TABLET), (phone, PHONE)):
+        driver.get(f"{station.url}/patients/{patient_id}")
+        table = '.session-trials table.trials-table'
+        wait(driver, "the trials' table", lambda d: css(d, f"{table} tbody tr"))
+        if not css(driver, "details.session-trials[open]"):
+            css(driver, "details.session-trials > summary")[0].click()
+        headers = [" ".join(h.get_attribute("textContent").split()) for h in css(driver, f"{table} thead th")]
+        assert "Recording (s)" in headers and "Time held" in headers and "Length (s)" not in headers, headers
+        rows = [[" ".join(c.get_attribute("textContent").split()) for c in css(r, "td")]
+                for r in css(driver, f"{table} tbody tr")]
+        held = headers.index("Time held")
+        assert [r[held] for r in rows] == ["30.0 s", "unable: did not lift a foot"], rows
+        assert rows[0][headers.index("Recording (s)")] == "31.2", rows  # (on a phone hidden: the trial's page has it)
+        assert driver.execute_script("const t = document.querySelector(arguments[0]); return t.getBoundingClientRect()"
+                                     ".right <= t.parentElement.getBoundingClientRect().right + 0.5", table), size
+        assert driver.execute_script("return document.documentElement.scrollWidth") <= size[0], size
+        css(driver, table)[0].location_once_scrolled_into_view
+        driver.save_screenshot(str(shots / f"single-leg-patient-{size[0]}x{size[1]}.png"))

@@ -90,7 +90,15 @@
     el("td", { class: "num walk-speed" }, ...speed)];
   }
 
-  function trialRow(t, mixed, stance, walks) {
+  /* A timed hold's time held: "30.0 s", "unable: did not lift a foot" (the hold never began), "–" (none measured). */
+  function heldCell(t) {
+    if (!(protocols[t.protocol] || {}).timed) return el("td", { class: "num" }, "");
+    if (t.first_issue === "no_liftoff") return el("td", { class: "held unable" }, "unable: did not lift a foot");
+    return el("td", { class: "num held" }, t.time_held_s === null || t.time_held_s === undefined ? "–"
+      : el("span", { class: "value-unit" }, `${fmt(t.time_held_s, 1)} s`));
+  }
+
+  function trialRow(t, mixed, stance, walks, timed) {
     const verdict = t.status !== "complete" ? el("span", { class: "tag flag" }, t.status)
       : t.valid ? el("span", { class: "tag valid" }, "valid")
         : el("span", { class: "tag invalid", title: t.validity_reason || "" }, "invalid");
@@ -100,7 +108,8 @@
       el("td", {}, verdict, t.valid === false && t.validity_reason ? el("div", { class: "small muted" }, t.validity_reason) : null),
       // a walk's recording runs before and after the walk: "recorded 12.0 s", not a bare 12.0 that reads as its time
       !stance ? null : isWalk(t) ? el("td", { class: "recorded" }, "recorded ", el("span", { class: "value-unit" }, `${fmt(t.duration_s, 1)} s`))
-        : el("td", { class: "num" }, fmt(t.duration_s, 1)),
+        : el("td", { class: timed ? "num hide-narrow" : "num" }, fmt(t.duration_s, 1)),
+      timed ? heldCell(t) : null,
       ...(walks ? walkCells(t, stance) : []),
       stance ? el("td", { class: "num hide-narrow" }, isWalk(t) ? "" : fmt(t.metrics.ellipse_area_cm2, 2)) : null,
       stance ? el("td", { class: "num" }, isWalk(t) ? "" : fmt(t.metrics.mean_velocity_cm_s, 2)) : null);
@@ -139,15 +148,18 @@
         // the sway columns only where a standing test was recorded, the walk's time and speed where a walk was
         const stance = s.trials.some((t) => !isWalk(t));
         const walks = s.trials.some(isWalk);
+        const timed = s.trials.some((t) => (protocols[t.protocol] || {}).timed); // a hold's time held, not its recording
         const trials = s.trials.length ? el("details", { class: "session-trials", open: !narrow && i < 1 ? true : null },
           el("summary", {}, group.length > 1 ? `${testOf(s)}: ${count}` : count),
           el("table", { class: "list trials-table" },
             el("thead", {}, el("tr", {}, el("th", {}, "Trial"), el("th", {}, mixed ? "Test" : "Condition"), el("th", {}, "Validity"),
-              stance ? el("th", { class: "num" }, "Length (s)") : null,
+              // beside a hold's time held, the recording's length is one tap away on a phone (the trial's page)
+              stance ? el("th", { class: timed ? "num hide-narrow" : "num" }, "Recording (s)") : null,
+              timed ? el("th", { class: "num" }, "Time held") : null,
               ...(walks ? [el("th", { class: "num" }, "Walk time"), el("th", { class: "num" }, "Speed")] : []),
               stance ? el("th", { class: "num hide-narrow" }, "Ellipse area (cm²)") : null,
               stance ? el("th", { class: "num" }, "Sway velocity (cm/s)") : null)),
-            el("tbody", {}, s.trials.map((t) => trialRow(t, mixed, stance, walks)))),
+            el("tbody", {}, s.trials.map((t) => trialRow(t, mixed, stance, walks, timed)))),
           walks ? el("p", { class: "small muted walk-where" }, "Walk time and speed: over the timed distance, from the light gates" +
             (s.trials.some((t) => isWalk(t) && protocols[t.protocol].treadmill) ? " (a treadmill's: the time walking and the belt speed entered)" : "") +
             ". Read against the published cut-offs, with the change since the last visit, on the visit's Results.") : null)
@@ -174,6 +186,7 @@
       patient = p;
       labels = conditionLabels;
       protocols = Object.fromEntries(list.protocols.map((x) => [x.name, { title: x.title, walk: x.outcome === "walk",
+        timed: x.outcome === "time_held",
         treadmill: !!(x.walk && x.walk.setting === "treadmill"),
         conditions: Object.fromEntries(x.conditions.map((c) => [c.id, c.label])) }]));
       render();
