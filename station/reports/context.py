@@ -35,7 +35,17 @@ def clinic_of(store, config) -> Clinic:
 def calibration_words(trials: list[dict]) -> str:
     """The plate calibration dates of ``trials`` (stored trial documents), as the footer says
     them: one date, or the first and last of several with their number; ``unknown`` when the
-    recordings carry none."""
+    recordings carry none; ``none (no recording in this report)`` when the report shows no
+    recording (e.g. a programme none of whose sessions or visits was recorded yet: before, its
+    "calibration unknown" read as if the station had lost the calibration its visit PDF names).
+
+    >>> calibration_words([{"calibration": {"created_utc": "2026-12-05T20:06:44+00:00", "method": "masses"}}])
+    '2026-12-05'
+    >>> calibration_words([])
+    'none (no recording in this report)'
+    """
+    if not trials:
+        return "none (no recording in this report)"
     dates = sorted({str((t.get("calibration") or {}).get("created_utc") or "")[:10] for t in trials} - {""})
     methods = {str((t.get("calibration") or {}).get("method") or "") for t in trials} - {""}
     if not dates:

@@ -41,8 +41,12 @@ def _outcome_block(outcome: dict, citations: Citations, width: float) -> KeepTog
         cite = citations.cite(mdc.get("citation"), mdc.get("doi"))
         if mdc.get("phases"):  # published per phase of the stroke; the record holds no date of onset
             values = ", ".join(f"{with_unit(p['value'], unit)} {p['phase']}" for p in mdc["phases"])
-            reading = (f"MDC {values} {cite} ({mdc.get('population')}); the record holds no date of stroke, so a "
-                       "change is read against each. " + mdc_caption(float(mdc["value"]), unit) + ".")
+            population = mdc.get("population") or ""
+            # said once: the reference's population says it already (station/reference/mdc.py); before, the
+            # sentence said "the record holds no date of stroke" twice
+            why = ("" if "no date of stroke" in population
+                   else "; the record holds no date of stroke, so a change is read against each")
+            reading = f"MDC {values} {cite} ({population}){why}. " + mdc_caption(float(mdc["value"]), unit) + "."
         else:
             reading = (f"MDC {with_unit(mdc['value'], unit)} {cite} ({mdc.get('population')}). "
                        + mdc_caption(float(mdc["value"]), unit) + ".")

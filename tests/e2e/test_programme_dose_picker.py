@@ -177,3 +177,34 @@ def test_the_programme_page_says_dates_as_the_other_pages_do(reading_pages, shot
         page = driver.find_element("id", "programme-page").text
         assert not re.search(NUMERIC_DATE, page), re.findall(NUMERIC_DATE, page)
         assert page_width(driver) <= size[0]
+
+
+def _fill_mdc(store, actor) -> int:
+    from station.programmes.loader import builtin_programmes
+    from station.protocols.loader import builtin_protocols
+
+    template = builtin_programmes(builtin_protocols())["backward-walking-stroke"]
+    patient = store.patients.create({"identifier": "PICK-MDC", "birth_year": 1950, "sex": "F",
+                                     "conditions": ["stroke:left"]}, actor=actor)
+    return store.programmes.assign(patient["id"], template, store.programmes.today(), actor=actor)["id"]
+
+
+def test_the_programme_pages_mdc_reads_as_on_the_other_pages(reading_pages, shots):
+    """Before: "MDC 0.610 cm/s" (three significant digits) where the visit and history pages say a
+    sway velocity, its change and its MDC with two decimals (Station.num's UNIT_DIGITS: "0.61 cm/s")."""
+    import re
+
+    station = reading_pages.station
+    tablet, phone, assignment = reading_pages.tablet_and_phone(lambda d: _in_store(d, _fill_mdc))
+    for driver, size, name in ((tablet, TABLET, "tablet"), (phone, PHONE, "phone")):
+        driver.get(f"{station.url}/assignments/{assignment}")
+        wait(driver, "the programme", lambda d: d.find_element("id", "programme-page").get_attribute("data-loaded") == "yes",
+             timeout_s=20)
+        sources = [e.text for e in css(driver, "#outcomes .mdc-source")]
+        driver.execute_script("document.querySelector('#outcomes .mdc-source').scrollIntoView({block: 'center'})")
+        driver.save_screenshot(str(shots / f"mdc-{name}.png"))
+        velocity = [t for t in sources if "quiet standing" in t and "eyes open" in t]
+        assert velocity and velocity[0].startswith("MDC 0.61 cm/s: "), sources
+        assert not [t for t in sources if re.search(r"\d\.\d{3} (cm/s|m/s|s)\b", t)], sources
+        assert any(t.startswith("MDC 0.07 m/s subacute, 0.11 m/s chronic: ") for t in sources), sources
+        assert page_width(driver) <= size[0]

@@ -3,7 +3,7 @@
 "use strict";
 
 (() => {
-  const { api, el, fmtSig, quantity, showError, beltSpeed, beltSpeedFromKmh, when } = Station;
+  const { api, el, quantity, change, changeUnit, showError, beltSpeed, beltSpeedFromKmh, when } = Station;
   const $ = (id) => document.getElementById(id);
   const page = $("programme-page");
   const assignmentId = Number(page.dataset.assignmentId);
@@ -314,22 +314,23 @@
     const measured = o.points.filter((p) => p.value !== null);
     const chart = measured.length
       ? Charts.history(measured.map((p) => ({ date: new Date(p.date + "T12:00:00Z"), value: p.value, label: p.label,
-        text: `${fmtSig(p.value)} ${o.unit}` })), { mdc: o.mdc ? o.mdc.value : null, unit: o.unit, label: o.label,
+        text: quantity(p.value, o.unit) })), { mdc: o.mdc ? o.mdc.value : null, unit: o.unit, label: o.label,
         // amounts from zero (a flat 30 s is not a zoomed line); a left/right split around 50 %
         ...(o.metric === "weight_left_pct" ? { around: 50 } : { floor: 0 }) })
       : el("p", { class: "muted" }, "Not measured yet.");
     const better = o.better === "lower" ? "lower is better" : "higher is better";
     const changes = o.changes.length
       ? el("ul", {}, o.changes.map((c) => el("li", { dataset: { verdict: c.verdict } },
-        `${c.label}: ${c.difference > 0 ? "+" : ""}${Math.abs(c.difference) >= 1 ? c.difference.toFixed(1) : fmtSig(c.difference)} ${o.unit} from baseline `,
+        `${c.label}: ${change(c.difference, o.unit)} from baseline `,
         el("span", { class: "tag verdict-" + c.verdict.replace(/ /g, "-") }, c.verdict),
         // an MDC published per phase of the stroke (DeMark): the change against each, in words
         c.mdc_reading ? el("div", { class: "muted small mdc-reading" }, c.mdc_reading) : null)))
       : el("p", { class: "muted" }, "A change shows once the baseline and a later visit are measured.");
     const source = o.mdc
       ? el("p", { class: "muted small mdc-source" }, (o.mdc.phases
-        ? `MDC ${o.mdc.phases.map((p) => `${p.value} ${o.unit} ${p.phase}`).join(", ")}`
-        : `MDC ${fmtSig(o.mdc.value)} ${o.unit}`) + `: ${o.mdc.population}. ${o.mdc.citation}`)
+        // the unit's rule of every page (Station.num: "MDC 0.61 cm/s", as the visit and history pages say it)
+        ? `MDC ${o.mdc.phases.map((p) => `${quantity(p.value, changeUnit(o.unit))} ${p.phase}`).join(", ")}`
+        : `MDC ${quantity(o.mdc.value, changeUnit(o.unit))}`) + `: ${o.mdc.population}. ${o.mdc.citation}`)
       : el("p", { class: "muted small mdc-source" }, `${/^(no mdc published|the published)/i.test(o.mdc_note || "") ? Station.capitalise(o.mdc_note) : `No MDC published: ${o.mdc_note}`}`.replace(/\.$/, "") + ". Changes are shown, none is called real.");
     return el("div", { class: "card outcome", dataset: { key: o.key } },
       el("h3", {}, o.label), el("p", { class: "muted small" }, `${testTitle(o.protocol)} · ${conditionLabel(o.protocol, o.condition)} · ${better}`),

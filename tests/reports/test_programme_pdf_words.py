@@ -1,0 +1,72 @@
+"""The programme PDF's words, read with pdftotext (clinician review R1, prog.pdf and visit.pdf of one
+station): its footer said "calibration unknown" where the visit PDF said "calibration 2026-12-05" (the
+programme's report held no recording: none of its sessions or visits was linked to one, and the
+footer's helper said "unknown" for no recording at all), and the 3-metre backward walk's MDC sentence
+said "the record holds no date of stroke" twice. Now a report without a recording says so, one with
+a session recorded from the programme names that recording's calibration as the visit PDF does (the
+same helper, station.reports.context.calibration_words), and the sentence says it once."""
+
+from __future__ import annotations
+
+import re
+
+from station.programmes.loader import builtin_programmes
+from station.reports.build import make_report
+from station.store.store import Store
+
+from reports_support import ACTOR, pdf_text
+
+CALIBRATION = {"created_utc": "2026-12-05T20:06:44+00:00", "method": "masses", "zero_counts": [0, 0, 0, 0],
+               "n_per_count": [1e-3] * 4}
+
+
+def _treadmill_trial(store, patient_id: int) -> dict:
+    """A treadmill session stopped early at 0:21, as the trial service stores it."""
+    session = store.sessions.create(patient_id, {"label": "treadmill", "started_at": "2026-12-05T20:10:00+00:00"},
+                                    actor=ACTOR)
+    writer = store.trials.start_trial(session["id"], "backward-treadmill", "session", CALIBRATION, 100.0, actor=ACTOR)
+    writer.finish({"kind": "walk", "fs_hz": 100.0, "samples": 0, "profile": "walk", "version": "test",
+                   "metrics": {"walking_min": 0.35, "planned_min": 30.0, "steps": 33, "cadence_steps_min": 96.0}},
+                  valid=True)
+    return store.trials.get(writer.trial_id)
+
+
+def _stroke_programme(store, protocols, identifier: str) -> tuple[dict, dict]:
+    """A patient after stroke on the backward walking programme: (patient, assignment)."""
+    patient = store.patients.create({"identifier": identifier, "birth_year": 1950, "sex": "F",
+                                     "conditions": ["stroke:left"]}, actor=ACTOR)
+    template = builtin_programmes(protocols)["backward-walking-stroke"]
+    return patient, store.programmes.assign(patient["id"], template, "2026-12-05", actor=ACTOR)
+
+
+def test_the_programme_pdf_names_its_recordings_calibration_as_the_visit_pdf_does(tmp_path, protocols, clinic,
+                                                                                    poppler):
+    store = Store.open(tmp_path / "data")
+    try:
+        patient, assignment = _stroke_programme(store, protocols, "PDF-CAL")
+        report = lambda kind, oid: pdf_text(make_report(kind, store, oid, protocols=protocols,  # noqa: E731
+                                                        clinic=clinic, actor=ACTOR))
+        nothing = report("programme", assignment["id"])
+        trial = _treadmill_trial(store, patient["id"])
+        store.programmes.credit_run_trial(assignment["sessions"][0]["id"], trial, actor=ACTOR)
+        programme = report("programme", assignment["id"])
+        visit = report("session", trial["session_id"])
+    finally:
+        store.close()
+    footer = re.compile(r"calibration (.+?) · made")
+    assert set(footer.findall(nothing)) == {"none (no recording in this report)"}, footer.findall(nothing)
+    assert "calibration unknown" not in nothing
+    assert set(footer.findall(programme)) == set(footer.findall(visit)) == {"2026-12-05"}
+
+
+def test_the_backward_walks_mdc_says_the_record_holds_no_date_of_stroke_once(tmp_path, protocols, clinic, poppler):
+    store = Store.open(tmp_path / "data")
+    try:
+        _patient, assignment = _stroke_programme(store, protocols, "PDF-MDC")
+        text = pdf_text(make_report("programme", store, assignment["id"], protocols=protocols, clinic=clinic,
+                                    actor=ACTOR))
+    finally:
+        store.close()
+    assert "MDC 0.07 m/s subacute, 0.11 m/s chronic" in text, text
+    assert text.count("no date of stroke") == 1, text
+    assert "so a change is read against both" in text
