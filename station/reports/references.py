@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from station.reports.text import belt_change, change, change_unit, num, number, ordinal, quantity, with_unit
+from station.reports.text import belt_change, change, change_unit, num, ordinal, quantity, time_held, with_unit
 
 
 _DOI = re.compile(r"10\.\d{4,9}/[^\s;,)]+")
@@ -65,24 +65,14 @@ def reference_words(ref: dict, unit: str, citations: Citations) -> str:
         verdict = ref.get("verdict")
         if verdict is None or verdict == "not_applied" or not ref.get("finding"):  # not applied: said why, no verdict
             return f"Cut-off {cite}: {ref.get('words') or ''}".strip()
-        value = with_unit(ref.get("value"), unit)
+        # a time held as the page gives it (one decimal), other values by their unit's rule
+        value = time_held(ref.get("value")) if ref.get("metric") == "time_held_s" else with_unit(ref.get("value"), unit)
         if verdict == "met":  # "4.99 s: not slower than the 5.5 s cut-off (at or below 5.5 s)."
             return f"Cut-off {cite}: {value}: {ref['finding']} ({ref.get('limit_words')})."
         # "10.28 s: high fall risk (slower than 4.5 s). Cut-off: 3-m backward walk slower than 4.5 s: ..."
         return f"Cut-off {cite}: {value}: {ref['finding']} ({ref.get('limit_words')}). The cut-off: {ref.get('words') or ''}".strip()
     if kind == "protocol_norm":
-        cite = citations.cite(ref.get("source"), ref.get("doi"))
-        row = ref.get("row") or {}
-        centre = row.get("mean") if row.get("mean") is not None else row.get("p50")
-        words = f"Published values {cite} ({ref.get('population')}"
-        if row:
-            words += f", {row.get('age_min_y')}-{row.get('age_max_y')} y: {ref.get('statistic')} {number(centre)} {unit}"
-        words += ")"
-        if ref.get("position"):
-            words += f": {ref['position']}"
-        if ref.get("note"):
-            words += f". {ref['note']}"
-        return words
+        return protocol_norm_words(ref, unit, citations)
     if kind == "entered":  # a setting the clinician entered (the belt speed): its change is the dose's, no MDC
         previous = ref.get("previous")
         return "" if previous is None else belt_change(ref.get("change"), _since(previous),
@@ -115,6 +105,48 @@ def reference_words(ref: dict, unit: str, citations: Citations) -> str:
             words += "; no published MDC for this test"
         return words
     return ""
+
+
+def _sentence(text: str | None) -> str:
+    """``text`` as a sentence: capitalised, one full stop at its end ('' for none)."""
+    text = (text or "").strip()
+    if not text:
+        return ""
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def protocol_norm_words(ref: dict, unit: str, citations: Citations) -> str:
+    """A protocol's published values (``[[norms]]``, ``kind = "protocol_norm"``) in words: where the
+    patient stands against the age group first, then the source's population and statistic, each a
+    sentence of its own (never one inside the other's brackets).
+
+    >>> ref = {"source": "Springer BA ... 2007", "row": {"age_min_y": 70, "age_max_y": 79, "mean": 21.5},
+    ...        "position": "above the mean", "population": "549 healthy adults (Springer et al. 2007); women and men alike.",
+    ...        "statistic": "Mean over subjects of each subject's best of three trials (45 s maximum)",
+    ...        "note": "The reference trials lasted 45 s, this one 30 s."}
+    >>> protocol_norm_words(ref, "s", Citations())
+    "Above the mean for ages 70–79 (21.5 s) [1]. 549 healthy adults (Springer et al. 2007); women and men alike. Mean over subjects of each subject's best of three trials (45 s maximum). The reference trials lasted 45 s, this one 30 s."
+    >>> protocol_norm_words({"source": "S", "population": "Adults", "statistic": "Mean",
+    ...                      "note": "Give the patient's age to compare with these reference values."}, "s", Citations())
+    "Published values [1]. Adults. Mean. Give the patient's age to compare with these reference values."
+    """
+    cite = citations.cite(ref.get("source"), ref.get("doi"))
+    row = ref.get("row") or {}
+    mean = row.get("mean")
+    centre = mean if mean is not None else row.get("p50")
+    position = ref.get("position") or ""
+    population = (ref.get("population") or "").strip()
+    if row and position:
+        what = "" if ("mean" in position and mean is not None) or ("median" in position and mean is None) \
+            else ("mean " if mean is not None else "median ")
+        ages = f"ages {row.get('age_min_y')}–{row.get('age_max_y')} ({what}{with_unit(centre, unit, 3)})"
+        lead = (f"Not compared with the values for {ages} {cite}." if position == "not comparable"
+                else f"{_sentence(position)[:-1]} for {ages} {cite}.")
+    else:
+        lead = f"Published values {cite}."
+    parts = [lead, population, ref.get("statistic"), ref.get("note")]
+    return " ".join(_sentence(part) for part in parts if part and part.strip())
 
 
 def _since(previous: dict) -> str:

@@ -19,7 +19,7 @@ from station.protocols.walk_words import counts_words, imu_gaps_line
 from station.reports.charts import statokinesigram
 from station.reports.layout import content_width, p, table
 from station.reports.references import Citations, reference_words
-from station.reports.text import belt_speed, counted, day, number, with_unit
+from station.reports.text import belt_speed, counted, day, number, time_held, with_unit
 from station.store.trials import CorruptFrames
 
 TRACES_PER_CONDITION = 3
@@ -61,7 +61,7 @@ def _trial_lines(condition: dict) -> list:
     attempts, valid = condition.get("attempts", 0), condition.get("valid_trials", 0)
     words = f"{counted(attempts, 'trial')}, {valid} valid"
     if condition.get("time_held_s"):
-        held = ", ".join(f"{number(t, 3)} s" for t in condition["time_held_s"])
+        held = ", ".join(f"{t:.1f} s" for t in condition["time_held_s"])  # as the page's, one decimal
         words += f"; time held {held}"
         if condition.get("score"):
             words += f" (score: {condition['score']} of the valid attempts)"
@@ -100,6 +100,7 @@ def _measures_table(condition: dict, citations: Citations, width: float):
         value = belt_speed(km.get("settings") or km.get("value")) if treadmill and km.get("metric") == "walk_speed_m_s" \
             else "; ".join(km["sessions"]) if km.get("sessions") \
             else counts_words(km["counts"], "treadmill" if treadmill else "overground") if km.get("counts") \
+            else time_held(km.get("value")) if km.get("metric") == "time_held_s" \
             else with_unit(km.get("value"), unit)  # a count as counted, each trial's: never a mean rounded
         refs = [reference_words(r, unit, citations) for r in km.get("references") or []]
         if km.get("words"):

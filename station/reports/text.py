@@ -193,6 +193,19 @@ def with_unit(value: object, unit: str, digits: int | None = None) -> str:
     return shown if shown == "–" or not unit else f"{shown} {unit}"
 
 
+def time_held(value: object) -> str:
+    """A timed hold's time as the results page gives it (results.js valueText): one decimal, 0 s
+    said unable (the patient could not take the position); ``–`` for none.
+
+    >>> time_held(30), time_held(5.234), time_held(0.0), time_held(None)
+    ('30.0 s', '5.2 s', '0 s (unable)', '–')
+    """
+    v = _finite(value)
+    if v is None:
+        return "–"
+    return "0 s (unable)" if v == 0 else f"{v:.1f} s"
+
+
 def ordinal(n: float) -> str:
     """``n`` rounded, as an ordinal (``1st``, ``22nd``, ``13th``).
 
