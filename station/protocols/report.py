@@ -399,11 +399,20 @@ def key_measures(protocol: Protocol, condition_summary: dict, summary: dict, age
                 entry["references"] = _walking_class(entry["references"])
             if len(sessions) > 1:
                 _each_session_unless_comparable(entry, sessions)
+        if entry["value"] is not None and key not in settings and key not in counts and key not in OWN_SCORE:
+            each = [v for v in (_finite(((r.metrics or {}).get("metrics") or {}).get(key)) for r in mine) if v is not None]
+            if len(each) > 1:  # the value is their mean: said so, with each (its noun: a treadmill's trial is a session)
+                entry.update(each=each, each_noun="sessions" if setting == "treadmill" else "trials")
         entry["references"] = not_applied_once(entry["references"])
         if key == "path_length_cm" and not entry["references"]:
             entry["note"] = "No published reference: path length is the mean velocity times the trial's length."
         out.append(entry)
     return out
+
+
+OWN_SCORE = ("time_held_s", "weight_left_pct")
+"""Key measures said their own way, not as a mean of the trials: the time held is the test's score (the best or the
+mean, said with each attempt's), the weight split is left / right."""
 
 
 def treadmill_sessions(valid: list[TrialResult]) -> list[dict]:

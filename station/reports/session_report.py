@@ -19,7 +19,7 @@ from station.protocols.walk_words import counts_words, imu_gaps_line
 from station.reports.charts import statokinesigram
 from station.reports.layout import content_width, p, table
 from station.reports.references import Citations, reference_words
-from station.reports.text import belt_speed, counted, day, number, time_held, with_unit
+from station.reports.text import belt_speed, counted, day, mean_of, number, time_held, with_unit
 from station.store.trials import CorruptFrames
 
 TRACES_PER_CONDITION = 3
@@ -102,6 +102,8 @@ def _measures_table(condition: dict, citations: Citations, width: float):
             else counts_words(km["counts"], "treadmill" if treadmill else "overground") if km.get("counts") \
             else time_held(km.get("value")) if km.get("metric") == "time_held_s" \
             else with_unit(km.get("value"), unit)  # a count as counted, each trial's: never a mean rounded
+        if km.get("each"):  # a mean of several trials: said so, with each ("3.66 s (mean of 2 trials: 3.69, 3.63 s)")
+            value += f" ({mean_of(km['each'], unit, km.get('each_noun') or 'trials')})"
         refs = [reference_words(r, unit, citations) for r in km.get("references") or []]
         if km.get("words"):
             refs.insert(0, km["words"])

@@ -220,3 +220,12 @@ def ordinal(n: float) -> str:
 def day(iso: str | None) -> str:
     """The date part of an ISO 8601 time (``2026-01-31T09:15:02Z`` → ``2026-01-31``)."""
     return "–" if not iso else str(iso)[:10]
+
+
+def mean_of(each: list[float], unit: str, noun: str = "trials") -> str:
+    """What a value that is the mean of several trials' (or sessions') values is the mean of, each by its unit's rule.
+
+    >>> mean_of([3.69, 3.63], "s"), mean_of([19.08, 15.2, 16.24], "cm²")
+    ('mean of 2 trials: 3.69, 3.63 s', 'mean of 3 trials: 19.08, 15.20, 16.24 cm²')
+    """
+    return f"mean of {len(each)} {noun}: {', '.join(num(v, unit) for v in each)}" + (f" {unit}" if unit else "")

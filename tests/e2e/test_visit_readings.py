@@ -128,3 +128,52 @@ def test_the_patient_page_shows_a_holds_time_held_beside_its_recording(reading_p
         assert driver.execute_script("return document.documentElement.scrollWidth") <= size[0], size
         css(driver, table)[0].location_once_scrolled_into_view
         driver.save_screenshot(str(shots / f"single-leg-patient-{size[0]}x{size[1]}.png"))
+
+
+def _means_visit(data_dir) -> int:
+    """A visit of two 3-m backward walks (3.69 and 3.63 s) and three single-leg holds (ellipses 19.08, 15.2 and
+    16.24 cm²): its last session id."""
+    from station.store.audit import Actor
+    from station.store.store import Store
+
+    store = Store.open(data_dir)
+    actor = Actor(None, "test")
+    patient = store.patients.create({"identifier": "MEANS-1", "birth_year": 1950, "sex": "F"}, actor=actor)
+    for protocol, condition, values in (("backward-walk-3m", "fast", (3.69, 3.63)), ("single-leg", "left", (19.08, 15.2, 16.24))):
+        session = store.sessions.create(patient["id"], {"label": protocol}, actor=actor)
+        for value in values:
+            writer = store.trials.start_trial(session["id"], protocol, condition, {"method": "nominal"}, 100.0, actor=actor)
+            walk = protocol == "backward-walk-3m"
+            outcome = {"protocol": protocol, "condition": condition, "trial": 1, "attempt": 1, "valid": True,
+                       "end_reason": "gate_reached" if walk else "duration", "issues": [], "hold_end": None,
+                       "warnings": [], "completed": True, "duration_s": 60.0 if walk else 30.0,
+                       "time_held_s": None if walk else 30.0}
+            if walk:
+                outcome["walk"] = {"setting": "overground", "initial_contacts_s": []}
+            metrics = {"walk_time_s": value, "walk_distance_m": 3.0, "walk_speed_m_s": 3.0 / value} if walk else \
+                {"ellipse_area_cm2": value, "mean_velocity_cm_s": 2.9, "path_length_cm": 88.4}
+            writer.finish({"kind": "walk" if walk else "stance", "fs_hz": 100.0, "samples": 0, "profile": "station",
+                           "version": "test", "metrics": metrics, "trial": outcome}, valid=True)
+    store.close()
+    return session["id"]
+
+
+def test_a_mean_of_several_trials_says_so(reading_pages, shots):
+    station = reading_pages.station
+    tablet, phone, last = reading_pages.tablet_and_phone(_means_visit)
+    for driver, size in ((tablet, TABLET), (phone, PHONE)):
+        driver.get(f"{station.url}/sessions/{last}")
+        row = lambda d, protocol, metric: text_of(css(d, f'.protocol-results[data-protocol="{protocol}"] '  # (the key
+                                                         f'tr[data-metric="{metric}"] td.value')[:1])  # measures' row)
+        time = wait(driver, "the backward walk's time", lambda d: row(d, "backward-walk-3m", "walk_time_s"))
+        assert time == "3.66 s(mean of 2 trials: 3.69, 3.63 s)", time
+        area = row(driver, "single-leg", "ellipse_area_cm2")
+        assert area == "16.84 cm²(mean of 3 trials: 19.08, 15.20, 16.24 cm²)", area
+        held = row(driver, "single-leg", "time_held_s")
+        assert "mean" not in held, held  # the score, said its own way
+        assert driver.execute_script("return document.documentElement.scrollWidth") <= size[0], size
+        driver.execute_script("document.querySelectorAll('details.condition-details').forEach((d) => { d.open = true; })")
+        assert driver.execute_script("return document.documentElement.scrollWidth") <= size[0], size  # opened too
+        for protocol in ("backward-walk-3m", "single-leg"):
+            css(driver, f'.protocol-results[data-protocol="{protocol}"] table.measures')[0].location_once_scrolled_into_view
+            driver.save_screenshot(str(shots / f"means-{protocol}-{size[0]}x{size[1]}.png"))

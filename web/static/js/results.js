@@ -86,7 +86,10 @@
         else if (m.words) refs.push(el("div", { class: "small" }, m.words));
         return el("tr", { dataset: { metric: m.metric } },
           el("th", {}, m.label), el("td", { class: "value num" + (m.sessions ? " each-session" : "") },
-            m.sessions ? m.sessions.map((words) => el("div", {}, words)) : valueText(m, condition)), el("td", {}, refs));
+            m.sessions ? m.sessions.map((words) => el("div", {}, words)) : valueText(m, condition),
+            // a mean of several trials: said so, with each (report.key_measures' each; the PDF's text.mean_of)
+            m.each ? el("div", { class: "mean-of" }, `(mean of ${m.each.length} ${m.each_noun || "trials"}: ` +
+              `${m.each.map((v) => num(v, m.unit)).join(", ")}${m.unit ? " " + m.unit : ""})`) : null), el("td", {}, refs));
       });
   }
 
