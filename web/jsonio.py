@@ -23,6 +23,7 @@ from werkzeug.routing import IntegerConverter
 from station.store.db import Conflict, DiskFull, NotFound, StoreError, ValidationError
 from station.store.passwords import PasswordHashingBusy
 from station.store.trials import CorruptFrames
+from station.tls_proxy import MAX_BODY_BYTES
 from web.error_pages import WORDS, error_page
 from web.security import api_error, is_api_request
 
@@ -118,14 +119,17 @@ def install_converters(app: Flask) -> None:
 
 
 SERVER_LIMITS = {
-    "max_request_body_size": 128 * 1024,
+    "max_request_body_size": MAX_BODY_BYTES,
     "max_request_header_size": 64 * 1024,
     "connection_limit": 100,
 }
 """Limits for the web server (waitress), applied before a request reaches the app: a body over
 128 KiB is refused while it arrives, never buffered (waitress's default would buffer 1 GiB to
 disk first; the app itself accepts at most 64 KiB, ``MAX_CONTENT_LENGTH``), headers over 64 KiB
-likewise, and at most 100 connections are open at once (issue 14, finding 3)."""
+likewise, and at most 100 connections are open at once (issue 14, finding 3). The nginx site in
+front (:mod:`station.tls_proxy`) refuses the same bodies before it reads them, and bounds slow
+clients, which these limits do not: reachable without it, 100 clients sending a byte every few
+seconds hold every connection for as long as they go on."""
 
 
 def query_int(name: str, default: int, low: int, high: int) -> int:

@@ -114,7 +114,7 @@ def serve(args: argparse.Namespace) -> int:
 
     from station.commands._serve import serve_until_stopped
     from station.sdnotify import notify
-    from station.tls_proxy import waitress_proxy_options
+    from station.tls_proxy import direct_access_warning, waitress_proxy_options
     from web import create_app
     from web.jsonio import SERVER_LIMITS
 
@@ -131,6 +131,9 @@ def serve(args: argparse.Namespace) -> int:
             raise UserError(str(exc)) from None
         raise
     stopping = threading.Event()
+    warning = direct_access_warning("balance-station hub", config.web.host, config.web.port)
+    if warning:
+        print(warning, file=sys.stderr)
     print(f"balance-station hub: serving on http://{config.web.host}:{config.web.port}/ "
           f"(database {redact_url(url)})", file=sys.stderr)
     notify("READY=1")

@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
                       "TRIAL_SERVICE": service, "ACQUISITION_SUPERVISOR": supervisor,
                       "SYNC": None if sync_worker is None else sync_worker.sync})
     from station.commands._serve import serve_until_stopped
-    from station.tls_proxy import waitress_proxy_options
+    from station.tls_proxy import direct_access_warning, waitress_proxy_options
 
     # Behind the HTTPS proxy, waitress takes the tablet's address from nginx's X-Forwarded-For
     # (login rate limits and the audit log are per client).
@@ -142,6 +142,9 @@ def run(args: argparse.Namespace) -> int:
     stopping = threading.Event()
     watchdog = _start_watchdog(link, acquisition, stopping)
     threading.Thread(target=supervisor.run, args=(stopping,), name="acquisition-supervisor", daemon=True).start()
+    warning = direct_access_warning("balance-station", config.web.host, config.web.port)
+    if warning:
+        print(warning, file=sys.stderr)
     print(f"balance-station: serving on http://{config.web.host}:{config.web.port}/", file=sys.stderr)
     try:
         serve_until_stopped(server, stopping)

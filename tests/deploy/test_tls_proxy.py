@@ -1,5 +1,7 @@
 """The nginx site: rendered from the configuration, then served for real by nginx (when installed)
-with the certificates install.sh makes: HTTPS to the station, HTTP redirected, /ca.crt offered."""
+with the certificates install.sh makes: HTTPS to the station, HTTP redirected, /ca.crt offered;
+bodies bounded before nginx holds them (and never in a file), one address's requests bounded, and
+logs without query strings."""
 
 from __future__ import annotations
 
@@ -18,7 +20,15 @@ from pathlib import Path
 import pytest
 
 from station.config import StationConfig
-from station.tls_proxy import ProxyConfigError, render_nginx_site, upstream_address, waitress_proxy_options
+from station.tls_proxy import (
+    CONNECTIONS_PER_CLIENT,
+    MAX_BODY_BYTES,
+    ProxyConfigError,
+    direct_access_warning,
+    render_nginx_site,
+    upstream_address,
+    waitress_proxy_options,
+)
 from free_ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -48,6 +58,70 @@ def test_ports_paths_and_upstream_come_from_the_configuration():
     assert "return 301 https://$host$request_uri;" in default_ports and 'alias "/ca.pem";' in default_ports
 
 
+def server_blocks(site: str) -> list[str]:
+    """The text of each top-level ``server { ... }`` block of the site."""
+    blocks, depth, start = [], 0, None
+    for i, char in enumerate(site):
+        if char == "{":
+            if depth == 0 and site[:i].rstrip().endswith("server"):
+                start = i
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0 and start is not None:
+                blocks.append(site[start:i + 1])
+                start = None
+    return blocks
+
+
+def test_bodies_are_bounded_by_what_the_station_and_hub_accept():
+    from station.sync.hub import MAX_PART_BYTES
+    from web import create_app
+    from web.hub_api import PUSH_MAX_BYTES
+    from web.jsonio import SERVER_LIMITS
+
+    largest = max(PUSH_MAX_BYTES, MAX_PART_BYTES, create_app({"TESTING": True, "SECRET_KEY": "x"}).config["MAX_CONTENT_LENGTH"])
+    assert SERVER_LIMITS["max_request_body_size"] == MAX_BODY_BYTES >= largest  # waitress refuses the same bodies
+    assert MAX_BODY_BYTES == 128 * 1024
+    site = render_nginx_site(with_web(tls_cert=Path("/c"), tls_key=Path("/k")))
+    blocks = server_blocks(site)
+    assert len(blocks) == 2  # plain HTTP and HTTPS
+    for block in blocks:
+        assert "client_max_body_size 128k;" in block  # was 50m: 50 MB written to disk per request
+        assert "client_body_buffer_size 128k;" in block  # a body that may come is held in memory, not in a file
+        assert "client_header_timeout 10s;" in block and "client_body_timeout 10s;" in block
+        assert f"limit_conn balance_station_addr {CONNECTIONS_PER_CLIENT};" in block
+        assert "limit_req zone=balance_station_rate burst=200 delay=100;" in block
+        assert "limit_conn_status 429;" in block and "limit_req_status 429;" in block
+    assert "limit_conn_zone $binary_remote_addr zone=balance_station_addr:2m;" in site
+    assert "limit_req_zone $binary_remote_addr zone=balance_station_rate:2m rate=50r/s;" in site
+    assert "proxy_request_buffering off" not in site  # nginx takes the whole body before waitress sees it
+
+
+def test_logs_hold_no_query_string_and_no_referer():
+    site = render_nginx_site(with_web(tls_cert=Path("/c"), tls_key=Path("/k")), log_dir=Path("/logs"))
+    log_format = site[site.index("log_format balance_station"):]
+    log_format = log_format[:log_format.index(";")]
+    assert "$uri" in log_format
+    for variable in ("$request ", "$request\"", "$request_uri", "$args", "$arg_", "$query_string", "$is_args",
+                     "$http_referer", "$request_body"):
+        assert variable not in log_format, variable
+    for block in server_blocks(site):
+        assert 'access_log "/logs/balance-station.access.log" balance_station;' in block
+        assert 'error_log "/logs/balance-station.error.log" crit;' in block  # error lines quote the request line
+    assert render_nginx_site(with_web(tls_cert=Path("/c"), tls_key=Path("/k"))).count(
+        'access_log "/var/log/nginx/balance-station.access.log" balance_station;') == 2
+
+
+def test_serving_beyond_the_loopback_warns_that_the_proxy_is_needed():
+    assert direct_access_warning("balance-station", "127.0.0.1", 8000) is None
+    assert direct_access_warning("balance-station hub", "::1", 8000) is None
+    warning = direct_access_warning("balance-station hub", "0.0.0.0", 8000)
+    assert warning.startswith("balance-station hub: warning: the web server listens on 0.0.0.0:8000")
+    assert "no TLS" in warning and "slow clients" in warning and "keep --host 127.0.0.1" in warning
+    assert "balance-station config proxy" in warning and "\n" not in warning
+
+
 def test_upstream_addresses():
     assert upstream_address("127.0.0.1", 8000) == "127.0.0.1:8000"
     assert upstream_address("::", 8000) == "[::1]:8000"
@@ -69,9 +143,16 @@ needs_nginx = pytest.mark.skipif(
 )
 
 
+SEEN: list[str] = []
+"""Paths (with their query) that reached the stand-in web server."""
+
+
 def echo_app(environ, start_response):
     """The station's web server stand-in: answers with what the WSGI app sees of the request."""
+    received = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    SEEN.append(environ["PATH_INFO"] + "?" + environ.get("QUERY_STRING", ""))
     body = json.dumps({
+        "body_bytes": len(received),
         "path": environ["PATH_INFO"] + ("?" + environ["QUERY_STRING"] if environ.get("QUERY_STRING") else ""),
         "remote_addr": environ.get("REMOTE_ADDR"),
         "scheme": environ["wsgi.url_scheme"],
@@ -113,9 +194,9 @@ def proxy(tmp_path_factory):
                              port=config.web.port, threads=2, **waitress_proxy_options(config))
     threading.Thread(target=upstream.run, daemon=True).start()
     site = base / "site.conf"
-    site.write_text(render_nginx_site(config, tls / "ca.crt"))
     prefix = base / "nginx"
     prefix.mkdir()
+    site.write_text(render_nginx_site(config, tls / "ca.crt", log_dir=prefix))
     conf = prefix / "nginx.conf"
     conf.write_text(f"""
 user root root;
@@ -125,7 +206,7 @@ error_log {prefix}/error.log;
 events {{ worker_connections 64; }}
 http {{
     include /etc/nginx/mime.types;
-    access_log off;
+    access_log {prefix}/access.log;  # as Debian's nginx.conf has them: the site's own logs replace these
     client_body_temp_path {prefix}/body;
     proxy_temp_path {prefix}/proxy;
     fastcgi_temp_path {prefix}/fastcgi;
@@ -147,7 +228,8 @@ http {{
                 server.kill()
                 pytest.fail(f"nginx did not start: {server.stderr.read().decode()}")
             time.sleep(0.05)
-    yield {"https": https_port, "http": http_port, "ca": tls / "ca.crt"}
+    yield {"https": https_port, "http": http_port, "ca": tls / "ca.crt", "prefix": prefix,
+           "master": server.pid}
     server.terminate()
     server.wait(10)
     upstream.close()
@@ -199,3 +281,132 @@ def test_the_ca_certificate_is_offered_over_plain_http(proxy):
     assert response.getheader("Content-Type") == "application/x-x509-ca-cert"
     assert response.read() == proxy["ca"].read_bytes()
     conn.close()
+
+
+def tls_socket(proxy, source: str = "127.0.0.2") -> ssl.SSLSocket:
+    """A TLS connection to the site from ``source`` (a client address of its own)."""
+    context = ssl.create_default_context(cafile=str(proxy["ca"]))
+    raw = socket.create_connection(("localhost", proxy["https"]), timeout=5, source_address=(source, 0))
+    return context.wrap_socket(raw, server_hostname="localhost")
+
+
+def answer(sock: ssl.SSLSocket) -> tuple[int, bytes]:
+    """The status and body of the answer on ``sock`` (socket.timeout if none comes in 5 s). Read
+    to its Content-Length, not to the end of the connection: after refusing a body nginx keeps
+    the connection a while to read what the client still sends (lingering close)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"the connection closed before an answer: {data!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    fields = dict(line.split(b": ", 1) for line in head.split(b"\r\n")[1:])
+    while len(body) < int(fields[b"Content-Length"]):
+        body += sock.recv(65536)
+    return int(head.split(b" ", 2)[1]), body
+
+
+def body_file_bytes(proxy) -> int:
+    """Bytes in the files nginx's workers hold open in its body temp folder (nginx unlinks them at
+    once: they are seen only through the workers' open files)."""
+    body_dir = str(proxy["prefix"] / "body") + "/"
+    total = 0
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat_file.read_text().rsplit(")", 1)[1].split()[1]) != proxy["master"]:
+                continue
+            for fd in (stat_file.parent / "fd").iterdir():
+                if os.readlink(fd).startswith(body_dir):
+                    total += os.stat(fd).st_size
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def request_head(method: str, path: str, **headers) -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", "Host: localhost", "Connection: close", *(f"{k.replace('_', '-')}: {v}" for k, v in headers.items())]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+@needs_nginx
+def test_a_body_over_the_bound_is_refused_before_it_is_read(proxy):
+    # the reviewer's attack: 45 MB to the public sign-in, the last bytes held back (before: all of it
+    # was written to nginx's body folder, on the Pi the SD card that holds the station's data)
+    SEEN.clear()
+    with tls_socket(proxy) as sock:
+        sock.sendall(request_head("POST", "/api/login", Content_Type="application/json",
+                                  Content_Length=45 * 1024 * 1024) + b"x" * 65536)
+        assert answer(sock)[0] == 413
+    # without a length, chunk by chunk: refused once past the bound
+    with tls_socket(proxy) as sock:
+        sock.sendall(request_head("POST", "/api/login", Content_Type="application/json", Transfer_Encoding="chunked"))
+        try:
+            for _ in range(40):  # 320 KiB at most
+                sock.sendall(b"2000\r\n" + b"x" * 0x2000 + b"\r\n")
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            pass  # nginx answered and closed
+        assert answer(sock)[0] == 413
+    assert SEEN == []  # the web server never saw them
+    assert body_file_bytes(proxy) == 0
+
+
+@needs_nginx
+def test_a_body_within_the_bound_is_held_in_memory_then_passed_on(proxy):
+    # the largest body the hub takes (a 126 kB frame part; a push of 128 KiB), sent slowly
+    size = MAX_BODY_BYTES
+    with tls_socket(proxy) as sock:
+        sock.sendall(request_head("PUT", "/api/hub/trials/1/parts/0", Content_Type="application/octet-stream",
+                                  Content_Length=size) + b"x" * (size - 100))
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:  # nginx holds the part received so far: never in a file
+            assert body_file_bytes(proxy) == 0
+            time.sleep(0.05)
+        sock.sendall(b"x" * 100)
+        status, body = answer(sock)
+    assert status == 200 and json.loads(body)["body_bytes"] == size
+
+
+@needs_nginx
+def test_one_address_cannot_take_every_connection(proxy):
+    held = []
+    try:
+        for _ in range(CONNECTIONS_PER_CLIENT):  # requests under way: each waits for the rest of its body
+            sock = tls_socket(proxy, "127.0.0.3")
+            sock.sendall(request_head("POST", "/api/login", Content_Type="application/json", Content_Length=1000) + b"{")
+            held.append(sock)
+        time.sleep(0.2)
+        with tls_socket(proxy, "127.0.0.3") as sock:
+            sock.sendall(request_head("GET", "/api/session"))
+            assert answer(sock)[0] == 429
+        with tls_socket(proxy, "127.0.0.4") as sock:  # another tablet is served
+            sock.sendall(request_head("GET", "/api/session"))
+            assert answer(sock)[0] == 200
+    finally:
+        for sock in held:
+            sock.close()
+
+
+@needs_nginx
+def test_the_logs_hold_no_query_string(proxy):
+    # a search for a patient, with the previous page's search in the Referer
+    with tls_socket(proxy) as sock:
+        sock.sendall(request_head("GET", "/api/patients?q=P0017",
+                                  Referer=f"https://localhost:{proxy['https']}/patients?q=P0018"))
+        assert answer(sock)[0] == 200
+    plain = http.client.HTTPConnection("127.0.0.1", proxy["http"], timeout=5)
+    plain.request("GET", "/api/hub/patients/history?identifier=P0019")
+    assert plain.getresponse().status == 301
+    plain.close()
+    # an error nginx logs at its 'error' level, quoting the request line (the hub's lookup by identifier)
+    with tls_socket(proxy) as sock:
+        sock.sendall(request_head("POST", "/api/hub/patients?identifier=P0020", Content_Length=60 * 1024 * 1024))
+        assert answer(sock)[0] == 413
+    for log in proxy["prefix"].glob("*.log"):  # no file nginx writes, access or error log, names them
+        text = log.read_text()
+        assert not any(f"P00{n}" in text for n in range(17, 21)), (log.name, text[-2000:])
+        assert "?" not in text, (log.name, text[-2000:])
+    access = (proxy["prefix"] / "balance-station.access.log").read_text()
+    assert '"GET /api/patients HTTP/1.1" 200' in access  # the path, the status: what was asked and answered
+    assert '"GET /api/hub/patients/history HTTP/1.1" 301' in access
+    assert '"POST /api/hub/patients HTTP/1.1" 413' in access
+    assert (proxy["prefix"] / "access.log").read_text() == ""  # the server-wide log has none of the site's lines
