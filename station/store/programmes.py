@@ -199,13 +199,15 @@ class Programmes:
         session took its dose from, newest first (by start): ``{id, protocol, condition,
         started_at, metrics}`` (candidates for a measured dose;
         :func:`station.programmes.dose.dose_from_trial` tells which walked)."""
+        # the protocol's condition only when given (a NULL parameter has no type on the hub's PostgreSQL)
+        of_protocol, args = ("", (patient_id, limit)) if protocol is None else (" AND t.protocol = ?",
+                                                                             (patient_id, protocol, limit))
         with self._db.read() as conn:
             rows = conn.execute(
                 "SELECT t.id, t.protocol, t.condition, t.started_at, t.status, t.metrics FROM trials t"
-                " JOIN sessions s ON s.id = t.session_id WHERE s.patient_id = ? AND t.status = 'complete'"
-                " AND (? IS NULL OR t.protocol = ?)"
-                " AND t.metrics IS NOT NULL AND NOT EXISTS (SELECT 1 FROM programme_sessions ps WHERE ps.trial_id = t.id)"
-                " ORDER BY t.started_at DESC, t.id DESC LIMIT ?", (patient_id, protocol, protocol, limit)).fetchall()
+                " JOIN sessions s ON s.id = t.session_id WHERE s.patient_id = ? AND t.status = 'complete'" + of_protocol
+                + " AND t.metrics IS NOT NULL AND NOT EXISTS (SELECT 1 FROM programme_sessions ps WHERE ps.trial_id = t.id)"
+                " ORDER BY t.started_at DESC, t.id DESC LIMIT ?", args).fetchall()
         return [{"id": r["id"], "protocol": r["protocol"], "condition": r["condition"], "started_at": r["started_at"],
                  "status": r["status"], "metrics": json.loads(r["metrics"])} for r in rows]
 
