@@ -59,8 +59,9 @@ REQUEST_BURST = 200
 A client with at most :data:`CONNECTIONS_PER_CLIENT` requests under way never gets there: the
 limit slows it, only ``limit_conn`` refuses.
 
-What a clinic's use needs, measured through this site (the real station ``run --simulate``
-behind the real nginx, a fresh Chromium at tablet size, empty cache; 2026-12-05): a page load
+What a clinic's use needs, measured through this site (``benchmarks/proxy_requests.py``: the
+real station ``run --simulate`` behind the real nginx, a fresh Chromium at tablet size, empty
+cache; 2026-12-05, with and without the limits alike): a page load
 is 10 to 24 requests, at most 24 in one second (the live view), at most 6 under way at once
 (the browser's own bound for one host over HTTP/1.1; a live stream holds one of them while it is
 open); a station's sync is one request at a time, 317 requests for 100 trials in 1.5 s (211 a
