@@ -17,7 +17,8 @@ File layout (every section is described in ``station/protocols/builtin/README.md
     [quality]       overrides of :class:`station.protocols.quality.QualitySettings`
     [[references]]  id, citation, doi, url
     [[cutoffs]]     metric, condition, below | above, meaning, reference; the population it was set in:
-                    group, condition_tag, excluded_conditions, min_age_y; a cut-off with a band of good
+                    group, condition_tag, excluded_conditions, min_age_y, unknown_conditions (families
+                    the source is not known to have included: its criteria not read); a cut-off with a band of good
                     news at the other end gives both bounds and names that end's words
                     (below_meaning | above_meaning: Carter's low fall risk below 3.0 s)
     [[norms]]       metric, condition, statistic, population, trial_duration_s, reference, rows
@@ -569,12 +570,17 @@ def protocol_from_dict(data: dict, source: str) -> Protocol:
             group=r.text("group", required=False, default=""),
             condition_tag=r.choice("condition_tag", CONDITION_FAMILIES, required=False),
             excluded_tags=r.choices("excluded_conditions", CONDITION_FAMILIES),
-            min_age_y=r.number("min_age_y", lo=0.0, hi=120.0, required=False))
+            min_age_y=r.number("min_age_y", lo=0.0, hi=120.0, required=False),
+            unknown_tags=r.choices("unknown_conditions", CONDITION_FAMILIES))
         if population.bounded and not population.group:
             raise r.error("group", "is missing: name the population in a few words (the pages say the cut-off was "
                           "set in it when it is not applied to a patient)")
         if population.condition_tag is not None and population.condition_tag in population.excluded_tags:
             raise r.error("excluded_conditions", f"{population.condition_tag!r} is also the required condition_tag")
+        both = [t for t in population.unknown_tags if t in population.excluded_tags or t == population.condition_tag]
+        if both:
+            raise r.error("unknown_conditions", f"{both[0]!r} is also excluded or required: the source's criteria "
+                          "are either known (excluded_conditions, condition_tag) or not read (unknown_conditions)")
         r.finish()
         cutoffs.append(Cutoff(metric, condition, below, above, meaning, ref, population, good_side,
                               good[good_side] if good_side else ""))

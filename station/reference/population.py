@@ -30,22 +30,27 @@ CONDITION_FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(_family(t) for t in KN
 class Population:
     """The people a published value was measured in: ``group`` in a few words ("people after
     stroke"), the condition tag family every one of them had (``condition_tag``; None: not a clinical
-    group), the families the source excluded (``excluded_tags``) and the youngest age included
-    (``min_age_y``, years; None: no bound)."""
+    group), the families the source excluded (``excluded_tags``), the youngest age included
+    (``min_age_y``, years; None: no bound), and the families the source is not known to have
+    included (``unknown_tags``: its inclusion and exclusion criteria were not read, so a patient
+    with one of them is not known to be one of its people)."""
 
     group: str = ""
     condition_tag: str | None = None
     excluded_tags: tuple[str, ...] = ()
     min_age_y: float | None = None
+    unknown_tags: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         return {"group": self.group, "condition_tag": self.condition_tag,
-                "excluded_conditions": list(self.excluded_tags), "min_age_y": self.min_age_y}
+                "excluded_conditions": list(self.excluded_tags), "min_age_y": self.min_age_y,
+                "unknown_conditions": list(self.unknown_tags)}
 
     @property
     def bounded(self) -> bool:
         """True when it says anything about whom it fits."""
-        return self.condition_tag is not None or bool(self.excluded_tags) or self.min_age_y is not None
+        return self.condition_tag is not None or bool(self.excluded_tags) or self.min_age_y is not None \
+            or bool(self.unknown_tags)
 
 
 def _label(tag: str) -> str:
@@ -66,6 +71,9 @@ def misfit(population: Population, conditions: list[str] | tuple[str, ...] | Non
     'a diagnosis the source excluded: stroke, left side affected'
     >>> misfit(Population("people after stroke", "stroke"), ["fall_12m"], None)
     "no stroke in the patient's conditions"
+    >>> polo = Population("483 community-dwelling older adults", None, (), 60, ("stroke", "walking_aid"))
+    >>> misfit(polo, ["stroke:left", "fall_12m"], 76), misfit(polo, ["fall_12m"], 76)
+    ("the source's population is not known to include people with stroke, left side affected", '')
     """
     tags = list(conditions or ())
     if population.condition_tag is not None and not any(_family(c) == population.condition_tag for c in tags):
@@ -73,6 +81,9 @@ def misfit(population: Population, conditions: list[str] | tuple[str, ...] | Non
     excluded = [c for c in tags if _family(c) in population.excluded_tags]
     if excluded:
         return "a diagnosis the source excluded: " + ", ".join(_label(c) for c in excluded)
+    unknown = [c for c in tags if _family(c) in population.unknown_tags]
+    if unknown:  # the source's criteria were not read: not known to be one of its people, so not applied
+        return "the source's population is not known to include people with " + ", ".join(_label(c) for c in unknown)
     if population.min_age_y is not None:
         if age_y is None:
             return "age not recorded"

@@ -98,7 +98,8 @@ def test_the_trial_page_reads_the_cut_offs_against_the_trials_own_value(carter):
     assert by_limit[4.5]["verdict"] == "between" and by_limit[4.5]["label"] == "Time" and by_limit[4.5]["unit"] == "s"
     assert by_limit[5.5]["verdict"] == "met" and by_limit[5.5]["finding"] == "not slower than the 5.5 s cut-off"
     stroke = trial_cutoffs(carter, stored_walk(3.4), {"birth_year": 1950, "conditions": ["stroke:left"]})
-    assert {r["above"]: r["verdict"] for r in stroke} == {4.5: "not_applied", 5.5: "met"}
+    # after stroke neither is read: Carter excluded it, Polo-Ferrero's criteria were not read (R1)
+    assert {r["above"]: r["verdict"] for r in stroke} == {4.5: "not_applied", 5.5: "not_applied"}
     assert trial_cutoffs(carter, {**stored_walk(3.4), "valid": False, "judged_by": "ana"}, patient) == []
 
 

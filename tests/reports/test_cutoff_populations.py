@@ -99,13 +99,25 @@ def test_carters_cut_off_is_not_applied_outside_its_population(store, protocols,
     assert "fall risk" not in carter["words"] and "falls" not in carter["words"]
 
 
-def test_polo_ferreros_cut_off_needs_the_age_not_the_diagnosis(store, protocols):
+def test_polo_ferreros_cut_off_is_not_applied_where_its_population_is_not_known(store, protocols):
+    """Polo-Ferrero et al. (2025): its inclusion and exclusion criteria were not read (the protocol's
+    notes), so a patient after stroke is not known to be one of its people: not applied, said so (R1:
+    it was applied, "not slower than the 5.5 s cut-off", beside Carter's "not applied (a diagnosis the
+    source excluded: stroke)"). A patient with a fall in the last year (its cases) and diabetes gets it."""
     _, refs = _backward_walk(store, protocols, 50, [])
     polo = next(r for r in refs if r["above"] == 5.5)
     assert polo["verdict"] == "not_applied" and polo["not_applied_why"] == "aged 50, younger than the 60 y it is applied from"
     assert polo["words"].startswith("The published cut-off (5.5 s) was set in 483 community-dwelling older adults (mean age 76.3 y)")
     _, refs = _backward_walk(store, protocols, 70, ["stroke:right"], "BW-2")
-    assert next(r for r in refs if r["above"] == 5.5)["verdict"] == "above"  # no exclusion carried for it
+    polo = next(r for r in refs if r["above"] == 5.5)
+    assert (polo["verdict"], polo["flagged"], polo["finding"]) == ("not_applied", None, "cut-off not applied")
+    assert polo["words"] == ("The published cut-off (5.5 s) was set in 483 community-dwelling older adults (mean age 76.3 y); "
+                             "it is not applied to this patient (the source's population is not known to include people "
+                             "with stroke, right side affected).")
+    carter = next(r for r in refs if r["above"] == 4.5)
+    assert carter["verdict"] == "not_applied"  # neither cut-off is read for this patient: no contradiction
+    _, refs = _backward_walk(store, protocols, 70, ["fall_12m", "diabetes"], "BW-3")
+    assert next(r for r in refs if r["above"] == 5.5)["verdict"] == "above"
 
 
 def _ten_metre(store, protocols, age, conditions, identifier="TM-1") -> list[dict]:
@@ -193,6 +205,8 @@ reference = "r"
     ('group = "g"\nexcluded_conditions = ["flu"]', "excluded_conditions", "flu"),
     ("min_age_y = 60", "group", "is missing"),
     ('group = "g"\ncondition_tag = "stroke"\nexcluded_conditions = ["stroke"]', "excluded_conditions", "also"),
+    ('group = "g"\nexcluded_conditions = ["stroke"]\nunknown_conditions = ["stroke"]', "unknown_conditions", "also excluded"),
+    ('unknown_conditions = ["parkinsons"]', "group", "is missing"),
 ])
 def test_a_cut_offs_population_is_checked(extra, field, problem):
     with pytest.raises(ProtocolError) as caught:
@@ -203,7 +217,8 @@ def test_a_cut_offs_population_is_checked(extra, field, problem):
 def test_a_cut_off_without_a_population_applies_to_anyone():
     protocol = load_protocol_text(BASE, "test.toml")
     assert protocol.cutoffs[0].to_dict()["population"] == {"group": "", "condition_tag": None,
-                                                           "excluded_conditions": [], "min_age_y": None}
+                                                           "excluded_conditions": [], "min_age_y": None,
+                                                           "unknown_conditions": []}
 
 
 def test_a_walk_trials_json_describes_the_walk_not_a_stance_on_the_plate(tmp_path, protocols):
