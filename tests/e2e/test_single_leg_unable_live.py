@@ -87,3 +87,15 @@ def test_unable_is_a_result_and_the_rest_of_a_side_is_scored_without_start(stati
         driver.save_screenshot(str(shots / f"{name}_results.png"))
         driver.execute_script("document.querySelector('.trace-figure').scrollIntoView({block: 'start'})")
         driver.save_screenshot(str(shots / f"{name}_results_left_leg.png"))
+        # a scored trial's own page and the patient's table say it was scored, not measured (not "invalid")
+        trial_id = driver.execute_script("return document.querySelectorAll('.trial-list a[href^=\"/trials/\"]')[1]"
+                                         ".getAttribute('href').split('/').pop()")
+        driver.get(f"{url}/trials/{trial_id}")
+        wait(driver, "the trial's verdict", lambda d: d.find_elements("id", "unable"))
+        assert by_id(driver, "unable").text.startswith("Unable: Scored unable by the clinician (admin), not measured")
+        assert not driver.find_elements("id", "invalid-reason")
+        driver.save_screenshot(str(shots / f"{name}_scored_trial.png"))
+        driver.get(f"{url}/patients/{patient_id}")
+        wait(driver, "the patient's trials", lambda d: "unable: scored by the clinician, not measured"
+             in d.find_element("tag name", "body").get_attribute("textContent"))
+        driver.save_screenshot(str(shots / f"{name}_patient.png"))

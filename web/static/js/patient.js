@@ -94,6 +94,7 @@
   function heldCell(t) {
     if (!(protocols[t.protocol] || {}).timed) return el("td", { class: "num" }, "");
     if (t.first_issue === "no_liftoff") return el("td", { class: "held unable" }, "unable: did not lift a foot");
+    if (t.first_issue === "scored_unable") return el("td", { class: "held unable" }, "unable: scored by the clinician, not measured");
     return el("td", { class: "num held" }, t.time_held_s === null || t.time_held_s === undefined ? "–"
       : el("span", { class: "value-unit" }, `${fmt(t.time_held_s, 1)} s`));
   }

@@ -10,7 +10,7 @@
   const trialId = Number($("trial-page").dataset.trialId);
 
   const KEY = ["ellipse_area_cm2", "mean_velocity_cm_s", "path_length_cm", "rms_distance_cm", "weight_left_pct"];
-  const UNABLE = ["no_liftoff"];
+  const UNABLE = ["no_liftoff", "scored_unable"]; // could not take the position: measured, or scored by the clinician
 
   function describe(catalogue, key) {
     return (catalogue && catalogue.measures[key]) || { key, label: key, unit: "", group: "Other", meaning: "", reference: "" };
@@ -44,6 +44,7 @@
         aborted: "stopped before it finished; not analysed", recording: "still recording" }[trial.status] || trial.status;
       return el("p", { class: "warn-box", id: "trial-status" }, `This trial was ${words}.` + (trial.status_reason ? ` ${Station.capitalise(trial.status_reason)}` : ""));
     }
+    if (unable && issues[0].code === "scored_unable") return el("p", { class: "warn-box", id: "unable" }, `Unable: ${issues[0].message} Counted as 0 s in the results and the history.`);
     if (unable) return el("p", { class: "warn-box", id: "unable" }, "Unable: the patient did not lift a foot. Counted as 0 s in the results and the history.");
     if (trial.valid === false) return el("p", { class: "error-box", id: "invalid-reason" }, `Invalid trial${trial.judged_by ? ` (judged by ${trial.judged_by})` : ""}: ${trial.validity_reason}`);
     if (outcome.time_held_s !== null && outcome.time_held_s !== undefined && !outcome.completed) {
