@@ -214,6 +214,18 @@ def _check_result(metrics: object, valid: object, reason: object) -> tuple[str |
     return metrics_doc, valid, reason
 
 
+def _first_issue_code(issues) -> str | None:
+    """The code of a stored result's first quality issue (``$.trial.issues``: JSON text from SQLite, the list itself
+    from PostgreSQL's json_extract), or None."""
+    if isinstance(issues, str):
+        try:
+            issues = json.loads(issues)
+        except ValueError:
+            return None
+    first = issues[0] if isinstance(issues, list) and issues else None
+    return str(first["code"]) if isinstance(first, dict) and first.get("code") is not None else None
+
+
 def summary(row: sqlite3.Row) -> dict:
     """A trial's summary from a row of :data:`SUMMARY_SQL`."""
     rate = row["rate_hz"]
@@ -235,7 +247,7 @@ def summary(row: sqlite3.Row) -> dict:
         # a timed hold's time held (s; None for other tests or none measured), and the first quality issue's code
         # (a single-leg hold that never began: "no_liftoff"), beside the recording's length that is not the time held
         "time_held_s": row["time_held_s"],
-        "first_issue": row["first_issue"],
+        "first_issue": _first_issue_code(row["issues"]),
     }
 
 
@@ -243,7 +255,7 @@ SUMMARY_SQL = (
     "SELECT t.id, t.session_id, t.protocol, t.condition, t.status, t.started_at, t.rate_hz, t.frame_count,"
     " t.frames_lost, t.valid, t.validity_reason, t.notes, t.judged_by,"
     " json_extract(t.metrics, '$.trial.time_held_s') AS time_held_s,"
-    " json_extract(t.metrics, '$.trial.issues[0].code') AS first_issue, "
+    " json_extract(t.metrics, '$.trial.issues') AS issues, "
     + ", ".join(f"json_extract(t.metrics, '$.metrics.{name}') AS m_{name}" for name in SUMMARY_METRICS)
     + " FROM trials t"
 )
