@@ -35,6 +35,7 @@ from station.protocols.walk_words import (COUNT_NO_MDC, COUNTS, WALK_KEY_MEASURE
                                          treadmill_session_words)
 from station.reference import norms
 from station.reference.population import not_applied_words
+from station.store.patients import VISIT_GAP_S  # (each test opens its own session; a visit is those chained)
 from station.store.trials import DATABASE_BUSY_REASON, DISK_FULL_REASON
 
 KEY_MEASURES: tuple[tuple[str, str, str], ...] = (
@@ -844,11 +845,6 @@ def sensory_summary(protocol: Protocol, conditions: list[dict]) -> dict | None:
         out["ratios"].append({"condition": cid, "label": label, "meaning": meaning,
                               "ratio": None if ratio is None else round(ratio, 3)})
     return out
-
-
-VISIT_GAP_S = 3 * 3600
-"""Sessions of one patient that follow each other within this time are one visit (each protocol
-run opens its own session; the results page shows the whole visit)."""
 
 
 def visit_session_ids(store, session_id: int, *, actor) -> list[int]:

@@ -27,7 +27,7 @@ from station.store.audit import Actor, AuditLog
 from station.store.conditions import normalise_conditions
 from station.store.db import Conflict, Database, NotFound, ValidationError
 from station.store.open_tests import OpenTests
-from station.store.timefmt import utc_iso
+from station.store.timefmt import parse_utc_iso, utc_iso
 from station.store.trials import SUMMARY_SQL, summary
 
 LIST_FIELDS = frozenset(
@@ -48,11 +48,30 @@ SORTS = {
     "recent": "last_session_at DESC NULLS LAST, p.id DESC",
     "created": "p.id DESC",
 }
+VISIT_GAP_S = 3 * 3600
+"""A patient's sessions with trials that follow each other within this many seconds are one visit (the visit results,
+the patient page's cards, the history and the patient list count them so: station.protocols.report.visit_numbers)."""
 LISTED_SESSION = "(s.notes <> '' OR EXISTS (SELECT 1 FROM trials t WHERE t.session_id = s.id))"
 """A session the patient page lists (``s``: the session): one with a trial or the clinician's notes.
 A test opened and closed before any trial leaves an empty session, kept in the store (a programme
 visit or the hub may refer to it) but neither listed nor counted as a session in the patient list,
 nor its last session (web/static/js/patient.js shows the same)."""
+
+
+def visit_count(sessions: list[tuple[str, bool, str]]) -> int:
+    """A patient's visits as the patient page's cards group them (web/static/js/patient.js visits) and the visit
+    results chain them (station.protocols.report.visit_numbers): of ``sessions`` (each ``(started_at, tested,
+    notes)``: tested, it has a trial), those with trials chained by gaps under :data:`VISIT_GAP_S`, and each one with
+    only the clinician's notes.
+
+    >>> visit_count([("2026-12-05T09:00:00Z", True, ""), ("2026-12-05T11:59:00Z", True, ""),
+    ...              ("2026-12-05T14:59:00+00:00", True, ""), ("2026-12-06T09:00:00Z", False, "unwell"),
+    ...              ("2026-12-07T09:00:00Z", False, "")])
+    3
+    """
+    times = sorted(parse_utc_iso(at) for at, tested, _ in sessions if tested)
+    chained = sum(1 for i, t in enumerate(times) if i == 0 or t - times[i - 1] >= VISIT_GAP_S)
+    return chained + sum(1 for _, tested, notes in sessions if not tested and notes)
 
 
 def _patient(row: sqlite3.Row) -> dict:
@@ -265,10 +284,21 @@ class Patients:
                 **{k: v for k, v in _patient(r).items() if k in LIST_FIELDS},
                 "session_count": r["session_count"],
                 "trial_count": r["trial_count"],
+                "visit_count": 0,
                 "last_session_at": r["last_session_at"],
             }
             for r in rows
         ]
+        if patients:  # each one's visits, from its sessions' starts (one read for the page)
+            with self._db.read() as conn:
+                found: dict[int, list[tuple[str, bool, str]]] = {}
+                for s in conn.execute(
+                        "SELECT s.patient_id, s.started_at, s.notes,"
+                        " EXISTS (SELECT 1 FROM trials t WHERE t.session_id = s.id) AS tested FROM sessions s"
+                        f" WHERE s.patient_id IN ({', '.join('?' * len(patients))})", [p["id"] for p in patients]):
+                    found.setdefault(s["patient_id"], []).append((s["started_at"], bool(s["tested"]), s["notes"] or ""))
+            for p in patients:
+                p["visit_count"] = visit_count(found.get(p["id"], []))
         if actor is not None:
             self._audit.record(actor, "patient.list", detail={"ids": [p["id"] for p in patients], "total": total})
         return {"patients": patients, "total": total, "limit": limit, "offset": offset}

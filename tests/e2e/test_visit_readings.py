@@ -19,14 +19,14 @@ TREADMILL = (("2026-12-05T20:00:00+00:00", 0.5, 1.0, 1.0, 60.0, 95.0),
 programme session stopped at 0:21 at 2.0 km/h."""
 
 
-def _treadmill_visit(data_dir) -> tuple[int, int]:
+def _treadmill_visit(data_dir, identifier: str = "PLANS-1") -> tuple[int, int]:
     """A patient with :data:`TREADMILL`'s visit: (patient id, its last session id)."""
     from station.store.audit import Actor
     from station.store.store import Store
 
     store = Store.open(data_dir)
     actor = Actor(None, "test")
-    patient = store.patients.create({"identifier": "PLANS-1", "birth_year": 1950, "sex": "F"}, actor=actor)
+    patient = store.patients.create({"identifier": identifier, "birth_year": 1950, "sex": "F"}, actor=actor)
     for started, belt, planned, walked, recorded, cadence in TREADMILL:
         session = store.sessions.create(patient["id"], {"label": "treadmill", "started_at": started}, actor=actor)
         writer = store.trials.start_trial(session["id"], "backward-treadmill", "session", {"method": "nominal"}, 100.0,
@@ -177,3 +177,30 @@ def test_a_mean_of_several_trials_says_so(reading_pages, shots):
         for protocol in ("backward-walk-3m", "single-leg"):
             css(driver, f'.protocol-results[data-protocol="{protocol}"] table.measures')[0].location_once_scrolled_into_view
             driver.save_screenshot(str(shots / f"means-{protocol}-{size[0]}x{size[1]}.png"))
+
+
+def test_one_visit_of_two_tests_is_one_visit_in_the_list_and_the_history(reading_pages, shots):
+    """The list counts visits (before: "Sessions 2" for the visit the patient page and history PDF call "1 visit"),
+    and the history's axis names two sessions of one day drawn apart by their number and time (before: "Dec 5"
+    under each)."""
+    station = reading_pages.station
+    tablet, phone, (patient_id, _last) = reading_pages.tablet_and_phone(lambda d: _treadmill_visit(d, "VISITS-1"))
+    for driver, size in ((tablet, TABLET), (phone, PHONE)):
+        driver.get(f"{station.url}/patients")
+        row = f'#patients tr[data-patient-id="{patient_id}"]'
+        cells = wait(driver, "the patient's row", lambda d: [" ".join(c.get_attribute("textContent").split())
+                                                              for c in css(d, f"{row} td")])
+        headers = [" ".join(h.get_attribute("textContent").split()) for h in css(driver, "#patients thead th")]
+        assert headers[4:] == ["Visits", "Last test"], headers
+        assert cells[4] == "1", (headers, cells)
+        driver.save_screenshot(str(shots / f"patients-list-{size[0]}x{size[1]}.png"))
+
+        driver.get(f"{station.url}/patients/{patient_id}/history")
+        wait(driver, "the history's charts", lambda d: css(d, "svg.chart.history"))
+        chart = css(driver, "svg.chart.history")[0]
+        ticks = [t.get_attribute("textContent") for t in css(chart, "text.session-tick")]
+        days = [t.get_attribute("textContent") for t in css(chart, "text.day")]
+        assert ticks == ["Session 1", "08:00 PM", "Session 2", "08:29 PM"], ticks  # each one's number and time
+        assert days == ["Dec 5"], days
+        chart.location_once_scrolled_into_view
+        driver.save_screenshot(str(shots / f"history-axis-{size[0]}x{size[1]}.png"))

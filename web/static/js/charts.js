@@ -405,7 +405,15 @@ const Charts = (() => {
       || sessions.map((_, i) => (sessions.length < 2 ? left : left + i * (right - left) / (sessions.length - 1)));
     const across = new Map(sessions.map((p, i) => [p.date.getTime(), xs[i]]));
     const X = (t) => across.get(t);
-    const tickRows = labelled ? Math.max(...ticks.map((t) => t.length)) : 0;
+    const fmtDate = (t) => new Date(t).toLocaleDateString(undefined, { month: "short", day: "numeric" });
+    const groups = []; // runs of sessions too close to tell apart by their time
+    sessions.forEach((p, i) => (i && close[i - 1] ? groups[groups.length - 1].push(i) : groups.push([i])));
+    const dayOf = (g) => [...new Set(g.map((i) => fmtDate(sessions[i].date.getTime())))].join(" – ");
+    const shown = [...new Set([groups[0], groups[groups.length - 1], ...groups.filter((g) => g.length > 1)])];
+    // two labelled sessions of one day drawn apart (a day's axis: "Dec 5" under each): each named by its ticks too
+    const sameDay = new Set(shown.map(dayOf)).size < shown.length;
+    const named = (g) => (g.length > 1 && labelled) || sameDay;
+    const tickRows = labelled || sameDay ? Math.max(...ticks.map((t) => t.length)) : 0;
     const padB = 42 + tickRows * 14 + legendRows * 18;
     const H = 240 + tickRows * 14 + legendRows * 18;
     const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart history", role: "img",
@@ -465,22 +473,23 @@ const Charts = (() => {
       }
     });
     // the date axis: the first and last days, and under sessions spread apart each one's labels, their day once
-    const fmtDate = (t) => new Date(t).toLocaleDateString(undefined, { month: "short", day: "numeric" });
     const placed = [];
-    const label = (x, row, text, cls) => {
-      const w = labelWidth(text), box = [x - w / 2, x + w / 2];
+    const label = (x0, row, text, cls) => {
+      const w = labelWidth(text);
+      // under a first or last session: moved in from the edge to be whole (a session's number, wider than its point)
+      const x = sameDay ? Math.min(Math.max(x0, w / 2 + 1), W - w / 2 - 1) : x0, box = [x - w / 2, x + w / 2];
       if (box[0] < 0 || box[1] > W || placed.some(([a, b, r]) => r === row && a < box[1] + 4 && box[0] < b + 4)) return;
       placed.push([...box, row]);
       root.append(svg("text", { x, y: H - padB + 22 + row * 14, "text-anchor": "middle", class: cls }, text));
     };
-    const groups = []; // runs of sessions too close to tell apart by their time
-    sessions.forEach((p, i) => (i && close[i - 1] ? groups[groups.length - 1].push(i) : groups.push([i])));
-    const dayOf = (g) => [...new Set(g.map((i) => fmtDate(sessions[i].date.getTime())))].join(" – ");
     const xOf = (g) => (xs[g[0]] + xs[g[g.length - 1]]) / 2;
     const rowOfDay = tickRows; // a spread run's day under its sessions' labels; every other day on the same row
-    for (const g of new Set([groups[0], groups[groups.length - 1], ...groups.filter((g) => g.length > 1)])) {
-      if (g.length > 1 && labelled) g.forEach((i) => ticks[i].forEach((t, r) => label(xs[i], r, t, "session-tick")));
-      label(xOf(g), g.length > 1 && labelled ? rowOfDay : 0, dayOf(g), "day");
+    const said = new Set(); // a day said once, under its first session's labels
+    for (const g of shown) {
+      if (named(g)) g.forEach((i) => ticks[i].forEach((t, r) => label(xs[i], r, t, "session-tick")));
+      if (sameDay && said.has(dayOf(g))) continue;
+      said.add(dayOf(g));
+      label(xOf(g), named(g) ? rowOfDay : 0, dayOf(g), "day");
     }
     if (opts && opts.unit) root.append(svg("text", { x: 4, y: 12 }, opts.unit));
     return root;

@@ -105,7 +105,7 @@ if (document.getElementById("patients")) {
             el("td", { class: "num" }, p.birth_year),
             el("td", {}, PatientForm.sexText(p.sex)),
             el("td", { class: "hide-narrow" }, (p.conditions || []).map((c) => el("span", { class: "tag" }, PatientForm.conditionText(c, labels)))),
-            el("td", { class: "num" }, p.session_count),
+            el("td", { class: "num" }, p.visit_count), // visits, as the patient page's cards (one test = one session)
             el("td", { class: "hide-narrow" }, when(p.last_session_at)));
           row.addEventListener("click", (ev) => { if (ev.target.tagName !== "A") window.location.assign(`/patients/${p.id}`); });
           row.addEventListener("keydown", (ev) => { if (ev.key === "Enter") window.location.assign(`/patients/${p.id}`); });
