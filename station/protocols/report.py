@@ -426,7 +426,9 @@ def treadmill_sessions(valid: list[TrialResult]) -> list[dict]:
         one = {"trial": r.plan.trial, "planned_min": values.get("planned_min"),
                "belt_speed_m_s": values.get("belt_speed_m_s", values.get("walk_speed_m_s")),
                "walking_min": values.get("walking_min"), "recorded_s": r.analysis_end_s, "values": values}
-        out.append({**one, "words": treadmill_session_words(one)})
+        planned = one["planned_min"]
+        early = planned is not None and one["recorded_s"] is not None and one["recorded_s"] < planned * 60.0 - 1.0
+        out.append({**one, "words": treadmill_session_words(one), "stopped_early": early})
     return out
 
 
@@ -785,7 +787,8 @@ def _protocol_results(protocol: Protocol, trials: list[dict], age_y: float | Non
         conditions[-1]["walk_not_completed"] = walk_not_completed_words(conditions[-1])
         if protocol.outcome == "walk" and protocol.walk is not None and protocol.walk.setting == "treadmill":
             each = treadmill_sessions([r for r in results if r.valid and r.plan.condition.id == c["id"] and r.metrics])
-            conditions[-1]["treadmill_sessions"] = [s["words"] for s in each]  # each against its own plan, at a glance
+            if len(each) > 1 or any(s["stopped_early"] for s in each):  # each against its own plan, at a glance
+                conditions[-1]["treadmill_sessions"] = [s["words"] for s in each]
             conditions[-1]["gait_pooled"] = not any(treadmill_not_compared("cadence_steps_min", each[0], s) for s in each[1:])
         conditions[-1]["no_sway_words"] = no_sway_words(conditions[-1]["trials"])
     romberg = summary["romberg"]

@@ -85,3 +85,23 @@ def test_sessions_of_one_plan_and_speed_are_still_averaged(tmp_path, protocols):
     series = {s["metric"]: s for s in patient_history(store, patient["id"], protocols, actor=ACTOR)["series"]}
     assert series["walking_min"]["change"] == pytest.approx(-1.6) and "not_compared" not in series["walking_min"]
     store.close()
+
+
+def test_one_session_stopped_early_says_so_at_a_glance(tmp_path, protocols):
+    """A session that ended before its planned minutes says so at a glance (before: 'walked 20 s of 30 min (1 %)');
+    one that ran its plan keeps the glance the live page's result reads alike ('walked 2.0 min of 2 min')."""
+    store = Store.open(tmp_path / "data")
+    patient = store.patients.create({"identifier": "PLAN-3", "birth_year": 1950, "sex": "F"}, actor=ACTOR)
+    glances = []
+    for day, planned, walked, recorded in (("2026-12-01", 30.0, 0.333, 21.0), ("2026-12-08", 2.0, 1.98, 120.0)):
+        session = store.sessions.create(patient["id"], {"label": "treadmill", "started_at": f"{day}T10:00:00+00:00"},
+                                        actor=ACTOR)
+        writer = store.trials.start_trial(session["id"], "backward-treadmill", "session", {"method": "nominal"}, 100.0,
+                                          actor=ACTOR)
+        doc = _trial_doc(2.0 / 3.6, planned, walked)
+        doc["trial"]["analysis_end_s"] = recorded
+        writer.finish(doc, valid=True)
+        [section] = session_results(store, session["id"], protocols, actor=ACTOR, visit=True)["protocols"]
+        glances.append(section["conditions"][0].get("treadmill_sessions"))
+    assert glances == [["0:20 walked of 30 min planned at 2.0 km/h: stopped early, at 0:21"], None]
+    store.close()
