@@ -24,8 +24,9 @@ Contents (codes in ``docs/fhir.md``, :mod:`.fhir_codes`):
   ``training-<id>/training_score``.
 
 Only valid, complete trials are exported (and a timed hold the patient could not take counts as
-0 s, as on the results page); trials judged invalid stay on the station, and so do the games
-played in them.
+0 s, as on the results page, its ``method`` and ``note`` saying whether it was measured or scored
+by the clinician without a measurement: :func:`unable_words`); trials judged invalid stay on the
+station, and so do the games played in them.
 
 A patient's whole history is one bundle up to :data:`HISTORY_BUNDLE_TRIALS` complete trials (each
 with its games; about 48 kB of JSON a trial); a longer one is refused whole
@@ -158,6 +159,33 @@ def _readings(key: str, value: float, protocol, condition_id: str, age_y: float 
     return interpretations, ranges
 
 
+def unable_words(trial: dict) -> dict | None:
+    """How a stored trial exported as unable (0 s: :func:`report.unable_trial`) was scored:
+    ``measured`` (the foot was never lifted) or not (issue ``scored_unable``: scored by the clinician
+    without a measurement; who scored it stays on the station), with the words of its ``method``
+    text and its ``note``; None for any other trial. A 0 s never measured must not read as measured.
+
+    >>> def trial(code):
+    ...     return {"valid": False, "validity_reason": "", "metrics": {"trial": {"issues": [{"code": code}]}}}
+    >>> unable_words(trial("scored_unable"))["method"]
+    'scored by the clinician: the patient could not stand on one leg; not measured'
+    >>> unable_words(trial("no_liftoff"))["note"]
+    'Did not lift a foot (measured): unable, counted as 0 s.'
+    >>> unable_words(trial("too_few_frames")) is None
+    True
+    """
+    if trial.get("valid") or not unable_trial(trial):
+        return None
+    issues = ((trial.get("metrics") or {}).get("trial") or {}).get("issues") or []
+    if {str(i.get("code", "")) for i in issues if isinstance(i, dict)} == {"scored_unable"}:
+        return {"measured": False,
+                "method": "scored by the clinician: the patient could not stand on one leg; not measured",
+                "note": "Scored unable by the clinician, not measured: the patient could not stand on one leg. "
+                        "Counted as 0 s."}
+    return {"measured": True, "method": "measured: the foot was never lifted (unable, 0 s)",
+            "note": "Did not lift a foot (measured): unable, counted as 0 s."}
+
+
 def trial_values(trial: dict) -> dict[str, float | None] | None:
     """The measures of a stored trial that a bundle carries (metric keys; ``time_held_s`` of a
     timed hold), or None for a trial that is not exported (not complete, or judged invalid)."""
@@ -271,13 +299,17 @@ class BundleBuilder:
         method_text = f"{label}: {condition_label}"
         if outcome.get("trial"):
             method_text += f", trial {outcome.get('trial')}, attempt {outcome.get('attempt') or 1}"
-        if doc.get("profile"):
+        unable = unable_words(trial)  # a 0 s scored by the clinician, or measured: said, not left to be guessed
+        if unable:
+            method_text += f"; {unable['method']}"
+        if doc.get("profile") and (unable is None or unable["measured"]):  # a scored trial was not processed
             method_text += f"; {doc['profile']} processing at {doc.get('fs_hz')} Hz, {doc.get('samples')} samples"
         method = {"coding": [{"system": codes.TEST_SYSTEM, "code": f"{trial['protocol']}/{trial['condition']}",
                               "display": f"{label}: {condition_label}"}], "text": method_text}
         result = stored_result(protocol, trial) if protocol is not None else None
         added = self._add_observations(f"trial-{trial['id']}", values, trial["started_at"], method, device,
-                                       protocol, trial["condition"], None if result is None else result.to_dict())
+                                       protocol, trial["condition"], None if result is None else result.to_dict(),
+                                       unable["note"] if unable else None)
         self.observations += added
         return added
 
@@ -317,9 +349,9 @@ class BundleBuilder:
         return added
 
     def _add_observations(self, prefix: str, values: dict, effective: str, method: dict, device: str,
-                          protocol, condition: str | None, outcome: dict | None = None) -> int:
+                          protocol, condition: str | None, outcome: dict | None = None, note: str | None = None) -> int:
         """One Observation per measure family of ``values`` (identifier ``<prefix>/<family>``; ``outcome``: the
-        trial's, :meth:`TrialResult.to_dict`)."""
+        trial's, :meth:`TrialResult.to_dict`; ``note``: words every value of the trial carries, first)."""
         families: dict[str, list[str]] = {}
         for key in values:
             families.setdefault(codes.family(key), []).append(key)
@@ -344,8 +376,10 @@ class BundleBuilder:
                 else:
                     observation["valueQuantity"] = _quantity(fam, value)
                     withheld = _norm_withheld(fam, value, protocol, condition, self.age_y, outcome)
-                    if withheld:  # a hold ended early: no norm's reading, and why (the results page's words)
-                        observation["note"] = [{"text": withheld}]
+                    # an unable trial's words; a hold ended early: no norm's reading, and why (the results page's words)
+                    notes = [{"text": text} for text in (note, withheld) if text]
+                    if notes:
+                        observation["note"] = notes
                     interpretations, ranges = _readings(fam, value, protocol, condition, self.age_y,
                                                         self.patient_conditions, withheld)
                     if interpretations:
