@@ -94,7 +94,13 @@ def test_unable_is_a_result_and_the_rest_of_a_side_is_scored_without_start(stati
         wait(driver, "the trial's verdict", lambda d: d.find_elements("id", "unable"))
         assert by_id(driver, "unable").text.startswith("Unable: Scored unable by the clinician (admin), not measured")
         assert not driver.find_elements("id", "invalid-reason")
+        # the time held against the cut-off as the visit results say it (Station.timeHeld), not "0.00 s"
+        held = wait(driver, "the trial's cut-offs", lambda d: d.find_elements(
+            "css selector", '#trial-cutoffs .trial-cutoff[data-metric="time_held_s"] strong'))[0]
+        assert held.text == "Time held 0 s (unable)", held.text
         driver.save_screenshot(str(shots / f"{name}_scored_trial.png"))
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", held)
+        driver.save_screenshot(str(shots / f"{name}_scored_trial_cutoff.png"))
         driver.get(f"{url}/patients/{patient_id}")
         wait(driver, "the patient's trials", lambda d: "unable: scored by the clinician, not measured"
              in d.find_element("tag name", "body").get_attribute("textContent"))

@@ -115,6 +115,13 @@ const Station = (() => {
     return text === "–" || !unit ? text : `${text} ${unit}`;
   }
 
+  /* A timed hold's time as the visit results give it (and the PDFs: station/reports/text.py time_held):
+     one decimal, 0 s said unable (the patient could not take the position): "30.0 s", "0 s (unable)", "–". */
+  function timeHeld(value) {
+    if (value === null || value === undefined || !Number.isFinite(Number(value))) return "–";
+    return Number(value) === 0 ? "0 s (unable)" : `${fmt(value, 1)} s`;
+  }
+
   /* A change, always signed (a rise "+0.05 m/s", a fall "-0.10 s"; one that rounds to nothing "0.00 m/s"),
      a percentage's change in points ("+1.2 points"). */
   function change(value, unit) {
@@ -396,5 +403,5 @@ const Station = (() => {
   }
 
   init();
-  return { api, el, fmt, fmtSig, num, quantity, change, changeUnit, listed, beltSpeed, beltChange, beltSpeedFromKmh, mdcVerdictTag, shortCite, cutoffTagClass, cutoffReference, when, clock, sessionName, showError, showFieldErrors, capitalise, ordinal, ApiError, showHealth, followHealth, sessionLeft, goToLogin };
+  return { api, el, fmt, fmtSig, num, quantity, timeHeld, change, changeUnit, listed, beltSpeed, beltChange, beltSpeedFromKmh, mdcVerdictTag, shortCite, cutoffTagClass, cutoffReference, when, clock, sessionName, showError, showFieldErrors, capitalise, ordinal, ApiError, showHealth, followHealth, sessionLeft, goToLogin };
 })();

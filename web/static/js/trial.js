@@ -137,7 +137,8 @@
       metrics.map((k) => {
         const mine = refs.filter((r) => r.metric === k);
         return el("div", { class: "trial-cutoff", dataset: { metric: k } },
-          el("strong", {}, `${mine[0].label} ${Station.quantity(mine[0].value, mine[0].unit)}`), mine.map(Station.cutoffReference));
+          el("strong", {}, `${mine[0].label} ${k === "time_held_s" ? Station.timeHeld(mine[0].value) : Station.quantity(mine[0].value, mine[0].unit)}`),
+          mine.map(Station.cutoffReference));
       }));
   }
 
@@ -178,7 +179,7 @@
       const rows = KEY.filter((k) => k in m && !(k === "weight_left_pct" && condition && condition.stance.feet.startsWith("single")))
         .map((k) => { const d = describe(catalogue, k); return el("tr", { dataset: { metric: k } }, el("th", {}, d.label), el("td", { class: "value num" }, `${fmtSig(m[k])} ${d.unit}`)); });
       if (outcome.time_held_s !== null && outcome.time_held_s !== undefined) {
-        rows.unshift(el("tr", {}, el("th", {}, "Time held"), el("td", { class: "value num" }, `${fmt(outcome.time_held_s, 1)} s`)));
+        rows.unshift(el("tr", {}, el("th", {}, "Time held"), el("td", { class: "value num" }, Station.timeHeld(outcome.time_held_s))));
       }
       // a walk trial (valid or not: an invalid one keeps its walk in the result) has walk measures, not sway
       const walkTrial = WalkResults.isWalkTrial(doc) || !!outcome.walk;
