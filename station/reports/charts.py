@@ -229,7 +229,7 @@ def series_chart(points: list[tuple[str, float | None]], *, width: float, height
         if v is not None:
             _marker(d, "circle", x, Y(v), radius)
     # x labels: left to right, each at least LABEL_GAP from the one before; the last always shown
-    labels = x_labels if x_labels is not None else [str(t)[:10] for t, _ in points]
+    labels = x_labels if x_labels is not None else _date_labels([str(t) for t, _ in points])
     shown: list[int] = []
     for i in range(n):
         if not shown or xs[i] - xs[shown[-1]] >= LABEL_GAP:
@@ -244,6 +244,17 @@ def series_chart(points: list[tuple[str, float | None]], *, width: float, height
     if n > len(shown):
         d.add(String(x0 + pw, 2, f"{n} values", fontName=FONT, fontSize=6, textAnchor="end"))
     return d
+
+
+def _date_labels(times: list[str]) -> list[str]:
+    """A chart's x labels of ISO times: each one's date, and a date shared by several (two tests of one visit) with
+    its time (UTC, as the report's dates), never the same label twice.
+
+    >>> _date_labels(["2026-12-05T20:00:00Z", "2026-12-05T20:29:00Z", "2026-12-12T09:00:00Z"])
+    ['12-05 20:00', '12-05 20:29', '2026-12-12']
+    """
+    dates = [t[:10] for t in times]
+    return [f"{d[5:]} {t[11:16]}" if dates.count(d) > 1 else d for d, t in zip(dates, times)]
 
 
 def mdc_caption(mdc: float | None, unit: str) -> str:

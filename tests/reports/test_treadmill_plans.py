@@ -65,6 +65,7 @@ def test_each_treadmill_session_is_said_against_its_own_plan(plans_store, protoc
                                             actor=ACTOR)).split())
     assert "change not compared: planned 1 vs 30 min, belt speed 1.8 vs 2.0 km/h" in history, history
     assert "-0.7 min" not in history and "-0.6 min" not in history, history
+    assert "12-05 20:00" in history and "12-05 20:29" in history, history  # the chart's axis: not "2026-12-05" twice
 
 
 def test_sessions_of_one_plan_and_speed_are_still_averaged(tmp_path, protocols):
