@@ -126,7 +126,9 @@ class Progress:
         elif event.kind == "trial_finished":
             r = d["result"]
             said = set()  # the warnings the line below already carries
-            if not r["valid"]:
+            if _unable(r):  # a result, not a failed recording
+                line = f"{tag} unable, counted as 0 s held: " + " ".join(i["message"] for i in r["issues"])
+            elif not r["valid"]:
                 line = f"{tag} INVALID: " + " ".join(i["message"] for i in r["issues"])
             elif r.get("walk") is not None:
                 w = r["walk"]
@@ -180,6 +182,15 @@ class Progress:
             line = "protocol finished" + (f" early: {d['summary']['stopped_reason']}" if d["summary"].get("stopped_reason") else "")
         for text in [line, *extra] if line else []:
             print(f"{(event.t_ns - self.t0_ns) / 1e9:8.2f} s  {text}", file=self.stream or sys.stderr, flush=True)
+
+
+def _unable(result: dict) -> bool:
+    """A trial's result (``TrialResult.to_dict``) in which the patient could not take the position
+    (:attr:`station.protocols.machine.TrialResult.unable`): a result of 0 s, not an invalid trial."""
+    from station.protocols.machine import UNABLE_CODES
+
+    issues = result.get("issues") or []
+    return not result.get("valid") and bool(issues) and all(i.get("code") in UNABLE_CODES for i in issues)
 
 
 def _num(value, unit: str, digits: int = 2) -> str:
@@ -243,7 +254,7 @@ def format_summary(summary: dict, protocol=None) -> str:
     from station.reference.measures import describe
 
     from station.protocols.walk_words import TREADMILL_KEY_MEASURES, WALK_KEY_MEASURES, perry_class_reference
-    from station.reports.text import belt_speed, quantity
+    from station.reports.text import belt_speed, quantity, time_held
 
     def not_applied(cut: dict, unit: str) -> str | None:
         """A cut-off set in a population the patient is not known to belong to, in the pages' words: one
@@ -261,6 +272,9 @@ def format_summary(summary: dict, protocol=None) -> str:
     # entry (km/h, as entered), its time in seconds left out (the same time walking)
     treadmill_labels = {key: (label[0].lower() + label[1:], unit) for key, label, unit in TREADMILL_KEY_MEASURES}
     out = [f"{summary['title']}: {summary['valid_trial_count']} valid of {summary['trial_count']} trials"]
+    unable = sum(1 for t in summary.get("trials") or [] if _unable(t))
+    if unable:  # results (summarise scores them 0 s held), said as such: the patient could not take the position
+        out[0] += f" ({unable} unable, counted as 0 s held)"
     labels = {c["id"]: c.get("label") or c["id"] for c in summary["conditions"]}
     for c in summary["conditions"]:
         if summary.get("limits_of_stability") or summary.get("training"):
@@ -270,8 +284,10 @@ def format_summary(summary: dict, protocol=None) -> str:
         parts = []
         if "time_held_s" in values:
             times = ", ".join(f"{t:.1f}" for t in c["time_held_s"])
-            attempts = f"{c['score']} of {times} s" if len(c["time_held_s"]) > 1 else "one attempt"
-            held = f"time held {values['time_held_s']:.1f} s ({attempts})"
+            n = len(c["time_held_s"])
+            attempts = f"{c['score']} of {times} s" if n > 1 else "one attempt"
+            held = f"time held {time_held(values['time_held_s'])}" + (  # "0 s (unable)" as the pages and PDFs say it
+                f" ({attempts})" if values["time_held_s"] else f" in all {n} trials" if n > 1 else "")
             said = [not_applied(cut, "s") if cut.get("not_applied_why") else cutoff_reading(cut, "s")["words"]
                     for cut in summary["cutoffs"] if cut["metric"] == "time_held_s" and cut["condition"] in (c["id"], None)]
             if said:  # one source's limits not applied for one reason: said once

@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 import numpy as np
@@ -147,6 +147,14 @@ class TrialResult:
         """The patient could not take the position (:data:`UNABLE_CODES`): a result (0 s), not a
         recording to repeat."""
         return not self.valid and bool(self.issues) and all(i.code in UNABLE_CODES for i in self.issues)
+
+    def scored(self) -> "TrialResult":
+        """This trial as the results count it: an :attr:`unable` trial is a valid result of 0 s held
+        (not completed, no issues; as the results page reads it from the store,
+        :func:`station.protocols.report.stored_result`); any other trial as it is."""
+        if not self.unable:
+            return self
+        return replace(self, valid=True, issues=[], time_held_s=0.0, completed=False)
 
     def to_dict(self) -> dict:
         return {

@@ -367,7 +367,11 @@ def summarise(protocol: Protocol, results: list, *, age_y: float | None = None,
     condition tags, None or empty when none are recorded): for anyone else its ``flagged`` is None,
     ``applies`` False and ``not_applied_why`` says why (:func:`station.reference.population.misfit`).
     ``flagged`` reads the bound on ``flag_side``; a cut-off with a good end as well (``good_side``)
-    says in ``good`` whether the value is beyond it (Carter's low fall risk), None when not read."""
+    says in ``good`` whether the value is beyond it (Carter's low fall risk), None when not read.
+    A trial in which the patient could not take the position (single-leg stance: the foot never
+    lifted, or scored so by the clinician; :attr:`TrialResult.unable`) is a valid result of 0 s held
+    (:meth:`TrialResult.scored`), as the results page counts it (:func:`station.protocols.report.stored_result`)."""
+    results = [r.scored() for r in results]
     conditions = {c.id: _condition_summary(protocol, c, results) for c in protocol.conditions}
     romberg = _romberg(protocol, conditions)
     cutoffs = []
