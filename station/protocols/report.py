@@ -1014,6 +1014,15 @@ def add_walk_changes(sections: list[dict], history: dict, session_ids: set[int],
                 last = None if not before else {
                     "visit": visits is not None, "session_ids": [p["session_id"] for p in before], "sessions": len(before),
                     "started_at": before[0]["started_at"], "value": _visit_value(before)}
+                now_points = [p for p in points if p["session_id"] in session_ids]
+                why = next((w for a in before for b in now_points if "plan" in a and "plan" in b
+                            and (w := treadmill_not_compared(measure["metric"], a["plan"], b["plan"]))), None)
+                if last is not None and why:  # a treadmill's previous visit of another plan or belt speed: no change
+                    measure["references"].append({"kind": "change", "unit": measure["unit"], "previous": last,
+                                                  "change": None, "not_compared": why, "count": bool(found.get("count")),
+                                                  "mdc": None, "mdc_note": "", "beyond_mdc": None, "mdc_reading": None,
+                                                  "mdc_verdict": None})
+                    continue
                 if found.get("count"):  # a count against the previous visit's, as counted: never a mean, no MDC
                     counted = _count_change(found, points, session_ids, before, last)
                     measure["references"].append(counted)

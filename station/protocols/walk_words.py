@@ -624,7 +624,7 @@ def _near_gaps_sentence(walk: dict, fs_hz: float | None) -> str:
 
 TREADMILL_DOSE_MEASURES = frozenset({"walking_min", "pauses", "steps"})
 """A treadmill session's measures that grow with its planned minutes: compared across sessions only at the same
-plan and belt speed (the gait measures, cadence and variability, only at the same belt speed)."""
+plan (the gait measures, cadence and variability, only at the same belt speed)."""
 
 TREADMILL_GAIT_MEASURES = frozenset({"cadence_steps_min", "stride_time_cv_pct", "step_time_cv_pct", "step_symmetry"})
 
@@ -672,13 +672,16 @@ def treadmill_session_words(session: dict) -> str:
 def treadmill_not_compared(metric: str, first: dict, last: dict) -> str | None:
     """Why two treadmill sessions' ``metric`` is not compared (each a dict with ``planned_min`` and
     ``belt_speed_m_s``), in words; None when they are comparable: a dose measure (:data:`TREADMILL_DOSE_MEASURES`)
-    at the same plan and belt speed, a gait measure at the same belt speed, anything else always.
+    at the same plan, a gait measure (:data:`TREADMILL_GAIT_MEASURES`) at the same belt speed, anything else always.
 
     >>> treadmill_not_compared("walking_min", {"planned_min": 1, "belt_speed_m_s": 0.5},
     ...                        {"planned_min": 30, "belt_speed_m_s": 2 / 3.6})
-    'not compared: planned 1 vs 30 min, belt speed 1.8 vs 2.0 km/h'
+    'not compared: planned 1 vs 30 min'
     >>> treadmill_not_compared("cadence_steps_min", {"planned_min": 1, "belt_speed_m_s": 0.5},
-    ...                        {"planned_min": 30, "belt_speed_m_s": 0.5}) is None
+    ...                        {"planned_min": 30, "belt_speed_m_s": 2 / 3.6})
+    'not compared: belt speed 1.8 vs 2.0 km/h'
+    >>> treadmill_not_compared("pauses", {"planned_min": 20, "belt_speed_m_s": 0.5},
+    ...                        {"planned_min": 20, "belt_speed_m_s": 0.6}) is None
     True
     """
     if metric not in TREADMILL_DOSE_MEASURES | TREADMILL_GAIT_MEASURES:
@@ -688,6 +691,6 @@ def treadmill_not_compared(metric: str, first: dict, last: dict) -> str | None:
     if metric in TREADMILL_DOSE_MEASURES and a and b and abs(a - b) > 1e-9:
         why.append(f"planned {a:g} vs {b:g} min")
     a, b = first.get("belt_speed_m_s"), last.get("belt_speed_m_s")
-    if a and b and km_h(a) != km_h(b):
+    if metric in TREADMILL_GAIT_MEASURES and a and b and km_h(a) != km_h(b):
         why.append(f"belt speed {km_h(a)[:-5]} vs {km_h(b)}")
     return "not compared: " + ", ".join(why) if why else None

@@ -81,6 +81,8 @@ def reference_words(ref: dict, unit: str, citations: Citations) -> str:
         previous = ref.get("previous")
         if previous is None:
             return "First visit with this test: no earlier value to compare."
+        if ref.get("not_compared"):  # a treadmill's previous visit of another plan or belt speed: no change made
+            return f"Since {_since(previous)}: {ref['not_compared']}."
         if ref.get("count"):  # a walk's count (report._count_change): as counted, whole; none is called real
             return " ".join(filter(None, (f"Since {_since(previous)} ({previous.get('words')}): change "
                                           f"{ref.get('change_words')}; {ref.get('better_words')}.", ref.get("compared"),

@@ -59,11 +59,11 @@ def test_each_treadmill_session_is_said_against_its_own_plan(plans_store, protoc
 
     series = {s["metric"]: s for s in patient_history(store, patient_id, protocols, actor=ACTOR)["series"]}
     assert series["walking_min"]["change"] is None
-    assert series["walking_min"]["not_compared"] == "not compared: planned 1 vs 30 min, belt speed 1.8 vs 2.0 km/h"
+    assert series["walking_min"]["not_compared"] == "not compared: planned 1 vs 30 min"
     assert series["cadence_steps_min"]["not_compared"] == "not compared: belt speed 1.8 vs 2.0 km/h"
     history = " ".join(pdf_text(make_report("patient", store, patient_id, protocols=protocols, clinic=clinic,
                                             actor=ACTOR)).split())
-    assert "change not compared: planned 1 vs 30 min, belt speed 1.8 vs 2.0 km/h" in history, history
+    assert "change not compared: planned 1 vs 30 min" in history, history
     assert "-0.7 min" not in history and "-0.6 min" not in history, history
     assert "12-05 20:00" in history and "12-05 20:29" in history, history  # the chart's axis: not "2026-12-05" twice
 
@@ -105,4 +105,29 @@ def test_one_session_stopped_early_says_so_at_a_glance(tmp_path, protocols):
         [section] = session_results(store, session["id"], protocols, actor=ACTOR, visit=True)["protocols"]
         glances.append(section["conditions"][0].get("treadmill_sessions"))
     assert glances == [["0:20 walked of 30 min planned at 2.0 km/h: stopped early, at 0:21"], None]
+    store.close()
+
+
+def test_a_visit_of_another_plan_than_the_previous_is_not_compared(tmp_path, protocols, clinic, poppler):
+    """A visit's 30-minute session at 2.0 km/h against the previous visit's 1-minute test at 1.8 km/h: the visit results
+    and PDF name the difference instead of a change (before: '-0.67 min since the visit of ...')."""
+    store = Store.open(tmp_path / "data")
+    patient = store.patients.create({"identifier": "PLAN-4", "birth_year": 1950, "sex": "F"}, actor=ACTOR)
+    for day, belt, planned, walked in (("2026-12-01", 0.5, 1.0, 1.0), ("2026-12-08", 2.0 / 3.6, 30.0, 29.0)):
+        session = store.sessions.create(patient["id"], {"label": "treadmill", "started_at": f"{day}T10:00:00+00:00"},
+                                        actor=ACTOR)
+        writer = store.trials.start_trial(session["id"], "backward-treadmill", "session", {"method": "nominal"}, 100.0,
+                                          actor=ACTOR)
+        writer.finish(_trial_doc(belt, planned, walked), valid=True)
+    [section] = session_results(store, session["id"], protocols, actor=ACTOR, visit=True)["protocols"]
+    measures = {m["metric"]: m for m in section["conditions"][0]["key_measures"]}
+    [walked] = [r for r in measures["walking_min"]["references"] if r["kind"] == "change"]
+    assert walked["change"] is None
+    assert walked["not_compared"] == "not compared: planned 1 vs 30 min"
+    [cadence] = [r for r in measures["cadence_steps_min"]["references"] if r["kind"] == "change"]
+    assert cadence["not_compared"] == "not compared: belt speed 1.8 vs 2.0 km/h"
+    visit = " ".join(pdf_text(make_report("session", store, session["id"], protocols=protocols, clinic=clinic,
+                                          actor=ACTOR)).split())
+    assert "Since the visit of 2026-12-01: not compared: planned 1 vs 30 min." in visit, visit
+    assert "change +28" not in visit and "+28.0 min" not in visit, visit
     store.close()

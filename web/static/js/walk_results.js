@@ -248,6 +248,8 @@ const WalkResults = (() => {
       ? el("span", { class: "muted small" }, ` Minimal detectable change ${values}: ${ref.mdc.population}. ${ref.mdc.citation.split(". ")[0]}.`)
       : el("span", { class: "muted small" }, ref.mdc_note ? ` ${ref.mdc_note}` : " No published minimal detectable change for this measure here.");
     if (!ref.previous) return el("div", { class: "ref change-ref" }, el("span", { class: "tag" }, "first visit with this test"), mdcWords);
+    // a treadmill's previous visit of another plan or belt speed (report.add_walk_changes): no change made of them
+    if (ref.not_compared) return el("div", { class: "ref change-ref not-compared small" }, `Since ${since(ref.previous)}: ${ref.not_compared}.`);
     if (ref.count) { // steps, pauses: whole, as counted (report._count_change), which way is better in words, no MDC;
       // the line the change, the earlier count and the direction, short; which counts were compared and why none is
       // called real in small print after it
