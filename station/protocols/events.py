@@ -16,7 +16,10 @@ was published, a ``kind`` and a JSON-serialisable ``data`` dict.
 Event kinds (``data`` keys):
 
 ``protocol_started``   protocol, title, trials (the planned trials)
-``trial_ready``        protocol, condition, label, trial, attempt, repeat (bool), reason (why a repeat)
+``trial_ready``        protocol, condition, label, trial, attempt, repeat (bool), reason (why a repeat),
+                       condition_trials (the protocol's trials of that condition: ``trial`` runs
+                       1..condition_trials, a repeat is a further attempt of one), score (what counts:
+                       ``best``, the condition's best trial, or ``mean``, their mean)
 ``state``              state, previous, protocol, condition, trial, attempt, message
                        (states: instructions, waiting, countdown, recording, checking, done, aborted)
 ``countdown``          remaining_s (3, 2, 1 ...): one per second of the countdown

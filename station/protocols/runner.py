@@ -482,7 +482,9 @@ class ProtocolRunner:
         info = nxt.to_dict()
         if reason:
             info["reason"] = reason
-        self.bus.publish("trial_ready", protocol=self.protocol.name, **info)
+        # how many trials of this condition the protocol has and how they count ("trial 2 of 3, best counts")
+        self.bus.publish("trial_ready", protocol=self.protocol.name, condition_trials=self.protocol.trials_per_condition,
+                         score=self.protocol.score, **info)
         self.machine.open(int(self.clock.monotonic_ns()))
 
     def _finish(self, stopped: str = "") -> None:

@@ -821,6 +821,8 @@ class TrialService:
             "duration_s": condition.duration_s if condition is not None else None,
             "countdown_s": protocol.countdown_s,
             "rest_s": protocol.rest_s,
+            "condition_trials": protocol.trials_per_condition,  # as trial_ready says it: "trial 2 of 3"
+            "score": protocol.score,
             "due": status["due"],
             "done": status["done"],
             "score_unable": status["score_unable"],

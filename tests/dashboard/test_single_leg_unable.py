@@ -43,6 +43,7 @@ def test_a_patient_who_cannot_stand_on_one_leg_takes_two_starts_and_reads_unable
                 # the next trial is the next of the protocol's, never a repeat of an unable one
                 assert not run["due"][0]["repeat"] and run["due"][0]["attempt"] == 1
             assert run["score_unable"] == {"condition": "left", "label": "Standing on the left leg", "trials": 2}
+            assert (run["condition_trials"], run["score"]) == (3, "best")  # "trial 2 of 3 (best counts)"
             assert api.post("/api/station/score-unable").status_code == 200
             run = wait_for(api, lambda s: len(s["run"]["trial_ids"]) == 4 and s["run"]["state"] == "instructions",
                            "the left leg scored")["run"]

@@ -37,11 +37,16 @@ def test_unable_is_a_result_and_the_rest_of_a_side_is_scored_without_start(stati
         wait(tablet, f"trial {n} unable", lambda d: len(d.find_elements("css selector", "#trial-list .tag.flag-strong")) == n
              and by_id(d, "trial-state").get_attribute("data-state") == "instructions", timeout_s=60)
 
+    # which of the condition's trials, and that the best counts (trial_ready's condition_trials and score)
+    heading = lambda d: by_id(d, "state-condition").text.replace("\u00a0", " ")  # noqa: E731
+    wait(tablet, "the first trial's heading", lambda d: heading(d) == "Next: Standing on the left leg, trial 1 of 3 (best counts)")
     start_and_wait_unable(1)  # the left leg
     words = by_id(tablet, "message").text
     assert "Did not lift a foot" in words and "Repeat offered" not in words and "invalid" not in words, words
     assert by_id(tablet, "btn-score-unable").get_attribute("hidden")  # the right leg is due: not tried yet
     start_and_wait_unable(2)  # the right leg
+    wait(tablet, "the heading of the left leg's second trial",
+         lambda d: heading(d) == "Next: Standing on the left leg, trial 2 of 3 (best counts)")
     tablet.execute_script("window.scrollTo(0, 0)")
     tablet.save_screenshot(str(shots / "tablet_live_after_two_unable.png"))
     button = by_id(tablet, "btn-score-unable")
@@ -55,6 +60,12 @@ def test_unable_is_a_result_and_the_rest_of_a_side_is_scored_without_start(stati
     wait(phone, "the phone's patients page", at("/patients"))
     phone.get(f"{url}/live?patient={patient_id}")
     wait(phone, "the score-unable button on the phone", lambda d: by_id(d, "btn-score-unable").is_displayed(), timeout_s=20)
+    assert heading(phone) == "Next: Standing on the left leg, trial 2 of 3 (best counts)"  # the status says it on a fresh page
+    phone.execute_script("arguments[0].scrollIntoView({block: 'start'})", by_id(phone, "state-condition"))
+    phone.save_screenshot(str(shots / "phone_live_heading.png"))
+    line = phone.execute_script("const r = document.getElementById('state-condition').getBoundingClientRect();"
+                                "return [r.left, r.right, document.documentElement.scrollWidth]")
+    assert 0 <= line[0] < line[1] <= PHONE[0] and line[2] <= PHONE[0], line  # within the phone's width
     phone.execute_script("arguments[0].scrollIntoView({block: 'center'})", by_id(phone, "btn-score-unable"))
     phone.save_screenshot(str(shots / "phone_live_score_unable.png"))
     box = phone.execute_script("const b = document.getElementById('btn-score-unable').getBoundingClientRect();"

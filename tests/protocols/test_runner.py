@@ -234,3 +234,21 @@ def test_the_clinician_scores_the_rest_of_a_side_unable_without_start(tmp_path):
     romberg = ProtocolRunner(replace(builtin_protocols()["romberg"], rest_s=0.0), ScriptedSource(steady()), analyse=fake_analyse)
     romberg.begin()
     assert romberg.score_unable_offer() is None
+
+
+def test_trial_ready_says_how_many_trials_the_condition_has_and_which_counts():
+    """The live page's "Next: Standing on the left leg, trial 2 of 3 (best counts)" (before: "trial 2",
+    with nothing saying of how many nor that the best of them is the score)."""
+    p = replace(builtin_protocols()["single-leg"], rest_s=0.0)
+    runner = ProtocolRunner(p, ScriptedSource(steady()), analyse=fake_analyse)
+    events = []
+    runner.bus.subscribe(events.append)
+    runner.run(max_s=600)
+    ready = [e.data for e in events if e.kind == "trial_ready"]
+    assert [(d["condition"], d["trial"], d["condition_trials"], d["score"]) for d in ready] == [
+        (c, t, 3, "best") for t in (1, 2, 3) for c in ("left", "right")]
+    once = ProtocolRunner(replace(builtin_protocols()["tandem"], rest_s=0.0), ScriptedSource(steady()), analyse=fake_analyse)
+    seen = []
+    once.bus.subscribe(seen.append)
+    once.begin()
+    assert [(e.data["condition_trials"], e.data["score"]) for e in seen if e.kind == "trial_ready"] == [(1, "best")]

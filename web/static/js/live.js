@@ -231,11 +231,15 @@
   }
 
   /* The condition of the trial running, or due next, above the plate with the count ("Eyes closed",
-     "Next: Foam, eyes open, attempt 2"): whoever watches the patient sees which one is recording. */
+     "Next: Foam, eyes open, attempt 2"): whoever watches the patient sees which one is recording. Where a
+     condition has several trials, which of them and, for a timed hold, which counts (the run's
+     condition_trials and score, as trial_ready says them): "Next: Standing on the left leg, trial 2 of 3 (best counts)". */
   function showCondition() {
     const r = run();
     const t = r && !r.finished && (r.trial || (r.due && r.due[0]));
-    const words = !t ? "" : t.label + (Number(t.trial) > 1 ? `, trial ${t.trial}` : "") +
+    const of = r ? Number(r.condition_trials) || 1 : 1;
+    const counts = r && r.outcome === "time_held" ? { best: " (best\u00a0counts)", mean: " (their mean\u00a0counts)" }[r.score] || "" : "";
+    const words = !t ? "" : t.label + (of > 1 ? `, trial ${t.trial} of ${of}${counts}` : Number(t.trial) > 1 ? `, trial ${t.trial}` : "") +
       (Number(t.attempt) > 1 ? `, attempt ${t.attempt}` : "");
     $("state-condition").textContent = words && state.trialState === "instructions" ? `Next: ${words}` : words;
   }
