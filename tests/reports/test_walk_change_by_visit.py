@@ -93,8 +93,12 @@ def test_the_visit_value_changes_against_the_previous_visit_value(visits, protoc
     assert "0.38 m/s at the earlier visit" in ref["mdc"]["population"], ref["mdc"]["population"]
     assert ref["mdc_verdict"]["tone"] == "better"
 
-    cadence = _ref(_measure(doc, TREADMILL, "cadence_steps_min"), "change")  # a measured value on the treadmill: the same
-    assert cadence["previous"]["value"] == pytest.approx(90.0) and cadence["change"] == pytest.approx(8.0)  # 98 - 90
+    # a measured value on the treadmill, but at 2.2 km/h against the previous visit's 1.8 km/h: cadence is compared at
+    # one belt speed only (tests/reports/test_treadmill_plans.py), so no change (before: +8.0, 98 - 90)
+    cadence = _ref(_measure(doc, TREADMILL, "cadence_steps_min"), "change")
+    assert cadence["change"] is None and cadence["not_compared"] == "not compared: belt speed 1.8 vs 2.2 km/h", cadence
+    steps = _ref(_measure(doc, TREADMILL, "steps"), "change")  # a count of the same 20-min plan: compared, as counted
+    assert steps["change"] == 0 and not steps.get("not_compared"), steps
 
 
 def test_the_first_visit_has_no_change_even_with_two_sessions(visits, protocols):
