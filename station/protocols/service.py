@@ -132,9 +132,15 @@ class _TrackedStoreSink:
             writer.abort(reason)
         except StoreError as exc:
             # One line, no traceback: the message names the trial by number and the cause (e.g. a
-            # full disk), never patient data; the next start recovers the trial as partial.
-            log.warning("could not close trial #%d as aborted (%s); it will be recovered as partial",
-                        writer.trial_id, exc)
+            # full disk), never patient data; the next start recovers the trial as partial. A trial
+            # started while another program held the database's lock has no row before its first
+            # commit (trial_id None): then nothing of it was stored, and there is nothing to recover.
+            if writer.trial_id is None:
+                log.warning("could not close a trial not yet stored as aborted (%s); nothing of it is in the database",
+                            exc)
+            else:
+                log.warning("could not close trial #%s as aborted (%s); it will be recovered as partial",
+                            writer.trial_id, exc)
 
 
 def start_refusal(health: dict) -> str | None:

@@ -184,3 +184,29 @@ def test_a_trial_started_under_a_lock_held_past_the_bound_says_nothing_was_store
     other.execute("COMMIT")
     assert store.trials.close_unclosed() == [] and store.sessions.get(session["id"])["trials"] == []
     assert store.trials.active_trial_ids() == set()
+
+
+def test_a_trial_not_yet_stored_that_cannot_be_closed_is_logged_in_words(store, session, mono, other, caplog):
+    """The trial service closes the trial of a run that failed (_TrackedStoreSink.abort_open); a trial
+    started under the lock has no row yet (trial_id None): its one log line says so, where '#%d'
+    made logging itself fail (pytest's caplog raises a logging error: logging.raiseExceptions)."""
+    import logging
+
+    from station.protocols.service import _TrackedStoreSink
+
+    other.execute("BEGIN IMMEDIATE")
+    writer = store.trials.start_trial(session["id"], "romberg", "eo", CAL, 100.0)
+    record(writer, mono, 0.1, 0)
+    mono.advance_ns(int(MAX_UNCOMMITTED_S * 1e9))  # the lock held on: the abort waits one busy timeout, then gives up
+    sink = _TrackedStoreSink(sink=None)
+    sink.open_output = type("Tracked", (), {"output": type("Output", (), {"writer": writer})()})()
+    assert logging.raiseExceptions
+    with caplog.at_level(logging.WARNING, logger="station.protocols.service"):
+        sink.abort_open("patient P-SECRET stepped off")
+    (line,) = caplog.records
+    text = line.getMessage()
+    assert text.startswith("could not close a trial not yet stored as aborted (another program")
+    assert text.endswith("; nothing of it is in the database") and "recovered as partial" not in text
+    assert "P-SECRET" not in text and line.exc_info is None
+    other.execute("COMMIT")
+    assert writer.trial_id is None and store.sessions.get(session["id"])["trials"] == []
