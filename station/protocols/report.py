@@ -199,6 +199,29 @@ def unable_trial(trial: dict) -> bool:
         any(r and r in (trial.get("validity_reason") or "") for r in reasons)
 
 
+def station_unable(trial: dict) -> str | None:
+    """How the station's own check scored a stored trial (GET /api/trials/<id>, with its
+    ``station_check``) that it counts as unable (:func:`unable_trial` read on the station's verdict,
+    whatever a clinician has judged since): ``"scored"`` (the clinician scored it unable, nothing
+    was measured), ``"measured"`` (the foot was never lifted), else None.
+
+    >>> issue = {"code": "scored_unable", "message": "Scored unable by the clinician (ana), not measured."}
+    >>> station_unable({"valid": False, "validity_reason": issue["message"], "judged_by": None,
+    ...                 "metrics": {"trial": {"issues": [issue]}}})
+    'scored'
+    >>> station_unable({"valid": True, "validity_reason": None, "judged_by": "ana", "station_check":
+    ...                 {"valid": False, "reason": "The foot never left the plate."},
+    ...                 "metrics": {"trial": {"issues": [{"code": "no_liftoff", "message": "The foot never left the plate."}]}}})
+    'measured'
+    """
+    check = trial.get("station_check") or {"valid": trial.get("valid"), "reason": trial.get("validity_reason")}
+    as_checked = {**trial, "valid": check.get("valid"), "validity_reason": check.get("reason"), "judged_by": None}
+    if check.get("valid") is not False or not unable_trial(as_checked):
+        return None
+    issues = ((trial.get("metrics") or {}).get("trial") or {}).get("issues") or []
+    return "scored" if {str(i.get("code", "")) for i in issues if isinstance(i, dict)} == {"scored_unable"} else "measured"
+
+
 def _trial_line(trial: dict, result: TrialResult | None) -> dict:
     """A stored trial as the results page lists it."""
     outcome = (trial.get("metrics") or {}).get("trial") or {}

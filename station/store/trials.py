@@ -671,7 +671,7 @@ class Trials:
         Same as :meth:`judge` with ``valid`` and ``validity_reason``."""
         return self.judge(trial_id, {"valid": valid, "validity_reason": reason}, actor=actor)
 
-    def judge(self, trial_id: int, data: dict, *, actor: Actor) -> dict:
+    def judge(self, trial_id: int, data: dict, *, actor: Actor, station_result: bool = False) -> dict:
         """The clinician's judgement and note of a finished trial, in one audited change.
 
         ``data``: ``valid`` (bool) with ``validity_reason`` (required when invalid, up to
@@ -679,6 +679,14 @@ class Trials:
         station's own verdict is kept aside the first time (``station_check`` of the trial);
         ``notes`` (up to 2000 characters, several lines; '' clears) is the clinician's note on
         the trial. The audit entry names the fields changed, never their text.
+
+        ``station_result``: the caller found that the station's own check counts this trial as a
+        result although its stored ``valid`` is 0 (a single-leg trial unable, 0 s: the foot never
+        lifted, or scored so by the clinician; the protocols' ``report.station_unable``, which this
+        layer does not import). A ``valid`` true then means "as the station counts it": the trial
+        returns to the station's own verdict (a clinician's earlier override is undone, nothing is
+        stored as overridden), so that it stays in the results as unable; ``validity_reason`` is
+        not stored (the station's reason stays).
 
         Raises
         ------
@@ -713,7 +721,13 @@ class Trials:
             row = self._row(conn, trial_id)
             if row["status"] == "recording":
                 raise Conflict("the trial is still recording; judge it once it has finished")
-            if "valid" in changes:
+            if "valid" in changes and station_result and changes["valid"]:
+                if row["judged_by"] is None:  # the station's verdict, as stored
+                    changes.update(valid=row["valid"], validity_reason=row["validity_reason"])
+                else:  # back to the station's verdict kept aside at the first override
+                    changes.update(valid=row["station_valid"], validity_reason=row["station_validity_reason"])
+                changes.update(judged_by=None, judged_at=None)
+            elif "valid" in changes:
                 if row["judged_by"] is None:  # keep the station's own verdict the first time
                     conn.execute("UPDATE trials SET station_valid = valid, station_validity_reason = validity_reason"
                                  " WHERE id = ?", (trial_id,))
@@ -722,7 +736,9 @@ class Trials:
                 conn.execute(f"UPDATE trials SET {key} = ? WHERE id = ?", (value, trial_id))
             detail: dict = {"changed": sorted(k for k in ("valid", "validity_reason", "notes") if k in changes)}
             if "valid" in changes:
-                detail["valid"] = bool(changes["valid"])
+                detail["valid"] = True if station_result and data.get("valid") is True else bool(changes["valid"])
+                if station_result and data.get("valid") is True:
+                    detail["station_result"] = True  # counted as the station counts it (unable, 0 s)
             self._audit.record(actor, "trial.update", patient_id=row["patient_id"], object=f"trial:{trial_id}",
                                detail=detail)
         return self.get(trial_id)

@@ -126,7 +126,7 @@ def test_the_api_takes_a_note_a_judgement_or_both_in_one_change(tmp_path, store,
     r = api.patch(url, {"valid": False, "validity_reason": "talked throughout", "notes": ""})
     body = r.get_json()
     assert r.status_code == 200 and body["valid"] is False and body["notes"] == "" and body["judged_by"] == "ana"
-    assert body["station_check"] == {"valid": True, "reason": None}
+    assert body["station_check"] == {"valid": True, "reason": None, "unable": None}  # not a single-leg trial unable
     r = api.patch(url, {"notes": ["not", "text"]})
     assert r.status_code == 422 and "notes" in r.get_json()["fields"]
     assert api.client.patch(url, json={"notes": "no token"}).status_code == 403

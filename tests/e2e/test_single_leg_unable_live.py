@@ -112,6 +112,27 @@ def test_unable_is_a_result_and_the_rest_of_a_side_is_scored_without_start(stati
         driver.save_screenshot(str(shots / f"{name}_scored_trial.png"))
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", held)
         driver.save_screenshot(str(shots / f"{name}_scored_trial_cutoff.png"))
+        # the judgement reads the station's check as it counts the trial (a result), Valid preselected;
+        # saving it unchanged keeps the trial in the results, unable
+        check = wait(driver, "the station's check", lambda d: d.find_elements("id", "station-check"))[0]
+        assert check.text == ("The station's check: a result — unable (0 s), scored by the clinician. "
+                              "Your judgement overrides it."), check.text
+        assert driver.find_element("css selector", '#judgement input[value="yes"]').is_selected()
+        assert driver.find_element("css selector", '#judgement textarea').get_attribute("value") == ""
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", check)
+        driver.save_screenshot(str(shots / f"{name}_scored_trial_judgement.png"))
+        driver.find_element("css selector", "#judgement button[type=submit]").click()
+        wait(driver, "the judgement saved", lambda d: by_id(d, "judgement-status").text == "Saved.")
+        wait(driver, "the page again", lambda d: d.find_elements("id", "unable") and d.find_elements("id", "station-check")
+             and by_id(d, "station-check").text.startswith("The station's check: a result"))
+        assert not driver.find_elements("id", "invalid-reason")
+        results = api(driver, "GET", f"/api/sessions/{session_id}/results")["body"]["protocols"][0]
+        assert results["count_words"] == "6 analysed trials: 6 unable (0 s; 4 of them scored by the clinician, not measured)."
+        measured_id = results["conditions"][0]["trials"][0]["id"]  # the left leg's first: the foot never lifted
+        driver.get(f"{url}/trials/{measured_id}")
+        check = wait(driver, "the measured trial's check", lambda d: d.find_elements("id", "station-check"))[0]
+        assert check.text.startswith("The station's check: a result — unable (0 s), measured: the foot was never lifted.")
+        assert driver.find_element("css selector", '#judgement input[value="yes"]').is_selected()
         driver.get(f"{url}/patients/{patient_id}")
         wait(driver, "the patient's trials", lambda d: "unable: scored by the clinician, not measured"
              in d.find_element("tag name", "body").get_attribute("textContent"))

@@ -56,10 +56,15 @@
     return el("p", { class: "ok-box" }, "Valid trial." + (trial.validity_reason ? ` ${trial.judged_by ? "Judged valid" : "Note"}: ${trial.validity_reason}` : ""));
   }
 
+  /* The station's own check: a single-leg trial it counts as unable (station_check.unable, "scored" or
+     "measured") is a result, 0 s, though its stored valid flag is the engine's false. */
+  const UNABLE_CHECK = { scored: "a result — unable (0 s), scored by the clinician",
+    measured: "a result — unable (0 s), measured: the foot was never lifted" };
+
   function stationCheck(trial) {
     const check = trial.station_check || {};
-    const verdict = check.valid === false ? `invalid${check.reason ? ` (${check.reason})` : ""}`
-      : check.valid === true ? "valid" : "not judged";
+    const verdict = UNABLE_CHECK[check.unable] || (check.valid === false ? `invalid${check.reason ? ` (${check.reason})` : ""}`
+      : check.valid === true ? "valid" : "not judged");
     if (!trial.judged_by) return el("p", { class: "muted small", id: "station-check" }, `The station's check: ${verdict}. Your judgement overrides it.`);
     return el("p", { class: "small", id: "station-check" },
       el("strong", {}, `Overridden by ${trial.judged_by} ${when(trial.judged_at)}: ${trial.valid ? "valid" : "invalid"}.`),
@@ -67,18 +72,20 @@
   }
 
   function judgement(trial) {
+    // counted as the station counts it: valid for a result, unable (saving it so keeps it in the results)
+    const counted = trial.valid !== false || (!trial.judged_by && !!UNABLE_CHECK[(trial.station_check || {}).unable]);
     const form = el("form", { id: "judgement", class: "card form-card", novalidate: true },
       el("h2", {}, "Clinician's judgement"),
       stationCheck(trial),
       el("div", { class: "actions" },
-        el("label", { class: "check" }, el("input", { type: "radio", name: "valid", value: "yes", checked: trial.valid !== false }), "Valid"),
-        el("label", { class: "check" }, el("input", { type: "radio", name: "valid", value: "no", checked: trial.valid === false }), "Invalid")),
+        el("label", { class: "check" }, el("input", { type: "radio", name: "valid", value: "yes", checked: counted }), "Valid"),
+        el("label", { class: "check" }, el("input", { type: "radio", name: "valid", value: "no", checked: !counted }), "Invalid")),
       el("label", {}, "Reason (needed when invalid; an invalid trial leaves the results)",
         el("textarea", { name: "validity_reason", maxlength: 500, rows: 2 })),
       el("div", { class: "actions" }, el("button", { type: "submit", class: "go" }, "Save the judgement"),
         el("span", { class: "muted small", role: "status", id: "judgement-status" })),
       el("div", { class: "error-box", id: "judgement-error", hidden: true }));
-    form.elements.validity_reason.value = trial.validity_reason || "";
+    form.elements.validity_reason.value = counted && trial.valid === false ? "" : trial.validity_reason || ""; // the station's words are not a reason of the clinician's
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const valid = form.elements.valid.value === "yes";
@@ -88,8 +95,8 @@
       try {
         await api("PATCH", `/api/trials/${trial.id}`, { valid, validity_reason: reason || null });
         showFieldErrors(form, null, $("judgement-error"));
+        await load(); // the page again, as the judgement left the trial; then said saved (the form is new)
         $("judgement-status").textContent = "Saved.";
-        load();
       } catch (err) {
         showFieldErrors(form, err, $("judgement-error"));
       } finally {
