@@ -109,6 +109,12 @@ def test_unable_is_a_result_and_the_rest_of_a_side_is_scored_without_start(stati
         held = wait(driver, "the trial's cut-offs", lambda d: d.find_elements(
             "css selector", '#trial-cutoffs .trial-cutoff[data-metric="time_held_s"] strong'))[0]
         assert held.text == "Time held 0 s (unable)", held.text
+        # never measured: said in one line, no "0.0 s recorded", no empty "no data" plots
+        wait(driver, "the judgement", lambda d: d.find_elements("id", "judgement"))
+        summary = by_id(driver, "trial-summary").text
+        assert "Not measured: scored unable by the clinician (admin, " in summary and summary.endswith("); no recording"), summary
+        assert "s recorded" not in summary and "frames at" not in summary, summary
+        assert not driver.find_elements("css selector", "#plots figure") and "no data" not in by_id(driver, "plots").text
         driver.save_screenshot(str(shots / f"{name}_scored_trial.png"))
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", held)
         driver.save_screenshot(str(shots / f"{name}_scored_trial_cutoff.png"))
@@ -133,6 +139,11 @@ def test_unable_is_a_result_and_the_rest_of_a_side_is_scored_without_start(stati
         check = wait(driver, "the measured trial's check", lambda d: d.find_elements("id", "station-check"))[0]
         assert check.text.startswith("The station's check: a result — unable (0 s), measured: the foot was never lifted.")
         assert driver.find_element("css selector", '#judgement input[value="yes"]').is_selected()
+        # measured: its recording keeps its plots and its recorded time
+        wait(driver, "the measured trial's plots", lambda d: len(d.find_elements("css selector", "#plots figure")) == 2)
+        assert " s recorded · recorded by admin" in by_id(driver, "trial-summary").text
+        driver.execute_script("window.scrollTo(0, 0)")
+        driver.save_screenshot(str(shots / f"{name}_measured_trial.png"))
         driver.get(f"{url}/patients/{patient_id}")
         wait(driver, "the patient's trials", lambda d: "unable: scored by the clinician, not measured"
              in d.find_element("tag name", "body").get_attribute("textContent"))

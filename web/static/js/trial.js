@@ -170,13 +170,19 @@
       // the time from the first frame to the last, frames lost included (a stall of the acquisition is time
       // too: the live timer and the result's recorded time count it); the frames stored are said below
       const spanS = (trial.frame_count + (trial.frames_lost || 0)) / trial.rate_hz;
-      const bits = [protocol ? protocol.title : trial.protocol, when(trial.started_at), `${fmt(spanS, 1)} s recorded`,
-        `recorded by ${trial.recorded_by}`];
-      if (outcome.attempt) bits.push(`attempt ${outcome.attempt}`);
+      // scored unable by the clinician without Start: nothing was recorded, so no time, frames or plots to show
+      const notMeasured = (trial.station_check || {}).unable === "scored";
+      const scorer = ((outcome.issues || []).map((i) => /^Scored unable by the clinician \(([^)]*)\)/.exec(i.message || ""))
+        .find(Boolean) || [])[1] || trial.recorded_by;
+      const bits = notMeasured ? [protocol ? protocol.title : trial.protocol,
+        `Not measured: scored unable by the clinician (${scorer}, ${when(trial.started_at)}); no recording`]
+        : [protocol ? protocol.title : trial.protocol, when(trial.started_at), `${fmt(spanS, 1)} s recorded`,
+          `recorded by ${trial.recorded_by}`];
+      if (outcome.attempt && !notMeasured) bits.push(`attempt ${outcome.attempt}`);
       $("trial-summary").textContent = bits.join(" · ");
-      $("trial-summary").append(el("div", { class: "small" }, `${trial.frame_count} frames at ${trial.rate_hz} Hz` +
+      if (!notMeasured) $("trial-summary").append(el("div", { class: "small" }, `${trial.frame_count} frames at ${trial.rate_hz} Hz` +
         (trial.frames_lost ? `; ${trial.frames_lost} lost (the acquisition could not read them in time; left out of the analysis)` : "; none lost")));
-      if (trial.station_id) {  // which plate (one per station) and which calibration: results stay traceable across stations
+      if (trial.station_id && !notMeasured) {  // which plate (one per station) and which calibration: results stay traceable across stations
         $("trial-summary").append(el("div", { class: "small muted", id: "trial-plate" },
           `plate of station ${trial.station_id.slice(0, 8)}, calibration ${trial.calibration_id}`));
       }
@@ -203,6 +209,7 @@
         el("p", { class: "muted small" }, `Processing profile ${doc.profile || "–"}, ${doc.fs_hz || "–"} Hz, ${doc.samples || "–"} samples, analysis ${doc.version || "–"}.`)] : []));
       $("judgement-box").replaceChildren(...(trial.status === "complete" ? [judgement(trial)] : []),
         ...(trial.status !== "recording" ? [notesForm(trial)] : []));
+      if (notMeasured) { $("plots").replaceChildren(); return; } // no recording: no empty "no data" plots
 
       if (WalkResults.isWalkTrial(doc)) { // a walk: its measures and steps (walk_results.js), no centre of pressure
         WalkResults.trialPage(trialId, doc, $("plots"), $("measures"), catalogue && catalogue.walk_spans);
