@@ -36,6 +36,13 @@ nginx refuses a larger body with ``413`` before reading it, and keeps a smaller 
 web server, so a client sending slowly holds one of nginx's cheap connections, never one of the
 web server's 100 or a thread."""
 
+BODY_BUFFER_MARGIN_KIB = 8
+"""nginx's body buffer is this much larger than :data:`MAX_BODY_BYTES`, KiB: a body of the bound's
+size, with its chunks' framing, never fills it (nginx writes a full buffer with more to come to a
+file). A chunked body over the bound is refused at the header of the chunk that passes it; when
+that header comes in a later read, one buffer (at most the bound plus this) may reach a temporary
+file first, unlinked at once: bounded per request, and by the connections per address."""
+
 LOG_DIR = Path("/var/log/nginx")
 """Where the site's logs go (Debian's logrotate keeps ``/var/log/nginx/*.log`` 14 days)."""
 
@@ -186,8 +193,11 @@ def render_nginx_site(config: StationConfig, ca_cert: Path | None = None, log_di
     bounds = f"""\
     # Bounds on what one client can make nginx hold (README, "Security"): bodies no larger than the
     # web server takes, held in memory (never in a file on the SD card), whole before it sees them.
+    # The buffer is a little larger than the bound: a body of the bound's size never fills it (nginx
+    # writes a full buffer with more to come to a file). A chunked body over the bound is refused at
+    # the chunk that passes it; at most one buffer of it may reach a file first, deleted at once.
     client_max_body_size {MAX_BODY_BYTES // 1024}k;
-    client_body_buffer_size {MAX_BODY_BYTES // 1024}k;
+    client_body_buffer_size {MAX_BODY_BYTES // 1024 + BODY_BUFFER_MARGIN_KIB}k;
     client_header_timeout {CLIENT_TIMEOUT_S}s;
     client_body_timeout {CLIENT_TIMEOUT_S}s;
     limit_conn balance_station_addr {CONNECTIONS_PER_CLIENT};
