@@ -213,7 +213,9 @@ def setup_admin(driver, url: str) -> None:
     fill(driver, "password", ADMIN[1])
     fill(driver, "password_repeat", ADMIN[1])
     css(driver, "form.card button[type=submit]")[0].click()
-    wait(driver, "the patients page after setup", at("/patients"))
+    # the password is hashed at the station's real cost: under a full suite's load (3 workers, their
+    # browsers) that took over 20 s once (fresh-clone CI run on ab04bd0)
+    wait(driver, "the patients page after setup", at("/patients"), timeout_s=60)
 
 
 def sign_in(driver, url: str, user: tuple[str, str]) -> None:
