@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
 from station.store.db import Conflict, DiskFull, NotFound, StoreError, ValidationError
+from station.store.space import NoRoomToRecord
 from station.store.passwords import PasswordHashingBusy
 from station.store.trials import CorruptFrames
 from station.tls_proxy import MAX_BODY_BYTES
@@ -203,7 +204,10 @@ def install_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DiskFull)
     def _disk_full(exc: DiskFull):
-        app.logger.error("disk full in %s %s", request.method, request.endpoint)
+        if isinstance(exc, NoRoomToRecord):  # a refusal in words, as meant: the disk is said full once, by space
+            app.logger.warning("refused to record (disk full) in %s %s", request.method, request.endpoint)
+        else:
+            app.logger.error("disk full in %s %s", request.method, request.endpoint)
         return _plain_or_api(507, str(exc))
 
     @app.errorhandler(CorruptFrames)

@@ -383,7 +383,7 @@ class ProtocolRunner:
             issue = QualityIssue("scored_unable", f"Scored unable by the clinician ({by}), not measured: "
                                  "the patient cannot stand on one leg.", None)
             result = TrialResult(plan=plan, valid=False, end_reason="invalid", issues=[issue], start_ns=now_ns,
-                                 metrics_note="Scored unable by the clinician: not measured, so no sway measures.")
+                                 metrics_note="No sway measures: scored unable by the clinician, not measured.")
             stored = {}
             if self.sink is not None:
                 weight = self.body_weight_n if self.body_weight_n is not None else float("nan")

@@ -104,7 +104,7 @@ def test_no_trial_starts_while_the_disk_is_full_and_starts_again_once_space_is_f
         clinic.call("open_run", patient["id"], protocol, None, ACTOR)  # the test is still open
 
 
-def test_the_api_refuses_with_507_in_words_until_space_is_freed(full_station, tiny_disk):
+def test_the_api_refuses_with_507_in_words_until_space_is_freed(full_station, tiny_disk, caplog):
     store, clinic, patient, data = full_station
     app = create_app({"DATA_DIR": str(data), "STORE": store, "PASSWORD_COST": CHEAP, "TESTING": True,
                       "TRIAL_SERVICE": clinic.service})
@@ -122,10 +122,14 @@ def test_the_api_refuses_with_507_in_words_until_space_is_freed(full_station, ti
         assert post("/api/station/run", {"patient_id": patient["id"], "protocol": "romberg"}).status_code == 201
         filler = fill(tiny_disk)
         assert client.get("/healthz").get_json()["storage"]["state"] == "full"
+        caplog.clear()
         for _ in range(3):  # before: 200 every time
             r = post("/api/station/start")
             assert r.status_code == 507 and set(r.get_json()) == {"error"}
             _says_full(r.get_json()["error"], "so the trial was not started")
+        # a refusal as meant is a warning, not an error of the station's (before: ERROR 'disk full in POST ...')
+        refused = [r for r in caplog.records if "disk full" in r.getMessage()]
+        assert refused and all(r.levelname == "WARNING" and "refused to record" in r.getMessage() for r in refused)
         assert post("/api/station/close").status_code == 200
         r = post("/api/station/run", {"patient_id": patient["id"], "protocol": "backward-treadmill",
                                       "walk": {"belt_speed_m_s": 0.5, "planned_min": 6}})

@@ -115,6 +115,9 @@ def test_unable_is_a_result_and_the_rest_of_a_side_is_scored_without_start(stati
         assert "Not measured: scored unable by the clinician (admin, " in summary and summary.endswith("); no recording"), summary
         assert "s recorded" not in summary and "frames at" not in summary, summary
         assert not driver.find_elements("css selector", "#plots figure") and "no data" not in by_id(driver, "plots").text
+        # why there are no sway measures, said once (was "No sway measures: Scored unable by the
+        # clinician: not measured, so no sway measures.")
+        assert by_id(driver, "no-measures").text == "No sway measures: scored unable by the clinician, not measured."
         driver.save_screenshot(str(shots / f"{name}_scored_trial.png"))
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", held)
         driver.save_screenshot(str(shots / f"{name}_scored_trial_cutoff.png"))

@@ -202,7 +202,9 @@
       // the time held alone (a hold too short to analyse) still says why there is no sway measure
       $("measures").replaceChildren(...(rows.length ? [el("table", { class: "list measures" }, el("tbody", {}, rows))] : []),
         ...(hasMeasures ? [] : [el("p", { class: "muted", id: "no-measures" },
-          `No ${walkTrial ? "walk" : "sway"} measures: ${why.replace(/\.$/, "")}.`)]));
+          // a note that already says so (the runner's "No sway measures: ...") is not said twice
+          /^No (sway|walk) measure/.test(why) ? why
+            : `No ${walkTrial ? "walk" : "sway"} measures: ${why.replace(/\.$/, "")}.`)]));
       $("measures").append(...[cutoffsBlock(trial)].filter(Boolean));
       $("toggle-all").hidden = !hasMeasures;
       $("all-measures").replaceChildren(...(hasMeasures ? [allMeasures(catalogue, m),
