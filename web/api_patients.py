@@ -1,6 +1,6 @@
 """JSON API for patients and their sessions (visits). Every access is audited by the store.
 
-``GET/POST /api/patients``, ``GET/PATCH/DELETE /api/patients/<id>``,
+``GET/POST /api/patients``, ``POST /api/patients/search``, ``GET/PATCH/DELETE /api/patients/<id>``,
 ``GET /api/patients/<id>/export.csv``, ``POST /api/patients/<id>/sessions``,
 ``GET/PATCH /api/sessions/<id>``, ``GET /api/conditions``. See ``docs/api.md``.
 """
@@ -13,26 +13,56 @@ from station.store.conditions import KNOWN_CONDITIONS
 from station.store.db import ValidationError
 from station.store.export import patient_history_csv
 from station.store.patients import MAX_PAGE
-from web.jsonio import json_body, query_int
+from web.jsonio import body_int, json_body, query_int
 from web.places import export_place
-from web.security import actor, roles, store
+from web.security import actor, api_error, roles, store
 
 bp = Blueprint("api_patients", __name__, url_prefix="/api")
+
+
+LIST_PARAMETERS = ("condition", "archived", "sort", "limit", "offset")
+"""The query of ``GET /api/patients``: no identifier, which would stay in URLs (proxies' logs, the
+browser's history); a search by identifier is ``POST /api/patients/search``."""
+SEARCH_FIELDS = ("q", *LIST_PARAMETERS)
+SEARCH_MAX_BYTES = 4 * 1024
 
 
 @bp.get("/patients")
 def list_patients():
     args = request.args
-    unknown = [k for k in args if k not in ("q", "condition", "archived", "sort", "limit", "offset")]
+    if "q" in args:
+        return api_error(400, 'search by identifier with POST /api/patients/search and {"q": "..."} in the body, '
+                              "never in the URL (proxies, logs and the browser's history keep URLs)")
+    unknown = [k for k in args if k not in LIST_PARAMETERS]
     if unknown:
-        raise ValidationError({k[:40]: "unknown query parameter; allowed: q, condition, archived, sort, limit, offset" for k in unknown})
+        raise ValidationError({k[:40]: f"unknown query parameter; allowed: {', '.join(LIST_PARAMETERS)}" for k in unknown})
     return store().patients.search(
-        q=args.get("q") or None,
         condition=args.get("condition") or None,
         archived=args.get("archived", "no"),
         sort=args.get("sort", "identifier"),
         limit=query_int("limit", 50, 1, MAX_PAGE),
         offset=query_int("offset", 0, 0, 10**9),
+        actor=actor(),
+    )
+
+
+@bp.post("/patients/search")
+def search_patients():
+    """``GET /api/patients`` with ``q`` (a part of the identifier), its parameters in a JSON body."""
+    request.max_content_length = SEARCH_MAX_BYTES
+    data = json_body()
+    problems = {k[:40]: f"unknown field; allowed: {', '.join(SEARCH_FIELDS)}" for k in data if k not in SEARCH_FIELDS}
+    problems.update({k: "must be text" for k in ("q", "condition", "archived", "sort")
+                     if data.get(k) is not None and not isinstance(data[k], str)})
+    if problems:
+        raise ValidationError(problems)
+    return store().patients.search(
+        q=data.get("q") or None,
+        condition=data.get("condition") or None,
+        archived=data.get("archived") or "no",
+        sort=data.get("sort") or "identifier",
+        limit=body_int(data, "limit", 50, 1, MAX_PAGE),
+        offset=body_int(data, "offset", 0, 0, 10**9),
         actor=actor(),
     )
 

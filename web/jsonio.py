@@ -147,6 +147,17 @@ def query_int(name: str, default: int, low: int, high: int) -> int:
     return value
 
 
+def body_int(data: dict, name: str, default: int, low: int, high: int) -> int:
+    """An integer of a JSON body (:func:`json_body`) in [low, high], ``default`` when absent or
+    null; ValidationError otherwise (true/false and fractions are no integers here)."""
+    value = data.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValidationError({name: f"must be an integer between {low} and {high}"})
+    return value
+
+
 def _log_without_data(app: Flask, exc: BaseException) -> None:
     """Log an error's type and the code path (file, line, source line), never the exception's
     message or the request's data: either may hold patient data."""

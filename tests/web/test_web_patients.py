@@ -47,9 +47,59 @@ def test_list_search_and_paging(clinician, records):
     assert r.status_code == 200 and r.json["total"] == 2
     first = r.json["patients"][0]
     assert first["identifier"] == "PT-100" and first["trial_count"] == 1 and first["session_count"] == 1
-    assert [p["identifier"] for p in clinician.get("/api/patients?q=200").json["patients"]] == ["PT-200"]
+    found = clinician.post("/api/patients/search", {"q": "200"})
+    assert found.status_code == 200 and [p["identifier"] for p in found.json["patients"]] == ["PT-200"]
+    assert clinician.post("/api/patients/search", {"q": "pt-", "limit": 1, "offset": 1, "sort": "identifier",
+                                                   "archived": "no", "condition": None}).json["patients"][0]["identifier"] == "PT-200"
     assert clinician.get("/api/patients?condition=parkinsons").json["total"] == 1
     assert clinician.get("/api/patients?limit=1&offset=1").json["patients"][0]["identifier"] == "PT-200"
+
+
+def test_a_search_by_identifier_in_the_url_is_refused_in_words(clinician, store, records):
+    """An identifier in a URL stays in proxies' logs and the browser's history: the search takes it in
+    a POST's body only, and ``GET ?q=`` says so (before: it searched)."""
+    before = len(store.audit.query())
+    r = clinician.get("/api/patients?q=PT-2&limit=5")
+    assert r.status_code == 400
+    assert r.json["error"] == ('search by identifier with POST /api/patients/search and {"q": "..."} in the body, '
+                               "never in the URL (proxies, logs and the browser's history keep URLs)")
+    assert len(store.audit.query()) == before  # nothing was listed
+
+
+@sqlite_only("the body is checked in Python before any SQL: the same code on the hub "
+             "(test_list_search_and_paging runs the search on both)")
+@pytest.mark.parametrize(
+    "body, field",
+    [({"q": 200}, "q"), ({"q": ["PT"]}, "q"), ({"q": "x" * 65}, "q"), ({"limit": True}, "limit"),
+     ({"limit": 0}, "limit"), ({"limit": "5"}, "limit"), ({"offset": -1}, "offset"), ({"offset": 1.5}, "offset"),
+     ({"sort": "age"}, "sort"), ({"archived": "maybe"}, "archived"), ({"archived": False}, "archived"),
+     ({"identifier": "PT-1"}, "identifier")],
+)
+def test_search_refuses_a_bad_body(clinician, records, body, field):
+    r = clinician.post("/api/patients/search", body)
+    assert r.status_code == 422 and field in r.json["fields"], r.json
+
+
+@sqlite_only("the body's bound is checked before the store: the same code on the hub")
+def test_search_refuses_a_large_body(clinician, records):
+    r = clinician.post("/api/patients/search", {"q": "PT", "pad": "x" * 5000})
+    assert r.status_code == 413 and "too large" in r.json["error"]
+
+
+@sqlite_only("reads the pages' scripts: no store")
+def test_the_pages_scripts_put_no_identifier_in_a_url():
+    """The scripts search patients by POST (``/api/patients/search``) and name no identifier or search
+    text in any URL they build (before: patients.js asked ``GET /api/patients?...&q=``)."""
+    import pathlib
+    import re
+
+    scripts = {path.name: path.read_text() for path in (pathlib.Path(__file__).parents[2] / "web/static/js").glob("*.js")}
+    assert 'api("POST", "/api/patients/search", ' in scripts["patients.js"]
+    for name, text in scripts.items():
+        # a URL's query parameter named q or identifier, in a literal, a URLSearchParams or a template
+        found = re.findall(r"""[?&](?:q|identifier)=|\.set\(\s*["'](?:q|identifier)["']|URLSearchParams\(\{[^}]*\b(?:q|identifier)\b""",
+                           text)
+        assert not found, (name, found)
 
 
 @sqlite_only("the query string is checked in Python before any SQL: the same code on the hub "

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from station.store.audit import Actor
-from web_support import CAL, CLINICIAN_PW, ApiClient, clinic_data, fingerprint, hub_sample
+from web_support import CAL, ApiClient, clinic_data, fingerprint, hub_sample
 
 BACKENDS = ("sqlite", "postgresql")
 """Every test here runs on the station's SQLite and on the hub's PostgreSQL (conftest's ``backend``);
@@ -215,7 +215,8 @@ def test_no_patient_data_in_the_application_log(app, admin, clinician, store, re
     secrets = ["PT-100", "PT-200", "likes mornings", "1947", "Walks-secretly", "PT-NEW-9"]
     caplog.set_level(logging.DEBUG)
     pid = records["patient"]
-    clinician.get("/api/patients?q=PT-1")
+    clinician.post("/api/patients/search", {"q": "PT-1"})
+    clinician.get("/api/patients?q=PT-100")  # refused (400): the identifier belongs in a POST's body
     clinician.get(f"/api/patients/{pid}")
     clinician.patch(f"/api/patients/{pid}", {"notes": "Walks-secretly"})
     clinician.post("/api/patients", {"identifier": "PT-NEW-9", "birth_year": 1947, "sex": "F"})

@@ -92,11 +92,12 @@ if (document.getElementById("patients")) {
     let timer = null;
 
     async function load() {
-      const params = new URLSearchParams({ archived: $("archived").value, sort: "identifier", limit: "200" });
       const q = $("search").value.trim();
-      if (q) params.set("q", q);
+      const search = { archived: $("archived").value, sort: "identifier", limit: 200 };
+      if (q) search.q = q;
       try {
-        const doc = await api("GET", "/api/patients?" + params);
+        // POSTed: a patient's identifier never goes in a URL (proxies, logs and the browser's history keep those)
+        const doc = await api("POST", "/api/patients/search", search);
         const labels = await PatientForm.conditionLabels().catch(() => null);
         showError($("list-error"), null);
         tbody.replaceChildren(...doc.patients.map((p) => {
