@@ -13,7 +13,7 @@ import numpy as np
 from flask import Blueprint, Response, current_app, request
 
 from station.acquire.frame import FRAME_DTYPE, grid_time_s
-from station.protocols.report import station_unable, trial_cutoffs
+from station.protocols.report import trial_cutoffs
 from station.store.db import ValidationError
 from station.store.export import trial_export_files, trial_sidecar_json, zip_files
 from web.api_station import station_protocols
@@ -37,26 +37,18 @@ def get_trial(trial_id: int):
     protocol = station_protocols()[0].get(trial["protocol"])
     trial["cutoffs"] = [] if protocol is None else trial_cutoffs(
         protocol, trial, store().patients.get(trial["patient_id"]), current_app.config["WALL_CLOCK"])
-    _station_result(trial)
-    return trial
-
-
-def _station_result(trial: dict) -> dict:
-    """``station_check.unable`` of a trial the station counts as a result though its stored ``valid``
-    is 0 (single-leg stance unable, 0 s: ``"measured"``, the foot never lifted, or ``"scored"`` by
-    the clinician, not measured; :func:`station.protocols.report.station_unable`), else None."""
-    trial["station_check"] = {**(trial.get("station_check") or {}), "unable": station_unable(trial)}
     return trial
 
 
 @bp.patch("/trials/<int:trial_id>")
 def update_trial(trial_id: int):
     """The clinician's judgement (``valid`` + ``validity_reason``) and note (``notes``). On a trial the
-    station counts as unable (0 s), ``valid`` true keeps it so: a result, in the visit results."""
+    station counts as unable (0 s: ``station_check.unable`` of the store's trial), ``valid`` true
+    keeps it so: a result, in the visit results."""
     data = json_body()
     unable = isinstance(data, dict) and data.get("valid") is True and \
-        station_unable(store().trials.get(trial_id)) is not None
-    return _station_result(store().trials.judge(trial_id, data, actor=actor(), station_result=unable))
+        store().trials.get(trial_id)["station_check"]["unable"] is not None
+    return store().trials.judge(trial_id, data, actor=actor(), station_result=unable)
 
 
 def _column(values: np.ndarray) -> list:

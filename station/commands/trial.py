@@ -187,7 +187,7 @@ class Progress:
 def _unable(result: dict) -> bool:
     """A trial's result (``TrialResult.to_dict``) in which the patient could not take the position
     (:attr:`station.protocols.machine.TrialResult.unable`): a result of 0 s, not an invalid trial."""
-    from station.protocols.machine import UNABLE_CODES
+    from station.store.verdict import UNABLE_CODES
 
     issues = result.get("issues") or []
     return not result.get("valid") and bool(issues) and all(i.get("code") in UNABLE_CODES for i in issues)

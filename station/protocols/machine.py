@@ -57,6 +57,7 @@ from station.protocols.quality import (
     stance_shift,
 )
 from station.protocols.schema import Condition, Protocol
+from station.store.verdict import UNABLE_CODES  # one list for the engine and every reader of a stored trial
 
 SETTLE_S = 0.6
 """After a step or a fall is confirmed, record this much longer before stopping, s (so that the
@@ -98,12 +99,6 @@ class TrialPlan:
     def describe(self) -> dict:
         return {"protocol": self.protocol.name, "condition": self.condition.id, "label": self.condition.label,
                 "trial": self.trial, "attempt": self.attempt}
-
-
-UNABLE_CODES = ("no_liftoff", "scored_unable")
-"""Quality issues that mean the patient could not take the test position (single-leg stance: the
-foot never left the plate, measured; or scored so by the clinician without a measurement). Such a
-trial is a result, not a failed recording: 0 s, "unable", one of the protocol's attempts."""
 
 
 @dataclass

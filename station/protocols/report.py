@@ -23,7 +23,7 @@ import re
 import time
 
 from station.analysis.limits_of_stability import DIRECTIONS as LOS_DIRECTIONS
-from station.protocols.machine import UNABLE_CODES, TrialPlan, TrialResult
+from station.protocols.machine import TrialPlan, TrialResult
 from station.protocols.quality import QualityIssue
 from station.protocols.results import summarise
 from station.protocols.schema import Protocol
@@ -37,6 +37,7 @@ from station.reference import norms
 from station.reference.population import not_applied_words
 from station.store.patients import VISIT_GAP_S  # (each test opens its own session; a visit is those chained)
 from station.store.trials import DATABASE_BUSY_REASON, DISK_FULL_REASON
+from station.store.verdict import unable_trial
 
 KEY_MEASURES: tuple[tuple[str, str, str], ...] = (
     ("ellipse_area_cm2", "95 % ellipse area", "cm²"),
@@ -183,43 +184,6 @@ def no_sway_words(lines: list[dict]) -> str | None:
     if not analysed or not all(line.get("unable") for line in analysed):
         return None
     return "No sway measured: the foot was never lifted (unable, 0 s)."
-
-
-def unable_trial(trial: dict) -> bool:
-    """True for a stored trial the engine judged invalid only because the patient could not take
-    the position (:data:`UNABLE_CODES`), unless a clinician has since judged it otherwise."""
-    outcome = (trial.get("metrics") or {}).get("trial") or {}
-    codes = [str(i.get("code", "")) for i in outcome.get("issues") or [] if isinstance(i, dict)]
-    if trial.get("valid") or not codes or not all(c in UNABLE_CODES for c in codes):
-        return False
-    if trial.get("judged_by"):  # a clinician judged it invalid for a reason of their own
-        return False
-    reasons = [str(i.get("message", "")) for i in outcome.get("issues") or []]
-    return (trial.get("validity_reason") or "") in ("", " ".join(reasons), "; ".join(reasons)) or \
-        any(r and r in (trial.get("validity_reason") or "") for r in reasons)
-
-
-def station_unable(trial: dict) -> str | None:
-    """How the station's own check scored a stored trial (GET /api/trials/<id>, with its
-    ``station_check``) that it counts as unable (:func:`unable_trial` read on the station's verdict,
-    whatever a clinician has judged since): ``"scored"`` (the clinician scored it unable, nothing
-    was measured), ``"measured"`` (the foot was never lifted), else None.
-
-    >>> issue = {"code": "scored_unable", "message": "Scored unable by the clinician (ana), not measured."}
-    >>> station_unable({"valid": False, "validity_reason": issue["message"], "judged_by": None,
-    ...                 "metrics": {"trial": {"issues": [issue]}}})
-    'scored'
-    >>> station_unable({"valid": True, "validity_reason": None, "judged_by": "ana", "station_check":
-    ...                 {"valid": False, "reason": "The foot never left the plate."},
-    ...                 "metrics": {"trial": {"issues": [{"code": "no_liftoff", "message": "The foot never left the plate."}]}}})
-    'measured'
-    """
-    check = trial.get("station_check") or {"valid": trial.get("valid"), "reason": trial.get("validity_reason")}
-    as_checked = {**trial, "valid": check.get("valid"), "validity_reason": check.get("reason"), "judged_by": None}
-    if check.get("valid") is not False or not unable_trial(as_checked):
-        return None
-    issues = ((trial.get("metrics") or {}).get("trial") or {}).get("issues") or []
-    return "scored" if {str(i.get("code", "")) for i in issues if isinstance(i, dict)} == {"scored_unable"} else "measured"
 
 
 def _trial_line(trial: dict, result: TrialResult | None) -> dict:

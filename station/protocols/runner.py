@@ -62,6 +62,7 @@ from station.protocols.machine import ACTIVE_STATES, TrialMachine, TrialPlan, Tr
 from station.protocols.quality import QualityIssue
 from station.protocols.results import summarise, trial_metrics
 from station.protocols.schema import Condition, Protocol
+from station.store.verdict import SCORED_BY_PREFIX
 
 
 class TrialOutput(TypingProtocol):
@@ -380,7 +381,7 @@ class ProtocolRunner:
         self.machine = None
         for planned in scored:
             plan = TrialPlan(self.protocol, planned.condition, planned.trial, planned.attempt)
-            issue = QualityIssue("scored_unable", f"Scored unable by the clinician ({by}), not measured: "
+            issue = QualityIssue("scored_unable", f"{SCORED_BY_PREFIX}{by}), not measured: "
                                  "the patient cannot stand on one leg.", None)
             result = TrialResult(plan=plan, valid=False, end_reason="invalid", issues=[issue], start_ns=now_ns,
                                  metrics_note="No sway measures: scored unable by the clinician, not measured.")

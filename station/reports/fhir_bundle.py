@@ -25,8 +25,9 @@ Contents (codes in ``docs/fhir.md``, :mod:`.fhir_codes`):
 
 Only valid, complete trials are exported (and a timed hold the patient could not take counts as
 0 s, as on the results page, its ``method`` and ``note`` saying whether it was measured or scored
-by the clinician without a measurement: :func:`unable_words`); trials judged invalid stay on the
-station, and so do the games played in them.
+by the clinician without a measurement: :func:`unable_words`; a scored one names the clinician who
+scored it as its ``performer``, by user name); trials judged invalid stay on the station, and so do
+the games played in them.
 
 A patient's whole history is one bundle up to :data:`HISTORY_BUNDLE_TRIALS` complete trials (each
 with its games; about 48 kB of JSON a trial); a longer one is refused whole
@@ -44,7 +45,7 @@ import uuid
 
 from station import __version__
 from station.analysis.biofeedback import GAME_TITLES
-from station.protocols.report import (age_in_year, cutoff_reading, norm_withheld_words, stored_result, unable_trial,
+from station.protocols.report import (age_in_year, cutoff_reading, norm_withheld_words, stored_result,
                                      visit_session_ids)
 from station.protocols.results import cutoff_entry
 from station.reference import norms
@@ -52,6 +53,7 @@ from station.reference.measures import unit_of
 from station.reports import fhir_codes as codes
 from station.reports.text import ordinal
 from station.store.timefmt import utc_iso
+from station.store.verdict import scored_by, unable_trial
 
 FHIR_VERSION = "4.3.0"
 """FHIR R4B, as ``fhir.resources.R4B`` implements it."""
@@ -160,15 +162,19 @@ def _readings(key: str, value: float, protocol, condition_id: str, age_y: float 
 
 
 def unable_words(trial: dict) -> dict | None:
-    """How a stored trial exported as unable (0 s: :func:`report.unable_trial`) was scored:
+    """How a stored trial exported as unable (0 s: :func:`.verdict.unable_trial`) was scored:
     ``measured`` (the foot was never lifted) or not (issue ``scored_unable``: scored by the clinician
-    without a measurement; who scored it stays on the station), with the words of its ``method``
-    text and its ``note``; None for any other trial. A 0 s never measured must not read as measured.
+    without a measurement; ``by``, the clinician's user name, as the trial's page and the audit log
+    give it: :func:`.verdict.scored_by`), with the words of its ``method`` text and its ``note``;
+    None for any other trial. A 0 s never measured must not read as measured.
 
     >>> def trial(code):
     ...     return {"valid": False, "validity_reason": "", "metrics": {"trial": {"issues": [{"code": code}]}}}
     >>> unable_words(trial("scored_unable"))["method"]
     'scored by the clinician: the patient could not stand on one leg; not measured'
+    >>> unable_words({"valid": False, "validity_reason": "", "metrics": {"trial": {"issues": [{"code": "scored_unable",
+    ...     "message": "Scored unable by the clinician (physio.ben), not measured: ..."}]}}})["by"]
+    'physio.ben'
     >>> unable_words(trial("no_liftoff"))["note"]
     'Did not lift a foot (measured): unable, counted as 0 s.'
     >>> unable_words(trial("too_few_frames")) is None
@@ -178,12 +184,27 @@ def unable_words(trial: dict) -> dict | None:
         return None
     issues = ((trial.get("metrics") or {}).get("trial") or {}).get("issues") or []
     if {str(i.get("code", "")) for i in issues if isinstance(i, dict)} == {"scored_unable"}:
-        return {"measured": False,
+        return {"measured": False, "by": scored_by(trial),
                 "method": "scored by the clinician: the patient could not stand on one leg; not measured",
                 "note": "Scored unable by the clinician, not measured: the patient could not stand on one leg. "
                         "Counted as 0 s."}
-    return {"measured": True, "method": "measured: the foot was never lifted (unable, 0 s)",
+    return {"measured": True, "by": None, "method": "measured: the foot was never lifted (unable, 0 s)",
             "note": "Did not lift a foot (measured): unable, counted as 0 s."}
+
+
+def _performer(username: str | None) -> dict | None:
+    """The clinician who asserted a trial's value without the station measuring it (a single-leg
+    trial scored unable: :func:`unable_words` ``by``), as FHIR R4 ``Observation.performer`` ("Who
+    was responsible for asserting the observed value as 'true'", 0..*, Reference(Practitioner |
+    ...)): a logical reference by ``display`` only, the station's user name, since the station keeps
+    no Practitioner resource and a user name is no identifier outside it; None when nobody is named.
+
+    >>> _performer("physio.ben")
+    {'type': 'Practitioner', 'display': 'physio.ben'}
+    """
+    if not username:
+        return None
+    return {"type": "Practitioner", "display": username}
 
 
 def trial_values(trial: dict) -> dict[str, float | None] | None:
@@ -309,7 +330,7 @@ class BundleBuilder:
         result = stored_result(protocol, trial) if protocol is not None else None
         added = self._add_observations(f"trial-{trial['id']}", values, trial["started_at"], method, device,
                                        protocol, trial["condition"], None if result is None else result.to_dict(),
-                                       unable["note"] if unable else None)
+                                       unable["note"] if unable else None, _performer(unable["by"] if unable else None))
         self.observations += added
         return added
 
@@ -349,9 +370,11 @@ class BundleBuilder:
         return added
 
     def _add_observations(self, prefix: str, values: dict, effective: str, method: dict, device: str,
-                          protocol, condition: str | None, outcome: dict | None = None, note: str | None = None) -> int:
+                          protocol, condition: str | None, outcome: dict | None = None, note: str | None = None,
+                          performer: dict | None = None) -> int:
         """One Observation per measure family of ``values`` (identifier ``<prefix>/<family>``; ``outcome``: the
-        trial's, :meth:`TrialResult.to_dict`; ``note``: words every value of the trial carries, first)."""
+        trial's, :meth:`TrialResult.to_dict`; ``note``: words every value of the trial carries, first;
+        ``performer``: who asserted the values, :func:`_performer`)."""
         families: dict[str, list[str]] = {}
         for key in values:
             families.setdefault(codes.family(key), []).append(key)
@@ -369,6 +392,8 @@ class BundleBuilder:
                 "method": method,
                 "device": {"reference": device},
             }
+            if performer is not None:
+                observation["performer"] = [performer]
             if fam in values:
                 value = values[fam]
                 if value is None:

@@ -9,7 +9,8 @@ Values the station could not measure are ``nan`` (e.g. COP below the load gate);
 absent (``seq`` jumps, ``time_s`` has a gap of whole periods, the next frame is flagged
 ``LOST_BEFORE``). The sidecar
 holds ``rate_hz``, ``calibration``, ``protocol``, ``condition``, ``station_version``, the trial's
-status, validity (with who overrode the station's check, and the station's own verdict) and
+status, validity (with who overrode the station's check, and the station's own verdict: its
+``station_check``, with ``unable`` as the trial API gives it, :mod:`station.store.verdict`) and
 metrics, the clinician's notes on the trial and on its session, and the pseudonymous patient
 identifier. Files are written by
 :func:`station.store.trialfile.write_trial_csv` (atomic).

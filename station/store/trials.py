@@ -65,6 +65,7 @@ from station.store.audit import Actor, AuditLog
 from station.store import db as _db
 from station.store.db import Conflict, Database, DatabaseBusy, DiskFull, NotFound, StoreError, ValidationError
 from station.store.timefmt import utc_iso
+from station.store.verdict import station_unable
 
 STATUSES = ("recording", "complete", "aborted", "partial")
 DISK_FULL_REASON = "disk full"
@@ -273,7 +274,9 @@ def _station_check(row: sqlite3.Row) -> dict:
 
 
 def _detail(row: sqlite3.Row) -> dict:
-    return {
+    """A stored trial as :meth:`Trials.get` gives it; its ``station_check`` says whether the station
+    counts it as unable, 0 s (``"scored"``, ``"measured"`` or None: :func:`.verdict.station_unable`)."""
+    trial = {
         "id": row["id"],
         "session_id": row["session_id"],
         "patient_id": row["patient_id"],
@@ -300,6 +303,8 @@ def _detail(row: sqlite3.Row) -> dict:
         "station_id": row["station_id"],
         "calibration_id": row["calibration_id"],
     }
+    trial["station_check"]["unable"] = station_unable(trial)
+    return trial
 
 
 class Trials:
@@ -682,9 +687,8 @@ class Trials:
 
         ``station_result``: the caller found that the station's own check counts this trial as a
         result although its stored ``valid`` is 0 (a single-leg trial unable, 0 s: the foot never
-        lifted, or scored so by the clinician; the protocols' ``report.station_unable``, which this
-        layer does not import). A ``valid`` true then means "as the station counts it": the trial
-        returns to the station's own verdict (a clinician's earlier override is undone, nothing is
+        lifted, or scored so by the clinician: ``station_check.unable`` of :meth:`get`). A ``valid``
+        true then means "as the station counts it": the trial returns to the station's own verdict (a clinician's earlier override is undone, nothing is
         stored as overridden), so that it stays in the results as unable; ``validity_reason`` is
         not stored (the station's reason stays).
 

@@ -16,9 +16,8 @@ from station.protocols.report import session_results
 from station.store.db import Conflict, ValidationError
 from station.store.export import patient_history_csv, trial_sidecar
 from station.store.migrations import MIGRATIONS, migrate
-from station.store.store import Store
 
-from dashboard_support import ACTOR, CHEAP
+from dashboard_support import ACTOR
 from test_api_station import make_app
 from test_readable_results import make_frames, store_unable_trial
 
@@ -39,7 +38,7 @@ def test_a_note_and_an_override_keep_the_station_verdict_and_are_audited_without
     session = store.sessions.create(patient["id"], {"label": "Romberg"}, actor=ACTOR)
     trial = finished_trial(store, session["id"], valid=False, reason="stepped off the plate at 12 s")
     assert trial["notes"] == "" and trial["judged_by"] is None
-    assert trial["station_check"] == {"valid": False, "reason": "stepped off the plate at 12 s"}
+    assert trial["station_check"] == {"valid": False, "reason": "stepped off the plate at 12 s", "unable": None}
 
     noted = store.trials.judge(trial["id"], {"notes": "wore her own shoes\nsaid she felt dizzy"}, actor=ACTOR)
     assert noted["notes"] == "wore her own shoes\nsaid she felt dizzy"
@@ -48,10 +47,10 @@ def test_a_note_and_an_override_keep_the_station_verdict_and_are_audited_without
     judged = store.trials.judge(trial["id"], {"valid": True, "validity_reason": "a stumble, not a step"}, actor=ACTOR)
     assert judged["valid"] is True and judged["judged_by"] == "ana" and judged["judged_at"]
     assert judged["notes"] == "wore her own shoes\nsaid she felt dizzy"
-    assert judged["station_check"] == {"valid": False, "reason": "stepped off the plate at 12 s"}
+    assert judged["station_check"] == {"valid": False, "reason": "stepped off the plate at 12 s", "unable": None}
     # a second override keeps the station's verdict, not the first override
     again = store.trials.judge(trial["id"], {"valid": False, "validity_reason": "talked throughout"}, actor=ACTOR)
-    assert again["station_check"] == {"valid": False, "reason": "stepped off the plate at 12 s"}
+    assert again["station_check"] == {"valid": False, "reason": "stepped off the plate at 12 s", "unable": None}
 
     entries = store.audit.query(action="trial.update")
     details = sorted(json.dumps(e["detail"], sort_keys=True) for e in entries)

@@ -61,3 +61,35 @@ def test_judging_an_unable_trial_valid_keeps_it_counted_unable(tmp_path):
                       if e["username"] == "ana") == [(False, False), (True, True), (True, True)]
     finally:
         store.close()
+
+
+def test_the_trial_export_says_unable_as_the_trial_api_does(tmp_path):
+    """The trial export's sidecar (``export.json``, the zip's, ``balance-station export``'s) carries
+    ``station_check.unable`` as GET /api/trials/<id> does, one answer from the store (before: the
+    export's ``station_check`` held ``valid`` and ``reason`` only, and a scored-unable trial left the
+    station as a plain invalid one)."""
+    import io
+    import json
+    import zipfile
+
+    from station.store.audit import Actor
+    from station.store.export import export_trial
+
+    store = Store.open_service(tmp_path / "data", password_cost=CHEAP)
+    try:
+        session_id = _run_unable(store)
+        _app, api = make_app(tmp_path, store)
+        left = _results(api, session_id)["conditions"][0]["trials"]
+        measured_id, scored_id = left[0]["id"], left[1]["id"]
+        # a clinician's own judgement since: the station's check (and its "unable") is kept aside in both
+        assert api.patch(f"/api/trials/{measured_id}", {"valid": False, "validity_reason": "she held the rail"}).status_code == 200
+        for trial_id, unable in ((measured_id, "measured"), (scored_id, "scored")):
+            check = api.get(f"/api/trials/{trial_id}").get_json()["station_check"]
+            assert check["unable"] == unable and check["valid"] is False
+            assert json.loads(api.get(f"/api/trials/{trial_id}/export.json").data)["station_check"] == check
+            with zipfile.ZipFile(io.BytesIO(api.get(f"/api/trials/{trial_id}/export.zip").data)) as archive:
+                assert json.loads(archive.read(f"trial-{trial_id}.json"))["station_check"] == check
+            _csv, sidecar = export_trial(store, trial_id, tmp_path, actor=Actor.command_line())
+            assert json.loads(sidecar.read_text())["station_check"] == check
+    finally:
+        store.close()

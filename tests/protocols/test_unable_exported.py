@@ -18,6 +18,9 @@ from .synth import ScriptedSource, fake_analyse
 from .test_runner import steady
 
 ACTOR = Actor(3, "physio.anna", "127.0.0.1")
+SCORER = "physio.ben"
+"""Who scored the remaining trials unable: not the clinician who opened the test (``ACTOR``, the
+trials' ``recorded_by``)."""
 
 
 def _run_unable(store: Store) -> int:
@@ -35,7 +38,7 @@ def _run_unable(store: Store) -> int:
         while len(runner.records) < n:
             runner.step()
     for n in (4, 6):
-        runner.request_score_unable(ACTOR.username)
+        runner.request_score_unable(SCORER)
         while len(runner.records) < n:
             runner.step()
     assert [r.result.issues[0].code for r in runner.records] == ["no_liftoff"] * 2 + ["scored_unable"] * 4
@@ -65,4 +68,8 @@ def test_the_hospital_record_says_a_scored_unable_trial_was_not_measured(tmp_pat
     for o in measured:
         assert "; measured: the foot was never lifted (unable, 0 s); station processing at 100.0 Hz" in o["method"]["text"]
         assert o["note"] == [{"text": "Did not lift a foot (measured): unable, counted as 0 s."}]
-    assert ACTOR.username not in text  # who scored it stays on the station (the trial's page, the audit log)
+    # who scored it, as the trial's page and the audit log name them: the Observation's performer (FHIR R4:
+    # "who was responsible for asserting the observed value as 'true'"); a measured 0 s names nobody
+    assert all(o["performer"] == [{"type": "Practitioner", "display": SCORER}] for o in scored)
+    assert all("performer" not in o for o in measured)
+    assert ACTOR.username not in text
