@@ -7,8 +7,14 @@ stations add NAME``), never a login session, so they need no CSRF token (a heade
 sends by itself); unknown and revoked tokens get ``401``, and an address that keeps presenting
 bad tokens (20 in 15 min) gets ``429`` for them for a while (the addresses remembered are
 bounded); a valid, active token is looked up first (by its SHA-256) and always served, so a guesser behind a clinic's NAT cannot stop the stations' sync. Lookups of a patient by identifier
-(the three ``?identifier=`` routes) are limited per station token (:func:`lookup_limited`). Bodies are bounded (push 128 kB,
-frame part 56 kB) before they are read.
+(the three ``/api/hub/patients`` lookups below, POST and GET counted together) are limited per
+station token (:func:`lookup_limited`). Bodies are bounded (push 128 kB, frame part 56 kB, lookup
+4 kB) before they are read.
+
+The lookups take the identifier in a POST's JSON body, so that no URL names a patient (proxies'
+logs keep URLs); each also answers ``GET`` with the same arguments as its query, for the stations
+installed before (a station POSTs first, and asks by GET only a hub that answers its POST ``405``:
+:meth:`station.sync.client.HubClient.lookup`).
 
 ``POST /api/hub/push``
     ``{"station_id", "queue_length", "last_error", "tombstones_through", "changes": [...]}`` →
@@ -41,7 +47,7 @@ frame part 56 kB) before they are read.
     other stations, or edited on the hub; :mod:`station.store.change_seq`), so that every station
     converges on the hub's record; ``until`` is the next ``N``. Stations before change numbers ask
     ``?since=T`` (a time of the hub's clock) and are answered by time, as before.
-``GET /api/hub/patients?identifier=X``
+``POST /api/hub/patients`` ``{"identifier"}``
     ``{"patient": {...}}``: a patient to measure at the station (pulled on demand); audited.
 ``GET /api/hub/history-updates?after=N&judged_after=J``
     ``{"patients": [{"local_id", "sessions"}], "next"}``: trials recorded elsewhere after hub trial
@@ -54,11 +60,11 @@ frame part 56 kB) before they are read.
     assigned that the hub's users or other stations' games set, so the station takes them; 2,000
     a page, in the order of (programme, field) after programme ``N``'s field ``F``; ``next``
     (``{"local_id", "field"}``) while more wait.
-``GET /api/hub/patients/programmes?identifier=X``
+``POST /api/hub/patients/programmes`` ``{"identifier"}``
     ``{"programmes": [...]}``: the patient's programmes as the hub has them now, in short (status,
     adherence, each session's date, status, minutes and where it was recorded), for a station to
     show read-only (:meth:`station.sync.hub.Hub.programmes_for_station`); audited.
-``GET /api/hub/patients/history?identifier=X&after=N&trial_after=T``
+``POST /api/hub/patients/history`` ``{"identifier", "after": N, "trial_after": T}``
     ``{"sessions": [...], "next", "next_trial"}``: one page (about 1 MB) of the patient's sessions
     and trials recorded elsewhere (results, validity, station and calibration ids; no raw frames),
     after hub session ``N`` (``T`` > 0: session ``N`` goes on after its hub trial ``T``, a session
@@ -82,10 +88,10 @@ import functools
 
 from flask import Blueprint, current_app, g, render_template, request
 
-from station.store.db import NotFound
+from station.store.db import NotFound, ValidationError
 from station.sync.hub import MAX_PART_BYTES, Hub
 from station.sync.records import PART_DIGEST_HEADER, part_digest
-from web.jsonio import json_body, query_int
+from web.jsonio import BadRequestBody, body_int, json_body, query_int
 from web.security import actor, api_error, roles, token_auth
 
 bp = Blueprint("hub_api", __name__)
@@ -100,6 +106,8 @@ each), while a leaked token enumerating identifiers needs thousands."""
 LOOKUP_MISSES_PER_STATION = 10
 """Of those, lookups of identifiers the hub does not know (what enumeration mostly makes)."""
 LOOKUP_WINDOW_S = 15 * 60
+LOOKUP_MAX_BYTES = 4 * 1024
+"""The largest body of a lookup by identifier (an identifier and two numbers: under 200 bytes)."""
 
 
 def hub() -> Hub:
@@ -254,26 +262,47 @@ def patient_updates():
     return hub().patient_updates(g.station, since)
 
 
-@bp.get("/api/hub/patients")
+def _lookup_arguments(*integers: str) -> dict:
+    """The arguments of a lookup by identifier: a POST's JSON body (at most
+    :data:`LOOKUP_MAX_BYTES`; its URL names no patient), or, from stations before those POSTs, the
+    GET's query. ``identifier`` (checked) and the whole numbers ``integers`` (each -1 when absent).
+    BadRequestBody / ValidationError (``400``/``422``) in words."""
+    if request.method == "POST":
+        request.max_content_length = LOOKUP_MAX_BYTES
+        if request.args:
+            raise BadRequestBody(400, "send the lookup's arguments in the JSON body, not in the URL")
+        data = json_body()
+        unknown = [k for k in data if k not in ("identifier", *integers)]
+        if unknown:
+            raise ValidationError({k[:40]: "unknown field; allowed: " + ", ".join(("identifier", *integers))
+                                   for k in unknown})
+        identifier = data.get("identifier")
+        numbers = {name: body_int(data, name, -1, 0, 2**62) for name in integers}
+    else:
+        identifier = request.args.get("identifier", "")
+        numbers = {name: query_int(name, -1, low=0, high=2**62) for name in integers}
+    if not isinstance(identifier, str) or not identifier.strip() or len(identifier) > 64:
+        where = '{"identifier": "..."} in the JSON body' if request.method == "POST" else "?identifier="
+        raise BadRequestBody(400, f"give {where} (the patient's pseudonymous code, 1 to 64 characters)")
+    return {"identifier": identifier, **numbers}
+
+
+@bp.route("/api/hub/patients", methods=["GET", "POST"])
 @station_only
 @lookup_limited
 def pull_patient():
-    identifier = request.args.get("identifier", "")
-    if not identifier.strip() or len(identifier) > 64:
-        return api_error(400, "give ?identifier= (the patient's pseudonymous code)")
+    identifier = _lookup_arguments()["identifier"]
     return {"patient": hub().patient_for_station(g.station, identifier)}
 
 
-@bp.get("/api/hub/patients/history")
+@bp.route("/api/hub/patients/history", methods=["GET", "POST"])
 @station_only
 @lookup_limited
 def pull_history():
-    identifier = request.args.get("identifier", "")
-    if not identifier.strip() or len(identifier) > 64:
-        return api_error(400, "give ?identifier= (the patient's pseudonymous code)")
-    after = query_int("after", 0, low=0, high=2**62)
-    trial_after = query_int("trial_after", -1, low=0, high=2**62)  # absent: a station before history in parts
-    return hub().history_for_station(g.station, identifier, after, trial_after=None if trial_after < 0 else trial_after)
+    asked = _lookup_arguments("after", "trial_after")
+    trial_after = asked["trial_after"]  # absent: a station before history in parts
+    return hub().history_for_station(g.station, asked["identifier"], max(asked["after"], 0),
+                                     trial_after=None if trial_after < 0 else trial_after)
 
 
 @bp.get("/api/hub/history-updates")
@@ -293,14 +322,11 @@ def programme_updates():
     return hub().programme_updates(g.station, after=(query_int("after", 0, low=0, high=2**62), after_field))
 
 
-@bp.get("/api/hub/patients/programmes")
+@bp.route("/api/hub/patients/programmes", methods=["GET", "POST"])
 @station_only
 @lookup_limited
 def pull_programmes():
-    identifier = request.args.get("identifier", "")
-    if not identifier.strip() or len(identifier) > 64:
-        return api_error(400, "give ?identifier= (the patient's pseudonymous code)")
-    return hub().programmes_for_station(g.station, identifier)
+    return hub().programmes_for_station(g.station, _lookup_arguments()["identifier"])
 
 
 @bp.get("/api/hub/assignments/<int:assignment_id>/sources")

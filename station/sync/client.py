@@ -18,6 +18,7 @@ import ipaddress
 import json
 import socket
 import ssl
+import sys
 import threading
 import urllib.error
 import urllib.parse
@@ -202,6 +203,31 @@ class HubClient:
             raise ValueError("no hub token; give [hub] token (from `balance-station hub stations add NAME`)")
         self._token = token.strip()
         self._send = transport or urllib_transport(ca_file, timeout_s)
+        self.lookups_by_get = False
+        """This hub answered a lookup's POST ``405`` (a hub from before those POSTs): its lookups are
+        asked by GET for the client's life (the station's process makes one client per hub)."""
+
+    def lookup(self, path: str, arguments: dict) -> dict:
+        """A lookup of a patient by identifier (``arguments`` holds it): POSTed as a JSON body, so
+        that no URL names the patient (a proxy's log, the hub's). A hub from before those POSTs
+        answers ``405`` (the route is there, for GET only): then, and for every later lookup of
+        this client, GET with ``arguments`` as the query, said once on standard error. A ``404``
+        is the hub's "no such patient", never a reason to ask again."""
+        if not self.lookups_by_get:
+            try:
+                return self.request("POST", path, body=arguments)
+            except HubRefused as exc:
+                if exc.status != 405:
+                    raise
+            self.lookups_by_get = True
+            print(f"balance-station: the hub at {self.url} takes lookups of a patient only with the identifier "
+                  "in the URL (a hub from before lookups by POST); this station asks it so until it restarts. "
+                  "Update the hub, so that identifiers stay out of URLs", file=sys.stderr)
+        return self.request("GET", path, query=arguments)
+
+    def lookup_method(self) -> str:
+        """``POST``, or ``GET`` for a hub from before lookups by POST (:meth:`lookup`)."""
+        return "GET" if self.lookups_by_get else "POST"
 
     def request(self, method: str, path: str, *, body: dict | None = None, data: bytes | None = None,
                 headers: dict | None = None, query: dict | None = None) -> dict:

@@ -678,7 +678,7 @@ class StationSync:
         except NotFound:
             pass
         try:
-            answer = self.client.request("GET", "/api/hub/patients", query={"identifier": identifier})
+            answer = self.client.lookup("/api/hub/patients", {"identifier": identifier})
         except HubRefused as exc:
             if exc.status == 404:
                 raise NotFound(f"no patient {identifier!r} here or on the hub") from None
@@ -707,12 +707,12 @@ class StationSync:
         (:func:`station.sync.pulled.check_programmes`); audited ``programme.view``. HubRefused
         (one line) if the hub's answer is not that."""
         identifier = self.store.patients.get(patient_id)["identifier"]
-        answer = self.client.request("GET", "/api/hub/patients/programmes", query={"identifier": identifier})
+        answer = self.client.lookup("/api/hub/patients/programmes", {"identifier": identifier})
         try:
             programmes = pulled.check_programmes(answer)
         except ValidationError as exc:
-            raise HubRefused(502, f"the hub's answer to GET /api/hub/patients/programmes is not a list of programmes "
-                                  f"({exc}); is [hub] url the hub's own address?") from None
+            raise HubRefused(502, f"the hub's answer to {self.client.lookup_method()} /api/hub/patients/programmes is "
+                                  f"not a list of programmes ({exc}); is [hub] url the hub's own address?") from None
         self.store.audit.record(actor, "programme.view", patient_id=patient_id, object=f"patient:{patient_id}",
                                 detail={"from_hub": len(programmes)})
         return programmes
@@ -723,11 +723,11 @@ class StationSync:
         transaction (:mod:`station.sync.pulled`); returns ``{"sessions", "trials"}`` new here.
         HubRefused (one line) if the hub's answer is not a page of history (what came before stays)."""
         identifier = self.store.patients.get(patient_id)["identifier"]
-        what = "GET /api/hub/patients/history"
         after, trial_after, pages, sessions, trials = 0, 0, 0, 0, 0
         while True:
-            answer = self.client.request("GET", "/api/hub/patients/history",
-                                         query={"identifier": identifier, "after": after, "trial_after": trial_after})
+            answer = self.client.lookup("/api/hub/patients/history",
+                                        {"identifier": identifier, "after": after, "trial_after": trial_after})
+            what = f"{self.client.lookup_method()} /api/hub/patients/history"
             following = take(answer, "next", what, WHOLE_OR_NULL)
             # a hub before history in parts sends whole sessions only, and no next_trial
             following_trial = take(answer, "next_trial", what, WHOLE) if "next_trial" in answer else 0

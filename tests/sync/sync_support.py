@@ -41,11 +41,14 @@ class NetworkCut(OSError):
 class AppTransport:
     """The network between a station and the hub app (Flask's test client). ``cut_after(n)``
     lets ``n`` more requests through, then fails every request (a cable pulled) until
-    ``restore()``; ``requests`` logs ``(method, path)``."""
+    ``restore()``; ``requests`` logs ``(method, path)``, ``urls`` each whole URL asked (its query
+    too) and ``statuses`` the hub's answers' statuses, in order."""
 
     def __init__(self, app):
         self.client = app.test_client()
         self.requests: list[tuple[str, str]] = []
+        self.urls: list[str] = []
+        self.statuses: list[int] = []
         self._budget: int | None = None
         self.lose_answers_to: str | None = None
         """A path whose requests reach the hub but whose answers are lost (the station dies or the
@@ -65,7 +68,9 @@ class AppTransport:
         parts = urllib.parse.urlsplit(url)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         self.requests.append((method, parts.path))
+        self.urls.append(url)
         response = self.client.open(path, method=method, headers=headers, data=body)
+        self.statuses.append(response.status_code)
         if self.lose_answers_to == parts.path:
             raise NetworkCut("connection reset by peer")
         return response.status_code, response.get_data()

@@ -1,5 +1,6 @@
-"""The hub's lookups of a patient by identifier are limited per station token (a leaked token cannot
-enumerate identifiers), and a token not yet bound cannot take another station's id."""
+"""The hub's lookups of a patient by identifier are limited per station token, by POST (stations of
+this version) and GET (stations from before) counted together (a leaked token cannot enumerate
+identifiers), and a token not yet bound cannot take another station's id."""
 
 from __future__ import annotations
 
@@ -27,20 +28,27 @@ def clocked_hub(hub_store):
     return app
 
 
-def _lookup(client, token: str, route: str, identifier: str):
-    return client.get(route, query_string={"identifier": identifier}, headers={"Authorization": f"Bearer {token}"})
+def _lookup(client, token: str, route: str, identifier: str, method: str = "GET"):
+    """A lookup as a station of this version asks it (POST, the identifier in the body) or as one
+    from before (GET, in the query)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    if method == "POST":
+        return client.post(route, json={"identifier": identifier}, headers=headers)
+    return client.get(route, query_string={"identifier": identifier}, headers=headers)
 
 
 def test_lookups_by_identifier_are_limited_per_station_token(hub_store, clocked_hub):
     hub_store.patients.create({"identifier": "P-KNOWN", "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
     client, ward, gym = clocked_hub.test_client(), clocked_hub.tokens["ward"], clocked_hub.tokens["gym"]
-    codes = [_lookup(client, ward, LOOKUP_ROUTES[n % 3], "P-KNOWN").status_code for n in range(LOOKUPS_PER_STATION)]
-    assert codes == [200] * LOOKUPS_PER_STATION  # the three routes share one count
+    codes = [_lookup(client, ward, LOOKUP_ROUTES[n % 3], "P-KNOWN", ("GET", "POST")[n % 2]).status_code
+             for n in range(LOOKUPS_PER_STATION)]
+    assert codes == [200] * LOOKUPS_PER_STATION  # the three routes, by POST and by GET, share one count
     for route in LOOKUP_ROUTES:
-        answer = _lookup(client, ward, route, "P-KNOWN")
-        assert answer.status_code == 429, route
-        assert 0 < int(answer.headers["Retry-After"]) <= LOOKUP_WINDOW_S
-        assert "too many patient lookups" in answer.get_json()["error"]
+        for method in ("POST", "GET"):
+            answer = _lookup(client, ward, route, "P-KNOWN", method)
+            assert answer.status_code == 429, (method, route)
+            assert 0 < int(answer.headers["Retry-After"]) <= LOOKUP_WINDOW_S
+            assert "too many patient lookups" in answer.get_json()["error"]
     assert _lookup(client, gym, LOOKUP_ROUTES[0], "P-KNOWN").status_code == 200  # another token is not held up
     assert client.get("/api/hub/tombstones", headers={"Authorization": f"Bearer {ward}"}).status_code == 200
     clocked_hub.wall.advance(LOOKUP_WINDOW_S + 1)
@@ -50,10 +58,11 @@ def test_lookups_by_identifier_are_limited_per_station_token(hub_store, clocked_
 def test_lookups_of_unknown_identifiers_are_limited_sooner(hub_store, clocked_hub):
     hub_store.patients.create({"identifier": "P-KNOWN", "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
     client, ward = clocked_hub.test_client(), clocked_hub.tokens["ward"]
-    codes = [_lookup(client, ward, LOOKUP_ROUTES[n % 3], f"P-{n:04d}").status_code
+    codes = [_lookup(client, ward, LOOKUP_ROUTES[n % 3], f"P-{n:04d}", ("POST", "GET")[n % 2]).status_code
              for n in range(LOOKUP_MISSES_PER_STATION + 2)]
-    assert codes == [404] * LOOKUP_MISSES_PER_STATION + [429, 429]
+    assert codes == [404] * LOOKUP_MISSES_PER_STATION + [429, 429]  # misses by POST and by GET counted together
     assert _lookup(client, ward, LOOKUP_ROUTES[0], "P-KNOWN").status_code == 429  # found or not: it waits
+    assert _lookup(client, ward, LOOKUP_ROUTES[0], "P-KNOWN", "POST").status_code == 429
     clocked_hub.wall.advance(LOOKUP_WINDOW_S + 1)
     assert _lookup(client, ward, LOOKUP_ROUTES[0], "P-KNOWN").status_code == 200
 
