@@ -19,7 +19,7 @@ from station import __version__
 from station.protocols.service import trial_running
 from station.store.audit import Actor
 from station.store.db import Conflict, NotFound, ValidationError
-from station.store.passwords import MAX_PASSWORD_CHARS, PasswordUnusable
+from station.store.passwords import MAX_PASSWORD_CHARS, RESET_PASSWORD_WORDS, PasswordUnusable
 from web.jsonio import json_body
 from web.security import (
     CLOCK_SET_BACK_WORDS,
@@ -43,6 +43,11 @@ class LoginRefused(Exception):
         super().__init__(message)
 
 
+SIGN_IN_FAILED = "wrong user name or password, or the account is disabled"
+"""What any refused sign-in says to the person signing in: an unknown account, a wrong password, a
+disabled account, and an account whose stored password cannot be checked alike."""
+
+
 def _guard():
     return current_app.extensions["station_sign_in_guard"]
 
@@ -62,19 +67,11 @@ def _sign_in(username: str, password: str) -> tuple[dict, str]:
     wait = guard.retry_after_s(account_key, address_key)
     if wait:
         raise LoginRefused(429, f"too many failed sign-in attempts; try again in {wait} s", wait)
+    unusable = False
     try:
         user = store().users.authenticate(username, password)
-    except PasswordUnusable:
-        guard.failure(account_key, address_key)
-        known = store().users.get_by_name(username)
-        store().audit.record(Actor(known["id"], known["username"], request.remote_addr), "user.login_failed",
-                             detail={"reason": "stored password hash cannot be checked"})
-        current_app.logger.warning("sign-in refused: an account's stored password hash is not one this station makes "
-                                   "(the audit log's user.login_failed names it); an administrator must set a new "
-                                   "password")
-        raise LoginRefused(401, "this account's password cannot be checked (its stored form is not one this station "
-                                "makes); an administrator must set a new password for it, on the users page or with "
-                                "balance-station users password") from None
+    except PasswordUnusable:  # the person signing in is told no more than for any failure (the account exists)
+        user, unusable = None, True
     if user is None:
         guard.failure(account_key, address_key)
         try:
@@ -82,9 +79,17 @@ def _sign_in(username: str, password: str) -> tuple[dict, str]:
             who = Actor(known["id"], known["username"], request.remote_addr)
         except NotFound:
             who = Actor(None, "(unknown account)", request.remote_addr)
-        store().audit.record(who, "user.login_failed")
-        current_app.logger.info("failed sign-in from %s", address_key)
-        raise LoginRefused(401, "wrong user name or password, or the account is disabled")
+        store().audit.record(who, "user.login_failed",
+                             detail={"reason": "stored password hash cannot be checked"} if unusable else None)
+        if unusable:  # for the administrator: which account, and what to do (a user name is no patient data)
+            current_app.logger.warning(
+                "sign-in refused for account %s: its stored password hash cannot be checked (malformed, or of a cost "
+                "this station never makes, e.g. from a restored backup); %s", who.username,
+                RESET_PASSWORD_WORDS.format(name=who.username, where=" --database URL" if current_app.config.get("HUB")
+                                            else ""))
+        else:
+            current_app.logger.info("failed sign-in from %s", address_key)
+        raise LoginRefused(401, SIGN_IN_FAILED)
     guard.success(account_key, address_key)
     timeout_s = session_timeout_min() * 60.0
     store().logins.purge_expired(timeout_s)

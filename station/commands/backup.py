@@ -176,6 +176,7 @@ def _restore_hub(args: argparse.Namespace, config, url: str) -> int:
     if result.pre_restore_copy is not None:
         print(f"the previous database is kept as {result.pre_restore_copy}")
     print(_SIGN_IN_AGAIN.format(n=result.sessions_ended, s="" if result.sessions_ended == 1 else "s"))
+    _print_unusable_accounts(result.unusable_accounts, " --database URL")  # the URL restored into, as given
     print("start the hub again: sudo systemctl start balance-station-hub")
     return 0
 
@@ -211,6 +212,22 @@ _SIGN_IN_AGAIN = ("everyone signs in again: login sessions are not restored ({n}
                   "ended)")
 
 
+def _print_unusable_accounts(names: tuple[str, ...], where: str = "") -> None:
+    """Say which restored accounts nobody can sign in to (their stored password hash is not one
+    this station can check: :func:`station.store.passwords.unusable_accounts`), by user name, and
+    what to do; nothing when there are none. ``where``: the hub's ``--database URL`` for the command."""
+    from station.store.passwords import MAX_COST_FACTOR, RESET_PASSWORD_WORDS
+
+    if not names:
+        return
+    many = len(names) != 1
+    print(f"{len(names)} account{'s' if many else ''} of the backup cannot sign in: {'their' if many else 'its'} "
+          f"stored password hash{'es are not ones' if many else ' is not one'} this station can check (malformed, or of a "
+          f"cost over {MAX_COST_FACTOR} times the station's): {', '.join(names)}")
+    for name in names:
+        print(f"  {name}: {RESET_PASSWORD_WORDS.format(name=name, where=where)}")
+
+
 def _restore(args: argparse.Namespace) -> int:
     from station.store import backup as store_backup
 
@@ -240,5 +257,6 @@ def _restore(args: argparse.Namespace) -> int:
     if result.pre_restore_copy is not None:
         print(f"the previous database is kept as {result.pre_restore_copy}")
     print(_SIGN_IN_AGAIN.format(n=result.sessions_ended, s="" if result.sessions_ended == 1 else "s"))
+    _print_unusable_accounts(result.unusable_accounts)
     print("start the station again: sudo systemctl start balance-station")
     return 0

@@ -61,6 +61,7 @@ from station.store.db import (
     sqlite_message,
 )
 from station.store.migrations import LATEST_VERSION, MIGRATIONS, migrate
+from station.store.passwords import unusable_accounts
 
 BACKUP_DIRNAME = "backups"
 """Sub-directory of the data directory that holds the backups."""
@@ -118,6 +119,10 @@ class RestoreResult:
     pre_restore_copy: Path | None
     sessions_ended: int = 0
     """Login sessions the backup held, not restored: everyone signs in again."""
+    unusable_accounts: tuple[str, ...] = ()
+    """User names of the active accounts whose stored password hash this station cannot check
+    (:func:`station.store.passwords.unusable_accounts`): nobody signs in to them until an
+    administrator sets a new password."""
 
 
 # -- names and listing ---------------------------------------------------------------------------
@@ -583,6 +588,7 @@ def restore_backup(data_dir: str | os.PathLike, source: str | os.PathLike, now_s
         _stage_copy(source, staging)
         info = inspect_database(staging)
         sessions_ended = _end_login_sessions(staging)
+        unusable = _unusable_accounts(staging)
         pre_restore = None
         if db.exists():
             pre_restore = create_backup(
@@ -611,7 +617,20 @@ def restore_backup(data_dir: str | os.PathLike, source: str | os.PathLike, now_s
         with contextlib.suppress(FileNotFoundError):
             staging.unlink()
         os.close(lock_fd)
-    return RestoreResult(dataclasses.replace(info, path=db), pre_restore, sessions_ended)
+    return RestoreResult(dataclasses.replace(info, path=db), pre_restore, sessions_ended, unusable)
+
+
+def _unusable_accounts(staging: Path) -> tuple[str, ...]:
+    """The active accounts of the staged copy whose password hash cannot be checked (a cost the
+    station never makes, or malformed: :func:`station.store.passwords.unusable_accounts`)."""
+    try:
+        conn = sqlite3.connect(staging, isolation_level=None)
+        try:
+            return unusable_accounts(conn.execute("SELECT username, password_hash FROM users WHERE disabled_at IS NULL"))
+        finally:
+            conn.close()
+    except SQLITE_ERRORS as exc:
+        raise BackupError(f"{staging}: cannot read its accounts ({sqlite_message(exc)}); nothing was changed") from None
 
 
 def _end_login_sessions(staging: Path) -> int:

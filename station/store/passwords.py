@@ -177,6 +177,24 @@ def hash_is_usable(stored: str) -> bool:
     return _parse(stored) is not None
 
 
+def unusable_accounts(rows) -> tuple[str, ...]:
+    """The user names, sorted, of the active accounts among ``rows`` (``(username, password_hash)``)
+    whose stored hash this station cannot check (:func:`hash_is_usable`): nobody can sign in to them
+    until an administrator sets a new password (a restore lists them; sign-in logs a warning).
+
+    >>> unusable_accounts([("ana", hash_password("a long passphrase", ScryptCost(4, 8, 1))),
+    ...                    ("ben", "scrypt$22$32$16$AAAAAAAAAAAAAAAAAAAAAA$" + "A" * 43), ("cy", "plain")])
+    ('ben', 'cy')
+    """
+    return tuple(sorted(str(name) for name, stored in rows if not hash_is_usable(stored)))
+
+
+RESET_PASSWORD_WORDS = ("set a new password for it: balance-station users password {name}{where} (or on the "
+                        "users page, signed in as an administrator)")
+"""What an administrator does for an account whose hash cannot be checked (``{where}``: the hub's
+``--database URL``, or empty)."""
+
+
 def verify_password(password: str, stored: str) -> bool:
     """True if ``password`` matches the stored hash (constant-time comparison).
 

@@ -67,6 +67,7 @@ from station.store.backup import (
 from station.store.db import StoreError
 from station.store.integrity import frame_count_problems, postgres_orphan_problems
 from station.store.migrations import LATEST_VERSION, MIGRATIONS
+from station.store.passwords import unusable_accounts
 
 HUB_BACKUP_PREFIX = "hub-"
 HUB_PRE_RESTORE_PREFIX = "hub-pre-restore-"
@@ -114,6 +115,9 @@ class HubRestoreResult:
     pre_restore_copy: Path | None
     sessions_ended: int = 0
     """Login sessions the backup held, not restored: everyone signs in again."""
+    unusable_accounts: tuple[str, ...] = ()
+    """User names of the active accounts whose stored password hash the hub cannot check
+    (:func:`station.store.passwords.unusable_accounts`): an administrator sets a new password."""
 
 
 # -- names ---------------------------------------------------------------------------------------
@@ -906,6 +910,7 @@ def restore_hub_backup(url: str, data_dir: str | os.PathLike, source: str | os.P
             # a restored login session would let in whoever holds its cookie (one planted with its last
             # activity in the future: for ever); everyone signs in again
             sessions_ended = raw.execute("DELETE FROM login_sessions").rowcount
+            unusable = unusable_accounts(raw.execute("SELECT username, password_hash FROM users WHERE disabled_at IS NULL"))
             for statement in hub_epoch.MARK_RESTORED_SQL:  # stations re-read what the hub numbers again
                 raw.execute(statement)
             redo = sorted(erased_before - _identifier_hashes_erased(raw))
@@ -926,4 +931,4 @@ def restore_hub_backup(url: str, data_dir: str | os.PathLike, source: str | os.P
         with contextlib.suppress(FileNotFoundError):
             staging.unlink()
     return HubRestoreResult(info.schema_version, int(counts[0]), int(counts[1]), int(counts[2]),
-                            sum(copied.values()), pre_restore, sessions_ended)
+                            sum(copied.values()), pre_restore, sessions_ended, unusable)

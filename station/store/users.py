@@ -231,8 +231,9 @@ class Users:
         ------
         PasswordUnusable
             The active account's stored hash is not one this station can check (malformed, or of a
-            cost it never makes: :func:`station.store.passwords.hash_is_usable`); nothing was hashed.
-            An administrator must set a new password.
+            cost it never makes: :func:`station.store.passwords.hash_is_usable`); the stored hash was
+            not computed (a hash of the station's cost was, so that this takes as long as a wrong
+            password). An administrator must set a new password.
         """
         with self._db.read() as conn:
             row = conn.execute("SELECT * FROM users WHERE username = ?", (username,)).fetchone()
@@ -240,6 +241,7 @@ class Users:
             burn_equivalent_time(password, self._cost)
             return None
         if row["disabled_at"] is None and not hash_is_usable(row["password_hash"]):
+            burn_equivalent_time(password, self._cost)  # as long as any refusal: the time says nothing either
             raise PasswordUnusable("this account's password cannot be checked; an administrator must set a new one")
         if not verify_password(password, row["password_hash"]) or row["disabled_at"] is not None:
             return None

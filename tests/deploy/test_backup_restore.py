@@ -266,6 +266,33 @@ def test_restore_ends_the_backups_login_sessions(tmp_path, data_dir, config, cap
     assert "everyone signs in again: login sessions are not restored (2 login sessions of the backup ended)" in out
 
 
+def test_restore_lists_the_accounts_whose_password_hash_cannot_be_used(tmp_path, data_dir, config, capsys):
+    """A backup holding a password hash of a cost the station never makes (or a malformed one)
+    restored quietly: the account was found only when its user could not sign in. The restore now
+    names such active accounts (user names only) with the command that sets a new password."""
+    with Store.open(data_dir) as store:
+        store.users.create_first_admin("root", "a long enough password", actor=ADMIN)
+        for name in ("ana", "ben", "cy"):
+            store.users.create(name, "a long enough password", "clinician", actor=ADMIN)
+        store.users.update(store.users.get_by_name("cy")["id"], actor=ADMIN, disabled=True)
+    conn = sqlite3.connect(data_dir / DB_FILENAME)
+    conn.execute("UPDATE users SET password_hash = ? WHERE username IN ('ben', 'cy')",
+                 ("scrypt$22$32$16$" + "A" * 22 + "$" + "A" * 43,))  # 4 GiB a hash: never computed
+    conn.execute("UPDATE users SET password_hash = 'not a hash' WHERE username = 'ana'")
+    conn.commit()
+    conn.close()
+    backup = bk.create_backup(data_dir, now_s=T0).path
+    result = bk.restore_backup(data_dir, backup, now_s=T0 + 60)
+    assert result.unusable_accounts == ("ana", "ben")  # cy is disabled: nobody signs in to it anyway
+    assert main(["--config", str(config), "restore", str(backup), "--yes"]) == 0
+    out = capsys.readouterr().out
+    assert ("2 accounts of the backup cannot sign in: their stored password hashes are not ones this station can "
+            "check (malformed, or of a cost over 4 times the station's): ana, ben") in out
+    for name in ("ana", "ben"):
+        assert f"  {name}: set a new password for it: balance-station users password {name} (or on the users page" in out
+    assert "root" not in out.split("cannot sign in")[1] and "cy" not in out.split("cannot sign in")[1]
+
+
 def test_restore_refuses_a_newer_schema(tmp_path, data_dir):
     newer = bk.create_backup(data_dir, now_s=T0).path
     conn = sqlite3.connect(newer)

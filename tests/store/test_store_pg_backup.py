@@ -164,16 +164,20 @@ def test_a_restore_ends_the_backups_login_sessions(pg_url, tmp_path):
     try:
         root = store.users.create_first_admin("root", "a long enough password", actor=ANA)
         store.logins.create(root["id"], None)
+        store.users.create("ben", "a long enough password", "clinician", actor=ANA)
         with store.db.write() as conn:
             conn.execute("UPDATE login_sessions SET last_seen_s = 4e9")  # in 2096
+            conn.execute("UPDATE users SET password_hash = ? WHERE username = 'ben'",
+                         ("scrypt$20$8$16$" + "A" * 22 + "$" + "A" * 43,))  # 1 GiB, ~100 s a hash: never computed
     finally:
         store.close()
     info = pg_backup.create_hub_backup(pg_url, data_dir)
     result = pg_backup.restore_hub_backup(pg_url, data_dir, info.path, now_s=info.created_s + 5)
     with psycopg.connect(pg_url) as conn:
         assert conn.execute("SELECT count(*) FROM login_sessions").fetchone()[0] == 0
-        assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 1
+        assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 2
     assert result.sessions_ended == 1
+    assert result.unusable_accounts == ("ben",)  # named by the restore, for an administrator to set a new password
 
 
 def test_files_that_are_not_hub_backups_are_refused(pg_url, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
@@ -181,16 +182,22 @@ def test_a_restored_hash_of_a_dearer_cost_asks_for_a_new_password(app, accounts,
 
     monkeypatch.setattr(passwords, "_scrypt", bounded)
     client = ApiClient(app.test_client())
+    caplog.set_level(logging.INFO)
     r = client.login("ana", CLINICIAN_PW)
-    assert r.status_code == 401
-    assert "password cannot be checked" in r.json["error"] and "administrator must set a new password" in r.json["error"]
-    assert "ana" not in caplog.text and "stored password hash" in caplog.text
-    [failed] = store.audit.query(action="user.login_failed")
-    assert failed["username"] == "ana" and failed["detail"] == {"reason": "stored password hash cannot be checked"}
+    # the person signing in reads what any failed sign-in says (before: words that told the account existed)
+    unknown = ApiClient(app.test_client()).login("nobody", CLINICIAN_PW)
+    assert r.status_code == unknown.status_code == 401 and r.json["error"] == unknown.json["error"]
+    # the administrator reads in the log which account, and how to set its password
+    [warning] = [rec for rec in caplog.records if rec.levelno == logging.WARNING and "password hash" in rec.getMessage()]
+    assert warning.getMessage().startswith("sign-in refused for account ana: its stored password hash cannot be checked")
+    assert "balance-station users password ana" in warning.getMessage() and CLINICIAN_PW not in caplog.text
+    failed = store.audit.query(action="user.login_failed")
+    assert sorted((e["username"], e["detail"] or {}) for e in failed) == [
+        ("(unknown account)", {}), ("ana", {"reason": "stored password hash cannot be checked"})]
     page = app.test_client()
     token = form_csrf(page.get("/login").get_data(as_text=True))
     r = page.post("/login", data={"csrf_token": token, "username": "ana", "password": CLINICIAN_PW})
-    assert r.status_code == 401 and b"an administrator must set a new password" in r.data
+    assert r.status_code == 401 and b"administrator" not in r.data and b"Wrong user name or password" in r.data
     store.users.update(accounts["ana"]["id"], actor=Actor(None, "cli:test"), password="a brand new password")
     assert client.login("ana", "a brand new password").status_code == 200
     assert ApiClient(app.test_client()).login("ana", "wrong password").status_code == 401  # an ordinary failure
