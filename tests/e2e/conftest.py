@@ -63,7 +63,9 @@ def pytest_runtest_makereport(item, call):
 
 class Relay:
     """A TCP relay 127.0.0.1:<port> -> the station; :meth:`drop_all` cuts every connection
-    through it at once (the browser sees the network fail, as on a tablet losing Wi-Fi)."""
+    through it at once (the browser sees the network fail, as on a tablet losing Wi-Fi). After
+    :meth:`record`, ``sent`` holds what each new connection sent the station (its requests as
+    they reached the server, one bytearray per connection)."""
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
@@ -73,6 +75,11 @@ class Relay:
         self._open: list[socket.socket] = []
         self.drops = 0
         self._closed = False
+        self.sent: list[bytearray] | None = None
+
+    def record(self) -> None:
+        """Keep what the connections opened from now on send to the station (``sent``)."""
+        self.sent = []
         threading.Thread(target=self._accept, daemon=True, name="relay-accept").start()
 
     def _accept(self) -> None:
@@ -88,15 +95,20 @@ class Relay:
                 continue
             with self._lock:
                 self._open += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+                kept = None if self.sent is None else bytearray()
+                if kept is not None:
+                    self.sent.append(kept)
+            for a, b, tap in ((client, upstream, kept), (upstream, client, None)):
+                threading.Thread(target=self._pipe, args=(a, b, tap), daemon=True).start()
 
-    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
+    def _pipe(self, src: socket.socket, dst: socket.socket, tap: bytearray | None = None) -> None:
         try:
             while True:
                 data = src.recv(65536)
                 if not data:
                     break
+                if tap is not None:
+                    tap += data
                 dst.sendall(data)
         except OSError:
             pass
