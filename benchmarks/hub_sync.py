@@ -92,11 +92,15 @@ class _CountingTransport:
         return self.send(*args)
 
 
-def _timed(client, path: str, repeat: int) -> tuple[float, float]:
+def _timed(client, path: str, repeat: int, search: dict | None = None, csrf: str = "") -> tuple[float, float]:
+    """Median and longest ms of ``repeat`` GETs of ``path``, or POSTs of ``search`` (a JSON body)."""
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        response = client.get(path)
+        if search is None:
+            response = client.get(path)
+        else:
+            response = client.post(path, json=search, headers={"X-CSRF-Token": csrf})
         times.append(time.perf_counter() - t0)
         if response.status_code != 200:
             raise SystemExit(f"{path}: HTTP {response.status_code}")
@@ -199,12 +203,13 @@ def main(argv: list[str] | None = None) -> int:
         n = sum(len(s["trials"]) for s in doc["sessions"])
         print(f"hub API for a patient with {n} trials ({len(doc['sessions'])} visits), {args.repeat} requests each "
               "(median / max ms):")
-        for label, path in (("patient page document", f"/api/patients/{patient['id']}"),
-                            ("patient history", f"/api/patients/{patient['id']}/history"),
-                            ("patient search", "/api/patients?q=BIG"),
-                            ("one trial", f"/api/trials/{trial_id}"),
-                            ("one trial's frames", f"/api/trials/{trial_id}/frames")):
-            median, worst = _timed(client, path, args.repeat)
+        csrf = client.get("/api/session").get_json()["csrf_token"]  # the signed-in session's
+        for label, path, search in (("patient page document", f"/api/patients/{patient['id']}", None),
+                                    ("patient history", f"/api/patients/{patient['id']}/history", None),
+                                    ("patient search", "/api/patients/search", {"q": "BIG"}),
+                                    ("one trial", f"/api/trials/{trial_id}", None),
+                                    ("one trial's frames", f"/api/trials/{trial_id}/frames", None)):
+            median, worst = _timed(client, path, args.repeat, search, csrf)
             print(f"  {label:24s} {median:8.1f} / {worst:8.1f}")
         server.close()
         for s in syncs:
