@@ -171,7 +171,8 @@ def render_nginx_site(config: StationConfig, ca_cert: Path | None = None, log_di
     between body reads; :data:`CONNECTIONS_PER_CLIENT` requests under way and
     :data:`REQUESTS_PER_CLIENT_S` a second (after a burst) per client address, ``429`` beyond.
     Its logs hold no patient data: the access log has the path without the query string
-    (``/api/patients?q=P001`` is logged as ``/api/patients``) and no Referer; the error log only
+    (an older station's ``/api/hub/patients?identifier=P001`` is logged as ``/api/hub/patients``;
+    the pages and stations of this version put no identifier in a URL) and no Referer; the error log only
     the ``crit`` level and above, because nginx's error lines quote the whole request line.
 
     Raises
