@@ -122,6 +122,16 @@ class SpaceMonitor:
         self._full_since: float | None = None
         self.full_events = 0
         self._cached: tuple[float, dict] | None = None
+        self._changes = 0
+        """Counts the station's own changes of its free space (the reserve released or made): a
+        status read before one is not cached after it (:meth:`status`)."""
+
+    def _changed(self) -> None:
+        """The station itself just changed the free space (the reserve released or made): a
+        cached status is out of date, and one being read now may be too."""
+        with self._lock:
+            self._changes += 1
+            self._cached = None
 
     def ensure_reserve(self) -> bool:
         """Create the reserve file if it is missing and there is room; True if it exists."""
@@ -133,9 +143,11 @@ class SpaceMonitor:
             fd = open_in_data_dir(self.data_dir, RESERVE_FILENAME, os.O_WRONLY | os.O_CREAT)
         except (OSError, StoreError):
             return False
+        tried = False
         try:
             if os.fstat(fd).st_size >= self.reserve_bytes:
                 return True
+            tried = True
             os.posix_fallocate(fd, 0, self.reserve_bytes)
             os.fsync(fd)
             return True
@@ -144,6 +156,8 @@ class SpaceMonitor:
             return False
         finally:
             os.close(fd)
+            if tried:  # made, or tried and cut back: the free space may have changed either way
+                self._changed()
 
     def release_reserve(self) -> int:
         """Delete the reserve file; return the bytes it held (0 if there was none)."""
@@ -152,6 +166,7 @@ class SpaceMonitor:
             os.unlink(self.reserve_path)
         except FileNotFoundError:
             return 0
+        self._changed()
         return size
 
     def make_room(self) -> bool:
@@ -177,26 +192,35 @@ class SpaceMonitor:
             self.full_events += 1
             if self._full_since is None:
                 self._full_since = time.time()
-            self._cached = None
+        self._changed()  # full from now on, even with no reserve left to release
         self.release_reserve()
 
     def status(self, fresh: bool = False) -> dict:
         """``{"state": "ok"|"low"|"full", "free_bytes", "message"}`` (cached a few seconds unless
-        ``fresh``)."""
+        ``fresh``). Never older than the station's own last change of its free space: releasing the
+        reserve (:meth:`make_room`, :meth:`disk_full`) or making it again (here, once there is room)
+        drops the cached status, and a status read while such a change was made is not cached; what
+        others free or fill is seen within :data:`STATUS_CACHE_S`."""
         now = self._clock()
         with self._lock:
             if not fresh and self._cached is not None and now - self._cached[0] < STATUS_CACHE_S:
                 return self._cached[1]
         self.make_room()
-        try:
-            free = free_bytes(self.data_dir)
-        except OSError as exc:
-            return {"state": "full", "free_bytes": None, "message": f"cannot check the free space: {exc.strerror}"}
-        reserve_present = self.reserve_path.exists()
-        with self._lock:
-            if self._full_since is not None and free >= max(2 * self.reserve_bytes, START_MIN_BYTES):
-                self._full_since = None  # room again (somebody freed space): the reserve comes back
-            full = self._full_since is not None or (free < self.reserve_bytes // 2 and not reserve_present)
+        for _attempt in range(2):  # a second reading only after the reserve was made again
+            with self._lock:
+                changes = self._changes
+            try:
+                free = free_bytes(self.data_dir)
+            except OSError as exc:
+                return {"state": "full", "free_bytes": None, "message": f"cannot check the free space: {exc.strerror}"}
+            reserve_present = self.reserve_path.exists()
+            with self._lock:
+                if self._full_since is not None and free >= max(2 * self.reserve_bytes, START_MIN_BYTES):
+                    self._full_since = None  # room again (somebody freed space): the reserve comes back
+                full = self._full_since is not None or (free < self.reserve_bytes // 2 and not reserve_present)
+            # room again without a reserve: make it, then read what is left (the figure said is after it)
+            if full or reserve_present or not self.ensure_reserve():
+                break
         if full:
             state = "full"
             message = f"disk full ({_mb(free)} free): trials cannot be recorded; {WHAT_TO_DO}"
@@ -207,9 +231,8 @@ class SpaceMonitor:
         else:
             state = "ok"
             message = ""
-        if state != "full" and not reserve_present:
-            self.ensure_reserve()
         doc = {"state": state, "free_bytes": free, "message": message}
         with self._lock:
-            self._cached = (now, doc)
+            if self._changes == changes:  # no release or reserve made while it was read: still true
+                self._cached = (now, doc)
         return doc
