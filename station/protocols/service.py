@@ -29,6 +29,9 @@ numbers mean nothing any more. Besides the runner's events (see :mod:`station.pr
 
 ``run_opened``   the run's status document (see :meth:`status`)
 ``trial_stored`` trial_id, session_id, condition, trial, attempt, valid, completed
+``notice``       message: a trial is being saved (another program holds the database's write lock:
+                 its end is stored once the lock is free, the loop going on meanwhile)
+``trial_saved``  trial_id, message: that trial is now saved (after its own ``trial_stored``)
 ``run_closed``   session_id, reason, summary (the protocol's results so far)
 ``patient_updated`` patient_id, patient_identifier: the open test's patient has a new identifier
 ``fault``        message (also when a run fails: the run is closed and its trial kept)
@@ -63,8 +66,9 @@ from station.protocols.runner import ProtocolRunner
 from station.protocols.schema import Protocol, ProtocolError
 from station.protocols.sinks import StoreSink
 from station.store.audit import Actor
-from station.store.db import Conflict, DatabaseBusy, DiskFull, NotFound, StoreError, ValidationError
-from station.store.space import NoRoomToRecord
+from station.store.backup import list_backups
+from station.store.db import Conflict, DatabaseBusy, DiskFull, NotFound, StorageFailed, StoreError, ValidationError
+from station.store.space import STORAGE_WHAT_TO_DO, NoRoomToRecord
 from station.store.trials import FLUSH_BUSY_WAIT_MS
 
 log = logging.getLogger(__name__)
@@ -109,13 +113,32 @@ def _trial_instructions(protocol: Protocol, condition) -> str:
     return words
 
 
+@dataclasses.dataclass
+class _Saving:
+    """A trial whose end (finish or abort) waits for the write lock another program holds: the
+    service loop tries again each commit interval (``writer.retry_end``) instead of waiting."""
+
+    writer: object
+    output: object = None
+    """The store output (:class:`~station.protocols.sinks._StoreOutput`) of a finished trial, whose
+    ``saved`` does what follows its storing; None for a trial aborted when its run failed."""
+    result: object = None
+    stored: dict | None = None
+    """The runner's record of the trial (``{"trial_id", "saving": True}``), completed once saved."""
+    session_id: int | None = None
+
+
 class _TrackedStoreSink:
     """A :class:`StoreSink` that remembers the trial being written, so that a run which fails
-    mid-trial can close that trial (aborted, frames kept) instead of leaving it recording."""
+    mid-trial can close that trial (aborted, frames kept) instead of leaving it recording.
+    Its trials' ends do not wait for another program's write lock: one that must is put on
+    ``saving`` (the service's list), which the service loop retries."""
 
-    def __init__(self, sink: StoreSink) -> None:
+    def __init__(self, sink: StoreSink, saving: list | None = None, session_id: int | None = None) -> None:
         self.sink = sink
         self.open_output = None
+        self.saving = [] if saving is None else saving
+        self.session_id = session_id
 
     def start_trial(self, plan, rate_hz: float, body_weight_n: float, t0_ns: int = 0):
         self.open_output = output = _TrackedOutput(self, self.sink.start_trial(plan, rate_hz, body_weight_n, t0_ns))
@@ -129,18 +152,25 @@ class _TrackedStoreSink:
         if writer.finished:
             return  # already closed: a full disk ends the trial as partial with what was committed
         try:
-            writer.abort(reason)
+            writer.abort(reason, wait=False)
         except StoreError as exc:
             # One line, no traceback: the message names the trial by number and the cause (e.g. a
             # full disk), never patient data; the next start recovers the trial as partial. A trial
             # started while another program held the database's lock has no row before its first
             # commit (trial_id None): then nothing of it was stored, and there is nothing to recover.
-            if writer.trial_id is None:
+            # A trial the fault ended as partial (the writer finished) is said as the error says it.
+            if writer.finished:
+                log.warning("could not close %s as aborted: %s",
+                            "a trial not yet stored" if writer.trial_id is None else f"trial #{writer.trial_id}", exc)
+            elif writer.trial_id is None:
                 log.warning("could not close a trial not yet stored as aborted (%s); nothing of it is in the database",
                             exc)
             else:
                 log.warning("could not close trial #%s as aborted (%s); it will be recovered as partial",
                             writer.trial_id, exc)
+            return
+        if writer.saving:  # another program holds the write lock: stored once it is free
+            self.saving.append(_Saving(writer))
 
 
 def start_refusal(health: dict) -> str | None:
@@ -169,16 +199,22 @@ def start_refusal(health: dict) -> str | None:
 
 def full_disk_refusal(storage: dict, not_done: str, again: str) -> str | None:
     """Why nothing new may be recorded now, in the clinician's words, or None: the store's disk is
-    ``full`` (:meth:`station.store.space.SpaceMonitor.status`: its space reserve was released). The
+    ``full`` (:meth:`station.store.space.SpaceMonitor.status`: its space reserve was released), or its
+    storage ``failed`` to write (an I/O error: a failing SD card; until a check write goes through). The
     reserve is kept for sign-ins and audited reads; trials started on it ate it (a review: 13 more
     trials took the 8 MB, then nobody could sign in). ``not_done``: what was refused; ``again``:
-    what to do once there is room.
+    what to do once there is room, or the card is mended.
 
     >>> full_disk_refusal({"state": "low", "free_bytes": 9e7}, "the trial was not started", "press Start again") is None
     True
     >>> print(full_disk_refusal({"state": "full", "free_bytes": 8388608}, "the trial was not started", "press Start again"))
     The station's disk is full, so the trial was not started. Everything recorded is kept, and signing in and results still work. Free space on the station (delete old exports, move backups off it), then press Start again.
+    >>> print(full_disk_refusal({"state": "failed", "free_bytes": 9e8}, "the trial was not started", "press Start again"))
+    The station's storage failed to write (a disk I/O error: its SD card may be failing), so the trial was not started. What was stored before is kept. Check the SD card or replace it (copy the data directory, with its backups, off it first), then press Start again.
     """
+    if storage.get("state") == "failed":
+        return (f"The station's storage failed to write (a disk I/O error: its SD card may be failing), so {not_done}. "
+                f"What was stored before is kept. {STORAGE_WHAT_TO_DO[:1].upper()}{STORAGE_WHAT_TO_DO[1:]}, then {again}.")
     if storage.get("state") != "full":
         return None
     if storage.get("free_bytes") is None:  # statvfs failed: no free space known
@@ -187,6 +223,10 @@ def full_disk_refusal(storage: dict, not_done: str, again: str) -> str | None:
     return (f"The station's disk is full, so {not_done}. Everything recorded is kept, and signing in and results "
             f"still work. Free space on the station (delete old exports, move backups off it), then {again}.")
 
+
+OPEN_AGAIN = "open the test again"
+"""What to do once a test refused on a full disk may open, when the caller names no button of its
+own (:meth:`TrialService.open_run` ``again``: the live page's "press Open test again")."""
 
 RUNNING_STATES = (TrialState.COUNTDOWN, TrialState.RECORDING)
 """A trial counting down or recording: a time its protocol bounds (its duration, a walk's time
@@ -216,8 +256,10 @@ class _TrackedOutput:
         self.output.append(frames)
 
     def finish(self, result) -> dict:
-        stored = self.output.finish(result)
+        stored = self.output.finish(result, wait=False)  # the service loop keeps its pace
         self.owner.open_output = None
+        if stored.get("saving"):
+            self.owner.saving.append(_Saving(self.output.writer, self.output, result, stored, self.owner.session_id))
         return stored
 
 
@@ -291,6 +333,8 @@ class TrialService:
         self._ticks: list[Callable[[int], None]] = []
         self._commands: queue.SimpleQueue = queue.SimpleQueue()
         self._run: _Run | None = None
+        self._saving: list[_Saving] = []
+        """Trials whose end waits for another program's write lock (:meth:`_save_pending`)."""
         self._status: dict = {}
         self._status_seq = -1
         self._thread: threading.Thread | None = None
@@ -350,20 +394,23 @@ class TrialService:
         """One iteration: carry out queued commands, step the run (or keep the reader current),
         tick the panel."""
         self._run_commands()
+        self._save_pending()
         run = self._run
         if run is not None and not run.runner.finished:
             try:
                 run.runner.step()
+            except StorageFailed as exc:  # the SD card failing: one line (the trial by number, no patient data)
+                log.error("the test stopped: %s", exc)
+                self._fail_run(run, self._storage_failed_words(exc))
             except (DiskFull, DatabaseBusy) as exc:  # expected: one line (the trial by number, no patient data)
                 log.warning("the test stopped: %s", exc)
-                self._fail_run(run, str(exc)[:1].upper() + str(exc)[1:] + ".")  # what happened, what to do
+                self._fail_run(run, _sentence(exc))  # what happened, what to do
             except Exception:
                 log.exception("protocol run failed")
                 self._fail_run(run, None)
             else:
                 self._announce_stored(run)
         else:
-            self.store.trials.close_unclosed(busy_wait_ms=FLUSH_BUSY_WAIT_MS)  # a trial a busy database ended
             try:
                 self.source.read_frames(self.read_wait_s)  # stay current; a run starts from now
             except Exception as exc:
@@ -373,6 +420,59 @@ class TrialService:
         for hook in self._ticks:
             hook(now_ns)
         self._refresh_status()
+
+    def _save_pending(self) -> None:
+        """Store the trials whose end waited for another program's write lock (each tried once per
+        commit interval, :data:`FLUSH_BUSY_WAIT_MS` at most: the loop keeps its pace); once one is
+        stored, ``trial_stored`` and ``trial_saved`` say so. A lock held past the trial's bound ends it
+        as partial with every frame recorded (``fault``, in words, as during a recording). Then the
+        ``partial`` of a trial a fault ended is written once it can be (``Trials.close_unclosed``)."""
+        self.store.trials.close_unclosed(busy_wait_ms=FLUSH_BUSY_WAIT_MS, paced=True)
+        for saving in list(self._saving):
+            try:
+                trial = saving.writer.retry_end()
+            except (StorageFailed, DiskFull, DatabaseBusy) as exc:
+                self._saving.remove(saving)
+                if saving.stored is not None:
+                    saving.stored.pop("saving", None)
+                if isinstance(exc, StorageFailed):
+                    log.error("a trial being saved was not: %s", exc)
+                    self.bus.publish("fault", message=self._storage_failed_words(exc))
+                else:
+                    log.warning("a trial being saved was not: %s", exc)
+                    self.bus.publish("fault", message=_sentence(exc))
+                continue
+            if trial is None:
+                continue
+            self._saving.remove(saving)
+            if saving.stored is None:
+                continue  # a trial aborted as its run failed: the run's fault said what happened
+            saving.stored.pop("saving", None)
+            saving.stored.update(saving.output.saved(saving.result, trial))
+            plan = saving.result.plan
+            self.bus.publish("trial_stored", **_stored_event(saving.session_id, saving.result, saving.stored))
+            self.bus.publish("trial_saved", trial_id=trial["id"],
+                             message=f"Saved: {plan.condition.label}, trial {plan.trial}"
+                                     f"{f' (attempt {plan.attempt})' if plan.attempt > 1 else ''}.")
+
+    def _storage_failed_words(self, exc: StorageFailed) -> str:
+        """What the clinician is told when the station's storage failed to write: the trial's fate
+        and what to do (:class:`StorageFailed`'s words), and what the newest backup holds."""
+        try:
+            backups = list_backups(self.store.data_dir)
+        except (OSError, AttributeError):  # the card failing under the listing too; a store without a data directory
+            backups = None
+        if backups:
+            newest = backups[-1]
+            made = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(newest.created_s))
+            held = (f"The newest backup ({newest.path.name}, made {made}) holds what was stored before it; it is on "
+                    "the same card: copy the data directory, with its backups, off the card before replacing it.")
+        elif backups is None:
+            held = "Copy the data directory off the card before replacing it."
+        else:
+            held = ("The station has no backup yet (balance-station backup): copy the data directory off the card "
+                    "before replacing it.")
+        return f"{_sentence(exc)} {held}"
 
     # -- commands (any thread) -----------------------------------------------------------------
     def submit(self, command: str, *args) -> Future:
@@ -407,7 +507,7 @@ class TrialService:
 
     def open_run(self, patient_id: int, protocol: str, conditions: list[str] | None, actor: Actor,
                  walk: dict | None = None, training: dict | None = None, los: dict | None = None,
-                 programme_session_id: int | None = None) -> dict:
+                 programme_session_id: int | None = None, again: str = OPEN_AGAIN) -> dict:
         """Open a protocol run for a patient: a new session, the first trial's instructions.
         ``walk``: walk tests' settings entered by the clinician (``belt_speed_m_s``, ``planned_min``,
         ``sensor_height_m``; see :class:`station.protocols.walk.WalkSettings`). ``training``: a
@@ -415,15 +515,11 @@ class TrialService:
         :class:`station.protocols.training.TrainingSettings`), required for ``outcome = "training"``.
         ``los``: a limits-of-stability test's ``height_cm`` when the patient's record has none.
         ``programme_session_id``: the run is that programme session's (started from the programme
-        page): a trial stored is its dose while it has none (:meth:`StoreSink.credit_programme_session`)."""
-        if programme_session_id is not None:
-            return self._call(self._do_open_run, (patient_id, protocol, conditions, actor, walk, training, los,
-                                                  programme_session_id))
-        if los is not None:
-            return self._call(self._do_open_run, (patient_id, protocol, conditions, actor, walk, training, los))
-        if training is None:
-            return self._call(self._do_open_run, (patient_id, protocol, conditions, actor, walk))
-        return self._call(self._do_open_run, (patient_id, protocol, conditions, actor, walk, training))
+        page): a trial stored is its dose while it has none (:meth:`StoreSink.credit_programme_session`).
+        ``again``: what the clinician does once a refusal on a full disk is resolved, naming the
+        button of the page that asked (:meth:`_no_room_refusal`; e.g. "press Open test again")."""
+        return self._call(self._do_open_run, (patient_id, protocol, conditions, actor, walk, training, los,
+                                              programme_session_id, again))
 
     def start_trial(self) -> dict:
         """The instructions were given: start the trial that is due (waiting, countdown, recording)."""
@@ -502,7 +598,8 @@ class TrialService:
         return run.runner.machine.state
 
     def _no_room_refusal(self, not_done: str, again: str) -> NoRoomToRecord | None:
-        """The error refusing a new recording while the disk is full (None: there is room). Asked
+        """The error refusing a new recording while the disk is full, or its storage failed to write
+        and does not write yet (None: there is room, and the storage writes). Asked
         (fresh: space freed a moment ago counts) by every way a recording begins: opening a test
         (:meth:`_do_open_run`; a visit's next test too) and starting a trial (:meth:`_start_refusal`),
         whatever the protocol (stance, walk, treadmill, game). A trial already recording is not
@@ -568,7 +665,7 @@ class TrialService:
 
     def _do_open_run(self, patient_id: int, protocol_name: str, conditions, actor: Actor, walk: dict | None = None,
                      training: dict | None = None, los: dict | None = None,
-                     programme_session_id: int | None = None) -> None:
+                     programme_session_id: int | None = None, again: str = OPEN_AGAIN) -> None:
         from station.protocols.walk import WalkSettings
 
         try:
@@ -580,7 +677,7 @@ class TrialService:
             raise Conflict(f"a test ({run.protocol.title}) is open for patient {run.patient_identifier}; "
                            "end it before starting another")
         protocol = self._select(protocol_name, conditions)
-        refusal = self._no_room_refusal("the test was not opened", "open the test again")
+        refusal = self._no_room_refusal("the test was not opened", again)
         if refusal is not None:
             raise refusal
         if run is not None:
@@ -610,7 +707,8 @@ class TrialService:
             age_y = float(time.gmtime(self.wall_clock()).tm_year - int(patient["birth_year"]))
         sink = _TrackedStoreSink(StoreSink(self.store.trials, session["id"], self.calibration, actor,
                                            training=self.store.training, patient_id=patient_id,
-                                           programmes=self.store.programmes, programme_session_id=programme_session_id))
+                                           programmes=self.store.programmes, programme_session_id=programme_session_id),
+                                 saving=self._saving, session_id=session["id"])
         runner = ProtocolRunner(protocol, self.source, bus=self.bus, sink=sink, patient_age_y=age_y,
                                 patient_conditions=tuple(patient.get("conditions") or ()), read_wait_s=self.read_wait_s, gates=self.gates, walk_settings=walk_settings,
                                 mounting=self.mounting, training_schedule=schedule, los=los_settings)
@@ -779,11 +877,10 @@ class TrialService:
         while run.stored < len(records):
             record = records[run.stored]
             run.stored += 1
-            result = record.result
-            self.bus.publish("trial_stored", trial_id=record.stored.get("trial_id"), session_id=run.session_id,
-                             condition=result.plan.condition.id, label=result.plan.condition.label,
-                             trial=result.plan.trial, attempt=result.plan.attempt, valid=result.valid,
-                             completed=result.completed)
+            if record.stored.get("saving"):  # its trial_stored comes once it is (_save_pending)
+                self.bus.publish("notice", message=SAVING_WORDS)
+                continue
+            self.bus.publish("trial_stored", **_stored_event(run.session_id, record.result, record.stored))
 
     # -- status --------------------------------------------------------------------------------
     def _refresh_status(self, force: bool = False) -> None:
@@ -841,6 +938,26 @@ class TrialService:
             "gates": self.gates.state(runner.machine.start_ns or None) if self.gates is not None and runner.machine
             is not None else (self.gates.state() if self.gates is not None else None),
         }
+
+
+SAVING_WORDS = ("Saving the trial: another program (an administrator's command?) is using the station's database. "
+                "The station keeps the trial and saves it as soon as the database is free; the test goes on meanwhile. "
+                "Do not switch the station off until it says saved.")
+"""What the live page says while a trial's end waits for another program's write lock."""
+
+
+def _sentence(exc: BaseException) -> str:
+    """An error's words as a sentence: capitalised, with a full stop."""
+    text = str(exc)
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+def _stored_event(session_id: int, result, stored: dict) -> dict:
+    """The ``trial_stored`` event's data for a trial's result and its record in the store."""
+    plan = result.plan
+    return {"trial_id": stored.get("trial_id"), "session_id": session_id, "condition": plan.condition.id,
+            "label": plan.condition.label, "trial": plan.trial, "attempt": plan.attempt, "valid": result.valid,
+            "completed": result.completed}
 
 
 def _training_status(runner) -> dict | None:

@@ -126,13 +126,24 @@ class _StoreOutput:
     def append(self, frames: np.ndarray) -> None:
         self.writer.append(frames)
 
-    def finish(self, result) -> dict:
+    def finish(self, result, *, wait: bool = True) -> dict:
+        """Store the trial's result; ``{"trial_id", ...}`` (:meth:`saved`). With ``wait=False`` (the trial
+        service's loop) a write lock another program holds is not waited for: the answer is then
+        ``{"trial_id", "saving": True}`` and the writer stores the trial later (``retry_end``), after
+        which :meth:`saved` does the rest."""
         doc = dict(result.metrics) if result.metrics is not None else {
             "fs_hz": float(self.rate_hz), "samples": int(result.samples), "profile": "station",
             "version": __version__, "metrics": {}, "note": result.metrics_note or "no sway measures",
         }
         doc["trial"] = trial_outcome(result)
-        stored = self.writer.finish(doc, result.valid, _reason(result))
+        stored = self.writer.finish(doc, result.valid, _reason(result), wait=wait)
+        if stored is None:
+            return {"trial_id": self.writer.trial_id, "saving": True}
+        return self.saved(result, stored)
+
+    def saved(self, result, stored=None) -> dict:
+        """What follows the trial's storing (a game's training session, a programme session's dose):
+        ``{"trial_id", "training", "programme_session"}``."""
         trial_id = stored["id"] if isinstance(stored, dict) and "id" in stored else self.writer.trial_id
         out = {"trial_id": trial_id}
         if result.training is not None and self.sink is not None and self.sink.training is not None:

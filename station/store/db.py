@@ -80,6 +80,13 @@ class DiskFull(StoreError):
     """A write failed because the disk is full; nothing of it was stored."""
 
 
+class StorageFailed(StoreError):
+    """A write failed because the station's storage could not write (SQLite's "disk I/O error": a
+    failing SD card, a card pulled out); nothing of it was stored. Unlike a busy lock, trying again at
+    once rarely helps: the card needs checking (:mod:`station.store.space` remembers the failure and
+    probes the storage before anything new is recorded)."""
+
+
 class DatabaseBusy(StoreError):
     """A write could not begin: another process (an administrator's command) or another thread of
     this one held the database's write lock for longer than the writer would wait; nothing of it
@@ -100,16 +107,33 @@ DISK_FULL_MESSAGE = (
 )
 SQLITE_FULL = 13
 """SQLite's primary result code for "database or disk is full"."""
+STORAGE_FAILED_MESSAGE = (
+    "the station's storage failed to write (a disk I/O error: its SD card may be failing), so this was not "
+    "stored; check the SD card or replace it"
+)
+SQLITE_IOERR = 10
+"""SQLite's primary result code for "disk I/O error" (a read, write or fsync the OS refused: EIO)."""
 
 
 def is_disk_full(exc: BaseException) -> bool:
     """True if ``exc`` is SQLite (or the OS) reporting a full disk."""
+    return _reports(exc, SQLITE_FULL, "database or disk is full", 28)  # ENOSPC
+
+
+def is_io_error(exc: BaseException) -> bool:
+    """True if ``exc`` is SQLite (or the OS) reporting that the storage failed to read or write (EIO)."""
+    return _reports(exc, SQLITE_IOERR, "disk I/O error", 5)  # EIO
+
+
+def _reports(exc: BaseException, sqlite_code: int, sqlite_words: str, errno: int) -> bool:
+    """True if ``exc`` is SQLite's error of primary result code ``sqlite_code`` (or, without a code, its
+    words), or the OS's error ``errno``."""
     if isinstance(exc, sqlite3.Error):
         code = getattr(exc, "sqlite_errorcode", None)
-        if code is not None and code & 0xFF == SQLITE_FULL:
+        if code is not None and code & 0xFF == sqlite_code:
             return True
-        return "database or disk is full" in str(exc)
-    return isinstance(exc, OSError) and exc.errno == 28  # ENOSPC
+        return sqlite_words in str(exc)
+    return isinstance(exc, OSError) and exc.errno == errno
 
 
 def is_busy(exc: BaseException) -> bool:
@@ -222,6 +246,9 @@ class Database:
         self.on_disk_full: list = []
         """Callables run (no arguments) when a write fails for lack of space, before DiskFull is
         raised (the store releases its space reserve there)."""
+        self.on_storage_failed: list = []
+        """Callables run (no arguments) when a write fails with an I/O error, before StorageFailed is
+        raised (the store's space monitor remembers it: no new recording until the storage writes)."""
 
     def _disk_full(self, exc: BaseException) -> DiskFull:
         for hook in self.on_disk_full:
@@ -230,6 +257,23 @@ class Database:
             except Exception:  # a hook must not hide the disk-full error
                 pass
         return DiskFull(DISK_FULL_MESSAGE)
+
+    def _storage_failed(self) -> StorageFailed:
+        for hook in self.on_storage_failed:
+            try:
+                hook()
+            except Exception:  # a hook must not hide the storage's error
+                pass
+        return StorageFailed(STORAGE_FAILED_MESSAGE)
+
+    def _write_failed(self, exc: BaseException) -> StoreError | None:
+        """The store's error for a write that failed for want of storage (the disk full, or an I/O
+        error), else None."""
+        if is_disk_full(exc):
+            return self._disk_full(exc)
+        if is_io_error(exc):
+            return self._storage_failed()
+        return None
 
     # -- transactions ------------------------------------------------------------------------
 
@@ -255,6 +299,7 @@ class Database:
             conn = self._writer
             depth = self._depth
             if depth == 0:
+                _rollback(conn)  # a transaction left open by a rollback the storage failed (none otherwise)
                 self._begin(conn, busy_wait_ms)
                 self._owner = threading.get_ident()
             else:
@@ -266,13 +311,13 @@ class Database:
                 self._depth = depth
                 if depth == 0:
                     self._owner = None
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
+                    _rollback(conn)
                 else:
                     conn.execute(f"ROLLBACK TO sp{depth}")
                     conn.execute(f"RELEASE sp{depth}")
-                if depth == 0 and is_disk_full(exc):
-                    raise self._disk_full(exc) from None
+                failed = self._write_failed(exc) if depth == 0 else None
+                if failed is not None:
+                    raise failed from None
                 conflict = unique_violation(exc)
                 if conflict is not None:
                     raise conflict from exc
@@ -283,10 +328,10 @@ class Database:
                 try:
                     conn.execute("COMMIT")
                 except BaseException as exc:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    if is_disk_full(exc):
-                        raise self._disk_full(exc) from None
+                    _rollback(conn)
+                    failed = self._write_failed(exc)
+                    if failed is not None:
+                        raise failed from None
                     raise
             else:
                 conn.execute(f"RELEASE sp{depth}")
@@ -301,8 +346,9 @@ class Database:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            if is_disk_full(exc):
-                raise self._disk_full(exc) from None
+            failed = self._write_failed(exc)
+            if failed is not None:
+                raise failed from None
             if busy_wait_ms is not None and is_busy(exc):
                 raise DatabaseBusy(DATABASE_BUSY_MESSAGE) from None
             raise
@@ -385,6 +431,17 @@ class Database:
                     conn.close()
                 self._all_readers.clear()
             self._writer.close()
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back the open transaction, if any. A rollback that fails itself (the storage failing
+    under it) is left: SQLite rolls back by itself a transaction whose write failed, and the error
+    that made the block fail is the one to say."""
+    try:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+    except sqlite3.Error:
+        pass
 
 
 def acquire_service_lock(data_dir: str | os.PathLike) -> int:

@@ -345,6 +345,9 @@ class PgDatabase:
         self._closed = False
         self.on_disk_full: list = []
         """Callables run (no arguments) when a write fails for lack of space (as on SQLite)."""
+        self.on_storage_failed: list = []
+        """As on SQLite; never run here: the server's own storage errors reach its administrator, not a
+        station's gate."""
 
     dialect = "postgresql"
 

@@ -30,6 +30,12 @@ who read what (issue 14, finding 2). So:
 
 The reserve comes back by itself once there is room again (:meth:`SpaceMonitor.status` re-creates
 it when twice its size is free).
+
+**A storage that fails to write** (SQLite's "disk I/O error": a failing SD card) is remembered the same
+way (:meth:`SpaceMonitor.storage_failed`, from the database's hook): the state is ``failed`` and the
+trial service records nothing new (the same gate as a full disk) until a small file written and
+fsync'ed in the data directory (:func:`storage_writes`, a few milliseconds, asked only after a failure)
+shows that the storage writes again.
 """
 
 from __future__ import annotations
@@ -53,6 +59,10 @@ RELEASE_BELOW_BYTES = START_MIN_BYTES
 """Below this much free space, with the reserve still kept, the reserve is released before any write
 fails (:meth:`SpaceMonitor.make_room`), bytes."""
 STATUS_CACHE_S = 2.0
+STORAGE_CHECK_FILENAME = "storage-check"
+"""The small file :func:`storage_writes` writes and fsyncs in the data directory after a write failed."""
+STORAGE_WHAT_TO_DO = ("check the SD card or replace it (copy the data directory, with its backups, off it "
+                      "first)")
 WHAT_TO_DO = (
     "free space on the station: delete old exports, move backups elsewhere "
     "(balance-station backup --list), then start again if it stopped"
@@ -60,14 +70,34 @@ WHAT_TO_DO = (
 
 
 class NoRoomToRecord(DiskFull):
-    """Nothing new is recorded while the disk is full (its reserve released): no test opens and no
-    trial starts (:mod:`station.protocols.service`; the web answers ``507`` with the words)."""
+    """Nothing new is recorded while the disk is full (its reserve released), or while its storage
+    fails to write (state ``failed``): no test opens and no trial starts
+    (:mod:`station.protocols.service`; the web answers ``507``, Insufficient Storage, with the words)."""
 
 
 def free_bytes(path: str | os.PathLike) -> int:
     """Bytes available to this user on the file system holding ``path``."""
     st = os.statvfs(path)
     return st.f_bavail * st.f_frsize
+
+
+def storage_writes(data_dir: str | os.PathLike) -> str:
+    """Whether the data directory's storage writes: '' when a small file written there is fsync'ed,
+    else what the system said (the check after a write failed: :meth:`SpaceMonitor.status`)."""
+    from station.store.datadir import open_in_data_dir
+
+    try:
+        fd = open_in_data_dir(data_dir, STORAGE_CHECK_FILENAME, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    except (OSError, StoreError) as exc:
+        return getattr(exc, "strerror", None) or str(exc)
+    try:
+        os.write(fd, b"written by the station to check that its storage writes\n")
+        os.fsync(fd)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    finally:
+        os.close(fd)
+    return ""
 
 
 def _mb(n: int) -> str:
@@ -120,6 +150,7 @@ class SpaceMonitor:
         self._clock = clock
         self._lock = threading.Lock()
         self._full_since: float | None = None
+        self._write_failed = False
         self.full_events = 0
         self._cached: tuple[float, dict] | None = None
         self._changes = 0
@@ -195,8 +226,15 @@ class SpaceMonitor:
         self._changed()  # full from now on, even with no reserve left to release
         self.release_reserve()
 
+    def storage_failed(self) -> None:
+        """A write failed with an I/O error (the database's hook): the state is ``failed`` until the
+        storage writes again (:func:`storage_writes`, checked by :meth:`status`)."""
+        with self._lock:
+            self._write_failed = True
+        self._changed()
+
     def status(self, fresh: bool = False) -> dict:
-        """``{"state": "ok"|"low"|"full", "free_bytes", "message"}`` (cached a few seconds unless
+        """``{"state": "ok"|"low"|"full"|"failed", "free_bytes", "message"}`` (cached a few seconds unless
         ``fresh``). Never older than the station's own last change of its free space: releasing the
         reserve (:meth:`make_room`, :meth:`disk_full`) or making it again (here, once there is room)
         drops the cached status, and a status read while such a change was made is not cached; what
@@ -232,6 +270,14 @@ class SpaceMonitor:
             state = "ok"
             message = ""
         doc = {"state": state, "free_bytes": free, "message": message}
+        if self._write_failed:  # a write failed with an I/O error: does the storage write now?
+            problem = storage_writes(self.data_dir)
+            if problem:
+                doc = {"state": "failed", "free_bytes": free, "message": (
+                    f"the station's storage failed to write ({problem}): trials cannot be recorded; {STORAGE_WHAT_TO_DO}")}
+            else:
+                with self._lock:
+                    self._write_failed = False
         with self._lock:
             if self._changes == changes:  # no release or reserve made while it was read: still true
                 self._cached = (now, doc)

@@ -171,6 +171,7 @@ class Store:
             self.db = PgDatabase(database)
         self.space = SpaceMonitor(self.data_dir, **({} if space_reserve_bytes is None else {"reserve_bytes": space_reserve_bytes}))
         self.db.on_disk_full.append(self.space.disk_full)
+        self.db.on_storage_failed.append(self.space.storage_failed)
         try:
             if check_database:
                 check_integrity(self.db, self.data_dir)

@@ -63,13 +63,17 @@ from station.clock import Clock, MonotonicClock
 from station.store import fields
 from station.store.audit import Actor, AuditLog
 from station.store import db as _db
-from station.store.db import Conflict, Database, DatabaseBusy, DiskFull, NotFound, StoreError, ValidationError
+from station.store.db import (Conflict, Database, DatabaseBusy, DiskFull, NotFound, StorageFailed, StoreError,
+                              ValidationError)
 from station.store.timefmt import utc_iso
 from station.store.verdict import station_unable
 
 STATUSES = ("recording", "complete", "aborted", "partial")
 DISK_FULL_REASON = "disk full"
 """How ``status_reason`` begins for a trial the full disk ended (the pages name that cause: report.unfinished_words)."""
+STORAGE_FAILED_REASON = "storage failed"
+"""How ``status_reason`` begins for a trial ended because the station's storage failed to write (a disk I/O
+error: a failing SD card; the pages name that cause: report.unfinished_words)."""
 DATABASE_BUSY_REASON = "database busy"
 """How ``status_reason`` begins for a trial ended because another process held the database's write
 lock for longer than :data:`MAX_UNCOMMITTED_S` (the pages name that cause: report.unfinished_words)."""
@@ -328,9 +332,12 @@ class Trials:
         self._commit_interval_ns = int(commit_interval_s * 1e9)
         self._active: set[int] = set()
         self._active_lock = threading.Lock()
-        self._unclosed: dict[int, tuple] = {}
-        """Trials a full disk or a busy database ended whose ``partial`` could not be written yet:
-        trial id -> (reason, patient id, actor, frames kept, cause); :meth:`close_unclosed` writes them."""
+        self._unclosed: list[TrialWriter] = []
+        """Writers of trials a full disk, a failing storage or a busy database ended whose ``partial``
+        could not be written yet (with the frames they still hold, when a busy database ended them);
+        :meth:`close_unclosed` writes them."""
+        self._close_retry_ns = 0
+        """After the storage failed to write a ``partial``, when :meth:`close_unclosed` tries again."""
 
     # -- recording --------------------------------------------------------------------------
 
@@ -366,6 +373,7 @@ class Trials:
         """
         actor = actor or Actor.system()
         protocol, condition, calibration_doc, rate_hz = _check_start(protocol, condition, calibration, rate_hz)
+        self.close_unclosed(FLUSH_BUSY_WAIT_MS)  # an earlier trial a fault ended, before this one's row
         writer = TrialWriter(self, _TrialStart(session_id, protocol, condition, calibration_doc, rate_hz,
                                                utc_iso(self._now())), actor)
         try:
@@ -378,7 +386,6 @@ class Trials:
     def _create(self, conn, start: "_TrialStart", actor: Actor) -> tuple[int, int]:
         """Insert the trial of ``start`` (state ``recording``) in the transaction of ``conn``; returns
         (trial id, patient id)."""
-        self._close_unclosed(conn)
         session = conn.execute(
             "SELECT s.patient_id, p.archived_at FROM sessions s JOIN patients p ON p.id = s.patient_id"
             " WHERE s.id = ?",
@@ -416,25 +423,26 @@ class Trials:
         with self._active_lock:
             self._active.discard(trial_id)
 
-    def close_unclosed(self, busy_wait_ms: int | None = None) -> list[int]:
-        """Mark ``partial`` the trials a full disk or a busy database ended while their ``partial``
-        could not be written (:meth:`TrialWriter._end_partial`); returns their ids ([] at once when
-        there are none). The trial service calls it while no test runs; the next trial's start does
-        too. A database still busy after ``busy_wait_ms`` (or still full) leaves them for later."""
-        if not self._unclosed:
+    def close_unclosed(self, busy_wait_ms: int | None = None, *, paced: bool = False) -> list[int]:
+        """Mark ``partial`` the trials a full disk, a failing storage or a busy database ended while
+        their ``partial`` could not be written (:meth:`TrialWriter._end_partial`), with the frames a
+        busy database kept from being stored; returns their ids ([] at once when there are none). The
+        trial service calls it on every step, the next trial's start too. A database still busy after
+        ``busy_wait_ms`` (or still full, or its storage still failing) leaves them for later. ``paced``
+        (the trial service's loop): after a failed try, the next is made one commit interval later, not
+        on every step (the lock's wait, or a failing storage's write, would slow the loop down)."""
+        if not self._unclosed or paced and self._clock.monotonic_ns() < self._close_retry_ns:
             return []
-        try:
-            with self._db.write(busy_wait_ms=busy_wait_ms) as conn:
-                return self._close_unclosed(conn)
-        except (DatabaseBusy, DiskFull):
-            return []
-
-    def _close_unclosed(self, conn) -> list[int]:
         closed = []
-        for trial_id, (reason, patient_id, actor, frames_kept, cause) in list(self._unclosed.items()):
-            self._mark_partial(conn, trial_id, reason, patient_id, actor, frames_kept, cause)
-            closed.append(trial_id)
-        self._unclosed.clear()
+        for writer in list(self._unclosed):
+            try:
+                stored = writer._store_partial(busy_wait_ms)
+            except (DatabaseBusy, DiskFull, StorageFailed):
+                self._close_retry_ns = self._clock.monotonic_ns() + self._commit_interval_ns
+                break  # the others would wait for the same lock, room or storage
+            self._unclosed.remove(writer)
+            if stored:
+                closed.append(writer.trial_id)
         return closed
 
     def _mark_partial(self, conn, trial_id: int, reason: str, patient_id: int, actor: Actor, frames_kept: int,
@@ -791,6 +799,11 @@ class TrialWriter:
         """Commits put off or tried again because the write lock was held elsewhere (another
         process, or another thread of this one waiting for that process)."""
         self._done = False
+        self._ending: Callable[[sqlite3.Connection], int] | None = None
+        """The finish or abort waiting for the write lock (:meth:`finish` with ``wait=False``)."""
+        self._partial: tuple[str, str, str, bool] | None = None
+        """How a fault ended the trial, while its ``partial`` is not written: (reason's head, cause,
+        why, whether the buffered frames are to be stored with it)."""
 
     @property
     def frames_appended(self) -> int:
@@ -798,8 +811,13 @@ class TrialWriter:
 
     @property
     def finished(self) -> bool:
-        """True once the trial is closed (finished, aborted, or ended as partial by a full disk)."""
+        """True once the trial is closed (finished, aborted, or ended as partial by a fault)."""
         return self._done
+
+    @property
+    def saving(self) -> bool:
+        """True while its finish or abort waits for the write lock (:meth:`retry_end` stores it)."""
+        return self._ending is not None
 
     def append(self, frames: np.ndarray) -> None:
         """Add frames (FRAME_DTYPE, ``seq`` increasing); commit if the interval has passed.
@@ -807,7 +825,7 @@ class TrialWriter:
         Raises TypeError/ValueError for frames of the wrong type or out of order (nothing of
         them is kept), StoreError after finish/abort.
         """
-        if self._done:
+        if self._done or self._ending is not None:
             raise StoreError(f"trial #{self.trial_id} is already finished; start a new trial")
         frames = _check_frames(frames)
         if len(frames):
@@ -874,13 +892,14 @@ class TrialWriter:
         """Commit the buffered frames now (one transaction, fsync'ed), waiting for the write lock
         as :meth:`finish` does.
 
-        On a full disk the trial ends at once as ``partial`` with the frames committed so far
-        (:meth:`_end_on_full_disk`) and DiskFull says so; likewise DatabaseBusy when another
-        process held the write lock past :data:`MAX_UNCOMMITTED_S`.
+        On a full disk or a storage that fails to write the trial ends at once as ``partial`` with
+        the frames committed so far (:meth:`_storage_ends_partial`) and DiskFull or StorageFailed
+        says so; likewise DatabaseBusy when another process held the write lock past
+        :data:`MAX_UNCOMMITTED_S`.
         """
-        if self._done:
+        if self._done or self._ending is not None:
             raise StoreError(f"trial #{self.trial_id} is already finished")
-        with self._full_disk_ends_partial():
+        with self._storage_ends_partial():
             n = self._write_waiting(self._store_buffer)
         self._committed(n)
 
@@ -888,17 +907,25 @@ class TrialWriter:
         """The commit :meth:`append` makes every interval: it waits :data:`FLUSH_BUSY_WAIT_MS` at
         most for the write lock; when another process holds it, the frames stay buffered and the
         commit is tried again one interval later, until :data:`MAX_UNCOMMITTED_S` ends the trial."""
+        n = self._try_write(self._store_buffer)
+        if n is not None:
+            self._committed(n)
+
+    def _try_write(self, body: Callable[[sqlite3.Connection], int]) -> int | None:
+        """``body(conn)`` in one write transaction if the write lock is had within
+        :data:`FLUSH_BUSY_WAIT_MS`; its answer, or None when another process holds the lock (the next
+        try is due one commit interval later). Past :data:`MAX_UNCOMMITTED_S` of frames uncommitted the
+        trial ends as partial (DatabaseBusy says so); a full disk or a failing storage ends it at once."""
         try:
-            with self._full_disk_ends_partial(), self._transaction(FLUSH_BUSY_WAIT_MS) as conn:
-                n = self._store_buffer(conn)
+            with self._storage_ends_partial(), self._transaction(FLUSH_BUSY_WAIT_MS) as conn:
+                return body(conn)
         except DatabaseBusy:
             self.busy_deferrals += 1
             now_ns = self._trials._clock.monotonic_ns()
             if now_ns - self._last_commit_ns > MAX_UNCOMMITTED_S * 1e9:
                 raise self._end_on_busy() from None
             self._next_flush_ns = now_ns + self._trials._commit_interval_ns
-            return
-        self._committed(n)
+            return None
 
     def _write_waiting(self, body: Callable[[sqlite3.Connection], int]) -> int:
         """``body(conn)`` in one write transaction, waiting for the write lock until the frames
@@ -925,55 +952,103 @@ class TrialWriter:
             "backups elsewhere), then record again"
         )
 
-    def _end_on_busy(self) -> DatabaseBusy:
-        """Another process held the write lock past :data:`MAX_UNCOMMITTED_S`: mark the trial
-        ``partial`` with what was committed (the buffered frames are lost with the writer) and
-        return the error to raise. If the lock is still held, the mark is written as soon as it
-        can be (:meth:`Trials.close_unclosed`)."""
-        ended = self._end_partial(DATABASE_BUSY_REASON, "database busy",
-                                  f"another program held the station's database for over {MAX_UNCOMMITTED_S:g} s")
-        return DatabaseBusy(
-            f"another program (an administrator's command?) kept the station's database busy for over "
-            f"{MAX_UNCOMMITTED_S:g} s, so the recording could not be stored: {ended}; record the trial again once "
-            "that command has finished"
+    def _end_on_storage_failure(self) -> StorageFailed:
+        """The station's storage failed to write (an I/O error: a failing SD card): mark the trial
+        ``partial`` with what was committed (the buffered frames are not written again on a storage
+        that fails) and return the error to raise, in words. If the mark cannot be written either, it
+        is written once the storage writes again (:meth:`Trials.close_unclosed`)."""
+        ended = self._end_partial(STORAGE_FAILED_REASON, "storage failed", "the station's storage failed to write")
+        return StorageFailed(
+            f"the station's storage failed to write (a disk I/O error: its SD card may be failing), so the "
+            f"recording stopped: {ended}; check the SD card or replace it before recording again"
         )
 
-    def _end_partial(self, head: str, cause: str, why: str = "") -> str:
-        """Close the trial as ``partial`` (reason ``head: [why, so ]recording stopped; N frames (x s)
-        kept``) with what was committed; returns what became of it, in words."""
-        self._close()
-        if self.trial_id is None:
-            return "nothing of the trial was stored (it could not even be started)"
-        kept_s = self.frames_committed / self._start.rate_hz
-        stopped = f"{why}, so recording stopped" if why else "recording stopped"
-        reason = f"{head}: {stopped}; {self.frames_committed} frames ({kept_s:.1f} s) kept"
-        closing = (reason, self._patient_id, self._actor, self.frames_committed, cause)
-        try:
-            with self._db.write(busy_wait_ms=FLUSH_BUSY_WAIT_MS) as conn:  # else written later: no wait here
-                self._trials._mark_partial(conn, self.trial_id, *closing)
-            return f"trial #{self.trial_id} ended as partial with the {kept_s:.1f} s recorded"
-        except StoreError:
-            self._trials._unclosed[self.trial_id] = closing
-            return (f"trial #{self.trial_id} could not be closed yet; it keeps the {kept_s:.1f} s recorded and "
-                    "is marked partial as soon as the station can write again")
+    def _end_on_busy(self) -> DatabaseBusy:
+        """Another process held the write lock past :data:`MAX_UNCOMMITTED_S`: mark the trial
+        ``partial``, with the frames committed and the ones it buffered meanwhile, and return the error
+        to raise. If the lock is still held, the station keeps those frames and writes them with the
+        mark as soon as it can (:meth:`Trials.close_unclosed`)."""
+        what = "the trial could not be saved as it ended" if self._ending is not None else "the recording stopped"
+        ended = self._end_partial(DATABASE_BUSY_REASON, "database busy",
+                                  f"another program held the station's database for over {MAX_UNCOMMITTED_S:g} s",
+                                  keep_buffer=True)
+        return DatabaseBusy(
+            f"another program (an administrator's command?) kept the station's database busy for over "
+            f"{MAX_UNCOMMITTED_S:g} s, so {what}: {ended}; record the trial again once that command has finished"
+        )
 
-    def finish(self, metrics: dict | None, valid: bool, reason: str | None = None) -> dict:
+    def _end_partial(self, head: str, cause: str, why: str = "", keep_buffer: bool = False) -> str:
+        """Close the trial as ``partial`` (reason ``head: [why, so ]recording stopped; N frames (x s)
+        kept``) with what was committed, and with the buffered frames if ``keep_buffer``; returns what
+        became of it, in words. What cannot be written now is written as soon as it can be."""
+        self._close()
+        if not keep_buffer:
+            self._buffer, self._buffered = [], 0  # not written: no room for them, or a storage failing
+        if self.trial_id is None and not self._buffered:
+            return "nothing of the trial was stored (it could not even be started)"
+        in_memory_s = self._buffered / self._start.rate_hz
+        kept_s = in_memory_s + self.frames_committed / self._start.rate_hz
+        self._partial = (head, cause, why, keep_buffer)
+        self._trials._unclosed.append(self)
+        self._trials.close_unclosed(FLUSH_BUSY_WAIT_MS, paced=True)
+        if self not in self._trials._unclosed:  # else written later
+            return f"trial #{self.trial_id} ended as partial with the {kept_s:.1f} s recorded"
+        if in_memory_s:
+            return (f"{f'trial #{self.trial_id}' if self.trial_id is not None else 'the trial'} could not be stored "
+                    f"yet; the station keeps its {kept_s:.1f} s recorded ({in_memory_s:.1f} s of them only in memory: "
+                    "do not switch the station off) and stores them, marked partial, as soon as it can write again")
+        return (f"trial #{self.trial_id} could not be closed yet; it keeps the {kept_s:.1f} s recorded and "
+                "is marked partial as soon as the station can write again")
+
+    def _store_partial(self, busy_wait_ms: int | None) -> bool:
+        """Write the ``partial`` a fault ended the trial with (:meth:`_end_partial`), with the frames
+        kept for it, in one transaction (made the trial's row if it had none); False when there was
+        nothing left to close (the trial recovered or erased meanwhile). DatabaseBusy, DiskFull or
+        StorageFailed when it cannot be written now."""
+        head, cause, why, keep_buffer = self._partial
+
+        def store(conn: sqlite3.Connection) -> int:
+            n = self._store_buffer(conn) if keep_buffer else 0
+            kept = self.frames_committed + n
+            stopped = f"{why}, so recording stopped" if why else "recording stopped"
+            reason = f"{head}: {stopped}; {kept} frames ({kept / self._start.rate_hz:.1f} s) kept"
+            self._trials._mark_partial(conn, self.trial_id, reason, self._patient_id, self._actor, kept, cause)
+            return n
+
+        try:
+            with self._transaction(busy_wait_ms) as conn:
+                n = store(conn)
+        except (Conflict, NotFound):
+            self._buffer, self._buffered = [], 0
+            return False
+        finally:
+            self._trials._release(self.trial_id)  # a row made by this transaction is no active recording
+        self._committed(n)
+        return True
+
+    def finish(self, metrics: dict | None, valid: bool, reason: str | None = None, *, wait: bool = True) -> dict | None:
         """Store the last frames, the metrics and the validity; the trial becomes ``complete``.
 
         ``metrics`` is the dict of ``compute_metrics`` (stored as JSON; NaN refused), or None if
         none could be computed. ``reason`` is required when ``valid`` is False. One transaction:
         a crash leaves either a recording (recoverable as partial) or the complete trial.
+
+        ``wait``: wait for a write lock another program holds (up to :data:`MAX_UNCOMMITTED_S`).
+        With ``wait=False`` (the trial service's loop, which must keep its pace) the lock is waited
+        for :data:`FLUSH_BUSY_WAIT_MS` at most: None then says the trial is being saved (:attr:`saving`)
+        and :meth:`retry_end` stores it later, the frames and the result held meanwhile.
         """
-        if self._done:
+        if self._done or self._ending is not None:
             raise StoreError(f"trial #{self.trial_id} is already finished")
         metrics_doc, valid, reason = _check_result(metrics, valid, reason)
+        ended_at = utc_iso(self._trials._now())  # when it ended, not when the lock let it be stored
 
         def store(conn: sqlite3.Connection) -> int:
             n = self._store_buffer(conn)
             conn.execute(
                 "UPDATE trials SET status = 'complete', ended_at = ?, metrics = ?, valid = ?, validity_reason = ?"
                 " WHERE id = ?",
-                (utc_iso(self._trials._now()), metrics_doc, int(valid), reason, self.trial_id),
+                (ended_at, metrics_doc, int(valid), reason, self.trial_id),
             )
             self._trials._audit.record(
                 self._actor, "trial.finish", patient_id=self._patient_id, object=f"trial:{self.trial_id}",
@@ -981,28 +1056,25 @@ class TrialWriter:
             )
             return n
 
-        with self._full_disk_ends_partial():
-            n = self._write_waiting(store)
-        self._committed(n)
-        self._close()
-        return self._trials.get(self.trial_id)
+        return self._end(store, wait)
 
-    def abort(self, reason: str) -> dict:
+    def abort(self, reason: str, *, wait: bool = True) -> dict | None:
         """Stop recording on purpose (patient stepped off, clinician cancelled): frames are kept,
-        the trial becomes ``aborted`` and invalid with ``reason``."""
-        if self._done:
+        the trial becomes ``aborted`` and invalid with ``reason``. ``wait`` as :meth:`finish`."""
+        if self._done or self._ending is not None:
             raise StoreError(f"trial #{self.trial_id} is already finished")
         try:
             reason = fields.text(reason, max_chars=MAX_REASON_CHARS, required=True)
         except ValueError as exc:
             raise ValidationError({"reason": str(exc)}) from None
+        ended_at = utc_iso(self._trials._now())
 
         def store(conn: sqlite3.Connection) -> int:
             n = self._store_buffer(conn)
             conn.execute(
                 "UPDATE trials SET status = 'aborted', status_reason = ?, ended_at = ?, valid = 0,"
                 " validity_reason = ? WHERE id = ?",
-                (reason, utc_iso(self._trials._now()), "aborted: " + reason, self.trial_id),
+                (reason, ended_at, "aborted: " + reason, self.trial_id),
             )
             self._trials._audit.record(
                 self._actor, "trial.abort", patient_id=self._patient_id, object=f"trial:{self.trial_id}",
@@ -1010,21 +1082,48 @@ class TrialWriter:
             )
             return n
 
-        with self._full_disk_ends_partial():
-            n = self._write_waiting(store)
+        return self._end(store, wait)
+
+    def _end(self, store: Callable[[sqlite3.Connection], int], wait: bool) -> dict | None:
+        self._ending = store
+        if wait:
+            with self._storage_ends_partial():
+                n = self._write_waiting(store)
+            return self._ended(n)
+        self._next_flush_ns = 0  # the first try at once
+        return self.retry_end()
+
+    def retry_end(self) -> dict | None:
+        """Try again to store the finish or abort that waits for the write lock (:attr:`saving`), once
+        per commit interval (sooner it returns None at once); the trial's details once stored, else
+        None. Past :data:`MAX_UNCOMMITTED_S` of frames uncommitted the trial ends as partial with all
+        its frames (DatabaseBusy says so, as during the recording); a full disk or a failing storage
+        ends it as partial at once (DiskFull, StorageFailed)."""
+        if self._ending is None:
+            raise StoreError(f"trial #{self.trial_id} is not being saved")
+        if self._trials._clock.monotonic_ns() < self._next_flush_ns:
+            return None
+        n = self._try_write(self._ending)
+        return None if n is None else self._ended(n)
+
+    def _ended(self, n: int) -> dict:
         self._committed(n)
         self._close()
         return self._trials.get(self.trial_id)
 
     @contextmanager
-    def _full_disk_ends_partial(self):
+    def _storage_ends_partial(self):
+        """A full disk or a storage failing to write ends the trial as partial, in words."""
         try:
             yield
+        except StorageFailed:
+            raise self._end_on_storage_failure() from None
         except DiskFull:
             raise self._end_on_full_disk() from None
 
     def _close(self) -> None:
         self._done = True
+        self._ending = None
         self._trials._release(self.trial_id)
 
     def __enter__(self) -> "TrialWriter":

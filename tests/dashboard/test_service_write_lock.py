@@ -149,15 +149,83 @@ def test_a_lock_held_past_the_bound_ends_the_trial_as_partial_in_words(store, pa
     assert "\n" not in text and f"trial #{writer.trial_id}" in text and "P-001" not in text
     fault = [e for e in clinic.events if e.kind == "fault"][-1].data["message"]
     assert fault.startswith("Another program (an administrator's command?) kept the station's database busy for "
-                            "over 5 s, so the recording could not be stored: ")
+                            "over 5 s, so the recording stopped: ")
     assert "internal error" not in fault and "record the trial again once that command has finished" in fault
     assert store.trials.get(writer.trial_id)["status"] == "recording"  # the lock is still held: not written yet
     other.release()
-    clinic.service.step()  # no test open: the service marks it now
+    clinic.step_until(lambda: store.trials.get(writer.trial_id)["status"] != "recording", "the partial mark",
+                      max_s=0.6)  # the service marks it within a commit interval (tried once per interval)
     trial = store.trials.get(writer.trial_id)
-    assert trial["status"] == "partial" and trial["frame_count"] == committed and trial["valid"] is False
+    recorded = writer.frames_appended  # committed, and the frames held in memory while the lock was held
+    assert trial["status"] == "partial" and trial["frame_count"] == recorded > committed and trial["valid"] is False
     assert trial["status_reason"].startswith("database busy: another program held the station's database for "
                                              "over 5 s, so recording stopped; ")
     assert unfinished_words(trial["status"], trial["status_reason"]).startswith(
         "stopped: another program kept the station's database busy; ")
     clinic.call("open_run", patient["id"], "quiet-stance", None, ACTOR)  # the station goes on
+
+
+def test_stop_under_the_lock_does_not_hold_the_loop_and_the_page_is_told_saving_then_saved(store, patient, clock,
+                                                                                           monkeypatch):
+    """The stop's finish waits for the lock FLUSH_BUSY_WAIT_MS at most and is tried again once per commit
+    interval: the step that carries out Stop returns while the lock is held (before, it waited for the lock,
+    up to MAX_UNCOMMITTED_S, here 10 s: the acquisition ring undrained, no event published meanwhile); the
+    page is told the trial is being saved, then saved, and nothing recorded is lost."""
+    monkeypatch.setattr(trials_module, "MAX_UNCOMMITTED_S", 10.0, raising=False)  # the old code's wait, shorter
+    clinic = SimulatedClinic(store, clock=clock)
+    writer = _recording(clinic, patient)
+    other = OtherProcess(store)
+    other.hold()
+    _step_for(clinic, 2.0)
+    stopping = clinic.service.submit("stop_trial")
+    clinic.service.step()  # carries out the stop: the finish cannot get the lock
+    stopping.result(0)
+    assert [e.data["message"] for e in clinic.events if e.kind in ("notice", "fault")] == [
+        "Saving the trial: another program (an administrator's command?) is using the station's database. The station "
+        "keeps the trial and saves it as soon as the database is free; the test goes on meanwhile. Do not switch the "
+        "station off until it says saved."]
+    assert writer.saving and not writer.finished
+    assert store.trials.get(writer.trial_id)["status"] == "recording" and clinic.state() == "instructions"
+    clinic.call("start_trial")  # the loop goes on: the next trial starts and records meanwhile
+    clinic.step_until(lambda: _writer(clinic) is not None and _writer(clinic).frames_appended >= 300, "3 s recorded")
+    assert writer.saving and "trial_saved" not in clinic.kinds() and clinic.state() == "recording"
+    other.release()
+    clinic.step_until(lambda: "trial_saved" in clinic.kinds(), "the trial being saved", max_s=0.6)
+    stored = [e.data for e in clinic.events if e.kind == "trial_stored"]
+    saved = [e.data for e in clinic.events if e.kind == "trial_saved"]
+    assert [s["trial_id"] for s in stored] == [writer.trial_id] and [s["trial_id"] for s in saved] == [writer.trial_id]
+    assert saved[0]["message"] == "Saved: Eyes open, firm surface, trial 1."
+    trial = store.trials.get(writer.trial_id)
+    assert trial["status"] == "complete" and trial["valid"] is False  # stopped: stored, labelled invalid
+    assert trial["frame_count"] == writer.frames_appended and trial["frames_lost"] == 0
+    assert clinic.service.status()["run"]["trial_ids"] == [writer.trial_id] and "fault" not in clinic.kinds()
+    assert _writer(clinic).frames_committed >= 300  # the next trial's frames, committed once the lock was free
+
+
+def test_a_stopped_trial_not_saved_within_the_bound_ends_as_partial_in_words_with_every_frame(store, patient, clock,
+                                                                                             monkeypatch, caplog):
+    monkeypatch.setattr(trials_module, "MAX_UNCOMMITTED_S", 5.0, raising=False)
+    clinic = SimulatedClinic(store, clock=clock)
+    writer = _recording(clinic, patient)
+    other = OtherProcess(store)
+    other.hold()
+    _step_for(clinic, 1.0)
+    clinic.call("stop_trial")
+    assert writer.saving
+    with caplog.at_level(logging.DEBUG, logger="station.protocols.service"):
+        clinic.step_until(lambda: "fault" in clinic.kinds(), "the trial given up", max_s=6.0)
+    (line,) = caplog.records
+    assert line.levelno == logging.WARNING and line.exc_info is None and "P-001" not in line.getMessage()
+    fault = [e for e in clinic.events if e.kind == "fault"][-1].data["message"]
+    assert fault.startswith(f"Another program (an administrator's command?) kept the station's database busy for over "
+                            f"5 s, so the trial could not be saved as it ended: trial #{writer.trial_id} could not be "
+                            "stored yet; the station keeps its ")
+    assert fault.endswith("and stores them, marked partial, as soon as it can write again; record the trial again "
+                          "once that command has finished.")
+    assert writer.finished and not writer.saving and clinic.service.status()["run"] is not None  # the test goes on
+    other.release()
+    clinic.step_until(lambda: store.trials.get(writer.trial_id)["status"] != "recording", "the partial mark", max_s=0.6)
+    trial = store.trials.get(writer.trial_id)
+    assert trial["status"] == "partial" and trial["frame_count"] == writer.frames_appended and trial["frames_lost"] == 0
+    assert unfinished_words(trial["status"], trial["status_reason"]).startswith(
+        "stopped: another program kept the station's database busy; ")

@@ -92,8 +92,9 @@ class _Writer:
         self.finished = finished
         self.error = error
         self.aborted = []
+        self.saving = False
 
-    def abort(self, reason):
+    def abort(self, reason, *, wait=True):
         if self.error is not None:
             raise self.error
         self.aborted.append(reason)

@@ -45,6 +45,16 @@ def make_frames(n: int, start_seq: int = 0, rate_hz: float = 100.0, seed: int = 
     return frames
 
 
+def record(writer, mono, seconds: float, seq: int) -> int:
+    """Append ``seconds`` of 100-Hz frames to a trial writer in 0.1-s batches, the simulated clock ``mono``
+    advancing; returns the next seq."""
+    for _ in range(round(seconds * 10)):
+        mono.advance_ns(100_000_000)
+        writer.append(make_frames(10, seq))
+        seq += 10
+    return seq
+
+
 def metrics_doc(**values) -> dict:
     """A result dict shaped like station.analysis.metrics.compute_metrics's."""
     return {

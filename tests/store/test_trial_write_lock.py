@@ -3,7 +3,8 @@ administrator's command, a second SQLite connection here) or by another thread o
 page's write waiting for that process). Group commits wait FLUSH_BUSY_WAIT_MS at most and keep the
 frames buffered; MAX_UNCOMMITTED_S of frames uncommitted ends the trial as partial, in words; the
 trial's start, finish and abort wait for the lock. On the station's SQLite only: the hub's
-PostgreSQL has no database-wide write lock for another program to hold.
+PostgreSQL has no database-wide write lock for another program to hold. A trial a lock held past the
+bound ended keeps its buffered frames: they are stored with its ``partial`` once the lock is free.
 
 The busy timeout is lowered to 200 ms (it is 5 s) so that the old code, which waited it out and then
 raised SQLite's "database is locked", fails quickly.
@@ -23,7 +24,7 @@ from station.store.store import Store
 from station.store.timefmt import utc_iso
 from station.store.trials import DATABASE_BUSY_REASON, FLUSH_BUSY_WAIT_MS, MAX_UNCOMMITTED_S
 
-from clinic_data import CHEAP_COST, assert_same_frames, make_frames, metrics_doc
+from clinic_data import CHEAP_COST, assert_same_frames, make_frames, metrics_doc, record
 
 CAL = {"method": "nominal", "n_per_count": [0.01, 0.01, 0.01, 0.01]}
 SHORT_BUSY_TIMEOUT_MS = 200
@@ -51,15 +52,6 @@ def other(store):
 def committed_frames(store, trial_id):
     with store.db.read() as conn:
         return conn.execute("SELECT frame_count FROM trials WHERE id = ?", (trial_id,)).fetchone()[0]
-
-
-def record(writer, mono, seconds: float, seq: int) -> int:
-    """Append ``seconds`` of 100-Hz frames in 0.1-s batches, the clock advancing; returns the next seq."""
-    for _ in range(round(seconds * 10)):
-        mono.advance_ns(100_000_000)
-        writer.append(make_frames(10, seq))
-        seq += 10
-    return seq
 
 
 def test_group_commits_wait_for_a_lock_held_by_another_process_and_lose_nothing(store, session, mono, other):
@@ -103,29 +95,35 @@ def test_a_group_commit_does_not_queue_behind_a_write_of_this_process_that_waits
     assert committed_frames(store, writer.trial_id) == 150
 
 
-def test_a_lock_held_past_the_bound_ends_the_trial_as_partial_with_what_was_committed(store, session, mono, other):
+def test_a_lock_held_past_the_bound_ends_the_trial_as_partial_with_every_frame_recorded(store, session, mono, other):
     writer = store.trials.start_trial(session["id"], "romberg", "eo", CAL, 100.0)
     seq = record(writer, mono, 2.0, 0)
     other.execute("BEGIN IMMEDIATE")
     with pytest.raises(DatabaseBusy) as ended:
         record(writer, mono, MAX_UNCOMMITTED_S + 1.0, seq)
     message = str(ended.value)
-    assert message.startswith(f"another program (an administrator's command?) kept the station's database busy for "
-                              f"over {MAX_UNCOMMITTED_S:g} s, so the recording could not be stored: trial "
-                              f"#{writer.trial_id} could not be closed yet; it keeps the 2.0 s recorded and is marked "
-                              "partial as soon as the station can write again")
-    assert writer.finished and writer.frames_committed == 200
+    recorded = writer.frames_appended  # 2 s committed, the rest held in memory since
+    assert writer.finished and writer.frames_committed == 200 and recorded > 200 + MAX_UNCOMMITTED_S * 100
+    assert message == (f"another program (an administrator's command?) kept the station's database busy for over "
+                       f"{MAX_UNCOMMITTED_S:g} s, so the recording stopped: trial #{writer.trial_id} could not be stored "
+                       f"yet; the station keeps its {recorded / 100:.1f} s recorded ({(recorded - 200) / 100:.1f} s of them "
+                       "only in memory: do not switch the station off) and stores them, marked partial, as soon as it "
+                       "can write again; record the trial again once that command has finished")
     assert store.trials.close_unclosed(busy_wait_ms=FLUSH_BUSY_WAIT_MS) == []  # still held: later
     assert store.trials.get(writer.trial_id)["status"] == "recording"
     other.execute("COMMIT")
     assert store.trials.close_unclosed() == [writer.trial_id]
     assert store.trials.close_unclosed() == []
     trial = store.trials.get(writer.trial_id)
-    assert trial["status"] == "partial" and trial["frame_count"] == 200 and trial["valid"] is False
+    assert trial["status"] == "partial" and trial["frame_count"] == recorded and trial["valid"] is False
+    assert trial["frames_lost"] == 0
     assert trial["status_reason"] == (f"{DATABASE_BUSY_REASON}: another program held the station's database for over "
-                                      f"{MAX_UNCOMMITTED_S:g} s, so recording stopped; 200 frames (2.0 s) kept")
+                                      f"{MAX_UNCOMMITTED_S:g} s, so recording stopped; {recorded} frames "
+                                      f"({recorded / 100:.1f} s) kept")
+    assert_same_frames(store.trials.frames(writer.trial_id),
+                       np.concatenate([make_frames(10, s) for s in range(0, recorded, 10)]))  # nothing recorded lost
     (entry,) = [e for e in store.audit.query(patient_id=session["patient_id"]) if e["action"] == "trial.recover"]
-    assert entry["detail"] == {"frames_kept": 200, "cause": "database busy"}
+    assert entry["detail"] == {"frames_kept": recorded, "cause": "database busy"}
     assert store.trials.recover_partial_trials() == []  # already closed, with its own reason
 
 
@@ -173,23 +171,30 @@ def test_a_trial_started_while_the_lock_is_held_gets_its_row_at_its_first_commit
     assert trial["started_at"] == utc_iso(started_at)  # the start's time, not the first commit's
 
 
-def test_a_trial_started_under_a_lock_held_past_the_bound_says_nothing_was_stored(store, session, mono, other):
+def test_a_trial_started_under_a_lock_held_past_the_bound_is_stored_as_partial_once_it_is_free(store, session, mono,
+                                                                                               other):
     other.execute("BEGIN IMMEDIATE")
     writer = store.trials.start_trial(session["id"], "romberg", "eo", CAL, 100.0)
-    with pytest.raises(DatabaseBusy, match=r"so the recording could not be stored: nothing of the trial was stored "
-                                           r"\(it could not even be started\); record the trial again once that "
-                                           r"command has finished$"):
+    with pytest.raises(DatabaseBusy, match=r"so the recording stopped: the trial could not be stored yet; the station "
+                                           r"keeps its 30\.\d s recorded \(30\.\d s of them only in memory: do not "
+                                           r"switch the station off\) and stores them, marked partial, as soon as it "
+                                           r"can write again; record the trial again once that command has finished$"):
         record(writer, mono, MAX_UNCOMMITTED_S + 1.0, 0)
     assert writer.finished and writer.trial_id is None
     other.execute("COMMIT")
-    assert store.trials.close_unclosed() == [] and store.sessions.get(session["id"])["trials"] == []
+    (trial_id,) = store.trials.close_unclosed()
+    assert trial_id == writer.trial_id and [t["id"] for t in store.sessions.get(session["id"])["trials"]] == [trial_id]
+    trial = store.trials.get(trial_id)
+    assert trial["status"] == "partial" and trial["frame_count"] == writer.frames_appended > MAX_UNCOMMITTED_S * 100
     assert store.trials.active_trial_ids() == set()
 
 
 def test_a_trial_not_yet_stored_that_cannot_be_closed_is_logged_in_words(store, session, mono, other, caplog):
     """The trial service closes the trial of a run that failed (_TrackedStoreSink.abort_open); a trial
-    started under the lock has no row yet (trial_id None): its one log line says so, where '#%d'
-    made logging itself fail (pytest's caplog raises a logging error: logging.raiseExceptions)."""
+    started under the lock has no row yet (trial_id None), and the lock held past the bound ends it as
+    partial: its one log line says what becomes of it, where '#%d' once made logging itself fail
+    (pytest's caplog raises a logging error: logging.raiseExceptions). Its frames are stored, marked
+    partial, once the lock is free."""
     import logging
 
     from station.protocols.service import _TrackedStoreSink
@@ -197,7 +202,7 @@ def test_a_trial_not_yet_stored_that_cannot_be_closed_is_logged_in_words(store, 
     other.execute("BEGIN IMMEDIATE")
     writer = store.trials.start_trial(session["id"], "romberg", "eo", CAL, 100.0)
     record(writer, mono, 0.1, 0)
-    mono.advance_ns(int(MAX_UNCOMMITTED_S * 1e9))  # the lock held on: the abort waits one busy timeout, then gives up
+    mono.advance_ns(int(MAX_UNCOMMITTED_S * 1e9))  # the lock held on past the bound: the abort gives up at once
     sink = _TrackedStoreSink(sink=None)
     sink.open_output = type("Tracked", (), {"output": type("Output", (), {"writer": writer})()})()
     assert logging.raiseExceptions
@@ -205,8 +210,35 @@ def test_a_trial_not_yet_stored_that_cannot_be_closed_is_logged_in_words(store, 
         sink.abort_open("patient P-SECRET stepped off")
     (line,) = caplog.records
     text = line.getMessage()
-    assert text.startswith("could not close a trial not yet stored as aborted (another program")
-    assert text.endswith("; nothing of it is in the database") and "recovered as partial" not in text
-    assert "P-SECRET" not in text and line.exc_info is None
+    assert text.startswith("could not close a trial not yet stored as aborted: another program")
+    assert text.endswith("the station keeps its 0.1 s recorded (0.1 s of them only in memory: do not switch the "
+                         "station off) and stores them, marked partial, as soon as it can write again; record the "
+                         "trial again once that command has finished")
+    assert "P-SECRET" not in text and line.exc_info is None and sink.saving == []
     other.execute("COMMIT")
-    assert writer.trial_id is None and store.sessions.get(session["id"])["trials"] == []
+    assert store.trials.close_unclosed() == [writer.trial_id]
+    trial = store.trials.get(writer.trial_id)
+    assert trial["status"] == "partial" and trial["frame_count"] == 10
+
+
+def test_an_abort_under_the_lock_does_not_wait_for_it_and_is_stored_once_it_is_free(store, session, mono, other):
+    """abort_open (a run that failed) under another program's lock: the abort is left to the service
+    loop (sink.saving), which stores it once the lock is free (retry_end)."""
+    from station.protocols.service import _TrackedStoreSink
+
+    writer = store.trials.start_trial(session["id"], "romberg", "eo", CAL, 100.0)
+    record(writer, mono, 1.0, 0)
+    other.execute("BEGIN IMMEDIATE")
+    record(writer, mono, 0.3, 100)
+    sink = _TrackedStoreSink(sink=None)
+    sink.open_output = type("Tracked", (), {"output": type("Output", (), {"writer": writer})()})()
+    sink.abort_open("the test stopped because of an internal error")
+    (saving,) = sink.saving
+    assert saving.writer is writer and writer.saving and not writer.finished
+    assert writer.retry_end() is None  # within the commit interval: not tried again yet
+    mono.advance_ns(500_000_000)
+    assert writer.retry_end() is None  # tried: still held
+    other.execute("COMMIT")
+    mono.advance_ns(500_000_000)
+    trial = writer.retry_end()
+    assert trial["status"] == "aborted" and trial["frame_count"] == 130 and writer.finished and not writer.saving
