@@ -36,7 +36,7 @@ from station.protocols.walk_words import (COUNT_NO_MDC, COUNTS, WALK_KEY_MEASURE
 from station.reference import norms
 from station.reference.population import not_applied_words
 from station.store.patients import VISIT_GAP_S  # (each test opens its own session; a visit is those chained)
-from station.store.trials import DATABASE_BUSY_REASON, DISK_FULL_REASON
+from station.store.trials import DATABASE_BUSY_REASON, DISK_FULL_REASON, STORAGE_FAILED_REASON
 from station.store.verdict import unable_trial
 
 KEY_MEASURES: tuple[tuple[str, str, str], ...] = (
@@ -240,6 +240,9 @@ def unfinished_words(status: str, status_reason: str | None) -> str:
     >>> unfinished_words("partial", "database busy: another program held the station's database for over 30 s, "
     ...                  "so recording stopped; 1200 frames (12.0 s) kept")
     "stopped: another program kept the station's database busy; 12.0 s kept, not analysed"
+    >>> unfinished_words("partial", "storage failed: the station's storage failed to write, so recording stopped; "
+    ...                  "320 frames (3.2 s) kept")
+    "stopped: the station's storage failed to write; 3.2 s kept, not analysed"
     >>> unfinished_words("partial", "recording interrupted (station stopped or lost power); 300 frames (3.0 s) kept")
     'interrupted (crash or power cut); 3.0 s kept, not analysed'
     >>> unfinished_words("aborted", "patient tired")
@@ -251,6 +254,7 @@ def unfinished_words(status: str, status_reason: str | None) -> str:
     if status == "partial":
         cause = "stopped: the station's disk was full" if reason.startswith(DISK_FULL_REASON) else \
             "stopped: another program kept the station's database busy" if reason.startswith(DATABASE_BUSY_REASON) \
+            else "stopped: the station's storage failed to write" if reason.startswith(STORAGE_FAILED_REASON) \
             else "interrupted (crash or power cut)"
         return f"{cause}; {kept_words}, not analysed"
     if status == "aborted":

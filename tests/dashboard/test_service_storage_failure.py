@@ -13,6 +13,7 @@ import logging
 
 import pytest
 
+from station.protocols.report import unfinished_words
 from station.sim.clock import SimulatedClock
 from station.store.backup import create_backup
 from station.store.space import NoRoomToRecord
@@ -87,5 +88,7 @@ def test_a_card_failing_mid_trial_ends_it_partial_in_words_and_refuses_the_next_
     trial = store.trials.get(writer.trial_id)
     assert trial["frame_count"] == writer.frames_committed and trial["status_reason"].startswith(
         "storage failed: the station's storage failed to write, so recording stopped; ")
+    assert unfinished_words(trial["status"], trial["status_reason"]) == (  # the results page and the visit PDF
+        f"stopped: the station's storage failed to write; {kept_s:.1f} s kept, not analysed")
     clinic.call("open_run", patient["id"], "quiet-stance", None, ACTOR)  # the storage writes again: records
     assert clinic.state() == "instructions"

@@ -516,8 +516,11 @@
       case "fault":
         message(d.message, "bad");
         break;
-      case "notice": // something to know now while the trial goes on (a walk's stall, its sensor gone)
+      case "notice": // something to know now while the trial goes on (a walk's stall, its sensor gone, a trial being saved)
         message(d.message, "warn");
+        break;
+      case "trial_saved": // a trial whose saving waited for another program's hold on the database is saved
+        message(d.message, "ok");
         break;
       case "protocol_finished":
         message("The test is finished: see the results.", "ok", true);
