@@ -26,7 +26,8 @@ What losing balance means depends on the protocol's outcome:
   (``time_held_s``), and the trial stays valid. In single-leg stance the timer runs from lift-off
   (the centre of pressure moves under the stance foot) to touch-down of the other foot.
 
-Sensor faults, lost frames, too little load, no data and an operator stop make any trial invalid.
+Sensor faults, lost frames, too little load, no data and an operator stop (or the station shut down
+while it records) make any trial invalid.
 """
 
 from __future__ import annotations
@@ -262,15 +263,17 @@ class TrialMachine:
         self._now_ns = max(self._now_ns, now_ns)
         self._enter_waiting("Waiting for the patient to stand still on the plate.")
 
-    def stop(self, now_ns: int) -> None:
+    def stop(self, now_ns: int, shutdown: bool = False) -> None:
         """Operator stop. Before recording: the trial is aborted (nothing was measured, nothing
-        counts). While recording: the trial ends and is invalid (stopped by the operator)."""
+        counts). While recording: the trial ends and is invalid (stopped by the operator).
+        ``shutdown``: the station's service stopped it (Ctrl-C, ``systemctl stop``, a restart), not
+        the operator, and its words say so (:func:`stop_issue`)."""
         self._now_ns = max(self._now_ns, now_ns)
         if self.state in (TrialState.INSTRUCTIONS, TrialState.WAITING, TrialState.COUNTDOWN):
-            self._abort("Stopped by the operator before recording.")
+            self._abort(f"Ended before recording: {SHUTDOWN_WORDS}." if shutdown
+                        else "Stopped by the operator before recording.")
         elif self.state == TrialState.RECORDING:
-            at_s = self._rec_time_s()
-            self._stop_issue = QualityIssue("operator_stop", f"Stopped by the operator after {at_s:.1f} s.", at_s)
+            self._stop_issue = stop_issue(self._rec_time_s(), shutdown)
             self._finish()
 
     def end_hold(self, now_ns: int, reason: str = 'the clinician pressed "Position lost"') -> None:
@@ -700,6 +703,26 @@ class TrialMachine:
             except ValueError as exc:  # SignalError: the analysis says what it needs
                 result.metrics_note = f"No sway measures: {exc}"
         return result
+
+
+SHUTDOWN_WORDS = "the station was shut down"
+"""Why a trial ended when the station's service stopped while it ran (Ctrl-C, ``systemctl stop``, a
+restart by an update), not the operator."""
+
+
+def stop_issue(at_s: float, shutdown: bool = False) -> QualityIssue:
+    """The issue of a trial stopped while recording, ``at_s`` seconds in: by the operator, or by
+    the station's shutdown (``shutdown``).
+
+    >>> stop_issue(11.04).message
+    'Stopped by the operator after 11.0 s.'
+    >>> issue = stop_issue(11.04, shutdown=True)
+    >>> issue.code, issue.message
+    ('station_shutdown', 'Ended after 11.0 s: the station was shut down.')
+    """
+    if shutdown:
+        return QualityIssue("station_shutdown", f"Ended after {at_s:.1f} s: {SHUTDOWN_WORDS}.", at_s)
+    return QualityIssue("operator_stop", f"Stopped by the operator after {at_s:.1f} s.", at_s)
 
 
 def _shift(event: LoadEvent, offset: int) -> LoadEvent:

@@ -199,9 +199,10 @@ class ProtocolRunner:
         """Start the trial that is due (its instructions have been given)."""
         self._commands.put("start")
 
-    def request_stop(self) -> None:
-        """Stop the running trial (invalid if it was recording; due again if not)."""
-        self._commands.put("stop")
+    def request_stop(self, shutdown: bool = False) -> None:
+        """Stop the running trial (invalid if it was recording; due again if not). ``shutdown``:
+        the station is shutting down (its words say so, not the operator)."""
+        self._commands.put(("stop", True) if shutdown else "stop")
 
     def request_end_hold(self) -> None:
         """Timed holds: the patient lost the test position (eyes opened, arms moved); end the hold now."""
@@ -329,6 +330,7 @@ class ProtocolRunner:
             self._command(command)
 
     def _command(self, command: str | tuple) -> None:
+        argument = None
         if isinstance(command, tuple):
             command, argument = command
         m = self.machine
@@ -348,7 +350,7 @@ class ProtocolRunner:
             if m.finished:  # could not start at all (a walk test without its gates)
                 self._trial_ended(m, now_ns)
         elif command == "stop" and state in ACTIVE_STATES:
-            m.stop(now_ns)
+            m.stop(now_ns, shutdown=bool(argument))
             self._stream(m)
             self._trial_ended(m, now_ns)
         elif command == "end_hold" and state == TrialState.RECORDING and self.protocol.outcome == "time_held":

@@ -60,7 +60,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from station.protocols.events import EventBus
 from station.protocols.loader import builtin_protocols, load_protocols
-from station.protocols.machine import ACTIVE_STATES, TrialState
+from station.protocols.machine import ACTIVE_STATES, SHUTDOWN_WORDS, TrialState
 from station.protocols.results import summarise
 from station.protocols.runner import ProtocolRunner
 from station.protocols.schema import Protocol, ProtocolError
@@ -365,13 +365,13 @@ class TrialService:
         """Stop the trial that is running (stored, marked stopped), close the run, end the thread."""
         if self._thread is not None and self._thread.is_alive():
             try:
-                self._call(self._do_close_run, ("the station was shut down",), timeout_s)
+                self._call(self._do_close_run, (SHUTDOWN_WORDS, True), timeout_s)
             except (ServiceUnavailable, StoreError):
                 log.warning("the trial service did not close its run in time")
             self._stopping.set()
             self._thread.join(timeout_s)
         elif self._run is not None:
-            self._do_close_run("the station was shut down")
+            self._do_close_run(SHUTDOWN_WORDS, True)
         if self.panel is not None:
             self.panel.close()
         if self.gates is not None:
@@ -825,13 +825,13 @@ class TrialService:
                 return
         run.runner.press()
 
-    def _do_close_run(self, reason: str = "ended by the clinician") -> None:
+    def _do_close_run(self, reason: str = "ended by the clinician", shutdown: bool = False) -> None:
         run = self._run
         if run is None:
             return
         runner = run.runner
         if self._state() in ACTIVE_STATES:
-            runner.request_stop()
+            runner.request_stop(shutdown)  # a shutdown's trial says so, not "stopped by the operator"
             runner.step(0.0)  # carries out the stop: the trial is stored, invalid, with its frames
             self._announce_stored(run)
         self._close(run, reason)

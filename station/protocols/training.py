@@ -43,7 +43,7 @@ from station.analysis.biofeedback import (
     patient_limits_cm,
 )
 from station.protocols.events import EventBus
-from station.protocols.machine import TrialMachine, TrialPlan, TrialResult, TrialState
+from station.protocols.machine import SHUTDOWN_WORDS, TrialMachine, TrialPlan, TrialResult, TrialState
 
 GAME_EVENT_S = 0.25
 """Live game state at least this often while recording, s."""
@@ -150,16 +150,19 @@ class GameMachine(TrialMachine):
         self._signature = None
         self._over_published = False
         self._ended_by_clinician = False
+        self._ended_by_shutdown = False
 
-    def stop(self, now_ns: int) -> None:
+    def stop(self, now_ns: int, shutdown: bool = False) -> None:
         """Before the game: aborted, as any trial. During the game: it ends now and is scored on
-        what was played (a game stopped early is not an invalid recording)."""
+        what was played (a game stopped early is not an invalid recording). ``shutdown``: the
+        station's service stopped it, not the clinician (its words say so)."""
         if self.state == TrialState.RECORDING:
             self._now_ns = max(self._now_ns, now_ns)
             self._ended_by_clinician = True
+            self._ended_by_shutdown = shutdown
             self._finish()
             return
-        super().stop(now_ns)
+        super().stop(now_ns, shutdown)
 
     def open(self, now_ns: int) -> None:
         super().open(now_ns)
@@ -225,7 +228,9 @@ class GameMachine(TrialMachine):
             result.completed = not self._ended_by_clinician
         if self._ended_by_clinician:
             result.end_reason = "operator_ended" if result.valid else result.end_reason
-            result.warnings.append(f"Ended by the clinician after {played_s:.0f} s: scored on what was played.")
+            ended = f"Ended after {played_s:.0f} s ({SHUTDOWN_WORDS})" if self._ended_by_shutdown else \
+                f"Ended by the clinician after {played_s:.0f} s"
+            result.warnings.append(f"{ended}: scored on what was played.")
         result.training = {"schedule": self.schedule.to_dict(), "result": outcome,
                            "minutes": round(played_s / 60.0, 3), "title": self.schedule.title}
         if not self._over_published:

@@ -68,7 +68,7 @@ import numpy as np
 
 from station.acquire.frame import FRAME_DTYPE, IMU_FIELDS
 from station.protocols.events import EventBus
-from station.protocols.machine import TrialPlan, TrialResult, TrialState
+from station.protocols.machine import SHUTDOWN_WORDS, TrialPlan, TrialResult, TrialState, stop_issue
 from station.protocols.quality import QualityIssue
 from station.protocols.schema import PLANNED_MIN_RANGE
 from station.analysis.imu_gaps import MAX_BRIDGE_S
@@ -368,6 +368,7 @@ class WalkMachine:
         self._next_cadence_ns = 0
         self._announced: set[int] = set()
         self._stopped_by_operator = False
+        self._stopped_by_shutdown = False  # the station's service stopped, not the operator
         self._fault: QualityIssue | None = None
         self._lost_words = ""  # the station's data or the sensor lost for good, in words without what to do
         self._lost_check = "Check the station's health page."  # what to do about that loss
@@ -427,14 +428,16 @@ class WalkMachine:
                 return
         self._enter_waiting()
 
-    def stop(self, now_ns: int) -> None:
+    def stop(self, now_ns: int, shutdown: bool = False) -> None:
         """Before recording: aborted. Recording overground: invalid (stopped). On the treadmill:
-        the session ends now and keeps what was walked."""
+        the session ends now and keeps what was walked. ``shutdown``: the station's service
+        stopped it, not the operator (its words say so)."""
         self._now_ns = max(self._now_ns, now_ns)
         if self.state in (TrialState.INSTRUCTIONS, TrialState.WAITING, TrialState.COUNTDOWN):
-            self._abort("Stopped by the operator before the go.")
+            self._abort(f"Ended before the go: {SHUTDOWN_WORDS}." if shutdown else "Stopped by the operator before the go.")
         elif self.state == TrialState.RECORDING:
             self._stopped_by_operator = True
+            self._stopped_by_shutdown = shutdown
             self._finish()
 
     def end_hold(self, now_ns: int, reason: str = "") -> None:
@@ -938,6 +941,8 @@ class WalkMachine:
                                                   "session", by_minute)
             if self._stopped_by_operator:
                 result.end_reason = "operator_ended"
+                if self._stopped_by_shutdown:
+                    warnings.append(f"Ended after {result.recorded_s:.1f} s: {SHUTDOWN_WORDS}; what was walked is kept.")
             if data_lost and imu_note is None and by_minute is not None:
                 # a real loss ends the session; the walking measured before it is real: kept, and said
                 walk["ended_early"] = (f"{self._lost_words}: the session ended there; the "
@@ -947,8 +952,7 @@ class WalkMachine:
                 result.end_reason = "data_lost"
                 fault_kept = True
         if self._stopped_by_operator and spec.setting == "overground":
-            at_s = result.recorded_s
-            issues.append(QualityIssue("operator_stop", f"Stopped by the operator after {at_s:.1f} s.", at_s))
+            issues.append(stop_issue(result.recorded_s, self._stopped_by_shutdown))
         if self._fault is not None and not fault_kept:
             issues.append(self._fault)
         if self._n == 0 and self._fault is None and not self._stopped_by_operator:

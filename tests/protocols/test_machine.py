@@ -46,7 +46,8 @@ def between(t0, t1, **changes):
 
 
 def run(script, protocol="quiet-stance", condition=0, *, body_weight_n=None, read_s=0.05, max_s=120.0,
-        settings=None, source=None, stop_at_s=None, end_hold_at_s=None, end_hold_reason=("the patient uncrossed the arms",)):
+        settings=None, source=None, stop_at_s=None, end_hold_at_s=None, end_hold_reason=("the patient uncrossed the arms",),
+        shutdown=False):
     p = builtin_protocols()[protocol]
     if settings:
         p = replace(p, quality=p.quality.replace(settings))
@@ -63,7 +64,7 @@ def run(script, protocol="quiet-stance", condition=0, *, body_weight_n=None, rea
         now = src.clock.monotonic_ns()
         m.feed(block.frames, block.missed, now)
         if stop_at_s is not None and now >= stop_at_s * 1e9 and not m.finished:
-            m.stop(now)
+            m.stop(now, shutdown=shutdown)
         if end_hold_at_s is not None and now >= end_hold_at_s * 1e9 and not m.finished:
             m.end_hold(now, *end_hold_reason)
     return m, events
@@ -205,6 +206,14 @@ def test_operator_stop_while_recording_is_an_invalid_trial():
     m, events = run(person(), stop_at_s=16.0)
     assert issue_codes(m) == ["operator_stop"]
     assert m.result.issues[0].message == "Stopped by the operator after 10.0 s."
+
+
+def test_a_stop_by_the_stations_shutdown_says_so_not_the_operator():
+    m, _ = run(person(), stop_at_s=16.0, shutdown=True)
+    assert issue_codes(m) == ["station_shutdown"] and not m.result.valid
+    assert m.result.issues[0].message == "Ended after 10.0 s: the station was shut down."
+    m, _ = run(person(), stop_at_s=4.0, shutdown=True)
+    assert m.state == TrialState.ABORTED and m.abort_reason == "Ended before recording: the station was shut down."
 
 
 def test_operator_stop_before_recording_aborts_without_a_result():

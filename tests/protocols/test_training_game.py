@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from station.analysis.biofeedback import DIRECTIONS, make_schedule, patient_limits_cm
+from station.analysis.biofeedback import make_schedule, patient_limits_cm
 from station.protocols.loader import builtin_protocols
 from station.protocols.runner import ProtocolRunner, RunnerError
 from station.protocols.training import TrainingSettings, build_schedule
@@ -77,7 +77,8 @@ def test_weight_shift_game_on_the_simulated_plate():
     assert game["targets_shown"] >= 3 and game["hits"] >= game["targets_shown"] - 1 and game["score"] >= 60.0
 
 
-def test_a_game_stopped_early_is_scored_on_what_was_played():
+@pytest.mark.parametrize("shutdown", [False, True])
+def test_a_game_stopped_early_is_scored_on_what_was_played(shutdown):
     reach, source = patient_limits_cm(height_cm=175.0)
     schedule = make_schedule("reach", 1, reach, seed=9, session_s=120.0, reach_source=source)
     person = VirtualPerson(seed=3, on_plate=False)
@@ -87,14 +88,18 @@ def test_a_game_stopped_early_is_scored_on_what_was_played():
 
     def stop_after_two(event):
         if event.kind == "game" and event.data.get("hits") == 2:
-            runner.request_stop()
+            runner.request_stop(shutdown)
 
     runner.bus.subscribe(stop_after_two)
     runner.run(max_s=300)
     (record,) = runner.records
     result = record.result
     assert result.valid and not result.completed and result.end_reason == "operator_ended"
-    assert "Ended by the clinician" in result.warnings[0]
+    if shutdown:  # the station's service stopped it (Ctrl-C, systemctl stop): not the clinician
+        assert result.warnings[0].startswith("Ended after ") and "(the station was shut down): scored on what" \
+            in result.warnings[0] and "clinician" not in result.warnings[0]
+    else:
+        assert "Ended by the clinician" in result.warnings[0]
     game = result.training["result"]
     assert game["hits"] == 2 and game["targets_shown"] in (2, 3) and result.training["minutes"] < 1.0
 

@@ -149,3 +149,22 @@ def test_a_treadmill_session_through_the_service_survives_a_stall_of_the_acquisi
     assert trial["metrics"]["trial"]["end_reason"] == "duration"
     assert [e.data["message"].split(" (")[0] for e in clinic.events if e.kind == "notice"] == [
         "No data from the station for 1 s", "Data again after 2.0 s without: that time is not measured; the session goes on."]
+
+
+def test_a_walk_the_stations_shutdown_ended_says_so_not_the_operator(store):
+    """Ctrl-C or ``systemctl stop`` during an overground walk: the stored trial is invalid because the
+    station was shut down, not "stopped by the operator"."""
+    patient = store.patients.create({"identifier": "W-SD", "birth_year": 1950, "sex": "F"}, actor=ACTOR)
+    clinic = WalkClinic(store)
+    run = clinic.call("open_run", patient["id"], "ten-metre-walk", ["comfortable"], ACTOR, {"sensor_height_m": 0.98})["run"]
+    clinic.step_until(lambda: clinic.service.status()["run"]["state"] == "instructions")
+    clinic.call("start_trial")
+    clinic.step_until(lambda: clinic.service.status()["run"]["state"] == "recording")
+    for _ in range(20):
+        clinic.service.step()
+    clinic.service.shutdown()
+    (trial,) = store.sessions.get(run["session_id"])["trials"]
+    trial = store.trials.get(trial["id"])
+    assert not trial["valid"] and "operator" not in trial["validity_reason"]
+    assert "Ended after " in trial["validity_reason"] and "s: the station was shut down." in trial["validity_reason"]
+    assert "station_shutdown" in [i["code"] for i in trial["metrics"]["trial"]["issues"]]
