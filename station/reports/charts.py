@@ -19,6 +19,7 @@ from reportlab.graphics.shapes import Drawing, Line, PolyLine, Polygon, Rect, St
 from reportlab.lib import colors
 
 from station.reports.text import change_unit, pdf_text, quantity
+from station.store.timefmt import local_minute
 
 FONT = "Helvetica"
 GREY_BAND = colors.HexColor("#d9d9d9")
@@ -229,7 +230,7 @@ def series_chart(points: list[tuple[str, float | None]], *, width: float, height
         if v is not None:
             _marker(d, "circle", x, Y(v), radius)
     # x labels: left to right, each at least LABEL_GAP from the one before; the last always shown
-    labels = x_labels if x_labels is not None else _date_labels([str(t) for t, _ in points])
+    labels = x_labels if x_labels is not None else _date_labels([_local_stamp(str(t)) for t, _ in points])
     shown: list[int] = []
     for i in range(n):
         if not shown or xs[i] - xs[shown[-1]] >= LABEL_GAP:
@@ -246,11 +247,21 @@ def series_chart(points: list[tuple[str, float | None]], *, width: float, height
     return d
 
 
-def _date_labels(times: list[str]) -> list[str]:
-    """A chart's x labels of ISO times: each one's date, and a date shared by several (two tests of one visit) with
-    its time (UTC, as the report's dates), never the same label twice.
+def _local_stamp(label: str) -> str:
+    """A stored ISO time as the clinic's ``YYYY-MM-DD HH:MM`` (its local time zone, as the report's
+    dates: :func:`~station.store.timefmt.local_minute`); a date or another label as it is."""
+    try:
+        return local_minute(label)[:16]
+    except ValueError:
+        return label
 
-    >>> _date_labels(["2026-12-05T20:00:00Z", "2026-12-05T20:29:00Z", "2026-12-12T09:00:00Z"])
+
+def _date_labels(times: list[str]) -> list[str]:
+    """A chart's x labels of the clinic's local times (``YYYY-MM-DD HH:MM``, :func:`_local_stamp`):
+    each one's date, and a date shared by several (two tests of one visit) with its time, never the
+    same label twice.
+
+    >>> _date_labels(["2026-12-05 20:00", "2026-12-05 20:29", "2026-12-12 09:00"])
     ['12-05 20:00', '12-05 20:29', '2026-12-12']
     """
     dates = [t[:10] for t in times]

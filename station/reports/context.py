@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from station import __version__
-from station.store.timefmt import utc_iso
+from station.reports.text import day
+from station.store.timefmt import local_minute
 
 
 @dataclass(frozen=True)
@@ -39,14 +40,14 @@ def calibration_words(trials: list[dict]) -> str:
     recording (e.g. a programme none of whose sessions or visits was recorded yet: before, its
     "calibration unknown" read as if the station had lost the calibration its visit PDF names).
 
-    >>> calibration_words([{"calibration": {"created_utc": "2026-12-05T20:06:44+00:00", "method": "masses"}}])
+    >>> calibration_words([{"calibration": {"created_utc": "2026-12-05T12:06:44+00:00", "method": "masses"}}])
     '2026-12-05'
     >>> calibration_words([])
     'none (no recording in this report)'
     """
     if not trials:
         return "none (no recording in this report)"
-    dates = sorted({str((t.get("calibration") or {}).get("created_utc") or "")[:10] for t in trials} - {""})
+    dates = sorted({day((t.get("calibration") or {}).get("created_utc")) for t in trials} - {"–"})
     methods = {str((t.get("calibration") or {}).get("method") or "") for t in trials} - {""}
     if not dates:
         return "unknown" if "nominal" not in methods else "nominal (not calibrated)"
@@ -57,8 +58,9 @@ def calibration_words(trials: list[dict]) -> str:
 
 
 def made_at(wall_clock=time.time) -> str:
-    """When the report was made (UTC, to the minute)."""
-    return utc_iso(wall_clock())[:16].replace("T", " ") + " UTC"
+    """When the report was made, to the minute, in the clinic's time zone with its name
+    (``2026-12-06 10:08 AEDT``: :func:`~station.store.timefmt.local_minute`)."""
+    return local_minute(wall_clock())
 
 
 STATION_VERSION = __version__

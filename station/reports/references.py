@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from station.reports.text import belt_change, change, change_unit, num, ordinal, quantity, time_held, with_unit
+from station.reports.text import belt_change, change, change_unit, day, num, ordinal, quantity, time_held, with_unit
 
 
 _DOI = re.compile(r"10\.\d{4,9}/[^\s;,)]+")
@@ -154,5 +154,5 @@ def protocol_norm_words(ref: dict, unit: str, citations: Citations) -> str:
 def _since(previous: dict) -> str:
     """The earlier visit (or session) a change is counted from: ``the visit of 2026-11-02``
     (report.add_walk_changes' ``previous``)."""
-    day = str(previous.get("started_at"))[:10]
-    return f"the visit of {day}" if previous.get("visit") else day
+    on = day(previous.get("started_at"))
+    return f"the visit of {on}" if previous.get("visit") else on

@@ -22,6 +22,8 @@ import math
 import re
 from xml.sax.saxutils import escape
 
+from station.store.timefmt import local_day
+
 _SPELLED = {"→": "->", "←": "<-", "≤": "<=", "≥": ">=", "≈": "~", "−": "-", "\u2009": " ", "\u202f": " ",
             "\u00a0": " ", "✓": "yes", "✗": "no", "₀": "0", "₉": "9", "₅": "5", "√": "sqrt"}
 
@@ -218,8 +220,19 @@ def ordinal(n: float) -> str:
 
 
 def day(iso: str | None) -> str:
-    """The date part of an ISO 8601 time (``2026-01-31T09:15:02Z`` → ``2026-01-31``)."""
-    return "–" if not iso else str(iso)[:10]
+    """The clinic's date of a stored ISO 8601 time, in the station's local time zone
+    (:func:`~station.store.timefmt.local_day`: ``2026-12-05T23:08:00Z`` is 2026-12-06 in Sydney); a
+    date (``2026-01-31``) as it is.
+
+    >>> day("2026-01-31"), day(None)
+    ('2026-01-31', '–')
+    """
+    if not iso:
+        return "–"
+    try:
+        return local_day(str(iso))
+    except ValueError:  # a date, or a time without its zone: as written
+        return str(iso)[:10]
 
 
 def mean_of(each: list[float], unit: str, noun: str = "trials") -> str:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Callable
 
 from station.programmes.dose import DOSE_FIELDS, RPE_RANGE, NoDoseInTrial, dose_from_trial
@@ -36,7 +36,7 @@ from station.programmes.template import ProgrammeTemplate
 from station.store import fields
 from station.store.audit import Actor, AuditLog
 from station.store.db import Conflict, Database, NotFound, ValidationError
-from station.store.timefmt import utc_iso
+from station.store.timefmt import local_day, utc_iso
 
 MAX_REASON_CHARS = 200
 MAX_NOTES_CHARS = 1000
@@ -49,7 +49,7 @@ def today_of(wall_clock: Callable[[], float]) -> str:
     """Today's date where the station is (its local time zone: ``TZ``, else the system's) as
     ``YYYY-MM-DD``: a clinic's "today", "next session" and "week k of n" change at its own
     midnight, not at UTC's."""
-    return datetime.fromtimestamp(wall_clock()).date().isoformat()
+    return local_day(wall_clock())
 
 
 def _day(value: object, name: str) -> date:
