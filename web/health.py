@@ -17,7 +17,10 @@ this hub cannot match, with what to do (:func:`station.sync.other_key_erasures.h
 until an administrator marks them dealt with (``balance-station sync --resolve``, or ``--resend`` for a trial put back whole:
 :mod:`station.sync.kept_unsent`); and ``audit_entries_waiting``: null, or how many of the
 station's audit entries wait here because the hub's software does not know their actions, which,
-and what to do (update the hub: :func:`station.sync.audit_push.health`). On the hub (``HUB``: no
+and what to do (update the hub: :func:`station.sync.audit_push.health`). A sync the hub refuses
+(a revoked token, a change it will not take, a station restored without telling it) makes the
+document ``degraded`` with words that name no patient (:func:`station.sync.refused.health_words`);
+one that cannot reach the hub leaves it as it is (retried). On the hub (``HUB``: no
 plate, no acquisition) the state is that of its PostgreSQL database (``role: "hub"``; ``down``
 with the reason when the database does not answer). ``nodata`` (503, as ``down``): the acquisition runs but its newest frame is over a second
 old (:data:`station.acquire.source.NO_FRAMES_S`): the station measures nothing now, as the live
@@ -30,7 +33,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, current_app, jsonify
 
 from station.acquire.source import down_health
-from station.sync import audit_push, corrupt_trials, other_key_erasures
+from station.sync import audit_push, corrupt_trials, other_key_erasures, refused
 from station.sync.unmatched import health as unmatched_erasures
 
 bp = Blueprint("health", __name__)
@@ -71,6 +74,11 @@ def station_health_document(app: Flask) -> dict:
                        "erasures_not_applied": unmatched_erasures(store), "trials_not_sent": corrupt_trials.health(store),
                        "erasures_keyed_elsewhere": other_key_erasures.health(store),
                        "audit_entries_waiting": audit_push.health(store)}
+        refusal = refused.health_words(state["last_error"])
+        if refusal is not None:  # nothing reaches the hub until someone acts: a monitor must see it
+            doc["reason"] = "; ".join(r for r in (refusal, doc.get("reason")) if r)
+            if doc.get("state") == "ok":
+                doc["state"] = "degraded"
     return doc
 
 

@@ -20,6 +20,10 @@ installed before (a station POSTs first, and asks by GET only a hub that answers
     ``{"station_id", "queue_length", "last_error", "tombstones_through", "changes": [...]}`` →
     ``{"applied_through", "applied", "duplicates"}`` (:meth:`station.sync.hub.Hub.push`;
     ``tombstones_through``: the last erasure tombstone the station applied).
+``POST /api/hub/station-restored``
+    ``{"station_id", "restored": {"id", "seq", "ids"}}`` → ``{"last_seq", "forgotten"}``: the
+    station was restored from its own backup; the hub takes its changes after ``seq`` as a new
+    epoch of it (:meth:`station.sync.hub.Hub.station_restored`).
 ``GET /api/hub/audit`` / ``POST /api/hub/audit``
     ``{"last"}``: the last of the station's own audit entries the hub holds; ``{"station_id",
     "entries": [...]}`` (at most 200, in order) → ``{"last", "added"}``: appended to the hub's
@@ -172,6 +176,13 @@ def lookup_limited(view):
 def push():
     request.max_content_length = PUSH_MAX_BYTES
     return hub().push(g.station, json_body())
+
+
+@bp.post("/api/hub/station-restored")
+@station_only
+def station_restored():
+    request.max_content_length = 4096
+    return hub().station_restored(g.station, json_body())
 
 
 @bp.get("/api/hub/audit")

@@ -16,6 +16,9 @@ import sys
 from pathlib import Path
 
 HUB_NOT_ASKED = "the hub could not be asked ({reason}); the oldest queued change is taken as the blocked one"
+RESTORED_WHAT_TO_DO = ("run `balance-station sync --restored-from BACKUP`, naming the backup file the database was "
+                       "restored from (`balance-station backup --list`): the next sync tells the hub, which then takes "
+                       "the changes made here since (a restore made with `balance-station restore` tells it by itself)")
 
 
 def _open(args: argparse.Namespace):
@@ -60,7 +63,7 @@ def _describe(change) -> str:
 
 def show_blocked(args: argparse.Namespace) -> int:
     from station.store import outbox_admin
-    from station.sync import audit_push, kept_unsent
+    from station.sync import audit_push, kept_unsent, refused
 
     config, store = _open(args)
     try:
@@ -73,7 +76,13 @@ def show_blocked(args: argparse.Namespace) -> int:
               + (f"; the hub has applied this station's changes up to #{hub_last}" if hub_last is not None else ""))
         if why:
             print(HUB_NOT_ASKED.format(reason=why))
-        if change is None:
+        if refused.went_back(state.get("last_error")):
+            print("not pushed: this station's database went back to an older backup without the hub being told; the "
+                  "hub already applied other changes under the numbers it gives again, so nothing queued here "
+                  "reaches the hub")
+            print(f"  the last sync: {state['last_error']}")
+            print(f"  {RESTORED_WHAT_TO_DO}")
+        elif change is None:
             print("nothing is blocked: every queued change is on the hub" if queued else "nothing is blocked: the "
                   "queue is empty")
         elif refusal is None:
@@ -99,6 +108,40 @@ def show_blocked(args: argparse.Namespace) -> int:
                 mark = marks.get(item.seq)
                 print(f"  {item.change_id}: {item.entity} {item.op} #{item.local_id}, skipped {item.skipped_at} by "
                       f"{item.skipped_by}" + (f", {mark.words()}" if mark else "") + f": {item.reason}")
+    finally:
+        store.close()
+    return 0
+
+
+def restored_from(args: argparse.Namespace) -> int:
+    """``--restored-from BACKUP``: this station's database was put back from ``BACKUP`` without
+    ``balance-station restore`` (copied by hand, or by software before restore marks); mark it as
+    ``restore`` does, with the backup's numbers, so that its next sync tells the hub
+    (:mod:`station.sync.station_restore`) and the hub takes its changes again."""
+    import sqlite3
+
+    from station.cli import UserError
+    from station.store import restore_marks
+    from station.store.backup import inspect_database
+    from station.store.db import StoreError
+
+    _, store = _open(args)
+    try:
+        try:
+            inspect_database(args.restored_from)
+            backup = sqlite3.connect(f"file:{args.restored_from}?mode=ro", uri=True)
+            try:
+                with store.db.read() as conn:
+                    marks = restore_marks.check_base(backup, conn, store.outbox.station_id)
+            finally:
+                backup.close()
+        except (StoreError, sqlite3.Error, ValueError) as exc:
+            raise UserError(f"{args.restored_from}: {exc}") from None
+        with store.db.write() as conn:
+            restore_marks.mark(conn, store.outbox.now_iso(), marks)
+        print(f"marked: this station's database was restored from {args.restored_from} (its changes up to "
+              f"#{marks['seq']}); the next sync (`balance-station sync --once`, or the running station's own) tells the "
+              "hub, which then takes the changes made here since")
     finally:
         store.close()
     return 0

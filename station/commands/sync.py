@@ -5,6 +5,7 @@
     balance-station sync --skip CHANGE_ID [--yes]  # take it out of the queue (kept, audited)
     balance-station sync --resolve CHANGE_ID     # a change kept unsent (/healthz counts it): dealt with
     balance-station sync --resend CHANGE_ID [--from BACKUP]  # a trial kept for corrupt frames: put back, send
+    balance-station sync --restored-from BACKUP  # the database was put back from BACKUP by hand
 
 The hub comes from the configuration's ``[hub]`` section (``url``, ``token``, ``ca_file``) unless
 given here. One sync applies the hub's erasures here, then pushes everything queued (patients,
@@ -34,6 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     what.add_argument("--resolve", metavar="CHANGE_ID",
                       help="mark a change kept unsent (an erasure the hub did not apply, a trial whose frames are "
                            "corrupt: /healthz counts them) dealt with; kept, audited, no longer counted")
+    what.add_argument("--restored-from", type=Path, metavar="BACKUP",
+                      help="this station's database was put back from BACKUP by hand, not with `balance-station "
+                           "restore`: mark it so, so that the hub takes its changes again")
     what.add_argument("--resend", metavar="CHANGE_ID",
                       help="send again a trial kept unsent because its frames were corrupt, once they read whole; "
                            "audited")
@@ -57,6 +61,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     if args.show_blocked:
         return _sync_admin.show_blocked(args)
+    if args.restored_from is not None:
+        return _sync_admin.restored_from(args)
     if args.backup is not None and not args.resend:
         from station.cli import UserError
 

@@ -588,6 +588,7 @@ def restore_backup(data_dir: str | os.PathLike, source: str | os.PathLike, now_s
         _stage_copy(source, staging)
         info = inspect_database(staging)
         sessions_ended = _end_login_sessions(staging)
+        _mark_restored(staging)
         unusable = _unusable_accounts(staging)
         pre_restore = None
         if db.exists():
@@ -645,6 +646,23 @@ def _end_login_sessions(staging: Path) -> int:
             conn.close()
     except SQLITE_ERRORS as exc:
         raise BackupError(f"{staging}: cannot end the backup's login sessions ({sqlite_message(exc)}); nothing was "
+                          "changed") from None
+
+
+def _mark_restored(staging: Path) -> None:
+    """Mark the staged copy as restored (:mod:`station.store.restore_marks`): its next sync tells
+    the hub to take its changes from the backup's numbers on, instead of refusing them for good."""
+    from station.store import restore_marks
+    from station.store.timefmt import utc_iso
+
+    try:
+        conn = sqlite3.connect(staging, isolation_level=None)
+        try:
+            restore_marks.mark(conn, utc_iso(time.time()))
+        finally:
+            conn.close()
+    except SQLITE_ERRORS as exc:
+        raise BackupError(f"{staging}: cannot mark the backup as restored ({sqlite_message(exc)}); nothing was "
                           "changed") from None
 
 

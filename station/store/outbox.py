@@ -67,6 +67,9 @@ HUB_EPOCH_SETTING = "sync_hub_epoch"
 (:mod:`station.store.hub_epoch`)."""
 ACKNOWLEDGED_SETTING = "sync_acknowledged_through"
 """The ``settings`` row of the last change number the hub acknowledged (:meth:`Outbox.acknowledge`)."""
+LAST_ERROR_CHARS = 1500
+"""The last sync error is kept up to this long: the hub's words (up to
+:data:`station.sync.client.HUB_WORDS_CHARS`) after the station's own, what to do at their end."""
 
 PATIENT_SYNC_FIELDS = ("identifier", "birth_year", "sex", "height_cm", "weight_kg", "conditions", "notes")
 """The patient fields that sync (plus ``archived``)."""
@@ -487,7 +490,7 @@ class Outbox:
             if error is None:
                 conn.execute("UPDATE sync_state SET last_attempt_at = ?, last_sync_at = ?, last_error = NULL", (now, now))
             else:
-                conn.execute("UPDATE sync_state SET last_attempt_at = ?, last_error = ?", (now, error[:500]))
+                conn.execute("UPDATE sync_state SET last_attempt_at = ?, last_error = ?", (now, error[:LAST_ERROR_CHARS]))
 
     def set_tombstone_cursor(self, cursor: int) -> None:
         with self._db.write() as conn:

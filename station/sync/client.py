@@ -280,7 +280,13 @@ def _fields(doc: dict) -> dict[str, str]:
     return {k: v for k, v in fields.items() if isinstance(k, str) and isinstance(v, str)}
 
 
-def _one_line(words: object, max_chars: int = 200) -> str:
+HUB_WORDS_CHARS = 1000
+"""The hub's words in a refusal are kept whole up to this many characters: its refusals say what to
+do at their end (the longest, a restored station's, is about 500); beyond it the text is not the
+hub's (a proxy's page), and is cut."""
+
+
+def _one_line(words: object, max_chars: int = HUB_WORDS_CHARS) -> str:
     """The hub's message as one bounded line (a failing hub or a proxy may answer anything)."""
     text = " ".join(str(words).split())
     return text if len(text) <= max_chars else text[:max_chars - 3] + "..."

@@ -114,6 +114,12 @@ STATION_NAME_CHARS = 64
 TOKEN_PREFIX = "bst_"
 """Station tokens start with this (recognisable in a file or a leak; never taken for an option)."""
 ERASED = 0
+RESTORED_ENTITIES = ("patient", "session", "trial", "training", "programme", "audit")
+"""The kinds of a station's records whose highest id a restore's mark gives (:meth:`Hub.station_restored`;
+:data:`station.store.restore_marks.COUNTED`)."""
+STATION_RESTORES_SETTING = "hub_station_restores"
+"""``settings`` rows ``hub_station_restores:<station row id>``: the restore marks of that station the
+hub took (the last 20), so that a mark sent again changes nothing."""
 """The hub id a station's record maps to once its patient was erased on the hub."""
 RESTORE_ACTOR = Actor(None, "restore")
 """Who erases again, at the hub's start, a patient whose erasure a restore undid."""
@@ -366,6 +372,65 @@ class Hub:
         return {"applied_through": self._last_seq(station), "applied": applied, "duplicates": duplicates,
                 "unmatched_erasures": unmatched}
 
+    def station_restored(self, station: StationRef, body: object) -> dict:
+        """A station restored from its own backup goes on as a new epoch of itself
+        (:mod:`station.sync.station_restore`): ``{"station_id", "restored": {"id", "seq", "ids":
+        {entity: highest id}}}``, the backup's highest change number and record ids
+        (:mod:`station.store.restore_marks`).
+
+        In one transaction the hub forgets what it applied of this station above those numbers
+        (the lost database's change numbers, the ids it had given its records, frame parts of its
+        trials not pushed), which the restored database gives again to other changes and records;
+        the records themselves, with their patients, visits and trials, stay on the hub and are
+        no longer this station's to change. The station's changes after ``seq`` are then taken as
+        any are: a record the backup held and the hub changed since is merged by the usual rules
+        (last writer wins per patient field by the change's time; a visit or trial sent again
+        replaces the hub's copy). Audited ``sync.station_restored``; a mark already taken (its
+        answer lost) changes nothing again. Returns ``{"last_seq", "forgotten"}``."""
+        if not isinstance(body, dict):
+            raise ValidationError({"body": "must be a JSON object"})
+        self._bind(station, body.get("station_id"))
+        mark = body.get("restored")
+        if not isinstance(mark, dict):
+            raise ValidationError({"restored": "must be the restore's mark: {id, seq, ids}"})
+        mark_id = mark.get("id")
+        if not isinstance(mark_id, str) or not 8 <= len(mark_id) <= 64 or not mark_id.isalnum():
+            raise ValidationError({"restored.id": "must be the restore's id (hex digits)"})
+        seq = _int(mark, "seq")
+        ids = mark.get("ids")
+        if not isinstance(ids, dict) or set(ids) != set(RESTORED_ENTITIES):
+            raise ValidationError({"restored.ids": f"must give the highest id of each of {', '.join(RESTORED_ENTITIES)}"})
+        highest = {entity: _int(ids, entity) for entity in RESTORED_ENTITIES}
+        key = f"{STATION_RESTORES_SETTING}:{station.id}"
+        with self._db.write() as conn:
+            last = int(conn.execute("SELECT last_seq FROM hub_stations WHERE id = ?", (station.id,)).fetchone()[0])
+            row = conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+            taken = json.loads(row[0]) if row is not None else []
+            if mark_id in taken:
+                return {"last_seq": last, "forgotten": 0}
+            forgotten = int(conn.execute("SELECT count(*) FROM hub_applied WHERE station = ? AND seq > ?",
+                                         (station.id, seq)).fetchone()[0])
+            conn.execute("DELETE FROM hub_applied WHERE station = ? AND seq > ?", (station.id, seq))
+            conn.execute("UPDATE hub_stations SET last_seq = ?, last_error = NULL WHERE id = ? AND last_seq > ?",
+                         (seq, station.id, seq))
+            for entity, local_id in highest.items():
+                conn.execute("DELETE FROM hub_id_map WHERE station = ? AND entity = ? AND local_id > ?",
+                             (station.id, entity, local_id))
+            conn.execute("DELETE FROM hub_uploads WHERE station = ? AND trial_local_id > ?", (station.id, highest["trial"]))
+            conn.execute("DELETE FROM hub_programmes WHERE station = ? AND local_id > ?",
+                         (station.id, highest["programme"]))
+            value = json.dumps((taken + [mark_id])[-20:])
+            if row is None:
+                conn.execute("INSERT INTO settings (key, value, updated_at, updated_by) VALUES (?, ?, ?, 'hub')",
+                             (key, value, utc_iso(self._now())))
+            else:
+                conn.execute("UPDATE settings SET value = ?, updated_at = ? WHERE key = ?",
+                             (value, utc_iso(self._now()), key))
+            self.store.audit.record(station.actor, "sync.station_restored", object=f"station:{station.name}",
+                                    detail={"station": station.name, "from_change": seq, "last_change_before": last,
+                                            "forgotten_changes": forgotten})
+        return {"last_seq": min(last, seq), "forgotten": forgotten}
+
     def audit_last(self, station: StationRef) -> dict:
         """``{"last": id, "actions": [...]}``: the last of the station's own audit entries the hub
         holds, and the audit actions it knows (:func:`.hub_audit.last_answer`)."""
@@ -464,9 +529,12 @@ class Hub:
                            "in order only and never had this one. Report this to the station's maintainers")
         if row["at"] != at:
             raise Conflict(f"change #{seq} of station {station.name!r} is not the one the hub applied under that "
-                           "number: the station's database was restored from an older backup. Nothing more is "
-                           "taken from it: register it again (`balance-station hub stations add NEW-NAME`) with a "
-                           "fresh data directory and pull its patients from the hub")
+                           "number: the station's database was restored from an older backup without the hub being "
+                           "told. Nothing more is taken from it until it is: on the station, run `balance-station sync "
+                           "--restored-from BACKUP`, naming the backup file it was restored from (`balance-station "
+                           "backup --list`); its next sync then sends what was recorded since (a station whose "
+                           "software is older than that option: update it, or register it again with `balance-station "
+                           "hub stations add NEW-NAME` and a fresh data directory and pull its patients from the hub)")
         return True
 
     @staticmethod

@@ -1,6 +1,7 @@
 """The station's sync: push the outbox to the hub, apply the hub's erasures, pull patients.
 
-One :meth:`StationSync.sync_once` does, in this order:
+One :meth:`StationSync.sync_once` does, in this order (after telling the hub, once, that this
+station's database was restored from its backup: :mod:`station.sync.station_restore`):
 
 1. fetch the hub's erasure tombstones after the last one seen, and erase each patient held here
    (the station's own erasure path; not queued back to the hub); a patient whose trial is being
@@ -43,7 +44,8 @@ from station.store import erasure_key
 from station.store.audit import Actor
 from station.store.db import Conflict, NotFound, StoreError, ValidationError
 from station.store.trials import CorruptFrames
-from station.sync import audit_push, corrupt_trials, other_key_erasures, programme_updates, pulled, unmatched
+from station.sync import (audit_push, corrupt_trials, other_key_erasures, programme_updates, pulled, station_restore,
+                          unmatched)
 from station.sync.answers import BOOLEAN, LIST, OBJECT, TEXT, WHOLE, WHOLE_OR_NULL, items, take, wrong
 from station.sync.client import HubClient, HubRefused, SyncError
 from station.sync.hub import ERASURES_KEYED, PATIENT_SYNC_FIELDS, PATIENT_UPDATES_PAGE
@@ -85,7 +87,9 @@ class SyncReport:
     here, not sent: the trial's stored frames are corrupt, :mod:`station.sync.corrupt_trials`), ``audit_waiting``
     (this station's audit entries kept here: the hub's software does not know their actions, ``audit_waiting_actions``:
     :mod:`station.sync.audit_push`), ``erasures_keyed_elsewhere`` (erasures kept here, not sent: keyed with another
-    hub's clinic key, :mod:`station.sync.other_key_erasures`), ``queue_length`` left."""
+    hub's clinic key, :mod:`station.sync.other_key_erasures`), ``restore_told`` (this station's
+    database was restored from its backup and the hub was told: :mod:`station.sync.station_restore`),
+    ``queue_length`` left."""
 
     sent: Counter = field(default_factory=Counter)
     duplicates: int = 0
@@ -107,12 +111,20 @@ class SyncReport:
     hub_keys_erasures: bool = True
     audit_waiting: int = 0
     audit_waiting_actions: list = field(default_factory=list)
+    restore_told: dict | None = None
 
     def lines(self) -> list[str]:
         sent = ", ".join(f"{n} {_RECORD_WORDS.get(entity, (entity, entity + 's'))[n != 1]}"
                          for entity, n in sorted(self.sent.items())) or "nothing"
         parts = f"{self.frame_parts} frame part{'s' if self.frame_parts != 1 else ''}"
-        out = [f"sent {sent} ({parts} uploaded, {self.duplicates} already on the hub)",
+        out = []
+        if self.restore_told is not None:
+            forgotten = self.restore_told["forgotten"]
+            out.append(f"the hub was told this station was restored from a backup: it takes this station's changes "
+                       f"after #{self.restore_told['seq']}" + (
+                           f" (the {forgotten} change{'s' if forgotten != 1 else ''} it had from the lost database "
+                           "after the backup stay on the hub)" if forgotten else ""))
+        out += [f"sent {sent} ({parts} uploaded, {self.duplicates} already on the hub)",
                f"{self.erased} patients erased here (erased on the hub)"]
         if self.refreshed:
             out.append(f"{self.refreshed} patients updated from the hub")
@@ -192,6 +204,7 @@ class StationSync:
         report = SyncReport()
         with self._lock:
             try:
+                report.restore_told = station_restore.tell_hub(self.store, self.client)
                 self._apply_tombstones(report)
                 self._push(report)
                 self._push_audit(report)
@@ -354,10 +367,11 @@ class StationSync:
         if hub_last_seq > self.store.outbox.highest_seq():
             raise SyncError(
                 f"the hub already has this station's changes up to #{hub_last_seq}, more than this database ever "
-                "made: it was restored from an older backup, or it is not the data directory that synced under "
-                "this token's station name (a new tablet is a new station); nothing was pushed. Register it on "
-                "the hub under a new name (`balance-station hub stations add NEW-NAME`) and start it with a "
-                "fresh data directory, pulling its patients from the hub")
+                "made: it was restored from an older backup without the hub being told, or it is not the data "
+                "directory that synced under this token's station name; nothing was pushed. If it was restored, run "
+                "`balance-station sync --restored-from BACKUP`, naming the backup file it was restored from "
+                "(`balance-station backup --list`), and sync again; a new tablet is a new station: register it "
+                "under its own name (`balance-station hub stations add NEW-NAME`)")
 
     def _erase_here(self, key: object) -> str:
         """``erased``, ``absent`` (no such patient here) or ``deferred`` (a test of theirs is open on

@@ -1,0 +1,119 @@
+"""A station's database put back from a backup: the marks that let it go on syncing.
+
+A station restored from its own backup (the usual fix for a dead SD card) numbers its next
+changes, and the ids of its next records, from the backup's highest: the numbers and ids its lost
+database had already given, and pushed to the hub, after the backup was taken. The hub would take
+its next changes for repeats of others (and refuse them), and its next patient for the patient
+the lost database had under that id.
+
+So ``balance-station restore`` marks the database it puts back (:func:`mark`, in the copy it
+checks, before it replaces anything): a new random id and the backup's highest change number and
+highest id of each kind of record it pushes (:data:`COUNTED`), in the ``settings`` row
+:data:`SETTING` (never a dashboard setting). The station's next sync tells the hub first
+(:mod:`station.sync.station_restore`): the hub forgets what it applied beyond those numbers (the
+records themselves stay on the hub) and takes the station's changes from there on, as a new epoch
+of the same station; the mark is then kept as told (``told``), so that it is told once.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+
+SETTING = "sync_restored"
+COUNTED = {"patient": "patients", "session": "sessions", "trial": "trials", "training": "training_sessions",
+           "programme": "programme_assignments", "audit": "audit_log"}
+"""Each kind of record a station pushes (as the hub maps it: ``hub_id_map.entity``), and its table."""
+
+
+def _highest(conn: sqlite3.Connection, table: str) -> int:
+    """The highest id ``table`` ever gave (SQLite's AUTOINCREMENT counter, else its highest row); 0
+    when the database has no such table (a backup from before it)."""
+    try:
+        row = conn.execute("SELECT coalesce(max(id), 0) FROM " + table).fetchone()
+        counter = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
+    except sqlite3.OperationalError:
+        return 0
+    return max(int(row[0]), int(counter[0]) if counter is not None else 0)
+
+
+def marks_of(conn: sqlite3.Connection) -> dict | None:
+    """The marks of the station database open in ``conn`` (a backup): ``{"seq", "ids": {entity:
+    highest id}}``, or None for a database without a sync outbox (nothing of it was ever pushed)."""
+    has_outbox = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sync_outbox'").fetchone()
+    if has_outbox is None:
+        return None
+    return {"seq": _highest_seq(conn), "ids": {entity: _highest(conn, table) for entity, table in COUNTED.items()}}
+
+
+def _highest_seq(conn: sqlite3.Connection) -> int:
+    counter = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'sync_outbox'").fetchone()
+    queued = conn.execute("SELECT coalesce(max(seq), 0) FROM sync_outbox").fetchone()[0]
+    return max(int(queued), int(counter[0]) if counter is not None else 0)
+
+
+def mark(conn: sqlite3.Connection, now_iso: str, marks: dict | None = None) -> dict | None:
+    """Mark the station database open in ``conn`` as restored from a backup whose marks are
+    ``marks`` (:func:`marks_of`; by default its own: a backup about to be restored): the mark
+    ``{"id", "seq", "ids", "told": false}`` it now holds, or None for a backup without a sync outbox."""
+    marks = marks_of(conn) if marks is None else marks
+    if marks is None:
+        return None
+    restored = {"id": secrets.token_hex(16), **marks, "told": False}
+    conn.execute("INSERT INTO settings (key, value, updated_at, updated_by) VALUES (?, ?, ?, 'restore')"
+                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at,"
+                 " updated_by = excluded.updated_by", (SETTING, json.dumps(restored), now_iso))
+    return restored
+
+
+def read(conn) -> dict | None:
+    """The database's restore mark (None: never restored, or restored by software before marks)."""
+    row = conn.execute("SELECT value FROM settings WHERE key = ?", (SETTING,)).fetchone()
+    if row is None:
+        return None
+    value = json.loads(row[0])
+    return value if isinstance(value, dict) and isinstance(value.get("id"), str) else None
+
+
+def set_told(conn, mark_id: str, now_iso: str) -> None:
+    """The hub took the mark ``mark_id`` (its new epoch of this station began)."""
+    value = read(conn)
+    if value is not None and value["id"] == mark_id:
+        conn.execute("UPDATE settings SET value = ?, updated_at = ? WHERE key = ?",
+                     (json.dumps({**value, "told": True}), now_iso, SETTING))
+
+
+IMMUTABLE = (("patient", "patients", "created_at"), ("trial", "trials", "started_at"))
+"""Records a backup shares with the database restored from it, by id, and what never changes of them."""
+
+
+def check_base(backup_conn, current_conn, station: str) -> dict:
+    """The marks of the backup open in ``backup_conn`` (:func:`marks_of`), if it can be the one the
+    station database open in ``current_conn`` (of ``station``) was restored from: the same
+    station's, holding no more changes nor records than it, and each of its patients and trials
+    still here the same record (made at the same time), not another that a later backup of the
+    lost database gave the same id. ValueError (what is wrong, what to do) otherwise."""
+    backup = marks_of(backup_conn)
+    if backup is None:
+        raise ValueError("the backup is from before this station synced: nothing of it was pushed, so there is "
+                         "nothing to tell the hub; run `balance-station sync --once`")
+    current = marks_of(current_conn)
+    row = backup_conn.execute("SELECT station_id FROM sync_identity").fetchone()
+    if row is None or row[0] != station:
+        raise ValueError(f"the backup is of another station ({'none' if row is None else row[0]}, this one is "
+                         f"{station}); give the backup this station's database was restored from "
+                         "(`balance-station backup --list`)")
+    beyond = [f"{entity} #{backup['ids'][entity]}" for entity in COUNTED if backup["ids"][entity] > current["ids"][entity]]
+    if backup["seq"] > current["seq"]:
+        beyond.insert(0, f"change #{backup['seq']}")
+    for entity, table, column in IMMUTABLE:
+        here = dict(current_conn.execute(f"SELECT id, {column} FROM {table}").fetchall())
+        other = next((i for i, v in backup_conn.execute(f"SELECT id, {column} FROM {table}") if i in here
+                      and here[i] != v), None)
+        if other is not None:
+            beyond.append(f"its {entity} #{other} is another record than this database's")
+    if beyond:
+        raise ValueError(f"the backup is not the one this database was restored from ({', '.join(beyond)}): give "
+                         "that one (`balance-station backup --list`; the one taken before the database was put back)")
+    return backup

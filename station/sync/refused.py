@@ -1,0 +1,57 @@
+"""A station the hub refuses: what ``/healthz`` and ``sync --show-blocked`` say of it.
+
+A sync that fails because the hub cannot be reached (or is busy) is retried and succeeds by itself
+once the hub answers: ``/healthz`` stays ``ok`` and shows the station's own words. A sync the hub
+*refuses* (4xx: a revoked token, a change it will not take) fails the same way at every try until
+someone acts, and nothing recorded here reaches the hub meanwhile: ``/healthz`` is then
+``degraded`` with :func:`health_words` as its reason (never the hub's words, which may name a
+patient: the signed-in status and ``sync --show-blocked`` show them).
+
+A station whose database went back to an older backup without telling the hub (copied back by
+hand, or restored by software before ``restore`` marked it: :mod:`station.sync.station_restore`)
+is refused for good, by the hub (``409``) or by the station itself before it pushes: it is named
+as such (:func:`went_back`).
+"""
+
+from __future__ import annotations
+
+RESTORED_WORDS = "restored from an older backup"
+"""In the hub's refusal of a change it applied another under the same number
+(:meth:`station.sync.hub.Hub._repeat`), and in the station's own refusal to push when the hub holds
+more of its changes than it ever made (:meth:`station.sync.syncer.StationSync._check_not_behind`)."""
+REFUSED_PREFIX = "the hub refused "
+"""How the station's words of a hub's 4xx answer begin (:class:`station.sync.client.HubRefused`)."""
+WENT_BACK_HEALTH = ("the hub refuses this station's changes for good: the station's database went back to an older "
+                    "backup without the hub being told, so nothing recorded here since reaches the hub; "
+                    "`balance-station sync --show-blocked` says what to do")
+REFUSED_HEALTH = ("the hub refuses this station's sync ({what}): the changes recorded here wait on this station "
+                  "until someone acts; `balance-station sync --show-blocked` (or the station's status, signed in) "
+                  "says why")
+
+
+def went_back(error: str | None) -> bool:
+    """Whether the sync's last error (the station's words) is the refusal of a station whose
+    database went back to an older backup."""
+    return bool(error) and RESTORED_WORDS in error
+
+
+def health_words(error: str | None) -> str | None:
+    """``/healthz``'s reason (no patient data) when the sync's last error ``error`` is a refusal
+    that retrying does not end; None for no error or one that passes by itself (the hub cannot be
+    reached, is busy or failing).
+
+    >>> health_words("cannot reach the hub at https://hub.example (timed out); will retry") is None
+    True
+    >>> health_words("the hub refused POST /api/hub/push (HTTP 422): patient X: birth_year ...")[:59]
+    "the hub refuses this station's sync (HTTP 422 to a push): t"
+    """
+    if not error:
+        return None
+    if went_back(error):
+        return WENT_BACK_HEALTH
+    if not error.startswith(REFUSED_PREFIX):
+        return None
+    request, _, rest = error[len(REFUSED_PREFIX):].partition(" (HTTP ")
+    status = rest[:3] if rest[:3].isdigit() else "4xx"
+    kind = "a push" if request.endswith("/api/hub/push") else "its request"
+    return REFUSED_HEALTH.format(what=f"HTTP {status} to {kind}")
