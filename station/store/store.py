@@ -12,6 +12,7 @@ as ``partial`` (:meth:`Store.recover_partial_trials`). Command-line tools use :m
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
@@ -20,11 +21,12 @@ from typing import Callable
 from station.clock import Clock
 from station.config import StationConfig
 from station.store.audit import Actor, AuditLog
-from station.store.backup import list_backups
+from station.store.backup import BackupError, backup_name, backups_dir, create_backup, list_backups
 from station.store.datadir import check_data_dir, open_in_data_dir
 from station.store.db import Database, StoreError, acquire_service_lock, db_path, is_disk_full
 from station.store.erasure_key import KeyFile
 from station.store.logins import LoginSessions
+from station.store.migrations import LATEST_VERSION
 from station.store.outbox import Outbox
 from station.store.passwords import DEFAULT_COST, ScryptCost
 from station.store.patients import Patients
@@ -36,6 +38,8 @@ from station.store.settings import Settings
 from station.store.training import TrainingSessions
 from station.store.trials import DEFAULT_COMMIT_INTERVAL_S, Trials
 from station.store.users import Users
+
+_log = logging.getLogger(__name__)
 
 
 def _prepare_data_dir(data_dir: Path, *, database_file: bool = True) -> Path:
@@ -112,6 +116,46 @@ def check_integrity(db: Database, data_dir: Path) -> None:
     )
 
 
+PRE_MIGRATION_PREFIX = "station-pre-migration-v"
+"""Name of the copy kept before a migration: ``backups/station-pre-migration-v<N>-<UTC time>.sqlite3``
+(``N``: the schema version it holds). Never pruned (:func:`station.store.backup.prune_backups`
+deletes scheduled backups only)."""
+
+
+def copy_before_migrating(db: Database, data_dir: Path) -> Path | None:
+    """Before this software migrates an existing database to its schema, a copy of the database as
+    it is, in ``backups/`` (:data:`PRE_MIGRATION_PREFIX`); the path, or None when there is nothing
+    to migrate (a new database, or one at this software's schema or newer).
+
+    An older version refuses a migrated database, so going back to it (an update that has to be
+    undone) means restoring: from this copy, nothing recorded before the update is lost. The copy is
+    made whoever opens the database first (the service, ``make run`` or a command). If it cannot be
+    made, the database is not migrated (StoreError with what to do)."""
+    version = db.schema_version()
+    if version == 0 or version >= LATEST_VERSION:
+        return None
+    now_s = time.time()
+    prefix = f"{PRE_MIGRATION_PREFIX}{version}-"
+    try:
+        copy = create_backup(data_dir, now_s, prefix=prefix, refuse_while_recording=False).path
+    except (BackupError, OSError) as exc:
+        same_second = backups_dir(data_dir) / backup_name(now_s, prefix)
+        if same_second.exists() or db.schema_version() != version:
+            return None  # another process opening it now made the copy (and migrates it)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise StoreError(
+            f"the database {db.path} has schema version {version}; this software migrates it to {LATEST_VERSION} "
+            f"after keeping a copy of it as it is in {backups_dir(data_dir)}, and the copy failed ({reason}); "
+            "nothing was changed: "
+            "make room or fix what it says, then start again"
+        ) from None
+    _log.warning(
+        "the database has schema version %d and is migrated to %d; the database as it was is kept as %s "
+        "(restore it only to go back to the software version that wrote it)", version, LATEST_VERSION, copy
+    )
+    return copy
+
+
 class Store:
     """Everything stored in one data directory.
 
@@ -175,6 +219,8 @@ class Store:
         try:
             if check_database:
                 check_integrity(self.db, self.data_dir)
+            if database is None:
+                copy_before_migrating(self.db, self.data_dir)
             self.db.migrate()
         except BaseException as exc:
             self.db.close()

@@ -1,0 +1,92 @@
+"""Before migrating an existing database, the store keeps a copy of it as it was (finding 4 of
+session 23's review): an update that has to be undone then restores that copy, and nothing recorded
+before the update is lost (the older software refuses a migrated database)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from station.store.backup import create_backup, inspect_database, list_backups, prune_backups, restore_backup
+from station.store.db import DB_FILENAME, StoreError
+from station.store.migrations import LATEST_VERSION, MIGRATIONS, migrate
+from station.store.store import Store
+
+from clinic_data import CHEAP_COST
+
+NOW = "2026-01-01T00:00:00.000Z"
+
+
+def old_station(data, version: int = 11) -> None:
+    """A data directory as the software of schema ``version`` left it, with one patient."""
+    data.mkdir()
+    conn = sqlite3.connect(data / DB_FILENAME, isolation_level=None)
+    migrate(conn, tuple(m for m in MIGRATIONS if m.version <= version))
+    conn.execute("INSERT INTO patients (identifier, birth_year, sex, created_at, updated_at)"
+                 " VALUES ('OLD-1', 1950, 'F', ?, ?)", (NOW, NOW))
+    conn.close()
+
+
+def version_of(path) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return int(conn.execute("PRAGMA user_version").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_a_migration_keeps_a_copy_of_the_database_as_it_was(tmp_path, caplog):
+    data = tmp_path / "data"
+    old_station(data)
+    with Store.open(data, password_cost=CHEAP_COST) as store:
+        assert store.db.schema_version() == LATEST_VERSION
+    (copy,) = (data / "backups").glob("station-pre-migration-v11-*.sqlite3")
+    assert version_of(copy) == 11
+    info = inspect_database(copy)  # an intact database of the older version: restorable
+    assert info.schema_version == 11 and info.patients == 1
+    assert copy.stat().st_mode & 0o777 == 0o600
+    assert "schema version 11 and is migrated to" in caplog.text and str(copy) in caplog.text
+    assert "OLD-1" not in caplog.text  # no patient data in the log
+    # not a scheduled backup: retention never deletes it
+    assert list_backups(data) == []
+    for hour in (1, 2, 3):
+        create_backup(data, now_s=1_800_000_000 + 3600 * hour)
+        prune_backups(data, keep=1)
+    assert len(list_backups(data)) == 1
+    assert copy.exists()
+
+    # opened again: nothing to migrate, no second copy
+    with Store.open(data, password_cost=CHEAP_COST):
+        pass
+    assert len(list((data / "backups").glob("station-pre-migration-*"))) == 1
+
+
+def test_going_back_restores_the_copy(tmp_path):
+    data = tmp_path / "data"
+    old_station(data)
+    with Store.open(data, password_cost=CHEAP_COST):
+        pass
+    (copy,) = (data / "backups").glob("station-pre-migration-v11-*.sqlite3")
+    restore_backup(data, copy)
+    assert version_of(data / DB_FILENAME) == 11
+
+
+def test_a_new_or_current_database_gets_no_copy(tmp_path):
+    data = tmp_path / "data"
+    with Store.open(data, password_cost=CHEAP_COST):
+        pass
+    with Store.open(data, password_cost=CHEAP_COST):
+        pass
+    assert not (data / "backups").exists() or list((data / "backups").iterdir()) == []
+
+
+def test_no_migration_without_the_copy(tmp_path):
+    data = tmp_path / "data"
+    old_station(data)
+    (data / "backups").write_text("not a folder")  # the copy cannot be made
+    with pytest.raises(StoreError) as caught:
+        Store.open(data, password_cost=CHEAP_COST)
+    words = str(caught.value)
+    assert "schema version 11" in words and "the copy failed" in words and "nothing was changed" in words
+    assert version_of(data / DB_FILENAME) == 11
