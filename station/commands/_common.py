@@ -1,8 +1,9 @@
-"""Helpers shared by the sub-commands: configuration loading with ``--config`` and ``--data-dir``, and
-the simulated plate's calibration."""
+"""Helpers shared by the sub-commands: configuration loading with ``--config`` and ``--data-dir``, the
+simulated plate's calibration, and a stretch that a Ctrl-C must not cut."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 
 from station.config import StationConfig
@@ -19,6 +20,23 @@ def load_config(args) -> StationConfig:
     if data_dir is not None:
         config = replace(config, data_dir=data_dir)
     return config
+
+
+@contextlib.contextmanager
+def ignoring_interrupts():
+    """SIGINT ignored inside (in the main thread; elsewhere nothing changes), then as before: a file
+    being finished after a Ctrl-C (or ``timeout -s INT``, which signals twice) is not cut short."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def simulated_plate_calibration(config: StationConfig, seed: int):

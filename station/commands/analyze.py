@@ -5,7 +5,9 @@ format, detected from the header. A PATH may be a file or a directory (its trial
 recursive). On a terminal the measures are a readable table (label, value, unit, grouped; see
 :mod:`station.reference.measures`); piped, redirected or with ``--out`` they are JSON, unless
 ``--format`` says otherwise. Every file is analysed even when others fail; each failure is one line on stderr and
-an ``{"file", "error"}`` entry (JSON) or a row with the ``error`` column filled (CSV).
+an ``{"file", "error"}`` entry (JSON) or a row with the ``error`` column filled (CSV). A file whose
+sidecar says it is not a whole trial (``status`` ``partial`` or ``aborted``) is analysed and said so
+(``incomplete``: :func:`incomplete_words`).
 
 A batch runs on every core (``--jobs``, default all) or on a Dask cluster (``--dask``); results
 keep the order of the files and are written as they come (JSON and CSV), so memory stays bounded
@@ -38,6 +40,8 @@ from station.commands._batch import (
 
 TRIAL_SUFFIXES = (".csv", ".txt")
 RESULT_FIELDS = ("file", "fs_hz", "samples", "profile", "version", "error")
+LAST_FIELDS = ("incomplete",)
+"""CSV columns after the metrics (added later: the metrics keep their places)."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -155,6 +159,24 @@ def cop_outside_plate(time_s, ap_cm, ml_cm, metadata: dict) -> str | None:
     return None
 
 
+def incomplete_words(metadata: dict, samples: int, fs_hz: float) -> str | None:
+    """Why a trial file is not a whole trial, from its sidecar's ``status`` (``partial``: a recording
+    cut short by Ctrl-C, a crash or a power cut; ``aborted``: stopped on purpose; an exported trial
+    says it the same way), or None for a whole trial or a file without that key.
+
+    >>> incomplete_words({"status": "partial", "status_reason": "interrupted: the program was stopped"}, 1970, 100.0)
+    'incomplete (partial: interrupted: the program was stopped): the measures cover the 19.7 s recorded, not the whole trial'
+    >>> incomplete_words({"status": "complete"}, 3000, 100.0) is None
+    True
+    """
+    status = metadata.get("status") if isinstance(metadata, dict) else None
+    if not isinstance(status, str) or status == "complete":
+        return None
+    reason = metadata.get("status_reason")
+    said = f"{status}: {reason}" if isinstance(reason, str) and reason else status
+    return f"incomplete ({said}): the measures cover the {samples / fs_hz:.1f} s recorded, not the whole trial"
+
+
 def analyse_file(path: str, profile: str | None, version: str, fast: bool = False) -> dict:
     """``{"file", "fs_hz", "samples", "profile", "version", "metrics"}`` or ``{"file", "error"}``;
     ``fast``: parse with the fast reader when installed (see :func:`station.store.trialfile.read_trial`);
@@ -185,7 +207,8 @@ def analyse_file(path: str, profile: str | None, version: str, fast: bool = Fals
         return {"file": path, "error": "not enough memory to analyse this file"}
     except Exception as exc:  # a bug must not stop the batch nor print a traceback
         return {"file": path, "error": f"unexpected error ({type(exc).__name__}: {exc}); please report it"}
-    return {"file": path, **result}
+    incomplete = incomplete_words(trial.metadata, result["samples"], result["fs_hz"])
+    return {"file": path, **result, **({"incomplete": incomplete} if incomplete else {})}
 
 
 def format_json(results: list[dict]) -> str:
@@ -195,7 +218,7 @@ def format_json(results: list[dict]) -> str:
 def csv_header() -> list[str]:
     from station.analysis.metrics import METRIC_KEYS
 
-    return list(RESULT_FIELDS + METRIC_KEYS)
+    return list(RESULT_FIELDS + METRIC_KEYS + LAST_FIELDS)
 
 
 def csv_row(r: dict) -> list:
@@ -203,7 +226,8 @@ def csv_row(r: dict) -> list:
     from station.analysis.metrics import METRIC_KEYS
 
     metrics = r.get("metrics", {})
-    row = [r.get(field) for field in RESULT_FIELDS] + [metrics.get(k) for k in METRIC_KEYS]
+    row = [r.get(field) for field in RESULT_FIELDS] + [metrics.get(k) for k in METRIC_KEYS] + \
+        [r.get(field) for field in LAST_FIELDS]
     return ["" if v is None else (repr(v) if isinstance(v, float) else v) for v in row]
 
 
@@ -240,6 +264,8 @@ def format_table(results: list[dict]) -> str:
     for r in results:
         if "error" in r:
             lines.append(f"{r['file']}: not analysed: {r['error']}")
+        elif r.get("incomplete"):
+            lines.append(f"{r['file']}: {r['incomplete']}")
     if not good:
         return "\n".join(lines) + "\n"
     if len(good) > TABLE_MAX_COLUMNS:
@@ -287,7 +313,8 @@ class _TableRows:
                     if "metrics" in r:
                         r["metrics"] = _key_measures(r["metrics"])
             if self.analysed > TABLE_MAX_COLUMNS:
-                result = {"file": result["file"], "metrics": _key_measures(result["metrics"])}
+                result = {"file": result["file"], "metrics": _key_measures(result["metrics"]),
+                          **({"incomplete": result["incomplete"]} if result.get("incomplete") else {})}
         self.results.append(result)
 
     def close(self) -> None:

@@ -34,7 +34,7 @@ def record(args: argparse.Namespace) -> int:
     from station import __version__
     from station.acquire.frame import FrameFlag, trial_columns
     from station.cli import UserError
-    from station.commands._common import load_config
+    from station.commands._common import ignoring_interrupts, load_config
     from station.store.trialfile import TrialFileError, write_trial_csv
 
     if not (0 < args.seconds <= 3600):
@@ -49,6 +49,42 @@ def record(args: argparse.Namespace) -> int:
     if existing and not getattr(args, "force", False):
         raise UserError(f"{existing[0]} already exists; give --force to replace it, or another --out")
     config = load_config(args)
+    try:
+        frames, station, source_doc, time_zero_s = _record_frames(args, config)
+    except KeyboardInterrupt:  # Ctrl-C while recording: the file is written only at the end
+        unchanged = f" ({' and '.join(str(p) for p in existing)} unchanged)" if existing else ""
+        error = UserError(f"interrupted while recording: nothing was written{unchanged}")
+        error.exit_status = 130  # as an interrupted program's
+        raise error from None
+    rate_hz = config.acquisition.rate_hz
+    has_imu = station.hardware.imu is not None
+    flags = frames["flags"]
+    metadata = {
+        "rate_hz": rate_hz,
+        "samples": int(len(frames)),
+        "started_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "station_version": __version__,
+        "source": source_doc,
+        "plate": {"width_cm": config.plate.width_cm, "depth_cm": config.plate.depth_cm},
+        "calibration": station.calibration.to_dict(),
+        "protocol": None,
+        "frames_lost": int(np.sum(np.diff(frames["seq"].astype(np.int64)) - 1)) if len(frames) > 1 else 0,
+        "frames_invalid": int(np.count_nonzero(flags & int(FrameFlag.INVALID))),
+        "frames_low_load": int(np.count_nonzero(flags & int(FrameFlag.LOW_LOAD))),
+        "imu": station.hardware.imu.name if has_imu else None,
+    }
+    try:
+        with ignoring_interrupts():  # the CSV and its sidecar are written whole or not at all
+            write_trial_csv(args.out, trial_columns(frames, rate_hz, time_zero_s=time_zero_s, include_imu=has_imu),
+                            metadata)
+    except (OSError, TrialFileError) as exc:
+        raise UserError(f"cannot write {args.out}: {exc}") from None
+    print(f"balance-station record: wrote {len(frames)} frames to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _record_frames(args, config):
+    """The recording: ``(frames, station, source document, time_zero_s)``."""
     rate_hz = config.acquisition.rate_hz
     source_doc: dict
     time_zero_s = 0.0
@@ -76,28 +112,7 @@ def record(args: argparse.Namespace) -> int:
             frames = station.run_seconds(args.seconds)
         finally:
             station.close()
-    has_imu = station.hardware.imu is not None
-    flags = frames["flags"]
-    metadata = {
-        "rate_hz": rate_hz,
-        "samples": int(len(frames)),
-        "started_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "station_version": __version__,
-        "source": source_doc,
-        "plate": {"width_cm": config.plate.width_cm, "depth_cm": config.plate.depth_cm},
-        "calibration": station.calibration.to_dict(),
-        "protocol": None,
-        "frames_lost": int(np.sum(np.diff(frames["seq"].astype(np.int64)) - 1)) if len(frames) > 1 else 0,
-        "frames_invalid": int(np.count_nonzero(flags & int(FrameFlag.INVALID))),
-        "frames_low_load": int(np.count_nonzero(flags & int(FrameFlag.LOW_LOAD))),
-        "imu": station.hardware.imu.name if has_imu else None,
-    }
-    try:
-        write_trial_csv(args.out, trial_columns(frames, rate_hz, time_zero_s=time_zero_s, include_imu=has_imu), metadata)
-    except (OSError, TrialFileError) as exc:
-        raise UserError(f"cannot write {args.out}: {exc}") from None
-    print(f"balance-station record: wrote {len(frames)} frames to {args.out}", file=sys.stderr)
-    return 0
+    return frames, station, source_doc, time_zero_s
 
 
 def _simulated_station(args, config):

@@ -35,6 +35,11 @@ a trial with the IMU: ``mounting_up``, ``mounting_toes`` and, for walks, ``senso
 ``balance-station gait`` on the file gives the station's gait) and the summary as ``results.json``;
 ``--patient ID`` stores the trials in the clinic database (``--data-dir``) in a new session of that
 patient (a game also as a training session, counted in the patient's programme).
+
+Ctrl-C keeps the trial that was recording as far as it went: its CSV holds the frames written, its
+sidecar says ``status: "partial"`` with the reason (a whole trial's says ``complete``; ``analyze``
+says such a file is incomplete), a ``--patient`` trial is ended as aborted; the line says what is
+kept where, exit status 130.
 """
 
 from __future__ import annotations
@@ -490,6 +495,12 @@ def run_trial(args) -> int:
         summary = runner.run(auto=True, max_s=planned_s * protocol.trials_per_condition * protocol.max_attempts + 300.0)
     except RunnerError as exc:
         raise UserError(f"{exc}; the trials so far are stored") from None
+    except KeyboardInterrupt:  # Ctrl-C: what was recorded is kept and said, the trial cut short marked so
+        from station.commands._common import ignoring_interrupts
+
+        with ignoring_interrupts():  # a second Ctrl-C (or `timeout`, which signals twice) must not cut the marking
+            error = _interrupted(runner, args, sinks)
+        raise error from None
     except TrialFileError as exc:  # e.g. a full disk under --out: one line, not a traceback
         raise UserError(f"{exc}; the run stopped there: the trials before it are kept in {args.out}, this one as far "
                         "as it was written (free some space and run the protocol again)") from None
@@ -517,6 +528,44 @@ def run_trial(args) -> int:
     write_stdout(json.dumps(summary, indent=2) + "\n" if args.json else format_summary(summary, protocol) + "\n",
                  keep_hint=kept)
     return 1 if summary.get("stopped_reason") else 0
+
+
+INTERRUPTED_REASON = ("interrupted: the program was stopped (Ctrl-C) while this trial recorded; what was recorded "
+                      "until then is kept, not the whole trial")
+"""Why a trial the command's Ctrl-C cut short is incomplete (its sidecar's ``status_reason``)."""
+
+
+def _interrupted(runner, args, sinks):
+    """The UserError (exit status 130) of a run stopped by Ctrl-C: the trial that was recording is kept
+    as far as it went and marked incomplete (:meth:`~station.protocols.runner.ProtocolRunner.interrupt`),
+    and the line says what is where."""
+    from station.cli import UserError
+    from station.protocols.sinks import FileSink
+
+    plan = runner.machine.plan if runner.machine is not None else None
+    kept = runner.interrupt(INTERRUPTED_REASON) or {}
+    files = next((s for s in sinks if isinstance(s, FileSink)), None)
+    parts = []
+    if kept.get("csv"):
+        of = f" of its {plan.duration_s:g} s" if plan is not None and plan.protocol.walk is None else ""
+        parts.append(f"{Path(kept['csv']).name} holds only the first {kept['samples'] / runner.source.rate_hz:.1f} s"
+                     f"{of} and its sidecar marks it incomplete (status partial; analyze says so)")
+    if kept.get("trial_id") is not None:
+        parts.append(f"trial #{kept['trial_id']} is kept in the database as "
+                     + ("aborted" if "store_error" not in kept else f"it was ({kept['store_error']}); the station's next "
+                        "start marks it partial"))
+    whole = len(runner.records)
+    if files is not None or args.patient is not None:
+        where = f"in {args.out}" if files is not None else "in the database"
+        parts.append(f"the {whole} whole trial{'s' if whole != 1 else ''} before {'it' if kept else 'the stop'} "
+                     f"{'are' if whole != 1 else 'is'} kept {where}" if whole else "no whole trial was recorded")
+        if files is not None:
+            parts.append("no results.json was written (run the protocol again for the whole summary)")
+    else:
+        parts.append("nothing was kept (no --out or --patient)")
+    error = UserError("interrupted: " + "; ".join(parts))
+    error.exit_status = 130  # as an interrupted program's
+    return error
 
 
 def _check_lapses(texts, lapses, protocol, walk_settings, schedule) -> None:

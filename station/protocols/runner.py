@@ -74,6 +74,11 @@ class TrialOutput(TypingProtocol):
         """Store the result; returns where it went (JSON-serialisable, e.g. ``{"csv": path}``)."""
         ...
 
+    def interrupt(self, reason: str) -> dict:
+        """The program stops mid-trial (:meth:`ProtocolRunner.interrupt`, a command-line run's Ctrl-C):
+        keep what was recorded, marked incomplete with ``reason``; returns what was kept."""
+        ...
+
 
 class TrialSink(TypingProtocol):
     def start_trial(self, plan: TrialPlan, rate_hz: float, body_weight_n: float, t0_ns: int) -> TrialOutput:
@@ -395,6 +400,17 @@ class ProtocolRunner:
             self.bus.publish("trial_finished", result=result.to_dict(), **plan.describe())
         self.bus.publish("scored_unable", condition=condition.id, label=condition.label, trials=len(scored), by=by)
         self._open_next()
+
+    def interrupt(self, reason: str) -> dict | None:
+        """The program is being stopped (Ctrl-C) while a trial records: its sink keeps what was
+        recorded, marked incomplete with ``reason`` (a trial file's sidecar ``status: "partial"``, a
+        database trial aborted); returns what the output kept (``{"csv", "json", "samples"}``,
+        ``{"trial_id"}``), or None when no trial had an open output."""
+        m = self.machine
+        if m is not None and m.state == TrialState.RECORDING:
+            self._stream(m)  # the frames recorded since the last block was streamed
+        output, self._output = self._output, None
+        return None if output is None else output.interrupt(reason)
 
     def _stream(self, m: TrialMachine) -> None:
         if self.sink is None or m.state == TrialState.ABORTED:

@@ -73,7 +73,7 @@ class _FileOutput:
                                          include_imu=self._include_imu))
 
     def finish(self, result) -> dict:
-        metadata = {**self.metadata, "samples": result.samples, "result": trial_outcome(result),
+        metadata = {**self.metadata, "samples": result.samples, "status": "complete", "result": trial_outcome(result),
                     "metrics": result.metrics}
         if self.writer is None:  # nothing was recorded: an empty trial is still a trial
             from station.store.trialfile import TrialCsvWriter
@@ -82,6 +82,17 @@ class _FileOutput:
                                          metadata)
         self.writer.close(metadata)
         return {"csv": str(self.path), "json": str(self.path.with_suffix(".json"))}
+
+    def interrupt(self, reason: str) -> dict:
+        """The program stops while this trial records: the CSV keeps the frames written so far and its
+        sidecar says the trial is incomplete (``status: "partial"``, ``status_reason``: ``reason``, as
+        an exported trial's sidecar says it; no ``result``). ``{"csv", "json", "samples"}``, or ``{}``
+        when no frame was written (no file was made)."""
+        if self.writer is None:
+            return {}
+        samples = self.writer.rows_written
+        self.writer.close({**self.metadata, "samples": samples, "status": "partial", "status_reason": reason})
+        return {"csv": str(self.path), "json": str(self.path.with_suffix(".json")), "samples": samples}
 
 
 class FileSink:
@@ -140,6 +151,18 @@ class _StoreOutput:
         if stored is None:
             return {"trial_id": self.writer.trial_id, "saving": True}
         return self.saved(result, stored)
+
+    def interrupt(self, reason: str) -> dict:
+        """The program stops while this trial records: the trial keeps its frames and is ended as
+        aborted with ``reason``; ``{"trial_id"}``, with ``"store_error"`` when the database refused
+        (the station's next start then recovers the trial as partial)."""
+        from station.store.db import StoreError
+
+        try:
+            self.writer.abort(reason)
+        except StoreError as exc:
+            return {"trial_id": self.writer.trial_id, "store_error": str(exc)}
+        return {"trial_id": self.writer.trial_id}
 
     def saved(self, result, stored=None) -> dict:
         """What follows the trial's storing (a game's training session, a programme session's dose):
@@ -234,6 +257,12 @@ class _TeeOutput:
         for output in self.outputs:
             stored.update(output.finish(result))
         return stored
+
+    def interrupt(self, reason: str) -> dict:
+        kept: dict = {}
+        for output in self.outputs:
+            kept.update(output.interrupt(reason))
+        return kept
 
 
 class TeeSink:

@@ -77,7 +77,8 @@ def test_csv_format_and_out_file(tmp_path, capsys):
     rows = list(csv.DictReader(io.StringIO(out_file.read_text())))
     assert len(rows) == 2
     assert list(rows[0])[:6] == ["file", "fs_hz", "samples", "profile", "version", "error"]
-    assert list(rows[0])[6:] == list(METRIC_KEYS)
+    assert list(rows[0])[6:-1] == list(METRIC_KEYS) and list(rows[0])[-1] == "incomplete"
+    assert rows[0]["incomplete"] == ""  # a whole trial (no sidecar status)
     assert rows[0]["error"] == "" and float(rows[0]["path_length_cm"]) > 0
     assert rows[1]["error"] == "no such file or directory" and rows[1]["path_length_cm"] == ""
 
