@@ -9,10 +9,11 @@
 # kept. What it does, in order:
 #   1. Debian packages: python3-venv, nginx, openssl, i2c-tools, python3-lgpio    (not with --root)
 #   2. the system user balance-station, in groups i2c and gpio (systemd-sysusers)
-#   3. a virtual environment /opt/balance-station/venv with this checkout installed, and
+#   3. the configuration /etc/balance-station/station.toml (kept if present; the new default goes
+#      beside it as station.toml.dist), checked by this checkout's code before anything is
+#      installed or restarted
+#   4. a virtual environment /opt/balance-station/venv with this checkout installed, and
 #      /usr/local/bin/balance-station                                            (not with --no-venv)
-#   4. the configuration /etc/balance-station/station.toml (kept if present; the new default goes
-#      beside it as station.toml.dist), checked before anything is restarted
 #   5. TLS: a local certificate authority (kept) and the station's certificate, signed by it
 #   6. nginx: HTTPS to the tablet, HTTP redirected to HTTPS, /ca.crt to download the CA
 #   7. I2C at 400 kHz: firmware/boot/balance-station.txt included from the Pi's config.txt,
@@ -158,12 +159,67 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
 # The station's command: from the virtual environment, or from this checkout (--no-venv).
+# Isolated (-I) or from the checkout: a station/ folder in the current directory is not imported.
 station() {
     if [ "$WITH_VENV" -eq 1 ]; then
-        "$(r "$VENV/bin/python")" -m station.cli "$@"
+        "$(r "$VENV/bin/python")" -I -m station.cli "$@"
     else
-        PYTHONPATH="$SRC${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m station.cli "$@"
+        (cd "$SRC" && PYTHONPATH="$SRC${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m station.cli "$@")
     fi
+}
+
+# check_config [precheck]: the configuration checked by this checkout's code; stops the install if
+# it is not valid. "precheck": before the virtual environment is updated, with its installed
+# packages and this checkout's station code on PYTHONPATH (as --no-venv does); if this version
+# needs a package the installed environment lacks, in a throw-away environment instead.
+check_config() {
+    local python=""
+    if [ "${1:-}" = precheck ]; then
+        python=$(r "$VENV/bin/python")
+        if ! (cd "$SRC" && PYTHONPATH="$SRC${PYTHONPATH:+:$PYTHONPATH}" "$python" -m station.cli \
+                --config "$(r "$CONFIG")" config check >"$TMP/check" 2>&1) \
+           && grep -q "^ModuleNotFoundError: " "$TMP/check"; then
+            say "this version needs a Python package the installed one lacks: checking the configuration in a temporary environment first"
+            "$PYTHON" -m venv --system-site-packages "$TMP/venv"
+            "$TMP/venv/bin/python" -m pip install --quiet --disable-pip-version-check "$SRC" \
+                || die "this version could not be installed into a temporary environment (see above); the running station was not changed"
+            python=$TMP/venv/bin/python
+        fi
+    fi
+    if [ -n "$python" ]; then
+        (cd "$SRC" && PYTHONPATH="$SRC${PYTHONPATH:+:$PYTHONPATH}" "$python" -m station.cli \
+            --config "$(r "$CONFIG")" config check >"$TMP/check" 2>&1)
+    else
+        station --config "$(r "$CONFIG")" config check >"$TMP/check" 2>&1
+    fi || {
+        cat "$TMP/check" >&2
+        die "the configuration $CONFIG is not valid for this version; fix it (compare with $CONFIG.dist) and run $PROG again; the running station was not changed"
+    }
+}
+
+# An update restarts a running station: first a backup of its database (online, as the hourly
+# one), so that going back loses nothing, and never while a trial records (a restart would cut
+# it short): `backup` refuses then, and the restart waits for the trial to end, at most
+# RESTART_WAIT_S seconds.
+RESTART_WAIT_S=600
+backup_before_restart() {
+    local waited=0 bound="$RESTART_WAIT_S seconds"
+    [ $((RESTART_WAIT_S % 60)) -ne 0 ] || bound="$((RESTART_WAIT_S / 60)) minutes"
+    while ! station --config "$(r "$CONFIG")" backup >"$TMP/backup" 2>&1; do
+        if ! grep -q "is recording" "$TMP/backup"; then
+            cat "$TMP/backup" >&2
+            die "the backup before restarting the station failed (see above); the new version is installed, the station still runs the old one until it restarts: fix that, then run $PROG again"
+        fi
+        if [ "$waited" -ge "$RESTART_WAIT_S" ]; then
+            die "a trial is still recording after $bound; the new version is installed, the station still runs the old one: when the trial has ended, run $PROG again (or sudo systemctl restart balance-station)"
+        fi
+        if [ "$waited" -eq 0 ]; then
+            say "a trial is recording: the station restarts when it has ended (waiting at most $bound; Ctrl-C stops waiting, then run $PROG again later)"
+        fi
+        sleep 10
+        waited=$((waited + 10))
+    done
+    sed "s/^/$PROG: before restarting: /" "$TMP/backup"
 }
 
 # -- 0. checks ----------------------------------------------------------------------------------
@@ -180,7 +236,7 @@ command -v openssl >/dev/null || die "openssl not found; install it: apt-get ins
 if [ "$WITH_APT" -eq 1 ]; then
     wanted=(python3-venv nginx openssl i2c-tools)
     # GPIO for gpiozero: packaged by Raspberry Pi OS (and Ubuntu), not by plain Debian; then the
-    # virtual environment gets lgpio from PyPI instead (step 3).
+    # virtual environment gets lgpio from PyPI instead (step 4).
     if apt-cache show python3-lgpio >/dev/null 2>&1; then wanted+=(python3-lgpio); fi
     missing=()
     for pkg in "${wanted[@]}"; do
@@ -208,14 +264,36 @@ if [ "$before" != "$(accounts)" ]; then
     CHANGED=1
 fi
 
-# -- 3. virtual environment ---------------------------------------------------------------------
+# -- 3. configuration ---------------------------------------------------------------------------
+make_dir "$ETC" 755 root root
+if [ ! -e "$(r "$CONFIG")" ]; then
+    install_file "$SRC/systemd/station.toml" "$CONFIG" 640 root "$USER_NAME"
+else
+    set_owner_mode "$CONFIG" 640 root "$USER_NAME"
+    if cmp -s "$SRC/systemd/station.toml" "$(r "$CONFIG")"; then
+        if [ -e "$(r "$CONFIG.dist")" ]; then rm -f "$(r "$CONFIG.dist")"; CHANGED=1; fi
+    else
+        # Kept as edited; the default of this version goes beside it, to compare.
+        install_file "$SRC/systemd/station.toml" "$CONFIG.dist" 644 root root
+    fi
+fi
+
+# -- 4. virtual environment --------------------------------------------------------------------
 make_dir "$OPT" 755 root root
+PRECHECKED=0                               # the configuration was checked by this checkout's code
 if [ "$WITH_VENV" -eq 1 ]; then
     if [ ! -x "$(r "$VENV/bin/python")" ]; then
         say "creating the virtual environment $VENV"
         # System site packages: python3-lgpio (GPIO for gpiozero) comes from Debian.
         "$PYTHON" -m venv --system-site-packages "$(r "$VENV")"
         CHANGED=1
+    fi
+    # An update: the configuration is checked by the new code before the new code replaces the
+    # running station's (a restart, a watchdog or a power cut would start it on a configuration
+    # it refuses, and the station would stay down).
+    if "$(r "$VENV/bin/python")" -I -c "import station" 2>/dev/null; then
+        check_config precheck
+        PRECHECKED=1
     fi
     say "installing balance-station from $SRC into $VENV"
     "$(r "$VENV/bin/python")" -m pip install --quiet --disable-pip-version-check "$SRC"
@@ -232,28 +310,15 @@ for doc in "$SRC/systemd/README.md:README.md" "$SRC/docs/wiring.md:wiring.md" "$
     fi
 done
 
-# -- 4. configuration ---------------------------------------------------------------------------
-make_dir "$ETC" 755 root root
-if [ ! -e "$(r "$CONFIG")" ]; then
-    install_file "$SRC/systemd/station.toml" "$CONFIG" 640 root "$USER_NAME"
-else
-    set_owner_mode "$CONFIG" 640 root "$USER_NAME"
-    if cmp -s "$SRC/systemd/station.toml" "$(r "$CONFIG")"; then
-        if [ -e "$(r "$CONFIG.dist")" ]; then rm -f "$(r "$CONFIG.dist")"; CHANGED=1; fi
-    else
-        # Kept as edited; the default of this version goes beside it, to compare.
-        install_file "$SRC/systemd/station.toml" "$CONFIG.dist" 644 root root
-    fi
-fi
-if ! station --config "$(r "$CONFIG")" config check >"$TMP/check" 2>&1; then
-    cat "$TMP/check" >&2
-    die "the configuration $CONFIG is not valid for this version; fix it (compare with $CONFIG.dist) and run $PROG again; the running station was not changed"
-fi
+[ "$PRECHECKED" -eq 1 ] || check_config
 station --config "$(r "$CONFIG")" config show --json >"$TMP/config.json"
-web_setting() { "$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["config"]["web"][sys.argv[2]])' "$TMP/config.json" "$1"; }
-HTTPS_PORT=$(web_setting https_port)
-TLS_CERT=$(web_setting tls_cert)
-TLS_KEY=$(web_setting tls_key)
+setting() { "$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["config"][sys.argv[2]][sys.argv[3]])' "$TMP/config.json" "$1" "$2"; }
+HTTPS_PORT=$(setting web https_port)
+TLS_CERT=$(setting web tls_cert)
+TLS_KEY=$(setting web tls_key)
+HUB_URL=$(setting hub url)
+DATA_DIR=$("$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["config"]["data_dir"])' "$TMP/config.json")
+DATA_DIR=${DATA_DIR#"$ROOT"}
 [ -n "$TLS_CERT" ] && [ -n "$TLS_KEY" ] \
     || die "web.tls_cert and web.tls_key are empty in $CONFIG; the tablet reaches the station over HTTPS: set them (see $CONFIG.dist)"
 TLS_CERT=${TLS_CERT#"$ROOT"}               # a relative path was resolved under --root
@@ -372,9 +437,49 @@ install_file "$SRC/systemd/60-balance-station.rules" /etc/udev/rules.d/60-balanc
 # -- 8. state directory and units ---------------------------------------------------------------
 mkdir -p "$(r /var/lib)"
 make_dir "$STATE" 700 "$USER_NAME" "$USER_NAME"
+# A fresh station's first-run setup (the first administrator) asks for a one-time code, printed
+# below: until then the station is on the clinic's network, and whoever opened it first would
+# otherwise become its administrator (web/setup_code.py). Made once, deleted by the setup.
+SETUP_CODE=""
+if [ "$DATA_DIR" = "$STATE" ] && [ ! -e "$(r "$STATE/station.sqlite3")" ] && [ ! -e "$(r "$STATE/setup-code")" ]; then
+    SETUP_CODE=$("$PYTHON" -c 'import secrets; n = f"{secrets.randbelow(10**12):012d}"; print(n[:4], n[4:8], n[8:], sep="-")')
+    printf '%s\n' "$SETUP_CODE" >"$TMP/setup-code"
+    install_file "$TMP/setup-code" "$STATE/setup-code" 600 "$USER_NAME" "$USER_NAME"
+fi
 for unit in "${UNITS[@]}"; do
     install_file "$SRC/systemd/$unit" "/etc/systemd/system/$unit" 644 root root
 done
+# The unit lets the station reach localhost only. A station that syncs to a hub ([hub] url) also
+# needs the hub, and the name server that finds it: a drop-in allows the private networks of the
+# clinic (RFC 1918, link-local, IPv6 unique local) and the hub's own addresses (a hub outside them,
+# resolved now: run the installer again if they change). Nothing can come in that way: the station
+# listens on 127.0.0.1, nginx is the only way to it.
+HUB_DROPIN=/etc/systemd/system/balance-station.service.d/hub.conf
+if [ -n "$HUB_URL" ]; then
+    hub_host=$("$PYTHON" -c 'import sys, urllib.parse; print(urllib.parse.urlsplit(sys.argv[1]).hostname or "")' "$HUB_URL")
+    hub_addresses=""
+    if [[ "$hub_host" =~ ^[0-9.]+$ || "$hub_host" == *:* ]]; then
+        hub_addresses=$hub_host
+    elif [ "$hub_host" != localhost ]; then
+        hub_addresses=$(getent ahosts "$hub_host" 2>/dev/null | awk '{ print $1 }' | sort -u | tr '\n' ' ' || true)
+        hub_addresses=${hub_addresses% }
+        [ -n "$hub_addresses" ] \
+            || say "warning: the hub's name $hub_host does not resolve now; the station reaches it only on the clinic's private network (run $PROG again once it resolves, if it is outside)"
+    fi
+    cat >"$TMP/hub.conf" <<EOF
+# Written by systemd/install.sh because [hub] url is set in $CONFIG ($HUB_URL):
+# the station may also reach the clinic's private networks and the hub. Removed when url is "".
+[Service]
+IPAddressAllow=10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 169.254.0.0/16 fc00::/7 fe80::/10${hub_addresses:+ $hub_addresses}
+EOF
+    make_dir "$(dirname "$HUB_DROPIN")" 755 root root
+    install_file "$TMP/hub.conf" "$HUB_DROPIN" 644 root root
+elif [ -e "$(r "$HUB_DROPIN")" ]; then
+    rm -f "$(r "$HUB_DROPIN")"
+    rmdir "$(dirname "$(r "$HUB_DROPIN")")" 2>/dev/null || true
+    say "removed $HUB_DROPIN ([hub] url is not set: localhost only)"
+    CHANGED=1
+fi
 if [ "$LIVE" -eq 1 ]; then
     systemctl daemon-reload
     udevadm control --reload-rules 2>/dev/null && udevadm trigger --subsystem-match=i2c-dev --subsystem-match=gpio 2>/dev/null || true
@@ -386,6 +491,9 @@ if [ "$LIVE" -eq 1 ]; then
     if [ "$REBOOT" -eq 1 ]; then
         say "balance-station.service is enabled; it starts after the reboot (I2C is not on yet)"
     else
+        if systemctl is-active --quiet balance-station.service; then
+            backup_before_restart
+        fi
         systemctl restart balance-station.service
     fi
 else
@@ -413,6 +521,13 @@ fi
 echo "First, trust the station's certificate on the tablet: download http://$HOST_NAME.local/ca.crt"
 echo "and check its SHA-256 fingerprint: $fingerprint"
 echo "(step by step: $OPT/doc/README.md)"
+if [ -n "$SETUP_CODE" ]; then
+    echo
+    echo "First-run setup: the tablet asks for this setup code to create the station's first administrator:"
+    echo "    $SETUP_CODE"
+    echo "(used once; until then 'sudo cat $STATE/setup-code' shows it). Or create the administrator here,"
+    echo "before anyone opens the station: sudo balance-station users add NAME --role admin"
+fi
 if [ "$REBOOT" -eq 1 ]; then
     echo "Reboot once to switch I2C on at 400 kHz: sudo reboot"
 fi

@@ -56,6 +56,8 @@ fi
 for unit in "${UNITS[@]}"; do
     remove "/etc/systemd/system/$unit"
 done
+remove /etc/systemd/system/balance-station.service.d/hub.conf   # written by install.sh for [hub] url
+rmdir "$(r /etc/systemd/system/balance-station.service.d)" 2>/dev/null || true
 
 remove /etc/nginx/sites-enabled/balance-station /etc/nginx/sites-available/balance-station
 remove /usr/local/bin/balance-station /opt/balance-station

@@ -20,6 +20,7 @@ from station.protocols.service import trial_running
 from station.store.audit import Actor
 from station.store.db import Conflict, NotFound, ValidationError
 from station.store.passwords import MAX_PASSWORD_CHARS, RESET_PASSWORD_WORDS, PasswordUnusable
+from web import setup_code
 from web.jsonio import json_body
 from web.security import (
     CLOCK_SET_BACK_WORDS,
@@ -206,14 +207,20 @@ def _sign_out() -> None:
 @bp.post("/api/setup")
 @public
 def api_setup():
-    username, password = _credentials(json_body())
+    body = dict(json_body())
+    given_code = body.pop("setup_code", None)  # asked for on an installed station (web.setup_code)
+    username, password = _credentials(body)
     if store().users.count() > 0:  # cheap checks first: no hashing, no counting on a set-up station
         raise Conflict("the station is already set up; sign in, or ask an administrator for an account")
     try:
         _setup_attempt()
     except LoginRefused as exc:
         return _refusal(exc)
+    wrong_code = setup_code.refusal(store().data_dir, given_code)
+    if wrong_code:
+        return api_error(403, wrong_code)
     store().users.create_first_admin(username, password, actor=Actor(None, "setup", request.remote_addr))
+    setup_code.used(store().data_dir)
     try:
         user, csrf = _sign_in(username, password)
     except LoginRefused as exc:
@@ -326,8 +333,9 @@ def setup_page():
         if request.method == "GET":
             return redirect(url_for("auth.login_page"))
         return Response("The station is already set up; sign in instead.", 409, mimetype="text/plain")
+    code_required = setup_code.required(store().data_dir)
     if request.method == "GET":
-        return render_template("setup.html")
+        return render_template("setup.html", code_required=code_required)
     try:
         _setup_attempt()
     except LoginRefused as exc:
@@ -335,16 +343,23 @@ def setup_page():
         response.headers["Retry-After"] = str(exc.retry_after_s)
         return response
     username = request.form.get("username", "")
+    wrong_code = setup_code.refusal(store().data_dir, request.form.get("setup_code"))
+    if wrong_code:
+        return render_template("setup.html", username=username, code_required=True,
+                               error=wrong_code[:1].upper() + wrong_code[1:] + "."), 403
     password = request.form.get("password", "")
     if password != request.form.get("password_repeat", ""):
-        return render_template("setup.html", username=username, error="The two passwords differ."), 422
+        return render_template("setup.html", username=username, code_required=code_required,
+                               error="The two passwords differ."), 422
     try:
         store().users.create_first_admin(username, password, actor=Actor(None, "setup", request.remote_addr))
     except ValidationError as exc:
         errors = "; ".join(f"{k.replace('_', ' ')} {v}" for k, v in exc.fields.items())
-        return render_template("setup.html", username=username, error=errors[:1].upper() + errors[1:] + "."), 422
+        return render_template("setup.html", username=username, code_required=code_required,
+                               error=errors[:1].upper() + errors[1:] + "."), 422
     except Conflict as exc:
         return Response(str(exc), 409, mimetype="text/plain")
+    setup_code.used(store().data_dir)
     try:
         _sign_in(username, password)
     except LoginRefused:

@@ -324,3 +324,97 @@ def test_full_install_with_virtual_environment_and_units_verified(tmp_path):
     for unit in ("balance-station.service", "balance-station-backup.service", "balance-station-backup.timer"):
         result = subprocess.run(["systemd-analyze", "verify", str(staged / unit)], capture_output=True, text=True)
         assert result.returncode == 0 and result.stderr.strip() == "", f"{unit}: {result.stderr}"
+
+
+def checkout_copy(dest: Path) -> Path:
+    """The repository's tracked files (as in the work tree) copied to dest: a checkout to change."""
+    listed = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z"], capture_output=True, check=True).stdout
+    for name in listed.decode().split("\0"):
+        src = REPO / name
+        if name and src.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def test_an_update_checks_the_configuration_with_the_new_code_before_installing_it(tmp_path):
+    """A newer version that refuses the installed configuration (here: a plate gain it no longer
+    allows) stops the update before the virtual environment holds the new code: the service, when
+    it restarts for any reason, still starts the version that accepts the configuration."""
+    src = checkout_copy(tmp_path / "src")
+    root = fake_pi(tmp_path / "root")
+    install = [str(src / "systemd/install.sh"), "--root", str(root), "--hostname", "station"]  # run in the checkout
+    first = subprocess.run(["bash", *install], capture_output=True, text=True, timeout=300, cwd=src)
+    assert first.returncode == 0, first.stdout + first.stderr
+    keys = src / "station/config_keys.py"
+    text = keys.read_text()
+    assert "_int_choice((1, 2, 4, 8, 16, 32, 64, 128)" in text
+    keys.write_text(text.replace("_int_choice((1, 2, 4, 8, 16, 32, 64, 128)", "_int_choice((1, 2, 4, 8, 16, 32, 64)")
+                    + "\nNEW_VERSION_MARKER = 1\n")
+    update = subprocess.run(["bash", *install], capture_output=True, text=True, timeout=300, cwd=src)
+    assert update.returncode == 1
+    assert "plate.adc_gain = 128: allowed: one of 1, 2, 4, 8, 16, 32, 64" in update.stderr
+    assert "the running station was not changed" in update.stderr
+    installed = list((root / "opt/balance-station/venv/lib").glob("python3*/site-packages/station/config_keys.py"))
+    assert len(installed) == 1
+    assert "NEW_VERSION_MARKER" not in installed[0].read_text()  # the venv still holds the old code
+    venv_cmd = root / "opt/balance-station/venv/bin/balance-station"
+    check = subprocess.run([str(venv_cmd), "--config", str(root / "etc/balance-station/station.toml"), "config", "check"],
+                           capture_output=True, text=True, cwd=tmp_path)
+    assert check.returncode == 0, check.stderr  # what the service would start still accepts it
+
+    config = root / "etc/balance-station/station.toml"
+    config.write_text(config.read_text().replace("adc_gain = 128", "adc_gain = 64"))
+    fixed = subprocess.run(["bash", *install], capture_output=True, text=True, timeout=300, cwd=src)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert "NEW_VERSION_MARKER" in installed[0].read_text()
+
+
+def test_a_station_that_syncs_to_a_hub_may_reach_it_and_the_clinic_network(tmp_path):
+    """The unit allows localhost only; with [hub] url set, a drop-in also allows the clinic's
+    private networks (the hub, the router's name server) and the hub's own address."""
+    import ipaddress
+
+    root = fake_pi(tmp_path / "root")
+    run_install(root, "--no-venv")
+    dropin = root / "etc/systemd/system/balance-station.service.d/hub.conf"
+    assert not dropin.exists()  # no hub: localhost only
+    config = root / "etc/balance-station/station.toml"
+    alone = config.read_text()
+    config.write_text(alone.replace('url = ""', 'url = "https://192.0.2.10:8443"', 1))
+    result = run_install(root, "--no-venv")
+    assert "wrote /etc/systemd/system/balance-station.service.d/hub.conf" in result.stdout
+    assert mode_owner(dropin) == (0o644, 0, 0)
+    lines = [l for l in dropin.read_text().splitlines() if l and not l.startswith("#")]
+    assert lines[0] == "[Service]"
+    (allow,) = [l.split("=", 1)[1].split() for l in lines if l.startswith("IPAddressAllow=")]
+    networks = [ipaddress.ip_network(a) for a in allow]
+    for reached in ("192.0.2.10", "192.168.1.20", "10.1.2.3", "172.20.0.5", "fd00::5"):
+        assert any(ipaddress.ip_address(reached) in n for n in networks), reached
+    for public in ("8.8.8.8", "1.1.1.1", "2001:4860::8888"):
+        assert not any(ipaddress.ip_address(public) in n for n in networks), public
+    assert run_install(root, "--no-venv").stdout.count("wrote") == 0  # idempotent
+
+    config.write_text(alone)  # no hub any more: the drop-in goes
+    result = run_install(root, "--no-venv")
+    assert "removed /etc/systemd/system/balance-station.service.d/hub.conf" in result.stdout
+    assert not dropin.parent.exists()
+
+
+def test_a_fresh_station_prints_a_one_time_setup_code_the_setup_asks_for(installed):
+    """First-run setup of an installed station is not open to the first device on the clinic's
+    network: it asks for the code the installer made and printed (web/setup_code.py)."""
+    import re
+
+    from web.setup_code import SETUP_CODE_FILENAME, refusal
+
+    root, result = installed
+    code_file = root / "var/lib/balance-station" / SETUP_CODE_FILENAME
+    uid = ids(root, "passwd", "balance-station")
+    assert mode_owner(code_file) == (0o600, uid, ids(root, "group", "balance-station"))
+    (printed,) = re.findall(r"^    (\d{4}-\d{4}-\d{4})$", result.stdout, re.M)
+    assert code_file.read_text().strip() == printed
+    assert "the tablet asks for this setup code" in result.stdout
+    assert "sudo balance-station users add NAME --role admin" in result.stdout
+    data_dir = code_file.parent
+    assert refusal(data_dir, printed) is None and refusal(data_dir, "0000-0000-0000") is not None
