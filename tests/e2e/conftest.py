@@ -76,11 +76,11 @@ class Relay:
         self.drops = 0
         self._closed = False
         self.sent: list[bytearray] | None = None
+        threading.Thread(target=self._accept, daemon=True, name="relay-accept").start()
 
     def record(self) -> None:
         """Keep what the connections opened from now on send to the station (``sent``)."""
         self.sent = []
-        threading.Thread(target=self._accept, daemon=True, name="relay-accept").start()
 
     def _accept(self) -> None:
         while not self._closed:
