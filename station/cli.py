@@ -84,6 +84,7 @@ def _act_as_data_dir_owner(args: argparse.Namespace) -> None:
             "that user instead (sudo -u <owner> balance-station ...)"
         ) from None
     if user is not None:
+        args.acting_as = user
         print(f"balance-station {args.command}: running as {user}, the owner of {data_dir}, not as root",
               file=sys.stderr)
 
@@ -136,6 +137,22 @@ def _run(argv: list[str] | None) -> tuple[int, argparse.Namespace | None]:
     except KeyboardInterrupt:
         print(f"balance-station {args.command}: interrupted", file=sys.stderr)
         return 130, args
+    except PermissionError as exc:  # a file of the data directory this user may not read
+        if exc.filename is None:
+            raise
+        from station.store.datadir import run_as_owner_words
+
+        print(f"balance-station {args.command}: cannot open {exc.filename}: permission denied"
+              f"{run_as_owner_words(exc.filename, exc)}", file=sys.stderr)
+        return 1, args
+    except ImportError as exc:
+        user = getattr(args, "acting_as", None)
+        if user is None:
+            raise
+        print(f"balance-station {args.command}: running as {user}, Python could not load {exc.name or exc} (its files "
+              f"are not readable by {user}); run the command as {user} (sudo -u {user} balance-station ...), or with "
+              "a Python every user may read (the installed /opt/balance-station/venv)", file=sys.stderr)
+        return 1, args
 
 
 def console(argv: list[str] | None = None) -> NoReturn:

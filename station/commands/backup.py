@@ -117,11 +117,24 @@ def _backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def hub_data_dir(args: argparse.Namespace, config) -> Path:
+    """The hub's data directory, where its backups are kept: ``--data-dir``, or ``data_dir`` of the
+    configuration file. Refused (UserError) when neither gives it: the built-in default ``./data``
+    is of whatever folder the command runs in, and backups would scatter over folders that
+    ``backup --list`` and ``backup --if-due`` of the hub's own never look in."""
+    from station.config_file import load_config as load_file
+
+    if getattr(args, "data_dir", None) is None and "data_dir" not in load_file(getattr(args, "config", None)).keys_in_file:
+        raise UserError("give the hub's data directory with --data-dir DIR (the one `balance-station hub` runs with, "
+                        "/var/lib/balance-hub when installed): its backups are kept in DIR/backups")
+    return Path(config.data_dir)
+
+
 def _backup_hub(args: argparse.Namespace, config, url: str) -> int:
     from station.store import pg_backup
     from station.store.db import StoreError
 
-    data_dir = config.data_dir
+    data_dir = hub_data_dir(args, config)
     backups = pg_backup.list_hub_backups(data_dir)
     if args.list:
         if not backups:
@@ -159,6 +172,7 @@ def _restore_hub(args: argparse.Namespace, config, url: str) -> int:
     from station.store.db import StoreError
     from station.store.pg import redact_url
 
+    data_dir = hub_data_dir(args, config)  # the pre-restore copy's place, before anything is asked
     try:
         info = pg_backup.inspect_hub_backup(url, args.file)
     except StoreError as exc:
@@ -168,7 +182,7 @@ def _restore_hub(args: argparse.Namespace, config, url: str) -> int:
         print("nothing changed")
         return 1
     try:
-        result = pg_backup.restore_hub_backup(url, config.data_dir, args.file)
+        result = pg_backup.restore_hub_backup(url, data_dir, args.file)
     except StoreError as exc:
         raise UserError(str(exc)) from None
     print(f"restored {args.file} into {redact_url(url)}: schema {result.schema_version}, {result.patients} patients, "

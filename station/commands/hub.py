@@ -104,7 +104,7 @@ def serve(args: argparse.Namespace) -> int:
             raise UserError(f"--port must be between 1 and 65535, got {args.port}")
         web = replace(web, port=args.port)
     config = replace(config, web=web)
-    listener = _bind(config.web.host, config.web.port)
+    listener = _bind(config.web.host, config.web.port, another_port="--port 8001, or [web] port of the configuration")
     try:
         store = open_hub_store(args, config, service=True, url=url)
     except BaseException:

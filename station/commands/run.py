@@ -181,9 +181,10 @@ def _faults(texts: list[str], scenario: str | None) -> tuple:
         raise UserError(f"--fault {exc}") from None
 
 
-def _bind(host: str, port: int):
+def _bind(host: str, port: int, *, another_port: str = "--port 8001, or `make run PORT=8001` in a checkout"):
     """The web server's listening socket, bound before anything else starts, so that a port in
-    use is one line for the user (and no acquisition is started for nothing)."""
+    use is one line for the user (and no acquisition is started for nothing); ``another_port``
+    says how the command that serves is given another port."""
     import socket
 
     from station.cli import UserError
@@ -203,8 +204,8 @@ def _bind(host: str, port: int):
         if exc.errno in (errno.EADDRINUSE, errno.EACCES):
             what = "is already in use (another station or program listens there)" if exc.errno == errno.EADDRINUSE \
                 else "needs more rights than this user has"
-            raise UserError(f"port {port} on {host} {what}; choose another with --port "
-                            f"(make run PORT=8001) or stop the other program") from None
+            raise UserError(f"port {port} on {host} {what}; choose another ({another_port}) or stop the other "
+                            "program") from None
         raise UserError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     sock.setblocking(False)
     return sock

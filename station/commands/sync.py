@@ -128,6 +128,24 @@ def hub_client(hub):
         raise UserError(str(exc)) from None
 
 
+RETRIED = "will retry"
+"""How a sync error that passes by itself ends (the words of ``run``'s background sync, which does)."""
+ONCE_AGAIN = ("nothing queued is lost: run `balance-station sync --once` again later (a running station retries by "
+              "itself)")
+
+
+def one_shot_words(message: str) -> str:
+    """A sync error as ``sync --once`` says it: it retries nothing, so "will retry" at its end
+    becomes what to do.
+
+    >>> one_shot_words("cannot reach the hub at https://hub.example (timed out); will retry")
+    'cannot reach the hub at https://hub.example (timed out); nothing queued is lost: run `balance-station sync --once` again later (a running station retries by itself)'
+    """
+    if message.rstrip(".").endswith(RETRIED):
+        return message.rstrip(".")[:-len(RETRIED)] + ONCE_AGAIN
+    return message
+
+
 def sync_once(args: argparse.Namespace) -> int:
     from station.cli import UserError
     from station.commands._common import load_config
@@ -148,7 +166,7 @@ def sync_once(args: argparse.Namespace) -> int:
         try:
             report = sync.sync_once()
         except (SyncError, StoreError) as exc:
-            raise UserError(f"sync failed: {exc}") from None
+            raise UserError(f"sync failed: {one_shot_words(str(exc))}") from None
         print(f"station {store.outbox.station_id} -> {sync.client.url}")
         for line in report.lines():
             print(line)

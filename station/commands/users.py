@@ -78,7 +78,13 @@ def _add_hub_database_argument(parser: argparse.ArgumentParser) -> None:
                         help="the hub's PostgreSQL database (postgresql://USER@HOST/DATABASE): the hub's accounts")
 
 
-def _open(args: argparse.Namespace):
+def _open(args: argparse.Namespace, *, new_station: bool = False):
+    """The store of ``--database`` (the hub's) or of the station's data directory. A data
+    directory without a database is refused (a mistyped ``--data-dir``, or a command run from
+    another folder with the relative default ``data``, would otherwise become an empty station)
+    unless ``new_station``: ``users add NAME --role admin``, a new station's first account (then
+    said on standard error, so that a typo shows)."""
+    from station.store.db import db_path
     from station.store.store import Store
 
     if args.database:
@@ -86,10 +92,19 @@ def _open(args: argparse.Namespace):
         from station.commands.hub import open_hub_store
 
         return open_hub_store(args, load_config(args), service=False)
+    data_dir = data_dir_of(args)
+    created = not db_path(data_dir).exists()
+    if created and not new_station:
+        raise UserError(f"no station database in {data_dir.resolve()}: give the station's data directory with "
+                        "--data-dir (or data_dir in the configuration); a new station's first account is made with "
+                        "`balance-station users add NAME --role admin --data-dir DIR`")
     try:
-        return Store.open(data_dir_of(args))
+        store = Store.open(data_dir)
     except StoreError as exc:
         raise UserError(str(exc)) from None
+    if created:
+        print(f"balance-station users: made a new station database in {data_dir.resolve()}", file=sys.stderr)
+    return store
 
 
 def read_new_password(prompt_name: str) -> str:
@@ -118,7 +133,7 @@ def _add(args: argparse.Namespace) -> int:
     problem = username_problem(args.name)
     if problem:
         raise UserError(f"user name {args.name!r} {problem}")
-    with _open(args) as store:
+    with _open(args, new_station=args.role == "admin") as store:
         password = read_new_password(args.name)
         try:
             user = store.users.create(args.name, password, args.role, actor=Actor.command_line())

@@ -578,8 +578,8 @@ def restore_backup(data_dir: str | os.PathLike, source: str | os.PathLike, now_s
         lock_fd = acquire_service_lock(data_dir)
     except DataDirLocked as exc:
         raise BackupError(
-            f"the station service is running on {data_dir} ({exc}); stop it first "
-            "(sudo systemctl stop balance-station), restore, then start it again"
+            f"the station service is running on {data_dir} (pid {exc.holder}): stop it first "
+            "(sudo systemctl stop balance-station, or Ctrl-C where it runs), restore, then start it again"
         ) from None
     db = data_dir / DB_FILENAME
     staging = data_dir / f".restore-{os.getpid()}{BACKUP_SUFFIX}"

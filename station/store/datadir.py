@@ -21,6 +21,7 @@ finding 10). So:
 
 from __future__ import annotations
 
+import importlib
 import os
 import pwd
 import stat
@@ -37,7 +38,61 @@ def _owner(data_dir: Path) -> os.stat_result:
     try:
         return os.stat(data_dir)
     except OSError as exc:
-        raise StoreError(f"cannot read the data directory {data_dir}: {exc.strerror}") from None
+        raise StoreError(f"cannot read the data directory {data_dir}: {exc.strerror}"
+                         + run_as_owner_words(data_dir, exc)) from None
+
+
+def run_as_owner_words(path: str | os.PathLike, exc: OSError) -> str:
+    """What to do when this user may not read ``path`` (of the data directory): run as its owner
+    (``; it belongs to ...``). Empty for another error."""
+    path = Path(path)
+    if not isinstance(exc, PermissionError):
+        return ""
+    for place in (path, *path.parents):
+        try:
+            uid = os.stat(place).st_uid
+            break
+        except OSError:
+            continue
+    else:
+        return ""
+    try:
+        owner = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        owner = f"uid {uid}"
+    if uid == os.geteuid():
+        return f"; it belongs to this user ({owner}): give it back its rights (chmod u+rwx {path})"
+    if uid == 0:
+        return "; it belongs to root, not to this user: run the command with sudo"
+    return (f"; it belongs to {owner}, not to this user: run the command as {owner} (sudo -u {owner} balance-station "
+            "...) or with sudo, which runs it as the data directory's owner")
+
+
+PRELOADED = (
+    "_strptime array base64 bisect calendar cmath concurrent.futures contextvars csv ctypes decimal email.base64mime "
+    "email.encoders email.feedparser email.header email.iterators email.message email.parser email.quoprimime "
+    "email.utils encodings.cp1252 encodings.idna encodings.utf_16 fileinput fractions getpass glob gzip hashlib hmac "
+    "html.entities html.parser http.client importlib.metadata importlib.readers importlib.resources "
+    "importlib.resources.readers json locale logging numbers "
+    "pickle platform pprint pydoc queue random secrets select selectors shutil signal socket sqlite3 ssl statistics "
+    "stringprep struct subprocess tempfile termios textwrap threading timeit traceback unicodedata unittest "
+    "urllib.request uuid xml.sax.saxutils zipfile zlib zoneinfo"
+).split()
+"""Standard modules :func:`act_as_owner` imports before it gives up root: those the commands that
+open a data directory import after it (found by listing ``sys.modules`` before and after the drop
+for ``users``, ``backup``, ``restore``, ``check``, ``sync``, ``export``, ``report``, ``protocols``
+and ``programmes``), and their usual neighbours. A Python whose standard library only root may read
+could not load them afterwards (``ModuleNotFoundError: No module named '_strptime'``); one missed
+here is said in words by the command line (:func:`station.cli._run`)."""
+
+
+def preload_standard_modules() -> None:
+    """Import :data:`PRELOADED` (one this Python lacks is skipped)."""
+    for name in PRELOADED:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
 
 
 def act_as_owner(data_dir: str | os.PathLike) -> str | None:
@@ -64,6 +119,7 @@ def act_as_owner(data_dir: str | os.PathLike) -> str | None:
     else:
         name, gid = account.pw_name, account.pw_gid
         groups = os.getgrouplist(account.pw_name, gid)
+    preload_standard_modules()
     os.setgroups(groups)
     os.setresgid(gid, gid, gid)
     os.setresuid(uid, uid, uid)
@@ -92,7 +148,7 @@ def check_data_dir(data_dir: str | os.PathLike) -> None:
         except FileNotFoundError:
             continue
         except OSError as exc:
-            raise StoreError(f"cannot list {folder}: {exc.strerror}") from None
+            raise StoreError(f"cannot list {folder}: {exc.strerror}" + run_as_owner_words(folder, exc)) from None
         for entry in entries:
             path = Path(entry.path)
             info = entry.stat(follow_symlinks=False)

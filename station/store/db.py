@@ -162,7 +162,12 @@ MISSING_REFERENCE = "it refers to a record that no longer exists (erased meanwhi
 
 
 class DataDirLocked(StoreError):
-    """Another process already owns the data directory as the station service."""
+    """Another process already owns the data directory as the station service; ``holder``, its pid
+    as the lock file says it (``"unknown"`` when it says none)."""
+
+    def __init__(self, message: str, holder: str = "unknown"):
+        super().__init__(message)
+        self.holder = holder
 
 
 def db_path(data_dir: str | os.PathLike) -> Path:
@@ -470,7 +475,7 @@ def acquire_service_lock(data_dir: str | os.PathLike) -> int:
             os.close(fd)
         raise DataDirLocked(
             f"another station process (pid {holder}) is already running on {Path(data_dir)}; "
-            "stop it first, or use another --data-dir"
+            "stop it first, or use another --data-dir", holder
         ) from None
     try:
         os.ftruncate(fd, 0)

@@ -243,3 +243,49 @@ def test_a_data_directory_others_may_write_to_is_refused(tmp_path):
     (data / "backups").chmod(0o777)
     with pytest.raises(UnsafeDataDir, match="backups may be written by other users"):
         check_data_dir(data)
+
+
+@needs_root
+def test_the_program_run_as_root_loads_the_standard_modules_it_needs_before_giving_up_root(users_dir):
+    """Finding 25 of session 23: with nothing imported beforehand (as the installed program starts),
+    a command run as root on a directory of another user imports what it needs later before it
+    gives up root, so a Python whose library only root may read (as on this machine, under
+    /root) still runs it. The old code wrote the backup, then failed in a traceback
+    (``No module named '_strptime'``; here ``'base64'`` already)."""
+    data, _victim = users_dir
+    exe = Path(sys.executable).with_name("balance-station")
+    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "station.cli"]
+    env = {**os.environ, "BALANCE_STATION_CONFIG": ""}
+    for args in (["backup"], ["backup", "--list"], ["users", "list"], ["protocols", "list"]):
+        result = subprocess.run(command + args + ["--data-dir", str(data)], capture_output=True, text=True, cwd=REPO,
+                                timeout=120, env=env)
+        assert result.returncode == 0 and "Traceback" not in result.stderr, (args, result.stderr)
+    bare = subprocess.run([sys.executable, "-c", f"import sys\nfrom station.store.datadir import act_as_owner\n"
+                           f"act_as_owner({str(data)!r})\nprint(sorted({{'_strptime', 'zoneinfo', 'ssl'}} & set(sys.modules)))"],
+                          capture_output=True, text=True, cwd=REPO, timeout=120, env={**env, "PYTHONPATH": str(REPO)})
+    assert bare.stdout.strip() == "['_strptime', 'ssl', 'zoneinfo']", bare.stderr
+
+
+@needs_root
+def test_another_user_on_the_data_directory_is_told_whom_to_run_as(users_dir):
+    """Finding 18 of session 23: a user who may not read the data directory was told only
+    ``cannot list .../backups: Permission denied``; now also whose it is and how to run as them."""
+    data, victim = users_dir
+    theirs = victim.parent / "roots-data"
+    shutil.copytree(data, theirs)
+    for path in [theirs, *theirs.rglob("*")]:
+        os.chown(path, 0, 0)
+    theirs.chmod(0o700)  # root's, as a station run by root keeps it
+    data.chmod(0o700)  # nobody's, the service user's
+    for directory, uid, end in ((theirs, NOBODY, "; it belongs to root, not to this user: run the command with sudo"),
+                                (data, NOBODY - 1, "; it belongs to nobody, not to this user: run the command as nobody "
+                                 "(sudo -u nobody balance-station ...) or with sudo, which runs it as the data "
+                                 "directory's owner")):
+        for args in (["users", "list"], ["backup"]):
+            result = _child("import os, sys, locale, gettext, argparse, logging, base64, textwrap, _strptime\n"
+                            "from station.cli import main\n"
+                            f"os.setgroups([]); os.setresgid({uid}, {uid}, {uid}); os.setresuid({uid}, {uid}, {uid})\n"
+                            f"sys.exit(main({args + ['--data-dir', str(directory)]!r}))")
+            assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+            line = result.stderr.strip().splitlines()[-1]
+            assert line.endswith(end) and f"{directory}" in line, line

@@ -114,10 +114,15 @@ def run_cli(monkeypatch, capsys, args, stdin=""):
 
 def test_users_commands(tmp_path, monkeypatch, capsys):
     d = str(tmp_path / "data")
-    status, out, _ = run_cli(monkeypatch, capsys, ["users", "list", "--data-dir", d])
-    assert status == 0 and "no accounts yet" in out
-    status, out, _ = run_cli(monkeypatch, capsys, ["users", "add", "root", "--role", "admin", "--data-dir", d], "a long admin password\n")
-    assert status == 0 and "added admin root" in out
+    # a directory without a database is no station (a mistyped --data-dir): refused, nothing made there
+    status, _, err = run_cli(monkeypatch, capsys, ["users", "list", "--data-dir", d])
+    assert status == 1 and "no station database in" in err and "users add NAME --role admin" in err
+    status, _, err = run_cli(monkeypatch, capsys, ["users", "add", "ana", "--role", "clinician", "--data-dir", d],
+                             "clinician password 1\n")
+    assert status == 1 and "no station database in" in err and not (tmp_path / "data" / "station.sqlite3").exists()
+    status, out, err = run_cli(monkeypatch, capsys, ["users", "add", "root", "--role", "admin", "--data-dir", d],
+                               "a long admin password\n")
+    assert status == 0 and "added admin root" in out and "made a new station database in" in err
     status, _, err = run_cli(monkeypatch, capsys, ["users", "add", "ana", "--role", "clinician", "--data-dir", d], "short\n")
     assert status == 1 and "at least 10 characters" in err and "Traceback" not in err
     status, _, err = run_cli(monkeypatch, capsys, ["users", "add", "ana", "--role", "clinician", "--data-dir", d], "")
