@@ -13,6 +13,7 @@ and change of a patient's programme is audited by the store. See ``docs/api.md``
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from station.programmes.loader import load_programmes
 from station.programmes.report import programme_document, programme_glance
 from station.programmes.template import ProgrammeError
 from station.store.db import NotFound, ValidationError
-from station.protocols.service import ServiceUnavailable
+from station.protocols.service import OPEN_AGAIN, ServiceUnavailable
 from web.api_station import NoTrialService, station_protocols, trial_service
 from web.jsonio import json_body
 from web.security import actor, api_error, store
@@ -233,6 +234,14 @@ def dose(session_id: int):
     return programmes.measure_dose(session_id, trial, actor=actor(), extra=data or None)
 
 
+def _button_title(protocol: str) -> str:
+    """A test's title as the programme page's buttons say it (programme.js ``testTitle``: without its
+    parenthesised end), for refusal words that name the button to press again."""
+    protocols, _problem = station_protocols()
+    title = protocols[protocol].title if protocol in protocols else protocol
+    return re.sub(r" \(.*\)$", "", title)
+
+
 @bp.post("/programme-sessions/<int:session_id>/run")
 def run_session(session_id: int):
     """Open the trial service's run of the programme's session protocol (e.g. the backward
@@ -258,7 +267,8 @@ def run_session(session_id: int):
             raise ValidationError({"belt_speed_m_s": "must be a number from 0.05 to 3 m/s"})
         walk["belt_speed_m_s"] = float(speed)
     status = trial_service().open_run(assignment["patient_id"], protocol, None, actor(), walk,
-                                      programme_session_id=session_id)
+                                      programme_session_id=session_id,
+                                      again=f"press Start {_button_title(protocol)} again")
     response = current_app.json.response({"protocol": protocol, "status": status})
     response.status_code = 201
     return response
@@ -313,7 +323,8 @@ def run_visit(visit_id: int):
         raise ValidationError({"protocol": f"must be one of this visit's protocols: {', '.join(visit['protocols'])}"})
     service = trial_service()
     sequence = _sequence(service)
-    status = service.open_run(assignment["patient_id"], protocol, None, actor())
+    status = service.open_run(assignment["patient_id"], protocol, None, actor(),
+                              again="press Run the next test again" if "protocol" not in data else OPEN_AGAIN)
     session_id = (status.get("run") or {}).get("session_id")
     if session_id is None:
         raise ValidationError({"protocol": "the station opened no run; see the live page"})

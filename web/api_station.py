@@ -148,7 +148,8 @@ def open_run():
     if "training" in data and not isinstance(data["training"], dict):
         raise ValidationError({"training": "an object: game, level, session_s, rest_s, paretic_side, range_cm"})
     status = trial_service().open_run(patient_id, data["protocol"], data.get("conditions"), actor(), walk=data.get("walk"),
-                                      los=data.get("los"), training=data.get("training"))
+                                      los=data.get("los"), training=data.get("training"),
+                                      again="press Open test again")  # the live page's button
     response = current_app.json.response(status)
     response.status_code = 201
     return response

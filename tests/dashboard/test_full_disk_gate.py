@@ -9,6 +9,8 @@ nobody could sign in. The disk is filled here as there (a small tmpfs, tests/sma
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 
 from station.store.db import Conflict
@@ -135,6 +137,19 @@ def test_the_api_refuses_with_507_in_words_until_space_is_freed(full_station, ti
                                       "walk": {"belt_speed_m_s": 0.5, "planned_min": 6}})
         assert r.status_code == 507, r.get_json()  # before: 201
         _says_full(r.get_json()["error"], "so the test was not opened")
+        # what to do names the button of the page that asked (before: "open the test again" on every page)
+        assert r.get_json()["error"].endswith(", then press Open test again."), r.get_json()  # the live page's
+        today = datetime.date.today().isoformat()
+        assigned = post(f"/api/patients/{patient['id']}/programmes", {"template": "backward-walking-stroke",
+                                                                     "start_date": today})
+        assert assigned.status_code == 201, assigned.get_json()
+        doc = client.get(f"/api/assignments/{assigned.get_json()['id']}").get_json()
+        r = post(f"/api/programme-sessions/{doc['sessions'][0]['id']}/run")  # the programme page's session button
+        assert r.status_code == 507 and r.get_json()["error"].endswith(
+            ", then press Start Backward treadmill walking session again."), r.get_json()
+        r = post(f"/api/programme-visits/{doc['visits'][0]['id']}/run")  # its visit's "Run the next test: ..."
+        assert r.status_code == 507 and r.get_json()["error"].endswith(", then press Run the next test again."), \
+            r.get_json()
         filler.unlink()
         assert post("/api/station/run", {"patient_id": patient["id"], "protocol": "romberg"}).status_code == 201
     finally:
