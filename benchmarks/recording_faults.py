@@ -140,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         "longest_steps": [(round(at, 2), round(d, 3)) for at, d in sorted(steps, key=lambda s: -s[1])[:4]],
         "trial": None if trial is None else {k: trial[k] for k in ("status", "status_reason", "frame_count",
                                                                     "frames_lost")},
-        "page": [(e.kind, e.data.get("message")) for e in events if e.kind in ("fault", "notice", "trial_saved")],
+        "page": [(e.kind, e.data.get("message")) for e in events
+                 if e.kind in ("fault", "notice", "trial_saving", "trial_saved")],
     }, indent=1))
     store.close()
     return 0

@@ -29,7 +29,7 @@ numbers mean nothing any more. Besides the runner's events (see :mod:`station.pr
 
 ``run_opened``   the run's status document (see :meth:`status`)
 ``trial_stored`` trial_id, session_id, condition, trial, attempt, valid, completed
-``notice``       message: a trial is being saved (another program holds the database's write lock:
+``trial_saving`` message: a trial is being saved (another program holds the database's write lock:
                  its end is stored once the lock is free, the loop going on meanwhile)
 ``trial_saved``  trial_id, message: that trial is now saved (after its own ``trial_stored``)
 ``run_closed``   session_id, reason, summary (the protocol's results so far)
@@ -878,7 +878,7 @@ class TrialService:
             record = records[run.stored]
             run.stored += 1
             if record.stored.get("saving"):  # its trial_stored comes once it is (_save_pending)
-                self.bus.publish("notice", message=SAVING_WORDS)
+                self.bus.publish("trial_saving", message=SAVING_WORDS)
                 continue
             self.bus.publish("trial_stored", **_stored_event(run.session_id, record.result, record.stored))
 

@@ -516,11 +516,15 @@
       case "fault":
         message(d.message, "bad");
         break;
-      case "notice": // something to know now while the trial goes on (a walk's stall, its sensor gone, a trial being saved)
+      case "notice": // something to know now while the trial goes on (a walk's stall, its sensor gone)
         message(d.message, "warn");
         break;
-      case "trial_saved": // a trial whose saving waited for another program's hold on the database is saved
-        message(d.message, "ok");
+      case "trial_saving": // its end waits for another program's hold on the station's database: under its result
+        message(d.message, "warn", true);
+        break;
+      case "trial_saved": // and now it is saved: said in place of the saving line
+        state.lines = state.lines.filter((l) => !l.startsWith("Saving the trial:"));
+        message(d.message, "ok", true);
         break;
       case "protocol_finished":
         message("The test is finished: see the results.", "ok", true);

@@ -1,0 +1,91 @@
+"""The live page while another program holds the station database's write lock (an administrator's
+``sync --resend``, ``users``, ``export``) when a trial ends: the page says the trial is being saved, the
+test goes on, and once the lock is free it says the trial is saved; on a tablet (1180x820) and a phone
+(390x844). The real station (``balance-station run --simulate``); the lock is held by this test's own
+SQLite connection to the station's database, as another program holds it. Screenshots in the test's
+shots folder."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from conftest import Station, _browser_or_skip
+from test_dashboard import ADMIN, PHONE, api, at, by_id, setup_admin, sign_in, wait
+
+pytestmark = pytest.mark.e2e
+
+SAVING = "Saving the trial: another program (an administrator's command?) is using the station's database."
+
+
+@pytest.fixture
+def station(tmp_path):
+    _browser_or_skip()
+    st = Station(tmp_path / "data", "patient")
+    try:
+        st.wait_ready()
+        yield st
+    finally:
+        code = st.stop()
+        if code not in (0, None):
+            print(f"station exited with {code}; log:\n{st.log()}")
+
+
+def _message(driver) -> str:
+    return by_id(driver, "message").text
+
+
+def test_a_trial_ended_under_another_programs_lock_is_said_saving_then_saved(station, browsers, shots):
+    from selenium.webdriver.support.ui import Select
+
+    url = station.url
+    tablet, _ = browsers("tablet")
+    setup_admin(tablet, url)
+    created = api(tablet, "POST", "/api/patients", {"identifier": "LOCK-01", "birth_year": 1950, "sex": "F"})
+    assert created["status"] == 201, created
+    live = f"{url}/live?patient={created['body']['id']}"
+    tablet.get(live)
+    wait(tablet, "the live stream", lambda d: by_id(d, "conn").text == "live")
+    Select(by_id(tablet, "protocol-select")).select_by_value("romberg")
+    by_id(tablet, "open-run").click()
+    wait(tablet, "the Start button", lambda d: by_id(d, "btn-start").is_enabled(), timeout_s=30)
+
+    phone, _ = browsers("phone", PHONE)
+    phone.get(url + "/login")
+    sign_in(phone, url, ADMIN)
+    wait(phone, "the phone's patients page", at("/patients"))
+    phone.get(live)
+    wait(phone, "the phone's live stream", lambda d: by_id(d, "conn").text == "live")
+
+    by_id(tablet, "btn-start").click()
+    for driver in (tablet, phone):
+        wait(driver, "the recording", lambda d: by_id(d, "trial-state").get_attribute("data-state") == "recording",
+             timeout_s=40)
+    other = sqlite3.connect(station.data_dir / "station.sqlite3", isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another program's write lock, held from before Stop
+        by_id(tablet, "btn-stop").click()
+        for driver, name in ((tablet, "tablet"), (phone, "phone")):
+            # under the stopped trial's result ("Invalid trial: ...", and the repeat offered), not in its place
+            wait(driver, f"'saving' on the {name}", lambda d: SAVING in _message(d), timeout_s=15)
+            assert _message(driver).startswith("Invalid trial: "), _message(driver)
+            assert "Do not switch the station off until it says saved." in _message(driver)
+            # the test goes on meanwhile: the next trial is offered
+            wait(driver, f"the next trial on the {name}",
+                 lambda d: by_id(d, "trial-state").get_attribute("data-state") == "instructions", timeout_s=15)
+            driver.execute_script("document.getElementById('message').scrollIntoView({block: 'center'})")
+            driver.save_screenshot(str(shots / f"{name}-saving.png"))
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    for driver, name in ((tablet, "tablet"), (phone, "phone")):
+        wait(driver, f"'saved' on the {name}", lambda d: _message(d).endswith("\nSaved: Eyes open, trial 1."),
+             timeout_s=15)
+        assert _message(driver).startswith("Invalid trial: ") and SAVING not in _message(driver)
+        driver.execute_script("document.getElementById('message').scrollIntoView({block: 'center'})")
+        driver.save_screenshot(str(shots / f"{name}-saved.png"))
+    run = api(tablet, "GET", "/api/station")["body"]["service"]["run"]
+    (trial_id,) = run["trial_ids"]
+    trial = api(tablet, "GET", f"/api/trials/{trial_id}")["body"]
+    assert trial["status"] == "complete" and trial["frame_count"] > 0 and trial["frames_lost"] == 0
