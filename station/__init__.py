@@ -5,4 +5,7 @@ simulation), ``acquire`` (the acquisition process), ``analysis`` (pure numpy met
 ``protocols`` (clinical tests), ``store`` (SQLite and trial files), ``cli`` (the command).
 """
 
-__version__ = "0.1.0"
+from station.version import running_version as _running_version
+
+__version__ = _running_version()
+"""The release and the commit this software was built from (``0.1.0+g1a2b3c4d5e``): :mod:`station.version`."""
