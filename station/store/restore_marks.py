@@ -7,12 +7,13 @@ its next changes for repeats of others (and refuse them), and its next patient f
 the lost database had under that id.
 
 So ``balance-station restore`` marks the database it puts back (:func:`mark`, in the copy it
-checks, before it replaces anything): a new random id and the backup's highest change number and
-highest id of each kind of record it pushes (:data:`COUNTED`), in the ``settings`` row
-:data:`SETTING` (never a dashboard setting). The station's next sync tells the hub first
-(:mod:`station.sync.station_restore`): the hub forgets what it applied beyond those numbers (the
-records themselves stay on the hub) and takes the station's changes from there on, as a new epoch
-of the same station; the mark is then kept as told (``told``), so that it is told once.
+checks, before it replaces anything): a new random id, the backup's highest change number, its
+first queued change and the highest id of each kind of record it pushes (:data:`COUNTED`), in the
+``settings`` row :data:`SETTING` (never a dashboard setting). The station's next sync tells the
+hub first (:mod:`station.sync.station_restore`): the hub forgets what it applied beyond those
+numbers (the records themselves stay on the hub) and takes the station's changes from there on
+(the backup's queue again, then the new ones), as a new epoch of the same station; the mark is
+then kept as told (``told``), so that it is told once.
 """
 
 from __future__ import annotations
@@ -39,12 +40,15 @@ def _highest(conn: sqlite3.Connection, table: str) -> int:
 
 
 def marks_of(conn: sqlite3.Connection) -> dict | None:
-    """The marks of the station database open in ``conn`` (a backup): ``{"seq", "ids": {entity:
-    highest id}}``, or None for a database without a sync outbox (nothing of it was ever pushed)."""
+    """The marks of the station database open in ``conn`` (a backup): ``{"seq", "queued_from",
+    "ids": {entity: highest id}}`` (``queued_from``: its first queued change, None for an empty
+    queue), or None for a database without a sync outbox (nothing of it was ever pushed)."""
     has_outbox = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sync_outbox'").fetchone()
     if has_outbox is None:
         return None
-    return {"seq": _highest_seq(conn), "ids": {entity: _highest(conn, table) for entity, table in COUNTED.items()}}
+    queued_from = conn.execute("SELECT min(seq) FROM sync_outbox").fetchone()[0]
+    return {"seq": _highest_seq(conn), "queued_from": None if queued_from is None else int(queued_from),
+            "ids": {entity: _highest(conn, table) for entity, table in COUNTED.items()}}
 
 
 def _highest_seq(conn: sqlite3.Connection) -> int:

@@ -374,13 +374,16 @@ class Hub:
 
     def station_restored(self, station: StationRef, body: object) -> dict:
         """A station restored from its own backup goes on as a new epoch of itself
-        (:mod:`station.sync.station_restore`): ``{"station_id", "restored": {"id", "seq", "ids":
-        {entity: highest id}}}``, the backup's highest change number and record ids
+        (:mod:`station.sync.station_restore`): ``{"station_id", "restored": {"id", "seq",
+        "queued_from", "ids": {entity: highest id}}}``, the backup's highest change number, its
+        first queued change (null: none) and its highest record ids
         (:mod:`station.store.restore_marks`).
 
         In one transaction the hub forgets what it applied of this station above those numbers
         (the lost database's change numbers, the ids it had given its records, frame parts of its
-        trials not pushed), which the restored database gives again to other changes and records;
+        trials not pushed), which the restored database gives again to other changes and records,
+        and the changes from the backup's first queued one on, which it sends again (a visit or
+        trial among them replaces the hub's copy, a patient's fields merge by their time);
         the records themselves, with their patients, visits and trials, stay on the hub and are
         no longer this station's to change. The station's changes after ``seq`` are then taken as
         any are: a record the backup held and the hub changed since is merged by the usual rules
@@ -397,6 +400,10 @@ class Hub:
         if not isinstance(mark_id, str) or not 8 <= len(mark_id) <= 64 or not mark_id.isalnum():
             raise ValidationError({"restored.id": "must be the restore's id (hex digits)"})
         seq = _int(mark, "seq")
+        queued_from = None if mark.get("queued_from") is None else _int(mark, "queued_from")
+        # the backup's queue is taken again from its first change: one the lost database skipped
+        # (its patient erased there) would otherwise be "a change the hub never had" below the last
+        again_from = seq if queued_from is None else min(seq, queued_from - 1)
         ids = mark.get("ids")
         if not isinstance(ids, dict) or set(ids) != set(RESTORED_ENTITIES):
             raise ValidationError({"restored.ids": f"must give the highest id of each of {', '.join(RESTORED_ENTITIES)}"})
@@ -410,9 +417,10 @@ class Hub:
                 return {"last_seq": last, "forgotten": 0}
             forgotten = int(conn.execute("SELECT count(*) FROM hub_applied WHERE station = ? AND seq > ?",
                                          (station.id, seq)).fetchone()[0])
-            conn.execute("DELETE FROM hub_applied WHERE station = ? AND seq > ?", (station.id, seq))
-            conn.execute("UPDATE hub_stations SET last_seq = ?, last_error = NULL WHERE id = ? AND last_seq > ?",
-                         (seq, station.id, seq))
+            conn.execute("DELETE FROM hub_applied WHERE station = ? AND seq > ?", (station.id, again_from))
+            conn.execute("UPDATE hub_stations SET last_seq = ? WHERE id = ? AND last_seq > ?",
+                         (again_from, station.id, again_from))
+            conn.execute("UPDATE hub_stations SET last_error = NULL WHERE id = ?", (station.id,))
             for entity, local_id in highest.items():
                 conn.execute("DELETE FROM hub_id_map WHERE station = ? AND entity = ? AND local_id > ?",
                              (station.id, entity, local_id))
@@ -429,7 +437,7 @@ class Hub:
             self.store.audit.record(station.actor, "sync.station_restored", object=f"station:{station.name}",
                                     detail={"station": station.name, "from_change": seq, "last_change_before": last,
                                             "forgotten_changes": forgotten})
-        return {"last_seq": min(last, seq), "forgotten": forgotten}
+        return {"last_seq": min(last, again_from), "forgotten": forgotten}
 
     def audit_last(self, station: StationRef) -> dict:
         """``{"last": id, "actions": [...]}``: the last of the station's own audit entries the hub

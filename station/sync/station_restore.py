@@ -35,7 +35,8 @@ def tell_hub(store, client: HubClient) -> dict | None:
     try:
         answer = client.request("POST", PATH, body={
             "station_id": store.outbox.station_id,
-            "restored": {"id": restored["id"], "seq": restored.get("seq"), "ids": restored.get("ids")}})
+            "restored": {"id": restored["id"], "seq": restored.get("seq"), "queued_from": restored.get("queued_from"),
+                         "ids": restored.get("ids")}})
     except HubRefused as exc:
         if exc.status in (404, 405):  # a hub from before restored stations: as before
             return None

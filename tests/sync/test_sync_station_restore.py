@@ -158,3 +158,24 @@ def test_a_refusal_degrades_healthz_and_an_unreachable_hub_does_not(hub_store, s
         gym.sync_once()
     doc = _healthz(gym)
     assert doc["state"] == "degraded" and "the hub refuses this station's sync (HTTP 401" in doc["reason"]
+
+
+def test_a_change_queued_in_the_backup_that_the_lost_database_never_sent_is_taken(hub_store, station_factory,
+                                                                                   tmp_path):
+    """The backup holds a patient not yet sent; the lost database erased them (its queued create
+    dropped, never sent). Restored, the station sends the create again below the hub's last change
+    number: taken, not refused as "a change the hub never had"."""
+    gym = station_factory("gym")
+    _patient_with_trial(gym.store, "B-1")
+    gym.sync_once()
+    late = gym.store.patients.create({"identifier": "B-9", "birth_year": 1940, "sex": "M"}, actor=CLINICIAN)
+    backup = store_backup.create_backup(gym.store.data_dir).path  # B-9 queued, not on the hub
+    gym.store.patients.erase(late["id"], "B-9", actor=CLINICIAN)
+    _patient_with_trial(gym.store, "B-2", seed=1)
+    gym.sync_once()
+    gym.store.close()
+    store_backup.restore_backup(tmp_path / "gym", backup)
+    gym.store = Store.open(tmp_path / "gym")
+    report = StationSync(gym.store, gym.client).sync_once()
+    assert report.queue_length == 0 and hub_patient(hub_store, "B-9")["birth_year"] == 1940
+    assert len(hub_trials(hub_store, "B-2")) == 1
