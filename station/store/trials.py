@@ -31,7 +31,22 @@ last commit: at most the interval plus the caller's own batching (the protocol e
 it reads from the ring several times a second), about a second in all. Commits run in the caller's
 thread (the trial service's, which also drains the acquisition ring); they take a few milliseconds,
 and a slow one (an SD card's slow fsync) holds that thread up while the ring fills (16,384 frames:
-164 s at 100 Hz).
+164 s at 100 Hz). Measured (``benchmarks/recording_faults.py slow-fsync --fsync-s N``: every COMMIT of
+the writer connection N s longer, the simulated station paced to real time): the service loop's
+longest step is 1.05, 2.03 and 3.08 s for N = 1, 2, 3 (0.03 s for N = 0), once per commit; no frame
+is lost, but the live page and Stop wait that long each time.
+
+*Not done yet: commits off the loop's thread.* A committer thread of :class:`Trials` would take, from
+a queue, jobs the loop thread makes without waiting: a group commit hands over its buffered frames (the
+list swapped for an empty one) with the counters as they are then; the thread stores the jobs of each
+writer in order (``_store_buffer`` in one transaction, waiting for a lock as long as it must) and
+posts each outcome (frames committed, or the error) to the writer, which the loop thread collects at its
+next append (counters updated there; an error raised there once). A partial mark and a finish or abort
+are jobs too, so they land after the frames; ``retry_end`` reports the end once the thread has stored
+it (the trial service already polls it: :attr:`TrialWriter.saving`). :data:`MAX_UNCOMMITTED_S` counts
+from the last commit the thread completed. Shutdown drains the queue, bounded, before the store closes.
+To test: the slow COMMIT above with the real clock (no loop step waits for it), the order of chunks and
+end, an EIO or full disk in the thread ending the trial once, in words.
 
 **Another process holding the write lock.** An administrator's command (``sync --resend`` replacing a
 long trial's chunks, ``users``, ``export``...) may hold the database's write lock for seconds. A group
