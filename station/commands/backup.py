@@ -242,6 +242,11 @@ def _print_unusable_accounts(names: tuple[str, ...], where: str = "") -> None:
         print(f"  {name}: {RESET_PASSWORD_WORDS.format(name=name, where=where)}")
 
 
+RESTORED_FOR_THE_HUB = ("its next sync tells the hub that it was restored from this backup: the hub takes what is "
+                       "recorded here from now on, and keeps what this station sent it after the backup (bring such a "
+                       "patient back here by identifier, from the patients page)")
+
+
 def _restore(args: argparse.Namespace) -> int:
     from station.store import backup as store_backup
 
@@ -272,5 +277,7 @@ def _restore(args: argparse.Namespace) -> int:
         print(f"the previous database is kept as {result.pre_restore_copy}")
     print(_SIGN_IN_AGAIN.format(n=result.sessions_ended, s="" if result.sessions_ended == 1 else "s"))
     _print_unusable_accounts(result.unusable_accounts)
+    if config.hub.url:  # the restore marked it (station.store.restore_marks)
+        print(RESTORED_FOR_THE_HUB)
     print("start the station again: sudo systemctl start balance-station")
     return 0

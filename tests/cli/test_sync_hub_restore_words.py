@@ -79,3 +79,17 @@ def test_the_hubs_backup_without_its_data_directory_is_refused_naming_the_option
     config.write_text(f'data_dir = "{tmp_path / "hub-data"}"\n')
     status, _, err = _run(["backup", "--database", url], capsys, monkeypatch, config=str(config))
     assert status == 1 and "cannot connect" in err  # data_dir of the configuration is taken: on to the database
+
+
+def test_restore_of_a_station_with_a_hub_says_the_hub_is_told(tmp_path, capsys, monkeypatch):
+    data = tmp_path / "data"
+    Store.open(data).close()
+    backup = create_backup(data).path
+    config = tmp_path / "station.toml"
+    config.write_text(f'data_dir = "{data}"\n[hub]\nurl = "https://hub.clinic.example"\n')
+    status, out, err = _run(["restore", str(backup), "--yes"], capsys, monkeypatch, config=str(config))
+    assert status == 0, err
+    assert "its next sync tells the hub that it was restored from this backup" in out
+    from station.store import restore_marks
+    with Store.open(data) as store, store.db.read() as conn:
+        assert restore_marks.read(conn)["told"] is False
