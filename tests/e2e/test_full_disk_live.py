@@ -101,7 +101,7 @@ def test_open_test_and_start_are_refused_in_words_while_the_disk_is_full(station
     wait(phone, "the test ended", lambda d: by_id(d, "open-run").is_displayed(), timeout_s=15)
     _open_romberg(phone)
     opened = _refused(phone, "Open test refused on the phone")
-    assert "disk is full, so the test was not opened" in opened, opened
+    assert "disk is full, so the test was not opened" in opened and opened.endswith("then press Open test again."), opened
     phone.save_screenshot(str(shots / "phone-open-refused.png"))
     tablet.get(live)
     wait(tablet, "the Open test button", lambda d: by_id(d, "open-run").is_enabled(), timeout_s=30)
@@ -120,6 +120,9 @@ def test_open_test_and_start_are_refused_in_words_while_the_disk_is_full(station
         words = wait(driver, "the programme session refused", lambda d: by_id(d, "run-session-error").is_displayed()
                      and by_id(d, "run-session-error").text or None, timeout_s=15)
         assert "disk is full, so the test was not opened" in words and "/assignments/" in driver.current_url, words
+        # what to do names the button under which the words are (before: "open the test again", beside "Start ...")
+        button = by_id(driver, "run-session").text  # "Start Backward treadmill walking session (30 min)"
+        assert words.endswith(f"then press {button.rsplit(' (', 1)[0]} again."), (button, words)
         assert driver.execute_script(ON_SCREEN, "run-session-error"), f"{name}: the words are off the screen"
         driver.save_screenshot(str(shots / f"{name}-programme-session-refused.png"))
 
