@@ -20,8 +20,8 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
-from station.store.db import Conflict, DiskFull, NotFound, StoreError, ValidationError
-from station.store.space import NoRoomToRecord
+from station.store.db import Conflict, DiskFull, NotFound, StorageFailed, StoreError, ValidationError
+from station.store.space import NoRoomToRecord, StorageFailing
 from station.store.passwords import PasswordHashingBusy
 from station.store.trials import CorruptFrames
 from station.tls_proxy import MAX_BODY_BYTES
@@ -215,10 +215,17 @@ def install_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DiskFull)
     def _disk_full(exc: DiskFull):
-        if isinstance(exc, NoRoomToRecord):  # a refusal in words, as meant: the disk is said full once, by space
+        if isinstance(exc, StorageFailing):  # a refusal in words, as meant: the failed write said it once
+            app.logger.warning("refused to record (storage failing) in %s %s", request.method, request.endpoint)
+        elif isinstance(exc, NoRoomToRecord):  # a refusal in words, as meant: the disk is said full once, by space
             app.logger.warning("refused to record (disk full) in %s %s", request.method, request.endpoint)
         else:
             app.logger.error("disk full in %s %s", request.method, request.endpoint)
+        return _plain_or_api(507, str(exc))
+
+    @app.errorhandler(StorageFailed)
+    def _storage_failed(exc: StorageFailed):  # the SD card failing: what happened and what to do, not 'try again'
+        app.logger.error("the station's storage failed to write in %s %s", request.method, request.endpoint)
         return _plain_or_api(507, str(exc))
 
     @app.errorhandler(CorruptFrames)

@@ -68,7 +68,7 @@ from station.protocols.sinks import StoreSink
 from station.store.audit import Actor
 from station.store.backup import list_backups
 from station.store.db import Conflict, DatabaseBusy, DiskFull, NotFound, StorageFailed, StoreError, ValidationError
-from station.store.space import STORAGE_WHAT_TO_DO, NoRoomToRecord
+from station.store.space import STORAGE_WHAT_TO_DO, NoRoomToRecord, StorageFailing
 from station.store.trials import FLUSH_BUSY_WAIT_MS
 
 log = logging.getLogger(__name__)
@@ -604,8 +604,11 @@ class TrialService:
         (:meth:`_do_open_run`; a visit's next test too) and starting a trial (:meth:`_start_refusal`),
         whatever the protocol (stance, walk, treadmill, game). A trial already recording is not
         stopped: if the disk runs out it ends partial (:mod:`station.store.trials`)."""
-        words = full_disk_refusal(self.store.space.status(fresh=True), not_done, again)
-        return None if words is None else NoRoomToRecord(words)
+        storage = self.store.space.status(fresh=True)
+        words = full_disk_refusal(storage, not_done, again)
+        if words is None:
+            return None
+        return StorageFailing(words) if storage.get("state") == "failed" else NoRoomToRecord(words)
 
     def _start_refusal(self) -> StoreError | None:
         """Why the trial that is due must not start now (Start on the tablet, the panel's button),

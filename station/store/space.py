@@ -75,6 +75,11 @@ class NoRoomToRecord(DiskFull):
     (:mod:`station.protocols.service`; the web answers ``507``, Insufficient Storage, with the words)."""
 
 
+class StorageFailing(NoRoomToRecord):
+    """Nothing new is recorded while the storage fails to write (state ``failed``): the refusal in words
+    (the web logs it as such, not as a full disk)."""
+
+
 def free_bytes(path: str | os.PathLike) -> int:
     """Bytes available to this user on the file system holding ``path``."""
     st = os.statvfs(path)

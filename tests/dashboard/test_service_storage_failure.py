@@ -92,3 +92,45 @@ def test_a_card_failing_mid_trial_ends_it_partial_in_words_and_refuses_the_next_
         f"stopped: the station's storage failed to write; {kept_s:.1f} s kept, not analysed")
     clinic.call("open_run", patient["id"], "quiet-stance", None, ACTOR)  # the storage writes again: records
     assert clinic.state() == "instructions"
+
+
+def test_the_api_says_a_failing_card_in_words_and_refuses_to_record_until_it_writes(store, patient, clock, card,
+                                                                                   caplog):
+    from web import create_app
+
+    from dashboard_support import CLINICIAN_PW
+
+    clinic = SimulatedClinic(store, clock=clock)
+    app = create_app({"DATA_DIR": str(store.data_dir), "STORE": store, "PASSWORD_COST": CHEAP, "TESTING": True,
+                      "TRIAL_SERVICE": clinic.service})
+    store.users.create("ana", CLINICIAN_PW, "clinician", actor=ACTOR)
+    client = app.test_client()
+    csrf = client.get("/api/session").get_json()["csrf_token"]
+    csrf = client.post("/api/login", json={"username": "ana", "password": CLINICIAN_PW},
+                       headers={"X-CSRF-Token": csrf}).get_json()["csrf_token"]
+
+    def post(path, body=None):
+        return client.post(path, json=body or {}, headers={"X-CSRF-Token": csrf})
+
+    clinic.service.start()
+    try:
+        card.failing = True
+        caplog.clear()
+        r = post("/api/patients", {"identifier": "P-002", "birth_year": 1960, "sex": "M"})
+        assert r.status_code == 507 and r.get_json() == {"error": (  # before: 500 'the station could not complete this'
+            "the station's storage failed to write (a disk I/O error: its SD card may be failing), so this was not "
+            "stored; check the SD card or replace it")}
+        (line,) = [r for r in caplog.records if r.levelname == "ERROR"]
+        assert line.getMessage().startswith("the station's storage failed to write in POST ") and not line.exc_info
+        assert client.get("/healthz").get_json()["storage"]["state"] == "failed"
+        caplog.clear()
+        r = post("/api/station/run", {"patient_id": patient["id"], "protocol": "romberg"})
+        assert r.status_code == 507 and r.get_json()["error"].startswith(
+            "The station's storage failed to write (a disk I/O error: its SD card may be failing), so the test was not "
+            "opened. What was stored before is kept. Check the SD card or replace it"), r.get_json()
+        assert [r.getMessage().split(" in ")[0] for r in caplog.records if r.levelname in ("WARNING", "ERROR")] == [
+            "refused to record (storage failing)"]
+        card.failing = False
+        assert post("/api/station/run", {"patient_id": patient["id"], "protocol": "romberg"}).status_code == 201
+    finally:
+        clinic.service.shutdown()
