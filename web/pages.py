@@ -20,6 +20,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 
 from station.reports import fhir_bundle
 from station.store.db import NotFound
+from station.store.patients import IDENTIFIER_MAX_CHARS, IDENTIFIER_PATTERN
 from web.error_pages import error_page
 from web.security import api_error, current_user, is_api_request, roles, store
 
@@ -37,6 +38,13 @@ def _clinic_name():
             return ""
 
     return {"clinic_name": clinic_name}
+
+
+@bp.app_context_processor
+def _identifier_rule():
+    """The patient form's identifier rule as the station checks it (station.store.patients): its ``pattern``
+    and ``maxlength`` rendered from the one source, so the browser refuses what the station would."""
+    return {"identifier_pattern": IDENTIFIER_PATTERN, "identifier_max_chars": IDENTIFIER_MAX_CHARS}
 
 
 def _plate() -> dict:

@@ -842,23 +842,58 @@ def sensory_summary(protocol: Protocol, conditions: list[dict]) -> dict | None:
 
 
 def visit_session_ids(store, session_id: int, *, actor) -> list[int]:
-    """The ids of the sessions of the visit ``session_id`` belongs to, oldest first: that
-    session and the patient's sessions chained to it by gaps under :data:`VISIT_GAP_S` (the
-    patient's view is audited for ``actor``)."""
+    """The ids of the sessions of the visit ``session_id`` belongs to, oldest first: the patient's
+    sessions with trials chained by gaps under :data:`VISIT_GAP_S` (:func:`visit_chains`), with
+    ``session_id`` among them (the patient's view is audited for ``actor``).
+
+    A session without trials (a test opened and left, or only notes; the live page's "Results"
+    after such a test opens it) shows the visit it was opened in, :func:`visit_chains`: it never
+    chains two visits over :data:`VISIT_GAP_S` apart into one through itself."""
     from station.store.timefmt import parse_utc_iso
 
     session = store.sessions.get(session_id)
     patient = store.patients.view(session["patient_id"], actor=actor)
-    ordered = sorted((s for s in patient["sessions"] if s["trials"] or s["id"] == session_id),
-                     key=lambda s: (s["started_at"], s["id"]))
-    times = [parse_utc_iso(s["started_at"]) for s in ordered]
-    index = next(i for i, s in enumerate(ordered) if s["id"] == session_id)
-    lo = hi = index
-    while lo > 0 and times[lo] - times[lo - 1] < VISIT_GAP_S:
-        lo -= 1
-    while hi + 1 < len(ordered) and times[hi + 1] - times[hi] < VISIT_GAP_S:
-        hi += 1
-    return [s["id"] for s in ordered[lo:hi + 1]]
+    opened = next(s for s in patient["sessions"] if s["id"] == session_id)
+    tested = [s for s in patient["sessions"] if s["trials"]]
+
+    def at(s: dict) -> tuple[float, int]:
+        return parse_utc_iso(s["started_at"]), s["id"]
+
+    for chain in visit_chains([at(s) for s in tested], at(opened) if not opened["trials"] else None):
+        if at(opened) in chain:
+            return [sid for _, sid in chain]
+    return [session_id]
+
+
+def visit_chains(tested: list[tuple[float, int]], empty: tuple[float, int] | None = None) -> list[list[tuple[float, int]]]:
+    """A patient's sessions with trials (``tested``: each ``(start in s, id)``) chained into visits by gaps under
+    :data:`VISIT_GAP_S`, oldest first; ``empty`` (a session without trials) joins the visit it falls within, else
+    the nearest one it is under :data:`VISIT_GAP_S` from (the earlier on a tie), else none: it does not chain.
+
+    >>> h = 3600
+    >>> visit_chains([(9 * h, 1), (14 * h, 3)], (11 * h + 1800, 2))  # 5 h apart: two visits, not one through session 2
+    [[(32400, 1), (41400, 2)], [(50400, 3)]]
+    >>> visit_chains([(9 * h, 1), (10 * h, 3)], (9 * h + 1800, 2))  # within a visit: in it
+    [[(32400, 1), (34200, 2), (36000, 3)]]
+    >>> visit_chains([(9 * h, 1)], (13 * h, 2))  # alone
+    [[(32400, 1)]]
+    """
+    chains: list[list[tuple[float, int]]] = []
+    for item in sorted(tested):
+        if chains and item[0] - chains[-1][-1][0] < VISIT_GAP_S:
+            chains[-1].append(item)
+        else:
+            chains.append([item])
+    if empty is not None:
+        def distance(chain):
+            return max(chain[0][0] - empty[0], empty[0] - chain[-1][0], 0.0)
+
+        near = [c for c in chains if distance(c) < VISIT_GAP_S]
+        if near:
+            chosen = min(near, key=lambda c: (distance(c), c[0][0]))
+            chosen.append(empty)
+            chosen.sort()
+    return chains
 
 
 def visit_numbers(sessions: list[dict]) -> dict[int, int]:

@@ -347,12 +347,13 @@ def measure_words(metric: str, values: dict, setting: str | None) -> str:
     """What a walk measure means and which way is better, in plain words (one or two sentences).
 
     ``values`` are the condition's (or trial's) measures: the treadmill's time walking is said
-    against ``planned_min``, the pauses with ``pause_s``.
+    against ``planned_min`` (by :func:`walked_words`, as the pages say it; the plan said, no bare
+    percentage after it), the pauses with ``pause_s``.
 
     >>> measure_words("walking_min", {"walking_min": 9.3, "planned_min": 10}, "treadmill")
-    'Walked 9.3 of the 10 min planned (93 %); more is better.'
-    >>> measure_words("walking_min", {"walking_min": 0.333, "planned_min": 1}, "treadmill")
-    'Walked 20 s of the 1 min planned (33 %); more is better.'
+    'Walked 9.3 min of the 10 min planned; more is better.'
+    >>> measure_words("walking_min", {"walking_min": 0.333, "planned_min": 30}, "treadmill")
+    'Walked 20 s of the 30 min planned; more is better.'
     >>> measure_words("pauses", {"pauses": 2, "pause_s": 14.2}, "treadmill")
     'Stood still 2 times, 14 s in all; fewer is better.'
 
@@ -365,7 +366,7 @@ def measure_words(metric: str, values: dict, setting: str | None) -> str:
     said, not their mean, which nobody planned.
 
     >>> measure_words("walking_min", {"walking_min": 14.7, "planned_min": [20, 10]}, "treadmill")
-    'Walked 14.7 min a session on average, of the 20 and 10 min planned (2 sessions, 98 %); more is better.'
+    'Walked 14.7 min a session on average, of the 20 and 10 min planned (2 sessions: 98 % of the minutes planned); more is better.'
     """
     v = _number(values.get(metric))
     if metric == "walking_min":
@@ -374,13 +375,12 @@ def measure_words(metric: str, values: dict, setting: str | None) -> str:
         planned = each[0] if each and len(set(each)) == 1 else None if each else _number(planned)
         if v is None:
             return "No walking was measured."
-        walked = f"{v:.3g}" if v >= 1.0 else walked_words(v)  # 'Walked 9.3 of the 10 min', 'Walked 20 s of the 1 min'
+        walked = walked_words(v)  # 'Walked 9.3 min of the 10 min', 'Walked 20 s of the 30 min'
         if planned:
-            return f"Walked {walked} of the {planned:g} min planned ({100 * v / planned:.0f} %); more is better."
+            return f"Walked {walked} of the {planned:g} min planned; more is better."
         if len(each) > 1:
-            return (f"Walked {walked}{' min' if v >= 1.0 else ''} a session on average, of the "
-                    f"{listed([f'{p:g}' for p in each])} min planned "
-                    f"({len(each)} sessions, {100 * v * len(each) / sum(each):.0f} %); more is better.")
+            return (f"Walked {walked} a session on average, of the {listed([f'{p:g}' for p in each])} min planned "
+                    f"({len(each)} sessions: {100 * v * len(each) / sum(each):.0f} % of the minutes planned); more is better.")
         return "Minutes actually walking (pauses left out); more is better."
     if metric == "pauses":
         each = values.get("pauses")  # a visit's counts, one a session: each said, not their mean
@@ -630,7 +630,8 @@ TREADMILL_GAIT_MEASURES = frozenset({"cadence_steps_min", "stride_time_cv_pct", 
 
 
 def clock_words(seconds: float) -> str:
-    """A time walked as a clock reads it, minutes and seconds.
+    """A time on the treadmill's timer as a clock reads it, minutes and seconds (where a session stopped; a time
+    walked is said by :func:`walked_words`).
 
     >>> clock_words(21.4), clock_words(60.0), clock_words(1805)
     ('0:21', '1:00', '30:05')
@@ -651,15 +652,16 @@ def km_h(belt_speed_m_s: float) -> str:
 def treadmill_session_words(session: dict) -> str:
     """One treadmill session against its own plan (``walking_min``, ``planned_min``, ``recorded_s``: the time
     from the go to its end, ``belt_speed_m_s``): never a percentage, nor another session's plan; a session that
-    ended before its planned minutes says so.
+    ended before its planned minutes says so. The time walked by :func:`walked_words`, as the live result and the
+    measures say it; where it stopped as the treadmill's timer read (:func:`clock_words`).
 
     >>> treadmill_session_words({"walking_min": 0.34, "planned_min": 30, "recorded_s": 21.3, "belt_speed_m_s": 2 / 3.6})
-    '0:20 walked of 30 min planned at 2.0 km/h: stopped early, at 0:21'
+    '20 s walked of 30 min planned at 2.0 km/h: stopped early, at 0:21'
     >>> treadmill_session_words({"walking_min": 1.0, "planned_min": 1, "recorded_s": 60.0, "belt_speed_m_s": 0.5})
-    '1:00 walked of 1 min planned at 1.8 km/h'
+    '1.0 min walked of 1 min planned at 1.8 km/h'
     """
     walked = session.get("walking_min")
-    words = ("no walking measured" if walked is None else f"{clock_words(walked * 60.0)} walked") + (
+    words = ("no walking measured" if walked is None else f"{walked_words(walked)} walked") + (
         f" of {session['planned_min']:g} min planned" if session.get("planned_min") else "")
     if session.get("belt_speed_m_s"):
         words += f" at {km_h(session['belt_speed_m_s'])}"

@@ -37,7 +37,12 @@ LIST_FIELDS = frozenset(
 PATIENT_FIELDS = ("identifier", "birth_year", "sex", "height_cm", "weight_kg", "conditions", "notes")
 REQUIRED_FIELDS = ("identifier", "birth_year", "sex")
 SEXES = ("F", "M", "X")
-IDENTIFIER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+IDENTIFIER_MAX_CHARS = 32
+IDENTIFIER_PATTERN = rf"[A-Za-z0-9][A-Za-z0-9._\-]{{0,{IDENTIFIER_MAX_CHARS - 1}}}"
+"""A patient's identifier: a letter or digit, then letters, digits, dots, underscores or hyphens, 32 at most.
+Written to read alike as a Python regular expression and as the HTML form's ``pattern`` (web/pages.py renders it
+there, so the browser refuses what the station refuses; a pattern's ``v`` flag wants the class's hyphen escaped)."""
+IDENTIFIER_RE = re.compile(f"^{IDENTIFIER_PATTERN}$")
 MIN_BIRTH_YEAR = 1900
 HEIGHT_RANGE_CM = (40.0, 250.0)
 WEIGHT_RANGE_KG = (10.0, 350.0)
@@ -142,7 +147,8 @@ class Patients:
         def identifier(v):
             if not isinstance(v, str) or not IDENTIFIER_RE.match(v.strip()):
                 raise ValueError(
-                    "must be a pseudonymous code of 1 to 32 letters, digits, '.', '_' or '-' (no names, no spaces)"
+                    f"must be a pseudonymous code of 1 to {IDENTIFIER_MAX_CHARS} letters, digits, '.', '_' or '-', beginning with a "
+                    "letter or digit (no names, no spaces)"
                 )
             return v.strip()
 

@@ -115,6 +115,21 @@ const Station = (() => {
     return text === "–" || !unit ? text : `${text} ${unit}`;
   }
 
+  /* A time walked (a treadmill session's, in minutes) as every page says it, one rule: seconds under a minute ("20 s",
+     not "0.3 min" nor "0:20"), minutes to one decimal above ("12.4 min"); the station's words say it so too
+     (station/protocols/walk_words.py walked_words: the visit's glance, the measures' words, the PDFs). */
+  function walkedTime(min) {
+    if (min === null || min === undefined || !Number.isFinite(Number(min))) return "–";
+    return Number(min) < 1 ? `${Math.round(Number(min) * 60)} s` : `${fmt(Number(min), 1)} min`;
+  }
+
+  /* A clock reading, minutes and seconds ("0:06", "30:05"): the treadmill's timer and where a session ended on it
+     ("Stopped at 0:06 of 1 min planned"); whole seconds passed, as the timer shows them. */
+  function clockTime(seconds) {
+    const whole = Math.max(0, Math.floor(Number(seconds) || 0));
+    return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}`;
+  }
+
   /* A timed hold's time as the visit results give it (and the PDFs: station/reports/text.py time_held):
      one decimal, 0 s said unable (the patient could not take the position): "30.0 s", "0 s (unable)", "–". */
   function timeHeld(value) {
@@ -403,5 +418,5 @@ const Station = (() => {
   }
 
   init();
-  return { api, el, fmt, fmtSig, num, quantity, timeHeld, change, changeUnit, listed, beltSpeed, beltChange, beltSpeedFromKmh, mdcVerdictTag, shortCite, cutoffTagClass, cutoffReference, when, clock, sessionName, showError, showFieldErrors, capitalise, ordinal, ApiError, showHealth, followHealth, sessionLeft, goToLogin };
+  return { api, el, fmt, fmtSig, num, quantity, walkedTime, clockTime, timeHeld, change, changeUnit, listed, beltSpeed, beltChange, beltSpeedFromKmh, mdcVerdictTag, shortCite, cutoffTagClass, cutoffReference, when, clock, sessionName, showError, showFieldErrors, capitalise, ordinal, ApiError, showHealth, followHealth, sessionLeft, goToLogin };
 })();

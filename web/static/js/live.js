@@ -244,7 +244,14 @@
     $("state-condition").textContent = words && state.trialState === "instructions" ? `Next: ${words}` : words;
   }
 
+  /* The patient chosen, whole, in the list's title: a phone's narrow box cuts a long identifier (32 characters). */
+  function titleChosenPatient() {
+    const ps = $("patient-select");
+    ps.title = ps.value ? ps.options[ps.selectedIndex].textContent : "";
+  }
+
   function updateButtons() {
+    titleChosenPatient();
     const r = run();
     const s = state.trialState;
     const active = s === "waiting" || s === "countdown" || s === "recording";
@@ -298,8 +305,7 @@
   function endedEarlyWords(r) {
     const walk = r.walk || {};
     if (walk.setting !== "treadmill" || !Number.isFinite(r.recorded_s)) return "";
-    const whole = Math.max(0, Math.floor(r.recorded_s));
-    const at = `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}`;
+    const at = Station.clockTime(r.recorded_s);
     const of = walk.planned_min ? ` of ${Number(Number(walk.planned_min).toPrecision(3))} min planned` : "";
     if (walk.ended_early) return `Ended early at ${at}${of}: see why in the walk panel; what was walked before it is kept and analysed.`;
     if (r.end_reason === "operator_ended") return `Stopped at ${at}${of}; what was walked is kept and analysed.`;
@@ -345,8 +351,36 @@
     $("other-patient-end").textContent = `End ${r.patient_identifier}'s test`;
   }
 
+  /* A treadmill session started from a programme's session (its page's Start opens /live?programme=<id>) is counted
+     by the station as that session's dose once stored (Programmes.credit_run_trial): said here as the programme page
+     names it, "Counted as session 3 of the programme Backward treadmill walking after stroke: 20 s walked of 30 min
+     planned.", with the way back. Read from the programme (GET /api/assignments/<id>): the session whose dose is one
+     of this test's stored trials; none (another test, a trial without a walking dose), nothing said. */
+  const programmeId = page.dataset.programmeId || "";
+  let creditAsked = "";
+  async function showProgrammeCredit(r) {
+    const ids = ((r && r.trial_ids) || []).filter(Boolean);
+    const key = r ? `${r.session_id}:${ids.join(",")}` : "";
+    if (!programmeId || !ids.length || key === creditAsked) return;
+    creditAsked = key;
+    const box = $("programme-credit");
+    try {
+      const doc = await api("GET", `/api/assignments/${programmeId}`, undefined, { background: true });
+      const s = doc.sessions.find((x) => ids.includes(x.trial_id));
+      box.hidden = !s;
+      if (!s) return;
+      const minutes = s.minutes !== undefined && s.minutes !== null ? s.minutes : null; // the dose taken: what was walked
+      box.replaceChildren(`Counted as session ${s.number} of the programme ${doc.template.programme.title}` +
+        (minutes !== null ? `: ${Station.walkedTime(minutes)} walked of ${Number(s.minutes_planned)} min planned. ` : ". "),
+        el("a", { href: `/assignments/${programmeId}` }, "See it on the programme"));
+    } catch (err) {
+      creditAsked = ""; // asked again at the next status
+    }
+  }
+
   function renderRun() {
     const r = run();
+    showProgrammeCredit(r);
     showOtherPatient(r);
     $("choose").hidden = !!r;
     $("run").hidden = !r;
@@ -371,12 +405,13 @@
     state.lastRun = { session_id: r.session_id, patient_identifier: r.patient_identifier, patient_id: r.patient_id };
     const ps = $("patient-select");
     if ([...ps.options].some((o) => o.value === String(r.patient_id))) ps.value = String(r.patient_id);
+    titleChosenPatient();
     if (state.protocols.some((p) => p.name === r.protocol) && $("protocol-select").value !== r.protocol) {
       $("protocol-select").value = r.protocol;
       renderConditions();
     }
     $("run-title").textContent = r.title;
-    $("run-patient").textContent = `Patient ${r.patient_identifier}` + (r.age_y ? `, ${r.age_y} y` : "") +
+    $("run-patient").textContent = `Patient ${r.patient_identifier}` + (r.age_y ? `, ${r.age_y}\u00a0y` : "") +
       ` · opened by ${r.started_by}`;
     $("instructions").textContent = r.instructions || (r.finished ? "The test is finished." : "");
     // a walk test's line is the walk and its time limit (a stance test's, the stance and its hold)

@@ -67,6 +67,8 @@
     if (m.metric === "walk_speed_m_s" && isTreadmill(condition)) return beltSpeed(m.settings || m.value);
     if (m.sessions) return m.sessions.join("; "); // a treadmill's sessions of other plans or speeds: each, not their mean
     if (m.value === null || m.value === undefined) return "–";
+    // a treadmill's time walking as every page says it ("20 s", not "0.3 min" beside "Walked 20 s of the ..." words)
+    if (m.metric === "walking_min") return Station.walkedTime(m.value);
     // counts (walk tests): a visit's each trial's, as counted (never a mean rounded: "31 and 34 (2 sessions)")
     if (m.metric === "steps" || m.metric === "pauses") return m.counts ? WalkResults.countsText(m.counts, isTreadmill(condition) ? "treadmill" : "overground") : fmt(m.value, 0);
     if (m.metric === "weight_left_pct") return `${fmt(m.value, 1)} % left / ${fmt(m.right_pct, 1)} % right`;
@@ -103,18 +105,22 @@
     return el("span", { class: "tag valid" }, "valid");
   }
 
-  /* A trial's name in its condition's list: its trial and attempt within the session ("Trial 2, attempt 2", "Attempt 1");
-     a visit that ran the test's condition in several sessions names each session first by its number in the visit (one
-     number for a session on the whole page, its notes' too), "Session 1 (10:02)", "Session 3 (10:40), trial 2"
-     (report.number_sessions), not "Attempt 1" twice as if one session's; a condition run in one session as before. */
+  /* A trial's name in its condition's list: its trial and attempt within the session ("Trial 2, attempt 2", "Attempt 1").
+     A visit of several tests (each test its own session) names each trial's session first by its number in the visit
+     (one number for a session on the whole page, its notes' and the history chart's too), "Session 1 (10:02)",
+     "Session 3 (10:40), trial 2": two tests' first trials (the two 3-m backward walks, or one test run twice) read as
+     two tests', not as "Attempt 1" twice (report.number_sessions names them where a condition came from several
+     sessions; ``visitSessions`` the rest). A visit of one test as before. */
+  let visitSessions = new Map(); // session id -> {number, started_at}, set by load() for a visit of several tests
   function trialName(t, condition) {
-    const same = t.session ? condition.trials.filter((x) => x.session_id === t.session_id) : condition.trials;
+    const session = t.session || visitSessions.get(t.session_id);
+    const same = session ? condition.trials.filter((x) => x.session_id === t.session_id) : condition.trials;
     // a recording the protocol engine never numbered (cut short by a full disk, a crash): by its start time
     const within = t.attempt === null || t.attempt === undefined ? `recording started ${Station.clock(t.started_at)}`
       : same.some((x) => x.trial > 1) ? `trial ${t.trial}` + (t.attempt > 1 ? `, attempt ${t.attempt}` : "")
         : `attempt ${t.attempt}`;
-    if (!t.session) return within.charAt(0).toUpperCase() + within.slice(1);
-    return Station.sessionName(t.session.number, t.session.started_at) + (same.length > 1 ? `, ${within}` : "");
+    if (!session) return within.charAt(0).toUpperCase() + within.slice(1);
+    return Station.sessionName(session.number, session.started_at) + (same.length > 1 ? `, ${within}` : "");
   }
 
   function trialLines(condition) {
@@ -287,8 +293,11 @@
       for (const m of condition.key_measures || []) if (m.sessions) delete values[m.metric];
       const table = section.outcome !== "walk" ? allMeasures(values) // a walk's measures by their names and words
         // a treadmill's settings as entered, each session's (condition.settings), not their mean
+        // (what the values are said above them: the mean of the valid trials, or the one trial's)
         : Object.keys(values).length ? WalkResults.measuresTable({ ...values, ...(condition.settings || {}), ...(condition.counts || {}) }, `all-${section.protocol}-${condition.id}`,
-          values.walking_min !== undefined && values.walking_min !== null ? "treadmill" : "overground", catalogue && catalogue.walk_spans) : null;
+          values.walking_min !== undefined && values.walking_min !== null ? "treadmill" : "overground", catalogue && catalogue.walk_spans,
+          WalkResults.valuesOf(condition.valid_trials, isTreadmill(condition) ? "treadmill" : "overground",
+            Object.keys(condition.counts || {}).length > 0)) : null;
       // the trace, measures and trials: open on a tablet; on a phone one tap away (the glance above says it all)
       const details = el("details", { class: "condition-details", open: narrow ? null : true },
         el("summary", {}, `Trace, measures and ${condition.trials.length} trial${condition.trials.length === 1 ? "" : "s"}`),
@@ -354,6 +363,8 @@
         api("GET", "/api/measures").catch(() => null),
       ]);
       catalogue = measures;
+      const numbered = doc.sessions.filter((s) => s.number);
+      visitSessions = new Map(numbered.length > 1 ? numbered.map((s) => [s.id, { number: s.number, started_at: s.started_at }]) : []);
       const p = doc.patient; // (the title and the way back come with the page: web/pages.py)
       $("results-summary").textContent = `${when(doc.sessions[0].started_at)}` +
         (p.age_y ? ` · age ${p.age_y} (from the birth year)` : "") +

@@ -200,9 +200,7 @@
   }
 
   function timeText(s) {
-    if (!treadmill()) return fmt(s, 2);
-    const whole = Math.max(0, Math.floor(s));
-    return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}`;
+    return treadmill() ? Station.clockTime(s) : fmt(s, 2);
   }
 
   /* The running timer on the treadmill ("Time on the treadmill") is the station's time of the newest
@@ -286,10 +284,10 @@
     w.dirty = true;
   }
 
-  /* Minutes as the results page writes them (0.97, not a rounded-up 1.0 of 1 min planned). */
+  /* Minutes planned as the results page writes them (0.97, not a rounded-up 1.0 of 1 min planned). */
   const minText = (x) => String(Number(Number(x).toPrecision(3)));
-  // time walked: "20 s" under a minute (not "0.333 min"), as the session's ended-early words say it
-  const walkedText = (min) => (Number(min) < 1 ? `${Math.round(Number(min) * 60)} s` : `${minText(min)} min`);
+  // time walked: one rule on every page (Station.walkedTime: "20 s" under a minute, "12.4 min" above)
+  const walkedText = Station.walkedTime;
 
   /* The live cadence, or (d.not_measured: the station's words, the lower-back sensor sending
      nothing) a blank with why: never the last number as if it were the person's cadence now. */

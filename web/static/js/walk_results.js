@@ -66,8 +66,8 @@ const WalkResults = (() => {
 
   /* Minutes as a clinician writes them: 0.987, 9.3, 10 (three significant digits, no trailing zeros). */
   const minText = (x) => String(Number(Number(x).toPrecision(3)));
-  // time walked: "20 s" under a minute (not "0.333 min"), as the session's ended-early words say it
-  const walkedText = (min) => (Number(min) < 1 ? `${Math.round(Number(min) * 60)} s` : quantity(min, "min"));
+  // time walked: one rule on every page (Station.walkedTime: "20 s" under a minute, "12.4 min" above)
+  const walkedText = Station.walkedTime;
 
   /* The minutes planned of a treadmill condition's values ``v`` (a visit's sessions' settings merged in: an
      array, one a session): one plan, or each session's, never their mean, which nobody planned. {words ("1 min",
@@ -102,9 +102,10 @@ const WalkResults = (() => {
     }
     const plan = k === "walking_min" ? plannedOf(v) : null;
     if (plan && plan.sessions > 1) {
-      return `${walkedText(v[k])} a session on average, of ${plan.words} planned (${plan.sessions} sessions, ${plan.pct} %)`;
+      return `${walkedText(v[k])} a session on average, of ${plan.words} planned (${plan.sessions} sessions: ${plan.pct} % of the minutes planned)`;
     }
-    if (plan) return `${walkedText(v[k])} of ${plan.words} planned (${plan.pct} %)`;
+    // one session against its plan, said: no bare "(1 %)" after it (a percentage of what?)
+    if (plan) return `${walkedText(v[k])} of ${plan.words} planned`;
     if (k === "pauses" && v[k] > 0 && v.pause_s !== undefined && v.pause_s !== null) {
       return `${v[k]} (${fmt(v.pause_s, 0)} s in all)`;
     }
@@ -112,15 +113,30 @@ const WalkResults = (() => {
     return unit ? quantity(v[k], unit) : fmt(v[k], digits);
   }
 
+  /* What a visit's walk measures are (the key measures say "mean of 2 trials: ..." beside each, report.key_measures'
+     each; the all-measures table says it once, above): the mean of the valid trials (a treadmill's: sessions), or the
+     one valid trial's values; counts (``counted``: the table has some) as counted. ``n``: the condition's valid trials. */
+  function valuesOf(n, setting, counted) {
+    const noun = setting === "treadmill" ? "session" : "trial";
+    if (n > 1) {
+      return `Each value is the mean of the ${n} valid ${noun}s` + (counted ? `; counts are each ${noun}'s as counted` : "") +
+        ` (each ${noun} on its own page).`;
+    }
+    if (n === 1) return `The one valid ${noun}'s values.`;
+    return null;
+  }
+
   /* The measures table of a walk (``setting``: "treadmill" reads as a session, otherwise a timed walk);
-     ``spans``: what a timed walk's gait measures span (GET /api/measures walk_spans). */
-  function measuresTable(v, id, setting, spans) {
+     ``spans``: what a timed walk's gait measures span (GET /api/measures walk_spans); ``caption``: what the values
+     are (a visit's: :func:`valuesOf`), none on a trial's own page. */
+  function measuresTable(v, id, setting, spans, caption) {
     const list = setting === "treadmill" ? TREADMILL : MEASURES;
     const span = (k) => (setting === "treadmill" ? null : (spans || {})[k]);
     const rows = list.filter(([k]) => v[k] !== undefined && v[k] !== null).map(([k, label, unit, digits, hint]) =>
       el("tr", { dataset: { metric: k } }, el("th", {}, label, (span(k) || hint) ? el("span", { class: "hint" }, span(k) || hint) : null),
         el("td", { class: "value num" }, valueWords(k, v, unit, digits, setting))));
-    return rows.length ? el("table", { class: "list measures", id }, el("tbody", {}, rows))
+    return rows.length ? el("table", { class: "list measures", id }, caption ? el("caption", { class: "values-of small muted" }, caption) : null,
+      el("tbody", {}, rows))
       : el("p", { class: "muted small" }, "No walk measures for this trial.");
   }
 
@@ -284,11 +300,11 @@ const WalkResults = (() => {
     const v = { ...(condition.values || {}), ...(condition.settings || {}) }; // each session's setting, not their mean
     if (v.walking_min === undefined || v.walking_min === null) return timedGlance(condition);
     const plan = plannedOf(v);
-    // each session against its own plan (report.treadmill_sessions): "0:21 walked of 30 min planned at 2.0 km/h: stopped early"
+    // each session against its own plan (report.treadmill_sessions): "20 s walked of 30 min planned at 2.0 km/h: stopped early, at 0:21"
     const bits = condition.treadmill_sessions && condition.treadmill_sessions.length ? [...condition.treadmill_sessions]
       : [!plan ? `walked ${walkedText(v.walking_min)}`
-      : plan.sessions > 1 ? `walked ${walkedText(v.walking_min)} a session on average, of ${plan.words} (${plan.pct} %)`
-        : `walked ${walkedText(v.walking_min)} of ${plan.words} (${plan.pct} %)`];
+      : plan.sessions > 1 ? `walked ${walkedText(v.walking_min)} a session on average, of ${plan.words} planned (${plan.sessions} sessions: ${plan.pct} % of the minutes planned)`
+        : `walked ${walkedText(v.walking_min)} of ${plan.words} planned`];
     const pauses = [].concat((condition.counts || {}).pauses ?? v.pauses ?? []); // each session's, as counted
     if (new Set(pauses).size > 1) bits.push(`${countsText(pauses, "treadmill").replace(" (", " pauses (")}`);
     else if (pauses.length) bits.push(pauses[0] ? `${fmt(pauses[0], 0)} pause${pauses[0] === 1 ? "" : "s"}` : "no pause");
@@ -357,5 +373,5 @@ const WalkResults = (() => {
     }
   }
 
-  return { values, isWalkTrial, isWalkCondition, conditionFigure, changeReference, enteredReference, countsText, measuresTable, imuGapsNote, glance, stepsFigure, minutesBlock, minutesOf, defaultWindow, trialPage, MEASURES, fmtSig };
+  return { values, isWalkTrial, isWalkCondition, conditionFigure, changeReference, enteredReference, countsText, measuresTable, valuesOf, imuGapsNote, glance, stepsFigure, minutesBlock, minutesOf, defaultWindow, trialPage, MEASURES, fmtSig };
 })();

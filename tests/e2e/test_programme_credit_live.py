@@ -1,0 +1,78 @@
+"""A treadmill session started from a programme's session says on the live page that it was counted as that
+session, in headless Chromium against the real station (simulated hardware: the virtual walker walks the belt),
+at tablet (1180x820) and phone (390x844) size.
+
+Before, the live page showed the session's result and nothing of the programme: whether the session counted (the
+station credits it as the programme session's dose once stored, Programmes.credit_run_trial) was to be found on
+the programme page. Now it reads "Counted as session 1 of the programme Backward treadmill walking after stroke (4
+weeks): 6 s walked of 30 min planned." with a link back to the programme, as the programme page names its sessions."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import PHONE
+from test_dashboard import ADMIN, api, at, by_id, css, setup_admin, sign_in, wait
+
+pytestmark = pytest.mark.e2e
+
+TITLE = "Backward treadmill walking after stroke (4 weeks)"  # as the programme page's heading names it
+
+
+def test_a_programme_session_run_on_the_treadmill_says_it_was_counted(station_for, browsers, shots):
+    station = station_for("walk-false-start")
+    url = station.url
+    tablet, _ = browsers("tablet")
+    setup_admin(tablet, url)
+    created = api(tablet, "POST", "/api/patients", {"identifier": "CREDIT-01", "birth_year": 1950, "sex": "F"})
+    assert created["status"] == 201, created
+    today = tablet.execute_script("return new Date().toISOString().slice(0, 10)")
+    assigned = api(tablet, "POST", f"/api/patients/{created['body']['id']}/programmes",
+                   {"template": "backward-walking-stroke", "start_date": today})
+    assert assigned["status"] == 201, assigned
+    programme = f"/assignments/{assigned['body']['id']}"
+
+    # the programme page's Start for session 1: the live page, the walk panel open
+    tablet.get(url + programme)
+    wait(tablet, "the programme loaded", lambda d: by_id(d, "programme-page").get_attribute("data-loaded") == "yes")
+    css(tablet, '.cal-item.session[data-number="1"]')[0].click()
+    wait(tablet, "the session's Start button", lambda d: by_id(d, "run-session").is_displayed())
+    by_id(tablet, "run-belt-speed").send_keys("1.8")
+    by_id(tablet, "run-session").click()
+    wait(tablet, "the live page", lambda d: "/live" in d.current_url, timeout_s=15)
+    wait(tablet, "the Start button", lambda d: by_id(d, "btn-start").is_enabled(), timeout_s=30)
+    assert not by_id(tablet, "programme-credit").is_displayed()  # nothing counted before a trial is stored
+    by_id(tablet, "btn-start").click()
+    wait(tablet, "the live cadence", lambda d: re.fullmatch(r"\d+\.\d", by_id(d, "walk-cadence").text.strip()), timeout_s=30)
+    by_id(tablet, "btn-stop").click()  # stopped early: the session is done with what was walked
+    wait(tablet, "the session's result", lambda d: css(d, '#walk-result-table tr[data-metric="walking_min"]'), timeout_s=30)
+    walked = re.fullmatch(r"Time walking (\d+ s) of 30 min planned",
+                          " ".join(css(tablet, '#walk-result-table tr[data-metric="walking_min"]')[0].text.split())).group(1)
+    words = wait(tablet, "the programme session counted", lambda d: by_id(d, "programme-credit").is_displayed()
+                 and by_id(d, "programme-credit").text, timeout_s=20)
+    assert words == f"Counted as session 1 of the programme {TITLE}: {walked} walked of 30 min planned. See it on the programme", words
+    link = css(tablet, "#programme-credit a")[0].get_attribute("href")
+    assert link == url + programme, link
+    tablet.save_screenshot(str(shots / "credit-1180x820.png"))
+
+    # a phone opening the live page meanwhile reads it too (from the open test's stored trials)
+    phone, _ = browsers("phone", PHONE)
+    phone.get(url + "/login")
+    sign_in(phone, url, ADMIN)
+    wait(phone, "signed in", at("/patients"))
+    phone.get(tablet.current_url)
+    words = wait(phone, "the programme session counted", lambda d: by_id(d, "programme-credit").is_displayed()
+                 and by_id(d, "programme-credit").text, timeout_s=20)
+    assert words.startswith(f"Counted as session 1 of the programme {TITLE}: {walked} walked"), words
+    assert phone.execute_script("return document.documentElement.scrollWidth") <= PHONE[0]
+    phone.save_screenshot(str(shots / "credit-390x844.png"))
+
+    # the programme page agrees: session 1 done with what was walked
+    by_id(tablet, "btn-close").click()
+    wait(tablet, "the test closed", lambda d: by_id(d, "choose").is_displayed(), timeout_s=15)
+    assert by_id(tablet, "programme-credit").is_displayed()  # still said after the test is closed
+    css(tablet, "#programme-credit a")[0].click()
+    wait(tablet, "the programme loaded", lambda d: by_id(d, "programme-page").get_attribute("data-loaded") == "yes")
+    assert css(tablet, '.cal-item.session[data-number="1"]')[0].get_attribute("data-status") == "done"
