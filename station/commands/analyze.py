@@ -245,12 +245,19 @@ TABLE_MAX_COLUMNS = 4
 
 
 def _number(value) -> str:
-    """A value with 4 significant digits (no 16-digit floats), '–' when undefined."""
+    """A value with 4 significant digits, its zeros kept (no 16-digit floats; ``1.000`` beside
+    ``0.6202``, not ``1``), '–' when undefined.
+
+    >>> [_number(v) for v in (1.0, 0.62019, 100.0, 1234.4, 0.0, -0.0, 123456.0, None, 3000)]
+    ['1.000', '0.6202', '100.0', '1234', '0', '0', '1.235e+05', '–', '3000']
+    """
     if value is None:
         return "–"
     if isinstance(value, float):
-        text = f"{value:.4g}"
-        return "0" if text in ("-0", "0") else text
+        if value == 0:
+            return "0"
+        text = f"{value:#.4g}"
+        return text[:-1] if text.endswith(".") else text
     return str(value)
 
 

@@ -174,5 +174,5 @@ def check_protocol(args) -> int:
         raise UserError(f"{args.file}: protocol.name: {protocol.name!r} is a built-in protocol's name; "
                         "allowed: a name no other protocol uses")
     write_stdout(json.dumps(protocol.to_dict(), indent=2) + "\n" if args.json else
-                 f"{args.file}: valid protocol {protocol.name!r} ({protocol.title}), {len(protocol.conditions)} conditions\n")
+                 f"{args.file}: valid protocol {protocol.name!r} ({protocol.title}), {len(protocol.conditions)} condition{'s' if len(protocol.conditions) != 1 else ''}\n")
     return 0

@@ -107,7 +107,7 @@ class Progress:
         tag = f"[{d['condition']} t{d['trial']} a{d['attempt']}]" if "condition" in d and "trial" in d else ""
         line, extra = None, []
         if event.kind == "protocol_started":
-            line = f"{d['title']} ({d['protocol']}): {len(d['trials'])} planned trials"
+            line = f"{d['title']} ({d['protocol']}): {len(d['trials'])} planned trial{'s' if len(d['trials']) != 1 else ''}"
         elif event.kind == "trial_ready":
             line = f"{tag} {d['label']}" + (f" - repeat: {d['reason']}" if d.get("reason") else "")
         elif event.kind == "state" and d["state"] in ("waiting", "recording", "aborted"):
@@ -259,7 +259,7 @@ def format_summary(summary: dict, protocol=None) -> str:
     from station.reference.measures import describe
 
     from station.protocols.walk_words import TREADMILL_KEY_MEASURES, WALK_KEY_MEASURES, perry_class_reference
-    from station.reports.text import belt_speed, quantity, time_held
+    from station.reports.text import belt_speed, counted, quantity, time_held
 
     def not_applied(cut: dict, unit: str) -> str | None:
         """A cut-off set in a population the patient is not known to belong to, in the pages' words: one
@@ -276,7 +276,7 @@ def format_summary(summary: dict, protocol=None) -> str:
     # a treadmill session as the pages say it: the time walked and the pauses first, the belt speed the clinician's
     # entry (km/h, as entered), its time in seconds left out (the same time walking)
     treadmill_labels = {key: (label[0].lower() + label[1:], unit) for key, label, unit in TREADMILL_KEY_MEASURES}
-    out = [f"{summary['title']}: {summary['valid_trial_count']} valid of {summary['trial_count']} trials"]
+    out = [f"{summary['title']}: {summary['valid_trial_count']} valid of {counted(summary['trial_count'], 'trial')}"]
     unable = sum(1 for t in summary.get("trials") or [] if _unable(t))
     if unable:  # results (summarise scores them 0 s held), said as such: the patient could not take the position
         out[0] += f" ({unable} unable, counted as 0 s held)"
@@ -308,7 +308,7 @@ def format_summary(summary: dict, protocol=None) -> str:
         for key in ("mean_velocity_cm_s", "ellipse_area_cm2"):
             if key in values:
                 d = describe(key)
-                parts.append(f"{d['label'].lower()} {values[key]:.3g} {d['unit']}"
+                parts.append(f"{d['label'].lower()} {quantity(values[key], d['unit'])}"  # 1.00 and 0.88 cm/s, as the pages
                              + _norm_words(protocol, c["id"], key, values[key], summary.get("age_y"),
                                            [t for t in summary.get("trials") or [] if t.get("condition") == c["id"] and t.get("valid")]))
         if c.get("weight_bearing"):
@@ -353,8 +353,9 @@ def format_summary(summary: dict, protocol=None) -> str:
         if norm.get("position") and norm["metric"] not in norms.COLUMNS:  # the age-group percentiles are above
             row = norm["row"]
             source = norm["source"].split(",")[0] + " et al."
-            label = describe(norm["metric"])["label"].lower()
-            out.append(f"  {labels.get(norm['condition'], norm['condition'])}, {label} {norm['value']:.3g}: {norm['position']} "
+            d = describe(norm["metric"])
+            out.append(f"  {labels.get(norm['condition'], norm['condition'])}, {d['label'].lower()} "
+                       f"{quantity(norm['value'], d['unit'])}: {norm['position']} "
                        f"of ages {row['age_min_y']}-{row['age_max_y']} ({source}). {norm.get('note', '')}".rstrip())
     if summary.get("stopped_reason"):
         out.append(f"  stopped early: {summary['stopped_reason']}")

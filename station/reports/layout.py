@@ -157,13 +157,17 @@ def _draw_frame(c, doc, info: PageInfo) -> None:
         except (OSError, ValueError):
             pass  # the configuration check refuses unreadable logos; one removed since is left out
     right_w = 0.45 * (width - 2 * MARGIN)
-    lines, size = _wrap_two_lines(c, info.clinic_name or "Balance station", "Helvetica-Bold",
+    # the clinic's name, and under it what the document is; without a name (none configured) that once
+    # ("Balance station report", not "Balance station / Balance station report")
+    name = (info.clinic_name or "").strip()
+    lines, size = _wrap_two_lines(c, name or "Balance station report", "Helvetica-Bold",
                                   width - MARGIN - x - right_w - 4 * mm)
     c.setFont("Helvetica-Bold", size)
     for i, line in enumerate(lines):
         c.drawString(x, top - 5 * mm - i * (size + 1.5), line)
-    c.setFont("Helvetica", 8)
-    c.drawString(x, top - 5 * mm - len(lines) * (size + 1.5) - 1.5 * mm, pdf_text("Balance station report"))
+    if name:
+        c.setFont("Helvetica", 8)
+        c.drawString(x, top - 5 * mm - len(lines) * (size + 1.5) - 1.5 * mm, pdf_text("Balance station report"))
     title, size = _fit_one_line(c, info.title, "Helvetica-Bold", 10, right_w)
     c.setFont("Helvetica-Bold", size)
     c.drawRightString(width - MARGIN, top - 5 * mm, title)

@@ -59,7 +59,8 @@ def test_a_clinic_protocol_is_listed_and_checked(capsys, tmp_path):
     names = [p["name"] for p in json.loads(capsys.readouterr().out)]
     assert "clinic-stance" in names
     assert main(["protocols", "check", str(tmp_path / "clinic-stance.toml")]) == 0
-    assert "valid protocol 'clinic-stance'" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "valid protocol 'clinic-stance'" in out and out.endswith(", 1 condition\n")  # was "1 conditions"
 
 
 def test_a_protocol_file_with_a_mistake_is_reported_in_one_line(capsys, tmp_path):
@@ -118,7 +119,7 @@ def test_trial_into_the_clinic_database(capsys, tmp_path):
     code = main(["trial", "--protocol", "tandem", "--simulate", "--seed", "3", "--data-dir", str(data),
                  "--patient", str(patient["id"]), "--quiet"])
     assert code == 0
-    assert "Tandem stance: 1 valid of 1 trials" in capsys.readouterr().out
+    assert "Tandem stance: 1 valid of 1 trial\n" in capsys.readouterr().out
     store = Store.open(data)
     try:
         session = store.sessions.get(1)  # the run opened the database's first session
