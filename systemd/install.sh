@@ -2,6 +2,7 @@
 # Install or update the balance station on a Raspberry Pi (Raspberry Pi OS / Debian 12 or later).
 #
 #   sudo systemd/install.sh                  install, or update from this checkout
+#   sudo systemd/install.sh --hub            the clinic's hub instead, on its own server
 #   systemd/install.sh --root DIR --no-venv  write everything under DIR, start nothing (tests)
 #
 # Idempotent: a second run changes nothing. Updating is re-running it from a newer checkout; the
@@ -20,6 +21,13 @@
 #      i2c-dev loaded at boot, udev rules for the i2c and gpio groups
 #   8. the units balance-station.service and balance-station-backup.timer, enabled and (re)started
 # and prints the address to open on the tablet.
+#
+# With --hub (the clinic's hub, on a server of its own, not on a station): Debian packages
+# python3-venv, nginx, openssl, postgresql; the system user balance-hub; the database role
+# balance-hub and its database "balance" on the local PostgreSQL (peer authentication, no
+# password; not when /etc/balance-station/hub.env names another database); the software with its
+# [hub] extra (psycopg); /etc/balance-station/hub.toml; the same TLS and nginx as a station's; the
+# units balance-station-hub.service and balance-station-hub-backup.timer. No I2C, no station.
 set -euo pipefail
 umask 022
 
@@ -29,12 +37,14 @@ ROOT=""
 WITH_VENV=1
 WITH_APT=1
 HOST_NAME=""
+HUB=0
 PYTHON=${PYTHON:-python3}
 
 usage() {
     cat <<EOF
-usage: $PROG [--root DIR] [--no-venv] [--no-apt] [--hostname NAME] [--python PYTHON]
+usage: $PROG [--hub] [--root DIR] [--no-venv] [--no-apt] [--hostname NAME] [--python PYTHON]
 
+  --hub            install the clinic's hub (on its own server, with PostgreSQL), not a station
   --root DIR       install under DIR instead of /, start nothing, install no Debian package
   --no-venv        do not create or update the virtual environment (the checkout's own Python
                    code is used to check the configuration)
@@ -53,6 +63,7 @@ while [ $# -gt 0 ]; do
         --root=*) ROOT=${1#--root=}; shift ;;
         --no-venv) WITH_VENV=0; shift ;;
         --no-apt) WITH_APT=0; shift ;;
+        --hub) HUB=1; shift ;;
         --hostname) [ $# -ge 2 ] || die "--hostname needs a name"; HOST_NAME=$2; shift 2 ;;
         --hostname=*) HOST_NAME=${1#--hostname=}; shift ;;
         --python) [ $# -ge 2 ] || die "--python needs an interpreter"; PYTHON=$2; shift 2 ;;
@@ -80,6 +91,29 @@ CONFIG=$ETC/station.toml
 TLS=$ETC/tls
 STATE=/var/lib/balance-station
 UNITS=(balance-station.service balance-station-backup.service balance-station-backup.timer)
+SERVICE=balance-station.service
+TIMER=balance-station-backup.timer
+SYSUSERS=balance-station
+DEFAULT_CONFIG=$SRC/systemd/station.toml
+PACKAGE=$SRC
+WHAT="the station"
+OTHER_CONFIG=$ETC/hub.toml
+HUB_DATABASE=""
+if [ "$HUB" -eq 1 ]; then
+    USER_NAME=balance-hub
+    CONFIG=$ETC/hub.toml
+    STATE=/var/lib/balance-hub
+    UNITS=(balance-station-hub.service balance-station-hub-backup.service balance-station-hub-backup.timer)
+    SERVICE=balance-station-hub.service
+    TIMER=balance-station-hub-backup.timer
+    SYSUSERS=balance-station-hub
+    PACKAGE="$SRC[hub]"                    # psycopg, the PostgreSQL driver
+    WHAT="the hub"
+    OTHER_CONFIG=$ETC/station.toml
+    # The database: as the units say (the local server, peer authentication), unless hub.env says
+    # otherwise (systemd/balance-station-hub.service).
+    HUB_DATABASE='postgresql:///balance?host=/var/run/postgresql'
+fi
 CHANGED=0                                  # anything written by this run
 REBOOT=0                                   # the boot configuration changed
 
@@ -157,6 +191,22 @@ link() {
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
+if [ "$HUB" -eq 1 ]; then
+    # The hub's configuration: the station's file with the hub's data directory.
+    {
+        echo "# The clinic hub's configuration, written by systemd/install.sh --hub: the station's file with"
+        echo "# the hub's data directory (keys only a station uses, [plate] for one, do nothing here). Read"
+        echo "# \"sudo balance-station --config $CONFIG\" for \"sudo balance-station\", hub.toml for station.toml"
+        echo "# and balance-station-hub for balance-station."
+        sed 's|^data_dir = "/var/lib/balance-station"$|data_dir = "/var/lib/balance-hub"|' "$SRC/systemd/station.toml"
+    } >"$TMP/hub.toml"
+    grep -q '^data_dir = "/var/lib/balance-hub"$' "$TMP/hub.toml" || die "systemd/station.toml has no data_dir line to give the hub its own"
+    DEFAULT_CONFIG=$TMP/hub.toml
+    hub_env=$(r "$ETC/hub.env")
+    if [ -f "$hub_env" ]; then
+        HUB_DATABASE=$(sed -n 's/^BALANCE_STATION_DATABASE=//p' "$hub_env" | tail -n 1)
+    fi
+fi
 
 # The station's command: from the virtual environment, or from this checkout (--no-venv).
 # Isolated (-I) or from the checkout: a station/ folder in the current directory is not imported.
@@ -181,7 +231,7 @@ check_config() {
            && grep -q "^ModuleNotFoundError: " "$TMP/check"; then
             say "this version needs a Python package the installed one lacks: checking the configuration in a temporary environment first"
             "$PYTHON" -m venv --system-site-packages "$TMP/venv"
-            "$TMP/venv/bin/python" -m pip install --quiet --disable-pip-version-check "$SRC" \
+            "$TMP/venv/bin/python" -m pip install --quiet --disable-pip-version-check "$PACKAGE" \
                 || die "this version could not be installed into a temporary environment (see above); the running station was not changed"
             python=$TMP/venv/bin/python
         fi
@@ -205,10 +255,10 @@ RESTART_WAIT_S=600
 backup_before_restart() {
     local waited=0 bound="$RESTART_WAIT_S seconds"
     [ $((RESTART_WAIT_S % 60)) -ne 0 ] || bound="$((RESTART_WAIT_S / 60)) minutes"
-    while ! station --config "$(r "$CONFIG")" backup >"$TMP/backup" 2>&1; do
+    while ! station --config "$(r "$CONFIG")" backup ${HUB_DATABASE:+--database "$HUB_DATABASE"} >"$TMP/backup" 2>&1; do
         if ! grep -q "is recording" "$TMP/backup"; then
             cat "$TMP/backup" >&2
-            die "the backup before restarting the station failed (see above); the new version is installed, the station still runs the old one until it restarts: fix that, then run $PROG again"
+            die "the backup before restarting $WHAT failed (see above); the new version is installed, $WHAT still runs the old one until it restarts: fix that, then run $PROG again"
         fi
         if [ "$waited" -ge "$RESTART_WAIT_S" ]; then
             die "a trial is still recording after $bound; the new version is installed, the station still runs the old one: when the trial has ended, run $PROG again (or sudo systemctl restart balance-station)"
@@ -231,13 +281,20 @@ if [ "$LIVE" -eq 1 ]; then
 fi
 command -v systemd-sysusers >/dev/null || die "systemd-sysusers not found; install the systemd package"
 command -v openssl >/dev/null || die "openssl not found; install it: apt-get install openssl"
+# One machine, one of the two: both would take ports 443 and 80 and the same certificate.
+[ ! -e "$(r "$OTHER_CONFIG")" ] \
+    || die "$OTHER_CONFIG exists: this machine has the $([ "$HUB" -eq 1 ] && echo station || echo hub) installed; install the hub and the stations on different machines (systemd/README.md)"
 
 # -- 1. Debian packages -------------------------------------------------------------------------
 if [ "$WITH_APT" -eq 1 ]; then
-    wanted=(python3-venv nginx openssl i2c-tools)
-    # GPIO for gpiozero: packaged by Raspberry Pi OS (and Ubuntu), not by plain Debian; then the
-    # virtual environment gets lgpio from PyPI instead (step 4).
-    if apt-cache show python3-lgpio >/dev/null 2>&1; then wanted+=(python3-lgpio); fi
+    if [ "$HUB" -eq 1 ]; then
+        wanted=(python3-venv nginx openssl postgresql)
+    else
+        wanted=(python3-venv nginx openssl i2c-tools)
+        # GPIO for gpiozero: packaged by Raspberry Pi OS (and Ubuntu), not by plain Debian; then
+        # the virtual environment gets lgpio from PyPI instead (step 4).
+        if apt-cache show python3-lgpio >/dev/null 2>&1; then wanted+=(python3-lgpio); fi
+    fi
     missing=()
     for pkg in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -251,30 +308,30 @@ if [ "$WITH_APT" -eq 1 ]; then
 fi
 
 # -- 2. user ------------------------------------------------------------------------------------
-install_file "$SRC/systemd/balance-station.sysusers" /etc/sysusers.d/balance-station.conf 644 root root
+install_file "$SRC/systemd/$SYSUSERS.sysusers" "/etc/sysusers.d/$SYSUSERS.conf" 644 root root
 accounts() { cat "$(r /etc/passwd)" "$(r /etc/group)" 2>/dev/null | md5sum || true; }
 before=$(accounts)
 if [ -n "$ROOT" ]; then
-    systemd-sysusers --root="$ROOT" balance-station.conf
+    systemd-sysusers --root="$ROOT" "$SYSUSERS.conf"
 else
-    systemd-sysusers balance-station.conf
+    systemd-sysusers "$SYSUSERS.conf"
 fi
 if [ "$before" != "$(accounts)" ]; then
-    say "created the system user $USER_NAME (groups i2c, gpio)"
+    say "created the system user $USER_NAME$([ "$HUB" -eq 1 ] || echo " (groups i2c, gpio)")"
     CHANGED=1
 fi
 
 # -- 3. configuration ---------------------------------------------------------------------------
 make_dir "$ETC" 755 root root
 if [ ! -e "$(r "$CONFIG")" ]; then
-    install_file "$SRC/systemd/station.toml" "$CONFIG" 640 root "$USER_NAME"
+    install_file "$DEFAULT_CONFIG" "$CONFIG" 640 root "$USER_NAME"
 else
     set_owner_mode "$CONFIG" 640 root "$USER_NAME"
-    if cmp -s "$SRC/systemd/station.toml" "$(r "$CONFIG")"; then
+    if cmp -s "$DEFAULT_CONFIG" "$(r "$CONFIG")"; then
         if [ -e "$(r "$CONFIG.dist")" ]; then rm -f "$(r "$CONFIG.dist")"; CHANGED=1; fi
     else
         # Kept as edited; the default of this version goes beside it, to compare.
-        install_file "$SRC/systemd/station.toml" "$CONFIG.dist" 644 root root
+        install_file "$DEFAULT_CONFIG" "$CONFIG.dist" 644 root root
     fi
 fi
 
@@ -295,18 +352,22 @@ if [ "$WITH_VENV" -eq 1 ]; then
         check_config precheck
         PRECHECKED=1
     fi
-    say "installing balance-station from $SRC into $VENV"
-    "$(r "$VENV/bin/python")" -m pip install --quiet --disable-pip-version-check "$SRC"
-    if [ "$LIVE" -eq 1 ] && ! "$(r "$VENV/bin/python")" -c "import lgpio" 2>/dev/null; then
+    say "installing balance-station from $PACKAGE into $VENV"
+    "$(r "$VENV/bin/python")" -m pip install --quiet --disable-pip-version-check "$PACKAGE"
+    if [ "$HUB" -eq 0 ] && [ "$LIVE" -eq 1 ] && ! "$(r "$VENV/bin/python")" -c "import lgpio" 2>/dev/null; then
         say "python3-lgpio is not installed from the system; installing lgpio from PyPI for GPIO"
         "$(r "$VENV/bin/python")" -m pip install --quiet --disable-pip-version-check lgpio \
             || say "warning: lgpio could not be installed: the panel (button, buzzer, LED, gates) will not work; install python3-lgpio or liblgpio and run $PROG again"
     fi
     link "$VENV/bin/balance-station" /usr/local/bin/balance-station
 fi
-for doc in "$SRC/systemd/README.md:README.md" "$SRC/docs/wiring.md:wiring.md" "$SRC/docs/wiring.svg:wiring.svg"; do
+# The guides, side by side in $OPT/doc: their links to each other rewritten for that folder.
+for doc in "$SRC/systemd/README.md:README.md" "$SRC/docs/wiring.md:wiring.md" "$SRC/docs/wiring.svg:wiring.svg" \
+           "$SRC/firmware/rp2040/README.md:rp2040.md"; do
     if [ -f "${doc%%:*}" ]; then
-        install_file "${doc%%:*}" "$OPT/doc/${doc##*:}" 644 root root
+        sed -e 's#](\.\./docs/wiring\.md#](wiring.md#g' -e 's#](\.\./\.\./docs/wiring\.md#](wiring.md#g' \
+            -e 's#](\.\./firmware/rp2040/README\.md#](rp2040.md#g' "${doc%%:*}" >"$TMP/doc"
+        install_file "$TMP/doc" "$OPT/doc/${doc##*:}" 644 root root
     fi
 done
 
@@ -413,8 +474,9 @@ if [ -L "$default_site" ] && [ "$(basename "$(readlink "$default_site")")" = def
     CHANGED=1
 fi
 
-# -- 7. I2C at 400 kHz, device permissions ------------------------------------------------------
+# -- 7. I2C at 400 kHz, device permissions (a station) ------------------------------------------
 BOOT=""
+if [ "$HUB" -eq 0 ]; then
 for candidate in /boot/firmware /boot; do
     if [ -f "$(r "$candidate/config.txt")" ]; then BOOT=$candidate; break; fi
 done
@@ -433,6 +495,7 @@ else
 fi
 install_file "$SRC/systemd/balance-station.modules" /etc/modules-load.d/balance-station.conf 644 root root
 install_file "$SRC/systemd/60-balance-station.rules" /etc/udev/rules.d/60-balance-station.rules 644 root root
+fi
 
 # -- 8. state directory and units ---------------------------------------------------------------
 mkdir -p "$(r /var/lib)"
@@ -441,7 +504,9 @@ make_dir "$STATE" 700 "$USER_NAME" "$USER_NAME"
 # below: until then the station is on the clinic's network, and whoever opened it first would
 # otherwise become its administrator (web/setup_code.py). Made once, deleted by the setup.
 SETUP_CODE=""
-if [ "$DATA_DIR" = "$STATE" ] && [ ! -e "$(r "$STATE/station.sqlite3")" ] && [ ! -e "$(r "$STATE/setup-code")" ]; then
+FRESH_MARK=$STATE/station.sqlite3                  # a station's database
+[ "$HUB" -eq 0 ] || FRESH_MARK=$STATE/secret_key   # the hub's web key, made at its first start
+if [ "$DATA_DIR" = "$STATE" ] && [ ! -e "$(r "$FRESH_MARK")" ] && [ ! -e "$(r "$STATE/setup-code")" ]; then
     SETUP_CODE=$("$PYTHON" -c 'import secrets; n = f"{secrets.randbelow(10**12):012d}"; print(n[:4], n[4:8], n[8:], sep="-")')
     printf '%s\n' "$SETUP_CODE" >"$TMP/setup-code"
     install_file "$TMP/setup-code" "$STATE/setup-code" 600 "$USER_NAME" "$USER_NAME"
@@ -455,7 +520,9 @@ done
 # resolved now: run the installer again if they change). Nothing can come in that way: the station
 # listens on 127.0.0.1, nginx is the only way to it.
 HUB_DROPIN=/etc/systemd/system/balance-station.service.d/hub.conf
-if [ -n "$HUB_URL" ]; then
+if [ "$HUB" -eq 1 ]; then
+    :                                      # the hub's unit: localhost and its database's socket
+elif [ -n "$HUB_URL" ]; then
     hub_host=$("$PYTHON" -c 'import sys, urllib.parse; print(urllib.parse.urlsplit(sys.argv[1]).hostname or "")' "$HUB_URL")
     hub_addresses=""
     if [[ "$hub_host" =~ ^[0-9.]+$ || "$hub_host" == *:* ]]; then
@@ -480,28 +547,47 @@ elif [ -e "$(r "$HUB_DROPIN")" ]; then
     say "removed $HUB_DROPIN ([hub] url is not set: localhost only)"
     CHANGED=1
 fi
+# The hub's database on this server's PostgreSQL: the role balance-hub (peer authentication: the
+# service's user name is the role, no password) and the database "balance" it owns. Not when
+# hub.env names another database (then its administrator makes them).
+if [ "$HUB" -eq 1 ] && [ "$LIVE" -eq 1 ] && [ "$HUB_DATABASE" = 'postgresql:///balance?host=/var/run/postgresql' ]; then
+    as_postgres() { runuser -u postgres -- "$@"; }
+    if [ "$(as_postgres psql -tAqc "SELECT 1 FROM pg_roles WHERE rolname = 'balance-hub'")" != 1 ]; then
+        as_postgres createuser balance-hub || die "could not create the database role balance-hub (see above); is PostgreSQL running? (systemctl status postgresql)"
+        say "created the PostgreSQL role balance-hub"
+        CHANGED=1
+    fi
+    if [ "$(as_postgres psql -tAqc "SELECT 1 FROM pg_database WHERE datname = 'balance'")" != 1 ]; then
+        as_postgres createdb --owner balance-hub --encoding UTF8 --locale C.UTF-8 --template template0 balance \
+            || die "could not create the database balance (see above)"
+        say "created the PostgreSQL database balance (owner balance-hub)"
+        CHANGED=1
+    fi
+fi
 if [ "$LIVE" -eq 1 ]; then
     systemctl daemon-reload
-    udevadm control --reload-rules 2>/dev/null && udevadm trigger --subsystem-match=i2c-dev --subsystem-match=gpio 2>/dev/null || true
-    modprobe i2c-dev 2>/dev/null || true
-    systemctl enable --quiet balance-station.service balance-station-backup.timer nginx.service
-    nginx -t -q || die "nginx refuses its configuration (see above); the station was not restarted"
+    if [ "$HUB" -eq 0 ]; then
+        udevadm control --reload-rules 2>/dev/null && udevadm trigger --subsystem-match=i2c-dev --subsystem-match=gpio 2>/dev/null || true
+        modprobe i2c-dev 2>/dev/null || true
+    fi
+    systemctl enable --quiet "$SERVICE" "$TIMER" nginx.service
+    nginx -t -q || die "nginx refuses its configuration (see above); $WHAT was not restarted"
     systemctl reload-or-restart nginx.service
-    systemctl start balance-station-backup.timer
+    systemctl start "$TIMER"
     if [ "$REBOOT" -eq 1 ]; then
-        say "balance-station.service is enabled; it starts after the reboot (I2C is not on yet)"
+        say "$SERVICE is enabled; it starts after the reboot (I2C is not on yet)"
     else
-        if systemctl is-active --quiet balance-station.service; then
+        if systemctl is-active --quiet "$SERVICE"; then
             backup_before_restart
         fi
-        systemctl restart balance-station.service
+        systemctl restart "$SERVICE"
     fi
 else
     before=$(find "$(r /etc/systemd/system)" -type l -printf '%p %l\n' | sort | md5sum)
-    systemctl --root="$ROOT" enable balance-station.service balance-station-backup.timer >"$TMP/enable" 2>&1 \
+    systemctl --root="$ROOT" enable "$SERVICE" "$TIMER" >"$TMP/enable" 2>&1 \
         || { cat "$TMP/enable" >&2; die "systemctl --root=$ROOT enable failed"; }
     [ "$before" = "$(find "$(r /etc/systemd/system)" -type l -printf '%p %l\n' | sort | md5sum)" ] \
-        || { say "enabled balance-station.service and balance-station-backup.timer"; CHANGED=1; }
+        || { say "enabled $SERVICE and $TIMER"; CHANGED=1; }
 fi
 
 # -- done ---------------------------------------------------------------------------------------
@@ -512,6 +598,30 @@ if [ "$CHANGED" -eq 0 ]; then
     say "nothing to change: the installation is up to date"
 fi
 echo
+if [ "$HUB" -eq 1 ]; then
+    hub_cli="sudo balance-station --config $CONFIG"
+    hub_db="--database '$HUB_DATABASE'"
+    echo "The clinic's hub:    https://$HOST_NAME.local$port_suffix/"
+    echo "Its certificate authority: http://$HOST_NAME.local/ca.crt, SHA-256 fingerprint $fingerprint"
+    echo "(trust it on the computers that open the hub, as on a station's tablet: $OPT/doc/README.md)"
+    echo
+    echo "For each station: make its token here, then on the station (systemd/README.md, \"Installing the hub\"):"
+    echo "  1. $hub_cli hub stations add NAME $hub_db"
+    echo "  2. copy this server's $CA_CERT to the station as $ETC/hub-ca.crt"
+    echo "  3. in the station's $ETC/station.toml, [hub]: url = \"https://$HOST_NAME.local$port_suffix/\","
+    echo "     token = the one printed in 1, ca_file = \"$ETC/hub-ca.crt\"; then run sudo systemd/install.sh there"
+    if [ -n "$SETUP_CODE" ]; then
+        echo
+        echo "First-run setup: the hub's page asks for this setup code to create its first administrator:"
+        echo "    $SETUP_CODE"
+        echo "(used once; until then 'sudo cat $STATE/setup-code' shows it). Or create the administrator here:"
+        echo "$hub_cli users add NAME --role admin $hub_db"
+    fi
+    if [ "$LIVE" -eq 0 ]; then
+        echo "(staged under $ROOT: nothing was started)"
+    fi
+    exit 0
+fi
 echo "Open on the tablet:  https://$HOST_NAME.local$port_suffix/"
 if [ "$LIVE" -eq 1 ]; then
     for ip in $(hostname -I 2>/dev/null); do

@@ -59,8 +59,8 @@ def refusal(data_dir: str | Path, given: object) -> str | None:
     if _normalised(expected) and hmac.compare_digest(_normalised(given), _normalised(expected)):
         return None
     return (
-        "the setup code is missing or wrong: the installer printed it; on the station, "
-        f"`sudo cat {path}` shows it again"
+        "the setup code is missing or wrong: the installer printed it (on the station, "
+        f"sudo cat {path} shows it again)"
     )
 
 

@@ -140,7 +140,9 @@ def _import_psycopg():
         import psycopg
     except ImportError:
         raise StoreError(
-            "PostgreSQL support is not installed (psycopg); install it with `pip install 'balance-station[hub]'`"
+            "PostgreSQL support is not installed (psycopg): on the hub's server, install the hub with "
+            "`sudo systemd/install.sh --hub` from a checkout; in a virtual environment of your own, "
+            "`pip install '/path/to/checkout[hub]'` (the package is not on PyPI)"
         ) from None
     return psycopg
 

@@ -418,3 +418,116 @@ def test_a_fresh_station_prints_a_one_time_setup_code_the_setup_asks_for(install
     assert "sudo balance-station users add NAME --role admin" in result.stdout
     data_dir = code_file.parent
     assert refusal(data_dir, printed) is None and refusal(data_dir, "0000-0000-0000") is not None
+
+
+# -- the clinic's hub: install.sh --hub (finding 5 of session 23's review) -------------------------
+
+
+def fake_server(root: Path) -> Path:
+    """A fresh Debian server with nginx (no Raspberry Pi boot partition, no i2c group)."""
+    sites = root / "etc" / "nginx"
+    (sites / "sites-available").mkdir(parents=True)
+    (sites / "sites-enabled").mkdir()
+    (sites / "sites-available" / "default").write_text("server { listen 80 default_server; }\n")
+    (sites / "sites-enabled" / "default").symlink_to("/etc/nginx/sites-available/default")
+    (root / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    (root / "etc" / "group").write_text("root:x:0:\n")
+    return root
+
+
+HUB_UNITS = ("balance-station-hub.service", "balance-station-hub-backup.service", "balance-station-hub-backup.timer")
+
+
+def test_the_hub_installs_its_user_configuration_units_and_proxy_and_no_station(tmp_path):
+    root = fake_server(tmp_path / "root")
+    result = run_install(root, "--no-venv", "--hub", "--hostname", "hub")
+    passwd = (root / "etc/passwd").read_text()
+    assert "balance-station:" not in passwd
+    uid, gid = ids(root, "passwd", "balance-hub"), ids(root, "group", "balance-hub")
+    assert 0 < uid < 1000
+    # its configuration: readable by the hub's user (the unit's --config), its own data directory
+    config = root / "etc/balance-station/hub.toml"
+    assert mode_owner(config) == (0o640, 0, gid)
+    assert str(load_station_config(config).data_dir) == "/var/lib/balance-hub"
+    assert not (root / "etc/balance-station/station.toml").exists()
+    assert mode_owner(root / "var/lib/balance-hub") == (0o700, uid, gid)
+    for unit in HUB_UNITS:
+        assert (root / "etc/systemd/system" / unit).read_bytes() == (REPO / "systemd" / unit).read_bytes()
+    assert os.readlink(root / "etc/systemd/system/multi-user.target.wants/balance-station-hub.service") \
+        == "/etc/systemd/system/balance-station-hub.service"
+    assert os.readlink(root / "etc/systemd/system/timers.target.wants/balance-station-hub-backup.timer") \
+        == "/etc/systemd/system/balance-station-hub-backup.timer"
+    # nothing of a station
+    for absent in ("etc/systemd/system/balance-station.service", "etc/modules-load.d/balance-station.conf",
+                   "etc/udev/rules.d/60-balance-station.rules", "var/lib/balance-station", "boot"):
+        assert not (root / absent).exists(), absent
+    # HTTPS in front of it, as at a station, with a certificate for the hub's name
+    tls = root / "etc/balance-station/tls"
+    assert "OK" in openssl("verify", "-CAfile", str(tls / "ca.crt"), str(tls / "server.crt"))
+    assert "DNS:hub.local" in openssl("x509", "-in", str(tls / "server.crt"), "-noout", "-ext", "subjectAltName")
+    site = root / "etc/nginx/sites-available/balance-station"
+    assert site.read_text() == render_nginx_site(load_station_config(config), Path("/etc/balance-station/tls/ca.crt"))
+    # what to do next, in words: the hub's address, each station's token, CA and settings, the setup code
+    out = result.stdout
+    assert "The clinic's hub:    https://hub.local/" in out
+    assert ("sudo balance-station --config /etc/balance-station/hub.toml hub stations add NAME "
+            "--database 'postgresql:///balance?host=/var/run/postgresql'") in out
+    assert "copy this server's /etc/balance-station/tls/ca.crt to the station as /etc/balance-station/hub-ca.crt" in out
+    assert 'url = "https://hub.local/"' in out and 'ca_file = "/etc/balance-station/hub-ca.crt"' in out
+    code = (root / "var/lib/balance-hub/setup-code").read_text().strip()
+    assert mode_owner(root / "var/lib/balance-hub/setup-code") == (0o600, uid, gid)
+    assert f"    {code}\n" in out
+    assert "Open on the tablet" not in out and "Reboot" not in out
+
+    first = snapshot(root)
+    assert "nothing to change" in run_install(root, "--no-venv", "--hub", "--hostname", "hub").stdout
+    assert snapshot(root) == first
+    # one machine, one of the two
+    refused = run_install(root, "--no-venv", check=False)
+    assert refused.returncode == 1
+    assert "/etc/balance-station/hub.toml exists: this machine has the hub installed" in refused.stderr
+    assert not (root / "etc/balance-station/station.toml").exists()
+
+
+def test_a_station_machine_refuses_the_hub(installed):
+    root, _ = installed
+    refused = run_install(root, "--no-venv", "--hub", check=False)
+    assert refused.returncode == 1
+    assert "/etc/balance-station/station.toml exists: this machine has the station installed" in refused.stderr
+    assert not (root / "etc/balance-station/hub.toml").exists()
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed (Debian package systemd)")
+def test_full_hub_install_has_the_postgresql_driver_and_units_verified(tmp_path):
+    root = fake_server(tmp_path / "root")
+    run_install(root, "--hub", "--hostname", "hub")
+    venv_python = root / "opt/balance-station/venv/bin/python"
+    driver = subprocess.run([str(venv_python), "-I", "-c", "import psycopg; print(psycopg.__version__)"],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert driver.returncode == 0, driver.stderr  # pip install '<checkout>[hub]'
+    staged = tmp_path / "units"
+    staged.mkdir()
+    for unit in HUB_UNITS:
+        text = (root / "etc/systemd/system" / unit).read_text()
+        (staged / unit).write_text(text.replace("/opt/balance-station/", f"{root}/opt/balance-station/"))
+    for unit in HUB_UNITS:
+        result = subprocess.run(["systemd-analyze", "verify", str(staged / unit)], capture_output=True, text=True)
+        assert result.returncode == 0 and result.stderr.strip() == "", f"{unit}: {result.stderr}"
+
+
+def test_the_installed_guides_link_to_each_other(installed):
+    """/opt/balance-station/doc holds the guides side by side: every relative link in them leads to
+    a file there (finding 22: the copied README linked ../docs/wiring.md, wiring.md the firmware's)."""
+    import re
+
+    root, _ = installed
+    doc = root / "opt/balance-station/doc"
+    names = sorted(p.name for p in doc.iterdir())
+    assert names == ["README.md", "rp2040.md", "wiring.md", "wiring.svg"]
+    for page in doc.glob("*.md"):
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text()):
+            if "://" in target:
+                continue
+            assert (doc / target).is_file(), f"{page.name} links {target}"
+    # the links were there to rewrite: the checkout's own guides link across folders
+    assert "](../docs/wiring.md)" in (REPO / "systemd/README.md").read_text()

@@ -86,7 +86,13 @@ def test_hub_service_serves_the_hub_on_a_local_database_as_its_own_user():
     s = unit_settings("balance-station-hub.service")
     args = build_parser().parse_args(shlex.split(s["ExecStart"][0])[1:])
     assert args.command == "hub" and str(args.data_dir) == "/var/lib/balance-hub"
-    assert s["Type"] == ["notify"] and s["DynamicUser"] == ["yes"] and s["StateDirectory"] == ["balance-hub"]
+    assert args.config == "/etc/balance-station/hub.toml"  # written by install.sh --hub, not a station's file
+    # the user of systemd/balance-station-hub.sysusers (install.sh --hub), which `sudo balance-station`
+    # becomes to manage the hub over the same peer authentication
+    assert s["Type"] == ["notify"] and s["User"] == ["balance-hub"] and s["StateDirectory"] == ["balance-hub"]
+    assert "DynamicUser" not in s
+    sysusers = (SYSTEMD / "balance-station-hub.sysusers").read_text().splitlines()
+    assert 'u balance-hub - "Balance station clinic hub" /var/lib/balance-hub -' in sysusers
     (database,) = [e.split("=", 1)[1] for e in s["Environment"] if e.startswith("BALANCE_STATION_DATABASE=")]
     from station.store.pg import is_postgres_url
 
@@ -107,8 +113,9 @@ def test_hub_backup_timer_backs_the_hubs_database_up_as_the_hubs_user():
     s, hub = unit_settings("balance-station-hub-backup.service"), unit_settings("balance-station-hub.service")
     args = build_parser().parse_args(shlex.split(s["ExecStart"][0])[1:])
     assert args.command == "backup" and args.if_due and str(args.data_dir) == "/var/lib/balance-hub"
+    assert args.config == "/etc/balance-station/hub.toml"
     # the hub's database, user and state directory: its backups land where the hub keeps its data
-    for key in ("Environment", "EnvironmentFile", "User", "DynamicUser", "StateDirectory"):
+    for key in ("Environment", "EnvironmentFile", "User", "Group", "StateDirectory"):
         assert [v for v in s[key] if not v.startswith("PYTHON")] == [v for v in hub[key] if not v.startswith("PYTHON")], key
     assert s["PrivateNetwork"] == ["yes"] and s["RestrictAddressFamilies"] == ["AF_UNIX"]  # the local socket only
 
