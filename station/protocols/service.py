@@ -372,6 +372,7 @@ class TrialService:
             self._thread.join(timeout_s)
         elif self._run is not None:
             self._do_close_run(SHUTDOWN_WORDS, True)
+        self._unsaved_at_shutdown()
         if self.panel is not None:
             self.panel.close()
         if self.gates is not None:
@@ -454,6 +455,19 @@ class TrialService:
             self.bus.publish("trial_saved", trial_id=trial["id"],
                              message=f"Saved: {plan.condition.label}, trial {plan.trial}"
                                      f"{f' (attempt {plan.attempt})' if plan.attempt > 1 else ''}.")
+
+    def _unsaved_at_shutdown(self) -> None:
+        """At shutdown, the trials still being saved (another program holding the database's lock) get a
+        last try; each one still not saved is one log line (by number, no patient data): the next start
+        recovers it as partial with the frames committed, the ones held in memory being lost."""
+        self._save_pending()
+        for saving in self._saving:
+            writer = saving.writer
+            kept = f"{writer.frames_committed / writer.rate_hz:.1f} s"
+            lost = f"{(writer.frames_appended - writer.frames_committed) / writer.rate_hz:.1f} s"
+            log.warning("%s was not saved before the station shut down: another program held the database; the next "
+                        "start recovers it as partial with the %s committed, the %s held in memory are lost",
+                        "a trial not yet stored" if writer.trial_id is None else f"trial #{writer.trial_id}", kept, lost)
 
     def _storage_failed_words(self, exc: StorageFailed) -> str:
         """What the clinician is told when the station's storage failed to write: the trial's fate

@@ -825,6 +825,11 @@ class TrialWriter:
         return self.frames_committed + self._buffered
 
     @property
+    def rate_hz(self) -> float:
+        """The trial's nominal frame rate, Hz."""
+        return self._start.rate_hz
+
+    @property
     def finished(self) -> bool:
         """True once the trial is closed (finished, aborted, or ended as partial by a fault)."""
         return self._done

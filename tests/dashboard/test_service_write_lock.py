@@ -202,9 +202,8 @@ def test_stop_under_the_lock_does_not_hold_the_loop_and_the_page_is_told_saving_
     assert _writer(clinic).frames_committed >= 300  # the next trial's frames, committed once the lock was free
 
 
-def test_a_stopped_trial_not_saved_within_the_bound_ends_as_partial_in_words_with_every_frame(store, patient, clock,
-                                                                                             monkeypatch, caplog):
-    monkeypatch.setattr(trials_module, "MAX_UNCOMMITTED_S", 5.0, raising=False)
+def _stopped_under_the_lock(store, patient, clock):
+    """A quiet stance stopped 1 s into another program's hold of the lock: (clinic, writer being saved, other)."""
     clinic = SimulatedClinic(store, clock=clock)
     writer = _recording(clinic, patient)
     other = OtherProcess(store)
@@ -212,6 +211,13 @@ def test_a_stopped_trial_not_saved_within_the_bound_ends_as_partial_in_words_wit
     _step_for(clinic, 1.0)
     clinic.call("stop_trial")
     assert writer.saving
+    return clinic, writer, other
+
+
+def test_a_stopped_trial_not_saved_within_the_bound_ends_as_partial_in_words_with_every_frame(store, patient, clock,
+                                                                                             monkeypatch, caplog):
+    monkeypatch.setattr(trials_module, "MAX_UNCOMMITTED_S", 5.0, raising=False)
+    clinic, writer, other = _stopped_under_the_lock(store, patient, clock)
     with caplog.at_level(logging.DEBUG, logger="station.protocols.service"):
         clinic.step_until(lambda: "fault" in clinic.kinds(), "the trial given up", max_s=6.0)
     (line,) = caplog.records
@@ -229,3 +235,24 @@ def test_a_stopped_trial_not_saved_within_the_bound_ends_as_partial_in_words_wit
     assert trial["status"] == "partial" and trial["frame_count"] == writer.frames_appended and trial["frames_lost"] == 0
     assert unfinished_words(trial["status"], trial["status_reason"]).startswith(
         "stopped: another program kept the station's database busy; ")
+
+
+def test_a_trial_still_being_saved_at_shutdown_is_one_log_line_and_recovered_at_the_next_start(store, patient, clock,
+                                                                                              caplog):
+    clinic, writer, other = _stopped_under_the_lock(store, patient, clock)
+    with caplog.at_level(logging.WARNING, logger="station.protocols.service"):
+        clinic.service.shutdown()  # the lock still held: the last try fails
+    (line,) = [r for r in caplog.records if "shut down" in r.getMessage()]
+    kept, held = writer.frames_committed / 100, (writer.frames_appended - writer.frames_committed) / 100
+    assert line.getMessage() == (f"trial #{writer.trial_id} was not saved before the station shut down: another program "
+                                 f"held the database; the next start recovers it as partial with the {kept:.1f} s "
+                                 f"committed, the {held:.1f} s held in memory are lost")
+    assert patient["identifier"] not in line.getMessage() and held > 0
+    other.release()
+    store.close()
+    again = Store.open_service(store.data_dir, password_cost=CHEAP)  # the next start
+    try:
+        trial = again.trials.get(writer.trial_id)
+        assert trial["status"] == "partial" and trial["frame_count"] == writer.frames_committed
+    finally:
+        again.close()

@@ -11,7 +11,6 @@ import sqlite3
 
 import pytest
 
-from conftest import Station, _browser_or_skip
 from test_dashboard import ADMIN, PHONE, api, at, by_id, setup_admin, sign_in, wait
 
 pytestmark = pytest.mark.e2e
@@ -19,26 +18,14 @@ pytestmark = pytest.mark.e2e
 SAVING = "Saving the trial: another program (an administrator's command?) is using the station's database."
 
 
-@pytest.fixture
-def station(tmp_path):
-    _browser_or_skip()
-    st = Station(tmp_path / "data", "patient")
-    try:
-        st.wait_ready()
-        yield st
-    finally:
-        code = st.stop()
-        if code not in (0, None):
-            print(f"station exited with {code}; log:\n{st.log()}")
-
-
 def _message(driver) -> str:
     return by_id(driver, "message").text
 
 
-def test_a_trial_ended_under_another_programs_lock_is_said_saving_then_saved(station, browsers, shots):
+def test_a_trial_ended_under_another_programs_lock_is_said_saving_then_saved(station_for, browsers, shots):
     from selenium.webdriver.support.ui import Select
 
+    station = station_for("patient")
     url = station.url
     tablet, _ = browsers("tablet")
     setup_admin(tablet, url)
