@@ -122,8 +122,8 @@ class SyncReport:
             forgotten = self.restore_told["forgotten"]
             out.append(f"the hub was told this station was restored from a backup: it takes this station's changes "
                        f"after #{self.restore_told['seq']}" + (
-                           f" (the {forgotten} change{'s' if forgotten != 1 else ''} it had from the lost database "
-                           "after the backup stay on the hub)" if forgotten else ""))
+                           f" ({forgotten} change{'s' if forgotten != 1 else ''} it had from the lost database after "
+                           "the backup: their records stay on the hub)" if forgotten else ""))
         out += [f"sent {sent} ({parts} uploaded, {self.duplicates} already on the hub)",
                f"{self.erased} patients erased here (erased on the hub)"]
         if self.refreshed:
