@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Remove the balance station installed by systemd/install.sh.
+# Remove the balance station (or the clinic's hub) installed by systemd/install.sh (--hub).
 #
 #   sudo systemd/uninstall.sh            remove the software; KEEP the data, the configuration,
 #                                        the certificates and the user (a later install reuses them)
-#   sudo systemd/uninstall.sh --purge    also delete /var/lib/balance-station (ALL PATIENT DATA and
-#                                        backups), /etc/balance-station and the user
+#   sudo systemd/uninstall.sh --purge    also delete /var/lib/balance-station or /var/lib/balance-hub
+#                                        (ALL PATIENT DATA and backups), /etc/balance-station and the
+#                                        user; the hub's PostgreSQL database is kept (dropdb balance)
 #   systemd/uninstall.sh --root DIR      the same under DIR, stopping nothing (tests)
 #
-# Debian packages (nginx, python3-lgpio, ...) stay installed; nginx's example site is not restored.
+# Debian packages (nginx, python3-lgpio, postgresql, ...) stay installed; nginx's example site is
+# not restored.
 set -euo pipefail
 
 PROG=uninstall.sh
@@ -22,7 +24,7 @@ while [ $# -gt 0 ]; do
         --root) [ $# -ge 2 ] || die "--root needs a directory"; ROOT=$2; shift 2 ;;
         --root=*) ROOT=${1#--root=}; shift ;;
         --purge) PURGE=1; shift ;;
-        -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown option '$1' (see --help)" ;;
     esac
 done
@@ -46,12 +48,14 @@ remove() {
     done
 }
 
-UNITS=(balance-station.service balance-station-backup.timer balance-station-backup.service)
+UNITS=(balance-station.service balance-station-backup.timer balance-station-backup.service
+       balance-station-hub.service balance-station-hub-backup.timer balance-station-hub-backup.service)
+ENABLED=(balance-station-backup.timer balance-station.service balance-station-hub-backup.timer balance-station-hub.service)
 if [ "$LIVE" -eq 1 ]; then
-    systemctl disable --now balance-station-backup.timer balance-station.service 2>/dev/null || true
-    systemctl stop balance-station-backup.service 2>/dev/null || true
+    systemctl disable --now "${ENABLED[@]}" 2>/dev/null || true
+    systemctl stop balance-station-backup.service balance-station-hub-backup.service 2>/dev/null || true
 else
-    systemctl --root="$ROOT" disable balance-station-backup.timer balance-station.service >/dev/null 2>&1 || true
+    systemctl --root="$ROOT" disable "${ENABLED[@]}" >/dev/null 2>&1 || true
 fi
 for unit in "${UNITS[@]}"; do
     remove "/etc/systemd/system/$unit"
@@ -81,19 +85,25 @@ for boot in /boot/firmware /boot; do
     remove "$boot/balance-station.txt"
 done
 
+HUB=0
+[ ! -e "$(r /etc/balance-station/hub.toml)" ] || HUB=1
 if [ "$PURGE" -eq 1 ]; then
-    remove /var/lib/balance-station /etc/balance-station /etc/sysusers.d/balance-station.conf
-    if grep -q '^balance-station:' "$(r /etc/passwd)" 2>/dev/null; then
-        if [ -n "$ROOT" ]; then
-            userdel --prefix "$ROOT" balance-station
-        else
-            userdel balance-station
+    remove /var/lib/balance-station /var/lib/balance-hub /etc/balance-station \
+        /etc/sysusers.d/balance-station.conf /etc/sysusers.d/balance-station-hub.conf
+    for account in balance-station balance-hub; do
+        if grep -q "^$account:" "$(r /etc/passwd)" 2>/dev/null; then
+            if [ -n "$ROOT" ]; then userdel --prefix "$ROOT" "$account"; else userdel "$account"; fi
+            say "removed the user $account"
         fi
-        say "removed the user balance-station"
+        if grep -q "^$account:" "$(r /etc/group)" 2>/dev/null; then
+            if [ -n "$ROOT" ]; then groupdel --prefix "$ROOT" "$account"; else groupdel "$account"; fi
+        fi
+    done
+    if [ "$HUB" -eq 1 ]; then
+        say "kept the hub's PostgreSQL database: to delete it too (ALL THE CLINIC'S RECORDS), sudo -u postgres dropdb balance && sudo -u postgres dropuser balance-hub"
     fi
-    if grep -q '^balance-station:' "$(r /etc/group)" 2>/dev/null; then
-        if [ -n "$ROOT" ]; then groupdel --prefix "$ROOT" balance-station; else groupdel balance-station; fi
-    fi
+elif [ "$HUB" -eq 1 ]; then
+    say "kept the hub's data (/var/lib/balance-hub and its PostgreSQL database balance), the configuration and certificates (/etc/balance-station) and the user balance-hub; --purge deletes all but the database"
 else
     say "kept the data (/var/lib/balance-station), the configuration and certificates (/etc/balance-station) and the user balance-station; --purge deletes them"
 fi

@@ -28,16 +28,23 @@ pytestmark = [
 PI_CONFIG_TXT = "# Raspberry Pi config\ndtparam=audio=on\n\n[pi4]\narm_boost=1\n"
 
 
-def fake_pi(root: Path) -> Path:
-    """A root file system as a fresh Raspberry Pi OS with nginx leaves it (the parts we touch)."""
-    (root / "boot" / "firmware").mkdir(parents=True)
-    (root / "boot" / "firmware" / "config.txt").write_text(PI_CONFIG_TXT)
+def fake_server(root: Path) -> Path:
+    """A fresh Debian system with nginx (the parts we touch): no Raspberry Pi boot partition."""
     sites = root / "etc" / "nginx"
     (sites / "sites-available").mkdir(parents=True)
     (sites / "sites-enabled").mkdir()
     (sites / "sites-available" / "default").write_text("server { listen 80 default_server; }\n")
     (sites / "sites-enabled" / "default").symlink_to("/etc/nginx/sites-available/default")
     (root / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    (root / "etc" / "group").write_text("root:x:0:\n")
+    return root
+
+
+def fake_pi(root: Path) -> Path:
+    """A root file system as a fresh Raspberry Pi OS with nginx leaves it (the parts we touch)."""
+    fake_server(root)
+    (root / "boot" / "firmware").mkdir(parents=True)
+    (root / "boot" / "firmware" / "config.txt").write_text(PI_CONFIG_TXT)
     (root / "etc" / "group").write_text("root:x:0:\ni2c:x:994:\n")  # Pi OS has i2c (and gpio) already
     return root
 
@@ -423,18 +430,6 @@ def test_a_fresh_station_prints_a_one_time_setup_code_the_setup_asks_for(install
 # -- the clinic's hub: install.sh --hub (finding 5 of session 23's review) -------------------------
 
 
-def fake_server(root: Path) -> Path:
-    """A fresh Debian server with nginx (no Raspberry Pi boot partition, no i2c group)."""
-    sites = root / "etc" / "nginx"
-    (sites / "sites-available").mkdir(parents=True)
-    (sites / "sites-enabled").mkdir()
-    (sites / "sites-available" / "default").write_text("server { listen 80 default_server; }\n")
-    (sites / "sites-enabled" / "default").symlink_to("/etc/nginx/sites-available/default")
-    (root / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/bash\n")
-    (root / "etc" / "group").write_text("root:x:0:\n")
-    return root
-
-
 HUB_UNITS = ("balance-station-hub.service", "balance-station-hub-backup.service", "balance-station-hub-backup.timer")
 
 
@@ -531,3 +526,27 @@ def test_the_installed_guides_link_to_each_other(installed):
             assert (doc / target).is_file(), f"{page.name} links {target}"
     # the links were there to rewrite: the checkout's own guides link across folders
     assert "](../docs/wiring.md)" in (REPO / "systemd/README.md").read_text()
+
+
+def test_uninstall_removes_the_hub_and_keeps_its_data_then_purge_removes_them(tmp_path):
+    root = fake_server(tmp_path / "root")
+    before = snapshot(root)
+    run_install(root, "--no-venv", "--hub", "--hostname", "hub")
+    (root / "var/lib/balance-hub/secret_key").write_bytes(b"key")
+    result = subprocess.run(["bash", str(UNINSTALL), "--root", str(root)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    for gone in (*(f"etc/systemd/system/{u}" for u in HUB_UNITS), "etc/systemd/system/multi-user.target.wants",
+                 "etc/systemd/system/timers.target.wants", "opt/balance-station", "etc/nginx/sites-enabled/balance-station"):
+        assert not (root / gone).exists(), gone
+    assert (root / "var/lib/balance-hub/secret_key").read_bytes() == b"key"
+    assert (root / "etc/balance-station/hub.toml").exists()
+    assert "kept the hub's data (/var/lib/balance-hub and its PostgreSQL database balance)" in result.stdout
+
+    result = subprocess.run(["bash", str(UNINSTALL), "--root", str(root), "--purge"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert not (root / "var/lib/balance-hub").exists() and not (root / "etc/balance-station").exists()
+    assert "balance-hub:" not in (root / "etc/passwd").read_text()
+    assert "sudo -u postgres dropdb balance" in result.stdout
+    extra = {k for k, v in snapshot(root).items() if k not in before and v[0] != "dir"}
+    assert extra <= {"etc/gshadow", "etc/shadow", "etc/.pwd.lock", "etc/passwd-", "etc/group-",
+                     "etc/shadow-", "etc/gshadow-"}, extra
