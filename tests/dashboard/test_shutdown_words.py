@@ -58,3 +58,14 @@ def test_a_trial_a_crash_left_recording_is_not_said_to_be_stopped_by_the_operato
     assert trial["status"] == "partial" and "interrupted" in trial["validity_reason"]
     assert "operator" not in trial["validity_reason"].lower()
     assert "operator" not in patient_history_csv(store, patient["id"], actor=ACTOR).lower()
+
+
+def test_the_running_services_shutdown_says_so_too(clinic, store, patient):
+    """As ``run`` stops on SIGTERM: the service's own thread carries out the close."""
+    run = clinic.call("open_run", patient["id"], "quiet-stance", None, ACTOR)["run"]
+    _recording(clinic)
+    clinic.service.start()
+    clinic.service.shutdown()
+    assert not clinic.service.running
+    (trial,) = store.sessions.get(run["session_id"])["trials"]
+    assert store.trials.get(trial["id"])["validity_reason"].endswith(" s: the station was shut down.")
