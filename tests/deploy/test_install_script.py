@@ -550,3 +550,29 @@ def test_uninstall_removes_the_hub_and_keeps_its_data_then_purge_removes_them(tm
     extra = {k for k, v in snapshot(root).items() if k not in before and v[0] != "dir"}
     assert extra <= {"etc/gshadow", "etc/shadow", "etc/.pwd.lock", "etc/passwd-", "etc/group-",
                      "etc/shadow-", "etc/gshadow-"}, extra
+
+
+def test_an_update_needing_a_new_package_is_checked_in_a_throw_away_environment(tmp_path):
+    """The new version imports a package the installed environment lacks: its configuration check
+    runs in a temporary environment with the new version's packages, and a refusal still leaves the
+    installed one untouched (finding 1 with a new dependency)."""
+    src = checkout_copy(tmp_path / "src")
+    root = fake_pi(tmp_path / "root")
+    install = [str(src / "systemd/install.sh"), "--root", str(root), "--hostname", "station"]
+    first = subprocess.run(["bash", *install], capture_output=True, text=True, timeout=300, cwd=src)
+    assert first.returncode == 0, first.stdout + first.stderr
+    venv_python = root / "opt/balance-station/venv/bin/python"
+    assert subprocess.run([str(venv_python), "-I", "-c", "import tomli_w"], capture_output=True).returncode != 0
+    pyproject = src / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('dependencies = [\n', 'dependencies = [\n    "tomli-w>=1.0",\n', 1))
+    keys = src / "station/config_keys.py"
+    keys.write_text(keys.read_text().replace("_int_choice((1, 2, 4, 8, 16, 32, 64, 128)", "_int_choice((1, 2, 4, 8, 16, 32, 64)")
+                    + "\nimport tomli_w  # noqa: E402,F401  (the new version's new dependency)\n")
+    update = subprocess.run(["bash", *install], capture_output=True, text=True, timeout=600, cwd=src)
+    assert update.returncode == 1, update.stdout + update.stderr
+    assert "needs a Python package the installed one lacks: checking the configuration in a temporary environment" in update.stdout, update.stderr
+    assert "plate.adc_gain = 128: allowed: one of 1, 2, 4, 8, 16, 32, 64" in update.stderr
+    assert "the running station was not changed" in update.stderr
+    assert subprocess.run([str(venv_python), "-I", "-c", "import tomli_w"], capture_output=True).returncode != 0
+    (installed,) = (root / "opt/balance-station/venv/lib").glob("python3*/site-packages/station/config_keys.py")
+    assert "tomli_w" not in installed.read_text()
