@@ -69,6 +69,7 @@ from station.store.audit import Actor
 from station.store.backup import list_backups
 from station.store.db import Conflict, DatabaseBusy, DiskFull, NotFound, StorageFailed, StoreError, ValidationError
 from station.store.space import STORAGE_WHAT_TO_DO, NoRoomToRecord, StorageFailing
+from station.store.timefmt import local_minute
 from station.store.trials import FLUSH_BUSY_WAIT_MS
 
 log = logging.getLogger(__name__)
@@ -478,7 +479,7 @@ class TrialService:
             backups = None
         if backups:
             newest = backups[-1]
-            made = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(newest.created_s))
+            made = local_minute(newest.created_s)
             held = (f"The newest backup ({newest.path.name}, made {made}) holds what was stored before it; it is on "
                     "the same card: copy the data directory, with its backups, off the card before replacing it.")
         elif backups is None:

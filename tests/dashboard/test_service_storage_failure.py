@@ -10,6 +10,7 @@ error, and the space monitor's check write answers the OS's EIO.
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 
@@ -21,6 +22,16 @@ from station.store.store import Store
 
 from dashboard_support import ACTOR, CHEAP, SimulatedClinic
 from failing_card import failing_card
+
+
+@pytest.fixture
+def sydney(monkeypatch):
+    """The station in Sydney's summer time (a POSIX TZ string: no time-zone database needed)."""
+    monkeypatch.setenv("TZ", "AEDT-11")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
 
 
 @pytest.fixture
@@ -48,8 +59,9 @@ def _writer(clinic):
 
 @pytest.mark.parametrize("backup", [False, True])
 def test_a_card_failing_mid_trial_ends_it_partial_in_words_and_refuses_the_next_start(store, patient, clock, card,
-                                                                                     caplog, backup):
+                                                                                     caplog, backup, sydney):
     made = create_backup(store.data_dir, now_s=1_796_470_000.0) if backup else None  # 2026-12-05 11:26:40 UTC
+    # said in the clinic's time zone, as the reports say times (station.store.timefmt.local_minute)
     clinic = SimulatedClinic(store, clock=clock)
     clinic.call("open_run", patient["id"], "quiet-stance", None, ACTOR)
     clinic.step_until(lambda: clinic.state() == "instructions", "the instructions")
@@ -71,7 +83,7 @@ def test_a_card_failing_mid_trial_ends_it_partial_in_words_and_refuses_the_next_
         "partial as soon as the station can write again; check the SD card or replace it before recording again. ")
     assert "internal error" not in fault
     if backup:
-        assert fault.endswith(f"The newest backup ({made.path.name}, made 2026-12-05 11:26 UTC) holds what was stored "
+        assert fault.endswith(f"The newest backup ({made.path.name}, made 2026-12-05 22:26 AEDT) holds what was stored "
                               "before it; it is on the same card: copy the data directory, with its backups, off the "
                               "card before replacing it.")
     else:
