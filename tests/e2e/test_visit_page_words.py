@@ -1,8 +1,8 @@
 """What a clinician would trip over on the visit, patient and live pages (the last review's items), in headless
 Chromium at tablet (1180x820) and phone (390x844) size against the real station, from stored trials:
 
-- a visit of the two 3-m backward walk tests names each trial by its test's session ("Session 2 (10:10 AM)"), not
-  "Attempt 1" under both as if one attempt shown twice;
+- a visit of the two 3-m backward walk tests names each trial by its test's session ("Session 1, trial 2",
+  "Session 2 (10:10 AM)"), not "Attempt 1" under both as if one attempt shown twice;
 - a walk's all-measures table says what its values are (the mean of the valid trials, or the one trial's);
 - a treadmill session's time walking reads against its plan ("20 s of 30 min planned") with no bare "(1 %)";
 - a session without trials, opened directly, shows the visit it was opened in: it does not join the visits before
@@ -84,7 +84,7 @@ def test_two_backward_walk_tests_name_their_trials_apart(reading_pages, shots):
                                       ".toLocaleTimeString(undefined, {hour: '2-digit', minute: '2-digit'}))")
         # each its test's session in the visit (the notes' and the history's "Session 2"); were "Trial 1", "Trial 2",
         # "Attempt 1": the 5-m form's first trial read as one of the other test's
-        assert names == [f"Session 1 ({clock[0]}), trial 1", f"Session 1 ({clock[0]}), trial 2", f"Session 2 ({clock[1]})"], names
+        assert names == ["Session 1, trial 1", "Session 1, trial 2", f"Session 2 ({clock[1]})"], names
         assert len(set(names)) == len(names), names
         # the all-measures table says what its values are, as the key measures' "(mean of 2 trials: ...)"
         driver.execute_script("document.querySelectorAll('details.condition-details').forEach((d) => { d.open = true; });"
@@ -144,14 +144,14 @@ def test_the_live_page_wraps_the_longest_identifier(reading_pages, shots):
 def _stopped_early_and_full(data_dir) -> tuple[int, int]:
     """Two patients' single treadmill sessions: one stopped at 0:21 of 30 min planned (20 s walked), one walked
     to its 1-minute plan: their session ids."""
-    _, early = _treadmill_visit(data_dir, "PLAN-EARLY", (("2026-12-05T20:29:00+00:00", 2.0 / 3.6, 30.0, 0.333, 21.0, 97.8),))
+    patient, early = _treadmill_visit(data_dir, "PLAN-EARLY", (("2026-12-05T20:29:00+00:00", 2.0 / 3.6, 30.0, 0.333, 21.0, 97.8),))
     _, full = _treadmill_visit(data_dir, "PLAN-FULL", (("2026-12-05T20:00:00+00:00", 0.5, 1.0, 1.0, 60.0, 95.0),))
-    return early, full
+    return early, full, patient
 
 
 def test_a_treadmill_sessions_time_walking_reads_against_its_plan(reading_pages, shots):
     station = reading_pages.station
-    tablet, phone, (early, full) = reading_pages.tablet_and_phone(_stopped_early_and_full)
+    tablet, phone, (early, full, patient) = reading_pages.tablet_and_phone(_stopped_early_and_full)
     section = '.protocol-results[data-protocol="backward-treadmill"]'
     for driver, size in ((tablet, TABLET), (phone, PHONE)):
         for session, walked, glance_words in ((early, "20 s", "20 s walked of 30 min planned at 2.0 km/h: stopped early, at 0:21"),
@@ -170,6 +170,11 @@ def test_a_treadmill_sessions_time_walking_reads_against_its_plan(reading_pages,
             glance = text_of(css(driver, f"{section} .card.condition > .actions .tag"))
             assert glance_words in glance and "%" not in glance, glance
             assert _page_width(driver) <= size[0], size
+        # the history's sessions of the time walking say it so too (was "0.3 min")
+        driver.get(f"{station.url}/patients/{patient}/history")
+        each = wait(driver, "the time walking's sessions", lambda d: text_of(
+            css(d, '.history-chart[data-metric="walking_min"] .history-sessions td.value')))
+        assert each.startswith("20 s"), each
 
 
 def _bridged(store, actor) -> tuple[int, int, int]:

@@ -141,10 +141,10 @@ def _means_visit(data_dir) -> int:
     patient = store.patients.create({"identifier": "MEANS-1", "birth_year": 1950, "sex": "F"}, actor=actor)
     for protocol, condition, values in (("backward-walk-3m", "fast", (3.69, 3.63)), ("single-leg", "left", (19.08, 15.2, 16.24))):
         session = store.sessions.create(patient["id"], {"label": protocol}, actor=actor)
-        for value in values:
+        for trial, value in enumerate(values, start=1):  # numbered as the runner numbers them (were all "trial 1")
             writer = store.trials.start_trial(session["id"], protocol, condition, {"method": "nominal"}, 100.0, actor=actor)
             walk = protocol == "backward-walk-3m"
-            outcome = {"protocol": protocol, "condition": condition, "trial": 1, "attempt": 1, "valid": True,
+            outcome = {"protocol": protocol, "condition": condition, "trial": trial, "attempt": 1, "valid": True,
                        "end_reason": "gate_reached" if walk else "duration", "issues": [], "hold_end": None,
                        "warnings": [], "completed": True, "duration_s": 60.0 if walk else 30.0,
                        "time_held_s": None if walk else 30.0}
@@ -171,6 +171,8 @@ def test_a_mean_of_several_trials_says_so(reading_pages, shots):
         assert area == "16.84 cm²(mean of 3 trials: 19.08, 15.20, 16.24 cm²)", area
         held = row(driver, "single-leg", "time_held_s")
         assert "mean" not in held, held  # the score, said its own way
+        names = [text_of([a]) for a in css(driver, ".protocol-results .trial-list a")]  # no two alike (review s22)
+        assert len(names) == 5 and len(set(names)) == 5, names
         assert driver.execute_script("return document.documentElement.scrollWidth") <= size[0], size
         driver.execute_script("document.querySelectorAll('details.condition-details').forEach((d) => { d.open = true; })")
         assert driver.execute_script("return document.documentElement.scrollWidth") <= size[0], size  # opened too

@@ -108,7 +108,7 @@
   /* A trial's name in its condition's list: its trial and attempt within the session ("Trial 2, attempt 2", "Attempt 1").
      A visit of several tests (each test its own session) names each trial's session first by its number in the visit
      (one number for a session on the whole page, its notes' and the history chart's too), "Session 1 (10:02)",
-     "Session 3 (10:40), trial 2": two tests' first trials (the two 3-m backward walks, or one test run twice) read as
+     "Session 3, trial 2": two tests' first trials (the two 3-m backward walks, or one test run twice) read as
      two tests', not as "Attempt 1" twice (report.number_sessions names them where a condition came from several
      sessions; ``visitSessions`` the rest). A visit of one test as before. */
   let visitSessions = new Map(); // session id -> {number, started_at}, set by load() for a visit of several tests
@@ -120,7 +120,9 @@
       : same.some((x) => x.trial > 1) ? `trial ${t.trial}` + (t.attempt > 1 ? `, attempt ${t.attempt}` : "")
         : `attempt ${t.attempt}`;
     if (!session) return within.charAt(0).toUpperCase() + within.slice(1);
-    return Station.sessionName(session.number, session.started_at) + (same.length > 1 ? `, ${within}` : "");
+    // the session's time where its one line names it, "Session 2 (10:10 AM)"; beside a trial or attempt its number
+    // only, "Session 1, trial 2" (the notes below give its time): a name on one line of a phone's list
+    return same.length > 1 ? `Session ${session.number}, ${within}` : Station.sessionName(session.number, session.started_at);
   }
 
   function trialLines(condition) {
