@@ -34,7 +34,7 @@ from station.store import fields
 from station.store.db import ValidationError
 from station.store.programme_fields import (PROGRAMME_STATUSES, STATE_STATUSES, canonical, document_in,
                                             field_times, flatten, set_field, stamp)
-from station.store.timefmt import parse_utc_iso, utc_iso
+from station.store.timefmt import local_day, parse_utc_iso, utc_iso
 
 MAX_SESSIONS = 2000
 MAX_VISITS = 200
@@ -326,7 +326,8 @@ def record_fields(conn, assignment_id: int, times: dict[str, str], station: str)
 def end_replaced(conn, patient_id: int, at: str, station: str) -> list[int]:
     """Keep one current programme of a hub patient, the one assigned last: end the others ("replaced
     by the programme assigned at NAME"), cancelling what they still plan; their fields stamped
-    ``at`` by ``station``. Returns the programmes ended."""
+    ``at`` by ``station``. Each ends on the clinic's day of ``at`` (:func:`~station.store.timefmt.local_day`,
+    as a station's programme days are: not UTC's). Returns the programmes ended."""
     current = conn.execute("SELECT id, start_date FROM programme_assignments WHERE patient_id = ?"
                            " AND status IN ('active', 'paused')"
                            " ORDER BY created_at DESC, id DESC", (patient_id,)).fetchall()
@@ -336,7 +337,7 @@ def end_replaced(conn, patient_id: int, at: str, station: str) -> list[int]:
         for table in ("programme_sessions", "programme_visits"):
             conn.execute(f"UPDATE {table} SET status = 'cancelled' WHERE assignment_id = ? AND status = 'planned'",
                          (assignment_id,))
-        on = max(at[:10], row["start_date"])
+        on = max(local_day(at), row["start_date"])
         conn.execute("UPDATE programme_pauses SET resumed_on = ?, resumed_by = ? WHERE assignment_id = ?"
                      " AND resumed_on IS NULL", (on, f"station:{station}", assignment_id))
         conn.execute("UPDATE programme_assignments SET status = 'ended', paused_from = NULL, ended_on = ?, end_reason = ?,"

@@ -6,8 +6,10 @@ stations, and erased with the patient."""
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
+import pytest
 
 from station.analysis.biofeedback import DIRECTIONS, make_schedule, score_game
 from station.programmes.loader import builtin_programmes
@@ -194,6 +196,30 @@ def test_two_stations_assigning_one_patient_keep_the_last_programme_current(hub_
     gym.store.programmes.miss_session(first["id"], {"reason": "ill"}, actor=CLINICIAN)
     gym.sync_once()
     assert hub_store.programmes.get(listed[1]["id"])["status"] == "ended"
+
+
+@pytest.fixture
+def new_york(monkeypatch):
+    """The clinic five hours behind UTC (a POSIX TZ string: no time-zone database needed)."""
+    monkeypatch.setenv("TZ", "EST+5")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_a_programme_replaced_on_the_hub_ends_on_the_clinics_day_not_utcs(hub_store, station_factory, new_york):
+    wall = WallClock()  # 2026-01-01 00:00 UTC: 2025-12-31 19:00 in the clinic
+    gym, ward = station_factory("gym", wall), station_factory("ward", wall)
+    patient = gym.store.patients.create({"identifier": "P-PR6", "birth_year": 1944, "sex": "M"}, actor=CLINICIAN)
+    assert _assign(gym.store, patient["id"], wall)["start_date"] == "2025-12-31"
+    gym.sync_once()
+    wall.advance(86400)  # 2026-01-01 19:00 in the clinic, 2026-01-02 in UTC
+    _assign(ward.store, ward.pull_patient("P-PR6", actor=CLINICIAN)["id"], wall)
+    ward.sync_once()
+    listed = hub_store.programmes.list_for_patient(hub_patient(hub_store, "P-PR6")["id"])
+    assert [a["status"] for a in listed] == ["active", "ended"]
+    assert listed[1]["ended_on"] == "2026-01-01" == listed[0]["start_date"]
 
 
 def test_a_repeated_programme_push_changes_nothing_and_erasure_takes_it(hub_store, station_factory):
