@@ -28,7 +28,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app
 
 from station.store.db import ValidationError
-from station.sync.client import HubRefused, HubUnreachable
+from station.sync.client import HubRefused, HubUnreachable, said_once
 from station.sync.programme_updates import recorded_elsewhere as programme_sources
 from station.sync.pulled import recorded_elsewhere as recorded_at
 from web.jsonio import json_body
@@ -50,7 +50,7 @@ def pull_patient():
     try:
         patient = sync.pull_patient(identifier.strip(), actor=actor())
     except HubUnreachable as exc:
-        return api_error(503, f"{exc}; try again when the station is online")
+        return api_error(503, said_once(str(exc), "try again when the station is online"))
     except HubRefused as exc:
         return api_error(502, str(exc))
     response = current_app.json.response(patient)
@@ -67,7 +67,7 @@ def pull_history(patient_id: int):
     try:
         return sync.pull_history(patient_id, actor=actor())
     except HubUnreachable as exc:
-        return api_error(503, f"{exc}; try again when the station is online")
+        return api_error(503, said_once(str(exc), "try again when the station is online"))
     except HubRefused as exc:
         return api_error(502, str(exc))
 
@@ -81,7 +81,7 @@ def hub_programmes(patient_id: int):
     try:
         return {"programmes": sync.hub_programmes(patient_id, actor=actor())}
     except HubUnreachable as exc:
-        return api_error(503, f"{exc}; the programme shows when the station is online")
+        return api_error(503, said_once(str(exc), "the programme shows when the station is online"))
     except HubRefused as exc:
         if exc.status == 404:
             return {"programmes": []}  # not on the hub (yet): this station's own patient

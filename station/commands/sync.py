@@ -128,8 +128,6 @@ def hub_client(hub):
         raise UserError(str(exc)) from None
 
 
-RETRIED = "will retry"
-"""How a sync error that passes by itself ends (the words of ``run``'s background sync, which does)."""
 ONCE_AGAIN = ("nothing queued is lost: run `balance-station sync --once` again later (a running station retries by "
               "itself)")
 
@@ -141,9 +139,9 @@ def one_shot_words(message: str) -> str:
     >>> one_shot_words("cannot reach the hub at https://hub.example (timed out); will retry")
     'cannot reach the hub at https://hub.example (timed out); nothing queued is lost: run `balance-station sync --once` again later (a running station retries by itself)'
     """
-    if message.rstrip(".").endswith(RETRIED):
-        return message.rstrip(".")[:-len(RETRIED)] + ONCE_AGAIN
-    return message
+    from station.sync.client import RETRIED, said_once
+
+    return said_once(message, ONCE_AGAIN) if message.rstrip(".").endswith(RETRIED) else message
 
 
 def sync_once(args: argparse.Namespace) -> int:

@@ -43,6 +43,25 @@ class HubUnreachable(SyncError):
     """The hub could not be reached (or failed on its side): the station retries later."""
 
 
+RETRIED = "will retry"
+"""How a sync error that passes by itself ends: the words of ``run``'s background sync, which retries."""
+
+
+def said_once(message: str, what_to_do: str) -> str:
+    """A sync error as a one-shot request says it (``sync --once``, a patient pulled from a page):
+    nothing retries it, so "will retry" at its end becomes ``what_to_do``.
+
+    >>> said_once("cannot reach the hub at https://hub.example (timed out); will retry", "try again later")
+    'cannot reach the hub at https://hub.example (timed out); try again later'
+    >>> said_once("the hub refused the token", "try again later")
+    'the hub refused the token; try again later'
+    """
+    message = message.rstrip(".")
+    if message.endswith(RETRIED):
+        return message[:-len(RETRIED)] + what_to_do
+    return f"{message}; {what_to_do}"
+
+
 class HubRefused(SyncError):
     """The hub refused the request (4xx): ``status`` and the hub's message; ``fields``, the
     answer's ``fields`` object (the hub's words for each input it refused: ``{name: words}``, text

@@ -236,6 +236,7 @@ def test_the_ward_shows_the_gyms_programme_read_only_as_the_hub_has_it(hub_store
     ward.client._send.cut_after(0)
     offline = client.get(f"/api/patients/{pulled['id']}/hub-programmes")
     assert offline.status_code == 503 and "when the station is online" in offline.get_json()["error"]
+    assert "will retry" not in offline.get_json()["error"]  # a pull from the page is not retried
 
 
 def test_trials_recorded_elsewhere_later_arrive_at_every_sync(hub_store, station_factory):

@@ -33,6 +33,7 @@ def test_a_clinician_brings_a_patient_from_the_hub(hub_store, station_factory):
     gym.client._send.cut_after(0)
     offline = client.post("/api/patients/pull", json={"identifier": "H-78"}, headers={"X-CSRF-Token": csrf})
     assert offline.status_code == 503 and "when the station is online" in offline.get_json()["error"]
+    assert "will retry" not in offline.get_json()["error"]  # a pull from the page is not retried
 
 
 def test_without_a_hub_the_page_offers_nothing_and_the_api_says_why(tmp_path):
