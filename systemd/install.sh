@@ -502,7 +502,8 @@ mkdir -p "$(r /var/lib)"
 make_dir "$STATE" 700 "$USER_NAME" "$USER_NAME"
 # A fresh station's first-run setup (the first administrator) asks for a one-time code, printed
 # below: until then the station is on the clinic's network, and whoever opened it first would
-# otherwise become its administrator (web/setup_code.py). Made once, deleted by the setup.
+# otherwise become its administrator (station/store/setup_code.py). Made once, deleted with the first
+# administrator (the setup page, or `balance-station users add NAME --role admin`).
 SETUP_CODE=""
 FRESH_MARK=$STATE/station.sqlite3                  # a station's database
 [ "$HUB" -eq 0 ] || FRESH_MARK=$STATE/secret_key   # the hub's web key, made at its first start

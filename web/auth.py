@@ -20,7 +20,7 @@ from station.protocols.service import trial_running
 from station.store.audit import Actor
 from station.store.db import Conflict, NotFound, ValidationError
 from station.store.passwords import MAX_PASSWORD_CHARS, RESET_PASSWORD_WORDS, PasswordUnusable
-from web import setup_code
+from station.store import setup_code
 from web.jsonio import json_body
 from web.security import (
     CLOCK_SET_BACK_WORDS,

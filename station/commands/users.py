@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from station.cli import UserError
+from station.store import setup_code
 from station.store.audit import Actor
 from station.store.db import StoreError, ValidationError
 from station.store.users import ROLES
@@ -139,6 +140,8 @@ def _add(args: argparse.Namespace) -> int:
             user = store.users.create(args.name, password, args.role, actor=Actor.command_line())
         except StoreError as exc:
             raise _fail(exc) from None
+        if user["role"] == "admin" and not args.database:
+            setup_code.used(store.data_dir)  # the station has its administrator: the setup page's code opens nothing
     print(f"added {user['role']} {user['username']}")
     return 0
 

@@ -410,10 +410,10 @@ def test_a_station_that_syncs_to_a_hub_may_reach_it_and_the_clinic_network(tmp_p
 
 def test_a_fresh_station_prints_a_one_time_setup_code_the_setup_asks_for(installed):
     """First-run setup of an installed station is not open to the first device on the clinic's
-    network: it asks for the code the installer made and printed (web/setup_code.py)."""
+    network: it asks for the code the installer made and printed (station/store/setup_code.py)."""
     import re
 
-    from web.setup_code import SETUP_CODE_FILENAME, refusal
+    from station.store.setup_code import SETUP_CODE_FILENAME, refusal
 
     root, result = installed
     code_file = root / "var/lib/balance-station" / SETUP_CODE_FILENAME

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from web.setup_code import SETUP_CODE_FILENAME
+from station.store.setup_code import SETUP_CODE_FILENAME
 from web_support import ApiClient
 
 CODE = "4821-0937-5566"
@@ -62,3 +62,26 @@ def test_the_setup_api_asks_for_the_code(app, store):
 def test_without_an_installer_no_code_is_asked(app, store):
     page = app.test_client().get("/setup").get_data(as_text=True)
     assert 'name="setup_code"' not in page
+
+
+def test_an_administrator_made_on_the_command_line_ends_the_code(tmp_path, monkeypatch, capsys):
+    """The installer offers `sudo balance-station users add NAME --role admin` instead of the page:
+    the code file goes with the first administrator (a clinician's account does not end it)."""
+    import io
+
+    from station.cli import main
+
+    data = tmp_path / "data"
+    data.mkdir()
+    code = data / SETUP_CODE_FILENAME
+    code.write_text(CODE + "\n")
+    monkeypatch.delenv("BALANCE_STATION_CONFIG", raising=False)
+
+    def users_add(name: str, role: str) -> int:
+        monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password 7\n"))
+        return main(["users", "add", name, "--role", role, "--data-dir", str(data)])
+
+    assert users_add("root", "admin") == 0 and "added admin root" in capsys.readouterr().out
+    assert not code.exists()
+    code.write_text(CODE + "\n")
+    assert users_add("ana", "clinician") == 0 and code.exists()

@@ -5,7 +5,8 @@ an installed station that page is on the clinic's network from the moment the se
 ``systemd/install.sh`` makes a one-time setup code on a fresh installation, keeps it as
 ``<data_dir>/setup-code`` (the service user's alone) and prints it to the person installing: setup
 then asks for it, and the first device on the ward's Wi-Fi cannot claim the station. The file is
-deleted when the first administrator is made. Without it (``make run``, a development station on
+deleted when the first administrator is made, on the page (``web.auth``) or by ``balance-station
+users add NAME --role admin`` (``station.commands.users``). Without it (``make run``, a development station on
 localhost) setup asks for no code. The code never goes into a log.
 """
 
