@@ -4,7 +4,11 @@ The acquisition's document (hardware state and counters) with the data directory
 added as ``storage`` (:mod:`station.store.space`): ``{"state": "ok"|"low"|"full", "free_bytes",
 "message"}``. A low or full disk makes the whole document ``degraded`` (the station still measures
 and shows, but says what to do), with the message first in ``reason`` (what the tablet's health
-chip shows). With the station daemon, ``acquisition_restarts`` counts the
+chip shows). At a station, ``backup`` has the UTC time of the newest scheduled backup
+(``newest_at``) and, when the last scheduled backup was refused for lack of space until one is
+written, ``refused`` (when, bytes needed and free) with the words in ``message``; such a refusal
+makes the document ``degraded``, its words after the others in ``reason``
+(:func:`station.store.backup.backup_health`). With the station daemon, ``acquisition_restarts`` counts the
 acquisition process's restarts (:mod:`station.acquire.supervisor`). At a station, ``sync`` has the
 number of changes waiting for the hub (``queue_length``), ``last_sync_at``, ``last_error``,
 whether a hub is configured (``hub``) and ``erasures_not_applied``: null, or how many erasures made
@@ -33,6 +37,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, current_app, jsonify
 
 from station.acquire.source import down_health
+from station.store.backup import backup_health
 from station.sync import audit_push, corrupt_trials, other_key_erasures, refused
 from station.sync.unmatched import health as unmatched_erasures
 
@@ -63,9 +68,13 @@ def station_health_document(app: Flask) -> dict:
         storage = space.status()
         doc["storage"] = storage
         if storage["state"] != "ok":
-            doc["reason"] = "; ".join(r for r in (storage["message"], doc.get("reason")) if r)
-            if doc.get("state") == "ok":
-                doc["state"] = "degraded"
+            _degrade(doc, storage["message"], first=True)
+    data_dir = getattr(store, "data_dir", None)
+    if data_dir is not None and not app.config.get("HUB"):
+        backups = backup_health(data_dir)
+        doc["backup"] = backups
+        if backups["message"]:  # the scheduled backup was refused for lack of space: nobody else is told
+            _degrade(doc, backups["message"], first=False)
     outbox = getattr(store, "outbox", None)
     if outbox is not None and outbox.role == "station":
         state = outbox.state()
@@ -76,10 +85,17 @@ def station_health_document(app: Flask) -> dict:
                        "audit_entries_waiting": audit_push.health(store)}
         refusal = refused.health_words(state["last_error"])
         if refusal is not None:  # nothing reaches the hub until someone acts: a monitor must see it
-            doc["reason"] = "; ".join(r for r in (refusal, doc.get("reason")) if r)
-            if doc.get("state") == "ok":
-                doc["state"] = "degraded"
+            _degrade(doc, refusal, first=True)
     return doc
+
+
+def _degrade(doc: dict, words: str, *, first: bool) -> None:
+    """Add ``words`` to ``doc``'s ``reason`` (before or after what it says) and make an ``ok``
+    document ``degraded``."""
+    parts = (words, doc.get("reason")) if first else (doc.get("reason"), words)
+    doc["reason"] = "; ".join(r for r in parts if r)
+    if doc.get("state") == "ok":
+        doc["state"] = "degraded"
 
 
 def _hub_health(app: Flask) -> dict:

@@ -2,7 +2,10 @@
 
 ``backup`` copies the database with SQLite's online backup API into ``<data_dir>/backups/``
 (safe while the station runs, refused while a trial records), then deletes the oldest scheduled
-backups beyond ``backup.keep``. ``backup --if-due`` is what ``balance-station-backup.timer`` runs
+backups beyond ``backup.keep``. It first checks that the disk has room for the copy and what
+recording needs (:func:`station.store.backup.back_up_with_room`): if not, it deletes first the old
+backups the rotation would delete after it, or refuses in words, exit 1 (under ``--if-due`` also
+remembered for ``/healthz`` until a backup is written). ``backup --if-due`` is what ``balance-station-backup.timer`` runs
 every hour: it backs up only when the newest backup is ``backup.interval_h`` old, and a trial in
 progress postpones it to the next hour instead of failing. ``backup --list`` shows the backups.
 
@@ -100,21 +103,32 @@ def _backup(args: argparse.Namespace) -> int:
         print(f"no backup due: the newest ({newest.path.name}) is {age_h:.1f} h old, "
               f"backup.interval_h = {config.backup.interval_h:g}")
         return 0
+    keep = config.backup.keep
     try:
-        info = store_backup.create_backup(data_dir)
+        done = store_backup.back_up_with_room(data_dir, keep)
     except store_backup.TrialRecording as exc:
         if args.if_due:
             print(f"backup postponed: {exc}")
             return 0
         raise UserError(str(exc)) from None
+    except store_backup.NoRoomForBackup as exc:
+        if args.if_due:  # nobody reads the timer's output: /healthz says it until a backup is written
+            store_backup.record_refusal(data_dir, exc)
+        raise UserError(str(exc)) from None
     except store_backup.BackupError as exc:
         raise UserError(str(exc)) from None
-    print(f"backup written: {info.path} ({_size(info.size_bytes)})")
-    removed = store_backup.prune_backups(data_dir, config.backup.keep)
-    if removed:
-        print(f"deleted {len(removed)} old backup{'s' if len(removed) != 1 else ''} "
-              f"(backup.keep = {config.backup.keep}): " + ", ".join(p.name for p in removed))
+    if done.deleted_for_room:
+        print(_deleted(done.deleted_for_room, f"first, to make room for the new one: backup.keep = {keep} deletes "
+                                              f"{'them' if len(done.deleted_for_room) != 1 else 'it'} after it anyway"))
+    print(f"backup written: {done.info.path} ({_size(done.info.size_bytes)})")
+    if done.deleted_beyond_keep:
+        print(_deleted(done.deleted_beyond_keep, f"backup.keep = {keep}"))
     return 0
+
+
+def _deleted(paths, why: str) -> str:
+    return (f"deleted {len(paths)} old backup{'s' if len(paths) != 1 else ''} ({why}): "
+            + ", ".join(p.name for p in paths))
 
 
 def hub_data_dir(args: argparse.Namespace, config) -> Path:

@@ -21,6 +21,19 @@ then renamed into place: a crash never leaves a half backup with a backup's name
 backups; files with other names (pre-restore copies, anything an administrator put there) are never
 deleted.
 
+**Room** (:func:`back_up_with_room`, what ``balance-station backup`` runs): a backup is a full copy
+of the database, so before writing one the free space of the data directory's disk is checked
+against the copy's size (the database file and its WAL: the snapshot the backup API copies is never
+larger than both) and :data:`BACKUP_LEAVES_FREE_BYTES` left after it, so that a backup never takes
+the room recording and sign-in need (the space reserve is a file of its own, not counted as free).
+If that does not fit, the oldest scheduled backups that the rotation would delete after this one
+anyway (beyond ``keep - 1``, never the newest) are deleted first, but only when that makes it fit;
+otherwise nothing is deleted and the backup is refused (:class:`NoRoomForBackup`: how much is needed,
+how much is free, what to do). The newest backup is never deleted before a new one is written, so a
+backup that fails halfway still leaves the clinic one. A refusal of the scheduled backup is remembered
+in :data:`REFUSAL_FILENAME` (sizes only, no patient data) until a backup is written, for ``/healthz``
+(:func:`backup_health`).
+
 **Restore** (:func:`restore_backup`) refuses a file that is not this station's database
 (:func:`inspect_database`: SQLite header, ``PRAGMA integrity_check``, ``PRAGMA foreign_key_check``,
 every ended trial's stored frames against its frame count (:mod:`station.store.integrity`),
@@ -60,8 +73,10 @@ from station.store.db import (
     acquire_service_lock,
     sqlite_message,
 )
+from station.store import setup_code
 from station.store.migrations import LATEST_VERSION, MIGRATIONS, migrate
 from station.store.passwords import unusable_accounts
+from station.store.space import LOW_SPACE_BYTES, free_bytes
 
 BACKUP_DIRNAME = "backups"
 """Sub-directory of the data directory that holds the backups."""
@@ -71,6 +86,15 @@ PRE_RESTORE_PREFIX = "station-pre-restore-"
 _STAMP_FORMAT = "%Y%m%d-%H%M%S"
 _BACKUP_RE = re.compile(r"^station-(\d{8}-\d{6})\.sqlite3$")
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+BACKUP_LEAVES_FREE_BYTES = LOW_SPACE_BYTES
+"""Free space a backup must leave on the data directory's disk, bytes: the station's low-space line
+(:data:`station.store.space.LOW_SPACE_BYTES`), days of recording at a busy clinic; a backup never
+brings the disk below it (the space reserve comes on top: its file is not counted as free)."""
+BACKUP_MARGIN_BYTES = 1024 * 1024
+"""Room beyond the database's size that writing its copy may take (the copy's own journal), bytes."""
+REFUSAL_FILENAME = "backup-refused.json"
+"""In the data directory: the scheduled backup's last refusal for lack of space (JSON, sizes only), deleted
+by the next backup written."""
 
 
 class BackupError(StoreError):
@@ -87,6 +111,16 @@ class NotStationDatabase(BackupError):
 
 class CorruptDatabase(BackupError):
     """The file is an SQLite database that fails its integrity checks."""
+
+
+class NoRoomForBackup(BackupError):
+    """The disk has no room for a copy of the database besides what recording needs; nothing was
+    written or deleted (the message says how much is needed and what to do)."""
+
+    def __init__(self, message: str, needed_bytes: int, free_bytes: int):
+        super().__init__(message)
+        self.needed_bytes = needed_bytes
+        self.free_bytes = free_bytes
 
 
 @dataclass(frozen=True)
@@ -341,6 +375,148 @@ def prune_backups(data_dir: str | os.PathLike, keep: int) -> list[Path]:
             info.path.unlink()
             removed.append(info.path)
     return removed
+
+
+# -- room for a backup ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BackupWritten:
+    """Outcome of :func:`back_up_with_room`: the backup, the old ones deleted before it to make room,
+    and those deleted after it (beyond ``keep``)."""
+
+    info: BackupInfo
+    deleted_for_room: tuple[Path, ...]
+    deleted_beyond_keep: tuple[Path, ...]
+
+
+def _gb(n: float) -> str:
+    return f"{n / 1e9:.2f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
+
+
+def backup_room_needed(data_dir: str | os.PathLike) -> tuple[int, int]:
+    """(bytes a copy of the database may take, bytes the disk must have free for it): the database
+    file and its WAL with :data:`BACKUP_MARGIN_BYTES`, and that plus :data:`BACKUP_LEAVES_FREE_BYTES`."""
+    db = Path(data_dir) / DB_FILENAME
+    copy = 0
+    for path in (db, db.with_name(db.name + "-wal")):
+        with contextlib.suppress(FileNotFoundError):
+            copy += os.stat(path).st_size
+    copy += BACKUP_MARGIN_BYTES
+    return copy, copy + BACKUP_LEAVES_FREE_BYTES
+
+
+def _disk_bytes(info: BackupInfo) -> int:
+    """What deleting the backup gives back to the disk, bytes (its allocated blocks)."""
+    try:
+        return os.stat(info.path).st_blocks * 512
+    except FileNotFoundError:
+        return 0
+
+
+def back_up_with_room(data_dir: str | os.PathLike, keep: int, now_s: float | None = None) -> BackupWritten:
+    """A scheduled-style backup (:func:`create_backup`) when the disk has room for it, then the
+    rotation (:func:`prune_backups`); see "Room" above.
+
+    Raises
+    ------
+    NoRoomForBackup
+        Not enough free space even after deleting what the rotation would delete anyway; nothing
+        was deleted or written.
+    TrialRecording, BackupError
+        As :func:`create_backup` (after room was made, the older backups deleted for it stay deleted;
+        the newest is never among them).
+    """
+    if keep < 1:
+        raise ValueError(f"keep must be at least 1, got {keep}")
+    data_dir = Path(data_dir)
+    copy, needed = backup_room_needed(data_dir)
+    free = free_bytes(data_dir)
+    backups = list_backups(data_dir)
+    # the rotation keeps the new one and keep - 1 others; the newest stays until the new one is written
+    deletable = backups[: max(0, min(len(backups) - 1, len(backups) - (keep - 1)))]
+    to_delete: list[BackupInfo] = []
+    room = free
+    for info in deletable:
+        if room >= needed:
+            break
+        to_delete.append(info)
+        room += _disk_bytes(info)
+    if room < needed:
+        raise NoRoomForBackup(_no_room_message(data_dir, keep, copy, needed, free, backups), needed, free)
+    deleted = []
+    for info in to_delete:
+        with contextlib.suppress(FileNotFoundError):
+            info.path.unlink()
+            deleted.append(info.path)
+    written = create_backup(data_dir, now_s)
+    clear_refusal(data_dir)
+    return BackupWritten(written, tuple(deleted), tuple(prune_backups(data_dir, keep)))
+
+
+def _no_room_message(data_dir: Path, keep: int, copy: int, needed: int, free: int, backups: list[BackupInfo]) -> str:
+    held = sum(b.size_bytes for b in backups)
+    kept = (f"the {len(backups)} backup{'s' if len(backups) != 1 else ''} in {backups_dir(data_dir)} take {_gb(held)}"
+            if backups else f"there is no backup in {backups_dir(data_dir)} yet")
+    return (
+        f"no backup made: the disk holding {data_dir} has {_gb(free)} free, and a backup needs {_gb(needed)} "
+        f"(a copy of the {_gb(copy - BACKUP_MARGIN_BYTES)} database, and {_gb(BACKUP_LEAVES_FREE_BYTES)} left for "
+        f"recording and sign-in); {kept}, and backup.keep = {keep} keeps the newest {keep}; to make room: copy the "
+        "backups off the card (they hold patient data: keep the copies protected) and delete the older ones, or lower "
+        "[backup] keep in the configuration, or move the station to a bigger card; nothing was deleted"
+    )
+
+
+def record_refusal(data_dir: str | os.PathLike, exc: NoRoomForBackup, now_s: float | None = None) -> None:
+    """Remember that the scheduled backup was refused for lack of space (:data:`REFUSAL_FILENAME`:
+    when, the bytes needed and free; no patient data), for :func:`backup_health`."""
+    import json
+
+    from station.store.atomic import atomic_write_text
+    from station.store.timefmt import utc_iso
+
+    data_dir = Path(data_dir)
+    path = data_dir / REFUSAL_FILENAME
+    doc = {"refused_at": utc_iso(time.time() if now_s is None else now_s), "needed_bytes": exc.needed_bytes,
+           "free_bytes": exc.free_bytes}
+    atomic_write_text(path, json.dumps(doc) + "\n")
+    _give_to_owner_of(path, data_dir)
+
+
+def clear_refusal(data_dir: str | os.PathLike) -> None:
+    """A backup was written: forget the last refusal."""
+    with contextlib.suppress(FileNotFoundError):
+        (Path(data_dir) / REFUSAL_FILENAME).unlink()
+
+
+def backup_health(data_dir: str | os.PathLike) -> dict:
+    """The backups as ``/healthz`` shows them: ``{"newest_at": UTC time of the newest scheduled
+    backup or None, "refused": None or {"refused_at", "needed_bytes", "free_bytes"}, "message"}``;
+    ``message`` is "" unless the last scheduled backup was refused for lack of space (then what
+    happened and what to do, no patient data). A listing and a stat: cheap enough for every call."""
+    import json
+
+    from station.store.timefmt import utc_iso
+
+    backups = list_backups(data_dir)
+    doc: dict = {"newest_at": utc_iso(backups[-1].created_s) if backups else None, "refused": None, "message": ""}
+    todo = "copy the backups off the card, lower [backup] keep, or use a bigger card"
+    try:
+        refused = json.loads((Path(data_dir) / REFUSAL_FILENAME).read_text(encoding="utf-8"))
+        r = {"refused_at": str(refused["refused_at"]), "needed_bytes": int(refused["needed_bytes"]),
+             "free_bytes": int(refused["free_bytes"])}
+    except FileNotFoundError:
+        return doc
+    except (OSError, ValueError, KeyError, TypeError):  # unreadable: still a refusal, said without its figures
+        doc["refused"] = {"refused_at": None, "needed_bytes": None, "free_bytes": None}
+        doc["message"] = ("the last scheduled backup was refused: not enough free space on the station's card "
+                          f"(`balance-station backup` says how much it needs); {todo}")
+        return doc
+    doc["refused"] = r
+    doc["message"] = (
+        f"the scheduled backup at {r['refused_at']} was refused: not enough free space on the station's card "
+        f"({_gb(r['free_bytes'])} free, it needs {_gb(r['needed_bytes'])}); {todo}")
+    return doc
 
 
 # -- verification --------------------------------------------------------------------------------

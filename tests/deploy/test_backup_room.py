@@ -1,0 +1,156 @@
+"""A backup checks the free space before writing its copy (E_findings s23, finding 3: full daily copies
+filled a card within months, then no trial could start): it makes room by deleting first only the old
+backups the rotation deletes after it anyway, never the newest, and otherwise refuses in words, exit 1;
+a refusal of the scheduled backup is remembered for /healthz until a backup is written.
+
+The disk is a fake of a given size (``station.store.backup.free_bytes``: its size less what the data
+directory's files take), so that deleting a backup gives its room back as on a card.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from station.cli import main
+from station.store import backup as bk
+from station.store.audit import Actor
+from station.store.store import Store
+
+T0 = 1_700_000_000.0  # 2023-11-14T22:13:20Z
+ADMIN = Actor(None, "test")
+NO_ROOM_WORDS = ("no backup made", "free, and a backup needs", "left for recording and sign-in",
+                 "copy the backups off the card", "lower [backup] keep", "bigger card", "nothing was deleted")
+
+
+class PlateOk:
+    """The acquisition's side of /healthz: a plate that measures (only the backup's state is tested)."""
+
+    def health(self) -> dict:
+        return {"state": "ok", "reason": ""}
+
+
+def used_bytes(data_dir: Path) -> int:
+    return sum(os.stat(Path(root) / f).st_blocks * 512 for root, _dirs, files in os.walk(data_dir) for f in files)
+
+
+class FakeDisk:
+    """``free_bytes`` of a disk that has ``free`` bytes besides the data directory's files now."""
+
+    def __init__(self, data_dir: Path, free: int):
+        self.data_dir = data_dir
+        self.size = used_bytes(data_dir) + free
+
+    def __call__(self, path) -> int:
+        return self.size - used_bytes(self.data_dir)
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    d = tmp_path / "data"
+    with Store.open(d) as store:
+        for code in ("P001", "P002"):
+            store.patients.create({"identifier": code, "birth_year": 1950, "sex": "F"}, actor=ADMIN)
+    return d
+
+
+def config_with_keep(tmp_path: Path, data_dir: Path, keep: int) -> Path:
+    path = tmp_path / "station.toml"
+    path.write_text(f'data_dir = "{data_dir}"\n[backup]\ninterval_h = 24\nkeep = {keep}\n')
+    return path
+
+
+def disk_with(monkeypatch, data_dir: Path, free: int) -> FakeDisk:
+    disk = FakeDisk(data_dir, free)
+    monkeypatch.setattr(bk, "free_bytes", disk)
+    return disk
+
+
+def names(data_dir: Path) -> list[str]:
+    return sorted(p.name for p in (data_dir / "backups").iterdir())
+
+
+def two_backups(data_dir: Path) -> list[str]:
+    bk.create_backup(data_dir, now_s=T0)
+    bk.create_backup(data_dir, now_s=T0 + 86400)
+    return names(data_dir)
+
+
+def needed(data_dir: Path) -> int:
+    db = data_dir / "station.sqlite3"
+    wal = db.with_name(db.name + "-wal")
+    return db.stat().st_size + (wal.stat().st_size if wal.exists() else 0) + bk.BACKUP_MARGIN_BYTES \
+        + bk.BACKUP_LEAVES_FREE_BYTES
+
+
+def test_no_room_even_after_the_rotation_refuses_in_words_and_deletes_nothing(tmp_path, data_dir, monkeypatch,
+                                                                               capsys):
+    before = two_backups(data_dir)
+    config = config_with_keep(tmp_path, data_dir, 2)
+    one_backup = (data_dir / "backups" / before[0]).stat().st_blocks * 512
+    disk_with(monkeypatch, data_dir, needed(data_dir) - 2 * one_backup)  # the oldest's room is not enough
+    assert main(["--config", str(config), "backup"]) == 1  # before: written, exit 0
+    err = capsys.readouterr().err
+    assert all(words in err for words in NO_ROOM_WORDS), err
+    assert "the 2 backups in" in err and "backup.keep = 2 keeps the newest 2" in err and "Traceback" not in err
+    assert names(data_dir) == before  # nothing deleted, no partial copy left
+    assert not (data_dir / bk.REFUSAL_FILENAME).exists()  # asked for by hand: said there, not remembered
+
+
+def test_the_old_backup_the_rotation_deletes_goes_first_when_that_makes_room(tmp_path, data_dir, monkeypatch,
+                                                                             capsys):
+    before = two_backups(data_dir)
+    config = config_with_keep(tmp_path, data_dir, 2)
+    disk_with(monkeypatch, data_dir, needed(data_dir) - 4096)
+    assert main(["--config", str(config), "backup"]) == 0
+    out = capsys.readouterr().out
+    deleted_first, written = out.splitlines()[:2]
+    # before: written first (on a card with no room for it), the oldest deleted after
+    assert deleted_first == (f"deleted 1 old backup (first, to make room for the new one: backup.keep = 2 deletes it "
+                             f"after it anyway): {before[0]}")
+    assert written.startswith("backup written: ")
+    after = names(data_dir)
+    assert len(after) == 2 and after[0] == before[1] and after[1] > before[1]
+
+
+def test_the_newest_backup_is_never_deleted_before_the_new_one_is_written(tmp_path, data_dir, monkeypatch, capsys):
+    bk.create_backup(data_dir, now_s=T0)
+    before = names(data_dir)
+    config = config_with_keep(tmp_path, data_dir, 1)  # keep 1: the new one replaces it, but only once written
+    disk_with(monkeypatch, data_dir, needed(data_dir) - 4096)
+    assert main(["--config", str(config), "backup"]) == 1  # before: written, the old one deleted, exit 0
+    assert "no backup made" in capsys.readouterr().err
+    assert names(data_dir) == before
+
+
+def test_a_refused_scheduled_backup_is_said_by_healthz_until_a_backup_is_written(tmp_path, data_dir, monkeypatch,
+                                                                                 capsys):
+    from web import create_app
+
+    config = config_with_keep(tmp_path, data_dir, 14)
+    disk = disk_with(monkeypatch, data_dir, needed(data_dir) - 4096)  # no backup yet: nothing to delete
+    assert main(["--config", str(config), "backup", "--if-due"]) == 1  # before: written, exit 0
+    err = capsys.readouterr().err
+    assert "there is no backup in" in err and all(words in err for words in NO_ROOM_WORDS), err
+    assert not (data_dir / "backups").exists() or names(data_dir) == []
+
+    with Store.open(data_dir) as store:
+        app = create_app({"DATA_DIR": str(data_dir), "STORE": store, "STATION_LINK": PlateOk(), "TESTING": True})
+        doc = app.test_client().get("/healthz").get_json()
+        assert doc["state"] == "degraded"
+        backup = doc["backup"]
+        assert backup["newest_at"] is None and backup["refused"]["free_bytes"] == needed(data_dir) - 4096
+        words = backup["message"]
+        assert words.startswith("the scheduled backup at ") and "was refused: not enough free space on the " \
+            "station's card (" in words and words.endswith("copy the backups off the card, lower [backup] keep, "
+                                                            "or use a bigger card")
+        assert words in doc["reason"] and "P001" not in str(doc)
+
+        disk.size = used_bytes(data_dir) + needed(data_dir)  # space freed (the open store has a WAL): written
+        assert main(["--config", str(config), "backup", "--if-due"]) == 0
+        assert "backup written" in capsys.readouterr().out
+        doc = app.test_client().get("/healthz").get_json()
+        assert doc["backup"]["refused"] is None and doc["backup"]["message"] == ""
+        assert doc["backup"]["newest_at"] is not None and doc["state"] == "ok" and "backup" not in doc["reason"]
