@@ -21,9 +21,10 @@ installed before (a station POSTs first, and asks by GET only a hub that answers
     ``{"applied_through", "applied", "duplicates"}`` (:meth:`station.sync.hub.Hub.push`;
     ``tombstones_through``: the last erasure tombstone the station applied).
 ``POST /api/hub/station-restored``
-    ``{"station_id", "restored": {"id", "seq", "ids"}}`` → ``{"last_seq", "forgotten"}``: the
-    station was restored from its own backup; the hub takes its changes after ``seq`` as a new
-    epoch of it (:meth:`station.sync.hub.Hub.station_restored`).
+    ``{"station_id", "restored": {"id", "seq", "queued_from", "ids"}}``: the station was restored
+    from its own backup. Held until a hub administrator confirms it (``409`` in words meanwhile);
+    then ``{"last_seq", "forgotten"}``: the hub takes its changes after ``last_seq`` as a new epoch
+    of it (:mod:`station.sync.hub_restore`).
 ``GET /api/hub/audit`` / ``POST /api/hub/audit``
     ``{"last"}``: the last of the station's own audit entries the hub holds; ``{"station_id",
     "entries": [...]}`` (at most 200, in order) → ``{"last", "added"}``: appended to the hub's
@@ -82,7 +83,9 @@ page marks sessions "at NAME").
 
 Administrators: ``GET /api/hub/assignments/<id>/versions`` (the versions of a programme's fields
 that last-writer-wins merges kept, audited); ``GET /api/hub/stations`` (JSON) and the page ``/hub/stations``: every station with
-its last sync, queue length and last error; ``GET /api/hub/patients/<id>/versions``: the versions
+its last sync, queue length, last error and restore notice waiting (``POST
+/hub/stations/<name>/confirm-restore``, a form with ``mark``, the notice's id: the administrator
+confirms it, audited by name); ``GET /api/hub/patients/<id>/versions``: the versions
 of a patient's fields that last-writer-wins merges kept (the station's and the hub's), audited.
 """
 
@@ -376,6 +379,26 @@ def patient_versions(patient_id: int):
 @roles("admin")
 def stations_page():
     return render_template("dashboard/hub_stations.html", stations=hub().stations(), is_admin=True, page="admin")
+
+
+@bp.post("/hub/stations/<name>/confirm-restore")
+@roles("admin")
+def confirm_restore(name: str):
+    """The stations page's button: confirm the restore notice ``mark`` (its id, as the page showed
+    it) of station ``name`` (:meth:`station.sync.hub.Hub.confirm_restore`); the page again, saying
+    what was done or why not."""
+    from station.store.db import Conflict
+
+    mark = request.form.get("mark", "")
+    try:
+        done = hub().confirm_restore(name, actor=actor(), mark=mark[:64] or None)
+        said, status = (f"Station {name}: restore {done['id'][:8]} confirmed. The hub takes its changes after "
+                        f"#{done['last_seq']} at its next sync; the {done['forgotten']} change(s) it had from the "
+                        "lost database stay on the hub."), 200
+    except Conflict as exc:
+        said, status = str(exc), 409
+    return render_template("dashboard/hub_stations.html", stations=hub().stations(), is_admin=True, page="admin",
+                           said=said), status
 
 
 def init_hub(app) -> None:

@@ -1,8 +1,9 @@
-"""``balance-station hub stations {add,list,revoke}``: the stations allowed to sync to the hub.
+"""``balance-station hub stations {add,list,revoke,confirm-restore}``: the stations allowed to sync to the hub.
 
     balance-station hub stations add NAME --database postgresql://...   # prints the token ONCE
     balance-station hub stations list --database ...
     balance-station hub stations revoke NAME --database ...
+    balance-station hub stations confirm-restore NAME [--mark ID] --database ...
 
 The token is printed once and only its hash is kept (:mod:`station.sync.hub`): put it in the
 station's configuration (``[hub] token``, a file of mode 0600). A lost or leaked token cannot be
@@ -11,6 +12,12 @@ the station's records on the hub, from the same data directory (a new tablet or 
 directory is a new station: add it under a new name). Revoking refuses the station's next push; what
 it sent stays on the hub, except the frame parts of trials it never pushed (deleted: they cannot
 come under that token any more). Adding, revoking and renewing are audited on the hub.
+
+A station restored from its own backup tells the hub at its next sync; the hub holds that notice,
+and refuses the station's sync, until an administrator confirms it here (``confirm-restore``:
+audited, :mod:`station.sync.hub_restore`). ``list`` shows a notice waiting, with the restore's
+id that the station's own refusal names. A notice from a station that was not restored means its
+token leaked: revoke it (which drops the notice) and add it again.
 """
 
 from __future__ import annotations
@@ -28,7 +35,12 @@ def register_stations(hub_actions: argparse._SubParsersAction, add_database_argu
     listing = actions.add_parser("list", help="every station: last sync, queue length, last error, token state")
     revoke = actions.add_parser("revoke", help="end a station's token")
     revoke.add_argument("name", metavar="NAME")
-    for sub, func in ((add, _add), (listing, _list), (revoke, _revoke)):
+    confirm = actions.add_parser("confirm-restore", help="a station restored from its own backup: confirm its notice, "
+                                 "so that the hub takes its changes again")
+    confirm.add_argument("name", metavar="NAME")
+    confirm.add_argument("--mark", metavar="ID", help="confirm only the notice of this restore id (its first "
+                         "characters, as `hub stations list` and the station's refusal name it)")
+    for sub, func in ((add, _add), (listing, _list), (revoke, _revoke), (confirm, _confirm_restore)):
         add_database_argument(sub)
         sub.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS,
                          help="the hub's data directory (default: from the configuration)")
@@ -83,6 +95,32 @@ def _list(args) -> int:
         queue = "?" if s["queue_length"] is None else s["queue_length"]
         print(f"{s['name']}\t{state}\tlast sync {s['last_sync_at'] or 'never'}\tqueue {queue}\t"
               f"changes {s['changes_applied']}\tlast error {s['last_error'] or 'none'}")
+        pending = s["restore_pending"]
+        if pending:
+            print(f"  restore notice waiting since {pending['received_at']}: restore {pending['id'][:8]}, the station's "
+                  f"changes up to #{pending['seq']}; nothing of it syncs until confirmed. If {s['name']} was restored "
+                  f"from its backup and its refusal names restore {pending['id'][:8]}: `balance-station hub stations "
+                  f"confirm-restore {s['name']}`; if it was not, its token has leaked: `balance-station hub stations "
+                  f"revoke {s['name']}`, then `balance-station hub stations add {s['name']}`")
+    return 0
+
+
+def _confirm_restore(args) -> int:
+    from station.cli import UserError
+    from station.store.db import StoreError
+
+    hub = _hub(args)
+    try:
+        done = hub.confirm_restore(args.name, mark=args.mark)
+    except StoreError as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        hub.store.close()
+    forgotten = done["forgotten"]
+    print(f"station {args.name!r}: restore {done['id'][:8]} confirmed (audited): the hub takes the station's changes "
+          f"after #{done['last_seq']} at its next sync" + (
+              f"; {forgotten} change{'s' if forgotten != 1 else ''} it had from the lost database after the backup "
+              "stay on the hub as they are" if forgotten else ""))
     return 0
 
 

@@ -17,8 +17,9 @@ from pathlib import Path
 
 HUB_NOT_ASKED = "the hub could not be asked ({reason}); the oldest queued change is taken as the blocked one"
 RESTORED_WHAT_TO_DO = ("run `balance-station sync --restored-from BACKUP`, naming the backup file the database was "
-                       "restored from (`balance-station backup --list`): the next sync tells the hub, which then takes "
-                       "the changes made here since (a restore made with `balance-station restore` tells it by itself)")
+                       "restored from (`balance-station backup --list`): the next sync tells the hub, which takes "
+                       "the changes made here since once the hub's administrator confirms it (a restore made with "
+                       "`balance-station restore` tells it by itself)")
 
 
 def _open(args: argparse.Namespace):
@@ -82,6 +83,11 @@ def show_blocked(args: argparse.Namespace) -> int:
                   "reaches the hub")
             print(f"  the last sync: {state['last_error']}")
             print(f"  {RESTORED_WHAT_TO_DO}")
+        elif refused.restore_waiting(state.get("last_error")):
+            print("not pushed: this station's database was restored from a backup and the hub holds its notice until "
+                  "the hub's administrator confirms it; nothing is pushed or pulled meanwhile, what is recorded here "
+                  "stays queued")
+            print(f"  the last sync: {state['last_error']}")
         elif change is None:
             print("nothing is blocked: every queued change is on the hub" if queued else "nothing is blocked: the "
                   "queue is empty")
@@ -138,10 +144,11 @@ def restored_from(args: argparse.Namespace) -> int:
         except (StoreError, sqlite3.Error, ValueError) as exc:
             raise UserError(f"{args.restored_from}: {exc}") from None
         with store.db.write() as conn:
-            restore_marks.mark(conn, store.outbox.now_iso(), marks)
+            restored = restore_marks.mark(conn, store.outbox.now_iso(), marks)
         print(f"marked: this station's database was restored from {args.restored_from} (its changes up to "
               f"#{marks['seq']}); the next sync (`balance-station sync --once`, or the running station's own) tells the "
-              "hub, which then takes the changes made here since")
+              f"hub, which holds the notice (restore {restored['id'][:8]}) until the hub's administrator confirms it "
+              "(`balance-station hub stations confirm-restore NAME` on the hub), then takes the changes made here since")
     finally:
         store.close()
     return 0

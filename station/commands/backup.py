@@ -256,9 +256,12 @@ def _print_unusable_accounts(names: tuple[str, ...], where: str = "") -> None:
         print(f"  {name}: {RESET_PASSWORD_WORDS.format(name=name, where=where)}")
 
 
-RESTORED_FOR_THE_HUB = ("its next sync tells the hub that it was restored from this backup: the hub takes what is "
-                       "recorded here from now on, and keeps what this station sent it after the backup (bring such a "
-                       "patient back here by identifier, from the patients page)")
+RESTORED_FOR_THE_HUB = ("its next sync tells the hub that it was restored from this backup; the hub holds that notice, "
+                       "and this station's sync, until the hub's administrator confirms it (`balance-station hub "
+                       "stations confirm-restore NAME` on the hub, NAME this station's name there; the station's "
+                       "refusal names the restore). Then the hub takes what is recorded here from now on, and keeps "
+                       "what this station sent it after the backup (bring such a patient back here by identifier, "
+                       "from the patients page)")
 
 
 def _restore(args: argparse.Namespace) -> int:

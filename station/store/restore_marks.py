@@ -22,6 +22,8 @@ import json
 import secrets
 import sqlite3
 
+from station.store.outbox import ACKNOWLEDGED_SETTING
+
 SETTING = "sync_restored"
 COUNTED = {"patient": "patients", "session": "sessions", "trial": "trials", "training": "training_sessions",
            "programme": "programme_assignments", "audit": "audit_log"}
@@ -92,12 +94,23 @@ IMMUTABLE = (("patient", "patients", "created_at"), ("trial", "trials", "started
 """Records a backup shares with the database restored from it, by id, and what never changes of them."""
 
 
+def _acknowledged(conn) -> int | None:
+    """The last change number the hub acknowledged to the database open in ``conn``
+    (:data:`station.store.outbox.ACKNOWLEDGED_SETTING`; None: not kept)."""
+    row = conn.execute("SELECT value FROM settings WHERE key = ?", (ACKNOWLEDGED_SETTING,)).fetchone()
+    value = json.loads(row[0]) if row is not None else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def check_base(backup_conn, current_conn, station: str) -> dict:
     """The marks of the backup open in ``backup_conn`` (:func:`marks_of`), if it can be the one the
     station database open in ``current_conn`` (of ``station``) was restored from: the same
-    station's, holding no more changes nor records than it, and each of its patients and trials
+    station's, holding no more changes nor records than it, each of its patients and trials
     still here the same record (made at the same time), not another that a later backup of the
-    lost database gave the same id. ValueError (what is wrong, what to do) otherwise."""
+    lost database gave the same id, and none of the database's changes after the backup's
+    acknowledged by the hub (a database put back from it gives those numbers again, which the hub
+    refuses: acknowledged, they are its own, made after the backup, and an older backup of a
+    database never restored is no base). ValueError (what is wrong, what to do) otherwise."""
     backup = marks_of(backup_conn)
     if backup is None:
         raise ValueError("the backup is from before this station synced: nothing of it was pushed, so there is "
@@ -108,6 +121,15 @@ def check_base(backup_conn, current_conn, station: str) -> dict:
         raise ValueError(f"the backup is of another station ({'none' if row is None else row[0]}, this one is "
                          f"{station}); give the backup this station's database was restored from "
                          "(`balance-station backup --list`)")
+    acknowledged = _acknowledged(current_conn)
+    if acknowledged is not None and acknowledged > backup["seq"]:
+        # a database put back from this backup gives its numbers after the backup's again, which the
+        # hub refuses: none of them can have been acknowledged. These were: they are this database's own
+        raise ValueError(f"this database is not a restore of that backup: the hub acknowledged this database's changes "
+                         f"up to #{acknowledged}, after the backup's last change #{backup['seq']}, so what was recorded "
+                         "here after the backup reached the hub and nothing of it was lost; nothing was marked. If the "
+                         "hub refuses this station, `balance-station sync --show-blocked` says why; if the database "
+                         "was put back from another backup, give that one (`balance-station backup --list`)")
     beyond = [f"{entity} #{backup['ids'][entity]}" for entity in COUNTED if backup["ids"][entity] > current["ids"][entity]]
     if backup["seq"] > current["seq"]:
         beyond.insert(0, f"change #{backup['seq']}")

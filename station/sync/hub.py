@@ -67,7 +67,7 @@ from station.store.programme_fields import flatten as flatten_programme
 from station.store.programme_fields import stamp as stamp_programme
 from station.store.timefmt import parse_utc_iso, utc_iso
 from station.store.training import GAMES, MAX_DOCUMENT_BYTES as TRAINING_DOCUMENT_BYTES
-from station.sync import hub_audit, hub_programmes
+from station.sync import hub_audit, hub_programmes, hub_restore
 from station.sync.records import (PART_FRAMES, SESSION_COLUMNS, TRAINING_COLUMNS, TRIAL_COLUMNS, clinic_key_id,
                                    tombstone_key)
 
@@ -114,12 +114,6 @@ STATION_NAME_CHARS = 64
 TOKEN_PREFIX = "bst_"
 """Station tokens start with this (recognisable in a file or a leak; never taken for an option)."""
 ERASED = 0
-RESTORED_ENTITIES = ("patient", "session", "trial", "training", "programme", "audit")
-"""The kinds of a station's records whose highest id a restore's mark gives (:meth:`Hub.station_restored`;
-:data:`station.store.restore_marks.COUNTED`)."""
-STATION_RESTORES_SETTING = "hub_station_restores"
-"""``settings`` rows ``hub_station_restores:<station row id>``: the restore marks of that station the
-hub took (the last 20), so that a mark sent again changes nothing."""
 """The hub id a station's record maps to once its patient was erased on the hub."""
 RESTORE_ACTOR = Actor(None, "restore")
 """Who erases again, at the hub's start, a patient whose erasure a restore undid."""
@@ -263,13 +257,15 @@ class Hub:
         """End a station's token (its pushes are refused from now on; what it sent stays), and
         delete the frame parts it uploaded for trials it never pushed (those trials can no longer
         come under this token: up to :data:`MAX_PENDING_PARTS`, 1.26 GB, that a stolen token left);
-        returns how many parts were deleted. Audited ``sync.station_revoke``. The station may be
+        returns how many parts were deleted, and its restore notice waiting, if any (it came with
+        the token: :mod:`.hub_restore`). Audited ``sync.station_revoke``. The station may be
         given a new token under the same name (:meth:`add_station`)."""
         with self._db.write() as conn:
             row = conn.execute("SELECT id, revoked_at FROM hub_stations WHERE name = ?", (name,)).fetchone()
             if row is None:
                 raise NotFound(f"no station named {name!r}; `hub stations list` lists them")
             dropped = conn.execute("DELETE FROM hub_uploads WHERE station = ?", (row["id"],)).rowcount
+            hub_restore.drop_pending(conn, row["id"], utc_iso(self._now()))  # it came with the revoked token
             if row["revoked_at"] is None:
                 conn.execute("UPDATE hub_stations SET revoked_at = ? WHERE name = ?", (utc_iso(self._now()), name))
                 self.store.audit.record(actor or Actor.command_line(), "sync.station_revoke",
@@ -279,12 +275,14 @@ class Hub:
     def stations(self) -> list[dict]:
         """Every station: ``name``, ``station_id``, ``created_at``, ``revoked_at``, ``last_sync_at``,
         ``queue_length`` (as the station last reported it), ``last_seq``, ``changes_applied``,
-        ``last_error``."""
+        ``last_error``, ``restore_pending`` (its restore notice waiting for an administrator:
+        ``{"id", "seq", "queued_from", "ids", "received_at"}``, or None: :mod:`.hub_restore`)."""
         with self._db.read() as conn:
             rows = conn.execute("SELECT * FROM hub_stations ORDER BY name").fetchall()
+            pending = {r["id"]: hub_restore.pending_of(conn, r["id"]) for r in rows}
         keys = ("name", "station_id", "created_at", "revoked_at", "last_sync_at", "queue_length", "last_seq",
                 "changes_applied", "last_error")
-        return [{k: r[k] for k in keys} for r in rows]
+        return [{**{k: r[k] for k in keys}, "restore_pending": pending[r["id"]]} for r in rows]
 
     def authenticate(self, token: str | None) -> StationRef | None:
         """The station holding ``token``, or None (unknown or revoked)."""
@@ -373,71 +371,20 @@ class Hub:
                 "unmatched_erasures": unmatched}
 
     def station_restored(self, station: StationRef, body: object) -> dict:
-        """A station restored from its own backup goes on as a new epoch of itself
-        (:mod:`station.sync.station_restore`): ``{"station_id", "restored": {"id", "seq",
-        "queued_from", "ids": {entity: highest id}}}``, the backup's highest change number, its
-        first queued change (null: none) and its highest record ids
-        (:mod:`station.store.restore_marks`).
+        """A station restored from its own backup tells the hub (:mod:`station.sync.station_restore`):
+        ``{"station_id", "restored": {"id", "seq", "queued_from", "ids": {entity: highest id}}}``,
+        the backup's highest change number, its first queued change (null: none) and its highest
+        record ids (:mod:`station.store.restore_marks`). Held until a hub administrator confirms it
+        (:meth:`confirm_restore`; Conflict meanwhile, saying so); a confirmed mark answers
+        ``{"last_seq", "forgotten"}`` (:func:`.hub_restore.notice`)."""
+        return hub_restore.notice(self, station, body)
 
-        In one transaction the hub forgets what it applied of this station above those numbers
-        (the lost database's change numbers, the ids it had given its records, frame parts of its
-        trials not pushed), which the restored database gives again to other changes and records,
-        and the changes from the backup's first queued one on, which it sends again (a visit or
-        trial among them replaces the hub's copy, a patient's fields merge by their time);
-        the records themselves, with their patients, visits and trials, stay on the hub and are
-        no longer this station's to change. The station's changes after ``seq`` are then taken as
-        any are: a record the backup held and the hub changed since is merged by the usual rules
-        (last writer wins per patient field by the change's time; a visit or trial sent again
-        replaces the hub's copy). Audited ``sync.station_restored``; a mark already taken (its
-        answer lost) changes nothing again. Returns ``{"last_seq", "forgotten"}``."""
-        if not isinstance(body, dict):
-            raise ValidationError({"body": "must be a JSON object"})
-        self._bind(station, body.get("station_id"))
-        mark = body.get("restored")
-        if not isinstance(mark, dict):
-            raise ValidationError({"restored": "must be the restore's mark: {id, seq, ids}"})
-        mark_id = mark.get("id")
-        if not isinstance(mark_id, str) or not 8 <= len(mark_id) <= 64 or not mark_id.isalnum():
-            raise ValidationError({"restored.id": "must be the restore's id (hex digits)"})
-        seq = _int(mark, "seq")
-        queued_from = None if mark.get("queued_from") is None else _int(mark, "queued_from")
-        # the backup's queue is taken again from its first change: one the lost database skipped
-        # (its patient erased there) would otherwise be "a change the hub never had" below the last
-        again_from = seq if queued_from is None else min(seq, queued_from - 1)
-        ids = mark.get("ids")
-        if not isinstance(ids, dict) or set(ids) != set(RESTORED_ENTITIES):
-            raise ValidationError({"restored.ids": f"must give the highest id of each of {', '.join(RESTORED_ENTITIES)}"})
-        highest = {entity: _int(ids, entity) for entity in RESTORED_ENTITIES}
-        key = f"{STATION_RESTORES_SETTING}:{station.id}"
-        with self._db.write() as conn:
-            last = int(conn.execute("SELECT last_seq FROM hub_stations WHERE id = ?", (station.id,)).fetchone()[0])
-            row = conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
-            taken = json.loads(row[0]) if row is not None else []
-            if mark_id in taken:
-                return {"last_seq": last, "forgotten": 0}
-            forgotten = int(conn.execute("SELECT count(*) FROM hub_applied WHERE station = ? AND seq > ?",
-                                         (station.id, seq)).fetchone()[0])
-            conn.execute("DELETE FROM hub_applied WHERE station = ? AND seq > ?", (station.id, again_from))
-            conn.execute("UPDATE hub_stations SET last_seq = ? WHERE id = ? AND last_seq > ?",
-                         (again_from, station.id, again_from))
-            conn.execute("UPDATE hub_stations SET last_error = NULL WHERE id = ?", (station.id,))
-            for entity, local_id in highest.items():
-                conn.execute("DELETE FROM hub_id_map WHERE station = ? AND entity = ? AND local_id > ?",
-                             (station.id, entity, local_id))
-            conn.execute("DELETE FROM hub_uploads WHERE station = ? AND trial_local_id > ?", (station.id, highest["trial"]))
-            conn.execute("DELETE FROM hub_programmes WHERE station = ? AND local_id > ?",
-                         (station.id, highest["programme"]))
-            value = json.dumps((taken + [mark_id])[-20:])
-            if row is None:
-                conn.execute("INSERT INTO settings (key, value, updated_at, updated_by) VALUES (?, ?, ?, 'hub')",
-                             (key, value, utc_iso(self._now())))
-            else:
-                conn.execute("UPDATE settings SET value = ?, updated_at = ? WHERE key = ?",
-                             (value, utc_iso(self._now()), key))
-            self.store.audit.record(station.actor, "sync.station_restored", object=f"station:{station.name}",
-                                    detail={"station": station.name, "from_change": seq, "last_change_before": last,
-                                            "forgotten_changes": forgotten})
-        return {"last_seq": min(last, again_from), "forgotten": forgotten}
+    def confirm_restore(self, name: str, *, actor: Actor | None = None, mark: str | None = None) -> dict:
+        """A hub administrator confirms station ``name``'s waiting restore notice: the hub forgets
+        which of its changes and ids above the mark it applied (the records stay on the hub) and
+        takes its changes from there (:func:`.hub_restore.confirm`); audited by ``actor`` (the
+        command line's user by default)."""
+        return hub_restore.confirm(self, name, actor or Actor.command_line(), mark)
 
     def audit_last(self, station: StationRef) -> dict:
         """``{"last": id, "actions": [...]}``: the last of the station's own audit entries the hub

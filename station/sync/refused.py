@@ -19,6 +19,13 @@ RESTORED_WORDS = "restored from an older backup"
 """In the hub's refusal of a change it applied another under the same number
 (:meth:`station.sync.hub.Hub._repeat`), and in the station's own refusal to push when the hub holds
 more of its changes than it ever made (:meth:`station.sync.syncer.StationSync._check_not_behind`)."""
+RESTORE_WAITING_WORDS = "until the hub's administrator confirms it"
+"""In the hub's refusal of a restored station's sync while its restore notice waits for the hub's
+administrator (:func:`station.sync.hub_restore.waiting_words`)."""
+RESTORE_WAITING_HEALTH = ("the hub holds this station's notice that its database was restored from a backup "
+                          + RESTORE_WAITING_WORDS + " (`balance-station hub stations confirm-restore NAME` on the hub): "
+                          "nothing recorded here reaches the hub meanwhile; `balance-station sync --show-blocked` "
+                          "names the restore")
 REFUSED_PREFIX = "the hub refused "
 """How the station's words of a hub's 4xx answer begin (:class:`station.sync.client.HubRefused`)."""
 WENT_BACK_HEALTH = ("the hub refuses this station's changes for good: the station's database went back to an older "
@@ -35,6 +42,12 @@ def went_back(error: str | None) -> bool:
     return bool(error) and RESTORED_WORDS in error
 
 
+def restore_waiting(error: str | None) -> bool:
+    """Whether the sync's last error is the hub holding this station's restore notice for its
+    administrator (:mod:`station.sync.hub_restore`)."""
+    return bool(error) and RESTORE_WAITING_WORDS in error
+
+
 def health_words(error: str | None) -> str | None:
     """``/healthz``'s reason (no patient data) when the sync's last error ``error`` is a refusal
     that retrying does not end; None for no error or one that passes by itself (the hub cannot be
@@ -49,6 +62,8 @@ def health_words(error: str | None) -> str | None:
         return None
     if went_back(error):
         return WENT_BACK_HEALTH
+    if restore_waiting(error):
+        return RESTORE_WAITING_HEALTH
     if not error.startswith(REFUSED_PREFIX):
         return None
     request, _, rest = error[len(REFUSED_PREFIX):].partition(" (HTTP ")

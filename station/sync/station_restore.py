@@ -3,7 +3,10 @@
 ``balance-station restore`` marks the database it puts back (:mod:`station.store.restore_marks`):
 the backup's highest change number and highest id of each kind of record. Before anything else,
 the station's next sync sends that mark (``POST /api/hub/station-restored``,
-:meth:`station.sync.hub.Hub.station_restored`): the hub keeps every record it holds, forgets which
+:meth:`station.sync.hub.Hub.station_restored`). The hub holds it, and refuses the sync (``409``, its
+words naming the command its administrator runs: :mod:`station.sync.hub_restore`), until a hub
+administrator confirms it; nothing of the station is pushed or pulled meanwhile (the hub's ids of
+its records above the mark are the lost database's). Once confirmed, the hub keeps every record it holds, forgets which
 of this station's change numbers and ids above the mark it applied (the lost database's, which
 the restored one gives again to other records) and takes the station's changes from the mark on,
 merged as any station's are (last writer wins per patient field; a trial or visit the station
@@ -27,7 +30,8 @@ def tell_hub(store, client: HubClient) -> dict | None:
     """Send the restore mark of ``store``'s database to the hub, if it holds one not yet told:
     ``{"seq", "forgotten"}`` (the change number the hub goes on from; how many changes it had
     applied above it, whose records stay on the hub), or None (nothing to tell, or an older hub).
-    HubRefused/HubUnreachable as any request."""
+    HubRefused/HubUnreachable as any request: HubRefused (409) while the hub's administrator has
+    not confirmed the restore, which stops the sync before anything is pushed."""
     with store.db.read() as conn:
         restored = restore_marks.read(conn)
     if restored is None or restored.get("told"):

@@ -24,6 +24,15 @@ def _patient_with_trial(store, identifier, seed=0):
     return patient
 
 
+def _confirmed(gym, hub_store) -> None:
+    """The restored station's next sync is refused until the hub's administrator confirms its
+    notice; confirm it as ``hub stations confirm-restore gym`` does."""
+    with pytest.raises(SyncError, match="HTTP 409") as waiting:
+        StationSync(gym.store, gym.client).sync_once()
+    assert "balance-station hub stations confirm-restore gym" in str(waiting.value)
+    Hub(hub_store).confirm_restore("gym")
+
+
 class _PlateOk:
     """The acquisition's side of /healthz: a plate that measures (only the sync's state is tested)."""
 
@@ -69,6 +78,7 @@ def test_a_station_restored_by_restore_goes_on_syncing_and_the_hub_keeps_what_it
         "SELECT local_id FROM hub_id_map WHERE entity = 'patient' AND hub_id = ?",
         (hub_patient(hub_store, "B-2")["id"],)).fetchone()[0]
 
+    _confirmed(gym, hub_store)
     report = StationSync(gym.store, gym.client).sync_once()  # the old code: SyncError, for good
 
     assert report.queue_length == 0 and report.restore_told["forgotten"] > 0
@@ -78,12 +88,12 @@ def test_a_station_restored_by_restore_goes_on_syncing_and_the_hub_keeps_what_it
     assert len(hub_trials(hub_store, "B-2")) == 1 and hub_patient(hub_store, "B-2")["birth_year"] == 1950  # kept
     assert hub_patient(hub_store, "B-1")["notes"] == "after the restore"
     assert [e["action"] for e in hub_store.audit.query(action="sync.station_restored")] == ["sync.station_restored"]
-    assert Hub(hub_store).stations()[0]["last_error"] is None
 
     gym.store.patients.create({"identifier": "B-4", "birth_year": 1960, "sex": "M"}, actor=CLINICIAN)
     again = StationSync(gym.store, gym.client).sync_once()  # told once: the next syncs are ordinary
     assert again.restore_told is None and again.sent["patient"] == 1 and hub_patient(hub_store, "B-4")
     assert station_health(gym)["last_error"] is None
+    assert Hub(hub_store).stations()[0]["last_error"] is None and Hub(hub_store).stations()[0]["restore_pending"] is None
 
 
 def test_a_restore_mark_sent_again_changes_nothing_on_the_hub(hub_store, station_factory, tmp_path):
@@ -91,6 +101,7 @@ def test_a_restore_mark_sent_again_changes_nothing_on_the_hub(hub_store, station
     backup = _lose_the_card(gym, tmp_path)
     store_backup.restore_backup(tmp_path / "gym", backup)
     gym.store = Store.open(tmp_path / "gym")
+    _confirmed(gym, hub_store)
     transport = gym.client._send
     transport.lose_answers_to = "/api/hub/station-restored"  # the hub took it, the answer was lost
     with pytest.raises(SyncError):
@@ -142,6 +153,7 @@ def test_a_station_put_back_by_hand_gets_the_whole_advice_and_healthz_says_so(hu
     assert "is not the one this database was restored from" in err and "its patient #2 is another record" in err
     assert main(["sync", "--restored-from", str(backup), "--data-dir", str(data_dir)]) == 0
     assert "the next sync" in capsys.readouterr().out
+    _confirmed(gym, hub_store)
     report = StationSync(gym.store, gym.client).sync_once()
     assert report.queue_length == 0 and report.restore_told["forgotten"] == 3
     assert [hub_patient(hub_store, f"B-{n}")["identifier"] for n in range(1, 7)] == [f"B-{n}" for n in range(1, 7)]
@@ -176,6 +188,7 @@ def test_a_change_queued_in_the_backup_that_the_lost_database_never_sent_is_take
     gym.store.close()
     store_backup.restore_backup(tmp_path / "gym", backup)
     gym.store = Store.open(tmp_path / "gym")
+    _confirmed(gym, hub_store)
     report = StationSync(gym.store, gym.client).sync_once()
     assert report.queue_length == 0 and hub_patient(hub_store, "B-9")["birth_year"] == 1940
     assert len(hub_trials(hub_store, "B-2")) == 1
