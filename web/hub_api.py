@@ -392,9 +392,11 @@ def confirm_restore(name: str):
     mark = request.form.get("mark", "")
     try:
         done = hub().confirm_restore(name, actor=actor(), mark=mark[:64] or None)
+        forgotten = done["forgotten"]
         said, status = (f"Station {name}: restore {done['id'][:8]} confirmed. The hub takes its changes after "
-                        f"#{done['last_seq']} at its next sync; the {done['forgotten']} change(s) it had from the "
-                        "lost database stay on the hub."), 200
+                        f"#{done['last_seq']} at its next sync" + (
+                            f"; {forgotten} change{'s' if forgotten != 1 else ''} it had from the lost database after "
+                            "the backup: their records stay on the hub as they are." if forgotten else ".")), 200
     except Conflict as exc:
         said, status = str(exc), 409
     return render_template("dashboard/hub_stations.html", stations=hub().stations(), is_admin=True, page="admin",

@@ -119,8 +119,8 @@ def _confirm_restore(args) -> int:
     forgotten = done["forgotten"]
     print(f"station {args.name!r}: restore {done['id'][:8]} confirmed (audited): the hub takes the station's changes "
           f"after #{done['last_seq']} at its next sync" + (
-              f"; {forgotten} change{'s' if forgotten != 1 else ''} it had from the lost database after the backup "
-              "stay on the hub as they are" if forgotten else ""))
+              f" ({forgotten} change{'s' if forgotten != 1 else ''} it had from the lost database after the backup: "
+              "their records stay on the hub as they are)" if forgotten else ""))
     return 0
 
 

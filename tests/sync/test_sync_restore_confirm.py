@@ -150,13 +150,14 @@ def test_the_stations_page_confirms_a_waiting_notice_with_csrf_audited_by_the_ad
     assert client.post("/api/login", json={"username": "boss", "password": "a long admin password 1"},
                        headers={"X-CSRF-Token": csrf}).status_code == 200
     page = client.get("/hub/stations").get_data(as_text=True)
-    assert "Restore notice waiting" in page and f"Confirm restore {mark[:8]}" in page
+    assert "gym: restore notice waiting" in page and f"Confirm restore {mark[:8]}" in page
     url = "/hub/stations/gym/confirm-restore"
     assert client.post(url, data={"mark": mark}).status_code == 403  # no CSRF token
     assert _count(hub_store, "SELECT count(*) FROM hub_applied") > 0
     csrf = client.get("/api/session").get_json()["csrf_token"]
     done = client.post(url, data={"mark": mark, "csrf_token": csrf})
     assert done.status_code == 200 and f"restore {mark[:8]} confirmed" in done.get_data(as_text=True)
+    assert "3 changes it had from the lost database after the backup: their records stay" in done.get_data(as_text=True)
     [entry] = hub_store.audit.query(action="sync.station_restored")
     assert entry["username"] == "boss" and entry["detail"]["confirmed_by"] == "boss"
     again = client.post(url, data={"mark": mark, "csrf_token": csrf})  # pressed twice
@@ -234,7 +235,8 @@ def test_a_restored_station_waits_for_the_confirmation_in_words_then_syncs(hub_s
     assert f"restore {mark[:8]}" in capsys.readouterr().out  # the same restore as the station names
     assert main(["hub", "stations", "confirm-restore", "gym", "--database", pg_url,
                  "--data-dir", str(tmp_path / "hub")]) == 0
-    assert "3 changes it had from the lost database after the backup stay on the hub" in capsys.readouterr().out
+    assert "(3 changes it had from the lost database after the backup: their records stay on the hub as they are)" \
+        in capsys.readouterr().out
     report = StationSync(gym.store, gym.client).sync_once()
     assert report.queue_length == 0 and report.restore_told["forgotten"] == 3
     assert len(hub_trials(hub_store, "B-3")) == 1 and len(hub_trials(hub_store, "B-2")) == 1
