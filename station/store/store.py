@@ -12,18 +12,38 @@ as ``partial`` (:meth:`Store.recover_partial_trials`). Command-line tools use :m
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import sqlite3
 import time
 from pathlib import Path
 from typing import Callable
+from urllib.parse import quote
 
 from station.clock import Clock
 from station.config import StationConfig
 from station.store.audit import Actor, AuditLog
-from station.store.backup import BackupError, backup_name, backups_dir, create_backup, list_backups
+from station.store.backup import (
+    BACKUP_SUFFIX,
+    BackupError,
+    backup_name,
+    backups_dir,
+    create_backup,
+    inspect_database,
+    list_backups,
+)
 from station.store.datadir import check_data_dir, open_in_data_dir
-from station.store.db import Database, StoreError, acquire_service_lock, db_path, is_disk_full
+from station.store.db import (
+    SQLITE_ERRORS,
+    Database,
+    StorageFailed,
+    StoreError,
+    acquire_service_lock,
+    db_path,
+    is_disk_full,
+    is_io_error,
+)
 from station.store.erasure_key import KeyFile
 from station.store.logins import LoginSessions
 from station.store.migrations import LATEST_VERSION
@@ -130,12 +150,25 @@ def copy_before_migrating(db: Database, data_dir: Path) -> Path | None:
     An older version refuses a migrated database, so going back to it (an update that has to be
     undone) means restoring: from this copy, nothing recorded before the update is lost. The copy is
     made whoever opens the database first (the service, ``make run`` or a command). If it cannot be
-    made, the database is not migrated (StoreError with what to do)."""
+    made, the database is not migrated (StoreError with what to do).
+
+    A migration that failed (a failing card, a full disk) leaves the database at its version, and
+    the next start would copy it again: a copy of this version that holds what the database holds
+    now (:func:`content_fingerprint`) and passes the restore's checks
+    (:func:`station.store.backup.inspect_database`) is kept instead of a new one, so a service
+    restarted every few seconds does not fill the card with copies."""
     version = db.schema_version()
     if version == 0 or version >= LATEST_VERSION:
         return None
     now_s = time.time()
     prefix = f"{PRE_MIGRATION_PREFIX}{version}-"
+    kept = _kept_copy(db, data_dir, prefix, version)
+    if kept is not None:
+        _log.warning(
+            "the database has schema version %d and is migrated to %d; the database as it is was kept as %s at an "
+            "earlier start whose migration did not complete (no new copy made)", version, LATEST_VERSION, kept
+        )
+        return kept
     try:
         copy = create_backup(data_dir, now_s, prefix=prefix, refuse_while_recording=False).path
     except (BackupError, OSError) as exc:
@@ -154,6 +187,49 @@ def copy_before_migrating(db: Database, data_dir: Path) -> Path | None:
         "(restore it only to go back to the software version that wrote it)", version, LATEST_VERSION, copy
     )
     return copy
+
+
+def _kept_copy(db: Database, data_dir: Path, prefix: str, version: int) -> Path | None:
+    """The newest ``backups/<prefix>*.sqlite3`` that holds what ``db`` holds now and passes
+    :func:`~station.store.backup.inspect_database` at ``version``, or None."""
+    candidates = sorted(backups_dir(data_dir).glob(f"{prefix}*{BACKUP_SUFFIX}"), reverse=True)
+    if not candidates:
+        return None
+    with db.read() as conn:
+        now = content_fingerprint(conn)
+    for copy in candidates:
+        try:
+            conn = sqlite3.connect(f"file:{quote(str(copy.resolve()))}?mode=ro", uri=True, isolation_level=None)
+            try:
+                same = content_fingerprint(conn) == now
+            finally:
+                conn.close()
+            if same and inspect_database(copy).schema_version == version:
+                return copy
+        except (BackupError, *SQLITE_ERRORS, OSError):
+            continue  # not a usable copy: look at the next, or make a new one
+    return None
+
+
+def content_fingerprint(conn: sqlite3.Connection) -> str:
+    """A hash of every row of every table of the database on ``conn`` (a trial's stored frames by
+    their length: a chunk is written once and never changed), so two databases with the same
+    fingerprint hold the same records. Reads the tables, not the frames themselves.
+
+    >>> a = sqlite3.connect(":memory:"); _ = a.execute("CREATE TABLE t (x)")
+    >>> before = content_fingerprint(a); _ = a.execute("INSERT INTO t VALUES (1)")
+    >>> before == content_fingerprint(a)
+    False
+    """
+    digest = hashlib.sha256()
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    for table in tables:
+        columns = [r[1] for r in conn.execute(f'PRAGMA table_info("{table}")')]
+        shown = ", ".join(f'length("{c}")' if (table, c) == ("trial_chunks", "data") else f'"{c}"' for c in columns)
+        digest.update(repr((table, columns)).encode())
+        for row in conn.execute(f'SELECT {shown} FROM "{table}" ORDER BY rowid'):
+            digest.update(repr(tuple(row)).encode())
+    return digest.hexdigest()
 
 
 class Store:
@@ -216,16 +292,24 @@ class Store:
         self.space = SpaceMonitor(self.data_dir, **({} if space_reserve_bytes is None else {"reserve_bytes": space_reserve_bytes}))
         self.db.on_disk_full.append(self.space.disk_full)
         self.db.on_storage_failed.append(self.space.storage_failed)
+        copy = None
         try:
             if check_database:
                 check_integrity(self.db, self.data_dir)
             if database is None:
-                copy_before_migrating(self.db, self.data_dir)
+                copy = copy_before_migrating(self.db, self.data_dir)
             self.db.migrate()
         except BaseException as exc:
             self.db.close()
             if is_disk_full(exc):
                 raise StoreError(f"the disk holding {self.data_dir} is full; {WHAT_TO_DO}") from None
+            if is_io_error(exc):
+                kept = f"; nothing recorded was lost (the database as it was before this update is kept as {copy})"
+                raise StorageFailed(
+                    f"the station's storage failed to read or write the database {path} (a disk I/O error: its SD "
+                    f"card may be failing), so it was not opened{kept if copy else ''}; check the SD card or replace "
+                    "it, then start again"
+                ) from None
             raise
         self.audit = AuditLog(self.db, wall_clock)
         self.outbox = Outbox(self.db, wall_clock, KeyFile(self.data_dir))

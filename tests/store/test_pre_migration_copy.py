@@ -90,3 +90,55 @@ def test_no_migration_without_the_copy(tmp_path):
     words = str(caught.value)
     assert "schema version 11" in words and "the copy failed" in words and "nothing was changed" in words
     assert version_of(data / DB_FILENAME) == 11
+
+
+def test_a_failing_migration_keeps_one_copy_and_says_the_storage_failed(tmp_path, monkeypatch):
+    """A migration that fails (here: the card's I/O error) leaves the database at its version; each
+    start (the service restarts every 5 s) made a new whole copy, never pruned, until the card was
+    full (finding 5 of R3). Now the copy that holds what the database holds is kept, and the error
+    is the store's words, not SQLite's."""
+    import time
+
+    from station.store.db import Database, StorageFailed
+
+    data = tmp_path / "data"
+    old_station(data)
+
+    def failing_card(self, *args, **kwargs):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(Database, "migrate", failing_card)
+    clock = [1_800_000_000.0]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    for _ in range(4):
+        clock[0] += 5
+        with pytest.raises(StorageFailed) as caught:
+            Store.open(data, password_cost=CHEAP_COST)
+        words = str(caught.value)
+        assert "the station's storage failed to read or write the database" in words
+        assert "check the SD card or replace it" in words and "nothing recorded was lost" in words
+    (copy,) = (data / "backups").glob("station-pre-migration-v11-*.sqlite3")
+    assert str(copy) in words and version_of(data / DB_FILENAME) == 11
+
+    # the older software records again before the next update: that copy no longer holds it
+    conn = sqlite3.connect(data / DB_FILENAME, isolation_level=None)
+    conn.execute("UPDATE patients SET birth_year = 1951 WHERE identifier = 'OLD-1'")
+    conn.close()
+    clock[0] += 5
+    with pytest.raises(StorageFailed):
+        Store.open(data, password_cost=CHEAP_COST)
+    copies = sorted((data / "backups").glob("station-pre-migration-v11-*.sqlite3"))
+    assert len(copies) == 2 and copies[0] == copy
+
+    # a copy that fails the restore's checks is not kept either
+    monkeypatch.undo()
+    copies[1].write_bytes(copies[1].read_bytes()[:4096])
+    clock2 = 1_800_000_100.0
+    monkeypatch.setattr(time, "time", lambda: clock2)
+    with Store.open(data, password_cost=CHEAP_COST) as store:
+        assert store.db.schema_version() == LATEST_VERSION
+    newest = sorted((data / "backups").glob("station-pre-migration-v11-*.sqlite3"))
+    assert len(newest) == 3
+    conn = sqlite3.connect(newest[-1])
+    assert conn.execute("SELECT birth_year FROM patients").fetchone() == (1951,)
+    conn.close()
