@@ -63,17 +63,10 @@ class _SlowCommits:
         return getattr(self._conn, name)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("scenario", choices=("lock-stop", "lock-end", "slow-fsync"))
-    parser.add_argument("--hold-s", type=float, default=8.0, help="how long the other program holds the lock, s")
-    parser.add_argument("--fsync-s", type=float, default=2.0, help="how much longer each commit takes, s")
-    args = parser.parse_args(argv)
-
-    clock = SimulatedClock()
-    data = Path(tempfile.mkdtemp()) / "data"
-    store = Store.open_service(data, password_cost=CHEAP, clock=clock)
-    patient = store.patients.create({"identifier": "B-001", "birth_year": 1950, "sex": "F"}, actor=ACTOR)
+def simulated_clinic(store: Store, clock: SimulatedClock):
+    """The trial service on the simulated station with a virtual patient who follows every run (the
+    ``patient`` scenario): (service, the events it published, ``run(command, *args)`` carrying a command
+    out by stepping the service, ``state()`` of the open run or None)."""
     person = VirtualPerson(seed=1, on_plate=False, age_group="old")
     station = SimulatedStation(None, person, seed=1, calibration=factory_calibration(None, 1), clock=clock)
     service = TrialService(station, store, calibration=station.calibration.to_dict())
@@ -93,6 +86,21 @@ def main(argv: list[str] | None = None) -> int:
         doc = service.status()["run"]
         return None if doc is None else doc["state"]
 
+    return service, events, run, state
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("scenario", choices=("lock-stop", "lock-end", "slow-fsync"))
+    parser.add_argument("--hold-s", type=float, default=8.0, help="how long the other program holds the lock, s")
+    parser.add_argument("--fsync-s", type=float, default=2.0, help="how much longer each commit takes, s")
+    args = parser.parse_args(argv)
+
+    clock = SimulatedClock()
+    data = Path(tempfile.mkdtemp()) / "data"
+    store = Store.open_service(data, password_cost=CHEAP, clock=clock)
+    patient = store.patients.create({"identifier": "B-001", "birth_year": 1950, "sex": "F"}, actor=ACTOR)
+    service, events, run, state = simulated_clinic(store, clock)
     run("open_run", patient["id"], "quiet-stance", None, ACTOR)
     while state() != "instructions":
         service.step()
