@@ -500,17 +500,64 @@ fi
 # -- 8. state directory and units ---------------------------------------------------------------
 mkdir -p "$(r /var/lib)"
 make_dir "$STATE" 700 "$USER_NAME" "$USER_NAME"
-# A fresh station's first-run setup (the first administrator) asks for a one-time code, printed
-# below: until then the station is on the clinic's network, and whoever opened it first would
-# otherwise become its administrator (station/store/setup_code.py). Made once, deleted with the first
-# administrator (the setup page, or `balance-station users add NAME --role admin`).
+# A station's first-run setup (the first administrator) asks for a one-time code, printed below,
+# whenever its database has no account: until then the station is on the clinic's network, and
+# whoever opened it first would otherwise become its administrator (station/store/setup_code.py).
+# Wherever data_dir is, also on an update of a station never set up (an older version made no
+# code). Kept until used (each run prints it again), deleted with the first administrator (the
+# setup page, or `balance-station users add NAME --role admin`). The hub: on a fresh installation
+# (its accounts are in PostgreSQL).
+# accounts_in DB: how many accounts the station's database holds, read without migrating it and as
+# the data directory's owner (the -shm file a read-only opening makes stays the service's);
+# nothing printed if it cannot be read (the reason in $TMP/accounts).
+accounts_in() {
+    "$PYTHON" - "$1" 2>"$TMP/accounts" <<'EOF' || true
+import os, sqlite3, sys, urllib.parse
+path = sys.argv[1]
+if os.geteuid() == 0:
+    owner = os.stat(os.path.dirname(path))
+    os.setgroups([])
+    os.setgid(owner.st_gid)
+    os.setuid(owner.st_uid)
+conn = sqlite3.connect(f"file:{urllib.parse.quote(path)}?mode=ro", uri=True, timeout=5.0)
+if conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'users'").fetchone()[0]:
+    print(conn.execute("SELECT count(*) FROM users").fetchone()[0])
+else:
+    print(0)  # no schema yet
+EOF
+}
 SETUP_CODE=""
-FRESH_MARK=$STATE/station.sqlite3                  # a station's database
-[ "$HUB" -eq 0 ] || FRESH_MARK=$STATE/secret_key   # the hub's web key, made at its first start
-if [ "$DATA_DIR" = "$STATE" ] && [ ! -e "$(r "$FRESH_MARK")" ] && [ ! -e "$(r "$STATE/setup-code")" ]; then
-    SETUP_CODE=$("$PYTHON" -c 'import secrets; n = f"{secrets.randbelow(10**12):012d}"; print(n[:4], n[4:8], n[8:], sep="-")')
-    printf '%s\n' "$SETUP_CODE" >"$TMP/setup-code"
-    install_file "$TMP/setup-code" "$STATE/setup-code" 600 "$USER_NAME" "$USER_NAME"
+CODE_FILE=$DATA_DIR/setup-code
+NO_ACCOUNT=0
+if [ "$HUB" -eq 1 ]; then
+    [ -e "$(r "$DATA_DIR/secret_key")" ] || NO_ACCOUNT=1      # the hub's web key, made at its first start
+elif [ ! -s "$(r "$DATA_DIR/station.sqlite3")" ]; then
+    NO_ACCOUNT=1                                            # no database yet (or an empty file)
+else
+    accounts=$(accounts_in "$(r "$DATA_DIR/station.sqlite3")")
+    if [ "$accounts" = 0 ]; then
+        NO_ACCOUNT=1
+    elif [ -z "$accounts" ]; then
+        say "warning: could not count the accounts in $DATA_DIR/station.sqlite3 ($(tail -n 1 "$TMP/accounts")); no setup code made: if nobody has set the station up yet, create its administrator now (sudo balance-station users add NAME --role admin)"
+    fi
+fi
+if [ "$NO_ACCOUNT" -eq 1 ]; then
+    [ -d "$(r "$DATA_DIR")" ] || make_dir "$DATA_DIR" 700 "$USER_NAME" "$USER_NAME"
+    SETUP_CODE=$(tr -cd '0-9A-Za-z-' 2>/dev/null <"$(r "$CODE_FILE")" || true)
+    if [ -z "${SETUP_CODE//-/}" ]; then                      # none yet, or a file without a code
+        SETUP_CODE=$("$PYTHON" -c 'import secrets; n = f"{secrets.randbelow(10**12):012d}"; print(n[:4], n[4:8], n[8:], sep="-")')
+        printf '%s\n' "$SETUP_CODE" >"$TMP/setup-code"
+        rm -f "$(r "$CODE_FILE")"
+        cp "$TMP/setup-code" "$(r "$CODE_FILE")"
+        say "wrote $CODE_FILE"
+        CHANGED=1
+    fi
+    owner=$(stat -c '%u:%g' "$(r "$DATA_DIR")")               # as the data directory's files are: its owner's alone
+    if [ "$(stat -c '%a %u:%g' "$(r "$CODE_FILE")")" != "600 $owner" ]; then
+        chown "$owner" "$(r "$CODE_FILE")"
+        chmod 600 "$(r "$CODE_FILE")"
+        CHANGED=1
+    fi
 fi
 for unit in "${UNITS[@]}"; do
     install_file "$SRC/systemd/$unit" "/etc/systemd/system/$unit" 644 root root
@@ -615,7 +662,7 @@ if [ "$HUB" -eq 1 ]; then
         echo
         echo "First-run setup: the hub's page asks for this setup code to create its first administrator:"
         echo "    $SETUP_CODE"
-        echo "(used once; until then 'sudo cat $STATE/setup-code' shows it). Or create the administrator here:"
+        echo "(used once; until then 'sudo cat $CODE_FILE' shows it). Or create the administrator here:"
         echo "$hub_cli users add NAME --role admin $hub_db"
     fi
     if [ "$LIVE" -eq 0 ]; then
@@ -636,7 +683,7 @@ if [ -n "$SETUP_CODE" ]; then
     echo
     echo "First-run setup: the tablet asks for this setup code to create the station's first administrator:"
     echo "    $SETUP_CODE"
-    echo "(used once; until then 'sudo cat $STATE/setup-code' shows it). Or create the administrator here,"
+    echo "(used once; until then 'sudo cat $CODE_FILE' shows it). Or create the administrator here,"
     echo "before anyone opens the station: sudo balance-station users add NAME --role admin"
 fi
 if [ "$REBOOT" -eq 1 ]; then

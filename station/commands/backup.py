@@ -205,6 +205,7 @@ def _restore_hub(args: argparse.Namespace, config, url: str) -> int:
         print(f"the previous database is kept as {result.pre_restore_copy}")
     print(_SIGN_IN_AGAIN.format(n=result.sessions_ended, s="" if result.sessions_ended == 1 else "s"))
     _print_unusable_accounts(result.unusable_accounts, " --database URL")  # the URL restored into, as given
+    _print_setup_code(result.setup_code, data_dir, " --database URL")
     print("start the hub again: sudo systemctl start balance-station-hub")
     return 0
 
@@ -256,6 +257,21 @@ def _print_unusable_accounts(names: tuple[str, ...], where: str = "") -> None:
         print(f"  {name}: {RESET_PASSWORD_WORDS.format(name=name, where=where)}")
 
 
+def _print_setup_code(code: str | None, data_dir, where: str = "") -> None:
+    """Say that the restored database has no account, so its first-run setup is open again and asks
+    for the one-time ``code`` (:func:`station.store.setup_code.ensure`), or how to make the
+    administrator here instead; nothing when ``code`` is None. ``where``: the hub's ``--database URL``."""
+    from station.store.setup_code import code_path
+
+    if code is None:
+        return
+    print("the backup has no account (it was taken before the first administrator was made): the first-run setup is "
+          "open again, and asks for this one-time setup code:")
+    print(f"    {code}")
+    print(f"(used once; until then 'sudo cat {code_path(data_dir)}' shows it). Or create the administrator here, before "
+          f"anyone opens the setup page: sudo balance-station users add NAME --role admin{where}")
+
+
 RESTORED_FOR_THE_HUB = ("its next sync tells the hub that it was restored from this backup; the hub holds that notice, "
                        "and this station's sync, until the hub's administrator confirms it (`balance-station hub "
                        "stations confirm-restore NAME` on the hub, NAME this station's name there; the station's "
@@ -294,6 +310,7 @@ def _restore(args: argparse.Namespace) -> int:
         print(f"the previous database is kept as {result.pre_restore_copy}")
     print(_SIGN_IN_AGAIN.format(n=result.sessions_ended, s="" if result.sessions_ended == 1 else "s"))
     _print_unusable_accounts(result.unusable_accounts)
+    _print_setup_code(result.setup_code, data_dir)
     if config.hub.url:  # the restore marked it (station.store.restore_marks)
         print(RESTORED_FOR_THE_HUB)
     print("start the station again: sudo systemctl start balance-station")

@@ -157,6 +157,10 @@ class RestoreResult:
     """User names of the active accounts whose stored password hash this station cannot check
     (:func:`station.store.passwords.unusable_accounts`): nobody signs in to them until an
     administrator sets a new password."""
+    setup_code: str | None = None
+    """The backup holds no account (taken before the first administrator existed): the first-run
+    setup is open again and asks for this one-time code (:func:`station.store.setup_code.ensure`),
+    to be shown to whoever restored."""
 
 
 # -- names and listing ---------------------------------------------------------------------------
@@ -759,6 +763,7 @@ def restore_backup(data_dir: str | os.PathLike, source: str | os.PathLike, now_s
         ) from None
     db = data_dir / DB_FILENAME
     staging = data_dir / f".restore-{os.getpid()}{BACKUP_SUFFIX}"
+    code, had_code, restored = None, True, False
     try:
         _give_to_owner_of(data_dir / LOCK_FILENAME, data_dir)
         _stage_copy(source, staging)
@@ -766,6 +771,9 @@ def restore_backup(data_dir: str | os.PathLike, source: str | os.PathLike, now_s
         sessions_ended = _end_login_sessions(staging)
         _mark_restored(staging)
         unusable = _unusable_accounts(staging)
+        if not _accounts(staging):  # setup open again: its code before the database, never an open setup
+            had_code = setup_code.current(data_dir) is not None
+            code = setup_code.ensure(data_dir)
         pre_restore = None
         if db.exists():
             pre_restore = create_backup(
@@ -790,11 +798,28 @@ def restore_backup(data_dir: str | os.PathLike, source: str | os.PathLike, now_s
         if created:
             _give_to_owner_of(db, data_dir)
         _fsync_path(data_dir, directory=True)
+        restored = True
     finally:
+        if code is not None and not had_code and not restored:
+            setup_code.used(data_dir)  # the database stayed as it was: the new code goes with it
         with contextlib.suppress(FileNotFoundError):
             staging.unlink()
         os.close(lock_fd)
-    return RestoreResult(dataclasses.replace(info, path=db), pre_restore, sessions_ended, unusable)
+    if code is None:
+        setup_code.used(data_dir)  # the restored database has accounts: a code left opens nothing
+    return RestoreResult(dataclasses.replace(info, path=db), pre_restore, sessions_ended, unusable, code)
+
+
+def _accounts(staging: Path) -> int:
+    """How many accounts (active or not) the staged copy holds: none, and the first-run setup is open."""
+    try:
+        conn = sqlite3.connect(staging, isolation_level=None)
+        try:
+            return int(conn.execute("SELECT count(*) FROM users").fetchone()[0])
+        finally:
+            conn.close()
+    except SQLITE_ERRORS as exc:
+        raise BackupError(f"{staging}: cannot read its accounts ({sqlite_message(exc)}); nothing was changed") from None
 
 
 def _unusable_accounts(staging: Path) -> tuple[str, ...]:

@@ -52,7 +52,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from station.store import hub_epoch
+from station.store import hub_epoch, setup_code
 from station.store.timefmt import utc_iso
 from station.store.backup import (
     BackupError,
@@ -118,6 +118,9 @@ class HubRestoreResult:
     unusable_accounts: tuple[str, ...] = ()
     """User names of the active accounts whose stored password hash the hub cannot check
     (:func:`station.store.passwords.unusable_accounts`): an administrator sets a new password."""
+    setup_code: str | None = None
+    """The backup holds no account: the hub's first-run setup is open again and asks for this
+    one-time code (:func:`station.store.setup_code.ensure`), to be shown to whoever restored."""
 
 
 # -- names ---------------------------------------------------------------------------------------
@@ -911,6 +914,9 @@ def restore_hub_backup(url: str, data_dir: str | os.PathLike, source: str | os.P
             # activity in the future: for ever); everyone signs in again
             sessions_ended = raw.execute("DELETE FROM login_sessions").rowcount
             unusable = unusable_accounts(raw.execute("SELECT username, password_hash FROM users WHERE disabled_at IS NULL"))
+            code = None
+            if not raw.execute("SELECT count(*) FROM users").fetchone()[0]:  # setup open again: its code first
+                code = setup_code.ensure(data_dir)
             for statement in hub_epoch.MARK_RESTORED_SQL:  # stations re-read what the hub numbers again
                 raw.execute(statement)
             redo = sorted(erased_before - _identifier_hashes_erased(raw))
@@ -930,5 +936,7 @@ def restore_hub_backup(url: str, data_dir: str | os.PathLike, source: str | os.P
         raw.close()
         with contextlib.suppress(FileNotFoundError):
             staging.unlink()
+    if code is None:
+        setup_code.used(data_dir)  # the restored database has accounts: a code left opens nothing
     return HubRestoreResult(info.schema_version, int(counts[0]), int(counts[1]), int(counts[2]),
-                            sum(copied.values()), pre_restore, sessions_ended, unusable)
+                            sum(copied.values()), pre_restore, sessions_ended, unusable, code)

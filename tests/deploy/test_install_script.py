@@ -576,3 +576,73 @@ def test_an_update_needing_a_new_package_is_checked_in_a_throw_away_environment(
     assert subprocess.run([str(venv_python), "-I", "-c", "import tomli_w"], capture_output=True).returncode != 0
     (installed,) = (root / "opt/balance-station/venv/lib").glob("python3*/site-packages/station/config_keys.py")
     assert "tomli_w" not in installed.read_text()
+
+
+def test_the_setup_code_is_made_wherever_the_database_has_no_account(tmp_path):
+    """install.sh made the code only for the default data_dir and a missing database (finding 4 of
+    R3): a station with its data elsewhere, or installed by a version before the code and never set
+    up, had its setup open to the clinic's network. Now: whenever the database has no account."""
+    import re
+
+    def printed(result) -> list[str]:
+        return re.findall(r"^    (\d{4}-\d{4}-\d{4})$", result.stdout, re.M)
+
+    import tempfile
+
+    # the service user reaches its data directory, as on a real system (not under pytest's 0700 folder)
+    base = Path(tempfile.mkdtemp(prefix="install-setup-code-"))
+    base.chmod(0o755)
+    try:
+        _setup_code_wherever(fake_pi(base / "root"), printed)
+    finally:
+        shutil.rmtree(base)
+
+
+def _setup_code_wherever(root: Path, printed) -> None:
+    import sqlite3
+
+    from station.store.migrations import migrate
+
+    run_install(root, "--no-venv")
+    uid, gid = ids(root, "passwd", "balance-station"), ids(root, "group", "balance-station")
+    state = root / "var/lib/balance-station"
+    # installed by an older version: a database with its schema and no account, no code
+    (state / "setup-code").unlink()
+    db = state / "station.sqlite3"
+    conn = sqlite3.connect(db, isolation_level=None)
+    migrate(conn)
+    conn.close()
+    os.chown(db, uid, gid)
+    update = run_install(root, "--no-venv")
+    (code,) = printed(update)
+    assert (state / "setup-code").read_text() == code + "\n"
+    assert mode_owner(state / "setup-code") == (0o600, uid, gid)
+    assert "'sudo cat /var/lib/balance-station/setup-code' shows it" in update.stdout
+    assert not list(state.glob("station.sqlite3-*")) or all(p.stat().st_uid == uid for p in state.glob("station.sqlite3-*"))
+    # kept until used, and said again
+    first = snapshot(root)
+    again = run_install(root, "--no-venv")
+    assert printed(again) == [code], again.stdout[-800:]
+    assert "nothing to change" in again.stdout and snapshot(root) == first
+    # a file without a code is replaced
+    (state / "setup-code").write_text("\n")
+    (replaced,) = printed(run_install(root, "--no-venv"))
+    assert replaced != code and (state / "setup-code").read_text() == replaced + "\n"
+    # once an account exists: no code made, none printed
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("INSERT INTO users (username, password_hash, role, created_at, password_changed_at)"
+                 " VALUES ('root', 'x', 'admin', '2026', '2026')")
+    conn.close()
+    (state / "setup-code").unlink()
+    set_up = run_install(root, "--no-venv")
+    assert printed(set_up) == [] and "setup code" not in set_up.stdout and not (state / "setup-code").exists()
+
+    # data_dir elsewhere: the code goes there, its owner's (the service user's, as the directory made for it)
+    config = root / "etc/balance-station/station.toml"
+    config.write_text(config.read_text().replace('data_dir = "/var/lib/balance-station"', 'data_dir = "/srv/balance"'))
+    elsewhere = run_install(root, "--no-venv")
+    (code,) = printed(elsewhere)
+    assert (root / "srv/balance/setup-code").read_text() == code + "\n"
+    assert mode_owner(root / "srv/balance/setup-code") == (0o600, uid, gid)
+    assert mode_owner(root / "srv/balance") == (0o700, uid, gid)
+    assert "'sudo cat /srv/balance/setup-code' shows it" in elsewhere.stdout

@@ -305,3 +305,26 @@ def test_a_login_that_may_not_touch_the_database_is_one_line_and_changes_nothing
     finally:
         pg_cluster.admin("DROP ROLE visitor")
     assert _identifiers(pg_url) == ["P-0001"]
+
+
+def test_a_restore_of_a_backup_without_accounts_makes_a_setup_code(pg_url, tmp_path):
+    """A hub backup taken before its first administrator existed opened the hub's setup to whoever
+    came first after a restore (finding 4 of R3, as at a station): the restore makes a new one-time
+    code; a restore of a backup with accounts removes one left over."""
+    from station.store.setup_code import code_path, refusal
+
+    data_dir = tmp_path / "hub"
+    _fill(pg_url, data_dir)
+    early = pg_backup.create_hub_backup(pg_url, data_dir)  # no account yet
+    store = _hub(pg_url, data_dir)
+    try:
+        store.users.create_first_admin("root", "a long enough password", actor=ANA)
+    finally:
+        store.close()
+    set_up = pg_backup.create_hub_backup(pg_url, data_dir, early.created_s + 5)
+    result = pg_backup.restore_hub_backup(pg_url, data_dir, early.path, now_s=early.created_s + 10)
+    assert result.setup_code is not None and code_path(data_dir).read_text() == result.setup_code + "\n"
+    assert code_path(data_dir).stat().st_mode & 0o777 == 0o600
+    assert refusal(data_dir, None) is not None and refusal(data_dir, result.setup_code) is None
+    again = pg_backup.restore_hub_backup(pg_url, data_dir, set_up.path, now_s=early.created_s + 15)
+    assert again.setup_code is None and not code_path(data_dir).exists()
