@@ -154,6 +154,22 @@ def restored_from(args: argparse.Namespace) -> int:
     return 0
 
 
+def not_restored(args: argparse.Namespace) -> int:
+    """``--not-restored``: drop the restore mark the next sync would send (the hub refused it: the
+    database holds what it recorded after the mark's backup, so it was not restored from it)."""
+    from station.store import restore_marks
+
+    _, store = _open(args)
+    try:
+        with store.db.write() as conn:
+            dropped = restore_marks.clear(conn)
+    finally:
+        store.close()
+    print("the restore mark was dropped: the next sync goes on as before" if dropped else
+          "nothing to drop: this database holds no restore mark that the hub has not taken")
+    return 0
+
+
 def skip(args: argparse.Namespace) -> int:
     from station.cli import UserError
     from station.store import outbox_admin

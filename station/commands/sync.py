@@ -6,6 +6,7 @@
     balance-station sync --resolve CHANGE_ID     # a change kept unsent (/healthz counts it): dealt with
     balance-station sync --resend CHANGE_ID [--from BACKUP]  # a trial kept for corrupt frames: put back, send
     balance-station sync --restored-from BACKUP  # the database was put back from BACKUP by hand
+    balance-station sync --not-restored          # it was not: drop a restore mark the hub refused
 
 The hub comes from the configuration's ``[hub]`` section (``url``, ``token``, ``ca_file``) unless
 given here. One sync applies the hub's erasures here, then pushes everything queued (patients,
@@ -38,6 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     what.add_argument("--restored-from", type=Path, metavar="BACKUP",
                       help="this station's database was put back from BACKUP by hand, not with `balance-station "
                            "restore`: mark it so, so that the hub takes its changes again")
+    what.add_argument("--not-restored", action="store_true",
+                      help="this station's database was not restored: drop the restore mark its next sync would send "
+                           "(the hub refused it, saying so)")
     what.add_argument("--resend", metavar="CHANGE_ID",
                       help="send again a trial kept unsent because its frames were corrupt, once they read whole; "
                            "audited")
@@ -63,6 +67,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _sync_admin.show_blocked(args)
     if args.restored_from is not None:
         return _sync_admin.restored_from(args)
+    if args.not_restored:
+        return _sync_admin.not_restored(args)
     if args.backup is not None and not args.resend:
         from station.cli import UserError
 

@@ -90,6 +90,32 @@ def set_told(conn, mark_id: str, now_iso: str) -> None:
                      (json.dumps({**value, "told": True}), now_iso, SETTING))
 
 
+HELD = (("session", "sessions", "started_at"), ("trial", "trials", "started_at"))
+"""The records whose start a restored station shows the hub with its mark (:func:`held_above`): the
+hub keeps them as sent, so one it maps above the mark with the same start was not lost."""
+HELD_SHOWN = 100
+
+
+def held_above(conn, restored: dict) -> dict:
+    """``{entity: [[id, started_at], ...]}``: the first :data:`HELD_SHOWN` visits and trials of the
+    database open in ``conn`` with ids above its mark ``restored`` (:func:`read`), for the hub to
+    check that they are not the ones it holds from the lost database
+    (:func:`station.sync.hub_restore.notice`)."""
+    return {entity: [[int(i), at] for i, at in conn.execute(
+        f"SELECT id, {column} FROM {table} WHERE id > ? ORDER BY id LIMIT {HELD_SHOWN}",
+        (int(restored["ids"].get(entity, 0)),))] for entity, table, column in HELD}
+
+
+def clear(conn) -> bool:
+    """Drop the database's restore mark not yet told (it was not restored: ``sync --not-restored``);
+    whether there was one."""
+    value = read(conn)
+    if value is None or value.get("told"):
+        return False
+    conn.execute("DELETE FROM settings WHERE key = ?", (SETTING,))
+    return True
+
+
 IMMUTABLE = (("patient", "patients", "created_at"), ("trial", "trials", "started_at"))
 """Records a backup shares with the database restored from it, by id, and what never changes of them."""
 

@@ -103,11 +103,15 @@ def notice(hub, station, body: object) -> dict:
     """A station's notice ``{"station_id", "restored": mark}`` (:meth:`station.sync.hub.Hub.station_restored`).
     A mark the administrator confirmed: ``{"last_seq", "forgotten"}`` (``forgotten``: how many of
     its changes the hub forgot, the first time it answers; 0 after). Any other: held as the
-    station's waiting notice (replacing one before) and Conflict (409) with :func:`waiting_words`."""
+    station's waiting notice (replacing one before) and Conflict (409) with :func:`waiting_words`;
+    but a notice whose ``held`` (the station's visits and trials above the mark, with their start)
+    names one the hub maps from this station with the same start is refused (Conflict, nothing
+    kept): that record was not lost, so the mark is not of the backup the database came from."""
     if not isinstance(body, dict):
         raise ValidationError({"body": "must be a JSON object"})
     hub._bind(station, body.get("station_id"))
     mark = check_mark(body.get("restored"))
+    held = _held(body.get("held"))
     now = utc_iso(hub._now())
     with hub._db.write() as conn:
         last = int(conn.execute("SELECT last_seq FROM hub_stations WHERE id = ?", (station.id,)).fetchone()[0])
@@ -119,12 +123,59 @@ def notice(hub, station, body: object) -> dict:
                 taken["delivered"] = True
                 _write(conn, station.id, exists, state, now)
             return {"last_seq": last, "forgotten": forgotten}
+        kept = _not_lost(conn, station.id, held)
+        if kept is not None:
+            entity, local_id = kept
+            words = {"session": "visit", "trial": "trial"}[entity]
+            raise Conflict(f"this station still holds its {words} #{local_id} as the hub has it from the station (started "
+                           "at the same time): what it recorded after the backup its restore mark names was not lost, "
+                           "so its database was not restored from that backup; the hub changed nothing. If the "
+                           "database was put back by hand from another backup, mark it with that one (`balance-station "
+                           "sync --restored-from BACKUP`); if it was not restored, drop the mark: `balance-station sync "
+                           "--not-restored`")
         pending = state["pending"]
         if pending is None or pending.get("id") != mark["id"]:
             state["pending"] = {**mark, "received_at": now}
             _write(conn, station.id, exists, state, now)
         pending = state["pending"]
     raise Conflict(waiting_words(station.name, pending))
+
+
+HELD_ENTITIES = {"session": "sessions", "trial": "trials"}
+HELD_MAX = 100
+
+
+def _held(held: object) -> dict:
+    """A notice's ``held`` (:func:`station.store.restore_marks.held_above`), checked; {} when absent
+    (a station before it, or one that does not say)."""
+    if held is None:
+        return {}
+    if not isinstance(held, dict) or not set(held) <= set(HELD_ENTITIES):
+        raise ValidationError({"held": f"must map {' and '.join(HELD_ENTITIES)} to lists of [id, started_at]"})
+    out = {}
+    for entity, rows in held.items():
+        if (not isinstance(rows, list) or len(rows) > HELD_MAX
+                or not all(isinstance(r, list) and len(r) == 2 and isinstance(r[0], int) and not isinstance(r[0], bool)
+                           and 0 < r[0] < 2**62 and isinstance(r[1], str) and len(r[1]) <= 64 for r in rows)):
+            raise ValidationError({f"held.{entity}": f"must be at most {HELD_MAX} pairs [id, started_at]"})
+        out[entity] = {r[0]: r[1] for r in rows}
+    return out
+
+
+def _not_lost(conn, station_row: int, held: dict) -> tuple[str, int] | None:
+    """A record the station holds above its mark that the hub holds from it as the same record
+    (same id, same start): ``(entity, station's id)``, or None."""
+    for entity, starts in held.items():
+        if not starts:
+            continue
+        marks = ", ".join("?" * len(starts))
+        for local_id, started_at in conn.execute(
+                f"SELECT m.local_id, r.started_at FROM hub_id_map m JOIN {HELD_ENTITIES[entity]} r ON r.id = m.hub_id"
+                f" WHERE m.station = ? AND m.entity = ? AND m.local_id IN ({marks}) ORDER BY m.local_id",
+                (station_row, entity, *starts)).fetchall():
+            if started_at == starts[int(local_id)]:
+                return entity, int(local_id)
+    return None
 
 
 def pending_of(conn, station_row: int) -> dict | None:

@@ -10,7 +10,10 @@ its records above the mark are the lost database's). Once confirmed, the hub kee
 of this station's change numbers and ids above the mark it applied (the lost database's, which
 the restored one gives again to other records) and takes the station's changes from the mark on,
 merged as any station's are (last writer wins per patient field; a trial or visit the station
-sends again replaces the hub's copy of it). The mark is then kept as told, and sent no more.
+sends again replaces the hub's copy of it). The mark is then kept as told, and sent no more. With
+the mark go the start times of the visits and trials held here above it
+(:func:`station.store.restore_marks.held_above`): one the hub maps with the same start was not
+lost, and the hub refuses the mark (the database was not restored from that backup).
 
 A hub whose software is older answers ``404``: the sync goes on as before (the hub refuses the
 restored station's reused numbers with words that say what to do, :mod:`station.sync.refused`),
@@ -34,13 +37,15 @@ def tell_hub(store, client: HubClient) -> dict | None:
     not confirmed the restore, which stops the sync before anything is pushed."""
     with store.db.read() as conn:
         restored = restore_marks.read(conn)
-    if restored is None or restored.get("told"):
-        return None
+        if restored is None or restored.get("told"):
+            return None
+        held = restore_marks.held_above(conn, restored)
     try:
         answer = client.request("POST", PATH, body={
             "station_id": store.outbox.station_id,
             "restored": {"id": restored["id"], "seq": restored.get("seq"), "queued_from": restored.get("queued_from"),
-                         "ids": restored.get("ids")}})
+                         "ids": restored.get("ids")},
+            "held": held})
     except HubRefused as exc:
         if exc.status in (404, 405):  # a hub from before restored stations: as before
             return None

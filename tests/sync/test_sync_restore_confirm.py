@@ -241,3 +241,32 @@ def test_a_restored_station_waits_for_the_confirmation_in_words_then_syncs(hub_s
     assert report.queue_length == 0 and report.restore_told["forgotten"] == 3
     assert len(hub_trials(hub_store, "B-3")) == 1 and len(hub_trials(hub_store, "B-2")) == 1
     assert _healthz(gym)["state"] == "ok"
+
+
+def test_a_mark_whose_records_above_it_the_hub_holds_as_they_are_is_refused(hub_store, station_factory, monkeypatch,
+                                                                           capsys):
+    """An older backup marked by hand where the station kept no acknowledged number (the check of
+    --restored-from cannot tell): the station shows the hub its visits and trials above the mark;
+    the hub maps them with the same start, so nothing was lost: refused, nothing kept or forgotten."""
+    gym = station_factory("gym")
+    _patient_with_trial(gym.store, "A-1")
+    gym.sync_once()
+    early = store_backup.create_backup(gym.store.data_dir, 1_800_000_000).path
+    _patient_with_trial(gym.store, "A-2", 1)
+    gym.sync_once()
+    with gym.store.db.write() as conn:  # a station from before it kept the acknowledged number
+        conn.execute("DELETE FROM settings WHERE key = 'sync_acknowledged_through'")
+    monkeypatch.setenv("BALANCE_STATION_CONFIG", "")
+    assert main(["sync", "--restored-from", str(early), "--data-dir", str(gym.store.data_dir)]) == 0
+    capsys.readouterr()
+    before = _mapping(hub_store)
+    with pytest.raises(HubRefused) as refused:  # the old code: taken, and A-2's visit and trial came twice
+        StationSync(gym.store, gym.client).sync_once()
+    assert refused.value.status == 409 and "still holds its visit #2 as the hub has it" in str(refused.value)
+    assert "`balance-station sync --not-restored`" in str(refused.value)
+    assert _mapping(hub_store) == before and Hub(hub_store).stations()[0]["restore_pending"] is None
+    assert main(["sync", "--not-restored", "--data-dir", str(gym.store.data_dir)]) == 0
+    assert "the restore mark was dropped" in capsys.readouterr().out
+    report = StationSync(gym.store, gym.client).sync_once()
+    assert report.restore_told is None and report.sent == {} and report.offered_again == 0
+    assert _count(hub_store, "SELECT count(*) FROM trials") == 2 and _count(hub_store, "SELECT count(*) FROM sessions") == 2
