@@ -3,7 +3,8 @@
 ``POST /api/patients/pull`` ``{"identifier": "P-123"}``: the patient held here, or fetched from
 the clinic's hub (created on the hub or at another station) and stored here so that they can be
 measured at this station (``201``); ``404`` if the hub does not know them either, ``409`` when
-this station syncs with no hub, ``503`` when the hub cannot be reached now. The patients page
+this station syncs with no hub, ``503`` when the hub cannot be reached now, ``429`` when the
+hub's limit of this station's lookups by identifier was reached (its words say when to try again). The patients page
 offers it when a search finds nobody here. The patient comes with their sessions and trials
 recorded at other stations (results only, read-only here; :mod:`station.sync.pulled`): the answer's
 ``history`` says how many (``{"sessions", "trials"}``), or why they could not come now (``{"error"}``).
@@ -28,7 +29,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app
 
 from station.store.db import ValidationError
-from station.sync.client import HubRefused, HubUnreachable, said_once
+from station.sync.client import HubLimited, HubRefused, HubUnreachable, said_once
 from station.sync.programme_updates import recorded_elsewhere as programme_sources
 from station.sync.pulled import recorded_elsewhere as recorded_at
 from web.jsonio import json_body
@@ -49,6 +50,8 @@ def pull_patient():
         raise ValidationError({"identifier": "give the patient's identifier (1 to 64 characters), and nothing else"})
     try:
         patient = sync.pull_patient(identifier.strip(), actor=actor())
+    except HubLimited as exc:
+        return limited(exc, "nothing was brought here")
     except HubUnreachable as exc:
         return api_error(503, said_once(str(exc), "try again when the station is online"))
     except HubRefused as exc:
@@ -66,6 +69,8 @@ def pull_history(patient_id: int):
                               "configuration")
     try:
         return sync.pull_history(patient_id, actor=actor())
+    except HubLimited as exc:
+        return limited(exc, "nothing more was brought here")
     except HubUnreachable as exc:
         return api_error(503, said_once(str(exc), "try again when the station is online"))
     except HubRefused as exc:
@@ -80,12 +85,23 @@ def hub_programmes(patient_id: int):
                               "configuration")
     try:
         return {"programmes": sync.hub_programmes(patient_id, actor=actor())}
+    except HubLimited as exc:
+        return limited(exc, "the programme shows then")
     except HubUnreachable as exc:
         return api_error(503, said_once(str(exc), "the programme shows when the station is online"))
     except HubRefused as exc:
         if exc.status == 404:
             return {"programmes": []}  # not on the hub (yet): this station's own patient
         return api_error(502, str(exc))
+
+
+def limited(exc: HubLimited, outcome: str):
+    """``429`` for a request the hub refused for a limit of this station's lookups: the hub's words
+    say which and when to try again; nothing retries a page's request (:func:`said_once`)."""
+    response = api_error(429, said_once(str(exc), outcome))
+    if exc.retry_after_s:
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+    return response
 
 
 @bp.get("/assignments/<int:assignment_id>/recorded-elsewhere")

@@ -8,7 +8,9 @@ sends by itself); unknown and revoked tokens get ``401``, and an address that ke
 bad tokens (20 in 15 min) gets ``429`` for them for a while (the addresses remembered are
 bounded); a valid, active token is looked up first (by its SHA-256) and always served, so a guesser behind a clinic's NAT cannot stop the stations' sync. Lookups of a patient by identifier
 (the three ``/api/hub/patients`` lookups below, POST and GET counted together) are limited per
-station token (:func:`lookup_limited`). Bodies are bounded (push 128 kB, frame part 56 kB, lookup
+station token (:func:`lookup_limited`), and so are a push's patients: one it never had that the hub
+holds by identifier counts as a lookup, and new ones are bounded (:func:`push_limits`; beyond,
+``429`` with ``Retry-After`` naming the change, those before it applied). Bodies are bounded (push 128 kB, frame part 56 kB, lookup
 4 kB) before they are read.
 
 The lookups take the identifier in a POST's JSON body, so that no URL names a patient (proxies'
@@ -96,7 +98,7 @@ import functools
 from flask import Blueprint, current_app, g, render_template, request
 
 from station.store.db import NotFound, ValidationError
-from station.sync.hub import MAX_PART_BYTES, Hub
+from station.sync.hub import MAX_PART_BYTES, Hub, LimitReached, PushLimits, wait_words
 from station.sync.records import PART_DIGEST_HEADER, part_digest
 from web.jsonio import BadRequestBody, body_int, json_body, query_int
 from web.security import actor, api_error, roles, token_auth
@@ -109,10 +111,24 @@ BAD_TOKEN_WINDOW_S = 15 * 60
 LOOKUPS_PER_STATION = 60
 """Requests naming a patient by identifier (patient, history page, programmes) one station token
 may make in :data:`LOOKUP_WINDOW_S`: a clinic pulls a few patients an hour (3 or 4 requests
-each), while a leaked token enumerating identifiers needs thousands."""
+each, and the link its next push sends), while a leaked token enumerating identifiers needs
+thousands. A pushed patient this station never had that the hub holds by its identifier counts
+as one too (:class:`station.sync.hub.PushLimits`: otherwise a push of guessed identifiers found
+them unlimited, and brought their histories to the station)."""
 LOOKUP_MISSES_PER_STATION = 10
 """Of those, lookups of identifiers the hub does not know (what enumeration mostly makes)."""
 LOOKUP_WINDOW_S = 15 * 60
+NEW_PATIENTS_PER_STATION = 200
+"""New patients one station token may send in :data:`LOOKUP_WINDOW_S`. A pushed patient the hub
+does not hold is created, which tells the sender the identifier was nobody's: a push of guessed
+identifiers is a lookup of each, missed, at 500 a push. Patients are registered by hand, one or
+two a minute at most per station, so a clinic meets this bound only when a backlog arrives at
+once (a station's first sync after weeks offline, or a station of records upgraded to sync): its
+queue then goes on 200 patients each 15 min (1,000 in about 75 min), the station saying so and
+retrying by itself. A leaked token so finds at most 800 unknown identifiers an hour, each leaving
+a patient on the hub named by the guess (audited ``patient.create`` by ``station:NAME``), where
+before it found any number at push speed; its finds of identifiers the hub holds are lookups
+(:data:`LOOKUPS_PER_STATION`)."""
 LOOKUP_MAX_BYTES = 4 * 1024
 """The largest body of a lookup by identifier (an identifier and two numbers: under 200 bytes)."""
 
@@ -152,33 +168,59 @@ def lookup_limited(view):
     """A station's lookup of a patient by identifier, limited per station token (after
     :func:`station_only`): beyond :data:`LOOKUPS_PER_STATION` lookups, or
     :data:`LOOKUP_MISSES_PER_STATION` of unknown identifiers, in :data:`LOOKUP_WINDOW_S`,
-    ``429`` with ``Retry-After``."""
+    ``429`` with ``Retry-After`` (and ``retry_after_s`` in the answer). A push's patients are
+    counted in the same windows (:func:`push_limits`)."""
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        lookups = current_app.extensions["station_hub_lookups"]
-        misses = current_app.extensions["station_hub_lookup_misses"]
-        key = str(g.station.id)
-        wait = misses.retry_after_s(key) or lookups.admit(key)
+        wait = _lookup_wait(str(g.station.id))
         if wait:
-            response = api_error(429, f"too many patient lookups by identifier from station {g.station.name!r}; "
-                                      f"try again in {wait} s")
-            response.headers["Retry-After"] = str(wait)
-            return response
+            return _limited(f"too many patient lookups by identifier from station {g.station.name!r} (the hub "
+                            f"answers {LOOKUPS_PER_STATION} in {LOOKUP_WINDOW_S // 60} min, "
+                            f"{LOOKUP_MISSES_PER_STATION} of them of identifiers it does not hold); "
+                            f"try again in {wait_words(wait)}", wait)
         try:
             return view(*args, **kwargs)
         except NotFound:
-            misses.failure(key)
+            current_app.extensions["station_hub_lookup_misses"].failure(str(g.station.id))
             raise
 
     return wrapper
+
+
+def _lookup_wait(key: str) -> int:
+    """0 if station ``key`` may look up a patient by identifier now (the lookup is then counted),
+    else whole seconds to wait."""
+    misses = current_app.extensions["station_hub_lookup_misses"]
+    return misses.retry_after_s(key) or current_app.extensions["station_hub_lookups"].admit(key)
+
+
+def _limited(message: str, wait: int):
+    response = api_error(429, message, retry_after_s=wait)
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def push_limits(station) -> PushLimits:
+    """The limits of ``station``'s push (:class:`station.sync.hub.PushLimits`): a patient it never
+    had found by identifier is a lookup (:data:`LOOKUPS_PER_STATION`, after
+    :data:`LOOKUP_MISSES_PER_STATION`), a link to an unknown identifier a miss, a new patient one
+    of :data:`NEW_PATIENTS_PER_STATION`."""
+    key = str(station.id)
+    extensions = current_app.extensions
+    return PushLimits(found=lambda: _lookup_wait(key),
+                      missed=lambda: extensions["station_hub_lookup_misses"].failure(key),
+                      created=lambda: extensions["station_hub_new_patients"].admit(key))
 
 
 @bp.post("/api/hub/push")
 @station_only
 def push():
     request.max_content_length = PUSH_MAX_BYTES
-    return hub().push(g.station, json_body())
+    try:
+        return hub().push(g.station, json_body(), push_limits(g.station))
+    except LimitReached as exc:  # the changes before it are applied; the station sends the rest again
+        return _limited(str(exc), exc.retry_after_s)
 
 
 @bp.post("/api/hub/station-restored")
@@ -413,4 +455,5 @@ def init_hub(app) -> None:
     app.extensions["station_hub_token_throttle"] = LoginThrottle(BAD_TOKENS_PER_ADDRESS, BAD_TOKEN_WINDOW_S, clock)
     app.extensions["station_hub_lookups"] = RequestLimit(LOOKUPS_PER_STATION, LOOKUP_WINDOW_S, clock)
     app.extensions["station_hub_lookup_misses"] = LoginThrottle(LOOKUP_MISSES_PER_STATION, LOOKUP_WINDOW_S, clock)
+    app.extensions["station_hub_new_patients"] = RequestLimit(NEW_PATIENTS_PER_STATION, LOOKUP_WINDOW_S, clock)
     app.register_blueprint(bp)

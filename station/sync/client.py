@@ -6,7 +6,8 @@ cross a network in clear. Certificates are verified against the system's CAs, or
 ``ca_file`` (a clinic's own CA).
 
 Errors: :class:`HubUnreachable` (no connection, timeout, TLS failure, the hub answering 5xx: try
-again later) and :class:`HubRefused` (the hub answered 4xx: a revoked token, a refused change;
+again later; :class:`HubLimited`, a subclass, when the hub answers 429: a limit of this station's
+requests reached) and :class:`HubRefused` (the hub answered 4xx: a revoked token, a refused change;
 retrying the same will not help until someone acts), both with a one-line message; an answer of
 the wrong shape is :class:`BadAnswer` (:mod:`station.sync.answers`).
 """
@@ -41,6 +42,16 @@ class SyncError(Exception):
 
 class HubUnreachable(SyncError):
     """The hub could not be reached (or failed on its side): the station retries later."""
+
+
+class HubLimited(HubUnreachable):
+    """The hub answered ``429``: a limit of this station's requests was reached (the hub is neither
+    busy nor failing); it passes by itself after ``retry_after_s`` (None: the hub did not say). A
+    background sync retries; a request from a page says when to try again (:func:`said_once`)."""
+
+    def __init__(self, message: str, retry_after_s: int | None = None):
+        self.retry_after_s = retry_after_s
+        super().__init__(message)
 
 
 RETRIED = "will retry"
@@ -280,7 +291,11 @@ class HubClient:
                                 "expected; is [hub] url the hub's own address?")
             doc = {}
         words = _one_line(doc.get("error", "no detail"))
-        if status >= 500 or status == 429:
+        if status == 429:
+            wait = doc.get("retry_after_s")
+            wait = wait if isinstance(wait, int) and not isinstance(wait, bool) and 0 < wait <= 86_400 else None
+            raise HubLimited(f"the hub's limit for this station was reached (HTTP 429: {words}); will retry", wait)
+        if status >= 500:
             raise HubUnreachable(f"the hub is busy or failing (HTTP {status}: {words}); will retry")
         if status >= 400:
             raise HubRefused(status, f"the hub refused {method} {path} (HTTP {status}): {words}", _fields(doc))

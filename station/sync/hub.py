@@ -18,7 +18,10 @@ The hub is a :class:`~station.store.store.Store` like a station's (same schema, 
   station's database went back in time (restored from a backup) and reuses numbers and ids.
 * **Identity across stations.** A station's records are mapped to the hub's own ids
   (``hub_id_map``); a patient is recognised by identifier (case-insensitive), so the same patient
-  measured at two stations is one hub patient.
+  measured at two stations is one hub patient. A station's patient the hub already holds (another
+  station's, or the hub's) joins them without changing their fields, and counts as a lookup by
+  identifier; new patients per station are bounded (:class:`PushLimits`, :meth:`Hub._patient`):
+  a stolen token's push of guessed identifiers finds no more than its lookups would.
 * **Last writer wins per field.** Each patient field keeps the time of the change that set it
   (``hub_patient_field_times``); an incoming field is applied only if its change is at least as
   new. Whenever values differ, both versions (what came and what the hub had) are kept in
@@ -115,6 +118,9 @@ TOKEN_PREFIX = "bst_"
 """Station tokens start with this (recognisable in a file or a leak; never taken for an option)."""
 ERASED = 0
 """The hub id a station's record maps to once its patient was erased on the hub."""
+NO_PATIENT = "the hub has no patient by that identifier"
+"""A lookup's answer when the hub holds nobody by the identifier asked (it never repeats it: the
+words reach the station's errors and the hub's stations page)."""
 RESTORE_ACTOR = Actor(None, "restore")
 """Who erases again, at the hub's start, a patient whose erasure a restore undid."""
 ERASURES_KEYED = "erasures_keyed"
@@ -123,6 +129,46 @@ ERASURES_KEYED = "erasures_keyed"
 UNKEYED_ERASURE_NOTE = ("this station sends erasures named by the plain hash of the identifier (sync protocol 2), which "
                         "a copy of its database can be searched for by trying identifiers: update its software; its "
                         "erasures are taken")
+
+
+class LimitReached(Conflict):
+    """A change of a push beyond a limit of the hub for its station (:class:`PushLimits`): the push
+    stops there, as at any refused change (those before it stay applied), and the station sends it
+    again after ``retry_after_s`` (``web.hub_api`` answers ``429`` with ``Retry-After``)."""
+
+    def __init__(self, message: str, retry_after_s: int):
+        self.retry_after_s = retry_after_s
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class PushLimits:
+    """What a push's patients may do for one station token, as the hub's web layer counts it
+    (:mod:`web.hub_api`, in the same windows as the lookups by identifier). Each returns 0 when
+    the change may go (and counts it), else whole seconds to wait.
+
+    ``found``: a change of a patient this station never had (under none of its ids) lands on a
+    patient the hub holds by that identifier: as much a lookup that found as ``POST /api/hub/patients``
+    (the station is then given the patient's fields and history). ``missed``: a link names an
+    identifier the hub does not hold (counted, never refused here: the change is refused anyway).
+    ``created``: a new patient."""
+
+    found: Callable[[], int]
+    missed: Callable[[], None]
+    created: Callable[[], int]
+
+
+UNLIMITED = PushLimits(lambda: 0, lambda: None, lambda: 0)
+"""For the hub's own callers (tests, a command): nothing counted."""
+
+
+def wait_words(seconds: int) -> str:
+    """How long to wait, as a person reads it.
+
+    >>> wait_words(42), wait_words(60), wait_words(61), wait_words(900)
+    ('42 s', '1 min', '2 min', '15 min')
+    """
+    return f"{seconds} s" if seconds < 60 else f"{-(-seconds // 60)} min"
 
 
 def token_hash(token: str) -> str:
@@ -330,14 +376,16 @@ class Hub:
 
     # -- push -------------------------------------------------------------------------------
 
-    def push(self, station: StationRef, body: object) -> dict:
+    def push(self, station: StationRef, body: object, limits: PushLimits = UNLIMITED) -> dict:
         """Apply a push ``{"station_id", "queue_length", "last_error", "tombstones_through",
         "changes": [...]}`` in order (``tombstones_through``: the last hub tombstone the station
         had applied when it pushed; stations before it send none: :meth:`_erased_before`).
 
         Returns ``{"applied_through", "applied", "duplicates", "unmatched_erasures"}``. A change
         that cannot be applied stops the push there (those before it stay applied) with its error,
-        which the hub's health page shows for the station. An erasure of a patient this station
+        which the hub's health page shows for the station; a change beyond ``limits`` (a patient
+        this station never had found by identifier, a new patient: :class:`PushLimits`) is refused
+        so, as :class:`LimitReached`. An erasure of a patient this station
         sent whom the hub holds under another identifier now is taken without erasing anyone
         (:meth:`_erase`): ``unmatched_erasures`` lists them, ``[{"seq", "hub_patient_id"}]``.
         """
@@ -356,7 +404,7 @@ class Hub:
         unmatched: list[dict] = []
         try:
             for change in changes:
-                if self._apply(station, change, tombstones_through, unmatched):
+                if self._apply(station, change, tombstones_through, unmatched, limits):
                     applied += 1
                 else:
                     duplicates += 1
@@ -434,7 +482,7 @@ class Hub:
             return int(conn.execute("SELECT last_seq FROM hub_stations WHERE id = ?", (station.id,)).fetchone()[0])
 
     def _apply(self, station: StationRef, change: object, tombstones_through: int | None = None,
-               unmatched: list | None = None) -> bool:
+               unmatched: list | None = None, limits: PushLimits = UNLIMITED) -> bool:
         seq, entity, op, local_id, sent_at, payload = _check_change(change)
         # last writer wins by the change's time, but a station's clock (a Pi has no real-time clock)
         # may run ahead: a time after the hub's own counts as the hub's now, so it cannot win for ever.
@@ -459,7 +507,7 @@ class Hub:
                 return False
             with self.store.outbox.muted():
                 if entity == "patient":
-                    self._patient(conn, station, op, local_id, at, payload, tombstones_through)
+                    self._patient(conn, station, op, local_id, at, payload, tombstones_through, limits)
                 elif entity == "session":
                     self._session(conn, station, local_id, payload)
                 elif entity == "trial":
@@ -524,7 +572,19 @@ class Hub:
     # -- patients ---------------------------------------------------------------------------
 
     def _patient(self, conn, station: StationRef, op: str, local_id: int, at: str, payload: dict,
-                 tombstones_through: int | None) -> None:
+                 tombstones_through: int | None, limits: PushLimits = UNLIMITED) -> None:
+        """Apply a change of the station's patient ``local_id``. A patient of an id this station
+        never sent (no id mapping) is recognised by identifier: a new one is created (counted,
+        ``limits.created``). One the hub holds and this station never had (under none of its ids)
+        is as much found as by a lookup (``limits.found``: a push must not be a way round the
+        lookups' limits) and becomes this station's, and a create (or update) of them changes none
+        of the hub's fields: the hub's record was there first and stays, the station's differing
+        values kept as a version (:meth:`_merge_patient`, ``keep_hub``), and the station takes the
+        hub's record as from a pull (the patient takes a new change number: :meth:`patient_updates`). The same patient registered at two stations
+        (one offline) so ends as one hub patient, and a stolen token sending guessed identifiers
+        can neither overwrite anyone's fields nor find more patients than by lookups. One this
+        station had under another id (a hub restored from a backup holds its earlier record) is
+        merged as this station's, last writer wins per field."""
         found = self._mapped(conn, station, "patient", local_id)
         hub_id = None if found is None else found[0]
         if hub_id == ERASED:
@@ -535,18 +595,32 @@ class Hub:
                 raise Conflict(f"a change of the station's patient #{local_id}, which the hub does not know "
                                "(erased on the hub, or its create was never pushed)")
             row = conn.execute("SELECT id FROM patients WHERE lower(identifier) = lower(?)", (identifier.strip(),)).fetchone()
-            if row is not None:
-                hub_id = row["id"]
-            elif op == "link":
-                raise NotFound(f"the hub has no patient {identifier!r} to link (erased on the hub?)")
-            else:
+            if row is None and op == "link":
+                limits.missed()
+                raise NotFound(f"{NO_PATIENT} to link to the station's patient #{local_id} (erased on the hub?)")
+            if row is None:
                 if self._erased_before(conn, identifier, at, tombstones_through):  # it stays erased
                     self._map(conn, station, "patient", local_id, ERASED, ERASED)
                     return
+                _admit(limits.created(), "this station has sent the hub as many new patients as it takes from one "
+                                         "station in a while (a guard against a stolen token sending guessed "
+                                         f"identifiers); its patient #{local_id}")
                 hub_id = self._create_patient(conn, station, at, payload)
                 self._map(conn, station, "patient", local_id, hub_id, hub_id)
                 return
+            hub_id = row["id"]
+            had = conn.execute("SELECT 1 FROM hub_id_map WHERE station = ? AND entity = 'patient' AND hub_id = ?",
+                               (station.id, hub_id)).fetchone() is not None  # under another of its ids
+            if not had:
+                _admit(limits.found(), f"the station's patient #{local_id} has the identifier of a patient the hub "
+                                       "holds and this station never had, which counts as a lookup of a patient by "
+                                       "identifier, and this station has made as many of those as the hub allows in "
+                                       "a while; that patient")
             self._map(conn, station, "patient", local_id, hub_id, hub_id)
+            if op == "link":
+                return
+            self._merge_patient(conn, station, hub_id, at, payload, keep_hub=not had)
+            return
         if op == "link":
             return
         self._merge_patient(conn, station, hub_id, at, payload)
@@ -581,7 +655,12 @@ class Hub:
                          (hub_id, key, at))
         return hub_id
 
-    def _merge_patient(self, conn, station: StationRef, hub_id: int, at: str, payload: dict) -> None:
+    def _merge_patient(self, conn, station: StationRef, hub_id: int, at: str, payload: dict, *,
+                       keep_hub: bool = False) -> None:
+        """Last writer wins per field (by the change's time ``at``); both versions kept where they
+        differ. ``keep_hub``: the hub's value wins every field (a patient the station never had,
+        found by identifier: :meth:`_patient`), and the patient takes a new change number, so that
+        the station takes the hub's record at its next patient updates."""
         row = conn.execute("SELECT * FROM patients WHERE id = ?", (hub_id,)).fetchone()
         allowed = [k for k in payload if k in PATIENT_SYNC_FIELDS]
         unknown = sorted(set(payload) - set(allowed))
@@ -595,12 +674,14 @@ class Hub:
         for key, value in incoming.items():
             if value == current[key]:
                 continue
-            if times.get(key, row["created_at"]) <= at:
+            if not keep_hub and times.get(key, row["created_at"]) <= at:
                 apply[key] = value
             else:
                 kept.append(key)
         if not apply and not kept:
             return
+        if keep_hub:  # the station's copy differs: it takes the hub's (never below its cursor)
+            conn.execute("UPDATE patients SET change_seq = ? WHERE id = ?", (change_seq.next_number(conn), hub_id))
         if apply:
             self.store.patients.update(hub_id, apply, actor=station.actor)
             for key in apply:
@@ -616,9 +697,11 @@ class Hub:
              json.dumps(sorted(kept)),
              json.dumps({k: current[k] for k in differing})),  # the hub's version before
         )
+        detail = {"changed": sorted(apply), "kept_newer": sorted(kept), "version": int(cur.lastrowid), "change_at": at}
+        if keep_hub:
+            detail["held_before_station"] = True
         self.store.audit.record(station.actor, "patient.update", patient_id=hub_id, object=f"patient:{hub_id}",
-                                detail={"changed": sorted(apply), "kept_newer": sorted(kept),
-                                        "version": int(cur.lastrowid), "change_at": at})
+                                detail=detail)
 
     def patient_versions(self, patient_id: int) -> list[dict]:
         """The versions kept by last-writer-wins merges of a patient, oldest first: ``station``,
@@ -1006,7 +1089,7 @@ class Hub:
         with self._db.read() as conn:
             row = conn.execute("SELECT * FROM patients WHERE lower(identifier) = lower(?)", (identifier.strip(),)).fetchone()
         if row is None:
-            raise NotFound(f"the hub has no patient {identifier!r}")
+            raise NotFound(NO_PATIENT)
         self.store.audit.record(station.actor, "patient.view", patient_id=row["id"], object=f"patient:{row['id']}",
                                 detail={"pulled_by": station.name})
         return patient_snapshot(row, PATIENT_SYNC_FIELDS)
@@ -1039,7 +1122,7 @@ class Hub:
             patient = conn.execute("SELECT id FROM patients WHERE lower(identifier) = lower(?)",
                                    (identifier.strip(),)).fetchone()
             if patient is None:
-                raise NotFound(f"the hub has no patient {identifier!r}")
+                raise NotFound(NO_PATIENT)
             sessions = conn.execute(
                 "SELECT s.*, (SELECT st.name FROM hub_id_map m JOIN hub_stations st ON st.id = m.station"
                 "  WHERE m.entity = 'session' AND m.hub_id = s.id) AS station_name"
@@ -1235,7 +1318,7 @@ class Hub:
             patient = conn.execute("SELECT id FROM patients WHERE lower(identifier) = lower(?)",
                                    (identifier.strip(),)).fetchone()
         if patient is None:
-            raise NotFound(f"the hub has no patient {identifier!r}")
+            raise NotFound(NO_PATIENT)
         today = self.store.programmes.today()
         out = []
         for listed in self.store.programmes.list_for_patient(patient["id"]):
@@ -1256,6 +1339,14 @@ class Hub:
             self.store.audit.record(station.actor, "programme.view", patient_id=patient["id"],
                                     object=f"programme:{doc['id']}", detail={"viewed_from": station.name})
         return {"programmes": out}
+
+
+def _admit(wait: int, what: str) -> None:
+    """LimitReached for ``what`` (a push's change, named without patient data) when a limit says
+    to wait ``wait`` s."""
+    if wait:
+        raise LimitReached(f"{what} and the changes after it wait on the station, nothing is lost: they go at a "
+                           f"sync in {wait_words(wait)}", wait)
 
 
 def _json_size(doc: object) -> int:

@@ -47,7 +47,7 @@ from station.store.trials import CorruptFrames
 from station.sync import (audit_push, corrupt_trials, other_key_erasures, programme_updates, pulled, station_restore,
                           unmatched)
 from station.sync.answers import BOOLEAN, LIST, OBJECT, TEXT, WHOLE, WHOLE_OR_NULL, items, take, wrong
-from station.sync.client import HubClient, HubRefused, SyncError
+from station.sync.client import HubClient, HubRefused, SyncError, said_once
 from station.sync.hub import ERASURES_KEYED, PATIENT_SYNC_FIELDS, PATIENT_UPDATES_PAGE
 from station.sync.records import (PART_DIGEST_HEADER, clinic_key_id, frame_parts, part_digest, record_of,
                                    tombstone_key)
@@ -713,7 +713,8 @@ class StationSync:
         try:
             history = self.pull_history(patient["id"], actor=actor)
         except SyncError as exc:  # the patient is here; their history can be brought later
-            history = {"error": f"{exc}; their results recorded elsewhere can be brought later from the history page"}
+            history = {"error": said_once(str(exc), "their results recorded elsewhere can be brought later from the "
+                                                    "history page")}
         return {**patient, "history": history}
 
     def hub_programmes(self, patient_id: int, *, actor: Actor) -> list[dict]:

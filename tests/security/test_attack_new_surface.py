@@ -227,6 +227,42 @@ def test_a_leaked_station_token_cannot_enumerate_identifiers(hub):
     tally("identifier enumeration with a leaked station token", len(codes) + 2)
 
 
+def test_a_leaked_station_token_cannot_enumerate_identifiers_by_push(hub):
+    """R3 finding 2: pushed patients were matched to the hub's by identifier with no limit, so one
+    push of guessed identifiers found P-0042 (and brought their history to the pushing station) and
+    overwrote their birth year on the hub and at every station."""
+    from web.hub_api import LOOKUP_MISSES_PER_STATION, NEW_PATIENTS_PER_STATION
+
+    store = hub.extensions["station_store"]
+    store.patients.create({"identifier": "P-0042", "birth_year": 1950, "sex": "F"}, actor=Actor.command_line())
+    leaked = HubCaller(hub, hub.tokens["ward"])
+    guesses = [_patient_change(n + 1, n + 1, f"P-{n:04d}", birth_year=1900, sex="M") for n in range(300)]
+    status, doc = _push(leaked, WARD_ID, *guesses)
+    assert status == 429 and "as many new patients as it takes" in doc["error"]
+    assert f"patient #{NEW_PATIENTS_PER_STATION + 2} " in doc["error"]  # 200 guesses made patients, P-0042 found
+    assert doc["retry_after_s"] > 0 and "P-0" not in doc["error"]
+    on_hub = store.patients.get_by_identifier("P-0042")
+    assert (on_hub["birth_year"], on_hub["sex"]) == (1950, "F")  # found, but nothing of theirs overwritten
+    assert store.patients.search()["total"] == NEW_PATIENTS_PER_STATION + 1
+    # links of guessed identifiers (what a pull sends after the patient came): misses counted as lookups'
+    gym = HubCaller(hub, hub.tokens["gym"])
+
+    def link(seq: int, identifier: str) -> dict:
+        return {**_patient_change(seq, seq, identifier, op="link"), "payload": {"identifier": identifier}}
+
+    codes = []
+    for n in range(LOOKUP_MISSES_PER_STATION):
+        status, doc = _push(gym, GYM_ID, link(n + 1, f"Q-{n:04d}"))
+        codes.append(status)
+        assert "Q-" not in doc["error"]
+    assert codes == [404] * LOOKUP_MISSES_PER_STATION
+    status, doc = _push(gym, GYM_ID, link(LOOKUP_MISSES_PER_STATION + 1, "P-0042"))
+    assert status == 429 and "counts as a lookup" in doc["error"]  # found or not: it waits, as a lookup would
+    status, doc, _ = gym.call("POST", "/api/hub/patients", body={"identifier": "P-0042"})
+    assert status == 429 and "too many patient lookups" in doc["error"]
+    tally("identifier enumeration by push with a leaked station token", 1 + LOOKUP_MISSES_PER_STATION + 2)
+
+
 # -- bodies ---------------------------------------------------------------------------------------
 
 

@@ -28,6 +28,43 @@ def test_a_patient_created_at_one_station_is_pulled_and_measured_at_another(hub_
         ward.pull_patient("P-404", actor=CLINICIAN)
 
 
+def test_a_patient_registered_at_two_stations_one_offline_is_one_hub_patient_with_the_hubs_fields(
+        hub_store, station_factory):
+    """The offline station's registration of a patient the hub already holds joins that patient (its
+    visits and trials with them) and takes the hub's record, as a pull would: the hub's fields were
+    there first and stay (a later registration is a guess of the identifier as much as a second
+    registration: R3 finding 2), the station's differing values kept as a version for administrators."""
+    gym_clock, ward_clock = WallClock(), WallClock()
+    gym, ward = station_factory("gym", wall=gym_clock), station_factory("ward", wall=ward_clock)
+    ward.store.patients.create({"identifier": "W-1", "birth_year": 1970, "sex": "F"}, actor=CLINICIAN)
+    ward.sync_once()
+    gym.store.patients.create({"identifier": "P-7", "birth_year": 1941, "sex": "M", "weight_kg": 80.0}, actor=CLINICIAN)
+    gym.sync_once()
+    ward.sync_once()  # the ward's updates cursor moves past P-7's creation on the hub (P-7 is not the ward's)
+    ward_clock.advance(3600)  # offline: the ward registers P-7 again an hour later, with its own values
+    local = ward.store.patients.create({"identifier": "p-7", "birth_year": 1941, "sex": "M", "weight_kg": 82.5,
+                                        "notes": "ward"}, actor=CLINICIAN)
+    session = ward.store.sessions.create(local["id"], {"label": "ward"}, actor=CLINICIAN)
+    add_trial(ward.store, session["id"], 200)
+    ward.sync_once()
+    assert hub_store.patients.search(q="P-7")["total"] == 1
+    merged = hub_patient(hub_store, "P-7")
+    assert (merged["weight_kg"], merged["notes"]) == (80.0, "")  # before: 82.5 and "ward" (the later writer)
+    assert [t["frame_count"] for t in hub_trials(hub_store, "P-7")] == [200]
+    here = ward.store.patients.get(local["id"])
+    assert (here["identifier"], here["weight_kg"], here["notes"]) == ("P-7", 80.0, "")  # the hub's record
+    assert ward.store.outbox.length() == 0  # taken from the hub, not sent back
+    [version] = Hub(hub_store).patient_versions(merged["id"])
+    assert version["station"] == "ward" and version["incoming"] == {"identifier": "p-7", "weight_kg": 82.5,
+                                                                    "notes": "ward"}
+    assert version["kept"] == ["identifier", "notes", "weight_kg"]
+    [entry] = [e for e in hub_store.audit.query(patient_id=merged["id"], action="patient.update")
+               if e["username"] == "station:ward"]
+    assert entry["detail"]["held_before_station"] is True and entry["detail"]["changed"] == []
+    gym.sync_once()
+    assert gym.store.patients.get_by_identifier("P-7")["weight_kg"] == 80.0
+
+
 def test_a_patient_created_on_the_hub_can_be_measured_at_a_station(hub_store, station_factory):
     gym = station_factory("gym")
     hub_store.patients.create({"identifier": "H-1", "birth_year": 1960, "sex": "F"}, actor=CLINICIAN)
