@@ -295,8 +295,9 @@ class HubClient:
             wait = doc.get("retry_after_s")
             wait = wait if isinstance(wait, int) and not isinstance(wait, bool) and 0 < wait <= 86_400 else None
             raise HubLimited(f"the hub's limit for this station was reached (HTTP 429: {words}); will retry", wait)
-        if status >= 500:
-            raise HubUnreachable(f"the hub is busy or failing (HTTP {status}: {words}); will retry")
+        if status >= 500:  # a failing hub or its proxy: no advice of the hub's to keep whole
+            raise HubUnreachable(f"the hub is busy or failing (HTTP {status}: {_one_line(words, FAILING_WORDS_CHARS)}); "
+                                 "will retry")
         if status >= 400:
             raise HubRefused(status, f"the hub refused {method} {path} (HTTP {status}): {words}", _fields(doc))
         if status >= 300:
@@ -318,6 +319,11 @@ HUB_WORDS_CHARS = 1000
 """The hub's words in a refusal are kept whole up to this many characters: its refusals say what to
 do at their end (the longest, a restored station's, is about 500); beyond it the text is not the
 hub's (a proxy's page), and is cut."""
+
+FAILING_WORDS_CHARS = 200
+"""A failing answer's words (HTTP 5xx: a hub's crash or a proxy's error page) are cut at this many
+characters: they carry no advice, and the error is shown on the health page and stored as the
+queue's last error."""
 
 
 def _one_line(words: object, max_chars: int = HUB_WORDS_CHARS) -> str:
