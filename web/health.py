@@ -6,8 +6,10 @@ added as ``storage`` (:mod:`station.store.space`): ``{"state": "ok"|"low"|"full"
 and shows, but says what to do), with the message first in ``reason`` (what the tablet's health
 chip shows). At a station, ``backup`` has the UTC time of the newest scheduled backup
 (``newest_at``) and, when the last scheduled backup was refused for lack of space until one is
-written, ``refused`` (when, bytes needed and free) with the words in ``message``; such a refusal
-makes the document ``degraded``, its words after the others in ``reason``
+written, ``refused`` (when, bytes needed and free) with the words in ``message``; or, when the last
+backup found the card's free space lasting less than 4 weeks at the rate the kept backups grew,
+``room`` (days, bytes a day) with its words; either makes the document ``degraded``, its words after
+the others in ``reason``
 (:func:`station.store.backup.backup_health`). With the station daemon, ``acquisition_restarts`` counts the
 acquisition process's restarts (:mod:`station.acquire.supervisor`). At a station, ``sync`` has the
 number of changes waiting for the hub (``queue_length``), ``last_sync_at``, ``last_error``,

@@ -123,6 +123,8 @@ def _backup(args: argparse.Namespace) -> int:
     print(f"backup written: {done.info.path} ({_size(done.info.size_bytes)})")
     if done.deleted_beyond_keep:
         print(_deleted(done.deleted_beyond_keep, f"backup.keep = {keep}"))
+    if done.room is not None:
+        print(f"warning: {store_backup.room_words(done.room)}")
     return 0
 
 

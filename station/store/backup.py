@@ -32,7 +32,9 @@ otherwise nothing is deleted and the backup is refused (:class:`NoRoomForBackup`
 how much is free, what to do). The newest backup is never deleted before a new one is written, so a
 backup that fails halfway still leaves the clinic one. A refusal of the scheduled backup is remembered
 in :data:`REFUSAL_FILENAME` (sizes only, no patient data) until a backup is written, for ``/healthz``
-(:func:`backup_health`).
+(:func:`backup_health`). Weeks before, a backup that finds the free space lasting fewer than
+:data:`ROOM_WARNING_DAYS` days at the rate the kept backups grew (:func:`room_left`) says so, and keeps
+it in :data:`ROOM_FILENAME` for ``/healthz`` until a backup finds more.
 
 **Restore** (:func:`restore_backup`) refuses a file that is not this station's database
 (:func:`inspect_database`: SQLite header, ``PRAGMA integrity_check``, ``PRAGMA foreign_key_check``,
@@ -95,6 +97,12 @@ BACKUP_MARGIN_BYTES = 1024 * 1024
 REFUSAL_FILENAME = "backup-refused.json"
 """In the data directory: the scheduled backup's last refusal for lack of space (JSON, sizes only), deleted
 by the next backup written."""
+ROOM_FILENAME = "backup-room.json"
+"""In the data directory, written by a backup when the card's free space lasts less than
+:data:`ROOM_WARNING_DAYS` at the recent rate (JSON: days left, bytes a day), deleted by one that finds more."""
+ROOM_WARNING_DAYS = 28
+"""A backup warns (``/healthz`` degraded) when the free space would last fewer days than this at the rate the
+kept backups grew, so that there are weeks to copy them off the card."""
 
 
 class BackupError(StoreError):
@@ -392,6 +400,8 @@ class BackupWritten:
     info: BackupInfo
     deleted_for_room: tuple[Path, ...]
     deleted_beyond_keep: tuple[Path, ...]
+    room: dict | None = None
+    """:func:`room_left` after it, when that is under :data:`ROOM_WARNING_DAYS` days (else None)."""
 
 
 def _gb(n: float) -> str:
@@ -455,7 +465,53 @@ def back_up_with_room(data_dir: str | os.PathLike, keep: int, now_s: float | Non
             deleted.append(info.path)
     written = create_backup(data_dir, now_s)
     clear_refusal(data_dir)
-    return BackupWritten(written, tuple(deleted), tuple(prune_backups(data_dir, keep)))
+    pruned = tuple(prune_backups(data_dir, keep))
+    room = room_left(data_dir, keep)
+    short = room if room is not None and room["days"] < ROOM_WARNING_DAYS else None
+    _remember_room(data_dir, short)
+    return BackupWritten(written, tuple(deleted), pruned, short)
+
+
+def room_left(data_dir: str | os.PathLike, keep: int) -> dict | None:
+    """How long the free space lasts at the rate the kept backups grew: ``{"days", "bytes_per_day"}``
+    (``bytes_per_day``: what the card loses a day, the database's growth times ``keep + 1``: it grows,
+    and each day's backup is that much larger than the one the rotation deletes; ``days``: until a
+    backup no longer fits), or None when the backups span less than a day or did not grow."""
+    backups = list_backups(data_dir)
+    if len(backups) < 2:
+        return None
+    span_days = (backups[-1].created_s - backups[0].created_s) / 86400.0
+    growth = backups[-1].size_bytes - backups[0].size_bytes
+    if span_days < 1.0 or growth <= 0:
+        return None
+    per_day = growth / span_days * (keep + 1)
+    days = (free_bytes(data_dir) - backup_room_needed(data_dir)[1]) / per_day
+    return {"days": max(0, int(days)), "bytes_per_day": int(per_day)}
+
+
+def _remember_room(data_dir: Path, room: dict | None) -> None:
+    """Keep a short ``room`` for ``/healthz``; None: forget it."""
+    if room is None:
+        with contextlib.suppress(FileNotFoundError):
+            (data_dir / ROOM_FILENAME).unlink()
+        return
+    _write_state(data_dir, ROOM_FILENAME, room)
+
+
+def _write_state(data_dir: Path, name: str, doc: dict) -> None:
+    import json
+
+    from station.store.atomic import atomic_write_text
+
+    atomic_write_text(data_dir / name, json.dumps(doc) + "\n")
+    _give_to_owner_of(data_dir / name, data_dir)
+
+
+def room_words(room: dict) -> str:
+    """What a short room (:func:`room_left`) means and what to do, in words (no patient data)."""
+    return (f"the station's card has room for about {room['days']} more days at the recent rate "
+            f"({_gb(room['bytes_per_day'])} a day, the database and its backups); copy the backups off the card, "
+            "lower [backup] keep, or use a bigger card")
 
 
 def _no_room_message(data_dir: Path, keep: int, copy: int, needed: int, free: int, backups: list[BackupInfo]) -> str:
@@ -474,17 +530,11 @@ def _no_room_message(data_dir: Path, keep: int, copy: int, needed: int, free: in
 def record_refusal(data_dir: str | os.PathLike, exc: NoRoomForBackup, now_s: float | None = None) -> None:
     """Remember that the scheduled backup was refused for lack of space (:data:`REFUSAL_FILENAME`:
     when, the bytes needed and free; no patient data), for :func:`backup_health`."""
-    import json
-
-    from station.store.atomic import atomic_write_text
     from station.store.timefmt import utc_iso
 
-    data_dir = Path(data_dir)
-    path = data_dir / REFUSAL_FILENAME
     doc = {"refused_at": utc_iso(time.time() if now_s is None else now_s), "needed_bytes": exc.needed_bytes,
            "free_bytes": exc.free_bytes}
-    atomic_write_text(path, json.dumps(doc) + "\n")
-    _give_to_owner_of(path, data_dir)
+    _write_state(Path(data_dir), REFUSAL_FILENAME, doc)
 
 
 def clear_refusal(data_dir: str | os.PathLike) -> None:
@@ -495,15 +545,22 @@ def clear_refusal(data_dir: str | os.PathLike) -> None:
 
 def backup_health(data_dir: str | os.PathLike) -> dict:
     """The backups as ``/healthz`` shows them: ``{"newest_at": UTC time of the newest scheduled
-    backup or None, "refused": None or {"refused_at", "needed_bytes", "free_bytes"}, "message"}``;
-    ``message`` is "" unless the last scheduled backup was refused for lack of space (then what
-    happened and what to do, no patient data). A listing and a stat: cheap enough for every call."""
+    backup or None, "refused": None or {"refused_at", "needed_bytes", "free_bytes"}, "room": None or
+    {"days", "bytes_per_day"}, "message"}``; ``message`` is "" unless the last scheduled backup was
+    refused for lack of space, or the last backup found room for fewer than :data:`ROOM_WARNING_DAYS`
+    days (:func:`room_left`): then what happened and what to do, no patient data. A listing and two
+    stats: cheap enough for every call."""
     import json
 
     from station.store.timefmt import utc_iso
 
     backups = list_backups(data_dir)
-    doc: dict = {"newest_at": utc_iso(backups[-1].created_s) if backups else None, "refused": None, "message": ""}
+    doc: dict = {"newest_at": utc_iso(backups[-1].created_s) if backups else None, "refused": None, "room": None,
+                 "message": ""}
+    with contextlib.suppress(FileNotFoundError, OSError, ValueError, KeyError, TypeError):
+        room = json.loads((Path(data_dir) / ROOM_FILENAME).read_text(encoding="utf-8"))
+        doc["room"] = {"days": int(room["days"]), "bytes_per_day": int(room["bytes_per_day"])}
+        doc["message"] = room_words(doc["room"])
     todo = "copy the backups off the card, lower [backup] keep, or use a bigger card"
     try:
         refused = json.loads((Path(data_dir) / REFUSAL_FILENAME).read_text(encoding="utf-8"))
@@ -519,7 +576,7 @@ def backup_health(data_dir: str | os.PathLike) -> dict:
     doc["refused"] = r
     doc["message"] = (
         f"the scheduled backup at {r['refused_at']} was refused: not enough free space on the station's card "
-        f"({_gb(r['free_bytes'])} free, it needs {_gb(r['needed_bytes'])}); {todo}")
+        f"({_gb(r['free_bytes'])} free, it needs {_gb(r['needed_bytes'])}); {todo}")  # says more than the room
     return doc
 
 

@@ -154,3 +154,39 @@ def test_a_refused_scheduled_backup_is_said_by_healthz_until_a_backup_is_written
         doc = app.test_client().get("/healthz").get_json()
         assert doc["backup"]["refused"] is None and doc["backup"]["message"] == ""
         assert doc["backup"]["newest_at"] is not None and doc["state"] == "ok" and "backup" not in doc["reason"]
+
+
+def test_a_backup_warns_weeks_ahead_when_the_card_fills_at_the_recent_rate(tmp_path, data_dir, monkeypatch,
+                                                                           capsys):
+    import time
+
+    from web import create_app
+
+    now = time.time()
+    bk.create_backup(data_dir, now_s=now - 7 * 86400)
+    with Store.open(data_dir) as store:  # a week of visits: the database grows
+        for i in range(400):
+            store.patients.create({"identifier": f"W{i:04d}", "birth_year": 1950, "sex": "F", "notes": "x" * 500},
+                                  actor=ADMIN)
+    bk.create_backup(data_dir, now_s=now - 86400)
+    sizes = [b.size_bytes for b in bk.list_backups(data_dir)]
+    per_day = (sizes[1] - sizes[0]) / 6 * 4  # keep 3: the database and 3 copies grow
+    config = config_with_keep(tmp_path, data_dir, 3)
+    disk_with(monkeypatch, data_dir, needed(data_dir) + int(per_day * 10))  # after this backup: about 10 days
+    code = main(["--config", str(config), "backup"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    warning = out.splitlines()[-1]  # before: no warning
+    assert warning.startswith("warning: the station's card has room for about ")
+    days = int(warning.split("about ")[1].split()[0])
+    assert 5 <= days < bk.ROOM_WARNING_DAYS, warning
+    assert "copy the backups off the card, lower [backup] keep, or use a bigger card" in warning
+
+    with Store.open(data_dir) as store:
+        app = create_app({"DATA_DIR": str(data_dir), "STORE": store, "STATION_LINK": PlateOk(), "TESTING": True})
+        doc = app.test_client().get("/healthz").get_json()
+        assert doc["state"] == "degraded" and doc["backup"]["room"]["days"] == days
+        assert doc["backup"]["message"] == warning.removeprefix("warning: ") and doc["backup"]["message"] in doc["reason"]
+    disk_with(monkeypatch, data_dir, needed(data_dir) + int(per_day * 100))  # backups copied off: room again
+    assert bk.back_up_with_room(data_dir, 3, now_s=time.time() + 5).room is None  # later than the command's
+    assert bk.backup_health(data_dir)["room"] is None and bk.backup_health(data_dir)["message"] == ""
