@@ -405,7 +405,9 @@ class BackupWritten:
 
 
 def _gb(n: float) -> str:
-    return f"{n / 1e9:.2f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
+    if n >= 1e9:
+        return f"{n / 1e9:.2f} GB"
+    return f"{n / 1e6:.0f} MB" if n >= 1e7 else f"{n / 1e6:.1f} MB"
 
 
 def backup_room_needed(data_dir: str | os.PathLike) -> tuple[int, int]:
@@ -519,8 +521,8 @@ def _no_room_message(data_dir: Path, keep: int, copy: int, needed: int, free: in
     kept = (f"the {len(backups)} backup{'s' if len(backups) != 1 else ''} in {backups_dir(data_dir)} take {_gb(held)}"
             if backups else f"there is no backup in {backups_dir(data_dir)} yet")
     return (
-        f"no backup made: the disk holding {data_dir} has {_gb(free)} free, and a backup needs {_gb(needed)} "
-        f"(a copy of the {_gb(copy - BACKUP_MARGIN_BYTES)} database, and {_gb(BACKUP_LEAVES_FREE_BYTES)} left for "
+        f"no backup made: the disk holding {data_dir} has {_gb(free)} free, and a backup needs {_gb(needed)}, "
+        f"{_gb(needed - free)} more (a copy of the {_gb(copy - BACKUP_MARGIN_BYTES)} database, and {_gb(BACKUP_LEAVES_FREE_BYTES)} left for "
         f"recording and sign-in); {kept}, and backup.keep = {keep} keeps the newest {keep}; to make room: copy the "
         "backups off the card (they hold patient data: keep the copies protected) and delete the older ones, or lower "
         "[backup] keep in the configuration, or move the station to a bigger card; nothing was deleted"
