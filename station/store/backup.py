@@ -556,10 +556,13 @@ def backup_health(data_dir: str | os.PathLike) -> dict:
 
     from station.store.timefmt import utc_iso
 
-    backups = list_backups(data_dir)
+    try:
+        backups = list_backups(data_dir)
+    except OSError:  # a failing card: the storage's own state says it; the health document must still come
+        backups = []
     doc: dict = {"newest_at": utc_iso(backups[-1].created_s) if backups else None, "refused": None, "room": None,
                  "message": ""}
-    with contextlib.suppress(FileNotFoundError, OSError, ValueError, KeyError, TypeError):
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):  # none, or unreadable: no warning
         room = json.loads((Path(data_dir) / ROOM_FILENAME).read_text(encoding="utf-8"))
         doc["room"] = {"days": int(room["days"]), "bytes_per_day": int(room["bytes_per_day"])}
         doc["message"] = room_words(doc["room"])
@@ -568,9 +571,9 @@ def backup_health(data_dir: str | os.PathLike) -> dict:
         refused = json.loads((Path(data_dir) / REFUSAL_FILENAME).read_text(encoding="utf-8"))
         r = {"refused_at": str(refused["refused_at"]), "needed_bytes": int(refused["needed_bytes"]),
              "free_bytes": int(refused["free_bytes"])}
-    except FileNotFoundError:
+    except OSError:  # none (or a card failing under it: the storage's own state says that)
         return doc
-    except (OSError, ValueError, KeyError, TypeError):  # unreadable: still a refusal, said without its figures
+    except (ValueError, KeyError, TypeError):  # damaged: still a refusal, said without its figures
         doc["refused"] = {"refused_at": None, "needed_bytes": None, "free_bytes": None}
         doc["message"] = ("the last scheduled backup was refused: not enough free space on the station's card "
                           f"(`balance-station backup` says how much it needs); {todo}")
