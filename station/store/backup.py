@@ -554,7 +554,7 @@ def backup_health(data_dir: str | os.PathLike) -> dict:
     stats: cheap enough for every call."""
     import json
 
-    from station.store.timefmt import utc_iso
+    from station.store.timefmt import local_minute, utc_iso
 
     try:
         backups = list_backups(data_dir)
@@ -571,16 +571,18 @@ def backup_health(data_dir: str | os.PathLike) -> dict:
         refused = json.loads((Path(data_dir) / REFUSAL_FILENAME).read_text(encoding="utf-8"))
         r = {"refused_at": str(refused["refused_at"]), "needed_bytes": int(refused["needed_bytes"]),
              "free_bytes": int(refused["free_bytes"])}
+        refused_at_local = local_minute(r["refused_at"])  # said in the clinic's time zone
     except OSError:  # none (or a card failing under it: the storage's own state says that)
         return doc
-    except (ValueError, KeyError, TypeError):  # damaged: still a refusal, said without its figures
+    except (ValueError, KeyError, TypeError, OverflowError):  # damaged: still a refusal, said without its figures
         doc["refused"] = {"refused_at": None, "needed_bytes": None, "free_bytes": None}
         doc["message"] = ("the last scheduled backup was refused: not enough free space on the station's card "
                           f"(`balance-station backup` says how much it needs); {todo}")
         return doc
     doc["refused"] = r
     doc["message"] = (
-        f"the scheduled backup at {r['refused_at']} was refused: not enough free space on the station's card "
+        f"the scheduled backup at {refused_at_local} was refused: not enough free space on the station's "
+        "card "
         f"({_gb(r['free_bytes'])} free, it needs {_gb(r['needed_bytes'])}); {todo}")  # says more than the room
     return doc
 

@@ -285,7 +285,16 @@ const Station = (() => {
   }
 
   /* -- health chip ------------------------------------------------------------------------ */
+  /* The chip says the station's state in two words; why (the health document's reason: what
+     happened and what to do) is its title for a mouse, and, since a tablet has no hover, shown
+     under the header when the chip is tapped (again: hidden), kept up to date while shown. */
   const chip = document.getElementById("health-chip");
+  const reasonLine = document.getElementById("health-reason");
+
+  function healthReasonWords(state, reason) {
+    if (reason) return capitalise(reason); // (it ends the sentence with its period)
+    return state === "ok" ? "The station is working normally." : "The station has not said why yet.";
+  }
 
   function showHealth(doc) {
     if (!chip || !doc) return;
@@ -294,6 +303,20 @@ const Station = (() => {
       offline: "Station offline", unknown: "Station …" }[doc.state] || "Station ?";
     chip.textContent = words;
     chip.title = doc.reason || words;
+    if (reasonLine) reasonLine.textContent = words + ": " + healthReasonWords(doc.state, doc.reason);
+  }
+
+  function toggleHealthReason() {
+    if (!chip || !reasonLine) return;
+    reasonLine.hidden = !reasonLine.hidden;
+    chip.setAttribute("aria-expanded", String(!reasonLine.hidden));
+  }
+
+  if (chip) {
+    chip.addEventListener("click", toggleHealthReason);
+    chip.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); toggleHealthReason(); }
+    });
   }
 
   const HEALTH_POLL_MS = 2000;

@@ -1,0 +1,50 @@
+"""The header's health chip says why on a touch screen: a tablet or phone has no hover, so the
+chip's title (the health document's reason) was out of reach and a clinician read only "Station
+degraded". Tapped, the chip shows the reason under the header (what happened, what to do), kept up
+to date; tapped again, it hides. The station is made degraded the way a clinic's would be: its
+scheduled backup refused for lack of space (``<data_dir>/backup-refused.json``, as
+``balance-station backup --if-due`` leaves it). Screenshots in the test's shots folder."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import set_size
+from test_dashboard import PHONE, TABLET, by_id, setup_admin, wait
+
+pytestmark = pytest.mark.e2e
+
+WITHIN_THE_SCREEN = """
+const b = document.getElementById('health-reason').getBoundingClientRect();
+return b.height > 0 && b.left >= 0 && b.right <= document.documentElement.clientWidth
+  && document.documentElement.scrollWidth <= document.documentElement.clientWidth;"""
+
+
+def test_a_tap_on_the_health_chip_says_why_the_station_is_degraded(station_for, browsers, shots):
+    station = station_for("patient")
+    (station.data_dir / "backup-refused.json").write_text(json.dumps(
+        {"refused_at": "2026-12-06T02:00:00Z", "needed_bytes": 900_000_000, "free_bytes": 400_000_000}))
+    phone, _ = browsers("phone", PHONE)
+    setup_admin(phone, station.url)
+    chip, reason = by_id(phone, "health-chip"), by_id(phone, "health-reason")
+    wait(phone, "the chip to say degraded", lambda d: chip.get_attribute("data-state") == "degraded", timeout_s=30)
+    assert chip.text == "Station degraded" and not reason.is_displayed()
+
+    chip.click()
+    words = wait(phone, "the reason under the header", lambda d: reason.is_displayed() and reason.text, timeout_s=5)
+    assert words.startswith("Station degraded: ") and "backup" in words and "refused" in words, words
+    assert "copy the backups off the card" in words, words  # what to do, not only what happened
+    assert "at 2026-12-06 02:00 UTC was refused" in words and not words.endswith(".."), words  # the station's zone
+    assert chip.get_attribute("aria-expanded") == "true"
+    assert phone.execute_script(WITHIN_THE_SCREEN), "the reason runs off a phone's screen"
+    phone.save_screenshot(str(shots / "health-reason-390x844.png"))
+
+    set_size(phone, TABLET)
+    assert phone.execute_script(WITHIN_THE_SCREEN)
+    phone.save_screenshot(str(shots / "health-reason-1180x820.png"))
+
+    chip.click()
+    wait(phone, "the reason to hide", lambda d: not reason.is_displayed(), timeout_s=5)
+    assert chip.get_attribute("aria-expanded") == "false"
