@@ -42,6 +42,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -220,3 +221,18 @@ def tiny_disk(tmp_path):
 
     with mounted_tmpfs(tmp_path / "tiny", 24) as mount:
         yield mount
+
+
+@pytest.fixture
+def time_zone(monkeypatch):
+    """``time_zone("AEDT-11")``: the station's local time zone for this test (a POSIX TZ string: no
+    time-zone database needed), for what people read in the clinic's time (station.store.timefmt's
+    local_day/local_minute); restored after the test."""
+
+    def set_zone(zone: str) -> None:
+        monkeypatch.setenv("TZ", zone)
+        time.tzset()
+
+    yield set_zone
+    monkeypatch.undo()
+    time.tzset()

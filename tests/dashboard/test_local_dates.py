@@ -22,13 +22,9 @@ PROTOCOLS = builtin_protocols()
 
 
 @pytest.fixture
-def ahead_of_utc(monkeypatch):
-    """The station one hour ahead of UTC (a POSIX TZ string: no time-zone database needed)."""
-    monkeypatch.setenv("TZ", "XXX-1")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+def ahead_of_utc(time_zone):
+    """The station one hour ahead of UTC."""
+    time_zone("XXX-1")
 
 
 def utc(text: str) -> float:

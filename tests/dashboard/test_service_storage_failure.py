@@ -10,7 +10,6 @@ error, and the space monitor's check write answers the OS's EIO.
 from __future__ import annotations
 
 import logging
-import time
 
 import pytest
 
@@ -25,13 +24,9 @@ from failing_card import failing_card
 
 
 @pytest.fixture
-def sydney(monkeypatch):
-    """The station in Sydney's summer time (a POSIX TZ string: no time-zone database needed)."""
-    monkeypatch.setenv("TZ", "AEDT-11")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+def sydney(time_zone):
+    """The station in Sydney's summer time."""
+    time_zone("AEDT-11")
 
 
 @pytest.fixture

@@ -21,19 +21,6 @@ MADE_UTC = float(calendar.timegm(time.strptime("2026-12-05 23:08", "%Y-%m-%d %H:
 """When the report is made: 10:08 on 6 December in Sydney (AEDT, UTC+11)."""
 
 
-@pytest.fixture
-def time_zone(monkeypatch):
-    """Set the station's time zone (a POSIX TZ string: no time-zone database needed), then restore it."""
-
-    def set_zone(zone: str) -> None:
-        monkeypatch.setenv("TZ", zone)
-        time.tzset()
-
-    yield set_zone
-    monkeypatch.undo()
-    time.tzset()
-
-
 def test_local_day_and_minute_follow_the_stations_time_zone(time_zone):
     time_zone("AEDT-11")
     assert local_day("2026-12-05T23:08:00.000Z") == "2026-12-06" and local_day(MADE_UTC) == "2026-12-06"

@@ -6,7 +6,6 @@ stations, and erased with the patient."""
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pytest
@@ -199,13 +198,9 @@ def test_two_stations_assigning_one_patient_keep_the_last_programme_current(hub_
 
 
 @pytest.fixture
-def new_york(monkeypatch):
-    """The clinic five hours behind UTC (a POSIX TZ string: no time-zone database needed)."""
-    monkeypatch.setenv("TZ", "EST+5")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+def new_york(time_zone):
+    """The clinic five hours behind UTC."""
+    time_zone("EST+5")
 
 
 def test_a_programme_replaced_on_the_hub_ends_on_the_clinics_day_not_utcs(hub_store, station_factory, new_york):
