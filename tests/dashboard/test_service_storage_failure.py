@@ -14,7 +14,7 @@ import logging
 import pytest
 
 from station.protocols.report import unfinished_words
-from station.sim.clock import SimulatedClock
+from station.sim.clock import LateWakeClock, SimulatedClock
 from station.store.backup import create_backup
 from station.store.space import NoRoomToRecord
 from station.store.store import Store
@@ -29,9 +29,10 @@ def sydney(time_zone):
     time_zone("AEDT-11")
 
 
-@pytest.fixture
-def clock() -> SimulatedClock:
-    return SimulatedClock()
+@pytest.fixture(params=["ideal", "late"])
+def clock(request):
+    """Ideal, and waking late as a Pi under load does (:class:`~station.sim.clock.LateWakeClock`)."""
+    return SimulatedClock() if request.param == "ideal" else LateWakeClock(SimulatedClock(), seed=7)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import pytest
 import station.store.db as db_module
 import station.store.trials as trials_module
 from station.protocols.report import unfinished_words
-from station.sim.clock import SimulatedClock
+from station.sim.clock import LateWakeClock, SimulatedClock
 from station.store.store import Store
 
 from dashboard_support import ACTOR, CHEAP, SimulatedClinic
@@ -27,10 +27,20 @@ from dashboard_support import ACTOR, CHEAP, SimulatedClinic
 SHORT_BUSY_TIMEOUT_MS = 200
 
 
-@pytest.fixture
-def clock() -> SimulatedClock:
-    """The station's clock, the store's too: group commits follow the simulated time, as on a station."""
-    return SimulatedClock()
+@pytest.fixture(params=["ideal", "late"])
+def clock(request):
+    """The station's clock, the store's too: group commits follow the simulated time, as on a station;
+    ideal, and waking late as a Pi under load does (:class:`~station.sim.clock.LateWakeClock`)."""
+    return SimulatedClock() if request.param == "ideal" else LateWakeClock(SimulatedClock(), seed=7)
+
+
+def _nothing_lost_to_the_lock(trial: dict, clock) -> bool:
+    """Every frame of the 30-s trial stored (3000 at 100 Hz); on a clock waking late, as a Pi under
+    load, the acquisition itself misses a few conversions (counted in ``frames_lost``: 6 of 3000 with
+    seed 7, with no lock held either), and those alone are missing."""
+    if isinstance(clock, SimulatedClock):
+        return trial["frame_count"] == 3000 and trial["frames_lost"] == 0
+    return trial["frame_count"] + trial["frames_lost"] == 3000 and trial["frames_lost"] <= 10
 
 
 @pytest.fixture
@@ -91,12 +101,13 @@ def test_a_lock_held_for_seconds_during_a_recording_delays_its_commits_and_loses
     _step_for(clinic, 8.0)  # 8 s of recording (the busy timeout 40 times over), the lock held throughout
     assert clinic.state() == "recording" and "fault" not in clinic.kinds()
     assert writer.frames_committed == committed and writer.frames_appended >= committed + 790
-    assert writer.busy_deferrals >= 15  # one try per commit interval, not a wait on every step
+    # one try per commit interval (16 in 8 s), not a wait on every step; a clock waking late steps less often
+    assert writer.busy_deferrals >= (15 if isinstance(clock, SimulatedClock) else 12)
     other.release()
     clinic.step_until(lambda: "trial_stored" in clinic.kinds(), "the trial being stored")
     stored = [e for e in clinic.events if e.kind == "trial_stored"][-1].data
     trial = store.trials.get(stored["trial_id"])
-    assert trial["status"] == "complete" and trial["frame_count"] == 3000 and trial["frames_lost"] == 0
+    assert trial["status"] == "complete" and _nothing_lost_to_the_lock(trial, clock)
     assert "fault" not in clinic.kinds() and clinic.service.status()["run"] is not None
 
 
@@ -112,7 +123,7 @@ def test_a_trial_started_while_the_lock_is_held_records_and_is_stored_once_it_is
     other.release()
     clinic.step_until(lambda: "trial_stored" in clinic.kinds(), "the trial being stored")
     trial = store.trials.get([e for e in clinic.events if e.kind == "trial_stored"][-1].data["trial_id"])
-    assert trial["status"] == "complete" and trial["frame_count"] == 3000 and trial["frames_lost"] == 0
+    assert trial["status"] == "complete" and _nothing_lost_to_the_lock(trial, clock)
     assert "fault" not in clinic.kinds()
 
 
