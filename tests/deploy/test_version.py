@@ -97,3 +97,43 @@ def test_pips_build_of_a_checkout_writes_the_commit_into_the_package(tmp_path):
     assert _built_version(source, tmp_path / "w") == (f"{RELEASE}+g{head[:10]}.dirty",) * 2
     shutil.rmtree(source / ".git")  # a copy without .git: the release alone
     assert _built_version(source, tmp_path / "w") == (RELEASE, RELEASE)
+
+
+def _sdist(source: Path, out: Path) -> Path:
+    """The sdist of ``source``, as ``python -m build`` makes it (setuptools' PEP 517 ``build_sdist``, with
+    the setuptools pyproject.toml requires, installed apart from the test's environment)."""
+    tools = out.parent / "build-tools"
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                           "--target", str(tools), "setuptools>=77"], capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        pytest.skip(f"pip cannot fetch the build's setuptools here: {done.stderr.strip().splitlines()[-1]}")
+    done = subprocess.run([sys.executable, "-S", "-c", "import sys; from setuptools import build_meta; "
+                           "print(build_meta.build_sdist(sys.argv[1]))", str(out)],
+                          cwd=source, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tools)},
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return out / done.stdout.strip().splitlines()[-1]
+
+
+def test_an_sdist_carries_the_commit_to_its_wheel_and_its_install(tmp_path):
+    """An sdist has no ``.git``: its build step cannot ask git, so the sdist carries ``station/_build.py``
+    (written at sdist time), and its wheel and ``pip install SDIST`` say the commit, not the release alone."""
+    source = _checkout_copy(tmp_path / "src")
+    git(source, "init", "-q")
+    git(source, "add", "-A")
+    git(source, "commit", "-qm", "release")
+    expected = f"{RELEASE}+g{git(source, 'rev-parse', 'HEAD')[:10]}"
+    sdist = _sdist(source, tmp_path / "sdist")
+    assert sdist.name == f"balance_station-{expected}.tar.gz"
+    assert not (source / "station" / "_build.py").exists()  # the checkout itself keeps reading .git
+    assert _built_version(sdist, tmp_path / "w") == (expected, expected)
+    target = tmp_path / "installed"
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--disable-pip-version-check",
+                           "--target", str(target), str(sdist)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    said = subprocess.run([sys.executable, "-c", "import station; print(station.__file__, station.__version__)"],
+                          cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(target)},
+                          capture_output=True, text=True, timeout=60)
+    assert said.returncode == 0, said.stderr
+    where, version = said.stdout.split()
+    assert Path(where).is_relative_to(target) and version == expected
