@@ -126,12 +126,14 @@ class BackupConfig:
 class ClinicConfig:
     """The clinic, as its reports show it: ``name`` (the dashboard's clinic-name setting, when an
     administrator saves one, takes precedence), ``logo``, a PNG or JPEG file printed in the
-    header of PDF reports (``None``: no logo), and ``paper``, the reports' paper size unless one
-    is asked for (``a4`` or ``letter``)."""
+    header of PDF reports (``None``: no logo), ``paper``, the reports' paper size unless one
+    is asked for (``a4`` or ``letter``), and ``time_zone``, the IANA zone reports and pages date in
+    (``Australia/Sydney``; "" for the system's, :func:`station.store.timefmt.use_time_zone`)."""
 
     name: str = ""
     logo: Path | None = None
     paper: str = "a4"
+    time_zone: str = ""
 
 
 @dataclass(frozen=True)

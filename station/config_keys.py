@@ -30,6 +30,7 @@ from station.config import (
     StationConfig,
     WebConfig,
 )
+from station.store.timefmt import time_zone
 from station.tomlschema import INVALID, Invalid, Table, choice_check, integer_check, integer_choice_check, number_check
 
 # Every check takes the value found and returns what to keep, or raises Invalid saying what is
@@ -226,6 +227,20 @@ def _clinic_name(raw: Any) -> str:
     return raw.strip()
 
 
+def _time_zone(raw: Any) -> str:
+    if raw == "":
+        return ""
+    allowed = ('an IANA time zone name such as "Australia/Sydney" or "Europe/Berlin" (`timedatectl list-timezones`), '
+               'or "" for the system\'s')
+    if not isinstance(raw, str):
+        raise _Invalid(allowed)
+    try:
+        time_zone(raw)
+    except ValueError:
+        raise _Invalid(allowed + "; the system has no zone of this name") from None
+    return raw
+
+
 def logo_problem(path: Path) -> str | None:
     """Why the file at ``path`` cannot be the clinic's logo (None when it can): it must be a
     readable PNG or JPEG of at most :data:`LOGO_MAX_BYTES`."""
@@ -341,6 +356,7 @@ _SCHEMA: dict[str, tuple[type, dict[str, _Key]]] = {
             "name": _Key(_clinic_name),
             "logo": _Key(_optional_path, dump=_dump_optional_path, path=True),
             "paper": _Key(_str_choice(("a4", "letter"))),
+            "time_zone": _Key(_time_zone),
         },
     ),
     "hub": (

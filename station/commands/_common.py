@@ -12,13 +12,17 @@ from station.config import StationConfig
 def load_config(args) -> StationConfig:
     """The effective configuration: the file (``--config``, ``$BALANCE_STATION_CONFIG`` or the
     installed one) with ``--data-dir`` applied on top. A bad file raises a one-line
-    :class:`station.config_file.ConfigError` (a :class:`station.cli.UserError`)."""
+    :class:`station.config_file.ConfigError` (a :class:`station.cli.UserError`). Its ``[clinic]
+    time_zone`` is applied to the process (:func:`station.store.timefmt.use_time_zone`): the station's
+    and the hub's reports and pages date what people read in the clinic's zone, whatever the server's."""
     from station.config_file import load_station_config
+    from station.store.timefmt import use_time_zone
 
     config = load_station_config(getattr(args, "config", None))
     data_dir = getattr(args, "data_dir", None)
     if data_dir is not None:
         config = replace(config, data_dir=data_dir)
+    use_time_zone(config.clinic.time_zone)  # checked by the file's schema
     return config
 
 

@@ -1,9 +1,33 @@
 """Timestamps as stored: ISO 8601 UTC text with milliseconds and a ``Z`` (sortable as text); and the
-clinic's local dates and times, for what people read (:func:`local_day`, :func:`local_minute`)."""
+clinic's local dates and times, for what people read (:func:`local_day`, :func:`local_minute`), in the
+clinic's time zone: ``[clinic] time_zone`` of the configuration when it names one (:func:`use_time_zone`,
+applied when a command loads the configuration: a hub on a server kept in UTC dates its PDFs as the
+clinic lives), else the process's (``TZ``, else the system's)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+_zone: tzinfo | None = None
+"""The clinic's time zone as configured (:func:`use_time_zone`); None: the process's local one."""
+
+
+def time_zone(name: str) -> ZoneInfo:
+    """The IANA time zone ``name`` (``Australia/Sydney``). Raises ``ValueError`` saying so when there is
+    no such zone (or the system has no time-zone data: Debian's ``tzdata``)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not a time zone this system knows: give an IANA name such as "
+                         "Australia/Sydney or Europe/Berlin (timedatectl list-timezones lists them)") from None
+
+
+def use_time_zone(name: str | None) -> None:
+    """Date what people read in the IANA zone ``name`` (``Australia/Sydney``); "" or None: in the process's
+    local zone (``TZ``, else the system's). Raises ``ValueError`` for a zone the system does not know."""
+    global _zone
+    _zone = time_zone(name) if name else None
 
 
 def utc_iso(t_s: float) -> str:
@@ -24,12 +48,12 @@ def parse_utc_iso(text: str) -> float:
 
 def _local(when: str | float) -> datetime:
     t_s = parse_utc_iso(when) if isinstance(when, str) else float(when)
-    return datetime.fromtimestamp(t_s).astimezone()
+    return datetime.fromtimestamp(t_s, _zone) if _zone is not None else datetime.fromtimestamp(t_s).astimezone()
 
 
 def local_day(when: str | float) -> str:
     """The clinic's date of ``when`` (a stored ISO 8601 time, or Unix s) as ``YYYY-MM-DD``: in the
-    station's local time zone (``TZ``, else the system's), the one clinicians live in. For dates shown
+    clinic's time zone (``[clinic] time_zone``, else ``TZ``, else the system's), the one clinicians live in. For dates shown
     to people (reports, a programme's "today"); stored data and CSV keep UTC (:func:`utc_iso`). In
     Sydney, ``2026-12-05T23:08:00.000Z`` is the morning of 2026-12-06."""
     return _local(when).date().isoformat()

@@ -61,3 +61,31 @@ def test_the_history_pdf_dates_its_sessions_in_the_clinics_time_zone(store, prot
                                 wall_clock=lambda: MADE_UTC))
     ahead = [time.strftime("%Y-%m-%d", time.gmtime(parse_utc_iso(t) + 13 * 3600)) for t in (first, last)]
     assert f"{ahead[0]} to {ahead[1]}" in text
+
+
+def test_a_configured_time_zone_dates_the_pdf_whatever_the_servers_zone(store, protocols, clinic, clinic_dir, time_zone,
+                                                                          tmp_path, monkeypatch):
+    """A hub on a server kept in UTC (or a station whose system zone is not the clinic's): ``[clinic]
+    time_zone`` of its configuration (hub.toml, station.toml) dates the PDFs, applied when the command
+    (``balance-station hub``, ``run``, ``report``) loads the configuration."""
+    import argparse
+
+    from station.commands._common import load_config
+    from station.store import timefmt
+
+    monkeypatch.setattr(timefmt, "_zone", None, raising=False)  # the process's zone again after the test
+    time_zone("UTC0")  # the server's own zone
+    config = tmp_path / "hub.toml"
+    config.write_text('[clinic]\ntime_zone = "Australia/Sydney"\n')
+    load_config(argparse.Namespace(config=str(config), data_dir=None))
+    session_id = clinic_dir["fifty"]["last_visit_session_id"]
+    started = store.sessions.get(session_id)["started_at"]
+    sydney = time.strftime("%Y-%m-%d", time.gmtime(parse_utc_iso(started) + 11 * 3600))  # AEDT in December
+    text = pdf_text(make_report("session", store, session_id, protocols=protocols, clinic=clinic, actor=ACTOR,
+                                wall_clock=lambda: MADE_UTC))
+    assert "made 2026-12-06 10:08 AEDT" in text and f"Visit of {sydney}" in text
+    config.write_text('[clinic]\ntime_zone = ""\n')  # none: the server's zone
+    load_config(argparse.Namespace(config=str(config), data_dir=None))
+    text = pdf_text(make_report("session", store, session_id, protocols=protocols, clinic=clinic, actor=ACTOR,
+                                wall_clock=lambda: MADE_UTC))
+    assert "made 2026-12-05 23:08 UTC" in text and f"Visit of {started[:10]}" in text
