@@ -318,9 +318,12 @@ def run_files(
     write: Callable[[dict], None],
     progress_min_files: int,
     version: str,
+    say_incomplete: bool = False,
 ) -> BatchOutcome:
     """Run ``task`` on every file (here, on ``--jobs`` processes or on the ``--dask`` cluster), hand each
-    result to ``write`` in file order, report errors on stderr and show the progress bar."""
+    result to ``write`` in file order, report errors on stderr and show the progress bar;
+    ``say_incomplete``: a result's ``incomplete`` (a trial cut short) is one line on stderr too, for a
+    command whose output is for programs only (``gait``; ``analyze``'s table says it itself)."""
     from station.batch import DaskUnavailable, ProgressBar, connect_dask, default_jobs, run_dask, run_local, worker_versions
 
     progress = ProgressBar(len(files), label=command, min_files=progress_min_files)
@@ -357,10 +360,12 @@ def run_files(
         progress.update(0, force=True)
         for done, (given, result) in enumerate(zip(files, results), start=1):
             result["file"] = given
+            said = result.get("error") or (result.get("incomplete") if say_incomplete else None)
             if "error" in result:
                 failed += 1
+            if said:
                 progress.clear()
-                print(one_line(f"balance-station {command}: {result['file']}: {result['error']}"), file=sys.stderr)
+                print(one_line(f"balance-station {command}: {result['file']}: {said}"), file=sys.stderr)
             write(result)
             progress.update(done, force=done == len(files))
     finally:

@@ -15,7 +15,9 @@ Missing IMU samples (lost frames, NaN readings) are bridged up to 0.1 s and coun
 up (:mod:`station.store.imu_recording`): such a file's result carries ``gaps`` beside its metrics
 (``samples_lost``, ``gaps``, ``longest_gap_s``, ``samples_dropped_at_end``, ``handling``; the CSV's
 ``samples_lost`` column); a longer gap is the file's error, saying where. The contacts are on the
-file's own time axis (:func:`file_times`).
+file's own time axis (:func:`file_times`). A file whose sidecar says it is not a whole trial (``status``
+``partial``, as ``trial --out`` leaves a trial it was stopped in, or ``aborted``) is analysed and said so
+in ``analyze``'s words: its ``incomplete`` (JSON key, last CSV column) and one line on stderr.
 
 A batch runs on every core (``--jobs``, default all) or on a Dask cluster (``--dask``), results in
 file order, written as they come (:mod:`station.commands._batch`).
@@ -42,7 +44,7 @@ from station.commands._batch import (
     run_files,
     usage_error,
 )
-from station.commands.analyze import expand_paths
+from station.commands.analyze import expand_paths, incomplete_words
 
 RESULT_FIELDS = ("file", "fs_hz", "samples", "version", "error")
 AXES = ("+x", "-x", "+y", "-y", "+z", "-z")
@@ -112,6 +114,7 @@ def analyse_file(path: str, *, sensor_height_m: float | None, mounting: tuple[st
         # the sensor-frame acceleration is dropped once aligned, so neither is held while the gait is
         # computed (a 2-hour trial at 100 Hz: 35 MB less)
         fs_hz, time_s, bridged_s, gaps = rec.fs_hz, rec.time_s, rec.gaps.bridged_s, rec.gap_summary()
+        incomplete = incomplete_words(rec.metadata, int(time_s.shape[0]), fs_hz)
         acc = rec.acc_m_s2
         del rec
         acc_body = align_to_body(acc, None, up_axis=up, toes_axis=toes, fs_hz=fs_hz)[0]
@@ -140,6 +143,8 @@ def analyse_file(path: str, *, sensor_height_m: float | None, mounting: tuple[st
     if gaps is not None:  # missing IMU samples bridged (never closed up), counted beside the metrics
         gaps["contacts_near_gaps"] = int(contacts_near_gaps(metrics_contacts, bridged_s, fs_hz).sum())
         result["gaps"] = gaps
+    if incomplete:  # a trial cut short: analyze's words
+        result["incomplete"] = incomplete
     return result
 
 
@@ -163,17 +168,19 @@ def _csv_keys() -> list[str]:
 
 
 def csv_header() -> list[str]:
-    return list(RESULT_FIELDS) + ["samples_lost"] + _csv_keys() + ["initial_contacts_s"]
+    return list(RESULT_FIELDS) + ["samples_lost"] + _csv_keys() + ["initial_contacts_s", "incomplete"]
 
 
 def csv_row(r: dict) -> list:
     """One result as CSV cells: floats as ``repr``, empty for none, the contacts space-separated;
-    ``samples_lost`` counts the IMU samples bridged (0 when none, empty for a file in error)."""
+    ``samples_lost`` counts the IMU samples bridged (0 when none, empty for a file in error);
+    ``incomplete`` last (added later: the other columns keep their places), empty for a whole trial."""
     metrics = r.get("metrics", {})
     lost = None if "error" in r else r.get("gaps", {}).get("samples_lost", 0)
     row = [r.get(field) for field in RESULT_FIELDS] + [lost] + [metrics.get(k) for k in _csv_keys()]
     row = ["" if v is None else (repr(v) if isinstance(v, float) else v) for v in row]
     row.append(" ".join(repr(t) for t in r.get("initial_contacts_s", [])))
+    row.append(r.get("incomplete") or "")
     return row
 
 
@@ -222,7 +229,7 @@ def run(args: argparse.Namespace) -> int:
     with output(args.out) as stream:
         writer = CsvWriter(stream, csv_header(), csv_row) if args.format == "csv" else JsonListWriter(stream)
         outcome = run_files(args, command="gait", files=files, task=task, write=writer.write,
-                            progress_min_files=PROGRESS_MIN_FILES, version=__version__)
+                            progress_min_files=PROGRESS_MIN_FILES, version=__version__, say_incomplete=True)
         writer.close()
     failed = outcome.failed
     if failed:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -97,7 +96,7 @@ def test_csv_format_has_one_row_per_file_and_the_error_column(tmp_path, capsys):
     assert status == 1
     rows = list(csv.DictReader(io.StringIO(out)))
     assert list(rows[0]) == ["file", "fs_hz", "samples", "version", "error", "samples_lost", *METRIC_KEYS,
-                             "initial_contacts_s"]
+                             "initial_contacts_s", "incomplete"]
     assert rows[0]["error"] == "" and int(rows[0]["steps"]) > 10 and rows[0]["samples_lost"] == "0"
     assert rows[1]["samples_lost"] == ""
     assert len(rows[0]["initial_contacts_s"].split()) == int(rows[0]["steps"])
@@ -211,6 +210,28 @@ BAD_FILES = {
 }
 
 
+def test_an_incomplete_trial_is_analysed_and_said_so_in_analyzes_words(tmp_path, capsys):
+    """A trial ``trial --out`` was stopped in (its sidecar ``status: "partial"``) is analysed, and said
+    incomplete as ``analyze`` says it: the JSON key, the CSV's last column and one line on stderr; the
+    batch goes on and the exit status stays 0 (the file is not a failure)."""
+    write_imu_csv(tmp_path / "a_whole.csv", sidecar={"rate_hz": 100.0, "status": "complete"})
+    write_imu_csv(tmp_path / "b_cut.csv", seconds=12.0,
+                  sidecar={"rate_hz": 100.0, "status": "partial", "status_reason": "interrupted: the program was stopped"})
+    write_imu_csv(tmp_path / "c_after.csv")
+    words = ("incomplete (partial: interrupted: the program was stopped): the measures cover the 12.0 s recorded, "
+             "not the whole trial")
+    status, out, err = run(capsys, tmp_path, "-j1")
+    assert status == 0
+    whole, cut, after = json.loads(out)
+    assert "incomplete" not in whole and "incomplete" not in after and "metrics" in after
+    assert cut["incomplete"] == words and cut["metrics"]["steps"] > 0
+    assert err == f"balance-station gait: {tmp_path / 'b_cut.csv'}: {words}\n"
+    status, out, err = run(capsys, tmp_path, "--format", "csv", "-j1")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert status == 0 and [r["incomplete"] for r in rows] == ["", words, ""]
+    assert err == f"balance-station gait: {tmp_path / 'b_cut.csv'}: {words}\n"
+
+
 def test_every_bad_file_is_one_line_naming_it_and_the_batch_goes_on(tmp_path, capsys):
     for name, (text, _) in BAD_FILES.items():
         (tmp_path / name).write_text(text)
@@ -229,7 +250,7 @@ def test_every_bad_file_is_one_line_naming_it_and_the_batch_goes_on(tmp_path, ca
     failed = len(BAD_FILES) + 2
     assert lines[-1] == f"balance-station gait: {failed} of {failed + 1} file(s) failed"
     for name in [*BAD_FILES, "binary.csv", "missing.csv"]:
-        assert sum(1 for line in lines if line.startswith(f"balance-station gait: ") and name in line) == 1
+        assert sum(1 for line in lines if line.startswith("balance-station gait: ") and name in line) == 1
     assert "Traceback" not in err
 
 
