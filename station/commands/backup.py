@@ -274,6 +274,23 @@ def _print_setup_code(code: str | None, data_dir, where: str = "") -> None:
           f"anyone opens the setup page: sudo balance-station users add NAME --role admin{where}")
 
 
+def _print_no_administrator(can_sign_in: int | None, admins: int | None, where: str = "") -> None:
+    """Say how to get in when no administrator of the restored accounts can sign in (all disabled, with a
+    password hash the station cannot check, or clinicians'): an administrator made from the command line,
+    as an accountless backup's alternative to its setup code (the first-run setup stays closed while
+    accounts exist, disabled or not); nothing when one can, or when not counted."""
+    if admins is None or admins > 0:
+        return
+    make = (f"sudo balance-station users add NAME --role admin{where} (or give a disabled administrator back: "
+            f"sudo balance-station users enable NAME{where}; `balance-station users list{where}` lists the accounts)")
+    if not can_sign_in:
+        print("nobody can sign in to the restored database: every account of the backup is disabled or has a password "
+              f"hash this station cannot check; make an administrator here before anyone needs the station: {make}")
+    else:
+        print(f"no administrator can sign in to the restored database (only {can_sign_in} clinician "
+              f"account{'s' if can_sign_in != 1 else ''}): to manage accounts and settings, make one here: {make}")
+
+
 RESTORED_FOR_THE_HUB = ("its next sync tells the hub that it was restored from this backup; the hub holds that notice, "
                        "and this station's sync, until the hub's administrator confirms it (`balance-station hub "
                        "stations confirm-restore NAME` on the hub, NAME this station's name there; the station's "
@@ -313,6 +330,7 @@ def _restore(args: argparse.Namespace) -> int:
     print(_SIGN_IN_AGAIN.format(n=result.sessions_ended, s="" if result.sessions_ended == 1 else "s"))
     _print_unusable_accounts(result.unusable_accounts)
     _print_setup_code(result.setup_code, data_dir)
+    _print_no_administrator(result.can_sign_in, result.admins_can_sign_in)
     if config.hub.url:  # the restore marked it (station.store.restore_marks)
         print(RESTORED_FOR_THE_HUB)
     print("start the station again: sudo systemctl start balance-station")

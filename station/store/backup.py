@@ -77,7 +77,7 @@ from station.store.db import (
 )
 from station.store import setup_code
 from station.store.migrations import LATEST_VERSION, MIGRATIONS, migrate
-from station.store.passwords import unusable_accounts
+from station.store.passwords import hash_is_usable, unusable_accounts
 from station.store.space import LOW_SPACE_BYTES, free_bytes
 
 BACKUP_DIRNAME = "backups"
@@ -169,6 +169,13 @@ class RestoreResult:
     """The backup holds no account (taken before the first administrator existed): the first-run
     setup is open again and asks for this one-time code (:func:`station.store.setup_code.ensure`),
     to be shown to whoever restored."""
+    can_sign_in: int | None = None
+    """How many of the backup's accounts can sign in (active, with a password hash this station can
+    check); None when not counted."""
+    admins_can_sign_in: int | None = None
+    """How many of those are administrators: 0 with accounts in the backup (all disabled, unusable or
+    clinicians'), and nobody can manage the station until an administrator is made from the command
+    line (``users add NAME --role admin``: the first-run setup stays closed while accounts exist)."""
 
 
 # -- names and listing ---------------------------------------------------------------------------
@@ -834,8 +841,8 @@ def restore_backup(data_dir: str | os.PathLike, source: str | os.PathLike, now_s
         info = inspect_database(staging)
         sessions_ended = _end_login_sessions(staging)
         _mark_restored(staging)
-        unusable = _unusable_accounts(staging)
-        if not _accounts(staging):  # setup open again: its code before the database, never an open setup
+        accounts = _staged_accounts(staging)
+        if not accounts.total:  # setup open again: its code before the database, never an open setup
             had_code = setup_code.current(data_dir) is not None
             code = setup_code.ensure(data_dir)
         pre_restore = None
@@ -871,32 +878,35 @@ def restore_backup(data_dir: str | os.PathLike, source: str | os.PathLike, now_s
         os.close(lock_fd)
     if code is None:
         setup_code.used(data_dir)  # the restored database has accounts: a code left opens nothing
-    return RestoreResult(dataclasses.replace(info, path=db), pre_restore, sessions_ended, unusable, code)
+    return RestoreResult(dataclasses.replace(info, path=db), pre_restore, sessions_ended, accounts.unusable, code,
+                         accounts.can_sign_in, accounts.admins_can_sign_in)
 
 
-def _accounts(staging: Path) -> int:
-    """How many accounts (active or not) the staged copy holds: none, and the first-run setup is open."""
+@dataclass(frozen=True)
+class _StagedAccounts:
+    total: int
+    """Accounts, active or not: none, and the first-run setup is open."""
+    unusable: tuple[str, ...]
+    """The active accounts whose password hash cannot be checked (a cost the station never makes, or
+    malformed: :func:`station.store.passwords.unusable_accounts`)."""
+    can_sign_in: int
+    admins_can_sign_in: int
+
+
+def _staged_accounts(staging: Path) -> _StagedAccounts:
+    """Who of the staged copy's accounts can sign in (see :class:`RestoreResult`)."""
     try:
         conn = sqlite3.connect(staging, isolation_level=None)
         try:
-            return int(conn.execute("SELECT count(*) FROM users").fetchone()[0])
+            rows = conn.execute("SELECT username, password_hash, role, disabled_at IS NULL FROM users").fetchall()
         finally:
             conn.close()
     except SQLITE_ERRORS as exc:
         raise BackupError(f"{staging}: cannot read its accounts ({sqlite_message(exc)}); nothing was changed") from None
-
-
-def _unusable_accounts(staging: Path) -> tuple[str, ...]:
-    """The active accounts of the staged copy whose password hash cannot be checked (a cost the
-    station never makes, or malformed: :func:`station.store.passwords.unusable_accounts`)."""
-    try:
-        conn = sqlite3.connect(staging, isolation_level=None)
-        try:
-            return unusable_accounts(conn.execute("SELECT username, password_hash FROM users WHERE disabled_at IS NULL"))
-        finally:
-            conn.close()
-    except SQLITE_ERRORS as exc:
-        raise BackupError(f"{staging}: cannot read its accounts ({sqlite_message(exc)}); nothing was changed") from None
+    active = [(name, stored, role) for name, stored, role, is_active in rows if is_active]
+    usable = [role for _name, stored, role in active if hash_is_usable(stored)]
+    return _StagedAccounts(len(rows), unusable_accounts((name, stored) for name, stored, _role in active),
+                           len(usable), usable.count("admin"))
 
 
 def _end_login_sessions(staging: Path) -> int:

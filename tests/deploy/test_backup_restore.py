@@ -293,6 +293,55 @@ def test_restore_lists_the_accounts_whose_password_hash_cannot_be_used(tmp_path,
     assert "root" not in out.split("cannot sign in")[1] and "cy" not in out.split("cannot sign in")[1]
 
 
+def test_a_restore_nobody_can_sign_in_to_says_how_to_get_in(tmp_path, data_dir, config, capsys):
+    """A backup whose accounts are all disabled or hold a password hash the station cannot check: the
+    restore used to end with the station closed to everyone and nothing said. It says how to get in: an
+    administrator made from the command line (the first-run setup, an accountless backup's way in, stays
+    closed while accounts exist), and that after it the station opens to that administrator."""
+    with Store.open(data_dir) as store:
+        store.users.create_first_admin("root", "a long enough password", actor=ADMIN)
+        store.users.create("ana", "a long enough password", "clinician", actor=ADMIN)
+        store.users.update(store.users.get_by_name("ana")["id"], actor=ADMIN, disabled=True)
+    conn = sqlite3.connect(data_dir / DB_FILENAME)  # the administrator's hash of a cost the station never makes
+    conn.execute("UPDATE users SET password_hash = ? WHERE username = 'root'", ("scrypt$22$32$16$" + "A" * 22 + "$" + "A" * 43,))
+    conn.commit()
+    conn.close()
+    closed = bk.create_backup(data_dir, now_s=T0).path
+    result = bk.restore_backup(data_dir, closed, now_s=T0 + 60)
+    assert (result.can_sign_in, result.admins_can_sign_in, result.setup_code) == (0, 0, None)
+    assert main(["--config", str(config), "restore", str(closed), "--yes"]) == 0
+    out = capsys.readouterr().out
+    assert ("nobody can sign in to the restored database: every account of the backup is disabled or has a password "
+            "hash this station cannot check; make an administrator here before anyone needs the station: "
+            "sudo balance-station users add NAME --role admin") in out
+    assert "setup code" not in out and not (data_dir / "setup-code").exists()  # the setup stays closed
+    # the way it says works: an administrator made so signs in
+    with Store.open(data_dir) as store:
+        assert store.users.count() == 2
+        store.users.create("boss", "a long enough password", "admin", actor=ADMIN)
+        assert store.users.authenticate("boss", "a long enough password") is not None
+    # a clinician who can sign in, no administrator: said so, with the same way to make one
+    with Store.open(data_dir) as store:
+        store.users.update(store.users.get_by_name("boss")["id"], actor=ADMIN, disabled=True)
+        store.users.create("cy", "a long enough password", "clinician", actor=ADMIN)
+    clinicians = bk.create_backup(data_dir, now_s=T0 + 120).path
+    for copy in (data_dir / "backups").glob("station-pre-restore-*"):  # restores in one second: one name
+        copy.unlink()
+    assert main(["--config", str(config), "restore", str(clinicians), "--yes"]) == 0
+    out = capsys.readouterr().out
+    assert ("no administrator can sign in to the restored database (only 1 clinician account): to manage accounts and "
+            "settings, make one here: sudo balance-station users add NAME --role admin") in out
+    # an administrator who can sign in: nothing said
+    with Store.open(data_dir) as store:
+        store.users.update(store.users.get_by_name("boss")["id"], actor=ADMIN, disabled=False)
+    usable = bk.create_backup(data_dir, now_s=T0 + 180).path
+    for copy in (data_dir / "backups").glob("station-pre-restore-*"):
+        copy.unlink()
+    assert main(["--config", str(config), "restore", str(usable), "--yes"]) == 0
+    out = capsys.readouterr().out
+    assert "can sign in to the restored database" not in out and "users add" not in out
+
+
 def test_restore_refuses_a_newer_schema(tmp_path, data_dir):
     newer = bk.create_backup(data_dir, now_s=T0).path
     conn = sqlite3.connect(newer)
