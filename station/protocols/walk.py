@@ -1246,8 +1246,17 @@ def _measured_before_s(parts, end_s: float) -> float:
 
 
 def _when(at_s: float) -> str:
-    """A time after the go in words: ``12.5 s``, or ``14.2 min`` past two minutes."""
-    return f"{at_s / 60.0:.1f} min" if at_s >= 120.0 else f"{at_s:.1f} s"
+    """A time after the go in words: ``12.5 s``; past two minutes in minutes and the whole seconds passed, as the
+    treadmill's timer counts them (:func:`~station.protocols.walk_words.clock_words`): ``14 min 12 s``, not
+    ``14.2 min``.
+
+    >>> _when(12.54), _when(852.9), _when(840.0)
+    ('12.5 s', '14 min 12 s', '14 min')
+    """
+    if at_s < 120.0:
+        return f"{at_s:.1f} s"
+    whole = math.floor(at_s)
+    return f"{whole // 60} min {whole % 60} s" if whole % 60 else f"{whole // 60} min"
 
 
 def _summary_words(result: TrialResult) -> str:
@@ -1256,7 +1265,7 @@ def _summary_words(result: TrialResult) -> str:
     w = result.walk or {}
     if w.get("setting") == "treadmill":
         walking = w.get("walking_min")
-        return f"Session ended: {walking:.1f} min walking." if walking is not None else "Session ended."
+        return f"Session ended: {walked_words(walking)} walking." if walking is not None else "Session ended."
     if w.get("walk_time_s") is not None:
         return f"{w['walk_time_s']:.2f} s, {w['walk_speed_m_s']:.2f} m/s."
     return "Trial complete."

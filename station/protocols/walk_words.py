@@ -206,12 +206,17 @@ def _number(value) -> float | None:
 
 
 def walked_words(walking_min: float) -> str:
-    """Time walked in words: seconds under a minute (not ``0.3 min``), minutes above.
+    """Time walked in words: whole seconds under a minute (not ``0.3 min``), minutes and seconds above (not
+    ``12.4 min``, decimal minutes a clinician has to work out), whole minutes alone; as the pages say it
+    (``Station.walkedTime``, web/static/js/app.js), the same rounding (to the nearest second).
 
-    >>> walked_words(0.333), walked_words(12.44)
-    ('20 s', '12.4 min')
+    >>> walked_words(0.333), walked_words(12.4), walked_words(1.0), walked_words(29.999), walked_words(0.9999)
+    ('20 s', '12 min 24 s', '1 min', '30 min', '1 min')
     """
-    return f"{walking_min * 60.0:.0f} s" if walking_min < 1.0 else f"{walking_min:.1f} min"
+    s = math.floor(walking_min * 60.0 + 0.5)
+    if s < 60:
+        return f"{s} s"
+    return f"{s // 60} min {s % 60} s" if s % 60 else f"{s // 60} min"
 
 
 def listed(words: list[str]) -> str:
@@ -351,7 +356,7 @@ def measure_words(metric: str, values: dict, setting: str | None) -> str:
     percentage after it), the pauses with ``pause_s``.
 
     >>> measure_words("walking_min", {"walking_min": 9.3, "planned_min": 10}, "treadmill")
-    'Walked 9.3 min of the 10 min planned; more is better.'
+    'Walked 9 min 18 s of the 10 min planned; more is better.'
     >>> measure_words("walking_min", {"walking_min": 0.333, "planned_min": 30}, "treadmill")
     'Walked 20 s of the 30 min planned; more is better.'
     >>> measure_words("pauses", {"pauses": 2, "pause_s": 14.2}, "treadmill")
@@ -366,7 +371,7 @@ def measure_words(metric: str, values: dict, setting: str | None) -> str:
     said, not their mean, which nobody planned.
 
     >>> measure_words("walking_min", {"walking_min": 14.7, "planned_min": [20, 10]}, "treadmill")
-    'Walked 14.7 min a session on average, of the 20 and 10 min planned (2 sessions: 98 % of the minutes planned); more is better.'
+    'Walked 14 min 42 s a session on average, of the 20 and 10 min planned (2 sessions: 98 % of the minutes planned); more is better.'
     """
     v = _number(values.get(metric))
     if metric == "walking_min":
@@ -375,7 +380,7 @@ def measure_words(metric: str, values: dict, setting: str | None) -> str:
         planned = each[0] if each and len(set(each)) == 1 else None if each else _number(planned)
         if v is None:
             return "No walking was measured."
-        walked = walked_words(v)  # 'Walked 9.3 min of the 10 min', 'Walked 20 s of the 30 min'
+        walked = walked_words(v)  # 'Walked 9 min 18 s of the 10 min', 'Walked 20 s of the 30 min'
         if planned:
             return f"Walked {walked} of the {planned:g} min planned; more is better."
         if len(each) > 1:
@@ -630,13 +635,14 @@ TREADMILL_GAIT_MEASURES = frozenset({"cadence_steps_min", "stride_time_cv_pct", 
 
 
 def clock_words(seconds: float) -> str:
-    """A time on the treadmill's timer as a clock reads it, minutes and seconds (where a session stopped; a time
-    walked is said by :func:`walked_words`).
+    """A time on the treadmill's timer as a clock reads it, minutes and whole seconds passed, as a stopwatch
+    counts (rounded down, as the live page's timer, ``Station.clockTime``, showed it: a session stopped at 20.6 s
+    reads 0:20 there and here); where a session stopped (a time walked is said by :func:`walked_words`).
 
-    >>> clock_words(21.4), clock_words(60.0), clock_words(1805)
-    ('0:21', '1:00', '30:05')
+    >>> clock_words(21.4), clock_words(20.6), clock_words(60.0), clock_words(1805.9)
+    ('0:21', '0:20', '1:00', '30:05')
     """
-    whole = int(round(seconds))
+    whole = max(0, math.floor(seconds))
     return f"{whole // 60}:{whole % 60:02d}"
 
 
@@ -658,7 +664,7 @@ def treadmill_session_words(session: dict) -> str:
     >>> treadmill_session_words({"walking_min": 0.34, "planned_min": 30, "recorded_s": 21.3, "belt_speed_m_s": 2 / 3.6})
     '20 s walked of 30 min planned at 2.0 km/h: stopped early, at 0:21'
     >>> treadmill_session_words({"walking_min": 1.0, "planned_min": 1, "recorded_s": 60.0, "belt_speed_m_s": 0.5})
-    '1.0 min walked of 1 min planned at 1.8 km/h'
+    '1 min walked of 1 min planned at 1.8 km/h'
     """
     walked = session.get("walking_min")
     words = ("no walking measured" if walked is None else f"{walked_words(walked)} walked") + (

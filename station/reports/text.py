@@ -9,9 +9,11 @@ Windows-1252 characters, so a few others that the station's words use are spelle
 >>> number(0.123456), number(1234.5), number(None), number(12.0), number(12.5)
 ('0.123', '1234', '–', '12', '12.5')
 >>> quantity(0.5431, "m/s"), quantity(1.982, "min"), quantity(0.11, "m/s"), quantity(23.0, "")
-('0.54 m/s', '2.0 min', '0.11 m/s', '23')
+('0.54 m/s', '1 min 59 s', '0.11 m/s', '23')
 >>> change(0.00485, "m/s"), change(-0.0998, "s"), change(0.0485, "m/s"), change(0.0194, "%"), change(0.002, "min")
-('0.00 m/s', '-0.10 s', '+0.05 m/s', '0.0 points', '0.0 min')
+('0.00 m/s', '-0.10 s', '+0.05 m/s', '0.0 points', '0 s')
+>>> change(-0.6, "min"), change(1.2, "min"), mean_of([12.4, 10.2], "min", "sessions")
+('-36 s', '+1 min 12 s', 'mean of 2 sessions: 12 min 24 s, 10 min 12 s')
 >>> belt_speed(0.5), counted(1, "trial"), counted(9, "trial"), counted(2, "visit")
 ('1.8 km/h (0.50 m/s)', '1 trial', '9 trials', '2 visits')
 """
@@ -99,21 +101,29 @@ def num(value: object, unit: str) -> str:
 
 
 def quantity(value: object, unit: str) -> str:
-    """``value`` and its unit by the unit's rule (``0.54 m/s``, ``2.0 min``); no rule: three
-    significant digits; ``–`` for none."""
+    """``value`` and its unit by the unit's rule (``0.54 m/s``); no rule: three significant digits; ``–`` for
+    none. A time walked (``min``, the treadmill's time walking) in minutes and seconds, as the pages say it
+    (:func:`station.protocols.walk_words.walked_words`): ``1 min 59 s``, not ``2.0 min``."""
     v = _finite(value)
     if v is None:
         return "–"
+    if unit == "min":
+        from station.protocols.walk_words import walked_words
+
+        return walked_words(v)
     shown = num(v, unit)
     return f"{shown} {unit}" if unit else shown
 
 
 def change(value: object, unit: str) -> str:
     """A change, always signed (``+0.05 m/s``, ``-0.10 s``; one that rounds to nothing unsigned,
-    ``0.0 min``), a percentage's in points (``+1.2 points``)."""
+    ``0 s``), a percentage's in points (``+1.2 points``)."""
     v = _finite(value)
     if v is None:
         return "–"
+    if unit == "min":  # a time walked's change in its words: "-36 s", "+1 min 12 s"
+        shown = quantity(abs(v), unit)
+        return ("+" if v > 0 else "-") + shown if re.search(r"[1-9]", shown) else shown
     shown = quantity(v, change_unit(unit))
     return "+" + shown if v > 0 and re.search(r"[1-9]", shown.split(" ")[0]) else shown
 
@@ -241,4 +251,6 @@ def mean_of(each: list[float], unit: str, noun: str = "trials") -> str:
     >>> mean_of([3.69, 3.63], "s"), mean_of([19.08, 15.2, 16.24], "cm²")
     ('mean of 2 trials: 3.69, 3.63 s', 'mean of 3 trials: 19.08, 15.20, 16.24 cm²')
     """
+    if unit == "min":  # times walked, each in its words
+        return f"mean of {len(each)} {noun}: {', '.join(quantity(v, unit) for v in each)}"
     return f"mean of {len(each)} {noun}: {', '.join(num(v, unit) for v in each)}" + (f" {unit}" if unit else "")

@@ -127,7 +127,7 @@ def test_a_treadmill_session_reads_as_time_walked_against_the_plan_pauses_and_th
     assert list(measures)[:2] == ["walking_min", "pauses"]  # what the session was for comes first
     assert "walk_time_s" not in measures  # the same time in seconds, not said twice
     assert measures["walking_min"]["label"] == "Time walking"
-    assert measures["walking_min"]["words"].startswith("Walked 9.3 min of the 10 min planned; more is better.")
+    assert measures["walking_min"]["words"].startswith("Walked 9 min 18 s of the 10 min planned; more is better.")
     assert "Stood still 2 times, 14 s in all; fewer is better" in measures["pauses"]["words"]
     speed = measures["walk_speed_m_s"]
     assert speed["label"] == "Belt speed (entered)" and "not measured" in speed["words"]

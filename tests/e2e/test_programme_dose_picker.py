@@ -7,7 +7,8 @@ measured dose: "Trial #16 (10-metre walk test, comfortable and fast, 12/5/2026):
 page cut each title at its bracket). Now it offers the session protocol's trials only, newest first,
 under its full title; a programme with no session protocol (doses by hand) offers every walking
 trial grouped under each protocol's full title, so the two 3-metre forms read apart. A session run
-from the programme and stopped early reads "done · 0.3 of 30 min" in the calendar.
+from the programme and stopped early reads "done · 21 s of 30 min" in the calendar (it read "0.3 of 30 min":
+decimal minutes; now as every page says a time walked, Station.walkedTime).
 """
 
 from __future__ import annotations
@@ -101,9 +102,9 @@ def test_the_dose_picker_offers_the_session_protocols_trials_newest_first(readin
         assert [g["protocol"] for g in groups] == ["backward-treadmill"], groups
         assert groups[0]["title"] == "Backward treadmill walking session"
         assert [t[0] for t in groups[0]["trials"]] == [ids["full"]], groups
-        assert "29.5 min, 33 steps" in groups[0]["trials"][0][1]
+        assert "29 min 30 s, 33 steps" in groups[0]["trials"][0][1]  # (was "29.5 min")
         first = css(driver, '.cal-item.session[data-number="1"]')[0].text
-        assert "done · 0.3 of 30 min" in first, first  # run from the programme, stopped early: what was walked
+        assert "done · 21 s of 30 min" in first, first  # run from the programme, stopped early: what was walked
         assert page_width(driver) <= size[0]
 
         groups = _open_session(driver, f"{station.url}/assignments/{overground['assignment']}", 1,
@@ -173,7 +174,7 @@ def test_the_programme_page_says_dates_as_the_other_pages_do(reading_pages, shot
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", dose)
         driver.save_screenshot(str(shots / f"dates-dose-{name}.png"))
         assert dose.text.endswith(f"— test, {said[1]}"), dose.text
-        assert "0.3 of 30 min" in dose.text, dose.text
+        assert "21 s of 30 min" in dose.text and "0.3" not in dose.text, dose.text
         page = driver.find_element("id", "programme-page").text
         assert not re.search(NUMERIC_DATE, page), re.findall(NUMERIC_DATE, page)
         assert page_width(driver) <= size[0]

@@ -155,7 +155,7 @@ def test_a_treadmill_sessions_time_walking_reads_against_its_plan(reading_pages,
     section = '.protocol-results[data-protocol="backward-treadmill"]'
     for driver, size in ((tablet, TABLET), (phone, PHONE)):
         for session, walked, glance_words in ((early, "20 s", "20 s walked of 30 min planned at 2.0 km/h: stopped early, at 0:21"),
-                                              (full, "1.0 min", "walked 1.0 min of 1 min planned")):
+                                              (full, "1 min", "walked 1 min of 1 min planned")):
             driver.get(f"{station.url}/sessions/{session}")
             value = wait(driver, "the time walking", lambda d: text_of(css(d, f'{section} tr[data-metric="walking_min"] td.value')[:1]))
             driver.execute_script("document.querySelectorAll('details.condition-details').forEach((d) => { d.open = true; })")

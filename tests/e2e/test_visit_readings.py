@@ -52,7 +52,7 @@ def test_treadmill_sessions_of_other_plans_are_each_said(reading_pages, shots):
         set_size(driver, size)
         driver.get(f"{station.url}/sessions/{last}")
         glance = wait(driver, "the treadmill's glance", lambda d: text_of(css(d, f"{section} .card.condition > .actions .tag")))
-        assert "1.0 min walked of 1 min planned at 1.8 km/h" in glance, glance
+        assert "1 min walked of 1 min planned at 1.8 km/h" in glance, glance
         assert "20 s walked of 30 min planned at 2.0 km/h: stopped early, at 0:21" in glance, glance
         assert "on average" not in glance and "%" not in glance and "steps/min" not in glance, glance
         cadence = [" ".join(d.get_attribute("textContent").split())  # each on its line

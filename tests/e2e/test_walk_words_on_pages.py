@@ -98,7 +98,7 @@ def test_walk_numbers_and_cut_offs_read_as_meant(tmp_path, reading_pages):
         belt = text_of(css(driver, '.protocol-results[data-protocol="backward-treadmill"] tr[data-metric="walk_speed_m_s"]'))
         assert "1.8 km/h (0.50 m/s)" in belt and "0.500" not in belt, belt
         walked = text_of(css(driver, '.protocol-results[data-protocol="backward-treadmill"] .glance'))
-        assert "walked 2.0 min of 2 min" in walked, walked
+        assert "walked 1 min 59 s of 2 min" in walked, walked  # minutes and seconds (was "2.0 min")
         assert driver.execute_script("return document.documentElement.scrollWidth") <= (size or (1180,))[0]
         driver.save_screenshot(str(tmp_path / f"visit-{name}.png"))
         if name == "phone":  # the history: a change signed at its unit's precision, a CV's in points

@@ -111,7 +111,7 @@ def test_the_trial_command_says_the_belt_speed_entered_as_the_pages_do(protocols
     assert "belt speed (entered) 1.8 km/h (0.50 m/s)" in text, text
     assert "    speed" not in text and "time 1176" not in text, text  # not a measured speed; the time walking said once
     lines = [line.strip() for line in text.splitlines()[2:]]
-    assert lines[:2] == ["time walking 19.6 min", "pauses (no step for 3 s or more) 1"], text
+    assert lines[:2] == ["time walking 19 min 36 s", "pauses (no step for 3 s or more) 1"], text
 
 
 # -- two sessions in one visit: each session's setting, never their mean -----------------------------------------

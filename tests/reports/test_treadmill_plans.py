@@ -42,7 +42,7 @@ def test_each_treadmill_session_is_said_against_its_own_plan(plans_store, protoc
     store, patient_id, (first, second) = plans_store
     [section] = session_results(store, second, protocols, actor=ACTOR, visit=True)["protocols"]
     [condition] = section["conditions"]
-    assert condition["treadmill_sessions"] == ["1.0 min walked of 1 min planned at 1.8 km/h",
+    assert condition["treadmill_sessions"] == ["1 min walked of 1 min planned at 1.8 km/h",
                                                "20 s walked of 30 min planned at 2.0 km/h: stopped early, at 0:21"]
     assert condition["gait_pooled"] is False
     measures = {m["metric"]: m for m in condition["key_measures"]}

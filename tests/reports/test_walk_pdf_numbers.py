@@ -116,7 +116,7 @@ def test_a_treadmill_belt_speed_is_printed_as_entered_in_km_h(clinic_store, prot
           {"setting": "treadmill", "walking_min": 1.982, "planned_min": 2.0, "belt_speed_m_s": 0.5, "walk_speed_m_s": 0.5})
     text = _words(store, protocols, clinic, "session", session["id"])
     assert "Belt speed (entered) 1.8 km/h (0.50 m/s)" in text, text
-    assert "0.5000" not in text and "1.982" not in text and "2.0 min" in text
+    assert "0.5000" not in text and "1.982" not in text and "1 min 59 s" in text  # minutes and seconds, not "2.0 min"
 
 
 def test_a_withheld_step_length_says_why_and_counts_read_plainly(clinic_store, protocols, clinic):

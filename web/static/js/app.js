@@ -109,18 +109,23 @@ const Station = (() => {
     return d === undefined ? fmtSig(value) : fmt(value, d);
   }
 
-  /* ``value`` and its unit: "0.54 m/s", "1.98 min" -> "2.0 min". */
+  /* ``value`` and its unit: "0.54 m/s"; a time walked (unit "min", the treadmill's time walking) in minutes and
+     seconds (walkedTime): "1.98 min" -> "1 min 59 s". */
   function quantity(value, unit) {
+    if (unit === "min") return walkedTime(value);
     const text = num(value, unit);
     return text === "–" || !unit ? text : `${text} ${unit}`;
   }
 
-  /* A time walked (a treadmill session's, in minutes) as every page says it, one rule: seconds under a minute ("20 s",
-     not "0.3 min" nor "0:20"), minutes to one decimal above ("12.4 min"); the station's words say it so too
-     (station/protocols/walk_words.py walked_words: the visit's glance, the measures' words, the PDFs). */
+  /* A time walked (a treadmill session's, in minutes) as every page says it, one rule: whole seconds under a minute
+     ("20 s", not "0.3 min" nor "0:20"), minutes and seconds above ("12 min 24 s", not "12.4 min", decimal minutes a
+     clinician has to work out; "30 min" when no second is left over); the station's words say it so too
+     (station/protocols/walk_words.py walked_words: the visit's glance, the measures' words, the PDFs, the programme). */
   function walkedTime(min) {
     if (min === null || min === undefined || !Number.isFinite(Number(min))) return "–";
-    return Number(min) < 1 ? `${Math.round(Number(min) * 60)} s` : `${fmt(Number(min), 1)} min`;
+    const s = Math.round(Number(min) * 60);
+    if (s < 60) return `${s} s`;
+    return s % 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s / 60} min`;
   }
 
   /* A clock reading, minutes and seconds ("0:06", "30:05"): the treadmill's timer and where a session ended on it
@@ -140,12 +145,21 @@ const Station = (() => {
   /* A change, always signed (a rise "+0.05 m/s", a fall "-0.10 s"; one that rounds to nothing "0.00 m/s"),
      a percentage's change in points ("+1.2 points"). */
   function change(value, unit) {
+    if (unit === "min") { // a time walked's change in its words: "+1 min 12 s", "-36 s", "0 s"
+      const text = walkedTime(Math.abs(Number(value)));
+      return text === "–" || !/[1-9]/.test(text) ? text : (Number(value) > 0 ? "+" : "-") + text;
+    }
     const u = changeUnit(unit);
     const text = num(value, u === "points" ? "points" : unit);
     if (text === "–") return text;
     const sign = Number(value) > 0 && /[1-9]/.test(text) ? "+" : "";
     return `${sign}${text}${u ? " " + u : ""}`;
   }
+
+  /* The values a mean is of, each by its unit's rule, the unit once: "3.69, 3.63 s"; times walked each in their
+     words, "12 min 24 s, 10 min 12 s" (the PDFs': station/reports/text.py mean_of). */
+  const eachOf = (values, unit) => (unit === "min" ? values.map(walkedTime).join(", ")
+    : values.map((v) => num(v, unit)).join(", ") + (unit ? " " + unit : ""));
 
   /* Words in a sentence's list: "a", "a and b", "a, b and c" (station/protocols/walk_words.py listed). */
   const listed = (words) => (words.length < 2 ? words.join("") : `${words.slice(0, -1).join(", ")} and ${words[words.length - 1]}`);
@@ -441,5 +455,5 @@ const Station = (() => {
   }
 
   init();
-  return { api, el, fmt, fmtSig, num, quantity, walkedTime, clockTime, timeHeld, change, changeUnit, listed, beltSpeed, beltChange, beltSpeedFromKmh, mdcVerdictTag, shortCite, cutoffTagClass, cutoffReference, when, clock, sessionName, showError, showFieldErrors, capitalise, ordinal, ApiError, showHealth, followHealth, sessionLeft, goToLogin };
+  return { api, el, fmt, fmtSig, num, quantity, eachOf, walkedTime, clockTime, timeHeld, change, changeUnit, listed, beltSpeed, beltChange, beltSpeedFromKmh, mdcVerdictTag, shortCite, cutoffTagClass, cutoffReference, when, clock, sessionName, showError, showFieldErrors, capitalise, ordinal, ApiError, showHealth, followHealth, sessionLeft, goToLogin };
 })();

@@ -81,7 +81,7 @@
     // a number and its unit on one line (a phone's narrow column broke "1.18 m/s" after the number); the words
     // after them may wrap
     const unit = (value, words) => [el("span", { class: "value-unit" }, value), words];
-    const time = !has(m.walk_time_s) ? ["–"] : treadmill ? unit(`${fmt(m.walk_time_s / 60, 1)} min`, " walking") : unit(`${fmt(m.walk_time_s, 2)} s`);
+    const time = !has(m.walk_time_s) ? ["–"] : treadmill ? unit(Station.walkedTime(m.walk_time_s / 60), " walking") : unit(`${fmt(m.walk_time_s, 2)} s`);
     const speed = !has(m.walk_speed_m_s) ? ["–"] : treadmill ? unit(`${fmt(m.walk_speed_m_s * 3.6, 1)} km/h`, " belt") : unit(`${fmt(m.walk_speed_m_s, 2)} m/s`);
     // a walk's recording runs before and after the walk: said under its time, not as a bare length that reads as it
     // (beside standing tests, in their "Length" column)

@@ -3,7 +3,7 @@
 "use strict";
 
 (() => {
-  const { api, el, quantity, change, changeUnit, showError, beltSpeed, beltSpeedFromKmh, when } = Station;
+  const { api, el, quantity, change, changeUnit, showError, beltSpeed, beltSpeedFromKmh, when, walkedTime } = Station;
   const $ = (id) => document.getElementById(id);
   const page = $("programme-page");
   const assignmentId = Number(page.dataset.assignmentId);
@@ -20,9 +20,10 @@
   const testTitle = (name) => (tests[name] ? tests[name].title.replace(/ \(.*\)$/, "") : name);
   const conditionLabel = (name, id) => (tests[name] && tests[name].conditions[id]) || String(id || "").replace(/_/g, " ");
 
-  const mins = (x) => (x === null || x === undefined ? "–" : Number.isInteger(x) ? String(x) : x.toFixed(1));
-  /* A dose's minutes against the plan: "30 min" done in full, "0.3 of 30 min" for a session stopped early. */
-  const doneOfPlanned = (s) => (s.minutes < s.minutes_planned ? `${mins(s.minutes)} of ${mins(s.minutes_planned)} min` : `${mins(s.minutes)} min`);
+  /* A dose's time walked against the plan, as every page says a time walked (Station.walkedTime): "30 min" done in
+     full, "18 s of 30 min" or "12 min 24 s of 30 min" for a session stopped early (it read "0.3 of 30 min"). */
+  const doneOfPlanned = (s) => (Math.round(s.minutes * 60) < Math.round(s.minutes_planned * 60)
+    ? `${walkedTime(s.minutes)} of ${walkedTime(s.minutes_planned)}` : walkedTime(s.minutes));
   const pct = (x) => (x === null || x === undefined ? "–" : `${Math.round(100 * x)} %`);
   const day = (iso) => new Date(iso + "T12:00:00Z").toLocaleDateString(undefined, { weekday: "short", month: "short", day: "numeric" });
 
@@ -75,7 +76,7 @@
       el("td", {}, `Week ${w.week}`),
       el("td", { class: "num" }, `${w.sessions_done} / ${w.sessions_planned}`),
       el("td", { class: "num" }, w.sessions_missed),
-      el("td", { class: "num hide-narrow" }, `${mins(w.minutes_done)} / ${mins(w.minutes_planned)}`),
+      el("td", { class: "num hide-narrow" }, `${walkedTime(w.minutes_done)} / ${walkedTime(w.minutes_planned)}`),
       el("td", { class: "num" }, pct(w.minutes_done_of_planned))));
     const missed = a.missed.length
       ? el("ul", { id: "missed-list" }, a.missed.map((m) => el("li", {}, `Session ${m.number} (week ${m.week}, ${day(m.planned_date)}): ${m.reason}`)))
@@ -83,11 +84,11 @@
     $("adherence").replaceChildren(
       bar(o.sessions_done, o.sessions_missed, o.sessions_planned,
         `${o.sessions_done} of ${o.sessions_planned} sessions done (${pct(o.sessions_done_of_planned)}); ${o.sessions_done} of ${o.sessions_due} due so far`),
-      el("p", { id: "adherence-minutes" }, `Minutes: ${mins(o.minutes_done)} of ${mins(o.minutes_planned)} planned (${pct(o.minutes_done_of_planned)}), `
+      el("p", { id: "adherence-minutes" }, `Time walked: ${walkedTime(o.minutes_done)} of ${walkedTime(o.minutes_planned)} planned (${pct(o.minutes_done_of_planned)}), `
         + `${pct(o.minutes_done_of_due)} of those due so far.` + (o.sessions_cancelled ? ` ${o.sessions_cancelled} session(s) cancelled when the programme ended.` : "")),
       el("table", { class: "list", id: "adherence-weeks" },
         el("thead", {}, el("tr", {}, el("th", {}, "Week"), el("th", { class: "num" }, "Sessions done"), el("th", { class: "num" }, "Missed"),
-          el("th", { class: "num hide-narrow" }, "Minutes done / planned"), el("th", { class: "num" }, "Minutes %"))),
+          el("th", { class: "num hide-narrow" }, "Walked / planned"), el("th", { class: "num" }, "% of plan"))),
         el("tbody", {}, rows)),
       el("h3", {}, "Missed sessions"), missed);
   }
@@ -181,7 +182,7 @@
       const trialButton = (t) => el("button", {
         type: "button", class: "secondary walking-trial", dataset: { trialId: t.id, protocol: t.protocol }, onclick: () =>
           act("POST", `/api/programme-sessions/${s.id}/dose`, { trial_id: t.id }, box),
-      }, `Trial #${t.id} (${when(t.started_at)}): ${mins(t.dose.minutes)} min, ${t.dose.steps} steps`);
+      }, `Trial #${t.id} (${when(t.started_at)}): ${walkedTime(t.dose.minutes)}, ${t.dose.steps} steps`);
       const walked = doc.walking_trials || [];
       const groups = [...new Set(walked.map((t) => t.protocol))];
       const offered = groups.map((p) => el("div", { class: "walking-trials", dataset: { protocol: p } },
@@ -197,7 +198,7 @@
               await api("POST", `/api/programme-sessions/${s.id}/run`, belt.value ? { belt_speed_m_s: beltSpeedFromKmh(belt.value) } : {});
               window.location.assign(`/live?patient=${patientId}&programme=${assignmentId}`);
             } catch (err) { showError(refused, err); }
-          } }, `Start ${testTitle(sessionProtocol)} (${mins(s.minutes_planned)} min)`)), refused);
+          } }, `Start ${testTitle(sessionProtocol)} (${walkedTime(s.minutes_planned)})`)), refused);
       }
       parts.push(el("h3", {}, "Dose measured by the station"),
         offered.length ? el("div", { id: "walking-trials" }, offered)
@@ -298,7 +299,7 @@
       if (s.minutes !== null && s.minutes !== undefined) {
         const r = svg("rect", { x: x + bw * 0.15, width: bw * 0.7, y: Y(s.minutes), height: H - padB - Y(s.minutes),
           fill: s.source === "measured" ? "#1f4e79" : "#5b8fc7", class: "dose-bar" });
-        r.append(svg("title", {}, `Session ${s.number}: ${mins(s.minutes)} of ${mins(s.minutes_planned)} min (${s.source})`));
+        r.append(svg("title", {}, `Session ${s.number}: ${doneOfPlanned(s)} (${s.source})`));
         root.append(r);
       } else if (s.status === "missed") {
         root.append(svg("text", { x: x + bw / 2, y: H - padB - 4, "text-anchor": "middle", fill: "#a32020" }, "×"));

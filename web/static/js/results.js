@@ -91,7 +91,7 @@
             m.sessions ? m.sessions.map((words) => el("div", {}, words)) : valueText(m, condition),
             // a mean of several trials: said so, with each (report.key_measures' each; the PDF's text.mean_of)
             m.each ? el("div", { class: "mean-of" }, `(mean of ${m.each.length} ${m.each_noun || "trials"}: ` +
-              `${m.each.map((v) => num(v, m.unit)).join(", ")}${m.unit ? " " + m.unit : ""})`) : null), el("td", {}, refs));
+              `${Station.eachOf(m.each, m.unit)})`) : null), el("td", {}, refs));
       });
   }
 

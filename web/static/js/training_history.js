@@ -58,12 +58,12 @@
       el("td", {}, s.title),
       el("td", {}, String(s.level)),
       el("td", { class: "num" }, s.score === null ? "–" : fmt(s.score, 0)),
-      el("td", { class: "num" }, fmt(s.minutes, 1)),
+      el("td", { class: "num" }, Station.walkedTime(s.minutes)), // minutes and seconds, as every page says a time (not "2.0")
       el("td", { class: "num" }, s.targets_shown ? `${s.hits} of ${s.targets_shown}` : "–"),
       el("td", {}, s.session_id ? el("a", { href: `/sessions/${s.session_id}` }, "session") : "")));
     body.append(el("div", { class: "table-scroll" }, el("table", { class: "list training-table" },
       el("thead", {}, el("tr", {}, el("th", {}, "Day"), el("th", {}, "Game"), el("th", {}, "Level"), el("th", {}, "Score"),
-        el("th", {}, "Minutes"), el("th", {}, "Targets held"), el("th", {}, ""))),
+        el("th", {}, "Time played"), el("th", {}, "Targets held"), el("th", {}, ""))),
       el("tbody", {}, ...rows))));
     const defs = doc.score_definitions || {};
     const shown = [...new Set(sessions.map((s) => s.game))];

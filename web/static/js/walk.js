@@ -286,7 +286,7 @@
 
   /* Minutes planned as the results page writes them (0.97, not a rounded-up 1.0 of 1 min planned). */
   const minText = (x) => String(Number(Number(x).toPrecision(3)));
-  // time walked: one rule on every page (Station.walkedTime: "20 s" under a minute, "12.4 min" above)
+  // time walked: one rule on every page (Station.walkedTime: "20 s" under a minute, "12 min 24 s" above)
   const walkedText = Station.walkedTime;
 
   /* The live cadence, or (d.not_measured: the station's words, the lower-back sensor sending

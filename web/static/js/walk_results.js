@@ -66,7 +66,7 @@ const WalkResults = (() => {
 
   /* Minutes as a clinician writes them: 0.987, 9.3, 10 (three significant digits, no trailing zeros). */
   const minText = (x) => String(Number(Number(x).toPrecision(3)));
-  // time walked: one rule on every page (Station.walkedTime: "20 s" under a minute, "12.4 min" above)
+  // time walked: one rule on every page (Station.walkedTime: "20 s" under a minute, "12 min 24 s" above)
   const walkedText = Station.walkedTime;
 
   /* The minutes planned of a treadmill condition's values ``v`` (a visit's sessions' settings merged in: an

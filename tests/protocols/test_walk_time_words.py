@@ -1,0 +1,38 @@
+"""A time walked and a time on the treadmill's timer, in the words a clinician reads at once.
+
+A time walked in minutes and seconds ("12 min 24 s"), never decimal minutes ("12.4 min", "0.3 of 30 min" on
+the programme page: a clinician has to work out what 0.4 of a minute is); the same on every page, in the PDFs
+and the station's words. Where a session stopped, as the treadmill's timer read it: whole seconds passed, as a
+stopwatch counts (the live page's timer showed 0:20 for a session stopped at 20.7 s, the visit's glance said
+"stopped early, at 0:21").
+"""
+
+from __future__ import annotations
+
+from station.protocols.walk import _when
+from station.protocols.walk_words import clock_words, measure_words, treadmill_session_words, walked_words
+from station.reports.text import change, mean_of, quantity
+
+
+def test_a_time_walked_reads_in_minutes_and_seconds():
+    assert [walked_words(m) for m in (0.333, 0.9999, 1.0, 12.4, 12.44, 29.999, 30.0, 90.5)] == [
+        "20 s", "1 min", "1 min", "12 min 24 s", "12 min 26 s", "30 min", "30 min", "90 min 30 s"]
+    assert measure_words("walking_min", {"walking_min": 12.4, "planned_min": 30}, "treadmill") == \
+        "Walked 12 min 24 s of the 30 min planned; more is better."
+
+
+def test_the_pdfs_say_a_time_walked_its_change_and_a_mean_so_too():
+    assert quantity(19.6, "min") == "19 min 36 s" and quantity(0.3, "min") == "18 s"
+    assert (change(-0.6, "min"), change(1.2, "min"), change(0.001, "min")) == ("-36 s", "+1 min 12 s", "0 s")
+    assert mean_of([12.4, 10.2], "min", "sessions") == "mean of 2 sessions: 12 min 24 s, 10 min 12 s"
+    assert quantity(0.5431, "m/s") == "0.54 m/s"  # other units as before
+
+
+def test_where_a_session_stopped_reads_as_the_live_timer_showed_it():
+    session = {"walking_min": 0.33, "planned_min": 30, "recorded_s": 20.7, "belt_speed_m_s": 2 / 3.6}
+    assert treadmill_session_words(session) == "20 s walked of 30 min planned at 2.0 km/h: stopped early, at 0:20"
+    assert [clock_words(s) for s in (0.0, 20.7, 59.99, 60.0, 1805.9)] == ["0:00", "0:20", "0:59", "1:00", "30:05"]
+
+
+def test_a_time_after_the_go_past_two_minutes_reads_in_minutes_and_seconds():
+    assert (_when(12.54), _when(852.9), _when(840.0)) == ("12.5 s", "14 min 12 s", "14 min")
