@@ -44,9 +44,10 @@ the one the migrations of its ``user_version`` create in memory from :mod:`stati
 so a backup with an audit trigger dropped or a trigger added is refused; clinic settings the
 dashboard would never save, checked by the rules of ``PATCH /api/settings``), and a database newer
 than this software. The backup's login sessions are not restored: everyone signs in again. It needs the station service stopped: it takes the data directory's service lock
-(:func:`station.store.db.acquire_service_lock`), keeps a pre-restore copy of the current database,
-then copies the backup into the database file with the backup API (atomic through SQLite's
-journal: a crash mid-restore leaves the old database).
+(:func:`station.store.db.acquire_service_lock`), checks the room as a backup does (the pre-restore
+copy, the backup copied in, and the room left for recording: refused in words, nothing changed),
+keeps a pre-restore copy of the current database, then copies the backup into the database file with
+the backup API (atomic through SQLite's journal: a crash mid-restore leaves the old database).
 
 When run as root (an administrator's ``sudo balance-station backup``), new files and directories
 are given to the owner of the data directory, so the service (its own user) can still use them.
@@ -429,6 +430,35 @@ def backup_room_needed(data_dir: str | os.PathLike) -> tuple[int, int]:
     return copy, copy + BACKUP_LEAVES_FREE_BYTES
 
 
+def _room_words(data_dir: Path, what: str, needed: int, free: int, parts: list[str]) -> str:
+    """"the disk holding DIR has X free, and WHAT needs Y, Z more (PARTS, and 256 MB left for recording and
+    sign-in)": the room rule's words, for a backup and for the copies that refuse like it."""
+    left = f"{_gb(BACKUP_LEAVES_FREE_BYTES)} left for recording and sign-in"
+    return (f"the disk holding {data_dir} has {_gb(free)} free, and {what} needs {_gb(needed)}, {_gb(needed - free)} "
+            f"more ({', '.join(parts) + ', and ' if parts else ''}{left})")
+
+
+def check_room_for_copy(data_dir: str | os.PathLike, what: str, staged_bytes: int = 0, staged_words: str = "") -> None:
+    """The room rule of a backup (:func:`backup_room_needed`: a copy of the database and
+    :data:`BACKUP_LEAVES_FREE_BYTES` left after it) for a copy that deletes nothing to make room: the
+    pre-migration copy (:func:`station.store.store.copy_before_migrating`) and the pre-restore one
+    (:func:`restore_backup`, with ``staged_bytes`` more: the backup copied in, ``staged_words`` saying so).
+    Raises :class:`NoRoomForBackup` saying what is needed, what is free and what to do (``what``: the
+    copy's name in the sentence, "the copy kept before the migration")."""
+    data_dir = Path(data_dir)
+    copy, needed = backup_room_needed(data_dir)
+    needed += staged_bytes
+    free = free_bytes(data_dir)
+    if free >= needed:
+        return
+    parts = [f"a copy of the {_gb(copy - BACKUP_MARGIN_BYTES)} database"] if (data_dir / DB_FILENAME).exists() else []
+    parts += [staged_words] if staged_words else []
+    raise NoRoomForBackup(
+        f"{_room_words(data_dir, what, needed, free, parts)}; to make room: copy the backups in {backups_dir(data_dir)} "
+        "off the card (they hold patient data: keep the copies protected) and delete the older ones, or move the "
+        "station to a bigger card", needed, free)
+
+
 def _disk_bytes(info: BackupInfo) -> int:
     """What deleting the backup gives back to the disk, bytes (its allocated blocks)."""
     try:
@@ -528,9 +558,8 @@ def _no_room_message(data_dir: Path, keep: int, copy: int, needed: int, free: in
     kept = (f"the {len(backups)} backup{'s' if len(backups) != 1 else ''} in {backups_dir(data_dir)} take {_gb(held)}"
             if backups else f"there is no backup in {backups_dir(data_dir)} yet")
     return (
-        f"no backup made: the disk holding {data_dir} has {_gb(free)} free, and a backup needs {_gb(needed)}, "
-        f"{_gb(needed - free)} more (a copy of the {_gb(copy - BACKUP_MARGIN_BYTES)} database, and {_gb(BACKUP_LEAVES_FREE_BYTES)} left for "
-        f"recording and sign-in); {kept}, and backup.keep = {keep} keeps the newest {keep}; to make room: copy the "
+        f"no backup made: {_room_words(data_dir, 'a backup', needed, free, [f'a copy of the {_gb(copy - BACKUP_MARGIN_BYTES)} database'])}; "
+        f"{kept}, and backup.keep = {keep} keeps the newest {keep}; to make room: copy the "
         "backups off the card (they hold patient data: keep the copies protected) and delete the older ones, or lower "
         "[backup] keep in the configuration, or move the station to a bigger card; nothing was deleted"
     )
@@ -837,6 +866,7 @@ def restore_backup(data_dir: str | os.PathLike, source: str | os.PathLike, now_s
     code, had_code, restored = None, True, False
     try:
         _give_to_owner_of(data_dir / LOCK_FILENAME, data_dir)
+        _check_room_to_restore(data_dir, source)
         _stage_copy(source, staging)
         info = inspect_database(staging)
         sessions_ended = _end_login_sessions(staging)
@@ -880,6 +910,25 @@ def restore_backup(data_dir: str | os.PathLike, source: str | os.PathLike, now_s
         setup_code.used(data_dir)  # the restored database has accounts: a code left opens nothing
     return RestoreResult(dataclasses.replace(info, path=db), pre_restore, sessions_ended, accounts.unusable, code,
                          accounts.can_sign_in, accounts.admins_can_sign_in)
+
+
+def _check_room_to_restore(data_dir: Path, source: Path) -> None:
+    """NoRoomForBackup, nothing changed, unless the disk has room for the restore as for a backup
+    (:func:`check_room_for_copy`): the pre-restore copy of the database, the backup copied in to be
+    checked, and the database growing to the backup's size, with the room left for recording."""
+    try:
+        size = os.stat(source).st_size
+    except OSError:
+        return  # the copy says why it cannot read it
+    try:
+        now = os.stat(data_dir / DB_FILENAME).st_size
+    except FileNotFoundError:
+        now = 0
+    try:
+        check_room_for_copy(data_dir, "the restore", staged_bytes=size + max(0, size - now),
+                            staged_words=f"the {_gb(size)} backup copied in to be checked and restored")
+    except NoRoomForBackup as exc:
+        raise NoRoomForBackup(f"nothing restored: {exc}; nothing was changed", exc.needed_bytes, exc.free_bytes) from None
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,10 @@ from station.store.audit import Actor, AuditLog
 from station.store.backup import (
     BACKUP_SUFFIX,
     BackupError,
+    NoRoomForBackup,
     backup_name,
     backups_dir,
+    check_room_for_copy,
     create_backup,
     inspect_database,
     list_backups,
@@ -150,7 +152,9 @@ def copy_before_migrating(db: Database, data_dir: Path) -> Path | None:
     An older version refuses a migrated database, so going back to it (an update that has to be
     undone) means restoring: from this copy, nothing recorded before the update is lost. The copy is
     made whoever opens the database first (the service, ``make run`` or a command). If it cannot be
-    made, the database is not migrated (StoreError with what to do).
+    made, the database is not migrated (StoreError with what to do): also when the disk has no room for
+    it by a backup's rule (:func:`~station.store.backup.check_room_for_copy`: the copy and the room
+    recording needs left after it), checked before a byte is written.
 
     A migration that failed (a failing card, a full disk) leaves the database at its version, and
     the next start would copy it again: a copy of this version that holds what the database holds
@@ -169,6 +173,14 @@ def copy_before_migrating(db: Database, data_dir: Path) -> Path | None:
             "earlier start whose migration did not complete (no new copy made)", version, LATEST_VERSION, kept
         )
         return kept
+    try:
+        check_room_for_copy(data_dir, "the copy kept before the migration")
+    except NoRoomForBackup as exc:
+        raise StoreError(
+            f"the database {db.path} has schema version {version}; this software migrates it to {LATEST_VERSION} "
+            f"after keeping a copy of it as it is in {backups_dir(data_dir)}, and there is no room for that copy: {exc}; "
+            "nothing was changed (the database stays at its version); start again once there is room"
+        ) from None
     try:
         copy = create_backup(data_dir, now_s, prefix=prefix, refuse_while_recording=False).path
     except (BackupError, OSError) as exc:

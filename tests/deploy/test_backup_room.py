@@ -190,3 +190,35 @@ def test_a_backup_warns_weeks_ahead_when_the_card_fills_at_the_recent_rate(tmp_p
     disk_with(monkeypatch, data_dir, needed(data_dir) + int(per_day * 100))  # backups copied off: room again
     assert bk.back_up_with_room(data_dir, 3, now_s=time.time() + 5).room is None  # later than the command's
     assert bk.backup_health(data_dir)["room"] is None and bk.backup_health(data_dir)["message"] == ""
+
+
+def test_a_restore_without_room_is_refused_before_anything_is_written(tmp_path, data_dir, monkeypatch, capsys):
+    """The pre-restore copy was written without a look at the free space (E_findings s23 left item): a
+    restore on a nearly full card could leave it with no room to record. It is checked as a backup is
+    (the copy of the database, the backup copied in, the room left for recording), before a byte is
+    written: refused in words, nothing changed."""
+    backup = bk.create_backup(data_dir, now_s=T0).path
+    with Store.open(data_dir) as store:  # recorded after the backup: must not be lost
+        store.patients.create({"identifier": "P003", "birth_year": 1950, "sex": "F"}, actor=ADMIN)
+    db = data_dir / "station.sqlite3"
+    before = db.read_bytes()
+    copy, needed = bk.backup_room_needed(data_dir)
+    backup_size = backup.stat().st_size
+    disk_with(monkeypatch, data_dir, needed + backup_size - 4096)  # the copy fits, not the backup beside it
+    with pytest.raises(bk.NoRoomForBackup) as refused:
+        bk.restore_backup(data_dir, backup, now_s=T0 + 60)
+    words = str(refused.value)
+    assert words.startswith(f"nothing restored: the disk holding {data_dir} has ")
+    for said in ("free, and the restore needs", "a copy of the", "backup copied in to be checked and restored",
+                 "left for recording and sign-in", "copy the backups in", "bigger card", "nothing was changed"):
+        assert said in words, said
+    assert db.read_bytes() == before
+    assert names(data_dir) == [backup.name] and not list(data_dir.glob(".restore-*"))
+    config = config_with_keep(tmp_path, data_dir, 14)
+    assert main(["--config", str(config), "restore", str(backup), "--yes"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("balance-station restore: nothing restored: the disk holding") and "Traceback" not in err
+    assert db.read_bytes() == before
+    disk_with(monkeypatch, data_dir, 2 * needed + 2 * backup_size)  # room: restored, the copy kept
+    result = bk.restore_backup(data_dir, backup, now_s=T0 + 120)
+    assert result.pre_restore_copy is not None and result.restored.patients == 2

@@ -142,3 +142,49 @@ def test_a_failing_migration_keeps_one_copy_and_says_the_storage_failed(tmp_path
     conn = sqlite3.connect(newest[-1])
     assert conn.execute("SELECT birth_year FROM patients").fetchone() == (1951,)
     conn.close()
+
+
+def held(path) -> str:
+    """What the database holds (every row of every table; opening it switches it to WAL, not a change)."""
+    from station.store.store import content_fingerprint
+
+    conn = sqlite3.connect(path)
+    try:
+        return content_fingerprint(conn)
+    finally:
+        conn.close()
+
+
+def test_a_migration_without_room_for_its_copy_is_refused_and_the_database_left_as_it_was(tmp_path, monkeypatch, capsys):
+    """The pre-migration copy was written without a look at the free space: on a nearly full card the
+    update could take the room recording needs. It is checked as a backup is (a copy of the database and
+    the room left for recording); without it the database is not migrated, nothing is written, and the
+    station says what to do."""
+    from station.cli import main
+    from station.store import backup
+
+    data = tmp_path / "data"
+    old_station(data)
+    before = held(data / DB_FILENAME)
+    needed = backup.backup_room_needed(data)[1]
+    monkeypatch.setattr(backup, "free_bytes", lambda path: needed - 4096)
+    with pytest.raises(StoreError) as caught:
+        Store.open(data, password_cost=CHEAP_COST)
+    words = str(caught.value)
+    assert words.startswith(f"the database {data / DB_FILENAME} has schema version 11; this software migrates it to "
+                            f"{LATEST_VERSION} after keeping a copy of it as it is in {data / 'backups'}, and there is "
+                            f"no room for that copy: the disk holding {data} has ")
+    for said in ("free, and the copy kept before the migration needs", "a copy of the", "left for recording and sign-in",
+                 "copy the backups in", "nothing was changed (the database stays at its version); start again once "
+                 "there is room"):
+        assert said in words, said
+    assert held(data / DB_FILENAME) == before and version_of(data / DB_FILENAME) == 11
+    assert not (data / "backups").exists() or not list((data / "backups").iterdir())
+    # a command that opens the store says it in one line, no traceback
+    assert main(["users", "list", "--data-dir", str(data)]) == 1
+    err = capsys.readouterr().err
+    assert "there is no room for that copy" in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    monkeypatch.undo()  # room made: the copy, then the migration
+    with Store.open(data, password_cost=CHEAP_COST) as store:
+        assert store.db.schema_version() == LATEST_VERSION
+    assert len(list((data / "backups").glob("station-pre-migration-v11-*.sqlite3"))) == 1
