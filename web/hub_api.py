@@ -18,10 +18,16 @@ logs keep URLs); each also answers ``GET`` with the same arguments as its query,
 installed before (a station POSTs first, and asks by GET only a hub that answers its POST ``405``:
 :meth:`station.sync.client.HubClient.lookup`).
 
+The answers a station acts on (push, tombstones, the updates and lookups) name the restore of the
+station the hub last confirmed, ``confirmed_restore`` (absent: none; :func:`names_restore`): a
+station that never sent that restore (a notice posted with its stolen token and confirmed) stops
+syncing and says so (:mod:`station.sync.station_restore`).
+
 ``POST /api/hub/push``
-    ``{"station_id", "queue_length", "last_error", "tombstones_through", "changes": [...]}`` →
+    ``{"station_id", "queue_length", "last_error", "tombstones_through", "restores", "changes": [...]}`` →
     ``{"applied_through", "applied", "duplicates"}`` (:meth:`station.sync.hub.Hub.push`;
-    ``tombstones_through``: the last erasure tombstone the station applied).
+    ``tombstones_through``: the last erasure tombstone the station applied; ``restores``: the
+    restores it sent, ``409`` and nothing applied when they do not hold the one the hub confirmed).
 ``POST /api/hub/station-restored``
     ``{"station_id", "restored": {"id", "seq", "queued_from", "ids"}}``: the station was restored
     from its own backup. Held until a hub administrator confirms it (``409`` in words meanwhile);
@@ -40,8 +46,10 @@ installed before (a station POSTs first, and asks by GET only a hub that answers
 ``DELETE /api/hub/trials/<local_id>/parts``
     drop the parts of a trial that will never come (its patient was erased at the station).
 ``GET /api/hub/tombstones?after=N&keyed=1[&queue_length=Q]``
-    erasures after tombstone ``N`` (with ``highest`` and the database's ``epoch``:
-    :mod:`station.store.hub_epoch`), each patient named by the HMAC of their identifier hash keyed
+    erasures after tombstone ``N`` (with ``highest``, the database's ``epoch``:
+    :mod:`station.store.hub_epoch`, and ``hub_version``, the hub's software: a station whose
+    restore notice an older hub answered ``404`` tells it again once this changes,
+    :mod:`station.sync.station_restore`), each patient named by the HMAC of their identifier hash keyed
     with the clinic's key (``keyed=1``: a station of sync protocol 1, which would look for plain
     hashes and erase nobody, gets ``400`` instead); ``queue_length`` checks the station in (its
     last sync and queue on the stations page, also when it has nothing to push).
@@ -99,6 +107,7 @@ from flask import Blueprint, current_app, g, render_template, request
 
 from station.store.db import NotFound, ValidationError
 from station.sync.hub import MAX_PART_BYTES, Hub, LimitReached, PushLimits, wait_words
+from station.sync.hub_restore import NAMED
 from station.sync.records import PART_DIGEST_HEADER, part_digest
 from web.jsonio import BadRequestBody, body_int, json_body, query_int
 from web.security import actor, api_error, roles, token_auth
@@ -164,6 +173,23 @@ def station_only(view):
     return token_auth(wrapper)
 
 
+def names_restore(view):
+    """The view's answer (a dict) names the restore of ``g.station`` the hub last confirmed
+    (:data:`station.sync.hub_restore.NAMED`; absent when none): a station that never sent that
+    restore stops syncing before it takes or pushes anything (:mod:`station.sync.station_restore`)."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        answer = view(*args, **kwargs)
+        if isinstance(answer, dict):
+            named = hub().confirmed_restore(g.station)
+            if named is not None:
+                answer = {**answer, NAMED: named}
+        return answer
+
+    return wrapper
+
+
 def lookup_limited(view):
     """A station's lookup of a patient by identifier, limited per station token (after
     :func:`station_only`): beyond :data:`LOOKUPS_PER_STATION` lookups, or
@@ -215,6 +241,7 @@ def push_limits(station) -> PushLimits:
 
 @bp.post("/api/hub/push")
 @station_only
+@names_restore
 def push():
     request.max_content_length = PUSH_MAX_BYTES
     try:
@@ -289,6 +316,7 @@ def _refused_protocol_1(message: str):
 
 @bp.get("/api/hub/tombstones")
 @station_only
+@names_restore
 def tombstones():
     after = query_int("after", 0, low=0, high=2**62)
     queue_length = query_int("queue_length", -1, low=0, high=2**62)
@@ -298,7 +326,10 @@ def tombstones():
     if request.args.get("keyed") != "1" and answer["tombstones"]:
         return _refused_protocol_1("this station's software asks for unkeyed erasure tombstones (sync protocol 1); "
                                    "update the station to the hub's version (its erasures wait until then)")
-    return answer
+    import station
+
+    # a station whose restore notice an older hub did not know asks it again once this changes
+    return {**answer, "hub_version": station.__version__}
 
 
 @bp.get("/api/hub/clinic-key")
@@ -309,6 +340,7 @@ def clinic_key():
 
 @bp.get("/api/hub/patient-updates")
 @station_only
+@names_restore
 def patient_updates():
     if "after" in request.args:  # a change number (stations since change numbers)
         return hub().patient_updates(g.station, after=query_int("after", 0, low=0, high=2**62))
@@ -345,6 +377,7 @@ def _lookup_arguments(*integers: str) -> dict:
 
 @bp.route("/api/hub/patients", methods=["GET", "POST"])
 @station_only
+@names_restore
 @lookup_limited
 def pull_patient():
     identifier = _lookup_arguments()["identifier"]
@@ -353,6 +386,7 @@ def pull_patient():
 
 @bp.route("/api/hub/patients/history", methods=["GET", "POST"])
 @station_only
+@names_restore
 @lookup_limited
 def pull_history():
     asked = _lookup_arguments("after", "trial_after")
@@ -363,6 +397,7 @@ def pull_history():
 
 @bp.get("/api/hub/history-updates")
 @station_only
+@names_restore
 def history_updates():
     after = query_int("after", 0, low=0, high=2**62)
     judged_after = query_int("judged_after", -1, low=0, high=2**62)  # absent: a station before judgements
@@ -371,6 +406,7 @@ def history_updates():
 
 @bp.get("/api/hub/programme-updates")
 @station_only
+@names_restore
 def programme_updates():
     after_field = request.args.get("after_field", "")
     if len(after_field) > 100:
@@ -380,6 +416,7 @@ def programme_updates():
 
 @bp.route("/api/hub/patients/programmes", methods=["GET", "POST"])
 @station_only
+@names_restore
 @lookup_limited
 def pull_programmes():
     return hub().programmes_for_station(g.station, _lookup_arguments()["identifier"])

@@ -1,9 +1,10 @@
-"""``balance-station hub stations {add,list,revoke,confirm-restore}``: the stations allowed to sync to the hub.
+"""``balance-station hub stations {add,list,revoke,confirm-restore,withdraw-restore}``: the stations allowed to sync to the hub.
 
     balance-station hub stations add NAME --database postgresql://...   # prints the token ONCE
     balance-station hub stations list --database ...
     balance-station hub stations revoke NAME --database ...
     balance-station hub stations confirm-restore NAME [--mark ID] --database ...
+    balance-station hub stations withdraw-restore NAME [--mark ID] --database ...   # prints a new token ONCE
 
 The token is printed once and only its hash is kept (:mod:`station.sync.hub`): put it in the
 station's configuration (``[hub] token``, a file of mode 0600). A lost or leaked token cannot be
@@ -18,6 +19,13 @@ and refuses the station's sync, until an administrator confirms it here (``confi
 audited, :mod:`station.sync.hub_restore`). ``list`` shows a notice waiting, with the restore's
 id that the station's own refusal names. A notice from a station that was not restored means its
 token leaked: revoke it (which drops the notice) and add it again.
+
+A notice confirmed by mistake (the station was not restored: someone posted it with its stolen
+token) is found by the station itself: the hub names the confirmed restore in its answers, and a
+station that never sent it stops syncing and says so. ``withdraw-restore`` then puts back what the
+confirmation made the hub forget (nothing comes twice, nothing is lost), revokes the station's
+token and prints its new one (once), for the station's ``[hub] token``: audited
+(:func:`station.sync.hub_restore.withdraw`).
 """
 
 from __future__ import annotations
@@ -40,7 +48,13 @@ def register_stations(hub_actions: argparse._SubParsersAction, add_database_argu
     confirm.add_argument("name", metavar="NAME")
     confirm.add_argument("--mark", metavar="ID", help="confirm only the notice of this restore id (its first "
                          "characters, as `hub stations list` and the station's refusal name it)")
-    for sub, func in ((add, _add), (listing, _list), (revoke, _revoke), (confirm, _confirm_restore)):
+    withdraw = actions.add_parser("withdraw-restore", help="a restore confirmed that the station never sent (its "
+                                  "token stolen): put back what the hub forgot, and give the station a new token")
+    withdraw.add_argument("name", metavar="NAME")
+    withdraw.add_argument("--mark", metavar="ID", help="withdraw only if the confirmed restore is this one (its first "
+                          "characters, as the station's words name it)")
+    for sub, func in ((add, _add), (listing, _list), (revoke, _revoke), (confirm, _confirm_restore),
+                      (withdraw, _withdraw_restore)):
         add_database_argument(sub)
         sub.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS,
                          help="the hub's data directory (default: from the configuration)")
@@ -105,17 +119,22 @@ def _list(args) -> int:
     return 0
 
 
-def _confirm_restore(args) -> int:
+def _on_hub(args, action):
+    """``action(hub)`` on the hub's store, closed after; a StoreError as the command's one line."""
     from station.cli import UserError
     from station.store.db import StoreError
 
     hub = _hub(args)
     try:
-        done = hub.confirm_restore(args.name, mark=args.mark)
+        return action(hub)
     except StoreError as exc:
         raise UserError(str(exc)) from None
     finally:
         hub.store.close()
+
+
+def _confirm_restore(args) -> int:
+    done = _on_hub(args, lambda hub: hub.confirm_restore(args.name, mark=args.mark))
     forgotten = done["forgotten"]
     print(f"station {args.name!r}: restore {done['id'][:8]} confirmed (audited): the hub takes the station's changes "
           f"after #{done['last_seq']} at its next sync" + (
@@ -125,16 +144,28 @@ def _confirm_restore(args) -> int:
 
 
 def _revoke(args) -> int:
-    from station.cli import UserError
-    from station.store.db import StoreError
-
-    hub = _hub(args)
-    try:
-        dropped = hub.revoke_station(args.name)
-    except StoreError as exc:
-        raise UserError(str(exc)) from None
-    finally:
-        hub.store.close()
+    dropped = _on_hub(args, lambda hub: hub.revoke_station(args.name))
     print(f"station {args.name!r} revoked: its token is refused from now on"
           + (f"; {dropped} frame part(s) it uploaded for trials it never pushed were deleted" if dropped else ""))
+    return 0
+
+
+def _withdraw_restore(args) -> int:
+    def withdraw(hub):
+        done = hub.withdraw_restore(args.name, mark=args.mark)
+        hub.revoke_station(args.name)  # the token that posted the notice
+        return done, hub.add_station(args.name)
+
+    done, token = _on_hub(args, withdraw)
+    print(f"station {args.name!r}: the confirmation of restore {done['id'][:8]} was withdrawn (audited): the hub holds "
+          f"the station's records as before it ({done['mappings']} of its ids mapped again; it takes its changes after "
+          f"#{done['last_seq']})")
+    if done["since"] or done["replaced"]:
+        print(f"  since the confirmation the hub took {done['since']} change(s) under this token (they stay on the "
+              "hub)" + (f"; {done['replaced']} of the station's ids had been given new records since, which are now on "
+                        "the hub twice: find them in the hub's audit log by station:" + args.name
+                        if done["replaced"] else ""))
+    print("its old token is revoked; its new token (shown only now; put it in the station's [hub] token, or its "
+          "token file, and restart the station):")
+    print(token)
     return 0

@@ -77,7 +77,12 @@ def show_blocked(args: argparse.Namespace) -> int:
               + (f"; the hub has applied this station's changes up to #{hub_last}" if hub_last is not None else ""))
         if why:
             print(HUB_NOT_ASKED.format(reason=why))
-        if refused.went_back(state.get("last_error")):
+        if refused.foreign_restore(state.get("last_error")):
+            print("not pushed: the hub holds a restore of this station, confirmed by its administrator, that this "
+                  "station never sent (its token may have been stolen); this station stopped syncing so that nothing "
+                  "comes twice; what is recorded here stays queued")
+            print(f"  the last sync: {state['last_error']}")
+        elif refused.went_back(state.get("last_error")):
             print("not pushed: this station's database went back to an older backup without the hub being told; the "
                   "hub already applied other changes under the numbers it gives again, so nothing queued here "
                   "reaches the hub")

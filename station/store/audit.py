@@ -43,7 +43,7 @@ ACTIONS = frozenset(
     training.record training.view
     patient.list station.view live.view sync.skip sync.pulled_forgotten
     sync.station_add sync.station_revoke sync.station_renew sync.erasure_unmatched
-    sync.erasures_offered_again sync.station_restored""".split()
+    sync.erasures_offered_again sync.station_restored sync.restore_withdrawn""".split()
 )
 
 

@@ -82,6 +82,41 @@ def read(conn) -> dict | None:
     return value if isinstance(value, dict) and isinstance(value.get("id"), str) else None
 
 
+SENT_SETTING = "sync_restores_sent"
+"""``settings`` key: the ids of the restore marks this database sent the hub (JSON list, the last
+:data:`SENT_KEPT`), carried by its backups: a restore the hub confirmed that is not among them (nor
+the database's own mark) was never this station's (:func:`own_ids`)."""
+SENT_KEPT = 100
+
+
+def note_sent(conn, mark_id: str, now_iso: str) -> None:
+    """Keep ``mark_id`` as sent to the hub (before it is sent: a notice whose answer is lost was
+    sent all the same)."""
+    sent = _sent(conn)
+    if mark_id in sent:
+        return
+    value = json.dumps((sent + [mark_id])[-SENT_KEPT:])
+    conn.execute("INSERT INTO settings (key, value, updated_at, updated_by) VALUES (?, ?, ?, 'sync')"
+                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                 (SENT_SETTING, value, now_iso))
+
+
+def _sent(conn) -> list[str]:
+    row = conn.execute("SELECT value FROM settings WHERE key = ?", (SENT_SETTING,)).fetchone()
+    value = json.loads(row[0]) if row is not None else []
+    return [i for i in value if isinstance(i, str)] if isinstance(value, list) else []
+
+
+def own_ids(conn) -> set[str]:
+    """The ids of the restores this database sent the hub, and of its own mark (told by software
+    before :data:`SENT_SETTING`, or not sent yet), lower case."""
+    own = {i.lower() for i in _sent(conn)}
+    mark_ = read(conn)
+    if mark_ is not None:
+        own.add(mark_["id"].lower())
+    return own
+
+
 def set_told(conn, mark_id: str, now_iso: str) -> None:
     """The hub took the mark ``mark_id`` (its new epoch of this station began)."""
     value = read(conn)

@@ -233,6 +233,11 @@ class HubClient:
             raise ValueError("no hub token; give [hub] token (from `balance-station hub stations add NAME`)")
         self._token = token.strip()
         self._send = transport or urllib_transport(ca_file, timeout_s)
+        self.answer_check: Callable[[str, str, dict], None] | None = None
+        """Called with ``(method, path, answer)`` for each answer taken (2xx), before the caller sees it;
+        what it raises (a :class:`SyncError`) is the request's outcome. The station's sync sets it
+        (:func:`station.sync.station_restore.check_named`: a restore confirmed on the hub that this
+        station never sent stops every request)."""
         self.lookups_by_get = False
         """This hub answered a lookup's POST ``405`` (a hub from before those POSTs): its lookups are
         asked by GET for the client's life (the station's process makes one client per hub)."""
@@ -304,6 +309,8 @@ class HubClient:
             raise HubRefused(status, f"the hub at {self.url} answered {method} {path} with a redirect (HTTP {status}), "
                                      "which the station does not follow (its token would go along); set [hub] url "
                                      "to the hub's own address")
+        if self.answer_check is not None:
+            self.answer_check(method, path, doc)
         return doc
 
 

@@ -378,8 +378,10 @@ class Hub:
 
     def push(self, station: StationRef, body: object, limits: PushLimits = UNLIMITED) -> dict:
         """Apply a push ``{"station_id", "queue_length", "last_error", "tombstones_through",
-        "changes": [...]}`` in order (``tombstones_through``: the last hub tombstone the station
-        had applied when it pushed; stations before it send none: :meth:`_erased_before`).
+        "restores", "changes": [...]}`` in order (``tombstones_through``: the last hub tombstone the station
+        had applied when it pushed; stations before it send none: :meth:`_erased_before`;
+        ``restores``: the ids of the restores the station sent, which must hold the one the hub
+        last confirmed, else Conflict and nothing applied: :func:`.hub_restore.check_known`).
 
         Returns ``{"applied_through", "applied", "duplicates", "unmatched_erasures"}``. A change
         that cannot be applied stops the push there (those before it stay applied) with its error,
@@ -392,6 +394,8 @@ class Hub:
         if not isinstance(body, dict):
             raise ValidationError({"body": "must be a JSON object"})
         self._bind(station, body.get("station_id"))
+        with self._db.read() as conn:  # its restores must hold the one the hub confirmed (a forged one: refused)
+            hub_restore.check_known(conn, station, body.get("restores"))
         changes = body.get("changes")
         if not isinstance(changes, list) or len(changes) > MAX_CHANGES_PER_PUSH:
             raise ValidationError({"changes": f"must be a list of at most {MAX_CHANGES_PER_PUSH} changes"})
@@ -433,6 +437,19 @@ class Hub:
         takes its changes from there (:func:`.hub_restore.confirm`); audited by ``actor`` (the
         command line's user by default)."""
         return hub_restore.confirm(self, name, actor or Actor.command_line(), mark)
+
+    def withdraw_restore(self, name: str, *, actor: Actor | None = None, mark: str | None = None) -> dict:
+        """A hub administrator withdraws the latest confirmed restore of station ``name`` (one the
+        station never sent: its token was stolen): what the confirmation made the hub forget is put
+        back (:func:`.hub_restore.withdraw`); audited by ``actor``. The caller gives the station a
+        new token (:meth:`revoke_station`, :meth:`add_station`)."""
+        return hub_restore.withdraw(self, name, actor or Actor.command_line(), mark)
+
+    def confirmed_restore(self, station: StationRef) -> str | None:
+        """The id of the restore of ``station`` the hub last confirmed (and not withdrew), which it
+        names in its answers to the station (:func:`.hub_restore.confirmed`); None if none."""
+        with self._db.read() as conn:
+            return hub_restore.confirmed(conn, station.id)
 
     def audit_last(self, station: StationRef) -> dict:
         """``{"last": id, "actions": [...]}``: the last of the station's own audit entries the hub

@@ -18,9 +18,21 @@ the records themselves stay on the hub. Audited ``sync.station_restored`` by the
 Every confirmed mark id is kept, so a mark sent again (its answer lost, or replayed) changes
 nothing again; the station's next notice of it is answered with what was forgotten, once.
 
+**A confirmed notice the station never sent.** An administrator may still confirm a forged notice
+(a stolen token's, naming a restore that did not happen). So the hub names the restore it last
+confirmed, and not withdrew, in its answers to the station (``confirmed_restore``:
+:func:`confirmed`), and a station that never sent that restore's id stops syncing before it pushes
+or takes anything, saying so (:mod:`station.sync.station_restore`); a push that names the
+station's own restores (``restores``) is refused when they do not hold it (:func:`check_known`).
+The confirmation keeps what it made the hub forget (:data:`UNDO_SETTING`: the station's applied
+change numbers, id mappings and programme documents above the mark), so that the administrator
+can withdraw it (:func:`withdraw`: ``balance-station hub stations withdraw-restore NAME``, which
+also gives the station a new token): everything is put back as it was, nothing came twice and
+nothing is lost. Only the latest confirmation of a station can be withdrawn.
+
 The state is one ``settings`` row per station, ``hub_station_restores:<station row id>``:
 ``{"taken": {mark id: {...}}, "pending": {...} | null}`` (a hub of the first version kept a list of
-the last 20 ids taken; read as taken).
+the last 20 ids taken; read as taken; a withdrawn one has ``withdrawn_at``).
 """
 
 from __future__ import annotations
@@ -39,6 +51,12 @@ ENTITIES = ("patient", "session", "trial", "training", "programme", "audit")
 (:data:`station.store.restore_marks.COUNTED`)."""
 SHORT = 8
 """The mark id's first characters, as the station's refusal and ``hub stations list`` name it."""
+UNDO_SETTING = "hub_station_restore_undo"
+"""``settings`` row per station (``:<station row id>``): what its latest confirmation made the hub
+forget, for :func:`withdraw`."""
+NAMED = "confirmed_restore"
+"""The field of the hub's answers to a station naming the restore the hub last confirmed of it
+(:func:`confirmed`; null: none)."""
 
 
 def _whole(doc: dict, key: str, where: str, low: int = 0) -> int:
@@ -117,6 +135,11 @@ def notice(hub, station, body: object) -> dict:
         last = int(conn.execute("SELECT last_seq FROM hub_stations WHERE id = ?", (station.id,)).fetchone()[0])
         exists, state = _read(conn, station.id)
         taken = state["taken"].get(mark["id"])
+        if taken is not None and taken.get("withdrawn_at"):
+            raise Conflict(f"the hub's administrator withdrew the confirmation of restore {mark['id'][:SHORT]} "
+                           f"({taken['withdrawn_at']}): the hub holds this station's records as they were before it; "
+                           "if this station's database really was restored from that backup, ask the hub's "
+                           "administrator; nothing was changed")
         if taken is not None:
             forgotten = 0 if taken.get("delivered") else int(taken.get("forgotten", 0))
             if not taken.get("delivered"):
@@ -215,6 +238,7 @@ def confirm(hub, name: str, actor: Actor, mark: str | None = None) -> dict:
         last = int(conn.execute("SELECT last_seq FROM hub_stations WHERE id = ?", (station.id,)).fetchone()[0])
         forgotten = int(conn.execute("SELECT count(*) FROM hub_applied WHERE station = ? AND seq > ?",
                                      (station.id, seq)).fetchone()[0])
+        _keep_undo(conn, station.id, pending["id"], last, again_from, highest, now)
         conn.execute("DELETE FROM hub_applied WHERE station = ? AND seq > ?", (station.id, again_from))
         conn.execute("UPDATE hub_stations SET last_seq = ? WHERE id = ? AND last_seq > ?",
                      (again_from, station.id, again_from))
@@ -234,3 +258,126 @@ def confirm(hub, name: str, actor: Actor, mark: str | None = None) -> dict:
                                        "last_change_before": last, "forgotten_changes": forgotten,
                                        "confirmed_by": actor.username})
     return {"id": pending["id"], "seq": seq, "last_seq": min(last, again_from), "forgotten": forgotten}
+
+
+def confirmed(conn, station_row: int) -> str | None:
+    """The id of the restore the hub last confirmed of the station (its row id), and not withdrew;
+    None if none: what the hub names in its answers to the station (:data:`NAMED`)."""
+    taken = _read(conn, station_row)[1]["taken"]
+    return next((mark_id for mark_id, entry in reversed(taken.items())
+                 if not (isinstance(entry, dict) and entry.get("withdrawn_at"))), None)
+
+
+def foreign_words(name: str, mark_id: str) -> str:
+    """The hub's refusal of a push whose station never sent the restore the hub confirmed."""
+    return (f"the hub holds a restore notice this station never sent (restore {mark_id[:SHORT]}, confirmed by the "
+            "hub's administrator): its station token may have been stolen and used to post it; nothing was taken "
+            f"from this push. On the hub, an administrator runs `balance-station hub stations withdraw-restore {name}`"
+            " (it puts back what the confirmation made the hub forget and gives this station a new token)")
+
+
+def check_known(conn, station, restores: object) -> None:
+    """Conflict (:func:`foreign_words`) if a push names the station's own restores (``restores``: a
+    list of mark ids; a station before them sends none, and is not checked) and they do not hold
+    the one the hub last confirmed: the push would be applied against the mappings a forged
+    notice's confirmation made the hub forget, and come twice."""
+    if restores is None:
+        return
+    if not isinstance(restores, list) or len(restores) > 200 or not all(isinstance(i, str) and len(i) <= 64
+                                                                        for i in restores):
+        raise ValidationError({"restores": "must be the ids of this station's restores (at most 200)"})
+    named = confirmed(conn, station.id)
+    if named is not None and named not in {i.lower() for i in restores}:
+        raise Conflict(foreign_words(station.name, named))
+
+
+def _keep_undo(conn, station_row: int, mark_id: str, last: int, again_from: int, highest: dict, now: str) -> None:
+    """Keep what confirming restore ``mark_id`` makes the hub forget of the station (before it is
+    deleted), for :func:`withdraw`: its last change number, the change numbers applied above
+    ``again_from`` (with their times), its id mappings above ``highest`` and its programme
+    documents above the mark's."""
+    undo = {
+        "mark": mark_id, "last_seq": last, "again_from": again_from, "confirmed_at": now,
+        "applied": [[int(r[0]), r[1]] for r in conn.execute(
+            "SELECT seq, at FROM hub_applied WHERE station = ? AND seq > ? ORDER BY seq", (station_row, again_from))],
+        "map": [[r[0], int(r[1]), int(r[2]), int(r[3])] for entity, local_id in highest.items() for r in conn.execute(
+            "SELECT entity, local_id, hub_id, patient_id FROM hub_id_map WHERE station = ? AND entity = ?"
+            " AND local_id > ? ORDER BY local_id", (station_row, entity, local_id))],
+        "programmes": [[int(r[0]), int(r[1]), r[2], r[3]] for r in conn.execute(
+            "SELECT local_id, patient_id, doc, updated_at FROM hub_programmes WHERE station = ? AND local_id > ?",
+            (station_row, highest["programme"]))]}
+    key = f"{UNDO_SETTING}:{station_row}"
+    value = json.dumps(undo, separators=(",", ":"))
+    if conn.execute("SELECT 1 FROM settings WHERE key = ?", (key,)).fetchone() is None:
+        conn.execute("INSERT INTO settings (key, value, updated_at, updated_by) VALUES (?, ?, ?, 'hub')",
+                     (key, value, now))
+    else:
+        conn.execute("UPDATE settings SET value = ?, updated_at = ? WHERE key = ?", (value, now, key))
+
+
+def withdraw(hub, name: str, actor: Actor, mark: str | None = None) -> dict:
+    """An administrator withdraws the latest confirmation of station ``name``'s restore (``mark``:
+    the first characters of its id, to withdraw that one only): a notice the station never sent
+    (its token stolen). In one transaction the hub puts back what the confirmation made it forget
+    (:func:`_keep_undo`: its last change number, applied change numbers and id mappings, a mapping
+    made since under the same id replaced by the one kept), keeps what came since (changes with
+    later numbers stay applied), drops a notice waiting, and stops naming that restore
+    (:func:`confirmed`); audited ``sync.restore_withdrawn``. Returns ``{"id", "last_seq",
+    "mappings", "replaced", "since"}`` (``replaced``: mappings made since under an id the kept
+    ones name, whose records came anew, twice, on the hub; ``since``: changes applied since the
+    confirmation). Conflict in words when there is no confirmation to withdraw (or another than
+    ``mark``); NotFound for an unknown name. The caller gives the station a new token."""
+    station = hub.station_named(name)
+    now = utc_iso(hub._now())
+    key = f"{UNDO_SETTING}:{station.id}"
+    with hub._db.write() as conn:
+        exists, state = _read(conn, station.id)
+        row = conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        undo = json.loads(row[0]) if row is not None else None
+        latest = confirmed(conn, station.id)
+        if undo is None or undo.get("mark") != latest:
+            raise Conflict(f"station {name!r} has no confirmed restore this hub can withdraw (it keeps what the "
+                           "latest confirmation of a station made it forget, once confirmed by this software); nothing "
+                           "was changed")
+        if mark is not None and not latest.startswith(mark.strip().lower()):
+            raise Conflict(f"station {name!r}'s latest confirmed restore is {latest[:SHORT]}, not {mark}; nothing was "
+                           "withdrawn")
+        kept = {int(seq): at for seq, at in undo["applied"]}
+        current = dict(conn.execute("SELECT seq, at FROM hub_applied WHERE station = ? AND seq > ?",
+                                    (station.id, undo["again_from"])).fetchall())
+        since = sum(1 for seq, at in current.items() if kept.get(int(seq)) != at)  # applied since the confirmation
+        for seq, at in kept.items():
+            if current.get(seq) != at:
+                conn.execute("DELETE FROM hub_applied WHERE station = ? AND seq = ?", (station.id, seq))
+                conn.execute("INSERT INTO hub_applied (station, seq, at) VALUES (?, ?, ?)", (station.id, seq, at))
+        conn.execute("UPDATE hub_stations SET last_seq = ?, last_error = NULL WHERE id = ? AND last_seq < ?",
+                     (undo["last_seq"], station.id, undo["last_seq"]))
+        replaced = 0
+        for entity, local_id, hub_id, patient_id in undo["map"]:
+            now_row = conn.execute("SELECT hub_id FROM hub_id_map WHERE station = ? AND entity = ? AND local_id = ?",
+                                   (station.id, entity, local_id)).fetchone()
+            if now_row is not None:
+                replaced += int(now_row[0]) != hub_id
+                conn.execute("DELETE FROM hub_id_map WHERE station = ? AND entity = ? AND local_id = ?",
+                             (station.id, entity, local_id))
+            if conn.execute("SELECT 1 FROM patients WHERE id = ?", (patient_id,)).fetchone() is None:
+                hub_id = 0  # erased since: mapped to 0, as an erasure leaves the station's ids
+            conn.execute("INSERT INTO hub_id_map (station, entity, local_id, hub_id, patient_id) VALUES (?, ?, ?, ?, ?)",
+                         (station.id, entity, local_id, hub_id, patient_id))
+        for local_id, patient_id, doc, updated_at in undo["programmes"]:
+            if conn.execute("SELECT 1 FROM patients WHERE id = ?", (patient_id,)).fetchone() is None:
+                continue  # erased since: its programme went with it
+            conn.execute("DELETE FROM hub_programmes WHERE station = ? AND local_id = ?", (station.id, local_id))
+            conn.execute("INSERT INTO hub_programmes (station, local_id, patient_id, doc, updated_at)"
+                         " VALUES (?, ?, ?, ?, ?)", (station.id, local_id, patient_id, doc, updated_at))
+        state["taken"][latest] = {**state["taken"][latest], "withdrawn_at": now, "withdrawn_by": actor.username}
+        state["pending"] = None
+        _write(conn, station.id, exists, state, now)
+        conn.execute("DELETE FROM settings WHERE key = ?", (key,))
+        last = int(conn.execute("SELECT last_seq FROM hub_stations WHERE id = ?", (station.id,)).fetchone()[0])
+        hub.store.audit.record(actor, "sync.restore_withdrawn", object=f"station:{station.name}",
+                               detail={"station": station.name, "restore": latest[:SHORT],
+                                       "confirmed_at": undo.get("confirmed_at"), "mappings_put_back": len(undo["map"]),
+                                       "changes_put_back": len(undo["applied"]), "replaced": replaced,
+                                       "changes_since": since, "withdrawn_by": actor.username})
+    return {"id": latest, "last_seq": last, "mappings": len(undo["map"]), "replaced": replaced, "since": since}

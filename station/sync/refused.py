@@ -26,6 +26,14 @@ RESTORE_WAITING_HEALTH = ("the hub holds this station's notice that its database
                           + RESTORE_WAITING_WORDS + " (`balance-station hub stations confirm-restore NAME` on the hub): "
                           "nothing recorded here reaches the hub meanwhile; `balance-station sync --show-blocked` "
                           "names the restore")
+FOREIGN_RESTORE_WORDS = "a restore notice this station never sent"
+"""In the station's words when the hub names a confirmed restore of it that it never sent
+(:func:`station.sync.station_restore.foreign_words`)."""
+FOREIGN_RESTORE_HEALTH = ("the hub holds " + FOREIGN_RESTORE_WORDS + ", confirmed by its administrator: this "
+                          "station's token may have been stolen. This station stopped syncing (nothing recorded here "
+                          "is lost: it waits queued) until the hub's administrator withdraws it (`balance-station hub "
+                          "stations withdraw-restore NAME` on the hub, which gives this station a new token); "
+                          "`balance-station sync --show-blocked` names the restore")
 REFUSED_PREFIX = "the hub refused "
 """How the station's words of a hub's 4xx answer begin (:class:`station.sync.client.HubRefused`)."""
 WENT_BACK_HEALTH = ("the hub refuses this station's changes for good: the station's database went back to an older "
@@ -48,6 +56,11 @@ def restore_waiting(error: str | None) -> bool:
     return bool(error) and RESTORE_WAITING_WORDS in error
 
 
+def foreign_restore(error: str | None) -> bool:
+    """Whether the sync's last error is the hub naming a confirmed restore this station never sent."""
+    return bool(error) and FOREIGN_RESTORE_WORDS in error
+
+
 def health_words(error: str | None) -> str | None:
     """``/healthz``'s reason (no patient data) when the sync's last error ``error`` is a refusal
     that retrying does not end; None for no error or one that passes by itself (the hub cannot be
@@ -60,6 +73,8 @@ def health_words(error: str | None) -> str | None:
     """
     if not error:
         return None
+    if foreign_restore(error):
+        return FOREIGN_RESTORE_HEALTH
     if went_back(error):
         return WENT_BACK_HEALTH
     if restore_waiting(error):

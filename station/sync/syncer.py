@@ -34,6 +34,7 @@ never blocked by the sync.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import threading
@@ -89,7 +90,7 @@ class SyncReport:
     :mod:`station.sync.audit_push`), ``erasures_keyed_elsewhere`` (erasures kept here, not sent: keyed with another
     hub's clinic key, :mod:`station.sync.other_key_erasures`), ``restore_told`` (this station's
     database was restored from its backup and the hub was told: :mod:`station.sync.station_restore`),
-    ``queue_length`` left."""
+    ``restore_unheard`` (it was, and the hub's software is older than restore notices), ``queue_length`` left."""
 
     sent: Counter = field(default_factory=Counter)
     duplicates: int = 0
@@ -112,6 +113,7 @@ class SyncReport:
     audit_waiting: int = 0
     audit_waiting_actions: list = field(default_factory=list)
     restore_told: dict | None = None
+    restore_unheard: bool = False
 
     def lines(self) -> list[str]:
         sent = ", ".join(f"{n} {_RECORD_WORDS.get(entity, (entity, entity + 's'))[n != 1]}"
@@ -124,6 +126,8 @@ class SyncReport:
                        f"after #{self.restore_told['seq']}" + (
                            f" ({forgotten} change{'s' if forgotten != 1 else ''} it had from the lost database after "
                            "the backup: their records stay on the hub)" if forgotten else ""))
+        if self.restore_unheard:
+            out.append(station_restore.OLDER_HUB_WORDS)
         out += [f"sent {sent} ({parts} uploaded, {self.duplicates} already on the hub)",
                f"{self.erased} patients erased here (erased on the hub)"]
         if self.refreshed:
@@ -197,6 +201,9 @@ class StationSync:
         self._updates_after = 0  # this process fetches every held patient's record once, then changes
         self._history_after: int | None = None  # the last hub trial looked at (:meth:`_pull_new_history`)
         self._programmes_after: tuple[int, str] = (0, "")  # where the last sync's programme pages stopped
+        self._hub_version = station_restore.UNSEEN  # the hub's software, as its last erasure answer named it
+        # every answer is checked for a restore the hub confirmed that this station never sent
+        client.answer_check = functools.partial(station_restore.check_named, store)
 
     def sync_once(self) -> SyncReport:
         """Erase what the hub erased, then push everything queued; SyncError (one line) if the hub
@@ -204,7 +211,9 @@ class StationSync:
         report = SyncReport()
         with self._lock:
             try:
-                report.restore_told = station_restore.tell_hub(self.store, self.client)
+                report.restore_told = station_restore.tell_hub(self.store, self.client, self._hub_version)
+                report.restore_unheard = (report.restore_told is None
+                                          and station_restore.unheard(self.store, self.client.url) is not None)
                 self._apply_tombstones(report)
                 self._push(report)
                 self._push_audit(report)
@@ -228,6 +237,9 @@ class StationSync:
             answer = self.client.request("GET", "/api/hub/tombstones",
                                          query={"after": cursor, "keyed": 1, "queue_length": outbox.length()})
             what = "GET /api/hub/tombstones"
+            if first:
+                version = answer.get("hub_version")  # a hub before it names none
+                self._hub_version = version[:100] if isinstance(version, str) else None
             self._check_not_behind(take(answer, "last_seq", what, WHOLE))
             if first:
                 self._take_erasure_key(answer, report)
@@ -592,7 +604,7 @@ class StationSync:
                     answer = self.client.request("POST", "/api/hub/push", body={
                         "station_id": outbox.station_id, "queue_length": state["queue_length"] - processed,
                         "last_error": state["last_error"], "tombstones_through": state["tombstone_cursor"],
-                        "changes": batch})
+                        "restores": station_restore.own_restores(self.store), "changes": batch})
                 except HubRefused as exc:
                     if not unmatched.refused_by_older_hub(exc):
                         raise

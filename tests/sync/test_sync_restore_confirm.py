@@ -108,6 +108,8 @@ def test_a_confirmed_mark_is_never_taken_again(hub_store, station_factory, pg_ur
     [entry] = hub_store.audit.query(action="sync.station_restored")
     assert entry["username"].startswith("cli:") and entry["detail"]["confirmed_by"] == entry["username"]
     assert _notice(gym, mark_id=first) == {"last_seq": 0, "forgotten": 3}  # the station learns it, once
+    with gym.store.db.write() as conn:  # the test stands in for the station's notice: the station sent it
+        restore_marks.note_sent(conn, first, gym.store.outbox.now_iso())
     gym.sync_once()  # the station's own sync offers its records again (it holds no mark: test's stand-in)
     after = _mapping(hub_store)
     for _ in range(25):  # the old code kept the last 20 marks taken: the first one was taken again after them

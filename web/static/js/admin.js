@@ -160,6 +160,7 @@
       "sync.station_revoke": "revoked a station's token",
       "sync.station_renew": "gave a revoked station a new token (it goes on with its records)",
       "sync.station_restored": "confirmed a station's restore from its backup (the hub takes its records again from the backup's point)",
+      "sync.restore_withdrawn": "withdrew a confirmed station restore its station never sent (what the hub had forgotten put back; the station given a new token)",
       "sync.erasure_unmatched": "a station's erasure the clinic's hub did not apply (the patient has another identifier there)",
       "sync.erasures_offered_again": "offered erasures again to the clinic's hub restored from an older backup (made here or on the hub; not one whose identifier is held here again)",
       "user.login": "signed in", "user.login_failed": "failed to sign in", "user.logout": "signed out",
