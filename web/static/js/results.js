@@ -147,7 +147,35 @@
   }
 
   /* -- all measures, grouped, with words ------------------------------------------------------ */
-  function allMeasures(values) {
+  /* What a standing test's all-measures values are, said once above them as the walk's table says it
+     (WalkResults.valuesOf): the mean of the valid trials with measures (results.summarise), or the one trial's; the
+     time held is the test's score (the best of the valid trials' times, or their mean, as the protocol scores it),
+     not a mean of the sway trials, and may count a trial with no sway measures (unable: 0 s). */
+  function standingValuesOf(condition) {
+    const values = condition.values || {};
+    const valid = condition.valid_trials || 0;
+    const n = condition.metrics_trials ?? valid;
+    const times = condition.time_held_s || [];
+    const held = values.time_held_s !== undefined && values.time_held_s !== null;
+    const others = Object.keys(values).some((k) => k !== "time_held_s");
+    const which = n < valid ? "valid trials with measures" : "valid trials";
+    const means = !others ? null : n > 1 ? `Each value is the mean of the ${n} ${which} (each on its own page)`
+      : n === 1 ? `Each value is the one ${which.replace("trials", "trial")}'s` : null;
+    const scored = condition.score === "mean" ? "mean" : "best";
+    const score = !held ? null : times.length > 1
+      ? `the time held is the ${scored} of the ${times.length} valid trials' times: the test's score${scored === "best" ? ", not a mean" : ""}`
+      : "the time held is the one valid trial's";
+    const words = [means, score].filter(Boolean).join("; ");
+    return words ? Station.capitalise(words) : null;
+  }
+
+  /* The time held's row says what it is beside its label: "best of 3 trials", the test's score. */
+  function heldHint(condition) {
+    const times = condition.time_held_s || [];
+    return times.length > 1 ? `${condition.score === "mean" ? "mean" : "best"} of ${times.length} trials: the test's score` : null;
+  }
+
+  function allMeasures(values, condition) {
     const keys = Object.keys(values);
     if (!keys.length) return null;
     const groups = new Map();
@@ -158,13 +186,17 @@
     }
     const order = (catalogue && catalogue.groups) || [];
     const sorted = [...groups.entries()].sort((a, b) => (order.indexOf(a[0]) + 99) % 99 - (order.indexOf(b[0]) + 99) % 99);
+    const caption = standingValuesOf(condition);
+    const hint = heldHint(condition);
     return el("table", { class: "list small all-measures" },
+      caption ? el("caption", { class: "values-of small muted" }, caption) : null,
       el("thead", {}, el("tr", {}, el("th", {}, "Measure"), el("th", { class: "num" }, "Value"), el("th", { class: "hide-narrow" }, "What it means"))),
       sorted.map(([group, list]) => el("tbody", {},
         el("tr", { class: "group" }, el("th", { colspan: 3 }, group)),
         list.map((d) => el("tr", { dataset: { key: d.key } },
-          el("td", {}, d.label),
-          el("td", { class: "num" }, quantity(values[d.key], d.unit)),
+          el("td", {}, d.label, d.key === "time_held_s" && hint ? [" ", el("span", { class: "hint" }, hint)] : null),
+          // the time held as the key measures and the PDFs say it (one decimal, 0 s said unable)
+          el("td", { class: "num" }, d.key === "time_held_s" ? Station.timeHeld(values[d.key]) : quantity(values[d.key], d.unit)),
           el("td", { class: "hide-narrow muted" }, d.meaning, d.reference ? el("span", { class: "cite-inline" }, ` ${d.reference}.`) : ""))))));
   }
 
@@ -293,7 +325,7 @@
       const values = { ...(condition.values || {}) };
       // a treadmill's sessions of other plans or speeds: each said in the key measures, never their mean here
       for (const m of condition.key_measures || []) if (m.sessions) delete values[m.metric];
-      const table = section.outcome !== "walk" ? allMeasures(values) // a walk's measures by their names and words
+      const table = section.outcome !== "walk" ? allMeasures(values, condition) // a walk's measures by their names and words
         // a treadmill's settings as entered, each session's (condition.settings), not their mean
         // (what the values are said above them: the mean of the valid trials, or the one trial's)
         : Object.keys(values).length ? WalkResults.measuresTable({ ...values, ...(condition.settings || {}), ...(condition.counts || {}) }, `all-${section.protocol}-${condition.id}`,
