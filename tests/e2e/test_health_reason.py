@@ -1,6 +1,6 @@
 """The header's health chip says why on a touch screen: a tablet or phone has no hover, so the
 chip's title (the health document's reason) was out of reach and a clinician read only "Station
-degraded". Tapped, the chip shows the reason under the header (what happened, what to do), kept up
+degraded", now "Needs attention" (words read in a second; the health document's state stays "degraded"). Tapped, the chip shows the reason under the header (what happened, what to do), kept up
 to date; tapped again, it hides. The station is made degraded the way a clinic's would be: its
 scheduled backup refused for lack of space (``<data_dir>/backup-refused.json``, as
 ``balance-station backup --if-due`` leaves it). Screenshots in the test's shots folder."""
@@ -30,11 +30,11 @@ def test_a_tap_on_the_health_chip_says_why_the_station_is_degraded(station_for, 
     setup_admin(phone, station.url)
     chip, reason = by_id(phone, "health-chip"), by_id(phone, "health-reason")
     wait(phone, "the chip to say degraded", lambda d: chip.get_attribute("data-state") == "degraded", timeout_s=30)
-    assert chip.text == "Station degraded" and not reason.is_displayed()
+    assert chip.text == "Needs attention" and not reason.is_displayed()  # was "Station degraded"
 
     chip.click()
     words = wait(phone, "the reason under the header", lambda d: reason.is_displayed() and reason.text, timeout_s=5)
-    assert words.startswith("Station degraded: ") and "backup" in words and "refused" in words, words
+    assert words.startswith("Needs attention: ") and "backup" in words and "refused" in words, words
     assert "copy the backups off the card" in words, words  # what to do, not only what happened
     assert "at 2026-12-06 02:00 UTC was refused" in words and not words.endswith(".."), words  # the station's zone
     assert chip.get_attribute("aria-expanded") == "true"

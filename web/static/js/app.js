@@ -299,7 +299,7 @@ const Station = (() => {
   }
 
   /* -- health chip ------------------------------------------------------------------------ */
-  /* The chip says the station's state in two words; why (the health document's reason: what
+  /* The chip says the station's state in two words ("Needs attention" for a degraded station); why (the health document's reason: what
      happened and what to do) is its title for a mouse, and, since a tablet has no hover, shown
      under the header when the chip is tapped (again: hidden), kept up to date while shown. */
   const chip = document.getElementById("health-chip");
@@ -313,7 +313,9 @@ const Station = (() => {
   function showHealth(doc) {
     if (!chip || !doc) return;
     chip.dataset.state = doc.state || "unknown";
-    const words = { ok: "Station OK", degraded: "Station degraded", down: "Station down", nodata: "Station no data",
+    // "degraded" (the station measures, something needs someone: a refused backup, a card filling up) in the words a
+    // clinician reads at a glance, the reason a tap away; the health document's state stays "degraded" (tools read it)
+    const words = { ok: "Station OK", degraded: "Needs attention", down: "Station down", nodata: "Station no data",
       offline: "Station offline", unknown: "Station …" }[doc.state] || "Station ?";
     chip.textContent = words;
     chip.title = doc.reason || words;

@@ -104,7 +104,7 @@
       return { key: "nodata", strip: "no data", reason: silent === null ? h.reason || "no data"
         : `no data: the acquisition has sent no frames for ${silent} s` };
     }
-    return { key: h.state || "unknown", strip: { ok: "OK", degraded: "degraded", down: "down" }[h.state] || "?",
+    return { key: h.state || "unknown", strip: { ok: "OK", degraded: "needs attention", down: "down" }[h.state] || "?",
       reason: h.reason || "" };
   }
 
