@@ -7,12 +7,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, request, url_for
+from flask import Blueprint, current_app, request, url_for
 
 from station.store.conditions import KNOWN_CONDITIONS
 from station.store.db import ValidationError
 from station.store.export import patient_history_csv
 from station.store.patients import MAX_PAGE
+from web.downloads import attachment, patient_file_name
 from web.jsonio import body_int, json_body, query_int
 from web.places import export_place
 from web.security import actor, api_error, roles, store
@@ -104,13 +105,8 @@ def erase_patient(patient_id: int):
 @export_place
 def export_patient(patient_id: int):
     text = patient_history_csv(store(), patient_id, actor=actor())
-    # the same name as `balance-station export patient IDENTIFIER` writes (identifiers are [A-Za-z0-9._-])
-    identifier = store().patients.get(patient_id)["identifier"]
-    return Response(
-        text,
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{identifier}-history.csv"'},
-    )
+    # named without the identifier (a shared tablet's list of downloads keeps the name): web.downloads
+    return attachment(text, "text/csv", patient_file_name(patient_id, "history", "csv"))
 
 
 @bp.post("/patients/<int:patient_id>/sessions")

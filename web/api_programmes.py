@@ -17,7 +17,7 @@ import re
 import threading
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, current_app, request
 
 from station.programmes.loader import load_programmes
 from station.programmes.report import programme_document, programme_glance
@@ -25,6 +25,7 @@ from station.programmes.template import ProgrammeError
 from station.store.db import NotFound, ValidationError
 from station.protocols.service import OPEN_AGAIN, ServiceUnavailable
 from web.api_station import NoTrialService, station_protocols, trial_service
+from web.downloads import attachment, patient_file_name
 from web.jsonio import json_body
 from web.security import actor, api_error, store
 
@@ -176,8 +177,7 @@ def export(patient_id: int):
     from station.store.export import patient_programmes_json
 
     text = patient_programmes_json(store(), patient_id, actor=actor())
-    return Response(text, mimetype="application/json",
-                    headers={"Content-Disposition": f'attachment; filename="patient-{patient_id}-programmes.json"'})
+    return attachment(text, "application/json", patient_file_name(patient_id, "programmes", "json"))
 
 
 def _document(assignment_id: int) -> dict:

@@ -16,11 +16,12 @@ import functools
 
 from flask import Blueprint, Response, current_app, request
 
-from station.reports.build import make_report, report_filename, report_patient_id
+from station.reports.build import make_report, report_patient_id
 from station.reports.context import clinic_of
 from station.reports.fhir_bundle import NothingToExport, patient_bundle, session_bundle, trial_bundle
 from station.store.db import ValidationError
 from web.api_station import station_protocols
+from web.downloads import attachment, patient_file_name
 from web.jsonio import query_int
 from web.places import export_place
 from web.security import actor, api_error, store
@@ -42,10 +43,6 @@ def _paper() -> str:
     return paper
 
 
-def _download(content, mimetype: str, filename: str) -> Response:
-    return Response(content, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-
-
 def _pdf(kind: str, object_id: int) -> Response:
     paper = _paper()
     patient = store().patients.get(report_patient_id(store(), kind, object_id))
@@ -53,7 +50,8 @@ def _pdf(kind: str, object_id: int) -> Response:
     pdf = make_report(kind, store(), object_id, protocols=protocols,
                       clinic=clinic_of(store(), current_app.config["STATION_CONFIG"]), actor=actor(), paper=paper,
                       wall_clock=current_app.config["WALL_CLOCK"])
-    return _download(pdf, "application/pdf", report_filename(kind, patient["identifier"], object_id))
+    what = {"session": f"session-{object_id}", "patient": "history", "programme": f"programme-{object_id}"}[kind]
+    return attachment(pdf, "application/pdf", patient_file_name(patient["id"], what, "pdf"))  # no identifier in the name
 
 
 @bp.get("/sessions/<int:session_id>/report.pdf")
@@ -77,7 +75,7 @@ def programme_report(assignment_id: int):
 def _fhir(build, object_id: int, filename: str) -> Response:
     protocols, _problem = station_protocols()
     text = build(store(), object_id, protocols, actor=actor(), wall_clock=current_app.config["WALL_CLOCK"])
-    return _download(text, FHIR_MIMETYPE, filename)
+    return attachment(text, FHIR_MIMETYPE, filename)
 
 
 @bp.get("/trials/<int:trial_id>/fhir.json")
@@ -90,14 +88,14 @@ def trial_fhir(trial_id: int):
 @bp.get("/sessions/<int:session_id>/fhir.json")
 @export_place
 def session_fhir(session_id: int):
-    identifier = store().patients.get(store().sessions.get(session_id)["patient_id"])["identifier"]
-    return _fhir(session_bundle, session_id, f"{identifier}-session-{session_id}.fhir.json")
+    patient_id = store().sessions.get(session_id)["patient_id"]
+    return _fhir(session_bundle, session_id, patient_file_name(patient_id, f"session-{session_id}", "fhir.json"))
 
 
 @bp.get("/patients/<int:patient_id>/fhir.json")
 @export_place
 def patient_fhir(patient_id: int):
-    identifier = store().patients.get(patient_id)["identifier"]
+    store().patients.get(patient_id)  # (404 for an unknown patient)
     part = query_int("part", 0, low=1, high=100_000) or None  # a long history: one part (409 names how many)
     return _fhir(functools.partial(patient_bundle, part=part), patient_id,
-                 f"{identifier}-history{'' if part is None else f'-part{part}'}.fhir.json")
+                 patient_file_name(patient_id, "history" + ("" if part is None else f"-part{part}"), "fhir.json"))

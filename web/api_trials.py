@@ -10,13 +10,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, current_app, request
 
 from station.acquire.frame import FRAME_DTYPE, grid_time_s
 from station.protocols.report import trial_cutoffs
 from station.store.db import ValidationError
 from station.store.export import trial_export_files, trial_sidecar_json, zip_files
 from web.api_station import station_protocols
+from web.downloads import attachment
 from web.jsonio import json_body, query_int
 from web.places import export_place
 from web.security import actor, store
@@ -81,8 +82,6 @@ def trial_frames(trial_id: int):
     return out
 
 
-def _download(content: bytes, mimetype: str, filename: str) -> Response:
-    return Response(content, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 @bp.get("/trials/<int:trial_id>/export.csv")
@@ -90,17 +89,17 @@ def _download(content: bytes, mimetype: str, filename: str) -> Response:
 def export_csv(trial_id: int):
     files = trial_export_files(store(), trial_id, actor=actor())
     name = f"trial-{trial_id}.csv"
-    return _download(files[name], "text/csv", name)
+    return attachment(files[name], "text/csv", name)
 
 
 @bp.get("/trials/<int:trial_id>/export.json")
 def export_json(trial_id: int):
     name = f"trial-{trial_id}.json"
-    return _download(trial_sidecar_json(store(), trial_id, actor=actor()), "application/json", name)
+    return attachment(trial_sidecar_json(store(), trial_id, actor=actor()), "application/json", name)
 
 
 @bp.get("/trials/<int:trial_id>/export.zip")
 @export_place
 def export_zip(trial_id: int):
     files = trial_export_files(store(), trial_id, actor=actor())
-    return _download(zip_files(files), "application/zip", f"trial-{trial_id}.zip")
+    return attachment(zip_files(files), "application/zip", f"trial-{trial_id}.zip")

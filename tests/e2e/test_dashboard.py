@@ -139,6 +139,14 @@ def downloaded(folder, name: str, timeout_s: float = 15.0, *, binary: bool = Fal
     raise AssertionError(f"{name} was not downloaded into {folder} (found {sorted(p.name for p in folder.iterdir())})")
 
 
+def patient_file(patient_id, what: str, extension: str) -> str:
+    """The name a patient's download has (web/downloads.py): its number, what it is, today in the clinic (this
+    computer's zone, the station's: no identifier a shared tablet's list of downloads would keep)."""
+    from station.store.timefmt import local_day
+
+    return f"patient-{int(patient_id)}-{what}-{local_day(time.time())}.{extension}"
+
+
 def page_width(driver) -> int:
     """How wide the page is: the viewport's width unless something sticks out to the right of it
     (and is not inside a box that scrolls or clips by design, e.g. the steps trace)."""
@@ -429,7 +437,8 @@ def test_a_clinic_session_from_setup_to_history(station, browsers, shots):
     wait(tablet, "the other measures", lambda d: len(css(d, ".history-chart")) > 1)
     assert time_held and css(tablet, ".history-chart svg circle.point")
     by_id(tablet, "export-history").click()
-    history_rows = list(csv.DictReader(io.StringIO(downloaded(downloads, "E2E-001-history.csv"))))
+    history_rows = list(csv.DictReader(io.StringIO(downloaded(downloads, patient_file(patient_url.rstrip("/").split("/")[-1],
+                                                                                       "history", "csv")))))
     assert len(history_rows) == 5 + len(repeats), (repeats, history_rows)  # one row a trial
 
     # -- the same pages on a phone: no sideways scrolling, details on demand ---------------------

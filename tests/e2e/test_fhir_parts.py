@@ -12,7 +12,7 @@ import json
 import pytest
 
 from conftest import set_size
-from test_dashboard import by_id, click_when_still, downloaded, wait
+from test_dashboard import by_id, click_when_still, downloaded, patient_file, wait
 from test_report_downloads import _build_patient
 
 pytestmark = pytest.mark.e2e
@@ -62,7 +62,7 @@ def test_a_long_history_is_offered_in_parts(reading_pages):
         assert driver.execute_script("return document.documentElement.scrollWidth") <= width
 
     click_when_still(tablet, "patient-fhir-part-2", "the FHIR part 2 link")
-    bundle = json.loads(downloaded(downloads, "E2E-REPORTS-history-part2.fhir.json", 60.0, binary=True))
+    bundle = json.loads(downloaded(downloads, patient_file(pid, "history-part2", "fhir.json"), 60.0, binary=True))
     assert bundle["resourceType"] == "Bundle"
     observations = [e for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"]
     assert observations

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Station, _browser_or_skip
-from test_dashboard import ADMIN, PHONE, api, at, by_id, click_when_still, css, downloaded, sign_in, wait
+from test_dashboard import ADMIN, PHONE, api, at, by_id, click_when_still, css, downloaded, patient_file, sign_in, wait
 
 pytestmark = pytest.mark.e2e
 
@@ -75,10 +75,10 @@ def test_report_and_fhir_buttons_download_audited_files(reports_station, browser
     tablet.get(f"{station.url}/sessions/{sid}")
     wait(tablet, "the visit's results", lambda d: " · " in by_id(d, "results-summary").text)
     click_when_still(tablet, "session-report", "the visit report button")
-    pdf = downloaded(downloads, f"E2E-REPORTS-session-{sid}.pdf", 30.0, binary=True)
+    pdf = downloaded(downloads, patient_file(pid, f"session-{sid}", "pdf"), 30.0, binary=True)
     assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") >= 2
     click_when_still(tablet, "session-fhir", "the visit FHIR button")
-    bundle = json.loads(downloaded(downloads, f"E2E-REPORTS-session-{sid}.fhir.json", 30.0, binary=True))
+    bundle = json.loads(downloaded(downloads, patient_file(pid, f"session-{sid}", "fhir.json"), 30.0, binary=True))
     assert bundle["resourceType"] == "Bundle"
     observations = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"]
     assert observations and {o["subject"]["identifier"]["value"] for o in observations} == {"E2E-REPORTS"}
@@ -86,7 +86,7 @@ def test_report_and_fhir_buttons_download_audited_files(reports_station, browser
     tablet.get(f"{station.url}/patients/{pid}")
     wait(tablet, "the patient page", lambda d: by_id(d, "patient-title").text == "E2E-REPORTS")
     click_when_still(tablet, "patient-report", "the history report button")
-    assert downloaded(downloads, "E2E-REPORTS-history.pdf", 30.0, binary=True).startswith(b"%PDF")
+    assert downloaded(downloads, patient_file(pid, "history", "pdf"), 30.0, binary=True).startswith(b"%PDF")
     assert by_id(tablet, "patient-fhir").is_displayed()
 
     tablet.get(f"{station.url}/assignments/{aid}")
@@ -95,7 +95,9 @@ def test_report_and_fhir_buttons_download_audited_files(reports_station, browser
     position = by_id(tablet, "programme-position").text
     assert "· assessment Baseline due since " in position and "not yet run" in position, position
     click_when_still(tablet, "programme-report", "the programme report button")
-    assert downloaded(downloads, f"E2E-REPORTS-programme-{aid}.pdf", 30.0, binary=True).startswith(b"%PDF")
+    assert downloaded(downloads, patient_file(pid, f"programme-{aid}", "pdf"), 30.0, binary=True).startswith(b"%PDF")
+    # the browser's list of downloads (a shared tablet's) names no patient: each file by the patient's number
+    assert not [p.name for p in downloads.iterdir() if "E2E-REPORTS" in p.name], sorted(p.name for p in downloads.iterdir())
 
     audit = api(tablet, "GET", "/api/audit?action=patient.export&limit=20")
     assert audit["status"] == 200, audit
@@ -122,7 +124,7 @@ TOP_BUTTONS = {
     "trial": ("trial-title", " · ", ("export-csv", "export-json", "export-zip", "export-fhir")),
 }
 HEADER = "header nav a, header nav button, #health-chip"
-HEALTH_WORDS = ("Station …", "Station OK", "Station degraded", "Station down", "Station no data", "Station offline")
+HEALTH_WORDS = ("Station …", "Station OK", "Needs attention", "Station down", "Station no data", "Station offline")
 
 
 def _places(driver, ids: tuple[str, ...]) -> dict:
