@@ -258,8 +258,8 @@ def format_summary(summary: dict, protocol=None) -> str:
     from station.reference import norms
     from station.reference.measures import describe
 
-    from station.protocols.walk_words import TREADMILL_KEY_MEASURES, WALK_KEY_MEASURES, perry_class_reference
-    from station.reports.text import belt_speed, counted, quantity, time_held
+    from station.protocols.walk_words import COUNTS, TREADMILL_KEY_MEASURES, WALK_KEY_MEASURES, perry_class_reference
+    from station.reports.text import belt_speed, counted, number, quantity, time_held
 
     def not_applied(cut: dict, unit: str) -> str | None:
         """A cut-off set in a population the patient is not known to belong to, in the pages' words: one
@@ -303,7 +303,8 @@ def format_summary(summary: dict, protocol=None) -> str:
                     else ("walk_time_s", "walk_speed_m_s", "cadence_steps_min", "step_time_cv_pct")):
             if key in values:  # its label and unit, by the unit's rule of the pages and reports ("time 3.53 s")
                 label, unit = (treadmill_labels if treadmill else walk_labels)[key]
-                shown = belt_speed(values[key]) if treadmill and key == "walk_speed_m_s" else quantity(values[key], unit)
+                shown = belt_speed(values[key]) if treadmill and key == "walk_speed_m_s" \
+                    else number(values[key]) if key in COUNTS else quantity(values[key], unit)  # a count: "1", not "1.00"
                 parts.append(f"{label} {shown}")
         for key in ("mean_velocity_cm_s", "ellipse_area_cm2"):
             if key in values:

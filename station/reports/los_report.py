@@ -14,7 +14,7 @@ from reportlab.lib.units import mm
 
 from station.reports.layout import p, table
 from station.reports.references import Citations
-from station.reports.text import num, number, quantity
+from station.reports.text import fixed, num, number, quantity
 
 ORDER = ("f", "fr", "r", "br", "b", "bl", "l", "fl")
 SHORT = {"f": "F", "fr": "FR", "r": "R", "br": "BR", "b": "B", "bl": "BL", "l": "L", "fl": "FL"}
@@ -72,7 +72,7 @@ def _method_words(section: dict, citations: Citations) -> list:
     method, names = _cite(section, citations, "method"), _cite(section, citations, "names")
     words = ("Method: eight targets, one lean each, and the test's five measures" + (f" {method}" if method else "")
              + (f" (their names as in {names})" if names else "") + ". ")
-    words += f"Height {number(los.get('height_cm'), 3)} cm; targets" if los.get("height_cm") else "Targets"
+    words += f"Height {fixed(los.get('height_cm'), 0)} cm; targets" if los.get("height_cm") else "Targets"  # as the page
     deg = los.get("theoretical_limits_deg") or {}
     if los.get("limits_source") == "previous":
         words += " at the limits reached in the previous test."

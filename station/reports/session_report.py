@@ -15,11 +15,11 @@ from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
 
 from station.protocols.report import cutoff_reading, session_results
-from station.protocols.walk_words import counts_words, imu_gaps_line
+from station.protocols.walk_words import COUNTS, counts_words, imu_gaps_line
 from station.reports.charts import statokinesigram
 from station.reports.layout import content_width, p, table
 from station.reports.references import Citations, reference_words
-from station.reports.text import belt_speed, counted, day, mean_of, number, time_held, with_unit
+from station.reports.text import belt_speed, counted, day, fixed, mean_of, number, significant, time_held, with_unit
 from station.store.trials import CorruptFrames
 
 TRACES_PER_CONDITION = 3
@@ -101,6 +101,7 @@ def _measures_table(condition: dict, citations: Citations, width: float):
             else "; ".join(km["sessions"]) if km.get("sessions") \
             else counts_words(km["counts"], "treadmill" if treadmill else "overground") if km.get("counts") \
             else time_held(km.get("value")) if km.get("metric") == "time_held_s" \
+            else fixed(km.get("value"), 0) if km.get("metric") in COUNTS \
             else with_unit(km.get("value"), unit)  # a count as counted, each trial's: never a mean rounded
         if km.get("each"):  # a mean of several trials: said so, with each ("3.66 s (mean of 2 trials: 3.69, 3.63 s)")
             value += f" ({mean_of(km['each'], unit, km.get('each_noun') or 'trials')})"
@@ -168,8 +169,8 @@ def _romberg(section: dict) -> list:
     romberg = section.get("romberg")
     if not romberg:
         return []
-    words = (f"Romberg quotient (eyes closed / eyes open): sway area {number(romberg.get('romberg_quotient_area'), 3)}, "
-             f"sway velocity {number(romberg.get('romberg_quotient_velocity'), 3)}")
+    words = (f"Romberg quotient (eyes closed / eyes open): sway area {significant(romberg.get('romberg_quotient_area'))}, "
+             f"sway velocity {significant(romberg.get('romberg_quotient_velocity'))}")
     if romberg.get("note"):
         words += f". {romberg['note']}"
     return [p(words)]
@@ -181,11 +182,11 @@ def _sensory(section: dict) -> list:
         return []
     out = []
     if sensory.get("composite_s") is not None:
-        out.append(p(f"mCTSIB composite: {number(sensory['composite_s'], 4)} s of {number(sensory['max_s'], 3)} s "
-                     f"({number(sensory.get('composite_pct'), 3)} %)"))
+        out.append(p(f"mCTSIB composite: {fixed(sensory['composite_s'], 1)} s of {number(sensory['max_s'], 3)} s "
+                     f"({fixed(sensory.get('composite_pct'), 0)} %)"))  # as the visit's page
     else:
         out.append(p("mCTSIB composite: not given (not every condition has a score)."))
-    ratios = "; ".join(f"{r['label']}: {number(r['ratio'], 3)}" for r in sensory.get("ratios") or [])
+    ratios = "; ".join(f"{r['label']}: {fixed(r['ratio'], 2)}" for r in sensory.get("ratios") or [])
     if ratios:
         out.append(p(f"Sway-velocity ratios: {ratios}. {sensory.get('note', '')}", "small"))
     return out
@@ -203,7 +204,7 @@ def _romberg_cutoffs(section: dict, citations: Citations) -> list:
                          f"{citations.cite(cut.get('source'), cut.get('doi'))}", "small"))
             continue
         verdict = "no value" if cut.get("flagged") is None else ("flagged" if cut["flagged"] else "not flagged")
-        out.append(p(f"{cut['metric']}: {number(cut.get('value'), 3)} ({verdict}; {side} {number(limit, 3)}: "
+        out.append(p(f"{cut['metric']}: {significant(cut.get('value'))} ({verdict}; {side} {number(limit, 3)}: "
                      f"{cut.get('meaning', '')}) {citations.cite(cut.get('source'), cut.get('doi'))}", "small"))
     return out
 

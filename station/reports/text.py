@@ -9,7 +9,9 @@ Windows-1252 characters, so a few others that the station's words use are spelle
 >>> number(0.123456), number(1234.5), number(None), number(12.0), number(12.5)
 ('0.123', '1234', '–', '12', '12.5')
 >>> quantity(0.5431, "m/s"), quantity(1.982, "min"), quantity(0.11, "m/s"), quantity(23.0, "")
-('0.54 m/s', '1 min 59 s', '0.11 m/s', '23')
+('0.54 m/s', '1 min 59 s', '0.11 m/s', '23.0')
+>>> quantity(1.0, ""), quantity(1.0, "Hz"), quantity(0.5, "cm"), quantity(123.45, "cm")
+('1.00', '1.00 Hz', '0.500 cm', '123.5 cm')
 >>> change(0.00485, "m/s"), change(-0.0998, "s"), change(0.0485, "m/s"), change(0.0194, "%"), change(0.002, "min")
 ('0.00 m/s', '-0.10 s', '+0.05 m/s', '0.0 points', '0 s')
 >>> change(-0.6, "min"), change(1.2, "min"), mean_of([12.4, 10.2], "min", "sessions")
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import ROUND_HALF_UP, Decimal
 from xml.sax.saxutils import escape
 
 from station.store.timefmt import local_day
@@ -59,8 +62,10 @@ def _finite(value: object) -> float | None:
 
 
 def number(value: object, digits: int = 3) -> str:
-    """A value with ``digits`` significant digits (``–`` when there is none): for a value whose
-    unit has no rule in :data:`UNIT_DIGITS` (ratios, counts, sway in cm)."""
+    """A value with ``digits`` significant digits (``–`` when there is none), a whole one as a whole
+    number (``12``): for counts and settings (minutes planned, a height, a published limit). A measured
+    value prints as the pages print it: :func:`num` (:func:`significant` when its unit has no rule),
+    or :func:`fixed` where the page gives it decimals of its own."""
     value = _finite(value)
     if value is None:
         return "–"
@@ -71,6 +76,57 @@ def number(value: object, digits: int = 3) -> str:
     magnitude = int(math.floor(math.log10(abs(value))))
     decimals = max(0, digits - 1 - magnitude)
     return f"{value:.{decimals}f}"
+
+
+def _rounded(value: float, exponent: int) -> Decimal:
+    """``value`` rounded to a multiple of ``10**exponent`` as the pages' JavaScript rounds (``toFixed``,
+    ``toPrecision``): from the float's exact value, a tie away from zero (``62.5`` -> ``63``; Python's
+    formatting makes it ``62``)."""
+    return Decimal(value).quantize(Decimal(1).scaleb(exponent), rounding=ROUND_HALF_UP)
+
+
+def fixed(value: object, decimals: int) -> str:
+    """``value`` with ``decimals`` decimals, never ``-0.0`` (``–`` when there is none): the pages'
+    ``Station.fmt`` (web/static/js/app.js), for a value a page prints with decimals of its own.
+
+    >>> fixed(87.0, 1), fixed(-0.04, 1), fixed(31.0, 0), fixed(62.5, 0), fixed(None, 2)
+    ('87.0', '0.0', '31', '63', '–')
+    """
+    v = _finite(value)
+    if v is None:
+        return "–"
+    text = f"{_rounded(v, -decimals):f}"
+    return text[1:] if re.fullmatch(r"-0(\.0*)?", text) else text
+
+
+def significant(value: object) -> str:
+    """A measured value whose unit has no rule in :data:`UNIT_DIGITS` (a ratio, a step symmetry, a fractal
+    dimension, sway in cm, a frequency) as the pages print it (``Station.fmtSig``, web/static/js/app.js):
+    one decimal from 10, two from 1, three significant digits below; a whole value keeps its decimals as on
+    the page (``1.00``, not ``1``); ``0``, and ``–`` for none.
+
+    >>> significant(1.0), significant(12.0), significant(123.45), significant(0.5), significant(0.0012345)
+    ('1.00', '12.0', '123.5', '0.500', '0.00123')
+    >>> significant(0.99996), significant(-0.25), significant(0.0), significant(None)
+    ('1.00', '-0.250', '0', '–')
+    """
+    v = _finite(value)
+    if v is None:
+        return "–"
+    if v == 0:
+        return "0"
+    if abs(v) >= 10:
+        return fixed(v, 1)
+    if abs(v) >= 1:
+        return fixed(v, 2)
+    exponent = Decimal(abs(v)).adjusted()  # toPrecision(3): three digits from the first, after rounding
+    shown = _rounded(v, exponent - 2)
+    if shown.adjusted() > exponent:  # 0.99996 -> 1.00
+        exponent += 1
+        shown = _rounded(v, exponent - 2)
+    if exponent >= -6:
+        return f"{shown:f}"
+    return f"{shown.scaleb(-exponent):f}e{exponent}"  # as JavaScript writes it: 1.00e-7
 
 
 UNIT_DIGITS = {
@@ -87,22 +143,18 @@ def change_unit(unit: str) -> str:
     return "points" if unit == "%" else unit or ""
 
 
-def _decimals(value: float, unit: str) -> str:
-    text = f"{value:.{UNIT_DIGITS[unit]}f}"
-    return text[1:] if re.fullmatch(r"-0(\.0*)?", text) else text  # never "-0.0"
-
-
 def num(value: object, unit: str) -> str:
-    """``value`` by its unit's rule, without the unit (``0.54`` for m/s)."""
+    """``value`` by its unit's rule, without the unit (``0.54`` for m/s); no rule: :func:`significant`,
+    as the pages' ``Station.num``."""
     v = _finite(value)
     if v is None:
         return "–"
-    return _decimals(v, unit) if unit in UNIT_DIGITS else number(v, 3)
+    return fixed(v, UNIT_DIGITS[unit]) if unit in UNIT_DIGITS else significant(v)
 
 
 def quantity(value: object, unit: str) -> str:
-    """``value`` and its unit by the unit's rule (``0.54 m/s``); no rule: three significant digits; ``–`` for
-    none. A time walked (``min``, the treadmill's time walking) in minutes and seconds, as the pages say it
+    """``value`` and its unit by the unit's rule (``0.54 m/s``); no rule: as the pages (:func:`significant`);
+    ``–`` for none. A time walked (``min``, the treadmill's time walking) in minutes and seconds, as the pages say it
     (:func:`station.protocols.walk_words.walked_words`): ``1 min 59 s``, not ``2.0 min``."""
     v = _finite(value)
     if v is None:

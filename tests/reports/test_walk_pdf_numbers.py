@@ -73,6 +73,19 @@ def test_a_crossed_cut_off_says_the_verdict_for_the_patient(clinic_store, protoc
     assert "0.29 m/s" in text and "0.2918" not in text
 
 
+def test_a_whole_measured_value_keeps_the_pages_decimals_and_a_count_reads_whole(clinic_store, protocols, clinic):
+    """A step symmetry of exactly 1 printed "1" in the PDF where the visit's page says "1.00" (a measure
+    without a unit rule: three significant digits, Station.fmtSig); the steps, a count, stay "23"."""
+    store, patient_id, _clock = clinic_store
+    session = store.sessions.create(patient_id, {"label": "3mbw"}, actor=ACTOR)
+    _walk(store, session["id"], "backward-walk-3m", "fast",
+          {"walk_time_s": 10.0, "walk_speed_m_s": 0.3, "steps": 23, "step_symmetry": 1.0},
+          {"walk_time_s": 10.0, "walk_distance_m": 3.0, "walk_speed_m_s": 0.3})
+    text = _words(store, protocols, clinic, "session", session["id"])
+    assert "Step symmetry (1: both steps alike) 1.00 " in text, text
+    assert "Steps (whole recording) 23 " in text and "23.0" not in text
+
+
 def test_a_met_cut_off_reads_within_the_criterion(clinic_store, protocols, clinic):
     store, _patient_id, _clock = clinic_store
     patient_id = _older_adult(store)
