@@ -165,12 +165,14 @@ def _backup_hub(args: argparse.Namespace, config, url: str) -> int:
             print(f"no backup due: the newest ({backups[-1].path.name}) is {age_h:.1f} h old, "
                   f"backup.interval_h = {config.backup.interval_h:g}")
             return 0
-    try:
-        info = pg_backup.create_hub_backup(url, data_dir)
-    except StoreError as exc:  # BackupError included
+    try:  # when the disk has room for it (else refused in words, exit 1)
+        info, made_room, removed = pg_backup.back_up_hub_with_room(url, data_dir, config.backup.keep)
+    except StoreError as exc:  # BackupError (NoRoomForBackup) included
         raise UserError(str(exc)) from None
+    if made_room:
+        print(f"deleted {len(made_room)} old backup{'s' if len(made_room) != 1 else ''} first, for room (the rotation "
+              f"deletes them anyway, backup.keep = {config.backup.keep}): " + ", ".join(p.name for p in made_room))
     print(f"backup written: {info.path} ({_size(info.size_bytes)})")
-    removed = pg_backup.prune_hub_backups(data_dir, config.backup.keep)
     if removed:
         print(f"deleted {len(removed)} old backup{'s' if len(removed) != 1 else ''} "
               f"(backup.keep = {config.backup.keep}): " + ", ".join(p.name for p in removed))

@@ -430,10 +430,11 @@ def backup_room_needed(data_dir: str | os.PathLike) -> tuple[int, int]:
     return copy, copy + BACKUP_LEAVES_FREE_BYTES
 
 
-def _room_words(data_dir: Path, what: str, needed: int, free: int, parts: list[str]) -> str:
+def _room_words(data_dir: Path, what: str, needed: int, free: int, parts: list[str],
+                left_for: str = "recording and sign-in") -> str:
     """"the disk holding DIR has X free, and WHAT needs Y, Z more (PARTS, and 256 MB left for recording and
     sign-in)": the room rule's words, for a backup and for the copies that refuse like it."""
-    left = f"{_gb(BACKUP_LEAVES_FREE_BYTES)} left for recording and sign-in"
+    left = f"{_gb(BACKUP_LEAVES_FREE_BYTES)} left for {left_for}"
     return (f"the disk holding {data_dir} has {_gb(free)} free, and {what} needs {_gb(needed)}, {_gb(needed - free)} "
             f"more ({', '.join(parts) + ', and ' if parts else ''}{left})")
 
@@ -483,9 +484,24 @@ def back_up_with_room(data_dir: str | os.PathLike, keep: int, now_s: float | Non
     if keep < 1:
         raise ValueError(f"keep must be at least 1, got {keep}")
     data_dir = Path(data_dir)
-    copy, needed = backup_room_needed(data_dir)
+    deleted = make_room_for_backup(data_dir, keep, *backup_room_needed(data_dir), list_backups(data_dir))
+    written = create_backup(data_dir, now_s)
+    clear_refusal(data_dir)
+    pruned = tuple(prune_backups(data_dir, keep))
+    room = room_left(data_dir, keep)
+    short = room if room is not None and room["days"] < ROOM_WARNING_DAYS else None
+    _remember_room(data_dir, short)
+    return BackupWritten(written, deleted, pruned, short)
+
+
+def make_room_for_backup(data_dir: Path, keep: int, copy: int, needed: int, backups: list[BackupInfo], *,
+                         server: bool = False) -> tuple[Path, ...]:
+    """Room on ``data_dir``'s disk for a backup of ``copy`` bytes that must leave ``needed`` - ``copy``
+    free besides (see "Room" above): the older ``backups`` (oldest first) that the rotation to
+    ``keep`` deletes after the new one anyway are deleted first, as far as needed, never the newest;
+    returns those deleted. NoRoomForBackup (nothing deleted) if even that is not enough; ``server``:
+    in the words of the hub's server, not of a station's card (:mod:`station.store.pg_backup`)."""
     free = free_bytes(data_dir)
-    backups = list_backups(data_dir)
     # the rotation keeps the new one and keep - 1 others; the newest stays until the new one is written
     deletable = backups[: max(0, min(len(backups) - 1, len(backups) - (keep - 1)))]
     to_delete: list[BackupInfo] = []
@@ -496,19 +512,14 @@ def back_up_with_room(data_dir: str | os.PathLike, keep: int, now_s: float | Non
         to_delete.append(info)
         room += _disk_bytes(info)
     if room < needed:
-        raise NoRoomForBackup(_no_room_message(data_dir, keep, copy, needed, free, backups), needed, free)
+        raise NoRoomForBackup(_no_room_message(data_dir, keep, copy, needed, free, backups, server=server),
+                              needed, free)
     deleted = []
     for info in to_delete:
         with contextlib.suppress(FileNotFoundError):
             info.path.unlink()
             deleted.append(info.path)
-    written = create_backup(data_dir, now_s)
-    clear_refusal(data_dir)
-    pruned = tuple(prune_backups(data_dir, keep))
-    room = room_left(data_dir, keep)
-    short = room if room is not None and room["days"] < ROOM_WARNING_DAYS else None
-    _remember_room(data_dir, short)
-    return BackupWritten(written, tuple(deleted), pruned, short)
+    return tuple(deleted)
 
 
 def room_left(data_dir: str | os.PathLike, keep: int) -> dict | None:
@@ -553,15 +564,19 @@ def room_words(room: dict) -> str:
             "lower [backup] keep, or use a bigger card")
 
 
-def _no_room_message(data_dir: Path, keep: int, copy: int, needed: int, free: int, backups: list[BackupInfo]) -> str:
+def _no_room_message(data_dir: Path, keep: int, copy: int, needed: int, free: int, backups: list[BackupInfo], *,
+                     server: bool = False) -> str:
     held = sum(b.size_bytes for b in backups)
     kept = (f"the {len(backups)} backup{'s' if len(backups) != 1 else ''} in {backups_dir(data_dir)} take {_gb(held)}"
             if backups else f"there is no backup in {backups_dir(data_dir)} yet")
+    left_for, media, bigger = (("the hub's database", "server's disk", "give the hub's server more disk") if server else
+                               ("recording and sign-in", "card", "move the station to a bigger card"))
+    copied = f"a copy of the {_gb(copy - BACKUP_MARGIN_BYTES)} database" + (" at most (a dump is compressed)" if server else "")
     return (
-        f"no backup made: {_room_words(data_dir, 'a backup', needed, free, [f'a copy of the {_gb(copy - BACKUP_MARGIN_BYTES)} database'])}; "
+        f"no backup made: {_room_words(data_dir, 'a backup', needed, free, [copied], left_for)}; "
         f"{kept}, and backup.keep = {keep} keeps the newest {keep}; to make room: copy the "
-        "backups off the card (they hold patient data: keep the copies protected) and delete the older ones, or lower "
-        "[backup] keep in the configuration, or move the station to a bigger card; nothing was deleted"
+        f"backups off the {media} (they hold patient data: keep the copies protected) and delete the older ones, or lower "
+        f"[backup] keep in the configuration, or {bigger}; nothing was deleted"
     )
 
 

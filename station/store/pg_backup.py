@@ -11,6 +11,14 @@ PostgreSQL's custom format, the station schema's tables, the schema version it h
 then renames it into place: a crash never leaves a half backup under a backup's name. A database
 that is not a balance station hub's, or of a newer schema than this software, is refused.
 
+**Room** (:func:`back_up_hub_with_room`, the ``backup`` command's): before ``pg_dump`` writes, the
+free space of the data directory's disk must hold the dump and leave
+:data:`station.store.backup.BACKUP_LEAVES_FREE_BYTES` besides, by the station's rule
+(:func:`station.store.backup.make_room_for_backup`: the old backups the rotation deletes anyway go
+first, never the newest); else it refuses in words, nothing written or deleted. The dump's size is
+bounded by the database's tables (:func:`hub_backup_room_needed`: no indexes; a dump is compressed,
+so smaller) or the newest dump, whichever is larger.
+
 **Restore** (:func:`restore_hub_backup`) needs the hub stopped (no ``balance-station`` session on
 the database). The archive is first copied to a private file and checked (a newer schema is
 refused before anything is touched); the current database is kept as a pre-restore backup; then,
@@ -55,6 +63,8 @@ from pathlib import Path
 from station.store import hub_epoch, setup_code
 from station.store.timefmt import utc_iso
 from station.store.backup import (
+    BACKUP_LEAVES_FREE_BYTES,
+    BACKUP_MARGIN_BYTES,
     BackupError,
     BackupInfo,
     CorruptDatabase,
@@ -63,6 +73,7 @@ from station.store.backup import (
     _fsync_path,
     _give_to_owner_of,
     backups_dir,
+    make_room_for_backup,
 )
 from station.store.db import StoreError
 from station.store.integrity import frame_count_problems, postgres_orphan_problems
@@ -396,6 +407,39 @@ def create_hub_backup(url: str, data_dir: str | os.PathLike, now_s: float | None
         with contextlib.suppress(FileNotFoundError):
             partial.unlink()
     return BackupInfo(final, float(int(now_s)), final.stat().st_size)
+
+
+def hub_backup_room_needed(url: str, data_dir: str | os.PathLike) -> tuple[int, int]:
+    """(bytes a dump of the hub database ``url`` may take, bytes the disk must have free for it):
+    the size of its tables (their data and TOAST, no indexes: what ``pg_dump`` writes, compressed)
+    or of the newest hub backup, whichever is larger, with
+    :data:`station.store.backup.BACKUP_MARGIN_BYTES`; and that plus
+    :data:`station.store.backup.BACKUP_LEAVES_FREE_BYTES`."""
+    raw = _connect(url)
+    try:
+        tables = int(raw.execute("SELECT coalesce(sum(pg_table_size(c.oid)), 0) FROM pg_class c JOIN pg_namespace n"
+                                 " ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'm')"
+                                 ).fetchone()[0])
+    finally:
+        raw.close()
+    backups = list_hub_backups(data_dir)
+    copy = max(tables, backups[-1].size_bytes if backups else 0) + BACKUP_MARGIN_BYTES
+    return copy, copy + BACKUP_LEAVES_FREE_BYTES
+
+
+def back_up_hub_with_room(url: str, data_dir: str | os.PathLike, keep: int,
+                          now_s: float | None = None) -> tuple[BackupInfo, tuple[Path, ...], list[Path]]:
+    """A hub backup (:func:`create_hub_backup`) when the data directory's disk has room for it (see
+    "Room" above), then the rotation to ``keep``: ``(backup, deleted first for room, pruned after)``.
+    NoRoomForBackup (a BackupError: words saying what is needed, what is free and what to do) if
+    not, nothing written or deleted."""
+    if keep < 1:
+        raise ValueError(f"keep must be at least 1, got {keep}")
+    data_dir = Path(data_dir)
+    copy, needed = hub_backup_room_needed(url, data_dir)
+    deleted = make_room_for_backup(data_dir, keep, copy, needed, list_hub_backups(data_dir), server=True)
+    info = create_hub_backup(url, data_dir, now_s)
+    return info, deleted, prune_hub_backups(data_dir, keep)
 
 
 # -- inspecting an archive -----------------------------------------------------------------------
