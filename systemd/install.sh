@@ -505,8 +505,9 @@ make_dir "$STATE" 700 "$USER_NAME" "$USER_NAME"
 # whoever opened it first would otherwise become its administrator (station/store/setup_code.py).
 # Wherever data_dir is, also on an update of a station never set up (an older version made no
 # code). Kept until used (each run prints it again), deleted with the first administrator (the
-# setup page, or `balance-station users add NAME --role admin`). The hub: on a fresh installation
-# (its accounts are in PostgreSQL).
+# setup page, or `balance-station users add NAME --role admin`). The hub: when its PostgreSQL
+# database holds no account (hub_accounts); a database that cannot be asked yet (a fresh server: it
+# is made below; a --root installation) counts as none while the hub has never started (no web key).
 # accounts_in DB: how many accounts the station's database holds, read without migrating it and as
 # the data directory's owner (the -shm file a read-only opening makes stays the service's);
 # nothing printed if it cannot be read (the reason in $TMP/accounts).
@@ -526,11 +527,38 @@ else:
     print(0)  # no schema yet
 EOF
 }
+# hub_accounts: how many accounts the hub's database ($HUB_DATABASE, given to Python in the
+# environment: a URL may hold a password; with hub.env's PGPASSFILE) holds, asked as the hub's user
+# on this system (peer authentication) with its driver; nothing printed if it cannot be asked (the
+# reason in $TMP/accounts).
+hub_accounts() {
+    local python=$PYTHON as=()
+    [ "$WITH_VENV" -eq 0 ] || python=$(r "$VENV/bin/python")
+    [ "$LIVE" -eq 0 ] || as=(runuser -u "$USER_NAME" --)
+    local passfile=""
+    [ ! -f "$(r "$ETC/hub.env")" ] || passfile=$(sed -n 's/^PGPASSFILE=//p' "$(r "$ETC/hub.env")" | tail -n 1)
+    BALANCE_STATION_DATABASE=$HUB_DATABASE PGPASSFILE=${passfile:-${PGPASSFILE:-}} "${as[@]}" "$python" -I - \
+        2>"$TMP/accounts" <<'EOF' || true
+import os, psycopg
+with psycopg.connect(os.environ["BALANCE_STATION_DATABASE"], connect_timeout=5) as conn:
+    if conn.execute("SELECT to_regclass('public.users')").fetchone()[0] is None:
+        print(0)  # no schema yet
+    else:
+        print(conn.execute("SELECT count(*) FROM users").fetchone()[0])
+EOF
+}
 SETUP_CODE=""
 CODE_FILE=$DATA_DIR/setup-code
 NO_ACCOUNT=0
 if [ "$HUB" -eq 1 ]; then
-    [ -e "$(r "$DATA_DIR/secret_key")" ] || NO_ACCOUNT=1      # the hub's web key, made at its first start
+    accounts=$(hub_accounts)
+    if [ "$accounts" = 0 ]; then
+        NO_ACCOUNT=1
+    elif [ -z "$accounts" ] && [ ! -e "$(r "$DATA_DIR/secret_key")" ]; then
+        NO_ACCOUNT=1                                        # never started (the web key comes at its first start)
+    elif [ -z "$accounts" ]; then
+        say "warning: could not count the accounts in the hub's database ($(tail -n 1 "$TMP/accounts")); no setup code made: if nobody has set the hub up yet, create its administrator now (sudo balance-station --config $CONFIG users add NAME --role admin --database URL)"
+    fi
 elif [ ! -s "$(r "$DATA_DIR/station.sqlite3")" ]; then
     NO_ACCOUNT=1                                            # no database yet (or an empty file)
 else
