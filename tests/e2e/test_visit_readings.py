@@ -71,6 +71,10 @@ def test_treadmill_sessions_of_other_plans_are_each_said(reading_pages, shots):
         assert "Change since the first session: not compared: planned 1 vs 30 min." in page, page
         assert "Change since the first session: not compared: belt speed 1.8 vs 2.0 km/h." in page, page  # cadence
         assert "-0.7 min" not in page and "-0.6 min" not in page, page
+        # times walked under 2 min drawn in seconds: an axis of whole seconds, not of 0.2, 0.4 ... min
+        axis = [t.get_attribute("textContent") for t in
+                css(driver, '.history-chart[data-metric="walking_min"] svg.chart > text:not(.day):not(.session-tick)')]
+        assert "s" in axis and "min" not in axis and all(t == "s" or t.isdigit() for t in axis), axis
         assert driver.execute_script("return document.documentElement.scrollWidth") <= size[0], size
         driver.save_screenshot(str(shots / f"treadmill-history-{size[0]}x{size[1]}.png"))
 

@@ -98,8 +98,14 @@
   const drawCharts = (root) => root.querySelectorAll(".chart-slot").forEach((slot) => slot.draw());
 
   function chartCard(s, durations) {
-    const points = chartPoints(s);
+    let points = chartPoints(s);
     const opts = { mdc: s.mdc ? s.mdc.value : null, unit: s.unit, label: `${s.label}, ${s.condition_label}`, zeroIsUnable: s.metric === "time_held_s" };
+    if (s.unit === "min" && Math.max(...points.map((p) => p.value)) < 2) {
+      // times walked all under 2 min drawn in seconds (an axis of 0, 50, 100 s, not of 0.2, 0.4 ... min: decimal
+      // minutes, as the points' words are not); a longer dose keeps its minutes (0, 10, 20, 30)
+      points = points.map((p) => ({ ...p, value: p.value * 60 }));
+      Object.assign(opts, { unit: "s", mdc: opts.mdc === null ? null : opts.mdc * 60 });
+    }
     if (s.metric === "weight_left_pct") opts.around = 50;
     else opts.floor = 0;
     if (s.metric === "time_held_s" && durations[s.protocol]) opts.ceiling = durations[s.protocol];
