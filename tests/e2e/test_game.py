@@ -6,16 +6,18 @@ the per-target results; the patient page lists the game."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
 
-from test_dashboard import api, by_id, css, setup_admin, wait
+from conftest import set_size
+from test_dashboard import PHONE, TABLET, api, by_id, css, setup_admin, wait
 
 pytestmark = pytest.mark.e2e
 
 
-def test_reach_and_hold_game_in_the_browser(station_for, browsers):
+def test_reach_and_hold_game_in_the_browser(station_for, browsers, shots):
     started = time.monotonic()
     station = station_for("patient")
     tablet, _downloads = browsers("tablet")
@@ -93,3 +95,11 @@ def test_reach_and_hold_game_in_the_browser(station_for, browsers):
     wait(tablet, "the training games", lambda d: css(d, ".training-table tbody tr"))
     assert "Reach and hold" in css(tablet, ".training-table tbody tr")[0].text
     assert time.monotonic() - started < 120  # bounded (29 s on a quiet machine); not a speed test
+    # the time played as every page says a time, minutes and seconds (it read "0.2", in a column "Minutes")
+    headers = [h.text for h in css(tablet, ".training-table thead th")]
+    played = css(tablet, ".training-table tbody tr")[0].find_elements("css selector", "td")[headers.index("Time played")].text
+    assert re.fullmatch(r"\d+ s|\d+ min( \d+ s)?", played), played
+    for size in (TABLET, PHONE):
+        set_size(tablet, size)
+        css(tablet, ".training-table")[0].location_once_scrolled_into_view
+        tablet.save_screenshot(str(shots / f"training-table-{size[0]}x{size[1]}.png"))
