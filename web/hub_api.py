@@ -138,6 +138,9 @@ retrying by itself. A leaked token so finds at most 800 unknown identifiers an h
 a patient on the hub named by the guess (audited ``patient.create`` by ``station:NAME``), where
 before it found any number at push speed; its finds of identifiers the hub holds are lookups
 (:data:`LOOKUPS_PER_STATION`)."""
+RESTORE_NOTICE_MAX_BYTES = 32 * 1024
+"""The largest restore notice: its mark, and up to 100 visits, 100 trials and 100 queued changes
+above it with their times (about 40 bytes each: 12 kB); it was 4 kB, which 60 of them outgrew."""
 LOOKUP_MAX_BYTES = 4 * 1024
 """The largest body of a lookup by identifier (an identifier and two numbers: under 200 bytes)."""
 
@@ -253,7 +256,7 @@ def push():
 @bp.post("/api/hub/station-restored")
 @station_only
 def station_restored():
-    request.max_content_length = 4096
+    request.max_content_length = RESTORE_NOTICE_MAX_BYTES
     return hub().station_restored(g.station, json_body())
 
 

@@ -38,7 +38,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                            "corrupt: /healthz counts them) dealt with; kept, audited, no longer counted")
     what.add_argument("--restored-from", type=Path, metavar="BACKUP",
                       help="this station's database was put back from BACKUP by hand, not with `balance-station "
-                           "restore`: mark it so, so that the hub takes its changes again")
+                           "restore`: mark it so, so that the hub takes its changes again. Refused here: another "
+                           "station's backup, a later one, one holding other records under the same ids, and an older "
+                           "one when the hub acknowledged changes made after it. An older one whose later changes were "
+                           "never acknowledged cannot be told here; the hub tells at the next sync (it refuses the "
+                           "mark when it holds one of the visits, trials or queued changes above it as they are: they "
+                           "were not lost). If it holds none of them, nothing of them reached it, and marking with "
+                           "the older backup duplicates nothing")
     what.add_argument("--not-restored", action="store_true",
                       help="this station's database was not restored: drop the restore mark its next sync would send "
                            "(the hub refused it, saying so)")

@@ -141,6 +141,18 @@ def held_above(conn, restored: dict) -> dict:
         (int(restored["ids"].get(entity, 0)),))] for entity, table, column in HELD}
 
 
+def queued_above(conn, restored: dict) -> list[list]:
+    """``[[seq, at], ...]``: the first :data:`HELD_SHOWN` changes queued in the database open in
+    ``conn`` above its mark ``restored``'s change number, with their time: a database put back from
+    that backup made each of them after the restore, so the hub cannot hold one of them as it is;
+    one it holds with the same number and time reached it from the database that was not lost, and
+    the backup is older than the one the database came from (:func:`station.sync.hub_restore.notice`).
+    That is how an older backup is found when nothing after it was acknowledged (:func:`check_base`
+    cannot tell then)."""
+    return [[int(seq), at] for seq, at in conn.execute(
+        f"SELECT seq, at FROM sync_outbox WHERE seq > ? ORDER BY seq LIMIT {HELD_SHOWN}", (int(restored.get("seq") or 0),))]
+
+
 def clear(conn) -> bool:
     """Drop the database's restore mark not yet told (it was not restored: ``sync --not-restored``);
     whether there was one."""

@@ -123,13 +123,16 @@ def notice(hub, station, body: object) -> dict:
     its changes the hub forgot, the first time it answers; 0 after). Any other: held as the
     station's waiting notice (replacing one before) and Conflict (409) with :func:`waiting_words`;
     but a notice whose ``held`` (the station's visits and trials above the mark, with their start)
-    names one the hub maps from this station with the same start is refused (Conflict, nothing
-    kept): that record was not lost, so the mark is not of the backup the database came from."""
+    names one the hub maps from this station with the same start, or whose ``queued`` (its queued
+    changes above the mark, with their time) one the hub applied from it as it is, is refused
+    (Conflict, nothing kept): that record or change was not lost, so the mark is not of the backup
+    the database came from."""
     if not isinstance(body, dict):
         raise ValidationError({"body": "must be a JSON object"})
     hub._bind(station, body.get("station_id"))
     mark = check_mark(body.get("restored"))
     held = _held(body.get("held"))
+    queued = _queued(body.get("queued"))
     now = utc_iso(hub._now())
     with hub._db.write() as conn:
         last = int(conn.execute("SELECT last_seq FROM hub_stations WHERE id = ?", (station.id,)).fetchone()[0])
@@ -147,12 +150,16 @@ def notice(hub, station, body: object) -> dict:
                 _write(conn, station.id, exists, state, now)
             return {"last_seq": last, "forgotten": forgotten}
         kept = _not_lost(conn, station.id, held)
-        if kept is not None:
-            entity, local_id = kept
-            words = {"session": "visit", "trial": "trial"}[entity]
-            raise Conflict(f"this station still holds its {words} #{local_id} as the hub has it from the station (started "
-                           "at the same time): what it recorded after the backup its restore mark names was not lost, "
-                           "so its database was not restored from that backup; the hub changed nothing. If the "
+        same = _applied_as_queued(conn, station.id, queued)
+        if kept is not None or same is not None:
+            if kept is not None:
+                entity, local_id = kept
+                what = (f"its {({'session': 'visit', 'trial': 'trial'}[entity])} #{local_id} as the hub has it from the "
+                        "station (started at the same time)")
+            else:
+                what = f"its change #{same} as the hub applied it from the station (the same change, made at the same time)"
+            raise Conflict(f"this station still holds {what}: what it recorded after the backup its restore mark names was "
+                           "not lost, so its database was not restored from that backup; the hub changed nothing. If the "
                            "database was put back by hand from another backup, mark it with that one (`balance-station "
                            "sync --restored-from BACKUP`); if it was not restored, drop the mark: `balance-station sync "
                            "--not-restored`")
@@ -183,6 +190,31 @@ def _held(held: object) -> dict:
             raise ValidationError({f"held.{entity}": f"must be at most {HELD_MAX} pairs [id, started_at]"})
         out[entity] = {r[0]: r[1] for r in rows}
     return out
+
+
+def _queued(queued: object) -> dict:
+    """A notice's ``queued`` (:func:`station.store.restore_marks.queued_above`: ``[[seq, at], ...]``),
+    checked, as ``{seq: at}``; {} when absent (a station before it)."""
+    if queued is None:
+        return {}
+    if (not isinstance(queued, list) or len(queued) > HELD_MAX
+            or not all(isinstance(q, list) and len(q) == 2 and isinstance(q[0], int) and not isinstance(q[0], bool)
+                       and 0 < q[0] < 2**62 and isinstance(q[1], str) and len(q[1]) <= 64 for q in queued)):
+        raise ValidationError({"queued": f"must be at most {HELD_MAX} pairs [seq, at]"})
+    return {q[0]: q[1] for q in queued}
+
+
+def _applied_as_queued(conn, station_row: int, queued: dict) -> int | None:
+    """The first change the station holds queued above its mark that the hub applied from it with
+    the same number and time (the same change: it was not lost), or None."""
+    if not queued:
+        return None
+    marks = ", ".join("?" * len(queued))
+    for seq, at in conn.execute(f"SELECT seq, at FROM hub_applied WHERE station = ? AND seq IN ({marks}) ORDER BY seq",
+                                (station_row, *queued)).fetchall():
+        if at == queued[int(seq)]:
+            return int(seq)
+    return None
 
 
 def _not_lost(conn, station_row: int, held: dict) -> tuple[str, int] | None:

@@ -13,7 +13,9 @@ merged as any station's are (last writer wins per patient field; a trial or visi
 sends again replaces the hub's copy of it). The mark is then kept as told, and sent no more. With
 the mark go the start times of the visits and trials held here above it
 (:func:`station.store.restore_marks.held_above`): one the hub maps with the same start was not
-lost, and the hub refuses the mark (the database was not restored from that backup).
+lost, and the hub refuses the mark (the database was not restored from that backup); so do its
+first queued changes above the mark, with their time (:func:`station.store.restore_marks.queued_above`):
+one the hub applied as it is reached the hub from the database that was not lost.
 
 A hub whose software is older answers ``404``: the sync goes on as before (the hub refuses the
 restored station's reused numbers with words that say what to do, :mod:`station.sync.refused`).
@@ -156,6 +158,7 @@ def tell_hub(store, client: HubClient, hub_version=UNSEEN) -> dict | None:
         if restored is None or restored.get("told"):
             return None
         held = restore_marks.held_above(conn, restored)
+        queued = restore_marks.queued_above(conn, restored)
     before = unheard(store, client.url)
     if before is not None:
         try:
@@ -171,7 +174,7 @@ def tell_hub(store, client: HubClient, hub_version=UNSEEN) -> dict | None:
             "station_id": store.outbox.station_id,
             "restored": {"id": restored["id"], "seq": restored.get("seq"), "queued_from": restored.get("queued_from"),
                          "ids": restored.get("ids")},
-            "held": held})
+            "held": held, "queued": queued})
     except HubRefused as exc:
         if exc.status in (404, 405):  # a hub from before restored stations: as before, said once
             if _remember_unheard(store, client.url, restored["id"], hub_version):

@@ -13,6 +13,7 @@ from station.store import backup as store_backup
 from station.store import restore_marks
 from station.store.store import Store
 from station.sync.client import HubClient, HubRefused
+from station.sync.hub import Hub
 from station.sync.station_restore import PATH
 from station.sync.syncer import StationSync
 
@@ -196,3 +197,63 @@ def test_an_older_hub_is_told_the_restore_once_a_day_or_when_its_software_change
     with pytest.raises(HubRefused) as waiting:
         sync.sync_once()
     assert older.notices == 3 and "until the hub's administrator confirms it" in str(waiting.value)
+
+
+def test_restored_from_an_older_backup_when_nothing_after_it_was_acknowledged_is_refused_by_the_hub(
+        hub_store, station_factory, tmp_path, monkeypatch, capsys):
+    """The database came back from backup B2, and the operator names the older B1: the changes made
+    between them were not acknowledged when B2 was taken (the station was offline), so
+    `--restored-from` cannot tell. The lost database pushed them later: the hub holds them with the
+    same numbers and times as the database queues them above B1's mark, so they were not lost and
+    the hub refuses the mark (before, a training game, which shows no visit or trial, came twice)."""
+    import shutil
+
+    from test_sync_training import _play
+
+    gym = station_factory("gym")
+    patient, _ = _patient_with_trial(gym.store, "A-1")
+    gym.sync_once()
+    early = store_backup.create_backup(gym.store.data_dir, 1_800_000_000).path  # B1
+    _play(gym.store, patient["id"], None, 1.0)  # offline: queued, not acknowledged
+    late = store_backup.create_backup(gym.store.data_dir, 1_800_000_100).path  # B2
+    gym.sync_once()  # the lost database pushes the game
+    assert _count(hub_store, "SELECT count(*) FROM training_sessions") == 1
+    gym.store.close()
+    data_dir = tmp_path / "gym"
+    for name in ("station.sqlite3-wal", "station.sqlite3-shm"):
+        (data_dir / name).unlink(missing_ok=True)
+    shutil.copy(late, data_dir / "station.sqlite3")  # put back by hand from B2
+    gym.store = Store.open(data_dir)
+    monkeypatch.setenv("BALANCE_STATION_CONFIG", "")
+    assert main(["sync", "--restored-from", str(early), "--data-dir", str(data_dir)]) == 0  # cannot tell here
+    capsys.readouterr()
+    before = _mapping(hub_store)
+    with pytest.raises(HubRefused) as refused:  # the old code: held for confirmation, then the game came twice
+        StationSync(gym.store, gym.client).sync_once()
+    words = str(refused.value)
+    assert refused.value.status == 409 and "still holds its change #" in words
+    assert "as the hub applied it from the station (the same change, made at the same time)" in words
+    assert "was not restored from that backup" in words and "`balance-station sync --restored-from BACKUP`" in words
+    assert _mapping(hub_store) == before and Hub(hub_store).stations()[0]["restore_pending"] is None
+    # marked with the right backup, B2: held for the administrator as a restore is
+    assert main(["sync", "--not-restored", "--data-dir", str(data_dir)]) == 0
+    assert main(["sync", "--restored-from", str(late), "--data-dir", str(data_dir)]) == 0
+    with pytest.raises(HubRefused) as waiting:
+        StationSync(gym.store, gym.client).sync_once()
+    assert "until the hub's administrator confirms it" in str(waiting.value)
+    assert _count(hub_store, "SELECT count(*) FROM training_sessions") == 1
+
+
+def test_a_notice_with_a_hundred_visits_trials_and_changes_above_its_mark_is_taken(hub_store, station_factory):
+    """The notice names up to 100 visits, 100 trials and 100 queued changes: the hub's 4 kB bound
+    refused one with about 60 (413), so a restored station that recorded that much could never tell it."""
+    gym = station_factory("gym")
+    stamp = "2026-12-06T01:02:03.456789Z"
+    with pytest.raises(HubRefused) as held:  # the old code: 413, request body too large
+        gym.client.request("POST", PATH, body={
+            "station_id": gym.store.outbox.station_id,
+            "restored": {"id": "ab" * 16, "seq": 10**6, "queued_from": None, "ids": {e: 10**6 for e in ZERO}},
+            "held": {"session": [[10**6 + i, stamp] for i in range(1, 101)],
+                     "trial": [[10**6 + i, stamp] for i in range(1, 101)]},
+            "queued": [[10**6 + i, stamp] for i in range(1, 101)]})
+    assert held.value.status == 409 and "until the hub's administrator confirms it" in str(held.value)
