@@ -212,10 +212,12 @@ def walked_words(walking_min: float) -> str:
 
     >>> walked_words(0.333), walked_words(12.4), walked_words(1.0), walked_words(29.999), walked_words(0.9999)
     ('20 s', '12 min 24 s', '1 min', '30 min', '1 min')
+    >>> walked_words(0.0)  # nothing walked, in the plan's unit
+    '0 min'
     """
     s = math.floor(walking_min * 60.0 + 0.5)
     if s < 60:
-        return f"{s} s"
+        return f"{s} s" if s else "0 min"
     return f"{s // 60} min {s % 60} s" if s % 60 else f"{s // 60} min"
 
 

@@ -81,6 +81,16 @@ def test_a_programme_from_the_patient_page_to_its_first_assessment(station, brow
     by_id(tablet, "miss-session").click()
     wait(tablet, "the missed list", lambda d: "no transport" in by_id(d, "missed-list").text)
     assert "1 of 12 sessions done" in by_id(tablet, "adherence").text
+    # the time walked as every page says it (it read "Minutes: 29 of 360 planned"), at both sizes for a look
+    minutes = by_id(tablet, "adherence-minutes").text
+    assert minutes.startswith("Time walked: 29 min of 360 min planned"), minutes
+    weeks = by_id(tablet, "adherence-weeks").text  # a week not yet walked: "0 min / 90 min", not "0 s"
+    assert "29 min / 90 min" in weeks and "0 min / 90 min" in weeks and "0 s" not in weeks, weeks
+    for size, name in ((TABLET, "tablet"), ((390, 844), "phone")):
+        set_size(tablet, size)
+        by_id(tablet, "adherence").location_once_scrolled_into_view
+        tablet.save_screenshot(str(shots / f"programme-adherence-{name}.png"))
+    set_size(tablet, TABLET)
 
     # -- the baseline visit runs its first test from the programme ---------------------------
     css(tablet, '.cal-item.visit')[0].click()

@@ -15,15 +15,15 @@ from station.reports.text import change, mean_of, quantity
 
 
 def test_a_time_walked_reads_in_minutes_and_seconds():
-    assert [walked_words(m) for m in (0.333, 0.9999, 1.0, 12.4, 12.44, 29.999, 30.0, 90.5)] == [
-        "20 s", "1 min", "1 min", "12 min 24 s", "12 min 26 s", "30 min", "30 min", "90 min 30 s"]
+    assert [walked_words(m) for m in (0.0, 0.333, 0.9999, 1.0, 12.4, 12.44, 29.999, 30.0, 90.5)] == [
+        "0 min", "20 s", "1 min", "1 min", "12 min 24 s", "12 min 26 s", "30 min", "30 min", "90 min 30 s"]
     assert measure_words("walking_min", {"walking_min": 12.4, "planned_min": 30}, "treadmill") == \
         "Walked 12 min 24 s of the 30 min planned; more is better."
 
 
 def test_the_pdfs_say_a_time_walked_its_change_and_a_mean_so_too():
     assert quantity(19.6, "min") == "19 min 36 s" and quantity(0.3, "min") == "18 s"
-    assert (change(-0.6, "min"), change(1.2, "min"), change(0.001, "min")) == ("-36 s", "+1 min 12 s", "0 s")
+    assert (change(-0.6, "min"), change(1.2, "min"), change(0.001, "min")) == ("-36 s", "+1 min 12 s", "0 min")
     assert mean_of([12.4, 10.2], "min", "sessions") == "mean of 2 sessions: 12 min 24 s, 10 min 12 s"
     assert quantity(0.5431, "m/s") == "0.54 m/s"  # other units as before
 

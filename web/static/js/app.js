@@ -124,7 +124,7 @@ const Station = (() => {
   function walkedTime(min) {
     if (min === null || min === undefined || !Number.isFinite(Number(min))) return "–";
     const s = Math.round(Number(min) * 60);
-    if (s < 60) return `${s} s`;
+    if (s < 60) return s ? `${s} s` : "0 min"; // nothing walked in the plan's unit: "0 min / 90 min", not "0 s"
     return s % 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s / 60} min`;
   }
 
@@ -145,7 +145,7 @@ const Station = (() => {
   /* A change, always signed (a rise "+0.05 m/s", a fall "-0.10 s"; one that rounds to nothing "0.00 m/s"),
      a percentage's change in points ("+1.2 points"). */
   function change(value, unit) {
-    if (unit === "min") { // a time walked's change in its words: "+1 min 12 s", "-36 s", "0 s"
+    if (unit === "min") { // a time walked's change in its words: "+1 min 12 s", "-36 s", "0 min"
       const text = walkedTime(Math.abs(Number(value)));
       return text === "–" || !/[1-9]/.test(text) ? text : (Number(value) > 0 ? "+" : "-") + text;
     }
