@@ -19,7 +19,7 @@ from station.protocols.report import patient_history, visit_numbers
 from station.reports.charts import mdc_caption, series_chart
 from station.reports.layout import content_width, p, table
 from station.reports.references import Citations
-from station.reports.text import change, change_unit, counted, day, number, quantity, with_unit
+from station.reports.text import change, change_unit, counted, day, quantity, with_unit
 
 
 def series_block(series: dict, citations: Citations, width: float, visits: dict[int, int] | None = None) -> KeepTogether:
@@ -73,12 +73,12 @@ def adherence_rows(doc: dict) -> list[list]:
         return "–" if value is None else f"{100 * value:.0f} %"
 
     return [
-        ["", "Sessions", "Minutes"],
-        ["Planned", str(overall["sessions_planned"]), number(overall.get("minutes_planned"), 4)],
-        ["Due so far", str(overall["sessions_due"]), number(overall.get("minutes_due"), 4)],
+        ["", "Sessions", "Time walked"],  # as every page says a time walked: "12 min 24 s", not "12.4"
+        ["Planned", str(overall["sessions_planned"]), quantity(overall.get("minutes_planned"), "min")],
+        ["Due so far", str(overall["sessions_due"]), quantity(overall.get("minutes_due"), "min")],
         ["Done", f"{overall['sessions_done']} ({ratio(overall.get('sessions_done_of_due'))} of due, "
                  f"{ratio(overall.get('sessions_done_of_planned'))} of planned)",
-         f"{number(overall.get('minutes_done'), 4)} ({ratio(overall.get('minutes_done_of_due'))} of due)"],
+         f"{quantity(overall.get('minutes_done'), 'min')} ({ratio(overall.get('minutes_done_of_due'))} of due)"],
         ["Missed", f"{overall['sessions_missed']}" + (f": {', '.join('#' + str(m['number']) for m in missed[:12])}"
                                                       if missed else ""), ""],
     ]

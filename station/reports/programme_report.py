@@ -58,12 +58,27 @@ def _outcome_block(outcome: dict, citations: Citations, width: float) -> KeepTog
                          Spacer(1, 1 * mm), chart, p(reading, "small"), Spacer(1, 2 * mm)])
 
 
+def done_of_planned(minutes, planned) -> str:
+    """A dose's time walked against the plan as the programme page says it (``doneOfPlanned``,
+    web/static/js/programme.js): ``30 min`` done in full, ``21 s of 30 min`` for a session stopped early;
+    ``–`` for none.
+
+    >>> done_of_planned(0.35, 30.0), done_of_planned(30.0, 30.0), done_of_planned(None, 30.0)
+    ('21 s of 30 min', '30 min', '–')
+    """
+    if minutes is None:
+        return "–"
+    if planned is not None and round(minutes * 60) < round(planned * 60):
+        return f"{quantity(minutes, 'min')} of {quantity(planned, 'min')}"
+    return quantity(minutes, "min")
+
+
 def _dose_rows(doc: dict) -> list[list]:
     # one speed column: a treadmill's belt as entered (its dose's speed_m_s is the belt's too), said once
-    rows = [["#", "Week", "Date", "Status", "Minutes (planned)", "Steps", "Cadence", "Speed", "RPE", "Source"]]
+    rows = [["#", "Week", "Date", "Status", "Time walked", "Steps", "Cadence", "Speed", "RPE", "Source"]]
     for s in doc["sessions"]:
         rows.append([str(s["number"]), str(s["week"]), s["planned_date"], s["status"],
-                     f"{number(s.get('minutes'), 3)} ({number(s.get('minutes_planned'), 3)})",
+                     done_of_planned(s.get("minutes"), s.get("minutes_planned")),
                      number(s.get("steps"), 5), quantity(s.get("cadence_steps_min"), "steps/min"),
                      dose_speed(s.get("speed_m_s"), s.get("belt_speed_m_s")),
                      number(s.get("rpe"), 2), s.get("source") or ""])
@@ -106,11 +121,11 @@ def programme_story(store, assignment_id: int, protocols: dict, *, actor, wall_c
     story.append(table(adherence_rows(doc), [0.2 * width, 0.45 * width, 0.35 * width]))
     weeks = doc["adherence"].get("weeks") or []
     if weeks:
-        rows = [["Week", "Planned", "Due", "Done", "Missed", "Minutes done (planned)"]]
+        rows = [["Week", "Planned", "Due", "Done", "Missed", "Time walked / planned"]]
         for w in weeks:
             rows.append([str(w["week"]), str(w["sessions_planned"]), str(w["sessions_due"]), str(w["sessions_done"]),
                          str(w["sessions_missed"]),
-                         f"{number(w.get('minutes_done'), 4)} ({number(w.get('minutes_planned'), 4)})"])
+                         f"{quantity(w.get('minutes_done'), 'min')} / {quantity(w.get('minutes_planned'), 'min')}"])
         story.append(Spacer(1, 2 * mm))
         story.append(table(rows, [0.12 * width, 0.14 * width, 0.14 * width, 0.14 * width, 0.14 * width, 0.32 * width]))
     story.append(p("Dose per session", "h2"))

@@ -70,3 +70,21 @@ def test_the_backward_walks_mdc_says_the_record_holds_no_date_of_stroke_once(tmp
     assert "MDC 0.07 m/s subacute, 0.11 m/s chronic" in text, text
     assert text.count("no date of stroke") == 1, text
     assert "so a change is read against both" in text
+
+
+def test_the_programme_pdf_says_a_time_walked_as_the_programme_page_does(tmp_path, protocols, clinic, poppler):
+    """A session stopped early at 0:21 of 30 min: the programme page says "21 s of 30 min" (doneOfPlanned,
+    web/static/js/programme.js), its adherence "21 s / 30 min" a week; the PDF said "0.350 (30)" and
+    "0.35 (90)", decimal minutes a clinician has to work out."""
+    store = Store.open(tmp_path / "data")
+    try:
+        patient, assignment = _stroke_programme(store, protocols, "PDF-MIN")
+        trial = _treadmill_trial(store, patient["id"])
+        store.programmes.credit_run_trial(assignment["sessions"][0]["id"], trial, actor=ACTOR)
+        text = " ".join(pdf_text(make_report("programme", store, assignment["id"], protocols=protocols, clinic=clinic,
+                                             actor=ACTOR)).split())
+    finally:
+        store.close()
+    assert "21 s of 30 min" in text, text
+    assert "0.350" not in text and "0.35 " not in text
+    assert "Time walked" in text and "Minutes done (planned)" not in text
