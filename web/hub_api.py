@@ -16,7 +16,10 @@ holds by identifier counts as a lookup, and new ones are bounded (:func:`push_li
 The lookups take the identifier in a POST's JSON body, so that no URL names a patient (proxies'
 logs keep URLs); each also answers ``GET`` with the same arguments as its query, for the stations
 installed before (a station POSTs first, and asks by GET only a hub that answers its POST ``405``:
-:meth:`station.sync.client.HubClient.lookup`).
+:meth:`station.sync.client.HubClient.lookup`). The hub remembers which stations still look up by
+GET (:meth:`station.sync.hub.Hub.note_lookup`): ``hub stations list`` and the Stations page say
+"uses the old lookup (identifier in URLs): update this station". The GET routes are planned to go
+in the first release after :data:`station.sync.hub.GET_LOOKUPS_END` (a plan: docs/api.md).
 
 The answers a station acts on (push, tombstones, the updates and lookups) name the restore of the
 station the hub last confirmed, ``confirmed_restore`` (absent: none; :func:`names_restore`): a
@@ -202,6 +205,7 @@ def lookup_limited(view):
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
+        hub().note_lookup(g.station, in_url=request.method == "GET")  # the Stations page: "update this station"
         wait = _lookup_wait(str(g.station.id))
         if wait:
             return _limited(f"too many patient lookups by identifier from station {g.station.name!r} (the hub "
@@ -460,7 +464,15 @@ def patient_versions(patient_id: int):
 @bp.get("/hub/stations")
 @roles("admin")
 def stations_page():
-    return render_template("dashboard/hub_stations.html", stations=hub().stations(), is_admin=True, page="admin")
+    return _stations_page()
+
+
+def _stations_page(**extra):
+    """The hub's Stations page (``extra``: what an action said)."""
+    from station.sync.hub import GET_LOOKUPS_END, OLD_LOOKUP_WORDS
+
+    return render_template("dashboard/hub_stations.html", stations=hub().stations(), is_admin=True, page="admin",
+                           old_lookup_words=OLD_LOOKUP_WORDS, get_lookups_end=GET_LOOKUPS_END, **extra)
 
 
 @bp.post("/hub/stations/<name>/confirm-restore")
@@ -481,8 +493,7 @@ def confirm_restore(name: str):
                             "the backup: their records stay on the hub as they are." if forgotten else ".")), 200
     except Conflict as exc:
         said, status = str(exc), 409
-    return render_template("dashboard/hub_stations.html", stations=hub().stations(), is_admin=True, page="admin",
-                           said=said), status
+    return _stations_page(said=said), status
 
 
 def init_hub(app) -> None:

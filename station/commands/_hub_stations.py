@@ -97,6 +97,8 @@ def _add(args) -> int:
 
 
 def _list(args) -> int:
+    from station.sync.hub import GET_LOOKUPS_END, OLD_LOOKUP_WORDS
+
     hub = _hub(args)
     try:
         stations = hub.stations()
@@ -109,6 +111,9 @@ def _list(args) -> int:
         queue = "?" if s["queue_length"] is None else s["queue_length"]
         print(f"{s['name']}\t{state}\tlast sync {s['last_sync_at'] or 'never'}\tqueue {queue}\t"
               f"changes {s['changes_applied']}\tlast error {s['last_error'] or 'none'}")
+        if s["old_lookup_at"]:
+            print(f"  {OLD_LOOKUP_WORDS} (its last lookup of a patient by GET: {s['old_lookup_at']}; the hub is "
+                  f"planned to stop answering them in the first release after {GET_LOOKUPS_END})")
         pending = s["restore_pending"]
         if pending:
             print(f"  restore notice waiting since {pending['received_at']}: restore {pending['id'][:8]}, the station's "

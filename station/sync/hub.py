@@ -162,6 +162,16 @@ UNLIMITED = PushLimits(lambda: 0, lambda: None, lambda: 0)
 """For the hub's own callers (tests, a command): nothing counted."""
 
 
+OLD_LOOKUP_SETTING = "hub_station_old_lookup"
+"""``settings`` row per station (``:<station row id>``): the time of its last lookup by the old GET
+routes (:meth:`Hub.note_lookup`)."""
+OLD_LOOKUP_WORDS = "uses the old lookup (identifier in URLs): update this station"
+"""What ``hub stations list`` and the hub's Stations page say of such a station."""
+GET_LOOKUPS_END = "2027-06-30"
+"""The GET lookup routes are planned to be removed in the first release after this day
+(docs/api.md): a plan, not yet done."""
+
+
 def wait_words(seconds: int) -> str:
     """How long to wait, as a person reads it.
 
@@ -322,13 +332,36 @@ class Hub:
         """Every station: ``name``, ``station_id``, ``created_at``, ``revoked_at``, ``last_sync_at``,
         ``queue_length`` (as the station last reported it), ``last_seq``, ``changes_applied``,
         ``last_error``, ``restore_pending`` (its restore notice waiting for an administrator:
-        ``{"id", "seq", "queued_from", "ids", "received_at"}``, or None: :mod:`.hub_restore`)."""
+        ``{"id", "seq", "queued_from", "ids", "received_at"}``, or None: :mod:`.hub_restore`),
+        ``old_lookup_at`` (when its last lookup of a patient used the old GET routes, the identifier
+        in the URL: it needs updating; None: its last lookup was by POST, or it made none:
+        :meth:`note_lookup`)."""
         with self._db.read() as conn:
             rows = conn.execute("SELECT * FROM hub_stations ORDER BY name").fetchall()
             pending = {r["id"]: hub_restore.pending_of(conn, r["id"]) for r in rows}
+            old_lookup = {key.partition(":")[2]: json.loads(value) for key, value in conn.execute(
+                "SELECT key, value FROM settings WHERE key LIKE ?", (OLD_LOOKUP_SETTING + ":%",)).fetchall()}
         keys = ("name", "station_id", "created_at", "revoked_at", "last_sync_at", "queue_length", "last_seq",
                 "changes_applied", "last_error")
-        return [{**{k: r[k] for k in keys}, "restore_pending": pending[r["id"]]} for r in rows]
+        return [{**{k: r[k] for k in keys}, "restore_pending": pending[r["id"]],
+                 "old_lookup_at": old_lookup.get(str(r["id"]))} for r in rows]
+
+    def note_lookup(self, station: StationRef, *, in_url: bool) -> None:
+        """A lookup of a patient by identifier from ``station``: ``in_url``, by the old GET routes
+        (the identifier in the URL, which proxies' logs keep: a station from before lookups by POST),
+        remembered with its time (:data:`OLD_LOOKUP_SETTING`: :meth:`stations` and the hub's Stations
+        page say "update this station"); else, forgotten (the station was updated)."""
+        key = f"{OLD_LOOKUP_SETTING}:{station.id}"
+        with self._db.read() as conn:
+            known = conn.execute("SELECT 1 FROM settings WHERE key = ?", (key,)).fetchone() is not None
+        if not in_url and not known:
+            return
+        with self._db.write() as conn:
+            conn.execute("DELETE FROM settings WHERE key = ?", (key,))
+            if in_url:
+                now = utc_iso(self._now())
+                conn.execute("INSERT INTO settings (key, value, updated_at, updated_by) VALUES (?, ?, ?, 'hub')",
+                             (key, json.dumps(now), now))
 
     def authenticate(self, token: str | None) -> StationRef | None:
         """The station holding ``token``, or None (unknown or revoked)."""

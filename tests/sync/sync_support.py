@@ -135,3 +135,13 @@ def station_health(sync: StationSync) -> dict:
 
     return create_app({"STORE": sync.store, "SYNC": sync, "SECRET_KEY": "t", "PASSWORD_COST": CHEAP}
                       ).test_client().get("/healthz").get_json()["sync"]
+
+
+def hub_admin_client(hub_store: Store, app):
+    """A test client of the hub ``app`` signed in as a new administrator ``boss``."""
+    hub_store.users.create("boss", "a long admin password 1", "admin", actor=Actor.system())
+    client = app.test_client()
+    csrf = client.get("/api/session").get_json()["csrf_token"]
+    assert client.post("/api/login", json={"username": "boss", "password": "a long admin password 1"},
+                       headers={"X-CSRF-Token": csrf}).status_code == 200
+    return client

@@ -6,19 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from station.store.audit import Actor
 from station.store.db import NotFound
 
-from sync_support import CLINICIAN, frames
-
-
-def _admin_client(hub_store, hub_app):
-    hub_store.users.create("boss", "a long admin password 1", "admin", actor=Actor.system())
-    client = hub_app.test_client()
-    csrf = client.get("/api/session").get_json()["csrf_token"]
-    assert client.post("/api/login", json={"username": "boss", "password": "a long admin password 1"},
-                       headers={"X-CSRF-Token": csrf}).status_code == 200
-    return client
+from sync_support import CLINICIAN, frames, hub_admin_client
 
 
 def _row(client, name: str) -> dict:
@@ -29,7 +19,7 @@ def _row(client, name: str) -> dict:
 def test_a_part_without_its_digest_shows_on_the_stations_page(hub_store, hub_app, station_factory):
     gym = station_factory("gym")
     gym.sync_once()
-    admin = _admin_client(hub_store, hub_app)
+    admin = hub_admin_client(hub_store, hub_app)
     assert _row(admin, "gym")["last_error"] is None
     data = frames(10).tobytes()
     answer = hub_app.test_client().put(
@@ -50,7 +40,7 @@ def test_unkeyed_tombstones_show_on_the_stations_page(hub_store, hub_app, statio
     ward = station_factory("ward")
     patient = ward.store.patients.create({"identifier": "P-0001", "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
     ward.sync_once()
-    admin = _admin_client(hub_store, hub_app)
+    admin = hub_admin_client(hub_store, hub_app)
     hub_store.patients.erase(hub_store.patients.get_by_identifier("P-0001")["id"], "P-0001", actor=CLINICIAN)
     auth = {"Authorization": f"Bearer {ward.client._token}"}
     answer = hub_app.test_client().get("/api/hub/tombstones?after=0&queue_length=3", headers=auth)

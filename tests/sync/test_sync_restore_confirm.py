@@ -12,14 +12,13 @@ import pytest
 from station.cli import main
 from station.store import backup as store_backup
 from station.store import restore_marks
-from station.store.audit import Actor
 from station.store.store import Store
 from station.sync.client import HubRefused
 from station.sync.hub import Hub
 from station.sync.station_restore import PATH
 from station.sync.syncer import StationSync
 
-from sync_support import CLINICIAN, add_trial, hub_trials
+from sync_support import CLINICIAN, add_trial, hub_admin_client, hub_trials
 
 ZERO = {e: 0 for e in ("patient", "session", "trial", "training", "programme", "audit")}
 
@@ -146,11 +145,7 @@ def test_the_stations_page_confirms_a_waiting_notice_with_csrf_audited_by_the_ad
         hub_store, hub_app, station_factory):
     mark = secrets.token_hex(16)
     _notice_waiting(station_factory, mark)
-    hub_store.users.create("boss", "a long admin password 1", "admin", actor=Actor.system())
-    client = hub_app.test_client()
-    csrf = client.get("/api/session").get_json()["csrf_token"]
-    assert client.post("/api/login", json={"username": "boss", "password": "a long admin password 1"},
-                       headers={"X-CSRF-Token": csrf}).status_code == 200
+    client = hub_admin_client(hub_store, hub_app)
     page = client.get("/hub/stations").get_data(as_text=True)
     assert "gym: restore notice waiting" in page and f"Confirm restore {mark[:8]}" in page
     url = "/hub/stations/gym/confirm-restore"
