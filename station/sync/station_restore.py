@@ -86,7 +86,9 @@ def foreign_words(mark_id: str) -> str:
 def check_named(store, method: str, path: str, answer: dict) -> None:
     """ForeignRestore if the hub's ``answer`` names a confirmed restore (:data:`NAMED`) that
     ``store``'s database never sent (:func:`station.store.restore_marks.own_ids`); BadAnswer for a
-    name that is no restore id. An answer naming none, or null, passes."""
+    name that is no restore id. An answer naming none, or null, passes; so does one whose
+    ``last_seq`` is beyond this database's changes (it went back to an older backup without telling
+    the hub: :meth:`station.sync.syncer.StationSync._check_not_behind` stops the sync and says so)."""
     named = answer.get(NAMED)
     if named is None:
         return
@@ -95,8 +97,15 @@ def check_named(store, method: str, path: str, answer: dict) -> None:
                         "is [hub] url the hub's own address?")
     with store.db.read() as conn:
         own = restore_marks.own_ids(conn)
-    if named.lower() not in own:
-        raise ForeignRestore(named.lower())
+    if named.lower() in own:
+        return
+    last = answer.get("last_seq")
+    if isinstance(last, int) and not isinstance(last, bool) and last > store.outbox.highest_seq():
+        # the hub holds more of this station's changes than this database ever made: the database
+        # went back to an older backup (one from before the restore the hub names, its mark gone
+        # with it); the sync's own check says so, with what to do (a confirmation makes it go down)
+        return
+    raise ForeignRestore(named.lower())
 
 
 def own_restores(store) -> list[str]:

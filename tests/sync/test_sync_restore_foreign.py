@@ -257,3 +257,36 @@ def test_a_notice_with_a_hundred_visits_trials_and_changes_above_its_mark_is_tak
                      "trial": [[10**6 + i, stamp] for i in range(1, 101)]},
             "queued": [[10**6 + i, stamp] for i in range(1, 101)]})
     assert held.value.status == 409 and "until the hub's administrator confirms it" in str(held.value)
+
+
+def test_a_database_put_back_from_before_its_confirmed_restore_is_told_it_went_back(hub_store, station_factory,
+                                                                                  pg_url, tmp_path, capsys):
+    """The hub names restore A, which a database put back by hand from a backup older than A does not
+    hold: that is a database gone back in time (the hub holds more of its changes than it made), said
+    so with what to do, not a stolen token."""
+    import shutil
+
+    from station.sync.client import SyncError
+    from test_sync_station_restore import _lose_the_card
+
+    gym = station_factory("gym")
+    backup = _lose_the_card(gym, tmp_path)
+    store_backup.restore_backup(tmp_path / "gym", backup)  # restore A
+    gym.store = Store.open(tmp_path / "gym")
+    with pytest.raises(HubRefused):
+        StationSync(gym.store, gym.client).sync_once()
+    assert main(["hub", "stations", "confirm-restore", "gym", "--database", pg_url,
+                 "--data-dir", str(tmp_path / "hub")]) == 0
+    StationSync(gym.store, gym.client).sync_once()
+    _patient_with_trial(gym.store, "B-4", seed=4)
+    StationSync(gym.store, gym.client).sync_once()
+    gym.store.close()
+    data_dir = tmp_path / "gym"
+    for name in ("station.sqlite3-wal", "station.sqlite3-shm"):
+        (data_dir / name).unlink(missing_ok=True)
+    shutil.copy(backup, data_dir / "station.sqlite3")  # by hand, from before restore A
+    gym.store = Store.open(data_dir)
+    with pytest.raises(SyncError) as stopped:
+        StationSync(gym.store, gym.client).sync_once()
+    assert "more than this database ever made" in str(stopped.value) and "--restored-from" in str(stopped.value)
+    assert "never sent" not in str(stopped.value)
