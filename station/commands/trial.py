@@ -138,7 +138,9 @@ class Progress:
             elif r.get("walk") is not None:
                 w = r["walk"]
                 if w["setting"] == "treadmill":
-                    line = f"{tag} {w['walking_min']} min walking, {w['pauses']} pause(s)"
+                    from station.protocols.walk_words import walked_words  # "26 s", as the pages say a time walked
+
+                    line = f"{tag} {walked_words(w['walking_min'])} walking, {w['pauses']} pause(s)"
                     if (w.get("imu_gaps") or {}).get("not_measured_s"):  # dropouts and stalls: "1.5 s not measured (...)"
                         line += "; " + w["imu_gaps"]["words"].split(": ", 1)[0]
                         said.add(w["imu_gaps"]["words"])
@@ -612,6 +614,8 @@ def _training_schedule(args, protocol, config):
 
 
 def _game_lines(games: list) -> list[str]:
+    from station.protocols.walk_words import walked_words  # a time played as the pages say it ("5 s", "2 min 30 s")
+
     out = []
     for g in games:
         s, r = g["schedule"], g["result"]
@@ -620,7 +624,7 @@ def _game_lines(games: list) -> list[str]:
             line += f"; {r['hits']} of {r['targets_shown']} held"
         if r.get("inside_pct") is not None:
             line += f"; inside {r['inside_pct']:.0f} % of the time"
-        out.append(line + f"; {g['minutes']:.1f} min")
+        out.append(line + f"; {walked_words(g['minutes'])}")
         out.append(f"    score: {r['score_definition']}")
     return out
 

@@ -546,6 +546,12 @@ CUTOFF_FINDINGS: dict[tuple[str, str, float], str] = {
 """What crossing a protocol's published cut-off means for the patient, in a few words (the
 protocol's ``meaning`` is the source's sentence), by (metric, side, limit)."""
 
+CUTOFF_FOR: dict[tuple[str, str, float], str] = {
+    ("walk_time_s", "above", 5.5): "fall-history",  # Polo-Ferrero et al. 2025: faller vs non-faller in the past year
+}
+"""What a risk cut-off separates, said when it is not crossed too ("not slower than the 5.5 s fall-history
+cut-off"): a cut-off passed reads as what it is for, never as an all clear."""
+
 SLOWER_WHEN = {("walk_time_s", "above"), ("walk_speed_m_s", "below")}
 """Cut-offs a walk crosses by being slower than the limit."""
 FASTER_WHEN = {("walk_time_s", "below"), ("walk_speed_m_s", "above")}
@@ -590,9 +596,10 @@ def cutoff_reading(cut: dict, unit: str) -> dict:
     ...                     "meaning": "3-m backward walk slower than 4.5 s: high risk of falls."}, "s")
     >>> r["verdict"], r["finding"], r["limit_words"]
     ('above', 'high fall risk', 'slower than 4.5 s')
-    >>> r = cutoff_reading({"metric": "walk_time_s", "value": 4.99, "above": 5.5, "flagged": False}, "s")
-    >>> r["finding"], r["limit_words"], r["words"]
-    ('not slower than the 5.5 s cut-off', 'at or below 5.5 s', 'At or below 5.5 s: not beyond the cut-off.')
+    >>> r = cutoff_reading({"metric": "walk_time_s", "value": 4.99, "above": 5.5, "flagged": False,
+    ...                     "meaning": "Slower than 5.5 s: a history of falls."}, "s")
+    >>> r["finding"], r["limit_words"], r["words"], r["tone"]
+    ('not slower than the 5.5 s fall-history cut-off', 'at or below 5.5 s', 'At or below 5.5 s: not beyond the cut-off. Slower than 5.5 s: a history of falls.', 'neutral')
 
     A cut-off set in a population the patient is not known to belong to (``not_applied_why``, from
     :func:`station.protocols.results.summarise`) has no verdict: ``verdict`` ``not_applied`` and
@@ -632,8 +639,14 @@ def cutoff_reading(cut: dict, unit: str) -> dict:
     if not cut["flagged"]:
         reached = "At or above" if side == "below" else "At or below"
         if (metric, side) in SLOWER_WHEN:  # a risk cut-off not crossed: "criterion met" reads as screened positive
-            return {"verdict": "met", "words": f"{reached} {limit}: not beyond the cut-off.",
-                    "finding": f"not slower than the {limit} cut-off", "limit_words": f"{reached.lower()} {limit}"}
+            # what the cut-off is for, said in the pass case too, with the source's sentence; plain, not green: a
+            # screening cut-off not crossed is no all clear (beside Carter's "neither high nor low fall risk")
+            what = CUTOFF_FOR.get((metric, side, float(cut[side])))
+            meaning = str(cut.get("meaning") or "").strip()
+            return {"verdict": "met", "tone": "neutral",
+                    "words": f"{reached} {limit}: not beyond the cut-off." + (f" {meaning}" if meaning else ""),
+                    "finding": f"not slower than the {limit} {what + ' ' if what else ''}cut-off",
+                    "limit_words": f"{reached.lower()} {limit}"}
         return {"verdict": "met", "words": f"{reached} {limit}: the criterion is met.",
                 "finding": f"{'within' if side == 'above' else 'meets'} the {limit} criterion",
                 "limit_words": f"{reached.lower()} {limit}"}

@@ -76,7 +76,7 @@ def test_a_backward_walk_reads_as_its_band_on_the_results_and_the_trial_page(rea
             assert f"Time {time_s:.2f} s" in text and BANDS[time_s][1].split(": ", 1)[1].split(" (")[0] in text, text
             pill = css(driver, '#trial-cutoffs .trial-cutoff[data-metric="walk_time_s"] .tag')[0]
             assert pill.get_attribute("class") == BANDS[time_s][0], pill.get_attribute("class")
-            assert "not slower than the 5.5 s cut-off" in text  # Polo-Ferrero's single cut-off, as on the results
+            assert "not slower than the 5.5 s fall-history cut-off" in text  # Polo-Ferrero's single cut-off, as on the results
             assert page_width(driver) <= size[0]
             driver.execute_script("arguments[0].scrollIntoView()", block)
             driver.save_screenshot(str(shots / f"trial-{time_s}-{name}.png"))

@@ -96,7 +96,9 @@ def test_the_trial_page_reads_the_cut_offs_against_the_trials_own_value(carter):
     refs = trial_cutoffs(carter, stored_walk(3.4), patient)
     by_limit = {r["above"]: r for r in refs}
     assert by_limit[4.5]["verdict"] == "between" and by_limit[4.5]["label"] == "Time" and by_limit[4.5]["unit"] == "s"
-    assert by_limit[5.5]["verdict"] == "met" and by_limit[5.5]["finding"] == "not slower than the 5.5 s cut-off"
+    assert by_limit[5.5]["verdict"] == "met" and by_limit[5.5]["finding"] == "not slower than the 5.5 s fall-history cut-off"
+    # passed, it says what the cut-off separates (the source's sentence) and is plain, not green: no all clear (R F4)
+    assert by_limit[5.5]["tone"] == "neutral" and "for a history of falls in 483" in by_limit[5.5]["words"], by_limit[5.5]
     stroke = trial_cutoffs(carter, stored_walk(3.4), {"birth_year": 1950, "conditions": ["stroke:left"]})
     # after stroke neither is read: Carter excluded it, Polo-Ferrero's criteria were not read (R1)
     assert {r["above"]: r["verdict"] for r in stroke} == {4.5: "not_applied", 5.5: "not_applied"}

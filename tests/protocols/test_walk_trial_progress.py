@@ -56,3 +56,17 @@ def test_a_trials_warnings_are_printed_once_each_under_its_line():
     assert "; gait: 0.3 s not measured (1 sensor dropout)" in lines[0] and f"; ended early: {early}" in lines[0]
     assert "; step length and speed not given (the lower-back sensor's estimate +133 % off the gates' speed)" in lines[0]
     assert lines[1].endswith(f"[comfortable t1 a1] warning: {gate}")
+
+
+def test_a_treadmill_session_and_a_game_print_their_time_as_the_pages_say_it():
+    """A time walked or played reads as every page and PDF says it (walk_words.walked_words,
+    app.js Station.walkedTime): "26 s", "2 min 30 s"; it printed "0.44 min walking" and "2.5 min"."""
+    from station.commands.trial import _game_lines
+
+    progress = Progress(io.StringIO())
+    walk = {"setting": "treadmill", "walking_min": 0.44, "pauses": 1}
+    (line,) = _finished(progress, {"valid": True, "walk": walk, "warnings": []})
+    assert line.endswith("[comfortable t1 a1] 26 s walking, 1 pause(s)"), line
+    game = {"title": "Catch", "minutes": 2.5, "schedule": {"game": "catch", "level": 1},
+            "result": {"score": 80, "score_definition": "hits"}}
+    assert _game_lines([game])[0] == "  Catch, level 1: score 80 of 100; 2 min 30 s"

@@ -45,7 +45,7 @@ def test_the_fhir_bundle_reads_a_band_on_its_flagged_side(protocols):
     assert between["text"].startswith("Neither high nor low fall risk (between 3 and 4.5 s) (Carter V")
     # a risk cut-off not crossed, in the pages' words: "criterion met" reads as screened positive
     assert polo["coding"][0]["code"] == "N" and "criterion" not in polo["text"]
-    assert polo["text"].startswith("Not slower than the 5.5 s cut-off (at or below 5.5 s) (Polo-Ferrero L")
+    assert polo["text"].startswith("Not slower than the 5.5 s fall-history cut-off (at or below 5.5 s) (Polo-Ferrero L")
     high = _readings("walk_time_s", 4.99, carter, "fast", 70.0, [])[0][0]
     assert high["coding"][0]["code"] == "H"
     assert high["text"].startswith("High fall risk (slower than 4.5 s). 3-m backward walk slower than 4.5 s: high risk")

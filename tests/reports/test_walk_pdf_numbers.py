@@ -94,7 +94,7 @@ def test_a_met_cut_off_reads_within_the_criterion(clinic_store, protocols, clini
           {"walk_time_s": 4.99, "walk_distance_m": 3.0, "walk_speed_m_s": 0.601})
     text = _words(store, protocols, clinic, "session", session["id"])
     # a fall-risk cut-off not crossed never says "criterion met" (read as screened positive; outside review)
-    assert "4.99 s: not slower than the 5.5 s cut-off (at or below 5.5 s)." in text and "criterion" not in text, text
+    assert "4.99 s: not slower than the 5.5 s fall-history cut-off (at or below 5.5 s)." in text and "criterion" not in text, text
     assert "4.99 s: high fall risk (slower than 4.5 s)" in text
 
 

@@ -213,8 +213,10 @@ const Station = (() => {
   }
 
   /* A published cut-off read for this patient (station.protocols.report.cutoff_reading) as its tag's
-     colour: criterion met or a band's good end green, a band's middle or no verdict plain, crossed red. */
-  function cutoffTagClass(verdict) {
+     colour: criterion met or a band's good end green, a band's middle or no verdict plain, crossed red; a screening
+     cut-off not crossed (tone "neutral": Polo-Ferrero's 5.5 s) plain too, no all clear it does not mean. */
+  function cutoffTagClass(verdict, tone) {
+    if (tone === "neutral") return "tag neutral";
     return "tag " + (verdict === "met" || verdict === "better" ? "valid"
       : !verdict || verdict === "between" || verdict === "not_applied" || verdict === "class" ? "neutral" : "flag-strong");
   }
@@ -228,8 +230,10 @@ const Station = (() => {
     }
     const pill = ref.finding || (ref.verdict === "met" ? "criterion met" : ref.verdict ? "beyond the cut-off" : "no value");
     const said = ref.verdict && ref.verdict !== "met" && ref.verdict !== "not_applied" ? `Cut-off: ${ref.words}` : ref.words;
-    return el("div", { class: "ref" }, el("span", { class: cutoffTagClass(ref.verdict), dataset: { verdict: ref.verdict || "" } }, pill),
-      " ", said, " ", el("span", { class: "muted small" }, `(${shortCite(ref.source)})`));
+    // why a cut-off is not applied: a note in small type, not a verdict's (the pill says it is not applied)
+    return el("div", { class: "ref" }, el("span", { class: cutoffTagClass(ref.verdict, ref.tone), dataset: { verdict: ref.verdict || "" } }, pill),
+      " ", ref.verdict === "not_applied" ? el("span", { class: "small muted not-applied-why" }, said) : said, " ",
+      el("span", { class: "muted small" }, `(${shortCite(ref.source)})`));
   }
 
   function when(iso) {

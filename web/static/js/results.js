@@ -239,25 +239,36 @@
     if (details) details.open = true;
   }
 
-  function keyVerdict(condition) {
+  /* A measure whose every cut-off was set in other people: its value and, in small type, "no cut-off for this
+     patient", once (not a disclaimer per source with the patient's conditions repeated back); the reasons are a
+     tap below, beside the measure (cutoffReference). ``anchor``: the condition's card, opened by the tap. */
+  function noCutoffBit(m, condition, anchor) {
+    const note = anchor ? el("a", { class: "small muted no-cutoff-note", href: `#${anchor}`, onclick: () => openCondition(anchor) },
+      "no cut-off for this patient") : el("span", { class: "small muted no-cutoff-note" }, "no cut-off for this patient");
+    return el("span", { class: "no-cutoff", dataset: { kind: "cutoff", verdict: "not_applied" } },
+      el("span", { class: "tag neutral", dataset: { kind: "cutoff", verdict: "not_applied" } },
+        `${m.label.toLowerCase()} ${valueText(m, condition)}`), " ", note);
+  }
+
+  function keyVerdict(condition, anchor) {
     const bits = [];
     for (const m of condition.key_measures) {
+      const cutoffs = m.references.filter((r) => r.kind === "cutoff");
+      if (cutoffs.length && cutoffs.every((r) => r.verdict === "not_applied")) bits.push(noCutoffBit(m, condition, anchor));
       for (const r of m.references) {
         if (r.kind === "cutoff" && r.verdict === "class") {
           bits.push(el("span", { class: "tag neutral", dataset: { kind: "cutoff", walkingClass: r.walking_class } },
             `${m.label.toLowerCase()} ${valueText(m, condition)}: ${r.walking_class} (Perry 1995: < ${r.thresholds_m_s[0]}, ` +
             `${r.thresholds_m_s[0]}–${r.thresholds_m_s[1]}, ≥ ${r.thresholds_m_s[1]} m/s)`));
         } else if (r.kind === "cutoff" && r.verdict === "not_applied") {
-          // a cut-off set in other people: no verdict at a glance, only that it is not applied and why (report.cutoff_reading)
-          bits.push(el("span", { class: "tag neutral", dataset: { kind: "cutoff", verdict: "not_applied" } },
-            `${m.label.toLowerCase()} ${valueText(m, condition)}: ${shortCite(r.source)} cut-off${r.limits ? "s" : ""} ` +
-            `not applied (${r.not_applied_why})`));
+          // a cut-off set in other people: no verdict at a glance (noCutoffBit above when none applies; beside one
+          // that applies, nothing: the measure's value is read by that one)
         } else if (r.kind === "cutoff" && r.verdict) {
           // what the cut-off means for this patient, as the measures below and the PDF say it (report.cutoff_reading):
           // "time 4.99 s: high fall risk (slower than 4.5 s, Carter et al. 2019)", "time 4.99 s: not slower than the 5.5 s cut-off (…)"
           const cite = shortCite(r.source);
           const why = r.verdict === "met" ? cite : [r.limit_words, cite].filter(Boolean).join(", ");
-          bits.push(el("span", { class: cutoffTagClass(r.verdict), dataset: { kind: "cutoff", verdict: r.verdict } },
+          bits.push(el("span", { class: cutoffTagClass(r.verdict, r.tone), dataset: { kind: "cutoff", verdict: r.verdict } },
             `${m.label.toLowerCase()} ${valueText(m, condition)}: ${r.finding || (r.verdict === "met" ? "criterion met" : r.limit_words)}` +
               (why ? ` (${why})` : "")));
         }
@@ -286,7 +297,7 @@
   function glance(section) {
     const rows = section.conditions.map((c) => el("tr", { dataset: { condition: c.id } },
       el("th", {}, el("a", { href: `#c-${section.protocol}-${c.id}`, onclick: () => openCondition(`c-${section.protocol}-${c.id}`) }, c.label)),
-      el("td", {}, keyVerdict(c))));
+      el("td", {}, keyVerdict(c, `c-${section.protocol}-${c.id}`))));
     const box = el("div", { class: "card glance" }, el("h3", {}, "At a glance"),
       el("table", { class: "list" }, el("tbody", {}, rows)));
     const s = section.sensory;
@@ -339,7 +350,7 @@
         el("div", { class: "plots" }, figure,
           el("div", { class: "measures-col" }, el("table", { class: "list measures" }, el("tbody", {}, measureRows(condition))),
             trialLines(condition))));
-      const parts = [el("div", { class: "actions" }, el("h3", {}, condition.label), ...keyVerdict(condition)), details];
+      const parts = [el("div", { class: "actions" }, el("h3", {}, condition.label), ...keyVerdict(condition, `c-${section.protocol}-${condition.id}`)), details];
       if (table) {
         const all = el("div", { hidden: true }, table);
         const toggle = el("button", { type: "button", class: "secondary" }, "Show all measures");
