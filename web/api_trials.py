@@ -16,6 +16,7 @@ from station.acquire.frame import FRAME_DTYPE, grid_time_s
 from station.protocols.report import trial_cutoffs
 from station.store.db import ValidationError
 from station.store.export import trial_export_files, trial_sidecar_json, zip_files
+from station.store.verdict import unable_kind
 from web.api_station import station_protocols
 from web.downloads import attachment
 from web.jsonio import json_body, query_int
@@ -33,8 +34,11 @@ MAX_POINTS = 20_000
 def get_trial(trial_id: int):
     """The trial, with ``cutoffs``: its protocol's published cut-offs read against its own values for
     its patient (:func:`station.protocols.report.trial_cutoffs`; none for a protocol this station no
-    longer has)."""
+    longer has), and ``unable``: whether it counts as unable, 0 s, as it stands now (a clinician's
+    judgement included; "measured", "scored" or None: :func:`station.store.verdict.unable_kind`, the
+    results page's verdict)."""
     trial = store().trials.view(trial_id, actor=actor())
+    trial["unable"] = unable_kind(trial)
     protocol = station_protocols()[0].get(trial["protocol"])
     trial["cutoffs"] = [] if protocol is None else trial_cutoffs(
         protocol, trial, store().patients.get(trial["patient_id"]), current_app.config["WALL_CLOCK"])

@@ -795,6 +795,8 @@ def _protocol_results(protocol: Protocol, trials: list[dict], age_y: float | Non
                 conditions[-1]["treadmill_sessions"] = [s["words"] for s in each]
             conditions[-1]["gait_pooled"] = not any(treadmill_not_compared("cadence_steps_min", each[0], s) for s in each[1:])
         conditions[-1]["no_sway_words"] = no_sway_words(conditions[-1]["trials"])
+        if conditions[-1]["no_sway_words"]:  # no stance to measure sway in: the time held alone, no "–" beside a missing norm
+            conditions[-1]["key_measures"] = [m for m in conditions[-1]["key_measures"] if m["metric"] == "time_held_s"]
     romberg = summary["romberg"]
     return {
         "sensory": sensory_summary(protocol, conditions),

@@ -180,7 +180,7 @@ def series_chart(points: list[tuple[str, float | None]], *, width: float, height
     base = next((v for _, v in points if v is not None), None)
     if mdc is not None and base is not None:
         lo, hi = min(lo, base - mdc), max(hi, base + mdc)
-    if floor is not None and lo >= floor:
+    if floor is not None and min(values) >= floor:  # an amount (a time held) is never below its floor, nor its MDC band
         lo = floor
     if top_at_least is not None:
         hi = max(hi, top_at_least)

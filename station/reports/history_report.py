@@ -19,7 +19,7 @@ from station.protocols.report import patient_history, visit_numbers
 from station.reports.charts import mdc_caption, series_chart
 from station.reports.layout import content_width, p, table
 from station.reports.references import Citations
-from station.reports.text import change, change_unit, counted, day, quantity, with_unit
+from station.reports.text import change, change_unit, counted, day, quantity, time_held, with_unit
 
 
 def series_block(series: dict, citations: Citations, width: float, visits: dict[int, int] | None = None) -> KeepTogether:
@@ -42,7 +42,9 @@ def series_block(series: dict, citations: Citations, width: float, visits: dict[
     seen = len({(visits or {}).get(pt.get("session_id"), pt.get("session_id")) for pt in series["points"]})
     measured = f"Measured at {counted(seen, 'visit')}" if seen == len(points) \
         else f"Measured {counted(len(points), 'time')} at {counted(seen, 'visit')}"
-    said = (lambda pt: pt["words"]) if count else (lambda pt: with_unit(pt["value"], unit))
+    # a time held as the pages say it: one decimal, 0 s "0 s (unable)" (the patient could not take the position)
+    said = (lambda pt: pt["words"]) if count else (lambda pt: time_held(pt["value"])) \
+        if series.get("metric") == "time_held_s" else (lambda pt: with_unit(pt["value"], unit))
     words = f"{measured}; first {said(first)} ({day(first['started_at'])})"
     if len(points) > 1:
         words += (f", last {said(last)} ({day(last['started_at'])}), "  # a change always signed; a percentage's in points

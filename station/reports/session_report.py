@@ -14,7 +14,7 @@ import numpy as np
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
 
-from station.protocols.report import cutoff_reading, session_results
+from station.protocols.report import cutoff_reading, session_results, trial_count_words
 from station.protocols.walk_words import COUNTS, counts_words, imu_gaps_line
 from station.reports.charts import statokinesigram
 from station.reports.layout import content_width, p, table
@@ -60,16 +60,17 @@ def _trial_lines(condition: dict) -> list:
     out = []
     attempts, valid = condition.get("attempts", 0), condition.get("valid_trials", 0)
     words = f"{counted(attempts, 'trial')}, {valid} valid"
+    if any(t.get("unable") for t in condition.get("trials") or []):  # results of 0 s, counted as the page counts them
+        words = trial_count_words(condition["trials"]).rstrip(".")
     if condition.get("time_held_s"):
-        held = ", ".join(f"{t:.1f} s" for t in condition["time_held_s"])  # as the page's, one decimal
+        held = ", ".join(time_held(t) for t in condition["time_held_s"])  # as the page's: one decimal, "0 s (unable)"
         words += f"; time held {held}"
         if condition.get("score"):
             words += f" (score: {condition['score']} of the valid attempts)"
     out.append(p(words, "small"))
     for trial in condition.get("trials") or []:
-        if trial.get("unable"):
-            out.append(p(f"Trial {trial.get('trial') or ''} attempt {trial.get('attempt') or ''}: unable to take "
-                         "the position (0 s, kept in the score)", "small"))
+        if trial.get("unable"):  # the results page's words: measured (the foot never lifted) or scored by the clinician
+            out.append(p(f"Trial {trial.get('trial') or ''} · #{trial['id']}: {trial['unable_words']}", "small"))
         elif trial.get("status") != "complete":  # interrupted, stopped on purpose: said as such (report._trial_line's note)
             out.append(p(f"Trial #{trial['id']}: {trial.get('note') or trial.get('status')}", "small"))
         elif trial.get("valid") is False:

@@ -81,7 +81,7 @@ from station.store import db as _db
 from station.store.db import (Conflict, Database, DatabaseBusy, DiskFull, NotFound, StorageFailed, StoreError,
                               ValidationError)
 from station.store.timefmt import utc_iso
-from station.store.verdict import station_unable
+from station.store.verdict import station_unable, unable_kind
 
 STATUSES = ("recording", "complete", "aborted", "partial")
 DISK_FULL_REASON = "disk full"
@@ -234,15 +234,21 @@ def _check_result(metrics: object, valid: object, reason: object) -> tuple[str |
     return metrics_doc, valid, reason
 
 
-def _first_issue_code(issues) -> str | None:
-    """The code of a stored result's first quality issue (``$.trial.issues``: JSON text from SQLite, the list itself
-    from PostgreSQL's json_extract), or None."""
+def _issue_list(issues) -> list:
+    """A stored result's quality issues (``$.trial.issues``: JSON text from SQLite, the list itself from
+    PostgreSQL's json_extract), [] when none or unreadable."""
     if isinstance(issues, str):
         try:
             issues = json.loads(issues)
         except ValueError:
-            return None
-    first = issues[0] if isinstance(issues, list) and issues else None
+            return []
+    return issues if isinstance(issues, list) else []
+
+
+def _first_issue_code(issues) -> str | None:
+    """The code of a stored result's first quality issue, or None."""
+    issues = _issue_list(issues)
+    first = issues[0] if issues else None
     return str(first["code"]) if isinstance(first, dict) and first.get("code") is not None else None
 
 
@@ -268,6 +274,10 @@ def summary(row: sqlite3.Row) -> dict:
         # (a single-leg hold that never began: "no_liftoff"), beside the recording's length that is not the time held
         "time_held_s": row["time_held_s"],
         "first_issue": _first_issue_code(row["issues"]),
+        # a single-leg trial the station counts as unable, 0 s, as the results page does (verdict.unable_kind):
+        # "measured" (the foot never lifted), "scored" (by the clinician, not measured), else None
+        "unable": unable_kind({"valid": row["valid"], "validity_reason": row["validity_reason"],
+                               "judged_by": row["judged_by"], "metrics": {"trial": {"issues": _issue_list(row["issues"])}}}),
     }
 
 

@@ -59,8 +59,22 @@ def station_unable(trial: dict) -> str | None:
     'measured'
     """
     check = trial.get("station_check") or {"valid": trial.get("valid"), "reason": trial.get("validity_reason")}
-    as_checked = {**trial, "valid": check.get("valid"), "validity_reason": check.get("reason"), "judged_by": None}
-    if check.get("valid") is not False or not unable_trial(as_checked):
+    if check.get("valid") is not False:
+        return None
+    return unable_kind({**trial, "valid": check.get("valid"), "validity_reason": check.get("reason"), "judged_by": None})
+
+
+def unable_kind(trial: dict) -> str | None:
+    """How a stored trial counts as unable as it stands now (:func:`unable_trial`, a clinician's
+    judgement included): ``"scored"`` (scored unable by the clinician, nothing measured),
+    ``"measured"`` (the foot was never lifted), else None. The patient page's trial list reads it.
+
+    >>> unable_kind({"valid": False, "validity_reason": "", "metrics": {"trial": {"issues": [{"code": "no_liftoff"}]}}})
+    'measured'
+    >>> unable_kind({"valid": True, "metrics": {"trial": {"issues": []}}}) is None
+    True
+    """
+    if not unable_trial(trial):
         return None
     return "scored" if {str(i.get("code", "")) for i in _issues(trial) if isinstance(i, dict)} == {"scored_unable"} \
         else "measured"

@@ -93,6 +93,8 @@ def test_unable_is_a_result_and_the_rest_of_a_side_is_scored_without_start(stati
         text = by_id(driver, "results").get_attribute("textContent")
         assert "6 analysed trials: 6 unable (0 s; 4 of them scored by the clinician, not measured)." in text
         assert "No valid trial to plot" not in text and "valid of" not in text
+        # no stance, no sway rows: the time held alone, not "–" beside a missing norm (F6, session 24)
+        assert "No reference values for this stance" not in text and "95 % ellipse area" not in text, text
         assert text.count("Did not lift a foot (measured): unable, counted as 0 s.") == 2
         assert text.count("Scored unable by the clinician") == 4
         driver.save_screenshot(str(shots / f"{name}_results.png"))
@@ -145,9 +147,47 @@ def test_unable_is_a_result_and_the_rest_of_a_side_is_scored_without_start(stati
         # measured: its recording keeps its plots and its recorded time
         wait(driver, "the measured trial's plots", lambda d: len(d.find_elements("css selector", "#plots figure")) == 2)
         assert " s recorded · recorded by admin" in by_id(driver, "trial-summary").text
+        # a result, not a failed recording: why no sway, in the banner's words (was "Invalid trial: no sway measures.")
+        assert by_id(driver, "no-measures").text == "No sway measures: the foot was never lifted (unable, 0 s)."
         driver.execute_script("window.scrollTo(0, 0)")
         driver.save_screenshot(str(shots / f"{name}_measured_trial.png"))
+        # the x axis' unit is not drawn over its last tick label (was "5" under "s" at the right end of both plots)
+        overlaps = driver.execute_script("""
+          const out = [];
+          // the page's plots, and recordings that end on a tick (5 s, 30 s: R saw "5" under "s") or just after one
+          for (const end of [5, 30, 5.04, 12]) {
+            const t = Array.from({length: 101}, (_, i) => i * end / 100);
+            const fig = document.createElement('figure');
+            fig.className = 'axis-probe';
+            fig.append(Charts.timeSeries([{t, y: t.map(Math.sin), color: '#000', label: 'probe'}], {yLabel: 'cm', xLabel: 's'}));
+            document.getElementById('plots').append(fig);
+          }
+          for (const chart of document.querySelectorAll('#plots svg.timeseries')) {
+            const row = [...chart.querySelectorAll('text')].filter((t) => t.getAttribute('y') === String(chart.viewBox.baseVal.height - 10));
+            const boxes = row.map((t) => [t.textContent, t.getBBox()]);
+            boxes.forEach(([a, p], i) => boxes.slice(i + 1).forEach(([b, q]) => {
+              if (p.x < q.x + q.width && q.x < p.x + p.width) out.push(a + '|' + b); }));
+            if (!row.some((t) => / s$|^s$/.test(t.textContent))) out.push('no unit');
+          }
+          return out;""")
+        assert overlaps == [], overlaps
+        driver.execute_script("document.querySelectorAll('.axis-probe')[0].scrollIntoView({block: 'start'})")
+        driver.save_screenshot(str(shots / f"{name}_axis_probes.png"))
+        driver.execute_script("document.querySelectorAll('.axis-probe').forEach((f) => f.remove());"
+                              "document.getElementById('plots').scrollIntoView({block: 'start'})")
+        driver.save_screenshot(str(shots / f"{name}_measured_trial_plots.png"))
         driver.get(f"{url}/patients/{patient_id}")
         wait(driver, "the patient's trials", lambda d: "unable: scored by the clinician, not measured"
              in d.find_element("tag name", "body").get_attribute("textContent"))
+        # the results page's verdict (F1, session 24): unable is a result, "6 trials: 6 unable (0 s)", never "invalid"
+        # or "0 valid"; a scored trial was never recorded ("not measured", not "0.0" s)
+        table = driver.find_element("css selector", ".session-trials")
+        if not table.get_attribute("open"):
+            table.find_element("tag name", "summary").click()
+        assert table.find_element("tag name", "summary").text == "6 trials: 6 unable (0 s)"
+        tags = [t.text for t in table.find_elements("css selector", "tbody .tag")]
+        assert tags == ["unable (0 s)"] * 6, tags
+        recorded = [c.get_attribute("textContent") for c in table.find_elements("css selector", "tbody tr td:nth-child(4)")]
+        assert recorded.count("not measured") == 4 and "0.0" not in recorded, recorded
+        driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", table)
         driver.save_screenshot(str(shots / f"{name}_patient.png"))

@@ -316,12 +316,23 @@ const Charts = (() => {
       root.append(svg("text", { x: padL - 4, y: Y(g) + 4, "text-anchor": "end" }, +g.toFixed(6)));
     }
     const ts = niceStep(t1 - t0, 6);
+    const xLabel = (opts && opts.xLabel) || "";
+    const charW = 6.5; // about one character of the axis' labels, in the chart's units
+    let unitDrawn = false;
     for (let g = Math.ceil(t0 / ts) * ts; g <= t1; g += ts) {
-      root.append(svg("text", { x: X(g), y: H - 10, "text-anchor": "middle" }, +g.toFixed(6)));
+      const text = String(+g.toFixed(6));
+      // a tick label that would run into the unit at the right end ("5" under "s") carries the unit itself: "5 s"
+      if (xLabel && g + ts > t1 && X(g) + text.length * charW / 2 > W - padR - xLabel.length * charW - 4) {
+        root.append(svg("text", { x: Math.min(X(g) + text.length * charW / 2 + (xLabel.length + 1) * charW, W - 1), y: H - 10,
+          "text-anchor": "end", class: "tick-with-unit" }, `${text} ${xLabel}`));
+        unitDrawn = true;
+      } else {
+        root.append(svg("text", { x: X(g), y: H - 10, "text-anchor": "middle" }, text));
+      }
     }
     root.prepend(axes);
     if (opts && opts.yLabel) root.append(svg("text", { x: 4, y: 14 }, opts.yLabel));
-    if (opts && opts.xLabel) root.append(svg("text", { x: W - padR, y: H - 10, "text-anchor": "end" }, opts.xLabel));
+    if (xLabel && !unitDrawn) root.append(svg("text", { x: W - padR, y: H - 10, "text-anchor": "end", class: "x-unit" }, xLabel));
     let lx = padL + 30;
     for (const s of series) {
       let d = "", pen = false;

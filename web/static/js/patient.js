@@ -93,23 +93,42 @@
   /* A timed hold's time held: "30.0 s", "unable: did not lift a foot" (the hold never began), "–" (none measured). */
   function heldCell(t) {
     if (!(protocols[t.protocol] || {}).timed) return el("td", { class: "num" }, "");
-    if (t.first_issue === "no_liftoff") return el("td", { class: "held unable" }, "unable: did not lift a foot");
-    if (t.first_issue === "scored_unable") return el("td", { class: "held unable" }, "unable: scored by the clinician, not measured");
+    if (t.unable === "measured") return el("td", { class: "held unable" }, "unable: did not lift a foot");
+    if (t.unable === "scored") return el("td", { class: "held unable" }, "unable: scored by the clinician, not measured");
     return el("td", { class: "num held" }, t.time_held_s === null || t.time_held_s === undefined ? "–"
       : el("span", { class: "value-unit" }, `${fmt(t.time_held_s, 1)} s`));
   }
 
+  /* A session's trials counted as the results page counts them (station.protocols.report.trial_count_words): a
+     trial the station counts as unable (0 s) is a result, not one short of "valid". "3 trials, 2 valid"; "6 trials:
+     6 unable (0 s)"; "6 trials: 2 held, 3 unable (0 s), 1 invalid". */
+  function trialCount(trials) {
+    const n = `${trials.length} trial${trials.length === 1 ? "" : "s"}`;
+    const done = trials.filter((t) => t.status === "complete");
+    const valid = done.filter((t) => t.valid).length;
+    const unable = done.filter((t) => t.unable).length;
+    if (!unable) return `${n}, ${valid} valid`;
+    const invalid = done.length - valid - unable;
+    return `${n}: ` + [valid ? `${valid} held` : "", `${unable} unable (0 s)`, invalid ? `${invalid} invalid` : ""]
+      .filter(Boolean).join(", ");
+  }
+
   function trialRow(t, mixed, stance, walks, timed) {
+    // a single-leg trial the station counts as unable (the trials listing's "unable", the results page's verdict)
+    // is a result of 0 s, not a failed recording: said so, its reason in the time held's cell
     const verdict = t.status !== "complete" ? el("span", { class: "tag flag" }, t.status)
-      : t.valid ? el("span", { class: "tag valid" }, "valid")
-        : el("span", { class: "tag invalid", title: t.validity_reason || "" }, "invalid");
+      : t.unable ? el("span", { class: "tag flag-strong value-unit" }, "unable (0 s)")
+        : t.valid ? el("span", { class: "tag valid" }, "valid")
+          : el("span", { class: "tag invalid", title: t.validity_reason || "" }, "invalid");
     return el("tr", {},
       el("td", {}, el("a", { href: `/trials/${t.id}` }, `#${t.id}`)),
       el("td", {}, testName(t, mixed)),
-      el("td", {}, verdict, t.valid === false && t.validity_reason ? el("div", { class: "small muted" }, t.validity_reason) : null),
-      // a walk's recording runs before and after the walk: "recorded 12.0 s", not a bare 12.0 that reads as its time
+      el("td", {}, verdict, t.valid === false && !t.unable && t.validity_reason ? el("div", { class: "small muted" }, t.validity_reason) : null),
+      // a walk's recording runs before and after the walk: "recorded 12.0 s", not a bare 12.0 that reads as its time;
+      // a trial scored unable by the clinician was never recorded
       !stance ? null : isWalk(t) ? el("td", { class: "recorded" }, "recorded ", el("span", { class: "value-unit" }, `${fmt(t.duration_s, 1)} s`))
-        : el("td", { class: timed ? "num hide-narrow" : "num" }, fmt(t.duration_s, 1)),
+        : t.unable === "scored" ? el("td", { class: timed ? "hide-narrow muted" : "muted" }, "not measured")
+          : el("td", { class: timed ? "num hide-narrow" : "num" }, fmt(t.duration_s, 1)),
       timed ? heldCell(t) : null,
       ...(walks ? walkCells(t, stance) : []),
       stance ? el("td", { class: "num hide-narrow" }, isWalk(t) ? "" : fmt(t.metrics.ellipse_area_cm2, 2)) : null,
@@ -144,8 +163,7 @@
       const tested = group.filter((s) => s.trials.length);
       const parts = group.map((s) => {
         const mixed = new Set(s.trials.map((t) => t.protocol)).size > 1;
-        const valid = s.trials.filter((t) => t.status === "complete" && t.valid).length;
-        const count = `${s.trials.length} trial${s.trials.length === 1 ? "" : "s"}, ${valid} valid`;
+        const count = trialCount(s.trials);
         // the sway columns only where a standing test was recorded, the walk's time and speed where a walk was
         const stance = s.trials.some((t) => !isWalk(t));
         const walks = s.trials.some(isWalk);

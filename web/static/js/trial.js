@@ -10,7 +10,6 @@
   const trialId = Number($("trial-page").dataset.trialId);
 
   const KEY = ["ellipse_area_cm2", "mean_velocity_cm_s", "path_length_cm", "rms_distance_cm", "weight_left_pct"];
-  const UNABLE = ["no_liftoff", "scored_unable"]; // could not take the position: measured, or scored by the clinician
 
   function describe(catalogue, key) {
     return (catalogue && catalogue.measures[key]) || { key, label: key, unit: "", group: "Other", meaning: "", reference: "" };
@@ -37,7 +36,7 @@
 
   function validityBox(trial, outcome) {
     const issues = outcome.issues || [];
-    const unable = trial.valid === false && issues.length && issues.every((i) => UNABLE.includes(i.code));
+    const unable = !!trial.unable; // the station's verdict as it stands now (the trial API's "unable")
     if (trial.status !== "complete") {
       // the cause is the store's own (a full disk, a crash or power cut, the clinician's reason), not a guess from the status
       const words = { partial: "not finished: its frames are kept, it is not analysed",
@@ -196,7 +195,9 @@
       }
       // a walk trial (valid or not: an invalid one keeps its walk in the result) has walk measures, not sway
       const walkTrial = WalkResults.isWalkTrial(doc) || !!outcome.walk;
+      // an unable trial is a result (0 s), not an invalid recording: its own words, not the engine's "Invalid trial"
       const why = trial.status !== "complete" ? "it was not analysed (see above)"
+        : trial.unable === "measured" ? "the foot was never lifted (unable, 0 s)"
         : walkTrial && trial.valid === false ? "the trial is invalid (see above)"
           : (outcome.metrics_note || doc.note || (trial.valid === false ? "the trial is invalid" : "none were computed"));
       // the time held alone (a hold too short to analyse) still says why there is no sway measure
