@@ -20,6 +20,9 @@
     progress: null,
     lastSeq: -1, // frames
     lastEventId: "",
+    eventEpoch: "", // the station run (epoch) of the newest trial event drawn, and its number:
+    eventSeq: -1, // a status snapshot taken before that event is older than the screen (applyStatus)
+    waitingWords: "", // what the station said it waits for (the last "waiting" state event's words)
     rate: 100,
     frames: { ml: [], ap: [], fz: null, left: null, right: null },
     dirty: true,
@@ -79,6 +82,7 @@
         $("h-sensors").textContent = "–";
         $("h-sensors").className = "";
         $("h-lost").textContent = "–";
+        $("h-lost-effect").hidden = true;
       }
     }
     const shown = stationState();
@@ -157,6 +161,11 @@
     const lost = lostWords(h);
     $("h-lost").textContent = lost.text;
     $("h-lost").className = lost.bad ? "bad" : "";
+    // the figure is the engineer's; what it means for a result is said only while it can change one
+    $("h-lost-effect").hidden = !lost.bad;
+    $("h-lost-effect").textContent = !lost.bad ? "" : run() && run().outcome === "walk"
+      ? "Readings are being lost now: the time of the walk without them is not measured."
+      : "Readings are being lost now: a trial recorded now may be found invalid and have to be repeated.";
     const sensors = h.sensors || {};
     const faults = Object.entries(sensors).filter(([, s]) => s.status !== "ok" && s.status !== "absent");
     $("h-sensors").textContent = Object.keys(sensors).length === 0 ? "–"
@@ -463,9 +472,14 @@
       return state.refreshing;
     }
     state.refreshAgain = false;
-    state.refreshing = api("GET", "/api/station", undefined, { background: true })
-      .then((doc) => { applyStatus(doc.service); share("status", doc.service); showHealth({ health: doc.health }); })
-      .catch((err) => showError($("page-error"), err))
+    clearTimeout(state.refreshRetry);
+    state.refreshing = readStatus()
+      .catch((err) => {
+        showError($("page-error"), err);
+        // the status not read (a busy station's timeout, the Wi-Fi): read again, else the page would show the
+        // old one until the next event that asks for it
+        if (err.status !== 401) state.refreshRetry = setTimeout(refreshStatus, 2000);
+      })
       .finally(() => {
         state.refreshing = null;
         if (state.refreshAgain) refreshStatus();
@@ -473,9 +487,20 @@
     return state.refreshing;
   }
 
+  /* Read the station's status (GET /api/station) and draw it. */
+  async function readStatus() {
+    const doc = await api("GET", "/api/station", undefined, { background: true });
+    applyStatus(doc.service);
+    share("status", doc.service);
+    showHealth({ health: doc.health });
+  }
+
   /* The station's status (GET /api/station's "service", or a command's reply). Replies can
-     arrive out of order: a snapshot older than the one shown (same epoch, lower last_seq, the
-     station's event number when it was taken) is ignored. */
+     arrive out of order: a snapshot older than what is shown (same epoch, a last_seq, the station's
+     event number when it was taken, lower than the shown snapshot's or than the newest trial event
+     drawn since) is ignored. A command's reply is taken before the command's own events: Start's
+     reply says "instructions" while its "waiting" event may be drawn already (a busy station: review
+     s24 F17, the page showed "ready to start" for minutes while the station waited). */
   function applyStatus(doc) {
     if (!doc) return;
     if (doc.available === false) {
@@ -486,6 +511,7 @@
     }
     const shown = state.status;
     if (shown && doc.epoch === shown.epoch && Number(doc.last_seq) < Number(shown.last_seq)) return;
+    if (doc.epoch === state.eventEpoch && Number(doc.last_seq) < state.eventSeq) return;
     state.status = doc;
     renderRun();
   }
@@ -497,7 +523,9 @@
     const d = e.data || {};
     switch (e.kind) {
       case "state":
+        state.waitingWords = d.state === "waiting" ? d.message || "" : "";
         if (run()) {
+          run().state = d.state; // the status drawn again later (renderRun) shows this state, not the one before it
           if (d.instructions) $("instructions").textContent = d.instructions;
           if (d.state === "waiting" || d.state === "aborted") message(d.message || "", d.state === "aborted" ? "warn" : "");
           // "Get ready": what the waiting said ("Waiting for the light gates' beams to be clear") is over
@@ -606,6 +634,11 @@
     source.addEventListener("trial", (ev) => {
       state.lastEventId = ev.lastEventId || state.lastEventId;
       const doc = JSON.parse(ev.data);
+      const epoch = (ev.lastEventId || "").replace(/-\d+$/, "");
+      if (epoch !== state.eventEpoch || Number(doc.seq) > state.eventSeq) {
+        state.eventEpoch = epoch;
+        state.eventSeq = Number(doc.seq);
+      }
       applyEvent(doc);
       share("trial", doc);
     });
@@ -673,19 +706,55 @@
     showError($("page-error"), null);
     state.busy = true;
     updateButtons();
+    const before = { trialState: state.trialState, run: !!run() };
     try {
       const doc = await api("POST", path, body === undefined ? {} : body);
       state.busy = false;
       applyStatus(doc);
       share("status", doc);
     } catch (err) {
-      showError($("page-error"), err);
       state.startedAt = 0;
-      onScreen($("page-error"));
+      // refused because the station is no longer where this page showed it (the tap raced a change: another
+      // screen, the panel's button, an event not drawn yet): read where it is, draw it, and say so
+      const moved = err.status === 409 && await readStatus().then(() => movedOnWords(path, before), () => "");
+      if (moved) {
+        showError($("page-error"), null);
+        message(moved, "warn");
+        onScreen($("message"));
+      } else {
+        showError($("page-error"), err);
+        onScreen($("page-error"));
+      }
     } finally {
       state.busy = false;
       updateButtons();
     }
+  }
+
+  /* A command refused (409) after the station moved on from what the page showed when it was tapped
+     (``before``): what happened and where the station is now, in words, e.g. "The trial had already
+     started: the station is waiting for the patient to stand still on the plate ..."; "" when it has
+     not moved (the refusal's own words then). */
+  function movedOnWords(path, before) {
+    const r = run();
+    const s = state.trialState;
+    if (!!r === before.run && s === before.trialState) return "";
+    if (!r) return "The station has no test open any more (it was ended, here or on another screen).";
+    const lead = { "/api/station/start": "The trial had already started: ", "/api/station/stop": "The trial had already ended: ",
+      "/api/station/end-hold": "The trial had already ended: " }[path] || "The station had moved on: ";
+    // what it waits for as the station said it ("Waiting for the light gates' beams to be clear."), else in general
+    const said = tidy(state.waitingWords).replace(/\.$/, "");
+    const waits = said ? said.charAt(0).toLowerCase() + said.slice(1)
+      : r.outcome === "walk" ? "the station is waiting for the patient to be ready at the start"
+        : "the station is waiting for the patient to stand still on the plate";
+    const now = {
+      waiting: `${waits}. The countdown starts by itself then; Stop cancels this start.`,
+      countdown: "the station is counting down; the recording starts in a moment.",
+      recording: "the trial is recording.",
+      checking: "the station is checking the trial that just ended.",
+      instructions: "the next trial is ready to start; press Start when the patient is ready.",
+    }[s] || (r.finished ? "the test is finished; see the results." : "see the trial's state above.");
+    return lead + now;
   }
 
   /* The words refusing a tap (the disk full, no readings) where the clinician who tapped looks. On a
