@@ -27,7 +27,7 @@ import numpy as np
 
 from station.protocols.schema import Norm, Protocol
 from station.protocols.walk_words import COUNTS, entered_setting
-from station.reference.population import misfit
+from station.reference.population import misfit, not_applied_words
 
 CORNER_FIELDS = ("fl_n", "fr_n", "bl_n", "br_n")
 
@@ -301,12 +301,18 @@ def _position(value: float, row) -> str:
     return "compared with the median" if row.p50 is not None else "no comparable value"
 
 
-def _norm_entry(protocol: Protocol, norm: Norm, cid: str, conditions: dict, romberg, age_y: float | None) -> dict:
+def _norm_entry(protocol: Protocol, norm: Norm, cid: str, conditions: dict, romberg, age_y: float | None,
+                patient_conditions=None) -> dict:
     reference = protocol.reference(norm.reference)
     entry = {"metric": norm.metric, "condition": cid, "statistic": norm.statistic, "population": norm.population,
              "source": reference.citation, "doi": reference.doi}
     value = _value(norm.metric, cid, conditions, romberg)
     entry["value"] = value
+    why = misfit(norm.measured_in, patient_conditions, None)  # the cut-offs' rule; the rows below bound the age
+    if why:  # values of other people: not read against this patient, said why (the cut-offs' words)
+        entry.update(not_applied_why=why, group=norm.measured_in.group,
+                     note=not_applied_words("reference values", norm.measured_in.group, why, plural=True))
+        return entry
     if age_y is None:
         entry["note"] = "Give the patient's age to compare with these reference values."
         entry["rows"] = [r.to_dict() for r in norm.rows]
@@ -385,7 +391,7 @@ def summarise(protocol: Protocol, results: list, *, age_y: float | None = None,
     for norm in protocol.norms:
         for c in protocol.conditions:
             if _applies(norm.condition, c.id):
-                norms.append(_norm_entry(protocol, norm, c.id, conditions, romberg, age_y))
+                norms.append(_norm_entry(protocol, norm, c.id, conditions, romberg, age_y, patient_conditions))
     out = {
         "protocol": protocol.name,
         "title": protocol.title,

@@ -294,6 +294,9 @@ class Norm:
     trial_duration_s: float | None
     reference: str
     rows: tuple[NormRow, ...]
+    measured_in: Population = Population()
+    """Whom the values hold for, by condition (a cut-off's rule, :func:`station.reference.population.misfit`):
+    read only for a patient who fits; the age rows bound the age."""
 
     def row_for_age(self, age_y: float) -> NormRow | None:
         for row in self.rows:
@@ -304,7 +307,8 @@ class Norm:
     def to_dict(self) -> dict:
         return {"metric": self.metric, "condition": self.condition, "statistic": self.statistic,
                 "population": self.population, "trial_duration_s": self.trial_duration_s,
-                "reference": self.reference, "rows": [r.to_dict() for r in self.rows]}
+                "reference": self.reference, "rows": [r.to_dict() for r in self.rows],
+                "measured_in": self.measured_in.to_dict()}
 
 
 @dataclass(frozen=True)
@@ -389,6 +393,30 @@ class _Reader(Table):
 
     def array_of_tables(self, key: str, required: bool = False) -> list[dict]:
         return [t.table for t in super().array_of_tables(key, required)]
+
+
+def _population(r: _Reader, what: str, ages: bool = True) -> Population:
+    """Whom a cut-off (or published reference values: ``ages`` False, their age rows bound the age) was
+    set in: ``group``, ``condition_tag``, ``excluded_conditions``, ``min_age_y``, ``unknown_conditions``
+    (:class:`station.reference.population.Population`)."""
+    population = Population(
+        group=r.text("group", required=False, default=""),
+        condition_tag=r.choice("condition_tag", CONDITION_FAMILIES, required=False),
+        excluded_tags=r.choices("excluded_conditions", CONDITION_FAMILIES),
+        min_age_y=r.number("min_age_y", lo=0.0, hi=120.0, required=False) if ages else None,
+        unknown_tags=r.choices("unknown_conditions", CONDITION_FAMILIES))
+    if population.bounded and not population.group:
+        plural = what.endswith("s")
+        raise r.error("group", f"is missing: name the population in a few words (the pages say the {what} "
+                      f"{'were' if plural else 'was'} set in it when {'they are' if plural else 'it is'} not applied "
+                      "to a patient)")
+    if population.condition_tag is not None and population.condition_tag in population.excluded_tags:
+        raise r.error("excluded_conditions", f"{population.condition_tag!r} is also the required condition_tag")
+    both = [t for t in population.unknown_tags if t in population.excluded_tags or t == population.condition_tag]
+    if both:
+        raise r.error("unknown_conditions", f"{both[0]!r} is also excluded or required: the source's criteria "
+                      "are either known (excluded_conditions, condition_tag) or not read (unknown_conditions)")
+    return population
 
 
 def protocol_from_dict(data: dict, source: str) -> Protocol:
@@ -566,21 +594,7 @@ def protocol_from_dict(data: dict, source: str) -> Protocol:
             raise r.error(f"{side}_meaning", f"needs both 'below' and 'above': '{side}_meaning' names the good end of a band")
         meaning = r.text("meaning")
         ref = check_ref(r)
-        population = Population(
-            group=r.text("group", required=False, default=""),
-            condition_tag=r.choice("condition_tag", CONDITION_FAMILIES, required=False),
-            excluded_tags=r.choices("excluded_conditions", CONDITION_FAMILIES),
-            min_age_y=r.number("min_age_y", lo=0.0, hi=120.0, required=False),
-            unknown_tags=r.choices("unknown_conditions", CONDITION_FAMILIES))
-        if population.bounded and not population.group:
-            raise r.error("group", "is missing: name the population in a few words (the pages say the cut-off was "
-                          "set in it when it is not applied to a patient)")
-        if population.condition_tag is not None and population.condition_tag in population.excluded_tags:
-            raise r.error("excluded_conditions", f"{population.condition_tag!r} is also the required condition_tag")
-        both = [t for t in population.unknown_tags if t in population.excluded_tags or t == population.condition_tag]
-        if both:
-            raise r.error("unknown_conditions", f"{both[0]!r} is also excluded or required: the source's criteria "
-                          "are either known (excluded_conditions, condition_tag) or not read (unknown_conditions)")
+        population = _population(r, "cut-off")
         r.finish()
         cutoffs.append(Cutoff(metric, condition, below, above, meaning, ref, population, good_side,
                               good[good_side] if good_side else ""))
@@ -594,6 +608,8 @@ def protocol_from_dict(data: dict, source: str) -> Protocol:
         population = r.text("population")
         trial_duration_s = r.number("trial_duration_s", lo=1.0, hi=3600.0, required=False)
         ref = check_ref(r)
+        # whom the values were measured in, by the cut-offs' rule (their age rows are the norm's own age bound)
+        measured_in = _population(r, "reference values", ages=False)
         rows: list[NormRow] = []
         raw_rows = r.array_of_tables("rows", required=True)
         if not raw_rows:
@@ -613,7 +629,7 @@ def protocol_from_dict(data: dict, source: str) -> Protocol:
                     raise rr.error("age_min_y", f"age band {lo_y}-{hi_y} overlaps {other.age_min_y}-{other.age_max_y}")
             rows.append(NormRow(lo_y, hi_y, **values))
         r.finish()
-        norms.append(Norm(metric, condition, statistic, population, trial_duration_s, ref, tuple(rows)))
+        norms.append(Norm(metric, condition, statistic, population, trial_duration_s, ref, tuple(rows), measured_in))
     top.finish()
 
     return Protocol(

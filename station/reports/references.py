@@ -132,6 +132,9 @@ def protocol_norm_words(ref: dict, unit: str, citations: Citations) -> str:
     >>> protocol_norm_words({"source": "S", "population": "Adults", "statistic": "Mean",
     ...                      "note": "Give the patient's age to compare with these reference values."}, "s", Citations())
     "Published values [1]. Adults. Mean. Give the patient's age to compare with these reference values."
+    >>> protocol_norm_words({"source": "S", "not_applied_why": "why", "note": "Set in healthy adults; not applied (why)."},
+    ...                     "s", Citations())
+    'Published values [1]: not applied. Set in healthy adults; not applied (why).'
     """
     cite = citations.cite(ref.get("source"), ref.get("doi"))
     row = ref.get("row") or {}
@@ -139,6 +142,8 @@ def protocol_norm_words(ref: dict, unit: str, citations: Citations) -> str:
     centre = mean if mean is not None else row.get("p50")
     position = ref.get("position") or ""
     population = (ref.get("population") or "").strip()
+    if ref.get("not_applied_why"):  # values of other people: not read for this patient, said why (results._norm_entry)
+        return f"Published values {cite}: not applied. {_sentence(ref.get('note') or '')}".strip()
     if row and position:
         what = "" if ("mean" in position and mean is not None) or ("median" in position and mean is None) \
             else ("mean " if mean is not None else "median ")

@@ -46,21 +46,22 @@
   }
 
   function protocolNormReference(ref) {
+    // values measured in other people (report: results._norm_entry's not_applied_why): not read, the reason in small type
+    if (ref.not_applied_why) {
+      return el("div", { class: "ref", dataset: { verdict: "not_applied" } }, el("span", { class: "tag neutral" }, "norms not applied"), " ",
+        el("span", { class: "muted small" }, `${shortCite(ref.source)}. ${ref.note || ""}`));
+    }
     const row = ref.row;
     return el("div", { class: "ref" }, ref.position ? el("strong", {}, ref.position) : "",
       row ? ` (ages ${row.age_min_y}–${row.age_max_y}: mean ${row.mean ?? "–"} s)` : "", " ",
       el("span", { class: "muted small" }, `${shortCite(ref.source)}. ${ref.note || ""}`));
   }
 
-  function reference(ref, unit, said = {}) { // unit: the measure's, for a norm's percentiles (as the PDF's references.py)
+  function reference(ref, unit) { // unit: the measure's, for a norm's percentiles (as the PDF's references.py)
     if (ref.kind === "norm") return normReference(ref, unit);
     if (ref.kind === "cutoff") return cutoffReference(ref);
     if (ref.kind === "protocol_norm") return protocolNormReference(ref);
-    if (ref.kind === "change") { // walk tests, walk_results.js; "first visit with this test" said once per test, on its first row
-      const node = WalkResults.changeReference(ref, { firstSaid: !!said.first });
-      if (!ref.previous) said.first = true;
-      return node;
-    }
+    if (ref.kind === "change") return WalkResults.changeReference(ref); // walk tests, walk_results.js
     if (ref.kind === "entered") return WalkResults.enteredReference(ref); // a treadmill's belt speed: a setting
     return null;
   }
@@ -86,9 +87,8 @@
   const isTreadmill = (condition) => condition && condition.values && condition.values.walking_min !== undefined && condition.values.walking_min !== null;
 
   function measureRows(condition) {
-    const said = {}; // what a row above already said ("first visit with this test")
     return condition.key_measures.map((m) => {
-        const refs = m.references.map((ref) => reference(ref, m.unit, said)).filter(Boolean);
+        const refs = m.references.map((ref) => reference(ref, m.unit)).filter(Boolean);
         if (!refs.length) refs.push(el("span", { class: "muted small" }, m.note || m.words || "No published reference for this measure."));
         else if (m.words) refs.push(el("div", { class: "small" }, m.words));
         return el("tr", { dataset: { metric: m.metric } },

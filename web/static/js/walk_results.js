@@ -256,16 +256,14 @@ const WalkResults = (() => {
   /* A walk measure's change since the patient's previous visit of the same test (the visit's value, the mean of its
      trials, against the previous visit's), against the published minimal detectable change when one fits the
      patient (report.add_walk_changes). */
-  function changeReference(ref, { firstSaid = false } = {}) { // firstSaid: a row above already says "first visit"
+  function changeReference(ref) {
     const mdcUnit = changeUnit(ref.unit); // a difference: a percentage's in points
     const values = ref.mdc && ref.mdc.phases && ref.mdc.phases.length // one per phase of stroke: both read
       ? ref.mdc.phases.map((p) => `${quantity(p.value, mdcUnit)} ${p.phase}`).join(" / ") : ref.mdc ? quantity(ref.mdc.value, mdcUnit) : "";
     const mdcWords = ref.mdc
       ? el("span", { class: "muted small" }, ` Minimal detectable change ${values}: ${ref.mdc.population}. ${ref.mdc.citation.split(". ")[0]}.`)
       : el("span", { class: "muted small" }, ref.mdc_note ? ` ${ref.mdc_note}` : " No published minimal detectable change for this measure here.");
-    if (!ref.previous) {
-      return el("div", { class: "ref change-ref" }, firstSaid ? null : el("span", { class: "tag first-visit" }, "first visit with this test"), mdcWords);
-    }
+    if (!ref.previous) return el("div", { class: "ref change-ref" }, el("span", { class: "tag" }, "first visit with this test"), mdcWords);
     // a treadmill's previous visit of another plan or belt speed (report.add_walk_changes): no change made of them
     if (ref.not_compared) return el("div", { class: "ref change-ref not-compared small" }, `Since ${since(ref.previous)}: ${ref.not_compared}.`);
     if (ref.count) { // steps, pauses: whole, as counted (report._count_change), which way is better in words, no MDC;

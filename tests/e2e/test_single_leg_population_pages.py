@@ -1,0 +1,76 @@
+"""Single-leg stance of a patient after stroke who could not stand on one leg, on the visit results at
+tablet and phone size (R's review, session 24, F2 and F6).
+
+Before: "time held 0 s (unable): higher risk of injurious falls (below 5 s, Vellas et al. 1997)" and
+"below the mean (ages 60–69: mean 32.1 s) Springer et al. 2007": a 65-year-old after stroke read
+against healthy older adults' fall prediction and healthy age means; and the sway rows "–" with "no
+norm: No reference values for this stance" under "No sway measured". Now both sources' values are
+"not applied" (their population: healthy people; the reason in small type) and the time held is the
+condition's one measure. An 82-year-old faller is still read against both."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from test_dashboard import PHONE, TABLET, css, wait
+from test_walk_words_on_pages import text_of
+
+pytestmark = pytest.mark.e2e
+
+
+def stored_visits(data_dir) -> dict[str, int]:
+    """Two patients who could not stand on one leg: identifier -> the visit's session id."""
+    from station.store.audit import Actor
+    from station.store.store import Store
+
+    store = Store.open(data_dir)  # beside the running station
+    actor = Actor(None, "test")
+    year = time.gmtime().tm_year
+    never = "The foot was never lifted: the patient could not stand on one leg."
+    out = {}
+    for identifier, age, conditions in (("SLS-STROKE-65", 65, ["stroke:left", "walking_aid"]), ("SLS-FALL-82", 82, ["fall_12m"])):
+        patient = store.patients.create({"identifier": identifier, "birth_year": year - age, "sex": "F",
+                                         "conditions": conditions}, actor=actor)
+        session = store.sessions.create(patient["id"], {"label": "single-leg"}, actor=actor)
+        for leg in ("left", "right"):
+            writer = store.trials.start_trial(session["id"], "single-leg", leg, {"method": "nominal"}, 100.0, actor=actor)
+            outcome = {"protocol": "single-leg", "condition": leg, "trial": 1, "attempt": 1, "valid": False,
+                       "end_reason": "invalid", "issues": [{"code": "no_liftoff", "message": never, "at_s": None}],
+                       "warnings": [], "completed": False, "hold_end": None, "duration_s": 30.0, "time_held_s": None}
+            writer.finish({"fs_hz": 100.0, "samples": 0, "profile": "station", "version": "test", "metrics": {},
+                           "note": "Invalid trial: no sway measures.", "trial": outcome}, valid=False, reason=never)
+        out[identifier] = session["id"]
+    store.close()
+    return out
+
+
+def test_the_single_leg_values_of_healthy_people_are_not_applied_after_stroke(reading_pages, shots):
+    station = reading_pages.station
+    tablet, phone, sessions = reading_pages.tablet_and_phone(stored_visits)
+    section = '.protocol-results[data-protocol="single-leg"]'
+    for driver, name in ((tablet, "tablet"), (phone, "phone")):
+        driver.get(f"{station.url}/sessions/{sessions['SLS-STROKE-65']}")
+        wait(driver, "the single-leg results", lambda d: css(d, f'{section} tr[data-metric="time_held_s"]'), timeout_s=20)
+        page = driver.find_element("tag name", "main").get_attribute("textContent")
+        assert "injurious falls (below" not in page and "below the mean" not in page, page
+        # the measures: the time held alone (no sway rows beside a missing norm), both sources not applied, why in words
+        metrics = [r.get_attribute("data-metric") for r in css(driver, f'{section} .condition[data-condition="left"] tr[data-metric]')]
+        assert metrics == ["time_held_s"], metrics
+        rows = text_of(css(driver, f'{section} .condition[data-condition="left"] tr[data-metric="time_held_s"]'))
+        assert "The published reference values were set in 549 healthy adults aged 18 and older; they are not applied to " \
+               "this patient (the source's population is not known to include people with stroke, left side affected)." in rows, rows
+        assert "set in healthy community-living volunteers older than 60 (mean age 73 y)" in rows, rows
+        assert driver.execute_script("return document.documentElement.scrollWidth") <= (TABLET if name == "tablet" else PHONE)[0]
+        driver.save_screenshot(str(shots / f"{name}_stroke_glance.png"))
+        driver.execute_script("document.querySelectorAll('details').forEach((d) => { d.open = true; });"
+                              "arguments[0].scrollIntoView({block: 'start'})",
+                              css(driver, f'{section} .condition[data-condition="left"] tr[data-metric="time_held_s"]')[0])
+        driver.save_screenshot(str(shots / f"{name}_stroke_time_held.png"))
+
+    tablet.get(f"{station.url}/sessions/{sessions['SLS-FALL-82']}")
+    wait(tablet, "the single-leg results", lambda d: css(d, f'{section} tr[data-metric="time_held_s"]'), timeout_s=20)
+    rows = text_of(css(tablet, f'{section} .condition[data-condition="left"] tr[data-metric="time_held_s"]'))
+    assert "higher risk of injurious falls" in rows and "below the mean (ages 80–99: mean 9.4 s)" in rows, rows
+    tablet.save_screenshot(str(shots / "tablet_faller_glance.png"))
