@@ -4,7 +4,11 @@ Dose fields (units in the names): ``minutes`` (time training), ``steps``, ``cade
 ``speed_m_s`` (the walking speed: measured overground; from a treadmill trial the belt speed the
 clinician entered, as the trial stores it, so then equal to ``belt_speed_m_s``), ``belt_speed_m_s``
 (treadmill belt as set),
-``rpe`` (perceived exertion on Borg's 6-20 scale), ``notes``.
+``rpe`` (perceived exertion on Borg's 6-20 scale), ``notes``, ``done_on`` (the clinic's day the
+session was done, ``YYYY-MM-DD``: a measured dose's trial's day, a hand-entered dose's as entered;
+kept only when it is not the day the dose was recorded, which is then the day (``recorded_at``);
+a session walked before or after its planned day is shown on the day it was done,
+:meth:`station.store.programmes.Programmes.record_dose`).
 
 **Measured** (:func:`dose_from_trial`): from a stored trial of a walking protocol whose result
 carries gait measures (DESIGN.md §8 keys: ``duration_s``, ``steps``, ``cadence_steps_min``,
@@ -27,7 +31,7 @@ from __future__ import annotations
 
 import math
 
-DOSE_FIELDS = ("minutes", "steps", "cadence_steps_min", "speed_m_s", "belt_speed_m_s", "rpe", "notes")
+DOSE_FIELDS = ("minutes", "steps", "cadence_steps_min", "speed_m_s", "belt_speed_m_s", "rpe", "notes", "done_on")
 RPE_RANGE = (6, 20)
 """Borg's rating of perceived exertion, 6 (no exertion) to 20 (maximal)."""
 

@@ -14,13 +14,14 @@ later judgement of a trial counts.
 
 from __future__ import annotations
 
-from station.programmes.adherence import adherence
+from station.programmes.adherence import PARTIAL_BELOW, adherence, is_partial
 from station.programmes.change import at_programme_baseline, comparable_mdc, outcome_change, population_warning
 from station.programmes.dose import NoDoseInTrial, dose_from_trial
 from station.protocols.report import stored_result
 from station.protocols.results import summarise
 from station.protocols.schema import Protocol
 from station.reference.measures import unit_of
+from station.store.timefmt import local_day
 
 
 def _visit_value(store, visit: dict, outcome: dict, protocols: dict[str, Protocol]) -> tuple[float | None, int | None]:
@@ -76,12 +77,17 @@ def _position(doc: dict, today: str) -> dict:
     upcoming = [s for s in planned if s["planned_date"] >= today]
     overdue = [s for s in planned if s["planned_date"] < today]
     visits = sorted((v for v in doc["visits"] if v["status"] == "planned"), key=lambda v: (v["planned_date"], v["week"]))
+    # the week follows the calendar (sessions walked ahead of their day do not move it on): the week of
+    # the latest session planned on or before today (before the pause, while paused; a resumed pause
+    # moved the planned dates on)
+    until = min(today, doc["paused_from"]) if doc["status"] == "paused" and doc.get("paused_from") else today
     if doc["status"] == "ended":
         week = max((s["week"] for s in doc["sessions"] if s["status"] in ("done", "missed")), default=0)
     elif today < doc["start_date"]:
         week = 0
     elif planned:
-        week = planned[0]["week"]
+        week = max((s["week"] for s in doc["sessions"] if s["status"] != "cancelled" and s["planned_date"] <= until),
+                   default=1)
     else:
         week = weeks
     return {
@@ -93,11 +99,23 @@ def _position(doc: dict, today: str) -> dict:
     }
 
 
+def done_on(session: dict) -> str | None:
+    """The clinic's day a done session was done: its dose's ``done_on`` (kept when it was not the
+    day the dose was recorded), else the day its dose was recorded, None when not done."""
+    if session["status"] != "done":
+        return None
+    dose = session.get("dose") or {}
+    if dose.get("done_on"):
+        return dose["done_on"]
+    return local_day(session["recorded_at"]) if session.get("recorded_at") else None
+
+
 def _doses(doc: dict) -> list[dict]:
     out = []
     for s in doc["sessions"]:
         dose = s["dose"] or {}
         out.append({"id": s["id"], "number": s["number"], "week": s["week"], "planned_date": s["planned_date"],
+                    "done_on": done_on(s), "partial": is_partial(s),
                     "status": s["status"], "minutes_planned": s["minutes_planned"], "source": s["dose_source"],
                     "trial_id": s["trial_id"], "recorded_by": s["recorded_by"], "recorded_at": s["recorded_at"],
                     **{k: dose.get(k) for k in ("minutes", "steps", "cadence_steps_min", "speed_m_s",
@@ -121,6 +139,22 @@ def _walking_trials(store, patient_id: int, session_protocol: str | None) -> lis
     return out
 
 
+def _visits(store, doc: dict, today: str) -> list[dict]:
+    """The visits, each planned one whose day has come with ``offered_runs``: the patient's tests of its
+    protocols not yet run for it, measured on its day (a baseline measured the morning the programme
+    began, before it was assigned: the page offers to take them, :meth:`Programmes.link_visit_session`)."""
+    out = []
+    for v in doc["visits"]:
+        missing = [p for p in v["protocols"] if p not in v["done_protocols"]]
+        offered = []
+        if doc["status"] in ("active", "paused") and v["status"] == "planned" and missing and v["planned_date"] <= today:
+            linked = {r["session_id"] for r in v["runs"]}
+            offered = [r for r in store.programmes.runs_on_day(doc["patient_id"], missing, v["planned_date"])
+                       if r["session_id"] not in linked]
+        out.append({**v, "offered_runs": offered})
+    return out
+
+
 def programme_document(store, assignment_id: int, protocols: dict[str, Protocol], *, actor) -> dict:
     """The programme page's document (see the module docstring); audited as a view."""
     doc = store.programmes.view(assignment_id, actor=actor)
@@ -138,9 +172,10 @@ def programme_document(store, assignment_id: int, protocols: dict[str, Protocol]
                                                  patient.get("conditions") or [], age_y),
         "position": _position(doc, today),
         "sessions": _doses(doc),
-        "visits": doc["visits"],
+        "visits": _visits(store, doc, today),
         "pauses": doc["pauses"],
         "adherence": adherence(doc["sessions"], today),
+        "partial_below": PARTIAL_BELOW,
         "outcome_groups": _outcomes(store, doc, protocols, patient, age_y),
         "walking_trials": _walking_trials(store, doc["patient_id"], doc["template"]["schedule"].get("session_protocol")),
     }
@@ -166,7 +201,8 @@ def programme_glance(store, patient_id: int, protocols: dict[str, Protocol], *, 
             "start_date": full["start_date"], "position": full["position"],
             "adherence": {k: overall[k] for k in ("sessions_done", "sessions_planned", "sessions_due", "sessions_missed",
                                                   "minutes_done", "minutes_planned", "sessions_done_of_planned",
-                                                  "sessions_done_of_due")},
+                                                  "sessions_done_of_due", "sessions_partial", "sessions_full",
+                                                  "minutes_due", "minutes_done_of_due")},
             "outcomes": outcomes,
         },
     }

@@ -14,6 +14,7 @@ from __future__ import annotations
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Spacer
 
+from station.programmes.adherence import PARTIAL_BELOW
 from station.programmes.report import programme_document
 from station.protocols.report import patient_history, visit_numbers
 from station.reports.charts import mdc_caption, series_chart
@@ -74,16 +75,26 @@ def adherence_rows(doc: dict) -> list[list]:
     def ratio(value):
         return "–" if value is None else f"{100 * value:.0f} %"
 
+    # the dose leads (time walked of time due), the sessions beside it with the partial ones apart: three
+    # sessions stopped after a minute are 100 % of the sessions due and 5 % of the training
+    kinds = ", ".join(filter(None, (f"{overall['sessions_full']} full" if overall.get("sessions_full") else None,
+                                    f"{overall['sessions_partial']} partial" if overall.get("sessions_partial") else None)))
     return [
-        ["", "Sessions", "Time walked"],  # as every page says a time walked: "12 min 24 s", not "12.4"
-        ["Planned", str(overall["sessions_planned"]), quantity(overall.get("minutes_planned"), "min")],
-        ["Due so far", str(overall["sessions_due"]), quantity(overall.get("minutes_due"), "min")],
-        ["Done", f"{overall['sessions_done']} ({ratio(overall.get('sessions_done_of_due'))} of due, "
-                 f"{ratio(overall.get('sessions_done_of_planned'))} of planned)",
-         f"{quantity(overall.get('minutes_done'), 'min')} ({ratio(overall.get('minutes_done_of_due'))} of due)"],
-        ["Missed", f"{overall['sessions_missed']}" + (f": {', '.join('#' + str(m['number']) for m in missed[:12])}"
-                                                      if missed else ""), ""],
+        ["", "Time walked", "Sessions"],  # as every page says a time walked: "12 min 24 s", not "12.4"
+        ["Planned", quantity(overall.get("minutes_planned"), "min"), str(overall["sessions_planned"])],
+        ["Due so far", quantity(overall.get("minutes_due"), "min"), str(overall["sessions_due"])],
+        ["Done", f"{quantity(overall.get('minutes_done'), 'min')} ({ratio(overall.get('minutes_done_of_due'))} of due)",
+         f"{overall['sessions_done']}" + (f" ({kinds})" if kinds else "")
+         + f", {ratio(overall.get('sessions_done_of_due'))} of due"],
+        ["Missed", "", f"{overall['sessions_missed']}" + (f": {', '.join('#' + str(m['number']) for m in missed[:12])}"
+                                                          if missed else "")],
     ]
+
+
+def partial_rule_words() -> str:
+    """The rule of a partial session, as the programme page says it."""
+    return (f"A session is partial when less than {round(100 * PARTIAL_BELOW)} % of its planned minutes were walked; "
+            "its minutes count, it is not a full session.")
 
 
 def history_story(store, patient_id: int, protocols: dict, *, actor, wall_clock, paper: str) -> tuple[list, dict, list]:
@@ -120,6 +131,8 @@ def history_story(store, patient_id: int, protocols: dict, *, actor, wall_clock,
         story.append(p(f"{title}: from {doc['start_date']}, {doc['status']}"
                        + (f" (ended {doc['ended_on']})" if doc.get("ended_on") else ""), "h3"))
         story.append(table(adherence_rows(doc), [0.2 * width, 0.45 * width, 0.35 * width]))
+        if doc["adherence"]["overall"].get("sessions_partial"):
+            story += [Spacer(1, 1 * mm), p(partial_rule_words(), "small")]
     trials = []
     seen: set[int] = set()
     for series in history["series"]:

@@ -15,7 +15,7 @@ from reportlab.platypus import KeepTogether, Spacer
 
 from station.programmes.report import programme_document
 from station.reports.charts import mdc_caption, series_chart
-from station.reports.history_report import adherence_rows
+from station.reports.history_report import adherence_rows, partial_rule_words
 from station.reports.layout import content_width, p, table
 from station.reports.references import Citations
 from station.reports.text import dose_speed, number, quantity, with_unit
@@ -77,7 +77,11 @@ def _dose_rows(doc: dict) -> list[list]:
     # one speed column: a treadmill's belt as entered (its dose's speed_m_s is the belt's too), said once
     rows = [["#", "Week", "Date", "Status", "Time walked", "Steps", "Cadence", "Speed", "RPE", "Source"]]
     for s in doc["sessions"]:
-        rows.append([str(s["number"]), str(s["week"]), s["planned_date"], s["status"],
+        # the day it was done when not the planned one; a session under half its minutes is partial
+        done = s.get("done_on")
+        rows.append([str(s["number"]), str(s["week"]),
+                     f"{done} (planned {s['planned_date']})" if done and done != s["planned_date"] else s["planned_date"],
+                     "partial" if s.get("partial") else s["status"],
                      done_of_planned(s.get("minutes"), s.get("minutes_planned")),
                      number(s.get("steps"), 5), quantity(s.get("cadence_steps_min"), "steps/min"),
                      dose_speed(s.get("speed_m_s"), s.get("belt_speed_m_s")),
@@ -119,11 +123,13 @@ def programme_story(store, assignment_id: int, protocols: dict, *, actor, wall_c
         story.append(p("The programme names no outcomes."))
     story.append(p("Adherence", "h2"))
     story.append(table(adherence_rows(doc), [0.2 * width, 0.45 * width, 0.35 * width]))
+    story += [Spacer(1, 1 * mm), p(partial_rule_words(), "small")]
     weeks = doc["adherence"].get("weeks") or []
     if weeks:
         rows = [["Week", "Planned", "Due", "Done", "Missed", "Time walked / planned"]]
         for w in weeks:
-            rows.append([str(w["week"]), str(w["sessions_planned"]), str(w["sessions_due"]), str(w["sessions_done"]),
+            rows.append([str(w["week"]), str(w["sessions_planned"]), str(w["sessions_due"]),
+                         str(w["sessions_done"]) + (f" ({w['sessions_partial']} partial)" if w.get("sessions_partial") else ""),
                          str(w["sessions_missed"]),
                          f"{quantity(w.get('minutes_done'), 'min')} / {quantity(w.get('minutes_planned'), 'min')}"])
         story.append(Spacer(1, 2 * mm))

@@ -81,8 +81,9 @@ def _only(data: object, allowed: tuple[str, ...], required: tuple[str, ...] = ()
 
 def clean_manual_dose(data: object) -> dict:
     """A dose entered by hand: ``minutes`` (required, 0-240), ``belt_speed_m_s`` (0-3),
-    ``rpe`` (Borg 6-20), ``steps``, ``notes`` (up to 1000 characters)."""
-    data = _only(data, ("minutes", "belt_speed_m_s", "rpe", "steps", "notes"), ("minutes",))
+    ``rpe`` (Borg 6-20), ``steps``, ``notes`` (up to 1000 characters), ``done_on`` (the day the
+    session was done, ``YYYY-MM-DD``; :meth:`Programmes.record_dose` checks it against today)."""
+    data = _only(data, ("minutes", "belt_speed_m_s", "rpe", "steps", "notes", "done_on"), ("minutes",))
     problems, clean = {}, {}
     checks = {
         "minutes": lambda v: fields.number(v, low=0.0, high=240.0, unit="min"),
@@ -90,6 +91,7 @@ def clean_manual_dose(data: object) -> dict:
         "rpe": lambda v: fields.integer(v, low=RPE_RANGE[0], high=RPE_RANGE[1]),
         "steps": lambda v: fields.integer(v, low=0, high=100_000),
         "notes": lambda v: fields.text(v, max_chars=MAX_NOTES_CHARS, multiline=True),
+        "done_on": lambda v: parse_day(v).isoformat(),
     }
     for key, check in checks.items():
         if key in data and data[key] is not None:
@@ -210,6 +212,26 @@ class Programmes:
                 " ORDER BY t.started_at DESC, t.id DESC LIMIT ?", args).fetchall()
         return [{"id": r["id"], "protocol": r["protocol"], "condition": r["condition"], "started_at": r["started_at"],
                  "status": r["status"], "metrics": json.loads(r["metrics"])} for r in rows]
+
+    def runs_on_day(self, patient_id: int, protocols: list[str], day: str) -> list[dict]:
+        """The patient's station sessions with a complete trial of one of ``protocols`` that began on
+        ``day`` (the clinic's day, ``YYYY-MM-DD``), oldest first: ``{session_id, protocol, started_at}``
+        (the first complete trial's start). Tests measured the morning a programme began, before it was
+        assigned, are its baseline's to take (:meth:`link_visit_session`)."""
+        if not protocols:
+            return []
+        d = parse_day(day)
+        low, high = (d - timedelta(days=1)).isoformat(), (d + timedelta(days=2)).isoformat()  # any zone's day inside
+        marks = ", ".join("?" for _ in protocols)
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT t.session_id, t.protocol, min(t.started_at) AS started_at FROM trials t"
+                " JOIN sessions s ON s.id = t.session_id WHERE s.patient_id = ? AND t.status = 'complete'"
+                f" AND t.protocol IN ({marks}) AND t.started_at >= ? AND t.started_at < ?"
+                " GROUP BY t.session_id, t.protocol ORDER BY min(t.started_at), t.session_id",
+                (patient_id, *protocols, low, high)).fetchall()
+        return [{"session_id": r["session_id"], "protocol": r["protocol"], "started_at": r["started_at"]}
+                for r in rows if local_day(r["started_at"]) == d.isoformat()]
 
     def session(self, session_id: int) -> dict:
         with self._db.read() as conn:
@@ -357,6 +379,11 @@ class Programmes:
                     raise Conflict(f"trial #{trial_id} is already the measured dose of session {taken['number']} "
                                    f"(#{taken['id']}); a walk measures one session: choose another trial, or enter "
                                    "this session's dose by hand")
+            # the day it was done is kept when it is not the day the dose is recorded (that day is recorded_at's)
+            done_on = self._done_on(conn, dose.get("done_on"), trial_id)
+            dose = {k: v for k, v in dose.items() if k != "done_on"}
+            if done_on != self.today():
+                dose["done_on"] = done_on
             conn.execute(
                 "UPDATE programme_sessions SET status = 'done', missed_reason = NULL, dose_source = ?, dose = ?,"
                 " trial_id = ?, recorded_at = ?, recorded_by = ? WHERE id = ?",
@@ -368,6 +395,21 @@ class Programmes:
                                detail={"session": session_id, "source": source, "trial": trial_id,
                                        "replaced": row["status"] == "done", **({"from_run": True} if from_run else {})})
         return self.session(session_id)
+
+    def _done_on(self, conn, given: str | None, trial_id: int | None) -> str:
+        """The clinic's day a session was done: as entered (not after today), else its trial's day
+        (a session walked on Sunday is done on Sunday, whichever day it was planned for), else today."""
+        today = self.today()
+        if given is not None:
+            if given > today:
+                raise ValidationError({"done_on": f"{given} is after today ({today}); a session is given its dose "
+                                                  "once it was done"})
+            return given
+        if trial_id is not None:
+            row = conn.execute("SELECT started_at FROM trials WHERE id = ?", (trial_id,)).fetchone()
+            if row is not None and row["started_at"]:
+                return local_day(row["started_at"])
+        return today
 
     def enter_dose(self, session_id: int, data: object, *, actor: Actor) -> dict:
         """A dose entered by hand (see :func:`clean_manual_dose`)."""

@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from conftest import PHONE
+from conftest import PHONE, TABLET, set_size
 from test_dashboard import ADMIN, api, at, by_id, css, setup_admin, sign_in, wait
 
 pytestmark = pytest.mark.e2e
@@ -76,3 +76,48 @@ def test_a_programme_session_run_on_the_treadmill_says_it_was_counted(station_fo
     css(tablet, "#programme-credit a")[0].click()
     wait(tablet, "the programme loaded", lambda d: by_id(d, "programme-page").get_attribute("data-loaded") == "yes")
     assert css(tablet, '.cal-item.session[data-number="1"]')[0].get_attribute("data-status") == "done"
+    # stopped after seconds of the 30 minutes: a partial session, not a full one (review s24 F16)
+    assert css(tablet, '.cal-item.session[data-number="1"]')[0].get_attribute("data-partial") == "yes"
+    assert " · partial · " in css(tablet, '.cal-item.session[data-number="1"]')[0].text
+
+
+def test_a_treadmill_session_opened_from_new_test_says_it_is_not_counted_and_offers_to_count_it(station_for, browsers,
+                                                                                                 shots):
+    """Review s24 F7: a backward treadmill session of a patient on the backward-walking programme, opened from the
+    live page's New test (not from the programme's calendar), was recorded and counted by nothing, and nothing said
+    so ('0 of 12 sessions done' until the clinician found the trial on the programme page). Now the live page says
+    it is not counted and takes it as the next planned session in one tap."""
+    station = station_for("walk-false-start")
+    url = station.url
+    tablet, _ = browsers("tablet")
+    setup_admin(tablet, url)
+    created = api(tablet, "POST", "/api/patients", {"identifier": "CREDIT-02", "birth_year": 1950, "sex": "F"})
+    pid = created["body"]["id"]
+    today = tablet.execute_script("return new Date().toISOString().slice(0, 10)")
+    assigned = api(tablet, "POST", f"/api/patients/{pid}/programmes", {"template": "backward-walking-stroke", "start_date": today})
+    assert assigned["status"] == 201, assigned
+    tablet.get(f"{url}/live?patient={pid}")
+    opened = api(tablet, "POST", "/api/station/run", {"patient_id": pid, "protocol": "backward-treadmill",
+                                                     "walk": {"belt_speed_m_s": 0.5, "planned_min": 30}})
+    assert opened["status"] in (200, 201), opened
+    wait(tablet, "the Start button", lambda d: by_id(d, "btn-start").is_enabled(), timeout_s=30)
+    by_id(tablet, "btn-start").click()
+    wait(tablet, "the live cadence", lambda d: re.fullmatch(r"\d+\.\d", by_id(d, "walk-cadence").text.strip()), timeout_s=30)
+    by_id(tablet, "btn-stop").click()
+    words = wait(tablet, "the words that it is not counted", lambda d: by_id(d, "programme-credit").is_displayed()
+                 and by_id(d, "programme-credit").text, timeout_s=30)
+    words = " ".join(words.split())
+    assert words.startswith(f"Not counted to the programme {TITLE}: this test was not started from one of its sessions. "
+                            "Take it as session 1 (planned "), words
+    for size, name in ((TABLET, "tablet"), (PHONE, "phone")):
+        set_size(tablet, size)
+        by_id(tablet, "programme-credit").location_once_scrolled_into_view
+        tablet.save_screenshot(str(shots / f"not-counted-{name}.png"))
+    set_size(tablet, TABLET)
+    by_id(tablet, "credit-session").click()
+    words = wait(tablet, "counted", lambda d: by_id(d, "programme-credit").text.startswith("Counted as session 1")
+                 and by_id(d, "programme-credit").text, timeout_s=15)
+    assert words.startswith(f"Counted as session 1 of the programme {TITLE}: "), words
+    tablet.save_screenshot(str(shots / "not-counted-then-counted-tablet.png"))
+    doc = api(tablet, "GET", f"/api/assignments/{assigned['body']['id']}")["body"]
+    assert doc["sessions"][0]["status"] == "done" and doc["sessions"][0]["source"] == "measured"

@@ -79,10 +79,14 @@ return [...document.querySelectorAll('#walking-trials .walking-trials')].map((g)
 }));"""
 
 
-def _open_session(driver, url: str, number: int, shot) -> list[dict]:
+def _load_programme(driver, url: str) -> None:
     driver.get(url)
     wait(driver, "the programme", lambda d: d.find_element("id", "programme-page").get_attribute("data-loaded") == "yes",
          timeout_s=20)
+
+
+def _open_session(driver, url: str, number: int, shot) -> list[dict]:
+    _load_programme(driver, url)
     css(driver, f'.cal-item.session[data-number="{number}"]')[0].click()
     wait(driver, "the dose picker", lambda d: css(d, "#walking-trials"))
     driver.execute_script("document.getElementById('walking-trials').scrollIntoView({block: 'center'})")
@@ -104,7 +108,7 @@ def test_the_dose_picker_offers_the_session_protocols_trials_newest_first(readin
         assert [t[0] for t in groups[0]["trials"]] == [ids["full"]], groups
         assert "29 min 30 s, 33 steps" in groups[0]["trials"][0][1]  # (was "29.5 min")
         first = css(driver, '.cal-item.session[data-number="1"]')[0].text
-        assert "done · 21 s of 30 min" in first, first  # run from the programme, stopped early: what was walked
+        assert "partial · 21 s of 30 min" in first, first  # run from the programme, stopped early: what was walked, partial
         assert page_width(driver) <= size[0]
 
         groups = _open_session(driver, f"{station.url}/assignments/{overground['assignment']}", 1,
@@ -198,9 +202,7 @@ def test_the_programme_pages_mdc_reads_as_on_the_other_pages(reading_pages, shot
     station = reading_pages.station
     tablet, phone, assignment = reading_pages.tablet_and_phone(lambda d: _in_store(d, _fill_mdc))
     for driver, size, name in ((tablet, TABLET, "tablet"), (phone, PHONE, "phone")):
-        driver.get(f"{station.url}/assignments/{assignment}")
-        wait(driver, "the programme", lambda d: d.find_element("id", "programme-page").get_attribute("data-loaded") == "yes",
-             timeout_s=20)
+        _load_programme(driver, f"{station.url}/assignments/{assignment}")
         sources = [e.text for e in css(driver, "#outcomes .mdc-source")]
         driver.execute_script("document.querySelector('#outcomes .mdc-source').scrollIntoView({block: 'center'})")
         driver.save_screenshot(str(shots / f"mdc-{name}.png"))
@@ -209,3 +211,76 @@ def test_the_programme_pages_mdc_reads_as_on_the_other_pages(reading_pages, shot
         assert not [t for t in sources if re.search(r"\d\.\d{3} (cm/s|m/s|s)\b", t)], sources
         assert any(t.startswith("MDC 0.07 m/s subacute, 0.11 m/s chronic: ") for t in sources), sources
         assert page_width(driver) <= size[0]
+
+
+def _fill_plans(store, actor) -> dict:
+    """Three treadmill sessions of a patient: 2.0 of 2 min planned at 1.2 km/h, then 1.2 and 0.9 of 30 min at 1.5
+    and 1.8 km/h (the review's STR-0877, s24 F13)."""
+    import time
+
+    patient = store.patients.create({"identifier": "PLANS-01", "birth_year": 1950, "sex": "F"}, actor=actor)
+    now = time.time()
+    for i, (minutes, planned, kmh) in enumerate(((2.0, 2.0, 1.2), (1.2, 30.0, 1.5), (0.9, 30.0, 1.8))):
+        trial = _walk(store, actor, patient["id"], "backward-treadmill", "session", now - 3600 + 600 * i, minutes)
+        with store.db.write() as conn:  # this session's plan and belt, as the walk protocol stores them
+            doc = {"kind": "walk", "fs_hz": 100.0, "samples": 300, "profile": "walk", "version": "test",
+                   "metrics": {"walking_min": minutes, "steps": 33, "cadence_steps_min": 96.0, "planned_min": planned,
+                               "belt_speed_m_s": kmh / 3.6}}
+            import json
+            conn.execute("UPDATE trials SET metrics = ? WHERE id = ?", (json.dumps(doc), trial))
+    return {"patient": patient["id"]}
+
+
+def test_the_treadmill_history_joins_no_sessions_of_another_plan_or_belt_speed(reading_pages, shots):
+    """Review s24 F13: the history's 'Time walking' chart joined 2.0 min (2 planned, 1.2 km/h) -> 1.2 min (30 planned,
+    1.5 km/h) -> 56 s (30 planned, 1.8 km/h) into a falling line read as decline while the belt got faster."""
+    station = reading_pages.station
+    tablet, phone, stored = reading_pages.tablet_and_phone(lambda d: _in_store(d, _fill_plans))
+    for driver, size, name in ((tablet, TABLET, "tablet"), (phone, PHONE, "phone")):
+        driver.get(f"{station.url}/patients/{stored['patient']}/history")
+        card = wait(driver, "the time-walking chart", lambda d: css(
+            d, '.history-chart[data-protocol="backward-treadmill"][data-metric="walking_min"]'), timeout_s=20)[0]
+        wait(driver, "its points", lambda d: len(card.find_elements("css selector", "circle.point")) == 3)
+        path = card.find_element("css selector", "svg.chart.history path").get_attribute("d")
+        assert path.count("M") == 3 and "L" not in path, path  # each plan its own: no line between them
+        assert "not joined by a line" in card.find_element("css selector", ".plans-apart").text
+        titles = [t.get_attribute("textContent") for t in card.find_elements("css selector", "circle.point title")]
+        assert any("30 min planned, belt 1.5 km/h" in t for t in titles), titles
+        driver.execute_script("arguments[0].scrollIntoView()", card)
+        driver.save_screenshot(str(shots / f"treadmill-history-plans-{name}.png"))
+        assert page_width(driver) <= size[0]
+
+
+def _fill_morning(store, actor) -> dict:
+    """A stroke patient's quiet stance measured a minute ago, then the backward-walking programme started today."""
+    import time
+
+    from station.programmes.loader import builtin_programmes
+    from station.protocols.loader import builtin_protocols
+
+    patient = store.patients.create({"identifier": "MORNING-01", "birth_year": 1950, "sex": "F",
+                                     "conditions": ["stroke:left"]}, actor=actor)
+    trial = _walk(store, actor, patient["id"], "quiet-stance", "eo", time.time() - 60, 0.5)
+    template = builtin_programmes(builtin_protocols())["backward-walking-stroke"]
+    programme = store.programmes.assign(patient["id"], template, store.programmes.today(), actor=actor)
+    return {"assignment": programme["id"], "session": store.trials.get(trial)["session_id"]}
+
+
+def test_the_baseline_offers_the_tests_measured_that_morning_before_the_programme(reading_pages, shots):
+    """Review s24 F5: measured first, enrolled second (the usual order), the baseline read 'Not measured yet' and its
+    visit stayed planned; its tests had to be repeated. Now the baseline visit offers them, one tap each."""
+    station = reading_pages.station
+    tablet, phone, stored = reading_pages.tablet_and_phone(lambda d: _in_store(d, _fill_morning))
+    for driver, size, name in ((phone, PHONE, "phone"), (tablet, TABLET, "tablet")):
+        _load_programme(driver, f"{station.url}/assignments/{stored['assignment']}")
+        css(driver, ".cal-item.visit")[0].click()
+        offered = wait(driver, "the morning's test offered", lambda d: css(d, "#offered-runs button.offered-run"))
+        assert len(offered) == 1 and offered[0].get_attribute("data-session-id") == str(stored["session"])
+        assert offered[0].text.startswith("Use the Quiet stance") and offered[0].text.endswith("as the Baseline"), offered[0].text
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", offered[0])
+        driver.save_screenshot(str(shots / f"baseline-offered-{name}.png"))
+        assert page_width(driver) <= size[0]
+    offered[0].click()  # on the tablet: taken as the baseline's quiet stance
+    wait(tablet, "taken", lambda d: not css(d, "#offered-runs"), timeout_s=15)
+    tags = [t.text for t in css(tablet, "#item-panel .tag.valid")]
+    assert any(t.startswith("Quiet stance") for t in tags), tags

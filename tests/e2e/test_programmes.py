@@ -70,6 +70,9 @@ def test_a_programme_from_the_patient_page_to_its_first_assessment(station, brow
     # (outside review: they came back empty and a second save erased them)
     wait(tablet, "the recorded dose in the form", lambda d: d.find_element("name", "belt_speed_kmh").get_attribute("value") == "1.8")
     assert tablet.find_element("name", "rpe").get_attribute("value") == "13"
+    # a session given its dose: the ways to change it fold under one line (review s24 F8), opened to correct it
+    assert not by_id(tablet, "change-dose").get_attribute("open")
+    css(tablet, "#change-dose summary")[0].click()
     fill(tablet, "minutes", "29")
     by_id(tablet, "save-dose").click()
     wait(tablet, "the corrected dose", lambda d: "29 min of 30 min" in by_id(d, "dose-recorded").text)
@@ -80,12 +83,34 @@ def test_a_programme_from_the_patient_page_to_its_first_assessment(station, brow
     by_id(tablet, "missed-reason").send_keys("no transport")
     by_id(tablet, "miss-session").click()
     wait(tablet, "the missed list", lambda d: "no transport" in by_id(d, "missed-list").text)
-    assert "1 of 12 sessions done" in by_id(tablet, "adherence").text
-    # the time walked as every page says it (it read "Minutes: 29 of 360 planned"), at both sizes for a look
-    minutes = by_id(tablet, "adherence-minutes").text
-    assert minutes.startswith("Time walked: 29 min of 360 min planned"), minutes
+    # the dose leads (minutes walked of those due), the sessions beside it (review s24 F16: "3 of 3 due" read
+    # 100 % while 5 % of the minutes were walked); the time walked as every page says it
+    bar_words = css(tablet, "#adherence .adherence-bar span")[0].text
+    assert bar_words == "Walked 29 min of 60 min due so far (48 %)", bar_words
+    sessions = by_id(tablet, "adherence-sessions").text
+    assert sessions.startswith("Sessions: 1 done of 2 due so far (1 full); 12 planned, 360 min in all. 1 missed."), sessions
     weeks = by_id(tablet, "adherence-weeks").text  # a week not yet walked: "0 min / 90 min", not "0 s"
     assert "29 min / 90 min" in weeks and "0 min / 90 min" in weeks and "0 s" not in weeks, weeks
+    # session 3 (planned in 4 days) walked today for 5 of its 30 minutes: partial, amber, on the day it was done
+    # (review s24 F12: a session done ahead read as done on its planned day)
+    css(tablet, '.cal-item.session[data-number="3"]')[0].click()
+    wait(tablet, "session 3's dose form", lambda d: by_id(d, "dose-form").is_displayed())
+    station_today = api(tablet, "GET", "/api/assignments/" + tablet.current_url.rstrip("/").split("/")[-1])["body"]["today"]
+    assert tablet.find_element("name", "done_on").get_attribute("value") == station_today  # the day it is done: today
+    fill(tablet, "minutes", "5")
+    by_id(tablet, "save-dose").click()
+    wait(tablet, "session 3 partial", lambda d: css(d, '.cal-item.session[data-number="3"]')[0].get_attribute("data-partial") == "yes")
+    tile = css(tablet, '.cal-item.session[data-number="3"]')[0].text
+    assert " · partial · 5 min of 30 min" in tile and "(planned " in tile and tile.split("\n")[1].startswith("done "), tile
+    assert by_id(tablet, "programme-position").text.startswith("Week 1 of 4")
+    assert "A session is partial when less than 50 % of its planned minutes were walked." in by_id(tablet, "partial-rule").text
+    assert "Partial: 5 min of 30 min walked." in css(tablet, ".partial-note")[0].text
+    assert not by_id(tablet, "change-dose").get_attribute("open")  # a session given its dose: the ways to change it folded
+    for size, name in ((TABLET, "tablet"), ((390, 844), "phone")):
+        set_size(tablet, size)
+        by_id(tablet, "calendar").location_once_scrolled_into_view
+        tablet.save_screenshot(str(shots / f"programme-partial-{name}.png"))
+    set_size(tablet, TABLET)
     for size, name in ((TABLET, "tablet"), ((390, 844), "phone")):
         set_size(tablet, size)
         by_id(tablet, "adherence").location_once_scrolled_into_view
@@ -130,7 +155,8 @@ def test_a_programme_from_the_patient_page_to_its_first_assessment(station, brow
     # -- the patient page at a glance ---------------------------------------------------------
     tablet.get(f"{station.url}/patients/{pid}")
     wait(tablet, "the programme at a glance", lambda d: by_id(d, "glance-position").text.startswith("Week 1 of 4"))
-    assert "1 of 12 sessions done, 1 missed" in css(tablet, "#programme-glance .adherence-bar")[0].get_attribute("aria-label")
+    glance = css(tablet, "#programme-glance .adherence-bar")[0].get_attribute("aria-label")
+    assert glance == "Walked 34 min of 90 min due (38 %); 2 of 12 sessions done (1 partial), 1 missed", glance
     assert "Sway velocity, feet apart, eyes open" in by_id(tablet, "programme-glance").text
     # the Romberg test opened and closed before any trial is not listed as a visit ("Romberg test: no trials")
     wait(tablet, "the visits listed", lambda d: len(css(d, "#sessions .visit-session")) >= 1)

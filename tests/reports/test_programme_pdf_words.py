@@ -13,6 +13,7 @@ import re
 from station.programmes.loader import builtin_programmes
 from station.reports.build import make_report
 from station.store.store import Store
+from station.store.timefmt import local_day
 
 from reports_support import ACTOR, pdf_text
 
@@ -88,3 +89,23 @@ def test_the_programme_pdf_says_a_time_walked_as_the_programme_page_does(tmp_pat
     assert "21 s of 30 min" in text, text
     assert "0.350" not in text and "0.35 " not in text
     assert "Time walked" in text and "Minutes done (planned)" not in text
+
+
+def test_the_programme_pdf_says_a_partial_session_and_the_day_it_was_done(tmp_path, protocols, clinic, poppler):
+    """Review s24 F16/F12: sessions stopped after seconds of 30 min read 'done' and, walked ahead of their day, on
+    the day they were planned for; the adherence led with sessions (100 % of due) while 1 % of the minutes was
+    walked. Now: 'partial' with the rule said, the day done beside the planned one, the time walked first."""
+    store = Store.open(tmp_path / "data")
+    try:
+        patient, assignment = _stroke_programme(store, protocols, "PDF-PART")
+        trial = _treadmill_trial(store, patient["id"])  # walked on the start day's evening (UTC)
+        walked_on = local_day(trial["started_at"])  # the clinic's day (the 5th or the 6th, by its zone)
+        store.programmes.credit_run_trial(assignment["sessions"][1]["id"], trial, actor=ACTOR)  # planned 12-07
+        pdf = make_report("programme", store, assignment["id"], protocols=protocols, clinic=clinic, actor=ACTOR)
+        (tmp_path / "partial.pdf").write_bytes(pdf)
+        text = " ".join(pdf_text(pdf).split())
+    finally:
+        store.close()
+    assert f"{walked_on} (planned 2026-12-07) partial 21 s of 30 min" in text, text
+    assert "A session is partial when less than 50 % of its planned minutes were walked" in text
+    assert re.search(r"Done 21 s \(\d+ % of due\) 1 \(1 partial\)", text), text

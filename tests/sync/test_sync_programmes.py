@@ -150,7 +150,8 @@ def test_a_game_at_another_station_counts_for_the_programme_on_the_hub(hub_store
 
     hub = _hub_programme(hub_store, "P-PR3")
     [done] = [s for s in hub["sessions"] if s["status"] == "done"]
-    assert done["number"] == 1 and done["dose"] == {"minutes": 3.0} and done["dose_source"] == "measured"
+    # counted on the hub on another day than played (the hub's clock): the dose keeps the game's day
+    assert done["number"] == 1 and done["dose"] == {"minutes": 3.0, "done_on": "2026-01-01"} and done["dose_source"] == "measured"
     [played] = hub_store.training.list_for_patient(hub["patient_id"])
     assert played["programme_session_id"] == done["id"] and done["trial_id"] == played["trial_id"]
     assert Hub(hub_store).programme_sources(hub["id"])["fields"]["session.1.state"] == "ward"
@@ -170,7 +171,7 @@ def test_a_game_at_another_station_counts_for_the_programme_on_the_hub(hub_store
     games = hub_store.training.list_for_patient(hub["patient_id"])
     hub = _hub_programme(hub_store, "P-PR3")
     assert counted["minutes"] == 2.0 and games[0]["programme_session_id"] == hub["sessions"][1]["id"]
-    assert [s["dose"] for s in hub["sessions"][:2]] == [{"minutes": 3.0}, {"minutes": 2.0}]
+    assert [s["dose"] for s in hub["sessions"][:2]] == [{"minutes": 3.0, "done_on": "2026-01-01"}, {"minutes": 2.0}]
     assert hub["sessions"][1]["recorded_by"] == CLINICIAN.username and len(games) == 2
 
 
@@ -342,7 +343,8 @@ def test_the_assigning_station_takes_the_hubs_changes_of_its_programme(hub_store
     assert mine["sessions"][3]["planned_date"] == "2026-01-13"
     assert (mine["sessions"][4]["status"], mine["sessions"][4]["missed_reason"]) == ("missed", "flu")
     first = mine["sessions"][0]
-    assert (first["status"], first["dose"], first["trial_id"]) == ("done", {"minutes": 3.0}, None)  # the ward's trial
+    assert (first["status"], first["dose"], first["trial_id"]) == ("done", {"minutes": 3.0, "done_on": "2026-01-01"},
+                                                                     None)  # the ward's trial, its day
     assert gym.store.outbox.length() == 0  # taken, not sent back
 
     # nothing is taken twice, and the gym's next change of another field leaves the hub's as they are
@@ -350,7 +352,7 @@ def test_the_assigning_station_takes_the_hubs_changes_of_its_programme(hub_store
     gym.store.programmes.move_session(local["sessions"][6]["id"], {"planned_date": "2026-01-21"}, actor=CLINICIAN)
     gym.sync_once()
     hub = _hub_programme(hub_store, "P-PR8")
-    assert hub["sessions"][0]["trial_id"] is not None and hub["sessions"][0]["dose"] == {"minutes": 3.0}
+    assert hub["sessions"][0]["trial_id"] is not None and hub["sessions"][0]["dose"] == {"minutes": 3.0, "done_on": "2026-01-01"}
     assert hub["sessions"][3]["planned_date"] == "2026-01-13" and hub["sessions"][6]["planned_date"] == "2026-01-21"
     assert not [v for v in Hub(hub_store).programme_versions(hub["id"]) if v["kept"]]
 

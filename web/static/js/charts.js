@@ -469,7 +469,9 @@ const Charts = (() => {
       // band of their colours instead of hiding under the last one drawn
       const extra = (lines.length - 1 - k) * 2;
       const ts = line.points.map((p) => p.date.getTime());
-      const d = line.points.map((p, i) => (i ? "L" : "M") + X(ts[i]).toFixed(1) + " " + Y(p.value).toFixed(1)).join("");
+      // a point ``apart`` from the one before it (a treadmill session of another plan or belt speed) is not joined
+      // to it: a line from 2 min of 2 planned to 1 min of 30 planned read as a decline
+      const d = line.points.map((p, i) => (i && !p.apart ? "L" : "M") + X(ts[i]).toFixed(1) + " " + Y(p.value).toFixed(1)).join("");
       root.append(svg("path", { d, fill: "none", stroke: line.color, "stroke-width": 2 + extra }));
       line.points.forEach((p, i) => {
         const unable = p.value === 0 && opts && opts.zeroIsUnable;

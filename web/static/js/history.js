@@ -71,13 +71,20 @@
   /* A series' points as the chart draws them: a session of a visit of several named as the visit page names it
      ("Nov 9, 2026 · Session 2 (10:00 AM)"), its number and time the labels under its point when it is drawn apart
      from its neighbours (Charts.history ticks). */
+  /* A treadmill session's plan in words, "30 min planned, belt 1.5 km/h" (report.patient_history's ``plan``). */
+  const planWords = (plan) => [plan.planned_min ? `${Station.walkedTime(plan.planned_min)} planned` : null,
+    plan.belt_speed_m_s ? `belt ${Station.beltSpeed(plan.belt_speed_m_s)}` : null].filter(Boolean).join(", ");
+  const samePlan = (a, b) => !a || !b || (a.planned_min === b.planned_min && a.belt_speed_m_s === b.belt_speed_m_s);
+
   function chartPoints(s) {
-    return s.points.map((p) => {
+    return s.points.map((p, i) => {
       const n = numbered[String(p.session_id)];
       const several = !!n && n.visit_sessions > 1;
       const day = new Date(p.started_at).toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" });
       return { date: new Date(p.started_at), value: p.value, ticks: [several ? `Session ${n.number}` : null, Station.clock(p.started_at)],
-        label: several ? `${day} · ${Station.sessionName(n.number, p.started_at)}` : when(p.started_at), text: pointWords(s, p) };
+        label: several ? `${day} · ${Station.sessionName(n.number, p.started_at)}` : when(p.started_at),
+        text: pointWords(s, p) + (p.plan && planWords(p.plan) ? ` (${planWords(p.plan)})` : ""),
+        apart: i > 0 && !samePlan(s.points[i - 1].plan, p.plan) }; // another plan or belt speed: not joined
     });
   }
 
@@ -116,6 +123,8 @@
       el("p", { class: "latest" }, "Latest: ", el("strong", {}, pointText(s, last)), ` (${when(last.started_at)})`,
         at(last) ? el("span", { class: "recorded-at" }, at(last)) : ""),
       chartSlot(points, opts),
+      points.some((p) => p.apart) ? el("p", { class: "muted small plans-apart" },
+        "Sessions of another plan or belt speed are not joined by a line: their times are not compared.") : null,
       changeText(s), sessionTable(s));
   }
 
@@ -128,7 +137,9 @@
       el("summary", {}, `Each session (${s.points.length})`),
       el("div", { class: "table-scroll" }, el("table", { class: "list small" }, el("tbody", {},
         s.points.slice().reverse().map((p) => el("tr", { dataset: { sessionId: p.session_id } },
-          el("td", {}, when(p.started_at)), el("td", { class: s.count ? "counts" : "num value" }, pointWords(s, p))))))));
+          el("td", {}, when(p.started_at)), el("td", { class: s.count ? "counts" : "num value" }, pointWords(s, p)),
+          // each session's plan beside its time (a change of plan or belt speed is why two are not compared)
+          el("td", { class: "muted plan" }, p.plan ? planWords(p.plan) : "")))))));
   }
 
   const COLOURS = ["#1f4e79", "#c0392b", "#1e7a3c", "#8e44ad", "#b9770e", "#2c3e50"];

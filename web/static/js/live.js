@@ -364,24 +364,57 @@
      by the station as that session's dose once stored (Programmes.credit_run_trial): said here as the programme page
      names it, "Counted as session 3 of the programme Backward treadmill walking after stroke: 20 s walked of 30 min
      planned.", with the way back. Read from the programme (GET /api/assignments/<id>): the session whose dose is one
-     of this test's stored trials; none (another test, a trial without a walking dose), nothing said. */
+     of this test's stored trials. A session of the programme's session protocol opened from "New test" for a patient
+     on a programme is counted by nobody (review s24 F7: recorded, "0 of 12 sessions done", nothing said): it says so
+     and offers to take it as the next planned session (the programme page's "Take the dose" in one tap). None
+     (another test, a trial without a walking dose), nothing said. */
   const programmeId = page.dataset.programmeId || "";
   let creditAsked = "";
+  async function programmeOf(r) {
+    if (programmeId) return programmeId;
+    if (!r.walk) return ""; // a programme's sessions are walks: no other test asks (each ask is an audited view)
+    const glance = await api("GET", `/api/patients/${r.patient_id}/programme`, undefined, { background: true });
+    const p = glance.programme;
+    return p && (p.status === "active" || p.status === "paused") ? String(p.id) : "";
+  }
   async function showProgrammeCredit(r) {
     const ids = ((r && r.trial_ids) || []).filter(Boolean);
     const key = r ? `${r.session_id}:${ids.join(",")}` : "";
-    if (!programmeId || !ids.length || key === creditAsked) return;
+    if (!ids.length || key === creditAsked) return;
     creditAsked = key;
     const box = $("programme-credit");
     try {
-      const doc = await api("GET", `/api/assignments/${programmeId}`, undefined, { background: true });
+      const id = await programmeOf(r);
+      if (!id) { box.hidden = true; return; }
+      const doc = await api("GET", `/api/assignments/${id}`, undefined, { background: true });
+      const title = doc.template.programme.title;
       const s = doc.sessions.find((x) => ids.includes(x.trial_id));
-      box.hidden = !s;
-      if (!s) return;
-      const minutes = s.minutes !== undefined && s.minutes !== null ? s.minutes : null; // the dose taken: what was walked
-      box.replaceChildren(`Counted as session ${s.number} of the programme ${doc.template.programme.title}` +
-        (minutes !== null ? `: ${Station.walkedTime(minutes)} walked of ${Number(s.minutes_planned)} min planned. ` : ". "),
-        el("a", { href: `/assignments/${programmeId}` }, "See it on the programme"));
+      const link = el("a", { href: `/assignments/${id}` }, "See it on the programme");
+      if (s) {
+        const minutes = s.minutes !== undefined && s.minutes !== null ? s.minutes : null; // the dose taken: what was walked
+        box.className = "programme-credit ok-box";
+        box.replaceChildren(`Counted as session ${s.number} of the programme ${title}` +
+          (minutes !== null ? `: ${Station.walkedTime(minutes)} walked of ${Number(s.minutes_planned)} min planned. ` : ". "), link);
+        box.hidden = false;
+        return;
+      }
+      const trial = (doc.walking_trials || []).find((t) => ids.includes(t.id) && t.protocol === doc.template.schedule.session_protocol);
+      const next = doc.sessions.filter((x) => x.status === "planned")
+        .sort((a, b) => (a.planned_date < b.planned_date ? -1 : a.planned_date > b.planned_date ? 1 : a.number - b.number))[0];
+      box.hidden = !(trial && next && doc.status !== "ended");
+      if (box.hidden) return;
+      const refused = el("span", { class: "error-box", hidden: true, role: "alert" });
+      box.className = "programme-credit warn-box";
+      box.replaceChildren(`Not counted to the programme ${title}: this test was not started from one of its sessions. `,
+        el("button", { type: "button", class: "go", id: "credit-session", onclick: async () => {
+          try {
+            await api("POST", `/api/programme-sessions/${next.id}/dose`, { trial_id: trial.id });
+            creditAsked = "";
+            showProgrammeCredit(r);
+          } catch (err) { showError(refused, err); }
+        } }, `Take it as session ${next.number} (planned ${new Date(next.planned_date + "T12:00:00Z")
+          .toLocaleDateString(undefined, { weekday: "short", month: "short", day: "numeric" })})`),
+        " ", link, refused);
     } catch (err) {
       creditAsked = ""; // asked again at the next status
     }

@@ -24,10 +24,17 @@
      full, "18 s of 30 min" or "12 min 24 s of 30 min" for a session stopped early (it read "0.3 of 30 min"). */
   const doneOfPlanned = (s) => (Math.round(s.minutes * 60) < Math.round(s.minutes_planned * 60)
     ? `${walkedTime(s.minutes)} of ${walkedTime(s.minutes_planned)}` : walkedTime(s.minutes));
+  /* A session stopped with less than half its planned minutes walked is partial (the station's rule,
+     doc.partial_below): not a full session, amber on the calendar, counted apart in the adherence. */
+  const partialRule = () => `A session is partial when less than ${Math.round(100 * doc.partial_below)} % of its planned minutes were walked.`;
+  const statusWord = (s) => (s.status === "done" && s.partial ? "partial" : s.status);
+  /* The day a session was done, when it is not the day it was planned for: "done Sun, Dec 6 (planned Tue, Dec 8)". */
+  const doneDay = (s) => (s.status === "done" && s.done_on && s.done_on !== s.planned_date
+    ? `done ${day(s.done_on)} (planned ${day(s.planned_date)})${s.partial ? " · partial" : ""}` : null);
   const pct = (x) => (x === null || x === undefined ? "–" : `${Math.round(100 * x)} %`);
   const day = (iso) => new Date(iso + "T12:00:00Z").toLocaleDateString(undefined, { weekday: "short", month: "short", day: "numeric" });
 
-  function bar(done, missed, planned, text) {
+  function bar(done, missed, planned, text) { // amounts of anything (minutes here) against the whole
     const share = (n) => `${planned ? (100 * n / planned).toFixed(1) : 0}%`;
     const doneBar = el("div", { class: "done" });
     const missedBar = el("div", { class: "missed" });
@@ -74,18 +81,29 @@
     const o = a.overall;
     const rows = a.weeks.map((w) => el("tr", {},
       el("td", {}, `Week ${w.week}`),
-      el("td", { class: "num" }, `${w.sessions_done} / ${w.sessions_planned}`),
+      el("td", { class: "num" }, `${w.sessions_done} / ${w.sessions_planned}` + (w.sessions_partial ? ` (${w.sessions_partial} partial)` : "")),
       el("td", { class: "num" }, w.sessions_missed),
       el("td", { class: "num hide-narrow" }, `${walkedTime(w.minutes_done)} / ${walkedTime(w.minutes_planned)}`),
       el("td", { class: "num" }, pct(w.minutes_done_of_planned))));
     const missed = a.missed.length
       ? el("ul", { id: "missed-list" }, a.missed.map((m) => el("li", {}, `Session ${m.number} (week ${m.week}, ${day(m.planned_date)}): ${m.reason}`)))
       : el("p", { class: "muted" }, "No session missed.");
+    // the dose leads: minutes walked of the minutes due so far (three sessions stopped after a minute
+    // are 100 % of sessions due and 5 % of the training); the sessions beside it, full and partial apart
+    const missedMinutes = doc.sessions.filter((x) => x.status === "missed").reduce((sum, x) => sum + x.minutes_planned, 0);
+    const ofDue = o.minutes_due > 0;
+    const headline = ofDue
+      ? `Walked ${walkedTime(o.minutes_done)} of ${walkedTime(o.minutes_due)} due so far (${pct(o.minutes_done_of_due)})`
+      : (o.minutes_done > 0 ? `Walked ${walkedTime(o.minutes_done)}; no session due yet` : "No session due yet");
+    const kinds = [o.sessions_full ? `${o.sessions_full} full` : null, o.sessions_partial ? `${o.sessions_partial} partial` : null,
+      o.done_without_dose ? `${o.done_without_dose} without minutes` : null].filter(Boolean);
     $("adherence").replaceChildren(
-      bar(o.sessions_done, o.sessions_missed, o.sessions_planned,
-        `${o.sessions_done} of ${o.sessions_planned} sessions done (${pct(o.sessions_done_of_planned)}); ${o.sessions_done} of ${o.sessions_due} due so far`),
-      el("p", { id: "adherence-minutes" }, `Time walked: ${walkedTime(o.minutes_done)} of ${walkedTime(o.minutes_planned)} planned (${pct(o.minutes_done_of_planned)}), `
-        + `${pct(o.minutes_done_of_due)} of those due so far.` + (o.sessions_cancelled ? ` ${o.sessions_cancelled} session(s) cancelled when the programme ended.` : "")),
+      bar(o.minutes_done, missedMinutes, ofDue ? Math.max(o.minutes_due, o.minutes_done) : o.minutes_planned, headline),
+      el("p", { id: "adherence-sessions" }, `Sessions: ${o.sessions_done} done of ${o.sessions_due} due so far`
+        + (kinds.length ? ` (${kinds.join(", ")})` : "") + `; ${o.sessions_planned} planned, ${walkedTime(o.minutes_planned)} in all.`
+        + (o.sessions_missed ? ` ${o.sessions_missed} missed.` : "")
+        + (o.sessions_cancelled ? ` ${o.sessions_cancelled} session(s) cancelled when the programme ended.` : "")),
+      el("p", { class: "muted small", id: "partial-rule" }, partialRule()),
       el("table", { class: "list", id: "adherence-weeks" },
         el("thead", {}, el("tr", {}, el("th", {}, "Week"), el("th", { class: "num" }, "Sessions done"), el("th", { class: "num" }, "Missed"),
           el("th", { class: "num hide-narrow" }, "Walked / planned"), el("th", { class: "num" }, "% of plan"))),
@@ -106,10 +124,13 @@
     }
     for (const s of doc.sessions) {
       const d = s.minutes !== null && s.minutes !== undefined ? ` · ${doneOfPlanned(s)}` : "";
+      // a session done on another day says the day it was done (it stays in the week it was prescribed for)
+      const words = doneDay(s) ? `${doneDay(s)}${d}` : `${day(s.planned_date)} · ${statusWord(s)}${d}`;
       add(s.week, el("button", {
         type: "button", class: "cal-item session" + (s.planned_date === doc.today ? " today" : ""),
-        dataset: { status: s.status, sessionId: s.id, number: s.number }, onclick: () => select("session", s.id),
-      }, el("strong", {}, `Session ${s.number}`), `${day(s.planned_date)} · ${s.status}${d}`,
+        dataset: { status: s.status, sessionId: s.id, number: s.number, ...(s.partial ? { partial: "yes" } : {}) },
+        onclick: () => select("session", s.id),
+      }, el("strong", {}, `Session ${s.number}`), words,
         recordedAt("session", s.number) && s.status !== "planned" ? el("span", { class: "recorded-at" }, ` at ${placeName(recordedAt("session", s.number))}`) : ""));
     }
     const keys = [...byWeek.keys()].sort((a, b) => a - b);
@@ -141,7 +162,8 @@
   function sessionPanel(s) {
     const box = el("div", { class: "error-box", hidden: true, id: "panel-error" });
     const current = doc.status !== "ended";
-    const parts = [el("h3", {}, `Session ${s.number} · week ${s.week} · ${day(s.planned_date)} · ${s.status}`)];
+    const parts = [el("h3", {}, `Session ${s.number} · week ${s.week} · ` + (doneDay(s) || `${day(s.planned_date)} · ${statusWord(s)}`))];
+    if (s.partial) parts.push(el("p", { class: "partial-note" }, `Partial: ${doneOfPlanned(s)} walked. ${partialRule()}`));
     if (recordedAt("session", s.number) && s.status !== "planned") {
       const where = recordedAt("session", s.number);
       parts.push(el("p", { class: "recorded-at", id: "session-recorded-at" }, where === "hub" ? "Recorded on the clinic's hub" : `Recorded at station ${where}`));
@@ -159,7 +181,11 @@
     if (s.status === "missed") parts.push(el("p", {}, `Missed: ${doc.sessions.find((x) => x.id === s.id).missed_reason || ""}`));
     if (s.status !== "cancelled") {
       const form = el("form", { class: "grid-form", id: "dose-form" },
-        field("Minutes", { type: "number", name: "minutes", min: 0, max: 240, step: "any", required: true, value: s.minutes ?? s.minutes_planned }),
+        // minutes to a tenth, as a person types them (a measured 1.982 read as a typo); the dose keeps its own until saved
+        field("Minutes", { type: "number", name: "minutes", min: 0, max: 240, step: "any", required: true,
+          value: Math.round(10 * (s.minutes ?? s.minutes_planned)) / 10 }),
+        // the day it was done, not the day it was planned for (late paperwork: yesterday's session)
+        field("Done on", { type: "date", name: "done_on", max: doc.today, required: true, value: s.done_on || doc.today }),
         // a recorded dose fills the form: saving it again (to correct the minutes) keeps what was entered
         field("Belt speed (km/h, as the treadmill shows it)", { type: "number", name: "belt_speed_kmh", min: 0.2, max: 10.8, step: "0.1",
           value: s.belt_speed_m_s ? (Number(s.belt_speed_m_s) * 3.6).toFixed(1) : "" }),
@@ -168,10 +194,16 @@
       const sessionProtocol = doc.template.schedule.session_protocol;
       const trialForm = el("form", { class: "grid-form", id: "trial-form" },
         field("Walking trial # (measured by the station)", { type: "number", name: "trial_id", min: 1, step: 1 }));
-      parts.push(el("h3", {}, "Dose entered by hand"), form, el("div", { class: "actions" },
+      // a session given its dose: the ways to give one fold away under one line (a tap on a trial took it; the
+      // trial-number button below it then read as a step still to do, and answered an empty number in red)
+      const changing = s.status === "done" ? el("details", { id: "change-dose" }, el("summary", {}, "Change this session's dose")) : null;
+      const into = changing ? { push: (...nodes) => changing.append(...nodes) } : parts;
+      if (changing) parts.push(changing);
+      into.push(el("h3", {}, "Dose entered by hand"), form, el("div", { class: "actions" },
         el("button", { type: "button", class: "go", id: "save-dose", onclick: () => {
           const f = new FormData(form);
           const body = { minutes: Number(f.get("minutes")) };
+          if (f.get("done_on")) body.done_on = String(f.get("done_on"));
           if (f.get("belt_speed_kmh")) body.belt_speed_m_s = beltSpeedFromKmh(f.get("belt_speed_kmh"));
           if (f.get("rpe")) body.rpe = Number(f.get("rpe"));
           if (f.get("notes")) body.notes = String(f.get("notes"));
@@ -200,7 +232,7 @@
             } catch (err) { showError(refused, err); }
           } }, `Start ${testTitle(sessionProtocol)} (${walkedTime(s.minutes_planned)})`)), refused);
       }
-      parts.push(el("h3", {}, "Dose measured by the station"),
+      into.push(el("h3", {}, "Dose measured by the station"),
         offered.length ? el("div", { id: "walking-trials" }, offered)
           : el("p", { class: "muted small" }, sessionProtocol
             ? `No ${testTitle(sessionProtocol)} of this patient waits for a session: record one on the station, or give a trial number.`
@@ -208,6 +240,7 @@
         trialForm, el("div", { class: "actions" },
         el("button", { type: "button", class: "secondary", id: "link-trial", onclick: () => {
           const n = Number(new FormData(trialForm).get("trial_id"));
+          if (!n) { showError(box, new Error("Type a trial's number first, or tap one of the trials above.")); return; }
           act("POST", `/api/programme-sessions/${s.id}/dose`, { trial_id: n }, box);
         } }, "Take the dose from this trial")));
     }
@@ -233,6 +266,16 @@
         const run = v.runs.filter((r) => r.protocol === p && r.complete_trials > 0).pop();
         return el("span", { class: "tag" + (run ? " valid" : "") }, run ? el("a", { href: `/sessions/${run.session_id}` }, testTitle(p)) : testTitle(p));
       }))];
+    // tests measured on the visit's day before the programme was started (the usual order: measure, then enrol)
+    // are offered as the visit's, each in one tap (review s24 F5: they read "Not measured yet")
+    if (current && (v.offered_runs || []).length) {
+      const refused = runRefusalBox("take-run-error");
+      parts.push(el("h4", {}, `Measured on ${day(v.planned_date)}, not yet this visit's`),
+        el("div", { class: "actions", id: "offered-runs" }, v.offered_runs.map((r) => el("button", {
+          type: "button", class: "secondary offered-run", dataset: { sessionId: r.session_id, protocol: r.protocol },
+          onclick: () => act("POST", `/api/programme-visits/${v.id}/sessions`, { protocol: r.protocol, session_id: r.session_id }, refused),
+        }, `Use the ${testTitle(r.protocol)} of ${Station.clock(r.started_at)} as the ${v.label}`))), refused);
+    }
     if (current && v.status !== "missed" && v.status !== "cancelled") {
       const next = v.next_protocol;
       const refused = runRefusalBox("run-visit-error");
@@ -318,7 +361,10 @@
         text: quantity(p.value, o.unit) })), { mdc: o.mdc ? o.mdc.value : null, unit: o.unit, label: o.label,
         // amounts from zero (a flat 30 s is not a zoomed line); a left/right split around 50 %
         ...(o.metric === "weight_left_pct" ? { around: 50 } : { floor: 0 }) })
-      : el("p", { class: "muted" }, "Not measured yet.");
+      : el("p", { class: "muted" }, o.points.some((p) => (doc.visits.find((v) => v.id === p.visit_id)?.offered_runs || [])
+        .some((r) => r.protocol === o.protocol))
+        ? "Not measured yet for the programme: a test of the visit's day waits to be taken (tap the visit on the calendar)."
+        : "Not measured yet.");
     const better = o.better === "lower" ? "lower is better" : "higher is better";
     const changes = o.changes.length
       ? el("ul", {}, o.changes.map((c) => el("li", { dataset: { verdict: c.verdict } },

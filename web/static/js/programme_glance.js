@@ -3,7 +3,7 @@
 "use strict";
 
 (() => {
-  const { api, el, fmtSig, showError } = Station;
+  const { api, el, fmtSig, showError, walkedTime } = Station;
   const card = document.getElementById("programme-glance");
   if (!card) return;
   const patientId = Number(card.dataset.patientId);
@@ -15,15 +15,19 @@
   }
   const day = (iso) => new Date(iso + "T12:00:00Z").toLocaleDateString(undefined, { weekday: "short", month: "short", day: "numeric" });
 
+  /* The dose leads, as on the programme page: minutes walked of the minutes due so far (three sessions stopped
+     after a minute were "3 of 3 due"), the sessions beside it. */
   function adherenceBar(a) {
-    const share = (n) => `${a.sessions_planned ? (100 * n / a.sessions_planned).toFixed(1) : 0}%`;
+    const whole = a.minutes_due > 0 ? Math.max(a.minutes_due, a.minutes_done) : a.minutes_planned;
+    const share = (n) => `${whole ? Math.min(100, 100 * n / whole).toFixed(1) : 0}%`;
     const done = el("div", { class: "done" });
-    const missed = el("div", { class: "missed" });
-    done.style.width = share(a.sessions_done);
-    missed.style.width = share(a.sessions_missed);
-    missed.style.left = share(a.sessions_done);
-    const text = `${a.sessions_done} of ${a.sessions_planned} sessions done, ${a.sessions_missed} missed`;
-    return el("div", { class: "adherence-bar", role: "img", "aria-label": text }, done, missed, el("span", {}, text));
+    done.style.width = share(a.minutes_done);
+    const walked = a.minutes_due > 0
+      ? `Walked ${walkedTime(a.minutes_done)} of ${walkedTime(a.minutes_due)} due (${Math.round(100 * a.minutes_done_of_due)} %)`
+      : "No session due yet";
+    const text = `${walked}; ${a.sessions_done} of ${a.sessions_planned} sessions done`
+      + (a.sessions_partial ? ` (${a.sessions_partial} partial)` : "") + `, ${a.sessions_missed} missed`;
+    return el("div", { class: "adherence-bar", role: "img", "aria-label": text }, done, el("span", {}, text));
   }
 
   function glance(p) {
