@@ -131,8 +131,10 @@ class Progress:
         elif event.kind == "trial_finished":
             r = d["result"]
             said = set()  # the warnings the line below already carries
-            if _unable(r):  # a result, not a failed recording
-                line = f"{tag} unable, counted as 0 s held: " + " ".join(i["message"] for i in r["issues"])
+            if _unable(r):  # a result, not a failed recording: in the results page's words
+                from station.protocols.report import unable_words
+
+                line = f"{tag} " + unable_words(_unable(r) == "scored", " ".join(i["message"] for i in r["issues"]))
             elif not r["valid"]:
                 line = f"{tag} INVALID: " + " ".join(i["message"] for i in r["issues"])
             elif r.get("walk") is not None:
@@ -191,13 +193,14 @@ class Progress:
             print(f"{(event.t_ns - self.t0_ns) / 1e9:8.2f} s  {text}", file=self.stream or sys.stderr, flush=True)
 
 
-def _unable(result: dict) -> bool:
-    """A trial's result (``TrialResult.to_dict``) in which the patient could not take the position
-    (:attr:`station.protocols.machine.TrialResult.unable`): a result of 0 s, not an invalid trial."""
-    from station.store.verdict import UNABLE_CODES
+def _unable(result: dict) -> str | None:
+    """How a trial's result (``TrialResult.to_dict``) counts as unable, a result of 0 s, not an invalid
+    trial: ``"measured"``, ``"scored"`` or None, by the store's verdict (:func:`station.store.verdict.unable_kind`,
+    what the results page reads)."""
+    from station.store.verdict import unable_kind
 
-    issues = result.get("issues") or []
-    return not result.get("valid") and bool(issues) and all(i.get("code") in UNABLE_CODES for i in issues)
+    return unable_kind({"valid": result.get("valid"), "validity_reason": "",
+                        "metrics": {"trial": {"issues": result.get("issues") or []}}})
 
 
 def _num(value, unit: str, digits: int = 2) -> str:
@@ -256,7 +259,7 @@ def format_summary(summary: dict, protocol=None) -> str:
     criterion met or not) and its sway measures with their unit and, given the ``protocol``, the
     patient's age-group percentile (``summary["age_y"]``)."""
     from station.reference.measures import unit_of
-    from station.protocols.report import cutoff_reading, not_applied_once
+    from station.protocols.report import cutoff_reading, not_applied_once, trial_count_words
     from station.reference import norms
     from station.reference.measures import describe
 
@@ -279,9 +282,10 @@ def format_summary(summary: dict, protocol=None) -> str:
     # entry (km/h, as entered), its time in seconds left out (the same time walking)
     treadmill_labels = {key: (label[0].lower() + label[1:], unit) for key, label, unit in TREADMILL_KEY_MEASURES}
     out = [f"{summary['title']}: {summary['valid_trial_count']} valid of {counted(summary['trial_count'], 'trial')}"]
-    unable = sum(1 for t in summary.get("trials") or [] if _unable(t))
-    if unable:  # results (summarise scores them 0 s held), said as such: the patient could not take the position
-        out[0] += f" ({unable} unable, counted as 0 s held)"
+    lines = [{"analysed": True, "valid": t.get("valid"), "unable": bool(_unable(t)), "scored_unable": _unable(t) == "scored"}
+             for t in summary.get("trials") or []]
+    if any(line["unable"] for line in lines):  # results of 0 s, counted in the results page's words
+        out[0] = f"{summary['title']}: {trial_count_words(lines)}"
     labels = {c["id"]: c.get("label") or c["id"] for c in summary["conditions"]}
     for c in summary["conditions"]:
         if summary.get("limits_of_stability") or summary.get("training"):

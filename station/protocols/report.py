@@ -186,6 +186,19 @@ def no_sway_words(lines: list[dict]) -> str | None:
     return "No sway measured: the foot was never lifted (unable, 0 s)."
 
 
+def unable_words(scored: bool, reason: str | None) -> str:
+    """What an unable trial was, as the results page, the visit PDF and the command line say it beside
+    it: measured (the foot never lifted) or scored by the clinician (``reason``: the stored
+    ``scored_unable`` message, naming the clinician).
+
+    >>> unable_words(False, "The foot was never lifted.")
+    'Did not lift a foot (measured): unable, counted as 0 s.'
+    >>> unable_words(True, "Scored unable by the clinician (ana), not measured.")
+    'Scored unable by the clinician (ana), not measured. Counted as 0 s.'
+    """
+    return f"{reason} Counted as 0 s." if scored else "Did not lift a foot (measured): unable, counted as 0 s."
+
+
 def _trial_line(trial: dict, result: TrialResult | None) -> dict:
     """A stored trial as the results page lists it."""
     outcome = (trial.get("metrics") or {}).get("trial") or {}
@@ -213,8 +226,7 @@ def _trial_line(trial: dict, result: TrialResult | None) -> dict:
         line["time_held_s"] = 0.0
         codes = {str(i.get("code", "")) for i in outcome.get("issues") or [] if isinstance(i, dict)}
         line["scored_unable"] = codes == {"scored_unable"}  # the clinician scored it, nothing was measured
-        line["unable_words"] = (f"{trial['validity_reason']} Counted as 0 s." if line["scored_unable"]
-                                else "Did not lift a foot (measured): unable, counted as 0 s.")
+        line["unable_words"] = unable_words(line["scored_unable"], trial["validity_reason"])
     if outcome.get("walk"):  # lost IMU samples of a walk, in words (stored with the trial, or from its counts)
         walk = outcome["walk"]
         # the patient did not get to the gate (stopped, or never started): a result to read, not a lost recording

@@ -1,7 +1,9 @@
 """The runner's summary and the command line's words count a single-leg trial in which the patient
 never lifted a foot as a result (unable, 0 s held), as the results page does (report.stored_result),
 not as an invalid trial with no time held (before: "Single-leg stance, left and right: 0 valid of 6
-trials", each side "no valid trial", each trial "INVALID: ...")."""
+trials", each side "no valid trial", each trial "INVALID: ..."), in the results page's words (session 24:
+it said "6 valid of 6 trials (6 unable, counted as 0 s held)" where the page says "6 analysed trials: 6
+unable (0 s)")."""
 
 from __future__ import annotations
 
@@ -34,10 +36,11 @@ def test_a_patient_who_never_lifts_a_foot_is_counted_unable_with_0_s_held():
 
     text = format_summary(summary, p)
     lines = text.splitlines()
-    assert lines[0] == "Single-leg stance, left and right: 6 valid of 6 trials (6 unable, counted as 0 s held)"
+    # the results page's and the visit PDF's words (report.trial_count_words, report.unable_words), one per place
+    assert lines[0] == "Single-leg stance, left and right: 6 analysed trials: 6 unable (0 s)."
     assert lines[2].startswith("    time held 0 s (unable) in all 3 trials: ") and "no valid trial" not in text
     said = progress.getvalue()
-    assert said.count("unable, counted as 0 s held: The patient did not lift a foot") == 6 and "INVALID" not in said
+    assert said.count("Did not lift a foot (measured): unable, counted as 0 s.") == 6 and "INVALID" not in said
 
 
 def test_a_trial_spoiled_otherwise_stays_invalid_beside_an_unable_one():
@@ -59,5 +62,5 @@ def test_a_trial_spoiled_otherwise_stays_invalid_beside_an_unable_one():
     assert unable.valid is False and unable.issues  # the result itself is left as the runner stored it
     summary = {**s, "trials": [r.to_dict() for r in (unable, spoiled, held)]}
     assert format_summary(summary, p).splitlines()[0] == (
-        "Single-leg stance, left and right: 2 valid of 3 trials (1 unable, counted as 0 s held)")
+        "Single-leg stance, left and right: 3 analysed trials: 1 held, 1 unable (0 s), 1 invalid.")
     assert "time held 4.2 s (best of 0.0, 4.2 s)" in format_summary(summary, p)
