@@ -242,7 +242,8 @@ class Patients:
         ``archived`` is ``no`` (default), ``yes`` or ``all``; ``sort`` is ``identifier``, ``recent``
         (latest session first) or ``created``. Returns ``{"patients", "total", "limit", "offset"}``.
         A listed patient has only what the list shows (:data:`LIST_FIELDS`: identifier, birth
-        year, sex, conditions, archived state, activity), never notes, height or weight; a page
+        year, sex, conditions, archived state, activity, a programme's state: ``programme`` ``active``,
+        ``paused`` or None), never notes, height or weight; a page
         listed for a person (``actor``) is audited as one ``patient.list`` entry naming the ids
         shown (a page that cannot be audited is not returned).
         """
@@ -281,7 +282,10 @@ class Patients:
                 f" (SELECT max(s.started_at) FROM sessions s WHERE s.patient_id = p.id AND {LISTED_SESSION})"
                 " AS last_session_at,"
                 " (SELECT count(*) FROM sessions s JOIN trials t ON t.session_id = s.id"
-                "   WHERE s.patient_id = p.id) AS trial_count"
+                "   WHERE s.patient_id = p.id) AS trial_count,"
+                # a programme not ended (active or paused), the newest: the list says the patient is on one
+                " (SELECT a.status FROM programme_assignments a WHERE a.patient_id = p.id"
+                "   AND a.status IN ('active', 'paused') ORDER BY a.id DESC LIMIT 1) AS programme_status"
                 f" FROM patients p{where_sql} ORDER BY {SORTS[sort]} LIMIT ? OFFSET ?",
                 args + [limit, offset],
             ).fetchall()
@@ -292,6 +296,7 @@ class Patients:
                 "trial_count": r["trial_count"],
                 "visit_count": 0,
                 "last_session_at": r["last_session_at"],
+                "programme": r["programme_status"],  # "active", "paused" or None (none, or ended)
             }
             for r in rows
         ]

@@ -33,3 +33,19 @@ def test_a_patient_without_a_test_has_no_visit(store, clinician):
     store.patients.create({"identifier": "VIS-2", "birth_year": 1950, "sex": "F"}, actor=clinician)
     [row] = store.patients.search(q="VIS-2")["patients"]
     assert row["visit_count"] == 0 and row["session_count"] == 0
+
+
+def test_the_list_says_who_is_on_a_programme(store, clinician, wall):
+    """The list says a patient is on a programme (active or paused), not one ended (R L5: no column said it)."""
+    from station.programmes.loader import builtin_programmes
+    from station.protocols.loader import builtin_protocols
+    from station.store.programmes import today_of
+
+    template = builtin_programmes(builtin_protocols())["balance-training"]
+    on = store.patients.create({"identifier": "PRG-1", "birth_year": 1950, "sex": "F"}, actor=clinician)
+    store.patients.create({"identifier": "PRG-2", "birth_year": 1950, "sex": "F"}, actor=clinician)
+    assignment = store.programmes.assign(on["id"], template, today_of(wall), actor=clinician)
+    rows = {p["identifier"]: p for p in store.patients.search(q="PRG-")["patients"]}
+    assert (rows["PRG-1"]["programme"], rows["PRG-2"]["programme"]) == ("active", None), rows
+    store.programmes.pause(assignment["id"], {"from_date": str(today_of(wall)), "reason": "flu"}, actor=clinician)
+    assert store.patients.search(q="PRG-1")["patients"][0]["programme"] == "paused"

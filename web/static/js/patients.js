@@ -86,10 +86,17 @@ const PatientForm = (() => {
 
 if (document.getElementById("patients")) {
   (() => {
-    const { api, el, when, showError, showFieldErrors } = Station;
+    const { api, el, when, clock, showError, showFieldErrors } = Station;
     const $ = (id) => document.getElementById(id);
     const tbody = document.querySelector("#patients tbody");
     let timer = null;
+
+    /* A patient's last test: "today 10:02 AM" (who was seen today, at a glance), else its day and time. */
+    function lastTest(iso) {
+      if (!iso) return null;
+      const d = new Date(iso);
+      return d.toDateString() === new Date().toDateString() ? `today ${clock(iso)}` : when(iso);
+    }
 
     async function load() {
       const q = $("search").value.trim();
@@ -101,19 +108,28 @@ if (document.getElementById("patients")) {
         const labels = await PatientForm.conditionLabels().catch(() => null);
         showError($("list-error"), null);
         tbody.replaceChildren(...doc.patients.map((p) => {
+          const last = lastTest(p.last_session_at);
           const row = el("tr", { class: "clickable", tabindex: 0, dataset: { patientId: p.id } },
-            el("td", {}, el("a", { href: `/patients/${p.id}` }, p.identifier), p.archived ? el("span", { class: "tag flag" }, "archived") : null),
+            el("td", {}, el("a", { href: `/patients/${p.id}` }, p.identifier), p.archived ? el("span", { class: "tag flag" }, "archived") : null,
+              // on a programme (either size): the patients a clinician sees week after week
+              p.programme ? el("span", { class: "tag neutral programme-tag" }, p.programme === "paused" ? "programme paused" : "on a programme") : null,
+              // a phone drops the last test's column: said under the identifier, so who was seen today shows there too
+              last ? el("div", { class: "small muted only-narrow last-test" }, `last test ${last}`) : null),
             el("td", { class: "num" }, p.birth_year),
             el("td", {}, PatientForm.sexText(p.sex)),
             el("td", { class: "hide-narrow" }, (p.conditions || []).map((c) => el("span", { class: "tag" }, PatientForm.conditionText(c, labels)))),
             el("td", { class: "num" }, p.visit_count), // visits, as the patient page's cards (one test = one session)
-            el("td", { class: "hide-narrow" }, when(p.last_session_at)));
+            el("td", { class: "hide-narrow" }, last || "–"));
           row.addEventListener("click", (ev) => { if (ev.target.tagName !== "A") window.location.assign(`/patients/${p.id}`); });
           row.addEventListener("keydown", (ev) => { if (ev.key === "Enter") window.location.assign(`/patients/${p.id}`); });
           return row;
         }));
-        $("list-count").textContent = `${doc.total} patient${doc.total === 1 ? "" : "s"}` +
-          (doc.total > doc.patients.length ? `, first ${doc.patients.length} shown: narrow the search` : "");
+        $("list-count").textContent = doc.total === 0
+          // an empty list says what to do: a new station has no patient yet; a search or filter found none
+          ? (q ? `No patient's identifier contains "${q}".` : $("archived").value === "yes" ? "No archived patients."
+            : "No patients yet: press Add patient (above) to register the first one.")
+          : `${doc.total} patient${doc.total === 1 ? "" : "s"}` +
+            (doc.total > doc.patients.length ? `, first ${doc.patients.length} shown: narrow the search` : "");
         const pull = $("hub-pull");
         if (pull) {  // a station syncing with a hub: offer the hub's patient of that identifier
           pull.hidden = !(q && doc.total === 0);
