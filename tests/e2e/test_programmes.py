@@ -158,6 +158,11 @@ def test_a_programme_from_the_patient_page_to_its_first_assessment(station, brow
     glance = css(tablet, "#programme-glance .adherence-bar")[0].get_attribute("aria-label")
     assert glance == "Walked 34 min of 90 min due (38 %); 2 of 12 sessions done (1 partial), 1 missed", glance
     assert "Sway velocity, feet apart, eyes open" in by_id(tablet, "programme-glance").text
+    for size, name in ((TABLET, "tablet"), ((390, 844), "phone")):  # the glance's dose-first words, for a look
+        set_size(tablet, size)
+        by_id(tablet, "programme-glance").location_once_scrolled_into_view
+        tablet.save_screenshot(str(shots / f"patient-programme-glance-{name}.png"))
+    set_size(tablet, TABLET)
     # the Romberg test opened and closed before any trial is not listed as a visit ("Romberg test: no trials")
     wait(tablet, "the visits listed", lambda d: len(css(d, "#sessions .visit-session")) >= 1)
     assert len(css(tablet, "#sessions .visit-session")) == 1 and "no trials" not in by_id(tablet, "sessions").text
