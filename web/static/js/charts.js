@@ -461,9 +461,14 @@ const Charts = (() => {
         fill: "rgba(224, 161, 0, 0.15)", class: "mdc-band" }));
     }
     if (opts && opts.ceiling) {
-      root.append(svg("line", { x1: padL, x2: W - padR, y1: Y(opts.ceiling), y2: Y(opts.ceiling), stroke: "#1e7a3c",
+      root.append(svg("line", { x1: padL, x2: W - padR, y1: Y(opts.ceiling), y2: Y(opts.ceiling), stroke: "#5b6670",
         "stroke-dasharray": "4 4", class: "ceiling" }));
+      // said what it is (a green dashed line read as a target): the trial's length, the most a time held can be
+      root.append(svg("text", { x: W - padR, y: Y(opts.ceiling) - 5, "text-anchor": "end", class: "ceiling-label" },
+        `${+opts.ceiling.toPrecision(6)} ${opts.unit || ""}: the longest a trial runs`.replace(" :", ":")));
     }
+    // points of several lines at one session with the same value (every condition held 30 s) side by side, each seen
+    const sameSpot = (p, t) => lines.filter((l) => l.points.some((q) => q.date.getTime() === t && q.value === p.value));
     lines.forEach((line, k) => {
       // earlier lines wider: lines with the same values (e.g. every condition held 30 s) show as a
       // band of their colours instead of hiding under the last one drawn
@@ -475,7 +480,10 @@ const Charts = (() => {
       root.append(svg("path", { d, fill: "none", stroke: line.color, "stroke-width": 2 + extra }));
       line.points.forEach((p, i) => {
         const unable = p.value === 0 && opts && opts.zeroIsUnable;
-        const dot = svg("circle", { cx: X(ts[i]), cy: Y(p.value), r: (unable ? 7 : 5) + extra, fill: unable ? "#a32020" : line.color, class: "point" });
+        const same = lines.length > 1 ? sameSpot(p, ts[i]) : [line];
+        const dx = same.length > 1 ? (same.indexOf(line) - (same.length - 1) / 2) * 9 : 0;
+        const dot = svg("circle", { cx: X(ts[i]) + dx, cy: Y(p.value), r: (unable ? 7 : 5) + (same.length > 1 ? 0 : extra),
+          fill: unable ? "#a32020" : line.color, class: "point" });
         dot.append(svg("title", {}, `${line.label ? line.label + ", " : ""}${p.label}: ${p.text}`));
         root.append(dot);
       });
