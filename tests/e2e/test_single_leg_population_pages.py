@@ -42,6 +42,20 @@ def stored_visits(data_dir) -> dict[str, int]:
             writer.finish({"fs_hz": 100.0, "samples": 0, "profile": "station", "version": "test", "metrics": {},
                            "note": "Invalid trial: no sway measures.", "trial": outcome}, valid=False, reason=never)
         out[identifier] = session["id"]
+    # a patient unable on one visit who held 12.46 s on the left leg at the next: the history says each as the results do
+    patient = store.patients.create({"identifier": "SLS-HISTORY", "birth_year": year - 80, "sex": "F", "conditions": []},
+                                    actor=actor)
+    for held in (None, 12.46):
+        session = store.sessions.create(patient["id"], {"label": "single-leg"}, actor=actor)
+        writer = store.trials.start_trial(session["id"], "single-leg", "left", {"method": "nominal"}, 100.0, actor=actor)
+        issues = [] if held else [{"code": "no_liftoff", "message": never, "at_s": None}]
+        outcome = {"protocol": "single-leg", "condition": "left", "trial": 1, "attempt": 1, "valid": bool(held),
+                   "end_reason": "touchdown" if held else "invalid", "issues": issues, "warnings": [], "completed": False,
+                   "hold_end": None, "duration_s": 30.0, "time_held_s": held}
+        writer.finish({"fs_hz": 100.0, "samples": 0, "profile": "station", "version": "test",
+                       "metrics": {"mean_velocity_cm_s": 3.0} if held else {}, "trial": outcome},
+                      valid=bool(held), reason=None if held else never)
+    out["SLS-HISTORY"] = patient["id"]
     store.close()
     return out
 
@@ -74,3 +88,16 @@ def test_the_single_leg_values_of_healthy_people_are_not_applied_after_stroke(re
     rows = text_of(css(tablet, f'{section} .condition[data-condition="left"] tr[data-metric="time_held_s"]'))
     assert "higher risk of injurious falls" in rows and "below the mean (ages 80–99: mean 9.4 s)" in rows, rows
     tablet.save_screenshot(str(shots / "tablet_faller_glance.png"))
+
+    # the history says a time held as the results do (R's L2: "12.46 s" beside the results' 12.5 s), 0 s "unable"
+    for driver, name in ((tablet, "tablet"), (phone, "phone")):
+        driver.get(f"{station.url}/patients/{sessions['SLS-HISTORY']}/history")
+        wait(driver, "the history's time held", lambda d: "12.5 s" in d.find_element("tag name", "main").get_attribute("textContent"),
+             timeout_s=20)
+        page = driver.find_element("tag name", "main").get_attribute("textContent")
+        assert "0 s (unable) (1 trial)" in page and "12.5 s (1 trial)" in page and "12.46 s (1 trial)" not in page, page
+        driver.save_screenshot(str(shots / f"{name}_history.png"))
+        values = css(driver, "td.value")
+        if values:
+            driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", values[0])
+            driver.save_screenshot(str(shots / f"{name}_history_values.png"))

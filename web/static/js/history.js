@@ -48,7 +48,7 @@
   }
 
   function pointText(s, p) {
-    if (s.metric === "time_held_s" && p.value === 0) return "0 s (unable)";
+    if (s.metric === "time_held_s") return Station.timeHeld(p.value); // as the results say it: "30.0 s", "0 s (unable)"
     if (s.entered) return Station.beltSpeed(p.value); // as the clinician entered it, in km/h
     if (s.metric === "walking_min") return Station.walkedTime(p.value); // "20 s", as every page says a time walked
     // a count (steps, pauses) as counted, each trial's: "13, 13 and 14 steps (3 trials; median 13)", never 13.33 steps
