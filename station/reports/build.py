@@ -17,7 +17,7 @@ from station.reports.layout import PAPERS, PageInfo, build_pdf
 KINDS = ("session", "patient", "programme")
 """The reports: a session's visit, a patient's history, a training programme (an assignment)."""
 
-TITLES = {"session": "Session report", "patient": "Patient history report", "programme": "Programme report"}
+TITLES = {"session": "Visit report", "patient": "Patient history report", "programme": "Programme report"}
 
 
 def report_filename(kind: str, identifier: str, object_id: int) -> str:

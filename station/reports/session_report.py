@@ -216,16 +216,20 @@ def session_story(store, session_id: int, protocols: dict, *, actor, wall_clock,
     width = content_width(paper)
     citations = Citations()
     sessions = doc["sessions"]
-    story = [p("Session report", "h1"),
+    story = [p("Visit report", "h1"),  # the page's "Visit results" and its button's "Visit report (PDF)"
              # each test run opens a session of its own: a visit's sessions are its tests
              p(f"Visit of {day(sessions[0]['started_at'])}: {counted(len(sessions), 'test')}, "
                f"{counted(sum(s['trial_count'] for s in sessions), 'trial')}. Tests: "
                f"{', '.join(s['title'] for s in doc['protocols']) or 'none analysed'}.")]
     trials: list[dict] = []
     for section in doc["protocols"]:
-        story.append(p(section["title"], "h2"))
-        story.append(p(section.get("count_words") or f"{section['valid_trial_count']} valid of "
-                       f"{counted(section['trial_count'], 'analysed trial')}.", "small"))
+        # the test's heading and count, kept with its first condition's heading and trials (a heading alone at a
+        # page's foot: "10-metre walk test ... / 4 valid of 4" with its measures on the next page)
+        lead = [p(section["title"], "h2"), p(section.get("count_words") or f"{section['valid_trial_count']} valid of "
+                                             f"{counted(section['trial_count'], 'analysed trial')}.", "small")]
+        if section.get("training") is not None or section.get("limits_of_stability") or not section["conditions"]:
+            story += lead
+            lead = []
         if section.get("training") is not None:  # training games: score, measures, per-target table
             from station.reports.game_report import game_flowables
 
@@ -238,7 +242,8 @@ def session_story(store, session_id: int, protocols: dict, *, actor, wall_clock,
             trials += [store.trials.get(t["id"]) for c in section["conditions"] for t in c.get("trials") or []]
             continue
         for condition in section["conditions"]:
-            head = [p(condition["label"], "h3"), p(condition.get("stance") or "", "small")]
+            head = lead + [p(condition["label"], "h3"), p(condition.get("stance") or "", "small")]
+            lead = []
             story.append(KeepTogether(head + _trial_lines(condition)))
             story.append(_measures_table(condition, citations, width))
             story.append(Spacer(1, 2 * mm))

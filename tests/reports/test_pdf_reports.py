@@ -42,7 +42,7 @@ def test_the_session_report_shows_every_test_of_the_visit_against_norms_with_plo
     # the visit is the three sessions of the last programme visit
     for title in ("Quiet stance", "Romberg test", "Weight-bearing symmetry"):
         assert title in text
-    for words in ("Session report", "Patient R-0050", "Clinique du Lac, service de rééducation",
+    for words in ("Visit report", "Patient R-0050", "Clinique du Lac, service de rééducation",
                   "95 % ellipse area", "cm²", "Mean sway velocity", "cm/s", "Romberg quotient",
                   "Santos DA, Duarte M. A public data set of human balance evaluations",
                   f"Balance station {__version__}", "calibration 2026-05-11", "Centre-of-pressure traces"):
