@@ -179,8 +179,8 @@ def test_a_cut_off_of_another_population_reads_not_applied_at_tablet_size(readin
     firm = text_of(css(driver, f'{mctsib} .condition[data-condition="firm_ec"] tr[data-metric="mean_velocity_cm_s"]'))
     assert "No valid trial in this condition" in firm and "5th–95th" not in firm and "percentile" not in firm, firm
     cut_short = text_of(css(driver, f'{mctsib} .condition[data-condition="firm_ec"] li[data-trial-id]'))
-    # (named by its session in the visit of several tests: "Session 3, recording started 11:50 AM")
-    assert re.search(r"(^| )Session \d+, recording started \d", cut_short), cut_short
+    # (named by its session in the visit of several tests: "Test 3, recording started 11:50 AM")
+    assert re.search(r"(^| )Test \d+, recording started \d", cut_short), cut_short
     assert "the station's disk was full; 8.9 s kept" in cut_short, cut_short
     assert "?" not in cut_short and "crash" not in cut_short, cut_short
     assert cut_short.count("disk") == 1, cut_short  # the cause once, in its tag: not again as "partial recording: disk full"

@@ -1,8 +1,8 @@
 """What a clinician would trip over on the visit, patient and live pages (the last review's items), in headless
 Chromium at tablet (1180x820) and phone (390x844) size against the real station, from stored trials:
 
-- a visit of the two 3-m backward walk tests names each trial by its test's session ("Session 1, trial 2",
-  "Session 2 (10:10 AM)"), not "Attempt 1" under both as if one attempt shown twice;
+- a visit of the two 3-m backward walk tests names each trial by its test's session ("Test 1, trial 2",
+  "Test 2 (10:10 AM)"), not "Attempt 1" under both as if one attempt shown twice;
 - a walk's all-measures table says what its values are (the mean of the valid trials, or the one trial's);
 - a treadmill session's time walking reads against its plan ("20 s of 30 min planned") with no bare "(1 %)";
 - a session without trials, opened directly, shows the visit it was opened in: it does not join the visits before
@@ -84,7 +84,8 @@ def test_two_backward_walk_tests_name_their_trials_apart(reading_pages, shots):
                                       ".toLocaleTimeString(undefined, {hour: '2-digit', minute: '2-digit'}))")
         # each its test's session in the visit (the notes' and the history's "Session 2"); were "Trial 1", "Trial 2",
         # "Attempt 1": the 5-m form's first trial read as one of the other test's
-        assert names == ["Session 1, trial 1", "Session 1, trial 2", f"Session 2 ({clock[1]})"], names
+        # "Test", not "Session": a programme's sessions are its own (review s24 F11: "Session 5" read as the 5th)
+        assert names == ["Test 1, trial 1", "Test 1, trial 2", f"Test 2 ({clock[1]})"], names
         assert len(set(names)) == len(names), names
         # the all-measures table says what its values are, as the key measures' "(mean of 2 trials: ...)"
         driver.execute_script("document.querySelectorAll('details.condition-details').forEach((d) => { d.open = true; });"

@@ -206,7 +206,7 @@ def test_one_visit_of_two_tests_is_one_visit_in_the_list_and_the_history(reading
         chart = css(driver, "svg.chart.history")[0]
         ticks = [t.get_attribute("textContent") for t in css(chart, "text.session-tick")]
         days = [t.get_attribute("textContent") for t in css(chart, "text.day")]
-        assert ticks == ["Session 1", "08:00 PM", "Session 2", "08:29 PM"], ticks  # each one's number and time
+        assert ticks == ["Test 1", "08:00 PM", "Test 2", "08:29 PM"], ticks  # each one's number and time
         assert days == ["Dec 5"], days
         chart.location_once_scrolled_into_view
         driver.save_screenshot(str(shots / f"history-axis-{size[0]}x{size[1]}.png"))

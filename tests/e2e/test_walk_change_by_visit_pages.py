@@ -100,7 +100,7 @@ def _counts_fill(store, actor) -> int:
 def test_a_visit_s_counts_read_as_counted(station, browsers, tmp_path):
     """31 and 34 steps, 1 and 2 pauses: "31 and 34 (2 sessions)" in the key measures and all measures, the glance
     "1 and 2 pauses (2 sessions)"; before "33" (32.5 rounded) and "2 pauses" (1.5). The two sessions' trials read
-    "Session 1 (hh:mm)" and "Session 2 (hh:mm)" (were "Attempt 1" twice); the history charts the pauses, 1 then 2,
+    "Test 1 (hh:mm)" and "Test 2 (hh:mm)" (were "Attempt 1" twice); the history charts the pauses, 1 then 2,
     fewer being better (before: no pauses in the history). Screenshots of the history in $HISTORY_SHOTS (or tmp)."""
     drivers, last = at_tablet_and_phone(station, browsers, lambda data_dir: in_store(data_dir, _counts_fill))
     SHOTS.mkdir(exist_ok=True)
@@ -123,7 +123,7 @@ def test_a_visit_s_counts_read_as_counted(station, browsers, tmp_path):
         driver.execute_script("window.scrollTo(0, arguments[0].getBoundingClientRect().top + window.scrollY - 8)", row)
         driver.save_screenshot(str(SHOTS / f"visit-counts-{name}.png"))
         trials = [" ".join(a.get_attribute("textContent").split()) for a in css(driver, ".trial-list a")]
-        assert len(trials) == 2 and all(re.fullmatch(rf"Session {n} \(\d{{1,2}}:\d\d(\s?[AP]M)?\)", t) for n, t in zip((1, 2), trials)), trials
+        assert len(trials) == 2 and all(re.fullmatch(rf"Test {n} \(\d{{1,2}}:\d\d(\s?[AP]M)?\)", t) for n, t in zip((1, 2), trials)), trials
         driver.save_screenshot(str(shots / f"visit-sessions-{name}.png"))
 
         driver.get(css(driver, "#history-link")[0].get_attribute("href"))

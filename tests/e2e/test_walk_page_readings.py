@@ -108,7 +108,7 @@ def _spread_apart(name: str, charts: list[dict]) -> None:
     assert charts, name
     for c in charts:
         assert len(c["xs"]) == 3 and min(b - a for a, b in zip(c["xs"], c["xs"][1:])) >= 14, (name, c)
-        assert c["ticks"][:2] == ["Session 1", "09:30 AM"] and c["ticks"][2:] == ["Session 2", "10:00 AM"], (name, c)
+        assert c["ticks"][:2] == ["Test 1", "09:30 AM"] and c["ticks"][2:] == ["Test 2", "10:00 AM"], (name, c)
         assert c["days"] == ["Nov 2", "Nov 9"], (name, c)
         inner = [[a[0], a[1] + 1, a[2], a[3] - 1] for a in c["axis"]]  # (rows 14 px apart: boxes touching)
         assert not [(a, b) for i, a in enumerate(inner) for b in inner[i + 1:] if _overlap(a, b)], (name, c)
@@ -216,9 +216,9 @@ def test_a_treadmill_sessions_pages_read_right_on_a_tablet_and_a_phone(reading_p
     tablet.get(f"{station.url}/sessions/{empty}")
     names = wait(tablet, "the visit's trial lines", lambda d: [" ".join(a.text.split()) for a in css(
         d, '.condition[data-condition="session"] li[data-trial-id] > div > a')] or None)
-    assert names == ["Session 1 (09:30 AM)", "Session 2 (10:00 AM)"], names
+    assert names == ["Test 1 (09:30 AM)", "Test 2 (10:00 AM)"], names
     notes = [" ".join(x.text.split()) for x in css(tablet, ".session-notes label")]
-    assert [n.split(" · ")[0] for n in notes] == ["Session 1", "Notes on treadmill", "Session 2"], notes
+    assert [n.split(" · ")[0] for n in notes] == ["Test 1", "Notes on treadmill", "Test 2"], notes
     assert notes[1].endswith("09:45 AM · no trial recorded") and "no trial" not in notes[0] + notes[2], notes
     for size in (WIDE_TABLET, PHONE):
         set_size(tablet, size)

@@ -243,10 +243,11 @@ const Station = (() => {
       d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
   }
 
-  /* One of a visit's sessions by its number in the visit and its time, as the visit page names it: "Session 2 (10:00 AM)"
-     (report.number_sessions, report._numbered_in_visits). */
+  /* One of a visit's tests by its number in the visit and its time, as the visit page names it: "Test 2 (10:00 AM)"
+     (report.number_sessions, report._numbered_in_visits). "Test", not "Session": for a patient on a programme a
+     session is the programme's (its 6th, planned Dec 17), not the visit's 6th run of a test (review s24 F11). */
   const clock = (iso) => new Date(iso).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
-  const sessionName = (number, iso) => `Session ${number} (${clock(iso)})`;
+  const sessionName = (number, iso) => `Test ${number} (${clock(iso)})`;
 
   function capitalise(text) {
     const t = String(text || "").trim();

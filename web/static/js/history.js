@@ -69,7 +69,7 @@
   const changeWords = (s) => (s.count ? s.change_words : change(s.change, s.unit));
 
   /* A series' points as the chart draws them: a session of a visit of several named as the visit page names it
-     ("Nov 9, 2026 · Session 2 (10:00 AM)"), its number and time the labels under its point when it is drawn apart
+     ("Nov 9, 2026 · Test 2 (10:00 AM)"), its number and time the labels under its point when it is drawn apart
      from its neighbours (Charts.history ticks). */
   /* A treadmill session's plan in words, "30 min planned, belt 1.5 km/h" (report.patient_history's ``plan``). */
   const planWords = (plan) => [plan.planned_min ? `${Station.walkedTime(plan.planned_min)} planned` : null,
@@ -81,7 +81,7 @@
       const n = numbered[String(p.session_id)];
       const several = !!n && n.visit_sessions > 1;
       const day = new Date(p.started_at).toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" });
-      return { date: new Date(p.started_at), value: p.value, ticks: [several ? `Session ${n.number}` : null, Station.clock(p.started_at)],
+      return { date: new Date(p.started_at), value: p.value, ticks: [several ? `Test ${n.number}` : null, Station.clock(p.started_at)],
         label: several ? `${day} · ${Station.sessionName(n.number, p.started_at)}` : when(p.started_at),
         text: pointWords(s, p) + (p.plan && planWords(p.plan) ? ` (${planWords(p.plan)})` : ""),
         apart: i > 0 && !samePlan(s.points[i - 1].plan, p.plan) }; // another plan or belt speed: not joined

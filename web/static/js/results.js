@@ -112,8 +112,8 @@
 
   /* A trial's name in its condition's list: its trial and attempt within the session ("Trial 2, attempt 2", "Attempt 1").
      A visit of several tests (each test its own session) names each trial's session first by its number in the visit
-     (one number for a session on the whole page, its notes' and the history chart's too), "Session 1 (10:02)",
-     "Session 3, trial 2": two tests' first trials (the two 3-m backward walks, or one test run twice) read as
+     (one number for a session on the whole page, its notes' and the history chart's too), "Test 1 (10:02)",
+     "Test 3, trial 2": two tests' first trials (the two 3-m backward walks, or one test run twice) read as
      two tests', not as "Attempt 1" twice (report.number_sessions names them where a condition came from several
      sessions; ``visitSessions`` the rest). A visit of one test as before. */
   let visitSessions = new Map(); // session id -> {number, started_at}, set by load() for a visit of several tests
@@ -125,9 +125,9 @@
       : same.some((x) => x.trial > 1) ? `trial ${t.trial}` + (t.attempt > 1 ? `, attempt ${t.attempt}` : "")
         : `attempt ${t.attempt}`;
     if (!session) return within.charAt(0).toUpperCase() + within.slice(1);
-    // the session's time where its one line names it, "Session 2 (10:10 AM)"; beside a trial or attempt its number
-    // only, "Session 1, trial 2" (the notes below give its time): a name on one line of a phone's list
-    return same.length > 1 ? `Session ${session.number}, ${within}` : Station.sessionName(session.number, session.started_at);
+    // the session's time where its one line names it, "Test 2 (10:10 AM)"; beside a trial or attempt its number
+    // only, "Test 1, trial 2" (the notes below give its time): a name on one line of a phone's list
+    return same.length > 1 ? `Test ${session.number}, ${within}` : Station.sessionName(session.number, session.started_at);
   }
 
   function trialLines(condition) {
@@ -375,7 +375,7 @@
 
   /* -- the visit's notes ---------------------------------------------------------------------- */
   /* A session's notes; a visit of several sessions names each by its number in the visit (report.number_sessions'
-     "Session 2" of its trial lines is this one, and the history chart's); a session without a trial (opened and left)
+     "Test 2" of its trial lines is this one, and the history chart's); a session without a trial (opened and left)
      has no number (report.session_numbers_in_visit). */
   function notesEditor(session, _i, sessions) {
     const area = el("textarea", { maxlength: 2000, rows: 2, "aria-label": `Notes of ${session.label}`, placeholder: "Notes for this test (how the patient felt, footwear, aids…)" });
@@ -394,7 +394,7 @@
       }
     });
     return el("div", { class: "session-notes", dataset: { sessionId: session.id } },
-      el("label", {}, (session.number && sessions.filter((s) => s.number).length > 1 ? `Session ${session.number} · ` : "") + `Notes on ${session.label || "this test"} · ${when(session.started_at)}`
+      el("label", {}, (session.number && sessions.filter((s) => s.number).length > 1 ? `Test ${session.number} · ` : "") + `Notes on ${session.label || "this test"} · ${when(session.started_at)}`
         + (session.trial_count === 0 ? " · no trial recorded" : ""), area),
       el("div", { class: "actions tight" }, save, status));
   }
