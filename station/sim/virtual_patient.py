@@ -21,7 +21,8 @@ the time on one leg for a touch-down).
 Walk tests (with a :class:`~station.sim.walker.VirtualWalker` and simulated gates): when a walk
 trial is ready the patient steps off the plate (if on it) and goes to the start; at the go beep
 they walk (after ``reaction_s``) the protocol's walkway in its direction, or on the treadmill for
-the planned time, and their trunk breaks the gates' beams (:class:`~station.sim.gpio.GateDriver`).
+the planned time (a session ended sooner, with Stop, ends the walk there: :meth:`VirtualWalker.stop`), and
+their trunk breaks the gates' beams (:class:`~station.sim.gpio.GateDriver`).
 Walk lapses: ``stumble`` and ``pause`` (15 s standing) ``after_s`` into the walk, ``stop_walking``
 (stops for good: overground the last gate is never reached, on the treadmill the rest of the
 session is standing), ``false_start`` (a beam broken ``after_s`` into the countdown; walks with
@@ -270,6 +271,18 @@ class VirtualPatient:
                         trial=dict(data), lapse=True)
         elif state in ("done", "aborted"):
             self._cancel_trial_actions()
+            self._stop_walking(now_s + self.reaction_s)
+
+    def _stop_walking(self, at_s: float) -> None:
+        """The treadmill session ended: its walk, planned for the whole planned time, ends at ``at_s`` when it
+        goes on (Stop ended the session sooner), the belt stopped, so that the patient steps onto the plate
+        for the next stance test rather than walking on for the planned minutes. An overground walk ends by
+        itself past the walkway's end, as it was planned (its gates' beams are scheduled already)."""
+        if self.walker is None or self._protocol.walk.setting != "treadmill":
+            return
+        plan = self.walker.stop(at_s)
+        if plan is not None and self.walks:
+            self.walks[-1] = (self.walks[-1][0], plan)  # the truth: the walk as it was walked
 
     def _walk(self, at_s: float, duration_s: float, trial: dict) -> None:
         from station.sim.walker import PATTERNS, Pause, at_fast_pace

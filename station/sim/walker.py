@@ -282,6 +282,9 @@ class VirtualWalker:
         self.tilt_deg = float(tilt_deg)
         self.lean_deg = float(lean_deg)
         self.walks: list[WalkPlan] = []
+        self._asked: list[dict] = []
+        """How each walk of :attr:`walks` was asked for (:meth:`walk`'s arguments), to plan it again shorter
+        (:meth:`stop`)."""
         self._chunks: OrderedDict[int, dict] = OrderedDict()
         self._lock = threading.RLock()
 
@@ -318,16 +321,50 @@ class VirtualWalker:
                 if not 0.05 <= belt_speed_m_s <= 3.0:
                     raise ValueError(f"belt_speed_m_s must be 0.05-3 m/s, got {belt_speed_m_s!r}")
                 pattern = replace(pattern, step_length_m=belt_speed_m_s * 60.0 / pattern.cadence_steps_min)
-        # Seeded by the walk's number, not its time: a second walker with the same seed (the
-        # station process's copy that drives the gates, run --simulate) plans the same walks.
-        rng = np.random.default_rng([self.seed, len(self.walks)])
-        plan = self._plan(rng, at_s, direction, setting, pattern, walkway_m, start_m, duration_s, pauses,
-                          stumble_after_s, stop_after_s, belt_speed_m_s, seed=int(rng.integers(2**31)))
+        asked = dict(at_s=at_s, direction=direction, setting=setting, pattern=pattern, walkway_m=walkway_m,
+                     start_m=start_m, duration_s=duration_s, pauses=pauses, stumble_after_s=stumble_after_s,
+                     stop_after_s=stop_after_s, belt_speed=belt_speed_m_s)
+        plan = self._planned(len(self.walks), asked)
         with self._lock:
             self.walks.append(plan)
-            lo = int(plan.start_s // CHUNK_S)
-            for k in [k for k in self._chunks if k >= lo]:
-                del self._chunks[k]
+            self._asked.append(asked)
+            self._forget_chunks_from(plan.start_s)
+        return plan
+
+    def _planned(self, index: int, asked: dict) -> WalkPlan:
+        # Seeded by the walk's number, not its time: a second walker with the same seed (the
+        # station process's copy that drives the gates, run --simulate) plans the same walks, and
+        # the same walk planned again with an earlier stop (stop) has the same steps until then.
+        rng = np.random.default_rng([self.seed, index])
+        seed = int(rng.integers(2**31))
+        return self._plan(rng, **asked, seed=seed)
+
+    def _forget_chunks_from(self, t_s: float) -> None:
+        lo = int(t_s // CHUNK_S)
+        for k in [k for k in self._chunks if k >= lo]:
+            del self._chunks[k]
+
+    def stop(self, at_s: float) -> WalkPlan | None:
+        """The person stops walking for good at ``at_s`` (s, not in the past): the last walk, when
+        it goes on beyond ``at_s``, is planned again ending after the step that lands by then (as
+        :meth:`walk`'s ``stop_after_s`` would have ended it; its steps until then are the same), and
+        returned; None when no walk goes on beyond ``at_s``. A treadmill session's walk is planned
+        for the whole planned time: when the session ends sooner (Stop), the belt stops and so does
+        the person, who is then free to step onto the plate again."""
+        at_s = float(at_s)
+        with self._lock:
+            if not self.walks or self.walks[-1].end_s <= at_s:
+                return None
+            index = len(self.walks) - 1
+            asked = dict(self._asked[index])
+            stop_after_s = max(0.0, at_s - asked["at_s"])
+            if asked["stop_after_s"] is not None:
+                stop_after_s = min(stop_after_s, asked["stop_after_s"])
+            asked["stop_after_s"] = stop_after_s
+            plan = self._planned(index, asked)
+            self.walks[index] = plan
+            self._asked[index] = asked
+            self._forget_chunks_from(min(at_s, plan.end_s) - 1.0)
         return plan
 
     def _plan(self, rng, at_s, direction, setting, pattern: GaitPattern, walkway_m, start_m, duration_s, pauses,

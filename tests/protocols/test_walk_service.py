@@ -168,3 +168,32 @@ def test_a_walk_the_stations_shutdown_ended_says_so_not_the_operator(store):
     assert not trial["valid"] and "operator" not in trial["validity_reason"]
     assert "Ended after " in trial["validity_reason"] and "s: the station was shut down." in trial["validity_reason"]
     assert "station_shutdown" in [i["code"] for i in trial["metrics"]["trial"]["issues"]]
+
+
+def test_after_a_treadmill_session_stopped_early_the_patient_steps_onto_the_plate_for_a_stance_test(store):
+    """Scenario ``hemiparetic-walker`` (a programme's baseline after its first session): a treadmill session
+    planned for 30 min and stopped after a few seconds, then quiet stance. The patient's walk was planned
+    for the whole 30 min; it ends when the session does (the belt stops), and the patient steps onto the
+    plate: the stance trial records. Before, the walker walked on for the planned 30 min, off the plate,
+    and the quiet stance waited for ever ("No one on the plate")."""
+    patient = store.patients.create({"identifier": "W-TS", "birth_year": 1958, "sex": "F"}, actor=ACTOR)
+    clinic = WalkClinic(store)
+    clinic.call("open_run", patient["id"], "backward-treadmill", None, ACTOR,
+                {"belt_speed_m_s": 0.4, "planned_min": 30, "sensor_height_m": 0.98})
+    clinic.step_until(lambda: clinic.service.status()["run"]["state"] == "instructions")
+    clinic.call("start_trial")
+    clinic.step_until(lambda: clinic.service.status()["run"]["state"] == "recording")
+    go_ns = clinic.station.clock.monotonic_ns()
+    clinic.step_until(lambda: clinic.station.clock.monotonic_ns() - go_ns > 8e9)
+    clinic.call("stop_trial")
+    clinic.step_until(lambda: any(e.kind == "trial_stored" for e in clinic.events))
+    stopped_s = (clinic.station.clock.monotonic_ns() - clinic.station.simulation.plate.t0_ns) / 1e9
+    (_, plan), = clinic.patient.patient.walks
+    assert plan.end_s < stopped_s + 2.0  # not 30 min later
+    (_, gate_plan), = clinic.gates._follower.patient.walks  # the station side's copy stopped alike
+    assert gate_plan.end_s == pytest.approx(plan.end_s, abs=1e-6)
+    clinic.call("close_run")
+    clinic.call("open_run", patient["id"], "quiet-stance", None, ACTOR)
+    clinic.step_until(lambda: clinic.service.status()["run"]["state"] == "instructions")
+    clinic.call("start_trial")
+    clinic.step_until(lambda: clinic.service.status()["run"]["state"] == "recording", max_s=20.0)

@@ -167,3 +167,25 @@ def test_step_length_and_speed_are_recovered_where_the_trunk_moves_as_a_pendulum
     assert gait["step_length_m"] == pytest.approx(float(np.mean(plan.step_length_m[inner])), rel=0.07)  # 5-6 % short
     truth_speed = float(np.sum(plan.step_length_m[1:]) / (plan.initial_contacts_s[-1] - plan.initial_contacts_s[0]))
     assert gait["walking_speed_m_s"] == pytest.approx(truth_speed, rel=0.06)  # 3-4 % slow
+
+
+def test_a_walk_stopped_sooner_keeps_its_steps_until_then_and_frees_the_plate_after():
+    """stop(): a treadmill session's walk is planned for its whole planned time; the session stopped
+    sooner ends it after the step that lands by then (its steps until then the same), the walker
+    reads the base's plate again after it, and the next walk is planned as it was without the stop."""
+    from station.sim.person import VirtualPerson
+
+    person = VirtualPerson(3, on_plate=True)
+    walker, whole = VirtualWalker(seed=6, base=person), VirtualWalker(seed=6)
+    planned = whole.walk(1.0, setting="treadmill", duration_s=600.0, belt_speed_m_s=0.5)
+    walker.walk(1.0, setting="treadmill", duration_s=600.0, belt_speed_m_s=0.5)
+    assert walker.plate_load(30.0).fz_n == 0.0  # walking: off the plate
+    assert walker.stop(700.0) is None  # nothing goes on after the planned end
+    cut = walker.stop(20.0)
+    assert walker.walks == [cut] and cut.stopped_early and 19.0 < cut.end_s < 22.0
+    kept = planned.initial_contacts_s[planned.initial_contacts_s <= cut.initial_contacts_s[-1]]
+    assert list(cut.initial_contacts_s) == pytest.approx(list(kept), abs=1e-12)
+    assert walker.plate_load(30.0).fz_n > 300.0  # standing on the plate again
+    assert walker.stop(25.0) is None
+    assert list(walker.walk(40.0, walkway_m=10.0).initial_contacts_s - 40.0) == pytest.approx(
+        list(whole.walk(700.0, walkway_m=10.0).initial_contacts_s - 700.0), abs=1e-9)
