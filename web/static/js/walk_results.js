@@ -186,7 +186,7 @@ const WalkResults = (() => {
   }
 
   /* Treadmill sessions: cadence per minute (bars; paused minutes light) and the table. */
-  function minutesBlock(minutes, trialId, stepsBox) {
+  function minutesBlock(minutes, trialId, stepsBox, title = "Minute by minute") {
     // a session measured in the parts between sensor dropouts (station/protocols/walk_parts.py): rows count from each part's start
     const inParts = new Set(minutes.map((m) => m.part || 1)).size > 1;
     // a minute where the walking starts or ends: its few steps counted, not measured (gait.MIN_MINUTE_STEPS)
@@ -221,7 +221,7 @@ const WalkResults = (() => {
         tr.addEventListener("keydown", (ev) => { if (ev.key === "Enter") show(); });
       }
     }
-    return el("div", { class: "walk-minutes-block" }, el("h3", {}, "Minute by minute"), figure,
+    return el("div", { class: "walk-minutes-block" }, el("h3", {}, title), figure,
       el("div", { class: "table-scroll" }, table));
   }
 
@@ -256,14 +256,16 @@ const WalkResults = (() => {
   /* A walk measure's change since the patient's previous visit of the same test (the visit's value, the mean of its
      trials, against the previous visit's), against the published minimal detectable change when one fits the
      patient (report.add_walk_changes). */
-  function changeReference(ref) {
+  function changeReference(ref, { firstSaid = false } = {}) { // firstSaid: a row above already says "first visit"
     const mdcUnit = changeUnit(ref.unit); // a difference: a percentage's in points
     const values = ref.mdc && ref.mdc.phases && ref.mdc.phases.length // one per phase of stroke: both read
       ? ref.mdc.phases.map((p) => `${quantity(p.value, mdcUnit)} ${p.phase}`).join(" / ") : ref.mdc ? quantity(ref.mdc.value, mdcUnit) : "";
     const mdcWords = ref.mdc
       ? el("span", { class: "muted small" }, ` Minimal detectable change ${values}: ${ref.mdc.population}. ${ref.mdc.citation.split(". ")[0]}.`)
       : el("span", { class: "muted small" }, ref.mdc_note ? ` ${ref.mdc_note}` : " No published minimal detectable change for this measure here.");
-    if (!ref.previous) return el("div", { class: "ref change-ref" }, el("span", { class: "tag" }, "first visit with this test"), mdcWords);
+    if (!ref.previous) {
+      return el("div", { class: "ref change-ref" }, firstSaid ? null : el("span", { class: "tag first-visit" }, "first visit with this test"), mdcWords);
+    }
     // a treadmill's previous visit of another plan or belt speed (report.add_walk_changes): no change made of them
     if (ref.not_compared) return el("div", { class: "ref change-ref not-compared small" }, `Since ${since(ref.previous)}: ${ref.not_compared}.`);
     if (ref.count) { // steps, pauses: whole, as counted (report._count_change), which way is better in words, no MDC;
@@ -307,6 +309,9 @@ const WalkResults = (() => {
         : `walked ${walkedText(v.walking_min)} of ${plan.words} planned`];
     const pauses = [].concat((condition.counts || {}).pauses ?? v.pauses ?? []); // each session's, as counted
     if (new Set(pauses).size > 1) bits.push(`${countsText(pauses, "treadmill").replace(" (", " pauses (")}`);
+    // several sessions alike: said of each ("no pause in any of the 3 sessions"; a lone "no pause" read as of one of them)
+    else if (pauses.length > 1) bits.push(pauses[0] ? `${fmt(pauses[0], 0)} pause${pauses[0] === 1 ? "" : "s"} in each of the ${pauses.length} sessions`
+      : `no pause in any of the ${pauses.length} sessions`);
     else if (pauses.length) bits.push(pauses[0] ? `${fmt(pauses[0], 0)} pause${pauses[0] === 1 ? "" : "s"}` : "no pause");
     // by the unit's rule, as the measures below say it (96.5 steps/min, not "97")
     if (v.cadence_steps_min !== undefined && v.cadence_steps_min !== null && condition.gait_pooled !== false) bits.push(quantity(v.cadence_steps_min, "steps/min"));
@@ -367,7 +372,10 @@ const WalkResults = (() => {
       const doc = trial.metrics || {};
       await stepsFigure(t.id, figure, defaultWindow(doc));
       const minutes = minutesOf(doc);
-      if (minutes && minutes.length && after) after.append(minutesBlock(minutes, t.id, figure));
+      // a visit of several sessions: the one whose minutes these are, named (R L8: the last one's, unnamed)
+      const title = valid.length > 1 ? `Minute by minute: trial #${t.id}` +
+        `${t.started_at ? ` (${Station.clock(t.started_at)})` : ""}, the last of ${valid.length}` : "Minute by minute";
+      if (minutes && minutes.length && after) after.append(minutesBlock(minutes, t.id, figure, title));
     } catch (err) {
       figure.append(el("figcaption", {}, `Could not load the trial: ${err.message}`));
     }

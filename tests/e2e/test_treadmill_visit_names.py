@@ -1,0 +1,58 @@
+"""A visit of several treadmill sessions on the visit results (R's review, session 24, L8): the glance's
+pauses said of every session ("no pause in any of the 3 sessions"; it was a lone "no pause" beside three
+sessions' chips: for which?), and "Minute by minute" names the session its minutes are of (it showed the
+last one's without saying so)."""
+
+from __future__ import annotations
+
+import pytest
+
+from test_dashboard import PHONE, TABLET, css, wait
+from test_walk_minute_words import _row
+from test_walk_words_on_pages import text_of
+
+pytestmark = pytest.mark.e2e
+
+
+def _visit(data_dir) -> tuple[int, list[int]]:
+    """Three 1-minute sessions at 1.8 km/h, no pause: (the last session's id, the trials' ids)."""
+    from station.store.audit import Actor
+    from station.store.store import Store
+
+    store = Store.open(data_dir)
+    actor = Actor(None, "test")
+    patient = store.patients.create({"identifier": "TM-NAMES", "birth_year": 1950, "sex": "F"}, actor=actor)
+    trials = []
+    for minute in (0, 10, 20):
+        session = store.sessions.create(patient["id"], {"label": "treadmill",
+                                                        "started_at": f"2026-12-05T20:{minute:02d}:00+00:00"}, actor=actor)
+        writer = store.trials.start_trial(session["id"], "backward-treadmill", "session", {"method": "nominal"}, 100.0,
+                                          actor=actor)
+        metrics = {"walking_min": 1.0, "planned_min": 1.0, "pauses": 0, "pause_s": 0.0, "steps": 95,
+                   "cadence_steps_min": 95.0, "stride_time_cv_pct": 3.0, "walk_time_s": 60.0, "walk_speed_m_s": 0.5,
+                   "belt_speed_m_s": 0.5, "walk_distance_m": 30.0}
+        outcome = {"protocol": "backward-treadmill", "condition": "session", "label": "session", "trial": 1, "attempt": 1,
+                   "valid": True, "end_reason": "duration", "issues": [], "hold_end": None, "warnings": [],
+                   "completed": True, "duration_s": 60.0, "time_held_s": None,
+                   "walk": {"setting": "treadmill", "belt_speed_m_s": 0.5, "walking_min": 1.0, "planned_min": 1.0}}
+        trials.append(writer.finish({"kind": "walk", "fs_hz": 100.0, "samples": 0, "profile": "walk", "version": "test",
+                                     "metrics": metrics, "trial": outcome, "by_minute": [_row(1, 95, 60.0, 95.0)]},
+                                    valid=True)["id"])
+    store.close()
+    return session["id"], trials
+
+
+def test_a_visits_treadmill_sessions_say_which_session_their_words_are_of(reading_pages, shots):
+    station = reading_pages.station
+    tablet, phone, (last, trials) = reading_pages.tablet_and_phone(_visit)
+    section = '.protocol-results[data-protocol="backward-treadmill"]'
+    for driver, size in ((tablet, TABLET), (phone, PHONE)):
+        driver.get(f"{station.url}/sessions/{last}")
+        glance = wait(driver, "the treadmill's glance", lambda d: text_of(css(d, f"{section} .card.condition > .actions .tag")))
+        assert "no pause in any of the 3 sessions" in glance, glance
+        heading = wait(driver, "the minute by minute", lambda d: text_of(css(d, f"{section} .walk-minutes-block h3")), timeout_s=20)
+        assert heading.startswith(f"Minute by minute: trial #{trials[-1]} (") and heading.endswith("), the last of 3"), heading
+        assert driver.execute_script("return document.documentElement.scrollWidth") <= size[0], size
+        driver.execute_script("document.querySelectorAll('details').forEach((d) => { d.open = true; });"
+                              "arguments[0].scrollIntoView({block: 'start'})", css(driver, f"{section} .walk-minutes-block")[0])
+        driver.save_screenshot(str(shots / f"treadmill-minutes-{size[0]}.png"))
