@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-import station
 from station.version import RELEASE, checkout_commit, compose
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,13 +50,22 @@ def test_the_commit_is_read_from_a_checkouts_files_without_git(tmp_path):
     assert checkout_commit(tmp_path / "none") is None and checkout_commit(tmp_path) is None
 
 
-def test_a_development_checkout_says_its_commit():
+def test_a_development_checkout_says_its_commit(tmp_path):
+    """Read in a clone of its own at one commit: the shared checkout's HEAD can move (a commit landing)
+    between the test's reads, so its commit is never read from the shared checkout twice."""
     if not (REPO / ".git").exists():
         pytest.skip("not run from a git checkout")
-    head = git(REPO, "rev-parse", "HEAD")
-    assert station.__version__ == compose(head) == f"{RELEASE}+g{head[:10]}"
-    done = subprocess.run([sys.executable, "-m", "station.cli", "--version"], capture_output=True, text=True, cwd=REPO)
-    assert done.stdout.strip() == f"balance-station {station.__version__}"
+    clone = tmp_path / "checkout"
+    git(tmp_path, "clone", "-q", "--shared", "--no-checkout", str(REPO), str(clone))
+    git(clone, "sparse-checkout", "set", "--no-cone", "/station/")  # the package alone: what `import station` reads
+    git(clone, "checkout", "-q", "--detach", git(REPO, "rev-parse", "HEAD"))
+    head = git(clone, "rev-parse", "HEAD")
+    assert compose(head) == f"{RELEASE}+g{head[:10]}"
+    read = subprocess.run([sys.executable, "-c", "import station; print(station.__file__); print(station.__version__)"],
+                          capture_output=True, text=True, cwd=clone)
+    assert read.stdout.split() == [str(clone / "station" / "__init__.py"), compose(head)], read.stderr
+    done = subprocess.run([sys.executable, "-m", "station.cli", "--version"], capture_output=True, text=True, cwd=clone)
+    assert done.stdout.strip() == f"balance-station {compose(head)}", done.stderr
 
 
 def _checkout_copy(path: Path) -> Path:
