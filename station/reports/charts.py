@@ -160,13 +160,15 @@ def _as_time(label: str) -> float | None:
 
 def series_chart(points: list[tuple[str, float | None]], *, width: float, height: float, unit: str,
                  mdc: float | None = None, floor: float | None = None, x_labels: list[str] | None = None,
-                 by_time: bool = True, top_at_least: float | None = None) -> Drawing:
+                 by_time: bool = True, top_at_least: float | None = None,
+                 apart: set[int] | None = None) -> Drawing:
     """Values over time: ``points`` are ``(ISO time or label, value)``; ``by_time`` places them
     by their dates (else evenly, labelled with ``x_labels``). ``mdc``: a grey band of ±MDC around
     the first value (a later value outside it changed by more than the measurement error).
     ``floor``: the y axis starts there (0 for amounts) when the values allow. ``top_at_least``: the
     y axis reaches at least this value (a count's: no pause in any session on an axis of 0 to 4, not
-    of ticks in thousandths)."""
+    of ticks in thousandths). ``apart``: indices of points not joined to the one before them (a treadmill
+    session of another plan or belt speed: a line between them read as a change)."""
     d = Drawing(width, height)
     pad_l, pad_r, pad_b, pad_t = 38, 12, 24, 8
     pw, ph = width - pad_l - pad_r, height - pad_b - pad_t
@@ -216,12 +218,13 @@ def series_chart(points: list[tuple[str, float | None]], *, width: float, height
     if unit:
         d.add(String(2, y0 + ph + 1, pdf_text(unit), fontName=FONT, fontSize=6))
     line_pts: list[float] = []
-    for x, (_, v) in zip(xs, points):
-        if v is None:
+    for i, (x, (_, v)) in enumerate(zip(xs, points)):
+        if v is None or i in (apart or ()):
             if len(line_pts) >= 4:
                 d.add(PolyLine(line_pts, strokeColor=colors.black, strokeWidth=0.8))
             line_pts = []
-            continue
+            if v is None:
+                continue
         line_pts += [x, Y(v)]
     if len(line_pts) >= 4:
         d.add(PolyLine(line_pts, strokeColor=colors.black, strokeWidth=0.8))

@@ -84,7 +84,8 @@
       return { date: new Date(p.started_at), value: p.value, ticks: [several ? `Test ${n.number}` : null, Station.clock(p.started_at)],
         label: several ? `${day} · ${Station.sessionName(n.number, p.started_at)}` : when(p.started_at),
         text: pointWords(s, p) + (p.plan && planWords(p.plan) ? ` (${planWords(p.plan)})` : ""),
-        apart: i > 0 && !samePlan(s.points[i - 1].plan, p.plan) }; // another plan or belt speed: not joined
+        // the time walked of another plan or belt speed ("more is better at the same belt speed"): not joined
+        apart: s.metric === "walking_min" && i > 0 && !samePlan(s.points[i - 1].plan, p.plan) };
     });
   }
 

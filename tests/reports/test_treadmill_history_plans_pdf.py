@@ -1,0 +1,48 @@
+"""The history PDF's treadmill chart joins no sessions of another plan or belt speed (review s24 F13, as the
+history page now draws them): 2.0 min of 2 planned at 1.2 km/h, then 1.2 and 0.9 min of 30 planned at 1.5 and
+1.8 km/h were one falling line, read as a decline while the belt got faster."""
+
+from __future__ import annotations
+
+from reportlab.graphics.shapes import PolyLine
+
+from station.reports.build import make_report
+from station.reports.charts import series_chart
+from station.store.store import Store
+
+from reports_support import ACTOR, pdf_text
+
+CALIBRATION = {"created_utc": "2026-12-05T20:06:44+00:00", "method": "masses", "zero_counts": [0, 0, 0, 0],
+               "n_per_count": [1e-3] * 4}
+
+
+def _polylines(drawing) -> list:
+    return [shape for shape in drawing.contents if isinstance(shape, PolyLine)]
+
+
+def test_a_point_apart_starts_a_line_of_its_own():
+    points = [("2026-12-06T02:20:00Z", 2.0), ("2026-12-06T02:24:00Z", 1.2), ("2026-12-06T02:26:00Z", 0.9),
+              ("2026-12-08T02:26:00Z", 1.5)]
+    joined = series_chart(points, width=300, height=120, unit="min", floor=0.0)
+    apart = series_chart(points, width=300, height=120, unit="min", floor=0.0, apart={1, 2})
+    assert len(_polylines(joined)) == 1
+    assert [len(line.points) // 2 for line in _polylines(apart)] == [2]  # 0.9 and 1.5 of one plan; 2.0, 1.2 alone
+
+
+def test_the_history_pdf_says_sessions_of_another_plan_are_not_joined(tmp_path, protocols, clinic, poppler):
+    store = Store.open(tmp_path / "data")
+    try:
+        patient = store.patients.create({"identifier": "PLANS-PDF", "birth_year": 1950, "sex": "F"}, actor=ACTOR)
+        for minutes, planned, kmh in ((2.0, 2.0, 1.2), (1.2, 30.0, 1.5), (0.9, 30.0, 1.8)):
+            session = store.sessions.create(patient["id"], {"label": "treadmill"}, actor=ACTOR)
+            writer = store.trials.start_trial(session["id"], "backward-treadmill", "session", CALIBRATION, 100.0,
+                                              actor=ACTOR)
+            writer.finish({"kind": "walk", "fs_hz": 100.0, "samples": 0, "profile": "walk", "version": "test",
+                           "metrics": {"walking_min": minutes, "planned_min": planned, "belt_speed_m_s": kmh / 3.6,
+                                       "steps": 60, "cadence_steps_min": 90.0}}, valid=True)
+        pdf = make_report("patient", store, patient["id"], protocols=protocols, clinic=clinic, actor=ACTOR)
+        (tmp_path / "history.pdf").write_bytes(pdf)  # for a look (pdftoppm)
+        text = " ".join(pdf_text(pdf).split())
+    finally:
+        store.close()
+    assert "Sessions of another plan or belt speed are not joined by a line: their times are not compared." in text, text
