@@ -44,6 +44,10 @@ def test_a_programme_from_the_patient_page_to_its_first_assessment(station, brow
     assert by_id(tablet, "programme-position").text.startswith("Week 1 of 4")
     assert len(css(tablet, ".cal-item.session")) == 12 and len(css(tablet, ".cal-item.visit")) == 3
     assert "Chang KW" in by_id(tablet, "references").text
+    # its words as cited, and said where they stand (R's review L6: "DeMark et al. 2022" cited 2023; "the progression
+    # below" above nothing; the 10-m walk's MDC "No MDC published: MDC by group of baseline speed: ...")
+    page = tablet.find_element("tag name", "main").text
+    assert "DeMark et al. (2023) give its MDC" in page and "progression below" not in page, page
     # written for people after stroke, given to a patient with no stroke recorded: allowed, and said (review s21)
     warning = by_id(tablet, "population-warning")
     assert warning.is_displayed() and "written for people after stroke" in warning.text
@@ -149,6 +153,8 @@ def test_a_programme_from_the_patient_page_to_its_first_assessment(station, brow
     assert "Gasq" in card.find_element("css selector", ".mdc-source").text
     asymmetry = css(tablet, '.outcome[data-key="weight-bearing/eo/weight_asymmetry_pct"]')[0]
     assert "No MDC published" in asymmetry.find_element("css selector", ".mdc-source").text
+    walk = [c.find_element("css selector", ".mdc-source").text for c in css(tablet, '.outcome[data-key^="ten-metre-walk/"]')]
+    assert walk and all(w.startswith("MDC by group of baseline speed: shown once the baseline is measured") for w in walk), walk
     css(tablet, '.cal-item.visit')[0].click()
     wait(tablet, "the next test of the visit (Romberg: ended before any trial)", lambda d: "Romberg test" in by_id(d, "run-visit").text)
 
