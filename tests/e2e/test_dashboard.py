@@ -98,6 +98,16 @@ def click_when_still(driver, element_id: str, what: str, timeout_s: float = 20.0
     by_id(driver, element_id).click()
 
 
+def select_protocol(driver, name: str, timeout_s: float = 20.0) -> None:
+    """Choose protocol ``name`` in the live page's protocol list once the page has filled it: the list
+    is filled by the page's own request after its load, and on a loaded machine a choice made before
+    found no such option (test_walk failed so: 'Cannot locate option with value: backward-treadmill')."""
+    from selenium.webdriver.support.ui import Select
+
+    wait(driver, f"the protocol {name} offered", lambda d: css(d, f'#protocol-select option[value="{name}"]'), timeout_s)
+    Select(by_id(driver, "protocol-select")).select_by_value(name)
+
+
 def css(driver, selector: str):
     from selenium.webdriver.common.by import By
 

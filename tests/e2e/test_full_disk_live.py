@@ -15,7 +15,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import Station, _browser_or_skip
-from test_dashboard import ADMIN, PHONE, api, at, by_id, css, setup_admin, sign_in, wait
+from test_dashboard import ADMIN, PHONE, api, at, by_id, css, select_protocol, setup_admin, sign_in, wait
 from small_disk import fill, mounted_tmpfs
 
 pytestmark = pytest.mark.e2e
@@ -53,9 +53,8 @@ def _refused(driver, what: str) -> str:
 
 
 def _open_romberg(driver) -> None:
-    from selenium.webdriver.support.ui import Select
 
-    Select(by_id(driver, "protocol-select")).select_by_value("romberg")
+    select_protocol(driver, "romberg")
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", by_id(driver, "open-run"))
     by_id(driver, "open-run").click()
 

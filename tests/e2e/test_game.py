@@ -12,7 +12,7 @@ import time
 import pytest
 
 from conftest import set_size
-from test_dashboard import PHONE, TABLET, api, by_id, css, setup_admin, wait
+from test_dashboard import PHONE, TABLET, api, by_id, css, select_protocol, setup_admin, wait
 
 pytestmark = pytest.mark.e2e
 
@@ -33,7 +33,7 @@ def test_reach_and_hold_game_in_the_browser(station_for, browsers, shots):
     wait(tablet, "the live stream", lambda d: by_id(d, "conn").text == "live")
     from selenium.webdriver.support.ui import Select
 
-    Select(by_id(tablet, "protocol-select")).select_by_value("biofeedback-training")
+    select_protocol(tablet, "biofeedback-training")
     wait(tablet, "the game's settings", lambda d: by_id(d, "game-settings").is_displayed())
     Select(by_id(tablet, "game-select")).select_by_value("reach")
     Select(by_id(tablet, "game-level")).select_by_value("1")

@@ -25,7 +25,7 @@ import re
 
 import pytest
 
-from test_dashboard import PHONE, TABLET, api, by_id, css, setup_admin, wait
+from test_dashboard import PHONE, TABLET, api, by_id, css, select_protocol, setup_admin, wait
 from conftest import set_size
 
 pytestmark = pytest.mark.e2e
@@ -91,7 +91,7 @@ def test_the_live_page_says_what_is_open_for_whom(station_for, browsers, shots):
         wait(driver, "the protocols", lambda d: css(d, "#protocol-select option"))
 
     def open_treadmill() -> None:
-        Select(by_id(driver, "protocol-select")).select_by_value("backward-treadmill")
+        select_protocol(driver, "backward-treadmill")
         wait(driver, "the belt speed and planned minutes asked", lambda d: by_id(d, "walk-treadmill").is_displayed())
         for field, value in (("walk-belt-speed", "1.8"), ("walk-planned-min", "1")):
             by_id(driver, field).clear()

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from conftest import PHONE
-from test_dashboard import api, by_id, css, setup_admin, wait
+from test_dashboard import api, by_id, css, select_protocol, setup_admin, wait
 
 pytestmark = pytest.mark.e2e
 
@@ -26,9 +26,8 @@ def test_limits_of_stability_on_a_phone(station_for, browsers):
     assert created["status"] == 201, created
     phone.get(f"{url}/live?patient={created['body']['id']}")
     wait(phone, "the live stream", lambda d: by_id(d, "conn").text == "live")
-    from selenium.webdriver.support.ui import Select
 
-    Select(by_id(phone, "protocol-select")).select_by_value("limits-of-stability")
+    select_protocol(phone, "limits-of-stability")
     by_id(phone, "open-run").click()
     wait(phone, "the limits-of-stability panel", lambda d: by_id(d, "los-card").is_displayed())
     assert "Height 168 cm" in by_id(phone, "los-source").text  # from the record: no height asked

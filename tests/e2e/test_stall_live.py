@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from test_dashboard import api, by_id, css, setup_admin, wait
+from test_dashboard import api, by_id, css, select_protocol, setup_admin, wait
 
 pytestmark = pytest.mark.e2e
 
@@ -64,10 +64,8 @@ def test_a_stall_reads_the_same_everywhere_holds_the_timer_and_ends_where_it_hel
     assert created["status"] == 201, created
     tablet.get(f"{url}/live?patient={created['body']['id']}")
     wait(tablet, "the live stream", lambda d: by_id(d, "conn").text == "live")
-    from selenium.webdriver.support.ui import Select
 
-    wait(tablet, "the protocols", lambda d: css(d, '#protocol-select option[value="backward-treadmill"]'))
-    Select(by_id(tablet, "protocol-select")).select_by_value("backward-treadmill")
+    select_protocol(tablet, "backward-treadmill")
     wait(tablet, "the belt speed and planned minutes asked", lambda d: by_id(d, "walk-treadmill").is_displayed())
     by_id(tablet, "walk-belt-speed").send_keys("1.8")
     by_id(tablet, "walk-planned-min").send_keys("1")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_dashboard import ADMIN, PHONE, TABLET, api, at, by_id, css, page_width, setup_admin, sign_in, wait
+from test_dashboard import ADMIN, PHONE, TABLET, api, at, by_id, css, page_width, select_protocol, setup_admin, sign_in, wait
 
 pytestmark = pytest.mark.e2e
 
@@ -102,9 +102,8 @@ def test_stance_controls_keep_one_place_on_a_phone(station_for, browsers, shots)
     wait(tablet, "the tablet's patients page", at("/patients"))
     phone.get(f"{url}/live?patient={created['body']['id']}")
     wait(phone, "the live stream", lambda d: by_id(d, "conn").text == "live")
-    from selenium.webdriver.support.ui import Select
 
-    Select(by_id(phone, "protocol-select")).select_by_value("romberg")
+    select_protocol(phone, "romberg")
     phone.execute_script("arguments[0].scrollIntoView({block: 'center'})", by_id(phone, "open-run"))
     by_id(phone, "open-run").click()
     wait(phone, "the Start button", lambda d: by_id(d, "btn-start").is_enabled(), timeout_s=30)

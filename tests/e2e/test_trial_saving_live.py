@@ -11,7 +11,7 @@ import sqlite3
 
 import pytest
 
-from test_dashboard import ADMIN, PHONE, api, at, by_id, setup_admin, sign_in, wait
+from test_dashboard import ADMIN, PHONE, api, at, by_id, select_protocol, setup_admin, sign_in, wait
 
 pytestmark = pytest.mark.e2e
 
@@ -23,7 +23,6 @@ def _message(driver) -> str:
 
 
 def test_a_trial_ended_under_another_programs_lock_is_said_saving_then_saved(station_for, browsers, shots):
-    from selenium.webdriver.support.ui import Select
 
     station = station_for("patient")
     url = station.url
@@ -34,7 +33,7 @@ def test_a_trial_ended_under_another_programs_lock_is_said_saving_then_saved(sta
     live = f"{url}/live?patient={created['body']['id']}"
     tablet.get(live)
     wait(tablet, "the live stream", lambda d: by_id(d, "conn").text == "live")
-    Select(by_id(tablet, "protocol-select")).select_by_value("romberg")
+    select_protocol(tablet, "romberg")
     by_id(tablet, "open-run").click()
     wait(tablet, "the Start button", lambda d: by_id(d, "btn-start").is_enabled(), timeout_s=30)
 

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from test_dashboard import api, by_id, css, setup_admin, wait
+from test_dashboard import api, by_id, css, select_protocol, setup_admin, wait
 
 pytestmark = pytest.mark.e2e
 
@@ -46,9 +46,8 @@ def test_a_ten_metre_walk_from_the_gates_to_the_history(station_for, browsers):
     # -- the walk test on the live view ---------------------------------------------------------
     tablet.get(f"{url}/live?patient={patient_id}")
     wait(tablet, "the live stream", lambda d: by_id(d, "conn").text == "live")
-    from selenium.webdriver.support.ui import Select
 
-    Select(by_id(tablet, "protocol-select")).select_by_value(PROTOCOL)
+    select_protocol(tablet, PROTOCOL)
     wait(tablet, "the walk settings", lambda d: by_id(d, "walk-settings").is_displayed())
     assert by_id(tablet, "walk-treadmill").is_displayed() is False  # overground: no belt speed asked
     boxes = css(tablet, '#conditions input[name="condition"]')
@@ -140,7 +139,7 @@ def test_a_ten_metre_walk_from_the_gates_to_the_history(station_for, browsers):
     # -- a backward treadmill session, ended early with Stop (16 s more on this machine) ------------
     tablet.get(f"{url}/live?patient={patient_id}")
     wait(tablet, "the live stream", lambda d: by_id(d, "conn").text == "live")
-    Select(by_id(tablet, "protocol-select")).select_by_value("backward-treadmill")
+    select_protocol(tablet, "backward-treadmill")
     wait(tablet, "the belt speed and planned minutes asked", lambda d: by_id(d, "walk-treadmill").is_displayed())
     by_id(tablet, "walk-belt-speed").send_keys("1.8")  # km/h: 0.5 m/s
     by_id(tablet, "walk-planned-min").send_keys("1")

@@ -26,7 +26,7 @@ import time
 
 import pytest
 
-from test_dashboard import ADMIN, PHONE, TABLET, api, at, by_id, css, setup_admin, sign_in, wait
+from test_dashboard import ADMIN, PHONE, TABLET, api, at, by_id, css, select_protocol, setup_admin, sign_in, wait
 
 pytestmark = pytest.mark.e2e
 
@@ -69,9 +69,8 @@ def test_walk_controls_keep_their_place_and_the_reason_is_said_once(station_for,
 
     tablet.get(f"{url}/live?patient={patient_id}")
     wait(tablet, "the live stream", lambda d: by_id(d, "conn").text == "live")
-    from selenium.webdriver.support.ui import Select
 
-    Select(by_id(tablet, "protocol-select")).select_by_value("backward-walk-3m")
+    select_protocol(tablet, "backward-walk-3m")
     by_id(tablet, "open-run").click()
     wait(tablet, "the Start button", lambda d: by_id(d, "btn-start").is_enabled(), timeout_s=30)
     tablet.execute_script("window.scrollTo(0, 0)")
