@@ -121,3 +121,14 @@ def test_a_treadmill_session_opened_from_new_test_says_it_is_not_counted_and_off
     tablet.save_screenshot(str(shots / "not-counted-then-counted-tablet.png"))
     doc = api(tablet, "GET", f"/api/assignments/{assigned['body']['id']}")["body"]
     assert doc["sessions"][0]["status"] == "done" and doc["sessions"][0]["source"] == "measured"
+    # the visit's results say which programme session the walk was (review s24 F11: "Session 5" there, "session 1"
+    # on the programme, nowhere said to be the same walk)
+    tablet.get(f"{url}/sessions/{opened['body']['run']['session_id']}")
+    counted = wait(tablet, "the programme session beside the trial", lambda d: css(d, "#results .programme-session")
+                   and css(d, "#results .programme-session")[0].text, timeout_s=20)
+    assert counted == "· programme session 1", counted
+    assert css(tablet, "#results .programme-session a")[0].get_attribute("href").endswith(f"/assignments/{assigned['body']['id']}")
+    for size, name in ((TABLET, "tablet"), (PHONE, "phone")):
+        set_size(tablet, size)
+        css(tablet, "#results .programme-session")[0].location_once_scrolled_into_view
+        tablet.save_screenshot(str(shots / f"results-programme-session-{name}.png"))

@@ -406,6 +406,24 @@
     return sections.map((s, i) => (short.filter((x) => x === short[i]).length > 1 ? s.title : short[i]));
   }
 
+  /* A walk a programme counted as one of its sessions says so beside its trial, "· programme session 2" with the way
+     to the programme (review s24 F11: the visit's "Test 5" and the programme's session 2 were the same walk, said
+     nowhere). Asked only for a visit with a walk (each ask is an audited view of the patient's programme). */
+  async function creditedRuns(doc) {
+    if (!doc.protocols.some((s) => s.outcome === "walk")) return;
+    try {
+      const glance = await api("GET", `/api/patients/${doc.patient.id}/programme`, undefined, { background: true });
+      if (!glance.programme) return;
+      const programme = await api("GET", `/api/assignments/${glance.programme.id}`, undefined, { background: true });
+      for (const s of programme.sessions.filter((x) => x.trial_id)) {
+        for (const line of document.querySelectorAll(`#results li[data-trial-id="${s.trial_id}"] > div`)) {
+          line.append(el("span", { class: "small programme-session" }, " · ",
+            el("a", { href: `/assignments/${programme.id}` }, `programme session ${s.number}`)));
+        }
+      }
+    } catch (err) { /* the trial lines stand without it */ }
+  }
+
   async function load() {
     try {
       const [doc, measures] = await Promise.all([
@@ -425,6 +443,7 @@
       if (doc.unknown_protocol_trials.length) {
         box.append(el("p", { class: "warn-box" }, `${doc.unknown_protocol_trials.length} trial(s) of a protocol this station no longer has are not summarised.`));
       }
+      creditedRuns(doc); // (not waited for: the results stand without it)
       $("visit-notes").replaceChildren(el("h2", {}, "Notes"), ...doc.sessions.map(notesEditor));
       // the sway norms are cited where a test used them; a visit of walk tests only has its sources beside each measure
       const walksOnly = doc.protocols.length > 0 && doc.protocols.every((s) => s.outcome === "walk");
