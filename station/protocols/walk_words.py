@@ -300,7 +300,7 @@ def _lower_of_middle(counts: list[int]) -> str | None:
     return f"the lower of the {'two' if len(counts) == 2 else 'middle two'}"
 
 
-COUNT_NO_MDC = "No published minimal detectable change for a count: none is called real."
+COUNT_NO_MDC = "Counts have no published minimal detectable change, so no change in a count is judged real."
 """What a walk count's change is read against (none published for steps or pauses, DESIGN.md §9)."""
 
 

@@ -352,7 +352,7 @@ def test_a_clinic_session_from_setup_to_history(station, browsers, shots):
     assert "Repeat offered: previous attempt held 3." in stepped_off, stepped_off
     # The hold is flagged in the list and a repeat of the same condition is due.
     wait(tablet, "the repeat to be offered", lambda d: "attempt 2" in by_id(d, "trial-label").text)
-    flagged = [li.text for li in css(tablet, "#trial-list li") if "held" in li.text]
+    flagged = [li.text for li in css(tablet, "#trial-list li") if li.find_elements("css selector", ".tag.flag")]
     assert flagged and "Firm surface, eyes closed" in flagged[0]
     assert run_trial("firm, eyes closed, attempt 2 (network drop)", drop_network=True) == "Trial complete."
     assert run_trial("foam, eyes open") == "Trial complete."
@@ -361,6 +361,11 @@ def test_a_clinic_session_from_setup_to_history(station, browsers, shots):
     wait(tablet, "the end of the test", lambda d: by_id(d, "results-link").is_displayed()
          and "results" in by_id(d, "results-link").text)
     assert tablet.execute_script("return window.__noReload") == "still the same page"
+    # the finished test's list says each hold's result (it said only "done"), and Repeat says what it repeats (R L1)
+    tags = [t.text for t in css(tablet, "#trial-list li .tag")]
+    assert "done" not in tags and "held 30.0 s" in tags, tags
+    repeat = by_id(tablet, "btn-repeat")
+    assert (repeat.text, repeat.get_attribute("title")) == ("Repeat last trial", "Repeat the last trial: Foam, eyes closed")
     # the results are one tap away without scrolling
     link_bottom = tablet.execute_script("return document.getElementById('results-link').getBoundingClientRect().bottom")
     assert link_bottom <= TABLET[1], link_bottom
@@ -382,6 +387,8 @@ def test_a_clinic_session_from_setup_to_history(station, browsers, shots):
     assert "the criterion is met" in passed and "problem" not in passed  # a passed condition reads as passed
     assert "lower = less sway" in velocity and "Rough guide only" in velocity  # direction; 30 s feet together vs 60 s
     assert "Composite" in by_id(tablet, "sensory").text
+    ratios = [c.text for c in css(tablet, "#sensory td.value")]  # a ratio, plain: it printed "× 1.07" (R L11)
+    assert ratios and not any("×" in r for r in ratios), ratios
     assert "Santos DA, Duarte M" in by_id(tablet, "norms-cite").text
     wait(tablet, "the traces with their ellipses", lambda d: len(css(d, "svg.statokinesigram ellipse.ellipse")) == 4)
     firm_eo = css(tablet, '.condition[data-condition="firm_eo"]')[0]
@@ -481,4 +488,4 @@ def test_a_clinic_session_from_setup_to_history(station, browsers, shots):
     fill(tablet, "confirm_identifier", "E2E-001")
     by_id(tablet, "erase-confirm-button").click()
     wait(tablet, "the patients list", at("/patients"))
-    wait(tablet, "an empty list", lambda d: by_id(d, "list-count").text.startswith("0 patients"))
+    wait(tablet, "an empty list", lambda d: by_id(d, "list-count").text.startswith("No patients yet"))

@@ -77,7 +77,9 @@ def test_unable_is_a_result_and_the_rest_of_a_side_is_scored_without_start(stati
     for n in (4, 6):  # the left leg's 2 remaining trials, then the right's
         tablet.execute_script("arguments[0].scrollIntoView({block: 'center'})", by_id(tablet, "btn-score-unable"))
         by_id(tablet, "btn-score-unable").click()
-        tablet.switch_to.alert.accept()
+        alert = tablet.switch_to.alert
+        assert "score the remaining 2 trials as unable (0 s)" in alert.text and "(s)" not in alert.text, alert.text  # R L11
+        alert.accept()
         wait(tablet, f"{n} trials unable", lambda d, n=n: len(d.find_elements("css selector", "#trial-list .tag.flag-strong")) == n,
              timeout_s=20)
     assert by_id(tablet, "message").text.splitlines()[0] == (

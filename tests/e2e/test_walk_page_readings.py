@@ -153,7 +153,7 @@ def test_a_treadmill_sessions_pages_read_right_on_a_tablet_and_a_phone(reading_p
         pauses, steps = rows["pauses"], rows["steps"]
         assert "-1 pause since the visit of Nov 2, 2026" in pauses and "(2 pauses); fewer is better." in pauses, pauses
         assert pauses.count("fewer is better") == 1, pauses  # not again in the measure's own words below
-        assert "No published minimal detectable change for a count" in pauses and "real" not in pauses.split("count")[0], pauses
+        assert "Counts have no published minimal detectable change" in pauses and "real" not in pauses.split(" count ")[0], pauses
         assert "+2 steps since the visit of" in steps and "(50 steps); more steps is more walking, not better by itself." \
             in steps, steps
         assert "Counts compared: 52 (the lower of 52 and 54) against 50." in steps and "53" not in steps, steps

@@ -86,7 +86,7 @@ def test_a_count_changes_against_the_previous_visit_s_count_as_counted(visits, p
     # said once: in the since-line, not again in the measure's own words below it (nor in the PDF's row)
     assert _measure(doc, TREADMILL, "pauses")["words"] == "Stood still 1 and 2 times (2 sessions), 8 s a session on average."
     assert pauses["mdc"] is None and pauses["mdc_verdict"] is None and pauses["beyond_mdc"] is None
-    assert pauses["mdc_note"] == "No published minimal detectable change for a count: none is called real."
+    assert pauses["mdc_note"] == "Counts have no published minimal detectable change, so no change in a count is judged real."
     assert steps["change"] == -5 and steps["change_words"] == "-5 steps" and steps["previous"]["value"] == 36  # 31 - 36
     # the treadmill's steps: why no direction is better, in the few words of a since-line (before: the history chart's
     # whole "no better direction by itself: more steps is more walking (the dose); compare sessions of the same ...")
@@ -105,13 +105,13 @@ def test_the_visit_pdf_says_a_count_s_change(visits, protocols, clinic, poppler)
     text = " ".join(pdf_text(make_report("session", store, last[1], protocols=protocols, clinic=clinic,
                                          actor=ACTOR)).split())
     assert "Since the visit of 2026-11-02 (2 pauses): change -1 pause; fewer is better. Counts compared: 1 (the " \
-           "lower of 1 and 2) against 2. No published minimal detectable change for a count" in text, text
+           "lower of 1 and 2) against 2. Counts have no published minimal detectable change" in text, text
     assert text.count("fewer is better") == 1, text
     assert "change -5 steps" in text and "-5.00" not in text, text
     # the steps' row as short (before: "...; no better direction by itself: more steps is more walking (the dose);
     # compare sessions of the same planned minutes. ... for a count: the change is shown, none is called real.")
     assert "(36 steps): change -5 steps; more steps is more walking, not better by itself. Counts compared: 31 (the lower " \
-           "of 31 and 34) against 36. No published minimal detectable change for a count: none is called real." in text, text
+           "of 31 and 34) against 36. Counts have no published minimal detectable change, so no change in a count is judged real." in text, text
     assert "the change is shown" not in text and "compare sessions of the same planned minutes" not in text, text
 
 

@@ -273,6 +273,10 @@
     $("btn-stop").disabled = busy || !(r && active);
     $("btn-skip").disabled = busy || !(r && s === "instructions");
     $("btn-repeat").disabled = busy || !(r && (s === "instructions" || s === null) && r.done && r.done.length > 0);
+    // what Repeat repeats (the last finished trial), said on it: after "FINISHED" a bare "Repeat" read as the whole
+    // test; which trial in its title (a phone's bar of controls keeps its size)
+    const last = r && r.done && r.done.length ? r.done[r.done.length - 1] : null;
+    $("btn-repeat").title = last ? `Repeat the last trial: ${last.label}` : "";
     const timed = r && r.outcome === "time_held";
     $("btn-end-hold").hidden = !timed;
     $("btn-end-hold").disabled = busy || !(timed && s === "recording");
@@ -476,7 +480,8 @@
       const unable = !d.valid && (d.issues || []).length && d.issues.every((i) => UNABLE.includes(i.code));
       const verdict = unable ? el("span", { class: "tag flag-strong" }, "unable (0 s)")
         : !d.valid ? el("span", { class: "tag invalid" }, "invalid")
-        : d.completed ? el("span", { class: "tag valid" }, "done")
+        // a hold's result in the list ("held 30.0 s"), not only "done"; a walk's "done" (its time is on its page)
+        : d.completed ? el("span", { class: "tag valid" }, d.time_held_s !== null && d.time_held_s !== undefined ? `held ${fmt(d.time_held_s, 1)} s` : "done")
           : el("span", { class: "tag flag" }, d.time_held_s !== null ? `held ${fmt(d.time_held_s, 1)} s` : "not completed");
       list.append(el("li", { dataset: { trialId: id || "" } },
         el("span", {}, id ? el("a", { href: `/trials/${id}` }, lineWords(d)) : lineWords(d)),
@@ -847,7 +852,8 @@
   $("btn-skip").addEventListener("click", () => { state.startedAt = 0; command("/api/station/skip"); });
   $("btn-score-unable").addEventListener("click", () => {
     const offer = run() && run().score_unable;
-    if (!offer || !window.confirm(`${offer.label}: score the remaining ${offer.trials} trial(s) as unable (0 s) without measuring them? They are recorded as scored by you.`)) return;
+    const trials = offer && (offer.trials === 1 ? "trial" : `${offer.trials} trials`);
+    if (!offer || !window.confirm(`${offer.label}: score the remaining ${trials} as unable (0 s) without measuring them? They are recorded as scored by you.`)) return;
     state.startedAt = 0;
     command("/api/station/score-unable");
   });

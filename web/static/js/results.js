@@ -57,11 +57,15 @@
       el("span", { class: "muted small" }, `${shortCite(ref.source)}. ${ref.note || ""}`));
   }
 
-  function reference(ref, unit) { // unit: the measure's, for a norm's percentiles (as the PDF's references.py)
+  function reference(ref, unit, said = {}) { // unit: the measure's, for a norm's percentiles (as the PDF's references.py)
     if (ref.kind === "norm") return normReference(ref, unit);
     if (ref.kind === "cutoff") return cutoffReference(ref);
     if (ref.kind === "protocol_norm") return protocolNormReference(ref);
-    if (ref.kind === "change") return WalkResults.changeReference(ref); // walk tests, walk_results.js
+    if (ref.kind === "change") { // walk tests, walk_results.js; "first visit with this test" said once per test, on its first row
+      const node = WalkResults.changeReference(ref, { firstSaid: !!said.first });
+      if (!ref.previous) said.first = true;
+      return node;
+    }
     if (ref.kind === "entered") return WalkResults.enteredReference(ref); // a treadmill's belt speed: a setting
     return null;
   }
@@ -87,8 +91,9 @@
   const isTreadmill = (condition) => condition && condition.values && condition.values.walking_min !== undefined && condition.values.walking_min !== null;
 
   function measureRows(condition) {
+    const said = {}; // what a row above already said ("first visit with this test")
     return condition.key_measures.map((m) => {
-        const refs = m.references.map((ref) => reference(ref, m.unit)).filter(Boolean);
+        const refs = m.references.map((ref) => reference(ref, m.unit, said)).filter(Boolean);
         if (!refs.length) refs.push(el("span", { class: "muted small" }, m.note || m.words || "No published reference for this measure."));
         else if (m.words) refs.push(el("div", { class: "small" }, m.words));
         return el("tr", { dataset: { metric: m.metric } },
@@ -313,7 +318,7 @@
           : `Composite ${fmt(s.composite_s, 1)} of ${s.max_s} s (${fmt(s.composite_pct, 0)} %)`),
         el("span", { class: "muted small" }, " — the sum of the four conditions' times; higher is better.")),
         el("table", { class: "list small" }, el("tbody", {}, s.ratios.map((r) => el("tr", {},
-          el("th", {}, r.label), el("td", { class: "num value" }, r.ratio === null ? "–" : `× ${fmt(r.ratio, 2)}`),
+          el("th", {}, r.label), el("td", { class: "num value" }, r.ratio === null ? "–" : fmt(r.ratio, 2)), // a ratio, plain (as the PDF)
           el("td", { class: "muted" }, r.meaning))))),
         el("p", { class: "muted small" }, s.note)));
     }
@@ -321,7 +326,7 @@
       const r = section.romberg;
       box.append(el("div", { id: "romberg" },
         el("h3", {}, "Romberg quotient (eyes closed / eyes open)"),
-        el("p", {}, `Area × ${fmtSig(r.romberg_quotient_area)} · velocity × ${fmtSig(r.romberg_quotient_velocity)}`,
+        el("p", {}, `Area ${fmtSig(r.romberg_quotient_area)} · velocity ${fmtSig(r.romberg_quotient_velocity)}`,
           r.note ? el("span", { class: "muted" }, ` — ${r.note}`) : ""),
         el("p", { class: "muted small" }, "Above 1: more sway without vision. No published cut-off is carried for the quotient.")));
     }
