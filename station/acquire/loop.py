@@ -1,19 +1,51 @@
 """The acquisition loop: paced reading of the plate and IMU into frames (DESIGN.md §3).
 
 Pacing. Frame ``n`` is due at the absolute deadline ``t0 + n·T`` on the injected clock (never
-``sleep(T)``, so there is no drift). A frame that the loop reaches a whole period late or more
-is lost: ``seq`` skips it and the next frame carries LOST_BEFORE; one reached more than ``T/4``
-late is kept and flagged LATE.
+``sleep(T)``, so there is no drift). One reached more than ``T/4`` late is flagged LATE.
 
 Every sample kept. The NAU7802 has no FIFO: its result register holds one conversion until the
 next replaces it (every 3.1 ms at 320 SPS). So between frame deadlines the loop also wakes at
 ``polls_per_frame`` sub-deadlines ``t0 + m·T/polls_per_frame``, closer together than the fastest
-chip converts (at most 0.8 of a conversion period: 2.5 ms at 320 SPS), and reads every corner. Each chip's conversions are numbered and timed by regression against
-its own count (:class:`~station.acquire.chipclock.ChipClock`, as Klipper times its bulk sensors);
-a conversion the chip overwrote before it was read (after a stall) shows as a jump in that count
-and is counted in ``conversions_missed``, never hidden. The IMU runs with its FIFO, read once per
-frame, every sample numbered and timed the same way; an overflow or a failed FIFO read is counted
-and flags the frame IMU_LOST.
+chip converts (at most 0.8 of a conversion period: 2.5 ms at 320 SPS), and reads every corner; a
+poll that woke late reads the most urgent corner first, the one whose unread conversion its chip
+overwrites first (in the fixed order FL, FR, BL, BR the last corner waited for up to three other
+corners' result reads, 0.4 ms, and it alone lost conversions to wake-ups 0.4 ms late). Each chip's
+conversions are numbered and timed by regression against its own count
+(:class:`~station.acquire.chipclock.ChipClock`, as Klipper times its bulk sensors); a conversion
+the chip overwrote before it was read (after a stall) shows as a jump in that count and is counted
+in ``conversions_missed``, never hidden. The IMU runs with its FIFO, read once per frame, every
+sample numbered and timed the same way; an overflow or a failed FIFO read is counted and flags the
+frame IMU_LOST.
+
+Waking late. A frame is made from the conversions of its own period that were read: at the
+sub-polls before a late wake-up and at the wake-up itself, where each chip still holds its newest
+conversion. A frame reached late (or whose deadline had passed when the loop woke for the frame
+before) whose period holds no conversion of its own from any corner that is up is lost (``seq``
+skips it, counted in ``frames_lost``, the next frame carries LOST_BEFORE): it would only repeat
+old values. No frame is lost for being late as such: a wake-up a period late or more still makes
+the frame it woke for from the conversions read before it (before 2026-12-06 such a frame was
+dropped with them: 6 of 7 frames lost in a 30-s stance on the Pi-like clock, seed 7, had 1 to 3
+conversions per corner already read).
+
+What a Pi can hold and what it cannot, at 320 SPS and 100 Hz (sub-polls 2.5 ms apart):
+
+* a wake-up up to about 0.4 ms late (the conversion period, 3.1 ms, less the poll interval and
+  one corner's read) loses nothing; later ones can cost a conversion (counted in
+  ``conversions_missed``, its frame made from the others);
+* a wake-up up to a frame period late loses no frame (the frame is made late);
+* a wake-up later than that loses the frames whose whole period it slept through: the chips
+  overwrote those conversions, and no code on the Pi can get them back. Each is counted.
+
+A Pi 4 with a ``PREEMPT_RT`` kernel wakes a ``SCHED_FIFO`` thread within about 0.25 ms with all
+four cores busy (cyclictest under ``stress-ng -c 4``: ros-realtime/ros-realtime-rpi4-image
+issue 30); a stock kernel, a thread at normal priority or this Python process's own pauses add
+wake-ups milliseconds late (guysoft/RealtimePi issue 31), and the development VM's wake-up
+probe beside the loop saw stalls up to 106 ms under load (README, acquisition bench). The
+simulation's :class:`station.sim.clock.LateWakeClock` (0.1 % of wake-ups 5-20 ms late, rare
+40-60 ms stalls) is such a loaded Pi. For a loaded Pi the answer is the RP2040 front end
+(``firmware/rp2040``, ``[plate] front_end = "rp2040"``): it reads the load-cell ADCs itself,
+numbers and keeps 128 sets (0.4 s at 320 SPS), and the loop reads it once per frame, so frames
+up to 0.25 s behind are still made from their own sets and nothing is lost.
 
 Filtering into the frame. A frame's corner counts and IMU values are the mean of every sample
 whose estimated time falls in the frame's period ``(t_n − T, t_n]``: a boxcar (moving average)
@@ -80,6 +112,14 @@ HEALTH_INTERVAL_NS = 1_000_000_000
 MAX_POLL_FRACTION = 0.8
 """Sub-polls are at most this fraction of the ADC's conversion period apart, so that every
 conversion is read before the next replaces it even when a wake-up is a little late."""
+
+URGENT_LATE_NS = 0
+"""A poll that wakes later than this reads the corners most urgent first (the one whose unread
+conversion its chip overwrites first), not in the order FL, FR, BL, BR. Every poll on a real
+clock wakes a little late, so on a Pi the order is always by urgency: switching between the two
+orders would itself move a corner's read by up to three other corners' reads (0.8 ms with their
+results) and cost conversions. Only a simulated clock wakes exactly on time; there the fixed
+order is safe (polls 0.8 of a conversion period apart) and keeps the frames as they were, ns."""
 
 FIT_EVERY = 1
 """A chip's regression is fed one conversion in this many (and every one after a long wait). Every
@@ -203,6 +243,8 @@ class AcquisitionLoop:
         self._was_recovering = [False, False, False, False]
         self._timed_lost = 0
         self._timed_floor_ns = -math.inf  # sets up to this time belong to lost frames
+        self._last_wake_ns = -(1 << 62)  # when the loop woke for the last frame it made or lost
+        self._read_at_ns = -(1 << 62)  # when the loop last read the plate
         # IMU.
         self._imu_state = "absent" if imu is None else ("fault" if imu_error else "ok")
         self._imu_error = imu_error if imu is not None else None
@@ -251,6 +293,7 @@ class AcquisitionLoop:
         self._t0_ns = -(-now // self.period_ns) * self.period_ns + self.period_ns
         self._seq = 0
         self._poll = 1 - self.polls_per_frame
+        self._last_wake_ns = self._read_at_ns = -(1 << 62)
         self._health_t_ns = self._t0_ns
         self._health_due_ns = self._t0_ns + HEALTH_INTERVAL_NS
         self._counts_at = deque([(self._t0_ns, self.stats.frames, self.stats.frames_lost)])
@@ -272,41 +315,46 @@ class AcquisitionLoop:
 
     def step(self) -> tuple:
         """Wait for the next deadline (reading the plate at the sub-deadlines before it), read one
-        frame, hand it to the sink and return it."""
+        frame, hand it to the sink and return it. Frames the loop reached late with nothing of
+        their own are counted lost on the way (see the module's "Waking late")."""
         clock = self.clock
-        deadline = self.next_deadline_ns
-        t0, poll_ns = self._t0_ns, self.poll_ns
-        while True:
-            poll_at = t0 + self._poll * poll_ns
-            if poll_at >= deadline:
-                break
-            clock.sleep_until_ns(poll_at)
-            now = clock.monotonic_ns()
-            if now >= deadline:
-                break
-            self._poll_plate(now, deadline, False)
-            self._poll = max(self._poll + 1, (now - t0) // poll_ns + 1)
-        clock.sleep_until_ns(deadline)
-        t_ns = clock.monotonic_ns()
         flags = self._base_flags
-        behind = t_ns - deadline
-        if behind >= self.period_ns and behind >= self._catch_up_ns:
-            skipped = behind // self.period_ns
-            self._seq += skipped
-            self.stats.frames_lost += skipped
-            deadline += skipped * self.period_ns
-            if self._timed_plate:  # the lost frames' sets, still in the front end's ring
+        while True:
+            deadline = self.next_deadline_ns
+            t_ns = self._wait_for(deadline)
+            behind = t_ns - deadline
+            t0, poll_ns = self._t0_ns, self.poll_ns
+            if self._timed_plate and behind >= self.period_ns and behind >= self._catch_up_ns:
+                skipped = behind // self.period_ns
+                self._seq += skipped
+                self.stats.frames_lost += skipped
+                deadline += skipped * self.period_ns
+                # the lost frames' sets, still in the front end's ring
                 self._timed_floor_ns = deadline - self.period_ns
                 self.stats.conversions_in_lost_frames += 4 * self.plate.skip_sets_until(self._timed_floor_ns)
+                flags |= _LOST_BEFORE
+                behind = t_ns - deadline
+                self._drop_lost_samples()
+            self._poll = max((deadline - t0) // poll_ns + 1, (t_ns - t0) // poll_ns + 1)
+            # Slept through part of its period: reached late, or a sub-poll woke late (no read for
+            # longer than a poll interval and the tolerance), or its deadline had passed when the
+            # loop woke for the frame before.
+            slept = (behind > self.late_tolerance_ns or t_ns - self._read_at_ns > poll_ns + self.late_tolerance_ns
+                     or self._last_wake_ns >= deadline)
+            self._last_wake_ns = t_ns
+            self._poll_plate(t_ns, deadline, True, behind)
+            if self._timed_plate or not slept or self._has_own_conversions(deadline):
+                break
+            # and every conversion of its period that a corner still up made was overwritten
+            # before it could be read: the frame would only repeat old values. Lost.
+            self._seq += 1
+            self.stats.frames_lost += 1
             flags |= _LOST_BEFORE
-            behind = t_ns - deadline
             self._drop_lost_samples()
         if behind > self.late_tolerance_ns:
             flags |= _LATE
             self.stats.frames_late += 1
-        self._poll = max((deadline - t0) // poll_ns + 1, (t_ns - t0) // poll_ns + 1)
 
-        self._poll_plate(t_ns, deadline, True)
         flags, counts = self._frame_counts(flags, deadline)
         flags, imu_values = self._read_imu(flags, deadline)
         if not flags & _LATE and clock.monotonic_ns() > deadline + self.period_ns:
@@ -361,6 +409,42 @@ class AcquisitionLoop:
             if max_frames is not None and n >= max_frames:
                 break
 
+    def _wait_for(self, deadline: int) -> int:
+        """Sleep until ``deadline``, reading the plate at the sub-deadlines before it; returns the
+        time the loop woke for the frame (``deadline`` or later)."""
+        clock = self.clock
+        t0, poll_ns = self._t0_ns, self.poll_ns
+        while True:
+            poll_at = t0 + self._poll * poll_ns
+            if poll_at >= deadline:
+                break
+            clock.sleep_until_ns(poll_at)
+            now = clock.monotonic_ns()
+            if now >= deadline:
+                break
+            self._poll_plate(now, deadline, False, now - poll_at)
+            self._poll = max(self._poll + 1, (now - t0) // poll_ns + 1)
+        clock.sleep_until_ns(deadline)
+        return clock.monotonic_ns()
+
+    def _has_own_conversions(self, deadline: int) -> bool:
+        """Whether a corner that is up (``ok`` or ``saturated``) has a conversion of its own in the
+        period of the frame due at ``deadline`` (read so far); True when no corner is up (the frame
+        is made, its corners flagged FAULT)."""
+        states = self.plate.corner_state
+        window_start = deadline - self.period_ns
+        any_up = False
+        for i in range(4):
+            if states[i] not in ("ok", "saturated"):
+                continue
+            any_up = True
+            if self._n[i]:
+                return True
+            for t, _, _ in self._carry[i]:
+                if window_start < t <= deadline:
+                    return True
+        return not any_up
+
     # -- the plate -----------------------------------------------------------------------------
     def _restart_corner(self, i: int) -> None:
         self.chip_clocks[i].reset()
@@ -368,7 +452,7 @@ class AcquisitionLoop:
         self._carry[i] = []
         self._last_conversion[i] = None
 
-    def _poll_plate(self, now: int, deadline: int, frame_poll: bool) -> None:
+    def _poll_plate(self, now: int, deadline: int, frame_poll: bool, late_ns: int = 0) -> None:
         """Read every corner that is up (and report the down ones at a frame's own poll) and file
         each new conversion into its frame.
 
@@ -376,8 +460,10 @@ class AcquisitionLoop:
         conversion is due: polls closer together than a conversion period make each new
         conversion exactly the next one (counting needs no estimate, so a poor estimate can never
         feed itself), and a late poll is the only place where the regression decides how many
-        conversions the chip overwrote."""
+        conversions the chip overwrote. ``late_ns``: how late the poll woke; later than
+        :data:`URGENT_LATE_NS`, the corners are read most urgent first."""
         plate = self.plate
+        self._read_at_ns = now
         if self._timed_plate:
             self._file_timed_sets(deadline)
             return
@@ -391,9 +477,15 @@ class AcquisitionLoop:
                     mask |= 1 << i
             if not mask:
                 return
-        values, _ = plate.read_corners(mask)
-        read_ns, prev_read_ns = plate.read_ns, plate.prev_read_ns
         ks, chips, gain, last_conversion = self._k, self.chip_clocks, self._gain, self._last_conversion
+        if late_ns > URGENT_LATE_NS:
+            # Most urgent first: the corner whose unread conversion came first is the one its chip
+            # overwrites first.
+            due = [chips[i].time_of(ks[i] + 1) if ks[i] is not None else -math.inf for i in range(4)]
+            values, _ = plate.read_corners(mask, sorted(range(4), key=due.__getitem__))
+        else:
+            values, _ = plate.read_corners(mask)
+        read_ns, prev_read_ns = plate.read_ns, plate.prev_read_ns
         one_conversion_ns = self._one_conversion_ns
         for i in range(4):
             value = values[i]

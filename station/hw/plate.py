@@ -283,8 +283,10 @@ class PlateFrontEnd:
         self.corner_error[i] = reason
 
     # ------------------------------------------------------------------ reading
-    def read_corners(self, mask: int = 0b1111) -> tuple[list[int | None], int]:
-        """Poll the corners in ``mask`` (bit i: corner i; all four by default) once.
+    def read_corners(self, mask: int = 0b1111, order: tuple[int, ...] = (0, 1, 2, 3)) -> tuple[list[int | None], int]:
+        """Poll the corners in ``mask`` (bit i: corner i; all four by default) once, in ``order``
+        (corner indices; the acquisition reads first the corner whose unread conversion will be
+        overwritten soonest).
 
         The time right after each polled corner's status read is kept in :attr:`read_ns`, the
         one before it in :attr:`prev_read_ns` (a new conversion happened between the two): the
@@ -315,7 +317,7 @@ class PlateFrontEnd:
         last_value = self._last_value
         repeats = self._repeats
         last_new_ns = self._last_new_ns
-        for i in range(4):
+        for i in order:
             if not mask >> i & 1:
                 continue
             corner_state = state[i]

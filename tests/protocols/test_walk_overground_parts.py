@@ -117,8 +117,10 @@ def test_a_stall_that_leaves_too_little_measured_refuses_the_gait_with_what_was_
     assert " s after the go (its acquisition stalled; gaps up to 0.1 s are bridged" in walk["imu"]
     measured = float(walk["imu"].split("; ")[-1].split(" of")[0])
     assert 2.0 <= measured < MIN_MEASURED_FRACTION * result.recorded_s
-    assert walk["imu"].endswith(f"s from the go to the end (36 %) were measured in parts of {MIN_PART_S:g} s or more, "
-                                f"under the {100 * MIN_MEASURED_FRACTION:.0f} % the gait needs")
+    pct = int(walk["imu"].rsplit("(", 1)[1].split(" %")[0])  # 2.5 of 7.0 s: 35 or 36 % as the frames around the stall fall
+    assert pct in (35, 36) and abs(pct - 100 * measured / result.recorded_s) < 1
+    assert walk["imu"].endswith(f"s from the go to the end ({pct} %) were measured in parts of {MIN_PART_S:g} s or "
+                                f"more, under the {100 * MIN_MEASURED_FRACTION:.0f} % the gait needs")
     assert result.metrics["metrics"]["cadence_steps_min"] is None and walk["imu_parts"] is None
     assert result.warnings == [f"No gait measures: {walk['imu']}"]  # the stall said there, once
     assert walk["imu_gaps"]["words"] == f"No gait measures from the lower-back sensor: {walk['imu']}. {TAIL}"
@@ -256,12 +258,14 @@ def test_frames_the_station_lost_in_short_holes_are_not_the_sensor_dropping_out(
 
 @pytest.mark.parametrize("timing, pct", [("ideal", 39), ("pi-under-load", 38)])
 def test_the_gait_needs_half_of_the_walk_up_to_its_gate_not_of_the_steps_after_it(timing, pct):
-    """The sensor unplugged 1 s after the go for 1 s: 4.0 of the older walker's 7.0 s recorded were
+    """The sensor unplugged 1 s after the go for 1.2 s (the loop tries it again a second after it failed,
+    and again a second later, when it is back: 1 s exactly raced the first retry by milliseconds,
+    which a late wake-up could win): 4.0 of the older walker's 7.0 s recorded were
     measured (57 %), but of the walk up to the gate at 5.0 s only 2.0 s (39 %; 38 % on a clock that
     wakes late, whose gap is 10 ms longer), and 4 of the 8 steps the gait came from lay after the
     gate. Before, that gait was given (the healthy walker: cadence 96, variability from 4 steps). The
     same on a clock that wakes late."""
-    run = run_walk("backward-walk-3m", seed=3, trials=1, gait="older", faults=(StationFault("imu-unplugged", 1.0, 1.0),), timing=timing)
+    run = run_walk("backward-walk-3m", seed=3, trials=1, gait="older", faults=(StationFault("imu-unplugged", 1.0, 1.2),), timing=timing)
     result = run.runner.records[0].result
     clean = run_walk("backward-walk-3m", seed=3, trials=1, gait="older", timing=timing).runner.records[0].result
     assert clean.metrics["metrics"]["cadence_steps_min"] > 0  # the same walk without the fault has its gait
