@@ -19,7 +19,10 @@ is not ahead of the wall clock, as the service thread on a station reads the acq
 
 Prints one JSON object: ``longest_step_s`` (the longest service step, the loop's pace: the acquisition ring
 is drained, Stop carried out and the live events published once per step), ``steps_over_0_1_s``,
-``longest_steps`` (the four longest, with their time into the recording, s), the
+``longest_steps`` (the four longest, with their time into the recording, s), ``longest_store_call_s``
+(the longest call the loop made to the trial recorder: a start, an append, a finish or its retry, a
+partial mark; on a machine under load the steps also wait for a CPU, these calls for little but the
+storage), the
 trial's stored ``status``, ``frame_count`` and ``frames_lost``, and the events the page got (``fault`` and
 ``notice`` messages, ``trial_stored``). Wall time: about 40 s a run.
 """
@@ -61,6 +64,29 @@ class _SlowCommits:
 
     def __getattr__(self, name):
         return getattr(self._conn, name)
+
+
+def timed_store_calls(trials) -> list[float]:
+    """Time every call the loop makes to the trial recorder (``trials`` and its writers); returns the list the
+    calls' lengths (s) go to."""
+    from station.store.trials import TrialWriter
+
+    calls: list[float] = []
+
+    def timed(fn):
+        def call(*args, **kwargs):
+            began = time.monotonic()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                calls.append(time.monotonic() - began)
+        return call
+
+    for name in ("append", "finish", "abort", "retry_end"):
+        setattr(TrialWriter, name, timed(getattr(TrialWriter, name)))
+    for name in ("start_trial", "close_unclosed"):
+        setattr(trials, name, timed(getattr(trials, name)))
+    return calls
 
 
 def simulated_clinic(store: Store, clock: SimulatedClock):
@@ -110,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     while state() != "recording":
         service.step()
 
+    store_calls = timed_store_calls(store.trials)
     other = sqlite3.connect(store.db.path, isolation_level=None, check_same_thread=False)
     stored_before = sum(e.kind == "trial_stored" for e in events)
     sim0, wall0 = clock.monotonic_ns(), time.monotonic()
@@ -145,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         "fsync_s": args.fsync_s if args.scenario == "slow-fsync" else None,
         "steps": len(steps), "longest_step_s": round(longest[1], 3), "longest_step_at_s": round(longest[0], 2),
         "steps_over_0_1_s": sum(1 for _, d in steps if d > 0.1),
+        "longest_store_call_s": round(max(store_calls, default=0.0), 3),
         "longest_steps": [(round(at, 2), round(d, 3)) for at, d in sorted(steps, key=lambda s: -s[1])[:4]],
         "trial": None if trial is None else {k: trial[k] for k in ("status", "status_reason", "frame_count",
                                                                     "frames_lost")},

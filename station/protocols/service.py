@@ -29,8 +29,8 @@ numbers mean nothing any more. Besides the runner's events (see :mod:`station.pr
 
 ``run_opened``   the run's status document (see :meth:`status`)
 ``trial_stored`` trial_id, session_id, condition, trial, attempt, valid, completed
-``trial_saving`` message: a trial is being saved (another program holds the database's write lock:
-                 its end is stored once the lock is free, the loop going on meanwhile)
+``trial_saving`` message: a trial is being saved (another program holds the database's write lock, or
+                 the storage is slow to write: its end is stored once it can be, the loop going on meanwhile)
 ``trial_saved``  trial_id, message: that trial is now saved (after its own ``trial_stored``)
 ``run_closed``   session_id, reason, summary (the protocol's results so far)
 ``patient_updated`` patient_id, patient_identifier: the open test's patient has a new identifier
@@ -460,10 +460,15 @@ class TrialService:
     def _unsaved_at_shutdown(self) -> None:
         """At shutdown, the trials still being saved (another program holding the database's lock) get a
         last try; each one still not saved is one log line (by number, no patient data): the next start
-        recovers it as partial with the frames committed, the ones held in memory being lost."""
+        recovers it as partial with the frames committed, the ones held in memory being lost. One a slow
+        storage is still writing is left to the store's closing, which waits for it (bounded)."""
         self._save_pending()
         for saving in self._saving:
             writer = saving.writer
+            if writer.storing:
+                log.warning("%s was still being written as the station shut down (its storage is slow): the store's "
+                            "closing waits for it", "a trial" if writer.trial_id is None else f"trial #{writer.trial_id}")
+                continue
             kept = f"{writer.frames_committed / writer.rate_hz:.1f} s"
             lost = f"{(writer.frames_appended - writer.frames_committed) / writer.rate_hz:.1f} s"
             log.warning("%s was not saved before the station shut down: another program held the database; the next "
@@ -896,7 +901,8 @@ class TrialService:
             record = records[run.stored]
             run.stored += 1
             if record.stored.get("saving"):  # its trial_stored comes once it is (_save_pending)
-                self.bus.publish("trial_saving", message=SAVING_WORDS)
+                slow = any(s.stored is record.stored and s.writer.storing for s in self._saving)
+                self.bus.publish("trial_saving", message=SLOW_SAVING_WORDS if slow else SAVING_WORDS)
                 continue
             self.bus.publish("trial_stored", **_stored_event(run.session_id, record.result, record.stored))
 
@@ -962,6 +968,11 @@ SAVING_WORDS = ("Saving the trial: another program (an administrator's command?)
                 "The station keeps the trial and saves it as soon as the database is free; the test goes on meanwhile. "
                 "Do not switch the station off until it says saved.")
 """What the live page says while a trial's end waits for another program's write lock."""
+SLOW_SAVING_WORDS = ("Saving the trial: the station's storage (its SD card) is slow to write just now. The station keeps "
+                     "the trial and saves it as soon as the card has written it; the test goes on meanwhile. Do not "
+                     "switch the station off until it says saved.")
+"""What the live page says while a trial's end is still being written by a slow storage (the store's committer
+thread: :data:`station.store.trials.HANDOVER_WAIT_S`)."""
 
 
 def _sentence(exc: BaseException) -> str:

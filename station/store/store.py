@@ -391,8 +391,12 @@ class Store:
         return ids
 
     def close(self) -> None:
-        """Close the database and release the service lock."""
-        self.db.close()
+        """Store what the trial recorders handed to their committer thread (bounded:
+        :data:`station.store.trials.SHUTDOWN_DRAIN_S`), close the database and release the service lock.
+        A storage that never finished that write is left to the process's end (closing the database would
+        wait for it): the next start recovers the trial as partial."""
+        if self.trials.close():
+            self.db.close()
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None

@@ -49,11 +49,18 @@ class SimulatedClinic:
         self.service.bus.subscribe(forward)
         self.service.add_tick(self.patient.patient.tick)
 
+    def step(self) -> None:
+        """One step of the service, then the store's committer thread let finish what it was handed
+        (``Trials.drain``): the simulated clock runs faster than the committer's real time, and on a
+        station a step's 50 ms are time enough for a commit on a working card."""
+        self.service.step()
+        self.service.store.trials.drain(5.0)
+
     def call(self, name: str, *args, max_steps: int = 50):
         """Carry out a command through the service's queue (stepping it here: no thread)."""
         future = self.service.submit(name, *args)
         for _ in range(max_steps):
-            self.service.step()
+            self.step()
             if future.done():
                 return future.result()
         raise AssertionError(f"{name} was not carried out within {max_steps} steps")
@@ -62,7 +69,7 @@ class SimulatedClinic:
         """Step the service until ``predicate()``; at most ``max_s`` of station time."""
         end_ns = self.station.clock.monotonic_ns() + int(max_s * 1e9)
         while self.station.clock.monotonic_ns() < end_ns:
-            self.service.step()
+            self.step()
             if predicate():
                 return
         raise AssertionError(f"{what} did not happen within {max_s:g} s of station time")

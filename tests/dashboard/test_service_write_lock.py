@@ -92,7 +92,7 @@ def _recording(clinic, patient):
 def _step_for(clinic, seconds: float) -> None:
     end_ns = clinic.station.clock.monotonic_ns() + int(seconds * 1e9)
     while clinic.station.clock.monotonic_ns() < end_ns:
-        clinic.service.step()
+        clinic.step()
 
 
 def test_a_lock_held_for_seconds_during_a_recording_delays_its_commits_and_loses_nothing(store, patient, clock):
@@ -138,7 +138,7 @@ def test_stop_while_the_lock_is_held_stores_the_trial_once_it_is_free(store, pat
     _step_for(clinic, 3.0)
     timer = other.release_after(1.0)  # the stop's commit waits for it (several busy timeouts)
     stopping = clinic.service.submit("stop_trial")
-    clinic.service.step()  # carries out the stop, then stores the trial: waits for the lock
+    clinic.step()  # carries out the stop, then stores the trial: waits for the lock
     timer.join()
     stopping.result(0)  # the stop was carried out, not refused
     clinic.step_until(lambda: "trial_stored" in clinic.kinds(), "the stopped trial being stored")
@@ -192,7 +192,7 @@ def test_stop_under_the_lock_does_not_hold_the_loop_and_the_page_is_told_saving_
     other.hold()
     _step_for(clinic, 2.0)
     stopping = clinic.service.submit("stop_trial")
-    clinic.service.step()  # carries out the stop: the finish cannot get the lock
+    clinic.step()  # carries out the stop: the finish cannot get the lock
     stopping.result(0)
     assert [e.data["message"] for e in clinic.events if e.kind in ("trial_saving", "fault")] == [
         "Saving the trial: another program (an administrator's command?) is using the station's database. The station "

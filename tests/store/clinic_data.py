@@ -47,10 +47,13 @@ def make_frames(n: int, start_seq: int = 0, rate_hz: float = 100.0, seed: int = 
 
 def record(writer, mono, seconds: float, seq: int) -> int:
     """Append ``seconds`` of 100-Hz frames to a trial writer in 0.1-s batches, the simulated clock ``mono``
-    advancing; returns the next seq."""
+    advancing; returns the next seq. After each append the commit it handed to the committer thread is
+    waited for and its outcome taken (``wait_commit``: what the next append would find on a station,
+    where 0.1 s is time enough for a commit; a fault's error is raised here)."""
     for _ in range(round(seconds * 10)):
         mono.advance_ns(100_000_000)
         writer.append(make_frames(10, seq))
+        writer.wait_commit()
         seq += 10
     return seq
 

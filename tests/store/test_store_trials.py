@@ -27,7 +27,8 @@ def test_frames_are_committed_at_most_half_a_second_apart(store, session, mono):
     seq = 0
     for _ in range(40):  # 4 s of 0.1 s batches
         mono.advance_ns(100_000_000)
-        writer.append(make_frames(10, seq))
+        writer.append(make_frames(10, seq))  # hands a commit to the committer thread every 0.5 s, not waiting
+        writer.wait_commit()  # the committer has done it (on a station, well before the next append 0.1 s later)
         seq += 10
         # never more than 0.5 s (50 frames) appended but not yet durable
         assert writer.frames_appended - committed_frames(store, writer.trial_id) < 50

@@ -28,6 +28,7 @@ def long_trial(store, session, mono):
     for start in range(0, len(frames), 100):
         mono.advance_ns(1_000_000_000)
         writer.append(frames[start : start + 100])
+        writer.wait_commit()  # the committer thread done with it, as on a station before the next append 1 s later
     writer.finish(None, True)
     return writer.trial_id, frames
 
