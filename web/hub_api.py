@@ -472,7 +472,22 @@ def _stations_page(**extra):
     from station.sync.hub import GET_LOOKUPS_END, OLD_LOOKUP_WORDS
 
     return render_template("dashboard/hub_stations.html", stations=hub().stations(), is_admin=True, page="admin",
-                           old_lookup_words=OLD_LOOKUP_WORDS, get_lookups_end=GET_LOOKUPS_END, **extra)
+                           old_lookup_words=OLD_LOOKUP_WORDS, get_lookups_end=GET_LOOKUPS_END, local_time=_local_time,
+                           **extra)
+
+
+def _local_time(when) -> str:
+    """A time the hub stored (ISO 8601 text, as ``2026-12-06T02:10:33.123+00:00``; or a datetime) as the pages say
+    times: to the minute in the clinic's time zone (:func:`station.store.timefmt.local_minute`, ``2026-12-06 13:10
+    AEDT``); text that is not a time, as it is."""
+    from datetime import datetime
+
+    from station.store.timefmt import local_minute
+
+    try:
+        return local_minute(when.timestamp() if isinstance(when, datetime) else str(when))
+    except ValueError:
+        return str(when)
 
 
 @bp.post("/hub/stations/<name>/confirm-restore")
