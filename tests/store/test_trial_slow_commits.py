@@ -5,8 +5,8 @@ commits are stored in order, the end after the frames; a full disk or an I/O err
 trial once, in words, at the writer's next call; the store's closing stores what was handed over
 (bounded); a commit that has not finished in MAX_UNCOMMITTED_S ends the trial (what a crash could lose).
 
-The slow card is a COMMIT of the store's writer connection that waits for the test to let it go (a gate,
-at most GATE_S): no test asserts a time. On the old code every commit ran in the appending thread, so
+The slow card is a COMMIT of the store's writer connection that waits for the test to let it go
+(tests/failing_card.py's GatedCard): no test asserts a time. On the old code every commit ran in the appending thread, so
 the append that made it waited for the gate and returned after the commit. On the station's SQLite only.
 """
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -32,39 +31,9 @@ from station.store.store import Store
 from station.store.trials import MAX_UNCOMMITTED_S, STORAGE_FAILED_REASON
 
 from clinic_data import CHEAP_COST, assert_same_frames, make_frames, metrics_doc, record
+from failing_card import GATE_S, GatedCard
 
 CAL = {"method": "nominal", "n_per_count": [0.01, 0.01, 0.01, 0.01]}
-GATE_S = 3.0
-"""The longest a gated COMMIT waits for the test (the old code, waiting in the append, fails after it)."""
-
-
-class GatedCard:
-    """The store's writer connection on a card whose COMMITs wait for ``release`` while ``slow`` (at most
-    GATE_S), or fail with ``error`` (SQLite's words for EIO or a full disk) when it is set."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn, self.slow, self.error = conn, False, None
-        self.release = threading.Event()
-        self.in_commit = threading.Event()  # a COMMIT is waiting at the gate now
-        self.commit_threads: set[str] = set()
-
-    def execute(self, sql, *args):
-        if sql == "COMMIT":
-            self.commit_threads.add(threading.current_thread().name)
-            if self.error is not None:
-                raise sqlite3.OperationalError(self.error)
-            if self.slow:
-                self.in_commit.set()
-                try:
-                    self.release.wait(GATE_S)
-                finally:
-                    self.in_commit.clear()
-        return self.conn.execute(sql, *args)
-
-    def __getattr__(self, name):
-        return getattr(self.conn, name)
-
-
 @pytest.fixture
 def backend() -> str:
     """The store of tests/store/conftest.py on the station's SQLite only (a slow SD card is a station's)."""
