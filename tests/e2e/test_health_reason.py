@@ -48,3 +48,30 @@ def test_a_tap_on_the_health_chip_says_why_the_station_is_degraded(station_for, 
     chip.click()
     wait(phone, "the reason to hide", lambda d: not reason.is_displayed(), timeout_s=5)
     assert chip.get_attribute("aria-expanded") == "false"
+
+    # A station that cannot measure says so in words a clinician reads in a second (they read "Station no data" and
+    # "Station down"); the tap says why, in the station's reasons, and what to do. The chip is given the health
+    # documents the station serves (station/acquire/source.py, the page's own when /healthz does not answer) as the
+    # live page gives it its stream's (Station.followHealth: no poll draws over them).
+    said = {}
+    for size in (TABLET, PHONE):
+        set_size(phone, size)
+        for state, why in (("nodata", "no data: the acquisition has sent no frames for 4 s"),
+                           ("down", "acquisition not responding (last report 5 s ago)"),
+                           ("down", "the station does not answer")):
+            phone.execute_script("Station.followHealth(); Station.showHealth({state: arguments[0], reason: arguments[1]});",
+                                 state, why)
+            chip.click()
+            said[why] = (chip.text, wait(phone, "the reason", lambda d: reason.is_displayed() and reason.text, timeout_s=5))
+            assert phone.execute_script(WITHIN_THE_SCREEN), f"the reason runs off the screen at {size}"
+            phone.save_screenshot(str(shots / f"health-{state}-{size[0]}x{size[1]}.png"))
+            chip.click()
+    no_frames, not_responding, no_answer = said.values()
+    assert no_frames == ("No readings", "No readings: The acquisition has sent no frames for 4 s. A trial cannot be "
+                         "started until readings come back (usually within a minute, by themselves); if they do not, "
+                         "check the plate's cable and restart the station."), no_frames
+    assert not_responding[0] == no_answer[0] == "Cannot measure", said
+    assert not_responding[1].startswith("Cannot measure: Acquisition not responding (last report 5 s ago). No trial "
+                                        "can be recorded now. If this lasts more than a minute, check the plate's "
+                                        "cable and restart the station."), not_responding
+    assert no_answer[1].startswith("Cannot measure: The station does not answer. No trial can be recorded now."), no_answer

@@ -124,7 +124,7 @@ TOP_BUTTONS = {
     "trial": ("trial-title", " · ", ("export-csv", "export-json", "export-zip", "export-fhir")),
 }
 HEADER = "header nav a, header nav button, #health-chip"
-HEALTH_WORDS = ("Station …", "Station OK", "Needs attention", "Station down", "Station no data", "Station offline")
+HEALTH_WORDS = ("Station …", "Station OK", "Needs attention", "Cannot measure", "No readings", "Station offline")
 
 
 def _places(driver, ids: tuple[str, ...]) -> dict:

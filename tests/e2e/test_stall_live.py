@@ -41,7 +41,7 @@ READ_WITH_HEALTHZ = """const done = arguments[0];
     .catch((e) => done({...page, healthz: String(e)}));"""
 
 
-STALLED_STRIP = {"no data": "Station no data", "down": "Station down"}
+STALLED_STRIP = {"no data": "No readings", "down": "Cannot measure"}
 """The live page's status strip during a stall, and the header chip that says the same."""
 
 GREY = "rgb(154, 165, 177)"

@@ -310,9 +310,19 @@ const Station = (() => {
   const chip = document.getElementById("health-chip");
   const reasonLine = document.getElementById("health-reason");
 
+  /* What a clinician does about a station that cannot measure, said after its reason: the chip's words name the
+     state ("No readings", "Cannot measure"), the tap says why and what to do. */
+  const HEALTH_TO_DO = {
+    nodata: "A trial cannot be started until readings come back (usually within a minute, by themselves); if they do not, check the plate's cable and restart the station.",
+    down: "No trial can be recorded now. If this lasts more than a minute, check the plate's cable and restart the station.",
+  };
+
   function healthReasonWords(state, reason) {
-    if (reason) return capitalise(reason); // (it ends the sentence with its period)
-    return state === "ok" ? "The station is working normally." : "The station has not said why yet.";
+    // (the station's "no data: ..." reason: the chip's "No readings" says it already)
+    const why = String(reason || "").replace(/^no data:\s*/i, "").trim();
+    const said = why ? capitalise(why) // (it ends the sentence with its period)
+      : state === "ok" ? "The station is working normally." : "The station has not said why yet.";
+    return HEALTH_TO_DO[state] ? said + " " + HEALTH_TO_DO[state] : said;
   }
 
   function showHealth(doc) {
@@ -320,7 +330,9 @@ const Station = (() => {
     chip.dataset.state = doc.state || "unknown";
     // "degraded" (the station measures, something needs someone: a refused backup, a card filling up) in the words a
     // clinician reads at a glance, the reason a tap away; the health document's state stays "degraded" (tools read it)
-    const words = { ok: "Station OK", degraded: "Needs attention", down: "Station down", nodata: "Station no data",
+    // "nodata" (no frame for over a second: the acquisition stalled or restarts) and "down" (the acquisition does not
+    // answer, no load cell answers, or the station cannot be reached) say what they mean for a test, the state stays
+    const words = { ok: "Station OK", degraded: "Needs attention", down: "Cannot measure", nodata: "No readings",
       offline: "Station offline", unknown: "Station …" }[doc.state] || "Station ?";
     chip.textContent = words;
     chip.title = doc.reason || words;
@@ -451,7 +463,7 @@ const Station = (() => {
 
   function init() {
     document.addEventListener("input", patternWords, true);
-    // every 2 s (/healthz costs ~1.5 ms): a stall of the acquisition reads "Station no data" here
+    // every 2 s (/healthz costs ~1.5 ms): a stall of the acquisition reads "No readings" here
     // within ~3 s (its health says nodata after 1 s), as the live view says it after 1 s
     if (chip) { pollHealth(); pollTimer = setInterval(pollHealth, HEALTH_POLL_MS); }
     if (notice) {
