@@ -317,23 +317,32 @@ const Station = (() => {
     down: "No trial can be recorded now. If this lasts more than a minute, check the plate's cable and restart the station.",
   };
 
-  function healthReasonWords(state, reason) {
-    // (the station's "no data: ..." reason: the chip's "No readings" says it already)
+  /* The station's reason as a sentence, its "no data: ..." prefix left out (the chip's "No readings" says it already):
+     the chip's tap and the live page's status strip. */
+  function healthWhy(reason) {
     const why = String(reason || "").replace(/^no data:\s*/i, "").trim();
-    const said = why ? capitalise(why) // (it ends the sentence with its period)
-      : state === "ok" ? "The station is working normally." : "The station has not said why yet.";
+    return why ? capitalise(why) : "";
+  }
+
+  function healthReasonWords(state, reason) {
+    const said = healthWhy(reason) // (it ends the sentence with its period)
+      || (state === "ok" ? "The station is working normally." : "The station has not said why yet.");
     return HEALTH_TO_DO[state] ? said + " " + HEALTH_TO_DO[state] : said;
   }
+
+  /* The station's state in the words of the header's chip and of the live page's status strip beside it (live.js:
+     one place for them). "degraded" (the station measures, something needs someone: a refused backup, a card filling
+     up) in the words a clinician reads at a glance, the reason a tap away; the health document's state stays
+     "degraded" (tools read it). "nodata" (no frame for over a second: the acquisition stalled or restarts) and "down"
+     (the acquisition does not answer, no load cell answers, or the station cannot be reached) say what they mean for
+     a test, the state stays. */
+  const healthWords = (state) => ({ ok: "Station OK", degraded: "Needs attention", down: "Cannot measure",
+    nodata: "No readings", offline: "Station offline", unknown: "Station …" }[state] || "Station ?");
 
   function showHealth(doc) {
     if (!chip || !doc) return;
     chip.dataset.state = doc.state || "unknown";
-    // "degraded" (the station measures, something needs someone: a refused backup, a card filling up) in the words a
-    // clinician reads at a glance, the reason a tap away; the health document's state stays "degraded" (tools read it)
-    // "nodata" (no frame for over a second: the acquisition stalled or restarts) and "down" (the acquisition does not
-    // answer, no load cell answers, or the station cannot be reached) say what they mean for a test, the state stays
-    const words = { ok: "Station OK", degraded: "Needs attention", down: "Cannot measure", nodata: "No readings",
-      offline: "Station offline", unknown: "Station …" }[doc.state] || "Station ?";
+    const words = healthWords(doc.state);
     chip.textContent = words;
     chip.title = doc.reason || words;
     if (reasonLine) reasonLine.textContent = words + ": " + healthReasonWords(doc.state, doc.reason);
@@ -474,5 +483,5 @@ const Station = (() => {
   }
 
   init();
-  return { api, el, fmt, fmtSig, num, quantity, eachOf, walkedTime, clockTime, timeHeld, change, changeUnit, listed, beltSpeed, beltChange, beltSpeedFromKmh, mdcVerdictTag, shortCite, cutoffTagClass, cutoffReference, when, clock, sessionName, showError, showFieldErrors, capitalise, ordinal, ApiError, showHealth, followHealth, sessionLeft, goToLogin };
+  return { api, el, fmt, fmtSig, num, quantity, eachOf, walkedTime, clockTime, timeHeld, change, changeUnit, listed, beltSpeed, beltChange, beltSpeedFromKmh, mdcVerdictTag, shortCite, cutoffTagClass, cutoffReference, when, clock, sessionName, showError, showFieldErrors, capitalise, ordinal, ApiError, showHealth, healthWords, healthWhy, followHealth, sessionLeft, goToLogin };
 })();

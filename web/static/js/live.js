@@ -89,32 +89,30 @@
     if (shown.key !== state.shownKey) showStationState(shown);
   }
 
-  /* The station's state as this page shows it, in its status strip and in the header's chip alike
-     (one truth: the chip stops polling /healthz here, Station.followHealth). The stream down: "offline"
-     (this page cannot reach the station; the words fit a phone's header). Connected but no frame for
+  /* The station's state as this page shows it, in its status strip and in the header's chip alike, in the
+     chip's words (one truth: the chip stops polling /healthz here, Station.followHealth; Station.healthWords).
+     The stream down: "offline" (this page cannot reach the station). Connected but no frame for
      STALE_MS, or the station's health saying "nodata" (its newest frame over NO_FRAMES_S = 1 s old,
-     station/acquire/source.py, what /healthz tells every other page): "no data" (the acquisition
-     stalled or is restarting; its health report says "down" once it is HEALTH_STALE_S = 3 s old,
-     acquisition not responding). Else the station's health document (every second). */
+     station/acquire/source.py, what /healthz tells every other page): "nodata", "No readings" (the acquisition
+     stalled or is restarting; its health report says "down", "Cannot measure", once it is HEALTH_STALE_S = 3 s
+     old, acquisition not responding). Else the station's health document (every second). */
   function stationState() {
     const h = state.health || {};
-    if ($("conn").dataset.state === "connecting") return { key: "unknown", strip: "…", reason: "connecting to the station" };
+    if ($("conn").dataset.state === "connecting") return { key: "unknown", reason: "connecting to the station" };
     if ($("conn").dataset.state !== "open") {
-      return { key: "offline", strip: "offline",
-        reason: "this page lost its connection to the station; it reconnects by itself" };
+      return { key: "offline", reason: "this page lost its connection to the station; it reconnects by itself" };
     }
     if ((state.stale || h.state === "nodata") && h.state !== "down") {
       const silent = state.stale && state.lastFrameAt ? Math.floor((performance.now() - state.lastFrameAt) / 1000) : null;
-      return { key: "nodata", strip: "no data", reason: silent === null ? h.reason || "no data"
+      return { key: "nodata", reason: silent === null ? h.reason || "no data"
         : `no data: the acquisition has sent no frames for ${silent} s` };
     }
-    return { key: h.state || "unknown", strip: { ok: "OK", degraded: "needs attention", down: "down" }[h.state] || "?",
-      reason: h.reason || "" };
+    return { key: h.state || "unknown", reason: h.reason || "" };
   }
 
   function showStationState(shown) {
     state.shownKey = shown.key;
-    $("h-state").textContent = shown.strip;
+    $("h-state").textContent = Station.healthWords(shown.key);
     $("h-state").className = shown.key === "ok" ? "" : "bad";
     Station.showHealth({ state: shown.key, reason: shown.reason });
   }
@@ -154,7 +152,7 @@
     const h = doc.health || {};
     state.health = h;
     showStationState(stationState());
-    $("h-reason").textContent = h.reason || "";
+    $("h-reason").textContent = Station.healthWhy(h.reason); // (as the chip's tap says it)
     if ((state.stale || h.state === "nodata") && h.state !== "down") return; // no frames: the values would be old
     const rate = h.rate_hz || {};
     $("h-rate").textContent = rate.measured === null || rate.measured === undefined ? "–" : fmt(rate.measured, 1);
