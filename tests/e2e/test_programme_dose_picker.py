@@ -248,6 +248,15 @@ def test_the_treadmill_history_joins_no_sessions_of_another_plan_or_belt_speed(r
         assert any("30 min planned, belt 1.5 km/h" in t for t in titles), titles
         driver.execute_script("arguments[0].scrollIntoView()", card)
         driver.save_screenshot(str(shots / f"treadmill-history-plans-{name}.png"))
+        # the cadence the same way (it was one line through the three plans), its change said by its own rule
+        cadence = css(driver, '.history-chart[data-protocol="backward-treadmill"][data-metric="cadence_steps_min"]')[0]
+        wait(driver, "its points", lambda d: len(cadence.find_elements("css selector", "circle.point")) == 3)
+        path = cadence.find_element("css selector", "svg.chart.history path").get_attribute("d")
+        assert path.count("M") == 3 and "L" not in path, path
+        assert cadence.find_element("css selector", ".plans-apart").text == (
+            "Sessions of another plan or belt speed are not joined by a line."), cadence.text
+        driver.execute_script("arguments[0].scrollIntoView()", cadence)
+        driver.save_screenshot(str(shots / f"treadmill-history-cadence-{name}.png"))
         assert page_width(driver) <= size[0]
 
 
