@@ -227,13 +227,14 @@ class LeanMachine(TrialMachine):
         before = np.concatenate(list(self._before)) if self._before else None
         self._before.clear()
         super()._start_recording(t0_ns)
-        start_ns = t0_ns - int(round(self.ready_s * 1e9))
         centre = None
         if before is not None:
-            before = before[(before["t_ns"] >= start_ns) & (before["t_ns"] < t0_ns)]
+            # the ready phase's slots, on the sample grid as the lean's (the frames' wake times may be late)
+            g = self._grid(before)
+            before = before[(g >= self._t0_g - int(round(self.ready_s * 1e9))) & (g < self._t0_g)]
             if len(before):
                 self._append(before)
-                tail = before[before["t_ns"] >= t0_ns - int(0.5e9)]
+                tail = before[self._grid(before) >= self._t0_g - int(0.5e9)]
                 if len(tail) and np.isfinite(tail["ap_cm"]).all() and np.isfinite(tail["ml_cm"]).all():
                     centre = {"ap_cm": round(float(tail["ap_cm"].mean()), 3), "ml_cm": round(float(tail["ml_cm"].mean()), 3)}
         u_ap, u_ml = DIRECTION_VECTORS[self.direction]
@@ -294,7 +295,7 @@ class LeanMachine(TrialMachine):
             columns, gaps = bridge_gaps(grid, fs, *columns)
         ap, ml, fz, fl, fr, bl, br = columns
         time_s = np.arange(len(ap)) / fs
-        go_s = round((self._t0_ns - int(rec["t_ns"][0])) * fs / 1e9) / fs
+        go_s = round((self._t0_g - self._g(0)) * fs / 1e9) / fs
         if go_s < 1.0:
             raise LimitsOfStabilityError(f"only {max(go_s, 0):.2f} s were recorded before the go signal; "
                                          "the patient must stand still for at least 1 s first")

@@ -10,10 +10,23 @@
                                                                    checking --> done (result)
 
 One :class:`TrialMachine` runs one trial. It is fed frames (:meth:`TrialMachine.feed`) by
-whoever reads the :class:`~station.acquire.source.FrameSource` (the protocol runner), and every
-decision is timed by the frames' own ``t_ns`` timestamps; the clock time passed to ``feed`` is
-used only to notice that frames have stopped coming. There is no wall clock and no sleeping here:
-under the simulated clock a 30 s trial runs as fast as the frames can be made.
+whoever reads the :class:`~station.acquire.source.FrameSource` (the protocol runner). There is no
+wall clock and no sleeping here: under the simulated clock a 30 s trial runs as fast as the frames
+can be made.
+
+Two kinds of time (DESIGN.md §3, time base):
+
+* **Grid time**, a frame's place on the sample grid, ``seq × period``: everything that counts time
+  inside the measurement: the 2 s of steady load that start the countdown, the countdown, the
+  trial's start and the end of its planned duration (from the start or, in single-leg stance, from
+  lift-off), the lift-off time-out, the settling time after a step or a fall, and every time in the
+  result (times held, ``at_s``, ``recorded_s``). So a 30-s trial at 100 Hz spans exactly 3000 sample
+  slots (frames recorded + frames lost) however late the loop woke for the frames at its edges, and
+  its times are those of its trial CSV's ``time_s``.
+* **Wake time** (the frames' ``t_ns``, the clock time passed to ``feed``): the waits that are about
+  the clinic's time, not the recording's: how long nobody stood still on the plate
+  (``waiting_timeout_s``) and how long no frame came (``no_frames_timeout_s``: the plate or the loop
+  silent in real time, which no frame's ``seq`` can tell).
 
 Every state change and everything worth showing or sounding is published on the
 :class:`~station.protocols.events.EventBus` (see that module for the event kinds).
@@ -214,13 +227,19 @@ class TrialMachine:
         self.result: TrialResult | None = None
         self.abort_reason = ""
         self._now_ns = 0
+        # Grid time (see the module docstring): a frame's place on the sample grid is seq × period,
+        # in ns relative to seq 0 (g below); the grid's origin on the clock is only needed to say
+        # when the trial started (start_ns): the least t_ns − g of the frames seen, as the loop
+        # wakes at its deadline or later.
+        self._period_ns = round(1e9 / self.rate_hz)  # as the acquisition loop's period
+        self._grid_origin_ns: int | None = None
         self._state_since_ns = 0
         # waiting
-        self._window: deque[tuple[int, float, float]] = deque()
-        self._last_bad_ns: int | None = None
+        self._window: deque[tuple[int, float, float]] = deque()  # (g, fz, ml)
+        self._last_bad_g: int | None = None
         self._baseline_ml_cm = 0.0
         # countdown
-        self._countdown_end_ns = 0
+        self._countdown_end_g = 0
         self._countdown_announced = 0
         self._countdown_bad = 0
         # recording
@@ -229,9 +248,11 @@ class TrialMachine:
         self._n = 0
         self._drained = 0
         self._reader_missed = 0
-        self._t0_ns = 0
-        self._end_ns = 0
-        self._last_frame_ns: int | None = None
+        self._t0_ns = 0  # the start signal on the clock (the grid's, estimated from the frames)
+        self._t0_g = 0  # the start signal on the grid: the trial's first sample slot, seq × period
+        self._end_g = 0  # the planned duration's end on the grid (slots before it are recorded)
+        self._ended_on_grid = False  # ended by reaching _end_g (its last slots, if missing, were lost)
+        self._last_frame_ns: int | None = None  # wake time of the last frame recorded
         self._progress_s = 0
         self._checked = 0
         self._liftoff_candidate: int | None = None
@@ -240,7 +261,7 @@ class TrialMachine:
         self._event_kind = ""  # "load", "step", "touchdown", "fault", "operator_end"
         self._fault_issue: QualityIssue | None = None
         self._stop_issue: QualityIssue | None = None
-        self._pending_end_ns: int | None = None
+        self._pending_end_g: int | None = None
         self._operator_reason = ""
 
     # -- public commands -----------------------------------------------------------------------
@@ -319,6 +340,8 @@ class TrialMachine:
             self._now_ns = max(self._now_ns, int(now_ns))
         if len(frames):
             self._now_ns = max(self._now_ns, int(frames["t_ns"][-1]))
+            origin = int((frames["t_ns"].astype(np.int64) - self._grid(frames)).min())
+            self._grid_origin_ns = origin if self._grid_origin_ns is None else min(self._grid_origin_ns, origin)
         if self.state == TrialState.RECORDING:
             self._reader_missed += int(missed)
         i = 0
@@ -330,6 +353,7 @@ class TrialMachine:
                 i = self._feed_countdown(frames, i)
             else:
                 i = self._feed_recording(frames, i)
+        # Wake time: the clinic's wait for the patient, and frames that stopped coming in real time.
         if self.state == TrialState.WAITING:
             timeout_s = self.settings.waiting_timeout_s
             if timeout_s > 0 and self._now_ns - self._state_since_ns > timeout_s * 1e9:
@@ -337,7 +361,7 @@ class TrialMachine:
         elif self.state == TrialState.RECORDING and self._last_frame_ns is not None:
             silent_s = (self._now_ns - self._last_frame_ns) / 1e9
             if silent_s > self.settings.no_frames_timeout_s:
-                at_s = (self._last_frame_ns - self._t0_ns) / 1e9
+                at_s = self._at_s(self._n - 1)
                 self._fault_issue = QualityIssue(
                     "no_data",
                     f"The plate stopped sending data {max(at_s, 0.0):.1f} s into the trial (nothing for "
@@ -361,7 +385,7 @@ class TrialMachine:
 
     def _enter_waiting(self, message: str) -> None:
         self._window.clear()
-        self._last_bad_ns = None
+        self._last_bad_g = None
         self._set_state(TrialState.WAITING, message=message)
 
     def _abort(self, reason: str) -> None:
@@ -374,7 +398,7 @@ class TrialMachine:
         half_period_ns = int(0.5e9 / self.rate_hz)
         known = self.known_body_weight_n
         for j in range(i, len(frames)):
-            t = int(frames["t_ns"][j])
+            t = int(frames["seq"][j]) * self._period_ns  # grid time: 2 s of samples, however late they came
             fz = float(frames["fz_n"][j])
             ok = (
                 math.isfinite(fz)
@@ -383,13 +407,13 @@ class TrialMachine:
                 and (known is None or abs(fz - known) <= s.body_weight_tolerance_fraction * known)
             )
             if not ok:
-                self._last_bad_ns = t
+                self._last_bad_g = t
                 self._window.clear()
                 continue
             self._window.append((t, fz, float(frames["ml_cm"][j])))
             while self._window[0][0] < t - stable_ns:
                 self._window.popleft()
-            if self._last_bad_ns is not None and self._last_bad_ns >= t - stable_ns:
+            if self._last_bad_g is not None and self._last_bad_g >= t - stable_ns:
                 continue
             if t - self._window[0][0] < stable_ns - half_period_ns:
                 continue
@@ -400,24 +424,28 @@ class TrialMachine:
             self.body_weight_n = sum(loads) / len(loads)
             mls = [w[2] for w in self._window if math.isfinite(w[2])]
             self._baseline_ml_cm = sum(mls) / len(mls) if mls else 0.0
-            self._now_ns = max(self._now_ns, t)
-            self._start_countdown(t)
+            self._now_ns = max(self._now_ns, int(frames["t_ns"][j]))
+            if self._start_countdown(t):
+                return j  # no countdown: this frame is the trial's first
             return j + 1
         return len(frames)
 
-    def _start_countdown(self, t_ns: int) -> None:
+    def _start_countdown(self, g: int) -> bool:
+        """Start the countdown at grid time ``g`` (the frame that completed a steady stance); True
+        when there is none and the recording started at that frame."""
         countdown_s = self.plan.protocol.countdown_s
-        self._countdown_end_ns = t_ns + int(round(countdown_s * 1e9))
+        self._countdown_end_g = g + int(round(countdown_s * 1e9))
         self._countdown_bad = 0
         self._set_state(TrialState.COUNTDOWN, body_weight_n=round(self.body_weight_n, 1), countdown_s=countdown_s)
         self._countdown_announced = 0
         if countdown_s > 0:
-            self._announce_countdown(t_ns)
-        else:
-            self._start_recording(t_ns)
+            self._announce_countdown(g)
+            return False
+        self._start_recording(self._clock_ns(g))
+        return True
 
-    def _announce_countdown(self, t_ns: int) -> None:
-        remaining = math.ceil((self._countdown_end_ns - t_ns) / 1e9 - 1e-9)
+    def _announce_countdown(self, g: int) -> None:
+        remaining = math.ceil((self._countdown_end_g - g) / 1e9 - 1e-9)
         if remaining >= 1 and remaining != self._countdown_announced:
             self._countdown_announced = remaining
             self.bus.publish("countdown", remaining_s=remaining, **self.plan.describe())
@@ -427,15 +455,15 @@ class TrialMachine:
         need = max(2, math.ceil(s.sustain_s * self.rate_hz))
         bw = self.body_weight_n
         for j in range(i, len(frames)):
-            t = int(frames["t_ns"][j])
-            if t >= self._countdown_end_ns:
-                self._start_recording(self._countdown_end_ns)
+            t = int(frames["seq"][j]) * self._period_ns  # grid time: the countdown is the trial's start
+            if t >= self._countdown_end_g:
+                self._start_recording(self._clock_ns(self._countdown_end_g))
                 return j
             fz = float(frames["fz_n"][j])
             if not (math.isfinite(fz) and s.unload_fraction * bw <= fz <= s.overload_fraction * bw):
                 self._countdown_bad += 1
                 if self._countdown_bad >= need:
-                    self._now_ns = max(self._now_ns, t)
+                    self._now_ns = max(self._now_ns, int(frames["t_ns"][j]))
                     self._enter_waiting("The patient moved during the countdown; waiting for a steady stance again.")
                     return j + 1
             else:
@@ -444,18 +472,39 @@ class TrialMachine:
         return len(frames)
 
     def _start_recording(self, t0_ns: int) -> None:
+        """Start recording at the start signal ``t0_ns``, on the clock (:meth:`_clock_ns` of the
+        start's grid time)."""
         self._t0_ns = t0_ns
-        self._end_ns = t0_ns + int(round(self.plan.duration_s * 1e9))
+        self._t0_g = t0_ns - self._grid_origin_ns
+        self._end_g = self._t0_g + int(round(self.plan.duration_s * 1e9))
         if self.plan.condition.single_leg:
             # The hold is timed from lift-off; allow the lift-off time on top of the duration.
-            self._end_ns += int(round(self.settings.liftoff_timeout_s * 1e9))
+            self._end_g += int(round(self.settings.liftoff_timeout_s * 1e9))
         self._progress_s = 0
         self._set_state(TrialState.RECORDING, duration_s=self.plan.duration_s)
 
+    # -- grid time -------------------------------------------------------------------------------
+    def _grid(self, frames: np.ndarray) -> np.ndarray:
+        """Grid time of ``frames``, ns from seq 0 (int64)."""
+        return frames["seq"].astype(np.int64) * self._period_ns
+
+    def _g(self, index: int) -> int:
+        """Grid time of recorded frame ``index``, ns from seq 0."""
+        return int(self._rec["seq"][index]) * self._period_ns
+
+    def _clock_ns(self, g: int) -> int:
+        """Grid time ``g`` on the clock (where the loop's deadline for it was)."""
+        return self._grid_origin_ns + g
+
+    def _at_s(self, index: int) -> float:
+        """Recorded frame ``index``'s time from the start signal, s, on the grid (its trial CSV's
+        ``time_s``)."""
+        return (self._g(index) - self._t0_g) / 1e9
+
     def _rec_time_s(self) -> float:
         if self._n:
-            return (int(self._rec["t_ns"][self._n - 1]) - self._t0_ns) / 1e9
-        return max(0.0, (self._now_ns - self._t0_ns) / 1e9)
+            return self._at_s(self._n - 1)
+        return max(0.0, (self._now_ns - self._t0_ns) / 1e9)  # nothing recorded: the clock's time
 
     def _append(self, frames: np.ndarray) -> None:
         need = self._n + len(frames)
@@ -468,23 +517,24 @@ class TrialMachine:
         self._last_frame_ns = int(frames["t_ns"][-1])
 
     def _feed_recording(self, frames: np.ndarray, i: int) -> int:
-        t = frames["t_ns"][i:].astype(np.int64)
-        end_ns = self._pending_end_ns if self._pending_end_ns is not None else self._end_ns
-        take = int(np.searchsorted(t, end_ns, side="left"))
+        t = self._grid(frames[i:])  # the trial's slots end on the grid, not when the loop woke
+        end_g = self._pending_end_g if self._pending_end_g is not None else self._end_g
+        take = int(np.searchsorted(t, end_g, side="left"))
         chunk = frames[i : i + take]
         if len(chunk):
             start = self._n
             self._append(chunk)
             self._publish_progress()
-            if self._pending_end_ns is None:
+            if self._pending_end_g is None:
                 self._check_online(start)
         if self.state != TrialState.RECORDING:
             return len(frames)
-        if self._pending_end_ns is not None:
-            if take < len(t) or self._last_frame_ns is not None and self._last_frame_ns >= self._pending_end_ns:
+        if self._pending_end_g is not None:
+            if take < len(t) or self._n and self._g(self._n - 1) >= self._pending_end_g:
                 self._finish()
                 return len(frames)
         elif take < len(t):
+            self._ended_on_grid = True
             self._finish()  # reached the end of the duration
             return len(frames)
         return i + take
@@ -504,7 +554,7 @@ class TrialMachine:
         fault = find_sensor_fault(rec[start:])
         if fault is not None:
             index, code, words = start + fault[0], fault[1], fault[2]
-            at_s = (int(rec["t_ns"][index]) - self._t0_ns) / 1e9
+            at_s = self._at_s(index)
             self._fault_issue = QualityIssue(code, f"Sensor fault after {at_s:.1f} s: {words}. "
                                              f"Check the plate and its cable, then repeat the {what}.", at_s)
             self._finish()
@@ -515,8 +565,7 @@ class TrialMachine:
         if load is not None:
             self._event = _shift(load, lo)
             self._event_kind = "load"
-            confirm_ns = int(rec["t_ns"][min(self._event.confirmed_index, self._n - 1)])
-            self._pending_end_ns = confirm_ns + int(SETTLE_S * 1e9)
+            self._pending_end_g = self._g(min(self._event.confirmed_index, self._n - 1)) + int(SETTLE_S * 1e9)
 
     def _check_online(self, start: int) -> None:
         """Look for a fault, a fall, a step, lift-off and touch-down in the newly recorded frames
@@ -543,7 +592,7 @@ class TrialMachine:
         index, kind, event = min(candidates, key=lambda c: c[0])
         if kind == "fault":
             _, code, words = fault
-            at_s = (int(rec["t_ns"][index]) - self._t0_ns) / 1e9
+            at_s = self._at_s(index)
             self._fault_issue = QualityIssue(code, f"Sensor fault after {at_s:.1f} s: {words}. "
                                              "Check the plate and its cable, then repeat the trial.", at_s)
             self._finish()
@@ -553,8 +602,7 @@ class TrialMachine:
         if self.plan.protocol.outcome == "time_held":
             at_s = self._hold_time_s(event.index)
             self.bus.publish("hold_ended", at_s=round(at_s, 3), reason=kind, **self.plan.describe())
-        confirm_ns = int(rec["t_ns"][min(event.confirmed_index, self._n - 1)])
-        self._pending_end_ns = confirm_ns + int(SETTLE_S * 1e9)
+        self._pending_end_g = self._g(min(event.confirmed_index, self._n - 1)) + int(SETTLE_S * 1e9)
 
     def _track_single_leg(self, rec: np.ndarray, lo: int, candidates: list) -> None:
         """Single-leg stance: find lift-off (the timer starts), then touch-down (the hold ends)."""
@@ -573,7 +621,7 @@ class TrialMachine:
                     self._finish()
                 return
             self._liftoff_candidate = found
-            self._end_ns = int(rec["t_ns"][found]) + int(round(self.plan.duration_s * 1e9))
+            self._end_g = self._g(found) + int(round(self.plan.duration_s * 1e9))
         touch = find_touchdown(raw, shift, self._liftoff_candidate, self.rate_hz, s)
         second = int(round(self.rate_hz))
         if self._liftoff_index is None and (touch is not None or self._n - self._liftoff_candidate >= second):
@@ -584,13 +632,23 @@ class TrialMachine:
 
     def _set_liftoff(self, index: int) -> None:
         self._liftoff_index = index
-        liftoff_ns = int(self._rec["t_ns"][index])
-        self._end_ns = liftoff_ns + int(round(self.plan.duration_s * 1e9))
-        self.bus.publish("liftoff", at_s=round((liftoff_ns - self._t0_ns) / 1e9, 3), **self.plan.describe())
+        self._end_g = self._g(index) + int(round(self.plan.duration_s * 1e9))
+        self.bus.publish("liftoff", at_s=round(self._at_s(index), 3), **self.plan.describe())
+
+    def _edge_slots_lost(self, judged_end: int) -> int:
+        """Slots of the trial before its first recorded frame, and (ended on the grid, every frame
+        judged) between its last recorded frame and the end of its planned time: lost, as a gap
+        inside it would be. With them a trial that ran its time counts exactly its slots."""
+        period = self._period_ns
+        lost = max(0, int(self._rec["seq"][0]) - -(-self._t0_g // period))  # the first slot at or after the start
+        if self._ended_on_grid and judged_end == self._n:
+            last_slot = -(-self._end_g // period) - 1  # the last seq before the end
+            lost += max(0, last_slot - int(self._rec["seq"][self._n - 1]))
+        return lost
 
     def _hold_time_s(self, end_index: int) -> float:
-        start_ns = int(self._rec["t_ns"][self._liftoff_index]) if self._liftoff_index is not None else self._t0_ns
-        return max(0.0, (int(self._rec["t_ns"][min(end_index, self._n - 1)]) - start_ns) / 1e9) if self._n else 0.0
+        start_g = self._g(self._liftoff_index) if self._liftoff_index is not None else self._t0_g
+        return max(0.0, (self._g(min(end_index, self._n - 1)) - start_g) / 1e9) if self._n else 0.0
 
     # -- the end ---------------------------------------------------------------------------------
     def _finish(self) -> None:
@@ -615,7 +673,7 @@ class TrialMachine:
         result = TrialResult(plan=plan, valid=True, end_reason="duration", body_weight_n=self.body_weight_n,
                              start_ns=self._t0_ns, samples=self._n)
         if self._n:
-            result.recorded_s = (int(rec["t_ns"][-1]) - self._t0_ns) / 1e9 + 1.0 / self.rate_hz
+            result.recorded_s = self._at_s(self._n - 1) + 1.0 / self.rate_hz
         issues: list[QualityIssue] = []
 
         # What ended the trial, and the part of it that is judged and analysed.
@@ -629,7 +687,7 @@ class TrialMachine:
                 if later is not None and later.code == "stepped_off":
                     event = LoadEvent("stepped_off", event.index, event.confirmed_index, later.value)
             judged_end = event.index
-            at_s = (int(rec["t_ns"][min(event.index, self._n - 1)]) - self._t0_ns) / 1e9 if self._n else 0.0
+            at_s = self._at_s(min(event.index, self._n - 1)) if self._n else 0.0
             if self._event_kind == "operator_end":
                 # the patient's hold ended, seen by the clinician (not the clinician stopping the test)
                 words = QualityIssue("operator_ended", f"The patient lost the test position after "
@@ -648,13 +706,16 @@ class TrialMachine:
         if self._stop_issue is not None:
             issues.append(self._stop_issue)
         judged = rec[:judged_end]
+        # The trial's slots the loop lost at its edges (it slept through them): before the first
+        # frame recorded, and, when it ran to its end on the grid, after the last.
+        edges = self._edge_slots_lost(judged_end) if len(judged) else 0
         issues.extend(i for i in check_recording(judged, rate_hz=self.rate_hz, duration_s=duration_s, t0_ns=self._t0_ns,
-                                                 settings=s, reader_missed=self._reader_missed)
+                                                 settings=s, reader_missed=self._reader_missed + edges)
                       if not any(i.code == other.code for other in issues))
         if len(judged) == 0 and self._fault_issue is None and self._stop_issue is not None:
             issues = [i for i in issues if i.code != "no_data"]
         lost = int(np.clip(np.diff(judged["seq"].astype(np.int64)) - 1, 0, None).sum()) if len(judged) > 1 else 0
-        result.lost_frames = lost + self._reader_missed
+        result.lost_frames = lost + self._reader_missed + edges
         if len(rec) and (rec["flags"].astype(np.int64) & int(FrameFlag.UNCALIBRATED)).any():
             result.warnings.append("Forces use the nominal load-cell data: the plate is not calibrated "
                                    "(run `balance-station calibrate`); absolute forces may be off by several per cent.")
@@ -664,7 +725,7 @@ class TrialMachine:
         if plan.condition.single_leg:
             if self._liftoff_index is not None:
                 start_index = self._liftoff_index
-                result.liftoff_s = (int(rec["t_ns"][start_index]) - self._t0_ns) / 1e9
+                result.liftoff_s = self._at_s(start_index)
         if outcome == "time_held" and (not plan.condition.single_leg or self._liftoff_index is not None):
             if result.hold_end is not None:
                 result.time_held_s = round(self._hold_time_s(judged_end), 3)
@@ -687,8 +748,8 @@ class TrialMachine:
         # Sway metrics of the analysed part.
         segment = rec[start_index:judged_end]
         if len(segment):
-            result.analysis_start_s = round((int(segment["t_ns"][0]) - self._t0_ns) / 1e9, 3)
-            result.analysis_end_s = round((int(segment["t_ns"][-1]) - self._t0_ns) / 1e9 + 1.0 / self.rate_hz, 3)
+            result.analysis_start_s = round(self._at_s(start_index), 3)
+            result.analysis_end_s = round(self._at_s(start_index + len(segment) - 1) + 1.0 / self.rate_hz, 3)
         seg_s = len(segment) / self.rate_hz
         if not result.valid:
             result.metrics_note = "Invalid trial: no sway measures."

@@ -177,7 +177,7 @@ class GameMachine(TrialMachine):
         if self._seq0 is None:
             # time_s on the sample grid (DESIGN.md §3), zero at the start signal.
             self._seq0 = int(frames["seq"][0])
-            self._time_zero_s = round((int(frames["t_ns"][0]) - self._t0_ns) * self.rate_hz / 1e9) / self.rate_hz
+            self._time_zero_s = round((int(frames["seq"][0]) * self._period_ns - self._t0_g) * self.rate_hz / 1e9) / self.rate_hz
         time_s = (frames["seq"].astype(np.int64) - self._seq0) / self.rate_hz + self._time_zero_s
         corners = np.column_stack([frames[c] for c in ("fl_n", "fr_n", "bl_n", "br_n")]).astype(float)
         share = None

@@ -38,12 +38,12 @@ def _nothing_lost_to_the_lock(trial: dict, clock) -> bool:
     """Every frame of the 30-s trial stored (3000 at 100 Hz); on a clock waking late, as a Pi under
     load, the acquisition itself loses the frames whose whole period it slept through (counted in
     ``frames_lost``: 4 with seed 7, with no lock held either; the loop before 2026-12-06 lost 6, and
-    dropped frames it had read), and those alone are missing. The trial is cut at the frames' wake
-    times, so a frame woken late next to the start or the end of the 30 s can add or take one slot
-    (3000 ± 1: the loop before did the same for other seeds)."""
+    dropped frames it had read), and those alone are missing. The trial starts and ends on the
+    sample grid, not at the frames' wake times, so its 30 s are exactly 3000 slots (frames + lost)
+    on either clock (the machine before 2026-12-06 cut at wake times: 3000 ± 1)."""
     if isinstance(clock, SimulatedClock):
         return trial["frame_count"] == 3000 and trial["frames_lost"] == 0
-    return abs(trial["frame_count"] + trial["frames_lost"] - 3000) <= 1 and trial["frames_lost"] <= 4
+    return trial["frame_count"] + trial["frames_lost"] == 3000 and trial["frames_lost"] <= 4
 
 
 @pytest.fixture
