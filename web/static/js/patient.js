@@ -117,7 +117,8 @@
     // a single-leg trial the station counts as unable (the trials listing's "unable", the results page's verdict)
     // is a result of 0 s, not a failed recording: said so, its reason in the time held's cell
     const verdict = t.status !== "complete" ? el("span", { class: "tag flag" }, t.status)
-      : t.unable ? el("span", { class: "tag flag-strong value-unit" }, "unable (0 s)")
+      // "unable" and "(0 s)" may take two lines in a phone's narrow column (the table overflowed a 390-px card), never "(0" and "s)"
+      : t.unable ? el("span", { class: "tag flag-strong" }, "unable ", el("span", { class: "value-unit" }, "(0 s)"))
         : t.valid ? el("span", { class: "tag valid" }, "valid")
           : el("span", { class: "tag invalid", title: t.validity_reason || "" }, "invalid");
     return el("tr", {},
