@@ -327,7 +327,11 @@ def _restore(args: argparse.Namespace) -> int:
     except store_backup.BackupError as exc:
         raise UserError(str(exc)) from None
     print(f"restored {args.file} into {result.restored.path}")
-    if result.pre_restore_copy is not None:
+    if result.pre_restore_damaged:
+        print(f"the previous database was damaged and could not be copied as a backup: its files are kept as they "
+              f"were, as {result.pre_restore_copy}; what was recorded after the backup you restored is only there (SQLite's "
+              f"`sqlite3 {result.pre_restore_copy} .recover` may get part of it back)")
+    elif result.pre_restore_copy is not None:
         print(f"the previous database is kept as {result.pre_restore_copy}")
     print(_SIGN_IN_AGAIN.format(n=result.sessions_ended, s="" if result.sessions_ended == 1 else "s"))
     _print_unusable_accounts(result.unusable_accounts)

@@ -61,6 +61,7 @@ import fcntl
 import functools
 import os
 import re
+import shutil
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -122,6 +123,11 @@ class CorruptDatabase(BackupError):
     """The file is an SQLite database that fails its integrity checks."""
 
 
+class DamagedDatabase(BackupError):
+    """The database to back up is damaged (malformed, not a database): copying it would copy the
+    damage. A restore keeps its files as they are instead (:func:`restore_backup`)."""
+
+
 class NoRoomForBackup(BackupError):
     """The disk has no room for a copy of the database besides what recording needs; nothing was
     written or deleted (the message says how much is needed and what to do)."""
@@ -177,6 +183,9 @@ class RestoreResult:
     """How many of those are administrators: 0 with accounts in the backup (all disabled, unusable or
     clinicians'), and nobody can manage the station until an administrator is made from the command
     line (``users add NAME --role admin``: the first-run setup stays closed while accounts exist)."""
+    pre_restore_damaged: bool = False
+    """The database replaced was damaged (:class:`DamagedDatabase`): ``pre_restore_copy`` is its file
+    kept byte for byte (with its ``-wal`` beside it, if it had one), not a checked backup."""
 
 
 # -- names and listing ---------------------------------------------------------------------------
@@ -357,11 +366,12 @@ def create_backup(
         _give_to_owner_of(final, data_dir)
     except SQLITE_ERRORS as exc:
         if isinstance(exc, sqlite3.OperationalError):  # I/O, a full disk, a lock: not the file's content
-            todo = "check free space and permissions"
-        else:  # malformed, not a database, a schema that is not text: copying it would copy the damage
-            todo = ("the database is damaged: `balance-station check` says what is wrong; restore the newest good "
-                    "backup (`balance-station backup --list`) with the service stopped")
-        raise BackupError(f"backup of {data_dir / DB_FILENAME} failed: {sqlite_message(exc)}; {todo}") from None
+            raise BackupError(f"backup of {data_dir / DB_FILENAME} failed: {sqlite_message(exc)}; check free space "
+                              "and permissions") from None
+        # malformed, not a database, a schema that is not text: copying it would copy the damage
+        raise DamagedDatabase(f"backup of {data_dir / DB_FILENAME} failed: {sqlite_message(exc)}; the database is "
+                              "damaged: `balance-station check` says what is wrong; restore the newest good backup "
+                              "(`balance-station backup --list`) with the service stopped") from None
     except OSError as exc:
         raise BackupError(f"backup into {folder} failed: {exc.strerror}; check free space and permissions") from None
     finally:
@@ -885,16 +895,19 @@ def restore_backup(data_dir: str | os.PathLike, source: str | os.PathLike, now_s
         _stage_copy(source, staging)
         info = inspect_database(staging)
         sessions_ended = _end_login_sessions(staging)
-        _mark_restored(staging)
+        _mark_restored(staging, db)
         accounts = _staged_accounts(staging)
         if not accounts.total:  # setup open again: its code before the database, never an open setup
             had_code = setup_code.current(data_dir) is not None
             code = setup_code.ensure(data_dir)
-        pre_restore = None
+        pre_restore, damaged = None, False
         if db.exists():
-            pre_restore = create_backup(
-                data_dir, now_s, prefix=PRE_RESTORE_PREFIX, refuse_while_recording=False
-            ).path
+            try:
+                pre_restore = create_backup(
+                    data_dir, now_s, prefix=PRE_RESTORE_PREFIX, refuse_while_recording=False
+                ).path
+            except DamagedDatabase:  # the usual reason to restore: keep its files as they are, then replace them
+                pre_restore, damaged = _keep_damaged(data_dir, now_s), True
         created = not db.exists()
         try:
             src = sqlite3.connect(staging, isolation_level=None)
@@ -908,7 +921,9 @@ def restore_backup(data_dir: str | os.PathLike, source: str | os.PathLike, now_s
                 dst.close()
                 src.close()
         except SQLITE_ERRORS as exc:
-            raise BackupError(f"restore into {db} failed: {sqlite_message(exc)}; the previous database is unchanged") from None
+            kept = (f"the damaged database is kept as {pre_restore}" if damaged else
+                    "the previous database is unchanged")
+            raise BackupError(f"restore into {db} failed: {sqlite_message(exc)}; {kept}") from None
         if check != "ok":
             raise CorruptDatabase(f"{db}: the restored database fails its check ({check}); restore {pre_restore} instead")
         if created:
@@ -924,7 +939,41 @@ def restore_backup(data_dir: str | os.PathLike, source: str | os.PathLike, now_s
     if code is None:
         setup_code.used(data_dir)  # the restored database has accounts: a code left opens nothing
     return RestoreResult(dataclasses.replace(info, path=db), pre_restore, sessions_ended, accounts.unusable, code,
-                         accounts.can_sign_in, accounts.admins_can_sign_in)
+                         accounts.can_sign_in, accounts.admins_can_sign_in, damaged)
+
+
+DAMAGED_SUFFIX = "-damaged" + BACKUP_SUFFIX
+
+
+def _keep_damaged(data_dir: Path, now_s: float | None) -> Path:
+    """Move the damaged database's files (``station.sqlite3`` and its ``-wal``) into the backups
+    folder, byte for byte, as ``station-pre-restore-<UTC time>-damaged.sqlite3`` (and ``...-wal``),
+    so that the restore writes a new file and whatever can still be read from the old one is kept
+    (SQLite's ``.recover`` reads it there); its ``-shm`` (an index that
+    SQLite rebuilds) is deleted. The path kept is returned."""
+    now_s = time.time() if now_s is None else now_s
+    folder = _ensure_backups_dir(data_dir)
+    kept = folder / (backup_name(now_s, PRE_RESTORE_PREFIX)[: -len(BACKUP_SUFFIX)] + DAMAGED_SUFFIX)
+    db = data_dir / DB_FILENAME
+    moves = [(db, kept), (Path(f"{db}-wal"), Path(f"{kept}-wal"))]
+    try:
+        for source, target in moves:
+            if target.exists():
+                raise BackupError(f"{target} already exists (a restore was made this second); try again in a second")
+        for source, target in moves:
+            if source.exists():
+                shutil.copyfile(source, target)
+                os.chmod(target, 0o600)
+                _fsync_path(target)
+                _give_to_owner_of(target, data_dir)
+        _fsync_path(folder, directory=True)
+        for source in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
+            with contextlib.suppress(FileNotFoundError):
+                source.unlink()
+    except OSError as exc:
+        raise BackupError(f"cannot keep the damaged database as {kept}: {exc.strerror}; check free space and "
+                          "permissions; nothing was restored") from None
+    return kept
 
 
 def _check_room_to_restore(data_dir: Path, source: Path) -> None:
@@ -988,21 +1037,42 @@ def _end_login_sessions(staging: Path) -> int:
                           "changed") from None
 
 
-def _mark_restored(staging: Path) -> None:
+def _mark_restored(staging: Path, replaced: Path) -> None:
     """Mark the staged copy as restored (:mod:`station.store.restore_marks`): its next sync tells
-    the hub to take its changes from the backup's numbers on, instead of refusing them for good."""
+    the hub to take its changes from the backup's numbers on, instead of refusing them for good.
+    The restores the database it replaces sent stay known as this station's
+    (:func:`station.store.restore_marks.carry_sent`), when that database can still be read (a dead
+    card's cannot: the hub's administrator is then told, see :mod:`station.sync.station_restore`)."""
     from station.store import restore_marks
     from station.store.timefmt import utc_iso
 
+    now_iso = utc_iso(time.time())
     try:
         conn = sqlite3.connect(staging, isolation_level=None)
         try:
-            restore_marks.mark(conn, utc_iso(time.time()))
+            restore_marks.mark(conn, now_iso)
+            if replaced.exists():
+                _carry_sent_from(conn, replaced, now_iso)
         finally:
             conn.close()
     except SQLITE_ERRORS as exc:
         raise BackupError(f"{staging}: cannot mark the backup as restored ({sqlite_message(exc)}); nothing was "
                           "changed") from None
+
+
+def _carry_sent_from(conn: sqlite3.Connection, replaced: Path, now_iso: str) -> None:
+    """:func:`station.store.restore_marks.carry_sent` from the database file ``replaced``, read only;
+    nothing when it cannot be read (a failing card's, the usual reason to restore)."""
+    from station.store import restore_marks
+
+    try:
+        old = sqlite3.connect(f"file:{replaced}?mode=ro", uri=True, timeout=5.0)
+        try:
+            restore_marks.carry_sent(conn, old, now_iso)
+        finally:
+            old.close()
+    except SQLITE_ERRORS + (ValueError,):
+        return
 
 
 def _stage_copy(source: Path, staging: Path) -> None:

@@ -101,6 +101,14 @@ def note_sent(conn, mark_id: str, now_iso: str) -> None:
                  (SENT_SETTING, value, now_iso))
 
 
+def carry_sent(conn, replaced: sqlite3.Connection, now_iso: str) -> None:
+    """Keep as sent, in the database open in ``conn`` (a backup about to be restored), the restores
+    the database it replaces (open in ``replaced``) sent or holds as its own mark: the backup may be
+    older than them, and the hub may name one of them (:func:`station.sync.station_restore.check_named`)."""
+    for mark_id in sorted(own_ids(replaced) - own_ids(conn)):
+        note_sent(conn, mark_id, now_iso)
+
+
 def _sent(conn) -> list[str]:
     row = conn.execute("SELECT value FROM settings WHERE key = ?", (SENT_SETTING,)).fetchone()
     value = json.loads(row[0]) if row is not None else []

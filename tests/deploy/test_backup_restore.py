@@ -162,6 +162,36 @@ def test_restore_brings_back_the_backup_and_keeps_the_current_database(data_dir)
     assert result.pre_restore_copy.exists()
 
 
+@pytest.mark.parametrize("damage", ["a page overwritten", "not a database"])
+def test_restore_over_a_damaged_database_keeps_its_files_and_restores(config, data_dir, capsys, damage):
+    """A damaged database is the usual reason to restore: it cannot be copied as a backup, so its
+    files are kept byte for byte (with its -wal) beside the backups and the restore goes on (it was
+    refused, its words saying to restore a backup)."""
+    backup = bk.create_backup(data_dir, now_s=T0).path
+    with Store.open(data_dir) as store:
+        add_patient(store, "P003")
+    db = data_dir / DB_FILENAME
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    content = bytearray(db.read_bytes())
+    if damage == "not a database":
+        content[:16] = b"garbage garbage!"
+    else:
+        content[4096:8192] = os.urandom(4096)
+    db.write_bytes(bytes(content))
+    Path(f"{db}-wal").write_bytes(b"wal bytes")
+    assert main(["--config", str(config), "restore", str(backup), "--yes"]) == 0
+    out = capsys.readouterr().out
+    kept = data_dir / "backups" / re.search(r"(station-pre-restore-\d{8}-\d{6}-damaged\.sqlite3)", out).group(1)
+    assert "was damaged" in out and "recorded after the backup you restored is only there" in out
+    assert kept.read_bytes() == bytes(content) and Path(f"{kept}-wal").read_bytes() == b"wal bytes"
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert patient_codes(db) == ["P001", "P002"]
+    assert [b.path.name for b in bk.list_backups(data_dir)] == [backup.name]  # retention never counts it
+    with Store.open_service(data_dir) as store:
+        assert store.patients.get_by_identifier("P002")["identifier"] == "P002"
+
+
 def test_restore_into_an_empty_data_directory(tmp_path, data_dir):
     backup = bk.create_backup(data_dir, now_s=T0).path
     fresh = tmp_path / "fresh"

@@ -6,6 +6,8 @@ token: nothing comes twice, nothing is lost."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from station.cli import main
@@ -259,6 +261,22 @@ def test_a_notice_with_a_hundred_visits_trials_and_changes_above_its_mark_is_tak
     assert held.value.status == 409 and "until the hub's administrator confirms it" in str(held.value)
 
 
+def _restored_and_confirmed(gym, pg_url, tmp_path):
+    """The card dies, the station is restored from its backup (restore A), the hub's administrator
+    confirms A and the station syncs; returns the backup's path."""
+    from test_sync_station_restore import _lose_the_card
+
+    backup = _lose_the_card(gym, tmp_path)
+    store_backup.restore_backup(tmp_path / "gym", backup)
+    gym.store = Store.open(tmp_path / "gym")
+    with pytest.raises(HubRefused):
+        StationSync(gym.store, gym.client).sync_once()
+    assert main(["hub", "stations", "confirm-restore", "gym", "--database", pg_url,
+                 "--data-dir", str(tmp_path / "hub")]) == 0
+    StationSync(gym.store, gym.client).sync_once()
+    return backup
+
+
 def test_a_database_put_back_from_before_its_confirmed_restore_is_told_it_went_back(hub_store, station_factory,
                                                                                   pg_url, tmp_path, capsys):
     """The hub names restore A, which a database put back by hand from a backup older than A does not
@@ -267,17 +285,8 @@ def test_a_database_put_back_from_before_its_confirmed_restore_is_told_it_went_b
     import shutil
 
     from station.sync.client import SyncError
-    from test_sync_station_restore import _lose_the_card
-
     gym = station_factory("gym")
-    backup = _lose_the_card(gym, tmp_path)
-    store_backup.restore_backup(tmp_path / "gym", backup)  # restore A
-    gym.store = Store.open(tmp_path / "gym")
-    with pytest.raises(HubRefused):
-        StationSync(gym.store, gym.client).sync_once()
-    assert main(["hub", "stations", "confirm-restore", "gym", "--database", pg_url,
-                 "--data-dir", str(tmp_path / "hub")]) == 0
-    StationSync(gym.store, gym.client).sync_once()
+    backup = _restored_and_confirmed(gym, pg_url, tmp_path)  # restore A
     _patient_with_trial(gym.store, "B-4", seed=4)
     StationSync(gym.store, gym.client).sync_once()
     gym.store.close()
@@ -290,3 +299,28 @@ def test_a_database_put_back_from_before_its_confirmed_restore_is_told_it_went_b
         StationSync(gym.store, gym.client).sync_once()
     assert "more than this database ever made" in str(stopped.value) and "--restored-from" in str(stopped.value)
     assert "never sent" not in str(stopped.value)
+
+
+def test_a_second_restore_from_a_backup_older_than_the_first_keeps_the_first_as_its_own(hub_store, station_factory,
+                                                                                      pg_url, tmp_path, capsys):
+    """Restore A (confirmed), then ``restore`` again from the same backup, older than A: the database
+    it replaces sent A, so the restored one knows A as its own. Its notice B waits for the hub's
+    administrator in the hub's words (not "never sent", not "went back"), and once B is confirmed the
+    station syncs."""
+    gym = station_factory("gym")
+    backup = _restored_and_confirmed(gym, pg_url, tmp_path)  # restore A
+    with gym.store.db.read() as conn:
+        first = restore_marks.read(conn)["id"]
+    gym.store.close()
+    store_backup.restore_backup(tmp_path / "gym", backup, now_s=time.time() + 2)  # restore B, from before A
+    gym.store = Store.open(tmp_path / "gym")
+    with gym.store.db.read() as conn:
+        assert first in restore_marks.own_ids(conn)
+    with pytest.raises(HubRefused) as held:
+        StationSync(gym.store, gym.client).sync_once()
+    assert held.value.status == 409 and "until the hub's administrator confirms it" in str(held.value)
+    assert "never sent" not in str(held.value)
+    assert main(["hub", "stations", "confirm-restore", "gym", "--database", pg_url,
+                 "--data-dir", str(tmp_path / "hub")]) == 0
+    report = StationSync(gym.store, gym.client).sync_once()
+    assert report.restore_told is not None and report.queue_length == 0
