@@ -210,6 +210,7 @@ def _restore_hub(args: argparse.Namespace, config, url: str) -> int:
     print(_SIGN_IN_AGAIN.format(n=result.sessions_ended, s="" if result.sessions_ended == 1 else "s"))
     _print_unusable_accounts(result.unusable_accounts, " --database URL")  # the URL restored into, as given
     _print_setup_code(result.setup_code, data_dir, " --database URL")
+    _print_no_administrator(result, " --database URL", "hub")
     print("start the hub again: sudo systemctl start balance-station-hub")
     return 0
 
@@ -276,18 +277,21 @@ def _print_setup_code(code: str | None, data_dir, where: str = "") -> None:
           f"anyone opens the setup page: sudo balance-station users add NAME --role admin{where}")
 
 
-def _print_no_administrator(can_sign_in: int | None, admins: int | None, where: str = "") -> None:
-    """Say how to get in when no administrator of the restored accounts can sign in (all disabled, with a
-    password hash the station cannot check, or clinicians'): an administrator made from the command line,
-    as an accountless backup's alternative to its setup code (the first-run setup stays closed while
-    accounts exist, disabled or not); nothing when one can, or when not counted."""
-    if admins is None or admins > 0:
+def _print_no_administrator(result, where: str = "", what: str = "station") -> None:
+    """Say how to get in when no administrator of the restored accounts (``result``: a restore's, with
+    ``can_sign_in``, ``admins_can_sign_in`` and ``setup_code``) can sign in (all disabled, with a
+    password hash the ``what`` cannot check, or clinicians'): an administrator made from the command
+    line, as an accountless backup's alternative to its setup code (the first-run setup stays closed
+    while accounts exist, disabled or not); nothing when one can, when not counted, or when the backup
+    held no account (its setup code says how to get in)."""
+    can_sign_in, admins = result.can_sign_in, result.admins_can_sign_in
+    if admins is None or admins > 0 or result.setup_code is not None:
         return
     make = (f"sudo balance-station users add NAME --role admin{where} (or give a disabled administrator back: "
             f"sudo balance-station users enable NAME{where}; `balance-station users list{where}` lists the accounts)")
     if not can_sign_in:
         print("nobody can sign in to the restored database: every account of the backup is disabled or has a password "
-              f"hash this station cannot check; make an administrator here before anyone needs the station: {make}")
+              f"hash this {what} cannot check; make an administrator here before anyone needs the {what}: {make}")
     else:
         print(f"no administrator can sign in to the restored database (only {can_sign_in} clinician "
               f"account{'s' if can_sign_in != 1 else ''}): to manage accounts and settings, make one here: {make}")
@@ -336,7 +340,7 @@ def _restore(args: argparse.Namespace) -> int:
     print(_SIGN_IN_AGAIN.format(n=result.sessions_ended, s="" if result.sessions_ended == 1 else "s"))
     _print_unusable_accounts(result.unusable_accounts)
     _print_setup_code(result.setup_code, data_dir)
-    _print_no_administrator(result.can_sign_in, result.admins_can_sign_in)
+    _print_no_administrator(result)
     if config.hub.url:  # the restore marked it (station.store.restore_marks)
         print(RESTORED_FOR_THE_HUB)
     print("start the station again: sudo systemctl start balance-station")

@@ -79,7 +79,7 @@ from station.store.db import (
 )
 from station.store import setup_code
 from station.store.migrations import LATEST_VERSION, MIGRATIONS, migrate
-from station.store.passwords import hash_is_usable, unusable_accounts
+from station.store.passwords import sign_in_counts, unusable_accounts
 from station.store.space import LOW_SPACE_BYTES, free_bytes
 
 BACKUP_DIRNAME = "backups"
@@ -1017,9 +1017,8 @@ def _staged_accounts(staging: Path) -> _StagedAccounts:
     except SQLITE_ERRORS as exc:
         raise BackupError(f"{staging}: cannot read its accounts ({sqlite_message(exc)}); nothing was changed") from None
     active = [(name, stored, role) for name, stored, role, is_active in rows if is_active]
-    usable = [role for _name, stored, role in active if hash_is_usable(stored)]
     return _StagedAccounts(len(rows), unusable_accounts((name, stored) for name, stored, _role in active),
-                           len(usable), usable.count("admin"))
+                           *sign_in_counts(active))
 
 
 def _end_login_sessions(staging: Path) -> int:

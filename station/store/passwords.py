@@ -189,6 +189,20 @@ def unusable_accounts(rows) -> tuple[str, ...]:
     return tuple(sorted(str(name) for name, stored in rows if not hash_is_usable(stored)))
 
 
+def sign_in_counts(rows) -> tuple[int, int]:
+    """``(accounts, administrators)`` among the active accounts ``rows`` (``(username, password_hash,
+    role)``) that can sign in: those whose stored hash this station can check (:func:`hash_is_usable`).
+    A restore says how to get in when no administrator can (``users add NAME --role admin``).
+
+    >>> sign_in_counts([("ana", hash_password("a long passphrase", ScryptCost(4, 8, 1)), "admin"),
+    ...                 ("ben", "plain", "admin"), ("cy", hash_password("another passphrase", ScryptCost(4, 8, 1)),
+    ...                 "clinician")])
+    (2, 1)
+    """
+    usable = [role for _name, stored, role in rows if hash_is_usable(stored)]
+    return len(usable), usable.count("admin")
+
+
 RESET_PASSWORD_WORDS = ("set a new password for it: balance-station users password {name}{where} (or on the "
                         "users page, signed in as an administrator)")
 """What an administrator does for an account whose hash cannot be checked (``{where}``: the hub's

@@ -78,7 +78,7 @@ from station.store.backup import (
 from station.store.db import StoreError
 from station.store.integrity import frame_count_problems, postgres_orphan_problems
 from station.store.migrations import LATEST_VERSION, MIGRATIONS
-from station.store.passwords import unusable_accounts
+from station.store.passwords import sign_in_counts, unusable_accounts
 
 HUB_BACKUP_PREFIX = "hub-"
 HUB_PRE_RESTORE_PREFIX = "hub-pre-restore-"
@@ -132,6 +132,11 @@ class HubRestoreResult:
     setup_code: str | None = None
     """The backup holds no account: the hub's first-run setup is open again and asks for this
     one-time code (:func:`station.store.setup_code.ensure`), to be shown to whoever restored."""
+    can_sign_in: int | None = None
+    """How many of the backup's accounts can sign in (active, with a password hash the hub can check)."""
+    admins_can_sign_in: int | None = None
+    """How many of those are administrators (0: nobody can manage the hub until one is made from the
+    command line, as the station's :class:`station.store.backup.RestoreResult` says)."""
 
 
 # -- names ---------------------------------------------------------------------------------------
@@ -957,7 +962,9 @@ def restore_hub_backup(url: str, data_dir: str | os.PathLike, source: str | os.P
             # a restored login session would let in whoever holds its cookie (one planted with its last
             # activity in the future: for ever); everyone signs in again
             sessions_ended = raw.execute("DELETE FROM login_sessions").rowcount
-            unusable = unusable_accounts(raw.execute("SELECT username, password_hash FROM users WHERE disabled_at IS NULL"))
+            active = raw.execute("SELECT username, password_hash, role FROM users WHERE disabled_at IS NULL").fetchall()
+            unusable = unusable_accounts((name, stored) for name, stored, _role in active)
+            can_sign_in, admins = sign_in_counts(active)
             code = None
             if not raw.execute("SELECT count(*) FROM users").fetchone()[0]:  # setup open again: its code first
                 code = setup_code.ensure(data_dir)
@@ -983,4 +990,4 @@ def restore_hub_backup(url: str, data_dir: str | os.PathLike, source: str | os.P
     if code is None:
         setup_code.used(data_dir)  # the restored database has accounts: a code left opens nothing
     return HubRestoreResult(info.schema_version, int(counts[0]), int(counts[1]), int(counts[2]),
-                            sum(copied.values()), pre_restore, sessions_ended, unusable, code)
+                            sum(copied.values()), pre_restore, sessions_ended, unusable, code, can_sign_in, admins)

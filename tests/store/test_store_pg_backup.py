@@ -178,6 +178,7 @@ def test_a_restore_ends_the_backups_login_sessions(pg_url, tmp_path):
         assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 2
     assert result.sessions_ended == 1
     assert result.unusable_accounts == ("ben",)  # named by the restore, for an administrator to set a new password
+    assert (result.can_sign_in, result.admins_can_sign_in) == (1, 1)  # root; ben's hash cannot be checked
 
 
 def test_files_that_are_not_hub_backups_are_refused(pg_url, tmp_path):

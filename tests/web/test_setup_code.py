@@ -121,6 +121,7 @@ def test_a_restore_of_a_backup_without_accounts_asks_for_a_new_code(tmp_path, mo
     assert stat.S_IMODE(installed_code.stat().st_mode) == 0o600
     assert "the backup has no account" in out and "asks for this one-time setup code" in out
     assert f"sudo cat {installed_code}" in out and "sudo balance-station users add NAME --role admin" in out
+    assert "nobody can sign in" not in out  # the backup has no account to be disabled: its code is the way in
 
     app = create_app({"DATA_DIR": str(data), "PASSWORD_COST": CHEAP_COST, "TESTING": True})
     try:
