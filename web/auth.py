@@ -18,7 +18,7 @@ from werkzeug.routing import RequestRedirect
 from station import __version__
 from station.protocols.service import trial_running
 from station.store.audit import Actor
-from station.store.db import Conflict, NotFound, ValidationError
+from station.store.db import Conflict, DatabaseBusy, DiskFull, NotFound, StorageFailed, ValidationError
 from station.store.passwords import MAX_PASSWORD_CHARS, RESET_PASSWORD_WORDS, PasswordUnusable
 from station.store import setup_code
 from web.jsonio import json_body
@@ -27,6 +27,7 @@ from web.security import (
     actor,
     anonymous_csrf_token,
     api_error,
+    background,
     current_user,
     public,
     safe_next,
@@ -189,19 +190,35 @@ def api_login():
 
 
 @bp.post("/api/logout")
+@background  # signing out is no activity: its last-activity time is not written first (a write that can fail)
 def api_logout():
-    _sign_out()
+    if not _sign_out():
+        return {"signed_out": True, "recorded": False, "message": SIGN_OUT_UNRECORDED}
     return "", 204
 
 
-def _sign_out() -> None:
+SIGN_OUT_UNRECORDED = ("you are signed out on this browser; the station could not record the sign-out (its storage "
+                       "failed to write or is full): tell the administrator")
+"""What a sign-out says when the station could not store it (the browser is signed out all the same)."""
+
+
+def _sign_out() -> bool:
+    """End this browser's login session: its cookie is cleared whatever the store says, so that on a
+    full disk or a failing SD card the next person at a shared tablet is not signed in as this user.
+    Returns False when the end of the session (and its audit entry) could not be stored: the session
+    then ends by itself after the inactivity timeout, and nobody holds its cookie."""
     user = current_user()
     token = session.get("sid")
-    if token:
-        store().logins.end(token)
-    if user is not None:
-        store().audit.record(actor(), "user.logout")
     session.clear()
+    try:
+        if token:
+            store().logins.end(token)
+        if user is not None:
+            store().audit.record(actor(), "user.logout")
+    except (DiskFull, StorageFailed, DatabaseBusy) as exc:
+        current_app.logger.warning("a sign-out was not stored (%s); the browser is signed out", type(exc).__name__)
+        return False
+    return True
 
 
 @bp.post("/api/setup")
@@ -308,6 +325,8 @@ def login_page():
             message = CLOCK_SET_BACK_WORDS.capitalize() + "; please sign in again."
         elif request.args.get("expired"):
             message = "Your session ended after inactivity; please sign in again."
+        elif request.args.get("signed_out") == "unrecorded":
+            message = SIGN_OUT_UNRECORDED[:1].upper() + SIGN_OUT_UNRECORDED[1:] + "."
         running = _trial_running_words()
         if running and not safe_next(request.values.get("next")):
             next_path = url_for("pages.live_page")  # where Stop is
@@ -368,8 +387,10 @@ def setup_page():
 
 
 @bp.post("/logout")
+@background  # as /api/logout: no write before the sign-out
 def logout_page():
-    _sign_out()
+    if not _sign_out():
+        return redirect(url_for("auth.login_page", signed_out="unrecorded"))
     return redirect(url_for("auth.login_page"))
 
 
