@@ -31,8 +31,8 @@ from station.reference import mdc as mdc_table
 from station.protocols.walk_words import (COUNT_NO_MDC, COUNTS, WALK_KEY_MEASURES, better_direction, better_words,
                                          count_better_words, count_change, count_change_words, entered_setting,
                                          imu_gaps_summary, key_measures_for, measure_words, perry_class_reference,
-                                         session_count, session_counts_words, treadmill_not_compared,
-                                         treadmill_session_words)
+                                         session_count, session_counts_words, treadmill_apart_words,
+                                         treadmill_not_compared, treadmill_session_words)
 from station.reference import norms
 from station.reference.population import not_applied_words
 from station.store.patients import VISIT_GAP_S  # (each test opens its own session; a visit is those chained)
@@ -1235,6 +1235,13 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
     out = list(series.values())
     for s in out:
         points = s["points"]
+        # a treadmill session not comparable with the one before (the rule of the change since the first below): its
+        # chart does not join the two, on the page and in the PDF
+        for before, point in zip(points, points[1:]):
+            if "plan" in before and "plan" in point and treadmill_not_compared(s["metric"], before["plan"], point["plan"]):
+                point["apart"] = True
+        if any(point.get("apart") for point in points):
+            s["apart_words"] = treadmill_apart_words(s["metric"])
         if points and s["mdc"] is not None and s["mdc"].get("bands"):  # published by group of baseline: the first session's
             published = s["mdc"]
             s["mdc"] = _mdc_from(published, s, series, {points[0]["session_id"]}, when="at the first session")

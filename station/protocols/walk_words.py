@@ -631,9 +631,14 @@ def _near_gaps_sentence(walk: dict, fs_hz: float | None) -> str:
 
 TREADMILL_DOSE_MEASURES = frozenset({"walking_min", "pauses", "steps"})
 """A treadmill session's measures that grow with its planned minutes: compared across sessions only at the same
-plan (the gait measures, cadence and variability, only at the same belt speed)."""
+plan (the gait measures, cadence and variability, only at the same belt speed; the time walked at both: "more is
+better at the same belt speed")."""
 
 TREADMILL_GAIT_MEASURES = frozenset({"cadence_steps_min", "stride_time_cv_pct", "step_time_cv_pct", "step_symmetry"})
+
+TREADMILL_AT_ONE_SPEED = TREADMILL_GAIT_MEASURES | {"walking_min"}
+"""A treadmill session's measures compared across sessions only at the same belt speed (:func:`better_words`: a
+session's time walking is read at the belt speed it was walked at)."""
 
 
 def clock_words(seconds: float) -> str:
@@ -682,11 +687,17 @@ def treadmill_session_words(session: dict) -> str:
 def treadmill_not_compared(metric: str, first: dict, last: dict) -> str | None:
     """Why two treadmill sessions' ``metric`` is not compared (each a dict with ``planned_min`` and
     ``belt_speed_m_s``), in words; None when they are comparable: a dose measure (:data:`TREADMILL_DOSE_MEASURES`)
-    at the same plan, a gait measure (:data:`TREADMILL_GAIT_MEASURES`) at the same belt speed, anything else always.
+    at the same plan, a gait measure (:data:`TREADMILL_GAIT_MEASURES`) at the same belt speed, the time walked at
+    both (:data:`TREADMILL_AT_ONE_SPEED`), anything else always. The one rule of a treadmill history: its change
+    since the first session and its chart's lines (a session not comparable with the one before is not joined to it,
+    :func:`station.protocols.report.patient_history`'s ``apart``).
 
     >>> treadmill_not_compared("walking_min", {"planned_min": 1, "belt_speed_m_s": 0.5},
     ...                        {"planned_min": 30, "belt_speed_m_s": 2 / 3.6})
-    'not compared: planned 1 vs 30 min'
+    'not compared: planned 1 vs 30 min, belt speed 1.8 vs 2.0 km/h'
+    >>> treadmill_not_compared("walking_min", {"planned_min": 30, "belt_speed_m_s": 1.2 / 3.6},
+    ...                        {"planned_min": 30, "belt_speed_m_s": 1.5 / 3.6})
+    'not compared: belt speed 1.2 vs 1.5 km/h'
     >>> treadmill_not_compared("cadence_steps_min", {"planned_min": 1, "belt_speed_m_s": 0.5},
     ...                        {"planned_min": 30, "belt_speed_m_s": 2 / 3.6})
     'not compared: belt speed 1.8 vs 2.0 km/h'
@@ -701,6 +712,22 @@ def treadmill_not_compared(metric: str, first: dict, last: dict) -> str | None:
     if metric in TREADMILL_DOSE_MEASURES and a and b and abs(a - b) > 1e-9:
         why.append(f"planned {a:g} vs {b:g} min")
     a, b = first.get("belt_speed_m_s"), last.get("belt_speed_m_s")
-    if metric in TREADMILL_GAIT_MEASURES and a and b and km_h(a) != km_h(b):
+    if metric in TREADMILL_AT_ONE_SPEED and a and b and km_h(a) != km_h(b):
         why.append(f"belt speed {km_h(a)[:-5]} vs {km_h(b)}")
     return "not compared: " + ", ".join(why) if why else None
+
+
+def treadmill_apart_words(metric: str) -> str:
+    """Said under a treadmill measure's chart whose sessions are not all joined by a line: which sessions are left
+    unjoined, by :func:`treadmill_not_compared`'s rule for ``metric`` (the one its change since the first follows).
+
+    >>> treadmill_apart_words("walking_min")
+    'Sessions of another plan or belt speed are not joined by a line: their times are not compared.'
+    >>> treadmill_apart_words("cadence_steps_min")
+    'Sessions at another belt speed are not joined by a line: they are not compared.'
+    """
+    if metric == "walking_min":
+        return "Sessions of another plan or belt speed are not joined by a line: their times are not compared."
+    if metric in TREADMILL_GAIT_MEASURES:
+        return "Sessions at another belt speed are not joined by a line: they are not compared."
+    return "Sessions of another plan (planned minutes) are not joined by a line: they are not compared."

@@ -30,10 +30,9 @@ def series_block(series: dict, citations: Citations, width: float, visits: dict[
     points = [(pt["started_at"], pt["value"]) for pt in series["points"]]
     mdc = series.get("mdc")
     count = bool(series.get("count"))  # steps, pauses: said as counted, each trial's (patient_history's point words)
-    # a treadmill session's measure (time walked, pauses, steps, cadence, variability) of another plan or belt speed:
-    # not joined, as the history page draws it (history.js); the belt speed entered is the plan itself
-    plans = [] if series.get("entered") else [pt.get("plan") for pt in series["points"]]
-    apart = {i for i in range(1, len(plans)) if plans[i] and plans[i - 1] and plans[i] != plans[i - 1]}
+    # a treadmill session not comparable with the one before (another plan or belt speed, by the measure's rule, the
+    # rule of its change since the first: patient_history's ``apart``): not joined, as the history page draws it
+    apart = {i for i, pt in enumerate(series["points"]) if pt.get("apart")}
     chart = series_chart(points, width=width, height=46 * mm, unit=unit,
                          mdc=None if mdc is None else float(mdc["value"]), floor=series.get("floor"),
                          top_at_least=4.0 if count else None, apart=apart)
@@ -69,9 +68,8 @@ def series_block(series: dict, citations: Citations, width: float, visits: dict[
         words += f". {series['mdc_note']}"
     else:
         words += ". No minimal detectable change is published for this measure in this test."
-    if apart:  # (times walked then not compared; another measure's change is said by its own rule: not_compared)
-        words += " Sessions of another plan or belt speed are not joined by a line" + (
-            ": their times are not compared." if series.get("metric") == "walking_min" else ".")
+    if series.get("apart_words"):  # which sessions are not joined (walk_words.treadmill_apart_words)
+        words += " " + series["apart_words"]
     return KeepTogether([p(title, "h3"), chart, p(words, "small"), Spacer(1, 2 * mm)])
 
 

@@ -213,22 +213,35 @@ def test_the_programme_pages_mdc_reads_as_on_the_other_pages(reading_pages, shot
         assert page_width(driver) <= size[0]
 
 
-def _fill_plans(store, actor) -> dict:
-    """Three treadmill sessions of a patient: 2.0 of 2 min planned at 1.2 km/h, then 1.2 and 0.9 of 30 min at 1.5
-    and 1.8 km/h (the review's STR-0877, s24 F13)."""
+def _treadmill_patient(store, actor, identifier: str, sessions) -> dict:
+    """A patient's treadmill sessions ten minutes apart, one per ``(minutes walked, minutes planned, km/h)``."""
+    import json
     import time
 
-    patient = store.patients.create({"identifier": "PLANS-01", "birth_year": 1950, "sex": "F"}, actor=actor)
+    patient = store.patients.create({"identifier": identifier, "birth_year": 1950, "sex": "F"}, actor=actor)
     now = time.time()
-    for i, (minutes, planned, kmh) in enumerate(((2.0, 2.0, 1.2), (1.2, 30.0, 1.5), (0.9, 30.0, 1.8))):
+    for i, (minutes, planned, kmh) in enumerate(sessions):
         trial = _walk(store, actor, patient["id"], "backward-treadmill", "session", now - 3600 + 600 * i, minutes)
         with store.db.write() as conn:  # this session's plan and belt, as the walk protocol stores them
             doc = {"kind": "walk", "fs_hz": 100.0, "samples": 300, "profile": "walk", "version": "test",
                    "metrics": {"walking_min": minutes, "steps": 33, "cadence_steps_min": 96.0, "planned_min": planned,
                                "belt_speed_m_s": kmh / 3.6}}
-            import json
             conn.execute("UPDATE trials SET metrics = ? WHERE id = ?", (json.dumps(doc), trial))
     return {"patient": patient["id"]}
+
+
+def _fill_plans(store, actor) -> dict:
+    """Three treadmill sessions of a patient: 2.0 of 2 min planned at 1.2 km/h, then 1.2 and 0.9 of 30 min at 1.5
+    and 1.8 km/h (the review's STR-0877, s24 F13)."""
+    return _treadmill_patient(store, actor, "PLANS-01", ((2.0, 2.0, 1.2), (1.2, 30.0, 1.5), (0.9, 30.0, 1.8)))
+
+
+def _treadmill_card(driver, metric: str, points: int) -> tuple:
+    """The history page's chart card of a treadmill measure once its points are drawn, and its line's path."""
+    card = wait(driver, f"the {metric} chart", lambda d: css(
+        d, f'.history-chart[data-protocol="backward-treadmill"][data-metric="{metric}"]'), timeout_s=20)[0]
+    wait(driver, "its points", lambda d: len(card.find_elements("css selector", "circle.point")) == points)
+    return card, card.find_element("css selector", "svg.chart.history path").get_attribute("d")
 
 
 def test_the_treadmill_history_joins_no_sessions_of_another_plan_or_belt_speed(reading_pages, shots):
@@ -238,25 +251,47 @@ def test_the_treadmill_history_joins_no_sessions_of_another_plan_or_belt_speed(r
     tablet, phone, stored = reading_pages.tablet_and_phone(lambda d: _in_store(d, _fill_plans))
     for driver, size, name in ((tablet, TABLET, "tablet"), (phone, PHONE, "phone")):
         driver.get(f"{station.url}/patients/{stored['patient']}/history")
-        card = wait(driver, "the time-walking chart", lambda d: css(
-            d, '.history-chart[data-protocol="backward-treadmill"][data-metric="walking_min"]'), timeout_s=20)[0]
-        wait(driver, "its points", lambda d: len(card.find_elements("css selector", "circle.point")) == 3)
-        path = card.find_element("css selector", "svg.chart.history path").get_attribute("d")
+        card, path = _treadmill_card(driver, "walking_min", 3)
         assert path.count("M") == 3 and "L" not in path, path  # each plan its own: no line between them
         assert "not joined by a line" in card.find_element("css selector", ".plans-apart").text
         titles = [t.get_attribute("textContent") for t in card.find_elements("css selector", "circle.point title")]
         assert any("30 min planned, belt 1.5 km/h" in t for t in titles), titles
         driver.execute_script("arguments[0].scrollIntoView()", card)
         driver.save_screenshot(str(shots / f"treadmill-history-plans-{name}.png"))
-        # the cadence the same way (it was one line through the three plans), its change said by its own rule
-        cadence = css(driver, '.history-chart[data-protocol="backward-treadmill"][data-metric="cadence_steps_min"]')[0]
-        wait(driver, "its points", lambda d: len(cadence.find_elements("css selector", "circle.point")) == 3)
-        path = cadence.find_element("css selector", "svg.chart.history path").get_attribute("d")
+        # the cadence by its own rule, the one of its change since the first (it was one line through the three
+        # plans): three belt speeds, three points apart
+        cadence, path = _treadmill_card(driver, "cadence_steps_min", 3)
         assert path.count("M") == 3 and "L" not in path, path
         assert cadence.find_element("css selector", ".plans-apart").text == (
-            "Sessions of another plan or belt speed are not joined by a line."), cadence.text
+            "Sessions at another belt speed are not joined by a line: they are not compared."), cadence.text
         driver.execute_script("arguments[0].scrollIntoView()", cadence)
         driver.save_screenshot(str(shots / f"treadmill-history-cadence-{name}.png"))
+        assert page_width(driver) <= size[0]
+
+
+def _fill_speeds(store, actor) -> dict:
+    """Two treadmill sessions of one plan (30 min) at two belt speeds: 20 min walked at 1.2 km/h, then 15 at 1.5."""
+    return _treadmill_patient(store, actor, "SPEEDS-01", ((20.0, 30.0, 1.2), (15.0, 30.0, 1.5)))
+
+
+def test_the_time_walked_is_joined_and_compared_by_one_rule(reading_pages, shots):
+    """s25: at a belt-speed-only change (30 min planned at 1.2, then 1.5 km/h) the time walked's chart broke its line
+    while its words said 'Change since the first session: -5 min.'; now neither joins nor compares them (the time
+    walked is read at the belt speed it was walked at), by the one rule of patient_history's points."""
+    station = reading_pages.station
+    tablet, phone, stored = reading_pages.tablet_and_phone(lambda d: _in_store(d, _fill_speeds))
+    for driver, size, name in ((tablet, TABLET, "tablet"), (phone, PHONE, "phone")):
+        driver.get(f"{station.url}/patients/{stored['patient']}/history")
+        card, path = _treadmill_card(driver, "walking_min", 2)
+        assert path.count("M") == 2 and "L" not in path, path
+        assert "Change since the first session: not compared: belt speed 1.2 vs 1.5 km/h." in card.text, card.text
+        assert card.find_element("css selector", ".plans-apart").text == (
+            "Sessions of another plan or belt speed are not joined by a line: their times are not compared.")
+        # the cadence, read at one belt speed too: the same two apart
+        _cadence, path = _treadmill_card(driver, "cadence_steps_min", 2)
+        assert path.count("M") == 2 and "L" not in path, path
+        driver.execute_script("arguments[0].scrollIntoView()", card)
+        driver.save_screenshot(str(shots / f"treadmill-history-speeds-{name}.png"))
         assert page_width(driver) <= size[0]
 
 

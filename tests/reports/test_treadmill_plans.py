@@ -60,7 +60,7 @@ def test_each_treadmill_session_is_said_against_its_own_plan(plans_store, protoc
 
     series = {s["metric"]: s for s in patient_history(store, patient_id, protocols, actor=ACTOR)["series"]}
     assert series["walking_min"]["change"] is None
-    assert series["walking_min"]["not_compared"] == "not compared: planned 1 vs 30 min"
+    assert series["walking_min"]["not_compared"] == "not compared: planned 1 vs 30 min, belt speed 1.8 vs 2.0 km/h"
     assert series["cadence_steps_min"]["not_compared"] == "not compared: belt speed 1.8 vs 2.0 km/h"
     history = " ".join(pdf_text(make_report("patient", store, patient_id, protocols=protocols, clinic=clinic,
                                             actor=ACTOR)).split())
@@ -124,7 +124,7 @@ def test_a_visit_of_another_plan_than_the_previous_is_not_compared(tmp_path, pro
     measures = {m["metric"]: m for m in section["conditions"][0]["key_measures"]}
     [walked] = [r for r in measures["walking_min"]["references"] if r["kind"] == "change"]
     assert walked["change"] is None
-    assert walked["not_compared"] == "not compared: planned 1 vs 30 min"
+    assert walked["not_compared"] == "not compared: planned 1 vs 30 min, belt speed 1.8 vs 2.0 km/h"
     [cadence] = [r for r in measures["cadence_steps_min"]["references"] if r["kind"] == "change"]
     assert cadence["not_compared"] == "not compared: belt speed 1.8 vs 2.0 km/h"
     visit = " ".join(pdf_text(make_report("session", store, session["id"], protocols=protocols, clinic=clinic,

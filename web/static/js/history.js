@@ -74,12 +74,6 @@
   /* A treadmill session's plan in words, "30 min planned, belt 1.5 km/h" (report.patient_history's ``plan``). */
   const planWords = (plan) => [plan.planned_min ? `${Station.walkedTime(plan.planned_min)} planned` : null,
     plan.belt_speed_m_s ? `belt ${Station.beltSpeed(plan.belt_speed_m_s)}` : null].filter(Boolean).join(", ");
-  const samePlan = (a, b) => !a || !b || (a.planned_min === b.planned_min && a.belt_speed_m_s === b.belt_speed_m_s);
-  /* Said under a chart that leaves sessions of another plan or belt speed unjoined (its points ``apart``): times
-     walked are then not compared ("more is better at the same belt speed"); other measures' change since the first
-     session is said by its own rule (report.patient_history's ``not_compared``). */
-  const apartWords = (s) => "Sessions of another plan or belt speed are not joined by a line"
-    + (s.metric === "walking_min" ? ": their times are not compared." : ".");
 
   function chartPoints(s) {
     return s.points.map((p, i) => {
@@ -89,9 +83,9 @@
       return { date: new Date(p.started_at), value: p.value, ticks: [several ? `Test ${n.number}` : null, Station.clock(p.started_at)],
         label: several ? `${day} · ${Station.sessionName(n.number, p.started_at)}` : when(p.started_at),
         text: pointWords(s, p) + (p.plan && planWords(p.plan) ? ` (${planWords(p.plan)})` : ""),
-        // a treadmill session's measure (time walked, pauses, steps, cadence, variability) of another plan or belt
-        // speed: not joined (the belt speed itself is the plan, entered: each change of it is the point of its chart)
-        apart: !s.entered && i > 0 && !samePlan(s.points[i - 1].plan, p.plan) };
+        // a treadmill session not comparable with the one before (another plan or belt speed, by the measure's rule:
+        // report.patient_history's ``apart``, the rule of its change since the first): not joined
+        apart: !!p.apart };
     });
   }
 
@@ -130,7 +124,7 @@
       el("p", { class: "latest" }, "Latest: ", el("strong", {}, pointText(s, last)), ` (${when(last.started_at)})`,
         at(last) ? el("span", { class: "recorded-at" }, at(last)) : ""),
       chartSlot(points, opts),
-      points.some((p) => p.apart) ? el("p", { class: "muted small plans-apart" }, apartWords(s)) : null,
+      s.apart_words ? el("p", { class: "muted small plans-apart" }, s.apart_words) : null,
       changeText(s), sessionTable(s));
   }
 
@@ -180,7 +174,7 @@
       el("h3", {}, `${s0.label} · every condition`, betterTag(s0)),
       chartSlot(null, opts),
       el("table", { class: "list small" }, el("tbody", {}, rows)),
-      opts.lines.some((l) => l.points.some((p) => p.apart)) ? el("p", { class: "muted small plans-apart" }, apartWords(s0)) : null,
+      list.some((s) => s.apart_words) ? el("p", { class: "muted small plans-apart" }, list.find((s) => s.apart_words).apart_words) : null,
       el("p", { class: "muted small" }, notes.length ? notes.join(" ") : "No published minimal detectable change for this measure in this test."));
   }
 
