@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 import threading
 from collections import Counter
@@ -776,6 +777,26 @@ class StationSync:
             after, trial_after = following, following_trial
 
 
+_REFUSAL = re.compile(r"(the hub refused \S+ \S+ \(HTTP \d+\)): .*", re.DOTALL)
+WORDS_WITHHELD = ("its words are not logged (they may name a patient): the station's status says them to a signed-in "
+                  "user (GET /api/station, the dashboard)")
+
+
+def journal_words(message: str) -> str:
+    """A sync error as the station's log (the journal) keeps it: a refusal by the hub says what it
+    refused and its HTTP status, not the hub's words, which may name a patient (``identifier 'P-123'
+    is already used by another patient``); everything else as it is. The whole message stays in the
+    outbox's state, which ``/api/station`` shows to a signed-in user.
+
+    >>> journal_words("the hub refused POST /api/hub/push (HTTP 409): identifier 'P-7' is already used")
+    "the hub refused POST /api/hub/push (HTTP 409); its words are not logged (they may name a patient): the station's status says them to a signed-in user (GET /api/station, the dashboard)"
+    >>> journal_words("cannot reach the hub at https://hub:8443 (timed out); will retry")
+    'cannot reach the hub at https://hub:8443 (timed out); will retry'
+    """
+    refused = _REFUSAL.fullmatch(message)
+    return f"{refused.group(1)}; {WORDS_WITHHELD}" if refused else message
+
+
 class SyncWorker:
     """Runs :meth:`StationSync.sync_once` in a daemon thread: every ``interval_s`` while the hub
     answers, then backing off (doubling from ``interval_s`` up to ``max_backoff_s``) while it
@@ -823,7 +844,7 @@ class SyncWorker:
 
     def _failed(self, message: str) -> None:
         if not self.last_error_streak:
-            print(f"balance-station: sync with the hub failed: {message}", file=sys.stderr)
+            print(f"balance-station: sync with the hub failed: {journal_words(message)}", file=sys.stderr)
         self.last_error = message
 
     last_error_streak = 0
