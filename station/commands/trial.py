@@ -264,7 +264,7 @@ def format_summary(summary: dict, protocol=None) -> str:
     from station.reference.measures import describe
 
     from station.protocols.walk_words import COUNTS, TREADMILL_KEY_MEASURES, WALK_KEY_MEASURES, perry_class_reference
-    from station.reports.text import belt_speed, counted, number, quantity, time_held
+    from station.reports.text import belt_speed, counted, number, quantity, significant, time_held
 
     def not_applied(cut: dict, unit: str) -> str | None:
         """A cut-off set in a population the patient is not known to belong to, in the pages' words: one
@@ -329,9 +329,11 @@ def format_summary(summary: dict, protocol=None) -> str:
         out.extend(_game_lines(summary["training"]))
     if summary.get("romberg"):
         rb = summary["romberg"]
-        q = [f"{k.replace('romberg_quotient_', '')} {rb[k]:.2f}" for k in ("romberg_quotient_area", "romberg_quotient_velocity")
+        # each as the results page and the visit PDF say it (Station.fmtSig, text.significant): "0.987", not "0.99"
+        q = [f"{k.replace('romberg_quotient_', '')} {significant(rb[k])}" for k in ("romberg_quotient_area",
+                                                                                  "romberg_quotient_velocity")
              if rb.get(k) is not None]
-        out.append("  Romberg quotient (eyes closed / open): " + (", ".join(q) if q else rb.get("note", "n/a")))
+        out.append("  Romberg quotient (eyes closed / eyes open): " + (", ".join(q) if q else rb.get("note", "n/a")))
     classed = set()  # conditions whose walk speed was read as Perry's walking class
     for cut in summary["cutoffs"]:
         where = f"{labels.get(cut['condition'], cut['condition'])}: " if cut["condition"] else ""

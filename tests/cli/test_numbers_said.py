@@ -26,3 +26,17 @@ def test_the_analyze_table_keeps_four_significant_digits_with_their_zeros():
     assert re.search(r"Mean (sway )?velocity\s+1\.000\s+cm/s", table, re.I), table
     assert re.search(r"0\.6202\s+cm", table), table
     assert "Sample rate (Hz)" in table and re.search(r"Sample rate \(Hz\)\s+100\.0\n", table), table
+
+
+def test_the_trial_summary_says_the_romberg_quotients_as_the_pages():
+    """The Romberg quotients as the results page and the visit PDF say them (three significant digits,
+    Station.fmtSig, text.significant: "0.987", "1.07", "12.3"), where the command printed two decimals ("0.99")."""
+    from station.commands.trial import format_summary
+    from station.protocols.loader import builtin_protocols
+
+    protocol = builtin_protocols()["romberg"]
+    summary = {"title": protocol.title, "valid_trial_count": 2, "trial_count": 2, "age_y": 70.0, "conditions": [],
+               "romberg": {"romberg_quotient_area": 0.98734, "romberg_quotient_velocity": 12.345},
+               "cutoffs": [], "norms": []}
+    text = format_summary(summary, protocol)
+    assert "Romberg quotient (eyes closed / eyes open): area 0.987, velocity 12.3" in text, text
