@@ -97,6 +97,23 @@ def at_programme_baseline(mdc: dict | None, points: list[dict]) -> tuple[dict | 
     return resolved, "" if resolved is not None else "MDC by group of baseline speed: shown once the baseline is measured"
 
 
+def no_mdc_words(note: str) -> str:
+    """What an outcome with no MDC to read its changes against says under them, on the programme page and in its
+    PDF: why there is none (``note``: :func:`comparable_mdc`'s or :func:`at_programme_baseline`'s), then what that
+    means for a change the clinician reads there (none can be told from measurement error), said once.
+
+    >>> no_mdc_words("no MDC published for this measure in this test and condition")
+    'No MDC published for this measure in this test and condition. Its changes are shown as measured: with no MDC for this patient, the station cannot tell whether a change is larger than measurement error.'
+    >>> no_mdc_words("MDC by group of baseline speed: shown once the baseline is measured")
+    'MDC by group of baseline speed: shown once the baseline is measured.'
+    """
+    words = (note[:1].upper() + note[1:]).rstrip(".") + "."
+    if note.startswith("MDC by group"):  # no baseline yet, so no change to read
+        return words
+    return words + (" Its changes are shown as measured: with no MDC for this patient, the station cannot tell whether a "
+                    "change is larger than measurement error.")
+
+
 def verdict(difference: float, better: str, mdc: dict | None) -> str:
     """``real improvement``, ``real worsening``, ``within measurement error`` or ``no MDC published``;
     for an MDC published per phase of the condition (``mdc["phases"]``, DeMark's 3-m backward walk:

@@ -15,7 +15,8 @@ later judgement of a trial counts.
 from __future__ import annotations
 
 from station.programmes.adherence import PARTIAL_BELOW, adherence, is_partial
-from station.programmes.change import at_programme_baseline, comparable_mdc, outcome_change, population_warning
+from station.programmes.change import (at_programme_baseline, comparable_mdc, no_mdc_words, outcome_change,
+                                       population_warning)
 from station.programmes.dose import NoDoseInTrial, dose_from_trial
 from station.protocols.report import stored_result
 from station.protocols.results import summarise
@@ -66,6 +67,7 @@ def _outcomes(store, doc: dict, protocols: dict[str, Protocol], patient: dict, a
             mdc, note = at_programme_baseline(mdc, points)
         entry = {**outcome, "key": f"{outcome['protocol']}/{outcome['condition']}/{outcome['metric']}",
                  "unit": unit_of(outcome["metric"]), "mdc": mdc, "mdc_note": note,
+                 "mdc_words": None if mdc is not None else no_mdc_words(note),
                  "points": points, "changes": outcome_change(points, outcome["better"], mdc)}
         groups.setdefault(outcome["group"], []).append(entry)
     return [{"group": name, "outcomes": items} for name, items in groups.items()]

@@ -51,7 +51,7 @@ def _outcome_block(outcome: dict, citations: Citations, width: float) -> KeepTog
             reading = (f"MDC {with_unit(mdc['value'], unit)} {cite} ({mdc.get('population')}). "
                        + mdc_caption(float(mdc["value"]), unit) + ".")
     else:
-        reading = outcome.get("mdc_note") or "No MDC published for this measure."
+        reading = outcome.get("mdc_words") or "No MDC published for this measure."  # as the page says it
     better = {"lower": "lower is better", "higher": "higher is better"}.get(outcome.get("better"), "")
     title = f"{outcome['label']}" + (f" ({unit})" if unit else "") + (f", {better}" if better else "")
     return KeepTogether([p(title, "h3"), table(rows, [0.36 * width, 0.18 * width, 0.2 * width, 0.26 * width]),

@@ -210,6 +210,15 @@ def test_the_programme_pages_mdc_reads_as_on_the_other_pages(reading_pages, shot
         assert velocity and velocity[0].startswith("MDC 0.61 cm/s: "), sources
         assert not [t for t in sources if re.search(r"\d\.\d{3} (cm/s|m/s|s)\b", t)], sources
         assert any(t.startswith("MDC 0.07 m/s subacute, 0.11 m/s chronic: ") for t in sources), sources
+        # an outcome with none says what that means for its changes, in a clinician's words (s25: it said "Changes
+        # are shown, none is called real."), as the PDF says it (programme report's mdc_words)
+        assert not [t for t in sources if "called real" in t], sources
+        asymmetry = css(driver, '.outcome[data-key="weight-bearing/eo/weight_asymmetry_pct"] .mdc-source')[0]
+        assert asymmetry.text == ("No MDC published for this measure in this test and condition. Its changes are shown "
+                                  "as measured: with no MDC for this patient, the station cannot tell whether a change "
+                                  "is larger than measurement error."), asymmetry.text
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", asymmetry)
+        driver.save_screenshot(str(shots / f"no-mdc-{name}.png"))
         assert page_width(driver) <= size[0]
 
 

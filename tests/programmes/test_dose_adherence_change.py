@@ -192,6 +192,12 @@ def test_a_stroke_programme_for_a_patient_with_no_stroke_warns_and_draws_no_stro
     assert [c["verdict"] for c in velocity["changes"]] == ["no MDC published"]  # -0.9 cm/s: not called real
     story, _doc, _trials = programme_story(store, assigned["id"], protocols, actor=ACTOR, paper="a4")  # the PDF's
     assert doc["population_warning"] in _pdf_words(story) and "Grey band" not in " ".join(_pdf_words(story))
+    # what that means for its change, in a clinician's words, one sentence for the page and the PDF (s25: the page said
+    # "Changes are shown, none is called real.", the PDF the note alone)
+    assert velocity["mdc_words"] == velocity["mdc_note"] + (
+        " Its changes are shown as measured: with no MDC for this patient, the station cannot tell whether a change is "
+        "larger than measurement error."), velocity["mdc_words"]
+    assert velocity["mdc_words"] in " ".join(_pdf_words(story))
     # the same patient's stroke recorded: the MDC applies and the warning goes
     store.patients.update(other["id"], {"conditions": ["stroke:right"]}, actor=ACTOR)
     doc = programme_document(store, assigned["id"], protocols, actor=ACTOR)

@@ -378,9 +378,8 @@
         // the unit's rule of every page (Station.num: "MDC 0.61 cm/s", as the visit and history pages say it)
         ? `MDC ${o.mdc.phases.map((p) => `${quantity(p.value, changeUnit(o.unit))} ${p.phase}`).join(", ")}`
         : `MDC ${quantity(o.mdc.value, changeUnit(o.unit))}`) + `: ${o.mdc.population}. ${o.mdc.citation}`)
-      // an MDC published by group of baseline speed, the group not known yet: said so (it read "No MDC published: MDC by group ...")
-      : /^mdc by group/i.test(o.mdc_note || "") ? el("p", { class: "muted small mdc-source" }, Station.capitalise(o.mdc_note))
-      : el("p", { class: "muted small mdc-source" }, `${/^(no mdc published|the published)/i.test(o.mdc_note || "") ? Station.capitalise(o.mdc_note) : `No MDC published: ${o.mdc_note}`}`.replace(/\.$/, "") + ". Changes are shown, none is called real.");
+      // none: why, and what it means for the changes above, in the words of the PDF (programme report's mdc_words)
+      : el("p", { class: "muted small mdc-source" }, o.mdc_words);
     return el("div", { class: "card outcome", dataset: { key: o.key } },
       el("h3", {}, o.label), el("p", { class: "muted small" }, `${testTitle(o.protocol)} · ${conditionLabel(o.protocol, o.condition)} · ${better}`),
       chart, changes, source);
