@@ -144,9 +144,12 @@ def get_template(name: str):
 
 @bp.get("/patients/<int:patient_id>/programmes")
 def patient_programmes(patient_id: int):
-    return {"programmes": [{k: a[k] for k in ("id", "template_name", "start_date", "status", "ended_on", "created_at")}
-                           | {"title": a["template"]["programme"]["title"]}
-                           for a in store().programmes.list_for_patient(patient_id)]}
+    programmes = [{k: a[k] for k in ("id", "template_name", "start_date", "status", "ended_on", "created_at")}
+                  | {"title": a["template"]["programme"]["title"]}
+                  for a in store().programmes.list_for_patient(patient_id)]
+    # the patient's programmes (the store's list is not audited: its other callers audit what they show)
+    store().audit.record(actor(), "programme.view", patient_id=patient_id, object=f"patient:{patient_id}")
+    return {"programmes": programmes}
 
 
 @bp.post("/patients/<int:patient_id>/programmes")

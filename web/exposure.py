@@ -8,6 +8,11 @@ given patient through a given channel, one entry is written (``station.view`` or
 with the patient's number and the session). Later polls by the same login session of the same
 patient add nothing. The memory of what was recorded is bounded (the oldest are forgotten first,
 which at worst writes an entry again).
+
+The pages whose heading names the patient before their script asks the API (a visit's results,
+``session.view``; a programme, ``programme.view``) are audited the same way, once per login session
+and patient: a signed-in user walking ``/sessions/1``, ``/sessions/2``, ... read every patient's
+identifier without an entry (X1 finding F4, session 25).
 """
 
 from __future__ import annotations
@@ -43,6 +48,11 @@ class ExposureAudit:
         the trials a crash interrupted that ``/api/station`` lists: one entry per patient."""
         for trial in trials:
             self._once(login_token, action, int(trial["patient_id"]), f"trial:{trial['trial_id']}", who)
+
+    def shown_page(self, login_token: str, action: str, patient_id: int, audit_object: str, who: Actor) -> None:
+        """Record that ``who`` was shown a page naming the patient ``patient_id`` (its heading holds
+        their identifier, e.g. a visit's results or a programme): once per login session and patient."""
+        self._once(login_token, action, int(patient_id), audit_object, who)
 
     def _once(self, login_token: str, action: str, patient_id: int, audit_object: str, who: Actor) -> None:
         key = (hashlib.sha256(login_token.encode()).hexdigest()[:32], action, patient_id)

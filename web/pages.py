@@ -16,13 +16,13 @@ Content-Security-Policy forbids it); the page's own parameters travel in ``data-
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
 from station.reports import fhir_bundle
 from station.store.db import NotFound
 from station.store.patients import IDENTIFIER_MAX_CHARS, IDENTIFIER_PATTERN
 from web.error_pages import error_page
-from web.security import api_error, current_user, is_api_request, roles, store
+from web.security import actor, api_error, current_user, is_api_request, roles, store
 
 bp = Blueprint("pages", __name__)
 
@@ -55,6 +55,13 @@ def _plate() -> dict:
 def _page(template: str, **context):
     user = current_user()
     return render_template(template, is_admin=user is not None and user.role == "admin", **context)
+
+
+def page_shown(action: str, patient_id: int, audit_object: str) -> None:
+    """Audit a page whose heading names the patient ``patient_id``: once per login session and patient
+    (:meth:`web.exposure.ExposureAudit.shown_page`); the API its script then asks audits what it answers."""
+    current_app.extensions["station_exposure_audit"].shown_page(session.get("sid", ""), action, patient_id,
+                                                                 audit_object, actor())
 
 
 def _exists(getter, record_id: int):
@@ -108,6 +115,7 @@ def results_page(session_id: int):
         identifier = store().patients.get(patient_id)["identifier"]
     except NotFound:
         return _page("dashboard/missing.html", what=f"session #{session_id}"), 404
+    page_shown("session.view", patient_id, f"session:{session_id}")  # the heading names the patient
     return _page("dashboard/results.html", page="patients", session_id=session_id, patient_id=patient_id,
                  heading=f"Visit results · {identifier}", identifier=identifier)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from station.store.db import NotFound
+from web.pages import page_shown
 from web.security import current_user, store
 
 bp = Blueprint("programme_pages", __name__)
@@ -28,6 +29,7 @@ def programme_page(assignment_id: int):
     except NotFound:
         return render_template("dashboard/missing.html", what=f"programme #{assignment_id}", is_admin=is_admin,
                                page="patients"), 404
+    page_shown("programme.view", patient_id, f"programme:{assignment_id}")  # the heading names the patient
     heading = f"{assignment['template']['programme']['title']} · {identifier}"
     status = assignment["status"]  # its tag beside the title, worded as programme.js words it
     status_words = f"paused since {assignment['paused_from']}" if status == "paused" else status
