@@ -1,0 +1,77 @@
+"""Which routes answer without signing in is an explicit list, on the station and on the hub: every
+other route of the URL map is refused without a login session (``401`` for the API, a redirect to
+sign-in for a page), also when the request carries a valid anonymous CSRF token (so the refusal is the
+login's, not the CSRF check's), and the hub's station endpoints without a station token. A view newly
+marked ``@public`` or ``@token_auth`` fails here until it is added to the list on purpose."""
+
+from __future__ import annotations
+
+import re
+
+from web_support import ApiClient
+
+BACKENDS = ("sqlite", "postgresql")  # postgresql: the app as the hub composes it (HUB), with its station API
+
+PUBLIC = {
+    "static",  # the dashboard's scripts, styles and images
+    "health.healthz",  # monitors and systemd: no patient data (web.health)
+    "auth.api_session", "auth.api_login", "auth.api_setup",  # who am I, the CSRF token, sign-in, first-run setup
+    "auth.login_page", "auth.setup_page",
+}
+"""Every endpoint reachable without signing in."""
+
+STATION_TOKEN = {
+    "hub_api." + name for name in (
+        "push", "station_restored", "audit_last", "push_audit", "parts", "put_part", "drop_parts", "tombstones",
+        "clinic_key", "patient_updates", "pull_patient", "pull_history", "history_updates", "programme_updates",
+        "pull_programmes")
+}
+"""The hub's endpoints for stations: a station token (``Authorization: Bearer``), never a login session."""
+
+
+def _marked(app) -> tuple[set[str], set[str]]:
+    public, token = set(), set()
+    for endpoint, view in app.view_functions.items():
+        if endpoint in ("static", "health.healthz") or getattr(view, "station_public", False):
+            public.add(endpoint)
+        if getattr(view, "station_token_auth", False):
+            token.add(endpoint)
+    return public, token
+
+
+def _paths(app):
+    """(method, example path, endpoint) of every route but those on the lists."""
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in PUBLIC:
+            continue
+        path = re.sub(r"<int:[^>]+>", "1", rule.rule)
+        path = re.sub(r"<any\(([^,)]+)[^>]*>", lambda m: m.group(1).strip(" '"), path)
+        path = re.sub(r"<(?:path:|string:)?[^>]+>", "x", path)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield method, path, rule.endpoint
+
+
+def test_the_routes_open_without_a_login_are_the_listed_ones(app, backend):
+    public, token = _marked(app)
+    assert public == PUBLIC
+    assert token == (STATION_TOKEN if backend == "postgresql" else set())
+
+
+def test_every_other_route_refuses_a_request_without_a_login(app, backend, accounts):
+    anon = ApiClient(app.test_client())
+    anon.refresh_csrf()  # a valid anonymous CSRF token: what refuses is the missing login
+    tried = 0
+    for method, path, endpoint in _paths(app):
+        if method == "GET":
+            response = anon.get(path)
+        else:
+            response = anon.send(method, path, {}, csrf=True)
+        tried += 1
+        if endpoint in STATION_TOKEN:
+            assert response.status_code == 401 and "station token" in response.json["error"], (method, path)
+        elif path.startswith("/api/"):
+            assert response.status_code == 401 and "sign in" in response.json["error"], (method, path)
+        else:
+            assert response.status_code == 302, (method, path, response.status_code)
+            assert response.headers["Location"].startswith("/login?next="), (method, path)
+    assert tried >= (90 if backend == "postgresql" else 70)
