@@ -98,6 +98,17 @@ if (document.getElementById("patients")) {
       return d.toDateString() === new Date().toDateString() ? `today ${clock(iso)}` : when(iso);
     }
 
+    /* A patient's conditions under the identifier where a phone drops their column (R's review L5): the first two
+       in words, the others counted ("Stroke, left side affected, Fall in the last 12 months +2 more"), each whole. */
+    const SHOWN_CONDITIONS = 2;
+    function conditionsLine(tags, labels) {
+      if (!tags.length) return null;
+      const words = tags.map((c) => PatientForm.conditionText(c, labels));
+      const more = words.length - SHOWN_CONDITIONS;
+      return el("div", { class: "small only-narrow conditions-line", title: words.join(", ") },
+        words.slice(0, SHOWN_CONDITIONS).join(", "), more > 0 ? el("span", { class: "muted" }, ` +${more} more`) : null);
+    }
+
     async function load() {
       const q = $("search").value.trim();
       const search = { archived: $("archived").value, sort: "identifier", limit: 200 };
@@ -114,7 +125,9 @@ if (document.getElementById("patients")) {
               // on a programme (either size): the patients a clinician sees week after week
               p.programme ? el("span", { class: "tag neutral programme-tag" }, p.programme === "paused" ? "programme paused" : "on a programme") : null,
               // a phone drops the last test's column: said under the identifier, so who was seen today shows there too
-              last ? el("div", { class: "small muted only-narrow last-test" }, `last test ${last}`) : null),
+              last ? el("div", { class: "small muted only-narrow last-test" }, `last test ${last}`) : null,
+              // and the conditions' column: the first two said, the rest counted (every one on the patient's page)
+              conditionsLine(p.conditions || [], labels)),
             el("td", { class: "num" }, p.birth_year),
             el("td", {}, PatientForm.sexText(p.sex)),
             el("td", { class: "hide-narrow" }, (p.conditions || []).map((c) => el("span", { class: "tag" }, PatientForm.conditionText(c, labels)))),
