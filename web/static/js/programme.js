@@ -18,6 +18,10 @@
 
   /* A protocol and a condition in words (the codes only when the station no longer has the protocol). */
   const testTitle = (name) => (tests[name] ? tests[name].title.replace(/ \(.*\)$/, "") : name);
+  /* A visit's test chip: its form named when another test reads alike without it (the two 3-metre backward walks,
+     "from standing" and "speed over the middle 3 m of 5 m": the chip must say which one the programme measures). */
+  const chipTitle = (name) => (tests[name] && Object.keys(tests).some((other) => other !== name && testTitle(other) === testTitle(name))
+    ? tests[name].title : testTitle(name));
   const conditionLabel = (name, id) => (tests[name] && tests[name].conditions[id]) || String(id || "").replace(/_/g, " ");
 
   /* A dose's time walked against the plan, as every page says a time walked (Station.walkedTime): "30 min" done in
@@ -264,7 +268,7 @@
     const parts = [el("h3", {}, `${v.label} · ${day(v.planned_date)} · ${v.status}`),
       el("p", {}, "Tests, in order: ", v.protocols.map((p) => {
         const run = v.runs.filter((r) => r.protocol === p && r.complete_trials > 0).pop();
-        return el("span", { class: "tag" + (run ? " valid" : "") }, run ? el("a", { href: `/sessions/${run.session_id}` }, testTitle(p)) : testTitle(p));
+        return el("span", { class: "tag" + (run ? " valid" : "") }, run ? el("a", { href: `/sessions/${run.session_id}` }, chipTitle(p)) : chipTitle(p));
       }))];
     // tests measured on the visit's day before the programme was started (the usual order: measure, then enrol)
     // are offered as the visit's, each in one tap (review s24 F5: they read "Not measured yet")
