@@ -5,8 +5,9 @@ Dose fields (units in the names): ``minutes`` (time training), ``steps``, ``cade
 clinician entered, as the trial stores it, so then equal to ``belt_speed_m_s``), ``belt_speed_m_s``
 (treadmill belt as set),
 ``rpe`` (perceived exertion on Borg's 6-20 scale), ``notes``, ``done_on`` (the clinic's day the
-session was done, ``YYYY-MM-DD``: a measured dose's trial's day, a hand-entered dose's as entered;
-kept only when it is not the day the dose was recorded, which is then the day (``recorded_at``);
+session was done, ``YYYY-MM-DD``: a measured dose's trial's day, a hand-entered dose's as entered,
+else the clinic's day it was recorded; always stored since s25, so a hub and a station read the same
+day whatever their zones (a dose stored before without it is read on its ``recorded_at``'s day);
 a session walked before or after its planned day is shown on the day it was done,
 :meth:`station.store.programmes.Programmes.record_dose`).
 

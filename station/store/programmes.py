@@ -379,11 +379,10 @@ class Programmes:
                     raise Conflict(f"trial #{trial_id} is already the measured dose of session {taken['number']} "
                                    f"(#{taken['id']}); a walk measures one session: choose another trial, or enter "
                                    "this session's dose by hand")
-            # the day it was done is kept when it is not the day the dose is recorded (that day is recorded_at's)
-            done_on = self._done_on(conn, dose.get("done_on"), trial_id)
-            dose = {k: v for k, v in dose.items() if k != "done_on"}
-            if done_on != self.today():
-                dose["done_on"] = done_on
+            # the clinic's day it was done, always kept with the dose: as entered, its trial's, else this clinic's
+            # today; never left to be read back from recorded_at in the zone of whoever reads it (a hub's server
+            # in UTC, a station in Sydney: the day entered on one moved by a day on the other)
+            dose = {**dose, "done_on": self._done_on(conn, dose.get("done_on"), trial_id)}
             conn.execute(
                 "UPDATE programme_sessions SET status = 'done', missed_reason = NULL, dose_source = ?, dose = ?,"
                 " trial_id = ?, recorded_at = ?, recorded_by = ? WHERE id = ?",

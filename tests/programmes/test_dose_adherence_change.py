@@ -97,7 +97,7 @@ def test_dose_entered_by_hand_is_checked(store, pilot):
     sid = pilot["sessions"][0]["id"]
     done = store.programmes.enter_dose(sid, {"minutes": 27.5, "belt_speed_m_s": 0.35, "rpe": 12, "notes": "rails"},
                                        actor=ACTOR)
-    assert done["dose"] == {"minutes": 27.5, "belt_speed_m_s": 0.35, "rpe": 12, "notes": "rails"}
+    assert done["dose"] == {"minutes": 27.5, "belt_speed_m_s": 0.35, "rpe": 12, "notes": "rails", "done_on": "2026-01-05"}
     assert done["dose_source"] == "manual" and done["recorded_by"] == "ana"
     for bad, field in (({}, "minutes"), ({"minutes": -1}, "minutes"), ({"minutes": 30, "rpe": 21}, "rpe"),
                        ({"minutes": 30, "rpe": 5}, "rpe"), ({"minutes": 30, "belt_speed_m_s": 9}, "belt_speed_m_s"),

@@ -73,16 +73,41 @@ def test_a_dose_entered_by_hand_keeps_the_day_it_was_done_and_refuses_a_day_to_c
     with pytest.raises(ValidationError) as refused:
         store.programmes.enter_dose(pilot["sessions"][2]["id"], {"minutes": 30, "done_on": "2026-01-09"}, actor=ACTOR)
     assert "after today" in str(refused.value.fields)
-    # without a day: today's, the day the dose was recorded (not stored twice)
-    assert "done_on" not in store.programmes.enter_dose(pilot["sessions"][2]["id"], {"minutes": 30}, actor=ACTOR)["dose"]
+    # without a day: the clinic's today, kept with the dose as every dose's day is (s25: it was left out, to be read
+    # back from recorded_at in the zone of whoever read it)
+    assert store.programmes.enter_dose(pilot["sessions"][2]["id"], {"minutes": 30}, actor=ACTOR)["dose"]["done_on"] == "2026-01-08"
     assert programme_document(store, pilot["id"], protocols, actor=ACTOR)["sessions"][2]["done_on"] == "2026-01-08"
+
+
+def test_a_dose_keeps_the_day_entered_whatever_zone_reads_it(store, pilot, protocols, wall):
+    """s25: a dose entered for the day it was recorded kept no day of its own, to be read back from recorded_at in
+    the zone of whoever read it. A hub on a server in UTC (no [clinic] time_zone) at 21:00 UTC on Wed Jan 7: the
+    clinician enters Jan 7, the hub's today; the station in Sydney (08:00 on Jan 8 there) read it as done on Jan 8."""
+    from datetime import datetime, timezone
+
+    from station.store import timefmt
+
+    before = timefmt._zone
+    try:
+        timefmt.use_time_zone("UTC")  # the hub
+        wall.t_s = datetime(2026, 1, 7, 21, 0, tzinfo=timezone.utc).timestamp()
+        sid = pilot["sessions"][1]["id"]
+        store.programmes.enter_dose(sid, {"minutes": 30, "done_on": "2026-01-07"}, actor=ACTOR)
+        timefmt.use_time_zone("Australia/Sydney")  # the station reading the same record
+        doc = programme_document(store, pilot["id"], protocols, actor=ACTOR)
+        assert doc["today"] == "2026-01-08"
+        assert doc["sessions"][1]["done_on"] == "2026-01-07"  # as entered (was 2026-01-08)
+    finally:
+        timefmt._zone = before
 
 
 def test_a_dose_without_its_day_reads_the_day_it_was_recorded(store, pilot, protocols, wall):
     wall.to_day("2026-01-06")
     sid = pilot["sessions"][0]["id"]
     store.programmes.enter_dose(sid, {"minutes": 30}, actor=ACTOR)
-    assert store.programmes.session(sid)["dose"] == {"minutes": 30.0}  # as stored before the day was kept
+    with store.db.write() as conn:  # as stored before s25, when a dose of the day it was recorded kept no day
+        conn.execute("UPDATE programme_sessions SET dose = ? WHERE id = ?", ('{"minutes": 30.0}', sid))
+    assert store.programmes.session(sid)["dose"] == {"minutes": 30.0}
     wall.to_day("2026-01-09")
     assert programme_document(store, pilot["id"], protocols, actor=ACTOR)["sessions"][0]["done_on"] == "2026-01-06"
 

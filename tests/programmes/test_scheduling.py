@@ -124,7 +124,7 @@ def test_ending_early_cancels_what_is_planned_and_freezes_the_plan(pilot, store,
             attempt()
     # a done session's dose may still be corrected after the end
     fixed = store.programmes.enter_dose(ended["sessions"][0]["id"], {"minutes": 25}, actor=ACTOR)
-    assert fixed["dose"] == {"minutes": 25.0}
+    assert fixed["dose"] == {"minutes": 25.0, "done_on": "2026-01-05"}  # the day is kept with every dose (s25)
     assert store.audit.query(action="programme.dose")[0]["detail"]["replaced"] is True
     # the patient may now start another programme
     again = store.programmes.assign(patient["id"], builtins["balance-training"], "2026-02-01", actor=ACTOR)

@@ -103,7 +103,7 @@ def test_a_session_with_a_dose_keeps_it_and_a_trial_without_a_walk_counts_for_no
               "metrics": {"metrics": {"walking_min": 12.5, "steps": 900, "duration_s": 760.0}}}
     kept = store.programmes.credit_run_trial(first, walked, actor=ACTOR)
     assert "session 1 already has a dose (manual)" in kept["none"] and "offered on the programme page" in kept["none"]
-    assert store.programmes.session(first)["dose"] == {"minutes": 25.0}
+    assert store.programmes.session(first)["dose"] == {"minutes": 25.0, "done_on": "2026-01-05"}
     invalid = {**walked, "id": 42, "status": "invalid"}
     assert "not complete" in store.programmes.credit_run_trial(second, invalid, actor=ACTOR)["none"]
     assert store.programmes.session(second)["status"] == "planned"

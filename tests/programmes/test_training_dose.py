@@ -47,16 +47,16 @@ def test_counts_as_a_balance_programme_session_and_adds_same_day_games(store, pa
     first = _record(store, patient, minutes=2.0)
     sessions = store.programmes.get(programme["id"])["sessions"]
     assert first["dose"] == {"programme_session_id": sessions[0]["id"], "minutes": 2.0}
-    assert sessions[0]["status"] == "done" and sessions[0]["dose"] == {"minutes": 2.0}
+    assert sessions[0]["status"] == "done" and sessions[0]["dose"] == {"minutes": 2.0, "done_on": "2026-01-05"}
     assert sessions[0]["dose_source"] == "measured"
     second = _record(store, patient, minutes=3.0)  # the same visit: one programme session, 5 minutes
     sessions = store.programmes.get(programme["id"])["sessions"]
     assert second["dose"] == {"programme_session_id": sessions[0]["id"], "minutes": 5.0}
-    assert sessions[0]["dose"] == {"minutes": 5.0} and sessions[1]["status"] == "planned"
+    assert sessions[0]["dose"] == {"minutes": 5.0, "done_on": "2026-01-05"} and sessions[1]["status"] == "planned"
     wall.to_day("2026-01-07")  # another day: the next planned session
     third = _record(store, patient, minutes=1.0)
     sessions = store.programmes.get(programme["id"])["sessions"]
-    assert third["dose"]["programme_session_id"] == sessions[1]["id"] and sessions[1]["dose"] == {"minutes": 1.0}
+    assert third["dose"]["programme_session_id"] == sessions[1]["id"] and sessions[1]["dose"] == {"minutes": 1.0, "done_on": "2026-01-07"}
     actions = [e["action"] for e in store.audit.query(patient_id=patient["id"])]
     assert actions.count("programme.dose") == 3
     # The patient's programmes export carries the games too (oldest first).

@@ -87,7 +87,7 @@ def test_a_game_is_played_stored_and_counted_in_the_programme(store):
     assert row["trial_id"] == store.trials.get(row["trial_id"])["id"]
     session = store.programmes.get(programme["id"])["sessions"][0]
     assert stored["dose"]["programme_session_id"] == session["id"]
-    assert session["status"] == "done" and session["dose"] == {"minutes": row["minutes"]}
+    assert session["status"] == "done" and session["dose"] == {"minutes": row["minutes"], "done_on": row["day"]}
     # The session's results (GET /api/sessions/<id>/results, read back from the store) carry the game.
     from station.protocols.report import session_results
 

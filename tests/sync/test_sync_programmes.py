@@ -171,7 +171,8 @@ def test_a_game_at_another_station_counts_for_the_programme_on_the_hub(hub_store
     games = hub_store.training.list_for_patient(hub["patient_id"])
     hub = _hub_programme(hub_store, "P-PR3")
     assert counted["minutes"] == 2.0 and games[0]["programme_session_id"] == hub["sessions"][1]["id"]
-    assert [s["dose"] for s in hub["sessions"][:2]] == [{"minutes": 3.0, "done_on": "2026-01-01"}, {"minutes": 2.0}]
+    assert [s["dose"] for s in hub["sessions"][:2]] == [{"minutes": 3.0, "done_on": "2026-01-01"},
+                                                        {"minutes": 2.0, "done_on": "2026-01-01"}]
     assert hub["sessions"][1]["recorded_by"] == CLINICIAN.username and len(games) == 2
 
 
@@ -421,7 +422,7 @@ def test_a_session_credited_by_its_run_reaches_the_hub_as_a_linked_dose_does(hub
     for number, hub_trial in ((0, hub_walks[0]), (1, hub_walks[1])):
         s = hub["sessions"][number]
         assert (s["status"], s["dose_source"], s["trial_id"]) == ("done", "measured", hub_trial)
-        assert s["dose"] == {"minutes": 0.35, "steps": 33, "cadence_steps_min": 96.0}
+        assert s["dose"] == {"minutes": 0.35, "steps": 33, "cadence_steps_min": 96.0, "done_on": "2026-01-01"}
     assert hub["sessions"][2]["status"] == "planned"
     document = programme_document(hub_store, hub["id"], builtin_protocols(), actor=HUB_USER)
     assert document["adherence"]["overall"]["sessions_done"] == 2
