@@ -26,14 +26,20 @@ history page marks them; records made here are absent).
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 from flask import Blueprint, current_app
 
 from station.store.db import ValidationError
 from station.sync.client import HubLimited, HubRefused, HubUnreachable, said_once
+from station.sync.hub import wait_words
 from station.sync.programme_updates import recorded_elsewhere as programme_sources
 from station.sync.pulled import recorded_elsewhere as recorded_at
+from web.hub_api import LOOKUP_MISSES_PER_STATION, LOOKUP_WINDOW_S, LOOKUPS_PER_STATION
 from web.jsonio import json_body
 from web.security import actor, api_error, store
+from web.throttle import LoginThrottle, RequestLimit
 
 bp = Blueprint("api_sync", __name__, url_prefix="/api")
 
@@ -77,22 +83,88 @@ def pull_history(patient_id: int):
         return api_error(502, str(exc))
 
 
+HUB_PROGRAMMES_LOOKUPS = LOOKUPS_PER_STATION // 2
+"""Lookups the history pages may make for the hub's programmes in :data:`web.hub_api.LOOKUP_WINDOW_S`, of the
+station's :data:`~web.hub_api.LOOKUPS_PER_STATION` at the hub: the rest is kept for bringing patients and
+their histories from the hub, which a clinician asks for (X1 finding F6, session 25: every view of a
+history page asked the hub, and 10 views of a patient not on the hub yet, or 60 of any, refused
+every pull at the station for 15 min)."""
+HUB_PROGRAMMES_MISSES = LOOKUP_MISSES_PER_STATION // 2
+"""Of those, lookups of a patient the hub does not hold (this station's own, not pushed yet)."""
+HUB_PROGRAMMES_KEEP_S = 60.0
+"""How long the hub's answer for a patient is shown again without asking it, s: a page reloaded or
+opened again within it costs the hub's budget nothing."""
+
+
+class HubProgrammesBudget:
+    """The station's own count of its history pages' lookups of the hub's programmes (the hub
+    counts them with the pulls, per station), and the answers of the last
+    :data:`HUB_PROGRAMMES_KEEP_S` per patient."""
+
+    def __init__(self, clock) -> None:
+        self.clock = clock
+        self.lookups = RequestLimit(HUB_PROGRAMMES_LOOKUPS, LOOKUP_WINDOW_S, clock)
+        self.misses = LoginThrottle(HUB_PROGRAMMES_MISSES, LOOKUP_WINDOW_S, clock)
+        self._kept: OrderedDict[int, tuple[float, list]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def kept(self, patient_id: int) -> list | None:
+        with self._lock:
+            held = self._kept.get(patient_id)
+            if held is None or self.clock() - held[0] > HUB_PROGRAMMES_KEEP_S:
+                return None
+            return held[1]
+
+    def keep(self, patient_id: int, programmes: list) -> None:
+        with self._lock:
+            self._kept[patient_id] = (self.clock(), programmes)
+            self._kept.move_to_end(patient_id)
+            while len(self._kept) > 1000:
+                self._kept.popitem(last=False)
+
+    def wait_s(self) -> int:
+        """0 if a lookup may be made now (it is then counted), else whole seconds to wait."""
+        return self.misses.retry_after_s("station") or self.lookups.admit("station")
+
+
+def _budget() -> HubProgrammesBudget:
+    return current_app.extensions.setdefault("station_hub_programmes_budget",
+                                             HubProgrammesBudget(current_app.config["THROTTLE_CLOCK"]))
+
+
 @bp.get("/patients/<int:patient_id>/hub-programmes")
 def hub_programmes(patient_id: int):
     sync = current_app.config.get("SYNC")
     if sync is None:
         return api_error(409, "this station syncs with no hub; an administrator sets [hub] url and token in its "
                               "configuration")
+    budget = _budget()
+    kept = budget.kept(patient_id)
+    if kept is not None:
+        store().patients.get(patient_id)  # (404 for an unknown patient)
+        store().audit.record(actor(), "programme.view", patient_id=patient_id, object=f"patient:{patient_id}",
+                             detail={"from_hub": len(kept)})
+        return {"programmes": kept}
+    wait = budget.wait_s()
+    if wait:
+        response = api_error(429, f"the hub's programmes were asked for too many patients in the last "
+                                  f"{LOOKUP_WINDOW_S // 60} min (at most {HUB_PROGRAMMES_LOOKUPS}, so that bringing "
+                                  f"patients from the hub keeps working); they show here again in {wait_words(wait)}")
+        response.headers["Retry-After"] = str(wait)
+        return response
     try:
-        return {"programmes": sync.hub_programmes(patient_id, actor=actor())}
+        programmes = sync.hub_programmes(patient_id, actor=actor())
     except HubLimited as exc:
         return limited(exc, "the programme shows then")
     except HubUnreachable as exc:
         return api_error(503, said_once(str(exc), "the programme shows when the station is online"))
     except HubRefused as exc:
-        if exc.status == 404:
-            return {"programmes": []}  # not on the hub (yet): this station's own patient
-        return api_error(502, str(exc))
+        if exc.status != 404:
+            return api_error(502, str(exc))
+        budget.misses.failure("station")  # the hub counts it as a miss too
+        programmes = []  # not on the hub (yet): this station's own patient
+    budget.keep(patient_id, programmes)
+    return {"programmes": programmes}
 
 
 def limited(exc: HubLimited, outcome: str):

@@ -16,6 +16,7 @@ from station.sync import hub as hub_module
 from station.sync.client import HubRefused
 from station.sync.pulled import recorded_elsewhere
 from web import create_app
+from web.api_sync import HUB_PROGRAMMES_KEEP_S
 
 from sync_support import CHEAP, CLINICIAN, WallClock, add_trial, hub_patient
 
@@ -217,15 +218,21 @@ def test_the_ward_shows_the_gyms_programme_read_only_as_the_hub_has_it(hub_store
     template = builtin_programmes(builtin_protocols())["balance-training"]
     local = gym.store.programmes.assign(patient["id"], template, today_of(wall), actor=CLINICIAN)
     gym.store.programmes.enter_dose(local["sessions"][0]["id"], {"minutes": 40}, actor=CLINICIAN)
+    gym.store.programmes.enter_dose(local["sessions"][1]["id"], {"minutes": 5}, actor=CLINICIAN)  # under half: partial
     gym.sync_once()
-    app = create_app({"STORE": ward.store, "SYNC": ward, "SECRET_KEY": "s", "PASSWORD_COST": CHEAP})
+    app = create_app({"STORE": ward.store, "SYNC": ward, "SECRET_KEY": "s", "PASSWORD_COST": CHEAP,
+                      "THROTTLE_CLOCK": wall})
     client, csrf = _signed_in(app, ward.store)
     pulled = client.post("/api/patients/pull", json={"identifier": "P-H8"}, headers={"X-CSRF-Token": csrf}).get_json()
     assert 'id="hub-programmes"' in client.get(f"/patients/{pulled['id']}/history").get_data(as_text=True)
 
     [shown] = client.get(f"/api/patients/{pulled['id']}/hub-programmes").get_json()["programmes"]
     assert shown["assigned_at"] == "gym" and shown["status"] == "active" and shown["title"].startswith("Balance")
-    assert shown["overall"]["sessions_done"] == 1 and shown["overall"]["minutes_done"] == 40
+    assert shown["overall"]["sessions_done"] == 2 and shown["overall"]["minutes_done"] == 45
+    # the partial session counted apart, as the station's own programme page does (s25: the copy dropped the counts)
+    assert (shown["overall"]["sessions_full"], shown["overall"]["sessions_partial"]) == (1, 1), shown["overall"]
+    assert shown["overall"]["minutes_due"] == 40 and shown["overall"]["minutes_done_of_due"] == 45 / 40
+    assert [x["partial"] for x in shown["sessions"][:3]] == [False, True, False]
     assert shown["sessions"][0] == {**shown["sessions"][0], "status": "done", "minutes": 40, "recorded_at": "gym"}
     assert ward.store.programmes.list_for_patient(pulled["id"]) == []  # nothing copied: nothing to edit here
     assert ward.store.audit.query(action="programme.view")[0]["username"] == "ana"
@@ -234,6 +241,7 @@ def test_the_ward_shows_the_gyms_programme_read_only_as_the_hub_has_it(hub_store
     own = ward.store.patients.create({"identifier": "W-ONLY", "birth_year": 1960, "sex": "M"}, actor=CLINICIAN)
     assert client.get(f"/api/patients/{own['id']}/hub-programmes").get_json() == {"programmes": []}
     ward.client._send.cut_after(0)
+    wall.advance(HUB_PROGRAMMES_KEEP_S + 1)  # the answer shown a minute ago is not shown again: the hub is asked
     offline = client.get(f"/api/patients/{pulled['id']}/hub-programmes")
     assert offline.status_code == 503 and "when the station is online" in offline.get_json()["error"]
     assert "will retry" not in offline.get_json()["error"]  # a pull from the page is not retried
