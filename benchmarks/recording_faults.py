@@ -15,7 +15,9 @@ is not ahead of the wall clock, as the service thread on a station reads the acq
 * ``lock-end``: the lock is taken ``--hold-s`` / 2 before the trial's end and held ``--hold-s``: the trial
   ends by itself (its finish) under the lock;
 * ``slow-fsync``: every COMMIT of the station's writer connection takes ``--fsync-s`` longer (a sleep before
-  it: the time an SD card's fsync takes), the whole trial long.
+  it: the time an SD card's fsync takes), the whole trial long. With ``--page-writes`` a page saves a
+  patient's note every second meanwhile (another thread, as a request), and once the trial is stored the
+  test is closed and the next one opened (the visit it makes is the loop's own write).
 
 Prints one JSON object: ``longest_step_s`` (the longest service step, the loop's pace: the acquisition ring
 is drained, Stop carried out and the live events published once per step), ``steps_over_0_1_s``,
@@ -24,7 +26,10 @@ is drained, Stop carried out and the live events published once per step), ``ste
 partial mark; on a machine under load the steps also wait for a CPU, these calls for little but the
 storage), the
 trial's stored ``status``, ``frame_count`` and ``frames_lost``, and the events the page got (``fault`` and
-``notice`` messages, ``trial_stored``). Wall time: about 40 s a run.
+``notice`` messages, ``trial_stored``). With ``--page-writes``: ``page_writes`` (how many, how many
+saved, the longest wait for an answer, s, and the words of the first refused) and ``next_test`` (the
+step that opened it, s, and its outcome: ``opened`` or the words of its refusal). Wall time: about 40 s a
+run.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from station.sim.person import VirtualPerson
 from station.sim.scenarios import SCENARIOS, ScenarioPatient, scenario_message
 from station.sim.station import SimulatedStation, factory_calibration
 from station.store.audit import Actor
+from station.store.db import StoreError
 from station.store.passwords import ScryptCost
 from station.store.store import Store
 
@@ -120,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("scenario", choices=("lock-stop", "lock-end", "slow-fsync"))
     parser.add_argument("--hold-s", type=float, default=8.0, help="how long the other program holds the lock, s")
     parser.add_argument("--fsync-s", type=float, default=2.0, help="how much longer each commit takes, s")
+    parser.add_argument("--page-writes", action="store_true",
+                        help="slow-fsync: a page saves a note every second; then the next test is opened")
     args = parser.parse_args(argv)
 
     clock = SimulatedClock()
@@ -137,6 +145,21 @@ def main(argv: list[str] | None = None) -> int:
         service.step()
 
     store_calls = timed_store_calls(store.trials)
+    page_writes: list[tuple[float, str | None]] = []  # (wait for the answer, s; None or the refusal's words)
+    writing = threading.Event()
+    if args.page_writes:
+        def page() -> None:
+            while not writing.wait(1.0):
+                began = time.monotonic()
+                try:
+                    store.patients.update(patient["id"], {"notes": f"note {len(page_writes)}"}, actor=ACTOR)
+                    refused = None
+                except StoreError as exc:
+                    refused = str(exc)
+                page_writes.append((time.monotonic() - began, refused))
+
+        paging = threading.Thread(target=page, daemon=True)
+        paging.start()
     other = sqlite3.connect(store.db.path, isolation_level=None, check_same_thread=False)
     stored_before = sum(e.kind == "trial_stored" for e in events)
     sim0, wall0 = clock.monotonic_ns(), time.monotonic()
@@ -163,6 +186,22 @@ def main(argv: list[str] | None = None) -> int:
             break
     for _ in range(20):  # a few more steps: what the page is told after the trial is stored
         service.step()
+    next_test = None
+    if args.page_writes:
+        writing.set()
+        paging.join()
+        run("close_run")
+        opening = service.submit("open_run", patient["id"], "romberg", None, ACTOR)
+        began = time.monotonic()
+        while not opening.done():
+            service.step()
+        took_s = time.monotonic() - began
+        try:
+            opening.result()
+            outcome = "opened"
+        except StoreError as exc:
+            outcome = str(exc)
+        next_test = {"step_s": round(took_s, 3), "outcome": outcome}
     other.close()
     stored = [e.data for e in events if e.kind == "trial_stored"][stored_before:]
     trial = store.trials.get(stored[-1]["trial_id"]) if stored and stored[-1].get("trial_id") else None
@@ -178,6 +217,11 @@ def main(argv: list[str] | None = None) -> int:
                                                                     "frames_lost")},
         "page": [(e.kind, e.data.get("message")) for e in events
                  if e.kind in ("fault", "notice", "trial_saving", "trial_saved")],
+        "page_writes": None if not args.page_writes else {
+            "n": len(page_writes), "saved": sum(1 for _, r in page_writes if r is None),
+            "longest_s": round(max((w for w, _ in page_writes), default=0.0), 3),
+            "refused": next((r for _, r in page_writes if r is not None), None)},
+        "next_test": next_test,
     }, indent=1))
     store.close()
     return 0

@@ -20,7 +20,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
-from station.store.db import Conflict, DiskFull, NotFound, StorageFailed, StoreError, ValidationError
+from station.store.db import Conflict, DatabaseBusy, DiskFull, NotFound, StorageFailed, StoreError, ValidationError
 from station.store.space import NoRoomToRecord, StorageFailing
 from station.store.passwords import PasswordHashingBusy
 from station.store.trials import CorruptFrames
@@ -227,6 +227,14 @@ def install_error_handlers(app: Flask) -> None:
     def _storage_failed(exc: StorageFailed):  # the SD card failing: what happened and what to do, not 'try again'
         app.logger.error("the station's storage failed to write in %s %s", request.method, request.endpoint)
         return _plain_or_api(507, str(exc))
+
+    @app.errorhandler(DatabaseBusy)
+    def _database_busy(exc: DatabaseBusy):  # a slow SD card, another program's lock: nothing saved, try again
+        app.logger.warning("a write waited too long for the station's database in %s %s (%s)", request.method,
+                           request.endpoint, type(exc).__name__)
+        response = _plain_or_api(503, str(exc))
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(CorruptFrames)
     def _corrupt_frames(exc: CorruptFrames):  # the trial, its chunk and what to do: no retry mends stored bits

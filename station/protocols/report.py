@@ -255,11 +255,16 @@ def unfinished_words(status: str, status_reason: str | None) -> str:
     >>> unfinished_words("partial", "storage failed: the station's storage failed to write, so recording stopped; "
     ...                  "320 frames (3.2 s) kept")
     "stopped: the station's storage failed to write; 3.2 s kept, not analysed"
+    >>> unfinished_words("partial", "storage slow: the station's storage was still writing after 30 s, so recording "
+    ...                  "stopped; 3200 frames (32.0 s) kept")
+    "stopped: the station's storage (its SD card) was too slow to write; 32.0 s kept, not analysed"
     >>> unfinished_words("partial", "recording interrupted (station stopped or lost power); 300 frames (3.0 s) kept")
     'interrupted (crash or power cut); 3.0 s kept, not analysed'
     >>> unfinished_words("aborted", "patient tired")
     'stopped on purpose (patient tired); not analysed'
     """
+    from station.store.trials import STORAGE_SLOW_REASON
+
     reason = status_reason or ""
     kept = re.search(r"\(([\d.]+ s)\) kept", reason)
     kept_words = f"{kept.group(1)} kept" if kept else "frames kept"
@@ -267,6 +272,8 @@ def unfinished_words(status: str, status_reason: str | None) -> str:
         cause = "stopped: the station's disk was full" if reason.startswith(DISK_FULL_REASON) else \
             "stopped: another program kept the station's database busy" if reason.startswith(DATABASE_BUSY_REASON) \
             else "stopped: the station's storage failed to write" if reason.startswith(STORAGE_FAILED_REASON) \
+            else "stopped: the station's storage (its SD card) was too slow to write" \
+            if reason.startswith(STORAGE_SLOW_REASON) \
             else "interrupted (crash or power cut)"
         return f"{cause}; {kept_words}, not analysed"
     if status == "aborted":

@@ -47,6 +47,7 @@ status says why.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import queue
@@ -67,10 +68,11 @@ from station.protocols.schema import Protocol, ProtocolError
 from station.protocols.sinks import StoreSink
 from station.store.audit import Actor
 from station.store.backup import list_backups
-from station.store.db import Conflict, DatabaseBusy, DiskFull, NotFound, StorageFailed, StoreError, ValidationError
+from station.store.db import (Conflict, DatabaseBusy, DiskFull, NotFound, StorageFailed, StorageSlow, StoreError,
+                              WRITE_LOCK_WAIT_S, ValidationError, storage_slow_message)
 from station.store.space import STORAGE_WHAT_TO_DO, NoRoomToRecord, StorageFailing
 from station.store.timefmt import local_minute
-from station.store.trials import FLUSH_BUSY_WAIT_MS
+from station.store.trials import FLUSH_BUSY_WAIT_MS, HANDOVER_WAIT_S
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +129,14 @@ class _Saving:
     stored: dict | None = None
     """The runner's record of the trial (``{"trial_id", "saving": True}``), completed once saved."""
     session_id: int | None = None
+    next_try_ns: int = 0
+    """When the writes that follow a stored trial (a game's training session, a programme session's dose),
+    put off by a slow storage, are tried again (the service's clock)."""
+
+    @property
+    def follow_ups(self) -> bool:
+        """The trial is stored; what follows it waits for the write lock (a slow SD card still writing)."""
+        return self.output is not None and self.writer.finished and not self.writer.saving
 
 
 class _TrackedStoreSink:
@@ -394,7 +404,18 @@ class TrialService:
 
     def step(self) -> None:
         """One iteration: carry out queued commands, step the run (or keep the reader current),
-        tick the panel."""
+        tick the panel. Its writes wait :data:`LOOP_LOCK_WAIT_S` at most for the database's write lock
+        (a slow SD card still writing another write): the loop serves the sampling."""
+        with self._bounded_writes(LOOP_LOCK_WAIT_S):
+            self._step()
+
+    def _bounded_writes(self, seconds: float):
+        """The store's writes from this thread wait ``seconds`` at most for its write lock
+        (:class:`StorageSlow` after it; ``Database.waiting_at_most``)."""
+        bound = getattr(self.store.db, "waiting_at_most", None)
+        return bound(seconds) if bound is not None else contextlib.nullcontext()
+
+    def _step(self) -> None:
         self._run_commands()
         self._save_pending()
         run = self._run
@@ -431,6 +452,9 @@ class TrialService:
         ``partial`` of a trial a fault ended is written once it can be (``Trials.close_unclosed``)."""
         self.store.trials.close_unclosed(busy_wait_ms=FLUSH_BUSY_WAIT_MS, paced=True)
         for saving in list(self._saving):
+            if saving.follow_ups:
+                self._save_follow_ups(saving)
+                continue
             try:
                 trial = saving.writer.retry_end()
             except (StorageFailed, DiskFull, DatabaseBusy) as exc:
@@ -446,16 +470,40 @@ class TrialService:
                 continue
             if trial is None:
                 continue
-            self._saving.remove(saving)
             if saving.stored is None:
+                self._saving.remove(saving)
                 continue  # a trial aborted as its run failed: the run's fault said what happened
             saving.stored.pop("saving", None)
             saving.stored.update(saving.output.saved(saving.result, trial))
-            plan = saving.result.plan
-            self.bus.publish("trial_stored", **_stored_event(saving.session_id, saving.result, saving.stored))
-            self.bus.publish("trial_saved", trial_id=trial["id"],
-                             message=f"Saved: {plan.condition.label}, trial {plan.trial}"
-                                     f"{f' (attempt {plan.attempt})' if plan.attempt > 1 else ''}.")
+            if saving.stored.get("saving"):  # what follows it waits for a slow storage: tried again
+                saving.next_try_ns = int(self.clock.monotonic_ns() + FOLLOW_UP_RETRY_S * 1e9)
+                continue
+            self._saving.remove(saving)
+            self._announce_saved(saving)
+
+    def _save_follow_ups(self, saving: _Saving) -> None:
+        """Try again the writes that follow a stored trial (its game's training session, its programme
+        session's dose) that a slow storage put off: once per :data:`FOLLOW_UP_RETRY_S`, the lock waited
+        for :data:`FLUSH_BUSY_WAIT_MS` at most; once done, ``trial_stored`` and ``trial_saved``."""
+        now_ns = self.clock.monotonic_ns()
+        if now_ns < saving.next_try_ns:
+            return
+        with self._bounded_writes(FLUSH_BUSY_WAIT_MS / 1000):
+            saving.output.saved(saving.result, None, saving.stored)
+        if saving.stored.get("saving"):
+            saving.next_try_ns = int(now_ns + FOLLOW_UP_RETRY_S * 1e9)
+            return
+        self._saving.remove(saving)
+        self._announce_saved(saving)
+
+    def _announce_saved(self, saving: _Saving) -> None:
+        """``trial_stored`` and ``trial_saved`` for a trial whose saving the page was told of."""
+        trial_id = saving.stored.get("trial_id")
+        plan = saving.result.plan
+        self.bus.publish("trial_stored", **_stored_event(saving.session_id, saving.result, saving.stored))
+        self.bus.publish("trial_saved", trial_id=trial_id,
+                         message=f"Saved: {plan.condition.label}, trial {plan.trial}"
+                                 f"{f' (attempt {plan.attempt})' if plan.attempt > 1 else ''}.")
 
     def _unsaved_at_shutdown(self) -> None:
         """At shutdown, the trials still being saved (another program holding the database's lock) get a
@@ -463,8 +511,18 @@ class TrialService:
         recovers it as partial with the frames committed, the ones held in memory being lost. One a slow
         storage is still writing is left to the store's closing, which waits for it (bounded)."""
         self._save_pending()
+        for saving in list(self._saving):
+            if saving.follow_ups:  # a last try, waiting as a page would (WRITE_LOCK_WAIT_S), not paced
+                saving.next_try_ns = 0
+                with self._bounded_writes(WRITE_LOCK_WAIT_S):
+                    self._save_follow_ups(saving)
         for saving in self._saving:
             writer = saving.writer
+            if saving.follow_ups:
+                log.warning("trial #%s is stored, but what goes with it (%s) was not before the station shut down: "
+                            "the storage was too slow; enter it by hand", writer.trial_id,
+                            "its training session" if saving.result.training is not None else "the programme session's dose")
+                continue
             if writer.storing:
                 log.warning("%s was still being written as the station shut down (its storage is slow): the store's "
                             "closing waits for it", "a trial" if writer.trial_id is None else f"trial #{writer.trial_id}")
@@ -722,6 +780,9 @@ class TrialService:
             schedule = self._training_schedule(protocol, patient, training)
             los_settings = self._los_settings(protocol, patient, los, actor)
             session = self.store.sessions.create(patient_id, {"label": protocol.title}, actor=actor)  # Conflict if archived
+        except StorageSlow as exc:
+            release()
+            raise StorageSlow(storage_slow_message(exc.held_s, "the test was not opened", again)) from None
         except BaseException:
             release()
             raise
@@ -901,8 +962,10 @@ class TrialService:
             record = records[run.stored]
             run.stored += 1
             if record.stored.get("saving"):  # its trial_stored comes once it is (_save_pending)
-                slow = any(s.stored is record.stored and s.writer.storing for s in self._saving)
-                self.bus.publish("trial_saving", message=SLOW_SAVING_WORDS if slow else SAVING_WORDS)
+                saving = next((s for s in self._saving if s.stored is record.stored), None)
+                words = SAVING_WORDS if saving is None else FOLLOW_UPS_SAVING_WORDS if saving.follow_ups \
+                    else SLOW_SAVING_WORDS if saving.writer.storing else SAVING_WORDS
+                self.bus.publish("trial_saving", message=words)
                 continue
             self.bus.publish("trial_stored", **_stored_event(run.session_id, record.result, record.stored))
 
@@ -973,6 +1036,19 @@ SLOW_SAVING_WORDS = ("Saving the trial: the station's storage (its SD card) is s
                      "switch the station off until it says saved.")
 """What the live page says while a trial's end is still being written by a slow storage (the store's committer
 thread: :data:`station.store.trials.HANDOVER_WAIT_S`)."""
+FOLLOW_UPS_SAVING_WORDS = ("The trial is saved. What goes with it (the game's training session, or the programme "
+                           "session it counts for) waits: the station's storage (its SD card) is slow to write just "
+                           "now. The station saves it as soon as the card is free; the test goes on meanwhile. Do not "
+                           "switch the station off until it says saved.")
+"""What the live page says while the writes that follow a stored trial wait for a slow storage
+(:meth:`TrialService._save_follow_ups`)."""
+LOOP_LOCK_WAIT_S = HANDOVER_WAIT_S
+"""How long the service loop's writes (a visit made as a test opens, a game's training session, a
+programme session's dose, an audit line) wait for the database's write lock, s: held longer (a slow SD
+card still writing a commit of the trial recorder or of a page), a test is not opened (503, in words) and
+what follows a trial is put off to :data:`FOLLOW_UP_RETRY_S` later, never lost."""
+FOLLOW_UP_RETRY_S = 0.5
+"""How often the writes that follow a stored trial, put off by a slow storage, are tried again, s."""
 
 
 def _sentence(exc: BaseException) -> str:

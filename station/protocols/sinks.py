@@ -164,15 +164,25 @@ class _StoreOutput:
             return {"trial_id": self.writer.trial_id, "store_error": str(exc)}
         return {"trial_id": self.writer.trial_id}
 
-    def saved(self, result, stored=None) -> dict:
+    def saved(self, result, stored=None, done: dict | None = None) -> dict:
         """What follows the trial's storing (a game's training session, a programme session's dose):
-        ``{"trial_id", "training", "programme_session"}``."""
+        ``{"trial_id", "training", "programme_session"}``. When the database's write lock is not had
+        in time (a slow SD card still writing: :class:`~station.store.db.DatabaseBusy`) what is left
+        waits, ``"saving": True`` in the answer: called again with ``done`` (that answer), it does only
+        what is left (the trial service's loop retries so; nothing of the game is lost meanwhile)."""
+        from station.store.db import DatabaseBusy
+
         trial_id = stored["id"] if isinstance(stored, dict) and "id" in stored else self.writer.trial_id
-        out = {"trial_id": trial_id}
-        if result.training is not None and self.sink is not None and self.sink.training is not None:
-            out["training"] = self.sink.record_training(result, trial_id)
-        if self.sink is not None and self.sink.programme_session_id is not None:
-            out["programme_session"] = self.sink.credit_programme_session(trial_id)
+        out = {"trial_id": trial_id} if done is None else done
+        out.pop("saving", None)
+        try:
+            if "training" not in out and result.training is not None and self.sink is not None \
+                    and self.sink.training is not None:
+                out["training"] = self.sink.record_training(result, trial_id)
+            if "programme_session" not in out and self.sink is not None and self.sink.programme_session_id is not None:
+                out["programme_session"] = self.sink.credit_programme_session(trial_id)
+        except DatabaseBusy:
+            out["saving"] = True
         return out
 
 
@@ -212,11 +222,13 @@ class StoreSink:
         started from; returns ``credit_run_trial``'s answer, or ``{"error"}`` (the trial is
         stored either way, and offered on the programme page to link by hand)."""
         from station.store.audit import Actor
-        from station.store.db import StoreError
+        from station.store.db import DatabaseBusy, StoreError
 
         try:
             return self.programmes.credit_run_trial(self.programme_session_id, self.trials.get(trial_id),
                                                     actor=self.actor or Actor.system())
+        except DatabaseBusy:
+            raise  # not had the write lock in time (a slow card): tried again, nothing refused
         except StoreError as exc:
             return {"error": f"the trial was stored but not counted as the programme session's dose: {exc}; "
                              "take its dose on the programme page"}
@@ -225,7 +237,7 @@ class StoreSink:
         """Store the game of ``result`` as a training session; returns ``{"id", "dose"}`` or
         ``{"error"}`` (the trial is stored either way: nothing measured is lost)."""
         from station.store.audit import Actor
-        from station.store.db import StoreError
+        from station.store.db import DatabaseBusy, StoreError
 
         game = result.training
         schedule = game["schedule"]
@@ -234,6 +246,8 @@ class StoreSink:
                 self.patient_id, game=schedule["game"], level=schedule["level"], settings=schedule,
                 result=game["result"], minutes=game["minutes"], completed=result.completed,
                 session_id=self.session_id, trial_id=trial_id, actor=self.actor or Actor.system())
+        except DatabaseBusy:
+            raise  # not had the write lock in time (a slow card): tried again, nothing of the game lost
         except StoreError as exc:
             return {"error": f"the game's training session was not stored: {exc}"}
         return {"id": row["id"], "dose": row["dose"], "score": row["score"]}

@@ -20,6 +20,14 @@ may hold that lock for seconds (``sync --resend`` replacing a 2-hour trial's chu
 writer that must not wait that long (the trial recorder's group commits) asks :meth:`Database.write`
 for a shorter wait and gets :class:`DatabaseBusy` when it is up (see :mod:`station.store.trials`).
 
+**A slow card.** An SD card's fsync now and then takes seconds, and the write holding the lock meanwhile
+(often the trial recorder's commit, in its committer thread) holds every other writer of the process.
+So no writer waits for this process's lock without bound: :data:`WRITE_LOCK_WAIT_S` (10 s) by default, a
+page request then answering 503 in words (:class:`StorageSlow`: "... slow to write just now ..., so this
+was not saved; what was saved before is kept; try again in a moment") rather than hang; the trial
+service's loop, which serves the sampling, waits less (:meth:`Database.waiting_at_most`,
+``service.LOOP_LOCK_WAIT_S``). Measured with ``benchmarks/recording_faults.py slow-fsync --page-writes``.
+
 **Durability.** ``journal_mode=WAL`` with ``synchronous=FULL`` on the writer: every commit fsyncs
 the WAL, so a committed transaction survives a power cut. With ``synchronous=NORMAL`` the WAL is
 only synced at checkpoints (by default every ~1000 pages, minutes of recording): the database would
@@ -42,6 +50,7 @@ import os
 import queue
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -92,6 +101,43 @@ class DatabaseBusy(StoreError):
     this one held the database's write lock for longer than the writer would wait; nothing of it
     was stored, and a later attempt may succeed."""
 
+
+class StorageSlow(DatabaseBusy):
+    """A write could not begin because another write of this process had held the database's write
+    lock for longer than this writer waits (:data:`WRITE_LOCK_WAIT_S`, or the thread's own bound:
+    :meth:`Database.waiting_at_most`): on a station, an SD card still writing (an fsync taking
+    seconds). Nothing of it was stored and nothing stored before is lost; a later attempt may succeed.
+    Not a failed card (:class:`StorageFailed`): the card is still writing. ``held_s``: how long the
+    other write had held the lock (None: not known)."""
+
+    def __init__(self, message: str, held_s: float | None = None):
+        super().__init__(message)
+        self.held_s = held_s
+
+
+def storage_slow_message(held_s: float | None, not_done: str = "this was not saved",
+                         again: str = "try again") -> str:
+    """The words of :class:`StorageSlow`: what happened (the lock held ``held_s`` s by another write, said
+    from a second on), what became of the change (``not_done``), what to do (``again``, in a moment).
+
+    >>> print(storage_slow_message(6.2))
+    the station's storage (its SD card) is slow to write just now (an earlier write has been waiting on it for 6 s), so this was not saved; what was saved before is kept; try again in a moment
+    >>> print(storage_slow_message(0.3, "the test was not opened", "open the test again"))
+    the station's storage (its SD card) is slow to write just now, so the test was not opened; what was saved before is kept; open the test again in a moment
+    """
+    waiting = f" (an earlier write has been waiting on it for {held_s:.0f} s)" if held_s is not None and held_s >= 1 \
+        else ""
+    return (f"the station's storage (its SD card) is slow to write just now{waiting}, so {not_done}; what was "
+            f"saved before is kept; {again} in a moment")
+
+
+WRITE_LOCK_WAIT_S = 10.0
+"""How long a write waits for this process's other writes by default, s (a page request: it then
+answers in words, 503, rather than hang while an SD card takes its time). Longer than a slow card's
+commit (``benchmarks/recording_faults.py slow-fsync --fsync-s 6 --page-writes``, a note saved every second
+while a trial records: with 5 s, 4 of 5 notes were refused; with 10 s, 1 of 4, the others saved in 11.2 s
+at most, its own commit included; the old unbounded wait saved all 4, in 11.5 s at most), far shorter
+than a card that has stopped answering (the old wait: for as long as it does not answer)."""
 
 DATABASE_BUSY_MESSAGE = (
     "another program (an administrator's command?) kept the station's database busy, so this was not "
@@ -244,6 +290,8 @@ class Database:
         self._write_lock = threading.RLock()
         self._depth = 0
         self._owner: int | None = None  # thread id inside a write block
+        self._held_since: float | None = None  # time.monotonic() the write lock was taken at (outermost block)
+        self._wait_bound = threading.local()  # a thread's own bound on the lock's wait (waiting_at_most)
         self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         self._all_readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
@@ -292,18 +340,18 @@ class Database:
 
         ``busy_wait_ms``: wait at most this long for the write lock (this process's writers, then
         another process's, each up to it) and raise :class:`DatabaseBusy` when it is up, instead of
-        waiting :data:`BUSY_TIMEOUT_MS` and raising SQLite's own error.
+        waiting :data:`BUSY_TIMEOUT_MS` and raising SQLite's own error. Without it the wait for this
+        process's other writers is still bounded (:data:`WRITE_LOCK_WAIT_S`, or the thread's
+        :meth:`waiting_at_most`): :class:`StorageSlow` when it is up.
         """
-        if busy_wait_ms is None:
-            self._write_lock.acquire()
-        elif not self._write_lock.acquire(timeout=busy_wait_ms / 1000):
-            raise DatabaseBusy(DATABASE_BUSY_MESSAGE)
+        self._acquire(busy_wait_ms)
         try:
             if self._closed:
                 raise StoreError("the database is closed")
             conn = self._writer
             depth = self._depth
             if depth == 0:
+                self._held_since = time.monotonic()
                 _rollback(conn)  # a transaction left open by a rollback the storage failed (none otherwise)
                 self._begin(conn, busy_wait_ms)
                 self._owner = threading.get_ident()
@@ -341,7 +389,34 @@ class Database:
             else:
                 conn.execute(f"RELEASE sp{depth}")
         finally:
+            if self._depth == 0:
+                self._held_since = None
             self._write_lock.release()
+
+    def _acquire(self, busy_wait_ms: int | None) -> None:
+        """Take the write lock: ``busy_wait_ms`` at most (:class:`DatabaseBusy`), else the thread's bound
+        or :data:`WRITE_LOCK_WAIT_S` (:class:`StorageSlow`, saying how long the write holding it has)."""
+        if busy_wait_ms is not None:
+            if not self._write_lock.acquire(timeout=busy_wait_ms / 1000):
+                raise DatabaseBusy(DATABASE_BUSY_MESSAGE)
+            return
+        bound_s = getattr(self._wait_bound, "s", None)
+        if not self._write_lock.acquire(timeout=WRITE_LOCK_WAIT_S if bound_s is None else bound_s):
+            since = self._held_since
+            held_s = None if since is None else time.monotonic() - since
+            raise StorageSlow(storage_slow_message(held_s), held_s)
+
+    @contextmanager
+    def waiting_at_most(self, seconds: float) -> Iterator[None]:
+        """Inside the block, this thread's writes wait at most ``seconds`` for the process's other
+        writes (:class:`StorageSlow` after it), not :data:`WRITE_LOCK_WAIT_S`: the trial service's
+        loop, which serves the sampling, must not wait seconds on an SD card."""
+        before = getattr(self._wait_bound, "s", None)
+        self._wait_bound.s = seconds
+        try:
+            yield
+        finally:
+            self._wait_bound.s = before
 
     def _begin(self, conn: sqlite3.Connection, busy_wait_ms: int | None) -> None:
         """``BEGIN IMMEDIATE``, waiting ``busy_wait_ms`` (None: :data:`BUSY_TIMEOUT_MS`) for another

@@ -57,7 +57,12 @@ process does (one thread at a time, under its lock; the web's readers keep their
 * :data:`MAX_UNCOMMITTED_S` counts from the last commit the thread completed: a write lock held
   elsewhere that long ends the trial as partial, and so does a commit the storage has not finished in
   that time (counted in real time: the storage's, also under a simulated clock), the frames held in
-  memory being stored with the mark once the storage answers;
+  memory being stored with the mark once the storage answers (:class:`~station.store.db.StorageSlow` says
+  so: the card is slow, not failed; reason ``storage slow``);
+* a write the caller waits for (:meth:`~TrialWriter.finish` or :meth:`~TrialWriter.abort` with ``wait=True``,
+  :meth:`~TrialWriter.flush`) waits for the storage as long as for another program's lock, then raises
+  StorageSlow, the write going on in the thread (a trial's end then taken back by
+  :meth:`~TrialWriter.retry_end`);
 * closing the store (:meth:`Trials.close`) lets the thread finish what it was handed,
   :data:`SHUTDOWN_DRAIN_S` at most, before the database closes; a write still unfinished then is said in
   one log line and left (its trial is recovered as partial at the next start).
@@ -100,8 +105,8 @@ from station.clock import Clock, MonotonicClock
 from station.store import fields
 from station.store.audit import Actor, AuditLog
 from station.store import db as _db
-from station.store.db import (Conflict, Database, DatabaseBusy, DiskFull, NotFound, StorageFailed, StoreError,
-                              ValidationError)
+from station.store.db import (Conflict, Database, DatabaseBusy, DiskFull, NotFound, StorageFailed, StorageSlow,
+                              StoreError, ValidationError)
 from station.store.timefmt import utc_iso
 from station.store.verdict import station_unable, unable_kind
 
@@ -113,6 +118,10 @@ DISK_FULL_REASON = "disk full"
 STORAGE_FAILED_REASON = "storage failed"
 """How ``status_reason`` begins for a trial ended because the station's storage failed to write (a disk I/O
 error: a failing SD card; the pages name that cause: report.unfinished_words)."""
+STORAGE_SLOW_REASON = "storage slow"
+"""How ``status_reason`` begins for a trial ended because the station's storage had not finished a commit in
+:data:`MAX_UNCOMMITTED_S` (an SD card still writing: slow, not failed; the pages name that cause:
+report.unfinished_words)."""
 DATABASE_BUSY_REASON = "database busy"
 """How ``status_reason`` begins for a trial ended because another process held the database's write
 lock for longer than :data:`MAX_UNCOMMITTED_S` (the pages name that cause: report.unfinished_words)."""
@@ -1159,7 +1168,8 @@ class TrialWriter:
         On a full disk or a storage that fails to write the trial ends at once as ``partial`` with
         the frames committed so far (:meth:`_storage_ends_partial`) and DiskFull or StorageFailed
         says so; likewise DatabaseBusy when another process held the write lock past
-        :data:`MAX_UNCOMMITTED_S`.
+        :data:`MAX_UNCOMMITTED_S`; a storage still writing them then raises
+        :class:`~station.store.db.StorageSlow` (the commit goes on, taken at the next call).
         """
         if self._done or self._ending is not None:
             raise StoreError(f"trial #{self.trial_id} is already finished")
@@ -1172,12 +1182,16 @@ class TrialWriter:
         the trial ends as partial (DatabaseBusy says so)."""
         uncommitted_s = (self._trials._clock.monotonic_ns() - self._last_commit_ns) / 1e9
         deadline = time.monotonic() + max(MAX_UNCOMMITTED_S - uncommitted_s, _db.BUSY_TIMEOUT_MS / 1000)
-        job = self._take(None)
-        if job is not None:  # a commit in flight: its frames first
+        if self._job is not None:  # a commit in flight: its frames first
+            job = self._take(max(0.0, deadline - time.monotonic()))
+            if job is None:
+                raise self._still_storing(kind)
             self._apply(job)
         while True:
             self._handover(kind, body, _db.BUSY_TIMEOUT_MS)
-            job = self._take(None)
+            job = self._take(max(0.0, deadline - time.monotonic()))
+            if job is None:
+                raise self._still_storing(kind)
             try:
                 with self._storage_ends_partial():
                     n = job.outcome()
@@ -1188,6 +1202,18 @@ class TrialWriter:
                 continue
             self._committed(job.part)
             return n
+
+    def _still_storing(self, kind: str) -> StorageSlow:
+        """A write waited for (:meth:`_write_waiting`) the storage has not finished by its bound: the error
+        to raise, in words. Nothing is lost: the write goes on in the committer thread, its outcome taken
+        at the writer's next call (a trial's end by :meth:`retry_end`)."""
+        trial = "the trial" if self.trial_id is None else f"trial #{self.trial_id}"
+        what = (f"the end of {trial} is still being written" if kind == "end"
+                else f"the last frames of {trial} are still being written")
+        then = ("it is saved once the card has written it (retry_end takes it back)" if kind == "end"
+                else "they are stored once the card has written them")
+        return StorageSlow(f"the station's storage (its SD card) is slow to write just now: {what}, so this did not "
+                           f"wait any longer; {then}; do not switch the station off until it is saved")
 
     def _end_on_full_disk(self) -> DiskFull:
         """Mark the trial ``partial`` with what was committed (the buffered frames are lost:
@@ -1210,16 +1236,19 @@ class TrialWriter:
             f"recording stopped: {ended}; check the SD card or replace it before recording again"
         )
 
-    def _end_on_slow_storage(self) -> StorageFailed:
-        """A commit the committer thread began has not finished in :data:`MAX_UNCOMMITTED_S` (an SD card
-        that takes that long to write is failing): mark the trial ``partial`` with the frames committed
-        and the ones buffered, once that commit is done (what a crash could lose is bounded), and return
-        the error to raise, in words."""
-        ended = self._end_partial(STORAGE_FAILED_REASON, "storage slow",
-                                  f"the station's storage took over {MAX_UNCOMMITTED_S:g} s to write", keep_buffer=True)
-        return StorageFailed(
-            f"the station's storage took over {MAX_UNCOMMITTED_S:g} s to write (its SD card may be failing), so the "
-            f"recording stopped: {ended}; check the SD card or replace it before recording again"
+    def _end_on_slow_storage(self) -> StorageSlow:
+        """A commit the committer thread began has not finished in :data:`MAX_UNCOMMITTED_S`: the SD card is
+        still writing (slow, not failed: no write was refused). Mark the trial ``partial`` with the frames
+        committed and the ones buffered, once that commit is done (what a crash could lose is bounded), and
+        return the error to raise, in words that say so (not a failed card's)."""
+        ended = self._end_partial(STORAGE_SLOW_REASON, "storage slow",
+                                  f"the station's storage was still writing after {MAX_UNCOMMITTED_S:g} s",
+                                  keep_buffer=True, when="as soon as the card has finished writing")
+        return StorageSlow(
+            f"the station's storage (its SD card) has been writing part of this trial for over {MAX_UNCOMMITTED_S:g} s "
+            f"and is still writing: the card is slow, not failed (nothing was refused), and the recording stopped so "
+            f"that a power cut cannot lose more: {ended}; once the station says it is saved, record the trial again; "
+            "if the card is this slow again, replace it"
         )
 
     def _end_on_busy(self) -> DatabaseBusy:
@@ -1236,10 +1265,12 @@ class TrialWriter:
             f"{MAX_UNCOMMITTED_S:g} s, so {what}: {ended}; record the trial again once that command has finished"
         )
 
-    def _end_partial(self, head: str, cause: str, why: str = "", keep_buffer: bool = False) -> str:
+    def _end_partial(self, head: str, cause: str, why: str = "", keep_buffer: bool = False,
+                     when: str | None = None) -> str:
         """Close the trial as ``partial`` (reason ``head: [why, so ]recording stopped; N frames (x s)
         kept``) with what was committed, and with the buffered frames if ``keep_buffer``; returns what
-        became of it, in words. What cannot be written now is written as soon as it can be."""
+        became of it, in words (``when``: when what cannot be written now is written; None: once the station
+        can write again)."""
         self._close()
         if not keep_buffer:
             self._buffer, self._buffered = [], 0  # not written: no room for them, or a storage failing
@@ -1255,9 +1286,9 @@ class TrialWriter:
         if in_memory_s:
             return (f"{f'trial #{self.trial_id}' if self.trial_id is not None else 'the trial'} could not be stored "
                     f"yet; the station keeps its {kept_s:.1f} s recorded ({in_memory_s:.1f} s of them only in memory: "
-                    "do not switch the station off) and stores them, marked partial, as soon as it can write again")
+                    f"do not switch the station off) and stores them, marked partial, {when or 'as soon as it can write again'}")
         return (f"trial #{self.trial_id} could not be closed yet; it keeps the {kept_s:.1f} s recorded and "
-                "is marked partial as soon as the station can write again")
+                f"is marked partial {when or 'as soon as the station can write again'}")
 
     def _store_partial(self, busy_wait_ms: int | None, timeout_s: float | None) -> bool | None:
         """Write the ``partial`` a fault ended the trial with (:meth:`_end_partial`), with the frames

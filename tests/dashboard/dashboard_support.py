@@ -106,3 +106,18 @@ def sqlite_only(reason: str):
         return test
 
     return mark
+
+
+def signed_in_client(store, service):
+    """The station's web app on ``store`` and the trial ``service``, and a test client signed in as a
+    clinician ("ana"): (client, CSRF token for its writes)."""
+    from web import create_app
+
+    app = create_app({"DATA_DIR": str(store.data_dir), "STORE": store, "PASSWORD_COST": CHEAP, "TESTING": True,
+                      "TRIAL_SERVICE": service})
+    store.users.create("ana", CLINICIAN_PW, "clinician", actor=ACTOR)
+    client = app.test_client()
+    csrf = client.get("/api/session").get_json()["csrf_token"]
+    csrf = client.post("/api/login", json={"username": "ana", "password": CLINICIAN_PW},
+                       headers={"X-CSRF-Token": csrf}).get_json()["csrf_token"]
+    return client, csrf

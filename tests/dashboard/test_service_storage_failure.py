@@ -104,18 +104,10 @@ def test_a_card_failing_mid_trial_ends_it_partial_in_words_and_refuses_the_next_
 
 def test_the_api_says_a_failing_card_in_words_and_refuses_to_record_until_it_writes(store, patient, clock, card,
                                                                                    caplog):
-    from web import create_app
-
-    from dashboard_support import CLINICIAN_PW
+    from dashboard_support import signed_in_client
 
     clinic = SimulatedClinic(store, clock=clock)
-    app = create_app({"DATA_DIR": str(store.data_dir), "STORE": store, "PASSWORD_COST": CHEAP, "TESTING": True,
-                      "TRIAL_SERVICE": clinic.service})
-    store.users.create("ana", CLINICIAN_PW, "clinician", actor=ACTOR)
-    client = app.test_client()
-    csrf = client.get("/api/session").get_json()["csrf_token"]
-    csrf = client.post("/api/login", json={"username": "ana", "password": CLINICIAN_PW},
-                       headers={"X-CSRF-Token": csrf}).get_json()["csrf_token"]
+    client, csrf = signed_in_client(store, clinic.service)
 
     def post(path, body=None):
         return client.post(path, json=body or {}, headers={"X-CSRF-Token": csrf})

@@ -22,13 +22,13 @@ def _message(driver) -> str:
     return by_id(driver, "message").text
 
 
-def test_a_trial_ended_under_another_programs_lock_is_said_saving_then_saved(station_for, browsers, shots):
-
-    station = station_for("patient")
+def recording_on_tablet_and_phone(station, browsers, identifier: str):
+    """A Romberg test opened on a tablet for a new patient ``identifier`` and followed on a phone (both
+    signed in as the admin), its first trial recording: (tablet, phone, the patient's id)."""
     url = station.url
     tablet, _ = browsers("tablet")
     setup_admin(tablet, url)
-    created = api(tablet, "POST", "/api/patients", {"identifier": "LOCK-01", "birth_year": 1950, "sex": "F"})
+    created = api(tablet, "POST", "/api/patients", {"identifier": identifier, "birth_year": 1950, "sex": "F"})
     assert created["status"] == 201, created
     live = f"{url}/live?patient={created['body']['id']}"
     tablet.get(live)
@@ -48,6 +48,13 @@ def test_a_trial_ended_under_another_programs_lock_is_said_saving_then_saved(sta
     for driver in (tablet, phone):
         wait(driver, "the recording", lambda d: by_id(d, "trial-state").get_attribute("data-state") == "recording",
              timeout_s=40)
+    return tablet, phone, created["body"]["id"]
+
+
+def test_a_trial_ended_under_another_programs_lock_is_said_saving_then_saved(station_for, browsers, shots):
+
+    station = station_for("patient")
+    tablet, phone, _ = recording_on_tablet_and_phone(station, browsers, "LOCK-01")
     other = sqlite3.connect(station.data_dir / "station.sqlite3", isolation_level=None)
     try:
         other.execute("BEGIN IMMEDIATE")  # another program's write lock, held from before Stop

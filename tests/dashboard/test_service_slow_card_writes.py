@@ -1,0 +1,159 @@
+"""The station's other writes while its SD card is slow to write (a COMMIT of the trial recorder's
+committer thread waiting seconds for its fsync, holding the database's one write lock meanwhile).
+
+* The trial service's loop serves the sampling: its own writes (a visit made as a test opens, a game's
+  training session after its trial) wait for the write lock LOOP_LOCK_WAIT_S at most. A test not opened
+  is said in words (StorageSlow, 503); what follows a stored trial is put off and saved once the card is
+  free, the live page told so in between (nothing recorded lost).
+* A page's write waits WRITE_LOCK_WAIT_S at most, then answers 503 in words ("... slow to write just
+  now ..., so this was not saved ...; try again in a moment") rather than hang.
+
+The slow card is tests/failing_card.py's GatedCard: its COMMIT waits for the test (GATE_S at most). On the
+old code each of these writes waited for the gate (the loop's step, the request)."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+import pytest
+
+import station.store.db as db_module
+from station.protocols import sinks
+from station.protocols.service import FOLLOW_UPS_SAVING_WORDS, LOOP_LOCK_WAIT_S, SLOW_SAVING_WORDS
+from station.store.db import StorageSlow
+
+from dashboard_support import ACTOR, SimulatedClinic, signed_in_client
+from failing_card import GATE_S, GatedCard
+
+
+def _stop_on_a_slow_card(clinic, store, monkeypatch) -> GatedCard:
+    """Record 2 s of a quiet stance, put the card's COMMITs on the gate and stop the trial: its end is
+    with the committer thread, which holds the write lock while the card holds the COMMIT."""
+    clinic.call("start_trial")
+    clinic.step_until(lambda: clinic.state() == "recording", "the recording")
+    clinic.step_until(lambda: clinic.service._run.sink.open_output.output.writer.frames_committed >= 200, "2 s stored")
+    card = GatedCard(store.db._writer)
+    monkeypatch.setattr(store.db, "_writer", card)
+    card.slow = True
+    stopping = clinic.service.submit("stop_trial")
+    clinic.service.step()
+    stopping.result(0)
+    assert card.in_commit.wait(GATE_S)
+    return card
+
+
+def test_opening_a_test_while_the_card_writes_does_not_hold_the_loop_and_is_refused_in_words(store, patient,
+                                                                                           monkeypatch):
+    clinic = SimulatedClinic(store)
+    clinic.call("open_run", patient["id"], "quiet-stance", None, ACTOR)
+    clinic.step_until(lambda: clinic.state() == "instructions", "the instructions")
+    card = _stop_on_a_slow_card(clinic, store, monkeypatch)
+    try:
+        closing = clinic.service.submit("close_run")  # (no drain of the committer: the card holds it)
+        clinic.service.step()
+        closing.result(0)
+        opening = clinic.service.submit("open_run", patient["id"], "romberg", None, ACTOR)
+        began = time.monotonic()
+        clinic.service.step()  # the visit cannot be made while the card holds the write lock
+        took_s = time.monotonic() - began
+        assert card.in_commit.is_set(), "the gate let the COMMIT go before the step was done"
+        assert took_s < LOOP_LOCK_WAIT_S + 0.5, f"the loop's step waited {took_s:.2f} s for the card"
+        with pytest.raises(StorageSlow) as refused:
+            opening.result(0)
+        assert re.fullmatch(r"the station's storage \(its SD card\) is slow to write just now( \(an earlier write has "
+                            r"been waiting on it for \d+ s\))?, so the test was not opened; what was saved before is "
+                            r"kept; open the test again in a moment", str(refused.value)), str(refused.value)
+        assert [e.data["message"] for e in clinic.events if e.kind in ("trial_saving", "fault")] == [SLOW_SAVING_WORDS]
+    finally:
+        card.slow = False
+        card.release.set()
+    clinic.step_until(lambda: "trial_saved" in clinic.kinds(), "the trial being saved", max_s=5.0)
+    clinic.call("open_run", patient["id"], "romberg", None, ACTOR)  # the card free: it opens
+    assert clinic.state() == "instructions"
+
+
+def test_a_games_training_session_waits_for_a_slow_card_and_is_saved_once_it_is_free(store, patient, monkeypatch):
+    """A page's write holds the write lock (its COMMIT on the slow card) just as a game's trial has been
+    stored: the loop does not wait for it; the trial is said stored, its training session waiting, then
+    saved, none of it lost."""
+    clinic = SimulatedClinic(store)
+    holding, release = threading.Event(), threading.Event()
+
+    def page_write():  # a clinician saving a note as the card takes its time
+        with store.db.write():
+            holding.set()
+            release.wait(GATE_S)
+
+    saved = sinks._StoreOutput.saved
+    first = []
+
+    def saved_as_a_page_writes(self, result, stored=None, done=None):
+        if not first:
+            first.append(threading.Thread(target=page_write, daemon=True))
+            first[0].start()
+            assert holding.wait(GATE_S)
+        return saved(self, result, stored, done)
+
+    monkeypatch.setattr(sinks._StoreOutput, "saved", saved_as_a_page_writes)
+    clinic.call("open_run", patient["id"], "biofeedback-training", None, ACTOR, None,
+                {"game": "reach", "level": 1, "session_s": 30, "seed": 3, "range_cm": 10})
+    clinic.step_until(lambda: clinic.state() == "instructions", "the instructions")
+    clinic.call("start_trial")
+    longest = [0.0]
+    service_step = clinic.service.step
+
+    def timed_step():
+        began = time.monotonic()
+        service_step()
+        longest[0] = max(longest[0], time.monotonic() - began)
+
+    monkeypatch.setattr(clinic.service, "step", timed_step)
+    try:
+        clinic.step_until(lambda: "trial_saving" in clinic.kinds(), "the game's end", max_s=120.0)
+        assert longest[0] < LOOP_LOCK_WAIT_S + 0.5, f"a step waited {longest[0]:.2f} s for the page's write"
+        assert [e.data["message"] for e in clinic.events if e.kind in ("trial_saving", "fault")] == [
+            FOLLOW_UPS_SAVING_WORDS]
+        (trial_id,) = clinic.service.status()["run"]["trial_ids"]
+        assert store.trials.get(trial_id)["status"] == "complete"  # the trial itself is stored
+        assert store.training.list_for_patient(patient["id"]) == []
+        for _ in range(5):
+            clinic.step()
+        assert "trial_saved" not in clinic.kinds()
+    finally:
+        release.set()
+    clinic.step_until(lambda: "trial_saved" in clinic.kinds(), "the training session being saved", max_s=10.0)
+    (session,) = store.training.list_for_patient(patient["id"])
+    assert session["trial_id"] == trial_id
+    assert clinic.service.status()["run"]["training"]["stored"]["id"] == session["id"]
+    assert "fault" not in clinic.kinds()
+
+
+def test_a_page_write_while_the_card_writes_answers_in_words_within_its_bound(store, patient, monkeypatch):
+    monkeypatch.setattr(db_module, "WRITE_LOCK_WAIT_S", 1.0, raising=False)  # (the old code had no bound)
+    clinic = SimulatedClinic(store)
+    client, csrf = signed_in_client(store, clinic.service)
+    clinic.call("open_run", patient["id"], "quiet-stance", None, ACTOR)
+    clinic.step_until(lambda: clinic.state() == "instructions", "the instructions")
+    card = _stop_on_a_slow_card(clinic, store, monkeypatch)
+    try:
+        began = time.monotonic()
+        r = client.patch(f"/api/patients/{patient['id']}", json={"notes": "Uses a stick outdoors."},
+                         headers={"X-CSRF-Token": csrf})
+        took_s = time.monotonic() - began
+        assert card.in_commit.is_set(), "the gate let the COMMIT go before the request was answered"
+        assert r.status_code == 503 and r.headers["Retry-After"] == "5", (r.status_code, r.get_json())
+        assert took_s < 2.0, f"the request took {took_s:.2f} s"
+        assert re.fullmatch(r"the station's storage \(its SD card\) is slow to write just now \(an earlier write has "
+                            r"been waiting on it for \d+ s\), so this was not saved; what was saved before is kept; try "
+                            r"again in a moment", r.get_json()["error"]), r.get_json()
+    finally:
+        card.slow = False
+        card.release.set()
+    clinic.step_until(lambda: "trial_saved" in clinic.kinds(), "the trial being saved", max_s=5.0)
+    assert store.patients.get(patient["id"]).get("notes") in (None, "")  # not saved, as said
+    r = client.patch(f"/api/patients/{patient['id']}", json={"notes": "Uses a stick outdoors."},
+                     headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 200, r.get_json()
+    assert store.patients.get(patient["id"])["notes"] == "Uses a stick outdoors."
