@@ -34,10 +34,10 @@ from station.protocols.walk_words import (COUNT_NO_MDC, COUNTS, WALK_KEY_MEASURE
                                          session_count, session_counts_words, treadmill_apart_words,
                                          treadmill_not_compared, treadmill_session_words)
 from station.reference import norms
-from station.reference.population import not_applied_words
+from station.reference.population import misfit, not_applied_words
 from station.store.patients import VISIT_GAP_S  # (each test opens its own session; a visit is those chained)
 from station.store.trials import DATABASE_BUSY_REASON, DISK_FULL_REASON, STORAGE_FAILED_REASON
-from station.store.verdict import unable_trial
+from station.store.verdict import unable_kind, unable_trial
 
 KEY_MEASURES: tuple[tuple[str, str, str], ...] = (
     ("ellipse_area_cm2", "95 % ellipse area", "cm²"),
@@ -164,8 +164,7 @@ def trial_count_words(lines: list[dict]) -> str:
     scored = sum(1 for line in unable if line.get("scored_unable"))
     invalid = n - valid - len(unable)
     parts = [f"{valid} held"] if valid else []
-    parts.append(f"{len(unable)} unable (0 s" + (f"; {scored} of them scored by the clinician, not measured" if scored else "")
-                 + ")")
+    parts.append(f"{len(unable)} unable (0 s" + (f"; {scored} of them {SCORED_UNABLE}" if scored else "") + ")")
     if invalid:
         parts.append(f"{invalid} invalid")
     return f"{n} analysed trial{'' if n == 1 else 's'}: " + ", ".join(parts) + "."
@@ -184,6 +183,27 @@ def no_sway_words(lines: list[dict]) -> str | None:
     if not analysed or not all(line.get("unable") for line in analysed):
         return None
     return "No sway measured: the foot was never lifted (unable, 0 s)."
+
+
+SCORED_UNABLE = "scored by the clinician, not measured"
+"""How a trial the clinician scored unable (0 s, nothing measured) is said beside its count or its time held."""
+
+
+def unable_point_words(kinds: list[str | None]) -> str | None:
+    """How a history point of 0 s (unable) was scored, from its trials' :func:`~station.store.verdict.unable_kind`
+    (``"scored"``, ``"measured"``): said when the clinician scored any of them (the time held then reads "0 s
+    (unable; scored by the clinician, not measured)", text.time_held, Station.timeHeld); None when every one was
+    measured (the foot never lifted: "0 s (unable)" says it).
+
+    >>> unable_point_words(["scored", "scored"]), unable_point_words(["measured", "scored", "scored"])
+    ('scored by the clinician, not measured', '2 of 3 scored by the clinician, not measured')
+    >>> unable_point_words(["measured"]) is None
+    True
+    """
+    scored = sum(1 for k in kinds if k == "scored")
+    if not scored:
+        return None
+    return SCORED_UNABLE if scored == len(kinds) else f"{scored} of {len(kinds)} {SCORED_UNABLE}"
 
 
 def unable_words(scored: bool, reason: str | None) -> str:
@@ -1189,6 +1209,7 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
     series: dict[tuple[str, str, str], dict] = {}
     stored = store.trials.get_many(line["id"] for session in sessions for line in session["trials"]
                                    if line["status"] == "complete")  # one read, not one per trial
+    unable_kinds: dict[int, str] = {}  # trial id -> how it was unable (verdict.unable_kind), for a point of 0 s
     for session in sessions:
         per_key: dict[tuple[str, str, str], list[tuple[float, int]]] = {}
         los_values: dict[tuple[str, str], dict[str, list[tuple[float, int]]]] = {}  # (protocol, measure) -> direction -> values
@@ -1197,7 +1218,9 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
             if line["status"] != "complete":
                 continue
             trial = stored[line["id"]]
-            unable = not line["valid"] and unable_trial(trial)
+            unable = None if line["valid"] else unable_kind(trial)  # "measured" or "scored" (0 s), or None
+            if unable:
+                unable_kinds[trial["id"]] = unable
             if not line["valid"] and not unable:
                 continue
             doc = trial.get("metrics") or {}
@@ -1232,6 +1255,10 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
                 "value": _session_value(protocols.get(key[0]), key[2], [v for v, _ in found]),
                 "trials": [t for _, t in found],
             }
+            if key[2] == "time_held_s" and point["value"] == 0:  # unable: the clinician's scoring said (unable_point_words)
+                how = unable_point_words([unable_kinds.get(t) for t in point["trials"]])
+                if how:
+                    point["unable_words"] = how
             if key[:2] in plans:
                 point["plan"] = plans[key[:2]]
             if key[2] in COUNTS:  # a count as counted: each trial's, whole, and in words; the value one of them
@@ -1358,6 +1385,36 @@ def _on_treadmill(protocol: Protocol | None) -> bool:
     return getattr(getattr(protocol, "walk", None), "setting", None) == "treadmill"
 
 
+def history_cutoffs(protocol: Protocol | None, condition_id: str, metric: str, unit: str, patient_conditions=(),
+                    age_y: float | None = None) -> list[dict]:
+    """The protocol's published cut-offs of a history series (its ``metric`` in ``condition_id``) that apply to this
+    patient (:func:`station.reference.population.misfit`, the results' rule: one set in other people is not drawn),
+    each limit a line the history's chart draws (page and PDF): ``value``, ``side`` (``"below"``, ``"above"``: where
+    the finding holds), ``label`` ("5 s cut-off"), ``words`` (what crossing it means, "Dashed line at 5 s: below it, higher
+    risk of injurious falls") and the ``source`` and ``doi`` to cite. A time held's limit at or beyond the trial's
+    length is not drawn (the chart's line there is the longest a trial runs)."""
+    if protocol is None:
+        return []
+    condition = protocol.condition(condition_id) if condition_id in [c.id for c in protocol.conditions] else None
+    out = []
+    for cut in protocol.cutoffs:
+        if cut.metric != metric or (cut.condition is not None and cut.condition != condition_id):
+            continue
+        if misfit(cut.population, patient_conditions, age_y):
+            continue
+        reference = protocol.reference(cut.reference)
+        for side in filter(None, (cut.flag_side, cut.good_side)):
+            limit = cut.below if side == "below" else cut.above
+            if limit is None or (metric == "time_held_s" and condition is not None and limit >= condition.duration_s):
+                continue
+            shown = f"{limit:g} {unit}".strip()
+            finding = CUTOFF_FINDINGS.get((metric, side, float(limit)), "beyond the published cut-off")
+            out.append({"value": float(limit), "side": side, "label": f"{shown} cut-off",
+                        "words": f"Dashed line at {shown}: {side} it, {finding}", "source": reference.citation,
+                        "doi": reference.doi})
+    return sorted(out, key=lambda c: c["value"])
+
+
 def _new_series(protocol: Protocol | None, protocol_name: str, condition_id: str, metric: str,
                 patient_conditions=(), age_y: float | None = None) -> dict:
     walk = getattr(protocol, "walk", None) if protocol is not None else None
@@ -1409,6 +1466,8 @@ def _new_series(protocol: Protocol | None, protocol_name: str, condition_id: str
         "label": label,
         "unit": unit,
         "mdc": mdc,
+        # published cut-offs that apply to this patient, each limit a line on the chart (history_cutoffs)
+        "cutoffs": history_cutoffs(protocol, condition_id, metric, unit, patient_conditions, age_y),
         "points": [],
         "change": None,
         "exceeds_mdc": None,

@@ -161,14 +161,16 @@ def _as_time(label: str) -> float | None:
 def series_chart(points: list[tuple[str, float | None]], *, width: float, height: float, unit: str,
                  mdc: float | None = None, floor: float | None = None, x_labels: list[str] | None = None,
                  by_time: bool = True, top_at_least: float | None = None,
-                 apart: set[int] | None = None) -> Drawing:
+                 apart: set[int] | None = None, cutoffs: list[tuple[float, str]] | None = None) -> Drawing:
     """Values over time: ``points`` are ``(ISO time or label, value)``; ``by_time`` places them
     by their dates (else evenly, labelled with ``x_labels``). ``mdc``: a grey band of ±MDC around
     the first value (a later value outside it changed by more than the measurement error).
     ``floor``: the y axis starts there (0 for amounts) when the values allow. ``top_at_least``: the
     y axis reaches at least this value (a count's: no pause in any session on an axis of 0 to 4, not
     of ticks in thousandths). ``apart``: indices of points not joined to the one before them (a treadmill
-    session of another plan or belt speed: a line between them read as a change)."""
+    session of another plan or belt speed: a line between them read as a change). ``cutoffs``: ``(value, label)`` of
+    published cut-offs that apply to the patient, each a dashed line across the chart labelled at its left end (the
+    y axis reaches them)."""
     d = Drawing(width, height)
     pad_l, pad_r, pad_b, pad_t = 38, 12, 24, 8
     pw, ph = width - pad_l - pad_r, height - pad_b - pad_t
@@ -186,6 +188,8 @@ def series_chart(points: list[tuple[str, float | None]], *, width: float, height
         lo = floor
     if top_at_least is not None:
         hi = max(hi, top_at_least)
+    for value, _ in cutoffs or ():
+        lo, hi = min(lo, value), max(hi, value)
     if hi - lo < 1e-12:
         hi, lo = hi + max(1e-3, abs(hi) * 0.1), lo - max(1e-3, abs(lo) * 0.1)
         if floor is not None and lo < floor <= min(values):
@@ -211,6 +215,9 @@ def series_chart(points: list[tuple[str, float | None]], *, width: float, height
         d.add(Rect(x0, Y(band_lo), pw, Y(band_hi) - Y(band_lo), fillColor=GREY_BAND, strokeColor=None))
         for v in (band_lo, band_hi):
             d.add(Line(x0, Y(v), x0 + pw, Y(v), strokeColor=GREY_LINE, strokeWidth=0.5, strokeDashArray=[2, 2]))
+    for value, label in cutoffs or ():  # dashed, darker and longer-dashed than the MDC band's edges
+        d.add(Line(x0, Y(value), x0 + pw, Y(value), strokeColor=colors.black, strokeWidth=0.6, strokeDashArray=[5, 2]))
+        d.add(String(x0 + 3, Y(value) + 2, pdf_text(label), fontName=FONT, fontSize=6))
     step = _nice_step(hi - lo, 4)
     for t in _ticks(lo, hi, 4):
         d.add(Line(x0 - 2.5, Y(t), x0, Y(t), strokeWidth=0.5))
@@ -271,8 +278,9 @@ def _date_labels(times: list[str]) -> list[str]:
     return [f"{d[5:]} {t[11:16]}" if dates.count(d) > 1 else d for d, t in zip(dates, times)]
 
 
-def mdc_caption(mdc: float | None, unit: str) -> str:
-    """Words under a chart with an MDC band."""
+def mdc_caption(mdc: float | None, unit: str, said: str | None = None) -> str:
+    """Words under a chart with an MDC band; ``said``: the MDC as the words beside it say it (a time held's, one
+    decimal), else by the unit's rule."""
     if mdc is None:
         return ""
-    return f"Grey band: first value ± MDC ({quantity(mdc, change_unit(unit))})".strip()
+    return f"Grey band: first value ± MDC ({said or quantity(mdc, change_unit(unit))})".strip()

@@ -20,7 +20,7 @@ from station.protocols.report import patient_history, visit_numbers
 from station.reports.charts import mdc_caption, series_chart
 from station.reports.layout import content_width, p, table
 from station.reports.references import Citations
-from station.reports.text import change, change_unit, counted, day, quantity, time_held, with_unit
+from station.reports.text import change, change_unit, counted, day, held_change, quantity, time_held, with_unit
 
 
 def series_block(series: dict, citations: Citations, width: float, visits: dict[int, int] | None = None) -> KeepTogether:
@@ -35,7 +35,8 @@ def series_block(series: dict, citations: Citations, width: float, visits: dict[
     apart = {i for i, pt in enumerate(series["points"]) if pt.get("apart")}
     chart = series_chart(points, width=width, height=46 * mm, unit=unit,
                          mdc=None if mdc is None else float(mdc["value"]), floor=series.get("floor"),
-                         top_at_least=4.0 if count else None, apart=apart)
+                         top_at_least=4.0 if count else None, apart=apart,
+                         cutoffs=[(c["value"], c["label"]) for c in series.get("cutoffs") or ()])
     title = f"{series.get('protocol_title')}: {series.get('condition_label')}: {series.get('label')}"
     if unit and not count:
         title += f" ({unit})"
@@ -47,27 +48,34 @@ def series_block(series: dict, citations: Citations, width: float, visits: dict[
     measured = f"Measured at {counted(seen, 'visit')}" if seen == len(points) \
         else f"Measured {counted(len(points), 'time')} at {counted(seen, 'visit')}"
     # a time held as the pages say it: one decimal, 0 s "0 s (unable)" (the patient could not take the position)
-    said = (lambda pt: pt["words"]) if count else (lambda pt: time_held(pt["value"])) \
-        if series.get("metric") == "time_held_s" else (lambda pt: with_unit(pt["value"], unit))
+    held = series.get("metric") == "time_held_s"
+    said = (lambda pt: pt["words"]) if count else (lambda pt: time_held(pt["value"], pt.get("unable_words"))) \
+        if held else (lambda pt: with_unit(pt["value"], unit))
+    # a time held's change and MDC in the precision the test is scored in, as its values (one decimal: "+12.5 s")
+    amount = time_held if held else (lambda v: quantity(v, change_unit(unit)))
     words = f"{measured}; first {said(first)} ({day(first['started_at'])})"
     if len(points) > 1:
-        words += (f", last {said(last)} ({day(last['started_at'])}), "  # a change always signed; a percentage's in points
+        moved = series["change_words"] if count else held_change(series.get("change")) if held \
+            else change(series.get("change"), unit)  # a change always signed; a percentage's in points
+        words += (f", last {said(last)} ({day(last['started_at'])}), "
                   + (f"change {series['not_compared']}" if series.get("not_compared")  # a treadmill's other plan or speed
-                     else f"change {series['change_words'] if count else change(series.get('change'), unit)}"))
+                     else moved if moved == "no change" else f"change {moved}"))
     if mdc is not None:
         cite = citations.cite(mdc.get("citation"), mdc.get("doi"))
-        values = " / ".join(f"{quantity(ph['value'], change_unit(unit))} {ph['phase']}" for ph in mdc.get("phases") or []) \
-            or quantity(mdc["value"], change_unit(unit))
+        values = " / ".join(f"{amount(ph['value'])} {ph['phase']}" for ph in mdc.get("phases") or []) \
+            or amount(mdc["value"])
         words += f". MDC {values} {cite} ({mdc.get('population')})"
         if series.get("mdc_reading"):  # an MDC per phase of stroke, the patient's phase unknown: both read
             words += ": the change is " + series["mdc_reading"]
         elif series.get("mdc_verdict"):  # station.protocols.report.mdc_verdict
             words += ": the change is " + series["mdc_verdict"]["words"]
-        words += ". " + mdc_caption(float(mdc["value"]), unit) + "."
+        words += ". " + mdc_caption(float(mdc["value"]), unit, said=amount(mdc["value"])) + "."
     elif series.get("mdc_note"):
         words += f". {series['mdc_note']}"
     else:
         words += ". No minimal detectable change is published for this measure in this test."
+    for cut in series.get("cutoffs") or ():  # a published cut-off that applies to this patient: its dashed line said
+        words += f" {cut['words']} {citations.cite(cut.get('source'), cut.get('doi'))}."
     if series.get("apart_words"):  # which sessions are not joined (walk_words.treadmill_apart_words)
         words += " " + series["apart_words"]
     return KeepTogether([p(title, "h3"), chart, p(words, "small"), Spacer(1, 2 * mm)])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from station.protocols.report import _and as limits_in_order  # "3 and 4.5 s", as the cut-off's own words say them
 from station.reports.text import belt_change, change, change_unit, day, num, ordinal, quantity, time_held, with_unit
 
 
@@ -109,6 +110,43 @@ def reference_words(ref: dict, unit: str, citations: Citations) -> str:
     return ""
 
 
+def not_applied(ref: dict) -> bool:
+    """A published cut-off or a protocol's published values set in people the patient is not known to be one of
+    (``not_applied_why``): not read for this patient."""
+    return ref.get("kind") in ("cutoff", "protocol_norm") and bool(ref.get("not_applied_why")) \
+        and ref.get("verdict") != "class"
+
+
+def not_applied_together(refs: list[dict], citations: Citations) -> str:
+    """Several sources' published values a measure is not read against (:func:`not_applied`), said once, each source
+    named with whom it was set in, and why once when it is the same for all (it is each a line of its own, the
+    patient's conditions repeated back each time).
+
+    >>> why = "the source's population is not known to include people with stroke"
+    >>> print(not_applied_together([
+    ...     {"kind": "cutoff", "source": "Vellas 1997", "limit": "5 s", "not_applied_why": why,
+    ...      "population": {"group": "healthy volunteers older than 60"}},
+    ...     {"kind": "protocol_norm", "source": "Springer 2007", "group": "549 healthy adults", "not_applied_why": why}],
+    ...     Citations()))
+    Not applied to this patient: the cut-off (5 s) [1], set in healthy volunteers older than 60, and the reference values [2], set in 549 healthy adults; for both: the source's population is not known to include people with stroke.
+    """
+    named = []
+    for ref in refs:
+        cite = citations.cite(ref.get("source"), ref.get("doi"))
+        if ref.get("kind") == "cutoff":
+            limits = [limit for limit in ref.get("limits") or [ref.get("limit")] if limit]
+            what = f"the cut-off{'s' if len(limits) > 1 else ''} ({limits_in_order(limits)}) {cite}"
+            group = (ref.get("population") or {}).get("group")
+        else:
+            what, group = f"the reference values {cite}", ref.get("group")
+        named.append((f"{what}, set in {group}" if group else what, ref["not_applied_why"]))
+    whys = list(dict.fromkeys(why for _, why in named))
+    if len(whys) == 1:
+        listed = ", ".join(w for w, _ in named[:-1]) + f", and {named[-1][0]}"
+        return f"Not applied to this patient: {listed}; for {'both' if len(named) == 2 else 'each'}: {whys[0]}."
+    return "Not applied to this patient: " + "; ".join(f"{w} ({why})" for w, why in named) + "."
+
+
 def _sentence(text: str | None) -> str:
     """``text`` as a sentence: capitalised, one full stop at its end ('' for none)."""
     text = (text or "").strip()
@@ -147,7 +185,9 @@ def protocol_norm_words(ref: dict, unit: str, citations: Citations) -> str:
     if row and position:
         what = "" if ("mean" in position and mean is not None) or ("median" in position and mean is None) \
             else ("mean " if mean is not None else "median ")
-        ages = f"ages {row.get('age_min_y')}–{row.get('age_max_y')} ({what}{with_unit(centre, unit, 3)})"
+        # a time held's published mean as the page says a time held, one decimal ("9.4 s", not "9.40 s")
+        shown = time_held(centre) if ref.get("metric") == "time_held_s" else with_unit(centre, unit, 3)
+        ages = f"ages {row.get('age_min_y')}–{row.get('age_max_y')} ({what}{shown})"
         lead = (f"Not compared with the values for {ages} {cite}." if position == "not comparable"
                 else f"{_sentence(position)[:-1]} for {ages} {cite}.")
     else:

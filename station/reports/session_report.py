@@ -18,7 +18,7 @@ from station.protocols.report import cutoff_reading, session_results, trial_coun
 from station.protocols.walk_words import COUNTS, counts_words, imu_gaps_line
 from station.reports.charts import statokinesigram
 from station.reports.layout import content_width, p, table
-from station.reports.references import Citations, reference_words
+from station.reports.references import Citations, not_applied, not_applied_together, reference_words
 from station.reports.text import belt_speed, counted, day, fixed, mean_of, number, significant, time_held, with_unit
 from station.store.trials import CorruptFrames
 
@@ -65,7 +65,10 @@ def _trial_lines(condition: dict) -> list:
     if condition.get("time_held_s"):
         held = ", ".join(time_held(t) for t in condition["time_held_s"])  # as the page's: one decimal, "0 s (unable)"
         words += f"; time held {held}"
-        if condition.get("score"):
+        analysed = [t for t in condition.get("trials") or [] if t.get("analysed")]
+        if analysed and all(t.get("unable") for t in analysed):  # no valid attempt to take the best (or mean) of
+            words += " (score: 0 s, unable at every attempt)"
+        elif condition.get("score"):
             words += f" (score: {condition['score']} of the valid attempts)"
     out.append(p(words, "small"))
     for trial in condition.get("trials") or []:
@@ -106,7 +109,11 @@ def _measures_table(condition: dict, citations: Citations, width: float):
             else with_unit(km.get("value"), unit)  # a count as counted, each trial's: never a mean rounded
         if km.get("each"):  # a mean of several trials: said so, with each ("3.66 s (mean of 2 trials: 3.69, 3.63 s)")
             value += f" ({mean_of(km['each'], unit, km.get('each_noun') or 'trials')})"
-        refs = [reference_words(r, unit, citations) for r in km.get("references") or []]
+        references = km.get("references") or []
+        apart = [r for r in references if not_applied(r)]  # several sources set in other people: said once, together
+        refs = [reference_words(r, unit, citations) for r in references if len(apart) < 2 or not not_applied(r)]
+        if len(apart) > 1:
+            refs.append(not_applied_together(apart, citations))
         if km.get("words"):
             refs.insert(0, km["words"])
         if km.get("note"):

@@ -180,6 +180,23 @@ def change(value: object, unit: str) -> str:
     return "+" + shown if v > 0 and re.search(r"[1-9]", shown.split(" ")[0]) else shown
 
 
+def held_change(value: object) -> str:
+    """A change of a time held (s) in the precision the test is scored in, one decimal as :func:`time_held`
+    says the time itself, always signed; one that rounds to nothing said in words, never ``0.0 s``. The
+    pages say it alike (``Station.heldChange``, web/static/js/app.js).
+
+    >>> held_change(12.46), held_change(-3.04), held_change(0.0), held_change(-0.04), held_change(None)
+    ('+12.5 s', '-3.0 s', 'no change', 'no change', '–')
+    """
+    v = _finite(value)
+    if v is None:
+        return "–"
+    shown = fixed(v, 1)
+    if not re.search(r"[1-9]", shown):
+        return "no change"
+    return f"{'+' if v > 0 else ''}{shown} s"
+
+
 def belt_speed(m_s: object) -> str:
     """A treadmill's belt speed (stored in m/s) as the clinician entered it, in km/h; a visit's sessions'
     (a list, one a session, as :func:`station.protocols.results.summarise` keeps a setting) each said, in
@@ -257,17 +274,23 @@ def with_unit(value: object, unit: str, digits: int | None = None) -> str:
     return shown if shown == "–" or not unit else f"{shown} {unit}"
 
 
-def time_held(value: object) -> str:
+def time_held(value: object, how: str | None = None) -> str:
     """A timed hold's time as the results page gives it (results.js valueText): one decimal, 0 s
-    said unable (the patient could not take the position); ``–`` for none.
+    said unable (the patient could not take the position), with ``how`` it was scored when given (a
+    history point's ``unable_words``: the clinician scored it); ``–`` for none. The pages say it alike
+    (``Station.timeHeld``).
 
     >>> time_held(30), time_held(5.234), time_held(0.0), time_held(None)
     ('30.0 s', '5.2 s', '0 s (unable)', '–')
+    >>> time_held(0.0, "scored by the clinician, not measured")
+    '0 s (unable; scored by the clinician, not measured)'
     """
     v = _finite(value)
     if v is None:
         return "–"
-    return "0 s (unable)" if v == 0 else f"{v:.1f} s"
+    if v == 0:
+        return f"0 s (unable; {how})" if how else "0 s (unable)"
+    return f"{fixed(v, 1)} s"
 
 
 def ordinal(n: float) -> str:

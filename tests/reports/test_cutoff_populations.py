@@ -144,8 +144,9 @@ def test_the_pdf_says_the_cut_off_is_not_applied_instead_of_high_fall_risk(store
     text = " ".join(pdf_text(make_report("session", store, session_id, protocols=protocols, clinic=clinic, actor=ACTOR,
                                          paper="a4")).split())
     assert "high fall risk" not in text and "older adults who had fallen" not in text
-    assert f"The published cut-offs (3 and 4.5 s) were set in {CARTER_GROUP}; they are not applied to this patient" in text, text
-    assert "(a diagnosis the source excluded: stroke, left side affected)" in text
+    # with Polo-Ferrero's, each source named with its reason, said once (not a "not applied" sentence a source)
+    assert f"Not applied to this patient: the cut-offs (3 and 4.5 s) [1], set in {CARTER_GROUP} (a diagnosis the source " \
+           "excluded: stroke, left side affected); the cut-off (5.5 s) [2]" in text, text
 
 
 def test_the_fhir_bundle_leaves_out_a_cut_off_the_patient_is_outside_of(protocols):

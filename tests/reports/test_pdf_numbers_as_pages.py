@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from station.reports.text import UNIT_DIGITS, change, fixed, quantity, significant
+from station.reports.text import UNIT_DIGITS, change, fixed, held_change, quantity, significant, time_held
 
 APP_JS = Path(__file__).resolve().parents[2] / "web" / "static" / "js" / "app.js"
 
@@ -63,3 +63,19 @@ def test_the_pdfs_print_every_value_as_the_pages_do():
     assert not differ, differ[:10]
     # the finding itself: a whole value of a measure without a unit rule keeps its decimals
     assert quantity(1.0, "") == "1.00" and quantity(12.0, "cm") == "12.0 cm" and fixed(62.5, 0) == "63"
+
+
+def test_the_pdfs_say_a_time_held_and_its_change_as_the_pages_do():
+    """A time held and its change in the precision the test is scored in, one decimal, on the pages
+    (``Station.timeHeld``, ``heldChange``) and in the PDFs (text.time_held, held_change): the history said a
+    change "+12.46 s" and none "0.00 s"; now "+12.5 s" and "no change"; a 0 s the clinician scored says so."""
+    scored = "scored by the clinician, not measured"
+    held = (*VALUES, 12.46, 0.05, -0.05, 0.25, 30.0, 9.4)
+    calls = [["timeHeld", v] for v in held] + [["timeHeld", 0.0, scored], ["timeHeld", 0.0, None]] \
+        + [["heldChange", v] for v in held]
+    ours = [time_held(v) for v in held] + [time_held(0.0, scored), time_held(0.0, None)] + [held_change(v) for v in held]
+    theirs = page(calls)
+    differ = [(call, mine, its) for call, mine, its in zip(calls, ours, theirs) if mine != its]
+    assert not differ, differ[:10]
+    assert (held_change(12.46), held_change(0.0), held_change(-0.04)) == ("+12.5 s", "no change", "no change")
+    assert time_held(0.0, scored) == "0 s (unable; scored by the clinician, not measured)"

@@ -20,8 +20,10 @@ pytestmark = pytest.mark.usefixtures("poppler")
 @pytest.mark.parametrize("time_s, age, conditions, said", [
     (3.4, 70, [], "Cut-off [1]: 3.40 s: neither high nor low fall risk (between 3 and 4.5 s)."),
     (2.8, 70, [], "Cut-off [1]: 2.80 s: low fall risk (faster than 3 s). The cut-off: Faster than 3.0 s: low risk of falls"),
-    (2.8, 45, [], f"Cut-off [1]: The published cut-offs (3 and 4.5 s) were set in {CARTER_GROUP}; they are not applied to this "
-                  "patient (aged 45, younger than the 60 y it is applied from)."),
+    # with Polo-Ferrero's 5.5 s, not applied for the same reason: said once, both sources named
+    (2.8, 45, [], f"Not applied to this patient: the cut-offs (3 and 4.5 s) [1], set in {CARTER_GROUP}, and the cut-off "
+                  "(5.5 s) [2], set in 483 community-dwelling older adults (mean age 76.3 y); for both: aged 45, younger than "
+                  "the 60 y it is applied from."),
 ])
 def test_the_visit_pdf_says_the_band_of_a_backward_walk(tmp_path, protocols, clinic, time_s, age, conditions, said):
     store = Store.open(tmp_path / "data")

@@ -136,10 +136,12 @@ const Station = (() => {
   }
 
   /* A timed hold's time as the visit results give it (and the PDFs: station/reports/text.py time_held):
-     one decimal, 0 s said unable (the patient could not take the position): "30.0 s", "0 s (unable)", "–". */
-  function timeHeld(value) {
+     one decimal, 0 s said unable (the patient could not take the position): "30.0 s", "0 s (unable)", "–"; ``how``
+     it was scored when given (a history point's ``unable_words``): "0 s (unable; scored by the clinician, not measured)". */
+  function timeHeld(value, how) {
     if (value === null || value === undefined || !Number.isFinite(Number(value))) return "–";
-    return Number(value) === 0 ? "0 s (unable)" : `${fmt(value, 1)} s`;
+    if (Number(value) === 0) return how ? `0 s (unable; ${how})` : "0 s (unable)";
+    return `${fmt(value, 1)} s`;
   }
 
   /* A change, always signed (a rise "+0.05 m/s", a fall "-0.10 s"; one that rounds to nothing "0.00 m/s"),
@@ -154,6 +156,16 @@ const Station = (() => {
     if (text === "–") return text;
     const sign = Number(value) > 0 && /[1-9]/.test(text) ? "+" : "";
     return `${sign}${text}${u ? " " + u : ""}`;
+  }
+
+  /* A change of a time held in the precision the test is scored in, one decimal as timeHeld says the time itself,
+     always signed ("+12.5 s", "-3.0 s"); one that rounds to nothing said in words, "no change", never "0.0 s" (the
+     PDFs': station/reports/text.py held_change). */
+  function heldChange(value) {
+    if (value === null || value === undefined || !Number.isFinite(Number(value))) return "–";
+    const text = fmt(value, 1);
+    if (!/[1-9]/.test(text)) return "no change";
+    return `${Number(value) > 0 ? "+" : ""}${text} s`;
   }
 
   /* The values a mean is of, each by its unit's rule, the unit once: "3.69, 3.63 s"; times walked each in their
@@ -483,5 +495,5 @@ const Station = (() => {
   }
 
   init();
-  return { api, el, fmt, fmtSig, num, quantity, eachOf, walkedTime, clockTime, timeHeld, change, changeUnit, listed, beltSpeed, beltChange, beltSpeedFromKmh, mdcVerdictTag, shortCite, cutoffTagClass, cutoffReference, when, clock, sessionName, showError, showFieldErrors, capitalise, ordinal, ApiError, showHealth, healthWords, healthWhy, followHealth, sessionLeft, goToLogin };
+  return { api, el, fmt, fmtSig, num, quantity, eachOf, walkedTime, clockTime, timeHeld, heldChange, change, changeUnit, listed, beltSpeed, beltChange, beltSpeedFromKmh, mdcVerdictTag, shortCite, cutoffTagClass, cutoffReference, when, clock, sessionName, showError, showFieldErrors, capitalise, ordinal, ApiError, showHealth, healthWords, healthWhy, followHealth, sessionLeft, goToLogin };
 })();

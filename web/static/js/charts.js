@@ -379,7 +379,9 @@ const Charts = (() => {
   /* ``points`` of one line, or ``opts.lines`` = [{points, color, label}] for several (the
      conditions of a test on one chart, one scale); the MDC band only for a single line;
      ``opts.atLeast``: an axis from ``floor`` reaches at least this value (a count's, whole ticks);
-     ``opts.width``: the px the chart is shown at (its labels then 12 px whatever the screen; else drawWidth).
+     ``opts.width``: the px the chart is shown at (its labels then 12 px whatever the screen; else drawWidth);
+     ``opts.cutoffs``: [{value, label}] published cut-offs that apply to the patient, each a dashed line labelled at
+     its left end (the axis reaches them).
      The date axis is time; sessions too close to tell apart there (two or three the same morning, a visit)
      are spread apart in their order, each labelled under its point by its ``ticks`` (lines: its number in the
      visit, "Session 2", as the visit page names it, and its time), the day once under them. */
@@ -434,6 +436,8 @@ const Charts = (() => {
     const first = lines[0].points[0].value;
     let y0 = Math.min(...values), y1 = Math.max(...values);
     if (mdc) { y0 = Math.min(y0, first - mdc); y1 = Math.max(y1, first + mdc); }
+    const cutoffs = (opts && opts.cutoffs) || [];
+    cutoffs.forEach((c) => { y0 = Math.min(y0, c.value); y1 = Math.max(y1, c.value); });
     const floor = opts && opts.floor;
     if (floor !== undefined && floor !== null) {
       // amounts (areas, velocities, times) from zero: a small change must look small
@@ -456,8 +460,9 @@ const Charts = (() => {
       root.append(svg("text", { x: padL - 4, y: Y(g) + 4, "text-anchor": "end" }, +g.toPrecision(6)));
     }
     root.prepend(grid);
-    if (mdc) {
-      root.append(svg("rect", { x: padL, width: W - padL - padR, y: Y(first + mdc), height: Y(first - mdc) - Y(first + mdc),
+    if (mdc) { // within the axis: an amount's band around 0 s stops at its floor, not below the dates
+      const top = Math.min(first + mdc, y1), bottom = Math.max(first - mdc, y0);
+      root.append(svg("rect", { x: padL, width: W - padL - padR, y: Y(top), height: Y(bottom) - Y(top),
         fill: "rgba(224, 161, 0, 0.15)", class: "mdc-band" }));
     }
     if (opts && opts.ceiling) {
@@ -467,6 +472,11 @@ const Charts = (() => {
       root.append(svg("text", { x: W - padR, y: Y(opts.ceiling) - 5, "text-anchor": "end", class: "ceiling-label" },
         `${+opts.ceiling.toPrecision(6)} ${opts.unit || ""}: the longest a trial runs`.replace(" :", ":")));
     }
+    cutoffs.forEach((c) => {
+      root.append(svg("line", { x1: padL, x2: W - padR, y1: Y(c.value), y2: Y(c.value), stroke: "#8a4b00",
+        "stroke-dasharray": "8 4", class: "cutoff" }));
+      root.append(svg("text", { x: padL + 4, y: Y(c.value) - 5, fill: "#8a4b00", class: "cutoff-label" }, c.label));
+    });
     // points of several lines at one session with the same value (every condition held 30 s) side by side, each seen
     const sameSpot = (p, t) => lines.filter((l) => l.points.some((q) => q.date.getTime() === t && q.value === p.value));
     lines.forEach((line, k) => {

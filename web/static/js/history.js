@@ -19,8 +19,11 @@
 
   /* The MDC's value(s): one per phase of stroke when the source gives them (the patient's phase unknown: both). */
   /* (a difference: a percentage's in percentage points, as the change it is read against) */
-  const mdcValues = (mdc, unit) => (mdc.phases && mdc.phases.length
-    ? mdc.phases.map((p) => `${quantity(p.value, changeUnit(unit))} ${p.phase}`).join(" / ") : quantity(mdc.value, changeUnit(unit)));
+  /* (a time held's in the precision the test is scored in, one decimal, as its values and changes: "24.1 s") */
+  const mdcValues = (mdc, unit, metric) => {
+    const amount = (v) => (metric === "time_held_s" ? Station.timeHeld(v) : quantity(v, changeUnit(unit)));
+    return mdc.phases && mdc.phases.length ? mdc.phases.map((p) => `${amount(p.value)} ${p.phase}`).join(" / ") : amount(mdc.value);
+  };
 
   function changeText(s) {
     if (s.entered) { // the treadmill's belt speed: the clinician's setting (the dose), never read against an MDC
@@ -28,7 +31,7 @@
         : Station.beltChange(s.change, "the first session", s.points[0].value)));
     }
     const mdcLine = s.mdc
-      ? el("p", { class: "muted" }, `Minimal detectable change ${mdcValues(s.mdc, s.unit)} (${s.mdc.phases && s.mdc.phases.length ? "the larger" : "it is"} shaded around the first session): ${s.mdc.population}. ${s.mdc.citation}`)
+      ? el("p", { class: "muted" }, `Minimal detectable change ${mdcValues(s.mdc, s.unit, s.metric)} (${s.mdc.phases && s.mdc.phases.length ? "the larger" : "it is"} shaded around the first session): ${s.mdc.population}. ${s.mdc.citation}`)
       : el("p", { class: "muted" }, s.mdc_note || "No published minimal detectable change for this measure in this test.");
     if (s.points.length < 2) {
       return el("div", { class: "small" }, el("p", {}, "One session so far: a change shows from the second."), mdcLine);
@@ -48,7 +51,8 @@
   }
 
   function pointText(s, p) {
-    if (s.metric === "time_held_s") return Station.timeHeld(p.value); // as the results say it: "30.0 s", "0 s (unable)"
+    // as the results say it: "30.0 s", "0 s (unable)", and the clinician's scoring of a 0 s (report.unable_point_words)
+    if (s.metric === "time_held_s") return Station.timeHeld(p.value, p.unable_words);
     if (s.entered) return Station.beltSpeed(p.value); // as the clinician entered it, in km/h
     if (s.metric === "walking_min") return Station.walkedTime(p.value); // "20 s", as every page says a time walked
     // a count (steps, pauses) as counted, each trial's: "13, 13 and 14 steps (3 trials; median 13)", never 13.33 steps
@@ -65,8 +69,10 @@
     return `${pointText(s, p)} (${n === 1 ? "1 trial" : `${s.summary || "mean"} of ${n} trials`})${at(p)}`;
   }
 
-  /* A change since the first session: a count's with its noun ("-2 pauses"), others by the unit's rule. */
-  const changeWords = (s) => (s.count ? s.change_words : change(s.change, s.unit));
+  /* A change since the first session: a count's with its noun ("-2 pauses"), a time held's in the precision the test
+     is scored in ("+12.5 s"; none: "no change", Station.heldChange), others by the unit's rule. */
+  const changeWords = (s) => (s.count ? s.change_words : s.metric === "time_held_s" ? Station.heldChange(s.change)
+    : change(s.change, s.unit));
 
   /* A series' points as the chart draws them: a session of a visit of several named as the visit page names it
      ("Nov 9, 2026 · Test 2 (10:00 AM)"), its number and time the labels under its point when it is drawn apart
@@ -103,11 +109,20 @@
     return slot;
   }
 
+  /* A series' published cut-offs that apply to this patient (report.history_cutoffs): each a dashed line on its chart,
+     named there ("5 s cut-off (Vellas et al. 1997)") and said under it; several series (a test's conditions) once. */
+  const cutoffsOf = (list) => [...new Map(list.flatMap((s) => s.cutoffs || [])
+    .map((c) => [`${c.value} ${c.source}`, c])).values()];
+  const cutoffLines = (cuts) => cuts.map((c) => ({ value: c.value, label: `${c.label} (${Station.shortCite(c.source)})` }));
+  const cutoffWords = (cuts) => (cuts.length ? el("p", { class: "muted small cutoff-lines" },
+    cuts.map((c) => `${c.words} (${Station.shortCite(c.source)}).`).join(" ")) : null);
+
   const drawCharts = (root) => root.querySelectorAll(".chart-slot").forEach((slot) => slot.draw());
 
   function chartCard(s, durations) {
     let points = chartPoints(s);
-    const opts = { mdc: s.mdc ? s.mdc.value : null, unit: s.unit, label: `${s.label}, ${s.condition_label}`, zeroIsUnable: s.metric === "time_held_s" };
+    const opts = { mdc: s.mdc ? s.mdc.value : null, unit: s.unit, label: `${s.label}, ${s.condition_label}`, zeroIsUnable: s.metric === "time_held_s",
+      cutoffs: cutoffLines(cutoffsOf([s])) };
     if (s.unit === "min" && Math.max(...points.map((p) => p.value)) < 2) {
       // times walked all under 2 min drawn in seconds (an axis of 0, 50, 100 s, not of 0.2, 0.4 ... min: decimal
       // minutes, as the points' words are not); a longer dose keeps its minutes (0, 10, 20, 30)
@@ -123,21 +138,23 @@
       el("h3", {}, `${s.label} · ${s.condition_label}`, betterTag(s)),
       el("p", { class: "latest" }, "Latest: ", el("strong", {}, pointText(s, last)), ` (${when(last.started_at)})`,
         at(last) ? el("span", { class: "recorded-at" }, at(last)) : ""),
-      chartSlot(points, opts),
+      chartSlot(points, opts), cutoffWords(cutoffsOf([s])),
       s.apart_words ? el("p", { class: "muted small plans-apart" }, s.apart_words) : null,
       changeText(s), sessionTable(s));
   }
 
   /* A treadmill programme's dose and counts session by session (the chart's points read without hovering):
-     the time walking, the pauses and steps; newest first. A count's words wrap (not a td.value's one line: "12 and 13
-     steps (2 trials; charted: 12, the lower of the two)" is wider than a phone's card). */
+     the time walking, the pauses and steps, a time held; newest first. A count's (an unable time held's) words wrap
+     (not a td.value's one line: "12 and 13 steps (2 trials; charted: 12, the lower of the two)" is wider than a
+     phone's card). */
   function sessionTable(s) {
-    if (!s.count && s.metric !== "walking_min") return null;
+    // (a time held's too: each session's score read, an unable one with how it was scored)
+    if (!s.count && s.metric !== "walking_min" && s.metric !== "time_held_s") return null;
     return el("details", { class: "history-sessions small" },
       el("summary", {}, `Each session (${s.points.length})`),
       el("div", { class: "table-scroll" }, el("table", { class: "list small" }, el("tbody", {},
         s.points.slice().reverse().map((p) => el("tr", { dataset: { sessionId: p.session_id } },
-          el("td", {}, when(p.started_at)), el("td", { class: s.count ? "counts" : "num value" }, pointWords(s, p)),
+          el("td", {}, when(p.started_at)), el("td", { class: s.count || s.metric === "time_held_s" ? "counts" : "num value" }, pointWords(s, p)),
           // each session's plan beside its time (a change of plan or belt speed is why two are not compared)
           el("td", { class: "muted plan" }, p.plan ? planWords(p.plan) : "")))))));
   }
@@ -148,6 +165,7 @@
   function combinedCard(list, durations) {
     const s0 = list[0];
     const opts = { unit: s0.unit, label: `${s0.label}, every condition`, zeroIsUnable: s0.metric === "time_held_s",
+      cutoffs: cutoffLines(cutoffsOf(list)),
       lines: list.map((s, i) => ({ points: chartPoints(s), color: COLOURS[i % COLOURS.length], label: s.condition_label })) };
     if (s0.metric === "weight_left_pct") opts.around = 50;
     else opts.floor = 0;
@@ -164,7 +182,7 @@
         el("th", {}, el("span", { class: "swatch-dot", dataset: { colour: String(i % COLOURS.length) } }), s.condition_label),
         el("td", { class: "num value" }, pointText(s, last)), el("td", { class: "muted" }, change));
     });
-    const noteOf = (s) => (s.mdc ? `Minimal detectable change ${mdcValues(s.mdc, s.unit)}: ${s.mdc.population}. ${s.mdc.citation}`
+    const noteOf = (s) => (s.mdc ? `Minimal detectable change ${mdcValues(s.mdc, s.unit, s.metric)}: ${s.mdc.population}. ${s.mdc.citation}`
       : s.mdc_note || "");
     // one note said once; notes that differ between the conditions each with its condition (two MDCs side by
     // side, 0.21 and 0.19 m/s, did not say whose was whose)
@@ -172,7 +190,7 @@
     const notes = distinct.length > 1 ? list.filter(noteOf).map((s) => `${s.condition_label}: ${noteOf(s)}`) : distinct;
     return el("div", { class: "card history-chart wide-chart", dataset: { protocol: s0.protocol, metric: s0.metric, conditions: list.map((s) => s.condition).join(" ") } },
       el("h3", {}, `${s0.label} · every condition`, betterTag(s0)),
-      chartSlot(null, opts),
+      chartSlot(null, opts), cutoffWords(cutoffsOf(list)),
       el("table", { class: "list small" }, el("tbody", {}, rows)),
       list.some((s) => s.apart_words) ? el("p", { class: "muted small plans-apart" }, list.find((s) => s.apart_words).apart_words) : null,
       el("p", { class: "muted small" }, notes.length ? notes.join(" ") : "No published minimal detectable change for this measure in this test."));
@@ -224,11 +242,20 @@
         return el("div", { class: "hub-programme", dataset: { hubId: p.hub_id } },
           el("h3", {}, `${p.title} · ${p.status}`, " ",
             el("span", { class: "recorded-at" }, p.assigned_at ? `assigned at station ${p.assigned_at}` : "assigned on the hub")),
-          el("p", {}, `From ${p.start_date}${p.ended_on ? ` to ${p.ended_on}` : ""}: ${o.sessions_done} of ${o.sessions_planned} sessions done, `
-            + `${o.sessions_missed} missed; ${Math.round(o.minutes_done || 0)} of ${Math.round(o.minutes_planned || 0)} minutes.`),
-          recorded.length ? el("ul", { class: "small" }, recorded.map((x) => el("li", {},
-            `Session ${x.number} (week ${x.week}, ${x.planned_date}) · ${x.status}${x.minutes !== null ? ` · ${Math.round(x.minutes)} min` : ""} · `,
-            el("span", { class: "recorded-at" }, x.recorded_at ? `at ${x.recorded_at}` : "on the hub")))) : "");
+          // as the station's own programme page and glance say it: the minutes walked of those due lead, the partial
+          // sessions (under half their planned minutes) counted apart (a hub before s25 sent no such counts)
+          el("p", { class: "hub-adherence" }, `From ${p.start_date}${p.ended_on ? ` to ${p.ended_on}` : ""}: `
+            + (o.minutes_due === null || o.minutes_due === undefined
+              ? `${Station.walkedTime(o.minutes_done || 0)} of ${Station.walkedTime(o.minutes_planned || 0)} walked; `
+              : o.minutes_due > 0 ? `walked ${Station.walkedTime(o.minutes_done || 0)} of ${Station.walkedTime(o.minutes_due)} due (${Math.round(100 * o.minutes_done_of_due)} %); `
+                : "no session due yet; ")
+            + `${o.sessions_done} of ${o.sessions_planned} sessions done`
+            + (o.sessions_partial ? ` (${o.sessions_partial} partial: under half the planned minutes)` : "")
+            + `, ${o.sessions_missed} missed.`),
+          recorded.length ? el("ul", { class: "small" }, recorded.map((x) => el("li", { dataset: { number: x.number } },
+            `Session ${x.number} (week ${x.week}, ${x.planned_date}) · ${x.status === "done" && x.partial ? "partial" : x.status}`
+            + (x.minutes !== null ? ` · ${x.partial ? `${Station.walkedTime(x.minutes)} of ${Station.walkedTime(x.minutes_planned)}` : Station.walkedTime(x.minutes)}` : "")
+            + " · ", el("span", { class: "recorded-at" }, x.recorded_at ? `at ${x.recorded_at}` : "on the hub")))) : "");
       }));
   }
 

@@ -1,0 +1,91 @@
+"""A single-leg stance's history page read by a physiotherapist, at tablet and phone size (R's review,
+session 24, and its fixes, session 25):
+
+- a change of a time held in the precision the test is scored in, one decimal ("+12.5 s", was "+12.46 s"),
+  and none in words ("no change", was "0.00 s since the first");
+- a 0 s the clinician scored says so ("0 s (unable; scored by the clinician, not measured)", was "0 s (unable)"
+  alone, as a foot never lifted reads);
+- Vellas et al. 1997's 5 s cut-off a dashed line on the chart, named ("5 s cut-off (Vellas et al. 1997)") and
+  said under it, for the 82-year-old faller it applies to; not for the patient after stroke (not applied);
+- the MDC band around a first value of 0 s stops at the axis' 0 s (it was drawn below it, over the dates)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from test_dashboard import PHONE, TABLET, css, wait
+
+pytestmark = pytest.mark.e2e
+
+SCORED = "Scored unable by the clinician (ana), not measured: the patient cannot stand on one leg."
+
+
+def stored_patients(data_dir) -> dict[str, int]:
+    """Two patients, left leg only: an 82-year-old faller scored unable, then holding 12.46 s; and a 65-year-old
+    after stroke holding 12.46 s twice. Identifier -> patient id."""
+    from station.store.audit import Actor
+    from station.store.store import Store
+
+    store = Store.open(data_dir)  # beside the running station
+    actor = Actor(None, "test")
+    year = time.gmtime().tm_year
+    out = {}
+    for identifier, age, conditions, held in (("SLSH-FALL-82", 82, ["fall_12m"], (None, 12.46)),
+                                               ("SLSH-STROKE-65", 65, ["stroke:left"], (12.46, 12.46))):
+        patient = store.patients.create({"identifier": identifier, "birth_year": year - age, "sex": "F",
+                                         "conditions": conditions}, actor=actor)
+        for day, t in zip(("2026-11-02", "2026-11-16"), held):
+            session = store.sessions.create(patient["id"], {"label": "single-leg", "started_at": f"{day}T10:00:00+00:00"},
+                                            actor=actor)
+            writer = store.trials.start_trial(session["id"], "single-leg", "left", {"method": "nominal"}, 100.0, actor=actor)
+            issues = [] if t else [{"code": "scored_unable", "message": SCORED, "at_s": None}]
+            outcome = {"protocol": "single-leg", "condition": "left", "trial": 1, "attempt": 1, "valid": bool(t),
+                       "end_reason": "touchdown" if t else "invalid", "issues": issues, "warnings": [], "completed": False,
+                       "hold_end": None, "duration_s": 30.0, "time_held_s": t}
+            writer.finish({"fs_hz": 100.0, "samples": 0, "profile": "station", "version": "test", "metrics": {},
+                           "trial": outcome}, valid=bool(t), reason=None if t else SCORED)
+        out[identifier] = patient["id"]
+    store.close()
+    return out
+
+
+CARD = '.history-chart[data-protocol="single-leg"][data-metric="time_held_s"]'
+
+
+def _card_text(driver) -> str:
+    return driver.execute_script("return arguments[0].innerText", css(driver, CARD)[0])
+
+
+def test_the_single_leg_history_says_changes_scoring_and_the_cut_off(reading_pages, shots):
+    station = reading_pages.station
+    tablet, phone, patients = reading_pages.tablet_and_phone(stored_patients)
+    for driver, size in ((tablet, TABLET), (phone, PHONE)):
+        driver.get(f"{station.url}/patients/{patients['SLSH-FALL-82']}/history")
+        wait(driver, "the time held chart", lambda d: css(d, f"{CARD} svg.chart circle.point"), timeout_s=20)
+        driver.execute_script("document.querySelectorAll('details').forEach((d) => { d.open = true; });")
+        text = _card_text(driver)
+        assert "Change since the first session: +12.5 s." in text and "12.46" not in text, text
+        # each session read, the 0 s with how it was scored
+        assert "0 s (unable; scored by the clinician, not measured) (1 trial)" in text, text
+        labels = [e.get_attribute("textContent") for e in css(driver, f"{CARD} svg.chart text.cutoff-label")]
+        assert labels == ["5 s cut-off (Vellas et al. 1997)"], labels
+        assert "Dashed line at 5 s: below it, higher risk of injurious falls (Vellas et al. 1997)." in text, text
+        # the MDC band (24.1 s around 0 s) stops at the axis' 0 s, where the unable point sits, not below the dates
+        band_bottom, zero = driver.execute_script(
+            "const r = document.querySelector(arguments[0] + ' rect.mdc-band');"
+            "const c = [...document.querySelectorAll(arguments[0] + ' circle.point')].map((p) => +p.getAttribute('cy'));"
+            "return [+r.getAttribute('y') + +r.getAttribute('height'), Math.max(...c)];", f"{CARD} svg.chart")
+        assert band_bottom <= zero + 0.5, (band_bottom, zero)
+        assert driver.execute_script("return document.documentElement.scrollWidth") <= size[0]
+        driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", css(driver, CARD)[0])
+        driver.save_screenshot(str(shots / f"faller-{size[0]}.png"))
+
+        driver.get(f"{station.url}/patients/{patients['SLSH-STROKE-65']}/history")
+        wait(driver, "the time held chart", lambda d: css(d, f"{CARD} svg.chart circle.point"), timeout_s=20)
+        text = _card_text(driver)
+        assert "Change since the first session: no change." in text and "0.00 s" not in text, text
+        assert not css(driver, f"{CARD} svg.chart line.cutoff") and "Dashed line" not in text, text  # not applied
+        driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", css(driver, CARD)[0])
+        driver.save_screenshot(str(shots / f"stroke-{size[0]}.png"))
