@@ -41,7 +41,7 @@ def condition_problem(tag: object) -> str | None:
     """Why ``tag`` is not an acceptable condition tag, or None."""
     if not isinstance(tag, str):
         return "each condition must be a string"
-    if tag in KNOWN_CONDITIONS or _OTHER_RE.match(tag):
+    if tag in KNOWN_CONDITIONS or _OTHER_RE.fullmatch(tag):  # (match lets "other:x\n" through)
         return None
     if tag == "stroke":
         return "'stroke' needs the affected side: stroke:left, stroke:right or stroke:bilateral"

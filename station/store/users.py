@@ -38,7 +38,7 @@ def username_problem(username: object) -> str | None:
     """Why ``username`` is refused, or None."""
     if not isinstance(username, str):
         return "must be a string"
-    if not USERNAME_RE.match(username):
+    if not USERNAME_RE.fullmatch(username):  # (match: "$" lets a trailing newline through, "ana\n" beside "ana")
         return "must be 1 to 64 characters: letters, digits and . _ @ - (starting with a letter or digit)"
     return None
 
