@@ -61,7 +61,7 @@ from typing import Callable
 import numpy as np
 
 from station.acquire.frame import FRAME_DTYPE
-from station.programmes.adherence import adherence
+from station.programmes.adherence import adherence, is_partial
 from station.store import change_seq, erasure_key, fields, hub_epoch
 from station.store.audit import Actor
 from station.store.db import Conflict, NotFound, ValidationError
@@ -1361,9 +1361,10 @@ class Hub:
         """A hub patient's programmes for a station to show read-only (it holds none of them):
         ``{"programmes": [{"hub_id", "assigned_at" (station name, None: on the hub), "title",
         "status", "start_date", "ended_on", "today", "overall" (adherence, as the programme page),
-        "sessions": [{"number", "week", "planned_date", "status", "minutes_planned", "minutes",
-        "recorded_at"}]}]}``, newest first, as the hub has them now; audited as ``programme.view``
-        by the station. Reasons and notes are left out (the programme page on the hub has them)."""
+        "sessions": [{"number", "week", "planned_date", "status", "minutes_planned", "minutes", "partial"
+        (:func:`~station.programmes.adherence.is_partial`), "recorded_at"}]}]}``, newest first, as the hub has
+        them now; audited as ``programme.view`` by the station. Reasons and notes are left out (the programme
+        page on the hub has them)."""
         with self._db.read() as conn:
             patient = conn.execute("SELECT id FROM patients WHERE lower(identifier) = lower(?)",
                                    (identifier.strip(),)).fetchone()
@@ -1382,7 +1383,7 @@ class Hub:
                 "overall": adherence(doc["sessions"], today)["overall"],
                 "sessions": [{"number": x["number"], "week": x["week"], "planned_date": x["planned_date"],
                               "status": x["status"], "minutes_planned": x["minutes_planned"],
-                              "minutes": (x["dose"] or {}).get("minutes"),
+                              "minutes": (x["dose"] or {}).get("minutes"), "partial": is_partial(x),
                               "recorded_at": sources["fields"].get(f"session.{x['number']}.state")}
                              for x in doc["sessions"]],
             })

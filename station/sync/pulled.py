@@ -208,7 +208,10 @@ def recorded_elsewhere(store, patient_id: int) -> dict:
 
 
 _OVERALL_KEYS = ("sessions_planned", "sessions_due", "sessions_done", "sessions_missed", "sessions_cancelled",
-                 "minutes_planned", "minutes_done", "sessions_done_of_planned", "minutes_done_of_planned")
+                 "minutes_planned", "minutes_done", "sessions_done_of_planned", "minutes_done_of_planned",
+                 # as the station's own programme page counts them (station.programmes.adherence): a session under
+                 # half its planned minutes is partial; the minutes walked of those due so far lead
+                 "sessions_partial", "sessions_full", "done_without_dose", "minutes_due", "minutes_done_of_due")
 
 
 def _number(value, key: str, *, none: bool = True):
@@ -251,6 +254,7 @@ def check_programmes(answer: object) -> list[dict]:
             sessions.append({"number": number, "week": week, "planned_date": _day(x.get("planned_date"), "planned_date"),
                              "status": x["status"], "minutes_planned": _number(x.get("minutes_planned"), "minutes_planned"),
                              "minutes": _number(x.get("minutes"), "minutes"),
+                             "partial": x.get("partial") is True,  # (a hub before s25 sends none: not said)
                              "recorded_at": _station({"station": x.get("recorded_at")})})
         out.append({"hub_id": _hub_id(p), "assigned_at": _station({"station": p.get("assigned_at")}),
                     "title": _text(p.get("title"), "title", 200), "status": p["status"],

@@ -218,6 +218,7 @@ def test_the_ward_shows_the_gyms_programme_read_only_as_the_hub_has_it(hub_store
     template = builtin_programmes(builtin_protocols())["balance-training"]
     local = gym.store.programmes.assign(patient["id"], template, today_of(wall), actor=CLINICIAN)
     gym.store.programmes.enter_dose(local["sessions"][0]["id"], {"minutes": 40}, actor=CLINICIAN)
+    gym.store.programmes.enter_dose(local["sessions"][1]["id"], {"minutes": 5}, actor=CLINICIAN)  # under half: partial
     gym.sync_once()
     app = create_app({"STORE": ward.store, "SYNC": ward, "SECRET_KEY": "s", "PASSWORD_COST": CHEAP,
                       "THROTTLE_CLOCK": wall})
@@ -227,7 +228,12 @@ def test_the_ward_shows_the_gyms_programme_read_only_as_the_hub_has_it(hub_store
 
     [shown] = client.get(f"/api/patients/{pulled['id']}/hub-programmes").get_json()["programmes"]
     assert shown["assigned_at"] == "gym" and shown["status"] == "active" and shown["title"].startswith("Balance")
-    assert shown["overall"]["sessions_done"] == 1 and shown["overall"]["minutes_done"] == 40
+    assert shown["overall"]["sessions_done"] == 2 and shown["overall"]["minutes_done"] == 45
+    # the partial session counted apart, as the station's own programme page does (s25: the copy dropped the counts)
+    assert (shown["overall"]["sessions_full"], shown["overall"]["sessions_partial"]) == (1, 1), shown["overall"]
+    due = shown["overall"]["minutes_due"]  # (by the hub's today) the minutes walked of those due lead the summary
+    assert due >= 90 and shown["overall"]["minutes_done_of_due"] == pytest.approx(45 / due)
+    assert [x["partial"] for x in shown["sessions"][:3]] == [False, True, False]
     assert shown["sessions"][0] == {**shown["sessions"][0], "status": "done", "minutes": 40, "recorded_at": "gym"}
     assert ward.store.programmes.list_for_patient(pulled["id"]) == []  # nothing copied: nothing to edit here
     assert ward.store.audit.query(action="programme.view")[0]["username"] == "ana"

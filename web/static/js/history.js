@@ -242,11 +242,20 @@
         return el("div", { class: "hub-programme", dataset: { hubId: p.hub_id } },
           el("h3", {}, `${p.title} · ${p.status}`, " ",
             el("span", { class: "recorded-at" }, p.assigned_at ? `assigned at station ${p.assigned_at}` : "assigned on the hub")),
-          el("p", {}, `From ${p.start_date}${p.ended_on ? ` to ${p.ended_on}` : ""}: ${o.sessions_done} of ${o.sessions_planned} sessions done, `
-            + `${o.sessions_missed} missed; ${Math.round(o.minutes_done || 0)} of ${Math.round(o.minutes_planned || 0)} minutes.`),
-          recorded.length ? el("ul", { class: "small" }, recorded.map((x) => el("li", {},
-            `Session ${x.number} (week ${x.week}, ${x.planned_date}) · ${x.status}${x.minutes !== null ? ` · ${Math.round(x.minutes)} min` : ""} · `,
-            el("span", { class: "recorded-at" }, x.recorded_at ? `at ${x.recorded_at}` : "on the hub")))) : "");
+          // as the station's own programme page and glance say it: the minutes walked of those due lead, the partial
+          // sessions (under half their planned minutes) counted apart (a hub before s25 sent no such counts)
+          el("p", { class: "hub-adherence" }, `From ${p.start_date}${p.ended_on ? ` to ${p.ended_on}` : ""}: `
+            + (o.minutes_due === null || o.minutes_due === undefined
+              ? `${Station.walkedTime(o.minutes_done || 0)} of ${Station.walkedTime(o.minutes_planned || 0)} walked; `
+              : o.minutes_due > 0 ? `walked ${Station.walkedTime(o.minutes_done || 0)} of ${Station.walkedTime(o.minutes_due)} due (${Math.round(100 * o.minutes_done_of_due)} %); `
+                : "no session due yet; ")
+            + `${o.sessions_done} of ${o.sessions_planned} sessions done`
+            + (o.sessions_partial ? ` (${o.sessions_partial} partial: under half the planned minutes)` : "")
+            + `, ${o.sessions_missed} missed.`),
+          recorded.length ? el("ul", { class: "small" }, recorded.map((x) => el("li", { dataset: { number: x.number } },
+            `Session ${x.number} (week ${x.week}, ${x.planned_date}) · ${x.status === "done" && x.partial ? "partial" : x.status}`
+            + (x.minutes !== null ? ` · ${x.partial ? `${Station.walkedTime(x.minutes)} of ${Station.walkedTime(x.minutes_planned)}` : Station.walkedTime(x.minutes)}` : "")
+            + " · ", el("span", { class: "recorded-at" }, x.recorded_at ? `at ${x.recorded_at}` : "on the hub")))) : "");
       }));
   }
 
