@@ -291,6 +291,8 @@ class Database:
         self._depth = 0
         self._owner: int | None = None  # thread id inside a write block
         self._held_since: float | None = None  # time.monotonic() the write lock was taken at (outermost block)
+        self.last_commit_s: float | None = None
+        """time.monotonic() of the last transaction committed (the space monitor's idle check)."""
         self._wait_bound = threading.local()  # a thread's own bound on the lock's wait (waiting_at_most)
         self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         self._all_readers: list[sqlite3.Connection] = []
@@ -386,6 +388,7 @@ class Database:
                     if failed is not None:
                         raise failed from None
                     raise
+                self.last_commit_s = time.monotonic()
             else:
                 conn.execute(f"RELEASE sp{depth}")
         finally:

@@ -36,6 +36,13 @@ way (:meth:`SpaceMonitor.storage_failed`, from the database's hook): the state i
 trial service records nothing new (the same gate as a full disk) until a small file written and
 fsync'ed in the data directory (:func:`storage_writes`, a few milliseconds, asked only after a failure)
 shows that the storage writes again.
+
+**A card failing while the station is idle** would be found only at the next write (a trial started,
+a sign-in). So once the station has written nothing for :data:`IDLE_CHECK_S` (its database's last
+commit, :meth:`SpaceMonitor.watch_idle`), reading the status (the health document: /healthz and the
+pages' health chip) writes that small file too, at most once per :data:`IDLE_CHECK_S`; a storage that
+fails it is ``failed`` as above, and the chip says so before anyone tries to record. The recording gate's
+reading (``fresh``, the trial service's loop) never makes that write.
 """
 
 from __future__ import annotations
@@ -59,6 +66,9 @@ RELEASE_BELOW_BYTES = START_MIN_BYTES
 """Below this much free space, with the reserve still kept, the reserve is released before any write
 fails (:meth:`SpaceMonitor.make_room`), bytes."""
 STATUS_CACHE_S = 2.0
+IDLE_CHECK_S = 300.0
+"""With nothing written for this long, s, reading the status checks that the storage writes (once per this
+long at most; see "A card failing while the station is idle" in the module doc)."""
 STORAGE_CHECK_FILENAME = "storage-check"
 """The small file :func:`storage_writes` writes and fsyncs in the data directory after a write failed."""
 STORAGE_WHAT_TO_DO = ("check the SD card or replace it (copy the data directory, with its backups, off it "
@@ -158,6 +168,8 @@ class SpaceMonitor:
         self._write_failed = False
         self.full_events = 0
         self._cached: tuple[float, dict] | None = None
+        self._last_write: Callable[[], float | None] | None = None
+        self._idle_checked = clock()  # (from the start: a station just started has just written)
         self._changes = 0
         """Counts the station's own changes of its free space (the reserve released or made): a
         status read before one is not cached after it (:meth:`status`)."""
@@ -238,6 +250,24 @@ class SpaceMonitor:
             self._write_failed = True
         self._changed()
 
+    def watch_idle(self, last_write: Callable[[], float | None]) -> None:
+        """Check that the storage writes once nothing was written for :data:`IDLE_CHECK_S`: ``last_write()``
+        says when the station last wrote (its database's last commit, in this monitor's clock; None: not yet)."""
+        self._last_write = last_write
+
+    def _check_when_idle(self, now: float) -> None:
+        """The idle check (:meth:`watch_idle`): the storage failing it is remembered as a failed write."""
+        if self._last_write is None:
+            return
+        last = self._last_write()
+        with self._lock:
+            since = self._idle_checked if last is None else max(last, self._idle_checked)
+            if self._write_failed or now - since < IDLE_CHECK_S:
+                return
+            self._idle_checked = now  # one check at a time, and the next IDLE_CHECK_S later
+        if storage_writes(self.data_dir):
+            self.storage_failed()
+
     def status(self, fresh: bool = False) -> dict:
         """``{"state": "ok"|"low"|"full"|"failed", "free_bytes", "message"}`` (cached a few seconds unless
         ``fresh``). Never older than the station's own last change of its free space: releasing the
@@ -245,6 +275,8 @@ class SpaceMonitor:
         drops the cached status, and a status read while such a change was made is not cached; what
         others free or fill is seen within :data:`STATUS_CACHE_S`."""
         now = self._clock()
+        if not fresh:
+            self._check_when_idle(now)  # (a failure found drops the cached status)
         with self._lock:
             if not fresh and self._cached is not None and now - self._cached[0] < STATUS_CACHE_S:
                 return self._cached[1]

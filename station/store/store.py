@@ -304,6 +304,8 @@ class Store:
         self.space = SpaceMonitor(self.data_dir, **({} if space_reserve_bytes is None else {"reserve_bytes": space_reserve_bytes}))
         self.db.on_disk_full.append(self.space.disk_full)
         self.db.on_storage_failed.append(self.space.storage_failed)
+        if isinstance(self.db, Database):  # a station's card (a hub's server watches its own storage)
+            self.space.watch_idle(lambda: self.db.last_commit_s)
         copy = None
         try:
             if check_database:
