@@ -4,7 +4,8 @@ session 24, and its fixes, session 25):
 - a change of a time held in the precision the test is scored in, one decimal ("+12.5 s", was "+12.46 s"),
   and none in words ("no change", was "0.00 s since the first");
 - a 0 s the clinician scored says so ("0 s (unable; scored by the clinician, not measured)", was "0 s (unable)"
-  alone, as a foot never lifted reads);
+  alone, as a foot never lifted reads), in each session's list, one a leg on the chart of both legs (their points'
+  words were only in the points' tooltips);
 - Vellas et al. 1997's 5 s cut-off a dashed line on the chart, named ("5 s cut-off (Vellas et al. 1997)") and
   said under it, for the 82-year-old faller it applies to; not for the patient after stroke (not applied);
 - the MDC band around a first value of 0 s stops at the axis' 0 s (it was drawn below it, over the dates)."""
@@ -32,20 +33,23 @@ def stored_patients(data_dir) -> dict[str, int]:
     actor = Actor(None, "test")
     year = time.gmtime().tm_year
     out = {}
-    for identifier, age, conditions, held in (("SLSH-FALL-82", 82, ["fall_12m"], (None, 12.46)),
-                                               ("SLSH-STROKE-65", 65, ["stroke:left"], (12.46, 12.46))):
+    for identifier, age, conditions, held, legs in (("SLSH-FALL-82", 82, ["fall_12m"], (None, 12.46), ("left",)),
+                                                     ("SLSH-STROKE-65", 65, ["stroke:left"], (12.46, 12.46), ("left",)),
+                                                     ("SLSH-BOTH-80", 80, ["fall_12m"], (None, 12.46), ("left", "right"))):
         patient = store.patients.create({"identifier": identifier, "birth_year": year - age, "sex": "F",
                                          "conditions": conditions}, actor=actor)
         for day, t in zip(("2026-11-02", "2026-11-16"), held):
             session = store.sessions.create(patient["id"], {"label": "single-leg", "started_at": f"{day}T10:00:00+00:00"},
                                             actor=actor)
-            writer = store.trials.start_trial(session["id"], "single-leg", "left", {"method": "nominal"}, 100.0, actor=actor)
-            issues = [] if t else [{"code": "scored_unable", "message": SCORED, "at_s": None}]
-            outcome = {"protocol": "single-leg", "condition": "left", "trial": 1, "attempt": 1, "valid": bool(t),
-                       "end_reason": "touchdown" if t else "invalid", "issues": issues, "warnings": [], "completed": False,
-                       "hold_end": None, "duration_s": 30.0, "time_held_s": t}
-            writer.finish({"fs_hz": 100.0, "samples": 0, "profile": "station", "version": "test", "metrics": {},
-                           "trial": outcome}, valid=bool(t), reason=None if t else SCORED)
+            for leg in legs:
+                writer = store.trials.start_trial(session["id"], "single-leg", leg, {"method": "nominal"}, 100.0,
+                                                  actor=actor)
+                issues = [] if t else [{"code": "scored_unable", "message": SCORED, "at_s": None}]
+                outcome = {"protocol": "single-leg", "condition": leg, "trial": 1, "attempt": 1, "valid": bool(t),
+                           "end_reason": "touchdown" if t else "invalid", "issues": issues, "warnings": [],
+                           "completed": False, "hold_end": None, "duration_s": 30.0, "time_held_s": t}
+                writer.finish({"fs_hz": 100.0, "samples": 0, "profile": "station", "version": "test", "metrics": {},
+                               "trial": outcome}, valid=bool(t), reason=None if t else SCORED)
         out[identifier] = patient["id"]
     store.close()
     return out
@@ -89,3 +93,18 @@ def test_the_single_leg_history_says_changes_scoring_and_the_cut_off(reading_pag
         assert not css(driver, f"{CARD} svg.chart line.cutoff") and "Dashed line" not in text, text  # not applied
         driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", css(driver, CARD)[0])
         driver.save_screenshot(str(shots / f"stroke-{size[0]}.png"))
+
+        # both legs on one chart (the usual single-leg history): each leg's sessions listed, the scored 0 s said
+        driver.get(f"{station.url}/patients/{patients['SLSH-BOTH-80']}/history")
+        wait(driver, "the time held chart", lambda d: css(d, f"{CARD}.wide-chart svg.chart circle.point"), timeout_s=20)
+        driver.execute_script("document.querySelectorAll('details').forEach((d) => { d.open = true; });")
+        text = _card_text(driver)
+        for leg in ("left", "right"):
+            assert f"Standing on the {leg} leg: each session (2)" in text, text
+        assert text.count("0 s (unable; scored by the clinician, not measured) (1 trial)") == 2, text
+        assert "no change" not in text and "+12.5 s since the first" in text, text
+        labels = [e.get_attribute("textContent") for e in css(driver, f"{CARD} svg.chart text.cutoff-label")]
+        assert labels == ["5 s cut-off (Vellas et al. 1997)"], labels  # one line for both legs
+        assert driver.execute_script("return document.documentElement.scrollWidth") <= size[0]
+        driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", css(driver, CARD)[0])
+        driver.save_screenshot(str(shots / f"both-legs-{size[0]}.png"))

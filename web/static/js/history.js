@@ -147,11 +147,12 @@
      the time walking, the pauses and steps, a time held; newest first. A count's (an unable time held's) words wrap
      (not a td.value's one line: "12 and 13 steps (2 trials; charted: 12, the lower of the two)" is wider than a
      phone's card). */
-  function sessionTable(s) {
-    // (a time held's too: each session's score read, an unable one with how it was scored)
+  function sessionTable(s, named) {
+    // (a time held's too: each session's score read, an unable one with how it was scored; on a chart of several
+    // conditions, ``named``, one list a condition, named)
     if (!s.count && s.metric !== "walking_min" && s.metric !== "time_held_s") return null;
-    return el("details", { class: "history-sessions small" },
-      el("summary", {}, `Each session (${s.points.length})`),
+    return el("details", { class: "history-sessions small", dataset: { condition: s.condition } },
+      el("summary", {}, named ? `${s.condition_label}: each session (${s.points.length})` : `Each session (${s.points.length})`),
       el("div", { class: "table-scroll" }, el("table", { class: "list small" }, el("tbody", {},
         s.points.slice().reverse().map((p) => el("tr", { dataset: { sessionId: p.session_id } },
           el("td", {}, when(p.started_at)), el("td", { class: s.count || s.metric === "time_held_s" ? "counts" : "num value" }, pointWords(s, p)),
@@ -192,6 +193,7 @@
       el("h3", {}, `${s0.label} · every condition`, betterTag(s0)),
       chartSlot(null, opts), cutoffWords(cutoffsOf(list)),
       el("table", { class: "list small" }, el("tbody", {}, rows)),
+      s0.metric === "time_held_s" ? list.map((s) => sessionTable(s, true)) : null,
       list.some((s) => s.apart_words) ? el("p", { class: "muted small plans-apart" }, list.find((s) => s.apart_words).apart_words) : null,
       el("p", { class: "muted small" }, notes.length ? notes.join(" ") : "No published minimal detectable change for this measure in this test."));
   }
