@@ -157,6 +157,37 @@ def _fill_dates(store, actor) -> dict:
 NUMERIC_DATE = r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b(?:19|20)\d{2}-[01]\d-[0-3]\d\b"  # "12/5/2026", "2026-12-05" (not a DOI)
 
 
+CALENDAR_OVERLAPS = """
+return [...document.querySelectorAll('#calendar .week-label')].filter((label) => {
+  const a = label.getBoundingClientRect();
+  return [...label.nextElementSibling.querySelectorAll('.cal-item')].some((tile) => {
+    const b = tile.getBoundingClientRect();
+    return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  }) || label.scrollWidth > label.clientWidth + 1;
+}).map((label) => label.textContent);"""
+
+
+def test_the_programme_calendar_and_weeks_read_on_a_phone(reading_pages, shots):
+    """R's L9 (s24): on a phone the calendar's "Baseline" label ran into its tile (a 4.5-rem column), and the week
+    table dropped the minutes walked / planned (its column hidden below 900 px), only their percentage left."""
+    station = reading_pages.station
+    tablet, phone, stored = reading_pages.tablet_and_phone(lambda d: _in_store(d, _fill))
+    url = f"{station.url}/assignments/{stored['treadmill']['assignment']}"
+    for driver, size, name in ((tablet, TABLET, "tablet"), (phone, PHONE, "phone")):
+        _load_programme(driver, url)
+        assert driver.execute_script(CALENDAR_OVERLAPS) == []
+        calendar = css(driver, "#calendar")[0]
+        driver.execute_script("arguments[0].scrollIntoView()", calendar)
+        driver.save_screenshot(str(shots / f"calendar-{name}.png"))
+        weeks = css(driver, "#adherence-weeks")[0]
+        first_week = weeks.find_elements("css selector", "tbody tr")[0].text
+        assert "21 s / 90 min" in first_week, first_week  # the minutes walked / planned, on either size
+        assert "0 %" in first_week, first_week
+        driver.execute_script("arguments[0].scrollIntoView()", weeks)
+        driver.save_screenshot(str(shots / f"weeks-{name}.png"))
+        assert page_width(driver) <= size[0]
+
+
 def test_the_programme_page_says_dates_as_the_other_pages_do(reading_pages, shots):
     """Before: "Trial #17 (Backward treadmill walking session, 12/5/2026)", the dose "— ana,
     12/5/2026, 9:13:00 PM" and "paused since 2026-12-05", where every other page says "Dec 5"."""

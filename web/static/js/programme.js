@@ -88,7 +88,9 @@
       el("td", { class: "num" }, `${w.sessions_done} / ${w.sessions_planned}` + (w.sessions_partial ? ` (${w.sessions_partial} partial)` : "")),
       el("td", { class: "num" }, w.sessions_missed),
       el("td", { class: "num hide-narrow" }, `${walkedTime(w.minutes_done)} / ${walkedTime(w.minutes_planned)}`),
-      el("td", { class: "num" }, pct(w.minutes_done_of_planned))));
+      // a phone (the column above hidden): the minutes under their share, not the share alone (R's L9)
+      el("td", { class: "num" }, pct(w.minutes_done_of_planned),
+        el("span", { class: "only-narrow walked-of-planned" }, `${walkedTime(w.minutes_done)} / ${walkedTime(w.minutes_planned)}`))));
     const missed = a.missed.length
       ? el("ul", { id: "missed-list" }, a.missed.map((m) => el("li", {}, `Session ${m.number} (week ${m.week}, ${day(m.planned_date)}): ${m.reason}`)))
       : el("p", { class: "muted" }, "No session missed.");
@@ -110,7 +112,8 @@
       el("p", { class: "muted small", id: "partial-rule" }, partialRule()),
       el("table", { class: "list", id: "adherence-weeks" },
         el("thead", {}, el("tr", {}, el("th", {}, "Week"), el("th", { class: "num" }, "Sessions done"), el("th", { class: "num" }, "Missed"),
-          el("th", { class: "num hide-narrow" }, "Walked / planned"), el("th", { class: "num" }, "% of plan"))),
+          el("th", { class: "num hide-narrow" }, "Walked / planned"),
+          el("th", { class: "num" }, "% of plan", el("span", { class: "only-narrow" }, "walked / planned")))),
         el("tbody", {}, rows)),
       el("h3", {}, "Missed sessions"), missed);
   }
