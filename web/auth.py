@@ -32,6 +32,7 @@ from web.security import (
     public,
     safe_next,
     session_timeout_min,
+    signed_out_unstored,
     store,
 )
 
@@ -205,8 +206,9 @@ SIGN_OUT_UNRECORDED = ("you are signed out on this browser; the station could no
 def _sign_out() -> bool:
     """End this browser's login session: its cookie is cleared whatever the store says, so that on a
     full disk or a failing SD card the next person at a shared tablet is not signed in as this user.
-    Returns False when the end of the session (and its audit entry) could not be stored: the session
-    then ends by itself after the inactivity timeout, and nobody holds its cookie."""
+    Returns False when the end of the session (and its audit entry) could not be stored: this process
+    then refuses the session (:func:`web.security.signed_out_unstored`) and the database's row of it
+    ends by itself after the inactivity timeout."""
     user = current_user()
     token = session.get("sid")
     session.clear()
@@ -216,6 +218,8 @@ def _sign_out() -> bool:
         if user is not None:
             store().audit.record(actor(), "user.logout")
     except (DiskFull, StorageFailed, DatabaseBusy) as exc:
+        if token:
+            signed_out_unstored(token)  # a copy of the cookie signs in no more, in this process
         current_app.logger.warning("a sign-out was not stored (%s); the browser is signed out", type(exc).__name__)
         return False
     return True

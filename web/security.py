@@ -27,8 +27,10 @@ shared tablet's cache), and HSTS when the cookie is marked Secure (TLS).
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
+from collections import OrderedDict
 from typing import Callable
 from urllib.parse import urlsplit
 
@@ -142,11 +144,29 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+SIGNED_OUT_UNSTORED = "station_signed_out_unstored"
+"""``app.extensions`` key: the login sessions signed out while the store could not record it (a full disk, a
+failing SD card), by their token's SHA-256; refused by this process as if ended (:func:`signed_out_unstored`)."""
+
+
+def signed_out_unstored(token: str) -> None:
+    """Refuse the login session ``token`` from now on in this process: its sign-out could not be stored, so the
+    database still holds it until its inactivity timeout, and a copy of its cookie would still sign in. The
+    memory is bounded; the oldest are forgotten first (their sessions have long timed out)."""
+    ended = current_app.extensions.setdefault(SIGNED_OUT_UNSTORED, OrderedDict())
+    ended[hashlib.sha256(token.encode()).hexdigest()] = None
+    while len(ended) > 1000:
+        ended.popitem(last=False)
+
+
 def _load_user(view: Callable | None = None) -> None:
     g.station_user = None
     g.station_session_expired = False
     token = session.get("sid")
     if not token:
+        return
+    if hashlib.sha256(token.encode()).hexdigest() in current_app.extensions.get(SIGNED_OUT_UNSTORED, ()):
+        session.pop("sid", None)  # signed out (not recorded): no longer signed in, and not 'expired' either
         return
     background = request.headers.get(BACKGROUND_HEADER) == "1" or getattr(view, "station_background", False)
     user = store().logins.resolve_or_ended(token, session_timeout_min() * 60.0, touch=not background)

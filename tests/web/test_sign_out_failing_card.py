@@ -36,6 +36,7 @@ def test_the_api_sign_out_signs_the_browser_out_on_a_failing_card(app, store, cl
                                                                   touch_due):
     if touch_due:  # the session's last activity would be written before the view runs: that write fails too
         wall.advance(touch_interval_s(15 * 60) + 1)
+    copied = clinician.client.get_cookie("station_session").value  # a copy of the cookie, taken before
     _fail(store, monkeypatch, fault)
     response = clinician.post("/api/logout")
     assert response.status_code == 200, response.get_data(as_text=True)
@@ -45,6 +46,10 @@ def test_the_api_sign_out_signs_the_browser_out_on_a_failing_card(app, store, cl
     session = clinician.get("/api/session").json
     assert session["authenticated"] is False and session["expired"] is False
     assert clinician.get("/api/patients").status_code == 401
+    replay = app.test_client()  # the copy signs in no more either, though the database still holds the session
+    replay.set_cookie("station_session", copied)
+    assert replay.get("/api/patients").status_code == 401
+    assert replay.get("/api/session").json["authenticated"] is False
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
