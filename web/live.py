@@ -65,7 +65,7 @@ from web.health import station_health_document
 from web.live_gait import INTERVAL_S as GAIT_INTERVAL_S
 from web.live_gait import LiveGait, SharedGaitEvent
 from web.places import Places
-from web.security import actor, api_error, background, current_user, store
+from web.security import actor, api_error, background, current_user, store, was_signed_out_unstored
 
 bp = Blueprint("live", __name__)
 
@@ -312,7 +312,8 @@ def _stream(app, *, token: str, resume: tuple[str | None, int], shown=lambda sta
                 held = status is not None and trial_running(status)
                 # between an open test's trials too, for a bounded while (held_between_trials)
                 between = held_between_trials(service, status, timeout_s)
-                user = station_store.logins.resolve_or_ended(token, timeout_s, touch=held or between)
+                user = (None if was_signed_out_unstored(app, token)  # signed out, the store unable to record it
+                        else station_store.logins.resolve_or_ended(token, timeout_s, touch=held or between))
                 if not isinstance(user, LoginSession):
                     ended = {"ended": "clock_set_back"} if user == ENDED_CLOCK else {}
                     yield _event("logout", {"expired": True, **ended})

@@ -159,13 +159,19 @@ def signed_out_unstored(token: str) -> None:
         ended.popitem(last=False)
 
 
+def was_signed_out_unstored(app: Flask, token: str) -> bool:
+    """Whether the login session ``token`` was signed out without the store recording it
+    (:func:`signed_out_unstored`): refused as ended, by pages, the API and the live stream."""
+    return hashlib.sha256(token.encode()).hexdigest() in app.extensions.get(SIGNED_OUT_UNSTORED, ())
+
+
 def _load_user(view: Callable | None = None) -> None:
     g.station_user = None
     g.station_session_expired = False
     token = session.get("sid")
     if not token:
         return
-    if hashlib.sha256(token.encode()).hexdigest() in current_app.extensions.get(SIGNED_OUT_UNSTORED, ()):
+    if was_signed_out_unstored(current_app, token):
         session.pop("sid", None)  # signed out (not recorded): no longer signed in, and not 'expired' either
         return
     background = request.headers.get(BACKGROUND_HEADER) == "1" or getattr(view, "station_background", False)

@@ -255,6 +255,32 @@ def test_the_stream_says_logout_when_the_session_ends_and_never_keeps_it_alive(l
         stream.close()
 
 
+def test_the_stream_says_logout_after_a_sign_out_the_store_could_not_record(live, store, monkeypatch):
+    """X1 finding F3, session 25: on a failing SD card the sign-out clears the browser's cookie, and the
+    station refuses the session from then on; a live view left open in another tab ends too (it read
+    the database, which still held the session)."""
+    from failing_card import failing_card
+
+    app, _service, _writer, _wall = live
+    monkeypatch.setattr(web.live, "SESSION_CHECK_S", 0.02)
+    client = signed_in(app)
+    stream = Stream(client)
+    try:
+        stream.until(lambda e: e.get("event") == "session")
+        card = failing_card(store, monkeypatch)
+        card.failing = True
+        csrf = client.get("/api/session").get_json()["csrf_token"]
+        answer = client.post("/api/logout", headers={"X-CSRF-Token": csrf})
+        assert answer.status_code == 200 and answer.get_json()["recorded"] is False
+        card.failing = False
+        events = stream.until(lambda e: e.get("event") == "logout")
+        assert events[-1]["data"] == {"expired": True}
+        with pytest.raises(StopIteration):
+            stream.next()
+    finally:
+        stream.close()
+
+
 def test_the_stream_says_the_clock_was_set_back_when_that_ended_the_session(live, store, monkeypatch):
     """Signed in while the clock ran ahead, NTP set it back 2 days: the session ends (it lived 2 days
     and 15 min), and the live view's sign-in page says why (live.js: /login?expired=clock)."""
