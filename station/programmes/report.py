@@ -183,6 +183,25 @@ def programme_document(store, assignment_id: int, protocols: dict[str, Protocol]
     }
 
 
+def credited_runs(store, patient_id: int, *, actor) -> dict:
+    """The patient's walks that a programme counted as one of its sessions, for the patient's pages to say so beside
+    each: ``{"runs": {trial id (text): {"assignment_id", "title", "number", "status", "ended_on", "ended"}}}``, every
+    programme of the patient's, not only the current one. ``ended``: the programme has ended, so the run is not one
+    of the current programme's sessions (a clinician must not read it as such). Audited as a view of the patient's
+    programmes (``programme.view``)."""
+    runs = {}
+    for listed in store.programmes.list_for_patient(patient_id):
+        programme = store.programmes.get(listed["id"])
+        title = str((programme["template"].get("programme") or {}).get("title") or programme["template_name"])
+        for s in programme["sessions"]:
+            if s["trial_id"] is not None:
+                runs[str(s["trial_id"])] = {"assignment_id": programme["id"], "title": title, "number": s["number"],
+                                            "status": programme["status"], "ended_on": programme["ended_on"],
+                                            "ended": programme["status"] == "ended"}
+    store.audit.record(actor, "programme.view", patient_id=patient_id, object=f"patient:{patient_id}")
+    return {"runs": runs}
+
+
 def programme_glance(store, patient_id: int, protocols: dict[str, Protocol], *, actor) -> dict:
     """The patient's current programme (or the last one) in short, for the patient page:
     ``{"programme": None}`` when the patient never had one."""

@@ -215,6 +215,52 @@ def test_the_programme_page_says_dates_as_the_other_pages_do(reading_pages, shot
         assert page_width(driver) <= size[0]
 
 
+def _fill_ended(store, actor) -> dict:
+    """A patient whose first treadmill programme counted a walk as its session 1 and was ended; a second programme
+    started since, which counted another walk as its session 1."""
+    import time
+
+    from station.programmes.loader import builtin_programmes
+    from station.protocols.loader import builtin_protocols
+
+    template = builtin_programmes(builtin_protocols())["backward-walking-stroke"]
+    patient = store.patients.create({"identifier": "PICK-ENDED", "birth_year": 1950, "sex": "F",
+                                     "conditions": ["stroke:left"]}, actor=actor)
+    now = time.time()
+    walks = {}
+    for key in ("old", "new"):
+        programme = store.programmes.assign(patient["id"], template, store.programmes.today(), actor=actor)
+        trial = _walk(store, actor, patient["id"], "backward-treadmill", "session", now - (7200 if key == "old" else 600),
+                      29.5)
+        store.programmes.credit_run_trial(programme["sessions"][0]["id"], store.trials.get(trial), actor=actor)
+        if key == "old":
+            store.programmes.end(programme["id"], {"reason": "moved to another clinic"}, actor=actor)
+        walks[key] = {"session": store.trials.get(trial)["session_id"], "assignment": programme["id"], "trial": trial}
+    return walks
+
+
+def test_a_walk_an_ended_programme_counted_says_so_on_the_visit_results(reading_pages, shots):
+    """s25: the visit results said '· programme session 1' only for the current programme's runs (asked of the
+    patient's glance): a walk an ended programme counted was said nowhere, or, with no programme current, as
+    'programme session 1' that read as the current programme's."""
+    station = reading_pages.station
+    tablet, phone, walks = reading_pages.tablet_and_phone(lambda d: _in_store(d, _fill_ended))
+    for driver, size, name in ((tablet, TABLET, "tablet"), (phone, PHONE, "phone")):
+        for key, words in (("old", "· session 1 of the ended programme Backward treadmill walking after stroke (4 weeks) (ended "),
+                           ("new", "· programme session 1")):
+            driver.get(f"{station.url}/sessions/{walks[key]['session']}")
+            mark = f'#results li[data-trial-id="{walks[key]["trial"]}"] .programme-session'
+            said = wait(driver, "the programme session beside the trial", lambda d: css(d, mark)
+                        and css(d, mark)[0].get_attribute("textContent"), timeout_s=20)  # (a phone folds the trials)
+            assert " ".join(said.split()).startswith(words), said
+            link = css(driver, mark + " a")[0]
+            assert link.get_attribute("href").endswith(f"/assignments/{walks[key]['assignment']}")
+            driver.execute_script("const d = arguments[0].closest('details'); if (d) d.open = true;"
+                                  "arguments[0].scrollIntoView({block: 'center'})", link)
+            driver.save_screenshot(str(shots / f"programme-run-{key}-{name}.png"))
+            assert page_width(driver) <= size[0]
+
+
 def _fill_mdc(store, actor) -> int:
     from station.programmes.loader import builtin_programmes
     from station.protocols.loader import builtin_protocols

@@ -73,7 +73,8 @@ def patient(store):
 def test_sign_in_csrf_and_input_limits_hold_and_refusals_store_nothing(tmp_path, store, wall, patient):
     app, api = make_app(tmp_path, store, wall)
     anon = app.test_client()
-    for path in ("/api/programmes", f"/api/patients/{patient['id']}/programme", "/api/assignments/1"):
+    for path in ("/api/programmes", f"/api/patients/{patient['id']}/programme", "/api/assignments/1",
+                 f"/api/patients/{patient['id']}/programme-runs"):
         assert anon.get(path).status_code == 401
     assert anon.get("/assignments/1").status_code == 302  # the page sends to the sign-in
     path = f"/api/patients/{patient['id']}/programmes"
@@ -332,3 +333,27 @@ def test_a_visit_runs_its_protocols_in_order_the_next_opening_when_one_is_finish
         assert visit["next_protocol"] == "tandem" and visit["status"] == "planned"  # no trial of it yet
     finally:
         clinic.service.shutdown()
+
+
+def test_the_walks_every_programme_counted_say_whose_they_were(tmp_path, store, wall, patient, builtins):
+    """s25: the visit results marked only the current programme's runs (asked of the glance); a walk an ended
+    programme counted was said nowhere, or read as the current programme's. GET /api/patients/<id>/programme-runs:
+    every programme's, the ended one's said ended."""
+    from test_partial_sessions_and_done_day import treadmill_trial
+
+    app, api = make_app(tmp_path, store, wall)
+    actor = Actor(None, "test")
+    walks = {}
+    for key in ("old", "new"):
+        programme = store.programmes.assign(patient["id"], builtins["backward-walking-stroke"], "2026-01-05", actor=actor)
+        trial = treadmill_trial(store, patient["id"], 29.0)
+        store.programmes.credit_run_trial(programme["sessions"][0]["id"], trial, actor=actor)
+        if key == "old":
+            store.programmes.end(programme["id"], {"reason": "moved away"}, actor=actor)
+        walks[key] = (trial["id"], programme["id"])
+    runs = api.ok(api.client.get(f"/api/patients/{patient['id']}/programme-runs"))["runs"]
+    old, new = runs[str(walks["old"][0])], runs[str(walks["new"][0])]
+    assert (old["assignment_id"], old["number"], old["ended"], old["ended_on"]) == (walks["old"][1], 1, True, "2026-01-05")
+    assert (new["assignment_id"], new["number"], new["ended"], new["ended_on"]) == (walks["new"][1], 1, False, None)
+    assert old["title"].startswith("Backward treadmill walking after stroke")
+    assert store.audit.query(action="programme.view")[0]["object"] == f"patient:{patient['id']}"

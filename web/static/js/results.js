@@ -413,17 +413,21 @@
 
   /* A walk a programme counted as one of its sessions says so beside its trial, "· programme session 2" with the way
      to the programme (review s24 F11: the visit's "Test 5" and the programme's session 2 were the same walk, said
-     nowhere). Asked only for a visit with a walk (each ask is an audited view of the patient's programme). */
+     nowhere); one an ended programme counted says whose it was, "· session 2 of the ended programme Backward walking
+     (ended Dec 1, 2026)", never read as the current programme's (every programme's runs: report.credited_runs).
+     Asked only for a visit with a walk (each ask is an audited view of the patient's programmes). */
   async function creditedRuns(doc) {
     if (!doc.protocols.some((s) => s.outcome === "walk")) return;
     try {
-      const glance = await api("GET", `/api/patients/${doc.patient.id}/programme`, undefined, { background: true });
-      if (!glance.programme) return;
-      const programme = await api("GET", `/api/assignments/${glance.programme.id}`, undefined, { background: true });
-      for (const s of programme.sessions.filter((x) => x.trial_id)) {
-        for (const line of document.querySelectorAll(`#results li[data-trial-id="${s.trial_id}"] > div`)) {
-          line.append(el("span", { class: "small programme-session" }, " · ",
-            el("a", { href: `/assignments/${programme.id}` }, `programme session ${s.number}`)));
+      const { runs } = await api("GET", `/api/patients/${doc.patient.id}/programme-runs`, undefined, { background: true });
+      for (const [trialId, run] of Object.entries(runs)) {
+        const ended = run.ended_on ? new Date(run.ended_on + "T12:00:00Z").toLocaleDateString(undefined,
+          { year: "numeric", month: "short", day: "numeric" }) : null;
+        for (const line of document.querySelectorAll(`#results li[data-trial-id="${trialId}"] > div`)) {
+          line.append(el("span", { class: "small programme-session", dataset: { ended: run.ended ? "yes" : "no" } }, " · ",
+            el("a", { href: `/assignments/${run.assignment_id}` }, run.ended
+              ? `session ${run.number} of the ended programme ${run.title}${ended ? ` (ended ${ended})` : ""}`
+              : `programme session ${run.number}`)));
         }
       }
     } catch (err) { /* the trial lines stand without it */ }
