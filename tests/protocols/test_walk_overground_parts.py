@@ -256,15 +256,15 @@ def test_frames_the_station_lost_in_short_holes_are_not_the_sensor_dropping_out(
     assert result.metrics["metrics"]["cadence_steps_min"] > 0
 
 
-@pytest.mark.parametrize("timing, pct", [("ideal", 39), ("pi-under-load", 38)])
+@pytest.mark.parametrize("timing, pct", [("ideal", 39), ("pi-under-load", 37)])
 def test_the_gait_needs_half_of_the_walk_up_to_its_gate_not_of_the_steps_after_it(timing, pct):
     """The sensor unplugged 1 s after the go for 1.2 s (the loop tries it again a second after it failed,
     and again a second later, when it is back: 1 s exactly raced the first retry by milliseconds,
     which a late wake-up could win): 4.0 of the older walker's 7.0 s recorded were
-    measured (57 %), but of the walk up to the gate at 5.0 s only 2.0 s (39 %; 38 % on a clock that
-    wakes late, whose gap is 10 ms longer), and 4 of the 8 steps the gait came from lay after the
-    gate. Before, that gait was given (the healthy walker: cadence 96, variability from 4 steps). The
-    same on a clock that wakes late."""
+    measured (57 %), but of the walk up to the gate at 5.0 s only 2.0 s (39 %; 37 % on a clock that
+    wakes late, whose gap there is 2.06 s, not 2.05 s), and 4 of the 8 steps the gait came from lay
+    after the gate. Before, that gait was given (the healthy walker: cadence 96, variability from 4
+    steps). The same on a clock that wakes late."""
     run = run_walk("backward-walk-3m", seed=3, trials=1, gait="older", faults=(StationFault("imu-unplugged", 1.0, 1.2),), timing=timing)
     result = run.runner.records[0].result
     clean = run_walk("backward-walk-3m", seed=3, trials=1, gait="older", timing=timing).runner.records[0].result

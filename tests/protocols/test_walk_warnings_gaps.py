@@ -40,7 +40,9 @@ def seed_1():
 
 
 def test_a_heel_strike_next_to_a_lost_frame_has_its_step_times_left_out_and_the_warning_says_so(seed_1):
-    index, result = _trial(seed_1, "fast", 2)
+    # the one trial of this run with a heel strike within 50 ms of a lost frame (since the loop loses
+    # the frames of a long stall at once, 2026-12-06, the comfortable walk's second; before, the fast one's)
+    index, result = _trial(seed_1, "comfortable", 2)
     walk = result.walk
     assert result.lost_frames == 2 and walk["imu_bridged_frames"] == 2  # the case this test is about
     assert walk["imu_contacts_near_gaps"] == 1 and walk["imu_steps_near_gaps"] == 2
@@ -50,7 +52,7 @@ def test_a_heel_strike_next_to_a_lost_frame_has_its_step_times_left_out_and_the_
             "still count it).") in words, words
     assert walk["imu_gaps"]["contacts_near_gaps"] == 1 and walk["imu_gaps"]["steps_left_out"] == 2
     metrics = result.metrics["metrics"]
-    assert metrics["steps"] == len(walk["initial_contacts_s"]) == 14  # the contact still counts
+    assert metrics["steps"] == len(walk["initial_contacts_s"]) == 16  # the contact still counts
     assert metrics["step_time_cv_pct"] == pytest.approx(_truth_cv_pct(seed_1, index, result), abs=1.5)
 
 
@@ -86,7 +88,7 @@ def test_the_gait_command_on_the_stations_trial_files_leaves_out_the_same_step_t
     capsys.readouterr()
     trials = json.loads((out / "results.json").read_text())["trials"]
     near = [t["walk"]["imu_contacts_near_gaps"] for t in trials]
-    assert sum(near) >= 1 and 0 in near  # both cases in this run (measured: 0, 0, 0, 1)
+    assert sum(near) >= 1 and 0 in near  # both cases in this run (measured: 0, 1, 0, 0)
     for trial in trials:
         csv_path = out / trial["stored"]["csv"].rsplit("/", 1)[-1]
         assert main(["gait", str(csv_path), "-j1"]) == 0

@@ -1,0 +1,51 @@
+"""A long stall of the acquisition loop on the NAU7802 plate (no FIFO): the frames slept through are
+lost at once, counted, and the loop is on time again a few frames later. It no longer reads the plate
+once per lost frame (983d647 to 4ec9b9e did: a 60-s stall cost 6000 reads, 0.34 s of CPU and about
+4 s of bus time, so the frames after it were still made 3 s late a second on, and a 15-min jump of
+the simulated clock in tests/dashboard/test_live.py took minutes). From helper T1's test."""
+
+import numpy as np
+import pytest
+
+from station.acquire.frame import STALE_CORNER_FLAGS, FrameFlag
+from station.sim.clock import SimulatedClock
+from station.sim.person import VirtualPerson
+from station.sim.station import SimulatedStation
+
+PERIOD_NS = 10_000_000  # 100 Hz frames
+_STALE_ANY = sum(int(f) for f in STALE_CORNER_FLAGS)
+
+
+@pytest.mark.parametrize("stall_s", [1.0, 60.0])
+def test_the_frames_slept_through_a_long_stall_are_lost_at_once_without_a_bus_read_each(stall_s):
+    station = SimulatedStation(None, VirtualPerson.standing_demo(seed=2), seed=0, calibration="nominal",
+                               clock=SimulatedClock())
+    loop = station.loop
+    before = station.run_seconds(1)
+    reads = []
+    read_corners = loop.plate.read_corners
+
+    def counted(*args, **kwargs):
+        reads.append(station.clock.monotonic_ns())
+        return read_corners(*args, **kwargs)
+
+    loop.plate.read_corners = counted
+    stalled_at = station.clock.monotonic_ns()
+    station.clock.advance_ns(int(stall_s * 1e9))
+    woke_at = station.clock.monotonic_ns()
+    first = station.run_frames(1)
+    lost = int(first["seq"][0]) - int(before["seq"][-1]) - 1
+    # every frame whose whole period lay in the stall is lost, and none other
+    slept_through = (woke_at - loop.deadline_of(int(before["seq"][-1]) + 1)) // PERIOD_NS
+    assert slept_through <= lost <= slept_through + 1 and loop.stats.frames_lost == lost
+    assert first["flags"][0] & int(FrameFlag.LOST_BEFORE) and first["flags"][0] & _STALE_ANY != _STALE_ANY  # made of its own
+    assert loop.stats.conversions_in_lost_frames == 0
+    assert stalled_at < loop.deadline_of(int(first["seq"][0])) and woke_at <= loop.deadline_of(int(first["seq"][0])) + PERIOD_NS
+    # the wake-up's read, then the next frame's own polls: not one per lost frame (4ec9b9e: 105, 6000)
+    assert len(reads) <= loop.polls_per_frame + 2, len(reads)
+    # then on time again (after the IMU's full FIFO is read, a few frames on): every frame made at its
+    # deadline, none lost (4ec9b9e, 60 s: the frames a second on made 3.1 s late)
+    after = station.run_seconds(1)[20:]
+    assert np.all(np.diff(after["seq"].astype(np.int64)) == 1) and not np.any(after["flags"] & int(FrameFlag.LOST_BEFORE))
+    behind = after["t_ns"].astype(np.int64) - np.array([loop.deadline_of(int(s)) for s in after["seq"]])
+    assert behind.max() < PERIOD_NS // 4, behind.max()
