@@ -149,9 +149,10 @@ class PushLimits:
 
     ``found``: a change of a patient this station never had (under none of its ids) lands on a
     patient the hub holds by that identifier: as much a lookup that found as ``POST /api/hub/patients``
-    (the station is then given the patient's fields and history). ``missed``: a link names an
-    identifier the hub does not hold (counted, never refused here: the change is refused anyway).
-    ``created``: a new patient."""
+    (the station is then given the patient's fields and history), or a patient of this station changes
+    its identifier (:meth:`Hub._count_rename`). ``missed``: a link names an identifier the hub does not
+    hold (counted, never refused here: the change is refused anyway), or a rename takes one nobody
+    holds. ``created``: a new patient."""
 
     found: Callable[[], int]
     missed: Callable[[], None]
@@ -673,7 +674,27 @@ class Hub:
             return
         if op == "link":
             return
+        self._count_rename(conn, hub_id, local_id, payload, limits)
         self._merge_patient(conn, station, hub_id, at, payload)
+
+    def _count_rename(self, conn, hub_id: int, local_id: int, payload: dict, limits: PushLimits) -> None:
+        """A change of the identifier of this station's patient ``hub_id`` is a lookup of the new
+        identifier: refused with a 409 naming it when another patient holds it, applied when nobody
+        does, so the answer tells which (X1 finding F9, session 25: a stolen token renaming its own
+        patient P-0000, P-0001, ... found P-0042 without limit). Counted as a lookup
+        (``limits.found``, refused past the lookups' limits), and as a miss when nobody holds it."""
+        new = payload.get("identifier")
+        if not isinstance(new, str):
+            return
+        row = conn.execute("SELECT identifier FROM patients WHERE id = ?", (hub_id,)).fetchone()
+        if row is None or row["identifier"].lower() == new.strip().lower():
+            return
+        _admit(limits.found(), f"the station's patient #{local_id} changes its identifier, which counts as a lookup "
+                               "of a patient by identifier, and this station has made as many of those as the hub "
+                               "allows in a while; that change")
+        if conn.execute("SELECT 1 FROM patients WHERE lower(identifier) = lower(?) AND id != ?",
+                        (new.strip(), hub_id)).fetchone() is None:
+            limits.missed()
 
     def _erased_before(self, conn, identifier: str, at: str, tombstones_through: int | None) -> bool:
         """Whether a change of a station's patient ``identifier`` that the hub does not hold

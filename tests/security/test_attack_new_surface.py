@@ -263,6 +263,41 @@ def test_a_leaked_station_token_cannot_enumerate_identifiers_by_push(hub):
     tally("identifier enumeration by push with a leaked station token", 1 + LOOKUP_MISSES_PER_STATION + 2)
 
 
+def _rename(seq: int, local_id: int, identifier: str) -> dict:
+    return {"seq": seq, "entity": "patient", "op": "update", "local_id": local_id,
+            "at": f"2026-12-03T10:{seq // 60 % 60:02d}:{seq % 60:02d}Z", "payload": {"identifier": identifier}}
+
+
+def test_a_leaked_station_token_cannot_enumerate_identifiers_by_renaming_its_patient(hub):
+    """X1 finding F9, session 25: a stolen token renaming its own patient P-0000, P-0001, ... was told
+    by each answer whether the identifier was held (409 naming it) or nobody's (applied), without limit:
+    P-0042 was found at the 43rd push. A rename is a lookup now, and a miss when nobody holds it."""
+    from web.hub_api import LOOKUP_MISSES_PER_STATION
+
+    store = hub.extensions["station_store"]
+    store.patients.create({"identifier": "P-0042", "birth_year": 1950, "sex": "F"}, actor=Actor.command_line())
+    leaked = HubCaller(hub, hub.tokens["ward"])
+    assert _push(leaked, WARD_ID, _patient_change(1, 1, "P-MINE"))[0] == 200
+    codes = []
+    for n in range(60):
+        status, doc = _push(leaked, WARD_ID, _rename(n + 2, 1, f"P-{n:04d}"))
+        codes.append(status)
+        if status == 429:
+            assert "changes its identifier, which counts as a lookup" in doc["error"] and "P-0" not in doc["error"]
+            assert doc["retry_after_s"] > 0
+    assert codes == [200] * LOOKUP_MISSES_PER_STATION + [429] * (60 - LOOKUP_MISSES_PER_STATION)  # P-0042 not reached
+    assert store.patients.get_by_identifier("P-0042")["birth_year"] == 1950
+    gym = HubCaller(hub, hub.tokens["gym"])  # a held identifier: a lookup that found (409), counted as one
+    assert _push(gym, GYM_ID, _patient_change(1, 1, "P-GYM"))[0] == 200
+    status, doc = _push(gym, GYM_ID, _rename(2, 1, "P-0042"))
+    assert status == 409 and "already used by another patient" in doc["error"]
+    status, doc = _push(gym, GYM_ID, _rename(3, 1, "P-GYM-2"))  # a clinic's own rename goes through
+    assert status == 200 and store.patients.get_by_identifier("P-GYM-2")["birth_year"] == 1950
+    status, doc = _push(gym, GYM_ID, _rename(4, 1, "p-gym-2"))  # the same identifier in other letters: no lookup
+    assert status == 200
+    tally("identifier enumeration by renaming with a leaked station token", 1 + len(codes) + 4)
+
+
 # -- bodies ---------------------------------------------------------------------------------------
 
 
