@@ -167,12 +167,28 @@ return [...document.querySelectorAll('#calendar .week-label')].filter((label) =>
 }).map((label) => label.textContent);"""
 
 
+def _fill_calendar(store, actor) -> int:
+    """A treadmill programme whose session 1, run from it, was stopped at 21 s of its 30 min (its assignment's id)."""
+    import time
+
+    from station.programmes.loader import builtin_programmes
+    from station.protocols.loader import builtin_protocols
+
+    template = builtin_programmes(builtin_protocols())["backward-walking-stroke"]
+    patient = store.patients.create({"identifier": "PICK-CALENDAR", "birth_year": 1950, "sex": "F",
+                                     "conditions": ["stroke:left"]}, actor=actor)
+    programme = store.programmes.assign(patient["id"], template, store.programmes.today(), actor=actor)
+    trial = _walk(store, actor, patient["id"], "backward-treadmill", "session", time.time() - 600, 0.35)
+    store.programmes.credit_run_trial(programme["sessions"][0]["id"], store.trials.get(trial), actor=actor)
+    return programme["id"]
+
+
 def test_the_programme_calendar_and_weeks_read_on_a_phone(reading_pages, shots):
     """R's L9 (s24): on a phone the calendar's "Baseline" label ran into its tile (a 4.5-rem column), and the week
     table dropped the minutes walked / planned (its column hidden below 900 px), only their percentage left."""
     station = reading_pages.station
-    tablet, phone, stored = reading_pages.tablet_and_phone(lambda d: _in_store(d, _fill))
-    url = f"{station.url}/assignments/{stored['treadmill']['assignment']}"
+    tablet, phone, assignment = reading_pages.tablet_and_phone(lambda d: _in_store(d, _fill_calendar))
+    url = f"{station.url}/assignments/{assignment}"
     for driver, size, name in ((tablet, TABLET, "tablet"), (phone, PHONE, "phone")):
         _load_programme(driver, url)
         assert driver.execute_script(CALENDAR_OVERLAPS) == []
