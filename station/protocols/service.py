@@ -145,6 +145,9 @@ class _TrackedStoreSink:
     Its trials' ends do not wait for another program's write lock: one that must is put on
     ``saving`` (the service's list), which the service loop retries."""
 
+    run_follow_ups = None
+    """What its trials' outputs do what follows a stored trial with (the service's, off its loop)."""
+
     def __init__(self, sink: StoreSink, saving: list | None = None, session_id: int | None = None) -> None:
         self.sink = sink
         self.open_output = None
@@ -262,6 +265,8 @@ class _TrackedOutput:
     def __init__(self, owner: _TrackedStoreSink, output) -> None:
         self.owner = owner
         self.output = output
+        if owner.run_follow_ups is not None and hasattr(output, "run_follow_ups"):
+            output.run_follow_ups = owner.run_follow_ups
 
     def append(self, frames) -> None:
         self.output.append(frames)
@@ -346,6 +351,11 @@ class TrialService:
         self._run: _Run | None = None
         self._saving: list[_Saving] = []
         """Trials whose end waits for another program's write lock (:meth:`_save_pending`)."""
+        self._follow_up_jobs: dict[int, object] = {}
+        """What follows a stored trial, handed to the store's committer thread and not done yet, by the id of
+        the trial's record (``_Saving.stored``)."""
+        self._follow_up_wait_s = HANDOVER_WAIT_S
+        self._follow_up_lock_wait_s = FLUSH_BUSY_WAIT_MS / 1000
         self._status: dict = {}
         self._status_seq = -1
         self._thread: threading.Thread | None = None
@@ -473,8 +483,7 @@ class TrialService:
             if saving.stored is None:
                 self._saving.remove(saving)
                 continue  # a trial aborted as its run failed: the run's fault said what happened
-            saving.stored.pop("saving", None)
-            saving.stored.update(saving.output.saved(saving.result, trial))
+            saving.output.saved(saving.result, trial, saving.stored)
             if saving.stored.get("saving"):  # what follows it waits for a slow storage: tried again
                 saving.next_try_ns = int(self.clock.monotonic_ns() + FOLLOW_UP_RETRY_S * 1e9)
                 continue
@@ -482,19 +491,48 @@ class TrialService:
             self._announce_saved(saving)
 
     def _save_follow_ups(self, saving: _Saving) -> None:
-        """Try again the writes that follow a stored trial (its game's training session, its programme
-        session's dose) that a slow storage put off: once per :data:`FOLLOW_UP_RETRY_S`, the lock waited
-        for :data:`FLUSH_BUSY_WAIT_MS` at most; once done, ``trial_stored`` and ``trial_saved``."""
+        """The writes that follow a stored trial (its game's training session, its programme session's dose)
+        that a slow storage put off: taken once the committer thread has done them, tried again once per
+        :data:`FOLLOW_UP_RETRY_S` when the write lock was not had; once done, ``trial_stored`` and
+        ``trial_saved``."""
         now_ns = self.clock.monotonic_ns()
-        if now_ns < saving.next_try_ns:
+        job = self._follow_up_jobs.get(id(saving.stored))
+        if job is not None:
+            if not job.done.is_set():
+                return
+            del self._follow_up_jobs[id(saving.stored)]
+            saving.stored.pop("saving", None)
+            saving.stored.update(job.outcome())
+        elif now_ns >= saving.next_try_ns:
+            with self._bounded_writes(FLUSH_BUSY_WAIT_MS / 1000):  # (inline: a sink without the committer)
+                saving.output.saved(saving.result, None, saving.stored)
+        else:
             return
-        with self._bounded_writes(FLUSH_BUSY_WAIT_MS / 1000):
-            saving.output.saved(saving.result, None, saving.stored)
         if saving.stored.get("saving"):
-            saving.next_try_ns = int(now_ns + FOLLOW_UP_RETRY_S * 1e9)
+            if id(saving.stored) not in self._follow_up_jobs:
+                saving.next_try_ns = int(now_ns + FOLLOW_UP_RETRY_S * 1e9)
             return
         self._saving.remove(saving)
         self._announce_saved(saving)
+
+    def _follow_ups_off_loop(self, output, result, trial_id: int, out: dict) -> dict:
+        """What follows a stored trial (``output.follow_ups``) done in the store's committer thread, after the
+        trial's own transactions, its wait for the write lock bounded there as its commits' are; waited for
+        :data:`HANDOVER_WAIT_S` at most (``out`` updated), else ``out`` says ``"saving"`` and
+        :meth:`_save_follow_ups` takes it once done: the loop does not wait for the card's commit."""
+        seen = dict(out)
+
+        def work() -> dict:
+            with self._bounded_writes(self._follow_up_lock_wait_s):
+                return output.follow_ups(result, trial_id, seen)
+
+        job = self.store.trials.off_loop(work)
+        if job.done.wait(self._follow_up_wait_s):
+            out.update(job.outcome())
+            return out
+        out["saving"] = True
+        self._follow_up_jobs[id(out)] = job
+        return out
 
     def _announce_saved(self, saving: _Saving) -> None:
         """``trial_stored`` and ``trial_saved`` for a trial whose saving the page was told of."""
@@ -511,11 +549,16 @@ class TrialService:
         recovers it as partial with the frames committed, the ones held in memory being lost. One a slow
         storage is still writing is left to the store's closing, which waits for it (bounded)."""
         self._save_pending()
+        self._follow_up_wait_s = self._follow_up_lock_wait_s = WRITE_LOCK_WAIT_S  # the last tries wait as a page's
         for saving in list(self._saving):
-            if saving.follow_ups:  # a last try, waiting as a page would (WRITE_LOCK_WAIT_S), not paced
+            for _ in range(2 if saving.follow_ups else 0):  # the job handed over before, then once more, not paced
+                job = self._follow_up_jobs.get(id(saving.stored))
+                if job is not None:
+                    job.done.wait(WRITE_LOCK_WAIT_S)
                 saving.next_try_ns = 0
-                with self._bounded_writes(WRITE_LOCK_WAIT_S):
-                    self._save_follow_ups(saving)
+                self._save_follow_ups(saving)
+                if saving not in self._saving:
+                    break
         for saving in self._saving:
             writer = saving.writer
             if saving.follow_ups:
@@ -793,6 +836,7 @@ class TrialService:
                                            training=self.store.training, patient_id=patient_id,
                                            programmes=self.store.programmes, programme_session_id=programme_session_id),
                                  saving=self._saving, session_id=session["id"])
+        sink.run_follow_ups = self._follow_ups_off_loop
         runner = ProtocolRunner(protocol, self.source, bus=self.bus, sink=sink, patient_age_y=age_y,
                                 patient_conditions=tuple(patient.get("conditions") or ()), read_wait_s=self.read_wait_s, gates=self.gates, walk_settings=walk_settings,
                                 mounting=self.mounting, training_schedule=schedule, los=los_settings)

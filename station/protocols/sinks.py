@@ -164,22 +164,38 @@ class _StoreOutput:
             return {"trial_id": self.writer.trial_id, "store_error": str(exc)}
         return {"trial_id": self.writer.trial_id}
 
+    run_follow_ups = None
+    """Set by the trial service: ``run_follow_ups(output, result, trial_id, out)`` does :meth:`follow_ups` off
+    its loop (in the store's committer thread) and answers as :meth:`saved`, ``"saving": True`` while that is
+    not done."""
+
     def saved(self, result, stored=None, done: dict | None = None) -> dict:
         """What follows the trial's storing (a game's training session, a programme session's dose):
         ``{"trial_id", "training", "programme_session"}``. When the database's write lock is not had
         in time (a slow SD card still writing: :class:`~station.store.db.DatabaseBusy`) what is left
-        waits, ``"saving": True`` in the answer: called again with ``done`` (that answer), it does only
-        what is left (the trial service's loop retries so; nothing of the game is lost meanwhile)."""
-        from station.store.db import DatabaseBusy
-
+        waits, ``"saving": True`` in the answer: called again with ``done`` (that answer, updated in
+        place), it does only what is left (the trial service's loop retries so; nothing of the game is
+        lost meanwhile)."""
         trial_id = stored["id"] if isinstance(stored, dict) and "id" in stored else self.writer.trial_id
         out = {"trial_id": trial_id} if done is None else done
         out.pop("saving", None)
+        if self.run_follow_ups is not None:
+            return self.run_follow_ups(self, result, trial_id, out)
+        out.update(self.follow_ups(result, trial_id, out))
+        return out
+
+    def follow_ups(self, result, trial_id: int, done: dict) -> dict:
+        """Store what follows the trial and is not in ``done`` yet; the new keys of :meth:`saved`'s answer,
+        with ``"saving": True`` when the write lock was not had in time (what is left is tried again)."""
+        from station.store.db import DatabaseBusy
+
+        out: dict = {}
         try:
-            if "training" not in out and result.training is not None and self.sink is not None \
+            if "training" not in done and result.training is not None and self.sink is not None \
                     and self.sink.training is not None:
                 out["training"] = self.sink.record_training(result, trial_id)
-            if "programme_session" not in out and self.sink is not None and self.sink.programme_session_id is not None:
+            if "programme_session" not in done and self.sink is not None \
+                    and self.sink.programme_session_id is not None:
                 out["programme_session"] = self.sink.credit_programme_session(trial_id)
         except DatabaseBusy:
             out["saving"] = True

@@ -519,6 +519,12 @@ class Trials:
                 closed.append(writer.trial_id)
         return closed
 
+    def off_loop(self, fn: Callable[[], object]) -> "_Job":
+        """Run ``fn()`` (a write of the trial service's that its loop must not wait for: what follows a
+        stored trial) in the committer thread, after what was handed to it before; the job's ``done`` event
+        says when it is done, its ``outcome()`` gives ``fn``'s answer (or raises its error)."""
+        return self._committer.submit(_Job(fn, "off-loop", None))
+
     def drain(self, timeout_s: float | None = None) -> bool:
         """Wait until the committer thread has run every transaction handed to it (``timeout_s`` at
         most; None: until it has); whether it has. The writers take the outcomes at their next call

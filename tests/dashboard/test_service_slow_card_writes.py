@@ -28,6 +28,26 @@ from dashboard_support import ACTOR, SimulatedClinic, signed_in_client
 from failing_card import GATE_S, GatedCard
 
 
+def _game_started(clinic, patient) -> None:
+    """A reach game (30 s) opened for ``patient`` and started."""
+    clinic.call("open_run", patient["id"], "biofeedback-training", None, ACTOR, None,
+                {"game": "reach", "level": 1, "session_s": 30, "seed": 3, "range_cm": 10})
+    clinic.step_until(lambda: clinic.state() == "instructions", "the instructions")
+    clinic.call("start_trial")
+
+
+def _timed(step):
+    """``step`` timed: (the timed step, a one-item list holding the longest it took, s)."""
+    longest = [0.0]
+
+    def timed() -> None:
+        began = time.monotonic()
+        step()
+        longest[0] = max(longest[0], time.monotonic() - began)
+
+    return timed, longest
+
+
 def _stop_on_a_slow_card(clinic, store, monkeypatch) -> GatedCard:
     """Record 2 s of a quiet stance, put the card's COMMITs on the gate and stop the trial: its end is
     with the committer thread, which holds the write lock while the card holds the COMMIT."""
@@ -97,18 +117,8 @@ def test_a_games_training_session_waits_for_a_slow_card_and_is_saved_once_it_is_
         return saved(self, result, stored, done)
 
     monkeypatch.setattr(sinks._StoreOutput, "saved", saved_as_a_page_writes)
-    clinic.call("open_run", patient["id"], "biofeedback-training", None, ACTOR, None,
-                {"game": "reach", "level": 1, "session_s": 30, "seed": 3, "range_cm": 10})
-    clinic.step_until(lambda: clinic.state() == "instructions", "the instructions")
-    clinic.call("start_trial")
-    longest = [0.0]
-    service_step = clinic.service.step
-
-    def timed_step():
-        began = time.monotonic()
-        service_step()
-        longest[0] = max(longest[0], time.monotonic() - began)
-
+    _game_started(clinic, patient)
+    timed_step, longest = _timed(clinic.service.step)
     monkeypatch.setattr(clinic.service, "step", timed_step)
     try:
         clinic.step_until(lambda: "trial_saving" in clinic.kinds(), "the game's end", max_s=120.0)
@@ -126,6 +136,46 @@ def test_a_games_training_session_waits_for_a_slow_card_and_is_saved_once_it_is_
     clinic.step_until(lambda: "trial_saved" in clinic.kinds(), "the training session being saved", max_s=10.0)
     (session,) = store.training.list_for_patient(patient["id"])
     assert session["trial_id"] == trial_id
+    assert clinic.service.status()["run"]["training"]["stored"]["id"] == session["id"]
+    assert "fault" not in clinic.kinds()
+
+
+def test_a_games_training_session_the_card_is_slow_to_write_does_not_hold_the_loop(store, patient, monkeypatch):
+    """The training session's own COMMIT on a slow card (the gate): written off the loop, in the store's
+    committer thread; the step returns, the page is told the trial is saved and the session waits, then
+    saved once the card has written it."""
+    clinic = SimulatedClinic(store)
+    card = GatedCard(store.db._writer)
+    monkeypatch.setattr(store.db, "_writer", card)
+    record = sinks.StoreSink.record_training
+
+    def record_on_a_slow_card(self, result, trial_id):
+        card.slow = True  # from the training session's write on
+        return record(self, result, trial_id)
+
+    monkeypatch.setattr(sinks.StoreSink, "record_training", record_on_a_slow_card)
+    _game_started(clinic, patient)
+    step, longest = _timed(clinic.service.step)  # the service's step alone: no drain of the committer
+
+    try:
+        end_ns = clinic.station.clock.monotonic_ns() + int(120e9)
+        while not card.slow:  # the game played, its commits let finish after each step (a working card)
+            assert clinic.station.clock.monotonic_ns() < end_ns, "the game did not end"
+            step()
+            if not card.slow:
+                store.trials.drain(5.0)
+        assert longest[0] < LOOP_LOCK_WAIT_S + 0.5, f"a step waited {longest[0]:.2f} s for the card"
+        assert card.in_commit.wait(GATE_S), "the training session's COMMIT did not come to the gate"
+        assert [e.data["message"] for e in clinic.events if e.kind in ("trial_saving", "fault")] == [
+            FOLLOW_UPS_SAVING_WORDS]
+        for _ in range(5):
+            step()
+        assert longest[0] < LOOP_LOCK_WAIT_S + 0.5 and "trial_saved" not in clinic.kinds()
+    finally:
+        card.slow = False
+        card.release.set()
+    clinic.step_until(lambda: "trial_saved" in clinic.kinds(), "the training session being saved", max_s=10.0)
+    (session,) = store.training.list_for_patient(patient["id"])
     assert clinic.service.status()["run"]["training"]["stored"]["id"] == session["id"]
     assert "fault" not in clinic.kinds()
 
