@@ -1348,7 +1348,9 @@ class TrialWriter:
         (recoverable as partial) or the complete trial.
 
         ``wait``: wait for it, and for a write lock another program holds (up to
-        :data:`MAX_UNCOMMITTED_S`). With ``wait=False`` (the trial service's loop, which must keep its
+        :data:`MAX_UNCOMMITTED_S`); a storage still writing it then raises
+        :class:`~station.store.db.StorageSlow` (the end goes on: :meth:`retry_end` takes it back).
+        With ``wait=False`` (the trial service's loop, which must keep its
         pace) it is waited for :data:`HANDOVER_WAIT_S` at most and the lock :data:`FLUSH_BUSY_WAIT_MS`:
         None then says the trial is being saved (:attr:`saving`; :attr:`storing` when the storage is
         slow) and :meth:`retry_end` stores it later, the frames and the result held meanwhile.
