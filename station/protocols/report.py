@@ -30,7 +30,8 @@ from station.protocols.schema import Protocol
 from station.reference import mdc as mdc_table
 from station.protocols.walk_words import (COUNT_NO_MDC, COUNTS, WALK_KEY_MEASURES, better_direction, better_words,
                                          count_better_words, count_change, count_change_words, entered_setting,
-                                         imu_gaps_summary, key_measures_for, measure_words, perry_class_reference,
+                                         imu_gaps_line, imu_gaps_summary, key_measures_for, measure_words,
+                                         perry_class_reference,
                                          session_count, session_counts_words, treadmill_apart_words,
                                          treadmill_not_compared, treadmill_session_words)
 from station.reference import norms
@@ -255,6 +256,8 @@ def _trial_line(trial: dict, result: TrialResult | None) -> dict:
                                           and codes <= WALK_NOT_COMPLETED_CODES)
         line["imu_gaps"] = walk["imu_gaps"] if "imu_gaps" in walk else \
             imu_gaps_summary(walk, trial.get("frame_count"), (trial.get("metrics") or {}).get("fs_hz"))
+        # short gaps filled, the result untouched: one small line, page and PDF alike (the whole words: the trial's page)
+        line["imu_gaps_line"] = imu_gaps_line(line["imu_gaps"], walk)
         line["ended_early"] = walk.get("ended_early")  # a walk ended by the station's data (or the treadmill's sensor) lost
         # the sensor's step length and speed that the walk's own speed shows wrong: said where they are missing
         line["step_length_withheld"] = step_length_withheld_words(walk)
@@ -364,6 +367,90 @@ def not_applied_once(references: list[dict]) -> list[dict]:
     return out
 
 
+def not_applied(ref: dict) -> bool:
+    """A published cut-off or a protocol's published values set in people the patient is not known to be one of
+    (``not_applied_why``): not read for this patient (Perry's walking classes are read: ``verdict`` ``class``).
+
+    >>> not_applied({"kind": "protocol_norm", "not_applied_why": "age not recorded"}), not_applied({"kind": "norm"})
+    (True, False)
+    """
+    return ref.get("kind") in ("cutoff", "protocol_norm") and bool(ref.get("not_applied_why")) \
+        and ref.get("verdict") != "class"
+
+
+def short_cite(source: str | None) -> str:
+    """A source as the pages cite it beside a value (app.js ``shortCite``, the same rule).
+
+    >>> short_cite("Vellas BJ, Wayne SJ, Romero L, et al. One-leg balance ... J Am Geriatr Soc. 1997;45(6):735-8.")
+    'Vellas et al. 1997'
+    """
+    text = str(source or "")
+    first = re.split(r"[ ,.]", text)[0]
+    year = re.search(r"\b(19|20)\d\d\b", text)
+    if not first:
+        return ""
+    if "," in text.split(".")[0]:
+        return f"{first} et al. {year.group(0) if year else ''}".strip()
+    return text.split(". ")[0]
+
+
+def not_applied_together(refs: list[dict], cite) -> str:
+    """Several sources' published values a measure is not read against (:func:`not_applied`), said once, each source
+    named with whom it was set in, and why once when it is the same for all (it was each a line of its own, the
+    patient's conditions repeated back each time). One rule for the visit results (``cite``: "of Vellas et al.
+    1997", :func:`not_applied_said`) and the visit PDF (its numbered citation, "[1]").
+
+    >>> why = "the source's population is not known to include people with stroke"
+    >>> print(not_applied_together([
+    ...     {"kind": "cutoff", "source": "Vellas 1997", "limit": "5 s", "not_applied_why": why,
+    ...      "population": {"group": "healthy volunteers older than 60"}},
+    ...     {"kind": "protocol_norm", "source": "Springer 2007", "group": "549 healthy adults", "not_applied_why": why}],
+    ...     lambda source, doi: f"[{source}]"))
+    Not applied to this patient: the cut-off (5 s) [Vellas 1997], set in healthy volunteers older than 60, and the reference values [Springer 2007], set in 549 healthy adults; for both: the source's population is not known to include people with stroke.
+    """
+    named = []
+    for ref in refs:
+        cited = cite(ref.get("source"), ref.get("doi"))
+        if ref.get("kind") == "cutoff":
+            limits = [limit for limit in ref.get("limits") or [ref.get("limit")] if limit]
+            what = f"the cut-off{'s' if len(limits) > 1 else ''} ({_and(limits)}) {cited}"
+            group = (ref.get("population") or {}).get("group")
+        else:
+            what, group = f"the reference values {cited}", ref.get("group")
+        named.append((f"{what}, set in {group}" if group else what, ref["not_applied_why"]))
+    whys = list(dict.fromkeys(why for _, why in named))
+    if len(whys) == 1:
+        listed = ", ".join(w for w, _ in named[:-1]) + f", and {named[-1][0]}"
+        return f"Not applied to this patient: {listed}; for {'both' if len(named) == 2 else 'each'}: {whys[0]}."
+    # each source's reason in its own bracket, or in the one its group's words end with ("(mean age 76.3 y; ...)")
+    return "Not applied to this patient: " + "; ".join(f"{w[:-1]}; {why})" if w.endswith(")") else f"{w} ({why})"
+                                                       for w, why in named) + "."
+
+
+def not_applied_said(entry: dict) -> None:
+    """A key measure read against none of two or more sources set in other people: said once, for the visit results
+    (``not_applied_together``, the words; its references ``said_together``, not each a line of their own) and the
+    visit PDF (the same references, with its numbered citations).
+
+    >>> why = "age not recorded"
+    >>> entry = {"references": [{"kind": "cutoff", "source": "Vellas BJ, Wayne SJ. One-leg. 1997.", "limit": "5 s",
+    ...                          "not_applied_why": why, "population": {"group": "older adults"}},
+    ...                         {"kind": "protocol_norm", "source": "Springer BA, Marin R. Normative. 2007.",
+    ...                          "group": "healthy adults", "not_applied_why": why}]}
+    >>> not_applied_said(entry)
+    >>> print(entry["not_applied_together"])
+    Not applied to this patient: the cut-off (5 s) of Vellas et al. 1997, set in older adults, and the reference values of Springer et al. 2007, set in healthy adults; for both: age not recorded.
+    >>> [r["said_together"] for r in entry["references"]]
+    [True, True]
+    """
+    apart = [r for r in entry.get("references") or [] if not_applied(r)]
+    if len(apart) < 2:
+        return
+    entry["not_applied_together"] = not_applied_together(apart, lambda source, doi: f"of {short_cite(source)}")
+    for ref in apart:
+        ref["said_together"] = True
+
+
 def _and(limits: list[str]) -> str:
     """"0.4 and 0.8 m/s" from ["0.4 m/s", "0.8 m/s"] or ["0.8 m/s", "0.4 m/s"] (in rising order, one
     unit said once)."""
@@ -435,6 +522,7 @@ def key_measures(protocol: Protocol, condition_summary: dict, summary: dict, age
             if len(each) > 1:  # the value is their mean: said so, with each (its noun: a treadmill's trial is a session)
                 entry.update(each=each, each_noun="sessions" if setting == "treadmill" else "trials")
         entry["references"] = not_applied_once(entry["references"])
+        not_applied_said(entry)  # two or more sources set in other people: said once, page and PDF alike
         if key == "path_length_cm" and not entry["references"]:
             entry["note"] = "No published reference: path length is the mean velocity times the trial's length."
         out.append(entry)

@@ -433,9 +433,12 @@ def measure_words(metric: str, values: dict, setting: str | None) -> str:
     return ""
 
 
-def imu_gaps_line(summary: dict | None) -> str | None:
-    """One plain line for a report on a walk trial's short lower-back sensor gaps that were
-    filled (the summary of :func:`imu_gaps_summary` when nothing longer was missing), else None.
+def imu_gaps_line(summary: dict | None, walk: dict | None = None) -> str | None:
+    """One plain line for a walk trial's short gaps that were filled (the summary of :func:`imu_gaps_summary` when
+    nothing longer was missing: they do not touch the result), else None: the visit results' trial list (small grey
+    type, the whole words on the trial's page) and the visit PDF say it alike (report._trial_line's
+    ``imu_gaps_line``). ``walk``: the trial's walk result, to say who lost the readings, the sensor or the station
+    (a busy station: not the sensor's fault).
 
     >>> imu_gaps_line({"bridged_samples": 12, "gaps": 3, "longest_gap_s": 0.05, "gait_valid": True})
     'Lower-back sensor (IMU): 3 short gaps (≤ 0.1 s; 12 readings) filled by interpolation; gait measures valid.'
@@ -443,6 +446,15 @@ def imu_gaps_line(summary: dict | None) -> str | None:
     'Lower-back sensor (IMU): 1 short gap (≤ 0.1 s; 2 readings) filled by interpolation; gait measures valid.'
     >>> imu_gaps_line({"bridged_samples": 2, "gaps": 2, "gait_valid": True, "contacts_near_gaps": 1, "steps_left_out": 2})[60:]
     'filled by interpolation; 2 step times next to 1 heel strike in or beside them left out of the variability; gait measures valid.'
+
+    Frames the station lost (it woke late), the sensor's readings complete; and both:
+
+    >>> imu_gaps_line({"bridged_samples": 6, "gaps": 2, "gait_valid": True},
+    ...               {"imu_bridged_frames": 6, "imu_bridged_sensor_frames": 0})
+    'Station (busy, not the sensor): 2 short gaps (≤ 0.1 s; 6 frames) filled by interpolation; gait measures valid.'
+    >>> imu_gaps_line({"bridged_samples": 6, "gaps": 2, "gait_valid": True},
+    ...               {"imu_bridged_frames": 6, "imu_bridged_sensor_frames": 2})[36:]
+    ' 2 short gaps (≤ 0.1 s; 6 readings, 4 of them frames a busy station lost) filled by interpolation; gait measures valid.'
     """
     if not summary or not summary.get("gait_valid") or summary.get("not_measured_s") or not summary.get("bridged_samples"):
         return None
@@ -451,8 +463,16 @@ def imu_gaps_line(summary: dict | None) -> str | None:
     near, steps = summary.get("contacts_near_gaps"), summary.get("steps_left_out")
     left = (f"; {steps} step time{'' if steps == 1 else 's'} next to {near} heel strike{'' if near == 1 else 's'} in or "
             "beside them left out of the variability" if near else "")
-    return (f"Lower-back sensor (IMU): {count} (≤ {MAX_BRIDGE_S:g} s; {n} reading{'' if n == 1 else 's'}) filled by "
-            f"interpolation{left}; gait measures valid.")
+    sensor = (walk or {}).get("imu_bridged_sensor_frames")  # None: a trial stored before the two were told apart
+    station = 0 if sensor is None else max(0, n - int(sensor))
+    if station and station == n:  # the station lost them all
+        who, what = "Station (busy, not the sensor)", f"{n} frame{'' if n == 1 else 's'}"  # its readings are frames
+    elif station:
+        who = "Lower-back sensor (IMU) and station"
+        what = f"{n} readings, {station} of them frame{'' if station == 1 else 's'} a busy station lost"
+    else:
+        who, what = "Lower-back sensor (IMU)", f"{n} reading{'' if n == 1 else 's'}"
+    return f"{who}: {count} (≤ {MAX_BRIDGE_S:g} s; {what}) filled by interpolation{left}; gait measures valid."
 
 
 def _times(n) -> str:

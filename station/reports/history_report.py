@@ -23,6 +23,21 @@ from station.reports.references import Citations
 from station.reports.text import change, change_unit, counted, day, held_change, quantity, time_held, with_unit
 
 
+def dated(value: str, started_at) -> str:
+    """A value and its day, in one bracket: "12.5 s (2026-11-02)"; a value whose words end in their own bracket (a
+    time held of 0 s: "0 s (unable; scored by the clinician, not measured)") takes the day into it, "0 s (2026-11-02:
+    unable; scored by the clinician, not measured)", not two brackets in a row.
+
+    >>> dated("12.5 s", "2026-11-02T10:00:00+00:00")
+    '12.5 s (2026-11-02)'
+    >>> dated("0 s (unable; scored by the clinician, not measured)", "2026-11-02T10:00:00+00:00")
+    '0 s (2026-11-02: unable; scored by the clinician, not measured)'
+    """
+    when = day(started_at)
+    head, bracket, inner = value.partition(" (")
+    return f"{head} ({when}: {inner}" if bracket and value.endswith(")") else f"{value} ({when})"
+
+
 def series_block(series: dict, citations: Citations, width: float, visits: dict[int, int] | None = None) -> KeepTogether:
     """A key measure's heading, chart and reading (kept on one page); ``visits``: session id -> visit
     number (:func:`station.protocols.report.visit_numbers`), to count the visits its points come from."""
@@ -53,11 +68,11 @@ def series_block(series: dict, citations: Citations, width: float, visits: dict[
         if held else (lambda pt: with_unit(pt["value"], unit))
     # a time held's change and MDC in the precision the test is scored in, as its values (one decimal: "+12.5 s")
     amount = time_held if held else (lambda v: quantity(v, change_unit(unit)))
-    words = f"{measured}; first {said(first)} ({day(first['started_at'])})"
+    words = f"{measured}; first {dated(said(first), first['started_at'])}"
     if len(points) > 1:
         moved = series["change_words"] if count else held_change(series.get("change")) if held \
             else change(series.get("change"), unit)  # a change always signed; a percentage's in points
-        words += (f", last {said(last)} ({day(last['started_at'])}), "
+        words += (f", last {dated(said(last), last['started_at'])}, "
                   + (f"change {series['not_compared']}" if series.get("not_compared")  # a treadmill's other plan or speed
                      else moved if moved == "no change" else f"change {moved}"))
     if mdc is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from station.protocols.report import _and as limits_in_order  # "3 and 4.5 s", as the cut-off's own words say them
+from station.protocols.report import not_applied_together as said_together
 from station.reports.text import belt_change, change, change_unit, day, num, ordinal, quantity, time_held, with_unit
 
 
@@ -110,17 +110,9 @@ def reference_words(ref: dict, unit: str, citations: Citations) -> str:
     return ""
 
 
-def not_applied(ref: dict) -> bool:
-    """A published cut-off or a protocol's published values set in people the patient is not known to be one of
-    (``not_applied_why``): not read for this patient."""
-    return ref.get("kind") in ("cutoff", "protocol_norm") and bool(ref.get("not_applied_why")) \
-        and ref.get("verdict") != "class"
-
-
 def not_applied_together(refs: list[dict], citations: Citations) -> str:
-    """Several sources' published values a measure is not read against (:func:`not_applied`), said once, each source
-    named with whom it was set in, and why once when it is the same for all (it is each a line of its own, the
-    patient's conditions repeated back each time).
+    """The visit PDF's words for several sources a measure is not read against
+    (:func:`station.protocols.report.not_applied_together`: one rule), each cited by its number.
 
     >>> why = "the source's population is not known to include people with stroke"
     >>> print(not_applied_together([
@@ -130,21 +122,7 @@ def not_applied_together(refs: list[dict], citations: Citations) -> str:
     ...     Citations()))
     Not applied to this patient: the cut-off (5 s) [1], set in healthy volunteers older than 60, and the reference values [2], set in 549 healthy adults; for both: the source's population is not known to include people with stroke.
     """
-    named = []
-    for ref in refs:
-        cite = citations.cite(ref.get("source"), ref.get("doi"))
-        if ref.get("kind") == "cutoff":
-            limits = [limit for limit in ref.get("limits") or [ref.get("limit")] if limit]
-            what = f"the cut-off{'s' if len(limits) > 1 else ''} ({limits_in_order(limits)}) {cite}"
-            group = (ref.get("population") or {}).get("group")
-        else:
-            what, group = f"the reference values {cite}", ref.get("group")
-        named.append((f"{what}, set in {group}" if group else what, ref["not_applied_why"]))
-    whys = list(dict.fromkeys(why for _, why in named))
-    if len(whys) == 1:
-        listed = ", ".join(w for w, _ in named[:-1]) + f", and {named[-1][0]}"
-        return f"Not applied to this patient: {listed}; for {'both' if len(named) == 2 else 'each'}: {whys[0]}."
-    return "Not applied to this patient: " + "; ".join(f"{w} ({why})" for w, why in named) + "."
+    return said_together(refs, citations.cite)
 
 
 def _sentence(text: str | None) -> str:

@@ -15,10 +15,10 @@ from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
 
 from station.protocols.report import cutoff_reading, session_results, trial_count_words
-from station.protocols.walk_words import COUNTS, counts_words, imu_gaps_line
+from station.protocols.walk_words import COUNTS, counts_words
 from station.reports.charts import statokinesigram
 from station.reports.layout import content_width, p, table
-from station.reports.references import Citations, not_applied, not_applied_together, reference_words
+from station.reports.references import Citations, not_applied_together, reference_words
 from station.reports.text import belt_speed, counted, day, fixed, mean_of, number, significant, time_held, with_unit
 from station.store.trials import CorruptFrames
 
@@ -64,12 +64,14 @@ def _trial_lines(condition: dict) -> list:
         words = trial_count_words(condition["trials"]).rstrip(".")
     if condition.get("time_held_s"):
         held = ", ".join(time_held(t) for t in condition["time_held_s"])  # as the page's: one decimal, "0 s (unable)"
-        words += f"; time held {held}"
         analysed = [t for t in condition.get("trials") or [] if t.get("analysed")]
+        # the score said after the times, never a second bracket beside a "0 s (unable)" ("0 s (unable) (score: ...)")
         if analysed and all(t.get("unable") for t in analysed):  # no valid attempt to take the best (or mean) of
-            words += " (score: 0 s, unable at every attempt)"
-        elif condition.get("score"):
-            words += f" (score: {condition['score']} of the valid attempts)"
+            words += f"; the score is 0 s: unable at {'every attempt' if len(analysed) > 1 else 'the one attempt'}"
+        else:
+            words += f"; time held {held}"
+            if condition.get("score") and len(condition["time_held_s"]) > 1:  # one time is the score, no rule to say
+                words += f"; the score is the {condition['score']} of the valid attempts"
     out.append(p(words, "small"))
     for trial in condition.get("trials") or []:
         if trial.get("unable"):  # the results page's words: measured (the foot never lifted) or scored by the clinician
@@ -84,9 +86,10 @@ def _trial_lines(condition: dict) -> list:
             if trial.get("ended_early"):  # a treadmill session the station's data loss ended (what was measured kept)
                 out.append(p(f"Trial #{trial['id']}: {trial['ended_early']}", "small"))
             gaps = trial.get("imu_gaps") or {}
-            # time not measured (a treadmill's dropouts, stalls), or no gait at all: said whole; short gaps filled: one line
+            # time not measured (a treadmill's dropouts, stalls), or no gait at all: said whole; short gaps filled: one
+            # line, the results page's (report._trial_line: who lost them, the sensor or a busy station)
             words = None if not gaps else gaps["words"] if gaps.get("not_measured_s") or not gaps.get("gait_valid") \
-                else imu_gaps_line(gaps)
+                else trial.get("imu_gaps_line")
             if words:
                 out.append(p(f"Trial #{trial['id']}: {words}", "small"))
         if trial.get("step_length_withheld") and trial.get("valid") and trial.get("status") == "complete":
@@ -110,9 +113,10 @@ def _measures_table(condition: dict, citations: Citations, width: float):
         if km.get("each"):  # a mean of several trials: said so, with each ("3.66 s (mean of 2 trials: 3.69, 3.63 s)")
             value += f" ({mean_of(km['each'], unit, km.get('each_noun') or 'trials')})"
         references = km.get("references") or []
-        apart = [r for r in references if not_applied(r)]  # several sources set in other people: said once, together
-        refs = [reference_words(r, unit, citations) for r in references if len(apart) < 2 or not not_applied(r)]
-        if len(apart) > 1:
+        # several sources set in other people: said once, together, as the results page says them (report.not_applied_said)
+        apart = [r for r in references if r.get("said_together")]
+        refs = [reference_words(r, unit, citations) for r in references if not r.get("said_together")]
+        if apart:
             refs.append(not_applied_together(apart, citations))
         if km.get("words"):
             refs.insert(0, km["words"])

@@ -44,10 +44,12 @@ def test_neither_backward_walk_cut_off_is_read_after_stroke(reading_pages, shots
         words = " ".join(t for _, t in tags)
         assert "not slower than the 5.5 s cut-off" not in words and all(c == "tag neutral" for c, _ in tags), tags
         rows = text_of(css(driver, '.protocol-results[data-protocol="backward-walk-3m"] tr[data-metric="walk_time_s"]'))
-        assert ("The published cut-off (5.5 s) was set in 483 community-dwelling older adults (mean age 76.3 y); it is not "
-                "applied to this patient (the source's population is not known to include people with stroke, left side "
-                "affected).") in rows, rows
-        assert "a diagnosis the source excluded: stroke, left side affected" in rows, rows
+        # the two sources in one sentence, each with whom it was set in and its own reason (the visit PDF's words)
+        assert ("Not applied to this patient: the cut-offs (3 and 4.5 s) of Carter et al. 2019, set in community-dwelling "
+                "older adults walking without an aid and without a neurological diagnosis (a diagnosis the source excluded: "
+                "stroke, left side affected); the cut-off (5.5 s) of Polo-Ferrero et al. 2025, set in 483 community-dwelling "
+                "older adults (mean age 76.3 y; the source's population is not known to include people with stroke, left "
+                "side affected).") in rows, rows
         assert "not slower than" not in rows and "who had fallen" not in rows, rows
         assert driver.execute_script("return document.documentElement.scrollWidth") <= size[0]
         driver.save_screenshot(str(shots / f"stroke-76-visit-{size[0]}.png"))

@@ -64,7 +64,8 @@ def test_the_visit_pdf_says_each_unable_trial_as_the_results_page(store, protoco
     text = _pdf(store, protocols, clinic, "session", session_id)
     assert "unable to take the position" not in text and "0.0 s" not in text, text
     assert text.count("3 analysed trials: 3 unable (0 s; 2 of them scored by the clinician, not measured)") == 2, text
-    assert text.count("time held 0 s (unable), 0 s (unable), 0 s (unable)") == 2, text
+    # the score once, after the count's bracket (it read "0 s (unable), 0 s (unable), 0 s (unable) (score: ...)")
+    assert text.count("not measured); the score is 0 s: unable at every attempt") == 2, text
     for line in lines:  # the page's own words, measured or scored
         said = f"Trial {line['trial']} · #{line['id']}: {line['unable_words']}"
         assert said in text, (said, text)
@@ -80,5 +81,6 @@ def test_the_history_pdf_keeps_a_time_held_of_0_s_at_or_above_0_and_says_unable(
     assert held and all(s["mdc"] for s in held), held  # the 82-year-old's MDC band is drawn: around 0 s
     text = _pdf(store, protocols, clinic, "patient", patient_id)
     # (its trials 2 and 3 scored by the clinician: said, session 25)
-    assert "first 0 s (unable; 2 of 3 scored by the clinician, not measured)" in text and "first 0.00 s" not in text, text
+    assert "first 0 s (2026-" in text and ": unable; 2 of 3 scored by the clinician, not measured)" in text, text
+    assert "first 0.00 s" not in text, text
     assert "-20" not in text and "−20" not in text and "-10" not in text, text  # no tick below 0 s

@@ -3,11 +3,13 @@ session 24, and its fixes; session 25):
 
 - the history's change of a time held in the precision the test is scored in ("change +12.5 s", was
   "+12.46 s"), none said in words ("no change", was "change 0.00 s"), its MDC alike ("24.1 s", was "24.10 s");
-- a 0 s the clinician scored says so ("first 0 s (unable; 2 of 3 scored by the clinician, not measured)");
+- a 0 s the clinician scored says so, its day in the same bracket ("first 0 s (2026-11-02: unable; 2 of 3 scored by
+  the clinician, not measured)", was "... not measured) (2026-11-02)", two brackets in a row);
 - Vellas et al. 1997's 5 s cut-off drawn on the chart and said under it for a patient it applies to (an
   82-year-old faller), not for one after stroke (report.history_cutoffs, the results' population rule);
-- the visit PDF of a condition the patient was unable at every attempt: "(score: 0 s, unable at every
-  attempt)", not "(score: best of the valid attempts)" (there are none); and the two sources not applied after
+- the visit PDF of a condition the patient was unable at every attempt: "; the score is 0 s: unable at every
+  attempt", not "(score: best of the valid attempts)" (there are none), nor "0 s (unable) (score: ...)"; a
+  held attempt's "; the score is the best of the valid attempts" after the times, not a second bracket; and the two sources not applied after
   stroke said once, each named ("Not applied to this patient: the cut-off (5 s) [1], ..., and the reference
   values [2], ...; for both: ..."), not a "not applied" line per source."""
 
@@ -67,8 +69,9 @@ def test_the_history_pdf_says_a_time_helds_change_its_scoring_and_the_cut_off(st
     assert [(c["value"], c["side"], c["label"]) for c in left["cutoffs"]] == [(5.0, "below", "5 s cut-off")]
     assert left["points"][0]["unable_words"] == "2 of 3 scored by the clinician, not measured"
     text = _pdf(store, protocols, clinic, "patient", faller)
-    assert text.count("first 0 s (unable; 2 of 3 scored by the clinician, not measured) (2026-11-02), last 12.5 s "
+    assert text.count("first 0 s (2026-11-02: unable; 2 of 3 scored by the clinician, not measured), last 12.5 s "
                       "(2026-11-16), change +12.5 s. MDC 24.1 s") == 2, text
+    assert ") (" not in text, text  # no two brackets in a row
     assert "12.46" not in text and "24.10" not in text, text
     assert text.count("Grey band: first value ± MDC (24.1 s). Dashed line at 5 s: below it, higher risk of injurious "
                       "falls [2].") == 2, text
@@ -88,7 +91,8 @@ def test_the_visit_pdf_of_an_unable_condition_scores_it_and_says_not_applied_onc
     text = _pdf(store, protocols, clinic, "session", _visit(store, after_stroke, "2026-11-02", ["never", "scored", "scored"]))
     body = text.partition(" References ")[0]
     assert "valid attempts" not in body, body  # there are none
-    assert body.count("time held 0 s (unable), 0 s (unable), 0 s (unable) (score: 0 s, unable at every attempt)") == 2, body
+    assert body.count("not measured); the score is 0 s: unable at every attempt") == 2, body
+    assert ") (" not in body, body  # no two brackets in a row
     assert body.count("Not applied to this patient: the cut-off (5 s) [1], set in healthy community-living volunteers "
                       "older than 60 (mean age 73 y), and the reference values [2], set in 549 healthy adults aged 18 "
                       "and older; for both: the source's population is not known to include people with stroke, left "
@@ -98,5 +102,6 @@ def test_the_visit_pdf_of_an_unable_condition_scores_it_and_says_not_applied_onc
 
     faller = _patient(store, "SLS-V2", 82, ["fall_12m"])
     body = _pdf(store, protocols, clinic, "session", _visit(store, faller, "2026-11-02", [3.2, "scored"]))
-    assert body.count("(score: best of the valid attempts)") == 2, body  # a held attempt: its best is the score
+    assert body.count("time held 3.2 s, 0 s (unable); the score is the best of the valid attempts") == 2, body
+    assert ") (" not in body, body
     assert "Below the mean for ages 80–99 (9.4 s)" in body, body  # a published mean as a time held is said

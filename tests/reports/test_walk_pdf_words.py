@@ -110,6 +110,23 @@ def test_short_imu_gaps_filled_are_said_in_one_plain_line(own_store, protocols, 
     assert "dropped out" not in text  # the results page's longer words are not repeated in the PDF
 
 
+def test_frames_a_busy_station_lost_are_not_said_as_the_sensors(own_store, protocols, clinic):
+    """Short gaps of frames the station lost (it woke late), the sensor's readings complete: the PDF's line says the
+    station lost them, as the results page's trial list says it (report._trial_line's imu_gaps_line, one rule); it
+    read "Lower-back sensor (IMU): 2 short gaps ...", the sensor blamed for the station's frames."""
+    store, patient_id = own_store
+    session = store.sessions.create(patient_id, {"label": "10 m"}, actor=ACTOR)
+    walk = {"setting": "overground", "imu": None, "imu_bridged_frames": 6, "imu_bridged_gaps": 2,
+            "imu_bridged_sensor_frames": 0, "imu_bridged_sensor_gaps": 0, "imu_longest_gap_s": 0.05, "walk_time_s": 5.1,
+            "walk_distance_m": 6.0, "walk_speed_m_s": 1.18, "initial_contacts_s": [0.7, 1.3, 1.8]}
+    _valid_walk(store, session["id"], "ten-metre-walk", "comfortable", walk,
+                {"walk_time_s": 5.1, "walk_speed_m_s": 1.18, "cadence_steps_min": 110.0})
+    text = _pdf_words(store, protocols, clinic, session["id"])
+    assert "Station (busy, not the sensor): 2 short gaps (<= 0.1 s; 6 frames) filled by interpolation; gait measures " \
+        "valid." in text, text
+    assert "Lower-back sensor (IMU)" not in text and "woke late" not in text, text
+
+
 def test_a_treadmill_session_with_a_station_stall_says_it(own_store, protocols, clinic):
     store, patient_id = own_store
     session = store.sessions.create(patient_id, {"label": "treadmill"}, actor=ACTOR)

@@ -93,7 +93,13 @@
   function measureRows(condition) {
     const said = {}; // what a row above already said ("first visit with this test")
     return condition.key_measures.map((m) => {
-        const refs = m.references.map((ref) => reference(ref, m.unit, said)).filter(Boolean);
+        // two or more sources set in other people: said once, each with whom it was set in, as the visit PDF says them
+        // (report.not_applied_said), not a "not applied" note a source with the patient's conditions repeated back
+        const refs = m.references.filter((ref) => !ref.said_together).map((ref) => reference(ref, m.unit, said)).filter(Boolean);
+        if (m.not_applied_together) {
+          refs.push(el("div", { class: "ref not-applied-together", dataset: { verdict: "not_applied" } },
+            el("span", { class: "small muted not-applied-why" }, m.not_applied_together)));
+        }
         if (!refs.length) refs.push(el("span", { class: "muted small" }, m.note || m.words || "No published reference for this measure."));
         else if (m.words) refs.push(el("div", { class: "small" }, m.words));
         return el("tr", { dataset: { metric: m.metric } },
@@ -146,7 +152,10 @@
       const note = t.notes ? el("div", { class: "small trial-note" }, el("strong", {}, "Note: "), t.notes) : null;
       // a walk's step length the station withheld (its sensor's estimate off the walk's own speed): why it is missing
       const withheld = t.step_length_withheld ? el("div", { class: "small muted step-length-withheld" }, t.step_length_withheld) : null;
-      const imu = t.imu_gaps ? WalkResults.imuGapsNote(t.imu_gaps) : null; // walk trials: lost IMU samples, walk_results.js
+      // walk trials' lost IMU samples or frames (walk_results.js): short gaps filled, the result untouched, one small grey
+      // line as the visit PDF says it (report: imu_gaps_line; the whole words on the trial's page); else said whole
+      const imu = t.imu_gaps_line ? el("p", { class: "imu-gaps small muted", dataset: { gaitValid: "true" } }, t.imu_gaps_line)
+        : t.imu_gaps ? WalkResults.imuGapsNote(t.imu_gaps) : null;
       // a treadmill session the station's data loss ended early (what was measured is kept)
       const ended = t.ended_early ? el("div", { class: "small warn-box ended-early" }, t.ended_early) : null;
       return el("li", { dataset: { trialId: t.id, valid: String(t.valid) } },
