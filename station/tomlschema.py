@@ -253,7 +253,7 @@ class Table:
         chars = "'_' or '-'" if pattern is NAME_RE else "'_'"
 
         def check(value):
-            if not isinstance(value, str) or not pattern.match(value):
+            if not isinstance(value, str) or not pattern.fullmatch(value):  # (match: "$" lets "x\n" through)
                 raise Invalid(f"lower-case letters, digits and {chars}, starting with a letter, at most 40 characters")
             return value
 

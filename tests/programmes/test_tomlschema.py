@@ -113,3 +113,14 @@ def test_a_list_where_one_of_a_set_is_asked_is_a_mistake_not_a_crash():
         Table("f.toml", "", {"eyes": [1]}).choice("eyes", {"open", "closed"})
     with pytest.raises(SchemaError, match=r"f.toml: protocol: \{'a': 1\} is not allowed"):
         Table("f.toml", "", {"protocol": {"a": 1}}).choice("protocol", {"romberg": 1})
+
+
+@pytest.mark.parametrize("pattern", [tomlschema.ID_RE, tomlschema.NAME_RE], ids=["id", "name"])
+@pytest.mark.parametrize("value", ["eo\n", "romberg\n", "a\n"], ids=repr)
+def test_an_identifier_or_name_ending_in_a_newline_is_refused(pattern, value):
+    """X1 finding F8's rest (session 25): ``ident`` matched with ``re.match`` and ``$``, which lets one
+    trailing newline through, so a file's condition id "eo\\n" (TOML ``"eo\\n"``) was taken beside
+    "eo", shown alike."""
+    assert Table("f.toml", "", {"id": value.rstrip("\n")}).ident("id", pattern) == value.rstrip("\n")
+    with pytest.raises(SchemaError, match=r"f.toml: id: .*lower-case letters"):
+        Table("f.toml", "", {"id": value}).ident("id", pattern)

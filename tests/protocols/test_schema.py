@@ -100,6 +100,7 @@ def test_clinic_directory_adds_protocols(tmp_path):
         ('title = "Clinic test"\n', "", "protocol.title", "required"),
         ('label = "Eyes open"', 'label = "Eyes open"\ncolour = "red"', "conditions[0].colour", "'id', 'label'"),
         ('id = "eo"', 'id = "Eyes Open"', "conditions[0].id", "lower-case letters"),
+        ('id = "eo"', 'id = "eo\\n"', "conditions[0].id", "lower-case letters"),  # "eo\n" beside "eo" (X1's F8)
         ('name = "clinic-test"', 'name = "other"', "protocol.name", "'clinic-test'"),
         ('[stance]\nfeet = "apart"', '[stance]\nfeet = "wide"', "stance.feet", "'together'"),
     ],
