@@ -59,7 +59,10 @@ def test_a_visits_treadmill_sessions_say_which_session_their_words_are_of(readin
         glance = wait(driver, "the treadmill's glance", lambda d: text_of(css(d, f"{section} .card.condition > .actions .tag")))
         assert "no pause in any of the 3 sessions" in glance, glance
         heading = wait(driver, "the minute by minute", lambda d: text_of(css(d, f"{section} .walk-minutes-block h3")), timeout_s=20)
-        assert heading.startswith(f"Minute by minute: trial #{trials[-1]} (") and heading.endswith("), the last of 3"), heading
+        # named as the trial list names it (it said "trial #3 (06:09 AM)", the trial's clock, beside "Test 3 (08:20 PM)")
+        listed = text_of(css(driver, f'{section} li[data-trial-id="{trials[-1]}"] > div > a'))
+        assert listed.startswith("Test 3 ("), listed
+        assert heading == f"Minute by minute: {listed} · #{trials[-1]}, the last of 3", (heading, listed)
         # the frames the station lost: a small grey line, not the trial page's paragraph (nothing in it touched the result)
         line = css(driver, f'{section} li[data-trial-id="{trials[1]}"] .imu-gaps')
         assert len(line) == 1 and "muted" in line[0].get_attribute("class").split(), line

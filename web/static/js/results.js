@@ -380,7 +380,7 @@
         details.append(el("div", { class: "actions" }, toggle), all);
       }
       box.append(el("div", { class: "card condition", id: `c-${section.protocol}-${condition.id}`, dataset: { condition: condition.id } }, parts));
-      if (section.outcome === "walk") WalkResults.conditionFigure(condition, figure, box.lastElementChild); // walk_results.js
+      if (section.outcome === "walk") WalkResults.conditionFigure(condition, figure, box.lastElementChild, (t) => trialName(t, condition)); // walk_results.js
       else figures.push({ condition, figure });
     }
     drawTraces(figures);

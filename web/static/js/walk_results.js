@@ -352,8 +352,9 @@ const WalkResults = (() => {
   }
 
   /* The results page's figure of a walk condition: the steps of its last valid trial, and the
-     minutes of a treadmill session under it (into ``after``). */
-  async function conditionFigure(condition, figure, after) {
+     minutes of a treadmill session under it (into ``after``). ``nameOf``: a trial's name in the condition's trial
+     list (results.js trialName, "Test 7 (02:26 AM)"), so the minutes name their session as the list does. */
+  async function conditionFigure(condition, figure, after, nameOf) {
     const valid = condition.trials.filter((t) => t.valid && t.analysed);
     if (!valid.length) {
       // a walk the patient did not finish: no time to plot, but the last attempt's steps up to where it ended
@@ -372,9 +373,10 @@ const WalkResults = (() => {
       const doc = trial.metrics || {};
       await stepsFigure(t.id, figure, defaultWindow(doc));
       const minutes = minutesOf(doc);
-      // a visit of several sessions: the one whose minutes these are, named (R L8: the last one's, unnamed)
-      const title = valid.length > 1 ? `Minute by minute: trial #${t.id}` +
-        `${t.started_at ? ` (${Station.clock(t.started_at)})` : ""}, the last of ${valid.length}` : "Minute by minute";
+      // a visit of several sessions: the one whose minutes these are, named as the trial list names it (R L8: the last
+      // one's, unnamed), "Minute by minute: Test 7 (02:26 AM) · #35, the last of 3"
+      const name = nameOf ? `${nameOf(t)} · #${t.id}` : `trial #${t.id}${t.started_at ? ` (${Station.clock(t.started_at)})` : ""}`;
+      const title = valid.length > 1 ? `Minute by minute: ${name}, the last of ${valid.length}` : "Minute by minute";
       if (minutes && minutes.length && after) after.append(minutesBlock(minutes, t.id, figure, title));
     } catch (err) {
       figure.append(el("figcaption", {}, `Could not load the trial: ${err.message}`));
