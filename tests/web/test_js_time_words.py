@@ -66,3 +66,17 @@ def test_the_timer_counts_whole_seconds_as_the_station_says_where_a_session_stop
     seconds = (0.0, 20.7, 59.99, 60.0, 1805.9)
     assert _station(*[("clockTime", s) for s in seconds]) == [clock_words(s) for s in seconds] == \
         ["0:00", "0:20", "0:59", "1:00", "30:05"]
+
+
+def test_a_source_is_cited_short_alike_on_the_page_and_in_the_results_words():
+    """The results' one sentence for sources not applied (report.not_applied_together, "the cut-off (5 s) of Vellas et
+    al. 1997, set in ...") cites each source as the page's own references do (app.js shortCite): one rule a side."""
+    from station.protocols.loader import builtin_protocols
+    from station.protocols.report import short_cite
+
+    citations = sorted({r.citation for p in builtin_protocols().values() for r in p.references})
+    assert len(citations) > 5, citations
+    shown = _station(*[("shortCite", c) for c in citations], ("shortCite", None), ("shortCite", "Station data. 2026."))
+    assert shown == [short_cite(c) for c in citations] + [short_cite(None), short_cite("Station data. 2026.")], \
+        list(zip(citations, shown))
+    assert short_cite(next(c for c in citations if c.startswith("Vellas"))) == "Vellas et al. 1997"
