@@ -247,7 +247,6 @@ class TrialMachine:
         self._rec = np.empty(capacity, dtype=FRAME_DTYPE)
         self._n = 0
         self._drained = 0
-        self._reader_missed = 0
         self._t0_ns = 0  # the start signal on the clock (the grid's, estimated from the frames)
         self._t0_g = 0  # the start signal on the grid: the trial's first sample slot, seq × period
         self._end_g = 0  # the planned duration's end on the grid (slots before it are recorded)
@@ -331,10 +330,21 @@ class TrialMachine:
     def start_ns(self) -> int:
         return self._t0_ns
 
+    @property
+    def start_seq(self) -> int | None:
+        """The trial's first sample slot (``seq``): the first at or after the start signal on the
+        grid; None before recording. Its trial CSV's ``time_s`` is ``(seq - start_seq) / rate_hz``
+        (DESIGN.md §3), so a first slot lost (slept through) leaves the first row at 0.01 s."""
+        if self.state not in (TrialState.RECORDING, TrialState.CHECKING, TrialState.DONE):
+            return None
+        return -(-self._t0_g // self._period_ns)
+
     def feed(self, frames: np.ndarray, missed: int = 0, now_ns: int | None = None) -> None:
         """Advance the trial with new frames (oldest first) and the clock's time ``now_ns``.
 
-        ``missed``: frames the reader missed just before these (counted as lost while recording).
+        ``missed``: frames the reader missed just before these (the ring overtook it). Their ``seq``
+        numbers are missing from the frames recorded, so a trial counts them among its lost frames
+        as any gap (:attr:`TrialResult.lost_frames`), once.
         """
         if now_ns is not None:
             self._now_ns = max(self._now_ns, int(now_ns))
@@ -342,8 +352,6 @@ class TrialMachine:
             self._now_ns = max(self._now_ns, int(frames["t_ns"][-1]))
             origin = int((frames["t_ns"].astype(np.int64) - self._grid(frames)).min())
             self._grid_origin_ns = origin if self._grid_origin_ns is None else min(self._grid_origin_ns, origin)
-        if self.state == TrialState.RECORDING:
-            self._reader_missed += int(missed)
         i = 0
         n = len(frames)
         while i < n and self.state in ACTIVE_STATES:
@@ -636,15 +644,22 @@ class TrialMachine:
         self.bus.publish("liftoff", at_s=round(self._at_s(index), 3), **self.plan.describe())
 
     def _edge_slots_lost(self, judged_end: int) -> int:
-        """Slots of the trial before its first recorded frame, and (ended on the grid, every frame
-        judged) between its last recorded frame and the end of its planned time: lost, as a gap
-        inside it would be. With them a trial that ran its time counts exactly its slots."""
+        """Slots of the trial before its first recorded frame, and (ended on the grid, the frames up
+        to ``judged_end`` judged: every frame for the trial's count) between its last recorded frame
+        and the end of its planned time: lost, as a gap inside it would be. With them a trial that
+        ran its time counts exactly its slots."""
         period = self._period_ns
-        lost = max(0, int(self._rec["seq"][0]) - -(-self._t0_g // period))  # the first slot at or after the start
+        lost = max(0, int(self._rec["seq"][0]) - self.start_seq)
         if self._ended_on_grid and judged_end == self._n:
             last_slot = -(-self._end_g // period) - 1  # the last seq before the end
             lost += max(0, last_slot - int(self._rec["seq"][self._n - 1]))
         return lost
+
+    def _slots_lost(self) -> int:
+        """Slots of the whole trial without a recorded frame: the gaps between its frames and its
+        edges (:meth:`_edge_slots_lost`)."""
+        seq = self._rec["seq"][: self._n].astype(np.int64)
+        return int(np.clip(np.diff(seq) - 1, 0, None).sum()) + self._edge_slots_lost(self._n)
 
     def _hold_time_s(self, end_index: int) -> float:
         start_g = self._g(self._liftoff_index) if self._liftoff_index is not None else self._t0_g
@@ -707,15 +722,18 @@ class TrialMachine:
             issues.append(self._stop_issue)
         judged = rec[:judged_end]
         # The trial's slots the loop lost at its edges (it slept through them): before the first
-        # frame recorded, and, when it ran to its end on the grid, after the last.
+        # frame recorded, and, when it ran to its end on the grid, after the last. Frames the reader
+        # missed (the ring overtook it) are missing seqs among the recorded frames, so the gaps
+        # count them already (adding them again counted each twice).
         edges = self._edge_slots_lost(judged_end) if len(judged) else 0
-        issues.extend(i for i in check_recording(judged, rate_hz=self.rate_hz, duration_s=duration_s, t0_ns=self._t0_ns,
-                                                 settings=s, reader_missed=self._reader_missed + edges)
+        issues.extend(i for i in check_recording(judged, rate_hz=self.rate_hz, duration_s=duration_s,
+                                                 start_seq=self.start_seq, settings=s, reader_missed=edges)
                       if not any(i.code == other.code for other in issues))
         if len(judged) == 0 and self._fault_issue is None and self._stop_issue is not None:
             issues = [i for i in issues if i.code != "no_data"]
-        lost = int(np.clip(np.diff(judged["seq"].astype(np.int64)) - 1, 0, None).sum()) if len(judged) > 1 else 0
-        result.lost_frames = lost + self._reader_missed + edges
+        # The trial's one count of lost frames (its stored frames_lost, StoreSink): every slot from
+        # its first to its last (its planned end when it ran its time) without a frame.
+        result.lost_frames = self._slots_lost() if len(rec) else 0
         if len(rec) and (rec["flags"].astype(np.int64) & int(FrameFlag.UNCALIBRATED)).any():
             result.warnings.append("Forces use the nominal load-cell data: the plate is not calibrated "
                                    "(run `balance-station calibrate`); absolute forces may be off by several per cent.")

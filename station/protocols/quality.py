@@ -6,9 +6,10 @@ to stop a trial as soon as something happens (a step, stepping off, a sensor fau
 :func:`check_recording` on the whole recording once it has ended.
 
 Loads are judged relative to the patient's body weight ``body_weight_n`` (N), measured while
-waiting for the patient (or given by the clinician). Times are taken from the frames' ``t_ns``
-timestamps only, never from a wall clock, so the same checks give the same answers under the
-simulated clock.
+waiting for the patient (or given by the clinician). Times are the frames' places on the sample
+grid (their ``seq``, DESIGN.md §3: a trial CSV's ``time_s``), never a wall clock nor when the
+acquisition loop happened to wake, so the same checks give the same answers under the simulated
+clock and on a Pi that wakes late.
 
 What counts as what:
 
@@ -395,11 +396,14 @@ def check_recording(
     *,
     rate_hz: float,
     duration_s: float,
-    t0_ns: int,
+    start_seq: int,
     settings: QualitySettings,
     reader_missed: int = 0,
 ) -> list[QualityIssue]:
     """Checks of a whole recording once it has ended: lost frames, gaps, sensor faults, low load.
+
+    Times are said on the sample grid (DESIGN.md §3), as the trial CSV's ``time_s``: ``(seq −
+    start_seq) / rate_hz``, never when the acquisition loop happened to wake for a frame.
 
     Parameters
     ----------
@@ -409,12 +413,24 @@ def check_recording(
         Frame rate, Hz.
     duration_s : float
         Duration the protocol asked for, s (for the words).
-    t0_ns : int
-        Start of recording, ns (event times are given from it).
+    start_seq : int
+        The trial's first sample slot, the start signal (event times are given from it).
     settings : QualitySettings
     reader_missed : int
-        Frames the reader missed before the first recorded frame (the ring overtook it), counted
-        as lost.
+        Slots of the trial without a frame that are not between two of ``frames`` (before the
+        first, after the last), counted as lost.
+
+    Examples
+    --------
+    A 0.3-s gap (slots 160-189 lost) in a trial whose first slot is 100, its frames woken 80 ms
+    late, is said where it starts on the grid, 0.6 s after the start signal:
+
+    >>> from station.acquire.frame import empty_frames
+    >>> f = empty_frames(270); f["seq"] = [s for s in range(100, 400) if not 160 <= s < 190]
+    >>> f["fz_n"] = 700.0; f["t_ns"] = f["seq"] * 10_000_000 + 80_000_000
+    >>> [i.message for i in check_recording(f, rate_hz=100.0, duration_s=3.0, start_seq=100,
+    ...                                     settings=QualitySettings()) if i.code == "gap"]
+    ['The recording has a gap of 0.30 s at 0.6 s (at most 0.2 s is allowed).']
 
     Returns
     -------
@@ -439,7 +455,7 @@ def check_recording(
     longest_s = longest / rate_hz
     if longest_s > settings.max_gap_s:
         i = int(np.argmax(np.diff(frames["seq"].astype(np.int64))))
-        at_s = (int(frames["t_ns"][i]) - t0_ns) / 1e9
+        at_s = (int(frames["seq"][i]) + 1 - start_seq) / rate_hz  # its first slot without a frame
         issues.append(
             QualityIssue(
                 "gap",
@@ -450,7 +466,7 @@ def check_recording(
     fault = find_sensor_fault(frames)
     if fault is not None:
         i, code, words = fault
-        at_s = (int(frames["t_ns"][i]) - t0_ns) / 1e9
+        at_s = (int(frames["seq"][i]) - start_seq) / rate_hz
         issues.append(
             QualityIssue(code, f"Sensor fault {'after ' + _fmt_s(at_s) if at_s > 0 else 'at the start'}: {words}. "
                          "Check the plate and its cable, then repeat the trial.", at_s)

@@ -81,8 +81,11 @@ class TrialOutput(TypingProtocol):
 
 
 class TrialSink(TypingProtocol):
-    def start_trial(self, plan: TrialPlan, rate_hz: float, body_weight_n: float, t0_ns: int) -> TrialOutput:
-        """A trial starts recording; ``t0_ns`` is its start signal on the station clock."""
+    def start_trial(self, plan: TrialPlan, rate_hz: float, body_weight_n: float, t0_ns: int,
+                    start_seq: int | None = None) -> TrialOutput:
+        """A trial starts recording; ``t0_ns`` is its start signal on the station clock, ``start_seq``
+        its first sample slot (:attr:`TrialMachine.start_seq`: a frame's ``time_s`` is ``(seq -
+        start_seq) / rate_hz``), None when the trial has none (a walk, timed on the clock)."""
         ...
 
 
@@ -416,7 +419,7 @@ class ProtocolRunner:
         if self.sink is None or m.state == TrialState.ABORTED:
             return
         if self._output is None and (len(m.recorded) or m.state == TrialState.DONE):
-            self._output = self.sink.start_trial(m.plan, self.source.rate_hz, m.body_weight_n, m.start_ns)
+            self._output = self.sink.start_trial(m.plan, self.source.rate_hz, m.body_weight_n, m.start_ns, m.start_seq)
         if self._output is not None:
             frames = m.drain()
             if len(frames):

@@ -154,8 +154,9 @@ class _TrackedStoreSink:
         self.saving = [] if saving is None else saving
         self.session_id = session_id
 
-    def start_trial(self, plan, rate_hz: float, body_weight_n: float, t0_ns: int = 0):
-        self.open_output = output = _TrackedOutput(self, self.sink.start_trial(plan, rate_hz, body_weight_n, t0_ns))
+    def start_trial(self, plan, rate_hz: float, body_weight_n: float, t0_ns: int = 0, start_seq: int | None = None):
+        self.open_output = output = _TrackedOutput(self, self.sink.start_trial(plan, rate_hz, body_weight_n, t0_ns,
+                                                                               start_seq))
         return output
 
     def abort_open(self, reason: str) -> None:

@@ -5,7 +5,8 @@ starts recording returns an output that takes the frames as they come (``append`
 once a second) and the result at the end (``finish``). Invalid trials are stored too, labelled
 with their reasons: nothing measured is thrown away.
 
-* :class:`FileSink`: one trial CSV (DESIGN.md §4, ``time_s`` from the start signal) and its JSON
+* :class:`FileSink`: one trial CSV (DESIGN.md §4, ``time_s`` from the start signal: ``(seq −
+  start_seq) / rate_hz``, the trial's first sample slot given by ``start_trial``) and its JSON
   sidecar per trial, written with :class:`station.store.trialfile.TrialCsvWriter`; the sidecar
   gets the protocol, the condition, the calibration and, at the end, the trial's result. A trial
   that recorded the IMU also gets how the station read it (``mounting_up``, ``mounting_toes``,
@@ -43,9 +44,10 @@ def _reason(result) -> str | None:
 
 
 class _FileOutput:
-    def __init__(self, sink: "FileSink", path: Path, metadata: dict, t0_ns: int, rate_hz: float = 100.0):
+    def __init__(self, sink: "FileSink", path: Path, metadata: dict, t0_ns: int, rate_hz: float = 100.0,
+                 start_seq: int | None = None):
         self.rate_hz = float(rate_hz)
-        self._seq0: int | None = None
+        self._seq0 = start_seq
         self._time_zero_s = 0.0
         self.sink = sink
         self.path = path
@@ -64,8 +66,9 @@ class _FileOutput:
             self.writer = TrialCsvWriter(self.path, names, self.metadata)
             self._include_imu = include_imu
         if self._seq0 is None and len(frames):
-            # time_s on the sample grid (DESIGN.md §3), zero at the start signal: the first frame
-            # sits a whole number of periods after it.
+            # time_s on the sample grid (DESIGN.md §3), zero at the start signal. Without the trial's
+            # start slot (a walk, timed on the clock from its go) the first frame is placed a whole
+            # number of periods after the go by its wake time.
             self._seq0 = int(frames["seq"][0])
             periods = round((int(frames["t_ns"][0]) - self.t0_ns) * self.rate_hz / 1e9)
             self._time_zero_s = periods / self.rate_hz
@@ -110,7 +113,8 @@ class FileSink:
         self.imu = {k: v for k, v in (imu or {}).items() if v is not None}
         self.count = 0
 
-    def start_trial(self, plan, rate_hz: float, body_weight_n: float, t0_ns: int = 0) -> _FileOutput:
+    def start_trial(self, plan, rate_hz: float, body_weight_n: float, t0_ns: int = 0,
+                    start_seq: int | None = None) -> _FileOutput:
         self.count += 1
         name = f"{self.count:02d}-{plan.protocol.name}-{plan.condition.id}-t{plan.trial}-a{plan.attempt}.csv"
         metadata = {
@@ -125,7 +129,7 @@ class FileSink:
             "body_weight_n": None if not math.isfinite(body_weight_n) else round(float(body_weight_n), 2),
             "time_zero": "the start signal (long beep)",
         }
-        return _FileOutput(self, self.directory / name, metadata, t0_ns, rate_hz)
+        return _FileOutput(self, self.directory / name, metadata, t0_ns, rate_hz, start_seq)
 
 
 class _StoreOutput:
@@ -147,7 +151,8 @@ class _StoreOutput:
             "version": __version__, "metrics": {}, "note": result.metrics_note or "no sway measures",
         }
         doc["trial"] = trial_outcome(result)
-        stored = self.writer.finish(doc, result.valid, _reason(result), wait=wait)
+        stored = self.writer.finish(doc, result.valid, _reason(result), wait=wait,
+                                    frames_lost=int(result.lost_frames))  # one count: the result's
         if stored is None:
             return {"trial_id": self.writer.trial_id, "saving": True}
         return self.saved(result, stored)
@@ -268,7 +273,8 @@ class StoreSink:
             return {"error": f"the game's training session was not stored: {exc}"}
         return {"id": row["id"], "dose": row["dose"], "score": row["score"]}
 
-    def start_trial(self, plan, rate_hz: float, body_weight_n: float, t0_ns: int = 0) -> _StoreOutput:
+    def start_trial(self, plan, rate_hz: float, body_weight_n: float, t0_ns: int = 0,
+                    start_seq: int | None = None) -> _StoreOutput:
         writer = self.trials.start_trial(self.session_id, plan.protocol.name, plan.condition.id, self.calibration,
                                          rate_hz, actor=self.actor)
         return _StoreOutput(writer, rate_hz, self)
@@ -301,5 +307,6 @@ class TeeSink:
     def __init__(self, *sinks) -> None:
         self.sinks = sinks
 
-    def start_trial(self, plan, rate_hz: float, body_weight_n: float, t0_ns: int = 0) -> _TeeOutput:
-        return _TeeOutput([s.start_trial(plan, rate_hz, body_weight_n, t0_ns) for s in self.sinks])
+    def start_trial(self, plan, rate_hz: float, body_weight_n: float, t0_ns: int = 0,
+                    start_seq: int | None = None) -> _TeeOutput:
+        return _TeeOutput([s.start_trial(plan, rate_hz, body_weight_n, t0_ns, start_seq) for s in self.sinks])

@@ -460,6 +460,13 @@ class WalkMachine:
     def start_ns(self) -> int:
         return self._t0_ns
 
+    @property
+    def start_seq(self) -> None:
+        """None: a walk starts at its go on the station clock (its gates' edges are timed so), not
+        on a sample slot; its trial CSV places its first frame a whole number of periods after the go
+        (:meth:`_first_frame_s`)."""
+        return None
+
     # -- states ----------------------------------------------------------------------------------
     def _set_state(self, state: TrialState, **data) -> None:
         previous = self.state.value if self.state else None

@@ -1339,13 +1339,20 @@ class TrialWriter:
         self._committed(job.part)
         return True
 
-    def finish(self, metrics: dict | None, valid: bool, reason: str | None = None, *, wait: bool = True) -> dict | None:
+    def finish(self, metrics: dict | None, valid: bool, reason: str | None = None, *, wait: bool = True,
+               frames_lost: int | None = None) -> dict | None:
         """Store the last frames, the metrics and the validity; the trial becomes ``complete``.
 
         ``metrics`` is the dict of ``compute_metrics`` (stored as JSON; NaN refused), or None if
         none could be computed. ``reason`` is required when ``valid`` is False. One transaction (of
         the committer thread, after the commit in flight): a crash leaves either a recording
         (recoverable as partial) or the complete trial.
+
+        ``frames_lost``: the trial's lost frames as its recording counted them (the protocol's
+        result, :attr:`~station.protocols.machine.TrialResult.lost_frames`: with the slots lost at its
+        edges, before its first frame and after its last, which no stored ``seq`` shows), stored as
+        the trial's ``frames_lost``; at least the frames missing between the frames appended
+        (ValueError before anything is stored otherwise). None: those.
 
         ``wait``: wait for it, and for a write lock another program holds (up to
         :data:`MAX_UNCOMMITTED_S`); a storage still writing it then raises
@@ -1358,14 +1365,19 @@ class TrialWriter:
         if self._done or self._ending is not None:
             raise StoreError(f"trial #{self.trial_id} is already finished")
         metrics_doc, valid, reason = _check_result(metrics, valid, reason)
+        if frames_lost is not None and (isinstance(frames_lost, bool) or not isinstance(frames_lost, int)
+                                        or frames_lost < self._lost):
+            raise ValueError(f"frames_lost must be a whole number of at least the {self._lost} frames missing "
+                             f"between the frames appended, not {frames_lost!r}")
         ended_at = utc_iso(self._trials._now())  # when it ended, not when the lock let it be stored
 
         def store(conn: sqlite3.Connection, part: _Part) -> int:
             n = self._store_buffer(conn, part)
             conn.execute(
-                "UPDATE trials SET status = 'complete', ended_at = ?, metrics = ?, valid = ?, validity_reason = ?"
-                " WHERE id = ?",
-                (ended_at, metrics_doc, int(valid), reason, self.trial_id),
+                "UPDATE trials SET status = 'complete', ended_at = ?, metrics = ?, valid = ?, validity_reason = ?,"
+                " frames_lost = ? WHERE id = ?",
+                (ended_at, metrics_doc, int(valid), reason, part.lost if frames_lost is None else frames_lost,
+                 self.trial_id),
             )
             self._trials._audit.record(
                 self._actor, "trial.finish", patient_id=self._patient_id, object=f"trial:{self.trial_id}",

@@ -32,10 +32,14 @@ class LateSource(ScriptedSource):
     loop makes the frames it woke late for at once); ``lost`` slots the loop slept through (their
     ``seq`` is skipped, the next frame flagged LOST_BEFORE)."""
 
-    def __init__(self, script, late_ns: dict[int, int], lost: frozenset[int] = frozenset()):
+    def __init__(self, script, late_ns: dict[int, int], lost: frozenset[int] = frozenset(),
+                 reader_missed: frozenset[int] = frozenset()):
         super().__init__(script)
         self.late_ns = late_ns
         self.lost = lost
+        self.reader_missed = reader_missed
+        """Slots whose frames were made but the reader missed (the ring overtook it): not given,
+        and counted in the block's ``missed``, as :class:`station.acquire.ring.FrameRing` does."""
         self._last_t_ns = 0
 
     def read_frames(self, max_wait_s: float) -> FrameBlock:
@@ -51,7 +55,8 @@ class LateSource(ScriptedSource):
             self._last_t_ns = t
             if seq - 1 in self.lost:
                 frames["flags"][k] |= int(FrameFlag.LOST_BEFORE)
-        return FrameBlock(frames[keep], block.missed)
+        missed = np.array([int(s) in self.reader_missed for s in frames["seq"]], dtype=bool)
+        return FrameBlock(frames[keep & ~missed], block.missed + int((keep & missed).sum()))
 
 
 def run_trial(source: LateSource) -> TrialMachine:
@@ -126,3 +131,83 @@ def test_a_stance_trial_on_a_clock_waking_late_is_exactly_its_duration_in_slots(
     assert np.allclose(time_s, grid / 100.0, atol=1e-9)
     # frame_count + frames_lost of the stored trial: its rows and the gaps between them
     assert grid[0] == 0 and grid[-1] == slots - 1 and len(rows) + int((np.diff(grid) - 1).sum()) == slots
+
+
+# -- one count and one time zero wherever the trial is read -----------------------------------------
+
+
+
+def run_stored(tmp_path, source: LateSource):
+    """The trial run by the protocol runner into the clinic database and a trial file at once (as
+    ``balance-station trial --patient ... --out ...`` stores it): its result, its stored row, and
+    its trial CSV's time_s."""
+    from dataclasses import replace
+
+    from station.protocols.runner import ProtocolRunner
+    from station.protocols.sinks import FileSink, StoreSink, TeeSink
+    from station.store.audit import Actor
+    from station.store.store import Store
+
+    actor = Actor.system()
+    store = Store.open(tmp_path / "data")
+    try:
+        patient = store.patients.create({"identifier": "GRID-1", "birth_year": 1950, "sex": "F"}, actor=actor)
+        session = store.sessions.create(patient["id"], {"label": "grid"}, actor=actor)
+        (tmp_path / "files").mkdir()
+        sink = TeeSink(StoreSink(store.trials, session["id"], {"method": "nominal"}, actor),
+                       FileSink(tmp_path / "files"))
+        protocol = replace(builtin_protocols()["quiet-stance"], rest_s=0.0, max_attempts=1)
+        runner = ProtocolRunner(protocol, source, sink=sink)  # the sway measures as stored
+        runner.begin()
+        runner.request_start()
+        while not runner.records and source.clock.monotonic_ns() < 120e9:
+            runner.step(0.05)
+        (record,) = runner.records
+        row = store.trials.get(record.stored["trial_id"])
+    finally:
+        store.close()
+    with open(record.stored["csv"], newline="") as f:
+        time_s = np.array([float(r["time_s"]) for r in csv.DictReader(f)])
+    return record.result, row, time_s
+
+
+@pytest.mark.parametrize("lost, reader_missed", [
+    ((FIRST_SLOT,), ()),  # the trial's first slot slept through: the store read 2999 slots
+    ((LAST_SLOT,), ()),  # its last: the same
+    ((FIRST_SLOT, FIRST_SLOT + 1, LAST_SLOT), ()),
+    ((), (1500, 1501, 1502)),  # 3 frames the reader missed: the result counted each twice (6)
+], ids=["first-slot-lost", "last-slot-lost", "both-edges-lost", "reader-missed"])
+def test_the_result_the_store_and_the_trial_file_count_the_same_slots(tmp_path, lost, reader_missed):
+    r, row, time_s = run_stored(tmp_path, LateSource(person(), {}, frozenset(lost), frozenset(reader_missed)))
+    slots = len(lost) + len(reader_missed)
+    assert r.valid and r.completed and r.end_reason == "duration"
+    assert r.lost_frames == slots and r.samples + r.lost_frames == 3000
+    # the stored trial: the same count (frame_count + frames_lost: its 30 s at 100 Hz)
+    assert row["frame_count"] == r.samples and row["frames_lost"] == r.lost_frames
+    # its trial CSV: time_s from the start slot, the lost first slots a gap at its start
+    grid = np.round(time_s * 100).astype(np.int64)
+    assert len(time_s) == r.samples and grid[0] == (FIRST_SLOT in lost) + (FIRST_SLOT + 1 in lost)
+    assert grid[-1] == 2999 - (LAST_SLOT in lost)
+
+
+@pytest.mark.parametrize("late_ms", [6, 9])
+def test_the_trial_csv_starts_at_the_start_slot_however_late_its_first_frame_woke(tmp_path, late_ms):
+    # the first slot's frame woken more than half a period late: its time_s is still 0 (it read 0.01
+    # when time zero was rounded from that frame's wake time), as the result's times say
+    r, row, time_s = run_stored(tmp_path, LateSource(person(), {FIRST_SLOT: late_ms * 1_000_000}))
+    assert r.valid and r.samples == 3000 and r.lost_frames == 0 and row["frames_lost"] == 0
+    assert time_s[0] == 0.0 and time_s[-1] == pytest.approx(29.99, abs=1e-9)
+    assert np.allclose(np.diff(time_s), 0.01, atol=1e-9)
+    assert r.analysis_start_s == 0.0 and r.recorded_s == pytest.approx(30.0, abs=1e-9)
+
+
+def test_a_gap_is_placed_on_the_grid_not_at_the_late_wake_of_the_frame_before_it():
+    # 0.3 s lost from slot 1000 (4.0 s after the start signal); the frame before it woke 80 ms late
+    gap = frozenset(range(1000, 1030))
+    m = run_trial(LateSource(person(), {999: 80_000_000}, gap))
+    r = m.result
+    assert not r.valid and [i.code for i in r.issues] == ["gap"], [i.message for i in r.issues]
+    (issue,) = r.issues
+    assert issue.at_s == pytest.approx(4.0, abs=1e-12)  # (1000 - 600) / 100: was 4.07, the wake time
+    assert issue.message == "The recording has a gap of 0.30 s at 4.0 s (at most 0.2 s is allowed)."
+    assert r.lost_frames == 30 and r.samples + r.lost_frames == 3000

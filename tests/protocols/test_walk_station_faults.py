@@ -31,7 +31,7 @@ class _Frames:
     def __init__(self) -> None:
         self.blocks = []
 
-    def start_trial(self, plan, rate_hz, body_weight_n, t0_ns=0):
+    def start_trial(self, plan, rate_hz, body_weight_n, t0_ns=0, start_seq=None):
         return self
 
     def append(self, frames) -> None:
