@@ -72,7 +72,7 @@ def test_the_single_leg_history_says_changes_scoring_and_the_cut_off(reading_pag
         text = _card_text(driver)
         assert "Change since the first session: +12.5 s." in text and "12.46" not in text, text
         # each session read, the 0 s with how it was scored
-        assert "0 s (unable; scored by the clinician, not measured) (1 trial)" in text, text
+        assert "0 s (1 trial: unable; scored by the clinician, not measured)" in text and ") (" not in text, text
         labels = [e.get_attribute("textContent") for e in css(driver, f"{CARD} svg.chart text.cutoff-label")]
         assert labels == ["5 s cut-off (Vellas et al. 1997)"], labels
         assert "Dashed line at 5 s: below it, higher risk of injurious falls (Vellas et al. 1997)." in text, text
@@ -101,7 +101,7 @@ def test_the_single_leg_history_says_changes_scoring_and_the_cut_off(reading_pag
         text = _card_text(driver)
         for leg in ("left", "right"):
             assert f"Standing on the {leg} leg: each session (2)" in text, text
-        assert text.count("0 s (unable; scored by the clinician, not measured) (1 trial)") == 2, text
+        assert text.count("0 s (1 trial: unable; scored by the clinician, not measured)") == 2, text
         assert "no change" not in text and "+12.5 s since the first" in text, text
         labels = [e.get_attribute("textContent") for e in css(driver, f"{CARD} svg.chart text.cutoff-label")]
         assert labels == ["5 s cut-off (Vellas et al. 1997)"], labels  # one line for both legs
