@@ -7,9 +7,9 @@ page (:func:`station.reference.mdc.fits_patient`, from the patient's conditions 
 population the programme was written for, so that a stroke MDC is never drawn for a patient with no
 stroke. Its direction is a benefit when it goes the way the programme's outcome says is better
 (``lower`` sway, ``higher`` time held). Where no MDC is published for the measure, or the one
-published was measured in other people, the verdict says so, rather than borrowing one or inventing
-one (DESIGN.md §9). A programme given to a patient outside its population is said on its page
-(:func:`population_warning`).
+published was measured in other people, the verdict says which (``no MDC published``, ``MDC not for
+this patient``), rather than borrowing one or inventing one (DESIGN.md §9). A programme given to a
+patient outside its population is said on its page (:func:`population_warning`).
 
 >>> mdc = {"value": 0.61}
 >>> verdict(-0.9, "lower", mdc)
@@ -53,6 +53,12 @@ def population_warning(population: str, conditions: list[str] | tuple[str, ...] 
             "Its changes are read against the MDCs published for people like this patient.")
 
 
+NOT_FOR_PATIENT = "The published minimal detectable change"
+"""How a note of an MDC published in other people than the patient begins (:func:`station.reference.mdc.fits_patient`)."""
+BY_OTHER_GROUP = "no MDC shown: the published one depends on"
+BY_BASELINE_GROUP = "MDC by group of baseline"
+
+
 def comparable_mdc(metric: str, protocol: Protocol | None, condition_id: str,
                    conditions: list[str] | tuple[str, ...] | None, age_y: float | None) -> tuple[dict | None, str]:
     """The published MDC of ``metric`` measured as ``protocol``'s condition does, in people like the
@@ -73,7 +79,7 @@ def comparable_mdc(metric: str, protocol: Protocol | None, condition_id: str,
     if not_applied:
         return None, not_applied
     if found.band_condition is not None and found.band_condition != condition_id:
-        return None, (f"no MDC shown: the published one depends on the {found.band_condition} speed, which this "
+        return None, (f"{BY_OTHER_GROUP} the {found.band_condition} speed, which this "
                       "outcome does not follow")
     return {**found.to_dict(), "group": found.group}, ""
 
@@ -94,7 +100,7 @@ def at_programme_baseline(mdc: dict | None, points: list[dict]) -> tuple[dict | 
         return mdc, ""
     baseline = points[0]["value"] if points else None
     resolved = mdc_table.at_baseline(mdc, baseline, what="at the baseline")
-    return resolved, "" if resolved is not None else "MDC by group of baseline speed: shown once the baseline is measured"
+    return resolved, "" if resolved is not None else f"{BY_BASELINE_GROUP} speed: shown once the baseline is measured"
 
 
 def no_mdc_words(note: str) -> str:
@@ -108,24 +114,45 @@ def no_mdc_words(note: str) -> str:
     'MDC by group of baseline speed: shown once the baseline is measured.'
     """
     words = (note[:1].upper() + note[1:]).rstrip(".") + "."
-    if note.startswith("MDC by group"):  # no baseline yet, so no change to read
+    if note.startswith(BY_BASELINE_GROUP):  # no baseline yet, so no change to read
         return words
     return words + (" Its changes are shown as measured: with no MDC for this patient, the station cannot tell whether a "
                     "change is larger than measurement error.")
 
 
-def verdict(difference: float, better: str, mdc: dict | None) -> str:
-    """``real improvement``, ``real worsening``, ``within measurement error`` or ``no MDC published``;
-    for an MDC published per phase of the condition (``mdc["phases"]``, DeMark's 3-m backward walk:
-    0.07 m/s subacute, 0.11 m/s chronic stroke) whose phase the record does not hold, a change
-    between the phases' values is real only in some: ``real improvement if subacute``.
+def no_mdc_verdict(note: str) -> str:
+    """The verdict tag of a change with no MDC to read it against, by why there is none (``note``:
+    :func:`comparable_mdc`'s or :func:`at_programme_baseline`'s, the sentence :func:`no_mdc_words` says
+    under the changes): ``no MDC published`` only when none is; one published in other people than
+    this patient is ``MDC not for this patient``; one published by group of a speed the outcome does
+    not follow, or of a baseline not measured yet, is ``MDC group not known``.
+
+    >>> no_mdc_verdict("no MDC published for this measure in this test and condition")
+    'no MDC published'
+    >>> no_mdc_verdict("The published minimal detectable change (0.61 cm/s) was set in people after stroke, "
+    ...                "firm surface; it is not applied to this patient (no stroke in the patient's conditions).")
+    'MDC not for this patient'
+    """
+    if note.startswith(NOT_FOR_PATIENT):
+        return "MDC not for this patient"
+    if note.startswith((BY_OTHER_GROUP, BY_BASELINE_GROUP)):
+        return "MDC group not known"
+    return "no MDC published"
+
+
+def verdict(difference: float, better: str, mdc: dict | None, note: str = "") -> str:
+    """``real improvement``, ``real worsening``, ``within measurement error``, or with no ``mdc`` the
+    tag :func:`no_mdc_verdict` gives its ``note``; for an MDC published per phase of the condition
+    (``mdc["phases"]``, DeMark's 3-m backward walk: 0.07 m/s subacute, 0.11 m/s chronic stroke)
+    whose phase the record does not hold, a change between the phases' values is real only in some:
+    ``real improvement if subacute``.
 
     >>> phased = {"value": 0.11, "phases": [{"phase": "subacute", "value": 0.07}, {"phase": "chronic", "value": 0.11}]}
     >>> verdict(0.09, "higher", phased), verdict(0.15, "higher", phased), verdict(-0.05, "higher", phased)
     ('real improvement if subacute', 'real improvement', 'within measurement error')
     """
     if mdc is None:
-        return "no MDC published"
+        return no_mdc_verdict(note)
     phases = mdc.get("phases") or []
     beyond = [p["phase"] for p in phases if abs(difference) > float(p["value"])]
     if abs(difference) <= float(mdc["value"]) and not beyond:
@@ -137,12 +164,13 @@ def verdict(difference: float, better: str, mdc: dict | None) -> str:
     return words
 
 
-def outcome_change(points: list[dict], better: str, mdc: dict | None) -> list[dict]:
+def outcome_change(points: list[dict], better: str, mdc: dict | None, note: str = "") -> list[dict]:
     """Changes from the first point (the baseline) to each later one.
 
     ``points`` are ``{"assessment_id", "label", "week", "value"}`` in visit order, ``value``
-    None where not measured. Each change: ``to``, ``label``, ``week``, ``difference``,
-    ``towards_benefit`` (True, False, or None for no change), ``verdict``, and ``mdc_reading``
+    None where not measured; ``note``: why ``mdc`` is None (:func:`comparable_mdc`'s). Each change:
+    ``to``, ``label``, ``week``, ``difference``, ``towards_benefit`` (True, False, or None for no
+    change), ``verdict`` (:func:`verdict`), and ``mdc_reading``
     (the change against each phase's MDC in words, :func:`station.reference.mdc.phase_reading`;
     None unless the MDC is published per phase).
     """
@@ -156,6 +184,6 @@ def outcome_change(points: list[dict], better: str, mdc: dict | None) -> list[di
         diff = float(p["value"]) - base
         toward = None if diff == 0 else ((diff < 0) if better == "lower" else (diff > 0))
         out.append({"to": p["assessment_id"], "label": p["label"], "week": p["week"], "difference": diff,
-                    "towards_benefit": toward, "verdict": verdict(diff, better, mdc),
+                    "towards_benefit": toward, "verdict": verdict(diff, better, mdc, note),
                     "mdc_reading": mdc_table.phase_reading(diff, mdc)})
     return out

@@ -9,7 +9,7 @@ import pytest
 from station.analysis.gait import gait_metrics
 from station.analysis.imu_frame import align_to_body
 from station.programmes.adherence import adherence
-from station.programmes.change import comparable_mdc, outcome_change
+from station.programmes.change import comparable_mdc, no_mdc_verdict, outcome_change
 from station.reference.measures import unit_of
 from station.programmes.report import programme_document
 from station.reports.programme_report import programme_story
@@ -189,8 +189,11 @@ def test_a_stroke_programme_for_a_patient_with_no_stroke_warns_and_draws_no_stro
     velocity = doc["outcome_groups"][0]["outcomes"][0]
     assert velocity["metric"] == "mean_velocity_cm_s" and velocity["mdc"] is None
     assert "not applied to this patient (no stroke in the patient's conditions)" in velocity["mdc_note"]
-    assert [c["verdict"] for c in velocity["changes"]] == ["no MDC published"]  # -0.9 cm/s: not called real
+    # -0.9 cm/s: not called real; the tag says what is true (an MDC is published, in other people), as the sentence
+    # under it does (s25 P3: it said "no MDC published")
+    assert [c["verdict"] for c in velocity["changes"]] == ["MDC not for this patient"]
     story, _doc, _trials = programme_story(store, assigned["id"], protocols, actor=ACTOR, paper="a4")  # the PDF's
+    assert ["End (after week 4)", "MDC not for this patient"] in [[row[0].split(" (week")[0], row[-1]] for row in _pdf_rows(story) if row]
     assert doc["population_warning"] in _pdf_words(story) and "Grey band" not in " ".join(_pdf_words(story))
     # what that means for its change, in a clinician's words, one sentence for the page and the PDF (s25: the page said
     # "Changes are shown, none is called real.", the PDF the note alone)
@@ -213,6 +216,36 @@ def _pdf_words(flowables) -> list[str]:
         out += _pdf_words(getattr(f, "_content", [])) if hasattr(f, "_content") else (
             [f.getPlainText()] if hasattr(f, "getPlainText") else [])
     return out
+
+
+def _pdf_rows(flowables) -> list[list[str]]:
+    """The rows of a report's tables (cells that are text), inside kept-together blocks too."""
+    out = []
+    for f in flowables:
+        if hasattr(f, "_content"):
+            out += _pdf_rows(f._content)
+        elif hasattr(f, "_cellvalues"):
+            out += [[c if isinstance(c, str) else c.getPlainText() if hasattr(c, "getPlainText") else "" for c in row]
+                    for row in f._cellvalues]
+    return out
+
+
+def test_the_verdict_tag_says_why_no_mdc_reads_a_change(protocols):
+    """The tag beside a change (page, glance and PDF) names why no MDC judges it, as the sentence under the
+    changes does: an MDC published in other people is not "no MDC published" (s25 P3)."""
+    points = [{"assessment_id": a, "label": a, "week": w, "value": v} for a, w, v in (("baseline", 0, 0.5), ("end", 4, 0.7))]
+    cases = [(("mean_velocity_cm_s", "quiet-stance", "eo", ["fall_12m"], 70.0), "MDC not for this patient"),
+             (("time_held_s", "single-leg", "left", ["stroke:left"], 45.0), "MDC not for this patient"),  # from 60 y
+             (("time_held_s", "single-leg", "left", [], None), "MDC not for this patient"),  # age not recorded
+             (("time_held_s", "mctsib", "foam_ec", ["fall_12m"], 70.0), "no MDC published"),
+             (("weight_asymmetry_pct", "weight-bearing", "eo", ["stroke:left"], 70.0), "no MDC published"),
+             # the 10-metre walk's fast-speed MDC is published by group of comfortable speed, not a programme outcome
+             (("walk_speed_m_s", "ten-metre-walk", "fast", ["stroke:left"], 76.0), "MDC group not known")]
+    for (metric, protocol, condition, conditions, age), tag in cases:
+        mdc, note = comparable_mdc(metric, protocols[protocol], condition, conditions, age)
+        assert mdc is None, (metric, protocol, condition)
+        assert [c["verdict"] for c in outcome_change(points, "higher", mdc, note)] == [tag], (metric, protocol, note)
+    assert no_mdc_verdict("no MDC published (the protocol is not known to this station)") == "no MDC published"
 
 
 def test_change_is_called_real_only_beyond_the_mdc_and_in_its_direction():
