@@ -151,8 +151,7 @@ def api_session():
             "expired": bool(g.get("station_session_expired", False)),
             "setup_required": store().users.count() == 0,
             "csrf_token": anonymous_csrf_token(),
-            "station_version": __version__,
-        }
+        }  # no software version before signing in: it tells an outsider which release's flaws to try
     timeout_min = session_timeout_min()
     return {
         "authenticated": True,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from station import __version__
+
 from web_support import ApiClient
 
 BACKENDS = ("sqlite", "postgresql")  # postgresql: the app as the hub composes it (HUB), with its station API
@@ -75,3 +77,18 @@ def test_every_other_route_refuses_a_request_without_a_login(app, backend, accou
             assert response.status_code == 302, (method, path, response.status_code)
             assert response.headers["Location"].startswith("/login?next="), (method, path)
     assert tried >= (90 if backend == "postgresql" else 70)
+
+
+def test_the_software_version_is_told_only_to_a_signed_in_user(app, accounts, clinician):
+    """X1 finding F5 (session 25): ``GET /api/session`` answered ``station_version`` (the release and
+    its commit) to anyone, telling an outsider which release's known flaws to try. Signed out, no
+    public answer says it (the sign-in page works without it); signed in, the session says it."""
+    anon = app.test_client()
+    for path in ("/api/session", "/login", "/setup", "/healthz"):
+        response = anon.get(path)
+        assert response.status_code in (200, 302, 503), (path, response.status_code)
+        assert __version__.encode() not in response.data, path
+        assert not any(__version__ in value for _, value in response.headers.items()), path
+    signed_out = anon.get("/api/session").json
+    assert signed_out["authenticated"] is False and signed_out["csrf_token"] and "station_version" not in signed_out
+    assert clinician.get("/api/session").json["station_version"] == __version__
