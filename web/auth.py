@@ -201,6 +201,10 @@ SIGN_OUT_UNRECORDED = ("you are signed out on this browser; the station could no
                        "failed to write or is full): tell the administrator")
 """What a sign-out says when the station could not store it (the browser is signed out all the same)."""
 
+SIGNED_OUT_ELSEWHERE = ("You were signed out in another tab or window, by a change of your password or by an "
+                        "administrator; please sign in again.")
+"""What the sign-in page says when a page's login session was ended on purpose elsewhere."""
+
 
 def _sign_out() -> bool:
     """End this browser's login session: its cookie is cleared whatever the store says, so that on a
@@ -330,6 +334,8 @@ def login_page():
             message = "Your session ended after inactivity; please sign in again."
         elif request.args.get("signed_out") == "unrecorded":
             message = SIGN_OUT_UNRECORDED[:1].upper() + SIGN_OUT_UNRECORDED[1:] + "."
+        elif request.args.get("signed_out") == "elsewhere":  # a live view's session ended (web.live.logout_reason)
+            message = SIGNED_OUT_ELSEWHERE
         running = _trial_running_words()
         if running and not safe_next(request.values.get("next")):
             next_path = url_for("pages.live_page")  # where Stop is

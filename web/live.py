@@ -38,7 +38,10 @@ Events (``event:`` name, ``data:`` one JSON object)::
              and this stream keeps the session alive until it ends (the page shows no logout notice
              meanwhile); ``held_between_trials``: an open test's trials are not all run, and this
              stream keeps the session alive for now (:func:`held_between_trials`)
-    logout   ``{"expired": true}``: the login session ended; the stream closes
+    logout   ``{"expired": bool, "ended"?: why}``: the login session ended; the stream closes
+             (:func:`logout_reason`: ``expired`` after inactivity, ``ended`` ``"clock_set_back"``,
+             ``"signed_out"``: in another tab, by a password change or an administrator,
+             ``"signed_out_unrecorded"``: signed out, the station unable to record it)
 
 A dropped connection resumes without a reload: the browser's EventSource reconnects by itself
 (``retry: 1000`` ms) and sends ``Last-Event-ID``, and the stream replays the trial events after
@@ -59,7 +62,7 @@ from flask import Blueprint, Response, current_app, request, session
 from station.acquire.ring import RingError, RingReader
 from station.acquire.source import NO_FRAMES_S
 from station.protocols.service import RUNNING_STATES, trial_running
-from station.store.logins import ENDED_CLOCK, LoginSession
+from station.store.logins import ENDED_CLOCK, ENDED_DISABLED, ENDED_UNKNOWN, LoginSession
 from web.api_station import NO_SERVICE, no_service_reason
 from web.health import station_health_document
 from web.live_gait import INTERVAL_S as GAIT_INTERVAL_S
@@ -261,6 +264,37 @@ def _last_trial_end_ns(events) -> int | None:
     return None
 
 
+SIGNED_OUT_UNRECORDED = "signed_out_unrecorded"
+"""Why a stream's login session ended: signed out, the store unable to record it (X1's F3)."""
+
+
+def logout_reason(ended: str, seen_s: float | None, now_s: float, timeout_s: float) -> dict:
+    """The ``logout`` event's data, saying why the stream's login session ended, for the sign-in page
+    to say it (live.js): ``ended`` is a :meth:`~station.store.logins.Logins.resolve_or_ended` reason or
+    :data:`SIGNED_OUT_UNRECORDED`; ``seen_s`` the session's last activity at the stream's last check
+    (None before the first). A session gone from the store (:data:`~station.store.logins.ENDED_UNKNOWN`)
+    whose last activity is within the timeout was ended on purpose (signed out in another tab, a
+    password change, an administrator); past it, inactivity ended it (another user's sign-in then
+    deleted it).
+
+    >>> logout_reason("inactive", 100.0, 1000.0, 900.0)
+    {'expired': True}
+    >>> logout_reason("unknown", 100.0, 400.0, 900.0)
+    {'expired': False, 'ended': 'signed_out'}
+    >>> logout_reason("unknown", 100.0, 1100.0, 900.0)
+    {'expired': True}
+    >>> logout_reason(SIGNED_OUT_UNRECORDED, 100.0, 400.0, 900.0)
+    {'expired': False, 'ended': 'signed_out_unrecorded'}
+    """
+    if ended == SIGNED_OUT_UNRECORDED:
+        return {"expired": False, "ended": SIGNED_OUT_UNRECORDED}
+    if ended == ENDED_CLOCK:
+        return {"expired": True, "ended": "clock_set_back"}
+    if ended == ENDED_DISABLED or (ended == ENDED_UNKNOWN and (seen_s is None or now_s - seen_s <= timeout_s)):
+        return {"expired": False, "ended": "signed_out"}
+    return {"expired": True}
+
+
 def _walk_open(service) -> bool:
     """A walk test is open (the walk panel shows the stream's steps and cadence)."""
     run = service.status().get("run") if service is not None else None
@@ -291,6 +325,7 @@ def _stream(app, *, token: str, resume: tuple[str | None, int], shown=lambda sta
         next_tick = started
         next_health = started
         next_session = started
+        seen_s = None  # the login session's last activity at the last check (wall clock, s)
         attach_after = started
         rate_hz = link.rate_hz if link is not None else None
         gait = LiveGait(rate_hz) if rate_hz else None
@@ -312,12 +347,12 @@ def _stream(app, *, token: str, resume: tuple[str | None, int], shown=lambda sta
                 held = status is not None and trial_running(status)
                 # between an open test's trials too, for a bounded while (held_between_trials)
                 between = held_between_trials(service, status, timeout_s)
-                user = (None if was_signed_out_unstored(app, token)  # signed out, the store unable to record it
+                user = (SIGNED_OUT_UNRECORDED if was_signed_out_unstored(app, token)
                         else station_store.logins.resolve_or_ended(token, timeout_s, touch=held or between))
                 if not isinstance(user, LoginSession):
-                    ended = {"ended": "clock_set_back"} if user == ENDED_CLOCK else {}
-                    yield _event("logout", {"expired": True, **ended})
+                    yield _event("logout", logout_reason(user, seen_s, wall_clock(), timeout_s))
                     return
+                seen_s = user.last_seen_s
                 if status is not None:
                     shown(status)  # a run opened since: its patient is on this screen now
                 left_s = timeout_s - (wall_clock() - user.last_seen_s)

@@ -100,6 +100,20 @@ def signed_in(app):
     return client
 
 
+def checked_stream(app, monkeypatch):
+    """A signed-in client and its live stream, past its first check of the login session (checked every
+    20 ms from then on): (client, stream); the caller closes the stream."""
+    monkeypatch.setattr(web.live, "SESSION_CHECK_S", 0.02)
+    client = signed_in(app)
+    stream = Stream(client)
+    try:
+        stream.until(lambda e: e.get("event") == "session")
+    except BaseException:
+        stream.close()
+        raise
+    return client, stream
+
+
 def parse(chunk: bytes) -> dict:
     event = {}
     for line in chunk.decode().splitlines():
@@ -262,11 +276,8 @@ def test_the_stream_says_logout_after_a_sign_out_the_store_could_not_record(live
     from failing_card import failing_card
 
     app, _service, _writer, _wall = live
-    monkeypatch.setattr(web.live, "SESSION_CHECK_S", 0.02)
-    client = signed_in(app)
-    stream = Stream(client)
+    client, stream = checked_stream(app, monkeypatch)
     try:
-        stream.until(lambda e: e.get("event") == "session")
         card = failing_card(store, monkeypatch)
         card.failing = True
         csrf = client.get("/api/session").get_json()["csrf_token"]
@@ -274,9 +285,50 @@ def test_the_stream_says_logout_after_a_sign_out_the_store_could_not_record(live
         assert answer.status_code == 200 and answer.get_json()["recorded"] is False
         card.failing = False
         events = stream.until(lambda e: e.get("event") == "logout")
-        assert events[-1]["data"] == {"expired": True}
+        # what happened, for the sign-in page to say it (it said "ended after inactivity"; X2, session 25)
+        assert events[-1]["data"] == {"expired": False, "ended": "signed_out_unrecorded"}
         with pytest.raises(StopIteration):
             stream.next()
+    finally:
+        stream.close()
+    page = app.test_client().get("/login?next=/live&signed_out=unrecorded").get_data(as_text=True)
+    assert "the station could not record the sign-out" in page and "inactivity" not in page
+
+
+def test_the_stream_says_signed_out_after_a_sign_out_in_another_tab(live, store, monkeypatch):
+    """A live view left open in another tab, its user signed out (or their password changed, or an
+    administrator disabled the account): the stream says signed out, and the sign-in page says so, not
+    "ended after inactivity" (X2, session 25)."""
+    app, _service, _writer, _wall = live
+    client, stream = checked_stream(app, monkeypatch)
+    try:
+        csrf = client.get("/api/session").get_json()["csrf_token"]
+        assert client.post("/api/logout", headers={"X-CSRF-Token": csrf}).status_code == 204
+        events = stream.until(lambda e: e.get("event") == "logout")
+        assert events[-1]["data"] == {"expired": False, "ended": "signed_out"}
+    finally:
+        stream.close()
+    page = app.test_client().get("/login?next=/live&signed_out=elsewhere").get_data(as_text=True)
+    assert "You were signed out in another tab or window" in page and "inactivity" not in page
+
+
+def test_a_session_that_timed_out_and_was_purged_is_still_said_to_have_ended_after_inactivity(live, store, monkeypatch):
+    """Another user's sign-in deletes the timed-out sessions: the stream then finds its session gone,
+    and says inactivity ended it, since its last activity is older than the timeout."""
+    app, _service, _writer, wall = live
+    _client, stream = checked_stream(app, monkeypatch)
+    resolve = store.logins.resolve_or_ended
+
+    def purged_first(token, timeout_s, **kwargs):  # the timeout passes and a sign-in purges, between two checks
+        wall.t += 16 * 60
+        assert store.logins.purge_expired(timeout_s) == 1
+        monkeypatch.setattr(store.logins, "resolve_or_ended", resolve)
+        return resolve(token, timeout_s, **kwargs)
+
+    try:
+        monkeypatch.setattr(store.logins, "resolve_or_ended", purged_first)
+        events = stream.until(lambda e: e.get("event") == "logout")
+        assert events[-1]["data"] == {"expired": True}
     finally:
         stream.close()
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_dashboard import ADMIN, PHONE, TABLET, at, css, page_width, setup_admin, sign_in, wait
+from test_dashboard import admin_on_tablet_and_phone, sign_in_page_says
 
 pytestmark = pytest.mark.e2e
 
@@ -32,21 +32,8 @@ real("/api/logout", {method: "POST", credentials: "same-origin", headers: {"X-CS
 
 def test_the_sign_in_page_says_the_clock_was_set_back(station, browsers, shots):
     url = station.url
-    for name, size in (("tablet", TABLET), ("phone", PHONE)):
-        driver, _ = browsers(name, size)
-        if name == "tablet":
-            setup_admin(driver, url)
-        else:
-            driver.get(url + "/login")
-            sign_in(driver, url, ADMIN)
-            wait(driver, "the patients page", at("/patients"))
+    for name, size, driver in admin_on_tablet_and_phone(browsers, url):
         driver.set_script_timeout(10)
         assert driver.execute_async_script(CLOCK_ANSWER) in (200, 204)  # signed out on the station
-        wait(driver, "the sign-in page", lambda d: "/login" in d.current_url and "expired=clock" in d.current_url)
-        message = css(driver, "p.message")[0].text
-        assert message == ("Your session ended because the station's clock was set back (corrected by the network's "
-                           "time); please sign in again.")
-        assert "inactivity" not in driver.page_source
-        assert page_width(driver) <= size[0]
-        assert css(driver, "input[name=username]")[0].is_displayed()
-        driver.save_screenshot(str(shots / f"login-clock-{name}.png"))
+        sign_in_page_says(driver, size, "expired=clock", "Your session ended because the station's clock was set back "
+                          "(corrected by the network's time); please sign in again.", shots / f"login-clock-{name}.png")

@@ -242,6 +242,31 @@ def sign_in(driver, url: str, user: tuple[str, str]) -> None:
     css(driver, "form.card button[type=submit]")[0].click()
 
 
+def admin_on_tablet_and_phone(browsers, url: str):
+    """(name, size, driver) of a tablet then a phone, each signed in as ADMIN, on the patients page
+    (the tablet sets the station up first)."""
+    for name, size in (("tablet", TABLET), ("phone", PHONE)):
+        driver, _ = browsers(name, size)
+        if name == "tablet":
+            setup_admin(driver, url)
+        else:
+            driver.get(url + "/login")
+            sign_in(driver, url, ADMIN)
+            wait(driver, "the patients page", at("/patients"))
+        yield name, size, driver
+
+
+def sign_in_page_says(driver, size: tuple[int, int], query: str, words: str, shot) -> None:
+    """The page was taken to the sign-in page with ``query`` in its URL, which says ``words`` (not
+    "after inactivity") and fits the screen; its screenshot saved as ``shot``."""
+    wait(driver, "the sign-in page", lambda d: "/login" in d.current_url and query in d.current_url)
+    assert css(driver, "p.message")[0].text == words
+    assert "inactivity" not in driver.page_source
+    assert page_width(driver) <= size[0]
+    assert css(driver, "input[name=username]")[0].is_displayed()
+    driver.save_screenshot(str(shot))
+
+
 def test_a_clinic_session_from_setup_to_history(station, browsers, shots):
     tablet, downloads = browsers("tablet", TABLET)
     url = station.url

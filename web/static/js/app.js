@@ -13,10 +13,15 @@ const Station = (() => {
     }
   }
 
-  /* expired: true, or "clock" when the session ended because the station's clock was set back */
+  /* expired: true (inactivity), "clock" when the session ended because the station's clock was set
+     back, "signed_out" (in another tab, a password change, an administrator) or "signed_out_unrecorded"
+     (signed out, the station unable to record it): the sign-in page says which */
   function goToLogin(expired) {
     const next = window.location.pathname + window.location.search;
-    const why = expired === "clock" ? "&expired=clock" : expired ? "&expired=1" : "";
+    const why = expired === "clock" ? "&expired=clock"
+      : expired === "signed_out" ? "&signed_out=elsewhere"
+      : expired === "signed_out_unrecorded" ? "&signed_out=unrecorded"
+      : expired ? "&expired=1" : "";
     window.location.assign("/login?next=" + encodeURIComponent(next) + why);
   }
 

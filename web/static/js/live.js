@@ -681,7 +681,7 @@
     source.addEventListener("logout", (ev) => {
       source.close();
       const doc = JSON.parse(ev.data || "{}");
-      Station.goToLogin(doc.ended === "clock_set_back" ? "clock" : true);
+      Station.goToLogin(doc.ended === "clock_set_back" ? "clock" : doc.ended || doc.expired !== false);
     });
     source.onerror = () => {
       if (source.readyState === EventSource.CLOSED) {

@@ -1,0 +1,42 @@
+"""A live view left open while its user signs out elsewhere (another tab, a password change, an
+administrator) says so on the sign-in page it leads to, not "ended after inactivity" (X2, session 25),
+in headless Chromium against the real station, on a tablet (1180×820) and a phone (390×844).
+
+The live stream keeps the login session it was opened with, so it learns of the sign-out at its next
+check of the session (every 5 s) and sends ``logout`` ``{expired: false, ended: "signed_out"}``
+(:func:`web.live.logout_reason`); live.js takes the clinician to ``/login?...&signed_out=elsewhere``.
+A sign-out the station could not record (a failing SD card) says ``signed_out_unrecorded`` the same way;
+its page (``signed_out=unrecorded``) is shown here too.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from test_dashboard import admin_on_tablet_and_phone, at, sign_in_page_says, wait
+
+pytestmark = pytest.mark.e2e
+
+SIGN_OUT_ELSEWHERE = """
+const done = arguments[0];
+const csrf = document.querySelector('meta[name="csrf-token"]').content;
+// the sign-out of another tab: the same cookie, while this page's live stream stays open
+fetch("/api/logout", {method: "POST", credentials: "same-origin", headers: {"X-CSRF-Token": csrf}})
+  .then((r) => done(r.status));
+"""
+
+
+def test_a_live_view_says_its_user_was_signed_out_elsewhere(station, browsers, shots):
+    url = station.url
+    for name, size, driver in admin_on_tablet_and_phone(browsers, url):
+        driver.get(url + "/live")
+        wait(driver, "the live view", at("/live"))
+        driver.set_script_timeout(10)
+        assert driver.execute_async_script(SIGN_OUT_ELSEWHERE) == 204
+        sign_in_page_says(driver, size, "signed_out=elsewhere", "You were signed out in another tab or window, by a "
+                          "change of your password or by an administrator; please sign in again.",
+                          shots / f"login-signed-out-elsewhere-{name}.png")
+        driver.get(url + "/login?next=%2Flive&signed_out=unrecorded")
+        sign_in_page_says(driver, size, "signed_out=unrecorded", "You are signed out on this browser; the station could "
+                          "not record the sign-out (its storage failed to write or is full): tell the administrator.",
+                          shots / f"login-signed-out-unrecorded-{name}.png")
