@@ -72,7 +72,7 @@ from station.protocols.machine import SHUTDOWN_WORDS, TrialPlan, TrialResult, Tr
 from station.protocols.quality import QualityIssue
 from station.protocols.schema import PLANNED_MIN_RANGE
 from station.analysis.imu_gaps import MAX_BRIDGE_S
-from station.protocols.walk_parts import still_stretches
+from station.protocols.walk_parts import not_measured_words, still_stretches
 from station.protocols.walk_words import imu_gaps_summary, walked_words
 
 SETTLE_S = 2.0
@@ -376,6 +376,11 @@ class WalkMachine:
         self._last_imu_ns: int | None = None  # the last recorded frame with an IMU reading (treadmill notices)
         self._imu_gone_said = False
         self._stall_said = False
+        self._stall_from: int | None = None
+        """``seq`` of the last frame before a stall said live, until the frames after it have caught up
+        with the clock (then the time it left unmeasured is said: :meth:`_stall_words`)."""
+        self._period_ns = round(1e9 / self.rate_hz)
+        self._grid_origin_ns: int | None = None  # least t_ns − seq × period of the frames seen
         self._walked = False  # steps were found live in this attempt (overground: a stop can end it)
         self._silent_end_s = 0.0  # the trial's end passed while the station received nothing this long, s
         self._stall_in_note = False  # the gait's reason (overground) names a stall of the station
@@ -503,6 +508,8 @@ class WalkMachine:
             self._now_ns = max(self._now_ns, int(now_ns))
         if len(frames):
             self._now_ns = max(self._now_ns, int(frames["t_ns"][-1]))
+            origin = int((frames["t_ns"].astype(np.int64) - frames["seq"].astype(np.int64) * self._period_ns).min())
+            self._grid_origin_ns = origin if self._grid_origin_ns is None else min(self._grid_origin_ns, origin)
             if np.isfinite(frames["az_m_s2"]).any():
                 self._imu_seen = True
             if self.state == TrialState.WAITING:
@@ -655,9 +662,12 @@ class WalkMachine:
             if len(take):
                 if self._stall_said:  # frames again after a stall (the live notice said it was waiting)
                     self._stall_said = False
-                    gap_s = (int(take["t_ns"][0]) - (self._last_frame_ns or self._t0_ns)) / 1e9
-                    self._notice(f"Data again after {gap_s:.1f} s without: that time is not measured; {self._goes_on}.")
+                    if self._stall_from is None:  # (a stall again before the last one caught up: said with it)
+                        self._stall_from = int(self._rec["seq"][self._n - 1])
                 self._append(take)
+                if self._stall_from is not None and self._caught_up():
+                    self._notice(f"Data again: {self._stall_words()}; {self._goes_on}.")
+                    self._stall_from = None
                 self._publish_progress()
                 self._publish_cadence()
                 if self.treadmill:
@@ -690,6 +700,28 @@ class WalkMachine:
             self._lost_words = f"The station stopped receiving data {_when(at_s)} after the go (nothing for {silent_s:.1f} s)"
             self._fault = QualityIssue("no_data", f"{self._lost_words}. Check the station's health page.", round(at_s, 3))
             self._finish()
+
+    def _caught_up(self) -> bool:
+        """The newest frame was made on time again (within :data:`MAX_BRIDGE_S` of its slot's
+        deadline): the acquisition's catch-up after a stall is over, every slot of the stall made or
+        lost (a reader may get the catch-up's first, late frame before the loop has lost the rest)."""
+        late_ns = self._last_frame_ns - (self._grid_origin_ns + int(self._rec["seq"][self._n - 1]) * self._period_ns)
+        return late_ns <= MAX_BRIDGE_S * 1e9
+
+    def _stall_words(self) -> str:
+        """What a stall left unmeasured, said once its frames have caught up: the sample slots lost
+        after :attr:`_stall_from` in gaps too long to bridge, on the grid, as the result counts and
+        says them ("1.49 s not measured (1 station stall)",
+        :func:`~station.protocols.walk_parts.not_measured_words`), not the wait between two wake-ups
+        of the loop."""
+        from station.analysis.imu_gaps import max_bridge_frames
+
+        seq = self._rec["seq"][: self._n].astype(np.int64)
+        gaps = np.diff(seq[seq >= self._stall_from]) - 1
+        long = gaps[gaps > max_bridge_frames(self.rate_hz)]
+        if not long.size:
+            return "all of that time is measured"
+        return not_measured_words(int(long.sum()) / self.rate_hz, 0, int(long.size))
 
     def _notice(self, message: str) -> None:
         """Something the clinician should know now, while the trial goes on (a ``notice`` event)."""

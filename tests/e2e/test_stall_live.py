@@ -20,7 +20,8 @@ import time
 
 import pytest
 
-from test_dashboard import api, by_id, css, select_protocol, setup_admin, wait
+from conftest import set_size
+from test_dashboard import PHONE, TABLET, api, by_id, css, select_protocol, setup_admin, wait
 
 pytestmark = pytest.mark.e2e
 
@@ -122,6 +123,19 @@ def test_a_stall_reads_the_same_everywhere_holds_the_timer_and_ends_where_it_hel
     # while the loss can change a result, what it means is said in the clinician's words (review s24 L13)
     assert after["lostEffect"] == "Readings are being lost now: the time of the walk without them is not measured.", after
     assert seconds(after["timer"]) >= at_stall + 2, (after, at_stall)  # the stall counts as time on the treadmill
+    # what the stall left unmeasured, said once in the walk panel as the result says it: its slots lost on the
+    # grid (it said 'Data again after 3.1 s without: that time is not measured', the wait between two
+    # wake-ups of the loop, beside the result's own number)
+    # (on a tablet in the controls' message box; on a phone in the walk panel, which it shows first)
+    notice = wait(tablet, "the data-again notice", lambda d: (lambda t: t if t.startswith("Data again") else None)(
+        by_id(d, "message").text), timeout_s=10)
+    assert re.fullmatch(r"Data again: \d(\.\d\d?)? s not measured \(1 station stall\); the session goes on\.", notice), notice
+    tablet.save_screenshot(str(shots / "data-again-notice.png"))
+    set_size(tablet, PHONE)
+    tablet.execute_script("document.getElementById('walk-notice').scrollIntoView({block: 'center'})")
+    assert by_id(tablet, "walk-notice").text == notice
+    tablet.save_screenshot(str(shots / "data-again-notice-phone.png"))
+    set_size(tablet, TABLET)
     lost_total = after["lost"].split()[0]
     stall_recent = int(re.search(r"(\d+) in the last 10 s", after["lost"]).group(1))
     # 10-11 s later the stall's loss is history: said neutrally beside the total, which keeps it ("none in the
