@@ -302,13 +302,19 @@ def _station_320(clock, front_end="nau7802"):
 def test_at_320_hz_wake_ups_late_within_a_period_lose_no_frame_and_no_conversion(front_end):
     """320 Hz: 2 polls per 3.125 ms frame, ~1 ms of bus time per frame (the RP2040 plate: one
     read of the HX717s' sets per frame). Every wake-up up to 1.2 ms late (the bench's p99 is
-    0.4 ms) costs neither a frame nor an ADC conversion nor an IMU sample."""
+    0.4 ms) costs neither a frame nor an IMU sample, and an ADC conversion only where a poll woke
+    so late that its window outgrew a conversion period: one of BL's in these 10 s on the NAU7802
+    plate (its chip model says so), counted (before 2026-12-06 the count took it for none:
+    tests/acquire/test_long_stall.py)."""
     station = _station_320(JitterThenStall(1_200_000, seed=1), front_end)
     frames = station.run_seconds(10)
     stats = station.loop.stats
     assert len(frames) == 3200 and stats.frames_lost == 0
     assert np.all(np.diff(frames["seq"].astype(np.int64)) == 1)
-    assert stats.conversions_missed == 0 and stats.conversions_in_lost_frames == 0
+    assert stats.conversions_in_lost_frames == 0
+    assert stats.conversions_missed == (1 if front_end == "nau7802" else 0)
+    if front_end == "nau7802":
+        assert station.health()["sensors"]["bl"]["conversions_missed"] == 1
     assert stats.imu_samples_lost_events == 0
     conversions = station.health()["conversions"]
     # Every conversion of the four chips read (the HX717s' own oscillators set the front end's pace).
