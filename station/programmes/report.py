@@ -184,22 +184,29 @@ def programme_document(store, assignment_id: int, protocols: dict[str, Protocol]
 
 
 def credited_runs(store, patient_id: int, *, actor) -> dict:
-    """The patient's walks that a programme counted as one of its sessions, for the patient's pages to say so beside
-    each: ``{"runs": {trial id (text): {"assignment_id", "title", "number", "status", "ended_on", "ended"}}}``, every
-    programme of the patient's, not only the current one. ``ended``: the programme has ended, so the run is not one
-    of the current programme's sessions (a clinician must not read it as such). Audited as a view of the patient's
-    programmes (``programme.view``)."""
-    runs = {}
+    """The patient's walks that a programme counted as one of its sessions, and the tests a programme's visit took
+    (its baseline, mid-point, end), for the patient's pages to say so beside each: ``{"runs": {trial id (text):
+    {"assignment_id", "title", "number", "status", "ended_on", "ended"}}, "visits": {station session id (text):
+    [{"assignment_id", "title", "status", "ended_on", "ended", "visit_id", "label", "assessment_id", "week",
+    "protocol"}]}}``, every programme of the patient's, not only the current one. ``ended``: the programme has
+    ended, so the run is not one of the current programme's sessions, nor the test its baseline (a clinician must
+    not read it as such). Audited as a view of the patient's programmes (``programme.view``)."""
+    runs, visits = {}, {}
     for listed in store.programmes.list_for_patient(patient_id):
         programme = store.programmes.get(listed["id"])
         title = str((programme["template"].get("programme") or {}).get("title") or programme["template_name"])
+        whose = {"assignment_id": programme["id"], "title": title, "status": programme["status"],
+                 "ended_on": programme["ended_on"], "ended": programme["status"] == "ended"}
         for s in programme["sessions"]:
             if s["trial_id"] is not None:
-                runs[str(s["trial_id"])] = {"assignment_id": programme["id"], "title": title, "number": s["number"],
-                                            "status": programme["status"], "ended_on": programme["ended_on"],
-                                            "ended": programme["status"] == "ended"}
+                runs[str(s["trial_id"])] = {**whose, "number": s["number"]}
+        for v in programme["visits"]:
+            for run in v["runs"]:
+                visits.setdefault(str(run["session_id"]), []).append(
+                    {**whose, "visit_id": v["id"], "label": v["label"], "assessment_id": v["assessment_id"],
+                     "week": v["week"], "protocol": run["protocol"]})
     store.audit.record(actor, "programme.view", patient_id=patient_id, object=f"patient:{patient_id}")
-    return {"runs": runs}
+    return {"runs": runs, "visits": visits}
 
 
 def programme_glance(store, patient_id: int, protocols: dict[str, Protocol], *, actor) -> dict:

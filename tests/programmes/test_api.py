@@ -357,3 +357,30 @@ def test_the_walks_every_programme_counted_say_whose_they_were(tmp_path, store, 
     assert (new["assignment_id"], new["number"], new["ended"], new["ended_on"]) == (walks["new"][1], 1, False, None)
     assert old["title"].startswith("Backward treadmill walking after stroke")
     assert store.audit.query(action="programme.view")[0]["object"] == f"patient:{patient['id']}"
+
+
+def test_the_tests_every_programmes_visits_took_say_whose_they_were(tmp_path, store, wall, patient, builtins):
+    """s25 P3: the visit results marked the walks a programme counted, not the tests its visits took, so an ended
+    programme's baseline read as any visit's (or as the current programme's). GET /api/patients/<id>/programme-runs
+    carries every programme's visit links, by station session, the ended programme's said ended."""
+    from programme_support import store_assessment
+
+    app, api = make_app(tmp_path, store, wall)
+    actor = Actor(None, "test")
+    tests = {}
+    for key in ("old", "new"):
+        programme = store.programmes.assign(patient["id"], builtins["backward-walking-stroke"], "2026-01-05", actor=actor)
+        baseline = next(v for v in programme["visits"] if v["assessment_id"] == "baseline")
+        session = store_assessment(store, patient["id"], "quiet-stance", {"eo": {"velocity": 1.5}})
+        store.programmes.link_visit_session(baseline["id"], "quiet-stance", session, actor=actor)
+        if key == "old":
+            store.programmes.end(programme["id"], {"reason": "moved away"}, actor=actor)
+        tests[key] = (session, programme["id"], baseline["id"])
+    visits = api.ok(api.client.get(f"/api/patients/{patient['id']}/programme-runs"))["visits"]
+    assert set(visits) == {str(tests["old"][0]), str(tests["new"][0])}
+    (old,), (new,) = visits[str(tests["old"][0])], visits[str(tests["new"][0])]
+    assert (old["assignment_id"], old["visit_id"], old["label"], old["assessment_id"], old["week"], old["protocol"],
+            old["ended"], old["ended_on"]) == (tests["old"][1], tests["old"][2], "Baseline", "baseline", 0, "quiet-stance",
+                                               True, "2026-01-05")
+    assert (new["assignment_id"], new["ended"], new["ended_on"], new["status"]) == (tests["new"][1], False, None, "active")
+    assert old["title"].startswith("Backward treadmill walking after stroke")

@@ -424,21 +424,42 @@
      to the programme (review s24 F11: the visit's "Test 5" and the programme's session 2 were the same walk, said
      nowhere); one an ended programme counted says whose it was, "· session 2 of the ended programme Backward walking
      (ended Dec 1, 2026)", never read as the current programme's (every programme's runs: report.credited_runs).
-     Asked only for a visit with a walk (each ask is an audited view of the patient's programmes). */
+     A test a programme's visit took says so under its heading, "Baseline of the ended programme Backward walking
+     (ended Dec 1, 2026)", so an old programme's baseline is not read as the current one's (s25 P3). Asked for every
+     visit (each ask is an audited view of the patient's programmes). */
+  function programmeWords(mark, what) {
+    if (!mark.ended) return `${what} of the programme ${mark.title}`;
+    const ended = mark.ended_on ? new Date(mark.ended_on + "T12:00:00Z").toLocaleDateString(undefined,
+      { year: "numeric", month: "short", day: "numeric" }) : null;
+    return `${what} of the ended programme ${mark.title}${ended ? ` (ended ${ended})` : ""}`;
+  }
+
+  function visitMarks(doc, visits) {
+    for (const section of doc.protocols) {
+      const box = document.querySelector(`#results section.protocol-results[data-protocol="${section.protocol}"]`);
+      const sessions = new Set((section.conditions || []).flatMap((c) => (c.trials || []).map((t) => t.session_id)));
+      for (const id of sessions) {
+        for (const mark of (visits[id] || []).filter((m) => m.protocol === section.protocol && box)) {
+          // which test of the visit, when this one's heading holds trials of several
+          const test = sessions.size > 1 && visitSessions.get(id) ? `Test ${visitSessions.get(id).number}: ` : "";
+          box.querySelector("h2").after(el("p", { class: "small programme-visit", dataset: { ended: mark.ended ? "yes" : "no" } },
+            test, el("a", { href: `/assignments/${mark.assignment_id}` }, programmeWords(mark, mark.label))));
+        }
+      }
+    }
+  }
+
   async function creditedRuns(doc) {
-    if (!doc.protocols.some((s) => s.outcome === "walk")) return;
     try {
-      const { runs } = await api("GET", `/api/patients/${doc.patient.id}/programme-runs`, undefined, { background: true });
+      const { runs, visits } = await api("GET", `/api/patients/${doc.patient.id}/programme-runs`, undefined, { background: true });
       for (const [trialId, run] of Object.entries(runs)) {
-        const ended = run.ended_on ? new Date(run.ended_on + "T12:00:00Z").toLocaleDateString(undefined,
-          { year: "numeric", month: "short", day: "numeric" }) : null;
         for (const line of document.querySelectorAll(`#results li[data-trial-id="${trialId}"] > div`)) {
           line.append(el("span", { class: "small programme-session", dataset: { ended: run.ended ? "yes" : "no" } }, " · ",
             el("a", { href: `/assignments/${run.assignment_id}` }, run.ended
-              ? `session ${run.number} of the ended programme ${run.title}${ended ? ` (ended ${ended})` : ""}`
-              : `programme session ${run.number}`)));
+              ? programmeWords(run, `session ${run.number}`) : `programme session ${run.number}`)));
         }
       }
+      visitMarks(doc, visits || {});
     } catch (err) { /* the trial lines stand without it */ }
   }
 
