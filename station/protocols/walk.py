@@ -357,7 +357,6 @@ class WalkMachine:
         self._rec = np.empty(1024, dtype=FRAME_DTYPE)
         self._n = 0
         self._drained = 0
-        self._missed = 0
         self._imu_gaps = None  # the IMU gap report of the last analysis (station.analysis.imu_gaps)
         self._parts = None  # a treadmill session's parts between IMU dropouts (station.protocols.walk_parts)
         self._t0_ns = 0
@@ -523,7 +522,6 @@ class WalkMachine:
         elif state == TrialState.COUNTDOWN:
             self._feed_countdown(frames)
         elif state == TrialState.RECORDING:
-            self._missed += int(missed)
             self._feed_recording_frames(frames[frames["t_ns"] >= self._t0_ns] if len(frames) else frames)
 
     def _keep_for_mounting(self, frames: np.ndarray) -> None:
@@ -846,8 +844,9 @@ class WalkMachine:
         issues: list[QualityIssue] = []
         warnings: list[str] = []
         fault_kept = False  # a treadmill session's data lost for good: said as a warning, the measured part kept
-        lost = int(np.clip(np.diff(rec["seq"].astype(np.int64)) - 1, 0, None).sum()) if self._n > 1 else 0
-        result.lost_frames = lost + self._missed
+        # the frames the reader missed (the ring overtook it) are seq gaps among these: counted once, as
+        # the stored trial counts them (StoreSink stores this count)
+        result.lost_frames = int(np.clip(np.diff(rec["seq"].astype(np.int64)) - 1, 0, None).sum()) if self._n > 1 else 0
 
         walk: dict = {"direction": spec.direction, "setting": spec.setting, "timed_from_m": spec.timed_from_m,
                       "timed_to_m": spec.timed_to_m, "walk_time_s": None, "walk_distance_m": None,

@@ -131,3 +131,46 @@ def test_on_a_clock_that_wakes_late_the_station_s_lost_frames_are_not_blamed_on_
                 said.append(walk["imu_gaps"]["words"])
     assert said, "no frame lost on the late clock: the case is not exercised"
     assert all(w.startswith("The station lost ") and "dropped out" not in w for w in said), said
+
+
+def test_frames_the_reader_missed_are_counted_once_in_the_result_and_the_stored_trial(tmp_path):
+    """The ring overtook the reader: 5 frames of the session never read (their seq skipped, the block's
+    ``missed`` says 5). The walk counted them twice (the gap and ``missed``: 10), which the stored
+    trial, given the result's count, would have said too."""
+    from station.protocols.sinks import StoreSink
+    from station.store.audit import Actor
+    from station.store.store import Store
+
+    def miss(runner):
+        read = runner.source.read_frames
+        holder = {}
+
+        def read_frames(wait_s):
+            block = read(wait_s)
+            frames = block.frames
+            machine = runner.machine
+            if "at" not in holder and machine is not None and machine.state == TrialState.RECORDING and len(frames):
+                holder["at"] = int(frames["seq"][0]) + 1000
+            at = holder.get("at")
+            if at is None or not len(frames):
+                return block
+            gone = (frames["seq"].astype(np.int64) >= at) & (frames["seq"].astype(np.int64) < at + 5)
+            return FrameBlock(frames[~gone], block.missed + int(gone.sum()))
+
+        runner.source.read_frames = read_frames
+
+    actor = Actor.system()
+    store = Store.open(tmp_path / "data")
+    try:
+        patient = store.patients.create({"identifier": "MISS-1", "birth_year": 1950, "sex": "F"}, actor=actor)
+        session = store.sessions.create(patient["id"], {"label": "walk"}, actor=actor)
+        settings = WalkSettings(belt_speed_m_s=0.5, planned_min=0.5, sensor_height_m=0.98)
+        run = run_walk("backward-treadmill", seed=12, settings=settings, on_runner=miss, trials=1,
+                       sink=StoreSink(store.trials, session["id"], {"method": "nominal"}, actor))
+        record = run.runner.records[0]
+        row = store.trials.get(record.stored["trial_id"])
+    finally:
+        store.close()
+    result = record.result
+    assert result.valid and result.lost_frames == 5, result.lost_frames
+    assert row["frames_lost"] == 5 and row["frame_count"] == result.samples
