@@ -14,7 +14,8 @@ elsewhere: ``{"sessions", "trials"}`` new here; the same errors.
 
 ``GET /api/assignments/<id>/recorded-elsewhere``: ``{"assigned_at": null, "fields": {field:
 station}}``, the fields of this station's programme taken from the hub and who set them there
-(``hub``: on the hub); the programme page marks those sessions "at NAME".
+(``hub``: on the hub); the programme page marks those sessions "at NAME"; audited (``programme.view``, as
+the next one ``patient.view``: which stations recorded a patient's records is theirs too; X1's F7).
 
 ``GET /api/patients/<id>/hub-programmes``: ``{"programmes": [...]}``, the patient's programmes as
 the hub has them now (assigned at another station or on the hub), to show read-only; audited.
@@ -178,10 +179,17 @@ def limited(exc: HubLimited, outcome: str):
 
 @bp.get("/assignments/<int:assignment_id>/recorded-elsewhere")
 def programme_recorded_elsewhere(assignment_id: int):
-    return programme_sources(store(), assignment_id)
+    patient_id = store().programmes.get(assignment_id)["patient_id"]  # 404 for an unknown programme
+    answer = programme_sources(store(), assignment_id)
+    store().audit.record(actor(), "programme.view", patient_id=patient_id, object=f"programme:{assignment_id}",
+                         detail={"recorded_elsewhere": True})  # where the patient's records were made
+    return answer
 
 
 @bp.get("/patients/<int:patient_id>/recorded-elsewhere")
 def recorded_elsewhere(patient_id: int):
     store().patients.get(patient_id)  # 404 for an unknown patient
-    return recorded_at(store(), patient_id)
+    answer = recorded_at(store(), patient_id)
+    store().audit.record(actor(), "patient.view", patient_id=patient_id, object=f"patient:{patient_id}",
+                         detail={"recorded_elsewhere": True})
+    return answer

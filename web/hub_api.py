@@ -105,6 +105,7 @@ of a patient's fields that last-writer-wins merges kept (the station's and the h
 from __future__ import annotations
 
 import functools
+import re
 
 from flask import Blueprint, current_app, g, render_template, request
 
@@ -431,8 +432,13 @@ def pull_programmes():
 
 @bp.get("/api/hub/assignments/<int:assignment_id>/sources")
 def programme_sources(assignment_id: int):
-    """Where a programme and each of its fields were recorded (the programme page marks them)."""
-    return hub().programme_sources(assignment_id)
+    """Where a programme and each of its fields were recorded (the programme page marks them); audited
+    as the station's ``recorded-elsewhere`` lookups are (X1's F7)."""
+    patient_id = hub().store.programmes.get(assignment_id)["patient_id"]  # 404 for an unknown programme
+    answer = hub().programme_sources(assignment_id)
+    hub().store.audit.record(actor(), "programme.view", patient_id=patient_id, object=f"programme:{assignment_id}",
+                             detail={"sources": True})
+    return answer
 
 
 @bp.get("/api/hub/assignments/<int:assignment_id>/versions")
@@ -445,10 +451,42 @@ def programme_versions(assignment_id: int):
     return {"assignment_id": assignment_id, "versions": versions}
 
 
+_REFUSAL_WORDS = re.compile(r"(change refused|the hub refused \S+ \S+ \(HTTP \d+\)): (.*)", re.DOTALL)
+_QUOTED = re.compile(r"""(?<!\w)(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")(?!\w)""")
+QUOTED_LEFT_OUT = ("(a quoted value left out here: it may name a patient; the station's status shows it to a "
+                   "signed-in user)")
+
+
+def shown_error(error: str | None) -> str | None:
+    """A station's last error as the hub's Stations page and ``GET /api/hub/stations`` show it (X1
+    finding F7, session 25): in the words of a refusal (the hub's own note ``change refused: ...``, or
+    the station's report ``the hub refused POST ... (HTTP n): ...``) each quoted value is left out, since
+    it may name a patient (the hub quotes what it refuses), and the kind of refusal stays, for the
+    administrator to act on; the station's status shows the whole words to a signed-in user. The
+    station's other errors and the hub's notes are shown as they are.
+
+    >>> shown_error("change refused: identifier 'P-SECRET-7' is already used by another patient; choose another")
+    "change refused: identifier '…' is already used by another patient; choose another (a quoted value left out here: it may name a patient; the station's status shows it to a signed-in user)"
+    >>> shown_error("the hub refused POST /api/hub/push (HTTP 409): the station's patient #4 is the hub's")
+    "the hub refused POST /api/hub/push (HTTP 409): the station's patient #4 is the hub's"
+    >>> shown_error("cannot reach the hub at https://hub:8443 (timed out); will retry")
+    'cannot reach the hub at https://hub:8443 (timed out); will retry'
+    """
+    refused = _REFUSAL_WORDS.fullmatch(error or "")
+    if refused is None:
+        return error
+    words, left_out = _QUOTED.subn("'…'", refused.group(2))
+    return f"{refused.group(1)}: {words}" + (f" {QUOTED_LEFT_OUT}" if left_out else "")
+
+
+def _shown_stations() -> list[dict]:
+    return [{**s, "last_error": shown_error(s["last_error"])} for s in hub().stations()]
+
+
 @bp.get("/api/hub/stations")
 @roles("admin")
 def list_stations():
-    return {"stations": hub().stations()}
+    return {"stations": _shown_stations()}
 
 
 @bp.get("/api/hub/patients/<int:patient_id>/versions")
@@ -471,7 +509,7 @@ def _stations_page(**extra):
     """The hub's Stations page (``extra``: what an action said)."""
     from station.sync.hub import GET_LOOKUPS_END, OLD_LOOKUP_WORDS
 
-    return render_template("dashboard/hub_stations.html", stations=hub().stations(), is_admin=True, page="admin",
+    return render_template("dashboard/hub_stations.html", stations=_shown_stations(), is_admin=True, page="admin",
                            old_lookup_words=OLD_LOOKUP_WORDS, get_lookups_end=GET_LOOKUPS_END, local_time=_local_time,
                            **extra)
 

@@ -3,7 +3,7 @@
 note ended 743 px from the left of a 390-px phone). Its times are said as every page says them, to the minute in the clinic's time zone
 (``2026-12-06 13:10 AEDT``: station.store.timefmt.local_minute), where it printed the stored text
 (``2026-12-06T02:10:33.123+00:00``). A hub on PostgreSQL served from this process, its stations as the hub keeps
-them (a sync, an old lookup, a revoked token, a long error)."""
+them (a sync, an old lookup, a revoked token, a long error, a refusal shown without the identifier it quoted)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,9 @@ def hub_url(pg_url, tmp_path):
                      ("2026-12-06T02:10:33.123+00:00", "5f0c2a9e-1b7d-4c3e-9a61-2f8d7c4b9e10",
                       "the hub refused change #1842 (a trial part whose digest did not match its data); "
                       "the station sends it again"))
-        conn.execute("UPDATE hub_stations SET last_sync_at = ? WHERE name = 'ward'", ("2026-12-05T22:45:00.000Z",))
+        conn.execute("UPDATE hub_stations SET last_sync_at = ?, last_error = ? WHERE name = 'ward'",
+                     ("2026-12-05T22:45:00.000Z", "change refused: identifier 'P-SECRET-7' is already used by another "
+                      "patient; choose another"))  # shown without the identifier (X1's F7)
     use_time_zone("Australia/Sydney")
     app = create_app({"STORE": store, "HUB": True, "SECRET_KEY": "test", "TESTING": True})
     server = make_server("127.0.0.1", free_port(), app, threaded=True)
@@ -81,6 +83,9 @@ def test_the_hub_stations_page_reads_on_a_phone_and_a_tablet_in_the_clinics_time
         driver.save_screenshot(str(shots / f"hub-stations-{size[0]}x{size[1]}.png"))
         assert driver.execute_script(PAST_THE_EDGE) == [], size
         assert "Uses the old lookup (identifier in URLs): update this station" in by_id(driver, "hub-stations").text
+        ward = by_id(driver, "hub-stations").text
+        assert "P-SECRET-7" not in ward and "identifier '…' is already used by another patient" in ward
+        assert "(a quoted value left out here: it may name a patient; the station's status shows it" in ward
     # on a phone a station is a card: each value beside its label, the station's name first
     card = by_id(driver, "hub-stations").find_elements("css selector", "tbody tr")
     names = [tr.find_element("css selector", "td.station-name").text.split("\n")[0] for tr in card]

@@ -311,7 +311,11 @@ def test_the_hubs_programme_page_says_where_it_was_assigned_and_recorded(hub_sto
     sources = answer.get_json()
     assert sources["assigned_at"] == "gym" and sources["fields"]["session.1.state"] == "gym"
     assert "session.2.state" not in sources["fields"]  # missed on the hub itself
+    seen = [(e["patient_id"], e["object"], e["detail"]) for e in hub_store.audit.query(username="physio", limit=100)
+            if e["action"] == "programme.view"]  # audited, as the station's recorded-elsewhere (X1's F7)
+    assert seen == [(_hub_programme(hub_store, "P-PR7")["patient_id"], f"programme:{hub_id}", {"sources": True})]
     assert clinician.get("/api/hub/assignments/999999/sources").status_code == 404
+    assert len(hub_store.audit.query(username="physio", limit=100)) == len(seen) + 1  # + the sign-in; 404: none
     page = clinician.get(f"/assignments/{hub_id}")
     assert page.status_code == 200 and b'data-hub="yes"' in page.data
     document = clinician.get(f"/api/assignments/{hub_id}").get_json()

@@ -84,3 +84,19 @@ def test_a_missing_record_audits_nothing(store, records, clinician):
     assert clinician.get("/assignments/999999").status_code == 404
     assert clinician.get("/api/patients/999999/programmes").status_code == 404
     assert len(store.audit.query(username="ana", limit=1000)) == before
+
+
+def test_the_recorded_elsewhere_lookups_are_audited(store, records, programme, clinician):
+    """X1 finding F7 (session 25): which stations recorded a patient's visits, trials and programme fields
+    (``GET .../recorded-elsewhere``, asked by the history and programme pages) was answered unaudited."""
+    patient = records["patient"]
+    assert clinician.get(f"/api/patients/{patient}/recorded-elsewhere").status_code == 200
+    assert [(e["patient_id"], e["object"], e["detail"]) for e in _entries(store, "ana", "patient.view")] == [
+        (patient, f"patient:{patient}", {"recorded_elsewhere": True})]
+    assert clinician.get(f"/api/assignments/{programme}/recorded-elsewhere").status_code == 200
+    assert [(e["patient_id"], e["object"], e["detail"]) for e in _entries(store, "ana", "programme.view")] == [
+        (patient, f"programme:{programme}", {"recorded_elsewhere": True})]
+    before = len(store.audit.query(username="ana", limit=1000))
+    assert clinician.get("/api/patients/999999/recorded-elsewhere").status_code == 404
+    assert clinician.get("/api/assignments/999999/recorded-elsewhere").status_code == 404
+    assert len(store.audit.query(username="ana", limit=1000)) == before
