@@ -9,6 +9,9 @@ offers it when a search finds nobody here. The patient comes with their sessions
 recorded at other stations (results only, read-only here; :mod:`station.sync.pulled`): the answer's
 ``history`` says how many (``{"sessions", "trials"}``), or why they could not come now (``{"error"}``).
 
+One user may ask for at most :data:`PULL_MISSES_PER_USER` identifiers the hub does not hold in 15 min
+(``429`` with ``Retry-After`` beyond, in words; a patient held here is always answered).
+
 ``POST /api/patients/<id>/history/pull``: bring (or refresh) a held patient's history recorded
 elsewhere: ``{"sessions", "trials"}`` new here; the same errors.
 
@@ -32,14 +35,14 @@ from collections import OrderedDict
 
 from flask import Blueprint, current_app
 
-from station.store.db import ValidationError
+from station.store.db import NotFound, ValidationError
 from station.sync.client import HubLimited, HubRefused, HubUnreachable, said_once
 from station.sync.hub import wait_words
 from station.sync.programme_updates import recorded_elsewhere as programme_sources
 from station.sync.pulled import recorded_elsewhere as recorded_at
 from web.hub_api import LOOKUP_MISSES_PER_STATION, LOOKUP_WINDOW_S, LOOKUPS_PER_STATION
 from web.jsonio import json_body
-from web.security import actor, api_error, store
+from web.security import actor, api_error, current_user, store
 from web.throttle import LoginThrottle, RequestLimit
 
 bp = Blueprint("api_sync", __name__, url_prefix="/api")
@@ -55,8 +58,21 @@ def pull_patient():
     identifier = data.get("identifier")
     if set(data) != {"identifier"} or not isinstance(identifier, str) or not 0 < len(identifier.strip()) <= 64:
         raise ValidationError({"identifier": "give the patient's identifier (1 to 64 characters), and nothing else"})
+    identifier = identifier.strip()
+    misses, who = _pull_misses(), f"user:{current_user().user_id}"
+    wait = misses.retry_after_s(who)
+    if wait and not _held_here(identifier):
+        response = api_error(429, f"you asked for {PULL_MISSES_PER_USER} identifiers the hub does not hold in the last "
+                                  f"{LOOKUP_WINDOW_S // 60} min (at most {PULL_MISSES_PER_USER} a user, so that "
+                                  f"colleagues can still bring patients from the hub): check the identifier, or try "
+                                  f"again in {wait_words(wait)}; nothing was brought here")
+        response.headers["Retry-After"] = str(wait)
+        return response
     try:
-        patient = sync.pull_patient(identifier.strip(), actor=actor())
+        patient = sync.pull_patient(identifier, actor=actor())
+    except NotFound:
+        misses.failure(who)  # the hub counted a miss of the station's
+        raise
     except HubLimited as exc:
         return limited(exc, "nothing was brought here")
     except HubUnreachable as exc:
@@ -66,6 +82,26 @@ def pull_patient():
     response = current_app.json.response(patient)
     response.status_code = 201
     return response
+
+
+PULL_MISSES_PER_USER = 3
+"""Pulls of identifiers the hub does not hold that one user may ask in :data:`web.hub_api.LOOKUP_WINDOW_S`:
+the hub answers the station :data:`~web.hub_api.LOOKUP_MISSES_PER_STATION` of them for all its users
+(the history pages keep within half), so one user's typos (or a script) no longer refuse every
+colleague's pulls for 15 min (X1 finding F6's rest, session 25). A patient held here is never refused."""
+
+
+def _pull_misses() -> LoginThrottle:
+    return current_app.extensions.setdefault("station_pull_misses", LoginThrottle(
+        PULL_MISSES_PER_USER, LOOKUP_WINDOW_S, current_app.config["THROTTLE_CLOCK"]))
+
+
+def _held_here(identifier: str) -> bool:
+    try:
+        store().patients.get_by_identifier(identifier)
+    except NotFound:
+        return False
+    return True
 
 
 @bp.post("/patients/<int:patient_id>/history/pull")

@@ -99,3 +99,28 @@ def test_views_of_many_patients_on_the_hub_leave_the_pulls_their_share(clinic):
     codes = [clinic.ana.get(f"/api/patients/{p}/hub-programmes").status_code for p in patients]
     assert codes == [200] * HUB_PROGRAMMES_LOOKUPS + [429] * 2
     assert _pull(clinic).status_code == 201
+
+
+def test_one_users_pulls_of_identifiers_the_hub_does_not_hold_keep_within_their_share(clinic):
+    """X1 finding F6's rest (session 25): one user's pulls with typos (or a script's) used up the station's
+    10 misses at the hub, and every colleague's pull was refused for 15 min. A user now has 3 of them."""
+    from web.api_sync import PULL_MISSES_PER_USER
+
+    (held,) = _patients(clinic, 1, "P-HELD")
+
+    def pull(client, identifier):
+        return client.post("/api/patients/pull", json={"identifier": identifier}, headers={"X-CSRF-Token": client.csrf})
+
+    typos = [pull(clinic.ana, f"P-TYPO-{k}") for k in range(PULL_MISSES_PER_USER)]
+    assert [t.status_code for t in typos] == [404] * PULL_MISSES_PER_USER
+    asked = _lookups(clinic)
+    refused = pull(clinic.ana, "P-TYPO-9")
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == str(15 * 60)
+    words = refused.get_json()["error"]
+    assert "at most 3 a user" in words and "check the identifier" in words and "15 min" in words, words
+    assert _lookups(clinic) == asked  # the hub was not asked
+    assert pull(clinic.ana, "P-HELD-000").status_code == 201  # a patient held here is answered
+    assert clinic.store.patients.get(held)["identifier"] == "P-HELD-000"
+    assert _pull(clinic).status_code == 201  # a colleague brings a patient from the hub
+    clinic.wall.advance(15 * 60 + 1)
+    assert pull(clinic.ana, "P-TYPO-9").status_code == 404  # the hub asked again
