@@ -41,9 +41,42 @@ its values after the same second without a frame (``STALE_MS`` in web/static/js/
 page's health chip says what the live view says, s."""
 
 
-def down_health(reason: str) -> dict:
-    """The health document when no acquisition is reachable."""
-    return {
+# The station's own reasons for a state that cannot measure, in words a clinician reads (what
+# happened; the health chip adds what to do for the state, web/static/js/app.js HEALTH_TO_DO), each
+# with a code tools read (``reason_code``), as the words may change. The engineer's detail, where
+# there is one, is in ``detail``.
+NO_FRAMES_CODE = "no_frames"
+NOT_RESPONDING_CODE = "acquisition_not_responding"
+STARTING_CODE = "acquisition_starting"
+NOT_RUNNING_CODE = "acquisition_not_running"
+
+
+def no_frames_words(age_s: float) -> str:
+    """``nodata``: the acquisition reports but has made no frame for ``age_s``.
+
+    >>> no_frames_words(1.6)
+    'the station has measured nothing for 2 s: its measuring program is held up'
+    """
+    return f"the station has measured nothing for {age_s:.0f} s: its measuring program is held up"
+
+
+def not_responding_words(age_s: float) -> str:
+    """``down``: the acquisition's last report is ``age_s`` old.
+
+    >>> not_responding_words(5.2)
+    "the station's measuring program has not answered for 5 s"
+    """
+    return f"the station's measuring program has not answered for {age_s:.0f} s"
+
+
+STARTING_WORDS = "the station's measuring program is starting: no readings yet"
+NOT_RUNNING_WORDS = "the station's measuring program is not running"
+
+
+def down_health(reason: str, code: str | None = None, detail: str | None = None) -> dict:
+    """The health document when no acquisition is reachable (``code``: the reason's
+    ``reason_code``; ``detail``: the engineer's words, for the log and the health page)."""
+    doc = {
         "state": "down",
         "reason": reason,
         "rate_hz": {"configured": None, "measured": None},
@@ -53,6 +86,11 @@ def down_health(reason: str) -> dict:
         "i2c_errors": 0,
         "sensors": {},
     }
+    if code is not None:
+        doc["reason_code"] = code
+    if detail is not None:
+        doc["detail"] = detail
+    return doc
 
 
 class RingFrameSource:
@@ -111,10 +149,10 @@ class RingFrameSource:
         try:
             reader = self._attach()
         except Exception as exc:  # RingError: the process is not (yet) running
-            return down_health(str(exc))
+            return down_health(NOT_RUNNING_WORDS, NOT_RUNNING_CODE, str(exc))
         doc = reader.read_health()
         if doc is None:
-            return down_health("acquisition starting: no health report yet")
+            return down_health(STARTING_WORDS, STARTING_CODE, "acquisition starting: no health report yet")
         now_ns = time.monotonic_ns()
         newest = reader.latest(2)  # (the newest may be half-written: then the one before it)
         frame_age_s = (now_ns - int(newest["t_ns"][-1])) / 1e9 if len(newest) else None
@@ -123,10 +161,14 @@ class RingFrameSource:
         age_s = (now_ns - int(doc.get("published_ns", 0))) / 1e9
         if age_s > HEALTH_STALE_S:
             doc["state"] = "down"
-            doc["reason"] = f"acquisition not responding (last report {age_s:.0f} s ago)"
+            doc["reason"] = not_responding_words(age_s)
+            doc["reason_code"] = NOT_RESPONDING_CODE
+            doc["detail"] = f"acquisition not responding (last report {age_s:.0f} s ago)"
         elif frame_age_s is not None and frame_age_s > NO_FRAMES_S and doc.get("state") != "down":
             doc["state"] = "nodata"
-            doc["reason"] = f"no data: the acquisition has sent no frames for {frame_age_s:.0f} s"
+            doc["reason"] = no_frames_words(frame_age_s)
+            doc["reason_code"] = NO_FRAMES_CODE
+            doc["detail"] = f"no data: the acquisition has sent no frames for {frame_age_s:.0f} s"
         return doc
 
     def close(self) -> None:

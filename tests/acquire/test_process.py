@@ -94,7 +94,7 @@ def test_a_hung_acquisition_is_reported_down(running):
     try:
         time.sleep(3.5)
         health = source.health()
-        assert health["state"] == "down" and "not responding" in health["reason"]
+        assert health["state"] == "down" and health["reason_code"] == "acquisition_not_responding"
     finally:
         os.kill(process.pid, signal.SIGCONT)
 

@@ -17,7 +17,8 @@ import pytest
 from station.acquire.frame import FRAME_DTYPE
 from station.acquire.loop import RECENT_S
 from station.acquire.ring import FrameRing
-from station.acquire.source import HEALTH_STALE_S, NO_FRAMES_S, RingFrameSource
+from station.acquire.source import (HEALTH_STALE_S, NO_FRAMES_CODE, NO_FRAMES_S, NOT_RESPONDING_CODE,
+                                    NOT_RUNNING_CODE, STARTING_CODE, RingFrameSource)
 from station.sim.person import VirtualPerson
 
 
@@ -53,7 +54,10 @@ def test_a_stalled_acquisition_reads_nodata_after_a_second_not_ok(ring):
     ring.publish_health(_report(age_s=0.2))
     doc = source.health()
     assert doc["state"] == "nodata", doc
-    assert doc["reason"] == "no data: the acquisition has sent no frames for 2 s"  # (1.5 s, rounded)
+    # in words a clinician reads, the code for tools, the engineer's words as they were (1.5 s, rounded)
+    assert doc["reason"] == "the station has measured nothing for 2 s: its measuring program is held up"
+    assert doc["reason_code"] == NO_FRAMES_CODE == "no_frames"
+    assert doc["detail"] == "no data: the acquisition has sent no frames for 2 s"
     assert doc["newest_frame_age_s"] == pytest.approx(NO_FRAMES_S + 0.5, abs=0.2)
     assert doc["frames"] == 500  # the rest of the report is kept
 
@@ -73,9 +77,11 @@ def test_an_old_report_is_down_and_a_down_acquisition_stays_down(ring):
     _frames_until(ring, HEALTH_STALE_S + 1.0)
     ring.publish_health(_report(age_s=HEALTH_STALE_S + 0.5))  # the whole process hung: not responding
     doc = source.health()
-    assert doc["state"] == "down" and doc["reason"].startswith("acquisition not responding"), doc
+    assert doc["state"] == "down" and doc["reason_code"] == NOT_RESPONDING_CODE, doc
+    assert doc["reason"] == f"the station's measuring program has not answered for {HEALTH_STALE_S + 0.5:.0f} s", doc
     ring.publish_health(_report("down", age_s=0.2))  # it says itself that it is down (no corner answers)
-    assert source.health()["state"] == "down"
+    doc = source.health()
+    assert doc["state"] == "down" and "reason_code" not in doc and doc["reason"] == "sensor problem: fl down"
 
 
 def test_a_report_before_any_frame_is_not_nodata(ring):
@@ -120,3 +126,15 @@ def test_frames_lost_in_a_stall_are_recent_for_ten_seconds_then_history(calibrat
     assert later["frames_recent"]["frames_lost"] == 0  # ... the last 10 s are clean
     assert 1000 <= later["frames_recent"]["frames"] <= 1100, later["frames_recent"]  # 10-11 s at 100 Hz
     assert station.loop.health_doc["frames_recent"]["frames_lost"] == 0
+
+
+def test_an_acquisition_not_running_or_starting_says_so_in_words_with_its_code(ring):
+    ring, source = ring
+    doc = source.health()  # the ring is there, no report yet
+    assert doc["state"] == "down" and doc["reason_code"] == STARTING_CODE
+    assert doc["reason"] == "the station's measuring program is starting: no readings yet"
+    gone = RingFrameSource("balance-ring-none-such", 100.0)
+    doc = gone.health()
+    assert doc["state"] == "down" and doc["reason_code"] == NOT_RUNNING_CODE
+    assert doc["reason"] == "the station's measuring program is not running"
+    assert "balance-ring-none-such" in doc["detail"]  # the engineer's words kept

@@ -167,7 +167,7 @@ def test_status_first_then_every_frame_once_with_health_and_the_session(live):
     kinds = {e.get("event") for e in events}
     assert {"frames", "health", "session"} <= kinds
     health = next(e for e in events if e.get("event") == "health")["data"]
-    assert health["health"]["state"] == "down" and "no health report" in health["health"]["reason"]  # as /healthz says
+    assert health["health"]["state"] == "down" and health["health"]["reason_code"] == "acquisition_starting"  # as /healthz says
     assert health["viewers"] == 1
     session = next(e for e in events if e.get("event") == "session")["data"]
     assert 0 < session["expires_in_s"] <= 15 * 60

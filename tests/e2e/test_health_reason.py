@@ -12,6 +12,7 @@ import json
 import pytest
 
 from conftest import set_size
+from station.acquire.source import no_frames_words, not_responding_words
 from test_dashboard import PHONE, TABLET, by_id, setup_admin, wait
 
 pytestmark = pytest.mark.e2e
@@ -56,8 +57,7 @@ def test_a_tap_on_the_health_chip_says_why_the_station_is_degraded(station_for, 
     said = {}
     for size in (TABLET, PHONE):
         set_size(phone, size)
-        for state, why in (("nodata", "no data: the acquisition has sent no frames for 4 s"),
-                           ("down", "acquisition not responding (last report 5 s ago)"),
+        for state, why in (("nodata", no_frames_words(4.0)), ("down", not_responding_words(5.0)),
                            ("down", "the station does not answer")):
             phone.execute_script("Station.followHealth(); Station.showHealth({state: arguments[0], reason: arguments[1]});",
                                  state, why)
@@ -67,11 +67,13 @@ def test_a_tap_on_the_health_chip_says_why_the_station_is_degraded(station_for, 
             phone.save_screenshot(str(shots / f"health-{state}-{size[0]}x{size[1]}.png"))
             chip.click()
     no_frames, not_responding, no_answer = said.values()
-    assert no_frames == ("No readings", "No readings: The acquisition has sent no frames for 4 s. A trial cannot be "
-                         "started until readings come back (usually within a minute, by themselves); if they do not, "
-                         "check the plate's cable and restart the station."), no_frames
+    # what happened in the station's words a clinician reads (station/acquire/source.py; they said "The acquisition
+    # has sent no frames for 4 s", "Acquisition not responding (last report 5 s ago)"), then what to do
+    assert no_frames == ("No readings", "No readings: The station has measured nothing for 4 s: its measuring program "
+                         "is held up. A trial cannot be started until readings come back (usually within a minute, by "
+                         "themselves); if they do not, check the plate's cable and restart the station."), no_frames
     assert not_responding[0] == no_answer[0] == "Cannot measure", said
-    assert not_responding[1].startswith("Cannot measure: Acquisition not responding (last report 5 s ago). No trial "
-                                        "can be recorded now. If this lasts more than a minute, check the plate's "
-                                        "cable and restart the station."), not_responding
+    assert not_responding[1].startswith("Cannot measure: The station's measuring program has not answered for 5 s. "
+                                        "No trial can be recorded now. If this lasts more than a minute, check the "
+                                        "plate's cable and restart the station."), not_responding
     assert no_answer[1].startswith("Cannot measure: The station does not answer. No trial can be recorded now."), no_answer

@@ -101,7 +101,8 @@ def test_the_stream_says_nodata_a_second_into_a_stall_and_ok_as_soon_as_frames_r
     # at once: within NO_FRAMES_S and a few of the stream's 20 ms ticks (the next once-a-second event
     # could be 1 s later)
     assert said[0][0] < NO_FRAMES_S + 0.25, [(round(t, 2), d["state"]) for t, d in during]
-    assert said[0][1]["reason"].startswith("no data: the acquisition has sent no frames for ")
+    assert said[0][1]["reason"].startswith("the station has measured nothing for ")
+    assert said[0][1]["reason_code"] == "no_frames"
     writer.stalled.clear()
     after = _health_events(chunks, 0.6)
     assert after and after[0][1]["state"] == "ok", [(round(t, 2), d["state"]) for t, d in after]
