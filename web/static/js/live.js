@@ -105,7 +105,7 @@
     if ((state.stale || h.state === "nodata") && h.state !== "down") {
       const silent = state.stale && state.lastFrameAt ? Math.floor((performance.now() - state.lastFrameAt) / 1000) : null;
       return { key: "nodata", reason: silent === null ? h.reason || "no data"
-        : `no data: the acquisition has sent no frames for ${silent} s` };
+        : `the station has measured nothing for ${silent} s: its measuring program is held up` }; // source.py's words
     }
     return { key: h.state || "unknown", reason: h.reason || "" };
   }
