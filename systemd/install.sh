@@ -245,6 +245,8 @@ check_config() {
         cat "$TMP/check" >&2
         die "the configuration $CONFIG is not valid for this version; fix it (compare with $CONFIG.dist) and run $PROG again; the running station was not changed"
     }
+    # valid, with what the check warns of (a hub kept in UTC without [clinic] time_zone takes UTC's day for today)
+    sed -n 's/^balance-station: warning: /warning: /p' "$TMP/check" | while IFS= read -r line; do say "$line"; done
 }
 
 # An update restarts a running station: first a backup of its database (online, as the hourly

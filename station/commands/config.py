@@ -55,7 +55,21 @@ def _check(args: argparse.Namespace) -> int:
               "/etc/balance-station/station.toml absent): the built-in defaults are valid")
     else:
         print(f"{loaded.path}: valid ({len(loaded.keys_in_file)} settings, the rest default)")
+    warn_utc_day(loaded.config.clinic.time_zone, loaded.path)
     return 0
+
+
+def warn_utc_day(configured: str, path) -> None:
+    """On stderr, a warning when ``[clinic] time_zone`` is unset on a computer kept in UTC (a hub's cloud server):
+    its "today" is UTC's day (:func:`station.store.timefmt.utc_day_warning`). ``config check`` (which
+    ``systemd/install.sh`` runs, and shows this line of) and ``hub`` at its start say it; valid all the same."""
+    import sys
+
+    from station.store.timefmt import utc_day_warning
+
+    words = utc_day_warning(configured, str(path) if path else "the configuration file (--config FILE)")
+    if words:
+        print(f"balance-station: warning: {words}", file=sys.stderr)
 
 
 def _show(args: argparse.Namespace) -> int:

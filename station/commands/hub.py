@@ -93,6 +93,8 @@ def serve(args: argparse.Namespace) -> int:
     from station.commands.run import _bind
     from station.store.db import StoreError
     from station.store.pg import redact_url
+    from station.commands.config import warn_utc_day
+    from station.config_file import resolve_config_path
 
     url = database_url(args)
     config = load_config(args)
@@ -136,6 +138,7 @@ def serve(args: argparse.Namespace) -> int:
         print(warning, file=sys.stderr)
     print(f"balance-station hub: serving on http://{config.web.host}:{config.web.port}/ "
           f"(database {redact_url(url)})", file=sys.stderr)
+    warn_utc_day(config.clinic.time_zone, resolve_config_path(getattr(args, "config", None)))  # in its journal
     notify("READY=1")
     try:
         serve_until_stopped(server, stopping)

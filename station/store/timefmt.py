@@ -30,6 +30,32 @@ def use_time_zone(name: str | None) -> None:
     _zone = time_zone(name) if name else None
 
 
+def process_zone_is_utc() -> bool:
+    """True when the process's own zone (``TZ``, else the system's) is UTC itself (a cloud server's usual
+    zone), not a zone that is at UTC part of the year or all of it (Europe/London, Atlantic/Reykjavik)."""
+    import time
+
+    return time.timezone == 0 and not time.daylight and time.tzname[0] in ("UTC", "UCT")
+
+
+def utc_day_warning(configured: str, file: str, *, utc: bool | None = None) -> str:
+    """'' unless ``[clinic] time_zone`` is unset (``configured`` "") on a computer whose zone is UTC (``utc``;
+    None: :func:`process_zone_is_utc`): then the words that say the station or hub takes "today" on UTC's day,
+    not the clinic's, and what to set in ``file`` (its configuration file).
+
+    >>> utc_day_warning("Europe/Paris", "/etc/balance-station/hub.toml", utc=True)
+    ''
+    >>> print(utc_day_warning("", "/etc/balance-station/hub.toml", utc=True))
+    [clinic] time_zone is not set and this computer's time zone is UTC, so "today" is UTC's day, not the clinic's: a programme's today, the dates pages and reports show, and a dose refused as "after today" change day at midnight UTC. Set time_zone = "Area/City" (the clinic's zone, e.g. "Europe/Berlin"; timedatectl list-timezones lists them) under [clinic] in /etc/balance-station/hub.toml, then restart the service.
+    """
+    if configured or not (process_zone_is_utc() if utc is None else utc):
+        return ""
+    return ("[clinic] time_zone is not set and this computer's time zone is UTC, so \"today\" is UTC's day, not the "
+            "clinic's: a programme's today, the dates pages and reports show, and a dose refused as \"after today\" "
+            "change day at midnight UTC. Set time_zone = \"Area/City\" (the clinic's zone, e.g. \"Europe/Berlin\"; "
+            f"timedatectl list-timezones lists them) under [clinic] in {file}, then restart the service.")
+
+
 def utc_iso(t_s: float) -> str:
     """``t_s`` (Unix time, s) as ``YYYY-MM-DDTHH:MM:SS.mmmZ``."""
     return datetime.fromtimestamp(t_s, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
