@@ -1,6 +1,7 @@
 """Browser end-to-end fixtures: the real station (``balance-station run --simulate``) in a
 subprocess, a TCP relay in front of it (so a test can drop the browser's connections like a bad
-Wi-Fi), and headless Chromium at tablet size driven by Selenium through Debian's chromedriver.
+Wi-Fi), and headless Chromium at tablet size driven by Selenium through Debian's chromedriver
+(:mod:`e2e_support` holds the station, the sizes and ``set_size``, which test files import from there).
 
 Nothing is downloaded: Selenium is given ``/usr/bin/chromedriver`` and ``/usr/bin/chromium``
 (installed by ``tests/bootstrap.sh``), so selenium-manager never runs. The tests skip, saying
@@ -12,46 +13,15 @@ look go to the ``shots`` folder (its tmp_path, or ``$E2E_SHOTS``).
 
 from __future__ import annotations
 
-import http.client
-import importlib.util
-import json
 import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 import pytest
-from free_ports import free_port as _free_port
-from plate_calibration import with_plate_calibration
+from e2e_support import (ARTIFACTS, CHROMEDRIVER, CHROMIUM, CHROMIUM_FLAGS, PHONE, TABLET, Station,
+                         browser_or_skip, set_size)
 
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-CHROMIUM_FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-)
-TABLET = (1180, 820)
-PHONE = (390, 844)
-
-
-def _browser_or_skip() -> None:
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
-    if missing:
-        installable = hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get")
-        message = f"{', '.join(missing)} not installed (Debian packages chromium and chromium-driver)"
-        if installable:
-            pytest.fail(message + ": run tests/bootstrap.sh, which installs them")
-        pytest.skip(message + ", and they cannot be installed here (needs root and apt-get)")
-    if importlib.util.find_spec("selenium") is None:
-        pytest.fail("selenium is not installed: pip install -e '.[test]'")
+# (the sizes, set_size, browser_or_skip and Station are e2e_support's: a test file imports them from there)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -61,141 +31,11 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"report_{report.when}", report)
 
 
-class Relay:
-    """A TCP relay 127.0.0.1:<port> -> the station; :meth:`drop_all` cuts every connection
-    through it at once (the browser sees the network fail, as on a tablet losing Wi-Fi). After
-    :meth:`record`, ``sent`` holds what each new connection sent the station (its requests as
-    they reached the server, one bytearray per connection)."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self._lock = threading.Lock()
-        self._open: list[socket.socket] = []
-        self.drops = 0
-        self._closed = False
-        self.sent: list[bytearray] | None = None
-        threading.Thread(target=self._accept, daemon=True, name="relay-accept").start()
-
-    def record(self) -> None:
-        """Keep what the connections opened from now on send to the station (``sent``)."""
-        self.sent = []
-
-    def _accept(self) -> None:
-        while not self._closed:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(("127.0.0.1", self.target_port))
-            except OSError:
-                client.close()
-                continue
-            with self._lock:
-                self._open += [client, upstream]
-                kept = None if self.sent is None else bytearray()
-                if kept is not None:
-                    self.sent.append(kept)
-            for a, b, tap in ((client, upstream, kept), (upstream, client, None)):
-                threading.Thread(target=self._pipe, args=(a, b, tap), daemon=True).start()
-
-    def _pipe(self, src: socket.socket, dst: socket.socket, tap: bytearray | None = None) -> None:
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                if tap is not None:
-                    tap += data
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def drop_all(self) -> int:
-        with self._lock:
-            sockets, self._open = self._open, []
-        for s in sockets:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
-        self.drops += 1
-        return len(sockets) // 2
-
-    def close(self) -> None:
-        self._closed = True
-        self.listener.close()
-        self.drop_all()
-
-
-class Station:
-    """The station daemon under test (``balance-station run``) and how to reach it, on a data
-    directory holding its plate's calibration (tests/plate_calibration.py)."""
-
-    def __init__(self, data_dir: Path, scenario: str, faults: tuple[str, ...] = ()) -> None:
-        self.port = _free_port()
-        self.data_dir = with_plate_calibration(data_dir)
-        self.log_path = data_dir.parent / "station.log"
-        self._log = open(self.log_path, "w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "station.cli", "run", "--simulate", "--scenario", scenario,
-             "--port", str(self.port), "--data-dir", str(data_dir), *(a for f in faults for a in ("--fault", f))],
-            stdout=self._log, stderr=subprocess.STDOUT, cwd=REPO,
-        )
-        self.relay = Relay(self.port)
-        self.url = f"http://127.0.0.1:{self.relay.port}"
-
-    def health(self) -> dict | None:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-            conn.request("GET", "/healthz")
-            return json.loads(conn.getresponse().read())
-        except (OSError, ValueError):
-            return None
-
-    def wait_ready(self, timeout_s: float = 90.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"the station exited with {self.process.returncode}:\n{self.log()}")
-            doc = self.health()
-            if doc and doc.get("state") in ("ok", "degraded") and doc.get("frames", 0) > 0:
-                return
-            time.sleep(0.3)
-        raise AssertionError(f"the station did not become ready within {timeout_s:g} s:\n{self.log()}")
-
-    def log(self) -> str:
-        if not self._log.closed:  # after stop() the file is closed: read what it holds
-            self._log.flush()
-        return self.log_path.read_text(errors="replace")[-4000:]
-
-    def stop(self) -> int | None:
-        self.relay.close()
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        self._log.close()
-        return self.process.returncode
-
-
 @pytest.fixture
 def station(tmp_path):
     """A fresh station (empty data directory) whose virtual patient steps off in the mCTSIB's
     'firm surface, eyes closed' condition (scenario ``mctsib-step-off``)."""
-    _browser_or_skip()
+    browser_or_skip()
     st = Station(tmp_path / "data", "mctsib-step-off")
     try:
         st.wait_ready()
@@ -211,7 +51,7 @@ def station_for(tmp_path):
     """``station_for(scenario, faults=())``: a fresh station whose simulation plays ``scenario``, with
     the station's own ``faults`` (``run --fault``, e.g. ``stall:6:3``) if given (stopped at the end
     of the test)."""
-    _browser_or_skip()
+    browser_or_skip()
     started = []
 
     def start(scenario: str, faults: tuple[str, ...] = ()) -> Station:
@@ -259,12 +99,6 @@ def _chromium(name: str, size: tuple[int, int], folder: Path):
     return driver, downloads
 
 
-def set_size(driver, size: tuple[int, int]) -> None:
-    """The page laid out at ``size`` (px), as on a device that wide (a phone below 600 px)."""
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": size[0] < 600})
-
-
 def _failed(request) -> bool:
     return getattr(request.node, "report_call", None) is not None and request.node.report_call.failed
 
@@ -286,7 +120,7 @@ def browsers(request, tmp_path):
     """Make headless Chromium browsers, at tablet size unless given another (``PHONE``):
     ``browsers(name, size)`` -> (driver, downloads dir).
     On failure each one's screenshot and page source go to test-artifacts/."""
-    _browser_or_skip()
+    browser_or_skip()
     made = []
 
     def make(name: str = "tablet", size: tuple[int, int] = TABLET):
@@ -354,7 +188,7 @@ def reading_pages(request, tmp_path_factory) -> ReadingPages:
     browsers started for them all instead of one each: ~15 s of CPU a test). Stopped after the last
     of a row (``pytest_runtest_teardown``), and after a failed test (the next one starts afresh);
     tests/conftest.py hands their files out one after another."""
-    _browser_or_skip()
+    browser_or_skip()
     if not _reading:
         _reading.append(ReadingPages(tmp_path_factory.mktemp("reading")))
     yield _reading[0]

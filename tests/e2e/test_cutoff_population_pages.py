@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import set_size
+from e2e_support import set_size
 from test_dashboard import PHONE, TABLET, css, wait
 from test_walk_page_readings import _overlap
 from test_walk_words_on_pages import _trial, text_of

@@ -23,7 +23,7 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import set_size
+from e2e_support import set_size
 
 pytestmark = pytest.mark.e2e
 

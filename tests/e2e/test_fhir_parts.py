@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from conftest import set_size
+from e2e_support import set_size
 from test_dashboard import by_id, click_when_still, downloaded, patient_file, wait
 from test_report_downloads import _build_patient
 

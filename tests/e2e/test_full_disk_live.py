@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import Station, _browser_or_skip
+from e2e_support import Station, browser_or_skip
 from test_dashboard import ADMIN, PHONE, api, at, by_id, css, select_protocol, setup_admin, sign_in, wait
 from small_disk import fill, mounted_tmpfs
 
@@ -32,7 +32,7 @@ return b.height > 0 && b.top >= 0 && b.bottom <= bottom && b.left >= 0 && b.righ
 @pytest.fixture
 def station_on_a_small_disk(tmp_path):
     """The station with its data directory on a 48 MB tmpfs of its own (root only)."""
-    _browser_or_skip()
+    browser_or_skip()
     with mounted_tmpfs(tmp_path / "data", 48, mode="0700") as data:
         station = Station(data, "patient")
         try:

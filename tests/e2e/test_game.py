@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import set_size
+from e2e_support import set_size
 from test_dashboard import PHONE, TABLET, api, by_id, css, select_protocol, setup_admin, wait
 
 pytestmark = pytest.mark.e2e

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from conftest import set_size
+from e2e_support import set_size
 from station.acquire.source import no_frames_words, not_responding_words
 from test_dashboard import PHONE, TABLET, by_id, setup_admin, wait
 

@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from conftest import set_size
+from e2e_support import set_size
 from free_ports import free_port
 from test_dashboard import PHONE, TABLET, by_id, setup_admin, wait
 

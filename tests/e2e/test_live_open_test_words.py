@@ -26,7 +26,7 @@ import re
 import pytest
 
 from test_dashboard import PHONE, TABLET, api, by_id, css, select_protocol, setup_admin, wait
-from conftest import set_size
+from e2e_support import set_size
 
 pytestmark = pytest.mark.e2e
 

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from conftest import PHONE
+from e2e_support import PHONE
 from test_dashboard import api, by_id, css, select_protocol, setup_admin, wait
 
 pytestmark = pytest.mark.e2e

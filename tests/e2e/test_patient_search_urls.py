@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import PHONE, TABLET, set_size
+from e2e_support import PHONE, TABLET, set_size
 from test_dashboard import api, at, by_id, css, setup_admin, wait
 
 pytestmark = pytest.mark.e2e

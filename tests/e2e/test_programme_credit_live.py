@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from conftest import PHONE, TABLET, set_size
+from e2e_support import PHONE, TABLET, set_size
 from test_dashboard import ADMIN, api, at, by_id, css, setup_admin, sign_in, wait
 
 pytestmark = pytest.mark.e2e

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import TABLET, set_size
+from e2e_support import TABLET, set_size
 from test_dashboard import api, by_id, css, fill, setup_admin, wait
 
 pytestmark = pytest.mark.e2e

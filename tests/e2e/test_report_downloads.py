@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Station, _browser_or_skip
+from e2e_support import Station, browser_or_skip
 from test_dashboard import ADMIN, PHONE, api, at, by_id, click_when_still, css, downloaded, patient_file, sign_in, wait
 
 pytestmark = pytest.mark.e2e
@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 def reports_station(tmp_path_factory):
     """One station for the file's tests: (station, the patient :func:`_build_patient` made), with its
     administrator ADMIN made in its store (the first-run setup page is tests/e2e/test_dashboard.py's)."""
-    _browser_or_skip()
+    browser_or_skip()
     station = Station(tmp_path_factory.mktemp("reports") / "data", "mctsib-step-off")
     try:
         station.wait_ready()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import set_size
+from e2e_support import set_size
 from test_dashboard import PHONE, TABLET, css, wait
 from test_walk_words_on_pages import text_of
 

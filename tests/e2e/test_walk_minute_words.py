@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from test_cutoff_population_pages import part_screenshot
-from conftest import PHONE
+from e2e_support import PHONE
 from test_dashboard import css, wait
 from test_walk_phone_charts import RATE_HZ, _walk_frames
 

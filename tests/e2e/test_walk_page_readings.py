@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import TABLET as WIDE_TABLET, set_size
+from e2e_support import TABLET as WIDE_TABLET, set_size
 from test_dashboard import PHONE, api, css, page_width, wait
 from test_phone_fixes_walk_rows import in_store
 from test_walk_phone_charts import RATE_HZ, STEP_S, _walk_frames

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import set_size
+from e2e_support import set_size
 from test_dashboard import PHONE, css, page_width, wait
 from test_phone_fixes_walk_rows import RATE_HZ, frames_of, in_store, tablet_and_phone
 
