@@ -25,13 +25,17 @@ from station.reference.measures import unit_of
 from station.store.timefmt import local_day
 
 
-def _visit_value(store, visit: dict, outcome: dict, protocols: dict[str, Protocol]) -> tuple[float | None, int | None]:
+def _visit_value(store, visit: dict, outcome: dict,
+                 protocols: dict[str, Protocol]) -> tuple[float | None, int | None, str | None]:
+    """The outcome's value at the visit, the station session it was measured in and the clinic's day of that
+    session (the visit's planned day is not when it was measured: a baseline run two days late)."""
     protocol = protocols.get(outcome["protocol"])
     runs = [r for r in visit["runs"] if r["protocol"] == outcome["protocol"] and r["complete_trials"] > 0]
     if protocol is None or not runs:
-        return None, None
+        return None, None, None
     session_id = runs[-1]["session_id"]
     session = store.sessions.get(session_id)
+    measured_on = local_day(session["started_at"])
     results = []
     for line in session["trials"]:
         result = stored_result(protocol, store.trials.get(line["id"]))
@@ -41,8 +45,8 @@ def _visit_value(store, visit: dict, outcome: dict, protocols: dict[str, Protoco
     for c in summary["conditions"]:
         if c["id"] == outcome["condition"]:
             value = c["values"].get(outcome["metric"])
-            return (None if value is None else float(value)), session_id
-    return None, session_id
+            return (None if value is None else float(value)), session_id, measured_on
+    return None, session_id, measured_on
 
 
 def _age_y(patient: dict, today: str) -> float | None:
@@ -57,10 +61,10 @@ def _outcomes(store, doc: dict, protocols: dict[str, Protocol], patient: dict, a
     for outcome in template["outcomes"]:
         points = []
         for visit in visits:
-            value, session_id = _visit_value(store, visit, outcome, protocols)
+            value, session_id, measured_on = _visit_value(store, visit, outcome, protocols)
             points.append({"visit_id": visit["id"], "assessment_id": visit["assessment_id"], "label": visit["label"],
                            "week": visit["week"], "date": visit["planned_date"], "status": visit["status"],
-                           "session_id": session_id, "value": value})
+                           "session_id": session_id, "measured_on": measured_on, "value": value})
         mdc, note = comparable_mdc(outcome["metric"], protocols.get(outcome["protocol"]), outcome["condition"],
                                    patient.get("conditions") or [], age_y)
         if mdc is not None:

@@ -21,7 +21,49 @@ from station.reports.references import Citations
 from station.reports.text import dose_speed, number, quantity, with_unit
 
 
-def _outcome_block(outcome: dict, citations: Citations, width: float) -> KeepTogether:
+def visit_words(point: dict, today: str, *, in_visit: bool = True) -> str:
+    """An outcome's visit as the programme report's Visit column says it: when its test was measured (the day
+    the station recorded it, with the planned day when that was another), else why there is no value
+    (``in_visit``: the visit runs the outcome's test). A visit stays "planned" until every one of its tests is
+    measured, so its status alone read "planned" beside a measured baseline.
+
+    >>> base = {"label": "Baseline", "week": 0, "date": "2026-01-05", "status": "planned", "session_id": 4,
+    ...         "measured_on": "2026-01-07", "value": 1.5}
+    >>> visit_words(base, "2026-03-01")
+    'Baseline (week 0): measured 2026-01-07 (planned 2026-01-05)'
+    >>> visit_words({**base, "measured_on": "2026-01-05"}, "2026-03-01")
+    'Baseline (week 0): measured 2026-01-05'
+    >>> visit_words({**base, "value": None}, "2026-03-01")
+    'Baseline (week 0): tested 2026-01-07 (planned 2026-01-05), no value for this measure (no valid trial of it)'
+    >>> later = {**base, "session_id": None, "measured_on": None, "value": None, "date": "2026-01-19"}
+    >>> visit_words(later, "2026-01-10"), visit_words(later, "2026-03-01")
+    ('Baseline (week 0): planned 2026-01-19', 'Baseline (week 0): planned 2026-01-19, not yet measured')
+    >>> visit_words({**later, "status": "missed"}, "2026-03-01")
+    'Baseline (week 0): missed (planned 2026-01-19)'
+    >>> visit_words(later, "2026-03-01", in_visit=False)
+    'Baseline (week 0), 2026-01-19: this test is not part of the visit'
+    """
+    head = f"{point['label']} (week {point['week']})"
+    planned = point["date"]
+    if point.get("session_id") is not None:
+        on = point.get("measured_on") or planned
+        when = on + (f" (planned {planned})" if on != planned else "")
+        if point.get("value") is None:
+            return f"{head}: tested {when}, no value for this measure (no valid trial of it)"
+        return f"{head}: measured {when}"
+    if not in_visit:
+        return f"{head}, {planned}: this test is not part of the visit"
+    status = point["status"]
+    if status == "missed":
+        return f"{head}: missed (planned {planned})"
+    if status == "cancelled":
+        return f"{head}: cancelled when the programme ended (planned {planned})"
+    return f"{head}: planned {planned}" + (", not yet measured" if planned < today else "")
+
+
+def _outcome_block(outcome: dict, citations: Citations, width: float, visits: dict[int, dict],
+                   today: str) -> KeepTogether:
+    """``visits``: the programme's visits by id (which tests each runs)."""
     unit = outcome.get("unit") or ""
     points = outcome["points"]
     mdc = outcome.get("mdc")
@@ -33,7 +75,9 @@ def _outcome_block(outcome: dict, citations: Citations, width: float) -> KeepTog
     changes = {c["to"]: c for c in outcome.get("changes") or []}
     for pt in points:
         change = changes.get(pt["visit_id"]) or changes.get(pt["assessment_id"]) or {}
-        rows.append([f"{pt['label']} (week {pt['week']}, {pt['date']}, {pt['status']})", with_unit(pt["value"], unit),
+        tests = (visits.get(pt["visit_id"]) or {}).get("protocols")
+        rows.append([visit_words(pt, today, in_visit=tests is None or outcome["protocol"] in tests),
+                     with_unit(pt["value"], unit),
                      with_unit(change.get("difference"), unit) if change else "",
                      (change.get("verdict", "") + (f" ({change['mdc_reading']})" if change.get("mdc_reading") else ""))
                      if change else ""])
@@ -118,7 +162,7 @@ def programme_story(store, assignment_id: int, protocols: dict, *, actor, wall_c
     for group in groups:
         story.append(p(group["group"], "h3"))
         for outcome in group["outcomes"]:
-            story.append(_outcome_block(outcome, citations, width))
+            story.append(_outcome_block(outcome, citations, width, {v["id"]: v for v in doc["visits"]}, doc["today"]))
     if not groups:
         story.append(p("The programme names no outcomes."))
     story.append(p("Adherence", "h2"))

@@ -15,7 +15,7 @@ from station.reports.build import make_report
 from station.store.store import Store
 from station.store.timefmt import local_day
 
-from reports_support import ACTOR, pdf_text
+from reports_support import ACTOR, load_test_module, pdf_text
 
 CALIBRATION = {"created_utc": "2026-12-05T20:06:44+00:00", "method": "masses", "zero_counts": [0, 0, 0, 0],
                "n_per_count": [1e-3] * 4}
@@ -109,3 +109,32 @@ def test_the_programme_pdf_says_a_partial_session_and_the_day_it_was_done(tmp_pa
     assert f"{walked_on} (planned 2026-12-07) partial 21 s of 30 min" in text, text
     assert "A session is partial when less than 50 % of its planned minutes were walked" in text
     assert re.search(r"Done 21 s \(\d+ % of due\) 1 \(1 partial\)", text), text
+
+
+def test_the_programme_pdf_says_when_a_visits_test_was_measured_not_planned(tmp_path, protocols, clinic, poppler):
+    """s26 P4, item 2: a visit stays "planned" until every one of its tests is measured, and the outcome tables'
+    Visit column said its status: "Baseline (week 0, 2026-12-05, planned)" beside the baseline's measured 1.50 cm/s.
+    Now the day its test was measured (with the planned day when that was another), and why a visit has no value."""
+    support = load_test_module("programme_support", "programmes/programme_support.py")
+    store = Store.open(tmp_path / "data")
+    try:
+        patient, assignment = _stroke_programme(store, protocols, "PDF-VISIT")
+        baseline = next(v for v in assignment["visits"] if v["assessment_id"] == "baseline")
+        # the quiet stance run two days late, at noon UTC (the 7th in every clinic's zone); its other tests not yet
+        session = store.sessions.create(patient["id"], {"label": "baseline", "started_at": "2026-12-07T12:00:00+00:00"},
+                                        actor=ACTOR)
+        store.trials.import_trial(session["id"], "quiet-stance", "eo", support.CAL, 100.0, support.frames(),
+                                  support.sway_doc("quiet-stance", "eo", velocity=1.5), True, None, actor=ACTOR)
+        store.programmes.link_visit_session(baseline["id"], "quiet-stance", session["id"], actor=ACTOR)
+        assert store.programmes.get(assignment["id"])["visits"][0]["status"] == "planned"
+        text = pdf_text(make_report("programme", store, assignment["id"], protocols=protocols, clinic=clinic,
+                                    actor=ACTOR))
+    finally:
+        store.close()
+    assert "Baseline (week 0): measured 2026-12-07 (planned 2026-12-05) 1.50 cm/s" in text, text
+    assert "2026-12-05, planned)" not in text
+    # the tests not run: planned, or, once their day has passed (the report is made in the programme's future:
+    # the clinic's today), not yet measured
+    assert "Baseline (week 0): planned 2026-12-05, not yet measured –" in text or \
+        "Baseline (week 0): planned 2026-12-05 –" in text, text
+    assert "Mid-point (after week 2) (week 2): planned 2026-12-19" in text, text
