@@ -259,23 +259,33 @@ def format_summary(summary: dict, protocol=None) -> str:
     criterion met or not) and its sway measures with their unit and, given the ``protocol``, the
     patient's age-group percentile (``summary["age_y"]``)."""
     from station.reference.measures import unit_of
-    from station.protocols.report import cutoff_reading, not_applied_once, trial_count_words
+    from station.protocols.report import (cutoff_reading, not_applied_once, not_applied_said, short_cite,
+                                          trial_count_words)
     from station.reference import norms
     from station.reference.measures import describe
 
     from station.protocols.walk_words import COUNTS, TREADMILL_KEY_MEASURES, WALK_KEY_MEASURES, perry_class_reference
     from station.reports.text import belt_speed, counted, number, quantity, significant, time_held
 
-    def not_applied(cut: dict, unit: str) -> str | None:
-        """A cut-off set in a population the patient is not known to belong to, in the pages' words: one
-        source's limits for one reason said once (Perry's two: "cut-offs (0.4 and 0.8 m/s)"), at the first."""
-        same = [c for c in summary["cutoffs"] if (c["metric"], c["condition"], c.get("source"), c.get("not_applied_why"))
-                == (cut["metric"], cut["condition"], cut.get("source"), cut.get("not_applied_why"))]
-        if same[0] is not cut:
+    said_apart: set = set()  # (conditions, metric) whose sources not applied are said
+
+    def not_applied(conditions: tuple, metric: str, unit: str) -> str | None:
+        """The published values a measure of these conditions is not read against (cut-offs and a protocol's
+        reference values set in people the patient is not known to be one of), in the pages' and PDFs' words, once:
+        one source's limits for one reason together (Perry's two: "cut-offs (0.4 and 0.8 m/s)"), two or more
+        sources in one sentence (report.not_applied_said: "Not applied to this patient: the cut-off (5 s) of
+        Vellas et al. 1997, set in ..., and the reference values of Springer et al. 2007, ..."); None once said."""
+        if (conditions, metric) in said_apart:
             return None
-        readings = [{**cutoff_reading(c, unit), "kind": "cutoff", "source": c.get("source"),
-                     "not_applied_why": c.get("not_applied_why"), "population": c.get("population")} for c in same]
-        return " ".join(r["words"] for r in not_applied_once(readings))
+        said_apart.add((conditions, metric))
+        refs = [{"kind": "cutoff", **c, **cutoff_reading(c, unit)} for c in summary["cutoffs"]
+                if c["metric"] == metric and c["condition"] in conditions and c.get("not_applied_why")]
+        refs += [{"kind": "protocol_norm", **n, "words": n.get("note")} for n in summary["norms"]
+                 if n["metric"] == metric and n["condition"] in conditions and n.get("not_applied_why")]
+        entry = {"references": not_applied_once(refs)}
+        not_applied_said(entry)
+        return entry.get("not_applied_together") or " ".join(r["words"] for r in entry["references"] if r.get("words")) \
+            or None
 
     walk_labels = {key: (label[0].lower() + label[1:], unit) for key, label, unit in TREADMILL_KEY_MEASURES + WALK_KEY_MEASURES}
     # a treadmill session as the pages say it: the time walked and the pauses first, the belt speed the clinician's
@@ -299,9 +309,10 @@ def format_summary(summary: dict, protocol=None) -> str:
             attempts = f"{c['score']} of {times} s" if n > 1 else "one attempt"
             held = f"time held {time_held(values['time_held_s'])}" + (  # "0 s (unable)" as the pages and PDFs say it
                 f" ({attempts})" if values["time_held_s"] else f" in all {n} trials" if n > 1 else "")
-            said = [not_applied(cut, "s") if cut.get("not_applied_why") else cutoff_reading(cut, "s")["words"]
-                    for cut in summary["cutoffs"] if cut["metric"] == "time_held_s" and cut["condition"] in (c["id"], None)]
-            if said:  # one source's limits not applied for one reason: said once
+            said = [cutoff_reading(cut, "s")["words"] for cut in summary["cutoffs"] if cut["metric"] == "time_held_s"
+                    and cut["condition"] in (c["id"], None) and not cut.get("not_applied_why")]
+            said.append(not_applied((c["id"], None), "time_held_s", "s"))  # the sources not applied: said once
+            if any(said):
                 held += ": " + " ".join(filter(None, said))
             parts.append(held)
         treadmill = values.get("walking_min") is not None
@@ -349,7 +360,7 @@ def format_summary(summary: dict, protocol=None) -> str:
             out.append(f"  FLAG {where}{cut['meaning']} ({cut['source'].split('. ')[0]})")
         elif cut.get("not_applied_why") and cut["metric"] != "time_held_s":  # a population the patient is not
             # known to belong to: said, not flagged (a time held's are said on its line above)
-            words = not_applied(cut, unit_of(cut["metric"]))
+            words = not_applied((cut["condition"],), cut["metric"], unit_of(cut["metric"]))
             if words:
                 out.append(f"  {where}{words}")
         elif cut.get("good_side") and cut["flagged"] is False:  # a band's good end or middle: which band, said
@@ -361,11 +372,15 @@ def format_summary(summary: dict, protocol=None) -> str:
     for norm in summary["norms"]:
         if norm.get("position") and norm["metric"] not in norms.COLUMNS:  # the age-group percentiles are above
             row = norm["row"]
-            source = norm["source"].split(",")[0] + " et al."
             d = describe(norm["metric"])
-            out.append(f"  {labels.get(norm['condition'], norm['condition'])}, {d['label'].lower()} "
-                       f"{quantity(norm['value'], d['unit'])}: {norm['position']} "
-                       f"of ages {row['age_min_y']}-{row['age_max_y']} ({source}). {norm.get('note', '')}".rstrip())
+            value = time_held(norm["value"]) if norm["metric"] == "time_held_s" else quantity(norm["value"], d["unit"])
+            out.append(f"  {labels.get(norm['condition'], norm['condition'])}, {d['label'].lower()} {value}: "  # "4.2 s"
+                       f"{norm['position']} of ages {row['age_min_y']}-{row['age_max_y']} ({short_cite(norm['source'])})."
+                       f" {norm.get('note', '')}".rstrip())
+        elif norm.get("not_applied_why") and norm["metric"] != "time_held_s":  # a time held's: on its line above
+            words = not_applied((norm["condition"],), norm["metric"], unit_of(norm["metric"]))
+            if words:
+                out.append(f"  {labels.get(norm['condition'], norm['condition'])}: {words}")
     if summary.get("stopped_reason"):
         out.append(f"  stopped early: {summary['stopped_reason']}")
     return "\n".join(out)

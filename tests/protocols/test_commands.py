@@ -174,9 +174,11 @@ def test_a_cut_off_set_in_another_population_is_said_not_applied_from_the_record
     assert main(args + ["--data-dir", str(data), "--patient", str(patient["id"])]) == 0
     out = capsys.readouterr().out
     assert "FLAG" not in out
-    assert "The published cut-offs (3 and 4.5 s) were set in community-dwelling older adults" in out
-    assert "they are not applied to this patient (a diagnosis the source excluded: stroke" in out
+    # with Polo-Ferrero's, in one sentence as the pages say them, each source's own reason
+    assert "Not applied to this patient: the cut-offs (3 and 4.5 s) of Carter et al. 2019, set in community-dwelling " \
+           "older adults" in out
+    assert "without a neurological diagnosis (a diagnosis the source excluded: stroke" in out
     assert main(args) == 0  # 76, no record of conditions: the older walker's 5.01 s is slower than Carter's 4.5 s
     assert "FLAG Backward, as fast as safely possible: 3-m backward walk slower than 4.5 s" in capsys.readouterr().out
     assert main(args[:-2]) == 0
-    assert "it is not applied to this patient (age not recorded)" in capsys.readouterr().out
+    assert "; for both: age not recorded." in capsys.readouterr().out

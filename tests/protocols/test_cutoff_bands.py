@@ -88,7 +88,9 @@ def test_the_trial_command_says_the_band(carter):
     assert "time 2.80 s: low fall risk (faster than 3 s; Carter V" in low and "FLAG" not in low, low
     assert "FLAG Backward, as fast as safely possible: 3-m backward walk slower than 4.5 s" in printed(4.99)
     assert "low fall risk" not in printed(2.8, None)  # not applied without the age
-    assert "The published cut-offs (3 and 4.5 s) were set in" in printed(2.8, None)
+    # Carter's and Polo-Ferrero's, not applied for one reason, in one sentence as the pages say them
+    assert ("Not applied to this patient: the cut-offs (3 and 4.5 s) of Carter et al. 2019, set in" in printed(2.8, None)
+            and "; for both: age not recorded." in printed(2.8, None))
 
 
 def test_the_trial_page_reads_the_cut_offs_against_the_trials_own_value(carter):
