@@ -20,22 +20,21 @@ from station.protocols.report import patient_history, visit_numbers
 from station.reports.charts import mdc_caption, series_chart
 from station.reports.layout import content_width, p, table
 from station.reports.references import Citations
-from station.reports.text import change, change_unit, counted, day, held_change, quantity, time_held, with_unit
+from station.reports.text import (bracketed, change, change_unit, counted, day, held_change, quantity, time_held,
+                                  with_unit)
 
 
 def dated(value: str, started_at) -> str:
-    """A value and its day, in one bracket: "12.5 s (2026-11-02)"; a value whose words end in their own bracket (a
-    time held of 0 s: "0 s (unable; scored by the clinician, not measured)") takes the day into it, "0 s (2026-11-02:
-    unable; scored by the clinician, not measured)", not two brackets in a row.
+    """A value and its day, in one bracket (:func:`station.reports.text.bracketed`, the history page's rule for a
+    point's trials): "12.5 s (2026-11-02)"; a value whose words end in their own bracket (a time held of 0 s: "0 s
+    (unable; scored by the clinician, not measured)") takes the day into it, not two brackets in a row.
 
     >>> dated("12.5 s", "2026-11-02T10:00:00+00:00")
     '12.5 s (2026-11-02)'
     >>> dated("0 s (unable; scored by the clinician, not measured)", "2026-11-02T10:00:00+00:00")
     '0 s (2026-11-02: unable; scored by the clinician, not measured)'
     """
-    when = day(started_at)
-    head, bracket, inner = value.partition(" (")
-    return f"{head} ({when}: {inner}" if bracket and value.endswith(")") else f"{value} ({when})"
+    return bracketed(value, day(started_at))
 
 
 def series_block(series: dict, citations: Citations, width: float, visits: dict[int, int] | None = None) -> KeepTogether:

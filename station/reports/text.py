@@ -293,6 +293,29 @@ def time_held(value: object, how: str | None = None) -> str:
     return f"{fixed(v, 1)} s"
 
 
+_IN_ANOTHER_UNIT = re.compile(r"-?\d+(\.\d+)? \S+")
+
+
+def bracketed(value: str, words: str) -> str:
+    """A value and words about it (how it was made, its day) in one bracket, never two in a row: "12.5 s (1 trial)";
+    a value whose words end in a bracket of their own (a 0 s: "unable; scored by the clinician, not measured"; a
+    count's trials) takes ``words`` at that bracket's front, "0 s (1 trial: unable; ...)"; a value said in a second
+    unit ("1.8 km/h (0.50 m/s)", the same value) takes them after it, "1.8 km/h (0.50 m/s; 1 trial)". One rule for
+    the history PDF (a point's day) and the history page (a point's trials: ``Station.bracketed``, the same rule).
+
+    >>> bracketed("12.5 s", "1 trial"), bracketed("0 s (unable; scored by the clinician, not measured)", "2026-11-02")
+    ('12.5 s (1 trial)', '0 s (2026-11-02: unable; scored by the clinician, not measured)')
+    >>> bracketed("1.8 km/h (0.50 m/s)", "best of 2 trials")
+    '1.8 km/h (0.50 m/s; best of 2 trials)'
+    """
+    head, bracket, inner = value.partition(" (")
+    if not (head and bracket and value.endswith(")")):
+        return f"{value} ({words})"
+    if _IN_ANOTHER_UNIT.fullmatch(inner[:-1]):
+        return f"{value[:-1]}; {words})"
+    return f"{head} ({words}: {inner}"
+
+
 def ordinal(n: float) -> str:
     """``n`` rounded, as an ordinal (``1st``, ``22nd``, ``13th``).
 

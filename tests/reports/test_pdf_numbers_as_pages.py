@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from station.reports.text import UNIT_DIGITS, change, fixed, held_change, quantity, significant, time_held
+from station.reports.text import (UNIT_DIGITS, belt_speed, bracketed, change, fixed, held_change, quantity, significant,
+                                  time_held)
 
 APP_JS = Path(__file__).resolve().parents[2] / "web" / "static" / "js" / "app.js"
 
@@ -79,3 +80,27 @@ def test_the_pdfs_say_a_time_held_and_its_change_as_the_pages_do():
     assert not differ, differ[:10]
     assert (held_change(12.46), held_change(0.0), held_change(-0.04)) == ("+12.5 s", "no change", "no change")
     assert time_held(0.0, scored) == "0 s (unable; scored by the clinician, not measured)"
+
+
+def test_a_value_and_its_bracket_are_one_bracket_on_the_history_page_and_pdf_alike():
+    """A history point's value and how it was made (the page: ``Station.bracketed``) or its day (the PDF:
+    text.bracketed, history_report.dated) are one bracket, by one rule checked here on a shared table: the value's own
+    bracket of words takes them at its front ("0 s (1 trial: unable; ...)"), a value said in a second unit after it
+    ("1.8 km/h (0.50 m/s; 1 trial)": the page said "1.8 km/h (1 trial: 0.50 m/s)", a belt speed's m/s read as the
+    trial's), anything else in a bracket of their own. The rule was written twice (history.js, history_report.dated)."""
+    scored = "scored by the clinician, not measured"
+    values = [time_held(v) for v in (12.46, 30.0, 0.05)] + [time_held(0.0), time_held(0.0, scored),
+                                                            time_held(0.0, "2 of 3 " + scored), time_held(None)] \
+        + [belt_speed(v) for v in (0.5, 0.25, 1.0)] + [quantity(v, u) for v, u in ((0.4512, "m/s"), (-0.25, "cm"),
+                                                                                  (1.0, ""), (62.5, "%"))] \
+        + ["13, 13 and 14 steps (3 trials; median 13)", "0 and 1 pauses (2 trials; charted: 0, the lower of the two)",
+           "3 pauses", "20 s", "a (b) c", "2 m (3 s)"]
+    words = ("1 trial", "best of 3 trials", "mean of 2 trials", "2026-11-02")
+    cases = [(v, w) for v in values for w in words]
+    ours = [bracketed(v, w) for v, w in cases]
+    theirs = page([["bracketed", v, w] for v, w in cases])
+    differ = [(case, mine, its) for case, mine, its in zip(cases, ours, theirs) if mine != its]
+    assert not differ, differ[:10]
+    assert bracketed(time_held(0.0, scored), "1 trial") == f"0 s (1 trial: unable; {scored})"
+    assert bracketed(belt_speed(0.5), "1 trial") == "1.8 km/h (0.50 m/s; 1 trial)"
+    assert bracketed("12.5 s", "2026-11-02") == "12.5 s (2026-11-02)" and not [o for o in ours if ") (" in o], ours

@@ -149,6 +149,19 @@ const Station = (() => {
     return `${fmt(value, 1)} s`;
   }
 
+  /* A value and words about it (how it was made of a session's trials) in one bracket, never two in a row: "12.5 s
+     (1 trial)"; a value whose words end in a bracket of their own (a 0 s: "unable; scored by the clinician, not
+     measured") takes them at its front, "0 s (1 trial: unable; ...)"; a value said in a second unit ("1.8 km/h
+     (0.50 m/s)", the same value) takes them after it, "1.8 km/h (0.50 m/s; 1 trial)". The history PDF's rule for a
+     point's day (station/reports/text.py bracketed, checked against this one by tests/reports/test_pdf_numbers_as_pages). */
+  function bracketed(value, words) {
+    const cut = value.indexOf(" (");
+    if (cut <= 0 || !value.endsWith(")")) return `${value} (${words})`;
+    const inner = value.slice(cut + 2);
+    if (/^-?\d+(\.\d+)? \S+$/.test(inner.slice(0, -1))) return `${value.slice(0, -1)}; ${words})`;
+    return `${value.slice(0, cut)} (${words}: ${inner}`;
+  }
+
   /* A change, always signed (a rise "+0.05 m/s", a fall "-0.10 s"; one that rounds to nothing "0.00 m/s"),
      a percentage's change in points ("+1.2 points"). */
   function change(value, unit) {
@@ -500,5 +513,5 @@ const Station = (() => {
   }
 
   init();
-  return { api, el, fmt, fmtSig, num, quantity, eachOf, walkedTime, clockTime, timeHeld, heldChange, change, changeUnit, listed, beltSpeed, beltChange, beltSpeedFromKmh, mdcVerdictTag, shortCite, cutoffTagClass, cutoffReference, when, clock, sessionName, showError, showFieldErrors, capitalise, ordinal, ApiError, showHealth, healthWords, healthWhy, followHealth, sessionLeft, goToLogin };
+  return { api, el, fmt, fmtSig, num, quantity, eachOf, walkedTime, clockTime, timeHeld, heldChange, bracketed, change, changeUnit, listed, beltSpeed, beltChange, beltSpeedFromKmh, mdcVerdictTag, shortCite, cutoffTagClass, cutoffReference, when, clock, sessionName, showError, showFieldErrors, capitalise, ordinal, ApiError, showHealth, healthWords, healthWhy, followHealth, sessionLeft, goToLogin };
 })();

@@ -67,11 +67,8 @@
     const n = p.trials.length;
     if (s.count) return pointText(s, p) + at(p);
     const made = n === 1 ? "1 trial" : `${s.summary || "mean"} of ${n} trials`;
-    // a value whose words end in their own bracket takes how it was made into it, "0 s (1 trial: unable; scored by the
-    // clinician, not measured)", not two brackets in a row (the history PDF's rule: history_report.dated)
-    const text = pointText(s, p);
-    const cut = text.indexOf(" (");
-    return (cut > 0 && text.endsWith(")") ? `${text.slice(0, cut)} (${made}: ${text.slice(cut + 2)}` : `${text} (${made})`) + at(p);
+    // one bracket, "0 s (1 trial: unable; scored by the clinician, not measured)", the history PDF's rule for a day
+    return Station.bracketed(pointText(s, p), made) + at(p);
   }
 
   /* A change since the first session: a count's with its noun ("-2 pauses"), a time held's in the precision the test
