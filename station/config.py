@@ -112,6 +112,9 @@ class WebConfig:
     # systemd/install.sh): HTTPS for the tablet, and plain HTTP that only redirects to HTTPS.
     https_port: int = 443
     http_redirect_port: int = 80
+    # Names the station (or hub) is opened by besides its own, which it always answers: IP
+    # addresses, localhost, its host name and <host name>.local (web.security.own_host).
+    host_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

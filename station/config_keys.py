@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,6 +174,21 @@ def _host(raw: Any) -> str:
         if raw != "localhost":
             raise _Invalid(allowed) from None
     return raw
+
+
+_HOST_NAME_RE = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*", re.ASCII)
+
+
+def _host_names(raw: Any) -> tuple[str, ...]:
+    allowed = ('a list of the names the station is opened by besides its own (its IP addresses, localhost, '
+               'its host name and <host name>.local are always answered), e.g. ["balance-hub.clinic.lan"]: '
+               'names only, no "https://", port or path')
+    if not isinstance(raw, list) or not all(isinstance(n, str) for n in raw):
+        raise _Invalid(allowed)
+    names = tuple(n.strip().lower().rstrip(".") for n in raw)
+    if not all(len(n) <= 253 and _HOST_NAME_RE.fullmatch(n) for n in names):
+        raise _Invalid(allowed)
+    return names
 
 
 def _port(raw: Any) -> int:
@@ -340,6 +356,7 @@ _SCHEMA: dict[str, tuple[type, dict[str, _Key]]] = {
             "tls_key": _Key(_optional_path, dump=_dump_optional_path, path=True),
             "https_port": _Key(_port),
             "http_redirect_port": _Key(_port),
+            "host_names": _Key(_host_names, dump=list),
             "session_timeout_min": _Key(_float_range(1.0, 24 * 60.0, "min")),
         },
     ),

@@ -19,6 +19,14 @@ from ``StationConfig.web``) without activity. Requests with the header ``X-Stati
 (the timeout counted from the end of the last trial it showed running, or between an open test's
 trials at most twice the timeout, 30 min at most, after it: :mod:`web.live`).
 
+**Host.** A request is answered only when its ``Host`` is one of the station's own (:func:`own_host`):
+an IP address, ``localhost``, the machine's host name or ``<host name>.local``, or a name of ``[web]
+host_names``; any other is refused with ``400`` in words before its login or anything else of it is
+looked at. A page of another site whose name an attacker points at the station's address (DNS
+rebinding) would otherwise reach it from a clinic's browser under that site's name. The hub's station endpoints (:func:`token_auth`) are not
+checked: a browser never sends their bearer token by itself, and a station reaches its hub by
+whatever name its ``[hub] url`` holds.
+
 **Headers.** Content-Security-Policy (``default-src 'self'``, no inline script, no framing),
 ``X-Content-Type-Options: nosniff``, ``X-Frame-Options: DENY``, ``Referrer-Policy: no-referrer``,
 ``Cache-Control: no-store`` on everything but static files (patient data must not linger in a
@@ -29,7 +37,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
+import socket
 from collections import OrderedDict
 from typing import Callable
 from urllib.parse import urlsplit
@@ -215,8 +225,78 @@ def _provided_csrf() -> str | None:
     return None
 
 
+def own_names(extra: tuple[str, ...] = (), host_name: str | None = None) -> frozenset[str]:
+    """The names this machine answers (besides IP addresses): ``localhost``, its host name
+    (``socket.gethostname()``, or ``host_name``) with and without its domain, ``<host name>.local``
+    (its mDNS name), and the ``extra`` names (``[web] host_names``), in lower case.
+
+    >>> sorted(own_names(("balance-hub.clinic.lan",), host_name="Station-2"))
+    ['balance-hub.clinic.lan', 'localhost', 'station-2', 'station-2.local']
+    """
+    full = (socket.gethostname() if host_name is None else host_name).lower().rstrip(".")
+    short = full.split(".")[0]
+    names = {"localhost", *extra}
+    if short:
+        names |= {full, short, short + ".local"}
+    return frozenset(names)
+
+
+def own_host(host: str, names: frozenset[str]) -> bool:
+    """Whether a request's ``Host`` header (a name or an IP address, with or without a port) is
+    the station's own: any IP address, or one of ``names`` (:func:`own_names`), in any case and
+    with or without the final dot of a fully qualified name.
+
+    >>> names = own_names(host_name="station-2")
+    >>> [own_host(h, names) for h in ("192.168.1.40", "[fe80::1]:443", "127.0.0.1:8000", "Station-2.local.",
+    ...                               "localhost:8871")]
+    [True, True, True, True, True]
+    >>> [own_host(h, names) for h in ("attacker.example", "station-2.local.attacker.example",
+    ...                               "localhost.attacker.example:443", "", "[fe80::1", "1.2.3.4:x")]
+    [False, False, False, False, False, False]
+    """
+    if host.startswith("["):
+        literal, bracket, port = host[1:].partition("]")
+        if not bracket or (port and not (port.startswith(":") and port[1:].isdigit())):
+            return False
+        name = literal
+    else:
+        name, colon, port = host.rpartition(":") if host.count(":") == 1 else (host, "", "")
+        if colon and not port.isdigit():
+            return False
+    try:
+        ipaddress.ip_address(name)
+        return True
+    except ValueError:
+        pass
+    name = name.lower()
+    return name.rstrip(".") in names if name else False
+
+
+OWN_NAMES = "station_own_names"
+"""``app.extensions`` key: the names this app answers (:func:`own_names`), found when it starts."""
+
+
+def _foreign_host_refusal(host: str) -> Response:
+    who = "hub" if current_app.config.get("HUB") else "station"
+    shown = host if len(host) <= 80 else host[:80] + "…"
+    what = f"the {who} does not answer the name {shown!r}: it is not one of its own"
+    todo = (f"open the {who} by its own address (https://<its name>.local/ or its IP address); if this name is "
+            f"the {who}'s, an administrator adds it to host_names under [web] in "
+            f"{'hub.toml' if who == 'hub' else 'station.toml'} and restarts the {who}")
+    if is_api_request():
+        return api_error(400, f"{what}; {todo}")
+    # plain words, not the styled error page: that page carries a sign-in link and a CSRF token (a
+    # cookie) for the name, which is not the station's
+    return Response(f"This address is not the {who}'s. {todo[0].upper()}{todo[1:]}.\n({what})\n", 400,
+                    mimetype="text/plain")
+
+
 def _check_request() -> Response | None:
     view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    host = request.environ.get("HTTP_HOST")
+    if (host is not None and not getattr(view, "station_token_auth", False)
+            and not own_host(host, current_app.extensions[OWN_NAMES])):
+        return _foreign_host_refusal(host)
     _load_user(view)
     if view is None:
         return None  # no such route: let Flask answer 404/405
@@ -265,6 +345,7 @@ def _headers(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     """Install the checks and headers on ``app``."""
+    app.extensions[OWN_NAMES] = own_names(app.config["STATION_CONFIG"].web.host_names)
     app.before_request(_check_request)
     app.after_request(_headers)
     app.jinja_env.globals["csrf_token"] = csrf_token
