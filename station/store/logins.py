@@ -12,6 +12,15 @@ future has ended too (:data:`ENDED_CLOCK`): it was last used while the wall cloc
 clock has since been set back (a Pi without a real-time clock boots on an old time and NTP steps it;
 or the other way round). Without this, ``now - last_seen`` stayed negative and such a session lived
 for the whole step plus the timeout (a 2-day step: 2 days). The user signs in again, told why.
+
+**A busy database.** Refreshing the last activity (and deleting a session found ended) is a chore of
+the request, not what it was asked for: it waits :data:`TOUCH_WAIT_MS` at most for the database's write
+lock and is left for a later request when the lock is held (another program such as ``sync --resend``
+holding it for seconds, an SD card still writing). It waited SQLite's whole busy timeout (5 s) holding
+the process's write lock, then failed the request: a Stop pressed while an administrator's command held
+the lock was not carried out (500), and the live view's stream, which refreshes it while a trial runs,
+broke off at each try, so the page never heard that the trial was being saved. A session whose last
+activity is not refreshed for a while ends that much earlier, never later.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from station.store.db import Database
+from station.store.db import Database, DatabaseBusy
 
 
 FUTURE_TOLERANCE_S = 60.0
@@ -38,6 +47,9 @@ ENDED_INACTIVE = "inactive"
 """No activity for longer than the timeout."""
 ENDED_CLOCK = "clock_set_back"
 """The last activity lies in the future: the station's clock was set back since (see the module)."""
+TOUCH_WAIT_MS = 100
+"""How long refreshing a session's last activity, or deleting a session found ended, waits for the database's
+write lock, ms; held longer, it is left for a later request (see "A busy database" in the module doc)."""
 
 
 def touch_interval_s(timeout_s: float) -> float:
@@ -111,15 +123,23 @@ class LoginSessions:
         elif now - row["last_seen_s"] > timeout_s:
             ended = ENDED_INACTIVE
         if ended is not None:
-            with self._db.write() as conn:
-                conn.execute("DELETE FROM login_sessions WHERE token_hash = ?", (digest,))
+            self._chore("DELETE FROM login_sessions WHERE token_hash = ?", (digest,))  # ended all the same
             return ended
         last_seen = row["last_seen_s"]
         if touch and now - last_seen >= touch_interval_s(timeout_s):
-            with self._db.write() as conn:
-                conn.execute("UPDATE login_sessions SET last_seen_s = ? WHERE token_hash = ?", (now, digest))
-            last_seen = now
+            if self._chore("UPDATE login_sessions SET last_seen_s = ? WHERE token_hash = ?", (now, digest)):
+                last_seen = now
         return _session(row, last_seen)
+
+    def _chore(self, sql: str, args: tuple) -> bool:
+        """Write ``sql`` if the write lock is had within :data:`TOUCH_WAIT_MS`; whether it was written (not:
+        the lock held elsewhere, the write left for a later request; see "A busy database" in the module doc)."""
+        try:
+            with self._db.write(busy_wait_ms=TOUCH_WAIT_MS) as conn:
+                conn.execute(sql, args)
+        except DatabaseBusy:
+            return False
+        return True
 
     def end(self, token: str) -> None:
         """Log out (nothing happens for an unknown token)."""

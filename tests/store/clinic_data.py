@@ -17,6 +17,10 @@ CHEAP_COST = ScryptCost(log2_n=4, r=8, p=1)  # the real cost is tested in test_p
 START_S = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 
 
+SHORT_BUSY_TIMEOUT_MS = 200
+"""The busy timeout of conftest's ``station_store`` (SQLite's is 5 s), ms."""
+
+
 class WallClock:
     """A wall clock the test moves by hand (Unix s)."""
 

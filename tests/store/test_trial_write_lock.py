@@ -12,41 +12,30 @@ raised SQLite's "database is locked", fails quickly.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 
 import numpy as np
 import pytest
 
-import station.store.db as db_module
 from station.store.db import DatabaseBusy
-from station.store.store import Store
 from station.store.timefmt import utc_iso
 from station.store.trials import DATABASE_BUSY_REASON, FLUSH_BUSY_WAIT_MS, MAX_UNCOMMITTED_S
 
-from clinic_data import CHEAP_COST, assert_same_frames, make_frames, metrics_doc, record
+from clinic_data import SHORT_BUSY_TIMEOUT_MS, assert_same_frames, make_frames, metrics_doc, record
 
 CAL = {"method": "nominal", "n_per_count": [0.01, 0.01, 0.01, 0.01]}
-SHORT_BUSY_TIMEOUT_MS = 200
 
 
 @pytest.fixture
-def store(tmp_path, station_data_dir, monkeypatch, wall, mono):
-    monkeypatch.setattr(db_module, "BUSY_TIMEOUT_MS", SHORT_BUSY_TIMEOUT_MS)  # before the connections are made
-    station_data_dir(tmp_path / "data")
-    s = Store.open_service(tmp_path / "data", wall_clock=wall, clock=mono, password_cost=CHEAP_COST)
-    yield s
-    s.close()
+def store(station_store):
+    """A station's store whose busy timeout is SHORT_BUSY_TIMEOUT_MS (conftest)."""
+    return station_store
 
 
 @pytest.fixture
-def other(store):
+def other(other_program):
     """Another program's connection to the station's database (hold / release its write lock)."""
-    conn = sqlite3.connect(store.db.path, isolation_level=None, check_same_thread=False)
-    yield conn
-    if conn.in_transaction:
-        conn.execute("ROLLBACK")
-    conn.close()
+    return other_program
 
 
 def committed_frames(store, trial_id):
