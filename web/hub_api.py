@@ -105,7 +105,6 @@ of a patient's fields that last-writer-wins merges kept (the station's and the h
 from __future__ import annotations
 
 import functools
-import re
 
 from flask import Blueprint, current_app, g, render_template, request
 
@@ -113,6 +112,7 @@ from station.store.db import NotFound, ValidationError
 from station.sync.hub import MAX_PART_BYTES, Hub, LimitReached, PushLimits, wait_words
 from station.sync.hub_restore import NAMED
 from station.sync.records import PART_DIGEST_HEADER, part_digest
+from station.sync.refused import shown_error
 from web.jsonio import BadRequestBody, body_int, json_body, query_int
 from web.security import actor, api_error, roles, token_auth
 
@@ -449,34 +449,6 @@ def programme_versions(assignment_id: int):
     hub().store.audit.record(actor(), "programme.view", patient_id=patient_id, object=f"programme:{assignment_id}",
                              detail={"versions": len(versions)})
     return {"assignment_id": assignment_id, "versions": versions}
-
-
-_REFUSAL_WORDS = re.compile(r"(change refused|the hub refused \S+ \S+ \(HTTP \d+\)): (.*)", re.DOTALL)
-_QUOTED = re.compile(r"""(?<!\w)(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")(?!\w)""")
-QUOTED_LEFT_OUT = ("(a quoted value left out here: it may name a patient; the station's status shows it to a "
-                   "signed-in user)")
-
-
-def shown_error(error: str | None) -> str | None:
-    """A station's last error as the hub's Stations page and ``GET /api/hub/stations`` show it (X1
-    finding F7, session 25): in the words of a refusal (the hub's own note ``change refused: ...``, or
-    the station's report ``the hub refused POST ... (HTTP n): ...``) each quoted value is left out, since
-    it may name a patient (the hub quotes what it refuses), and the kind of refusal stays, for the
-    administrator to act on; the station's status shows the whole words to a signed-in user. The
-    station's other errors and the hub's notes are shown as they are.
-
-    >>> shown_error("change refused: identifier 'P-SECRET-7' is already used by another patient; choose another")
-    "change refused: identifier '…' is already used by another patient; choose another (a quoted value left out here: it may name a patient; the station's status shows it to a signed-in user)"
-    >>> shown_error("the hub refused POST /api/hub/push (HTTP 409): the station's patient #4 is the hub's")
-    "the hub refused POST /api/hub/push (HTTP 409): the station's patient #4 is the hub's"
-    >>> shown_error("cannot reach the hub at https://hub:8443 (timed out); will retry")
-    'cannot reach the hub at https://hub:8443 (timed out); will retry'
-    """
-    refused = _REFUSAL_WORDS.fullmatch(error or "")
-    if refused is None:
-        return error
-    words, left_out = _QUOTED.subn("'…'", refused.group(2))
-    return f"{refused.group(1)}: {words}" + (f" {QUOTED_LEFT_OUT}" if left_out else "")
 
 
 def _shown_stations() -> list[dict]:

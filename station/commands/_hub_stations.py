@@ -98,6 +98,7 @@ def _add(args) -> int:
 
 def _list(args) -> int:
     from station.sync.hub import GET_LOOKUPS_END, OLD_LOOKUP_WORDS
+    from station.sync.refused import shown_error
 
     hub = _hub(args)
     try:
@@ -110,7 +111,7 @@ def _list(args) -> int:
         state = f"revoked {s['revoked_at']}" if s["revoked_at"] else "active"
         queue = "?" if s["queue_length"] is None else s["queue_length"]
         print(f"{s['name']}\t{state}\tlast sync {s['last_sync_at'] or 'never'}\tqueue {queue}\t"
-              f"changes {s['changes_applied']}\tlast error {s['last_error'] or 'none'}")
+              f"changes {s['changes_applied']}\tlast error {shown_error(s['last_error']) or 'none'}")
         if s["old_lookup_at"]:
             print(f"  {OLD_LOOKUP_WORDS} (its last lookup of a patient by GET: {s['old_lookup_at']}; the hub is "
                   f"planned to stop answering them in the first release after {GET_LOOKUPS_END})")

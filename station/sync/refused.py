@@ -15,6 +15,8 @@ as such (:func:`went_back`).
 
 from __future__ import annotations
 
+import re
+
 RESTORED_WORDS = "restored from an older backup"
 """In the hub's refusal of a change it applied another under the same number
 (:meth:`station.sync.hub.Hub._repeat`), and in the station's own refusal to push when the hub holds
@@ -85,3 +87,32 @@ def health_words(error: str | None) -> str | None:
     status = rest[:3] if rest[:3].isdigit() else "4xx"
     kind = "a push" if request.endswith("/api/hub/push") else "its request"
     return REFUSED_HEALTH.format(what=f"HTTP {status} to {kind}")
+
+
+_REFUSAL_WORDS = re.compile(r"(change refused|the hub refused \S+ \S+ \(HTTP \d+\)): (.*)", re.DOTALL)
+_QUOTED = re.compile(r"""(?<!\w)(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")(?!\w)""")
+QUOTED_LEFT_OUT = ("(a quoted value left out here: it may name a patient; the station's status shows it to a "
+                   "signed-in user)")
+
+
+def shown_error(error: str | None) -> str | None:
+    """A station's last error as the hub shows it (its Stations page, ``GET /api/hub/stations`` and
+    ``balance-station hub stations list``; X1 finding F7, session 25): in the words of a refusal (the
+    hub's own note ``change refused: ...``, or the station's report ``the hub refused POST ... (HTTP
+    n): ...``) each quoted value is left out, since it may name a patient (the hub quotes what it
+    refuses), and the kind of refusal stays, for the administrator to act on; the station's status
+    shows the whole words to a signed-in user. The station's other errors and the hub's notes are
+    shown as they are.
+
+    >>> shown_error("change refused: identifier 'P-SECRET-7' is already used by another patient; choose another")
+    "change refused: identifier '…' is already used by another patient; choose another (a quoted value left out here: it may name a patient; the station's status shows it to a signed-in user)"
+    >>> shown_error("the hub refused POST /api/hub/push (HTTP 409): the station's patient #4 is the hub's")
+    "the hub refused POST /api/hub/push (HTTP 409): the station's patient #4 is the hub's"
+    >>> shown_error("cannot reach the hub at https://hub:8443 (timed out); will retry")
+    'cannot reach the hub at https://hub:8443 (timed out); will retry'
+    """
+    refused = _REFUSAL_WORDS.fullmatch(error or "")
+    if refused is None:
+        return error
+    words, left_out = _QUOTED.subn("'…'", refused.group(2))
+    return f"{refused.group(1)}: {words}" + (f" {QUOTED_LEFT_OUT}" if left_out else "")
