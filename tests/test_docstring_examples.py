@@ -1,4 +1,4 @@
-"""Every docstring example in `station/` runs and gives what it shows.
+"""Every docstring example in `station/` and `web/` runs and gives what it shows.
 
 The examples are documentation a reader copies (a public function of `station.analysis` shows a
 runnable one, as scipy's do; the words modules show the sentences a clinician reads); an example
@@ -17,15 +17,17 @@ import numpy as np
 import pytest
 
 import station
+import web
 
 
 def _modules_with_examples() -> list[str]:
     names = []
     finder = doctest.DocTestFinder()
-    for info in pkgutil.walk_packages(station.__path__, "station."):
-        module = importlib.import_module(info.name)
-        if any(t.examples for t in finder.find(module, info.name)):
-            names.append(info.name)
+    for package in (station, web):  # web's were not run (web.live's went unrun)
+        for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+            module = importlib.import_module(info.name)
+            if any(t.examples for t in finder.find(module, info.name)):
+                names.append(info.name)
     return names
 
 
@@ -35,7 +37,8 @@ MODULES = _modules_with_examples()
 def test_the_examples_are_found_across_the_package():
     assert len(MODULES) >= 40
     for name in ("station.reference.mdc", "station.protocols.walk_words", "station.protocols.walk_parts",
-                 "station.programmes.change", "station.analysis.gait", "station.sim.leaning"):
+                 "station.programmes.change", "station.analysis.gait", "station.sim.leaning", "web.live",
+                 "web.security"):
         assert name in MODULES, name
 
 
