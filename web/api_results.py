@@ -1,6 +1,7 @@
 """JSON API of the results pages: a session's results against norms, a patient's history.
 
-``GET /api/sessions/<id>/results`` (audited as a view of the session) and
+``GET /api/sessions/<id>/results`` (audited as one view of the session, or of its visit, with the
+programme marks of its trials and tests, ``programme_marks``) and
 ``GET /api/patients/<id>/history`` (audited as a view of the patient); built by
 :mod:`station.protocols.report`. ``GET /api/trials/<id>/steps``: a walk trial's vertical
 acceleration with its steps (:mod:`web.walk_trace`; audited as ``trial.frames``). ``?visit=1`` on the
@@ -14,6 +15,7 @@ import math
 
 from flask import Blueprint, current_app, request
 
+from station.programmes.report import visit_marks
 from station.protocols.report import patient_history, session_results
 from station.reference import measures
 from station.store.db import ValidationError
@@ -32,6 +34,7 @@ def results(session_id: int):
     doc = session_results(store(), session_id, protocols, actor=actor(), wall_clock=current_app.config["WALL_CLOCK"],
                           visit=visit)
     doc["protocols_problem"] = problem
+    doc["programme_marks"] = visit_marks(store(), doc)  # part of the visit's one audited view
     return doc
 
 

@@ -187,14 +187,9 @@ def programme_document(store, assignment_id: int, protocols: dict[str, Protocol]
     }
 
 
-def credited_runs(store, patient_id: int, *, actor) -> dict:
-    """The patient's walks that a programme counted as one of its sessions, and the tests a programme's visit took
-    (its baseline, mid-point, end), for the patient's pages to say so beside each: ``{"runs": {trial id (text):
-    {"assignment_id", "title", "number", "status", "ended_on", "ended"}}, "visits": {station session id (text):
-    [{"assignment_id", "title", "status", "ended_on", "ended", "visit_id", "label", "assessment_id", "week",
-    "protocol"}]}}``, every programme of the patient's, not only the current one. ``ended``: the programme has
-    ended, so the run is not one of the current programme's sessions, nor the test its baseline (a clinician must
-    not read it as such). Audited as a view of the patient's programmes (``programme.view``)."""
+def _programme_links(store, patient_id: int) -> dict:
+    """Every programme's walks it counted as its sessions and the tests its visits took, by trial and by station
+    session (:func:`credited_runs`' document); not audited."""
     runs, visits = {}, {}
     for listed in store.programmes.list_for_patient(patient_id):
         programme = store.programmes.get(listed["id"])
@@ -209,8 +204,47 @@ def credited_runs(store, patient_id: int, *, actor) -> dict:
                 visits.setdefault(str(run["session_id"]), []).append(
                     {**whose, "visit_id": v["id"], "label": v["label"], "assessment_id": v["assessment_id"],
                      "week": v["week"], "protocol": run["protocol"]})
-    store.audit.record(actor, "programme.view", patient_id=patient_id, object=f"patient:{patient_id}")
     return {"runs": runs, "visits": visits}
+
+
+def credited_runs(store, patient_id: int, *, actor) -> dict:
+    """The patient's walks that a programme counted as one of its sessions, and the tests a programme's visit took
+    (its baseline, mid-point, end), for the patient's pages to say so beside each: ``{"runs": {trial id (text):
+    {"assignment_id", "title", "number", "status", "ended_on", "ended"}}, "visits": {station session id (text):
+    [{"assignment_id", "title", "status", "ended_on", "ended", "visit_id", "label", "assessment_id", "week",
+    "protocol"}]}}``, every programme of the patient's, not only the current one. ``ended``: the programme has
+    ended, so the run is not one of the current programme's sessions, nor the test its baseline (a clinician must
+    not read it as such). Audited as a view of the patient's programmes (``programme.view``). The visit results
+    and the visit PDF take theirs with the visit (:func:`visit_marks`)."""
+    links = _programme_links(store, patient_id)
+    store.audit.record(actor, "programme.view", patient_id=patient_id, object=f"patient:{patient_id}")
+    return links
+
+
+def visit_marks(store, results: dict) -> dict:
+    """The programme marks of one visit's results (:func:`station.protocols.report.session_results`' document):
+    :func:`credited_runs`' document cut to the visit's trials and sessions. Not audited: they are part of the
+    visit, whose view its results audit once (a visit page asked ``programme-runs`` besides, one
+    ``programme.view`` per view of any visit, s26)."""
+    links = _programme_links(store, results["patient"]["id"])
+    trials = {str(t["id"]) for section in results["protocols"] for c in section.get("conditions") or []
+              for t in c.get("trials") or []}
+    sessions = {str(s["id"]) for s in results["sessions"]}
+    return {"runs": {k: v for k, v in links["runs"].items() if k in trials},
+            "visits": {k: v for k, v in links["visits"].items() if k in sessions}}
+
+
+def mark_words(mark: dict, what: str) -> str:
+    """Whose a programme's walk or visit test was, as the visit results say it (results.js ``programmeWords``), with
+    the day ended as the PDF writes a date.
+
+    >>> mark = {"title": "Backward walking", "ended": True, "ended_on": "2026-12-06"}
+    >>> mark_words(mark, "Baseline"), mark_words({**mark, "ended": False}, "Session 2")
+    ('Baseline of the ended programme Backward walking (ended 2026-12-06)', 'Session 2 of the programme Backward walking')
+    """
+    if not mark.get("ended"):
+        return f"{what} of the programme {mark['title']}"
+    return f"{what} of the ended programme {mark['title']}" + (f" (ended {mark['ended_on']})" if mark.get("ended_on") else "")
 
 
 def programme_glance(store, patient_id: int, protocols: dict[str, Protocol], *, actor) -> dict:

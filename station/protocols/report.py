@@ -983,10 +983,11 @@ def sensory_summary(protocol: Protocol, conditions: list[dict]) -> dict | None:
     return out
 
 
-def visit_session_ids(store, session_id: int, *, actor) -> list[int]:
+def visit_session_ids(store, session_id: int, *, actor, patient: dict | None = None) -> list[int]:
     """The ids of the sessions of the visit ``session_id`` belongs to, oldest first: the patient's
     sessions with trials chained by gaps under :data:`VISIT_GAP_S` (:func:`visit_chains`), with
-    ``session_id`` among them (the patient's view is audited for ``actor``).
+    ``session_id`` among them (the patient's view is audited for ``actor``; not when the caller gives
+    ``patient``, the patient with their sessions it read itself, :meth:`Patients.with_sessions`).
 
     A session without trials (a test opened and left, or only notes; the live page's "Results"
     after such a test opens it) shows the visit it was opened in, :func:`visit_chains`: it never
@@ -994,7 +995,8 @@ def visit_session_ids(store, session_id: int, *, actor) -> list[int]:
     from station.store.timefmt import parse_utc_iso
 
     session = store.sessions.get(session_id)
-    patient = store.patients.view(session["patient_id"], actor=actor)
+    if patient is None:
+        patient = store.patients.view(session["patient_id"], actor=actor)
     opened = next(s for s in patient["sessions"] if s["id"] == session_id)
     tested = [s for s in patient["sessions"] if s["trials"]]
 
@@ -1063,16 +1065,24 @@ def visit_numbers(sessions: list[dict]) -> dict[int, int]:
 
 def session_results(store, session_id: int, protocols: dict[str, Protocol], *, actor, wall_clock=time.time,
                     visit: bool = False) -> dict:
-    """The results document of a session (see the module docstring); the session's view is
-    audited for ``actor``. ``visit``: the whole visit the session belongs to (every protocol run
-    that day, :func:`visit_session_ids`), listed under ``"sessions"``."""
-    session = store.sessions.view(session_id, actor=actor)
+    """The results document of a session (see the module docstring). ``visit``: the whole visit the
+    session belongs to (every protocol run that day, :func:`visit_session_ids`), listed under
+    ``"sessions"``. Audited for ``actor`` as one ``session.view`` of ``session_id`` (a visit's names
+    its sessions, ``detail: {"visit": [ids]}``): what the clinician is shown, once, not one entry per
+    record read to make it (each session of the visit, the patient's sessions to find them, their
+    history for a walk's change); a programme's marks on it (station.programmes.report.visit_marks)
+    are the visit's too."""
+    session = store.sessions.get(session_id)
     patient = store.patients.get(session["patient_id"])
     age_y = age_in_year(patient.get("birth_year"), wall_clock)
     visit_sessions = [session]
+    with_sessions = None
     if visit:
-        visit_sessions = [session if sid == session_id else store.sessions.view(sid, actor=actor)
-                          for sid in visit_session_ids(store, session_id, actor=actor)]
+        with_sessions = store.patients.with_sessions(patient["id"])
+        visit_sessions = [session if sid == session_id else store.sessions.get(sid)
+                          for sid in visit_session_ids(store, session_id, actor=actor, patient=with_sessions)]
+    store.audit.record(actor, "session.view", patient_id=patient["id"], object=f"session:{session_id}",
+                       detail={"visit": [s["id"] for s in visit_sessions]} if visit else None)
     stored = store.trials.get_many(t["id"] for s in visit_sessions for t in s["trials"])  # one read, not one per trial
     trials = [stored[t["id"]] for s in visit_sessions for t in s["trials"]]
     by_protocol: dict[str, list[dict]] = {}
@@ -1093,7 +1103,8 @@ def session_results(store, session_id: int, protocols: dict[str, Protocol], *, a
         for condition in section["conditions"]:
             number_sessions(condition["trials"], numbers, starts)
     if any(section["outcome"] == "walk" for section in sections):
-        history = patient_history(store, patient["id"], protocols, actor=actor, wall_clock=wall_clock)
+        history = patient_history(store, patient["id"], protocols, actor=actor, wall_clock=wall_clock,
+                                  patient=with_sessions or store.patients.with_sessions(patient["id"]))
         add_walk_changes(sections, history, {s["id"] for s in visit_sessions},  # a visit against the previous visit
                          visit_numbers(history["sessions"]) if visit else None)
     return {
@@ -1288,10 +1299,13 @@ def _finite(value) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, actor, wall_clock=time.time) -> dict:
+def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, actor, wall_clock=time.time,
+                    patient: dict | None = None) -> dict:
     """The key measures of a patient over sessions (see the module docstring); the patient's
-    view is audited for ``actor``."""
-    patient = store.patients.view(patient_id, actor=actor)
+    view is audited for ``actor`` (not when the caller gives ``patient``, the patient with their
+    sessions it read for a view it audits itself: a visit's results, for a walk's change)."""
+    if patient is None:
+        patient = store.patients.view(patient_id, actor=actor)
     age_y = age_in_year(patient.get("birth_year"), wall_clock)
     sessions = sorted((s for s in patient["sessions"] if s["trials"]), key=lambda s: (s["started_at"], s["id"]))
     series: dict[tuple[str, str, str], dict] = {}

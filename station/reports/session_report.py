@@ -14,6 +14,7 @@ import numpy as np
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
 
+from station.programmes.report import mark_words, visit_marks
 from station.protocols.report import cutoff_reading, session_results, trial_count_words
 from station.protocols.walk_words import COUNTS, counts_words
 from station.reports.charts import statokinesigram
@@ -221,6 +222,27 @@ def _romberg_cutoffs(section: dict, citations: Citations) -> list:
     return out
 
 
+def _programme_lines(section: dict, marks: dict, numbers: dict) -> list:
+    """Whose programme a test's trials were, as the visit results say under its heading and beside its trials: a
+    programme's visit that took it ("Baseline of the ended programme ... (ended 2026-12-06)", "Test 2: " first when
+    the test holds trials of several tests of the visit), and each walk a programme counted as one of its sessions
+    ("Trial #12: session 1 of the programme ..."). ``marks``: station.programmes.report.visit_marks; ``numbers``:
+    the visit's session id -> its test number, for a visit of several tests."""
+    trials = [t for c in section.get("conditions") or [] for t in c.get("trials") or []]
+    sessions = list(dict.fromkeys(t.get("session_id") for t in trials))
+    out = []
+    for sid in sessions:
+        for mark in (marks.get("visits") or {}).get(str(sid)) or []:
+            if mark["protocol"] == section["protocol"]:
+                test = f"Test {numbers[sid]}: " if len(sessions) > 1 and numbers.get(sid) else ""
+                out.append(p(test + mark_words(mark, mark["label"]) + ".", "small"))
+    for trial in trials:
+        run = (marks.get("runs") or {}).get(str(trial["id"]))
+        if run:
+            out.append(p(f"Trial #{trial['id']}: " + mark_words(run, f"session {run['number']}") + ".", "small"))
+    return out
+
+
 def session_story(store, session_id: int, protocols: dict, *, actor, wall_clock, paper: str) -> tuple[list, dict, list]:
     """The flowables of the session report, the results document and the stored trials shown."""
     doc = session_results(store, session_id, protocols, actor=actor, wall_clock=wall_clock, visit=True)
@@ -233,11 +255,15 @@ def session_story(store, session_id: int, protocols: dict, *, actor, wall_clock,
                f"{counted(sum(s['trial_count'] for s in sessions), 'trial')}. Tests: "
                f"{', '.join(s['title'] for s in doc['protocols']) or 'none analysed'}.")]
     trials: list[dict] = []
+    marks = visit_marks(store, doc)  # the page's programme marks, part of the visit's one audited view
+    numbers = {s["id"]: s["number"] for s in sessions if s.get("number")}
+    numbers = numbers if len(numbers) > 1 else {}  # a visit of one test has no "Test 1"
     for section in doc["protocols"]:
         # the test's heading and count, kept with its first condition's heading and trials (a heading alone at a
         # page's foot: "10-metre walk test ... / 4 valid of 4" with its measures on the next page)
         lead = [p(section["title"], "h2"), p(section.get("count_words") or f"{section['valid_trial_count']} valid of "
                                              f"{counted(section['trial_count'], 'analysed trial')}.", "small")]
+        lead += _programme_lines(section, marks, numbers)
         if section.get("training") is not None or section.get("limits_of_stability") or not section["conditions"]:
             story += lead
             lead = []

@@ -199,6 +199,13 @@ class Patients:
 
     def view(self, patient_id: int, *, actor: Actor) -> dict:
         """The patient with their sessions (newest first), each with trial summaries; audited."""
+        patient = self.with_sessions(patient_id)
+        self._audit.record(actor, "patient.view", patient_id=patient_id, object=f"patient:{patient_id}")
+        return patient
+
+    def with_sessions(self, patient_id: int) -> dict:
+        """What :meth:`view` returns, not audited: for a view that audits what it shows itself (a visit's
+        results read the patient's sessions to find the visit's, and are audited as that visit's view)."""
         with self._db.read() as conn:
             row = conn.execute("SELECT * FROM patients WHERE id = ?", (patient_id,)).fetchone()
             if row is None:
@@ -222,7 +229,6 @@ class Patients:
                 (patient_id,),
             ):
                 by_id[t["session_id"]]["trials"].append(summary(t))
-        self._audit.record(actor, "patient.view", patient_id=patient_id, object=f"patient:{patient_id}")
         return {**_patient(row), "sessions": sessions}
 
     def search(

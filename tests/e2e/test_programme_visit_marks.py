@@ -49,7 +49,15 @@ def _fill(store, actor) -> dict:
             store.programmes.end(programme["id"], {"reason": "moved to another clinic"}, actor=actor)
         out[key] = {"session": session, "assignment": programme["id"]}
     out["again"] = _quiet_stance(store, actor, patient["id"], now - 600)  # the same visit's second quiet stance
+    out["patient"] = patient["id"]
     return out
+
+
+def _views(store, _actor, patient_id: int) -> list[tuple[str, str]]:
+    """The views of the patient, their visits and programmes the browsers' user made (the pages' and their
+    requests' entries; not the traces' reads of a trial's frames, trial.view and trial.frames, one a trace)."""
+    return [(e["action"], e["object"]) for e in store.audit.query(patient_id=patient_id, limit=1000)
+            if e["username"] != "test" and e["action"] in ("session.view", "patient.view", "programme.view")]
 
 
 def test_a_test_a_programmes_visit_took_says_whose_visit_it_was(reading_pages, shots):
@@ -70,3 +78,8 @@ def test_a_test_a_programmes_visit_took_says_whose_visit_it_was(reading_pages, s
             driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", link)
             driver.save_screenshot(str(shots / f"programme-visit-{key}-{name}.png"))
             assert page_width(driver) <= size[0]
+    # s26 P4: the marks come with the visit's results, audited as the visit's one view each time (the page asked
+    # programme-runs besides: a programme.view per look at any visit); the page's own entry once a browser
+    views = _in_store(station.data_dir, lambda store, actor: _views(store, actor, stored["patient"]))
+    assert sorted(set(views)) == sorted({("session.view", f"session:{stored[k]['session']}") for k in ("old", "new")}), views
+    assert len(views) == 2 * 2 + 2, views  # two visits looked at on two browsers, and each browser's page entry

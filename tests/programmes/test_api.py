@@ -363,24 +363,105 @@ def test_the_tests_every_programmes_visits_took_say_whose_they_were(tmp_path, st
     """s25 P3: the visit results marked the walks a programme counted, not the tests its visits took, so an ended
     programme's baseline read as any visit's (or as the current programme's). GET /api/patients/<id>/programme-runs
     carries every programme's visit links, by station session, the ended programme's said ended."""
-    from programme_support import store_assessment
-
+    ids = _two_programmes_visit(store, wall, patient, builtins)
     app, api = make_app(tmp_path, store, wall)
-    actor = Actor(None, "test")
-    tests = {}
-    for key in ("old", "new"):
-        programme = store.programmes.assign(patient["id"], builtins["backward-walking-stroke"], "2026-01-05", actor=actor)
-        baseline = next(v for v in programme["visits"] if v["assessment_id"] == "baseline")
-        session = store_assessment(store, patient["id"], "quiet-stance", {"eo": {"velocity": 1.5}})
-        store.programmes.link_visit_session(baseline["id"], "quiet-stance", session, actor=actor)
-        if key == "old":
-            store.programmes.end(programme["id"], {"reason": "moved away"}, actor=actor)
-        tests[key] = (session, programme["id"], baseline["id"])
+    tests = {key: (ids[key]["session"], ids[key]["assignment"], ids[key]["baseline"]) for key in ("old", "new")}
     visits = api.ok(api.client.get(f"/api/patients/{patient['id']}/programme-runs"))["visits"]
-    assert set(visits) == {str(tests["old"][0]), str(tests["new"][0])}
+    assert set(visits) == {str(tests["old"][0]), str(tests["new"][0]), str(ids["later"])}
     (old,), (new,) = visits[str(tests["old"][0])], visits[str(tests["new"][0])]
     assert (old["assignment_id"], old["visit_id"], old["label"], old["assessment_id"], old["week"], old["protocol"],
             old["ended"], old["ended_on"]) == (tests["old"][1], tests["old"][2], "Baseline", "baseline", 0, "quiet-stance",
                                                True, "2026-01-05")
     assert (new["assignment_id"], new["ended"], new["ended_on"], new["status"]) == (tests["new"][1], False, None, "active")
     assert old["title"].startswith("Backward treadmill walking after stroke")
+
+
+def _two_programmes_visit(store, wall, patient, builtins) -> dict:
+    """A visit of this morning: an ended programme's baseline quiet stance and a walk it counted, the current
+    programme's baseline quiet stance and a walk it counted; a week later, the current programme's quiet stance
+    of another visit (its mid-point). Ids by name."""
+    from programme_support import store_assessment
+    from test_partial_sessions_and_done_day import treadmill_trial
+
+    actor = Actor(None, "test")
+    out = {}
+    for key in ("old", "new"):
+        programme = store.programmes.assign(patient["id"], builtins["backward-walking-stroke"], "2026-01-05", actor=actor)
+        baseline = next(v for v in programme["visits"] if v["assessment_id"] == "baseline")
+        session = store_assessment(store, patient["id"], "quiet-stance", {"eo": {"velocity": 1.5}})
+        store.programmes.link_visit_session(baseline["id"], "quiet-stance", session, actor=actor)
+        walk = treadmill_trial(store, patient["id"], 29.0)
+        store.programmes.credit_run_trial(programme["sessions"][0]["id"], walk, actor=actor)
+        if key == "old":
+            store.programmes.end(programme["id"], {"reason": "moved away"}, actor=actor)
+        out[key] = {"assignment": programme["id"], "session": session, "walk": walk["id"], "programme": programme,
+                    "baseline": baseline["id"]}
+    wall.t_s += 7 * 86_400
+    mid = next(v for v in out["new"]["programme"]["visits"] if v["assessment_id"] == "mid")
+    out["later"] = store_assessment(store, patient["id"], "quiet-stance", {"eo": {"velocity": 1.4}})
+    store.programmes.link_visit_session(mid["id"], "quiet-stance", out["later"], actor=actor)
+    return out
+
+
+def test_a_view_of_a_visit_is_one_audited_entry_and_carries_its_programme_marks(tmp_path, store, wall, patient,
+                                                                              builtins):
+    """s26 P4, item 3: the visit page asked GET .../programme-runs besides its results, so every view of any visit
+    wrote a programme.view, and its results wrote a session.view per session of the visit and a patient.view (the
+    patient's sessions read to find the visit's): five entries for one look at a visit of two tests. Now the
+    results carry the visit's programme marks (programme_marks, cut to its trials and tests) and the view is one
+    session.view naming the visit's sessions."""
+    ids = _two_programmes_visit(store, wall, patient, builtins)
+    app, api = make_app(tmp_path, store, wall)
+    visit = {ids["old"]["session"], ids["new"]["session"], store.trials.get(ids["old"]["walk"])["session_id"],
+             store.trials.get(ids["new"]["walk"])["session_id"]}
+    before = len(store.audit.query(username="ana", limit=1000))
+    doc = api.ok(api.get(f"/api/sessions/{ids['new']['session']}/results?visit=1"))
+    entries = store.audit.query(username="ana", limit=1000)  # newest first
+    entries = entries[:len(entries) - before]
+    assert [(e["action"], e["patient_id"], e["object"]) for e in entries] == [
+        ("session.view", patient["id"], f"session:{ids['new']['session']}")]
+    assert set(entries[0]["detail"]["visit"]) == visit == {s["id"] for s in doc["sessions"]}
+    marks = doc["programme_marks"]
+    assert set(marks["runs"]) == {str(ids["old"]["walk"]), str(ids["new"]["walk"])}
+    assert set(marks["visits"]) == {str(ids["old"]["session"]), str(ids["new"]["session"])}  # not the later visit's
+    everything = api.ok(api.get(f"/api/patients/{patient['id']}/programme-runs"))  # every visit's, still audited
+    assert str(ids["later"]) in everything["visits"]
+    assert marks["runs"] == {k: everything["runs"][k] for k in marks["runs"]}
+    assert marks["visits"] == {k: everything["visits"][k] for k in marks["visits"]}
+    (old,) = marks["visits"][str(ids["old"]["session"])]
+    assert (old["assignment_id"], old["label"], old["ended"]) == (ids["old"]["assignment"], "Baseline", True)
+    later = api.ok(api.get(f"/api/sessions/{ids['later']}/results?visit=1"))["programme_marks"]
+    assert later == {"runs": {}, "visits": {str(ids["later"]): everything["visits"][str(ids["later"])]}}
+    assert later["visits"][str(ids["later"])][0]["label"] == "Mid-point (after week 2)"
+
+
+def test_the_visit_pdf_says_whose_programme_each_test_and_walk_was_as_the_page_does(tmp_path, store, wall, patient,
+                                                                                  builtins, protocols):
+    """s26 P4, item 1: the visit results say under a test's heading whose programme's visit took it and beside a
+    walk which programme counted it (results.js); the visit PDF said neither, so an ended programme's baseline
+    and walk read there as any visit's. Now it says the same marks (programmes.report.visit_marks, mark_words)."""
+    from station.protocols.report import session_results
+    from station.reports.build import make_report
+    from station.reports.context import Clinic
+
+    reports_support = load_test_module("reports_support", "reports/reports_support.py")
+    reports_support.poppler_or_skip()
+    ids = _two_programmes_visit(store, wall, patient, builtins)
+    ended_on = store.programmes.get(ids["old"]["assignment"])["ended_on"]
+    title = "Backward treadmill walking after stroke (4 weeks)"
+
+    def text(session_id: int) -> str:
+        return reports_support.pdf_text(make_report("session", store, session_id, protocols=protocols,
+                                                    clinic=Clinic("Clinic", None), actor=Actor(None, "test")))
+
+    visit = text(ids["new"]["session"])
+    numbers = {s["id"]: s["number"] for s in session_results(store, ids["new"]["session"], protocols,  # as numbered
+                                                               actor=Actor(None, "test"), visit=True)["sessions"]}
+    assert (f"Test {numbers[ids['old']['session']]}: Baseline of the ended programme {title} (ended {ended_on})."
+            in visit), visit
+    assert f"Test {numbers[ids['new']['session']]}: Baseline of the programme {title}." in visit, visit
+    assert f"Trial #{ids['old']['walk']}: session 1 of the ended programme {title} (ended {ended_on})." in visit
+    assert f"Trial #{ids['new']['walk']}: session 1 of the programme {title}." in visit
+    later = text(ids["later"])
+    assert f"Mid-point (after week 2) of the programme {title}." in later, later
+    assert "Baseline of" not in later and "session 1 of" not in later  # the other visit's marks are not this one's

@@ -425,8 +425,9 @@
      nowhere); one an ended programme counted says whose it was, "· session 2 of the ended programme Backward walking
      (ended Dec 1, 2026)", never read as the current programme's (every programme's runs: report.credited_runs).
      A test a programme's visit took says so under its heading, "Baseline of the ended programme Backward walking
-     (ended Dec 1, 2026)", so an old programme's baseline is not read as the current one's (s25 P3). Asked for every
-     visit (each ask is an audited view of the patient's programmes). */
+     (ended Dec 1, 2026)", so an old programme's baseline is not read as the current one's (s25 P3). The marks come
+     with the visit's results (programme_marks: programmes.report.visit_marks, this visit's only), audited once as
+     the visit's view: the page asked programme-runs besides, one more audited view per view of any visit (s26). */
   function programmeWords(mark, what) {
     if (!mark.ended) return `${what} of the programme ${mark.title}`;
     const ended = mark.ended_on ? new Date(mark.ended_on + "T12:00:00Z").toLocaleDateString(undefined,
@@ -449,18 +450,16 @@
     }
   }
 
-  async function creditedRuns(doc) {
-    try {
-      const { runs, visits } = await api("GET", `/api/patients/${doc.patient.id}/programme-runs`, undefined, { background: true });
-      for (const [trialId, run] of Object.entries(runs)) {
-        for (const line of document.querySelectorAll(`#results li[data-trial-id="${trialId}"] > div`)) {
-          line.append(el("span", { class: "small programme-session", dataset: { ended: run.ended ? "yes" : "no" } }, " · ",
-            el("a", { href: `/assignments/${run.assignment_id}` }, run.ended
-              ? programmeWords(run, `session ${run.number}`) : `programme session ${run.number}`)));
-        }
+  function creditedRuns(doc) {
+    const { runs, visits } = doc.programme_marks || { runs: {}, visits: {} };
+    for (const [trialId, run] of Object.entries(runs)) {
+      for (const line of document.querySelectorAll(`#results li[data-trial-id="${trialId}"] > div`)) {
+        line.append(el("span", { class: "small programme-session", dataset: { ended: run.ended ? "yes" : "no" } }, " · ",
+          el("a", { href: `/assignments/${run.assignment_id}` }, run.ended
+            ? programmeWords(run, `session ${run.number}`) : `programme session ${run.number}`)));
       }
-      visitMarks(doc, visits || {});
-    } catch (err) { /* the trial lines stand without it */ }
+    }
+    visitMarks(doc, visits);
   }
 
   async function load() {
@@ -482,7 +481,7 @@
       if (doc.unknown_protocol_trials.length) {
         box.append(el("p", { class: "warn-box" }, `${doc.unknown_protocol_trials.length} trial(s) of a protocol this station no longer has are not summarised.`));
       }
-      creditedRuns(doc); // (not waited for: the results stand without it)
+      creditedRuns(doc);
       $("visit-notes").replaceChildren(el("h2", {}, "Notes"), ...doc.sessions.map(notesEditor));
       // the sway norms are cited where a test used them; a visit of walk tests only has its sources beside each measure
       const walksOnly = doc.protocols.length > 0 && doc.protocols.every((s) => s.outcome === "walk");
