@@ -593,29 +593,38 @@ for unit in "${UNITS[@]}"; do
     install_file "$SRC/systemd/$unit" "/etc/systemd/system/$unit" 644 root root
 done
 # The unit lets the station reach localhost only. A station that syncs to a hub ([hub] url) also
-# needs the hub, and the name server that finds it: a drop-in allows the private networks of the
-# clinic (RFC 1918, link-local, IPv6 unique local) and the hub's own addresses (a hub outside them,
-# resolved now: run the installer again if they change). Nothing can come in that way: the station
-# listens on 127.0.0.1, nginx is the only way to it.
+# needs the hub. A hub named by its IP address: a drop-in allows that address alone (it changes
+# only with the url, and then the installer runs again). A hub named by a name (<hub>.local, the
+# clinic's DNS): its address may change whenever the clinic's DHCP says so, and the name server that
+# finds it must be reached too, so the drop-in allows the private networks of the clinic (RFC 1918,
+# link-local, IPv6 unique local) and the hub's own addresses (a hub outside them, resolved now: run
+# the installer again if they change); allowing only the addresses resolved now would stop the sync
+# at the hub's next new address, silently, the records kept on the SD card (systemd/README.md).
+# Nothing can come in that way: the station listens on 127.0.0.1, nginx is the only way to it.
 HUB_DROPIN=/etc/systemd/system/balance-station.service.d/hub.conf
 if [ "$HUB" -eq 1 ]; then
     :                                      # the hub's unit: localhost and its database's socket
 elif [ -n "$HUB_URL" ]; then
     hub_host=$("$PYTHON" -c 'import sys, urllib.parse; print(urllib.parse.urlsplit(sys.argv[1]).hostname or "")' "$HUB_URL")
-    hub_addresses=""
     if [[ "$hub_host" =~ ^[0-9.]+$ || "$hub_host" == *:* ]]; then
-        hub_addresses=$hub_host
-    elif [ "$hub_host" != localhost ]; then
-        hub_addresses=$(getent ahosts "$hub_host" 2>/dev/null | awk '{ print $1 }' | sort -u | tr '\n' ' ' || true)
-        hub_addresses=${hub_addresses% }
-        [ -n "$hub_addresses" ] \
-            || say "warning: the hub's name $hub_host does not resolve now; the station reaches it only on the clinic's private network (run $PROG again once it resolves, if it is outside)"
+        allowed=$hub_host
+        reach="the hub's address alone (its url names it by address)"
+    else
+        hub_addresses=""
+        if [ "$hub_host" != localhost ]; then
+            hub_addresses=$(getent ahosts "$hub_host" 2>/dev/null | awk '{ print $1 }' | sort -u | tr '\n' ' ' || true)
+            hub_addresses=${hub_addresses% }
+            [ -n "$hub_addresses" ] \
+                || say "warning: the hub's name $hub_host does not resolve now; the station reaches it only on the clinic's private network (run $PROG again once it resolves, if it is outside)"
+        fi
+        allowed="10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 169.254.0.0/16 fc00::/7 fe80::/10${hub_addresses:+ $hub_addresses}"
+        reach="the clinic's private networks and the hub (its url names it by a name, whose address may change)"
     fi
     cat >"$TMP/hub.conf" <<EOF
 # Written by systemd/install.sh because [hub] url is set in $CONFIG ($HUB_URL):
-# the station may also reach the clinic's private networks and the hub. Removed when url is "".
+# the station may also reach $reach. Removed when url is "".
 [Service]
-IPAddressAllow=10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 169.254.0.0/16 fc00::/7 fe80::/10${hub_addresses:+ $hub_addresses}
+IPAddressAllow=$allowed
 EOF
     make_dir "$(dirname "$HUB_DROPIN")" 755 root root
     install_file "$TMP/hub.conf" "$HUB_DROPIN" 644 root root

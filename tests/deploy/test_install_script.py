@@ -378,8 +378,9 @@ def test_an_update_checks_the_configuration_with_the_new_code_before_installing_
 
 
 def test_a_station_that_syncs_to_a_hub_may_reach_it_and_the_clinic_network(tmp_path):
-    """The unit allows localhost only; with [hub] url set, a drop-in also allows the clinic's
-    private networks (the hub, the router's name server) and the hub's own address."""
+    """The unit allows localhost only; with [hub] url set, a drop-in also allows the hub: its
+    address alone when the url names it by address, else the clinic's private networks (the hub,
+    whose address may change, and the router's name server) and the hub's addresses now."""
     import ipaddress
 
     root = fake_pi(tmp_path / "root")
@@ -388,19 +389,34 @@ def test_a_station_that_syncs_to_a_hub_may_reach_it_and_the_clinic_network(tmp_p
     assert not dropin.exists()  # no hub: localhost only
     config = root / "etc/balance-station/station.toml"
     alone = config.read_text()
-    config.write_text(alone.replace('url = ""', 'url = "https://192.0.2.10:8443"', 1))
+
+    def allowed() -> list:
+        lines = [l for l in dropin.read_text().splitlines() if l and not l.startswith("#")]
+        assert lines[0] == "[Service]"
+        (allow,) = [l.split("=", 1)[1].split() for l in lines if l.startswith("IPAddressAllow=")]
+        return [ipaddress.ip_network(a) for a in allow]
+
+    config.write_text(alone.replace('url = ""', 'url = "https://hub.invalid:8443"', 1))  # a name
     result = run_install(root, "--no-venv")
     assert "wrote /etc/systemd/system/balance-station.service.d/hub.conf" in result.stdout
+    assert "the hub's name hub.invalid does not resolve now" in result.stdout + result.stderr
     assert mode_owner(dropin) == (0o644, 0, 0)
-    lines = [l for l in dropin.read_text().splitlines() if l and not l.startswith("#")]
-    assert lines[0] == "[Service]"
-    (allow,) = [l.split("=", 1)[1].split() for l in lines if l.startswith("IPAddressAllow=")]
-    networks = [ipaddress.ip_network(a) for a in allow]
-    for reached in ("192.0.2.10", "192.168.1.20", "10.1.2.3", "172.20.0.5", "fd00::5"):
+    networks = allowed()
+    for reached in ("192.168.1.20", "10.1.2.3", "172.20.0.5", "fd00::5", "169.254.3.4"):
         assert any(ipaddress.ip_address(reached) in n for n in networks), reached
     for public in ("8.8.8.8", "1.1.1.1", "2001:4860::8888"):
         assert not any(ipaddress.ip_address(public) in n for n in networks), public
+    assert "private networks" in dropin.read_text()
     assert run_install(root, "--no-venv").stdout.count("wrote") == 0  # idempotent
+
+    # by address: that address alone, not the clinic's other machines
+    config.write_text(alone.replace('url = ""', 'url = "https://192.168.1.30:8443"', 1))
+    assert "wrote /etc/systemd/system/balance-station.service.d/hub.conf" in run_install(root, "--no-venv").stdout
+    assert allowed() == [ipaddress.ip_network("192.168.1.30/32")]
+    assert "the hub's address alone" in dropin.read_text()
+    config.write_text(alone.replace('url = ""', 'url = "https://[fd00::30]/"', 1))
+    run_install(root, "--no-venv")
+    assert allowed() == [ipaddress.ip_network("fd00::30/128")]
 
     config.write_text(alone)  # no hub any more: the drop-in goes
     result = run_install(root, "--no-venv")
