@@ -921,6 +921,10 @@ def _protocol_results(protocol: Protocol, trials: list[dict], age_y: float | Non
             if len(each) > 1 or any(s["stopped_early"] for s in each):  # each against its own plan, at a glance
                 conditions[-1]["treadmill_sessions"] = [s["words"] for s in each]
             conditions[-1]["gait_pooled"] = not any(treadmill_not_compared("cadence_steps_min", each[0], s) for s in each[1:])
+        for m in conditions[-1]["key_measures"]:  # the time held's published cut-offs that apply: dashed lines on its
+            if m["metric"] == "time_held_s":  # chart of the trials, as the history's (one rule: history_cutoffs)
+                m["lines"] = history_cutoffs(protocol, c["id"], "time_held_s", m["unit"], patient_conditions or (), age_y)
+                m["trial_s"] = protocol.condition(c["id"]).duration_s  # the chart's top: the longest a trial runs
         conditions[-1]["no_sway_words"] = no_sway_words(conditions[-1]["trials"])
         if conditions[-1]["no_sway_words"]:  # no stance to measure sway in: the time held alone, no "–" beside a missing norm
             conditions[-1]["key_measures"] = [m for m in conditions[-1]["key_measures"] if m["metric"] == "time_held_s"]

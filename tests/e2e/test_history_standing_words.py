@@ -42,17 +42,22 @@ def stored_patients(data_dir) -> dict[str, int]:
             session = store.sessions.create(patient["id"], {"label": "single-leg", "started_at": f"{day}T10:00:00+00:00"},
                                             actor=actor)
             for leg in legs:
-                writer = store.trials.start_trial(session["id"], "single-leg", leg, {"method": "nominal"}, 100.0,
-                                                  actor=actor)
-                issues = [] if t else [{"code": "scored_unable", "message": SCORED, "at_s": None}]
-                outcome = {"protocol": "single-leg", "condition": leg, "trial": 1, "attempt": 1, "valid": bool(t),
-                           "end_reason": "touchdown" if t else "invalid", "issues": issues, "warnings": [],
-                           "completed": False, "hold_end": None, "duration_s": 30.0, "time_held_s": t}
-                writer.finish({"fs_hz": 100.0, "samples": 0, "profile": "station", "version": "test", "metrics": {},
-                               "trial": outcome}, valid=bool(t), reason=None if t else SCORED)
+                store_held(store, session["id"], leg, 1, t, actor)
         out[identifier] = patient["id"]
     store.close()
     return out
+
+
+def store_held(store, session_id: int, leg: str, trial: int, held: float | None, actor) -> None:
+    """A single-leg trial as the runner stores it: held ``held`` s (the foot down), or None: scored unable by the
+    clinician."""
+    writer = store.trials.start_trial(session_id, "single-leg", leg, {"method": "nominal"}, 100.0, actor=actor)
+    issues = [] if held else [{"code": "scored_unable", "message": SCORED, "at_s": None}]
+    outcome = {"protocol": "single-leg", "condition": leg, "trial": trial, "attempt": 1, "valid": bool(held),
+               "end_reason": "touchdown" if held else "invalid", "issues": issues, "warnings": [],
+               "completed": False, "hold_end": None, "duration_s": 30.0, "time_held_s": held}
+    writer.finish({"fs_hz": 100.0, "samples": 0, "profile": "station", "version": "test", "metrics": {},
+                   "trial": outcome}, valid=bool(held), reason=None if held else SCORED)
 
 
 CARD = '.history-chart[data-protocol="single-leg"][data-metric="time_held_s"]'

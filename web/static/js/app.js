@@ -149,6 +149,14 @@ const Station = (() => {
     return `${fmt(value, 1)} s`;
   }
 
+  /* Published cut-offs that apply to the patient (report.history_cutoffs: the history's series' ``cutoffs``, the visit
+     results' time held's ``lines``) as a chart draws them, each a dashed line named "5 s cut-off (Vellas et al. 1997)"
+     (Charts' ``cutoffs``), and said under it: "Dashed line at 5 s: below it, higher risk of injurious falls (Vellas et
+     al. 1997)." (null for none). One way for the history page and the visit results. */
+  const cutoffLines = (cuts) => cuts.map((c) => ({ value: c.value, label: `${c.label} (${shortCite(c.source)})` }));
+  const cutoffWords = (cuts) => (cuts.length ? el("p", { class: "muted small cutoff-lines" },
+    cuts.map((c) => `${c.words} (${shortCite(c.source)}).`).join(" ")) : null);
+
   /* A value and words about it (how it was made of a session's trials) in one bracket, never two in a row: "12.5 s
      (1 trial)"; a value whose words end in a bracket of their own (a 0 s: "unable; scored by the clinician, not
      measured") takes them at its front, "0 s (1 trial: unable; ...)"; a value said in a second unit ("1.8 km/h
@@ -513,5 +521,5 @@ const Station = (() => {
   }
 
   init();
-  return { api, el, fmt, fmtSig, num, quantity, eachOf, walkedTime, clockTime, timeHeld, heldChange, bracketed, change, changeUnit, listed, beltSpeed, beltChange, beltSpeedFromKmh, mdcVerdictTag, shortCite, cutoffTagClass, cutoffReference, when, clock, sessionName, showError, showFieldErrors, capitalise, ordinal, ApiError, showHealth, healthWords, healthWhy, followHealth, sessionLeft, goToLogin };
+  return { api, el, fmt, fmtSig, num, quantity, eachOf, walkedTime, clockTime, timeHeld, heldChange, bracketed, change, changeUnit, listed, beltSpeed, beltChange, beltSpeedFromKmh, mdcVerdictTag, shortCite, cutoffLines, cutoffWords, cutoffTagClass, cutoffReference, when, clock, sessionName, showError, showFieldErrors, capitalise, ordinal, ApiError, showHealth, healthWords, healthWhy, followHealth, sessionLeft, goToLogin };
 })();

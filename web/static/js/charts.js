@@ -375,6 +375,66 @@ const Charts = (() => {
   /* A label's width (px) in the chart's 12-px font, estimated (the SVG is drawn before it is on the page). */
   const labelWidth = (text) => String(text).length * 6.6;
 
+  /* A time held's limits across a chart's plot (x0 to x1, values at Y(v)), drawn alike on the history's charts and the
+     visit's times held: the trial's length (``opts.ceiling``, grey, said what it is: a dashed line read as a target
+     otherwise) and each published cut-off that applies to the patient, ``cutoffs`` [{value, label}], a dashed line
+     labelled at its left end ("5 s cut-off (Vellas et al. 1997)"). */
+  function limitLines(root, opts, cutoffs, Y, x0, x1) {
+    if (opts && opts.ceiling) {
+      root.append(svg("line", { x1: x0, x2: x1, y1: Y(opts.ceiling), y2: Y(opts.ceiling), stroke: "#5b6670",
+        "stroke-dasharray": "4 4", class: "ceiling" }));
+      root.append(svg("text", { x: x1, y: Y(opts.ceiling) - 5, "text-anchor": "end", class: "ceiling-label" },
+        `${+opts.ceiling.toPrecision(6)} ${opts.unit || ""}: the longest a trial runs`.replace(" :", ":")));
+    }
+    cutoffs.forEach((c) => {
+      root.append(svg("line", { x1: x0, x2: x1, y1: Y(c.value), y2: Y(c.value), stroke: "#8a4b00",
+        "stroke-dasharray": "8 4", class: "cutoff" }));
+      // (a white edge keeps it read where it crosses a point or a bar)
+      root.append(svg("text", { x: x0 + 4, y: Y(c.value) - 5, fill: "#8a4b00", stroke: "#fbfcfd", "stroke-width": 3,
+        "paint-order": "stroke", class: "cutoff-label" }, c.label));
+    });
+  }
+
+  /* -- a visit's times held (SVG): bars [{label, short, value, unable, text}], one a trial in the order recorded ------
+     Each trial's time held a bar from 0 s (a 0 s, unable, a red point on the axis), its ``label`` under it (its
+     ``short`` one when the labels do not fit under the bars) and its time under that ("4.2 s"); the trial's
+     length (``opts.ceiling``) and the published cut-offs that apply (``opts.cutoffs``) as the history's charts draw
+     them (limitLines). ``opts.width``: the px the chart is shown at (labels 12 px), else drawWidth. */
+  function timesHeld(bars, opts) {
+    const W = opts && opts.width ? Math.max(280, Math.round(opts.width)) : drawWidth(520);
+    const padL = 44, padR = 12, padT = 16, padB = 46, H = 220;
+    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart times-held", role: "img",
+      "aria-label": (opts && opts.label) || "time held, each trial" });
+    const cutoffs = (opts && opts.cutoffs) || [];
+    const top = Math.max(1, ...bars.map((b) => b.value * 1.15), ...cutoffs.map((c) => c.value * 1.15), (opts && opts.ceiling) || 0);
+    const Y = (v) => H - padB - v / top * (H - padT - padB);
+    const step = niceStep(top, 4);
+    const grid = svg("g", { stroke: "#e1e6eb" });
+    for (let g = 0; g <= top + 1e-9; g += step) {
+      grid.append(svg("line", { x1: padL, x2: W - padR, y1: Y(g), y2: Y(g) }));
+      root.append(svg("text", { x: padL - 4, y: Y(g) + 4, "text-anchor": "end" }, +g.toPrecision(6)));
+    }
+    root.append(grid);
+    const slot = (W - padL - padR) / Math.max(1, bars.length);
+    const named = bars.every((b) => labelWidth(b.label) <= slot - 6);
+    bars.forEach((b, i) => {
+      const x = padL + slot * (i + 0.5), w = Math.min(44, slot * 0.55);
+      if (b.unable) {
+        root.append(svg("circle", { cx: x, cy: Y(0), r: 7, fill: "#a32020", class: "bar unable" }, svg("title", {}, `${b.label}: ${b.text}`)));
+      } else {
+        root.append(svg("rect", { x: x - w / 2, y: Y(b.value), width: w, height: Math.max(1, Y(0) - Y(b.value)), fill: "#1f4e79",
+          class: "bar" }, svg("title", {}, `${b.label}: ${b.text}`)));
+      }
+      // its name under it and its time under that, clear of the lines a bar's top can meet (the cut-off's, the 30 s)
+      root.append(svg("text", { x, y: H - padB + 20, "text-anchor": "middle", class: "bar-label" }, named ? b.label : b.short || String(i + 1)));
+      root.append(svg("text", { x, y: H - padB + 36, "text-anchor": "middle", class: "bar-value" }, b.text));
+    });
+    limitLines(root, opts, cutoffs, Y, padL, W - padR);
+    if (opts && opts.unit) root.append(svg("text", { x: 4, y: 12 }, opts.unit));
+    root.dataset.named = String(named);
+    return root;
+  }
+
   /* -- history chart (SVG): points [{date: Date, value, label, text, ticks}], optional MDC band ----------- */
   /* ``points`` of one line, or ``opts.lines`` = [{points, color, label}] for several (the
      conditions of a test on one chart, one scale); the MDC band only for a single line;
@@ -465,18 +525,7 @@ const Charts = (() => {
       root.append(svg("rect", { x: padL, width: W - padL - padR, y: Y(top), height: Y(bottom) - Y(top),
         fill: "rgba(224, 161, 0, 0.15)", class: "mdc-band" }));
     }
-    if (opts && opts.ceiling) {
-      root.append(svg("line", { x1: padL, x2: W - padR, y1: Y(opts.ceiling), y2: Y(opts.ceiling), stroke: "#5b6670",
-        "stroke-dasharray": "4 4", class: "ceiling" }));
-      // said what it is (a green dashed line read as a target): the trial's length, the most a time held can be
-      root.append(svg("text", { x: W - padR, y: Y(opts.ceiling) - 5, "text-anchor": "end", class: "ceiling-label" },
-        `${+opts.ceiling.toPrecision(6)} ${opts.unit || ""}: the longest a trial runs`.replace(" :", ":")));
-    }
-    cutoffs.forEach((c) => {
-      root.append(svg("line", { x1: padL, x2: W - padR, y1: Y(c.value), y2: Y(c.value), stroke: "#8a4b00",
-        "stroke-dasharray": "8 4", class: "cutoff" }));
-      root.append(svg("text", { x: padL + 4, y: Y(c.value) - 5, fill: "#8a4b00", class: "cutoff-label" }, c.label));
-    });
+    limitLines(root, opts, cutoffs, Y, padL, W - padR);
     // points of several lines at one session with the same value (every condition held 30 s) side by side, each seen
     const sameSpot = (p, t) => lines.filter((l) => l.points.some((q) => q.date.getTime() === t && q.value === p.value));
     lines.forEach((line, k) => {
@@ -527,5 +576,5 @@ const Charts = (() => {
   }
 
 
-  return { LiveTrace, statokinesigram, timeSeries, history, niceStep, reach, feetFor, drawWidth };
+  return { LiveTrace, statokinesigram, timeSeries, history, timesHeld, niceStep, reach, feetFor, drawWidth };
 })();

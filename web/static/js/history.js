@@ -115,9 +115,7 @@
      named there ("5 s cut-off (Vellas et al. 1997)") and said under it; several series (a test's conditions) once. */
   const cutoffsOf = (list) => [...new Map(list.flatMap((s) => s.cutoffs || [])
     .map((c) => [`${c.value} ${c.source}`, c])).values()];
-  const cutoffLines = (cuts) => cuts.map((c) => ({ value: c.value, label: `${c.label} (${Station.shortCite(c.source)})` }));
-  const cutoffWords = (cuts) => (cuts.length ? el("p", { class: "muted small cutoff-lines" },
-    cuts.map((c) => `${c.words} (${Station.shortCite(c.source)}).`).join(" ")) : null);
+  const { cutoffLines, cutoffWords } = Station; // as the visit results' times held draw and say them
 
   const drawCharts = (root) => root.querySelectorAll(".chart-slot").forEach((slot) => slot.draw());
 

@@ -111,6 +111,33 @@
       });
   }
 
+  /* A time held read against a published cut-off that applies to this patient (report.history_cutoffs, the history's
+     rule: none for a patient of other people, none at the trial's length): each scored trial's time a bar, the cut-off
+     a dashed line named on it and said under it, as the history's chart draws it (Charts.timesHeld, Station.cutoffLines
+     and cutoffWords). Drawn at the width it is shown at, once it is (a phone's closed card: when opened). */
+  function heldChart(condition) {
+    const m = condition.key_measures.find((k) => k.metric === "time_held_s");
+    if (!m || !(m.lines || []).length) return null;
+    const scored = condition.trials.filter((t) => (t.valid || t.unable) && t.time_held_s !== null && t.time_held_s !== undefined);
+    if (!scored.length) return null;
+    // named as the trial list below names them, or by their number there ("#35") when the names do not fit under the bars
+    const bars = scored.map((t) => ({ label: trialName(t, condition), short: `#${t.id}`, value: Number(t.time_held_s),
+      unable: !!t.unable, text: Station.timeHeld(t.time_held_s).replace(" (unable)", "") }));
+    const slot = el("div", { class: "chart-slot" });
+    const draw = () => {
+      const width = slot.clientWidth;
+      if (!width || width === slot.drawnAt) return;
+      slot.drawnAt = width;
+      slot.replaceChildren(Charts.timesHeld(bars, { width, unit: "s", ceiling: m.trial_s, cutoffs: Station.cutoffLines(m.lines),
+        label: `Time held, each trial: ${condition.label}` }));
+    };
+    if (typeof ResizeObserver !== "undefined") new ResizeObserver(draw).observe(slot);
+    return el("div", { class: "times-held", dataset: { metric: "time_held_s" } },
+      el("p", { class: "small times-held-title" }, "Time held in each trial" + (bars.some((b) => b.unable) ? " (a red point: "
+        + "unable, 0 s)" : "") + (scored.length < condition.trials.length ? "; the invalid ones are not drawn" : "")),
+      slot, Station.cutoffWords(m.lines));
+  }
+
   /* -- trials, with the clinician's judgement ----------------------------------------------- */
   function verdictTag(t) {
     if (t.status !== "complete") return el("span", { class: "tag flag" }, t.note || t.status);
@@ -368,7 +395,7 @@
         el("p", { class: "muted small" }, condition.stance),
         el("div", { class: "plots" }, figure,
           el("div", { class: "measures-col" }, el("table", { class: "list measures" }, el("tbody", {}, measureRows(condition))),
-            trialLines(condition))));
+            heldChart(condition), trialLines(condition))));
       const parts = [el("div", { class: "actions" }, el("h3", {}, condition.label), ...keyVerdict(condition, `c-${section.protocol}-${condition.id}`)), details];
       if (table) {
         const all = el("div", { hidden: true }, table);
