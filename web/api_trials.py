@@ -15,7 +15,7 @@ from flask import Blueprint, current_app, request
 from station.acquire.frame import FRAME_DTYPE, grid_time_s
 from station.protocols.report import trial_cutoffs
 from station.store.db import ValidationError
-from station.store.export import trial_export_files, trial_sidecar_json, zip_files
+from station.store.export import time_zero_words, trial_export_files, trial_sidecar_json, zip_files
 from station.store.verdict import unable_kind
 from web.api_station import station_protocols
 from web.downloads import attachment
@@ -66,24 +66,24 @@ def _column(values: np.ndarray) -> list:
     return values.tolist()
 
 
-def _every_nth_frame(trial_id: int, fields: tuple[str, ...], max_points: int) -> tuple[np.ndarray, int, int, int]:
-    """``(picked, n, step, seq0)``: every ``step``-th of the trial's ``n`` frames (``fields`` of them, from the
-    first), ``step`` the least that keeps at most ``max_points``, and the first frame's ``seq``; read
-    :data:`FRAMES_READ_AT_ONCE` frames (whole chunks) at a time."""
+def _every_nth_frame(trial_id: int, fields: tuple[str, ...], max_points: int) -> tuple[np.ndarray, int, int]:
+    """``(picked, n, step)``: every ``step``-th of the trial's ``n`` frames (``fields`` of them, from the
+    first), ``step`` the least that keeps at most ``max_points``; read :data:`FRAMES_READ_AT_ONCE` frames
+    (whole chunks) at a time."""
     trials = store().trials
     chunks = trials.frame_chunks(trial_id)
     starts = np.concatenate(([0], np.cumsum(chunks["n_frames"], dtype=np.int64)))  # each chunk's first frame, and n
     n = int(starts[-1])
     step = max(1, math.ceil(n / max_points))
     if n == 0:
-        return trials.frames(trial_id, fields=fields), 0, step, 0
+        return trials.frames(trial_id, fields=fields), 0, step
     parts, i = [], 0
     while i < len(chunks):
         j = max(i + 1, int(np.searchsorted(starts, starts[i] + FRAMES_READ_AT_ONCE, side="right")) - 1)
         batch = trials.frames(trial_id, fields=fields, chunks=(int(chunks["chunk_no"][i]), int(chunks["chunk_no"][j - 1])))
         parts.append(batch[-int(starts[i]) % step::step].copy())  # the frames whose index in the trial is a multiple of step
         i = j
-    return np.concatenate(parts), n, step, int(chunks["first_seq"][0])
+    return np.concatenate(parts), n, step
 
 
 @bp.get("/trials/<int:trial_id>/frames")
@@ -96,11 +96,13 @@ def trial_frames(trial_id: int):
     max_points = query_int("max_points", 3000, 10, MAX_POINTS)
     trial = store().trials.get(trial_id)
     fields = ("seq",) + tuple(n for n in dict.fromkeys(names) if n not in ("seq", "time_s"))
-    picked, n, step, seq0 = _every_nth_frame(trial_id, fields, max_points)
-    out = {"trial_id": trial_id, "rate_hz": trial["rate_hz"], "frame_count": n, "step": step, "columns": {}}
+    picked, n, step = _every_nth_frame(trial_id, fields, max_points)
+    out = {"trial_id": trial_id, "rate_hz": trial["rate_hz"], "frame_count": n, "step": step,
+           "time_zero": time_zero_words(trial), "columns": {}}
     for name in names:
-        if name == "time_s":  # the frame's place on the sample grid (DESIGN.md §3), never its wake-up time
-            values = grid_time_s(picked, float(trial["rate_hz"]), seq0=seq0) if n else np.empty(0)
+        if name == "time_s":  # the frame's place on the sample grid (DESIGN.md §3), never its wake-up time,
+            # from the trial's start slot as its CSV written live (the first stored frame without one)
+            values = grid_time_s(picked, float(trial["rate_hz"]), seq0=trial["start_seq"]) if n else np.empty(0)
         else:
             values = picked[name]
         out["columns"][name] = _column(values)

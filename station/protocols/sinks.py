@@ -8,7 +8,10 @@ with their reasons: nothing measured is thrown away.
 * :class:`FileSink`: one trial CSV (DESIGN.md §4, ``time_s`` from the start signal: ``(seq −
   start_seq) / rate_hz``, the trial's first sample slot given by ``start_trial``) and its JSON
   sidecar per trial, written with :class:`station.store.trialfile.TrialCsvWriter`; the sidecar
-  gets the protocol, the condition, the calibration and, at the end, the trial's result. A trial
+  gets the protocol, the condition, the calibration and, at the end, the trial's result and
+  ``frames_lost`` (the key of an exported trial's sidecar: the result's count, every slot of the
+  trial without a frame; an interrupted trial's, its slots from its start slot to its last frame
+  without a frame, as the database counts an aborted trial's). A trial
   that recorded the IMU also gets how the station read it (``mounting_up``, ``mounting_toes``,
   ``sensor_height_m``: the keys :mod:`station.store.imu_recording` reads), so that ``balance-station
   gait`` re-analyses the file as the station did.
@@ -48,6 +51,10 @@ class _FileOutput:
                  start_seq: int | None = None):
         self.rate_hz = float(rate_hz)
         self._seq0 = start_seq
+        self._start_seq = start_seq
+        self._last_seq: int | None = None
+        self.frames_lost = 0
+        """Slots without a frame so far, from the start slot (the first frame's, without one) to the last frame."""
         self._time_zero_s = 0.0
         self.sink = sink
         self.path = path
@@ -72,12 +79,18 @@ class _FileOutput:
             self._seq0 = int(frames["seq"][0])
             periods = round((int(frames["t_ns"][0]) - self.t0_ns) * self.rate_hz / 1e9)
             self._time_zero_s = periods / self.rate_hz
+        if len(frames):
+            seq = frames["seq"].astype(np.int64)
+            before = self._last_seq if self._last_seq is not None else (
+                self._start_seq - 1 if self._start_seq is not None and int(seq[0]) >= self._start_seq else int(seq[0]) - 1)
+            self.frames_lost += int((np.diff(seq, prepend=before) - 1).sum())
+            self._last_seq = int(seq[-1])
         self.writer.append(trial_columns(frames, self.rate_hz, seq0=self._seq0, time_zero_s=self._time_zero_s,
                                          include_imu=self._include_imu))
 
     def finish(self, result) -> dict:
-        metadata = {**self.metadata, "samples": result.samples, "status": "complete", "result": trial_outcome(result),
-                    "metrics": result.metrics}
+        metadata = {**self.metadata, "samples": result.samples, "frames_lost": int(result.lost_frames),
+                    "status": "complete", "result": trial_outcome(result), "metrics": result.metrics}
         if self.writer is None:  # nothing was recorded: an empty trial is still a trial
             from station.store.trialfile import TrialCsvWriter
 
@@ -89,12 +102,13 @@ class _FileOutput:
     def interrupt(self, reason: str) -> dict:
         """The program stops while this trial records: the CSV keeps the frames written so far and its
         sidecar says the trial is incomplete (``status: "partial"``, ``status_reason``: ``reason``, as
-        an exported trial's sidecar says it; no ``result``). ``{"csv", "json", "samples"}``, or ``{}``
+        an exported trial's sidecar says it; no ``result``) and its ``frames_lost``. ``{"csv", "json", "samples"}``, or ``{}``
         when no frame was written (no file was made)."""
         if self.writer is None:
             return {}
         samples = self.writer.rows_written
-        self.writer.close({**self.metadata, "samples": samples, "status": "partial", "status_reason": reason})
+        self.writer.close({**self.metadata, "samples": samples, "frames_lost": self.frames_lost, "status": "partial",
+                           "status_reason": reason})
         return {"csv": str(self.path), "json": str(self.path.with_suffix(".json")), "samples": samples}
 
 
@@ -276,7 +290,7 @@ class StoreSink:
     def start_trial(self, plan, rate_hz: float, body_weight_n: float, t0_ns: int = 0,
                     start_seq: int | None = None) -> _StoreOutput:
         writer = self.trials.start_trial(self.session_id, plan.protocol.name, plan.condition.id, self.calibration,
-                                         rate_hz, actor=self.actor)
+                                         rate_hz, actor=self.actor, start_seq=start_seq)
         return _StoreOutput(writer, rate_hz, self)
 
 

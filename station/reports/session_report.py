@@ -38,7 +38,8 @@ def _trace(store, trial_id: int) -> tuple[np.ndarray, np.ndarray, dict | None] |
     if not len(frames):
         return None
     rate = float(trial["rate_hz"])
-    t_s = (frames["seq"].astype(np.int64) - int(frames["seq"][0])) / rate
+    seq0 = int(frames["seq"][0]) if trial["start_seq"] is None else int(trial["start_seq"])  # the result's time zero
+    t_s = (frames["seq"].astype(np.int64) - seq0) / rate
     outcome = doc.get("trial") or {}
     start, end = outcome.get("analysis_start_s"), outcome.get("analysis_end_s")
     keep = np.isfinite(frames["ap_cm"]) & np.isfinite(frames["ml_cm"])

@@ -7,8 +7,12 @@ Trial CSV: columns ``time_s,ap_cm,ml_cm,fz_n,fl_n,fr_n,bl_n,br_n``, then the IMU
 ``(seq − seq₀)/rate_hz`` (DESIGN.md §3), ``t_ns`` the loop's wake-up time (integer ns, monotonic).
 Values the station could not measure are ``nan`` (e.g. COP below the load gate); lost frames are
 absent (``seq`` jumps, ``time_s`` has a gap of whole periods, the next frame is flagged
-``LOST_BEFORE``). The sidecar
-holds ``rate_hz``, ``calibration``, ``protocol``, ``condition``, ``station_version``, the trial's
+``LOST_BEFORE``). ``seq₀`` is the trial's start slot (its ``start_seq``), so the times are those of
+its trial CSV written live, a first slot lost included (the first row at 0.01 s); a trial stored
+without it (``start_seq`` null: a walk, an older or imported trial) counts from its first stored
+frame. The sidecar
+holds ``rate_hz``, ``calibration``, ``protocol``, ``condition``, ``station_version``, ``start_seq``
+and ``time_zero`` (what ``time_s`` counts from, in words), the trial's
 status, validity (with who overrode the station's check, and the station's own verdict: its
 ``station_check``, with ``unable`` as the trial API gives it, :mod:`station.store.verdict`) and
 metrics, the clinician's notes on the trial and on its session, and the pseudonymous patient
@@ -72,13 +76,30 @@ HISTORY_FIXED_COLUMNS = (
 )
 
 
-def export_columns(frames: np.ndarray, rate_hz: float) -> dict[str, np.ndarray]:
+def export_columns(frames: np.ndarray, rate_hz: float, start_seq: int | None = None) -> dict[str, np.ndarray]:
     """The exported trial CSV's columns: the trial CSV of DESIGN.md §4 (``time_s`` on the sample
-    grid from the first frame, ``t_ns`` the wake-up time) plus ``seq``, so that lost frames show as
-    gaps of whole periods."""
-    columns = trial_columns(frames, rate_hz)
+    grid from the trial's start slot ``start_seq``, as its CSV written live; without one, from its first
+    stored frame; ``t_ns`` the wake-up time) plus ``seq``, so that lost frames show as gaps of whole
+    periods."""
+    columns = trial_columns(frames, rate_hz, seq0=start_seq)
     columns["seq"] = frames["seq"]
     return columns
+
+
+def time_zero_words(trial: dict) -> str:
+    """What a stored trial's ``time_s`` is counted from, in words: its start slot, as its trial CSV
+    written live (a trial whose first slots were lost starts after 0 s), or, for one stored without
+    it, its first stored frame.
+
+    >>> time_zero_words({"start_seq": 1200})
+    'the start signal (long beep): its first sample slot, seq 1200'
+    >>> time_zero_words({"start_seq": None})[:46]
+    'the first stored frame (the trial was stored w'
+    """
+    if trial["start_seq"] is not None:
+        return f"the start signal (long beep): its first sample slot, seq {int(trial['start_seq'])}"
+    return ("the first stored frame (the trial was stored without its start slot: a walk, timed from its go, a trial "
+            "recorded by an older version of the station, or imported)")
 
 
 def trial_sidecar(store: Store, trial: dict) -> dict:
@@ -104,6 +125,8 @@ def trial_sidecar(store: Store, trial: dict) -> dict:
         "status_reason": trial["status_reason"],
         "frame_count": trial["frame_count"],
         "frames_lost": trial["frames_lost"],
+        "start_seq": trial["start_seq"],
+        "time_zero": time_zero_words(trial),
         "valid": trial["valid"],
         "validity_reason": trial["validity_reason"],
         "judged_by": trial["judged_by"],
@@ -123,7 +146,8 @@ def export_trial(store: Store, trial_id: int, out_dir: str | os.PathLike, *, act
     frames = store.trials.frames(trial_id)
     out_dir = Path(out_dir)
     csv_path = out_dir / f"trial-{trial_id}.csv"
-    write_trial_csv(csv_path, export_columns(frames, float(trial["rate_hz"])), trial_sidecar(store, trial))
+    write_trial_csv(csv_path, export_columns(frames, float(trial["rate_hz"]), trial["start_seq"]),
+                    trial_sidecar(store, trial))
     store.audit.record(
         actor, "trial.export", patient_id=trial["patient_id"], object=f"trial:{trial_id}", detail={"format": "csv"}
     )

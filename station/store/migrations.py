@@ -655,6 +655,19 @@ MIGRATIONS = MIGRATIONS + (
     ),
 )
 
+MIGRATIONS = MIGRATIONS + (
+    Migration(
+        16,
+        "a trial's start slot (trials.start_seq: the seq of its first sample slot, at or after its start signal;"
+        " its frames' time_s is (seq - start_seq) / rate_hz, as its trial CSV written live): a trial whose first"
+        " slots were lost reads back with the times it was recorded with. NULL: time zero at the first stored frame"
+        " (trials stored before, imported, pulled without it, and walks, timed from their go on the clock)",
+        (
+            "ALTER TABLE trials ADD COLUMN start_seq INTEGER",
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 

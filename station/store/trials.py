@@ -360,6 +360,7 @@ def _detail(row: sqlite3.Row) -> dict:
         "duration_s": row["frame_count"] / row["rate_hz"],
         "frame_count": row["frame_count"],
         "frames_lost": row["frames_lost"],
+        "start_seq": row["start_seq"],
         "calibration": json.loads(row["calibration"]),
         "metrics": None if row["metrics"] is None else json.loads(row["metrics"]),
         "valid": None if row["valid"] is None else bool(row["valid"]),
@@ -418,6 +419,7 @@ class Trials:
         rate_hz: float,
         *,
         actor: Actor | None = None,
+        start_seq: int | None = None,
     ) -> "TrialWriter":
         """Create a trial in state ``recording`` and return its writer.
 
@@ -438,12 +440,22 @@ class Trials:
             Nominal frame rate, Hz.
         actor : Actor, optional
             Who records (the logged-in clinician); default the station itself.
+        start_seq : int, optional
+            The trial's first sample slot (:attr:`station.protocols.machine.TrialMachine.start_seq`, the
+            first at or after its start signal), stored with it: its frames read back (the trial API,
+            exports) have ``time_s = (seq - start_seq) / rate_hz``, the times of its trial CSV written
+            live, and slots lost before its first frame are lost frames as gaps are (its ``frames_lost``,
+            an aborted or interrupted trial's too). None (a walk, timed on the clock from its go): time
+            zero at its first stored frame, and only the gaps between its frames counted.
         """
         actor = actor or Actor.system()
         protocol, condition, calibration_doc, rate_hz = _check_start(protocol, condition, calibration, rate_hz)
+        if start_seq is not None and (isinstance(start_seq, bool) or not isinstance(start_seq, int)
+                                      or not 0 <= start_seq < 2**62):
+            raise ValueError(f"start_seq must be a frame's seq (a whole number from 0 to 2^62) or None, not {start_seq!r}")
         self.close_unclosed(FLUSH_BUSY_WAIT_MS)  # an earlier trial a fault ended, before this one's row
         writer = TrialWriter(self, _TrialStart(session_id, protocol, condition, calibration_doc, rate_hz,
-                                               utc_iso(self._now())), actor)
+                                               utc_iso(self._now()), start_seq), actor)
         writer._handover("start", lambda conn, part: 0, FLUSH_BUSY_WAIT_MS)
         job = writer._take(HANDOVER_WAIT_S)  # else taken at the first append (a slow storage)
         if job is not None:
@@ -467,8 +479,8 @@ class Trials:
             raise Conflict("the patient is archived; unarchive the patient before recording")
         cur = conn.execute(
             "INSERT INTO trials (session_id, protocol, condition, status, started_at, last_commit_at, rate_hz,"
-            " calibration, frame_dtype, station_version, recorded_by)"
-            " VALUES (?, ?, ?, 'recording', ?, ?, ?, ?, ?, ?, ?)",
+            " calibration, frame_dtype, station_version, recorded_by, start_seq)"
+            " VALUES (?, ?, ?, 'recording', ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 start.session_id,
                 start.protocol,
@@ -480,6 +492,7 @@ class Trials:
                 _dtype_json(FRAME_DTYPE),
                 __version__,
                 actor.username,
+                start.start_seq,
             ),
         )
         trial_id = int(cur.lastrowid)
@@ -866,6 +879,7 @@ class _TrialStart:
     calibration_doc: str
     rate_hz: float
     started_at: str
+    start_seq: int | None = None
 
 
 @dataclass(frozen=True)
@@ -1048,7 +1062,10 @@ class TrialWriter:
             raise StoreError(f"trial #{self.trial_id} is already finished; start a new trial")
         frames = _check_frames(frames)
         if len(frames):
-            lost = _seq_gaps(frames, self._last_seq)
+            before = self._last_seq
+            if before is None and self._start.start_seq is not None and int(frames["seq"][0]) >= self._start.start_seq:
+                before = self._start.start_seq - 1  # the slots lost before its first frame count as a gap would
+            lost = _seq_gaps(frames, before)
             self._buffer.append(frames.copy())
             self._buffered += len(frames)
             self._lost += lost
@@ -1351,8 +1368,10 @@ class TrialWriter:
         ``frames_lost``: the trial's lost frames as its recording counted them (the protocol's
         result, :attr:`~station.protocols.machine.TrialResult.lost_frames`: with the slots lost at its
         edges, before its first frame and after its last, which no stored ``seq`` shows), stored as
-        the trial's ``frames_lost``; at least the frames missing between the frames appended
-        (ValueError before anything is stored otherwise). None: those.
+        the trial's ``frames_lost``; at least the frames missing between the frames appended, and
+        before the first of them from its ``start_seq`` (ValueError before anything is stored
+        otherwise). None: those (the count an aborted or interrupted trial keeps: the trial's slots
+        from its start slot to its last frame without a frame).
 
         ``wait``: wait for it, and for a write lock another program holds (up to
         :data:`MAX_UNCOMMITTED_S`); a storage still writing it then raises
@@ -1368,7 +1387,7 @@ class TrialWriter:
         if frames_lost is not None and (isinstance(frames_lost, bool) or not isinstance(frames_lost, int)
                                         or frames_lost < self._lost):
             raise ValueError(f"frames_lost must be a whole number of at least the {self._lost} frames missing "
-                             f"between the frames appended, not {frames_lost!r}")
+                             f"from the trial's start slot to the last frame appended, not {frames_lost!r}")
         ended_at = utc_iso(self._trials._now())  # when it ended, not when the lock let it be stored
 
         def store(conn: sqlite3.Connection, part: _Part) -> int:
@@ -1389,7 +1408,9 @@ class TrialWriter:
 
     def abort(self, reason: str, *, wait: bool = True) -> dict | None:
         """Stop recording on purpose (patient stepped off, clinician cancelled): frames are kept,
-        the trial becomes ``aborted`` and invalid with ``reason``. ``wait`` as :meth:`finish`."""
+        the trial becomes ``aborted`` and invalid with ``reason``. ``wait`` as :meth:`finish`. Its
+        ``frames_lost`` is counted as a finished trial's is: the slots without a frame from its start
+        slot (``start_seq`` of :meth:`Trials.start_trial`) to its last frame, where it ended."""
         if self._done or self._ending is not None:
             raise StoreError(f"trial #{self.trial_id} is already finished")
         try:
