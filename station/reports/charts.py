@@ -215,9 +215,7 @@ def series_chart(points: list[tuple[str, float | None]], *, width: float, height
         d.add(Rect(x0, Y(band_lo), pw, Y(band_hi) - Y(band_lo), fillColor=GREY_BAND, strokeColor=None))
         for v in (band_lo, band_hi):
             d.add(Line(x0, Y(v), x0 + pw, Y(v), strokeColor=GREY_LINE, strokeWidth=0.5, strokeDashArray=[2, 2]))
-    for value, label in cutoffs or ():  # dashed, darker and longer-dashed than the MDC band's edges
-        d.add(Line(x0, Y(value), x0 + pw, Y(value), strokeColor=colors.black, strokeWidth=0.6, strokeDashArray=[5, 2]))
-        d.add(String(x0 + 3, Y(value) + 2, pdf_text(label), fontName=FONT, fontSize=6))
+    _cutoff_lines(d, cutoffs, x0, pw, Y)
     step = _nice_step(hi - lo, 4)
     for t in _ticks(lo, hi, 4):
         d.add(Line(x0 - 2.5, Y(t), x0, Y(t), strokeWidth=0.5))
@@ -254,6 +252,55 @@ def series_chart(points: list[tuple[str, float | None]], *, width: float, height
         d.add(String(xs[i], y0 - 9, pdf_text(labels[i])[:12], fontName=FONT, fontSize=6, textAnchor="middle"))
     if n > len(shown):
         d.add(String(x0 + pw, 2, f"{n} values", fontName=FONT, fontSize=6, textAnchor="end"))
+    return d
+
+
+def _cutoff_lines(d: Drawing, cutoffs, x0: float, pw: float, Y) -> None:
+    """Published cut-offs that apply to the patient, ``(value, label)``, each a dashed line across the plot (x0 to
+    x0 + pw, a value at Y(value)) labelled at its left end: dashed, darker and longer-dashed than an MDC band's edges.
+    The history's charts and a visit's times held draw them alike."""
+    for value, label in cutoffs or ():
+        d.add(Line(x0, Y(value), x0 + pw, Y(value), strokeColor=colors.black, strokeWidth=0.6, strokeDashArray=[5, 2]))
+        d.add(String(x0 + 3, Y(value) + 2, pdf_text(label), fontName=FONT, fontSize=6))
+
+
+def times_held_chart(bars: list[tuple[str, float, bool]], *, width: float, height: float, top: float | None = None,
+                     cutoffs: list[tuple[float, str]] | None = None) -> Drawing:
+    """A visit's times held, one bar a trial in the order recorded: ``bars`` ``(label, seconds, unable)``, each with
+    its label and time under it ("Trial 1", "3.5 s"); a 0 s, unable, an open circle on the axis. The y axis from 0 s to
+    ``top`` (the trial's length) at least; ``cutoffs``: ``(value, label)`` of published cut-offs that apply, drawn as
+    the history's charts draw them (:func:`series_chart`)."""
+    from station.reports.text import time_held
+
+    d = Drawing(width, height)
+    pad_l, pad_r, pad_b, pad_t = 38, 12, 24, 8
+    pw, ph = width - pad_l - pad_r, height - pad_b - pad_t
+    x0, y0 = pad_l, pad_b
+    d.add(Rect(x0, y0, pw, ph, fillColor=None, strokeColor=colors.black, strokeWidth=0.6))
+    hi = max([top or 0.0, 1.0] + [v * 1.1 for _, v, _ in bars] + [v * 1.1 for v, _ in cutoffs or ()])
+
+    def Y(v):
+        return y0 + v / hi * ph
+
+    step = _nice_step(hi, 4)
+    for t in _ticks(0.0, hi, 4):
+        d.add(Line(x0 - 2.5, Y(t), x0, Y(t), strokeWidth=0.5))
+        d.add(String(x0 - 4, Y(t) - 2, _tick_label(t, step), fontName=FONT, fontSize=6, textAnchor="end"))
+    d.add(String(2, y0 + ph + 1, "s", fontName=FONT, fontSize=6))
+    slot = pw / max(1, len(bars))
+    for i, (label, value, unable) in enumerate(bars):
+        x = x0 + slot * (i + 0.5)
+        if unable:
+            from reportlab.graphics.shapes import Circle
+
+            d.add(Circle(x, y0, 2.6, fillColor=colors.white, strokeColor=colors.black, strokeWidth=0.8))
+        else:
+            w = min(22.0, slot * 0.5)
+            d.add(Rect(x - w / 2, y0, w, Y(value) - y0, fillColor=GREY_LINE, strokeColor=colors.black, strokeWidth=0.4))
+        d.add(String(x, y0 - 8, pdf_text(label)[:14], fontName=FONT, fontSize=6, textAnchor="middle"))
+        d.add(String(x, y0 - 16, pdf_text(time_held(value)).replace(" (unable)", ""), fontName=FONT, fontSize=6,
+                     textAnchor="middle"))
+    _cutoff_lines(d, cutoffs, x0, pw, Y)
     return d
 
 

@@ -17,7 +17,7 @@ from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
 from station.programmes.report import mark_words, visit_marks
 from station.protocols.report import cutoff_reading, session_results, trial_count_words
 from station.protocols.walk_words import COUNTS, counts_words
-from station.reports.charts import statokinesigram
+from station.reports.charts import statokinesigram, times_held_chart
 from station.reports.layout import content_width, p, table
 from station.reports.references import Citations, not_applied_together, reference_words
 from station.reports.text import belt_speed, counted, day, fixed, mean_of, number, significant, time_held, with_unit
@@ -131,6 +131,30 @@ def _measures_table(condition: dict, citations: Citations, width: float):
             return p(f"No measures: {condition['walk_not_completed']}.", "small")
         return p("No measures: no valid trial.", "small")
     return table(rows, [0.24 * width, 0.16 * width, 0.60 * width])
+
+
+def _held_chart(condition: dict, citations: Citations, width: float) -> list:
+    """A time held read against a published cut-off that applies to the patient (its key measure's ``lines``, the
+    history's rule: report.history_cutoffs): each trial's time a bar and the cut-off a dashed line, named and said
+    under it as the history report says it ("Dashed line at 5 s: below it, higher risk of injurious falls [1]."), as
+    the visit results draw it; nothing for a patient the cut-off was not set for."""
+    held = next((m for m in condition.get("key_measures") or [] if m.get("metric") == "time_held_s"), None)
+    lines = (held or {}).get("lines") or []
+    scored = [t for t in condition.get("trials") or []
+              if (t.get("valid") or t.get("unable")) and t.get("time_held_s") is not None]
+    if not lines or not scored:
+        return []
+    numbers = [t.get("trial") for t in scored]  # named as the trial lines name them; by their id when two share one
+    named = None not in numbers and len(set(numbers)) == len(numbers)
+    bars = [(f"Trial {t['trial']}" if named else f"#{t['id']}", float(t["time_held_s"]), bool(t.get("unable")))
+            for t in scored]
+    chart = times_held_chart(bars, width=min(width, 120 * mm), height=38 * mm, top=held.get("trial_s"),
+                             cutoffs=[(c["value"], c["label"]) for c in lines])
+    # (named: a page break may come between the condition's table and its chart)
+    words = f"{condition.get('label') or condition.get('id')}, time held in each trial" \
+        + (" (an open circle: unable, 0 s)" if any(b[2] for b in bars) else "") + "." \
+        + "".join(f" {c['words']} {citations.cite(c.get('source'), c.get('doi'))}." for c in lines)
+    return [KeepTogether([chart, p(words, "small")])]
 
 
 def _plots(store, conditions: list[dict], width: float) -> list:
@@ -284,6 +308,7 @@ def session_story(store, session_id: int, protocols: dict, *, actor, wall_clock,
             lead = []
             story.append(KeepTogether(head + _trial_lines(condition)))
             story.append(_measures_table(condition, citations, width))
+            story += _held_chart(condition, citations, width)
             story.append(Spacer(1, 2 * mm))
             for t in condition.get("trials") or []:
                 trials.append(store.trials.get(t["id"]))

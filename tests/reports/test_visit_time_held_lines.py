@@ -9,7 +9,7 @@ from station.protocols.report import patient_history, session_results
 
 from reports_support import ACTOR
 import test_single_leg_unable_words as unable_words
-from test_single_leg_unable_words import _unable_visit
+from test_single_leg_unable_words import _pdf, _unable_visit
 
 store = unable_words.store  # a store of its own in tmp_path
 
@@ -36,3 +36,19 @@ def test_a_fallers_time_held_has_the_5_s_line_of_the_history(store, protocols):
 def test_after_stroke_no_line_is_drawn_as_on_the_history(store, protocols):
     lines, history, _ = _lines(store, protocols, "SLS-L2", 65, ["stroke:left"])
     assert lines == history == []
+
+
+def test_the_visit_pdf_draws_and_says_the_line_as_the_history_pdf(store, protocols, clinic, poppler):
+    """The history PDF draws the 5 s line and says it ("Dashed line at 5 s: ... [1]."); the visit PDF now does too, on
+    a chart of each trial's time held, and not for the patient after stroke."""
+    faller = _unable_visit(store, "SLS-L3", 82, ["fall_12m"])
+    text = _pdf(store, protocols, clinic, "session", faller)
+    body = text.partition(" References ")[0]
+    for leg in ("left", "right"):  # each leg's chart, named (a page break may come between its table and its chart)
+        assert body.count(f"Standing on the {leg} leg, time held in each trial (an open circle: unable, 0 s). Dashed line "
+                          "at 5 s: below it, higher risk of injurious falls [") == 1, body
+    assert body.count("5 s cut-off") == 2 and "Trial 1" in body and "Trial 3" in body, body
+    history = _pdf(store, protocols, clinic, "patient", store.sessions.get(faller)["patient_id"])
+    assert "Dashed line at 5 s: below it, higher risk of injurious falls [" in history  # the history PDF's own words
+    stroke = _pdf(store, protocols, clinic, "session", _unable_visit(store, "SLS-L4", 65, ["stroke:left"]))
+    assert "Dashed line" not in stroke and "5 s cut-off" not in stroke and "time held in each trial" not in stroke, stroke
