@@ -607,7 +607,7 @@ if [ "$HUB" -eq 1 ]; then
 elif [ -n "$HUB_URL" ]; then
     hub_host=$("$PYTHON" -c 'import sys, urllib.parse; print(urllib.parse.urlsplit(sys.argv[1]).hostname or "")' "$HUB_URL")
     if [[ "$hub_host" =~ ^[0-9.]+$ || "$hub_host" == *:* ]]; then
-        allowed=$hub_host
+        allowed=${hub_host%%%*}            # without an IPv6 zone (fe80::1%25eth0): systemd takes none
         reach="the hub's address alone (its url names it by address)"
     else
         hub_addresses=""

@@ -417,6 +417,9 @@ def test_a_station_that_syncs_to_a_hub_may_reach_it_and_the_clinic_network(tmp_p
     config.write_text(alone.replace('url = ""', 'url = "https://[fd00::30]/"', 1))
     run_install(root, "--no-venv")
     assert allowed() == [ipaddress.ip_network("fd00::30/128")]
+    config.write_text(alone.replace('url = ""', 'url = "https://[fe80::30%25eth0]/"', 1))  # link-local, its zone
+    run_install(root, "--no-venv")
+    assert allowed() == [ipaddress.ip_network("fe80::30/128")]
 
     config.write_text(alone)  # no hub any more: the drop-in goes
     result = run_install(root, "--no-venv")
