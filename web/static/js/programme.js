@@ -35,6 +35,10 @@
   /* The day a session was done, when it is not the day it was planned for: "done Sun, Dec 6 (planned Tue, Dec 8)". */
   const doneDay = (s) => (s.status === "done" && s.done_on && s.done_on !== s.planned_date
     ? `done ${day(s.done_on)} (planned ${day(s.planned_date)})${s.partial ? " · partial" : ""}` : null);
+  /* A visit stays "planned" until every one of its tests is measured: one whose baseline quiet stance is measured
+     says so, "1 of 5 tests measured", not "planned" (the programme PDF says each outcome's day measured). */
+  const visitState = (v) => (v.status === "planned" && (v.done_protocols || []).length
+    ? `${v.done_protocols.length} of ${v.protocols.length} tests measured` : v.status);
   const pct = (x) => (x === null || x === undefined ? "–" : `${Math.round(100 * x)} %`);
   const day = (iso) => new Date(iso + "T12:00:00Z").toLocaleDateString(undefined, { weekday: "short", month: "short", day: "numeric" });
 
@@ -126,7 +130,7 @@
       add(v.week === 0 ? 0 : v.week + 0.5, el("button", {
         type: "button", class: "cal-item visit" + (v.planned_date === doc.today ? " today" : ""),
         dataset: { status: v.status, visitId: v.id }, onclick: () => select("visit", v.id),
-      }, el("strong", {}, v.label), `${day(v.planned_date)} · ${v.status}`,
+      }, el("strong", {}, v.label), `${day(v.planned_date)} · ${visitState(v)}`,
         recordedAt("visit", v.assessment_id) && v.status !== "planned" ? el("span", { class: "recorded-at" }, ` at ${placeName(recordedAt("visit", v.assessment_id))}`) : ""));
     }
     for (const s of doc.sessions) {
@@ -268,7 +272,7 @@
   function visitPanel(v) {
     const box = el("div", { class: "error-box", hidden: true, id: "panel-error" });
     const current = doc.status !== "ended";
-    const parts = [el("h3", {}, `${v.label} · ${day(v.planned_date)} · ${v.status}`),
+    const parts = [el("h3", {}, `${v.label} · ${day(v.planned_date)} · ${visitState(v)}`),
       el("p", {}, "Tests, in order: ", v.protocols.map((p) => {
         const run = v.runs.filter((r) => r.protocol === p && r.complete_trials > 0).pop();
         return el("span", { class: "tag" + (run ? " valid" : "") }, run ? el("a", { href: `/sessions/${run.session_id}` }, chipTitle(p)) : chipTitle(p));
