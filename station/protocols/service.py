@@ -27,6 +27,8 @@ client that resumes (SSE ``Last-Event-ID``) asks :meth:`EventBus.since` for what
 :attr:`TrialService.epoch` (random per service start) tells it when the station restarted and its
 numbers mean nothing any more. Besides the runner's events (see :mod:`station.protocols.events`):
 
+``run_opening``  message: the test's visit is still being written (a slow storage); ``run_opened`` follows
+                 once it is, or ``fault`` says why the test was not opened
 ``run_opened``   the run's status document (see :meth:`status`)
 ``trial_stored`` trial_id, session_id, condition, trial, attempt, valid, completed
 ``trial_saving`` message: a trial is being saved (another program holds the database's write lock, or
@@ -137,6 +139,22 @@ class _Saving:
     def follow_ups(self) -> bool:
         """The trial is stored; what follows it waits for the write lock (a slow SD card still writing)."""
         return self.output is not None and self.writer.finished and not self.writer.saving
+
+
+@dataclasses.dataclass
+class _Pending:
+    """A command whose outcome waits for a write handed to the store's committer thread (opening a test: its
+    visit), so that the loop does not wait for the storage: ``finish()`` is run on the loop once ``job`` is done
+    (:meth:`TrialService._finish_pending`), its answer or its error the command's."""
+
+    job: object
+    finish: Callable[[], object]
+    release: Callable[[], None]
+    """Undoes what the command holds meanwhile (the patient's record), when it is not finished (a shutdown)."""
+    future: Future | None = None
+    since_s: float = dataclasses.field(default_factory=time.monotonic)
+    said: bool = False
+    """Whether the pages were told it waits (:data:`OPENING_WORDS`, once it has waited :data:`OPENING_SAID_AFTER_S`)."""
 
 
 class _TrackedStoreSink:
@@ -357,6 +375,8 @@ class TrialService:
         the trial's record (``_Saving.stored``)."""
         self._follow_up_wait_s = HANDOVER_WAIT_S
         self._follow_up_lock_wait_s = FLUSH_BUSY_WAIT_MS / 1000
+        self._opening: _Pending | None = None
+        """A test being opened whose visit the committer thread is still writing (:meth:`_do_open_run`)."""
         self._status: dict = {}
         self._status_seq = -1
         self._thread: threading.Thread | None = None
@@ -394,6 +414,12 @@ class TrialService:
             self._thread.join(timeout_s)
         elif self._run is not None:
             self._do_close_run(SHUTDOWN_WORDS, True)
+        pending, self._opening = self._opening, None
+        if pending is not None:  # its visit still with the storage: the test is not opened
+            pending.release()
+            if pending.future is not None:
+                pending.future.set_exception(ServiceUnavailable("the station is shutting down, so the test was not "
+                                                                "opened; open it again once the station is back"))
         self._unsaved_at_shutdown()
         if self.panel is not None:
             self.panel.close()
@@ -428,6 +454,7 @@ class TrialService:
 
     def _step(self) -> None:
         self._run_commands()
+        self._finish_pending()
         self._save_pending()
         run = self._run
         if run is not None and not run.runner.finished:
@@ -709,9 +736,37 @@ class TrialService:
                 else:
                     future.set_exception(exc)
                 continue
+            if isinstance(result, _Pending):  # finished once its write is done (_finish_pending)
+                result.future = future
+                continue
             self._refresh_status(force=True)
             if future is not None:
                 future.set_result(self._status if result is None else result)
+
+    def _finish_pending(self) -> None:
+        """The test being opened, once the committer thread has written its visit: opened (the command's
+        answer, ``run_opened``), or its error the command's (and said on the pages that were told it was
+        being opened: ``fault``)."""
+        pending = self._opening
+        if pending is None:
+            return
+        if not pending.job.done.is_set():
+            if not pending.said and time.monotonic() - pending.since_s >= OPENING_SAID_AFTER_S:
+                pending.said = True
+                self.bus.publish("run_opening", message=OPENING_WORDS)
+            return
+        self._opening = None
+        try:
+            result = pending.finish()
+        except Exception as exc:
+            if pending.said:  # the pages were told it was being opened
+                self.bus.publish("fault", message=_sentence(exc))
+            if pending.future is not None:
+                pending.future.set_exception(exc)
+            return
+        self._refresh_status(force=True)
+        if pending.future is not None:
+            pending.future.set_result(self._status if result is None else result)
 
     def _state(self) -> TrialState | None:
         run = self._run
@@ -801,6 +856,8 @@ class TrialService:
         if run is not None and not run.runner.finished:
             raise Conflict(f"a test ({run.protocol.title}) is open for patient {run.patient_identifier}; "
                            "end it before starting another")
+        if self._opening is not None:
+            raise Conflict("another test is being opened (its visit is still being saved); wait until it is open")
         protocol = self._select(protocol_name, conditions)
         refusal = self._no_room_refusal("the test was not opened", again)
         if refusal is not None:
@@ -823,13 +880,35 @@ class TrialService:
             patient = self.store.patients.get(patient_id)  # NotFound -> 404
             schedule = self._training_schedule(protocol, patient, training)
             los_settings = self._los_settings(protocol, patient, los, actor)
-            session = self.store.sessions.create(patient_id, {"label": protocol.title}, actor=actor)  # Conflict if archived
-        except StorageSlow as exc:
-            release()
-            raise StorageSlow(storage_slow_message(exc.held_s, "the test was not opened", again)) from None
+            # the visit is written in the committer thread (Conflict there if archived): a slow card's commit
+            # must not hold the loop (the sampling, a trial being saved); the command ends once it is written
+            job = self.store.trials.off_loop(
+                lambda: self.store.sessions.create(patient_id, {"label": protocol.title}, actor=actor))
         except BaseException:
             release()
             raise
+
+        def opened_run() -> None:
+            try:
+                session = job.outcome()
+            except StorageSlow as exc:
+                release()
+                raise StorageSlow(storage_slow_message(exc.held_s, "the test was not opened", again)) from None
+            except BaseException:
+                release()
+                raise
+            self._open(session, patient, protocol, actor, walk_settings, schedule, los_settings, programme_session_id,
+                       opened, release)
+
+        if job.done.wait(HANDOVER_WAIT_S):
+            return opened_run()
+        self._opening = _Pending(job, opened_run, release)  # the pages told so once it has waited a while
+        return self._opening
+
+    def _open(self, session: dict, patient: dict, protocol: Protocol, actor: Actor, walk_settings, schedule,
+              los_settings, programme_session_id: int | None, opened: dict, release: Callable[[], None]) -> None:
+        """The run of a test whose visit ``session`` is written: its runner begins (``run_opened``)."""
+        patient_id = patient["id"]
         age_y = None
         if patient.get("birth_year"):
             age_y = float(time.gmtime(self.wall_clock()).tm_year - int(patient["birth_year"]))
@@ -1087,11 +1166,21 @@ FOLLOW_UPS_SAVING_WORDS = ("The trial is saved. What goes with it (the game's tr
                            "switch the station off until it says saved.")
 """What the live page says while the writes that follow a stored trial wait for a slow storage
 (:meth:`TrialService._save_follow_ups`)."""
+OPENING_WORDS = ("Opening the test: the station's storage (its SD card) is slow to write just now, so the visit is "
+                 "still being saved. The test opens as soon as the card has written it; nothing is lost meanwhile.")
+"""What the live page says while a test's visit is still being written (:data:`OPENING_SAID_AFTER_S` after
+the open command, the loop having waited :data:`station.store.trials.HANDOVER_WAIT_S` for the store's
+committer thread)."""
+OPENING_SAID_AFTER_S = 1.0
+"""How long a test's visit may take to be written before the pages are told it is still being written, s (a
+CPU busy for a moment delays a working card's commit by a fraction of a second: not said)."""
 LOOP_LOCK_WAIT_S = HANDOVER_WAIT_S
-"""How long the service loop's writes (a visit made as a test opens, a game's training session, a
-programme session's dose, an audit line) wait for the database's write lock, s: held longer (a slow SD
-card still writing a commit of the trial recorder or of a page), a test is not opened (503, in words) and
-what follows a trial is put off to :data:`FOLLOW_UP_RETRY_S` later, never lost."""
+"""How long the service loop's writes (an audit line, what follows a trial when written inline) wait for the
+database's write lock, s: held longer (a slow SD card still writing a commit of the trial recorder or of a
+page), what follows a trial is put off to :data:`FOLLOW_UP_RETRY_S` later, never lost. A test's visit, a
+game's training session and a programme session's dose are written in the store's committer thread, the loop
+waiting :data:`~station.store.trials.HANDOVER_WAIT_S` for them (opening a test then ends once its visit is
+written, the page told :data:`OPENING_WORDS` meanwhile)."""
 FOLLOW_UP_RETRY_S = 0.5
 """How often the writes that follow a stored trial, put off by a slow storage, are tried again, s."""
 
