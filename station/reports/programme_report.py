@@ -10,6 +10,8 @@ band around the baseline value. Built from :func:`station.programmes.report.prog
 
 from __future__ import annotations
 
+import re
+
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Spacer
 
@@ -19,6 +21,20 @@ from station.reports.history_report import adherence_rows, partial_rule_words
 from station.reports.layout import content_width, p, table
 from station.reports.references import Citations
 from station.reports.text import dose_speed, number, quantity, with_unit
+
+
+def visit_name(label: str, week: int) -> str:
+    """A programme visit named once with its week: its label, with "(week k)" after it unless the label says
+    its week itself (the built-in templates' "Mid-point (after week 2)" read "Mid-point (after week 2) (week 2)").
+
+    >>> visit_name("Baseline", 0), visit_name("Mid-point (after week 2)", 2), visit_name("Check after Week 3", 3)
+    ('Baseline (week 0)', 'Mid-point (after week 2)', 'Check after Week 3')
+    >>> visit_name("Review (week 12 of the old plan)", 1)  # another week: this one's is said
+    'Review (week 12 of the old plan) (week 1)'
+    """
+    if re.search(rf"\bweek\s+{int(week)}\b", label, flags=re.IGNORECASE):
+        return label
+    return f"{label} (week {week})"
 
 
 def visit_words(point: dict, today: str, *, in_visit: bool = True) -> str:
@@ -43,7 +59,7 @@ def visit_words(point: dict, today: str, *, in_visit: bool = True) -> str:
     >>> visit_words(later, "2026-03-01", in_visit=False)
     'Baseline (week 0), 2026-01-19: this test is not part of the visit'
     """
-    head = f"{point['label']} (week {point['week']})"
+    head = visit_name(point["label"], point["week"])
     planned = point["date"]
     if point.get("session_id") is not None:
         on = point.get("measured_on") or planned

@@ -137,4 +137,21 @@ def test_the_programme_pdf_says_when_a_visits_test_was_measured_not_planned(tmp_
     # the clinic's today), not yet measured
     assert "Baseline (week 0): planned 2026-12-05, not yet measured –" in text or \
         "Baseline (week 0): planned 2026-12-05 –" in text, text
-    assert "Mid-point (after week 2) (week 2): planned 2026-12-19" in text, text
+    assert "Mid-point (after week 2): planned 2026-12-19" in text, text
+
+
+def test_the_programme_pdf_names_a_visits_week_once(tmp_path, protocols, clinic, poppler):
+    """s26 P5, item 2: the outcome tables' Visit column put "(week k)" after every visit's label, and the built-in
+    templates' labels say their week: "Mid-point (after week 2) (week 2)", "End (after week 4) (week 4)". Now the
+    week once: the label's own, else "(week k)" after it ("Baseline (week 0)")."""
+    store = Store.open(tmp_path / "data")
+    try:
+        _patient, assignment = _stroke_programme(store, protocols, "PDF-WEEK")
+        text = " ".join(pdf_text(make_report("programme", store, assignment["id"], protocols=protocols, clinic=clinic,
+                                             actor=ACTOR)).split())
+    finally:
+        store.close()
+    assert "Mid-point (after week 2): planned 2026-12-19" in text, text
+    assert "End (after week 4): planned 2027-01-02" in text, text
+    assert "Baseline (week 0): planned 2026-12-05" in text, text
+    assert not re.search(r"week (\d+)\) \(week \1\)", text), re.findall(r".{30}\(week \d+\) \(week \d+\)", text)
