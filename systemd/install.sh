@@ -119,12 +119,13 @@ REBOOT=0                                   # the boot configuration changed
 
 r() { printf '%s%s' "$ROOT" "$1"; }        # a target path under the root
 
-if [ -z "$HOST_NAME" ]; then
-    if [ -n "$ROOT" ]; then
-        HOST_NAME=$(cat "$(r /etc/hostname)" 2>/dev/null || true)
-    fi
-    [ -n "$HOST_NAME" ] || HOST_NAME=$(hostname)
+MACHINE_NAME=""                            # the name the station's web server answers by itself
+if [ -n "$ROOT" ]; then
+    MACHINE_NAME=$(cat "$(r /etc/hostname)" 2>/dev/null || true)
 fi
+[ -n "$MACHINE_NAME" ] || MACHINE_NAME=$(hostname)
+MACHINE_NAME=${MACHINE_NAME%%.*}
+[ -n "$HOST_NAME" ] || HOST_NAME=$MACHINE_NAME
 HOST_NAME=${HOST_NAME%%.*}
 [[ "$HOST_NAME" =~ ^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$ ]] \
     || die "host name '$HOST_NAME' is not a valid DNS label; give one with --hostname"
@@ -380,6 +381,11 @@ HTTPS_PORT=$(setting web https_port)
 TLS_CERT=$(setting web tls_cert)
 TLS_KEY=$(setting web tls_key)
 HUB_URL=$(setting hub url)
+# The web server answers only its own names (web.security.own_host): the machine's, and [web] host_names.
+HOST_NAMES=$("$PYTHON" -c 'import json, sys; print(" ".join(json.load(open(sys.argv[1]))["config"]["web"]["host_names"]))' "$TMP/config.json")
+if [ "${HOST_NAME,,}" != "${MACHINE_NAME,,}" ] && [[ " $HOST_NAMES " != *" ${HOST_NAME,,}.local "* ]]; then
+    say "warning: the certificate names $HOST_NAME.local, but this machine is named $MACHINE_NAME, and $WHAT answers only its own names (its addresses, $MACHINE_NAME.local, [web] host_names): add host_names = [\"${HOST_NAME,,}.local\"] under [web] in $CONFIG, or name the machine $HOST_NAME (sudo hostnamectl set-hostname $HOST_NAME); then run $PROG again"
+fi
 DATA_DIR=$("$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["config"]["data_dir"])' "$TMP/config.json")
 DATA_DIR=${DATA_DIR#"$ROOT"}
 [ -n "$TLS_CERT" ] && [ -n "$TLS_KEY" ] \

@@ -225,6 +225,7 @@ def test_second_run_changes_nothing_and_an_edited_configuration_survives(tmp_pat
 
 def test_certificate_is_reissued_for_a_new_host_name_by_the_same_ca(tmp_path):
     root = fake_pi(tmp_path / "root")
+    (root / "etc/hostname").write_text("station\n")  # the machine's name, as run_install's --hostname
     run_install(root, "--no-venv")
     tls = root / "etc/balance-station/tls"
     ca, server = (tls / "ca.crt").read_bytes(), (tls / "server.crt").read_bytes()
@@ -235,6 +236,16 @@ def test_certificate_is_reissued_for_a_new_host_name_by_the_same_ca(tmp_path):
     assert (tls / "server.crt").read_bytes() != server
     assert "DNS:plate2.local" in openssl("x509", "-in", str(tls / "server.crt"), "-noout", "-ext", "subjectAltName")
     assert "https://plate2.local/" in result.stdout
+    # the station answers only its own names: a certificate's name that is not the machine's is said
+    assert ("warning: the certificate names plate2.local, but this machine is named station, and the station "
+            "answers only its own names") in result.stdout
+    assert 'add host_names = ["plate2.local"] under [web] in /etc/balance-station/station.toml' in result.stdout
+    config = root / "etc/balance-station/station.toml"
+    config.write_text(config.read_text().replace("host_names = []", 'host_names = ["plate2.local"]', 1))
+    again = subprocess.run(["bash", str(INSTALL), "--root", str(root), "--hostname", "plate2", "--no-venv"],
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and "warning: the certificate names" not in again.stdout, again.stdout
+    assert "warning: the certificate names" not in run_install(root, "--no-venv").stdout  # the machine's own name
 
 
 def test_an_invalid_configuration_stops_the_update_with_the_key_and_line(tmp_path):
