@@ -2,7 +2,6 @@
 
 ``GET /api/programmes``, ``GET /api/programmes/<name>`` (templates);
 ``GET/POST /api/patients/<id>/programmes``, ``GET /api/patients/<id>/programme`` (at a glance),
-``GET /api/patients/<id>/programme-runs`` (the walks every programme counted as a session),
 ``GET /api/patients/<id>/programmes/export.json``;
 ``GET /api/assignments/<id>``, ``POST /api/assignments/<id>/pause|resume|end``;
 ``PATCH /api/programme-sessions/<id>``, ``POST /api/programme-sessions/<id>/missed|dose|run``;
@@ -21,7 +20,7 @@ from pathlib import Path
 from flask import Blueprint, current_app, request
 
 from station.programmes.loader import load_programmes
-from station.programmes.report import credited_runs, programme_document, programme_glance
+from station.programmes.report import programme_document, programme_glance
 from station.programmes.template import ProgrammeError
 from station.store.db import NotFound, ValidationError
 from station.protocols.service import OPEN_AGAIN, ServiceUnavailable
@@ -174,12 +173,6 @@ def assign(patient_id: int):
 def glance(patient_id: int):
     protocols, _problem = station_protocols()
     return programme_glance(store(), patient_id, protocols, actor=actor())
-
-
-@bp.get("/patients/<int:patient_id>/programme-runs")
-def programme_runs(patient_id: int):
-    """The patient's walks a programme counted as a session, of every programme (report.credited_runs)."""
-    return credited_runs(store(), patient_id, actor=actor())
 
 
 @bp.get("/patients/<int:patient_id>/programmes/export.json")

@@ -188,8 +188,12 @@ def programme_document(store, assignment_id: int, protocols: dict[str, Protocol]
 
 
 def _programme_links(store, patient_id: int) -> dict:
-    """Every programme's walks it counted as its sessions and the tests its visits took, by trial and by station
-    session (:func:`credited_runs`' document); not audited."""
+    """The patient's walks that a programme counted as one of its sessions, and the tests a programme's visit took
+    (its baseline, mid-point, end): ``{"runs": {trial id (text): {"assignment_id", "title", "number", "status",
+    "ended_on", "ended"}}, "visits": {station session id (text): [{"assignment_id", "title", "status", "ended_on",
+    "ended", "visit_id", "label", "assessment_id", "week", "protocol"}]}}``, every programme of the patient's, not
+    only the current one. ``ended``: the programme has ended, so the run is not one of the current programme's
+    sessions, nor the test its baseline (a clinician must not read it as such). Not audited (:func:`visit_marks`)."""
     runs, visits = {}, {}
     for listed in store.programmes.list_for_patient(patient_id):
         programme = store.programmes.get(listed["id"])
@@ -207,25 +211,11 @@ def _programme_links(store, patient_id: int) -> dict:
     return {"runs": runs, "visits": visits}
 
 
-def credited_runs(store, patient_id: int, *, actor) -> dict:
-    """The patient's walks that a programme counted as one of its sessions, and the tests a programme's visit took
-    (its baseline, mid-point, end), for the patient's pages to say so beside each: ``{"runs": {trial id (text):
-    {"assignment_id", "title", "number", "status", "ended_on", "ended"}}, "visits": {station session id (text):
-    [{"assignment_id", "title", "status", "ended_on", "ended", "visit_id", "label", "assessment_id", "week",
-    "protocol"}]}}``, every programme of the patient's, not only the current one. ``ended``: the programme has
-    ended, so the run is not one of the current programme's sessions, nor the test its baseline (a clinician must
-    not read it as such). Audited as a view of the patient's programmes (``programme.view``). The visit results
-    and the visit PDF take theirs with the visit (:func:`visit_marks`)."""
-    links = _programme_links(store, patient_id)
-    store.audit.record(actor, "programme.view", patient_id=patient_id, object=f"patient:{patient_id}")
-    return links
-
-
 def visit_marks(store, results: dict) -> dict:
     """The programme marks of one visit's results (:func:`station.protocols.report.session_results`' document):
-    :func:`credited_runs`' document cut to the visit's trials and sessions. Not audited: they are part of the
-    visit, whose view its results audit once (a visit page asked ``programme-runs`` besides, one
-    ``programme.view`` per view of any visit, s26)."""
+    every programme's marks (:func:`_programme_links`' document) cut to the visit's trials and sessions. Not audited:
+    they are part of the visit, whose view its results audit once (a visit page asked
+    ``GET /api/patients/<id>/programme-runs`` besides, one ``programme.view`` per view of any visit, until s26)."""
     links = _programme_links(store, results["patient"]["id"])
     trials = {str(t["id"]) for section in results["protocols"] for c in section.get("conditions") or []
               for t in c.get("trials") or []}

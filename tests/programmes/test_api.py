@@ -73,8 +73,7 @@ def patient(store):
 def test_sign_in_csrf_and_input_limits_hold_and_refusals_store_nothing(tmp_path, store, wall, patient):
     app, api = make_app(tmp_path, store, wall)
     anon = app.test_client()
-    for path in ("/api/programmes", f"/api/patients/{patient['id']}/programme", "/api/assignments/1",
-                 f"/api/patients/{patient['id']}/programme-runs"):
+    for path in ("/api/programmes", f"/api/patients/{patient['id']}/programme", "/api/assignments/1"):
         assert anon.get(path).status_code == 401
     assert anon.get("/assignments/1").status_code == 302  # the page sends to the sign-in
     path = f"/api/patients/{patient['id']}/programmes"
@@ -337,8 +336,8 @@ def test_a_visit_runs_its_protocols_in_order_the_next_opening_when_one_is_finish
 
 def test_the_walks_every_programme_counted_say_whose_they_were(tmp_path, store, wall, patient, builtins):
     """s25: the visit results marked only the current programme's runs (asked of the glance); a walk an ended
-    programme counted was said nowhere, or read as the current programme's. GET /api/patients/<id>/programme-runs:
-    every programme's, the ended one's said ended."""
+    programme counted was said nowhere, or read as the current programme's. The visit's results' programme_marks
+    (GET /api/patients/<id>/programme-runs until s26): every programme's, the ended one's said ended."""
     from test_partial_sessions_and_done_day import treadmill_trial
 
     app, api = make_app(tmp_path, store, wall)
@@ -351,23 +350,24 @@ def test_the_walks_every_programme_counted_say_whose_they_were(tmp_path, store, 
         if key == "old":
             store.programmes.end(programme["id"], {"reason": "moved away"}, actor=actor)
         walks[key] = (trial["id"], programme["id"])
-    runs = api.ok(api.client.get(f"/api/patients/{patient['id']}/programme-runs"))["runs"]
+    session = store.trials.get(walks["new"][0])["session_id"]
+    runs = api.ok(api.client.get(f"/api/sessions/{session}/results?visit=1"))["programme_marks"]["runs"]
     old, new = runs[str(walks["old"][0])], runs[str(walks["new"][0])]
     assert (old["assignment_id"], old["number"], old["ended"], old["ended_on"]) == (walks["old"][1], 1, True, "2026-01-05")
     assert (new["assignment_id"], new["number"], new["ended"], new["ended_on"]) == (walks["new"][1], 1, False, None)
     assert old["title"].startswith("Backward treadmill walking after stroke")
-    assert store.audit.query(action="programme.view")[0]["object"] == f"patient:{patient['id']}"
 
 
 def test_the_tests_every_programmes_visits_took_say_whose_they_were(tmp_path, store, wall, patient, builtins):
     """s25 P3: the visit results marked the walks a programme counted, not the tests its visits took, so an ended
-    programme's baseline read as any visit's (or as the current programme's). GET /api/patients/<id>/programme-runs
-    carries every programme's visit links, by station session, the ended programme's said ended."""
+    programme's baseline read as any visit's (or as the current programme's). The visit's results' programme_marks
+    (GET /api/patients/<id>/programme-runs until s26) carry every programme's visit links, by station session, the
+    ended programme's said ended."""
     ids = _two_programmes_visit(store, wall, patient, builtins)
     app, api = make_app(tmp_path, store, wall)
     tests = {key: (ids[key]["session"], ids[key]["assignment"], ids[key]["baseline"]) for key in ("old", "new")}
-    visits = api.ok(api.client.get(f"/api/patients/{patient['id']}/programme-runs"))["visits"]
-    assert set(visits) == {str(tests["old"][0]), str(tests["new"][0]), str(ids["later"])}
+    visits = api.ok(api.client.get(f"/api/sessions/{tests['new'][0]}/results?visit=1"))["programme_marks"]["visits"]
+    assert set(visits) == {str(tests["old"][0]), str(tests["new"][0])}
     (old,), (new,) = visits[str(tests["old"][0])], visits[str(tests["new"][0])]
     assert (old["assignment_id"], old["visit_id"], old["label"], old["assessment_id"], old["week"], old["protocol"],
             old["ended"], old["ended_on"]) == (tests["old"][1], tests["old"][2], "Baseline", "baseline", 0, "quiet-stance",
@@ -424,15 +424,29 @@ def test_a_view_of_a_visit_is_one_audited_entry_and_carries_its_programme_marks(
     marks = doc["programme_marks"]
     assert set(marks["runs"]) == {str(ids["old"]["walk"]), str(ids["new"]["walk"])}
     assert set(marks["visits"]) == {str(ids["old"]["session"]), str(ids["new"]["session"])}  # not the later visit's
-    everything = api.ok(api.get(f"/api/patients/{patient['id']}/programme-runs"))  # every visit's, still audited
-    assert str(ids["later"]) in everything["visits"]
-    assert marks["runs"] == {k: everything["runs"][k] for k in marks["runs"]}
-    assert marks["visits"] == {k: everything["visits"][k] for k in marks["visits"]}
     (old,) = marks["visits"][str(ids["old"]["session"])]
     assert (old["assignment_id"], old["label"], old["ended"]) == (ids["old"]["assignment"], "Baseline", True)
     later = api.ok(api.get(f"/api/sessions/{ids['later']}/results?visit=1"))["programme_marks"]
-    assert later == {"runs": {}, "visits": {str(ids["later"]): everything["visits"][str(ids["later"])]}}
-    assert later["visits"][str(ids["later"])][0]["label"] == "Mid-point (after week 2)"
+    assert later["runs"] == {} and set(later["visits"]) == {str(ids["later"])}
+    (mid,) = later["visits"][str(ids["later"])]
+    assert (mid["assignment_id"], mid["label"], mid["ended"]) == (ids["new"]["assignment"], "Mid-point (after week 2)",
+                                                                  False)
+
+
+def test_no_page_asks_for_every_programme_run_of_a_patient_so_it_is_gone(tmp_path, store, wall, patient, builtins):
+    """s26 P5, item 5: GET /api/patients/<id>/programme-runs gave every programme's walks and visit tests of a
+    patient, audited as a programme.view; since the visit's results carry their own marks (e0359d0) no page asks
+    for it, and docs/api.md named it among the pages' API, promised to no outside user. It is gone: 404, nothing
+    read nor audited; the marks come with the visit's one audited view."""
+    ids = _two_programmes_visit(store, wall, patient, builtins)
+    app, api = make_app(tmp_path, store, wall)
+    before = len(store.audit.query(limit=1000))
+    r = api.get(f"/api/patients/{patient['id']}/programme-runs")
+    assert r.status_code == 404 and r.is_json, r.get_data(as_text=True)
+    assert len(store.audit.query(limit=1000)) == before  # nothing read, nothing audited
+    assert app.test_client().get(f"/api/patients/{patient['id']}/programme-runs").status_code in (401, 404)
+    marks = api.ok(api.get(f"/api/sessions/{ids['new']['session']}/results?visit=1"))["programme_marks"]
+    assert set(marks["runs"]) == {str(ids["old"]["walk"]), str(ids["new"]["walk"])}
 
 
 def test_the_visit_pdf_says_whose_programme_each_test_and_walk_was_as_the_page_does(tmp_path, store, wall, patient,

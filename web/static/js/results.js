@@ -450,7 +450,7 @@
   /* A walk a programme counted as one of its sessions says so beside its trial, "· programme session 2" with the way
      to the programme (review s24 F11: the visit's "Test 5" and the programme's session 2 were the same walk, said
      nowhere); one an ended programme counted says whose it was, "· session 2 of the ended programme Backward walking
-     (ended Dec 1, 2026)", never read as the current programme's (every programme's runs: report.credited_runs).
+     (ended Dec 1, 2026)", never read as the current programme's (every programme's runs: report.visit_marks).
      A test a programme's visit took says so under its heading, "Baseline of the ended programme Backward walking
      (ended Dec 1, 2026)", so an old programme's baseline is not read as the current one's (s25 P3). The marks come
      with the visit's results (programme_marks: programmes.report.visit_marks, this visit's only), audited once as
