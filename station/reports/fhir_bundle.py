@@ -495,18 +495,21 @@ def trial_bundle(store, trial_id: int, protocols: dict, *, actor, wall_clock=tim
 
 def session_bundle(store, session_id: int, protocols: dict, *, actor, wall_clock=time.time) -> str:
     """The Bundle of a session's visit (every session of that patient chained by gaps under 3 h,
-    as the results page shows it); audited as ``patient.export`` (format ``fhir``)."""
+    as the results page shows it); audited once, as ``patient.export`` (format ``fhir``, the visit's
+    sessions in ``visit``): the patient's sessions read to find the visit's are part of the export, not a
+    ``patient.view`` beside it (nothing is audited when the visit has nothing to export)."""
     session = store.sessions.get(session_id)
     builder = _builder(store, session["patient_id"], protocols, wall_clock)
     games = _games_by_trial(store, session["patient_id"])
-    for sid in visit_session_ids(store, session_id, actor=actor):
+    visit = visit_session_ids(store, session_id, actor=actor, patient=store.patients.with_sessions(session["patient_id"]))
+    for sid in visit:
         for line in store.sessions.get(sid)["trials"]:
             _add_trial_and_games(builder, store.trials.get(line["id"]), games)
     if not builder.observations:
         raise NothingToExport(f"session {session_id}'s visit has no valid, complete trial to export")
     text = builder.bundle_json()
     store.audit.record(actor, "patient.export", patient_id=session["patient_id"], object=f"session:{session_id}",
-                       detail={"format": "fhir", "observations": builder.observations})
+                       detail={"format": "fhir", "observations": builder.observations, "visit": visit})
     return text
 
 

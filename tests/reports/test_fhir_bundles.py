@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from station.protocols.report import session_results
 from station.reports import fhir_codes as codes
 from station.reports.fhir_bundle import (NothingToExport, observations_of, patient_bundle, session_bundle,
                                          trial_bundle, trial_values)
@@ -156,6 +157,23 @@ def test_fhir_exports_are_audited(store, protocols, clinic_dir):
     entry = store.audit.query(action="patient.export", limit=1)[0]
     assert entry["object"] == f"session:{long['last_visit_session_id']}" and entry["detail"]["format"] == "fhir"
     assert "LONG-IDENTIFIER" not in json.dumps(entry)
+
+
+def test_a_visits_fhir_bundle_is_one_audit_entry_its_export(store, protocols, clinic_dir):
+    """s26 P5, item 4: the visit's bundle read the patient's sessions to find the visit's through
+    visit_session_ids, audited, so one export wrote a patient.view besides its patient.export. Now one entry, the
+    export, naming the visit's sessions."""
+    long = clinic_dir["long"]
+    session_id = long["last_visit_session_id"]
+    mine = lambda: [e for e in store.audit.query(patient_id=long["patient_id"], limit=1000)  # noqa: E731
+                    if e["username"] == ACTOR.username]
+    before = len(mine())
+    session_bundle(store, session_id, protocols, actor=ACTOR)
+    entries = mine()[:len(mine()) - before]
+    assert [(e["action"], e["object"]) for e in entries] == [("patient.export", f"session:{session_id}")], entries
+    visit = set(entries[0]["detail"]["visit"])
+    assert session_id in visit and visit == {s["id"] for s in session_results(
+        store, session_id, protocols, actor=ACTOR, visit=True)["sessions"]}  # the visit the results show
 
 
 def test_every_code_is_documented_and_every_value_has_a_ucum_unit():
