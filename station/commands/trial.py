@@ -304,7 +304,7 @@ def format_summary(summary: dict, protocol=None) -> str:
         out.append(f"  {labels[c['id']]}")
         parts = []
         if "time_held_s" in values:
-            times = ", ".join(f"{t:.1f}" for t in c["time_held_s"])
+            times = ", ".join("unable" if t == 0 else f"{t:.1f}" for t in c["time_held_s"])  # as the results page
             n = len(c["time_held_s"])
             attempts = f"{c['score']} of {times} s" if n > 1 else "one attempt"
             held = f"time held {time_held(values['time_held_s'])}" + (  # "0 s (unable)" as the pages and PDFs say it

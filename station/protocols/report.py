@@ -1394,6 +1394,8 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
             s["mdc_verdict"] = mdc_verdict(s["change"], s["exceeds_mdc"], s["better"])
             why = "plan" in points[0] and "plan" in points[-1] and treadmill_not_compared(
                 s["metric"], points[0]["plan"], points[-1]["plan"])
+            if s["metric"] == "time_held_s" and points[0]["value"] == 0 and points[-1]["value"] == 0:
+                why = UNABLE_AT_BOTH  # no time held at either: nothing measured to read against the MDC ("may be noise")
             if why:  # a treadmill's sessions of another plan or belt speed: no change made of them
                 s.update(change=None, exceeds_mdc=None, mdc_reading=None, mdc_verdict=None, not_compared=why)
         if s.get("count"):
@@ -1405,6 +1407,12 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
         "sessions": _numbered_in_visits(sessions),
         "series": out,
     }
+
+
+UNABLE_AT_BOTH = "none, unable (0 s) at the first and the last session"
+"""A time held's change since the first session when the patient could not take the position at either (0 s, unable:
+measured or scored by the clinician): said so, never "no change (within the MDC: may be noise)", for nothing was held
+to measure; no MDC is read (the history's ``not_compared``, as a treadmill's sessions of another plan)."""
 
 
 def _numbered_in_visits(sessions: list[dict]) -> list[dict]:

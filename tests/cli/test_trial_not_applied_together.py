@@ -27,9 +27,18 @@ def _held(leg: str, trial: int, held_s: float) -> dict:
             "metrics": {"kind": "stance", "metrics": {}, "trial": outcome}}
 
 
-def _single_leg(age_y: float, conditions: list[str]) -> str:
+def _unable(leg: str, trial: int) -> dict:
+    """A single-leg trial the clinician scored unable, as the store gives it."""
+    issue = {"code": "scored_unable", "message": "Scored unable by the clinician (ana), not measured.", "at_s": None}
+    held = _held(leg, trial, 0.0)
+    outcome = {**held["metrics"]["trial"], "valid": False, "end_reason": "invalid", "issues": [issue], "time_held_s": None}
+    return {**held, "valid": False, "validity_reason": issue["message"], "metrics": {**held["metrics"], "trial": outcome}}
+
+
+def _single_leg(age_y: float, conditions: list[str], times=(3.5, 4.2, 2.8)) -> str:
     protocol = builtin_protocols()["single-leg"]
-    trials = [_held(leg, n, held) for leg in ("left", "right") for n, held in ((1, 3.5), (2, 4.2), (3, 2.8))]
+    trials = [_unable(leg, n) if held is None else _held(leg, n, held) for leg in ("left", "right")
+              for n, held in enumerate(times, 1)]
     summary = summarise(protocol, [stored_result(protocol, t) for t in trials], age_y=age_y,
                         patient_conditions=conditions)
     return format_summary(summary, protocol)
@@ -67,3 +76,11 @@ def test_the_backward_walks_two_sources_not_applied_after_stroke_are_one_line():
             f"Polo-Ferrero et al. 2025, set in 483 community-dwelling older adults (mean age 76.3 y; {STROKE_WHY}).")
     assert said in text.splitlines(), text
     assert text.count("not applied") + text.count("Not applied") == 1 and "FLAG" not in text, text
+
+
+def test_an_attempt_unable_is_said_so_among_the_times_as_the_results_page_says_it():
+    """A time held's attempts: one the patient could not take the position in is "unable", as the results page says
+    it ("best of 3.5, unable, 4.2"); it printed "best of 3.5, 0.0, 4.2 s", a time held that was never held."""
+    text = _single_leg(82.0, ["fall_12m"], times=(3.5, None, 4.2))
+    assert text.count("time held 4.2 s (best of 3.5, unable, 4.2 s)") == 2, text
+    assert "0.0" not in text, text

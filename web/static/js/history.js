@@ -181,7 +181,10 @@
       }
       return el("tr", { dataset: { condition: s.condition } },
         el("th", {}, el("span", { class: "swatch-dot", dataset: { colour: String(i % COLOURS.length) } }), s.condition_label),
-        el("td", { class: "num value" }, pointText(s, last)), el("td", { class: "muted" }, change));
+        // a value with its words ("0 s (unable; scored by the clinician, not measured)") wraps: on one line it ran past
+        // a phone's card, as the sessions' lists wrap theirs
+        el("td", { class: pointText(s, last).includes(" (") ? "counts" : "num value" }, pointText(s, last)),
+        el("td", { class: "muted" }, change));
     });
     const noteOf = (s) => (s.mdc ? `Minimal detectable change ${mdcValues(s.mdc, s.unit, s.metric)}: ${s.mdc.population}. ${s.mdc.citation}`
       : s.mdc_note || "");

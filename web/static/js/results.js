@@ -83,7 +83,10 @@
     if (m.metric === "weight_left_pct") return `${fmt(m.value, 1)} % left / ${fmt(m.right_pct, 1)} % right`;
     if (m.metric === "time_held_s") {
       const times = condition.time_held_s || [];
-      return `${fmt(m.value, 1)} s` + (times.length > 1 ? ` (${condition.score} of ${times.map((t) => fmt(t, 1)).join(", ")})` : "");
+      // each attempt's time, one that could not take the position said so, "best of 3.5, unable, 4.2" (not "0.0": no
+      // time was held; as the PDF's "0 s (unable)")
+      return `${fmt(m.value, 1)} s` + (times.length > 1
+        ? ` (${condition.score} of ${times.map((t) => (Number(t) === 0 ? "unable" : fmt(t, 1))).join(", ")})` : "");
     }
     return quantity(m.value, m.unit);
   }

@@ -1,0 +1,54 @@
+"""A patient who could not stand on one leg at the first and the last session: the history (page and PDF) says the
+change is none, unable at both, and reads no MDC. It said "no change since the first (within the MDC: may be noise)":
+noise of a measurement where nothing was held to measure, read by a physiotherapist as a time held too short to tell."""
+
+from __future__ import annotations
+
+from station.protocols.report import UNABLE_AT_BOTH, patient_history
+
+from reports_support import ACTOR
+import test_single_leg_unable_words as unable_words
+from test_single_leg_unable_words import _pdf, _unable_visit
+
+store = unable_words.store  # a store of its own in tmp_path
+
+
+def _series(store, protocols, patient_id: int, leg: str) -> dict:
+    (series,) = [s for s in patient_history(store, patient_id, protocols, actor=ACTOR)["series"]
+                 if s["metric"] == "time_held_s" and s["condition"] == leg]
+    return series
+
+
+def test_unable_at_both_sessions_is_no_change_and_reads_no_mdc(store, protocols, clinic, poppler):
+    first = _unable_visit(store, "SLS-B1", 82, ["fall_12m"])
+    patient_id = store.sessions.get(first)["patient_id"]
+    # a second visit of the same patient, unable again (the helper's trials, in a session of its own)
+    second = store.sessions.create(patient_id, {"label": "single-leg"}, actor=ACTOR)
+    for trial in store.sessions.get(first)["trials"]:
+        stored = store.trials.get(trial["id"])
+        writer = store.trials.start_trial(second["id"], "single-leg", stored["condition"], {"method": "nominal"}, 100.0,
+                                          actor=ACTOR)
+        writer.finish(stored["metrics"], valid=False, reason=stored["validity_reason"])
+    series = _series(store, protocols, patient_id, "left")
+    assert [p["value"] for p in series["points"]] == [0.0, 0.0]
+    assert series["mdc"] is not None  # the MDC is published for this patient: it is not read on nothing held
+    assert (series["not_compared"], series["change"], series["mdc_verdict"], series["exceeds_mdc"]) == \
+        (UNABLE_AT_BOTH, None, None, None)
+    text = _pdf(store, protocols, clinic, "patient", patient_id)
+    assert text.count(f"change {UNABLE_AT_BOTH}") == 2, text  # each leg's
+    assert "may be noise" not in text and "no change" not in text, text
+
+
+def test_a_time_held_after_an_unable_first_session_is_still_read_against_the_mdc(store, protocols):
+    first = _unable_visit(store, "SLS-B2", 82, ["fall_12m"])
+    patient_id = store.sessions.get(first)["patient_id"]
+    second = store.sessions.create(patient_id, {"label": "single-leg"}, actor=ACTOR)
+    writer = store.trials.start_trial(second["id"], "single-leg", "left", {"method": "nominal"}, 100.0, actor=ACTOR)
+    outcome = {"protocol": "single-leg", "condition": "left", "trial": 1, "attempt": 1, "valid": True,
+               "end_reason": "touchdown", "issues": [], "warnings": [], "completed": False, "hold_end": None,
+               "duration_s": 30.0, "time_held_s": 12.46}
+    writer.finish({"fs_hz": 100.0, "samples": 0, "profile": "station", "version": "test", "metrics": {},
+                   "trial": outcome}, valid=True)
+    series = _series(store, protocols, patient_id, "left")
+    assert series.get("not_compared") is None and series["change"] == 12.46
+    assert series["mdc_verdict"] is not None  # read against the MDC as before
