@@ -365,11 +365,20 @@
       "Bars: minutes done (dark: measured by the station, light: entered by hand); dashed: minutes planned; ×: missed."));
   }
 
+  /* An outcome's value placed at the day its test was measured (measured_on: the clinic's day of the station session
+     it came from), not the visit's planned day: a baseline taken two days late sat on its planned day. Its tooltip
+     says the planned day when that was another, "Baseline, measured Mon, Dec 7 (planned Sat, Dec 5): 1.50 cm/s", as
+     the programme PDF's Visit column says it (programme_report.visit_words). */
+  function outcomePoint(p, unit) {
+    const on = p.measured_on || p.date;
+    return { date: new Date(on + "T12:00:00Z"), value: p.value, text: quantity(p.value, unit),
+      label: on === p.date ? p.label : `${p.label}, measured ${day(on)} (planned ${day(p.date)})` };
+  }
+
   function outcomeCard(o) {
     const measured = o.points.filter((p) => p.value !== null);
     const chart = measured.length
-      ? Charts.history(measured.map((p) => ({ date: new Date(p.date + "T12:00:00Z"), value: p.value, label: p.label,
-        text: quantity(p.value, o.unit) })), { mdc: o.mdc ? o.mdc.value : null, unit: o.unit, label: o.label,
+      ? Charts.history(measured.map((p) => outcomePoint(p, o.unit)), { mdc: o.mdc ? o.mdc.value : null, unit: o.unit, label: o.label,
         // amounts from zero (a flat 30 s is not a zoomed line); a left/right split around 50 %
         ...(o.metric === "weight_left_pct" ? { around: 50 } : { floor: 0 }) })
       : el("p", { class: "muted" }, o.points.some((p) => (doc.visits.find((v) => v.id === p.visit_id)?.offered_runs || [])
