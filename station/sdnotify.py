@@ -131,7 +131,8 @@ def _one_line(text: str, limit: int = 200) -> str:
 
 
 def status_text(health: Mapping[str, Any]) -> str:
-    """One line for ``systemctl status`` from a health document."""
+    """One line for ``systemctl status`` from a health document: its reason in the engineer's words
+    (``detail``, where the clinician's ``reason`` has them), else its ``reason``."""
     state = str(health.get("state", "unknown"))
     frames = health.get("frames", 0)
     parts = [state]
@@ -144,7 +145,7 @@ def status_text(health: Mapping[str, Any]) -> str:
     if lost:
         parts.append(f"{lost} lost")
     text = ", ".join(parts)
-    reason = health.get("reason")
+    reason = health.get("detail") or health.get("reason")
     if reason:
         text += f": {reason}"
     return _one_line(text)

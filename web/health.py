@@ -38,12 +38,18 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, current_app, jsonify
 
-from station.acquire.source import down_health
+from station.acquire.source import NOT_RUNNING_CODE, NOT_RUNNING_WORDS, down_health
 from station.store.backup import backup_health
 from station.sync import audit_push, corrupt_trials, other_key_erasures, refused
 from station.sync.unmatched import health as unmatched_erasures
 
 bp = Blueprint("health", __name__)
+
+GAVE_UP_CODE = "acquisition_gave_up"
+GAVE_UP_WORDS = "the station's measuring program keeps stopping and is no longer restarted by itself"
+"""The supervisor gave up restarting the acquisition: the clinician's words (``reason``; what to do
+is the chip's for this code, web/static/js/app.js HEALTH_TO_DO_BY_CODE); the engineer's, with the
+last exit, in ``detail``."""
 
 
 def station_health_document(app: Flask) -> dict:
@@ -53,16 +59,18 @@ def station_health_document(app: Flask) -> dict:
     if link is None and app.config.get("HUB"):
         doc = _hub_health(app)
     elif link is None:
-        doc = down_health("no acquisition process is connected to this web server")
+        doc = down_health(NOT_RUNNING_WORDS, NOT_RUNNING_CODE, "no acquisition process is connected to this web server")
     else:
         doc = dict(link.health())
     supervisor = app.config.get("ACQUISITION_SUPERVISOR")
     if supervisor is not None:
         restarts = supervisor.status()
         doc["acquisition_restarts"] = restarts
-        if restarts["gave_up"]:
+        if restarts["gave_up"]:  # (what to do for a station that is down is the chip's: app.js HEALTH_TO_DO)
             doc["state"] = "down"
-            doc["reason"] = (f"the acquisition process keeps dying ({restarts['last_exit']}); it was restarted "
+            doc["reason"] = GAVE_UP_WORDS
+            doc["reason_code"] = GAVE_UP_CODE
+            doc["detail"] = (f"the acquisition process keeps dying ({restarts['last_exit']}); it was restarted "
                              f"{restarts['restarts']} times and is not restarted again: see the station log")
     store = app.extensions.get("station_store")
     space = getattr(store, "space", None)

@@ -15,7 +15,8 @@ conversions are numbered and timed by regression against its own count
 the chip overwrote before it was read (after a stall) shows as a jump in that count and is counted
 in ``conversions_missed``, never hidden. The IMU runs with its FIFO, read once per frame, every
 sample numbered and timed the same way; an overflow or a failed FIFO read is counted and flags the
-frame IMU_LOST.
+frame IMU_LOST. An overflowed FIFO (a stall longer than it holds: 1.2 s at 208 Hz) is emptied, not read: its
+samples belong to frames already lost, and reading it would cost the plate's next frames.
 
 Waking late. A frame is made from the conversions of its own period that were read: at the
 sub-polls before a late wake-up and at the wake-up itself, where each chip still holds its newest
@@ -127,6 +128,15 @@ FIT_EVERY = 1
 one: feeding one in four saves CPU but, the poll windows being coarse, doubles the rate's error
 (3e-4 instead of 1e-4 after 5 s)."""
 
+GAP_CHECK_CONVERSIONS = 4
+"""After a wait longer than :data:`GAP_CHECK_LONG_NS`, the count of the conversions the chip
+overwrote is checked on this many conversions read after it, after a shorter one (a Pi's late
+wake-up) on the first (:meth:`AcquisitionLoop._checked_gap_index`)."""
+
+GAP_CHECK_LONG_NS = 100_000_000
+"""A wait longer than this is a stall: the fit drifts over it (by 0.03 of a period in 0.1 s at a
+rate known to 1e-4 ... ), and one window places a conversion within ±0.4 period only, ns."""
+
 IMU_RETRY_NS = 1_000_000_000
 """A failed IMU is brought up again this long after it failed, ns."""
 
@@ -134,6 +144,53 @@ RECENT_S = 10.0
 """Health's ``frames_recent`` counts the frames read and lost in about this last stretch (10-11 s:
 counted from the once-a-second health reports): a loss there is happening now (the live view
 shows it red), an older one is history (shown neutrally beside the total since the start), s."""
+
+
+# The loop's own reasons for a state that is not ok, in words a clinician reads (what happened, what it means
+# for a test, and what to do, where the health chip does not say it: web/static/js/app.js HEALTH_TO_DO has
+# what to do for a station that is down), each with a code tools read (``reason_code``) and the
+# engineer's words in ``detail`` (the journal's status line says those: station.sdnotify.status_text).
+PLATE_NOT_ANSWERING_CODE = "plate_not_answering"
+PLATE_NOT_ANSWERING_WORDS = "the plate does not answer: none of its four corners can be read"
+SENSOR_PROBLEM_CODE = "sensor_problem"
+NOT_CALIBRATED_CODE = "plate_not_calibrated"
+NOT_CALIBRATED_WORDS = ("the plate is not calibrated: the weights it measures may be off by several per cent; ask "
+                        "whoever looks after the station to calibrate it")
+ASK_TO_CHECK = "ask whoever looks after the station to check"
+_CORNER_WORDS = {"fl": "front-left", "fr": "front-right", "bl": "back-left", "br": "back-right"}
+_CORNER_STATUS_WORDS = {"down": "does not answer", "stuck": "sends a reading that does not change",
+                        "saturated": "is overloaded (more weight on it than it can measure)"}
+
+
+def sensor_problem_words(problems: list[tuple[str, str]]) -> str:
+    """``degraded`` for sensors not ok: ``(name, status)`` of each (a corner ``fl`` ... ``br``
+    ``down``, ``stuck`` or ``saturated``; the IMU ``fault``), in a clinician's words with what it
+    means for a test and what to do.
+
+    >>> sensor_problem_words([("fl", "down")])
+    "the plate's front-left corner does not answer: a test on the plate recorded now would be invalid (the station keeps trying to read it); ask whoever looks after the station to check the plate's cable"
+    >>> sensor_problem_words([("imu", "fault")])
+    "the lower-back sensor is not working: a walk recorded now is timed by its light gates, without gait measures (the station keeps trying to read it); tests on the plate are not affected; ask whoever looks after the station to check the sensor's cable"
+    >>> sensor_problem_words([("br", "saturated")])
+    "the plate's back-right corner is overloaded (more weight on it than it can measure): a test on the plate recorded now would be invalid; take anything but the patient off the plate"
+    """
+    said = []
+    corners = [(n, status) for n, status in problems if n in _CORNER_WORDS]
+    if corners:
+        what = " and ".join(f"the plate's {_CORNER_WORDS[n]} corner {_CORNER_STATUS_WORDS.get(status, status)}"
+                            for n, status in corners)
+        if all(status == "saturated" for _, status in corners):
+            said.append(f"{what}: a test on the plate recorded now would be invalid; take anything but the patient off "
+                        "the plate")
+        else:
+            said.append(f"{what}: a test on the plate recorded now would be invalid (the station keeps trying to read "
+                        f"it); {ASK_TO_CHECK} the plate's cable")
+    if any(n == "imu" for n, _ in problems):
+        said.append("the lower-back sensor is not working: a walk recorded now is timed by its light gates, without "
+                    "gait measures (the station keeps trying to read it)"
+                    + ("" if corners else "; tests on the plate are not affected")
+                    + f"; {ASK_TO_CHECK} the sensor's cable")
+    return "; ".join(said)
 
 
 @dataclass
@@ -246,6 +303,9 @@ class AcquisitionLoop:
         # conversions counted missed at a corner's last long wait, until the count is checked
         # (:meth:`_checked_gap_index`); None when there is nothing to check
         self._gap_missed: list[int | None] = [None, None, None, None]
+        # the distances (in periods) of the first conversions after that wait from the fit
+        self._gap_distances: list[list[float]] = [[], [], [], []]
+        self._gap_check_n = [1, 1, 1, 1]  # how many of them the check takes
         self._last_counts = [0.0, 0.0, 0.0, 0.0]
         self._have_counts = [False, False, False, False]
         self._was_recovering = [False, False, False, False]
@@ -474,6 +534,8 @@ class AcquisitionLoop:
         self.chip_clocks[i].reset()
         self._k[i] = None
         self._gap_missed[i] = None
+        self._gap_distances[i] = []
+        self._gap_check_n[i] = 1
         self._carry[i] = []
         self._carry_min_ns[i] = _INF_NS
         self._last_conversion[i] = None
@@ -529,8 +591,9 @@ class AcquisitionLoop:
                 gap_missed = self._gap_missed[i]
                 if gap_missed is not None and hi - lo <= self.poll_ns:
                     k += self._checked_gap_index(i, k, lo, hi, gap_missed)
-                if not k % FIT_EVERY or chip.fitted < chip.min_fit:
-                    chip.observe(k, lo, hi)
+                    gap_missed = self._gap_missed[i]
+                if (gap_missed is None or self._gap_check_n[i] == 1) and (not k % FIT_EVERY or chip.fitted < chip.min_fit):
+                    chip.observe(k, lo, hi)  # (not while a stall's count is being checked: k may be off)
             else:  # a long wait since the last read: the chip may have overwritten conversions
                 newest = chip.index_at(hi)
                 missed = max(0, newest - k - 1)
@@ -538,6 +601,8 @@ class AcquisitionLoop:
                     self._corner_missed[i] += missed
                     self.stats.conversions_missed += missed
                 self._gap_missed[i] = missed
+                self._gap_distances[i] = []
+                self._gap_check_n[i] = GAP_CHECK_CONVERSIONS if hi - lo > GAP_CHECK_LONG_NS else 1
                 k = max(k + 1, newest)
                 chip.observe(k, lo, hi)
             ks[i] = k
@@ -560,17 +625,33 @@ class AcquisitionLoop:
 
     def _checked_gap_index(self, i: int, k: int, lo: int, hi: int, gap_missed: int) -> int:
         """How far the count of corner ``i`` was off after its last long wait, checked on the first
-        conversion after it read in a window no longer than a poll interval (``k``, in ``(lo, hi]``).
+        :data:`GAP_CHECK_CONVERSIONS` conversions after it read in windows no longer than a poll
+        interval (this one ``k``, in ``(lo, hi]``); 0 until the last of them.
 
         After a long wait the newest conversion's number is the fit's at the read: a conversion
         made within the fit's offset (0.1-0.3 ms: a read's own bus time) before the read was taken
         for the one before it (found by helper A2: after a 1-s stall 4 corners in 240 were counted
-        one short, after 0.2 s 17). The window of the next one is short and timed as the fit's own
-        observations are, so its distance to the fit in periods, rounded, is the count's error:
-        added to the conversions missed (never below the ones counted at that wait)."""
-        self._gap_missed[i] = None
+        one short, after 0.2 s 17). The windows of the next ones are short and timed as the fit's
+        own observations are, so their mean distance to the fit in periods, rounded, is the count's
+        error: added to the conversions missed (never below the ones counted at that wait). One
+        window alone places its conversion only within ±0.4 period (a poll interval is 0.8 of one),
+        and with the fit's drift over a 5-s stall (up to 0.2 period) that was too coarse: 6 corners
+        in 416 counted one short once the 74-ms read of the IMU's overflowed FIFO no longer made a
+        second estimate (s26). After a stall (a wait over :data:`GAP_CHECK_LONG_NS`) the mean of
+        :data:`GAP_CHECK_CONVERSIONS`, their windows at 4 phases of the period, is within about
+        ±0.1 period (the fit is not fed meanwhile: their numbers may be off); after a late wake-up
+        the first one, as before. From a stall of some 15 s on, the fit's drift (its rate is known to about
+        1e-4 from its last 2 s) reaches half a period, and no window after the stall can tell a
+        missed conversion from drift (the NAU7802 numbers none of its conversions): such counts are
+        within ±1 at 20 s and ±2 at 60 s (4 seeds, 4 phases: 50 of 128 corners off, 52 before)."""
         chip = self.chip_clocks[i]
-        shift = max(-gap_missed, round((0.5 * (lo + hi) - chip.time_of(k)) / chip.period_ns))
+        distances = self._gap_distances[i]
+        distances.append((0.5 * (lo + hi) - chip.time_of(k)) / chip.period_ns)
+        if len(distances) < self._gap_check_n[i]:
+            return 0
+        self._gap_missed[i] = None
+        shift = max(-gap_missed, round(sum(distances) / len(distances)))
+        self._gap_distances[i] = []
         if shift:
             self._corner_missed[i] += shift
             self.stats.conversions_missed += shift
@@ -696,7 +777,10 @@ class AcquisitionLoop:
         if self._imu_state != "ok":
             return flags | _IMU_FAULT, _NAN6
         try:
-            fifo = self.imu.read_fifo()
+            # An overflowed FIFO is emptied, not read: it holds the last 1.2 s before the read (the
+            # LSM6DSOX's 512 words at the station's 208 Hz), samples of frames already lost, and
+            # reading them took 74 ms of bus, in which the plate's chips overwrote 7 frames' conversions.
+            fifo = self.imu.read_fifo(discard_overflowed=True)
         except (OSError, StationHardwareError) as exc:
             self._imu_failed(exc)
             return flags | _IMU_FAULT, _NAN6
@@ -850,24 +934,30 @@ class AcquisitionLoop:
                 "samples": self.stats.imu_samples,
                 "fifo_overflows": int(getattr(self.imu, "fifo_overflow_count", 0)),
                 "fifo_failed_reads": int(getattr(self.imu, "fifo_failed_reads", 0)),
+                "fifo_samples_discarded": int(getattr(self.imu, "fifo_discarded_samples", 0)),
                 "measured_hz": None if rate is None else round(rate, 3),
             }
             if self._imu_error:
                 sensors["imu"]["error"] = self._imu_error
-        bad = [name for name, s in sensors.items() if s["status"] not in ("ok", "absent")]
+        bad = [(name, s["status"]) for name, s in sensors.items() if s["status"] not in ("ok", "absent")]
         corners_down = [c for c in CORNERS if sensors[c]["status"] == "down"]
+        code = None
         if len(corners_down) == 4:
-            state, reason = "down", "no load cell answers; check the plate cable and the mux"
+            state, reason, code = "down", PLATE_NOT_ANSWERING_WORDS, PLATE_NOT_ANSWERING_CODE
+            detail = "no load cell answers; check the plate cable and the mux"
         elif bad:
-            state, reason = "degraded", "sensor problem: " + ", ".join(f"{n} {sensors[n]['status']}" for n in bad)
+            state, reason, code = "degraded", sensor_problem_words(bad), SENSOR_PROBLEM_CODE
+            detail = "sensor problem: " + ", ".join(f"{n} {status}" for n, status in bad)
         elif not self.calibration.is_measured:
-            state, reason = "degraded", "plate not calibrated: run `balance-station calibrate`"
+            state, reason, code = "degraded", NOT_CALIBRATED_WORDS, NOT_CALIBRATED_CODE
+            detail = "plate not calibrated: run `balance-station calibrate`"
         else:
             state, reason = "ok", ""
         usage = resource.getrusage(resource.RUSAGE_SELF)
         doc = {
             "state": state,
             "reason": reason,
+            **({"reason_code": code, "detail": detail} if code else {}),
             "rate_hz": {
                 "configured": self.rate_hz,
                 "measured": None if self.measured_rate_hz is None else round(self.measured_rate_hz, 3),

@@ -107,12 +107,15 @@ class Imu(Protocol):
         Output data rate actually configured by :meth:`begin`, Hz (the chip's nominal rate).
     fifo_overflow_count : int
         FIFO overflows seen so far.
+    fifo_discarded_samples : int
+        Samples of overflowed FIFOs emptied unread.
     """
 
     name: str
     address: int
     rate_hz: float
     fifo_overflow_count: int
+    fifo_discarded_samples: int
 
     def begin(self, rate_hz: float, accel_range_g: int, gyro_range_dps: int, *, fifo: bool = False) -> None:
         """Reset and configure: the rate is rounded to one the chip has (the nearest at or above
@@ -131,8 +134,13 @@ class Imu(Protocol):
         """The newest sample in one burst: (ax, ay, az) m/s², (gx, gy, gz) deg/s."""
         ...
 
-    def read_fifo(self) -> FifoRead:
-        """Everything the FIFO holds (needs ``begin(..., fifo=True)``)."""
+    def read_fifo(self, *, discard_overflowed: bool = False) -> FifoRead:
+        """Everything the FIFO holds (needs ``begin(..., fifo=True)``); with ``discard_overflowed``
+        a FIFO that overflowed is emptied unread (``overflowed`` and no samples)."""
+        ...
+
+    def flush_fifo(self) -> None:
+        """Empty the FIFO without reading it (a few register writes)."""
         ...
 
 

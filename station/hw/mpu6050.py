@@ -18,6 +18,10 @@ auto-increment, in one burst (``i2c_rdwr`` beyond 32 bytes). After an overflow t
 OLDEST bytes, so the head of the FIFO no longer starts on a sample (1024 is not a multiple of
 12); the newest byte still ends one, so the driver discards ``count % 12`` bytes first and keeps
 the rest aligned, and reports the overflow.
+
+Emptying the FIFO: ``USER_CTRL.FIFO_RESET``, which "resets the FIFO buffer when set to 1 while
+FIFO_EN equals 0" (register map, register 106), so it is written with ``FIFO_EN`` 0, then
+``FIFO_EN`` set again (as InvenSense's motion driver's ``mpu_reset_fifo`` does).
 """
 
 from __future__ import annotations
@@ -72,6 +76,8 @@ class MPU6050(ImuChip):
         FIFO reads that found an overflow.
     fifo_discarded_bytes : int
         Bytes thrown away to realign on a sample after overflows.
+    fifo_discarded_samples : int
+        Samples of overflowed FIFOs emptied without being read (``read_fifo(discard_overflowed=True)``).
     register_rewrites : int
         Configuration writes that had to be repeated to read back.
     """
@@ -94,6 +100,7 @@ class MPU6050(ImuChip):
         self.fifo_overflow_count = 0
         self.fifo_failed_reads = 0
         self.fifo_discarded_bytes = 0
+        self.fifo_discarded_samples = 0
         self.register_rewrites = 0
         self._accel_scale = 0.0
         self._gyro_scale = 0.0
@@ -183,8 +190,10 @@ class MPU6050(ImuChip):
             _s16(b[12], b[13]) * g,
         )
 
-    def read_fifo(self) -> FifoRead:
-        """Drain the FIFO (see the module docstring)."""
+    def read_fifo(self, *, discard_overflowed: bool = False) -> FifoRead:
+        """Drain the FIFO (see the module docstring). ``discard_overflowed``: a FIFO that
+        overflowed is emptied (:meth:`flush_fifo`) instead of read; its samples are counted in
+        :attr:`fifo_discarded_samples` and none is returned."""
         if not self.fifo_enabled:
             raise ConfigurationError(f"{self.location}: the MPU-6050 FIFO is off; call begin(..., fifo=True)")
         bus, address = self.bus, self.address
@@ -195,6 +204,10 @@ class MPU6050(ImuChip):
         count = (high << 8) | low
         if overflowed:
             self.fifo_overflow_count += 1
+            if discard_overflowed:
+                self.flush_fifo()
+                self.fifo_discarded_samples += count // FIFO_SAMPLE_BYTES
+                return FifoRead(np.empty((0, 6)), True)
         n = count // FIFO_SAMPLE_BYTES
         misaligned = count % FIFO_SAMPLE_BYTES if overflowed else 0
         if n == 0 and not misaligned:
@@ -211,12 +224,18 @@ class MPU6050(ImuChip):
             # Never retried: the FIFO may already have given some bytes out, and its alignment on a
             # sample is lost. Empty it and start again aligned; the samples are reported lost.
             self.fifo_failed_reads += 1
-            bus.write_byte_data(address, USER_CTRL, USER_CTRL_FIFO_EN | USER_CTRL_FIFO_RESET)
+            self.flush_fifo()
             return FifoRead(np.empty((0, 6)), True, True)
         raw = np.frombuffer(data, dtype=">i2").reshape(n, 6).astype(float)
         raw[:, :3] *= self._accel_scale
         raw[:, 3:] *= self._gyro_scale
         return FifoRead(raw, overflowed)
+
+    def flush_fifo(self) -> None:
+        """Empty the FIFO without reading it: ``FIFO_RESET`` with ``FIFO_EN`` 0, then ``FIFO_EN``
+        (see the module docstring)."""
+        self.bus.write_byte_data(self.address, USER_CTRL, USER_CTRL_FIFO_RESET)
+        self.bus.write_byte_data(self.address, USER_CTRL, USER_CTRL_FIFO_EN)
 
 
 def _s16(high: int, low: int) -> int:

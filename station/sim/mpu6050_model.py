@@ -20,7 +20,9 @@ big-endian (high byte first); reads auto-increment the register address, except 
   writes, in register order (accel 6 bytes, temperature 2, gyro X, Y, Z 2 each). When it overflows
   the oldest bytes are lost and new ones written (so the head is no longer aligned on a sample),
   and ``FIFO_OFLOW_INT`` sets. ``FIFO_COUNTH/L`` hold the byte count; reading ``FIFO_R_W`` from
-  an empty FIFO returns the last byte read again. ``USER_CTRL.FIFO_RESET`` empties it.
+  an empty FIFO returns the last byte read again. ``USER_CTRL.FIFO_RESET`` empties it when written
+  with ``USER_CTRL.FIFO_EN`` 0 (the register map: "while FIFO_EN equals 0"; written with it 1, this
+  model does not).
 * Noise: accelerometer 400 µg/√Hz, gyroscope 0.005 deg/s/√Hz (product specification), over the
   DLPF bandwidth.
 
@@ -237,7 +239,8 @@ class MPU6050Model(SimDevice):
                 self._restart(now_ns)
             return
         if address == USER_CTRL:
-            if value & USER_CTRL_FIFO_RESET:
+            # "resets the FIFO buffer when set to 1 while FIFO_EN equals 0" (register 106)
+            if value & USER_CTRL_FIFO_RESET and not value & USER_CTRL_FIFO_EN:
                 self._fifo.clear()
             regs[USER_CTRL] = value & ~USER_CTRL_FIFO_RESET & 0xFF
             return

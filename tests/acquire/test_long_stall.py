@@ -44,7 +44,7 @@ def test_the_frames_slept_through_a_long_stall_are_lost_at_once_without_a_bus_re
     assert stalled_at < loop.deadline_of(int(first["seq"][0])) and woke_at <= loop.deadline_of(int(first["seq"][0])) + PERIOD_NS
     # the wake-up's read, then the next frame's own polls: not one per lost frame (4ec9b9e: 105, 6000)
     assert len(reads) <= loop.polls_per_frame + 2, len(reads)
-    # then on time again (after the IMU's full FIFO is read, a few frames on): every frame made at its
+    # then on time again (a 1-s stall's IMU FIFO, not full, is read: a few frames on; a 60-s one's is emptied): every frame made at its
     # deadline, none lost (4ec9b9e, 60 s: the frames a second on made 3.1 s late)
     after = station.run_seconds(1)[20:]
     assert np.all(np.diff(after["seq"].astype(np.int64)) == 1) and not np.any(after["flags"] & int(FrameFlag.LOST_BEFORE))
@@ -100,3 +100,32 @@ def test_on_the_pi_like_clock_the_conversions_overwritten_are_counted(seed):
     station.run_seconds(30)
     true = sum(_overwritten(station, before))
     assert true > 100 and abs(loop.stats.conversions_missed - missed - true) <= 1, (loop.stats.conversions_missed - missed, true)
+
+
+@pytest.mark.parametrize("stall_s", [3.0, 60.0])
+def test_after_a_stall_longer_than_the_imu_fifo_holds_it_is_emptied_not_read_and_no_later_frame_is_lost(stall_s):
+    """The LSM6DSOX's FIFO holds 1.2 s at the station's 208 Hz: after a longer stall it has overflowed, and what it
+    holds belongs to frames already lost. The loop read all 3 kbyte of it (74 ms of bus), in which the
+    plate's chips overwrote the conversions of the next 7 frames: lost too (2280261: 7 lost after the
+    wake-up's frame, 3-s and 60-s stalls). Now it is emptied (bypass, then continuous: two writes)."""
+    station = SimulatedStation(None, VirtualPerson.standing_demo(seed=2), seed=0, calibration="nominal",
+                               clock=SimulatedClock())
+    loop, chip = station.loop, station.simulation.imu
+    station.run_seconds(2)
+    overflows = loop.imu.fifo_overflow_count
+    station.clock.advance_ns(int(stall_s * 1e9))
+    first = station.run_frames(1)
+    lost = loop.stats.frames_lost
+    assert loop.imu.fifo_overflow_count == overflows + 1 and first["flags"][0] & int(FrameFlag.IMU_LOST)
+    level = chip.fifo_level
+    after = station.run_seconds(1)
+    assert loop.stats.frames_lost == lost and not np.any(after["flags"] & int(FrameFlag.LOST_BEFORE))
+    assert level <= 2 and loop.imu.fifo_discarded_samples >= 255  # emptied (512 words), and counted
+    assert loop.health()["sensors"]["imu"]["fifo_samples_discarded"] == loop.imu.fifo_discarded_samples
+    assert np.all(np.diff(np.concatenate([first["seq"], after["seq"]]).astype(np.int64)) == 1)
+    behind = after["t_ns"].astype(np.int64) - np.array([loop.deadline_of(int(s)) for s in after["seq"]])
+    assert behind.max() < PERIOD_NS // 4, behind.max()
+    # the IMU's samples come again from the next frame on, numbered and timed afresh
+    assert not np.any(after["flags"][5:] & int(FrameFlag.IMU_STALE | FrameFlag.IMU_LOST))
+    gravity = np.sqrt(after["ax_m_s2"] ** 2 + after["ay_m_s2"] ** 2 + after["az_m_s2"] ** 2)[5:]
+    assert np.isfinite(gravity).all() and abs(float(np.mean(gravity)) - 9.8) < 1.0

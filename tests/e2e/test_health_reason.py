@@ -12,7 +12,9 @@ import json
 import pytest
 
 from e2e_support import set_size
+from station.acquire.loop import NOT_CALIBRATED_WORDS, PLATE_NOT_ANSWERING_WORDS, sensor_problem_words
 from station.acquire.source import no_frames_words, not_responding_words
+from web.health import GAVE_UP_CODE, GAVE_UP_WORDS
 from test_dashboard import PHONE, TABLET, by_id, setup_admin, wait
 
 pytestmark = pytest.mark.e2e
@@ -77,3 +79,47 @@ def test_a_tap_on_the_health_chip_says_why_the_station_is_degraded(station_for, 
                                         "No trial can be recorded now. If this lasts more than a minute, check the "
                                         "plate's cable and restart the station."), not_responding
     assert no_answer[1].startswith("Cannot measure: The station does not answer. No trial can be recorded now."), no_answer
+
+
+def test_the_stations_own_faults_say_what_happened_and_what_to_do_in_a_clinicians_words(station_for, browsers, shots):
+    """A corner or the lower-back sensor not working, the plate not answering, the plate not calibrated, the
+    measuring program no longer restarted: the chip's tap said 'Sensor problem: fl down, imu fault', 'No load cell
+    answers; check the plate cable and the mux', 'Plate not calibrated: run `balance-station calibrate`', 'The
+    acquisition process keeps dying (...)' (s26). The words are the station's (station/acquire/loop.py,
+    web/health.py), given to the chip as a health document."""
+    station = station_for("patient")
+    phone, _ = browsers("phone", PHONE)
+    setup_admin(phone, station.url)
+    chip, reason = by_id(phone, "health-chip"), by_id(phone, "health-reason")
+    faults = (("degraded", sensor_problem_words([("fl", "down"), ("imu", "fault")]), "sensor_problem"),
+              ("degraded", NOT_CALIBRATED_WORDS, "plate_not_calibrated"),
+              ("down", PLATE_NOT_ANSWERING_WORDS, "plate_not_answering"),
+              ("down", GAVE_UP_WORDS, GAVE_UP_CODE))
+    said = {}
+    for size in (TABLET, PHONE):
+        set_size(phone, size)
+        for state, why, code in faults:
+            phone.execute_script("Station.followHealth(); Station.showHealth({state: arguments[0], reason: arguments[1], "
+                                 "reason_code: arguments[2]});", state, why, code)
+            chip.click()
+            said[code] = wait(phone, "the reason", lambda d: reason.is_displayed() and reason.text, timeout_s=5)
+            assert phone.execute_script(WITHIN_THE_SCREEN), f"the reason runs off the screen at {size}"
+            phone.save_screenshot(str(shots / f"health-{code}-{size[0]}x{size[1]}.png"))
+            chip.click()
+    for words in said.values():
+        assert not any(w in words for w in ("mux", "balance-station", "`", "acquisition", "load cell", "imu")), words
+    assert said["sensor_problem"] == (
+        "Needs attention: The plate's front-left corner does not answer: a test on the plate recorded now would be "
+        "invalid (the station keeps trying to read it); ask whoever looks after the station to check the plate's cable; "
+        "the lower-back sensor is not working: a walk recorded now is timed by its light gates, without gait measures "
+        "(the station keeps trying to read it); ask whoever looks after the station to check the sensor's cable."), said
+    assert said["plate_not_calibrated"].startswith("Needs attention: The plate is not calibrated: the weights it "
+                                                   "measures may be off by several per cent; ask whoever looks after")
+    assert said["plate_not_answering"] == (
+        "Cannot measure: The plate does not answer: none of its four corners can be read. No trial can be recorded "
+        "now. If this lasts more than a minute, check the plate's cable and restart the station."), said
+    # what to do for this one is its own, not the state's (its plate's cable is not the matter)
+    assert said[GAVE_UP_CODE] == (
+        "Cannot measure: The station's measuring program keeps stopping and is no longer restarted by itself. No "
+        "trial can be recorded now: restart the station; if its measuring program stops again, ask whoever looks "
+        "after the station to read its log."), said

@@ -155,6 +155,26 @@ def test_fifo_overflow_is_detected_reported_and_survived(imu_hw, clock):
     assert batch.samples.mean(axis=0) == pytest.approx(TRUTH, abs=0.15)
 
 
+def test_an_overflowed_fifo_can_be_emptied_unread_with_the_chips_own_reset(imu_hw, clock):
+    """What a full FIFO holds after a long stall is emptied with register writes, not read (3 kbyte
+    of the LSM6DSOX took 74 ms of bus): the LSM6DSOX by bypass then continuous mode (it has no
+    FIFO reset bit), the MPU-6050 by USER_CTRL.FIFO_RESET with FIFO_EN 0, then FIFO_EN."""
+    imu = detect_imu(imu_hw.bus, clock)
+    imu.begin(100.0, 4, 500, fifo=True)
+    clock.advance_ns(30_000_000_000)  # far more than either FIFO holds
+    trace = imu_hw.bus.start_trace()
+    batch = imu.read_fifo(discard_overflowed=True)
+    assert batch.overflowed and len(batch.samples) == 0 and imu.fifo_overflow_count == 1
+    assert imu.fifo_discarded_samples == (256 if imu.name == "LSM6DSOX" else 1024 // 12)
+    assert not [entry for entry in trace if entry[2] == "i2c_rdwr"]  # no FIFO data read
+    assert imu_hw.imu.fifo_level == 0
+    clock.advance_ns(100_000_000)
+    batch = imu.read_fifo(discard_overflowed=True)
+    assert not batch.overflowed and imu.fifo_overflow_count == 1
+    assert len(batch.samples) == pytest.approx(10, abs=1)
+    assert batch.samples.mean(axis=0) == pytest.approx(TRUTH, abs=0.15)  # aligned on samples
+
+
 def test_mpu_data_ready_keeps_the_overflow_bit_for_the_fifo_read(make_hw, clock):
     hw = make_hw(load=MOVING, imu_model="mpu6050")
     imu = detect_imu(hw.bus, clock)

@@ -85,8 +85,9 @@ def test_a_stall_mid_walk_keeps_the_gates_time_and_the_gait_from_the_parts(clean
     said = walk["imu_gaps"]["words"]
     assert said.startswith(f"{walk['imu_not_measured_s']:g} s not measured (1 station stall): the station received no "
                            "data at all (its acquisition stalled)") and said.endswith(TAIL)
-    # the frames the acquisition loses catching up after the stall: one short gap, bridged, said
-    assert walk["imu_bridged_gaps"] == 1 and f"{walk['imu_bridged_frames']} readings in shorter gaps were filled" in said
+    # and none lost catching up after it: the loop no longer reads the IMU's overflowed FIFO (74 ms of bus, 1.2 s at
+    # 208 Hz: a 1.5-s stall overflows it) but empties it (before s26: one short gap of 5-7 frames, bridged, said)
+    assert walk["imu_bridged_gaps"] == 0 and "readings in shorter gaps were filled" not in said
     # said once, as time not measured: no second 'frames were lost', no 'No gait measures'
     assert [w for w in result.warnings if "frames were lost" in w or w.startswith("No gait")] == []
     # the IMU's speed is still compared with the gates' over the parts: within 25 % here, no warning

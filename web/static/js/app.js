@@ -362,10 +362,16 @@ const Station = (() => {
     return why ? capitalise(why) : "";
   }
 
-  function healthReasonWords(state, reason) {
+  /* What to do where a reason (its reason_code) calls for something else than its state's HEALTH_TO_DO. */
+  const HEALTH_TO_DO_BY_CODE = {
+    acquisition_gave_up: "No trial can be recorded now: restart the station; if its measuring program stops again, ask whoever looks after the station to read its log.",
+  };
+
+  function healthReasonWords(state, reason, code) {
     const said = healthWhy(reason) // (it ends the sentence with its period)
       || (state === "ok" ? "The station is working normally." : "The station has not said why yet.");
-    return HEALTH_TO_DO[state] ? said + " " + HEALTH_TO_DO[state] : said;
+    const toDo = HEALTH_TO_DO_BY_CODE[code] || HEALTH_TO_DO[state];
+    return toDo ? said + " " + toDo : said;
   }
 
   /* The station's state in the words of the header's chip and of the live page's status strip beside it (live.js:
@@ -383,7 +389,7 @@ const Station = (() => {
     const words = healthWords(doc.state);
     chip.textContent = words;
     chip.title = doc.reason || words;
-    if (reasonLine) reasonLine.textContent = words + ": " + healthReasonWords(doc.state, doc.reason);
+    if (reasonLine) reasonLine.textContent = words + ": " + healthReasonWords(doc.state, doc.reason, doc.reason_code);
   }
 
   function toggleHealthReason() {

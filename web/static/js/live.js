@@ -107,14 +107,14 @@
       return { key: "nodata", reason: silent === null ? h.reason || "no data"
         : `the station has measured nothing for ${silent} s: its measuring program is held up` }; // source.py's words
     }
-    return { key: h.state || "unknown", reason: h.reason || "" };
+    return { key: h.state || "unknown", reason: h.reason || "", code: h.reason_code };
   }
 
   function showStationState(shown) {
     state.shownKey = shown.key;
     $("h-state").textContent = Station.healthWords(shown.key);
     $("h-state").className = shown.key === "ok" ? "" : "bad";
-    Station.showHealth({ state: shown.key, reason: shown.reason });
+    Station.showHealth({ state: shown.key, reason: shown.reason, reason_code: shown.code });
   }
 
   function render() {
