@@ -42,11 +42,23 @@ a sign-in). So once the station has written nothing for :data:`IDLE_CHECK_S` (it
 commit, :meth:`SpaceMonitor.watch_idle`), reading the status (the health document: /healthz and the
 pages' health chip) writes that small file too, at most once per :data:`IDLE_CHECK_S`; a storage that
 fails it is ``failed`` as above, and the chip says so before anyone tries to record. The recording gate's
-reading (``fresh``, the trial service's loop) never makes that write.
+reading (``fresh``, the trial service's loop) never makes that write. A check write refused for lack of
+space (ENOSPC, EDQUOT) is a full disk, not a failing card: the state is ``full``, with the full disk's
+words and what to do (the database's own SQLITE_FULL already is: :meth:`SpaceMonitor.disk_full`).
+
+**One check at a time, never holding a request.** SD cards mostly fail by hanging, not by an error: the
+check write runs in a thread of its own (``storage-check``), one at a time, and a status reading waits for
+it at most :data:`CHECK_WAIT_S`; a reading that finds it still under way gets the last result, saying how
+long the storage has not answered. So a hung card holds one thread of its own, never the web server's
+(before, each ``/healthz`` and health-chip poll after a failed write ran its own check in its own
+thread: four hung ``/healthz`` calls took all four threads of a waitress server, and the station
+answered nothing). A check after a failed write not answered is still ``failed``; the idle check not
+answered for :data:`STORAGE_HUNG_S` is ``failed`` too (a card that hangs writes nothing).
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 import time
@@ -69,6 +81,14 @@ STATUS_CACHE_S = 2.0
 IDLE_CHECK_S = 300.0
 """With nothing written for this long, s, reading the status checks that the storage writes (once per this
 long at most; see "A card failing while the station is idle" in the module doc)."""
+CHECK_WAIT_S = 1.0
+"""The longest a status reading waits for the storage's check write, s (it takes a few milliseconds on a
+card that works); a reading that finds the check under way longer says how long it has not answered."""
+STORAGE_HUNG_S = 10.0
+"""The idle check (no write failed before it) not answered for this long, s, reads as ``failed``: a card
+that hangs is not written to (an fsync on a busy card may take seconds, not this long)."""
+OUT_OF_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+"""The check write refused with one of these is a full disk (or the data directory's quota), not a failing card."""
 STORAGE_CHECK_FILENAME = "storage-check"
 """The small file :func:`storage_writes` writes and fsyncs in the data directory after a write failed."""
 STORAGE_WHAT_TO_DO = ("check the SD card or replace it (copy the data directory, with its backups, off it "
@@ -96,20 +116,46 @@ def free_bytes(path: str | os.PathLike) -> int:
     return st.f_bavail * st.f_frsize
 
 
+class WriteProblem(str):
+    """What the system said when the check write failed (:func:`storage_writes`), with its ``errno``
+    (None: not an OS error)."""
+
+    errno: int | None = None
+
+    @classmethod
+    def of(cls, exc: BaseException) -> "WriteProblem":
+        problem = cls(getattr(exc, "strerror", None) or str(exc))
+        problem.errno = getattr(exc, "errno", None)
+        return problem
+
+
+def out_of_space(problem: str) -> bool:
+    """True if the check write's ``problem`` (:func:`storage_writes`) was a lack of space, not a failing card.
+
+    >>> out_of_space(WriteProblem.of(OSError(errno.ENOSPC, "No space left on device")))
+    True
+    >>> out_of_space(WriteProblem.of(OSError(errno.EIO, "Input/output error"))), out_of_space("")
+    (False, False)
+    """
+    return getattr(problem, "errno", None) in OUT_OF_SPACE_ERRNOS
+
+
 def storage_writes(data_dir: str | os.PathLike) -> str:
     """Whether the data directory's storage writes: '' when a small file written there is fsync'ed,
-    else what the system said (the check after a write failed: :meth:`SpaceMonitor.status`)."""
+    else what the system said (a :class:`WriteProblem`, with its errno: the check after a write failed, or
+    when idle: :meth:`SpaceMonitor.status`). It may take as long as the card does (a hung card: for good):
+    the monitor runs it in a thread of its own."""
     from station.store.datadir import open_in_data_dir
 
     try:
         fd = open_in_data_dir(data_dir, STORAGE_CHECK_FILENAME, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     except (OSError, StoreError) as exc:
-        return getattr(exc, "strerror", None) or str(exc)
+        return WriteProblem.of(exc)
     try:
         os.write(fd, b"written by the station to check that its storage writes\n")
         os.fsync(fd)
     except OSError as exc:
-        return exc.strerror or str(exc)
+        return WriteProblem.of(exc)
     finally:
         os.close(fd)
     return ""
@@ -134,6 +180,15 @@ def check_room_to_start(data_dir: str | os.PathLike, minimum_bytes: int = START_
             f"the disk holding {data_dir} is full ({_mb(free)} free, the station needs at least "
             f"{_mb(minimum_bytes)}); {WHAT_TO_DO}"
         )
+
+
+class _Check:
+    """One storage check write (:meth:`SpaceMonitor._await_check`): when it began (the monitor's clock),
+    and set once it is done."""
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.done = threading.Event()
 
 
 class SpaceMonitor:
@@ -171,8 +226,12 @@ class SpaceMonitor:
         self._last_write: Callable[[], float | None] | None = None
         self._idle_checked = clock()  # (from the start: a station just started has just written)
         self._changes = 0
-        """Counts the station's own changes of its free space (the reserve released or made): a
-        status read before one is not cached after it (:meth:`status`)."""
+        """Counts the station's own changes of its free space (the reserve released or made) and the
+        storage checks ended: a status read before one is not cached after it (:meth:`status`)."""
+        self._check: _Check | None = None
+        """The storage check under way (:meth:`_await_check`), None when none is."""
+        self._last_problem = ""
+        """What the last check write that failed said ('' : none failed since the storage last wrote)."""
 
     def _changed(self) -> None:
         """The station itself just changed the free space (the reserve released or made): a
@@ -255,18 +314,71 @@ class SpaceMonitor:
         says when the station last wrote (its database's last commit, in this monitor's clock; None: not yet)."""
         self._last_write = last_write
 
-    def _check_when_idle(self, now: float) -> None:
-        """The idle check (:meth:`watch_idle`): the storage failing it is remembered as a failed write."""
+    def _check_when_idle(self, now: float) -> bool:
+        """The idle check (:meth:`watch_idle`): the storage failing it is remembered as a failed write,
+        its disk full as full. True if it checked (or found a check under way) now."""
         if self._last_write is None:
-            return
+            return False
         last = self._last_write()
         with self._lock:
             since = self._idle_checked if last is None else max(last, self._idle_checked)
             if self._write_failed or now - since < IDLE_CHECK_S:
-                return
-            self._idle_checked = now  # one check at a time, and the next IDLE_CHECK_S later
-        if storage_writes(self.data_dir):
+                return False
+            self._idle_checked = now  # the next IDLE_CHECK_S later
+        self._await_check()  # its result is taken by the check itself (:meth:`_run_check`)
+        return True
+
+    def _await_check(self) -> _Check:
+        """Start the storage's check write unless one is under way (one at a time, in a thread of its
+        own: a hung card holds that thread, not the caller's), then wait for it at most what is left of
+        :data:`CHECK_WAIT_S` since it began. The check returned is done (``done.is_set()``) or not yet."""
+        with self._lock:
+            check = self._check
+            if check is None:
+                check = self._check = _Check(self._clock())
+                threading.Thread(target=self._run_check, args=(check,), name="storage-check", daemon=True).start()
+        check.done.wait(max(0.0, CHECK_WAIT_S - (self._clock() - check.started)))
+        return check
+
+    def _run_check(self, check: _Check) -> None:
+        """The check write (:func:`storage_writes`) and what it shows: the storage writes (a failure
+        before is over), its disk is full (:meth:`disk_full`), or it failed (:meth:`storage_failed`)."""
+        try:
+            problem = storage_writes(self.data_dir)
+        except Exception as exc:  # (it says what failed; anything else is a failed check too, in words)
+            problem = str(exc) or type(exc).__name__
+        if out_of_space(problem):  # the card answered: there is no room, it did not fail
+            with self._lock:
+                self._write_failed, self._last_problem = False, ""
+                already_full = self._full_since is not None
+            if not already_full:
+                self.disk_full()
+        elif problem:
+            with self._lock:
+                self._last_problem = problem
             self.storage_failed()
+        else:
+            with self._lock:
+                self._write_failed, self._last_problem = False, ""
+        with self._lock:
+            self._check = None
+            self._changes += 1  # a status read while it ran is out of date
+            self._cached = None
+        check.done.set()
+
+    def _storage_words(self, now: float) -> str:
+        """The ``failed`` state's words, '' when the storage is not known to fail: a write failed (and no
+        check wrote since), or the check under way has not answered for :data:`STORAGE_HUNG_S`."""
+        with self._lock:
+            check, failed, problem = self._check, self._write_failed, self._last_problem
+        waited = None if check is None else max(0.0, now - check.started)
+        if not failed and (waited is None or waited < STORAGE_HUNG_S):
+            return ""
+        said = f"the station's storage failed to write ({problem})" if problem else "the station's storage failed to write"
+        if waited is not None and waited >= CHECK_WAIT_S:  # how long the card has not answered: hung, not slow
+            said = (f"{said} and has not answered for {waited:.0f} s (checking the station's storage again)" if failed
+                    else f"the station's storage has not answered for {waited:.0f} s (checking that it still writes)")
+        return f"{said}: trials cannot be recorded; {STORAGE_WHAT_TO_DO}"
 
     def status(self, fresh: bool = False) -> dict:
         """``{"state": "ok"|"low"|"full"|"failed", "free_bytes", "message"}`` (cached a few seconds unless
@@ -275,11 +387,13 @@ class SpaceMonitor:
         drops the cached status, and a status read while such a change was made is not cached; what
         others free or fill is seen within :data:`STATUS_CACHE_S`."""
         now = self._clock()
-        if not fresh:
-            self._check_when_idle(now)  # (a failure found drops the cached status)
+        checked = not fresh and self._check_when_idle(now)  # (a failure found drops the cached status)
         with self._lock:
             if not fresh and self._cached is not None and now - self._cached[0] < STATUS_CACHE_S:
                 return self._cached[1]
+            write_failed = self._write_failed
+        if write_failed and not checked:  # a write failed with an I/O error: does the storage write now?
+            self._await_check()  # (at most CHECK_WAIT_S: a check still under way is said, not waited out)
         self.make_room()
         for _attempt in range(2):  # a second reading only after the reserve was made again
             with self._lock:
@@ -307,14 +421,9 @@ class SpaceMonitor:
             state = "ok"
             message = ""
         doc = {"state": state, "free_bytes": free, "message": message}
-        if self._write_failed:  # a write failed with an I/O error: does the storage write now?
-            problem = storage_writes(self.data_dir)
-            if problem:
-                doc = {"state": "failed", "free_bytes": free, "message": (
-                    f"the station's storage failed to write ({problem}): trials cannot be recorded; {STORAGE_WHAT_TO_DO}")}
-            else:
-                with self._lock:
-                    self._write_failed = False
+        failed = self._storage_words(self._clock())
+        if failed and not full:  # (a full disk's words say what to do first: no write has room)
+            doc = {"state": "failed", "free_bytes": free, "message": failed}
         with self._lock:
             if self._changes == changes:  # no release or reserve made while it was read: still true
                 self._cached = (now, doc)
