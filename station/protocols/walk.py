@@ -67,12 +67,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from station.acquire.frame import FRAME_DTYPE, IMU_FIELDS
+from station.acquire.source import no_frames_words
 from station.protocols.events import EventBus
 from station.protocols.machine import SHUTDOWN_WORDS, TrialPlan, TrialResult, TrialState, stop_issue
 from station.protocols.quality import QualityIssue
 from station.protocols.schema import PLANNED_MIN_RANGE
 from station.analysis.imu_gaps import MAX_BRIDGE_S
-from station.protocols.walk_parts import not_measured_words, still_stretches
+from station.protocols.walk_parts import HELD_UP, not_measured_words, still_stretches
 from station.protocols.walk_words import imu_gaps_summary, walked_words
 
 SETTLE_S = 2.0
@@ -664,7 +665,7 @@ class WalkMachine:
                         self._stall_from = int(self._rec["seq"][self._n - 1])
                 self._append(take)
                 if self._stall_from is not None and self._caught_up():
-                    self._notice(f"Data again: {self._stall_words()}; {self._goes_on}.")
+                    self._notice(f"Measuring again: {self._stall_words()}; {self._goes_on}.")
                     self._stall_from = None
                 self._publish_progress()
                 self._publish_cadence()
@@ -691,8 +692,8 @@ class WalkMachine:
         limit_s = max(timeout_s, STALL_LIMIT_S)
         if not self._stall_said and silent_s > timeout_s and self._n:
             self._stall_said = True
-            self._notice(f"No data from the station for {silent_s:.0f} s (its acquisition stalled): waiting up to "
-                         f"{limit_s:g} s; {self._goes_on}.")
+            said = no_frames_words(silent_s)  # the live strip's words beside it
+            self._notice(f"{said[0].upper()}{said[1:]}. Waiting up to {limit_s:g} s for readings; {self._goes_on}.")
         if silent_s > limit_s and self._now_ns > self._t0_ns:
             at_s = max(0.0, (last - self._t0_ns) / 1e9)
             self._lost_words = f"The station stopped receiving data {_when(at_s)} after the go (nothing for {silent_s:.1f} s)"
@@ -999,8 +1000,8 @@ class WalkMachine:
             at_s = result.recorded_s
             kept = (f"the gait measures cover the {at_s:.1f} s recorded before it; the light gates' time is not affected"
                     if not self.treadmill else "that time is not measured")
-            warnings.append(f"The station received no data for the last {self._silent_end_s:.1f} s of the trial (from "
-                            f"{_when(at_s)} after the go; its acquisition stalled): {kept}.")
+            warnings.append(f"The station measured nothing for the last {self._silent_end_s:.1f} s of the trial (from "
+                            f"{_when(at_s)} after the go; {HELD_UP}): {kept}.")
         # a treadmill's stalls are said as time not measured, an overground stall in the gait's reason
         said_as_not_measured = (self._parts is not None and imu_note is None) or self._stall_in_note
         if result.lost_frames and self._n and not said_as_not_measured:
@@ -1196,8 +1197,8 @@ class WalkMachine:
                      f"of {int(round(recorded_s * fs))} frames without its readings): unplugged or failing, check its cable")
         elif longest is not None and longest[2] is not None and self._stalled(gaps, seq, longest[2], longest[1]):
             self._stall_in_note = True
-            where = (f"the station received no data for {longest[1]:.2f} s at {longest[0]:.1f} s after the go (its "
-                     f"acquisition stalled; gaps up to {MAX_BRIDGE_S:g} s are bridged, a longer one can hide steps)")
+            where = (f"the station measured nothing for {longest[1]:.2f} s at {longest[0]:.1f} s after the go ({HELD_UP}; "
+                     f"gaps up to {MAX_BRIDGE_S:g} s are bridged, a longer one can hide steps)")
         elif longest is not None:
             where = (f"IMU data missing for {longest[1]:.2f} s at {longest[0]:.1f} s after the go (gaps up to "
                      f"{MAX_BRIDGE_S:g} s are bridged; a longer one can hide steps)")
@@ -1228,7 +1229,8 @@ class WalkMachine:
 
     def _stalled(self, gaps, seq: np.ndarray, at_s: float, length_s: float) -> bool:
         """Whether no frame at all arrived in the gap at ``at_s`` (s from the grid's first row) lasting
-        ``length_s``: the station's acquisition stalled, rather than the sensor's readings missing."""
+        ``length_s``: the station measured nothing (its measuring program was held up: a stall of the
+        acquisition), rather than the sensor's readings missing."""
         first = gaps.first_frame + int(round(at_s * self.rate_hz))
         inside = (seq >= first) & (seq < first + int(round(length_s * self.rate_hz)))
         return not inside.any()

@@ -11,8 +11,8 @@ which), and the time inside the gaps is reported as not measured, never guessed 
 
 Two kinds of gap are told apart (given which frames arrived): a *sensor dropout* (frames came, the
 lower-back sensor's readings in them did not: a cable, a failing sensor) and a *station stall* (no
-frame came at all: the acquisition stalled, the Pi was late, and the frames of that time were
-lost). Both are time not measured; the words say which, since they call for different checks.
+frame came at all: the station measured nothing, its measuring program was held up (the acquisition
+loop blocked, the Pi late), and the frames of that time were lost). Both are time not measured; the words say which, since they call for different checks.
 
 Rule: the session stays valid while at least :data:`MIN_MEASURED_FRACTION` of its recording was
 measured. The minutes walked then count the measured time only (a floor of the dose: the
@@ -269,6 +269,17 @@ def blind_parts(contacts_s, parts_s: list[tuple[float, float]], gate_s: float) -
     walking_end_s = max([gate_s] + contacts)
     return [(a, b) for a, b in parts_s
             if a < walking_end_s and sum(1 for c in contacts if a <= c <= b) < 2]
+
+
+HELD_UP = "its measuring program was held up"
+"""Why the station measured nothing in a stall, in a clinician's words (:data:`STALL_WORDS`)."""
+
+STALL_WORDS = f"the station measured nothing at all ({HELD_UP})"
+"""What a station stall was, in the words a clinician reads wherever a walk says it (its results
+and PDF, its warnings, its gait's reason): the live page's status strip says the same as it happens,
+'the station has measured nothing for 1 s: its measuring program is held up'
+(:func:`station.acquire.source.no_frames_words`), and so does the walk's live notice beside it. The
+engineer's words (the acquisition loop stalled) are in the journal and the health's ``detail``."""
 
 
 def not_measured_words(not_measured_s: float, dropouts: int, stalls: int = 0) -> str:

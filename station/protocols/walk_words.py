@@ -15,7 +15,7 @@ from statistics import median, median_low
 
 from station.analysis.gait import MIN_BOUT_STEPS, MIN_STEP_S, PAUSE_MIN_S
 from station.analysis.imu_gaps import MAX_BRIDGE_S
-from station.protocols.walk_parts import not_measured_words
+from station.protocols.walk_parts import STALL_WORDS, not_measured_words
 
 WALK_KEY_MEASURES: tuple[tuple[str, str, str], ...] = (
     ("walk_time_s", "Time", "s"),
@@ -532,14 +532,14 @@ def imu_gaps_summary(walk: dict | None, samples: int | None = None, fs_hz: float
     >>> s["gait_valid"], s["not_measured_s"], s["stalls"]
     (True, 1.49, 1)
     >>> print(s["words"])
-    1.49 s not measured (1 station stall): the station received no data at all (its acquisition stalled) for longer than 0.1 s, which can hide steps, so that time is not counted. The gait measures come from the 2 parts measured, 7.8 of the 9.2 s from the go to the end (84 %): cadence, variability, symmetry and step length are those of the steps measured, none across a gap, and the steps count the measured time only. The time and speed come from the light gates and are valid.
+    1.49 s not measured (1 station stall): the station measured nothing at all (its measuring program was held up) for longer than 0.1 s, which can hide steps, so that time is not counted. The gait measures come from the 2 parts measured, 7.8 of the 9.2 s from the go to the end (84 %): cadence, variability, symmetry and step length are those of the steps measured, none across a gap, and the steps count the measured time only. The time and speed come from the light gates and are valid.
 
     A treadmill session with a 3-s stall: the time measured in seconds under a minute, as everywhere:
 
     >>> s = imu_gaps_summary({"imu": None, "setting": "treadmill", "imu_not_measured_s": 2.98, "imu_stalls": 1,
     ...                       "imu_parts": [[0.0, 6.02], [9.0, 24.0]]}, samples=2100, fs_hz=100.0)
     >>> print(s["words"])
-    2.98 s not measured (1 station stall): the station received no data at all (its acquisition stalled) for longer than 0.1 s, which can hide steps, so that time is not counted. The session was measured in the 2 parts between the gaps (21 s in all); minutes walked, steps and pauses count the measured time only, so the dose may be a little more.
+    2.98 s not measured (1 station stall): the station measured nothing at all (its measuring program was held up) for longer than 0.1 s, which can hide steps, so that time is not counted. The session was measured in the 2 parts between the gaps (21 s in all); minutes walked, steps and pauses count the measured time only, so the dose may be a little more.
     """
     if not walk:
         return None
@@ -557,7 +557,7 @@ def imu_gaps_summary(walk: dict | None, samples: int | None = None, fs_hz: float
         stalls = int(walk.get("imu_stalls") or 0)
         measured_s = sum(b - a for a, b in parts)
         lost = " and ".join(w for w in ("the lower-back sensor's signal was lost" if dropouts or not stalls else "",
-                                         "the station received no data at all (its acquisition stalled)" if stalls else "")
+                                         STALL_WORDS if stalls else "")
                             if w)
         words = (f"{not_measured_words(not_measured, dropouts, stalls)}: {lost} for longer "
                  f"than {MAX_BRIDGE_S:g} s, which can hide steps, so that time is not counted. ")

@@ -5,9 +5,9 @@ so nothing reaches the ring; it then loses the frames of that time as after any 
 - a 3 s stall 6 s after the go: the live page's status strip and health chip say "No readings" and
   /healthz (what every other page's chip polls) says ``nodata`` at the same moments (it said "ok"
   for up to 3 s of a stall); the timer holds at the last data, said under it, and goes on from the
-  station's time when frames come again; "Frames lost" is red for the loss of the last 10 s, with what it
-  means for a trial in words, then small and grey ("none in the last 10 s": an engineer's figure) while the
-  total stays;
+  station's time when frames come again; the time not measured (in seconds, as the walk's notice says it,
+  not frames: those are in the item's title, for an engineer) is red for the loss of the last 10 s, with what
+  it means for a trial in words, then small and grey ("none of the last 10 s") while the total stays;
 - a 7 s stall 24 s after the go ends the session (the walk test waits out 5 s): the timer ends
   where it held, never running back, with the ended-early words, which a reload of the page shows
   again (from the run's status, not from the events the page saw).
@@ -33,6 +33,7 @@ READ = """return {strip: document.getElementById('h-state').textContent,
   timer: document.getElementById('walk-timer').textContent,
   held: document.getElementById('walk-held').hidden ? '' : document.getElementById('walk-held').textContent,
   lost: document.getElementById('h-lost').textContent, lostBad: document.getElementById('h-lost').className === 'bad',
+  lostLabel: document.getElementById('h-lost').parentElement.textContent, lostTitle: document.getElementById('h-lost-item').title,
   lostEffect: document.getElementById('h-lost-effect').hidden ? '' : document.getElementById('h-lost-effect').textContent,
   lostWeight: Number(getComputedStyle(document.getElementById('h-lost')).fontWeight),
   cadenceColour: getComputedStyle(document.querySelector('#walk-cadence-box .walk-timer')).color};"""
@@ -121,7 +122,12 @@ def test_a_stall_reads_the_same_everywhere_holds_the_timer_and_ends_where_it_hel
     after = wait(tablet, "the frames lost, red", lambda d: (lambda r: r if r["lostBad"] else None)(d.execute_script(READ)),
                  timeout_s=5)
     assert after["strip"] == "Station OK" and after["held"] == "", after
-    assert re.fullmatch(r"\d+ \([\d.]+ %\), \d+ in the last 10 s", after["lost"]), after
+    # in the clinician's unit, seconds not measured, as the walk's notice beside it says them (it said 'frames lost
+    # 306' beside '2.98 s not measured'); the frames, an engineer's count, in the item's title
+    SECONDS = r"\d(\.\d\d?)? s"
+    assert re.fullmatch(rf"{SECONDS} \([\d.]+ %\), {SECONDS} of the last 10 s", after["lost"]), after
+    assert after["lostLabel"] == f"not measured {after['lost']}" and "frame" not in after["lostLabel"], after
+    assert re.match(r"\d+ frames lost since the station started, \d+ in the last 10 s\. The time", after["lostTitle"]), after
     # while the loss can change a result, what it means is said in the clinician's words (review s24 L13)
     assert after["lostEffect"] == "Readings are being lost now: the time of the walk without them is not measured.", after
     assert seconds(after["timer"]) >= at_stall + 2, (after, at_stall)  # the stall counts as time on the treadmill
@@ -129,30 +135,31 @@ def test_a_stall_reads_the_same_everywhere_holds_the_timer_and_ends_where_it_hel
     # grid (it said 'Data again after 3.1 s without: that time is not measured', the wait between two
     # wake-ups of the loop, beside the result's own number)
     # (on a tablet in the controls' message box; on a phone in the walk panel, which it shows first)
-    notice = wait(tablet, "the data-again notice", lambda d: (lambda t: t if t.startswith("Data again") else None)(
+    notice = wait(tablet, "the measuring-again notice", lambda d: (lambda t: t if t.startswith("Measuring again") else None)(
         by_id(d, "message").text), timeout_s=10)
-    assert re.fullmatch(r"Data again: \d(\.\d\d?)? s not measured \(1 station stall\); the session goes on\.", notice), notice
+    assert re.fullmatch(r"Measuring again: \d(\.\d\d?)? s not measured \(1 station stall\); the session goes on\.",
+                        notice), notice
     tablet.save_screenshot(str(shots / "data-again-notice.png"))
     set_size(tablet, PHONE)
     tablet.execute_script("document.getElementById('walk-notice').scrollIntoView({block: 'center'})")
     assert by_id(tablet, "walk-notice").text == notice
     tablet.save_screenshot(str(shots / "data-again-notice-phone.png"))
     set_size(tablet, TABLET)
-    lost_total = after["lost"].split()[0]
-    stall_recent = int(re.search(r"(\d+) in the last 10 s", after["lost"]).group(1))
+    lost_total = float(after["lost"].split()[0])
+    stall_recent = float(re.search(r"([\d.]+) s of the last 10 s", after["lost"]).group(1))
     # 10-11 s later the stall's loss is history: said neutrally beside the total, which keeps it ("none in the
     # last 10 s", or a few frames lost since on a loaded machine: the stall's ~300 have left the window)
     def history(d):
         r = d.execute_script(READ)
-        recent = re.search(r", (none|\d+) in the last 10 s$", r["lost"])
+        recent = re.search(r", (none|[\d.]+ s) of the last 10 s$", r["lost"])
         return r if recent and not r["lostBad"] and (
-            recent.group(1) == "none" or int(recent.group(1)) < stall_recent // 3) else None
+            recent.group(1) == "none" or float(recent.group(1).split()[0]) < stall_recent / 3) else None
 
     tablet.execute_script("window.scrollTo(0, 0)")
     tablet.save_screenshot(str(shots / "frames-lost-recent.png"))
     calm = wait(tablet, "the loss said as history", history, timeout_s=16)
     tablet.save_screenshot(str(shots / "frames-lost-history.png"))
-    assert not calm["lostBad"] and int(calm["lost"].split()[0]) >= int(lost_total), calm
+    assert not calm["lostBad"] and float(calm["lost"].split()[0]) >= lost_total, calm
     # then the figure is the engineer's: no words, not in bold among the clinician's readings (review s24 L13)
     assert calm["lostEffect"] == "" and calm["lostWeight"] < 600, calm
 

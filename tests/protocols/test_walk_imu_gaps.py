@@ -81,7 +81,7 @@ def test_short_imu_gaps_are_bridged_counted_and_keep_the_steps_in_time():
 
 
 @pytest.mark.parametrize("lost, why", [(False, "2.3 s not measured (1 sensor dropout): the lower-back sensor's signal"),
-                                       (True, "2.3 s not measured (1 station stall): the station received no data")])
+                                       (True, "2.3 s not measured (1 station stall): the station measured nothing")])
 def test_an_overground_walk_with_a_long_imu_gap_stays_timed_and_keeps_the_gait_of_its_parts(lost, why):
     # frames that came without the sensor's readings (a sensor gap), or frames that never came (the
     # station's), 2 s into the older walker's 7-s recording: two parts of 2 s and more (was: no gait). The first holds

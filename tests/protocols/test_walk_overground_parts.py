@@ -83,8 +83,8 @@ def test_a_stall_mid_walk_keeps_the_gates_time_and_the_gait_from_the_parts(clean
     assert metrics["cadence_steps_min"] == pytest.approx(clean.metrics["metrics"]["cadence_steps_min"], abs=1.0)
     assert metrics["step_length_m"] is not None and metrics["stride_time_cv_pct"] is not None
     said = walk["imu_gaps"]["words"]
-    assert said.startswith(f"{walk['imu_not_measured_s']:g} s not measured (1 station stall): the station received no "
-                           "data at all (its acquisition stalled)") and said.endswith(TAIL)
+    assert said.startswith(f"{walk['imu_not_measured_s']:g} s not measured (1 station stall): the station measured "
+                           "nothing at all (its measuring program was held up)") and said.endswith(TAIL)
     # and none lost catching up after it: the loop no longer reads the IMU's overflowed FIFO (74 ms of bus, 1.2 s at
     # 208 Hz: a 1.5-s stall overflows it) but empties it (before s26: one short gap of 5-7 frames, bridged, said)
     assert walk["imu_bridged_gaps"] == 0 and "readings in shorter gaps were filled" not in said
@@ -114,8 +114,8 @@ def test_a_stall_that_leaves_too_little_measured_refuses_the_gait_with_what_was_
     # 3.5 s: the part before it is under 2 s, the one after 2.5 s, under half the recording
     result = _backward_walk_stalled(1.0, 3.5)
     walk = result.walk
-    assert walk["imu"].startswith("the station received no data for 3.4")
-    assert " s after the go (its acquisition stalled; gaps up to 0.1 s are bridged" in walk["imu"]
+    assert walk["imu"].startswith("the station measured nothing for 3.4")
+    assert " s after the go (its measuring program was held up; gaps up to 0.1 s are bridged" in walk["imu"]
     measured = float(walk["imu"].split("; ")[-1].split(" of")[0])
     assert 2.0 <= measured < MIN_MEASURED_FRACTION * result.recorded_s
     pct = int(walk["imu"].rsplit("(", 1)[1].split(" %")[0])  # 2.5 of 7.0 s: 35 or 36 % as the frames around the stall fall
@@ -136,7 +136,7 @@ def test_a_part_that_saw_none_of_the_walks_steps_is_not_measured():
     # measured, under half the recording: refused.
     result = _backward_walk_stalled(2.5, 3.0, gait="hemiparetic")
     walk = result.walk
-    assert walk["imu"].startswith("the station received no data for 2.9")
+    assert walk["imu"].startswith("the station measured nothing for 2.9")
     assert ("; a part between gaps (2.5 s at 0.0 s) held fewer steps than a walking bout's 4, so its walking was not "
             "measured; ") in walk["imu"]
     assert walk["imu"].endswith(f"s from the go to the end (41 %) were measured in parts of {MIN_PART_S:g} s or more, "

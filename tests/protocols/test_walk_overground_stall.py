@@ -49,9 +49,11 @@ def test_a_ten_metre_walk_stays_timed_by_its_gates_through_a_stall_and_says_the_
     assert 140 <= result.lost_frames <= 160
     # said live: waiting (the gates still time the walk), then the data back
     assert _notices(run) == [
-        f"No data from the station for 1 s (its acquisition stalled): waiting up to {STALL_LIMIT_S:g} s; the light gates "
-        "still time the walk.",
-        "Data again: 1.49 s not measured (1 station stall); the light gates still time the walk."]
+        f"The station has measured nothing for 1 s: its measuring program is held up. Waiting up to {STALL_LIMIT_S:g} s "
+        "for readings; the light gates still time the walk.",
+        "Measuring again: 1.49 s not measured (1 station stall); the light gates still time the walk."]
+    # (the live strip beside it says the same: 'the station has measured nothing for 1 s: its measuring program is
+    # held up'; it said '(its acquisition stalled)', an engineer's words, before s26)
     # one number for the stall, live and in the result: its slots lost on the grid (the live notice said
     # 'Data again after 1.6 s', the wait between the loop's wake-ups, beside the result's 1.49 s)
     assert walk["imu_not_measured_s"] == 1.49
@@ -88,7 +90,8 @@ def test_a_gate_crossed_during_a_stall_is_timed_from_its_edge_and_the_settling_d
     (said,) = result.warnings
     silent = float(said.split("for the last ")[1].split(" s")[0])
     assert silent == pytest.approx(ended_s - result.recorded_s, abs=0.1)
-    assert said.endswith(f"of the trial (from {result.recorded_s:.1f} s after the go; its acquisition stalled): the gait "
+    assert said.endswith(f"of the trial (from {result.recorded_s:.1f} s after the go; its measuring program was held up): the "
+                         "gait "
                          f"measures cover the {result.recorded_s:.1f} s recorded before it; the light gates' time is "
                          "not affected.")
     assert not any(i.code == "person_stopped" for i in result.issues)  # the steps stop with the data, not the walker
@@ -133,11 +136,12 @@ def test_the_trial_command_times_a_backward_walk_through_a_stall(tmp_path, capsy
     assert main(["trial", "--protocol", "backward-walk-3m", "--simulate", "--seed", "3", "--gait", "older",
                  "--fault", "stall:1:1.6", "--out", str(out)]) == 0
     err = capsys.readouterr().err
-    assert "No data from the station for 1 s (its acquisition stalled)" in err and "m/s" in err
+    assert "The station has measured nothing for 1 s: its measuring program is held up." in err and "m/s" in err
     # timed by the gates through the stall; the gait refused: under half of the walk up to the gate was
     # measured (the part after the stall runs on 2 s past the gate: the walk's end, not the walk)
     assert "5.020 s over 3 m: 0.598 m/s" in err
-    assert ("No gait measures: the station received no data for 1.58 s at 1.0 s after the go" in err
+    assert ("No gait measures: the station measured nothing for 1.58 s at 1.0 s after the go (its measuring "
+            "program was held up;" in err
             and "2.4 of the 5.0 s from the go to the gate at 3 m (48 %) were measured" in err), err
     # a loss after the walk was timed: the line says it ended early
     assert main(["trial", "--protocol", "backward-walk-3m", "--simulate", "--seed", "3", "--gait", "older",
@@ -159,6 +163,6 @@ def test_the_planned_end_of_a_treadmill_session_passing_in_a_stall_ends_it_on_th
     ended_s = (finished.t_ns - result.start_ns) / 1e9
     assert 30.0 <= ended_s < 30.5 < 28.0 + 4.0  # at the planned 30 s, not when the frames came back at 32 s
     assert result.recorded_s == pytest.approx(28.0, abs=0.1)
-    (said,) = [w for w in result.warnings if w.startswith("The station received no data for the last")]
-    assert said.endswith(f"(from {result.recorded_s:.1f} s after the go; its acquisition stalled): that time is not "
-                         "measured.")
+    (said,) = [w for w in result.warnings if w.startswith("The station measured nothing for the last")]
+    assert said.endswith(f"(from {result.recorded_s:.1f} s after the go; its measuring program was held up): that time "
+                         "is not measured.")

@@ -148,9 +148,9 @@ def test_a_treadmill_session_through_the_service_survives_a_stall_of_the_acquisi
     assert walk["imu_stalls"] == 1 and 1.8 <= walk["imu_not_measured_s"] <= 2.1 and walk["walking_min"] > 0.4
     assert trial["metrics"]["trial"]["end_reason"] == "duration"
     notices = [e.data["message"] for e in clinic.events if e.kind == "notice"]
-    assert len(notices) == 2 and notices[0].startswith("No data from the station for 1 s (")
+    assert len(notices) == 2 and notices[0].startswith("The station has measured nothing for 1 s: its measuring program is held up.")
     # the time not measured said live is the result's (grid slots lost, not the wait between wake-ups)
-    assert notices[1] == f"Data again: {walk['imu_not_measured_s']:g} s not measured (1 station stall); the session goes on."
+    assert notices[1] == f"Measuring again: {walk['imu_not_measured_s']:g} s not measured (1 station stall); the session goes on."
 
 
 def test_a_walk_the_stations_shutdown_ended_says_so_not_the_operator(store):

@@ -65,15 +65,16 @@ def test_a_treadmill_session_survives_a_stall_of_the_whole_acquisition():
     # what the clinician reads on the results, the trial page and the PDF (walk.imu_gaps)
     said = walk["imu_gaps"]
     assert said["stalls"] == 1 and said["gait_valid"] is True
-    assert said["words"].startswith(f"{walk['imu_not_measured_s']:g} s not measured (1 station stall): the station received "
-                                    "no data at all")
+    assert said["words"].startswith(f"{walk['imu_not_measured_s']:g} s not measured (1 station stall): the station measured "
+                                    "nothing at all (its measuring program was held up)")
     assert said["words"] in result.warnings
     assert not any("frames were lost" in w for w in result.warnings)  # said once, as time not measured
     # said live while it happened: waiting, then the data back
     notices = [e.data["message"] for e in run.events if e.kind == "notice"]
-    assert notices == ["No data from the station for 1 s (its acquisition stalled): waiting up to 5 s; the session goes on.",
-                       f"Data again: {walk['imu_not_measured_s']:g} s not measured (1 station stall); the session goes "
-                       "on."]  # the result's time not measured, said once (was 'after 1.5 s without', wake time)
+    assert notices == ["The station has measured nothing for 1 s: its measuring program is held up. Waiting up to 5 s "
+                       "for readings; the session goes on.",
+                       f"Measuring again: {walk['imu_not_measured_s']:g} s not measured (1 station stall); the session "
+                       "goes on."]  # the result's time not measured, said once (was 'after 1.5 s without', wake time)
     # the steps either side of the stall are found at their true times
     trial, plan = run.patient.walks[0]
     go = go_s(run, 0)

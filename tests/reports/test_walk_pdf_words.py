@@ -135,7 +135,8 @@ def test_a_treadmill_session_with_a_station_stall_says_it(own_store, protocols, 
     _valid_walk(store, session["id"], "backward-treadmill", "session", walk,
                 {"walking_min": 29.5, "planned_min": 30.0, "steps": 2950, "cadence_steps_min": 100.0})
     text = _pdf_words(store, protocols, clinic, session["id"])
-    assert "1.5 s not measured (1 station stall): the station received no data at all (its acquisition stalled)" in text
+    assert ("1.5 s not measured (1 station stall): the station measured nothing at all (its measuring program was held "
+            "up)") in text
 
 
 def test_a_walk_timed_without_gait_says_why_the_sensor_gave_none(own_store, protocols, clinic):
@@ -187,7 +188,7 @@ def test_an_overground_walk_measured_around_a_stall_says_the_time_not_measured(o
     line = session_results(store, session["id"], protocols, actor=ACTOR)["protocols"][0]["conditions"][0]["trials"][0]
     assert line["imu_gaps"]["gait_valid"] is True and line["imu_gaps"]["words"].startswith(first)
     text = _pdf_words(store, protocols, clinic, session["id"])
-    assert f"{first}: the station received no data at all (its acquisition stalled)" in text
+    assert f"{first}: the station measured nothing at all (its measuring program was held up)" in text
     assert "The gait measures come from the 2 parts measured" in text
     assert "The time and speed come from the light gates and are valid." in text
 

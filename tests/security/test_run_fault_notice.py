@@ -62,17 +62,17 @@ def test_a_stall_in_the_daemon_reaches_the_live_stream_as_notices(tmp_path):
     finally:
         station.stop()
     notices = [d["message"] for k, d in events if k == "notice"]
-    assert "No data from the station for 1 s (its acquisition stalled): waiting up to 5 s; the light gates still time " \
-           "the walk." in notices, (events, station.log())
-    (again,) = [re.fullmatch(r"Data again: ([\d.]+) s not measured \(1 station stall\); the light gates still time "
-                             r"the walk\.", n) for n in notices if n.startswith("Data again")]
+    assert "The station has measured nothing for 1 s: its measuring program is held up. Waiting up to 5 s for " \
+           "readings; the light gates still time the walk." in notices, (events, station.log())
+    (again,) = [re.fullmatch(r"Measuring again: ([\d.]+) s not measured \(1 station stall\); the light gates still "
+                             r"time the walk\.", n) for n in notices if n.startswith("Measuring again")]
     assert again, notices
     result = next(d["result"] for k, d in events if k == "trial_finished")
     # the stall's time not measured, live and in the result's words: the same number (slots lost on the grid)
-    stall_s = re.match(r"the station received no data for ([\d.]+) s ", result["walk"]["imu"])[1]
+    stall_s = re.match(r"the station measured nothing for ([\d.]+) s ", result["walk"]["imu"])[1]
     assert float(again[1]) == float(stall_s), (notices, result["walk"])
     assert result["valid"] and result["walk"]["walk_time_s"] > 0, result  # timed by the gates through the stall
-    assert result["walk"]["imu"].startswith("the station received no data for "), result["walk"]
+    assert result["walk"]["imu"].startswith("the station measured nothing for "), result["walk"]
     assert result["walk"]["imu"].endswith("under the 50 % the gait needs"), result["walk"]  # walk_parts' rule
 
 

@@ -159,6 +159,7 @@
     const lost = lostWords(h);
     $("h-lost").textContent = lost.text;
     $("h-lost").className = lost.bad ? "bad" : "";
+    $("h-lost-item").title = lost.frames ? `${lost.frames}. ${LOST_TITLE}` : LOST_TITLE; // the engineer's figure
     // the figure is the engineer's; what it means for a result is said only while it can change one
     $("h-lost-effect").hidden = !lost.bad;
     $("h-lost-effect").textContent = !lost.bad ? "" : run() && run().outcome === "walk"
@@ -171,24 +172,37 @@
     $("h-sensors").className = faults.length ? "bad" : "";
   }
 
-  /* Frames the acquisition could not read in time (a busy bus or computer): the total since the
-     station started with its share, and those of the last ``frames_recent.window_s`` (10 s). A few
-     are harmless (a trial's analysis leaves them out): red only while over 1 % of the recent frames
-     are lost, which is happening now; an old loss (one stall minutes ago) reads neutrally, "none in
-     the last 10 s". */
+  const LOST_TITLE = $("h-lost-item").title;
+
+  /* Seconds in the words a walk's result says them (walk_parts.not_measured_words): 2 decimals under 10 s,
+     trailing zeros dropped ("2.98 s", "0.5 s"), whole seconds from 10 s ("75 s"). */
+  function secondsWords(s) {
+    return (s < 10 ? s.toFixed(2).replace(/\.?0+$/, "") : s.toFixed(0)) + " s";
+  }
+
+  /* The time the station measured nothing, in the clinician's unit (seconds not measured, as a walk's notice and
+     result say it, not frames): its frames the acquisition could not make in time (a busy bus or computer, a
+     stall), the total since the station started with its share, and those of the last ``frames_recent.window_s``
+     (10 s). A few are harmless (a trial's analysis leaves them out): red only while over 1 % of the recent frames
+     are lost, which is happening now; an old loss (one stall minutes ago) reads neutrally, "none of the last
+     10 s". The frame counts are the engineer's: in the item's title (and /healthz). */
   function lostWords(h) {
     const lost = h.frames_lost;
-    if (lost === undefined || lost === null) return { text: "–", bad: false };
+    const rate = (h.rate_hz || {}).configured;
+    if (lost === undefined || lost === null || !rate) return { text: "–", bad: false, frames: "" };
     const total = (h.frames || 0) + lost;
     const share = lost && total ? 100 * lost / total : 0;
-    let text = String(lost) + (lost && total ? ` (${share < 0.01 ? "<0.01" : fmt(share, share < 1 ? 2 : 1)} %)` : "");
+    let text = secondsWords(lost / rate)
+      + (lost && total ? ` (${share < 0.01 ? "<0.01" : fmt(share, share < 1 ? 2 : 1)} %)` : "");
+    let frames = `${lost} frame${lost === 1 ? "" : "s"} lost since the station started`;
     const recent = h.frames_recent;
-    if (!recent || !lost) return { text, bad: false };
-    const since = `in the last ${fmt(recent.window_s, 0)} s`;
+    if (!recent || !lost) return { text, bad: false, frames };
+    const span = `the last ${fmt(recent.window_s, 0)} s`;
     const recentTotal = recent.frames + recent.frames_lost;
     const bad = recentTotal > 0 && 100 * recent.frames_lost / recentTotal > 1;
-    text += recent.frames_lost ? `, ${recent.frames_lost} ${since}` : `, none ${since}`;
-    return { text, bad };
+    text += recent.frames_lost ? `, ${secondsWords(recent.frames_lost / rate)} of ${span}` : `, none of ${span}`;
+    frames += `, ${recent.frames_lost} in ${span}`;
+    return { text, bad, frames };
   }
 
   function showPanel(panel) {
