@@ -9,8 +9,8 @@ Layout of the data directory::
 **One writer.** The web/service process owns the database: it serves the pages and runs the
 protocol engine that records trials (the acquisition process never touches SQLite; it only fills
 the shared-memory ring). Inside that process every write goes through one connection guarded by
-one re-entrant lock (:meth:`Database.write`): writers queue on the lock, in arrival order, and
-each holds it for one short transaction. Readers use their own connections (a small pool) and see
+one re-entrant lock (:meth:`Database.write`): writers queue on the lock, in arrival order
+(:class:`FairLock`), and each holds it for one short transaction. Readers use their own connections (a small pool) and see
 the last committed snapshot without waiting, which is what WAL gives. The service process also
 holds an exclusive ``flock`` on ``station.lock`` (:func:`acquire_service_lock`), so a second
 service on the same data directory is refused instead of corrupting the "one writer" rule. The
@@ -45,6 +45,7 @@ then moves the WAL into the main file and truncates it.
 
 from __future__ import annotations
 
+import collections
 import fcntl
 import os
 import queue
@@ -235,6 +236,77 @@ def sqlite_message(exc: Exception) -> str:
     return str(exc)
 
 
+class FairLock:
+    """A re-entrant lock whose waiters get it in the order they asked for it (first come, first served), the
+    process's one write lock (:meth:`Database.write`). :class:`threading.RLock` is not fair: the thread that
+    has just released it usually takes it again before a waiting thread wakes, so the store's committer
+    thread, handing a slow SD card one commit after another, kept retaking it while a page's write waited
+    out its bound (``benchmarks/recording_faults.py slow-fsync --fsync-s 6 --page-writes``: one note of 4
+    refused). A thread asking while others wait queues behind them, also when the lock is free that moment.
+    ``acquire(timeout=...)`` gives up after ``timeout`` s (its place in the queue is given back).
+
+    >>> lock = FairLock()
+    >>> lock.acquire() and lock.acquire(timeout=0.1)  # re-entrant in the thread that holds it
+    True
+    >>> lock.release(); lock.release()
+    >>> with lock:
+    ...     pass
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._owner: int | None = None
+        self._count = 0
+        self._waiting: collections.deque = collections.deque()  # one ticket per waiting thread, oldest first
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        """Take the lock (again, in the thread holding it); wait ``timeout`` s at most (-1: until it is had;
+        ``blocking=False``: not at all); whether it was taken."""
+        me = threading.get_ident()
+        with self._cond:
+            if self._owner == me:
+                self._count += 1
+                return True
+            if self._owner is None and not self._waiting:
+                self._owner, self._count = me, 1
+                return True
+            if not blocking:
+                return False
+            ticket = object()
+            self._waiting.append(ticket)
+            deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout
+            try:
+                while self._owner is not None or self._waiting[0] is not ticket:
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        return False
+                    self._cond.wait(left)
+                self._waiting.popleft()
+                self._owner, self._count = me, 1
+                return True
+            finally:
+                if self._owner != me:  # gave up: the next in the queue may be first now
+                    self._waiting.remove(ticket)
+                    self._cond.notify_all()
+
+    def release(self) -> None:
+        """Release it once (the thread holding it); the next waiter gets it once it is released as often
+        as it was taken."""
+        with self._cond:
+            if self._owner != threading.get_ident():
+                raise RuntimeError("cannot release a lock this thread does not hold")
+            self._count -= 1
+            if self._count == 0:
+                self._owner = None
+                self._cond.notify_all()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
 def _connect(path: Path, *, writer: bool) -> sqlite3.Connection:
     conn = sqlite3.connect(
         path,
@@ -287,7 +359,7 @@ class Database:
                 f"the database {self.path} is damaged ({sqlite_message(exc)}); restore a backup with `balance-station restore "
                 "FILE` (service stopped; `balance-station backup --list` lists them)"
             ) from None
-        self._write_lock = threading.RLock()
+        self._write_lock = FairLock()  # writers served in the order they came
         self._depth = 0
         self._owner: int | None = None  # thread id inside a write block
         self._held_since: float | None = None  # time.monotonic() the write lock was taken at (outermost block)
