@@ -363,6 +363,7 @@ class Database:
         self._depth = 0
         self._owner: int | None = None  # thread id inside a write block
         self._held_since: float | None = None  # time.monotonic() the write lock was taken at (outermost block)
+        self._beginning = False  # the write holding the lock waits for another program's (its BEGIN IMMEDIATE)
         self.last_commit_s: float | None = None
         """time.monotonic() of the last transaction committed (the space monitor's idle check)."""
         self._wait_bound = threading.local()  # a thread's own bound on the lock's wait (waiting_at_most)
@@ -416,7 +417,9 @@ class Database:
         another process's, each up to it) and raise :class:`DatabaseBusy` when it is up, instead of
         waiting :data:`BUSY_TIMEOUT_MS` and raising SQLite's own error. Without it the wait for this
         process's other writers is still bounded (:data:`WRITE_LOCK_WAIT_S`, or the thread's
-        :meth:`waiting_at_most`): :class:`StorageSlow` when it is up.
+        :meth:`waiting_at_most`). Either wait for this process's writers, when it is up, raises
+        :class:`StorageSlow` (a :class:`DatabaseBusy`) when the write holding the lock is on the storage,
+        and :class:`DatabaseBusy` in another program's words when that write waits for another program.
         """
         self._acquire(busy_wait_ms)
         try:
@@ -427,7 +430,11 @@ class Database:
             if depth == 0:
                 self._held_since = time.monotonic()
                 _rollback(conn)  # a transaction left open by a rollback the storage failed (none otherwise)
-                self._begin(conn, busy_wait_ms)
+                self._beginning = True
+                try:
+                    self._begin(conn, busy_wait_ms)
+                finally:
+                    self._beginning = False
                 self._owner = threading.get_ident()
             else:
                 conn.execute(f"SAVEPOINT sp{depth}")
@@ -469,17 +476,19 @@ class Database:
             self._write_lock.release()
 
     def _acquire(self, busy_wait_ms: int | None) -> None:
-        """Take the write lock: ``busy_wait_ms`` at most (:class:`DatabaseBusy`), else the thread's bound
-        or :data:`WRITE_LOCK_WAIT_S` (:class:`StorageSlow`, saying how long the write holding it has)."""
-        if busy_wait_ms is not None:
-            if not self._write_lock.acquire(timeout=busy_wait_ms / 1000):
-                raise DatabaseBusy(DATABASE_BUSY_MESSAGE)
-            return
+        """Take the write lock: ``busy_wait_ms`` at most, else the thread's bound or :data:`WRITE_LOCK_WAIT_S`.
+        Not had in time, the error says what held it: another program, when the write holding it waits for
+        that program's lock (:class:`DatabaseBusy`, its words); else this process's own write, still on its
+        storage (:class:`StorageSlow`, saying how long it has held it)."""
         bound_s = getattr(self._wait_bound, "s", None)
-        if not self._write_lock.acquire(timeout=WRITE_LOCK_WAIT_S if bound_s is None else bound_s):
-            since = self._held_since
-            held_s = None if since is None else time.monotonic() - since
-            raise StorageSlow(storage_slow_message(held_s), held_s)
+        wait_s = busy_wait_ms / 1000 if busy_wait_ms is not None else WRITE_LOCK_WAIT_S if bound_s is None else bound_s
+        if self._write_lock.acquire(timeout=wait_s):
+            return
+        if self._beginning:
+            raise DatabaseBusy(DATABASE_BUSY_MESSAGE)
+        since = self._held_since
+        held_s = None if since is None else time.monotonic() - since
+        raise StorageSlow(storage_slow_message(held_s), held_s)
 
     @contextmanager
     def waiting_at_most(self, seconds: float) -> Iterator[None]:

@@ -1012,6 +1012,9 @@ class TrialWriter:
         self.busy_deferrals = 0
         """Commits put off or tried again because the write lock was held elsewhere (another
         process, or another thread of this one waiting for that process)."""
+        self._held_by_storage = False
+        """Whether the last commit put off found the lock held by this process's own write on its storage
+        (:class:`~station.store.db.StorageSlow`: a page's save on a slow SD card), not another program."""
         self._job: _Job | None = None
         """The transaction handed to the committer and not yet taken back (:meth:`_take`): one at a
         time, so that the writer's transactions are stored in the order they were made."""
@@ -1123,10 +1126,11 @@ class TrialWriter:
         try:
             with self._storage_ends_partial():
                 n = job.outcome()
-        except DatabaseBusy:
+        except DatabaseBusy as exc:
             if job.kind == "start":
                 return None  # another program holds the write lock: the first commit that gets it makes the row
             self.busy_deferrals += 1
+            self._held_by_storage = isinstance(exc, StorageSlow)
             if self._trials._clock.monotonic_ns() - self._last_commit_ns > MAX_UNCOMMITTED_S * 1e9:
                 raise self._end_on_busy() from None
             self._next_flush_ns = job.part.at_ns + self._trials._commit_interval_ns
@@ -1218,8 +1222,9 @@ class TrialWriter:
             try:
                 with self._storage_ends_partial():
                     n = job.outcome()
-            except DatabaseBusy:
+            except DatabaseBusy as exc:
                 self.busy_deferrals += 1
+                self._held_by_storage = isinstance(exc, StorageSlow)
                 if time.monotonic() >= deadline:
                     raise self._end_on_busy() from None
                 continue
@@ -1275,11 +1280,22 @@ class TrialWriter:
         )
 
     def _end_on_busy(self) -> DatabaseBusy:
-        """Another process held the write lock past :data:`MAX_UNCOMMITTED_S`: mark the trial
-        ``partial``, with the frames committed and the ones it buffered meanwhile, and return the error
-        to raise. If the lock is still held, the station keeps those frames and writes them with the
-        mark as soon as it can (:meth:`Trials.close_unclosed`)."""
+        """The write lock was held elsewhere past :data:`MAX_UNCOMMITTED_S`: mark the trial ``partial``, with the
+        frames committed and the ones it buffered meanwhile, and return the error to raise, saying what held it:
+        another program (an administrator's command), or this station's own writes on a slow storage (a page's
+        save waiting for the SD card: :class:`~station.store.db.StorageSlow` at the last try). If the lock is
+        still held, the station keeps those frames and writes them with the mark as soon as it can
+        (:meth:`Trials.close_unclosed`)."""
         what = "the trial could not be saved as it ended" if self._ending is not None else "the recording stopped"
+        if self._held_by_storage:
+            ended = self._end_partial(STORAGE_SLOW_REASON, "storage slow",
+                                      f"the station's storage was still writing other saves after "
+                                      f"{MAX_UNCOMMITTED_S:g} s", keep_buffer=True,
+                                      when="as soon as the card has finished writing")
+            return StorageSlow(
+                f"the station's storage (its SD card) was busy writing the station's other saves (the pages') for "
+                f"over {MAX_UNCOMMITTED_S:g} s, so {what}: the card is slow, not failed (nothing was refused): {ended}; "
+                "once the station says it is saved, record the trial again; if the card is this slow again, replace it")
         ended = self._end_partial(DATABASE_BUSY_REASON, "database busy",
                                   f"another program held the station's database for over {MAX_UNCOMMITTED_S:g} s",
                                   keep_buffer=True)

@@ -36,6 +36,7 @@ from clinic_data import CHEAP_COST, assert_same_frames, make_frames, metrics_doc
 from failing_card import GATE_S, GatedCard
 
 CAL = {"method": "nominal", "n_per_count": [0.01, 0.01, 0.01, 0.01]}
+ADMIN = Actor(1, "admin", "127.0.0.1")
 @pytest.fixture
 def backend() -> str:
     """The store of tests/store/conftest.py on the station's SQLite only (a slow SD card is a station's)."""
@@ -185,6 +186,45 @@ def test_a_commit_unfinished_past_the_bound_ends_the_trial_with_every_frame_once
         "stopped: the station's storage (its SD card) was too slow to write; 1.6 s kept, not analysed")
     assert_same_frames(store.trials.frames(writer.trial_id),
                        np.concatenate([make_frames(10, s) for s in range(0, recorded, 10)]))
+
+
+def test_commits_a_pages_slow_save_kept_waiting_past_the_bound_end_the_trial_in_the_storages_words(
+        store, session, patient, mono, card, monkeypatch):
+    """A page's save holds the write lock while the card takes its time (its COMMIT at the gate): the trial's
+    commits cannot begin, and past MAX_UNCOMMITTED_S (1 s here) the trial ends, said as what it is, the
+    station's storage busy with its own saves, not another program (was: 'another program (an administrator's
+    command?) kept the station's database busy ...; record the trial again once that command has finished')."""
+    monkeypatch.setattr(trials_module, "MAX_UNCOMMITTED_S", 1.0)
+    writer = store.trials.start_trial(session["id"], "romberg", "eo", CAL, 100.0)
+    seq = record(writer, mono, 1.0, 0)
+    card.slow = True
+    page = threading.Thread(target=lambda: store.patients.update(patient["id"], {"notes": "a note"}, actor=ADMIN))
+    page.start()
+    assert card.in_commit.wait(GATE_S)  # the page's save holds the lock, its COMMIT on the card
+    with pytest.raises(StorageSlow) as ended:
+        for _ in range(30):
+            mono.advance_ns(100_000_000)
+            writer.append(make_frames(10, seq))
+            seq += 10
+            writer.wait_commit(1.0)
+    assert card.in_commit.is_set(), "the card let the page's COMMIT go before the trial ended"
+    words = str(ended.value)
+    assert "another program" not in words and words.startswith(
+        "the station's storage (its SD card) was busy writing the station's other saves (the pages') for over 1 s, so "
+        "the recording stopped: the card is slow, not failed (nothing was refused): "), words
+    recorded = writer.frames_appended
+    card.slow = False
+    card.release.set()
+    page.join(10)
+    deadline = time.monotonic() + 10
+    while store.trials.close_unclosed(50) != [writer.trial_id]:
+        assert time.monotonic() < deadline, "the partial mark was not written"
+    trial = store.trials.get(writer.trial_id)
+    assert trial["status"] == "partial" and trial["frame_count"] == recorded
+    assert trial["status_reason"].startswith(f"{STORAGE_SLOW_REASON}: the station's storage was still writing other "
+                                             "saves after 1 s, so recording stopped;"), trial["status_reason"]
+    assert unfinished_words("partial", trial["status_reason"]).startswith(
+        "stopped: the station's storage (its SD card) was too slow to write")
 
 
 @pytest.mark.parametrize("ending", ["finish", "abort", "flush"])
