@@ -18,7 +18,7 @@ import time
 import pytest
 
 from test_dashboard import api, by_id, wait
-from test_trial_saving_live import recording_on_tablet_and_phone
+from test_trial_saving_live import look_at_result_and_saving, recording_on_tablet_and_phone, saving_line
 
 pytestmark = pytest.mark.e2e
 
@@ -97,14 +97,14 @@ def test_a_trial_stopped_on_a_slow_card_is_said_saving_in_the_cards_words_then_s
         time.sleep(1.0)  # the recorder's next group commit is at the card
         by_id(tablet, "btn-stop").click()
         for driver, name in ((tablet, "tablet"), (phone, "phone")):
-            wait(driver, f"'saving' on the {name}", lambda d: SLOW_SAVING in _message(d), timeout_s=15)
-            message = _message(driver)
-            assert message.startswith("Invalid trial: "), message
-            assert "another program" not in message and "failed" not in message, message
-            assert "Do not switch the station off until it says saved." in message
+            wait(driver, f"'saving' on the {name}", lambda d: saving_line(d).startswith(SLOW_SAVING), timeout_s=15)
+            saying = saving_line(driver)
+            assert "another program" not in saying and "failed" not in saying, saying
+            assert saying.endswith("Do not switch the station off until it says saved."), saying
+            assert _message(driver).startswith("Invalid trial: ") and "Saving" not in _message(driver), _message(driver)
             wait(driver, f"the next trial on the {name}",
                  lambda d: by_id(d, "trial-state").get_attribute("data-state") == "instructions", timeout_s=15)
-            driver.execute_script("document.getElementById('message').scrollIntoView({block: 'center'})")
+            look_at_result_and_saving(driver)
             driver.save_screenshot(str(shots / f"{name}-slow-card-saving.png"))
         began = time.monotonic()
         note = api(tablet, "PATCH", f"/api/patients/{patient_id}", {"notes": "Uses a stick outdoors."})
@@ -116,10 +116,9 @@ def test_a_trial_stopped_on_a_slow_card_is_said_saving_in_the_cards_words_then_s
     finally:
         flag.unlink(missing_ok=True)
     for driver, name in ((tablet, "tablet"), (phone, "phone")):
-        wait(driver, f"'saved' on the {name}", lambda d: _message(d).endswith("\nSaved: Eyes open, trial 1."),
-             timeout_s=30)
-        assert SLOW_SAVING not in _message(driver)
-        driver.execute_script("document.getElementById('message').scrollIntoView({block: 'center'})")
+        wait(driver, f"'saved' on the {name}", lambda d: saving_line(d) == "Saved: Eyes open, trial 1.", timeout_s=30)
+        assert _message(driver).startswith("Invalid trial: ") and "Saved" not in _message(driver), _message(driver)
+        look_at_result_and_saving(driver)
         driver.save_screenshot(str(shots / f"{name}-slow-card-saved.png"))
     run = api(tablet, "GET", "/api/station")["body"]["service"]["run"]
     (trial_id,) = run["trial_ids"]

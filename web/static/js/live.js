@@ -319,6 +319,14 @@
     if (!append || !box.className.includes("-box")) box.className = "small " + (state.lines.length ? (KIND_CLASS[kind] || "") : "");
   }
 
+  /* A stopped trial being saved, then saved: its own neutral line beside the trial's result (an invalid trial's
+     red box says the result, not how its saving goes); "" hides it. */
+  function saving(text) {
+    const line = $("saving");
+    line.textContent = tidy(text);
+    line.hidden = !line.textContent;
+  }
+
   /* One sentence: trimmed, no doubled full stops ("held 3.1 s.." from joined sentences). */
   function tidy(text) {
     return String(text || "").trim().replace(/\.{2,}$/, ".").replace(/\.\s*\./g, ".");
@@ -582,6 +590,7 @@
           if (d.state === "countdown") message("");
           if (d.state === "recording") {
             message("");
+            if ($("saving").textContent.startsWith("Saved: ")) saving(""); // the one before is saved: a new trial
             state.restUntil = 0;
             // the trace shows the recording itself, not the stepping on before it
             state.frames.ml = [];
@@ -638,12 +647,11 @@
       case "run_opened": // and now it is open: the words that it was being opened are over
         if (state.lines.some((l) => l.startsWith("Opening the test:"))) message("");
         break;
-      case "trial_saving": // its end waits for another program's hold on the station's database: under its result
-        message(d.message, "warn", true);
+      case "trial_saving": // its end waits (another program's hold, a slow card): its own line, not the result's box
+        saving(d.message);
         break;
-      case "trial_saved": // and now it is saved: said in place of the saving line
-        state.lines = state.lines.filter((l) => !l.startsWith("Saving the trial:"));
-        message(d.message, "ok", true);
+      case "trial_saved": // and now it is saved: said in place of the saving words
+        saving(d.message);
         break;
       case "protocol_finished":
         message("The test is finished: see the results.", "ok", true);
