@@ -4,7 +4,8 @@
 programme marks of its trials and tests, ``programme_marks``) and
 ``GET /api/patients/<id>/history`` (audited as a view of the patient); built by
 :mod:`station.protocols.report`. ``GET /api/trials/<id>/steps``: a walk trial's vertical
-acceleration with its steps (:mod:`web.walk_trace`; audited as ``trial.frames``). ``?visit=1`` on the
+acceleration with its steps (:mod:`web.walk_trace`; audited as ``trial.frames``, except as a trace of a visit
+whose view this login session recorded, ``?in_visit=<id>``: :mod:`web.visit_views`). ``?visit=1`` on the
 results gives the whole visit the session belongs to. ``GET /api/measures``: what each measure key
 means (:mod:`station.reference.measures`). See ``docs/api.md``.
 """
@@ -22,6 +23,7 @@ from station.store.db import ValidationError
 from web.api_station import station_protocols
 from web.jsonio import query_int
 from web.security import actor, store
+from web.visit_views import in_visit_view, remember_view
 from web.walk_trace import steps_trace, stored_frames
 
 bp = Blueprint("api_results", __name__, url_prefix="/api")
@@ -35,6 +37,7 @@ def results(session_id: int):
                           visit=visit)
     doc["protocols_problem"] = problem
     doc["programme_marks"] = visit_marks(store(), doc)  # part of the visit's one audited view
+    remember_view(doc)  # and the page's traces of its trials, asked with ?in_visit= (web.visit_views)
     return doc
 
 
@@ -75,8 +78,10 @@ def trial_steps(trial_id: int):
         raise ValidationError({"to_s": "must be after from_s"})
     max_points = query_int("max_points", 4000, 10, 20_000)
     trial = store().trials.get(trial_id)
+    seen = in_visit_view(trial)  # the visit page's trace of a visit whose view was recorded: part of it
     # only the chunks and fields the window's trace reads (seq and the acceleration), never the whole frames at once:
     # a 2-hour session's are 100 MB
     doc = steps_trace(trial, stored_frames(store().trials, trial_id), from_s=from_s, to_s=to_s, max_points=max_points)
-    store().audit.record(actor(), "trial.frames", patient_id=trial["patient_id"], object=f"trial:{trial_id}")
+    if not seen:
+        store().audit.record(actor(), "trial.frames", patient_id=trial["patient_id"], object=f"trial:{trial_id}")
     return doc

@@ -22,6 +22,7 @@ from web.downloads import attachment
 from web.jsonio import json_body, query_int
 from web.places import export_place
 from web.security import actor, store
+from web.visit_views import in_visit_view
 
 bp = Blueprint("api_trials", __name__, url_prefix="/api")
 
@@ -40,8 +41,12 @@ def get_trial(trial_id: int):
     its patient (:func:`station.protocols.report.trial_cutoffs`; none for a protocol this station no
     longer has), and ``unable``: whether it counts as unable, 0 s, as it stands now (a clinician's
     judgement included; "measured", "scored" or None: :func:`station.store.verdict.unable_kind`, the
-    results page's verdict)."""
-    trial = store().trials.view(trial_id, actor=actor())
+    results page's verdict). Audited as ``trial.view``, except when ``?in_visit=`` names a visit whose results
+    this login session's view recorded and the trial is one of its (the visit page's traces:
+    :mod:`web.visit_views`)."""
+    trial = store().trials.get(trial_id)
+    if not in_visit_view(trial):  # a trace of a visit whose view was recorded is part of it (web.visit_views)
+        store().audit.record(actor(), "trial.view", patient_id=trial["patient_id"], object=f"trial:{trial_id}")
     trial["unable"] = unable_kind(trial)
     protocol = station_protocols()[0].get(trial["protocol"])
     trial["cutoffs"] = [] if protocol is None else trial_cutoffs(
@@ -95,6 +100,7 @@ def trial_frames(trial_id: int):
         raise ValidationError({"fields": f"unknown field(s) {', '.join(bad)[:200]}; allowed: {', '.join(FRAME_FIELDS)}"})
     max_points = query_int("max_points", 3000, 10, MAX_POINTS)
     trial = store().trials.get(trial_id)
+    seen = in_visit_view(trial)  # (before the frames are read: a bad ?in_visit= is refused first)
     fields = ("seq",) + tuple(n for n in dict.fromkeys(names) if n not in ("seq", "time_s"))
     picked, n, step = _every_nth_frame(trial_id, fields, max_points)
     out = {"trial_id": trial_id, "rate_hz": trial["rate_hz"], "frame_count": n, "step": step,
@@ -106,7 +112,8 @@ def trial_frames(trial_id: int):
         else:
             values = picked[name]
         out["columns"][name] = _column(values)
-    store().audit.record(actor(), "trial.frames", patient_id=trial["patient_id"], object=f"trial:{trial_id}")
+    if not seen:  # audited as trial.frames unless part of the visit's recorded view, as get_trial
+        store().audit.record(actor(), "trial.frames", patient_id=trial["patient_id"], object=f"trial:{trial_id}")
     return out
 
 

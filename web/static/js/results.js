@@ -250,13 +250,16 @@
   }
 
   /* -- traces on one scale -------------------------------------------------------------------- */
+  /* A trace's requests name the visit they are drawn in (?in_visit=, the session whose results this page asked): a
+     look at a visit is then its results' one audited view, not one more trial.view and trial.frames a trace (s26;
+     web/visit_views.py: without a recorded view of that visit by this login session, they are audited as before). */
   async function loadTrace(condition) {
     const valid = condition.trials.filter((t) => t.valid && t.analysed);
     if (!valid.length) return null;
     const t = valid[valid.length - 1];
     const [frames, trial] = await Promise.all([
-      api("GET", `/api/trials/${t.id}/frames?fields=time_s,ap_cm,ml_cm&max_points=2000`),
-      api("GET", `/api/trials/${t.id}`),
+      api("GET", `/api/trials/${t.id}/frames?fields=time_s,ap_cm,ml_cm&max_points=2000&in_visit=${sessionId}`),
+      api("GET", `/api/trials/${t.id}?in_visit=${sessionId}`),
     ]);
     const m = (trial.metrics && trial.metrics.metrics) || {};
     const outcome = (trial.metrics && trial.metrics.trial) || {};
@@ -381,7 +384,8 @@
       glance(section));
     const figures = [];
     for (const condition of section.conditions) {
-      const figure = el("figure", { class: "trace-figure" });
+      // drawn in this visit: its trace's requests say so (data-in-visit, walk_results.js too), part of the visit's view
+      const figure = el("figure", { class: "trace-figure", dataset: { inVisit: sessionId } });
       const values = { ...(condition.values || {}) };
       // a treadmill's sessions of other plans or speeds: each said in the key measures, never their mean here
       for (const m of condition.key_measures || []) if (m.sessions) delete values[m.metric];

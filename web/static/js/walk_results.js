@@ -154,12 +154,15 @@ const WalkResults = (() => {
     return el("p", { class: "imu-gaps small", id, dataset: { gaitValid: String(!!gaps.gait_valid) } }, tag, " ", words);
   }
 
-  /* The steps figure of trial ``trialId`` into ``figure`` (window [from_s, to_s], optional). */
+  /* The steps figure of trial ``trialId`` into ``figure`` (window [from_s, to_s], optional). A figure drawn in a
+     visit's results (``data-in-visit``: the session whose results the page shows) says so in its requests, the
+     minutes' windows too: part of the visit's one audited view (web/visit_views.py); a trial's own page asks without. */
   async function stepsFigure(trialId, figure, window) {
     const w = window || {};
     const q = new URLSearchParams({ max_points: "4000" });
     if (w.from_s !== undefined) q.set("from_s", w.from_s);
     if (w.to_s !== undefined) q.set("to_s", w.to_s);
+    if (figure.dataset.inVisit) q.set("in_visit", figure.dataset.inVisit);
     figure.classList.add("walk-figure");
     try {
       const doc = await api("GET", `/api/trials/${trialId}/steps?${q}`);
@@ -369,7 +372,7 @@ const WalkResults = (() => {
     }
     const t = valid[valid.length - 1];
     try {
-      const trial = await api("GET", `/api/trials/${t.id}`);
+      const trial = await api("GET", `/api/trials/${t.id}` + (figure.dataset.inVisit ? `?in_visit=${figure.dataset.inVisit}` : ""));
       const doc = trial.metrics || {};
       await stepsFigure(t.id, figure, defaultWindow(doc));
       const minutes = minutesOf(doc);
