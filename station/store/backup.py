@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import fcntl
 import functools
 import os
@@ -280,11 +281,14 @@ def service_running(data_dir: str | os.PathLike) -> bool:
 # -- backup --------------------------------------------------------------------------------------
 
 
-def _connect_source(db: Path) -> sqlite3.Connection:
+def _connect_source(db: Path, read_only: bool = False) -> sqlite3.Connection:
+    """The database to back up; ``read_only``: opened read-only, so that closing it writes nothing (a
+    read-write connection, the last one to close, moves its ``-wal`` into the file and deletes it)."""
     if not db.is_file():
         raise BackupError(f"{db}: no database here, nothing to back up; check data_dir in the configuration")
     try:
-        conn = sqlite3.connect(db, timeout=5.0, isolation_level=None)
+        conn = (sqlite3.connect(f"file:{_uri_path(db)}?mode=ro", uri=True, timeout=5.0, isolation_level=None)
+                if read_only else sqlite3.connect(db, timeout=5.0, isolation_level=None))
         conn.execute("PRAGMA query_only = ON")
     except SQLITE_ERRORS as exc:
         raise BackupError(f"{db}: cannot open the database ({sqlite_message(exc)}); check its permissions") from None
@@ -317,6 +321,7 @@ def create_backup(
     *,
     prefix: str = BACKUP_PREFIX,
     refuse_while_recording: bool = True,
+    read_only: bool = False,
 ) -> BackupInfo:
     """Back up ``<data_dir>/station.sqlite3`` into ``<data_dir>/backups/``.
 
@@ -331,6 +336,10 @@ def create_backup(
     refuse_while_recording : bool
         Refuse while a trial is ``recording`` (default). Only a restore, which runs with the
         service stopped, copies the database regardless.
+    read_only : bool
+        Open the database read-only (a restore's copy of the database it replaces: with the service
+        stopped, closing a read-write connection would move the ``-wal`` into the file and delete it, and
+        a damaged database's files are kept as they were: :func:`_keep_damaged`).
 
     Raises
     ------
@@ -341,7 +350,7 @@ def create_backup(
     """
     data_dir = Path(data_dir)
     now_s = time.time() if now_s is None else now_s
-    source = _connect_source(data_dir / DB_FILENAME)
+    source = _connect_source(data_dir / DB_FILENAME, read_only)
     folder = _ensure_backups_dir(data_dir)
     name = backup_name(now_s, prefix)
     final = folder / name
@@ -904,7 +913,7 @@ def restore_backup(data_dir: str | os.PathLike, source: str | os.PathLike, now_s
         if db.exists():
             try:
                 pre_restore = create_backup(
-                    data_dir, now_s, prefix=PRE_RESTORE_PREFIX, refuse_while_recording=False
+                    data_dir, now_s, prefix=PRE_RESTORE_PREFIX, refuse_while_recording=False, read_only=True
                 ).path
             except DamagedDatabase:  # the usual reason to restore: keep its files as they are, then replace them
                 pre_restore, damaged = _keep_damaged(data_dir, now_s), True
@@ -950,30 +959,88 @@ def _keep_damaged(data_dir: Path, now_s: float | None) -> Path:
     folder, byte for byte, as ``station-pre-restore-<UTC time>-damaged.sqlite3`` (and ``...-wal``),
     so that the restore writes a new file and whatever can still be read from the old one is kept
     (SQLite's ``.recover`` reads it there); its ``-shm`` (an index that
-    SQLite rebuilds) is deleted. The path kept is returned."""
+    SQLite rebuilds) is deleted. The path kept is returned.
+
+    The files are renamed (``os.replace``: the same file system, so no room is needed, nothing is half
+    written and the file keeps its owner-only mode). Only a ``backups/`` on another file system (a
+    folder mounted or linked there by hand) has them copied (:func:`_copy_damaged`), after a check that
+    it has room for them. Either way a file not kept is left where it was: nothing restored."""
     now_s = time.time() if now_s is None else now_s
     folder = _ensure_backups_dir(data_dir)
     kept = folder / (backup_name(now_s, PRE_RESTORE_PREFIX)[: -len(BACKUP_SUFFIX)] + DAMAGED_SUFFIX)
     db = data_dir / DB_FILENAME
     moves = [(db, kept), (Path(f"{db}-wal"), Path(f"{kept}-wal"))]
+    for source, target in moves:
+        if target.exists():
+            raise BackupError(f"{target} already exists (a restore was made this second); try again in a second")
+    moves = [(source, target) for source, target in moves if source.exists()]
+    done: list[tuple[Path, Path]] = []
     try:
-        for source, target in moves:
-            if target.exists():
-                raise BackupError(f"{target} already exists (a restore was made this second); try again in a second")
-        for source, target in moves:
-            if source.exists():
-                shutil.copyfile(source, target)
-                os.chmod(target, 0o600)
-                _fsync_path(target)
-                _give_to_owner_of(target, data_dir)
+        try:
+            for source, target in moves:
+                os.replace(source, target)
+                done.append((source, target))
+        except OSError as exc:
+            if exc.errno != errno.EXDEV or done:
+                raise
+            _copy_damaged(moves, folder, kept)  # backups/ on another file system
+            done = moves
+        for _source, target in done:
+            os.chmod(target, 0o600)
+            _give_to_owner_of(target, data_dir)
         _fsync_path(folder, directory=True)
-        for source in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
-            with contextlib.suppress(FileNotFoundError):
-                source.unlink()
     except OSError as exc:
+        for source, target in reversed(done):  # the database's files back together, as they were
+            with contextlib.suppress(OSError):
+                if source.exists():  # (copied: the copy goes)
+                    target.unlink()
+                else:
+                    os.replace(target, source)
         raise BackupError(f"cannot keep the damaged database as {kept}: {exc.strerror}; check free space and "
                           "permissions; nothing was restored") from None
+    try:
+        for source in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
+            with contextlib.suppress(FileNotFoundError):
+                source.unlink()  # (moved: gone already; copied: kept now)
+        _fsync_path(data_dir, directory=True)
+    except OSError as exc:
+        raise BackupError(f"the damaged database is kept as {kept}, but its files in {data_dir} cannot be deleted "
+                          f"({exc.strerror}); check the permissions of {data_dir}, then restore again; nothing was "
+                          "restored") from None
     return kept
+
+
+def _copy_damaged(moves: list[tuple[Path, Path]], folder: Path, kept: Path) -> None:
+    """Keep the damaged database's files by a copy (``backups/`` on another file system than the data
+    directory): BackupError, nothing copied, unless that file system has room for them; each file is
+    written under a temporary name, owner-only from the start, fsync'ed, then renamed, so a copy that
+    fails leaves no part of a file behind. The files in the data directory are left as they are."""
+    needed = sum(os.stat(source).st_size for source, _target in moves)
+    free = free_bytes(folder)
+    if free < needed:
+        raise BackupError(
+            f"cannot keep the damaged database as {kept}: {folder} is on another file system than the data "
+            f"directory, so its files are copied there, and it has {_gb(free)} free for their {_gb(needed)}; "
+            "free space there (or make backups/ a folder on the data directory's disk), then restore again; "
+            "nothing was restored")
+    written: list[Path] = []
+    try:
+        for source, target in moves:
+            partial = target.with_name(f".{target.name}.part")
+            written.append(partial)
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+                shutil.copyfileobj(src, out, 1 << 20)
+                out.flush()
+                os.fsync(out.fileno())
+        for (_source, target), partial in zip(moves, list(written)):
+            os.replace(partial, target)
+            written[written.index(partial)] = target
+    except BaseException:
+        for path in written:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        raise
 
 
 def _check_room_to_restore(data_dir: Path, source: Path) -> None:

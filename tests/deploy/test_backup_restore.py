@@ -168,18 +168,7 @@ def test_restore_over_a_damaged_database_keeps_its_files_and_restores(config, da
     files are kept byte for byte (with its -wal) beside the backups and the restore goes on (it was
     refused, its words saying to restore a backup)."""
     backup = bk.create_backup(data_dir, now_s=T0).path
-    with Store.open(data_dir) as store:
-        add_patient(store, "P003")
-    db = data_dir / DB_FILENAME
-    with sqlite3.connect(db) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    content = bytearray(db.read_bytes())
-    if damage == "not a database":
-        content[:16] = b"garbage garbage!"
-    else:
-        content[4096:8192] = os.urandom(4096)
-    db.write_bytes(bytes(content))
-    Path(f"{db}-wal").write_bytes(b"wal bytes")
+    db, content = _damage(data_dir, damage)
     assert main(["--config", str(config), "restore", str(backup), "--yes"]) == 0
     out = capsys.readouterr().out
     kept = data_dir / "backups" / re.search(r"(station-pre-restore-\d{8}-\d{6}-damaged\.sqlite3)", out).group(1)
@@ -190,6 +179,77 @@ def test_restore_over_a_damaged_database_keeps_its_files_and_restores(config, da
     assert [b.path.name for b in bk.list_backups(data_dir)] == [backup.name]  # retention never counts it
     with Store.open_service(data_dir) as store:
         assert store.patients.get_by_identifier("P002")["identifier"] == "P002"
+
+
+def _damage(data_dir: Path, damage: str, pad_bytes: int = 0) -> tuple[Path, bytes]:
+    """A patient added after the backup, then the database damaged (``pad_bytes`` of noise added at
+    its end), with a ``-wal`` of 9 bytes: (its path, its bytes)."""
+    with Store.open(data_dir) as store:
+        add_patient(store, "P003")
+    db = data_dir / DB_FILENAME
+    conn = sqlite3.connect(db)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()  # (closed later, the last connection would delete the -wal written below)
+    content = bytearray(db.read_bytes())
+    if damage == "not a database":
+        content[:16] = b"garbage garbage!"
+    else:
+        content[4096:8192] = os.urandom(4096)
+    content += os.urandom(pad_bytes)
+    db.write_bytes(bytes(content))
+    Path(f"{db}-wal").write_bytes(b"wal bytes")
+    return db, bytes(content)
+
+
+def test_the_damaged_database_is_moved_not_copied(data_dir):
+    """X3's review (session 26, F3): the damaged database was kept by a copy, which needs the room of a
+    whole copy on a card that may be why it broke, and a copy that failed left part of a file. It is
+    renamed now (the same file system): the file kept is the very file, with its owner-only mode."""
+    backup = bk.create_backup(data_dir, now_s=T0).path
+    db, content = _damage(data_dir, "a page overwritten")
+    db.chmod(0o600)
+    inode = db.stat().st_ino
+    result = bk.restore_backup(data_dir, backup)
+    kept = result.pre_restore_copy
+    assert result.pre_restore_damaged and kept.parent == data_dir / "backups"
+    assert kept.stat().st_ino == inode  # moved (old code: a copy, another file)
+    assert kept.read_bytes() == content and Path(f"{kept}-wal").read_bytes() == b"wal bytes"
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert sorted(p.name for p in kept.parent.iterdir()) == sorted([backup.name, kept.name, f"{kept.name}-wal"])
+    assert patient_codes(db) == ["P001", "P002"]
+
+
+@pytest.mark.parametrize("room", [False, True], ids=["no room there", "room there"])
+def test_backups_on_another_file_system_get_a_copy_only_with_room_and_never_a_part(tmp_path, config, data_dir,
+                                                                                 capsys, room):
+    """``backups/`` on another file system (mounted there by hand: a 2 MiB tmpfs) cannot take a rename:
+    the damaged database (3 MiB) is copied, only when there is room for it; without, the restore is
+    refused in words saying so and what to do, the database is left as it was and no part of a copy is
+    left in backups/ (old code: a partial copy, never pruned, and 'check free space')."""
+    from small_disk import mounted_tmpfs
+
+    backup = tmp_path / "chosen.sqlite3"
+    backup.write_bytes(bk.create_backup(data_dir, now_s=T0).path.read_bytes())
+    with mounted_tmpfs(data_dir / "backups", 8 if room else 2, mode="0700"):
+        db, content = _damage(data_dir, "not a database", pad_bytes=3 * 1024 * 1024)
+        code = main(["--config", str(config), "restore", str(backup), "--yes"])
+        out, err = capsys.readouterr()
+        kept = list((data_dir / "backups").iterdir())
+        if not room:
+            assert code != 0 and "Traceback" not in err
+            assert "is on another file system than the data directory, so its files are copied there" in err, err
+            assert "free space there" in err and "nothing was restored" in err
+            assert kept == []  # no part of a copy (old code: a partial ...-damaged.sqlite3)
+            assert db.read_bytes() == content and Path(f"{db}-wal").read_bytes() == b"wal bytes"  # as it was
+            return
+        assert code == 0, err
+        assert len(kept) == 2, kept  # the file and its -wal, nothing else
+        damaged = next(p for p in kept if p.name.endswith("-damaged.sqlite3"))
+        assert damaged.read_bytes() == content and Path(f"{damaged}-wal").read_bytes() == b"wal bytes"
+        assert stat.S_IMODE(damaged.stat().st_mode) == 0o600
+        assert patient_codes(db) == ["P001", "P002"] and not Path(f"{db}-wal").exists()
 
 
 def test_restore_into_an_empty_data_directory(tmp_path, data_dir):
