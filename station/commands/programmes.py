@@ -96,9 +96,10 @@ def describe(t) -> str:
                  f"incline {p.incline_pct:g} %" if p.incline_pct is not None else "",
                  f"{p.minutes_per_session:g} min" if p.minutes_per_session is not None else "", p.note]
         out.append(_wrap(f"From week {p.from_week}: " + "; ".join(x for x in parts if x)))
+    from station.reports.programme_report import visit_name  # the programme PDF's rule: the week said once
     out += ["", "Assessments:"]
     for a in t.assessments:
-        out.append(f"  {a.id} (week {a.week}): {a.label}: {', '.join(a.protocols)}")
+        out.append(f"  {a.id}: {visit_name(a.label, a.week)}: {', '.join(a.protocols)}")
     out += ["", "Outcomes:"]
     for o in t.outcomes:
         out.append(f"  [{o.group}] {o.label}: {o.protocol}/{o.condition}/{o.metric} ({o.better} is better)")

@@ -22,6 +22,9 @@ def test_list_and_show(tmp_path, capsys):
     assert "backward-walking-stroke  Backward treadmill walking after stroke (4 weeks): Backward walking on a treadmill, 3x/week for 4 weeks, 30 min" in out
     code, out, _ = run(capsys, "programmes", "show", "backward-walking-stroke", "--data-dir", str(tmp_path))
     assert code == 0 and "Assessments:" in out and "doi:10.3390/ijerph18052376" in out
+    # each visit's week said once, as the programme PDF says it (was "mid (week 2): Mid-point (after week 2)")
+    assert "  baseline: Baseline (week 0): quiet-stance, " in out and "  mid: Mid-point (after week 2): " in out, out
+    assert "(week 2): Mid-point" not in out, out
     code, out, _ = run(capsys, "programmes", "show", "balance-training", "--json", "--data-dir", str(tmp_path))
     assert json.loads(out)["outcomes"][0]["protocol"] == "mctsib"
     code, _, err = run(capsys, "programmes", "show", "yoga", "--data-dir", str(tmp_path))
