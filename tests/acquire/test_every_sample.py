@@ -155,7 +155,9 @@ def test_an_imu_that_fails_at_start_up_is_a_fault_shown_and_retried():
     frames = station.run_seconds(2.5)
     imu = station.health()["sensors"]["imu"]
     assert imu["status"] == "fault" and "±3 g is not available" in imu["error"]
-    assert station.health()["state"] == "degraded" and "imu fault" in station.health()["reason"]
+    health = station.health()  # the clinician's words in reason, the engineer's in detail (s26)
+    assert health["state"] == "degraded" and health["reason_code"] == "sensor_problem" and "imu fault" in health["detail"]
+    assert health["reason"].startswith("the lower-back sensor is not working: ")
     assert _count(frames, FrameFlag.IMU_FAULT) == len(frames)
 
 
@@ -189,5 +191,6 @@ def test_no_imu_at_all_is_absent_with_the_reason():
     station.run_seconds(0.5)
     imu = station.health()["sensors"]["imu"]
     assert imu["status"] == "absent" and "no IMU found" in imu["reason"]
-    assert station.health()["state"] == "degraded"  # uncalibrated, not because of the IMU
-    assert "imu" not in station.health()["reason"]
+    health = station.health()
+    assert health["state"] == "degraded" and health["reason_code"] == "plate_not_calibrated"  # not because of the IMU
+    assert "imu" not in health["detail"] and "lower-back sensor" not in health["reason"]
