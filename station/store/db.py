@@ -504,7 +504,8 @@ class Database:
 
     def _begin(self, conn: sqlite3.Connection, busy_wait_ms: int | None) -> None:
         """``BEGIN IMMEDIATE``, waiting ``busy_wait_ms`` (None: :data:`BUSY_TIMEOUT_MS`) for another
-        process's write lock."""
+        process's write lock; :class:`DatabaseBusy` (nothing stored, in words: a page answers 503) when that
+        lock is still held after the wait."""
         if busy_wait_ms is not None:
             conn.execute(f"PRAGMA busy_timeout = {max(0, int(busy_wait_ms))}")
         try:
@@ -513,7 +514,7 @@ class Database:
             failed = self._write_failed(exc)
             if failed is not None:
                 raise failed from None
-            if busy_wait_ms is not None and is_busy(exc):
+            if is_busy(exc):  # another program's lock held past the wait: its words, not SQLite's "database is locked"
                 raise DatabaseBusy(DATABASE_BUSY_MESSAGE) from None
             raise
         finally:
