@@ -735,8 +735,9 @@ class TrialMachine:
         # its first to its last (its planned end when it ran its time) without a frame.
         result.lost_frames = self._slots_lost() if len(rec) else 0
         if len(rec) and (rec["flags"].astype(np.int64) & int(FrameFlag.UNCALIBRATED)).any():
-            result.warnings.append("Forces use the nominal load-cell data: the plate is not calibrated "
-                                   "(run `balance-station calibrate`); absolute forces may be off by several per cent.")
+            result.warnings.append("Forces use the nominal load-cell data: the plate is not calibrated, so absolute "
+                                   "forces may be off by several per cent; ask whoever looks after the station to "
+                                   "calibrate it.")
 
         # Timed holds: the held time.
         start_index = 0

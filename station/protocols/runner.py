@@ -349,8 +349,9 @@ class ProtocolRunner:
         if command == "start" and state == TrialState.INSTRUCTIONS:
             health = self.source.health()
             if health.get("state") == "down":
-                reason = health.get("reason") or "the acquisition is down"
-                self._cannot_start = f"The plate is not working ({reason}); the trial cannot start."
+                # the reason says what is down (the plate, its measuring program: station.acquire's words)
+                reason = health.get("reason") or "its measuring program is not running"
+                self._cannot_start = f"The station cannot measure now ({reason}); the trial cannot start."
                 self.bus.publish("fault", message=self._cannot_start)
                 return
             self._cannot_start = ""

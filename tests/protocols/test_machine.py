@@ -319,6 +319,9 @@ def test_single_leg_sway_does_not_look_like_a_touch_down():
 def test_uncalibrated_plate_is_a_warning_not_a_fault():
     m, _ = run(person(events=[between(0, 99, flags=int(FrameFlag.UNCALIBRATED))]))
     assert m.result.valid and "not calibrated" in m.result.warnings[0]
+    # a physiotherapist reads it on the results: who to ask, not a command to run
+    assert "ask whoever looks after the station to calibrate it" in m.result.warnings[0]
+    assert "balance-station" not in m.result.warnings[0]
 
 
 def test_real_sway_metrics_of_a_trial():
