@@ -46,6 +46,7 @@ then moves the WAL into the main file and truncates it.
 from __future__ import annotations
 
 import collections
+import errno
 import fcntl
 import os
 import queue
@@ -162,25 +163,35 @@ SQLITE_IOERR = 10
 """SQLite's primary result code for "disk I/O error" (a read, write or fsync the OS refused: EIO)."""
 
 
+OUT_OF_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+"""The OS's errors of a write refused for lack of space: the disk full (ENOSPC) or the data directory's quota
+used up (EDQUOT). A full disk, not a failing card, wherever the station reads an OS error
+(:func:`is_disk_full`, the space monitor's check write: :func:`station.store.space.out_of_space`)."""
+
+
 def is_disk_full(exc: BaseException) -> bool:
-    """True if ``exc`` is SQLite (or the OS) reporting a full disk."""
-    return _reports(exc, SQLITE_FULL, "database or disk is full", 28)  # ENOSPC
+    """True if ``exc`` is SQLite (or the OS) reporting a full disk (or its quota used up).
+
+    >>> is_disk_full(OSError(errno.EDQUOT, "Disk quota exceeded")), is_disk_full(OSError(errno.EIO, "I/O error"))
+    (True, False)
+    """
+    return _reports(exc, SQLITE_FULL, "database or disk is full", OUT_OF_SPACE_ERRNOS)
 
 
 def is_io_error(exc: BaseException) -> bool:
     """True if ``exc`` is SQLite (or the OS) reporting that the storage failed to read or write (EIO)."""
-    return _reports(exc, SQLITE_IOERR, "disk I/O error", 5)  # EIO
+    return _reports(exc, SQLITE_IOERR, "disk I/O error", (errno.EIO,))
 
 
-def _reports(exc: BaseException, sqlite_code: int, sqlite_words: str, errno: int) -> bool:
+def _reports(exc: BaseException, sqlite_code: int, sqlite_words: str, errnos: tuple[int, ...]) -> bool:
     """True if ``exc`` is SQLite's error of primary result code ``sqlite_code`` (or, without a code, its
-    words), or the OS's error ``errno``."""
+    words), or one of the OS's errors ``errnos``."""
     if isinstance(exc, sqlite3.Error):
         code = getattr(exc, "sqlite_errorcode", None)
         if code is not None and code & 0xFF == sqlite_code:
             return True
         return sqlite_words in str(exc)
-    return isinstance(exc, OSError) and exc.errno == errno
+    return isinstance(exc, OSError) and exc.errno in errnos
 
 
 def is_busy(exc: BaseException) -> bool:

@@ -58,14 +58,13 @@ answered for :data:`STORAGE_HUNG_S` is ``failed`` too (a card that hangs writes 
 
 from __future__ import annotations
 
-import errno
 import os
 import threading
 import time
 from pathlib import Path
 from typing import Callable
 
-from station.store.db import DiskFull, StoreError
+from station.store.db import OUT_OF_SPACE_ERRNOS, DiskFull, StoreError
 
 RESERVE_FILENAME = "space-reserve"
 RESERVE_BYTES = 8 * 1024 * 1024
@@ -87,8 +86,6 @@ card that works); a reading that finds the check under way longer says how long 
 STORAGE_HUNG_S = 10.0
 """The idle check (no write failed before it) not answered for this long, s, reads as ``failed``: a card
 that hangs is not written to (an fsync on a busy card may take seconds, not this long)."""
-OUT_OF_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
-"""The check write refused with one of these is a full disk (or the data directory's quota), not a failing card."""
 STORAGE_CHECK_FILENAME = "storage-check"
 """The small file :func:`storage_writes` writes and fsyncs in the data directory after a write failed."""
 STORAGE_WHAT_TO_DO = ("check the SD card or replace it (copy the data directory, with its backups, off it "
@@ -132,6 +129,7 @@ class WriteProblem(str):
 def out_of_space(problem: str) -> bool:
     """True if the check write's ``problem`` (:func:`storage_writes`) was a lack of space, not a failing card.
 
+    >>> import errno
     >>> out_of_space(WriteProblem.of(OSError(errno.ENOSPC, "No space left on device")))
     True
     >>> out_of_space(WriteProblem.of(OSError(errno.EIO, "Input/output error"))), out_of_space("")
