@@ -24,7 +24,7 @@ status or live stream, once per login session: :mod:`web.exposure`).
 A look at a visit's results is one ``session.view`` entry naming the visit's sessions in ``detail``;
 the traces that page draws (a trial, its frames, a walk's steps) are read inside that view and write
 no ``trial.view``/``trial.frames`` of their own, but only for the login session whose view of that
-visit was recorded and only for the visit's own trials (:mod:`web.visit_views`); any other read of
+visit was recorded and only for the trials that view listed (:mod:`web.visit_views`); any other read of
 a trial is audited on its own. A visit's FHIR bundle is one ``patient.export`` naming its sessions.
 """
 

@@ -86,3 +86,30 @@ def test_a_bad_visit_parameter_is_refused_in_words_and_reads_nothing(store, reco
         assert "the number of the session whose visit results the page shows" in response.json["fields"]["in_visit"]
         assert "Traceback" not in response.get_data(as_text=True)
     assert _new_entries(store, before) == []
+
+
+def test_a_trial_recorded_after_the_view_is_not_part_of_it(store, records, visit, clinician):
+    """s26 X5: the view covered every trial of the visit's sessions, also one recorded in them after it, which the
+    results never showed: read with ?in_visit= it left no entry at all. Now only the trials the results listed."""
+    clinician.get(f"/api/sessions/{visit['session']}/results?visit=1")
+    later = store.trials.import_trial(visit["second"], "romberg", "eyes_open", CAL, 100.0, clinic_data.make_frames(500),
+                                      clinic_data.metrics_doc(), True, None, actor=Actor(records["user"], "ana"))
+    before = len(store.audit.query(username="ana", limit=1000))
+    for path in _trace_paths(later, f"in_visit={visit['session']}"):
+        assert clinician.get(path).status_code == 200, path
+    trial = f"trial:{later}"
+    assert _new_entries(store, before) == [("trial.view", trial), ("trial.frames", trial), ("trial.frames", trial)]
+    # the trials the view listed are still part of it; a new look at the visit lists the later one too
+    before = len(store.audit.query(username="ana", limit=1000))
+    assert clinician.get(f"/api/trials/{visit['trials'][1]}?in_visit={visit['session']}").status_code == 200
+    clinician.get(f"/api/sessions/{visit['session']}/results?visit=1")
+    assert clinician.get(f"/api/trials/{later}?in_visit={visit['session']}").status_code == 200
+    assert _new_entries(store, before) == [("session.view", f"session:{visit['session']}")]
+
+
+@pytest.mark.parametrize("value", ["%C2%B2", "%D9%A1%D9%A2", "+1", "-1", "1e3"])
+def test_a_visit_parameter_of_other_digits_is_refused_in_words(store, records, visit, clinician, value):
+    """s26 X5: '²' (and the Arabic-Indic digits) are digits to str.isdigit; int('²') raised, a 500 'internal error'."""
+    response = clinician.get(f"/api/trials/{visit['trials'][0]}?in_visit={value}")
+    assert response.status_code == 422
+    assert "the number of the session whose visit results the page shows" in response.json["fields"]["in_visit"]
