@@ -233,7 +233,8 @@ def start_refusal(health: dict) -> str | None:
 def full_disk_refusal(storage: dict, not_done: str, again: str) -> str | None:
     """Why nothing new may be recorded now, in the clinician's words, or None: the store's disk is
     ``full`` (:meth:`station.store.space.SpaceMonitor.status`: its space reserve was released), or its
-    storage ``failed`` to write (an I/O error: a failing SD card; until a check write goes through). The
+    storage ``failed`` to write (an I/O error: a failing SD card; until a check write goes through), or has
+    not answered its check write for ``STORAGE_HUNG_S`` (``io_error`` false: said as not answering). The
     reserve is kept for sign-ins and audited reads; trials started on it ate it (a review: 13 more
     trials took the 8 MB, then nobody could sign in). ``not_done``: what was refused; ``again``:
     what to do once there is room, or the card is mended.
@@ -242,11 +243,24 @@ def full_disk_refusal(storage: dict, not_done: str, again: str) -> str | None:
     True
     >>> print(full_disk_refusal({"state": "full", "free_bytes": 8388608}, "the trial was not started", "press Start again"))
     The station's disk is full, so the trial was not started. Everything recorded is kept, and signing in and results still work. Free space on the station (delete old exports, move backups off it), then press Start again.
-    >>> print(full_disk_refusal({"state": "failed", "free_bytes": 9e8}, "the trial was not started", "press Start again"))
+    >>> print(full_disk_refusal({"state": "failed", "free_bytes": 9e8, "io_error": True}, "the trial was not started", "press Start again"))
     The station's storage failed to write (a disk I/O error: its SD card may be failing), so the trial was not started. What was stored before is kept. Check the SD card or replace it (copy the data directory, with its backups, off it first), then press Start again.
+
+    Failed as its check write has not answered for ``STORAGE_HUNG_S`` (no write failed: no I/O error to speak of)::
+
+    >>> print(full_disk_refusal({"state": "failed", "free_bytes": 9e8, "io_error": False, "not_answered_s": 12.4},
+    ...                         "the test was not opened", "open the test again"))
+    The station's storage (its SD card) has not answered for 12 s, so the test was not opened. What was stored before is kept. Check the SD card or replace it (copy the data directory, with its backups, off it first), then open the test again.
     """
     if storage.get("state") == "failed":
-        return (f"The station's storage failed to write (a disk I/O error: its SD card may be failing), so {not_done}. "
+        not_answered = storage.get("not_answered_s")
+        if storage.get("io_error", True):
+            what = "The station's storage failed to write (a disk I/O error: its SD card may be failing)"
+            if not_answered is not None:
+                what += f" and has not answered for {not_answered:.0f} s since"
+        else:  # its check write hangs
+            what = f"The station's storage (its SD card) has not answered for {not_answered or 0:.0f} s"
+        return (f"{what}, so {not_done}. "
                 f"What was stored before is kept. {STORAGE_WHAT_TO_DO[:1].upper()}{STORAGE_WHAT_TO_DO[1:]}, then {again}.")
     if storage.get("state") != "full":
         return None

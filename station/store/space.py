@@ -364,22 +364,28 @@ class SpaceMonitor:
             self._cached = None
         check.done.set()
 
-    def _storage_words(self, now: float) -> str:
-        """The ``failed`` state's words, '' when the storage is not known to fail: a write failed (and no
-        check wrote since), or the check under way has not answered for :data:`STORAGE_HUNG_S`."""
+    def _storage_failure(self, now: float) -> dict | None:
+        """The ``failed`` state's fields, None when the storage is not known to fail: a write failed (and no
+        check wrote since: ``io_error`` true), or the check under way has not answered for :data:`STORAGE_HUNG_S`
+        (``io_error`` false); ``not_answered_s``: how long the check under way has not answered, from
+        :data:`CHECK_WAIT_S` on (else None); ``message``: both in words."""
         with self._lock:
             check, failed, problem = self._check, self._write_failed, self._last_problem
         waited = None if check is None else max(0.0, now - check.started)
         if not failed and (waited is None or waited < STORAGE_HUNG_S):
-            return ""
+            return None
         said = f"the station's storage failed to write ({problem})" if problem else "the station's storage failed to write"
+        not_answered = None
         if waited is not None and waited >= CHECK_WAIT_S:  # how long the card has not answered: hung, not slow
+            not_answered = round(waited, 1)
             said = (f"{said} and has not answered for {waited:.0f} s (checking the station's storage again)" if failed
                     else f"the station's storage has not answered for {waited:.0f} s (checking that it still writes)")
-        return f"{said}: trials cannot be recorded; {STORAGE_WHAT_TO_DO}"
+        return {"message": f"{said}: trials cannot be recorded; {STORAGE_WHAT_TO_DO}", "io_error": failed,
+                "not_answered_s": not_answered}
 
     def status(self, fresh: bool = False) -> dict:
-        """``{"state": "ok"|"low"|"full"|"failed", "free_bytes", "message"}`` (cached a few seconds unless
+        """``{"state": "ok"|"low"|"full"|"failed", "free_bytes", "message"}``, ``failed`` with ``io_error`` (a write
+        failed with an I/O error) and ``not_answered_s`` (:meth:`_storage_failure`) (cached a few seconds unless
         ``fresh``). Never older than the station's own last change of its free space: releasing the
         reserve (:meth:`make_room`, :meth:`disk_full`) or making it again (here, once there is room)
         drops the cached status, and a status read while such a change was made is not cached; what
@@ -419,9 +425,9 @@ class SpaceMonitor:
             state = "ok"
             message = ""
         doc = {"state": state, "free_bytes": free, "message": message}
-        failed = self._storage_words(self._clock())
+        failed = self._storage_failure(self._clock())
         if failed and not full:  # (a full disk's words say what to do first: no write has room)
-            doc = {"state": "failed", "free_bytes": free, "message": failed}
+            doc = {"state": "failed", "free_bytes": free, **failed}
         with self._lock:
             if self._changes == changes:  # no release or reserve made while it was read: still true
                 self._cached = (now, doc)
