@@ -1396,6 +1396,8 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
                 s["metric"], points[0]["plan"], points[-1]["plan"])
             if s["metric"] == "time_held_s" and points[0]["value"] == 0 and points[-1]["value"] == 0:
                 why = UNABLE_AT_BOTH  # no time held at either: nothing measured to read against the MDC ("may be noise")
+            elif s["metric"] == "time_held_s" and 0 in (points[0]["value"], points[-1]["value"]):
+                why = unable_change_words(points[0]["value"], points[-1]["value"])  # one of them unable: not an MDC's
             if why:  # a treadmill's sessions of another plan or belt speed: no change made of them
                 s.update(change=None, exceeds_mdc=None, mdc_reading=None, mdc_verdict=None, not_compared=why)
         if s.get("count"):
@@ -1413,6 +1415,23 @@ UNABLE_AT_BOTH = "none, unable (0 s) at the first and the last session"
 """A time held's change since the first session when the patient could not take the position at either (0 s, unable:
 measured or scored by the clinician): said so, never "no change (within the MDC: may be noise)", for nothing was held
 to measure; no MDC is read (the history's ``not_compared``, as a treadmill's sessions of another plan)."""
+
+
+def unable_change_words(first: float, last: float) -> str:
+    """A time held's change since the first session when the patient was unable (0 s) at one of the two: said
+    from what to what, and read against no MDC. Goldberg 2011's MDC (24.1 s) was computed from the SEM of repeated
+    trials of single-leg stance (25 community-dwelling adults 60-89 y): the noise of a time held measured again, and
+    an unable (0 s) is no measured time but the floor of the test, scored when nothing was held. "From unable (0 s) to
+    6.0 s" read "within the MDC: may be noise" as if the two could be the same held time measured twice.
+
+    >>> unable_change_words(0.0, 6.04)
+    'from unable (0 s) to 6.0 s (not read against the MDC: it is published for times held, and unable is no time held)'
+    >>> unable_change_words(12.46, 0.0).split(" (not")[0]
+    'from 12.5 s to unable (0 s)'
+    """
+    said = (lambda v: "unable (0 s)" if v == 0 else f"{v:.1f} s")
+    return (f"from {said(first)} to {said(last)} (not read against the MDC: it is published for times held, "
+            "and unable is no time held)")
 
 
 def _numbered_in_visits(sessions: list[dict]) -> list[dict]:

@@ -69,8 +69,10 @@ def test_the_history_pdf_says_a_time_helds_change_its_scoring_and_the_cut_off(st
     assert [(c["value"], c["side"], c["label"]) for c in left["cutoffs"]] == [(5.0, "below", "5 s cut-off")]
     assert left["points"][0]["unable_words"] == "2 of 3 scored by the clinician, not measured"
     text = _pdf(store, protocols, clinic, "patient", faller)
+    # from unable: no MDC read (Goldberg 2011's is of times held measured again; report.unable_change_words)
     assert text.count("first 0 s (2026-11-02: unable; 2 of 3 scored by the clinician, not measured), last 12.5 s "
-                      "(2026-11-16), change +12.5 s. MDC 24.1 s") == 2, text
+                      "(2026-11-16), change from unable (0 s) to 12.5 s (not read against the MDC: it is published for "
+                      "times held, and unable is no time held). MDC 24.1 s") == 2, text
     assert ") (" not in text, text  # no two brackets in a row
     assert "12.46" not in text and "24.10" not in text, text
     assert text.count("Grey band: first value ± MDC (24.1 s). Dashed line at 5 s: below it, higher risk of injurious "

@@ -4,7 +4,7 @@ noise of a measurement where nothing was held to measure, read by a physiotherap
 
 from __future__ import annotations
 
-from station.protocols.report import UNABLE_AT_BOTH, patient_history
+from station.protocols.report import UNABLE_AT_BOTH, patient_history, unable_change_words
 
 from reports_support import ACTOR
 import test_single_leg_unable_words as unable_words
@@ -39,7 +39,11 @@ def test_unable_at_both_sessions_is_no_change_and_reads_no_mdc(store, protocols,
     assert "may be noise" not in text and "no change" not in text, text
 
 
-def test_a_time_held_after_an_unable_first_session_is_still_read_against_the_mdc(store, protocols):
+def test_a_time_held_after_an_unable_first_session_is_said_from_unable_and_not_read_against_the_mdc(
+        store, protocols, clinic, poppler):
+    """Unable (0 s) at the first session, 12.5 s at the last: Goldberg 2011's MDC (24.1 s) is the noise of repeated
+    measured times held, and an unable is no measured time, so the change "+12.5 s (within the MDC: may be noise)"
+    read a first time held as if it might be the same as nothing held. Said from what to what, no MDC read."""
     first = _unable_visit(store, "SLS-B2", 82, ["fall_12m"])
     patient_id = store.sessions.get(first)["patient_id"]
     second = store.sessions.create(patient_id, {"label": "single-leg"}, actor=ACTOR)
@@ -50,5 +54,11 @@ def test_a_time_held_after_an_unable_first_session_is_still_read_against_the_mdc
     writer.finish({"fs_hz": 100.0, "samples": 0, "profile": "station", "version": "test", "metrics": {},
                    "trial": outcome}, valid=True)
     series = _series(store, protocols, patient_id, "left")
-    assert series.get("not_compared") is None and series["change"] == 12.46
-    assert series["mdc_verdict"] is not None  # read against the MDC as before
+    assert series["mdc"] is not None  # published for this patient: not read on a change from unable
+    assert (series["change"], series["mdc_verdict"], series["exceeds_mdc"], series["mdc_reading"]) == \
+        (None, None, None, None)
+    assert series["not_compared"] == unable_change_words(0.0, 12.46)
+    assert series["not_compared"].startswith("from unable (0 s) to 12.5 s (not read against the MDC")
+    text = " ".join(_pdf(store, protocols, clinic, "patient", patient_id).split())
+    assert "change from unable (0 s) to 12.5 s (not read against the MDC" in text, text
+    assert "may be noise" not in text, text
