@@ -298,7 +298,7 @@ def times_held_chart(bars: list[tuple[str, float, bool]], *, width: float, heigh
             w = min(22.0, slot * 0.5)
             d.add(Rect(x - w / 2, y0, w, Y(value) - y0, fillColor=GREY_LINE, strokeColor=colors.black, strokeWidth=0.4))
         d.add(String(x, y0 - 8, pdf_text(label)[:14], fontName=FONT, fontSize=6, textAnchor="middle"))
-        d.add(String(x, y0 - 16, pdf_text(time_held(value)).replace(" (unable)", ""), fontName=FONT, fontSize=6,
+        d.add(String(x, y0 - 16, "unable" if unable else pdf_text(time_held(value)), fontName=FONT, fontSize=6,
                      textAnchor="middle"))
     _cutoff_lines(d, cutoffs, x0, pw, Y)
     return d

@@ -20,7 +20,7 @@ from station.reports.charts import mdc_caption, series_chart
 from station.reports.history_report import adherence_rows, partial_rule_words
 from station.reports.layout import content_width, p, table
 from station.reports.references import Citations
-from station.reports.text import dose_speed, number, quantity, with_unit
+from station.reports.text import change as signed_change, dose_speed, number, quantity, with_unit
 
 
 def visit_name(label: str, week: int) -> str:
@@ -94,7 +94,8 @@ def _outcome_block(outcome: dict, citations: Citations, width: float, visits: di
         tests = (visits.get(pt["visit_id"]) or {}).get("protocols")
         rows.append([visit_words(pt, today, in_visit=tests is None or outcome["protocol"] in tests),
                      with_unit(pt["value"], unit),
-                     with_unit(change.get("difference"), unit) if change else "",
+                     # signed, as the programme page says it ("+0.30 m/s from baseline"): "0.30 m/s" did not say which way
+                     signed_change(change.get("difference"), unit) if change else "",
                      (change.get("verdict", "") + (f" ({change['mdc_reading']})" if change.get("mdc_reading") else ""))
                      if change else ""])
     if mdc is not None:

@@ -155,3 +155,25 @@ def test_the_programme_pdf_names_a_visits_week_once(tmp_path, protocols, clinic,
     assert "End (after week 4): planned 2027-01-02" in text, text
     assert "Baseline (week 0): planned 2026-12-05" in text, text
     assert not re.search(r"week (\d+)\) \(week \1\)", text), re.findall(r".{30}\(week \d+\) \(week \d+\)", text)
+
+
+def test_the_programme_pdf_signs_a_change_from_baseline_as_the_programme_page(tmp_path, protocols, clinic, poppler):
+    """The outcome tables' "Change from baseline" said an increase unsigned, "0.50 cm/s" (with_unit), where the
+    programme page says "+0.50 cm/s from baseline" (Station.change): a clinician could not tell from the PDF's column
+    which way the value went. Now signed, as every page and the history PDF say a change."""
+    support = load_test_module("programme_support", "programmes/programme_support.py")
+    store = Store.open(tmp_path / "data")
+    try:
+        patient, assignment = _stroke_programme(store, protocols, "PDF-SIGN")
+        for visit, day, velocity in (("baseline", "2026-12-05", 1.5), ("mid", "2026-12-19", 2.0)):
+            planned = next(v for v in assignment["visits"] if v["assessment_id"] == visit)
+            session = store.sessions.create(patient["id"], {"label": visit, "started_at": f"{day}T12:00:00+00:00"},
+                                            actor=ACTOR)
+            store.trials.import_trial(session["id"], "quiet-stance", "eo", support.CAL, 100.0, support.frames(),
+                                      support.sway_doc("quiet-stance", "eo", velocity=velocity), True, None, actor=ACTOR)
+            store.programmes.link_visit_session(planned["id"], "quiet-stance", session["id"], actor=ACTOR)
+        text = pdf_text(make_report("programme", store, assignment["id"], protocols=protocols, clinic=clinic,
+                                    actor=ACTOR))
+    finally:
+        store.close()
+    assert "Change from baseline Verdict +0.50 cm/s within measurement error" in text, text

@@ -52,3 +52,18 @@ def test_the_visit_pdf_draws_and_says_the_line_as_the_history_pdf(store, protoco
     assert "Dashed line at 5 s: below it, higher risk of injurious falls [" in history  # the history PDF's own words
     stroke = _pdf(store, protocols, clinic, "session", _unable_visit(store, "SLS-L4", 65, ["stroke:left"]))
     assert "Dashed line" not in stroke and "5 s cut-off" not in stroke and "time held in each trial" not in stroke, stroke
+
+
+def test_an_unable_trial_is_said_unable_under_its_point_not_0_s():
+    """Under each trial the chart says its time; an unable trial's said "0 s", a time held that was never held (the
+    measures say "best of 3.5, unable, 4.2" since 519a6d6): now "unable", as the page's chart says it."""
+    from reportlab.graphics.shapes import String
+
+    from station.reports.charts import times_held_chart
+
+    drawing = times_held_chart([("Trial 1", 3.5, False), ("Trial 2", 0.0, True), ("Trial 3", 4.2, False)],
+                               width=300, height=110, top=30.0, cutoffs=[(5.0, "5 s cut-off")])
+    said = [s.text for s in drawing.contents if isinstance(s, String)]
+    under = said[said.index("Trial 1"):]
+    assert under[:6] == ["Trial 1", "3.5 s", "Trial 2", "unable", "Trial 3", "4.2 s"], said
+    assert "0 s" not in said, said

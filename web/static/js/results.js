@@ -125,7 +125,9 @@
     if (!scored.length) return null;
     // named as the trial list below names them, or by their number there ("#35") when the names do not fit under the bars
     const bars = scored.map((t) => ({ label: trialName(t, condition), short: `#${t.id}`, value: Number(t.time_held_s),
-      unable: !!t.unable, text: Station.timeHeld(t.time_held_s).replace(" (unable)", "") }));
+      // an unable trial said "unable" under its point, as among the times ("best of 3.5, unable, 4.2"): "0 s" under
+      // a trial read as a time held that was never held
+      unable: !!t.unable, text: t.unable ? "unable" : Station.timeHeld(t.time_held_s) }));
     const slot = el("div", { class: "chart-slot" });
     const draw = () => {
       const width = slot.clientWidth;
