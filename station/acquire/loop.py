@@ -15,8 +15,10 @@ conversions are numbered and timed by regression against its own count
 the chip overwrote before it was read (after a stall) shows as a jump in that count and is counted
 in ``conversions_missed``, never hidden. The IMU runs with its FIFO, read once per frame, every
 sample numbered and timed the same way; an overflow or a failed FIFO read is counted and flags the
-frame IMU_LOST. An overflowed FIFO (a stall longer than it holds: 1.2 s at 208 Hz) is emptied, not read: its
-samples belong to frames already lost, and reading it would cost the plate's next frames.
+frame IMU_LOST. An overflowed FIFO (a stall longer than it holds: 1.2 s at 208 Hz), or one holding more
+than the frames still to be made need (a stall over IMU_KEEP_NS, 0.1 s; on the RP2040 front end over its
+0.25-s catch-up), is emptied, not read: its samples belong to frames already lost, and reading it
+would cost the plate's next frames.
 
 Waking late. A frame is made from the conversions of its own period that were read: at the
 sub-polls before a late wake-up and at the wake-up itself, where each chip still holds its newest
@@ -136,6 +138,12 @@ wake-up) on the first (:meth:`AcquisitionLoop._checked_gap_index`)."""
 GAP_CHECK_LONG_NS = 100_000_000
 """A wait longer than this is a stall: the fit drifts over it (by 0.03 of a period in 0.1 s at a
 rate known to 1e-4 ... ), and one window places a conversion within ±0.4 period only, ns."""
+
+IMU_KEEP_NS = 100_000_000
+"""An IMU FIFO holding up to this much (and what the frames still to be made need) is read; one holding
+more is emptied unread (:meth:`AcquisitionLoop._imu_samples_needed`), ns. 0.1 s is 21 samples at
+208 Hz, about 6 ms of bus, under a frame period: such a read costs the plate no frame, so a late
+wake-up's samples (the Pi-like clock's 40-60 ms stalls) are kept."""
 
 IMU_RETRY_NS = 1_000_000_000
 """A failed IMU is brought up again this long after it failed, ns."""
@@ -764,6 +772,17 @@ class AcquisitionLoop:
         except (OSError, StationHardwareError) as exc:
             self._imu_failed(exc)
 
+    def _imu_samples_needed(self, deadline: int) -> int:
+        """The most IMU samples the FIFO may hold and still be read: those of the frames still to be
+        made, from the period of the frame made now (``deadline``) to this moment, and never under
+        IMU_KEEP_NS (a late wake-up's FIFO is read as before), nor, on a front end that keeps its sets
+        (the RP2040), under the catch-up it makes frames through (0.25 s) and a period, plus 2
+        samples for the sample on its way and the chip clock's tolerance. More are of frames already
+        lost: the FIFO is emptied instead (a read costs about 0.3 ms of bus a sample)."""
+        since = self.clock.monotonic_ns() - deadline + self.period_ns
+        floor = max(IMU_KEEP_NS, self._catch_up_ns + self.period_ns)
+        return math.ceil(max(since, floor) * self.imu.rate_hz / 1e9) + 2
+
     def _imu_failed(self, exc: Exception) -> None:
         self._imu_state = "fault"
         self._imu_error = str(exc) or type(exc).__name__
@@ -777,16 +796,17 @@ class AcquisitionLoop:
         if self._imu_state != "ok":
             return flags | _IMU_FAULT, _NAN6
         try:
-            # An overflowed FIFO is emptied, not read: it holds the last 1.2 s before the read (the
-            # LSM6DSOX's 512 words at the station's 208 Hz), samples of frames already lost, and
-            # reading them took 74 ms of bus, in which the plate's chips overwrote 7 frames' conversions.
-            fifo = self.imu.read_fifo(discard_overflowed=True)
+            # A FIFO that overflowed, or holds more than the frames still to be made need, is
+            # emptied, not read: the rest are samples of frames already lost, and reading them cost
+            # the plate's next frames (the LSM6DSOX's 512 words at 208 Hz, 1.2 s, took 74 ms of bus,
+            # in which the plate's chips overwrote 7 frames' conversions; a 1-s stall's 67 ms, 5).
+            fifo = self.imu.read_fifo(discard_overflowed=True, discard_over=self._imu_samples_needed(deadline))
         except (OSError, StationHardwareError) as exc:
             self._imu_failed(exc)
             return flags | _IMU_FAULT, _NAN6
         hi = self.clock.monotonic_ns()
         chip = self._imu_clock
-        if fifo.overflowed:
+        if fifo.overflowed or fifo.discarded:
             flags |= _IMU_LOST
             self.stats.imu_samples_lost_events += 1
             chip.reset()

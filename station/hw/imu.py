@@ -43,6 +43,9 @@ class FifoRead(NamedTuple):
     """The FIFO data transfer failed: what it held is lost (it was not retried: the chip may
     already have given the data out) and the FIFO was emptied to start again aligned;
     ``overflowed`` is then also true."""
+    discarded: int = 0
+    """Samples the FIFO held that were emptied unread (``discard_overflowed``, ``discard_over``):
+    lost, counted in the driver's ``fifo_discarded_samples``."""
 
 
 class ImuChip:
@@ -134,9 +137,11 @@ class Imu(Protocol):
         """The newest sample in one burst: (ax, ay, az) m/s², (gx, gy, gz) deg/s."""
         ...
 
-    def read_fifo(self, *, discard_overflowed: bool = False) -> FifoRead:
+    def read_fifo(self, *, discard_overflowed: bool = False, discard_over: int | None = None) -> FifoRead:
         """Everything the FIFO holds (needs ``begin(..., fifo=True)``); with ``discard_overflowed``
-        a FIFO that overflowed is emptied unread (``overflowed`` and no samples)."""
+        a FIFO that overflowed is emptied unread (``overflowed`` and no samples), with
+        ``discard_over`` one that holds more than that many samples too (no samples,
+        ``discarded`` says how many were emptied)."""
         ...
 
     def flush_fifo(self) -> None:

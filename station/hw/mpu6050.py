@@ -77,7 +77,8 @@ class MPU6050(ImuChip):
     fifo_discarded_bytes : int
         Bytes thrown away to realign on a sample after overflows.
     fifo_discarded_samples : int
-        Samples of overflowed FIFOs emptied without being read (``read_fifo(discard_overflowed=True)``).
+        Samples emptied without being read: of overflowed FIFOs (``read_fifo(discard_overflowed=True)``)
+        and of FIFOs holding more than asked for (``read_fifo(discard_over=n)``).
     register_rewrites : int
         Configuration writes that had to be repeated to read back.
     """
@@ -190,10 +191,11 @@ class MPU6050(ImuChip):
             _s16(b[12], b[13]) * g,
         )
 
-    def read_fifo(self, *, discard_overflowed: bool = False) -> FifoRead:
+    def read_fifo(self, *, discard_overflowed: bool = False, discard_over: int | None = None) -> FifoRead:
         """Drain the FIFO (see the module docstring). ``discard_overflowed``: a FIFO that
         overflowed is emptied (:meth:`flush_fifo`) instead of read; its samples are counted in
-        :attr:`fifo_discarded_samples` and none is returned."""
+        :attr:`fifo_discarded_samples` and none is returned. ``discard_over``: so is one that
+        holds more than that many samples, overflowed or not."""
         if not self.fifo_enabled:
             raise ConfigurationError(f"{self.location}: the MPU-6050 FIFO is off; call begin(..., fifo=True)")
         bus, address = self.bus, self.address
@@ -204,10 +206,10 @@ class MPU6050(ImuChip):
         count = (high << 8) | low
         if overflowed:
             self.fifo_overflow_count += 1
-            if discard_overflowed:
-                self.flush_fifo()
-                self.fifo_discarded_samples += count // FIFO_SAMPLE_BYTES
-                return FifoRead(np.empty((0, 6)), True)
+        if (overflowed and discard_overflowed) or (discard_over is not None and count // FIFO_SAMPLE_BYTES > discard_over):
+            self.flush_fifo()
+            self.fifo_discarded_samples += count // FIFO_SAMPLE_BYTES
+            return FifoRead(np.empty((0, 6)), overflowed, discarded=count // FIFO_SAMPLE_BYTES)
         n = count // FIFO_SAMPLE_BYTES
         misaligned = count % FIFO_SAMPLE_BYTES if overflowed else 0
         if n == 0 and not misaligned:

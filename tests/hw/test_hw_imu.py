@@ -175,6 +175,26 @@ def test_an_overflowed_fifo_can_be_emptied_unread_with_the_chips_own_reset(imu_h
     assert batch.samples.mean(axis=0) == pytest.approx(TRUTH, abs=0.15)  # aligned on samples
 
 
+def test_a_fifo_holding_more_than_asked_for_is_emptied_unread_though_not_full(imu_hw, clock):
+    """After a stall shorter than the FIFO holds (0.3 s: 30 samples at 100 Hz) the loop asks for what
+    its frames still need (discard_over): more is emptied with the same writes, not read, and said
+    (discarded, fifo_discarded_samples), not an overflow; what holds no more is read as before."""
+    imu = detect_imu(imu_hw.bus, clock)
+    imu.begin(100.0, 4, 500, fifo=True)
+    imu.read_fifo()
+    clock.advance_ns(300_000_000)
+    trace = imu_hw.bus.start_trace()
+    batch = imu.read_fifo(discard_overflowed=True, discard_over=20)
+    assert not batch.overflowed and len(batch.samples) == 0 and batch.discarded == pytest.approx(30, abs=1)
+    assert imu.fifo_discarded_samples == batch.discarded and imu.fifo_overflow_count == 0
+    assert not [entry for entry in trace if entry[2] == "i2c_rdwr"]  # no FIFO data read
+    assert imu_hw.imu.fifo_level == 0
+    clock.advance_ns(150_000_000)
+    batch = imu.read_fifo(discard_overflowed=True, discard_over=20)
+    assert not batch.overflowed and batch.discarded == 0 and len(batch.samples) == pytest.approx(15, abs=1)
+    assert batch.samples.mean(axis=0) == pytest.approx(TRUTH, abs=0.15)  # aligned on samples
+
+
 def test_mpu_data_ready_keeps_the_overflow_bit_for_the_fifo_read(make_hw, clock):
     hw = make_hw(load=MOVING, imu_model="mpu6050")
     imu = detect_imu(hw.bus, clock)
