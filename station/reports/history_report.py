@@ -47,8 +47,10 @@ def series_block(series: dict, citations: Citations, width: float, visits: dict[
     # a treadmill session not comparable with the one before (another plan or belt speed, by the measure's rule, the
     # rule of its change since the first: patient_history's ``apart``): not joined, as the history page draws it
     apart = {i for i, pt in enumerate(series["points"]) if pt.get("apart")}
+    # a time held unable (0 s) at the first or the last session: no change read against the MDC (not_compared), no band
+    unshaded = series.get("metric") == "time_held_s" and bool(series.get("not_compared"))
     chart = series_chart(points, width=width, height=46 * mm, unit=unit,
-                         mdc=None if mdc is None else float(mdc["value"]), floor=series.get("floor"),
+                         mdc=None if mdc is None or unshaded else float(mdc["value"]), floor=series.get("floor"),
                          top_at_least=4.0 if count else None, apart=apart,
                          cutoffs=[(c["value"], c["label"]) for c in series.get("cutoffs") or ()])
     title = f"{series.get('protocol_title')}: {series.get('condition_label')}: {series.get('label')}"
@@ -83,7 +85,8 @@ def series_block(series: dict, citations: Citations, width: float, visits: dict[
             words += ": the change is " + series["mdc_reading"]
         elif series.get("mdc_verdict"):  # station.protocols.report.mdc_verdict
             words += ": the change is " + series["mdc_verdict"]["words"]
-        words += ". " + mdc_caption(float(mdc["value"]), unit, said=amount(mdc["value"])) + "."
+        words += (". No grey band: the MDC is not read from or to an unable, 0 s." if unshaded
+                  else ". " + mdc_caption(float(mdc["value"]), unit, said=amount(mdc["value"])) + ".")
     elif series.get("mdc_note"):
         words += f". {series['mdc_note']}"
     else:

@@ -72,6 +72,10 @@ def test_unable_at_both_sessions_is_said_so_and_an_unable_attempt_among_the_time
                     assert f"since the first: {NONE}" in row, row
             else:
                 assert f"Change since the first session: {NONE}." in text, text
+                # no MDC band around the first session's 0 s: no change is read against it
+                assert not css(driver, f"{CARD} .mdc-band"), "an MDC band drawn around an unable first session"
+                assert "Minimal detectable change 24.1 s (not shaded: it is not read from or to an unable, 0 s)" \
+                    in text, text
             assert "may be noise" not in text and "no change" not in text, text
             assert driver.execute_script("return document.documentElement.scrollWidth") <= size[0]
             # nothing past the card's edge (a row's "0 s (unable; scored by ...)" on one line ran past a phone's card)

@@ -75,8 +75,10 @@ def test_the_history_pdf_says_a_time_helds_change_its_scoring_and_the_cut_off(st
                       "times held, and unable is no time held). MDC 24.1 s") == 2, text
     assert ") (" not in text, text  # no two brackets in a row
     assert "12.46" not in text and "24.10" not in text, text
-    assert text.count("Grey band: first value ± MDC (24.1 s). Dashed line at 5 s: below it, higher risk of injurious "
-                      "falls [2].") == 2, text
+    # no band around an unable first session: no change is read against it (a band around 0 s put 12.5 s inside it)
+    assert text.count("No grey band: the MDC is not read from or to an unable, 0 s. Dashed line at 5 s: "
+                      "below it, higher risk of injurious falls [2].") == 2, text
+    assert "Grey band" not in text, text
     assert text.count("5 s cut-off") == 2, text  # the line's label on each leg's chart
 
     after_stroke = _patient(store, "SLS-H2", 65, ["stroke:left"])

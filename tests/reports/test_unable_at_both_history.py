@@ -37,6 +37,7 @@ def test_unable_at_both_sessions_is_no_change_and_reads_no_mdc(store, protocols,
     text = _pdf(store, protocols, clinic, "patient", patient_id)
     assert text.count(f"change {UNABLE_AT_BOTH}") == 2, text  # each leg's
     assert "may be noise" not in text and "no change" not in text, text
+    assert text.count("No grey band") == 2 and "Grey band" not in text, text  # no band around nothing held
 
 
 def test_a_time_held_after_an_unable_first_session_is_said_from_unable_and_not_read_against_the_mdc(
@@ -62,3 +63,5 @@ def test_a_time_held_after_an_unable_first_session_is_said_from_unable_and_not_r
     text = " ".join(_pdf(store, protocols, clinic, "patient", patient_id).split())
     assert "change from unable (0 s) to 12.5 s (not read against the MDC" in text, text
     assert "may be noise" not in text, text
+    # nor drawn around the unable first session (0 s ± 24.1 s put the 12.5 s inside the band): the left leg's chart
+    assert text.count("No grey band: the MDC is not read from or to an unable, 0 s.") == 1, text

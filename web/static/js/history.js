@@ -30,8 +30,10 @@
       return el("div", { class: "small entered-change" }, el("p", {}, s.points.length < 2 ? "One session so far."
         : Station.beltChange(s.change, "the first session", s.points[0].value)));
     }
+    const shaded = unableUnshaded(s) ? "not shaded: it is not read from or to an unable, 0 s"
+      : `${s.mdc && s.mdc.phases && s.mdc.phases.length ? "the larger" : "it is"} shaded around the first session`;
     const mdcLine = s.mdc
-      ? el("p", { class: "muted" }, `Minimal detectable change ${mdcValues(s.mdc, s.unit, s.metric)} (${s.mdc.phases && s.mdc.phases.length ? "the larger" : "it is"} shaded around the first session): ${s.mdc.population}. ${s.mdc.citation}`)
+      ? el("p", { class: "muted" }, `Minimal detectable change ${mdcValues(s.mdc, s.unit, s.metric)} (${shaded}): ${s.mdc.population}. ${s.mdc.citation}`)
       : el("p", { class: "muted" }, s.mdc_note || "No published minimal detectable change for this measure in this test.");
     if (s.points.length < 2) {
       return el("div", { class: "small" }, el("p", {}, "One session so far: a change shows from the second."), mdcLine);
@@ -117,11 +119,15 @@
     .map((c) => [`${c.value} ${c.source}`, c])).values()];
   const { cutoffLines, cutoffWords } = Station; // as the visit results' times held draw and say them
 
+  /* A time held unable (0 s) at the first or the last session: no change read against the MDC (report.patient_history's
+     not_compared), so no band drawn around the first session either (a band around 0 s put a later 12.5 s inside it). */
+  function unableUnshaded(s) { return s.metric === "time_held_s" && !!s.not_compared; }
+
   const drawCharts = (root) => root.querySelectorAll(".chart-slot").forEach((slot) => slot.draw());
 
   function chartCard(s, durations) {
     let points = chartPoints(s);
-    const opts = { mdc: s.mdc ? s.mdc.value : null, unit: s.unit, label: `${s.label}, ${s.condition_label}`, zeroIsUnable: s.metric === "time_held_s",
+    const opts = { mdc: s.mdc && !unableUnshaded(s) ? s.mdc.value : null, unit: s.unit, label: `${s.label}, ${s.condition_label}`, zeroIsUnable: s.metric === "time_held_s",
       cutoffs: cutoffLines(cutoffsOf([s])) };
     if (s.unit === "min" && Math.max(...points.map((p) => p.value)) < 2) {
       // times walked all under 2 min drawn in seconds (an axis of 0, 50, 100 s, not of 0.2, 0.4 ... min: decimal
