@@ -141,6 +141,30 @@ class _Saving:
         return self.output is not None and self.writer.finished and not self.writer.saving
 
 
+class _Withdrawable:
+    """A write handed to the store's committer thread that a shutdown may withdraw until the thread begins it
+    (a test's visit: :meth:`TrialService._do_open_run`): exactly one of :meth:`begin` (the committer thread,
+    before it writes) and :meth:`withdraw` (the shutdown) wins."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._state = ""
+
+    def _take(self, state: str) -> bool:
+        with self._lock:
+            if not self._state:
+                self._state = state
+            return self._state == state
+
+    def begin(self) -> bool:
+        """Whether the write may go on (not withdrawn); after it, it cannot be withdrawn."""
+        return self._take("begun")
+
+    def withdraw(self) -> bool:
+        """Whether the write is withdrawn (not begun): it will not be made."""
+        return self._take("withdrawn")
+
+
 @dataclasses.dataclass
 class _Pending:
     """A command whose outcome waits for a write handed to the store's committer thread (opening a test: its
@@ -151,6 +175,8 @@ class _Pending:
     finish: Callable[[], object]
     release: Callable[[], None]
     """Undoes what the command holds meanwhile (the patient's record), when it is not finished (a shutdown)."""
+    write: _Withdrawable = dataclasses.field(default_factory=_Withdrawable)
+    """The write the job makes: withdrawn at a shutdown unless the committer thread has begun it."""
     future: Future | None = None
     since_s: float = dataclasses.field(default_factory=time.monotonic)
     said: bool = False
@@ -426,19 +452,36 @@ class TrialService:
                 log.warning("the trial service did not close its run in time")
             self._stopping.set()
             self._thread.join(timeout_s)
-        elif self._run is not None:
-            self._do_close_run(SHUTDOWN_WORDS, True)
         pending, self._opening = self._opening, None
-        if pending is not None:  # its visit still with the storage: the test is not opened
-            pending.release()
-            if pending.future is not None:
-                pending.future.set_exception(ServiceUnavailable("the station is shutting down, so the test was not "
-                                                                "opened; open it again once the station is back"))
+        if pending is not None:
+            self._open_at_shutdown(pending, timeout_s)
+        if self._run is not None and not self.running:  # (also a test that opened after the close above)
+            self._do_close_run(SHUTDOWN_WORDS, True)
         self._unsaved_at_shutdown()
         if self.panel is not None:
             self.panel.close()
         if self.gates is not None:
             self.gates.close()
+
+    def _open_at_shutdown(self, pending: _Pending, timeout_s: float) -> None:
+        """A test being opened at shutdown, its visit still with the committer thread. Not begun there, its
+        write is withdrawn: no visit is made, and the test is not opened (the command says so), rather than an
+        empty visit left behind that the clinician was told was not opened. Begun, it cannot be withdrawn (its
+        COMMIT is with the card), and once written it is recorded (its ``session.create`` audited): it is
+        finished, waited for ``timeout_s`` at most, and the test opened (``run_opened``) to be ended by the
+        shutdown at once (``run_closed``, as a test open at shutdown), so the visit is that test's, not a stray."""
+        not_opened = ServiceUnavailable("the station is shutting down, so the test was not opened; open it again "
+                                        "once the station is back")
+        if not pending.write.withdraw() and pending.job.done.wait(timeout_s):
+            self._opening = pending
+            self._finish_pending()  # opened (the command answered with it), or its error the command's
+            return
+        if not pending.job.done.is_set() and not pending.write.withdraw():
+            log.warning("the station's storage did not finish writing a test's visit within %g s of the shutdown; it "
+                        "may be kept with no trials", timeout_s)
+        pending.release()
+        if pending.future is not None:
+            pending.future.set_exception(not_opened)
 
     @property
     def running(self) -> bool:
@@ -896,8 +939,14 @@ class TrialService:
             los_settings = self._los_settings(protocol, patient, los, actor)
             # the visit is written in the committer thread (Conflict there if archived): a slow card's commit
             # must not hold the loop (the sampling, a trial being saved); the command ends once it is written
-            job = self.store.trials.off_loop(
-                lambda: self.store.sessions.create(patient_id, {"label": protocol.title}, actor=actor))
+            write = _Withdrawable()  # a shutdown before the committer thread comes to it: no visit
+
+            def write_visit() -> dict:
+                if not write.begin():
+                    raise ServiceUnavailable("the station is shutting down, so the test was not opened")
+                return self.store.sessions.create(patient_id, {"label": protocol.title}, actor=actor)
+
+            job = self.store.trials.off_loop(write_visit)
         except BaseException:
             release()
             raise
@@ -916,7 +965,7 @@ class TrialService:
 
         if job.done.wait(HANDOVER_WAIT_S):
             return opened_run()
-        self._opening = _Pending(job, opened_run, release)  # the pages told so once it has waited a while
+        self._opening = _Pending(job, opened_run, release, write)  # the pages told so once it has waited a while
         return self._opening
 
     def _open(self, session: dict, patient: dict, protocol: Protocol, actor: Actor, walk_settings, schedule,
