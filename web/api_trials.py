@@ -15,7 +15,7 @@ from flask import Blueprint, current_app, request
 from station.acquire.frame import FRAME_DTYPE, grid_time_s
 from station.protocols.report import trial_cutoffs
 from station.store.db import ValidationError
-from station.store.export import time_zero_words, trial_export_files, trial_sidecar_json, zip_files
+from station.store.export import time_zero_words, trial_export_files, trial_sidecar_json, zero_seq, zip_files
 from station.store.verdict import unable_kind
 from web.api_station import station_protocols
 from web.downloads import attachment
@@ -107,8 +107,8 @@ def trial_frames(trial_id: int):
            "time_zero": time_zero_words(trial), "columns": {}}
     for name in names:
         if name == "time_s":  # the frame's place on the sample grid (DESIGN.md §3), never its wake-up time,
-            # from the trial's start slot as its CSV written live (the first stored frame without one)
-            values = grid_time_s(picked, float(trial["rate_hz"]), seq0=trial["start_seq"]) if n else np.empty(0)
+            # counted as its CSV written live counts it: from its start slot, a walk's from its go (zero_seq)
+            values = grid_time_s(picked, float(trial["rate_hz"]), seq0=zero_seq(trial)) if n else np.empty(0)
         else:
             values = picked[name]
         out["columns"][name] = _column(values)

@@ -5,7 +5,10 @@ contacts) the trial's result found. Vertical is the direction of gravity in the 
 (:func:`station.analysis.imu_frame.gravity_direction`, following slow changes of posture in
 recordings of 20 s or more), so the trace needs no mounting configuration and is the signal the
 gait analysis finds the steps in. Times are the trial CSV's ``time_s`` (DESIGN.md §3:
-``(seq − seq₀)/rate_hz``), the axis of ``initial_contacts_s``.
+``(seq − seq₀)/rate_hz``), the axis of ``initial_contacts_s``: s after the walk's go, its first frame
+a whole number of periods after it, as its trial CSV written live and its result place it
+(:func:`station.store.export.zero_seq`; a walk stored before its go was kept counts from its first
+stored frame).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import numpy as np
 
 from station.analysis.imu_frame import gravity_context, gravity_direction
 from station.analysis.imu_gaps import MAX_BRIDGE_S
+from station.store.export import zero_seq
 
 IMU_FIELDS = ("ax_m_s2", "ay_m_s2", "az_m_s2")
 TRACE_FIELDS = ("seq",) + IMU_FIELDS
@@ -262,7 +266,9 @@ def steps_trace(trial: dict, frames: ChunkedFrames, *, from_s: float | None, to_
     n = int(frames.starts[-1])
     doc = trial.get("metrics") or {}
     contacts = stored_contacts(doc)
-    seq0 = int(frames.first_seq[0]) if n else 0
+    seq0 = zero_seq(trial)  # time_s counted as its trial CSV written live counts it
+    if seq0 is None:  # stored without its time zero: from its first stored frame
+        seq0 = int(frames.first_seq[0]) if n else 0
     duration_s = float((int(frames.read(chunks - 1, chunks)["seq"][-1]) - seq0 + 1) / rate) if n else 0.0
     lo = 0.0 if from_s is None else max(0.0, from_s)
     hi = duration_s if to_s is None else min(duration_s, to_s)

@@ -131,6 +131,23 @@ def grid_time_s(frames: np.ndarray, rate_hz: float, *, seq0: int | None = None, 
     return time_zero_s + (seq - int(seq0)) / float(rate_hz)
 
 
+def periods_after_go(first_t_ns: int, go_ns: int, rate_hz: float) -> int:
+    """Where a trial timed from a go on the station clock (a walk: its gates' edges are timed so, not
+    on a sample slot) places its first frame: a whole number of sample periods after the go, by that
+    frame's wake time ``first_t_ns`` (ns, the clock of ``go_ns``). Its frames' ``time_s`` is then
+    ``periods / rate_hz + (seq − first seq) / rate_hz`` (:func:`grid_time_s` with ``seq0`` the first
+    frame's and ``time_zero_s`` ``periods / rate_hz``), in its trial CSV written live and its result (the
+    steps' times); the store keeps the go's place on the grid, the first seq less ``periods``
+    (``trials.time_zero_seq``), and reads the same times back as ``(seq − time_zero_seq) / rate_hz``.
+
+    >>> periods_after_go(1_012_000_000, 1_000_000_000, 100.0)  # woken 12 ms after the go: 1 period
+    1
+    >>> periods_after_go(1_004_000_000, 1_000_000_000, 100.0)
+    0
+    """
+    return round((int(first_t_ns) - int(go_ns)) * float(rate_hz) / 1e9)
+
+
 def trial_columns(frames: np.ndarray, rate_hz: float, *, seq0: int | None = None, time_zero_s: float = 0.0,
                   include_imu: bool = True) -> dict[str, np.ndarray]:
     """The columns of a trial CSV (DESIGN.md §4) from frames: ``time_s`` on the sample grid

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from station import __version__
-from station.acquire.frame import IMU_FIELDS, trial_columns
+from station.acquire.frame import IMU_FIELDS, periods_after_go, trial_columns
 
 
 def trial_outcome(result) -> dict:
@@ -77,8 +77,7 @@ class _FileOutput:
             # start slot (a walk, timed on the clock from its go) the first frame is placed a whole
             # number of periods after the go by its wake time.
             self._seq0 = int(frames["seq"][0])
-            periods = round((int(frames["t_ns"][0]) - self.t0_ns) * self.rate_hz / 1e9)
-            self._time_zero_s = periods / self.rate_hz
+            self._time_zero_s = periods_after_go(int(frames["t_ns"][0]), self.t0_ns, self.rate_hz) / self.rate_hz
         if len(frames):
             seq = frames["seq"].astype(np.int64)
             before = self._last_seq if self._last_seq is not None else (
@@ -289,8 +288,11 @@ class StoreSink:
 
     def start_trial(self, plan, rate_hz: float, body_weight_n: float, t0_ns: int = 0,
                     start_seq: int | None = None) -> _StoreOutput:
+        # a trial without a start slot (a walk) is timed from its go on the clock, t0_ns: the store places its
+        # first frame after the go as its trial CSV does (Trials.start_trial's go_ns)
         writer = self.trials.start_trial(self.session_id, plan.protocol.name, plan.condition.id, self.calibration,
-                                         rate_hz, actor=self.actor, start_seq=start_seq)
+                                         rate_hz, actor=self.actor, start_seq=start_seq,
+                                         go_ns=int(t0_ns) if start_seq is None else None)
         return _StoreOutput(writer, rate_hz, self)
 
 

@@ -66,7 +66,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from station.acquire.frame import FRAME_DTYPE, IMU_FIELDS
+from station.acquire.frame import FRAME_DTYPE, IMU_FIELDS, periods_after_go
 from station.acquire.source import no_frames_words
 from station.protocols.events import EventBus
 from station.protocols.machine import SHUTDOWN_WORDS, TrialPlan, TrialResult, TrialState, stop_issue
@@ -1168,8 +1168,7 @@ class WalkMachine:
         periods, as the trial CSV's ``time_s`` (:class:`station.protocols.sinks.FileSink`)."""
         if not self._n:
             return 0.0
-        periods = round((int(self._rec["t_ns"][0]) - self._t0_ns) * self.rate_hz / 1e9)
-        return max(0, periods) / self.rate_hz
+        return max(0, periods_after_go(int(self._rec["t_ns"][0]), self._t0_ns, self.rate_hz)) / self.rate_hz
 
     def _too_little_measured(self, gaps, session, seq: np.ndarray, recorded_s: float, missing: int,
                              walk_end_s: float | None = None) -> str:

@@ -8,11 +8,13 @@ Trial CSV: columns ``time_s,ap_cm,ml_cm,fz_n,fl_n,fr_n,bl_n,br_n``, then the IMU
 Values the station could not measure are ``nan`` (e.g. COP below the load gate); lost frames are
 absent (``seq`` jumps, ``time_s`` has a gap of whole periods, the next frame is flagged
 ``LOST_BEFORE``). ``seq₀`` is the trial's start slot (its ``start_seq``), so the times are those of
-its trial CSV written live, a first slot lost included (the first row at 0.01 s); a trial stored
-without it (``start_seq`` null: a walk, an older or imported trial) counts from its first stored
-frame. The sidecar
-holds ``rate_hz``, ``calibration``, ``protocol``, ``condition``, ``station_version``, ``start_seq``
-and ``time_zero`` (what ``time_s`` counts from, in words), the trial's
+its trial CSV written live, a first slot lost included (the first row at 0.01 s); a walk (no start
+slot) counts from its go, its first frame a whole number of periods after it (its
+``time_zero_seq``), as its trial CSV written live and its steps' ``initial_contacts_s``; a trial
+stored without either (an older or imported trial, a walk stored before) counts from its first
+stored frame (:func:`zero_seq`). The sidecar
+holds ``rate_hz``, ``calibration``, ``protocol``, ``condition``, ``station_version``, ``start_seq``,
+``time_zero_seq`` and ``time_zero`` (what ``time_s`` counts from, in words), the trial's
 status, validity (with who overrode the station's check, and the station's own verdict: its
 ``station_check``, with ``unable`` as the trial API gives it, :mod:`station.store.verdict`) and
 metrics, the clinician's notes on the trial and on its session, and the pseudonymous patient
@@ -76,30 +78,54 @@ HISTORY_FIXED_COLUMNS = (
 )
 
 
-def export_columns(frames: np.ndarray, rate_hz: float, start_seq: int | None = None) -> dict[str, np.ndarray]:
+def zero_seq(trial: dict) -> int | None:
+    """The ``seq`` a stored trial's ``time_s`` counts from (``time_s = (seq − seq₀)/rate_hz``,
+    :func:`station.acquire.frame.grid_time_s`), as its trial CSV written live counts it: its start slot
+    (``start_seq``); a walk's go on the sample grid (``time_zero_seq``: its first frame whole periods
+    after the go, :func:`station.acquire.frame.periods_after_go`); None for a trial stored without
+    either (an older or imported trial): its first stored frame.
+
+    >>> zero_seq({"start_seq": 1200, "time_zero_seq": None}), zero_seq({"start_seq": None, "time_zero_seq": 4999})
+    (1200, 4999)
+    >>> zero_seq({"start_seq": None}) is None
+    True
+    """
+    for key in ("start_seq", "time_zero_seq"):
+        if trial.get(key) is not None:
+            return int(trial[key])
+    return None
+
+
+def export_columns(frames: np.ndarray, rate_hz: float, start_seq: int | None = None,
+                   time_zero_seq: int | None = None) -> dict[str, np.ndarray]:
     """The exported trial CSV's columns: the trial CSV of DESIGN.md §4 (``time_s`` on the sample
-    grid from the trial's start slot ``start_seq``, as its CSV written live; without one, from its first
-    stored frame; ``t_ns`` the wake-up time) plus ``seq``, so that lost frames show as gaps of whole
-    periods."""
-    columns = trial_columns(frames, rate_hz, seq0=start_seq)
+    grid as its CSV written live counts it, from the trial's ``start_seq`` or, a walk, its
+    ``time_zero_seq`` (:func:`zero_seq`); without either from its first stored frame; ``t_ns`` the
+    wake-up time) plus ``seq``, so that lost frames show as gaps of whole periods."""
+    columns = trial_columns(frames, rate_hz, seq0=zero_seq({"start_seq": start_seq, "time_zero_seq": time_zero_seq}))
     columns["seq"] = frames["seq"]
     return columns
 
 
 def time_zero_words(trial: dict) -> str:
-    """What a stored trial's ``time_s`` is counted from, in words: its start slot, as its trial CSV
-    written live (a trial whose first slots were lost starts after 0 s), or, for one stored without
-    it, its first stored frame.
+    """What a stored trial's ``time_s`` is counted from, in words (:func:`zero_seq`): its start slot,
+    as its trial CSV written live (a trial whose first slots were lost starts after 0 s); a walk's go,
+    as its trial CSV and its steps' times; or, for one stored without either, its first stored frame.
 
     >>> time_zero_words({"start_seq": 1200})
     'the start signal (long beep): its first sample slot, seq 1200'
+    >>> time_zero_words({"start_seq": None, "time_zero_seq": 4999}).split(":")[0]
+    "the go (the walk's start beep), on the sample grid at seq 4999"
     >>> time_zero_words({"start_seq": None})[:46]
     'the first stored frame (the trial was stored w'
     """
     if trial["start_seq"] is not None:
         return f"the start signal (long beep): its first sample slot, seq {int(trial['start_seq'])}"
-    return ("the first stored frame (the trial was stored without its start slot: a walk, timed from its go, a trial "
-            "recorded by an older version of the station, or imported)")
+    if trial.get("time_zero_seq") is not None:
+        return (f"the go (the walk's start beep), on the sample grid at seq {int(trial['time_zero_seq'])}: its first "
+                "frame whole periods after it, as its trial file written live and its steps' times")
+    return ("the first stored frame (the trial was stored without its start slot: a trial recorded by an older "
+            "version of the station, a walk stored before its go was kept, or imported)")
 
 
 def trial_sidecar(store: Store, trial: dict) -> dict:
@@ -126,6 +152,7 @@ def trial_sidecar(store: Store, trial: dict) -> dict:
         "frame_count": trial["frame_count"],
         "frames_lost": trial["frames_lost"],
         "start_seq": trial["start_seq"],
+        "time_zero_seq": trial.get("time_zero_seq"),
         "time_zero": time_zero_words(trial),
         "valid": trial["valid"],
         "validity_reason": trial["validity_reason"],
@@ -146,7 +173,8 @@ def export_trial(store: Store, trial_id: int, out_dir: str | os.PathLike, *, act
     frames = store.trials.frames(trial_id)
     out_dir = Path(out_dir)
     csv_path = out_dir / f"trial-{trial_id}.csv"
-    write_trial_csv(csv_path, export_columns(frames, float(trial["rate_hz"]), trial["start_seq"]),
+    write_trial_csv(csv_path, export_columns(frames, float(trial["rate_hz"]), trial["start_seq"],
+                                              trial.get("time_zero_seq")),
                     trial_sidecar(store, trial))
     store.audit.record(
         actor, "trial.export", patient_id=trial["patient_id"], object=f"trial:{trial_id}", detail={"format": "csv"}

@@ -668,6 +668,21 @@ MIGRATIONS = MIGRATIONS + (
     ),
 )
 
+MIGRATIONS = MIGRATIONS + (
+    Migration(
+        17,
+        "a walk's time zero (trials.time_zero_seq: the seq its time_s counts from, its go's place on the sample"
+        " grid: its first frame's seq less the whole periods between the go and that frame's wake time, as its"
+        " trial CSV written live places it; a walk has no start slot, start_seq): a walk reads back with the"
+        " times of its trial CSV and its steps' initial_contacts_s. Kept apart from start_seq, which also counts"
+        " the slots lost before the first frame: a walk's lost frames are the gaps between its frames. NULL:"
+        " time zero at the first stored frame (walks stored before, trials with a start slot, imported trials)",
+        (
+            "ALTER TABLE trials ADD COLUMN time_zero_seq INTEGER",
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 

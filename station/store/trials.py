@@ -100,7 +100,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from station import __version__
-from station.acquire.frame import FRAME_DTYPE
+from station.acquire.frame import FRAME_DTYPE, periods_after_go
 from station.clock import Clock, MonotonicClock
 from station.store import fields
 from station.store.audit import Actor, AuditLog
@@ -361,6 +361,7 @@ def _detail(row: sqlite3.Row) -> dict:
         "frame_count": row["frame_count"],
         "frames_lost": row["frames_lost"],
         "start_seq": row["start_seq"],
+        "time_zero_seq": row["time_zero_seq"],
         "calibration": json.loads(row["calibration"]),
         "metrics": None if row["metrics"] is None else json.loads(row["metrics"]),
         "valid": None if row["valid"] is None else bool(row["valid"]),
@@ -420,6 +421,7 @@ class Trials:
         *,
         actor: Actor | None = None,
         start_seq: int | None = None,
+        go_ns: int | None = None,
     ) -> "TrialWriter":
         """Create a trial in state ``recording`` and return its writer.
 
@@ -445,17 +447,26 @@ class Trials:
             first at or after its start signal), stored with it: its frames read back (the trial API,
             exports) have ``time_s = (seq - start_seq) / rate_hz``, the times of its trial CSV written
             live, and slots lost before its first frame are lost frames as gaps are (its ``frames_lost``,
-            an aborted or interrupted trial's too). None (a walk, timed on the clock from its go): time
-            zero at its first stored frame, and only the gaps between its frames counted.
+            an aborted or interrupted trial's too). None (a walk, timed on the clock from its go): only
+            the gaps between its frames counted, its time zero by ``go_ns``.
+        go_ns : int, optional
+            For a trial without ``start_seq`` (a walk), its go on the station clock (the clock of its
+            frames' ``t_ns``): its first frame is placed a whole number of periods after it
+            (:func:`station.acquire.frame.periods_after_go`), as its trial CSV written live and its
+            result (the steps' times) place it, and its ``time_zero_seq`` (the seq time_s counts from)
+            stored with its first frames. None as well: time zero at its first stored frame.
         """
         actor = actor or Actor.system()
         protocol, condition, calibration_doc, rate_hz = _check_start(protocol, condition, calibration, rate_hz)
         if start_seq is not None and (isinstance(start_seq, bool) or not isinstance(start_seq, int)
                                       or not 0 <= start_seq < 2**62):
             raise ValueError(f"start_seq must be a frame's seq (a whole number from 0 to 2^62) or None, not {start_seq!r}")
+        if go_ns is not None and (isinstance(go_ns, bool) or not isinstance(go_ns, int)):
+            raise ValueError(f"go_ns must be a time on the station clock (whole ns) or None, not {go_ns!r}")
         self.close_unclosed(FLUSH_BUSY_WAIT_MS)  # an earlier trial a fault ended, before this one's row
         writer = TrialWriter(self, _TrialStart(session_id, protocol, condition, calibration_doc, rate_hz,
-                                               utc_iso(self._now()), start_seq), actor)
+                                               utc_iso(self._now()), start_seq, None if start_seq is not None else go_ns),
+                             actor)
         writer._handover("start", lambda conn, part: 0, FLUSH_BUSY_WAIT_MS)
         job = writer._take(HANDOVER_WAIT_S)  # else taken at the first append (a slow storage)
         if job is not None:
@@ -880,6 +891,7 @@ class _TrialStart:
     rate_hz: float
     started_at: str
     start_seq: int | None = None
+    go_ns: int | None = None
 
 
 @dataclass(frozen=True)
@@ -894,6 +906,7 @@ class _Part:
     first_seq: int | None
     last_seq: int | None
     at_ns: int
+    time_zero_seq: int | None = None
 
 
 class _Job:
@@ -1002,6 +1015,8 @@ class TrialWriter:
         self._chunk_no = 0
         self._last_seq: int | None = None
         self._first_seq: int | None = None
+        self._time_zero_seq: int | None = None
+        """A trial timed from its go (``go_ns``): the seq its time_s counts from, known at its first frame."""
         self._lost = 0
         self.frames_committed = 0
         self.commits = 0
@@ -1074,6 +1089,9 @@ class TrialWriter:
             self._lost += lost
             if self._first_seq is None:
                 self._first_seq = int(frames["seq"][0])
+                if self._start.go_ns is not None:  # its first frame whole periods after the go, as its trial CSV
+                    self._time_zero_seq = self._first_seq - periods_after_go(int(frames["t_ns"][0]), self._start.go_ns,
+                                                                             self._start.rate_hz)
             self._last_seq = int(frames["seq"][-1])
         self.wait_commit(0)
         now_ns = self._trials._clock.monotonic_ns()
@@ -1096,7 +1114,7 @@ class TrialWriter:
 
     def _snapshot(self) -> _Part:
         return _Part(tuple(self._buffer), self._buffered, self._lost, self._first_seq, self._last_seq,
-                     self._trials._clock.monotonic_ns())
+                     self._trials._clock.monotonic_ns(), self._time_zero_seq)
 
     def _handover(self, kind: str, body: Callable[[sqlite3.Connection, _Part], int], busy_wait_ms: int | None) -> None:
         """Hand ``body(conn, part)`` (``part``: the buffer as it is now) to the committer thread, to run in
@@ -1168,8 +1186,9 @@ class TrialWriter:
             )
         cur = conn.execute(
             "UPDATE trials SET frame_count = frame_count + ?, frames_lost = ?, first_seq = ?, last_seq = ?,"
-            " last_commit_at = ? WHERE id = ? AND status = 'recording'",
-            (n, part.lost, part.first_seq, part.last_seq, utc_iso(self._trials._now()), self.trial_id),
+            " time_zero_seq = ?, last_commit_at = ? WHERE id = ? AND status = 'recording'",
+            (n, part.lost, part.first_seq, part.last_seq, part.time_zero_seq, utc_iso(self._trials._now()),
+             self.trial_id),
         )
         if cur.rowcount != 1:
             raise Conflict(

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import sqlite3
 
+import numpy as np
 import pytest
 
 from station.store.db import DB_FILENAME, ValidationError
+from station.store.export import export_columns, time_zero_words
 from station.store.migrations import LATEST_VERSION
 from station.store.store import Store
 from station.sync.hub import trial_values
@@ -68,26 +70,82 @@ def test_a_start_slot_that_is_no_frame_number_is_refused(store, session, start_s
         store.trials.start_trial(session["id"], "romberg", "eyes_open", CAL, 100.0, start_seq=start_seq)
 
 
-def test_trials_stored_before_migration_16_get_no_start_slot(tmp_path, station_data_dir, wall, mono, clinician):
-    """Their start slot was never stored: null, read back from their first stored frame as before."""
+def _stored_then_opened_as(version: int, drop: tuple[str, ...], protocol: str, tmp_path, station_data_dir, wall, mono,
+                           clinician):
+    """A trial imported (no start slot, no time zero), the database then made as schema ``version`` left it
+    (``drop``: the trials' columns it did not have), and opened again (migrated): ``(store, trial id)``."""
     station_data_dir(tmp_path / "data")
     store = Store.open_service(tmp_path / "data", wall_clock=wall, clock=mono, password_cost=CHEAP_COST)
     patient = store.patients.create({"identifier": "P-OLD", "birth_year": 1950, "sex": "F"}, actor=clinician)
     session = store.sessions.create(patient["id"], {"label": "old"}, actor=clinician)
-    tid = store.trials.import_trial(session["id"], "romberg", "eyes_open", CAL, 100.0, make_frames(50, 7),
+    tid = store.trials.import_trial(session["id"], protocol, "comfortable", CAL, 100.0, make_frames(50, 7),
                                     metrics_doc(), True, None, actor=clinician)
     store.close()
     conn = sqlite3.connect(tmp_path / "data" / DB_FILENAME)
-    conn.execute("ALTER TABLE trials DROP COLUMN start_seq")  # the database as version 15 left it
-    conn.execute("PRAGMA user_version = 15")
+    for column in drop:
+        conn.execute(f"ALTER TABLE trials DROP COLUMN {column}")
+    conn.execute(f"PRAGMA user_version = {version}")
     conn.commit()
     conn.close()
-    store = Store.open_service(tmp_path / "data", wall_clock=wall, clock=mono, password_cost=CHEAP_COST)
+    return Store.open_service(tmp_path / "data", wall_clock=wall, clock=mono, password_cost=CHEAP_COST), tid
+
+
+def test_trials_stored_before_migration_16_get_no_start_slot(tmp_path, station_data_dir, wall, mono, clinician):
+    """Their start slot was never stored: null, read back from their first stored frame as before."""
+    store, tid = _stored_then_opened_as(15, ("time_zero_seq", "start_seq"), "romberg", tmp_path, station_data_dir,
+                                        wall, mono, clinician)
     try:
         assert store.db.schema_version() == LATEST_VERSION
         assert store.trials.get(tid)["start_seq"] is None
     finally:
         store.close()
+
+
+def test_walks_stored_before_migration_17_get_no_time_zero(tmp_path, station_data_dir, wall, mono, clinician):
+    """A walk stored before its go was kept (version 16): null, read back from its first stored frame as
+    before, and its export says so."""
+    store, tid = _stored_then_opened_as(16, ("time_zero_seq",), "ten-metre-walk", tmp_path, station_data_dir,
+                                        wall, mono, clinician)
+    try:
+        assert store.db.schema_version() == LATEST_VERSION
+        trial = store.trials.get(tid)
+        assert trial["time_zero_seq"] is None and trial["start_seq"] is None
+        assert export_columns(store.trials.frames(tid), 100.0, None, None)["time_s"][:2].tolist() == [0.0, 0.01]
+        assert time_zero_words(trial).startswith("the first stored frame")
+    finally:
+        store.close()
+
+
+def test_a_walk_keeps_its_go_on_the_grid_apart_from_its_lost_frames(store, session, clinician):
+    """A walk (no start slot) told its go keeps its first frame whole periods after it, from the frame's
+    wake time as its trial CSV places it, and counts only the gaps between its frames as lost; an
+    interrupted one keeps it too. A trial with a start slot keeps none."""
+    from station.acquire.frame import periods_after_go
+
+    writer = store.trials.start_trial(session["id"], "ten-metre-walk", "comfortable", CAL, 100.0, actor=clinician,
+                                      go_ns=5_000_000_000)
+    frames = make_frames(20, 1000)
+    frames["t_ns"] = 5_000_000_000 + 12_000_000 + np.arange(20) * 10_000_000  # first woken 12 ms after the go
+    frames = frames[np.arange(20) != 5]
+    writer.append(frames)
+    writer.finish(metrics_doc(), True, frames_lost=1)
+    trial = store.trials.get(writer.trial_id)
+    assert periods_after_go(int(frames["t_ns"][0]), 5_000_000_000, 100.0) == 1
+    assert trial["time_zero_seq"] == 999 and trial["start_seq"] is None and trial["frames_lost"] == 1
+    assert export_columns(store.trials.frames(writer.trial_id), 100.0, None, 999)["time_s"][:2].tolist() == [0.01, 0.02]
+
+    partial = store.trials.start_trial(session["id"], "ten-metre-walk", "fast", CAL, 100.0, actor=clinician,
+                                       go_ns=5_000_000_000)
+    partial.append(frames)
+    partial.abort("stopped")
+    assert store.trials.get(partial.trial_id)["time_zero_seq"] == 999 and store.trials.get(partial.trial_id)["frames_lost"] == 1
+    stance = store.trials.start_trial(session["id"], "romberg", "eyes_open", CAL, 100.0, actor=clinician,
+                                      start_seq=1000, go_ns=5_000_000_000)
+    stance.append(frames)
+    stance.finish(metrics_doc(), True, frames_lost=1)
+    assert store.trials.get(stance.trial_id)["time_zero_seq"] is None
+    with pytest.raises(ValueError, match="go_ns must be a time on the station clock"):
+        store.trials.start_trial(session["id"], "ten-metre-walk", "fast", CAL, 100.0, actor=clinician, go_ns=1.5)
 
 
 def test_the_hub_copy_carries_the_start_slot_and_takes_an_older_stations_without_it(store, session, clinician):

@@ -54,6 +54,20 @@ def _live_file(stored: dict) -> tuple[np.ndarray, dict]:
         return times, json.load(f)
 
 
+def read_back_as_written_live(clinician, store, tid: int, tmp_path, live: np.ndarray, time_zero: str) -> dict:
+    """The stored trial ``tid`` read back by the API's frames (every frame), the CSV download and the export
+    command: the times ``live`` of its trial CSV written live, each; the API's ``time_zero`` words begin with
+    ``time_zero``. The exported sidecar."""
+    doc = clinician.get(f"/api/trials/{tid}/frames?fields=time_s,seq&max_points=20000").json
+    assert doc["step"] == 1 and doc["columns"]["time_s"] == live.tolist()
+    assert doc["time_zero"].startswith(time_zero)
+    download = clinician.get(f"/api/trials/{tid}/export.csv")
+    assert download.status_code == 200 and _csv_times(download.get_data(as_text=True)).tolist() == live.tolist()
+    csv_path, json_path = export_trial(store, tid, tmp_path, actor=Actor.system())
+    assert _csv_times(csv_path.read_text(encoding="utf-8")).tolist() == live.tolist()
+    return json.loads(json_path.read_text(encoding="utf-8"))
+
+
 @pytest.mark.parametrize("lost", [FIRST_TWO_LOST, (FIRST_SLOT, 1234, LAST_SLOT), ()],
                          ids=["first-two-slots-lost", "first-middle-last-lost", "none-lost"])
 def test_a_stored_trial_reads_back_with_the_times_and_the_count_of_its_file_written_live(
@@ -68,16 +82,7 @@ def test_a_stored_trial_reads_back_with_the_times_and_the_count_of_its_file_writ
     assert r.completed and r.lost_frames == len(lost) and len(live) == r.samples
     assert round(live[0] * 100) == sum(s in lost for s in FIRST_TWO_LOST)  # the lost first slots: a gap at its start
 
-    # the API's frames, every frame
-    doc = clinician.get(f"/api/trials/{tid}/frames?fields=time_s,seq&max_points=20000").json
-    assert doc["step"] == 1 and doc["columns"]["time_s"] == live.tolist()
-    assert doc["time_zero"].startswith("the start signal")
-    # the CSV download and the export command's files
-    download = clinician.get(f"/api/trials/{tid}/export.csv")
-    assert download.status_code == 200 and _csv_times(download.get_data(as_text=True)).tolist() == live.tolist()
-    csv_path, json_path = export_trial(store, tid, tmp_path, actor=Actor.system())
-    assert _csv_times(csv_path.read_text(encoding="utf-8")).tolist() == live.tolist()
-    exported = json.loads(json_path.read_text(encoding="utf-8"))
+    exported = read_back_as_written_live(clinician, store, tid, tmp_path, live, "the start signal")
 
     # one count of lost frames: the result's, the stored trial's, both sidecars'
     assert sidecar["frames_lost"] == store.trials.get(tid)["frames_lost"] == exported["frames_lost"] == r.lost_frames
