@@ -164,7 +164,14 @@ def verdict(difference: float, better: str, mdc: dict | None, note: str = "") ->
     return words
 
 
-def outcome_change(points: list[dict], better: str, mdc: dict | None, note: str = "") -> list[dict]:
+UNABLE_NOT_READ = "MDC not read: unable (0 s)"
+"""The verdict of a time held's change from or to an unable (0 s): the published MDC (Goldberg 2011) is the noise of
+a time held measured again, and an unable is no time held, so the change is not read against it (the history's
+``report.unable_change_words``)."""
+
+
+def outcome_change(points: list[dict], better: str, mdc: dict | None, note: str = "",
+                   metric: str | None = None) -> list[dict]:
     """Changes from the first point (the baseline) to each later one.
 
     ``points`` are ``{"assessment_id", "label", "week", "value"}`` in visit order, ``value``
@@ -172,7 +179,15 @@ def outcome_change(points: list[dict], better: str, mdc: dict | None, note: str 
     ``to``, ``label``, ``week``, ``difference``, ``towards_benefit`` (True, False, or None for no
     change), ``verdict`` (:func:`verdict`), and ``mdc_reading``
     (the change against each phase's MDC in words, :func:`station.reference.mdc.phase_reading`;
-    None unless the MDC is published per phase).
+    None unless the MDC is published per phase). ``metric`` ``time_held_s``: a change from or to 0 s
+    (unable) is :data:`UNABLE_NOT_READ`, not read against ``mdc``.
+
+    >>> points = [{"assessment_id": a, "label": a, "week": w, "value": v} for a, w, v in (("baseline", 0, 0.0),
+    ...           ("end", 4, 6.0))]
+    >>> [c["verdict"] for c in outcome_change(points, "higher", {"value": 24.1}, metric="time_held_s")]
+    ['MDC not read: unable (0 s)']
+    >>> [c["verdict"] for c in outcome_change(points, "higher", {"value": 24.1})]
+    ['within measurement error']
     """
     if not points or points[0]["value"] is None:
         return []
@@ -183,7 +198,9 @@ def outcome_change(points: list[dict], better: str, mdc: dict | None, note: str 
             continue
         diff = float(p["value"]) - base
         toward = None if diff == 0 else ((diff < 0) if better == "lower" else (diff > 0))
+        # a time held from or to an unable (0 s): an MDC published for times held is not read on it
+        unable = mdc is not None and metric == "time_held_s" and 0 in (base, float(p["value"]))
         out.append({"to": p["assessment_id"], "label": p["label"], "week": p["week"], "difference": diff,
-                    "towards_benefit": toward, "verdict": verdict(diff, better, mdc, note),
-                    "mdc_reading": mdc_table.phase_reading(diff, mdc)})
+                    "towards_benefit": toward, "verdict": UNABLE_NOT_READ if unable else verdict(diff, better, mdc, note),
+                    "mdc_reading": None if unable else mdc_table.phase_reading(diff, mdc)})
     return out

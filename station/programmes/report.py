@@ -72,7 +72,8 @@ def _outcomes(store, doc: dict, protocols: dict[str, Protocol], patient: dict, a
         entry = {**outcome, "key": f"{outcome['protocol']}/{outcome['condition']}/{outcome['metric']}",
                  "unit": unit_of(outcome["metric"]), "mdc": mdc, "mdc_note": note,
                  "mdc_words": None if mdc is not None else no_mdc_words(note),
-                 "points": points, "changes": outcome_change(points, outcome["better"], mdc, note)}
+                 "points": points, "changes": outcome_change(points, outcome["better"], mdc, note,
+                                                                 metric=outcome["metric"])}
         groups.setdefault(outcome["group"], []).append(entry)
     return [{"group": name, "outcomes": items} for name, items in groups.items()]
 

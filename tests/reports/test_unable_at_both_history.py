@@ -13,6 +13,16 @@ from test_single_leg_unable_words import _pdf, _unable_visit
 store = unable_words.store  # a store of its own in tmp_path
 
 
+def _held(store, session_id: int, leg: str, seconds: float) -> None:
+    """A single-leg trial on ``leg`` held ``seconds`` (the foot touched down), as the runner stores it."""
+    writer = store.trials.start_trial(session_id, "single-leg", leg, {"method": "nominal"}, 100.0, actor=ACTOR)
+    outcome = {"protocol": "single-leg", "condition": leg, "trial": 1, "attempt": 1, "valid": True,
+               "end_reason": "touchdown", "issues": [], "warnings": [], "completed": False, "hold_end": None,
+               "duration_s": 30.0, "time_held_s": seconds}
+    writer.finish({"fs_hz": 100.0, "samples": 0, "profile": "station", "version": "test", "metrics": {},
+                   "trial": outcome}, valid=True)
+
+
 def _series(store, protocols, patient_id: int, leg: str) -> dict:
     (series,) = [s for s in patient_history(store, patient_id, protocols, actor=ACTOR)["series"]
                  if s["metric"] == "time_held_s" and s["condition"] == leg]
@@ -48,12 +58,7 @@ def test_a_time_held_after_an_unable_first_session_is_said_from_unable_and_not_r
     first = _unable_visit(store, "SLS-B2", 82, ["fall_12m"])
     patient_id = store.sessions.get(first)["patient_id"]
     second = store.sessions.create(patient_id, {"label": "single-leg"}, actor=ACTOR)
-    writer = store.trials.start_trial(second["id"], "single-leg", "left", {"method": "nominal"}, 100.0, actor=ACTOR)
-    outcome = {"protocol": "single-leg", "condition": "left", "trial": 1, "attempt": 1, "valid": True,
-               "end_reason": "touchdown", "issues": [], "warnings": [], "completed": False, "hold_end": None,
-               "duration_s": 30.0, "time_held_s": 12.46}
-    writer.finish({"fs_hz": 100.0, "samples": 0, "profile": "station", "version": "test", "metrics": {},
-                   "trial": outcome}, valid=True)
+    _held(store, second["id"], "left", 12.46)
     series = _series(store, protocols, patient_id, "left")
     assert series["mdc"] is not None  # published for this patient: not read on a change from unable
     assert (series["change"], series["mdc_verdict"], series["exceeds_mdc"], series["mdc_reading"]) == \
@@ -65,3 +70,29 @@ def test_a_time_held_after_an_unable_first_session_is_said_from_unable_and_not_r
     assert "may be noise" not in text, text
     # nor drawn around the unable first session (0 s ± 24.1 s put the 12.5 s inside the band): the left leg's chart
     assert text.count("No grey band: the MDC is not read from or to an unable, 0 s.") == 1, text
+
+
+def test_a_programmes_time_held_from_an_unable_baseline_is_not_read_against_the_mdc(store, protocols):
+    """The balance-training programme's single-leg outcome, unable (0 s) at the baseline and 12.5 s at the mid-point:
+    the programme page and PDF read "+12.5 s ... within measurement error" against Goldberg 2011's MDC (24.1 s), as
+    the history did; now "MDC not read: unable (0 s)", as the history says it (report.unable_change_words)."""
+    from station.programmes.change import UNABLE_NOT_READ
+    from station.programmes.loader import builtin_programmes
+    from station.programmes.report import programme_document
+
+    first = _unable_visit(store, "SLS-P1", 82, ["fall_12m"])
+    patient_id = store.sessions.get(first)["patient_id"]
+    assignment = store.programmes.assign(patient_id, builtin_programmes(protocols)["balance-training"], "2026-11-01",
+                                         actor=ACTOR)
+    visits = {v["assessment_id"]: v for v in assignment["visits"]}
+    store.programmes.link_visit_session(visits["baseline"]["id"], "single-leg", first, actor=ACTOR)
+    second = store.sessions.create(patient_id, {"label": "single-leg"}, actor=ACTOR)
+    for leg in ("left", "right"):
+        _held(store, second["id"], leg, 12.46)
+    store.programmes.link_visit_session(visits["mid"]["id"], "single-leg", second["id"], actor=ACTOR)
+    doc = programme_document(store, assignment["id"], protocols, actor=ACTOR)
+    held = [o for g in doc["outcome_groups"] for o in g["outcomes"] if o["protocol"] == "single-leg"]
+    assert len(held) == 2 and all(o["mdc"] is not None for o in held)  # Goldberg's MDC applies to this patient
+    for o in held:
+        assert [(c["to"], round(c["difference"], 2), c["verdict"], c["mdc_reading"]) for c in o["changes"]] == \
+            [("mid", 12.46, UNABLE_NOT_READ, None)], o["changes"]
