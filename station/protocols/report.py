@@ -155,6 +155,8 @@ def trial_count_words(lines: list[dict]) -> str:
     '4 analysed trials: 4 unable (0 s; 2 of them scored by the clinician, not measured).'
     >>> trial_count_words([{"analysed": True, "valid": v, "unable": u} for v, u in ((1, 0), (0, 1), (0, 0))])
     '3 analysed trials: 1 held, 1 unable (0 s), 1 invalid.'
+    >>> trial_count_words([{"analysed": True, "valid": not u, "unable": u, "scored_unable": u} for u in (0, 1, 0)])
+    '3 analysed trials: 2 held, 1 unable (0 s; scored by the clinician, not measured).'
     """
     analysed = [line for line in lines if line.get("analysed")]
     unable = [line for line in analysed if line.get("unable")]
@@ -165,7 +167,10 @@ def trial_count_words(lines: list[dict]) -> str:
     scored = sum(1 for line in unable if line.get("scored_unable"))
     invalid = n - valid - len(unable)
     parts = [f"{valid} held"] if valid else []
-    parts.append(f"{len(unable)} unable (0 s" + (f"; {scored} of them {SCORED_UNABLE}" if scored else "") + ")")
+    # every unable one scored: "1 unable (0 s; scored by ...)", "3 unable (0 s; all scored by ...)", not "1 of them"
+    how = (SCORED_UNABLE if len(unable) == 1 else f"all {SCORED_UNABLE}") if scored == len(unable) \
+        else f"{scored} of them {SCORED_UNABLE}"
+    parts.append(f"{len(unable)} unable (0 s" + (f"; {how}" if scored else "") + ")")
     if invalid:
         parts.append(f"{invalid} invalid")
     return f"{n} analysed trial{'' if n == 1 else 's'}: " + ", ".join(parts) + "."

@@ -84,3 +84,14 @@ def test_the_history_pdf_keeps_a_time_held_of_0_s_at_or_above_0_and_says_unable(
     assert "first 0 s (2026-" in text and ": unable; 2 of 3 scored by the clinician, not measured)" in text, text
     assert "first 0.00 s" not in text, text
     assert "-20" not in text and "−20" not in text and "-10" not in text, text  # no tick below 0 s
+
+
+def test_one_unable_trial_scored_by_the_clinician_is_said_without_1_of_them():
+    """SLSU-MIXED's visit (3.5 s, scored unable, 4.2 s) read '2 held, 1 unable (0 s; 1 of them scored by the
+    clinician, not measured)': now '1 unable (0 s; scored by ...)', and several all scored 'all scored by ...'."""
+    from station.protocols.report import trial_count_words
+
+    lines = [{"analysed": True, "valid": not u, "unable": u, "scored_unable": u} for u in (False, True, False)]
+    assert trial_count_words(lines) == "3 analysed trials: 2 held, 1 unable (0 s; scored by the clinician, not measured)."
+    lines = [{"analysed": True, "valid": False, "unable": True, "scored_unable": True}] * 2
+    assert trial_count_words(lines) == "2 analysed trials: 2 unable (0 s; all scored by the clinician, not measured)."
