@@ -22,7 +22,7 @@
     timer: { state: "idle", startNs: null, finalS: null },
     timerBase: "Time", // the timer's label ("Time from 2 m to 8 m")
     phase: null, // the trial's state (null: none due)
-    noData: false, // the timer is running but no data comes (the page's values are stale): said under it
+    noData: false, // the timer is running but no data comes: false, "page" (its connection lost) or "station"; said under it
     endWords: null, // a treadmill session ended before its planned minutes: when, said under the timer
     serverNs: null, // the station's clock (t_ns) of the newest frame received ...
     serverAt: 0, // ... and when it arrived here (performance.now(), ms)
@@ -219,18 +219,28 @@
     const s = Math.max(0, (nowNs - w.timer.startNs) / 1e9);
     const text = treadmill() ? timeText(s) : fmt(s, 1);
     if ($("walk-timer").textContent !== text) $("walk-timer").textContent = text;
-    const stale = page.classList.contains("stale"); // live.js: no frame for STALE_MS, or the stream down
-    if (stale !== w.noData || (stale && treadmill() && $("walk-held").dataset.at !== text)) showNoData(stale, text);
+    const noData = !page.classList.contains("stale") ? false // live.js: no frame for STALE_MS, or the stream down
+      : $("conn").dataset.state !== "open" ? "page" : "station";
+    if (noData !== w.noData || (noData && treadmill() && $("walk-held").dataset.at !== text)) showNoData(noData, text);
   }
 
-  function showNoData(stale, text) {
-    w.noData = stale;
-    const holds = stale && treadmill();
+  /* Why no data comes, said under the timer: this page lost its connection (live.js's "Station offline": the
+     station goes on recording, and the page shows it again once it reconnects), or the station measures
+     nothing (live.js's "No readings": the strip's "its measuring program is held up"; that time is not
+     measured, the walk's notice says how much). */
+  function showNoData(noData, text) {
+    w.noData = noData || false;
+    const holds = Boolean(noData) && treadmill();
     $("walk-card").dataset.held = holds ? "yes" : "no";
-    $("walk-held").hidden = !stale;
+    $("walk-held").hidden = !noData;
     $("walk-held").dataset.at = holds ? text : "";
-    $("walk-held").textContent = !stale ? "" : holds ? `No data from the station: the timer holds at ${text}`
-      : "No data from the station: the light gates still time the walk";
+    $("walk-held").dataset.why = noData || "";
+    const why = noData === "page" ? "This page lost its connection to the station (it reconnects by itself)"
+      : "The station is measuring nothing: its measuring program is held up";
+    $("walk-held").textContent = !noData ? ""
+      : noData === "page" ? (holds ? `${why}. The timer holds at ${text}; the station goes on recording the session.`
+        : `${why}. The station goes on recording; the light gates still time the walk.`)
+      : holds ? `${why}. The timer holds at ${text}.` : `${why}. The light gates still time the walk.`;
   }
 
   /* The timer, and Stop, on the screen (README: on a phone they are always on the same screen): when a
