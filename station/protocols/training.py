@@ -144,8 +144,6 @@ class GameMachine(TrialMachine):
         super().__init__(plan, rate_hz=rate_hz, bus=bus, analyse=_no_sway, body_weight_n=body_weight_n)
         self.schedule = schedule
         self.game = Game(schedule)
-        self._seq0: int | None = None
-        self._time_zero_s = 0.0
         self._next_event_s = 0.0
         self._signature = None
         self._over_published = False
@@ -174,11 +172,9 @@ class GameMachine(TrialMachine):
         super()._append(frames)
         if not len(frames):
             return
-        if self._seq0 is None:
-            # time_s on the sample grid (DESIGN.md §3), zero at the start signal.
-            self._seq0 = int(frames["seq"][0])
-            self._time_zero_s = round((int(frames["seq"][0]) * self._period_ns - self._t0_g) * self.rate_hz / 1e9) / self.rate_hz
-        time_s = (frames["seq"].astype(np.int64) - self._seq0) / self.rate_hz + self._time_zero_s
+        # time_s on the sample grid from the trial's start slot (DESIGN.md §3): its trial CSV's, so the game's
+        # times (a target's shown_s, ...) are the trial's at any frame rate
+        time_s = (frames["seq"].astype(np.int64) - self.start_seq) / self.rate_hz
         corners = np.column_stack([frames[c] for c in ("fl_n", "fr_n", "bl_n", "br_n")]).astype(float)
         share = None
         if self.schedule.game == "shift" and np.isfinite(corners).all():

@@ -123,3 +123,33 @@ def test_settings_errors_are_one_line(doc, words):
     with pytest.raises(ValueError) as info:
         TrainingSettings.from_dict(doc)
     assert words in str(info.value) and "\n" not in str(info.value)
+
+
+def test_the_game_plays_on_its_trial_files_time_at_any_frame_rate(tmp_path):
+    """The game's clock is its trial CSV's ``time_s``, counted from the trial's start slot: a target's
+    times (``shown_s``, ...) and the live state's ``time_s`` are the trial's. At 120 Hz the countdown's
+    3 s end between two sample slots; the game rounded its own time zero and ran one period (8.3 ms)
+    ahead of the trial CSV."""
+    import csv
+
+    from station.config import AcquisitionConfig, StationConfig
+    from station.protocols.sinks import FileSink
+
+    config = StationConfig(acquisition=AcquisitionConfig(rate_hz=120.0))
+    reach, source = patient_limits_cm(height_cm=175.0)
+    schedule = make_schedule("reach", 1, reach, seed=9, session_s=30.0, reach_source=source)
+    person = VirtualPerson(seed=3, on_plate=False)
+    station = SimulatedStation(config, person, seed=3, calibration=simulated_factory_calibration(config, 3))
+    runner = ProtocolRunner(builtin_protocols()["biofeedback-training"], station, training_schedule=schedule,
+                            sink=FileSink(tmp_path))
+    VirtualPatient(person, time_origin_ns=station.simulation.plate.t0_ns).attach(runner)
+    states = []  # (the live state's time_s, the wake time of the last frame the game was fed for it)
+    runner.bus.subscribe(lambda e: states.append((e.data["time_s"], int(runner.machine.recorded["t_ns"][-1])))
+                         if e.kind == "game" else None)
+    runner.run(max_s=600)
+    (record,) = runner.records
+    with open(record.stored["csv"], encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert record.result.valid and float(rows[0]["time_s"]) == 0.0
+    times = {int(row["t_ns"]): round(float(row["time_s"]), 3) for row in rows}  # the trial CSV's time of each frame
+    assert len(states) > 100 and all(time_s == times[t_ns] for time_s, t_ns in states)
