@@ -334,7 +334,11 @@ class SpaceMonitor:
             check = self._check
             if check is None:
                 check = self._check = _Check(self._clock())
-                threading.Thread(target=self._run_check, args=(check,), name="storage-check", daemon=True).start()
+                try:
+                    threading.Thread(target=self._run_check, args=(check,), name="storage-check", daemon=True).start()
+                except RuntimeError:  # no thread to be had ("can't start new thread"): no check now, a later
+                    self._check = None  # reading tries again (left set, it read as a card not answering)
+                    check.done.set()
         check.done.wait(max(0.0, CHECK_WAIT_S - (self._clock() - check.started)))
         return check
 

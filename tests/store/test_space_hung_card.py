@@ -143,3 +143,35 @@ def test_an_idle_check_not_answered_reads_failed_after_storage_hung_s_and_ok_onc
         threading.Event().wait(0.05)
     now[0] += space.STATUS_CACHE_S
     assert monitor.status()["state"] == "ok" and len(calls) == 1
+
+
+def test_a_check_whose_thread_cannot_start_is_not_read_as_a_card_not_answering(tmp_path, monkeypatch):
+    """X5's review (session 26, L2): the check under way was set before its thread started, so a thread that
+    could not start (the process at its thread limit: RuntimeError "can't start new thread") left it set for
+    good, and after STORAGE_HUNG_S the storage read "has not answered" until a restart, with no check ever
+    made. Now no check is under way then, and the next reading starts one."""
+    calls = []
+    monkeypatch.setattr(space, "storage_writes", lambda data_dir: calls.append(data_dir) or "")
+    now = [100.0]
+    monitor = space.SpaceMonitor(tmp_path, reserve_bytes=0, low_bytes=0, clock=lambda: now[0])
+    monitor.watch_idle(lambda: None)
+    real_start = threading.Thread.start
+
+    def cannot_start(thread):
+        if thread.name == "storage-check":
+            raise RuntimeError("can't start new thread")
+        return real_start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", cannot_start)
+    now[0] += space.IDLE_CHECK_S + 1
+    assert monitor.status()["state"] == "ok" and calls == []  # no check made, none said to be under way
+    now[0] += space.STORAGE_HUNG_S + space.STATUS_CACHE_S
+    assert monitor.status()["state"] == "ok", monitor.status()  # (old code: "failed", not answered for 10 s)
+    monkeypatch.setattr(threading.Thread, "start", real_start)
+    now[0] += space.IDLE_CHECK_S + 1
+    monitor.status()
+    for _ in range(100):  # the check's thread ends
+        if monitor._check is None and calls:
+            break
+        threading.Event().wait(0.05)
+    assert len(calls) == 1  # the next idle reading made its check
