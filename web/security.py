@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import html
 import ipaddress
 import secrets
 import socket
@@ -285,10 +286,14 @@ def _foreign_host_refusal(host: str) -> Response:
             f"{'hub.toml' if who == 'hub' else 'station.toml'} and restarts the {who}")
     if is_api_request():
         return api_error(400, f"{what}; {todo}")
-    # plain words, not the styled error page: that page carries a sign-in link and a CSRF token (a
-    # cookie) for the name, which is not the station's
-    return Response(f"This address is not the {who}'s. {todo[0].upper()}{todo[1:]}.\n({what})\n", 400,
-                    mimetype="text/plain")
+    # a bare page, not the styled error page: that page carries a sign-in link and a CSRF token (a cookie) for
+    # the name, which is not the station's; the viewport so that a phone shows the words at a readable size
+    said = f"This address is not the {who}'s. {todo[0].upper()}{todo[1:]}."
+    return Response('<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+                    '<meta name="viewport" content="width=device-width, initial-scale=1">'
+                    f"<title>Not the {who}'s address</title></head>\n"
+                    f"<body><p>{html.escape(said, quote=False)}</p>\n<p>({html.escape(what, quote=False)})</p></body></html>\n",
+                    400, mimetype="text/html")
 
 
 def _check_request() -> Response | None:

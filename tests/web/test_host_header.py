@@ -33,12 +33,16 @@ def test_a_foreign_host_is_refused_in_words_before_anything_else(app, anon, back
         assert doc["error"].startswith(f"the {who} does not answer the name '{host}': it is not one of its own; ")
         assert "host_names under [web]" in doc["error"]
         page = client.get("/login", headers={"Host": host})
-        assert page.status_code == 400 and page.mimetype == "text/plain"
+        assert page.status_code == 400 and page.mimetype == "text/html"
         text = page.get_data(as_text=True)
+        assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in text  # readable on a phone
         assert f"This address is not the {who}'s. Open the {who} by its own address" in text
         assert "csrf" not in text.lower()
         post = client.post("/api/login", json={"username": "root", "password": "x"}, headers={"Host": host})
         assert post.status_code == 400
+    # the page shows the name as text, never as markup
+    page = client.get("/login", headers={"Host": "x<script>.example"}).get_data(as_text=True)
+    assert "x&lt;script&gt;.example" in page and "<script" not in page
     # a Host that is not printable is shown quoted, not as it came
     doc = client.get("/api/session", headers={"Host": "a\x7fb.example"}).get_json()
     assert "'a\\x7fb.example'" in doc["error"]
