@@ -1090,8 +1090,9 @@ class TrialWriter:
             if self._first_seq is None:
                 self._first_seq = int(frames["seq"][0])
                 if self._start.go_ns is not None:  # its first frame whole periods after the go, as its trial CSV
-                    self._time_zero_seq = self._first_seq - periods_after_go(int(frames["t_ns"][0]), self._start.go_ns,
-                                                                             self._start.rate_hz)
+                    zero = self._first_seq - periods_after_go(int(frames["t_ns"][0]), self._start.go_ns,
+                                                              self._start.rate_hz)
+                    self._time_zero_seq = zero if zero >= 0 else None  # a seq (the hub takes no other)
             self._last_seq = int(frames["seq"][-1])
         self.wait_commit(0)
         now_ns = self._trials._clock.monotonic_ns()

@@ -1501,7 +1501,8 @@ taken, then refused by the database with its error instead of one clear line."""
 def trial_values(payload: dict) -> dict:
     """The :data:`TRIAL_COLUMNS` of a trial a station pushed (or pulled from the hub), checked
     (ValidationError naming the field)."""
-    missing = [c for c in TRIAL_COLUMNS if c not in payload and c != "start_seq"]  # older software: no start_seq
+    newer = ("start_seq", "time_zero_seq")  # older software sends neither
+    missing = [c for c in TRIAL_COLUMNS if c not in payload and c not in newer]
     if missing:
         raise ValidationError({missing[0]: "is required"})
     if payload["status"] not in ("complete", "aborted", "partial"):
@@ -1509,10 +1510,11 @@ def trial_values(payload: dict) -> dict:
     if payload["frame_dtype"] != json.dumps(FRAME_DTYPE.descr):
         raise ValidationError({"frame_dtype": "is not this version's frame layout; update the hub or the station"})
     out = dict(payload)
-    out["start_seq"] = payload.get("start_seq")
+    for key in newer:
+        out[key] = payload.get(key)
     for key in ("frame_count", "frames_lost"):
         out[key] = _int(payload, key)
-    for key in ("first_seq", "last_seq", "start_seq"):
+    for key in ("first_seq", "last_seq") + newer:
         if out[key] is not None:
             out[key] = _int(payload, key)
     rate = payload["rate_hz"]

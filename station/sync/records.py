@@ -27,11 +27,12 @@ TRIAL_COLUMNS = (
     "protocol", "condition", "status", "status_reason", "started_at", "ended_at", "last_commit_at", "rate_hz",
     "calibration", "frame_dtype", "frame_count", "frames_lost", "first_seq", "last_seq", "metrics", "valid",
     "validity_reason", "station_version", "recorded_by", "notes", "judged_by", "judged_at", "station_valid",
-    "station_validity_reason", "station_id", "calibration_id", "start_seq",
+    "station_validity_reason", "station_id", "calibration_id", "start_seq", "time_zero_seq",
 )
 """The ``trials`` columns a trial travels with (JSON documents as their stored text). ``start_seq`` (the
-trial's start slot, the time zero of its frames: migration 16) may be missing from what an older station
-pushes or an older hub answers: taken as null (time zero at the first stored frame)."""
+trial's start slot, the time zero of its frames: migration 16) and ``time_zero_seq`` (a walk's go on the
+sample grid, its time zero: migration 17) may be missing from what an older station pushes or an older hub
+answers: taken as null (time zero at the first stored frame)."""
 TRAINING_COLUMNS = ("game", "level", "settings", "result", "score", "minutes", "completed", "day", "created_at",
                     "created_by")
 """The ``training_sessions`` columns a game travels with (``settings``, the schedule, and

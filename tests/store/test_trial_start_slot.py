@@ -160,6 +160,19 @@ def test_the_hub_copy_carries_the_start_slot_and_takes_an_older_stations_without
         trial_values({**record, "start_seq": "600"})
 
 
+def test_a_walks_time_zero_travels_with_it_and_an_older_stations_walk_has_none(store, session, clinician):
+    writer = store.trials.start_trial(session["id"], "ten-metre-walk", "comfortable", CAL, 100.0, actor=clinician,
+                                      go_ns=0)
+    writer.append(make_frames(100, 701))  # the first woken 7.01 s after the go: 701 periods
+    writer.finish(metrics_doc(), True, frames_lost=0)
+    record = record_of(store, {"entity": "trial", "local_id": writer.trial_id})
+    assert record["time_zero_seq"] == 0 and trial_values(record)["time_zero_seq"] == 0
+    older = {k: v for k, v in record.items() if k not in ("start_seq", "time_zero_seq")}  # before migration 16
+    assert trial_values(older)["time_zero_seq"] is None and trial_values(older)["start_seq"] is None
+    with pytest.raises(ValidationError, match="time_zero_seq"):
+        trial_values({**record, "time_zero_seq": 1.5})
+
+
 def test_the_visit_pdfs_trace_cuts_the_analysed_window_on_the_results_time(store, session, clinician):
     """The visit PDF's statokinesigram keeps the frames of the result's analysed window (its
     ``analysis_start_s``..``analysis_end_s``, on the trial's time from its start slot): with the first two
