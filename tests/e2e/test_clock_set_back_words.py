@@ -19,14 +19,17 @@ pytestmark = pytest.mark.e2e
 CLOCK_ANSWER = """
 const done = arguments[0];
 const csrf = document.querySelector('meta[name="csrf-token"]').content;
-const real = window.fetch.bind(window);
-// every request of the page from now on (its own polls too) gets the station's answer for a
-// session ended by the clock; the session is ended on the station first
-window.fetch = async () => new Response(JSON.stringify({error: "your session ended because the station's clock was "
-  + "set back (corrected by the network's time); sign in again", expired: true, ended: "clock_set_back"}),
-  {status: 401, headers: {"Content-Type": "application/json"}});
-real("/api/logout", {method: "POST", credentials: "same-origin", headers: {"X-CSRF-Token": csrf}})
-  .then((r) => Station.api("GET", "/api/patients").catch(() => done(r.status)));
+// the session is ended on the station first; once it has answered, every request of the page (its own
+// polls too) gets the station's answer for a session ended by the clock. (Not before: a poll answered so
+// while the sign-out was still on its way took the page to the sign-in page, and this script, unloaded
+// with it, never answered: a "script timeout" once in a full run.)
+window.fetch.bind(window)("/api/logout", {method: "POST", credentials: "same-origin", headers: {"X-CSRF-Token": csrf}})
+  .then((r) => {
+    window.fetch = async () => new Response(JSON.stringify({error: "your session ended because the station's clock "
+      + "was set back (corrected by the network's time); sign in again", expired: true, ended: "clock_set_back"}),
+      {status: 401, headers: {"Content-Type": "application/json"}});
+    return Station.api("GET", "/api/patients").catch(() => done(r.status));
+  });
 """
 
 

@@ -75,18 +75,17 @@ def test_the_single_leg_history_says_changes_scoring_and_the_cut_off(reading_pag
         wait(driver, "the time held chart", lambda d: css(d, f"{CARD} svg.chart circle.point"), timeout_s=20)
         driver.execute_script("document.querySelectorAll('details').forEach((d) => { d.open = true; });")
         text = _card_text(driver)
-        assert "Change since the first session: +12.5 s." in text and "12.46" not in text, text
+        # from an unable (0 s) first session: the change said in words, not read against the MDC (7b89cf3)
+        assert ("Change since the first session: from unable (0 s) to 12.5 s (not read against the MDC: it is "
+                "published for times held, and unable is no time held).") in text and "12.46" not in text, text
         # each session read, the 0 s with how it was scored
         assert "0 s (1 trial: unable; scored by the clinician, not measured)" in text and ") (" not in text, text
         labels = [e.get_attribute("textContent") for e in css(driver, f"{CARD} svg.chart text.cutoff-label")]
         assert labels == ["5 s cut-off (Vellas et al. 1997)"], labels
         assert "Dashed line at 5 s: below it, higher risk of injurious falls (Vellas et al. 1997)." in text, text
-        # the MDC band (24.1 s around 0 s) stops at the axis' 0 s, where the unable point sits, not below the dates
-        band_bottom, zero = driver.execute_script(
-            "const r = document.querySelector(arguments[0] + ' rect.mdc-band');"
-            "const c = [...document.querySelectorAll(arguments[0] + ' circle.point')].map((p) => +p.getAttribute('cy'));"
-            "return [+r.getAttribute('y') + +r.getAttribute('height'), Math.max(...c)];", f"{CARD} svg.chart")
-        assert band_bottom <= zero + 0.5, (band_bottom, zero)
+        # no MDC band around the unable first session (46683a7), and the page says why
+        assert not css(driver, f"{CARD} svg.chart rect.mdc-band")
+        assert "(not shaded: it is not read from or to an unable, 0 s)" in text, text
         assert driver.execute_script("return document.documentElement.scrollWidth") <= size[0]
         driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", css(driver, CARD)[0])
         driver.save_screenshot(str(shots / f"faller-{size[0]}.png"))
@@ -107,7 +106,8 @@ def test_the_single_leg_history_says_changes_scoring_and_the_cut_off(reading_pag
         for leg in ("left", "right"):
             assert f"Standing on the {leg} leg: each session (2)" in text, text
         assert text.count("0 s (1 trial: unable; scored by the clinician, not measured)") == 2, text
-        assert "no change" not in text and "+12.5 s since the first" in text, text
+        assert "no change" not in text and text.count("since the first: from unable (0 s) to 12.5 s (not read against "
+                                                      "the MDC") == 2, text  # each leg, from its unable first session
         labels = [e.get_attribute("textContent") for e in css(driver, f"{CARD} svg.chart text.cutoff-label")]
         assert labels == ["5 s cut-off (Vellas et al. 1997)"], labels  # one line for both legs
         assert driver.execute_script("return document.documentElement.scrollWidth") <= size[0]
