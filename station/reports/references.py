@@ -89,9 +89,10 @@ def reference_words(ref: dict, unit: str, citations: Citations) -> str:
                                           f"{ref.get('change_words')}; {ref.get('better_words')}.", ref.get("compared"),
                                           ref.get("mdc_note"))))
         n = previous.get("sessions") or 1  # a visit's value is the mean over its sessions' trials
+        moved = change(ref.get("change"), unit)  # always signed; a percentage's in points; none: "no change"
         words = (f"Since {_since(previous)} ({with_unit(previous.get('value'), unit)}"
                  f"{f', mean of {n} sessions' if n > 1 else ''}): "
-                 f"change {change(ref.get('change'), unit)}")  # always signed; a percentage's in points
+                 f"{moved if moved == 'no change' else f'change {moved}'}")
         mdc = ref.get("mdc")
         if mdc:
             cite = citations.cite(mdc.get("citation"), mdc.get("doi"))

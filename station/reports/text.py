@@ -13,7 +13,7 @@ Windows-1252 characters, so a few others that the station's words use are spelle
 >>> quantity(1.0, ""), quantity(1.0, "Hz"), quantity(0.5, "cm"), quantity(123.45, "cm")
 ('1.00', '1.00 Hz', '0.500 cm', '123.5 cm')
 >>> change(0.00485, "m/s"), change(-0.0998, "s"), change(0.0485, "m/s"), change(0.0194, "%"), change(0.002, "min")
-('0.00 m/s', '-0.10 s', '+0.05 m/s', '0.0 points', '0 min')
+('no change', '-0.10 s', '+0.05 m/s', 'no change', 'no change')
 >>> change(-0.6, "min"), change(1.2, "min"), mean_of([12.4, 10.2], "min", "sessions")
 ('-36 s', '+1 min 12 s', 'mean of 2 sessions: 12 min 24 s, 10 min 12 s')
 >>> belt_speed(0.5), counted(1, "trial"), counted(9, "trial"), counted(2, "visit")
@@ -168,16 +168,19 @@ def quantity(value: object, unit: str) -> str:
 
 
 def change(value: object, unit: str) -> str:
-    """A change, always signed (``+0.05 m/s``, ``-0.10 s``; one that rounds to nothing unsigned,
-    ``0 min``), a percentage's in points (``+1.2 points``)."""
+    """A change, always signed (``+0.05 m/s``, ``-0.10 s``), a percentage's in points (``+1.2 points``); one
+    that rounds to nothing said in words, ``no change``, never ``0.00 cm/s`` (:func:`held_change`'s rule). The
+    pages say it alike (``Station.change``, web/static/js/app.js)."""
     v = _finite(value)
     if v is None:
         return "–"
     if unit == "min":  # a time walked's change in its words: "-36 s", "+1 min 12 s"
         shown = quantity(abs(v), unit)
-        return ("+" if v > 0 else "-") + shown if re.search(r"[1-9]", shown) else shown
+        return ("+" if v > 0 else "-") + shown if re.search(r"[1-9]", shown) else "no change"
     shown = quantity(v, change_unit(unit))
-    return "+" + shown if v > 0 and re.search(r"[1-9]", shown.split(" ")[0]) else shown
+    if not re.search(r"[1-9]", shown.split(" ")[0]):
+        return "no change"
+    return "+" + shown if v > 0 else shown
 
 
 def held_change(value: object) -> str:

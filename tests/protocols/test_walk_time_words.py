@@ -23,7 +23,7 @@ def test_a_time_walked_reads_in_minutes_and_seconds():
 
 def test_the_pdfs_say_a_time_walked_its_change_and_a_mean_so_too():
     assert quantity(19.6, "min") == "19 min 36 s" and quantity(0.3, "min") == "18 s"
-    assert (change(-0.6, "min"), change(1.2, "min"), change(0.001, "min")) == ("-36 s", "+1 min 12 s", "0 min")
+    assert (change(-0.6, "min"), change(1.2, "min"), change(0.001, "min")) == ("-36 s", "+1 min 12 s", "no change")
     assert mean_of([12.4, 10.2], "min", "sessions") == "mean of 2 sessions: 12 min 24 s, 10 min 12 s"
     assert quantity(0.5431, "m/s") == "0.54 m/s"  # other units as before
 

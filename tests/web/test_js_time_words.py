@@ -59,7 +59,7 @@ def test_a_time_walked_reads_in_minutes_and_seconds_as_the_station_says_it():
 def test_a_change_of_a_time_walked_and_a_mean_s_values_read_so_too():
     assert _station(("change", -0.6, "min"), ("change", 1.2, "min"), ("change", 0.001, "min"),
                     ("eachOf", [12.4, 10.2], "min"), ("eachOf", [3.69, 3.63], "s"), ("change", 0.0485, "m/s")) == \
-        ["-36 s", "+1 min 12 s", "0 min", "12 min 24 s, 10 min 12 s", "3.69, 3.63 s", "+0.05 m/s"]
+        ["-36 s", "+1 min 12 s", "no change", "12 min 24 s, 10 min 12 s", "3.69, 3.63 s", "+0.05 m/s"]
 
 
 def test_the_timer_counts_whole_seconds_as_the_station_says_where_a_session_stopped():

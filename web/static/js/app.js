@@ -170,18 +170,19 @@ const Station = (() => {
     return `${value.slice(0, cut)} (${words}: ${inner}`;
   }
 
-  /* A change, always signed (a rise "+0.05 m/s", a fall "-0.10 s"; one that rounds to nothing "0.00 m/s"),
-     a percentage's change in points ("+1.2 points"). */
+  /* A change, always signed (a rise "+0.05 m/s", a fall "-0.10 s"), a percentage's change in points ("+1.2 points");
+     one that rounds to nothing said in words, "no change", never "0.00 cm/s" (heldChange's rule, the history's; the
+     PDFs': station/reports/text.py change). */
   function change(value, unit) {
-    if (unit === "min") { // a time walked's change in its words: "+1 min 12 s", "-36 s", "0 min"
+    if (unit === "min") { // a time walked's change in its words: "+1 min 12 s", "-36 s"
       const text = walkedTime(Math.abs(Number(value)));
-      return text === "–" || !/[1-9]/.test(text) ? text : (Number(value) > 0 ? "+" : "-") + text;
+      return text === "–" ? text : !/[1-9]/.test(text) ? "no change" : (Number(value) > 0 ? "+" : "-") + text;
     }
     const u = changeUnit(unit);
     const text = num(value, u === "points" ? "points" : unit);
     if (text === "–") return text;
-    const sign = Number(value) > 0 && /[1-9]/.test(text) ? "+" : "";
-    return `${sign}${text}${u ? " " + u : ""}`;
+    if (!/[1-9]/.test(text)) return "no change";
+    return `${Number(value) > 0 ? "+" : ""}${text}${u ? " " + u : ""}`;
   }
 
   /* A change of a time held in the precision the test is scored in, one decimal as timeHeld says the time itself,
