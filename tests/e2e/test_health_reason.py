@@ -37,7 +37,8 @@ def test_a_tap_on_the_health_chip_says_why_the_station_is_degraded(station_for, 
 
     chip.click()
     words = wait(phone, "the reason under the header", lambda d: reason.is_displayed() and reason.text, timeout_s=5)
-    assert words.startswith("Needs attention: ") and "backup" in words and "refused" in words, words
+    # two sentences: it read "Needs attention: The ..." (a capital after a colon)
+    assert words.startswith("Needs attention. ") and "backup" in words and "refused" in words, words
     assert "copy the backups off the card" in words, words  # what to do, not only what happened
     assert "at 2026-12-06 02:00 UTC was refused" in words and not words.endswith(".."), words  # the station's zone
     assert chip.get_attribute("aria-expanded") == "true"
@@ -71,14 +72,14 @@ def test_a_tap_on_the_health_chip_says_why_the_station_is_degraded(station_for, 
     no_frames, not_responding, no_answer = said.values()
     # what happened in the station's words a clinician reads (station/acquire/source.py; they said "The acquisition
     # has sent no frames for 4 s", "Acquisition not responding (last report 5 s ago)"), then what to do
-    assert no_frames == ("No readings", "No readings: The station has measured nothing for 4 s: its measuring program "
+    assert no_frames == ("No readings", "No readings. The station has measured nothing for 4 s: its measuring program "
                          "is held up. A trial cannot be started until readings come back (usually within a minute, by "
                          "themselves); if they do not, check the plate's cable and restart the station."), no_frames
     assert not_responding[0] == no_answer[0] == "Cannot measure", said
-    assert not_responding[1].startswith("Cannot measure: The station's measuring program has not answered for 5 s. "
+    assert not_responding[1].startswith("Cannot measure. The station's measuring program has not answered for 5 s. "
                                         "No trial can be recorded now. If this lasts more than a minute, check the "
                                         "plate's cable and restart the station."), not_responding
-    assert no_answer[1].startswith("Cannot measure: The station does not answer. No trial can be recorded now."), no_answer
+    assert no_answer[1].startswith("Cannot measure. The station does not answer. No trial can be recorded now."), no_answer
 
 
 def test_the_stations_own_faults_say_what_happened_and_what_to_do_in_a_clinicians_words(station_for, browsers, shots):
@@ -109,17 +110,17 @@ def test_the_stations_own_faults_say_what_happened_and_what_to_do_in_a_clinician
     for words in said.values():
         assert not any(w in words for w in ("mux", "balance-station", "`", "acquisition", "load cell", "imu")), words
     assert said["sensor_problem"] == (
-        "Needs attention: The plate's front-left corner does not answer: a test on the plate recorded now would be "
+        "Needs attention. The plate's front-left corner does not answer: a test on the plate recorded now would be "
         "invalid (the station keeps trying to read it); ask whoever looks after the station to check the plate's cable; "
         "the lower-back sensor is not working: a walk recorded now is timed by its light gates, without gait measures "
         "(the station keeps trying to read it); ask whoever looks after the station to check the sensor's cable."), said
-    assert said["plate_not_calibrated"].startswith("Needs attention: The plate is not calibrated: the weights it "
+    assert said["plate_not_calibrated"].startswith("Needs attention. The plate is not calibrated: the weights it "
                                                    "measures may be off by several per cent; ask whoever looks after")
     assert said["plate_not_answering"] == (
-        "Cannot measure: The plate does not answer: none of its four corners can be read. No trial can be recorded "
+        "Cannot measure. The plate does not answer: none of its four corners can be read. No trial can be recorded "
         "now. If this lasts more than a minute, check the plate's cable and restart the station."), said
     # what to do for this one is its own, not the state's (its plate's cable is not the matter)
     assert said[GAVE_UP_CODE] == (
-        "Cannot measure: The station's measuring program keeps stopping and is no longer restarted by itself. No "
+        "Cannot measure. The station's measuring program keeps stopping and is no longer restarted by itself. No "
         "trial can be recorded now: restart the station; if its measuring program stops again, ask whoever looks "
         "after the station to read its log."), said

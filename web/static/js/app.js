@@ -390,7 +390,8 @@ const Station = (() => {
     const words = healthWords(doc.state);
     chip.textContent = words;
     chip.title = doc.reason || words;
-    if (reasonLine) reasonLine.textContent = words + ": " + healthReasonWords(doc.state, doc.reason, doc.reason_code);
+    // two sentences, "Needs attention. The plate is not calibrated: ...", not a capital after a colon
+    if (reasonLine) reasonLine.textContent = capitalise(words) + " " + healthReasonWords(doc.state, doc.reason, doc.reason_code);
   }
 
   function toggleHealthReason() {
