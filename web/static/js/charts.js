@@ -287,6 +287,14 @@ const Charts = (() => {
     return root;
   }
 
+  /* What statokinesigram draws, for its caption: the ellipse with its area when measured ("trace and 95 % ellipse
+     (12.3 cm²)"), without a bracket when the area is not ("–"); no ellipse drawn (a trial without sway measures: a
+     single-leg hold judged valid whose foot never lifted) said so, never an empty "(–)". */
+  function traceWords(ellipse, areaWords) {
+    if (!(ellipse && ellipse.major_cm && ellipse.minor_cm)) return "trace (no 95 % ellipse: no sway measured in this trial)";
+    return !areaWords || areaWords === "–" ? "trace and 95 % ellipse" : `trace and 95 % ellipse (${areaWords})`;
+  }
+
   /* -- time series (SVG): series = [{t: [...], y: [...], color, label}] ---------------------- */
   function timeSeries(series, opts) {
     const W = (opts && opts.width) || 560, H = (opts && opts.height) || 220;
@@ -576,5 +584,5 @@ const Charts = (() => {
   }
 
 
-  return { LiveTrace, statokinesigram, timeSeries, history, timesHeld, niceStep, reach, feetFor, drawWidth };
+  return { LiveTrace, statokinesigram, traceWords, timeSeries, history, timesHeld, niceStep, reach, feetFor, drawWidth };
 })();

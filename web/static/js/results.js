@@ -283,7 +283,7 @@
       if (!t) { figure.append(el("p", { class: "muted small" }, items[i].condition.no_sway_words || "No valid trial to plot.")); return; }
       if (t.error) { figure.append(el("figcaption", {}, `Could not load the trace: ${t.error.message}`)); return; }
       figure.append(Charts.statokinesigram(t.ml, t.ap, t.ellipse, { half, size: 300 }),
-        el("figcaption", {}, `Trial #${t.id}: trace and 95 % ellipse (${quantity(t.area, "cm²")}). Same scale for every condition of this test.`));
+        el("figcaption", {}, `Trial #${t.id}: ${Charts.traceWords(t.ellipse, quantity(t.area, "cm²"))}. Same scale for every condition of this test.`));
     });
   }
 
