@@ -29,7 +29,10 @@ who read what (issue 14, finding 2). So:
   one.
 
 The reserve comes back by itself once there is room again (:meth:`SpaceMonitor.status` re-creates
-it when twice its size is free).
+it when twice its size is free, or when more than half its size is free with no disk full remembered),
+in a thread of its own as the check write below (an fallocate and an fsync wait for the card): a reading
+waits for it at most :data:`CHECK_WAIT_S`. An attempt that fails is not made again for
+:data:`IDLE_CHECK_S`, unless the reserve's size more is freed meanwhile.
 
 **A storage that fails to write** (SQLite's "disk I/O error": a failing SD card) is remembered the same
 way (:meth:`SpaceMonitor.storage_failed`, from the database's hook): the state is ``failed`` and the
@@ -181,12 +184,14 @@ def check_room_to_start(data_dir: str | os.PathLike, minimum_bytes: int = START_
 
 
 class _Check:
-    """One storage check write (:meth:`SpaceMonitor._await_check`): when it began (the monitor's clock),
-    and set once it is done."""
+    """One write in a thread of its own: a storage check (:meth:`SpaceMonitor._await_check`) or the reserve
+    made again (:meth:`SpaceMonitor._reserve_again`): when it began (the monitor's clock), set once it is
+    done, and (the reserve's) whether it was made."""
 
     def __init__(self, started: float) -> None:
         self.started = started
         self.done = threading.Event()
+        self.made = False
 
 
 class SpaceMonitor:
@@ -230,6 +235,11 @@ class SpaceMonitor:
         """The storage check under way (:meth:`_await_check`), None when none is."""
         self._last_problem = ""
         """What the last check write that failed said ('' : none failed since the storage last wrote)."""
+        self._reserving: _Check | None = None
+        """The reserve being made again (:meth:`_reserve_again`), None when it is not."""
+        self._reserve_failed: tuple[float, int] | None = None
+        """When the last attempt to make the reserve again failed (the monitor's clock) and the free space
+        then, bytes; None: the last one did not fail."""
 
     def _changed(self) -> None:
         """The station itself just changed the free space (the reserve released or made): a
@@ -239,7 +249,8 @@ class SpaceMonitor:
             self._cached = None
 
     def ensure_reserve(self) -> bool:
-        """Create the reserve file if it is missing and there is room; True if it exists."""
+        """Create the reserve file if it is missing and there is room; True if it exists. One that cannot be
+        made is not left empty (an empty one read as kept: :meth:`status` never made it again)."""
         if self.reserve_bytes <= 0:
             return False
         from station.store.datadir import open_in_data_dir
@@ -258,11 +269,25 @@ class SpaceMonitor:
             return True
         except OSError:
             os.ftruncate(fd, 0)
+            self._unlink_reserve()
             return False
         finally:
             os.close(fd)
             if tried:  # made, or tried and cut back: the free space may have changed either way
                 self._changed()
+
+    def _unlink_reserve(self) -> None:
+        try:
+            os.unlink(self.reserve_path)
+        except FileNotFoundError:
+            pass
+
+    def _reserve_kept(self) -> bool:
+        """The reserve file holds its size (an empty one, left by a station before this check, is not kept)."""
+        try:
+            return os.lstat(self.reserve_path).st_size >= max(1, self.reserve_bytes)
+        except OSError:
+            return False
 
     def release_reserve(self) -> int:
         """Delete the reserve file; return the bytes it held (0 if there was none)."""
@@ -342,6 +367,42 @@ class SpaceMonitor:
         check.done.wait(max(0.0, CHECK_WAIT_S - (self._clock() - check.started)))
         return check
 
+    def _reserve_again(self, free: int) -> bool:
+        """Make the reserve again (:meth:`ensure_reserve`: an fallocate and an fsync, as long as the card takes)
+        in a thread of its own (``space-reserve``, one at a time), waiting for it at most what is left of
+        :data:`CHECK_WAIT_S` since it began; True if it was made by then. After an attempt that failed (less
+        room than the reserve, or a card that refused it), none until :data:`IDLE_CHECK_S` later, or until
+        the reserve's size more is free than then (``free``: bytes free now): a free space just under the
+        reserve's is not fallocated, fsync'ed and cut back at each reading."""
+        if self.reserve_bytes <= 0:
+            return False
+        with self._lock:
+            now, failed = self._clock(), self._reserve_failed
+            if failed is not None and now - failed[0] < IDLE_CHECK_S and free < failed[1] + self.reserve_bytes:
+                return False
+            job = self._reserving
+            if job is None:
+                job = self._reserving = _Check(now)
+                try:
+                    threading.Thread(target=self._run_reserve, args=(job, free), name="space-reserve",
+                                     daemon=True).start()
+                except RuntimeError:  # no thread to be had: not now, a later reading tries again
+                    self._reserving = None
+                    job.done.set()
+        job.done.wait(max(0.0, CHECK_WAIT_S - (self._clock() - job.started)))
+        return job.done.is_set() and job.made
+
+    def _run_reserve(self, job: _Check, free: int) -> None:
+        """:meth:`ensure_reserve` for :meth:`_reserve_again`, remembering a failed attempt."""
+        try:
+            job.made = self.ensure_reserve()
+        except Exception:  # (ensure_reserve says False for what it expects; anything else is a failed attempt)
+            job.made = False
+        with self._lock:
+            self._reserving = None
+            self._reserve_failed = None if job.made else (self._clock(), free)
+        job.done.set()
+
     def _run_check(self, check: _Check) -> None:
         """The check write (:func:`storage_writes`) and what it shows: the storage writes (a failure
         before is over), its disk is full (:meth:`disk_full`), or it failed (:meth:`storage_failed`)."""
@@ -410,13 +471,14 @@ class SpaceMonitor:
                 free = free_bytes(self.data_dir)
             except OSError as exc:
                 return {"state": "full", "free_bytes": None, "message": f"cannot check the free space: {exc.strerror}"}
-            reserve_present = self.reserve_path.exists()
+            reserve_present = self._reserve_kept()
             with self._lock:
                 if self._full_since is not None and free >= max(2 * self.reserve_bytes, START_MIN_BYTES):
                     self._full_since = None  # room again (somebody freed space): the reserve comes back
                 full = self._full_since is not None or (free < self.reserve_bytes // 2 and not reserve_present)
-            # room again without a reserve: make it, then read what is left (the figure said is after it)
-            if full or reserve_present or not self.ensure_reserve():
+            # room again without a reserve: make it (not in this reading's thread), then read what is left (the
+            # figure said is after it); still being made, the figure is before it (and not kept once it is made)
+            if full or reserve_present or not self._reserve_again(free):
                 break
         if full:
             state = "full"
