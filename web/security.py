@@ -21,8 +21,9 @@ trials at most twice the timeout, 30 min at most, after it: :mod:`web.live`).
 
 **Host.** A request is answered only when its ``Host`` is one of the station's own (:func:`own_host`):
 an IP address, ``localhost``, the machine's host name or ``<host name>.local``, or a name of ``[web]
-host_names``; any other is refused with ``400`` in words before its login or anything else of it is
-looked at. A page of another site whose name an attacker points at the station's address (DNS
+host_names``; any other, or none (a request without ``Host``: malformed in HTTP/1.1, and nothing of the
+station's own, no sync, health check or install script, sends one without it), is refused with ``400`` in
+words before its login or anything else of it is looked at. A page of another site whose name an attacker points at the station's address (DNS
 rebinding) would otherwise reach it from a clinic's browser under that site's name. The hub's station endpoints (:func:`token_auth`) are not
 checked: a browser never sends their bearer token by itself, and a station reaches its hub by
 whatever name its ``[hub] url`` holds.
@@ -243,52 +244,75 @@ def own_names(extra: tuple[str, ...] = (), host_name: str | None = None) -> froz
 
 
 def own_host(host: str, names: frozenset[str]) -> bool:
-    """Whether a request's ``Host`` header (a name or an IP address, with or without a port) is
-    the station's own: any IP address, or one of ``names`` (:func:`own_names`), in any case and
-    with or without the final dot of a fully qualified name.
+    """Whether a request's ``Host`` header is the station's own: an IP address (IPv6 in brackets,
+    as a URL writes it) or one of ``names`` (:func:`own_names`), in any case and with or without
+    the one final dot of a fully qualified name, with or without a port (1 to 5 ASCII digits, at
+    most 65535). Other spellings of its names are refused, though no browser sends them: a name in
+    brackets, two final dots, a port of other digits or none after the colon, IPv6 without
+    brackets, a name of other than ASCII letters (a browser sends a Unicode name in punycode).
 
     >>> names = own_names(host_name="station-2")
     >>> [own_host(h, names) for h in ("192.168.1.40", "[fe80::1]:443", "127.0.0.1:8000", "Station-2.local.",
-    ...                               "localhost:8871")]
-    [True, True, True, True, True]
+    ...                               "localhost:8871", "STATION-2:443")]
+    [True, True, True, True, True, True]
     >>> [own_host(h, names) for h in ("attacker.example", "station-2.local.attacker.example",
     ...                               "localhost.attacker.example:443", "", "[fe80::1", "1.2.3.4:x")]
     [False, False, False, False, False, False]
+    >>> [own_host(h, names) for h in ("station-2..", "[station-2.local]", "station-2:\u0668\u0660", "station-2:",
+    ...                               "localhost:65536", "::1", "[127.0.0.1]", ".")]
+    [False, False, False, False, False, False, False, False]
     """
     if host.startswith("["):
-        literal, bracket, port = host[1:].partition("]")
-        if not bracket or (port and not (port.startswith(":") and port[1:].isdigit())):
+        literal, bracket, rest = host[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
             return False
-        name = literal
-    else:
-        name, colon, port = host.rpartition(":") if host.count(":") == 1 else (host, "", "")
-        if colon and not port.isdigit():
+        try:
+            ipaddress.IPv6Address(literal)
+        except ValueError:
             return False
+        return not rest or _port_ok(rest[1:])
+    name, colon, port = host.rpartition(":") if ":" in host else (host, "", "")
+    if colon and not _port_ok(port):
+        return False
     try:
-        ipaddress.ip_address(name)
+        ipaddress.IPv4Address(name)
         return True
     except ValueError:
         pass
+    if not name.isascii():
+        return False
     name = name.lower()
-    return name.rstrip(".") in names if name else False
+    if name.endswith("."):
+        name = name[:-1]
+    return bool(name) and name in names
+
+
+def _port_ok(port: str) -> bool:
+    return 0 < len(port) <= 5 and port.isascii() and port.isdigit() and int(port) <= 65535
 
 
 OWN_NAMES = "station_own_names"
 """``app.extensions`` key: the names this app answers (:func:`own_names`), found when it starts."""
 
 
-def _foreign_host_refusal(host: str) -> Response:
+def _foreign_host_refusal(host: str | None) -> Response:
     who = "hub" if current_app.config.get("HUB") else "station"
-    shown = host if len(host) <= 80 else host[:80] + "…"
-    what = f"the {who} does not answer the name {shown!r}: it is not one of its own"
-    todo = (f"open the {who} by its own address (https://<its name>.local/ or its IP address); if this name is "
-            f"the {who}'s, an administrator adds it to host_names under [web] in "
-            f"{'hub.toml' if who == 'hub' else 'station.toml'} and restarts the {who}")
+    if host is None:  # no browser, nothing of the station's own: a hand-written HTTP/1.0 request
+        what = (f"the request names no address (it has no Host header, which every HTTP/1.1 client sends): the {who} "
+                "answers only a request that names one of its own")
+        todo = f"send the {who}'s name or IP address in a Host header (curl and browsers do by themselves)"
+    else:
+        shown = host if len(host) <= 80 else host[:80] + "…"
+        what = f"the {who} does not answer the name {shown!r}: it is not one of its own"
+        todo = (f"open the {who} by its own address (https://<its name>.local/ or its IP address); if this name is "
+                f"the {who}'s, an administrator adds it to host_names under [web] in "
+                f"{'hub.toml' if who == 'hub' else 'station.toml'} and restarts the {who}")
     if is_api_request():
         return api_error(400, f"{what}; {todo}")
     # a bare page, not the styled error page: that page carries a sign-in link and a CSRF token (a cookie) for
     # the name, which is not the station's; the viewport so that a phone shows the words at a readable size
-    said = f"This address is not the {who}'s. {todo[0].upper()}{todo[1:]}."
+    said = ("This request names no address. " if host is None else f"This address is not the {who}'s. ") + \
+        f"{todo[0].upper()}{todo[1:]}."
     return Response('<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
                     '<meta name="viewport" content="width=device-width, initial-scale=1">'
                     f"<title>Not the {who}'s address</title></head>\n"
@@ -299,8 +323,8 @@ def _foreign_host_refusal(host: str) -> Response:
 def _check_request() -> Response | None:
     view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
     host = request.environ.get("HTTP_HOST")
-    if (host is not None and not getattr(view, "station_token_auth", False)
-            and not own_host(host, current_app.extensions[OWN_NAMES])):
+    if not getattr(view, "station_token_auth", False) and (
+            host is None or not own_host(host, current_app.extensions[OWN_NAMES])):
         return _foreign_host_refusal(host)
     _load_user(view)
     if view is None:

@@ -52,3 +52,19 @@ def test_the_tablets_ways_in_still_reach_it(station):
         tally("host header")
         assert status == 200, (host, status, body[:200])
         assert json.loads(body)["authenticated"] is False
+
+
+def test_a_request_without_host_is_refused_in_words(station):
+    # HTTP/1.0 lets a client leave Host out (no browser does; nginx passes none on either): the station
+    # answers only a request that names it
+    with socket.create_connection(("127.0.0.1", station.port), timeout=30,
+                                  source_address=(fresh_address(), 0)) as sock:
+        sock.sendall(b"GET /api/session HTTP/1.0\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    tally("host header")
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.0 400"), head
+    assert b"set-cookie" not in head.lower()
+    assert json.loads(body)["error"].startswith("the request names no address (it has no Host header")
