@@ -38,6 +38,19 @@ def stored_patient(data_dir) -> int:
     return patient["id"]
 
 
+CEILING_LABEL_CLEAR = """
+const svg = document.querySelector(arguments[0]);
+const text = svg.querySelector('text.ceiling-label').getBBox();
+const lineY = +svg.querySelector('line.ceiling').getAttribute('y1');
+const widest = Math.max(...[...svg.querySelectorAll('path')].map((p) => +p.getAttribute('stroke-width') || 1));
+const overlaps = (b) => b.x < text.x + text.width && text.x < b.x + b.width && b.y < text.y + text.height && text.y < b.y + b.height;
+return {inside: text.y >= 0 && text.x >= 0,
+        below: lineY - widest / 2 - (text.y + text.height),  // px between the label's box and the lines drawn at 30 s
+        on_points: [...svg.querySelectorAll('circle.point')].map((c) => c.getBBox()).some(overlaps)};"""
+"""The time held's ceiling label against what is drawn on its line: whole in the chart, above the thickest line drawn at
+30 s, on no point."""
+
+
 def test_the_time_held_chart_names_its_line_and_shows_every_condition(reading_pages, shots):
     station = reading_pages.station
     tablet, phone, patient_id = reading_pages.tablet_and_phone(stored_patient)
@@ -54,6 +67,9 @@ def test_the_time_held_chart_names_its_line_and_shows_every_condition(reading_pa
         top = min(y for _, y in points)  # the value 30 s: the second visit's four, and the first's two
         at_30 = sorted({round(x, 1) for x, y in points if abs(y - top) < 0.5})
         assert len(at_30) == 6, points  # each its own spot: 2 side by side at the first visit, 4 at the second
+        # the label readable above its line (s27: on a phone it sat on the 30-s lines and points), whole in the chart
+        clear = driver.execute_script(CEILING_LABEL_CLEAR, chart)
+        assert clear["inside"] and clear["below"] >= 1 and not clear["on_points"], clear
         assert driver.execute_script("return document.documentElement.scrollWidth") <= size[0]
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", css(driver, chart)[0])
         driver.save_screenshot(str(shots / f"mctsib-history-{size[0]}.png"))

@@ -387,11 +387,14 @@ const Charts = (() => {
      visit's times held: the trial's length (``opts.ceiling``, grey, said what it is: a dashed line read as a target
      otherwise) and each published cut-off that applies to the patient, ``cutoffs`` [{value, label}], a dashed line
      labelled at its left end ("5 s cut-off (Vellas et al. 1997)"). */
-  function limitLines(root, opts, cutoffs, Y, x0, x1) {
+  /* ``above``: px between the trial's length's line and its label's baseline, clear of what is drawn on the line (a
+     history's points and lines at 30 s: the label sat on them) */
+  function limitLines(root, opts, cutoffs, Y, x0, x1, above = 5) {
     if (opts && opts.ceiling) {
       root.append(svg("line", { x1: x0, x2: x1, y1: Y(opts.ceiling), y2: Y(opts.ceiling), stroke: "#5b6670",
         "stroke-dasharray": "4 4", class: "ceiling" }));
-      root.append(svg("text", { x: x1, y: Y(opts.ceiling) - 5, "text-anchor": "end", class: "ceiling-label" },
+      root.append(svg("text", { x: x1, y: Y(opts.ceiling) - above, "text-anchor": "end", stroke: "#fbfcfd", "stroke-width": 3,
+        "paint-order": "stroke", class: "ceiling-label" },
         `${+opts.ceiling.toPrecision(6)} ${opts.unit || ""}: the longest a trial runs`.replace(" :", ":")));
     }
     cutoffs.forEach((c) => {
@@ -520,6 +523,13 @@ const Charts = (() => {
       if (y1 - y0 < 1e-9) { y0 -= Math.abs(y0) * 0.1 + 1e-3; y1 += Math.abs(y1) * 0.1 + 1e-3; }
       const pad = (y1 - y0) * 0.1; y0 -= pad; y1 += pad;
     }
+    // the trial's length labelled above its line clear of the points drawn on it (as wide as ``radius``) and whole
+    // within the plot: the axis reaches high enough above it for the label's line of text
+    const ceilingAbove = radius + 4, ceiling = opts && opts.ceiling;
+    if (ceiling && floor !== undefined && floor !== null) {
+      const k = (ceilingAbove + 12) / (H - padT - padB); // that room, a share of the plot's height
+      y1 = Math.max(y1, (ceiling - k * y0) / (1 - k));
+    }
     const Y = (v) => H - padB - (v - y0) / (y1 - y0) * (H - padT - padB);
     const ys = niceStep(y1 - y0, 4);
     const grid = svg("g", { stroke: "#e1e6eb" });
@@ -533,7 +543,7 @@ const Charts = (() => {
       root.append(svg("rect", { x: padL, width: W - padL - padR, y: Y(top), height: Y(bottom) - Y(top),
         fill: "rgba(224, 161, 0, 0.15)", class: "mdc-band" }));
     }
-    limitLines(root, opts, cutoffs, Y, padL, W - padR);
+    limitLines(root, opts, cutoffs, Y, padL, W - padR, ceilingAbove);
     // points of several lines at one session with the same value (every condition held 30 s) side by side, each seen
     const sameSpot = (p, t) => lines.filter((l) => l.points.some((q) => q.date.getTime() === t && q.value === p.value));
     lines.forEach((line, k) => {
