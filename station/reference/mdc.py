@@ -51,11 +51,14 @@ class MinimalDetectableChange:
     band_condition: str | None = None
     """The protocol condition whose value at the baseline session picks the band (Hosoi's groups are
     by comfortable speed, for the fast pace too); None: the measure's own baseline value."""
+    unknown_tags: tuple[str, ...] = ()
+    """Condition tag families the source is not known to have included (its inclusion and exclusion
+    criteria not read), as a cut-off's ``unknown_conditions``: not applied to a patient with one."""
 
     @property
     def measured_in(self) -> Population:
         """Whom it was measured in (:mod:`station.reference.population`, shared with the cut-offs)."""
-        return Population(self.group, self.condition_tag, (), self.min_age_y)
+        return Population(self.group, self.condition_tag, (), self.min_age_y, self.unknown_tags)
 
     def to_dict(self) -> dict:
         out = {"metric": self.metric, "value": self.value, "population": self.population,
@@ -148,6 +151,16 @@ GOLDBERG_2011 = (
     "Goldberg A, et al. Minimum detectable change for single-leg-stance-time in older adults. "
     "Gait Posture 2011;33(4):737-739."
 )
+"""Abstract verified, as the APTA's "New in the Literature" (2011) quotes it: 25 adults aged 60-89 y, the purpose
+"to quantify MDC for SLST in community-dwelling older adults", repeated trials, the MDC (95 %) computed from the
+SEM (8.7 s): 24.1 s (1.96 x sqrt 2 x 8.7 s). Not read (full text): the inclusion and exclusion criteria, how long
+a stance was timed at most and whether the best or the mean of the trials was taken."""
+
+OLDER_ADULTS_CRITERIA_NOT_READ = ("stroke", "parkinsons", "multiple_sclerosis", "peripheral_neuropathy", "concussion",
+                                  "vestibular", "amputation", "cognitive_impairment")
+"""Diagnoses that impair balance and that studies of community-dwelling or healthy older adults usually exclude:
+a value measured in such people, their criteria not read, is not applied to a patient with one (the single-leg
+protocol's Vellas and Springer values carry the same list as ``unknown_conditions``)."""
 
 DEMARK_2022 = (
     "DeMark LA, Fox EJ, Manes MR, Conroy C, Rose DK. The 3-Meter Backward Walk Test (3MBWT): reliability and "
@@ -178,7 +191,8 @@ PUBLISHED: tuple[MinimalDetectableChange, ...] = (
     MinimalDetectableChange(
         "time_held_s", 24.1,
         "25 community-dwelling adults aged 60-89 y, single-leg stance time (SEM 8.7 s)",
-        GOLDBERG_2011, protocols=("single-leg",), min_age_y=60, group="adults aged 60 y and over"),
+        GOLDBERG_2011, protocols=("single-leg",), min_age_y=60, group="community-dwelling adults aged 60 y and over",
+        unknown_tags=OLDER_ADULTS_CRITERIA_NOT_READ),
     MinimalDetectableChange(
         "walk_speed_m_s", 0.11,
         "34 people with subacute and 29 with chronic stroke, comfortable backward walking speed over the middle 3 m "

@@ -8,7 +8,9 @@ session 24, and its fixes, session 25):
   words were only in the points' tooltips);
 - Vellas et al. 1997's 5 s cut-off a dashed line on the chart, named ("5 s cut-off (Vellas et al. 1997)") and
   said under it, for the 82-year-old faller it applies to; not for the patient after stroke (not applied);
-- the MDC band around a first value of 0 s stops at the axis' 0 s (it was drawn below it, over the dates)."""
+- the MDC band around a first value of 0 s stops at the axis' 0 s (it was drawn below it, over the dates);
+- Goldberg et al. 2011's MDC (24.1 s, community-dwelling older adults) not shaded nor read for the patient after
+  stroke, the card saying why (session 27)."""
 
 from __future__ import annotations
 
@@ -95,6 +97,12 @@ def test_the_single_leg_history_says_changes_scoring_and_the_cut_off(reading_pag
         text = _card_text(driver)
         assert "Change since the first session: no change." in text and "0.00 s" not in text, text
         assert not css(driver, f"{CARD} svg.chart line.cutoff") and "Dashed line" not in text, text  # not applied
+        # Goldberg 2011's MDC was measured in community-dwelling older adults, not after stroke (s27 R1): no band,
+        # and the card says why
+        assert not css(driver, f"{CARD} svg.chart rect.mdc-band")
+        assert ("The published minimal detectable change (24.1 s) was set in community-dwelling adults aged 60 y and "
+                "over; it is not applied to this patient (the source's population is not known to include people with "
+                "stroke, left side affected).") in text, text
         driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", css(driver, CARD)[0])
         driver.save_screenshot(str(shots / f"stroke-{size[0]}.png"))
 

@@ -165,7 +165,7 @@ def test_units_and_the_mdc_of_people_like_the_patient(protocols):
     mdc, _ = comparable_mdc("mean_velocity_cm_s", protocols["mctsib"], "firm_eo", *STROKE)
     assert mdc["value"] == 0.61 and mdc["group"] == "people after stroke, firm surface"
     # Goldberg's single-leg MDC was measured from 60 y: a patient of 45, or of an unknown age, is not one of them
-    mdc, note = comparable_mdc("time_held_s", protocols["single-leg"], "left", ["stroke:left"], 45.0)
+    mdc, note = comparable_mdc("time_held_s", protocols["single-leg"], "left", ["fall_12m"], 45.0)
     assert mdc is None and "adults aged 60 y and over" in note and "aged 45" in note
     mdc, note = comparable_mdc("time_held_s", protocols["single-leg"], "left", [], None)
     assert mdc is None and "age not recorded" in note
