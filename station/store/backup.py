@@ -45,7 +45,8 @@ so a backup with an audit trigger dropped or a trigger added is refused; clinic 
 dashboard would never save, checked by the rules of ``PATCH /api/settings``), and a database newer
 than this software. The backup's login sessions are not restored: everyone signs in again. It needs the station service stopped: it takes the data directory's service lock
 (:func:`station.store.db.acquire_service_lock`), checks the room as a backup does (the pre-restore
-copy, the backup copied in, and the room left for recording: refused in words, nothing changed),
+copy, the backup copied in, and the room left for recording: refused in words, nothing changed; a
+damaged database is moved aside, not copied, so no room is asked for a copy of it),
 keeps a pre-restore copy of the current database, then copies the backup into the database file with
 the backup API (atomic through SQLite's journal: a crash mid-restore leaves the old database).
 
@@ -458,20 +459,25 @@ def _room_words(data_dir: Path, what: str, needed: int, free: int, parts: list[s
             f"more ({', '.join(parts) + ', and ' if parts else ''}{left})")
 
 
-def check_room_for_copy(data_dir: str | os.PathLike, what: str, staged_bytes: int = 0, staged_words: str = "") -> None:
+def check_room_for_copy(data_dir: str | os.PathLike, what: str, staged_bytes: int = 0, staged_words: str = "",
+                        copy_database: bool = True) -> None:
     """The room rule of a backup (:func:`backup_room_needed`: a copy of the database and
     :data:`BACKUP_LEAVES_FREE_BYTES` left after it) for a copy that deletes nothing to make room: the
     pre-migration copy (:func:`station.store.store.copy_before_migrating`) and the pre-restore one
-    (:func:`restore_backup`, with ``staged_bytes`` more: the backup copied in, ``staged_words`` saying so).
+    (:func:`restore_backup`, with ``staged_bytes`` more: the backup copied in, ``staged_words`` saying so;
+    ``copy_database`` False: no copy of the database is written, a damaged one is moved aside).
     Raises :class:`NoRoomForBackup` saying what is needed, what is free and what to do (``what``: the
     copy's name in the sentence, "the copy kept before the migration")."""
     data_dir = Path(data_dir)
     copy, needed = backup_room_needed(data_dir)
+    if not copy_database:
+        copy, needed = BACKUP_MARGIN_BYTES, needed - (copy - BACKUP_MARGIN_BYTES)
     needed += staged_bytes
     free = free_bytes(data_dir)
     if free >= needed:
         return
-    parts = [f"a copy of the {_gb(copy - BACKUP_MARGIN_BYTES)} database"] if (data_dir / DB_FILENAME).exists() else []
+    parts = ([f"a copy of the {_gb(copy - BACKUP_MARGIN_BYTES)} database"]
+             if copy_database and (data_dir / DB_FILENAME).exists() else [])
     parts += [staged_words] if staged_words else []
     raise NoRoomForBackup(
         f"{_room_words(data_dir, what, needed, free, parts)}; to make room: copy the backups in {backups_dir(data_dir)} "
@@ -900,7 +906,8 @@ def restore_backup(data_dir: str | os.PathLike, source: str | os.PathLike, now_s
     code, had_code, restored = None, True, False
     try:
         _give_to_owner_of(data_dir / LOCK_FILENAME, data_dir)
-        _check_room_to_restore(data_dir, source)
+        damaged = db.exists() and _is_damaged(db)  # (then moved aside, not copied: no room for a copy asked)
+        _check_room_to_restore(data_dir, source, damaged)
         _stage_copy(source, staging)
         info = inspect_database(staging)
         sessions_ended = _end_login_sessions(staging)
@@ -909,13 +916,15 @@ def restore_backup(data_dir: str | os.PathLike, source: str | os.PathLike, now_s
         if not accounts.total:  # setup open again: its code before the database, never an open setup
             had_code = setup_code.current(data_dir) is not None
             code = setup_code.ensure(data_dir)
-        pre_restore, damaged = None, False
-        if db.exists():
+        pre_restore = None
+        if damaged:  # the usual reason to restore: keep its files as they are, then replace them
+            pre_restore = _keep_damaged(data_dir, now_s)
+        elif db.exists():
             try:
                 pre_restore = create_backup(
                     data_dir, now_s, prefix=PRE_RESTORE_PREFIX, refuse_while_recording=False, read_only=True
                 ).path
-            except DamagedDatabase:  # the usual reason to restore: keep its files as they are, then replace them
+            except DamagedDatabase:  # damage its check did not find (the copy found it)
                 pre_restore, damaged = _keep_damaged(data_dir, now_s), True
         created = not db.exists()
         try:
@@ -1043,21 +1052,44 @@ def _copy_damaged(moves: list[tuple[Path, Path]], folder: Path, kept: Path) -> N
         raise
 
 
-def _check_room_to_restore(data_dir: Path, source: Path) -> None:
+def _is_damaged(db: Path) -> bool:
+    """True if SQLite finds ``db`` damaged (not a database, malformed, or its ``quick_check`` not ok), read
+    read-only: nothing written, its ``-wal`` left as it is. Locked or unreadable (an I/O error) is not said
+    to be damaged here: the restore's copy of it then says what is wrong (or that it is damaged)."""
+    try:
+        conn = sqlite3.connect(f"file:{_uri_path(db)}?mode=ro", uri=True, timeout=5.0, isolation_level=None)
+    except SQLITE_ERRORS:
+        return False
+    try:
+        return conn.execute("PRAGMA quick_check").fetchone()[0] != "ok"
+    except sqlite3.OperationalError:  # busy, locked, an I/O error: not the file's content
+        return False
+    except SQLITE_ERRORS:
+        return True
+    finally:
+        conn.close()
+
+
+def _check_room_to_restore(data_dir: Path, source: Path, damaged: bool = False) -> None:
     """NoRoomForBackup, nothing changed, unless the disk has room for the restore as for a backup
-    (:func:`check_room_for_copy`): the pre-restore copy of the database, the backup copied in to be
-    checked, and the database growing to the backup's size, with the room left for recording."""
+    (:func:`check_room_for_copy`): the backup copied in to be checked, the pre-restore copy of the
+    database and the database growing to the backup's size, with the room left for recording. A
+    ``damaged`` database is moved aside (:func:`_keep_damaged`), not copied: no room for a copy, and
+    the database restored is a new file of the backup's size."""
     try:
         size = os.stat(source).st_size
     except OSError:
         return  # the copy says why it cannot read it
     try:
-        now = os.stat(data_dir / DB_FILENAME).st_size
+        now = 0 if damaged else os.stat(data_dir / DB_FILENAME).st_size
     except FileNotFoundError:
         now = 0
+    said = (f"the {_gb(size)} backup copied in to be checked, and the database restored from it beside the damaged "
+            "one (moved aside, not copied)" if damaged else
+            f"the {_gb(size)} backup copied in to be checked and restored")
     try:
-        check_room_for_copy(data_dir, "the restore", staged_bytes=size + max(0, size - now),
-                            staged_words=f"the {_gb(size)} backup copied in to be checked and restored")
+        check_room_for_copy(data_dir, "the restore", staged_bytes=size + max(0, size - now), staged_words=said,
+                            copy_database=not damaged)
     except NoRoomForBackup as exc:
         raise NoRoomForBackup(f"nothing restored: {exc}; nothing was changed", exc.needed_bytes, exc.free_bytes) from None
 

@@ -549,3 +549,47 @@ def test_backup_and_restore_accept_data_dir_after_their_name(tmp_path, capsys):
     assert main(["backup", "--list", "--data-dir", str(data)]) == 0
     assert backups[0].name in capsys.readouterr().out
     assert main(["restore", str(tmp_path / "missing.sqlite3"), "--yes", "--data-dir", str(data)]) == 1
+
+
+@pytest.mark.parametrize("damage", ["a page overwritten", "not a database"])
+def test_a_damaged_database_asks_no_room_for_a_copy_of_it(tmp_path, data_dir, monkeypatch, damage):
+    """s26 X4's left item: the restore's room check asked for a copy of the database also when the
+    database was damaged, which is moved aside (renamed), never copied: on a card with room for the
+    backup copied in and the database restored from it, but not for a copy of the damaged one as well,
+    the restore was refused 'a copy of the ... database'. Only what is written is asked for now."""
+    from test_backup_room import disk_with
+
+    backup = tmp_path / "chosen.sqlite3"
+    backup.write_bytes(bk.create_backup(data_dir, now_s=T0).path.read_bytes())
+    db, content = _damage(data_dir, damage, pad_bytes=4 * 1024 * 1024)  # a damaged database of over 4 MB
+    size = backup.stat().st_size
+    restored_room = bk.BACKUP_MARGIN_BYTES + bk.BACKUP_LEAVES_FREE_BYTES + 2 * size  # copied in, and restored
+    disk_with(monkeypatch, data_dir, restored_room - 4096)  # not quite room for it
+    with pytest.raises(bk.NoRoomForBackup) as refused:
+        bk.restore_backup(data_dir, backup, now_s=T0 + 60)
+    words = str(refused.value)
+    assert "backup copied in to be checked, and the database restored from it beside the damaged one (moved " \
+           "aside, not copied)" in words and "a copy of the" not in words, words
+    assert words.startswith("nothing restored: the disk holding") and words.endswith("nothing was changed"), words
+    assert db.read_bytes() == content and Path(f"{db}-wal").read_bytes() == b"wal bytes"  # as it was
+    disk_with(monkeypatch, data_dir, restored_room + 4096)  # room for that, not for a copy of the 4-MB database
+    result = bk.restore_backup(data_dir, backup, now_s=T0 + 120)  # (old code: refused, 'a copy of the 4.2 MB ...')
+    assert result.pre_restore_damaged and result.pre_restore_copy.read_bytes() == content
+    assert patient_codes(db) == ["P001", "P002"]
+
+
+def test_a_healthy_database_still_asks_room_for_its_copy(tmp_path, data_dir, monkeypatch):
+    """The damaged database's room is no way round the healthy one's: a database that reads whole is
+    copied, and the room for that copy is asked for as before."""
+    from test_backup_room import disk_with
+
+    backup = tmp_path / "chosen.sqlite3"
+    backup.write_bytes(bk.create_backup(data_dir, now_s=T0).path.read_bytes())
+    size, now = backup.stat().st_size, (data_dir / DB_FILENAME).stat().st_size
+    healthy_room = bk.backup_room_needed(data_dir)[1] + size + max(0, size - now)  # as before
+    disk_with(monkeypatch, data_dir, healthy_room - 4096)
+    with pytest.raises(bk.NoRoomForBackup, match="a copy of the .* database"):
+        bk.restore_backup(data_dir, backup, now_s=T0 + 60)
+    assert patient_codes(data_dir / DB_FILENAME) == ["P001", "P002"]
+    disk_with(monkeypatch, data_dir, healthy_room + 65536)  # (and its -shm's 32 KiB, SQLite's index, besides)
+    assert bk.restore_backup(data_dir, backup, now_s=T0 + 120).pre_restore_copy.exists()
