@@ -247,7 +247,7 @@ def programme_glance(store, patient_id: int, protocols: dict[str, Protocol], *, 
     current = next((a for a in listed if a["status"] in ("active", "paused")), listed[0])
     full = programme_document(store, current["id"], protocols, actor=actor)
     overall = full["adherence"]["overall"]
-    outcomes = [{"label": o["label"], "unit": o["unit"], "better": o["better"],
+    outcomes = [{"label": o["label"], "unit": o["unit"], "better": o["better"], "metric": o["metric"],
                  "values": [p["value"] for p in o["points"]],
                  "last_change": o["changes"][-1] if o["changes"] else None}
                 for g in full["outcome_groups"] for o in g["outcomes"]]

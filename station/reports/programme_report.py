@@ -20,7 +20,7 @@ from station.reports.charts import mdc_caption, series_chart
 from station.reports.history_report import adherence_rows, partial_rule_words
 from station.reports.layout import content_width, p, table
 from station.reports.references import Citations
-from station.reports.text import change as signed_change, dose_speed, number, quantity, with_unit
+from station.reports.text import change as signed_change, dose_speed, held_change, number, quantity, time_held, with_unit
 
 
 def visit_name(label: str, week: int) -> str:
@@ -83,8 +83,13 @@ def _outcome_block(outcome: dict, citations: Citations, width: float, visits: di
     unit = outcome.get("unit") or ""
     points = outcome["points"]
     mdc = outcome.get("mdc")
+    # a time held as the pages say it (one decimal, 0 s unable); no MDC band around an unable (0 s) baseline: the MDC
+    # is not read from it (programmes.change UNABLE_NOT_READ), as the history's PDF and the programme page
+    held = outcome.get("metric") == "time_held_s"
+    unshaded = held and mdc is not None and bool(points) and points[0]["value"] == 0
+    value_words = time_held if held else (lambda v: with_unit(v, unit))
     chart = series_chart([(pt["date"], pt["value"]) for pt in points], width=width * 0.55, height=40 * mm, unit=unit,
-                         mdc=None if mdc is None else float(mdc["value"]),
+                         mdc=None if mdc is None or unshaded else float(mdc["value"]),
                          floor=None if outcome.get("metric") == "weight_left_pct" else 0.0,
                          x_labels=[f"week {pt['week']}" for pt in points], by_time=False)
     rows: list[list] = [["Visit", "Value", "Change from baseline", "Verdict"]]
@@ -93,9 +98,9 @@ def _outcome_block(outcome: dict, citations: Citations, width: float, visits: di
         change = changes.get(pt["visit_id"]) or changes.get(pt["assessment_id"]) or {}
         tests = (visits.get(pt["visit_id"]) or {}).get("protocols")
         rows.append([visit_words(pt, today, in_visit=tests is None or outcome["protocol"] in tests),
-                     with_unit(pt["value"], unit),
+                     value_words(pt["value"]),
                      # signed, as the programme page says it ("+0.30 m/s from baseline"): "0.30 m/s" did not say which way
-                     signed_change(change.get("difference"), unit) if change else "",
+                     (held_change if held else lambda v: signed_change(v, unit))(change.get("difference")) if change else "",
                      (change.get("verdict", "") + (f" ({change['mdc_reading']})" if change.get("mdc_reading") else ""))
                      if change else ""])
     if mdc is not None:
@@ -109,8 +114,9 @@ def _outcome_block(outcome: dict, citations: Citations, width: float, visits: di
                    else "; the record holds no date of stroke, so a change is read against each")
             reading = f"MDC {values} {cite} ({population}){why}. " + mdc_caption(float(mdc["value"]), unit) + "."
         else:
-            reading = (f"MDC {with_unit(mdc['value'], unit)} {cite} ({mdc.get('population')}). "
-                       + mdc_caption(float(mdc["value"]), unit) + ".")
+            reading = (f"MDC {value_words(mdc['value'])} {cite} ({mdc.get('population')}). "
+                       + ("No grey band: the MDC is not read from or to an unable, 0 s." if unshaded
+                          else mdc_caption(float(mdc["value"]), unit, time_held(mdc["value"]) if held else None) + "."))
     else:
         reading = outcome.get("mdc_words") or "No MDC published for this measure."  # as the page says it
     better = {"lower": "lower is better", "higher": "higher is better"}.get(outcome.get("better"), "")

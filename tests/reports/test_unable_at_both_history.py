@@ -72,15 +72,12 @@ def test_a_time_held_after_an_unable_first_session_is_said_from_unable_and_not_r
     assert text.count("No grey band: the MDC is not read from or to an unable, 0 s.") == 1, text
 
 
-def test_a_programmes_time_held_from_an_unable_baseline_is_not_read_against_the_mdc(store, protocols):
-    """The balance-training programme's single-leg outcome, unable (0 s) at the baseline and 12.5 s at the mid-point:
-    the programme page and PDF read "+12.5 s ... within measurement error" against Goldberg 2011's MDC (24.1 s), as
-    the history did; now "MDC not read: unable (0 s)", as the history says it (report.unable_change_words)."""
-    from station.programmes.change import UNABLE_NOT_READ
+def unable_baseline_programme(store, protocols, identifier: str) -> dict:
+    """An 82-year-old with a fall on the balance-training programme: single-leg stance unable on both legs at the
+    baseline (:func:`_unable_visit`), 12.46 s on both at the mid-point; the assignment."""
     from station.programmes.loader import builtin_programmes
-    from station.programmes.report import programme_document
 
-    first = _unable_visit(store, "SLS-P1", 82, ["fall_12m"])
+    first = _unable_visit(store, identifier, 82, ["fall_12m"])
     patient_id = store.sessions.get(first)["patient_id"]
     assignment = store.programmes.assign(patient_id, builtin_programmes(protocols)["balance-training"], "2026-11-01",
                                          actor=ACTOR)
@@ -90,6 +87,17 @@ def test_a_programmes_time_held_from_an_unable_baseline_is_not_read_against_the_
     for leg in ("left", "right"):
         _held(store, second["id"], leg, 12.46)
     store.programmes.link_visit_session(visits["mid"]["id"], "single-leg", second["id"], actor=ACTOR)
+    return assignment
+
+
+def test_a_programmes_time_held_from_an_unable_baseline_is_not_read_against_the_mdc(store, protocols):
+    """The balance-training programme's single-leg outcome, unable (0 s) at the baseline and 12.5 s at the mid-point:
+    the programme page and PDF read "+12.5 s ... within measurement error" against Goldberg 2011's MDC (24.1 s), as
+    the history did; now "MDC not read: unable (0 s)", as the history says it (report.unable_change_words)."""
+    from station.programmes.change import UNABLE_NOT_READ
+    from station.programmes.report import programme_document
+
+    assignment = unable_baseline_programme(store, protocols, "SLS-P1")
     doc = programme_document(store, assignment["id"], protocols, actor=ACTOR)
     held = [o for g in doc["outcome_groups"] for o in g["outcomes"] if o["protocol"] == "single-leg"]
     assert len(held) == 2 and all(o["mdc"] is not None for o in held)  # Goldberg's MDC applies to this patient

@@ -369,16 +369,32 @@
      it came from), not the visit's planned day: a baseline taken two days late sat on its planned day. Its tooltip
      says the planned day when that was another, "Baseline, measured Mon, Dec 7 (planned Sat, Dec 5): 1.50 cm/s", as
      the programme PDF's Visit column says it (programme_report.visit_words). */
-  function outcomePoint(p, unit) {
+  function outcomePoint(p, unit, held) {
     const on = p.measured_on || p.date;
-    return { date: new Date(on + "T12:00:00Z"), value: p.value, text: quantity(p.value, unit),
+    // a time held as every page says it: one decimal, 0 s "0 s (unable)"
+    return { date: new Date(on + "T12:00:00Z"), value: p.value, text: held ? Station.timeHeld(p.value) : quantity(p.value, unit),
       label: on === p.date ? p.label : `${p.label}, measured ${day(on)} (planned ${day(p.date)})` };
+  }
+
+  /* A time held's change as the history says it (programmes.change: from or to an unable, 0 s, the MDC is not read,
+     report.unable_change_words): from what to what, "from unable (0 s) at baseline to 12.5 s"; else in the precision
+     the test is scored in, "+12.5 s from baseline" (it read "+12.46 s"). */
+  const said = (v) => (Number(v) === 0 ? "unable (0 s)" : Station.timeHeld(v));
+  function changeWords(o, c) {
+    if (o.metric !== "time_held_s") return `${change(c.difference, o.unit)} from baseline`;
+    const base = o.points[0].value, to = (o.points.find((p) => p.assessment_id === c.to) || {}).value;
+    if ((base === 0 || to === 0) && Number.isFinite(base) && Number.isFinite(to)) return `from ${said(base)} at baseline to ${said(to)}`;
+    return `${Station.heldChange(c.difference)} from baseline`;
   }
 
   function outcomeCard(o) {
     const measured = o.points.filter((p) => p.value !== null);
+    const held = o.metric === "time_held_s";
+    // no MDC band around an unable (0 s) baseline: it is not read from it (the history's rule, history.js unableUnshaded)
+    const shaded = o.mdc && !(held && measured.length && measured[0].value === 0);
     const chart = measured.length
-      ? Charts.history(measured.map((p) => outcomePoint(p, o.unit)), { mdc: o.mdc ? o.mdc.value : null, unit: o.unit, label: o.label,
+      ? Charts.history(measured.map((p) => outcomePoint(p, o.unit, held)), { mdc: shaded ? o.mdc.value : null, unit: o.unit, label: o.label,
+        zeroIsUnable: held,
         // amounts from zero (a flat 30 s is not a zoomed line); a left/right split around 50 %
         ...(o.metric === "weight_left_pct" ? { around: 50 } : { floor: 0 }) })
       : el("p", { class: "muted" }, o.points.some((p) => (doc.visits.find((v) => v.id === p.visit_id)?.offered_runs || [])
@@ -388,7 +404,7 @@
     const better = o.better === "lower" ? "lower is better" : "higher is better";
     const changes = o.changes.length
       ? el("ul", {}, o.changes.map((c) => el("li", { dataset: { verdict: c.verdict } },
-        `${c.label}: ${change(c.difference, o.unit)} from baseline `,
+        `${c.label}: ${changeWords(o, c)} `,
         el("span", { class: "tag verdict-" + c.verdict.replace(/ /g, "-") }, c.verdict),
         // an MDC published per phase of the stroke (DeMark): the change against each, in words
         c.mdc_reading ? el("div", { class: "muted small mdc-reading" }, c.mdc_reading) : null)))
@@ -397,7 +413,8 @@
       ? el("p", { class: "muted small mdc-source" }, (o.mdc.phases
         // the unit's rule of every page (Station.num: "MDC 0.61 cm/s", as the visit and history pages say it)
         ? `MDC ${o.mdc.phases.map((p) => `${quantity(p.value, changeUnit(o.unit))} ${p.phase}`).join(", ")}`
-        : `MDC ${quantity(o.mdc.value, changeUnit(o.unit))}`) + `: ${o.mdc.population}. ${o.mdc.citation}`)
+        // a time held's in the precision the test is scored in ("24.1 s", as the history says it)
+        : `MDC ${held ? Station.timeHeld(o.mdc.value) : quantity(o.mdc.value, changeUnit(o.unit))}`) + `: ${o.mdc.population}. ${o.mdc.citation}`)
       // none: why, and what it means for the changes above, in the words of the PDF (programme report's mdc_words)
       : el("p", { class: "muted small mdc-source" }, o.mdc_words);
     return el("div", { class: "card outcome", dataset: { key: o.key } },

@@ -38,7 +38,10 @@
     const outcomes = p.outcomes.map((o) => {
       // the visits measured so far (not the ones still to come), at a sensible precision
       const measured = o.values.slice(0, o.values.map((v) => v !== null).lastIndexOf(true) + 1);
-      const values = measured.length ? measured.map((v) => (v === null ? "not measured" : Math.abs(v) >= 10 ? v.toFixed(1) : fmtSig(v))).join(" → ")
+      // a time held of 0 s said unable, as every page says it ("unable (0 s) → 12.5 s", not "0 → 12.5 s")
+      const unable = (v) => o.metric === "time_held_s" && v === 0;
+      const values = measured.length ? measured.map((v) => (v === null ? "not measured" : unable(v) ? "unable (0 s)"
+        : Math.abs(v) >= 10 ? v.toFixed(1) : fmtSig(v))).join(" → ")
         : "not measured yet";
       const verdict = o.last_change ? el("span", { class: "tag verdict-" + o.last_change.verdict.replace(/ /g, "-") }, o.last_change.verdict) : "";
       return el("li", {}, `${o.label}: ${values}${measured.length && o.unit ? " " + o.unit : ""} `, verdict);

@@ -1,0 +1,73 @@
+"""A programme's time held from an unable (0 s) baseline, read on the programme page and the patient page's glance at
+tablet and phone size (s27 P6, job 5: fc10815's "MDC not read: unable (0 s)" had not been seen in a browser).
+
+The balance-training programme's single-leg outcome, unable (scored by the clinician) at the baseline and 12.5 s at
+the mid-point: the change is not read against Goldberg 2011's MDC (fc10815), and the page says it as the history does.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from test_dashboard import PHONE, TABLET, css, page_width, wait
+from test_history_standing_words import store_held
+from test_programme_dose_picker import _in_store, _load_programme
+
+pytestmark = pytest.mark.e2e
+
+OUTCOME = '.outcome[data-key="single-leg/{leg}/time_held_s"]'
+
+
+def _fill(store, actor) -> dict:
+    """An 82-year-old with a fall on balance training: single-leg stance unable on both legs at the baseline (scored
+    by the clinician), 12.46 s on both at the mid-point."""
+    import time
+
+    from station.programmes.loader import builtin_programmes
+    from station.protocols.loader import builtin_protocols
+
+    patient = store.patients.create({"identifier": "SLS-PROG", "birth_year": time.gmtime().tm_year - 82, "sex": "F",
+                                     "conditions": ["fall_12m"]}, actor=actor)
+    template = builtin_programmes(builtin_protocols())["balance-training"]
+    programme = store.programmes.assign(patient["id"], template, store.programmes.today(), actor=actor)
+    visits = {v["assessment_id"]: v for v in programme["visits"]}
+    for name, held in (("baseline", None), ("mid", 12.46)):
+        session = store.sessions.create(patient["id"], {"label": "single-leg"}, actor=actor)
+        for leg in ("left", "right"):
+            store_held(store, session["id"], leg, 1, held, actor)
+        store.programmes.link_visit_session(visits[name]["id"], "single-leg", session["id"], actor=actor)
+    return {"assignment": programme["id"], "patient": patient["id"]}
+
+
+def test_a_time_held_from_an_unable_baseline_reads_so_on_the_programme_page(reading_pages, shots):
+    """Seen at both sizes, it read "Mid-point (after week 3): +12.46 s from baseline [MDC not read: unable (0 s)]",
+    the chart shading 0 s +- 24.1 s (the MDC band the tag says is not read, around the unable baseline, the 12.5 s
+    inside it), its 0 s a plain point "0.00 s", "MDC 24.10 s", and the patient page's glance "0 -> 12.5 s". Now as the
+    history says it: from unable (0 s) to 12.5 s, no band, the 0 s drawn unable, the MDC in one decimal."""
+    station = reading_pages.station
+    tablet, phone, stored = reading_pages.tablet_and_phone(lambda d: _in_store(d, _fill))
+    for driver, size, name in ((tablet, TABLET, "tablet"), (phone, PHONE, "phone")):
+        _load_programme(driver, f"{station.url}/assignments/{stored['assignment']}")
+        for leg in ("left", "right"):
+            card = css(driver, OUTCOME.format(leg=leg))[0]
+            changes = [li.text for li in card.find_elements("css selector", "li")]
+            assert changes == ["Mid-point (after week 3): from unable (0 s) at baseline to 12.5 s MDC not read: unable (0 s)"], \
+                changes
+            source = card.find_element("css selector", ".mdc-source").text
+            assert source.startswith("MDC 24.1 s: 25 community-dwelling adults"), source
+            assert not card.find_elements("css selector", "svg.chart rect.mdc-band")  # not read: not drawn
+            titles = [t.get_attribute("textContent") for t in card.find_elements("css selector", "svg.chart circle.point title")]
+            assert len(titles) == 2 and titles[0].endswith(": 0 s (unable)") and titles[1].endswith(": 12.5 s"), titles
+            assert card.find_elements("css selector", 'svg.chart circle.point[fill="#a32020"]')  # the unable point, red
+        card = css(driver, OUTCOME.format(leg="left"))[0]
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", card)
+        driver.save_screenshot(str(shots / f"programme-unable-{name}.png"))
+        assert page_width(driver) <= size[0]
+        driver.get(f"{station.url}/patients/{stored['patient']}")
+        wait(driver, "the programme at a glance", lambda d: css(d, "#programme-glance .outcomes li"), timeout_s=20)
+        glance = [li.text for li in css(driver, "#programme-glance .outcomes li") if "Single-leg" in li.text]
+        assert glance == [f"Single-leg stance, {leg}: time held: unable (0 s) → 12.5 s MDC not read: unable (0 s)"
+                          for leg in ("left", "right")], glance
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", css(driver, "#programme-glance")[0])
+        driver.save_screenshot(str(shots / f"glance-unable-{name}.png"))
+        assert page_width(driver) <= size[0]
