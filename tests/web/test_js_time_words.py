@@ -36,14 +36,19 @@ process.stdout.write(JSON.stringify(calls.map(([name, ...args]) => Station[name]
 """
 
 
-def _station(*calls) -> list:
+def run_node(run: str, source: str, calls) -> list:
+    """What Node.js's script ``run`` writes (JSON), given ``source`` (a page's script) and ``calls`` on its stdin."""
     node = shutil.which("node") or shutil.which("nodejs")
     if node is None:
         pytest.skip("Node.js is not installed (Debian nodejs; tests/bootstrap.sh installs it)")
-    done = subprocess.run([node, "-e", RUN], input=json.dumps({"source": APP_JS.read_text(), "calls": calls}),
+    done = subprocess.run([node, "-e", run], input=json.dumps({"source": source, "calls": calls}),
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
+
+
+def _station(*calls) -> list:
+    return run_node(RUN, APP_JS.read_text(), calls)
 
 
 MINUTES = (0.0, 0.3, 0.333, 0.9999, 1.0, 12.4, 12.44, 29.999, 30.0, 90.5)

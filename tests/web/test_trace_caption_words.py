@@ -9,12 +9,9 @@ context (the caption's words need no element).
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 from pathlib import Path
 
-import pytest
+from tests.web.test_js_time_words import run_node
 
 CHARTS_JS = Path(__file__).resolve().parents[2] / "web" / "static" / "js" / "charts.js"
 RUN = """
@@ -31,13 +28,7 @@ NONE = {"major_cm": None, "minor_cm": None, "angle_deg": None}
 
 
 def _captions(*calls) -> list:
-    node = shutil.which("node") or shutil.which("nodejs")
-    if node is None:
-        pytest.skip("Node.js is not installed (Debian nodejs; tests/bootstrap.sh installs it)")
-    done = subprocess.run([node, "-e", RUN], input=json.dumps({"source": CHARTS_JS.read_text(), "calls": calls}),
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return run_node(RUN, CHARTS_JS.read_text(), calls)
 
 
 def test_a_traces_caption_says_its_ellipse_only_when_drawn_and_no_empty_bracket():
