@@ -144,6 +144,8 @@ def describe(p) -> str:
                 values = ", ".join(f"{k} {getattr(row, k):g}" for k in ("mean", "sd", "p05", "p50", "p95")
                                    if getattr(row, k) is not None)
                 out.append(f"      {row.age_min_y}-{row.age_max_y} y: {values}")
+            if norm.not_verified:  # what of them was not checked in the source, as the results say beside them
+                out.append(_wrap(norm.not_verified, indent="      "))
     if p.notes:
         out += ["", "Notes:", _wrap(p.notes)]
     if p.references:

@@ -326,6 +326,8 @@ def _norm_entry(protocol: Protocol, norm: Norm, cid: str, conditions: dict, romb
     condition = protocol.condition(cid)
     if norm.trial_duration_s is not None and abs(norm.trial_duration_s - condition.duration_s) > 1e-9:
         notes.append(f"The reference trials lasted {norm.trial_duration_s:g} s, this one {condition.duration_s:g} s.")
+    if norm.not_verified:  # a value read for the patient says what of it was not checked in its source
+        notes.append(norm.not_verified)
     if value is None:
         notes.append("No valid value to compare.")
     else:

@@ -21,7 +21,8 @@ File layout (every section is described in ``station/protocols/builtin/README.md
                     the source is not known to have included: its criteria not read); a cut-off with a band of good
                     news at the other end gives both bounds and names that end's words
                     (below_meaning | above_meaning: Carter's low fall risk below 3.0 s)
-    [[norms]]       metric, condition, statistic, population, trial_duration_s, reference, rows
+    [[norms]]       metric, condition, statistic, population, trial_duration_s, reference, rows;
+                    not_verified: what of the values was not checked in the source (said beside them)
 
 Units are in the field names (``duration_s``, ``asymmetry_flag_pct``).
 """
@@ -297,6 +298,9 @@ class Norm:
     measured_in: Population = Population()
     """Whom the values hold for, by condition (a cut-off's rule, :func:`station.reference.population.misfit`):
     read only for a patient who fits; the age rows bound the age."""
+    not_verified: str = ""
+    """What of the values was not checked in the source itself (a sentence, said wherever they are read:
+    Springer 2007's age means, its table not read); '' when they were."""
 
     def row_for_age(self, age_y: float) -> NormRow | None:
         for row in self.rows:
@@ -308,7 +312,7 @@ class Norm:
         return {"metric": self.metric, "condition": self.condition, "statistic": self.statistic,
                 "population": self.population, "trial_duration_s": self.trial_duration_s,
                 "reference": self.reference, "rows": [r.to_dict() for r in self.rows],
-                "measured_in": self.measured_in.to_dict()}
+                "measured_in": self.measured_in.to_dict(), "not_verified": self.not_verified}
 
 
 @dataclass(frozen=True)
@@ -610,6 +614,7 @@ def protocol_from_dict(data: dict, source: str) -> Protocol:
         ref = check_ref(r)
         # whom the values were measured in, by the cut-offs' rule (their age rows are the norm's own age bound)
         measured_in = _population(r, "reference values", ages=False)
+        not_verified = r.text("not_verified", required=False)
         rows: list[NormRow] = []
         raw_rows = r.array_of_tables("rows", required=True)
         if not raw_rows:
@@ -629,7 +634,8 @@ def protocol_from_dict(data: dict, source: str) -> Protocol:
                     raise rr.error("age_min_y", f"age band {lo_y}-{hi_y} overlaps {other.age_min_y}-{other.age_max_y}")
             rows.append(NormRow(lo_y, hi_y, **values))
         r.finish()
-        norms.append(Norm(metric, condition, statistic, population, trial_duration_s, ref, tuple(rows), measured_in))
+        norms.append(Norm(metric, condition, statistic, population, trial_duration_s, ref, tuple(rows), measured_in,
+                          not_verified))
     top.finish()
 
     return Protocol(

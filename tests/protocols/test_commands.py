@@ -38,6 +38,9 @@ def test_protocols_list_and_show(capsys, tmp_path):
     assert main(["protocols", "show", "single-leg", "--protocols-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "Standing on the left leg" in out and "Springer BA" in out and "Vellas BJ" in out and "80-99 y: mean 9.4" in out
+    # the age means were not checked in the paper's own table: said under them, as the results say it (s27 R1)
+    assert "80-99 y: mean 9.4\n      These age means were not checked against the paper's own table (only its abstract" \
+        in out, out
     assert main(["protocols", "show", "mctsib", "--json", "--protocols-dir", str(tmp_path)]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert [c["id"] for c in doc["conditions"]] == ["firm_eo", "firm_ec", "foam_eo", "foam_ec"]
