@@ -1229,8 +1229,9 @@ FOLLOW_UPS_SAVING_WORDS = ("The trial is saved. What goes with it (the game's tr
                            "switch the station off until it says saved.")
 """What the live page says while the writes that follow a stored trial wait for a slow storage
 (:meth:`TrialService._save_follow_ups`)."""
-OPENING_WORDS = ("Opening the test: the station's storage (its SD card) is slow to write just now, so the visit is "
-                 "still being saved. The test opens as soon as the card has written it; nothing is lost meanwhile.")
+OPENING_WORDS = ("Opening the test: the station's storage (its SD card) is slow to write just now, so the new visit is "
+                 "still being saved. Please wait: the test opens by itself as soon as the card has written it (Start "
+                 "then becomes available); there is no need to press Open test again.")
 """What the live page says while a test's visit is still being written (:data:`OPENING_SAID_AFTER_S` after
 the open command, the loop having waited :data:`station.store.trials.HANDOVER_WAIT_S` for the store's
 committer thread)."""

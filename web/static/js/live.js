@@ -16,6 +16,7 @@
     protocols: [],
     status: null, // the trial service's status (run, panel ...)
     trialState: null,
+    opening: false, // a test being opened on a slow card ("run_opening" until "run_opened" or its "fault")
     countdown: null,
     progress: null,
     lastSeq: -1, // frames
@@ -239,8 +240,9 @@
     state.trialState = s;
     page.dataset.trialState = s || "none"; // a phone hides the words read aloud once the trial runs
     const badge = $("trial-state");
-    badge.dataset.state = s || (run() && run().finished ? "finished" : "none");
-    badge.textContent = s ? (BADGE_WORDS[s] || s) : (run() ? (run().finished ? "finished" : "ready") : "no test open");
+    const opening = !run() && state.opening; // a test being opened (its visit still being saved): not "no test open"
+    badge.dataset.state = s || (run() && run().finished ? "finished" : opening ? "opening" : "none");
+    badge.textContent = s ? (BADGE_WORDS[s] || s) : (run() ? (run().finished ? "finished" : "ready") : opening ? "opening the test" : "no test open");
     $("state-words").textContent = s ? (STATE_WORDS[s] || s) : (run() && run().finished ? "Test finished" : "");
     showCondition();
     const due = document.querySelector("#trial-list li.current .due-tag");
@@ -299,7 +301,8 @@
     $("btn-score-unable").hidden = !offer;
     $("btn-score-unable").disabled = busy || !offer;
     if (offer) $("btn-score-unable").textContent = `Patient cannot stand on one leg: score the remaining ${offer.trials === 1 ? "trial" : offer.trials + " trials"} ${offer.label.charAt(0).toLowerCase() + offer.label.slice(1)} as unable`;
-    $("open-run").disabled = busy || !!r || !$("patient-select").value || !$("protocol-select").value;
+    // (nor while a test is being opened, here or on another screen: it opens by itself, the words say)
+    $("open-run").disabled = busy || !!r || state.opening || !$("patient-select").value || !$("protocol-select").value;
     $("open-run-why").hidden = !!r || !!$("patient-select").value; // the greyed-out button says why
     // a finished test stays open (its results, a repeat): how to start another is said by End test
     $("finished-hint").hidden = !(r && r.finished && !active);
@@ -637,14 +640,19 @@
         break;
       case "fault":
         message(d.message, "bad");
+        if (state.opening) { state.opening = false; setTrialState(state.trialState); } // (a test that could not open)
         break;
       case "notice": // something to know now while the trial goes on (a walk's stall, its sensor gone)
         message(d.message, "warn");
         break;
       case "run_opening": // the test's visit is still being written (a slow SD card): it opens once it is
         message(d.message, "warn");
+        state.opening = true;
+        setTrialState(state.trialState);
+        if (state.busy) onScreen($("message")); // the page whose Open test waits: the words where its user looks
         break;
       case "run_opened": // and now it is open: the words that it was being opened are over
+        state.opening = false;
         if (state.lines.some((l) => l.startsWith("Opening the test:"))) message("");
         break;
       case "trial_saving": // its end waits (another program's hold, a slow card): its own line, not the result's box
