@@ -16,6 +16,7 @@ from test_programme_dose_picker import _in_store, _load_programme
 pytestmark = pytest.mark.e2e
 
 OUTCOME = '.outcome[data-key="single-leg/{leg}/time_held_s"]'
+LABEL_HEIGHTS = "return [...document.querySelectorAll(arguments[0])].map((t) => t.getBoundingClientRect().height);"
 
 
 def _fill(store, actor) -> dict:
@@ -59,6 +60,12 @@ def test_a_time_held_from_an_unable_baseline_reads_so_on_the_programme_page(read
             titles = [t.get_attribute("textContent") for t in card.find_elements("css selector", "svg.chart circle.point title")]
             assert len(titles) == 2 and titles[0].endswith(": 0 s (unable)") and titles[1].endswith(": 12.5 s"), titles
             assert card.find_elements("css selector", 'svg.chart circle.point[fill="#a32020"]')  # the unable point, red
+        # the dose chart's labels as the page's other charts' (12 px): a 560-px drawing scaled to the card set them at
+        # 24 px on a tablet and 7 px on a phone (s27 P6's five-second read)
+        heights = driver.execute_script(LABEL_HEIGHTS, "#dose-chart svg text")
+        assert heights and all(10 <= h <= 18 for h in heights), (size, heights)
+        driver.execute_script("document.getElementById('dose-chart').scrollIntoView({block: 'center'})")
+        driver.save_screenshot(str(shots / f"dose-chart-{name}.png"))
         card = css(driver, OUTCOME.format(leg="left"))[0]
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", card)
         driver.save_screenshot(str(shots / f"programme-unable-{name}.png"))

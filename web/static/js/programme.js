@@ -327,8 +327,12 @@
     panel.hidden = false;
   }
 
+  /* Drawn at the width of its box, so its 12-px labels stay 12 px (a 560-px drawing scaled to a tablet's 1120-px card
+     set them at 24 px, to a phone's 350 px at 7 px), and again when that width changes (a tablet turned). */
+  let doseDrawnAt = 0;
   function doseChart() {
-    const W = 560, H = 200, padL = 40, padB = 28, padT = 12;
+    doseDrawnAt = $("dose-chart").clientWidth;
+    const W = Math.max(300, Math.round(doseDrawnAt || 560)), H = 200, padL = 40, padB = 28, padT = 12;
     const S = "http://www.w3.org/2000/svg"; // an XML namespace name, not a download
     const svg = (tag, attrs, text) => {
       const n = document.createElementNS(S, tag);
@@ -480,6 +484,7 @@
 
   // a phone: the prescription and its sources on demand (the calendar and outcomes come first)
   if (window.matchMedia("(max-width: 600px)").matches) $("template-card").open = false;
+  window.addEventListener("resize", () => { if (doc && $("dose-chart").clientWidth !== doseDrawnAt) doseChart(); });
   $("pause-button").addEventListener("click", () => manage("pause"));
   $("resume-button").addEventListener("click", () => manage("resume"));
   $("end-button").addEventListener("click", () => manage("end"));
