@@ -139,6 +139,11 @@ def test_the_live_page_says_what_is_open_for_whom(station_for, browsers, shots):
           and hint[0].text == "This test is finished; its trials are saved. End it to start another.",
           f"a finished test that is open does not say how to start another: {[h.text for h in hint]}")
     both_sizes("63_finished_hint", "finished-hint")
+    for size in (TABLET, PHONE):  # the message under the hint as any two boxes (an empty trial name added 40 px of blank: s27 P6)
+        set_size(driver, size)
+        blank = driver.execute_script("return document.getElementById('message').getBoundingClientRect().top"
+                                      " - document.getElementById('finished-hint').getBoundingClientRect().bottom")
+        check(blank < 40, f"{blank:.0f} px of blank between the finished hint and the message at {size}")  # 71 px before
 
     # -- End test, then another walk test on the same page: nothing of the last one's words -------------
     by_id(driver, "btn-close").click()
