@@ -480,6 +480,8 @@ class TrialService:
             log.warning("the station's storage did not finish writing a test's visit within %g s of the shutdown; it "
                         "may be kept with no trials", timeout_s)
         pending.release()
+        if pending.said:  # the pages were told it was being opened
+            self.bus.publish("fault", message=_sentence(not_opened))
         if pending.future is not None:
             pending.future.set_exception(not_opened)
 

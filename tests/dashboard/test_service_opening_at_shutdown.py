@@ -75,3 +75,35 @@ def test_a_visit_the_card_is_writing_at_shutdown_is_finished_as_a_test_ended_by_
     (visit,) = _visits(store, patient)
     assert closed.data["session_id"] == visit["id"]
     assert store.patients.open_tests.title(patient["id"]) is None
+
+
+def test_pages_told_a_test_was_being_opened_are_told_it_was_not(store, patient, monkeypatch):
+    """The pages were told the test was being opened (``run_opening``: they grey Open test and say 'opening the
+    test'); its visit withdrawn at shutdown, they are told it was not opened (``fault``), as when the visit's write
+    fails, not left saying it is being opened."""
+    import station.protocols.service as service
+
+    monkeypatch.setattr(service, "OPENING_SAID_AFTER_S", 0.0)
+    clinic = SimulatedClinic(store)
+    clinic.call("open_run", patient["id"], "quiet-stance", None, ACTOR)
+    clinic.step_until(lambda: clinic.state() == "instructions", "the instructions")
+    card = _stop_on_a_slow_card(clinic, store, monkeypatch)
+    try:
+        closing = clinic.service.submit("close_run")
+        clinic.service.step()
+        closing.result(0)
+        opening = clinic.service.submit("open_run", patient["id"], "romberg", None, ACTOR)
+        clinic.service.step()  # the visit handed to the committer, behind the trial's end the card holds
+        clinic.service.step()  # the pages told it is being opened
+        assert clinic.kinds()[-1] == "run_opening", clinic.kinds()
+        clinic.service.shutdown()
+        with pytest.raises(ServiceUnavailable):
+            opening.result(0)
+    finally:
+        card.slow = False
+        card.release.set()
+    told = [e for e in clinic.events if e.kind in ("run_opening", "run_opened", "fault")]
+    assert [e.kind for e in told][-2:] == ["run_opening", "fault"], told  # (old code: run_opening last)
+    assert told[-1].data["message"] == ("The station is shutting down, so the test was not opened; open it again "
+                                        "once the station is back.")
+    assert store.trials.drain(GATE_S)

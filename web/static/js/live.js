@@ -573,6 +573,7 @@
     const shown = state.status;
     if (shown && doc.epoch === shown.epoch && Number(doc.last_seq) < Number(shown.last_seq)) return;
     if (doc.epoch === state.eventEpoch && Number(doc.last_seq) < state.eventSeq) return;
+    if (shown && doc.epoch !== shown.epoch) state.opening = false; // the station restarted: nothing is being opened
     state.status = doc;
     renderRun();
   }
@@ -799,6 +800,7 @@
       }
     } finally {
       state.busy = false;
+      if (path === "/api/station/run") state.opening = false; // opened, or refused (its words in the error)
       updateButtons();
     }
   }
