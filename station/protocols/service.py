@@ -726,8 +726,15 @@ class TrialService:
         page): a trial stored is its dose while it has none (:meth:`StoreSink.credit_programme_session`).
         ``again``: what the clinician does once a refusal on a full disk is resolved, naming the
         button of the page that asked (:meth:`_no_room_refusal`; e.g. "press Open test again")."""
-        return self._call(self._do_open_run, (patient_id, protocol, conditions, actor, walk, training, los,
-                                              programme_session_id, again))
+        try:
+            return self._call(self._do_open_run, (patient_id, protocol, conditions, actor, walk, training, los,
+                                                  programme_session_id, again), COMMAND_TIMEOUT_S)
+        except ServiceUnavailable:
+            if self._opening is None:
+                raise
+            # its visit still with a slow card: the test opens by itself once written (the pages are told, and
+            # told why not if it cannot), which 'the station is still carrying out the command' did not say
+            raise ServiceUnavailable(still_opening_words(COMMAND_TIMEOUT_S + COMMAND_FINISH_S)) from None
 
     def start_trial(self) -> dict:
         """The instructions were given: start the trial that is due (waiting, countdown, recording)."""
@@ -1237,6 +1244,20 @@ OPENING_WORDS = ("Opening the test: the station's storage (its SD card) is slow 
 """What the live page says while a test's visit is still being written (:data:`OPENING_SAID_AFTER_S` after
 the open command, the loop having waited :data:`station.store.trials.HANDOVER_WAIT_S` for the store's
 committer thread)."""
+
+
+def still_opening_words(waited_s: float) -> str:
+    """What the open command answers when the test is still being opened after ``waited_s`` (its visit's write
+    still with a slow or hung card); the pages keep :data:`OPENING_WORDS` and are told once it opens or fails.
+
+    >>> still_opening_words(40.0).split(". ")[0]
+    "the test is still being opened: the station's storage (its SD card) has not written its new visit in 40 s"
+    """
+    return (f"the test is still being opened: the station's storage (its SD card) has not written its new visit in "
+            f"{waited_s:.0f} s. It opens by itself as soon as the card has; if it has not within a few minutes, "
+            f"{STORAGE_WHAT_TO_DO}")
+
+
 OPENING_SAID_AFTER_S = 1.0
 """How long a test's visit may take to be written before the pages are told it is still being written, s (a
 CPU busy for a moment delays a working card's commit by a fraction of a second: not said)."""

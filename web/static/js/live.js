@@ -780,6 +780,7 @@
     state.busy = true;
     updateButtons();
     const before = { trialState: state.trialState, run: !!run() };
+    let opened = path === "/api/station/run"; // the test opened, or refused (its words in the error)
     try {
       const doc = await api("POST", path, body === undefined ? {} : body);
       state.busy = false;
@@ -787,6 +788,8 @@
       share("status", doc);
     } catch (err) {
       state.startedAt = 0;
+      // a test still being opened when its command's wait ran out (503) goes on: run_opened or its fault ends it
+      if (err.status === 503 && state.opening) opened = false;
       // refused because the station is no longer where this page showed it (the tap raced a change: another
       // screen, the panel's button, an event not drawn yet): read where it is, draw it, and say so
       const moved = err.status === 409 && await readStatus().then(() => movedOnWords(path, before), () => "");
@@ -800,7 +803,7 @@
       }
     } finally {
       state.busy = false;
-      if (path === "/api/station/run") state.opening = false; // opened, or refused (its words in the error)
+      if (opened) state.opening = false;
       updateButtons();
     }
   }
