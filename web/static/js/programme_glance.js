@@ -3,7 +3,7 @@
 "use strict";
 
 (() => {
-  const { api, el, fmtSig, showError, walkedTime } = Station;
+  const { api, el, fmt, num, showError, walkedTime } = Station;
   const card = document.getElementById("programme-glance");
   if (!card) return;
   const patientId = Number(card.dataset.patientId);
@@ -38,10 +38,11 @@
     const outcomes = p.outcomes.map((o) => {
       // the visits measured so far (not the ones still to come), at a sensible precision
       const measured = o.values.slice(0, o.values.map((v) => v !== null).lastIndexOf(true) + 1);
-      // a time held of 0 s said unable, as every page says it ("unable (0 s) → 12.5 s", not "0 → 12.5 s")
-      const unable = (v) => o.metric === "time_held_s" && v === 0;
-      const values = measured.length ? measured.map((v) => (v === null ? "not measured" : unable(v) ? "unable (0 s)"
-        : Math.abs(v) >= 10 ? v.toFixed(1) : fmtSig(v))).join(" → ")
+      // each by its unit's rule, as the programme page says it ("0.48 m/s", not "0.480"); a time held in one decimal
+      // ("8.5 s", not "8.46"), its 0 s said unable ("unable (0 s) → 12.5 s", not "0 → 12.5 s")
+      const held = o.metric === "time_held_s";
+      const one = (v) => (v === null ? "not measured" : held && v === 0 ? "unable (0 s)" : held ? fmt(v, 1) : num(v, o.unit));
+      const values = measured.length ? measured.map(one).join(" → ")
         : "not measured yet";
       const verdict = o.last_change ? el("span", { class: "tag verdict-" + o.last_change.verdict.replace(/ /g, "-") }, o.last_change.verdict) : "";
       return el("li", {}, `${o.label}: ${values}${measured.length && o.unit ? " " + o.unit : ""} `, verdict);
