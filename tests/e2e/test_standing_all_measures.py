@@ -48,6 +48,17 @@ def _single_leg_visit(data_dir) -> int:
     return session["id"]
 
 
+LINES_OF_EACH = """
+const out = {};
+for (const cell of document.querySelectorAll(arguments[0])) {
+  const range = document.createRange();
+  range.selectNodeContents(cell);
+  out[cell.textContent] = new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+}
+return out;"""
+"""The lines each cell's text is laid out on (its text boxes' distinct tops), by its text."""
+
+
 def test_a_standing_tests_all_measures_say_what_each_value_is(reading_pages, shots):
     station = reading_pages.station
     tablet, phone, session_id = reading_pages.tablet_and_phone(_single_leg_visit)
@@ -65,6 +76,9 @@ def test_a_standing_tests_all_measures_say_what_each_value_is(reading_pages, sho
         assert held == [["Time held best of 3 trials: the test's score", "30.0 s"]], held
         velocity = text_of(css(driver, f'{table} tr[data-key="mean_velocity_cm_s"] td.num'))
         assert velocity == "2.27 cm/s", velocity  # the mean of 2.1, 1.7 and 3.0
+        # each value on one line, its unit with its number (at 1180x820 "14.67 cm²" and "2.27 cm/s" broke after the number)
+        lines = driver.execute_script(LINES_OF_EACH, f"{table} td.num")
+        assert lines and all(n == 1 for n in lines.values()), (size, lines)
         assert driver.execute_script("return document.documentElement.scrollWidth") <= size[0], size
         css(driver, f"{table} > caption.values-of")[0].location_once_scrolled_into_view
         driver.save_screenshot(str(shots / f"standing-all-measures-{size[0]}x{size[1]}.png"))

@@ -247,7 +247,9 @@
         list.map((d) => el("tr", { dataset: { key: d.key } },
           el("td", {}, d.label, d.key === "time_held_s" && hint ? [" ", el("span", { class: "hint" }, hint)] : null),
           // the time held as the key measures and the PDFs say it (one decimal, 0 s said unable)
-          el("td", { class: "num" }, d.key === "time_held_s" ? Station.timeHeld(values[d.key]) : quantity(values[d.key], d.unit)),
+          // a number kept with its unit ("14.67 cm²" broke after the number in a tablet's narrow column)
+          el("td", { class: "num" }, d.key === "time_held_s" ? Station.timeHeld(values[d.key])
+            : el("span", { class: "value-unit" }, quantity(values[d.key], d.unit))),
           el("td", { class: "hide-narrow muted" }, d.meaning, d.reference ? el("span", { class: "cite-inline" }, ` ${d.reference}.`) : ""))))));
   }
 
