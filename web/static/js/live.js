@@ -653,8 +653,8 @@
         if (state.busy) onScreen($("message")); // the page whose Open test waits: the words where its user looks
         break;
       case "run_opened": // and now it is open: the words that it was being opened are over
+        if (state.opening || state.lines.some((l) => l.startsWith("Opening the test:"))) message("");
         state.opening = false;
-        if (state.lines.some((l) => l.startsWith("Opening the test:"))) message("");
         break;
       case "trial_saving": // its end waits (another program's hold, a slow card): its own line, not the result's box
         saving(d.message);
@@ -788,8 +788,15 @@
       share("status", doc);
     } catch (err) {
       state.startedAt = 0;
-      // a test still being opened when its command's wait ran out (503) goes on: run_opened or its fault ends it
-      if (err.status === 503 && state.opening) opened = false;
+      // a test still being opened when its command's wait ran out (503) goes on: run_opened or its fault ends it;
+      // its answer (how long, what to do if it never opens) says it in place of the opening's words, not as an error
+      if (err.status === 503 && state.opening) {
+        opened = false;
+        const words = String(err.message || "");
+        message(words.charAt(0).toUpperCase() + words.slice(1), "warn");
+        onScreen($("message"));
+        return;
+      }
       // refused because the station is no longer where this page showed it (the tap raced a change: another
       // screen, the panel's button, an event not drawn yet): read where it is, draw it, and say so
       const moved = err.status === 409 && await readStatus().then(() => movedOnWords(path, before), () => "");
