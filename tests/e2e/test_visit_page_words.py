@@ -150,6 +150,23 @@ def _stopped_early_and_full(data_dir) -> tuple[int, int]:
     return early, full, patient
 
 
+BROKEN_NUMBER_UNITS = r"""
+const broken = [];
+for (const cell of document.querySelectorAll(arguments[0])) {
+  const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const found of node.data.matchAll(/\d+(?:\.\d+)? (?:km\/h|m\/s|cm\/s|steps\/min|min|s|m|%)(?![\w\/])/g)) {
+      const range = document.createRange();
+      range.setStart(node, found.index);
+      range.setEnd(node, found.index + found[0].length);
+      if (new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size > 1) broken.push(found[0]);
+    }
+  }
+}
+return broken;"""
+"""Each number with its unit in the cells (one text node's "0.50 m/s") laid out on more than one line."""
+
+
 def test_a_treadmill_sessions_time_walking_reads_against_its_plan(reading_pages, shots):
     station = reading_pages.station
     tablet, phone, (early, full, patient) = reading_pages.tablet_and_phone(_stopped_early_and_full)
@@ -168,6 +185,9 @@ def test_a_treadmill_sessions_time_walking_reads_against_its_plan(reading_pages,
             row = text_of(css(driver, f'{section} tr[data-metric="walking_min"]')[:1])
             assert f"Walked {walked} of the {'30' if session == early else '1'} min planned; more is better." in row, row
             assert "%" not in row, row
+            # each number with its unit on one line (at 1180x820 the belt speed broke "(0.50" / "m/s)")
+            broken = driver.execute_script(BROKEN_NUMBER_UNITS, f"{section} td.value")
+            assert not broken, (size, broken)
             glance = text_of(css(driver, f"{section} .card.condition > .actions .tag"))
             assert glance_words in glance and "%" not in glance, glance
             assert _page_width(driver) <= size[0], size

@@ -91,6 +91,20 @@
     return quantity(m.value, m.unit);
   }
 
+  /* A value's words with each number kept with its unit ("1.8 km/h (0.50 m/s)" broke before "m/s" in a tablet's
+     column): each "number unit" a .value-unit (nowrap), the words between free to wrap. */
+  const NUMBER_UNIT = /-?\d+(?:\.\d+)? (?:km\/h|m\/s|cm\/s|cm²|steps\/min|min|s|m|%)(?![\w/²])/g;
+  function unitsKept(text) {
+    const out = [];
+    let at = 0;
+    for (const found of String(text).matchAll(NUMBER_UNIT)) {
+      out.push(text.slice(at, found.index), el("span", { class: "value-unit" }, found[0]));
+      at = found.index + found[0].length;
+    }
+    out.push(String(text).slice(at));
+    return out.filter((part) => part !== "");
+  }
+
   const isTreadmill = (condition) => condition && condition.values && condition.values.walking_min !== undefined && condition.values.walking_min !== null;
 
   function measureRows(condition) {
@@ -107,7 +121,7 @@
         else if (m.words) refs.push(el("div", { class: "small" }, m.words));
         return el("tr", { dataset: { metric: m.metric } },
           el("th", {}, m.label), el("td", { class: "value num" + (m.sessions ? " each-session" : "") },
-            m.sessions ? m.sessions.map((words) => el("div", {}, words)) : valueText(m, condition),
+            m.sessions ? m.sessions.map((words) => el("div", {}, words)) : unitsKept(valueText(m, condition)),
             // a mean of several trials: said so, with each (report.key_measures' each; the PDF's text.mean_of)
             m.each ? el("div", { class: "mean-of" }, `(mean of ${m.each.length} ${m.each_noun || "trials"}: ` +
               `${Station.eachOf(m.each, m.unit)})`) : null), el("td", {}, refs));
