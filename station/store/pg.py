@@ -20,6 +20,10 @@ was not chosen: it aborts one of two conflicting transactions with a serialisati
 which must then be retried by re-running the block, and a ``with`` block cannot be re-run by the
 database layer; every failure would reach the user. Inside one process a re-entrant lock queues
 the threads on one writer connection (a nested block is a savepoint), exactly as on SQLite.
+PostgreSQL grants the advisory lock in the order it was asked for (a writer that releases it and asks
+again at once queues behind those waiting); the in-process lock is a :class:`threading.RLock`, not
+first come first served, but a station's push, applied change by change (a transaction each), is not
+starved by others doing the same (``benchmarks/hub_write_lock.py``, README "The hub on PostgreSQL").
 Readers take ``REPEATABLE READ READ ONLY`` transactions on pooled connections (at most
 ``max_readers``; a thread waits for a free one): a consistent snapshot, never blocked by the
 writer; the BEGIN goes with the block's first statement in one pipeline (a round trip is costly
