@@ -418,7 +418,9 @@
         // the unit's rule of every page (Station.num: "MDC 0.61 cm/s", as the visit and history pages say it)
         ? `MDC ${o.mdc.phases.map((p) => `${quantity(p.value, changeUnit(o.unit))} ${p.phase}`).join(", ")}`
         // a time held's in the precision the test is scored in ("24.1 s", as the history says it)
-        : `MDC ${held ? Station.timeHeld(o.mdc.value) : quantity(o.mdc.value, changeUnit(o.unit))}`) + `: ${o.mdc.population}. ${o.mdc.citation}`)
+        : `MDC ${held ? Station.timeHeld(o.mdc.value) : quantity(o.mdc.value, changeUnit(o.unit))}`)
+        // no band drawn around an unable baseline: why, as the history says it (the page's words above promise a band)
+        + (shaded ? "" : " (not shaded: it is not read from or to an unable, 0 s)") + `: ${o.mdc.population}. ${o.mdc.citation}`)
       // none: why, and what it means for the changes above, in the words of the PDF (programme report's mdc_words)
       : el("p", { class: "muted small mdc-source" }, o.mdc_words);
     return el("div", { class: "card outcome", dataset: { key: o.key } },
