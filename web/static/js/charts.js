@@ -288,10 +288,10 @@ const Charts = (() => {
   }
 
   /* What statokinesigram draws, for its caption: the ellipse with its area when measured ("trace and 95 % ellipse
-     (12.3 cm²)"), without a bracket when the area is not ("–"); no ellipse drawn (a trial without sway measures: a
-     single-leg hold judged valid whose foot never lifted) said so, never an empty "(–)". */
+     (12.3 cm²)"), without a bracket when the area is not ("–"); no ellipse drawn (a trial stored without its
+     ellipse's measures) said so, never an empty "(–)". */
   function traceWords(ellipse, areaWords) {
-    if (!(ellipse && ellipse.major_cm && ellipse.minor_cm)) return "trace (no 95 % ellipse: no sway measured in this trial)";
+    if (!(ellipse && ellipse.major_cm && ellipse.minor_cm)) return "trace (no 95 % ellipse for this trial)";
     return !areaWords || areaWords === "–" ? "trace and 95 % ellipse" : `trace and 95 % ellipse (${areaWords})`;
   }
 
