@@ -148,6 +148,11 @@ class Imu(Protocol):
         """Empty the FIFO without reading it (a few register writes)."""
         ...
 
+    def restart_fifo(self) -> None:
+        """Empty the FIFO without reading it and clear its overflow status, for a stream of samples
+        that starts now (what it held is counted neither as an overflow nor as discarded)."""
+        ...
+
 
 IMU_MODELS = ("lsm6dsox", "mpu6050")
 

@@ -239,6 +239,15 @@ class MPU6050(ImuChip):
         self.bus.write_byte_data(self.address, USER_CTRL, USER_CTRL_FIFO_RESET)
         self.bus.write_byte_data(self.address, USER_CTRL, USER_CTRL_FIFO_EN)
 
+    def restart_fifo(self) -> None:
+        """Empty the FIFO unread and clear its overflow status, for a stream that starts now (what it
+        held predates it: neither an overflow nor a loss, so counted in neither): :meth:`flush_fifo`,
+        then a read of ``INT_STATUS``, which clears ``FIFO_OFLOW_INT`` (left set by an overflow before
+        the reset, the next read would report one), and the bit this driver kept from it."""
+        self.flush_fifo()
+        self.bus.read_byte_data(self.address, INT_STATUS)
+        self._status = 0
+
 
 def _s16(high: int, low: int) -> int:
     value = (high << 8) | low

@@ -195,6 +195,29 @@ def test_a_fifo_holding_more_than_asked_for_is_emptied_unread_though_not_full(im
     assert batch.samples.mean(axis=0) == pytest.approx(TRUTH, abs=0.15)  # aligned on samples
 
 
+def test_a_fifo_restarted_for_a_new_stream_is_emptied_unread_and_reports_no_overflow_from_before(imu_hw, clock):
+    """The acquisition's start (and an IMU brought back) empties what the FIFO held with the chip's own
+    reset, unread: it predates the frames. The overflow the chip latched meanwhile is cleared too (the
+    LSM6DSOX's FIFO_OVR_LATCHED survives bypass mode until FIFO_STATUS2 is read, the MPU-6050's
+    FIFO_OFLOW_INT until INT_STATUS is), so the stream's first read reports none, and nothing is
+    counted as overflowed or discarded."""
+    imu = detect_imu(imu_hw.bus, clock)
+    imu.begin(100.0, 4, 500, fifo=True)
+    clock.advance_ns(30_000_000_000)  # far more than either FIFO holds
+    trace = imu_hw.bus.start_trace()
+    started = clock.monotonic_ns()
+    imu.restart_fifo()
+    assert clock.monotonic_ns() - started < 1_000_000  # a few short transfers (reading a full LSM6DSOX FIFO: 74 ms)
+    assert not [entry for entry in trace if entry[2] == "i2c_rdwr"]  # no FIFO data read
+    assert imu_hw.imu.fifo_level == 0
+    clock.advance_ns(100_000_000)
+    batch = imu.read_fifo(discard_overflowed=True)
+    assert not batch.overflowed and batch.discarded == 0
+    assert imu.fifo_overflow_count == 0 and imu.fifo_discarded_samples == 0
+    assert len(batch.samples) == pytest.approx(10, abs=1)
+    assert batch.samples.mean(axis=0) == pytest.approx(TRUTH, abs=0.15)  # aligned on samples
+
+
 def test_mpu_data_ready_keeps_the_overflow_bit_for_the_fifo_read(make_hw, clock):
     hw = make_hw(load=MOVING, imu_model="mpu6050")
     imu = detect_imu(hw.bus, clock)
