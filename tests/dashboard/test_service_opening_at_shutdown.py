@@ -23,19 +23,27 @@ from failing_card import GATE_S, GatedCard
 from test_service_slow_card_writes import _stop_on_a_slow_card, _visits
 
 
-def test_a_visit_not_yet_written_at_shutdown_is_not_written(store, patient, monkeypatch):
-    """The card holds the last trial's end; the next test's visit waits behind it in the committer thread as
-    the station shuts down: no visit is made for it, and the command says the test was not opened."""
+def _opening_behind_a_trial_end(store, patient, monkeypatch):
+    """A quiet stance's trial stopped on a slow card (its end's COMMIT held by the card), its test closed, and a
+    Romberg test being opened: its visit handed to the committer thread, behind that trial's end. (clinic, card,
+    the open command's future)"""
     clinic = SimulatedClinic(store)
     clinic.call("open_run", patient["id"], "quiet-stance", None, ACTOR)
     clinic.step_until(lambda: clinic.state() == "instructions", "the instructions")
     card = _stop_on_a_slow_card(clinic, store, monkeypatch)
+    closing = clinic.service.submit("close_run")
+    clinic.service.step()
+    closing.result(0)
+    opening = clinic.service.submit("open_run", patient["id"], "romberg", None, ACTOR)
+    clinic.service.step()  # the visit handed to the committer, behind the trial's end the card holds
+    return clinic, card, opening
+
+
+def test_a_visit_not_yet_written_at_shutdown_is_not_written(store, patient, monkeypatch):
+    """The card holds the last trial's end; the next test's visit waits behind it in the committer thread as
+    the station shuts down: no visit is made for it, and the command says the test was not opened."""
+    clinic, card, opening = _opening_behind_a_trial_end(store, patient, monkeypatch)
     try:
-        closing = clinic.service.submit("close_run")
-        clinic.service.step()
-        closing.result(0)
-        opening = clinic.service.submit("open_run", patient["id"], "romberg", None, ACTOR)
-        clinic.service.step()  # the visit handed to the committer, behind the trial's end the card holds
         assert card.in_commit.is_set() and not opening.done()
         clinic.service.shutdown()
         with pytest.raises(ServiceUnavailable, match="shutting down, so the test was not opened"):
@@ -84,16 +92,8 @@ def test_pages_told_a_test_was_being_opened_are_told_it_was_not(store, patient, 
     import station.protocols.service as service
 
     monkeypatch.setattr(service, "OPENING_SAID_AFTER_S", 0.0)
-    clinic = SimulatedClinic(store)
-    clinic.call("open_run", patient["id"], "quiet-stance", None, ACTOR)
-    clinic.step_until(lambda: clinic.state() == "instructions", "the instructions")
-    card = _stop_on_a_slow_card(clinic, store, monkeypatch)
+    clinic, card, opening = _opening_behind_a_trial_end(store, patient, monkeypatch)
     try:
-        closing = clinic.service.submit("close_run")
-        clinic.service.step()
-        closing.result(0)
-        opening = clinic.service.submit("open_run", patient["id"], "romberg", None, ACTOR)
-        clinic.service.step()  # the visit handed to the committer, behind the trial's end the card holds
         clinic.service.step()  # the pages told it is being opened
         assert clinic.kinds()[-1] == "run_opening", clinic.kinds()
         clinic.service.shutdown()

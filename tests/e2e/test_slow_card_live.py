@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
@@ -81,14 +82,21 @@ def _message(driver) -> str:
     return by_id(driver, "message").text
 
 
-def test_a_trial_stopped_on_a_slow_card_is_said_saving_in_the_cards_words_then_saved(station_for, browsers, shots,
-                                                                                   tmp_path, monkeypatch):
+def slow_card(tmp_path, monkeypatch) -> Path:
+    """A station started after this (``station_for``) writes on a card made slow by SITECUSTOMIZE on its path:
+    the flag file returned, touched, holds its COMMITs (at most SLOW_MAX_S); unlinked, they go through."""
     site = tmp_path / "slow-card-site"
     site.mkdir()
     (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
     flag = tmp_path / "card-is-slow"
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH")) if p))
     monkeypatch.setenv("SLOW_CARD_FLAG", str(flag))
+    return flag
+
+
+def test_a_trial_stopped_on_a_slow_card_is_said_saving_in_the_cards_words_then_saved(station_for, browsers, shots,
+                                                                                   tmp_path, monkeypatch):
+    flag = slow_card(tmp_path, monkeypatch)
     station = station_for("patient")
     tablet, phone, patient_id = recording_on_tablet_and_phone(station, browsers, "SLOW-01")
     time.sleep(2.0)  # two seconds recorded on a working card

@@ -7,18 +7,17 @@ being opened meanwhile, not "no test open". Screenshots in the test's shots
 folder (opening, then open).
 
 The real station (``balance-station run --simulate``) on a slow card: the ``sitecustomize`` of
-test_slow_card_live (its COMMIT waits while a flag file exists), nothing in the station's code."""
+test_slow_card_live (slow_card: its COMMIT waits while a flag file exists), nothing in the station's code."""
 
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
 
 from test_dashboard import ADMIN, PHONE, api, at, by_id, select_protocol, setup_admin, sign_in, wait
 from test_full_disk_live import ON_SCREEN
-from test_slow_card_live import SITECUSTOMIZE
+from test_slow_card_live import slow_card
 
 pytestmark = pytest.mark.e2e
 
@@ -34,12 +33,7 @@ def _message(driver) -> str:
 
 def test_a_test_opened_on_a_slow_card_says_it_is_being_opened_then_opens(station_for, browsers, shots, tmp_path,
                                                                           monkeypatch):
-    site = tmp_path / "slow-card-site"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
-    flag = tmp_path / "card-is-slow"
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH")) if p))
-    monkeypatch.setenv("SLOW_CARD_FLAG", str(flag))
+    flag = slow_card(tmp_path, monkeypatch)
     station = station_for("patient")
     url = station.url
     tablet, _ = browsers("tablet")
