@@ -53,6 +53,8 @@ class DiagnosticReport:
     advice: list[str] = field(default_factory=list)
     front_end: dict | None = None
     """The RP2040 front end's counters over the test (sets, lost, CRC errors, desyncs), else None."""
+    imu_fifo: dict | None = None
+    """The IMU FIFO over the test (:func:`imu_fifo_counts`), None without an IMU."""
 
     @property
     def ok(self) -> bool:
@@ -71,8 +73,40 @@ class DiagnosticReport:
             "corners": self.corner_states,
             "imu": self.imu,
             "front_end": self.front_end,
+            "imu_fifo": self.imu_fifo,
             "advice": self.advice,
         }
+
+
+def imu_fifo_counts(stats, rate_hz: float) -> dict:
+    """What the acquisition's IMU FIFO lost, from its counters (:class:`~station.acquire.loop.AcquisitionStats`):
+    ``overflows`` (reads that found the FIFO overflowed: samples overwritten unread, how many unknown),
+    ``emptied`` (times it was emptied unread after a stall, its samples belonging to frames already
+    lost), ``samples_emptied`` and their length at the IMU's rate, ``samples_emptied_s``.
+
+    >>> from station.acquire.loop import AcquisitionStats
+    >>> imu_fifo_counts(AcquisitionStats(imu_fifo_overflows=1, imu_fifo_emptied=2, imu_samples_emptied=416), 208.0)
+    {'overflows': 1, 'emptied': 2, 'samples_emptied': 416, 'samples_emptied_s': 2.0}
+    """
+    return {"overflows": stats.imu_fifo_overflows, "emptied": stats.imu_fifo_emptied,
+            "samples_emptied": stats.imu_samples_emptied,
+            "samples_emptied_s": round(stats.imu_samples_emptied / rate_hz, 3) if rate_hz else None}
+
+
+def imu_fifo_words(fifo: dict) -> str:
+    """The IMU FIFO's losses in an engineer's words, with units.
+
+    >>> imu_fifo_words({'overflows': 0, 'emptied': 0, 'samples_emptied': 0, 'samples_emptied_s': 0.0})
+    'no overflow, never emptied unread'
+    >>> imu_fifo_words({'overflows': 1, 'emptied': 2, 'samples_emptied': 416, 'samples_emptied_s': 2.0})
+    'overflowed 1 time (samples overwritten before they were read), emptied unread 2 times after a stall (416 samples, 2.00 s)'
+    """
+    n, e = fifo["overflows"], fifo["emptied"]
+    over = (f"overflowed {n} time{'' if n == 1 else 's'} (samples overwritten before they were read)" if n
+            else "no overflow")
+    emptied = (f"emptied unread {e} time{'' if e == 1 else 's'} after a stall ({fifo['samples_emptied']} samples, "
+               f"{fifo['samples_emptied_s']:.2f} s)" if e else "never emptied unread")
+    return f"{over}, {emptied}"
 
 
 def measure_rates(hardware, config, seconds: float) -> list[ChipRate]:
@@ -164,6 +198,7 @@ def run_diagnostics(acquisition, seconds: float = 10.0) -> DiagnosticReport:
         corner_states=dict(zip(CORNERS, plate.corner_state)),
         corner_errors=dict(zip(CORNERS, plate.corner_error)),
         imu=None if hardware.imu is None else f"{hardware.imu.name} at 0x{hardware.imu.address:02X}",
+        imu_fifo=None if hardware.imu is None else imu_fifo_counts(acquisition.loop.stats, hardware.imu.rate_hz),
     )
     if timed:
         after = _front_end_counts(hardware.plate)
@@ -217,8 +252,13 @@ def _advice(report: DiagnosticReport, config, calibration) -> list[str]:
             )
     if report.frame_rate_hz is not None and abs(report.frame_rate_hz / report.configured_frame_rate_hz - 1) > RATE_TOLERANCE:
         advice.append(f"frames arrive at {report.frame_rate_hz:.1f} Hz instead of {report.configured_frame_rate_hz:g} Hz: the Pi is overloaded or the bus is slow")
-    if report.frames_lost:
-        advice.append(f"{report.frames_lost} frames were lost: check the CPU load and the I2C clock (400 kHz in firmware/boot)")
+    fifo = report.imu_fifo
+    imu_lost = bool(fifo and (fifo["overflows"] or fifo["emptied"]))
+    if report.frames_lost or imu_lost:
+        lost = f"{report.frames_lost} frames were lost" if report.frames_lost else "no frame was lost"
+        also = f"; the IMU's FIFO {imu_fifo_words(fifo)}" if imu_lost else ""
+        advice.append(f"{lost}{also}: the acquisition was held up; check the CPU load and the I2C clock (400 kHz in "
+                      "firmware/boot)")
     fe = report.front_end or {}
     if fe.get("sets_lost") or fe.get("resets"):
         advice.append(

@@ -218,6 +218,14 @@ class AcquisitionStats:
     imu_samples: int = 0
     imu_samples_lost_events: int = 0
     imu_samples_in_lost_frames: int = 0
+    imu_fifo_overflows: int = 0
+    """FIFO reads that found it had overflowed: samples overwritten before they could be read (a stall
+    longer than the FIFO holds, 1.2 s at 208 Hz); how many is not known."""
+    imu_fifo_emptied: int = 0
+    """Times the FIFO was emptied unread with the chip's own reset, after a stall: what it held belonged
+    to frames already lost (:data:`IMU_KEEP_NS`)."""
+    imu_samples_emptied: int = 0
+    """The samples so emptied."""
 
 
 class AcquisitionLoop:
@@ -784,9 +792,34 @@ class AcquisitionLoop:
         IMU_KEEP_NS (a late wake-up's FIFO is read as before), nor, on a front end that keeps its sets
         (the RP2040), under the catch-up it makes frames through (0.25 s) and a period, plus 2
         samples for the sample on its way and the chip clock's tolerance. More are of frames already
-        lost: the FIFO is emptied instead (a read costs about 0.3 ms of bus a sample)."""
-        since = self.clock.monotonic_ns() - deadline + self.period_ns
-        floor = max(IMU_KEEP_NS, self._catch_up_ns + self.period_ns)
+        lost: the FIFO is emptied instead (a read costs about 0.3 ms of bus a sample).
+
+        The frame made now may be one made late, after a stall, from the conversions of its period read
+        before the stall began (a stall that starts after a sub-poll read one: most do), or one whose
+        plate was read just before a stall and its IMU after it (the next frame then made late from a
+        conversion that read held); the frames after those, up to the period of the next conversion
+        the corners hold (or of this moment), are lost (:meth:`_frames_without_conversions`). The
+        samples of the frames made late are the FIFO's oldest, under all of those lost frames'
+        samples: they are not worth the read, and the frames still to be made start at that period
+        (before 2026-12-06 all were read, 104 samples after a 0.5-s stall, and the plate's chips
+        overwrote the next 2 frames' conversions meanwhile)."""
+        now = self.clock.monotonic_ns()
+        period = self.period_ns
+        floor = max(IMU_KEEP_NS, self._catch_up_ns + period)
+        since = now - deadline + period
+        if since > floor:  # a stall: which frames are still to be made?
+            # the frames made late after this one from the conversions held (each in the period after the last)
+            made_to = deadline
+            states = self.plate.corner_state
+            held = sorted(t for i in range(4) if states[i] in ("ok", "saturated") for t, _, _ in self._carry[i])
+            next_made = now
+            for t in held:
+                if t > made_to + period:  # a frame with none before it: lost, up to this one's
+                    next_made = min(t, now)
+                    break
+                made_to = max(made_to, deadline + math.ceil((t - deadline) / period) * period)
+            if next_made > made_to + period:  # the frames from made_to on are lost: from next_made's period on
+                since = now - next_made + period
         return math.ceil(max(since, floor) * self.imu.rate_hz / 1e9) + 2
 
     def _imu_failed(self, exc: Exception) -> None:
@@ -814,7 +847,13 @@ class AcquisitionLoop:
         chip = self._imu_clock
         if fifo.overflowed or fifo.discarded:
             flags |= _IMU_LOST
-            self.stats.imu_samples_lost_events += 1
+            stats = self.stats
+            stats.imu_samples_lost_events += 1
+            if fifo.overflowed and not fifo.read_failed:
+                stats.imu_fifo_overflows += 1
+            if fifo.discarded:
+                stats.imu_fifo_emptied += 1
+                stats.imu_samples_emptied += fifo.discarded
             chip.reset()
             self._imu_carry = []
         samples = fifo.samples
@@ -1003,6 +1042,9 @@ class AcquisitionLoop:
             "conversions_in_lost_frames": self.stats.conversions_in_lost_frames,
             "imu_samples": self.stats.imu_samples,
             "imu_samples_lost_events": self.stats.imu_samples_lost_events,
+            "imu_fifo_overflows": self.stats.imu_fifo_overflows,
+            "imu_fifo_emptied": self.stats.imu_fifo_emptied,
+            "imu_samples_emptied": self.stats.imu_samples_emptied,
             "i2c_errors": int(self._bus_errors()),
             "sensors": sensors,
             "calibration": {

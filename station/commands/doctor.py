@@ -58,6 +58,8 @@ def doctor(args: argparse.Namespace) -> int:
 
 def _print_report(report, as_json: bool) -> int:
     """The report on stdout, as text or JSON; the exit status (1 if anything needs fixing)."""
+    from station.acquire.diagnostics import imu_fifo_words
+
     if as_json:
         print(json.dumps(report.to_dict(), indent=2))
         return 0 if report.ok else 1
@@ -72,6 +74,8 @@ def _print_report(report, as_json: bool) -> int:
         print(f"  {corner.upper():4} {'no data' if noise is None else f'{noise:.3f}'}")
     print(f"\nI2C errors: {report.bus_errors} ({report.bus_failures} not recovered); frames lost: {report.frames_lost}; "
           f"invalid frames: {report.frames_invalid}; IMU: {report.imu or 'none'}")
+    if report.imu_fifo is not None:
+        print(f"IMU FIFO: {imu_fifo_words(report.imu_fifo)}")
     if report.front_end is not None:
         fe = report.front_end
         print(f"RP2040 front end: {fe['sets']} sets, {fe['sets_lost']} lost, {fe['crc_errors']} CRC errors (read again), "

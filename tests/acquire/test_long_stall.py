@@ -165,6 +165,57 @@ def test_after_a_stall_shorter_than_the_imu_fifo_holds_its_samples_of_lost_frame
     assert np.isfinite(gravity).all() and abs(float(np.mean(gravity)) - 9.8) < 1.0
 
 
+@pytest.mark.parametrize("stall_s,reads", [(0.3, 1), (0.5, 1), (1.0, 1), (0.5, 2), (0.5, 4), (1.0, 4)])
+def test_after_a_stall_that_began_inside_a_frames_period_its_imu_samples_are_emptied_and_no_later_frame_is_lost(
+        stall_s, reads):
+    """Most stalls begin after a sub-poll read a conversion of the next frame's period (``reads`` 1, 2: after
+    the first, second of the 4 plate reads of a period): that frame is made at the wake-up, late, from it,
+    and the frames after it are lost at once. Or after the frame's own poll (4), before its IMU read: the
+    frame after it is then made late from a conversion that poll held. The FIFO's samples of those late
+    frames are its oldest, under all of the lost frames' ones: 687034c asked the FIFO for every sample from
+    the late frame's period on, so it read them all (0.5 s: 106 samples, whose frames were lost) and the
+    plate's chips overwrote the next frames' conversions meanwhile (2e78abf, stall after the first read:
+    1 frame lost after the stall's gap at 0.3 s, 2 at 0.5 s, 6 at 1 s; after the frame's poll none after the
+    gap but the gap 3-6 frames longer than the stall). Now the frames still to be made start where the
+    conversions held stop: the FIFO is emptied, counted, and the stall costs its own frames only."""
+    station = SimulatedStation(None, VirtualPerson.standing_demo(seed=2), seed=0, calibration="nominal",
+                               clock=SimulatedClock())
+    loop = station.loop
+    assert loop.polls_per_frame == 4
+    before = station.run_seconds(2)
+    read_corners = loop.plate.read_corners
+    stalled = []
+
+    def stall_after_a_read(*args, **kwargs):
+        out = read_corners(*args, **kwargs)
+        stalled.append(station.clock.monotonic_ns())
+        if len(stalled) == reads:  # the stall begins
+            station.clock.advance_ns(int(stall_s * 1e9))
+        return out
+
+    loop.plate.read_corners = stall_after_a_read
+    after = station.run_seconds(1.2)
+    loop.plate.read_corners = read_corners
+    assert int(after["seq"][0]) == int(before["seq"][-1]) + 1
+    if reads < 4:  # the frame whose period the stall began in is made, late, from the conversions read before it
+        assert not after["flags"][0] & _STALE_ANY == _STALE_ANY
+        assert int(after["t_ns"][0]) - loop.deadline_of(int(after["seq"][0])) > stall_s * 1e9 - 2 * PERIOD_NS
+    # the stall's frames are lost in one gap, and none after the wake-up: only those slept through
+    gaps = np.diff(after["seq"].astype(np.int64)) - 1
+    (gap,) = np.flatnonzero(gaps)
+    assert gap <= 1 and loop.stats.frames_lost == gaps[gap], gaps[:8]
+    # (the frames from the first lost one whose deadline the stall passed: their periods lay in it)
+    slept_through = (stalled[reads - 1] + int(stall_s * 1e9) - loop.deadline_of(int(after["seq"][gap]) + 1)) // PERIOD_NS + 1
+    assert slept_through - 1 <= loop.stats.frames_lost <= slept_through <= stall_s * 100 + 1, (loop.stats.frames_lost, slept_through)
+    behind = after["t_ns"].astype(np.int64) - np.array([loop.deadline_of(int(s)) for s in after["seq"]])
+    assert behind[gap + 2:].max() < PERIOD_NS // 4, behind[:6]  # from the frame after the wake-up's
+    # the FIFO emptied unread and counted, none of its samples read for lost frames, the frame flagged
+    assert loop.stats.imu_samples_in_lost_frames == 0 and loop.stats.imu_fifo_emptied == 1
+    assert abs(loop.stats.imu_samples_emptied - stall_s * loop.imu.rate_hz) <= 3
+    assert np.count_nonzero(after["flags"][:gap + 2] & int(FrameFlag.IMU_LOST)) == 1
+    assert not np.any(after["flags"][gap + 6:] & int(FrameFlag.IMU_STALE | FrameFlag.IMU_LOST))
+
+
 def test_on_the_pi_like_clock_the_imu_fifo_is_read_not_emptied():
     """Its late wake-ups (rare 40-60 ms stalls) leave under 0.1 s in the FIFO: read, every sample kept."""
     station = SimulatedStation(None, VirtualPerson.standing_demo(seed=2), seed=0, calibration="nominal",
