@@ -46,6 +46,7 @@ from station.config_keys import (  # noqa: F401  (re-exported: the file's keys a
 )
 from station.config_show import HIDDEN, effective_values, to_toml  # noqa: F401  (re-exported)
 from station.tomlschema import INVALID, NO_VALUE, SchemaError, Table, format_value, key_lines  # noqa: F401
+from station.tomlschema import NotARegularFile, read_regular_bytes
 from station.tomlschema import line_of as _line_of
 
 INSTALLED_PATH = Path("/etc/balance-station/station.toml")
@@ -167,7 +168,9 @@ def _read(path: Path) -> str:
         return ConfigError([ConfigProblem("", None, what, path, None)], path)
 
     try:
-        data = path.read_bytes()
+        data = read_regular_bytes(path)
+    except NotARegularFile as exc:
+        raise fail(f"this {exc}; give the path of the .toml file itself") from None
     except FileNotFoundError:
         raise fail(
             "no such configuration file; check the path given with --config or "

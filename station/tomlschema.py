@@ -43,9 +43,12 @@ station.tomlschema.SchemaError: clinic.toml: schedule.weeks: 0 is out of range; 
 from __future__ import annotations
 
 import difflib
+import errno
 import json
 import math
+import os
 import re
+import stat
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -137,15 +140,79 @@ def read_toml_document(path: str | Path, error: type[SchemaError] = SchemaError)
     return parse_toml_text(text, str(path), error), key_lines(text)
 
 
+MAX_TOML_BYTES = 2**20
+"""Largest hand-written TOML file read (1 MiB): a protocol, a programme template or station.toml is a
+few kB; a bigger file is not one (``/dev/zero`` given as a protocol file took 9 GB in a minute)."""
+
+
+class NotARegularFile(ValueError):
+    """A path that is not a regular file of at most the bound (its words: what it is)."""
+
+
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def file_kind(mode: int) -> str:
+    """What a file that is not a regular file is, in words (its ``st_mode``).
+
+    >>> file_kind(os.stat("/dev/null").st_mode)
+    'a character device'
+    """
+    return next((words for test, words in _KINDS if test(mode)), "not a regular file")
+
+
+def read_regular_bytes(path: str | Path, limit: int = MAX_TOML_BYTES) -> bytes:
+    """The bytes of a small hand-written file: only a regular file is read (a named pipe would wait
+    for ever for a writer, ``/dev/zero`` never ends), opened non-blocking and checked again on its
+    descriptor, at most ``limit`` bytes (checked before a byte is read; a file growing meanwhile
+    is refused too).
+
+    Raises
+    ------
+    NotARegularFile
+        What the path is instead, or its size against the bound, in words.
+    OSError
+        What the system refuses (missing, permission, a symbolic link that loops).
+
+    >>> read_regular_bytes("/dev/null")
+    Traceback (most recent call last):
+    ...
+    station.tomlschema.NotARegularFile: is a character device, not a regular file
+    """
+    for_stat = os.stat(path)
+    if not stat.S_ISREG(for_stat.st_mode):
+        if stat.S_ISDIR(for_stat.st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        raise NotARegularFile(f"is {file_kind(for_stat.st_mode)}, not a regular file")
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    with open(fd, "rb", closefd=True) as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise NotARegularFile(f"is {file_kind(info.st_mode)}, not a regular file")
+        raw = f.read(limit + 1) if info.st_size <= limit else b""
+    if not raw and info.st_size or len(raw) > limit:
+        raise NotARegularFile(f"is over {limit / 1e6:.1f} MB ({max(info.st_size, len(raw)) / 1e6:.1f} MB): not such a "
+                              "file, which holds a few kB")
+    return raw
+
+
 def read_toml_text(path: str | Path, error: type[SchemaError] = SchemaError) -> str:
     """The text of a TOML file (UTF-8); every failure is an ``error`` naming the file and what to do."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        raw = read_regular_bytes(path)
     except FileNotFoundError:
         raise error(str(path), None, "no such file") from None
     except IsADirectoryError:
         raise error(str(path), None, "is a directory; give the path of a .toml file") from None
+    except NotARegularFile as exc:
+        raise error(str(path), None, f"{exc}; give the path of a .toml file") from None
     except OSError as exc:
         raise error(str(path), None, f"cannot read: {exc.strerror or exc}") from None
     try:

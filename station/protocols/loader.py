@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from station.protocols.schema import Protocol, ProtocolError, protocol_from_dict
+from station.tomlschema import NotARegularFile, read_regular_bytes
 
 BUILTIN_PACKAGE = "station.protocols"
 BUILTIN_DIR = "builtin"
@@ -44,11 +45,13 @@ def load_protocol_file(path: str | Path) -> Protocol:
     """Load and validate one protocol file (``<name>.toml``)."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        raw = read_regular_bytes(path)
     except FileNotFoundError:
         raise ProtocolError(str(path), None, "no such file") from None
     except IsADirectoryError:
         raise ProtocolError(str(path), None, "is a directory, not a protocol file") from None
+    except NotARegularFile as exc:
+        raise ProtocolError(str(path), None, f"{exc}; give the protocol's .toml file itself") from None
     except OSError as exc:
         raise ProtocolError(str(path), None, f"cannot read: {exc.strerror or exc}") from None
     try:

@@ -19,7 +19,8 @@ number belongs, NaN or infinite values, non-increasing timestamps, binary files,
 paths; ``time_s`` off the sample grid; a sidecar ``rate_hz`` off the file's own rate by more than
 :data:`RATE_AGREEMENT`). Only regular files are opened (a named pipe would wait for ever, a device
 never ends), trial files of at most :data:`MAX_TRIAL_BYTES` and sidecars of at most
-:data:`MAX_SIDECAR_BYTES`, checked with ``os.stat`` before a byte is read; the sidecar is read and
+:data:`MAX_SIDECAR_BYTES`, checked with ``os.stat`` before a byte is read; a line of more than
+:data:`LINE_PROBE_BYTES` is refused from its length before lines are split; the sidecar is read and
 checked before the trial's numbers are parsed. Plain ASCII text is parsed straight from the file's bytes
 (:func:`parse_plain_csv`: the file and the table at the peak), any other text line by line;
 :func:`stream_columns` reads some columns a block of lines at a time (the columns and a block at the peak). Gaps of whole sample periods (lost frames) are read and
@@ -47,6 +48,7 @@ import numpy as np
 
 from station.clock import Clock, MonotonicClock
 from station.store.atomic import atomic_text_writer, atomic_write_text, fsync_dir
+from station.tomlschema import file_kind
 
 STATION_CSV = "station-csv"
 SANTOS_DUARTE = "santos-duarte"
@@ -102,7 +104,17 @@ MAX_SIDECAR_BYTES = 2**20
 (the shared gait data set's largest, with its reference walking periods, is 4.3 kB); a bigger one is
 not a sidecar."""
 
+LINE_PROBE_BYTES = 32 * 1024
+"""A trial file's lines are a few hundred bytes (a station CSV with every column, about 300): a file
+with :data:`LINE_PROBE_BYTES` on end without a line break (found in aligned blocks of that size, so a
+line up to 32 KiB is always read and one over 64 KiB never) is refused from that, before its lines
+are split or parsed: an 80 MB line of 20 million values took 1.6 GB of memory and 50 s to be refused
+for its number of values, and a 256 MB one would take 5 GB."""
+
 _BINARY_PROBE_BYTES = 8192
+_BREAK_BYTES = re.compile(rb"[\n\r\x0b\x0c\x1c\x1d\x1e\x85\xa8\xa9]")
+"""Bytes of every line break ``str.splitlines`` knows (\\x85, \\u2028 and \\u2029 by their last UTF-8
+byte: a line is never refused for a break this misses)."""
 
 
 class _Unreadable(Exception):
@@ -319,20 +331,6 @@ def _read_text(path: Path) -> str:
     return _decode(path, _read_bytes(path))
 
 
-_KINDS = (
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISFIFO, "a named pipe (FIFO)"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-)
-
-
-def _kind(mode: int) -> str:
-    """What a file that is not a regular file is, in words."""
-    return next((words for test, words in _KINDS if test(mode)), "not a regular file")
-
-
 def _open_regular(path: Path, limit: int | None) -> tuple[io.BufferedReader, int]:
     """``(file, size)``: a regular file opened for reading, and its size in bytes, at most ``limit``
     (checked with ``os.stat`` before it is opened).
@@ -344,7 +342,7 @@ def _open_regular(path: Path, limit: int | None) -> tuple[io.BufferedReader, int
     the system refuses (missing, permission, a symbolic link that loops)."""
     info = os.stat(path)
     if not stat.S_ISREG(info.st_mode):
-        raise _Unreadable(f"is {_kind(info.st_mode)}, not a regular file")
+        raise _Unreadable(f"is {file_kind(info.st_mode)}, not a regular file")
     if limit is not None and info.st_size > limit:
         raise _Unreadable(f"is {info.st_size / 1e6:.1f} MB, over the {limit / 1e6:.1f} MB bound")
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
@@ -352,7 +350,7 @@ def _open_regular(path: Path, limit: int | None) -> tuple[io.BufferedReader, int
     try:
         info = os.fstat(f.fileno())
         if not stat.S_ISREG(info.st_mode):
-            raise _Unreadable(f"is {_kind(info.st_mode)}, not a regular file")
+            raise _Unreadable(f"is {file_kind(info.st_mode)}, not a regular file")
         if limit is not None and info.st_size > limit:
             raise _Unreadable(f"is {info.st_size / 1e6:.1f} MB, over the {limit / 1e6:.1f} MB bound")
     except BaseException:
@@ -379,7 +377,7 @@ def check_trial_file(path: Path) -> None:
     if stat.S_ISDIR(info.st_mode):
         raise TrialFileError(path, "is a directory, not a trial file")
     if not stat.S_ISREG(info.st_mode):
-        raise TrialFileError(path, f"is {_kind(info.st_mode)}, not a regular file: give the recording's file itself")
+        raise TrialFileError(path, f"is {file_kind(info.st_mode)}, not a regular file: give the recording's file itself")
     if info.st_size > MAX_TRIAL_BYTES:
         raise TrialFileError(path, _too_big(info.st_size))
 
@@ -421,6 +419,24 @@ def _refuse_binary(path: Path, head: bytes) -> None:
         raise TrialFileError(path, "binary file, not a text trial file (expected a CSV or Santos & Duarte text)")
 
 
+def _refuse_long_lines(path: Path, data: bytes, offset: int = 0, lines_before: int = 0) -> None:
+    """Refuse ``data`` (the file's bytes from ``offset``, after ``lines_before`` line breaks) when an
+    aligned block of :data:`LINE_PROBE_BYTES` in it holds no line break.
+
+    >>> try:
+    ...     _refuse_long_lines(Path("walk.csv"), b"time_s,ap_cm,ml_cm\\n" + b"0.0," * 20_000)
+    ... except TrialFileError as exc:
+    ...     print(exc)
+    walk.csv: line 2 runs over 32 KiB without a line break (from byte 32768): a recording's lines hold a few hundred characters; this is not one
+    """
+    block = LINE_PROBE_BYTES
+    for at in range(0, len(data) - block + 1, block):
+        if not _BREAK_BYTES.search(data, at, at + block):
+            line = lines_before + data.count(b"\n", 0, at) + 1
+            raise TrialFileError(path, f"line {line} runs over {block // 1024} KiB without a line break (from byte "
+                                       f"{offset + at}): a recording's lines hold a few hundred characters; this is not one")
+
+
 def _read_bytes(path: Path) -> bytes:
     f, size = _open_trial(path)
     with f:
@@ -429,6 +445,7 @@ def _read_bytes(path: Path) -> bytes:
         except OSError as exc:
             raise TrialFileError(path, _os_problem(exc)) from None
     _refuse_binary(path, raw)
+    _refuse_long_lines(path, raw)
     return raw
 
 
@@ -698,7 +715,7 @@ def _line_chunks(path: Path):
     anything is given; a line longer than a block makes a longer chunk."""
     f, size = _open_trial(path)
     with f:
-        start = done = 0
+        start = done = lines_before = 0
         pieces: list[bytes] = []
         while True:
             want = min(TEXT_BLOCK_BYTES if done else max(TEXT_BLOCK_BYTES, _BINARY_PROBE_BYTES), size - done)
@@ -708,6 +725,8 @@ def _line_chunks(path: Path):
                 raise TrialFileError(path, _os_problem(exc)) from None
             if not done:
                 _refuse_binary(path, data)
+            _refuse_long_lines(path, data, done, lines_before)  # a line longer than a block: bounded
+            lines_before += data.count(b"\n")
             done += len(data)
             cut = len(data) if done >= size else max(data.rfind(b"\n") + 1, data.rfind(b"\r", 0, len(data) - 1) + 1)
             if not data or not cut:  # the end (a file that shrank, too), or no line break yet
