@@ -374,6 +374,8 @@ def measure_words(metric: str, values: dict, setting: str | None) -> str:
 
     >>> measure_words("walking_min", {"walking_min": 14.7, "planned_min": [20, 10]}, "treadmill")
     'Walked 14 min 42 s a session on average, of the 20 and 10 min planned (2 sessions: 98 % of the minutes planned); more is better.'
+    >>> measure_words("walking_min", {"walking_min": 1.2, "planned_min": [1.5, 1]}, "treadmill")
+    'Walked 1 min 12 s a session on average, of the 1 min 30 s and 1 min planned (2 sessions: 96 % of the minutes planned); more is better.'
     """
     v = _number(values.get(metric))
     if metric == "walking_min":
@@ -384,9 +386,12 @@ def measure_words(metric: str, values: dict, setting: str | None) -> str:
             return "No walking was measured."
         walked = walked_words(v)  # 'Walked 9 min 18 s of the 10 min', 'Walked 20 s of the 30 min'
         if planned:
-            return f"Walked {walked} of the {planned:g} min planned; more is better."
+            return f"Walked {walked} of the {walked_words(planned)} planned; more is better."
         if len(each) > 1:
-            return (f"Walked {walked} a session on average, of the {listed([f'{p:g}' for p in each])} min planned "
+            plans = [walked_words(p) for p in each]  # whole minutes share one unit: 'the 20 and 10 min planned'
+            whole = all(w.endswith(" min") and " s" not in w for w in plans)
+            plans = listed([w.removesuffix(" min") for w in plans]) + " min" if whole else listed(plans)
+            return (f"Walked {walked} a session on average, of the {plans} planned "
                     f"({len(each)} sessions: {100 * v * len(each) / sum(each):.0f} % of the minutes planned); more is better.")
         return "Minutes actually walking (pauses left out); more is better."
     if metric == "pauses":
@@ -692,10 +697,12 @@ def treadmill_session_words(session: dict) -> str:
     '20 s walked of 30 min planned at 2.0 km/h: stopped early, at 0:21'
     >>> treadmill_session_words({"walking_min": 1.0, "planned_min": 1, "recorded_s": 60.0, "belt_speed_m_s": 0.5})
     '1 min walked of 1 min planned at 1.8 km/h'
+    >>> treadmill_session_words({"walking_min": 0.5, "planned_min": 0.5, "recorded_s": 30.0})  # a plan in part minutes
+    '30 s walked of 30 s planned'
     """
     walked = session.get("walking_min")
     words = ("no walking measured" if walked is None else f"{walked_words(walked)} walked") + (
-        f" of {session['planned_min']:g} min planned" if session.get("planned_min") else "")
+        f" of {walked_words(session['planned_min'])} planned" if session.get("planned_min") else "")
     if session.get("belt_speed_m_s"):
         words += f" at {km_h(session['belt_speed_m_s'])}"
     recorded, planned = session.get("recorded_s"), session.get("planned_min")

@@ -36,3 +36,16 @@ def test_where_a_session_stopped_reads_as_the_live_timer_showed_it():
 
 def test_a_time_after_the_go_past_two_minutes_reads_in_minutes_and_seconds():
     assert (_when(12.54), _when(852.9), _when(840.0)) == ("12.5 s", "14 min 12 s", "14 min")
+
+
+def test_a_plan_in_part_minutes_reads_in_the_time_walked_words():
+    """A plan of half a minute was said "30 s walked of 0.5 min planned": the plan in decimal minutes beside the
+    time walked in seconds. Both in the time walked's words (walked_words), in a session's glance and its measure."""
+    session = {"walking_min": 0.5, "planned_min": 0.5, "recorded_s": 30.0, "belt_speed_m_s": 0.5}
+    assert treadmill_session_words(session) == "30 s walked of 30 s planned at 1.8 km/h"
+    assert treadmill_session_words({**session, "walking_min": 1.2, "planned_min": 2.5, "recorded_s": 72.0}) == \
+        "1 min 12 s walked of 2 min 30 s planned at 1.8 km/h: stopped early, at 1:12"
+    assert measure_words("walking_min", {"walking_min": 1.2, "planned_min": 2.5}, "treadmill") == \
+        "Walked 1 min 12 s of the 2 min 30 s planned; more is better."
+    assert "of the 20 and 10 min planned" in measure_words("walking_min", {"walking_min": 14.7, "planned_min": [20, 10]},
+                                                             "treadmill")
