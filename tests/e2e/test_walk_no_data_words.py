@@ -11,6 +11,12 @@ goes on recording; the page shows it again once it reconnects). Now:
   "This page lost its connection to the station (it reconnects by itself). The timer holds at 0:16; the
   station goes on recording the session." beside the strip's "Station offline"; back online, the line
   goes and the timer goes on from the station's time, the session still recording.
+
+The cadence box beside the timer says the same (s27 A5): "not measured: the station is measuring nothing"
+while it stalls (it showed the last number as the person's cadence), "not shown: this page lost its
+connection (the station goes on measuring)" while cut off (it kept the station's amber words from just
+after the stall, "readings again for under 2 s after a gap", for as long as the page was cut off), and
+what the station said once the page is back.
 """
 
 from __future__ import annotations
@@ -30,7 +36,15 @@ READ = """const held = document.getElementById('walk-held');
   return {strip: document.getElementById('h-state').textContent, timer: document.getElementById('walk-timer').textContent,
     held: held.hidden ? '' : held.textContent, why: held.dataset.why || '',
     timerState: document.getElementById('walk-card').dataset.timer,
-    heldInScreen: held.hidden ? null : (r => r.top >= 0 && r.bottom <= innerHeight && r.right <= innerWidth)(held.getBoundingClientRect())};"""
+    heldInScreen: held.hidden ? null : (r => r.top >= 0 && r.bottom <= innerHeight && r.right <= innerWidth)(held.getBoundingClientRect()),
+    cadence: document.getElementById('walk-cadence').textContent,
+    cadenceWhy: (w => w.hidden ? '' : w.textContent)(document.getElementById('walk-cadence-why')),
+    cadenceWhyOf: document.getElementById('walk-cadence-why').dataset.why || '',
+    cadenceInScreen: (r => r.top >= 0 && r.bottom <= innerHeight && r.right <= innerWidth)(
+      document.getElementById('walk-cadence-box').getBoundingClientRect())};"""
+
+CADENCE_STATION = "not measured: the station is measuring nothing"
+CADENCE_PAGE = "not shown: this page lost its connection (the station goes on measuring)"
 
 
 def seconds(timer_text: str) -> int:
@@ -47,6 +61,7 @@ def look(driver, shots, name):
         driver.save_screenshot(str(shots / f"{name}-{label}.png"))
         shown = driver.execute_script(READ)
         assert shown["heldInScreen"], (label, shown)  # the words under the timer, whole, on the screen
+        assert shown["cadenceInScreen"], (label, shown)  # and the cadence box's
     set_size(driver, TABLET)
 
 
@@ -65,6 +80,9 @@ def test_the_walk_says_whether_the_station_measures_nothing_or_this_page_lost_it
     assert stalled["held"] == ("The station is measuring nothing: its measuring program is held up. "
                                f"The timer holds at {stalled['timer']}."), stalled
     assert "connection" not in stalled["held"] and not stalled["held"].startswith("No data"), stalled
+    # the cadence box: no number from before the stall as the person's cadence now, and why (b41f827..2e78abf: the
+    # last number, greyed)
+    assert stalled["cadence"] == "–" and stalled["cadenceWhy"] == CADENCE_STATION, stalled
     look(tablet, shots, "held-station-measures-nothing")
     wait(tablet, "readings again", lambda d: d.execute_script(READ)["held"] == "", timeout_s=15)
 
@@ -80,6 +98,9 @@ def test_the_walk_says_whether_the_station_measures_nothing_or_this_page_lost_it
     assert cut["held"] == (f"This page lost its connection to the station (it reconnects by itself). The timer holds at "
                            f"{cut['timer']}; the station goes on recording the session."), cut
     assert "measuring nothing" not in cut["held"], cut
+    # the cadence box says so too, not the station's words from just after the stall ("not measured: readings
+    # again for under 2 s after a gap", which the old page kept in amber for as long as it was cut off)
+    assert cut["cadence"] == "–" and cut["cadenceWhy"] == CADENCE_PAGE and cut["cadenceWhyOf"] == "page", cut
     look(tablet, shots, "held-page-lost-connection")
     time.sleep(3)
     assert tablet.execute_script(READ)["timer"] == cut["timer"]  # held, not run on by the page's clock
@@ -92,4 +113,6 @@ def test_the_walk_says_whether_the_station_measures_nothing_or_this_page_lost_it
     later = wait(tablet, "the timer on from the station's time", lambda d: (lambda r: r if re.fullmatch(r"\d+:\d\d", r["timer"])
                  and seconds(r["timer"]) >= seconds(cut["timer"]) + 4 else None)(d.execute_script(READ)), timeout_s=10)
     assert later["timerState"] == "running", (back, later)
+    # back: the box shows what the station said (the cadence it published meanwhile, replayed), not the page's words
+    assert later["cadenceWhyOf"] not in ("page", "station") and later["cadenceWhy"] not in (CADENCE_PAGE, CADENCE_STATION), later
     assert time.monotonic() - started < 240, "the test must stay bounded in time"

@@ -23,6 +23,7 @@
     timerBase: "Time", // the timer's label ("Time from 2 m to 8 m")
     phase: null, // the trial's state (null: none due)
     noData: false, // the timer is running but no data comes: false, "page" (its connection lost) or "station"; said under it
+    cadence: { cadence_steps_min: null, steps: null, window_s: null, walking_min: null, why: "" }, // the station's newest
     endWords: null, // a treadmill session ended before its planned minutes: when, said under the timer
     serverNs: null, // the station's clock (t_ns) of the newest frame received ...
     serverAt: 0, // ... and when it arrived here (performance.now(), ms)
@@ -241,6 +242,7 @@
       : noData === "page" ? (holds ? `${why}. The timer holds at ${text}; the station goes on recording the session.`
         : `${why}. The station goes on recording; the light gates still time the walk.`)
       : holds ? `${why}. The timer holds at ${text}.` : `${why}. The light gates still time the walk.`;
+    if (treadmill()) drawCadence();
   }
 
   /* The timer, and Stop, on the screen (README: on a phone they are always on the same screen): when a
@@ -300,20 +302,39 @@
   const walkedText = Station.walkedTime;
 
   /* The live cadence, or (d.not_measured: the station's words, the lower-back sensor sending
-     nothing) a blank with why: never the last number as if it were the person's cadence now. */
+     nothing) a blank with why: never the last number as if it were the person's cadence now. The
+     newest the station said is kept (w.cadence; fields not given stay as they were). */
   function showCadence(d) {
-    const why = d.not_measured || "";
+    const c = w.cadence;
+    c.why = d.not_measured || "";
+    for (const key of ["cadence_steps_min", "steps", "window_s", "walking_min"]) if (d[key] !== undefined) c[key] = d[key];
+    drawCadence();
+  }
+
+  /* While no data comes (w.noData, said under the timer) the box says so instead of the station's last cadence
+     or its last words: those were true when the data stopped (the number a person's cadence then; "readings
+     again for under 2 s after a gap" just after a stall) and are not now, however long this lasts. The station
+     measuring nothing: that time is not measured. This page's connection lost: the station goes on measuring,
+     and once the page reconnects the stream replays the cadence it said meanwhile (the newest is shown). */
+  const CADENCE_NO_DATA = {
+    station: "not measured: the station is measuring nothing",
+    page: "not shown: this page lost its connection (the station goes on measuring)",
+  };
+
+  function drawCadence() {
+    const c = w.cadence;
+    const held = w.noData ? CADENCE_NO_DATA[w.noData] : "";
+    const why = held || c.why;
     $("walk-cadence-why").textContent = why;
     $("walk-cadence-why").hidden = !why;
+    $("walk-cadence-why").dataset.why = held ? w.noData : why ? "station-said" : "";
     $("walk-cadence-steps").hidden = !!why;
     // by the unit's rule, as the session's result and the results page say it (96.2, not "96")
-    if (d.cadence_steps_min !== undefined) $("walk-cadence").textContent = num(d.cadence_steps_min, "steps/min");
-    if (d.steps !== undefined) $("walk-steps").textContent = d.steps === null ? "–" : d.steps;
-    if (d.window_s !== undefined) $("walk-window").textContent = d.window_s === null ? "" : ` in the last ${fmt(d.window_s, 0)} s`;
-    if (d.walking_min !== undefined) {
-      $("walk-minutes").textContent = d.walking_min === null ? "–" : walkedText(d.walking_min);
-      $("walk-walked").hidden = d.walking_min === null;
-    }
+    $("walk-cadence").textContent = held ? "–" : num(c.cadence_steps_min, "steps/min");
+    $("walk-steps").textContent = c.steps === null ? "–" : c.steps;
+    $("walk-window").textContent = c.window_s === null ? "" : ` in the last ${fmt(c.window_s, 0)} s`;
+    $("walk-minutes").textContent = c.walking_min === null ? "–" : walkedText(c.walking_min);
+    $("walk-walked").hidden = c.walking_min === null;
   }
 
   const PHASE_WORDS = {
