@@ -38,8 +38,8 @@ def test_doctor_says_the_imu_fifos_overflows_and_emptyings_after_stalls(capsys):
     assert 256 + 100 <= fifo["samples_emptied"] <= 256 + 110, fifo  # a full FIFO (512 words: 256 samples), 0.5 s
     assert fifo["samples_emptied_s"] == round(fifo["samples_emptied"] / 208.0, 3)
     health = station.health()
-    assert (health["imu_fifo_overflows"], health["imu_fifo_emptied"], health["imu_samples_emptied"]) == (
-        1, 2, fifo["samples_emptied"])
+    assert (health["imu_fifo_overflows"], health["imu_fifo_emptied"], health["imu_samples_emptied"],
+            health["imu_samples_emptied_s"]) == (1, 2, fifo["samples_emptied"], fifo["samples_emptied_s"])
     words = (f"overflowed 1 time (samples overwritten before they were read), emptied unread 2 times after a stall "
              f"({fifo['samples_emptied']} samples, {fifo['samples_emptied_s']:.2f} s)")
     lost = [a for a in report.advice if "frames were lost" in a]

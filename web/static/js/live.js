@@ -160,7 +160,7 @@
     const lost = lostWords(h);
     $("h-lost").textContent = lost.text;
     $("h-lost").className = lost.bad ? "bad" : "";
-    $("h-lost-item").title = lost.frames ? `${lost.frames}. ${LOST_TITLE}` : LOST_TITLE; // the engineer's figure
+    $("h-lost-item").title = (lost.frames ? `${lost.frames}. ${LOST_TITLE}` : LOST_TITLE) + imuFifoWords(h); // the engineer's figures
     // the figure is the engineer's; what it means for a result is said only while it can change one
     $("h-lost-effect").hidden = !lost.bad;
     $("h-lost-effect").textContent = !lost.bad ? "" : run() && run().outcome === "walk"
@@ -204,6 +204,20 @@
     text += recent.frames_lost ? `, ${secondsWords(recent.frames_lost / rate)} of ${span}` : `, none of ${span}`;
     frames += `, ${recent.frames_lost} in ${span}`;
     return { text, bad, frames };
+  }
+
+  /* The lower-back sensor's FIFO losses since the station started (/healthz's imu_fifo_*; doctor says them alike), for
+     the item's title, an engineer's words: "" when it lost nothing. */
+  function imuFifoWords(h) {
+    const over = h.imu_fifo_overflows || 0;
+    const emptied = h.imu_fifo_emptied || 0;
+    if (!over && !emptied) return "";
+    const times = (n) => `${n} time${n === 1 ? "" : "s"}`;
+    const seconds = h.imu_samples_emptied_s;
+    const said = [over ? `overflowed ${times(over)} (samples overwritten before they were read)` : "no overflow",
+      emptied ? `emptied unread ${times(emptied)} after a stall (${h.imu_samples_emptied || 0} samples`
+        + (seconds === null || seconds === undefined ? ")" : `, ${fmt(seconds, 2)} s)`) : "never emptied unread"];
+    return ` The lower-back sensor's FIFO since the station started: ${said.join(", ")}.`;
   }
 
   function showPanel(panel) {
