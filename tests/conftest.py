@@ -47,6 +47,7 @@ from pathlib import Path
 
 import pytest
 
+from handout_order import handout_order
 from postgres_cluster import Cluster, find_bindir
 
 _SHARED = "balance_tests"
@@ -67,7 +68,15 @@ _names = itertools.count(1)
 # test_walk_protocols 63, test_attack_new_surface 57, test_pipeline 57, test_commands 38,
 # test_readable_results 30, test_lapses_act 24. Those thirteen alternate, longest first, a file that
 # mostly waits in real time (e2e, stations) with one that keeps a core busy (simulated clock), so
-# that the first three workers do not all wait at once while the cores idle.
+# that the first three workers do not all wait at once while the cores idle. Until 2026-12-06 the
+# browser files missing here (39: nine flows of 31-69 s in the fresh-clone run on 342453d, and 19
+# that share the reading_pages station) ran as one block in collection order (tests/e2e/, between
+# tests/deploy/ and tests/firmware/): three workers in browsers at once, each keeping about 0.3 of a
+# core busy (the station 0.15, a live view in Chromium 0.3: alone, test_dashboard took 58 CPU-s in
+# 202 s, test_session_notice 30 in 98) while the cores idled, and the reading_pages files, mixed with
+# the others, started a station and two browsers for almost each file. The nine flows now alternate
+# with simulated-clock files below, and handout_order puts every reading_pages file (found by its
+# fixture) in the row at the list's end and spreads the other browser files over the run.
 SLOWEST_FILES_FIRST = (
     "tests/e2e/test_dashboard.py",
     "tests/acquire/test_timing.py",
@@ -83,15 +92,24 @@ SLOWEST_FILES_FIRST = (
     "tests/dashboard/test_readable_results.py",
     "tests/sim/test_lapses_act.py",
     "tests/protocols/test_walk_overground_stall.py",
+    "tests/e2e/test_single_leg_unable_live.py",
     "tests/protocols/test_walk_station_faults.py",
+    "tests/e2e/test_slow_card_live.py",
     "tests/cli/test_commands_hardening_stdout.py",
+    "tests/e2e/test_walk_no_data_words.py",
     "tests/protocols/test_los_protocol.py",
+    "tests/e2e/test_phone_and_layout.py",
     "tests/protocols/test_walk_treadmill_imu_lost.py",
+    "tests/e2e/test_trial_saving_live.py",
     "tests/protocols/test_walk_imu_gaps.py",
+    "tests/e2e/test_live_open_test_words.py",
     "tests/dashboard/test_service.py",
+    "tests/e2e/test_programme_credit_live.py",
     "tests/deploy/test_install_script.py",
     "tests/protocols/test_training_game.py",
+    "tests/e2e/test_live_state_races.py",
     "tests/protocols/test_walk_overground_parts.py",
+    "tests/e2e/test_full_disk_live.py",
     "tests/acquire/test_process.py",
     "tests/programmes/test_api.py",
     "tests/dashboard/test_api_station.py",
@@ -107,7 +125,8 @@ SLOWEST_FILES_FIRST = (
     "tests/e2e/test_walk.py",
     "tests/protocols/test_walk_live_cadence_words.py",
     # The files whose tests share one station and browsers (tests/e2e/conftest.py ``reading_pages``),
-    # one after another: a worker that takes several of them in a row starts one station for them.
+    # one after another: a worker that takes several of them in a row starts one station for them
+    # (handout_order adds the others, which it finds by their fixture, after these).
     *(f"tests/e2e/{name}.py" for name in (
         "test_cutoff_population_pages", "test_phone_fixes_no_imu", "test_phone_fixes_walk_rows", "test_walk_bands", "test_walk_bands_no_imu_caption",
         "test_walk_history_notes", "test_walk_nothing_recorded", "test_walk_test_names",
@@ -119,9 +138,11 @@ SLOWEST_FILES_FIRST = (
 def pytest_collection_modifyitems(config, items):
     if not hasattr(config, "workerinput"):  # a plain run keeps pytest's order
         return
-    rank = {path: i for i, path in enumerate(SLOWEST_FILES_FIRST)}
     root = config.rootpath
-    items.sort(key=lambda item: rank.get(item.path.relative_to(root).as_posix(), len(rank)))
+    path = {item: item.path.relative_to(root).as_posix() for item in items}
+    sharing = frozenset(path[item] for item in items if "reading_pages" in getattr(item, "fixturenames", ()))
+    position = {p: i for i, p in enumerate(handout_order(list(dict.fromkeys(path.values())), SLOWEST_FILES_FIRST, sharing))}
+    items.sort(key=lambda item: position[path[item]])
 
 
 @pytest.fixture(scope="session")
