@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from station.protocols.report import not_applied_together as said_together
-from station.reports.text import belt_change, change, change_unit, day, num, ordinal, quantity, time_held, with_unit
+from station.reports.text import belt_change, change, change_unit, day, held_change, num, ordinal, quantity, time_held, with_unit
 
 
 _DOI = re.compile(r"10\.\d{4,9}/[^\s;,)]+")
@@ -89,19 +89,24 @@ def reference_words(ref: dict, unit: str, citations: Citations) -> str:
                                           f"{ref.get('change_words')}; {ref.get('better_words')}.", ref.get("compared"),
                                           ref.get("mdc_note"))))
         n = previous.get("sessions") or 1  # a visit's value is the mean over its sessions' trials
-        moved = change(ref.get("change"), unit)  # always signed; a percentage's in points; none: "no change"
-        words = (f"Since {_since(previous)} ({with_unit(previous.get('value'), unit)}"
+        # a time held, its change and its MDC in the precision the test is scored in, one decimal, as the pages and
+        # the history PDF say them ("+12.5 s", "MDC 24.1 s"; was "MDC 24.10 s"); other values by their unit's rule
+        held = ref.get("metric") == "time_held_s"
+        amount = time_held if held else (lambda v: quantity(v, change_unit(unit)))
+        # always signed; a percentage's in points; none: "no change"
+        moved = held_change(ref.get("change")) if held else change(ref.get("change"), unit)
+        words = (f"Since {_since(previous)} ({time_held(previous.get('value')) if held else with_unit(previous.get('value'), unit)}"
                  f"{f', mean of {n} sessions' if n > 1 else ''}): "
                  f"{moved if moved == 'no change' else f'change {moved}'}")
         mdc = ref.get("mdc")
         if mdc:
             cite = citations.cite(mdc.get("citation"), mdc.get("doi"))
             if ref.get("mdc_reading"):  # an MDC per phase of stroke, the patient's phase unknown: both
-                values = " / ".join(f"{quantity(p['value'], change_unit(unit))} {p['phase']}" for p in mdc.get("phases") or [])
+                values = " / ".join(f"{amount(p['value'])} {p['phase']}" for p in mdc.get("phases") or [])
                 words += f"; MDC {values} {cite}: {ref['mdc_reading']}"
             else:
                 group = f" for {mdc['band_words']}" if mdc.get("band_words") else ""  # published by group of baseline
-                words += (f"; MDC {quantity(mdc.get('value'), change_unit(unit))} {cite}{group}: "
+                words += (f"; MDC {amount(mdc.get('value'))} {cite}{group}: "
                           f"{(ref.get('mdc_verdict') or {}).get('words', '')}")  # report.mdc_verdict
         elif ref.get("mdc_note"):
             words += f"; {ref['mdc_note']}"

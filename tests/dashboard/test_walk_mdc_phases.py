@@ -40,4 +40,9 @@ def test_an_mdc_with_one_value_reads_as_before(store, patient):
     doc = {"kind": "change", "previous": {"session_id": 1, "started_at": "2026-01-01", "value": 10.0}, "change": 30.0,
            "mdc": {"value": 24.1, "population": "adults", "citation": "Goldberg A", "doi": None}, "beyond_mdc": True,
            "mdc_reading": None, "mdc_verdict": mdc_verdict(30.0, True, "lower")}  # 30 s slower: worse
-    assert reference_words(doc, "s", Citations()).endswith("MDC 24.10 s [1]: beyond the MDC: a real worsening")
+    # a walk's time in seconds by its unit's rule, two decimals, as the pages say a walk's time
+    assert reference_words(doc, "s", Citations()).endswith("change +30.00 s; MDC 24.10 s [1]: beyond the MDC: a real worsening")
+    # a time held, its change and its MDC in the precision it is scored in, one decimal, as the pages and the
+    # history PDF say them (the visit PDF said "MDC 24.10 s" where the pages said "MDC 24.1 s")
+    held = reference_words({**doc, "metric": "time_held_s"}, "s", Citations())
+    assert held.endswith("(10.0 s): change +30.0 s; MDC 24.1 s [1]: beyond the MDC: a real worsening"), held
