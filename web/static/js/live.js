@@ -752,7 +752,8 @@
     const p = state.protocols.find((x) => x.name === $("protocol-select").value);
     const box = $("conditions");
     box.replaceChildren();
-    $("protocol-summary").textContent = p ? p.summary : "";
+    // the chosen test's whole name first: the list clips a long one on a tablet ("Modified Clinical Test of Sensor…")
+    $("protocol-summary").replaceChildren(...(p ? [el("span", { class: "chosen-name" }, p.title), p.summary] : []));
     if (!p) return;
     for (const c of p.conditions) {
       box.append(el("label", { class: "check" },

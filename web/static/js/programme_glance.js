@@ -59,12 +59,18 @@
     const list = await api("GET", "/api/programmes");
     const select = el("select", { id: "programme-template", name: "template" },
       list.programmes.map((t) => el("option", { value: t.name }, t.title)));
+    // the chosen programme's whole name under the list: the list clips a long one on a phone ("…after stro")
+    const chosen = el("p", { class: "chosen-name", id: "programme-template-name" });
+    const name = () => { chosen.textContent = select.selectedOptions[0]?.textContent || ""; };
+    select.addEventListener("change", name);
+    name();
     const start = el("input", { type: "date", id: "programme-start", name: "start_date", required: true,
       value: localDay() });
     const error = el("div", { class: "error-box", hidden: true });
     return [
       el("p", { class: "muted" }, "No training programme is running."),
-      el("div", { class: "actions" }, el("label", {}, "Programme ", select), el("label", {}, "Start ", start),
+      el("div", { class: "actions" }, el("div", { class: "chosen-field" }, el("label", {}, "Programme ", select), chosen),
+        el("label", {}, "Start ", start),
         el("button", { type: "button", class: "go", id: "start-programme", onclick: async () => {
           try {
             const doc = await api("POST", `/api/patients/${patientId}/programmes`, { template: select.value, start_date: start.value });
