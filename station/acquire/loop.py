@@ -1045,8 +1045,8 @@ class AcquisitionLoop:
             "imu_fifo_overflows": self.stats.imu_fifo_overflows,
             "imu_fifo_emptied": self.stats.imu_fifo_emptied,
             "imu_samples_emptied": self.stats.imu_samples_emptied,
-            "imu_samples_emptied_s": (None if self.imu is None
-                                      else round(self.stats.imu_samples_emptied / self.imu.rate_hz, 3)),
+            "imu_samples_emptied_s": (round(self.stats.imu_samples_emptied / self.imu.rate_hz, 3)
+                                      if self.imu is not None and self.imu.rate_hz else None),  # (0 before its bring-up)
             "i2c_errors": int(self._bus_errors()),
             "sensors": sensors,
             "calibration": {
