@@ -132,7 +132,7 @@ def test_a_stall_reads_the_same_everywhere_holds_the_timer_and_ends_where_it_hel
     # 306' beside '2.98 s not measured'); the frames, an engineer's count, in the item's title
     SECONDS = r"\d(\.\d\d?)? s"
     assert re.fullmatch(rf"{SECONDS} \([\d.]+ %\), {SECONDS} of the last 10 s", after["lost"]), after
-    assert after["lostLabel"] == f"not measured {after['lost']}" and "frame" not in after["lostLabel"], after
+    assert after["lostLabel"] == f"readings lost {after['lost']}" and "frame" not in after["lostLabel"], after
     assert re.match(r"\d+ frames lost since the station started, \d+ in the last 10 s\. The time", after["lostTitle"]), after
     # and what the lower-back sensor's FIFO lost in the stall, longer than it holds (1.2 s at 208 Hz): it overflowed
     # and was emptied unread (s27 A5: counted by the acquisition, said here and by doctor)

@@ -181,16 +181,18 @@
     return (s < 10 ? s.toFixed(2).replace(/\.?0+$/, "") : s.toFixed(0)) + " s";
   }
 
-  /* The time the station measured nothing, in the clinician's unit (seconds not measured, as a walk's notice and
-     result say it, not frames): its frames the acquisition could not make in time (a busy bus or computer, a
-     stall), the total since the station started with its share, and those of the last ``frames_recent.window_s``
-     (10 s). A few are harmless (a trial's analysis leaves them out): red only while over 1 % of the recent frames
+  /* The time the station measured nothing ("readings lost"; "none" while nothing is), in the clinician's unit
+     (seconds not measured, as a walk's notice and result say it, not frames): its frames the acquisition could not
+     make in time (a busy bus or computer, a stall), the total since the station started with its share, and those
+     of the last ``frames_recent.window_s`` (10 s). A few are harmless (a trial's analysis leaves them out): red only while over 1 % of the recent frames
      are lost, which is happening now; an old loss (one stall minutes ago) reads neutrally, "none of the last
      10 s". The frame counts are the engineer's: in the item's title (and /healthz). */
   function lostWords(h) {
     const lost = h.frames_lost;
     const rate = (h.rate_hz || {}).configured;
     if (lost === undefined || lost === null || !rate) return { text: "–", bad: false, frames: "" };
+    // nothing lost said so ("readings lost: none"), not "0 s" beside "not measured", which read as a failure
+    if (!lost) return { text: "none", bad: false, frames: "0 frames lost since the station started" };
     const total = (h.frames || 0) + lost;
     const share = lost && total ? 100 * lost / total : 0;
     let text = secondsWords(lost / rate)

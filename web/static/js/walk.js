@@ -339,7 +339,7 @@
 
   const PHASE_WORDS = {
     instructions: "Read the instructions, then start",
-    waiting: "Waiting for the beams to clear and the IMU",
+    waiting: "Waiting for the beams to clear and the lower-back sensor", // the clinician's name for the IMU
     countdown: "Get ready",
     recording: "Walking",
     checking: "Checking",
