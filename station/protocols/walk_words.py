@@ -221,6 +221,19 @@ def walked_words(walking_min: float) -> str:
     return f"{s // 60} min {s % 60} s" if s % 60 else f"{s // 60} min"
 
 
+def plans_words(plans: list[float], join) -> str:
+    """Several sessions' planned minutes, each in the time walked's words (:func:`walked_words`), joined by ``join``;
+    whole minutes say their unit once.
+
+    >>> plans_words([20, 10], listed), plans_words([1.5, 1], listed), plans_words([1, 30], " vs ".join)
+    ('20 and 10 min', '1 min 30 s and 1 min', '1 vs 30 min')
+    """
+    said = [walked_words(p) for p in plans]
+    if all(w.endswith(" min") and " s" not in w for w in said):
+        return join([w.removesuffix(" min") for w in said]) + " min"
+    return join(said)
+
+
 def listed(words: list[str]) -> str:
     """Words in a sentence's list: ``a``, ``a and b``, ``a, b and c`` (a visit's sessions' settings, each said).
 
@@ -388,10 +401,7 @@ def measure_words(metric: str, values: dict, setting: str | None) -> str:
         if planned:
             return f"Walked {walked} of the {walked_words(planned)} planned; more is better."
         if len(each) > 1:
-            plans = [walked_words(p) for p in each]  # whole minutes share one unit: 'the 20 and 10 min planned'
-            whole = all(w.endswith(" min") and " s" not in w for w in plans)
-            plans = listed([w.removesuffix(" min") for w in plans]) + " min" if whole else listed(plans)
-            return (f"Walked {walked} a session on average, of the {plans} planned "
+            return (f"Walked {walked} a session on average, of the {plans_words(each, listed)} planned "
                     f"({len(each)} sessions: {100 * v * len(each) / sum(each):.0f} % of the minutes planned); more is better.")
         return "Minutes actually walking (pauses left out); more is better."
     if metric == "pauses":
@@ -725,6 +735,9 @@ def treadmill_not_compared(metric: str, first: dict, last: dict) -> str | None:
     >>> treadmill_not_compared("walking_min", {"planned_min": 30, "belt_speed_m_s": 1.2 / 3.6},
     ...                        {"planned_min": 30, "belt_speed_m_s": 1.5 / 3.6})
     'not compared: belt speed 1.2 vs 1.5 km/h'
+    >>> treadmill_not_compared("walking_min", {"planned_min": 0.5, "belt_speed_m_s": 0.5},
+    ...                        {"planned_min": 30, "belt_speed_m_s": 0.5})  # a plan in part minutes: as a time walked
+    'not compared: planned 30 s vs 30 min'
     >>> treadmill_not_compared("cadence_steps_min", {"planned_min": 1, "belt_speed_m_s": 0.5},
     ...                        {"planned_min": 30, "belt_speed_m_s": 2 / 3.6})
     'not compared: belt speed 1.8 vs 2.0 km/h'
@@ -737,7 +750,7 @@ def treadmill_not_compared(metric: str, first: dict, last: dict) -> str | None:
     why = []
     a, b = first.get("planned_min"), last.get("planned_min")
     if metric in TREADMILL_DOSE_MEASURES and a and b and abs(a - b) > 1e-9:
-        why.append(f"planned {a:g} vs {b:g} min")
+        why.append(f"planned {plans_words([a, b], ' vs '.join)}")
     a, b = first.get("belt_speed_m_s"), last.get("belt_speed_m_s")
     if metric in TREADMILL_AT_ONE_SPEED and a and b and km_h(a) != km_h(b):
         why.append(f"belt speed {km_h(a)[:-5]} vs {km_h(b)}")

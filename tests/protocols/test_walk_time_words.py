@@ -10,7 +10,7 @@ stopwatch counts (the live page's timer showed 0:20 for a session stopped at 20.
 from __future__ import annotations
 
 from station.protocols.walk import _when
-from station.protocols.walk_words import clock_words, measure_words, treadmill_session_words, walked_words
+from station.protocols.walk_words import clock_words, measure_words, treadmill_not_compared, treadmill_session_words, walked_words
 from station.reports.text import change, mean_of, quantity
 
 
@@ -49,3 +49,12 @@ def test_a_plan_in_part_minutes_reads_in_the_time_walked_words():
         "Walked 1 min 12 s of the 2 min 30 s planned; more is better."
     assert "of the 20 and 10 min planned" in measure_words("walking_min", {"walking_min": 14.7, "planned_min": [20, 10]},
                                                              "treadmill")
+
+
+def test_two_plans_not_compared_say_a_part_minute_as_a_time_walked():
+    """Two sessions of other plans were said "planned 0.5 vs 30 min": the half minute in the time walked's words."""
+    slow = {"belt_speed_m_s": 0.5}
+    assert treadmill_not_compared("walking_min", {**slow, "planned_min": 0.5}, {**slow, "planned_min": 30}) == \
+        "not compared: planned 30 s vs 30 min"
+    assert treadmill_not_compared("walking_min", {**slow, "planned_min": 1}, {**slow, "planned_min": 30}) == \
+        "not compared: planned 1 vs 30 min"  # whole minutes as before
