@@ -616,9 +616,19 @@ class AcquisitionLoop:
                 if missed:
                     self._corner_missed[i] += missed
                     self.stats.conversions_missed += missed
+                check_n = GAP_CHECK_CONVERSIONS if hi - lo > GAP_CHECK_LONG_NS else 1
+                pending = self._gap_missed[i]
+                if pending is not None:
+                    # another long wait before the last one's count was checked: the check that follows
+                    # may take back what both counted (before 2026-12-06 this wait's count replaced the
+                    # pending one, so a conversion counted missed one too many at the first could not be
+                    # taken back: the fit then followed the count one ahead, counted more, and ran away,
+                    # 122 conversions ahead and 0.5 % fast after 10 min on the Pi-like clock, seed 4)
+                    missed += pending
+                    check_n = max(check_n, self._gap_check_n[i])
                 self._gap_missed[i] = missed
                 self._gap_distances[i] = []
-                self._gap_check_n[i] = GAP_CHECK_CONVERSIONS if hi - lo > GAP_CHECK_LONG_NS else 1
+                self._gap_check_n[i] = check_n
                 k = max(k + 1, newest)
                 chip.observe(k, lo, hi)
             ks[i] = k
