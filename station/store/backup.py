@@ -65,6 +65,7 @@ import os
 import re
 import shutil
 import sqlite3
+import stat
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -83,6 +84,7 @@ from station.store import setup_code
 from station.store.migrations import LATEST_VERSION, MIGRATIONS, migrate
 from station.store.passwords import sign_in_counts, unusable_accounts
 from station.store.space import LOW_SPACE_BYTES, free_bytes
+from station.tomlschema import file_kind
 
 BACKUP_DIRNAME = "backups"
 """Sub-directory of the data directory that holds the backups."""
@@ -735,6 +737,10 @@ def inspect_database(path: str | os.PathLike) -> DatabaseInfo:
     """
     path = Path(path)
     try:
+        mode = os.stat(path).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):  # a named pipe would wait for a writer for ever
+            raise NotStationDatabase(f"{path}: is {file_kind(mode)}, not a regular file, so not a station backup; "
+                                     "nothing was changed")
         with open(path, "rb") as f:
             header = f.read(100)
     except FileNotFoundError:

@@ -148,3 +148,27 @@ def test_a_file_of_megabytes_is_refused_from_its_size(tmp_path, capsys, command)
     err = capsys.readouterr().err
     assert status != 0
     assert err.strip() == words.format(path=big, what="is over 1.0 MB (2.0 MB): not such a file, which holds a few kB")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_restore_of_a_named_pipe_or_a_device_is_refused_without_reading_it(tmp_path, capsys, kind):
+    given = tmp_path / "station-20261206-120000.sqlite3"
+    if kind == "fifo":
+        os.mkfifo(given)
+        writer = _Writer(given, b"not a database")  # the old reader waited for a writer for ever
+        what = "a named pipe (FIFO)"
+    else:
+        if not os.path.exists("/dev/zero"):
+            pytest.skip("no /dev/zero")
+        given.symlink_to("/dev/zero")
+        writer = None
+        what = "a character device"
+    try:
+        status = main(["restore", str(given), "--yes", "--data-dir", str(tmp_path / "data")])
+    finally:
+        if writer is not None:
+            writer.close()
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.strip() == (f"balance-station restore: {given}: is {what}, not a regular file, so not a station "
+                           "backup; nothing was changed")
