@@ -167,6 +167,17 @@ def file_kind(mode: int) -> str:
     return next((words for test, words in _KINDS if test(mode)), "not a regular file")
 
 
+def _is_null_device(info: os.stat_result) -> bool:
+    """Whether ``info`` is the null device's (a character device with /dev/null's device number)."""
+    if not stat.S_ISCHR(info.st_mode):
+        return False
+    try:
+        null = os.stat(os.devnull)
+    except OSError:
+        return False
+    return stat.S_ISCHR(null.st_mode) and info.st_rdev == null.st_rdev
+
+
 def read_regular_bytes(path: str | Path, limit: int = MAX_TOML_BYTES) -> bytes:
     """The bytes of a small hand-written file: only a regular file is read (a named pipe would wait
     for ever for a writer, ``/dev/zero`` never ends), opened non-blocking and checked again on its
@@ -180,12 +191,19 @@ def read_regular_bytes(path: str | Path, limit: int = MAX_TOML_BYTES) -> bytes:
     OSError
         What the system refuses (missing, permission, a symbolic link that loops).
 
+    The null device is the one device read, as the empty file it is (``--config /dev/null``: no
+    configuration file, every key its default, the usual Unix way to say "none"):
+
     >>> read_regular_bytes("/dev/null")
+    b''
+    >>> read_regular_bytes("/dev/zero")
     Traceback (most recent call last):
     ...
     station.tomlschema.NotARegularFile: is a character device, not a regular file
     """
     for_stat = os.stat(path)
+    if _is_null_device(for_stat):
+        return b""
     if not stat.S_ISREG(for_stat.st_mode):
         if stat.S_ISDIR(for_stat.st_mode):
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
