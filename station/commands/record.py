@@ -126,8 +126,10 @@ def _simulated_station(args, config):
 
         try:
             load = ReplaySource.from_file(args.replay, plate=config.plate)
-        except (OSError, TrialFileError) as exc:
-            raise UserError(f"cannot replay {args.replay}: {exc}") from None
+        except TrialFileError as exc:  # its problem alone: the path is said once
+            raise UserError(f"cannot replay {args.replay}: {exc.problem.removeprefix('cannot replay: ')}") from None
+        except OSError as exc:
+            raise UserError(f"cannot replay {args.replay}: {exc.strerror or exc}") from None
         source = {"kind": "replay", "file": str(args.replay), "seed": args.seed}
     else:
         from station.sim.person import VirtualPerson

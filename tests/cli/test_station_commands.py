@@ -56,6 +56,15 @@ def test_record_refuses_bad_arguments_in_one_line(argv, message, capsys, tmp_pat
     assert message in err and "Traceback" not in err and len(err.splitlines()) == 1
 
 
+def test_record_replay_of_a_bad_file_names_it_once_and_says_the_problem(tmp_path, capsys):
+    bad = tmp_path / "not-a-trial.csv"
+    bad.write_text("time_s,fz_n\n0,1\n")
+    for path, problem in ((bad, "missing column(s) ap_cm, ml_cm"), (tmp_path / "absent.csv", "no such file")):
+        assert main(["record", "--seconds", "1", "--out", str(tmp_path / "x.csv"), "--replay", str(path)]) == 1
+        err = capsys.readouterr().err.strip()
+        assert err.count(str(path)) == 1 and f"cannot replay {path}: " in err and problem in err.lower(), err
+
+
 def test_record_on_a_machine_without_i2c_says_what_to_do(tmp_path, capsys):
     assert main(["record", "--seconds", "5", "--out", str(tmp_path / "x.csv")]) == 1
     err = capsys.readouterr().err
