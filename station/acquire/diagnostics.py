@@ -54,7 +54,7 @@ class DiagnosticReport:
     front_end: dict | None = None
     """The RP2040 front end's counters over the test (sets, lost, CRC errors, desyncs), else None."""
     imu_fifo: dict | None = None
-    """The IMU FIFO over the test (:func:`imu_fifo_counts`), None without an IMU."""
+    """The IMU FIFO over the test (:meth:`~station.acquire.loop.AcquisitionStats.imu_fifo`), None without an IMU."""
 
     @property
     def ok(self) -> bool:
@@ -76,21 +76,6 @@ class DiagnosticReport:
             "imu_fifo": self.imu_fifo,
             "advice": self.advice,
         }
-
-
-def imu_fifo_counts(stats, rate_hz: float) -> dict:
-    """What the acquisition's IMU FIFO lost, from its counters (:class:`~station.acquire.loop.AcquisitionStats`):
-    ``overflows`` (reads that found the FIFO overflowed: samples overwritten unread, how many unknown),
-    ``emptied`` (times it was emptied unread after a stall, its samples belonging to frames already
-    lost), ``samples_emptied`` and their length at the IMU's rate, ``samples_emptied_s``.
-
-    >>> from station.acquire.loop import AcquisitionStats
-    >>> imu_fifo_counts(AcquisitionStats(imu_fifo_overflows=1, imu_fifo_emptied=2, imu_samples_emptied=416), 208.0)
-    {'overflows': 1, 'emptied': 2, 'samples_emptied': 416, 'samples_emptied_s': 2.0}
-    """
-    return {"overflows": stats.imu_fifo_overflows, "emptied": stats.imu_fifo_emptied,
-            "samples_emptied": stats.imu_samples_emptied,
-            "samples_emptied_s": round(stats.imu_samples_emptied / rate_hz, 3) if rate_hz else None}
 
 
 def imu_fifo_words(fifo: dict) -> str:
@@ -198,7 +183,7 @@ def run_diagnostics(acquisition, seconds: float = 10.0) -> DiagnosticReport:
         corner_states=dict(zip(CORNERS, plate.corner_state)),
         corner_errors=dict(zip(CORNERS, plate.corner_error)),
         imu=None if hardware.imu is None else f"{hardware.imu.name} at 0x{hardware.imu.address:02X}",
-        imu_fifo=None if hardware.imu is None else imu_fifo_counts(acquisition.loop.stats, hardware.imu.rate_hz),
+        imu_fifo=None if hardware.imu is None else acquisition.loop.stats.imu_fifo(hardware.imu.rate_hz),
     )
     if timed:
         after = _front_end_counts(hardware.plate)

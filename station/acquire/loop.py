@@ -227,6 +227,19 @@ class AcquisitionStats:
     imu_samples_emptied: int = 0
     """The samples so emptied."""
 
+    def imu_fifo(self, rate_hz: float) -> dict:
+        """What the IMU FIFO lost: ``overflows`` (reads that found it overflowed: samples overwritten
+        unread, how many unknown), ``emptied`` (times emptied unread after a stall, its samples belonging
+        to frames already lost), ``samples_emptied`` and their length at the IMU's rate ``rate_hz``,
+        ``samples_emptied_s`` (None while the rate is 0: an IMU whose bring-up failed).
+
+        >>> AcquisitionStats(imu_fifo_overflows=1, imu_fifo_emptied=2, imu_samples_emptied=416).imu_fifo(208.0)
+        {'overflows': 1, 'emptied': 2, 'samples_emptied': 416, 'samples_emptied_s': 2.0}
+        """
+        return {"overflows": self.imu_fifo_overflows, "emptied": self.imu_fifo_emptied,
+                "samples_emptied": self.imu_samples_emptied,
+                "samples_emptied_s": round(self.imu_samples_emptied / rate_hz, 3) if rate_hz else None}
+
 
 class AcquisitionLoop:
     """Reads frames at ``config.acquisition.rate_hz`` and hands each to ``sink``.
@@ -1029,6 +1042,7 @@ class AcquisitionLoop:
         else:
             state, reason = "ok", ""
         usage = resource.getrusage(resource.RUSAGE_SELF)
+        fifo = self.stats.imu_fifo(self.imu.rate_hz if self.imu is not None else 0)
         doc = {
             "state": state,
             "reason": reason,
@@ -1052,11 +1066,10 @@ class AcquisitionLoop:
             "conversions_in_lost_frames": self.stats.conversions_in_lost_frames,
             "imu_samples": self.stats.imu_samples,
             "imu_samples_lost_events": self.stats.imu_samples_lost_events,
-            "imu_fifo_overflows": self.stats.imu_fifo_overflows,
-            "imu_fifo_emptied": self.stats.imu_fifo_emptied,
-            "imu_samples_emptied": self.stats.imu_samples_emptied,
-            "imu_samples_emptied_s": (round(self.stats.imu_samples_emptied / self.imu.rate_hz, 3)
-                                      if self.imu is not None and self.imu.rate_hz else None),  # (0 before its bring-up)
+            "imu_fifo_overflows": fifo["overflows"],
+            "imu_fifo_emptied": fifo["emptied"],
+            "imu_samples_emptied": fifo["samples_emptied"],
+            "imu_samples_emptied_s": fifo["samples_emptied_s"],
             "i2c_errors": int(self._bus_errors()),
             "sensors": sensors,
             "calibration": {
