@@ -178,18 +178,51 @@ def _is_null_device(info: os.stat_result) -> bool:
     return stat.S_ISCHR(null.st_mode) and info.st_rdev == null.st_rdev
 
 
+def open_regular(path: str | Path, limit: int | None):
+    """``(file, size)``: a regular file opened for reading in binary, and its size in bytes, at most
+    ``limit`` (checked with ``os.stat`` before it is opened).
+
+    Only a regular file is opened: a named pipe would block the reader until a writer comes (for
+    ever, in a batch), a device such as ``/dev/zero`` never ends. The file is opened non-blocking and
+    checked again on its descriptor, so one swapped for a pipe after the ``stat`` cannot block
+    either.
+
+    Raises
+    ------
+    NotARegularFile
+        What the path is instead (a directory too), or its size against the bound, in words.
+    OSError
+        What the system refuses (missing, permission, a symbolic link that loops).
+    """
+    def check(info: os.stat_result) -> None:
+        if not stat.S_ISREG(info.st_mode):
+            raise NotARegularFile(f"is {file_kind(info.st_mode)}, not a regular file")
+        if limit is not None and info.st_size > limit:
+            raise NotARegularFile(f"is {info.st_size / 1e6:.1f} MB, over the {limit / 1e6:.1f} MB bound")
+
+    check(os.stat(path))
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    f = open(fd, "rb", closefd=True)
+    try:
+        info = os.fstat(f.fileno())
+        check(info)
+    except BaseException:
+        f.close()
+        raise
+    return f, info.st_size
+
+
 def read_regular_bytes(path: str | Path, limit: int = MAX_TOML_BYTES) -> bytes:
-    """The bytes of a small hand-written file: only a regular file is read (a named pipe would wait
-    for ever for a writer, ``/dev/zero`` never ends), opened non-blocking and checked again on its
-    descriptor, at most ``limit`` bytes (checked before a byte is read; a file growing meanwhile
-    is refused too).
+    """The bytes of a small hand-written file: only a regular file of at most ``limit`` bytes is read
+    (:func:`open_regular`; a file growing meanwhile is refused too).
 
     Raises
     ------
     NotARegularFile
         What the path is instead, or its size against the bound, in words.
     OSError
-        What the system refuses (missing, permission, a symbolic link that loops).
+        What the system refuses (missing, permission, a symbolic link that loops); ``IsADirectoryError``
+        for a directory.
 
     The null device is the one device read, as the empty file it is (``--config /dev/null``: no
     configuration file, every key its default, the usual Unix way to say "none"):
@@ -201,22 +234,16 @@ def read_regular_bytes(path: str | Path, limit: int = MAX_TOML_BYTES) -> bytes:
     ...
     station.tomlschema.NotARegularFile: is a character device, not a regular file
     """
-    for_stat = os.stat(path)
-    if _is_null_device(for_stat):
+    info = os.stat(path)
+    if _is_null_device(info):
         return b""
-    if not stat.S_ISREG(for_stat.st_mode):
-        if stat.S_ISDIR(for_stat.st_mode):
-            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
-        raise NotARegularFile(f"is {file_kind(for_stat.st_mode)}, not a regular file")
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    with open(fd, "rb", closefd=True) as f:
-        info = os.fstat(f.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise NotARegularFile(f"is {file_kind(info.st_mode)}, not a regular file")
-        raw = f.read(limit + 1) if info.st_size <= limit else b""
-    if not raw and info.st_size or len(raw) > limit:
-        raise NotARegularFile(f"is over {limit / 1e6:.1f} MB ({max(info.st_size, len(raw)) / 1e6:.1f} MB): not such a "
-                              "file, which holds a few kB")
+    if stat.S_ISDIR(info.st_mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    f, _ = open_regular(path, limit)
+    with f:
+        raw = f.read(limit + 1)
+    if len(raw) > limit:  # it grew after it was opened
+        raise NotARegularFile(f"is over the {limit / 1e6:.1f} MB bound (it grew while it was read)")
     return raw
 
 

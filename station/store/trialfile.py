@@ -48,7 +48,7 @@ import numpy as np
 
 from station.clock import Clock, MonotonicClock
 from station.store.atomic import atomic_text_writer, atomic_write_text, fsync_dir
-from station.tomlschema import file_kind
+from station.tomlschema import NotARegularFile, file_kind, open_regular
 
 STATION_CSV = "station-csv"
 SANTOS_DUARTE = "santos-duarte"
@@ -332,31 +332,11 @@ def _read_text(path: Path) -> str:
 
 
 def _open_regular(path: Path, limit: int | None) -> tuple[io.BufferedReader, int]:
-    """``(file, size)``: a regular file opened for reading, and its size in bytes, at most ``limit``
-    (checked with ``os.stat`` before it is opened).
-
-    Only a regular file is opened: a named pipe would block the reader until a writer comes (for
-    ever, in a batch), a device such as ``/dev/zero`` never ends. The file is opened non-blocking and
-    checked again on its descriptor, so one swapped for a pipe after the ``stat`` cannot block
-    either. Raises :class:`_Unreadable` for a file of another kind or too big, ``OSError`` for what
-    the system refuses (missing, permission, a symbolic link that loops)."""
-    info = os.stat(path)
-    if not stat.S_ISREG(info.st_mode):
-        raise _Unreadable(f"is {file_kind(info.st_mode)}, not a regular file")
-    if limit is not None and info.st_size > limit:
-        raise _Unreadable(f"is {info.st_size / 1e6:.1f} MB, over the {limit / 1e6:.1f} MB bound")
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    f = open(fd, "rb", closefd=True)
+    """``(file, size)``: :func:`station.tomlschema.open_regular`, its refusal an :class:`_Unreadable`."""
     try:
-        info = os.fstat(f.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise _Unreadable(f"is {file_kind(info.st_mode)}, not a regular file")
-        if limit is not None and info.st_size > limit:
-            raise _Unreadable(f"is {info.st_size / 1e6:.1f} MB, over the {limit / 1e6:.1f} MB bound")
-    except BaseException:
-        f.close()
-        raise
-    return f, info.st_size
+        return open_regular(path, limit)
+    except NotARegularFile as exc:
+        raise _Unreadable(str(exc)) from None
 
 
 def _read_regular(path: Path, limit: int | None, probe: int | None = None) -> bytes:
