@@ -1061,19 +1061,32 @@ def _copy_damaged(moves: list[tuple[Path, Path]], folder: Path, kept: Path) -> N
 def _is_damaged(db: Path) -> bool:
     """True if SQLite finds ``db`` damaged (not a database, malformed, or its ``quick_check`` not ok), read
     read-only: nothing written, its ``-wal`` left as it is. Locked or unreadable (an I/O error) is not said
-    to be damaged here: the restore's copy of it then says what is wrong (or that it is damaged)."""
+    to be damaged here: the restore's copy of it then says what is wrong (or that it is damaged).
+
+    A read-only connection to a WAL database makes its ``-shm`` and an empty ``-wal`` when they are missing
+    and cannot delete them when it closes: the ones it made are deleted here (the service is stopped, so no
+    other connection of the station uses them), so that a restore refused afterwards (no room, a backup that
+    is not a station's) leaves the data directory as it was found."""
+    sidecars = [Path(f"{db}{suffix}") for suffix in ("-wal", "-shm")]
+    made_here = [path for path in sidecars if not os.path.lexists(path)]
     try:
-        conn = sqlite3.connect(f"file:{_uri_path(db)}?mode=ro", uri=True, timeout=5.0, isolation_level=None)
-    except SQLITE_ERRORS:
-        return False
-    try:
-        return conn.execute("PRAGMA quick_check").fetchone()[0] != "ok"
-    except sqlite3.OperationalError:  # busy, locked, an I/O error: not the file's content
-        return False
-    except SQLITE_ERRORS:
-        return True
+        try:
+            conn = sqlite3.connect(f"file:{_uri_path(db)}?mode=ro", uri=True, timeout=5.0, isolation_level=None)
+        except SQLITE_ERRORS:
+            return False
+        try:
+            return conn.execute("PRAGMA quick_check").fetchone()[0] != "ok"
+        except sqlite3.OperationalError:  # busy, locked, an I/O error: not the file's content
+            return False
+        except SQLITE_ERRORS:
+            return True
+        finally:
+            conn.close()
     finally:
-        conn.close()
+        for path in made_here:
+            with contextlib.suppress(OSError):
+                if path.name.endswith("-shm") or path.stat().st_size == 0:  # (a -wal written meanwhile stays)
+                    path.unlink()
 
 
 def _check_room_to_restore(data_dir: Path, source: Path, damaged: bool = False) -> None:

@@ -15,7 +15,7 @@ from station.acquire.frame import empty_frames
 from station.cli import main
 from station.store import backup as bk
 from station.store.audit import Actor
-from station.store.db import DB_FILENAME
+from station.store.db import DB_FILENAME, LOCK_FILENAME
 from station.store.migrations import LATEST_VERSION
 from station.store.store import Store
 
@@ -593,3 +593,41 @@ def test_a_healthy_database_still_asks_room_for_its_copy(tmp_path, data_dir, mon
     assert patient_codes(data_dir / DB_FILENAME) == ["P001", "P002"]
     disk_with(monkeypatch, data_dir, healthy_room + 65536)  # (and its -shm's 32 KiB, SQLite's index, besides)
     assert bk.restore_backup(data_dir, backup, now_s=T0 + 120).pre_restore_copy.exists()
+
+
+def _folder(data_dir: Path) -> dict[str, bytes]:
+    """Every file under ``data_dir`` with its bytes (the service's lock file aside: the restore takes it, as the
+    service does at every start)."""
+    return {str(p.relative_to(data_dir)): p.read_bytes() for p in sorted(data_dir.rglob("*"))
+            if p.is_file() and p.name != LOCK_FILENAME}
+
+
+@pytest.mark.parametrize("database", ["damaged", "damaged, with its -wal", "healthy"])
+@pytest.mark.parametrize("refusal", ["no room", "not a station backup"])
+def test_a_refused_restore_leaves_the_data_directory_as_it_was_found(tmp_path, data_dir, monkeypatch, database,
+                                                                     refusal):
+    """s27 C5's left item: the restore's read-only damage check (eb98b72) opens the database read-only, and
+    SQLite then makes a WAL database's missing ``-shm`` and an empty ``-wal``, which a read-only connection
+    cannot delete when it closes: a restore refused afterwards (no room for it; a chosen file that is not a
+    station's backup) left them beside the database it said it had not changed. Now every file is as it was
+    found, no file more."""
+    from test_backup_room import disk_with
+
+    backup = tmp_path / "chosen.sqlite3"
+    backup.write_bytes(bk.create_backup(data_dir, now_s=T0).path.read_bytes())
+    db = data_dir / DB_FILENAME
+    if database != "healthy":
+        _damage(data_dir, "a page overwritten")
+        if database == "damaged":
+            Path(f"{db}-wal").unlink()
+    assert not Path(f"{db}-shm").exists() and Path(f"{db}-wal").exists() == (database == "damaged, with its -wal")
+    if refusal == "no room":
+        disk_with(monkeypatch, data_dir, 4096)
+        expected = bk.NoRoomForBackup
+    else:
+        backup.write_bytes(b"\0" * 4096)
+        expected = bk.NotStationDatabase
+    found = _folder(data_dir)
+    with pytest.raises(expected):
+        bk.restore_backup(data_dir, backup, now_s=T0 + 60)
+    assert _folder(data_dir) == found  # (old code: station.sqlite3-shm, and an empty -wal where there was none)
