@@ -16,6 +16,7 @@ from station.config import StationConfig
 from station.store.passwords import DEFAULT_COST
 from station.store.secret import load_or_create_secret_key
 from station.store.store import Store
+from station.store.timefmt import utc_iso
 
 BLUEPRINT_MODULES = (
     "web.health", "web.auth", "web.api_patients", "web.api_trials", "web.api_admin",
@@ -80,7 +81,7 @@ def create_app(test_config: dict | None = None) -> Flask:
             connection owned by nginx's user (:func:`web.proxy.default_check`).
     """
     from web.security import init_app as init_security
-    from web.throttle import LoginThrottle, SignInGuard
+    from web.throttle import KNOWN_FOR_S, LoginThrottle, SignInGuard
     from web.jsonio import install_converters, install_error_handlers
     from web.exposure import ExposureAudit
     from web.proxy import TrustedProxyFix
@@ -134,9 +135,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = load_or_create_secret_key(store.data_dir)
     clock = app.config["THROTTLE_CLOCK"]
-    app.extensions["station_sign_in_guard"] = SignInGuard(
+    guard = app.extensions["station_sign_in_guard"] = SignInGuard(
         clock, window_s=LOGIN_WINDOW_S, per_pair=LOGIN_FAILURES_PER_ACCOUNT, per_address=LOGIN_FAILURES_PER_ADDRESS
     )
+    now_s = app.config["WALL_CLOCK"]()  # the addresses each account signed in from lately are not paced
+    guard.remember_sign_ins(store.audit.query(action="user.login", since=utc_iso(now_s - KNOWN_FOR_S), limit=1000), now_s)
     app.extensions["station_exposure_audit"] = ExposureAudit(store.audit)
     app.extensions["station_setup_throttle"] = LoginThrottle(SETUP_ATTEMPTS_PER_ADDRESS, LOGIN_WINDOW_S, clock)
     app.extensions["station_password_change_throttle"] = LoginThrottle(LOGIN_FAILURES_PER_ACCOUNT, LOGIN_WINDOW_S, clock)

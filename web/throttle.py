@@ -12,7 +12,16 @@ anywhere used to lock any account for 15 minutes):
 - **address**: 20 failures in 15 min lock the address, whatever accounts it tries;
 - **account, from everywhere**: never locked; after 10 failures in 15 min its attempts are
   *paced* to one every 2 s (:class:`Pacer`), so guessing from many addresses is slowed to a
-  crawl while the clinician, from the tablet, at worst waits 2 s.
+  crawl;
+- **an address the account signed in from** (within :data:`KNOWN_FOR_S`, 30 days: the clinic's
+  tablets) is not paced, only limited by the pair's and the address's counts. The pace's one
+  attempt every 2 s is shared by everyone trying the account: a stranger who kept asking from
+  many addresses (a few hundred loopback or LAN IPv4 addresses, or any number from an IPv6
+  prefix; each address's 5 failures bought 10 s of the pace) took that attempt each time, and
+  the clinician at the tablet was refused (``429``) every time, for as long as the stranger went on
+  (s28 X7: 39 of 39 sign-ins refused in 20 s against the running station). Known pairs are kept in
+  memory and, at start, read from the audit log's sign-ins (``user.login``) of the last 30 days
+  (:meth:`SignInGuard.remember`), so a restart does not hand the account back to the pace.
 
 A successful sign-in clears the pair's failures but not the address's, so one valid account cannot
 be used to reset the limit of an address that guesses others. The same :class:`LoginThrottle`
@@ -32,6 +41,8 @@ import threading
 import time
 from collections import OrderedDict, deque
 from typing import Callable
+
+from station.store.timefmt import parse_utc_iso
 
 
 class LoginThrottle:
@@ -163,8 +174,16 @@ class Pacer:
         self._failures.failure(key)
 
 
+KNOWN_FOR_S = 30 * 86_400.0
+"""How long an address stays known to an account after a sign-in from it, s (not paced, see the module)."""
+
+KNOWN_PAIRS_MAX = 10_000
+"""Largest number of known (account, address) pairs kept; the oldest sign-ins are forgotten first."""
+
+
 class SignInGuard:
-    """The sign-in limits (see the module's docstring): pair, address, and account pacing."""
+    """The sign-in limits (see the module's docstring): pair, address, and account pacing, which
+    spares the addresses an account signed in from."""
 
     def __init__(
         self,
@@ -179,6 +198,9 @@ class SignInGuard:
         self.pairs = LoginThrottle(per_pair, window_s, clock)
         self.addresses = LoginThrottle(per_address, window_s, clock)
         self.accounts = Pacer(account_slow_after, window_s, account_interval_s, clock)
+        self._clock = clock
+        self._known: OrderedDict[str, float] = OrderedDict()  # pair -> time (clock) of its last sign-in
+        self._known_lock = threading.Lock()
 
     @staticmethod
     def _pair(account: str, address: str) -> str:
@@ -187,10 +209,26 @@ class SignInGuard:
     def retry_after_s(self, account: str, address: str) -> int:
         """0 if this attempt may go ahead (it is then counted by the account's pacer), else the
         whole seconds to wait."""
-        wait = max(self.pairs.retry_after_s(self._pair(account, address)), self.addresses.retry_after_s(address))
-        if wait:
+        pair = self._pair(account, address)
+        wait = max(self.pairs.retry_after_s(pair), self.addresses.retry_after_s(address))
+        if wait or self._known_pair(pair):
             return wait
         return self.accounts.admit(account)
+
+    def _known_pair(self, pair: str) -> bool:
+        with self._known_lock:
+            at = self._known.get(pair)
+            return at is not None and self._clock() - at < KNOWN_FOR_S
+
+    def remember(self, account: str, address: str, age_s: float = 0.0) -> None:
+        """Take ``address`` as one ``account`` signed in from ``age_s`` seconds ago (its attempts are
+        not paced; see the module's docstring)."""
+        with self._known_lock:
+            pair = self._pair(account, address)
+            self._known[pair] = max(self._known.get(pair, -math.inf), self._clock() - age_s)
+            self._known.move_to_end(pair)
+            while len(self._known) > KNOWN_PAIRS_MAX:
+                self._known.popitem(last=False)
 
     def failure(self, account: str, address: str) -> None:
         self.pairs.failure(self._pair(account, address))
@@ -199,3 +237,16 @@ class SignInGuard:
 
     def success(self, account: str, address: str) -> None:
         self.pairs.success(self._pair(account, address))
+        self.remember(account, address)
+
+    def remember_sign_ins(self, entries: list[dict], now_s: float) -> None:
+        """Take the audit log's sign-ins (``user.login`` entries, newest first, wall clock ``now_s``)
+        as known pairs, at start."""
+        for entry in reversed(entries):
+            if not entry.get("address"):
+                continue
+            try:
+                age_s = now_s - parse_utc_iso(entry["at"])
+            except ValueError:
+                continue
+            self.remember(entry["username"].casefold(), entry["address"], max(0.0, age_s))
