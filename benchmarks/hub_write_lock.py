@@ -5,12 +5,12 @@
 
 A push is applied change by change, one write transaction each (``Hub.push`` -> ``_apply``), so a push of
 many changes is a thread taking the writers' lock back to back. Two locks queue the writers
-(:mod:`station.store.pg`): in one process a :class:`threading.RLock` (not first come first served),
-across processes PostgreSQL's advisory lock.
+(:mod:`station.store.pg`): in one process :class:`station.store.db.FairLock` (first come first served; a
+:class:`threading.RLock` before session 28), across processes PostgreSQL's advisory lock.
 
 1. In one process: ``--busy`` threads apply changes back to back (an INSERT a transaction), and a station's
    push of ``--push`` changes arrives meanwhile; printed for ``--rounds`` rounds, with the RLock (as the hub
-   has it) and with :class:`station.store.db.FairLock` (``--process-hold-ms``: each transaction held that much
+   had it) and with :class:`station.store.db.FairLock` (as it has it; ``--process-hold-ms``: each transaction held that much
    longer, pg_sleep, as a change with a trial's rows): how long the push took, its longest wait for the lock,
    and the most of the others' transactions that went first during one of its waits.
 2. Across processes (one writer connection each, as separate processes have): two connections take the
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
             conn.execute("CREATE TABLE IF NOT EXISTS bench_changes (id SERIAL PRIMARY KEY, station INTEGER, v TEXT)")
         for fair in (False, True):
             rounds = [in_process(db, fair, args.busy, args.push, args.process_hold_ms / 1000) for _ in range(args.rounds)]
-            print(f"in one process, {'FairLock' if fair else 'RLock (the hub)'}: a push of {args.push} changes "
+            print(f"in one process, {'FairLock (the hub)' if fair else 'RLock (the hub before)'}: a push of {args.push} changes "
                   f"(each {args.process_hold_ms:g} ms more) beside "
                   f"{args.busy} threads applying changes back to back: took "
                   f"{', '.join(f'{r[0]:.2f}' for r in rounds)} s; longest wait {', '.join(f'{r[1]:.3f}' for r in rounds)}"

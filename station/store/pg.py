@@ -21,9 +21,10 @@ which must then be retried by re-running the block, and a ``with`` block cannot 
 database layer; every failure would reach the user. Inside one process a re-entrant lock queues
 the threads on one writer connection (a nested block is a savepoint), exactly as on SQLite.
 PostgreSQL grants the advisory lock in the order it was asked for (a writer that releases it and asks
-again at once queues behind those waiting); the in-process lock is a :class:`threading.RLock`, not
-first come first served, but a station's push, applied change by change (a transaction each), is not
-starved by others doing the same (``benchmarks/hub_write_lock.py``, README "The hub on PostgreSQL").
+again at once queues behind those waiting), and so does the in-process lock, the stations'
+:class:`~station.store.db.FairLock`: a station's push, applied change by change (a transaction each),
+waits behind each of the others' writers once, not behind a thread that keeps retaking the lock
+(``benchmarks/hub_write_lock.py``, README "The hub on PostgreSQL").
 Readers take ``REPEATABLE READ READ ONLY`` transactions on pooled connections (at most
 ``max_readers``; a thread waits for a free one): a consistent snapshot, never blocked by the
 writer; the BEGIN goes with the block's first statement in one pipeline (a round trip is costly
@@ -52,7 +53,7 @@ from typing import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 from station.store.db import (DATABASE_BUSY_MESSAGE, DISK_FULL_MESSAGE, MISSING_REFERENCE, Conflict, DatabaseBusy, DiskFull,
-                              NotFound, StoreError)
+                              FairLock, NotFound, StoreError)
 from station.store.dialect import statement_for_many, statement_returns_id, statement_to_postgres
 
 WRITER_LOCK_KEY = 0x62616C616E6365  # "balance" in ASCII: the advisory lock of the one writer
@@ -340,7 +341,7 @@ class PgDatabase:
         self.path = redact_url(url)
         """The URL without its password (messages)."""
         self._writer = self._connect()
-        self._write_lock = threading.RLock()
+        self._write_lock = FairLock()  # writers served in the order they came, as on a station
         self._depth = 0
         self._owner: int | None = None
         self._readers: queue.SimpleQueue[PgConnection] = queue.SimpleQueue()

@@ -1,7 +1,10 @@
 """The process's one write lock serves its writers in the order they came (station.store.db.FairLock): the
 store's committer thread, handing a slow SD card one commit after another, retook threading.RLock as soon as
 it had released it, before a page's write that had been waiting woke, so that write waited out its bound
-(benchmarks/recording_faults.py slow-fsync --fsync-s 6 --page-writes: one note of 4 refused)."""
+(benchmarks/recording_faults.py slow-fsync --fsync-s 6 --page-writes: one note of 4 refused). The hub's
+process (PostgreSQL) queues its writers on the same lock since session 28 (it had an RLock: a station's push,
+applied a transaction a change, waited behind up to 21 of another thread's transactions in one wait,
+benchmarks/hub_write_lock.py)."""
 
 from __future__ import annotations
 
@@ -11,11 +14,12 @@ import time
 from station.store.db import FairLock
 
 
-def test_a_write_waiting_for_the_lock_gets_it_before_its_holder_takes_it_again(station_store):
+def test_a_write_waiting_for_the_lock_gets_it_before_its_holder_takes_it_again(store):
     """Ten times: the committer holds the lock, a page's write waits for it, the committer releases it and
     asks again at once. The page's write is next each time (the old lock let the committer win the race
-    most times)."""
-    db = station_store.db
+    most times), on a station (SQLite) and on the hub (PostgreSQL: a push's next change behind a page's
+    write)."""
+    db = store.db
     rounds = []
     for _ in range(10):
         order: list[str] = []
