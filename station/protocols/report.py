@@ -25,7 +25,7 @@ import time
 from station.analysis.limits_of_stability import DIRECTIONS as LOS_DIRECTIONS
 from station.protocols.machine import TrialPlan, TrialResult
 from station.protocols.quality import QualityIssue
-from station.protocols.results import summarise
+from station.protocols.results import held_verdict, summarise
 from station.protocols.schema import Protocol
 from station.reference import mdc as mdc_table
 from station.protocols.walk_words import (COUNT_NO_MDC, COUNTS, WALK_KEY_MEASURES, better_direction, better_words,
@@ -910,6 +910,10 @@ def _protocol_results(protocol: Protocol, trials: list[dict], age_y: float | Non
     for trial in trials:
         result = stored_result(protocol, trial)
         lines.append(_trial_line(trial, result))
+        if lines[-1]["completed"] is False and lines[-1]["time_held_s"] is not None and not lines[-1]["unable"]:
+            # a hold that ended early, read against the cut-offs that apply to this patient (the live page's alike)
+            lines[-1]["held_verdict"] = held_verdict(protocol, trial["condition"], float(lines[-1]["time_held_s"]),
+                                                     age_y, patient_conditions)
         if result is not None:
             results.append(result)
     ran = {t["condition"] for t in trials}

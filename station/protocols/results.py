@@ -366,6 +366,29 @@ def cutoff_entry(cut, reference, condition_id: str | None, value: float | None, 
             "good_side": cut.good_side, "good_meaning": cut.good_meaning, "good": good}
 
 
+def held_verdict(protocol: Protocol, condition_id: str, held_s: float, age_y: float | None,
+                 patient_conditions) -> str:
+    """How a hold that ended before the trial's length reads (the visit results' and the live page's trial lines
+    alike): against the time held's published cut-offs of ``condition_id`` that apply to this patient
+    (:func:`cutoff_entry`, :func:`summarise`'s population rule), ``"flagged"`` beyond one (the warning: below
+    Vellas's 5 s), ``"not_flagged"`` within every one (a normal result), ``"no_cutoff"`` with none applied (nothing
+    to read it against: neutral, not a warning).
+
+    >>> from station.protocols.loader import builtin_protocols
+    >>> single_leg = builtin_protocols()["single-leg"]
+    >>> held_verdict(single_leg, "left", 3.2, 75, []), held_verdict(single_leg, "left", 12.1, 75, [])
+    ('flagged', 'not_flagged')
+    >>> held_verdict(single_leg, "left", 3.2, 75, ["stroke:left"])
+    'no_cutoff'
+    """
+    applied = [entry for cut in protocol.cutoffs if cut.metric == "time_held_s" and _applies(cut.condition, condition_id)
+               for entry in [cutoff_entry(cut, protocol.reference(cut.reference), condition_id, held_s, age_y,
+                                          patient_conditions)] if entry["applies"]]
+    if not applied:
+        return "no_cutoff"
+    return "flagged" if any(entry["flagged"] for entry in applied) else "not_flagged"
+
+
 def summarise(protocol: Protocol, results: list, *, age_y: float | None = None,
               patient_conditions: list[str] | tuple[str, ...] | None = None) -> dict:
     """The protocol's results (JSON-serialisable) from its finished trials (TrialResult list).

@@ -260,6 +260,21 @@ const Station = (() => {
       : !verdict || verdict === "between" || verdict === "not_applied" || verdict === "class" ? "neutral" : "flag-strong");
   }
 
+  /* A hold that ended before the trial's length ("held 12.1 s"), coloured by what it means for this patient, the
+     station's one reading of it (station.protocols.results.held_verdict, in the visit results' trial lines and the
+     live run status alike): below a published cut-off that applies the warning, at or above every one green, none
+     applied neutral (amber for every short hold read a normal result as a fault). */
+  const HELD = {
+    flagged: ["tag flag", "below a published cut-off that applies to this patient"],
+    not_flagged: ["tag valid", "at or above the published cut-off that applies to this patient"],
+    no_cutoff: ["tag neutral", "no published cut-off applies to this patient"],
+  };
+  function heldTag(t) {
+    const [cls, why] = HELD[t.held_verdict] || HELD.no_cutoff;
+    return el("span", { class: cls, title: why, dataset: { held: "true", heldVerdict: t.held_verdict || "" } },
+      `held ${fmt(t.time_held_s, 1)} s`);
+  }
+
   /* A cut-off's reference line: the verdict for this patient first ("high fall risk"; "neither high nor low
      fall risk"; "not slower than the 5.5 s cut-off"; not applied), then the source's cut-off as what it is. */
   function cutoffReference(ref) {
@@ -529,5 +544,5 @@ const Station = (() => {
   }
 
   init();
-  return { api, el, fmt, fmtSig, num, quantity, eachOf, walkedTime, clockTime, timeHeld, heldChange, bracketed, change, changeUnit, listed, beltSpeed, beltChange, beltSpeedFromKmh, mdcVerdictTag, shortCite, cutoffLines, cutoffWords, cutoffTagClass, cutoffReference, when, clock, sessionName, showError, showFieldErrors, capitalise, ordinal, ApiError, showHealth, healthWords, healthWhy, followHealth, sessionLeft, goToLogin };
+  return { api, el, fmt, fmtSig, num, quantity, eachOf, walkedTime, clockTime, timeHeld, heldChange, bracketed, change, changeUnit, listed, beltSpeed, beltChange, beltSpeedFromKmh, mdcVerdictTag, shortCite, cutoffLines, cutoffWords, cutoffTagClass, cutoffReference, heldTag, when, clock, sessionName, showError, showFieldErrors, capitalise, ordinal, ApiError, showHealth, healthWords, healthWhy, followHealth, sessionLeft, goToLogin };
 })();

@@ -521,7 +521,8 @@
         : !d.valid ? el("span", { class: "tag invalid" }, "invalid")
         // a hold's result in the list ("held 30.0 s"), not only "done"; a walk's "done" (its time is on its page)
         : d.completed ? el("span", { class: "tag valid" }, d.time_held_s !== null && d.time_held_s !== undefined ? `held ${fmt(d.time_held_s, 1)} s` : "done")
-          : el("span", { class: "tag flag" }, d.time_held_s !== null ? `held ${fmt(d.time_held_s, 1)} s` : "not completed");
+          // a hold that ended early: coloured by the cut-off that applies to the patient, as on the visit results
+          : d.time_held_s !== null ? Station.heldTag(d) : el("span", { class: "tag flag" }, "not completed");
       list.append(el("li", { dataset: { trialId: id || "" } },
         el("span", {}, id ? el("a", { href: `/trials/${id}` }, lineWords(d)) : lineWords(d)),
         verdict));

@@ -158,25 +158,12 @@
   }
 
   /* -- trials, with the clinician's judgement ----------------------------------------------- */
-  /* A hold that ended before the trial's length is a result, coloured by what it means: against the condition's
-     published cut-offs that apply to this patient (its time held's cut-off references, read as the results read them,
-     results._beyond: strictly below a "below" bound), below one the warning, at or above it not; with none applied,
-     neutral (amber for every short hold read as a fault). */
-  function heldTagClass(held, condition) {
-    const m = (condition.key_measures || []).find((k) => k.metric === "time_held_s");
-    const cuts = ((m && m.references) || []).filter((r) => r.kind === "cutoff" && r.applies && r.flag_side);
-    if (!cuts.length) return "tag neutral";
-    return cuts.some((c) => (c.flag_side === "below" ? held < c.below : held > c.above)) ? "tag flag" : "tag valid";
-  }
-
-  function verdictTag(t, condition) {
+  function verdictTag(t) {
     if (t.status !== "complete") return el("span", { class: "tag flag" }, t.note || t.status);
     if (t.unable) return el("span", { class: "tag flag-strong" }, "unable (0 s)");
     if (t.walk_not_completed) return el("span", { class: "tag flag-strong" }, "walk not completed");
     if (!t.valid) return el("span", { class: "tag invalid" }, "invalid");
-    if (t.completed === false && t.time_held_s !== null) {
-      return el("span", { class: heldTagClass(Number(t.time_held_s), condition), dataset: { held: "true" } }, `held ${fmt(t.time_held_s, 1)} s`);
-    }
+    if (t.completed === false && t.time_held_s !== null) return Station.heldTag(t); // by the cut-off that applies
     return el("span", { class: "tag valid" }, "valid");
   }
 
@@ -220,7 +207,7 @@
       return el("li", { dataset: { trialId: t.id, valid: String(t.valid) } },
         el("div", {}, el("a", { href: `/trials/${t.id}` }, trialName(t, condition)),
           el("span", { class: "muted small" }, ` · #${t.id}`), reason, judged, note, ended, imu, withheld),
-        verdictTag(t, condition));
+        verdictTag(t));
     }));
   }
 
