@@ -65,13 +65,20 @@ def look(driver, shots, name):
     set_size(driver, TABLET)
 
 
-def test_the_walk_says_whether_the_station_measures_nothing_or_this_page_lost_its_connection(station_for, browsers, shots):
-    started = time.monotonic()
+def stalled_session(station_for, browsers, identifier: str):
+    """A station whose acquisition stalls 4 s, 6 s after the go, and a tablet recording a new patient's 1-min
+    treadmill session on it: (station, tablet)."""
     station = station_for("hemiparetic-walker", ("stall:6:4",))
     tablet, _downloads = browsers("tablet")
-    open_treadmill_session(tablet, station.url, "HELD-001")
+    open_treadmill_session(tablet, station.url, identifier)
     by_id(tablet, "btn-start").click()
     wait(tablet, "the session recording", lambda d: by_id(d, "walk-card").get_attribute("data-timer") == "running", timeout_s=40)
+    return station, tablet
+
+
+def test_the_walk_says_whether_the_station_measures_nothing_or_this_page_lost_its_connection(station_for, browsers, shots):
+    started = time.monotonic()
+    station, tablet = stalled_session(station_for, browsers, "HELD-001")
 
     # -- the station measures nothing: said so, in the strip's words (not the page's connection) -------------
     stalled = wait(tablet, "the timer held by the stall", lambda d: (lambda r: r if r["held"] else None)(d.execute_script(READ)),

@@ -30,6 +30,9 @@
     refreshing: null,
     lastFrameAt: 0, // performance.now() of the last frame received (ms)
     stale: true, // no frame for STALE_MS, or the stream is down: values greyed and blanked
+    told: false, // the station's state told since the stream (re)opened: its readings came, or its health said none come
+    notice: "", // the walk's newest notice (the station's words about now: "Measuring again: ...") ...
+    noticeBefore: false, // ... said as words from before this page lost its connection, until the station is heard again
     busy: false, // a command is on its way: its button stays disabled until the answer
     restUntil: 0, // performance.now() when the suggested rest ends (ms)
     health: null, // the station's last health document (stream or status)
@@ -53,7 +56,10 @@
       f.ml.push(fr.ml_cm); f.ap.push(fr.ap_cm);
       f.fz = fr.fz_n; f.left = fr.left_n; f.right = fr.right_n;
     }
-    if (doc.frames.length) state.lastFrameAt = performance.now();
+    if (doc.frames.length) {
+      state.lastFrameAt = performance.now();
+      heard();
+    }
     if (f.ml.length > keep) { f.ml.splice(0, f.ml.length - keep); f.ap.splice(0, f.ap.length - keep); }
     state.dirty = true;
   }
@@ -103,6 +109,8 @@
     if ($("conn").dataset.state !== "open") {
       return { key: "offline", reason: "this page lost its connection to the station; it reconnects by itself" };
     }
+    // connected (again) and the station not heard since: its readings on their way, not "measured nothing for 40 s"
+    if (!state.told) return { key: "unknown", reason: "connected; waiting for the station's readings" };
     if ((state.stale || h.state === "nodata") && h.state !== "down") {
       const silent = state.stale && state.lastFrameAt ? Math.floor((performance.now() - state.lastFrameAt) / 1000) : null;
       return { key: "nodata", reason: silent === null ? h.reason || "no data"
@@ -152,6 +160,7 @@
   function showHealth(doc) {
     const h = doc.health || {};
     state.health = h;
+    if (h.state === "nodata" || h.state === "down") heard(); // told: no readings come
     showStationState(stationState());
     $("h-reason").textContent = Station.healthWhy(h.reason); // (as the chip's tap says it)
     if ((state.stale || h.state === "nodata") && h.state !== "down") return; // no frames: the values would be old
@@ -661,7 +670,7 @@
         if (state.opening) { state.opening = false; setTrialState(state.trialState); } // (a test that could not open)
         break;
       case "notice": // something to know now while the trial goes on (a walk's stall, its sensor gone)
-        message(d.message, "warn");
+        sayNotice(false, d.message);
         break;
       case "run_opening": // the test's visit is still being written (a slow SD card): it opens once it is
         message(d.message, "warn");
@@ -701,6 +710,44 @@
   function setConn(s, words) {
     $("conn").dataset.state = s;
     $("conn").textContent = words;
+    if (s !== "open") sayNotice(true); // (its words are from before the cut)
+    state.told = false; // opened (again): the station not heard yet on this stream
+    page.dataset.stream = s === "open" ? "waiting" : s === "connecting" ? "connecting" : "lost";
+  }
+
+  /* The station heard on the stream (its readings, or its health saying none come): what this page says
+     of the station's state now is what it was told. */
+  function heard() {
+    if (state.told) return;
+    state.told = true;
+    page.dataset.stream = "live"; // (walk.js: why its timer holds)
+    sayNotice(false);
+  }
+
+  /* A walk's notice says the station's state at the time ("Measuring again: ..."): while this page cannot
+     hear the station (cut off, or connected again and the station not heard yet) it is said as the station's
+     words from before the cut, in the message box and in the walk panel (walk.js, "live:notice"); a notice
+     that comes in the meanwhile (the events the page missed, replayed) is the station's newest word. */
+  const NOTICE_BEFORE = "Before this page lost its connection, the station said: ";
+
+  function sayNotice(before, text) {
+    if (text !== undefined) {
+      state.notice = tidy(text);
+      state.noticeBefore = before;
+      message(state.notice, "warn");
+    } else {
+      if (!state.notice || state.noticeBefore === before) return;
+      const was = noticeLine();
+      state.noticeBefore = before;
+      if (!state.lines.includes(was)) return; // (the box says something else now)
+      state.lines = state.lines.map((l) => (l === was ? noticeLine() : l));
+      $("message").replaceChildren(...state.lines.map((l) => el("div", {}, l)));
+    }
+    share("notice", { line: noticeLine() });
+  }
+
+  function noticeLine() {
+    return state.noticeBefore ? NOTICE_BEFORE + state.notice : state.notice;
   }
 
   function connect() {

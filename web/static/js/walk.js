@@ -22,7 +22,8 @@
     timer: { state: "idle", startNs: null, finalS: null },
     timerBase: "Time", // the timer's label ("Time from 2 m to 8 m")
     phase: null, // the trial's state (null: none due)
-    noData: false, // the timer is running but no data comes: false, "page" (its connection lost) or "station"; said under it
+    noData: false, // the timer is running but no data comes: false, "page" (its connection lost), "waiting" (connected, the
+    // station not heard yet) or "station"; said under it
     cadence: { cadence_steps_min: null, steps: null, window_s: null, walking_min: null, why: "" }, // the station's newest
     endWords: null, // a treadmill session ended before its planned minutes: when, said under the timer
     serverNs: null, // the station's clock (t_ns) of the newest frame received ...
@@ -221,14 +222,15 @@
     const text = treadmill() ? timeText(s) : fmt(s, 1);
     if ($("walk-timer").textContent !== text) $("walk-timer").textContent = text;
     const noData = !page.classList.contains("stale") ? false // live.js: no frame for STALE_MS, or the stream down
-      : $("conn").dataset.state !== "open" ? "page" : "station";
+      : $("conn").dataset.state !== "open" ? "page" : page.dataset.stream === "live" ? "station" : "waiting";
     if (noData !== w.noData || (noData && treadmill() && $("walk-held").dataset.at !== text)) showNoData(noData, text);
   }
 
   /* Why no data comes, said under the timer: this page lost its connection (live.js's "Station offline": the
-     station goes on recording, and the page shows it again once it reconnects), or the station measures
-     nothing (live.js's "No readings": the strip's "its measuring program is held up"; that time is not
-     measured, the walk's notice says how much). */
+     station goes on recording, and the page shows it again once it reconnects), it is connected (again) and
+     the station's readings are not here yet (live.js's stream "waiting": the page has not been told the
+     station's state, so it says none), or the station measures nothing (live.js's "No readings": the strip's
+     "its measuring program is held up"; that time is not measured, the walk's notice says how much). */
   function showNoData(noData, text) {
     w.noData = noData || false;
     const holds = Boolean(noData) && treadmill();
@@ -237,6 +239,7 @@
     $("walk-held").dataset.at = holds ? text : "";
     $("walk-held").dataset.why = noData || "";
     const why = noData === "page" ? "This page lost its connection to the station (it reconnects by itself)"
+      : noData === "waiting" ? "Waiting for the station's readings (this page has just connected)"
       : "The station is measuring nothing: its measuring program is held up";
     $("walk-held").textContent = !noData ? ""
       : noData === "page" ? (holds ? `${why}. The timer holds at ${text}; the station goes on recording the session.`
@@ -315,10 +318,12 @@
      or its last words: those were true when the data stopped (the number a person's cadence then; "readings
      again for under 2 s after a gap" just after a stall) and are not now, however long this lasts. The station
      measuring nothing: that time is not measured. This page's connection lost: the station goes on measuring,
-     and once the page reconnects the stream replays the cadence it said meanwhile (the newest is shown). */
+     and once the page reconnects the stream replays the cadence it said meanwhile (the newest is shown), its
+     readings following. */
   const CADENCE_NO_DATA = {
     station: "not measured: the station is measuring nothing",
     page: "not shown: this page lost its connection (the station goes on measuring)",
+    waiting: "not shown yet: waiting for the station's readings",
   };
 
   function drawCadence() {
@@ -398,8 +403,7 @@
       case "cadence":
         showCadence({ cadence_steps_min: d.cadence_steps_min, steps: d.steps, window_s: d.window_s, not_measured: d.not_measured });
         break;
-      case "notice":
-        showNotice(d.message || "");
+      case "notice": // (said by live.js's "live:notice": as the message box says it)
         break;
       case "trial_finished":
         showNotice(""); // the result says what was lost
@@ -565,5 +569,7 @@
   page.addEventListener("live:trial", (ev) => onTrial(ev.detail));
   page.addEventListener("live:frames", (ev) => onFrames(ev.detail));
   page.addEventListener("live:gait", (ev) => onGait(ev.detail));
+  // the station's notice as this page can say it (live.js: from before the cut while it cannot hear the station)
+  page.addEventListener("live:notice", (ev) => { if (w.walk) showNotice(ev.detail.line || ""); });
   requestAnimationFrame(render);
 })();
