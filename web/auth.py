@@ -19,6 +19,7 @@ from station import __version__
 from station.protocols.service import trial_running
 from station.store.audit import Actor
 from station.store.db import Conflict, DatabaseBusy, DiskFull, NotFound, StorageFailed, ValidationError
+from station.store.logins import PasswordChanged
 from station.store.passwords import MAX_PASSWORD_CHARS, RESET_PASSWORD_WORDS, PasswordUnusable
 from station.store import setup_code
 from web.jsonio import json_body
@@ -70,11 +71,18 @@ def _sign_in(username: str, password: str) -> tuple[dict, str]:
     wait = guard.retry_after_s(account_key, address_key)
     if wait:
         raise LoginRefused(429, f"too many failed sign-in attempts; try again in {wait} s", wait)
-    unusable = False
+    unusable = changed = False
     try:
         user = store().users.authenticate(username, password)
     except PasswordUnusable:  # the person signing in is told no more than for any failure (the account exists)
         user, unusable = None, True
+    if user is not None:
+        store().logins.purge_expired(session_timeout_min() * 60.0)
+        try:  # only while the password checked is still the account's (a change meanwhile ended every session)
+            token, csrf = store().logins.create(user["id"], request.remote_addr,
+                                                checked=user["password_checked"])
+        except PasswordChanged:
+            user, changed = None, True
     if user is None:
         guard.failure(account_key, address_key)
         try:
@@ -82,8 +90,9 @@ def _sign_in(username: str, password: str) -> tuple[dict, str]:
             who = Actor(known["id"], known["username"], request.remote_addr)
         except NotFound:
             who = Actor(None, "(unknown account)", request.remote_addr)
-        store().audit.record(who, "user.login_failed",
-                             detail={"reason": "stored password hash cannot be checked"} if unusable else None)
+        reason = ("stored password hash cannot be checked" if unusable
+                  else "password changed or account disabled while it was checked" if changed else None)
+        store().audit.record(who, "user.login_failed", detail={"reason": reason} if reason else None)
         if unusable:  # for the administrator: which account, and what to do (a user name is no patient data)
             current_app.logger.warning(
                 "sign-in refused for account %s: its stored password hash cannot be checked (malformed, or of a cost "
@@ -94,10 +103,7 @@ def _sign_in(username: str, password: str) -> tuple[dict, str]:
             current_app.logger.info("failed sign-in from %s", address_key)
         raise LoginRefused(401, SIGN_IN_FAILED)
     guard.success(account_key, address_key)
-    timeout_s = session_timeout_min() * 60.0
-    store().logins.purge_expired(timeout_s)
     session.clear()  # a new session: no fixation
-    token, csrf = store().logins.create(user["id"], request.remote_addr)
     session["sid"] = token
     store().audit.record(Actor(user["id"], user["username"], request.remote_addr), "user.login")
     current_app.logger.info("user %s signed in", user["username"])

@@ -61,6 +61,11 @@ def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8")).digest()
 
 
+class PasswordChanged(Exception):
+    """The password a sign-in checked is no longer the account's (or the account was disabled):
+    no session was opened (:meth:`LoginSessions.create`)."""
+
+
 @dataclass(frozen=True)
 class LoginSession:
     """A live login session and its account."""
@@ -78,17 +83,35 @@ class LoginSessions:
         self._db = db
         self._now = wall_clock
 
-    def create(self, user_id: int, address: str | None) -> tuple[str, str]:
-        """Open a session for an (already authenticated) account; return (token, csrf_token)."""
+    def create(self, user_id: int, address: str | None, *, checked=None) -> tuple[str, str]:
+        """Open a session for an (already authenticated) account; return (token, csrf_token).
+
+        With ``checked`` (the :class:`~station.store.users.PasswordChecked` of the sign-in), the session
+        is opened only if the account still has that stored password and is not disabled, else
+        :class:`PasswordChanged` is raised (also when another sign-in's rehash to a higher cost came
+        first: that person signs in again). A password change ends every session of the account; a
+        sign-in with the old password whose check (scrypt, up to a second on a Pi) was under way then
+        opened its session after that end, and a thief signing in again and again with a stolen
+        password kept a session (s28 X7: 2 of 8 sign-ins under way at a change, still signed in after it).
+        """
         token = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(32)
         now = self._now()
+        row = (_digest(token), user_id, csrf, now, now, address)
         with self._db.write() as conn:
-            conn.execute(
-                "INSERT INTO login_sessions (token_hash, user_id, csrf_token, created_s, last_seen_s, address)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (_digest(token), user_id, csrf, now, now, address),
-            )
+            if checked is None:
+                conn.execute(
+                    "INSERT INTO login_sessions (token_hash, user_id, csrf_token, created_s, last_seen_s, address)"
+                    " VALUES (?, ?, ?, ?, ?, ?)", row)
+            else:
+                cur = conn.execute(
+                    "INSERT INTO login_sessions (token_hash, user_id, csrf_token, created_s, last_seen_s, address)"
+                    " SELECT ?, ?, ?, ?, ?, ? FROM users"
+                    " WHERE id = ? AND password_hash = ? AND disabled_at IS NULL",
+                    (*row, user_id, checked.stored_hash))
+                if cur.rowcount != 1:
+                    raise PasswordChanged("the account's password was changed, or the account disabled, while "
+                                          "the sign-in was checked")
         return token, csrf
 
     def resolve(self, token: str, timeout_s: float, *, touch: bool = True) -> LoginSession | None:

@@ -56,6 +56,20 @@ def _user(row: sqlite3.Row) -> dict:
     }
 
 
+class PasswordChecked:
+    """The stored password a sign-in checked (:meth:`Users.authenticate`), kept out of sight (its
+    ``repr`` hides it; not JSON): a login session is opened only while the account still has it
+    (:meth:`station.store.logins.LoginSessions.create`)."""
+
+    __slots__ = ("stored_hash",)
+
+    def __init__(self, stored_hash: str):
+        self.stored_hash = stored_hash
+
+    def __repr__(self) -> str:
+        return "PasswordChecked(<hidden>)"
+
+
 class Users:
     """Accounts. Methods return plain dicts without the password hash."""
 
@@ -223,6 +237,8 @@ class Users:
 
     def authenticate(self, username: str, password: str) -> dict | None:
         """The active account with these credentials, or None (unknown, disabled or wrong password).
+        Its ``password_checked`` (:class:`PasswordChecked`) names the stored password that was
+        checked, for :meth:`LoginSessions.create <station.store.logins.LoginSessions.create>`.
 
         Takes the same time whether or not the account exists. Upgrades a hash made with a cheaper
         cost than the current one, and records the login time.
@@ -246,8 +262,13 @@ class Users:
         if not verify_password(password, row["password_hash"]) or row["disabled_at"] is not None:
             return None
         rehashed = hash_password(password, self._cost) if needs_rehash(row["password_hash"], self._cost) else None
+        stored = row["password_hash"]
         with self._db.write() as conn:
-            if rehashed is not None:
-                conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (rehashed, row["id"]))
+            if rehashed is not None:  # only the hash checked: a password changed meanwhile is not put back
+                cur = conn.execute("UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?",
+                                   (rehashed, row["id"], stored))
+                stored = rehashed if cur.rowcount == 1 else stored
             conn.execute("UPDATE users SET last_login_at = ? WHERE id = ?", (utc_iso(self._now()), row["id"]))
-        return self.get(row["id"])
+        user = self.get(row["id"])
+        user["password_checked"] = PasswordChecked(stored)
+        return user
