@@ -27,7 +27,7 @@ client that resumes (SSE ``Last-Event-ID``) asks :meth:`EventBus.since` for what
 :attr:`TrialService.epoch` (random per service start) tells it when the station restarted and its
 numbers mean nothing any more. Besides the runner's events (see :mod:`station.protocols.events`):
 
-``run_opening``  message: the test's visit is still being written (a slow storage); ``run_opened`` follows
+``run_opening``  message, title: the test's visit is still being written (a slow storage); ``run_opened`` follows
                  once it is, or ``fault`` says why the test was not opened
 ``run_opened``   the run's status document (see :meth:`status`)
 ``trial_stored`` trial_id, session_id, condition, trial, attempt, valid, completed
@@ -180,7 +180,9 @@ class _Pending:
     future: Future | None = None
     since_s: float = dataclasses.field(default_factory=time.monotonic)
     said: bool = False
-    """Whether the pages were told it waits (:data:`OPENING_WORDS`, once it has waited :data:`OPENING_SAID_AFTER_S`)."""
+    """Whether the pages were told it waits (:func:`opening_words`, once it has waited :data:`OPENING_SAID_AFTER_S`)."""
+    title: str = ""
+    """The title of the test being opened (the words name it)."""
 
 
 class _TrackedStoreSink:
@@ -734,7 +736,7 @@ class TrialService:
                 raise
             # its visit still with a slow card: the test opens by itself once written (the pages are told, and
             # told why not if it cannot), which 'the station is still carrying out the command' did not say
-            raise ServiceUnavailable(still_opening_words(COMMAND_TIMEOUT_S + COMMAND_FINISH_S)) from None
+            raise ServiceUnavailable(still_opening_words(COMMAND_TIMEOUT_S + COMMAND_FINISH_S, self._opening.title)) from None
 
     def start_trial(self) -> dict:
         """The instructions were given: start the trial that is due (waiting, countdown, recording)."""
@@ -819,7 +821,7 @@ class TrialService:
         if not pending.job.done.is_set():
             if not pending.said and time.monotonic() - pending.since_s >= OPENING_SAID_AFTER_S:
                 pending.said = True
-                self.bus.publish("run_opening", message=OPENING_WORDS)
+                self.bus.publish("run_opening", message=opening_words(pending.title), title=pending.title)
             return
         self._opening = None
         try:
@@ -974,7 +976,7 @@ class TrialService:
 
         if job.done.wait(HANDOVER_WAIT_S):
             return opened_run()
-        self._opening = _Pending(job, opened_run, release, write)  # the pages told so once it has waited a while
+        self._opening = _Pending(job, opened_run, release, write, title=protocol.title)  # the pages told so once it has waited a while
         return self._opening
 
     def _open(self, session: dict, patient: dict, protocol: Protocol, actor: Actor, walk_settings, schedule,
@@ -1248,24 +1250,29 @@ FOLLOW_UPS_SAVING_WORDS = ("The trial is saved. What goes with it (the game's tr
                            "switch the station off until it says saved.")
 """What the live page says while the writes that follow a stored trial wait for a slow storage
 (:meth:`TrialService._save_follow_ups`)."""
-OPENING_WORDS = ("Opening the test: the station's storage (its SD card) is slow to write just now, so the new visit is "
-                 "still being saved. Please wait: the test opens by itself as soon as the card has written it (Start "
-                 "then becomes available); there is no need to press Open test again.")
-"""What the live page says while a test's visit is still being written (:data:`OPENING_SAID_AFTER_S` after
-the open command, the loop having waited :data:`station.store.trials.HANDOVER_WAIT_S` for the store's
-committer thread)."""
+def opening_words(title: str) -> str:
+    """What the live pages say while a test's visit is still being written (:data:`OPENING_SAID_AFTER_S` after
+    the open command, the loop having waited :data:`station.store.trials.HANDOVER_WAIT_S` for the store's
+    committer thread), naming the test by its ``title`` (a page that watches did not choose it).
 
-
-def still_opening_words(waited_s: float) -> str:
-    """What the open command answers when the test is still being opened after ``waited_s`` (its visit's write
-    still with a slow or hung card); the pages keep :data:`OPENING_WORDS` and are told once it opens or fails.
-
-    >>> still_opening_words(40.0).split(". ")[0]
-    "the test is still being opened: the station's storage (its SD card) has not written its new visit in 40 s"
+    >>> opening_words("Romberg test").split(": ")[0]
+    'Opening the test “Romberg test”'
     """
-    return (f"the test is still being opened: the station's storage (its SD card) has not written its new visit in "
-            f"{waited_s:.0f} s. It opens by itself as soon as the card has; if it has not within a few minutes, "
-            f"{STORAGE_WHAT_TO_DO}")
+    return (f"Opening the test “{title}”: the station's storage (its SD card) is slow to write just now, so the new "
+            "visit is still being saved. Please wait: the test opens by itself as soon as the card has written it "
+            "(Start then becomes available); there is no need to press Open test again.")
+
+
+def still_opening_words(waited_s: float, title: str) -> str:
+    """What the open command answers when the test ``title`` is still being opened after ``waited_s`` (its visit's
+    write still with a slow or hung card); the pages keep :func:`opening_words` and are told once it opens or fails.
+
+    >>> still_opening_words(40.0, "Romberg test").split(". ")[0]
+    "the test “Romberg test” is still being opened: the station's storage (its SD card) has not written its new visit in 40 s"
+    """
+    return (f"the test “{title}” is still being opened: the station's storage (its SD card) has not written its new "
+            f"visit in {waited_s:.0f} s. It opens by itself as soon as the card has; if it has not within a few "
+            f"minutes, {STORAGE_WHAT_TO_DO}")
 
 
 OPENING_SAID_AFTER_S = 1.0
@@ -1277,7 +1284,7 @@ database's write lock, s: held longer (a slow SD card still writing a commit of 
 page), what follows a trial is put off to :data:`FOLLOW_UP_RETRY_S` later, never lost. A test's visit, a
 game's training session and a programme session's dose are written in the store's committer thread, the loop
 waiting :data:`~station.store.trials.HANDOVER_WAIT_S` for them (opening a test then ends once its visit is
-written, the page told :data:`OPENING_WORDS` meanwhile)."""
+written, the page told :func:`opening_words` meanwhile)."""
 FOLLOW_UP_RETRY_S = 0.5
 """How often the writes that follow a stored trial, put off by a slow storage, are tried again, s."""
 

@@ -21,11 +21,14 @@ import pytest
 
 import station.store.db as db_module
 from station.protocols import sinks
-from station.protocols.service import FOLLOW_UPS_SAVING_WORDS, LOOP_LOCK_WAIT_S, OPENING_WORDS, SLOW_SAVING_WORDS
+from station.protocols.service import FOLLOW_UPS_SAVING_WORDS, LOOP_LOCK_WAIT_S, SLOW_SAVING_WORDS, opening_words
 from station.store.db import Conflict
 
 from dashboard_support import ACTOR, SimulatedClinic, signed_in_client
 from failing_card import GATE_S, GatedCard
+
+ROMBERG_OPENING = opening_words("Romberg test (feet together, eyes open then closed)")
+"""The pages' words while the Romberg test's visit is being written: the test named (a watching page did not choose it)."""
 
 
 def _game_started(clinic, patient) -> None:
@@ -104,7 +107,7 @@ def test_opening_a_test_while_the_card_writes_does_not_hold_the_loop_and_opens_o
         assert not opening.done() and clinic.service.status()["run"] is None
         assert _saying(clinic) == [SLOW_SAVING_WORDS]  # not yet: a moment's wait is not said
         _until_told_opening(clinic, card)
-        assert not opening.done() and _saying(clinic) == [SLOW_SAVING_WORDS, OPENING_WORDS]
+        assert not opening.done() and _saying(clinic) == [SLOW_SAVING_WORDS, ROMBERG_OPENING]
         again = clinic.service.submit("open_run", patient["id"], "romberg", None, ACTOR)
         clinic.service.step()
         with pytest.raises(Conflict, match="another test is being opened"):
@@ -115,7 +118,7 @@ def test_opening_a_test_while_the_card_writes_does_not_hold_the_loop_and_opens_o
     clinic.step_until(opening.done, "the test opened", max_s=5.0)
     assert opening.result(0)["run"]["protocol"] == "romberg" and clinic.state() == "instructions"
     clinic.step_until(lambda: "trial_saved" in clinic.kinds(), "the trial being saved", max_s=5.0)
-    assert _saying(clinic) == [SLOW_SAVING_WORDS, OPENING_WORDS]  # no fault: nothing refused
+    assert _saying(clinic) == [SLOW_SAVING_WORDS, ROMBERG_OPENING]  # no fault: nothing refused
     assert len(_visits(store, patient)) == 2  # the quiet stance's and this one's, once
 
 
@@ -134,7 +137,7 @@ def test_a_tests_visit_the_card_is_slow_to_write_does_not_hold_the_loop(store, p
         clinic.service.step()  # nor does the next step wait
         assert card.in_commit.is_set() and not opening.done() and card.commit_threads == {"trial-committer"}
         _until_told_opening(clinic, card)
-        assert not opening.done() and _saying(clinic) == [OPENING_WORDS]
+        assert not opening.done() and _saying(clinic) == [opening_words("Quiet stance, eyes open")]
     finally:
         card.slow = False
         card.release.set()

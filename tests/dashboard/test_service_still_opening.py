@@ -32,9 +32,10 @@ def test_an_open_command_that_outwaits_its_bound_says_the_test_is_still_being_op
             clinic.service.open_run(patient["id"], "romberg", None, ACTOR)  # (the command's wait is 0.6 s here)
         words = str(refused.value)
         assert "check the trial's state" not in words, words  # old code: 'the station is still carrying out ...'
-        assert words.startswith("the test is still being opened: the station's storage (its SD card) has not "
-                                "written its new visit in 1 s. It opens by itself as soon as the card has;"), words
-        assert words == service.still_opening_words(0.6)
+        assert words.startswith("the test “Romberg test (feet together, eyes open then closed)” is still being opened: "
+                                "the station's storage (its SD card) has not written its new visit in 1 s. It opens by "
+                                "itself as soon as the card has;"), words
+        assert words == service.still_opening_words(0.6, "Romberg test (feet together, eyes open then closed)")
         assert card.in_commit.is_set()  # the visit's COMMIT still with the card
         card.slow = False
         card.release.set()  # the card writes it: the test opens by itself

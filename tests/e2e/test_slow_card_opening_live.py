@@ -2,7 +2,8 @@
 (390x844): the visit's write waiting for the card (over OPENING_SAID_AFTER_S, 1 s), both pages say in the
 card's words that the test is being opened and that it opens by itself once the card has written, on the
 screen; the Open test button is not offered again meanwhile; once the card has written, the test opens
-(Start offered), the words are gone, and the patient has the one visit. The state's badge says the test is
+(Start offered), the words are gone, and the patient has the one visit. The words name the test being opened (its
+title), on the page that follows too. The state's badge says the test is
 being opened meanwhile, not "no test open". Screenshots in the test's shots
 folder (opening, then open).
 
@@ -21,7 +22,10 @@ from test_slow_card_live import slow_card
 
 pytestmark = pytest.mark.e2e
 
-OPENING = "Opening the test: the station's storage (its SD card) is slow to write just now"
+OPENING = ("Opening the test “Romberg test (feet together, eyes open then closed)”: the station's storage (its SD card) "
+           "is slow to write just now")
+"""The words on both pages, the test named: the tablet that follows did not choose it (P8's read, session 28: it said
+'Opening the test: ...' without which)."""
 SLOW_FOR_S = 6.0
 """How long the card holds the visit's COMMIT once both pages say it is being opened, s (below the open
 command's 10-s answer: the tap's request is answered with the test opened)."""

@@ -679,7 +679,7 @@
         if (state.busy) onScreen($("message")); // the page whose Open test waits: the words where its user looks
         break;
       case "run_opened": // and now it is open: the words that it was being opened are over
-        if (state.opening || state.lines.some((l) => l.startsWith("Opening the test:"))) message("");
+        if (state.opening || state.lines.some((l) => l.startsWith("Opening the test “"))) message(""); // (opening_words)
         state.opening = false;
         break;
       case "trial_saving": // its end waits (another program's hold, a slow card): its own line, not the result's box
