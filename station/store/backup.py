@@ -921,7 +921,10 @@ def restore_backup(data_dir: str | os.PathLike, source: str | os.PathLike, now_s
         accounts = _staged_accounts(staging)
         if not accounts.total:  # setup open again: its code before the database, never an open setup
             had_code = setup_code.current(data_dir) is not None
-            code = setup_code.ensure(data_dir)
+            try:
+                code = setup_code.ensure(data_dir)
+            except setup_code.SetupCodeNotWritten as exc:
+                raise BackupError(f"{exc}; nothing was restored") from None
         pre_restore = None
         if damaged:  # the usual reason to restore: keep its files as they are, then replace them
             pre_restore = _keep_damaged(data_dir, now_s)

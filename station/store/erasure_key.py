@@ -20,6 +20,8 @@ keys erasures; until then a station that never had the key keeps its erasures un
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import hmac
 import json
@@ -129,10 +131,18 @@ class KeyFile:
             raise StoreError(f"cannot create the clinic key file {self.path} ({exc.strerror}); check the data "
                              "directory's owner") from None
         try:
-            os.write(fd, key.encode("ascii") + b"\n")
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            try:
+                if os.write(fd, key.encode("ascii") + b"\n") != len(key) + 1:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # (a short write: the disk filled)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:  # a full or failing card: no file left that the next start would take for a key
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+            raise StoreError(f"cannot write the new clinic key file {self.path} ({exc.strerror or exc}); free space "
+                             "on the data directory's disk (or replace its SD card if it fails to write), then start "
+                             "the hub again; no key was kept") from None
         return key
 
 

@@ -40,7 +40,6 @@ import csv
 import io
 import json
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -51,7 +50,7 @@ from station.acquire.frame import trial_columns
 from station.store.atomic import atomic_write_text
 from station.store.audit import Actor
 from station.store.store import Store
-from station.store.trialfile import sidecar_text, write_trial_csv
+from station.store.trialfile import sidecar_text, trial_csv_bytes, write_trial_csv
 
 HISTORY_FIXED_COLUMNS = (
     "identifier",
@@ -169,17 +168,24 @@ def export_trial(store: Store, trial_id: int, out_dir: str | os.PathLike, *, act
 
     Raises NotFound for an unknown trial, TrialFileError if the files cannot be written.
     """
+    csv_path = Path(out_dir) / f"trial-{trial_id}.csv"
+    trial, columns = _trial_columns(store, trial_id)
+    write_trial_csv(csv_path, columns, trial_sidecar(store, trial))
+    _audit_trial_export(store, trial, actor)
+    return csv_path, csv_path.with_suffix(".json")
+
+
+def _trial_columns(store: Store, trial_id: int) -> tuple[dict, dict]:
+    """The trial's row and its exported columns."""
     trial = store.trials.get(trial_id)
     frames = store.trials.frames(trial_id)
-    out_dir = Path(out_dir)
-    csv_path = out_dir / f"trial-{trial_id}.csv"
-    write_trial_csv(csv_path, export_columns(frames, float(trial["rate_hz"]), trial["start_seq"],
-                                              trial.get("time_zero_seq")),
-                    trial_sidecar(store, trial))
+    return trial, export_columns(frames, float(trial["rate_hz"]), trial["start_seq"], trial.get("time_zero_seq"))
+
+
+def _audit_trial_export(store: Store, trial: dict, actor: Actor) -> None:
     store.audit.record(
-        actor, "trial.export", patient_id=trial["patient_id"], object=f"trial:{trial_id}", detail={"format": "csv"}
+        actor, "trial.export", patient_id=trial["patient_id"], object=f"trial:{trial['id']}", detail={"format": "csv"}
     )
-    return csv_path, csv_path.with_suffix(".json")
 
 
 def trial_sidecar_json(store: Store, trial_id: int, *, actor: Actor) -> bytes:
@@ -195,11 +201,15 @@ def trial_sidecar_json(store: Store, trial_id: int, *, actor: Actor) -> bytes:
 
 
 def trial_export_files(store: Store, trial_id: int, *, actor: Actor) -> dict[str, bytes]:
-    """The exported files' contents, ``{"trial-<id>.csv": ..., "trial-<id>.json": ...}`` (for
-    downloads; written through a private temporary directory)."""
-    with tempfile.TemporaryDirectory(prefix="station-export-") as tmp:
-        csv_path, json_path = export_trial(store, trial_id, tmp, actor=actor)
-        return {csv_path.name: csv_path.read_bytes(), json_path.name: json_path.read_bytes()}
+    """The exported files' contents, ``{"trial-<id>.csv": ..., "trial-<id>.json": ...}``, the bytes
+    :func:`export_trial` writes (for downloads), made in memory: nothing is written on the station's card,
+    so a download works on a full or failing card as the trial's page does (it went through a temporary
+    directory, and a card that refused it answered 500)."""
+    name = f"trial-{trial_id}.csv"
+    trial, columns = _trial_columns(store, trial_id)
+    csv_bytes, side_bytes = trial_csv_bytes(name, columns, trial_sidecar(store, trial))
+    _audit_trial_export(store, trial, actor)
+    return {name: csv_bytes, f"trial-{trial_id}.json": side_bytes}
 
 
 def zip_files(files: dict[str, bytes]) -> bytes:

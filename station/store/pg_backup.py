@@ -967,7 +967,10 @@ def restore_hub_backup(url: str, data_dir: str | os.PathLike, source: str | os.P
             can_sign_in, admins = sign_in_counts(active)
             code = None
             if not raw.execute("SELECT count(*) FROM users").fetchone()[0]:  # setup open again: its code first
-                code = setup_code.ensure(data_dir)
+                try:
+                    code = setup_code.ensure(data_dir)
+                except setup_code.SetupCodeNotWritten as exc:  # (rolled back below)
+                    raise BackupError(f"{exc}; nothing was changed") from None
             for statement in hub_epoch.MARK_RESTORED_SQL:  # stations re-read what the hub numbers again
                 raw.execute(statement)
             redo = sorted(erased_before - _identifier_hashes_erased(raw))

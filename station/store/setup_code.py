@@ -24,10 +24,16 @@ import os
 import secrets
 from pathlib import Path
 
+from station.store.db import StoreError
+
 _log = logging.getLogger(__name__)
 
 SETUP_CODE_FILENAME = "setup-code"
 """In the data directory; written by systemd/install.sh (keep the two in step)."""
+
+
+class SetupCodeNotWritten(StoreError):
+    """The setup code's file could not be written (a full or failing card); ``str(e)`` says so and what to do."""
 
 
 def code_path(data_dir: str | Path) -> Path:
@@ -67,18 +73,25 @@ def ensure(data_dir: str | Path) -> str:
     code = new_code()
     path = code_path(data_dir)
     staging = data_dir / f".{SETUP_CODE_FILENAME}-{os.getpid()}"
-    fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     try:
-        with open(fd, "w", encoding="ascii", closefd=False) as f:
-            f.write(code + "\n")
-            f.flush()
-            os.fsync(fd)
-        if os.geteuid() == 0:
-            owner = data_dir.stat()
-            os.fchown(fd, owner.st_uid, owner.st_gid)
-    finally:
-        os.close(fd)
-    os.replace(staging, path)
+        fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        try:
+            with open(fd, "w", encoding="ascii", closefd=False) as f:
+                f.write(code + "\n")
+                f.flush()
+                os.fsync(fd)
+            if os.geteuid() == 0:
+                owner = data_dir.stat()
+                os.fchown(fd, owner.st_uid, owner.st_gid)
+        finally:
+            os.close(fd)
+        os.replace(staging, path)
+    except OSError as exc:  # a full or failing card: no code half written, none left under the staging name
+        with contextlib.suppress(OSError):
+            staging.unlink()
+        raise SetupCodeNotWritten(
+            f"cannot write the one-time setup code to {path} ({exc.strerror or exc}); free space on the data "
+            "directory's disk (or replace its SD card if it fails to write), then try again") from None
     return code
 
 

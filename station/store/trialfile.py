@@ -1560,22 +1560,54 @@ def write_trial_csv(path: str | os.PathLike, columns: Mapping[str, np.ndarray], 
     Raises
     ------
     TrialFileError
-        Missing or mismatched columns, unserialisable metadata, or an OS error (one line).
+        Missing or mismatched columns, unserialisable metadata, or an OS error (one line). A write the
+        system refuses (a full or failing disk) leaves both files as they were (none, or the pair written
+        before): the sidecar is written and fsync'ed under a temporary name first and takes its name only
+        after the CSV has taken its own.
     """
     path = Path(path)
-    names = ordered_columns(list(columns))
-    _check_names(path, names)
-    arrays = _as_columns(path, names, columns)
-    side_text = sidecar_text(path, metadata)
+    names, arrays, side_text = _trial_csv_parts(path, columns, metadata)
     try:
-        atomic_write_text(sidecar_path(path), side_text, sync_dir=False)
-        with atomic_text_writer(path, sync_dir=False) as f:
-            f.write(",".join(names) + "\n")
-            for start in range(0, arrays[0].shape[0], WRITE_BLOCK_ROWS):
-                f.write(_format_rows([a[start:start + WRITE_BLOCK_ROWS] for a in arrays]))
+        with atomic_text_writer(sidecar_path(path), sync_dir=False) as side:
+            side.write(side_text)
+            side.flush()
+            os.fsync(side.fileno())
+            with atomic_text_writer(path, sync_dir=False) as f:
+                _write_rows(f, names, arrays)
     except OSError as exc:
         raise TrialFileError(path, f"cannot write: {exc.strerror or exc}") from None
     fsync_dir(path.parent)
+
+
+def trial_csv_bytes(path: str | os.PathLike, columns: Mapping[str, np.ndarray], metadata: Mapping) -> tuple[bytes, bytes]:
+    """The bytes :func:`write_trial_csv` would write, the CSV's and its sidecar's, made in memory (a
+    download: nothing is written on the station's card, so a full or failing card cannot refuse it);
+    ``path`` names the trial in errors. Raises TrialFileError as :func:`write_trial_csv` does.
+
+    >>> csv, side = trial_csv_bytes("t.csv", {"time_s": [0.0, 0.01], "ap_cm": [0.5, 0.25], "ml_cm": [0, 1]},
+    ...                             {"rate_hz": 100})
+    >>> csv.decode()
+    'time_s,ap_cm,ml_cm\\n0,0.5,0\\n0.01,0.25,1\\n'
+    """
+    names, arrays, side_text = _trial_csv_parts(Path(path), columns, metadata)
+    buffer = io.BytesIO()
+    with io.TextIOWrapper(buffer, encoding="utf-8", newline="", write_through=True) as out:
+        _write_rows(out, names, arrays)  # encoded block by block: the text is not held beside its bytes
+        return buffer.getvalue(), side_text.encode("utf-8")
+
+
+def _trial_csv_parts(path: Path, columns: Mapping[str, np.ndarray], metadata: Mapping):
+    """(column names in the file's order, their arrays, the sidecar's text), checked."""
+    names = ordered_columns(list(columns))
+    _check_names(path, names)
+    return names, _as_columns(path, names, columns), sidecar_text(path, metadata)
+
+
+def _write_rows(f, names: Sequence[str], arrays: list[np.ndarray]) -> None:
+    """The CSV's header and rows into the text file ``f``, :data:`WRITE_BLOCK_ROWS` at a time."""
+    f.write(",".join(names) + "\n")
+    for start in range(0, arrays[0].shape[0], WRITE_BLOCK_ROWS):
+        f.write(_format_rows([a[start:start + WRITE_BLOCK_ROWS] for a in arrays]))
 
 
 class TrialCsvWriter:

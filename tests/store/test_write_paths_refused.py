@@ -1,0 +1,100 @@
+"""The station's write paths that put a file on the card, under a full card (ENOSPC) and a failing one (EIO)
+(s28 C6, job 3): each says what happened in words, loses nothing already recorded, and leaves no half-written
+file that a later read takes for good. The database's own writes are tested with tests/failing_card.py
+(test_trial_storage_failure, test_service_storage_failure, test_sign_out_failing_card, test_quota_is_a_full_disk),
+the space reserve and the check write in test_space_*, ``trial --out`` in tests/cli/test_trial_out_full_disk.py;
+these are the paths that had no such test."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+import pytest
+
+from station.cli import main
+from station.store import backup as bk
+from station.store.audit import Actor
+from station.store.db import DB_FILENAME, StoreError
+from station.store.erasure_key import KeyFile, is_key
+from station.store.store import Store
+from station.store.trialfile import TrialFileError, read_trial, write_trial_csv
+
+from refused_writes import WORDS, files_under, refuse_fsync_of
+
+
+def _patients(db) -> list[str]:
+    conn = sqlite3.connect(db)
+    try:
+        return [r[0] for r in conn.execute("SELECT identifier FROM patients ORDER BY identifier")]
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("fault", ["full", "failing"])
+def test_a_restore_that_cannot_write_the_setup_code_says_so_and_restores_nothing(tmp_path, capsys, monkeypatch,
+                                                                                 fault):
+    """A backup without any account opens the first-run setup again, so the restore writes a new one-time setup
+    code first. A card that refused that file ended `balance-station restore` with a Python traceback (OSError)
+    and left the code under its staging name, .setup-code-<pid>, in the data directory. Now one line says what
+    happened and what to do, nothing is restored (the database as it was), and no file of the code is left."""
+    data = tmp_path / "data"
+    with Store.open(data) as store:
+        store.patients.create({"identifier": "P001", "birth_year": 1950, "sex": "F"}, actor=Actor.command_line())
+    backup = bk.create_backup(data, now_s=1_700_000_000).path
+    with Store.open(data) as store:
+        store.patients.create({"identifier": "P002", "birth_year": 1951, "sex": "M"}, actor=Actor.command_line())
+    found = {name: content for name, content in files_under(data).items() if name != "station.lock"}
+    refused = refuse_fsync_of(monkeypatch, ".setup-code", fault)
+    assert main(["restore", str(backup), "--yes", "--data-dir", str(data)]) == 1  # (old code: OSError raised)
+    assert refused
+    err = capsys.readouterr().err
+    assert err == (f"balance-station restore: cannot write the one-time setup code to {data / 'setup-code'} "
+                   f"({WORDS[fault]}); free space on the data directory's disk (or replace its SD card if it fails "
+                   "to write), then try again; nothing was restored\n")
+    assert _patients(data / DB_FILENAME) == ["P001", "P002"]
+    assert {name: content for name, content in files_under(data).items() if name != "station.lock"} == found
+
+
+@pytest.mark.parametrize("fault", ["full", "failing"])
+def test_a_new_clinic_key_the_card_refuses_is_said_and_not_left_behind(tmp_path, monkeypatch, fault):
+    """The hub makes its clinic key file at its first start. A card that refused it raised the OS's error as it
+    came and left the file, empty on a full card, which the next start refused as 'does not hold a key; restore
+    it from where you keep it' (a key that was never made), or holding a key never durably written. Now the
+    start says what happened and keeps no file, and the next start makes the key."""
+    key_file = KeyFile(tmp_path)
+    refuse_fsync_of(monkeypatch, "clinic_key", fault)
+    with pytest.raises(StoreError) as refused:
+        key_file.create()  # (old code: OSError, and the file left)
+    assert str(refused.value) == (
+        f"cannot write the new clinic key file {tmp_path / 'clinic_key'} ({WORDS[fault]}); free space on the data "
+        "directory's disk (or replace its SD card if it fails to write), then start the hub again; no key was kept")
+    assert files_under(tmp_path) == {}
+    monkeypatch.undo()
+    key = key_file.create()
+    assert is_key(key) and key_file.read() == key
+
+
+def _columns(n: int, offset: float) -> dict[str, np.ndarray]:
+    t = np.arange(n) / 100.0
+    return {"time_s": t, "ap_cm": t + offset, "ml_cm": t - offset}
+
+
+@pytest.mark.parametrize("fault", ["full", "failing"])
+@pytest.mark.parametrize("before", ["no files", "an earlier export"])
+def test_a_trial_file_the_card_refuses_leaves_the_files_as_they_were(tmp_path, monkeypatch, fault, before):
+    """write_trial_csv (``balance-station export trial``, ``record --out``) wrote the sidecar first and then the
+    CSV: a card that refused the CSV left the new sidecar, alone or beside the CSV written before it (read
+    together as one trial: the earlier samples with the new metadata). Now a refused write leaves both files
+    as they were: none, or the earlier pair whole."""
+    path = tmp_path / "trial-7.csv"
+    if before == "an earlier export":
+        write_trial_csv(path, _columns(300, 1.0), {"rate_hz": 100.0, "notes": "first export"})
+    found = files_under(tmp_path)
+    refuse_fsync_of(monkeypatch, "trial-7.csv.", fault)  # the CSV's temporary file, not its sidecar's
+    with pytest.raises(TrialFileError, match=f"^{path}: cannot write: {WORDS[fault]}$"):
+        write_trial_csv(path, _columns(500, 2.0), {"rate_hz": 100.0, "notes": "second export"})
+    assert files_under(tmp_path) == found  # (old code: trial-7.json the second export's)
+    if before == "an earlier export":
+        kept = read_trial(path)
+        assert kept.metadata["notes"] == "first export" and kept.time_s.size == 300
