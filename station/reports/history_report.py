@@ -19,7 +19,7 @@ from station.programmes.report import programme_document
 from station.protocols.report import patient_history, visit_numbers
 from station.reports.charts import mdc_caption, series_chart
 from station.reports.layout import content_width, p, table
-from station.reports.references import Citations
+from station.reports.references import BASELINE, Citations
 from station.reports.text import (bracketed, change, change_unit, counted, day, held_change, quantity, time_held,
                                   with_unit)
 
@@ -87,6 +87,8 @@ def series_block(series: dict, citations: Citations, width: float, visits: dict[
             words += ": the change is " + series["mdc_verdict"]["words"]
         words += (". No grey band: the MDC is not read from or to an unable, 0 s." if unshaded
                   else ". " + mdc_caption(float(mdc["value"]), unit, said=amount(mdc["value"])) + ".")
+    elif len(points) < 2:  # nothing compared yet: the first value is the baseline (not "no MDC", a comparison missing)
+        words += f". {BASELINE}"
     elif series.get("mdc_note"):
         words += f". {series['mdc_note']}"
     else:

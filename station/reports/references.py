@@ -11,6 +11,10 @@ from station.reports.text import belt_change, change, change_unit, day, held_cha
 
 _DOI = re.compile(r"10\.\d{4,9}/[^\s;,)]+")
 
+BASELINE = "Baseline: later visits are compared with it."
+"""A measure's first value, in the visit PDF and the history PDF (one visit so far), as the visit results page
+says it (walk_results.js): nothing to compare yet, so no "no published MDC" (it read as a comparison missing)."""
+
 
 class Citations:
     """The sources a report cites, numbered in the order they first appear; two citations of one
@@ -81,7 +85,7 @@ def reference_words(ref: dict, unit: str, citations: Citations) -> str:
     if kind == "change":
         previous = ref.get("previous")
         if previous is None:
-            return "First visit with this test: no earlier value to compare."
+            return f"First visit with this test. {BASELINE}"
         if ref.get("not_compared"):  # a treadmill's previous visit of another plan or belt speed: no change made
             return f"Since {_since(previous)}: {ref['not_compared']}."
         if ref.get("count"):  # a walk's count (report._count_change): as counted, whole; none is called real

@@ -35,8 +35,8 @@
     const mdcLine = s.mdc
       ? el("p", { class: "muted" }, `Minimal detectable change ${mdcValues(s.mdc, s.unit, s.metric)} (${shaded}): ${s.mdc.population}. ${s.mdc.citation}`)
       : el("p", { class: "muted" }, s.mdc_note || "No published minimal detectable change for this measure in this test.");
-    if (s.points.length < 2) {
-      return el("div", { class: "small" }, el("p", {}, "One session so far: a change shows from the second."), mdcLine);
+    if (s.points.length < 2) { // nothing compared yet: an MDC (what a later change is read against), never "no MDC"
+      return el("div", { class: "small" }, el("p", {}, "One session so far: a change shows from the second."), s.mdc ? mdcLine : null);
     }
     // a treadmill's sessions of another plan or belt speed (report.patient_history): no change made of them
     const words = `Change since the first session: ${s.not_compared || changeWords(s)}.`;
