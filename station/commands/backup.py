@@ -113,7 +113,10 @@ def _backup(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from None
     except store_backup.NoRoomForBackup as exc:
         if args.if_due:  # nobody reads the timer's output: /healthz says it until a backup is written
-            store_backup.record_refusal(data_dir, exc)
+            not_kept = store_backup.record_refusal(data_dir, exc)
+            if not_kept:
+                raise UserError(f"{exc}; and the station's health page cannot say this refusal: "
+                                f"{data_dir / store_backup.REFUSAL_FILENAME} could not be written ({not_kept})") from None
         raise UserError(str(exc)) from None
     except store_backup.BackupError as exc:
         raise UserError(str(exc)) from None
@@ -124,7 +127,9 @@ def _backup(args: argparse.Namespace) -> int:
     if done.deleted_beyond_keep:
         print(_deleted(done.deleted_beyond_keep, f"backup.keep = {keep}"))
     if done.room is not None:
-        print(f"warning: {store_backup.room_words(done.room)}")
+        not_kept = (f" (the station's health page cannot say this: {data_dir / store_backup.ROOM_FILENAME} could "
+                    f"not be written ({done.room_not_kept}))") if done.room_not_kept else ""
+        print(f"warning: {store_backup.room_words(done.room)}{not_kept}")
     return 0
 
 

@@ -432,6 +432,8 @@ class BackupWritten:
     deleted_beyond_keep: tuple[Path, ...]
     room: dict | None = None
     """:func:`room_left` after it, when that is under :data:`ROOM_WARNING_DAYS` days (else None)."""
+    room_not_kept: str | None = None
+    """Why ``room`` could not be kept for ``/healthz`` (the system's words: a full or failing card), else None."""
 
 
 def _gb(n: float) -> str:
@@ -517,8 +519,8 @@ def back_up_with_room(data_dir: str | os.PathLike, keep: int, now_s: float | Non
     pruned = tuple(prune_backups(data_dir, keep))
     room = room_left(data_dir, keep)
     short = room if room is not None and room["days"] < ROOM_WARNING_DAYS else None
-    _remember_room(data_dir, short)
-    return BackupWritten(written, deleted, pruned, short)
+    not_kept = _remember_room(data_dir, short)
+    return BackupWritten(written, deleted, pruned, short, not_kept)
 
 
 def make_room_for_backup(data_dir: Path, keep: int, copy: int, needed: int, backups: list[BackupInfo], *,
@@ -566,22 +568,28 @@ def room_left(data_dir: str | os.PathLike, keep: int) -> dict | None:
     return {"days": max(0, int(days)), "bytes_per_day": int(per_day)}
 
 
-def _remember_room(data_dir: Path, room: dict | None) -> None:
-    """Keep a short ``room`` for ``/healthz``; None: forget it."""
+def _remember_room(data_dir: Path, room: dict | None) -> str | None:
+    """Keep a short ``room`` for ``/healthz``; None: forget it. As :func:`_write_state`: why it was not kept."""
     if room is None:
         with contextlib.suppress(FileNotFoundError):
             (data_dir / ROOM_FILENAME).unlink()
-        return
-    _write_state(data_dir, ROOM_FILENAME, room)
+        return None
+    return _write_state(data_dir, ROOM_FILENAME, room)
 
 
-def _write_state(data_dir: Path, name: str, doc: dict) -> None:
+def _write_state(data_dir: Path, name: str, doc: dict) -> str | None:
+    """Keep ``doc`` as ``<data_dir>/<name>`` (atomically: the state before, or this one); None when kept, else
+    the system's words for why not (a full or failing card: the backup's own outcome is said regardless)."""
     import json
 
     from station.store.atomic import atomic_write_text
 
-    atomic_write_text(data_dir / name, json.dumps(doc) + "\n")
-    _give_to_owner_of(data_dir / name, data_dir)
+    try:
+        atomic_write_text(data_dir / name, json.dumps(doc) + "\n")
+        _give_to_owner_of(data_dir / name, data_dir)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 def room_words(room: dict) -> str:
@@ -607,14 +615,15 @@ def _no_room_message(data_dir: Path, keep: int, copy: int, needed: int, free: in
     )
 
 
-def record_refusal(data_dir: str | os.PathLike, exc: NoRoomForBackup, now_s: float | None = None) -> None:
+def record_refusal(data_dir: str | os.PathLike, exc: NoRoomForBackup, now_s: float | None = None) -> str | None:
     """Remember that the scheduled backup was refused for lack of space (:data:`REFUSAL_FILENAME`:
-    when, the bytes needed and free; no patient data), for :func:`backup_health`."""
+    when, the bytes needed and free; no patient data), for :func:`backup_health`; None when kept, else the
+    system's words for why it could not be (a card too full or failing to write even that)."""
     from station.store.timefmt import utc_iso
 
     doc = {"refused_at": utc_iso(time.time() if now_s is None else now_s), "needed_bytes": exc.needed_bytes,
            "free_bytes": exc.free_bytes}
-    _write_state(Path(data_dir), REFUSAL_FILENAME, doc)
+    return _write_state(Path(data_dir), REFUSAL_FILENAME, doc)
 
 
 def clear_refusal(data_dir: str | os.PathLike) -> None:

@@ -222,3 +222,52 @@ def test_a_restore_without_room_is_refused_before_anything_is_written(tmp_path, 
     disk_with(monkeypatch, data_dir, 2 * needed + 2 * backup_size)  # room: restored, the copy kept
     result = bk.restore_backup(data_dir, backup, now_s=T0 + 120)
     assert result.pre_restore_copy is not None and result.restored.patients == 2
+
+
+@pytest.mark.parametrize("fault", ["full", "failing"])
+def test_a_refusal_the_card_cannot_keep_is_still_said(tmp_path, data_dir, monkeypatch, capsys, fault):
+    """s28 C6: the scheduled backup refused for room is kept for /healthz in backup-refused.json; a card too
+    full for even that file, or failing to write, ended `backup --if-due` with a Python traceback (OSError)
+    and the refusal's words were lost. Now the refusal is said, and that the health page cannot say it."""
+    from refused_writes import WORDS, refuse_fsync_of
+
+    config = config_with_keep(tmp_path, data_dir, 14)
+    disk_with(monkeypatch, data_dir, needed(data_dir) - 4096)
+    refuse_fsync_of(monkeypatch, bk.REFUSAL_FILENAME, fault)
+    assert main(["--config", str(config), "backup", "--if-due"]) == 1  # (old code: OSError raised)
+    err = capsys.readouterr().err
+    assert all(words in err for words in NO_ROOM_WORDS), err
+    assert err.endswith(f"nothing was deleted; and the station's health page cannot say this refusal: "
+                        f"{data_dir / bk.REFUSAL_FILENAME} could not be written ({WORDS[fault]})\n"), err
+    assert not (data_dir / bk.REFUSAL_FILENAME).exists() and not list(data_dir.glob(".backup-refused*"))
+
+
+@pytest.mark.parametrize("fault", ["full", "failing"])
+def test_a_backup_written_is_said_when_its_room_warning_cannot_be_kept(tmp_path, data_dir, monkeypatch, capsys,
+                                                                       fault):
+    """A backup written on a card filling up keeps its room warning for /healthz (backup-room.json); a card
+    that refused that small file ended the command with a traceback after the backup was written (the timer's
+    run failed, 'backup written' never said). Now the backup is said, with the warning and why /healthz lacks it."""
+    import time
+
+    from refused_writes import WORDS, refuse_fsync_of
+
+    now = time.time()
+    bk.create_backup(data_dir, now_s=now - 7 * 86400)
+    with Store.open(data_dir) as store:
+        for i in range(400):
+            store.patients.create({"identifier": f"W{i:04d}", "birth_year": 1950, "sex": "F", "notes": "x" * 500},
+                                  actor=ADMIN)
+    bk.create_backup(data_dir, now_s=now - 86400)
+    sizes = [b.size_bytes for b in bk.list_backups(data_dir)]
+    config = config_with_keep(tmp_path, data_dir, 3)
+    disk_with(monkeypatch, data_dir, needed(data_dir) + int((sizes[1] - sizes[0]) / 6 * 4 * 10))  # about 10 days
+    refuse_fsync_of(monkeypatch, bk.ROOM_FILENAME, fault)
+    assert main(["--config", str(config), "backup"]) == 0  # (old code: OSError raised after the backup)
+    out = capsys.readouterr().out
+    assert "backup written: " in out and len(bk.list_backups(data_dir)) == 3
+    warning = out.splitlines()[-1]
+    assert warning.startswith("warning: the station's card has room for about ") and warning.endswith(
+        f"or use a bigger card (the station's health page cannot say this: {data_dir / bk.ROOM_FILENAME} could not "
+        f"be written ({WORDS[fault]}))"), warning
+    assert not (data_dir / bk.ROOM_FILENAME).exists()
