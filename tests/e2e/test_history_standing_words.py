@@ -65,6 +65,37 @@ def store_held(store, session_id: int, leg: str, trial: int, held: float | None,
 CARD = '.history-chart[data-protocol="single-leg"][data-metric="time_held_s"]'
 
 
+CROSSED = """const svg = arguments[0].querySelector('svg.chart');
+const inBox = ([x1, y1, x2, y2], b) => { // the segment passes through the box (sampled every px)
+  const n = Math.ceil(Math.hypot(x2 - x1, y2 - y1)) + 1;
+  for (let i = 0; i <= n; i++) {
+    const x = x1 + (x2 - x1) * i / n, y = y1 + (y2 - y1) * i / n;
+    if (x > b.x && x < b.x + b.width && y > b.y && y < b.y + b.height) return true;
+  }
+  return false;
+};
+const segments = [...svg.querySelectorAll('path')].flatMap((p) => {
+  const xy = [...p.getAttribute('d').matchAll(/([ML])([-\\d.]+) ([-\\d.]+)/g)].map((m) => [m[1], +m[2], +m[3]]);
+  return xy.flatMap((q, i) => (i && q[0] === 'L' ? [[xy[i - 1][1], xy[i - 1][2], q[1], q[2]]] : []));
+});
+const points = [...svg.querySelectorAll('circle.point')].map((c) => c.getBBox());
+const lastData = [...svg.querySelectorAll('path, circle.point')].pop();
+return [...svg.querySelectorAll('text.cutoff-label')].map((t) => {
+  const b = t.getBBox();
+  const hit = (o) => o.x < b.x + b.width && b.x < o.x + o.width && o.y < b.y + b.height && b.y < o.y + o.height;
+  const crossed = segments.some((s) => inBox(s, b)) || points.some(hit);
+  // else on a background of its own, drawn over the data (nothing then crosses its words)
+  const bg = t.previousElementSibling;
+  const covered = !!bg && bg.matches('rect.cutoff-label-bg') && hit(bg.getBBox())
+    && !!(lastData.compareDocumentPosition(bg) & Node.DOCUMENT_POSITION_FOLLOWING);
+  return [t.textContent, crossed ? (covered ? 'on its background' : 'crossed') : 'clear'];
+});"""
+"""Each cut-off label of the card's chart: [its words, 'clear' where no data line or point crosses it, 'on its background'
+where one would and it is drawn on a background of its own over the data, else 'crossed'] (P8's five-second read,
+session 28: on a phone the line rising from an unable first session crossed '5 s cut-off (Vellas et al. 1997)')."""
+READ = ("clear", "on its background")
+
+
 def _card_text(driver) -> str:
     return driver.execute_script("return arguments[0].innerText", css(driver, CARD)[0])
 
@@ -84,6 +115,9 @@ def test_the_single_leg_history_says_changes_scoring_and_the_cut_off(reading_pag
         assert "0 s (1 trial: unable; scored by the clinician, not measured)" in text and ") (" not in text, text
         labels = [e.get_attribute("textContent") for e in css(driver, f"{CARD} svg.chart text.cutoff-label")]
         assert labels == ["5 s cut-off (Vellas et al. 1997)"], labels
+        # the line from the unable 0 s up to 12.5 s crosses 5 s: not where the label is
+        [[words, read]] = driver.execute_script(CROSSED, css(driver, CARD)[0])
+        assert words == "5 s cut-off (Vellas et al. 1997)" and read in READ, (words, read)
         assert "Dashed line at 5 s: below it, higher risk of injurious falls (Vellas et al. 1997)." in text, text
         # no MDC band around the unable first session (46683a7), and the page says why
         assert not css(driver, f"{CARD} svg.chart rect.mdc-band")
@@ -118,6 +152,8 @@ def test_the_single_leg_history_says_changes_scoring_and_the_cut_off(reading_pag
                                                       "the MDC") == 2, text  # each leg, from its unable first session
         labels = [e.get_attribute("textContent") for e in css(driver, f"{CARD} svg.chart text.cutoff-label")]
         assert labels == ["5 s cut-off (Vellas et al. 1997)"], labels  # one line for both legs
+        [[words, read]] = driver.execute_script(CROSSED, css(driver, CARD)[0])
+        assert words == "5 s cut-off (Vellas et al. 1997)" and read in READ, (words, read)
         assert driver.execute_script("return document.documentElement.scrollWidth") <= size[0]
         driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", css(driver, CARD)[0])
         driver.save_screenshot(str(shots / f"both-legs-{size[0]}.png"))

@@ -388,8 +388,13 @@ const Charts = (() => {
      otherwise) and each published cut-off that applies to the patient, ``cutoffs`` [{value, label}], a dashed line
      labelled at its left end ("5 s cut-off (Vellas et al. 1997)"). */
   /* ``above``: px between the trial's length's line and its label's baseline, clear of what is drawn on the line (a
-     history's points and lines at 30 s: the label sat on them) */
-  function limitLines(root, opts, cutoffs, Y, x0, x1, above = 5) {
+     history's points and lines at 30 s: the label sat on them). ``clear``: what a cut-off's label must not be
+     crossed by (a history's data lines, ``segments`` [[x1, y1, x2, y2]], and points, ``points`` [[cx, cy, r]]) and
+     the plot's ``top`` and ``bottom`` (px): the label goes at the first place along its line, above it or under
+     it, that nothing crosses (it was always at the left end, above, where a line rising from a first session
+     below the cut-off crossed it); where there is none, on a background of its own. The labels are put in
+     ``labels`` (a group the chart appends over its data) when given, else in ``root``. */
+  function limitLines(root, opts, cutoffs, Y, x0, x1, above = 5, clear = null, labels = null) {
     if (opts && opts.ceiling) {
       root.append(svg("line", { x1: x0, x2: x1, y1: Y(opts.ceiling), y2: Y(opts.ceiling), stroke: "#5b6670",
         "stroke-dasharray": "4 4", class: "ceiling" }));
@@ -397,13 +402,62 @@ const Charts = (() => {
         "paint-order": "stroke", class: "ceiling-label" },
         `${+opts.ceiling.toPrecision(6)} ${opts.unit || ""}: the longest a trial runs`.replace(" :", ":")));
     }
+    const taken = []; // the boxes of the labels placed: another cut-off's label not on them
     cutoffs.forEach((c) => {
       root.append(svg("line", { x1: x0, x2: x1, y1: Y(c.value), y2: Y(c.value), stroke: "#8a4b00",
         "stroke-dasharray": "8 4", class: "cutoff" }));
+      const w = labelWidth(c.label);
+      let at = { x: x0 + 4, y: Y(c.value) - 5 }, crossed = false;
+      if (clear) {
+        const spots = labelSpots(x0 + 4, x1 - 4 - w, Y(c.value), w, clear.top, clear.bottom);
+        const free = spots.find((p) => !labelCrossed(labelBox(p, w), clear, taken));
+        crossed = !free;
+        at = free || spots[0] || at;
+      }
+      taken.push(labelBox(at, w));
+      const into = labels || root;
+      // where a data line cannot be kept off it: a background of its own, over the line
+      if (crossed) into.append(svg("rect", { ...boxAttrs(labelBox(at, w)), fill: "#fbfcfd", "fill-opacity": 0.92, class: "cutoff-label-bg" }));
       // (a white edge keeps it read where it crosses a point or a bar)
-      root.append(svg("text", { x: x0 + 4, y: Y(c.value) - 5, fill: "#8a4b00", stroke: "#fbfcfd", "stroke-width": 3,
-        "paint-order": "stroke", class: "cutoff-label" }, c.label));
+      into.append(svg("text", { x: at.x, y: at.y, fill: "#8a4b00", stroke: "#fbfcfd", "stroke-width": 3,
+        "paint-order": "stroke", class: "cutoff-label", "data-crossed": String(crossed) }, c.label));
     });
+  }
+
+  /* Where a cut-off's label (``w`` px wide, its line at ``y``) may go, in order: at the left end above the line,
+     under it, at the right end above and under, then between, every 24 px; each whole within the plot (``top`` to
+     ``bottom``). A place is its text's start and baseline {x, y}. */
+  function labelSpots(left, right, y, w, top, bottom) {
+    const xs = [left, right];
+    for (let x = left + 24; x < right; x += 24) xs.push(x);
+    return xs.filter((x) => x >= left && x <= Math.max(left, right)).flatMap((x) => [{ x, y: y - 5 }, { x, y: y + 15 }])
+      .filter((p) => p.y - 12 >= top && p.y + 4 <= bottom);
+  }
+
+  /* A label's box (its text's 12 px and the white edge): [left, top, right, bottom]. */
+  const labelBox = (p, w) => [p.x - 2, p.y - 12, p.x + w + 2, p.y + 4];
+  const boxAttrs = (b) => ({ x: b[0], y: b[1], width: b[2] - b[0], height: b[3] - b[1] });
+
+  /* Whether a label's box is crossed by a data line or a point of ``clear``, or lies on a label already placed. */
+  function labelCrossed(box, clear, taken) {
+    const [l, t, r, b] = box;
+    const overlaps = (o) => o[0] < r && l < o[2] && o[1] < b && t < o[3];
+    return taken.some(overlaps)
+      || (clear.points || []).some(([cx, cy, rad]) => overlaps([cx - rad, cy - rad, cx + rad, cy + rad]))
+      || (clear.segments || []).some((s) => segmentInBox(s, box));
+  }
+
+  /* Whether the segment [x1, y1, x2, y2] passes through the box [left, top, right, bottom] (Liang-Barsky). */
+  function segmentInBox([x1, y1, x2, y2], [l, t, r, b]) {
+    const dx = x2 - x1, dy = y2 - y1;
+    let lo = 0, hi = 1;
+    for (const [p, q] of [[-dx, x1 - l], [dx, r - x1], [-dy, y1 - t], [dy, b - y1]]) {
+      if (p === 0) { if (q < 0) return false; continue; }
+      const k = q / p;
+      if (p < 0) lo = Math.max(lo, k); else hi = Math.min(hi, k);
+      if (lo > hi) return false;
+    }
+    return true;
   }
 
   /* -- a visit's times held (SVG): bars [{label, short, value, unable, text}], one a trial in the order recorded ------
@@ -543,9 +597,18 @@ const Charts = (() => {
       root.append(svg("rect", { x: padL, width: W - padL - padR, y: Y(top), height: Y(bottom) - Y(top),
         fill: "rgba(224, 161, 0, 0.15)", class: "mdc-band" }));
     }
-    limitLines(root, opts, cutoffs, Y, padL, W - padR, ceilingAbove);
     // points of several lines at one session with the same value (every condition held 30 s) side by side, each seen
     const sameSpot = (p, t) => lines.filter((l) => l.points.some((q) => q.date.getTime() === t && q.value === p.value));
+    // what the data draws (its lines' segments and its points), for the cut-offs' labels to keep clear of
+    const clear = { top: padT, bottom: H - padB, segments: [], points: [] };
+    lines.forEach((line, k) => line.points.forEach((p, i) => {
+      const t = p.date.getTime(), x = X(t), y = Y(p.value), extra = (lines.length - 1 - k) * 2;
+      const prev = line.points[i - 1];
+      if (i && !p.apart) clear.segments.push([X(prev.date.getTime()), Y(prev.value), x, y]);
+      clear.points.push([x, y, 9 + extra + (lines.length > 1 ? 9 : 0)]);
+    }));
+    const limitLabels = svg("g", { class: "limit-labels" });
+    limitLines(root, opts, cutoffs, Y, padL, W - padR, ceilingAbove, clear, limitLabels);
     lines.forEach((line, k) => {
       // earlier lines wider: lines with the same values (e.g. every condition held 30 s) show as a
       // band of their colours instead of hiding under the last one drawn
@@ -589,6 +652,7 @@ const Charts = (() => {
       said.add(dayOf(g));
       label(xOf(g), named(g) ? rowOfDay : 0, dayOf(g), "day");
     }
+    root.append(limitLabels); // over the data: a label no place kept clear of it is read on its background
     if (opts && opts.unit) root.append(svg("text", { x: 4, y: 12 }, opts.unit));
     return root;
   }
