@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 
 from station.store import erasure_key
 from station.store.audit import Actor
-from station.store.db import Conflict, NotFound, StoreError, ValidationError
+from station.store.db import Conflict, DiskFull, NotFound, StorageFailed, StoreError, ValidationError
 from station.store.trials import CorruptFrames
 from station.sync import (audit_push, corrupt_trials, other_key_erasures, programme_updates, pulled, station_restore,
                           unmatched)
@@ -797,6 +797,16 @@ def journal_words(message: str) -> str:
     return f"{refused.group(1)}; {WORDS_WITHHELD}" if refused else message
 
 
+def _card_words(exc: StoreError) -> str:
+    """What the station's card did when it refused a write of the sync's, and what to do (no patient data)."""
+    from station.store.space import StorageFailing
+
+    if isinstance(exc, (StorageFailed, StorageFailing)):
+        return ("the station's storage failed to write (a disk I/O error: its SD card may be failing); check the SD "
+                "card or replace it")
+    return "the station's disk is full; free space on the station: delete old exports, move backups elsewhere"
+
+
 class SyncWorker:
     """Runs :meth:`StationSync.sync_once` in a daemon thread: every ``interval_s`` while the hub
     answers, then backing off (doubling from ``interval_s`` up to ``max_backoff_s``) while it
@@ -827,7 +837,12 @@ class SyncWorker:
             self.last_error_streak += 1
             return self.next_wait_s
         except Exception as exc:  # a bug or a store error must not stop the station's sync for good
-            self._failed(f"sync failed ({type(exc).__name__}); retrying in {self.max_backoff_s:g} s")
+            if isinstance(exc, (DiskFull, StorageFailed)):  # the card refused the store's write
+                self._failed(f"the sync could not be noted here: {_card_words(exc)}; what is queued for the hub stays "
+                             "queued and is sent once the station's storage writes again; retrying in "
+                             f"{self.max_backoff_s:g} s")
+            else:
+                self._failed(f"sync failed ({type(exc).__name__}); retrying in {self.max_backoff_s:g} s")
             try:
                 self.sync.store.outbox.record_attempt(self.last_error)
             except Exception:
