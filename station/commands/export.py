@@ -177,7 +177,12 @@ def _patient(args: argparse.Namespace) -> int:
                 programmes_path = path.with_name(f"{args.identifier}-programmes.json")
                 if programmes_path.exists() and not args.force:
                     raise UserError(f"{programmes_path} already exists; use --force to replace it")
-                atomic_write_text(programmes_path, patient_programmes_json(store, patient["id"], actor=Actor.command_line()))
+                try:
+                    atomic_write_text(programmes_path,
+                                      patient_programmes_json(store, patient["id"], actor=Actor.command_line()))
+                except OSError as exc:  # the history is written: say which file is not
+                    raise UserError(f"wrote {path}, but cannot write {programmes_path}: {exc.strerror or exc}; free "
+                                    "space there (or give another --out) and export again with --force") from None
                 print(f"wrote {programmes_path}")
         except StoreError as exc:
             raise UserError(str(exc)) from None
