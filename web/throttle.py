@@ -211,13 +211,14 @@ class SignInGuard:
         whole seconds to wait."""
         pair = self._pair(account, address)
         wait = max(self.pairs.retry_after_s(pair), self.addresses.retry_after_s(address))
-        if wait or self._known_pair(pair):
+        if wait or self.known(account, address):
             return wait
         return self.accounts.admit(account)
 
-    def _known_pair(self, pair: str) -> bool:
+    def known(self, account: str, address: str) -> bool:
+        """Whether ``account`` signed in from ``address`` within :data:`KNOWN_FOR_S`."""
         with self._known_lock:
-            at = self._known.get(pair)
+            at = self._known.get(self._pair(account, address))
             return at is not None and self._clock() - at < KNOWN_FOR_S
 
     def remember(self, account: str, address: str, age_s: float = 0.0) -> None:

@@ -19,16 +19,22 @@ database: ``scrypt$22$32$16$...`` made sign-in answer 500 with OpenSSL's "maxmem
 verification waits for a slot, at most :data:`HASHING_WAIT_S`, and otherwise raises
 :class:`PasswordHashingBusy` (the web answers 503 with ``Retry-After``). A flood of sign-in or setup
 requests therefore costs at most 2 × 32 MiB and two cores' worth of time, never the station's memory
-(issue 14, finding 1: 73 concurrent setup requests used to take 1.16 GB).
+(issue 14, finding 1: 73 concurrent setup requests used to take 1.16 GB). At most
+:data:`HASHING_WAITERS` requests wait at once (beyond, refused at once), so such a flood holds a few
+of the web server's threads, not every one; a sign-in from an address the account signed in from
+waits in :data:`PRIORITY_WAITERS` places of its own (:func:`priority`).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import contextvars
 import hashlib
 import hmac
 import os
 import threading
+import time
 from dataclasses import dataclass
 
 from station.store.weak_passwords import weakness
@@ -89,31 +95,91 @@ HASHING_SLOTS = 2
 """Password hashes computed at once in one process (the Pi has 4 cores; the acquisition needs one)."""
 HASHING_WAIT_S = 5.0
 """How long a request waits for a hashing slot before it is refused as busy, s."""
+HASHING_WAITERS = 4
+"""Requests that may wait for a hashing slot at once (besides :data:`PRIORITY_WAITERS`); one more is
+refused as busy at once. A waiter
+holds one of the web server's 32 threads for up to :data:`HASHING_WAIT_S`: a sign-in flood from many
+addresses (each under its own sign-in limit) kept every thread waiting here, and a signed-in
+clinician's ``GET /api/patients`` took 1.1 to 4.5 s instead of 0.01 s (s28 X7, 40 connections
+against the running station). Now a flood holds at most :data:`HASHING_SLOTS` + this many threads."""
 
 
 class PasswordHashingBusy(Exception):
-    """Every hashing slot stayed busy for the whole wait: try again in a few seconds."""
+    """Every hashing slot stayed busy for the whole wait, or too many requests wait already: try
+    again in a few seconds."""
 
     retry_after_s = 5
 
 
-class HashingGate:
-    """A bounded number of password hashes at once (a semaphore with a bounded wait)."""
+PRIORITY_WAITERS = 2
+"""Places to wait for a hashing slot kept for sign-ins under :func:`priority` (from an address the
+account signed in from: the clinic's tablets), beyond :data:`HASHING_WAITERS`; they take the next
+free slot first. Against the running station under a flood of 40 connections, the tablet's sign-in
+with extra places only was refused 2 times in 6 (the flood's new requests took each freed slot)."""
 
-    def __init__(self, slots: int = HASHING_SLOTS, wait_s: float = HASHING_WAIT_S):
+BUSY_WORDS = "the station is busy checking other passwords; try again in a few seconds"
+
+_PRIORITY: contextvars.ContextVar[bool] = contextvars.ContextVar("station_hashing_priority", default=False)
+
+
+@contextlib.contextmanager
+def priority(on: bool = True):
+    """Within this block (this thread), hashes may also take the :data:`PRIORITY_WAITERS` places."""
+    token = _PRIORITY.set(on)
+    try:
+        yield
+    finally:
+        _PRIORITY.reset(token)
+
+
+class HashingGate:
+    """A bounded number of password hashes at once (``slots``), each caller waiting at most ``wait_s``
+    for one, and a bounded number of callers waiting (``waiters``, and :data:`PRIORITY_WAITERS` more
+    under :func:`priority`; beyond, refused at once). A caller under :func:`priority` takes the next
+    free slot before the others; the others take a free slot in no set order."""
+
+    def __init__(self, slots: int = HASHING_SLOTS, wait_s: float = HASHING_WAIT_S, waiters: int = HASHING_WAITERS):
         self.slots = slots
         self.wait_s = wait_s
-        self._semaphore = threading.BoundedSemaphore(slots)
+        self.waiters = waiters
+        self._free = slots
+        self._waiting = {False: 0, True: 0}  # by priority
+        self._changed = threading.Condition()
+
+    @property
+    def waiting(self) -> int:
+        """Callers waiting for a slot now."""
+        with self._changed:
+            return self._waiting[False] + self._waiting[True]
+
+    def _may_take(self, first: bool) -> bool:
+        return self._free > 0 and (first or self._waiting[True] == 0)
 
     def __enter__(self) -> "HashingGate":
-        if not self._semaphore.acquire(timeout=self.wait_s):
-            raise PasswordHashingBusy(
-                "the station is busy checking other passwords; try again in a few seconds"
-            )
+        first = _PRIORITY.get()
+        with self._changed:
+            if self._may_take(first) and (first or self._waiting[False] == 0):
+                self._free -= 1
+                return self
+            if self._waiting[first] >= (PRIORITY_WAITERS if first else self.waiters):
+                raise PasswordHashingBusy(BUSY_WORDS)
+            self._waiting[first] += 1
+            try:
+                deadline = time.monotonic() + self.wait_s
+                while not self._may_take(first):
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise PasswordHashingBusy(BUSY_WORDS)
+                    self._changed.wait(left)
+                self._free -= 1
+            finally:
+                self._waiting[first] -= 1
         return self
 
     def __exit__(self, *exc) -> None:
-        self._semaphore.release()
+        with self._changed:
+            self._free += 1
+            self._changed.notify_all()
 
 
 GATE = HashingGate()
