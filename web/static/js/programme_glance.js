@@ -55,15 +55,38 @@
     ];
   }
 
+  /* Whether ``select`` (on the page) shows ``words``, its chosen item, clipped: a copy of it holding that item alone,
+     at its natural width beside it (same font, padding and arrow), is wider than it is. */
+  function clipsChosen(select, words) {
+    const probe = select.cloneNode(false);
+    probe.removeAttribute("id");
+    probe.removeAttribute("name");
+    probe.setAttribute("aria-hidden", "true");
+    probe.tabIndex = -1;
+    Object.assign(probe.style, { position: "absolute", visibility: "hidden", left: "-10000px", top: "0",
+      width: "auto", minWidth: "0", maxWidth: "none" });
+    probe.append(el("option", {}, words));
+    select.after(probe);
+    const need = probe.getBoundingClientRect().width;
+    probe.remove();
+    return need > select.getBoundingClientRect().width + 0.5;
+  }
+
   async function startForm(box) {
     const list = await api("GET", "/api/programmes");
     const select = el("select", { id: "programme-template", name: "template" },
       list.programmes.map((t) => el("option", { value: t.name }, t.title)));
-    // the chosen programme's whole name under the list: the list clips a long one on a phone ("…after stro")
-    const chosen = el("p", { class: "chosen-name", id: "programme-template-name" });
-    const name = () => { chosen.textContent = select.selectedOptions[0]?.textContent || ""; };
+    // the chosen programme's whole name under the list where the list clips it (a phone: "…after stro"); where the
+    // list shows it whole (a tablet) not said twice. Measured: the list drawn at its natural width with the chosen
+    // name alone (the arrow's room included) against the width it has, on a new choice and whenever its width changes
+    const chosen = el("p", { class: "chosen-name", id: "programme-template-name", hidden: true });
+    const name = () => {
+      const words = select.selectedOptions[0]?.textContent || "";
+      chosen.textContent = words;
+      chosen.hidden = !select.isConnected || !clipsChosen(select, words);
+    };
     select.addEventListener("change", name);
-    name();
+    new ResizeObserver(name).observe(select);
     const start = el("input", { type: "date", id: "programme-start", name: "start_date", required: true,
       value: localDay() });
     const error = el("div", { class: "error-box", hidden: true });
