@@ -77,8 +77,10 @@ def record(args: argparse.Namespace) -> int:
         with ignoring_interrupts():  # the CSV and its sidecar are written whole or not at all
             write_trial_csv(args.out, trial_columns(frames, rate_hz, time_zero_s=time_zero_s, include_imu=has_imu),
                             metadata)
-    except (OSError, TrialFileError) as exc:
-        raise UserError(f"cannot write {args.out}: {exc}") from None
+    except TrialFileError as exc:  # its words name the file
+        raise UserError(f"{exc}; nothing was written") from None
+    except OSError as exc:
+        raise UserError(f"cannot write {args.out}: {exc.strerror or exc}") from None
     print(f"balance-station record: wrote {len(frames)} frames to {args.out}", file=sys.stderr)
     return 0
 

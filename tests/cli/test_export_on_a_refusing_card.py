@@ -62,3 +62,21 @@ def test_an_export_the_disk_refuses_keeps_the_earlier_file(tmp_path, capsys, mon
     command = argv[0]
     assert err == f"balance-station {command}: cannot write {target}: {WORDS[fault]}\n", err
     assert files_under(out) == earlier
+
+
+@pytest.mark.parametrize("fault", ["full", "failing"])
+def test_a_recording_the_disk_refuses_names_the_file_once_and_keeps_the_earlier_one(tmp_path, capsys, monkeypatch,
+                                                                                    fault):
+    """`record --out` said the file twice ('cannot write t.csv: t.csv: cannot write: No space left on device'),
+    and a refusal of the CSV left the new sidecar beside the earlier recording's CSV (write_trial_csv's order).
+    Now the file is named once, and the earlier recording's two files stay as they were."""
+    target = tmp_path / "t.csv"
+    assert main(["record", "--simulate", "--seconds", "1", "--out", str(target)]) == 0
+    capsys.readouterr()
+    earlier = files_under(tmp_path)
+    assert sorted(earlier) == ["t.csv", "t.json"]
+    refuse_fsync_of(monkeypatch, "t.csv.", fault)  # the new CSV's temporary file
+    assert main(["record", "--simulate", "--seconds", "1", "--seed", "3", "--out", str(target), "--force"]) == 1
+    assert capsys.readouterr().err == (f"balance-station record: {target}: cannot write: {WORDS[fault]}; nothing was "
+                                       "written\n")
+    assert files_under(tmp_path) == earlier
