@@ -8,7 +8,8 @@ with their reasons: nothing measured is thrown away.
 * :class:`FileSink`: one trial CSV (DESIGN.md §4, ``time_s`` from the start signal: ``(seq −
   start_seq) / rate_hz``, the trial's first sample slot given by ``start_trial``) and its JSON
   sidecar per trial, written with :class:`station.store.trialfile.TrialCsvWriter`; the sidecar
-  gets the protocol, the condition, the calibration and, at the end, the trial's result and
+  gets the protocol, the condition, the calibration (and ``status: "partial"`` while the trial records,
+  :data:`UNFINISHED_REASON`) and, at the end, ``status: "complete"``, the trial's result and
   ``frames_lost`` (the key of an exported trial's sidecar: the result's count, every slot of the
   trial without a frame; an interrupted trial's, its slots from its start slot to its last frame
   without a frame, as the database counts an aborted trial's). A trial
@@ -46,6 +47,13 @@ def _reason(result) -> str | None:
     return " ".join(issue.message for issue in result.issues) or "invalid trial"
 
 
+UNFINISHED_REASON = ("the trial file was not finished: its recording was cut short (the program or the station "
+                     "stopped, or the disk refused the rest); what was written is kept, not the whole trial")
+"""The sidecar's ``status_reason`` while its trial records (``status: "partial"``), so that a file whose end
+never came (a crash, a power cut, a full disk) is not read as a whole trial; :meth:`_FileOutput.finish` writes
+``complete``, :meth:`_FileOutput.interrupt` its own reason."""
+
+
 class _FileOutput:
     def __init__(self, sink: "FileSink", path: Path, metadata: dict, t0_ns: int, rate_hz: float = 100.0,
                  start_seq: int | None = None):
@@ -70,7 +78,8 @@ class _FileOutput:
             if include_imu:
                 self.metadata = {**self.metadata, **self.sink.imu}
             names = list(trial_columns(frames[:1], self.rate_hz, include_imu=include_imu))
-            self.writer = TrialCsvWriter(self.path, names, self.metadata)
+            self.writer = TrialCsvWriter(self.path, names, {**self.metadata, "status": "partial",
+                                                            "status_reason": UNFINISHED_REASON})
             self._include_imu = include_imu
         if self._seq0 is None and len(frames):
             # time_s on the sample grid (DESIGN.md §3), zero at the start signal. Without the trial's

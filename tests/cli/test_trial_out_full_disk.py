@@ -33,3 +33,9 @@ def test_a_trial_file_the_disk_refuses_is_one_line_and_what_was_written_is_kept(
                     "protocol again)")
     kept = read_trial(first, allow_truncated=True, allow_nan=True, allow_gaps=True)
     assert kept.time_s.size > 500 and kept.metadata["protocol"]["name"] == "backward-walk-3m"
+    # s28 C6: its sidecar says the file is not a whole trial (it had no status, which `analyze` reads as whole)
+    assert kept.metadata.get("status") == "partial", kept.metadata
+    assert kept.metadata["status_reason"] == ("the trial file was not finished: its recording was cut short (the "
+                                              "program or the station stopped, or the disk refused the rest); what "
+                                              "was written is kept, not the whole trial")
+    assert "result" not in kept.metadata
