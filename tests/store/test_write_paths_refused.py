@@ -98,3 +98,37 @@ def test_a_trial_file_the_card_refuses_leaves_the_files_as_they_were(tmp_path, m
     if before == "an earlier export":
         kept = read_trial(path)
         assert kept.metadata["notes"] == "first export" and kept.time_s.size == 300
+
+
+@pytest.mark.parametrize("fault", ["full", "failing"])
+def test_the_paths_that_already_held_say_so_and_keep_what_was_there(tmp_path, capsys, monkeypatch, fault):
+    """The other small files of the data directory, which no fault test covered (these held on the old code):
+    the web's secret key made at the first start, the clinic key a station takes from its hub (over the one
+    it held), and the private copy of a backup that a restore checks before it replaces anything."""
+    from station.store.secret import load_or_create_secret_key
+
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    KeyFile(keys).write("cd" * 32)
+    found = files_under(keys)
+    refuse_fsync_of(monkeypatch, str(keys), fault)
+    with pytest.raises(StoreError, match=rf"^cannot write {keys / 'secret_key'}: {WORDS[fault]}; check free space"):
+        load_or_create_secret_key(keys)
+    with pytest.raises(StoreError, match=rf"^cannot write the clinic key file {keys / 'clinic_key'} \({WORDS[fault]}\)"):
+        KeyFile(keys).write("ab" * 32)
+    assert files_under(keys) == found and KeyFile(keys).read() == "cd" * 32
+    monkeypatch.undo()
+
+    data = tmp_path / "data"
+    with Store.open(data) as store:
+        store.patients.create({"identifier": "P001", "birth_year": 1950, "sex": "F"}, actor=Actor.command_line())
+    backup = bk.create_backup(data, now_s=1_700_000_000).path
+    with Store.open(data) as store:
+        store.patients.create({"identifier": "P002", "birth_year": 1951, "sex": "M"}, actor=Actor.command_line())
+    found = {name: content for name, content in files_under(data).items() if name != "station.lock"}
+    refuse_fsync_of(monkeypatch, ".restore-", fault)
+    assert main(["restore", str(backup), "--yes", "--data-dir", str(data)]) == 1
+    assert capsys.readouterr().err.endswith(f"balance-station restore: {backup}: cannot copy it ({WORDS[fault]}); "
+                                            "check the path and free space\n")
+    assert _patients(data / DB_FILENAME) == ["P001", "P002"]
+    assert {name: content for name, content in files_under(data).items() if name != "station.lock"} == found
