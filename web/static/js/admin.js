@@ -52,12 +52,15 @@
         $("reset-dialog").showModal();
       });
       const self = me && me.id === user.id; // one's own account: not disabled or demoted from here
-      if (self) role.disabled = true;
+      // (one's own role said as words: a greyed list read as broken, and a phone clipped it to "Administrat")
+      const status = el("span", { class: "tag " + (user.disabled ? "invalid" : "valid") }, user.disabled ? "disabled" : "active");
       return el("tr", { dataset: { userId: user.id } },
-        el("td", {}, el("strong", {}, user.username), self ? el("span", { class: "muted small" }, " (you)") : null),
-        el("td", {}, role),
+        el("td", {}, el("strong", {}, user.username), self ? el("span", { class: "muted small" }, " (you)") : null,
+          // a phone has no Status column: a disabled user said under the name, not only by an "Enable" button
+          user.disabled ? el("div", { class: "status-narrow" }, status.cloneNode(true)) : null),
+        el("td", {}, self ? el("span", { class: "own-role", title: "Another administrator can change your role" }, ROLE[user.role] || user.role) : role),
         el("td", { class: "hide-narrow" }, user.last_login_at ? when(user.last_login_at) : "never"),
-        el("td", {}, el("span", { class: "tag " + (user.disabled ? "invalid" : "valid") }, user.disabled ? "disabled" : "active")),
+        el("td", {}, status),
         el("td", {}, el("div", { class: "actions tight" }, self
           ? el("a", { class: "button secondary", href: "/account" }, "Change your password")
           : [toggle, reset])));
@@ -172,7 +175,10 @@
     function details(entry) {
       const d = entry.detail;
       if (!d || typeof d !== "object") return "";
-      return Object.entries(d).map(([k, v]) => `${k.replace(/_/g, " ")}: ${Array.isArray(v) ? v.join(", ").replace(/_/g, " ") : v}`).join(" · ");
+      // an empty list "none" (it read "ids: · total: 0"), a yes or no in words (it read "first run: true")
+      const words = (v) => (Array.isArray(v) ? (v.length ? v.join(", ").replace(/_/g, " ") : "none")
+        : v === true ? "yes" : v === false ? "no" : v === null || v === "" ? "none" : v);
+      return Object.entries(d).map(([k, v]) => `${k.replace(/_/g, " ")}: ${words(v)}`).join(" · ");
     }
 
     async function load(more) {
