@@ -89,6 +89,8 @@ def ensure(data_dir: str | Path) -> str:
     except OSError as exc:  # a full or failing card: no code half written, none left under the staging name
         with contextlib.suppress(OSError):
             staging.unlink()
+        if isinstance(exc, PermissionError):  # the data directory's owner: said as such by the command
+            raise
         raise SetupCodeNotWritten(
             f"cannot write the one-time setup code to {path} ({exc.strerror or exc}); free space on the data "
             "directory's disk (or replace its SD card if it fails to write), then try again") from None
