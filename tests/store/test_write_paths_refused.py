@@ -132,3 +132,19 @@ def test_the_paths_that_already_held_say_so_and_keep_what_was_there(tmp_path, ca
                                             "check the path and free space\n")
     assert _patients(data / DB_FILENAME) == ["P001", "P002"]
     assert {name: content for name, content in files_under(data).items() if name != "station.lock"} == found
+
+
+@pytest.mark.parametrize("fault", ["full", "failing"])
+def test_a_backup_the_card_refuses_is_one_line_and_leaves_no_part(tmp_path, capsys, monkeypatch, fault):
+    """`balance-station backup` whose copy the card refuses (coverage: the room check passes, the write fails):
+    one line, no partial copy left in backups/, the backups before it as they were (this held on the old code)."""
+    data = tmp_path / "data"
+    with Store.open(data) as store:
+        store.patients.create({"identifier": "P001", "birth_year": 1950, "sex": "F"}, actor=Actor.command_line())
+    bk.create_backup(data, now_s=1_700_000_000)
+    found = files_under(data / "backups")
+    refuse_fsync_of(monkeypatch, ".partial", fault)
+    assert main(["backup", "--data-dir", str(data)]) == 1
+    assert capsys.readouterr().err == (f"balance-station backup: backup into {data / 'backups'} failed: {WORDS[fault]}; "
+                                       "check free space and permissions\n")
+    assert files_under(data / "backups") == found
