@@ -92,6 +92,10 @@ def test_a_ten_metre_walk_from_the_gates_to_the_history(station_for, browsers):
          and css(d, '#walk-result-table tr[data-metric="walk_time_s"]'), timeout_s=60)
     time_row = wait(tablet, "the walk time's row", lambda d: css(d, '#walk-result-table tr[data-metric="walk_time_s"]')[0].text)
     walk_time = float(re.search(r"([\d.]+) s", time_row).group(1))
+    # which way is better, beside the numbers that have one (it read a bare "Time 5.08 s", "Speed 1.18 m/s")
+    assert re.fullmatch(r"Time \(shorter = faster\) [\d.]+ s", " ".join(time_row.split())), time_row
+    speed_row = " ".join(css(tablet, '#walk-result-table tr[data-metric="walk_speed_m_s"]')[0].text.split())
+    assert re.fullmatch(r"Speed \(higher = faster\) [\d.]+ m/s", speed_row), speed_row
     assert 1.0 < walk_time < 20.0, time_row
     assert by_id(tablet, "walk-card").get_attribute("data-timer") == "stopped"
     assert float(by_id(tablet, "walk-timer").text) == pytest.approx(walk_time, abs=0.006)  # the timer shows the result
@@ -154,6 +158,8 @@ def test_a_ten_metre_walk_from_the_gates_to_the_history(station_for, browsers):
     assert "of 1 min planned" in walked, walked
     walked_live = re.fullmatch(r"Time walking (\d+ s) of 1 min planned", " ".join(walked.split())).group(1)  # seconds under a minute
     assert "Belt speed (entered)" in css(tablet, '#walk-result-table tr[data-metric="walk_speed_m_s"]')[0].text
+    pauses_row = " ".join(css(tablet, '#walk-result-table tr[data-metric="pauses"]')[0].text.split())
+    assert re.fullmatch(r"Pauses \(no step for 3 s or more; fewer is better\) \d+", pauses_row), pauses_row
     cadence_row = css(tablet, '#walk-result-table tr[data-metric="cadence_steps_min"]')[0].text  # the box says the table's
     assert f"{by_id(tablet, 'walk-cadence').text} steps/min" in cadence_row, (by_id(tablet, "walk-cadence").text, cadence_row)
     assert not css(tablet, '#walk-result-table tr[data-metric="walk_time_s"]')  # the time walking is said once

@@ -2,8 +2,8 @@
    treadmill session), it shows in place of the centre-of-pressure trace the gates (armed, beam
    broken, crossed, with their times), a live timer, the live cadence on the treadmill, the lower
    back's acceleration with the steps marked, and the trial's result. It follows the live stream
-   that live.js opens (DOM events "live:status", "live:trial", "live:frames", "live:gait" on the
-   page element), so the page keeps one stream. */
+   that live.js opens (DOM events "live:status", "live:trial", "live:frames", "live:gait" and "live:notice" on
+   the page element), so the page keeps one stream. */
 "use strict";
 
 (() => {
@@ -417,21 +417,23 @@
   /* -- the result of a walk trial -------------------------------------------------------------- */
   /* [key, label, unit, digits]: a value with a unit is shown by its unit's rule (Station.quantity), as the results
      page shows it (96.2 steps/min, 10.00 m); ``digits`` is for the unitless ones, or a function that words it. */
+  // which way is better said beside a number that has one, as the results page says it (walk_results.js MEASURES):
+  // a bare "Time 5.08 s" / "Speed 1.18 m/s" left it to the reader; cadence and steps have none by themselves
   const RESULT_ROWS = [
-    ["walk_time_s", "Time", "s"],
-    ["walk_speed_m_s", "Speed", "m/s"],
-    ["walk_distance_m", "Distance", "m"],
+    ["walk_time_s", "Time (shorter = faster)", "s"],
+    ["walk_speed_m_s", "Speed (higher = faster)", "m/s"],
+    ["walk_distance_m", "Timed distance", "m"],
     ["cadence_steps_min", "Cadence", "steps/min"],
     ["steps", "Steps (whole recording)", "", 0],
     ["stride_time_cv_pct", "Stride-time variability (CV, lower = steadier)", "%"],
     ["step_time_cv_pct", "Step-time variability (CV, both legs mixed)", "%"],
-    ["step_symmetry", "Step symmetry", "", 2],
+    ["step_symmetry", "Step symmetry (1 = both legs alike)", "", 2],
     ["walking_min", "Minutes walking", "min"],
   ];
   /* A treadmill session: time walked against the plan and pauses; the belt speed is the clinician's entry. */
   const TREADMILL_ROWS = [
     ["walking_min", "Time walking", "min"],
-    ["pauses", "Pauses (no step for 3 s or more)", "", 0],
+    ["pauses", "Pauses (no step for 3 s or more; fewer is better)", "", 0],
     ["steps", "Steps", "", 0],
     ["cadence_steps_min", "Cadence", "steps/min"],
     ["stride_time_cv_pct", "Stride-time variability (CV, lower = steadier)", "%"],
