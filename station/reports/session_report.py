@@ -102,6 +102,7 @@ def _trial_lines(condition: dict) -> list:
 def _measures_table(condition: dict, citations: Citations, width: float):
     rows: list[list] = [["Measure", "Value", "Compared with"]]
     treadmill = (condition.get("values") or {}).get("walking_min") is not None
+    first_said = False  # a walk's first visit with its test: said once, on its first measure (as the visit results)
     for km in condition.get("key_measures") or []:
         unit = km.get("unit") or ""
         # a treadmill's belt speed as the clinician entered it (km/h), not as stored (m/s)
@@ -117,7 +118,10 @@ def _measures_table(condition: dict, citations: Citations, width: float):
         references = km.get("references") or []
         # several sources set in other people: said once, together, as the results page says them (report.not_applied_said)
         apart = [r for r in references if r.get("said_together")]
-        refs = [reference_words(r, unit, citations) for r in references if not r.get("said_together")]
+        first = [r for r in references if r.get("kind") == "change" and r.get("previous") is None]
+        refs = [reference_words(r, unit, citations) for r in references
+                if not r.get("said_together") and not (first_said and any(r is f for f in first))]
+        first_said = first_said or bool(first)
         if apart:
             refs.append(not_applied_together(apart, citations))
         if km.get("words"):

@@ -43,6 +43,8 @@ def test_a_first_visit_is_the_baseline_in_the_visit_pdf(seen, protocols, clinic,
     store, _patient, first, second = seen
     text = _text(make_report("session", store, first, protocols=protocols, clinic=clinic, actor=ACTOR))
     assert f"First visit with this test. {BASELINE}" in text, text
+    # once per test, on its first measure, as the visit results page says it (it stood on each of the 11 measures)
+    assert text.count("First visit with this test") == 2, text
     assert "no earlier value to compare" not in text and "no published MDC" not in text, text
     assert "Counts have no published minimal detectable change" not in text, text
     # the next visit: its changes, and where no MDC is published, said so
