@@ -31,6 +31,22 @@ def _patients(db) -> list[str]:
         conn.close()
 
 
+def _restore_ready(tmp_path):
+    """A station's data directory (no account) with patient P001 in a backup and P002 added since: (it, the backup)."""
+    data = tmp_path / "data"
+    with Store.open(data) as store:
+        store.patients.create({"identifier": "P001", "birth_year": 1950, "sex": "F"}, actor=Actor.command_line())
+    backup = bk.create_backup(data, now_s=1_700_000_000).path
+    with Store.open(data) as store:
+        store.patients.create({"identifier": "P002", "birth_year": 1951, "sex": "M"}, actor=Actor.command_line())
+    return data, backup
+
+
+def _data_files(data) -> dict[str, bytes]:
+    """The data directory's files but the service's lock (the restore takes it, as the service's every start)."""
+    return {name: content for name, content in files_under(data).items() if name != "station.lock"}
+
+
 @pytest.mark.parametrize("fault", ["full", "failing"])
 def test_a_restore_that_cannot_write_the_setup_code_says_so_and_restores_nothing(tmp_path, capsys, monkeypatch,
                                                                                  fault):
@@ -38,13 +54,8 @@ def test_a_restore_that_cannot_write_the_setup_code_says_so_and_restores_nothing
     code first. A card that refused that file ended `balance-station restore` with a Python traceback (OSError)
     and left the code under its staging name, .setup-code-<pid>, in the data directory. Now one line says what
     happened and what to do, nothing is restored (the database as it was), and no file of the code is left."""
-    data = tmp_path / "data"
-    with Store.open(data) as store:
-        store.patients.create({"identifier": "P001", "birth_year": 1950, "sex": "F"}, actor=Actor.command_line())
-    backup = bk.create_backup(data, now_s=1_700_000_000).path
-    with Store.open(data) as store:
-        store.patients.create({"identifier": "P002", "birth_year": 1951, "sex": "M"}, actor=Actor.command_line())
-    found = {name: content for name, content in files_under(data).items() if name != "station.lock"}
+    data, backup = _restore_ready(tmp_path)
+    found = _data_files(data)
     refused = refuse_fsync_of(monkeypatch, ".setup-code", fault)
     assert main(["restore", str(backup), "--yes", "--data-dir", str(data)]) == 1  # (old code: OSError raised)
     assert refused
@@ -53,7 +64,7 @@ def test_a_restore_that_cannot_write_the_setup_code_says_so_and_restores_nothing
                    f"({WORDS[fault]}); free space on the data directory's disk (or replace its SD card if it fails "
                    "to write), then try again; nothing was restored\n")
     assert _patients(data / DB_FILENAME) == ["P001", "P002"]
-    assert {name: content for name, content in files_under(data).items() if name != "station.lock"} == found
+    assert _data_files(data) == found
 
 
 @pytest.mark.parametrize("fault", ["full", "failing"])
@@ -119,19 +130,14 @@ def test_the_paths_that_already_held_say_so_and_keep_what_was_there(tmp_path, ca
     assert files_under(keys) == found and KeyFile(keys).read() == "cd" * 32
     monkeypatch.undo()
 
-    data = tmp_path / "data"
-    with Store.open(data) as store:
-        store.patients.create({"identifier": "P001", "birth_year": 1950, "sex": "F"}, actor=Actor.command_line())
-    backup = bk.create_backup(data, now_s=1_700_000_000).path
-    with Store.open(data) as store:
-        store.patients.create({"identifier": "P002", "birth_year": 1951, "sex": "M"}, actor=Actor.command_line())
-    found = {name: content for name, content in files_under(data).items() if name != "station.lock"}
+    data, backup = _restore_ready(tmp_path)
+    found = _data_files(data)
     refuse_fsync_of(monkeypatch, ".restore-", fault)
     assert main(["restore", str(backup), "--yes", "--data-dir", str(data)]) == 1
     assert capsys.readouterr().err.endswith(f"balance-station restore: {backup}: cannot copy it ({WORDS[fault]}); "
                                             "check the path and free space\n")
     assert _patients(data / DB_FILENAME) == ["P001", "P002"]
-    assert {name: content for name, content in files_under(data).items() if name != "station.lock"} == found
+    assert _data_files(data) == found
 
 
 @pytest.mark.parametrize("fault", ["full", "failing"])
