@@ -329,3 +329,27 @@ def test_a_restore_of_a_backup_without_accounts_makes_a_setup_code(pg_url, tmp_p
     assert refusal(data_dir, None) is not None and refusal(data_dir, result.setup_code) is None
     again = pg_backup.restore_hub_backup(pg_url, data_dir, set_up.path, now_s=early.created_s + 15)
     assert again.setup_code is None and not code_path(data_dir).exists()
+
+
+@pytest.mark.parametrize("fault", ["full", "failing"])
+def test_a_hub_restore_that_cannot_write_the_setup_code_changes_nothing(pg_url, tmp_path, monkeypatch, fault):
+    """s28 C6: the hub's restore of a backup without accounts writes the one-time setup code inside its
+    transaction; a card that refused the file raised the OS's error as it came (a traceback at the command) and
+    left the code under its staging name. Now the restore is rolled back and says it in words, no file left."""
+    from refused_writes import WORDS, files_under, refuse_fsync_of
+
+    data_dir = tmp_path / "hub"
+    _fill(pg_url, data_dir)
+    early = pg_backup.create_hub_backup(pg_url, data_dir)  # no account yet
+    _fill(pg_url, data_dir, identifier="P-0002")
+    found = {name: content for name, content in files_under(data_dir).items() if name != "station.lock"}
+    refuse_fsync_of(monkeypatch, ".setup-code", fault)
+    with pytest.raises(BackupError) as refused:  # (old code: OSError)
+        pg_backup.restore_hub_backup(pg_url, data_dir, early.path, now_s=early.created_s + 10)
+    assert str(refused.value) == (f"cannot write the one-time setup code to {data_dir / 'setup-code'} ({WORDS[fault]}); "
+                                  "free space on the data directory's disk (or replace its SD card if it fails to "
+                                  "write), then try again; nothing was changed")
+    assert _identifiers(pg_url) == ["P-0001", "P-0002"]
+    after = {name: content for name, content in files_under(data_dir).items() if name != "station.lock"}
+    (kept,) = set(after) - set(found)  # the copy of the database the restore keeps before it replaces it
+    assert kept.startswith("backups/hub-pre-restore-") and {n: after[n] for n in found} == found
