@@ -38,3 +38,18 @@ def test_a_trial_download_writes_nothing_on_the_card(clinician, records, monkeyp
         assert sorted(got.namelist()) == [f"trial-{trial}.csv", f"trial-{trial}.json"]
         assert {n: got.read(n) for n in got.namelist()} == {n: before.read(n) for n in before.namelist()}
     assert refused == [] and made_dirs == []  # nothing was written for them
+
+
+@pytest.mark.parametrize("fault", ["full", "failing"])
+def test_the_other_downloads_write_nothing_on_the_card_either(clinician, records, monkeypatch, fault):
+    """Coverage (these held on the old code): the PDF reports, FHIR bundles and the history CSV are made in
+    memory and streamed; with every write of the station's Python refused they are given as on a working card."""
+    paths = ("/api/sessions/{session}/report.pdf", "/api/patients/{patient}/report.pdf",
+             "/api/trials/{trial}/fhir.json", "/api/sessions/{session}/fhir.json", "/api/patients/{patient}/fhir.json",
+             "/api/patients/{patient}/export.csv")
+    refused = refuse_fsync_of(monkeypatch, "", fault)
+    for path in paths:
+        response = clinician.get(path.format(**records))
+        assert response.status_code == 200, (path, response.status_code)
+        assert len(response.data) > 300, path
+    assert refused == []
