@@ -350,16 +350,17 @@ def count_change(now: list[int], before: list[int], metric: str) -> dict:
 
 def count_change_words(change: float | None, metric: str, several: bool) -> str:
     """The change of a count between two history points (each a count a trial made: :func:`session_count`), whole,
-    signed, with its noun (``+2 steps``, ``-1 pause``, ``0 pauses``); ``several``: some point stands for several
-    trials' counts, said so (the points' words say which count each charts).
+    signed, with its noun (``+2 steps``, ``-1 pause``); none is "no change", as every other change says it (it read
+    "change 0 steps"); ``several``: some point stands for several trials' counts, said so (the points' words say
+    which count each charts).
 
     >>> count_change_words(-1, "pauses", False), count_change_words(1.0, "steps", True), count_change_words(0, "pauses", False)
-    ('-1 pause', '+1 step (between the counts charted for each session)', '0 pauses')
+    ('-1 pause', '+1 step (between the counts charted for each session)', 'no change')
     """
     if change is None:
         return "–"
     sign = "+" if change > 0 else "-" if change < 0 else ""
-    words = f"{sign}{abs(change):g} {count_noun(metric, abs(change))}"
+    words = f"{sign}{abs(change):g} {count_noun(metric, abs(change))}" if change else "no change"
     return words + (" (between the counts charted for each session)" if several else "")
 
 

@@ -89,9 +89,10 @@ def reference_words(ref: dict, unit: str, citations: Citations) -> str:
         if ref.get("not_compared"):  # a treadmill's previous visit of another plan or belt speed: no change made
             return f"Since {_since(previous)}: {ref['not_compared']}."
         if ref.get("count"):  # a walk's count (report._count_change): as counted, whole; none is called real
-            return " ".join(filter(None, (f"Since {_since(previous)} ({previous.get('words')}): change "
-                                          f"{ref.get('change_words')}; {ref.get('better_words')}.", ref.get("compared"),
-                                          ref.get("mdc_note"))))
+            moved = ref.get("change_words")
+            return " ".join(filter(None, (f"Since {_since(previous)} ({previous.get('words')}): "
+                                          f"{moved if moved == 'no change' else f'change {moved}'}; "
+                                          f"{ref.get('better_words')}.", ref.get("compared"), ref.get("mdc_note"))))
         n = previous.get("sessions") or 1  # a visit's value is the mean over its sessions' trials
         # a time held, its change and its MDC in the precision the test is scored in, one decimal, as the pages and
         # the history PDF say them ("+12.5 s", "MDC 24.1 s"; was "MDC 24.10 s"); other values by their unit's rule

@@ -53,6 +53,9 @@ def test_a_first_visit_is_the_baseline_in_the_visit_pdf(seen, protocols, clinic,
     assert "Since the visit of 2026-11-02 (1 pause): change +2 pauses; fewer is better. Counts have no published " \
            "minimal detectable change" in text, text
     assert "change +6.0 steps/min; no published MDC for this test" in text, text
+    # a count unchanged says so as every other change does (it read "change 0 steps")
+    assert "Since the visit of 2026-11-02 (13 steps): no change; no better direction by itself." in text, text
+    assert "change 0 steps" not in text, text
 
 
 def test_a_history_of_one_visit_is_the_baseline_in_the_history_pdf(seen, protocols, clinic, poppler):
