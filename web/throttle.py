@@ -21,7 +21,7 @@ anywhere used to lock any account for 15 minutes):
   the clinician at the tablet was refused (``429``) every time, for as long as the stranger went on
   (s28 X7: 39 of 39 sign-ins refused in 20 s against the running station). Known pairs are kept in
   memory and, at start, read from the audit log's sign-ins (``user.login``) of the last 30 days
-  (:meth:`SignInGuard.remember`), so a restart does not hand the account back to the pace.
+  (:meth:`SignInGuard.remember_sign_ins`), so a restart does not hand the account back to the pace.
 
 A successful sign-in clears the pair's failures but not the address's, so one valid account cannot
 be used to reset the limit of an address that guesses others. The same :class:`LoginThrottle`
