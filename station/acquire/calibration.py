@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from station.config import CORNERS, PlateConfig
-from station.store.atomic import atomic_write_text
+from station.store.atomic import append_line_durably, atomic_write_text
 
 STANDARD_GRAVITY_M_S2 = 9.80665
 ADC_FULL_SCALE_COUNTS = (1 << 23) - 1
@@ -209,16 +209,36 @@ def measured_calibration(zero_counts, gains, residual_n: float, source: str, det
     )
 
 
-def save_calibration(data_dir: Path, calibration: PlateCalibration) -> Path:
-    """Write ``calibration.json`` atomically and append it to ``calibration-history.jsonl``."""
+HISTORY_FILENAME = "calibration-history.jsonl"
+"""Every calibration saved, one JSON object a line, oldest first (a record; the station reads
+:data:`CALIBRATION_FILENAME`)."""
+
+
+@dataclass(frozen=True)
+class SavedCalibration:
+    """Where :func:`save_calibration` put a calibration: ``path`` (``calibration.json``, saved), and
+    ``history_error``, the system's words when its line could not be added to the history (None when
+    it was)."""
+
+    path: Path
+    history_error: str | None = None
+
+
+def save_calibration(data_dir: Path, calibration: PlateCalibration) -> SavedCalibration:
+    """Write ``calibration.json`` atomically, then add it to ``calibration-history.jsonl`` as one whole
+    line. An ``OSError`` means the calibration was not saved (the old file, if any, stays). A history
+    line the disk refuses does not undo the saved calibration: it is said in ``history_error`` and
+    the history keeps no half line."""
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / CALIBRATION_FILENAME
     doc = calibration.to_dict()
     atomic_write_text(path, json.dumps(doc, indent=2))
-    with open(data_dir / "calibration-history.jsonl", "a") as fh:
-        fh.write(json.dumps(doc) + "\n")
-    return path
+    try:
+        append_line_durably(data_dir / HISTORY_FILENAME, json.dumps(doc))
+    except OSError as exc:
+        return SavedCalibration(path, exc.strerror or str(exc))
+    return SavedCalibration(path)
 
 
 def load_calibration(data_dir: Path) -> PlateCalibration | None:

@@ -67,7 +67,11 @@ def _calibration(spec: AcquisitionSpec, hardware):
     if spec.hardware is not None:
         calibration = spec.hardware.factory_calibration(spec.config)
         if spec.data_dir:
-            save_calibration(spec.data_dir, calibration)
+            try:
+                save_calibration(spec.data_dir, calibration)
+            except OSError as exc:  # measured again at the next start; the station runs on it meanwhile
+                print(f"balance-station: the simulated plate's calibration is not saved in {spec.data_dir} "
+                      f"({exc.strerror or exc}); it is made again at the next start", file=sys.stderr, flush=True)
         return calibration
     return nominal_calibration(spec.config.plate)
 

@@ -38,6 +38,7 @@ class TerminalOperator:
 
 def calibrate(args: argparse.Namespace) -> int:
     from station.acquire.calibration import (
+        HISTORY_FILENAME,
         CalibrationError,
         PlateCalibration,
         load_calibration,
@@ -108,7 +109,7 @@ def calibrate(args: argparse.Namespace) -> int:
     finally:
         station.close()
     try:
-        path = save_calibration(config.data_dir, result)
+        saved = save_calibration(config.data_dir, result)
     except OSError as exc:
         raise UserError(f"cannot save the calibration in {config.data_dir}: {exc.strerror}") from None
     print("\nCalibration (" + result.method + ")")
@@ -117,5 +118,8 @@ def calibrate(args: argparse.Namespace) -> int:
         print(f"  {name:6} {zero:15.1f} {gain:16.4e}")
     if result.residual_n is not None:
         print(f"  residual of the fit: {result.residual_n:.2f} N RMS")
-    print(f"Saved to {path}; a running station applies it after a restart.")
+    print(f"Saved to {saved.path}; a running station applies it after a restart.")
+    if saved.history_error:
+        print(f"  (not added to the calibration history {HISTORY_FILENAME}: {saved.history_error}; "
+              "the calibration itself is saved)")
     return 0

@@ -7,6 +7,7 @@ power cut. Used for trial files, exports, results and the calibration.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from contextlib import contextmanager
@@ -56,3 +57,27 @@ def atomic_text_writer(target: str | os.PathLike, *, sync_dir: bool = True) -> I
         raise
     if sync_dir:
         fsync_dir(target.parent)
+
+
+def append_line_durably(target: str | os.PathLike, line: str) -> None:
+    """Append ``line`` (UTF-8; a newline is added) to ``target`` whole and durably (fsync'd), creating
+    it if needed. When the write or the fsync fails (a full disk, a failing card), the file is cut back
+    to its length before, so no half line stays for a later reader, and the ``OSError`` is raised.
+    Used for history files read line by line (``calibration-history.jsonl``)."""
+    data = (line.rstrip("\n") + "\n").encode("utf-8")
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        length_before = os.fstat(fd).st_size
+        try:
+            written = os.write(fd, data)
+            if written != len(data):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # the disk took only part of the line
+            os.fsync(fd)
+        except OSError:
+            try:
+                os.ftruncate(fd, length_before)
+            except OSError:
+                pass
+            raise
+    finally:
+        os.close(fd)
