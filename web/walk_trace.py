@@ -30,7 +30,7 @@ TRACE_FIELDS = ("seq",) + IMU_FIELDS
 """The frames' fields :func:`steps_trace` reads."""
 NOTHING_RECORDED = "Nothing was recorded in this trial: no readings from the plate or the lower-back sensor"
 """The page's one message for a trial with no frames (not the no-IMU words: there was nothing to wear)."""
-NO_ACCELERATION = "No acceleration recorded (was the IMU worn and connected?)"
+NO_ACCELERATION = "No acceleration recorded (was the lower-back sensor worn and connected?)"
 """The page's one message for a trial with frames but no usable lower-back acceleration."""
 
 
@@ -196,7 +196,7 @@ def _vertical_blocks(frames: ChunkedFrames, rate: float, start: int, stop: int, 
         b1 = min(stop, b0 + block)
         held, c0, c1, lo, hi = _block_context(frames, rate, b0, b1, held)
         if len(held.frame) < 2:  # then held is the whole trial
-            raise ValueError("no acceleration was recorded in this trial (was the IMU worn and connected?)")
+            raise ValueError("no acceleration was recorded in this trial (was the lower-back sensor worn and connected?)")
         if b1 <= b0:
             return
         acc = held.acc[lo:hi]

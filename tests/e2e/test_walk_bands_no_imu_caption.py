@@ -32,7 +32,8 @@ def test_a_walk_without_acceleration_says_why_once(reading_pages, shots):
                 "document.querySelectorAll('main details').forEach((x) => x.open = true);" + FIGURE_WORDS) or None,
                 timeout_s=20)
             (words,) = figures
-            assert words == "No acceleration recorded (was the IMU worn and connected?)", (name, page, words)
+            # the sensor by the name a clinician knows it by, as the walk panel and the trial lines name it ("the IMU")
+            assert words == "No acceleration recorded (was the lower-back sensor worn and connected?)", (name, page, words)
             assert page_width(driver) <= size[0]
             driver.execute_script("document.querySelector('main figure').scrollIntoView()")
             driver.save_screenshot(str(shots / f"no-imu-{page}-{name}.png"))

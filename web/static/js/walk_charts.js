@@ -65,7 +65,7 @@ const WalkCharts = (() => {
       // was cut at both ends
       const empty = document.createElement("p");
       empty.className = "steps-trace-empty";
-      empty.textContent = o.empty || "No acceleration recorded (was the IMU worn and connected?)";
+      empty.textContent = o.empty || "No acceleration recorded (was the lower-back sensor worn and connected?)"; // (walk_trace.py)
       return empty;
     }
     y0 = Math.min(y0, GRAVITY_M_S2); y1 = Math.max(y1, GRAVITY_M_S2); // 1 g always on the scale
