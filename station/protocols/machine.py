@@ -213,7 +213,7 @@ class TrialMachine:
     """
 
     def __init__(self, plan: TrialPlan, *, rate_hz: float, bus: EventBus, analyse: Analyse,
-                 body_weight_n: float | None = None) -> None:
+                 body_weight_n: float | None = None, verdict: Callable[[TrialResult], dict] | None = None) -> None:
         if not rate_hz > 0:
             raise ValueError(f"rate_hz must be positive, not {rate_hz!r}")
         self.plan = plan
@@ -221,6 +221,7 @@ class TrialMachine:
         self.bus = bus
         self.settings: QualitySettings = plan.protocol.quality
         self._analyse = analyse
+        self._verdict = verdict  # what the result means for the patient, said with trial_finished (the runner's)
         self.known_body_weight_n = body_weight_n
         self.body_weight_n = float("nan")
         self.state: TrialState | None = None
@@ -669,7 +670,8 @@ class TrialMachine:
     def _finish(self) -> None:
         self._set_state(TrialState.CHECKING)
         self.result = self._judge()
-        self.bus.publish("trial_finished", result=self.result.to_dict(), **self.plan.describe())
+        verdict = self._verdict(self.result) if self._verdict is not None else {}
+        self.bus.publish("trial_finished", result={**self.result.to_dict(), **verdict}, **self.plan.describe())
         self._set_state(TrialState.DONE, valid=self.result.valid,
                         message=_summary_words(self.result))
 

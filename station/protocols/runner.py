@@ -60,7 +60,7 @@ import numpy as np
 from station.protocols.events import EventBus
 from station.protocols.machine import ACTIVE_STATES, TrialMachine, TrialPlan, TrialResult, TrialState
 from station.protocols.quality import QualityIssue
-from station.protocols.results import summarise, trial_metrics
+from station.protocols.results import held_verdict, summarise, trial_metrics
 from station.protocols.schema import Condition, Protocol
 from station.store.verdict import SCORED_BY_PREFIX
 
@@ -257,10 +257,20 @@ class ProtocolRunner:
             "state": m.state.value if m and m.state else None,
             "trial": m.plan.describe() if m else None,
             "due": [p.to_dict() for p in self._due],
-            "done": [r.result.to_dict() for r in self.records],
+            "done": [{**r.result.to_dict(), **self.held_verdict(r.result)} for r in self.records],
             "score_unable": self.score_unable_offer(),
             "last_seq": self.bus.last_seq,
         }
+
+    def held_verdict(self, result: TrialResult) -> dict:
+        """For a valid hold that ended before the trial's length, ``{"held_verdict": ...}``: how it reads against
+        the time held's cut-offs that apply to this patient, as the visit results read it
+        (:func:`station.protocols.results.held_verdict`); ``{}`` for any other trial. Said with ``trial_finished``
+        and in :meth:`status`'s ``done``, so that the live page colours the hold by it."""
+        if not result.valid or result.completed or result.time_held_s is None:
+            return {}
+        return {"held_verdict": held_verdict(self.protocol, result.plan.condition.id, float(result.time_held_s),
+                                             self.patient_age_y, self.patient_conditions)}
 
     def score_unable_offer(self) -> dict | None:
         """What scoring the due side as unable would score (``condition``, ``label``, ``trials``:
@@ -501,7 +511,7 @@ class ProtocolRunner:
             if analyse is trial_metrics and self.mounting is not None:  # trunk sway with the IMU as worn
                 analyse = functools.partial(trial_metrics, mounting=self.mounting)
             self.machine = TrialMachine(plan, rate_hz=self.source.rate_hz, bus=self.bus, analyse=analyse,
-                                        body_weight_n=self.body_weight_n)
+                                        body_weight_n=self.body_weight_n, verdict=self.held_verdict)
         info = nxt.to_dict()
         if reason:
             info["reason"] = reason

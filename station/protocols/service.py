@@ -64,7 +64,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from station.protocols.events import EventBus
 from station.protocols.loader import builtin_protocols, load_protocols
 from station.protocols.machine import ACTIVE_STATES, SHUTDOWN_WORDS, TrialState
-from station.protocols.results import held_verdict, summarise
+from station.protocols.results import summarise
 from station.protocols.runner import ProtocolRunner
 from station.protocols.schema import Protocol, ProtocolError
 from station.protocols.sinks import StoreSink
@@ -1212,7 +1212,7 @@ class TrialService:
             "condition_trials": protocol.trials_per_condition,  # as trial_ready says it: "trial 2 of 3"
             "score": protocol.score,
             "due": status["due"],
-            "done": [_with_held_verdict(d, protocol, run.age_y, runner.patient_conditions) for d in status["done"]],
+            "done": status["done"],
             "score_unable": status["score_unable"],
             "trial_ids": [r.stored.get("trial_id") for r in runner.records],
             "summary": runner.summary,
@@ -1223,16 +1223,6 @@ class TrialService:
             "gates": self.gates.state(runner.machine.start_ns or None) if self.gates is not None and runner.machine
             is not None else (self.gates.state() if self.gates is not None else None),
         }
-
-
-def _with_held_verdict(done: dict, protocol: Protocol, age_y: float | None, patient_conditions) -> dict:
-    """A finished trial of the run status (``TrialResult.to_dict``) with, for a hold that ended before the trial's
-    length, ``held_verdict``: read against the cut-offs that apply to the patient as the visit results read it
-    (:func:`station.protocols.results.held_verdict`), so that the live page colours it alike."""
-    if done.get("completed") is not False or done.get("time_held_s") is None or not done.get("valid"):
-        return done
-    return {**done, "held_verdict": held_verdict(protocol, done["condition"], float(done["time_held_s"]), age_y,
-                                                 patient_conditions)}
 
 
 SAVING_WORDS = ("Saving the trial: another program (an administrator's command?) is using the station's database. "

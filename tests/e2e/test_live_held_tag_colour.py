@@ -3,7 +3,9 @@ the patient, as the visit results do (649fb7c; P8's five-second read, session 28
 the warning colour, "held 8.1 s" of a patient for whom no cut-off applies too. The run status now gives each such trial
 the visit results' verdict (station.protocols.results.held_verdict) and the list colours by it: for a 75-year-old
 below Vellas's 5 s the warning (amber), above it green; for a patient after stroke (the cut-off set in healthy people,
-not applied) neutral. Real runs of the virtual patient, each hold ended by "Position lost"; tablet and phone."""
+not applied) neutral; the message box that says the hold ("Held 8.4 s of 30 s. ...") amber alike, below the cut-off
+only (it was amber for every hold). Real runs of the virtual patient, each hold ended by "Position lost"; tablet
+and phone."""
 
 from __future__ import annotations
 
@@ -18,8 +20,9 @@ pytestmark = pytest.mark.e2e
 TAGS = "return [...document.querySelectorAll('#trial-list li .tag')].map((t) => [t.textContent, t.className]);"
 
 
-def held_for(driver, seconds: float, n_done: int) -> None:
-    """Start the trial due, end its hold ``seconds`` into the recording, wait for it in the list."""
+def held_for(driver, seconds: float, n_done: int) -> bool:
+    """Start the trial due, end its hold ``seconds`` into the recording, wait for it in the list: whether the message
+    box said the hold in the warning's amber."""
     wait(driver, "the Start button", lambda d: by_id(d, "btn-start").is_enabled(), timeout_s=30)
     by_id(driver, "btn-start").click()
     wait(driver, "the recording", lambda d: by_id(d, "trial-state").get_attribute("data-state") == "recording", timeout_s=30)
@@ -27,6 +30,9 @@ def held_for(driver, seconds: float, n_done: int) -> None:
     by_id(driver, "btn-end-hold").click()
     wait(driver, f"trial {n_done} in the list", lambda d: len(css(d, "#trial-list li .tag")) == n_done
          and by_id(d, "trial-state").get_attribute("data-state") == "instructions", timeout_s=40)
+    box = by_id(driver, "message")
+    assert box.text.startswith("Held "), box.text
+    return "warn-box" in box.get_attribute("class")
 
 
 def test_a_short_hold_on_the_live_page_is_coloured_by_the_cut_off_that_applies(station_for, browsers, shots):
@@ -51,8 +57,8 @@ def test_a_short_hold_on_the_live_page_is_coloured_by_the_cut_off_that_applies(s
         tablet.get(f"{url}/live?patient={ids[identifier]}")
         wait(tablet, "the live stream", lambda d: by_id(d, "conn").text == "live")
         assert api(tablet, "POST", "/api/station/run", {"patient_id": ids[identifier], "protocol": "single-leg"})["status"] == 201
-        for n, seconds in enumerate(holds, start=1):  # the left leg, then the right (alternating)
-            held_for(tablet, seconds, n)
+        # the left leg, then the right (alternating); the message box's amber as the list's
+        seen[(identifier, "message")] = [held_for(tablet, seconds, n) for n, seconds in enumerate(holds, start=1)]
         phone.get(f"{url}/live?patient={ids[identifier]}")
         wait(phone, "the phone's list", lambda d: len(css(d, "#trial-list li .tag")) == len(holds), timeout_s=20)
         for driver, name in ((tablet, "tablet"), (phone, "phone")):
@@ -72,3 +78,5 @@ def test_a_short_hold_on_the_live_page_is_coloured_by_the_cut_off_that_applies(s
         assert (short[1], longer[1]) == ("tag flag", "tag valid"), seen  # below Vellas's 5 s the warning, above not
         [stroke] = held(seen[("HELD-STROKE", name)])
         assert stroke[0] >= 5 and stroke[1] == "tag neutral", seen  # the cut-off not applied after stroke: neutral
+    # the message box after each hold: amber below the cut-off only (it was amber for each)
+    assert seen[("HELD-75", "message")] == [True, False] and seen[("HELD-STROKE", "message")] == [False], seen

@@ -653,7 +653,10 @@
         else if (!r.valid && run() && run().outcome === "walk") message("Invalid trial: see the reason in the walk panel, with its result.", "bad");
         else if (!r.valid) message("Invalid trial: " + r.issues.map((i) => i.message).join(" "), "bad");
         else if (r.time_held_s !== null && !r.completed) {
-          message(`Held ${fmt(r.time_held_s, 1)} s of ${r.duration_s} s. ` + (r.hold_end ? r.hold_end.message : ""), "warn");
+          // amber only below a cut-off that applies to the patient, as the list's tag (the station's held_verdict):
+          // every hold short of the trial's length was amber, 8 s of a 75-year-old (above Vellas's 5 s) too
+          message(`Held ${fmt(r.time_held_s, 1)} s of ${r.duration_s} s. ` + (r.hold_end ? r.hold_end.message : ""),
+            r.held_verdict === "flagged" ? "warn" : undefined);
         } else if (endedEarlyWords(r)) message(endedEarlyWords(r), "warn");
         else message("Trial complete.", "ok");
         break;
