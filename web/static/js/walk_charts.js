@@ -220,7 +220,7 @@ const WalkCharts = (() => {
       if (!Number.isFinite(lo)) {
         ctx.fillStyle = "#8a95a1";
         ctx.textAlign = "center";
-        ctx.fillText("No acceleration from the IMU", W / 2, H / 2);
+        ctx.fillText("No acceleration from the lower-back sensor", W / 2, H / 2); // (the name a clinician knows it by)
         ctx.textAlign = "start";
         return;
       }
