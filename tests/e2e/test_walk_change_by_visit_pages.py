@@ -154,36 +154,44 @@ def test_a_visit_s_counts_read_as_counted(station, browsers, tmp_path):
         driver.save_screenshot(str(shots / f"history-pauses-{name}.png"))
 
 
-def _once_fill(store, actor) -> int:
-    """A patient after stroke seen once, for a 10-metre walk (0.38 m/s): the patient's id."""
-    patient = store.patients.create({"identifier": "SEEN-ONCE", "birth_year": 1952, "sex": "F",
-                                     "conditions": ["stroke:left"]}, actor=actor)
-    session = store.sessions.create(patient["id"], {"label": "10-metre walk", "started_at": "2026-11-02T09:00:00+00:00"},
-                                    actor=actor)
-    writer = store.trials.start_trial(session["id"], "ten-metre-walk", "comfortable", {"method": "nominal"}, 100.0, actor=actor)
-    outcome = {"protocol": "ten-metre-walk", "condition": "comfortable", "label": "comfortable", "trial": 1, "attempt": 1,
-               "valid": True, "end_reason": "duration", "issues": [], "hold_end": None, "warnings": [], "completed": True,
-               "duration_s": 30.0, "time_held_s": None}
-    writer.finish({"kind": "walk", "fs_hz": 100.0, "samples": 0, "profile": "walk", "version": "test",
-                   "metrics": {"walk_time_s": 6.0 / 0.38, "walk_speed_m_s": 0.38, "cadence_steps_min": 96.0, "steps": 13},
-                   "trial": outcome}, valid=True)
-    return patient["id"]
+def _once_fill(store, actor) -> tuple[int, int]:
+    """Two patients after stroke seen once for a 10-metre walk: the first at comfortable pace only (0.38 m/s), the
+    second at both paces (0.38 and 0.52 m/s, the history's one chart for both): their ids."""
+    ids = []
+    for identifier, speeds in (("SEEN-ONCE", {"comfortable": 0.38}), ("SEEN-ONCE-2", {"comfortable": 0.38, "fast": 0.52})):
+        patient = store.patients.create({"identifier": identifier, "birth_year": 1952, "sex": "F",
+                                         "conditions": ["stroke:left"]}, actor=actor)
+        session = store.sessions.create(patient["id"], {"label": "10-metre walk", "started_at": "2026-11-02T09:00:00+00:00"},
+                                        actor=actor)
+        for condition, speed in speeds.items():
+            writer = store.trials.start_trial(session["id"], "ten-metre-walk", condition, {"method": "nominal"}, 100.0,
+                                              actor=actor)
+            outcome = {"protocol": "ten-metre-walk", "condition": condition, "label": condition, "trial": 1, "attempt": 1,
+                       "valid": True, "end_reason": "duration", "issues": [], "hold_end": None, "warnings": [],
+                       "completed": True, "duration_s": 30.0, "time_held_s": None}
+            writer.finish({"kind": "walk", "fs_hz": 100.0, "samples": 0, "profile": "walk", "version": "test",
+                           "metrics": {"walk_time_s": 6.0 / speed, "walk_speed_m_s": speed, "cadence_steps_min": 96.0,
+                                       "steps": 13}, "trial": outcome}, valid=True)
+        ids.append(patient["id"])
+    return ids[0], ids[1]
 
 
 def test_a_history_of_one_session_says_no_missing_mdc(station, browsers):
     """The history of a patient seen once: "One session so far: a change shows from the second.", and no "No published
     minimal detectable change for this measure in this test." under it (the cadence), where nothing is compared yet;
     the speed's MDC (what a later change is read against) stays."""
-    drivers, patient = at_tablet_and_phone(station, browsers, lambda data_dir: in_store(data_dir, _once_fill))
+    drivers, patients = at_tablet_and_phone(station, browsers, lambda data_dir: in_store(data_dir, _once_fill))
     SHOTS.mkdir(exist_ok=True)
     for driver, size, name in drivers:
-        driver.get(f"{station.url}/patients/{patient}/history")
-        cards = wait(driver, "the charts", lambda d: {c.get_attribute("data-metric"): " ".join(c.get_attribute("textContent").split())
-                                                      for c in css(d, ".history-chart[data-metric]")} or None)
-        cadence, speed = cards["cadence_steps_min"], cards["walk_speed_m_s"]
-        assert "One session so far: a change shows from the second." in cadence, cadence
-        assert "No published minimal detectable change" not in cadence, cadence
-        assert "One session so far" in speed and "Minimal detectable change 0.05 m/s" in speed, speed
-        assert page_width(driver) <= size[0], name
-        driver.execute_script("arguments[0].scrollIntoView()", css(driver, '.history-chart[data-metric="cadence_steps_min"]')[0])
-        driver.save_screenshot(str(SHOTS / f"history-once-{name}.png"))
+        for patient, both in zip(patients, (False, True)):  # (both paces: one chart for both, its own note)
+            driver.get(f"{station.url}/patients/{patient}/history")
+            cards = wait(driver, "the charts", lambda d: {c.get_attribute("data-metric"): " ".join(
+                c.get_attribute("textContent").split()) for c in css(d, ".history-chart[data-metric]")} or None)
+            cadence, speed = cards["cadence_steps_min"], cards["walk_speed_m_s"]
+            assert ("every condition" in cadence) == both, cadence
+            assert "One session so far: a change shows from the second." in cadence, cadence
+            assert "No published minimal detectable change" not in cadence, cadence
+            assert "Minimal detectable change 0.05 m/s" in speed, speed
+            assert page_width(driver) <= size[0], name
+            driver.execute_script("arguments[0].scrollIntoView()", css(driver, '.history-chart[data-metric="cadence_steps_min"]')[0])
+            driver.save_screenshot(str(SHOTS / f"history-once-{'both-' if both else ''}{name}.png"))

@@ -192,8 +192,9 @@
         el("td", { class: pointText(s, last).includes(" (") ? "counts" : "num value" }, pointText(s, last)),
         el("td", { class: "muted" }, change));
     });
+    const first = list.every((s) => s.points.length < 2); // nothing compared yet: no "no MDC" (one card's rule, changeText)
     const noteOf = (s) => (s.mdc ? `Minimal detectable change ${mdcValues(s.mdc, s.unit, s.metric)}: ${s.mdc.population}. ${s.mdc.citation}`
-      : s.mdc_note || "");
+      : first ? "" : s.mdc_note || "");
     // one note said once; notes that differ between the conditions each with its condition (two MDCs side by
     // side, 0.21 and 0.19 m/s, did not say whose was whose)
     const distinct = [...new Set(list.map(noteOf).filter(Boolean))];
@@ -204,7 +205,8 @@
       el("table", { class: "list small" }, el("tbody", {}, rows)),
       s0.metric === "time_held_s" ? list.map((s) => sessionTable(s, true)) : null,
       list.some((s) => s.apart_words) ? el("p", { class: "muted small plans-apart" }, list.find((s) => s.apart_words).apart_words) : null,
-      el("p", { class: "muted small" }, notes.length ? notes.join(" ") : "No published minimal detectable change for this measure in this test."));
+      el("p", { class: "muted small" }, notes.length ? notes.join(" ") : first ? "One session so far: a change shows from the second."
+        : "No published minimal detectable change for this measure in this test."));
   }
 
   /* The key measures of a test: one chart per measure across its conditions. */
