@@ -13,7 +13,7 @@ import numpy as np
 from flask import Blueprint, current_app, request
 
 from station.acquire.frame import FRAME_DTYPE, grid_time_s
-from station.protocols.report import trial_cutoffs
+from station.protocols.report import age_in_year, trial_cutoffs, trial_held_verdict
 from station.store.db import ValidationError
 from station.store.export import time_zero_words, trial_export_files, trial_sidecar_json, zero_seq, zip_files
 from station.store.verdict import unable_kind
@@ -39,7 +39,8 @@ answers: a request costs its answer and one such batch, not the trial (a 2-hour 
 def get_trial(trial_id: int):
     """The trial, with ``cutoffs``: its protocol's published cut-offs read against its own values for
     its patient (:func:`station.protocols.report.trial_cutoffs`; none for a protocol this station no
-    longer has), and ``unable``: whether it counts as unable, 0 s, as it stands now (a clinician's
+    longer has), ``held_verdict`` (a hold that ended early: :func:`station.protocols.report.trial_held_verdict`),
+    and ``unable``: whether it counts as unable, 0 s, as it stands now (a clinician's
     judgement included; "measured", "scored" or None: :func:`station.store.verdict.unable_kind`, the
     results page's verdict). Audited as ``trial.view``, except when ``?in_visit=`` names a visit whose results
     this login session's view recorded and the trial is one of its (the visit page's traces:
@@ -49,8 +50,12 @@ def get_trial(trial_id: int):
         store().audit.record(actor(), "trial.view", patient_id=trial["patient_id"], object=f"trial:{trial_id}")
     trial["unable"] = unable_kind(trial)
     protocol = station_protocols()[0].get(trial["protocol"])
-    trial["cutoffs"] = [] if protocol is None else trial_cutoffs(
-        protocol, trial, store().patients.get(trial["patient_id"]), current_app.config["WALL_CLOCK"])
+    patient = store().patients.get(trial["patient_id"])
+    wall_clock = current_app.config["WALL_CLOCK"]
+    trial["cutoffs"] = [] if protocol is None else trial_cutoffs(protocol, trial, patient, wall_clock)
+    # a hold that ended early, as the visit results and the live page colour it
+    trial["held_verdict"] = None if protocol is None else trial_held_verdict(
+        protocol, trial, age_in_year(patient.get("birth_year"), wall_clock), patient.get("conditions") or [])
     return trial
 
 

@@ -818,6 +818,25 @@ def _good_end_reading(cut: dict, unit: str, flag_finding: str) -> dict:
             "words": f"{cut['meaning']} {cut['good_meaning']}"}
 
 
+def trial_held_verdict(protocol: Protocol, trial: dict, age_y: float | None, patient_conditions) -> str | None:
+    """A stored trial's (``Trials.get``) :func:`station.protocols.results.held_verdict` when it is a valid hold that
+    ended before the trial's length (the visit results' trial line, the trial page), else None (unable, invalid,
+    held to the end, no hold).
+
+    >>> from station.protocols.loader import builtin_protocols
+    >>> trial = {"condition": "left", "valid": True, "metrics": {"trial": {"completed": False, "time_held_s": 3.2}}}
+    >>> trial_held_verdict(builtin_protocols()["single-leg"], trial, 75, [])
+    'flagged'
+    >>> trial_held_verdict(builtin_protocols()["single-leg"], {**trial, "valid": False}, 75, []) is None
+    True
+    """
+    outcome = (trial.get("metrics") or {}).get("trial") or {}
+    if not trial.get("valid") or unable_trial(trial) or outcome.get("completed") is not False \
+            or outcome.get("time_held_s") is None:
+        return None
+    return held_verdict(protocol, trial["condition"], float(outcome["time_held_s"]), age_y, patient_conditions)
+
+
 def trial_cutoffs(protocol: Protocol, trial: dict, patient: dict, wall_clock=time.time) -> list[dict]:
     """The protocol's published cut-offs read against one stored trial's own values (``Trials.get``),
     for the trial page, as the visit results read them against the mean of the valid trials: each
@@ -910,10 +929,9 @@ def _protocol_results(protocol: Protocol, trials: list[dict], age_y: float | Non
     for trial in trials:
         result = stored_result(protocol, trial)
         lines.append(_trial_line(trial, result))
-        if lines[-1]["completed"] is False and lines[-1]["time_held_s"] is not None and not lines[-1]["unable"]:
-            # a hold that ended early, read against the cut-offs that apply to this patient (the live page's alike)
-            lines[-1]["held_verdict"] = held_verdict(protocol, trial["condition"], float(lines[-1]["time_held_s"]),
-                                                     age_y, patient_conditions)
+        verdict = trial_held_verdict(protocol, trial, age_y, patient_conditions)
+        if verdict is not None:  # a hold that ended early, read against the cut-offs that apply to this patient
+            lines[-1]["held_verdict"] = verdict
         if result is not None:
             results.append(result)
     ran = {t["condition"] for t in trials}

@@ -49,8 +49,10 @@
     if (outcome.time_held_s !== null && outcome.time_held_s !== undefined && !outcome.completed) {
       const held = `${fmt(outcome.time_held_s, 1)} s`;
       const why = (outcome.hold_end && outcome.hold_end.message) || "";
-      // the engine's words usually say it already ("stepped off the plate after 11.1 s of 30 s")
-      return el("p", { class: "warn-box" }, why.includes(held) ? why : `Held ${held} of ${outcome.duration_s} s. ${why}`.trim());
+      // the engine's words usually say it already ("stepped off the plate after 11.1 s of 30 s"); amber only below a
+      // cut-off that applies to the patient (the station's held_verdict, as the visit results' tag): a result, not a fault
+      return el("p", { class: trial.held_verdict === "flagged" ? "warn-box" : "note-box", id: "held-box",
+        dataset: { heldVerdict: trial.held_verdict || "" } }, why.includes(held) ? why : `Held ${held} of ${outcome.duration_s} s. ${why}`.trim());
     }
     return el("p", { class: "ok-box" }, "Valid trial." + (trial.validity_reason ? ` ${trial.judged_by ? "Judged valid" : "Note"}: ${trial.validity_reason}` : ""));
   }
