@@ -5,7 +5,7 @@
 - on a phone, which has no Status column, a disabled user is said disabled under the name (only an "Enable" button
   said it);
 - the audit log's details say an empty list "none" and a yes or no in words (they read "ids: · total: 0" and
-  "first run: true")."""
+  "first run: true"), and an entry about a user names the user ("added a user" said only "role: clinician")."""
 
 from __future__ import annotations
 
@@ -58,7 +58,10 @@ def test_the_admin_pages_say_own_role_a_disabled_user_and_audit_details_in_words
                                     "[...tr.children].map((td) => td.innerText.trim()));")
     tablet.save_screenshot(str(shots / "audit-tablet.png"))
     details = {(e[1].splitlines()[0], e[2]): e[4] for e in entries}
-    assert details[("setup", "added a user")] == "first run: yes · role: admin", details
+    assert details[("setup", "added a user\nadmin")] == "first run: yes · role: admin", details
+    # whom a user's entry is about, by name (the details said only the role)
+    assert {what for _who, what in details if what.startswith(("added a user", "changed a user"))} == {
+        "added a user\nadmin", "added a user\nana", "added a user\nben", "changed a user\nben"}, details
     listed = [e[4] for e in entries if e[2] == "listed patients"]  # no patient yet: each list empty
     assert listed and all(d == "ids: none · total: 0" for d in listed), listed
     assert not any(": ·" in e[4] or e[4].endswith(":") or ": true" in e[4] or ": false" in e[4] for e in entries), entries

@@ -181,8 +181,19 @@
       return Object.entries(d).map(([k, v]) => `${k.replace(/_/g, " ")}: ${words(v)}`).join(" · ");
     }
 
+    /* Which record an entry is about, under its words: a user by name ("added a user" said whom; the table said
+       only "role: clinician"), a trial or a session by its number; a patient is the Patient column's. */
+    let names = null; // user id -> user name (the users list, read once)
+    function about(entry) {
+      const [kind, id] = String(entry.object || "").split(":");
+      if (!kind || !id || kind === "patient") return null;
+      const words = kind === "user" ? (names && names.get(Number(id))) || `user #${id}` : `${kind.replace(/_/g, " ")} #${id}`;
+      return el("div", { class: "muted small audit-object" }, words);
+    }
+
     async function load(more) {
       const f = $("audit-filter").elements;
+      if (!names) names = await api("GET", "/api/users").then((d) => new Map(d.users.map((u) => [u.id, u.username])), () => new Map());
       // a phone shows a screenful at a time (the button below loads older entries)
       const params = new URLSearchParams({ limit: window.matchMedia("(max-width: 600px)").matches ? "30" : "100" });
       if (f.username.value.trim()) params.set("username", f.username.value.trim());
@@ -194,7 +205,7 @@
         showError($("page-error"), null);
         const rows = doc.entries.map((e) => el("tr", {},
           el("td", {}, when(e.at)), el("td", {}, e.username, e.address ? el("div", { class: "muted small" }, e.address) : null),
-          el("td", {}, WORDS[e.action] || e.action.replace(/[._]/g, " ")),
+          el("td", {}, WORDS[e.action] || e.action.replace(/[._]/g, " "), about(e)),
           el("td", { class: "hide-narrow" }, e.patient_id ? el("a", { href: `/patients/${e.patient_id}` }, `#${e.patient_id}`) : "–"),
           el("td", { class: "hide-narrow small muted" }, details(e))));
         const body = document.querySelector("#audit tbody");
