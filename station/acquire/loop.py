@@ -145,6 +145,20 @@ more is emptied unread (:meth:`AcquisitionLoop._imu_samples_needed`), ns. 0.1 s 
 208 Hz, about 6 ms of bus, under a frame period: such a read costs the plate no frame, so a late
 wake-up's samples (the Pi-like clock's 40-60 ms stalls) are kept."""
 
+IMU_FIT_DECAY = 1.0 / 256
+"""The IMU's regression is fed once per frame, its window (the read of the FIFO's level) a sample
+period long, and the middle of those windows is the samples' time only on average over the phases of
+the chip's samples against the reads. At 208 Hz into 100-Hz frames the phase comes round 8 times a
+second, but an MPU-6050 at 200 Hz (its divider's nearest) is 2 samples a frame and 0.1-0.5 % off:
+the phase comes round once in 1-5 s. Fitted over about 0.6 s (decay 1/32, before s28) the fit
+followed the phase, its samples ±2.4 ms off and its rate ±0.3 %; over about 5 s (1/256) the MPU-6050's
+are within 0.3-0.5 ms on average, the LSM6DSOX's 0.07 ms, and a chip clock drifting with temperature
+is still followed."""
+
+IMU_SPACING = 0.98
+"""Successive IMU samples are at least this many fitted periods apart (a chip's clock is within 2 %
+of its nominal rate, :class:`~station.acquire.chipclock.ChipClock`'s tolerance)."""
+
 IMU_RETRY_NS = 1_000_000_000
 """A failed IMU is brought up again this long after it failed, ns."""
 
@@ -352,6 +366,8 @@ class AcquisitionLoop:
         self._imu_clock: ChipClock | None = None
         self._imu_k = 0
         self._imu_carry: list = []
+        self._imu_floor_ns = -_INF_NS  # IMU samples up to this time predate the first frame's period
+        self._imu_after_ns = -_INF_NS  # the next IMU sample read was made after this (the last level read)
         self._last_imu = _NAN6
         self._last_forces = [_NAN, _NAN, _NAN, _NAN]
         self._seq = 0
@@ -388,6 +404,7 @@ class AcquisitionLoop:
         now = self.clock.monotonic_ns()
         # The first frame is a whole period away, so that its period is polled like every other.
         self._t0_ns = -(-now // self.period_ns) * self.period_ns + self.period_ns
+        self._imu_floor_ns = self._t0_ns - self.period_ns
         self._seq = 0
         self._poll = 1 - self.polls_per_frame
         self._last_wake_ns = self._read_at_ns = -(1 << 62)
@@ -801,9 +818,10 @@ class AcquisitionLoop:
         made meanwhile were counted in ``imu_samples_in_lost_frames`` at the first frame though no
         frame was lost."""
         imu = self.imu
-        self._imu_clock = ChipClock(1e9 / imu.rate_hz, max_window=1.1)
+        self._imu_clock = ChipClock(1e9 / imu.rate_hz, max_window=1.1, decay=IMU_FIT_DECAY)
         self._imu_k = 0
         self._imu_carry = []
+        self._imu_after_ns = self.clock.monotonic_ns()  # what the FIFO holds after the reset is newer
         try:
             imu.restart_fifo()
         except (OSError, StationHardwareError) as exc:
@@ -866,8 +884,13 @@ class AcquisitionLoop:
         except (OSError, StationHardwareError) as exc:
             self._imu_failed(exc)
             return flags | _IMU_FAULT, _NAN6
-        hi = self.clock.monotonic_ns()
         chip = self._imu_clock
+        # The samples are timed from the read of the FIFO's level (the newest made by its end, the
+        # next not before its start), not from the end of the data read: that is 0.6-1.3 ms a frame
+        # later at 208 Hz, and every sample was timed that much late (before s28 A6).
+        level_read = fifo.level_read_ns
+        if level_read is None and len(fifo.samples):  # a driver that does not say: the read's end bounds it
+            level_read = (self.clock.monotonic_ns(),) * 2
         if fifo.overflowed or fifo.discarded:
             flags |= _IMU_LOST
             stats = self.stats
@@ -887,13 +910,12 @@ class AcquisitionLoop:
             else:
                 first = self._imu_k
             newest = first + m - 1
-            chip.observe(newest, hi - chip.period_ns, hi)
+            chip.observe(newest, level_read[0] - chip.period_ns, level_read[1])
             self._imu_k = newest + 1
             self.stats.imu_samples += m
-            time_of = chip.time_of
-            carry = self._imu_carry
-            for j, row in enumerate(samples.tolist()):
-                carry.append((time_of(first + j), row))
+            self._imu_carry.extend(zip(self._imu_sample_times(first, m, level_read[1]), samples.tolist()))
+        if level_read is not None:
+            self._imu_after_ns = level_read[0]
         window_start = deadline - self.period_ns
         total = None
         n = 0
@@ -908,8 +930,10 @@ class AcquisitionLoop:
                     for a in range(6):
                         total[a] += row[a]
                 n += 1
-            else:
+            elif t > self._imu_floor_ns:
                 self.stats.imu_samples_in_lost_frames += 1
+            # (else made after the FIFO was emptied at the start but before the first frame's period:
+            # of no frame, not of a lost one)
         self._imu_carry = keep
         if n:
             self._last_imu = (total[0] / n, total[1] / n, total[2] / n, total[3] / n, total[4] / n, total[5] / n)
@@ -917,6 +941,25 @@ class AcquisitionLoop:
             flags |= _IMU_STALE
             self.stats.imu_stale += 1
         return flags, self._last_imu
+
+    def _imu_sample_times(self, first: int, m: int, by_ns: int) -> list[float]:
+        """The times of IMU samples ``first`` ... ``first + m - 1`` just read, the newest made by
+        ``by_ns`` (the end of the read of the FIFO's level), ns: each by the fit, kept within what
+        this read and the one before say for certain: the first made after the last read's level
+        (or the FIFO's emptying), the newest by ``by_ns``, each nearly a period after the one before
+        (:data:`IMU_SPACING`). Where the fit's phase is off (an MPU-6050 at 200 Hz in its first
+        seconds, :data:`IMU_FIT_DECAY`), no sample is then put before the frame it was read in."""
+        chip = self._imu_clock
+        time_of = chip.time_of
+        spacing = chip.period_ns * IMU_SPACING
+        after, by = self._imu_after_ns, by_ns - (m - 1) * spacing
+        times = []
+        for k in range(first, first + m):
+            t = time_of(k)
+            times.append(after if t < after else by if t > by else t)
+            after += spacing
+            by += spacing
+        return times
 
     # -- recovery ------------------------------------------------------------------------------
     def _recovery_step(self, now_ns: int) -> None:

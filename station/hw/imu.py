@@ -46,6 +46,12 @@ class FifoRead(NamedTuple):
     discarded: int = 0
     """Samples the FIFO held that were emptied unread (``discard_overflowed``, ``discard_over``):
     lost, counted in the driver's ``fifo_discarded_samples``."""
+    level_read_ns: tuple[int, int] | None = None
+    """When the FIFO's level was read, ``(start, end)`` of that transfer on the driver's clock, ns:
+    the newest of ``samples`` was made by its end, the sample after it not before its start. That
+    is the window that times the samples (:class:`station.acquire.chipclock.ChipClock`), not the
+    end of the data read: reading the samples out takes about 0.3 ms of bus each (0.6-1.3 ms a
+    frame at 208 Hz), and a window taken after it made every sample that much late."""
 
 
 class ImuChip:

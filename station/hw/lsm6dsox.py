@@ -188,6 +188,9 @@ class LSM6DSOX(ImuChip):
         gyroscope pairs) is emptied the same way, overflowed or not (a stall shorter than the FIFO
         holds: a 1-s one's 416 words took 67 ms to read).
 
+        ``level_read_ns`` of the result is when ``FIFO_STATUS1/2`` was read: the window that times
+        the samples (see :class:`station.hw.imu.FifoRead`).
+
         The data burst is never retried: reading ``FIFO_DATA_OUT`` removes the words from the
         chip, so after a failed transfer some may be gone, and a retry would hand out later words
         as if they were the missing ones. Instead the FIFO is emptied (bypass, then continuous
@@ -196,7 +199,10 @@ class LSM6DSOX(ImuChip):
         """
         if not self.fifo_enabled:
             raise ConfigurationError(f"{self.location}: the LSM6DSOX FIFO is off; call begin(..., fifo=True)")
+        now = self._clock.monotonic_ns
+        before = now()
         status1, status2 = self.bus.read_i2c_block_data(self.address, FIFO_STATUS1, 2)
+        level_read_ns = (before, now())
         level = status1 | ((status2 & 0x03) << 8)
         overflowed = bool(status2 & (FIFO_STATUS2_OVR_IA | FIFO_STATUS2_OVR_LATCHED))
         if overflowed:
@@ -205,16 +211,16 @@ class LSM6DSOX(ImuChip):
         if (overflowed and discard_overflowed) or (discard_over is not None and level // 2 > discard_over):
             self.flush_fifo()
             self.fifo_discarded_samples += level // 2
-            return FifoRead(np.empty((0, 6)), overflowed, discarded=level // 2)
+            return FifoRead(np.empty((0, 6)), overflowed, discarded=level // 2, level_read_ns=level_read_ns)
         if not level:
-            return FifoRead(np.empty((0, 6)), overflowed)
+            return FifoRead(np.empty((0, 6)), overflowed, level_read_ns=level_read_ns)
         try:
             data = self.bus.read_block(self.address, FIFO_DATA_OUT_TAG, 7 * level, retry=False)
         except BusError:
             self.fifo_failed_reads += 1
             self.flush_fifo()
-            return FifoRead(np.empty((0, 6)), True, True)
-        return FifoRead(self._parse(self._carry + data), overflowed)
+            return FifoRead(np.empty((0, 6)), True, True, level_read_ns=level_read_ns)
+        return FifoRead(self._parse(self._carry + data), overflowed, level_read_ns=level_read_ns)
 
     def flush_fifo(self) -> None:
         """Empty the FIFO without reading it: bypass mode, then continuous again (the chip has no

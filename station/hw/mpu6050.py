@@ -195,43 +195,48 @@ class MPU6050(ImuChip):
         """Drain the FIFO (see the module docstring). ``discard_overflowed``: a FIFO that
         overflowed is emptied (:meth:`flush_fifo`) instead of read; its samples are counted in
         :attr:`fifo_discarded_samples` and none is returned. ``discard_over``: so is one that
-        holds more than that many samples, overflowed or not."""
+        holds more than that many samples, overflowed or not. ``level_read_ns`` of the result is
+        when ``FIFO_COUNTH/L`` was read: the window that times the samples (see
+        :class:`station.hw.imu.FifoRead`)."""
         if not self.fifo_enabled:
             raise ConfigurationError(f"{self.location}: the MPU-6050 FIFO is off; call begin(..., fifo=True)")
         bus, address = self.bus, self.address
         status = self._status | bus.read_byte_data(address, INT_STATUS)
         self._status = status & ~INT_FIFO_OFLOW
         overflowed = bool(status & INT_FIFO_OFLOW)
+        now = self._clock.monotonic_ns
+        before = now()
         high, low = bus.read_i2c_block_data(address, FIFO_COUNTH, 2)
+        level_read_ns = (before, now())
         count = (high << 8) | low
         if overflowed:
             self.fifo_overflow_count += 1
         if (overflowed and discard_overflowed) or (discard_over is not None and count // FIFO_SAMPLE_BYTES > discard_over):
             self.flush_fifo()
             self.fifo_discarded_samples += count // FIFO_SAMPLE_BYTES
-            return FifoRead(np.empty((0, 6)), overflowed, discarded=count // FIFO_SAMPLE_BYTES)
+            return FifoRead(np.empty((0, 6)), overflowed, discarded=count // FIFO_SAMPLE_BYTES, level_read_ns=level_read_ns)
         n = count // FIFO_SAMPLE_BYTES
         misaligned = count % FIFO_SAMPLE_BYTES if overflowed else 0
         if n == 0 and not misaligned:
-            return FifoRead(np.empty((0, 6)), overflowed)
+            return FifoRead(np.empty((0, 6)), overflowed, level_read_ns=level_read_ns)
         try:
             if misaligned:
                 bus.read_block(address, FIFO_R_W, misaligned, retry=False)
                 self.fifo_discarded_bytes += misaligned
                 n = (count - misaligned) // FIFO_SAMPLE_BYTES
                 if n == 0:
-                    return FifoRead(np.empty((0, 6)), overflowed)
+                    return FifoRead(np.empty((0, 6)), overflowed, level_read_ns=level_read_ns)
             data = bus.read_block(address, FIFO_R_W, n * FIFO_SAMPLE_BYTES, retry=False)
         except BusError:
             # Never retried: the FIFO may already have given some bytes out, and its alignment on a
             # sample is lost. Empty it and start again aligned; the samples are reported lost.
             self.fifo_failed_reads += 1
             self.flush_fifo()
-            return FifoRead(np.empty((0, 6)), True, True)
+            return FifoRead(np.empty((0, 6)), True, True, level_read_ns=level_read_ns)
         raw = np.frombuffer(data, dtype=">i2").reshape(n, 6).astype(float)
         raw[:, :3] *= self._accel_scale
         raw[:, 3:] *= self._gyro_scale
-        return FifoRead(raw, overflowed)
+        return FifoRead(raw, overflowed, level_read_ns=level_read_ns)
 
     def flush_fifo(self) -> None:
         """Empty the FIFO without reading it: ``FIFO_RESET`` with ``FIFO_EN`` 0, then ``FIFO_EN``

@@ -268,3 +268,26 @@ def test_lsm_fifo_pairs_words_across_a_read_that_splits_a_slot(make_hw, clock):
     assert len(rest.samples) == level // 2
     assert rest.samples.mean(axis=0) == pytest.approx(TRUTH, abs=0.1)
     assert imu.fifo_dropped_words == 0
+
+
+def test_a_fifo_read_says_when_it_read_the_level_the_window_of_its_newest_sample(imu_hw, clock):
+    """``level_read_ns`` is the transfer that read the FIFO's level (s28 A6): the newest sample it
+    returns was made by its end, the next one not before its start. The end of the whole read (what
+    the acquisition timed its samples from before) is the data's bus time later: 0.3 ms a sample."""
+    imu = detect_imu(imu_hw.bus, clock)
+    imu.begin(208.0, 4, 500, fifo=True)
+    clock.advance_ns(50_000_000)
+    imu.read_fifo()
+    model = imu_hw.imu
+    timeline = model._accel.timeline if imu.name == "LSM6DSOX" else model._timeline
+    for wait_ns in (9_000_000, 10_000_000, 11_300_000, 30_000_000):
+        clock.advance_ns(wait_ns)
+        started = clock.monotonic_ns()
+        batch = imu.read_fifo()
+        ended = clock.monotonic_ns()
+        start, end = batch.level_read_ns
+        assert started <= start < end < ended and len(batch.samples) >= 2
+        assert end - start <= 150_000  # the level's registers only (2-3 bytes and the addresses)
+        assert ended - end >= 250_000 * len(batch.samples)  # the data read after it
+        newest = timeline.last_k - (model.fifo_level // 2 if imu.name == "LSM6DSOX" else model.fifo_level // 12)
+        assert timeline.time_of(newest) <= end and timeline.time_of(newest + 1) > start
