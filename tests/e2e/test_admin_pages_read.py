@@ -5,7 +5,8 @@
 - on a phone, which has no Status column, a disabled user is said disabled under the name (only an "Enable" button
   said it);
 - the audit log's details say an empty list "none" and a yes or no in words (they read "ids: · total: 0" and
-  "first run: true"), and an entry about a user names the user ("added a user" said only "role: clinician")."""
+  "first run: true"), and an entry about a user names the user ("added a user" said only "role: clinician");
+- the settings' Save button stays where it was pressed (the words that it saved pushed it down)."""
 
 from __future__ import annotations
 
@@ -51,6 +52,18 @@ def test_the_admin_pages_say_own_role_a_disabled_user_and_audit_details_in_words
         # a disabled user said so on the screen, a phone too (its Status column is hidden)
         assert rows["ben"]["disabled"] and not rows["ana"]["disabled"] and not rows["admin"]["disabled"], rows
         assert driver.execute_script("return document.documentElement.scrollWidth") <= (TABLET if driver is tablet else PHONE)[0]
+
+    # the settings' Save stays where it was pressed: what saving says comes under it (it pushed Save down)
+    for driver, name in ((tablet, "tablet"), (phone, "phone")):
+        driver.get(url + "/admin/settings")
+        wait(driver, "the settings", lambda d: d.find_element("name", "session_timeout_min").get_attribute("value") != "")
+        save = driver.find_element("id", "save-settings")
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", save)
+        top = save.rect["y"]
+        save.click()
+        wait(driver, "the settings saved", lambda d: d.find_element("id", "page-message").is_displayed())
+        assert driver.find_element("id", "save-settings").rect["y"] == top, (name, top)
+        driver.save_screenshot(str(shots / f"settings-saved-{name}.png"))
 
     tablet.get(url + "/admin/audit")
     wait(tablet, "the audit log", lambda d: len(css(d, "#audit tbody tr")) > 3)
