@@ -1063,9 +1063,9 @@ class AcquisitionLoop:
                 "status": self._imu_state,
                 "address": f"0x{self.imu.address:02X}",
                 "samples": self.stats.imu_samples,
-                "fifo_overflows": int(getattr(self.imu, "fifo_overflow_count", 0)),
+                # (its FIFO's overflows and emptyings are the document's imu_fifo_* keys: one count,
+                # the acquisition's; the driver's own counts said the same beside them before s28)
                 "fifo_failed_reads": int(getattr(self.imu, "fifo_failed_reads", 0)),
-                "fifo_samples_discarded": int(getattr(self.imu, "fifo_discarded_samples", 0)),
                 "measured_hz": None if rate is None else round(rate, 3),
             }
             if self._imu_error:

@@ -114,17 +114,17 @@ class Imu(Protocol):
         7-bit I2C address.
     rate_hz : float
         Output data rate actually configured by :meth:`begin`, Hz (the chip's nominal rate).
-    fifo_overflow_count : int
-        FIFO overflows seen so far.
-    fifo_discarded_samples : int
-        Samples of overflowed FIFOs emptied unread.
+    fifo_failed_reads : int
+        FIFO data transfers that failed (health's ``sensors.imu``). The drivers also count the
+        overflows and the samples emptied unread (``fifo_overflow_count``, ``fifo_discarded_samples``);
+        the acquisition counts those itself, from what :meth:`read_fifo` returns, and health says its
+        counts only (``imu_fifo_overflows``, ``imu_samples_emptied``).
     """
 
     name: str
     address: int
     rate_hz: float
-    fifo_overflow_count: int
-    fifo_discarded_samples: int
+    fifo_failed_reads: int
 
     def begin(self, rate_hz: float, accel_range_g: int, gyro_range_dps: int, *, fifo: bool = False) -> None:
         """Reset and configure: the rate is rounded to one the chip has (the nearest at or above

@@ -2,7 +2,8 @@
 were counted only by the driver (``/healthz``'s sensors.imu), not by the acquisition, and ``doctor`` said
 nothing of them where it says the frames lost. Now the loop counts them (``imu_fifo_overflows``,
 ``imu_fifo_emptied``, ``imu_samples_emptied`` in its health) and ``doctor`` says them, in its text, its
-JSON and its advice."""
+JSON and its advice; and since s28 (A6, job 2) they are health's only count of them (the driver's, in
+sensors.imu, said the same beside them)."""
 
 import json
 
@@ -40,6 +41,12 @@ def test_doctor_says_the_imu_fifos_overflows_and_emptyings_after_stalls(capsys):
     health = station.health()
     assert (health["imu_fifo_overflows"], health["imu_fifo_emptied"], health["imu_samples_emptied"],
             health["imu_samples_emptied_s"]) == (1, 2, fifo["samples_emptied"], fifo["samples_emptied_s"])
+    # one count of each, the acquisition's (s28 A6): the driver's own, which said the same, are not beside them
+    # in sensors.imu any more (fifo_overflows, fifo_samples_discarded); they agree with it
+    imu = station.loop.imu
+    assert (imu.fifo_overflow_count, imu.fifo_discarded_samples) == (1, fifo["samples_emptied"])
+    assert not {"fifo_overflows", "fifo_samples_discarded"} & set(health["sensors"]["imu"]), health["sensors"]["imu"]
+    assert health["sensors"]["imu"]["fifo_failed_reads"] == 0  # (the acquisition does not count those itself)
     words = (f"overflowed 1 time (samples overwritten before they were read), emptied unread 2 times after a stall "
              f"({fifo['samples_emptied']} samples, {fifo['samples_emptied_s']:.2f} s)")
     lost = [a for a in report.advice if "frames were lost" in a]

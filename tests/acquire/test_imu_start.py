@@ -43,8 +43,9 @@ def test_a_fifo_full_at_start_is_emptied_unread_and_counts_as_neither_an_overflo
     assert loop.stats.imu_samples <= 4 and loop.stats.imu_samples_in_lost_frames == 0
     assert not first["flags"][0] & int(FrameFlag.IMU_STALE | FrameFlag.IMU_LOST)
     frames = acquisition.run_seconds(2)
-    health = loop.health()["sensors"]["imu"]
+    health = loop.health()
     # what the FIFO held before the frames is neither an overflow nor discarded (before: one overflow)
-    assert health["fifo_overflows"] == 0 and health["fifo_samples_discarded"] == 0
+    assert health["imu_fifo_overflows"] == 0 and health["imu_samples_emptied"] == 0
+    assert imu.fifo_overflow_count == 0 and imu.fifo_discarded_samples == 0
     assert not np.any(frames["flags"] & int(FrameFlag.IMU_LOST | FrameFlag.IMU_STALE))
     assert loop.stats.imu_samples_in_lost_frames == 0 and loop.stats.frames_lost == 0

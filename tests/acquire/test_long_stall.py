@@ -121,7 +121,7 @@ def test_after_a_stall_longer_than_the_imu_fifo_holds_it_is_emptied_not_read_and
     after = station.run_seconds(1)
     assert loop.stats.frames_lost == lost and not np.any(after["flags"] & int(FrameFlag.LOST_BEFORE))
     assert level <= 2 and loop.imu.fifo_discarded_samples >= 255  # emptied (512 words), and counted
-    assert loop.health()["sensors"]["imu"]["fifo_samples_discarded"] == loop.imu.fifo_discarded_samples
+    assert loop.health()["imu_samples_emptied"] == loop.imu.fifo_discarded_samples
     assert np.all(np.diff(np.concatenate([first["seq"], after["seq"]]).astype(np.int64)) == 1)
     behind = after["t_ns"].astype(np.int64) - np.array([loop.deadline_of(int(s)) for s in after["seq"]])
     assert behind.max() < PERIOD_NS // 4, behind.max()
@@ -158,7 +158,7 @@ def test_after_a_stall_shorter_than_the_imu_fifo_holds_its_samples_of_lost_frame
     # the FIFO emptied unread (not overflowed), the stall's samples counted
     assert loop.imu.fifo_overflow_count == overflows and after["flags"][woke] & int(FrameFlag.IMU_LOST)
     assert abs(loop.imu.fifo_discarded_samples - discarded - stall_s * loop.imu.rate_hz) <= 3
-    assert loop.health()["sensors"]["imu"]["fifo_samples_discarded"] == loop.imu.fifo_discarded_samples
+    assert loop.health()["imu_samples_emptied"] == loop.imu.fifo_discarded_samples
     # and the IMU's samples come again a few frames on
     assert not np.any(after["flags"][woke + 5:] & int(FrameFlag.IMU_STALE | FrameFlag.IMU_LOST))
     gravity = np.sqrt(after["ax_m_s2"] ** 2 + after["ay_m_s2"] ** 2 + after["az_m_s2"] ** 2)[woke + 5:]
