@@ -36,8 +36,61 @@ def running(request, tmp_path):
 
 
 @pytest.mark.parametrize("running", FRONT_ENDS, indirect=True)
+def assert_real_time(frames, rate_hz: float, began_ns: int, ended_ns: int, read_s: float) -> None:
+    """The frames came in real time at ``rate_hz``, judged on the time measured around them, not on a
+    nominal count (a loaded machine that held this test's process back a while after its reads
+    collected 166 frames in what it took for 1.5 s: s27).
+
+    * Their wake times (``t_ns``, CLOCK_MONOTONIC, as ``time.monotonic_ns`` here) lie between
+      ``began_ns`` and ``ended_ns``, measured before the first read and after the last, and span
+      the ``read_s`` the reads went on for, less 0.1 s (the reader had the frames all along).
+    * They are on the grid of ``rate_hz`` on that clock: a frame's wake time is its deadline
+      ``t0 + seq/rate_hz`` or later (late under load, never early), so the frame nearest its
+      deadline in each half of the run tells ``t0``: the two agree within 5 ms. Frames 1 % too fast
+      or too slow (a clock or rate gone wrong) are 7 ms off over 1.5 s; a loaded machine makes
+      frames late, not the least late of 75 frames 5 ms late."""
+    seq = frames["seq"].astype(np.int64)
+    t_ns = frames["t_ns"].astype(np.int64)
+    assert began_ns <= t_ns[0] and t_ns[-1] <= ended_ns, "frame times not on this machine's monotonic clock"
+    assert (t_ns[-1] - t_ns[0]) / 1e9 >= read_s - 0.1, (t_ns[-1] - t_ns[0]) / 1e9
+    offsets = t_ns - np.round(seq * (1e9 / rate_hz)).astype(np.int64)  # t0 + how late each frame woke
+    half = len(offsets) // 2
+    drift_ms = (offsets[half:].min() - offsets[:half].min()) / 1e6
+    assert abs(drift_ms) < 5.0, f"frames not at {rate_hz} Hz: the grid moved {drift_ms:+.1f} ms in {read_s} s"
+
+
+@pytest.mark.parametrize("rate_factor", [1.1, 0.9, 1.01, 0.99, 1.0])
+def test_the_real_time_check_finds_frames_too_fast_or_too_slow(rate_factor):
+    """assert_real_time is not blind: frames 10 % or 1 % too fast or too slow fail it; frames on
+    time with a loaded machine's lateness (most under 1 ms, some 5-20 ms, a 60-ms stall, the reader
+    held back so that it collected 1.66 s of frames) pass."""
+    from station.acquire.frame import FRAME_DTYPE
+
+    rng = np.random.default_rng(5)
+    n = round(166 * rate_factor)  # what a reader held back for 1.66 s collects
+    frames = np.zeros(n, dtype=FRAME_DTYPE)
+    frames["seq"] = np.arange(1000, 1000 + n)
+    late_ns = np.minimum(rng.exponential(150_000, n), 1_000_000)
+    late_ns[rng.random(n) < 0.05] = rng.uniform(5e6, 20e6)
+    late_ns[80:86] = [60e6, 50e6, 40e6, 30e6, 20e6, 10e6]  # a stall: the frames after it made at once, late
+    began = 5_000_000_000
+    frames["t_ns"] = began + 20_000_000 + (np.arange(n) * 10_000_000 / rate_factor + late_ns).astype(np.int64)
+    ended = int(frames["t_ns"][-1]) + 1_000_000
+    if rate_factor == 1.0:
+        assert_real_time(frames, 100.0, began, ended, 1.6)
+    else:
+        with pytest.raises(AssertionError, match="frames not at 100.0 Hz"):
+            assert_real_time(frames, 100.0, began, ended, 1.6)
+    # and frames whose times are another clock's (or that stop coming) fail it too
+    with pytest.raises(AssertionError, match="monotonic clock"):
+        assert_real_time(frames, 100.0, began + 10**9, ended + 10**9, 1.6)
+    with pytest.raises(AssertionError):
+        assert_real_time(frames[: n // 2], 100.0, began, ended, 1.6)
+
+
 def test_frames_arrive_in_real_time_with_health(running):
     process, source, spec = running
+    began = time.monotonic_ns()
     source.read_frames(0.5)
     frames = []
     t0 = time.monotonic()
@@ -45,8 +98,9 @@ def test_frames_arrive_in_real_time_with_health(running):
         block = source.read_frames(0.1)
         assert block.missed == 0
         frames.append(block.frames)
+    read_s = time.monotonic() - t0
     frames = np.concatenate(frames)
-    assert 120 <= len(frames) <= 160
+    assert_real_time(frames, 100.0, began, time.monotonic_ns(), read_s)
     # In real time on a shared machine a stall of the whole machine can cost a few frames (CI lost
     # 3 once): none may be lost silently. Every gap in seq is counted in health and flagged on the
     # frame after it; a healthy loop loses at most a few.
