@@ -23,6 +23,17 @@ pytestmark = pytest.mark.e2e
 SHOTS = Path("/tmp/s19visit")
 
 
+def _walk_trial(store, actor, session_id: int, condition: str, speed: float, more: dict | None = None) -> None:
+    """One valid 10-metre walk trial of ``condition`` at ``speed`` (m/s; 96 steps/min, 13 steps, ``more`` measures)."""
+    writer = store.trials.start_trial(session_id, "ten-metre-walk", condition, {"method": "nominal"}, 100.0, actor=actor)
+    outcome = {"protocol": "ten-metre-walk", "condition": condition, "label": condition, "trial": 1, "attempt": 1,
+               "valid": True, "end_reason": "duration", "issues": [], "hold_end": None, "warnings": [], "completed": True,
+               "duration_s": 30.0, "time_held_s": None}
+    writer.finish({"kind": "walk", "fs_hz": 100.0, "samples": 0, "profile": "walk", "version": "test",
+                   "metrics": {"walk_time_s": 6.0 / speed, "walk_speed_m_s": speed, "cadence_steps_min": 96.0, "steps": 13,
+                               **(more or {})}, "trial": outcome}, valid=True)
+
+
 def _fill(store, actor) -> tuple[list[int], list[int]]:
     """The two visits' session ids."""
     patient = store.patients.create({"identifier": "VISIT-CHANGE", "birth_year": 1952, "sex": "F",
@@ -33,15 +44,7 @@ def _fill(store, actor) -> tuple[list[int], list[int]]:
         for minute, speed in zip((0, 30), speeds):
             session = store.sessions.create(patient["id"], {"label": "10-metre walk",
                                                             "started_at": f"{day}T09:{minute:02d}:00+00:00"}, actor=actor)
-            writer = store.trials.start_trial(session["id"], "ten-metre-walk", "comfortable", {"method": "nominal"}, 100.0,
-                                              actor=actor)
-            outcome = {"protocol": "ten-metre-walk", "condition": "comfortable", "label": "comfortable", "trial": 1,
-                       "attempt": 1, "valid": True, "end_reason": "duration", "issues": [], "hold_end": None,
-                       "warnings": [], "completed": True, "duration_s": 30.0, "time_held_s": None}
-            writer.finish({"kind": "walk", "fs_hz": 100.0, "samples": 0, "profile": "walk", "version": "test",
-                           "metrics": {"walk_time_s": 6.0 / speed, "walk_speed_m_s": speed, "cadence_steps_min": 96.0,
-                                       "step_time_cv_pct": 4.1, "stride_time_cv_pct": 2.9, "steps": 13},
-                           "trial": outcome}, valid=True)
+            _walk_trial(store, actor, session["id"], "comfortable", speed, {"step_time_cv_pct": 4.1, "stride_time_cv_pct": 2.9})
             ids.append(session["id"])
         visits.append(ids)
     return visits[0], visits[1]
@@ -164,14 +167,7 @@ def _once_fill(store, actor) -> tuple[int, int]:
         session = store.sessions.create(patient["id"], {"label": "10-metre walk", "started_at": "2026-11-02T09:00:00+00:00"},
                                         actor=actor)
         for condition, speed in speeds.items():
-            writer = store.trials.start_trial(session["id"], "ten-metre-walk", condition, {"method": "nominal"}, 100.0,
-                                              actor=actor)
-            outcome = {"protocol": "ten-metre-walk", "condition": condition, "label": condition, "trial": 1, "attempt": 1,
-                       "valid": True, "end_reason": "duration", "issues": [], "hold_end": None, "warnings": [],
-                       "completed": True, "duration_s": 30.0, "time_held_s": None}
-            writer.finish({"kind": "walk", "fs_hz": 100.0, "samples": 0, "profile": "walk", "version": "test",
-                           "metrics": {"walk_time_s": 6.0 / speed, "walk_speed_m_s": speed, "cadence_steps_min": 96.0,
-                                       "steps": 13}, "trial": outcome}, valid=True)
+            _walk_trial(store, actor, session["id"], condition, speed)
         ids.append(patient["id"])
     return ids[0], ids[1]
 
