@@ -2,7 +2,8 @@
 each trial's time held a bar, Vellas et al. 1997's 5 s a dashed line named on it ("5 s cut-off (Vellas et al. 1997)")
 and said under it ("Dashed line at 5 s: below it, higher risk of injurious falls (Vellas et al. 1997)."), for the
 82-year-old faller it applies to, by the history's rule (report.history_cutoffs); none for the patient after stroke
-(not applied: the page says why in words). Before, the line was drawn on the history's charts only."""
+(not applied: the page says why in words). Before, the line was drawn on the history's charts only. Its name is placed
+clear of the bars, as the history's is clear of its data (session 28: it sat at the left end, over a first bar of 12.1 s)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ WORDS = "Dashed line at 5 s: below it, higher risk of injurious falls (Vellas et
 
 
 def stored_visits(data_dir) -> dict[str, int]:
-    """Two patients' single-leg visits on the left leg: 3.5 s, scored unable, 4.2 s. Identifier -> session id."""
+    """Three patients' single-leg visits on the left leg: two of 3.5 s, scored unable, 4.2 s; a faller's of 12.1 s (a bar
+    above the cut-off's line, where its label was), 3.5 s, 4.2 s. Identifier -> session id."""
     from station.store.audit import Actor
     from station.store.store import Store
 
@@ -28,11 +30,13 @@ def stored_visits(data_dir) -> dict[str, int]:
     actor = Actor(None, "test")
     year = time.gmtime().tm_year
     out = {}
-    for identifier, age, conditions in (("SLSV-FALL-82", 82, ["fall_12m"]), ("SLSV-STROKE-65", 65, ["stroke:left"])):
+    for identifier, age, conditions, holds in (("SLSV-FALL-82", 82, ["fall_12m"], (3.5, None, 4.2)),
+                                               ("SLSV-STROKE-65", 65, ["stroke:left"], (3.5, None, 4.2)),
+                                               ("SLSV-FALL-80", 80, ["fall_12m"], (12.1, 3.5, 4.2))):
         patient = store.patients.create({"identifier": identifier, "birth_year": year - age, "sex": "F",
                                          "conditions": conditions}, actor=actor)
         session = store.sessions.create(patient["id"], {"label": "single-leg"}, actor=actor)
-        for n, held in ((1, 3.5), (2, None), (3, 4.2)):
+        for n, held in enumerate(holds, 1):
             store_held(store, session["id"], "left", n, held, actor)
         out[identifier] = session["id"]
     store.close()
@@ -86,3 +90,26 @@ def test_the_visit_results_draw_the_single_leg_cut_off_as_the_history_does(readi
         row = css(driver, f'{SECTION} tr[data-metric="time_held_s"]')[0].get_attribute("textContent")
         assert "Not applied to this patient: the cut-off (5 s) of Vellas et al. 1997" in row, row
         driver.save_screenshot(str(shots / f"stroke-{size[0]}.png"))
+
+        # a first trial held 12.1 s, its bar above the 5 s line: the cut-off's name placed where no bar is
+        driver.get(f"{station.url}/sessions/{sessions['SLSV-FALL-80']}")
+        wait(driver, "the single-leg results", lambda d: css(d, f'{SECTION} tr[data-metric="time_held_s"]'), timeout_s=20)
+        _open_cards(driver)
+        wait(driver, "the times held's chart", lambda d: css(d, f"{SECTION} .times-held svg.chart"), timeout_s=10)
+        chart = css(driver, f"{SECTION} .times-held svg.chart")[0]
+        assert len(chart.find_elements("css selector", "rect.bar")) == 3
+        read = driver.execute_script(ON_BARS, chart)
+        assert read == [[LINE, []]], read
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", chart)
+        driver.save_screenshot(str(shots / f"faller-above-{size[0]}.png"))
+
+
+ON_BARS = """const svg = arguments[0];
+const bars = [...svg.querySelectorAll('rect.bar, circle.bar')].map((e) => e.getBBox());
+return [...svg.querySelectorAll('text.cutoff-label')].map((t) => {
+  const b = t.getBBox();
+  const on = bars.map((o, i) => (o.x < b.x + b.width && b.x < o.x + o.width && o.y < b.y + b.height && b.y < o.y + o.height
+    ? i : -1)).filter((i) => i >= 0);
+  return [t.textContent, on];
+});"""
+"""Each cut-off label of a times-held chart: [its words, the bars (their index) its text is drawn over]."""

@@ -151,9 +151,10 @@ const Station = (() => {
 
   /* Published cut-offs that apply to the patient (report.history_cutoffs: the history's series' ``cutoffs``, the visit
      results' time held's ``lines``) as a chart draws them, each a dashed line named "5 s cut-off (Vellas et al. 1997)"
-     (Charts' ``cutoffs``), and said under it: "Dashed line at 5 s: below it, higher risk of injurious falls (Vellas et
-     al. 1997)." (null for none). One way for the history page and the visit results. */
-  const cutoffLines = (cuts) => cuts.map((c) => ({ value: c.value, label: `${c.label} (${shortCite(c.source)})` }));
+     (Charts' ``cutoffs``; "5 s cut-off", its ``short`` name, where a narrow chart has no room for the whole one: the
+     source is said under it), and said under it: "Dashed line at 5 s: below it, higher risk of injurious falls (Vellas
+     et al. 1997)." (null for none). One way for the history page and the visit results. */
+  const cutoffLines = (cuts) => cuts.map((c) => ({ value: c.value, label: `${c.label} (${shortCite(c.source)})`, short: c.label }));
   const cutoffWords = (cuts) => (cuts.length ? el("p", { class: "muted small cutoff-lines" },
     cuts.map((c) => `${c.words} (${shortCite(c.source)}).`).join(" ")) : null);
 

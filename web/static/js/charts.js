@@ -389,30 +389,36 @@ const Charts = (() => {
      labelled at its left end ("5 s cut-off (Vellas et al. 1997)"). */
   /* ``above``: px between the trial's length's line and its label's baseline, clear of what is drawn on the line (a
      history's points and lines at 30 s: the label sat on them). ``clear``: what a cut-off's label must not be
-     crossed by (a history's data lines, ``segments`` [[x1, y1, x2, y2]], and points, ``points`` [[cx, cy, r]]) and
-     the plot's ``top`` and ``bottom`` (px): the label goes at the first place along its line, above it or under
-     it, that nothing crosses (it was always at the left end, above, where a line rising from a first session
-     below the cut-off crossed it); where there is none, on a background of its own. The labels are put in
+     crossed by (a history's data lines, ``segments`` [[x1, y1, x2, y2]], and points, ``points`` [[cx, cy, r]]; the
+     visit's bars, ``boxes`` [[left, top, right, bottom]]) and the plot's ``top`` and ``bottom`` (px): the label goes
+     at the first place along its line, above it or under it, that nothing crosses (it was always at the left end,
+     above, where a line rising from a first session below the cut-off crossed it), named in full, else by its
+     ``short`` name ("5 s cut-off") where that fits; where neither does, short, on a background of its own. The labels are put in
      ``labels`` (a group the chart appends over its data) when given, else in ``root``. */
   function limitLines(root, opts, cutoffs, Y, x0, x1, above = 5, clear = null, labels = null) {
     if (opts && opts.ceiling) {
       root.append(svg("line", { x1: x0, x2: x1, y1: Y(opts.ceiling), y2: Y(opts.ceiling), stroke: "#5b6670",
         "stroke-dasharray": "4 4", class: "ceiling" }));
       root.append(svg("text", { x: x1, y: Y(opts.ceiling) - above, "text-anchor": "end", stroke: "#fbfcfd", "stroke-width": 3,
-        "paint-order": "stroke", class: "ceiling-label" },
-        `${+opts.ceiling.toPrecision(6)} ${opts.unit || ""}: the longest a trial runs`.replace(" :", ":")));
+        "paint-order": "stroke", class: "ceiling-label" }, ceilingWords(opts)));
     }
-    const taken = []; // the boxes of the labels placed: another cut-off's label not on them
+    // the boxes of the labels placed: another cut-off's label not on them (nor on the trial's length's)
+    const taken = opts && opts.ceiling ? [[x1 - ceilingWidth(opts) - 2, Y(opts.ceiling) - above - 12, x1 + 2, Y(opts.ceiling) - above + 4]] : [];
     cutoffs.forEach((c) => {
       root.append(svg("line", { x1: x0, x2: x1, y1: Y(c.value), y2: Y(c.value), stroke: "#8a4b00",
         "stroke-dasharray": "8 4", class: "cutoff" }));
-      const w = labelWidth(c.label);
-      let at = { x: x0 + 4, y: Y(c.value) - 5 }, crossed = false;
+      let text = c.label, w = labelWidth(text), at = { x: x0 + 4, y: Y(c.value) - 5 }, crossed = false;
       if (clear) {
-        const spots = labelSpots(x0 + 4, x1 - 4 - w, Y(c.value), w, clear.top, clear.bottom);
-        const free = spots.find((p) => !labelCrossed(labelBox(p, w), clear, taken));
-        crossed = !free;
-        at = free || spots[0] || at;
+        // its whole name where nothing crosses it, else its short one ("5 s cut-off": its source is said under the
+        // chart) where nothing does (a phone's narrow chart: the whole name, 210 px, on its background hid the data)
+        const tries = [...new Set([c.label, c.short || c.label])].map((t) => {
+          const tw = labelWidth(t), spots = labelSpots(x0 + 4, x1 - 4 - tw, Y(c.value), tw, clear.top, clear.bottom);
+          return { t, tw, spots, free: spots.find((p) => !labelCrossed(labelBox(p, tw), clear, taken)) };
+        });
+        const chosen = tries.find((p) => p.free) || tries[tries.length - 1];
+        ({ t: text, tw: w } = chosen);
+        crossed = !chosen.free;
+        at = chosen.free || chosen.spots[0] || at;
       }
       taken.push(labelBox(at, w));
       const into = labels || root;
@@ -420,9 +426,13 @@ const Charts = (() => {
       if (crossed) into.append(svg("rect", { ...boxAttrs(labelBox(at, w)), fill: "#fbfcfd", "fill-opacity": 0.92, class: "cutoff-label-bg" }));
       // (a white edge keeps it read where it crosses a point or a bar)
       into.append(svg("text", { x: at.x, y: at.y, fill: "#8a4b00", stroke: "#fbfcfd", "stroke-width": 3,
-        "paint-order": "stroke", class: "cutoff-label", "data-crossed": String(crossed) }, c.label));
+        "paint-order": "stroke", class: "cutoff-label", "data-crossed": String(crossed) }, text));
     });
   }
+
+  /* The trial's length's label ("30 s: the longest a trial runs") and its width (px). */
+  const ceilingWords = (opts) => `${+opts.ceiling.toPrecision(6)} ${opts.unit || ""}: the longest a trial runs`.replace(" :", ":");
+  const ceilingWidth = (opts) => labelWidth(ceilingWords(opts));
 
   /* Where a cut-off's label (``w`` px wide, its line at ``y``) may go, in order: at the left end above the line,
      under it, at the right end above and under, then between, every 24 px; each whole within the plot (``top`` to
@@ -442,7 +452,7 @@ const Charts = (() => {
   function labelCrossed(box, clear, taken) {
     const [l, t, r, b] = box;
     const overlaps = (o) => o[0] < r && l < o[2] && o[1] < b && t < o[3];
-    return taken.some(overlaps)
+    return taken.some(overlaps) || (clear.boxes || []).some(overlaps)
       || (clear.points || []).some(([cx, cy, rad]) => overlaps([cx - rad, cy - rad, cx + rad, cy + rad]))
       || (clear.segments || []).some((s) => segmentInBox(s, box));
   }
@@ -464,7 +474,7 @@ const Charts = (() => {
      Each trial's time held a bar from 0 s (a 0 s, unable, a red point on the axis), its ``label`` under it (its
      ``short`` one when the labels do not fit under the bars) and its time under that ("4.2 s"); the trial's
      length (``opts.ceiling``) and the published cut-offs that apply (``opts.cutoffs``) as the history's charts draw
-     them (limitLines). ``opts.width``: the px the chart is shown at (labels 12 px), else drawWidth. */
+     them (limitLines: a cut-off's label clear of the bars). ``opts.width``: the px the chart is shown at (labels 12 px), else drawWidth. */
   function timesHeld(bars, opts) {
     const W = opts && opts.width ? Math.max(280, Math.round(opts.width)) : drawWidth(520);
     const padL = 44, padR = 12, padT = 16, padB = 46, H = 220;
@@ -482,8 +492,12 @@ const Charts = (() => {
     root.append(grid);
     const slot = (W - padL - padR) / Math.max(1, bars.length);
     const named = bars.every((b) => labelWidth(b.label) <= slot - 6);
+    // what the bars draw, for the cut-offs' labels to keep clear of (they were at the left end, over the first bar)
+    const clear = { top: padT, bottom: H - padB, boxes: [], points: [] };
     bars.forEach((b, i) => {
       const x = padL + slot * (i + 0.5), w = Math.min(44, slot * 0.55);
+      if (b.unable) clear.points.push([x, Y(0), 9]);
+      else clear.boxes.push([x - w / 2, Y(b.value), x + w / 2, Y(0)]);
       if (b.unable) {
         root.append(svg("circle", { cx: x, cy: Y(0), r: 7, fill: "#a32020", class: "bar unable" }, svg("title", {}, `${b.label}: ${b.text}`)));
       } else {
@@ -494,7 +508,7 @@ const Charts = (() => {
       root.append(svg("text", { x, y: H - padB + 20, "text-anchor": "middle", class: "bar-label" }, named ? b.label : b.short || String(i + 1)));
       root.append(svg("text", { x, y: H - padB + 36, "text-anchor": "middle", class: "bar-value" }, b.text));
     });
-    limitLines(root, opts, cutoffs, Y, padL, W - padR);
+    limitLines(root, opts, cutoffs, Y, padL, W - padR, 5, clear);
     if (opts && opts.unit) root.append(svg("text", { x: 4, y: 12 }, opts.unit));
     root.dataset.named = String(named);
     return root;
@@ -505,8 +519,8 @@ const Charts = (() => {
      conditions of a test on one chart, one scale); the MDC band only for a single line;
      ``opts.atLeast``: an axis from ``floor`` reaches at least this value (a count's, whole ticks);
      ``opts.width``: the px the chart is shown at (its labels then 12 px whatever the screen; else drawWidth);
-     ``opts.cutoffs``: [{value, label}] published cut-offs that apply to the patient, each a dashed line labelled at
-     its left end (the axis reaches them).
+     ``opts.cutoffs``: [{value, label, short}] published cut-offs that apply to the patient, each a dashed line
+     labelled where the data leaves room (limitLines; the axis reaches them).
      The date axis is time; sessions too close to tell apart there (two or three the same morning, a visit)
      are spread apart in their order, each labelled under its point by its ``ticks`` (lines: its number in the
      visit, "Session 2", as the visit page names it, and its time), the day once under them. */
