@@ -18,6 +18,21 @@ INT16_MIN = -32768
 INT16_MAX = 32767
 
 
+def continue_at_period(first_ns: float, period_ns: float, now_ns: float, new_period_ns: float) -> float:
+    """The ``first_ns`` of a sample grid ``first_ns + k * period_ns`` whose oscillator runs at
+    ``new_period_ns`` from ``now_ns`` on (its temperature changed): the sample due next comes after
+    the same fraction of a period, and the numbering goes on (a chip that counts its samples sees
+    no jump). The new line gives the samples made before ``now_ns`` other times (off by their age
+    times the change of rate): make them first.
+
+    >>> continue_at_period(0.0, 10.0, 25.0, 20.0)  # sample 3 was due at 30, now at 25 + 0.5 * 20
+    -25.0
+    """
+    k_next = math.floor((now_ns - first_ns) / period_ns) + 1
+    next_ns = now_ns + (first_ns + k_next * period_ns - now_ns) * (new_period_ns / period_ns)
+    return next_ns - k_next * new_period_ns
+
+
 class SampleTimeline:
     """Samples at ``first_ns + k * period_ns`` (float ns), k = 0, 1, ... while running.
 
@@ -55,6 +70,16 @@ class SampleTimeline:
             self.base_index += int((now_ns - self.first_ns) // self.period_ns) + 1
         self.first_ns = None
         self.last_k = -1
+
+    def retune(self, now_ns: float, period_ns: float) -> None:
+        """Sample every ``period_ns`` from ``now_ns`` on, the numbering going on
+        (:func:`continue_at_period`); call it once the samples up to ``now_ns`` are made (their
+        times by :meth:`time_of` are the new line's after it)."""
+        if self.first_ns is not None and now_ns >= self.first_ns:
+            self.first_ns = continue_at_period(self.first_ns, self.period_ns, now_ns, period_ns)
+        elif self.first_ns is not None:  # the first sample is still to come: it comes at the new rate
+            self.first_ns = now_ns + (self.first_ns - now_ns) * (period_ns / self.period_ns)
+        self.period_ns = float(period_ns)
 
     def pending(self, now_ns: float) -> tuple[int, int]:
         """Indices ``(first_new, last_new)`` of samples completed since the last call (empty when

@@ -172,6 +172,15 @@ class LSM6DSOXModel(SimDevice):
     def power_on_reset(self, now_ns: int) -> None:
         self._reset(now_ns)
 
+    def set_rate_error(self, rate_error: float, now_ns: int) -> None:
+        """The oscillator runs ``rate_error`` off from ``now_ns`` on (its temperature changed): the
+        samples made so far are made first, the next ones come at the new rate, numbered on."""
+        self._advance(now_ns)
+        self.rate_error = float(rate_error)
+        for sensor in (self._gyro, self._accel):
+            if sensor.timeline.running and sensor.odr_code in ODR_HZ:
+                sensor.timeline.retune(now_ns, 1e9 / (ODR_HZ[sensor.odr_code] * (1.0 + self.rate_error)))
+
     def register(self, address: int) -> int:
         """Stored register value, for tests (no side effects)."""
         return self._regs[address]

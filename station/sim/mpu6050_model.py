@@ -143,6 +143,14 @@ class MPU6050Model(SimDevice):
     def power_on_reset(self, now_ns: int) -> None:
         self._reset(now_ns)
 
+    def set_rate_error(self, rate_error: float, now_ns: int) -> None:
+        """The sample clock runs ``rate_error`` off from ``now_ns`` on (its temperature changed): the
+        samples made so far are made first, the next ones come at the new rate, numbered on."""
+        self._advance(now_ns)
+        self.rate_error = float(rate_error)
+        if self._timeline.running:
+            self._timeline.retune(now_ns, 1e9 / (self.sample_rate_hz * (1.0 + self.rate_error)))
+
     def register(self, address: int) -> int:
         """Stored register value, for tests (no side effects)."""
         return self._regs[address]

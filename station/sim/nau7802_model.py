@@ -50,6 +50,7 @@ import math
 import numpy as np
 
 from station.sim.bus import SimDevice
+from station.sim.imu_common import continue_at_period
 from station.sim.noise import WhiteNoise
 
 NAU7802_ADDRESS = 0x2A
@@ -227,6 +228,20 @@ class NAU7802Model(SimDevice):
         return int.from_bytes(self._regs[GCAL1_B3 : GCAL1_B3 + 4], "big") / _FULL_SCALE
 
     # ------------------------------------------------------------------ faults
+    def set_rate_error(self, rate_error: float, now_ns: int) -> None:
+        """The conversion clock runs ``rate_error`` off from ``now_ns`` on (its temperature changed):
+        the conversions made so far are made first, the next ones come at the new rate, numbered on."""
+        self._advance(now_ns)
+        self.rate_error = float(rate_error)
+        first = self._run_first_ns
+        period = self.conversion_period_ns
+        if first is not None:
+            if now_ns >= first:
+                self._run_first_ns = continue_at_period(first, self._period_ns, now_ns, period)
+            else:
+                self._run_first_ns = now_ns + (first - now_ns) * (period / self._period_ns)
+            self._period_ns = period
+
     def set_stuck(self, code: int | None = None, *, cr_never: bool = False) -> None:
         """Freeze the result register at ``code`` (default: its current value); with
         ``cr_never`` the ``CR`` bit never sets again."""
