@@ -30,19 +30,7 @@ from station.config import CORNERS  # noqa: E402
 from station.sim.clock import LateWakeClock, SimulatedClock  # noqa: E402
 from station.sim.person import VirtualPerson  # noqa: E402
 from station.sim.station import SimulatedStation  # noqa: E402
-
-TAG_ACCEL = 0x02
-
-
-def imu_truth(model, imu_model):
-    if imu_model == "lsm6dsox":
-        tl = model._accel.timeline
-        unread = sum(1 for w in model._fifo if w[0] >> 3 == TAG_ACCEL)
-    else:
-        tl = model._timeline
-        unread = len(model._fifo) // 12
-    return tl, tl.last_k - unread
-
+from tests.acquire.test_imu_sample_times import _newest_read, recording_sample_times  # noqa: E402
 
 def drift_profile(kind, rng, n_chips):
     """rate error of chip i at time t_s, relative to its seeded base."""
@@ -70,14 +58,7 @@ def run(seed, minutes, imu_model, drift):
     chips = adcs + [model]
     base = [c.rate_error for c in chips]
     profile = drift_profile(drift, np.random.default_rng(1000 + seed), len(chips))
-    log = []
-    inner_times = loop._imu_sample_times
-
-    def spy(first, m, by):
-        times = inner_times(first, m, by)
-        log.extend(zip(range(first, first + m), times))
-        return times
-    loop._imu_sample_times = spy
+    log = recording_sample_times(loop)
     t_start = clock.monotonic_ns()
     all_times, errs, err_t = [], [], []
     corner_time_err = []
@@ -92,7 +73,7 @@ def run(seed, minutes, imu_model, drift):
             for _ in range(n):
                 loop.step()
                 if log:
-                    tl, newest_model = imu_truth(model, imu_model)
+                    tl, newest_model = _newest_read(model, imu_model)
                     offset = newest_model - (loop._imu_k - 1)
                     if last_offset is not None and offset != last_offset:
                         imu_offsets_slip += 1
@@ -131,13 +112,10 @@ def run(seed, minutes, imu_model, drift):
     e = np.array(errs) / 1e6
     et = (np.array(err_t) - t_start) / 1e9
     e5 = e[et > 5]
-    if imu_model == "lsm6dsox":
-        made = model._accel.timeline.last_k + 1 - sum(1 for w in model._fifo if w[0] >> 3 == TAG_ACCEL)
-    else:
-        made = model._timeline.last_k + 1 - len(model._fifo) // 12
+    made = _newest_read(model, imu_model)[1] + 1  # up to the newest read (those still in the FIFO are not yet)
     cor_err = np.abs(np.array(corner_time_err)) / 1e6
     rates_now = {k: (None if v is None else round(v, 2)) for k, v in loop.chip_rates_hz().items()}
-    final_true = [round(1e9 / a._period_ns, 2) for a in adcs] + [round(1e9 / (imu_truth(model, imu_model)[0].period_ns), 2)]
+    final_true = [round(1e9 / a._period_ns, 2) for a in adcs] + [round(1e9 / (_newest_read(model, imu_model)[0].period_ns), 2)]
     print(f"seed {seed} {imu_model} drift={drift} {minutes} min ({time.monotonic() - t_wall:.0f} s wall): frames {len(frames)}, "
           f"lost {s.frames_lost} (gaps {int(gaps.sum())}, gap frames flagged {int(np.count_nonzero(lost_flag & (gaps > 0)))}/"
           f"{int(np.count_nonzero(gaps > 0))}, LOST_BEFORE without gap {int(np.count_nonzero(lost_flag & (gaps == 0)))}), "

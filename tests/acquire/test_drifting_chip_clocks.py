@@ -19,7 +19,7 @@ from station.sim.clock import LateWakeClock, SimulatedClock
 from station.sim.imu_common import SampleTimeline
 from station.sim.person import VirtualPerson
 from station.sim.station import SimulatedStation
-from tests.acquire.test_imu_sample_times import _newest_read
+from tests.acquire.test_imu_sample_times import _newest_read, recording_sample_times
 
 
 def test_a_retuned_timeline_numbers_on_at_the_new_rate():
@@ -47,15 +47,7 @@ def test_chip_clocks_drifting_in_a_run_are_followed_and_the_time_base_holds(imu_
     base = [chip.rate_error for chip in chips]
     warm = rng.uniform(0.002, 0.003, len(chips)) * rng.choice([-1, 1], len(chips))
     wave = rng.uniform(0.0002, 0.0008, len(chips))
-    seen = []
-    inner = loop._imu_sample_times
-
-    def times(first, m, by):
-        out = inner(first, m, by)
-        seen.extend(zip(range(first, first + m), out))
-        return out
-
-    loop._imu_sample_times = times
+    seen = recording_sample_times(loop)
     start = clock.monotonic_ns()
     errors, corner_errors, blocks = [], [], []
     for second in range(90):

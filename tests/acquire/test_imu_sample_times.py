@@ -48,6 +48,21 @@ def _newest_read(model, imu_model):
     return timeline, timeline.last_k - unread
 
 
+def recording_sample_times(loop) -> list:
+    """The (number, time) of every IMU sample as the loop bins it, appended to the list returned as the
+    loop reads them (its :meth:`~station.acquire.loop.AcquisitionLoop._imu_sample_times` wrapped)."""
+    seen = []
+    inner = loop._imu_sample_times
+
+    def times(first, m, by_ns):
+        out = inner(first, m, by_ns)
+        seen.extend(zip(range(first, first + m), out))
+        return out
+
+    loop._imu_sample_times = times
+    return seen
+
+
 def sample_time_errors(imu_model: str, clock, seconds: float, seed: int = 0) -> np.ndarray:
     """Each IMU sample's time as the loop bins it less its true time, ns."""
     station = SimulatedStation(None, VirtualPerson.standing_demo(seed=seed), seed=seed, calibration="nominal",
