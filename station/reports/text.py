@@ -349,9 +349,19 @@ def day(iso: str | None) -> str:
 def mean_of(each: list[float], unit: str, noun: str = "trials") -> str:
     """What a value that is the mean of several trials' (or sessions') values is the mean of, each by its unit's rule.
 
+    A unit without a rule (:func:`significant`) gives each in the decimals its mean is shown with, as the pages'
+    ``Station.eachOf``: a step symmetry of 1.00 is the mean of 1.01 and 0.99, not of "1.01, 0.994".
+
     >>> mean_of([3.69, 3.63], "s"), mean_of([19.08, 15.2, 16.24], "cm²")
     ('mean of 2 trials: 3.69, 3.63 s', 'mean of 3 trials: 19.08, 15.20, 16.24 cm²')
+    >>> mean_of([1.006, 0.994], "")
+    'mean of 2 trials: 1.01, 0.99'
     """
     if unit == "min":  # times walked, each in its words
         return f"mean of {len(each)} {noun}: {', '.join(quantity(v, unit) for v in each)}"
-    return f"mean of {len(each)} {noun}: {', '.join(num(v, unit) for v in each)}" + (f" {unit}" if unit else "")
+    if unit in UNIT_DIGITS:
+        shown = [num(v, unit) for v in each]
+    else:  # each in the mean's decimals (three significant digits of each mixed them)
+        digits = len(num(sum(float(v) for v in each) / len(each), unit).partition(".")[2])
+        shown = [fixed(v, digits) for v in each]
+    return f"mean of {len(each)} {noun}: {', '.join(shown)}" + (f" {unit}" if unit else "")

@@ -67,6 +67,19 @@ def test_a_change_of_a_time_walked_and_a_mean_s_values_read_so_too():
         ["-36 s", "+1 min 12 s", "no change", "12 min 24 s, 10 min 12 s", "3.69, 3.63 s", "+0.05 m/s"]
 
 
+def test_a_mean_s_values_read_in_the_precision_the_mean_is_shown_with_on_the_page_and_in_the_pdf():
+    """A step symmetry's (no unit, three significant digits) trials in the decimals of their mean: "1.01, 0.99" beside
+    a mean of 1.00, not "1.01, 0.994" (s28 P11, item 3); the page's Station.eachOf and the PDF's mean_of one rule."""
+    from station.reports.text import mean_of
+
+    cases = (([1.006, 0.994], ""), ([0.62, 0.58], ""), ([12.34, 9.87], ""), ([3.69, 3.63], "s"), ([19.08, 15.2, 16.24], "cm²"),
+             ([0.994, 0.981], ""))
+    shown = _station(*[("eachOf", each, unit) for each, unit in cases])
+    assert shown == ["1.01, 0.99", "0.620, 0.580", "12.3, 9.9", "3.69, 3.63 s", "19.08, 15.20, 16.24 cm²", "0.994, 0.981"]
+    assert [f"mean of {len(each)} trials: {words}" for (each, _), words in zip(cases, shown)] == \
+        [mean_of(each, unit) for each, unit in cases]
+
+
 def test_the_timer_counts_whole_seconds_as_the_station_says_where_a_session_stopped():
     seconds = (0.0, 20.7, 59.99, 60.0, 1805.9)
     assert _station(*[("clockTime", s) for s in seconds]) == [clock_words(s) for s in seconds] == \

@@ -197,9 +197,16 @@ const Station = (() => {
   }
 
   /* The values a mean is of, each by its unit's rule, the unit once: "3.69, 3.63 s"; times walked each in their
-     words, "12 min 24 s, 10 min 12 s" (the PDFs': station/reports/text.py mean_of). */
-  const eachOf = (values, unit) => (unit === "min" ? values.map(walkedTime).join(", ")
-    : values.map((v) => num(v, unit)).join(", ") + (unit ? " " + unit : ""));
+     words, "12 min 24 s, 10 min 12 s"; a unit without a rule (three significant digits) each in the decimals their
+     mean is shown with, "1.00 (mean of 2 trials: 1.01, 0.99)", not "1.01, 0.994" (the PDFs': station/reports/text.py
+     mean_of). */
+  function eachOf(values, unit) {
+    if (unit === "min") return values.map(walkedTime).join(", ");
+    const mean = num(values.reduce((a, v) => a + Number(v), 0) / values.length, unit);
+    const digits = (mean.split(".")[1] || "").length;
+    return values.map((v) => (UNIT_DIGITS[unit || ""] === undefined ? fmt(v, digits) : num(v, unit))).join(", ") +
+      (unit ? " " + unit : "");
+  }
 
   /* Words in a sentence's list: "a", "a and b", "a, b and c" (station/protocols/walk_words.py listed). */
   const listed = (words) => (words.length < 2 ? words.join("") : `${words.slice(0, -1).join(", ")} and ${words[words.length - 1]}`);
