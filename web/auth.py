@@ -1,9 +1,10 @@
 """Signing in and out, first-run setup and the user's own account: pages and JSON API.
 
 Pages (HTML forms with a CSRF field): ``/setup`` (first administrator; only while no account
-exists), ``/login``, ``POST /logout``, ``/account`` (who am I, change password).
+exists), ``/login``, ``POST /logout``, ``/account`` (who am I, change password, sign out everywhere
+else: ``POST /account/sign-out-others``).
 API: ``GET /api/session``, ``POST /api/login``, ``POST /api/logout``, ``POST /api/setup``,
-``POST /api/account/password``. See ``docs/api.md``.
+``POST /api/account/password``, ``POST /api/account/sign-out-others``. See ``docs/api.md``.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from station import __version__
 from station.protocols.service import trial_running
 from station.store.audit import Actor
 from station.store.db import Conflict, DatabaseBusy, DiskFull, NotFound, StorageFailed, ValidationError
-from station.store.logins import PasswordChanged
+from station.store.logins import MAX_AGE_S, PasswordChanged
 from station.store.passwords import MAX_PASSWORD_CHARS, RESET_PASSWORD_WORDS, PasswordUnusable
 from station.store.passwords import priority as hashing_priority
 from station.store import setup_code
 from web.jsonio import json_body
 from web.security import (
     CLOCK_SET_BACK_WORDS,
+    MAX_AGE_WORDS,
     actor,
     anonymous_csrf_token,
     api_error,
@@ -209,8 +211,8 @@ SIGN_OUT_UNRECORDED = ("you are signed out on this browser; the station could no
                        "failed to write or is full): tell the administrator")
 """What a sign-out says when the station could not store it (the browser is signed out all the same)."""
 
-SIGNED_OUT_ELSEWHERE = ("You were signed out in another tab or window, by a change of your password or by an "
-                        "administrator; please sign in again.")
+SIGNED_OUT_ELSEWHERE = ("You were signed out from another tab, window or device, by a change of your password or by "
+                        "an administrator; please sign in again.")
 """What the sign-in page says when a page's login session was ended on purpose elsewhere."""
 
 
@@ -258,6 +260,37 @@ def api_setup():
     except LoginRefused as exc:
         return _refusal(exc)
     return _login_response(user, csrf), 201
+
+
+def _sign_out_others() -> int:
+    """End every other login session of the signed-in user (other browsers, tablets, a stolen cookie), this
+    one kept; audited as ``user.logout`` with ``detail`` ``{"others": n}`` (a count, no patient data); returns
+    n. Their pages are taken to the sign-in page at their next request, an open live view within its next
+    check of the session (5 s), as a disabled account's are."""
+    ended = store().logins.end_others(current_user().user_id, session.get("sid"))
+    store().audit.record(actor(), "user.logout", detail={"others": ended})
+    current_app.logger.info("user %s signed out %d other session(s)", current_user().username, ended)
+    return ended
+
+
+def sign_out_others_words(ended: int) -> str:
+    """What the account page says after "Sign out everywhere else" ended ``ended`` sessions.
+
+    >>> sign_out_others_words(0)
+    'You were signed in nowhere else: nothing was ended. You stay signed in here.'
+    >>> sign_out_others_words(2)
+    'Signed out everywhere else: 2 other sign-ins were ended. You stay signed in here.'
+    """
+    if ended == 0:
+        return "You were signed in nowhere else: nothing was ended. You stay signed in here."
+    what = "1 other sign-in was" if ended == 1 else f"{ended} other sign-ins were"
+    return f"Signed out everywhere else: {what} ended. You stay signed in here."
+
+
+@bp.post("/api/account/sign-out-others")
+def api_sign_out_others():
+    ended = _sign_out_others()
+    return {"ended": ended, "message": sign_out_others_words(ended)}
 
 
 @bp.post("/api/account/password")
@@ -338,6 +371,8 @@ def login_page():
         message = None
         if request.args.get("expired") == "clock":
             message = CLOCK_SET_BACK_WORDS.capitalize() + "; please sign in again."
+        elif request.args.get("expired") == "age":
+            message = MAX_AGE_WORDS.capitalize() + "; please sign in again."
         elif request.args.get("expired"):
             message = "Your session ended after inactivity; please sign in again."
         elif request.args.get("signed_out") == "unrecorded":
@@ -411,9 +446,21 @@ def logout_page():
     return redirect(url_for("auth.login_page"))
 
 
+def _account_page(**words) -> str:
+    """The account page, with ``error`` or ``message`` words."""
+    return render_template("account.html", user=current_user(), timeout_min=session_timeout_min(),
+                           max_age_h=MAX_AGE_S / 3600, **words)
+
+
 @bp.get("/account")
 def account_page():
-    return render_template("account.html", user=current_user(), timeout_min=session_timeout_min())
+    return _account_page()
+
+
+@bp.post("/account/sign-out-others")
+def account_sign_out_others_page():
+    ended = _sign_out_others()
+    return _account_page(message=sign_out_others_words(ended))
 
 
 @bp.post("/account/password")
@@ -421,22 +468,14 @@ def account_password_page():
     current = request.form.get("current_password", "")
     new = request.form.get("new_password", "")
     if new != request.form.get("new_password_repeat", ""):
-        return render_template(
-            "account.html", user=current_user(), timeout_min=session_timeout_min(), error="The two new passwords differ."
-        ), 422
+        return _account_page(error="The two new passwords differ."), 422
     try:
         _change_password(current, new)
     except LoginRefused as exc:
-        response = Response(render_template(
-            "account.html", user=current_user(), timeout_min=session_timeout_min(), error=str(exc).capitalize() + "."
-        ), exc.status)
+        response = Response(_account_page(error=str(exc).capitalize() + "."), exc.status)
         response.headers["Retry-After"] = str(exc.retry_after_s)
         return response
     except ValidationError as exc:
         errors = "; ".join(f"{k.replace('_', ' ')} {v}" for k, v in exc.fields.items())
-        return render_template(
-            "account.html", user=current_user(), timeout_min=session_timeout_min(), error=errors[:1].upper() + errors[1:] + "."
-        ), 422
-    return render_template(
-        "account.html", user=current_user(), timeout_min=session_timeout_min(), message="Your password was changed."
-    )
+        return _account_page(error=errors[:1].upper() + errors[1:] + "."), 422
+    return _account_page(message="Your password was changed.")

@@ -40,6 +40,7 @@ Events (``event:`` name, ``data:`` one JSON object)::
              stream keeps the session alive for now (:func:`held_between_trials`)
     logout   ``{"expired": bool, "ended"?: why}``: the login session ended; the stream closes
              (:func:`logout_reason`: ``expired`` after inactivity, ``ended`` ``"clock_set_back"``,
+             ``"max_age"``: 12 h after the sign-in (:data:`~station.store.logins.MAX_AGE_S`),
              ``"signed_out"``: in another tab, by a password change or an administrator,
              ``"signed_out_unrecorded"``: signed out, the station unable to record it)
 
@@ -62,7 +63,7 @@ from flask import Blueprint, Response, current_app, request, session
 from station.acquire.ring import RingError, RingReader
 from station.acquire.source import NO_FRAMES_S
 from station.protocols.service import RUNNING_STATES, trial_running
-from station.store.logins import ENDED_CLOCK, ENDED_DISABLED, ENDED_UNKNOWN, LoginSession
+from station.store.logins import ENDED_AGE, ENDED_CLOCK, ENDED_DISABLED, ENDED_UNKNOWN, LoginSession
 from web.api_station import NO_SERVICE, no_service_reason
 from web.health import station_health_document
 from web.live_gait import INTERVAL_S as GAIT_INTERVAL_S
@@ -285,11 +286,15 @@ def logout_reason(ended: str, seen_s: float | None, now_s: float, timeout_s: flo
     {'expired': True}
     >>> logout_reason(SIGNED_OUT_UNRECORDED, 100.0, 400.0, 900.0)
     {'expired': False, 'ended': 'signed_out_unrecorded'}
+    >>> logout_reason("max_age", 990.0, 1000.0, 900.0)
+    {'expired': True, 'ended': 'max_age'}
     """
     if ended == SIGNED_OUT_UNRECORDED:
         return {"expired": False, "ended": SIGNED_OUT_UNRECORDED}
     if ended == ENDED_CLOCK:
         return {"expired": True, "ended": "clock_set_back"}
+    if ended == ENDED_AGE:  # 12 h after the sign-in, however busy (a trial recording too: it goes on)
+        return {"expired": True, "ended": ENDED_AGE}
     if ended == ENDED_DISABLED or (ended == ENDED_UNKNOWN and (seen_s is None or now_s - seen_s <= timeout_s)):
         return {"expired": False, "ended": "signed_out"}
     return {"expired": True}

@@ -19,6 +19,9 @@ from ``StationConfig.web``) without activity. Requests with the header ``X-Stati
 (the timeout counted from the end of the last trial it showed running, or between an open test's
 trials at most twice the timeout, 30 min at most, after it: :mod:`web.live`).
 
+**Lifetime.** A login session also ends 12 h after its sign-in however busy it is
+(:data:`station.store.logins.MAX_AGE_S`): ``401`` with ``"ended": "max_age"``, pages to ``/login?expired=age``.
+
 **Host.** A request is answered only when its ``Host`` is one of the station's own (:func:`own_host`):
 an IP address, ``localhost``, the machine's host name or ``<host name>.local``, or a name of ``[web]
 host_names``; any other, or none (a request without ``Host``: malformed in HTTP/1.1, and nothing of the
@@ -49,7 +52,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, current_app, g, jsonify, redirect, request, session, url_for
 
 from station.store.audit import Actor
-from station.store.logins import ENDED_CLOCK, LoginSession
+from station.store.logins import ENDED_AGE, ENDED_CLOCK, MAX_AGE_S, LoginSession
 from station.store.store import Store
 from web.error_pages import error_page
 
@@ -192,6 +195,7 @@ def _load_user(view: Callable | None = None) -> None:
         session.pop("sid", None)
         g.station_session_expired = True
         g.station_session_clock_set_back = user == ENDED_CLOCK
+        g.station_session_too_old = user == ENDED_AGE
         return
     g.station_user = user
 
@@ -199,9 +203,12 @@ def _load_user(view: Callable | None = None) -> None:
 def _unauthenticated() -> Response:
     expired = g.get("station_session_expired", False)
     clock = expired and g.get("station_session_clock_set_back", False)
+    too_old = expired and g.get("station_session_too_old", False)
     if is_api_request():
         if clock:
             return api_error(401, CLOCK_SET_BACK_WORDS + "; sign in again", expired=True, ended="clock_set_back")
+        if too_old:
+            return api_error(401, MAX_AGE_WORDS + "; sign in again", expired=True, ended=ENDED_AGE)
         message = (
             "your session expired after inactivity; sign in again"
             if expired
@@ -211,11 +218,16 @@ def _unauthenticated() -> Response:
     if store().users.count() == 0:
         return redirect(url_for("auth.setup_page"))
     next_path = request.full_path if request.query_string else request.path
-    return redirect(url_for("auth.login_page", next=next_path, expired=("clock" if clock else 1) if expired else None))
+    why = "clock" if clock else "age" if too_old else 1
+    return redirect(url_for("auth.login_page", next=next_path, expired=why if expired else None))
 
 
 CLOCK_SET_BACK_WORDS = "your session ended because the station's clock was set back (corrected by the network's time)"
 """Why a session ended whose last activity lay in the future (:data:`station.store.logins.ENDED_CLOCK`)."""
+
+MAX_AGE_WORDS = (f"your session ended {MAX_AGE_S / 3600:g} hours after you signed in (a sign-in lasts "
+                 f"{MAX_AGE_S / 3600:g} hours at most, even while in use)")
+"""Why a session ended that was signed in longer ago than its lifetime (:data:`station.store.logins.ENDED_AGE`)."""
 
 
 def _provided_csrf() -> str | None:

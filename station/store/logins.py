@@ -13,6 +13,17 @@ clock has since been set back (a Pi without a real-time clock boots on an old ti
 or the other way round). Without this, ``now - last_seen`` stayed negative and such a session lived
 for the whole step plus the timeout (a 2-day step: 2 days). The user signs in again, told why.
 
+**Lifetime.** A session also ends :data:`MAX_AGE_S` (12 h) after its sign-in, however busy it is
+(:data:`ENDED_AGE`): the inactivity timeout alone let a stolen cookie, or a tablet page a script keeps
+touching, live for ever as long as it was used (s28 X7's L2). Timed on the same wall clock as the
+inactivity, from the sign-in's time stored with the session (it outlives a restart of the station, which a
+monotonic clock does not). NTP stepping the clock moves it no further than the inactivity: a step back of
+more than :data:`FUTURE_TOLERANCE_S` ends the session as set back (its last activity lies in the future;
+the last activity is never older than the sign-in, a touch only writes a later time), a smaller one lengthens
+it by the step; a step forward shortens its lifetime by the step, and one longer than the timeout ends it
+by inactivity as before. Sessions other than those near their 12 h end go on through a step forward shorter
+than the timeout.
+
 **A busy database.** Refreshing the last activity (and deleting a session found ended) is a chore of
 the request, not what it was asked for: it waits :data:`TOUCH_WAIT_MS` at most for the database's write
 lock and is left for a later request when the lock is held (another program such as ``sync --resend``
@@ -47,6 +58,13 @@ ENDED_INACTIVE = "inactive"
 """No activity for longer than the timeout."""
 ENDED_CLOCK = "clock_set_back"
 """The last activity lies in the future: the station's clock was set back since (see the module)."""
+ENDED_AGE = "max_age"
+"""Signed in longer ago than :data:`MAX_AGE_S`, however busy the session was since."""
+MAX_AGE_S = 12 * 3600.0
+"""How long a login session lasts at most from its sign-in, however busy, s: a clinic's working day, so that
+nobody at work signs in more than once a day for it, while a stolen cookie (or a tablet page kept busy by a
+script) is over by the end of the day instead of living for ever (the inactivity timeout alone never ended a
+session that was used)."""
 TOUCH_WAIT_MS = 100
 """How long refreshing a session's last activity, or deleting a session found ended, waits for the database's
 write lock, ms; held longer, it is left for a later request (see "A busy database" in the module doc)."""
@@ -122,8 +140,10 @@ class LoginSessions:
 
     def resolve_or_ended(self, token: str, timeout_s: float, *, touch: bool = True) -> LoginSession | str:
         """The live session for ``token``, or why there is none: :data:`ENDED_UNKNOWN`,
-        :data:`ENDED_DISABLED`, :data:`ENDED_INACTIVE` or :data:`ENDED_CLOCK` (its last activity
-        more than :data:`FUTURE_TOLERANCE_S` in the future: the clock was set back).
+        :data:`ENDED_DISABLED`, :data:`ENDED_INACTIVE`, :data:`ENDED_CLOCK` (its last activity more
+        than :data:`FUTURE_TOLERANCE_S` in the future: the clock was set back) or
+        :data:`ENDED_AGE` (signed in more than :data:`MAX_AGE_S` ago; an inactive session is said to be
+        inactive, whatever its age).
 
         An ended session is deleted. With ``touch`` (a user action, not a background poll), the
         last-activity time is refreshed when it is older than :func:`touch_interval_s`.
@@ -145,6 +165,8 @@ class LoginSessions:
             ended = ENDED_CLOCK
         elif now - row["last_seen_s"] > timeout_s:
             ended = ENDED_INACTIVE
+        elif now - row["created_s"] > MAX_AGE_S:
+            ended = ENDED_AGE
         if ended is not None:
             self._chore("DELETE FROM login_sessions WHERE token_hash = ?", (digest,))  # ended all the same
             return ended
@@ -169,13 +191,14 @@ class LoginSessions:
         with self._db.write() as conn:
             conn.execute("DELETE FROM login_sessions WHERE token_hash = ?", (_digest(token),))
 
-    def end_others(self, user_id: int, keep_token: str | None) -> None:
-        """End every session of an account except ``keep_token``'s."""
+    def end_others(self, user_id: int, keep_token: str | None) -> int:
+        """End every session of an account except ``keep_token``'s; return how many were ended."""
         with self._db.write() as conn:
-            conn.execute(
+            cur = conn.execute(
                 "DELETE FROM login_sessions WHERE user_id = ? AND token_hash != ?",
                 (user_id, _digest(keep_token) if keep_token else b""),
             )
+        return cur.rowcount
 
     def purge_expired(self, timeout_s: float) -> int:
         """Delete sessions idle for longer than ``timeout_s``, and those whose last activity lies

@@ -309,7 +309,7 @@ def test_the_stream_says_signed_out_after_a_sign_out_in_another_tab(live, store,
     finally:
         stream.close()
     page = app.test_client().get("/login?next=/live&signed_out=elsewhere").get_data(as_text=True)
-    assert "You were signed out in another tab or window" in page and "inactivity" not in page
+    assert "You were signed out from another tab, window or device" in page and "inactivity" not in page
 
 
 def test_a_session_that_timed_out_and_was_purged_is_still_said_to_have_ended_after_inactivity(live, store, monkeypatch):
@@ -349,17 +349,24 @@ def test_the_stream_says_the_clock_was_set_back_when_that_ended_the_session(live
         stream.close()
 
 
-def test_a_running_trial_keeps_the_live_view_signed_in_until_it_ends(live, store, monkeypatch):
-    """A 30-min treadmill session with a 15-min timeout: the clinician who touches nothing stays
-    signed in (Stop within reach) while the trial records, and the timeout runs again from its end;
-    a sign-in page shown meanwhile says that Stop is one sign-in away."""
-    app, service, _writer, wall = live
+def _stream_while_recording(live, monkeypatch):
+    """A signed-in clinician's live stream while a trial records (the service's status says so, its session
+    checked every 20 ms): (client, stream, the status's parts, which the test changes); the caller closes it."""
+    app, service, _writer, _wall = live
     monkeypatch.setattr(web.live, "SESSION_CHECK_S", 0.02)
     client = signed_in(app)
     idle = service.status()
     now = {"run": {"state": "recording", "patient_id": None}}
     monkeypatch.setattr(service, "status", lambda: {**idle, **now})
-    stream = Stream(client)
+    return client, Stream(client), now
+
+
+def test_a_running_trial_keeps_the_live_view_signed_in_until_it_ends(live, store, monkeypatch):
+    """A 30-min treadmill session with a 15-min timeout: the clinician who touches nothing stays
+    signed in (Stop within reach) while the trial records, and the timeout runs again from its end;
+    a sign-in page shown meanwhile says that Stop is one sign-in away."""
+    app, _service, _writer, wall = live
+    client, stream, now = _stream_while_recording(live, monkeypatch)
 
     def next_session() -> dict:
         return stream.until(lambda e: e.get("event") in ("session", "logout"))[-1]
@@ -383,6 +390,52 @@ def test_a_running_trial_keeps_the_live_view_signed_in_until_it_ends(live, store
         assert next_session()["event"] == "logout"
     finally:
         stream.close()
+
+
+def test_a_session_ends_12_hours_after_its_sign_in_even_while_a_trial_records_which_goes_on(live, store, monkeypatch):
+    """The live view keeps its session alive while a trial records, but not past 12 h from the sign-in (a
+    stolen cookie kept busy lived for ever: s28 X7's L2): the stream says why, and the sign-in page it leads
+    to says so, that the trial is being recorded and Stop one sign-in away, and leads back to the live view,
+    whose stream shows the same trial still recording (the acquisition does not depend on the page's session)."""
+    app, _service, _writer, wall = live
+    client, stream, now = _stream_while_recording(live, monkeypatch)
+    try:
+        for _ in range(12 * 6 - 1):  # 11 h 50 min, the stream's checks 10 min apart, the trial held all along
+            wall.t += 10 * 60
+            event = stream.until(lambda e: e.get("event") in ("session", "logout"))[-1]
+            assert event["event"] == "session" and event["data"]["held_by_trial"] is True
+        wall.t += 10 * 60 + 1
+        event = stream.until(lambda e: e.get("event") in ("session", "logout"))[-1]
+        assert event == {"event": "logout", "data": {"expired": True, "ended": "max_age"}}
+    finally:
+        stream.close()
+    page = client.get("/login?next=%2Flive&expired=age").get_data(as_text=True)  # where live.js goes
+    assert "Your session ended 12 hours after you signed in" in page and "inactivity" not in page
+    assert "A trial is being recorded on this station now. Stop is one sign-in away" in page
+    assert 'name="next" value="/live"' in page
+    again = signed_in(app)
+    stream = Stream(again)
+    try:
+        status = stream.until(lambda e: e.get("event") == "status")[-1]["data"]
+        assert status["run"]["state"] == "recording"
+    finally:
+        stream.close()
+
+
+def test_sign_out_everywhere_else_closes_the_user_s_other_live_views(live, store, monkeypatch):
+    """As a disabled account's: the other session's stream says it was signed out elsewhere and closes."""
+    app, _service, _writer, _wall = live
+    other, stream = checked_stream(app, monkeypatch)
+    try:
+        here = signed_in(app)
+        csrf = here.get("/api/session").get_json()["csrf_token"]
+        r = here.post("/api/account/sign-out-others", headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 200 and r.get_json()["ended"] == 1
+        events = stream.until(lambda e: e.get("event") == "logout")
+        assert events[-1]["data"] == {"expired": False, "ended": "signed_out"}
+    finally:
+        stream.close()
+    assert here.get("/api/patients").status_code == 200
 
 
 class WallMonotonic:

@@ -33,8 +33,8 @@ def test_a_live_view_says_its_user_was_signed_out_elsewhere(station, browsers, s
         wait(driver, "the live view", at("/live"))
         driver.set_script_timeout(10)
         assert driver.execute_async_script(SIGN_OUT_ELSEWHERE) == 204
-        sign_in_page_says(driver, size, "signed_out=elsewhere", "You were signed out in another tab or window, by a "
-                          "change of your password or by an administrator; please sign in again.",
+        sign_in_page_says(driver, size, "signed_out=elsewhere", "You were signed out from another tab, window or "
+                          "device, by a change of your password or by an administrator; please sign in again.",
                           shots / f"login-signed-out-elsewhere-{name}.png")
         driver.get(url + "/login?next=%2Flive&signed_out=unrecorded")
         sign_in_page_says(driver, size, "signed_out=unrecorded", "You are signed out on this browser; the station could "

@@ -29,6 +29,8 @@ ROUTES = [
     ("GET", "/account", LOGIN, None, None),
     ("POST", "/account/password", LOGIN, FORM, {"current_password": "{pw}", "new_password": "n3w password!!", "new_password_repeat": "n3w password!!"}),
     ("POST", "/api/account/password", LOGIN, JSON, {"current_password": "{pw}", "new_password": "n3w password!!"}),
+    ("POST", "/account/sign-out-others", LOGIN, FORM, {}),
+    ("POST", "/api/account/sign-out-others", LOGIN, None, None),
     ("GET", "/api/patients", LOGIN, None, None),
     ("POST", "/api/patients", LOGIN, JSON, {"identifier": "NEW-1", "birth_year": 1950, "sex": "F"}),
     ("POST", "/api/patients/search", LOGIN, JSON, {"q": "PT"}),

@@ -14,11 +14,13 @@ const Station = (() => {
   }
 
   /* expired: true (inactivity), "clock" when the session ended because the station's clock was set
-     back, "signed_out" (in another tab, a password change, an administrator) or "signed_out_unrecorded"
-     (signed out, the station unable to record it): the sign-in page says which */
+     back, "max_age" 12 hours after its sign-in (however busy), "signed_out" (in another tab, a password
+     change, an administrator) or "signed_out_unrecorded" (signed out, the station unable to record it):
+     the sign-in page says which */
   function goToLogin(expired) {
     const next = window.location.pathname + window.location.search;
     const why = expired === "clock" ? "&expired=clock"
+      : expired === "max_age" ? "&expired=age"
       : expired === "signed_out" ? "&signed_out=elsewhere"
       : expired === "signed_out_unrecorded" ? "&signed_out=unrecorded"
       : expired ? "&expired=1" : "";
@@ -47,6 +49,7 @@ const Station = (() => {
     }
     if (response.status === 401) {
       goToLogin(data && data.ended === "clock_set_back" ? "clock"
+        : data && data.ended === "max_age" ? "max_age"
         : (data && data.expired) || (expiresAt !== null && performance.now() >= expiresAt));
       throw new ApiError(401, (data && data.error) || "not signed in");
     }

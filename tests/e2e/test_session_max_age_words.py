@@ -1,0 +1,77 @@
+"""A login session ends 12 h after its sign-in however busy (s28 X8; :data:`station.store.logins.MAX_AGE_S`),
+and the pages say so, in headless Chromium against the real station, on a tablet (1180×820) and a phone
+(390×844): the sign-in page (not "after inactivity"), and on the live view while a trial records, which goes
+on: the sign-in page says Stop is one sign-in away and leads back to the live view, where the trial is still
+there and is saved whole.
+
+The station's clock cannot be moved here: the sessions' sign-in time is moved 12 h back in the station's
+database (as another program writes it), so the station itself ends them, the live stream at its next check
+of the session (every 5 s) and the API at the next request.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from test_dashboard import ADMIN, admin_on_tablet_and_phone, api, at, by_id, css, page_width, sign_in, \
+    sign_in_page_says, wait
+from test_trial_saving_live import recording_on_tablet_and_phone
+
+pytestmark = pytest.mark.e2e
+
+WORDS = ("Your session ended 12 hours after you signed in (a sign-in lasts 12 hours at most, even while in use); "
+         "please sign in again.")
+RUNNING = ("A trial is being recorded on this station now. Stop is one sign-in away: sign in, and the live view "
+           "shows Stop.")
+
+ASK = """
+const done = arguments[0];
+Station.api("GET", "/api/patients").then(() => done("answered"), (err) => done(err.status));
+"""
+
+
+def _sign_ins_made_12_hours_old(station, at_least: int = 2) -> None:
+    db = sqlite3.connect(station.data_dir / "station.sqlite3", isolation_level=None)
+    try:
+        assert db.execute("UPDATE login_sessions SET created_s = created_s - 12 * 3600 - 1").rowcount >= at_least
+    finally:
+        db.close()
+
+
+def test_a_live_view_whose_session_is_12_hours_old_leads_back_to_the_trial_still_recording(station_for, browsers,
+                                                                                            shots):
+    station = station_for("patient")
+    tablet, phone, _patient = recording_on_tablet_and_phone(station, browsers, "AGE-01")
+    _sign_ins_made_12_hours_old(station)
+    for driver, name, size in ((tablet, "tablet", (1180, 820)), (phone, "phone", (390, 844))):
+        wait(driver, f"the {name}'s sign-in page", lambda d: "/login" in d.current_url and "expired=age" in d.current_url,
+             timeout_s=15)
+        assert [p.text for p in css(driver, "p.message")] == [WORDS, RUNNING]
+        assert "inactivity" not in driver.page_source
+        assert page_width(driver) <= size[0] and css(driver, "input[name=username]")[0].is_displayed()
+        driver.save_screenshot(str(shots / f"login-max-age-trial-{name}.png"))
+    sign_in(tablet, station.url, ADMIN)
+    wait(tablet, "the live view again", at("/live"))
+    wait(tablet, "the live stream", lambda d: by_id(d, "conn").text == "live")
+    state = by_id(tablet, "trial-state").get_attribute("data-state")
+    assert state in ("recording", "instructions", "checking", "done"), state  # the trial, recording or just ended
+    wait(tablet, "the trial's end, the next one offered",
+         lambda d: "Next: Eyes closed" in css(d, "body")[0].text and "Trial complete." in by_id(d, "message").text,
+         timeout_s=60)
+    tablet.save_screenshot(str(shots / "live-after-sign-in-tablet.png"))
+    wait(tablet, "the trial saved", lambda d: len(api(d, "GET", "/api/station")["body"]["service"]["run"]["trial_ids"]) == 1,
+         timeout_s=15)
+    run = api(tablet, "GET", "/api/station")["body"]["service"]["run"]
+    trial = api(tablet, "GET", f"/api/trials/{run['trial_ids'][0]}")["body"]
+    assert trial["status"] == "complete" and trial["frame_count"] > 0 and trial["frames_lost"] == 0
+
+
+def test_a_page_whose_session_is_12_hours_old_says_so_on_the_sign_in_page(station, browsers, shots):
+    """A request of the patients page's own (Station.api, app.js) is answered 401 ``ended: "max_age"``."""
+    for name, size, driver in admin_on_tablet_and_phone(browsers, station.url):
+        _sign_ins_made_12_hours_old(station, at_least=1)
+        driver.set_script_timeout(10)
+        assert driver.execute_async_script(ASK) == 401
+        sign_in_page_says(driver, size, "expired=age", WORDS, shots / f"login-max-age-{name}.png")

@@ -1,0 +1,55 @@
+""""Sign out everywhere else" on the account page (s28 X8; X7's L5), in headless Chromium against the real
+station, on a tablet (1180×820) and a phone (390×844): the tablet's press ends the phone's sign-in, whose
+open live view goes to the sign-in page saying it was signed out from another tab, window or device; the
+tablet stays signed in and is told how many sign-ins were ended. Screenshots of both pages at both sizes."""
+
+from __future__ import annotations
+
+import pytest
+
+from test_dashboard import ADMIN, PHONE, TABLET, at, by_id, css, page_width, setup_admin, sign_in, \
+    sign_in_page_says, wait
+
+pytestmark = pytest.mark.e2e
+
+ELSEWHERE = ("You were signed out from another tab, window or device, by a change of your password or by an "
+             "administrator; please sign in again.")
+
+
+def _press(driver) -> None:
+    button = [b for b in css(driver, "form.card button[type=submit]") if b.text == "Sign out everywhere else"]
+    assert len(button) == 1
+    button[0].click()
+
+
+def test_sign_out_everywhere_else_ends_the_phone_s_sign_in_and_keeps_the_tablet_s(station, browsers, shots):
+    url = station.url
+    tablet, _ = browsers("tablet", TABLET)
+    setup_admin(tablet, url)
+    phone, _ = browsers("phone", PHONE)
+    phone.get(url + "/login")
+    sign_in(phone, url, ADMIN)
+    wait(phone, "the phone's patients page", at("/patients"))
+    phone.get(url + "/live")
+    wait(phone, "the phone's live stream", lambda d: by_id(d, "conn").text == "live")
+
+    tablet.get(url + "/account")
+    assert page_width(tablet) <= TABLET[0]
+    tablet.save_screenshot(str(shots / "account-tablet.png"))
+    _press(tablet)
+    wait(tablet, "the account page's answer", lambda d: css(d, "p.message"))
+    assert css(tablet, "p.message")[0].text == ("Signed out everywhere else: 1 other sign-in was ended. "
+                                                "You stay signed in here.")
+    tablet.save_screenshot(str(shots / "account-signed-out-others-tablet.png"))
+    sign_in_page_says(phone, PHONE, "signed_out=elsewhere", ELSEWHERE, shots / "login-signed-out-elsewhere-phone.png")
+
+    tablet.get(url + "/patients")  # the tablet is still signed in
+    wait(tablet, "the tablet's patients page", at("/patients"))
+    sign_in(phone, url, ADMIN)
+    wait(phone, "the phone's live view again", at("/live"))
+    phone.get(url + "/account")
+    _press(phone)
+    wait(phone, "the phone's account page's answer", lambda d: css(d, "p.message"))
+    assert page_width(phone) <= PHONE[0]
+    assert css(phone, "p.message")[0].text.startswith("Signed out everywhere else: 1 other sign-in was ended.")
+    phone.save_screenshot(str(shots / "account-signed-out-others-phone.png"))
