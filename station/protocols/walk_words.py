@@ -82,7 +82,15 @@ def walking_class(speed_m_s) -> str | None:
 def perry_class_reference(cutoffs: list[dict]) -> dict | None:
     """The Perry et al. (1995) cut-offs of a walk speed (``cutoffs``: its ``kind: cutoff``
     references, from ``session_results``) as one reference naming the class, or None when they are
-    not Perry's two thresholds. ``verdict`` is ``"class"``, ``walking_class`` the class's name."""
+    not Perry's two thresholds. ``verdict`` is ``"class"``, ``walking_class`` the class's name, ``words`` the
+    class, the source and its classes in one sentence (the PDF, the command line), ``classes`` the classes alone
+    (a page that shows the class as a tag and the source beside it says each once).
+
+    >>> ref = perry_class_reference([{"source": "Perry J et al. 1995", "below": 0.4, "value": 0.62},
+    ...                              {"source": "Perry J et al. 1995", "below": 0.8, "value": 0.62}])
+    >>> ref["walking_class"], ref["classes"]
+    ('limited community walking', 'After stroke: household walking below 0.4 m/s, limited community walking 0.4 to 0.8 m/s, community walking 0.8 m/s and above.')
+    """
     perry = [c for c in cutoffs if str(c.get("source") or "").startswith("Perry J")]
     if sorted(c.get("below") or 0 for c in perry) != [PERRY_1995_CLASSES[0][0], PERRY_1995_CLASSES[1][0]]:
         return None
@@ -93,7 +101,8 @@ def perry_class_reference(cutoffs: list[dict]) -> dict | None:
     return {"kind": "cutoff", "metric": first.get("metric"), "condition": first.get("condition"),
             "value": first.get("value"), "below": None, "above": None, "flagged": None,
             "thresholds_m_s": [limit for limit, _ in PERRY_1995_CLASSES[:-1]], "source": first.get("source"),
-            "doi": first.get("doi"), "verdict": "class" if name else None, "walking_class": name, "words": words}
+            "doi": first.get("doi"), "verdict": "class" if name else None, "walking_class": name, "words": words,
+            "classes": f"After stroke: {PERRY_1995_WORDS}."}
 
 
 _BETTER = {"walk_speed_m_s": "higher", "walking_min": "higher", "walk_time_s": "lower", "pauses": "lower",

@@ -147,8 +147,20 @@ def test_a_cut_off_of_another_population_reads_not_applied_at_tablet_size(readin
             "aid and without a neurological diagnosis (a diagnosis the source excluded: stroke, left side affected)") in rows, rows
     tags = _cutoff_tags(driver, "ten-metre-walk")
     assert any(t.startswith("speed 0.62 m/s: limited community walking (Perry 1995") for _, t in tags), tags
+    # the speed's row: the class in its tag, then Perry's classes, the source once (it read "limited community walking
+    # Limited community walking (Perry et al. 1995, after stroke: ...). (Perry et al. 1995)")
+    ref = text_of(css(driver, '.protocol-results[data-protocol="ten-metre-walk"] tr[data-metric="walk_speed_m_s"] .ref'))
+    assert ref.startswith("limited community walking After stroke: household walking below 0.4 m/s, limited community "
+                          "walking 0.4 to 0.8 m/s, community walking 0.8 m/s and above."), ref
+    assert ref.count("Perry") == 1 and ref.lower().count("limited community walking") == 2, ref  # the tag and the classes
     assert driver.execute_script("return document.documentElement.scrollWidth") <= TABLET[0]
     driver.save_screenshot(str(shots / "stroke-45-visit.png"))
+    css(driver, '.protocol-results[data-protocol="ten-metre-walk"] tr[data-metric="walk_speed_m_s"]')[0].location_once_scrolled_into_view
+    driver.save_screenshot(str(shots / "stroke-45-10mw-speed-row.png"))
+    set_size(driver, PHONE)
+    part_screenshot(driver, '.protocol-results[data-protocol="ten-metre-walk"] tr[data-metric="walk_speed_m_s"]',
+                    shots / "stroke-45-10mw-speed-row-390x844.png")
+    set_size(driver, TABLET)
     css(driver, '.protocol-results[data-protocol="backward-walk-3m"] tr[data-metric="walk_time_s"]')[0].location_once_scrolled_into_view
     driver.save_screenshot(str(shots / "stroke-45-3mbw-row.png"))
 

@@ -290,7 +290,8 @@ const Station = (() => {
      fall risk"; "not slower than the 5.5 s cut-off"; not applied), then the source's cut-off as what it is. */
   function cutoffReference(ref) {
     if (ref.verdict === "class") { // Perry's walking classes after stroke, by name (station/protocols/walk_words.py)
-      return el("div", { class: "ref" }, el("span", { class: "tag neutral" }, ref.walking_class), " ", ref.words, " ",
+      // the class in the tag, the source once beside it: ``classes``, not ``words`` (which names both again)
+      return el("div", { class: "ref" }, el("span", { class: "tag neutral" }, ref.walking_class), " ", ref.classes, " ",
         el("span", { class: "muted small" }, `(${shortCite(ref.source)})`));
     }
     const pill = ref.finding || (ref.verdict === "met" ? "criterion met" : ref.verdict ? "beyond the cut-off" : "no value");
