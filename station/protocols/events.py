@@ -25,7 +25,9 @@ Event kinds (``data`` keys):
 ``countdown``          remaining_s (3, 2, 1 ...): one per second of the countdown
 ``progress``           elapsed_s, duration_s: once a second while recording
 ``liftoff``            at_s (single-leg stance: the timer starts)
-``hold_ended``         at_s, reason (timed holds: balance lost, the hold is over)
+``hold_ended``         at_s, reason (timed holds: balance lost, the hold is over), held_verdict (how a
+                       hold of at_s reads against the cut-offs that apply to the patient, as
+                       ``trial_finished``'s result's; from a runner)
 ``trial_finished``     result (see :class:`station.protocols.machine.TrialResult.to_dict`)
 ``rest``               rest_s, next (the next planned trial)
 ``scored_unable``      condition, label, trials, by: single-leg stance, the side's remaining trials

@@ -210,10 +210,16 @@ class TrialMachine:
         The patient's body weight in N, when known: the stance must be stable within
         ``body_weight_tolerance_fraction`` of it. Otherwise any stable load of at least
         ``min_body_weight_n`` is taken as the patient and its mean as the body weight.
+    verdict : callable, optional
+        What a finished trial's result means for the patient (the runner's), said with ``trial_finished``.
+    hold_verdict : callable, optional
+        What a hold of so many seconds means for the patient (the runner's ``{"held_verdict": ...}``), said with
+        ``hold_ended`` the moment balance is lost, so that the live page colours that line as the result's.
     """
 
     def __init__(self, plan: TrialPlan, *, rate_hz: float, bus: EventBus, analyse: Analyse,
-                 body_weight_n: float | None = None, verdict: Callable[[TrialResult], dict] | None = None) -> None:
+                 body_weight_n: float | None = None, verdict: Callable[[TrialResult], dict] | None = None,
+                 hold_verdict: Callable[[float], dict] | None = None) -> None:
         if not rate_hz > 0:
             raise ValueError(f"rate_hz must be positive, not {rate_hz!r}")
         self.plan = plan
@@ -222,6 +228,7 @@ class TrialMachine:
         self.settings: QualitySettings = plan.protocol.quality
         self._analyse = analyse
         self._verdict = verdict  # what the result means for the patient, said with trial_finished (the runner's)
+        self._hold_verdict = hold_verdict  # and a hold's time, said with hold_ended
         self.known_body_weight_n = body_weight_n
         self.body_weight_n = float("nan")
         self.state: TrialState | None = None
@@ -610,7 +617,8 @@ class TrialMachine:
         self._event_kind = kind
         if self.plan.protocol.outcome == "time_held":
             at_s = self._hold_time_s(event.index)
-            self.bus.publish("hold_ended", at_s=round(at_s, 3), reason=kind, **self.plan.describe())
+            verdict = self._hold_verdict(at_s) if self._hold_verdict is not None else {}
+            self.bus.publish("hold_ended", at_s=round(at_s, 3), reason=kind, **verdict, **self.plan.describe())
         self._pending_end_g = self._g(min(event.confirmed_index, self._n - 1)) + int(SETTLE_S * 1e9)
 
     def _track_single_leg(self, rec: np.ndarray, lo: int, candidates: list) -> None:

@@ -269,8 +269,14 @@ class ProtocolRunner:
         and in :meth:`status`'s ``done``, so that the live page colours the hold by it."""
         if not result.valid or result.completed or result.time_held_s is None:
             return {}
-        return {"held_verdict": held_verdict(self.protocol, result.plan.condition.id, float(result.time_held_s),
-                                             self.patient_age_y, self.patient_conditions)}
+        return self.hold_verdict(result.plan.condition.id, float(result.time_held_s))
+
+    def hold_verdict(self, condition_id: str, held_s: float) -> dict:
+        """``{"held_verdict": ...}`` of a hold of ``held_s`` on ``condition_id`` (:meth:`held_verdict`'s reading), said
+        with ``hold_ended`` the moment balance is lost: the live page's "Balance lost at 8.4 s." was amber for every
+        hold, 8.4 s of a 75-year-old (above Vellas's 5 s) too."""
+        return {"held_verdict": held_verdict(self.protocol, condition_id, held_s, self.patient_age_y,
+                                             self.patient_conditions)}
 
     def score_unable_offer(self) -> dict | None:
         """What scoring the due side as unable would score (``condition``, ``label``, ``trials``:
@@ -511,7 +517,8 @@ class ProtocolRunner:
             if analyse is trial_metrics and self.mounting is not None:  # trunk sway with the IMU as worn
                 analyse = functools.partial(trial_metrics, mounting=self.mounting)
             self.machine = TrialMachine(plan, rate_hz=self.source.rate_hz, bus=self.bus, analyse=analyse,
-                                        body_weight_n=self.body_weight_n, verdict=self.held_verdict)
+                                        body_weight_n=self.body_weight_n, verdict=self.held_verdict,
+                                        hold_verdict=functools.partial(self.hold_verdict, plan.condition.id))
         info = nxt.to_dict()
         if reason:
             info["reason"] = reason

@@ -71,6 +71,13 @@ SCENARIOS: dict[str, Scenario] = {
             True, (Lapse("fast", "stop_walking", 3.0),),
         ),
         Scenario(
+            "single-leg-touch-down",
+            "a virtual patient follows every protocol; in single-leg stance they put the lifted foot down 2 s after "
+            "lifting it in the first trial on the left leg and 8 s after in the first on the right (either side of "
+            "Vellas et al.'s 5 s cut-off), and hold the others to the end",
+            True, (Lapse("left", "touch_down", 2.0), Lapse("right", "touch_down", 8.0)),
+        ),
+        Scenario(
             "walk-false-start",
             "a virtual patient follows every protocol; in the 10-metre walk at comfortable pace they set off before "
             "the go in the first attempt (the start gate's beam at 2 m broken 1 s into the countdown: a false start, "

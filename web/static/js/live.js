@@ -641,7 +641,9 @@
         message(`Foot lifted at ${fmt(d.at_s, 1)} s: timing the hold.`);
         break;
       case "hold_ended":
-        message(`Balance lost at ${fmt(d.at_s, 1)} s.`, "warn");
+        // amber only below a cut-off that applies to the patient, as the result that follows it and the list's tag
+        // (the station's held_verdict): it was amber for every hold, 8.4 s of a 75-year-old too
+        message(`Balance lost at ${fmt(d.at_s, 1)} s.`, d.held_verdict === "flagged" ? "warn" : undefined);
         break;
       case "trial_finished": {
         const r = d.result;
