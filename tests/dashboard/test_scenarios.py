@@ -30,7 +30,7 @@ def test_only_what_the_patient_reacts_to_is_forwarded():
 
 def test_the_scenarios_are_documented_and_the_standing_one_follows_nothing():
     assert set(SCENARIOS) == {"standing", "patient", "mctsib-step-off", "hemiparetic-walker", "walk-stop",
-                              "walk-false-start"}
+                              "walk-false-start", "single-leg-touch-down"}
     assert all(s.description for s in SCENARIOS.values())
     assert not SCENARIOS["standing"].follows
     (lapse,) = SCENARIOS["mctsib-step-off"].lapses
