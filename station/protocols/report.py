@@ -33,7 +33,8 @@ from station.protocols.walk_words import (COUNT_NO_MDC, COUNTS, WALK_KEY_MEASURE
                                          imu_gaps_line, imu_gaps_summary, key_measures_for, measure_words,
                                          perry_class_reference,
                                          session_count, session_counts_words, treadmill_apart_words,
-                                         treadmill_not_compared, treadmill_session_words)
+                                         treadmill_not_compared, treadmill_session_words, WALK_NOT_COMPLETED,
+                                         walk_not_completed)
 from station.reference import norms
 from station.reference.population import misfit, not_applied_words
 from station.store.patients import VISIT_GAP_S  # (each test opens its own session; a visit is those chained)
@@ -123,11 +124,6 @@ def stored_result(protocol: Protocol, trial: dict) -> TrialResult | None:
     return result
 
 
-WALK_NOT_COMPLETED_CODES = frozenset({"person_stopped", "gate_not_reached"})
-"""Quality issues of a walk test that mean the patient did not get to the stop gate (the results
-page says the walk was not completed, rather than only that no trial is valid)."""
-
-
 def walk_not_completed_words(condition: dict) -> str | None:
     """"walk not completed (n attempts)" for a condition of the visit results with no valid trial
     whose every attempt is a walk the patient did not finish (``walk_not_completed`` on each trial
@@ -141,7 +137,7 @@ def walk_not_completed_words(condition: dict) -> str | None:
     attempts = condition.get("trials") or []
     if condition.get("valid_trials") or not attempts or not all(t.get("walk_not_completed") for t in attempts):
         return None
-    return f"walk not completed ({len(attempts)} attempt{'' if len(attempts) == 1 else 's'})"
+    return f"{WALK_NOT_COMPLETED} ({len(attempts)} attempt{'' if len(attempts) == 1 else 's'})"
 
 
 def trial_count_words(lines: list[dict]) -> str:
@@ -256,9 +252,8 @@ def _trial_line(trial: dict, result: TrialResult | None) -> dict:
     if outcome.get("walk"):  # lost IMU samples of a walk, in words (stored with the trial, or from its counts)
         walk = outcome["walk"]
         # the patient did not get to the gate (stopped, or never started): a result to read, not a lost recording
-        codes = {str(i.get("code", "")) for i in outcome.get("issues") or [] if isinstance(i, dict)}
-        line["walk_not_completed"] = bool(not trial["valid"] and not trial.get("judged_by") and codes
-                                          and codes <= WALK_NOT_COMPLETED_CODES)
+        line["walk_not_completed"] = walk_not_completed(trial["valid"], [i for i in outcome.get("issues") or []
+                                                                          if isinstance(i, dict)], trial.get("judged_by"))
         line["imu_gaps"] = walk["imu_gaps"] if "imu_gaps" in walk else \
             imu_gaps_summary(walk, trial.get("frame_count"), (trial.get("metrics") or {}).get("fs_hz"))
         # short gaps filled, the result untouched: one small line, page and PDF alike (the whole words: the trial's page)

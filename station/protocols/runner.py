@@ -62,6 +62,7 @@ from station.protocols.machine import ACTIVE_STATES, TrialMachine, TrialPlan, Tr
 from station.protocols.quality import QualityIssue
 from station.protocols.results import held_verdict, summarise, trial_metrics
 from station.protocols.schema import Condition, Protocol
+from station.protocols.walk_words import walk_not_completed
 from station.store.verdict import SCORED_BY_PREFIX
 
 
@@ -257,10 +258,19 @@ class ProtocolRunner:
             "state": m.state.value if m and m.state else None,
             "trial": m.plan.describe() if m else None,
             "due": [p.to_dict() for p in self._due],
-            "done": [{**r.result.to_dict(), **self.held_verdict(r.result)} for r in self.records],
+            "done": [{**r.result.to_dict(), **self.verdict(r.result)} for r in self.records],
             "score_unable": self.score_unable_offer(),
             "last_seq": self.bus.last_seq,
         }
+
+    def verdict(self, result: TrialResult) -> dict:
+        """What a finished trial means for the patient, said with ``trial_finished`` and in :meth:`status`'s ``done``:
+        a walk test's ``{"walk_not_completed": bool}`` (the patient did not get to the stop gate: the visit results'
+        reading, :func:`station.protocols.walk_words.walk_not_completed`, so that the live page says it in the same
+        words rather than "invalid"), else :meth:`held_verdict`'s."""
+        if self.protocol.outcome == "walk":
+            return {"walk_not_completed": walk_not_completed(result.valid, result.issues)}
+        return self.held_verdict(result)
 
     def held_verdict(self, result: TrialResult) -> dict:
         """For a valid hold that ended before the trial's length, ``{"held_verdict": ...}``: how it reads against
@@ -499,7 +509,8 @@ class ProtocolRunner:
             from station.protocols.walk import DEFAULT_MOUNTING, WalkMachine
 
             self.machine = WalkMachine(plan, rate_hz=self.source.rate_hz, bus=self.bus, gates=self.gates,
-                                       settings=self.walk_settings, mounting=self.mounting or DEFAULT_MOUNTING)
+                                       settings=self.walk_settings, mounting=self.mounting or DEFAULT_MOUNTING,
+                                       verdict=self.verdict)
         elif self.protocol.outcome == "limits_of_stability":
             from station.protocols.lean import LeanMachine
 
@@ -517,7 +528,7 @@ class ProtocolRunner:
             if analyse is trial_metrics and self.mounting is not None:  # trunk sway with the IMU as worn
                 analyse = functools.partial(trial_metrics, mounting=self.mounting)
             self.machine = TrialMachine(plan, rate_hz=self.source.rate_hz, bus=self.bus, analyse=analyse,
-                                        body_weight_n=self.body_weight_n, verdict=self.held_verdict,
+                                        body_weight_n=self.body_weight_n, verdict=self.verdict,
                                         hold_verdict=functools.partial(self.hold_verdict, plan.condition.id))
         info = nxt.to_dict()
         if reason:

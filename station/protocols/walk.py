@@ -74,7 +74,7 @@ from station.protocols.quality import QualityIssue
 from station.protocols.schema import PLANNED_MIN_RANGE
 from station.analysis.imu_gaps import MAX_BRIDGE_S
 from station.protocols.walk_parts import HELD_UP, not_measured_words, still_stretches
-from station.protocols.walk_words import imu_gaps_summary, walked_words
+from station.protocols.walk_words import WALK_NOT_COMPLETED, imu_gaps_summary, walk_not_completed, walked_words
 
 SETTLE_S = 2.0
 """Recording goes on this long after the last timing gate (the last steps for the gait), s."""
@@ -325,11 +325,14 @@ class WalkMachine:
     settings : WalkSettings, optional
     mounting : (str, str)
         The IMU's up and toes axes as worn.
+    verdict : callable, optional
+        What the result means for the patient (the runner's :meth:`~station.protocols.runner.ProtocolRunner.verdict`:
+        ``walk_not_completed``), merged into ``trial_finished``'s result.
     """
 
     def __init__(self, plan: TrialPlan, *, rate_hz: float, bus: EventBus, gates=None,
                  settings: WalkSettings | None = None, mounting: tuple[str, str] = DEFAULT_MOUNTING,
-                 body_weight_n: float | None = None, **_ignored) -> None:
+                 body_weight_n: float | None = None, verdict=None, **_ignored) -> None:
         if plan.protocol.walk is None:
             raise ValueError(f"{plan.protocol.name} is not a walk test")
         if not rate_hz > 0:
@@ -341,6 +344,7 @@ class WalkMachine:
         self.gates = gates
         self.settings = settings or WalkSettings()
         self.mounting = mounting
+        self._verdict = verdict  # what the result means for the patient, said with trial_finished (the runner's)
         self.quality = plan.protocol.quality
         self.body_weight_n = float("nan")
         self.state: TrialState | None = None
@@ -828,7 +832,8 @@ class WalkMachine:
         self.result = self._judge()
         if self.gates is not None:
             self.gates.disarm()
-        self.bus.publish("trial_finished", result=self.result.to_dict(), **self._describe())
+        verdict = self._verdict(self.result) if self._verdict is not None else {}
+        self.bus.publish("trial_finished", result={**self.result.to_dict(), **verdict}, **self._describe())
         self._set_state(TrialState.DONE, valid=self.result.valid, message=_summary_words(self.result))
 
     def _judge(self) -> TrialResult:
@@ -1299,6 +1304,8 @@ def _when(at_s: float) -> str:
 
 
 def _summary_words(result: TrialResult) -> str:
+    if walk_not_completed(result.valid, result.issues):  # the patient stopped: a result, not a faulty recording
+        return WALK_NOT_COMPLETED.capitalize() + ": " + " ".join(i.message for i in result.issues)
     if not result.valid:
         return "Invalid trial: " + " ".join(i.message for i in result.issues)
     w = result.walk or {}

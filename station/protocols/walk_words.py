@@ -17,6 +17,31 @@ from station.analysis.gait import MIN_BOUT_STEPS, MIN_STEP_S, PAUSE_MIN_S
 from station.analysis.imu_gaps import MAX_BRIDGE_S
 from station.protocols.walk_parts import STALL_WORDS, not_measured_words
 
+WALK_NOT_COMPLETED_CODES = frozenset({"person_stopped", "gate_not_reached"})
+"""Quality issues of a walk test that mean the patient did not get to the stop gate (stopped, or never
+started): a result to read, not a recording fault."""
+
+WALK_NOT_COMPLETED = "walk not completed"
+"""What every page says of such a walk (the live page's list and walk panel, the visit results, the PDF),
+rather than "invalid", which a clinician reads as a fault of the recording."""
+
+
+def walk_not_completed(valid: bool, issues, judged_by: str | None = None) -> bool:
+    """Whether a walk trial is one the patient did not finish: not valid, its every issue a
+    :data:`WALK_NOT_COMPLETED_CODES` one (a gate fault or lost data is a recording's fault), not judged by a
+    clinician. ``issues``: the result's issues (dicts with a ``code``, or objects with one).
+
+    >>> walk_not_completed(False, [{"code": "person_stopped", "message": "..."}])
+    True
+    >>> walk_not_completed(False, [{"code": "person_stopped"}, {"code": "data_lost"}])
+    False
+    >>> walk_not_completed(True, [])
+    False
+    """
+    codes = {str(i.get("code", "") if isinstance(i, dict) else getattr(i, "code", "")) for i in issues or []}
+    return bool(not valid and not judged_by and codes and codes <= WALK_NOT_COMPLETED_CODES)
+
+
 WALK_KEY_MEASURES: tuple[tuple[str, str, str], ...] = (
     ("walk_time_s", "Time", "s"),
     ("walk_speed_m_s", "Speed", "m/s"),

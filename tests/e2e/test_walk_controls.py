@@ -57,7 +57,7 @@ def controls_in_view(driver) -> dict:
         " link: document.getElementById('results-link').hidden ? null : [r('results-link').top, r('results-link').bottom]}")
 
 
-def test_walk_controls_keep_their_place_and_the_reason_is_said_once(station_for, browsers):
+def test_walk_controls_keep_their_place_and_the_reason_is_said_once(station_for, browsers, shots):
     station = station_for("walk-stop")
     tablet, _downloads = browsers("tablet")
     tablet.set_script_timeout(15)
@@ -111,11 +111,21 @@ def test_walk_controls_keep_their_place_and_the_reason_is_said_once(station_for,
     for what in ("timer", "stop", "start"):  # the timer and Start/Stop on one screen, unscrolled
         assert 0 <= seen[what][0] and seen[what][1] <= PHONE[1], seen
     assert seen["stopEnabled"] and seen["stopOnTop"] and seen["timerOnTop"], seen  # nothing covers them
+    # the attempt the patient did not finish, in the visit results' words on the phone too (not "invalid", which
+    # reads as a fault of the recording)
+    wait(phone, "the attempt on the phone", lambda d: "walk not completed" in by_id(d, "trial-list").text, timeout_s=50)
+    phone.save_screenshot(str(shots / "walk_not_completed_phone.png"))
+    assert "invalid" not in by_id(phone, "trial-list").text.lower()
     phone.quit()
 
-    wait(tablet, "the attempt judged invalid", lambda d: "invalid" in by_id(d, "trial-list").text, timeout_s=50)
+    wait(tablet, "the attempt the patient did not finish", lambda d: "walk not completed" in by_id(d, "trial-list").text,
+         timeout_s=50)
     assert time.monotonic() - started < 40, "the attempt must end soon after the last step, not at the 60 s limit"
     assert "stopped walking" in by_id(tablet, "walk-result").text
+    assert by_id(tablet, "walk-result").text.startswith("Last trial") and "Walk not completed: " in by_id(tablet, "walk-result").text
+    assert "invalid" not in (by_id(tablet, "trial-list").text + by_id(tablet, "walk-result").text).lower()
+    assert "invalid" not in by_id(tablet, "message").text.lower(), by_id(tablet, "message").text
+    tablet.save_screenshot(str(shots / "walk_not_completed_tablet.png"))
     assert by_id(tablet, "walk-timer").text == "–"  # no time reads as a result
     wait(tablet, "the repeat offered", lambda d: "Repeat offered" in by_id(d, "message").text, timeout_s=20)
     wait(tablet, "the Start button for the repeat", lambda d: by_id(d, "btn-start").is_enabled(), timeout_s=30)

@@ -527,6 +527,8 @@
       const id = r.trial_ids[i];
       const unable = !d.valid && (d.issues || []).length && d.issues.every((i) => UNABLE.includes(i.code));
       const verdict = unable ? el("span", { class: "tag flag-strong" }, "unable (0 s)")
+        // the patient stopped (or never reached the gate): a result, as the visit results say it, not a faulty recording
+        : d.walk_not_completed ? el("span", { class: "tag flag-strong" }, "walk not completed")
         : !d.valid ? el("span", { class: "tag invalid" }, "invalid")
         // a hold's result in the list ("held 30.0 s"), not only "done"; a walk's "done" (its time is on its page)
         : d.completed ? el("span", { class: "tag valid" }, d.time_held_s !== null && d.time_held_s !== undefined ? `held ${fmt(d.time_held_s, 1)} s` : "done")
@@ -652,6 +654,7 @@
         else if (unable) message("Did not lift a foot: unable to stand on one leg, counted as 0 s. A result, not a failed recording: the best of this side's trials counts.", "warn");
         // a walk's reason is said once, with its result in the walk panel (walk.js), which a reloaded page
         // shows too; a stance trial's here
+        else if (r.walk_not_completed) message("Walk not completed: see why in the walk panel, with its result.", "warn");
         else if (!r.valid && run() && run().outcome === "walk") message("Invalid trial: see the reason in the walk panel, with its result.", "bad");
         else if (!r.valid) message("Invalid trial: " + r.issues.map((i) => i.message).join(" "), "bad");
         else if (r.time_held_s !== null && !r.completed) {

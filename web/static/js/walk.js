@@ -486,7 +486,9 @@
       // whose result it is: it stays up between trials, under the next one's "Read the instructions"
       r.label ? el("p", { class: "walk-result-of small" }, `Last trial: ${r.label}` + (r.trial ? `, trial ${r.trial}` : "") +
         (r.attempt > 1 ? `, attempt ${r.attempt}` : "")) : null,
-      r.valid === false ? el("p", { class: "error-box" }, "Invalid trial: " + (r.issues || []).map((i) => i.message).join(" ")) : null,
+      // the patient did not get to the gate (the station's walk_not_completed): the visit results' words, not "invalid"
+      r.walk_not_completed ? el("p", { class: "warn-box", id: "walk-not-completed" }, "Walk not completed: " + (r.issues || []).map((i) => i.message).join(" "))
+        : r.valid === false ? el("p", { class: "error-box" }, "Invalid trial: " + (r.issues || []).map((i) => i.message).join(" ")) : null,
       walk.ended_early ? el("p", { class: "warn-box small", id: "walk-ended-early" }, walk.ended_early) : null,
       walk.imu_gaps ? el("p", { class: (walk.imu_gaps.gait_valid ? "muted" : "warn-box") + " small", id: "walk-imu-gaps" }, walk.imu_gaps.words)
         : walk.imu ? el("p", { class: "warn-box small" }, `No gait measures: ${walk.imu}`) : null,
