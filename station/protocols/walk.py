@@ -254,6 +254,20 @@ def _near_gap_counts(contacts_s, parts_s: list[tuple[float, float]], bridged_s: 
 
 
 DEFAULT_MOUNTING = ("+z", "+x")
+
+IMU_MISSING = "imu_missing"
+"""The code of a walk without gait measures for the lower-back sensor's readings missing (a treadmill session's issue)."""
+IMU_MISALIGNED = "imu_misaligned"
+"""The code of one without them for another reason: the sensor worn crooked, its readings unusable, too short."""
+
+
+@dataclass(frozen=True)
+class ImuNote:
+    """Why a walk has no gait measures: ``code`` for the logic (:data:`IMU_MISSING` or :data:`IMU_MISALIGNED`, the
+    treadmill session's issue), ``words`` for the clinician (``walk.imu``), so that the words can change freely."""
+
+    code: str
+    words: str
 """(up axis, toes axis) of the IMU when a caller gives none: +z up, +x toward the toes (the IMU frame
 of station.sim.loads). The composition roots always pass one: the configured
 ``imu.mounting_up`` / ``imu.mounting_toes`` (default ``+x`` / ``+z``) on the station, the
@@ -870,10 +884,11 @@ class WalkMachine:
         self._stall_in_note = False
         walk_end_s = self._last_gate_s()
         if self._imu_lost_ns is not None:  # the sensor gone for good: the session is measured up to its last reading
-            gait, by_minute, imu_note = self._gait(rec[: int(np.searchsorted(rec["t_ns"], self._imu_lost_ns, side="right"))],
-                                                   walk_end_s)
+            gait, by_minute, no_gait = self._gait(rec[: int(np.searchsorted(rec["t_ns"], self._imu_lost_ns, side="right"))],
+                                                  walk_end_s)
         else:
-            gait, by_minute, imu_note = self._gait(rec, walk_end_s)
+            gait, by_minute, no_gait = self._gait(rec, walk_end_s)
+        imu_note = no_gait.words if no_gait is not None else None
         walk["imu"] = imu_note
         gaps = self._imu_gaps
         walk["imu_bridged_frames"] = gaps.bridged_frames if gaps is not None else 0
@@ -967,8 +982,7 @@ class WalkMachine:
         else:
             data_lost = bool(self._lost_words)  # the station's data or the sensor lost for good: the session ended
             if imu_note and not data_lost:  # with the data lost, that fault says why
-                code = "imu_missing" if imu_note.startswith(("no IMU data", "IMU data missing")) else "imu_misaligned"
-                issues.append(QualityIssue(code, f"The session's walking could not be measured: {imu_note}. Check the "
+                issues.append(QualityIssue(no_gait.code, f"The session's walking could not be measured: {imu_note}. Check the "
                                            "lower-back sensor (on the belt, its cable connected); the recording is kept, "
                                            "and the minutes walked can be entered by hand as the session's dose.", None))
             if by_minute is not None:
@@ -1051,19 +1065,20 @@ class WalkMachine:
             return None
         return (crossing.t_ns - self._t0_ns) / 1e9
 
-    def _gait(self, rec: np.ndarray, walk_end_s: float | None = None) -> tuple[dict | None, list | None, str | None]:
-        """(gait keys, minute rows or None, why there is no gait or None). ``walk_end_s``: when the last
+    def _gait(self, rec: np.ndarray, walk_end_s: float | None = None) -> tuple[dict | None, list | None, ImuNote | None]:
+        """(gait keys, minute rows or None, why there is no gait (:class:`ImuNote`) or None). ``walk_end_s``: when the last
         gate saw the patient (s after the go), overground: a part between gaps before then (or before
         the last step) that holds none of the walk's steps is not measured
         (:func:`station.protocols.walk_parts.blind_parts`)."""
         from station.analysis.imu_gaps import bridge_gaps
 
         if len(rec) < 2 * self.rate_hz:
-            return None, None, "no IMU data long enough to analyse" if not self._imu_seen else "the recording is too short for gait measures"
+            return None, None, (ImuNote(IMU_MISSING, "no readings from the lower-back sensor long enough to analyse")
+                                if not self._imu_seen else ImuNote(IMU_MISALIGNED, "the recording is too short for gait measures"))
         acc, gyro = _imu(rec)
         finite = np.isfinite(acc).all(axis=1) & np.isfinite(gyro).all(axis=1)
         if not finite.any():
-            return None, None, "no IMU data (the lower-back sensor sent nothing: is it connected and worn?)"
+            return None, None, ImuNote(IMU_MISSING, "the lower-back sensor sent nothing (is it connected and worn?)")
         # Lost frames (missing seq) and failed IMU readings (NaN) are put back on the frame grid: short
         # gaps bridged and counted, longer ones cut the walk into parts measured on their own and said as
         # time not measured (DESIGN §3: never closed silently).
@@ -1076,7 +1091,7 @@ class WalkMachine:
         if self.treadmill or self._parts is None:
             return gait, rows, note
         if note is not None:
-            return None, None, self._too_little_measured(gaps, self._parts, seq, recorded_s, missing)
+            return None, None, ImuNote(IMU_MISSING, self._too_little_measured(gaps, self._parts, seq, recorded_s, missing))
         if walk_end_s is not None:
             from station.protocols.walk_parts import MIN_MEASURED_FRACTION, blind_parts
 
@@ -1089,17 +1104,17 @@ class WalkMachine:
                 parts.not_measured_s = round(parts.not_measured_s + blind_s, 6)
                 parts.blind = blind
                 if parts.measured_s < MIN_MEASURED_FRACTION * recorded_s:
-                    return None, None, self._too_little_measured(gaps, parts, seq, recorded_s, missing)
+                    return None, None, ImuNote(IMU_MISSING, self._too_little_measured(gaps, parts, seq, recorded_s, missing))
             # the walk itself, from the go to the last gate: the steps after it (SETTLE_S) are the
             # walk's end, not a stand-in for a lost walk
             timed_s = _measured_before_s(self._parts.parts, walk_end_s)
             if timed_s < MIN_MEASURED_FRACTION * walk_end_s:
-                return None, None, self._too_little_measured(gaps, self._parts, seq, recorded_s, missing,
-                                                             walk_end_s=walk_end_s)
+                return None, None, ImuNote(IMU_MISSING, self._too_little_measured(gaps, self._parts, seq, recorded_s, missing,
+                                                                                  walk_end_s=walk_end_s))
         return gait, rows, note
 
     def _gait_in_parts(self, grid: np.ndarray, gaps, recorded_s: float, seq0: int,
-                       seq: np.ndarray, has_reading: np.ndarray) -> tuple[dict | None, list | None, str | None]:
+                       seq: np.ndarray, has_reading: np.ndarray) -> tuple[dict | None, list | None, ImuNote | None]:
         """The walk measured in the parts between its unbridged IMU gaps
         (:mod:`station.protocols.walk_parts`), on the treadmill and overground alike: the gait
         given while enough of its ``recorded_s`` (s) was measured, else refused with what was missing.
@@ -1113,14 +1128,15 @@ class WalkMachine:
         dropped, dropouts = _bridged_sensor_dropouts(grid, gaps.first_frame, seq, has_reading)
         self._sensor_bridged = (dropped, dropouts)  # the rest of the bridged frames the station lost
         if dropped > MAX_IMU_MISSING_FRACTION * expected and dropouts > 1:
-            return None, None, (f"no IMU data on {dropped} of {expected} frames, in {dropouts} short "
-                                f"gaps (more than {100 * MAX_IMU_MISSING_FRACTION:g} % of the recording: the readings "
-                                "kept dropping out)")
+            return None, None, ImuNote(IMU_MISSING, f"the lower-back sensor's readings missing for {dropped / fs:.1f} of "
+                                       f"{expected / fs:.1f} s, in {dropouts} short gaps (more than "
+                                       f"{100 * MAX_IMU_MISSING_FRACTION:g} % of the recording: the readings kept "
+                                       "dropping out)")
         finite = np.isfinite(grid).all(axis=1)
         up, toes = self.mounting
         problem = check_mounting(grid[finite, :3], up_axis=up, toes_axis=toes)
         if problem:
-            return None, None, f"IMU misaligned: {problem}"
+            return None, None, ImuNote(IMU_MISALIGNED, f"the lower-back sensor misaligned: {problem}")
         height = self.settings.sensor_height_m
         treadmill = self.treadmill
 
@@ -1141,7 +1157,7 @@ class WalkMachine:
         try:
             session = measure_in_parts(np.column_stack([grid, bridged]), fs, analyse, received)
         except ValueError as exc:
-            return None, None, f"IMU misaligned or unusable: {exc}"
+            return None, None, ImuNote(IMU_MISALIGNED, f"the lower-back sensor misaligned or its readings unusable: {exc}")
         offset_s = (gaps.first_frame - seq0) / fs  # readings missing right after the go
         trailing_s = (gaps.trimmed_frames - (gaps.first_frame - seq0)) / fs  # and before the last frame
         # readings missing at an edge for no longer than a bridged gap are no dropout (nothing to bridge to)
@@ -1157,9 +1173,10 @@ class WalkMachine:
         self._grid = (grid, shift_s)
         self._bridged_s = [(round(a / fs + shift_s, 6), round((b - a) / fs, 6)) for a, b in _runs(bridged)]
         if session.gait is None or session.measured_s < MIN_MEASURED_FRACTION * recorded_s:
-            return None, None, (f"IMU data missing for {session.not_measured_s:.0f} of {recorded_s:.0f} s "
-                                f"({gap_causes(session.dropouts, session.stalls)} longer than {MAX_BRIDGE_S:g} s); "
-                                f"at least {100 * MIN_MEASURED_FRACTION:.0f} % of a session must be measured")
+            return None, None, ImuNote(IMU_MISSING, f"the lower-back sensor's readings missing for "
+                                       f"{session.not_measured_s:.0f} of {recorded_s:.0f} s "
+                                       f"({gap_causes(session.dropouts, session.stalls)} longer than {MAX_BRIDGE_S:g} s); "
+                                       f"at least {100 * MIN_MEASURED_FRACTION:.0f} % of a session must be measured")
         gait, rows = session.gait, session.rows
         if shift_s:
             gait["initial_contacts_s"] = [round(t + shift_s, 6) for t in gait["initial_contacts_s"]]
@@ -1197,14 +1214,14 @@ class WalkMachine:
         longest = max(found, key=lambda g: g[1]) if found else None
         if trailing_s > MAX_BRIDGE_S and (longest is None or trailing_s >= longest[1]):
             at_s = lead_s + (int(seq[-1]) - int(seq[0]) + 1) / fs - trailing_s  # after its last reading
-            where = (f"the lower-back sensor stopped sending {at_s:.1f} s after the go and did not come back ({missing} "
-                     f"of {int(round(recorded_s * fs))} frames without its readings): unplugged or failing, check its cable")
+            where = (f"the lower-back sensor stopped sending {at_s:.1f} s after the go and did not come back ("
+                     f"{missing / fs:.1f} of {recorded_s:.1f} s without its readings): unplugged or failing, check its cable")
         elif longest is not None and longest[2] is not None and self._stalled(gaps, seq, longest[2], longest[1]):
             self._stall_in_note = True
             where = (f"the station measured nothing for {longest[1]:.2f} s at {longest[0]:.1f} s after the go ({HELD_UP}; "
                      f"gaps up to {MAX_BRIDGE_S:g} s are bridged, a longer one can hide steps)")
         elif longest is not None:
-            where = (f"IMU data missing for {longest[1]:.2f} s at {longest[0]:.1f} s after the go (gaps up to "
+            where = (f"the lower-back sensor's readings missing for {longest[1]:.2f} s at {longest[0]:.1f} s after the go (gaps up to "
                      f"{MAX_BRIDGE_S:g} s are bridged; a longer one can hide steps)")
         else:
             where = "the recording is too short for gait measures"

@@ -7,6 +7,8 @@ and no stop is invented over a gap."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -181,7 +183,7 @@ def test_a_walk_mostly_missing_is_refused_its_gait():
     result = run.runner.records[0].result
     assert result.valid and result.walk["walk_time_s"] is not None
     walk = result.walk
-    assert walk["imu"].startswith("IMU data missing for 5.00 s at 1.")
+    assert walk["imu"].startswith("the lower-back sensor's readings missing for 5.00 s at 1.")
     assert walk["imu"].endswith(" after the go (gaps up to 0.1 s are bridged; a longer one can hide steps); 2.7 of the "
                                 "9.2 s from the go to the end (29 %) were measured in parts of 2 s or more, under the 50 % "
                                 "the gait needs")
@@ -234,7 +236,9 @@ def test_one_short_bridged_gap_never_refuses_a_short_walk_but_many_do():
     run = run_walk("backward-walk-3m", seed=3, trials=1, on_runner=lambda r: _lose_imu(
         r, drop=none, nan=lambda s: (s % 50) < 2))
     walk = run.runner.records[0].result.walk
-    assert walk["imu"].startswith("no IMU data on ") and walk["imu"].endswith(
+    # in seconds, not frames (a clinician does not know frames), of the sensor a clinician knows (not "IMU")
+    assert re.match(r"the lower-back sensor's readings missing for \d+\.\d of \d+\.\d s, in \d+ short gaps", walk["imu"]), walk["imu"]
+    assert walk["imu"].endswith(
         "short gaps (more than 1 % of the recording: the readings kept dropping out)")
     assert run.runner.records[0].result.metrics["metrics"]["cadence_steps_min"] is None
 

@@ -7,6 +7,7 @@ measured around the gap), with what the clinician reads."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -148,6 +149,9 @@ def test_an_imu_unplugged_mid_walk_leaves_the_walk_timed_by_its_gates(tmp_path, 
     # its last reading at 3.05 s after the go on the file's time_s (the first frame 0.01 s after the go)
     why = "the lower-back sensor stopped sending 3.0 s after the go and did not come back"
     assert first["walk"]["imu"].startswith(why) and "check its cable" in first["walk"]["imu"]
+    # how long without its readings in seconds, not frames ("(1435 of 1536 frames without its readings)")
+    assert re.match(re.escape(why) + r" \(\d+\.\d of \d+\.\d s without its readings\)", first["walk"]["imu"]), first["walk"]["imu"]
+    assert "frames" not in first["walk"]["imu"]
     assert any(w.startswith(f"No gait measures: {why}") for w in first["warnings"])
     words = first["walk"]["imu_gaps"]["words"]
     assert words.startswith(f"No gait measures from the lower-back sensor: {why}")

@@ -73,7 +73,7 @@ def test_a_session_mostly_unmeasured_is_invalid_with_the_reason():
     records = run.runner.records
     assert records and not records[0].result.valid
     reason = " ".join(i.message for i in records[0].result.issues)
-    assert "IMU data missing for 20 of 30 s" in reason
+    assert "the lower-back sensor's readings missing for 20 of 30 s" in reason and "IMU" not in reason
     assert f"at least {100 * MIN_MEASURED_FRACTION:.0f} % of a session must be measured" in reason
     assert "entered by hand" in reason
     assert records[0].result.issues[0].code == "imu_missing"

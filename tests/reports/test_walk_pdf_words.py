@@ -143,7 +143,7 @@ def test_a_walk_timed_without_gait_says_why_the_sensor_gave_none(own_store, prot
     store, patient_id = own_store
     session = store.sessions.create(patient_id, {"label": "10 m"}, actor=ACTOR)
     walk = {"setting": "overground", "walk_time_s": 5.1, "walk_distance_m": 6.0, "walk_speed_m_s": 1.18,
-            "imu": "the lower-back sensor stopped sending 3.0 s after the go and did not come back (615 of 920 frames "
+            "imu": "the lower-back sensor stopped sending 3.0 s after the go and did not come back (6.2 of 9.2 s "
                    "without its readings): unplugged or failing, check its cable", "initial_contacts_s": []}
     _valid_walk(store, session["id"], "ten-metre-walk", "comfortable", walk, {"walk_time_s": 5.1, "walk_speed_m_s": 1.18})
     text = _pdf_words(store, protocols, clinic, session["id"])
