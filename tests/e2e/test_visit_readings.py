@@ -136,7 +136,7 @@ def test_the_patient_page_shows_a_holds_time_held_beside_its_recording(reading_p
 
 
 def _means_visit(data_dir) -> int:
-    """A visit of two 3-m backward walks (3.69 and 3.63 s) and three single-leg holds (ellipses 19.08, 15.2 and
+    """A visit of two 3-m backward walks (3.69 and 3.63 s, step symmetry 1.006 and 0.994) and three single-leg holds (ellipses 19.08, 15.2 and
     16.24 cm²): its last session id."""
     from station.store.audit import Actor
     from station.store.store import Store
@@ -155,7 +155,8 @@ def _means_visit(data_dir) -> int:
                        "time_held_s": None if walk else 30.0}
             if walk:
                 outcome["walk"] = {"setting": "overground", "initial_contacts_s": []}
-            metrics = {"walk_time_s": value, "walk_distance_m": 3.0, "walk_speed_m_s": 3.0 / value} if walk else \
+            metrics = {"walk_time_s": value, "walk_distance_m": 3.0, "walk_speed_m_s": 3.0 / value,
+                       "step_symmetry": {3.69: 1.006, 3.63: 0.994}[value]} if walk else \
                 {"ellipse_area_cm2": value, "mean_velocity_cm_s": 2.9, "path_length_cm": 88.4}
             writer.finish({"kind": "walk" if walk else "stance", "fs_hz": 100.0, "samples": 0, "profile": "station",
                            "version": "test", "metrics": metrics, "trial": outcome}, valid=True)
@@ -172,6 +173,9 @@ def test_a_mean_of_several_trials_says_so(reading_pages, shots):
                                                          f'tr[data-metric="{metric}"] td.value')[:1])  # measures' row)
         time = wait(driver, "the backward walk's time", lambda d: row(d, "backward-walk-3m", "walk_time_s"))
         assert time == "3.66 s(mean of 2 trials: 3.69, 3.63 s)", time
+        # a measure without a unit's rule: its trials in the decimals of their mean (it read "1.01, 0.994")
+        symmetry = row(driver, "backward-walk-3m", "step_symmetry")
+        assert symmetry == "1.00(mean of 2 trials: 1.01, 0.99)", symmetry
         area = row(driver, "single-leg", "ellipse_area_cm2")
         assert area == "16.84 cm²(mean of 3 trials: 19.08, 15.20, 16.24 cm²)", area
         held = row(driver, "single-leg", "time_held_s")
