@@ -165,6 +165,10 @@ def test_a_patient_who_stops_on_the_way_never_reaches_the_gate():
     message = first.issues[0].message  # the IMU cannot tell a stop before the gate from a gate that missed them
     assert "stopped walking" in message and "stopped before it" in message and "check its alignment" in message
     assert run.runner.records[1].result.plan.attempt == 2 and run.runner.records[1].result.valid  # offered again
+    # the live page's reading, the visit results' (walk_words.walk_not_completed): said with trial_finished and in done
+    finished = [e.data["result"] for e in run.events if e.kind == "trial_finished"]
+    assert [r["walk_not_completed"] for r in finished] == [True, False]
+    assert [d["walk_not_completed"] for d in run.runner.status()["done"]] == [True, False]
 
 
 def test_a_patient_who_never_starts_walking_is_said_not_to_have_started():
