@@ -135,6 +135,14 @@ GAP_CHECK_CONVERSIONS = 4
 overwrote is checked on this many conversions read after it, after a shorter one (a Pi's late
 wake-up) on the first (:meth:`AcquisitionLoop._checked_gap_index`)."""
 
+FIT_BIAS_WEIGHT = 1.0 / 16
+"""How much each conversion read in a short window moves the running mean of where the windows' middles lie
+against the fit (``_fit_bias``, in periods): a chip's clock that changes rate at once is ahead of or behind
+the fit (about 2 s long) until it follows, and a late wake-up's count of the conversions overwritten and its
+check are made against the fit less that (s28 A6: a NAU7802 0.2 % slower at once had the fit half a period
+early, a late wake-up counted one conversion too many, the check against the same fit kept it, and the
+fit followed the count: 1 more a second, for good)."""
+
 GAP_CHECK_LONG_NS = 100_000_000
 """A wait longer than this is a stall: the fit drifts over it (by 0.03 of a period in 0.1 s at a
 rate known to 1e-4 ... ), and one window places a conversion within ±0.4 period only, ns."""
@@ -349,6 +357,9 @@ class AcquisitionLoop:
         # the distances (in periods) of the first conversions after that wait from the fit
         self._gap_distances: list[list[float]] = [[], [], [], []]
         self._gap_check_n = [1, 1, 1, 1]  # how many of them the check takes
+        # how far each corner's short windows' middles lie after its fit (periods, a running mean): ~0, but
+        # a chip whose clock just changed rate is ahead of or behind the fit until it follows (FIT_BIAS_WEIGHT)
+        self._fit_bias = [0.0, 0.0, 0.0, 0.0]
         self._last_counts = [0.0, 0.0, 0.0, 0.0]
         self._have_counts = [False, False, False, False]
         self._was_recovering = [False, False, False, False]
@@ -582,6 +593,7 @@ class AcquisitionLoop:
         self._gap_missed[i] = None
         self._gap_distances[i] = []
         self._gap_check_n[i] = 1
+        self._fit_bias[i] = 0.0
         self._carry[i] = []
         self._carry_min_ns[i] = _INF_NS
         self._last_conversion[i] = None
@@ -621,6 +633,7 @@ class AcquisitionLoop:
             values, _ = plate.read_corners(mask)
         read_ns, prev_read_ns = plate.read_ns, plate.prev_read_ns
         one_conversion_ns = self._one_conversion_ns
+        fit_bias = self._fit_bias
         for i in range(4):
             value = values[i]
             if value is None:
@@ -629,6 +642,7 @@ class AcquisitionLoop:
             chip = chips[i]
             hi, lo = read_ns[i], prev_read_ns[i]
             k = ks[i]
+            trusted = False
             if k is None:
                 k = 0
                 chip.observe(k, lo, hi)
@@ -640,8 +654,9 @@ class AcquisitionLoop:
                     gap_missed = self._gap_missed[i]
                 if (gap_missed is None or self._gap_check_n[i] == 1) and (not k % FIT_EVERY or chip.fitted < chip.min_fit):
                     chip.observe(k, lo, hi)  # (not while a stall's count is being checked: k may be off)
+                trusted = gap_missed is None  # its number is not waiting for a check
             else:  # a long wait since the last read: the chip may have overwritten conversions
-                newest = chip.index_at(hi)
+                newest = chip.index_at(hi - round(fit_bias[i] * chip.period_ns))
                 missed = max(0, newest - k - 1)
                 if missed:
                     self._corner_missed[i] += missed
@@ -664,6 +679,9 @@ class AcquisitionLoop:
             ks[i] = k
             self._corner_conversions[i] += 1
             t = chip.time_of(k)
+            if trusted and chip.fitted >= chip.min_fit:
+                bias = fit_bias[i]
+                fit_bias[i] = bias + ((0.5 * (lo + hi) - t) / chip.period_ns - bias) * FIT_BIAS_WEIGHT
             # A conversion that jumps by more than a body can load a corner in one conversion
             # period (a corrupted transfer) is flagged, whatever it is averaged with.
             last = last_conversion[i]
@@ -706,7 +724,7 @@ class AcquisitionLoop:
         if len(distances) < self._gap_check_n[i]:
             return 0
         self._gap_missed[i] = None
-        shift = max(-gap_missed, round(sum(distances) / len(distances)))
+        shift = max(-gap_missed, round(sum(distances) / len(distances) - self._fit_bias[i]))
         self._gap_distances[i] = []
         if shift:
             self._corner_missed[i] += shift
