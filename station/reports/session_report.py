@@ -16,7 +16,7 @@ from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
 
 from station.programmes.report import mark_words, visit_marks
 from station.protocols.report import cutoff_reading, session_results, trial_count_words
-from station.protocols.walk_words import COUNTS, counts_words
+from station.protocols.walk_words import COUNTS, WALK_NOT_COMPLETED, counts_words
 from station.reports.charts import statokinesigram, times_held_chart
 from station.reports.layout import content_width, p, table
 from station.reports.references import Citations, not_applied_together, reference_words
@@ -82,7 +82,7 @@ def _trial_lines(condition: dict) -> list:
             out.append(p(f"Trial #{trial['id']}: {trial.get('note') or trial.get('status')}", "small"))
         elif trial.get("valid") is False:
             reason = trial.get("validity_reason") or trial.get("note")
-            verdict = "walk not completed" if trial.get("walk_not_completed") else "not valid"
+            verdict = WALK_NOT_COMPLETED if trial.get("walk_not_completed") else "not valid"
             out.append(p(f"Trial #{trial['id']}: {verdict}" + (f": {reason}" if reason else ""), "small"))
         elif trial.get("imu_gaps") or trial.get("ended_early"):  # a walk trial's lost sensor readings or data, in words
             if trial.get("ended_early"):  # a treadmill session the station's data loss ended (what was measured kept)
