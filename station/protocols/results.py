@@ -96,11 +96,12 @@ def trunk_sway_metrics(frames: np.ndarray, rate_hz: float, mounting: tuple[str, 
     if report.long_gaps_s:
         start_s, length_s = report.long_gaps_s[0]
         at_s = start_s + (report.first_frame - int(seq[0])) / rate_hz
-        return {}, (f"no trunk sway: IMU data missing for {length_s:.2f} s at {at_s:.1f} s (gaps up to "
-                    f"{MAX_GAP_S:g} s are bridged)"), None
+        return {}, (f"no trunk sway: the lower-back sensor's readings were missing for {length_s:.2f} s at {at_s:.1f} s "
+                    f"(gaps up to {MAX_GAP_S:g} s are bridged)"), None
     if missing > MAX_LOST_FRACTION * expected:
-        return {}, (f"no trunk sway: the IMU gave no sample in {missing} of {expected} frames "
-                    f"({100 * missing / expected:.1f} %; up to {100 * MAX_LOST_FRACTION:g} % are bridged)"), None
+        return {}, (f"no trunk sway: the lower-back sensor gave no reading for {missing / rate_hz:.2f} s of "
+                    f"{expected / rate_hz:.1f} s ({100 * missing / expected:.1f} %; up to {100 * MAX_LOST_FRACTION:g} % "
+                    "are bridged)"), None
     gaps = None
     if report.bridged_frames or report.trimmed_frames:
         gaps = {"samples_lost": report.bridged_frames, "gaps": report.bridged_gaps,

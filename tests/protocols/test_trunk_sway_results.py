@@ -103,10 +103,10 @@ def test_a_gap_too_long_to_bridge_leaves_no_trunk_sway_and_says_where():
     keep[1200:1225] = False  # 0.25 s lost, 12 s into the trial
     keys, note, gaps = trunk_sway_metrics(f[keep], FS)
     assert keys == {} and gaps is None
-    assert note == "no trunk sway: IMU data missing for 0.25 s at 12.0 s (gaps up to 0.2 s are bridged)"
+    assert note == "no trunk sway: the lower-back sensor's readings were missing for 0.25 s at 12.0 s (gaps up to 0.2 s are bridged)"
     f["ay_m_s2"][600:630] = np.nan  # the IMU alone failed for 0.3 s
     assert trunk_sway_metrics(f, FS)[1] == \
-        "no trunk sway: IMU data missing for 0.30 s at 6.0 s (gaps up to 0.2 s are bridged)"
+        "no trunk sway: the lower-back sensor's readings were missing for 0.30 s at 6.0 s (gaps up to 0.2 s are bridged)"
 
 
 def test_too_many_short_gaps_leave_no_trunk_sway():
@@ -114,7 +114,7 @@ def test_too_many_short_gaps_leave_no_trunk_sway():
     f["az_m_s2"][100::40] = np.nan  # one reading in 40 (75 of 3000, 2.5 %)
     keys, note, gaps = trunk_sway_metrics(f, FS)
     assert keys == {} and gaps is None
-    assert note == "no trunk sway: the IMU gave no sample in 73 of 3000 frames (2.4 %; up to 2 % are bridged)"
+    assert note == "no trunk sway: the lower-back sensor gave no reading for 0.73 s of 30.0 s (2.4 %; up to 2 % are bridged)"
 
 
 def test_readings_missing_at_the_start_are_trimmed_and_counted():
