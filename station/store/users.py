@@ -232,7 +232,7 @@ class Users:
         if row is None:
             raise NotFound(f"no user #{user_id}")
         if not isinstance(current, str) or not verify_password(current, row["password_hash"]):
-            raise ValidationError({"current_password": "is not your current password"})
+            raise ValidationError({"current_password": "is not the password you signed in with; nothing was changed"})
         self.update(user_id, actor=actor, password=new)
 
     def authenticate(self, username: str, password: str) -> dict | None:

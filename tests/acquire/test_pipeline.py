@@ -7,7 +7,6 @@ import pytest
 
 from station.acquire.frame import FrameFlag
 from station.sim.station import SimulatedStation
-from station.analysis.filters import lowpass_butterworth
 from station.analysis.gaps import compute_metrics_with_gaps
 from station.analysis.metrics import compute_metrics
 from station.config import AcquisitionConfig, PlateConfig, StationConfig

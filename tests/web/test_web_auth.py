@@ -331,6 +331,9 @@ def test_change_own_password_page(app, accounts):
     token = form_csrf(client.get("/account").get_data(as_text=True))
     differ = client.client.post("/account/password", data={"csrf_token": token, "current_password": CLINICIAN_PW, "new_password": "n3w password!!", "new_password_repeat": "other"})
     assert differ.status_code == 422
+    wrong = client.client.post("/account/password", data={"csrf_token": token, "current_password": "not it at all", "new_password": "n3w password!!", "new_password_repeat": "n3w password!!"})
+    assert wrong.status_code == 422  # said once, and that nothing changed (it read "Current password is not your current password.")
+    assert "Current password is not the password you signed in with; nothing was changed." in wrong.get_data(as_text=True)
     ok = client.client.post("/account/password", data={"csrf_token": token, "current_password": CLINICIAN_PW, "new_password": "n3w password!!", "new_password_repeat": "n3w password!!"})
     assert ok.status_code == 200 and b"Your password was changed" in ok.data
     new_token = form_csrf(ok.get_data(as_text=True))
