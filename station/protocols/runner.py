@@ -62,7 +62,7 @@ from station.protocols.machine import ACTIVE_STATES, TrialMachine, TrialPlan, Tr
 from station.protocols.quality import QualityIssue
 from station.protocols.results import held_verdict, summarise, trial_metrics
 from station.protocols.schema import Condition, Protocol
-from station.protocols.walk_words import walk_not_completed
+from station.protocols.walk_words import WALK_NOT_COMPLETED, walk_not_completed
 from station.store.verdict import SCORED_BY_PREFIX
 
 
@@ -492,7 +492,10 @@ class ProtocolRunner:
         if plan.attempt >= p.max_attempts or result.unable:  # unable: a result, the next trial is the next attempt
             return None
         if not result.valid and "invalid" in p.repeat_when:
-            reason = "previous attempt invalid: " + " ".join(i.message for i in result.issues)
+            # a walk the patient did not finish is said as the results say it, not as a recording's fault
+            unfinished = self.verdict(result).get("walk_not_completed")
+            reason = (f"previous attempt {WALK_NOT_COMPLETED if unfinished else 'invalid'}: "
+                      + " ".join(i.message for i in result.issues))
         elif result.valid and not result.completed and "not_completed" in p.repeat_when:
             reason = f"previous attempt held {result.time_held_s or 0:.1f} s of {plan.duration_s:g} s"
         else:

@@ -169,6 +169,9 @@ def test_a_patient_who_stops_on_the_way_never_reaches_the_gate():
     finished = [e.data["result"] for e in run.events if e.kind == "trial_finished"]
     assert [r["walk_not_completed"] for r in finished] == [True, False]
     assert [d["walk_not_completed"] for d in run.runner.status()["done"]] == [True, False]
+    # the repeat is offered in the same words (the trial command's "repeat:" line; it said "previous attempt invalid")
+    repeat = [e.data for e in run.events if e.kind == "trial_ready"][1]
+    assert repeat["repeat"] and repeat["reason"].startswith("previous attempt walk not completed: "), repeat["reason"]
 
 
 def test_a_patient_who_never_starts_walking_is_said_not_to_have_started():

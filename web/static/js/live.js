@@ -374,11 +374,11 @@
   }
 
   /* The repeat offered after an attempt, with its reason unless it is said already: the station's
-     reason "previous attempt invalid: <the issues>" repeats the invalid trial's words (said above, or
+     reason "previous attempt invalid: <the issues>" (or "previous attempt walk not completed: ...") repeats the invalid trial's words (said above, or
      for a walk with its result). */
   function repeatWords(reason, walk) {
     const why = tidy(reason).replace(/\.$/, "");
-    const issues = why.replace(/^previous attempt invalid:\s*/i, "");
+    const issues = why.replace(/^previous attempt (invalid|walk not completed):\s*/i, "");
     const said = issues !== why && (walk || state.lines.some((l) => l.includes(issues)));
     return said ? "Repeat offered: start the next attempt when the patient is ready." : `Repeat offered: ${why}.`;
   }
