@@ -17,6 +17,8 @@ from datetime import datetime
 import numpy as np
 from reportlab.graphics.shapes import Drawing, Line, PolyLine, Polygon, Rect, String
 from reportlab.lib import colors
+from reportlab.lib.utils import simpleSplit
+from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from station.reports.text import change_unit, pdf_text, quantity
 from station.store.timefmt import local_minute
@@ -69,9 +71,12 @@ def statokinesigram(ml_cm: np.ndarray, ap_cm: np.ndarray, ellipse: dict | None, 
                     half_cm: float | None = None, title: str = "", max_points: int = 1500) -> Drawing:
     """A square drawing ``size`` points wide: the COP trace (cm, mean removed by the caller)
     and the 95 % prediction ellipse ``{"major_cm", "minor_cm", "angle_deg"}`` (semi-axes; the
-    major axis at ``angle_deg`` from +AP toward +ML), both axes at one scale of ±``half_cm``."""
+    major axis at ``angle_deg`` from +AP toward +ML), both axes at one scale of ±``half_cm``. A ``title`` wider than
+    the drawing goes on two lines (the second cut with "…" if it still does not fit), never into the next drawing."""
     d = Drawing(size, size)
-    pad_l, pad_b, pad_t, pad_r = 26, 22, 12 if title else 4, 4
+    pad_l, pad_r = 26, 4
+    titles = _title_lines(title, size - pad_l - pad_r) if title else []
+    pad_b, pad_t = 22, 4 + 8 * len(titles)
     plot = min(size - pad_l - pad_r, size - pad_b - pad_t)
     x0, y0 = pad_l, pad_b
     ml = np.asarray(ml_cm, dtype=float)
@@ -126,9 +131,20 @@ def statokinesigram(ml_cm: np.ndarray, ap_cm: np.ndarray, ellipse: dict | None, 
         e_ap = np.clip(e_ap, -half_cm, half_cm)
         d.add(PolyLine(np.column_stack([X(e_ml), Y(e_ap)]).ravel().tolist(), strokeColor=colors.black,
                        strokeWidth=1.1, strokeDashArray=[3, 1.5]))
-    if title:
-        d.add(String(x0, size - 9, pdf_text(title), fontName="Helvetica-Bold", fontSize=7))
+    for k, line in enumerate(titles):
+        d.add(String(x0, size - 9 - 8 * k, line, fontName="Helvetica-Bold", fontSize=7))
     return d
+
+
+def _title_lines(title: str, width: float) -> list[str]:
+    """A chart's title in at most two lines of ``width`` points (7 pt bold), the second cut with "…"."""
+    lines = simpleSplit(pdf_text(title), "Helvetica-Bold", 7, width) or [""]
+    if len(lines) <= 2:
+        return lines
+    rest = " ".join(lines[1:])
+    while rest and stringWidth(rest + " …", "Helvetica-Bold", 7) > width:
+        rest = rest[:-1]
+    return [lines[0], rest.rstrip() + " …"]
 
 
 MARKERS = ("circle", "square", "triangle", "diamond")

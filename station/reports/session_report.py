@@ -161,6 +161,37 @@ def _held_chart(condition: dict, citations: Citations, width: float) -> list:
     return [KeepTogether([chart, p(words, "small")])]
 
 
+def trace_name(trial: dict, trials: list[dict]) -> str:
+    """A trace's name under its condition, as the visit results name the trial in its list (results.js
+    ``trialName``) with its number: its trial and attempt ("trial 2", "attempt 2", "trial 1, attempt 2"), the test
+    first when the condition holds trials of several tests of the visit ("Test 2, attempt 1"), then " · #id" as the
+    trial's lines and the time-held chart name it. Two attempts of one trial read "trial 1" twice before.
+
+    >>> tandem = [{"id": 22, "trial": 1, "attempt": 1}, {"id": 23, "trial": 1, "attempt": 2}]
+    >>> [trace_name(t, tandem) for t in tandem]
+    ['attempt 1 · #22', 'attempt 2 · #23']
+    >>> legs = [{"id": 3, "trial": 1, "attempt": 1}, {"id": 5, "trial": 2, "attempt": 1}, {"id": 6, "trial": 2, "attempt": 2}]
+    >>> [trace_name(t, legs) for t in legs]
+    ['trial 1 · #3', 'trial 2 · #5', 'trial 2, attempt 2 · #6']
+    >>> twice = [{"id": 1, "trial": 1, "attempt": 1, "session_id": 1, "session": {"number": 1}},
+    ...          {"id": 9, "trial": 1, "attempt": 1, "session_id": 4, "session": {"number": 3}}]
+    >>> [trace_name(t, twice) for t in twice]
+    ['Test 1 · #1', 'Test 3 · #9']
+    """
+    session = trial.get("session")
+    same = [t for t in trials if t.get("session_id") == trial.get("session_id")] if session else trials
+    attempt = trial.get("attempt")
+    if attempt is None:  # a recording the protocol engine never numbered: its number alone
+        within = ""
+    elif any((t.get("trial") or 1) > 1 for t in same):
+        within = f"trial {trial.get('trial')}" + (f", attempt {attempt}" if attempt > 1 else "")
+    else:
+        within = f"attempt {attempt}"
+    if session:
+        within = f"Test {session['number']}" + (f", {within}" if within and len(same) > 1 else "")
+    return f"{within} · #{trial['id']}" if within else f"#{trial['id']}"
+
+
 def _plots(store, conditions: list[dict], width: float) -> list:
     traces: list[tuple[str, tuple]] = []
     skipped, corrupt = 0, []
@@ -182,8 +213,7 @@ def _plots(store, conditions: list[dict], width: float) -> list:
             if found is None:
                 continue
             drawn += 1
-            label = f"{condition['label']}, trial {trial.get('trial') or ''}".strip(", ")
-            traces.append((label, found))
+            traces.append((f"{condition['label']}, {trace_name(trial, condition['trials'])}", found))
     if not traces:
         return corrupt
     reach = 0.5

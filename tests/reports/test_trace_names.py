@@ -1,0 +1,46 @@
+"""The visit PDF names each centre-of-pressure trace as the visit results name its trial, with its number
+(s28 P12): a tandem stance the patient stepped off at 6.1 s and held for 30 s at the repeat drew two traces
+both titled "Tandem stance, eyes open, trial 1", beside the time-held chart's "#22 6.1 s" and "#23 30.0 s",
+so whoever read it could not tell which trace was the 6-second one."""
+
+from __future__ import annotations
+
+from station.reports.build import make_report
+
+from reports_support import ACTOR, layout_problems, pdf_text, report_timing
+import test_cutoff_populations as walk_populations
+
+store = walk_populations.store  # a store of its own in tmp_path
+
+
+def _tandem_visit(store) -> tuple[int, list[int]]:
+    """A tandem stance, trial 1 twice: the patient stepped off at 6.1 s, then held 30 s at the repeat."""
+    import numpy as np
+
+    timing = report_timing()
+    rng = np.random.default_rng(5)
+    patient = store.patients.create({"identifier": "TRACE-1", "birth_year": 1948, "sex": "F", "conditions": []},
+                                    actor=ACTOR)
+    session = store.sessions.create(patient["id"], {"label": "tandem"}, actor=ACTOR)
+    ids = []
+    for attempt, held in ((1, 6.1), (2, 30.0)):
+        frames, metrics = timing._recording(rng, 0.8)
+        frames = frames[: int(held * timing.RATE_HZ)]
+        doc = timing._trial_doc("tandem", "tandem", metrics, held=held)
+        doc["trial"].update(attempt=attempt, completed=held >= 30.0, duration_s=held,
+                            end_reason="duration" if held >= 30.0 else "stepped_off")
+        ids.append(store.trials.import_trial(session["id"], "tandem", "tandem", timing.CALIBRATIONS[1], timing.RATE_HZ,
+                                             frames, doc, True, None, actor=ACTOR))
+    return session["id"], ids
+
+
+def test_two_attempts_of_one_trial_are_two_named_traces(store, protocols, clinic, poppler):
+    session_id, (first, repeat) = _tandem_visit(store)
+    pdf = make_report("session", store, session_id, protocols=protocols, clinic=clinic, actor=ACTOR, paper="a4")
+    text = pdf_text(pdf)
+    assert "Tandem stance, eyes open, trial 1" not in text, text
+    # the title may wrap in its drawing: its words in order, the trial's number as its lines and chart say it
+    for attempt, trial_id in ((1, first), (2, repeat)):
+        assert f"Tandem stance, eyes open, attempt {attempt} · #{trial_id}" in text, text
+        assert f"#{trial_id} " in text  # the time-held chart's bar, the same number
+    assert layout_problems(pdf) == []  # a longer title stays in its drawing, over no other word
