@@ -27,6 +27,7 @@ from station.store import setup_code
 from web.jsonio import json_body
 from web.security import (
     CLOCK_SET_BACK_WORDS,
+    ENDED_ON_PURPOSE,
     MAX_AGE_WORDS,
     actor,
     anonymous_csrf_token,
@@ -213,7 +214,11 @@ SIGN_OUT_UNRECORDED = ("you are signed out on this browser; the station could no
 
 SIGNED_OUT_ELSEWHERE = ("You were signed out from another tab, window or device, by a change of your password or by "
                         "an administrator; please sign in again.")
-"""What the sign-in page says when a page's login session was ended on purpose elsewhere."""
+"""What the sign-in page says when a page's login session was ended on purpose elsewhere, the station not knowing how
+(signed out in another tab of the same browser; or by another program, such as the command line)."""
+
+_ENDED_ON_PURPOSE_WORDS = dict(ENDED_ON_PURPOSE.values())
+"""The sign-in page's words for ``signed_out=others|password|disabled`` (:data:`web.security.ENDED_ON_PURPOSE`)."""
 
 
 def _sign_out() -> bool:
@@ -379,6 +384,8 @@ def login_page():
             message = SIGN_OUT_UNRECORDED[:1].upper() + SIGN_OUT_UNRECORDED[1:] + "."
         elif request.args.get("signed_out") == "elsewhere":  # a live view's session ended (web.live.logout_reason)
             message = SIGNED_OUT_ELSEWHERE
+        elif (said := _ENDED_ON_PURPOSE_WORDS.get(request.args.get("signed_out"))) is not None:
+            message = said  # ended on purpose from elsewhere: "Sign out everywhere else", password, disabled
         running = _trial_running_words()
         if running and not safe_next(request.values.get("next")):
             next_path = url_for("pages.live_page")  # where Stop is

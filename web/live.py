@@ -41,7 +41,9 @@ Events (``event:`` name, ``data:`` one JSON object)::
     logout   ``{"expired": bool, "ended"?: why}``: the login session ended; the stream closes
              (:func:`logout_reason`: ``expired`` after inactivity, ``ended`` ``"clock_set_back"``,
              ``"max_age"``: 12 h after the sign-in (:data:`~station.store.logins.MAX_AGE_S`),
-             ``"signed_out"``: in another tab, by a password change or an administrator,
+             ``"signed_out_others"``, ``"password_changed"``, ``"disabled"``: ended on purpose elsewhere, as
+             the API's 401 says them (:data:`web.security.ENDED_ON_PURPOSE`), ``"signed_out"``: ended
+             elsewhere in a way the station does not know (another tab's sign-out, the command line),
              ``"signed_out_unrecorded"``: signed out, the station unable to record it)
 
 A dropped connection resumes without a reload: the browser's EventSource reconnects by itself
@@ -63,7 +65,15 @@ from flask import Blueprint, Response, current_app, request, session
 from station.acquire.ring import RingError, RingReader
 from station.acquire.source import NO_FRAMES_S
 from station.protocols.service import RUNNING_STATES, trial_running
-from station.store.logins import ENDED_AGE, ENDED_CLOCK, ENDED_DISABLED, ENDED_UNKNOWN, LoginSession
+from station.store.logins import (
+    ENDED_AGE,
+    ENDED_CLOCK,
+    ENDED_DISABLED,
+    ENDED_OTHERS,
+    ENDED_PASSWORD,
+    ENDED_UNKNOWN,
+    LoginSession,
+)
 from web.api_station import NO_SERVICE, no_service_reason
 from web.health import station_health_document
 from web.live_gait import INTERVAL_S as GAIT_INTERVAL_S
@@ -273,10 +283,11 @@ def logout_reason(ended: str, seen_s: float | None, now_s: float, timeout_s: flo
     """The ``logout`` event's data, saying why the stream's login session ended, for the sign-in page
     to say it (live.js): ``ended`` is a :meth:`~station.store.logins.Logins.resolve_or_ended` reason or
     :data:`SIGNED_OUT_UNRECORDED`; ``seen_s`` the session's last activity at the stream's last check
-    (None before the first). A session gone from the store (:data:`~station.store.logins.ENDED_UNKNOWN`)
-    whose last activity is within the timeout was ended on purpose (signed out in another tab, a
-    password change, an administrator); past it, inactivity ended it (another user's sign-in then
-    deleted it).
+    (None before the first). A session this process ended on purpose is said so ("Sign out everywhere else",
+    a password change, disabled: the store remembers which). A session gone from the store otherwise
+    (:data:`~station.store.logins.ENDED_UNKNOWN`) whose last activity is within the timeout was ended on
+    purpose too (signed out in another tab of the browser, or by the command line); past it, inactivity ended
+    it (another user's sign-in then deleted it).
 
     >>> logout_reason("inactive", 100.0, 1000.0, 900.0)
     {'expired': True}
@@ -288,6 +299,8 @@ def logout_reason(ended: str, seen_s: float | None, now_s: float, timeout_s: flo
     {'expired': False, 'ended': 'signed_out_unrecorded'}
     >>> logout_reason("max_age", 990.0, 1000.0, 900.0)
     {'expired': True, 'ended': 'max_age'}
+    >>> logout_reason("password_changed", 100.0, 400.0, 900.0)
+    {'expired': False, 'ended': 'password_changed'}
     """
     if ended == SIGNED_OUT_UNRECORDED:
         return {"expired": False, "ended": SIGNED_OUT_UNRECORDED}
@@ -295,7 +308,9 @@ def logout_reason(ended: str, seen_s: float | None, now_s: float, timeout_s: flo
         return {"expired": True, "ended": "clock_set_back"}
     if ended == ENDED_AGE:  # 12 h after the sign-in, however busy (a trial recording too: it goes on)
         return {"expired": True, "ended": ENDED_AGE}
-    if ended == ENDED_DISABLED or (ended == ENDED_UNKNOWN and (seen_s is None or now_s - seen_s <= timeout_s)):
+    if ended in (ENDED_OTHERS, ENDED_PASSWORD, ENDED_DISABLED):  # the API's 401 says the same
+        return {"expired": False, "ended": ended}
+    if ended == ENDED_UNKNOWN and (seen_s is None or now_s - seen_s <= timeout_s):
         return {"expired": False, "ended": "signed_out"}
     return {"expired": True}
 

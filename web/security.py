@@ -22,6 +22,11 @@ trials at most twice the timeout, 30 min at most, after it: :mod:`web.live`).
 **Lifetime.** A login session also ends 12 h after its sign-in however busy it is
 (:data:`station.store.logins.MAX_AGE_S`): ``401`` with ``"ended": "max_age"``, pages to ``/login?expired=age``.
 
+**Ended on purpose.** A login session ended elsewhere on purpose (:data:`ENDED_ON_PURPOSE`: "Sign out
+everywhere else" in another session, the password changed, the account disabled) is refused with ``401``
+``{"expired": false, "ended": why}``, pages to ``/login?signed_out=<others|password|disabled>``, each saying
+why (not "after inactivity"); the station remembers why in memory only (:mod:`station.store.logins`).
+
 **Host.** A request is answered only when its ``Host`` is one of the station's own (:func:`own_host`):
 an IP address, ``localhost``, the machine's host name or ``<host name>.local``, or a name of ``[web]
 host_names``; any other, or none (a request without ``Host``: malformed in HTTP/1.1, and nothing of the
@@ -52,7 +57,15 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, current_app, g, jsonify, redirect, request, session, url_for
 
 from station.store.audit import Actor
-from station.store.logins import ENDED_AGE, ENDED_CLOCK, MAX_AGE_S, LoginSession
+from station.store.logins import (
+    ENDED_AGE,
+    ENDED_CLOCK,
+    ENDED_DISABLED,
+    ENDED_OTHERS,
+    ENDED_PASSWORD,
+    MAX_AGE_S,
+    LoginSession,
+)
 from station.store.store import Store
 from web.error_pages import error_page
 
@@ -196,6 +209,7 @@ def _load_user(view: Callable | None = None) -> None:
         g.station_session_expired = True
         g.station_session_clock_set_back = user == ENDED_CLOCK
         g.station_session_too_old = user == ENDED_AGE
+        g.station_session_ended = user
         return
     g.station_user = user
 
@@ -204,7 +218,11 @@ def _unauthenticated() -> Response:
     expired = g.get("station_session_expired", False)
     clock = expired and g.get("station_session_clock_set_back", False)
     too_old = expired and g.get("station_session_too_old", False)
+    on_purpose = ENDED_ON_PURPOSE.get(g.get("station_session_ended")) if expired else None
     if is_api_request():
+        if on_purpose is not None:
+            return api_error(401, ended_on_purpose_error(g.station_session_ended), expired=False,
+                             ended=g.station_session_ended)
         if clock:
             return api_error(401, CLOCK_SET_BACK_WORDS + "; sign in again", expired=True, ended="clock_set_back")
         if too_old:
@@ -218,6 +236,8 @@ def _unauthenticated() -> Response:
     if store().users.count() == 0:
         return redirect(url_for("auth.setup_page"))
     next_path = request.full_path if request.query_string else request.path
+    if on_purpose is not None:
+        return redirect(url_for("auth.login_page", next=next_path, signed_out=on_purpose[0]))
     why = "clock" if clock else "age" if too_old else 1
     return redirect(url_for("auth.login_page", next=next_path, expired=why if expired else None))
 
@@ -228,6 +248,28 @@ CLOCK_SET_BACK_WORDS = "your session ended because the station's clock was set b
 MAX_AGE_WORDS = (f"your session ended {MAX_AGE_S / 3600:g} hours after you signed in (a sign-in lasts "
                  f"{MAX_AGE_S / 3600:g} hours at most, even while in use)")
 """Why a session ended that was signed in longer ago than its lifetime (:data:`station.store.logins.ENDED_AGE`)."""
+
+ENDED_ON_PURPOSE = {
+    ENDED_OTHERS: ("others", "You were signed out here by \u201cSign out everywhere else\u201d in another tab, window or "
+                             "device signed in as you; please sign in again (if that was not you, change your password "
+                             "on your account page)."),
+    ENDED_PASSWORD: ("password", "You were signed out because your password was changed (by you on another device, or "
+                                 "by an administrator); please sign in with the new password."),
+    ENDED_DISABLED: ("disabled", "You were signed out because an administrator disabled your account; ask an "
+                                 "administrator if you need it again."),
+}
+"""Why a login session ended on purpose elsewhere (:mod:`station.store.logins`' "Why it ended"): the sign-in
+page's ``signed_out`` value and its words (the API's error: the same, :func:`ended_on_purpose_error`)."""
+
+
+def ended_on_purpose_error(why: str) -> str:
+    """The API's ``error`` for a session ended on purpose (:data:`ENDED_ON_PURPOSE`), as the other errors are worded.
+
+    >>> ended_on_purpose_error("disabled")
+    'you were signed out because an administrator disabled your account; ask an administrator if you need it again'
+    """
+    words = ENDED_ON_PURPOSE[why][1]
+    return words[:1].lower() + words[1:].rstrip(".")
 
 
 def _provided_csrf() -> str | None:

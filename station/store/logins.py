@@ -24,6 +24,13 @@ it by the step; a step forward shortens its lifetime by the step, and one longer
 by inactivity as before. Sessions other than those near their 12 h end go on through a step forward shorter
 than the timeout.
 
+**Why it ended.** A session ended on purpose elsewhere (:meth:`LoginSessions.end_others`, a password change
+or the account disabled: :meth:`LoginSessions.end_account`) is deleted like any other; this process remembers
+why, by its token's SHA-256 (at most :data:`ENDED_KEPT`, in memory: no patient data, nothing of the token
+itself), so that its page is told so (:meth:`LoginSessions.resolve_or_ended`) rather than "after inactivity".
+An end made by another process (``balance-station users disable`` on the command line) or before a restart is
+not remembered: such a session reads :data:`ENDED_UNKNOWN`, as before.
+
 **A busy database.** Refreshing the last activity (and deleting a session found ended) is a chore of
 the request, not what it was asked for: it waits :data:`TOUCH_WAIT_MS` at most for the database's write
 lock and is left for a later request when the lock is held (another program such as ``sync --resend``
@@ -39,7 +46,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 import sqlite3
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable
 
@@ -53,7 +62,11 @@ processes' clocks) before the session counts as ended by the clock being set bac
 ENDED_UNKNOWN = "unknown"
 """No such session (signed out, ended by an account change, or never existed)."""
 ENDED_DISABLED = "disabled"
-"""The account was disabled."""
+"""The account was disabled (by an administrator)."""
+ENDED_PASSWORD = "password_changed"
+"""The account's password was changed (by its user in another session, or by an administrator)."""
+ENDED_OTHERS = "signed_out_others"
+"""Ended by "Sign out everywhere else" in another of the account's sessions (:meth:`LoginSessions.end_others`)."""
 ENDED_INACTIVE = "inactive"
 """No activity for longer than the timeout."""
 ENDED_CLOCK = "clock_set_back"
@@ -65,6 +78,10 @@ MAX_AGE_S = 12 * 3600.0
 nobody at work signs in more than once a day for it, while a stolen cookie (or a tablet page kept busy by a
 script) is over by the end of the day instead of living for ever (the inactivity timeout alone never ended a
 session that was used)."""
+ENDED_KEPT = 1000
+"""How many sessions ended on purpose (:data:`ENDED_OTHERS`, :data:`ENDED_PASSWORD`, :data:`ENDED_DISABLED`) this
+process remembers the reason of, by their token's SHA-256 (see "Why it ended" in the module doc); the oldest are
+forgotten first."""
 TOUCH_WAIT_MS = 100
 """How long refreshing a session's last activity, or deleting a session found ended, waits for the database's
 write lock, ms; held longer, it is left for a later request (see "A busy database" in the module doc)."""
@@ -100,6 +117,8 @@ class LoginSessions:
     def __init__(self, db: Database, wall_clock: Callable[[], float] = time.time):
         self._db = db
         self._now = wall_clock
+        self._ended: OrderedDict[bytes, str] = OrderedDict()  # token SHA-256 -> why (see "Why it ended")
+        self._ended_lock = threading.Lock()
 
     def create(self, user_id: int, address: str | None, *, checked=None) -> tuple[str, str]:
         """Open a session for an (already authenticated) account; return (token, csrf_token).
@@ -141,9 +160,10 @@ class LoginSessions:
     def resolve_or_ended(self, token: str, timeout_s: float, *, touch: bool = True) -> LoginSession | str:
         """The live session for ``token``, or why there is none: :data:`ENDED_UNKNOWN`,
         :data:`ENDED_DISABLED`, :data:`ENDED_INACTIVE`, :data:`ENDED_CLOCK` (its last activity more
-        than :data:`FUTURE_TOLERANCE_S` in the future: the clock was set back) or
+        than :data:`FUTURE_TOLERANCE_S` in the future: the clock was set back),
         :data:`ENDED_AGE` (signed in more than :data:`MAX_AGE_S` ago; an inactive session is said to be
-        inactive, whatever its age).
+        inactive, whatever its age), or for a session this process ended on purpose (see "Why it ended"
+        in the module doc) :data:`ENDED_OTHERS`, :data:`ENDED_PASSWORD` or :data:`ENDED_DISABLED`.
 
         An ended session is deleted. With ``touch`` (a user action, not a background poll), the
         last-activity time is refreshed when it is older than :func:`touch_interval_s`.
@@ -157,7 +177,8 @@ class LoginSessions:
                 (digest,),
             ).fetchone()
         if row is None:
-            return ENDED_UNKNOWN
+            with self._ended_lock:
+                return self._ended.get(digest, ENDED_UNKNOWN)
         ended = None
         if row["disabled_at"] is not None:
             ended = ENDED_DISABLED
@@ -192,12 +213,27 @@ class LoginSessions:
             conn.execute("DELETE FROM login_sessions WHERE token_hash = ?", (_digest(token),))
 
     def end_others(self, user_id: int, keep_token: str | None) -> int:
-        """End every session of an account except ``keep_token``'s; return how many were ended."""
+        """End every session of an account except ``keep_token``'s; return how many were ended. Their pages are
+        told so (:data:`ENDED_OTHERS`)."""
         with self._db.write() as conn:
-            cur = conn.execute(
-                "DELETE FROM login_sessions WHERE user_id = ? AND token_hash != ?",
-                (user_id, _digest(keep_token) if keep_token else b""),
-            )
+            return self._end_where(conn, ENDED_OTHERS, "user_id = ? AND token_hash != ?",
+                                   (user_id, _digest(keep_token) if keep_token else b""))
+
+    def end_account(self, conn: sqlite3.Connection, user_id: int, why: str) -> int:
+        """End every session of an account in the write transaction ``conn`` (its password changed:
+        :data:`ENDED_PASSWORD`, or disabled: :data:`ENDED_DISABLED`); return how many. Their pages are told ``why``."""
+        return self._end_where(conn, why, "user_id = ?", (user_id,))
+
+    def _end_where(self, conn: sqlite3.Connection, why: str, where: str, args: tuple) -> int:
+        """Delete the sessions ``where`` holds for, remembering ``why`` for each (bounded: :data:`ENDED_KEPT`)."""
+        digests = [bytes(r["token_hash"]) for r in conn.execute(f"SELECT token_hash FROM login_sessions WHERE {where}", args)]
+        cur = conn.execute(f"DELETE FROM login_sessions WHERE {where}", args)
+        with self._ended_lock:
+            for digest in digests:
+                self._ended[digest] = why
+                self._ended.move_to_end(digest)
+            while len(self._ended) > ENDED_KEPT:
+                self._ended.popitem(last=False)
         return cur.rowcount
 
     def purge_expired(self, timeout_s: float) -> int:

@@ -328,8 +328,8 @@ class Store:
         self.audit = AuditLog(self.db, wall_clock)
         self.outbox = Outbox(self.db, wall_clock, KeyFile(self.data_dir))
         self.audit.hooks.append(self.outbox.capture)
-        self.users = Users(self.db, self.audit, wall_clock, password_cost)
         self.logins = LoginSessions(self.db, wall_clock)
+        self.users = Users(self.db, self.audit, wall_clock, password_cost, self.logins)  # its ends told to pages
         self.patients = Patients(self.db, self.audit, wall_clock)
         self.sessions = Sessions(self.db, self.audit, wall_clock)
         self.programmes = Programmes(self.db, self.audit, wall_clock)

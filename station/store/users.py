@@ -16,6 +16,7 @@ from typing import Callable
 
 from station.store.audit import Actor, AuditLog
 from station.store.db import Conflict, Database, NotFound, ValidationError
+from station.store.logins import ENDED_DISABLED, ENDED_PASSWORD, LoginSessions
 from station.store.passwords import (
     DEFAULT_COST,
     PasswordUnusable,
@@ -79,11 +80,14 @@ class Users:
         audit: AuditLog,
         wall_clock: Callable[[], float] = time.time,
         cost: ScryptCost = DEFAULT_COST,
+        logins: LoginSessions | None = None,
     ):
         self._db = db
         self._audit = audit
         self._now = wall_clock
         self._cost = cost
+        self._logins = logins if logins is not None else LoginSessions(db, wall_clock)
+        """The login sessions this ends (:meth:`update`), which remember why for their pages."""
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -208,13 +212,13 @@ class Users:
                 conn.execute("UPDATE users SET disabled_at = ? WHERE id = ?", (now if disabled else None, user_id))
                 changed.append("disabled")
                 if disabled:
-                    conn.execute("DELETE FROM login_sessions WHERE user_id = ?", (user_id,))
+                    self._logins.end_account(conn, user_id, ENDED_DISABLED)
             if password is not None:
                 conn.execute(
                     "UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ?",
                     (hashed, now, user_id),
                 )
-                conn.execute("DELETE FROM login_sessions WHERE user_id = ?", (user_id,))
+                self._logins.end_account(conn, user_id, ENDED_PASSWORD)
                 changed.append("password")
             if changed:
                 detail = {"changed": changed}

@@ -3,6 +3,7 @@ ring filled in real time and the trial service's event bus."""
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import threading
@@ -423,7 +424,8 @@ def test_a_session_ends_12_hours_after_its_sign_in_even_while_a_trial_records_wh
 
 
 def test_sign_out_everywhere_else_closes_the_user_s_other_live_views(live, store, monkeypatch):
-    """As a disabled account's: the other session's stream says it was signed out elsewhere and closes."""
+    """The other session's stream says it was signed out by "Sign out everywhere else" (s28 X9: it said only
+    signed out elsewhere, as for a sign-out in another tab) and closes."""
     app, _service, _writer, _wall = live
     other, stream = checked_stream(app, monkeypatch)
     try:
@@ -432,10 +434,31 @@ def test_sign_out_everywhere_else_closes_the_user_s_other_live_views(live, store
         r = here.post("/api/account/sign-out-others", headers={"X-CSRF-Token": csrf})
         assert r.status_code == 200 and r.get_json()["ended"] == 1
         events = stream.until(lambda e: e.get("event") == "logout")
-        assert events[-1]["data"] == {"expired": False, "ended": "signed_out"}
+        assert events[-1]["data"] == {"expired": False, "ended": "signed_out_others"}
     finally:
         stream.close()
     assert here.get("/api/patients").status_code == 200
+
+
+@pytest.mark.parametrize("change, ended", [({"password": "a new password 42"}, "password_changed"),
+                                           ({"disabled": True}, "disabled")])
+def test_a_live_view_whose_user_s_password_was_changed_or_account_disabled_says_which(live, store, monkeypatch,
+                                                                                       change, ended):
+    """An administrator's change ends the user's sessions: the stream says which (s28 X9: 'signed_out', whose
+    words name every way), as the API's 401 does, and the sign-in page it leads to says it."""
+    app, _service, _writer, _wall = live
+    _client, stream = checked_stream(app, monkeypatch)
+    try:
+        ana = store.users.get_by_name("ana")["id"]
+        store.users.update(ana, actor=Actor(None, "cli:test"), **change)  # what PATCH /api/users/<id> calls
+        events = stream.until(lambda e: e.get("event") == "logout")
+        assert events[-1]["data"] == {"expired": False, "ended": ended}
+    finally:
+        stream.close()
+    param = {"password_changed": "password", "disabled": "disabled"}[ended]  # app.js goToLogin
+    page = html.unescape(app.test_client().get(f"/login?next=%2Flive&signed_out={param}").get_data(as_text=True))
+    assert ("your password was changed" if ended == "password_changed" else "disabled your account") in page
+    assert "inactivity" not in page
 
 
 class WallMonotonic:

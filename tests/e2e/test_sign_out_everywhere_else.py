@@ -1,6 +1,6 @@
 """"Sign out everywhere else" on the account page (s28 X8; X7's L5), in headless Chromium against the real
 station, on a tablet (1180×820) and a phone (390×844): the tablet's press ends the phone's sign-in, whose
-open live view goes to the sign-in page saying it was signed out from another tab, window or device; the
+open live view goes to the sign-in page saying it was signed out by "Sign out everywhere else" (s28 X9); the
 tablet stays signed in and is told how many sign-ins were ended. Screenshots of both pages at both sizes."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from test_dashboard import ADMIN, PHONE, TABLET, at, by_id, css, page_width, set
 
 pytestmark = pytest.mark.e2e
 
-ELSEWHERE = ("You were signed out from another tab, window or device, by a change of your password or by an "
-             "administrator; please sign in again.")
+OTHERS = ("You were signed out here by \u201cSign out everywhere else\u201d in another tab, window or device signed in "
+          "as you; please sign in again (if that was not you, change your password on your account page).")
 
 
 def _press(driver) -> None:
@@ -41,7 +41,7 @@ def test_sign_out_everywhere_else_ends_the_phone_s_sign_in_and_keeps_the_tablet_
     assert css(tablet, "p.message")[0].text == ("Signed out everywhere else: 1 other sign-in was ended. "
                                                 "You stay signed in here.")
     tablet.save_screenshot(str(shots / "account-signed-out-others-tablet.png"))
-    sign_in_page_says(phone, PHONE, "signed_out=elsewhere", ELSEWHERE, shots / "login-signed-out-elsewhere-phone.png")
+    sign_in_page_says(phone, PHONE, "signed_out=others", OTHERS, shots / "login-signed-out-others-phone.png")
 
     tablet.get(url + "/patients")  # the tablet is still signed in
     wait(tablet, "the tablet's patients page", at("/patients"))

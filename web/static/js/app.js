@@ -13,14 +13,23 @@ const Station = (() => {
     }
   }
 
+  /* Why a session ended on purpose elsewhere, as the API's 401 and the live stream's logout say it
+     (``ended``), and the sign-in page's ``signed_out`` that words it (web.security.ENDED_ON_PURPOSE). */
+  const ENDED_ON_PURPOSE = {
+    signed_out_others: "others", // "Sign out everywhere else" in another tab, window or device
+    password_changed: "password", // by its user elsewhere, or by an administrator
+    disabled: "disabled", // by an administrator
+  };
+
   /* expired: true (inactivity), "clock" when the session ended because the station's clock was set
-     back, "max_age" 12 hours after its sign-in (however busy), "signed_out" (in another tab, a password
-     change, an administrator) or "signed_out_unrecorded" (signed out, the station unable to record it):
-     the sign-in page says which */
+     back, "max_age" 12 hours after its sign-in (however busy), one of ENDED_ON_PURPOSE, "signed_out"
+     (elsewhere, the station not knowing how: another tab's sign-out) or "signed_out_unrecorded" (signed
+     out, the station unable to record it): the sign-in page says which */
   function goToLogin(expired) {
     const next = window.location.pathname + window.location.search;
     const why = expired === "clock" ? "&expired=clock"
       : expired === "max_age" ? "&expired=age"
+      : Object.hasOwn(ENDED_ON_PURPOSE, expired) ? "&signed_out=" + ENDED_ON_PURPOSE[expired]
       : expired === "signed_out" ? "&signed_out=elsewhere"
       : expired === "signed_out_unrecorded" ? "&signed_out=unrecorded"
       : expired ? "&expired=1" : "";
@@ -49,7 +58,7 @@ const Station = (() => {
     }
     if (response.status === 401) {
       goToLogin(data && data.ended === "clock_set_back" ? "clock"
-        : data && data.ended === "max_age" ? "max_age"
+        : data && (data.ended === "max_age" || Object.hasOwn(ENDED_ON_PURPOSE, data.ended)) ? data.ended
         : (data && data.expired) || (expiresAt !== null && performance.now() >= expiresAt));
       throw new ApiError(401, (data && data.error) || "not signed in");
     }

@@ -1,0 +1,87 @@
+"""A page whose login session was ended on purpose elsewhere says why on the sign-in page it goes to (s28 X9),
+in headless Chromium against the real station, on a tablet (1180×820) and a phone (390×844).
+
+The patients page's own request (Station.api, app.js) is answered 401 ``ended: "signed_out_others"``,
+``"password_changed"`` or ``"disabled"``: "Sign out everywhere else" pressed on the other device, the user's
+password changed by an administrator, the account disabled by one. The sign-in page said "Your session ended
+after inactivity" for all three. Each page is looked at on both sizes (screenshots).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from test_dashboard import ADMIN, PHONE, TABLET, api, at, css, page_width, setup_admin, sign_in, \
+    sign_in_page_says, wait
+
+pytestmark = pytest.mark.e2e
+
+WORDS = {
+    "others": ("You were signed out here by \u201cSign out everywhere else\u201d in another tab, window or device "
+               "signed in as you; please sign in again (if that was not you, change your password on your account "
+               "page)."),
+    "password": ("You were signed out because your password was changed (by you on another device, or by an "
+                 "administrator); please sign in with the new password."),
+    "disabled": ("You were signed out because an administrator disabled your account; ask an administrator if you "
+                 "need it again."),
+}
+CLINICIAN = ("cat", "cat password 123")
+
+ASK = """
+const done = arguments[0];
+Station.api("GET", "/api/patients").then(() => done("answered"), (err) => done(err.status));
+"""
+
+
+def _asks(driver) -> None:
+    """The page's own request, as any of its buttons makes: refused, it goes to the sign-in page."""
+    driver.set_script_timeout(10)
+    assert driver.execute_async_script(ASK) == 401
+
+
+def test_pages_whose_sessions_were_ended_on_purpose_say_why_on_the_sign_in_page(station, browsers, shots):
+    url = station.url
+    tablet, _ = browsers("tablet", TABLET)
+    setup_admin(tablet, url)
+    tablet.set_script_timeout(10)
+    created = api(tablet, "POST", "/api/users", {"username": CLINICIAN[0], "password": CLINICIAN[1],
+                                                 "role": "clinician"})
+    assert created["status"] == 201, created
+    cat = created["body"]["id"]
+    phone, _ = browsers("phone", PHONE)
+    phone.set_script_timeout(10)
+    phone.get(url + "/login")
+    sign_in(phone, url, ADMIN)
+    wait(phone, "the phone's patients page", at("/patients"))
+
+    # "Sign out everywhere else" on the phone: the tablet's page
+    assert api(phone, "POST", "/api/account/sign-out-others")["body"]["ended"] == 1
+    _asks(tablet)
+    sign_in_page_says(tablet, TABLET, "signed_out=others", WORDS["others"], shots / "login-others-tablet.png")
+
+    # the phone's clinician: the administrator (the tablet, signed in again) sets her a new password
+    sign_in(tablet, url, ADMIN)
+    wait(tablet, "the tablet's patients page again", at("/patients"))
+    phone.get(url + "/patients")
+    css(phone, "nav form button[type=submit]")[0].click()  # Sign out
+    wait(phone, "the phone's sign-in page", at("/login"))
+    sign_in(phone, url, CLINICIAN)
+    wait(phone, "the clinician's patients page", at("/patients"))
+    assert api(tablet, "PATCH", f"/api/users/{cat}", {"password": "another password 1"})["status"] == 200
+    _asks(phone)
+    sign_in_page_says(phone, PHONE, "signed_out=password", WORDS["password"], shots / "login-password-phone.png")
+
+    # signed in with the new password; the administrator disables the account
+    sign_in(phone, url, ("cat", "another password 1"))
+    wait(phone, "the clinician's patients page again", at("/patients"))
+    assert api(tablet, "PATCH", f"/api/users/{cat}", {"disabled": True})["status"] == 200
+    _asks(phone)
+    sign_in_page_says(phone, PHONE, "signed_out=disabled", WORDS["disabled"], shots / "login-disabled-phone.png")
+
+    # each page on the other size too
+    for name, size, driver in (("tablet", TABLET, browsers("tablet-2", TABLET)[0]), ("phone", PHONE, phone)):
+        for why, words in WORDS.items():
+            driver.get(f"{url}/login?next=%2Fpatients&signed_out={why}")
+            assert css(driver, "p.message")[0].text == words
+            assert page_width(driver) <= size[0] and css(driver, "input[name=username]")[0].is_displayed()
+            driver.save_screenshot(str(shots / f"login-{why}-{name}-again.png"))

@@ -1,0 +1,140 @@
+"""A login session ended on purpose elsewhere says why, on the API and on the sign-in page (s28 X9).
+
+Before: a page other than the live view whose session was ended by "Sign out everywhere else" in another
+session, by a change of the user's password (by the user elsewhere or by an administrator) or by an
+administrator disabling the account got ``401`` "your session expired after inactivity" and its sign-in
+page said "Your session ended after inactivity": the store had deleted the session and nothing said why.
+Now the ending operation remembers why (in the process's memory, by the token's SHA-256:
+:mod:`station.store.logins`), and the API answers ``{"expired": false, "ended": why}``, a page goes to
+``/login?signed_out=<others|password|disabled>``, whose words say it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+
+import pytest
+
+from station.store.audit import Actor
+from station.store.logins import ENDED_KEPT, ENDED_OTHERS, ENDED_UNKNOWN
+from web_support import ADMIN_PW, CLINICIAN_PW, ApiClient, sqlite_only
+
+BACKENDS = ("sqlite", "postgresql")
+"""Every test runs on the station's SQLite and on the hub's PostgreSQL (conftest's ``backend``), but those
+marked ``@sqlite_only``, which say why."""
+
+OTHERS = ("You were signed out here by \u201cSign out everywhere else\u201d in another tab, window or device signed in "
+          "as you; please sign in again (if that was not you, change your password on your account page).")
+PASSWORD = ("You were signed out because your password was changed (by you on another device, or by an "
+            "administrator); please sign in with the new password.")
+DISABLED = ("You were signed out because an administrator disabled your account; ask an administrator if you need "
+            "it again.")
+
+
+def _api_words(page_words: str) -> str:
+    return page_words[0].lower() + page_words[1:-1]
+
+
+def _signed_in(app, username: str = "ana", password: str = CLINICIAN_PW) -> ApiClient:
+    client = ApiClient(app.test_client())
+    assert client.login(username, password).status_code == 200
+    return client
+
+
+def _end_by(how: str, app, accounts, admin, here: ApiClient) -> None:
+    """End ``ana``'s other sessions the way ``how`` says, from ``here`` (another of ana's sessions) or the admin."""
+    ana = accounts["ana"]["id"]
+    if how == "signed_out_others":
+        r = here.post("/api/account/sign-out-others")
+        assert r.status_code == 200 and r.json["ended"] >= 1
+    elif how == "own_password":
+        r = here.post("/api/account/password", {"current_password": CLINICIAN_PW,
+                                                 "new_password": "a new password 42"})
+        assert r.status_code == 200, r.json
+    elif how == "admin_password":
+        assert admin.patch(f"/api/users/{ana}", {"password": "a new password 42"}).status_code == 200
+    elif how == "disabled":
+        assert admin.patch(f"/api/users/{ana}", {"disabled": True}).status_code == 200
+    else:
+        raise AssertionError(how)
+
+
+CASES = {
+    "signed_out_others": ("signed_out_others", "others", OTHERS),
+    "own_password": ("password_changed", "password", PASSWORD),
+    "admin_password": ("password_changed", "password", PASSWORD),
+    "disabled": ("disabled", "disabled", DISABLED),
+}
+
+
+@pytest.mark.parametrize("how", CASES)
+def test_an_api_call_of_a_session_ended_on_purpose_says_why(app, accounts, admin, how):
+    ended, _param, words = CASES[how]
+    gone = _signed_in(app)  # e.g. a tablet's page left open
+    here = _signed_in(app)  # the same user on another device
+    _end_by(how, app, accounts, admin, here)
+    r = gone.get("/api/patients")
+    assert r.status_code == 401
+    assert r.json == {"error": _api_words(words), "expired": False, "ended": ended}
+    assert "inactivity" not in r.json["error"]
+    assert gone.get("/api/patients").json.get("ended") is None  # said once: the cookie no longer names it
+    if how in ("signed_out_others", "own_password"):
+        assert here.get("/api/patients").status_code == 200  # the device that did it stays signed in
+    else:  # an administrator's change ends every session of the account
+        assert here.get("/api/patients").json["ended"] == ended
+
+
+@sqlite_only("the page's redirect and the sign-in page's words are made in Python around the same store calls as the "
+             "API test above, which runs on the hub")
+@pytest.mark.parametrize("how", CASES)
+def test_a_page_of_a_session_ended_on_purpose_goes_to_a_sign_in_page_that_says_why(app, accounts, admin, how):
+    _ended, param, words = CASES[how]
+    gone = _signed_in(app)
+    here = _signed_in(app)
+    _end_by(how, app, accounts, admin, here)
+    r = gone.get("/account")
+    assert r.status_code == 302 and r.headers["Location"] == f"/login?next=/account&signed_out={param}"
+    page = html.unescape(gone.get(r.headers["Location"]).get_data(as_text=True))
+    assert words in page
+    assert "inactivity" not in page
+
+
+@sqlite_only("the reasons are remembered in the store's Python, the same code on the hub")
+def test_an_inactive_session_and_one_signed_out_in_this_browser_are_said_as_before(app, accounts, wall):
+    idle = _signed_in(app)
+    wall.advance(16 * 60)  # past the 15-min timeout
+    r = idle.get("/api/patients")
+    assert r.status_code == 401 and r.json["expired"] is True and "ended" not in r.json
+    assert "inactivity" in r.json["error"]
+    out = _signed_in(app)
+    cookie = out.client.get_cookie("station_session").value
+    assert out.post("/api/logout").status_code == 204
+    copy = app.test_client()
+    copy.set_cookie("station_session", cookie)  # a copy of the cookie (another tab's, a thief's)
+    r = copy.get("/api/patients")
+    assert r.status_code == 401 and r.json.get("ended") is None
+
+
+@sqlite_only("the memory is the store's Python, the same on the hub")
+def test_the_reasons_kept_are_bounded_and_hold_no_token(app, store, accounts):
+    setup = Actor(None, "cli:test")
+    user = store.users.create("bea", "bea password 12", "clinician", actor=setup)["id"]
+    first = store.logins.create(user, None)[0]
+    store.logins.end_others(user, None)
+    assert store.logins.resolve_or_ended(first, 900.0) == ENDED_OTHERS
+    kept = store.logins._ended
+    assert list(kept) == [hashlib.sha256(first.encode()).digest()]  # its SHA-256, as the database kept it
+    for _ in range(ENDED_KEPT):
+        store.logins.create(user, None)
+        store.logins.end_others(user, None)
+    assert len(kept) == ENDED_KEPT
+    assert store.logins.resolve_or_ended(first, 900.0) == ENDED_UNKNOWN  # the oldest forgotten first
+
+
+def test_an_administrator_signed_out_everywhere_else_is_said_so_too(app, accounts):
+    """Any role: the admin's own other session."""
+    gone = _signed_in(app, "root", ADMIN_PW)
+    here = _signed_in(app, "root", ADMIN_PW)
+    assert here.post("/api/account/sign-out-others").json["ended"] == 1
+    assert gone.get("/api/users").json["ended"] == "signed_out_others"
