@@ -616,6 +616,12 @@
         state.waitingWords = d.state === "waiting" ? d.message || "" : "";
         if (run()) {
           run().state = d.state; // the status drawn again later (renderRun) shows this state, not the one before it
+          // the trial this state is of, as the event names it: the next trial's "instructions" came while the status
+          // read before still held the trial just ended, and the page said "Next: Eyes open" (that one) beside
+          // "Trial complete." until the status was read again (s28, after signing in again mid-trial)
+          if (d.label !== undefined && d.trial !== undefined) {
+            run().trial = { protocol: d.protocol, condition: d.condition, label: d.label, trial: d.trial, attempt: d.attempt };
+          }
           if (d.instructions) $("instructions").textContent = d.instructions;
           if (d.state === "waiting" || d.state === "aborted") message(d.message || "", d.state === "aborted" ? "warn" : "");
           // "Get ready": what the waiting said ("Waiting for the light gates' beams to be clear") is over
