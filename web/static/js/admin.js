@@ -23,15 +23,30 @@
     const ROLE = { admin: "Administrator", clinician: "Clinician" };
     let resetting = null;
 
+    /* The user's row clear of what a change says: held at a phone's bottom edge under a long list (e66a188), the words
+       came over the row whose button was just pressed at that edge, the list's last rows and their buttons. The page
+       is scrolled up by what they cover (the list's end has the room: the words' own place under it), so a row
+       moves only when it would be hidden; elsewhere it stays under the finger. */
+    function keepClear(userId) {
+      const tr = document.querySelector(`#users tbody tr[data-user-id="${userId}"]`);
+      const box = [$("page-message"), $("page-error")].find((b) => b && !b.hidden);
+      if (!tr || !box) return;
+      const r = tr.getBoundingClientRect();
+      const b = box.getBoundingClientRect();
+      const covered = r.bottom + 8 - b.top;
+      if (covered > 0 && r.top < b.bottom) window.scrollBy(0, covered);
+    }
+
     async function change(user, body, done) {
       showError($("page-error"), null);
       try {
         await api("PATCH", `/api/users/${user.id}`, body);
-        say(done);
         await load();
+        say(done); // said with the rows drawn again: the words come once the row they are about is there
       } catch (err) {
         showError($("page-error"), err);
       }
+      keepClear(user.id);
     }
 
     function row(user) {
@@ -93,6 +108,7 @@
         dialog.close();
         say(`${user.username} can now sign in as ${ROLE[user.role].toLowerCase()}.`);
         await load();
+        keepClear(user.id); // the new user's row, the list's last
       } catch (err) {
         showFieldErrors(ev.target, err, $("user-error"));
       }
@@ -103,6 +119,7 @@
         await api("PATCH", `/api/users/${resetting.id}`, { password: ev.target.elements.password.value });
         $("reset-dialog").close();
         say(`${resetting.username} has a new password.`);
+        keepClear(resetting.id);
       } catch (err) {
         showFieldErrors(ev.target, err, $("reset-error"));
       }
