@@ -67,16 +67,22 @@ def decimate(values: np.ndarray, max_points: int) -> np.ndarray:
     return values[idx]
 
 
+STATOKINESIGRAM_MARGINS_PT = 30
+"""A statokinesigram's left and right margins together (its axis labels): its title's width is the drawing's less these."""
+
+
 def statokinesigram(ml_cm: np.ndarray, ap_cm: np.ndarray, ellipse: dict | None, *, size: float,
-                    half_cm: float | None = None, title: str = "", max_points: int = 1500) -> Drawing:
+                    half_cm: float | None = None, title: str = "", title_rows: int = 0, max_points: int = 1500) -> Drawing:
     """A square drawing ``size`` points wide: the COP trace (cm, mean removed by the caller)
     and the 95 % prediction ellipse ``{"major_cm", "minor_cm", "angle_deg"}`` (semi-axes; the
     major axis at ``angle_deg`` from +AP toward +ML), both axes at one scale of ±``half_cm``. A ``title`` wider than
-    the drawing goes on two lines (the second cut with "…" if it still does not fit), never into the next drawing."""
+    the drawing goes on two lines (the second cut with "…" if it still does not fit), never into the next drawing;
+    ``title_rows`` keeps room for that many lines (drawings side by side: their plots at one height and size)."""
     d = Drawing(size, size)
-    pad_l, pad_r = 26, 4
-    titles = _title_lines(title, size - pad_l - pad_r) if title else []
-    pad_b, pad_t = 22, 4 + 8 * len(titles)
+    pad_l = 26
+    pad_r = STATOKINESIGRAM_MARGINS_PT - pad_l
+    titles = title_lines(title, size - pad_l - pad_r) if title else []
+    pad_b, pad_t = 22, 4 + 8 * max(len(titles), title_rows)
     plot = min(size - pad_l - pad_r, size - pad_b - pad_t)
     x0, y0 = pad_l, pad_b
     ml = np.asarray(ml_cm, dtype=float)
@@ -136,8 +142,14 @@ def statokinesigram(ml_cm: np.ndarray, ap_cm: np.ndarray, ellipse: dict | None, 
     return d
 
 
-def _title_lines(title: str, width: float) -> list[str]:
-    """A chart's title in at most two lines of ``width`` points (7 pt bold), the second cut with "…"."""
+def title_lines(title: str, width: float) -> list[str]:
+    """A chart's title in at most two lines of ``width`` points (7 pt bold), the second cut with "…".
+
+    >>> title_lines("Eyes open, attempt 1 · #3", 130)
+    ['Eyes open, attempt 1 · #3']
+    >>> title_lines("Standing on the right leg, trial 2, attempt 2 · #1234", 130)
+    ['Standing on the right leg, trial 2,', 'attempt 2 · #1234']
+    """
     lines = simpleSplit(pdf_text(title), "Helvetica-Bold", 7, width) or [""]
     if len(lines) <= 2:
         return lines

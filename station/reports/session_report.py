@@ -17,7 +17,7 @@ from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
 from station.programmes.report import mark_words, visit_marks
 from station.protocols.report import cutoff_reading, session_results, trial_count_words
 from station.protocols.walk_words import COUNTS, WALK_NOT_COMPLETED, counts_words
-from station.reports.charts import statokinesigram, times_held_chart
+from station.reports.charts import STATOKINESIGRAM_MARGINS_PT, statokinesigram, times_held_chart, title_lines
 from station.reports.layout import content_width, p, table
 from station.reports.references import Citations, not_applied_together, reference_words
 from station.reports.text import belt_speed, counted, day, fixed, mean_of, number, significant, time_held, with_unit
@@ -223,7 +223,9 @@ def _plots(store, conditions: list[dict], width: float) -> list:
     half = reach * 1.08
     per_row = 3
     size = (width - 4 * mm) / per_row
-    cells = [statokinesigram(ml, ap, ellipse, size=size, half_cm=half, title=label)
+    # every drawing with room for the longest title's lines: the plots side by side at one height and size
+    rows_of_title = max(len(title_lines(label, size - STATOKINESIGRAM_MARGINS_PT)) for label, _trace_data in traces)
+    cells = [statokinesigram(ml, ap, ellipse, size=size, half_cm=half, title=label, title_rows=rows_of_title)
              for label, (ml, ap, ellipse) in traces]
     rows = [cells[i:i + per_row] for i in range(0, len(cells), per_row)]
     rows[-1] += [""] * (per_row - len(rows[-1]))

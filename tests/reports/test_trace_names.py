@@ -44,3 +44,25 @@ def test_two_attempts_of_one_trial_are_two_named_traces(store, protocols, clinic
         assert f"Tandem stance, eyes open, attempt {attempt} · #{trial_id}" in text, text
         assert f"#{trial_id} " in text  # the time-held chart's bar, the same number
     assert layout_problems(pdf) == []  # a longer title stays in its drawing, over no other word
+
+
+def test_traces_side_by_side_keep_one_plot_size_when_one_title_takes_two_lines():
+    """A title wrapped on two lines ("Firm surface, eyes closed, attempt 1 · / #45") made its plot smaller and
+    lower than its neighbours'; each drawing of a grid keeps room for the longest title's lines."""
+    import numpy as np
+    from reportlab.graphics.shapes import Rect
+
+    from station.reports.charts import STATOKINESIGRAM_MARGINS_PT, statokinesigram, title_lines
+
+    rng = np.random.default_rng(1)
+    ml, ap = rng.normal(0, 0.5, 300), rng.normal(0, 0.5, 300)
+    size = 150.0
+    long, short = "Firm surface, eyes closed, attempt 1 · #45", "Foam, eyes open, attempt 1 · #46"
+    assert [len(title_lines(t, size - STATOKINESIGRAM_MARGINS_PT)) for t in (long, short)] == [2, 1]
+
+    def frame(title: str) -> tuple:
+        drawing = statokinesigram(ml, ap, None, size=size, half_cm=2.0, title=title, title_rows=2)
+        rects = [(r.x, r.y, r.width, r.height) for r in drawing.contents if isinstance(r, Rect)]
+        return max(rects, key=lambda r: r[2] * r[3])
+
+    assert frame(long) == frame(short)
