@@ -58,7 +58,18 @@ def _trace(store, trial_id: int) -> tuple[np.ndarray, np.ndarray, dict | None] |
     return ml - ml.mean(), ap - ap.mean(), ellipse
 
 
-def _trial_lines(condition: dict) -> list:
+def _no_sway_note(stored: dict | None) -> str | None:
+    """Why a valid trial has no sway measures ("Held too briefly for sway measures (2.2 s of steady stance; at least
+    5 s is needed)."), as the trial's page says it, from its stored result; None when it has them."""
+    doc = (stored or {}).get("metrics") or {}
+    if doc.get("kind") == "walk" or doc.get("metrics"):
+        return None
+    return (doc.get("trial") or {}).get("metrics_note") or doc.get("note") or None
+
+
+def _trial_lines(condition: dict, stored: dict[int, dict] | None = None) -> list:
+    """``stored``: the condition's trials as stored, by id (their results' notes)."""
+    stored = stored or {}
     out = []
     attempts, valid = condition.get("attempts", 0), condition.get("valid_trials", 0)
     words = f"{counted(attempts, 'trial')}, {valid} valid"
@@ -94,6 +105,12 @@ def _trial_lines(condition: dict) -> list:
                 else trial.get("imu_gaps_line")
             if words:
                 out.append(p(f"Trial #{trial['id']}: {words}", "small"))
+        elif trial.get("valid") and trial.get("analysed") and (note := _no_sway_note(stored.get(trial["id"]))):
+            # a hold too short for sway measures: its time counts, its sway is in no mean and its trace is not drawn
+            # ("mean of 2 trials" beside "3 trials, 3 valid" said no why)
+            out.append(p(f"Trial {trial.get('trial') or ''} · #{trial['id']}: {note.rstrip('.')}: not in the sway "
+                         "measures' means, no trace drawn" + ("; its time held counts." if trial.get("time_held_s")
+                                                              is not None else "."), "small"))
         if trial.get("step_length_withheld") and trial.get("valid") and trial.get("status") == "complete":
             out.append(p(f"Trial #{trial['id']}: {trial['step_length_withheld']}", "small"))  # why no step length
     return out
@@ -342,12 +359,12 @@ def session_story(store, session_id: int, protocols: dict, *, actor, wall_clock,
         for condition in section["conditions"]:
             head = lead + [p(condition["label"], "h3"), p(condition.get("stance") or "", "small")]
             lead = []
-            story.append(KeepTogether(head + _trial_lines(condition)))
+            stored = {t["id"]: store.trials.get(t["id"]) for t in condition.get("trials") or []}
+            story.append(KeepTogether(head + _trial_lines(condition, stored)))
             story.append(_measures_table(condition, citations, width))
             story += _held_chart(condition, citations, width)
             story.append(Spacer(1, 2 * mm))
-            for t in condition.get("trials") or []:
-                trials.append(store.trials.get(t["id"]))
+            trials += stored.values()
         story += _romberg(section) + _romberg_cutoffs(section, citations) + _sensory(section)
         if section["outcome"] != "walk":
             story += _plots(store, section["conditions"], width)

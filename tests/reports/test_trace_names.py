@@ -66,3 +66,35 @@ def test_traces_side_by_side_keep_one_plot_size_when_one_title_takes_two_lines()
         return max(rects, key=lambda r: r[2] * r[3])
 
     assert frame(long) == frame(short)
+
+
+def test_a_hold_too_short_for_sway_measures_is_said_why_it_is_in_no_mean(store, protocols, clinic, poppler):
+    """A single-leg stance held 2.2 s, then 30 s twice: the sway rows read "mean of 2 trials" beside "3 trials, 3
+    valid" and two traces were drawn of three, with no why; the trial's page said it (its result's metrics_note)."""
+    import numpy as np
+
+    timing = report_timing()
+    rng = np.random.default_rng(7)
+    patient = store.patients.create({"identifier": "TRACE-2", "birth_year": 1948, "sex": "F", "conditions": []},
+                                    actor=ACTOR)
+    session = store.sessions.create(patient["id"], {"label": "single-leg"}, actor=ACTOR)
+    note = "Held too briefly for sway measures (2.2 s of steady stance; at least 5 s is needed)."
+    ids = []
+    for trial, held in ((1, 2.2), (2, 30.0), (3, 30.0)):
+        frames, metrics = timing._recording(rng, 1.5)
+        frames = frames[: int(max(held, 5.0) * timing.RATE_HZ)]
+        doc = timing._trial_doc("single-leg", "left", metrics if held >= 30.0 else {}, held=held)
+        if held < 30.0:
+            doc = {"kind": "stance", "fs_hz": timing.RATE_HZ, "samples": len(frames), "profile": "station",
+                   "version": "test", "metrics": {}, "note": note, "trial": {**doc["trial"], "metrics_note": note}}
+        doc["trial"].update(trial=trial, completed=held >= 30.0, duration_s=held,
+                            end_reason="duration" if held >= 30.0 else "balance_lost")
+        ids.append(store.trials.import_trial(session["id"], "single-leg", "left", timing.CALIBRATIONS[1], timing.RATE_HZ,
+                                             frames, doc, True, None, actor=ACTOR))
+    pdf = make_report("session", store, session["id"], protocols=protocols, clinic=clinic, actor=ACTOR, paper="a4")
+    text = pdf_text(pdf)
+    assert "3 trials, 3 valid; time held 2.2 s, 30.0 s, 30.0 s" in text, text
+    assert (f"Trial 1 · #{ids[0]}: Held too briefly for sway measures (2.2 s of steady stance; at least 5 s is needed): "
+            "not in the sway measures' means, no trace drawn; its time held counts.") in text, text
+    assert "(mean of 2 trials:" in text and f"· #{ids[0]}" not in text.split("Centre-of-pressure traces")[1]
+    assert layout_problems(pdf) == []
