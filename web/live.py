@@ -72,7 +72,9 @@ from station.store.logins import (
     ENDED_OTHERS,
     ENDED_PASSWORD,
     ENDED_UNKNOWN,
+    MAX_AGE_S,
     LoginSession,
+    lifetime_left_s,
 )
 from web.api_station import NO_SERVICE, no_service_reason
 from web.health import station_health_document
@@ -457,9 +459,14 @@ def live():
 @bp.get("/api/session/remaining")
 @background
 def session_remaining():
-    """Time left before the inactivity logout, s (does not count as activity)."""
+    """Time left before the inactivity logout (``expires_in_s``) and before the end 12 h after the sign-in
+    however busy (``ends_in_s``, :func:`~station.store.logins.lifetime_left_s`), s, both on the wall clock the
+    store ends sessions by; does not count as activity."""
     user = current_user()
     timeout_s = float(store().settings.get("session_timeout_min")) * 60.0
-    left_s = timeout_s - (current_app.config["WALL_CLOCK"]() - user.last_seen_s)
+    now = current_app.config["WALL_CLOCK"]()
+    left_s = timeout_s - (now - user.last_seen_s)
     return {"expires_in_s": round(max(0.0, left_s), 1),
-            "session_timeout_min": timeout_s / 60.0}
+            "session_timeout_min": timeout_s / 60.0,
+            "ends_in_s": round(lifetime_left_s(user.created_s, now), 1),
+            "max_age_h": MAX_AGE_S / 3600.0}

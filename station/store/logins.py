@@ -87,6 +87,19 @@ TOUCH_WAIT_MS = 100
 write lock, ms; held longer, it is left for a later request (see "A busy database" in the module doc)."""
 
 
+def lifetime_left_s(created_s: float, now_s: float) -> float:
+    """How long a session signed in at ``created_s`` has left before its :data:`MAX_AGE_S` end, s, on the wall
+    clock the end is judged on (:meth:`LoginSessions.resolve_or_ended`); 0 once over. A clock set back a little
+    lengthens it by the step, as it does the session (set back further, the session ends as set back).
+
+    >>> lifetime_left_s(1000.0, 1000.0 + 11.5 * 3600)
+    1800.0
+    >>> lifetime_left_s(1000.0, 1000.0 + 13 * 3600)
+    0.0
+    """
+    return max(0.0, MAX_AGE_S - (now_s - created_s))
+
+
 def touch_interval_s(timeout_s: float) -> float:
     """How stale the stored last-activity time may get before a request refreshes it, s."""
     return min(30.0, timeout_s / 10.0)

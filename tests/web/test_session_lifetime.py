@@ -128,3 +128,21 @@ def test_the_account_page_signs_out_everywhere_else(app, accounts, clinician):
     assert "Signed out everywhere else: 1 other sign-in was ended. You stay signed in here." in r.get_data(as_text=True)
     assert other.get("/api/patients").status_code == 401
     assert clinician.get("/account").status_code == 200
+
+
+def test_the_time_left_to_the_12_hour_end_is_told_on_the_wall_clock_the_end_is_judged_on(app, clinician, wall):
+    """GET /api/session/remaining gives ``ends_in_s`` as well as the inactivity's ``expires_in_s`` (s28 X9: the
+    header's notice said only the inactivity, and the 12-hour end came unannounced); a clock set back a little
+    lengthens it by the step, as it does the session, a step forward shortens it, and it does not count as use."""
+    remaining = lambda: clinician.get("/api/session/remaining", headers={"X-Station-Background": "1"}).json  # noqa: E731
+    first = remaining()
+    assert first["ends_in_s"] == MAX_AGE_S and first["max_age_h"] == 12
+    _busy(clinician, wall, MAX_AGE_S - 10 * 60)  # used all day: 10 min left
+    assert remaining()["ends_in_s"] == 600
+    wall.advance(-30)  # NTP steps the clock back 30 s: the session lasts 30 s longer, and is said to
+    assert remaining()["ends_in_s"] == 630
+    wall.advance(90)  # then forward 90 s
+    assert remaining()["ends_in_s"] == 540
+    wall.advance(540 + 1)
+    r = clinician.get("/api/session/remaining", headers={"X-Station-Background": "1"})
+    assert r.status_code == 401 and r.json["ended"] == "max_age"

@@ -475,6 +475,24 @@ const Station = (() => {
   const WARN_S = 90;
   let expiresAt = null; // ms, performance.now() clock
   let sessionTimer = null;
+  /* The sign-in's end 12 hours after it, however busy (station.store.logins.MAX_AGE_S): said AGE_WARN_S before,
+     in the same place (#session-ends), while a trial records too (it goes on recording; "Stay signed in" cannot
+     move this end, so the notice has no button). Counted on performance.now() from the station's ends_in_s (its
+     wall clock, as it ends the session): a tablet's clock set wrong or stepped moves neither. */
+  const endsNotice = document.getElementById("session-ends");
+  const endsText = document.getElementById("session-ends-text");
+  const AGE_WARN_S = 10 * 60;
+  let endsAt = null; // ms, performance.now() clock
+  let endsWords = ""; // when, by this device's clock as its pages give times: "18:40"
+  let maxAgeH = 12;
+
+  /* doc: /api/session/remaining's answer */
+  function sessionEnds(doc) {
+    if (!doc || typeof doc.ends_in_s !== "number") return;
+    endsAt = performance.now() + doc.ends_in_s * 1000;
+    endsWords = clock(new Date(Date.now() + doc.ends_in_s * 1000).toISOString());
+    if (typeof doc.max_age_h === "number") maxAgeH = doc.max_age_h;
+  }
   // The live view's stream keeps the session alive while a trial counts down or records (it says so
   // in each session event, every 5 s): no notice meanwhile. Held until shortly after the last such
   // event, so that a stream that stopped coming cannot hide the notice for good.
@@ -492,25 +510,34 @@ const Station = (() => {
 
   let lastAsked = 0;
 
+  /* ms until a notice shown ``warnS`` before an end ``leftS`` away needs a look (30 s early: the station is asked) */
+  const untilWarning = (leftS, warnS) => (leftS > warnS + 30 ? (leftS - warnS - 30) * 1000 : 1000);
+
   function scheduleSessionCheck() {
     if (sessionTimer) clearTimeout(sessionTimer);
-    const left = (expiresAt - performance.now()) / 1000;
-    renderNotice(left);
-    const wait = left > WARN_S + 30 ? (left - WARN_S - 30) * 1000 : 1000;
-    sessionTimer = setTimeout(tick, Math.max(500, wait));
+    const now = performance.now();
+    const left = expiresAt === null ? Infinity : (expiresAt - now) / 1000;
+    const endsLeft = endsAt === null ? Infinity : (endsAt - now) / 1000;
+    renderNotice(left, endsLeft);
+    const wait = Math.min(untilWarning(left, WARN_S), untilWarning(endsLeft, AGE_WARN_S));
+    sessionTimer = setTimeout(tick, Math.min(2 ** 31 - 1, Math.max(500, wait)));
   }
 
   async function tick() {
     const now = performance.now();
-    const left = (expiresAt - now) / 1000;
-    if (left <= WARN_S + 30 && (now - lastAsked > 5000 || left <= 0)) {
+    const left = expiresAt === null ? Infinity : (expiresAt - now) / 1000;
+    const endsLeft = endsAt === null ? Infinity : (endsAt - now) / 1000;
+    const over = left <= 0 || endsLeft <= 0;
+    if ((left <= WARN_S + 30 || over) && (now - lastAsked > 5000 || over)) {
       lastAsked = now;
       try { // activity elsewhere (another tab, this page's own requests) may have extended it
         const doc = await api("GET", "/api/session/remaining", undefined, { background: true });
         expiresAt = performance.now() + doc.expires_in_s * 1000;
+        sessionEnds(doc);
       } catch (err) {
         if (err.status === 401) return; // api() is already on its way to the sign-in page
         if (left <= 0) { goToLogin(true); return; }
+        if (endsLeft <= 0) { goToLogin("max_age"); return; }
       }
     }
     scheduleSessionCheck();
@@ -519,12 +546,25 @@ const Station = (() => {
   /* The notice takes the brand's place in the header, whose room it always has (base.html): shown or
      not, nothing on the page moves. The seconds in a box of their own width (.secs), so the count
      going from 10 to 9 never re-wraps the words. */
-  function renderNotice(left) {
+  function renderNotice(left, endsLeft) {
     if (!notice) return;
-    const shown = left <= WARN_S && performance.now() >= heldUntil;
-    notice.dataset.shown = shown ? "yes" : "no";
-    notice.setAttribute("aria-hidden", String(!shown));
+    const idle = left <= WARN_S && performance.now() >= heldUntil;
+    // the 12-hour end: when it comes first, it is the one said (Stay signed in cannot move it)
+    const ends = endsNotice !== null && endsLeft <= AGE_WARN_S && !(idle && left < endsLeft);
+    const shown = idle && !ends;
+    for (const [box, on] of [[notice, shown], [endsNotice, ends]]) {
+      if (!box) continue;
+      box.dataset.shown = on ? "yes" : "no";
+      box.setAttribute("aria-hidden", String(!on));
+    }
     stayButton.tabIndex = shown ? 0 : -1;
+    if (ends) {
+      // as short as the inactivity notice with its button: in the header's room on a tablet, whose height stays
+      const words = endsLeft > 0
+        ? `You will be signed out at ${endsWords}, ${maxAgeH} h after signing in; a running trial goes on recording.`
+        : `Signing out: ${maxAgeH} h since you signed in; a running trial goes on recording.`;
+      if (endsText.textContent !== words) endsText.textContent = words; // (an alert: said again only when new)
+    }
     if (!shown) return;
     if (left > 0) {
       noticeText.replaceChildren("You will be signed out in ", el("span", { class: "secs" }, Math.round(left)),
@@ -537,9 +577,15 @@ const Station = (() => {
   async function staySignedIn() {
     try {
       await api("GET", "/api/session"); // a user action: counts as activity
-      const doc = await api("GET", "/api/session/remaining", undefined, { background: true });
-      sessionLeft(doc.expires_in_s);
+      await askTimeLeft();
     } catch (err) { /* 401 goes to the sign-in page */ }
+  }
+
+  /* The station asked the time left before both ends (not counted as activity), the notices told. */
+  async function askTimeLeft() {
+    const doc = await api("GET", "/api/session/remaining", undefined, { background: true });
+    sessionEnds(doc);
+    sessionLeft(doc.expires_in_s);
   }
 
   /* A field refused for its pattern says the rule its title gives ("A–Z letters (no accents), ..."), in the
@@ -559,8 +605,11 @@ const Station = (() => {
     if (chip) { pollHealth(); pollTimer = setInterval(pollHealth, HEALTH_POLL_MS); }
     if (notice) {
       stayButton.addEventListener("click", staySignedIn);
-      api("GET", "/api/session/remaining", undefined, { background: true })
-        .then((doc) => sessionLeft(doc.expires_in_s)).catch(() => {});
+      // a device asleep may not have counted the time (performance.now()): asked again when it is looked at
+      document.addEventListener("visibilitychange", () => {
+        if (document.visibilityState === "visible") askTimeLeft().catch(() => {});
+      });
+      askTimeLeft().catch(() => {});
     }
   }
 
