@@ -189,7 +189,8 @@ def _as_time(label: str) -> float | None:
 def series_chart(points: list[tuple[str, float | None]], *, width: float, height: float, unit: str,
                  mdc: float | None = None, floor: float | None = None, x_labels: list[str] | None = None,
                  by_time: bool = True, top_at_least: float | None = None,
-                 apart: set[int] | None = None, cutoffs: list[tuple[float, str]] | None = None) -> Drawing:
+                 apart: set[int] | None = None, cutoffs: list[tuple[float, str]] | None = None,
+                 ceiling: float | None = None) -> Drawing:
     """Values over time: ``points`` are ``(ISO time or label, value)``; ``by_time`` places them
     by their dates (else evenly, labelled with ``x_labels``). ``mdc``: a grey band of ±MDC around
     the first value (a later value outside it changed by more than the measurement error).
@@ -198,7 +199,8 @@ def series_chart(points: list[tuple[str, float | None]], *, width: float, height
     of ticks in thousandths). ``apart``: indices of points not joined to the one before them (a treadmill
     session of another plan or belt speed: a line between them read as a change). ``cutoffs``: ``(value, label)`` of
     published cut-offs that apply to the patient, each a dashed line across the chart labelled at its left end (the
-    y axis reaches them)."""
+    y axis reaches them). ``ceiling``: the most a value can be (a time held: the trial's length); the MDC band stops
+    there, as at the floor (30 s ± 24.1 s drew a band up to 54.1 s, a time no 30-s trial can hold)."""
     d = Drawing(width, height)
     pad_l, pad_r, pad_b, pad_t = 38, 12, 24, 8
     pw, ph = width - pad_l - pad_r, height - pad_b - pad_t
@@ -211,7 +213,7 @@ def series_chart(points: list[tuple[str, float | None]], *, width: float, height
     lo, hi = min(values), max(values)
     base = next((v for _, v in points if v is not None), None)
     if mdc is not None and base is not None:
-        lo, hi = min(lo, base - mdc), max(hi, base + mdc)
+        lo, hi = min(lo, base - mdc), max(hi, min(base + mdc, ceiling if ceiling is not None else base + mdc))
     if floor is not None and min(values) >= floor:  # an amount (a time held) is never below its floor, nor its MDC band
         lo = floor
     if top_at_least is not None:
@@ -239,7 +241,7 @@ def series_chart(points: list[tuple[str, float | None]], *, width: float, height
     else:
         xs = [x0 + pw / 2] if n == 1 else [x0 + 6 + i / (n - 1) * (pw - 12) for i in range(n)]
     if mdc is not None and base is not None:
-        band_lo, band_hi = max(lo, base - mdc), min(hi, base + mdc)
+        band_lo, band_hi = max(lo, base - mdc), min(hi, base + mdc, ceiling if ceiling is not None else hi)
         d.add(Rect(x0, Y(band_lo), pw, Y(band_hi) - Y(band_lo), fillColor=GREY_BAND, strokeColor=None))
         for v in (band_lo, band_hi):
             d.add(Line(x0, Y(v), x0 + pw, Y(v), strokeColor=GREY_LINE, strokeWidth=0.5, strokeDashArray=[2, 2]))

@@ -37,9 +37,11 @@ def dated(value: str, started_at) -> str:
     return bracketed(value, day(started_at))
 
 
-def series_block(series: dict, citations: Citations, width: float, visits: dict[int, int] | None = None) -> KeepTogether:
+def series_block(series: dict, citations: Citations, width: float, visits: dict[int, int] | None = None,
+                 ceiling: float | None = None) -> KeepTogether:
     """A key measure's heading, chart and reading (kept on one page); ``visits``: session id -> visit
-    number (:func:`station.protocols.report.visit_numbers`), to count the visits its points come from."""
+    number (:func:`station.protocols.report.visit_numbers`), to count the visits its points come from; ``ceiling``:
+    the most a value can be (a time held: its trial's length; the MDC band stops there, as at the floor)."""
     unit = series.get("unit") or ""
     points = [(pt["started_at"], pt["value"]) for pt in series["points"]]
     mdc = series.get("mdc")
@@ -52,7 +54,7 @@ def series_block(series: dict, citations: Citations, width: float, visits: dict[
     chart = series_chart(points, width=width, height=46 * mm, unit=unit,
                          mdc=None if mdc is None or unshaded else float(mdc["value"]), floor=series.get("floor"),
                          top_at_least=4.0 if count else None, apart=apart,
-                         cutoffs=[(c["value"], c["label"]) for c in series.get("cutoffs") or ()])
+                         cutoffs=[(c["value"], c["label"]) for c in series.get("cutoffs") or ()], ceiling=ceiling)
     title = f"{series.get('protocol_title')}: {series.get('condition_label')}: {series.get('label')}"
     if unit and not count:
         title += f" ({unit})"
@@ -150,7 +152,9 @@ def history_story(store, patient_id: int, protocols: dict, *, actor, wall_clock,
                        "the change is the last session's against the first's. A change is called real only beyond the "
                        "published minimal detectable change (MDC) for a comparable population.", "small"))
         for series in key:
-            story.append(series_block(series, citations, width, visits))
+            protocol = protocols.get(series.get("protocol"))  # a time held is at most its trial's length
+            held = series.get("metric") == "time_held_s" and protocol is not None and protocol.outcome == "time_held"
+            story.append(series_block(series, citations, width, visits, ceiling=protocol.duration_s if held else None))
     else:
         story.append(p("No key measures yet: no valid trials of a known test."))
     programmes = store.programmes.list_for_patient(patient_id)
