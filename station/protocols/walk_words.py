@@ -283,16 +283,20 @@ as counted, never their mean rounded into a count nobody counted."""
 
 
 def counts_words(each: list, setting: str | None) -> str:
-    """A visit's counts of a measure, one a valid trial (a treadmill's trial is a session), as counted: one
-    count when they are all the same, else each, in order, with how many (``–`` for none).
+    """A visit's counts of a measure, one a valid trial (a treadmill's trial is a session), as counted: each, in
+    order, with how many; the one count of several trials that counted the same said "in each of" them (a bare "24"
+    of 4 trials, beside rows read "mean of 4 trials", read as their total); one trial's count alone (``–`` for none).
 
     >>> counts_words([31, 34], "treadmill"), counts_words([13, 14, 13], "overground"), counts_words([2, 2], None)
-    ('31 and 34 (2 sessions)', '13, 14 and 13 (3 trials)', '2')
+    ('31 and 34 (2 sessions)', '13, 14 and 13 (3 trials)', '2 in each of 2 trials')
+    >>> counts_words([24, 24, 24, 24], "overground"), counts_words([40, 40], "treadmill"), counts_words([13], None)
+    ('24 in each of 4 trials', '40 in each of 2 sessions', '13')
     """
     counts = [f"{v:.0f}" for v in map(_number, each) if v is not None]
+    noun = "sessions" if setting == "treadmill" else "trials"
     if len(set(counts)) <= 1:
-        return counts[0] if counts else "–"
-    return f"{listed(counts)} ({len(counts)} {'sessions' if setting == 'treadmill' else 'trials'})"
+        return "–" if not counts else counts[0] if len(counts) == 1 else f"{counts[0]} in each of {len(counts)} {noun}"
+    return f"{listed(counts)} ({len(counts)} {noun})"
 
 
 COUNT_NOUNS = {"steps": ("step", "steps"), "pauses": ("pause", "pauses")}

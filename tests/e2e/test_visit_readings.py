@@ -136,7 +136,7 @@ def test_the_patient_page_shows_a_holds_time_held_beside_its_recording(reading_p
 
 
 def _means_visit(data_dir) -> int:
-    """A visit of two 3-m backward walks (3.69 and 3.63 s, step symmetry 1.006 and 0.994) and three single-leg holds (ellipses 19.08, 15.2 and
+    """A visit of two 3-m backward walks (3.69 and 3.63 s, step symmetry 1.006 and 0.994, 24 steps each) and three single-leg holds (ellipses 19.08, 15.2 and
     16.24 cm²): its last session id."""
     from station.store.audit import Actor
     from station.store.store import Store
@@ -156,7 +156,7 @@ def _means_visit(data_dir) -> int:
             if walk:
                 outcome["walk"] = {"setting": "overground", "initial_contacts_s": []}
             metrics = {"walk_time_s": value, "walk_distance_m": 3.0, "walk_speed_m_s": 3.0 / value,
-                       "step_symmetry": {3.69: 1.006, 3.63: 0.994}[value]} if walk else \
+                       "step_symmetry": {3.69: 1.006, 3.63: 0.994}[value], "steps": 24} if walk else \
                 {"ellipse_area_cm2": value, "mean_velocity_cm_s": 2.9, "path_length_cm": 88.4}
             writer.finish({"kind": "walk" if walk else "stance", "fs_hz": 100.0, "samples": 0, "profile": "station",
                            "version": "test", "metrics": metrics, "trial": outcome}, valid=True)
@@ -176,6 +176,9 @@ def test_a_mean_of_several_trials_says_so(reading_pages, shots):
         # a measure without a unit's rule: its trials in the decimals of their mean (it read "1.01, 0.994")
         symmetry = row(driver, "backward-walk-3m", "step_symmetry")
         assert symmetry == "1.00(mean of 2 trials: 1.01, 0.99)", symmetry
+        # both walks counted 24 steps: said in each, not a bare "24" beside "mean of 2 trials" read as their total
+        steps = row(driver, "backward-walk-3m", "steps")
+        assert steps == "24 in each of 2 trials", steps
         area = row(driver, "single-leg", "ellipse_area_cm2")
         assert area == "16.84 cm²(mean of 3 trials: 19.08, 15.20, 16.24 cm²)", area
         held = row(driver, "single-leg", "time_held_s")

@@ -120,5 +120,8 @@ def test_counts_words():
 
     assert counts_words([31, 34], "treadmill") == "31 and 34 (2 sessions)"
     assert counts_words([13, 14, 13], "overground") == "13, 14 and 13 (3 trials)"
-    assert counts_words([13, 13], "overground") == "13" and counts_words([13.0], None) == "13"
+    # several trials that counted the same: "in each of" them, not a bare count read as their total (s28 P13)
+    assert counts_words([13, 13], "overground") == "13 in each of 2 trials" and counts_words([13.0], None) == "13"
+    assert counts_words([24, 24, 24, 24], "overground") == "24 in each of 4 trials"
+    assert counts_words([40, 40], "treadmill") == "40 in each of 2 sessions"
     assert counts_words([], "treadmill") == "–"

@@ -81,13 +81,16 @@ const WalkResults = (() => {
   }
 
   /* How a value reads: the treadmill's time walking against the planned minutes, pauses with their time. */
-  /* A visit's counts of a measure, one a valid trial (a treadmill's trial is a session), as counted: one count when
-     they are all the same, else each with how many, "31 and 34 (2 sessions)", never their mean rounded into a count
-     nobody counted (station/protocols/walk_words.py counts_words). */
+  /* A visit's counts of a measure, one a valid trial (a treadmill's trial is a session), as counted: each with how
+     many, "31 and 34 (2 sessions)", never their mean rounded into a count nobody counted; several the same "24 in each
+     of 4 trials" (a bare "24" read as their total); one alone (station/protocols/walk_words.py counts_words). */
   function countsText(each, setting) {
     const counts = [].concat(each ?? []).filter((c) => c !== null && Number.isFinite(Number(c))).map((c) => fmt(c, 0));
-    if (new Set(counts).size <= 1) return counts.length ? counts[0] : "–";
-    return `${Station.listed(counts)} (${counts.length} ${setting === "treadmill" ? "sessions" : "trials"})`;
+    const noun = setting === "treadmill" ? "sessions" : "trials";
+    if (new Set(counts).size <= 1) {
+      return !counts.length ? "–" : counts.length === 1 ? counts[0] : `${counts[0]} in each of ${counts.length} ${noun}`;
+    }
+    return `${Station.listed(counts)} (${counts.length} ${noun})`;
   }
 
   function valueWords(k, v, unit, digits, setting) {
