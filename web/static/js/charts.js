@@ -574,7 +574,10 @@ const Charts = (() => {
     const values = all.map((p) => p.value);
     const first = lines[0].points[0].value;
     let y0 = Math.min(...values), y1 = Math.max(...values);
-    if (mdc) { y0 = Math.min(y0, first - mdc); y1 = Math.max(y1, first + mdc); }
+    // the most a value can be (a time held: the trial's length): the band and the axis stop there, as at a floor
+    // (30 s ± 24.1 s was drawn up to 54.1 s, a time no 30-s trial can hold; the history PDF's series_chart alike)
+    const most = (opts && opts.ceiling) || Infinity;
+    if (mdc) { y0 = Math.min(y0, first - mdc); y1 = Math.max(y1, Math.min(first + mdc, most)); }
     const cutoffs = (opts && opts.cutoffs) || [];
     cutoffs.forEach((c) => { y0 = Math.min(y0, c.value); y1 = Math.max(y1, c.value); });
     const floor = opts && opts.floor;
@@ -607,7 +610,7 @@ const Charts = (() => {
     }
     root.prepend(grid);
     if (mdc) { // within the axis: an amount's band around 0 s stops at its floor, not below the dates
-      const top = Math.min(first + mdc, y1), bottom = Math.max(first - mdc, y0);
+      const top = Math.min(first + mdc, y1, most), bottom = Math.max(first - mdc, y0);
       root.append(svg("rect", { x: padL, width: W - padL - padR, y: Y(top), height: Y(bottom) - Y(top),
         fill: "rgba(224, 161, 0, 0.15)", class: "mdc-band" }));
     }
