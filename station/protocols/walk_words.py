@@ -421,6 +421,17 @@ def measure_words(metric: str, values: dict, setting: str | None) -> str:
     >>> measure_words("pauses", {"pauses": [0, 1], "pause_s": 2.0}, "overground")
     'Stood still 0 and 1 times (2 trials), 2 s a trial on average; fewer is better.'
 
+    Several that stood still as often: the time paused is still their mean, not one session's nor their sum.
+
+    >>> measure_words("pauses", {"pauses": [2, 2], "pause_s": 30.0}, "treadmill")
+    'Stood still 2 times in each of 2 sessions, 30 s a session on average; fewer is better.'
+    >>> measure_words("pauses", {"pauses": [1, 1, 1], "pause_s": 4.0}, "treadmill")
+    'Stood still 1 time in each of 3 sessions, 4 s a session on average; fewer is better.'
+    >>> measure_words("pauses", {"pauses": [0, 0], "pause_s": 0.0}, "treadmill")
+    'Walked without stopping in any of the 2 sessions (no stop of 3 s or more).'
+    >>> measure_words("pauses", {"pauses": [2], "pause_s": 30.0}, "treadmill")
+    'Stood still 2 times, 30 s in all; fewer is better.'
+
     A visit's sessions each planned their own minutes (``planned_min`` a list, one a session): each is
     said, not their mean, which nobody planned.
 
@@ -445,12 +456,18 @@ def measure_words(metric: str, values: dict, setting: str | None) -> str:
         return "Minutes actually walking (pauses left out); more is better."
     if metric == "pauses":
         each = values.get("pauses")  # a visit's counts, one a session: each said, not their mean
-        if isinstance(each, (list, tuple)) and len({_number(c) for c in each}) > 1:
+        each = [c for c in map(_number, each) if c is not None] if isinstance(each, (list, tuple)) else None
+        if each and len(each) > 1:  # the time paused of several: the mean of each one's (results.summarise)
             total = _number(values.get("pause_s"))
             per = "session" if setting == "treadmill" else "trial"  # as counts_words counts them
-            return (f"Stood still {counts_words(each, setting).replace(' (', ' times (', 1)}"
-                    + (f", {total:.0f} s a {per} on average" if total is not None else "") + "; fewer is better.")
-        v = _number(each[0]) if isinstance(each, (list, tuple)) and each else v
+            if not any(each):
+                return f"Walked without stopping in any of the {len(each)} {per}s (no stop of {PAUSE_MIN_S:g} s or more)."
+            words = counts_words(each, setting)
+            words = words.replace(" (", " times (", 1) if len(set(each)) > 1 else \
+                words.replace(" in each", (" time" if each[0] == 1 else " times") + " in each", 1)
+            return (f"Stood still {words}" + (f", {total:.0f} s a {per} on average" if total is not None else "")
+                    + "; fewer is better.")
+        v = each[0] if each else v
         if v is None:
             return "Not measured."
         if v == 0:

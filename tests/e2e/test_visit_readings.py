@@ -179,6 +179,9 @@ def test_a_mean_of_several_trials_says_so(reading_pages, shots):
         # both walks counted 24 steps: said in each, not a bare "24" beside "mean of 2 trials" read as their total
         steps = row(driver, "backward-walk-3m", "steps")
         assert steps == "24 in each of 2 trials", steps
+        # the all-measures table too, under its "counts are each trial's as counted" (it read a bare "24", s29 P14)
+        steps = text_of(css(driver, '#all-backward-walk-3m-fast tr[data-metric="steps"] td.value'))
+        assert steps == "24 in each of 2 trials", steps
         area = row(driver, "single-leg", "ellipse_area_cm2")
         assert area == "16.84 cm²(mean of 3 trials: 19.08, 15.20, 16.24 cm²)", area
         held = row(driver, "single-leg", "time_held_s")
@@ -191,6 +194,9 @@ def test_a_mean_of_several_trials_says_so(reading_pages, shots):
         for protocol in ("backward-walk-3m", "single-leg"):
             css(driver, f'.protocol-results[data-protocol="{protocol}"] table.measures')[0].location_once_scrolled_into_view
             driver.save_screenshot(str(shots / f"means-{protocol}-{size[0]}x{size[1]}.png"))
+        driver.execute_script("arguments[0].parentElement.hidden = false; arguments[0].scrollIntoView()",
+                              css(driver, "#all-backward-walk-3m-fast")[0])  # (Show all measures)
+        driver.save_screenshot(str(shots / f"means-all-measures-{size[0]}x{size[1]}.png"))
 
 
 def test_one_visit_of_two_tests_is_one_visit_in_the_list_and_the_history(reading_pages, shots):

@@ -80,7 +80,8 @@ const WalkResults = (() => {
       pct: fmt(100 * v.walking_min * plans.length / plans.reduce((a, b) => a + b, 0), 0) };
   }
 
-  /* How a value reads: the treadmill's time walking against the planned minutes, pauses with their time. */
+  const COUNTED = ["steps", "pauses"]; // measures that are counts (station/protocols/walk_words.py COUNTS)
+
   /* A visit's counts of a measure, one a valid trial (a treadmill's trial is a session), as counted: each with how
      many, "31 and 34 (2 sessions)", never their mean rounded into a count nobody counted; several the same "24 in each
      of 4 trials" (a bare "24" read as their total); one alone (station/protocols/walk_words.py counts_words). */
@@ -93,14 +94,23 @@ const WalkResults = (() => {
     return `${Station.listed(counts)} (${counts.length} ${noun})`;
   }
 
+  /* A visit's value of measure ``k`` in ``v``: a count (steps, pauses: condition.counts, one a valid trial) as
+     counted, "24 in each of 4 trials" (the table's caption says counts are each trial's: a bare "24" read as their
+     total), a pause's seconds with them: of one trial "in all", of several the mean of each one's (results.summarise),
+     "a session on average"; a treadmill's settings (condition.settings, one a session) one when alike, else each. */
   function valueWords(k, v, unit, digits, setting) {
-    if (Array.isArray(v[k])) { // a visit's counts (condition.counts): each said when they differ
-      if (new Set(v[k]).size > 1) {
-        const words = countsText(v[k], setting);
-        return k === "pauses" && v.pause_s !== undefined && v.pause_s !== null
-          ? words.replace(/\)$/, `; ${fmt(v.pause_s, 0)} s a ${setting === "treadmill" ? "session" : "trial"} on average)`)
-          : words;
+    if (Array.isArray(v[k]) && COUNTED.includes(k)) {
+      const each = v[k].filter((c) => c !== null && Number.isFinite(Number(c)));
+      if (each.length > 1) {
+        const words = countsText(each, setting);
+        const paused = k === "pauses" && each.some((c) => Number(c) > 0) && v.pause_s !== undefined && v.pause_s !== null;
+        if (!paused) return words;
+        const mean = `${fmt(v.pause_s, 0)} s a ${setting === "treadmill" ? "session" : "trial"} on average`;
+        return words.endsWith(")") ? words.replace(/\)$/, `; ${mean})`) : `${words} (${mean})`;
       }
+      v = { ...v, [k]: each[0] };
+    } else if (Array.isArray(v[k])) { // an entered setting, each session's (beltSpeed says several itself)
+      if (new Set(v[k]).size > 1) return typeof digits === "function" ? digits(v[k]) : Station.listed(v[k].map((x) => fmt(x, digits)));
       v = { ...v, [k]: v[k][0] };
     }
     const plan = k === "walking_min" ? plannedOf(v) : null;
@@ -396,5 +406,5 @@ const WalkResults = (() => {
     }
   }
 
-  return { values, isWalkTrial, isWalkCondition, conditionFigure, changeReference, enteredReference, countsText, measuresTable, valuesOf, imuGapsNote, glance, stepsFigure, minutesBlock, minutesOf, defaultWindow, trialPage, MEASURES, fmtSig };
+  return { values, valueWords, isWalkTrial, isWalkCondition, conditionFigure, changeReference, enteredReference, countsText, measuresTable, valuesOf, imuGapsNote, glance, stepsFigure, minutesBlock, minutesOf, defaultWindow, trialPage, MEASURES, fmtSig };
 })();
