@@ -355,9 +355,22 @@ def _date_labels(times: list[str]) -> list[str]:
     return [f"{d[5:]} {t[11:16]}" if dates.count(d) > 1 else d for d, t in zip(dates, times)]
 
 
-def mdc_caption(mdc: float | None, unit: str, said: str | None = None) -> str:
+def mdc_caption(mdc: float | None, unit: str, said: str | None = None, *, first: float | None = None,
+                ceiling: float | None = None, ceiling_said: str | None = None) -> str:
     """Words under a chart with an MDC band; ``said``: the MDC as the words beside it say it (a time held's, one
-    decimal), else by the unit's rule."""
+    decimal), else by the unit's rule. A band that :func:`series_chart` stops at its ``ceiling`` (the first value plus
+    the MDC beyond it: a time held's trial length) says so, ``ceiling_said`` the ceiling in the words' precision.
+
+    >>> mdc_caption(24.1, "s", "24.1 s")
+    'Grey band: first value ± MDC (24.1 s)'
+    >>> mdc_caption(24.1, "s", "24.1 s", first=30.0, ceiling=30.0, ceiling_said="30.0 s")
+    'Grey band: first value ± MDC (24.1 s), stopped at 30.0 s, the longest a trial runs'
+    >>> mdc_caption(4.0, "s", "4.0 s", first=12.0, ceiling=30.0, ceiling_said="30.0 s")
+    'Grey band: first value ± MDC (4.0 s)'
+    """
     if mdc is None:
         return ""
-    return f"Grey band: first value ± MDC ({said or quantity(mdc, change_unit(unit))})".strip()
+    words = f"Grey band: first value ± MDC ({said or quantity(mdc, change_unit(unit))})"
+    if ceiling is not None and first is not None and first + mdc > ceiling:
+        words += f", stopped at {ceiling_said or quantity(ceiling, unit)}, the longest a trial runs"
+    return words.strip()

@@ -88,7 +88,8 @@ def series_block(series: dict, citations: Citations, width: float, visits: dict[
         elif series.get("mdc_verdict"):  # station.protocols.report.mdc_verdict
             words += ": the change is " + series["mdc_verdict"]["words"]
         words += (". No grey band: the MDC is not read from or to an unable, 0 s." if unshaded
-                  else ". " + mdc_caption(float(mdc["value"]), unit, said=amount(mdc["value"])) + ".")
+                  else ". " + mdc_caption(float(mdc["value"]), unit, said=amount(mdc["value"]), first=first["value"],
+                                          ceiling=ceiling, ceiling_said=ceiling and amount(ceiling)) + ".")
     elif len(points) < 2:  # nothing compared yet: the first value is the baseline (not "no MDC", a comparison missing)
         words += f". {BASELINE}"
     elif series.get("mdc_note"):

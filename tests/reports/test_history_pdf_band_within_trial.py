@@ -65,3 +65,6 @@ def test_the_history_pdf_clips_a_time_helds_band_to_the_trials_length(tmp_path, 
     (bottom, top), (full, twelve) = _band_and_points(content[1])
     assert abs(top - full) < 1e-6, (top, full)  # up to the 30 s of the first session, no higher
     assert bottom < twelve < top  # 12 s: within the band (-18 s, less than the MDC)
+    # the caption says where the band stops (it read "Grey band: first value ± MDC (24.1 s)", a band up to 54.1 s)
+    words = content[2].getPlainText()
+    assert "Grey band: first value ± MDC (24.1 s), stopped at 30.0 s, the longest a trial runs." in words, words
