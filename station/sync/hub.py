@@ -43,9 +43,12 @@ The hub is a :class:`~station.store.store.Store` like a station's (same schema, 
   patient the hub does not hold whose identifier was erased is the erased one only if the station
   had not yet taken that tombstone when it pushed (each push names the last tombstone it applied):
   the identifier given again to a new patient after the station took the erasure makes a new
-  patient, whatever the station's clock says. A station's erasure of a patient it sent whom the hub
-  holds under another identifier is taken without erasing them, audited and answered to the
-  station (:meth:`Hub._erase`, :mod:`station.sync.unmatched`), never refused at every push.
+  patient, whatever the station's clock says. A station's erasure reaches the hub's record only for
+  a patient that station registered on the hub (its push created them there); one of a patient it
+  linked or pulled (registered elsewhere: a stolen token finds one by identifier), or of one it
+  registered whom the hub holds under another identifier, is taken without erasing them, audited
+  and answered to the station (:meth:`Hub._erase`, :mod:`station.sync.unmatched`), never refused
+  at every push: a hub administrator erases such a patient on the hub.
 """
 
 from __future__ import annotations
@@ -121,6 +124,12 @@ ERASED = 0
 NO_PATIENT = "the hub has no patient by that identifier"
 """A lookup's answer when the hub holds nobody by the identifier asked (it never repeats it: the
 words reach the station's errors and the hub's stations page)."""
+NOT_REGISTERED_HERE = "not_registered_here"
+"""Why the hub took a station's erasure without erasing: another station or the hub registered the
+patient, this one linked or pulled them (:meth:`Hub._erase`)."""
+OTHER_IDENTIFIER = "other_identifier"
+"""Why the hub took a station's erasure without erasing: the station registered the patient, and the
+hub holds them under another identifier than the erasure names (:meth:`Hub._erase`)."""
 RESTORE_ACTOR = Actor(None, "restore")
 """Who erases again, at the hub's start, a patient whose erasure a restore undid."""
 ERASURES_KEYED = "erasures_keyed"
@@ -421,9 +430,11 @@ class Hub:
         that cannot be applied stops the push there (those before it stay applied) with its error,
         which the hub's health page shows for the station; a change beyond ``limits`` (a patient
         this station never had found by identifier, a new patient: :class:`PushLimits`) is refused
-        so, as :class:`LimitReached`. An erasure of a patient this station
-        sent whom the hub holds under another identifier now is taken without erasing anyone
-        (:meth:`_erase`): ``unmatched_erasures`` lists them, ``[{"seq", "hub_patient_id"}]``.
+        so, as :class:`LimitReached`. An erasure of a patient this station holds that the hub does
+        not erase (another station or the hub registered them, or the hub holds them under another
+        identifier now) is taken without erasing anyone (:meth:`_erase`): ``unmatched_erasures``
+        lists them, ``[{"seq", "hub_patient_id", "why"}]`` (``why``: :data:`NOT_REGISTERED_HERE` or
+        :data:`OTHER_IDENTIFIER`).
         """
         if not isinstance(body, dict):
             raise ValidationError({"body": "must be a JSON object"})
@@ -547,11 +558,12 @@ class Hub:
             with self._db.write() as conn:
                 self._advance(conn, station, seq, sent_at)
                 if kept is not None:
-                    self.store.audit.record(station.actor, "sync.erasure_unmatched", patient_id=kept,
-                                            object=f"patient:{kept}", detail={"station": station.name, "change": seq,
-                                                                              "station_patient": local_id})
+                    self.store.audit.record(station.actor, "sync.erasure_unmatched", patient_id=kept[0],
+                                            object=f"patient:{kept[0]}", detail={"station": station.name, "change": seq,
+                                                                                 "station_patient": local_id,
+                                                                                 "why": kept[1]})
             if kept is not None and unmatched is not None:
-                unmatched.append({"seq": seq, "hub_patient_id": kept})
+                unmatched.append({"seq": seq, "hub_patient_id": kept[0], "why": kept[1]})
             return True
         with self._db.write() as conn:
             if self._repeat(conn, station, seq, sent_at):
@@ -785,20 +797,25 @@ class Hub:
                  "incoming": json.loads(r["applied"]), "kept": json.loads(r["kept"]),
                  "before": json.loads(r["replaced"])} for r in rows]
 
-    def _erase(self, station: StationRef, local_id: int, payload: dict, at: str) -> int | None:
+    def _erase(self, station: StationRef, local_id: int, payload: dict, at: str) -> tuple[int, str] | None:
         """A station's erasure of its patient ``local_id``. It reaches the hub's record only when this
-        station sent or linked that patient (its id map says so) and the identifier's hash matches:
-        a station cannot erase, nor tombstone for every station, a patient it never held (anyone
-        can compute the hash of a guessable identifier). Otherwise the erasure stays at the station
-        and the hub keeps its record (a hub administrator erases it there).
+        station registered that patient on the hub (the hub created them from its push: the hub's
+        audit log holds their ``patient.create`` by ``station:NAME``, :meth:`registered_by`) and the
+        identifier's hash matches. A station cannot erase, nor tombstone for every station, a patient
+        it never held (anyone can compute the hash of a guessable identifier), nor one it only found
+        by identifier or pulled: a stolen token finds a patient with one lookup and would erase them
+        clinic-wide with one more push (X7's finding L1, session 28). Erasing those is a hub
+        administrator's decision (the hub's patient page, Erase, as an administrator).
 
-        Returns the hub's id of the patient this station sent under ``local_id`` when the hub holds
-        them under another identifier than the erasure names (renamed on the hub, or at the station
-        just before it erased them, or the hub restored from a backup older than a rename): they are
-        not erased (the erasure names someone else than the hub's record of them), and since that
-        never changes, the erasure is taken rather than refused at every push, which stopped every
-        later change of the station (the caller audits it, ``sync.erasure_unmatched``, and answers
-        it to the station). None otherwise."""
+        Returns ``(hub_id, why)`` when the hub holds this station's patient ``local_id`` and does
+        not erase them, and since that never changes, the erasure is taken rather than refused at
+        every push, which stopped every later change of the station (the caller audits it,
+        ``sync.erasure_unmatched``, and answers it to the station, :mod:`station.sync.unmatched`):
+        ``why`` is :data:`NOT_REGISTERED_HERE` for a patient another station or the hub registered
+        (this station linked or pulled them), :data:`OTHER_IDENTIFIER` for one it registered whom
+        the hub holds under another identifier than the erasure names (renamed on the hub, or at
+        the station just before it erased them, or the hub restored from a backup older than a
+        rename). None otherwise (erased, or nothing of the hub's to erase)."""
         keyed = "identifier_key" in payload
         name = "identifier_key" if keyed else "identifier_hash"
         key = payload.get(name)
@@ -818,12 +835,24 @@ class Hub:
                 return  # never sent here by this station, or already erased: nothing of the hub's to erase
             row = conn.execute("SELECT k.patient_id, k.identifier_hash, p.identifier FROM sync_patient_keys k"
                                " JOIN patients p ON p.id = k.patient_id WHERE k.patient_id = ?", (found[0],)).fetchone()
+            registered = self.registered_by(conn, station, found[0])
         held = None if row is None else (tombstone_key(self.clinic_key, row["identifier_hash"]) if keyed
                                          else row["identifier_hash"])
+        if not registered:
+            return int(found[0]), NOT_REGISTERED_HERE
         if held != key:
-            return int(found[0])
+            return int(found[0]), OTHER_IDENTIFIER
         self.store.patients.erase(row["patient_id"], row["identifier"], actor=station.actor)  # leaves the tombstone
         return None
+
+    @staticmethod
+    def registered_by(conn, station: StationRef, patient_id: int) -> bool:
+        """Whether the hub created its patient ``patient_id`` from a push of ``station`` (its audit
+        log's ``patient.create`` by ``station:NAME``; a station's own entries sent to the hub's
+        trail are ``USER@NAME``, never that)."""
+        return conn.execute("SELECT 1 FROM audit_log WHERE patient_id = ? AND action = 'patient.create'"
+                            " AND username = ? AND user_id IS NULL",
+                            (patient_id, station.actor.username)).fetchone() is not None
 
     # -- sessions, trials, programmes -------------------------------------------------------
 

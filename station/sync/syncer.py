@@ -84,8 +84,8 @@ class SyncReport:
     validity, reason or note changed elsewhere, taken here), ``programme_fields`` (fields of its
     programmes taken from the hub), ``hub_restored`` (the hub's database went back to a backup:
     :meth:`StationSync._follow_hub_epoch`), ``offered_again`` (records and erasures of this
-    station queued again for it), ``unmatched_erasures`` (erasures made here the hub took without erasing: it holds
-    the patient under another identifier, :mod:`station.sync.unmatched`), ``corrupt_trials`` (trial changes kept
+    station queued again for it), ``unmatched_erasures`` (erasures made here the hub took without erasing: another
+    station registered the patient there, or it holds them under another identifier, :mod:`station.sync.unmatched`), ``corrupt_trials`` (trial changes kept
     here, not sent: the trial's stored frames are corrupt, :mod:`station.sync.corrupt_trials`), ``audit_waiting``
     (this station's audit entries kept here: the hub's software does not know their actions, ``audit_waiting_actions``:
     :mod:`station.sync.audit_push`), ``erasures_keyed_elsewhere`` (erasures kept here, not sent: keyed with another
@@ -148,9 +148,9 @@ class SyncReport:
                        f"were taken again from there; {self.offered_again} of this station's records and erasures "
                        "offered again")
         if self.unmatched_erasures:
-            out.append(f"{self.unmatched_erasures} erasure(s) made here not applied on the hub: it holds the patient "
-                       "under another identifier; a hub administrator erases them there if they are the same person "
-                       "(`sync --show-blocked` lists them)")
+            out.append(f"{self.unmatched_erasures} erasure(s) made here not applied on the hub: a station erases there "
+                       "only a patient it registered there, under the identifier it erases; a hub administrator "
+                       "erases the others on the hub (`sync --show-blocked` lists them, with the reason of each)")
         if self.corrupt_trials:
             out.append(f"{self.corrupt_trials} trial change(s) not sent: the trial's stored frames are corrupt; its results "
                        "stay here, the later changes went on (`sync --show-blocked` names them and what to do)")
@@ -637,6 +637,8 @@ class StationSync:
         for item in named:
             take(item, "seq", what, WHOLE, where="unmatched_erasures[].")
             take(item, "hub_patient_id", what, WHOLE, where="unmatched_erasures[].")
+            if "why" in item:  # a hub before it sends none: the patient has another identifier there
+                take(item, "why", what, TEXT, where="unmatched_erasures[].")
         return unmatched.keep(self.store, {item["seq"]: item for item in batch}, named, actor=HUB_ACTOR) if named else 0
 
     def _keep_refused_erasure(self, batch: list[dict], refusal: HubRefused, report: SyncReport) -> None:

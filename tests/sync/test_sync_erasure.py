@@ -80,16 +80,118 @@ def test_a_station_recording_the_patient_erases_after_the_recording(hub_store, s
         assert conn.execute("SELECT count(*) FROM trials").fetchone()[0] == 0
 
 
-def test_an_erasure_at_a_station_erases_on_the_hub_and_at_the_others(hub_store, station_factory):
+def test_an_erasure_at_the_station_that_registered_them_erases_on_the_hub_and_at_the_others(hub_store,
+                                                                                         station_factory):
     gym, ward = station_factory("gym"), station_factory("ward")
     _shared_patient(hub_store, gym, ward, "P-S")
-    local = ward.store.patients.get_by_identifier("P-S")
-    ward.store.patients.erase(local["id"], "P-S", actor=CLINICIAN)
-    ward.sync_once()
+    local = gym.store.patients.get_by_identifier("P-S")
+    gym.store.patients.erase(local["id"], "P-S", actor=CLINICIAN)
+    assert gym.sync_once().unmatched_erasures == 0
     assert hub_store.patients.search(archived="all")["total"] == 0
     assert len(Hub(hub_store).tombstones(0)["tombstones"]) == 1
+    assert ward.sync_once().erased == 1
+    with pytest.raises(NotFound):
+        ward.store.patients.get_by_identifier("P-S")
+    assert gym.sync_once().erased == 0  # its own erasure comes back as a tombstone: nothing left to erase
+
+
+def _push(sync, seq: int, op: str, local_id: int, payload: dict, at: str = "2026-12-01T10:00:00Z") -> dict:
+    """One change pushed with ``sync``'s token as a script holding it would (X7's reproduction)."""
+    change = {"seq": seq, "entity": "patient", "op": op, "local_id": local_id, "at": at, "payload": payload}
+    return sync.client.request("POST", "/api/hub/push", body={"station_id": sync.store.outbox.station_id,
+                                                              "changes": [change]})
+
+
+def test_a_stolen_token_cannot_erase_a_patient_it_found_by_identifier(hub_store, hub_app, station_factory):
+    """X7's finding L1 (session 28), run as found: with the ward's token, the clinic key (200), one
+    push registering a patient P-0042 (the gym's: found by identifier, one lookup of the budget) and
+    one push erasing it, keyed with the clinic key: the old code erased P-0042 on the hub and its
+    tombstone erased them at every station. Now a station erases on the hub only a patient it
+    registered there (the hub's audit log: patient.create by station:NAME); the erasure is taken
+    without erasing (the queue goes on), audited with its reason, and the station's words say
+    that a hub administrator erases such a patient on the hub, on their page; that erasure, made
+    there, reaches every station."""
+    from station.sync.records import clinic_key_id, tombstone_key
+    from station.store import outbox_admin
+    from station.store.outbox import identifier_hash
+
+    from sync_support import hub_admin_client
+
+    gym, ward, thief = station_factory("gym"), station_factory("ward"), station_factory("thief")
+    patient = gym.store.patients.create({"identifier": "P-0042", "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
+    add_trial(gym.store, gym.store.sessions.create(patient["id"], {}, actor=CLINICIAN)["id"], 200)
+    gym.sync_once()
+    on_hub = hub_patient(hub_store, "P-0042")
+
+    key = thief.client.request("GET", "/api/hub/clinic-key")["key"]
+    _push(thief, 1, "create", 7, {"identifier": "P-0042", "birth_year": 1999, "sex": "M"})
+    answer = _push(thief, 2, "erase", 7, {"identifier_key": tombstone_key(key, identifier_hash("P-0042")),
+                                          "key_id": clinic_key_id(key), "unsent_trials": []})
+    assert hub_patient(hub_store, "P-0042")["birth_year"] == 1950  # before: erased (NotFound)
+    assert answer["unmatched_erasures"] == [{"seq": 2, "hub_patient_id": on_hub["id"], "why": "not_registered_here"}]
+    assert answer["applied_through"] == 2  # taken: the station's later changes go on
+    assert len(hub_trials(hub_store, "P-0042")) == 1
+    assert Hub(hub_store).tombstones(0)["tombstones"] == []
+    assert gym.sync_once().erased == 0 and gym.store.patients.get(patient["id"])["birth_year"] == 1950
+    [entry] = hub_store.audit.query(action="sync.erasure_unmatched")
+    assert (entry["username"], entry["patient_id"]) == ("station:thief", on_hub["id"])
+    assert entry["detail"]["why"] == "not_registered_here"
+
+    # the ward pulled the patient and erases them: the same, and its words say who erases and where
+    pulled = ward.pull_patient("P-0042", actor=CLINICIAN)
+    ward.sync_once()
+    ward.store.patients.erase(pulled["id"], "P-0042", actor=CLINICIAN)
+    report = ward.sync_once()
+    assert report.unmatched_erasures == 1 and ward.store.outbox.length() == 0
+    assert hub_patient(hub_store, "P-0042")["id"] == on_hub["id"]
+    assert "a station erases there only a patient it registered there" in " ".join(report.lines())
+    [kept] = outbox_admin.skipped_changes(ward.store)
+    assert kept.reason.startswith(f"the hub did not erase its patient #{on_hub['id']} (erased here as patient "
+                                  f"#{pulled['id']}): this station did not register them on the hub")
+    assert (f"a hub administrator erases patient #{on_hub['id']} on the hub, on their page (/patients/{on_hub['id']}, "
+            "Erase…, signed in as an administrator), which erases them at every station") in kept.reason
+    assert "another identifier" not in kept.reason and "P-0042" not in kept.reason
+    [here] = ward.store.audit.query(action="sync.erasure_unmatched")
+    assert here["detail"]["why"] == "not_registered_here"
+    health = station_health(ward)["erasures_not_applied"]
+    assert health["count"] == 1 and "a station erases on the hub only a patient it registered there" in health["what_to_do"]
+
+    # what the words point to: a hub administrator erases them on the hub; every station follows
+    admin = hub_admin_client(hub_store, hub_app)
+    csrf = admin.get("/api/session").get_json()["csrf_token"]
+    erased = admin.delete(f"/api/patients/{on_hub['id']}", json={"confirm_identifier": "P-0042"},
+                          headers={"X-CSRF-Token": csrf})
+    assert erased.status_code == 200
     assert gym.sync_once().erased == 1
-    assert ward.sync_once().erased == 0  # its own erasure comes back as a tombstone: nothing left to erase
+    with pytest.raises(NotFound):
+        gym.store.patients.get(patient["id"])
+
+
+def test_a_found_patients_birth_year_rewritten_by_a_stolen_token_is_kept_as_a_version(hub_store, hub_app,
+                                                                                    station_factory):
+    """X7's L1, the rewrite: the thief's later update of the patient it found is applied (a pulled
+    patient is legitimately corrected at another station, and the hub cannot tell which), but the
+    hub's former values are kept as a version an administrator sees (GET
+    /api/hub/patients/<id>/versions) and puts back by editing the patient on the hub, which then
+    reaches every station."""
+    from sync_support import hub_admin_client
+
+    gym, thief = station_factory("gym"), station_factory("thief")
+    patient = gym.store.patients.create({"identifier": "P-0043", "birth_year": 1950, "sex": "F"}, actor=CLINICIAN)
+    gym.sync_once()
+    on_hub = hub_patient(hub_store, "P-0043")
+    _push(thief, 1, "create", 7, {"identifier": "P-0043", "birth_year": 1950, "sex": "F"})
+    _push(thief, 2, "update", 7, {"birth_year": 1999}, at="2030-01-01T00:00:00Z")
+    assert hub_patient(hub_store, "P-0043")["birth_year"] == 1999
+    admin = hub_admin_client(hub_store, hub_app)
+    versions = admin.get(f"/api/hub/patients/{on_hub['id']}/versions").get_json()["versions"]
+    [rewrite] = [v for v in versions if v["station"] == "thief" and v["incoming"] == {"birth_year": 1999}]
+    assert rewrite["before"] == {"birth_year": 1950} and rewrite["kept"] == []
+    csrf = admin.get("/api/session").get_json()["csrf_token"]
+    assert admin.patch(f"/api/patients/{on_hub['id']}", json={"birth_year": 1950},
+                       headers={"X-CSRF-Token": csrf}).status_code == 200
+    gym.sync_once()
+    assert gym.store.patients.get(patient["id"])["birth_year"] == 1950
 
 
 @pytest.mark.parametrize("erased_on", ["station", "hub"])

@@ -150,6 +150,7 @@ def test_a_pulled_history_is_erased_with_the_patient_wherever_the_erasure_is_mad
     _measured_at_gym(gym, "P-H6")
     at_ward = ward.pull_patient("P-H5", actor=CLINICIAN)
     at_clinic = clinic.pull_patient("P-H6", actor=CLINICIAN)
+    also_at_ward = ward.pull_patient("P-H6", actor=CLINICIAN)
     assert _rows(ward.store, at_ward["id"]) == (2, 4, 6) and _rows(clinic.store, at_clinic["id"]) == (2, 4, 6)
     ward.sync_once()
     clinic.sync_once()
@@ -161,15 +162,22 @@ def test_a_pulled_history_is_erased_with_the_patient_wherever_the_erasure_is_mad
         ward.store.patients.get(at_ward["id"])
     assert _rows(ward.store, at_ward["id"]) == (0, 0, 0)
 
-    # erased at the clinic (which pulled them): the hub, and the gym that recorded them, follow
+    # erased at the clinic (which pulled them): the history it pulled goes with them there; the hub
+    # keeps them (a station erases on the hub only a patient it registered there: test_sync_erasure.py)
     clinic.store.patients.erase(at_clinic["id"], "P-H6", actor=CLINICIAN)
     assert _rows(clinic.store, at_clinic["id"]) == (0, 0, 0)
-    clinic.sync_once()
-    with pytest.raises(NotFound):
-        hub_patient(hub_store, "P-H6")
+    assert clinic.sync_once().unmatched_erasures == 1
+    assert hub_patient(hub_store, "P-H6")["identifier"] == "P-H6"
+
+    # erased at the gym, which registered them: the hub, and the ward that pulled them, follow
+    gym.store.patients.erase(gym.store.patients.get_by_identifier("P-H6")["id"], "P-H6", actor=CLINICIAN)
     gym.sync_once()
     with pytest.raises(NotFound):
-        gym.store.patients.get_by_identifier("P-H6")
+        hub_patient(hub_store, "P-H6")
+    ward.sync_once()
+    with pytest.raises(NotFound):
+        ward.store.patients.get(also_at_ward["id"])
+    assert _rows(ward.store, also_at_ward["id"]) == (0, 0, 0)
 
 
 def _signed_in(app, store):

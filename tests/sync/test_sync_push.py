@@ -173,7 +173,8 @@ def test_a_station_cannot_erase_a_patient_it_never_sent(hub_store, station_facto
     assert Hub(hub_store).tombstones(0)["tombstones"] == []
     erase.update(seq=10_001, local_id=mine["id"])
     answer = ward.client.request("POST", "/api/hub/push", body=body)
-    assert answer["unmatched_erasures"] == [{"seq": 10_001, "hub_patient_id": hub_patient(hub_store, "W-007")["id"]}]
+    assert answer["unmatched_erasures"] == [{"seq": 10_001, "hub_patient_id": hub_patient(hub_store, "W-007")["id"],
+                                             "why": "other_identifier"}]
     assert hub_patient(hub_store, "P-001") is not None and hub_patient(hub_store, "W-007") is not None
     assert Hub(hub_store).tombstones(0)["tombstones"] == []
 
