@@ -43,7 +43,7 @@ Events (``event:`` name, ``data:`` one JSON object)::
              ``"max_age"``: 12 h after the sign-in (:data:`~station.store.logins.MAX_AGE_S`),
              ``"signed_out_others"``, ``"password_changed"``, ``"disabled"``: ended on purpose elsewhere, as
              the API's 401 says them (:data:`web.security.ENDED_ON_PURPOSE`), ``"signed_out"``: ended
-             elsewhere in a way the station does not know (another tab's sign-out, the command line),
+             elsewhere in a way the station does not know (another tab's sign-out),
              ``"signed_out_unrecorded"``: signed out, the station unable to record it)
 
 A dropped connection resumes without a reload: the browser's EventSource reconnects by itself
@@ -285,10 +285,10 @@ def logout_reason(ended: str, seen_s: float | None, now_s: float, timeout_s: flo
     """The ``logout`` event's data, saying why the stream's login session ended, for the sign-in page
     to say it (live.js): ``ended`` is a :meth:`~station.store.logins.Logins.resolve_or_ended` reason or
     :data:`SIGNED_OUT_UNRECORDED`; ``seen_s`` the session's last activity at the stream's last check
-    (None before the first). A session this process ended on purpose is said so ("Sign out everywhere else",
-    a password change, disabled: the store remembers which). A session gone from the store otherwise
-    (:data:`~station.store.logins.ENDED_UNKNOWN`) whose last activity is within the timeout was ended on
-    purpose too (signed out in another tab of the browser, or by the command line); past it, inactivity ended
+    (None before the first). A session ended on purpose is said so ("Sign out everywhere else", a password
+    change, disabled, also on the command line or before a restart: the store keeps which). A session gone
+    from the store otherwise (:data:`~station.store.logins.ENDED_UNKNOWN`) whose last activity is within the
+    timeout was ended on purpose too (signed out in another tab of the browser); past it, inactivity ended
     it (another user's sign-in then deleted it).
 
     >>> logout_reason("inactive", 100.0, 1000.0, 900.0)

@@ -25,11 +25,15 @@ by inactivity as before. Sessions other than those near their 12 h end go on thr
 than the timeout.
 
 **Why it ended.** A session ended on purpose elsewhere (:meth:`LoginSessions.end_others`, a password change
-or the account disabled: :meth:`LoginSessions.end_account`) is deleted like any other; this process remembers
-why, by its token's SHA-256 (at most :data:`ENDED_KEPT`, in memory: no patient data, nothing of the token
-itself), so that its page is told so (:meth:`LoginSessions.resolve_or_ended`) rather than "after inactivity".
-An end made by another process (``balance-station users disable`` on the command line) or before a restart is
-not remembered: such a session reads :data:`ENDED_UNKNOWN`, as before.
+or the account disabled: :meth:`LoginSessions.end_account`) is deleted like any other, and in the same
+transaction the database keeps why, by its token's SHA-256 (``login_sessions_ended``, migration 18: the digest,
+the reason and when; no patient data, nothing of the token itself), so that its page is told so
+(:meth:`LoginSessions.resolve_or_ended`) rather than "after inactivity": also when the change was made by
+another process (``balance-station users disable`` or ``users password`` on the command line, or the hub's
+``--database`` twin) or before a restart of the station. Before (s28 X9), only the web process's memory held it,
+and those read :data:`ENDED_UNKNOWN` ("expired after inactivity"). Bounded: a reason is kept
+:data:`ENDED_KEPT_S` (12 h, the longest a session lives) and at most the last :data:`ENDED_KEPT`; older ones are
+purged when sessions end and by :meth:`LoginSessions.purge_expired`.
 
 **A busy database.** Refreshing the last activity (and deleting a session found ended) is a chore of
 the request, not what it was asked for: it waits :data:`TOUCH_WAIT_MS` at most for the database's write
@@ -46,9 +50,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import sqlite3
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable
 
@@ -79,9 +81,12 @@ nobody at work signs in more than once a day for it, while a stolen cookie (or a
 script) is over by the end of the day instead of living for ever (the inactivity timeout alone never ended a
 session that was used)."""
 ENDED_KEPT = 1000
-"""How many sessions ended on purpose (:data:`ENDED_OTHERS`, :data:`ENDED_PASSWORD`, :data:`ENDED_DISABLED`) this
-process remembers the reason of, by their token's SHA-256 (see "Why it ended" in the module doc); the oldest are
-forgotten first."""
+"""How many sessions ended on purpose (:data:`ENDED_OTHERS`, :data:`ENDED_PASSWORD`, :data:`ENDED_DISABLED`) the
+database keeps the reason of, by their token's SHA-256 (see "Why it ended" in the module doc); the oldest are
+purged first."""
+ENDED_KEPT_S = MAX_AGE_S
+"""How long the reason of a session ended on purpose is kept, s: the longest a session lives, after which its
+page would be told its session was over anyway."""
 TOUCH_WAIT_MS = 100
 """How long refreshing a session's last activity, or deleting a session found ended, waits for the database's
 write lock, ms; held longer, it is left for a later request (see "A busy database" in the module doc)."""
@@ -130,8 +135,6 @@ class LoginSessions:
     def __init__(self, db: Database, wall_clock: Callable[[], float] = time.time):
         self._db = db
         self._now = wall_clock
-        self._ended: OrderedDict[bytes, str] = OrderedDict()  # token SHA-256 -> why (see "Why it ended")
-        self._ended_lock = threading.Lock()
 
     def create(self, user_id: int, address: str | None, *, checked=None) -> tuple[str, str]:
         """Open a session for an (already authenticated) account; return (token, csrf_token).
@@ -189,9 +192,10 @@ class LoginSessions:
                 " JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
                 (digest,),
             ).fetchone()
-        if row is None:
-            with self._ended_lock:
-                return self._ended.get(digest, ENDED_UNKNOWN)
+            if row is None:  # ended on purpose (by any process, before a restart too), or unknown
+                why = conn.execute("SELECT why FROM login_sessions_ended WHERE token_hash = ? AND ended_s >= ?",
+                                   (digest, now - ENDED_KEPT_S)).fetchone()
+                return ENDED_UNKNOWN if why is None else why["why"]
         ended = None
         if row["disabled_at"] is not None:
             ended = ENDED_DISABLED
@@ -238,15 +242,16 @@ class LoginSessions:
         return self._end_where(conn, why, "user_id = ?", (user_id,))
 
     def _end_where(self, conn: sqlite3.Connection, why: str, where: str, args: tuple) -> int:
-        """Delete the sessions ``where`` holds for, remembering ``why`` for each (bounded: :data:`ENDED_KEPT`)."""
+        """Delete the sessions ``where`` holds for, keeping ``why`` for each in the same transaction
+        (``login_sessions_ended``; bounded: :data:`ENDED_KEPT_S`, :data:`ENDED_KEPT`)."""
+        now = self._now()
         digests = [bytes(r["token_hash"]) for r in conn.execute(f"SELECT token_hash FROM login_sessions WHERE {where}", args)]
         cur = conn.execute(f"DELETE FROM login_sessions WHERE {where}", args)
-        with self._ended_lock:
-            for digest in digests:
-                self._ended[digest] = why
-                self._ended.move_to_end(digest)
-            while len(self._ended) > ENDED_KEPT:
-                self._ended.popitem(last=False)
+        for digest in digests:
+            conn.execute("INSERT INTO login_sessions_ended (token_hash, why, ended_s) VALUES (?, ?, ?)"
+                         " ON CONFLICT (token_hash) DO NOTHING", (digest, why, now))
+        if digests:
+            _purge_ended(conn, now)
         return cur.rowcount
 
     def purge_expired(self, timeout_s: float) -> int:
@@ -256,7 +261,16 @@ class LoginSessions:
         with self._db.write() as conn:
             cur = conn.execute("DELETE FROM login_sessions WHERE last_seen_s < ? OR last_seen_s > ?",
                                (now - timeout_s, now + FUTURE_TOLERANCE_S))
+            _purge_ended(conn, now)
         return cur.rowcount
+
+
+def _purge_ended(conn: sqlite3.Connection, now_s: float) -> None:
+    """Forget the reasons of sessions ended more than :data:`ENDED_KEPT_S` ago, and all but the last
+    :data:`ENDED_KEPT` (in the caller's write transaction)."""
+    conn.execute("DELETE FROM login_sessions_ended WHERE ended_s < ?", (now_s - ENDED_KEPT_S,))
+    conn.execute("DELETE FROM login_sessions_ended WHERE token_hash NOT IN (SELECT token_hash FROM"
+                 f" login_sessions_ended ORDER BY ended_s DESC, token_hash LIMIT {int(ENDED_KEPT)})")
 
 
 def _session(row: sqlite3.Row, last_seen_s: float) -> LoginSession:

@@ -683,6 +683,26 @@ MIGRATIONS = MIGRATIONS + (
     ),
 )
 
+MIGRATIONS = MIGRATIONS + (
+    Migration(
+        18,
+        "why a login session ended on purpose (login_sessions_ended: its token's SHA-256, the reason, signed_out_others,"
+        " password_changed or disabled, and when; no patient data, purged after 12 h and kept to the last 1000:"
+        " station.store.logins), so that a page whose session a command-line change or another process ended, or"
+        " which comes back after a restart, is told why rather than 'after inactivity'",
+        (
+            """
+            CREATE TABLE login_sessions_ended (
+                token_hash BLOB PRIMARY KEY,
+                why TEXT NOT NULL CHECK (why IN ('signed_out_others', 'password_changed', 'disabled')),
+                ended_s REAL NOT NULL
+            )
+            """,
+            "CREATE INDEX login_sessions_ended_at ON login_sessions_ended (ended_s)",
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 

@@ -4,9 +4,10 @@ Before: a page other than the live view whose session was ended by "Sign out eve
 session, by a change of the user's password (by the user elsewhere or by an administrator) or by an
 administrator disabling the account got ``401`` "your session expired after inactivity" and its sign-in
 page said "Your session ended after inactivity": the store had deleted the session and nothing said why.
-Now the ending operation remembers why (in the process's memory, by the token's SHA-256:
-:mod:`station.store.logins`), and the API answers ``{"expired": false, "ended": why}``, a page goes to
-``/login?signed_out=<others|password|disabled>``, whose words say it.
+Now the ending operation keeps why (in the database, by the token's SHA-256, so also when a
+command-line change or a restart came between: :mod:`station.store.logins`), and the API answers
+``{"expired": false, "ended": why}``, a page goes to ``/login?signed_out=<others|password|disabled>``,
+whose words say it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import html
 import pytest
 
 from station.store.audit import Actor
-from station.store.logins import ENDED_KEPT, ENDED_OTHERS, ENDED_UNKNOWN
+from station.store.logins import ENDED_KEPT, ENDED_KEPT_S, ENDED_OTHERS, ENDED_UNKNOWN
 from web_support import ADMIN_PW, CLINICIAN_PW, ApiClient, sqlite_only
 
 BACKENDS = ("sqlite", "postgresql")
@@ -100,7 +101,7 @@ def test_a_page_of_a_session_ended_on_purpose_goes_to_a_sign_in_page_that_says_w
     assert "inactivity" not in page
 
 
-@sqlite_only("the reasons are remembered in the store's Python, the same code on the hub")
+@sqlite_only("the reasons are kept by the store's SQL, the same on the hub")
 def test_an_inactive_session_and_one_signed_out_in_this_browser_are_said_as_before(app, accounts, wall):
     idle = _signed_in(app)
     wall.advance(16 * 60)  # past the 15-min timeout
@@ -116,20 +117,83 @@ def test_an_inactive_session_and_one_signed_out_in_this_browser_are_said_as_befo
     assert r.status_code == 401 and r.json.get("ended") is None
 
 
-@sqlite_only("the memory is the store's Python, the same on the hub")
-def test_the_reasons_kept_are_bounded_and_hold_no_token(app, store, accounts):
+def _kept(store) -> list[tuple[bytes, str]]:
+    with store.db.read() as conn:
+        return [(bytes(r["token_hash"]), r["why"]) for r in conn.execute(
+            "SELECT token_hash, why FROM login_sessions_ended ORDER BY ended_s, token_hash")]
+
+
+@sqlite_only("the same SQL on the hub (the command-line and restart tests below run on both)")
+def test_the_reasons_kept_are_bounded_and_hold_no_token(app, store, accounts, wall):
     setup = Actor(None, "cli:test")
     user = store.users.create("bea", "bea password 12", "clinician", actor=setup)["id"]
     first = store.logins.create(user, None)[0]
     store.logins.end_others(user, None)
     assert store.logins.resolve_or_ended(first, 900.0) == ENDED_OTHERS
-    kept = store.logins._ended
-    assert list(kept) == [hashlib.sha256(first.encode()).digest()]  # its SHA-256, as the database kept it
+    assert _kept(store) == [(hashlib.sha256(first.encode()).digest(), ENDED_OTHERS)]  # its SHA-256 only
     for _ in range(ENDED_KEPT):
+        wall.advance(1)
         store.logins.create(user, None)
         store.logins.end_others(user, None)
-    assert len(kept) == ENDED_KEPT
+    assert len(_kept(store)) == ENDED_KEPT
     assert store.logins.resolve_or_ended(first, 900.0) == ENDED_UNKNOWN  # the oldest forgotten first
+    last = store.logins.create(user, None)[0]
+    store.logins.end_others(user, None)
+    wall.advance(ENDED_KEPT_S + 1)
+    assert store.logins.resolve_or_ended(last, 900.0) == ENDED_UNKNOWN  # past a session's longest life: not said
+    store.logins.purge_expired(900.0)
+    assert _kept(store) == []  # and purged
+
+
+@pytest.mark.parametrize("how", ["disable", "password"])
+def test_an_account_changed_on_the_command_line_says_why_at_its_pages(app, store, accounts, backend, how, capsys,
+                                                                      monkeypatch, tmp_path, request):
+    """`balance-station users disable NAME` / `users password NAME` run in another process than the web
+    server's: before, the reason lived in the web process's memory only (s28 X9), and the page read
+    "expired after inactivity". Now the database keeps it."""
+    import io
+
+    from station.cli import main
+
+    gone = _signed_in(app)
+    monkeypatch.setenv("BALANCE_STATION_CONFIG", "")
+    monkeypatch.setattr("sys.stdin", io.StringIO("a new password 42\n"))
+    where = (["--database", request.getfixturevalue("pg_url")] if backend == "postgresql"
+             else ["--data-dir", str(tmp_path / "data")])
+    assert main(["users", how, "ana", *where]) == 0
+    capsys.readouterr()
+    ended = {"disable": "disabled", "password": "password_changed"}[how]
+    words = {"disable": DISABLED, "password": PASSWORD}[how]
+    r = gone.get("/api/patients")
+    assert r.status_code == 401
+    assert r.json == {"error": _api_words(words), "expired": False, "ended": ended}
+
+
+def test_a_session_ended_before_a_restart_says_why_after_it(app, store, accounts, admin, backend, wall, tmp_path,
+                                                            request):
+    """The station restarted (a new web process) between the change and the page's next request."""
+    from station.store.store import Store
+    from web import create_app
+
+    from web_support import clinic_data
+
+    gone = _signed_in(app)
+    cookie = gone.client.get_cookie("station_session").value
+    _end_by("admin_password", app, accounts, admin, None)
+    store.close()  # the web process stops
+    config = {"DATA_DIR": str(tmp_path / "data"), "PASSWORD_COST": clinic_data.CHEAP_COST, "WALL_CLOCK": wall,
+              "TESTING": True, "SECRET_KEY": app.config["SECRET_KEY"]}
+    if backend == "postgresql":
+        config["STORE"] = Store.open_service(tmp_path / "data", wall_clock=wall, password_cost=clinic_data.CHEAP_COST,
+                                             database=request.getfixturevalue("pg_url"))
+        config["HUB"] = True
+    again = create_app(config)  # and starts again
+    app.extensions["station_store"] = again.extensions["station_store"]  # the fixture closes this one
+    after = again.test_client()
+    after.set_cookie("station_session", cookie)
+    r = after.get("/api/patients")
+    assert r.status_code == 401
+    assert r.json == {"error": _api_words(PASSWORD), "expired": False, "ended": "password_changed"}
 
 
 def test_an_administrator_signed_out_everywhere_else_is_said_so_too(app, accounts):
