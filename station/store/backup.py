@@ -74,6 +74,7 @@ from pathlib import Path
 from station.store.db import (
     DB_FILENAME,
     LOCK_FILENAME,
+    OUT_OF_SPACE_ERRNOS,
     SQLITE_ERRORS,
     DataDirLocked,
     StoreError,
@@ -762,6 +763,8 @@ def inspect_database(path: str | os.PathLike) -> DatabaseInfo:
             "root), so put the backup where that user may read it, e.g. in the data directory's backups folder"
         ) from None
     except OSError as exc:
+        if exc.errno in READ_FAILED_ERRNOS:  # the medium, not the path: say so (copy_failed_words)
+            raise BackupError(copy_failed_words(path, exc, writing=False)) from None
         raise BackupError(f"{path}: cannot read it ({exc.strerror})") from None
     if not header.startswith(_SQLITE_MAGIC) or len(header) < 100:
         raise NotStationDatabase(f"{path}: not an SQLite database, so not a station backup; nothing was changed")
@@ -1204,15 +1207,62 @@ def _carry_sent_from(conn: sqlite3.Connection, replaced: Path, now_iso: str) -> 
         return
 
 
-def _stage_copy(source: Path, staging: Path) -> None:
-    """Copy the file ``source`` byte for byte to ``staging`` (mode 0600), then make the copy a
-    single file (``journal_mode=DELETE``) so it reads without a ``-wal`` beside it."""
+READ_FAILED_ERRNOS = (errno.EIO,)
+"""A backup's medium failing to read (a card or USB stick: EIO), said as such (:func:`copy_failed_words`)."""
+
+
+def copy_to_staging(source: Path, staging: Path) -> None:
+    """Copy the file ``source`` byte for byte to ``staging`` (mode 0600), synced to the disk. A storage
+    that fails (EIO) or is full (ENOSPC, EDQUOT) is a :class:`BackupError` saying which, and on which
+    side: the backup's medium failing to read, or the data directory's disk to write
+    (:func:`copy_failed_words`); any other OSError is the caller's to word."""
+    writing = False
     try:
-        with open(source, "rb") as src, open(os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as dst:
-            while chunk := src.read(1 << 20):
-                dst.write(chunk)
-            dst.flush()
-            os.fsync(dst.fileno())
+        with open(source, "rb") as src:
+            writing = True
+            with open(os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as dst:
+                while True:
+                    writing = False
+                    chunk = src.read(1 << 20)
+                    if not chunk:
+                        break
+                    writing = True
+                    dst.write(chunk)
+                writing = True
+                dst.flush()
+                os.fsync(dst.fileno())
+    except OSError as exc:
+        if exc.errno in OUT_OF_SPACE_ERRNOS or exc.errno in READ_FAILED_ERRNOS:
+            raise BackupError(copy_failed_words(source, exc, writing=writing)) from None
+        raise
+
+
+def copy_failed_words(source: Path, exc: OSError, *, writing: bool) -> str:
+    """What a restore says when its private copy of the backup ``source`` failed with ``exc``
+    (``writing``: writing the copy into the data directory, else reading the backup).
+
+    >>> copy_failed_words(Path("/media/usb/b.sqlite3"), OSError(5, "Input/output error"), writing=False)[:94]
+    '/media/usb/b.sqlite3: cannot read it (Input/output error): the card or USB stick it is on fail'
+    >>> copy_failed_words(Path("b"), OSError(28, "No space left on device"), writing=True)[:72]
+    'b: cannot copy it (No space left on device): the disk of the data direct'
+    """
+    done = "nothing was changed"
+    if exc.errno in OUT_OF_SPACE_ERRNOS:
+        return (f"{source}: cannot copy it ({exc.strerror}): the disk of the data directory is full; {done}. Free "
+                "space there (delete old exports, move backups elsewhere), then restore again")
+    if writing:
+        return (f"{source}: cannot copy it ({exc.strerror}): the station's card (the disk of the data directory) "
+                f"failed to write the copy; {done}. The card may be failing: copy the data directory and its "
+                "backups elsewhere, replace the card, then restore again")
+    return (f"{source}: cannot read it ({exc.strerror}): the card or USB stick it is on failed to read; {done}. "
+            "Try another copy of the backup (`balance-station backup --list`), or the USB stick in another port")
+
+
+def _stage_copy(source: Path, staging: Path) -> None:
+    """Copy the file ``source`` byte for byte to ``staging`` (mode 0600, :func:`copy_to_staging`), then
+    make the copy a single file (``journal_mode=DELETE``) so it reads without a ``-wal`` beside it."""
+    try:
+        copy_to_staging(source, staging)
     except FileNotFoundError:
         raise BackupError(f"{source}: no such file; give the path of a backup (see `balance-station backup --list`)") from None
     except IsADirectoryError:

@@ -70,7 +70,10 @@ from station.store.backup import (
     CorruptDatabase,
     NotStationDatabase,
     _ensure_backups_dir,
+    READ_FAILED_ERRNOS,
     _fsync_path,
+    copy_failed_words,
+    copy_to_staging,
     _give_to_owner_of,
     backups_dir,
     make_room_for_backup,
@@ -462,6 +465,8 @@ def _read_header(path: Path) -> bytes:
     except PermissionError:
         raise BackupError(f"{path}: permission denied; put the backup where this user may read it") from None
     except OSError as exc:
+        if exc.errno in READ_FAILED_ERRNOS:  # the medium, not the path: say so (copy_failed_words)
+            raise BackupError(copy_failed_words(path, exc, writing=False)) from None
         raise BackupError(f"{path}: cannot read it ({exc.strerror})") from None
 
 
@@ -686,10 +691,7 @@ def check_hub_database(url: str) -> list[str]:
 def _stage(source: Path, staging: Path) -> None:
     _read_header(source)
     try:
-        with open(source, "rb") as src, open(os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
-            dst.flush()
-            os.fsync(dst.fileno())
+        copy_to_staging(source, staging)
     except OSError as exc:
         raise BackupError(f"{source}: cannot copy it ({exc.strerror}); check the path and free space") from None
 

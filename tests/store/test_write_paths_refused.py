@@ -134,8 +134,53 @@ def test_the_paths_that_already_held_say_so_and_keep_what_was_there(tmp_path, ca
     found = _data_files(data)
     refuse_fsync_of(monkeypatch, ".restore-", fault)
     assert main(["restore", str(backup), "--yes", "--data-dir", str(data)]) == 1
-    assert capsys.readouterr().err.endswith(f"balance-station restore: {backup}: cannot copy it ({WORDS[fault]}); "
-                                            "check the path and free space\n")
+    said = {"full": "the disk of the data directory is full; nothing was changed. Free space there",
+            "failing": "the station's card (the disk of the data directory) failed to write the copy; nothing was "
+                       "changed. The card may be failing"}[fault]  # before: "check the path and free space" for both
+    assert f"balance-station restore: {backup}: cannot copy it ({WORDS[fault]}): {said}" in capsys.readouterr().err
+    assert _patients(data / DB_FILENAME) == ["P001", "P002"]
+    assert _data_files(data) == found
+
+
+@pytest.mark.parametrize("where", ["header", "copy"])
+def test_a_backup_its_usb_stick_fails_to_read_says_so(tmp_path, capsys, monkeypatch, where):
+    """The backup's own medium fails (EIO reading it, at its first bytes or while it is copied in): the restore
+    names the card or USB stick it is on, not free space (s29 X10: the copy said "check the path and free space",
+    words for a full disk, and the first read only the OS's words); nothing changes."""
+    import builtins
+    import errno
+    import os
+
+    data, backup = _restore_ready(tmp_path)
+    found = _data_files(data)
+
+    class FailingReads:
+        def __init__(self, file):
+            self._file = file
+
+        def read(self, size=-1):
+            if where == "copy" and size <= 100:  # the header's read: the stick fails later
+                return self._file.read(size)
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self._file.close()
+
+    real_open = builtins.open
+
+    def open_(path, *args, **kwargs):
+        opened = real_open(path, *args, **kwargs)
+        return FailingReads(opened) if str(path) == str(backup) else opened
+
+    monkeypatch.setattr(bk, "open", open_, raising=False)  # the module's name, before the builtin
+    assert main(["restore", str(backup), "--yes", "--data-dir", str(data)]) == 1
+    err = capsys.readouterr().err
+    assert (f"balance-station restore: {backup}: cannot read it (Input/output error): the card or USB stick it is "
+            "on failed to read; nothing was changed") in err
+    assert "free space" not in err
     assert _patients(data / DB_FILENAME) == ["P001", "P002"]
     assert _data_files(data) == found
 
