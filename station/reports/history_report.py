@@ -37,6 +37,58 @@ def dated(value: str, started_at) -> str:
     return bracketed(value, day(started_at))
 
 
+def point_words(series: dict):
+    """How a point of ``series`` is said: a count as counted, each trial's (patient_history's point words), a time held
+    as the pages say it (one decimal, 0 s "0 s (unable)": the patient could not take the position), else with its unit.
+
+    >>> point_words({"metric": "time_held_s", "unit": "s"})({"value": 12.04})
+    '12.0 s'
+    """
+    if series.get("count"):
+        return lambda pt: pt["words"]
+    if series.get("metric") == "time_held_s":
+        return lambda pt: time_held(pt["value"], pt.get("unable_words"))
+    return lambda pt: with_unit(pt["value"], series.get("unit") or "")
+
+
+def change_amount(series: dict):
+    """How a change or an MDC of ``series`` is said: a time held's in the precision the test is scored in, as its
+    values (one decimal: "+12.5 s"), others by their unit's rule."""
+    if series.get("metric") == "time_held_s":
+        return time_held
+    return lambda v: quantity(v, change_unit(series.get("unit") or ""))
+
+
+def mdc_said(series: dict, citations: Citations) -> str:
+    """The MDC of ``series`` (one, or one per phase of stroke), cited, with its population: "24.1 s [1] (25 ...)"."""
+    mdc, amount = series["mdc"], change_amount(series)
+    values = " / ".join(f"{amount(ph['value'])} {ph['phase']}" for ph in mdc.get("phases") or []) or amount(mdc["value"])
+    return f"{values} {citations.cite(mdc.get('citation'), mdc.get('doi'))} ({mdc.get('population')})"
+
+
+def measured_once_table(once: list[dict], citations: Citations, width: float, dated_too: bool):
+    """Key measures measured once so far, a row each (a chart of one dot charts no history): the test and condition,
+    the measure, its value (``dated_too``: with its day, when the history spans several visits) and what it is read
+    against: the published cut-offs that apply (the chart's dashed lines, said), and that it is the baseline, with the
+    minimal detectable change a later change will be read against where one is published."""
+    rows: list[list] = [["Test: condition", "Measure", "Value", "Reading"]]
+    for series in once:
+        (point,) = series["points"]
+        measure = series.get("label") or series.get("metric")
+        if series.get("better_words"):  # a walk measure's direction of benefit, as its chart's title says it
+            measure += f", {series['better_words']}"
+        value = point_words(series)(point)
+        against = [f"{cut['words'].replace('Dashed line at ', 'Cut-off ', 1)} "
+                   f"{citations.cite(cut.get('source'), cut.get('doi'))}." for cut in series.get("cutoffs") or ()]
+        # nothing compared yet: the baseline, and the MDC a later change is read against where one is published (no
+        # "no published MDC": it read as a comparison missing; references.BASELINE)
+        against.append(BASELINE[:-1] + (f"; a later change is real beyond the MDC, {mdc_said(series, citations)}."
+                                        if series.get("mdc") else "."))
+        rows.append([f"{series.get('protocol_title')}: {series.get('condition_label')}", measure,
+                     dated(value, point["started_at"]) if dated_too else value, [p(a, "cell") for a in against]])
+    return table(rows, [0.27 * width, 0.2 * width, 0.15 * width, 0.38 * width])
+
+
 def series_block(series: dict, citations: Citations, width: float, visits: dict[int, int] | None = None,
                  ceiling: float | None = None) -> KeepTogether:
     """A key measure's heading, chart and reading (kept on one page); ``visits``: session id -> visit
@@ -65,12 +117,9 @@ def series_block(series: dict, citations: Citations, width: float, visits: dict[
     seen = len({(visits or {}).get(pt.get("session_id"), pt.get("session_id")) for pt in series["points"]})
     measured = f"Measured at {counted(seen, 'visit')}" if seen == len(points) \
         else f"Measured {counted(len(points), 'time')} at {counted(seen, 'visit')}"
-    # a time held as the pages say it: one decimal, 0 s "0 s (unable)" (the patient could not take the position)
     held = series.get("metric") == "time_held_s"
-    said = (lambda pt: pt["words"]) if count else (lambda pt: time_held(pt["value"], pt.get("unable_words"))) \
-        if held else (lambda pt: with_unit(pt["value"], unit))
-    # a time held's change and MDC in the precision the test is scored in, as its values (one decimal: "+12.5 s")
-    amount = time_held if held else (lambda v: quantity(v, change_unit(unit)))
+    said = point_words(series)
+    amount = change_amount(series)
     words = f"{measured}; first {dated(said(first), first['started_at'])}"
     if len(points) > 1:
         moved = series["change_words"] if count else held_change(series.get("change")) if held \
@@ -79,10 +128,7 @@ def series_block(series: dict, citations: Citations, width: float, visits: dict[
                   + (f"change {series['not_compared']}" if series.get("not_compared")  # a treadmill's other plan or speed
                      else moved if moved == "no change" else f"change {moved}"))
     if mdc is not None:
-        cite = citations.cite(mdc.get("citation"), mdc.get("doi"))
-        values = " / ".join(f"{amount(ph['value'])} {ph['phase']}" for ph in mdc.get("phases") or []) \
-            or amount(mdc["value"])
-        words += f". MDC {values} {cite} ({mdc.get('population')})"
+        words += f". MDC {mdc_said(series, citations)}"
         if series.get("mdc_reading"):  # an MDC per phase of stroke, the patient's phase unknown: both read
             words += ": the change is " + series["mdc_reading"]
         elif series.get("mdc_verdict"):  # station.protocols.report.mdc_verdict
@@ -145,18 +191,32 @@ def history_story(store, patient_id: int, protocols: dict, *, actor, wall_clock,
     story = [p("Patient history report", "h1"),
              p(f"{counted(n_visits, 'visit')} ({counted(len(sessions), 'test')} with trials), {span}.")]
     key = [s for s in history["series"] if s.get("key")]
-    if key:
+    charted = [s for s in key if len(s["points"]) > 1]
+    once = [s for s in key if len(s["points"]) == 1]  # one dot charts no history: said in a table
+    if charted:
         story.append(p("Key measures over time", "h2"))
         story.append(p("Each value is the mean of the test's valid trials in one session (a visit that ran a test twice gives "
                        "two values), except a walk's counts (steps, pauses): each trial's count, the chart at one of them (their "
                        "median, the lower of the middle two for an even number of trials); "
                        "the change is the last session's against the first's. A change is called real only beyond the "
                        "published minimal detectable change (MDC) for a comparable population.", "small"))
-        for series in key:
+        for series in charted:
             protocol = protocols.get(series.get("protocol"))  # a time held is at most its trial's length
             held = series.get("metric") == "time_held_s" and protocol is not None and protocol.outcome == "time_held"
             story.append(series_block(series, citations, width, visits, ceiling=protocol.duration_s if held else None))
-    else:
+    if once:
+        if charted:
+            story.append(p("Measured once so far", "h3"))
+            story.append(p("No chart: a change shows from the second time the test is done.", "small"))
+        else:
+            story.append(p("Key measures of the one visit" if n_visits == 1 else "Key measures, each measured once", "h2"))
+            story.append(p(("One visit so far: there is no history to chart yet; charts and changes start with the second "
+                            "visit. " if n_visits == 1 else "Each test done once so far: there is no history to chart yet; "
+                            "a chart and a change show from the second time a test is done. ")
+                           + "The values as the visit report gives them, each with the published cut-offs that apply "
+                           "and, where one is published, the change a later visit must show to be called real.", "small"))
+        story.append(measured_once_table(once, citations, width, dated_too=n_visits > 1))
+    if not key:
         story.append(p("No key measures yet: no valid trials of a known test."))
     programmes = store.programmes.list_for_patient(patient_id)
     story.append(p("Training programmes", "h2"))

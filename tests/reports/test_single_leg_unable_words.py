@@ -81,8 +81,9 @@ def test_the_history_pdf_keeps_a_time_held_of_0_s_at_or_above_0_and_says_unable(
     assert held and all(s["mdc"] for s in held), held  # the 82-year-old's MDC band is drawn: around 0 s
     text = _pdf(store, protocols, clinic, "patient", patient_id)
     # (its trials 2 and 3 scored by the clinician: said, session 25)
-    assert "first 0 s (2026-" in text and ": unable; 2 of 3 scored by the clinician, not measured)" in text, text
-    assert "first 0.00 s" not in text, text
+    # (one visit: said in its table, no chart of one dot, s29 P14)
+    assert "Time held, higher is better 0 s (unable; 2 of 3 scored by the clinician, not measured)" in text, text
+    assert "0.00 s" not in text, text
     assert "-20" not in text and "−20" not in text and "-10" not in text, text  # no tick below 0 s
 
 

@@ -49,7 +49,8 @@ def test_the_visit_pdf_draws_and_says_the_line_as_the_history_pdf(store, protoco
                           "at 5 s: below it, higher risk of injurious falls [") == 1, body
     assert body.count("5 s cut-off") == 2 and "Trial 1" in body and "Trial 3" in body, body
     history = _pdf(store, protocols, clinic, "patient", store.sessions.get(faller)["patient_id"])
-    assert "Dashed line at 5 s: below it, higher risk of injurious falls [" in history  # the history PDF's own words
+    # the history PDF's own words: of one visit in its table, no chart (s29 P14)
+    assert "Cut-off 5 s: below it, higher risk of injurious falls [" in history, history
     stroke = _pdf(store, protocols, clinic, "session", _unable_visit(store, "SLS-L4", 65, ["stroke:left"]))
     assert "Dashed line" not in stroke and "5 s cut-off" not in stroke and "time held in each trial" not in stroke, stroke
 

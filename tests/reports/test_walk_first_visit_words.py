@@ -65,8 +65,10 @@ def test_a_history_of_one_visit_is_the_baseline_in_the_history_pdf(seen, protoco
     _session(store, solo["id"], "2026-11-02T10:00:00+00:00", TREADMILL, "session", _belt(0.5, 90.0),
              {"setting": "treadmill", "belt_speed_m_s": 0.5})
     text = _text(make_report("patient", store, solo["id"], protocols=protocols, clinic=clinic, actor=ACTOR))
-    assert "Measured at 1 visit; first 19 min 36 s (2026-11-02). " + BASELINE in text, text
-    assert "Measured at 1 visit; first 1 pause (2026-11-02). " + BASELINE in text, text
+    # one visit: its values in a table, no chart of one dot each (s29 P14), each the baseline
+    assert "One visit so far: there is no history to chart yet" in text, text
+    assert "Time walking, more is better at the same belt speed 19 min 36 s " + BASELINE in text, text
+    assert "Pauses (no step for 3 s or more), fewer is better 1 pause " + BASELINE in text, text
     assert "No minimal detectable change is published" not in text, text
     # seen twice: the change, and no MDC said where none is published
     text = _text(make_report("patient", store, patient, protocols=protocols, clinic=clinic, actor=ACTOR))
