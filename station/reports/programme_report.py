@@ -77,6 +77,34 @@ def visit_words(point: dict, today: str, *, in_visit: bool = True) -> str:
     return f"{head}: planned {planned}" + (", not yet measured" if planned < today else "")
 
 
+def not_measured_words(points: list[dict], protocol: str, visits: dict[int, dict], today: str) -> str:
+    """Why an outcome has no chart: no visit has given it a value yet; when it will be measured (the first visit
+    planned that runs its test, said late when its day has passed), or that no planned visit is left to.
+
+    >>> pts = [{"label": "Baseline", "week": 0, "date": "2026-11-05", "status": "planned", "session_id": None,
+    ...         "value": None, "visit_id": 1},
+    ...        {"label": "End (after week 4)", "week": 4, "date": "2026-12-03", "status": "planned", "session_id": None,
+    ...         "value": None, "visit_id": 2}]
+    >>> not_measured_words(pts, "quiet-stance", {}, "2026-11-01")
+    'Not measured yet, so no chart: first at Baseline (week 0), planned 2026-11-05.'
+    >>> not_measured_words(pts, "quiet-stance", {}, "2026-11-20")
+    'Not measured yet, so no chart: Baseline (week 0) was planned 2026-11-05 and is not yet measured.'
+    >>> not_measured_words([{**pt, "status": "missed"} for pt in pts], "quiet-stance", {}, "2026-12-20")
+    'Not measured, so no chart: no visit planned to measure it is left (see the visits above).'
+    """
+    tested = any(pt.get("session_id") is not None for pt in points)  # tested with no valid trial of it
+    head = "No value yet, so no chart" if tested else "Not measured yet, so no chart"
+    pending = [pt for pt in points if pt.get("session_id") is None and pt.get("status") not in ("missed", "cancelled")
+               and protocol in ((visits.get(pt.get("visit_id")) or {}).get("protocols") or [protocol])]
+    if not pending:
+        return f"{head.replace(' yet', '')}: no visit planned to measure it is left (see the visits above)."
+    first = pending[0]
+    name = visit_name(first["label"], first["week"])
+    if first["date"] < today:
+        return f"{head}: {name} was planned {first['date']} and is not yet measured."
+    return f"{head}: {'next' if tested else 'first'} at {name}, planned {first['date']}."
+
+
 def _outcome_block(outcome: dict, citations: Citations, width: float, visits: dict[int, dict],
                    today: str) -> KeepTogether:
     """``visits``: the programme's visits by id (which tests each runs)."""
@@ -88,10 +116,13 @@ def _outcome_block(outcome: dict, citations: Citations, width: float, visits: di
     held = outcome.get("metric") == "time_held_s"
     unshaded = held and mdc is not None and bool(points) and points[0]["value"] == 0
     value_words = time_held if held else (lambda v: with_unit(v, unit))
+    measured = any(pt["value"] is not None for pt in points)
+    # nothing measured yet: said, and when it will be, not an empty box reading "no values"
     chart = series_chart([(pt["date"], pt["value"]) for pt in points], width=width * 0.55, height=40 * mm, unit=unit,
                          mdc=None if mdc is None or unshaded else float(mdc["value"]),
                          floor=None if outcome.get("metric") == "weight_left_pct" else 0.0,
-                         x_labels=[f"week {pt['week']}" for pt in points], by_time=False)
+                         x_labels=[f"week {pt['week']}" for pt in points], by_time=False) if measured \
+        else p(not_measured_words(points, outcome["protocol"], visits, today), "small")
     rows: list[list] = [["Visit", "Value", "Change from baseline", "Verdict"]]
     changes = {c["to"]: c for c in outcome.get("changes") or []}
     for pt in points:
@@ -112,11 +143,13 @@ def _outcome_block(outcome: dict, citations: Citations, width: float, visits: di
             # sentence said "the record holds no date of stroke" twice
             why = ("" if "no date of stroke" in population
                    else "; the record holds no date of stroke, so a change is read against each")
-            reading = f"MDC {values} {cite} ({population}){why}. " + mdc_caption(float(mdc["value"]), unit) + "."
+            reading = f"MDC {values} {cite} ({population}){why}." + (" " + mdc_caption(float(mdc["value"]), unit) + "."
+                                                                     if measured else "")
         else:
-            reading = (f"MDC {value_words(mdc['value'])} {cite} ({mdc.get('population')}). "
-                       + ("No grey band: the MDC is not read from or to an unable, 0 s." if unshaded
-                          else mdc_caption(float(mdc["value"]), unit, time_held(mdc["value"]) if held else None) + "."))
+            reading = (f"MDC {value_words(mdc['value'])} {cite} ({mdc.get('population')})."
+                       + ("" if not measured else " No grey band: the MDC is not read from or to an unable, 0 s."
+                          if unshaded else " " + mdc_caption(float(mdc["value"]), unit, time_held(mdc["value"]) if held
+                                                             else None) + "."))
     else:
         reading = outcome.get("mdc_words") or "No MDC published for this measure."  # as the page says it
     better = {"lower": "lower is better", "higher": "higher is better"}.get(outcome.get("better"), "")

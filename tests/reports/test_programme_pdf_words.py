@@ -177,3 +177,22 @@ def test_the_programme_pdf_signs_a_change_from_baseline_as_the_programme_page(tm
     finally:
         store.close()
     assert "Change from baseline Verdict +0.50 cm/s within measurement error" in text, text
+
+
+def test_an_outcome_not_yet_measured_is_said_with_when_not_drawn_as_an_empty_chart(tmp_path, protocols, clinic,
+                                                                                     poppler):
+    """An outcome no visit has measured yet drew an empty box reading "no values" (s29 P14, item 5): now what is
+    missing and when it will be measured, in words, and no MDC band promised ("Grey band: ...") under no chart."""
+    store = Store.open(tmp_path / "data")
+    try:
+        _patient, assignment = _stroke_programme(store, protocols, "PDF-NONE")
+        text = " ".join(pdf_text(make_report("programme", store, assignment["id"], protocols=protocols, clinic=clinic,
+                                             actor=ACTOR)).split())
+    finally:
+        store.close()
+    assert "no values" not in text and "Grey band" not in text, text
+    # the baseline of 2026-12-05: planned today or past (the words say which), the first visit to measure it
+    said = re.findall(r"Not measured yet, so no chart: (first at Baseline \(week 0\), planned 2026-12-05|Baseline \(week 0\) "
+                      r"was planned 2026-12-05 and is not yet measured)\.", text)
+    outcomes = text.count("Change from baseline")  # each outcome's table's heading
+    assert outcomes >= 5 and len(said) == outcomes, (outcomes, said, text)
