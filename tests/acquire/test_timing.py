@@ -18,7 +18,7 @@ from station.protocols.results import trial_metrics
 from station.protocols.runner import ProtocolRunner
 from station.sim.clock import SimulatedClock
 from station.sim.person import VirtualPerson
-from station.sim.station import SimulatedStation
+from station.sim.station import SimulatedStation, factory_calibration
 from station.sim.virtual_patient import Lapse, VirtualPatient
 from station.store.trialfile import TrialFileError, read_trial, write_trial_csv
 
@@ -159,9 +159,13 @@ def test_a_gap_too_long_or_too_many_lost_is_refused_with_the_reason():
 # ---------------------------------------------------------------- quality checks on both clocks
 
 
-def _quiet(**changes):
-    """Quiet stance, 20 s (the checks below happen within it), no rest between trials."""
-    return replace(builtin_protocols()["quiet-stance"], **{"rest_s": 0.0, "duration_s": 20.0, **changes})
+def _quiet(duration_s=20.0, **changes):
+    """Quiet stance, 20 s (the checks below happen within it), no rest between trials. A condition
+    keeps the duration the protocol had when loaded: each condition's is set too (before
+    2026-12-06 only the protocol's was, and every trial here recorded 30 s)."""
+    protocol = builtin_protocols()["quiet-stance"]
+    conditions = tuple(replace(c, duration_s=duration_s) for c in protocol.conditions)
+    return replace(protocol, **{"rest_s": 0.0, "duration_s": duration_s, "conditions": conditions, **changes})
 
 
 def _run(protocol, timing, *, seed=1, lapses=(), person=None, during=None, config=None, calibration=None):
@@ -175,14 +179,9 @@ def _run(protocol, timing, *, seed=1, lapses=(), person=None, during=None, confi
     return [r.result for r in runner.records]
 
 
-_CALIBRATIONS = {}
-
-
 def _calibration(seed, config=None):
-    key = (seed, config)
-    if key not in _CALIBRATIONS:
-        _CALIBRATIONS[key] = SimulatedStation(config, None, seed=seed, calibration="auto").calibration
-    return _CALIBRATIONS[key]
+    """The plate's guided calibration, computed once per process (shared with the other files' runs)."""
+    return factory_calibration(config, seed)
 
 
 @pytest.mark.parametrize("front_end", ["nau7802", "rp2040"])
@@ -190,6 +189,7 @@ def _calibration(seed, config=None):
 def test_quality_a_quiet_stance_is_valid_with_metrics(timing, front_end):
     (r,) = _run(_quiet(), timing, config=RP2040 if front_end == "rp2040" else None)
     assert r.valid and r.completed and r.metrics["metrics"]["mean_velocity_cm_s"] > 0
+    assert r.recorded_s == pytest.approx(20.0, abs=0.02)  # _quiet's duration, not the built-in 30 s
     if r.lost_frames:
         assert r.metrics["gaps"]["samples_lost"] == r.lost_frames
     if front_end == "rp2040":
@@ -250,7 +250,7 @@ def test_quality_lost_frames(timing):
 def test_quality_too_little_load(timing):
     config = StationConfig(plate=PlateConfig(cop_min_force_n=250.0))
     child = VirtualPerson(seed=8, mass_kg=20.0, height_cm=115.0, on_plate=False)
-    protocol = _quiet(duration_s=20.0, max_attempts=1)
+    protocol = _quiet(max_attempts=1)
     protocol = replace(protocol, quality=replace(protocol.quality, min_body_weight_n=100.0))
     (r,) = _run(protocol, timing, seed=8, person=child, config=config, calibration=_calibration(8, config))
     assert [i.code for i in r.issues] == ["low_load"]
