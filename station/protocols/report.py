@@ -367,6 +367,40 @@ def not_applied_once(references: list[dict]) -> list[dict]:
     return out
 
 
+def nested_said_once(references: list[dict]) -> list[dict]:
+    """Cut-offs of one source on one side of one measure (the SPPB's tandem stand: under 10 s at most 1 point, under
+    3 s none) read as one scale: of those met only the strictest is said (30 s "meets the 10 s criterion", not also
+    "meets the 3 s criterion": two lines of one finding), of those crossed only the furthest (2 s: "0 points", not
+    also "at most 1 point"). A band (``good_side``) and a cut-off met beside one crossed (5 s: below 10 s, at or above
+    3 s) each keep their line.
+
+    >>> refs = [{"kind": "cutoff", "source": "G", "metric": "t", "below": 10.0, "verdict": "met"},
+    ...         {"kind": "cutoff", "source": "G", "metric": "t", "below": 3.0, "verdict": "met"}]
+    >>> [r["below"] for r in nested_said_once(refs)]
+    [10.0]
+    >>> [r["below"] for r in nested_said_once([{**refs[0], "verdict": "below"}, {**refs[1], "verdict": "below"}])]
+    [3.0]
+    >>> [r["below"] for r in nested_said_once([{**refs[0], "verdict": "below"}, refs[1]])]
+    [10.0, 3.0]
+    """
+    def scale(ref: dict):
+        if ref.get("kind") != "cutoff" or ref.get("good_side") or ref.get("verdict") not in ("met", "below", "above"):
+            return None
+        side = ref.get("flag_side") or ("below" if ref.get("below") is not None else "above")
+        return (ref.get("source"), ref.get("metric"), side, ref["verdict"] == "met")
+
+    def rank(ref: dict) -> float:  # the strictest met, the furthest crossed: first
+        side, met = scale(ref)[2:]
+        return -ref[side] if (side == "below") == met else ref[side]
+
+    kept: dict = {}
+    for ref in references:
+        key = scale(ref)
+        if key is not None and (key not in kept or rank(ref) < rank(kept[key])):
+            kept[key] = ref
+    return [r for r in references if scale(r) is None or kept[scale(r)] is r]
+
+
 def not_applied(ref: dict) -> bool:
     """A published cut-off or a protocol's published values set in people the patient is not known to be one of
     (``not_applied_why``): not read for this patient (Perry's walking classes are read: ``verdict`` ``class``).
@@ -521,7 +555,7 @@ def key_measures(protocol: Protocol, condition_summary: dict, summary: dict, age
             each = [v for v in (_finite(((r.metrics or {}).get("metrics") or {}).get(key)) for r in mine) if v is not None]
             if len(each) > 1:  # the value is their mean: said so, with each (its noun: a treadmill's trial is a session)
                 entry.update(each=each, each_noun="sessions" if setting == "treadmill" else "trials")
-        entry["references"] = not_applied_once(entry["references"])
+        entry["references"] = nested_said_once(not_applied_once(entry["references"]))
         not_applied_said(entry)  # two or more sources set in other people: said once, page and PDF alike
         if key == "path_length_cm" and not entry["references"]:
             entry["note"] = "No published reference: path length is the mean velocity times the trial's length."

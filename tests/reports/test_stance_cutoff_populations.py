@@ -89,8 +89,24 @@ def test_the_sppb_tandem_limits_are_said_not_applied_once_below_71(store, protoc
 
 def test_the_sppb_tandem_limits_score_a_75_year_old(store, protocols):
     refs = _cutoffs(_held_references(store, protocols, _stance_session(store, 75, "tandem", "tandem", 2.0, "TS-75")))
+    # 2 s: no point, said once (it said "at most 1 of 2 SPPB tandem points" too, the 10 s limit's, s29 P14)
+    assert [(r["verdict"], r["finding"]) for r in refs] == [("below", "no SPPB tandem point")]
+    refs = _cutoffs(_held_references(store, protocols, _stance_session(store, 75, "tandem", "tandem", 6.0, "TS-75-6")))
     assert [(r["verdict"], r["finding"]) for r in refs] == [("below", "at most 1 of 2 SPPB tandem points"),
-                                                             ("below", "no SPPB tandem point")]
+                                                             ("met", "meets the 3 s criterion")]
+
+
+def test_a_tandem_stance_held_30_s_meets_one_criterion_said_once(store, protocols, clinic, poppler):
+    """Held the full 30 s, a 75-year-old's tandem stance read two lines, "meets the 10 s criterion" and "meets the 3 s
+    criterion" (page and PDF; s29 P14, item 6): the SPPB's two limits of one scale, each read on its own. Now the
+    strictest met is said, the other implied by it."""
+    session_id = _stance_session(store, 75, "tandem", "tandem", 30.0, "TS-75-30")
+    refs = _cutoffs(_held_references(store, protocols, session_id))
+    assert [(r["verdict"], r["finding"]) for r in refs] == [("met", "meets the 10 s criterion")]
+    text = " ".join(pdf_text(make_report("session", store, session_id, protocols=protocols, clinic=clinic,
+                                         actor=ACTOR, paper="a4")).split())
+    assert "Cut-off [2]: 30.0 s: meets the 10 s criterion (at or above 10 s)." in text, text
+    assert text.count("criterion") == 1 and "meets the 3 s" not in text, text
 
 
 @pytest.mark.parametrize("protocol, condition, held_s", [("single-leg", "left", 3.2), ("single-leg", "right", 30.0),
