@@ -588,6 +588,13 @@ def imu_gaps_summary(walk: dict | None, samples: int | None = None, fs_hz: float
     >>> print(s["words"])
     The lower-back sensor's signal dropped out 3 times, for at most 50 ms (12 of 6000 readings, 0.2 %). Each gap was filled in from the readings either side; it is far shorter than a step (0.25 s at the quickest), so no step was missed: the gait measures are valid.
 
+    No gait measures: why, the sensor named once (the note names it, or the lead words do):
+
+    >>> print(imu_gaps_summary({"imu": "the lower-back sensor's readings missing for 5 of 30 s", "setting": "treadmill"})["words"])
+    No gait measures: the lower-back sensor's readings missing for 5 of 30 s.
+    >>> print(imu_gaps_summary({"imu": "1.5 s recorded, under the 2 s the gait analysis needs", "setting": "treadmill"})["words"])
+    No gait measures from the lower-back sensor: 1.5 s recorded, under the 2 s the gait analysis needs.
+
     Frames the station lost (it woke late), the sensor's readings complete: not the sensor's fault:
 
     >>> print(imu_gaps_summary({"imu_bridged_frames": 6, "imu_bridged_gaps": 2, "imu_longest_gap_s": 0.05,
@@ -618,7 +625,10 @@ def imu_gaps_summary(walk: dict | None, samples: int | None = None, fs_hz: float
     if note:
         timed = walk.get("setting") == "overground" and walk.get("walk_time_s") is not None
         return {"bridged_samples": 0, "gaps": 0, "longest_gap_s": None, "missing_s": None, "gait_valid": False,
-                "words": f"No gait measures from the lower-back sensor: {note}."
+                # the sensor named once: a note that names it says whose readings ("No gait measures from the
+                # lower-back sensor: the lower-back sensor's readings missing ..." named it twice)
+                "words": (f"No gait measures: {note}." if "lower-back sensor" in note
+                          else f"No gait measures from the lower-back sensor: {note}.")
                          + (" The time and speed come from the light gates and are valid." if timed else "")}
     frames = int(walk.get("imu_bridged_frames") or 0)
     not_measured = _number(walk.get("imu_not_measured_s")) or 0.0

@@ -147,7 +147,8 @@ def test_a_walk_timed_without_gait_says_why_the_sensor_gave_none(own_store, prot
                    "without its readings): unplugged or failing, check its cable", "initial_contacts_s": []}
     _valid_walk(store, session["id"], "ten-metre-walk", "comfortable", walk, {"walk_time_s": 5.1, "walk_speed_m_s": 1.18})
     text = _pdf_words(store, protocols, clinic, session["id"])
-    assert "No gait measures from the lower-back sensor: the lower-back sensor stopped sending 3.0 s after the go" in text
+    # the sensor named once (it read "No gait measures from the lower-back sensor: the lower-back sensor stopped ...")
+    assert "No gait measures: the lower-back sensor stopped sending 3.0 s after the go" in text, text
     assert "The time and speed come from the light gates and are valid." in text
 
 
