@@ -40,6 +40,17 @@ def _stroke_programme(store, protocols, identifier: str) -> tuple[dict, dict]:
     return patient, store.programmes.assign(patient["id"], template, "2026-12-05", actor=ACTOR)
 
 
+def _new_programme_words(tmp_path, protocols, clinic, identifier: str) -> str:
+    """The programme PDF's words (whitespace collapsed) of a stroke programme just assigned, nothing done yet."""
+    store = Store.open(tmp_path / "data")
+    try:
+        _patient, assignment = _stroke_programme(store, protocols, identifier)
+        return " ".join(pdf_text(make_report("programme", store, assignment["id"], protocols=protocols, clinic=clinic,
+                                             actor=ACTOR)).split())
+    finally:
+        store.close()
+
+
 def test_the_programme_pdf_names_its_recordings_calibration_as_the_visit_pdf_does(tmp_path, protocols, clinic,
                                                                                     poppler):
     store = Store.open(tmp_path / "data")
@@ -144,13 +155,7 @@ def test_the_programme_pdf_names_a_visits_week_once(tmp_path, protocols, clinic,
     """s26 P5, item 2: the outcome tables' Visit column put "(week k)" after every visit's label, and the built-in
     templates' labels say their week: "Mid-point (after week 2) (week 2)", "End (after week 4) (week 4)". Now the
     week once: the label's own, else "(week k)" after it ("Baseline (week 0)")."""
-    store = Store.open(tmp_path / "data")
-    try:
-        _patient, assignment = _stroke_programme(store, protocols, "PDF-WEEK")
-        text = " ".join(pdf_text(make_report("programme", store, assignment["id"], protocols=protocols, clinic=clinic,
-                                             actor=ACTOR)).split())
-    finally:
-        store.close()
+    text = _new_programme_words(tmp_path, protocols, clinic, "PDF-WEEK")
     assert "Mid-point (after week 2): planned 2026-12-19" in text, text
     assert "End (after week 4): planned 2027-01-02" in text, text
     assert "Baseline (week 0): planned 2026-12-05" in text, text
@@ -183,13 +188,7 @@ def test_an_outcome_not_yet_measured_is_said_with_when_not_drawn_as_an_empty_cha
                                                                                      poppler):
     """An outcome no visit has measured yet drew an empty box reading "no values" (s29 P14, item 5): now what is
     missing and when it will be measured, in words, and no MDC band promised ("Grey band: ...") under no chart."""
-    store = Store.open(tmp_path / "data")
-    try:
-        _patient, assignment = _stroke_programme(store, protocols, "PDF-NONE")
-        text = " ".join(pdf_text(make_report("programme", store, assignment["id"], protocols=protocols, clinic=clinic,
-                                             actor=ACTOR)).split())
-    finally:
-        store.close()
+    text = _new_programme_words(tmp_path, protocols, clinic, "PDF-NONE")
     assert "no values" not in text and "Grey band" not in text, text
     # the baseline of 2026-12-05: planned today or past (the words say which), the first visit to measure it
     said = re.findall(r"Not measured yet, so no chart: (first at Baseline \(week 0\), planned 2026-12-05|Baseline \(week 0\) "
