@@ -40,8 +40,8 @@ last timing gate), ``gate_missed`` (a later gate saw the patient, an earlier one
 ``gate_order`` (the gates were passed in the wrong order), ``operator_stop``, ``no_data``; an
 overground attempt whose patient walked and then made no step for :data:`STOPPED_END_S` ends there
 (``person_stopped``) rather than at the time limit; the IMU
-``imu_missing`` / ``imu_misaligned`` make a treadmill session invalid and leave an overground test
-valid (timed by the gates) without gait measures, with a warning.
+``imu_missing`` / ``imu_misaligned`` / ``too_short`` (under :data:`MIN_GAIT_S` recorded) make a treadmill session
+invalid and leave an overground test valid (timed by the gates) without gait measures, with a warning.
 
 The station's data stopping: every walk test waits out a stall of the acquisition up to
 :data:`STALL_LIMIT_S` (said live, a ``notice`` after the protocol's ``no_frames_timeout_s`` without
@@ -258,7 +258,12 @@ DEFAULT_MOUNTING = ("+z", "+x")
 IMU_MISSING = "imu_missing"
 """The code of a walk without gait measures for the lower-back sensor's readings missing (a treadmill session's issue)."""
 IMU_MISALIGNED = "imu_misaligned"
-"""The code of one without them for another reason: the sensor worn crooked, its readings unusable, too short."""
+"""The code of one without them for the sensor worn crooked or its readings unusable: the sensor to check."""
+TOO_SHORT = "too_short"
+"""The code of one without them for a recording shorter than :data:`MIN_GAIT_S`: nobody's fault, nothing to check
+(it was ``imu_misaligned``, whose words sent the clinician to re-strap a sensor that was fine)."""
+MIN_GAIT_S = 2.0
+"""The shortest recording the gait is looked for in, s."""
 
 
 @dataclass(frozen=True)
@@ -982,9 +987,12 @@ class WalkMachine:
         else:
             data_lost = bool(self._lost_words)  # the station's data or the sensor lost for good: the session ended
             if imu_note and not data_lost:  # with the data lost, that fault says why
-                issues.append(QualityIssue(no_gait.code, f"The session's walking could not be measured: {imu_note}. Check the "
-                                           "lower-back sensor (on the belt, its cable connected); the recording is kept, "
-                                           "and the minutes walked can be entered by hand as the session's dose.", None))
+                # a session too short to look for steps in: no sensor to check (it said "Check the lower-back sensor")
+                check = "" if no_gait.code == TOO_SHORT else \
+                    " Check the lower-back sensor (on the belt, its cable connected);"
+                issues.append(QualityIssue(no_gait.code, f"The session's walking could not be measured: {imu_note}.{check}"
+                                           f"{' the' if check else ' The'} recording is kept, and the minutes walked can "
+                                           "be entered by hand as the session's dose.", None))
             if by_minute is not None:
                 walking_s = sum(r["walking_s"] for r in by_minute)
                 walk["walking_min"] = round(walking_s / 60.0, 3)
@@ -1072,9 +1080,11 @@ class WalkMachine:
         (:func:`station.protocols.walk_parts.blind_parts`)."""
         from station.analysis.imu_gaps import bridge_gaps
 
-        if len(rec) < 2 * self.rate_hz:
+        if len(rec) < MIN_GAIT_S * self.rate_hz:
             return None, None, (ImuNote(IMU_MISSING, "no readings from the lower-back sensor long enough to analyse")
-                                if not self._imu_seen else ImuNote(IMU_MISALIGNED, "the recording is too short for gait measures"))
+                                if not self._imu_seen else
+                                ImuNote(TOO_SHORT, f"{len(rec) / self.rate_hz:.1f} s recorded, under the {MIN_GAIT_S:g} s "
+                                                   "the gait analysis needs"))
         acc, gyro = _imu(rec)
         finite = np.isfinite(acc).all(axis=1) & np.isfinite(gyro).all(axis=1)
         if not finite.any():
