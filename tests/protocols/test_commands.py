@@ -30,6 +30,29 @@ label = "Eyes open"
 """
 
 
+CLINIC_LOS = """
+[protocol]
+name = "clinic-los"
+title = "Forward lean"
+summary = "The limits-of-stability lean toward the forward target only."
+outcome = "limits_of_stability"
+duration_s = 8
+countdown_s = 3
+rest_s = 0
+instructions = "Lean forward as far as you can when you hear the beep, and hold."
+[los]
+targets = "theoretical"
+[stance]
+feet = "apart"
+arms = "at_sides"
+surface = "firm"
+eyes = "open"
+[[conditions]]
+id = "f"
+label = "Forward"
+"""
+
+
 def test_protocols_list_and_show(capsys, tmp_path):
     assert main(["protocols", "list", "--protocols-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
@@ -141,7 +164,10 @@ def test_trial_into_the_clinic_database(capsys, tmp_path):
 
 def test_trial_for_a_patient_takes_height_and_age_from_the_record(capsys, tmp_path):
     """Without --height-cm, the limits-of-stability targets come from the record's height (as on
-    the dashboard), and the age for norms from the birth year; an option still wins."""
+    the dashboard), and the age for norms from the birth year; an option still wins. (A clinic's
+    limits-of-stability test with one target, the forward lean, without rests: the height and the
+    age reach every limits-of-stability test alike; the built-in eight leans run whole through the
+    command in tests/protocols/test_los_protocol.py.)"""
     from station.store.audit import Actor
     from station.store.store import Store
 
@@ -150,12 +176,14 @@ def test_trial_for_a_patient_takes_height_and_age_from_the_record(capsys, tmp_pa
     patient = store.patients.create({"identifier": "P-LOS", "birth_year": 1950, "sex": "F", "height_cm": 152},
                                     actor=Actor.command_line())
     store.close()
-    assert main(["trial", "--protocol", "limits-of-stability", "--simulate", "--data-dir", str(data),
+    (data / "protocols").mkdir()
+    (data / "protocols" / "clinic-los.toml").write_text(CLINIC_LOS)
+    assert main(["trial", "--protocol", "clinic-los", "--simulate", "--data-dir", str(data),
                  "--patient", str(patient["id"]), "--quiet", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["limits_of_stability"]["height_cm"] == 152
+    assert summary["limits_of_stability"]["height_cm"] == 152 and len(summary["trials"]) == 1
     assert summary["age_y"] >= 75
-    assert main(["trial", "--protocol", "limits-of-stability", "--simulate", "--data-dir", str(data),
+    assert main(["trial", "--protocol", "clinic-los", "--simulate", "--data-dir", str(data),
                  "--patient", str(patient["id"]), "--height-cm", "180", "--quiet", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["limits_of_stability"]["height_cm"] == 180
 
