@@ -176,7 +176,8 @@ def test_a_patient_who_stops_on_the_way_never_reaches_the_gate():
 
 def test_a_patient_who_never_starts_walking_is_said_not_to_have_started():
     run = run_walk("backward-walk-3m", seed=7, trials=1, lapses=[Lapse("fast", "stop_walking", 0.2)],
-                   max_attempts=1)  # the retry is not read here (it is in the test above)
+                   max_attempts=1,  # the retry is not read here (it is in the test above)
+                   duration_s=20.0)  # the attempt runs to its time limit: 20 s, not the protocol's 60
     assert len(run.runner.records) == 1
     first = run.runner.records[0].result
     assert not first.valid and [i.code for i in first.issues] == ["gate_not_reached"]

@@ -44,8 +44,13 @@ class WalkRun:
 def run_walk(name: str, *, seed: int = 1, gait: str = "healthy", lapses=(), settings: WalkSettings | None = None,
              gates=GATES, imu_model: str = "lsm6dsox", rest_s: float = 0.0, trials: int | None = None,
              sink=None, on_runner=None, mounting=SENSOR_MOUNTING, faults=(), timing: str = "ideal",
-             max_attempts: int | None = None) -> WalkRun:
+             max_attempts: int | None = None, duration_s: float | None = None) -> WalkRun:
+    """Run the built-in walk protocol ``name``; ``duration_s``: each trial's time limit instead of the
+    protocol's (60-120 s overground), for a test whose attempt runs to it (a patient who never walks)."""
     protocol = builtin_protocols()[name]
+    if duration_s is not None:  # a condition keeps the duration the protocol had when loaded: set each
+        protocol = replace(protocol, duration_s=duration_s,
+                           conditions=tuple(replace(c, duration_s=duration_s) for c in protocol.conditions))
     protocol = replace(protocol, rest_s=rest_s, **({"trials_per_condition": trials} if trials else {}),
                        **({"max_attempts": max_attempts} if max_attempts else {}))
     config = StationConfig(panel=PanelConfig(gates=tuple(gates or ())))

@@ -45,7 +45,8 @@ def test_a_treadmill_stop_walking_lapse_stops_the_patient_for_the_rest_of_the_se
 
 
 def test_stop_walking_at_0_s_overground_is_a_walk_never_made():
-    run = run_walk("ten-metre-walk", trials=1, lapses=(Lapse("comfortable", "stop_walking", 0.0),))
+    # the attempt that never walks runs to its time limit: 30 s, not the protocol's 120 (a walk takes ~10)
+    run = run_walk("ten-metre-walk", trials=1, lapses=(Lapse("comfortable", "stop_walking", 0.0),), duration_s=30.0)
     first = run.results()[0]
     assert first["condition"] == "comfortable" and not first["valid"]  # no gate reached, no steps: repeated
     assert "did not start walking" in " ".join(i["message"] for i in first["issues"])
