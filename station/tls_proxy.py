@@ -49,6 +49,15 @@ LOG_DIR = Path("/var/log/nginx")
 CLIENT_TIMEOUT_S = 10
 """Seconds nginx waits for a client's request headers, and between two reads of its body."""
 
+KEEPALIVE_TIMEOUT_S = 15
+"""Seconds nginx keeps a client's connection open, idle, after an answer (nginx's default: 75). A tablet
+opens its next page's requests on it within that while it is used; a client that asked one cheap thing
+(``/ca.crt``) and went quiet no longer holds one of nginx's connections for 75 s."""
+
+SEND_TIMEOUT_S = 30
+"""Seconds nginx waits for a client to take what it sends (between two writes; nginx's default 60): a
+live view whose stream has nothing to send is not timed, only one that stopped reading."""
+
 CONNECTIONS_PER_CLIENT = 32
 """Requests one client address may have under way at once (nginx ``limit_conn``; ``429`` beyond):
 one address cannot take every connection of the web server (100) or every thread (32) on its own,
@@ -201,6 +210,12 @@ def render_nginx_site(config: StationConfig, ca_cert: Path | None = None, log_di
     client_body_buffer_size {MAX_BODY_BYTES // 1024 + BODY_BUFFER_MARGIN_KIB}k;
     client_header_timeout {CLIENT_TIMEOUT_S}s;
     client_body_timeout {CLIENT_TIMEOUT_S}s;
+    # Idle connections go sooner, and a timed-out one is reset at once (its socket's buffers freed,
+    # no FIN_WAIT left behind): many addresses' idle connections hold nginx's worker_connections
+    # (README, "Security": the numbers; systemd/README: worker_connections in nginx.conf).
+    keepalive_timeout {KEEPALIVE_TIMEOUT_S}s;
+    send_timeout {SEND_TIMEOUT_S}s;
+    reset_timedout_connection on;
     limit_conn balance_station_addr {CONNECTIONS_PER_CLIENT};
     limit_req zone=balance_station_rate burst={REQUEST_BURST} delay={REQUEST_BURST_UNDELAYED};
     limit_conn_status 429;

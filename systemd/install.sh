@@ -474,6 +474,27 @@ fi
 station --config "$(r "$CONFIG")" config proxy --ca-cert "$CA_CERT" >"$TMP/nginx-site"
 install_file "$TMP/nginx-site" /etc/nginx/sites-available/balance-station 644 root root
 link /etc/nginx/sites-available/balance-station /etc/nginx/sites-enabled/balance-station
+# nginx's connections a worker: Debian's 768 are held by a few hundred connections from the LAN that
+# begin a request and stall (each for client_header_timeout, 10 s; nginx cannot reuse such a
+# connection for another client), and meanwhile every tablet's request is refused (README, "Security":
+# measured). 4096 a worker, and the open files to hold them; a value set by hand is left as it is.
+nginx_conf=$(r /etc/nginx/nginx.conf)
+if [ -f "$nginx_conf" ]; then
+    if grep -qE '^[[:space:]]*worker_connections[[:space:]]+768;' "$nginx_conf"; then
+        sed -i -E 's/^([[:space:]]*)worker_connections[[:space:]]+768;/\1worker_connections 4096;  # balance-station (systemd\/install.sh): was 768/' "$nginx_conf"
+        say "raised nginx's worker_connections from 768 to 4096 (/etc/nginx/nginx.conf)"
+        CHANGED=1
+    fi
+    if ! grep -qE '^[[:space:]]*worker_rlimit_nofile[[:space:]]' "$nginx_conf"; then
+        if grep -qE '^[[:space:]]*worker_processes[[:space:]]' "$nginx_conf"; then
+            sed -i -E '0,/^[[:space:]]*worker_processes[[:space:]].*$/s//&\nworker_rlimit_nofile 16384;  # balance-station (systemd\/install.sh)/' "$nginx_conf"
+            say "let nginx's workers open 16384 files (worker_rlimit_nofile, /etc/nginx/nginx.conf)"
+            CHANGED=1
+        else
+            say "warning: no worker_processes line in /etc/nginx/nginx.conf: add 'worker_rlimit_nofile 16384;' at its top by hand"
+        fi
+    fi
+fi
 # Debian's example site also claims port 80 as the default server: the station replaces it.
 default_site=$(r /etc/nginx/sites-enabled/default)
 if [ -L "$default_site" ] && [ "$(basename "$(readlink "$default_site")")" = default ]; then

@@ -185,6 +185,49 @@ def test_nginx_site_is_rendered_from_the_installed_configuration(installed):
     assert (root / "etc/nginx/sites-available/default").exists()  # but is not deleted
 
 
+DEBIAN_NGINX_CONF = """user www-data;
+worker_processes auto;
+pid /run/nginx.pid;
+include /etc/nginx/modules-enabled/*.conf;
+
+events {
+\tworker_connections 768;
+\t# multi_accept on;
+}
+
+http {
+\tinclude /etc/nginx/sites-enabled/*;
+}
+"""
+"""The lines of Debian's /etc/nginx/nginx.conf the installer reads (bookworm's nginx 1.22)."""
+
+
+def test_nginx_is_given_connections_enough_for_many_stalled_clients(tmp_path):
+    """Debian's 768 connections a worker are held by a few hundred stalled requests from the LAN, and every
+    tablet's request is refused meanwhile (README, "Security", s29 X10: measured with the site). The installer
+    raises them to 4096 with the files to hold them, once; a value set by hand stays."""
+    root = fake_server(tmp_path / "root")
+    conf = root / "etc/nginx/nginx.conf"
+    conf.write_text(DEBIAN_NGINX_CONF)
+    result = run_install(root, "--no-venv")
+    lines = conf.read_text().splitlines()
+    assert "\tworker_connections 4096;  # balance-station (systemd/install.sh): was 768" in lines
+    assert lines[1:3] == ["worker_processes auto;", "worker_rlimit_nofile 16384;  # balance-station (systemd/install.sh)"]
+    assert "worker_connections from 768 to 4096" in result.stdout
+    edited = conf.read_text()
+    assert edited.replace("  # balance-station (systemd/install.sh): was 768", "").replace(
+        "worker_connections 4096", "worker_connections 768").replace(
+        "worker_rlimit_nofile 16384;  # balance-station (systemd/install.sh)\n", "") == DEBIAN_NGINX_CONF
+    run_install(root, "--no-venv")
+    assert conf.read_text() == edited  # once
+
+    conf.write_text(DEBIAN_NGINX_CONF.replace("768", "2048").replace("worker_processes auto;", "worker_processes 2;\n"
+                                                                      "worker_rlimit_nofile 4096;"))
+    kept = conf.read_text()
+    run_install(root, "--no-venv")
+    assert conf.read_text() == kept  # set by hand: left
+
+
 def test_prints_the_address_for_the_tablet(installed):
     _, result = installed
     assert "Open on the tablet:  https://station.local/" in result.stdout
