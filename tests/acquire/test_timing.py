@@ -1,6 +1,7 @@
 """The pipeline on a clock that wakes late like a Pi under load, and the time base of DESIGN §3:
 time_s on the sample grid, wake time as t_ns, gaps by seq; record → analyze and every quality
-check on both the ideal and the Pi-like clock."""
+check on the Pi-like clock, and on the ideal clock where tests/protocols/test_end_to_end.py does not
+already run the same trial (the RP2040 plate)."""
 
 import json
 from dataclasses import replace
@@ -159,6 +160,15 @@ def test_a_gap_too_long_or_too_many_lost_is_refused_with_the_reason():
 # ---------------------------------------------------------------- quality checks on both clocks
 
 
+# The quality checks on the ideal clock and the NAU7802 plate are tests/protocols/test_end_to_end.py's
+# (the same seeds, lapses, faults and 20-s quiet stance, asserting all these do and more), so they run
+# here on the Pi-like clock, and on the ideal one only on the RP2040 plate.
+ON_BOTH_FRONT_ENDS = [("ideal", "rp2040"), ("pi-under-load", "nau7802"), ("pi-under-load", "rp2040")]
+"""(timing, front end) of a check run on both plates: the ideal clock's NAU7802 run is test_end_to_end's."""
+PI_LIKE = ["pi-under-load"]
+"""The timing of a check on the NAU7802 plate alone: on the ideal clock it is test_end_to_end's."""
+
+
 def _quiet(duration_s=20.0, **changes):
     """Quiet stance, 20 s (the checks below happen within it), no rest between trials. A condition
     keeps the duration the protocol had when loaded: each condition's is set too (before
@@ -184,9 +194,8 @@ def _calibration(seed, config=None):
     return factory_calibration(config, seed)
 
 
-@pytest.mark.parametrize("front_end", ["nau7802", "rp2040"])
-@pytest.mark.parametrize("timing", TIMINGS)
-def test_quality_a_quiet_stance_is_valid_with_metrics(timing, front_end):
+@pytest.mark.parametrize(("timing", "front_end"), ON_BOTH_FRONT_ENDS)
+def test_quality_a_quiet_stance_is_valid_with_metrics(timing, front_end):  # ideal, NAU7802: test_quiet_stance
     (r,) = _run(_quiet(), timing, config=RP2040 if front_end == "rp2040" else None)
     assert r.valid and r.completed and r.metrics["metrics"]["mean_velocity_cm_s"] > 0
     assert r.recorded_s == pytest.approx(20.0, abs=0.02)  # _quiet's duration, not the built-in 30 s
@@ -196,22 +205,21 @@ def test_quality_a_quiet_stance_is_valid_with_metrics(timing, front_end):
         assert r.lost_frames == 0  # the front end keeps the sets through late wake-ups
 
 
-@pytest.mark.parametrize("front_end", ["nau7802", "rp2040"])
-@pytest.mark.parametrize("timing", TIMINGS)
-def test_quality_stepping_off(timing, front_end):
+@pytest.mark.parametrize(("timing", "front_end"), ON_BOTH_FRONT_ENDS)
+def test_quality_stepping_off(timing, front_end):  # ideal, NAU7802: test_stepping_off_early_is_invalid_and_repeated
     first, second = _run(_quiet(), timing, lapses=[Lapse("eo", "step_off", 10.0)],
                          config=RP2040 if front_end == "rp2040" else None)
     assert not first.valid and first.issues[0].code == "stepped_off" and second.valid
 
 
-@pytest.mark.parametrize("timing", TIMINGS)
-def test_quality_a_stumble(timing):
+@pytest.mark.parametrize("timing", PI_LIKE)
+def test_quality_a_stumble(timing):  # ideal: test_a_stumble_is_invalid
     (first,) = _run(_quiet(max_attempts=1), timing, seed=2, lapses=[Lapse("eo", "stumble", 15.0)])  # no retry: not read
     assert not first.valid and first.issues[0].code in ("step", "unloaded", "overloaded")
 
 
-@pytest.mark.parametrize("timing", TIMINGS)
-def test_quality_a_sensor_fault(timing):
+@pytest.mark.parametrize("timing", PI_LIKE)
+def test_quality_a_sensor_fault(timing):  # ideal: test_a_load_cell_that_stops_answering_is_a_sensor_fault
     def during(station, runner, event):
         if event.kind == "progress" and event.data["elapsed_s"] == 8 and event.data["attempt"] == 1:
             station.simulation.bus.vanish(station.simulation.adcs["br"])
@@ -234,8 +242,8 @@ def test_quality_a_sensor_fault_on_the_rp2040_plate():
     assert first.issues[0].code == "sensor_fault" and second.valid
 
 
-@pytest.mark.parametrize("timing", TIMINGS)
-def test_quality_lost_frames(timing):
+@pytest.mark.parametrize("timing", PI_LIKE)
+def test_quality_lost_frames(timing):  # ideal: test_a_slow_bus_loses_frames
     def during(station, runner, event):
         if event.kind == "progress" and event.data["elapsed_s"] == 5 and event.data["attempt"] == 1:
             station.simulation.bus.set_slow(station.simulation.adcs["fl"], 15_000_000)
@@ -246,8 +254,8 @@ def test_quality_lost_frames(timing):
     assert {"lost_frames", "gap"} & {i.code for i in first.issues}
 
 
-@pytest.mark.parametrize("timing", TIMINGS)
-def test_quality_too_little_load(timing):
+@pytest.mark.parametrize("timing", PI_LIKE)
+def test_quality_too_little_load(timing):  # ideal: test_too_little_load_for_the_cop
     config = StationConfig(plate=PlateConfig(cop_min_force_n=250.0))
     child = VirtualPerson(seed=8, mass_kg=20.0, height_cm=115.0, on_plate=False)
     protocol = _quiet(max_attempts=1)
