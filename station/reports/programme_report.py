@@ -106,8 +106,9 @@ def not_measured_words(points: list[dict], protocol: str, visits: dict[int, dict
 
 
 def _outcome_block(outcome: dict, citations: Citations, width: float, visits: dict[int, dict],
-                   today: str) -> KeepTogether:
-    """``visits``: the programme's visits by id (which tests each runs)."""
+                   today: str, ceiling: float | None = None) -> KeepTogether:
+    """``visits``: the programme's visits by id (which tests each runs); ``ceiling``: the most a value can be (a time
+    held: its trial's length; the MDC band stops there, as the history PDF's)."""
     unit = outcome.get("unit") or ""
     points = outcome["points"]
     mdc = outcome.get("mdc")
@@ -117,11 +118,12 @@ def _outcome_block(outcome: dict, citations: Citations, width: float, visits: di
     unshaded = held and mdc is not None and bool(points) and points[0]["value"] == 0
     value_words = time_held if held else (lambda v: with_unit(v, unit))
     measured = any(pt["value"] is not None for pt in points)
+    first = next((pt["value"] for pt in points if pt["value"] is not None), None)  # the band's centre
     # nothing measured yet: said, and when it will be, not an empty box reading "no values"
     chart = series_chart([(pt["date"], pt["value"]) for pt in points], width=width * 0.55, height=40 * mm, unit=unit,
                          mdc=None if mdc is None or unshaded else float(mdc["value"]),
                          floor=None if outcome.get("metric") == "weight_left_pct" else 0.0,
-                         x_labels=[f"week {pt['week']}" for pt in points], by_time=False) if measured \
+                         x_labels=[f"week {pt['week']}" for pt in points], by_time=False, ceiling=ceiling) if measured \
         else p(not_measured_words(points, outcome["protocol"], visits, today), "small")
     rows: list[list] = [["Visit", "Value", "Change from baseline", "Verdict"]]
     changes = {c["to"]: c for c in outcome.get("changes") or []}
@@ -149,7 +151,8 @@ def _outcome_block(outcome: dict, citations: Citations, width: float, visits: di
             reading = (f"MDC {value_words(mdc['value'])} {cite} ({mdc.get('population')})."
                        + ("" if not measured else " No grey band: the MDC is not read from or to an unable, 0 s."
                           if unshaded else " " + mdc_caption(float(mdc["value"]), unit, time_held(mdc["value"]) if held
-                                                             else None) + "."))
+                                                             else None, first=first, ceiling=ceiling,
+                                                             ceiling_said=ceiling and time_held(ceiling)) + "."))
     else:
         reading = outcome.get("mdc_words") or "No MDC published for this measure."  # as the page says it
     better = {"lower": "lower is better", "higher": "higher is better"}.get(outcome.get("better"), "")
@@ -218,7 +221,10 @@ def programme_story(store, assignment_id: int, protocols: dict, *, actor, wall_c
     for group in groups:
         story.append(p(group["group"], "h3"))
         for outcome in group["outcomes"]:
-            story.append(_outcome_block(outcome, citations, width, {v["id"]: v for v in doc["visits"]}, doc["today"]))
+            protocol = protocols.get(outcome["protocol"])  # a time held is at most its trial's length
+            held = outcome.get("metric") == "time_held_s" and protocol is not None and protocol.outcome == "time_held"
+            story.append(_outcome_block(outcome, citations, width, {v["id"]: v for v in doc["visits"]}, doc["today"],
+                                        ceiling=protocol.duration_s if held else None))
     if not groups:
         story.append(p("The programme names no outcomes."))
     story.append(p("Adherence", "h2"))
