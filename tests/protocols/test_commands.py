@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from station.cli import main
 from station.commands.protocols import describe
-from station.protocols.loader import BUILTIN_DIR, builtin_protocols
-from station.protocols import loader
+from station.protocols.loader import builtin_protocols
 from station.store.trialfile import read_trial
+from tests.protocols.walk_support import write_builtin_once
 
 GOOD = """
 [protocol]
@@ -206,15 +205,8 @@ def test_a_cut_off_set_in_another_population_is_said_not_applied_from_the_record
     # The built-in file under another name with one trial and no rest (its cut-offs, their sources and
     # populations as they are): the words come from the cut-offs and the record, not from how many
     # trials were walked; three runs of two walks and a 30-s rest each were most of this test's time.
-    builtin = (Path(loader.__file__).parent / BUILTIN_DIR / "backward-walk-3m.toml").read_text()
-    once = builtin
-    for old, new in (('name = "backward-walk-3m"', 'name = "backward-walk-3m-once"'),
-                     ("trials_per_condition = 2", "trials_per_condition = 1"), ("rest_s = 30", "rest_s = 0")):
-        assert once.count(old) == 1, old
-        once = once.replace(old, new)
-    (data / "protocols").mkdir()
-    (data / "protocols" / "backward-walk-3m-once.toml").write_text(once)
-    args = ["trial", "--protocol", "backward-walk-3m-once", "--simulate", "--seed", "3", "--gait", "older", "--age", "76",
+    once = write_builtin_once("backward-walk-3m", data / "protocols", trials=2)
+    args = ["trial", "--protocol", once, "--simulate", "--seed", "3", "--gait", "older", "--age", "76",
             "--protocols-dir", str(data / "protocols")]
     assert main(args + ["--data-dir", str(data), "--patient", str(patient["id"])]) == 0
     out = capsys.readouterr().out

@@ -14,7 +14,7 @@ import pytest
 from station.protocols.walk import SETTLE_S, STALL_LIMIT_S
 from station.sim.faults import StationFault
 
-from tests.protocols.walk_support import go_s, restart_after, run_walk
+from tests.protocols.walk_support import go_s, restart_after, run_walk, write_builtin_once
 
 
 def _ten_metre(*faults, on_runner=None):
@@ -133,8 +133,10 @@ def test_the_trial_command_times_a_backward_walk_through_a_stall(tmp_path, capsy
     from station.cli import main
 
     out = tmp_path / "backward"
-    assert main(["trial", "--protocol", "backward-walk-3m", "--simulate", "--seed", "3", "--gait", "older",
-                 "--fault", "stall:1:1.6", "--out", str(out)]) == 0
+    # the built-in walk with one trial and no rest (the stall is in the first trial, the one read)
+    once = write_builtin_once("backward-walk-3m", tmp_path / "protocols", trials=2)
+    assert main(["trial", "--protocol", once, "--protocols-dir", str(tmp_path / "protocols"), "--simulate", "--seed", "3",
+                 "--gait", "older", "--fault", "stall:1:1.6", "--out", str(out)]) == 0
     err = capsys.readouterr().err
     assert "The station has measured nothing for 1 s: its measuring program is held up." in err and "m/s" in err
     # timed by the gates through the stall; the gait refused: under half of the walk up to the gate was
@@ -144,8 +146,8 @@ def test_the_trial_command_times_a_backward_walk_through_a_stall(tmp_path, capsy
             "program was held up;" in err
             and "2.4 of the 5.0 s from the go to the gate at 3 m (48 %) were measured" in err), err
     # a loss after the walk was timed: the line says it ended early
-    assert main(["trial", "--protocol", "backward-walk-3m", "--simulate", "--seed", "3", "--gait", "older",
-                 "--fault", "stall:1.5:6", "--json"]) == 0
+    assert main(["trial", "--protocol", once, "--protocols-dir", str(tmp_path / "protocols"), "--simulate", "--seed", "3",
+                 "--gait", "older", "--fault", "stall:1.5:6", "--json"]) == 0
     assert "m/s; ended early: The station stopped receiving data 1.5 s after the go" in capsys.readouterr().err
     doc = json.loads(sorted(out.glob("0*.json"))[0].read_text())
     assert doc["result"]["valid"] and doc["result"]["walk"]["walk_time_s"] > 0

@@ -17,7 +17,7 @@ from station.cli import main
 from station.protocols.walk import STALL_LIMIT_S, WalkSettings
 from station.sim.faults import StationFault, parse_fault
 
-from tests.protocols.walk_support import go_s, match, restart_after, run_walk
+from tests.protocols.walk_support import go_s, match, restart_after, run_walk, write_builtin_once
 
 SETTINGS = WalkSettings(belt_speed_m_s=0.5, planned_min=0.5, sensor_height_m=0.98)
 
@@ -139,8 +139,10 @@ def test_the_trial_command_runs_a_treadmill_session_with_a_stall(tmp_path, capsy
 
 def test_an_imu_unplugged_mid_walk_leaves_the_walk_timed_by_its_gates(tmp_path, capsys):
     out = tmp_path / "ten"
-    assert main(["trial", "--protocol", "ten-metre-walk", "--simulate", "--seed", "1", "--fault", "imu-unplugged:3",
-                 "--out", str(out), "--quiet"]) == 0
+    # the built-in walk with one trial a pace and no rests: the comfortable walk, then the fast one
+    once = write_builtin_once("ten-metre-walk", tmp_path / "protocols", trials=2)
+    assert main(["trial", "--protocol", once, "--protocols-dir", str(tmp_path / "protocols"), "--simulate", "--seed", "1",
+                 "--fault", "imu-unplugged:3", "--out", str(out), "--quiet"]) == 0
     docs = [json.loads(p.read_text()) for p in sorted(out.glob("0*.json"))]
     first, second = docs[0]["result"], docs[1]["result"]
     # unplugged 3 s into the first walk: still timed by the gates, no gait measures, and why

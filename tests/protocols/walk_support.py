@@ -5,7 +5,10 @@ the walker's truth."""
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -13,6 +16,7 @@ from station.acquire.ring import FrameBlock
 from station.sim.station import SimulatedStation
 from station.config import GateConfig, PanelConfig, StationConfig
 from station.hw.gates import GateArray
+from station.protocols import loader
 from station.protocols.loader import builtin_protocols
 from station.protocols.runner import ProtocolRunner
 from station.protocols.walk import WalkSettings
@@ -139,3 +143,23 @@ def restart_after(runner, at_s: float):
         return FrameBlock(frames, block.missed)
 
     runner.source.read_frames = read_frames
+
+
+def write_builtin_once(name: str, directory: Path, *, trials: int) -> str:
+    """Write the built-in protocol file ``name`` into the clinic protocols ``directory`` as
+    ``<name>-once`` with ``trials_per_condition = 1`` and ``rest_s = 0`` (each changed line asserted
+    to be there once), for a ``trial --protocols-dir`` test whose words do not depend on how many
+    trials were walked or on the rests between them (a 30-s rest is most of a 3-m walk run's time);
+    ``trials``: the built-in's trials per condition. Its cut-offs, sources, walk and conditions stay
+    the built-in's. Returns the copy's name."""
+    text = (Path(loader.__file__).parent / loader.BUILTIN_DIR / f"{name}.toml").read_text(encoding="utf-8")
+    rest = re.search(r"^rest_s = \d+$", text, re.MULTILINE)
+    assert rest, f"{name}: no rest_s line"
+    once = f"{name}-once"
+    for old, new in ((f'name = "{name}"', f'name = "{once}"'),
+                     (f"trials_per_condition = {trials}", "trials_per_condition = 1"), (rest.group(0), "rest_s = 0")):
+        assert text.count(old) == 1, (name, old)
+        text = text.replace(old, new)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{once}.toml").write_text(text, encoding="utf-8")
+    return once
