@@ -1,21 +1,22 @@
-"""How far off the IMU's sample times are in a recording's first seconds and after, and how far off
-they would be if each read's own bounds were kept for the whole fit (s28 A7, job 2).
+"""How far off the IMU's sample times are in a recording's first seconds and after, by the loop and by
+every line that keeps the bounds of each read of the last 5 s (s28 A7, job 2; s29 A8).
 
-The loop times the IMU's samples by regression of their number against each FIFO read's window
-(station/acquire/loop.py ``_read_imu``: the newest sample made by the end of the read of the FIFO's
-level, the next one not before its start), fitted over about 5 s (``IMU_FIT_DECAY``). For the
-MPU-6050 at 200 Hz into 100-Hz frames, two samples a frame, the samples' phase against the reads comes
-round only once in 1-5 s (its clock 0.1-0.5 % off): until then the windows' middles are off by the
-same unknown phase, and the regression's slope follows the reads' rate, not the chip's.
+Each FIFO read bounds its samples: the newest made by the end of the read of the FIFO's level, the next
+one not before its start. Since s29 the loop (station/acquire/loop.py ``_imu_sample_times``) times them on
+the centroid of the lines t(k) = a + k*P those bounds allow over the last 6-9 s
+(station/acquire/readbounds.py ``ReadBounds``), falling back to its regression (fitted over about 5 s,
+``IMU_FIT_DECAY``) while they leave the time open by most of a period. Before, the regression alone: for
+the MPU-6050 at 200 Hz into 100-Hz frames, two samples a frame, the samples' phase against the reads
+comes round only once in 1-5 s (its clock 0.1-0.5 % off), and until then the windows' middles are off
+by the same unknown phase.
 
-Per clock and seed, the newest sample of each read is timed three ways against the chip model's true
+Per clock and seed, the newest sample of each read is timed two ways against the chip model's true
 time: by the loop (``loop``), and offline from the reads alone (``bounds``): every line t(k) = a + k*P
 with P within the 2 % tolerance of nominal (801 slopes) that keeps every read of the last 5 s
 (t(k_j) <= end_j, t(k_j + 1) > start_j), its time of the newest sample taken as the middle of what
-those lines allow, weighted by how much they allow. ``bounds`` is what an estimator that keeps the
-reads' bounds could reach, not what the station does; it shows where the reads cannot tell the phase
-(the ideal clock before the phase has come round once: as far off as the loop) and where they can
-(after that, and on the Pi-like clock, whose late wake-ups read at other phases).
+those lines allow, weighted by how much they allow (the centroid, as the loop's, on a grid of slopes
+and over a sliding window). Where the reads cannot tell the phase (the ideal clock before the phase
+has come round once) both are as far off as the regression was.
 
 Nothing is asserted (tests/acquire/test_imu_sample_times.py holds the loop's bounds).
 

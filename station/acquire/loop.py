@@ -81,6 +81,7 @@ from dataclasses import dataclass
 from station.acquire.calibration import PlateCalibration
 from station.acquire.chipclock import ChipClock
 from station.acquire.frame import FAULT_CORNER_FLAGS, STALE_CORNER_FLAGS, FrameFlag
+from station.acquire.readbounds import ReadBounds
 from station.analysis.cop import cop_from_corners
 from station.config import CORNERS, StationConfig
 from station.hw.errors import StationHardwareError
@@ -161,7 +162,9 @@ second, but an MPU-6050 at 200 Hz (its divider's nearest) is 2 samples a frame a
 the phase comes round once in 1-5 s. Fitted over about 0.6 s (decay 1/32, before s28) the fit
 followed the phase, its samples ±2.4 ms off and its rate ±0.3 %; over about 5 s (1/256) the MPU-6050's
 are within 0.3-0.5 ms on average, the LSM6DSOX's 0.07 ms, and a chip clock drifting with temperature
-is still followed."""
+is still followed. Since s29 the samples are timed by what the reads say for certain
+(:class:`~station.acquire.readbounds.ReadBounds`) once those pin them within most of a period; the fit
+times them before that (the first reads), and gives the chip's rate (health) and the count of samples."""
 
 IMU_SPACING = 0.98
 """Successive IMU samples are at least this many fitted periods apart (a chip's clock is within 2 %
@@ -375,6 +378,7 @@ class AcquisitionLoop:
         self._imu_resume_ns = 0
         self._imu_retry_ns = 0
         self._imu_clock: ChipClock | None = None
+        self._imu_bounds: ReadBounds | None = None
         self._imu_k = 0
         self._imu_carry: list = []
         self._imu_floor_ns = -_INF_NS  # IMU samples up to this time predate the first frame's period
@@ -837,6 +841,7 @@ class AcquisitionLoop:
         frame was lost."""
         imu = self.imu
         self._imu_clock = ChipClock(1e9 / imu.rate_hz, max_window=1.1, decay=IMU_FIT_DECAY)
+        self._imu_bounds = ReadBounds(1e9 / imu.rate_hz, tolerance=self._imu_clock.tolerance)
         self._imu_k = 0
         self._imu_carry = []
         self._imu_after_ns = self.clock.monotonic_ns()  # what the FIFO holds after the reset is newer
@@ -919,6 +924,7 @@ class AcquisitionLoop:
                 stats.imu_fifo_emptied += 1
                 stats.imu_samples_emptied += fifo.discarded
             chip.reset()
+            self._imu_bounds.reset()
             self._imu_carry = []
         samples = fifo.samples
         m = len(samples)
@@ -929,6 +935,8 @@ class AcquisitionLoop:
                 first = self._imu_k
             newest = first + m - 1
             chip.observe(newest, level_read[0] - chip.period_ns, level_read[1])
+            if fifo.level_read_ns is not None:  # (the end of a data read says nothing of the next sample)
+                self._imu_bounds.add(newest, level_read[0], level_read[1])
             self._imu_k = newest + 1
             self.stats.imu_samples += m
             self._imu_carry.extend(zip(self._imu_sample_times(first, m, level_read[1]), samples.tolist()))
@@ -962,18 +970,33 @@ class AcquisitionLoop:
 
     def _imu_sample_times(self, first: int, m: int, by_ns: int) -> list[float]:
         """The times of IMU samples ``first`` ... ``first + m - 1`` just read, the newest made by
-        ``by_ns`` (the end of the read of the FIFO's level), ns: each by the fit, kept within what
-        this read and the one before say for certain: the first made after the last read's level
-        (or the FIFO's emptying), the newest by ``by_ns``, each nearly a period after the one before
-        (:data:`IMU_SPACING`). Where the fit's phase is off (an MPU-6050 at 200 Hz in its first
-        seconds, :data:`IMU_FIT_DECAY`), no sample is then put before the frame it was read in."""
+        ``by_ns`` (the end of the read of the FIFO's level), ns: each on the line the reads of the last
+        6-9 s allow (:class:`~station.acquire.readbounds.ReadBounds`: the centroid of the lines that
+        keep every read's bounds), or by the fit, within what those lines allow, while they leave the
+        time open by most of a period (the first reads, the first after a clock changed rate at
+        once), and either way kept within what this read and the one before
+        say for certain: the first made after the last read's level (or the FIFO's emptying), the
+        newest by ``by_ns``, each nearly a period after the one before (:data:`IMU_SPACING`). Where
+        the fit's phase is off (an MPU-6050 at 200 Hz in its first seconds, :data:`IMU_FIT_DECAY`),
+        no sample is then put before the frame it was read in."""
         chip = self._imu_clock
-        time_of = chip.time_of
         spacing = chip.period_ns * IMU_SPACING
         after, by = self._imu_after_ns, by_ns - (m - 1) * spacing
         times = []
-        for k in range(first, first + m):
-            t = time_of(k)
+        bounds = self._imu_bounds
+        line = bounds.line()
+        if line is None:
+            fitted = []
+            for k in range(first, first + m):
+                t = chip.time_of(k)
+                band = bounds.band(k)
+                if band is not None:  # the fit, within what the reads allow
+                    t = band[0] if t < band[0] else band[1] if t > band[1] else t
+                fitted.append(t)
+        else:
+            a, period = line
+            fitted = [a + k * period for k in range(first, first + m)]
+        for t in fitted:
             times.append(after if t < after else by if t > by else t)
             after += spacing
             by += spacing
