@@ -99,7 +99,9 @@ that last-writer-wins merges kept, audited); ``GET /api/hub/stations`` (JSON) an
 its last sync, queue length, last error and restore notice waiting (``POST
 /hub/stations/<name>/confirm-restore``, a form with ``mark``, the notice's id: the administrator
 confirms it, audited by name); ``GET /api/hub/patients/<id>/versions``: the versions
-of a patient's fields that last-writer-wins merges kept (the station's and the hub's), audited.
+of a patient's fields that last-writer-wins merges kept (the station's and the hub's), audited; ``POST
+/api/hub/patients/<id>/versions/<version>/undo``: the hub's values that version replaced put back, as
+the administrator's edit on the hub (every station takes it), the fields changed since left and named.
 """
 
 from __future__ import annotations
@@ -469,6 +471,13 @@ def patient_versions(patient_id: int):
     hub().store.audit.record(actor(), "patient.view", patient_id=patient_id, object=f"patient:{patient_id}",
                              detail={"versions": len(versions)})
     return {"patient_id": patient_id, "versions": versions}
+
+
+@bp.post("/api/hub/patients/<int:patient_id>/versions/<int:version_id>/undo")
+@roles("admin")
+def undo_patient_version(patient_id: int, version_id: int):
+    """Put back the hub's values a station's merge replaced (:meth:`station.sync.hub.Hub.undo_patient_version`)."""
+    return hub().undo_patient_version(patient_id, version_id, actor=actor())
 
 
 @bp.get("/hub/stations")

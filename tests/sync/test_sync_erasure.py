@@ -172,8 +172,8 @@ def test_a_found_patients_birth_year_rewritten_by_a_stolen_token_is_kept_as_a_ve
     """X7's L1, the rewrite: the thief's later update of the patient it found is applied (a pulled
     patient is legitimately corrected at another station, and the hub cannot tell which), but the
     hub's former values are kept as a version an administrator sees (GET
-    /api/hub/patients/<id>/versions) and puts back by editing the patient on the hub, which then
-    reaches every station."""
+    /api/hub/patients/<id>/versions) and puts back with one request (POST .../versions/<id>/undo, an
+    edit on the hub), which then reaches every station."""
     from sync_support import hub_admin_client
 
     gym, thief = station_factory("gym"), station_factory("thief")
@@ -188,10 +188,20 @@ def test_a_found_patients_birth_year_rewritten_by_a_stolen_token_is_kept_as_a_ve
     [rewrite] = [v for v in versions if v["station"] == "thief" and v["incoming"] == {"birth_year": 1999}]
     assert rewrite["before"] == {"birth_year": 1950} and rewrite["kept"] == []
     csrf = admin.get("/api/session").get_json()["csrf_token"]
-    assert admin.patch(f"/api/patients/{on_hub['id']}", json={"birth_year": 1950},
-                       headers={"X-CSRF-Token": csrf}).status_code == 200
+    undo = f"/api/hub/patients/{on_hub['id']}/versions/{rewrite['id']}/undo"
+    assert admin.post(undo).status_code == 403  # no CSRF token
+    undone = admin.post(undo, headers={"X-CSRF-Token": csrf})
+    assert undone.status_code == 200
+    assert undone.get_json() == {"patient_id": on_hub["id"], "version": rewrite["id"], "put_back": ["birth_year"],
+                                 "changed_since": []}
+    assert hub_patient(hub_store, "P-0043")["birth_year"] == 1950
     gym.sync_once()
     assert gym.store.patients.get(patient["id"])["birth_year"] == 1950
+    again = admin.post(undo, headers={"X-CSRF-Token": csrf}).get_json()  # changed since: left, and said
+    assert (again["put_back"], again["changed_since"]) == ([], ["birth_year"])
+    [entry] = [e for e in hub_store.audit.query(action="patient.update", patient_id=on_hub["id"])
+               if e["username"] == "boss"]
+    assert entry["detail"] == {"changed": ["birth_year"]}
 
 
 @pytest.mark.parametrize("erased_on", ["station", "hub"])
