@@ -17,7 +17,7 @@ from station.config import GateConfig
 from station.protocols.walk import CADENCE_EVERY_S, PENDULUM_KEYS, STOPPED_END_S, WalkSettings
 from station.sim.virtual_patient import Lapse
 from station.sim.walker import FAST_PACE_CADENCE_RATIO
-from tests.protocols.walk_support import go_s, match, run_walk, truth_cadence
+from tests.protocols.walk_support import go_s, match, run_walk, truth_cadence, write_builtin_once
 
 GAIT_KEYS = ("steps", "cadence_steps_min", "step_time_s", "step_time_cv_pct", "stride_time_cv_pct",
              "step_regularity", "stride_regularity", "step_symmetry", "step_length_m", "walking_speed_m_s")
@@ -220,11 +220,12 @@ def test_a_treadmill_speed_estimate_far_off_the_belt_is_withheld_in_the_session_
 
 def test_the_trial_command_says_when_the_step_length_and_speed_are_not_given(tmp_path, capsys):
     out = tmp_path / "walks"
-    assert main(["trial", "--protocol", "backward-walk-3m", "--simulate", "--seed", "4", "--gait",
-                 "hemiparetic-backward", "--out", str(out)]) == 0
+    once = write_builtin_once("backward-walk-3m", tmp_path / "protocols", trials=2)  # one walk, no rest
+    assert main(["trial", "--protocol", once, "--protocols-dir", str(tmp_path / "protocols"), "--simulate", "--seed", "4",
+                 "--gait", "hemiparetic-backward", "--out", str(out)]) == 0
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if " over 3 m: " in line]
-    assert len(lines) == 2 and all("; step length and speed not given (the lower-back sensor's estimate +" in line
+    assert len(lines) == 1 and all("; step length and speed not given (the lower-back sensor's estimate +" in line
                                    and "% off the gates' speed)" in line for line in lines), lines
     assert "warning: The lower-back sensor's estimate" not in err  # said once, on the walk's line
 
@@ -339,12 +340,15 @@ def test_step_time_variability_at_a_fast_pace_is_the_walkers(seed, request):
         assert cv == pytest.approx(truth_cv, abs=1.5), (cv, truth_cv)
 
 
-def test_the_trial_command_says_which_gates_the_simulation_added_and_how_a_walk_ended(capsys, backward_walk_seed_2):
+def test_the_trial_command_says_which_gates_the_simulation_added_and_how_a_walk_ended(capsys, backward_walk_seed_2, tmp_path):
     # the default configuration has gates at 0 and 3 m; the 10-metre walk times from 2 to 8 m: the
-    # simulation adds those (a real station would refuse the test), and says so (outside review)
-    assert main(["trial", "--protocol", "ten-metre-walk", "--simulate", "--seed", "2", "--json"]) == 0
+    # simulation adds those (a real station would refuse the test), and says so (outside review); the
+    # built-in walk with one trial a pace and no rests (write_builtin_once)
+    once = write_builtin_once("ten-metre-walk", tmp_path / "protocols", trials=2)
+    assert main(["trial", "--protocol", once, "--protocols-dir", str(tmp_path / "protocols"), "--simulate", "--seed", "2",
+                 "--json"]) == 0
     out, err = capsys.readouterr()
-    assert ("note: the simulation adds light gates at 2 m, 8 m for ten-metre-walk; the configuration has 0 m, 3 m, "
+    assert (f"note: the simulation adds light gates at 2 m, 8 m for {once}; the configuration has 0 m, 3 m, "
             "and the station would refuse this test until panel.gates has them") in err
     trials = json.loads(out)["trials"]
     # an overground walk ends past its last gate, not at its 60-120 s limit

@@ -15,7 +15,7 @@ from station.protocols.loader import builtin_protocols
 from station.protocols.walk import WalkSettings
 from station.sim.virtual_patient import Lapse, lapse_problem
 from station.sim.walker import VirtualWalker
-from tests.protocols.walk_support import go_s, run_walk
+from tests.protocols.walk_support import go_s, run_walk, write_builtin_once
 
 
 def test_the_walker_stops_when_told_even_at_0_s_overground_and_on_the_treadmill():
@@ -122,8 +122,9 @@ def test_lapses_that_act_are_not_said_to_have_done_nothing():
     assert run.patient.walks[0][1].stopped_early
 
 
-def test_the_command_line_warns_of_a_lapse_that_did_nothing_and_keeps_it_in_the_json(capsys):
-    status = main(["trial", "--simulate", "--protocol", "backward-walk-3m", "--quiet", "--json",
+def test_the_command_line_warns_of_a_lapse_that_did_nothing_and_keeps_it_in_the_json(capsys, tmp_path):
+    once = write_builtin_once("backward-walk-3m", tmp_path, trials=2)  # one walk, no rest: the lapse is the first's
+    status = main(["trial", "--simulate", "--protocol", once, "--protocols-dir", str(tmp_path), "--quiet", "--json",
                    "--lapse", "fast:stop_walking:30"])
     out, err = capsys.readouterr()
     assert status == 0
