@@ -430,6 +430,15 @@ const Charts = (() => {
     });
   }
 
+  /* The most a measure's value can be, a chart's ``opts.ceiling``: a time held's is its trial's length (the protocol's
+     duration_s, GET /api/protocols; the PDFs' series_chart ceiling alike), others none. One rule for the history and
+     programme pages' charts (the programme's drew a 30-s trial's band up to 54.1 s). ``protocols``: the protocols'
+     list; returns a function of a measure (metric) and its protocol's name to the ceiling, or undefined. */
+  const trialCeilings = (protocols) => {
+    const lengths = Object.fromEntries((protocols || []).filter((p) => p.outcome === "time_held").map((p) => [p.name, p.duration_s]));
+    return (metric, protocol) => (metric === "time_held_s" && lengths[protocol]) || undefined;
+  };
+
   /* The trial's length's label ("30 s: the longest a trial runs") and its width (px). */
   const ceilingWords = (opts) => `${+opts.ceiling.toPrecision(6)} ${opts.unit || ""}: the longest a trial runs`.replace(" :", ":");
   const ceilingWidth = (opts) => labelWidth(ceilingWords(opts));
@@ -675,5 +684,6 @@ const Charts = (() => {
   }
 
 
-  return { LiveTrace, statokinesigram, traceWords, timeSeries, history, timesHeld, niceStep, reach, feetFor, drawWidth };
+  return { LiveTrace, statokinesigram, traceWords, timeSeries, history, timesHeld, niceStep, reach, feetFor, drawWidth,
+    trialCeilings };
 })();

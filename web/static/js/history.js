@@ -125,7 +125,7 @@
 
   const drawCharts = (root) => root.querySelectorAll(".chart-slot").forEach((slot) => slot.draw());
 
-  function chartCard(s, durations) {
+  function chartCard(s, ceilingOf) {
     let points = chartPoints(s);
     const opts = { mdc: s.mdc && !unableUnshaded(s) ? s.mdc.value : null, unit: s.unit, label: `${s.label}, ${s.condition_label}`, zeroIsUnable: s.metric === "time_held_s",
       cutoffs: cutoffLines(cutoffsOf([s])) };
@@ -137,7 +137,7 @@
     }
     if (s.metric === "weight_left_pct") opts.around = 50;
     else opts.floor = 0;
-    if (s.metric === "time_held_s" && durations[s.protocol]) opts.ceiling = durations[s.protocol];
+    if (ceilingOf(s.metric, s.protocol)) opts.ceiling = ceilingOf(s.metric, s.protocol);
     if (s.count) opts.atLeast = 4; // whole counts: a patient who never paused reads 0 on an axis of 0 to 4, not of 0.0005
     const last = s.points[s.points.length - 1];
     return el("div", { class: "card history-chart", dataset: { protocol: s.protocol, condition: s.condition, metric: s.metric } },
@@ -169,14 +169,14 @@
   const COLOURS = ["#1f4e79", "#c0392b", "#1e7a3c", "#8e44ad", "#b9770e", "#2c3e50"];
 
   /* One chart for a measure across the conditions of a test: one line per condition, one scale. */
-  function combinedCard(list, durations) {
+  function combinedCard(list, ceilingOf) {
     const s0 = list[0];
     const opts = { unit: s0.unit, label: `${s0.label}, every condition`, zeroIsUnable: s0.metric === "time_held_s",
       cutoffs: cutoffLines(cutoffsOf(list)),
       lines: list.map((s, i) => ({ points: chartPoints(s), color: COLOURS[i % COLOURS.length], label: s.condition_label })) };
     if (s0.metric === "weight_left_pct") opts.around = 50;
     else opts.floor = 0;
-    if (s0.metric === "time_held_s" && durations[s0.protocol]) opts.ceiling = durations[s0.protocol];
+    if (ceilingOf(s0.metric, s0.protocol)) opts.ceiling = ceilingOf(s0.metric, s0.protocol);
     if (s0.count) opts.atLeast = 4;
     const rows = list.map((s, i) => {
       const last = s.points[s.points.length - 1];
@@ -210,13 +210,13 @@
   }
 
   /* The key measures of a test: one chart per measure across its conditions. */
-  function keyCards(key, durations) {
+  function keyCards(key, ceilingOf) {
     const byMetric = new Map();
     for (const s of key) {
       if (!byMetric.has(s.metric)) byMetric.set(s.metric, []);
       byMetric.get(s.metric).push(s);
     }
-    return [...byMetric.values()].map((list) => (list.length > 1 ? combinedCard(list, durations) : chartCard(list[0], durations)));
+    return [...byMetric.values()].map((list) => (list.length > 1 ? combinedCard(list, ceilingOf) : chartCard(list[0], ceilingOf)));
   }
 
   /* Which visits of the history were recorded where: here, or (brought from the hub) at another station. */
@@ -295,7 +295,7 @@
       elsewhere = marks.sessions || {};
       numbered = Object.fromEntries(doc.sessions.map((s) => [String(s.id), s]));
       renderSources(doc);
-      const durations = Object.fromEntries(protocols.protocols.filter((p) => p.outcome === "time_held").map((p) => [p.name, p.duration_s]));
+      const ceilingOf = Charts.trialCeilings(protocols.protocols);
       $("history-title").textContent = `History · ${doc.patient.identifier}`;
       $("back-link").textContent = `← ${doc.patient.identifier}`;
       const box = $("history");
@@ -314,11 +314,11 @@
         const more = el("div", { class: "history-grid", hidden: true });
         const section = el("section", { dataset: { protocol: list[0].protocol } },
           el("h2", {}, list[0].protocol_title),
-          el("div", { class: "history-grid" }, keyCards(key, durations)));
+          el("div", { class: "history-grid" }, keyCards(key, ceilingOf)));
         if (rest.length) {
           const toggle = el("button", { type: "button", class: "secondary more-measures" }, `More measures (${rest.length})`);
           toggle.addEventListener("click", () => {
-            if (!more.childElementCount) more.append(...rest.map((s) => chartCard(s, durations)));
+            if (!more.childElementCount) more.append(...rest.map((s) => chartCard(s, ceilingOf)));
             more.hidden = !more.hidden;
             drawCharts(more);
             toggle.textContent = more.hidden ? `More measures (${rest.length})` : "Fewer measures";

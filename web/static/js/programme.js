@@ -11,6 +11,7 @@
   let doc = null;
   let selected = null; // {kind: "session"|"visit", id}
   let tests = {}; // protocol name -> {title, conditions: {id: label}} (GET /api/protocols)
+  let ceilingOf = Charts.trialCeilings([]); // a measure's most (a time held's trial length), as the history's charts
   // on the clinic's hub: where the programme and each session's outcome were recorded (a station's name)
   let sources = { assigned_at: null, fields: {} };
   const placeName = (name) => (name === "hub" ? "the hub" : name);
@@ -399,6 +400,8 @@
     const chart = measured.length
       ? Charts.history(measured.map((p) => outcomePoint(p, o.unit, held)), { mdc: shaded ? o.mdc.value : null, unit: o.unit, label: o.label,
         zeroIsUnable: held,
+        // a time held's band stops at the trial's length, as the history page's and both PDFs' (it reached 54.1 s)
+        ceiling: ceilingOf(o.metric, o.protocol),
         // amounts from zero (a flat 30 s is not a zoomed line); a left/right split around 50 %
         ...(o.metric === "weight_left_pct" ? { around: 50 } : { floor: 0 }) })
       : el("p", { class: "muted" }, o.points.some((p) => (doc.visits.find((v) => v.id === p.visit_id)?.offered_runs || [])
@@ -464,6 +467,7 @@
       doc = assignment;
       sources = await api("GET", page.dataset.hub ? `/api/hub/assignments/${assignmentId}/sources`
         : `/api/assignments/${assignmentId}/recorded-elsewhere`).catch(() => sources);
+      ceilingOf = Charts.trialCeilings(list.protocols);
       tests = Object.fromEntries(list.protocols.map((x) => [x.name, { title: x.title,
         conditions: Object.fromEntries(x.conditions.map((c) => [c.id, c.label])) }]));
       showError($("page-error"), null);
