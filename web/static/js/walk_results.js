@@ -157,14 +157,20 @@ const WalkResults = (() => {
      how many, how long, and whether the gait measures stand. */
   function imuGapsNote(gaps, id, said) {
     if (!gaps) return null;
-    const tag = gaps.gait_valid
-      ? el("span", { class: "tag valid" }, "gait measures valid")
-      : el("span", { class: "tag flag" }, "no gait measures");
     // ``said``: the page already shows the words (the trial's warnings); time not measured (a dropout, a
     // stall: the gait from the parts between) is named by its first words, "1.5 s not measured (1 station stall)"
     const words = !said ? gaps.words : gaps.not_measured_s ? `${gaps.words.split(": ")[0]} (see above).`
       : gaps.gait_valid ? `${gaps.bridged_samples} lower-back sensor readings filled in (see above).` : "See above.";
-    return el("p", { class: "imu-gaps small", id, dataset: { gaitValid: String(!!gaps.gait_valid) } }, tag, " ", words);
+    const note = (...parts) => el("p", { class: "imu-gaps small", id, dataset: { gaitValid: String(!!gaps.gait_valid) } }, ...parts);
+    if (gaps.gait_valid) return note(el("span", { class: "tag valid" }, "gait measures valid"), " ", words);
+    // words that open with it (walk_words.imu_gaps_summary: "No gait measures: the lower-back sensor's readings
+    // missing ..."): the tag is their first words, the sentence read on from it ("no gait measures" then "No gait
+    // measures: ..." said it twice): "[no gait measures] The lower-back sensor's readings missing ...", "[no gait
+    // measures] from the lower-back sensor: ..."
+    const lead = /^No gait measures(: )?/.exec(words);
+    const rest = !lead ? ` ${words}` : lead[1] ? ` ${words[lead[0].length].toUpperCase()}${words.slice(lead[0].length + 1)}`
+      : words.slice(lead[0].length);
+    return note(el("span", { class: "tag flag" }, "no gait measures"), rest);
   }
 
   /* The steps figure of trial ``trialId`` into ``figure`` (window [from_s, to_s], optional). A figure drawn in a
