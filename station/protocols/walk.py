@@ -1233,8 +1233,10 @@ class WalkMachine:
         elif longest is not None:
             where = (f"the lower-back sensor's readings missing for {longest[1]:.2f} s at {longest[0]:.1f} s after the go (gaps up to "
                      f"{MAX_BRIDGE_S:g} s are bridged; a longer one can hide steps)")
-        else:
-            where = "the recording is too short for gait measures"
+        else:  # the readings came whole (no gap longer than the bridged ones): the walk's steps are what is missing
+            # (a recording too short to analyse is too_short, not imu_missing: it said "too short" here)
+            where = (f"the walk's steps not found in the lower-back sensor's readings (none of them missing for longer "
+                     f"than {MAX_BRIDGE_S:g} s)")
         gaps_n = session.dropouts + session.stalls
         if gaps_n > 1:
             where += f" ({gap_causes(session.dropouts, session.stalls)} longer than {MAX_BRIDGE_S:g} s in all)"

@@ -24,3 +24,23 @@ def test_a_treadmill_session_too_short_for_gait_is_said_so_with_no_sensor_to_che
     assert "sensor" not in result.issues[0].message and "misaligned" not in result.walk["imu"]
     assert result.walk["imu_gaps"]["words"] == \
         "No gait measures from the lower-back sensor: 1.5 s recorded, under the 2 s the gait analysis needs."
+
+
+def test_an_overground_walk_whose_readings_came_whole_but_showed_no_steps_says_what_is_missing_not_too_short():
+    """imu_missing's fallback words (no gap in the sensor's readings longer than the bridged ones, yet under half of
+    the walk measured: its steps unseen) read "the recording is too short for gait measures" (s29 P15, item 4): a
+    recording too short has its own code since 580a1f3; now they say what is missing."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from station.protocols.walk import WalkMachine
+
+    machine = SimpleNamespace(rate_hz=100.0, _first_frame_s=lambda: 0.01)
+    gaps = SimpleNamespace(first_frame=0, trimmed_frames=0, long_gaps_s=[])  # no gap: every reading came
+    session = SimpleNamespace(dropouts=0, stalls=0, blind=[(0.0, 9.0)], measured_s=0.0, parts=[])
+    words = WalkMachine._too_little_measured(machine, gaps, session, np.arange(900), 9.0, 0)
+    assert "too short" not in words, words
+    assert words.startswith("the walk's steps not found in the lower-back sensor's readings (none of them missing for "
+                            "longer than 0.1 s); a part between gaps (9.0 s at 0.0 s) held fewer steps than a walking "
+                            "bout's 4"), words
