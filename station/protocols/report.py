@@ -371,8 +371,10 @@ def nested_said_once(references: list[dict]) -> list[dict]:
     """Cut-offs of one source on one side of one measure (the SPPB's tandem stand: under 10 s at most 1 point, under
     3 s none) read as one scale: of those met only the strictest is said (30 s "meets the 10 s criterion", not also
     "meets the 3 s criterion": two lines of one finding), of those crossed only the furthest (2 s: "0 points", not
-    also "at most 1 point"). A band (``good_side``) and a cut-off met beside one crossed (5 s: below 10 s, at or above
-    3 s) each keep their line.
+    also "at most 1 point"). A value between two of them (6 s: below 10 s, at or above 3 s) is one line too, the
+    crossed one's, saying where on the scale it is (:data:`CUTOFF_BETWEEN`: "1 of 2 SPPB tandem points", "at or above
+    3 s, below 10 s"; it read "at most 1 of 2 SPPB tandem points" and "meets the 3 s criterion"). A band
+    (``good_side``) keeps its line.
 
     >>> refs = [{"kind": "cutoff", "source": "G", "metric": "t", "below": 10.0, "verdict": "met"},
     ...         {"kind": "cutoff", "source": "G", "metric": "t", "below": 3.0, "verdict": "met"}]
@@ -380,8 +382,13 @@ def nested_said_once(references: list[dict]) -> list[dict]:
     [10.0]
     >>> [r["below"] for r in nested_said_once([{**refs[0], "verdict": "below"}, {**refs[1], "verdict": "below"}])]
     [3.0]
-    >>> [r["below"] for r in nested_said_once([{**refs[0], "verdict": "below"}, refs[1]])]
-    [10.0, 3.0]
+    >>> between = nested_said_once([{**refs[0], "verdict": "below", "finding": "at most 1 point", "limit_words": "below 10 s",
+    ...                              "words": "Under 10 s: at most 1 point."},
+    ...                             {**refs[1], "finding": "meets the 3 s criterion", "limit_words": "at or above 3 s"}])
+    >>> [(r["below"], r["finding"], r["limit_words"]) for r in between]
+    [(10.0, 'at most 1 point', 'at or above 3 s, below 10 s')]
+    >>> between[0]["words"]
+    'Under 10 s: at most 1 point. At or above 3 s, below 10 s.'
     """
     def scale(ref: dict):
         if ref.get("kind") != "cutoff" or ref.get("good_side") or ref.get("verdict") not in ("met", "below", "above"):
@@ -398,7 +405,23 @@ def nested_said_once(references: list[dict]) -> list[dict]:
         key = scale(ref)
         if key is not None and (key not in kept or rank(ref) < rank(kept[key])):
             kept[key] = ref
-    return [r for r in references if scale(r) is None or kept[scale(r)] is r]
+    out = []
+    for r in references:
+        key = scale(r)
+        if key is not None and kept[key] is not r:
+            continue
+        if key is not None and key[3] and key[:3] + (False,) in kept:
+            continue  # met, with one of its scale crossed: said in the crossed one's line, below
+        if key is not None and not key[3] and key[:3] + (True,) in kept:
+            met, side = kept[key[:3] + (True,)], key[2]
+            where = f"{met.get('limit_words')}, {r.get('limit_words')}" if met.get("limit_words") and r.get("limit_words") \
+                else r.get("limit_words")
+            finding = CUTOFF_BETWEEN.get((str(r.get("metric")), side, float(r[side]), float(met[side])), r.get("finding"))
+            said = f"{where[0].upper()}{where[1:]}: {finding}." if finding != r.get("finding") else f"{where[0].upper()}{where[1:]}."
+            r = {**r, "finding": finding, "limit_words": where,
+                 "words": f"{r['words']} {said}" if r.get("words") else said}
+        out.append(r)
+    return out
 
 
 def not_applied(ref: dict) -> bool:
@@ -706,6 +729,12 @@ CUTOFF_FINDINGS: dict[tuple[str, str, float], str] = {
 }
 """What crossing a protocol's published cut-off means for the patient, in a few words (the
 protocol's ``meaning`` is the source's sentence), by (metric, side, limit)."""
+
+CUTOFF_BETWEEN: dict[tuple[str, str, float, float], str] = {
+    ("time_held_s", "below", 10, 3): "1 of 2 SPPB tandem points",  # Guralnik et al. 1994: 3 to under 10 s
+}
+"""What a value between two cut-offs of one scale means (crossed the first, met the second), by (metric, side, the
+limit crossed, the limit met): :func:`nested_said_once` says it in one line."""
 
 CUTOFF_FOR: dict[tuple[str, str, float], str] = {
     ("walk_time_s", "above", 5.5): "fall-history",  # Polo-Ferrero et al. 2025: faller vs non-faller in the past year

@@ -91,9 +91,21 @@ def test_the_sppb_tandem_limits_score_a_75_year_old(store, protocols):
     refs = _cutoffs(_held_references(store, protocols, _stance_session(store, 75, "tandem", "tandem", 2.0, "TS-75")))
     # 2 s: no point, said once (it said "at most 1 of 2 SPPB tandem points" too, the 10 s limit's, s29 P14)
     assert [(r["verdict"], r["finding"]) for r in refs] == [("below", "no SPPB tandem point")]
-    refs = _cutoffs(_held_references(store, protocols, _stance_session(store, 75, "tandem", "tandem", 6.0, "TS-75-6")))
-    assert [(r["verdict"], r["finding"]) for r in refs] == [("below", "at most 1 of 2 SPPB tandem points"),
-                                                             ("met", "meets the 3 s criterion")]
+
+
+def test_a_tandem_stance_held_6_s_reads_one_line_of_where_it_is_on_the_sppb_scale(store, protocols, clinic, poppler):
+    """6 s read two lines with two findings, "at most 1 of 2 SPPB tandem points" (below 10 s) and "meets the 3 s
+    criterion" (s29 P15, item 3): between the two limits of one scale, it is 1 point, said once (page and PDF)."""
+    session_id = _stance_session(store, 75, "tandem", "tandem", 6.0, "TS-75-6")
+    refs = _cutoffs(_held_references(store, protocols, session_id))
+    assert [(r["verdict"], r["finding"], r["limit_words"]) for r in refs] == \
+           [("below", "1 of 2 SPPB tandem points", "at or above 3 s, below 10 s")]
+    assert refs[0]["words"].endswith("older. At or above 3 s, below 10 s: 1 of 2 SPPB tandem points."), refs[0]["words"]
+    text = " ".join(pdf_text(make_report("session", store, session_id, protocols=protocols, clinic=clinic,
+                                         actor=ACTOR, paper="a4")).split())
+    assert "6.0 s: 1 of 2 SPPB tandem points (at or above 3 s, below 10 s)." in text, text
+    # one line (the chart's dashed lines still each say what crossing it means)
+    assert "criterion" not in text and text.count("Cut-off [2]: ") == 1, text
 
 
 def test_a_tandem_stance_held_30_s_meets_one_criterion_said_once(store, protocols, clinic, poppler):
