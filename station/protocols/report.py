@@ -1489,11 +1489,40 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
             s["change_words"] = None if len(points) < 2 or s.get("not_compared") else count_change_words(
                 s["change"], s["metric"], several=any(len(p["counts"]) > 1 for p in points))
     out.sort(key=lambda s: (s["protocol"], s["condition_order"], HISTORY_MEASURES.index(s["metric"])))
+    key = [s for s in out if s["key"]]
+    once = [s for s in key if len(s["points"]) == 1]
+    n_visits = len(set(visit_numbers(sessions).values()))
     return {
         "patient": {"id": patient["id"], "identifier": patient["identifier"]},
         "sessions": _numbered_in_visits(sessions),
         "series": out,
+        # key measures measured once: a table, not charts of one dot (the history PDF's and page's words, one rule)
+        # (``visits``: how many, a value's day said when several)
+        "measured_once": {**measured_once_words(n_visits, charted=any(len(s["points"]) > 1 for s in key)),
+                          "visits": n_visits} if once else None,
     }
+
+
+def measured_once_words(n_visits: int, charted: bool) -> dict:
+    """How a history's key measures measured once are introduced, a table of them and not charts of one dot (a chart
+    of one dot charts no history): the heading and words of the history PDF (:mod:`station.reports.history_report`)
+    and the history page (history.js), one rule. ``charted``: other key measures are charted (measured twice or more).
+
+    >>> measured_once_words(1, charted=False)["heading"]
+    'Key measures of the one visit'
+    >>> measured_once_words(1, charted=False)["words"].split(". ")[0]
+    'One visit so far: there is no history to chart yet; charts and changes start with the second visit'
+    >>> measured_once_words(3, charted=True)
+    {'heading': 'Measured once so far', 'words': 'No chart: a change shows from the second time the test is done.'}
+    """
+    if charted:
+        return {"heading": "Measured once so far", "words": "No chart: a change shows from the second time the test is done."}
+    return {"heading": "Key measures of the one visit" if n_visits == 1 else "Key measures, each measured once",
+            "words": ("One visit so far: there is no history to chart yet; charts and changes start with the second "
+                      "visit. " if n_visits == 1 else "Each test done once so far: there is no history to chart yet; "
+                      "a chart and a change show from the second time a test is done. ")
+            + "The values as the visit report gives them, each with the published cut-offs that apply and, where one "
+              "is published, the change a later visit must show to be called real."}
 
 
 UNABLE_AT_BOTH = "none, unable (0 s) at the first and the last session"

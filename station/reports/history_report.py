@@ -205,16 +205,9 @@ def history_story(store, patient_id: int, protocols: dict, *, actor, wall_clock,
             held = series.get("metric") == "time_held_s" and protocol is not None and protocol.outcome == "time_held"
             story.append(series_block(series, citations, width, visits, ceiling=protocol.duration_s if held else None))
     if once:
-        if charted:
-            story.append(p("Measured once so far", "h3"))
-            story.append(p("No chart: a change shows from the second time the test is done.", "small"))
-        else:
-            story.append(p("Key measures of the one visit" if n_visits == 1 else "Key measures, each measured once", "h2"))
-            story.append(p(("One visit so far: there is no history to chart yet; charts and changes start with the second "
-                            "visit. " if n_visits == 1 else "Each test done once so far: there is no history to chart yet; "
-                            "a chart and a change show from the second time a test is done. ")
-                           + "The values as the visit report gives them, each with the published cut-offs that apply "
-                           "and, where one is published, the change a later visit must show to be called real.", "small"))
+        said = history["measured_once"]  # the history page's words too (report.measured_once_words)
+        story.append(p(said["heading"], "h3" if charted else "h2"))
+        story.append(p(said["words"], "small"))
         story.append(measured_once_table(once, citations, width, dated_too=n_visits > 1))
     if not key:
         story.append(p("No key measures yet: no valid trials of a known test."))

@@ -173,21 +173,39 @@ def _once_fill(store, actor) -> tuple[int, int]:
 
 
 def test_a_history_of_one_session_says_no_missing_mdc(station, browsers):
-    """The history of a patient seen once: "One session so far: a change shows from the second.", and no "No published
-    minimal detectable change for this measure in this test." under it (the cadence), where nothing is compared yet;
-    the speed's MDC (what a later change is read against) stays."""
+    """The history of a patient seen once: no charts of one dot but a table, as the history PDF's (s29 P15, item 5:
+    the page drew a chart of one dot per key measure where the PDF says "One visit so far: there is no history to
+    chart yet; ..."), its words the PDF's (report.measured_once_words). No "No published minimal detectable change for
+    this measure in this test." (the cadence), where nothing is compared yet; the speed's MDC (what a later change is
+    read against) stays."""
+    from station.protocols.report import measured_once_words
+
+    said = measured_once_words(1, charted=False)
     drivers, patients = at_tablet_and_phone(station, browsers, lambda data_dir: in_store(data_dir, _once_fill))
     SHOTS.mkdir(exist_ok=True)
     for driver, size, name in drivers:
-        for patient, both in zip(patients, (False, True)):  # (both paces: one chart for both, its own note)
+        for patient, both in zip(patients, (False, True)):  # (both paces: a row each)
             driver.get(f"{station.url}/patients/{patient}/history")
-            cards = wait(driver, "the charts", lambda d: {c.get_attribute("data-metric"): " ".join(
-                c.get_attribute("textContent").split()) for c in css(d, ".history-chart[data-metric]")} or None)
-            cadence, speed = cards["cadence_steps_min"], cards["walk_speed_m_s"]
-            assert ("every condition" in cadence) == both, cadence
-            assert "One session so far: a change shows from the second." in cadence, cadence
-            assert "No published minimal detectable change" not in cadence, cadence
-            assert "Minimal detectable change 0.05 m/s" in speed, speed
+            rows = wait(driver, "the table", lambda d: [(r.get_attribute("data-metric"), r.get_attribute("data-condition"),
+                                                         " ".join(r.get_attribute("textContent").split()))
+                                                        for r in css(d, ".measured-once tr[data-metric]")] or None)
+            assert css(driver, ".measured-once-heading")[0].text == said["heading"]
+            assert css(driver, ".measured-once-words")[0].text == said["words"]
+            assert not css(driver, "#history .history-grid .history-chart")  # no chart of one dot
+            conditions = ["comfortable", "fast"] if both else ["comfortable"]
+            assert [c for m, c, _ in rows if m == "walk_speed_m_s"] == conditions, rows
+            cadence = [t for m, _, t in rows if m == "cadence_steps_min"]
+            speed = [t for m, _, t in rows if m == "walk_speed_m_s"]
+            assert cadence and all("Baseline: later visits are compared with it." in t for t in cadence), cadence
+            assert not any("No published minimal detectable change" in t for t in cadence), cadence
+            # each pace's own published MDC (below 0.4 m/s: 0.05 m/s comfortable, 0.04 m/s fast)
+            assert [t.split("beyond the MDC, ")[1].split(": ")[0] for t in speed] == ["0.05 m/s", "0.04 m/s"][:len(speed)], speed
+            assert all(t.endswith("1219505.") for t in speed), speed  # the source ends the sentence, no ".)."
+            assert speed[0].startswith("Speed · Comfortable pace (higher is better)0.38 m/s"), speed
             assert page_width(driver) <= size[0], name
-            driver.execute_script("arguments[0].scrollIntoView()", css(driver, '.history-chart[data-metric="cadence_steps_min"]')[0])
+            # the words across the page above the tests (#history lays its tests side by side)
+            intro, section = (css(driver, s)[0].rect for s in (".measured-once-intro", "#history > section"))
+            assert intro["y"] + intro["height"] <= section["y"] + 1, (intro, section)
+            driver.save_screenshot(str(SHOTS / f"history-once-top-{'both-' if both else ''}{name}.png"))
+            driver.execute_script("arguments[0].scrollIntoView()", css(driver, ".measured-once")[0])
             driver.save_screenshot(str(SHOTS / f"history-once-{'both-' if both else ''}{name}.png"))

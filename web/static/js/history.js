@@ -219,6 +219,29 @@
     return [...byMetric.values()].map((list) => (list.length > 1 ? combinedCard(list, ceilingOf) : chartCard(list[0], ceilingOf)));
   }
 
+  /* Key measures measured once (report.patient_history's ``measured_once``): a row each, not a chart of one dot (a dot
+     charts no history), as the history PDF's table (history_report.measured_once_table): the measure (which way is
+     better), its value (with its day when the history spans several visits) and what it is read against, the
+     published cut-offs that apply and the baseline, with the MDC a later change is read against where one is published
+     (references.BASELINE: nothing compared yet, so no "no published MDC"). */
+  const BASELINE = "Baseline: later visits are compared with it";
+  function onceTable(once, severalVisits) {
+    return el("div", { class: "card measured-once wide-chart" }, el("div", { class: "table-scroll" },
+      el("table", { class: "list small" },
+        el("thead", {}, el("tr", {}, el("th", {}, "Measure"), el("th", {}, "Value"), el("th", {}, "Reading"))),
+        el("tbody", {}, once.map((s) => {
+          const p = s.points[0];
+          const cuts = (s.cutoffs || []).map((c) => `${c.words.replace("Dashed line at ", "Cut-off ")} (${Station.shortCite(c.source)}).`);
+          // (the MDC's population and source as its chart said them, the source ending the sentence)
+          const cited = s.mdc ? `${s.mdc.population}. ${s.mdc.citation}`.replace(/\.?$/, ".") : "";
+          const mdc = s.mdc ? `; a later change is real beyond the MDC, ${mdcValues(s.mdc, s.unit, s.metric)}: ${cited}` : ".";
+          return el("tr", { dataset: { protocol: s.protocol, condition: s.condition, metric: s.metric } },
+            el("th", {}, `${s.label} · ${s.condition_label}`, betterTag(s)),
+            el("td", { class: "counts" }, severalVisits ? Station.bracketed(pointText(s, p), when(p.started_at)) : pointText(s, p), at(p)),
+            el("td", {}, [...cuts, `${BASELINE}${mdc}`].map((words) => el("p", {}, words))));
+        })))));
+  }
+
   /* Which visits of the history were recorded where: here, or (brought from the hub) at another station. */
   function renderSources(doc) {
     const box = $("history-sources");
@@ -308,13 +331,22 @@
         if (!groups.has(s.protocol)) groups.set(s.protocol, []);
         groups.get(s.protocol).push(s);
       }
-      box.replaceChildren(...[...groups.values()].map((list) => {
-        const key = list.filter((s) => s.key);
+      // key measures measured once: a table (the history PDF's words, report.measured_once_words); one visit so far
+      // (nothing charted): said once above the tests, else under each test's charts
+      const once = doc.measured_once;
+      const charted = doc.series.some((s) => s.key && s.points.length > 1);
+      const severalVisits = !!once && once.visits > 1;
+      const onceWords = (tag) => el("div", { class: "measured-once-intro" }, el(tag, { class: "measured-once-heading" }, once.heading),
+        el("p", { class: "muted small measured-once-words" }, once.words));
+      box.replaceChildren(...(once && !charted ? [onceWords("h2")] : []), ...[...groups.values()].map((list) => {
+        const key = list.filter((s) => s.key && s.points.length > 1);
+        const keyOnce = list.filter((s) => s.key && s.points.length === 1);
         const rest = list.filter((s) => !s.key);
         const more = el("div", { class: "history-grid", hidden: true });
         const section = el("section", { dataset: { protocol: list[0].protocol } },
           el("h2", {}, list[0].protocol_title),
-          el("div", { class: "history-grid" }, keyCards(key, ceilingOf)));
+          key.length ? el("div", { class: "history-grid" }, keyCards(key, ceilingOf)) : null,
+          keyOnce.length ? [charted ? onceWords("h3") : null, onceTable(keyOnce, severalVisits)] : null);
         if (rest.length) {
           const toggle = el("button", { type: "button", class: "secondary more-measures" }, `More measures (${rest.length})`);
           toggle.addEventListener("click", () => {
