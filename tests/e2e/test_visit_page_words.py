@@ -191,11 +191,13 @@ def test_a_treadmill_sessions_time_walking_reads_against_its_plan(reading_pages,
             glance = text_of(css(driver, f"{section} .card.condition > .actions .tag"))
             assert glance_words in glance and "%" not in glance, glance
             assert _page_width(driver) <= size[0], size
-        # the history's sessions of the time walking say it so too (was "0.3 min")
+        # the history says the time walking so too (was "0.3 min"); one session: its table of key measures measured
+        # once (4e7ad24), not a chart of one dot
         driver.get(f"{station.url}/patients/{patient}/history")
-        each = wait(driver, "the time walking's sessions", lambda d: text_of(
-            css(d, '.history-chart[data-metric="walking_min"] .history-sessions td.value')))
+        each = wait(driver, "the time walking's row", lambda d: text_of(
+            css(d, '.measured-once tr[data-metric="walking_min"] td.counts')))
         assert each.startswith("20 s"), each
+        assert not css(driver, '.history-chart[data-metric="walking_min"]')
 
 
 def _bridged(store, actor) -> tuple[int, int, int]:
