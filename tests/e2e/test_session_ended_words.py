@@ -29,14 +29,17 @@ CLINICIAN = ("cat", "cat password 123")
 
 ASK = """
 const done = arguments[0];
-Station.api("GET", "/api/patients").then(() => done("answered"), (err) => done(err.status));
+if (typeof Station === "undefined") done(location.pathname);  // the page's own request went first: signed out
+else Station.api("GET", "/api/patients").then(() => done("answered"), (err) => done(err.status));
 """
 
 
 def _asks(driver) -> None:
-    """The page's own request, as any of its buttons makes: refused, it goes to the sign-in page."""
+    """The page's own request, as any of its buttons makes: refused, it goes to the sign-in page. The page may
+    have asked first (its time-left check of the 12-h end, app.js) and be there already: the same 401, met by
+    the page's own request a moment earlier (a run under load found it so: "Station is not defined")."""
     driver.set_script_timeout(10)
-    assert driver.execute_async_script(ASK) == 401
+    assert driver.execute_async_script(ASK) in (401, "/login")
 
 
 def test_pages_whose_sessions_were_ended_on_purpose_say_why_on_the_sign_in_page(station, browsers, shots):

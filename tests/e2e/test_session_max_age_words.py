@@ -24,6 +24,7 @@ import pytest
 
 from test_dashboard import ADMIN, admin_on_tablet_and_phone, api, at, by_id, css, page_width, sign_in, \
     sign_in_page_says, wait
+from test_session_ended_words import _asks
 from test_trial_saving_live import recording_on_tablet_and_phone
 
 pytestmark = pytest.mark.e2e
@@ -43,11 +44,6 @@ for (const id of ["state-condition", "message"])
 note();
 """
 """Records every change of the words above the plate (the trial named, the message) as it happens."""
-
-ASK = """
-const done = arguments[0];
-Station.api("GET", "/api/patients").then(() => done("answered"), (err) => done(err.status));
-"""
 
 
 def _sign_ins_made_12_hours_old(station, at_least: int = 2) -> None:
@@ -96,6 +92,5 @@ def test_a_page_whose_session_is_12_hours_old_says_so_on_the_sign_in_page(statio
     """A request of the patients page's own (Station.api, app.js) is answered 401 ``ended: "max_age"``."""
     for name, size, driver in admin_on_tablet_and_phone(browsers, station.url):
         _sign_ins_made_12_hours_old(station, at_least=1)
-        driver.set_script_timeout(10)
-        assert driver.execute_async_script(ASK) == 401
+        _asks(driver)
         sign_in_page_says(driver, size, "expired=age", WORDS, shots / f"login-max-age-{name}.png")
