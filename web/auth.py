@@ -25,6 +25,7 @@ from station.store.passwords import MAX_PASSWORD_CHARS, RESET_PASSWORD_WORDS, Pa
 from station.store.passwords import priority as hashing_priority
 from station.store import setup_code
 from web.jsonio import json_body
+from web.throttle import address_key
 from web.security import (
     CLOCK_SET_BACK_WORDS,
     ENDED_ON_PURPOSE,
@@ -61,7 +62,9 @@ def _guard():
 
 
 def _address() -> str:
-    return request.remote_addr or "unknown"
+    """The client's address as the per-address limits count it (:func:`web.throttle.address_key`: an
+    IPv6 client's /64)."""
+    return address_key(request.remote_addr)
 
 
 def _sign_in(username: str, password: str) -> tuple[dict, str]:
@@ -71,13 +74,13 @@ def _sign_in(username: str, password: str) -> tuple[dict, str]:
     """
     guard = _guard()
     account_key = username.casefold()
-    address_key = _address()
-    wait = guard.retry_after_s(account_key, address_key)
+    address = _address()
+    wait = guard.retry_after_s(account_key, address)
     if wait:
         raise LoginRefused(429, f"too many failed sign-in attempts; try again in {wait} s", wait)
     unusable = changed = False
     try:
-        with hashing_priority(guard.known(account_key, address_key)):  # the tablets wait in places of their own
+        with hashing_priority(guard.known(account_key, address)):  # the tablets wait in places of their own
             user = store().users.authenticate(username, password)
     except PasswordUnusable:  # the person signing in is told no more than for any failure (the account exists)
         user, unusable = None, True
@@ -89,7 +92,7 @@ def _sign_in(username: str, password: str) -> tuple[dict, str]:
         except PasswordChanged:
             user, changed = None, True
     if user is None:
-        guard.failure(account_key, address_key)
+        guard.failure(account_key, address)
         try:
             known = store().users.get_by_name(username)
             who = Actor(known["id"], known["username"], request.remote_addr)
@@ -105,9 +108,9 @@ def _sign_in(username: str, password: str) -> tuple[dict, str]:
                 RESET_PASSWORD_WORDS.format(name=who.username, where=" --database URL" if current_app.config.get("HUB")
                                             else ""))
         else:
-            current_app.logger.info("failed sign-in from %s", address_key)
+            current_app.logger.info("failed sign-in from %s", address)
         raise LoginRefused(401, SIGN_IN_FAILED)
-    guard.success(account_key, address_key)
+    guard.success(account_key, address)
     session.clear()  # a new session: no fixation
     session["sid"] = token
     store().audit.record(Actor(user["id"], user["username"], request.remote_addr), "user.login")

@@ -5,7 +5,7 @@ Mounted when the app runs as the hub (``create_app({"HUB": True, ...})``; ``bala
 Station endpoints take ``Authorization: Bearer <station token>`` (from ``balance-station hub
 stations add NAME``), never a login session, so they need no CSRF token (a header the browser never
 sends by itself); unknown and revoked tokens get ``401``, and an address that keeps presenting
-bad tokens (20 in 15 min) gets ``429`` for them for a while (the addresses remembered are
+bad tokens (20 in 15 min; an IPv6 address's whole /64 counted as one: :func:`web.throttle.address_key`) gets ``429`` for them for a while (the addresses remembered are
 bounded); a valid, active token is looked up first (by its SHA-256) and always served, so a guesser behind a clinic's NAT cannot stop the stations' sync. Lookups of a patient by identifier
 (the three ``/api/hub/patients`` lookups below, POST and GET counted together) are limited per
 station token (:func:`lookup_limited`), and so are a push's patients: one it never had that the hub
@@ -117,6 +117,7 @@ from station.sync.records import PART_DIGEST_HEADER, part_digest
 from station.sync.refused import shown_error
 from web.jsonio import BadRequestBody, body_int, json_body, query_int
 from web.security import actor, api_error, roles, token_auth
+from web.throttle import address_key
 
 bp = Blueprint("hub_api", __name__)
 
@@ -167,7 +168,7 @@ def station_only(view):
         station = hub().authenticate(token)
         if station is None:
             throttle = current_app.extensions["station_hub_token_throttle"]
-            address = request.remote_addr or "unknown"
+            address = address_key(request.remote_addr)  # an IPv6 client's /64
             wait = throttle.retry_after_s(address)
             if wait:
                 response = api_error(429, f"too many requests with bad station tokens; try again in {wait} s")

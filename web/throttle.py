@@ -29,6 +29,11 @@ limits guessing the current password when changing it (per account) and first-ru
 address). Counts are kept in memory by the one web process; a restart clears them. Memory is
 bounded (``max_keys``): the keys whose failures are oldest are forgotten first.
 
+Every limit per client address counts :func:`address_key`, not the address itself: an IPv6
+client owns a whole /64 (SLAAC and privacy addresses pick any of its 2^64 addresses at will), so a
+limit per IPv6 address was no limit; its /64 is keyed instead (an IPv4-mapped address as its IPv4
+address, IPv4 as itself).
+
 Windows are timed on the monotonic clock (``time.monotonic``), never the wall clock: a Pi without a
 real-time clock has its wall clock stepped by NTP, and on the wall clock a step back of two days made
 a 15-min lockout last two days (a step forward ended it at once).
@@ -36,6 +41,7 @@ a 15-min lockout last two days (a step forward ended it at once).
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import threading
 import time
@@ -43,6 +49,36 @@ from collections import OrderedDict, deque
 from typing import Callable
 
 from station.store.timefmt import parse_utc_iso
+
+
+IPV6_CLIENT_PREFIX = 64
+"""Length of the IPv6 prefix one client owns (RFC 4291 section 2.5.1: interface identifiers are 64 bits;
+RFC 4941: a host picks new ones of its /64 at will), bits."""
+
+
+def address_key(address: str | None) -> str:
+    """The key a client's address is counted under by the per-address limits: an IPv4 address as
+    itself, an IPv4-mapped IPv6 address as its IPv4 address, any other IPv6 address as its /64
+    (:data:`IPV6_CLIENT_PREFIX`; a zone, ``%eth0``, dropped); text that is not an address (none:
+    ``"unknown"``) as it is.
+
+    >>> address_key("2001:db8:1:2:a:b:c:d"), address_key("2001:DB8:1:2::9%eth0")
+    ('2001:db8:1:2::/64', '2001:db8:1:2::/64')
+    >>> address_key("::ffff:192.0.2.7"), address_key("192.0.2.7"), address_key(None)
+    ('192.0.2.7', '192.0.2.7', 'unknown')
+    """
+    if not address:
+        return "unknown"
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(ip) >> (128 - IPV6_CLIENT_PREFIX) << (128 - IPV6_CLIENT_PREFIX),
+                                          IPV6_CLIENT_PREFIX)))
+    return str(ip)
 
 
 class LoginThrottle:
@@ -242,7 +278,7 @@ class SignInGuard:
 
     def remember_sign_ins(self, entries: list[dict], now_s: float) -> None:
         """Take the audit log's sign-ins (``user.login`` entries, newest first, wall clock ``now_s``)
-        as known pairs, at start."""
+        as known pairs, at start (their addresses as :func:`address_key` counts them)."""
         for entry in reversed(entries):
             if not entry.get("address"):
                 continue
@@ -250,4 +286,4 @@ class SignInGuard:
                 age_s = now_s - parse_utc_iso(entry["at"])
             except ValueError:
                 continue
-            self.remember(entry["username"].casefold(), entry["address"], max(0.0, age_s))
+            self.remember(entry["username"].casefold(), address_key(entry["address"]), max(0.0, age_s))
