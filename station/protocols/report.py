@@ -187,6 +187,13 @@ def no_sway_words(lines: list[dict]) -> str | None:
     return "No sway measured: the foot was never lifted (unable, 0 s)."
 
 
+BASELINE = "Baseline: later visits are compared with it."
+"""A measure's first value (nothing compared yet: no "no published MDC", which read as a comparison missing), in one
+place for every page and PDF: the visit PDF and the history PDF (:mod:`station.reports.references`), and the pages
+from the documents, as a first visit's ``change`` reference's ``baseline`` (:func:`add_walk_changes`; the visit
+results, walk_results.js) and the history's ``measured_once`` ``baseline`` (:func:`measured_once_words`; history.js)."""
+
+
 SCORED_UNABLE = "scored by the clinician, not measured"
 """How a trial the clinician scored unable (0 s, nothing measured) is said beside its count or its time held."""
 
@@ -1257,7 +1264,8 @@ def add_walk_changes(sections: list[dict], history: dict, session_ids: set[int],
     number (:func:`visit_numbers`) when the document is a whole visit; without it each session is its
     own visit (a single session's results against the previous session's). ``previous`` gives the
     previous visit's ``visit`` (True: grouped into visits; False: a session), ``session_ids``, ``sessions`` (their number), ``started_at`` (its first's) and
-    ``value``. A setting the clinician entered (the treadmill's belt speed,
+    ``value``; ``previous`` None (the first visit with the test): ``baseline``, its words (:data:`BASELINE`), else
+    None. A setting the clinician entered (the treadmill's belt speed,
     :func:`~station.protocols.walk_words.entered_setting`) gets an ``entered`` reference instead: the
     previous visit's ``settings`` (one a session, never averaged), its ``value`` when they are all the
     same, and the change only when this visit's and the previous one's settings are each one value; no MDC. A count
@@ -1319,6 +1327,7 @@ def add_walk_changes(sections: list[dict], history: dict, session_ids: set[int],
                     "kind": "change",
                     "unit": measure["unit"],
                     "previous": last,
+                    "baseline": BASELINE if last is None else None,  # the first visit with the test: its words
                     "change": change,
                     "mdc": mdc,
                     "mdc_note": found.get("mdc_note", ""),
@@ -1333,7 +1342,8 @@ def _count_change(series: dict, points: list[dict], session_ids: set[int], befor
     previous visit's (``before``, its points; ``last``, its ``previous``), each side the count a trial made that the
     history charts (:func:`~station.protocols.walk_words.count_change`), the change whole and in words, which way is
     better in words, and no MDC (none is published for a count: the change is not called real)."""
-    ref = {"kind": "change", "count": True, "unit": series["unit"], "previous": last, "change": None,
+    ref = {"kind": "change", "count": True, "unit": series["unit"], "previous": last,
+           "baseline": BASELINE if last is None else None, "change": None,
            "change_words": None, "compared": None, "mdc": None, "mdc_note": series.get("mdc_note") or COUNT_NO_MDC,
            "beyond_mdc": None, "mdc_reading": None, "mdc_verdict": None, "better": series["better"],
            "better_words": series["since_better_words"]}
@@ -1490,16 +1500,16 @@ def patient_history(store, patient_id: int, protocols: dict[str, Protocol], *, a
                 s["change"], s["metric"], several=any(len(p["counts"]) > 1 for p in points))
     out.sort(key=lambda s: (s["protocol"], s["condition_order"], HISTORY_MEASURES.index(s["metric"])))
     key = [s for s in out if s["key"]]
-    once = [s for s in key if len(s["points"]) == 1]
     n_visits = len(set(visit_numbers(sessions).values()))
     return {
         "patient": {"id": patient["id"], "identifier": patient["identifier"]},
         "sessions": _numbered_in_visits(sessions),
         "series": out,
-        # key measures measured once: a table, not charts of one dot (the history PDF's and page's words, one rule)
-        # (``visits``: how many, a value's day said when several)
+        # measures measured once: a table, not charts of one dot (the history PDF's and page's words, one rule; the
+        # PDF shows the key measures, the page the others too, on demand); ``visits``: how many, a value's day said
+        # when several
         "measured_once": {**measured_once_words(n_visits, charted=any(len(s["points"]) > 1 for s in key)),
-                          "visits": n_visits} if once else None,
+                          "visits": n_visits} if any(len(s["points"]) == 1 for s in out) else None,
     }
 
 
@@ -1512,17 +1522,23 @@ def measured_once_words(n_visits: int, charted: bool) -> dict:
     'Key measures of the one visit'
     >>> measured_once_words(1, charted=False)["words"].split(". ")[0]
     'One visit so far: there is no history to chart yet; charts and changes start with the second visit'
-    >>> measured_once_words(3, charted=True)
-    {'heading': 'Measured once so far', 'words': 'No chart: a change shows from the second time the test is done.'}
+    >>> said = measured_once_words(3, charted=True)
+    >>> said["heading"], said["words"]
+    ('Measured once so far', 'No chart: a change shows from the second time the test is done.')
+    >>> said["baseline"]
+    'Baseline: later visits are compared with it.'
+
+    ``baseline``: what each value measured once is read as (:data:`BASELINE`), the page's words from the document.
     """
     if charted:
-        return {"heading": "Measured once so far", "words": "No chart: a change shows from the second time the test is done."}
+        return {"heading": "Measured once so far", "words": "No chart: a change shows from the second time the test is done.",
+                "baseline": BASELINE}
     return {"heading": "Key measures of the one visit" if n_visits == 1 else "Key measures, each measured once",
             "words": ("One visit so far: there is no history to chart yet; charts and changes start with the second "
                       "visit. " if n_visits == 1 else "Each test done once so far: there is no history to chart yet; "
                       "a chart and a change show from the second time a test is done. ")
             + "The values as the visit report gives them, each with the published cut-offs that apply and, where one "
-              "is published, the change a later visit must show to be called real."}
+              "is published, the change a later visit must show to be called real.", "baseline": BASELINE}
 
 
 UNABLE_AT_BOTH = "none, unable (0 s) at the first and the last session"

@@ -16,10 +16,10 @@ from reportlab.platypus import KeepTogether, Spacer
 
 from station.programmes.adherence import PARTIAL_BELOW
 from station.programmes.report import programme_document
-from station.protocols.report import patient_history, visit_numbers
+from station.protocols.report import BASELINE, patient_history, visit_numbers
 from station.reports.charts import mdc_caption, series_chart
 from station.reports.layout import content_width, p, table
-from station.reports.references import BASELINE, Citations
+from station.reports.references import Citations
 from station.reports.text import (bracketed, change, change_unit, counted, day, held_change, quantity, time_held,
                                   with_unit)
 
@@ -81,7 +81,7 @@ def measured_once_table(once: list[dict], citations: Citations, width: float, da
         against = [f"{cut['words'].replace('Dashed line at ', 'Cut-off ', 1)} "
                    f"{citations.cite(cut.get('source'), cut.get('doi'))}." for cut in series.get("cutoffs") or ()]
         # nothing compared yet: the baseline, and the MDC a later change is read against where one is published (no
-        # "no published MDC": it read as a comparison missing; references.BASELINE)
+        # "no published MDC": it read as a comparison missing; report.BASELINE, the page's words too)
         against.append(BASELINE[:-1] + (f"; a later change is real beyond the MDC, {mdc_said(series, citations)}."
                                         if series.get("mdc") else "."))
         rows.append([f"{series.get('protocol_title')}: {series.get('condition_label')}", measure,

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import re
 
+from station.protocols.report import BASELINE  # (a first value's words, the pages' too: one place)
 from station.protocols.report import not_applied_together as said_together
 from station.reports.text import belt_change, change, change_unit, day, held_change, num, ordinal, quantity, time_held, with_unit
 
 
 _DOI = re.compile(r"10\.\d{4,9}/[^\s;,)]+")
-
-BASELINE = "Baseline: later visits are compared with it."
-"""A measure's first value, in the visit PDF and the history PDF (one visit so far), as the visit results page
-says it (walk_results.js): nothing to compare yet, so no "no published MDC" (it read as a comparison missing)."""
 
 
 class Citations:

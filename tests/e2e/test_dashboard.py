@@ -479,8 +479,10 @@ def test_a_clinic_session_from_setup_to_history(station, browsers, shots):
     assert len(time_held) == 4, [r.text for r in time_held]
     assert tablet.execute_script("return document.documentElement.scrollHeight") < 2 * 820
     css(tablet, "button.more-measures")[0].click()
-    wait(tablet, "the other measures", lambda d: len(css(d, ".history-chart")) >= 1)
-    assert css(tablet, ".history-chart svg circle.point")
+    # the other measures, measured once too: rows of a table as well, not charts of one dot (s30 P16), and no words
+    # on how a chart's point is made over no chart
+    wait(tablet, "the other measures", lambda d: css(d, '.history-grid .measured-once tr[data-metric="path_length_cm"]'))
+    assert not css(tablet, ".history-chart") and not by_id(tablet, "history-intro").is_displayed()
     by_id(tablet, "export-history").click()
     history_rows = list(csv.DictReader(io.StringIO(downloaded(downloads, patient_file(patient_url.rstrip("/").split("/")[-1],
                                                                                        "history", "csv")))))

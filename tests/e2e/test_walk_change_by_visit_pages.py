@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from e2e_support import TABLET as WIDE_TABLET, set_size
 from test_dashboard import css, page_width, wait
 from test_phone_fixes_walk_rows import in_store
 from test_walk_values_whole import at_tablet_and_phone
@@ -209,3 +210,16 @@ def test_a_history_of_one_session_says_no_missing_mdc(station, browsers):
             driver.save_screenshot(str(SHOTS / f"history-once-top-{'both-' if both else ''}{name}.png"))
             driver.execute_script("arguments[0].scrollIntoView()", css(driver, ".measured-once")[0])
             driver.save_screenshot(str(SHOTS / f"history-once-{'both-' if both else ''}{name}.png"))
+            # how a chart's point is made is said over charts only (s30 P16, item 2); the more measures are rows too,
+            # the time and the steps, not charts of one dot (item 1)
+            assert not css(driver, "#history-intro")[0].is_displayed()
+            css(driver, "button.more-measures")[0].click()
+            more = wait(driver, "the more measures", lambda d: [(r.get_attribute("data-metric"), r.get_attribute("data-condition"))
+                                                                for r in css(d, "#history .history-grid .measured-once tr[data-metric]")] or None)
+            assert sorted(more) == sorted((m, c) for m in ("steps", "walk_time_s") for c in conditions), more
+            assert not css(driver, "#history .history-chart") and page_width(driver) <= size[0], name
+            for shown in (size, WIDE_TABLET) if name == "tablet" else (size,):  # the tablet as wide as it is too
+                set_size(driver, shown)
+                driver.execute_script("arguments[0].scrollIntoView()", css(driver, "#history .history-grid .measured-once")[-1])
+                driver.save_screenshot(str(SHOTS / f"history-once-more-{'both-' if both else ''}{name}-{shown[0]}.png"))
+            set_size(driver, size)

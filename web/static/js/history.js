@@ -219,13 +219,14 @@
     return [...byMetric.values()].map((list) => (list.length > 1 ? combinedCard(list, ceilingOf) : chartCard(list[0], ceilingOf)));
   }
 
-  /* Key measures measured once (report.patient_history's ``measured_once``): a row each, not a chart of one dot (a dot
-     charts no history), as the history PDF's table (history_report.measured_once_table): the measure (which way is
-     better), its value (with its day when the history spans several visits) and what it is read against, the
-     published cut-offs that apply and the baseline, with the MDC a later change is read against where one is published
-     (references.BASELINE: nothing compared yet, so no "no published MDC"). */
-  const BASELINE = "Baseline: later visits are compared with it";
-  function onceTable(once, severalVisits) {
+  /* Measures measured once (report.patient_history's ``measured_once``, ``said``): a row each, not a chart of one dot
+     (a dot charts no history), as the history PDF's table (history_report.measured_once_table): the measure (which
+     way is better), its value (with its day when the history spans several visits) and what it is read against, the
+     published cut-offs that apply and the baseline in the document's words (report.BASELINE: nothing compared yet, so
+     no "no published MDC"), with the MDC a later change is read against where one is published. */
+  function onceTable(once, said) {
+    const severalVisits = said.visits > 1;
+    const baseline = said.baseline.replace(/\.$/, ""); // the sentence ends after the MDC's source
     return el("div", { class: "card measured-once wide-chart" }, el("div", { class: "table-scroll" },
       el("table", { class: "list small" },
         el("thead", {}, el("tr", {}, el("th", {}, "Measure"), el("th", {}, "Value"), el("th", {}, "Reading"))),
@@ -238,7 +239,7 @@
           return el("tr", { dataset: { protocol: s.protocol, condition: s.condition, metric: s.metric } },
             el("th", {}, `${s.label} · ${s.condition_label}`, betterTag(s)),
             el("td", { class: "counts" }, severalVisits ? Station.bracketed(pointText(s, p), when(p.started_at)) : pointText(s, p), at(p)),
-            el("td", {}, [...cuts, `${BASELINE}${mdc}`].map((words) => el("p", {}, words))));
+            el("td", {}, [...cuts, `${baseline}${mdc}`].map((words) => el("p", {}, words))));
         })))));
   }
 
@@ -322,6 +323,8 @@
       $("history-title").textContent = `History · ${doc.patient.identifier}`;
       $("back-link").textContent = `← ${doc.patient.identifier}`;
       const box = $("history");
+      // how a chart's point is made: said only above a history that charts (one visit charts none)
+      $("history-intro").hidden = !doc.series.some((s) => s.points.length > 1);
       if (!doc.series.length) {
         box.replaceChildren(el("p", { class: "muted" }, "No valid trials yet."));
         return;
@@ -331,14 +334,16 @@
         if (!groups.has(s.protocol)) groups.set(s.protocol, []);
         groups.get(s.protocol).push(s);
       }
-      // key measures measured once: a table (the history PDF's words, report.measured_once_words); one visit so far
+      // measures measured once: a table (the history PDF's words, report.measured_once_words); one visit so far
       // (nothing charted): said once above the tests, else under each test's charts
       const once = doc.measured_once;
       const charted = doc.series.some((s) => s.key && s.points.length > 1);
-      const severalVisits = !!once && once.visits > 1;
       const onceWords = (tag) => el("div", { class: "measured-once-intro" }, el(tag, { class: "measured-once-heading" }, once.heading),
         el("p", { class: "muted small measured-once-words" }, once.words));
-      box.replaceChildren(...(once && !charted ? [onceWords("h2")] : []), ...[...groups.values()].map((list) => {
+      // a table of those measured once, under its words where charts are around it (the key measures' rule)
+      const onceBlock = (list) => (list.length ? [charted ? onceWords("h3") : null, onceTable(list, once)] : null);
+      const keyOnceAnywhere = doc.series.some((s) => s.key && s.points.length === 1);
+      box.replaceChildren(...(keyOnceAnywhere && !charted ? [onceWords("h2")] : []), ...[...groups.values()].map((list) => {
         const key = list.filter((s) => s.key && s.points.length > 1);
         const keyOnce = list.filter((s) => s.key && s.points.length === 1);
         const rest = list.filter((s) => !s.key);
@@ -346,11 +351,16 @@
         const section = el("section", { dataset: { protocol: list[0].protocol } },
           el("h2", {}, list[0].protocol_title),
           key.length ? el("div", { class: "history-grid" }, keyCards(key, ceilingOf)) : null,
-          keyOnce.length ? [charted ? onceWords("h3") : null, onceTable(keyOnce, severalVisits)] : null);
+          onceBlock(keyOnce));
         if (rest.length) {
           const toggle = el("button", { type: "button", class: "secondary more-measures" }, `More measures (${rest.length})`);
           toggle.addEventListener("click", () => {
-            if (!more.childElementCount) more.append(...rest.map((s) => chartCard(s, ceilingOf)));
+            // the others as the key measures: a chart each measured twice or more, a row each of a table measured once
+            // (the history PDF charts no dot; it leaves these out, the visit's own report gives them)
+            if (!more.childElementCount) {
+              more.append(...rest.filter((s) => s.points.length > 1).map((s) => chartCard(s, ceilingOf)),
+                ...(onceBlock(rest.filter((s) => s.points.length === 1)) || []).filter(Boolean));
+            }
             more.hidden = !more.hidden;
             drawCharts(more);
             toggle.textContent = more.hidden ? `More measures (${rest.length})` : "Fewer measures";

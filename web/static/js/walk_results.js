@@ -271,9 +271,6 @@ const WalkResults = (() => {
     if (minutes && minutes.length) plots.append(minutesBlock(minutes, trialId, figure));
   }
 
-  /* A measure's first visit with its test (the visit PDF's words, station/reports/references.py). */
-  const FIRST_VISIT_BASELINE = "Baseline: later visits are compared with it.";
-
   /* The earlier visit a change is counted from (report.add_walk_changes' ``previous``): "the visit of 2 Nov 2026 09:00",
      or a session's time when the results are one session's (as references.py _since says it in the PDF). */
   const since = (previous) => (previous.visit ? `the visit of ${Station.when(previous.started_at)}` : Station.when(previous.started_at));
@@ -290,10 +287,11 @@ const WalkResults = (() => {
       : el("span", { class: "muted small" }, ref.mdc_note ? ` ${ref.mdc_note}` : " No published minimal detectable change for this measure here.");
     if (!ref.previous) {
       // the first: nothing to compare, so no "no published MDC" (it read as a comparison missing); the baseline said
-      // once per test, an MDC (what a later change is read against) where there is one
+      // once per test, in the document's words (report.BASELINE, the visit PDF's too), an MDC (what a later change is
+      // read against) where there is one
       if (firstSaid && !ref.mdc) return null;
       return el("div", { class: "ref change-ref" }, firstSaid ? null : [el("span", { class: "tag first-visit" }, "first visit with this test"),
-        el("span", { class: "muted small first-baseline" }, ` ${FIRST_VISIT_BASELINE}`)], ref.mdc ? mdcWords : null);
+        ref.baseline ? el("span", { class: "muted small first-baseline" }, ` ${ref.baseline}`) : null], ref.mdc ? mdcWords : null);
     }
     // a treadmill's previous visit of another plan or belt speed (report.add_walk_changes): no change made of them
     if (ref.not_compared) return el("div", { class: "ref change-ref not-compared small" }, `Since ${since(ref.previous)}: ${ref.not_compared}.`);
