@@ -3,7 +3,8 @@ pauses said of every session ("no pause in any of the 3 sessions"; it was a lone
 sessions' chips: for which?), and "Minute by minute" names the session its minutes are of (it showed the
 last one's without saying so). Frames a busy station lost, filled in and not touching the result, are one small grey
 line in the trial list, as the visit PDF says them (trial #35 carried the whole paragraph, "(it woke late: a busy
-station, not the sensor) ... so no step was missed: the gait measures are valid.")."""
+station, not the sensor) ... so no step was missed: the gait measures are valid."). The trial's own page says the
+whole words under the tag "gait measures valid", without saying it again at their end (s30 P16)."""
 
 from __future__ import annotations
 
@@ -76,3 +77,12 @@ def test_a_visits_treadmill_sessions_say_which_session_their_words_are_of(readin
         driver.execute_script("document.querySelectorAll('details').forEach((d) => { d.open = true; });"
                               "arguments[0].scrollIntoView({block: 'start'})", css(driver, f"{section} .walk-minutes-block")[0])
         driver.save_screenshot(str(shots / f"treadmill-minutes-{size[0]}.png"))
+        # the trial's own page gives the whole words under one tag: valid said once (s30 P16, item 4: the words ended
+        # "...: the gait measures are valid." after the tag "gait measures valid")
+        driver.get(f"{station.url}/trials/{trials[1]}")
+        note = wait(driver, "the trial's sensor note", lambda d: text_of(css(d, "#walk-imu-gaps")))
+        assert note.startswith("gait measures valid The station lost 6 frames") and note.count("valid") == 1, note
+        assert note.endswith("so no step was missed."), note
+        assert driver.execute_script("return document.documentElement.scrollWidth") <= size[0], size
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", css(driver, "#walk-imu-gaps")[0])
+        driver.save_screenshot(str(shots / f"treadmill-trial-gaps-{size[0]}.png"))

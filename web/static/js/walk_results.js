@@ -162,7 +162,12 @@ const WalkResults = (() => {
     const words = !said ? gaps.words : gaps.not_measured_s ? `${gaps.words.split(": ")[0]} (see above).`
       : gaps.gait_valid ? `${gaps.bridged_samples} lower-back sensor readings filled in (see above).` : "See above.";
     const note = (...parts) => el("p", { class: "imu-gaps small", id, dataset: { gaitValid: String(!!gaps.gait_valid) } }, ...parts);
-    if (gaps.gait_valid) return note(el("span", { class: "tag valid" }, "gait measures valid"), " ", words);
+    // valid: the tag says it, the words' own verdict (walk_words: "...: the gait measures are valid.", "... With them
+    // left out, the gait measures are valid.") not said again after it
+    if (gaps.gait_valid) {
+      return note(el("span", { class: "tag valid" }, "gait measures valid"), " ",
+        words.replace(/: the gait measures are valid\.$/, ".").replace(/ With (it|them) left out, the gait measures are valid\.$/, ""));
+    }
     // words that open with it (walk_words.imu_gaps_summary: "No gait measures: the lower-back sensor's readings
     // missing ..."): the tag is their first words, the sentence read on from it ("no gait measures" then "No gait
     // measures: ..." said it twice): "[no gait measures] The lower-back sensor's readings missing ...", "[no gait
