@@ -1237,6 +1237,10 @@ class WalkMachine:
             # (a recording too short to analyse is too_short, not imu_missing: it said "too short" here)
             where = (f"the walk's steps not found in the lower-back sensor's readings (none of them missing for longer "
                      f"than {MAX_BRIDGE_S:g} s)")
+            if session.blind and not session.parts:  # no gap, so one part, the whole walk, without its steps: said
+                # plainly (it read "a part between gaps (9.0 s at 0.0 s) held fewer steps ...", where there was none)
+                return (f"{where}; they show fewer than a walking bout's {MIN_BOUT_STEPS} steps in the {recorded_s:.1f} s "
+                        "from the go to the end")
         gaps_n = session.dropouts + session.stalls
         if gaps_n > 1:
             where += f" ({gap_causes(session.dropouts, session.stalls)} longer than {MAX_BRIDGE_S:g} s in all)"

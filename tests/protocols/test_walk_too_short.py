@@ -41,6 +41,12 @@ def test_an_overground_walk_whose_readings_came_whole_but_showed_no_steps_says_w
     session = SimpleNamespace(dropouts=0, stalls=0, blind=[(0.0, 9.0)], measured_s=0.0, parts=[])
     words = WalkMachine._too_little_measured(machine, gaps, session, np.arange(900), 9.0, 0)
     assert "too short" not in words, words
-    assert words.startswith("the walk's steps not found in the lower-back sensor's readings (none of them missing for "
-                            "longer than 0.1 s); a part between gaps (9.0 s at 0.0 s) held fewer steps than a walking "
-                            "bout's 4"), words
+    # no gap, so no "part between gaps (9.0 s at 0.0 s)" (s30 P16, item 5): the whole walk held too few steps
+    assert words == ("the walk's steps not found in the lower-back sensor's readings (none of them missing for longer "
+                     "than 0.1 s); they show fewer than a walking bout's 4 steps in the 9.0 s from the go to the end"), words
+    # with gaps, the part between them that showed no steps is still said as such
+    gaps = SimpleNamespace(first_frame=0, trimmed_frames=0, long_gaps_s=[(3.0, 0.5)])
+    session = SimpleNamespace(dropouts=1, stalls=0, blind=[(0.0, 3.0)], measured_s=2.0, parts=[(3.5, 5.5)])
+    machine._stalled = lambda *a: False
+    words = WalkMachine._too_little_measured(machine, gaps, session, np.arange(900), 9.0, 50)
+    assert "; a part between gaps (3.0 s at 0.0 s) held fewer steps than a walking bout's 4" in words, words
