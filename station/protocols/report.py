@@ -380,8 +380,8 @@ def nested_said_once(references: list[dict]) -> list[dict]:
     "meets the 3 s criterion": two lines of one finding), of those crossed only the furthest (2 s: "0 points", not
     also "at most 1 point"). A value between two of them (6 s: below 10 s, at or above 3 s) is one line too, the
     crossed one's, saying where on the scale it is (:data:`CUTOFF_BETWEEN`: "1 of 2 SPPB tandem points", "at or above
-    3 s, below 10 s"; it read "at most 1 of 2 SPPB tandem points" and "meets the 3 s criterion"). A band
-    (``good_side``) keeps its line.
+    3 s, below 10 s", with its one sentence of the criterion and the points; it read "at most 1 of 2 SPPB tandem
+    points" and "meets the 3 s criterion"). A band (``good_side``) keeps its line.
 
     >>> refs = [{"kind": "cutoff", "source": "G", "metric": "t", "below": 10.0, "verdict": "met"},
     ...         {"kind": "cutoff", "source": "G", "metric": "t", "below": 3.0, "verdict": "met"}]
@@ -423,10 +423,13 @@ def nested_said_once(references: list[dict]) -> list[dict]:
             met, side = kept[key[:3] + (True,)], key[2]
             where = f"{met.get('limit_words')}, {r.get('limit_words')}" if met.get("limit_words") and r.get("limit_words") \
                 else r.get("limit_words")
-            finding = CUTOFF_BETWEEN.get((str(r.get("metric")), side, float(r[side]), float(met[side])), r.get("finding"))
-            said = f"{where[0].upper()}{where[1:]}: {finding}." if finding != r.get("finding") else f"{where[0].upper()}{where[1:]}."
-            r = {**r, "finding": finding, "limit_words": where,
-                 "words": f"{r['words']} {said}" if r.get("words") else said}
+            known = CUTOFF_BETWEEN.get((str(r.get("metric")), side, float(r[side]), float(met[side])))
+            if known:  # its criterion and points in one sentence (the crossed limit's and a second on where: long)
+                finding, words = known
+            else:  # the crossed one's finding and sentence, and where between the two the value is
+                said = f"{where[0].upper()}{where[1:]}."
+                finding, words = r.get("finding"), f"{r['words']} {said}" if r.get("words") else said
+            r = {**r, "finding": finding, "limit_words": where, "words": words}
         out.append(r)
     return out
 
@@ -737,11 +740,16 @@ CUTOFF_FINDINGS: dict[tuple[str, str, float], str] = {
 """What crossing a protocol's published cut-off means for the patient, in a few words (the
 protocol's ``meaning`` is the source's sentence), by (metric, side, limit)."""
 
-CUTOFF_BETWEEN: dict[tuple[str, str, float, float], str] = {
-    ("time_held_s", "below", 10, 3): "1 of 2 SPPB tandem points",  # Guralnik et al. 1994: 3 to under 10 s
+CUTOFF_BETWEEN: dict[tuple[str, str, float, float], tuple[str, str]] = {
+    ("time_held_s", "below", 10, 3): (  # Guralnik et al. 1994: 3 to under 10 s, the 3-s limit's sentence's pair
+        "1 of 2 SPPB tandem points",
+        "Tandem stand held for 3 s or more but less than 10 s: 1 of 2 points in the Short Physical Performance "
+        "Battery balance test."),
 }
 """What a value between two cut-offs of one scale means (crossed the first, met the second), by (metric, side, the
-limit crossed, the limit met): :func:`nested_said_once` says it in one line."""
+limit crossed, the limit met): its finding in a few words and the cut-off's sentence, the criterion and the points
+(:func:`nested_said_once` says it in one line; the crossed limit's own sentence, "not held for 10 s: at most 1 of 2
+points; the battery's tests predicted ...", is not said as well: the value is placed exactly)."""
 
 CUTOFF_FOR: dict[tuple[str, str, float], str] = {
     ("walk_time_s", "above", 5.5): "fall-history",  # Polo-Ferrero et al. 2025: faller vs non-faller in the past year

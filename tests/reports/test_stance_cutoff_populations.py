@@ -100,10 +100,17 @@ def test_a_tandem_stance_held_6_s_reads_one_line_of_where_it_is_on_the_sppb_scal
     refs = _cutoffs(_held_references(store, protocols, session_id))
     assert [(r["verdict"], r["finding"], r["limit_words"]) for r in refs] == \
            [("below", "1 of 2 SPPB tandem points", "at or above 3 s, below 10 s")]
-    assert refs[0]["words"].endswith("older. At or above 3 s, below 10 s: 1 of 2 SPPB tandem points."), refs[0]["words"]
+    # its criterion and points in one sentence (s30 P16: the 10-s limit's sentence, "at most 1 of 2 points ...; the
+    # battery's tests predicted ...", then "At or above 3 s, below 10 s: 1 of 2 SPPB tandem points.", 261 characters)
+    assert refs[0]["words"] == ("Tandem stand held for 3 s or more but less than 10 s: 1 of 2 points in the Short Physical "
+                                "Performance Battery balance test."), refs[0]["words"]
     text = " ".join(pdf_text(make_report("session", store, session_id, protocols=protocols, clinic=clinic,
                                          actor=ACTOR, paper="a4")).split())
-    assert "6.0 s: 1 of 2 SPPB tandem points (at or above 3 s, below 10 s)." in text, text
+    assert ("6.0 s: 1 of 2 SPPB tandem points (at or above 3 s, below 10 s). The cut-off: Tandem stand held for 3 s or "
+            "more but less than 10 s: 1 of 2 points in the Short Physical Performance Battery balance test.") in text, text
+    # the reading's once (the chart's dashed 10-s line still says its own: "below it, at most 1 of 2 SPPB tandem points")
+    assert "at most 1 of 2 points" not in text and "nursing-home" not in text, text
+    assert text.count("1 of 2 SPPB tandem points") - text.count("at most 1 of 2 SPPB tandem points") == 1, text
     # one line (the chart's dashed lines still each say what crossing it means)
     assert "criterion" not in text and text.count("Cut-off [2]: ") == 1, text
 
