@@ -101,7 +101,11 @@ its last sync, queue length, last error and restore notice waiting (``POST
 confirms it, audited by name); ``GET /api/hub/patients/<id>/versions``: the versions
 of a patient's fields that last-writer-wins merges kept (the station's and the hub's), audited; ``POST
 /api/hub/patients/<id>/versions/<version>/undo``: the hub's values that version replaced put back, as
-the administrator's edit on the hub (every station takes it), the fields changed since left and named.
+the administrator's edit on the hub (every station takes it), the fields changed since left and named,
+with ``said``, the same in words (:mod:`web.hub_versions`); the page ``/hub/patients/<id>/versions``
+(linked from the patient's page): each version, its "Put back these values" button, a confirmation
+(``?confirm=<version>``) saying what will change, and the form ``POST
+/hub/patients/<id>/versions/<version>/undo`` whose answer is the page saying what was done.
 """
 
 from __future__ import annotations
@@ -477,8 +481,79 @@ def patient_versions(patient_id: int):
 @bp.post("/api/hub/patients/<int:patient_id>/versions/<int:version_id>/undo")
 @roles("admin")
 def undo_patient_version(patient_id: int, version_id: int):
-    """Put back the hub's values a station's merge replaced (:meth:`station.sync.hub.Hub.undo_patient_version`)."""
-    return hub().undo_patient_version(patient_id, version_id, actor=actor())
+    """Put back the hub's values a station's merge replaced (:meth:`station.sync.hub.Hub.undo_patient_version`),
+    with ``said``: what was put back and what was left, in words (:func:`web.hub_versions.undo_words`)."""
+    answer, said = _undo(patient_id, version_id)
+    return {**answer, "said": said}
+
+
+def _undo(patient_id: int, version_id: int) -> tuple[dict, str]:
+    """Put version ``version_id``'s values back: the answer, and its words. NotFound, Conflict as
+    :meth:`station.sync.hub.Hub.undo_patient_version`."""
+    from web.hub_versions import changed_by, undo_words
+
+    plan = hub().undo_plan(patient_id, version_id)  # the version's values, for the words
+    answer = hub().undo_patient_version(patient_id, version_id, actor=actor())
+    by = changed_by(_patient_updates(patient_id), answer["changed_since"], version_id)
+    return answer, undo_words(plan, answer, hub().store.patients.get(patient_id), by, _local_time)
+
+
+def _patient_updates(patient_id: int) -> list[dict]:
+    """The audit log's changes of patient ``patient_id`` (``patient.update``), newest first: who changed a
+    field since a version (:func:`web.hub_versions.changed_by`)."""
+    return hub().store.audit.query(action="patient.update", patient_id=patient_id, limit=1000)
+
+
+@bp.get("/hub/patients/<int:patient_id>/versions")
+@roles("admin")
+def patient_versions_page(patient_id: int):
+    """The page of a patient's versions (what stations' merges replaced), each with its "Put back these
+    values" button; ``?confirm=<version>`` asks first, saying what will change."""
+    confirm = request.args.get("confirm", "")
+    return _versions_page(patient_id, confirm=int(confirm) if confirm.isascii() and confirm.isdigit() and len(confirm) < 19
+                          else None)
+
+
+@bp.post("/hub/patients/<int:patient_id>/versions/<int:version_id>/undo")
+@roles("admin")
+def undo_version_form(patient_id: int, version_id: int):
+    """The versions page's confirmed button: put the version's values back (:func:`_undo`); the page
+    again, saying what was put back and what was left, or why nothing was."""
+    from station.store.db import Conflict
+
+    try:
+        said, status = _undo(patient_id, version_id)[1], 200
+    except NotFound as exc:
+        said, status = f"Nothing put back: {exc}; the versions it has are below.", 404
+    except Conflict as exc:
+        said, status = (f"Nothing put back: {exc}. Change the other patient's identifier first, or edit this "
+                        "patient by hand."), 409
+    return _versions_page(patient_id, status, said=said, failed=status != 200)
+
+
+def _versions_page(patient_id: int, status: int = 200, **extra) -> tuple[str, int]:
+    """The versions page of patient ``patient_id`` and ``status`` (a page saying so, 404, for an unknown
+    patient), audited as ``patient.view`` as ``GET /api/hub/patients/<id>/versions``; ``extra``: a
+    version to confirm, what an action said."""
+    from web.hub_versions import changed_by, confirm_words, field_words, left_words, value_words
+
+    try:
+        patient = hub().store.patients.get(patient_id)
+    except NotFound:
+        return render_template("dashboard/missing.html", what=f"patient #{patient_id}", is_admin=True), 404
+    versions = list(reversed(hub().patient_versions(patient_id)))  # newest first
+    updates = _patient_updates(patient_id)
+    shown = []
+    for version in versions:
+        plan = hub().undo_plan(patient_id, version["id"])
+        by = changed_by(updates, plan["changed_since"], version["id"])
+        shown.append({**version, "plan": plan, "confirm_words": confirm_words(plan, by, _local_time) if plan["put_back"] else "",
+                      "left_words": left_words(plan["changed_since"], by, _local_time)})
+    hub().store.audit.record(actor(), "patient.view", patient_id=patient_id, object=f"patient:{patient_id}",
+                             detail={"versions": len(versions)})
+    return render_template("dashboard/hub_patient_versions.html", patient=patient, versions=shown, is_admin=True,
+                           page="patients", local_time=_local_time, field_words=field_words, value_words=value_words,
+                           **extra), status
 
 
 @bp.get("/hub/stations")

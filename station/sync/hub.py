@@ -797,15 +797,12 @@ class Hub:
                  "incoming": json.loads(r["applied"]), "kept": json.loads(r["kept"]),
                  "before": json.loads(r["replaced"])} for r in rows]
 
-    def undo_patient_version(self, patient_id: int, version_id: int, *, actor: Actor) -> dict:
-        """Put back the hub's values that version ``version_id`` of patient ``patient_id`` replaced
-        (:meth:`patient_versions`: a station's merge applied its values; e.g. a birth year rewritten
-        by a station that only found the patient, or its stolen token), as an edit on the hub by
-        ``actor`` (an administrator; audited ``patient.update``), which every station holding the
-        patient then takes. Only the fields that still hold what that version brought are put back;
-        one changed since is left and named. ``{"patient_id", "version", "put_back", "changed_since"}``;
-        NotFound for a version the patient does not have, Conflict for an identifier another patient
-        holds now."""
+    def undo_plan(self, patient_id: int, version_id: int) -> dict:
+        """What :meth:`undo_patient_version` would do now, for a page to confirm it: ``{"version"``
+        (as :meth:`patient_versions` gives it), ``"put_back"`` (``{field: the hub's value before}``:
+        the fields that still hold what that version brought), ``"changed_since"`` (``{field: its
+        value now}``: those changed since, left as they are)``}``; NotFound for a version the patient
+        does not have."""
         with self._db.read() as conn:
             version = conn.execute("SELECT * FROM hub_patient_versions WHERE id = ? AND patient_id = ?",
                                    (version_id, patient_id)).fetchone()
@@ -815,11 +812,26 @@ class Hub:
         incoming, kept, before = json.loads(version["applied"]), json.loads(version["kept"]), json.loads(version["replaced"])
         applied = sorted(k for k in incoming if k not in kept and k in before)
         current = patient_snapshot(row, applied)
-        back = {k: before[k] for k in applied if current[k] == incoming[k]}
+        return {"version": {"id": version["id"], "at": version["at"], "station": version["station"],
+                            "change_at": version["change_at"], "incoming": incoming, "kept": kept, "before": before},
+                "put_back": {k: before[k] for k in applied if current[k] == incoming[k]},
+                "changed_since": {k: current[k] for k in applied if current[k] != incoming[k]}}
+
+    def undo_patient_version(self, patient_id: int, version_id: int, *, actor: Actor) -> dict:
+        """Put back the hub's values that version ``version_id`` of patient ``patient_id`` replaced
+        (:meth:`patient_versions`: a station's merge applied its values; e.g. a birth year rewritten
+        by a station that only found the patient, or its stolen token), as an edit on the hub by
+        ``actor`` (an administrator; audited ``patient.update``), which every station holding the
+        patient then takes. Only the fields that still hold what that version brought are put back;
+        one changed since is left and named (:meth:`undo_plan`). ``{"patient_id", "version",
+        "put_back", "changed_since"}``; NotFound for a version the patient does not have, Conflict for
+        an identifier another patient holds now."""
+        plan = self.undo_plan(patient_id, version_id)
+        back = plan["put_back"]
         if back:
             self.store.patients.update(patient_id, back, actor=actor)
         return {"patient_id": patient_id, "version": version_id, "put_back": sorted(back),
-                "changed_since": [k for k in applied if k not in back]}
+                "changed_since": sorted(plan["changed_since"])}
 
     def _erase(self, station: StationRef, local_id: int, payload: dict, at: str) -> tuple[int, str] | None:
         """A station's erasure of its patient ``local_id``. It reaches the hub's record only when this

@@ -193,7 +193,8 @@ def test_a_found_patients_birth_year_rewritten_by_a_stolen_token_is_kept_as_a_ve
     undone = admin.post(undo, headers={"X-CSRF-Token": csrf})
     assert undone.status_code == 200
     assert undone.get_json() == {"patient_id": on_hub["id"], "version": rewrite["id"], "put_back": ["birth_year"],
-                                 "changed_since": []}
+                                 "changed_since": [], "said": "Put back birth year 1999 → 1950 (as before station "
+                                 "thief's change); every station holding the patient takes it at its next sync."}
     assert hub_patient(hub_store, "P-0043")["birth_year"] == 1950
     gym.sync_once()
     assert gym.store.patients.get(patient["id"])["birth_year"] == 1950

@@ -32,24 +32,28 @@ def _entries(store, username: str, action: str) -> list[dict]:
     return [e for e in store.audit.query(username=username, limit=1000) if e["action"] == action]
 
 
-def test_every_page_that_names_a_patient_is_audited(app, store, records, programme, clinician):
+def test_every_page_that_names_a_patient_is_audited(app, store, records, programme, clinician, admin):
+    """As a clinician; a page for administrators only (the hub's versions of a patient) as ``root``."""
     ids = {"patient_id": records["patient"], "session_id": records["session"], "trial_id": records["trial"],
            "assignment_id": programme}
-    pages = [rule.rule for rule in app.url_map.iter_rules()
+    rules = [rule for rule in app.url_map.iter_rules()
              if "GET" in rule.methods and not rule.rule.startswith("/api/")
              and re.search(r"<int:(patient|session|trial|assignment)_id>", rule.rule)]
-    assert len(pages) >= 5
+    assert len(rules) >= 5
     named = []
-    for rule in pages:
-        path = re.sub(r"<int:(\w+)>", lambda m: str(ids[m.group(1)]), rule)
-        before = len(store.audit.query(username="ana", patient_id=records["patient"], limit=1000))
-        response = clinician.get(path)
+    for rule in rules:
+        path = re.sub(r"<int:(\w+)>", lambda m: str(ids[m.group(1)]), rule.rule)
+        admin_only = getattr(app.view_functions[rule.endpoint], "station_roles", None) == frozenset({"admin"})
+        client, username = (admin, "root") if admin_only else (clinician, "ana")
+        before = len(store.audit.query(username=username, patient_id=records["patient"], limit=1000))
+        response = client.get(path)
         assert response.status_code == 200, path
         if "PT-100" in response.get_data(as_text=True):
             named.append(path)
-            after = len(store.audit.query(username="ana", patient_id=records["patient"], limit=1000))
+            after = len(store.audit.query(username=username, patient_id=records["patient"], limit=1000))
             assert after == before + 1, f"{path} names the patient without an audit entry"
-    assert sorted(named) == sorted([f"/sessions/{records['session']}", f"/assignments/{programme}"])
+    hub = [f"/hub/patients/{records['patient']}/versions"] if app.config.get("HUB") else []
+    assert sorted(named) == sorted([f"/sessions/{records['session']}", f"/assignments/{programme}", *hub])
 
 
 def test_a_results_page_is_audited_once_per_login_session_and_patient(app, store, records, clinician):
