@@ -548,7 +548,7 @@ def _versions_page(patient_id: int, status: int = 200, **extra) -> tuple[str, in
         plan = hub().undo_plan(patient_id, version["id"])
         by = changed_by(updates, plan["changed_since"], version["id"])
         shown.append({**version, "plan": plan, "confirm_words": confirm_words(plan, by, _local_time) if plan["put_back"] else "",
-                      "left_words": left_words(plan["changed_since"], by, _local_time)})
+                      "left_words": left_words(plan["changed_since"], by, _local_time, version["before"])})
     hub().store.audit.record(actor(), "patient.view", patient_id=patient_id, object=f"patient:{patient_id}",
                              detail={"versions": len(versions)})
     return render_template("dashboard/hub_patient_versions.html", patient=patient, versions=shown, is_admin=True,

@@ -94,20 +94,23 @@ def _listed(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
-def left_words(changed_since: dict, by: dict[str, dict], local_time: Callable[[str], str]) -> str:
+def left_words(changed_since: dict, by: dict[str, dict], local_time: Callable[[str], str],
+               before: dict | None = None) -> str:
     """The fields left as they are because they were changed since: ``changed_since`` (``{field: its
-    value now}``), ``by`` (:func:`changed_by`).
+    value now}``), ``by`` (:func:`changed_by`); ``before``: the version's values before it (a value
+    now the same is said so: put back already, or set so again).
 
     >>> left_words({"birth_year": 1975}, {"birth_year": {"username": "boss", "at": "t"}}, lambda t: "6 Dec 13:10")
     'birth year, now 1975, changed since by boss on the hub on 6 Dec 13:10'
-    >>> left_words({"notes": None}, {}, str)
-    'notes, now none, changed since (by whom, the audit log does not say)'
+    >>> left_words({"notes": None}, {}, str, before={"notes": None})
+    'notes, now none (as before this change), changed since (by whom, the audit log does not say)'
     """
     parts = []
     for field in sorted(changed_since):
         since = (f"changed since by {who_words(by[field], local_time)}" if field in by
                  else "changed since (by whom, the audit log does not say)")
-        parts.append(f"{field_words(field)}, now {value_words(field, changed_since[field])}, {since}")
+        same = " (as before this change)" if before and field in before and before[field] == changed_since[field] else ""
+        parts.append(f"{field_words(field)}, now {value_words(field, changed_since[field])}{same}, {since}")
     return "; ".join(parts)
 
 
@@ -138,7 +141,7 @@ def confirm_words(plan: dict, by: dict[str, dict], local_time: Callable[[str], s
     said = (f"Put back {back_words(plan['put_back'], version['incoming'])} (the values before station "
             f"{version['station']}'s change)? It is saved as your edit on the hub, and {REACHES_STATIONS}.")
     if plan["changed_since"]:
-        said += f" Left as it is: {left_words(plan['changed_since'], by, local_time)}."
+        said += f" Left as it is: {left_words(plan['changed_since'], by, local_time, version.get('before'))}."
     return said
 
 
@@ -160,5 +163,5 @@ def undo_words(plan: dict, answer: dict, now: dict, by: dict[str, dict], local_t
             f"{REACHES_STATIONS}." if back else "Nothing put back.")
     if answer["changed_since"]:
         left = {f: now.get(f) for f in answer["changed_since"]}
-        said += f" Left as it is: {left_words(left, by, local_time)}."
+        said += f" Left as it is: {left_words(left, by, local_time, version['before'])}."
     return said

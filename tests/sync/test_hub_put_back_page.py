@@ -82,7 +82,8 @@ def test_an_administrator_puts_a_stations_change_back_from_the_page(hub_store, h
     # done: the version has nothing left to put back, and says why; no button
     again = admin.get(page).get_data(as_text=True)
     assert 'id="put-back-' not in again
-    assert re.search(f"Nothing to put back: birth year, now 1950, changed since by boss on the hub on {WHEN}; notes, "
+    assert re.search(f"Nothing to put back: birth year, now 1950 \\(as before this change\\), changed since by boss on "
+                     f"the hub on {WHEN}; notes, "
                      f"now “lives alone”, changed since by boss on the hub on {WHEN}.", _text(again)), _text(again)
 
 
@@ -99,8 +100,9 @@ def test_the_apis_answer_says_it_in_words_and_errors_are_words(hub_store, hub_ap
                               "change); every station holding the patient takes it at its next sync."}
     again = admin.post(undo, headers={"X-CSRF-Token": csrf}).get_json()
     assert again["put_back"] == [] and re.fullmatch(
-        f"Nothing put back. Left as it is: birth year, now 1950, changed since by boss on the hub on {WHEN}; "
-        f"notes, now none, changed since by boss on the hub on {WHEN}.", again["said"]), again["said"]
+        f"Nothing put back. Left as it is: birth year, now 1950 \\(as before this change\\), changed since by boss on "
+        f"the hub on {WHEN}; notes, now none \\(as before this change\\), changed since by boss on the hub on {WHEN}.",
+        again["said"]), again["said"]
     # a version the patient does not have: 404 in words, on the API and the page
     missing = admin.post(f"/api/hub/patients/{on_hub['id']}/versions/{version['id'] + 99}/undo",
                          headers={"X-CSRF-Token": csrf})
