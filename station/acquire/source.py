@@ -7,6 +7,7 @@ under a simulated clock (:class:`station.sim.station.SimulatedStation`, built by
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from typing import Protocol
@@ -93,8 +94,21 @@ def down_health(reason: str, code: str | None = None, detail: str | None = None)
     return doc
 
 
+BATCH_S = 0.02
+"""Frames are handed out in batches at most this often, s: a reader that comes back sooner after a
+batch waits for the rest of the interval (within its own ``max_wait_s``; ``0`` never waits). The
+trial service's loop (``station.protocols.service``) reads every time round: handed each frame as it
+came (100 Hz, and a 5-ms poll between), it woke about 190 times a second, and idle, with nothing
+recording, took 3.8 % of a core of the development machine (0.38 CPU-s in 10 s, the thread's
+``/proc`` times, 2026-12-06), most of it the wake-ups themselves; a Pi's cores are several times
+slower. Batches of 20 ms (2 frames at 100 Hz) are the live view's own pace (``web.live``'s 50
+events a second); the go beep of a walk test is sounded by the loop and timed when it sounds, so a
+later beep is never counted as walking (``station.protocols.walk``)."""
+
+
 class RingFrameSource:
-    """Frames from the acquisition process's shared-memory ring (real time).
+    """Frames from the acquisition process's shared-memory ring (real time), handed out in batches
+    (:data:`BATCH_S`).
 
     Parameters
     ----------
@@ -111,6 +125,7 @@ class RingFrameSource:
         self._from_start = from_start
         self._reader: RingReader | None = None
         self._attach_lock = threading.Lock()
+        self._handed_at = -math.inf  # time.monotonic() when read_frames last returned frames
 
     def _attach(self) -> RingReader:
         reader = self._reader
@@ -129,12 +144,20 @@ class RingFrameSource:
             self._reader = None
 
     def read_frames(self, max_wait_s: float) -> FrameBlock:
+        """Every frame since the last call; waits up to ``max_wait_s`` for one, and first, within
+        that, for the rest of :data:`BATCH_S` after the last batch it handed out."""
         reader = self._attach()
-        deadline = time.monotonic() + max(0.0, max_wait_s)
+        now = time.monotonic()
+        deadline = now + max(0.0, max_wait_s)
+        batch_at = min(self._handed_at + BATCH_S, deadline)
+        if batch_at > now:
+            time.sleep(batch_at - now)
         poll_s = min(0.5 / self.rate_hz, 0.01)
         while True:
             block = reader.read()
             if len(block.frames) or block.missed or time.monotonic() >= deadline:
+                if len(block.frames):
+                    self._handed_at = time.monotonic()
                 return block
             time.sleep(poll_s)
 
