@@ -35,6 +35,12 @@ and those read :data:`ENDED_UNKNOWN` ("expired after inactivity"). Bounded: a re
 :data:`ENDED_KEPT_S` (12 h, the longest a session lives) and at most the last :data:`ENDED_KEPT`; older ones are
 purged when sessions end and by :meth:`LoginSessions.purge_expired`.
 
+A session found ended when used (inactive, 12 h old, the clock set back, the account disabled) keeps its
+reason the same way (migration 19): the first request to meet it deleted it, and every later request with the same token
+(the page's other requests under way, another tab of the same browser) read :data:`ENDED_UNKNOWN`
+("expired after inactivity") where the first read "12 hours after you signed in" (s31: a page's own two
+requests raced, and the page went to whichever sign-in page was asked for last).
+
 **A busy database.** Refreshing the last activity (and deleting a session found ended) is a chore of
 the request, not what it was asked for: it waits :data:`TOUCH_WAIT_MS` at most for the database's write
 lock and is left for a later request when the lock is held (another program such as ``sync --resend``
@@ -205,8 +211,12 @@ class LoginSessions:
             ended = ENDED_INACTIVE
         elif now - row["created_s"] > MAX_AGE_S:
             ended = ENDED_AGE
-        if ended is not None:
-            self._chore("DELETE FROM login_sessions WHERE token_hash = ?", (digest,))  # ended all the same
+        if ended is not None:  # ended all the same if the write must wait; its reason kept for its other pages
+            try:
+                with self._db.write(busy_wait_ms=TOUCH_WAIT_MS) as conn:
+                    self._end_where(conn, ended, "token_hash = ?", (digest,))
+            except DatabaseBusy:
+                pass
             return ended
         last_seen = row["last_seen_s"]
         if touch and now - last_seen >= touch_interval_s(timeout_s):

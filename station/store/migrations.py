@@ -703,6 +703,38 @@ MIGRATIONS = MIGRATIONS + (
     ),
 )
 
+
+REASONS_V19 = "('signed_out_others', 'password_changed', 'disabled', 'inactive', 'clock_set_back', 'max_age')"
+"""Migration 19's reasons a login session ended (:mod:`station.store.logins`' ``ENDED_*``)."""
+
+MIGRATIONS = MIGRATIONS + (
+    Migration(
+        19,
+        "login_sessions_ended keeps why a session found ended when used ended (inactive, clock_set_back, max_age) as"
+        " well as the reasons of one ended on purpose: a page's other requests in flight and its other tabs, which"
+        " carry the same cookie, are told the same reason as the first request to meet it, not 'after inactivity'"
+        " (s31); on SQLite the table is rebuilt with its rows, on PostgreSQL its check changes in place",
+        (
+            f"""
+            CREATE TABLE login_sessions_ended_v19 (
+                token_hash BLOB PRIMARY KEY,
+                why TEXT NOT NULL CHECK (why IN {REASONS_V19}),
+                ended_s REAL NOT NULL
+            )
+            """,
+            "INSERT INTO login_sessions_ended_v19 (token_hash, why, ended_s)"
+            " SELECT token_hash, why, ended_s FROM login_sessions_ended",
+            "DROP TABLE login_sessions_ended",
+            "ALTER TABLE login_sessions_ended_v19 RENAME TO login_sessions_ended",
+            "CREATE INDEX login_sessions_ended_at ON login_sessions_ended (ended_s)",
+        ),
+        postgres=(
+            "ALTER TABLE login_sessions_ended DROP CONSTRAINT login_sessions_ended_why_check",
+            f"ALTER TABLE login_sessions_ended ADD CONSTRAINT login_sessions_ended_why_check CHECK (why IN {REASONS_V19})",
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 

@@ -241,10 +241,10 @@ def test_a_session_last_seen_in_the_future_has_ended(store, wall):
     assert store.logins.resolve(token, 15 * 60) is not None
     wall.advance(-2 * 86_400)
     assert store.logins.resolve(token, 15 * 60) is None
-    from station.store.logins import ENDED_CLOCK, ENDED_UNKNOWN, FUTURE_TOLERANCE_S
+    from station.store.logins import ENDED_CLOCK, FUTURE_TOLERANCE_S
 
     assert FUTURE_TOLERANCE_S == 60
-    assert store.logins.resolve_or_ended(token, 15 * 60) == ENDED_UNKNOWN  # deleted when it ended
+    assert store.logins.resolve_or_ended(token, 15 * 60) == ENDED_CLOCK  # deleted when it ended, its reason kept
     clocked, _ = store.logins.create(ana["id"], None)
     wall.advance(-FUTURE_TOLERANCE_S - 1)
     assert store.logins.resolve_or_ended(clocked, 15 * 60) == ENDED_CLOCK

@@ -44,6 +44,27 @@ def test_a_busy_session_ends_12_hours_after_its_sign_in(app, clinician, wall):
     assert fresh.get("/api/patients").status_code == 200
 
 
+def test_every_request_that_meets_the_12_hour_end_says_so_not_only_the_first(app, clinician, wall):
+    """A page's requests in flight together (and its other tabs) carry the same cookie. The first to arrive
+    ended the session and said "12 hours"; the next read "expired after inactivity", and the live stream's
+    check "signed out in another tab" (s31: CI's browser test of these words went to the inactivity sign-in
+    page when the page's own two requests raced). Each says why; a request after the cookie was dropped is
+    simply not signed in."""
+    _busy(clinician, wall, MAX_AGE_S - 60)
+    cookie = clinician.client.get_cookie("station_session").value
+    in_flight = [app.test_client() for _ in range(2)]
+    for client in in_flight:
+        client.set_cookie("station_session", cookie)
+    wall.advance(61)
+    r = clinician.get("/api/patients")
+    assert r.status_code == 401 and r.json["ended"] == "max_age"
+    r = in_flight[0].get("/api/patients")
+    assert r.status_code == 401 and r.json["ended"] == "max_age" and r.json["error"] == MAX_AGE_WORDS + "; sign in again"
+    page = in_flight[1].get("/account")
+    assert page.status_code == 302 and page.headers["Location"] == "/login?next=/account&expired=age"
+    assert clinician.get("/api/patients").json.get("ended") is None  # this browser's cookie no longer names it
+
+
 @sqlite_only("the page and its redirect are made in Python around the same store calls as the API test above, "
              "which runs on the hub")
 def test_a_page_of_a_session_past_its_lifetime_goes_to_a_sign_in_page_that_says_why(app, clinician, wall):

@@ -24,8 +24,12 @@ const Station = (() => {
   /* expired: true (inactivity), "clock" when the session ended because the station's clock was set
      back, "max_age" 12 hours after its sign-in (however busy), one of ENDED_ON_PURPOSE, "signed_out"
      (elsewhere, the station not knowing how: another tab's sign-out) or "signed_out_unrecorded" (signed
-     out, the station unable to record it): the sign-in page says which */
+     out, the station unable to record it): the sign-in page says which. The first call wins: a page's
+     other requests under way meet the same end and must not send it to another sign-in page after it. */
+  let leavingForLogin = false;
   function goToLogin(expired) {
+    if (leavingForLogin) return;
+    leavingForLogin = true;
     const next = window.location.pathname + window.location.search;
     const why = expired === "clock" ? "&expired=clock"
       : expired === "max_age" ? "&expired=age"
