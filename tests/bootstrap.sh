@@ -3,8 +3,10 @@
 #   tests/deploy: systemd (systemd-analyze, systemd-sysusers), openssl, nginx (the tests serve the
 #                 generated HTTPS site with their own nginx on free ports; in containers Debian's
 #                 policy-rc.d keeps the package's own nginx from starting);
-#   tests/e2e:    chromium and chromium-driver (Selenium drives Debian's headless Chromium through
-#                 /usr/bin/chromedriver; nothing downloads a browser).
+#   tests/e2e:    chromium-headless-shell and chromium-driver (Selenium drives Debian's headless
+#                 Chromium through /usr/bin/chromedriver; nothing downloads a browser); chromium, the
+#                 full browser, for benchmarks/live_viewers.py, benchmarks/proxy_requests.py and
+#                 docs/screenshots.py.
 #   tests/web:    nodejs (tests/web/test_js_syntax.py parses every dashboard script, alone and as
 #                 each page loads them).
 #   tests/reports: poppler-utils (pdftotext, pdftoppm, pdfinfo, pdfimages read back the PDF reports:
@@ -21,6 +23,7 @@ command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromium-headless-shell >/dev/null 2>&1 || missing+=(chromium-headless-shell)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v node >/dev/null 2>&1 || command -v nodejs >/dev/null 2>&1 || missing+=(nodejs)
 command -v pdftoppm >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)

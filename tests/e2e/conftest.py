@@ -3,7 +3,7 @@ subprocess, a TCP relay in front of it (so a test can drop the browser's connect
 Wi-Fi), and headless Chromium at tablet size driven by Selenium through Debian's chromedriver
 (:mod:`e2e_support` holds the station, the sizes and ``set_size``, which test files import from there).
 
-Nothing is downloaded: Selenium is given ``/usr/bin/chromedriver`` and ``/usr/bin/chromium``
+Nothing is downloaded: Selenium is given ``/usr/bin/chromedriver`` and ``/usr/bin/chromium-headless-shell``
 (installed by ``tests/bootstrap.sh``), so selenium-manager never runs. The tests skip, saying
 why, only where Chromium cannot be installed (no root or no apt-get); where it can, a missing
 browser is an error that points at the bootstrap script. Screenshots and page sources of a
@@ -14,7 +14,6 @@ look go to the ``shots`` folder (its tmp_path, or ``$E2E_SHOTS``).
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -79,8 +78,9 @@ def shots(request, tmp_path) -> Path:
 
 
 def _chromium(name: str, size: tuple[int, int], folder: Path):
-    """A headless Chromium at ``size`` (px) with its profile and downloads under ``folder``:
-    (driver, downloads dir)."""
+    """A headless Chromium at ``size`` (px) with its downloads under ``folder``: (driver, downloads dir). Its
+    profile is chromedriver's own temporary one, removed when the driver quits (the headless shell given a
+    ``--user-data-dir`` is never found by chromedriver: "unable to discover open pages")."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -88,7 +88,6 @@ def _chromium(name: str, size: tuple[int, int], folder: Path):
     options.binary_location = str(CHROMIUM)
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
-    options.add_argument("--user-data-dir=" + tempfile.mkdtemp(prefix="chromium-", dir=folder))
     options.add_argument(f"--window-size={size[0]},{size[1]}")
     downloads = folder / f"downloads-{name}"
     downloads.mkdir()
