@@ -76,8 +76,7 @@ def address_key(address: str | None) -> str:
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
             return str(ip.ipv4_mapped)
-        return str(ipaddress.IPv6Network((int(ip) >> (128 - IPV6_CLIENT_PREFIX) << (128 - IPV6_CLIENT_PREFIX),
-                                          IPV6_CLIENT_PREFIX)))
+        return str(ipaddress.ip_network((ip, IPV6_CLIENT_PREFIX), strict=False))  # its host bits cleared
     return str(ip)
 
 
