@@ -1,5 +1,6 @@
 import pytest
 
+from station.acquire.ring import FrameRing
 from station.sim.station import SimulatedStation
 from station.sim.station import factory_calibration as simulated_factory_calibration
 from station.config import StationConfig
@@ -16,3 +17,12 @@ def calibrated_station():
         return SimulatedStation(config, load_source, seed=seed, calibration=factory_calibration(seed, config), **kwargs)
 
     return make
+
+
+@pytest.fixture
+def ring(request):
+    """A frame ring of 16 slots (the newest 15 readable), closed after the test; a file needing more slots asks with
+    ``pytest.mark.parametrize("ring", [SLOTS], indirect=True)``. Its frames: acquire_support.ring_frame."""
+    r = FrameRing(getattr(request, "param", 16))
+    yield r
+    r.close()

@@ -5,42 +5,29 @@ import multiprocessing as mp
 import numpy as np
 import pytest
 
-from station.acquire.frame import FRAME_DTYPE, empty_frames
+from station.acquire.frame import FRAME_DTYPE
 from station.acquire.ring import FrameRing, RingError, RingReader, frame_check
 
-
-def _frame(seq: int) -> tuple:
-    row = empty_frames(1)[0]
-    row["seq"] = seq
-    row["t_ns"] = seq * 10_000_000
-    row["ap_cm"] = seq / 100
-    return row.item()
-
-
-@pytest.fixture
-def ring():
-    r = FrameRing(16)
-    yield r
-    r.close()
+from acquire_support import ring_frame
 
 
 def test_reader_gets_frames_in_order_and_only_once(ring):
     reader = RingReader(ring.name)
     for i in range(5):
-        ring.write(_frame(i))
+        ring.write(ring_frame(i))
     block = reader.read()
     assert block.missed == 0
     assert list(block.frames["seq"]) == [0, 1, 2, 3, 4]
     assert block.frames.dtype == FRAME_DTYPE
     assert len(reader.read().frames) == 0
-    ring.write(_frame(5))
+    ring.write(ring_frame(5))
     assert list(reader.read().frames["seq"]) == [5]
     reader.close()
 
 
 def test_new_reader_starts_at_newest_unless_from_start(ring):
     for i in range(3):
-        ring.write(_frame(i))
+        ring.write(ring_frame(i))
     assert len(RingReader(ring.name).read().frames) == 0
     assert list(RingReader(ring.name, from_start=True).read().frames["seq"]) == [0, 1, 2]
 
@@ -48,13 +35,13 @@ def test_new_reader_starts_at_newest_unless_from_start(ring):
 def test_slow_reader_learns_exactly_how_many_frames_it_missed(ring):
     reader = RingReader(ring.name)
     for i in range(40):
-        ring.write(_frame(i))
+        ring.write(ring_frame(i))
     block = reader.read()
     # A ring of 16 slots keeps the newest 15 readable: the 16th is the one written next.
     assert block.missed == 40 - 15
     assert list(block.frames["seq"]) == list(range(25, 40))
     assert reader.missed_total == 25
-    ring.write(_frame(40))
+    ring.write(ring_frame(40))
     block = reader.read()
     assert block.missed == 0 and list(block.frames["seq"]) == [40]
 
@@ -62,7 +49,7 @@ def test_slow_reader_learns_exactly_how_many_frames_it_missed(ring):
 def test_read_limit_and_latest(ring):
     reader = RingReader(ring.name)
     for i in range(10):
-        ring.write(_frame(i))
+        ring.write(ring_frame(i))
     assert list(reader.read(max_frames=4).frames["seq"]) == [0, 1, 2, 3]
     assert list(reader.read().frames["seq"]) == [4, 5, 6, 7, 8, 9]
     assert list(reader.latest(3)["seq"]) == [7, 8, 9]
@@ -106,7 +93,7 @@ def test_reader_in_another_process_sees_every_frame_or_counts_it_missed():
     try:
         assert attached.wait(60)
         for i in range(5000):
-            ring.write(_frame(i))
+            ring.write(ring_frame(i))
         seen, missed, torn = queue.get(timeout=60)
     finally:
         child.join(10)
@@ -118,7 +105,7 @@ def test_reader_in_another_process_sees_every_frame_or_counts_it_missed():
 
 
 def _frame_bytes(seq: int) -> bytes:
-    return np.array([_frame(seq)], dtype=FRAME_DTYPE).tobytes()
+    return np.array([ring_frame(seq)], dtype=FRAME_DTYPE).tobytes()
 
 
 @pytest.mark.parametrize("lap", [64, 16_384])
@@ -144,7 +131,7 @@ def test_a_reader_copying_a_slot_mid_overwrite_counts_it_missed_never_returns_it
     try:
         reader = RingReader(ring.name, from_start=True)
         for i in range(7):
-            ring.write(_frame(i))
+            ring.write(ring_frame(i))
         new = _frame_bytes(8)
         for b in (1, 4, 8, 9, 70):
             raw = _frame_bytes(0)[:b] + new[b:]
@@ -173,10 +160,10 @@ def test_ring_rejects_a_foreign_shared_block():
 
 def test_frames_copied_are_independent_of_the_ring(ring):
     reader = RingReader(ring.name)
-    ring.write(_frame(1))
+    ring.write(ring_frame(1))
     block = reader.read()
     for i in range(2, 40):
-        ring.write(_frame(i))
+        ring.write(ring_frame(i))
     assert block.frames["seq"][0] == 1 and np.isclose(block.frames["ap_cm"][0], 0.01)
 
 
@@ -190,7 +177,7 @@ def _tear(ring, index: int, field: str, value) -> None:
 def test_a_torn_frame_is_counted_missed_never_returned(ring, field, value):
     reader = RingReader(ring.name)
     for i in range(6):
-        ring.write(_frame(i))
+        ring.write(ring_frame(i))
     _tear(ring, 3, field, value)
     block = reader.read()
     assert list(block.frames["seq"]) == [0, 1, 2, 4, 5]
@@ -200,7 +187,7 @@ def test_a_torn_frame_is_counted_missed_never_returned(ring, field, value):
 def test_latest_checks_its_frames_too(ring):
     reader = RingReader(ring.name)
     for i in range(10):
-        ring.write(_frame(i))
+        ring.write(ring_frame(i))
     _tear(ring, 8, "ml_cm", 1.5)
     assert list(reader.latest(3)["seq"]) == [7, 9]
 
@@ -208,10 +195,10 @@ def test_latest_checks_its_frames_too(ring):
 def test_a_frame_left_from_an_earlier_lap_fails_its_check(ring):
     reader = RingReader(ring.name)
     for i in range(ring.capacity + 3):
-        ring.write(_frame(i))
+        ring.write(ring_frame(i))
     # The check of a slot is seeded with the write index: the copy of frame 1 (index 1) in the
     # slot of index 1 + capacity does not pass as that frame.
-    ring.frames[1] = _frame(1)  # the slot's check is still that of index 1 + capacity
+    ring.frames[1] = ring_frame(1)  # the slot's check is still that of index 1 + capacity
     block = reader.read()
     assert 1 + ring.capacity not in set(block.frames["seq"].tolist())
     assert block.missed == 4 + 1  # 4 overwritten before the read (19 written, 15 readable), 1 stale

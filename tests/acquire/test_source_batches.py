@@ -8,37 +8,25 @@ import time
 
 import pytest
 
-from station.acquire.frame import empty_frames
-from station.acquire.ring import FrameRing
 from station.acquire.source import BATCH_S, RingFrameSource
 
+from acquire_support import ring_frame
 
-def _frame(seq: int) -> tuple:
-    row = empty_frames(1)[0]
-    row["seq"] = seq
-    row["t_ns"] = seq * 10_000_000
-    return row.item()
-
-
-@pytest.fixture
-def ring():
-    r = FrameRing(256)
-    yield r
-    r.close()
+pytestmark = pytest.mark.parametrize("ring", [256], indirect=True)  # conftest's ring, room for a 200-Hz writer
 
 
 def test_a_reader_back_within_the_batch_interval_waits_for_its_rest_and_gets_every_frame(ring):
     source = RingFrameSource(ring.name, rate_hz=100.0)
     source.read_frames(0)  # attach (a new reader starts at the newest frame)
-    ring.write(_frame(0))
+    ring.write(ring_frame(0))
     first = source.read_frames(0.5)
     handed = time.monotonic()
     assert list(first.frames["seq"]) == [0]  # the first batch at once
-    ring.write(_frame(1))
+    ring.write(ring_frame(1))
     second = source.read_frames(0.5)
     waited = time.monotonic() - handed
     assert waited >= BATCH_S * 0.95  # one frame was there: it still waited for the rest of the interval
-    ring.write(_frame(2))
+    ring.write(ring_frame(2))
     third = source.read_frames(0.5)
     assert list(second.frames["seq"]) + list(third.frames["seq"]) == [1, 2]  # every frame, once, in order
     source.close()
@@ -47,14 +35,14 @@ def test_a_reader_back_within_the_batch_interval_waits_for_its_rest_and_gets_eve
 def test_frames_written_meanwhile_come_as_one_batch(ring):
     source = RingFrameSource(ring.name, rate_hz=100.0)
     source.read_frames(0)
-    ring.write(_frame(0))
+    ring.write(ring_frame(0))
     source.read_frames(0.5)
     stop = threading.Event()
 
     def write_at_200_hz():
         seq = 1
         while not stop.is_set() and seq < 200:
-            ring.write(_frame(seq))
+            ring.write(ring_frame(seq))
             seq += 1
             time.sleep(0.005)
 
@@ -73,9 +61,9 @@ def test_frames_written_meanwhile_come_as_one_batch(ring):
 def test_no_wait_never_waits_and_an_empty_read_waits_no_longer_than_asked(ring):
     source = RingFrameSource(ring.name, rate_hz=100.0)
     source.read_frames(0)
-    ring.write(_frame(0))
+    ring.write(ring_frame(0))
     assert len(source.read_frames(0.5).frames) == 1
-    ring.write(_frame(1))
+    ring.write(ring_frame(1))
     t0 = time.monotonic()
     block = source.read_frames(0)  # within the batch interval, but asked not to wait
     assert time.monotonic() - t0 < BATCH_S / 2
