@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from test_dashboard import ADMIN, PHONE, TABLET, at, css, page_width, setup_admin, sign_in, wait
+from test_dashboard import PHONE, TABLET, css, page_width, wait
 
 pytestmark = pytest.mark.e2e
 
@@ -121,19 +121,6 @@ def _check(driver, width: int, shots: str) -> list[dict]:
     assert any("Sway velocity" in h for h in stance["headers"]), stance
     assert all("1.23" in r for r in stance["rows"]), stance
     return tables
-
-
-def tablet_and_phone(station, browsers, store):
-    """A tablet that set the station up, ``store(data_dir)`` run once it has (its value returned), and a
-    phone signed in: (tablet, phone, stored)."""
-    tablet, _ = browsers("tablet", TABLET)
-    setup_admin(tablet, station.url)
-    stored = store(station.data_dir)
-    phone, _ = browsers("phone", PHONE)
-    phone.get(station.url + "/login")
-    sign_in(phone, station.url, ADMIN)
-    wait(phone, "signed in", at("/patients"))
-    return tablet, phone, stored
 
 
 def test_walk_rows_say_what_a_walk_has_and_the_tables_fit_a_phone(reading_pages, shots):

@@ -4,24 +4,22 @@ seen twice a week apart, each visit two 10-metre-walk sessions 30 min apart (com
 0.38; then 0.40 and 0.50, mean 0.45). The speed reads "0.45 m/s" and "+0.07 m/s since the visit of ... (0.38 m/s,
 mean of 2 sessions)", a real improvement against the MDC of the group below 0.4 m/s (0.05 m/s); before it read
 "+0.10 m/s since <the same morning 09:00> (0.40 m/s)", the visit's second session against its first, within the
-MDC of the 0.4–0.8 m/s group. The first visit says it is the first. Screenshots in /tmp/s19visit/."""
+MDC of the 0.4–0.8 m/s group. The first visit says it is the first. The tests store what they show and read pages
+(nothing recorded): they share the station and browsers of ``reading_pages`` (tests/e2e/conftest.py). Screenshots in
+the test's shots folder."""
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 
 from e2e_support import TABLET as WIDE_TABLET, set_size
 from test_dashboard import css, page_width, wait
 from test_phone_fixes_walk_rows import in_store
-from test_walk_values_whole import at_tablet_and_phone
+from test_walk_values_whole import at_1024
 
 pytestmark = pytest.mark.e2e
-
-SHOTS = Path("/tmp/s19visit")
 
 
 def _walk_trial(store, actor, session_id: int, condition: str, speed: float, more: dict | None = None) -> None:
@@ -57,9 +55,9 @@ def _speed_row(driver) -> str:
                                                           None))
 
 
-def test_the_visit_results_say_the_change_since_the_previous_visit(station, browsers):
-    drivers, (first, second) = at_tablet_and_phone(station, browsers, lambda data_dir: in_store(data_dir, _fill))
-    SHOTS.mkdir(exist_ok=True)
+def test_the_visit_results_say_the_change_since_the_previous_visit(reading_pages, shots):
+    station = reading_pages.station
+    drivers, (first, second) = at_1024(*reading_pages.tablet_and_phone(lambda data_dir: in_store(data_dir, _fill)))
     for driver, size, name in drivers:
         driver.get(f"{station.url}/sessions/{second[0]}")
         row = _speed_row(driver)
@@ -69,11 +67,11 @@ def test_the_visit_results_say_the_change_since_the_previous_visit(station, brow
         tags = [t.text for t in css(driver, '.tag[data-kind="walk"]') if t.text]
         assert any(t.startswith("+0.07 m/s since the visit of") for t in tags), tags  # the glance says it alike
         assert page_width(driver) <= size[0], name
-        driver.save_screenshot(str(SHOTS / f"visit-change-{name}.png"))
+        driver.save_screenshot(str(shots / f"visit-change-{name}.png"))
         driver.execute_script("document.querySelectorAll('details').forEach((d) => { d.open = true; })")  # a phone folds them
         speed = css(driver, '.condition tr[data-metric="walk_speed_m_s"]')[0]
         driver.execute_script("window.scrollTo(0, arguments[0].getBoundingClientRect().top + window.scrollY - 8)", speed)
-        driver.save_screenshot(str(SHOTS / f"visit-change-row-{name}.png"))
+        driver.save_screenshot(str(shots / f"visit-change-row-{name}.png"))
 
         driver.get(f"{station.url}/sessions/{first[1]}")
         row = _speed_row(driver)
@@ -90,11 +88,11 @@ def test_the_visit_results_say_the_change_since_the_previous_visit(station, brow
         assert card.count("Baseline: later visits are compared with it.") == 1, card
         assert "No published minimal detectable change" not in card and "Counts have no published" not in card, card
         assert "Minimal detectable change 0.05 m/s" in row, row
-        driver.save_screenshot(str(SHOTS / f"visit-first-{name}.png"))
+        driver.save_screenshot(str(shots / f"visit-first-{name}.png"))
         driver.execute_script("document.querySelectorAll('details').forEach((d) => { d.open = true; })")  # a phone folds them
         driver.execute_script("window.scrollTo(0, arguments[0].getBoundingClientRect().top + window.scrollY - 8)",
                               css(driver, '.condition tr[data-metric="walk_time_s"]')[0])
-        driver.save_screenshot(str(SHOTS / f"visit-first-rows-{name}.png"))
+        driver.save_screenshot(str(shots / f"visit-first-rows-{name}.png"))
 
 
 def _counts_fill(store, actor) -> int:
@@ -117,15 +115,13 @@ def _counts_fill(store, actor) -> int:
     return session["id"]
 
 
-def test_a_visit_s_counts_read_as_counted(station, browsers, tmp_path):
+def test_a_visit_s_counts_read_as_counted(reading_pages, shots):
     """31 and 34 steps, 1 and 2 pauses: "31 and 34 (2 sessions)" in the key measures and all measures, the glance
     "1 and 2 pauses (2 sessions)"; before "33" (32.5 rounded) and "2 pauses" (1.5). The two sessions' trials read
     "Test 1 (hh:mm)" and "Test 2 (hh:mm)" (were "Attempt 1" twice); the history charts the pauses, 1 then 2,
-    fewer being better (before: no pauses in the history). Screenshots of the history in $HISTORY_SHOTS (or tmp)."""
-    drivers, last = at_tablet_and_phone(station, browsers, lambda data_dir: in_store(data_dir, _counts_fill))
-    SHOTS.mkdir(exist_ok=True)
-    shots = Path(os.environ.get("HISTORY_SHOTS") or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
+    fewer being better (before: no pauses in the history)."""
+    station = reading_pages.station
+    drivers, last = at_1024(*reading_pages.tablet_and_phone(lambda data_dir: in_store(data_dir, _counts_fill)))
     for driver, size, name in drivers:
         driver.get(f"{station.url}/sessions/{last}")
         rows = wait(driver, "the measures", lambda d: [(r.get_attribute("data-metric"), " ".join(
@@ -141,7 +137,7 @@ def test_a_visit_s_counts_read_as_counted(station, browsers, tmp_path):
         driver.execute_script("document.querySelectorAll('details').forEach((d) => { d.open = true; })")
         row = css(driver, '.condition tr[data-metric="pauses"]')[0]
         driver.execute_script("window.scrollTo(0, arguments[0].getBoundingClientRect().top + window.scrollY - 8)", row)
-        driver.save_screenshot(str(SHOTS / f"visit-counts-{name}.png"))
+        driver.save_screenshot(str(shots / f"visit-counts-{name}.png"))
         trials = [" ".join(a.get_attribute("textContent").split()) for a in css(driver, ".trial-list a")]
         assert len(trials) == 2 and all(re.fullmatch(rf"Test {n} \(\d{{1,2}}:\d\d(\s?[AP]M)?\)", t) for n, t in zip((1, 2), trials)), trials
         driver.save_screenshot(str(shots / f"visit-sessions-{name}.png"))
@@ -173,7 +169,7 @@ def _once_fill(store, actor) -> tuple[int, int]:
     return ids[0], ids[1]
 
 
-def test_a_history_of_one_session_says_no_missing_mdc(station, browsers):
+def test_a_history_of_one_session_says_no_missing_mdc(reading_pages, shots):
     """The history of a patient seen once: no charts of one dot but a table, as the history PDF's (s29 P15, item 5:
     the page drew a chart of one dot per key measure where the PDF says "One visit so far: there is no history to
     chart yet; ..."), its words the PDF's (report.measured_once_words). No "No published minimal detectable change for
@@ -182,8 +178,8 @@ def test_a_history_of_one_session_says_no_missing_mdc(station, browsers):
     from station.protocols.report import measured_once_words
 
     said = measured_once_words(1, charted=False)
-    drivers, patients = at_tablet_and_phone(station, browsers, lambda data_dir: in_store(data_dir, _once_fill))
-    SHOTS.mkdir(exist_ok=True)
+    station = reading_pages.station
+    drivers, patients = at_1024(*reading_pages.tablet_and_phone(lambda data_dir: in_store(data_dir, _once_fill)))
     for driver, size, name in drivers:
         for patient, both in zip(patients, (False, True)):  # (both paces: a row each)
             driver.get(f"{station.url}/patients/{patient}/history")
@@ -207,9 +203,9 @@ def test_a_history_of_one_session_says_no_missing_mdc(station, browsers):
             # the words across the page above the tests (#history lays its tests side by side)
             intro, section = (css(driver, s)[0].rect for s in (".measured-once-intro", "#history > section"))
             assert intro["y"] + intro["height"] <= section["y"] + 1, (intro, section)
-            driver.save_screenshot(str(SHOTS / f"history-once-top-{'both-' if both else ''}{name}.png"))
+            driver.save_screenshot(str(shots / f"history-once-top-{'both-' if both else ''}{name}.png"))
             driver.execute_script("arguments[0].scrollIntoView()", css(driver, ".measured-once")[0])
-            driver.save_screenshot(str(SHOTS / f"history-once-{'both-' if both else ''}{name}.png"))
+            driver.save_screenshot(str(shots / f"history-once-{'both-' if both else ''}{name}.png"))
             # how a chart's point is made is said over charts only (s30 P16, item 2); the more measures are rows too,
             # the time and the steps, not charts of one dot (item 1)
             assert not css(driver, "#history-intro")[0].is_displayed()
@@ -221,5 +217,5 @@ def test_a_history_of_one_session_says_no_missing_mdc(station, browsers):
             for shown in (size, WIDE_TABLET) if name == "tablet" else (size,):  # the tablet as wide as it is too
                 set_size(driver, shown)
                 driver.execute_script("arguments[0].scrollIntoView()", css(driver, "#history .history-grid .measured-once")[-1])
-                driver.save_screenshot(str(SHOTS / f"history-once-more-{'both-' if both else ''}{name}-{shown[0]}.png"))
+                driver.save_screenshot(str(shots / f"history-once-more-{'both-' if both else ''}{name}-{shown[0]}.png"))
             set_size(driver, size)

@@ -12,17 +12,11 @@ import pytest
 
 from e2e_support import set_size
 from test_dashboard import PHONE, css, page_width, wait
-from test_phone_fixes_walk_rows import RATE_HZ, frames_of, in_store, tablet_and_phone
+from test_phone_fixes_walk_rows import RATE_HZ, frames_of, in_store
 
 pytestmark = pytest.mark.e2e
 
 TABLET = (1024, 768)
-
-
-def at_tablet_and_phone(station, browsers, store) -> tuple[list, object]:
-    """:func:`tablet_and_phone` with the set-up's tablet (1180 wide) at 1024×768: ([(driver, size, name) for the
-    tablet and the phone], ``store(data_dir)``'s value)."""
-    return at_1024(*tablet_and_phone(station, browsers, store))
 
 
 def at_1024(tablet, phone, stored) -> tuple[list, object]:
