@@ -492,26 +492,33 @@ def _undo(patient_id: int, version_id: int) -> tuple[dict, str]:
     :meth:`station.sync.hub.Hub.undo_patient_version`."""
     from web.hub_versions import changed_by, undo_words
 
-    plan = hub().undo_plan(patient_id, version_id)  # the version's values, for the words
     answer = hub().undo_patient_version(patient_id, version_id, actor=actor())
-    by = changed_by(_patient_updates(patient_id), answer["changed_since"], version_id)
-    return answer, undo_words(plan, answer, hub().store.patients.get(patient_id), by, _local_time)
+    plan = answer.pop("plan")  # the words say what was done: the plan it carried out, not one read again
+    by = changed_by(_patient_updates(patient_id, plan["audit_id"]), plan["changed_since"], version_id)
+    return answer, undo_words(plan, by, _local_time)
 
 
-def _patient_updates(patient_id: int) -> list[dict]:
+def _patient_updates(patient_id: int, upto_id: int | None = None) -> list[dict]:
     """The audit log's changes of patient ``patient_id`` (``patient.update``), newest first: who changed a
-    field since a version (:func:`web.hub_versions.changed_by`)."""
-    return hub().store.audit.query(action="patient.update", patient_id=patient_id, limit=1000)
+    field since a version (:func:`web.hub_versions.changed_by`); ``upto_id``: those up to that entry (a plan's
+    ``audit_id``: who changed what it left, not an edit made after it was read)."""
+    return hub().store.audit.query(action="patient.update", patient_id=patient_id, limit=1000,
+                                   before_id=None if upto_id is None else upto_id + 1)
 
 
 @bp.get("/hub/patients/<int:patient_id>/versions")
 @roles("admin")
 def patient_versions_page(patient_id: int):
     """The page of a patient's versions (what stations' merges replaced), each with its "Put back these
-    values" button; ``?confirm=<version>`` asks first, saying what will change."""
-    confirm = request.args.get("confirm", "")
-    return _versions_page(patient_id, confirm=int(confirm) if confirm.isascii() and confirm.isdigit() and len(confirm) < 19
-                          else None)
+    values" button; ``?confirm=<version>`` asks first, saying what will change. A ``confirm`` that is no
+    version's number (only a hand-edited address has one) is the page saying so, 400, not the page as if
+    nothing had been asked; a version the patient does not have, 404, as the button's own answer."""
+    try:
+        confirm = query_int("confirm", 0, 1, 2**62) or None
+    except ValidationError:
+        return _versions_page(patient_id, 400, failed=True, said="Nothing to confirm: the address's confirm= is not "
+                              "a version's number; choose “Put back these values…” beside a version below.")
+    return _versions_page(patient_id, confirm=confirm)
 
 
 @bp.post("/hub/patients/<int:patient_id>/versions/<int:version_id>/undo")
@@ -542,6 +549,9 @@ def _versions_page(patient_id: int, status: int = 200, **extra) -> tuple[str, in
     except NotFound:
         return render_template("dashboard/missing.html", what=f"patient #{patient_id}", is_admin=True), 404
     versions = list(reversed(hub().patient_versions(patient_id)))  # newest first
+    if extra.get("confirm") is not None and extra["confirm"] not in {v["id"] for v in versions}:
+        status, extra = 404, {"failed": True, "said": f"Nothing to confirm: patient #{patient_id} has no version "
+                                                      f"#{extra['confirm']}; the versions it has are below."}
     updates = _patient_updates(patient_id)
     shown = []
     for version in versions:

@@ -145,23 +145,24 @@ def confirm_words(plan: dict, by: dict[str, dict], local_time: Callable[[str], s
     return said
 
 
-def undo_words(plan: dict, answer: dict, now: dict, by: dict[str, dict], local_time: Callable[[str], str]) -> str:
-    """What putting a version back did, from the ``plan`` read before it (:meth:`station.sync.hub.Hub.undo_plan`:
-    the version's values), its ``answer`` (``put_back``, ``changed_since``: field names) and the
-    patient's values ``now``.
+def undo_words(plan: dict, by: dict[str, dict], local_time: Callable[[str], str]) -> str:
+    """What putting a version back did, from the ``plan`` it carried out
+    (:meth:`station.sync.hub.Hub.undo_patient_version`'s, as :meth:`~station.sync.hub.Hub.undo_plan` gives it:
+    the version's values, ``put_back`` ``{field: the value put back}``, ``changed_since`` ``{field: the value
+    left}``) and ``by`` (:func:`changed_by`).
 
-    >>> plan = {"version": {"station": "thief", "incoming": {"birth_year": 1999}, "before": {"birth_year": 1950}}}
-    >>> undo_words(plan, {"put_back": ["birth_year"], "changed_since": []}, {"birth_year": 1950}, {}, str)
+    >>> plan = {"version": {"station": "thief", "incoming": {"birth_year": 1999}, "before": {"birth_year": 1950}},
+    ...         "put_back": {"birth_year": 1950}, "changed_since": {}}
+    >>> undo_words(plan, {}, str)
     "Put back birth year 1999 → 1950 (as before station thief's change); every station holding the patient takes it at its next sync."
-    >>> undo_words(plan, {"put_back": [], "changed_since": ["birth_year"]}, {"birth_year": 1975},
+    >>> undo_words({**plan, "put_back": {}, "changed_since": {"birth_year": 1975}},
     ...            {"birth_year": {"username": "boss", "at": "t"}}, lambda t: "6 Dec 13:10")
     'Nothing put back. Left as it is: birth year, now 1975, changed since by boss on the hub on 6 Dec 13:10.'
     """
     version = plan["version"]
-    back = {f: version["before"][f] for f in answer["put_back"]}
+    back = plan["put_back"]
     said = (f"Put back {back_words(back, version['incoming'])} (as before station {version['station']}'s change); "
             f"{REACHES_STATIONS}." if back else "Nothing put back.")
-    if answer["changed_since"]:
-        left = {f: now.get(f) for f in answer["changed_since"]}
-        said += f" Left as it is: {left_words(left, by, local_time, version['before'])}."
+    if plan["changed_since"]:
+        said += f" Left as it is: {left_words(plan['changed_since'], by, local_time, version['before'])}."
     return said

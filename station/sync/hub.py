@@ -801,12 +801,14 @@ class Hub:
         """What :meth:`undo_patient_version` would do now, for a page to confirm it: ``{"version"``
         (as :meth:`patient_versions` gives it), ``"put_back"`` (``{field: the hub's value before}``:
         the fields that still hold what that version brought), ``"changed_since"`` (``{field: its
-        value now}``: those changed since, left as they are)``}``; NotFound for a version the patient
-        does not have."""
+        value now}``: those changed since, left as they are), ``"audit_id"`` (the patient's newest
+        audit entry as the values were read, None if none: who changed a field left is read up to it, not
+        from an edit made after)``}``; NotFound for a version the patient does not have."""
         with self._db.read() as conn:
             version = conn.execute("SELECT * FROM hub_patient_versions WHERE id = ? AND patient_id = ?",
                                    (version_id, patient_id)).fetchone()
             row = conn.execute("SELECT * FROM patients WHERE id = ?", (patient_id,)).fetchone()
+            audit_id = conn.execute("SELECT MAX(id) FROM audit_log WHERE patient_id = ?", (patient_id,)).fetchone()[0]
         if version is None or row is None:
             raise NotFound(f"patient #{patient_id} has no version #{version_id}")
         incoming, kept, before = json.loads(version["applied"]), json.loads(version["kept"]), json.loads(version["replaced"])
@@ -815,7 +817,8 @@ class Hub:
         return {"version": {"id": version["id"], "at": version["at"], "station": version["station"],
                             "change_at": version["change_at"], "incoming": incoming, "kept": kept, "before": before},
                 "put_back": {k: before[k] for k in applied if current[k] == incoming[k]},
-                "changed_since": {k: current[k] for k in applied if current[k] != incoming[k]}}
+                "changed_since": {k: current[k] for k in applied if current[k] != incoming[k]},
+                "audit_id": None if audit_id is None else int(audit_id)}
 
     def undo_patient_version(self, patient_id: int, version_id: int, *, actor: Actor) -> dict:
         """Put back the hub's values that version ``version_id`` of patient ``patient_id`` replaced
@@ -824,14 +827,16 @@ class Hub:
         ``actor`` (an administrator; audited ``patient.update``), which every station holding the
         patient then takes. Only the fields that still hold what that version brought are put back;
         one changed since is left and named (:meth:`undo_plan`). ``{"patient_id", "version",
-        "put_back", "changed_since"}``; NotFound for a version the patient does not have, Conflict for
-        an identifier another patient holds now."""
+        "put_back", "changed_since"}`` (field names) and ``"plan"``, the plan it carried out (as
+        :meth:`undo_plan` gives it: the values put back, those left), for its words: a second read of the
+        plan could differ from what was done; NotFound for a version the patient does not have, Conflict
+        for an identifier another patient holds now."""
         plan = self.undo_plan(patient_id, version_id)
         back = plan["put_back"]
         if back:
             self.store.patients.update(patient_id, back, actor=actor)
         return {"patient_id": patient_id, "version": version_id, "put_back": sorted(back),
-                "changed_since": sorted(plan["changed_since"])}
+                "changed_since": sorted(plan["changed_since"]), "plan": plan}
 
     def _erase(self, station: StationRef, local_id: int, payload: dict, at: str) -> tuple[int, str] | None:
         """A station's erasure of its patient ``local_id``. It reaches the hub's record only when this

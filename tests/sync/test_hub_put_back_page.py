@@ -154,3 +154,64 @@ def test_clinicians_see_no_button_and_cannot_put_back(hub_store, hub_app, statio
     assert clinician.post(f"/api/hub/patients/{on_hub['id']}/versions/{version}/undo",
                           headers={"X-CSRF-Token": csrf}).status_code == 403
     assert hub_patient(hub_store, "P-0043")["birth_year"] == 1999
+
+
+def test_the_words_say_the_plan_the_undo_carried_out(hub_store, hub_app, station_factory, monkeypatch):
+    """_undo read Hub.undo_plan for its words, then Hub.undo_patient_version read it again to act, and the field
+    left was said at the value read after (s31 P17, item 4): a change between them made the words say other than
+    what was done. The undo now returns the plan it carried out and the words are that plan's: one read of the plan,
+    and an edit right after the undo (another administrator's) does not change what the undo says it left."""
+    from station.sync.hub import Hub
+
+    on_hub, _ = _rewritten(hub_store, station_factory)
+    admin = hub_admin_client(hub_store, hub_app)
+    csrf = admin.get("/api/session").get_json()["csrf_token"]
+    assert admin.patch(f"/api/patients/{on_hub['id']}", json={"notes": "lives alone"},
+                       headers={"X-CSRF-Token": csrf}).status_code == 200
+    [version] = admin.get(f"/api/hub/patients/{on_hub['id']}/versions").get_json()["versions"]
+    plans, undo = [], Hub.undo_patient_version
+    read = Hub.undo_plan
+
+    def counted(self, *args, **kwargs):
+        plans.append(args)
+        return read(self, *args, **kwargs)
+
+    def then_edited(self, patient_id, version_id, *, actor):
+        done = undo(self, patient_id, version_id, actor=actor)
+        hub_store.patients.update(patient_id, {"notes": "moved to the coast"}, actor=Actor(None, "cli:other-admin"))
+        return done
+
+    monkeypatch.setattr(Hub, "undo_plan", counted)
+    monkeypatch.setattr(Hub, "undo_patient_version", then_edited)
+    answer = admin.post(f"/api/hub/patients/{on_hub['id']}/versions/{version['id']}/undo",
+                        headers={"X-CSRF-Token": csrf}).get_json()
+    assert len(plans) == 1, plans  # was 2: the words' read and the undo's
+    assert (answer["put_back"], answer["changed_since"]) == (["birth_year"], ["notes"]) and "plan" not in answer
+    assert re.fullmatch("Put back birth year 1999 → 1950 \\(as before station ward's change\\); every station holding "
+                        "the patient takes it at its next sync. Left as it is: notes, now “lives alone”, changed "
+                        f"since by boss on the hub on {WHEN}.", answer["said"]), answer["said"]
+
+
+def test_a_confirm_that_is_no_versions_number_is_said_on_the_page(hub_store, hub_app, station_factory):
+    """``?confirm=`` that is no number (a hand-edited address) showed the page as if nothing was asked, 200, and one
+    of a version the patient does not have the same (s31 P17, item 4: web.jsonio.query_int, not parsed by hand): now
+    the page says so, 400 and 404, with no confirmation box and nothing changed."""
+    on_hub, _ = _rewritten(hub_store, station_factory)
+    admin = hub_admin_client(hub_store, hub_app)
+    page = f"/hub/patients/{on_hub['id']}/versions"
+    [version] = admin.get(f"/api/hub/patients/{on_hub['id']}/versions").get_json()["versions"]
+    for bad in ("abc", "-1", "0", "1.5", "9" * 30):
+        shown = admin.get(f"{page}?confirm={bad}")
+        html = shown.get_data(as_text=True)
+        assert shown.status_code == 400, (bad, shown.status_code)
+        assert "Nothing to confirm: the address's confirm= is not a version's number; choose “Put back these " \
+               "values…” beside a version below." in _text(html), bad
+        assert 'class="confirm-box"' not in html and f'id="put-back-{version["id"]}"' in html and "Traceback" not in html
+    missing = admin.get(f"{page}?confirm={version['id'] + 99}")
+    assert missing.status_code == 404
+    assert (f"Nothing to confirm: patient #{on_hub['id']} has no version #{version['id'] + 99}; the versions it has "
+            "are below.") in _text(missing.get_data(as_text=True))
+    assert admin.get(f"{page}?confirm=").status_code == 200  # no confirm asked: the page
+    asked = admin.get(f"{page}?confirm={version['id']}")
+    assert asked.status_code == 200 and f'id="confirm-{version["id"]}"' in asked.get_data(as_text=True)
+    assert hub_patient(hub_store, "P-0043")["birth_year"] == 1999
