@@ -3,7 +3,7 @@ subprocess, a TCP relay in front of it (so a test can drop the browser's connect
 Wi-Fi), and headless Chromium at tablet size driven by Selenium through Debian's chromedriver
 (:mod:`e2e_support` holds the station, the sizes and ``set_size``, which test files import from there).
 
-Nothing is downloaded: Selenium is given ``/usr/bin/chromedriver`` and ``/usr/bin/chromium-headless-shell``
+Nothing is downloaded: Selenium is given ``/usr/bin/chromedriver`` and ``/usr/lib/chromium/chromium-headless-shell``
 (installed by ``tests/bootstrap.sh``), so selenium-manager never runs. The tests skip, saying
 why, only where Chromium cannot be installed (no root or no apt-get); where it can, a missing
 browser is an error that points at the bootstrap script. Screenshots and page sources of a

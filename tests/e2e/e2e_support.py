@@ -30,10 +30,13 @@ from plate_calibration import with_plate_calibration
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = Path(os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium-headless-shell"))
+CHROMIUM = Path(os.environ.get("E2E_CHROMIUM", "/usr/lib/chromium/chromium-headless-shell"))
 """The browser: Debian's chromium-headless-shell (Chromium's own engine, Blink and V8 of the same release, without
 the full browser around it: measured on three browser files, 71 -> 55 CPU-s of Chromium, its browser process 15.7
--> 6.4, s31). ``E2E_CHROMIUM=/usr/bin/chromium`` runs the tests in the full browser (headless)."""
+-> 6.4, s31). ``E2E_CHROMIUM=/usr/bin/chromium`` runs the tests in the full browser (headless). The binary
+itself, not Debian's ``/usr/bin/chromium-headless-shell``: that is a shell script which does not ``exec`` it, so
+chromedriver's quit ended the script and left the browser running, orphaned, drawing its live page (69 renderers
+an hour into a run)."""
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 CHROMIUM_FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
