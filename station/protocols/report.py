@@ -31,7 +31,7 @@ from station.reference import mdc as mdc_table
 from station.protocols.walk_words import (COUNT_NO_MDC, COUNTS, WALK_KEY_MEASURES, better_direction, better_words,
                                          count_better_words, count_change, count_change_words, entered_setting,
                                          imu_gaps_line, imu_gaps_summary, key_measures_for, measure_words,
-                                         perry_class_reference,
+                                         no_gait_in_reason, perry_class_reference,
                                          session_count, session_counts_words, treadmill_apart_words,
                                          treadmill_not_compared, treadmill_session_words, WALK_NOT_COMPLETED,
                                          walk_not_completed)
@@ -259,8 +259,10 @@ def _trial_line(trial: dict, result: TrialResult | None) -> dict:
     if outcome.get("walk"):  # lost IMU samples of a walk, in words (stored with the trial, or from its counts)
         walk = outcome["walk"]
         # the patient did not get to the gate (stopped, or never started): a result to read, not a lost recording
-        line["walk_not_completed"] = walk_not_completed(trial["valid"], [i for i in outcome.get("issues") or []
-                                                                          if isinstance(i, dict)], trial.get("judged_by"))
+        issues = [i for i in outcome.get("issues") or [] if isinstance(i, dict)]
+        line["walk_not_completed"] = walk_not_completed(trial["valid"], issues, trial.get("judged_by"))
+        # the invalid reason says why there are no gait measures (the sensor lost): the page says it once, there
+        line["no_gait_in_reason"] = no_gait_in_reason(trial["valid"], issues, trial.get("judged_by"), walk)
         line["imu_gaps"] = walk["imu_gaps"] if "imu_gaps" in walk else \
             imu_gaps_summary(walk, trial.get("frame_count"), (trial.get("metrics") or {}).get("fs_hz"))
         # short gaps filled, the result untouched: one small line, page and PDF alike (the whole words: the trial's page)

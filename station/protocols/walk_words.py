@@ -42,6 +42,34 @@ def walk_not_completed(valid: bool, issues, judged_by: str | None = None) -> boo
     return bool(not valid and not judged_by and codes and codes <= WALK_NOT_COMPLETED_CODES)
 
 
+NO_GAIT_CODES = frozenset({"imu_missing", "imu_misaligned", "too_short"})
+"""Quality issues of a walk that say why it has no gait measures (:data:`station.protocols.walk.IMU_MISSING`,
+``IMU_MISALIGNED``, ``TOO_SHORT``: a treadmill session's lower-back sensor lost, or its readings unusable, or a
+recording too short): their words, the trial's invalid reason, say what ``walk.imu`` says."""
+
+
+def no_gait_in_reason(valid: bool, issues, judged_by: str | None, walk: dict | None) -> bool:
+    """Whether a walk trial's invalid reason (its issues' words, the stored ``validity_reason``) already says why it
+    has no gait measures (``walk["imu"]``): not valid by the station's own check (a clinician's judgement gives
+    their reason instead), with a :data:`NO_GAIT_CODES` issue. The visit results then say the loss once, in the
+    reason, not again in a "no gait measures" line under it (s31 P17). ``issues``: dicts with a ``code``, or
+    objects with one.
+
+    >>> lost = [{"code": "imu_missing", "message": "The lower-back sensor sent no readings from 1.0 s after the go ..."}]
+    >>> no_gait_in_reason(False, lost, None, {"imu": "the lower-back sensor's readings stopped 1.0 s after the go"})
+    True
+
+    The reason another (the station's data lost: the gait note says more), or a clinician's:
+
+    >>> no_gait_in_reason(False, [{"code": "data_lost"}], None, {"imu": "1.1 s recorded, under the 2 s ..."})
+    False
+    >>> no_gait_in_reason(False, lost, "ana", {"imu": "the lower-back sensor's readings stopped 1.0 s after the go"})
+    False
+    """
+    codes = {str(i.get("code", "") if isinstance(i, dict) else getattr(i, "code", "")) for i in issues or []}
+    return bool(not valid and not judged_by and (walk or {}).get("imu") and codes & NO_GAIT_CODES)
+
+
 WALK_KEY_MEASURES: tuple[tuple[str, str, str], ...] = (
     ("walk_time_s", "Time", "s"),
     ("walk_speed_m_s", "Speed", "m/s"),

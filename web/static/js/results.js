@@ -199,9 +199,12 @@
       // a walk's step length the station withheld (its sensor's estimate off the walk's own speed): why it is missing
       const withheld = t.step_length_withheld ? el("div", { class: "small muted step-length-withheld" }, t.step_length_withheld) : null;
       // walk trials' lost IMU samples or frames (walk_results.js): short gaps filled, the result untouched, one small grey
-      // line as the visit PDF says it (report: imu_gaps_line; the whole words on the trial's page); else said whole
+      // line as the visit PDF says it (report: imu_gaps_line; the whole words on the trial's page); else said whole, unless
+      // the invalid reason above already says why there are no gait measures (report: no_gait_in_reason, the sensor
+      // lost: "[no gait measures] The lower-back sensor's readings stopped 1.0 s after the go." said the loss again)
+      const reasonSaysIt = t.no_gait_in_reason && reason;
       const imu = t.imu_gaps_line ? el("p", { class: "imu-gaps small muted", dataset: { gaitValid: "true" } }, t.imu_gaps_line)
-        : t.imu_gaps ? WalkResults.imuGapsNote(t.imu_gaps) : null;
+        : t.imu_gaps && !reasonSaysIt ? WalkResults.imuGapsNote(t.imu_gaps) : null;
       // a treadmill session the station's data loss ended early (what was measured is kept)
       const ended = t.ended_early ? el("div", { class: "small warn-box ended-early" }, t.ended_early) : null;
       return el("li", { dataset: { trialId: t.id, valid: String(t.valid) } },
