@@ -3,7 +3,8 @@ chip's title (the health document's reason) was out of reach and a clinician rea
 degraded", now "Needs attention" (words read in a second; the health document's state stays "degraded"). Tapped, the chip shows the reason under the header (what happened, what to do), kept up
 to date; tapped again, it hides. The station is made degraded the way a clinic's would be: its
 scheduled backup refused for lack of space (``<data_dir>/backup-refused.json``, as
-``balance-station backup --if-due`` leaves it). Screenshots in the test's shots folder."""
+``balance-station backup --if-due`` leaves it; removed at the test's end). The tests read pages only: they share the
+station and browsers of ``reading_pages`` (tests/e2e/conftest.py). Screenshots in the test's shots folder."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ import pytest
 from e2e_support import set_size
 from station.acquire.loop import NOT_CALIBRATED_WORDS, PLATE_NOT_ANSWERING_WORDS, sensor_problem_words
 from station.acquire.source import no_frames_words, not_responding_words
+from station.store.backup import REFUSAL_FILENAME
 from web.health import GAVE_UP_CODE, GAVE_UP_WORDS
-from test_dashboard import PHONE, TABLET, by_id, setup_admin, wait
+from test_dashboard import PHONE, TABLET, by_id, wait
 
 pytestmark = pytest.mark.e2e
 
@@ -25,12 +27,24 @@ return b.height > 0 && b.left >= 0 && b.right <= document.documentElement.client
   && document.documentElement.scrollWidth <= document.documentElement.clientWidth;"""
 
 
-def test_a_tap_on_the_health_chip_says_why_the_station_is_degraded(station_for, browsers, shots):
-    station = station_for("patient")
-    (station.data_dir / "backup-refused.json").write_text(json.dumps(
-        {"refused_at": "2026-12-06T02:00:00Z", "needed_bytes": 900_000_000, "free_bytes": 400_000_000}))
-    phone, _ = browsers("phone", PHONE)
-    setup_admin(phone, station.url)
+def _backup_refused(data_dir):
+    """The station's scheduled backup refused for lack of space, as ``backup --if-due`` records it: the file."""
+    refused = data_dir / REFUSAL_FILENAME
+    refused.write_text(json.dumps({"refused_at": "2026-12-06T02:00:00Z", "needed_bytes": 900_000_000,
+                                   "free_bytes": 400_000_000}))
+    return refused
+
+
+def test_a_tap_on_the_health_chip_says_why_the_station_is_degraded(reading_pages, shots):
+    _tablet, phone, refused = reading_pages.tablet_and_phone(_backup_refused)
+    try:
+        _degraded_chip_says_why(phone, reading_pages.station.url, shots)
+    finally:  # the shared station healthy again for the tests after this one
+        refused.unlink()
+
+
+def _degraded_chip_says_why(phone, url, shots):
+    phone.get(url + "/patients")
     chip, reason = by_id(phone, "health-chip"), by_id(phone, "health-reason")
     wait(phone, "the chip to say degraded", lambda d: chip.get_attribute("data-state") == "degraded", timeout_s=30)
     assert chip.text == "Needs attention" and not reason.is_displayed()  # was "Station degraded"
@@ -82,15 +96,14 @@ def test_a_tap_on_the_health_chip_says_why_the_station_is_degraded(station_for, 
     assert no_answer[1].startswith("Cannot measure. The station does not answer. No trial can be recorded now."), no_answer
 
 
-def test_the_stations_own_faults_say_what_happened_and_what_to_do_in_a_clinicians_words(station_for, browsers, shots):
+def test_the_stations_own_faults_say_what_happened_and_what_to_do_in_a_clinicians_words(reading_pages, shots):
     """A corner or the lower-back sensor not working, the plate not answering, the plate not calibrated, the
     measuring program no longer restarted: the chip's tap said 'Sensor problem: fl down, imu fault', 'No load cell
     answers; check the plate cable and the mux', 'Plate not calibrated: run `balance-station calibrate`', 'The
     acquisition process keeps dying (...)' (s26). The words are the station's (station/acquire/loop.py,
     web/health.py), given to the chip as a health document."""
-    station = station_for("patient")
-    phone, _ = browsers("phone", PHONE)
-    setup_admin(phone, station.url)
+    _tablet, phone, _ = reading_pages.tablet_and_phone(lambda data_dir: None)
+    phone.get(reading_pages.station.url + "/patients")
     chip, reason = by_id(phone, "health-chip"), by_id(phone, "health-reason")
     faults = (("degraded", sensor_problem_words([("fl", "down"), ("imu", "fault")]), "sensor_problem"),
               ("degraded", NOT_CALIBRATED_WORDS, "plate_not_calibrated"),
