@@ -191,7 +191,8 @@ BASELINE = "Baseline: later visits are compared with it."
 """A measure's first value (nothing compared yet: no "no published MDC", which read as a comparison missing), in one
 place for every page and PDF: the visit PDF and the history PDF (:mod:`station.reports.references`), and the pages
 from the documents, as a first visit's ``change`` reference's ``baseline`` (:func:`add_walk_changes`; the visit
-results, walk_results.js) and the history's ``measured_once`` ``baseline`` (:func:`measured_once_words`; history.js)."""
+results, walk_results.js) and the history's ``measured_once`` ``words``, once above its table (:func:`measured_once_words`;
+history.js, :mod:`station.reports.history_report`)."""
 
 
 SCORED_UNABLE = "scored by the clinician, not measured"
@@ -1527,6 +1528,8 @@ def measured_once_words(n_visits: int, charted: bool) -> dict:
     """How a history's key measures measured once are introduced, a table of them and not charts of one dot (a chart
     of one dot charts no history): the heading and words of the history PDF (:mod:`station.reports.history_report`)
     and the history page (history.js), one rule. ``charted``: other key measures are charted (measured twice or more).
+    The words end with what every value of the table is (:data:`BASELINE`), said once above it, not on each row (each
+    row of a measured-once table ended "Baseline: later visits are compared with it."; s31 P17).
 
     >>> measured_once_words(1, charted=False)["heading"]
     'Key measures of the one visit'
@@ -1534,21 +1537,18 @@ def measured_once_words(n_visits: int, charted: bool) -> dict:
     'One visit so far: there is no history to chart yet; charts and changes start with the second visit'
     >>> said = measured_once_words(3, charted=True)
     >>> said["heading"], said["words"]
-    ('Measured once so far', 'No chart: a change shows from the second time the test is done.')
-    >>> said["baseline"]
-    'Baseline: later visits are compared with it.'
-
-    ``baseline``: what each value measured once is read as (:data:`BASELINE`), the page's words from the document.
+    ('Measured once so far', 'No chart: a change shows from the second time the test is done. Each value is the baseline: later visits are compared with it.')
     """
+    baseline = f"Each value is the {BASELINE[0].lower()}{BASELINE[1:]}"
     if charted:
-        return {"heading": "Measured once so far", "words": "No chart: a change shows from the second time the test is done.",
-                "baseline": BASELINE}
+        return {"heading": "Measured once so far",
+                "words": f"No chart: a change shows from the second time the test is done. {baseline}"}
     return {"heading": "Key measures of the one visit" if n_visits == 1 else "Key measures, each measured once",
             "words": ("One visit so far: there is no history to chart yet; charts and changes start with the second "
                       "visit. " if n_visits == 1 else "Each test done once so far: there is no history to chart yet; "
                       "a chart and a change show from the second time a test is done. ")
             + "The values as the visit report gives them, each with the published cut-offs that apply and, where one "
-              "is published, the change a later visit must show to be called real.", "baseline": BASELINE}
+              f"is published, the change a later visit must show to be called real. {baseline}"}
 
 
 UNABLE_AT_BOTH = "none, unable (0 s) at the first and the last session"

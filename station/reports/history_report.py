@@ -69,8 +69,10 @@ def mdc_said(series: dict, citations: Citations) -> str:
 def measured_once_table(once: list[dict], citations: Citations, width: float, dated_too: bool):
     """Key measures measured once so far, a row each (a chart of one dot charts no history): the test and condition,
     the measure, its value (``dated_too``: with its day, when the history spans several visits) and what it is read
-    against: the published cut-offs that apply (the chart's dashed lines, said), and that it is the baseline, with the
-    minimal detectable change a later change will be read against where one is published."""
+    against: the published cut-offs that apply (the chart's dashed lines, said) and the minimal detectable change a
+    later change will be read against where one is published, "–" for neither (no column where no row has one). That
+    each value is the baseline is said once above the table (report.measured_once_words, the history page's words too),
+    not on every row."""
     rows: list[list] = [["Test: condition", "Measure", "Value", "Reading"]]
     for series in once:
         (point,) = series["points"]
@@ -80,12 +82,14 @@ def measured_once_table(once: list[dict], citations: Citations, width: float, da
         value = point_words(series)(point)
         against = [f"{cut['words'].replace('Dashed line at ', 'Cut-off ', 1)} "
                    f"{citations.cite(cut.get('source'), cut.get('doi'))}." for cut in series.get("cutoffs") or ()]
-        # nothing compared yet: the baseline, and the MDC a later change is read against where one is published (no
-        # "no published MDC": it read as a comparison missing; report.BASELINE, the page's words too)
-        against.append(BASELINE[:-1] + (f"; a later change is real beyond the MDC, {mdc_said(series, citations)}."
-                                        if series.get("mdc") else "."))
+        # nothing compared yet: the MDC a later change is read against where one is published (no "no published MDC":
+        # it read as a comparison missing; the baseline is said above the table)
+        if series.get("mdc"):
+            against.append(f"A later change is real beyond the MDC, {mdc_said(series, citations)}.")
         rows.append([f"{series.get('protocol_title')}: {series.get('condition_label')}", measure,
-                     dated(value, point["started_at"]) if dated_too else value, [p(a, "cell") for a in against]])
+                     dated(value, point["started_at"]) if dated_too else value, [p(a, "cell") for a in against or ["–"]]])
+    if not any(series.get("cutoffs") or series.get("mdc") for series in once):  # nothing to read a value against
+        return table([row[:3] for row in rows], [0.4 * width, 0.4 * width, 0.2 * width])
     return table(rows, [0.27 * width, 0.2 * width, 0.15 * width, 0.38 * width])
 
 

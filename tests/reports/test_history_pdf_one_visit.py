@@ -66,15 +66,18 @@ def test_a_history_of_one_visit_says_there_is_none_yet_and_gives_the_values_in_a
     assert _charts(story) == 0, text  # were 3 charts of one dot each
     assert "Key measures of the one visit One visit so far: there is no history to chart yet" in text, text
     assert "Measured at 1 visit" not in text and "Grey band" not in text, text
-    assert "Speed, higher is better 0.82 m/s Baseline: later visits are compared with it." in text, text
+    # the baseline said once above the table, not on each row (s31 P17, item 2); nothing published to read it by: "–"
+    assert text.count("Each value is the baseline: later visits are compared with it.") == 1, text
+    assert "Baseline" not in text, text
+    assert "Speed, higher is better 0.82 m/s –" in text, text
     assert ("Standing on the left leg Time held, higher is better 12.0 s Cut-off 5 s: below it, higher risk of injurious "
-            "falls [1]. Baseline: later visits are compared with it; a later change is real beyond the MDC, 24.1 s [2]") \
-        in text, text
+            "falls [1]. A later change is real beyond the MDC, 24.1 s [2]") in text, text
 
 
 def test_a_measure_measured_once_in_a_longer_history_is_a_row_the_others_charted(tmp_path, protocols):
     story, text = _story(tmp_path, protocols, [[("walk", (3.69,))], [("walk", (3.2,)), ("hold", 12.0)]])
     assert _charts(story) == 2, text  # the walk's speed and cadence, at two visits
     assert "Key measures over time" in text and "Measured at 2 visits" in text, text
-    assert "Measured once so far No chart: a change shows from the second time the test is done." in text, text
+    assert ("Measured once so far No chart: a change shows from the second time the test is done. Each value is the "
+            "baseline: later visits are compared with it.") in text, text
     assert "Time held, higher is better 12.0 s (2026-11-02) Cut-off 5 s" in text, text  # its day: of which visit

@@ -65,10 +65,13 @@ def test_a_history_of_one_visit_is_the_baseline_in_the_history_pdf(seen, protoco
     _session(store, solo["id"], "2026-11-02T10:00:00+00:00", TREADMILL, "session", _belt(0.5, 90.0),
              {"setting": "treadmill", "belt_speed_m_s": 0.5})
     text = _text(make_report("patient", store, solo["id"], protocols=protocols, clinic=clinic, actor=ACTOR))
-    # one visit: its values in a table, no chart of one dot each (s29 P14), each the baseline
+    # one visit: its values in a table, no chart of one dot each (s29 P14), each the baseline: said once above the
+    # table, not on each row (s31 P17, item 2)
     assert "One visit so far: there is no history to chart yet" in text, text
-    assert "Time walking, more is better at the same belt speed 19 min 36 s " + BASELINE in text, text
-    assert "Pauses (no step for 3 s or more), fewer is better 1 pause " + BASELINE in text, text
+    assert text.count("Each value is the baseline: later visits are compared with it.") == 1 and BASELINE not in text
+    # nothing published to read them against: no column of dashes
+    assert "treadmill 19 min 36 s" in text and "treadmill 1 pause" in text, text
+    assert "Test: condition Measure Value " in text and "Reading" not in text and " –" not in text, text
     assert "No minimal detectable change is published" not in text, text
     # seen twice: the change, and no MDC said where none is published
     text = _text(make_report("patient", store, patient, protocols=protocols, clinic=clinic, actor=ACTOR))

@@ -1,6 +1,7 @@
 """The history page (web/static/js/history.js, run in Node.js on a stand-in for the page, the history document made by
 report.patient_history from a real store) draws no chart of one dot, says how a chart's point is made only above
-charts, and takes the baseline's words from the document (s30 P16, items 1 to 3).
+charts, and takes the baseline's words from the document (s30 P16, items 1 to 3), saying it once above a table of values
+measured once, not on each row (s31 P17, item 2).
 
 With one visit the key measures were a table (4e7ad24, the history PDF's rule) but "More measures" still drew a chart
 of one dot per measure; the intro "Each point is one session: ..." stood above no charts; and the page had its own copy
@@ -82,8 +83,9 @@ const {source, calls} = JSON.parse(require("fs").readFileSync(0, "utf8"));
     const charts = () => box.querySelectorAll(".chart-slot").length;
     const before = {charts: charts(), rows: rows()};
     box.all().filter((e) => e.className.includes("more-measures")).forEach((b) => b.click());
+    const onceWords = box.all().filter((e) => e.className.includes("measured-once-words")).map((e) => e.textContent);
     shown.push({intro_hidden: byId["history-intro"].hidden, error: byId["page-error"].textContent, before,
-      after: {charts: charts(), rows: rows()}});
+      after: {charts: charts(), rows: rows()}, once_words: onceWords});
   }
   process.stdout.write(JSON.stringify(shown));
 })();
@@ -140,7 +142,9 @@ def test_one_visit_charts_nothing_its_more_measures_are_rows_and_no_intro_is_sai
     assert once["after"]["charts"] == 0, once
     more = [r for r in once["after"]["rows"] if r["more"]]
     assert sorted(r["metric"] for r in more) == ["ellipse_area_cm2", "mean_velocity_cm_s", "path_length_cm"], once
-    assert all(BASELINE in r["text"] for r in more), more
+    # the baseline said once above the table, not on each row (s31 P17, item 2: every row ended with it)
+    assert not any("Baseline" in r["text"] or "baseline" in r["text"] for r in once["after"]["rows"]), once
+    assert [w.count(BASELINE[1:]) for w in once["once_words"]] == [1], once["once_words"]
     assert once["intro_hidden"] is True  # "Each point is one session: ..." over no chart (was shown)
     assert 'id="history-intro" hidden' in (ROOT / "web/templates/dashboard/history.html").read_text()
 
@@ -152,12 +156,24 @@ def test_a_history_that_charts_says_how_a_point_is_made_and_charts_its_more_meas
 
 
 def test_the_baseline_words_are_the_documents(tmp_path):
+    """The baseline said once, above the table, in the document's words (report.measured_once_words), no copy of the
+    page's own."""
     doc = _history(tmp_path, (12.0,))
-    assert doc["measured_once"]["baseline"] == BASELINE
-    doc["measured_once"]["baseline"] = "Baseline: the words the station sends."
+    assert doc["measured_once"]["words"].endswith("Each value is the baseline: later visits are compared with it.")
+    doc["measured_once"]["words"] = "The words the station sends."
     [shown] = _pages(doc)
-    assert all("Baseline: the words the station sends" in r["text"] and BASELINE[:-1] not in r["text"]
-               for r in shown["after"]["rows"]), shown
+    assert shown["once_words"] == ["The words the station sends."], shown
+    assert not any(BASELINE[1:-1] in r["text"] for r in shown["after"]["rows"]), shown
+
+
+def test_a_table_with_nothing_to_read_its_values_against_has_no_reading_column(tmp_path):
+    """The reading of a value with no published cut-off or MDC was the baseline alone; said above now, a table none of
+    whose values has one (the single-leg stance's sway measures) has no column of dashes; a row without one in a table
+    with others reads "–" (tests/e2e/test_walk_change_by_visit_pages.py: the cadence beside the speed)."""
+    [once] = _pages(_history(tmp_path, (12.0,)))
+    rows = {r["metric"]: r["text"] for r in once["after"]["rows"]}
+    assert rows["path_length_cm"].endswith("88.4 cm") and rows["mean_velocity_cm_s"].endswith("2.90 cm/s"), rows
+    assert "A later change is real beyond the MDC, 24.1 s" in rows["time_held_s"], rows  # the key measure's table: read
 
 
 def test_the_visit_results_first_visit_words_are_the_documents():

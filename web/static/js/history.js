@@ -221,25 +221,28 @@
 
   /* Measures measured once (report.patient_history's ``measured_once``, ``said``): a row each, not a chart of one dot
      (a dot charts no history), as the history PDF's table (history_report.measured_once_table): the measure (which
-     way is better), its value (with its day when the history spans several visits) and what it is read against, the
-     published cut-offs that apply and the baseline in the document's words (report.BASELINE: nothing compared yet, so
-     no "no published MDC"), with the MDC a later change is read against where one is published. */
+     way is better), its value (with its day when the history spans several visits) and what it is read against: the
+     published cut-offs that apply and the MDC a later change is read against where one is published ("–" for neither:
+     nothing compared yet, so no "no published MDC"; no column where no row has one). That each value is the baseline is said once above the table, in
+     the document's words (``said.words``, report.measured_once_words), not on every row. */
   function onceTable(once, said) {
     const severalVisits = said.visits > 1;
-    const baseline = said.baseline.replace(/\.$/, ""); // the sentence ends after the MDC's source
+    const readings = once.map((s) => {
+      const cuts = (s.cutoffs || []).map((c) => `${c.words.replace("Dashed line at ", "Cut-off ")} (${Station.shortCite(c.source)}).`);
+      // (the MDC's population and source as its chart said them, the source ending the sentence)
+      const cited = s.mdc ? `${s.mdc.population}. ${s.mdc.citation}`.replace(/\.?$/, ".") : "";
+      return [...cuts, ...(s.mdc ? [`A later change is real beyond the MDC, ${mdcValues(s.mdc, s.unit, s.metric)}: ${cited}`] : [])];
+    });
+    const read = readings.some((r) => r.length); // a table with nothing to read any value against: no column of dashes
     return el("div", { class: "card measured-once wide-chart" }, el("div", { class: "table-scroll" },
       el("table", { class: "list small" },
-        el("thead", {}, el("tr", {}, el("th", {}, "Measure"), el("th", {}, "Value"), el("th", {}, "Reading"))),
-        el("tbody", {}, once.map((s) => {
+        el("thead", {}, el("tr", {}, el("th", {}, "Measure"), el("th", {}, "Value"), read ? el("th", {}, "Reading") : null)),
+        el("tbody", {}, once.map((s, i) => {
           const p = s.points[0];
-          const cuts = (s.cutoffs || []).map((c) => `${c.words.replace("Dashed line at ", "Cut-off ")} (${Station.shortCite(c.source)}).`);
-          // (the MDC's population and source as its chart said them, the source ending the sentence)
-          const cited = s.mdc ? `${s.mdc.population}. ${s.mdc.citation}`.replace(/\.?$/, ".") : "";
-          const mdc = s.mdc ? `; a later change is real beyond the MDC, ${mdcValues(s.mdc, s.unit, s.metric)}: ${cited}` : ".";
           return el("tr", { dataset: { protocol: s.protocol, condition: s.condition, metric: s.metric } },
             el("th", {}, `${s.label} · ${s.condition_label}`, betterTag(s)),
             el("td", { class: "counts" }, severalVisits ? Station.bracketed(pointText(s, p), when(p.started_at)) : pointText(s, p), at(p)),
-            el("td", {}, [...cuts, `${baseline}${mdc}`].map((words) => el("p", {}, words))));
+            read ? el("td", {}, (readings[i].length ? readings[i] : ["–"]).map((words) => el("p", {}, words))) : null);
         })))));
   }
 
@@ -340,10 +343,12 @@
       const charted = doc.series.some((s) => s.key && s.points.length > 1);
       const onceWords = (tag) => el("div", { class: "measured-once-intro" }, el(tag, { class: "measured-once-heading" }, once.heading),
         el("p", { class: "muted small measured-once-words" }, once.words));
-      // a table of those measured once, under its words where charts are around it (the key measures' rule)
-      const onceBlock = (list) => (list.length ? [charted ? onceWords("h3") : null, onceTable(list, once)] : null);
+      // a table of those measured once, under its words where they are not said above the tests (charts around it: the
+      // key measures' rule); the words say what every value of it is (the baseline), once, not on each row
       const keyOnceAnywhere = doc.series.some((s) => s.key && s.points.length === 1);
-      box.replaceChildren(...(keyOnceAnywhere && !charted ? [onceWords("h2")] : []), ...[...groups.values()].map((list) => {
+      const saidAbove = keyOnceAnywhere && !charted;
+      const onceBlock = (list) => (list.length ? [saidAbove ? null : onceWords("h3"), onceTable(list, once)] : null);
+      box.replaceChildren(...(saidAbove ? [onceWords("h2")] : []), ...[...groups.values()].map((list) => {
         const key = list.filter((s) => s.key && s.points.length > 1);
         const keyOnce = list.filter((s) => s.key && s.points.length === 1);
         const rest = list.filter((s) => !s.key);
