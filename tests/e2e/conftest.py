@@ -14,6 +14,8 @@ look go to the ``shots`` folder (its tmp_path, or ``$E2E_SHOTS``).
 from __future__ import annotations
 
 import os
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -98,6 +100,50 @@ def _chromium(name: str, size: tuple[int, int], folder: Path):
     return driver, downloads
 
 
+def _descendants(pid: int) -> list[int]:
+    """The processes started by ``pid``, by their children and so on (from /proc)."""
+    parent_of = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:  # gone meanwhile
+                continue
+            parent_of[int(entry)] = int(stat[stat.rfind(")") + 2:].split()[1])
+    found, wanted = [], {pid}
+    while wanted:
+        wanted = {child for child, parent in parent_of.items() if parent in wanted}
+        found.extend(sorted(wanted))
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rfind(")") + 2] != "Z"  # a zombie has ended
+
+
+def quit_browser(driver, wait_s: float = 10.0) -> None:
+    """Quit ``driver`` and fail if its browser outlives it: an orphaned browser goes on drawing its page for the rest
+    of the run (s31: a launcher script that did not ``exec`` the browser left 69 renderers running, load average
+    52). Quitting twice is harmless."""
+    process = getattr(driver.service, "process", None)
+    launched = _descendants(process.pid) if process is not None and process.poll() is None else []
+    driver.quit()
+    deadline = time.monotonic() + wait_s
+    while (left := [pid for pid in launched if _running(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if left:
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:  # ended meanwhile
+                pass
+        raise AssertionError(f"the browser (process {left}) was still running {wait_s:g} s after chromedriver quit")
+
+
 def _failed(request) -> bool:
     return getattr(request.node, "report_call", None) is not None and request.node.report_call.failed
 
@@ -130,8 +176,13 @@ def browsers(request, tmp_path):
     yield make
     if _failed(request):
         _keep_artifacts(request, made)
-    for _name, driver in made:
-        driver.quit()
+    left = []
+    for _name, driver in made:  # every one quit, then any left running said
+        try:
+            quit_browser(driver)
+        except AssertionError as exc:
+            left.append(str(exc))
+    assert not left, "; ".join(left)
 
 
 class ReadingPages:
@@ -169,7 +220,7 @@ class ReadingPages:
     def close(self) -> None:
         for _name, driver in self.drivers:
             try:
-                driver.quit()
+                quit_browser(driver)
             except Exception as exc:  # a browser already gone
                 print(f"could not quit a browser: {exc}")
         code = self.station.stop()
