@@ -242,6 +242,14 @@ def sign_in(driver, url: str, user: tuple[str, str]) -> None:
     css(driver, "form.card button[type=submit]")[0].click()
 
 
+def signed_in_again(driver, url: str) -> None:
+    """``driver`` signed in as ADMIN again from a fresh sign-in page, ending on the patients page: a shared
+    browser (tests/e2e/conftest.py ``reading_pages``) whose session a test ended, left as the next test expects it."""
+    driver.get(url + "/login")
+    sign_in(driver, url, ADMIN)
+    wait(driver, "the patients page, signed in again", at("/patients"))
+
+
 def admin_on_tablet_and_phone(browsers, url: str):
     """(name, size, driver) of a tablet then a phone, each signed in as ADMIN, on the patients page
     (the tablet sets the station up first)."""

@@ -5,14 +5,24 @@ The patients page's own request (Station.api, app.js) is answered 401 ``ended: "
 ``"password_changed"`` or ``"disabled"``: "Sign out everywhere else" pressed on the other device, the user's
 password changed by an administrator, the account disabled by one. The sign-in page said "Your session ended
 after inactivity" for all three. Each page is looked at on both sizes (screenshots).
+
+A session ends 12 h after its sign-in however busy (s28 X8; :data:`station.store.logins.MAX_AGE_S`): a request of the
+page's own is answered 401 ``ended: "max_age"`` and the sign-in page says so (the live view's case, a trial
+recording, is tests/e2e/test_session_max_age_words.py). The station's clock cannot be moved here: the sessions'
+sign-in time is moved 12 h back in the station's database (as another program writes it).
+
+Nothing is recorded: the tests share the station and browsers of ``reading_pages`` (tests/e2e/conftest.py), each
+signed in again as the administrator at their end.
 """
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
-from test_dashboard import ADMIN, PHONE, TABLET, api, at, css, page_width, setup_admin, sign_in, \
-    sign_in_page_says, wait
+from test_dashboard import ADMIN, PHONE, TABLET, api, at, css, page_width, sign_in, sign_in_page_says, \
+    signed_in_again, wait
 
 pytestmark = pytest.mark.e2e
 
@@ -26,6 +36,8 @@ WORDS = {
                  "need it again."),
 }
 CLINICIAN = ("cat", "cat password 123")
+MAX_AGE = ("Your session ended 12 hours after you signed in (a sign-in lasts 12 hours at most, even while in use); "
+           "please sign in again.")
 
 ASK = """
 const done = arguments[0];
@@ -42,20 +54,30 @@ def _asks(driver) -> None:
     assert driver.execute_async_script(ASK) in (401, "/login")
 
 
-def test_pages_whose_sessions_were_ended_on_purpose_say_why_on_the_sign_in_page(station, browsers, shots):
-    url = station.url
-    tablet, _ = browsers("tablet", TABLET)
-    setup_admin(tablet, url)
-    tablet.set_script_timeout(10)
+def sign_ins_made_12_hours_old(station, at_least: int = 2) -> None:
+    """Every sign-in of ``station`` made 12 h and 1 s ago, in its database (at least ``at_least`` of them)."""
+    db = sqlite3.connect(station.data_dir / "station.sqlite3", isolation_level=None)
+    try:
+        assert db.execute("UPDATE login_sessions SET created_s = created_s - 12 * 3600 - 1").rowcount >= at_least
+    finally:
+        db.close()
+
+
+def _on_the_patients_page(drivers, url) -> None:
+    for driver in drivers:
+        driver.set_script_timeout(10)
+        driver.get(url + "/patients")
+        wait(driver, "the patients page", at("/patients"))
+
+
+def test_pages_whose_sessions_were_ended_on_purpose_say_why_on_the_sign_in_page(reading_pages, browsers, shots):
+    url = reading_pages.station.url
+    tablet, phone, _ = reading_pages.tablet_and_phone(lambda data_dir: None)
+    _on_the_patients_page((tablet, phone), url)
     created = api(tablet, "POST", "/api/users", {"username": CLINICIAN[0], "password": CLINICIAN[1],
                                                  "role": "clinician"})
     assert created["status"] == 201, created
     cat = created["body"]["id"]
-    phone, _ = browsers("phone", PHONE)
-    phone.set_script_timeout(10)
-    phone.get(url + "/login")
-    sign_in(phone, url, ADMIN)
-    wait(phone, "the phone's patients page", at("/patients"))
 
     # "Sign out everywhere else" on the phone: the tablet's page
     assert api(phone, "POST", "/api/account/sign-out-others")["body"]["ended"] == 1
@@ -88,3 +110,17 @@ def test_pages_whose_sessions_were_ended_on_purpose_say_why_on_the_sign_in_page(
             assert css(driver, "p.message")[0].text == words
             assert page_width(driver) <= size[0] and css(driver, "input[name=username]")[0].is_displayed()
             driver.save_screenshot(str(shots / f"login-{why}-{name}-again.png"))
+    signed_in_again(phone, url)  # the shared phone as the next test expects it (the tablet is signed in again above)
+
+
+def test_a_page_whose_session_is_12_hours_old_says_so_on_the_sign_in_page(reading_pages, shots):
+    """A request of the patients page's own (Station.api, app.js) is answered 401 ``ended: "max_age"``."""
+    url = reading_pages.station.url
+    tablet, phone, _ = reading_pages.tablet_and_phone(lambda data_dir: None)
+    _on_the_patients_page((tablet, phone), url)
+    sign_ins_made_12_hours_old(reading_pages.station)
+    for name, size, driver in (("tablet", TABLET, tablet), ("phone", PHONE, phone)):
+        _asks(driver)
+        sign_in_page_says(driver, size, "expired=age", MAX_AGE, shots / f"login-max-age-{name}.png")
+    for driver in (tablet, phone):
+        signed_in_again(driver, url)

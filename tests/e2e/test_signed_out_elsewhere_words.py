@@ -6,14 +6,15 @@ The live stream keeps the login session it was opened with, so it learns of the 
 check of the session (every 5 s) and sends ``logout`` ``{expired: false, ended: "signed_out"}``
 (:func:`web.live.logout_reason`); live.js takes the clinician to ``/login?...&signed_out=elsewhere``.
 A sign-out the station could not record (a failing SD card) says ``signed_out_unrecorded`` the same way;
-its page (``signed_out=unrecorded``) is shown here too.
+its page (``signed_out=unrecorded``) is shown here too. Nothing is recorded: the test shares the station
+and browsers of ``reading_pages`` (tests/e2e/conftest.py), each signed in again at its end.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from test_dashboard import admin_on_tablet_and_phone, at, sign_in_page_says, wait
+from test_dashboard import PHONE, TABLET, at, sign_in_page_says, signed_in_again, wait
 
 pytestmark = pytest.mark.e2e
 
@@ -26,9 +27,10 @@ fetch("/api/logout", {method: "POST", credentials: "same-origin", headers: {"X-C
 """
 
 
-def test_a_live_view_says_its_user_was_signed_out_elsewhere(station, browsers, shots):
-    url = station.url
-    for name, size, driver in admin_on_tablet_and_phone(browsers, url):
+def test_a_live_view_says_its_user_was_signed_out_elsewhere(reading_pages, shots):
+    url = reading_pages.station.url
+    tablet, phone, _ = reading_pages.tablet_and_phone(lambda data_dir: None)
+    for name, size, driver in (("tablet", TABLET, tablet), ("phone", PHONE, phone)):
         driver.get(url + "/live")
         wait(driver, "the live view", at("/live"))
         driver.set_script_timeout(10)
@@ -40,3 +42,4 @@ def test_a_live_view_says_its_user_was_signed_out_elsewhere(station, browsers, s
         sign_in_page_says(driver, size, "signed_out=unrecorded", "You are signed out on this browser; the station could "
                           "not record the sign-out (its storage failed to write or is full): tell the administrator.",
                           shots / f"login-signed-out-unrecorded-{name}.png")
+        signed_in_again(driver, url)
