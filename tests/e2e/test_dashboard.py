@@ -250,20 +250,6 @@ def signed_in_again(driver, url: str) -> None:
     wait(driver, "the patients page, signed in again", at("/patients"))
 
 
-def admin_on_tablet_and_phone(browsers, url: str):
-    """(name, size, driver) of a tablet then a phone, each signed in as ADMIN, on the patients page
-    (the tablet sets the station up first)."""
-    for name, size in (("tablet", TABLET), ("phone", PHONE)):
-        driver, _ = browsers(name, size)
-        if name == "tablet":
-            setup_admin(driver, url)
-        else:
-            driver.get(url + "/login")
-            sign_in(driver, url, ADMIN)
-            wait(driver, "the patients page", at("/patients"))
-        yield name, size, driver
-
-
 def sign_in_page_says(driver, size: tuple[int, int], query: str, words: str, shot) -> None:
     """The page was taken to the sign-in page with ``query`` in its URL, which says ``words`` (not
     "after inactivity") and fits the screen; its screenshot saved as ``shot``."""

@@ -11,6 +11,10 @@ page's own is answered 401 ``ended: "max_age"`` and the sign-in page says so (th
 recording, is tests/e2e/test_session_max_age_words.py). The station's clock cannot be moved here: the sessions'
 sign-in time is moved 12 h back in the station's database (as another program writes it).
 
+A few minutes before that end, the header says when, in the inactivity notice's place (s28 X9), and nothing on the page
+moves (the live view's case, a trial recording, is tests/e2e/test_session_ends_notice.py): the page's own sign-in is
+moved back 11 h 55 min and the page loaded again.
+
 Nothing is recorded: the tests share the station and browsers of ``reading_pages`` (tests/e2e/conftest.py), each
 signed in again as the administrator at their end.
 """
@@ -23,6 +27,8 @@ import pytest
 
 from test_dashboard import ADMIN, PHONE, TABLET, api, at, css, page_width, sign_in, sign_in_page_says, \
     signed_in_again, wait
+from test_session_ends_notice import ENDS, HEADER_WITHOUT_IT, says_when, sign_ins_moved_back
+from test_session_notice import assert_nothing_moved, controls
 
 pytestmark = pytest.mark.e2e
 
@@ -123,4 +129,25 @@ def test_a_page_whose_session_is_12_hours_old_says_so_on_the_sign_in_page(readin
         _asks(driver)
         sign_in_page_says(driver, size, "expired=age", MAX_AGE, shots / f"login-max-age-{name}.png")
     for driver in (tablet, phone):
+        signed_in_again(driver, url)
+
+
+def test_a_page_says_when_the_sign_in_ends_a_few_minutes_before_and_nothing_moves(reading_pages, shots):
+    url = reading_pages.station.url
+    tablet, phone, _ = reading_pages.tablet_and_phone(lambda data_dir: None)
+    for name, size, driver in (("tablet", TABLET, tablet), ("phone", PHONE, phone)):
+        _on_the_patients_page((driver,), url)
+        before = controls(driver)
+        assert not driver.execute_script(ENDS)["shown"]  # a sign-in far from its end: nothing said
+        assert driver.execute_script(ENDS)["header"] == driver.execute_script(HEADER_WITHOUT_IT), name
+        csrf = driver.execute_script("return document.querySelector('meta[name=\"csrf-token\"]').content")
+        sign_ins_moved_back(reading_pages.station, 12 * 3600 - 5 * 60, csrf)  # this page's sign-in: 5 min left
+        driver.get(url + "/patients")
+        wait(driver, "the notice", lambda d: d.execute_script(ENDS)["shown"], timeout_s=10)
+        says_when(driver, name)
+        assert page_width(driver) <= size[0]
+        assert_nothing_moved(name, before, controls(driver), ())
+        driver.save_screenshot(str(shots / f"sign-in-ends-{name}.png"))
+        # a fresh sign-in for the next test (this one ends in 5 min)
+        assert api(driver, "POST", "/api/logout")["status"] == 204
         signed_in_again(driver, url)
