@@ -243,8 +243,9 @@ def sign_in(driver, url: str, user: tuple[str, str]) -> None:
 
 
 def signed_in_again(driver, url: str) -> None:
-    """``driver`` signed in as ADMIN again from a fresh sign-in page, ending on the patients page: a shared
-    browser (tests/e2e/conftest.py ``reading_pages``) whose session a test ended, left as the next test expects it."""
+    """``driver`` signed in as ADMIN from a fresh sign-in page, ending on the patients page: a shared browser
+    (tests/e2e/conftest.py ``reading_pages``) whose session a test ended, left as the next test expects it, or a new
+    browser on a station set up already."""
     driver.get(url + "/login")
     sign_in(driver, url, ADMIN)
     wait(driver, "the patients page, signed in again", at("/patients"))

@@ -5,7 +5,10 @@ at tablet (1180x820) and phone (390x844) size.
 Before, the live page showed the session's result and nothing of the programme: whether the session counted (the
 station credits it as the programme session's dose once stored, Programmes.credit_run_trial) was to be found on
 the programme page. Now it reads "Counted as session 1 of the programme Backward treadmill walking after stroke (4
-weeks): 6 s walked of 30 min planned." with a link back to the programme, as the programme page names its sessions."""
+weeks): 6 s walked of 30 min planned." with a link back to the programme, as the programme page names its sessions.
+
+The file's two tests share one station (each its own patient on its own programme, each closing the test it opened),
+whose administrator is made in its store (the first-run setup page is tests/e2e/test_dashboard.py's)."""
 
 from __future__ import annotations
 
@@ -13,19 +16,41 @@ import re
 
 import pytest
 
-from e2e_support import PHONE, TABLET, set_size
-from test_dashboard import ADMIN, api, at, by_id, css, setup_admin, sign_in, wait
+from e2e_support import PHONE, TABLET, Station, browser_or_skip, set_size
+from test_dashboard import ADMIN, api, at, by_id, css, sign_in, signed_in_again, wait
 
 pytestmark = pytest.mark.e2e
 
 TITLE = "Backward treadmill walking after stroke (4 weeks)"  # as the programme page's heading names it
 
 
-def test_a_programme_session_run_on_the_treadmill_says_it_was_counted(station_for, browsers, shots):
-    station = station_for("walk-false-start")
-    url = station.url
+@pytest.fixture(scope="module")
+def treadmill_station(tmp_path_factory):
+    """One station for the file's tests (the virtual walker walks the belt), its administrator ADMIN made in its
+    store: the station."""
+    from station.store.audit import Actor
+    from station.store.store import Store
+
+    browser_or_skip()
+    station = Station(tmp_path_factory.mktemp("credit") / "data", "walk-false-start")
+    try:
+        station.wait_ready()
+        store = Store.open(station.data_dir)
+        try:
+            store.users.create_first_admin(*ADMIN, actor=Actor(None, "test"))
+        finally:
+            store.close()
+        yield station
+    finally:
+        code = station.stop()
+        if code not in (0, None):
+            print(f"station exited with {code}; log:\n{station.log()}")
+
+
+def test_a_programme_session_run_on_the_treadmill_says_it_was_counted(treadmill_station, browsers, shots):
+    url = treadmill_station.url
     tablet, _ = browsers("tablet")
-    setup_admin(tablet, url)
+    signed_in_again(tablet, url)
     created = api(tablet, "POST", "/api/patients", {"identifier": "CREDIT-01", "birth_year": 1950, "sex": "F"})
     assert created["status"] == 201, created
     today = tablet.execute_script("return new Date().toISOString().slice(0, 10)")
@@ -81,16 +106,15 @@ def test_a_programme_session_run_on_the_treadmill_says_it_was_counted(station_fo
     assert " · partial · " in css(tablet, '.cal-item.session[data-number="1"]')[0].text
 
 
-def test_a_treadmill_session_opened_from_new_test_says_it_is_not_counted_and_offers_to_count_it(station_for, browsers,
-                                                                                                 shots):
+def test_a_treadmill_session_opened_from_new_test_says_it_is_not_counted_and_offers_to_count_it(treadmill_station,
+                                                                                                 browsers, shots):
     """Review s24 F7: a backward treadmill session of a patient on the backward-walking programme, opened from the
     live page's New test (not from the programme's calendar), was recorded and counted by nothing, and nothing said
     so ('0 of 12 sessions done' until the clinician found the trial on the programme page). Now the live page says
     it is not counted and takes it as the next planned session in one tap."""
-    station = station_for("walk-false-start")
-    url = station.url
+    url = treadmill_station.url
     tablet, _ = browsers("tablet")
-    setup_admin(tablet, url)
+    signed_in_again(tablet, url)
     created = api(tablet, "POST", "/api/patients", {"identifier": "CREDIT-02", "birth_year": 1950, "sex": "F"})
     pid = created["body"]["id"]
     today = tablet.execute_script("return new Date().toISOString().slice(0, 10)")
@@ -132,3 +156,4 @@ def test_a_treadmill_session_opened_from_new_test_says_it_is_not_counted_and_off
         set_size(tablet, size)
         css(tablet, "#results .programme-session")[0].location_once_scrolled_into_view
         tablet.save_screenshot(str(shots / f"results-programme-session-{name}.png"))
+    assert api(tablet, "POST", "/api/station/close")["status"] == 200  # the station free for the file's other test
