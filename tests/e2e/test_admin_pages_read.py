@@ -8,7 +8,18 @@
   "first run: true"), and an entry about a user names the user ("added a user" said only "role: clinician");
 - the settings' Save button stays where it was pressed (the words that it saved pushed it down);
 - the users stay where they were when a user is added or a role changed (the words that it was done, "cat can now sign
-  in as clinician.", pushed every row down under the finger)."""
+  in as clinician.", pushed every row down under the finger);
+- with 14 more users (s28 P13, P12's leftover; was tests/e2e/test_users_table_fits_a_phone.py, with
+  test_users_message_on_phone.py, stations of their own for the same list): with a name like "clinician13" the table
+  came out 410 px wide on a phone and the page clipped it, so the right edge of every "New password…" button was cut
+  off. Now every control of every row (role list, buttons, the own row's link) ends inside the screen, and the names
+  stay whole (one line, not broken into "clini/cian/09"); on a tablet the table keeps its one line a user;
+- the same list longer than the phone's screen (s28 P12, after e66a188): what a change says is held at the screen's
+  bottom edge while the list runs past it, and it came over the row just changed when that row was at the edge (the
+  last user's role changed with a thumb: the words covered its "New password…" button). Now the page moves up by
+  what the words would cover, and only then: the row and its buttons end above the words.
+
+One station for all of it, in headless Chromium against the real station."""
 
 from __future__ import annotations
 
@@ -27,6 +38,76 @@ ROWS = """return [...document.querySelectorAll('#users tbody tr')].map((tr) => {
           list: !!role.querySelector('select'), whole: role.scrollWidth <= role.clientWidth + 1,
           disabled: [...tr.querySelectorAll('.tag')].some((t) => shown(t) && t.textContent === 'disabled')};
 });"""
+
+
+BOXES = """
+const rows = [...document.querySelectorAll('#users tbody tr')];
+return {width: document.documentElement.clientWidth,
+        columns: [...document.querySelectorAll('#users thead th')].map((th) => Math.round(th.getBoundingClientRect().width)),
+        table: document.getElementById('users').getBoundingClientRect().right,
+        controls: rows.flatMap((tr) => [...tr.querySelectorAll('select, button, a')]
+          .filter((e) => e.getClientRects().length)
+          .map((e) => ({name: tr.querySelector('strong').textContent, what: e.textContent || e.getAttribute('aria-label'),
+                        right: e.getBoundingClientRect().right, left: e.getBoundingClientRect().left}))),
+        names: rows.map((tr) => { const s = tr.querySelector('strong');
+          return {name: s.textContent, lines: s.getClientRects().length,
+                  height: s.getBoundingClientRect().height,
+                  line: parseFloat(getComputedStyle(s).lineHeight) || 1.3 * parseFloat(getComputedStyle(s).fontSize)}; })};
+"""
+
+MESSAGE_BOXES = """
+const box = (e) => { const r = e.getBoundingClientRect(); return {top: r.top, bottom: r.bottom}; };
+const rows = [...document.querySelectorAll('#users tbody tr')];
+return {message: box(document.getElementById('page-message')), last: box(rows[rows.length - 1]),
+        rows: rows.map(box), height: window.innerHeight, scrolled: window.scrollY,
+        end: document.scrollingElement.scrollHeight - window.innerHeight};
+"""
+
+NAMES = [f"clinician{n:02d}" for n in range(14)]  # 14 more users (15 with the administrator, as the finding had)
+
+
+def _users_page(driver, url, rows: int):
+    driver.get(url + "/admin/users")
+    wait(driver, "the users", lambda d: len(css(d, "#users tbody tr")) == rows)
+
+
+def _users_made(driver, names):
+    """The users ``names`` (clinicians) added, the first of them disabled: its row has 'Enable' and a status tag under
+    the name on a phone."""
+    for name in names:
+        made = api(driver, "POST", "/api/users", {"username": name, "role": "clinician",
+                                                  "password": "a long enough password"})
+        assert made["status"] == 201, made
+    users = api(driver, "GET", "/api/users")["body"]["users"]
+    first = next(u for u in users if u["username"] == names[0])
+    assert api(driver, "PATCH", f"/api/users/{first['id']}", {"disabled": True})["status"] == 200
+
+
+def _every_control_inside_and_names_whole(driver, size: str, shots, rows: int) -> None:
+    """Every control of the ``rows`` users' rows inside the screen, the names whole."""
+    shown = driver.execute_script(BOXES)
+    driver.save_screenshot(str(shots / f"users-table-{size}.png"))
+    driver.execute_script("window.scrollTo(0, document.scrollingElement.scrollHeight)")
+    driver.save_screenshot(str(shots / f"users-table-{size}-end.png"))
+    assert len(shown["controls"]) >= 2 * (rows - 1) + 1, shown  # each other user's role list and button(s), the own link
+    cut = [c for c in shown["controls"] if c["right"] > shown["width"] or c["left"] < 0]
+    assert not cut, (size, shown["width"], shown["columns"], shown["table"], cut[:2])
+    assert shown["table"] <= shown["width"], shown
+    broken = [n for n in shown["names"] if n["lines"] != 1 or n["height"] > 1.5 * n["line"]]
+    assert not broken, (size, broken)
+
+
+def _last_row_clear_of_the_message(phone, shots) -> None:
+    """The last user's role changed from its row, that row at the screen's bottom edge (where a thumb reaches it)."""
+    last = css(phone, "#users tbody tr")[-1].find_element("css selector", "strong").text
+    role = lambda d: d.find_element("css selector", f"#users select[aria-label='Role of {last}']")  # noqa: E731
+    phone.execute_script("arguments[0].scrollIntoView({block: 'end'})", css(phone, "#users tbody tr")[-1])
+    Select(role(phone)).select_by_visible_text("Administrator")  # a clinician now
+    wait(phone, "the role changed", lambda d: f"{last} is now" in d.find_element("id", "page-message").text)
+    shown = phone.execute_script(MESSAGE_BOXES)
+    phone.save_screenshot(str(shots / "users-long-list-changed-phone.png"))
+    assert shown["last"]["bottom"] <= shown["message"]["top"], shown
+    assert shown["last"]["top"] >= 0 and shown["rows"][0]["top"] < 0, shown  # moved by what was covered, no more
 
 
 def test_the_admin_pages_say_own_role_a_disabled_user_and_audit_details_in_words(station_for, browsers, shots):
@@ -107,3 +188,13 @@ def test_the_admin_pages_say_own_role_a_disabled_user_and_audit_details_in_words
     listed = [e[4] for e in entries if e[2] == "listed patients"]  # no patient yet: each list empty
     assert listed and all(d == "ids: none · total: 0" for d in listed), listed
     assert not any(": ·" in e[4] or e[4].endswith(":") or ": true" in e[4] or ": false" in e[4] for e in entries), entries
+
+    # -- 14 more users: the table inside a phone's screen and a tablet's, the message clear of the last row ----------
+    _users_made(tablet, NAMES)
+    rows = 5 + len(NAMES)  # admin, ana, ben, cat and dan above
+    _users_page(phone, url, rows)
+    _every_control_inside_and_names_whole(phone, "phone", shots, rows)
+    _users_page(phone, url, rows)  # from the top again, as the clinician opens it
+    _last_row_clear_of_the_message(phone, shots)
+    _users_page(tablet, url, rows)
+    _every_control_inside_and_names_whole(tablet, "tablet", shots, rows)
