@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from test_dashboard import PHONE, api, by_id, setup_admin, sign_in, wait, ADMIN
+from test_dashboard import PHONE, api, at, by_id, setup_admin, sign_in, wait, ADMIN
 
 pytestmark = pytest.mark.e2e
 
@@ -106,6 +106,9 @@ def test_the_live_page_keeps_the_stations_state_when_answers_come_late_or_a_star
     phone = _held_browser(browsers, "phone", PHONE)
     phone.get(url + "/login")
     sign_in(phone, url, ADMIN)
+    # signed in before it goes on: the sign-in's own redirect to the patients page, still on its way, took the phone
+    # there after the live view was asked for (s31: the phone stayed on the patients page, no Start button)
+    wait(phone, "the phone signed in", at("/patients"))
     phone.get(f"{url}/live?patient={patient_id}")
     wait(phone, "the Start button on the phone", _start_enabled, timeout_s=30)
     phone.execute_script("window.__hold.trial = true")
