@@ -222,16 +222,30 @@ station() {
 # check_config [precheck]: the configuration checked by this checkout's code; stops the install if
 # it is not valid. "precheck": before the virtual environment is updated, with its installed
 # packages and this checkout's station code on PYTHONPATH (as --no-venv does); if this version
-# needs a package the installed environment lacks, in a throw-away environment instead.
+# needs a package the installed environment lacks, in a throw-away environment instead. That one
+# sees the installed environment's packages (a .pth file naming its site-packages; its pip too):
+# pip adds only what this version needs beyond them, into the throw-away one, and uninstalls
+# nothing outside it. Before, it installed every dependency the system lacks again (reportlab,
+# pillow, fhir.resources, ..., and on a Pi numpy, scipy, pydantic too: minutes); such an update took
+# 12.4 CPU-s on the development machine, whose python3 has numpy and scipy, now 6.2 (2026-12-07).
+# With another Python version than the installed one's: a whole environment of its own, as before.
 check_config() {
-    local python=""
+    local python="" site version
     if [ "${1:-}" = precheck ]; then
         python=$(r "$VENV/bin/python")
         if ! (cd "$SRC" && PYTHONPATH="$SRC${PYTHONPATH:+:$PYTHONPATH}" "$python" -m station.cli \
                 --config "$(r "$CONFIG")" config check >"$TMP/check" 2>&1) \
            && grep -q "^ModuleNotFoundError: " "$TMP/check"; then
             say "this version needs a Python package the installed one lacks: checking the configuration in a temporary environment first"
-            "$PYTHON" -m venv --system-site-packages "$TMP/venv"
+            site='import sys, sysconfig; print(sys.version_info[:2], sysconfig.get_path("purelib"))'
+            version=$("$python" -I -c "$site")
+            "$PYTHON" -m venv --without-pip --system-site-packages "$TMP/venv"
+            site=$("$TMP/venv/bin/python" -I -c "$site")
+            if [ "${site%%) *}" = "${version%%) *}" ]; then
+                printf '%s\n' "${version#*) }" >"${site#*) }/balance-station-installed.pth"
+            else
+                "$TMP/venv/bin/python" -m ensurepip --default-pip >/dev/null
+            fi
             "$TMP/venv/bin/python" -m pip install --quiet --disable-pip-version-check "$PACKAGE" \
                 || die "this version could not be installed into a temporary environment (see above); the running station was not changed"
             python=$TMP/venv/bin/python
@@ -376,17 +390,20 @@ done
 
 [ "$PRECHECKED" -eq 1 ] || check_config
 station --config "$(r "$CONFIG")" config show --json >"$TMP/config.json"
-setting() { "$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["config"][sys.argv[2]][sys.argv[3]])' "$TMP/config.json" "$1" "$2"; }
-HTTPS_PORT=$(setting web https_port)
-TLS_CERT=$(setting web tls_cert)
-TLS_KEY=$(setting web tls_key)
-HUB_URL=$(setting hub url)
-# The web server answers only its own names (web.security.own_host): the machine's, and [web] host_names.
-HOST_NAMES=$("$PYTHON" -c 'import json, sys; print(" ".join(json.load(open(sys.argv[1]))["config"]["web"]["host_names"]))' "$TMP/config.json")
+# The settings used below, read by one start of Python (each start costs a Pi a tenth of a second or
+# more; six did this before), each ended by a NUL: [web] https_port, tls_cert, tls_key, [hub] url,
+# [web] host_names (space-separated; the web server answers only its own names,
+# web.security.own_host: the machine's, and these) and data_dir.
+"$PYTHON" -c 'import json, sys
+c = json.load(open(sys.argv[1]))["config"]
+for value in (c["web"]["https_port"], c["web"]["tls_cert"], c["web"]["tls_key"], c["hub"]["url"],
+              " ".join(c["web"]["host_names"]), c["data_dir"]):
+    print(value, end="\0")' "$TMP/config.json" >"$TMP/settings"
+{ IFS= read -r -d "" HTTPS_PORT; IFS= read -r -d "" TLS_CERT; IFS= read -r -d "" TLS_KEY; IFS= read -r -d "" HUB_URL
+  IFS= read -r -d "" HOST_NAMES; IFS= read -r -d "" DATA_DIR; } <"$TMP/settings"
 if [ "${HOST_NAME,,}" != "${MACHINE_NAME,,}" ] && [[ " $HOST_NAMES " != *" ${HOST_NAME,,}.local "* ]]; then
     say "warning: the certificate names $HOST_NAME.local, but this machine is named $MACHINE_NAME, and $WHAT answers only its own names (its addresses, $MACHINE_NAME.local, [web] host_names): add host_names = [\"${HOST_NAME,,}.local\"] under [web] in $CONFIG, or name the machine $HOST_NAME (sudo hostnamectl set-hostname $HOST_NAME); then run $PROG again"
 fi
-DATA_DIR=$("$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["config"]["data_dir"])' "$TMP/config.json")
 DATA_DIR=${DATA_DIR#"$ROOT"}
 [ -n "$TLS_CERT" ] && [ -n "$TLS_KEY" ] \
     || die "web.tls_cert and web.tls_key are empty in $CONFIG; the tablet reaches the station over HTTPS: set them (see $CONFIG.dist)"

@@ -8,6 +8,7 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -49,10 +50,16 @@ def fake_pi(root: Path) -> Path:
     return root
 
 
-def run_install(root: Path, *extra: str, check: bool = True) -> subprocess.CompletedProcess:
+def run_install(root: Path, *extra: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+    """install.sh --root ROOT --hostname station EXTRA... With --no-venv, the checkout's code runs in this
+    interpreter (--python; it has the station's packages): a version manager's python3 (pyenv's shim, a
+    bash script that runs `pyenv exec`) costs ~0.08 CPU-s a start, and a run starts Python ~10 times
+    (~0.75 of its ~1.6 CPU-s on the development machine, 2026-12-07). The installs with a virtual
+    environment keep python3, as a Pi's."""
+    python = ("--python", sys.executable) if "--no-venv" in extra and "--python" not in extra else ()
     result = subprocess.run(
-        ["bash", str(INSTALL), "--root", str(root), "--hostname", "station", *extra],
-        capture_output=True, text=True, timeout=120,
+        ["bash", str(INSTALL), "--root", str(root), "--hostname", "station", *python, *extra],
+        capture_output=True, text=True, timeout=timeout,
     )
     if check:
         assert result.returncode == 0, result.stdout + result.stderr
@@ -272,9 +279,7 @@ def test_certificate_is_reissued_for_a_new_host_name_by_the_same_ca(tmp_path):
     run_install(root, "--no-venv")
     tls = root / "etc/balance-station/tls"
     ca, server = (tls / "ca.crt").read_bytes(), (tls / "server.crt").read_bytes()
-    result = subprocess.run(["bash", str(INSTALL), "--root", str(root), "--hostname", "plate2", "--no-venv"],
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
+    result = run_install(root, "--hostname", "plate2", "--no-venv")
     assert (tls / "ca.crt").read_bytes() == ca
     assert (tls / "server.crt").read_bytes() != server
     assert "DNS:plate2.local" in openssl("x509", "-in", str(tls / "server.crt"), "-noout", "-ext", "subjectAltName")
@@ -285,9 +290,8 @@ def test_certificate_is_reissued_for_a_new_host_name_by_the_same_ca(tmp_path):
     assert 'add host_names = ["plate2.local"] under [web] in /etc/balance-station/station.toml' in result.stdout
     config = root / "etc/balance-station/station.toml"
     config.write_text(config.read_text().replace("host_names = []", 'host_names = ["plate2.local"]', 1))
-    again = subprocess.run(["bash", str(INSTALL), "--root", str(root), "--hostname", "plate2", "--no-venv"],
-                           capture_output=True, text=True, timeout=120)
-    assert again.returncode == 0 and "warning: the certificate names" not in again.stdout, again.stdout
+    again = run_install(root, "--hostname", "plate2", "--no-venv")
+    assert "warning: the certificate names" not in again.stdout, again.stdout
     assert "warning: the certificate names" not in run_install(root, "--no-venv").stdout  # the machine's own name
 
 
@@ -357,12 +361,38 @@ def test_uninstall_keeps_data_and_configuration_then_purge_removes_them(tmp_path
     assert after["etc/nginx/sites-available/default"] == before["etc/nginx/sites-available/default"]
 
 
+VENV = Path("opt/balance-station/venv")
+
+
+@pytest.fixture(scope="module")
+def venv_installation(tmp_path_factory) -> Path:
+    """A fresh installation of this checkout with its virtual environment (python3 -m venv, pip
+    install), made once: ~19 CPU-s, most of the cost of a test that needs one. Never changed: the
+    tests that update or inspect an installation take a copy (:func:`copy_installation`)."""
+    root = fake_pi(tmp_path_factory.mktemp("installed") / "root")
+    run_install(root, timeout=600)
+    return root
+
+
+def copy_installation(installed: Path, dest: Path) -> Path:
+    """``installed`` copied to ``dest`` as if installed there: pip writes the virtual environment's
+    absolute path into its scripts' #! lines (bin/balance-station, bin/pip), so those are pointed at
+    the copy's own interpreter (else they would run the original's code)."""
+    subprocess.run(["cp", "-a", str(installed), str(dest)], check=True)
+    old, new = bytes(installed / VENV), bytes(dest / VENV)
+    for script in (dest / VENV / "bin").iterdir():
+        if script.is_file() and not script.is_symlink():
+            text = script.read_bytes()
+            if text.startswith(b"#!") and old in text:
+                script.write_bytes(text.replace(old, new))
+    return dest
+
+
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed (Debian package systemd)")
-def test_full_install_with_virtual_environment_and_units_verified(tmp_path):
+def test_full_install_with_virtual_environment_and_units_verified(venv_installation, tmp_path):
     """The real thing: the checkout installed into DIR/opt/balance-station/venv, then the installed
     units checked by systemd-analyze with their ExecStart pointing at that installation."""
-    root = fake_pi(tmp_path / "root")
-    run_install(root)
+    root = copy_installation(venv_installation, tmp_path / "root")
     venv_cmd = root / "opt/balance-station/venv/bin/balance-station"
     version = subprocess.run([str(venv_cmd), "--version"], capture_output=True, text=True, check=True).stdout
     assert version.startswith("balance-station ")
@@ -386,6 +416,13 @@ def test_full_install_with_virtual_environment_and_units_verified(tmp_path):
         result = subprocess.run(["systemd-analyze", "verify", str(staged / unit)], capture_output=True, text=True)
         assert result.returncode == 0 and result.stderr.strip() == "", f"{unit}: {result.stderr}"
 
+    # the copy (copy_installation, as the update tests start from) runs its own code, not the original's
+    (cli,) = (root / VENV / "lib").glob("python3*/site-packages/station/cli.py")
+    cli.write_text(cli.read_text() + "\nimport sys; sys.stderr.write('the copy\\n')\n")
+    assert "the copy" in subprocess.run([str(venv_cmd), "--version"], capture_output=True, text=True, check=True).stderr
+    original = venv_installation / VENV / "bin/balance-station"
+    assert "the copy" not in subprocess.run([str(original), "--version"], capture_output=True, text=True, check=True).stderr
+
 
 def checkout_copy(dest: Path) -> Path:
     """The repository's tracked files (as in the work tree) copied to dest: a checkout to change."""
@@ -398,15 +435,13 @@ def checkout_copy(dest: Path) -> Path:
     return dest
 
 
-def test_an_update_checks_the_configuration_with_the_new_code_before_installing_it(tmp_path):
+def test_an_update_checks_the_configuration_with_the_new_code_before_installing_it(venv_installation, tmp_path):
     """A newer version that refuses the installed configuration (here: a plate gain it no longer
     allows) stops the update before the virtual environment holds the new code: the service, when
     it restarts for any reason, still starts the version that accepts the configuration."""
-    src = checkout_copy(tmp_path / "src")
-    root = fake_pi(tmp_path / "root")
+    src = checkout_copy(tmp_path / "src")  # the newer version's checkout
+    root = copy_installation(venv_installation, tmp_path / "root")  # the installed station
     install = [str(src / "systemd/install.sh"), "--root", str(root), "--hostname", "station"]  # run in the checkout
-    first = subprocess.run(["bash", *install], capture_output=True, text=True, timeout=300, cwd=src)
-    assert first.returncode == 0, first.stdout + first.stderr
     keys = src / "station/config_keys.py"
     text = keys.read_text()
     assert "_int_choice((1, 2, 4, 8, 16, 32, 64, 128)" in text
@@ -625,23 +660,28 @@ def test_uninstall_removes_the_hub_and_keeps_its_data_then_purge_removes_them(tm
                      "etc/shadow-", "etc/gshadow-"}, extra
 
 
-def test_an_update_needing_a_new_package_is_checked_in_a_throw_away_environment(tmp_path):
+def test_an_update_needing_a_new_package_is_checked_in_a_throw_away_environment(venv_installation, tmp_path):
     """The new version imports a package the installed environment lacks: its configuration check
     runs in a temporary environment with the new version's packages, and a refusal still leaves the
-    installed one untouched (finding 1 with a new dependency)."""
-    src = checkout_copy(tmp_path / "src")
-    root = fake_pi(tmp_path / "root")
+    installed one untouched (finding 1 with a new dependency). That environment gets only what the
+    installed one lacks: pip finds nothing but the new package and the build's own (setuptools,
+    wheel) here, no index (before, it installed every dependency again: reportlab, fhir.resources, ...)."""
+    src = checkout_copy(tmp_path / "src")  # the newer version's checkout
+    root = copy_installation(venv_installation, tmp_path / "root")  # the installed station
     install = [str(src / "systemd/install.sh"), "--root", str(root), "--hostname", "station"]
-    first = subprocess.run(["bash", *install], capture_output=True, text=True, timeout=300, cwd=src)
-    assert first.returncode == 0, first.stdout + first.stderr
+    wheels = tmp_path / "wheels"  # from the index as each install before fetched them
+    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--only-binary", ":all:", "--dest", str(wheels),
+                    "tomli-w>=1.0", "setuptools>=77", "wheel"], check=True, capture_output=True, timeout=300)
+    only_these = {**os.environ, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels)}
     venv_python = root / "opt/balance-station/venv/bin/python"
+    venv_before = {k: v for k, v in snapshot(root / VENV).items() if "__pycache__" not in k}
     assert subprocess.run([str(venv_python), "-I", "-c", "import tomli_w"], capture_output=True).returncode != 0
     pyproject = src / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace('dependencies = [\n', 'dependencies = [\n    "tomli-w>=1.0",\n', 1))
     keys = src / "station/config_keys.py"
     keys.write_text(keys.read_text().replace("_int_choice((1, 2, 4, 8, 16, 32, 64, 128)", "_int_choice((1, 2, 4, 8, 16, 32, 64)")
                     + "\nimport tomli_w  # noqa: E402,F401  (the new version's new dependency)\n")
-    update = subprocess.run(["bash", *install], capture_output=True, text=True, timeout=600, cwd=src)
+    update = subprocess.run(["bash", *install], capture_output=True, text=True, timeout=600, cwd=src, env=only_these)
     assert update.returncode == 1, update.stdout + update.stderr
     assert "needs a Python package the installed one lacks: checking the configuration in a temporary environment" in update.stdout, update.stderr
     assert "plate.adc_gain = 128: allowed: one of 1, 2, 4, 8, 16, 32, 64" in update.stderr
@@ -649,6 +689,7 @@ def test_an_update_needing_a_new_package_is_checked_in_a_throw_away_environment(
     assert subprocess.run([str(venv_python), "-I", "-c", "import tomli_w"], capture_output=True).returncode != 0
     (installed,) = (root / "opt/balance-station/venv/lib").glob("python3*/site-packages/station/config_keys.py")
     assert "tomli_w" not in installed.read_text()
+    assert {k: v for k, v in snapshot(root / VENV).items() if "__pycache__" not in k} == venv_before  # untouched
 
 
 def test_the_setup_code_is_made_wherever_the_database_has_no_account(tmp_path):
