@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from e2e_support import (ARTIFACTS, CHROMEDRIVER, CHROMIUM, CHROMIUM_FLAGS, PHONE, TABLET, Station,
-                         browser_or_skip, set_size)
+                         browser_or_skip, running_station, set_size)
 
 # (the sizes, set_size, browser_or_skip and Station are e2e_support's: a test file imports them from there)
 
@@ -36,15 +36,8 @@ def pytest_runtest_makereport(item, call):
 def station(tmp_path):
     """A fresh station (empty data directory) whose virtual patient steps off in the mCTSIB's
     'firm surface, eyes closed' condition (scenario ``mctsib-step-off``)."""
-    browser_or_skip()
-    st = Station(tmp_path / "data", "mctsib-step-off")
-    try:
-        st.wait_ready()
+    with running_station(tmp_path / "data", "mctsib-step-off") as st:
         yield st
-    finally:
-        code = st.stop()
-        if code not in (0, None):
-            print(f"station exited with {code}; log:\n{st.log()}")
 
 
 @pytest.fixture

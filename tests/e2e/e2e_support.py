@@ -11,6 +11,7 @@ run naming an e2e file and, say, a tests/programmes file failed at collection (`
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import importlib.util
 import json
@@ -186,6 +187,31 @@ class Station:
                 self.process.wait(5)
         self._log.close()
         return self.process.returncode
+
+
+@contextlib.contextmanager
+def running_station(data_dir: Path, scenario: str, admin: tuple[str, str] | None = None):
+    """A station of ``scenario`` on ``data_dir``, ready (the fixtures' station: a test's, or a module's tests'), with
+    its first administrator ``admin`` (username, password) made in its store if given, as the first-run setup page
+    makes it (that page is tests/e2e/test_dashboard.py's); stopped at the end, its log printed if it failed."""
+    browser_or_skip()
+    station = Station(data_dir, scenario)
+    try:
+        station.wait_ready()
+        if admin is not None:
+            from station.store.audit import Actor
+            from station.store.store import Store
+
+            store = Store.open(station.data_dir)
+            try:
+                store.users.create_first_admin(*admin, actor=Actor(None, "test"))
+            finally:
+                store.close()
+        yield station
+    finally:
+        code = station.stop()
+        if code not in (0, None):
+            print(f"station exited with {code}; log:\n{station.log()}")
 
 
 def set_size(driver, size: tuple[int, int]) -> None:

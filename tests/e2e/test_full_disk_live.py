@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pytest
 
-from e2e_support import Station, browser_or_skip
+from e2e_support import browser_or_skip, running_station
 from test_dashboard import ADMIN, PHONE, api, at, by_id, css, select_protocol, setup_admin, sign_in, wait
 from small_disk import fill, mounted_tmpfs
 
@@ -33,15 +33,8 @@ return b.height > 0 && b.top >= 0 && b.bottom <= bottom && b.left >= 0 && b.righ
 def station_on_a_small_disk(tmp_path):
     """The station with its data directory on a 48 MB tmpfs of its own (root only)."""
     browser_or_skip()
-    with mounted_tmpfs(tmp_path / "data", 48, mode="0700") as data:
-        station = Station(data, "patient")
-        try:
-            station.wait_ready()
-            yield station
-        finally:
-            code = station.stop()
-            if code not in (0, None):
-                print(f"station exited with {code}; log:\n{station.log()}")
+    with mounted_tmpfs(tmp_path / "data", 48, mode="0700") as data, running_station(data, "patient") as station:
+        yield station
 
 
 def _refused(driver, what: str) -> str:

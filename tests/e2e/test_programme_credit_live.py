@@ -16,7 +16,7 @@ import re
 
 import pytest
 
-from e2e_support import PHONE, TABLET, Station, browser_or_skip, set_size
+from e2e_support import PHONE, TABLET, running_station, set_size
 from test_dashboard import ADMIN, api, at, by_id, css, sign_in, signed_in_again, wait
 
 pytestmark = pytest.mark.e2e
@@ -27,24 +27,9 @@ TITLE = "Backward treadmill walking after stroke (4 weeks)"  # as the programme 
 @pytest.fixture(scope="module")
 def treadmill_station(tmp_path_factory):
     """One station for the file's tests (the virtual walker walks the belt), its administrator ADMIN made in its
-    store: the station."""
-    from station.store.audit import Actor
-    from station.store.store import Store
-
-    browser_or_skip()
-    station = Station(tmp_path_factory.mktemp("credit") / "data", "walk-false-start")
-    try:
-        station.wait_ready()
-        store = Store.open(station.data_dir)
-        try:
-            store.users.create_first_admin(*ADMIN, actor=Actor(None, "test"))
-        finally:
-            store.close()
+    store."""
+    with running_station(tmp_path_factory.mktemp("credit") / "data", "walk-false-start", ADMIN) as station:
         yield station
-    finally:
-        code = station.stop()
-        if code not in (0, None):
-            print(f"station exited with {code}; log:\n{station.log()}")
 
 
 def test_a_programme_session_run_on_the_treadmill_says_it_was_counted(treadmill_station, browsers, shots):

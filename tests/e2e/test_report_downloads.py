@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e_support import Station, browser_or_skip
+from e2e_support import running_station
 from test_dashboard import ADMIN, PHONE, api, at, by_id, click_when_still, css, downloaded, patient_file, sign_in, wait
 
 pytestmark = pytest.mark.e2e
@@ -28,15 +28,8 @@ REPO = Path(__file__).resolve().parents[2]
 def reports_station(tmp_path_factory):
     """One station for the file's tests: (station, the patient :func:`_build_patient` made), with its
     administrator ADMIN made in its store (the first-run setup page is tests/e2e/test_dashboard.py's)."""
-    browser_or_skip()
-    station = Station(tmp_path_factory.mktemp("reports") / "data", "mctsib-step-off")
-    try:
-        station.wait_ready()
+    with running_station(tmp_path_factory.mktemp("reports") / "data", "mctsib-step-off") as station:
         yield station, _build_patient(station.data_dir, admin=ADMIN)
-    finally:
-        code = station.stop()
-        if code not in (0, None):
-            print(f"station exited with {code}; log:\n{station.log()}")
 
 
 def _signed_in(driver, url: str) -> None:
@@ -196,6 +189,9 @@ def test_buttons_keep_their_place_while_a_page_fills_in(reports_station, browser
     phone, _ = browsers("phone", PHONE)
     phone.get(station.url + "/login")
     sign_in(phone, station.url, ADMIN)
+    # signed in before it goes on: the sign-in's redirect, still on its way, took the phone to the patients page
+    # after the patient's page was asked for (s31, twice in a row under load: no #patient-title)
+    wait(phone, "the phone signed in", at("/patients"))
     phone.execute_cdp_cmd("Network.enable", {})
     for page in TOP_BUTTONS:
         _check_still(phone, station.url + paths[page], f"{page} (phone)", *TOP_BUTTONS[page])

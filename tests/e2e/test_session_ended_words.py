@@ -8,7 +8,7 @@ after inactivity" for all three. Each page is looked at on both sizes (screensho
 
 A session ends 12 h after its sign-in however busy (s28 X8; :data:`station.store.logins.MAX_AGE_S`): a request of the
 page's own is answered 401 ``ended: "max_age"`` and the sign-in page says so (the live view's case, a trial
-recording, is tests/e2e/test_session_max_age_words.py). The station's clock cannot be moved here: the sessions'
+recording, is tests/e2e/test_session_ends_notice.py). The station's clock cannot be moved here: the sessions'
 sign-in time is moved 12 h back in the station's database (as another program writes it).
 
 A few minutes before that end, the header says when, in the inactivity notice's place (s28 X9), and nothing on the page
@@ -21,13 +21,12 @@ signed in again as the administrator at their end.
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from test_dashboard import ADMIN, PHONE, TABLET, api, at, css, page_width, sign_in, sign_in_page_says, \
     signed_in_again, wait
-from test_session_ends_notice import ENDS, HEADER_WITHOUT_IT, says_when, sign_ins_moved_back
+from test_session_ends_notice import ENDS, HEADER_WITHOUT_IT, MAX_AGE, says_when, sign_ins_made_12_hours_old, \
+    sign_ins_moved_back
 from test_session_notice import assert_nothing_moved, controls
 
 pytestmark = pytest.mark.e2e
@@ -42,8 +41,6 @@ WORDS = {
                  "need it again."),
 }
 CLINICIAN = ("cat", "cat password 123")
-MAX_AGE = ("Your session ended 12 hours after you signed in (a sign-in lasts 12 hours at most, even while in use); "
-           "please sign in again.")
 
 ASK = """
 const done = arguments[0];
@@ -58,15 +55,6 @@ def _asks(driver) -> None:
     the page's own request a moment earlier (a run under load found it so: "Station is not defined")."""
     driver.set_script_timeout(10)
     assert driver.execute_async_script(ASK) in (401, "/login")
-
-
-def sign_ins_made_12_hours_old(station, at_least: int = 2) -> None:
-    """Every sign-in of ``station`` made 12 h and 1 s ago, in its database (at least ``at_least`` of them)."""
-    db = sqlite3.connect(station.data_dir / "station.sqlite3", isolation_level=None)
-    try:
-        assert db.execute("UPDATE login_sessions SET created_s = created_s - 12 * 3600 - 1").rowcount >= at_least
-    finally:
-        db.close()
 
 
 def _on_the_patients_page(drivers, url) -> None:

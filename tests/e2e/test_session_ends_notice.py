@@ -7,8 +7,21 @@ sign-in page unannounced, on the live view in the middle of a trial too.
 The station's clock cannot be moved here: the sessions' sign-in time is moved back in the station's database
 (as another program writes it), 11 h 55 min, and the page loaded again (it asks the station the time left when
 it loads, then counts it itself). The notice moves nothing on the page (its room is the header's all the time),
-and comes on the live view while a trial records, when the inactivity notice is held back. (The patients page's case,
-nothing recording, is in tests/e2e/test_session_ended_words.py, on the station the page-reading tests share.)
+and comes on the live view while a trial records, when the inactivity notice is held back.
+
+At the 12-h end (:data:`station.store.logins.MAX_AGE_S`; was tests/e2e/test_session_max_age_words.py, a station of its
+own) the live view, a trial recording, goes to the sign-in page, which says so (not "after inactivity") and that Stop
+is one sign-in away, and leads back to the live view, where the trial is still there and is saved whole: the
+sessions' sign-in time is moved 12 h back, so the station itself ends them, the live stream at its next check of the
+session (every 5 s). Back on the live view, the page says only the next trial the station told it (s28 P12, X8's
+find): signed in again while a trial recorded, it showed "Next: Eyes open, trial 1" (the trial just ended) beside
+"Trial complete." until its status was read again: the trial's "instructions" event named the new trial, but the page
+drew the trial of the status it had read before. Every change of the words above the plate is recorded as it happens
+(this was tests/e2e/test_live_next_trial_after_sign_in.py: the same run of the same trial).
+
+The two tests share one station, each its own patient and trial, each closing its test at its end. (The patients
+page's cases, nothing recording, are in tests/e2e/test_session_ended_words.py, on the station the page-reading tests
+share.)
 """
 
 from __future__ import annotations
@@ -17,10 +30,16 @@ import sqlite3
 
 import pytest
 
-from test_dashboard import by_id, wait
+from e2e_support import running_station
+from test_dashboard import ADMIN, api, at, by_id, css, page_width, sign_in, wait
 from test_trial_saving_live import recording_on_tablet_and_phone
 
 pytestmark = pytest.mark.e2e
+
+MAX_AGE = ("Your session ended 12 hours after you signed in (a sign-in lasts 12 hours at most, even while in use); "
+           "please sign in again.")
+RUNNING = ("A trial is being recorded on this station now. Stop is one sign-in away: sign in, and the live view "
+           "shows Stop.")
 
 ENDS = """
 const n = document.getElementById('session-ends'); const r = n.getBoundingClientRect();
@@ -39,6 +58,27 @@ const n = document.getElementById('session-ends'); n.style.display = 'none';
 const h = document.querySelector('header.bar').getBoundingClientRect().height; n.style.display = '';
 return h;
 """
+
+
+WATCH = """
+window.__seen = [];
+const note = () => window.__seen.push([document.getElementById("state-condition").textContent,
+                                       document.getElementById("message").textContent]);
+const watch = new MutationObserver(note);
+for (const id of ["state-condition", "message"])
+  watch.observe(document.getElementById(id), {childList: true, characterData: true, subtree: true});
+note();
+"""
+"""Records every change of the words above the plate (the trial named, the message) as it happens."""
+
+
+def sign_ins_made_12_hours_old(station, at_least: int = 2) -> None:
+    """Every sign-in of ``station`` made 12 h and 1 s ago, in its database (at least ``at_least`` of them)."""
+    db = sqlite3.connect(station.data_dir / "station.sqlite3", isolation_level=None)
+    try:
+        assert db.execute("UPDATE login_sessions SET created_s = created_s - 12 * 3600 - 1").rowcount >= at_least
+    finally:
+        db.close()
 
 
 def sign_ins_moved_back(station, seconds: float, csrf_token: str | None = None) -> None:
@@ -70,9 +110,17 @@ def _about_5_min_from_now(driver) -> set[str]:
             for s in range(4 * 60, 6 * 60 + 1, 30)}
 
 
-def test_the_live_view_says_it_while_a_trial_records(station_for, browsers, shots):
-    station = station_for("patient")
-    tablet, phone, _patient = recording_on_tablet_and_phone(station, browsers, "ENDS-01")
+@pytest.fixture(scope="module")
+def live_station(tmp_path_factory):
+    """One station for the file's tests, each recording a trial of its own patient (and closing it at its end): the
+    virtual patient follows the protocol; its administrator ADMIN made in its store."""
+    with running_station(tmp_path_factory.mktemp("live") / "data", "patient", ADMIN) as station:
+        yield station
+
+
+def test_the_live_view_says_it_while_a_trial_records(live_station, browsers, shots):
+    station = live_station
+    tablet, phone, _patient = recording_on_tablet_and_phone(station, browsers, "ENDS-01", set_up=False)
     sign_ins_moved_back(station, 12 * 3600 - 5 * 60)
     for driver, name in ((tablet, "tablet"), (phone, "phone")):
         driver.refresh()
@@ -81,3 +129,39 @@ def test_the_live_view_says_it_while_a_trial_records(station_for, browsers, shot
         assert by_id(driver, "trial-state").get_attribute("data-state") in ("recording", "checking", "done")
         says_when(driver, name)
         driver.save_screenshot(str(shots / f"live-sign-in-ends-{name}.png"))
+    assert api(tablet, "POST", "/api/station/close")["status"] == 200  # the station free for the file's other test
+
+
+def test_a_live_view_whose_session_is_12_hours_old_leads_back_to_the_trial_still_recording(live_station, browsers,
+                                                                                            shots):
+    station = live_station
+    tablet, phone, _patient = recording_on_tablet_and_phone(station, browsers, "AGE-01", set_up=False)
+    sign_ins_made_12_hours_old(station)
+    for driver, name, size in ((tablet, "tablet", (1180, 820)), (phone, "phone", (390, 844))):
+        wait(driver, f"the {name}'s sign-in page", lambda d: "/login" in d.current_url and "expired=age" in d.current_url,
+             timeout_s=15)
+        assert [p.text for p in css(driver, "p.message")] == [MAX_AGE, RUNNING]
+        assert "inactivity" not in driver.page_source
+        assert page_width(driver) <= size[0] and css(driver, "input[name=username]")[0].is_displayed()
+        driver.save_screenshot(str(shots / f"login-max-age-trial-{name}.png"))
+    sign_in(tablet, station.url, ADMIN)
+    wait(tablet, "the live view again", at("/live"))
+    wait(tablet, "the live stream", lambda d: by_id(d, "conn").text == "live")
+    assert by_id(tablet, "trial-state").get_attribute("data-state") == "recording"  # the first trial, still going
+    tablet.execute_script(WATCH)
+    wait(tablet, "the trial's end, the next one offered",
+         lambda d: "Next: Eyes closed" in by_id(d, "state-condition").text and "Trial complete." in by_id(d, "message").text,
+         timeout_s=60)
+    tablet.save_screenshot(str(shots / "live-after-sign-in-tablet.png"))
+    seen = tablet.execute_script("return window.__seen")
+    # the moment it happened: the trial just ended, its result said, and the next trial named as it is
+    after_end = [condition for condition, said in seen if "Trial complete." in said]
+    assert after_end and all(not c.startswith("Next:") or c == "Next: Eyes closed" for c in after_end), seen
+    assert not any(c.startswith("Next: Eyes open") for c, _said in seen), seen
+    assert "Next: Eyes closed" in css(tablet, "body")[0].text
+    wait(tablet, "the trial saved", lambda d: len(api(d, "GET", "/api/station")["body"]["service"]["run"]["trial_ids"]) == 1,
+         timeout_s=15)
+    run = api(tablet, "GET", "/api/station")["body"]["service"]["run"]
+    trial = api(tablet, "GET", f"/api/trials/{run['trial_ids'][0]}")["body"]
+    assert trial["status"] == "complete" and trial["frame_count"] > 0 and trial["frames_lost"] == 0
+    assert api(tablet, "POST", "/api/station/close")["status"] == 200  # the station free for the file's other test

@@ -11,7 +11,7 @@ import sqlite3
 
 import pytest
 
-from test_dashboard import ADMIN, PHONE, api, at, by_id, select_protocol, setup_admin, sign_in, wait
+from test_dashboard import ADMIN, PHONE, api, at, by_id, select_protocol, setup_admin, sign_in, signed_in_again, wait
 
 pytestmark = pytest.mark.e2e
 
@@ -34,12 +34,16 @@ def look_at_result_and_saving(driver) -> None:
     driver.execute_script("document.getElementById('message').scrollIntoView({block: 'center'})")
 
 
-def recording_on_tablet_and_phone(station, browsers, identifier: str):
+def recording_on_tablet_and_phone(station, browsers, identifier: str, *, set_up: bool = True):
     """A Romberg test opened on a tablet for a new patient ``identifier`` and followed on a phone (both
-    signed in as the admin), its first trial recording: (tablet, phone, the patient's id)."""
+    signed in as the admin; the tablet sets the station up first, unless ``set_up`` is false: a station set up
+    already), its first trial recording: (tablet, phone, the patient's id)."""
     url = station.url
     tablet, _ = browsers("tablet")
-    setup_admin(tablet, url)
+    if set_up:
+        setup_admin(tablet, url)
+    else:
+        signed_in_again(tablet, url)
     created = api(tablet, "POST", "/api/patients", {"identifier": identifier, "birth_year": 1950, "sex": "F"})
     assert created["status"] == 201, created
     live = f"{url}/live?patient={created['body']['id']}"
