@@ -4,7 +4,8 @@ Node.js.
 A page's requests in flight together meet the same ended session; each 401 sends the page to the sign-in page.
 ``location.assign`` called twice goes to the second: a page whose first answer said "12 hours after you signed
 in" and whose second (before s31's store fix) said "after inactivity" went to the inactivity page (CI, e2e
-test_session_max_age_words). The first reason is the one the station gave first; later calls change nothing.
+test_session_max_age_words, now in test_session_ended_words). The first reason is the one the station gave
+first; later calls change nothing.
 """
 
 from __future__ import annotations
