@@ -21,6 +21,10 @@ CALIBRATION = {"created_utc": "2026-12-05T20:06:44+00:00", "method": "masses", "
                "n_per_count": [1e-3] * 4}
 
 
+WALKED_S = 1796501400.0
+"""2026-12-05T20:10:00Z, the treadmill session's start (Unix s)."""
+
+
 def _treadmill_trial(store, patient_id: int) -> dict:
     """A treadmill session stopped early at 0:21, as the trial service stores it."""
     session = store.sessions.create(patient_id, {"label": "treadmill", "started_at": "2026-12-05T20:10:00+00:00"},
@@ -105,8 +109,11 @@ def test_the_programme_pdf_says_a_time_walked_as_the_programme_page_does(tmp_pat
 def test_the_programme_pdf_says_a_partial_session_and_the_day_it_was_done(tmp_path, protocols, clinic, poppler):
     """Review s24 F16/F12: sessions stopped after seconds of 30 min read 'done' and, walked ahead of their day, on
     the day they were planned for; the adherence led with sessions (100 % of due) while 1 % of the minutes was
-    walked. Now: 'partial' with the rule said, the day done beside the planned one, the time walked first."""
-    store = Store.open(tmp_path / "data")
+    walked. Now: 'partial' with the rule said, the day done beside the planned one, the time walked first.
+    The store's clock is the start day's evening, when the trial was walked: on the real clock the trial was
+    stamped the day the test ran, and on 2026-12-07, the day its session was planned for, the PDF rightly said no
+    '(planned ...)' (CI, s31)."""
+    store = Store.open(tmp_path / "data", wall_clock=lambda: WALKED_S)
     try:
         patient, assignment = _stroke_programme(store, protocols, "PDF-PART")
         trial = _treadmill_trial(store, patient["id"])  # walked on the start day's evening (UTC)
