@@ -10,6 +10,7 @@ of "Baseline: later visits are compared with it" (report.BASELINE, which the vis
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -84,8 +85,13 @@ const {source, calls} = JSON.parse(require("fs").readFileSync(0, "utf8"));
     const before = {charts: charts(), rows: rows()};
     box.all().filter((e) => e.className.includes("more-measures")).forEach((b) => b.click());
     const onceWords = box.all().filter((e) => e.className.includes("measured-once-words")).map((e) => e.textContent);
+    // the text a line may break in: every text node not inside a .value-unit (kept on one line by the page's CSS)
+    const loose = [];
+    const walk = (e, kept) => e.children.forEach((c) => (c instanceof Text ? kept || loose.push(c.text)
+      : walk(c, kept || c.className.split(" ").includes("value-unit"))));
+    walk(box, false);
     shown.push({intro_hidden: byId["history-intro"].hidden, error: byId["page-error"].textContent, before,
-      after: {charts: charts(), rows: rows()}, once_words: onceWords});
+      after: {charts: charts(), rows: rows()}, once_words: onceWords, loose});
   }
   process.stdout.write(JSON.stringify(shown));
 })();
@@ -174,6 +180,45 @@ def test_a_table_with_nothing_to_read_its_values_against_has_no_reading_column(t
     rows = {r["metric"]: r["text"] for r in once["after"]["rows"]}
     assert rows["path_length_cm"].endswith("88.4 cm") and rows["mean_velocity_cm_s"].endswith("2.90 cm/s"), rows
     assert "A later change is real beyond the MDC, 24.1 s" in rows["time_held_s"], rows  # the key measure's table: read
+
+
+# a number and its unit (a count and its noun) with a plain space between them: a line may break there ("15.79 / s",
+# "2 / pauses" on a phone)
+SPLIT_UNIT = re.compile(r"\d (?:km/h|m/s|cm/s|cm²|cm|deg/s|steps/min|min|s|m|%|points|steps?|pauses?)(?![\w/²])")
+
+
+def test_a_number_is_never_parted_from_its_unit(tmp_path):
+    """Every "number unit" of the history page, a chart's latest value, its change and MDC, a row's value and its
+    reading, the sessions' list, is kept on one line (Station.unitsKept: a .value-unit each); pointText's "15.79 s"
+    broke after the number on a phone (s32 P, item 1)."""
+    docs = [_history(tmp_path / "once", (12.0,)), _history(tmp_path / "twice", (12.0, 20.0))]
+    for shown in _pages(*docs):
+        assert not shown["error"], shown
+        said = "".join(shown["loose"])
+        assert "Latest: " in said or "Value" in said, said  # the page was drawn (and its text walked)
+        assert not [t for t in shown["loose"] if SPLIT_UNIT.search(t)], shown["loose"]
+
+
+KEPT = DOM + """
+const {source, calls} = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const [, context] = page(source, {}, {});
+const S = vm.runInContext("Station", context);
+process.stdout.write(JSON.stringify(calls.map((text) => S.unitsKept(text).map((p) => (typeof p === "string" ? p : [p.textContent])))));
+"""
+
+
+def test_units_kept_keeps_each_number_with_its_unit_and_a_count_with_its_noun():
+    """Station.unitsKept (app.js): the pieces of a text, each "number unit" in a .value-unit of its own (shown as
+    ``[text]`` here), a time walked whole, the words around them as they were."""
+    said = run_node(KEPT, (JS / "app.js").read_text(), [
+        "15.79 s (mean of 2 trials)", "Change since the first session: +1 pause.", "12 min 24 s of 30 min planned",
+        "13, 13 and 14 steps (3 trials; median 13)", "96.0 steps/min", "1.8 km/h (0.50 m/s; 1 trial)",
+        "2 sessions, 3 minutes", "12.00 cm² · 88.4 cm · 2.90 cm/s · 41.5 %"])
+    assert said == [
+        [["15.79 s"], " (mean of 2 trials)"], ["Change since the first session: ", ["+1 pause"], "."],
+        [["12 min 24 s"], " of ", ["30 min"], " planned"], ["13, 13 and ", ["14 steps"], " (3 trials; median 13)"],
+        [["96.0 steps/min"]], [["1.8 km/h"], " (", ["0.50 m/s"], "; 1 trial)"],
+        ["2 sessions, 3 minutes"], [["12.00 cm²"], " · ", ["88.4 cm"], " · ", ["2.90 cm/s"], " · ", ["41.5 %"]]], said
 
 
 def test_the_visit_results_first_visit_words_are_the_documents():

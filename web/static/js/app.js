@@ -172,7 +172,7 @@ const Station = (() => {
      et al. 1997)." (null for none). One way for the history page and the visit results. */
   const cutoffLines = (cuts) => cuts.map((c) => ({ value: c.value, label: `${c.label} (${shortCite(c.source)})`, short: c.label }));
   const cutoffWords = (cuts) => (cuts.length ? el("p", { class: "muted small cutoff-lines" },
-    cuts.map((c) => `${c.words} (${shortCite(c.source)}).`).join(" ")) : null);
+    unitsKept(cuts.map((c) => `${c.words} (${shortCite(c.source)}).`).join(" "))) : null);
 
   /* A value and words about it (how it was made of a session's trials) in one bracket, never two in a row: "12.5 s
      (1 trial)"; a value whose words end in a bracket of their own (a 0 s: "unable; scored by the clinician, not
@@ -185,6 +185,23 @@ const Station = (() => {
     const inner = value.slice(cut + 2);
     if (/^-?\d+(\.\d+)? \S+$/.test(inner.slice(0, -1))) return `${value.slice(0, -1)}; ${words})`;
     return `${value.slice(0, cut)} (${words}: ${inner}`;
+  }
+
+  /* A text with each number kept with its unit ("15.79 s" broke after the number in a phone's column, "1.8 km/h (0.50
+     m/s)" before "m/s" in a tablet's) and a count with its noun ("2 pauses"): each a .value-unit (white-space: nowrap;
+     a time walked, "12 min 24 s", one), the words between free to wrap; the pieces for el's children. The text itself
+     is unchanged. */
+  const NUMBER_UNIT = /\d+ min \d+ s(?![\w/²])|[-+]?\d+(?:\.\d+)? (?:km\/h|m\/s|cm\/s|cm²|cm|deg\/s|steps\/min|min|s|m|%|points|steps?|pauses?)(?![\w/²])/g;
+  function unitsKept(text) {
+    const words = String(text);
+    const out = [];
+    let at = 0;
+    for (const found of words.matchAll(NUMBER_UNIT)) {
+      out.push(words.slice(at, found.index), el("span", { class: "value-unit" }, found[0]));
+      at = found.index + found[0].length;
+    }
+    out.push(words.slice(at));
+    return out.filter((part) => part !== "");
   }
 
   /* A change, always signed (a rise "+0.05 m/s", a fall "-0.10 s"), a percentage's change in points ("+1.2 points");
@@ -618,5 +635,5 @@ const Station = (() => {
   }
 
   init();
-  return { api, el, fmt, fmtSig, num, quantity, eachOf, walkedTime, clockTime, timeHeld, heldChange, bracketed, change, changeUnit, listed, beltSpeed, beltChange, beltSpeedFromKmh, mdcVerdictTag, shortCite, cutoffLines, cutoffWords, cutoffTagClass, cutoffReference, heldTag, when, clock, sessionName, showError, showFieldErrors, capitalise, ordinal, ApiError, showHealth, healthWords, healthWhy, followHealth, sessionLeft, goToLogin };
+  return { api, el, unitsKept, fmt, fmtSig, num, quantity, eachOf, walkedTime, clockTime, timeHeld, heldChange, bracketed, change, changeUnit, listed, beltSpeed, beltChange, beltSpeedFromKmh, mdcVerdictTag, shortCite, cutoffLines, cutoffWords, cutoffTagClass, cutoffReference, heldTag, when, clock, sessionName, showError, showFieldErrors, capitalise, ordinal, ApiError, showHealth, healthWords, healthWhy, followHealth, sessionLeft, goToLogin };
 })();

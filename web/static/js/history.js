@@ -7,7 +7,7 @@
 "use strict";
 
 (() => {
-  const { api, el, quantity, change, changeUnit, when, showError } = Station;
+  const { api, el, unitsKept, quantity, change, changeUnit, when, showError } = Station;
   const $ = (id) => document.getElementById(id);
   const patientId = Number($("history-page").dataset.patientId);
   // visits brought from the clinic's hub: session id -> where they were recorded (GET .../recorded-elsewhere)
@@ -28,12 +28,12 @@
   function changeText(s) {
     if (s.entered) { // the treadmill's belt speed: the clinician's setting (the dose), never read against an MDC
       return el("div", { class: "small entered-change" }, el("p", {}, s.points.length < 2 ? "One session so far."
-        : Station.beltChange(s.change, "the first session", s.points[0].value)));
+        : unitsKept(Station.beltChange(s.change, "the first session", s.points[0].value))));
     }
     const shaded = unableUnshaded(s) ? "not shaded: it is not read from or to an unable, 0 s"
       : `${s.mdc && s.mdc.phases && s.mdc.phases.length ? "the larger" : "it is"} shaded around the first session`;
     const mdcLine = s.mdc
-      ? el("p", { class: "muted" }, `Minimal detectable change ${mdcValues(s.mdc, s.unit, s.metric)} (${shaded}): ${s.mdc.population}. ${s.mdc.citation}`)
+      ? el("p", { class: "muted" }, unitsKept(`Minimal detectable change ${mdcValues(s.mdc, s.unit, s.metric)} (${shaded}): ${s.mdc.population}. ${s.mdc.citation}`))
       : el("p", { class: "muted" }, s.mdc_note || "No published minimal detectable change for this measure in this test.");
     if (s.points.length < 2) { // nothing compared yet: an MDC (what a later change is read against), never "no MDC"
       return el("div", { class: "small" }, el("p", {}, "One session so far: a change shows from the second."), s.mdc ? mdcLine : null);
@@ -42,7 +42,7 @@
     const words = `Change since the first session: ${s.not_compared || changeWords(s)}.`;
     const verdict = !s.mdc || s.not_compared ? null : s.mdc_reading ? el("span", { class: "tag neutral mdc-reading" }, s.mdc_reading)
       : Station.mdcVerdictTag(s.mdc_verdict);
-    return el("div", { class: "small" }, el("p", {}, words, " ", verdict), mdcLine);
+    return el("div", { class: "small" }, el("p", {}, unitsKept(words), " ", verdict), mdcLine);
   }
 
   /* Which way a change is a benefit (walk measures: station/protocols/walk_words.py). */
@@ -141,8 +141,9 @@
     if (s.count) opts.atLeast = 4; // whole counts: a patient who never paused reads 0 on an axis of 0 to 4, not of 0.0005
     const last = s.points[s.points.length - 1];
     return el("div", { class: "card history-chart", dataset: { protocol: s.protocol, condition: s.condition, metric: s.metric } },
-      el("h3", {}, `${s.label} · ${s.condition_label}`, betterTag(s)),
-      el("p", { class: "latest" }, "Latest: ", el("strong", {}, pointText(s, last)), ` (${when(last.started_at)})`,
+      el("h3", {}, unitsKept(`${s.label} · ${s.condition_label}`), betterTag(s)),
+      // a number never parted from its unit ("15.79 s" broke after the number on a phone): here and wherever a value is said
+      el("p", { class: "latest" }, "Latest: ", el("strong", {}, unitsKept(pointText(s, last))), ` (${when(last.started_at)})`,
         at(last) ? el("span", { class: "recorded-at" }, at(last)) : ""),
       chartSlot(points, opts), cutoffWords(cutoffsOf([s])),
       s.apart_words ? el("p", { class: "muted small plans-apart" }, s.apart_words) : null,
@@ -161,7 +162,7 @@
       el("summary", {}, named ? `${s.condition_label}: each session (${s.points.length})` : `Each session (${s.points.length})`),
       el("div", { class: "table-scroll" }, el("table", { class: "list small" }, el("tbody", {},
         s.points.slice().reverse().map((p) => el("tr", { dataset: { sessionId: p.session_id } },
-          el("td", {}, when(p.started_at)), el("td", { class: s.count || s.metric === "time_held_s" ? "counts" : "num value" }, pointWords(s, p)),
+          el("td", {}, when(p.started_at)), el("td", { class: s.count || s.metric === "time_held_s" ? "counts" : "num value" }, unitsKept(pointWords(s, p))),
           // each session's plan beside its time (a change of plan or belt speed is why two are not compared)
           el("td", { class: "muted plan" }, p.plan ? planWords(p.plan) : "")))))));
   }
@@ -186,11 +187,11 @@
         if (s.mdc && !s.not_compared) change += ` (${s.mdc_reading || s.mdc_verdict.words})`;
       }
       return el("tr", { dataset: { condition: s.condition } },
-        el("th", {}, el("span", { class: "swatch-dot", dataset: { colour: String(i % COLOURS.length) } }), s.condition_label),
+        el("th", {}, el("span", { class: "swatch-dot", dataset: { colour: String(i % COLOURS.length) } }), unitsKept(s.condition_label)),
         // a value with its words ("0 s (unable; scored by the clinician, not measured)") wraps: on one line it ran past
         // a phone's card, as the sessions' lists wrap theirs
-        el("td", { class: pointText(s, last).includes(" (") ? "counts" : "num value" }, pointText(s, last)),
-        el("td", { class: "muted" }, change));
+        el("td", { class: pointText(s, last).includes(" (") ? "counts" : "num value" }, unitsKept(pointText(s, last))),
+        el("td", { class: "muted" }, unitsKept(change)));
     });
     const first = list.every((s) => s.points.length < 2); // nothing compared yet: no "no MDC" (one card's rule, changeText)
     const noteOf = (s) => (s.mdc ? `Minimal detectable change ${mdcValues(s.mdc, s.unit, s.metric)}: ${s.mdc.population}. ${s.mdc.citation}`
@@ -200,12 +201,12 @@
     const distinct = [...new Set(list.map(noteOf).filter(Boolean))];
     const notes = distinct.length > 1 ? list.filter(noteOf).map((s) => `${s.condition_label}: ${noteOf(s)}`) : distinct;
     return el("div", { class: "card history-chart wide-chart", dataset: { protocol: s0.protocol, metric: s0.metric, conditions: list.map((s) => s.condition).join(" ") } },
-      el("h3", {}, `${s0.label} · every condition`, betterTag(s0)),
+      el("h3", {}, unitsKept(`${s0.label} · every condition`), betterTag(s0)),
       chartSlot(null, opts), cutoffWords(cutoffsOf(list)),
       el("table", { class: "list small" }, el("tbody", {}, rows)),
       s0.metric === "time_held_s" ? list.map((s) => sessionTable(s, true)) : null,
       list.some((s) => s.apart_words) ? el("p", { class: "muted small plans-apart" }, list.find((s) => s.apart_words).apart_words) : null,
-      el("p", { class: "muted small" }, notes.length ? notes.join(" ") : first ? "One session so far: a change shows from the second."
+      el("p", { class: "muted small" }, notes.length ? unitsKept(notes.join(" ")) : first ? "One session so far: a change shows from the second."
         : "No published minimal detectable change for this measure in this test."));
   }
 
@@ -240,9 +241,9 @@
         el("tbody", {}, once.map((s, i) => {
           const p = s.points[0];
           return el("tr", { dataset: { protocol: s.protocol, condition: s.condition, metric: s.metric } },
-            el("th", {}, `${s.label} · ${s.condition_label}`, betterTag(s)),
-            el("td", { class: "counts" }, severalVisits ? Station.bracketed(pointText(s, p), when(p.started_at)) : pointText(s, p), at(p)),
-            read ? el("td", {}, (readings[i].length ? readings[i] : ["–"]).map((words) => el("p", {}, words))) : null);
+            el("th", {}, unitsKept(`${s.label} · ${s.condition_label}`), betterTag(s)),
+            el("td", { class: "counts" }, unitsKept(severalVisits ? Station.bracketed(pointText(s, p), when(p.started_at)) : pointText(s, p)), at(p)),
+            read ? el("td", {}, (readings[i].length ? readings[i] : ["–"]).map((words) => el("p", {}, unitsKept(words)))) : null);
         })))));
   }
 
@@ -284,18 +285,18 @@
             el("span", { class: "recorded-at" }, p.assigned_at ? `assigned at station ${p.assigned_at}` : "assigned on the hub")),
           // as the station's own programme page and glance say it: the minutes walked of those due lead, the partial
           // sessions (under half their planned minutes) counted apart (a hub before s25 sent no such counts)
-          el("p", { class: "hub-adherence" }, `From ${p.start_date}${p.ended_on ? ` to ${p.ended_on}` : ""}: `
+          el("p", { class: "hub-adherence" }, unitsKept(`From ${p.start_date}${p.ended_on ? ` to ${p.ended_on}` : ""}: `
             + (o.minutes_due === null || o.minutes_due === undefined
               ? `${Station.walkedTime(o.minutes_done || 0)} of ${Station.walkedTime(o.minutes_planned || 0)} walked; `
               : o.minutes_due > 0 ? `walked ${Station.walkedTime(o.minutes_done || 0)} of ${Station.walkedTime(o.minutes_due)} due (${Math.round(100 * o.minutes_done_of_due)} %); `
                 : "no session due yet; ")
             + `${o.sessions_done} of ${o.sessions_planned} sessions done`
             + (o.sessions_partial ? ` (${o.sessions_partial} partial: under half the planned minutes)` : "")
-            + `, ${o.sessions_missed} missed.`),
+            + `, ${o.sessions_missed} missed.`)),
           recorded.length ? el("ul", { class: "small" }, recorded.map((x) => el("li", { dataset: { number: x.number } },
-            `Session ${x.number} (week ${x.week}, ${x.planned_date}) · ${x.status === "done" && x.partial ? "partial" : x.status}`
+            unitsKept(`Session ${x.number} (week ${x.week}, ${x.planned_date}) · ${x.status === "done" && x.partial ? "partial" : x.status}`
             + (x.minutes !== null ? ` · ${x.partial ? `${Station.walkedTime(x.minutes)} of ${Station.walkedTime(x.minutes_planned)}` : Station.walkedTime(x.minutes)}` : "")
-            + " · ", el("span", { class: "recorded-at" }, x.recorded_at ? `at ${x.recorded_at}` : "on the hub")))) : "");
+            + " · "), el("span", { class: "recorded-at" }, x.recorded_at ? `at ${x.recorded_at}` : "on the hub")))) : "");
       }));
   }
 

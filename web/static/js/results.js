@@ -7,7 +7,7 @@
 "use strict";
 
 (() => {
-  const { api, el, fmt, fmtSig, num, quantity, beltSpeed, when, showError, ordinal, shortCite, cutoffTagClass, cutoffReference } = Station;
+  const { api, el, unitsKept, fmt, fmtSig, num, quantity, beltSpeed, when, showError, ordinal, shortCite, cutoffTagClass, cutoffReference } = Station;
   const $ = (id) => document.getElementById(id);
   const sessionId = Number($("results-page").dataset.sessionId);
   let catalogue = null; // /api/measures
@@ -40,7 +40,7 @@
       ref.flag ? ref.flag_words || "outside the 5th–95th percentiles" : "within the 5th–95th percentiles");
     return el("div", { class: "ref" },
       el("div", {}, el("strong", { class: "pct" }, percentileWords(ref)), " ", pill),
-      el("div", { class: "small" }, `${ref.direction}. Reference: ${ref.group}, n = ${ref.n_subjects}; 5th–95th ${num(ref.p05, unit)}–${quantity(ref.p95, unit)}, median ${quantity(ref.p50, unit)}. `,
+      el("div", { class: "small" }, unitsKept(`${ref.direction}. Reference: ${ref.group}, n = ${ref.n_subjects}; 5th–95th ${num(ref.p05, unit)}–${quantity(ref.p95, unit)}, median ${quantity(ref.p50, unit)}. `),
         el("span", { class: "muted" }, ref.short_source + ".")),
       ref.fits === false ? el("div", { class: "misfit small" }, ref.misfit) : null);
   }
@@ -53,7 +53,7 @@
     }
     const row = ref.row;
     return el("div", { class: "ref" }, ref.position ? el("strong", {}, ref.position) : "",
-      row ? ` (ages ${row.age_min_y}–${row.age_max_y}: mean ${row.mean ?? "–"} s)` : "", " ",
+      row ? unitsKept(` (ages ${row.age_min_y}–${row.age_max_y}: mean ${row.mean ?? "–"} s)`) : "", " ",
       el("span", { class: "muted small" }, `${shortCite(ref.source)}. ${ref.note || ""}`));
   }
 
@@ -91,20 +91,6 @@
     return quantity(m.value, m.unit);
   }
 
-  /* A value's words with each number kept with its unit ("1.8 km/h (0.50 m/s)" broke before "m/s" in a tablet's
-     column): each "number unit" a .value-unit (nowrap), the words between free to wrap. */
-  const NUMBER_UNIT = /-?\d+(?:\.\d+)? (?:km\/h|m\/s|cm\/s|cm²|steps\/min|min|s|m|%)(?![\w/²])/g;
-  function unitsKept(text) {
-    const out = [];
-    let at = 0;
-    for (const found of String(text).matchAll(NUMBER_UNIT)) {
-      out.push(text.slice(at, found.index), el("span", { class: "value-unit" }, found[0]));
-      at = found.index + found[0].length;
-    }
-    out.push(String(text).slice(at));
-    return out.filter((part) => part !== "");
-  }
-
   const isTreadmill = (condition) => condition && condition.values && condition.values.walking_min !== undefined && condition.values.walking_min !== null;
 
   function measureRows(condition) {
@@ -118,13 +104,13 @@
             el("span", { class: "small muted not-applied-why" }, m.not_applied_together)));
         }
         if (!refs.length) refs.push(el("span", { class: "muted small" }, m.note || m.words || "No published reference for this measure."));
-        else if (m.words) refs.push(el("div", { class: "small" }, m.words));
+        else if (m.words) refs.push(el("div", { class: "small" }, unitsKept(m.words)));
         return el("tr", { dataset: { metric: m.metric } },
           el("th", {}, m.label), el("td", { class: "value num" + (m.sessions ? " each-session" : "") },
-            m.sessions ? m.sessions.map((words) => el("div", {}, words)) : unitsKept(valueText(m, condition)),
+            m.sessions ? m.sessions.map((words) => el("div", {}, unitsKept(words))) : unitsKept(valueText(m, condition)),
             // a mean of several trials: said so, with each (report.key_measures' each; the PDF's text.mean_of)
-            m.each ? el("div", { class: "mean-of" }, `(mean of ${m.each.length} ${m.each_noun || "trials"}: ` +
-              `${Station.eachOf(m.each, m.unit)})`) : null), el("td", {}, refs));
+            m.each ? el("div", { class: "mean-of" }, unitsKept(`(mean of ${m.each.length} ${m.each_noun || "trials"}: ` +
+              `${Station.eachOf(m.each, m.unit)})`)) : null), el("td", {}, refs));
       });
   }
 
@@ -302,7 +288,7 @@
       if (!t) { figure.append(el("p", { class: "muted small" }, items[i].condition.no_sway_words || "No valid trial to plot.")); return; }
       if (t.error) { figure.append(el("figcaption", {}, `Could not load the trace: ${t.error.message}`)); return; }
       figure.append(Charts.statokinesigram(t.ml, t.ap, t.ellipse, { half, size: 300 }),
-        el("figcaption", {}, `Trial #${t.id}: ${Charts.traceWords(t.ellipse, quantity(t.area, "cm²"))}. Same scale for every condition of this test.`));
+        el("figcaption", {}, unitsKept(`Trial #${t.id}: ${Charts.traceWords(t.ellipse, quantity(t.area, "cm²"))}. Same scale for every condition of this test.`)));
     });
   }
 
@@ -320,7 +306,7 @@
       "no cut-off for this patient") : el("span", { class: "small muted no-cutoff-note" }, "no cut-off for this patient");
     return el("span", { class: "no-cutoff", dataset: { kind: "cutoff", verdict: "not_applied" } },
       el("span", { class: "tag neutral", dataset: { kind: "cutoff", verdict: "not_applied" } },
-        `${m.label.toLowerCase()} ${valueText(m, condition)}`), " ", note);
+        unitsKept(`${m.label.toLowerCase()} ${valueText(m, condition)}`)), " ", note);
   }
 
   function keyVerdict(condition, anchor) {
@@ -331,8 +317,8 @@
       for (const r of m.references) {
         if (r.kind === "cutoff" && r.verdict === "class") {
           bits.push(el("span", { class: "tag neutral", dataset: { kind: "cutoff", walkingClass: r.walking_class } },
-            `${m.label.toLowerCase()} ${valueText(m, condition)}: ${r.walking_class} (Perry 1995: < ${r.thresholds_m_s[0]}, ` +
-            `${r.thresholds_m_s[0]}–${r.thresholds_m_s[1]}, ≥ ${r.thresholds_m_s[1]} m/s)`));
+            unitsKept(`${m.label.toLowerCase()} ${valueText(m, condition)}: ${r.walking_class} (Perry 1995: < ${r.thresholds_m_s[0]}, ` +
+            `${r.thresholds_m_s[0]}–${r.thresholds_m_s[1]}, ≥ ${r.thresholds_m_s[1]} m/s)`)));
         } else if (r.kind === "cutoff" && r.verdict === "not_applied") {
           // a cut-off set in other people: no verdict at a glance (noCutoffBit above when none applies; beside one
           // that applies, nothing: the measure's value is read by that one)
@@ -342,8 +328,8 @@
           const cite = shortCite(r.source);
           const why = r.verdict === "met" ? cite : [r.limit_words, cite].filter(Boolean).join(", ");
           bits.push(el("span", { class: cutoffTagClass(r.verdict, r.tone), dataset: { kind: "cutoff", verdict: r.verdict } },
-            `${m.label.toLowerCase()} ${valueText(m, condition)}: ${r.finding || (r.verdict === "met" ? "criterion met" : r.limit_words)}` +
-              (why ? ` (${why})` : "")));
+            unitsKept(`${m.label.toLowerCase()} ${valueText(m, condition)}: ${r.finding || (r.verdict === "met" ? "criterion met" : r.limit_words)}` +
+              (why ? ` (${why})` : ""))));
         }
         if (r.kind === "norm" && r.comparable && r.percentile !== null && r.percentile !== undefined && m.metric === "mean_velocity_cm_s") {
           bits.push(el("span", { class: normTagClass(r) },
@@ -378,7 +364,7 @@
       box.append(el("div", { class: "sensory", id: "sensory" },
         el("h3", {}, "mCTSIB composite and sensory ratios"),
         el("p", {}, el("strong", {}, s.composite_s === null ? "Composite: needs all four conditions"
-          : `Composite ${fmt(s.composite_s, 1)} of ${s.max_s} s (${fmt(s.composite_pct, 0)} %)`),
+          : unitsKept(`Composite ${fmt(s.composite_s, 1)} of ${s.max_s} s (${fmt(s.composite_pct, 0)} %)`)),
         el("span", { class: "muted small" }, " — the sum of the four conditions' times; higher is better.")),
         el("table", { class: "list small" }, el("tbody", {}, s.ratios.map((r) => el("tr", {},
           el("th", {}, r.label), el("td", { class: "num value" }, r.ratio === null ? "–" : fmt(r.ratio, 2)), // a ratio, plain (as the PDF)
