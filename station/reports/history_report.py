@@ -117,35 +117,38 @@ def series_block(series: dict, citations: Citations, width: float, visits: dict[
     if series.get("better_words"):  # a walk measure's direction of benefit (station/protocols/walk_words.py)
         title += f", {series['better_words']}"
     first, last = series["points"][0], series["points"][-1]
-    # a point is one test's session; a visit's tests each have their own: counted as visits, as the header counts them
-    seen = len({(visits or {}).get(pt.get("session_id"), pt.get("session_id")) for pt in series["points"]})
-    measured = f"Measured at {counted(seen, 'visit')}" if seen == len(points) \
-        else f"Measured {counted(len(points), 'time')} at {counted(seen, 'visit')}"
     held = series.get("metric") == "time_held_s"
     said = point_words(series)
     amount = change_amount(series)
-    words = f"{measured}; first {dated(said(first), first['started_at'])}"
-    if len(points) > 1:
+    if len(points) == 1:  # what a chart of one point is, said once: the first value, the baseline (history_story
+        # charts none: a table, measured_once_table; the MDC as the table says it, what a later change is read against)
+        words = f"Measured once: {dated(said(first), first['started_at'])}, the first measurement. {BASELINE}"
+        if mdc is not None:
+            words += f" A later change is real beyond the MDC, {mdc_said(series, citations)}"
+    else:
+        # a point is one test's session; a visit's tests each have their own: counted as visits, as the header counts them
+        seen = len({(visits or {}).get(pt.get("session_id"), pt.get("session_id")) for pt in series["points"]})
+        measured = f"Measured at {counted(seen, 'visit')}" if seen == len(points) \
+            else f"Measured {counted(len(points), 'time')} at {counted(seen, 'visit')}"
         moved = series["change_words"] if count else held_change(series.get("change")) if held \
             else change(series.get("change"), unit)  # a change always signed; a percentage's in points
-        words += (f", last {dated(said(last), last['started_at'])}, "
-                  + (f"change {series['not_compared']}" if series.get("not_compared")  # a treadmill's other plan or speed
-                     else moved if moved == "no change" else f"change {moved}"))
+        words = (f"{measured}; first {dated(said(first), first['started_at'])}, last {dated(said(last), last['started_at'])}, "
+                 + (f"change {series['not_compared']}" if series.get("not_compared")  # a treadmill's other plan or speed
+                    else moved if moved == "no change" else f"change {moved}"))
+        if mdc is not None:
+            words += f". MDC {mdc_said(series, citations)}"
+            if series.get("mdc_reading"):  # an MDC per phase of stroke, the patient's phase unknown: both read
+                words += ": the change is " + series["mdc_reading"]
+            elif series.get("mdc_verdict"):  # station.protocols.report.mdc_verdict
+                words += ": the change is " + series["mdc_verdict"]["words"]
+        elif series.get("mdc_note"):
+            words += f". {series['mdc_note']}"
+        else:
+            words += ". No minimal detectable change is published for this measure in this test."
     if mdc is not None:
-        words += f". MDC {mdc_said(series, citations)}"
-        if series.get("mdc_reading"):  # an MDC per phase of stroke, the patient's phase unknown: both read
-            words += ": the change is " + series["mdc_reading"]
-        elif series.get("mdc_verdict"):  # station.protocols.report.mdc_verdict
-            words += ": the change is " + series["mdc_verdict"]["words"]
         words += (". No grey band: the MDC is not read from or to an unable, 0 s." if unshaded
                   else ". " + mdc_caption(float(mdc["value"]), unit, said=amount(mdc["value"]), first=first["value"],
                                           ceiling=ceiling, ceiling_said=ceiling and amount(ceiling)) + ".")
-    elif len(points) < 2:  # nothing compared yet: the first value is the baseline (not "no MDC", a comparison missing)
-        words += f". {BASELINE}"
-    elif series.get("mdc_note"):
-        words += f". {series['mdc_note']}"
-    else:
-        words += ". No minimal detectable change is published for this measure in this test."
     for cut in series.get("cutoffs") or ():  # a published cut-off that applies to this patient: its dashed line said
         words += f" {cut['words']} {citations.cite(cut.get('source'), cut.get('doi'))}."
     if series.get("apart_words"):  # which sessions are not joined (walk_words.treadmill_apart_words)

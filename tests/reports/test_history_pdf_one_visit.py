@@ -8,9 +8,12 @@ from __future__ import annotations
 import time
 
 from reportlab.graphics.shapes import Drawing
+from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Table
 
-from station.reports.history_report import history_story
+from station.protocols.report import patient_history, visit_numbers
+from station.reports.references import Citations
+from station.reports.history_report import history_story, series_block
 from station.store.store import Store
 
 from reports_support import ACTOR
@@ -81,3 +84,34 @@ def test_a_measure_measured_once_in_a_longer_history_is_a_row_the_others_charted
     assert ("Measured once so far No chart: a change shows from the second time the test is done. Each value is the "
             "baseline: later visits are compared with it.") in text, text
     assert "Time held, higher is better 12.0 s (2026-11-02) Cut-off 5 s" in text, text  # its day: of which visit
+
+
+def test_a_chart_of_one_point_says_once_that_it_is_the_first_measurement_the_baseline(tmp_path, protocols):
+    """series_block of a measure measured once (the history PDF tables these: history_story charts none; said right if
+    one is drawn, s32 P item 2): it said "Measured at 1 visit; first 12.0 s (...)" and then, with no MDC, the baseline
+    sentence at its end ("it" read as whatever came last), with an MDC no baseline at all but "Grey band: first value
+    ± MDC" beside an MDC read against no change. Now: the value, that it is the first measurement and the baseline,
+    once, then the MDC as the measured-once table says it, what a later change is read against."""
+    store = Store.open(tmp_path / "data")
+    try:
+        patient = store.patients.create({"identifier": "ONE-POINT", "birth_year": 1950, "sex": "F"}, actor=ACTOR)
+        session = store.sessions.create(patient["id"], {"label": "hold", "started_at": "2026-10-02T10:00:00+00:00"},
+                                        actor=ACTOR)
+        _hold(store, session["id"], 12.0)
+        history = patient_history(store, patient["id"], protocols, actor=ACTOR, wall_clock=time.time)
+    finally:
+        store.close()
+    said = {}
+    for series in history["series"]:
+        assert len(series["points"]) == 1, series
+        block = series_block(series, Citations(), 160 * mm, visit_numbers(history["sessions"]), ceiling=30.0)
+        assert _charts([block]) == 1  # the one point drawn
+        said[series["metric"]] = " ".join(_words(block._content[2]).split())
+    baseline = "the first measurement. Baseline: later visits are compared with it."
+    assert said["path_length_cm"] == f"Measured once: 88.4 cm (2026-10-02), {baseline}", said  # no MDC published
+    assert said["time_held_s"].startswith(
+        f"Measured once: 12.0 s (2026-10-02), {baseline} A later change is real beyond the MDC, 24.1 s [1] ("), said
+    assert said["time_held_s"].endswith("Grey band: first value ± MDC (24.1 s), stopped at 30.0 s, the longest a "
+                                        "trial runs. Dashed line at 5 s: below it, higher risk of injurious falls [2]."), said
+    for words in said.values():  # once each, and nothing of a change there is none of
+        assert words.count("aseline") == 1 and "; first" not in words and "the change is" not in words, words
