@@ -830,11 +830,17 @@ class Hub:
         "put_back", "changed_since"}`` (field names) and ``"plan"``, the plan it carried out (as
         :meth:`undo_plan` gives it: the values put back, those left), for its words: a second read of the
         plan could differ from what was done; NotFound for a version the patient does not have, Conflict
-        for an identifier another patient holds now."""
-        plan = self.undo_plan(patient_id, version_id)
-        back = plan["put_back"]
-        if back:
-            self.store.patients.update(patient_id, back, actor=actor)
+        for an identifier another patient holds now.
+
+        The plan is read and carried out in one write transaction (the writer lock of every process on
+        PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite; the read inside it sees the writer's connection): an
+        edit by a station's push or on the hub comes before the plan is read or after its values are
+        written, never between, where it was overwritten by a plan read before it."""
+        with self._db.write():
+            plan = self.undo_plan(patient_id, version_id)
+            back = plan["put_back"]
+            if back:
+                self.store.patients.update(patient_id, back, actor=actor)  # a savepoint of this transaction
         return {"patient_id": patient_id, "version": version_id, "put_back": sorted(back),
                 "changed_since": sorted(plan["changed_since"]), "plan": plan}
 

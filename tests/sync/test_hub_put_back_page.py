@@ -7,10 +7,11 @@ says the same words (``said``)."""
 from __future__ import annotations
 
 import re
+import threading
 
 from station.store.audit import Actor
 
-from sync_support import CLINICIAN, hub_admin_client, hub_patient
+from sync_support import CLINICIAN, hub_admin_client, hub_patient, open_hub_store
 
 WHEN = r"\d{4}-\d\d-\d\d \d\d:\d\d \S+"
 """A time as the pages say it (web.hub_api._local_time: to the minute, the clinic's zone)."""
@@ -215,3 +216,42 @@ def test_a_confirm_that_is_no_versions_number_is_said_on_the_page(hub_store, hub
     asked = admin.get(f"{page}?confirm={version['id']}")
     assert asked.status_code == 200 and f'id="confirm-{version["id"]}"' in asked.get_data(as_text=True)
     assert hub_patient(hub_store, "P-0043")["birth_year"] == 1999
+
+
+def test_an_edit_between_the_plans_read_and_its_write_waits_and_is_not_overwritten(hub_store, hub_app, station_factory,
+                                                                                   monkeypatch, pg_url, tmp_path):
+    """Hub.undo_patient_version read its plan in one transaction and wrote it in another (s32 P, item 3): an edit
+    committed between them (here a second hub process's, its own connections to the database) was overwritten by a
+    plan read before it, the birth year put back to 1950 over the 1960 just entered. Plan and write are one write
+    transaction now: the edit, made right after the plan is read, waits for the undo to commit (the writer lock of
+    every process) and then stands; the undo did what its plan (and its words) say."""
+    from station.sync.hub import Hub
+
+    on_hub, _ = _rewritten(hub_store, station_factory)
+    other = open_hub_store(tmp_path / "second-process", database=pg_url)
+    admin = hub_admin_client(hub_store, hub_app)
+    csrf = admin.get("/api/session").get_json()["csrf_token"]
+    [version] = admin.get(f"/api/hub/patients/{on_hub['id']}/versions").get_json()["versions"]
+    read, edit, waited = Hub.undo_plan, [], []
+
+    def read_then_edited(self, *args, **kwargs):
+        plan = read(self, *args, **kwargs)
+        edit.append(threading.Thread(target=other.patients.update, args=(on_hub["id"], {"birth_year": 1960}),
+                                     kwargs={"actor": Actor(None, "cli:other-admin")}))
+        edit[0].start()
+        edit[0].join(1.0)  # committed at once unless the undo holds the writer lock
+        waited.append(edit[0].is_alive())
+        return plan
+
+    monkeypatch.setattr(Hub, "undo_plan", read_then_edited)
+    try:
+        answer = admin.post(f"/api/hub/patients/{on_hub['id']}/versions/{version['id']}/undo",
+                            headers={"X-CSRF-Token": csrf}).get_json()
+        edit[0].join(30)
+    finally:
+        other.close()
+    assert waited == [True], waited  # the edit waited for the undo (was: committed between its read and its write)
+    assert answer["put_back"] == ["birth_year", "notes"] and answer["said"].startswith("Put back birth year 1999 → 1950")
+    assert hub_patient(hub_store, "P-0043")["birth_year"] == 1960  # the later edit stands (was 1950: overwritten)
+    updates = [e["username"] for e in hub_store.audit.query(action="patient.update", patient_id=on_hub["id"])]
+    assert updates[:2] == ["cli:other-admin", "boss"], updates  # newest first: the edit after the undo
