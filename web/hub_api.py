@@ -616,6 +616,12 @@ def confirm_restore(name: str):
     return _stations_page(said=said), status
 
 
+def station_changes(patient_id: int) -> int:
+    """How many changes by stations the hub kept for patient ``patient_id`` (:meth:`Hub.patient_versions`): the
+    patient page links to them only when there are some (a template global of the hub)."""
+    return len(hub().patient_versions(patient_id))
+
+
 def init_hub(app) -> None:
     """Make the app's store a hub and mount these endpoints."""
     from web.throttle import LoginThrottle, RequestLimit
@@ -627,4 +633,5 @@ def init_hub(app) -> None:
     app.extensions["station_hub_lookups"] = RequestLimit(LOOKUPS_PER_STATION, LOOKUP_WINDOW_S, clock)
     app.extensions["station_hub_lookup_misses"] = LoginThrottle(LOOKUP_MISSES_PER_STATION, LOOKUP_WINDOW_S, clock)
     app.extensions["station_hub_new_patients"] = RequestLimit(NEW_PATIENTS_PER_STATION, LOOKUP_WINDOW_S, clock)
+    app.jinja_env.globals["station_changes"] = station_changes
     app.register_blueprint(bp)
