@@ -52,8 +52,8 @@ def no_gait_in_reason(valid: bool, issues, judged_by: str | None, walk: dict | N
     """Whether a walk trial's invalid reason (its issues' words, the stored ``validity_reason``) already says why it
     has no gait measures (``walk["imu"]``): not valid by the station's own check (a clinician's judgement gives
     their reason instead), with a :data:`NO_GAIT_CODES` issue. The visit results then say the loss once, in the
-    reason, not again in a "no gait measures" line under it (s31 P17). ``issues``: dicts with a ``code``, or
-    objects with one.
+    reason, not again in a "no gait measures" line under it (s31 P17). ``issues``: the stored result's issues,
+    dicts with a ``code`` (as its one caller, the visit results' trial lines, has them).
 
     >>> lost = [{"code": "imu_missing", "message": "The lower-back sensor sent no readings from 1.0 s after the go ..."}]
     >>> no_gait_in_reason(False, lost, None, {"imu": "the lower-back sensor's readings stopped 1.0 s after the go"})
@@ -66,7 +66,7 @@ def no_gait_in_reason(valid: bool, issues, judged_by: str | None, walk: dict | N
     >>> no_gait_in_reason(False, lost, "ana", {"imu": "the lower-back sensor's readings stopped 1.0 s after the go"})
     False
     """
-    codes = {str(i.get("code", "") if isinstance(i, dict) else getattr(i, "code", "")) for i in issues or []}
+    codes = {str(i.get("code", "")) for i in issues or []}
     return bool(not valid and not judged_by and (walk or {}).get("imu") and codes & NO_GAIT_CODES)
 
 
