@@ -212,24 +212,22 @@ class LoginSessions:
         elif now - row["created_s"] > MAX_AGE_S:
             ended = ENDED_AGE
         if ended is not None:  # ended all the same if the write must wait; its reason kept for its other pages
-            try:
-                with self._db.write(busy_wait_ms=TOUCH_WAIT_MS) as conn:
-                    self._end_where(conn, ended, "token_hash = ?", (digest,))
-            except DatabaseBusy:
-                pass
+            self._chore(lambda conn: self._end_where(conn, ended, "token_hash = ?", (digest,)))
             return ended
         last_seen = row["last_seen_s"]
         if touch and now - last_seen >= touch_interval_s(timeout_s):
-            if self._chore("UPDATE login_sessions SET last_seen_s = ? WHERE token_hash = ?", (now, digest)):
+            if self._chore(lambda conn: conn.execute("UPDATE login_sessions SET last_seen_s = ? WHERE token_hash = ?",
+                                                     (now, digest))):
                 last_seen = now
         return _session(row, last_seen)
 
-    def _chore(self, sql: str, args: tuple) -> bool:
-        """Write ``sql`` if the write lock is had within :data:`TOUCH_WAIT_MS`; whether it was written (not:
-        the lock held elsewhere, the write left for a later request; see "A busy database" in the module doc)."""
+    def _chore(self, write: Callable[[sqlite3.Connection], object]) -> bool:
+        """Run ``write`` (a function of the write transaction's connection) if the write lock is had within
+        :data:`TOUCH_WAIT_MS`; whether it was written (not: the lock held elsewhere, the write left for a later
+        request; see "A busy database" in the module doc)."""
         try:
             with self._db.write(busy_wait_ms=TOUCH_WAIT_MS) as conn:
-                conn.execute(sql, args)
+                write(conn)
         except DatabaseBusy:
             return False
         return True
