@@ -47,7 +47,7 @@ from pathlib import Path
 
 import pytest
 
-from handout_order import handout_order
+from handout_order import RECORDING_ROW, handout_order, work_unit
 from postgres_cluster import Cluster, find_bindir
 
 _SHARED = "balance_tests"
@@ -80,9 +80,9 @@ _names = itertools.count(1)
 SLOWEST_FILES_FIRST = (
     "tests/e2e/test_dashboard.py",
     "tests/acquire/test_timing.py",
+    *RECORDING_ROW,
     "tests/e2e/test_report_downloads.py",
     "tests/protocols/test_end_to_end.py",
-    "tests/e2e/test_session_notice.py",
     "tests/protocols/test_walk_protocols.py",
     "tests/e2e/test_walk_controls.py",
     "tests/acquire/test_pipeline.py",
@@ -94,26 +94,21 @@ SLOWEST_FILES_FIRST = (
     "tests/protocols/test_walk_overground_stall.py",
     "tests/e2e/test_single_leg_unable_live.py",
     "tests/protocols/test_walk_station_faults.py",
-    "tests/e2e/test_slow_card_live.py",
     "tests/cli/test_commands_hardening_stdout.py",
     "tests/e2e/test_walk_no_data_words.py",
     "tests/protocols/test_los_protocol.py",
     "tests/e2e/test_phone_and_layout.py",
     "tests/protocols/test_walk_treadmill_imu_lost.py",
-    "tests/e2e/test_trial_saving_live.py",
     "tests/protocols/test_walk_imu_gaps.py",
-    "tests/e2e/test_live_open_test_words.py",
     "tests/dashboard/test_service.py",
     "tests/e2e/test_programme_credit_live.py",
     "tests/deploy/test_install_script.py",
     "tests/protocols/test_training_game.py",
-    "tests/e2e/test_live_state_races.py",
     "tests/protocols/test_walk_overground_parts.py",
     "tests/e2e/test_full_disk_live.py",
     "tests/acquire/test_process.py",
     "tests/programmes/test_api.py",
     "tests/dashboard/test_api_station.py",
-    "tests/e2e/test_stance_controls.py",
     "tests/security/test_attacks.py",
     "tests/e2e/test_programmes.py",
     "tests/cli/test_station_commands.py",
@@ -143,6 +138,23 @@ def pytest_collection_modifyitems(config, items):
     sharing = frozenset(path[item] for item in items if "reading_pages" in getattr(item, "fixturenames", ()))
     position = {p: i for i, p in enumerate(handout_order(list(dict.fromkeys(path.values())), SLOWEST_FILES_FIRST, sharing))}
     items.sort(key=lambda item: position[path[item]])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadfile`` with the files of RECORDING_ROW as one unit of work (handout_order.work_unit): handed out
+    file by file, a worker that had finished a file took the row's next one and started a station for it."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    row = frozenset(RECORDING_ROW)
+
+    class RecordingRowScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid, row, "tests/e2e: the recording_station row")
+
+    return RecordingRowScheduling(config, log)
 
 
 @pytest.fixture(scope="session")

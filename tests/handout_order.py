@@ -1,11 +1,22 @@
 """The order in which ``make test``'s pytest-xdist workers take the test files (tests/conftest.py's
 ``pytest_collection_modifyitems``; under ``--dist loadfile --no-loadscope-reorder`` each file goes to one
-worker, in collection order). A module of its own name, not conftest's, so that a test can import it
+worker, in collection order), and which files go to one worker together (:func:`work_unit`, tests/conftest.py's
+``pytest_xdist_make_scheduler``). A module of its own name, not conftest's, so that a test can import it
 (tests/test_test_files_together.py)."""
 
 from __future__ import annotations
 
 E2E = "tests/e2e/"
+
+RECORDING_ROW = tuple(f"tests/e2e/{name}.py" for name in (
+    "test_session_notice", "test_slow_card_live", "test_trial_saving_live", "test_live_open_test_words",
+    "test_live_state_races", "test_stance_controls", "test_game", "test_los_browser", "test_live_held_tag_colour",
+    "test_slow_card_opening_live", "test_session_ends_notice"))
+"""The files whose tests record on one shared station (tests/e2e/conftest.py ``recording_station``; each used to start
+a station of its own): one unit of work (:func:`work_unit`, tests/conftest.py's ``pytest_xdist_make_scheduler``), so
+that one worker runs them one after another on one station. tests/conftest.py hands it out third, beside
+test_dashboard's browsers and test_timing's simulated clock: its wall time, 6 min (alone, -n 3, at load 5-10, s32),
+ends well before the run's (18-19 min); the other workers take the rest meanwhile."""
 
 
 def handout_order(paths: list[str], first: tuple[str, ...], sharing: frozenset[str] = frozenset()) -> list[str]:
@@ -32,3 +43,18 @@ def handout_order(paths: list[str], first: tuple[str, ...], sharing: frozenset[s
     step = 0.8 * len(others) / len(browser) if browser else 0.0
     spread = sorted([(i * step, 0, p) for i, p in enumerate(browser)] + [(float(i), 1, p) for i, p in enumerate(others)])
     return listed + shared + [p for _, _, p in spread]
+
+
+def work_unit(nodeid: str, row: frozenset[str], row_name: str) -> str:
+    """The unit of work a test goes to a worker in (pytest-xdist's scope): its file (``--dist loadfile``), or
+    ``row_name`` for a test of one of the files ``row``, which then go to one worker together, one after another
+    (their tests share one station, tests/e2e/conftest.py ``recording_station``: handed out file by file, a worker
+    that finished a file took the next one of the row and started a station of its own for it).
+
+    >>> row = frozenset({"tests/e2e/test_r.py", "tests/e2e/test_s.py"})
+    >>> [work_unit(n, row, "recording row") for n in ("tests/e2e/test_r.py::test_a", "tests/e2e/test_s.py::test_b[x]",
+    ...                                               "tests/e2e/test_x.py::test_c", "tests/a/test_1.py::T::test_d")]
+    ['recording row', 'recording row', 'tests/e2e/test_x.py', 'tests/a/test_1.py']
+    """
+    path = nodeid.split("::", 1)[0]
+    return row_name if path in row else path

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from e2e_support import (ARTIFACTS, CHROMEDRIVER, CHROMIUM, CHROMIUM_FLAGS, PHONE, TABLET, Station,
-                         browser_or_skip, running_station, set_size)
+                         browser_or_skip, make_first_admin, running_station, set_size, slow_card_env)
 
 # (the sizes, set_size, browser_or_skip and Station are e2e_support's: a test file imports them from there)
 
@@ -221,8 +221,60 @@ class ReadingPages:
             print(f"station exited with {code}; log:\n{self.station.log()}")
 
 
-_reading: list[ReadingPages] = []
-"""The shared :class:`ReadingPages` of this process, while a run of tests that use it lasts."""
+class RecordingStation:
+    """A station whose virtual patient follows every protocol (scenario ``patient``), its administrator ADMIN made
+    in its store, on a card a test can make slow (``slow_card``, the flag file of e2e_support.slow_card_env: touched,
+    the station's COMMITs wait), for tests that record: each signs its own browsers in (test_dashboard
+    ``signed_in_again``), records its own patients (identifiers unique among the tests that share it), and ends with
+    :meth:`left_free`."""
+
+    def __init__(self, folder: Path) -> None:
+        from test_dashboard import ADMIN
+
+        env, self.slow_card = slow_card_env(folder)
+        self.station = Station(folder / "data", "patient", env=env)
+        self.left = False
+        try:
+            self.station.wait_ready()
+            make_first_admin(self.station, ADMIN)
+            self.settings = self._settings()
+        except BaseException:
+            self.close()
+            raise
+
+    def _settings(self) -> dict:
+        from station.store.store import Store
+
+        store = Store.open(self.station.data_dir)
+        try:
+            return store.settings.all()
+        finally:
+            store.close()
+
+    def left_free(self, driver) -> None:
+        """The station left as the next test expects, through ``driver`` (signed in as ADMIN): the test open, if any,
+        closed (asserted), nothing open after, the card writing, and the clinic's settings as the station started
+        with them (a test that changes one puts it back)."""
+        from test_dashboard import api
+
+        if api(driver, "GET", "/api/station")["body"]["service"]["run"] is not None:
+            closed = api(driver, "POST", "/api/station/close")
+            assert closed["status"] == 200, closed
+        assert api(driver, "GET", "/api/station")["body"]["service"]["run"] is None
+        assert not self.slow_card.exists(), "the card left slow"
+        assert self._settings() == self.settings, "a setting changed and not put back"
+        self.left = True
+
+    def close(self) -> None:
+        self.slow_card.unlink(missing_ok=True)
+        code = self.station.stop()
+        if code not in (0, None):
+            print(f"station exited with {code}; log:\n{self.station.log()}")
+
+
+_shared: dict[str, ReadingPages | RecordingStation] = {}
+"""The shared :class:`ReadingPages` (``reading_pages``) and :class:`RecordingStation` (``recording_station``) of this
+process, by fixture name, while a run of tests that use it lasts."""
 
 
 @pytest.fixture
@@ -232,15 +284,34 @@ def reading_pages(request, tmp_path_factory) -> ReadingPages:
     of a row (``pytest_runtest_teardown``), and after a failed test (the next one starts afresh);
     tests/conftest.py hands their files out one after another."""
     browser_or_skip()
-    if not _reading:
-        _reading.append(ReadingPages(tmp_path_factory.mktemp("reading")))
-    yield _reading[0]
-    if _failed(request) and _reading:
-        _keep_artifacts(request, _reading[0].drivers)
-        _reading.pop().close()
+    if "reading_pages" not in _shared:
+        _shared["reading_pages"] = ReadingPages(tmp_path_factory.mktemp("reading"))
+    yield _shared["reading_pages"]
+    if _failed(request) and "reading_pages" in _shared:
+        _keep_artifacts(request, _shared["reading_pages"].drivers)
+        _shared.pop("reading_pages").close()
+
+
+@pytest.fixture
+def recording_station(request, tmp_path_factory) -> RecordingStation:
+    """The :class:`RecordingStation` shared by consecutive tests that ask for it (one station started for them all
+    instead of one each: ~15 s of CPU a test; each test has its own browsers). Stopped after the last of a row
+    (``pytest_runtest_teardown``), and after a test that failed or did not leave it free (:meth:`left_free`): the
+    next one starts afresh. tests/conftest.py hands their files out to one worker, one after another."""
+    browser_or_skip()
+    if "recording_station" not in _shared:
+        _shared["recording_station"] = RecordingStation(tmp_path_factory.mktemp("recording"))
+    shared = _shared["recording_station"]
+    shared.left = False
+    yield shared
+    if not shared.left and "recording_station" in _shared:
+        _shared.pop("recording_station").close()
+        if not _failed(request):
+            raise AssertionError("the test did not leave the shared station free (recording_station.left_free)")
 
 
 @pytest.hookimpl(trylast=True)  # after the fixtures' teardown: a failed test's keeps its browsers' artifacts first
 def pytest_runtest_teardown(item, nextitem):
-    if _reading and (nextitem is None or "reading_pages" not in nextitem.fixturenames):
-        _reading.pop().close()
+    for name in list(_shared):
+        if nextitem is None or name not in nextitem.fixturenames:
+            _shared.pop(name).close()

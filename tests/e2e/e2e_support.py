@@ -21,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -137,9 +138,10 @@ class Relay:
 
 class Station:
     """The station daemon under test (``balance-station run``) and how to reach it, on a data
-    directory holding its plate's calibration (tests/plate_calibration.py)."""
+    directory holding its plate's calibration (tests/plate_calibration.py); ``env``: its environment (default:
+    this process's)."""
 
-    def __init__(self, data_dir: Path, scenario: str, faults: tuple[str, ...] = ()) -> None:
+    def __init__(self, data_dir: Path, scenario: str, faults: tuple[str, ...] = (), env: dict[str, str] | None = None) -> None:
         self.port = _free_port()
         self.data_dir = with_plate_calibration(data_dir)
         self.log_path = data_dir.parent / "station.log"
@@ -147,7 +149,7 @@ class Station:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "station.cli", "run", "--simulate", "--scenario", scenario,
              "--port", str(self.port), "--data-dir", str(data_dir), *(a for f in faults for a in ("--fault", f))],
-            stdout=self._log, stderr=subprocess.STDOUT, cwd=REPO,
+            stdout=self._log, stderr=subprocess.STDOUT, cwd=REPO, env=env,
         )
         self.relay = Relay(self.port)
         self.url = f"http://127.0.0.1:{self.relay.port}"
@@ -189,29 +191,106 @@ class Station:
         return self.process.returncode
 
 
+def make_first_admin(station: Station, admin: tuple[str, str]) -> None:
+    """The first administrator ``admin`` (username, password) made in ``station``'s store, as the first-run setup
+    page makes it (that page is tests/e2e/test_dashboard.py's)."""
+    from station.store.audit import Actor
+    from station.store.store import Store
+
+    store = Store.open(station.data_dir)
+    try:
+        store.users.create_first_admin(*admin, actor=Actor(None, "test"))
+    finally:
+        store.close()
+
+
 @contextlib.contextmanager
 def running_station(data_dir: Path, scenario: str, admin: tuple[str, str] | None = None):
     """A station of ``scenario`` on ``data_dir``, ready (the fixtures' station: a test's, or a module's tests'), with
-    its first administrator ``admin`` (username, password) made in its store if given, as the first-run setup page
-    makes it (that page is tests/e2e/test_dashboard.py's); stopped at the end, its log printed if it failed."""
+    its first administrator ``admin`` (username, password) made in its store if given (:func:`make_first_admin`);
+    stopped at the end, its log printed if it failed."""
     browser_or_skip()
     station = Station(data_dir, scenario)
     try:
         station.wait_ready()
         if admin is not None:
-            from station.store.audit import Actor
-            from station.store.store import Store
-
-            store = Store.open(station.data_dir)
-            try:
-                store.users.create_first_admin(*admin, actor=Actor(None, "test"))
-            finally:
-                store.close()
+            make_first_admin(station, admin)
         yield station
     finally:
         code = station.stop()
         if code not in (0, None):
             print(f"station exited with {code}; log:\n{station.log()}")
+
+
+SLOW_CARD_MAX_S = 60.0
+"""The longest a slow card holds a COMMIT, s (:data:`SLOW_CARD_SITECUSTOMIZE`)."""
+
+SLOW_CARD_SITECUSTOMIZE = textwrap.dedent(
+    """
+    import importlib.abc
+    import importlib.util
+    import os
+    import sys
+    import time
+
+    FLAG = os.environ["SLOW_CARD_FLAG"]
+
+
+    class SlowCommits:  # the writer connection on a card whose COMMIT waits while FLAG exists
+        def __init__(self, conn):
+            self.conn = conn
+
+        def execute(self, sql, *args):
+            if sql == "COMMIT":
+                deadline = time.monotonic() + %(max_s)r
+                while os.path.exists(FLAG) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+            return self.conn.execute(sql, *args)
+
+        def __getattr__(self, name):
+            return getattr(self.conn, name)
+
+
+    class Hook(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path, target=None):
+            if name != "station.store.db":
+                return None
+            sys.meta_path.remove(self)
+            spec = importlib.util.find_spec(name)
+            run = spec.loader.exec_module
+
+            def exec_module(module):
+                run(module)
+                init = module.Database.__init__
+
+                def slow_init(self, *a, **k):
+                    init(self, *a, **k)
+                    self._writer = SlowCommits(self._writer)
+
+                module.Database.__init__ = slow_init
+
+            spec.loader.exec_module = exec_module
+            return spec
+
+
+    sys.meta_path.insert(0, Hook())
+    """ % {"max_s": SLOW_CARD_MAX_S})
+"""Put on a station process's path as ``sitecustomize``: it wraps the store's writer connection once
+``station.store.db`` is imported, so that its COMMIT waits while the file ``$SLOW_CARD_FLAG`` exists (at most
+SLOW_CARD_MAX_S), as an SD card's fsync takes its time. Nothing of it is in the station's code."""
+
+
+def slow_card_env(folder: Path) -> tuple[dict[str, str], Path]:
+    """The environment of a station on a card that can be made slow, and the card's flag file: (env, flag). Touched,
+    the flag holds the station's COMMITs (:data:`SLOW_CARD_SITECUSTOMIZE`); unlinked, they go through. Until it is
+    touched the card writes as any other."""
+    site = folder / "slow-card-site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(SLOW_CARD_SITECUSTOMIZE)
+    flag = folder / "card-is-slow"
+    env = dict(os.environ, SLOW_CARD_FLAG=str(flag),
+               PYTHONPATH=os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH")) if p))
+    return env, flag
 
 
 def set_size(driver, size: tuple[int, int]) -> None:

@@ -12,18 +12,18 @@ import time
 import pytest
 
 from e2e_support import set_size
-from test_dashboard import PHONE, TABLET, api, by_id, css, select_protocol, setup_admin, wait
+from test_dashboard import PHONE, TABLET, api, by_id, css, select_protocol, signed_in_again, wait
 
 pytestmark = pytest.mark.e2e
 
 
-def test_reach_and_hold_game_in_the_browser(station_for, browsers, shots):
+def test_reach_and_hold_game_in_the_browser(recording_station, browsers, shots):
     started = time.monotonic()
-    station = station_for("patient")
+    station = recording_station.station
     tablet, _downloads = browsers("tablet")
     tablet.set_script_timeout(15)
     url = station.url
-    setup_admin(tablet, url)
+    signed_in_again(tablet, url)
     created = api(tablet, "POST", "/api/patients", {"identifier": "GAME-001", "birth_year": 1952, "sex": "F",
                                                     "height_cm": 168})
     assert created["status"] == 201, created
@@ -103,3 +103,4 @@ def test_reach_and_hold_game_in_the_browser(station_for, browsers, shots):
         set_size(tablet, size)
         css(tablet, ".training-table")[0].location_once_scrolled_into_view
         tablet.save_screenshot(str(shots / f"training-table-{size[0]}x{size[1]}.png"))
+    recording_station.left_free(tablet)

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from test_dashboard import ADMIN, PHONE, TABLET, api, at, by_id, css, setup_admin, sign_in, wait
+from test_dashboard import ADMIN, PHONE, TABLET, api, at, by_id, css, sign_in, signed_in_again, wait
 
 pytestmark = pytest.mark.e2e
 
@@ -35,11 +35,11 @@ def held_for(driver, seconds: float, n_done: int) -> bool:
     return "warn-box" in box.get_attribute("class")
 
 
-def test_a_short_hold_on_the_live_page_is_coloured_by_the_cut_off_that_applies(station_for, browsers, shots):
-    station = station_for("patient")
+def test_a_short_hold_on_the_live_page_is_coloured_by_the_cut_off_that_applies(recording_station, browsers, shots):
+    station = recording_station.station
     url = station.url
     tablet, _ = browsers("tablet", TABLET)
-    setup_admin(tablet, url)
+    signed_in_again(tablet, url)
     year = time.gmtime().tm_year
     ids = {}
     for identifier, age, conditions in (("HELD-75", 75, []), ("HELD-STROKE", 65, ["stroke:left"])):
@@ -66,7 +66,7 @@ def test_a_short_hold_on_the_live_page_is_coloured_by_the_cut_off_that_applies(s
             driver.save_screenshot(str(shots / f"live-held-{identifier}-{name}.png"))
             seen[(identifier, name)] = driver.execute_script(TAGS)
             assert driver.execute_script("return document.documentElement.scrollWidth") <= (TABLET if driver is tablet else PHONE)[0]
-        api(tablet, "POST", "/api/station/close")
+        assert api(tablet, "POST", "/api/station/close")["status"] == 200
 
     def held(tags):
         return [(float(words.split()[1]), cls) for words, cls in tags if words.startswith("held ")]
@@ -80,3 +80,4 @@ def test_a_short_hold_on_the_live_page_is_coloured_by_the_cut_off_that_applies(s
         assert stroke[0] >= 5 and stroke[1] == "tag neutral", seen  # the cut-off not applied after stroke: neutral
     # the message box after each hold: amber below the cut-off only (it was amber for each)
     assert seen[("HELD-75", "message")] == [True, False] and seen[("HELD-STROKE", "message")] == [False], seen
+    recording_station.left_free(tablet)

@@ -25,7 +25,7 @@ import re
 
 import pytest
 
-from test_dashboard import PHONE, TABLET, api, by_id, css, select_protocol, setup_admin, wait
+from test_dashboard import PHONE, TABLET, api, by_id, css, select_protocol, signed_in_again, wait
 from e2e_support import set_size
 
 pytestmark = pytest.mark.e2e
@@ -49,13 +49,13 @@ def message_lines(driver) -> list[str]:
     return [d.text for d in css(driver, "#message > div")]
 
 
-def test_the_live_page_says_what_is_open_for_whom(station_for, browsers, shots):
+def test_the_live_page_says_what_is_open_for_whom(recording_station, browsers, shots):
     from selenium.webdriver.support.ui import Select
 
-    station = station_for("patient")
+    station = recording_station.station
     driver, _downloads = browsers("tablet")
     url = station.url
-    setup_admin(driver, url)
+    signed_in_again(driver, url)
     ids = {}
     names = ("OLD-0002", "STK-0001")
     names += ("W" * 30 + "01", "W" * 30 + "02")  # wide letters, no hyphen to wrap at (the reviewer's)
@@ -200,7 +200,8 @@ def test_the_live_page_says_what_is_open_for_whom(station_for, browsers, shots):
     check(fits, "the patient's heading is clipped on a phone")
     both_sizes("67_long_identifier_patient")
     driver.get(f"{url}/patients")
-    wait(driver, "the patients", lambda d: len(css(d, "#patients tbody tr")) == 4)
+    # (the station's other patients too: other tests' on the shared station)
+    wait(driver, "the patients", lambda d: set(names) <= {a.text.replace("\n", "") for a in css(d, "#patients tbody td:first-child a")})
     clipped = driver.execute_script(
         "return [...document.querySelectorAll('#patients tbody td:first-child a')]"
         ".filter((a) => a.getBoundingClientRect().right > arguments[0]).map((a) => a.textContent)", PHONE[0])
@@ -217,3 +218,4 @@ def test_the_live_page_says_what_is_open_for_whom(station_for, browsers, shots):
     check(rule in refusal, f"the browser's refusal of 'Zoë-Müller' reads {refusal!r}")
     both_sizes("69_add_patient_rule")
     assert not problems, "\n".join(problems)
+    recording_station.left_free(driver)

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from test_dashboard import PHONE, api, at, by_id, setup_admin, sign_in, wait, ADMIN
+from test_dashboard import PHONE, api, at, by_id, sign_in, signed_in_again, wait, ADMIN
 
 pytestmark = pytest.mark.e2e
 
@@ -74,11 +74,11 @@ def _start_enabled(driver) -> bool:
     return by_id(driver, "btn-start").is_enabled()
 
 
-def test_the_live_page_keeps_the_stations_state_when_answers_come_late_or_a_start_is_refused(station_for, browsers, shots):
-    station = station_for("patient")
+def test_the_live_page_keeps_the_stations_state_when_answers_come_late_or_a_start_is_refused(recording_station, browsers, shots):
+    station = recording_station.station
     url = station.url
     tablet = _held_browser(browsers, "tablet", (1180, 820))
-    setup_admin(tablet, url)
+    signed_in_again(tablet, url)
     created = api(tablet, "POST", "/api/patients", {"identifier": "RACE-01", "birth_year": 1950, "sex": "F"})
     assert created["status"] == 201, created
     patient_id = created["body"]["id"]
@@ -141,4 +141,4 @@ def test_the_live_page_keeps_the_stations_state_when_answers_come_late_or_a_star
     tablet.save_screenshot(str(shots / "recording-tablet.png"))
     phone.execute_script("window.scrollTo(0, 0)")
     phone.save_screenshot(str(shots / "recording-phone-top.png"))
-    api(tablet, "POST", "/api/station/close")
+    recording_station.left_free(tablet)

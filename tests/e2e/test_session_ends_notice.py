@@ -19,9 +19,9 @@ find): signed in again while a trial recorded, it showed "Next: Eyes open, trial
 drew the trial of the status it had read before. Every change of the words above the plate is recorded as it happens
 (this was tests/e2e/test_live_next_trial_after_sign_in.py: the same run of the same trial).
 
-The two tests share one station, each its own patient and trial, each closing its test at its end. (The patients
-page's cases, nothing recording, are in tests/e2e/test_session_ended_words.py, on the station the page-reading tests
-share.)
+The two tests share the station of the recording tests (tests/e2e/conftest.py ``recording_station``), each its own
+patient and trial, each closing its test at its end. (The patients page's cases, nothing recording, are in
+tests/e2e/test_session_ended_words.py, on the station the page-reading tests share.)
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ import sqlite3
 
 import pytest
 
-from e2e_support import running_station
 from test_dashboard import ADMIN, api, at, by_id, css, page_width, sign_in, wait
 from test_trial_saving_live import recording_on_tablet_and_phone
 
@@ -110,17 +109,9 @@ def _about_5_min_from_now(driver) -> set[str]:
             for s in range(4 * 60, 6 * 60 + 1, 30)}
 
 
-@pytest.fixture(scope="module")
-def live_station(tmp_path_factory):
-    """One station for the file's tests, each recording a trial of its own patient (and closing it at its end): the
-    virtual patient follows the protocol; its administrator ADMIN made in its store."""
-    with running_station(tmp_path_factory.mktemp("live") / "data", "patient", ADMIN) as station:
-        yield station
-
-
-def test_the_live_view_says_it_while_a_trial_records(live_station, browsers, shots):
-    station = live_station
-    tablet, phone, _patient = recording_on_tablet_and_phone(station, browsers, "ENDS-01", set_up=False)
+def test_the_live_view_says_it_while_a_trial_records(recording_station, browsers, shots):
+    station = recording_station.station
+    tablet, phone, _patient = recording_on_tablet_and_phone(station, browsers, "ENDS-01")
     sign_ins_moved_back(station, 12 * 3600 - 5 * 60)
     for driver, name in ((tablet, "tablet"), (phone, "phone")):
         driver.refresh()
@@ -129,13 +120,13 @@ def test_the_live_view_says_it_while_a_trial_records(live_station, browsers, sho
         assert by_id(driver, "trial-state").get_attribute("data-state") in ("recording", "checking", "done")
         says_when(driver, name)
         driver.save_screenshot(str(shots / f"live-sign-in-ends-{name}.png"))
-    assert api(tablet, "POST", "/api/station/close")["status"] == 200  # the station free for the file's other test
+    recording_station.left_free(tablet)  # the trial closed while it records (its end is not what this test checks)
 
 
-def test_a_live_view_whose_session_is_12_hours_old_leads_back_to_the_trial_still_recording(live_station, browsers,
+def test_a_live_view_whose_session_is_12_hours_old_leads_back_to_the_trial_still_recording(recording_station, browsers,
                                                                                             shots):
-    station = live_station
-    tablet, phone, _patient = recording_on_tablet_and_phone(station, browsers, "AGE-01", set_up=False)
+    station = recording_station.station
+    tablet, phone, _patient = recording_on_tablet_and_phone(station, browsers, "AGE-01")
     sign_ins_made_12_hours_old(station)
     for driver, name, size in ((tablet, "tablet", (1180, 820)), (phone, "phone", (390, 844))):
         wait(driver, f"the {name}'s sign-in page", lambda d: "/login" in d.current_url and "expired=age" in d.current_url,
@@ -164,4 +155,4 @@ def test_a_live_view_whose_session_is_12_hours_old_leads_back_to_the_trial_still
     run = api(tablet, "GET", "/api/station")["body"]["service"]["run"]
     trial = api(tablet, "GET", f"/api/trials/{run['trial_ids'][0]}")["body"]
     assert trial["status"] == "complete" and trial["frame_count"] > 0 and trial["frames_lost"] == 0
-    assert api(tablet, "POST", "/api/station/close")["status"] == 200  # the station free for the file's other test
+    recording_station.left_free(tablet)

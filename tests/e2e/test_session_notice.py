@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from test_dashboard import ADMIN, PHONE, TABLET, api, at, by_id, css, page_width, setup_admin, sign_in, wait
+from test_dashboard import ADMIN, PHONE, TABLET, api, at, by_id, css, page_width, sign_in, signed_in_again, wait
 
 pytestmark = pytest.mark.e2e
 
@@ -87,15 +87,17 @@ def touch(driver) -> None:
     assert done is True, done
 
 
-def test_the_inactivity_notice_moves_and_covers_nothing(station_for, browsers):
-    station = station_for("patient")
+def test_the_inactivity_notice_moves_and_covers_nothing(recording_station, browsers):
+    station = recording_station.station
     operator, _ = browsers("operator")
     operator.set_script_timeout(15)
     url = station.url
-    setup_admin(operator, url)
+    signed_in_again(operator, url)
     created = api(operator, "POST", "/api/patients", {"identifier": "IDLE-001", "birth_year": 1948, "sex": "F"})
     assert created["status"] == 201, created
     pid = created["body"]["id"]
+    clinic = api(operator, "GET", "/api/settings")["body"]["settings"]["session_timeout_min"]
+    clinic_timeout_min = clinic["value"] if clinic["overridden"] else None  # None: the default again
     assert api(operator, "PATCH", "/api/settings", {"session_timeout_min": 1.75})["status"] == 200
     # quiet stance: one 30-s trial, no rest after it (a rest's count, under the controls, moves what is below)
     assert api(operator, "POST", "/api/station/run", {"patient_id": pid, "protocol": "quiet-stance"})["status"] == 201
@@ -168,5 +170,8 @@ def test_the_inactivity_notice_moves_and_covers_nothing(station_for, browsers):
         by_id(driver, "session-stay").click()
         wait(driver, f"the notice gone on the {name}", lambda d: not notice(d)["shown"])
         assert_nothing_moved(f"trial page after 'Stay signed in', {name}", up, controls(driver), ("export-csv",))
-    api(operator, "POST", "/api/station/close")
+    # the station as the next test on it expects (through the tablet: the operator, idle since the start, may be signed out)
+    tablet = watchers["tablet"]
+    assert api(tablet, "PATCH", "/api/settings", {"session_timeout_min": clinic_timeout_min})["status"] == 200
+    recording_station.left_free(tablet)
 

@@ -7,8 +7,9 @@ title), on the page that follows too. The state's badge says the test is
 being opened meanwhile, not "no test open". Screenshots in the test's shots
 folder (opening, then open).
 
-The real station (``balance-station run --simulate``) on a slow card: the ``sitecustomize`` of
-test_slow_card_live (slow_card: its COMMIT waits while a flag file exists), nothing in the station's code."""
+The real station (``balance-station run --simulate``) on a slow card: the shared recording station's
+(tests/e2e/conftest.py ``recording_station``: its COMMIT waits while the flag file ``slow_card`` exists), nothing in
+the station's code."""
 
 from __future__ import annotations
 
@@ -16,9 +17,8 @@ import time
 
 import pytest
 
-from test_dashboard import ADMIN, PHONE, api, at, by_id, select_protocol, setup_admin, sign_in, wait
+from test_dashboard import ADMIN, PHONE, api, at, by_id, select_protocol, sign_in, signed_in_again, wait
 from test_full_disk_live import ON_SCREEN
-from test_slow_card_live import slow_card
 
 pytestmark = pytest.mark.e2e
 
@@ -35,13 +35,12 @@ def _message(driver) -> str:
     return by_id(driver, "message").text
 
 
-def test_a_test_opened_on_a_slow_card_says_it_is_being_opened_then_opens(station_for, browsers, shots, tmp_path,
-                                                                          monkeypatch):
-    flag = slow_card(tmp_path, monkeypatch)
-    station = station_for("patient")
+def test_a_test_opened_on_a_slow_card_says_it_is_being_opened_then_opens(recording_station, browsers, shots):
+    flag = recording_station.slow_card
+    station = recording_station.station
     url = station.url
     tablet, _ = browsers("tablet")
-    setup_admin(tablet, url)
+    signed_in_again(tablet, url)
     created = api(tablet, "POST", "/api/patients", {"identifier": "OPEN-SLOW-01", "birth_year": 1950, "sex": "F"})
     assert created["status"] == 201, created
     patient_id = created["body"]["id"]
@@ -82,3 +81,4 @@ def test_a_test_opened_on_a_slow_card_says_it_is_being_opened_then_opens(station
     assert run is not None and run["patient_id"] == patient_id, run
     visits = api(tablet, "GET", f"/api/patients/{patient_id}")["body"]["sessions"]
     assert [v["id"] for v in visits] == [run["session_id"]], visits  # the one visit, the test's
+    recording_station.left_free(tablet)

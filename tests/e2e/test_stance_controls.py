@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_dashboard import ADMIN, PHONE, TABLET, api, at, by_id, css, page_width, select_protocol, setup_admin, sign_in, wait
+from test_dashboard import ADMIN, PHONE, TABLET, api, at, by_id, css, page_width, select_protocol, sign_in, signed_in_again, wait
 
 pytestmark = pytest.mark.e2e
 
@@ -88,12 +88,12 @@ def _check_condition_line(driver, width: int) -> dict:
     return m
 
 
-def test_stance_controls_keep_one_place_on_a_phone(station_for, browsers, shots):
-    station = station_for("patient")
+def test_stance_controls_keep_one_place_on_a_phone(recording_station, browsers, shots):
+    station = recording_station.station
     phone, _ = browsers("phone", PHONE)
     phone.set_script_timeout(15)
     url = station.url
-    setup_admin(phone, url)
+    signed_in_again(phone, url)
     created = api(phone, "POST", "/api/patients", {"identifier": "STANCE-01", "birth_year": 1947, "sex": "M"})
     assert created["status"] == 201, created
     tablet, _ = browsers("tablet")
@@ -155,4 +155,4 @@ def test_stance_controls_keep_one_place_on_a_phone(station_for, browsers, shots)
     assert len(watch["places"]) == 1, watch["places"]  # one place for Start, Stop and End test, all along
     assert not watch["countOff"], watch["countOff"][:5]  # the count on the screen with Stop
     assert not watch["stopOff"], watch["stopOff"][:5]  # Stop reachable wherever the page was scrolled
-    api(phone, "POST", "/api/station/close")
+    recording_station.left_free(phone)
