@@ -4,13 +4,17 @@ A port asked of the kernel (bind to port 0, then close) is free only until someo
 another pytest-xdist worker asking the same way, or any outgoing connection of the machine, whose
 local port comes from the same range (/proc/sys/net/ipv4/ip_local_port_range, 32768-60999 by
 default). Here each worker takes ports from its own block below that range and never hands out one
-twice, so two tests never get the same port, and the kernel never gives it to a connection.
+twice, so two tests never get the same port, and the kernel never gives it to a connection. Each
+process starts at a random place in its block (and goes round it), so that two runs of the suite at
+once on one machine (a developer's and a helper's) seldom try the same port at the same moment: each
+port is checked free before it is handed out, but two runs checking at once would both find it free.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
+import random
 import socket
 
 FIRST_PORT = 20000
@@ -26,7 +30,7 @@ def _worker_index() -> int:
     return int(digits) % _WORKERS if digits.isdigit() else 0
 
 
-_next = itertools.count()
+_next = itertools.count(random.randrange(BLOCK_PORTS))
 
 
 def free_port() -> int:

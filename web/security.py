@@ -25,7 +25,9 @@ trials at most twice the timeout, 30 min at most, after it: :mod:`web.live`).
 **Ended on purpose.** A login session ended elsewhere on purpose (:data:`ENDED_ON_PURPOSE`: "Sign out
 everywhere else" in another session, the password changed, the account disabled) is refused with ``401``
 ``{"expired": false, "ended": why}``, pages to ``/login?signed_out=<others|password|disabled>``, each saying
-why (not "after inactivity"); the station remembers why in memory only (:mod:`station.store.logins`).
+why (not "after inactivity"); the station keeps why in its database for 12 h (:mod:`station.store.logins`).
+The browser's cookie keeps naming an ended session until it signs in or out again, so every request of it
+(a page's requests in flight together, its other tabs) is told the same reason, not only the first.
 
 **Host.** A request is answered only when its ``Host`` is one of the station's own (:func:`own_host`):
 an IP address, ``localhost``, the machine's host name or ``<host name>.local``, or a name of ``[web]
@@ -205,7 +207,10 @@ def _load_user(view: Callable | None = None) -> None:
     background = request.headers.get(BACKGROUND_HEADER) == "1" or getattr(view, "station_background", False)
     user = store().logins.resolve_or_ended(token, session_timeout_min() * 60.0, touch=not background)
     if not isinstance(user, LoginSession):
-        session.pop("sid", None)
+        # The cookie keeps naming the ended session (until a sign-in or sign-out replaces it), so that every
+        # request of this browser says why, not only the first: a page's requests in flight together and its
+        # other tabs are sent with the cookie the first one's answer changed (it used to drop the token, and
+        # the next request, plainly "not signed in", sent the page to a sign-in page that said nothing; s32).
         g.station_session_expired = True
         g.station_session_clock_set_back = user == ENDED_CLOCK
         g.station_session_too_old = user == ENDED_AGE

@@ -69,7 +69,15 @@ def wait(driver, what: str, predicate, timeout_s: float = 20.0, poll_s: float | 
         interval_s = poll_s if poll_s is not None else poll_interval_s(now - start)
         time.sleep(max(0.0, min(interval_s, deadline - time.monotonic())))
     raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}"
-                         + (f" (last error: {last_error})" if last_error else ""))
+                         + (f" (last error: {last_error})" if last_error else "") + _where(driver))
+
+
+def _where(driver) -> str:
+    """Where the browser was when a wait timed out (its URL), for the failure's message."""
+    try:
+        return f" (the browser at {driver.current_url})"
+    except Exception as exc:  # the browser itself is gone or hung
+        return f" (the browser's URL unreadable: {type(exc).__name__})"
 
 
 def at(path: str):
