@@ -89,6 +89,8 @@ VENV=$OPT/venv
 ETC=/etc/balance-station
 CONFIG=$ETC/station.toml
 TLS=$ETC/tls
+CA_KEY=$TLS/ca.key
+CA_CERT=$TLS/ca.crt
 STATE=/var/lib/balance-station
 UNITS=(balance-station.service balance-station-backup.service balance-station-backup.timer)
 SERVICE=balance-station.service
@@ -192,6 +194,11 @@ link() {
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
+# pip builds the checkout in place: setuptools wrote build/ and balance_station.egg-info/ into it on every
+# install. Its build and egg-info directories are put in $TMP instead (DIST_EXTRA_CONFIG: a configuration file
+# setuptools reads after setup.cfg), so an install leaves the checkout as it found it.
+printf '[build]\nbuild_base = %s\n[egg_info]\negg_base = %s\n' "$TMP/build" "$TMP" >"$TMP/setuptools.cfg"
+export DIST_EXTRA_CONFIG=$TMP/setuptools.cfg
 if [ "$HUB" -eq 1 ]; then
     # The hub's configuration: the station's file with the hub's data directory.
     {
@@ -215,12 +222,23 @@ station() {
     if [ "$WITH_VENV" -eq 1 ]; then
         "$(r "$VENV/bin/python")" -I -m station.cli "$@"
     else
-        (cd "$SRC" && PYTHONPATH="$SRC${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m station.cli "$@")
+        checkout_station "$PYTHON" "$@"
     fi
 }
 
+# checkout_station PYTHON ARGS...: this checkout's station command run by PYTHON (its packages).
+checkout_station() {
+    local python=$1
+    shift
+    (cd "$SRC" && PYTHONPATH="$SRC${PYTHONPATH:+:$PYTHONPATH}" "$python" -m station.cli "$@")
+}
+
 # check_config [precheck]: the configuration checked by this checkout's code; stops the install if
-# it is not valid. "precheck": before the virtual environment is updated, with its installed
+# it is not valid. One start of the station's command answers what the steps below read: the check
+# (its errors and exit status), the values in effect ($TMP/config.json's "config", as config show --json)
+# and the nginx site or what config proxy would refuse it with ("proxy"): `config check --json`. Three
+# starts did before, ~0.15 CPU-s each on the development machine, seconds on a Pi. "precheck": before
+# the virtual environment is updated, with its installed
 # packages and this checkout's station code on PYTHONPATH (as --no-venv does); if this version
 # needs a package the installed environment lacks, in a throw-away environment instead. That one
 # sees the installed environment's packages (a .pth file naming its site-packages; its pip too):
@@ -230,12 +248,12 @@ station() {
 # 12.4 CPU-s on the development machine, whose python3 has numpy and scipy, now 6.2 (2026-12-07).
 # With another Python version than the installed one's: a whole environment of its own, as before.
 check_config() {
-    local python="" site version
+    local python site version status=0
+    local check=(--config "$(r "$CONFIG")" config check --json --ca-cert "$CA_CERT")
     if [ "${1:-}" = precheck ]; then
         python=$(r "$VENV/bin/python")
-        if ! (cd "$SRC" && PYTHONPATH="$SRC${PYTHONPATH:+:$PYTHONPATH}" "$python" -m station.cli \
-                --config "$(r "$CONFIG")" config check >"$TMP/check" 2>&1) \
-           && grep -q "^ModuleNotFoundError: " "$TMP/check"; then
+        checkout_station "$python" "${check[@]}" >"$TMP/config.json" 2>"$TMP/check" || status=$?
+        if [ "$status" -ne 0 ] && grep -q "^ModuleNotFoundError: " "$TMP/check"; then
             say "this version needs a Python package the installed one lacks: checking the configuration in a temporary environment first"
             site='import sys, sysconfig; print(sys.version_info[:2], sysconfig.get_path("purelib"))'
             version=$("$python" -I -c "$site")
@@ -248,18 +266,16 @@ check_config() {
             fi
             "$TMP/venv/bin/python" -m pip install --quiet --disable-pip-version-check "$PACKAGE" \
                 || die "this version could not be installed into a temporary environment (see above); the running station was not changed"
-            python=$TMP/venv/bin/python
+            status=0
+            checkout_station "$TMP/venv/bin/python" "${check[@]}" >"$TMP/config.json" 2>"$TMP/check" || status=$?
         fi
-    fi
-    if [ -n "$python" ]; then
-        (cd "$SRC" && PYTHONPATH="$SRC${PYTHONPATH:+:$PYTHONPATH}" "$python" -m station.cli \
-            --config "$(r "$CONFIG")" config check >"$TMP/check" 2>&1)
     else
-        station --config "$(r "$CONFIG")" config check >"$TMP/check" 2>&1
-    fi || {
+        station "${check[@]}" >"$TMP/config.json" 2>"$TMP/check" || status=$?
+    fi
+    if [ "$status" -ne 0 ]; then
         cat "$TMP/check" >&2
         die "the configuration $CONFIG is not valid for this version; fix it (compare with $CONFIG.dist) and run $PROG again; the running station was not changed"
-    }
+    fi
     # valid, with what the check warns of (a hub kept in UTC without [clinic] time_zone takes UTC's day for today)
     sed -n 's/^balance-station: warning: /warning: /p' "$TMP/check" | while IFS= read -r line; do say "$line"; done
 }
@@ -389,18 +405,22 @@ for doc in "$SRC/systemd/README.md:README.md" "$SRC/docs/wiring.md:wiring.md" "$
 done
 
 [ "$PRECHECKED" -eq 1 ] || check_config
-station --config "$(r "$CONFIG")" config show --json >"$TMP/config.json"
 # The settings used below, read by one start of Python (each start costs a Pi a tenth of a second or
-# more; six did this before), each ended by a NUL: [web] https_port, tls_cert, tls_key, [hub] url,
-# [web] host_names (space-separated; the web server answers only its own names,
-# web.security.own_host: the machine's, and these) and data_dir.
+# more; six did this before) from the check's answers, each ended by a NUL: [web] https_port, tls_cert,
+# tls_key, [hub] url, [web] host_names (space-separated; the web server answers only its own names,
+# web.security.own_host: the machine's, and these), data_dir, and config proxy's exit status; the nginx
+# site into $TMP/nginx-site, or the line config proxy would have refused it with into $TMP/proxy-error.
 "$PYTHON" -c 'import json, sys
-c = json.load(open(sys.argv[1]))["config"]
+answers = json.load(open(sys.argv[1]))
+c, proxy = answers["config"], answers["proxy"]
 for value in (c["web"]["https_port"], c["web"]["tls_cert"], c["web"]["tls_key"], c["hub"]["url"],
-              " ".join(c["web"]["host_names"]), c["data_dir"]):
-    print(value, end="\0")' "$TMP/config.json" >"$TMP/settings"
+              " ".join(c["web"]["host_names"]), c["data_dir"], proxy.get("exit_status", 0)):
+    print(value, end="\0")
+with open(sys.argv[2] if "site" in proxy else sys.argv[3], "w") as out:
+    out.write(proxy["site"] if "site" in proxy else "balance-station config: " + proxy["error"] + "\n")' \
+    "$TMP/config.json" "$TMP/nginx-site" "$TMP/proxy-error" >"$TMP/settings"
 { IFS= read -r -d "" HTTPS_PORT; IFS= read -r -d "" TLS_CERT; IFS= read -r -d "" TLS_KEY; IFS= read -r -d "" HUB_URL
-  IFS= read -r -d "" HOST_NAMES; IFS= read -r -d "" DATA_DIR; } <"$TMP/settings"
+  IFS= read -r -d "" HOST_NAMES; IFS= read -r -d "" DATA_DIR; IFS= read -r -d "" PROXY_STATUS; } <"$TMP/settings"
 if [ "${HOST_NAME,,}" != "${MACHINE_NAME,,}" ] && [[ " $HOST_NAMES " != *" ${HOST_NAME,,}.local "* ]]; then
     say "warning: the certificate names $HOST_NAME.local, but this machine is named $MACHINE_NAME, and $WHAT answers only its own names (its addresses, $MACHINE_NAME.local, [web] host_names): add host_names = [\"${HOST_NAME,,}.local\"] under [web] in $CONFIG, or name the machine $HOST_NAME (sudo hostnamectl set-hostname $HOST_NAME); then run $PROG again"
 fi
@@ -412,8 +432,6 @@ TLS_KEY=${TLS_KEY#"$ROOT"}
 
 # -- 5. TLS: a local CA (kept for good) and the station's certificate ----------------------------
 make_dir "$TLS" 755 root root
-CA_KEY=$TLS/ca.key
-CA_CERT=$TLS/ca.crt
 if [ ! -s "$(r "$CA_KEY")" ] || [ ! -s "$(r "$CA_CERT")" ]; then
     say "creating the station's local certificate authority in $TLS"
     # Name constraints: even if its key leaked, this CA could not vouch for any public site:
@@ -488,7 +506,8 @@ EOF
 fi
 
 # -- 6. nginx: HTTPS in front of the station ----------------------------------------------------
-station --config "$(r "$CONFIG")" config proxy --ca-cert "$CA_CERT" >"$TMP/nginx-site"
+# the site config proxy gives (check_config's answers): where it refuses, its words and exit status
+if [ "$PROXY_STATUS" -ne 0 ]; then cat "$TMP/proxy-error" >&2; exit "$PROXY_STATUS"; fi
 install_file "$TMP/nginx-site" /etc/nginx/sites-available/balance-station 644 root root
 link /etc/nginx/sites-available/balance-station /etc/nginx/sites-enabled/balance-station
 # nginx's connections a worker: Debian's 768 are held by a few hundred connections from the LAN that

@@ -100,12 +100,50 @@ def mode_owner(path: Path) -> tuple[int, int, int]:
     return stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid
 
 
+def logging_python(folder: Path) -> Path:
+    """An interpreter (this one) that writes each start's arguments as a line of ``folder/starts`` first."""
+    wrapper = folder / "python"
+    wrapper.write_text(f'#!/bin/bash\nprintf "%s\\n" "$*" >>{str(folder / "starts")!r}\nexec {sys.executable!r} "$@"\n')
+    wrapper.chmod(0o755)
+    return wrapper
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
-    """One staged installation (without a virtual environment), shared by the read-only tests."""
+    """One staged installation (without a virtual environment), shared by the read-only tests; each start of
+    its Python in ``starts`` beside the root."""
     root = fake_pi(tmp_path_factory.mktemp("pi") / "root")
-    result = run_install(root, "--no-venv")
+    result = run_install(root, "--no-venv", "--python", str(logging_python(root.parent)))
     return root, result
+
+
+def test_one_start_of_the_station_command_answers_the_check_the_settings_and_the_nginx_site(installed):
+    """config check, config show --json and config proxy were three starts (~0.15 CPU-s each here, seconds on a
+    Pi): one now, config check --json (s32 Q, item 2); the site it gives is the one installed
+    (test_nginx_site_is_rendered_from_the_installed_configuration)."""
+    root, _ = installed
+    starts = (root.parent / "starts").read_text().splitlines()
+    configs = [s for s in starts if "-m station.cli" in s and " config " in s]
+    assert configs == [f"-m station.cli --config {root}/etc/balance-station/station.toml config check --json "
+                       "--ca-cert /etc/balance-station/tls/ca.crt"], starts
+
+
+def test_a_site_config_proxy_refuses_stops_the_install_with_its_words_and_status(tmp_path):
+    """The nginx site comes from the check's answers: where config proxy would refuse it (a path nginx cannot
+    quote), the install stops at the site, with proxy's line and exit status, as when it ran config proxy."""
+    root = fake_pi(tmp_path / "root")
+    config = root / "etc/balance-station/station.toml"
+    config.parent.mkdir(parents=True)
+    text = (REPO / "systemd/station.toml").read_text()
+    assert '\ntls_key = "/etc/balance-station/tls/server.key"\n' in text
+    config.write_text(text.replace('\ntls_key = "/etc/balance-station/tls/server.key"\n',
+                                   '\ntls_key = "/etc/balance-station/tls/server;key"\n'))
+    result = run_install(root, "--no-venv", check=False)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "balance-station config: '/etc/balance-station/tls/server;key': nginx paths may not contain quotes, "
+        "backslashes, ';', '{' or '}'"), result.stderr
+    assert not (root / "etc/nginx/sites-available/balance-station").exists()
 
 
 def test_creates_the_user_in_the_device_groups(installed):
@@ -469,6 +507,8 @@ def test_an_update_checks_the_configuration_with_the_new_code_before_installing_
     fixed = subprocess.run(["bash", *install], capture_output=True, text=True, timeout=300, cwd=src)
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     assert "NEW_VERSION_MARKER" in installed[0].read_text()
+    # pip built the checkout out of it: no build/ nor balance_station.egg-info/ left in it (s32 Q, item 2)
+    assert not (src / "build").exists() and not list(src.glob("*.egg-info")), sorted(p.name for p in src.iterdir())
 
 
 def test_a_station_that_syncs_to_a_hub_may_reach_it_and_the_clinic_network(tmp_path):
