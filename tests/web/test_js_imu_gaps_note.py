@@ -41,7 +41,7 @@ new vm.Script(source, {filename: "walk_results.js"}).runInContext(context);
 const W = vm.runInContext("WalkResults", context);
 process.stdout.write(JSON.stringify(calls.map(([gaps, said]) => {
   const p = W.imuGapsNote(gaps, "walk-imu-gaps", said);
-  return {text: p.textContent, tags: p.children.filter((c) => c.tag === "span").map((c) => c.textContent)};
+  return {text: p.textContent, tags: p.children.filter((c) => c.tag === "span" && c.attrs.class.split(" ").includes("tag")).map((c) => c.textContent)};
 })));
 """
 

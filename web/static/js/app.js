@@ -191,7 +191,7 @@ const Station = (() => {
      m/s)" before "m/s" in a tablet's) and a count with its noun ("2 pauses"): each a .value-unit (white-space: nowrap;
      a time walked, "12 min 24 s", one), the words between free to wrap; the pieces for el's children. The text itself
      is unchanged. */
-  const NUMBER_UNIT = /\d+ min \d+ s(?![\w/²])|[-+]?\d+(?:\.\d+)? (?:km\/h|m\/s|cm\/s|cm²|cm|deg\/s|steps\/min|min|s|m|%|points|steps?|pauses?)(?![\w/²])/g;
+  const NUMBER_UNIT = /\d+ min \d+ s(?![\w/²])|[-+]?\d+(?:\.\d+)? (?:km\/h|m\/s²|m\/s|cm\/s|cm²|cm|kg|deg\/s|steps\/min|min|s|m|%|points|steps?|pauses?)(?![\w/²])/g;
   function unitsKept(text) {
     const words = String(text);
     const out = [];
@@ -280,7 +280,7 @@ const Station = (() => {
      change amber, within the MDC neutral. */
   const VERDICT_CLASS = { better: "valid", worse: "flag", unknown: "flag", within: "neutral" };
   function mdcVerdictTag(verdict) {
-    return el("span", { class: "tag " + (VERDICT_CLASS[verdict.tone] || "neutral"), dataset: { verdict: verdict.tone } }, verdict.words);
+    return el("span", { class: "tag " + (VERDICT_CLASS[verdict.tone] || "neutral"), dataset: { verdict: verdict.tone } }, unitsKept(verdict.words));
   }
 
   /* "Vellas BJ, Wayne SJ, ... 1997;45(6)..." -> "Vellas et al. 1997". */
@@ -313,7 +313,7 @@ const Station = (() => {
   function heldTag(t) {
     const [cls, why] = HELD[t.held_verdict] || HELD.no_cutoff;
     return el("span", { class: cls, title: why, dataset: { held: "true", heldVerdict: t.held_verdict || "" } },
-      `held ${fmt(t.time_held_s, 1)} s`);
+      unitsKept(`held ${fmt(t.time_held_s, 1)} s`));
   }
 
   /* A cut-off's reference line: the verdict for this patient first ("high fall risk"; "neither high nor low
@@ -321,14 +321,14 @@ const Station = (() => {
   function cutoffReference(ref) {
     if (ref.verdict === "class") { // Perry's walking classes after stroke, by name (station/protocols/walk_words.py)
       // the class in the tag, the source once beside it: ``classes``, not ``words`` (which names both again)
-      return el("div", { class: "ref" }, el("span", { class: "tag neutral" }, ref.walking_class), " ", ref.classes, " ",
+      return el("div", { class: "ref" }, el("span", { class: "tag neutral" }, ref.walking_class), " ", unitsKept(ref.classes), " ",
         el("span", { class: "muted small" }, `(${shortCite(ref.source)})`));
     }
     const pill = ref.finding || (ref.verdict === "met" ? "criterion met" : ref.verdict ? "beyond the cut-off" : "no value");
     const said = ref.verdict && ref.verdict !== "met" && ref.verdict !== "not_applied" ? `Cut-off: ${ref.words}` : ref.words;
     // why a cut-off is not applied: a note in small type, not a verdict's (the pill says it is not applied)
     return el("div", { class: "ref" }, el("span", { class: cutoffTagClass(ref.verdict, ref.tone), dataset: { verdict: ref.verdict || "" } }, pill),
-      " ", ref.verdict === "not_applied" ? el("span", { class: "small muted not-applied-why" }, said) : said, " ",
+      " ", ref.verdict === "not_applied" ? el("span", { class: "small muted not-applied-why" }, unitsKept(said)) : unitsKept(said), " ",
       el("span", { class: "muted small" }, `(${shortCite(ref.source)})`));
   }
 

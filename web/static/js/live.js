@@ -6,7 +6,7 @@
 "use strict";
 
 (() => {
-  const { api, el, fmt, showError } = Station;
+  const { api, el, unitsKept, fmt, showError } = Station;
   const page = document.getElementById("live-page");
   const $ = (id) => document.getElementById(id);
   const TRACE_S = 10;
@@ -343,7 +343,7 @@
     const line = tidy(text);
     if (!append) state.lines = line ? [line] : [];
     else if (line && !state.lines.includes(line)) state.lines.push(line); // never the same line twice
-    box.replaceChildren(...state.lines.map((l) => el("div", {}, l)));
+    box.replaceChildren(...state.lines.map((l) => el("div", {}, unitsKept(l)))); // "Held 12.3 s of 30 s." whole
     if (!append || !box.className.includes("-box")) box.className = "small " + (state.lines.length ? (KIND_CLASS[kind] || "") : "");
   }
 
@@ -351,7 +351,7 @@
      red box says the result, not how its saving goes); "" hides it. */
   function saving(text) {
     const line = $("saving");
-    line.textContent = tidy(text);
+    line.replaceChildren(...unitsKept(tidy(text)));
     line.hidden = !line.textContent;
   }
 
@@ -389,7 +389,7 @@
     const box = $("rest-timer");
     if (left > 0 && state.trialState === "instructions") {
       box.hidden = false;
-      box.textContent = `Rest: ${left} s`;
+      box.replaceChildren(...unitsKept(`Rest: ${left} s`));
     } else if (!box.hidden) {
       box.hidden = state.restUntil === 0 || left <= -5 || state.trialState !== "instructions";
       box.textContent = "Rest over: start when the patient is ready";
@@ -445,8 +445,8 @@
       if (s) {
         const minutes = s.minutes !== undefined && s.minutes !== null ? s.minutes : null; // the dose taken: what was walked
         box.className = "programme-credit ok-box";
-        box.replaceChildren(`Counted as session ${s.number} of the programme ${title}` +
-          (minutes !== null ? `: ${Station.walkedTime(minutes)} walked of ${Number(s.minutes_planned)} min planned. ` : ". "), link);
+        box.replaceChildren(...unitsKept(`Counted as session ${s.number} of the programme ${title}` +
+          (minutes !== null ? `: ${Station.walkedTime(minutes)} walked of ${Number(s.minutes_planned)} min planned. ` : ". ")), link);
         box.hidden = false;
         return;
       }
@@ -512,9 +512,9 @@
     const walkRun = r.outcome === "walk";
     const walkSpec = (state.protocols.find((p) => p.name === r.protocol) || {}).walk;
     const onBelt = !!walkSpec && walkSpec.setting === "treadmill"; // it lasts the planned minutes
-    $("stance").textContent = !r.stance ? "" : walkRun
+    $("stance").replaceChildren(...unitsKept(!r.stance ? "" : walkRun
       ? `Walk: ${r.stance}` + (r.duration_s && !onBelt ? `; time limit ${r.duration_s} s` : "")
-      : `Stance: ${r.stance}` + (r.duration_s ? `; ${r.duration_s} s` : "");
+      : `Stance: ${r.stance}` + (r.duration_s ? `; ${r.duration_s} s` : "")));
     $("operator-notes").textContent = r.operator_notes || "";
     const list = $("trial-list");
     list.replaceChildren();
@@ -526,12 +526,12 @@
     r.done.forEach((d, i) => {
       const id = r.trial_ids[i];
       const unable = !d.valid && (d.issues || []).length && d.issues.every((i) => UNABLE.includes(i.code));
-      const verdict = unable ? el("span", { class: "tag flag-strong" }, "unable (0 s)")
+      const verdict = unable ? el("span", { class: "tag flag-strong" }, unitsKept("unable (0 s)"))
         // the patient stopped (or never reached the gate): a result, as the visit results say it, not a faulty recording
         : d.walk_not_completed ? el("span", { class: "tag flag-strong" }, "walk not completed")
         : !d.valid ? el("span", { class: "tag invalid" }, "invalid")
         // a hold's result in the list ("held 30.0 s"), not only "done"; a walk's "done" (its time is on its page)
-        : d.completed ? el("span", { class: "tag valid" }, d.time_held_s !== null && d.time_held_s !== undefined ? `held ${fmt(d.time_held_s, 1)} s` : "done")
+        : d.completed ? el("span", { class: "tag valid" }, d.time_held_s !== null && d.time_held_s !== undefined ? unitsKept(`held ${fmt(d.time_held_s, 1)} s`) : "done")
           // a hold that ended early: coloured by the cut-off that applies to the patient, as on the visit results
           : d.time_held_s !== null ? Station.heldTag(d) : el("span", { class: "tag flag" }, "not completed");
       list.append(el("li", { dataset: { trialId: id || "" } },
@@ -643,7 +643,7 @@
       case "progress":
         $("progress-bar").style.width = (100 * Math.min(1, d.elapsed_s / d.duration_s)).toFixed(1) + "%";
         $("big-number").textContent = "";
-        $("state-words").textContent = `Recording ${d.elapsed_s} / ${d.duration_s} s`;
+        $("state-words").replaceChildren(...unitsKept(`Recording ${d.elapsed_s} / ${d.duration_s} s`));
         break;
       case "liftoff":
         message(`Foot lifted at ${fmt(d.at_s, 1)} s: timing the hold.`);

@@ -80,13 +80,12 @@
     const treadmill = protocols[t.protocol].treadmill;
     // a number and its unit on one line (a phone's narrow column broke "1.18 m/s" after the number); the words
     // after them may wrap
-    const unit = (value, words) => [el("span", { class: "value-unit" }, value), words];
-    const time = !has(m.walk_time_s) ? ["–"] : treadmill ? unit(Station.walkedTime(m.walk_time_s / 60), " walking") : unit(`${fmt(m.walk_time_s, 2)} s`);
-    const speed = !has(m.walk_speed_m_s) ? ["–"] : treadmill ? unit(`${fmt(m.walk_speed_m_s * 3.6, 1)} km/h`, " belt") : unit(`${fmt(m.walk_speed_m_s, 2)} m/s`);
+    const time = !has(m.walk_time_s) ? ["–"] : Station.unitsKept(treadmill ? `${Station.walkedTime(m.walk_time_s / 60)} walking` : `${fmt(m.walk_time_s, 2)} s`);
+    const speed = !has(m.walk_speed_m_s) ? ["–"] : Station.unitsKept(treadmill ? `${fmt(m.walk_speed_m_s * 3.6, 1)} km/h belt` : `${fmt(m.walk_speed_m_s, 2)} m/s`);
     // a walk's recording runs before and after the walk: said under its time, not as a bare length that reads as it
     // (beside standing tests, in their "Length" column)
     return [el("td", { class: "num walk-time" }, ...time, stance ? null : " ",
-      stance ? null : el("div", { class: "small muted recorded" }, "recorded ", el("span", { class: "value-unit" }, `${fmt(t.duration_s, 1)} s`))),
+      stance ? null : el("div", { class: "small muted recorded" }, Station.unitsKept(`recorded ${fmt(t.duration_s, 1)} s`))),
     el("td", { class: "num walk-speed" }, ...speed)];
   }
 
@@ -96,7 +95,7 @@
     if (t.unable === "measured") return el("td", { class: "held unable" }, "unable: did not lift a foot");
     if (t.unable === "scored") return el("td", { class: "held unable" }, "unable: scored by the clinician, not measured");
     return el("td", { class: "num held" }, t.time_held_s === null || t.time_held_s === undefined ? "–"
-      : el("span", { class: "value-unit" }, `${fmt(t.time_held_s, 1)} s`));
+      : Station.unitsKept(`${fmt(t.time_held_s, 1)} s`));
   }
 
   /* A session's trials counted as the results page counts them (station.protocols.report.trial_count_words): a
@@ -118,7 +117,7 @@
     // is a result of 0 s, not a failed recording: said so, its reason in the time held's cell
     const verdict = t.status !== "complete" ? el("span", { class: "tag flag" }, t.status)
       // "unable" and "(0 s)" may take two lines in a phone's narrow column (the table overflowed a 390-px card), never "(0" and "s)"
-      : t.unable ? el("span", { class: "tag flag-strong" }, "unable ", el("span", { class: "value-unit" }, "(0 s)"))
+      : t.unable ? el("span", { class: "tag flag-strong" }, Station.unitsKept("unable (0 s)"))
         : t.valid ? el("span", { class: "tag valid" }, "valid")
           : el("span", { class: "tag invalid", title: t.validity_reason || "" }, "invalid");
     return el("tr", {},
@@ -127,7 +126,7 @@
       el("td", {}, verdict, t.valid === false && !t.unable && t.validity_reason ? el("div", { class: "small muted" }, t.validity_reason) : null),
       // a walk's recording runs before and after the walk: "recorded 12.0 s", not a bare 12.0 that reads as its time;
       // a trial scored unable by the clinician was never recorded
-      !stance ? null : isWalk(t) ? el("td", { class: "recorded" }, "recorded ", el("span", { class: "value-unit" }, `${fmt(t.duration_s, 1)} s`))
+      !stance ? null : isWalk(t) ? el("td", { class: "recorded" }, Station.unitsKept(`recorded ${fmt(t.duration_s, 1)} s`))
         : t.unable === "scored" ? el("td", { class: timed ? "hide-narrow muted" : "muted" }, "not measured")
           : el("td", { class: timed ? "num hide-narrow" : "num" }, fmt(t.duration_s, 1)),
       timed ? heldCell(t) : null,
@@ -143,7 +142,7 @@
     if (patient.height_cm) bits.push(`${patient.height_cm} cm`);
     if (patient.weight_kg) bits.push(`${patient.weight_kg} kg`);
     if (patient.conditions.length) bits.push(patient.conditions.map((c) => PatientForm.conditionText(c, labels)).join(", "));
-    $("patient-summary").textContent = bits.join(" · ");
+    $("patient-summary").replaceChildren(...Station.unitsKept(bits.join(" · ")));
     // Notes (up to 2000 characters) come under the buttons, whatever their length: above, they pushed
     // the buttons down as the page filled in.
     $("patient-notes-text").textContent = patient.notes || "";
@@ -170,7 +169,7 @@
         const walks = s.trials.some(isWalk);
         const timed = s.trials.some((t) => (protocols[t.protocol] || {}).timed); // a hold's time held, not its recording
         const trials = s.trials.length ? el("details", { class: "session-trials", open: !narrow && i < 1 ? true : null },
-          el("summary", {}, group.length > 1 ? `${testOf(s)}: ${count}` : count),
+          el("summary", {}, Station.unitsKept(group.length > 1 ? `${testOf(s)}: ${count}` : count)),
           el("table", { class: "list trials-table" },
             el("thead", {}, el("tr", {}, el("th", {}, "Trial"), el("th", {}, mixed ? "Test" : "Condition"), el("th", {}, "Validity"),
               // beside a hold's time held, the recording's length is one tap away on a phone (the trial's page)

@@ -3,7 +3,7 @@
 "use strict";
 
 (() => {
-  const { api, el, quantity, change, changeUnit, showError, beltSpeed, beltSpeedFromKmh, when, walkedTime } = Station;
+  const { api, el, unitsKept, quantity, change, changeUnit, showError, beltSpeed, beltSpeedFromKmh, when, walkedTime } = Station;
   const $ = (id) => document.getElementById(id);
   const page = $("programme-page");
   const assignmentId = Number(page.dataset.assignmentId);
@@ -50,7 +50,7 @@
     doneBar.style.width = share(done); // CSSOM, allowed by the Content-Security-Policy (style attributes are not)
     missedBar.style.width = share(missed);
     missedBar.style.left = share(done);
-    return el("div", { class: "adherence-bar", role: "img", "aria-label": text }, doneBar, missedBar, el("span", {}, text));
+    return el("div", { class: "adherence-bar", role: "img", "aria-label": text }, doneBar, missedBar, el("span", {}, unitsKept(text)));
   }
 
   function renderHead() {
@@ -92,10 +92,10 @@
       el("td", {}, `Week ${w.week}`),
       el("td", { class: "num" }, `${w.sessions_done} / ${w.sessions_planned}` + (w.sessions_partial ? ` (${w.sessions_partial} partial)` : "")),
       el("td", { class: "num" }, w.sessions_missed),
-      el("td", { class: "num hide-narrow" }, `${walkedTime(w.minutes_done)} / ${walkedTime(w.minutes_planned)}`),
+      el("td", { class: "num hide-narrow" }, unitsKept(`${walkedTime(w.minutes_done)} / ${walkedTime(w.minutes_planned)}`)),
       // a phone (the column above hidden): the minutes under their share, not the share alone (R's L9)
-      el("td", { class: "num" }, pct(w.minutes_done_of_planned),
-        el("span", { class: "only-narrow walked-of-planned" }, `${walkedTime(w.minutes_done)} / ${walkedTime(w.minutes_planned)}`))));
+      el("td", { class: "num" }, unitsKept(pct(w.minutes_done_of_planned)),
+        el("span", { class: "only-narrow walked-of-planned" }, unitsKept(`${walkedTime(w.minutes_done)} / ${walkedTime(w.minutes_planned)}`)))));
     const missed = a.missed.length
       ? el("ul", { id: "missed-list" }, a.missed.map((m) => el("li", {}, `Session ${m.number} (week ${m.week}, ${day(m.planned_date)}): ${m.reason}`)))
       : el("p", { class: "muted" }, "No session missed.");
@@ -110,10 +110,10 @@
       o.done_without_dose ? `${o.done_without_dose} without minutes` : null].filter(Boolean);
     $("adherence").replaceChildren(
       bar(o.minutes_done, missedMinutes, ofDue ? Math.max(o.minutes_due, o.minutes_done) : o.minutes_planned, headline),
-      el("p", { id: "adherence-sessions" }, `Sessions: ${o.sessions_done} done of ${o.sessions_due} due so far`
+      el("p", { id: "adherence-sessions" }, unitsKept(`Sessions: ${o.sessions_done} done of ${o.sessions_due} due so far`
         + (kinds.length ? ` (${kinds.join(", ")})` : "") + `; ${o.sessions_planned} planned, ${walkedTime(o.minutes_planned)} in all.`
         + (o.sessions_missed ? ` ${o.sessions_missed} missed.` : "")
-        + (o.sessions_cancelled ? ` ${o.sessions_cancelled} session(s) cancelled when the programme ended.` : "")),
+        + (o.sessions_cancelled ? ` ${o.sessions_cancelled} session(s) cancelled when the programme ended.` : ""))),
       el("p", { class: "muted small", id: "partial-rule" }, partialRule()),
       el("table", { class: "list", id: "adherence-weeks" },
         el("thead", {}, el("tr", {}, el("th", {}, "Week"), el("th", { class: "num" }, "Sessions done"), el("th", { class: "num" }, "Missed"),
@@ -142,7 +142,7 @@
         type: "button", class: "cal-item session" + (s.planned_date === doc.today ? " today" : ""),
         dataset: { status: s.status, sessionId: s.id, number: s.number, ...(s.partial ? { partial: "yes" } : {}) },
         onclick: () => select("session", s.id),
-      }, el("strong", {}, `Session ${s.number}`), words,
+      }, el("strong", {}, `Session ${s.number}`), el("span", {}, unitsKept(words)), // (a flex column: one item)
         recordedAt("session", s.number) && s.status !== "planned" ? el("span", { class: "recorded-at" }, ` at ${placeName(recordedAt("session", s.number))}`) : ""));
     }
     const keys = [...byWeek.keys()].sort((a, b) => a - b);
@@ -175,19 +175,19 @@
     const box = el("div", { class: "error-box", hidden: true, id: "panel-error" });
     const current = doc.status !== "ended";
     const parts = [el("h3", {}, `Session ${s.number} · week ${s.week} · ` + (doneDay(s) || `${day(s.planned_date)} · ${statusWord(s)}`))];
-    if (s.partial) parts.push(el("p", { class: "partial-note" }, `Partial: ${doneOfPlanned(s)} walked. ${partialRule()}`));
+    if (s.partial) parts.push(el("p", { class: "partial-note" }, unitsKept(`Partial: ${doneOfPlanned(s)} walked. ${partialRule()}`)));
     if (recordedAt("session", s.number) && s.status !== "planned") {
       const where = recordedAt("session", s.number);
       parts.push(el("p", { class: "recorded-at", id: "session-recorded-at" }, where === "hub" ? "Recorded on the clinic's hub" : `Recorded at station ${where}`));
     }
     if (s.status === "done") {
-      parts.push(el("p", { id: "dose-recorded" }, `Dose (${s.source === "measured" ? `measured, trial #${s.trial_id}` : "entered by hand"}): `
+      parts.push(el("p", { id: "dose-recorded" }, unitsKept(`Dose (${s.source === "measured" ? `measured, trial #${s.trial_id}` : "entered by hand"}): `
         + [s.minutes !== null ? doneOfPlanned(s) : null, s.steps !== null && s.steps !== undefined ? `${s.steps} steps` : null,
           // a treadmill session's speed is its belt's, entered in km/h: said once, as entered (before, "0.60 m/s" as well)
           s.cadence_steps_min ? quantity(s.cadence_steps_min, "steps/min") : null,
           s.speed_m_s && !(s.belt_speed_m_s && Math.abs(s.speed_m_s - s.belt_speed_m_s) < 1e-9) ? quantity(s.speed_m_s, "m/s") : null,
           s.belt_speed_m_s ? `belt ${beltSpeed(s.belt_speed_m_s)}` : null, s.rpe ? `RPE ${s.rpe}` : null].filter(Boolean).join(", ")
-        + ` — ${s.recorded_by}, ${when(s.recorded_at)}`)); // the dates of the station's pages (Station.when), not "12/5/2026"
+        + ` — ${s.recorded_by}, ${when(s.recorded_at)}`))); // the dates of the station's pages (Station.when), not "12/5/2026"
       if (s.notes) parts.push(el("p", { class: "muted" }, s.notes));
     }
     if (s.status === "missed") parts.push(el("p", {}, `Missed: ${doc.sessions.find((x) => x.id === s.id).missed_reason || ""}`));
@@ -226,7 +226,7 @@
       const trialButton = (t) => el("button", {
         type: "button", class: "secondary walking-trial", dataset: { trialId: t.id, protocol: t.protocol }, onclick: () =>
           act("POST", `/api/programme-sessions/${s.id}/dose`, { trial_id: t.id }, box),
-      }, `Trial #${t.id} (${when(t.started_at)}): ${walkedTime(t.dose.minutes)}, ${t.dose.steps} steps`);
+      }, el("span", {}, unitsKept(`Trial #${t.id} (${when(t.started_at)}): ${walkedTime(t.dose.minutes)}, ${t.dose.steps} steps`)));
       const walked = doc.walking_trials || [];
       const groups = [...new Set(walked.map((t) => t.protocol))];
       const offered = groups.map((p) => el("div", { class: "walking-trials", dataset: { protocol: p } },
@@ -242,7 +242,7 @@
               await api("POST", `/api/programme-sessions/${s.id}/run`, belt.value ? { belt_speed_m_s: beltSpeedFromKmh(belt.value) } : {});
               window.location.assign(`/live?patient=${patientId}&programme=${assignmentId}`);
             } catch (err) { showError(refused, err); }
-          } }, `Start ${testTitle(sessionProtocol)} (${walkedTime(s.minutes_planned)})`)), refused);
+          } }, el("span", {}, unitsKept(`Start ${testTitle(sessionProtocol)} (${walkedTime(s.minutes_planned)})`)))), refused);
       }
       into.push(el("h3", {}, "Dose measured by the station"),
         offered.length ? el("div", { id: "walking-trials" }, offered)
@@ -411,21 +411,21 @@
     const better = o.better === "lower" ? "lower is better" : "higher is better";
     const changes = o.changes.length
       ? el("ul", {}, o.changes.map((c) => el("li", { dataset: { verdict: c.verdict } },
-        `${c.label}: ${changeWords(o, c)} `,
+        unitsKept(`${c.label}: ${changeWords(o, c)} `),
         el("span", { class: "tag verdict-" + c.verdict.replace(/ /g, "-") }, c.verdict),
         // an MDC published per phase of the stroke (DeMark): the change against each, in words
-        c.mdc_reading ? el("div", { class: "muted small mdc-reading" }, c.mdc_reading) : null)))
+        c.mdc_reading ? el("div", { class: "muted small mdc-reading" }, unitsKept(c.mdc_reading)) : null)))
       : el("p", { class: "muted" }, "A change shows once the baseline and a later visit are measured.");
     const source = o.mdc
-      ? el("p", { class: "muted small mdc-source" }, (o.mdc.phases
+      ? el("p", { class: "muted small mdc-source" }, unitsKept((o.mdc.phases
         // the unit's rule of every page (Station.num: "MDC 0.61 cm/s", as the visit and history pages say it)
         ? `MDC ${o.mdc.phases.map((p) => `${quantity(p.value, changeUnit(o.unit))} ${p.phase}`).join(", ")}`
         // a time held's in the precision the test is scored in ("24.1 s", as the history says it)
         : `MDC ${held ? Station.timeHeld(o.mdc.value) : quantity(o.mdc.value, changeUnit(o.unit))}`)
         // no band drawn around an unable baseline: why, as the history says it (the page's words above promise a band)
-        + (shaded ? "" : " (not shaded: it is not read from or to an unable, 0 s)") + `: ${o.mdc.population}. ${o.mdc.citation}`)
+        + (shaded ? "" : " (not shaded: it is not read from or to an unable, 0 s)") + `: ${o.mdc.population}. ${o.mdc.citation}`))
       // none: why, and what it means for the changes above, in the words of the PDF (programme report's mdc_words)
-      : el("p", { class: "muted small mdc-source" }, o.mdc_words);
+      : el("p", { class: "muted small mdc-source" }, unitsKept(o.mdc_words));
     return el("div", { class: "card outcome", dataset: { key: o.key } },
       el("h3", {}, o.label), el("p", { class: "muted small" }, `${testTitle(o.protocol)} · ${conditionLabel(o.protocol, o.condition)} · ${better}`),
       chart, changes, source);
@@ -439,9 +439,9 @@
   function renderTemplate() {
     const t = doc.template;
     const s = t.schedule;
-    const steps = (s.progression || []).map((p) => el("li", {}, `From week ${p.from_week}: ` + [
+    const steps = (s.progression || []).map((p) => el("li", {}, unitsKept(`From week ${p.from_week}: ` + [
       p.belt_speed_m_s ? `belt ${beltSpeed(p.belt_speed_m_s)}` : null, p.incline_pct !== undefined && p.incline_pct !== null ? `incline ${p.incline_pct} %` : null,
-      p.minutes_per_session ? `${p.minutes_per_session} min` : null, p.note || null].filter(Boolean).join("; ")));
+      p.minutes_per_session ? `${p.minutes_per_session} min` : null, p.note || null].filter(Boolean).join("; "))));
     $("template").replaceChildren(
       el("p", {}, `${s.sessions_per_week} sessions a week for ${s.weeks} weeks, ${s.minutes_per_session} minutes each.`),
       steps.length ? el("ul", {}, steps) : "",

@@ -27,7 +27,7 @@
       : "No session due yet";
     const text = `${walked}; ${a.sessions_done} of ${a.sessions_planned} sessions done`
       + (a.sessions_partial ? ` (${a.sessions_partial} partial)` : "") + `, ${a.sessions_missed} missed`;
-    return el("div", { class: "adherence-bar", role: "img", "aria-label": text }, done, el("span", {}, text));
+    return el("div", { class: "adherence-bar", role: "img", "aria-label": text }, done, el("span", {}, Station.unitsKept(text)));
   }
 
   function glance(p) {
@@ -45,7 +45,7 @@
       const values = measured.length ? measured.map(one).join(" → ")
         : "not measured yet";
       const verdict = o.last_change ? el("span", { class: "tag verdict-" + o.last_change.verdict.replace(/ /g, "-") }, o.last_change.verdict) : "";
-      return el("li", {}, `${o.label}: ${values}${measured.length && o.unit ? " " + o.unit : ""} `, verdict);
+      return el("li", {}, Station.unitsKept(`${o.label}: ${values}${measured.length && o.unit ? " " + o.unit : ""} `), verdict);
     });
     return [
       el("h3", {}, el("a", { href: `/assignments/${p.id}`, id: "programme-link" }, p.title)),

@@ -58,7 +58,7 @@
       el("td", {}, s.title),
       el("td", {}, String(s.level)),
       el("td", { class: "num" }, s.score === null ? "–" : fmt(s.score, 0)),
-      el("td", { class: "num" }, Station.walkedTime(s.minutes)), // minutes and seconds, as every page says a time (not "2.0")
+      el("td", { class: "num" }, Station.unitsKept(Station.walkedTime(s.minutes))), // minutes and seconds, as every page says a time (not "2.0")
       el("td", { class: "num" }, s.targets_shown ? `${s.hits} of ${s.targets_shown}` : "–"),
       el("td", {}, s.session_id ? el("a", { href: `/sessions/${s.session_id}` }, "session") : "")));
     body.append(el("div", { class: "table-scroll" }, el("table", { class: "list training-table" },

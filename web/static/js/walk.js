@@ -7,7 +7,7 @@
 "use strict";
 
 (() => {
-  const { el, fmt, num, quantity, beltSpeedFromKmh } = Station;
+  const { el, unitsKept, fmt, num, quantity, beltSpeedFromKmh } = Station;
   const page = document.getElementById("live-page");
   const $ = (id) => document.getElementById(id);
   const STRIP_S = 8;
@@ -68,7 +68,7 @@
     w.phase = run.state || null;
     if (tm) {
       w.timerBase = "Time on the treadmill";
-      $("walk-planned").textContent = settings.planned_min ? ` · ${settings.planned_min} min planned` : "";
+      $("walk-planned").replaceChildren(...unitsKept(settings.planned_min ? ` · ${settings.planned_min} min planned` : ""));
     } else {
       w.timerBase = walk.start === "flying"
         ? `Time from ${walk.timed_from_m} m to ${walk.timed_to_m} m` : `Time from the go beep to ${walk.timed_to_m} m`;
@@ -171,10 +171,10 @@
     // the station's other gates on this walkway, said plainly; those beyond its end go unsaid
     const others = w.gates.filter((g) => !g.used && !(w.walk.walkway_m && g.position_m > w.walk.walkway_m + 0.01));
     $("gate-list").replaceChildren(...used.map((g) => el("li", { dataset: { gate: g.index, state: g.state } },
-      el("strong", {}, g.label), g.role ? el("span", { class: "muted" }, g.role) : null,
-      el("span", { class: "gate-state" }, gateWords(g)))),
+      el("strong", {}, unitsKept(g.label)), g.role ? el("span", { class: "muted" }, g.role) : null,
+      el("span", { class: "gate-state" }, unitsKept(gateWords(g))))),
     others.length ? el("li", { class: "other-gates muted" },
-      `Not used in this test: the ${others.length > 1 ? "gates" : "gate"} at ${listWords(others.map((g) => g.label))}`) : null);
+      el("span", {}, unitsKept(`Not used in this test: the ${others.length > 1 ? "gates" : "gate"} at ${listWords(others.map((g) => g.label))}`))) : null);
   }
 
   /* "1.0 m, 2.0 m and 4.0 m" */
@@ -369,7 +369,7 @@
         if (d.state === "recording") { // the go beep
           w.goNs = e.t_ns;
           if (timedFrom() === null) setTimer("running", e.t_ns);
-          else $("walk-phase").textContent = `Walking: the timer starts at the gate at ${timedFrom()} m`;
+          else $("walk-phase").replaceChildren(...unitsKept(`Walking: the timer starts at the gate at ${timedFrom()} m`));
         }
         if ((d.state === "aborted" || d.state === "checking") && w.timer.state === "running") setTimer("stopped");
         break;
@@ -388,7 +388,7 @@
         if (near(timedTo(), d.position_m)) {
           const from = timedFrom() === null ? 0 : w.crossed[timedFrom()];
           setTimer("stopped", null, from === undefined ? null : d.at_s - from);
-          $("walk-phase").textContent = `Gate at ${d.position_m} m passed`;
+          $("walk-phase").replaceChildren(...unitsKept(`Gate at ${d.position_m} m passed`));
         }
         break;
       }
@@ -456,9 +456,9 @@
     const planned = walk.planned_min;
     const rows = (walk.setting === "treadmill" ? TREADMILL_ROWS : RESULT_ROWS).filter(([k]) => values[k] !== undefined && values[k] !== null)
       .map(([k, label, unit, digits]) => el("tr", { dataset: { metric: k } }, el("th", {}, label),
-        el("td", { class: "value num" }, k === "walking_min" && planned
+        el("td", { class: "value num" }, unitsKept(k === "walking_min" && planned
           ? `${walkedText(values[k])} of ${minText(planned)} min planned`
-          : unit ? quantity(values[k], unit) : fmt(values[k], digits))));
+          : unit ? quantity(values[k], unit) : fmt(values[k], digits)))));
     w.endWords = null;
     if (treadmill()) {
       // "Time on the treadmill": the session's recorded time, as the trial page's "N s recorded" (the
@@ -471,7 +471,7 @@
       const of = planned ? ` of ${minText(planned)} min planned` : "";
       if (walk.ended_early) w.endWords = `Ended early at ${$("walk-timer").textContent}${of}: see why below`;
       else if (r.end_reason === "operator_ended") w.endWords = `Ended with Stop at ${$("walk-timer").textContent}${of}`;
-      if (w.endWords) $("walk-phase").textContent = w.endWords;
+      if (w.endWords) $("walk-phase").replaceChildren(...unitsKept(w.endWords));
     } else if (values.walk_time_s !== undefined && values.walk_time_s !== null) setTimer("stopped", null, values.walk_time_s);
     else {
       if (w.timer.state === "running") setTimer("stopped"); // (the "checking" state may have stopped it already)
@@ -489,8 +489,8 @@
       // the patient did not get to the gate (the station's walk_not_completed): the visit results' words, not "invalid"
       r.walk_not_completed ? el("p", { class: "warn-box", id: "walk-not-completed" }, "Walk not completed: " + (r.issues || []).map((i) => i.message).join(" "))
         : r.valid === false ? el("p", { class: "error-box" }, "Invalid trial: " + (r.issues || []).map((i) => i.message).join(" ")) : null,
-      walk.ended_early ? el("p", { class: "warn-box small", id: "walk-ended-early" }, walk.ended_early) : null,
-      walk.imu_gaps ? el("p", { class: (walk.imu_gaps.gait_valid ? "muted" : "warn-box") + " small", id: "walk-imu-gaps" }, walk.imu_gaps.words)
+      walk.ended_early ? el("p", { class: "warn-box small", id: "walk-ended-early" }, unitsKept(walk.ended_early)) : null,
+      walk.imu_gaps ? el("p", { class: (walk.imu_gaps.gait_valid ? "muted" : "warn-box") + " small", id: "walk-imu-gaps" }, unitsKept(walk.imu_gaps.words))
         : walk.imu ? el("p", { class: "warn-box small" }, `No gait measures: ${walk.imu}`) : null,
       // why the step length and the IMU's speed are not in the table (the sensor height was entered for them)
       walk.imu_estimate_withheld ? el("p", { class: "muted small", id: "walk-estimate-withheld" }, walk.imu_estimate_withheld.words) : null,
@@ -528,9 +528,9 @@
     if (!walk) return;
     const tm = walk.setting === "treadmill";
     $("walk-treadmill").hidden = !tm;
-    $("walk-settings-summary").textContent = tm
+    $("walk-settings-summary").replaceChildren(...unitsKept(tm
       ? `Walking ${walk.direction} on the treadmill: enter the belt speed and the planned minutes.`
-      : `Walking ${walk.direction}; gates at ${walk.gates_m.map((m) => m + " m").join(" and ")} along the ${walk.walkway_m} m walkway.`;
+      : `Walking ${walk.direction}; gates at ${walk.gates_m.map((m) => m + " m").join(" and ")} along the ${walk.walkway_m} m walkway.`));
   }
 
   function numberField(id, label, lo, hi) {

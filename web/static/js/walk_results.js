@@ -4,7 +4,7 @@
 "use strict";
 
 const WalkResults = (() => {
-  const { api, el, fmt, fmtSig, quantity, change, changeUnit, beltSpeed } = Station;
+  const { api, el, unitsKept, fmt, fmtSig, quantity, change, changeUnit, beltSpeed } = Station;
 
   /* The walk measures of a stored trial's metrics document, wherever the result keeps them:
      [key, label, unit, digits, how to read it (which way is better)]. A value with a unit is shown by
@@ -146,8 +146,8 @@ const WalkResults = (() => {
     const list = setting === "treadmill" ? TREADMILL : MEASURES;
     const span = (k) => (setting === "treadmill" ? null : (spans || {})[k]);
     const rows = list.filter(([k]) => v[k] !== undefined && v[k] !== null).map(([k, label, unit, digits, hint]) =>
-      el("tr", { dataset: { metric: k } }, el("th", {}, label, (span(k) || hint) ? el("span", { class: "hint" }, span(k) || hint) : null),
-        el("td", { class: "value num" }, valueWords(k, v, unit, digits, setting))));
+      el("tr", { dataset: { metric: k } }, el("th", {}, unitsKept(label), (span(k) || hint) ? el("span", { class: "hint" }, unitsKept(span(k) || hint)) : null),
+        el("td", { class: "value num" }, unitsKept(valueWords(k, v, unit, digits, setting)))));
     return rows.length ? el("table", { class: "list measures", id }, caption ? el("caption", { class: "values-of small muted" }, caption) : null,
       el("tbody", {}, rows))
       : el("p", { class: "muted small" }, "No walk measures for this trial.");
@@ -166,7 +166,7 @@ const WalkResults = (() => {
     // left out, the gait measures are valid.") not said again after it
     if (gaps.gait_valid) {
       return note(el("span", { class: "tag valid" }, "gait measures valid"), " ",
-        words.replace(/: the gait measures are valid\.$/, ".").replace(/ With (it|them) left out, the gait measures are valid\.$/, ""));
+        unitsKept(words.replace(/: the gait measures are valid\.$/, ".").replace(/ With (it|them) left out, the gait measures are valid\.$/, "")));
     }
     // words that open with it (walk_words.imu_gaps_summary: "No gait measures: the lower-back sensor's readings
     // missing ..."): the tag is their first words, the sentence read on from it ("no gait measures" then "No gait
@@ -175,7 +175,7 @@ const WalkResults = (() => {
     const lead = /^No gait measures(: )?/.exec(words);
     const rest = !lead ? ` ${words}` : lead[1] ? ` ${words[lead[0].length].toUpperCase()}${words.slice(lead[0].length + 1)}`
       : words.slice(lead[0].length);
-    return note(el("span", { class: "tag flag" }, "no gait measures"), rest);
+    return note(el("span", { class: "tag flag" }, "no gait measures"), unitsKept(rest));
   }
 
   /* The steps figure of trial ``trialId`` into ``figure`` (window [from_s, to_s], optional). A figure drawn in a
@@ -204,7 +204,7 @@ const WalkResults = (() => {
           `with the ${shown} step${shown === 1 ? "" : "s"} (initial contacts) the analysis found` +
           (doc.steps_total !== null && doc.steps_total !== shown ? ` (${doc.steps_total} in the whole trial)` : "") + ".";
       // no acceleration or no frames at all: the chart's place already says so, a caption would say it again
-      figure.replaceChildren(chart, ...(doc.acceleration === false ? [] : [el("figcaption", {}, words)]));
+      figure.replaceChildren(chart, ...(doc.acceleration === false ? [] : [el("figcaption", {}, unitsKept(words))]));
       return doc;
     } catch (err) {
       figure.replaceChildren(el("figcaption", {}, `Could not load the acceleration: ${err.message}`));
@@ -230,12 +230,12 @@ const WalkResults = (() => {
         el("td", { class: "num" }, fmt(m.cadence_steps_min, 1)), el("td", { class: "num" }, fmt(m.step_time_cv_pct, 1)),
         el("td", { class: "num" }, fmt(m.stride_time_cv_pct, 1)), el("td", { class: "num" }, m.pauses ?? "–")))));
     figure.append(WalkCharts.minuteBars(rows, { unit: "steps/min", label: "Cadence per minute" }),
-      el("figcaption", {}, "Cadence minute by minute (light bars: less than half the minute walking). In the table, " +
+      el("figcaption", {}, ...unitsKept("Cadence minute by minute (light bars: less than half the minute walking). In the table, " +
         "variability (CV) is how much stride and step times differ within the minute: stride-time CV is the steadiness (lower = steadier); " +
         "step-time CV mixes in any difference between the legs; a pause is no step for 3 s or more." +
         (inParts ? " The sensor dropped out during the session: each part between dropouts is measured on its own, its minutes counted from the part's start." : "") +
         (fewSteps ? " A minute with fewer than 4 steps (where the walking starts or ends) has its steps counted but no cadence or variability (–): too few steps to measure." : "") +
-        (stepsBox ? " Choose a minute in the table to see its steps above." : "")));
+        (stepsBox ? " Choose a minute in the table to see its steps above." : ""))));
     if (stepsBox) {
       for (const tr of table.tBodies[0].rows) {
         tr.tabIndex = 0;
@@ -288,32 +288,32 @@ const WalkResults = (() => {
     const values = ref.mdc && ref.mdc.phases && ref.mdc.phases.length // one per phase of stroke: both read
       ? ref.mdc.phases.map((p) => `${quantity(p.value, mdcUnit)} ${p.phase}`).join(" / ") : ref.mdc ? quantity(ref.mdc.value, mdcUnit) : "";
     const mdcWords = ref.mdc
-      ? el("span", { class: "muted small" }, ` Minimal detectable change ${values}: ${ref.mdc.population}. ${ref.mdc.citation.split(". ")[0]}.`)
-      : el("span", { class: "muted small" }, ref.mdc_note ? ` ${ref.mdc_note}` : " No published minimal detectable change for this measure here.");
+      ? el("span", { class: "muted small" }, unitsKept(` Minimal detectable change ${values}: ${ref.mdc.population}. ${ref.mdc.citation.split(". ")[0]}.`))
+      : el("span", { class: "muted small" }, unitsKept(ref.mdc_note ? ` ${ref.mdc_note}` : " No published minimal detectable change for this measure here."));
     if (!ref.previous) {
       // the first: nothing to compare, so no "no published MDC" (it read as a comparison missing); the baseline said
       // once per test, in the document's words (report.BASELINE, the visit PDF's too), an MDC (what a later change is
       // read against) where there is one
       if (firstSaid && !ref.mdc) return null;
       return el("div", { class: "ref change-ref" }, firstSaid ? null : [el("span", { class: "tag first-visit" }, "first visit with this test"),
-        ref.baseline ? el("span", { class: "muted small first-baseline" }, ` ${ref.baseline}`) : null], ref.mdc ? mdcWords : null);
+        ref.baseline ? el("span", { class: "muted small first-baseline" }, unitsKept(` ${ref.baseline}`)) : null], ref.mdc ? mdcWords : null);
     }
     // a treadmill's previous visit of another plan or belt speed (report.add_walk_changes): no change made of them
-    if (ref.not_compared) return el("div", { class: "ref change-ref not-compared small" }, `Since ${since(ref.previous)}: ${ref.not_compared}.`);
+    if (ref.not_compared) return el("div", { class: "ref change-ref not-compared small" }, unitsKept(`Since ${since(ref.previous)}: ${ref.not_compared}.`));
     if (ref.count) { // steps, pauses: whole, as counted (report._count_change), which way is better in words, no MDC;
       // the line the change, the earlier count and the direction, short; which counts were compared and why none is
       // called real in small print after it
-      return el("div", { class: "ref change-ref count-change" }, el("strong", {}, ref.change_words),
-        ` since ${since(ref.previous)} (${ref.previous.words}); `,
+      return el("div", { class: "ref change-ref count-change" }, el("strong", {}, unitsKept(ref.change_words)),
+        unitsKept(` since ${since(ref.previous)} (${ref.previous.words}); `),
         el("span", { class: "better-direction", dataset: { better: ref.better || "" } }, `${ref.better_words}.`),
-        el("span", { class: "muted small" }, ref.compared ? ` ${ref.compared}` : ""), mdcWords);
+        el("span", { class: "muted small" }, ref.compared ? unitsKept(` ${ref.compared}`) : ""), mdcWords);
     }
     const tag = ref.mdc_reading ? el("span", { class: "tag neutral mdc-reading" }, ref.mdc_reading) : !ref.mdc_verdict ? null
       : Station.mdcVerdictTag(ref.mdc_verdict); // an improvement is not coloured as a warning
     const n = ref.previous.sessions || 1; // a visit's value: the mean over its sessions' trials
     return el("div", { class: "ref change-ref" },
-      el("strong", {}, change(ref.change, ref.unit)),
-      ` since ${since(ref.previous)} (${quantity(ref.previous.value, ref.unit)}${n > 1 ? `, mean of ${n} sessions` : ""}) `,
+      el("strong", {}, unitsKept(change(ref.change, ref.unit))),
+      unitsKept(` since ${since(ref.previous)} (${quantity(ref.previous.value, ref.unit)}${n > 1 ? `, mean of ${n} sessions` : ""}) `),
       tag, mdcWords);
   }
 
@@ -324,7 +324,7 @@ const WalkResults = (() => {
   function enteredReference(ref) {
     if (!ref.previous) return null;
     return el("div", { class: "ref entered-ref small" },
-      Station.beltChange(ref.change, since(ref.previous), ref.previous.settings || ref.previous.value));
+      unitsKept(Station.beltChange(ref.change, since(ref.previous), ref.previous.settings || ref.previous.value)));
   }
 
   /* At a glance, a treadmill session: the time walked against the plan, the pauses, the cadence;
@@ -347,13 +347,13 @@ const WalkResults = (() => {
     else if (pauses.length) bits.push(pauses[0] ? `${fmt(pauses[0], 0)} pause${pauses[0] === 1 ? "" : "s"}` : "no pause");
     // by the unit's rule, as the measures below say it (96.5 steps/min, not "97")
     if (v.cadence_steps_min !== undefined && v.cadence_steps_min !== null && condition.gait_pooled !== false) bits.push(quantity(v.cadence_steps_min, "steps/min"));
-    return bits.map((b) => el("span", { class: "tag neutral", dataset: { kind: "walk" } }, b));
+    return bits.map((b) => el("span", { class: "tag neutral", dataset: { kind: "walk" } }, unitsKept(b)));
   }
 
   function timedGlance(condition) {
     const speed = (condition.key_measures || []).find((m) => m.metric === "walk_speed_m_s");
     if (!speed || speed.value === null || speed.value === undefined) return [];
-    const tag = (cls, words) => el("span", { class: "tag " + cls, dataset: { kind: "walk" } }, words);
+    const tag = (cls, words) => el("span", { class: "tag " + cls, dataset: { kind: "walk" } }, unitsKept(words));
     const verdictTag = (verdict, what) => {
       const t = Station.mdcVerdictTag({ ...verdict, words: `${what}: ${verdict.words}` });
       t.dataset.kind = "walk";
