@@ -41,9 +41,10 @@ Events (``event:`` name, ``data:`` one JSON object)::
     logout   ``{"expired": bool, "ended"?: why}``: the login session ended; the stream closes
              (:func:`logout_reason`: ``expired`` after inactivity, ``ended`` ``"clock_set_back"``,
              ``"max_age"``: 12 h after the sign-in (:data:`~station.store.logins.MAX_AGE_S`),
-             ``"signed_out_others"``, ``"password_changed"``, ``"disabled"``: ended on purpose elsewhere, as
-             the API's 401 says them (:data:`web.security.ENDED_ON_PURPOSE`), ``"signed_out"``: ended
-             elsewhere in a way the station does not know (another tab's sign-out),
+             ``"signed_out_others"``, ``"password_changed"``, ``"disabled"``, ``"signed_out_tab"``: ended on
+             purpose elsewhere (the last: signed out in another tab of the browser), as the API's 401 says them
+             (:data:`web.security.ENDED_ON_PURPOSE`), ``"signed_out"``: ended elsewhere in a way the station
+             does not know (no reason kept),
              ``"signed_out_unrecorded"``: signed out, the station unable to record it)
 
 A dropped connection resumes without a reload: the browser's EventSource reconnects by itself
@@ -71,6 +72,7 @@ from station.store.logins import (
     ENDED_DISABLED,
     ENDED_OTHERS,
     ENDED_PASSWORD,
+    ENDED_SIGNED_OUT,
     ENDED_UNKNOWN,
     MAX_AGE_S,
     LoginSession,
@@ -286,10 +288,10 @@ def logout_reason(ended: str, seen_s: float | None, now_s: float, timeout_s: flo
     to say it (live.js): ``ended`` is a :meth:`~station.store.logins.Logins.resolve_or_ended` reason or
     :data:`SIGNED_OUT_UNRECORDED`; ``seen_s`` the session's last activity at the stream's last check
     (None before the first). A session ended on purpose is said so ("Sign out everywhere else", a password
-    change, disabled, also on the command line or before a restart: the store keeps which). A session gone
-    from the store otherwise (:data:`~station.store.logins.ENDED_UNKNOWN`) whose last activity is within the
-    timeout was ended on purpose too (signed out in another tab of the browser); past it, inactivity ended
-    it (another user's sign-in then deleted it).
+    change, disabled, signed out in another tab of the browser, also on the command line or before a restart:
+    the store keeps which). A session gone from the store otherwise (:data:`~station.store.logins.ENDED_UNKNOWN`:
+    a station before it kept sign-outs, migration 20) whose last activity is within the timeout was ended on
+    purpose too; past it, inactivity ended it (another user's sign-in then deleted it).
 
     >>> logout_reason("inactive", 100.0, 1000.0, 900.0)
     {'expired': True}
@@ -303,6 +305,8 @@ def logout_reason(ended: str, seen_s: float | None, now_s: float, timeout_s: flo
     {'expired': True, 'ended': 'max_age'}
     >>> logout_reason("password_changed", 100.0, 400.0, 900.0)
     {'expired': False, 'ended': 'password_changed'}
+    >>> logout_reason("signed_out_tab", 100.0, 1100.0, 900.0)  # signed out in another tab: kept, whenever
+    {'expired': False, 'ended': 'signed_out_tab'}
     """
     if ended == SIGNED_OUT_UNRECORDED:
         return {"expired": False, "ended": SIGNED_OUT_UNRECORDED}
@@ -310,7 +314,7 @@ def logout_reason(ended: str, seen_s: float | None, now_s: float, timeout_s: flo
         return {"expired": True, "ended": "clock_set_back"}
     if ended == ENDED_AGE:  # 12 h after the sign-in, however busy (a trial recording too: it goes on)
         return {"expired": True, "ended": ENDED_AGE}
-    if ended in (ENDED_OTHERS, ENDED_PASSWORD, ENDED_DISABLED):  # the API's 401 says the same
+    if ended in (ENDED_OTHERS, ENDED_PASSWORD, ENDED_DISABLED, ENDED_SIGNED_OUT):  # the API's 401 says the same
         return {"expired": False, "ended": ended}
     if ended == ENDED_UNKNOWN and (seen_s is None or now_s - seen_s <= timeout_s):
         return {"expired": False, "ended": "signed_out"}

@@ -23,8 +23,9 @@ trials at most twice the timeout, 30 min at most, after it: :mod:`web.live`).
 (:data:`station.store.logins.MAX_AGE_S`): ``401`` with ``"ended": "max_age"``, pages to ``/login?expired=age``.
 
 **Ended on purpose.** A login session ended elsewhere on purpose (:data:`ENDED_ON_PURPOSE`: "Sign out
-everywhere else" in another session, the password changed, the account disabled) is refused with ``401``
-``{"expired": false, "ended": why}``, pages to ``/login?signed_out=<others|password|disabled>``, each saying
+everywhere else" in another session, the password changed, the account disabled, signed out in another tab of the
+same browser) is refused with ``401``
+``{"expired": false, "ended": why}``, pages to ``/login?signed_out=<others|password|disabled|tab>``, each saying
 why (not "after inactivity"); the station keeps why in its database for 12 h (:mod:`station.store.logins`).
 The browser's cookie keeps naming an ended session until it signs in or out again, so every request of it
 (a page's requests in flight together, its other tabs) is told the same reason, not only the first.
@@ -65,6 +66,7 @@ from station.store.logins import (
     ENDED_DISABLED,
     ENDED_OTHERS,
     ENDED_PASSWORD,
+    ENDED_SIGNED_OUT,
     MAX_AGE_S,
     LoginSession,
 )
@@ -262,9 +264,11 @@ ENDED_ON_PURPOSE = {
                                  "by an administrator); please sign in with the new password."),
     ENDED_DISABLED: ("disabled", "You were signed out because an administrator disabled your account; ask an "
                                  "administrator if you need it again."),
+    ENDED_SIGNED_OUT: ("tab", "You were signed out in another tab or window of this browser; please sign in again."),
 }
-"""Why a login session ended on purpose elsewhere (:mod:`station.store.logins`' "Why it ended"): the sign-in
-page's ``signed_out`` value and its words (the API's error: the same, :func:`ended_on_purpose_error`)."""
+"""Why a login session ended on purpose elsewhere (:mod:`station.store.logins`' "Why it ended"; a sign-out in
+another tab of the same browser, whose tabs share the cookie, too): the sign-in page's ``signed_out`` value and its
+words (the API's error: the same, :func:`ended_on_purpose_error`)."""
 
 
 def ended_on_purpose_error(why: str) -> str:

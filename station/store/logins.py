@@ -39,7 +39,9 @@ A session found ended when used (inactive, 12 h old, the clock set back, the acc
 reason the same way (migration 19): the first request to meet it deleted it, and every later request with the same token
 (the page's other requests under way, another tab of the same browser) read :data:`ENDED_UNKNOWN`
 ("expired after inactivity") where the first read "12 hours after you signed in" (s31: a page's own two
-requests raced, and the page went to whichever sign-in page was asked for last).
+requests raced, and the page went to whichever sign-in page was asked for last). A session signed out
+(:meth:`LoginSessions.end`) keeps :data:`ENDED_SIGNED_OUT` the same way (migration 20): the browser's other tabs
+and the page's requests under way read "after inactivity" (s32).
 
 **A busy database.** Refreshing the last activity (and deleting a session found ended) is a chore of
 the request, not what it was asked for: it waits :data:`TOUCH_WAIT_MS` at most for the database's write
@@ -68,7 +70,11 @@ FUTURE_TOLERANCE_S = 60.0
 processes' clocks) before the session counts as ended by the clock being set back, s."""
 
 ENDED_UNKNOWN = "unknown"
-"""No such session (signed out, ended by an account change, or never existed)."""
+"""No such session known (never existed, or ended more than :data:`ENDED_KEPT_S` ago, or before the station kept
+its reason)."""
+ENDED_SIGNED_OUT = "signed_out_tab"
+"""Signed out (:meth:`LoginSessions.end`): by its user in another tab or window of the same browser, which share
+its cookie, or by a page whose requests were still under way."""
 ENDED_DISABLED = "disabled"
 """The account was disabled (by an administrator)."""
 ENDED_PASSWORD = "password_changed"
@@ -184,8 +190,8 @@ class LoginSessions:
         :data:`ENDED_DISABLED`, :data:`ENDED_INACTIVE`, :data:`ENDED_CLOCK` (its last activity more
         than :data:`FUTURE_TOLERANCE_S` in the future: the clock was set back),
         :data:`ENDED_AGE` (signed in more than :data:`MAX_AGE_S` ago; an inactive session is said to be
-        inactive, whatever its age), or for a session this process ended on purpose (see "Why it ended"
-        in the module doc) :data:`ENDED_OTHERS`, :data:`ENDED_PASSWORD` or :data:`ENDED_DISABLED`.
+        inactive, whatever its age), or for a session ended on purpose (see "Why it ended" in the module doc)
+        :data:`ENDED_OTHERS`, :data:`ENDED_PASSWORD`, :data:`ENDED_DISABLED` or :data:`ENDED_SIGNED_OUT`.
 
         An ended session is deleted. With ``touch`` (a user action, not a background poll), the
         last-activity time is refreshed when it is older than :func:`touch_interval_s`.
@@ -233,9 +239,12 @@ class LoginSessions:
         return True
 
     def end(self, token: str) -> None:
-        """Log out (nothing happens for an unknown token)."""
+        """Log out (nothing happens for an unknown token). Its reason is kept (:data:`ENDED_SIGNED_OUT`), so that
+        the browser's other tabs, and its requests still under way, are told they were signed out, not that the
+        session ended after inactivity (s32: a live view's request in flight during a sign-out in another tab
+        sent it to the inactivity sign-in page)."""
         with self._db.write() as conn:
-            conn.execute("DELETE FROM login_sessions WHERE token_hash = ?", (_digest(token),))
+            self._end_where(conn, ENDED_SIGNED_OUT, "token_hash = ?", (_digest(token),))
 
     def end_others(self, user_id: int, keep_token: str | None) -> int:
         """End every session of an account except ``keep_token``'s; return how many were ended. Their pages are

@@ -735,6 +735,36 @@ MIGRATIONS = MIGRATIONS + (
     ),
 )
 
+REASONS_V20 = REASONS_V19[:-1] + ", 'signed_out_tab')"
+"""Migration 20's reasons a login session ended: migration 19's and ``signed_out_tab``."""
+
+MIGRATIONS = MIGRATIONS + (
+    Migration(
+        20,
+        "login_sessions_ended keeps that a session was signed out (signed_out_tab) as well: the browser's other tabs and"
+        " its requests still under way carry the same cookie, and were told 'after inactivity' (s32); on SQLite"
+        " the table is rebuilt with its rows, on PostgreSQL its check changes in place",
+        (
+            f"""
+            CREATE TABLE login_sessions_ended_v20 (
+                token_hash BLOB PRIMARY KEY,
+                why TEXT NOT NULL CHECK (why IN {REASONS_V20}),
+                ended_s REAL NOT NULL
+            )
+            """,
+            "INSERT INTO login_sessions_ended_v20 (token_hash, why, ended_s)"
+            " SELECT token_hash, why, ended_s FROM login_sessions_ended",
+            "DROP TABLE login_sessions_ended",
+            "ALTER TABLE login_sessions_ended_v20 RENAME TO login_sessions_ended",
+            "CREATE INDEX login_sessions_ended_at ON login_sessions_ended (ended_s)",
+        ),
+        postgres=(
+            "ALTER TABLE login_sessions_ended DROP CONSTRAINT login_sessions_ended_why_check",
+            f"ALTER TABLE login_sessions_ended ADD CONSTRAINT login_sessions_ended_why_check CHECK (why IN {REASONS_V20})",
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 

@@ -297,19 +297,21 @@ def test_the_stream_says_logout_after_a_sign_out_the_store_could_not_record(live
 
 
 def test_the_stream_says_signed_out_after_a_sign_out_in_another_tab(live, store, monkeypatch):
-    """A live view left open in another tab, its user signed out (or their password changed, or an
-    administrator disabled the account): the stream says signed out, and the sign-in page says so, not
-    "ended after inactivity" (X2, session 25)."""
+    """A live view left open in another tab, its user signed out there: the stream says signed out in another
+    tab, and the sign-in page says so, not "ended after inactivity" (X2, session 25; which way since s32, when the
+    store began to keep sign-outs: before, "signed_out", from another tab, window or device, not knowing how)."""
     app, _service, _writer, _wall = live
     client, stream = checked_stream(app, monkeypatch)
     try:
         csrf = client.get("/api/session").get_json()["csrf_token"]
         assert client.post("/api/logout", headers={"X-CSRF-Token": csrf}).status_code == 204
         events = stream.until(lambda e: e.get("event") == "logout")
-        assert events[-1]["data"] == {"expired": False, "ended": "signed_out"}
+        assert events[-1]["data"] == {"expired": False, "ended": "signed_out_tab"}
     finally:
         stream.close()
-    page = app.test_client().get("/login?next=/live&signed_out=elsewhere").get_data(as_text=True)
+    page = app.test_client().get("/login?next=/live&signed_out=tab").get_data(as_text=True)
+    assert "You were signed out in another tab or window of this browser" in page and "inactivity" not in page
+    page = app.test_client().get("/login?next=/live&signed_out=elsewhere").get_data(as_text=True)  # no reason kept
     assert "You were signed out from another tab, window or device" in page and "inactivity" not in page
 
 

@@ -7,7 +7,8 @@ page said "Your session ended after inactivity": the store had deleted the sessi
 Now the ending operation keeps why (in the database, by the token's SHA-256, so also when a
 command-line change or a restart came between: :mod:`station.store.logins`), and the API answers
 ``{"expired": false, "ended": why}``, a page goes to ``/login?signed_out=<others|password|disabled>``,
-whose words say it.
+whose words say it. Since s32 a sign-out is kept too (``signed_out_tab``, ``/login?signed_out=tab``): the
+browser's other tabs share its cookie.
 """
 
 from __future__ import annotations
@@ -104,19 +105,33 @@ def test_a_page_of_a_session_ended_on_purpose_goes_to_a_sign_in_page_that_says_w
 
 
 @sqlite_only("the reasons are kept by the store's SQL, the same on the hub")
-def test_an_inactive_session_and_one_signed_out_in_this_browser_are_said_as_before(app, accounts, wall):
+def test_an_inactive_session_is_said_as_before(app, accounts, wall):
     idle = _signed_in(app)
     wall.advance(16 * 60)  # past the 15-min timeout
     r = idle.get("/api/patients")
     assert r.status_code == 401 and r.json["expired"] is True and "ended" not in r.json
     assert "inactivity" in r.json["error"]
+
+
+TAB = "You were signed out in another tab or window of this browser; please sign in again."
+
+
+def test_a_request_with_the_cookie_of_a_session_signed_out_says_it_was_signed_out_in_another_tab(app, accounts):
+    """s32: the browser's other tabs, and a page's requests under way as another tab signed out, carry the cookie
+    the sign-out ended; they read "your session expired after inactivity" (a live view in CI's browser test went to
+    the inactivity sign-in page). The sign-out is kept like the other reasons (migration 20)."""
     out = _signed_in(app)
     cookie = out.client.get_cookie("station_session").value
+    other_tab = app.test_client()
+    other_tab.set_cookie("station_session", cookie)  # the same browser's other tab (or a copy of the cookie)
     assert out.post("/api/logout").status_code == 204
-    copy = app.test_client()
-    copy.set_cookie("station_session", cookie)  # a copy of the cookie (another tab's, a thief's)
-    r = copy.get("/api/patients")
-    assert r.status_code == 401 and r.json.get("ended") is None
+    r = other_tab.get("/api/patients")
+    assert r.status_code == 401
+    assert r.json == {"error": _api_words(TAB), "expired": False, "ended": "signed_out_tab"}
+    page = other_tab.get("/account")
+    assert page.status_code == 302 and page.headers["Location"] == "/login?next=/account&signed_out=tab"
+    assert TAB in html.unescape(other_tab.get(page.headers["Location"]).get_data(as_text=True))
+    assert out.get("/api/patients").json.get("ended") is None  # the browser that signed out: its cookie was cleared
 
 
 def _kept(store) -> list[tuple[bytes, str]]:

@@ -19,13 +19,15 @@ const Station = (() => {
     signed_out_others: "others", // "Sign out everywhere else" in another tab, window or device
     password_changed: "password", // by its user elsewhere, or by an administrator
     disabled: "disabled", // by an administrator
+    signed_out_tab: "tab", // signed out in another tab or window of this browser (they share its cookie)
   };
 
   /* expired: true (inactivity), "clock" when the session ended because the station's clock was set
      back, "max_age" 12 hours after its sign-in (however busy), one of ENDED_ON_PURPOSE, "signed_out"
-     (elsewhere, the station not knowing how: another tab's sign-out) or "signed_out_unrecorded" (signed
+     (elsewhere, the station not knowing how: a session gone without a kept reason) or "signed_out_unrecorded" (signed
      out, the station unable to record it): the sign-in page says which. The first call wins: a page's
-     other requests under way meet the same end and must not send it to another sign-in page after it. */
+     other requests under way meet the same end and must not send it to another sign-in page after it; and
+     none is made once the page's own Sign out is on its way (init). */
   let leavingForLogin = false;
   function goToLogin(expired) {
     if (leavingForLogin) return;
@@ -621,6 +623,11 @@ const Station = (() => {
 
   function init() {
     document.addEventListener("input", patternWords, true);
+    // A page signed out by its own Sign out: its requests still under way are refused as signed out "in another
+    // tab" (the station keeps why, station.store.logins), and must not take it to that sign-in page instead.
+    document.addEventListener("submit", (ev) => {
+      if (ev.target instanceof Element && ev.target.matches("form[data-sign-out]")) leavingForLogin = true;
+    }, true);
     // every 2 s (/healthz costs ~1.5 ms): a stall of the acquisition reads "No readings" here
     // within ~3 s (its health says nodata after 1 s), as the live view says it after 1 s
     if (chip) { pollHealth(); pollTimer = setInterval(pollHealth, HEALTH_POLL_MS); }
