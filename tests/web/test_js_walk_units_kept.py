@@ -40,14 +40,14 @@ function loose(roots) {
 
 RUN = LOOSE + """
 // what walk_results.js draws: the measures tables, the changes, the walk's glance tags, the minutes, and the cut-off
-// references (app.js) of its key measures (the key measures' table, results.js', is a .measures without an id)
-const WALK = ["measures", "change-ref", "entered-ref", "imu-gaps", "walk-minutes-block", "ref"];
+// references (app.js) of its key measures; and results.js' key measures' table (a .measures without an id)
+const WALK = ["measures", "change-ref", "entered-ref", "imu-gaps", "walk-minutes-block", "ref", "condition-details"];
 async function drawn(answers) {
   const [byId] = page(source, {"results-page": {sessionId: "1"}, "results": {}, "results-summary": {}, "visit-notes": {},
     "norms-cite": {}, "page-error": {}}, answers);
   for (let i = 0; i < 8; i++) await settled();
   const roots = [byId.results, byId["results-summary"]].flatMap((box) => box.all()).filter((e) =>
-    WALK.some((c) => classes(e).includes(c) && (c !== "measures" || e.getAttribute("id"))) || e.dataset.kind === "walk");
+    WALK.some((c) => classes(e).includes(c)) || e.dataset.kind === "walk");
   return {error: byId["page-error"].textContent, text: byId.results.textContent, loose: loose(roots),
     roots: roots.map((e) => WALK.find((c) => classes(e).includes(c)) || e.dataset.kind)};
 }

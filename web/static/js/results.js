@@ -103,10 +103,10 @@
           refs.push(el("div", { class: "ref not-applied-together", dataset: { verdict: "not_applied" } },
             el("span", { class: "small muted not-applied-why" }, m.not_applied_together)));
         }
-        if (!refs.length) refs.push(el("span", { class: "muted small" }, m.note || m.words || "No published reference for this measure."));
+        if (!refs.length) refs.push(el("span", { class: "muted small" }, unitsKept(m.note || m.words || "No published reference for this measure.")));
         else if (m.words) refs.push(el("div", { class: "small" }, unitsKept(m.words)));
         return el("tr", { dataset: { metric: m.metric } },
-          el("th", {}, m.label), el("td", { class: "value num" + (m.sessions ? " each-session" : "") },
+          el("th", {}, unitsKept(m.label)), el("td", { class: "value num" + (m.sessions ? " each-session" : "") },
             m.sessions ? m.sessions.map((words) => el("div", {}, unitsKept(words))) : unitsKept(valueText(m, condition)),
             // a mean of several trials: said so, with each (report.key_measures' each; the PDF's text.mean_of)
             m.each ? el("div", { class: "mean-of" }, unitsKept(`(mean of ${m.each.length} ${m.each_noun || "trials"}: ` +
@@ -406,7 +406,7 @@
       // the trace, measures and trials: open on a tablet; on a phone one tap away (the glance above says it all)
       const details = el("details", { class: "condition-details", open: narrow ? null : true },
         el("summary", {}, `Trace, measures and ${condition.trials.length} trial${condition.trials.length === 1 ? "" : "s"}`),
-        el("p", { class: "muted small" }, condition.stance),
+        el("p", { class: "muted small" }, unitsKept(condition.stance || "")),
         el("div", { class: "plots" }, figure,
           el("div", { class: "measures-col" }, el("table", { class: "list measures" }, el("tbody", {}, measureRows(condition))),
             heldChart(condition), trialLines(condition))));
