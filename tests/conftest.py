@@ -77,6 +77,9 @@ _names = itertools.count(1)
 # the others, started a station and two browsers for almost each file. The nine flows now alternate
 # with simulated-clock files below, and handout_order puts every reading_pages file (found by its
 # fixture) in the row at the list's end and spreads the other browser files over the run.
+# Since s32 the 11 files that record on the shared recording_station (test_session_notice, test_slow_card_live,
+# test_trial_saving_live, test_live_open_test_words, test_live_state_races, test_stance_controls and five more:
+# handout_order.RECORDING_ROW) are one unit of work, third in the list, not spread over it.
 SLOWEST_FILES_FIRST = (
     "tests/e2e/test_dashboard.py",
     "tests/acquire/test_timing.py",
