@@ -40,8 +40,13 @@ def calibration_words(trials: list[dict]) -> str:
     recording (e.g. a programme none of whose sessions or visits was recorded yet: before, its
     "calibration unknown" read as if the station had lost the calibration its visit PDF names).
 
-    >>> calibration_words([{"calibration": {"created_utc": "2026-12-05T12:06:44+00:00", "method": "masses"}}])
-    '2026-12-05'
+    The dates are the clinic's days (:func:`~station.store.timefmt.local_day`):
+
+    >>> from station.store.timefmt import use_time_zone
+    >>> use_time_zone("Australia/Sydney")  # 20:06 UTC is 07:06 the next morning there
+    >>> calibration_words([{"calibration": {"created_utc": "2026-12-05T20:06:44+00:00", "method": "masses"}}])
+    '2026-12-06'
+    >>> use_time_zone(None)
     >>> calibration_words([])
     'none (no recording in this report)'
     """

@@ -56,7 +56,8 @@ def _new_programme_words(tmp_path, protocols, clinic, identifier: str) -> str:
 
 
 def test_the_programme_pdf_names_its_recordings_calibration_as_the_visit_pdf_does(tmp_path, protocols, clinic,
-                                                                                    poppler):
+                                                                                    poppler, time_zone):
+    time_zone("UTC0")  # the footer gives the calibration's day in the clinic's zone: 20:06 UTC is the 6th in Auckland
     store = Store.open(tmp_path / "data")
     try:
         patient, assignment = _stroke_programme(store, protocols, "PDF-CAL")
@@ -129,16 +130,18 @@ def test_the_programme_pdf_says_a_partial_session_and_the_day_it_was_done(tmp_pa
     assert re.search(r"Done 21 s \(\d+ % of due\) 1 \(1 partial\)", text), text
 
 
-def test_the_programme_pdf_says_when_a_visits_test_was_measured_not_planned(tmp_path, protocols, clinic, poppler):
+def test_the_programme_pdf_says_when_a_visits_test_was_measured_not_planned(tmp_path, protocols, clinic, poppler,
+                                                                             time_zone):
     """s26 P4, item 2: a visit stays "planned" until every one of its tests is measured, and the outcome tables'
     Visit column said its status: "Baseline (week 0, 2026-12-05, planned)" beside the baseline's measured 1.50 cm/s.
     Now the day its test was measured (with the planned day when that was another), and why a visit has no value."""
     support = load_test_module("programme_support", "programmes/programme_support.py")
+    time_zone("CET-1")  # the clinic's days: noon UTC is the next day at UTC+12 and beyond (Auckland in summer)
     store = Store.open(tmp_path / "data")
     try:
         patient, assignment = _stroke_programme(store, protocols, "PDF-VISIT")
         baseline = next(v for v in assignment["visits"] if v["assessment_id"] == "baseline")
-        # the quiet stance run two days late, at noon UTC (the 7th in every clinic's zone); its other tests not yet
+        # the quiet stance run two days late, at noon UTC (the 7th in the clinic's zone); its other tests not yet
         session = store.sessions.create(patient["id"], {"label": "baseline", "started_at": "2026-12-07T12:00:00+00:00"},
                                         actor=ACTOR)
         store.trials.import_trial(session["id"], "quiet-stance", "eo", support.CAL, 100.0, support.frames(),

@@ -38,7 +38,8 @@ def plans_store(tmp_path):
     store.close()
 
 
-def test_each_treadmill_session_is_said_against_its_own_plan(plans_store, protocols, clinic, poppler):
+def test_each_treadmill_session_is_said_against_its_own_plan(plans_store, protocols, clinic, poppler, time_zone):
+    time_zone("UTC0")  # the chart's axis reads the clinic's time: 20:00 UTC is 09:00 the next day in Auckland
     store, patient_id, (first, second) = plans_store
     [section] = session_results(store, second, protocols, actor=ACTOR, visit=True)["protocols"]
     [condition] = section["conditions"]
