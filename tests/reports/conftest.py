@@ -18,11 +18,18 @@ def protocols():
     return builtin_protocols()
 
 
+BUILT_S = 1796551200.0
+"""2026-12-06T10:00:00Z (Unix s): the clinic's data are built as of this day, whatever the day the tests run. The
+builder dates its sessions back from the store's today, and its calibration changes on 2026-05-11: built on the real
+clock, from 2027-02-18 on the first session came after the change and the history's footer said one calibration
+(found running the suite with its clock set to 2027-03-28 under libfaketime)."""
+
+
 @pytest.fixture(scope="session")
 def clinic_dir(tmp_path_factory):
-    """A data directory with the two patients (built once; tests that change it copy it)."""
+    """A data directory with the two patients (built once, as of :data:`BUILT_S`; tests that change it copy it)."""
     data_dir = tmp_path_factory.mktemp("reports") / "data"
-    store = Store.open(data_dir)
+    store = Store.open(data_dir, wall_clock=lambda: BUILT_S)
     try:
         fifty = report_timing().build_patient(store, sessions=50, identifier="R-0050")
         long = report_timing().build_patient(store, sessions=9, identifier=LONG_IDENTIFIER, seed=2)
