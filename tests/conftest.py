@@ -53,6 +53,14 @@ from postgres_cluster import Cluster, find_bindir
 _SHARED = "balance_tests"
 _names = itertools.count(1)
 
+# The suite runs in UTC whatever the machine's zone (CI's, a developer's in Los Angeles or Auckland): the station
+# says days and times in the clinic's zone ([clinic] time_zone, else TZ: station.store.timefmt), and many tests
+# state a day that holds in UTC (a programme starting 2026-01-05T00:00Z is still the 4th west of UTC; s32 F found
+# 11 programme tests failing with TZ=America/Los_Angeles). A test of a zone sets it (``time_zone``), restored after.
+# Set at import, so in every xdist worker and in the stations and commands the tests start (they inherit it).
+os.environ["TZ"] = "UTC"
+time.tzset()
+
 
 # Under pytest-xdist (`make test`: -n, --dist loadfile, --no-loadscope-reorder) each file goes to
 # one worker, in collection order. These files take longest (`--durations=0` summed per file in one
