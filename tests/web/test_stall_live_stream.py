@@ -90,6 +90,22 @@ def _health_events(chunks, until_s: float):
     return seen
 
 
+def _frames_then_health(chunks, until_s: float) -> tuple[int, dict | None]:
+    """How many frames events came before the first health event within ``until_s``, and its document (None:
+    none came)."""
+    start = time.monotonic()
+    frames = 0
+    for chunk in chunks:
+        text = chunk.decode()
+        if text.startswith("event: frames"):
+            frames += 1
+        elif text.startswith("event: health"):
+            return frames, json.loads(text.split("data: ", 1)[1])["health"]
+        if time.monotonic() - start > until_s:
+            break
+    return frames, None
+
+
 def test_the_stream_says_nodata_a_second_into_a_stall_and_ok_as_soon_as_frames_return(stream):
     writer, chunks = stream
     first = _health_events(chunks, 1.2)
@@ -104,6 +120,9 @@ def test_the_stream_says_nodata_a_second_into_a_stall_and_ok_as_soon_as_frames_r
     assert said[0][1]["reason"].startswith("the station has measured nothing for ")
     assert said[0][1]["reason_code"] == "no_frames"
     writer.stalled.clear()
-    after = _health_events(chunks, 0.6)
-    assert after and after[0][1]["state"] == "ok", [(round(t, 2), d["state"]) for t, d in after]
-    assert after[0][0] < 0.25, [(round(t, 2), d["state"]) for t, d in after]  # not up to a second later
+    # at once: the stream's next tick after the one that read the frames again (counted in the stream's own frames
+    # events, not in wall time, which a loaded machine stretches: 0.33 s against a 0.25-s bound once, at load ~15);
+    # the next once-a-second event would come after up to ~50 of them
+    frames, health = _frames_then_health(chunks, 1.5)
+    assert health is not None and health["state"] == "ok", (frames, health)
+    assert frames <= 2, f"{frames} frames events before the health event saying the frames came again"
