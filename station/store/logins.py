@@ -40,8 +40,8 @@ reason the same way (migration 19): the first request to meet it deleted it, and
 (the page's other requests under way, another tab of the same browser) read :data:`ENDED_UNKNOWN`
 ("expired after inactivity") where the first read "12 hours after you signed in" (s31: a page's own two
 requests raced, and the page went to whichever sign-in page was asked for last). A session signed out
-(:meth:`LoginSessions.end`) keeps :data:`ENDED_SIGNED_OUT` the same way (migration 20): the browser's other tabs
-and the page's requests under way read "after inactivity" (s32).
+(:meth:`LoginSessions.end`) keeps :data:`ENDED_SIGNED_OUT` the same way (migration 20), where the browser's other
+tabs and the page's requests under way read "after inactivity" (s32).
 
 **A busy database.** Refreshing the last activity (and deleting a session found ended) is a chore of
 the request, not what it was asked for: it waits :data:`TOUCH_WAIT_MS` at most for the database's write
@@ -73,8 +73,8 @@ ENDED_UNKNOWN = "unknown"
 """No such session known (never existed, or ended more than :data:`ENDED_KEPT_S` ago, or before the station kept
 its reason)."""
 ENDED_SIGNED_OUT = "signed_out_tab"
-"""Signed out (:meth:`LoginSessions.end`): by its user in another tab or window of the same browser, which share
-its cookie, or by a page whose requests were still under way."""
+"""Signed out (:meth:`LoginSessions.end`), as the browser's other tabs and windows, which share its cookie, and the
+signing-out page's own requests still under way are told."""
 ENDED_DISABLED = "disabled"
 """The account was disabled (by an administrator)."""
 ENDED_PASSWORD = "password_changed"
