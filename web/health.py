@@ -29,8 +29,11 @@ document ``degraded`` with words that name no patient (:func:`station.sync.refus
 one that cannot reach the hub leaves it as it is (retried). On the hub (``HUB``: no
 plate, no acquisition) the state is that of its PostgreSQL database (``role: "hub"``; ``down``
 with the reason when the database does not answer). ``nodata`` (503, as ``down``): the acquisition runs but its newest frame is over a second
-old (:data:`station.acquire.source.NO_FRAMES_S`): the station measures nothing now, as the live
-view says. It reveals no patient data: a sync error other than an unreachable hub is shown
+old (:data:`station.acquire.source.NO_FRAMES_S`), or it started over a second ago and has sent no frame:
+the station measures nothing now, as the live view says. ``starting`` (200, as ``ok``: a normal start
+or restart is no failure for a monitor; it lasts at most that second, then says ``ok`` or ``nodata``):
+the acquisition reports but has not sent its first frame yet; a trial cannot start
+(:func:`station.protocols.service.start_refusal`). It reveals no patient data: a sync error other than an unreachable hub is shown
 as only that the sync failed (the hub's words may name a patient; signed-in pages show them).
 """
 
@@ -120,6 +123,10 @@ def _hub_health(app: Flask) -> dict:
     return doc
 
 
+HEALTHY_STATES = ("ok", "degraded", "starting")
+"""The states ``/healthz`` answers ``200`` for; the others (``nodata``, ``down``) ``503``."""
+
+
 PUBLIC_SYNC_ERROR = "the last sync with the hub failed; the station's status (GET /api/station, signed in) says why"
 
 
@@ -137,5 +144,5 @@ def healthz():
     doc = station_health_document(current_app)
     if doc.get("sync"):
         doc["sync"] = {**doc["sync"], "last_error": public_sync_error(doc["sync"]["last_error"])}
-    status = 200 if doc["state"] in ("ok", "degraded") else 503
+    status = 200 if doc["state"] in HEALTHY_STATES else 503
     return jsonify(doc), status

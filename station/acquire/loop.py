@@ -388,6 +388,7 @@ class AcquisitionLoop:
         self._seq = 0
         self._poll = 0
         self._t0_ns: int | None = None
+        self._started_ns: int | None = None  # the clock when start() was called, ns (the health's started_ns)
         self._health_due_ns = 0
         self._health_frames = 0
         self._health_t_ns = 0
@@ -417,6 +418,7 @@ class AcquisitionLoop:
             self.plate.skip_backlog()
             self._timed_lost = self.plate.sets_lost
         now = self.clock.monotonic_ns()
+        self._started_ns = now
         # The first frame is a whole period away, so that its period is polled like every other.
         self._t0_ns = -(-now // self.period_ns) * self.period_ns + self.period_ns
         self._imu_floor_ns = self._t0_ns - self.period_ns
@@ -1168,6 +1170,9 @@ class AcquisitionLoop:
                 "rss_mb": round(usage.ru_maxrss / 1024.0, 2),  # peak resident set size
             },
             "published_ns": self.clock.monotonic_ns(),
+            # when the loop started, on the same clock, ns: before its first frame the ring's reader says
+            # "starting", then "nodata" once it is over NO_FRAMES_S old (station.acquire.source)
+            "started_ns": self._started_ns,
         }
         if self._timed_plate:  # sets delivered and lost, CRC failures, restarts, the firmware's counters
             doc["front_end"] = self.plate.health()["front_end"]

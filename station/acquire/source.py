@@ -37,9 +37,10 @@ HEALTH_STALE_S = 3.0
 
 NO_FRAMES_S = 1.0
 """The newest frame in the ring older than this (the health report itself still fresh): the
-acquisition sends no frames (its loop blocked, the Pi late), state ``nodata``. The live view greys
-its values after the same second without a frame (``STALE_MS`` in web/static/js/live.js), so every
-page's health chip says what the live view says, s."""
+acquisition sends no frames (its loop blocked, the Pi late), state ``nodata``; and an acquisition
+that started longer ago than this without a frame in its ring is ``nodata`` too (``starting`` until
+then). The live view greys its values after the same second without a frame (``STALE_MS`` in
+web/static/js/live.js), so every page's health chip says what the live view says, s."""
 
 
 # The station's own reasons for a state that cannot measure, in words a clinician reads (what
@@ -71,6 +72,7 @@ def not_responding_words(age_s: float) -> str:
 
 
 STARTING_WORDS = "the station's measuring program is starting: no readings yet"
+"""``starting`` (its report there, no frame yet) and ``down`` before its first report, code :data:`STARTING_CODE`."""
 NOT_RUNNING_WORDS = "the station's measuring program is not running"
 
 
@@ -167,8 +169,12 @@ class RingFrameSource:
     def health(self) -> dict:
         """The acquisition's last health report; ``down`` when it is older than
         :data:`HEALTH_STALE_S` (the process does not respond), else ``nodata`` when the ring's newest
-        frame is older than :data:`NO_FRAMES_S` (the acquisition is alive but sends no frames).
-        ``newest_frame_age_s``: how old the ring's newest frame is, s (None before the first)."""
+        frame is older than :data:`NO_FRAMES_S` (the acquisition is alive but sends no frames). With
+        no frame in the ring yet (a process just started or restarted, e.g. after a SIGKILL: its report
+        said ``ok`` while nothing had been read), ``starting`` until the report's ``started_ns`` is
+        :data:`NO_FRAMES_S` old, then ``nodata`` (it has measured nothing since it started). A report
+        saying ``down`` stays ``down``. ``newest_frame_age_s``: how old the ring's newest frame is, s
+        (None before the first)."""
         try:
             reader = self._attach()
         except Exception as exc:  # RingError: the process is not (yet) running
@@ -187,11 +193,26 @@ class RingFrameSource:
             doc["reason"] = not_responding_words(age_s)
             doc["reason_code"] = NOT_RESPONDING_CODE
             doc["detail"] = f"acquisition not responding (last report {age_s:.0f} s ago)"
-        elif frame_age_s is not None and frame_age_s > NO_FRAMES_S and doc.get("state") != "down":
+        elif doc.get("state") == "down":
+            pass  # it says itself why it cannot measure (no load cell answers)
+        elif frame_age_s is not None and frame_age_s > NO_FRAMES_S:
             doc["state"] = "nodata"
             doc["reason"] = no_frames_words(frame_age_s)
             doc["reason_code"] = NO_FRAMES_CODE
             doc["detail"] = f"no data: the acquisition has sent no frames for {frame_age_s:.0f} s"
+        elif frame_age_s is None:
+            # (the loop's start; a report without it, none published by this version: the report's own time)
+            started_s = (now_ns - int(doc.get("started_ns") or doc.get("published_ns", now_ns))) / 1e9
+            if started_s > NO_FRAMES_S:
+                doc["state"] = "nodata"
+                doc["reason"] = no_frames_words(started_s)
+                doc["reason_code"] = NO_FRAMES_CODE
+                doc["detail"] = f"no data: the acquisition started {started_s:.0f} s ago and has sent no frame"
+            else:
+                doc["state"] = "starting"
+                doc["reason"] = STARTING_WORDS
+                doc["reason_code"] = STARTING_CODE
+                doc["detail"] = "acquisition starting: no frame yet"
         return doc
 
     def close(self) -> None:

@@ -236,15 +236,21 @@ class _TrackedStoreSink:
 
 def start_refusal(health: dict) -> str | None:
     """Why a trial must not start now, in the clinician's words, or None: the acquisition sends no
-    frames (health ``nodata``, :data:`station.acquire.source.NO_FRAMES_S`) or is down (every load
-    cell silent, or the process not responding). A trial started then would only record the gap.
+    frames (health ``nodata``, :data:`station.acquire.source.NO_FRAMES_S`), has not sent its first
+    yet (``starting``: just started or restarted) or is down (every load cell silent, or the process
+    not responding). A trial started then would only record the gap.
 
     >>> start_refusal({"state": "ok"}) is None and start_refusal({"state": "degraded"}) is None
     True
     >>> print(start_refusal({"state": "nodata", "newest_frame_age_s": 4.2}))
     The station has had no readings for 4 s, so the trial was not started. Wait until the status strip says OK, then press Start again; if it does not come back within a minute, check the plate's cable and restart the station.
+    >>> print(start_refusal({"state": "starting"}))
+    The station's measuring program is starting and has no readings yet, so the trial was not started. Press Start again once the status strip says OK (within seconds).
     """
     state = health.get("state")
+    if state == "starting":
+        return ("The station's measuring program is starting and has no readings yet, so the trial was not started. "
+                "Press Start again once the status strip says OK (within seconds).")
     if state == "nodata":
         age_s = health.get("newest_frame_age_s")
         for_how_long = f" for {age_s:.0f} s" if isinstance(age_s, (int, float)) else ""

@@ -1,7 +1,8 @@
 """Health during and after a stall of the acquisition (issue 10's live view):
 
 - the ring's reader says ``nodata`` once the newest frame is over NO_FRAMES_S old while the
-  acquisition's report is still fresh (the live view says "no data" after the same second; before,
+  acquisition's report is still fresh (and ``starting`` before the first frame, ``nodata`` once the
+  acquisition started over NO_FRAMES_S ago without one) (the live view says "no data" after the same second; before,
   /healthz said "ok" for up to 3 s of a stall), and ``down`` once the report is HEALTH_STALE_S old;
 - the loop's ``frames_recent`` counts the frames lost in the last 10 s apart from the total since the
   start, so that a stall minutes ago is history and not "something is wrong now".
@@ -84,11 +85,69 @@ def test_an_old_report_is_down_and_a_down_acquisition_stays_down(ring):
     assert doc["state"] == "down" and "reason_code" not in doc and doc["reason"] == "sensor problem: fl down"
 
 
-def test_a_report_before_any_frame_is_not_nodata(ring):
+def test_a_report_before_any_frame_says_starting_then_nodata_not_ok(ring, tmp_path):
+    """A restarted acquisition (after a SIGKILL: tests/security/test_fault_injection.py) reported "ok" with
+    no frame read: a monitor and the health chip said the plate worked. Now "starting" (200: a start is no
+    failure) until NO_FRAMES_S after the loop's start, then "nodata" (503) until its first frame."""
+    from web import create_app
+
     ring, source = ring
-    ring.publish_health(_report(age_s=0.1))
+    app = create_app({"DATA_DIR": str(tmp_path / "web"), "STATION_LINK": source, "TESTING": True})
+    ring.publish_health({**_report(age_s=0.1), "frames": 0, "started_ns": time.monotonic_ns() - 100_000_000})
     doc = source.health()
-    assert doc["state"] == "ok" and doc["newest_frame_age_s"] is None
+    assert doc["state"] == "starting" and doc["reason_code"] == STARTING_CODE, doc
+    assert doc["reason"] == "the station's measuring program is starting: no readings yet"
+    assert doc["newest_frame_age_s"] is None
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 200 and response.get_json()["state"] == "starting"
+    ring.publish_health({**_report(age_s=0.2), "frames": 0, "started_ns": time.monotonic_ns() - 1_600_000_000})
+    doc = source.health()  # started 1.6 s ago, fresh report, still no frame: measured nothing since it started
+    assert doc["state"] == "nodata" and doc["reason_code"] == NO_FRAMES_CODE, doc
+    assert doc["reason"] == "the station has measured nothing for 2 s: its measuring program is held up"
+    assert doc["detail"] == "no data: the acquisition started 2 s ago and has sent no frame"
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503 and response.get_json()["state"] == "nodata"
+    _frames_until(ring, 0.0)  # its first frames
+    assert source.health()["state"] == "ok"
+    assert app.test_client().get("/healthz").status_code == 200
+
+
+def test_a_report_saying_down_before_any_frame_stays_down(ring):
+    ring, source = ring
+    ring.publish_health({**_report("down", age_s=0.1), "frames": 0, "started_ns": time.monotonic_ns() - 50_000_000})
+    doc = source.health()
+    assert doc["state"] == "down" and doc["reason"] == "sensor problem: fl down"
+
+
+def test_the_acquisition_loop_on_the_simulated_plate_says_starting_until_its_first_frame(ring):
+    """The acquisition process's own steps (station.acquire.process): the loop started and its first report
+    published, then its first frame. Its report said "degraded" (an uncalibrated plate) with no frame read."""
+    from station.acquire.calibration import nominal_calibration
+    from station.acquire.loop import AcquisitionLoop
+    from station.clock import MonotonicClock
+    from station.config import StationConfig
+    from station.sim.station import SimulatedHardwareRecipe
+
+    ring, source = ring
+    config = StationConfig()
+    recipe = SimulatedHardwareRecipe(seed=2)
+    clock = recipe.clock(MonotonicClock())
+    hardware = recipe.open(config, clock)
+    try:
+        loop = AcquisitionLoop(clock=clock, plate=hardware.plate, imu=hardware.imu,
+                               calibration=nominal_calibration(config.plate), config=config, sink=ring.write,
+                               bus_errors=hardware.bus_errors, on_health=ring.publish_health)
+        loop.start()
+        ring.publish_health(loop.health())
+        doc = source.health()
+        assert doc["state"] == "starting" and doc["reason_code"] == STARTING_CODE, doc
+        assert doc["frames"] == 0 and 0 <= time.monotonic_ns() - doc["started_ns"] < NO_FRAMES_S * 1e9
+        loop.step()  # its first frame, in the ring
+        doc = source.health()
+        assert doc["state"] == "degraded" and doc["reason_code"] == "plate_not_calibrated", doc
+        assert doc["newest_frame_age_s"] is not None and doc["newest_frame_age_s"] < NO_FRAMES_S
+    finally:
+        hardware.close()
 
 
 def test_healthz_answers_503_nodata_during_a_stall(ring, tmp_path):

@@ -14,7 +14,7 @@ import pytest
 
 from e2e_support import set_size
 from station.acquire.loop import NOT_CALIBRATED_WORDS, PLATE_NOT_ANSWERING_WORDS, sensor_problem_words
-from station.acquire.source import no_frames_words, not_responding_words
+from station.acquire.source import STARTING_WORDS, no_frames_words, not_responding_words
 from station.store.backup import REFUSAL_FILENAME
 from web.health import GAVE_UP_CODE, GAVE_UP_WORDS
 from test_dashboard import PHONE, TABLET, by_id, wait
@@ -75,7 +75,7 @@ def _degraded_chip_says_why(phone, url, shots):
     for size in (TABLET, PHONE):
         set_size(phone, size)
         for state, why in (("nodata", no_frames_words(4.0)), ("down", not_responding_words(5.0)),
-                           ("down", "the station does not answer")):
+                           ("down", "the station does not answer"), ("starting", STARTING_WORDS)):
             phone.execute_script("Station.followHealth(); Station.showHealth({state: arguments[0], reason: arguments[1]});",
                                  state, why)
             chip.click()
@@ -83,7 +83,7 @@ def _degraded_chip_says_why(phone, url, shots):
             assert phone.execute_script(WITHIN_THE_SCREEN), f"the reason runs off the screen at {size}"
             phone.save_screenshot(str(shots / f"health-{state}-{size[0]}x{size[1]}.png"))
             chip.click()
-    no_frames, not_responding, no_answer = said.values()
+    no_frames, not_responding, no_answer, starting = said.values()
     # what happened in the station's words a clinician reads (station/acquire/source.py; they said "The acquisition
     # has sent no frames for 4 s", "Acquisition not responding (last report 5 s ago)"), then what to do
     assert no_frames == ("No readings", "No readings. The station has measured nothing for 4 s: its measuring program "
@@ -94,6 +94,9 @@ def _degraded_chip_says_why(phone, url, shots):
                                         "No trial can be recorded now. If this lasts more than a minute, check the "
                                         "plate's cable and restart the station."), not_responding
     assert no_answer[1].startswith("Cannot measure. The station does not answer. No trial can be recorded now."), no_answer
+    # an acquisition (re)started, no frame yet (s33: the chip said "Station OK" for a plate that had read nothing)
+    assert starting == ("Plate starting…", "Plate starting… The station's measuring program is starting: no readings "
+                        "yet. A trial can be started once this says Station OK (within seconds)."), starting
 
 
 def test_the_stations_own_faults_say_what_happened_and_what_to_do_in_a_clinicians_words(reading_pages, shots):

@@ -1,4 +1,4 @@
-"""Start is refused while the station has no readings (health ``nodata``) or is down: a trial
+"""Start is refused while the station has no readings (health ``nodata``, or ``starting``: none yet) or is down: a trial
 started then would record only the gap. The tablet's Start gets a 409 in words; the panel's button
 a ``fault`` event in the same words; nothing is stored and the trial stays due."""
 
@@ -98,9 +98,12 @@ def test_the_panel_button_says_why_it_did_not_start_and_the_trial_stays_due(clin
 
 
 @pytest.mark.parametrize("health", [{"state": "ok"}, {"state": "degraded", "reason": "plate not calibrated"},
-                                    {"state": "nodata"}, {"state": "down"}])
+                                    {"state": "nodata"}, {"state": "down"}, {"state": "starting"}])
 def test_only_no_readings_or_a_station_down_refuse_a_start(health):
     refusal = start_refusal(health)
-    assert (refusal is not None) == (health["state"] in ("nodata", "down"))
+    assert (refusal is not None) == (health["state"] in ("nodata", "down", "starting"))
     if health["state"] == "nodata":
         assert refusal.startswith("The station has had no readings, so")  # no age known: no number
+    if health["state"] == "starting":  # the acquisition (re)started and has sent no frame yet: nothing to record
+        assert refusal.startswith("The station's measuring program is starting and has no readings yet, so the "
+                                  "trial was not started.")

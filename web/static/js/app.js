@@ -413,6 +413,7 @@ const Station = (() => {
   const HEALTH_TO_DO = {
     nodata: "A trial cannot be started until readings come back (usually within a minute, by themselves); if they do not, check the plate's cable and restart the station.",
     down: "No trial can be recorded now. If this lasts more than a minute, check the plate's cable and restart the station.",
+    starting: "A trial can be started once this says Station OK (within seconds).",
   };
 
   /* The station's reason as a sentence, its "no data: ..." prefix left out (the chip's "No readings" says it already):
@@ -439,9 +440,11 @@ const Station = (() => {
      up) in the words a clinician reads at a glance, the reason a tap away; the health document's state stays
      "degraded" (tools read it). "nodata" (no frame for over a second: the acquisition stalled or restarts) and "down"
      (the acquisition does not answer, no load cell answers, or the station cannot be reached) say what they mean for
-     a test, the state stays. */
+     a test, the state stays. "starting" (the acquisition started or restarted and has sent no frame yet; "nodata"
+     if none comes within a second): "Plate starting…", not "Station OK" for a plate that has read nothing. */
   const healthWords = (state) => ({ ok: "Station OK", degraded: "Needs attention", down: "Cannot measure",
-    nodata: "No readings", offline: "Station offline", unknown: "Station …" }[state] || "Station ?");
+    nodata: "No readings", starting: "Plate starting…", offline: "Station offline", unknown: "Station …" }[state]
+    || "Station ?");
 
   function showHealth(doc) {
     if (!chip || !doc) return;

@@ -102,7 +102,9 @@
      STALE_MS, or the station's health saying "nodata" (its newest frame over NO_FRAMES_S = 1 s old,
      station/acquire/source.py, what /healthz tells every other page): "nodata", "No readings" (the acquisition
      stalled or is restarting; its health report says "down", "Cannot measure", once it is HEALTH_STALE_S = 3 s
-     old, acquisition not responding). Else the station's health document (every second). */
+     old, acquisition not responding). The station's health saying "starting" (its acquisition started or restarted
+     and has sent no frame yet): "Plate starting…", not "No readings", for that second. Else the station's health
+     document (every second). */
   function stationState() {
     const h = state.health || {};
     if ($("conn").dataset.state === "connecting") return { key: "unknown", reason: "connecting to the station" };
@@ -111,7 +113,7 @@
     }
     // connected (again) and the station not heard since: its readings on their way, not "measured nothing for 40 s"
     if (!state.told) return { key: "unknown", reason: "connected; waiting for the station's readings" };
-    if ((state.stale || h.state === "nodata") && h.state !== "down") {
+    if ((state.stale || h.state === "nodata") && h.state !== "down" && h.state !== "starting") {
       const silent = state.stale && state.lastFrameAt ? Math.floor((performance.now() - state.lastFrameAt) / 1000) : null;
       return { key: "nodata", reason: silent === null ? h.reason || "no data"
         : `the station has measured nothing for ${silent} s: its measuring program is held up` }; // source.py's words
@@ -160,7 +162,7 @@
   function showHealth(doc) {
     const h = doc.health || {};
     state.health = h;
-    if (h.state === "nodata" || h.state === "down") heard(); // told: no readings come
+    if (h.state === "nodata" || h.state === "down" || h.state === "starting") heard(); // told: no readings come (yet)
     showStationState(stationState());
     $("h-reason").textContent = Station.healthWhy(h.reason); // (as the chip's tap says it)
     if ((state.stale || h.state === "nodata") && h.state !== "down") return; // no frames: the values would be old
