@@ -9,8 +9,6 @@ nobody could sign in. The disk is filled here as there (a small tmpfs, tests/sma
 
 from __future__ import annotations
 
-import datetime
-
 import pytest
 
 from station.store.db import Conflict
@@ -139,7 +137,7 @@ def test_the_api_refuses_with_507_in_words_until_space_is_freed(full_station, ti
         _says_full(r.get_json()["error"], "so the test was not opened")
         # what to do names the button of the page that asked (before: "open the test again" on every page)
         assert r.get_json()["error"].endswith(", then press Open test again."), r.get_json()  # the live page's
-        today = datetime.date.today().isoformat()
+        today = store.programmes.today()  # the store's clock and time zone, as the programme pages use
         assigned = post(f"/api/patients/{patient['id']}/programmes", {"template": "backward-walking-stroke",
                                                                      "start_date": today})
         assert assigned.status_code == 201, assigned.get_json()
