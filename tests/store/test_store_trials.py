@@ -189,19 +189,21 @@ def test_recovery_marks_interrupted_trial_partial_with_its_frames(tmp_path, wall
 
 
 def test_finish_after_another_process_recovered_the_trial_is_refused(tmp_path, wall, mono):
-    data = tmp_path / "data"
-    s = Store.open(data, wall_clock=wall, clock=mono, password_cost=CHEAP_COST)
     from station.store.audit import Actor
 
-    p = s.patients.create({"identifier": "P1", "birth_year": 1950, "sex": "M"}, actor=Actor.system())
-    ses = s.sessions.create(p["id"], {}, actor=Actor.system())
-    writer = s.trials.start_trial(ses["id"], "romberg", "eo", CAL, 100.0)
-    writer.append(make_frames(10))
-    other = Store.open(data, wall_clock=wall, clock=mono)
-    assert other.recover_partial_trials() == [writer.trial_id]
-    with pytest.raises(Conflict, match="no longer recording"):
-        writer.finish(metrics_doc(), True)
-    assert other.trials.get(writer.trial_id)["status"] == "partial"
+    data = tmp_path / "data"
+    # both stores closed however the test ends: their connections and the committer thread are not
+    # left to the worker's later tests
+    with Store.open(data, wall_clock=wall, clock=mono, password_cost=CHEAP_COST) as s:
+        p = s.patients.create({"identifier": "P1", "birth_year": 1950, "sex": "M"}, actor=Actor.system())
+        ses = s.sessions.create(p["id"], {}, actor=Actor.system())
+        writer = s.trials.start_trial(ses["id"], "romberg", "eo", CAL, 100.0)
+        writer.append(make_frames(10))
+        with Store.open(data, wall_clock=wall, clock=mono) as other:
+            assert other.recover_partial_trials() == [writer.trial_id]
+            with pytest.raises(Conflict, match="no longer recording"):
+                writer.finish(metrics_doc(), True)
+            assert other.trials.get(writer.trial_id)["status"] == "partial"
 
 
 def test_set_validity_by_clinician(store, session, clinician):

@@ -257,7 +257,8 @@ def test_live_places_reserve_room_for_others():
 
 def _serve(app):
     """A waitress server on a thread; ``server.close()`` stops it (the loop's select on the closed
-    socket then ends the thread quietly, not as an unhandled thread exception)."""
+    socket then ends the thread quietly, not as an unhandled thread exception) and its two request
+    threads (waitress ends those only when its loop is interrupted: left, they outlive the test)."""
     from waitress.server import create_server
 
     sock = socket.socket()
@@ -277,6 +278,7 @@ def _serve(app):
         closing.set()
         close()
         thread.join(5)
+        server.task_dispatcher.shutdown(timeout=5)
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
