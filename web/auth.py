@@ -229,7 +229,13 @@ def _sign_out() -> bool:
     full disk or a failing SD card the next person at a shared tablet is not signed in as this user.
     Returns False when the end of the session (and its audit entry) could not be stored: this process
     then refuses the session (:func:`web.security.signed_out_unstored`) and the database's row of it
-    ends by itself after the inactivity timeout."""
+    ends by itself after the inactivity timeout.
+
+    The ended token is not kept in the cookie (weighed in s33, so that the browser's other tabs, whose next
+    request carries no session, would be told "signed out in another tab" rather than shown a sign-in page
+    without words): a browser's tabs share one cookie, so every later page of the tab that signed out (Back,
+    a bookmark, the next person at a shared tablet) would say it was signed out in another tab, and after 12 h,
+    its reason forgotten, "after inactivity" (tests/web/test_session_ended_reason_api.py)."""
     user = current_user()
     token = session.get("sid")
     session.clear()

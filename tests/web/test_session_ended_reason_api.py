@@ -134,6 +134,29 @@ def test_a_request_with_the_cookie_of_a_session_signed_out_says_it_was_signed_ou
     assert out.get("/api/patients").json.get("ended") is None  # the browser that signed out: its cookie was cleared
 
 
+def test_the_tab_that_signed_out_is_never_told_it_was_signed_out_in_another_tab(app, accounts, wall):
+    """Why the sign-out clears the cookie rather than keeping the ended token in it (s33, web.auth._sign_out): a
+    browser's tabs share one cookie, so the station cannot tell the tab that signed out from the others. Kept, the
+    token made every later page of the tab that signed out (Back, a bookmark, the next person at a shared tablet)
+    say "You were signed out in another tab or window of this browser", and, once the reason is forgotten (12 h),
+    "Your session ended after inactivity" (both seen with the token kept, SQLite). Its sign-in pages say nothing;
+    signing in again works."""
+    out = _signed_in(app)
+    r = out.post("/logout", data={"csrf_token": out.csrf})
+    assert r.status_code == 302 and r.headers["Location"] == "/login"
+    assert "signed out" not in html.unescape(out.get("/login").get_data(as_text=True)).lower()
+    for later_s in (0, 13 * 3600):  # at once (Back), and the next day (the reason no longer kept)
+        wall.advance(later_s)
+        page = out.get("/patients")
+        assert page.status_code == 302 and page.headers["Location"] == "/login?next=/patients", later_s
+        words = html.unescape(out.get(page.headers["Location"]).get_data(as_text=True))
+        assert "another tab" not in words and "inactivity" not in words, later_s
+        api = out.get("/api/patients")
+        assert api.status_code == 401 and api.json == {"error": "not signed in; sign in with POST /api/login",
+                                                       "expired": False}, later_s
+    assert out.login("ana", CLINICIAN_PW).status_code == 200 and out.get("/api/patients").status_code == 200
+
+
 def _kept(store) -> list[tuple[bytes, str]]:
     with store.db.read() as conn:
         return [(bytes(r["token_hash"]), r["why"]) for r in conn.execute(
