@@ -3,14 +3,15 @@
     python3 benchmarks/report_timing.py [--sessions 50] [--repeat 3] [--data-dir DIR]
 
 Builds (in a temporary data directory unless ``--data-dir``) one patient with ``--sessions``
-sessions over the past year through the store's public API: Romberg tests (eyes open and closed,
-two 30 s trials), every sixth a 10-metre walk, and the three assessment visits of the built-in
-backward-walking programme (quiet stance, Romberg, weight bearing) with its sessions' doses. Every
-trial stores its full 30 s of frames and its real metrics (:func:`station.protocols.results.trial_metrics`
-on simulated sway). Then it times, for that patient, the session report (the last visit), the
-history report, the programme report, and the FHIR bundles of the session and of the whole
-history, and prints the numbers (median and max of ``--repeat`` runs, PDF size, pages). It asserts
-nothing. :func:`build_patient` is also the tests' clinic (tests/reports).
+sessions over the year before :data:`ANCHOR_DAY` (the same data whatever day it runs) through the
+store's public API: Romberg tests (eyes open and closed, two 30 s trials), every sixth a 10-metre
+walk, and the three assessment visits of the built-in backward-walking programme (quiet stance,
+Romberg, weight bearing) with its sessions' doses. Every trial stores its full 30 s of frames and its
+real metrics (:func:`station.protocols.results.trial_metrics` on simulated sway). Then it times, for
+that patient, the session report (the last visit), the history report, the programme report, and the
+FHIR bundles of the session and of the whole history, and prints the numbers (median and max of
+``--repeat`` runs, PDF size, pages). It asserts nothing. :func:`build_patient` is also the tests'
+clinic (tests/reports).
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ CALIBRATIONS = (
     {"method": "measured", "created_utc": "2025-11-03T08:00:00+00:00", "n_per_count": [1.1e-4] * 4, "residual_n": 0.8},
     {"method": "measured", "created_utc": "2026-05-11T08:00:00+00:00", "n_per_count": [1.1e-4] * 4, "residual_n": 0.7},
 )
+ANCHOR_DAY = date(2026, 12, 6)
+"""The day the built patient's data end on (its last visit; the sessions go back a week at a time from 3 days
+before it): fixed, so the benchmark times the same data whatever day it runs (from the store's today, the
+calibration change of 2026-05-11 fell before the first session from 2027-02-18 on)."""
 
 
 def _trial_doc(protocol: str, condition: str, metrics: dict, *, held: float | None = None) -> dict:
@@ -77,8 +82,9 @@ def _iso(day: date, hour: int) -> str:
 
 
 def build_patient(store, *, sessions: int = 50, identifier: str = "R-0050", seed: int = 1,
-                  programmes: dict | None = None) -> dict:
-    """A patient (stroke, born 1950) with ``sessions`` sessions and a finished programme.
+                  programmes: dict | None = None, anchor_day: date = ANCHOR_DAY) -> dict:
+    """A patient (stroke, born 1950) with ``sessions`` sessions and a finished programme, dated back from
+    ``anchor_day`` (the last visit's day; :data:`ANCHOR_DAY`), not from the store's today.
 
     Returns ``{"patient_id", "session_ids", "last_visit_session_id", "assignment_id"}``. Needs at
     least 9 sessions (the programme's three visits of three tests each)."""
@@ -91,10 +97,9 @@ def build_patient(store, *, sessions: int = 50, identifier: str = "R-0050", seed
     patient = store.patients.create({"identifier": identifier, "birth_year": 1950, "sex": "F",
                                      "conditions": ["stroke:left"]}, actor=ACTOR)
     pid = patient["id"]
-    today = date.fromisoformat(store.programmes.today())
-    start = today - timedelta(days=28)
+    start = anchor_day - timedelta(days=28)
     visit_days = [start, start + timedelta(days=14), start + timedelta(days=28)]
-    regular = [today - timedelta(days=7 * i + 3) for i in range(sessions - 9)]
+    regular = [anchor_day - timedelta(days=7 * i + 3) for i in range(sessions - 9)]
     plan = [(d, "regular") for d in regular] + [(d, "visit") for d in visit_days]
     plan.sort()
     templates = [_recording(rng, 0.9 - 0.05 * k) for k in range(6)]
@@ -147,9 +152,10 @@ def build_patient(store, *, sessions: int = 50, identifier: str = "R-0050", seed
     for s in doc["sessions"]:
         if s["number"] == 5:
             store.programmes.miss_session(s["id"], {"reason": "unwell"}, actor=ACTOR)
-        elif s["planned_date"] <= today.isoformat():
+        elif s["planned_date"] <= anchor_day.isoformat():
+            # entered on the anchor day (as the tests' clinic, built with its clock on that day, always had them)
             store.programmes.enter_dose(s["id"], {"minutes": 25 + s["week"] * 1.5, "belt_speed_m_s": 0.3 + 0.05 * s["week"],
-                                                  "rpe": 12 + s["week"]}, actor=ACTOR)
+                                                  "rpe": 12 + s["week"], "done_on": anchor_day.isoformat()}, actor=ACTOR)
     out["assignment_id"] = assignment["id"]
     out["last_visit_session_id"] = out["visit_sessions"][-1]["romberg"]
     return out
@@ -209,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
                 entry["observations"] = output.count("\"resourceType\":\"Observation\"")
             results[name] = entry
         store.close()
-    print(json.dumps({"sessions": args.sessions, "trials": trials, "paper": args.paper, "repeat": args.repeat,
+    print(json.dumps({"sessions": args.sessions, "trials": trials, "anchor_day": ANCHOR_DAY.isoformat(),
+                      "paper": args.paper, "repeat": args.repeat,
                       "build_clinic_s": round(built_s, 1), "results": results}, indent=2))
     return 0
 

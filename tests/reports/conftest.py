@@ -19,10 +19,11 @@ def protocols():
 
 
 BUILT_S = 1796551200.0
-"""2026-12-06T10:00:00Z (Unix s): the clinic's data are built as of this day, whatever the day the tests run. The
-builder dates its sessions back from the store's today, and its calibration changes on 2026-05-11: built on the real
-clock, from 2027-02-18 on the first session came after the change and the history's footer said one calibration
-(found running the suite with its clock set to 2027-03-28 under libfaketime)."""
+"""2026-12-06T10:00:00Z (Unix s): the store's clock while the clinic is built, on the builder's own fixed day
+(benchmarks/report_timing.py ``ANCHOR_DAY``, which dates the sessions), so what the store dates itself (records
+made, the audit) is of that day too, whatever the day the tests run. The builder dated its sessions from the store's
+today until session 33: built on the real clock, from 2027-02-18 on the first session came after the calibration
+change of 2026-05-11 and the history's footer said one calibration (found under libfaketime at 2027-03-28)."""
 
 
 @pytest.fixture(scope="session")
