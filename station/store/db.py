@@ -55,7 +55,9 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
+
+from station.store.after_commit import AfterCommit
 
 DB_FILENAME = "station.sqlite3"
 """Name of the database file inside the data directory (backups rely on it)."""
@@ -378,6 +380,7 @@ class Database:
         self.last_commit_s: float | None = None
         """time.monotonic() of the last transaction committed (the space monitor's idle check)."""
         self._wait_bound = threading.local()  # a thread's own bound on the lock's wait (waiting_at_most)
+        self._after_commit = AfterCommit()  # calls made once the write transaction commits (after_commit)
         self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         self._all_readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
@@ -431,13 +434,18 @@ class Database:
         :meth:`waiting_at_most`). Either wait for this process's writers, when it is up, raises
         :class:`StorageSlow` (a :class:`DatabaseBusy`) when the write holding the lock is on the storage,
         and :class:`DatabaseBusy` in another program's words when that write waits for another program.
+
+        Calls given to :meth:`after_commit` inside the block are made once the outermost block has
+        committed (after the lock is released), and never if theirs rolls back.
         """
         self._acquire(busy_wait_ms)
+        committed: list = []
         try:
             if self._closed:
                 raise StoreError("the database is closed")
             conn = self._writer
             depth = self._depth
+            mark = self._after_commit.mark()
             if depth == 0:
                 self._held_since = time.monotonic()
                 _rollback(conn)  # a transaction left open by a rollback the storage failed (none otherwise)
@@ -454,6 +462,7 @@ class Database:
                 yield conn
             except BaseException as exc:
                 self._depth = depth
+                self._after_commit.drop_since(mark)
                 if depth == 0:
                     self._owner = None
                     _rollback(conn)
@@ -479,12 +488,22 @@ class Database:
                         raise failed from None
                     raise
                 self.last_commit_s = time.monotonic()
+                committed = self._after_commit.take()
             else:
                 conn.execute(f"RELEASE sp{depth}")
         finally:
             if self._depth == 0:
                 self._held_since = None
+                self._after_commit.drop_since(0)  # the transaction's calls not taken by its commit: never made
             self._write_lock.release()
+        for call in committed:
+            call()
+
+    def after_commit(self, call: Callable[[], None]) -> None:
+        """Make ``call`` (no arguments; it must return at once) once this thread's write transaction has
+        committed, not at all if it rolls back (:mod:`station.store.after_commit`); outside a :meth:`write`
+        block of this thread, now."""
+        self._after_commit.add(call, writing=self._owner == threading.get_ident())
 
     def _acquire(self, busy_wait_ms: int | None) -> None:
         """Take the write lock: ``busy_wait_ms`` at most, else the thread's bound or :data:`WRITE_LOCK_WAIT_S`.

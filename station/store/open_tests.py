@@ -10,8 +10,8 @@ registers each run here (:meth:`OpenTests.hold`) *before* it reads the patient, 
 when the run closes; :meth:`station.store.patients.Patients.erase` and ``update`` (archiving) ask
 :meth:`OpenTests.title` inside their write transaction, so either the erasure comes first (and the
 run's first write finds no patient) or the run does (and the erasure is refused). A change of the
-patient's identifier meanwhile is told to the run (:meth:`OpenTests.changed`, after the change is
-stored): its live page shows the identifier the record has now.
+patient's identifier meanwhile is told to the run (:meth:`OpenTests.changed`, once the change is
+committed, :mod:`station.store.after_commit`): its live page shows the identifier the record has now.
 
 In memory: a test cannot outlive the process that runs it (after a restart no test is open).
 

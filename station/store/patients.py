@@ -351,7 +351,9 @@ class Patients:
 
     def update(self, patient_id: int, data: dict, *, actor: Actor) -> dict:
         """Change the given fields; ``archived: true/false`` archives or restores the patient. A new
-        identifier is told to the patient's open test once stored (its live page shows it)."""
+        identifier is told to the patient's open test once stored (its live page shows it): when this runs
+        inside an outer write transaction (the hub's put-back), once that commits, and not if it rolls back
+        (:meth:`station.store.db.Database.after_commit`)."""
         clean = self.clean(data, creating=False)
         now = utc_iso(self._now())
         with self._db.write() as conn:
@@ -396,8 +398,8 @@ class Patients:
                     actor, "patient.archive" if clean["archived"] else "patient.unarchive",
                     patient_id=patient_id, object=f"patient:{patient_id}",
                 )
-        if "identifier" in changed:
-            self.open_tests.changed(patient_id)
+            if "identifier" in changed:  # told once stored: after an outer transaction's commit, if in one
+                self._db.after_commit(lambda: self.open_tests.changed(patient_id))
         return self.get(patient_id)
 
     def erase(self, patient_id: int, confirm_identifier: object, *, actor: Actor) -> dict:

@@ -49,9 +49,10 @@ import queue
 import threading
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Iterator
+from typing import Callable, Iterator
 from urllib.parse import parse_qs, urlsplit
 
+from station.store.after_commit import AfterCommit
 from station.store.db import (DATABASE_BUSY_MESSAGE, DISK_FULL_MESSAGE, MISSING_REFERENCE, Conflict, DatabaseBusy, DiskFull,
                               FairLock, NotFound, StoreError)
 from station.store.dialect import statement_for_many, statement_returns_id, statement_to_postgres
@@ -344,6 +345,7 @@ class PgDatabase:
         self._write_lock = FairLock()  # writers served in the order they came, as on a station
         self._depth = 0
         self._owner: int | None = None
+        self._after_commit = AfterCommit()  # calls made once the write transaction commits (after_commit)
         self._readers: queue.SimpleQueue[PgConnection] = queue.SimpleQueue()
         self._reader_slots = threading.BoundedSemaphore(max_readers)
         self._reading = threading.local()  # .conn: this thread's open read block's connection
@@ -437,16 +439,19 @@ class PgDatabase:
         Commits when the block ends, rolls back if it raises; a nested block is a savepoint.
         ``busy_wait_ms`` bounds the wait for this process's other writers (:class:`DatabaseBusy`
         after it), as on SQLite; the server's advisory lock is waited for as by every write (trials
-        are recorded by a station, on SQLite).
+        are recorded by a station, on SQLite). Calls given to :meth:`after_commit` inside the block are
+        made once the outermost block has committed (after the lock is released), never if theirs rolls back.
         """
         if busy_wait_ms is None:
             self._write_lock.acquire()
         elif not self._write_lock.acquire(timeout=busy_wait_ms / 1000):
             raise DatabaseBusy(DATABASE_BUSY_MESSAGE)
+        committed: list = []
         try:
             if self._closed:
                 raise StoreError("the database is closed")
             depth = self._depth
+            mark = self._after_commit.mark()
             if depth == 0:
                 try:
                     self._writer = self._begin(self._writer, _BEGIN_WRITE)
@@ -462,6 +467,7 @@ class PgDatabase:
                 yield conn
             except BaseException as exc:
                 self._depth = depth
+                self._after_commit.drop_since(mark)
                 if depth == 0:
                     self._owner = None
                     self._rollback_quietly(conn)
@@ -479,10 +485,20 @@ class PgDatabase:
                 except Exception as exc:
                     self._rollback_quietly(conn)
                     raise self._store_error(exc) from None
+                committed = self._after_commit.take()
             else:
                 conn.raw.execute(f"RELEASE SAVEPOINT sp{depth}")
         finally:
+            if self._depth == 0:
+                self._after_commit.drop_since(0)  # the transaction's calls not taken by its commit: never made
             self._write_lock.release()
+        for call in committed:
+            call()
+
+    def after_commit(self, call: Callable[[], None]) -> None:
+        """As :meth:`station.store.db.Database.after_commit`: ``call`` once this thread's write transaction
+        has committed, never if it rolls back; outside a write block of this thread, now."""
+        self._after_commit.add(call, writing=self._owner == threading.get_ident())
 
     def _store_error(self, exc: BaseException) -> BaseException:
         error = self.translate_error(exc)

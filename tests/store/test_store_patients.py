@@ -250,3 +250,51 @@ def test_settings_override_defaults_and_reset(store, clinician):
             store.settings.update(bad, actor=clinician)
     assert store.settings.get("clinic_name") == "Physio Nord"
     assert store.audit.query(action="settings.update")[0]["detail"] == {"changed": ["session_timeout_min"]}
+
+
+# -- a new identifier told to the open test once committed ---------------------------------------
+
+
+def _told_of_changes(store, patient_id: int) -> list[str]:
+    """What the patient's open test is told: per change, the identifier another thread (as the live
+    page's) reads from the database at that moment."""
+    import threading
+
+    told = []
+
+    def on_change():
+        seen = []
+        reader = threading.Thread(target=lambda: seen.append(store.patients.get(patient_id)["identifier"]))
+        reader.start()
+        reader.join(10)
+        told.append(seen[0] if seen else "the read did not end")
+
+    store.patients.open_tests.hold(patient_id, "Romberg test", on_change=on_change)
+    return told
+
+
+def test_a_new_identifier_is_told_once_the_outer_transaction_commits(store, patient, clinician):
+    """Patients.update inside an outer transaction (the hub's put-back, Hub.undo_patient_version) told the
+    open test at the end of its own block, a savepoint: the test read the record as it was committed,
+    the old identifier (and before the outer transaction had even decided to commit)."""
+    told = _told_of_changes(store, patient["id"])
+    with store.db.write():
+        store.patients.update(patient["id"], {"identifier": "P-0009"}, actor=clinician)
+        assert told == []  # before: ['P-0001'], told from inside the transaction
+    assert told == ["P-0009"]  # once, after the commit, and the record says it
+    store.patients.update(patient["id"], {"identifier": "P-0010"}, actor=clinician)  # a transaction of its own
+    assert told == ["P-0009", "P-0010"]
+
+
+def test_a_new_identifier_rolled_back_is_never_told(store, patient, clinician):
+    told = _told_of_changes(store, patient["id"])
+    with pytest.raises(RuntimeError):
+        with store.db.write():
+            store.patients.update(patient["id"], {"identifier": "P-0009"}, actor=clinician)
+            raise RuntimeError("the outer transaction fails after the update")
+    with store.db.write():  # a savepoint rolled back inside a transaction that commits
+        with pytest.raises(Conflict):
+            store.patients.update(patient["id"], {"identifier": "P-0009", "archived": True}, actor=clinician)
+    store.patients.update(patient["id"], {"notes": "a later change, of no identifier"}, actor=clinician)
+    assert told == []  # before: ['P-0001'] (the change the outer transaction rolled back was told)
+    assert store.patients.get(patient["id"])["identifier"] == "P-0001"
