@@ -139,6 +139,36 @@ def test_writes_from_many_threads_are_serialised(store):
         assert conn.execute("SELECT count(*) FROM settings").fetchone()[0] == 80
 
 
+@sqlite_only
+def test_an_edit_from_another_process_waits_for_a_write_that_read_first(store):
+    """The hub's put-back (Hub.undo_patient_version) reads its plan and writes it in one ``write()`` block so
+    that an edit made meanwhile is not overwritten by a plan read before it; tests/sync checks it on the
+    hub's PostgreSQL (test_hub_put_back_page). This is the same read-then-write on SQLite, the station's
+    database, where the block is ``BEGIN IMMEDIATE`` and the other writer another process (a command-line
+    tool's store on the same file: its own connections and lock): the edit, made right after the read,
+    waits for the block's commit and then stands. With a deferred ``BEGIN`` instead, the edit commits at
+    once and the block's write then fails on its stale snapshot."""
+    actor = Actor(None, "test")
+    patient = store.patients.create({"identifier": "P-0043", "birth_year": 1999, "sex": "F"}, actor=actor)
+    other = Store.open(store.data_dir)  # another process's store
+    edit = threading.Thread(target=other.patients.update, args=(patient["id"], {"birth_year": 1960}),
+                            kwargs={"actor": Actor(None, "cli:other-admin")})
+    try:
+        with store.db.write():
+            assert store.patients.get(patient["id"])["birth_year"] == 1999  # the plan's read
+            edit.start()
+            edit.join(0.5)  # done at once unless the block holds the database's write lock
+            waited = edit.is_alive()
+            store.patients.update(patient["id"], {"birth_year": 1950}, actor=actor)  # the plan's write
+        edit.join(30)
+    finally:
+        other.close()
+    assert waited, "the other process's edit committed between the read and the write"
+    assert store.patients.get(patient["id"])["birth_year"] == 1960  # the later edit stands
+    updates = [e["username"] for e in store.audit.query(action="patient.update", patient_id=patient["id"])]
+    assert updates == ["cli:other-admin", "test"], updates  # newest first: the edit after the put-back
+
+
 def test_closed_database_refuses_use(tmp_path):
     db = Database(tmp_path / "x.sqlite3")
     db.close()
