@@ -26,6 +26,14 @@ const b = document.getElementById('health-reason').getBoundingClientRect();
 return b.height > 0 && b.left >= 0 && b.right <= document.documentElement.clientWidth
   && document.documentElement.scrollWidth <= document.documentElement.clientWidth;"""
 
+STATE_COLOURS = """const strip = document.getElementById('h-state'), chip = document.getElementById('health-chip');
+return {words: strip.textContent, state: strip.dataset.state || null, chip: chip.dataset.state,
+  colour: getComputedStyle(strip).color, dot: getComputedStyle(chip, '::before').backgroundColor};"""
+"""The live page's status strip (its words, state and colour) and the header chip's state and dot colour."""
+
+AMBER_WORDS, AMBER_DOT = "rgb(154, 100, 0)", "rgb(224, 161, 0)"
+"""dashboard.css .station-state: --amber #9a6400 (words on white), the chip's dot #e0a100."""
+
 
 def _backup_refused(data_dir):
     """The station's scheduled backup refused for lack of space, as ``backup --if-due`` records it: the file."""
@@ -66,6 +74,21 @@ def _degraded_chip_says_why(phone, url, shots):
     chip.click()
     wait(phone, "the reason to hide", lambda d: not reason.is_displayed(), timeout_s=5)
     assert chip.get_attribute("aria-expanded") == "false"
+
+    # the live page's status strip says it in the chip's words and colour: amber, as the chip's dot (it was red, the
+    # colour of a station that cannot measure, for every state but "ok": live.js showStationState)
+    phone.get(url + "/live")
+    strip = wait(phone, "the live page's strip to say degraded",
+                 lambda d: (lambda r: r if r["words"] == "Needs attention" else None)(d.execute_script(STATE_COLOURS)),
+                 timeout_s=30)
+    assert strip == {"words": "Needs attention", "state": "degraded", "chip": "degraded", "colour": AMBER_WORDS,
+                     "dot": AMBER_DOT}, strip
+    phone.save_screenshot(str(shots / "live-strip-degraded-1180x820.png"))
+    set_size(phone, PHONE)
+    assert phone.execute_script(STATE_COLOURS) == strip
+    phone.save_screenshot(str(shots / "live-strip-degraded-390x844.png"))
+    phone.get(url + "/patients")  # (the chip the live page's stream feeds no longer)
+    chip, reason = by_id(phone, "health-chip"), by_id(phone, "health-reason")
 
     # A station that cannot measure says so in words a clinician reads in a second (they read "Station no data" and
     # "Station down"); the tap says why, in the station's reasons, and what to do. The chip is given the health

@@ -30,6 +30,8 @@ FAULTS = ("stall:6:3", "stall:24:7")
 READ = """return {strip: document.getElementById('h-state').textContent,
   reason: document.getElementById('h-reason').textContent,
   chip: document.getElementById('health-chip').textContent,
+  stripState: document.getElementById('h-state').dataset.state, chipState: document.getElementById('health-chip').dataset.state,
+  stripColour: getComputedStyle(document.getElementById('h-state')).color,
   timer: document.getElementById('walk-timer').textContent,
   held: document.getElementById('walk-held').hidden ? '' : document.getElementById('walk-held').textContent,
   lost: document.getElementById('h-lost').textContent, lostBad: document.getElementById('h-lost').className === 'bad',
@@ -46,6 +48,9 @@ READ_WITH_HEALTHZ = """const done = arguments[0];
 
 STALLED_STRIP = ("No readings", "Cannot measure")
 """The live page's status strip during a stall, in the words of the header chip beside it (Station.healthWords)."""
+
+RED, GREEN = "rgb(163, 32, 32)", "rgb(30, 122, 60)"
+"""dashboard.css --red #a32020 and --green #1e7a3c: the station's state in the status strip (.station-state)."""
 
 GREY = "rgb(154, 165, 177)"
 """#9aa5b1, walk.css: the held timer and the live cadence while the station sends no data."""
@@ -103,6 +108,9 @@ def test_a_stall_reads_the_same_everywhere_holds_the_timer_and_ends_where_it_hel
     # reading asks /healthz too; seen in the fresh-clone CI run on ab04bd0)
     assert len(stalled) >= 3 and stalled[0]["strip"] == "No readings", samples
     assert all(s["chip"] == s["strip"] for s in stalled), samples  # the live page's chip is its strip, in its words
+    # and in its colour: red, as the chip's dot (it was grey, the page's stale readings' colour; and red for a normal
+    # start, "starting", and "degraded" too, where the chip is amber: dashboard.css .station-state is the one mapping)
+    assert all(s["stripState"] == s["chipState"] and s["stripColour"] == RED for s in stalled), samples
     # and its reason as the chip's tap says it, in the station's words (station/acquire/source.py:
     # "The station has measured nothing for N s: its measuring program is held up"), not an engineer's
     assert not any(s["reason"].lower().startswith("no data") for s in stalled), samples
@@ -128,6 +136,7 @@ def test_a_stall_reads_the_same_everywhere_holds_the_timer_and_ends_where_it_hel
     after = wait(tablet, "the frames lost, red", lambda d: (lambda r: r if r["lostBad"] else None)(d.execute_script(READ)),
                  timeout_s=5)
     assert after["strip"] == "Station OK" and after["held"] == "", after
+    assert after["stripState"] == after["chipState"] == "ok" and after["stripColour"] == GREEN, after
     # in the clinician's unit, seconds not measured, as the walk's notice beside it says them (it said 'frames lost
     # 306' beside '2.98 s not measured'); the frames, an engineer's count, in the item's title
     SECONDS = r"\d(\.\d\d?)? s"

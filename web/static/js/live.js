@@ -124,7 +124,7 @@
   function showStationState(shown) {
     state.shownKey = shown.key;
     $("h-state").textContent = Station.healthWords(shown.key);
-    $("h-state").className = shown.key === "ok" ? "" : "bad";
+    $("h-state").dataset.state = shown.key; // coloured as the chip's dot is (dashboard.css .station-state)
     Station.showHealth({ state: shown.key, reason: shown.reason, reason_code: shown.code });
   }
 
