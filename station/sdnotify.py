@@ -33,6 +33,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from station.acquire.source import STARTING_CODE
 from station.clock import Clock, MonotonicClock
 
 log = logging.getLogger(__name__)
@@ -151,6 +152,28 @@ def status_text(health: Mapping[str, Any]) -> str:
     return _one_line(text)
 
 
+WAITING_FOR_FIRST_FRAME = "starting: waiting for the acquisition's first frame"
+"""The status line of a normal start: the acquisition started (or has not reported yet) and has sent no frame."""
+
+
+def starting_text(health: Mapping[str, Any]) -> str:
+    """One line for ``systemctl status`` before the acquisition's first frame (``READY=1`` not sent yet), said once.
+    While its health document says it is starting (state ``starting``, or ``down`` before its first report: reason
+    code :data:`~station.acquire.source.STARTING_CODE`), :data:`WAITING_FOR_FIRST_FRAME`; otherwise the document's
+    own state and words (:func:`status_text`): it says what is wrong with the start (no frame over a second after
+    the acquisition started, the acquisition not answering).
+
+    >>> starting_text({"state": "starting", "frames": 0, "detail": "acquisition starting: no frame yet"})
+    "starting: waiting for the acquisition's first frame"
+    >>> starting_text({"state": "nodata", "frames": 0,
+    ...                "detail": "no data: the acquisition started 2 s ago and has sent no frame"})
+    'nodata, 0 frames: no data: the acquisition started 2 s ago and has sent no frame'
+    """
+    if health.get("state") == "starting" or health.get("reason_code") == STARTING_CODE:
+        return WAITING_FOR_FIRST_FRAME
+    return status_text(health)
+
+
 _FROM_ENVIRONMENT: Any = object()
 
 
@@ -228,7 +251,7 @@ class ServiceWatchdog:
         if health is None:
             status = _one_line(f"acquisition health unavailable: {error}")
         elif not self.ready and not progressed:
-            status = _one_line("starting: waiting for the first frame from the acquisition; " + status_text(health))
+            status = starting_text(health)
         elif not progressed:
             stalled_s = (now_ns - (self.last_progress_ns or now_ns)) / 1e9
             status = _one_line(f"acquisition stalled: no new frame for {stalled_s:.0f} s; " + status_text(health))

@@ -7,8 +7,12 @@ import socket
 import threading
 import time
 
+import numpy as np
 import pytest
 
+from station.acquire.frame import FRAME_DTYPE
+from station.acquire.ring import FrameRing
+from station.acquire.source import STARTING_CODE, STARTING_WORDS, RingFrameSource, down_health
 from station.sdnotify import (
     DEFAULT_INTERVAL_S,
     Notifier,
@@ -99,8 +103,9 @@ class Acquisition:
     """Health documents as the acquisition publishes them; tests move the counter."""
 
     def __init__(self):
-        self.doc = {"state": "down", "reason": "acquisition starting: no health report yet", "frames": 0,
-                    "frames_lost": 0, "rate_hz": {"configured": 100.0, "measured": None}}
+        # (the web process's reading before the acquisition's first report: station.acquire.source)
+        self.doc = {**down_health(STARTING_WORDS, STARTING_CODE, "acquisition starting: no health report yet"),
+                    "rate_hz": {"configured": 100.0, "measured": None}}
         self.fail: Exception | None = None
 
     def health(self):
@@ -109,6 +114,8 @@ class Acquisition:
         return dict(self.doc)
 
     def deliver(self, n: int, state: str = "ok", reason: str = "", measured: float = 100.0):
+        for key in ("reason_code", "detail"):  # (the starting document's; the acquisition's report has its own)
+            self.doc.pop(key, None)
         self.doc.update(frames=self.doc["frames"] + n, state=state, reason=reason,
                         rate_hz={"configured": 100.0, "measured": measured})
 
@@ -126,7 +133,7 @@ def test_ready_only_once_frames_arrive_and_watchdog_only_while_they_keep_coming(
 
     dog.check()  # no frame yet: status only, no READY, no WATCHDOG
     msg = fields_of(lis.receive())
-    assert set(msg) == {"STATUS"} and msg["STATUS"].startswith("starting: waiting for the first frame")
+    assert msg == {"STATUS": "starting: waiting for the acquisition's first frame"}
 
     acq.deliver(500)
     dog.check()
@@ -137,6 +144,40 @@ def test_ready_only_once_frames_arrive_and_watchdog_only_while_they_keep_coming(
     acq.deliver(500)
     dog.check()
     assert lis.receive() == "WATCHDOG=1\nSTATUS=ok, 100.0 Hz, 1000 frames"
+
+
+def test_a_start_is_said_once_in_plain_words_then_what_went_wrong_with_it(listener):
+    """The status line while the acquisition starts, from the health documents the web process reads of it
+    (station.acquire.source.RingFrameSource, the watchdog's ``health`` under ``run``): before its first report, with
+    its report and no frame yet, then no frame over a second after it started. It said "starting: waiting for the
+    first frame from the acquisition; starting, 0 frames: acquisition starting: no frame yet" (starting three times)."""
+    path, lis = listener
+    ring = FrameRing(64)
+    source = RingFrameSource(ring.name, 100.0)
+    try:
+        dog = ServiceWatchdog(source.health, notifier=Notifier(os.fsencode(path)), clock=SimulatedClock(),
+                              watchdog_usec=10_000_000)
+        dog.check()  # attached, no report published yet: "down", code acquisition_starting
+        assert fields_of(lis.receive()) == {"STATUS": "starting: waiting for the acquisition's first frame"}
+        report = {"state": "degraded", "reason": "the plate is not calibrated", "frames": 0, "frames_lost": 0,
+                  "rate_hz": {"configured": 100.0, "measured": None}, "published_ns": time.monotonic_ns(),
+                  "started_ns": time.monotonic_ns() - 100_000_000}
+        ring.publish_health(report)  # its first report, no frame yet: "starting" (the same line: nothing sent)
+        assert source.health()["state"] == "starting" and dog.check() == [] and dog.last_status == (
+            "starting: waiting for the acquisition's first frame")
+        ring.publish_health({**report, "started_ns": time.monotonic_ns() - 1_600_000_000})
+        dog.check()  # started 1.6 s ago and nothing: the health's own words, once
+        assert fields_of(lis.receive()) == {
+            "STATUS": "nodata, 0 frames: no data: the acquisition started 2 s ago and has sent no frame"}
+        frame = np.zeros(1, dtype=FRAME_DTYPE)[0]
+        frame["seq"], frame["t_ns"] = 0, time.monotonic_ns()
+        ring.write(frame.item())
+        ring.publish_health({**report, "frames": 1, "published_ns": time.monotonic_ns()})
+        assert fields_of(lis.receive() if dog.check() else "") == {
+            "READY": "1", "STATUS": "degraded, 1 frames: the plate is not calibrated"}
+    finally:
+        source.close()
+        ring.close()
 
 
 def test_a_hung_acquisition_stops_feeding_the_watchdog(listener):
