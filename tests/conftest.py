@@ -47,7 +47,7 @@ from pathlib import Path
 
 import pytest
 
-from handout_order import RECORDING_ROW, handout_order, work_unit
+from handout_order import RECORDING_ROW, handout_order, make_scheduler
 from postgres_cluster import Cluster, find_bindir
 
 _SHARED = "balance_tests"
@@ -84,10 +84,12 @@ time.tzset()
 # 202 s, test_session_notice 30 in 98) while the cores idled, and the reading_pages files, mixed with
 # the others, started a station and two browsers for almost each file. The nine flows now alternate
 # with simulated-clock files below, and handout_order puts every reading_pages file (found by its
-# fixture) in the row at the list's end and spreads the other browser files over the run.
+# fixture) in the row after the list and spreads the other browser files over the run.
 # Since s32 the 11 files that record on the shared recording_station (test_session_notice, test_slow_card_live,
 # test_trial_saving_live, test_live_open_test_words, test_live_state_races, test_stance_controls and five more:
-# handout_order.RECORDING_ROW) are one unit of work, third in the list, not spread over it.
+# handout_order.RECORDING_ROW) are one unit of work, third in the list, not spread over it; since s33 the
+# reading_pages row is one unit too (handout_order.rows: it had gone to all three workers at once, 5 station
+# starts in a full run), handed out after the list.
 SLOWEST_FILES_FIRST = (
     "tests/e2e/test_dashboard.py",
     "tests/acquire/test_timing.py",
@@ -125,19 +127,12 @@ SLOWEST_FILES_FIRST = (
     "tests/cli/test_station_commands.py",
     "tests/e2e/test_stall_live.py",
     "tests/sim/test_person.py",
-    "tests/e2e/test_walk_change_by_visit_pages.py",
     "tests/reports/test_fhir_bundles.py",
     "tests/reports/test_cutoff_populations.py",
     "tests/e2e/test_walk.py",
     "tests/protocols/test_walk_live_cadence_words.py",
-    # The files whose tests share one station and browsers (tests/e2e/conftest.py ``reading_pages``),
-    # one after another: a worker that takes several of them in a row starts one station for them
-    # (handout_order adds the others, which it finds by their fixture, after these).
-    *(f"tests/e2e/{name}.py" for name in (
-        "test_cutoff_population_pages", "test_phone_fixes_no_imu", "test_phone_fixes_walk_rows", "test_walk_bands", "test_walk_bands_no_imu_caption",
-        "test_walk_history_notes", "test_walk_nothing_recorded", "test_walk_test_names",
-        "test_walk_trial_measure_hints", "test_walk_values_whole", "test_walk_glance", "test_walk_words_on_pages",
-        "test_walk_phone_charts", "test_walk_page_readings", "test_walk_minute_words", "test_fhir_parts")),
+    # Then the files whose tests share one station and browsers (tests/e2e/conftest.py ``reading_pages``), one unit
+    # of work (handout_order.rows), which handout_order finds by their fixture.
 )
 
 
@@ -153,19 +148,12 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
-    """``--dist loadfile`` with the files of RECORDING_ROW as one unit of work (handout_order.work_unit): handed out
-    file by file, a worker that had finished a file took the row's next one and started a station for it."""
+    """``--dist loadfile`` with the files of each row that shares a station (RECORDING_ROW, the reading_pages files)
+    one unit of work (handout_order.make_scheduler): handed out file by file, a worker that had finished a file took
+    the row's next one and started a station for it."""
     if config.getvalue("dist") != "loadfile":
         return None
-    from xdist.scheduler import LoadFileScheduling
-
-    row = frozenset(RECORDING_ROW)
-
-    class RecordingRowScheduling(LoadFileScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            return work_unit(nodeid, row, "tests/e2e: the recording_station row")
-
-    return RecordingRowScheduling(config, log)
+    return make_scheduler(config, log)
 
 
 @pytest.fixture(scope="session")
