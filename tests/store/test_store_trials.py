@@ -165,27 +165,27 @@ def test_start_trial_needs_an_existing_session_of_an_active_patient(store, sessi
 
 def test_recovery_marks_interrupted_trial_partial_with_its_frames(tmp_path, wall, mono, clinician):
     data = tmp_path / "data"
-    first = Store.open_service(data, wall_clock=wall, clock=mono, password_cost=CHEAP_COST)
-    patient = first.patients.create({"identifier": "P9", "birth_year": 1950, "sex": "M"}, actor=clinician)
-    session = first.sessions.create(patient["id"], {}, actor=clinician)
-    writer = first.trials.start_trial(session["id"], "romberg", "eo", CAL, 100.0)
-    writer.append(make_frames(150))
-    writer.flush()
-    writer.append(make_frames(30, 150))  # buffered, never committed: lost in the "crash"
-    assert first.recover_partial_trials() == []  # its own active writer is not touched
-    first.close()  # the process "dies" without finishing
+    # each store closed however the test ends (its connections, service lock and committer thread not left to the
+    # worker's later tests); the first at its block's end: the process "dies" without finishing the trial
+    with Store.open_service(data, wall_clock=wall, clock=mono, password_cost=CHEAP_COST) as first:
+        patient = first.patients.create({"identifier": "P9", "birth_year": 1950, "sex": "M"}, actor=clinician)
+        session = first.sessions.create(patient["id"], {}, actor=clinician)
+        writer = first.trials.start_trial(session["id"], "romberg", "eo", CAL, 100.0)
+        writer.append(make_frames(150))
+        writer.flush()
+        writer.append(make_frames(30, 150))  # buffered, never committed: lost in the "crash"
+        assert first.recover_partial_trials() == []  # its own active writer is not touched
 
-    second = Store.open_service(data, wall_clock=wall, clock=mono, password_cost=CHEAP_COST)
-    trial = second.trials.get(writer.trial_id)
-    assert trial["status"] == "partial"
-    assert trial["frame_count"] == 150 and len(second.trials.frames(writer.trial_id)) == 150
-    assert trial["valid"] is False and "interrupted" in trial["validity_reason"]
-    assert "150 frames (1.5 s) kept" in trial["status_reason"]
-    assert trial["metrics"] is None
-    audit = second.audit.query(action="trial.recover")
-    assert [(e["username"], e["patient_id"]) for e in audit] == [("system", patient["id"])]
-    assert second.recover_partial_trials() == []  # once only
-    second.close()
+    with Store.open_service(data, wall_clock=wall, clock=mono, password_cost=CHEAP_COST) as second:
+        trial = second.trials.get(writer.trial_id)
+        assert trial["status"] == "partial"
+        assert trial["frame_count"] == 150 and len(second.trials.frames(writer.trial_id)) == 150
+        assert trial["valid"] is False and "interrupted" in trial["validity_reason"]
+        assert "150 frames (1.5 s) kept" in trial["status_reason"]
+        assert trial["metrics"] is None
+        audit = second.audit.query(action="trial.recover")
+        assert [(e["username"], e["patient_id"]) for e in audit] == [("system", patient["id"])]
+        assert second.recover_partial_trials() == []  # once only
 
 
 def test_finish_after_another_process_recovered_the_trial_is_refused(tmp_path, wall, mono):
