@@ -17,7 +17,11 @@ up (:mod:`station.store.imu_recording`): such a file's result carries ``gaps`` b
 ``samples_lost`` column); a longer gap is the file's error, saying where. The contacts are on the
 file's own time axis (:func:`file_times`). A file whose sidecar says it is not a whole trial (``status``
 ``partial``, as ``trial --out`` leaves a trial it was stopped in, or ``aborted``) is analysed and said so
-in ``analyze``'s words: its ``incomplete`` (JSON key, last CSV column) and one line on stderr.
+in ``analyze``'s words: its ``incomplete`` (JSON key, CSV column) and one line on stderr. A station walk trial
+whose sidecar gives the speed it was walked at (the light gates', or the treadmill's entered belt speed) gets the
+station's rule for the inverted pendulum's estimate (:func:`withheld_as_the_station`): more than 25 % off that
+speed, ``step_length_m`` and ``walking_speed_m_s`` are null, as in the trial's own result, and
+``estimate_withheld`` (JSON key, last CSV column) keeps the estimate and says why.
 
 A batch runs on every core (``--jobs``, default all) or on a Dask cluster (``--dask``), results in
 file order, written as they come (:mod:`station.commands._batch`).
@@ -115,6 +119,7 @@ def analyse_file(path: str, *, sensor_height_m: float | None, mounting: tuple[st
         # computed (a 2-hour trial at 100 Hz: 35 MB less)
         fs_hz, time_s, bridged_s, gaps = rec.fs_hz, rec.time_s, rec.gaps.bridged_s, rec.gap_summary()
         incomplete = incomplete_words(rec.metadata, int(time_s.shape[0]), fs_hz)
+        metadata = rec.metadata
         acc = rec.acc_m_s2
         del rec
         acc_body = align_to_body(acc, None, up_axis=up, toes_axis=toes, fs_hz=fs_hz)[0]
@@ -143,9 +148,58 @@ def analyse_file(path: str, *, sensor_height_m: float | None, mounting: tuple[st
     if gaps is not None:  # missing IMU samples bridged (never closed up), counted beside the metrics
         gaps["contacts_near_gaps"] = int(contacts_near_gaps(metrics_contacts, bridged_s, fs_hz).sum())
         result["gaps"] = gaps
+    withheld = withheld_as_the_station(metrics, metadata)
+    if withheld is not None:  # the walk's own speed shows the pendulum's estimate wrong: not given, as the trial
+        result["estimate_withheld"] = withheld
     if incomplete:  # a trial cut short: analyze's words
         result["incomplete"] = incomplete
     return result
+
+
+def known_walk_speed(metadata: dict) -> tuple[float, str, str] | None:
+    """The speed a station walk trial is known to have walked at, from its sidecar's result (``result.walk``
+    of ``trial --out``, ``metrics.trial.walk`` of ``export``): ``(m/s, whose speed in words, "walk" or
+    "session")``, the light gates' measured speed overground, the entered belt speed on a treadmill; None
+    for any other recording (no walk result, or no speed in it).
+
+    >>> known_walk_speed({"result": {"walk": {"setting": "overground", "walk_speed_m_s": 0.5985}}})
+    (0.5985, "the light gates' measured", 'walk')
+    >>> known_walk_speed({"metrics": {"trial": {"walk": {"setting": "treadmill", "belt_speed_m_s": 0.5}}}})
+    (0.5, "the belt's entered", 'session')
+    >>> known_walk_speed({"rate_hz": 100.0}) is None
+    True
+    """
+    outcome = metadata.get("result") if isinstance(metadata.get("result"), dict) else None
+    if outcome is None and isinstance(metadata.get("metrics"), dict) and isinstance(metadata["metrics"].get("trial"), dict):
+        outcome = metadata["metrics"]["trial"]
+    walk = (outcome or {}).get("walk")
+    if not isinstance(walk, dict):
+        return None
+    treadmill = walk.get("setting") == "treadmill"
+    speed = walk.get("belt_speed_m_s" if treadmill else "walk_speed_m_s")
+    if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not speed > 0:
+        return None
+    return (float(speed), "the belt's entered", "session") if treadmill else \
+        (float(speed), "the light gates' measured", "walk")
+
+
+def withheld_as_the_station(metrics: dict, metadata: dict) -> dict | None:
+    """The station's rule for a walk trial's step length and walking speed
+    (:func:`station.protocols.walk.withhold_unreliable_estimate`), applied to ``metrics`` (in place) when the
+    file's sidecar says the speed the walk was known to have (:func:`known_walk_speed`): the inverted
+    pendulum's estimate more than 25 % off it is not given (None), as in the trial's own result, so that
+    re-analysing the trial file gives the trial's numbers. Returns what was withheld with the station's
+    warning as ``words`` (``walking_speed_m_s``, ``step_length_m``, ``off_pct``, ``words``), else None."""
+    from station.protocols.walk import unreliable_estimate_words, withhold_unreliable_estimate
+
+    known = known_walk_speed(metadata) if isinstance(metadata, dict) else None
+    if known is None:
+        return None
+    speed_m_s, source, what = known
+    withheld = withhold_unreliable_estimate(metrics, speed_m_s)
+    if withheld is not None:
+        withheld["words"] = unreliable_estimate_words(withheld, speed_m_s, source, what)
+    return withheld
 
 
 def file_times(time_s, fs_hz: float, times_s) -> list[float]:
@@ -168,19 +222,22 @@ def _csv_keys() -> list[str]:
 
 
 def csv_header() -> list[str]:
-    return list(RESULT_FIELDS) + ["samples_lost"] + _csv_keys() + ["initial_contacts_s", "incomplete"]
+    return list(RESULT_FIELDS) + ["samples_lost"] + _csv_keys() + ["initial_contacts_s", "incomplete",
+                                                                     "estimate_withheld"]
 
 
 def csv_row(r: dict) -> list:
     """One result as CSV cells: floats as ``repr``, empty for none, the contacts space-separated;
     ``samples_lost`` counts the IMU samples bridged (0 when none, empty for a file in error);
-    ``incomplete`` last (added later: the other columns keep their places), empty for a whole trial."""
+    ``incomplete`` then ``estimate_withheld`` last (added later: the other columns keep their places), empty for a
+    whole trial / where the step length and walking speed are given (else the station's warning why not)."""
     metrics = r.get("metrics", {})
     lost = None if "error" in r else r.get("gaps", {}).get("samples_lost", 0)
     row = [r.get(field) for field in RESULT_FIELDS] + [lost] + [metrics.get(k) for k in _csv_keys()]
     row = ["" if v is None else (repr(v) if isinstance(v, float) else v) for v in row]
     row.append(" ".join(repr(t) for t in r.get("initial_contacts_s", [])))
     row.append(r.get("incomplete") or "")
+    row.append((r.get("estimate_withheld") or {}).get("words") or "")
     return row
 
 
