@@ -283,8 +283,9 @@ check_config() {
 # An update restarts a running station: first a backup of its database (online, as the hourly
 # one), so that going back loses nothing, and never while a trial records (a restart would cut
 # it short): `backup` refuses then, and the restart waits for the trial to end, at most
-# RESTART_WAIT_S seconds.
+# RESTART_WAIT_S seconds, asking again every RESTART_POLL_S seconds.
 RESTART_WAIT_S=600
+RESTART_POLL_S=10
 backup_before_restart() {
     local waited=0 bound="$RESTART_WAIT_S seconds"
     [ $((RESTART_WAIT_S % 60)) -ne 0 ] || bound="$((RESTART_WAIT_S / 60)) minutes"
@@ -299,8 +300,8 @@ backup_before_restart() {
         if [ "$waited" -eq 0 ]; then
             say "a trial is recording: the station restarts when it has ended (waiting at most $bound; Ctrl-C stops waiting, then run $PROG again later)"
         fi
-        sleep 10
-        waited=$((waited + 10))
+        sleep "$RESTART_POLL_S"
+        waited=$((waited + RESTART_POLL_S))
     done
     sed "s/^/$PROG: before restarting: /" "$TMP/backup"
 }

@@ -19,8 +19,10 @@ from tests.deploy.test_backup_restore import add_patient, start_recording
 REPO = Path(__file__).resolve().parents[2]
 
 
-def harness(tmp_path: Path, data: Path, wait_s: int) -> list[str]:
-    """bash running install.sh's backup_before_restart with the station command of this checkout."""
+def harness(tmp_path: Path, data: Path, wait_s: int, poll_s: int = 1) -> list[str]:
+    """bash running install.sh's backup_before_restart with the station command of this checkout, waiting at most
+    ``wait_s`` for a trial to end and asking every ``poll_s`` (install.sh's 10 s made each test of a wait take
+    11 s)."""
     text = (REPO / "systemd/install.sh").read_text()
     function = re.search(r"^RESTART_WAIT_S=\d+\n.*?^}\n", text, re.S | re.M).group(0)
     config = tmp_path / "station.toml"
@@ -36,6 +38,7 @@ CONFIG={config}
 station() {{ (cd {REPO} && {sys.executable} -m station.cli "$@"); }}
 {function}
 RESTART_WAIT_S={wait_s}
+RESTART_POLL_S={poll_s}
 backup_before_restart
 """
     return ["bash", "-c", script]
@@ -71,10 +74,10 @@ def test_a_trial_still_recording_at_the_bound_stops_the_update_with_what_to_do(t
     data = tmp_path / "data"
     with Store.open_service(data) as store:
         writer = start_recording(store, add_patient(store, "P001"))
-        result = subprocess.run(harness(tmp_path, data, 10), capture_output=True, text=True, timeout=120)
+        result = subprocess.run(harness(tmp_path, data, 2), capture_output=True, text=True, timeout=120)
         writer.finish(None, valid=False, reason="test")
     assert result.returncode == 1
-    assert "a trial is recording: the station restarts when it has ended (waiting at most 10 seconds" in result.stdout
-    assert "a trial is still recording after 10 seconds; the new version is installed" in result.stderr
+    assert "a trial is recording: the station restarts when it has ended (waiting at most 2 seconds" in result.stdout
+    assert "a trial is still recording after 2 seconds; the new version is installed" in result.stderr
     assert "run install.sh again (or sudo systemctl restart balance-station)" in result.stderr
     assert list_backups(data) == []
