@@ -131,6 +131,11 @@ SLOWEST_FILES_FIRST = (
     "tests/reports/test_cutoff_populations.py",
     "tests/e2e/test_walk.py",
     "tests/protocols/test_walk_live_cadence_words.py",
+    # Two of the longest files in the last minute of the full run on 367e781 (tests/suite_timeline.py, load 5-14):
+    # in collection order they came last (tests/web/), test_web_routes (26 s) ending the run 10 s after the other
+    # two workers, test_garbage_every_route 42 s; handed out here, the run ends on files of under 10 s.
+    "tests/web/test_garbage_every_route.py",
+    "tests/web/test_web_routes.py",
     # Then the files whose tests share one station and browsers (tests/e2e/conftest.py ``reading_pages``), one unit
     # of work (handout_order.rows), which handout_order finds by their fixture.
 )
