@@ -407,6 +407,7 @@ class WalkMachine:
         self._walked = False  # steps were found live in this attempt (overground: a stop can end it)
         self._silent_end_s = 0.0  # the trial's end passed while the station received nothing this long, s
         self._stall_in_note = False  # the gait's reason (overground) names a stall of the station
+        self._silent_end_in_note = False  # ... the one the trial ended in (_silent_end_s)
 
     # -- planned numbers -------------------------------------------------------------------------
     @property
@@ -887,6 +888,7 @@ class WalkMachine:
         self._bridged_s = []
         self._sensor_bridged = (0, 0)
         self._stall_in_note = False
+        self._silent_end_in_note = False
         walk_end_s = self._last_gate_s()
         if self._imu_lost_ns is not None:  # the sensor gone for good: the session is measured up to its last reading
             before = rec[: int(np.searchsorted(rec["t_ns"], self._imu_lost_ns, side="right"))]
@@ -1028,10 +1030,11 @@ class WalkMachine:
             issues.append(self._fault)
         if self._n == 0 and self._fault is None and not self._stopped_by_operator:
             issues.append(QualityIssue("no_data", "No data was recorded after the go: check the station's health page.", 0.0))
-        if self._silent_end_s and self._n:
+        if self._silent_end_s and self._n and not self._silent_end_in_note:  # (said in the gait's reason: not twice)
             at_s = result.recorded_s
-            kept = (f"the gait measures cover the {at_s:.1f} s recorded before it; the light gates' time is not affected"
-                    if not self.treadmill else "that time is not measured")
+            kept = ("that time is not measured" if self.treadmill else
+                    f"the gait measures cover the {at_s:.1f} s recorded before it; the light gates' time is not affected"
+                    if gait else "the light gates' time is not affected")
             warnings.append(f"The station measured nothing for the last {self._silent_end_s:.1f} s of the trial (from "
                             f"{_when(at_s)} after the go; {HELD_UP}): {kept}.")
         # a treadmill's stalls are said as time not measured, an overground stall in the gait's reason
@@ -1102,6 +1105,8 @@ class WalkMachine:
         missing = expected - int(finite.sum())
         grid, gaps = bridge_gaps(np.column_stack([acc, gyro]), seq, self.rate_hz)
         recorded_s = expected / self.rate_hz  # the frames' span, lost ones included, s
+        if not self.treadmill:  # overground, the walk's recording runs on to its end (the last gate + SETTLE_S) in
+            recorded_s += self._silent_tail_s()  # a stall the trial ended in: not measured, and not left out
         gait, rows, note = self._gait_in_parts(grid, gaps, recorded_s, int(seq[0]), seq, finite)
         if self.treadmill or self._parts is None:
             return gait, rows, note
@@ -1207,6 +1212,13 @@ class WalkMachine:
             return 0.0
         return max(0, periods_after_go(int(self._rec["t_ns"][0]), self._t0_ns, self.rate_hz)) / self.rate_hz
 
+    def _silent_tail_s(self) -> float:
+        """How long the station received nothing before the trial's end passed on its clock (the trial ended
+        in a stall, :attr:`_silent_end_s`: from the last frame's end), s; 0 when that was no longer than a
+        bridged gap (:data:`station.analysis.imu_gaps.MAX_BRIDGE_S`)."""
+        tail_s = self._silent_end_s - 1.0 / self.rate_hz  # from the last frame's end, not its start
+        return round(tail_s, 6) if tail_s > MAX_BRIDGE_S else 0.0
+
     def _too_little_measured(self, gaps, session, seq: np.ndarray, recorded_s: float, missing: int,
                              walk_end_s: float | None = None) -> str:
         """Why an overground walk's gait is refused (less than half of it measured in parts of
@@ -1226,8 +1238,17 @@ class WalkMachine:
         found = [(at_s + offset_s + lead_s, length_s, at_s) for at_s, length_s in gaps.long_gaps_s]
         if offset_s > MAX_BRIDGE_S:
             found.append((0.0, offset_s, None))
+        silent_s = self._silent_tail_s()  # the trial ended in a stall: nothing received after the last frame
+        if silent_s:
+            found.append((lead_s + (int(seq[-1]) - int(seq[0]) + 1) / fs, silent_s, "end"))
         longest = max(found, key=lambda g: g[1]) if found else None
-        if trailing_s > MAX_BRIDGE_S and (longest is None or trailing_s >= longest[1]):
+        if self._lost_words:  # the station's data lost for good at the recording's end: nothing after it was measured
+            where = self._lost_words[0].lower() + self._lost_words[1:]
+        elif longest is not None and longest[2] == "end" and not (trailing_s > MAX_BRIDGE_S and trailing_s >= silent_s):
+            self._stall_in_note = self._silent_end_in_note = True
+            where = (f"the station measured nothing for the last {silent_s:.1f} s of the trial (from {longest[0]:.1f} s "
+                     f"after the go; {HELD_UP}; gaps up to {MAX_BRIDGE_S:g} s are bridged, a longer one can hide steps)")
+        elif trailing_s > MAX_BRIDGE_S and (longest is None or trailing_s >= longest[1]):
             at_s = lead_s + (int(seq[-1]) - int(seq[0]) + 1) / fs - trailing_s  # after its last reading
             where = (f"the lower-back sensor stopped sending {at_s:.1f} s after the go and did not come back ("
                      f"{missing / fs:.1f} of {recorded_s:.1f} s without its readings): unplugged or failing, check its cable")

@@ -168,3 +168,30 @@ def test_the_planned_end_of_a_treadmill_session_passing_in_a_stall_ends_it_on_th
     (said,) = [w for w in result.warnings if w.startswith("The station measured nothing for the last")]
     assert said.endswith(f"(from {result.recorded_s:.1f} s after the go; its measuring program was held up): that time "
                          "is not measured.")
+
+
+def test_a_walk_ending_in_a_stall_says_the_stall_not_missing_steps():
+    """A stall the trial ends in (the 3-m backward walk silent from 2 s for 7 s: the gate at 3.7 s and the settling
+    after it pass in it) or that ends it (the 10-metre walk silent from 3.5 s, data lost after 5 s) left the walk
+    mostly unmeasured, and the gait's reason said the sensor's readings came whole and the walk's steps were not
+    found ("the walk's steps not found in the lower-back sensor's readings (none of them missing for longer than
+    0.1 s); they show fewer than a walking bout's 4 steps in the 2.0 s from the go to the end"), beside a warning
+    that "the gait measures cover the 2.0 s recorded". Now the reason is the stall, against the whole walk."""
+    run = run_walk("backward-walk-3m", seed=1, trials=1, faults=(StationFault("stall", 2.0, 7.0),))
+    result = run.runner.records[0].result
+    assert result.valid and result.end_reason == "gate_reached", [i.message for i in result.issues]
+    _, plan = run.patient.walks[0]
+    assert result.walk["walk_time_s"] == pytest.approx(plan.gate_time_s(3.0) - go_s(run, 0), abs=1e-3)
+    assert result.metrics["metrics"]["steps"] is None and result.recorded_s == pytest.approx(2.0, abs=0.05)
+    (said,) = result.warnings  # the stall said once, as the gait's reason
+    assert said.startswith("No gait measures: the station measured nothing for the last 3.7 s of the trial (from 2.0 s "
+                           "after the go; its measuring program was held up;"), said
+    assert "2.0 of the 5.7 s from the go to the end (34 %)" in said and "steps not found" not in said
+
+    run = _ten_metre(StationFault("stall", 3.5, 7.0))
+    result = run.runner.records[0].result
+    assert result.valid and result.end_reason == "data_lost"
+    assert result.walk["walk_time_s"] == pytest.approx(_truth_time_s(run), abs=1e-3)
+    assert result.walk["imu"].startswith("the station stopped receiving data 3.5 s after the go (nothing for 5.0 s); "
+                                         "3.5 of the 7.2 s from the go to the gate at 8 m (48 %)"), result.walk["imu"]
+    assert not any("steps not found" in w or "gait measures cover" in w for w in result.warnings)

@@ -36,7 +36,7 @@ def test_an_overground_walk_whose_readings_came_whole_but_showed_no_steps_says_w
 
     from station.protocols.walk import WalkMachine
 
-    machine = SimpleNamespace(rate_hz=100.0, _first_frame_s=lambda: 0.01)
+    machine = SimpleNamespace(rate_hz=100.0, _first_frame_s=lambda: 0.01, _silent_tail_s=lambda: 0.0, _lost_words="")
     gaps = SimpleNamespace(first_frame=0, trimmed_frames=0, long_gaps_s=[])  # no gap: every reading came
     session = SimpleNamespace(dropouts=0, stalls=0, blind=[(0.0, 9.0)], measured_s=0.0, parts=[])
     words = WalkMachine._too_little_measured(machine, gaps, session, np.arange(900), 9.0, 0)
