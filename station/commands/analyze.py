@@ -177,6 +177,42 @@ def incomplete_words(metadata: dict, samples: int, fs_hz: float) -> str | None:
     return f"incomplete ({said}): the measures cover the {samples / fs_hz:.1f} s recorded, not the whole trial"
 
 
+def walk_result(metadata: dict) -> dict | None:
+    """A station walk trial's result (its ``walk`` object: times, speeds, the gait's words) from the trial file's
+    sidecar: ``result.walk`` (``trial --out``), else ``metrics.trial.walk`` (``export``); None for any other file.
+
+    >>> walk_result({"metrics": {"trial": {"walk": {"setting": "treadmill"}}}})
+    {'setting': 'treadmill'}
+    >>> walk_result({"result": {"walk": None}}) is None
+    True
+    """
+    outcome = metadata.get("result") if isinstance(metadata.get("result"), dict) else None
+    if outcome is None and isinstance(metadata.get("metrics"), dict) and isinstance(metadata["metrics"].get("trial"), dict):
+        outcome = metadata["metrics"]["trial"]
+    walk = (outcome or {}).get("walk")
+    return walk if isinstance(walk, dict) else None
+
+
+def walk_trial_words(path: str) -> str | None:
+    """Why ``analyze`` has no sway for a walk test's trial file (its sidecar says a walk: the condition's ``walk``
+    of ``trial --out``, or the result's ``walk`` of ``trial --out`` and ``export``), and what to run instead; None
+    for any other file (or one whose sidecar cannot be read: its own error stands).
+
+    Nobody stands on the plate in a walk test, so its file's centre of pressure is undefined (NaN) on every
+    row, which read "line 2, column ap_cm: NaN (COP undefined: plate unloaded?)", without what to do."""
+    from station.store.trialfile import TrialFileError, _read_sidecar
+
+    try:
+        metadata = _read_sidecar(Path(path))
+    except (TrialFileError, OSError):
+        return None
+    condition = metadata.get("condition") if isinstance(metadata.get("condition"), dict) else {}
+    if walk_result(metadata) is None and not isinstance(condition.get("walk"), dict):
+        return None
+    return ("a walk test's recording: nobody stood on the plate while the patient walked, so it holds no centre of "
+            f"pressure and no sway for analyze to measure; for its gait and steps run: balance-station gait {path}")
+
+
 def analyse_file(path: str, profile: str | None, version: str, fast: bool = False) -> dict:
     """``{"file", "fs_hz", "samples", "profile", "version", "metrics"}`` or ``{"file", "error"}``;
     ``fast``: parse with the fast reader when installed (see :func:`station.store.trialfile.read_trial`);
@@ -200,7 +236,7 @@ def analyse_file(path: str, profile: str | None, version: str, fast: bool = Fals
             grid_index=trial.grid_index,
         )
     except TrialFileError as exc:
-        return {"file": path, "error": exc.problem}
+        return {"file": path, "error": walk_trial_words(path) or exc.problem}
     except SignalError as exc:
         return {"file": path, "error": str(exc)}
     except MemoryError:

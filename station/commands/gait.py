@@ -48,7 +48,7 @@ from station.commands._batch import (
     run_files,
     usage_error,
 )
-from station.commands.analyze import expand_paths, incomplete_words
+from station.commands.analyze import expand_paths, incomplete_words, walk_result
 
 RESULT_FIELDS = ("file", "fs_hz", "samples", "version", "error")
 AXES = ("+x", "-x", "+y", "-y", "+z", "-z")
@@ -169,11 +169,8 @@ def known_walk_speed(metadata: dict) -> tuple[float, str, str] | None:
     >>> known_walk_speed({"rate_hz": 100.0}) is None
     True
     """
-    outcome = metadata.get("result") if isinstance(metadata.get("result"), dict) else None
-    if outcome is None and isinstance(metadata.get("metrics"), dict) and isinstance(metadata["metrics"].get("trial"), dict):
-        outcome = metadata["metrics"]["trial"]
-    walk = (outcome or {}).get("walk")
-    if not isinstance(walk, dict):
+    walk = walk_result(metadata)
+    if walk is None:
         return None
     treadmill = walk.get("setting") == "treadmill"
     speed = walk.get("belt_speed_m_s" if treadmill else "walk_speed_m_s")
