@@ -608,10 +608,27 @@ def _check_gaps(path: Path, slots: np.ndarray, measured: np.ndarray, time_s: np.
         what = "IMU readings missing from frames that arrived" if station_trial else "IMU samples missing"
         raise tf.TrialFileError(
             path,
-            f"{bridged} of {total} {what} ({100 * bridged / total:.1f} %, in {gaps} short gap(s), the "
-            f"first {where(int(np.argmax(counted > 0)))}); more than {100 * MAX_BRIDGED_FRACTION:g} % cannot be "
+            f"{bridged} of {total} {what} ({share_over_limit_pct(bridged / total, MAX_BRIDGED_FRACTION)} %, in {gaps} "
+            f"short gap(s), the first {where(int(np.argmax(counted > 0)))}); more than {100 * MAX_BRIDGED_FRACTION:g} % cannot be "
             "bridged without inventing steps: record again",
         )
+
+
+def share_over_limit_pct(share: float, limit: float) -> str:
+    """``share`` (a fraction) as a percentage that visibly exceeds ``limit`` (a fraction) when it does:
+    one decimal, more (up to four) while rounding would show it at or under the limit, so that a refusal
+    never reads "(1.0 %) ... more than 1 %".
+
+    >>> share_over_limit_pct(0.018, 0.01), share_over_limit_pct(0.0102, 0.01), share_over_limit_pct(0.010004, 0.01)
+    ('1.8', '1.02', '1.0004')
+    >>> share_over_limit_pct(0.005, 0.01)
+    '0.5'
+    """
+    for decimals in range(1, 5):
+        shown = f"{100 * share:.{decimals}f}"
+        if share <= limit or float(shown) > 100 * limit:
+            return shown
+    return shown
 
 
 def _check_finite(path: Path, what: str, values: np.ndarray, first_line_no: int, names) -> None:

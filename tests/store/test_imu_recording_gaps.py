@@ -159,6 +159,18 @@ def test_too_many_short_gaps_refuse_the_file(tmp_path):
     assert read_imu_recording(write_station_csv(tmp_path / "f.csv", one)).gap_summary()["samples_lost"] == 10
 
 
+def test_a_share_just_over_the_limit_is_said_over_it(tmp_path):
+    """11 of 1083 samples missing (1.016 %) read "(1.0 %, ...); more than 1 % cannot be bridged": a share shown
+    equal to the limit it is refused for. Shown with the decimal that makes it exceed it."""
+    f = station_frames(seconds=10.83)
+    lose = np.zeros(len(f), bool)
+    lose[50:1083:95] = True  # 11 single frames lost
+    assert lose.sum() == 11 and len(f) == 1083
+    with pytest.raises(TrialFileError, match=r"11 of 1083 IMU samples missing \(1\.02 %, in 11 short gap\(s\), .*"
+                       r"more than 1 % cannot be bridged"):
+        read_imu_recording(write_station_csv(tmp_path / "a.csv", f[~lose], with_seq=False))
+
+
 def test_readings_before_the_imu_started_and_after_it_stopped_are_dropped_and_counted(tmp_path):
     f = station_frames(seconds=10.0)
     for name in IMU_FIELDS:
