@@ -21,7 +21,14 @@ in ``analyze``'s words: its ``incomplete`` (JSON key, CSV column) and one line o
 whose sidecar gives the speed it was walked at (the light gates', or the treadmill's entered belt speed) gets the
 station's rule for the inverted pendulum's estimate (:func:`withheld_as_the_station`): more than 25 % off that
 speed, ``step_length_m`` and ``walking_speed_m_s`` are null, as in the trial's own result, and
-``estimate_withheld`` (JSON key, last CSV column) keeps the estimate and says why.
+``estimate_withheld`` (JSON key, CSV column) keeps the estimate and says why.
+
+A station walk trial's file (``trial --out``: its sidecar names a built-in walk protocol's condition and holds
+the walk's result) is judged again as its trial judged it (:func:`analyse_walk_file`): a gap over 0.1 s does not
+refuse it, its gait is measured in the parts between (:mod:`station.protocols.walk_parts`), and a walk the trial
+gave no gait for has its gait keys null, as the trial's; its ``gaps`` carry the trial's words (``words``: the
+time not measured, or why there is no gait; the CSV's last column ``gap_words``). Any other recording keeps the
+reader's refusal of such a gap.
 
 A batch runs on every core (``--jobs``, default all) or on a Dask cluster (``--dask``), results in
 file order, written as they come (:mod:`station.commands._batch`).
@@ -99,12 +106,18 @@ def analyse_file(path: str, *, sensor_height_m: float | None, mounting: tuple[st
     """``{"file", "fs_hz", "samples", "version", "initial_contacts_s", "metrics"}`` or ``{"file", "error"}``."""
     from station.analysis.gait import contacts_near_gaps, gait_metrics
     from station.analysis.imu_frame import align_to_body, check_mounting
-    from station.store.imu_recording import read_imu_recording
+    from station.commands._walk_file import walk_plan
+    from station.store import trialfile as tf
+    from station.store.imu_recording import read_imu_recording, read_sidecar
     from station.store.trialfile import TrialFileError
 
     if Path(path).is_dir():
         return {"file": path, "error": "no IMU recordings (.csv with a time_s header) in this directory"}
     try:
+        plan = walk_plan(read_sidecar(path)) if tf.sidecar_path(path).exists() else None
+        if plan is not None:  # a station walk trial's file: measured as its trial measured it
+            return analyse_walk_file(path, plan, sensor_height_m=sensor_height_m, mounting=mounting,
+                                     default_mounting=default_mounting, version=version)
         rec = read_imu_recording(path)
         side_up, side_toes = rec.mounting()
         up = mounting[0] or side_up or default_mounting[0]
@@ -152,6 +165,46 @@ def analyse_file(path: str, *, sensor_height_m: float | None, mounting: tuple[st
     if withheld is not None:  # the walk's own speed shows the pendulum's estimate wrong: not given, as the trial
         result["estimate_withheld"] = withheld
     if incomplete:  # a trial cut short: analyze's words
+        result["incomplete"] = incomplete
+    return result
+
+
+def analyse_walk_file(path: str, plan, *, sensor_height_m: float | None, mounting: tuple[str | None, str | None],
+                      default_mounting: tuple[str, str], version: str) -> dict:
+    """:func:`analyse_file`'s result for a station walk trial's file (``plan``: its
+    :class:`station.protocols.machine.TrialPlan`, :func:`station.commands._walk_file.walk_plan`), judged again
+    as its trial judged it (:func:`station.commands._walk_file.judge_walk_file`): the trial's gait keys (None
+    each, as in the trial, when it gave no gait), contacts (s after the go), ``estimate_withheld``, and its
+    ``gaps``: the trial's summary of the lower-back sensor's gaps (:func:`station.protocols.walk_words.
+    imu_gaps_summary`: its ``words`` say the time not measured, or why there is no gait) with ``samples_lost``
+    (bridged) and ``contacts_near_gaps``. Errors raise as :func:`analyse_file`'s reader's."""
+    from station.analysis.gait import GAIT_KEYS
+    from station.commands._walk_file import judge_walk_file
+    from station.store.imu_recording import read_sidecar, sidecar_mounting
+
+    metadata = read_sidecar(path)
+    side_up, side_toes = sidecar_mounting(metadata)
+    up = mounting[0] or side_up or default_mounting[0]
+    toes = mounting[1] or side_toes or default_mounting[1]
+    height = sensor_height_m if sensor_height_m is not None else metadata.get("sensor_height_m")
+    trial = judge_walk_file(path, metadata, plan, sensor_height_m=height, mounting=(up, toes))
+    walk = trial.walk
+    given = (trial.metrics or {}).get("metrics") or {}
+    result = {
+        "file": path,
+        "fs_hz": float(metadata["rate_hz"]),
+        "samples": int(trial.samples),
+        "version": version,
+        "initial_contacts_s": walk["initial_contacts_s"],
+        "metrics": {k: given.get(k) for k in GAIT_KEYS if k != "initial_contacts_s"},
+    }
+    if walk.get("imu_gaps") is not None:  # the trial's words about the sensor's gaps, or why no gait
+        result["gaps"] = dict(walk["imu_gaps"], samples_lost=walk["imu_bridged_frames"],
+                              contacts_near_gaps=walk["imu_contacts_near_gaps"])
+    if walk.get("imu_estimate_withheld") is not None:
+        result["estimate_withheld"] = walk["imu_estimate_withheld"]
+    incomplete = incomplete_words(metadata, int(trial.samples), result["fs_hz"])
+    if incomplete:
         result["incomplete"] = incomplete
     return result
 
@@ -220,14 +273,16 @@ def _csv_keys() -> list[str]:
 
 def csv_header() -> list[str]:
     return list(RESULT_FIELDS) + ["samples_lost"] + _csv_keys() + ["initial_contacts_s", "incomplete",
-                                                                     "estimate_withheld"]
+                                                                     "estimate_withheld", "gap_words"]
 
 
 def csv_row(r: dict) -> list:
     """One result as CSV cells: floats as ``repr``, empty for none, the contacts space-separated;
     ``samples_lost`` counts the IMU samples bridged (0 when none, empty for a file in error);
-    ``incomplete`` then ``estimate_withheld`` last (added later: the other columns keep their places), empty for a
-    whole trial / where the step length and walking speed are given (else the station's warning why not)."""
+    ``incomplete``, ``estimate_withheld`` then ``gap_words`` last (added later: the other columns keep their places),
+    empty for a whole trial / where the step length and walking speed are given (else the station's warning why
+    not) / where a station walk trial lost nothing of the sensor's (else the trial's words about its gaps, or why
+    it has no gait: :func:`analyse_walk_file`)."""
     metrics = r.get("metrics", {})
     lost = None if "error" in r else r.get("gaps", {}).get("samples_lost", 0)
     row = [r.get(field) for field in RESULT_FIELDS] + [lost] + [metrics.get(k) for k in _csv_keys()]
@@ -235,6 +290,7 @@ def csv_row(r: dict) -> list:
     row.append(" ".join(repr(t) for t in r.get("initial_contacts_s", [])))
     row.append(r.get("incomplete") or "")
     row.append((r.get("estimate_withheld") or {}).get("words") or "")
+    row.append(r.get("gaps", {}).get("words") or "")
     return row
 
 

@@ -409,6 +409,32 @@ class WalkMachine:
         self._stall_in_note = False  # the gait's reason (overground) names a stall of the station
         self._silent_end_in_note = False  # ... the one the trial ended in (_silent_end_s)
 
+    @classmethod
+    def judged_from_recording(cls, plan: TrialPlan, frames: np.ndarray, *, rate_hz: float, go_ns: int,
+                              crossings: list, silent_end_s: float = 0.0, settings: WalkSettings | None = None,
+                              mounting: tuple[str, str] = DEFAULT_MOUNTING) -> TrialResult:
+        """A walk trial judged again, as it was judged when it ran (:meth:`_judge`), from what it recorded:
+        its ``frames`` (:data:`station.acquire.frame.FRAME_DTYPE`: ``seq``, ``t_ns``, the IMU's readings; frames
+        the station lost are missing ``seq``), the go ``go_ns`` (ns, the frames' clock), the light gates'
+        ``crossings`` (:class:`station.hw.gates.GateCrossing`, the walk's gates found by ``position_m``), and
+        ``silent_end_s``, the stall the trial ended in (s from the last frame to the trial's end on the station
+        clock, 0 for none: its result's ``walk.silent_end_s``, :attr:`_silent_end_s`). So that
+        ``balance-station gait`` on a walk trial's file measures its gait as the trial did: in the parts between
+        the gaps over 0.1 s (:mod:`station.protocols.walk_parts`), with the trial's words. What the file cannot
+        hold (the operator's stop, data lost for good as it happened) is not judged again."""
+        by_position = {float(c.position_m): c for c in crossings}
+        # no bus: judging publishes nothing (the trial said its events when it ran)
+        machine = cls(plan, rate_hz=rate_hz, bus=None, gates=_RecordedGates(
+            {-1 - i: by_position.get(float(m)) for i, m in enumerate(plan.protocol.walk.gates_m)}),
+            settings=settings, mounting=mounting)
+        machine._used = list(machine.gates.crossings)
+        machine._t0_ns = int(go_ns)
+        if len(frames):
+            machine._append(frames)
+            machine._imu_seen = bool(np.isfinite(_imu(frames)[0]).all(axis=1).any())
+            machine._silent_end_s = float(silent_end_s)
+        return machine._judge()
+
     # -- planned numbers -------------------------------------------------------------------------
     @property
     def treadmill(self) -> bool:
@@ -915,6 +941,9 @@ class WalkMachine:
         # parts analysed without seeing the walk's steps (walk_parts.blind_parts): in imu_not_measured_s
         walk["imu_parts_without_steps_s"] = round(sum(b - a for a, b in parts.blind), 3) if parts is not None else 0.0
         walk["imu_parts"] = [list(p) for p in parts.parts] if parts is not None and imu_note is None else None
+        # the silence the trial ended in (s from the last frame to the end on the station clock; 0 when none): kept,
+        # so that the trial's file is judged again with it (judged_from_recording: 'gait' on the file)
+        walk["silent_end_s"] = round(self._silent_end_s, 6)
         # heel strikes next to a bridged gap: their step times were left out of the variability (gait_measures)
         walk["imu_contacts_near_gaps"], walk["imu_steps_near_gaps"] = _near_gap_counts(
             gait["initial_contacts_s"] if gait else [], parts.parts if parts is not None else [], self._bridged_s, fs)
@@ -1336,6 +1365,14 @@ class WalkMachine:
         if end_s - last >= STOPPED_S:
             return last
         return None
+
+
+class _RecordedGates:
+    """The light gates as a walk trial recorded them (:meth:`WalkMachine.judged_from_recording`): ``crossings``,
+    gate number -> :class:`station.hw.gates.GateCrossing` (or None: the gate did not see the patient)."""
+
+    def __init__(self, crossings: dict) -> None:
+        self.crossings = crossings
 
 
 def _measured_before_s(parts, end_s: float) -> float:

@@ -125,10 +125,26 @@ class ImuRecording:
 
     def mounting(self) -> tuple[str | None, str | None]:
         """``(up, toes)`` axes from the sidecar (top level or ``"imu"`` object), None if absent."""
-        imu = self.metadata.get("imu") if isinstance(self.metadata.get("imu"), dict) else {}
-        up = self.metadata.get("mounting_up", imu.get("mounting_up"))
-        toes = self.metadata.get("mounting_toes", imu.get("mounting_toes"))
-        return up, toes
+        return sidecar_mounting(self.metadata)
+
+
+def sidecar_mounting(metadata: dict) -> tuple[str | None, str | None]:
+    """``(up, toes)`` axes from a recording's sidecar ``metadata`` (top level or ``"imu"`` object), None if absent.
+
+    >>> sidecar_mounting({"imu": {"mounting_up": "-x", "mounting_toes": "+z"}}), sidecar_mounting({})
+    (('-x', '+z'), (None, None))
+    """
+    imu = metadata.get("imu") if isinstance(metadata.get("imu"), dict) else {}
+    return metadata.get("mounting_up", imu.get("mounting_up")), metadata.get("mounting_toes", imu.get("mounting_toes"))
+
+
+def read_sidecar(path: str | os.PathLike) -> dict:
+    """The sidecar of the recording ``path`` read and checked as :func:`read_imu_recording` reads it (JSON, rate,
+    heights, mounting; ``{}`` without one); :class:`station.store.trialfile.TrialFileError` names what is wrong."""
+    path = Path(path)
+    metadata = tf._read_sidecar(path)  # JSON, rate_hz ...
+    _check_metadata(path, metadata)  # ... heights and mounting
+    return metadata
 
 
 def read_imu_recording(path: str | os.PathLike) -> ImuRecording:
@@ -163,8 +179,7 @@ def read_imu_recording(path: str | os.PathLike) -> ImuRecording:
     """
     path = Path(path)
     tf.check_trial_file(path)  # a regular file within its size bound: one stat, nothing read yet
-    metadata = tf._read_sidecar(path)  # JSON, rate_hz ...
-    _check_metadata(path, metadata)  # ... heights and mounting, before a byte of the CSV is parsed
+    metadata = read_sidecar(path)  # JSON, rate_hz, heights and mounting, before a byte of the CSV is parsed
     first_line_no, parsed = _read_table(path)
     time_s = parsed.pop("time_s")
     # a table of three columns at a time, each column dropped once copied: the columns and one table
@@ -263,6 +278,18 @@ def _read_table(path: Path) -> tuple[int, dict[str, np.ndarray]]:
     problem is one line naming the file and the line."""
     _check_header_first(path)
     return tf.stream_columns(path, lambda line: (_check_header(path, line), ","), _used_columns)
+
+
+def read_columns(path: str | os.PathLike, wanted: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The columns named in ``wanted`` that an IMU recording's CSV has (float64, one value a data line), its header
+    checked as :func:`read_imu_recording` checks it, read a block of lines at a time (:func:`_read_table`); no
+    gap refused. For judging a station walk trial's file again as its trial did (``balance-station gait``:
+    :meth:`station.protocols.walk.WalkMachine.judged_from_recording`), which measures around its longer gaps."""
+    path = Path(path)
+    tf.check_trial_file(path)
+    _check_header_first(path)
+    return tf.stream_columns(path, lambda line: (_check_header(path, line), ","),
+                             lambda names: [j for j, name in enumerate(names) if name in wanted])[1]
 
 
 def _used_columns(names: list[str]) -> list[int]:

@@ -96,7 +96,7 @@ def test_csv_format_has_one_row_per_file_and_the_error_column(tmp_path, capsys):
     assert status == 1
     rows = list(csv.DictReader(io.StringIO(out)))
     assert list(rows[0]) == ["file", "fs_hz", "samples", "version", "error", "samples_lost", *METRIC_KEYS,
-                             "initial_contacts_s", "incomplete", "estimate_withheld"]
+                             "initial_contacts_s", "incomplete", "estimate_withheld", "gap_words"]
     assert rows[0]["error"] == "" and int(rows[0]["steps"]) > 10 and rows[0]["samples_lost"] == "0"
     assert rows[1]["samples_lost"] == ""
     assert len(rows[0]["initial_contacts_s"].split()) == int(rows[0]["steps"])

@@ -1,6 +1,7 @@
 """``balance-station gait`` on the files ``trial --out`` wrote for a walk test gives the trial's own gait,
-the step length and walking speed the station withheld included (DESIGN.md §8; README, walk tests); ``analyze``
-on them says they are a walk's and what to run instead."""
+the step length and walking speed the station withheld included, measured around a gap over 0.1 s as the trial
+measured it, or none with the trial's reason (DESIGN.md §8; README, walk tests); ``analyze`` on them says they
+are a walk's and what to run instead."""
 
 from __future__ import annotations
 
@@ -24,16 +25,21 @@ def _gait(capsys, *argv) -> tuple[int, str, str]:
     return status, captured.out, captured.err
 
 
-@pytest.fixture(scope="module")
-def walk_out(tmp_path_factory):
-    """The older walker's 3-m backward walk (seed 0) written by ``trial --out``: (folder, its results.json's trials)."""
+def _trial_out(tmp_path_factory, *argv) -> tuple:
+    """``trial --simulate --quiet --out`` of the 3-m backward walk with ``argv``: (folder, its results.json's trials)."""
     tmp_path = tmp_path_factory.mktemp("walk")
     out = tmp_path / "out"
     out.mkdir()
-    status = main(["trial", "--protocol", "backward-walk-3m", "--simulate", "--seed", "0", "--gait", "older",
-                   "--quiet", "--out", str(out), "--data-dir", str(tmp_path / "data")])
+    status = main(["trial", "--protocol", "backward-walk-3m", "--simulate", *argv, "--quiet", "--out", str(out),
+                   "--data-dir", str(tmp_path / "data")])
     assert status == 0
     return out, json.loads((out / "results.json").read_text())["trials"]
+
+
+@pytest.fixture(scope="module")
+def walk_out(tmp_path_factory):
+    """The older walker's 3-m backward walk (seed 0), the station stalled for 0.5 s 3 s into the first trial."""
+    return _trial_out(tmp_path_factory, "--seed", "0", "--gait", "older", "--fault", "stall:3:0.5")
 
 
 def test_gait_on_a_walk_trials_files_gives_the_trials_numbers_and_withholds_as_it_did(walk_out, tmp_path, capsys):
@@ -41,7 +47,9 @@ def test_gait_on_a_walk_trials_files_gives_the_trials_numbers_and_withholds_as_i
     gate timed 0.60 m/s (38 % above), so the trial gives no step length nor walking speed. Re-analysed, the
     files gave them (0.42 m, 0.82 m/s) with no word of doubt; now null as in the trial, the estimate kept in
     ``estimate_withheld`` with the trial's own warning, in JSON and in the CSV's last column. A file whose
-    walk speed agrees with the estimate keeps both."""
+    walk speed agrees with the estimate keeps both. The first trial's 0.5-s stall is measured around as the trial
+    measured it, in its words (it read "IMU data missing for 0.49 s ...: record again or cut the file at the
+    gap"); the same rows without the sidecar, not known as the station's walk, keep that refusal."""
     out, trials = walk_out
     files = sorted(out.glob("*.csv"))
     assert len(trials) == len(files) == 2
@@ -55,17 +63,28 @@ def test_gait_on_a_walk_trials_files_gives_the_trials_numbers_and_withholds_as_i
         assert result["metrics"]["step_length_m"] is None and result["metrics"]["walking_speed_m_s"] is None
         assert result["estimate_withheld"] == withheld
         assert result["initial_contacts_s"] == trial["walk"]["initial_contacts_s"]
+        assert result.get("gaps", {}).get("words") == (trial["walk"]["imu_gaps"] or {}).get("words")
+    assert trials[0]["walk"]["imu_stalls"] == 1 and len(trials[0]["walk"]["imu_parts"]) == 2  # measured in 2 parts
+    assert json.loads(stdout)[0]["gaps"]["words"].startswith("0.49 s not measured (1 station stall)")
+    bare = tmp_path / "bare.csv"
+    shutil.copyfile(files[0], bare)
+    status, stdout, err = _gait(capsys, bare)
+    assert status == 1 and json.loads(stdout)[0]["error"].startswith("IMU data missing for 0.49 s after time_s 3.01 s")
+    assert "record again or cut the file at the gap" in err
     status, stdout, _ = _gait(capsys, files[0], "--format", "csv")
     row = next(csv.DictReader(io.StringIO(stdout)))
     assert status == 0 and row["step_length_m"] == "" and row["walking_speed_m_s"] == ""
     assert row["estimate_withheld"] == trials[0]["walk"]["imu_estimate_withheld"]["words"]
+    assert row["gap_words"] == trials[0]["walk"]["imu_gaps"]["words"] and row["samples_lost"] == "0"
     assert "38 % above the light gates' measured 0.60 m/s" in row["estimate_withheld"]
 
-    # the same recording, its walk said to have gone at the sensor's own estimate: given, nothing withheld
+    # the same recording, its gate passed when the sensor's own estimate says: given, nothing withheld
     agreeing = tmp_path / "agreeing.csv"
     shutil.copyfile(files[0], agreeing)
     sidecar = json.loads(files[0].with_suffix(".json").read_text())
-    sidecar["result"]["walk"]["walk_speed_m_s"] = trials[0]["walk"]["imu_estimate_withheld"]["walking_speed_m_s"]
+    walk = sidecar["result"]["walk"]
+    (gate,) = walk["crossings"]  # from standing: the gate at 3 m times the walk from the go
+    gate["at_s"] = walk["timed_to_m"] / trials[0]["walk"]["imu_estimate_withheld"]["walking_speed_m_s"]
     agreeing.with_suffix(".json").write_text(json.dumps(sidecar))
     status, stdout, _ = _gait(capsys, agreeing)
     result = json.loads(stdout)[0]
@@ -94,3 +113,23 @@ def test_analyze_on_a_walk_trials_file_says_it_is_a_walk_and_to_run_gait(walk_ou
     status = main(["analyze", str(bare), "-j1"])
     (result,) = json.loads(capsys.readouterr().out)
     assert status == 1 and result["error"].endswith("column ap_cm: NaN (COP undefined: plate unloaded?)")
+
+
+def test_gait_on_a_walk_that_ended_in_a_stall_gives_none_with_the_trials_reason(tmp_path_factory, capsys):
+    """backward-walk-3m --seed 1 --fault stall:2:7: the station measured nothing from 2.0 s after the go to past the
+    gate (3.7 s) and the trial's end, so the trial gives no gait (null) and says why. Its file holds the 2.0 s before
+    the stall, without a gap: gait on it said "steps: 0", a claim the walk does not support. Now null as in the trial,
+    with the trial's reason, in JSON and CSV."""
+    out, trials = _trial_out(tmp_path_factory, "--seed", "1", "--fault", "stall:2:7")
+    walk = trials[0]["walk"]
+    assert trials[0]["metrics"]["metrics"]["steps"] is None and walk["silent_end_s"] > 3.5
+    path = sorted(out.glob("*.csv"))[0]
+    status, stdout, err = _gait(capsys, path)
+    (result,) = json.loads(stdout)
+    assert status == 0 and err == ""
+    assert all(result["metrics"][key] is None for key in GAIT_KEYS_COMPARED) and result["initial_contacts_s"] == []
+    assert result["gaps"]["words"] == walk["imu_gaps"]["words"]
+    assert "the station measured nothing for the last 3.7 s of the trial" in result["gaps"]["words"]
+    status, stdout, _ = _gait(capsys, path, "--format", "csv")
+    row = next(csv.DictReader(io.StringIO(stdout)))
+    assert row["steps"] == "" and row["gap_words"] == walk["imu_gaps"]["words"]
