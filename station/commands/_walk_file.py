@@ -5,8 +5,8 @@ A walk trial measures its gait in the parts between the lower-back sensor's gaps
 measured; a recording read for gait in general refuses such a gap ("record again or cut the file at
 the gap": :mod:`station.store.imu_recording`). So ``gait`` on the file ``trial --out`` wrote for a walk
 (its sidecar: the station's version, a built-in walk protocol's condition and the walk's result) runs
-the trial's own judging again on the file's frames and the sidecar's gate crossings and the
-stall the trial ended in (:meth:`station.protocols.walk.WalkMachine.judged_from_recording`): the same gait, the same parts, the
+the trial's own judging again on the file's frames and the sidecar's gate crossings, the
+stall the trial ended in and the data it lost for good (:meth:`station.protocols.walk.WalkMachine.judged_from_recording`): the same gait, the same parts, the
 same words about the gaps. Any other recording keeps the general reader's rule.
 """
 
@@ -54,7 +54,8 @@ def judge_walk_file(path: str, metadata: dict, plan, *, sensor_height_m: float |
     a :class:`station.protocols.machine.TrialResult`. Its frames are the file's rows (``seq`` from the file, else
     its ``time_s`` in sample periods; ``t_ns`` the station clock's), the go is where the first row's ``time_s``
     places it, the gates' crossings are the sidecar's (``at_s`` after the go), and so is the stall the trial ended
-    in (``silent_end_s``; a file written before the result kept it: none). ``sensor_height_m`` (m) and ``mounting`` (up, toes axes) as
+    in and the data lost for good that ended it (``silent_end_s``, ``data_lost``; a file written before the result
+    kept them: none). ``sensor_height_m`` (m) and ``mounting`` (up, toes axes) as
     ``gait`` resolved them. Raises :class:`station.store.trialfile.TrialFileError` for a file it cannot read."""
     from station.acquire.frame import FRAME_DTYPE
     from station.commands.analyze import walk_result
@@ -77,9 +78,12 @@ def judge_walk_file(path: str, metadata: dict, plan, *, sensor_height_m: float |
                               breaks=int(c.get("breaks", 1)), passes=int(c.get("passes", 1)))
                  for c in walk.get("crossings") or [] if isinstance(c, dict)]
     silent_s = walk.get("silent_end_s")
+    lost = walk.get("data_lost")
+    lost = lost if isinstance(lost, dict) and isinstance(lost.get("words"), str) and isinstance(lost.get("check"), str) \
+        else None
     belt = walk.get("belt_speed_m_s")
     settings = WalkSettings(belt_speed_m_s=float(belt) if isinstance(belt, (int, float)) else None,
                             sensor_height_m=sensor_height_m)
     return WalkMachine.judged_from_recording(
         plan, frames, rate_hz=rate_hz, go_ns=go_ns, crossings=crossings, settings=settings, mounting=mounting,
-        silent_end_s=float(silent_s) if isinstance(silent_s, (int, float)) and silent_s > 0 else 0.0)
+        silent_end_s=float(silent_s) if isinstance(silent_s, (int, float)) and silent_s > 0 else 0.0, data_lost=lost)

@@ -411,14 +411,17 @@ class WalkMachine:
 
     @classmethod
     def judged_from_recording(cls, plan: TrialPlan, frames: np.ndarray, *, rate_hz: float, go_ns: int,
-                              crossings: list, silent_end_s: float = 0.0, settings: WalkSettings | None = None,
+                              crossings: list, silent_end_s: float = 0.0, data_lost: dict | None = None,
+                              settings: WalkSettings | None = None,
                               mounting: tuple[str, str] = DEFAULT_MOUNTING) -> TrialResult:
         """A walk trial judged again, as it was judged when it ran (:meth:`_judge`), from what it recorded:
         its ``frames`` (:data:`station.acquire.frame.FRAME_DTYPE`: ``seq``, ``t_ns``, the IMU's readings; frames
         the station lost are missing ``seq``), the go ``go_ns`` (ns, the frames' clock), the light gates'
         ``crossings`` (:class:`station.hw.gates.GateCrossing`, the walk's gates found by ``position_m``), and
         ``silent_end_s``, the stall the trial ended in (s from the last frame to the trial's end on the station
-        clock, 0 for none: its result's ``walk.silent_end_s``, :attr:`_silent_end_s`). So that
+        clock, 0 for none: its result's ``walk.silent_end_s``, :attr:`_silent_end_s`) and ``data_lost``, the data
+        lost for good that ended it (its result's ``walk.data_lost``: ``words``, ``check``, ``code``, ``at_s``,
+        ``imu_lost_at_s``; None for none). So that
         ``balance-station gait`` on a walk trial's file measures its gait as the trial did: in the parts between
         the gaps over 0.1 s (:mod:`station.protocols.walk_parts`), with the trial's words. What the file cannot
         hold (the operator's stop, data lost for good as it happened) is not judged again."""
@@ -433,6 +436,13 @@ class WalkMachine:
             machine._append(frames)
             machine._imu_seen = bool(np.isfinite(_imu(frames)[0]).all(axis=1).any())
             machine._silent_end_s = float(silent_end_s)
+        if data_lost:
+            machine._lost_words, machine._lost_check = data_lost["words"], data_lost["check"]
+            if data_lost.get("code"):
+                machine._fault = QualityIssue(data_lost["code"], f"{data_lost['words']}. {data_lost['check']}",
+                                              data_lost.get("at_s"))
+            if data_lost.get("imu_lost_at_s") is not None:
+                machine._imu_lost_ns = int(go_ns) + round(float(data_lost["imu_lost_at_s"]) * 1e9)
         return machine._judge()
 
     # -- planned numbers -------------------------------------------------------------------------
@@ -944,6 +954,12 @@ class WalkMachine:
         # the silence the trial ended in (s from the last frame to the end on the station clock; 0 when none): kept,
         # so that the trial's file is judged again with it (judged_from_recording: 'gait' on the file)
         walk["silent_end_s"] = round(self._silent_end_s, 6)
+        # ... and the data lost for good that ended it (None when none), for the same
+        walk["data_lost"] = None if not self._lost_words else {
+            "words": self._lost_words, "check": self._lost_check,
+            "code": self._fault.code if self._fault is not None else None,
+            "at_s": self._fault.at_s if self._fault is not None else None,
+            "imu_lost_at_s": None if self._imu_lost_ns is None else round((self._imu_lost_ns - self._t0_ns) / 1e9, 9)}
         # heel strikes next to a bridged gap: their step times were left out of the variability (gait_measures)
         walk["imu_contacts_near_gaps"], walk["imu_steps_near_gaps"] = _near_gap_counts(
             gait["initial_contacts_s"] if gait else [], parts.parts if parts is not None else [], self._bridged_s, fs)

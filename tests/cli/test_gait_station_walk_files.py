@@ -25,12 +25,12 @@ def _gait(capsys, *argv) -> tuple[int, str, str]:
     return status, captured.out, captured.err
 
 
-def _trial_out(tmp_path_factory, *argv) -> tuple:
-    """``trial --simulate --quiet --out`` of the 3-m backward walk with ``argv``: (folder, its results.json's trials)."""
+def _trial_out(tmp_path_factory, *argv, protocol: str = "backward-walk-3m") -> tuple:
+    """``trial --simulate --quiet --out`` of ``protocol`` with ``argv``: (folder, its results.json's trials)."""
     tmp_path = tmp_path_factory.mktemp("walk")
     out = tmp_path / "out"
     out.mkdir()
-    status = main(["trial", "--protocol", "backward-walk-3m", "--simulate", *argv, "--quiet", "--out", str(out),
+    status = main(["trial", "--protocol", protocol, "--simulate", *argv, "--quiet", "--out", str(out),
                    "--data-dir", str(tmp_path / "data")])
     assert status == 0
     return out, json.loads((out / "results.json").read_text())["trials"]
@@ -115,21 +115,27 @@ def test_analyze_on_a_walk_trials_file_says_it_is_a_walk_and_to_run_gait(walk_ou
     assert status == 1 and result["error"].endswith("column ap_cm: NaN (COP undefined: plate unloaded?)")
 
 
-def test_gait_on_a_walk_that_ended_in_a_stall_gives_none_with_the_trials_reason(tmp_path_factory, capsys):
+@pytest.mark.parametrize("protocol, fault, reason", [
+    ("backward-walk-3m", "stall:2:7", "the station measured nothing for the last 3.7 s of the trial"),
+    ("backward-walk-3m-5m", "stall:2.5:8", "the station stopped receiving data 2.5 s after the go (nothing for 5.0 s)"),
+])
+def test_gait_on_a_walk_that_ended_in_a_stall_gives_none_with_the_trials_reason(tmp_path_factory, capsys, protocol,
+                                                                                fault, reason):
     """backward-walk-3m --seed 1 --fault stall:2:7: the station measured nothing from 2.0 s after the go to past the
     gate (3.7 s) and the trial's end, so the trial gives no gait (null) and says why. Its file holds the 2.0 s before
     the stall, without a gap: gait on it said "steps: 0", a claim the walk does not support. Now null as in the trial,
-    with the trial's reason, in JSON and CSV."""
-    out, trials = _trial_out(tmp_path_factory, "--seed", "1", "--fault", "stall:2:7")
+    with the trial's reason, in JSON and CSV. The same when the station's data was lost for good (5 s without a
+    frame, before the 3-m backward walk over 5 m ended): the trial's words for the loss, not 'steps not found'."""
+    out, trials = _trial_out(tmp_path_factory, "--seed", "1", "--fault", fault, protocol=protocol)
     walk = trials[0]["walk"]
-    assert trials[0]["metrics"]["metrics"]["steps"] is None and walk["silent_end_s"] > 3.5
+    assert trials[0]["metrics"]["metrics"]["steps"] is None
     path = sorted(out.glob("*.csv"))[0]
     status, stdout, err = _gait(capsys, path)
     (result,) = json.loads(stdout)
     assert status == 0 and err == ""
     assert all(result["metrics"][key] is None for key in GAIT_KEYS_COMPARED) and result["initial_contacts_s"] == []
     assert result["gaps"]["words"] == walk["imu_gaps"]["words"]
-    assert "the station measured nothing for the last 3.7 s of the trial" in result["gaps"]["words"]
+    assert reason in result["gaps"]["words"]
     status, stdout, _ = _gait(capsys, path, "--format", "csv")
     row = next(csv.DictReader(io.StringIO(stdout)))
     assert row["steps"] == "" and row["gap_words"] == walk["imu_gaps"]["words"]
