@@ -1165,7 +1165,7 @@ class WalkMachine:
             if blind:  # analysed, but the walking there went unseen: not measured
                 blind_s = sum(b - a for a, b in blind)
                 parts.parts = [p for p in parts.parts if p not in blind]
-                parts.measured_s = round(parts.measured_s - blind_s, 6)
+                parts.measured_s = max(0.0, round(parts.measured_s - blind_s, 6))  # never '-0.0 of the 2.5 s'
                 parts.not_measured_s = round(parts.not_measured_s + blind_s, 6)
                 parts.blind = blind
                 if parts.measured_s < MIN_MEASURED_FRACTION * recorded_s:
@@ -1319,8 +1319,9 @@ class WalkMachine:
             self._stall_in_note = True  # the lost frames are said here (no second 'frames were lost')
         if session.blind:
             a, b = session.blind[0]
+            # its length rounded as the recording's is (the part (0.01, 2.56) read '2.6 s' in a '2.5 s' recording)
             where += (f"; {'a part' if len(session.blind) == 1 else f'{len(session.blind)} parts'} between gaps "
-                      f"({b - a:.1f} s at {a:.1f} s{'' if len(session.blind) == 1 else ', ...'}) held fewer steps than a "
+                      f"({round(b - a, 6):.1f} s at {a:.1f} s{'' if len(session.blind) == 1 else ', ...'}) held fewer steps than a "
                       f"walking bout's {MIN_BOUT_STEPS}, so {'its' if len(session.blind) == 1 else 'their'} walking was "
                       "not measured")
         if walk_end_s is not None:

@@ -195,3 +195,17 @@ def test_a_walk_ending_in_a_stall_says_the_stall_not_missing_steps():
     assert result.walk["imu"].startswith("the station stopped receiving data 3.5 s after the go (nothing for 5.0 s); "
                                          "3.5 of the 7.2 s from the go to the gate at 8 m (48 %)"), result.walk["imu"]
     assert not any("steps not found" in w or "gait measures cover" in w for w in result.warnings)
+
+
+def test_a_walk_whose_data_is_lost_in_its_only_part_says_its_numbers_as_they_are():
+    """The 3-m backward walk over 5 m, data lost for good 2.5 s after the go: its one part (2.55 s) saw fewer
+    than a walking bout's steps. Its reason read "a part between gaps (2.6 s at 0.0 s) ...; -0.0 of the 2.5 s
+    from the go to the end (0 %) were measured": a negative zero, and a part longer than the recording it lies in
+    (2.5500000000000003 s rounded up, the recording's 2.55 s down)."""
+    run = run_walk("backward-walk-3m-5m", seed=1, trials=1, faults=(StationFault("stall", 2.5, 8.0),))
+    result = run.runner.records[0].result
+    assert result.valid and result.end_reason == "data_lost", [i.message for i in result.issues]
+    reason = result.walk["imu"]
+    assert "-0.0" not in reason, reason
+    assert "a part between gaps (2.5 s at 0.0 s)" in reason and "0.0 of the 2.5 s from the go to the end (0 %)" in reason, \
+        reason
