@@ -62,6 +62,7 @@ def judge_walk_file(path: str, metadata: dict, plan, *, sensor_height_m: float |
     from station.hw.gates import GateCrossing
     from station.protocols.walk import WalkMachine, WalkSettings
     from station.store.imu_recording import read_columns
+    from station.store.trialfile import TrialFileError
 
     rate_hz = float(metadata["rate_hz"])
     columns = read_columns(path, FILE_COLUMNS)
@@ -73,10 +74,15 @@ def judge_walk_file(path: str, metadata: dict, plan, *, sensor_height_m: float |
         frames[name] = columns.get(name, np.nan)
     go_ns = int(frames["t_ns"][0]) - round(float(time_s[0]) * 1e9) if len(frames) else 0
     walk = walk_result(metadata)
-    crossings = [GateCrossing(gate=int(c["gate"]), position_m=float(c["position_m"]),
-                              t_ns=go_ns + round(float(c["at_s"]) * 1e9), timing=str(c.get("timing", "driver")),
-                              breaks=int(c.get("breaks", 1)), passes=int(c.get("passes", 1)))
-                 for c in walk.get("crossings") or [] if isinstance(c, dict)]
+    try:
+        crossings = [GateCrossing(gate=int(c["gate"]), position_m=float(c["position_m"]),
+                                  t_ns=go_ns + round(float(c["at_s"]) * 1e9), timing=str(c.get("timing", "driver")),
+                                  breaks=int(c.get("breaks", 1)), passes=int(c.get("passes", 1)))
+                     for c in walk.get("crossings") or [] if isinstance(c, dict)]
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:  # an edited or damaged sidecar
+        raise TrialFileError(path, f"its sidecar's light-gate crossings cannot be read ({_what(exc)}): the trial's "
+                                   "walk cannot be judged again; use the sidecar the station wrote, or move the sidecar "
+                                   "away to analyse the recording alone") from None
     silent_s = walk.get("silent_end_s")
     lost = walk.get("data_lost")
     lost = lost if isinstance(lost, dict) and isinstance(lost.get("words"), str) and isinstance(lost.get("check"), str) \
@@ -87,3 +93,15 @@ def judge_walk_file(path: str, metadata: dict, plan, *, sensor_height_m: float |
     return WalkMachine.judged_from_recording(
         plan, frames, rate_hz=rate_hz, go_ns=go_ns, crossings=crossings, settings=settings, mounting=mounting,
         silent_end_s=float(silent_s) if isinstance(silent_s, (int, float)) and silent_s > 0 else 0.0, data_lost=lost)
+
+
+def _what(exc: Exception) -> str:
+    """What was wrong with a sidecar's crossing, in a few words (no Python type names).
+
+    >>> _what(KeyError("position_m")), _what(ValueError("invalid literal for int() with base 10: 'x'"))
+    ('no position_m', "a value that is not a number: 'x'")
+    """
+    if isinstance(exc, KeyError):
+        return f"no {exc.args[0]}"
+    text = str(exc)
+    return f"a value that is not a number: {text.rsplit(': ', 1)[-1]}" if ": " in text else "a value that is not a number"

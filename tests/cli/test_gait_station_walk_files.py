@@ -139,3 +139,29 @@ def test_gait_on_a_walk_that_ended_in_a_stall_gives_none_with_the_trials_reason(
     status, stdout, _ = _gait(capsys, path, "--format", "csv")
     row = next(csv.DictReader(io.StringIO(stdout)))
     assert row["steps"] == "" and row["gap_words"] == walk["imu_gaps"]["words"]
+
+
+@pytest.mark.parametrize("damage, said", [
+    (lambda gate: gate.update(gate="x"), "(a value that is not a number: 'x')"),
+    (lambda gate: gate.pop("position_m"), "(no position_m)"),
+])
+def test_gait_on_a_walk_file_whose_sidecar_crossings_are_damaged_says_so_in_one_line(walk_out, tmp_path, capsys,
+                                                                                      damage, said):
+    """An edited or damaged sidecar's gate crossing read "invalid literal for int() with base 10: 'x'" (Python's
+    words) or "unexpected error (KeyError ...)": now what is wrong with the file and what to do, the batch going on
+    to the next file (here the walk's own, whole)."""
+    out, _ = walk_out
+    whole = sorted(out.glob("*.csv"))[0]
+    damaged = tmp_path / "damaged.csv"
+    shutil.copyfile(whole, damaged)
+    sidecar = json.loads(whole.with_suffix(".json").read_text())
+    damage(sidecar["result"]["walk"]["crossings"][0])
+    damaged.with_suffix(".json").write_text(json.dumps(sidecar))
+    status, stdout, stderr = _gait(capsys, damaged, whole)
+    bad, good = json.loads(stdout)
+    assert status == 1 and "metrics" in good
+    assert bad["error"] == (f"its sidecar's light-gate crossings cannot be read {said}: the trial's walk cannot be "
+                            "judged again; use the sidecar the station wrote, or move the sidecar away to analyse the "
+                            "recording alone")
+    assert f"balance-station gait: {damaged}: {bad['error']}" in stderr.splitlines()
+    assert "Traceback" not in stderr
