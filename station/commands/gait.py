@@ -114,9 +114,10 @@ def analyse_file(path: str, *, sensor_height_m: float | None, mounting: tuple[st
     if Path(path).is_dir():
         return {"file": path, "error": "no IMU recordings (.csv with a time_s header) in this directory"}
     try:
-        plan = walk_plan(read_sidecar(path)) if tf.sidecar_path(path).exists() else None
+        sidecar = read_sidecar(path) if tf.sidecar_path(path).exists() else None
+        plan = walk_plan(sidecar) if sidecar is not None else None
         if plan is not None:  # a station walk trial's file: measured as its trial measured it
-            return analyse_walk_file(path, plan, sensor_height_m=sensor_height_m, mounting=mounting,
+            return analyse_walk_file(path, plan, sidecar, sensor_height_m=sensor_height_m, mounting=mounting,
                                      default_mounting=default_mounting, version=version)
         rec = read_imu_recording(path)
         side_up, side_toes = rec.mounting()
@@ -169,20 +170,20 @@ def analyse_file(path: str, *, sensor_height_m: float | None, mounting: tuple[st
     return result
 
 
-def analyse_walk_file(path: str, plan, *, sensor_height_m: float | None, mounting: tuple[str | None, str | None],
+def analyse_walk_file(path: str, plan, metadata: dict, *, sensor_height_m: float | None, mounting: tuple[str | None, str | None],
                       default_mounting: tuple[str, str], version: str) -> dict:
     """:func:`analyse_file`'s result for a station walk trial's file (``plan``: its
     :class:`station.protocols.machine.TrialPlan`, :func:`station.commands._walk_file.walk_plan`), judged again
-    as its trial judged it (:func:`station.commands._walk_file.judge_walk_file`): the trial's gait keys (None
+    as its trial judged it (:func:`station.commands._walk_file.judge_walk_file`; ``metadata``: its sidecar, read
+    once by :func:`analyse_file`): the trial's gait keys (None
     each, as in the trial, when it gave no gait), contacts (s after the go), ``estimate_withheld``, and its
     ``gaps``: the trial's summary of the lower-back sensor's gaps (:func:`station.protocols.walk_words.
     imu_gaps_summary`: its ``words`` say the time not measured, or why there is no gait) with ``samples_lost``
     (bridged) and ``contacts_near_gaps``. Errors raise as :func:`analyse_file`'s reader's."""
     from station.analysis.gait import GAIT_KEYS
     from station.commands._walk_file import judge_walk_file
-    from station.store.imu_recording import read_sidecar, sidecar_mounting
+    from station.store.imu_recording import sidecar_mounting
 
-    metadata = read_sidecar(path)
     side_up, side_toes = sidecar_mounting(metadata)
     up = mounting[0] or side_up or default_mounting[0]
     toes = mounting[1] or side_toes or default_mounting[1]
